@@ -1,0 +1,511 @@
+"""The graph IR every part of tte speaks: Graph, Node, Tensor, QuantParams.
+
+Conventions (the contract between frontends, reference, quantizer, exporter):
+
+* Layout is NHWC for every 4-D activation. Conv weights are ``[Cout, kh, kw, Cin/groups]``;
+  a depthwise conv is a ``conv2d`` with ``groups == Cin`` (weights ``[Cout, kh, kw, 1]``).
+  Fully-connected weights are ``[N, K]``.
+* A graph input/output may carry ``source_perm``: the axis permutation that turns the IR
+  array into the source model's layout (``np.transpose(ir_value, source_perm)``), so that
+  ``tte.run`` speaks the layout of the file the user brought.
+* int8 graphs follow TFLite: activations int8 asymmetric per-tensor; conv weights int8
+  symmetric per-channel along axis 0 (zero point 0); fully-connected weights int8 symmetric
+  per-tensor; biases int32 with scale ``s_in * s_w`` and zero point 0. The fused activation
+  of an int8 op is applied as a clamp in the quantized domain.
+* Tensor names come from the source model, so a weight is found by its original name.
+
+Each op type is described in ``OPS``: its inputs, attributes with defaults, and a shape
+function used both to build graphs and to validate them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tte.errors import GraphError
+
+DTYPES = ("float32", "int8", "int16", "int32", "int64", "uint8", "bool")
+ACTIVATIONS = ("none", "relu", "relu6")
+
+
+@dataclass
+class QuantParams:
+    """Affine quantization: ``real = scale * (q - zero_point)``.
+
+    ``axis`` is None for per-tensor parameters (scale and zero_point of length 1) and the
+    quantized dimension for per-channel ones.
+    """
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None = None
+
+    def __post_init__(self) -> None:
+        self.scale = np.atleast_1d(np.asarray(self.scale, dtype=np.float32))
+        self.zero_point = np.atleast_1d(np.asarray(self.zero_point, dtype=np.int64))
+        if self.scale.shape != self.zero_point.shape:
+            raise GraphError(f"quantization scale {self.scale.shape} and zero point "
+                             f"{self.zero_point.shape} differ in length")
+        if not np.all(np.isfinite(self.scale)) or np.any(self.scale <= 0):
+            raise GraphError("quantization scale must be finite and positive")
+
+    @property
+    def per_channel(self) -> bool:
+        return self.axis is not None
+
+    def broadcast_shape(self, rank: int) -> tuple[int, ...]:
+        """Shape that broadcasts scale/zero_point against a tensor of this rank."""
+        if self.axis is None:
+            return (1,) * rank
+        shape = [1] * rank
+        shape[self.axis] = -1
+        return tuple(shape)
+
+    def describe(self) -> str:
+        if self.axis is None:
+            return f"scale={float(self.scale[0]):.6g} zp={int(self.zero_point[0])}"
+        return (f"per-channel axis={self.axis} n={len(self.scale)} "
+                f"scale=[{float(self.scale.min()):.3g}..{float(self.scale.max()):.3g}]")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, QuantParams):
+            return NotImplemented
+        return (self.axis == other.axis and np.array_equal(self.scale, other.scale)
+                and np.array_equal(self.zero_point, other.zero_point))
+
+
+@dataclass
+class Tensor:
+    """A value in the graph. ``data`` is set for constants (weights, biases)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    data: np.ndarray | None = None
+    quant: QuantParams | None = None
+    source_perm: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        self.shape = tuple(int(d) for d in self.shape)
+        if self.dtype not in DTYPES:
+            raise GraphError(f"tensor '{self.name}': unknown dtype {self.dtype}")
+        if self.data is not None:
+            self.data = np.asarray(self.data, dtype=self.dtype)
+            if self.data.shape != self.shape:
+                raise GraphError(f"tensor '{self.name}': data shape {self.data.shape} "
+                                 f"does not match declared shape {self.shape}")
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        return int(math.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass
+class Node:
+    """One operation. Absent optional inputs are the empty string."""
+
+    name: str
+    op: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------
+# Op table: inputs, attributes and shape functions.
+
+ShapeFn = Callable[[list["Tensor | None"], dict[str, Any]], list[tuple[int, ...]]]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    inputs: tuple[str, ...]          # input roles, in order
+    optional: int                    # how many trailing inputs may be absent
+    attrs: dict[str, Any]            # attribute defaults
+    shape: ShapeFn
+    doc: str = ""
+
+
+def _pool_out(size: int, k: int, s: int, p0: int, p1: int, d: int = 1) -> int:
+    return (size + p0 + p1 - d * (k - 1) - 1) // s + 1
+
+
+def _conv_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x, w, b = ins[0], ins[1], ins[2] if len(ins) > 2 else None
+    assert x is not None and w is not None
+    if len(x.shape) != 4 or len(w.shape) != 4:
+        raise GraphError(f"conv2d expects 4-D NHWC input and 4-D weights, got {x.shape} and {w.shape}")
+    n, h, wd, c = x.shape
+    cout, kh, kw, cin_g = w.shape
+    g = a["groups"]
+    if c != cin_g * g or cout % g:
+        raise GraphError(f"conv2d: input channels {c} do not match weights {w.shape} with groups={g}")
+    if b is not None and b.shape != (cout,):
+        raise GraphError(f"conv2d: bias shape {b.shape} does not match {cout} output channels")
+    (sh, sw), (dh, dw) = a["strides"], a["dilations"]
+    pt, pl, pb, pr = a["pads"]
+    oh, ow = _pool_out(h, kh, sh, pt, pb, dh), _pool_out(wd, kw, sw, pl, pr, dw)
+    if oh <= 0 or ow <= 0:
+        raise GraphError(f"conv2d: kernel {kh}x{kw} larger than padded input {h}x{wd}")
+    return [(n, oh, ow, cout)]
+
+
+def _fc_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x, w, b = ins[0], ins[1], ins[2] if len(ins) > 2 else None
+    assert x is not None and w is not None
+    if len(w.shape) != 2 or x.shape[-1] != w.shape[1]:
+        raise GraphError(f"fully_connected: input {x.shape} does not match weights {w.shape} ([N, K])")
+    if b is not None and b.shape != (w.shape[0],):
+        raise GraphError(f"fully_connected: bias shape {b.shape} does not match {w.shape[0]} outputs")
+    return [tuple(x.shape[:-1]) + (w.shape[0],)]
+
+
+def _matmul_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x, y = ins[0], ins[1]
+    assert x is not None and y is not None
+    try:
+        out = np.matmul(np.empty(x.shape, np.float32), np.empty(y.shape, np.float32)).shape
+    except ValueError as e:
+        raise GraphError(f"matmul: shapes {x.shape} and {y.shape} do not multiply") from e
+    return [tuple(out)]
+
+
+def _broadcast_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    shapes = [t.shape for t in ins if t is not None]
+    try:
+        return [tuple(np.broadcast_shapes(*shapes))]
+    except ValueError as e:
+        raise GraphError(f"shapes {shapes} do not broadcast") from e
+
+
+def _same_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[0] is not None
+    return [ins[0].shape]
+
+
+def _pool_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    if len(x.shape) != 4:
+        raise GraphError(f"2-D pooling expects a 4-D NHWC input, got {x.shape}")
+    n, h, w, c = x.shape
+    (kh, kw), (sh, sw) = a["kernel"], a["strides"]
+    pt, pl, pb, pr = a["pads"]
+    oh, ow = _pool_out(h, kh, sh, pt, pb), _pool_out(w, kw, sw, pl, pr)
+    if oh <= 0 or ow <= 0:
+        raise GraphError(f"pool kernel {kh}x{kw} larger than padded input {h}x{w}")
+    return [(n, oh, ow, c)]
+
+
+def _mean_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    r = len(x.shape)
+    axes = {ax % r for ax in a["axes"]} if a["axes"] else set(range(r))
+    if a["keepdims"]:
+        return [tuple(1 if i in axes else d for i, d in enumerate(x.shape))]
+    return [tuple(d for i, d in enumerate(x.shape) if i not in axes)]
+
+
+def _reshape_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    shape = tuple(int(d) for d in a["shape"])
+    if math.prod(shape) != x.size:
+        raise GraphError(f"reshape: cannot reshape {x.shape} ({x.size} elements) to {shape}")
+    return [shape]
+
+
+def _transpose_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    perm = tuple(a["perm"])
+    if sorted(perm) != list(range(len(x.shape))):
+        raise GraphError(f"transpose: perm {perm} is not a permutation of rank {len(x.shape)}")
+    return [tuple(x.shape[p] for p in perm)]
+
+
+def _pad_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    pads = a["pads"]
+    if len(pads) != len(x.shape):
+        raise GraphError(f"pad: {len(pads)} (before, after) pairs for a rank-{len(x.shape)} tensor")
+    out = tuple(d + int(p0) + int(p1) for d, (p0, p1) in zip(x.shape, pads))
+    if any(d <= 0 for d in out):
+        raise GraphError(f"pad: negative padding removes the whole tensor {x.shape}")
+    return [out]
+
+
+def _softmax_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    if not -len(x.shape) <= a["axis"] < len(x.shape):
+        raise GraphError(f"softmax: axis {a['axis']} out of range for rank {len(x.shape)}")
+    return [x.shape]
+
+
+_CONV_ATTRS = {"strides": (1, 1), "pads": (0, 0, 0, 0), "dilations": (1, 1), "groups": 1,
+               "activation": "none"}
+_POOL_ATTRS = {"kernel": (1, 1), "strides": (1, 1), "pads": (0, 0, 0, 0), "activation": "none"}
+
+OPS: dict[str, OpSpec] = {
+    "conv2d": OpSpec(("x", "w", "b"), 1, dict(_CONV_ATTRS), _conv_shape,
+                     "NHWC conv; w [Cout,kh,kw,Cin/groups]; depthwise when groups == Cin; "
+                     "pads (top, left, bottom, right)"),
+    "fully_connected": OpSpec(("x", "w", "b"), 1, {"activation": "none"}, _fc_shape,
+                              "y[..., n] = sum_k x[..., k] * w[n, k] + b[n]"),
+    "matmul": OpSpec(("a", "b"), 0, {}, _matmul_shape, "numpy matmul of two variables (float only)"),
+    "add": OpSpec(("a", "b"), 0, {"activation": "none"}, _broadcast_shape, "broadcasting add"),
+    "mul": OpSpec(("a", "b"), 0, {"activation": "none"}, _broadcast_shape, "broadcasting multiply"),
+    "relu": OpSpec(("x",), 0, {}, _same_shape, "max(x, 0)"),
+    "clip": OpSpec(("x",), 0, {"min": None, "max": None}, _same_shape,
+                   "clamp to [min, max]; None means unbounded (relu6 is clip(0, 6))"),
+    "avgpool2d": OpSpec(("x",), 0, {**_POOL_ATTRS, "count_include_pad": False}, _pool_shape,
+                        "NHWC average pool; padding excluded from the count unless count_include_pad"),
+    "maxpool2d": OpSpec(("x",), 0, dict(_POOL_ATTRS), _pool_shape, "NHWC max pool; padding never wins"),
+    "mean": OpSpec(("x",), 0, {"axes": (), "keepdims": True}, _mean_shape,
+                   "mean over axes (all axes when empty)"),
+    "reshape": OpSpec(("x",), 0, {"shape": ()}, _reshape_shape, "static reshape"),
+    "transpose": OpSpec(("x",), 0, {"perm": ()}, _transpose_shape, "axis permutation"),
+    "softmax": OpSpec(("x",), 0, {"axis": -1, "beta": 1.0}, _softmax_shape,
+                      "softmax(beta * x) along axis"),
+    "pad": OpSpec(("x",), 0, {"pads": (), "value": 0.0}, _pad_shape,
+                  "constant pad; pads is ((before, after), ...) per axis; int8 pads with the zero point"),
+    "quantize": OpSpec(("x",), 0, {}, _same_shape,
+                       "float -> int8 with the output's quant params (or int8 -> int8 rescale)"),
+    "dequantize": OpSpec(("x",), 0, {}, _same_shape, "int8 -> float with the input's quant params"),
+}
+
+
+def normalize_attrs(op: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    """Fill defaults and turn lists into tuples; reject unknown attributes."""
+    spec = OPS[op]
+    unknown = set(attrs) - set(spec.attrs)
+    if unknown:
+        raise GraphError(f"{op}: unknown attribute(s) {sorted(unknown)}")
+    out = dict(spec.attrs)
+    for k, v in attrs.items():
+        if isinstance(v, list):
+            v = tuple(tuple(e) if isinstance(e, list) else e for e in v)
+        out[k] = v
+    if "activation" in out and out["activation"] not in ACTIVATIONS:
+        raise GraphError(f"{op}: unknown fused activation '{out['activation']}'")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+
+
+class Graph:
+    """A static-shape dataflow graph with nodes kept in topological order."""
+
+    def __init__(self, name: str = "graph") -> None:
+        self.name = name
+        self.tensors: dict[str, Tensor] = {}
+        self.nodes: list[Node] = []
+        self.inputs: list[str] = []
+        self.outputs: list[str] = []
+        self.meta: dict[str, Any] = {}
+
+    # ---- building ------------------------------------------------------------------
+    def add_tensor(self, t: Tensor) -> Tensor:
+        if t.name in self.tensors:
+            raise GraphError(f"tensor '{t.name}' defined twice")
+        self.tensors[t.name] = t
+        return t
+
+    def add_const(self, name: str, data: np.ndarray, dtype: str | None = None,
+                  quant: QuantParams | None = None) -> Tensor:
+        arr = np.asarray(data)
+        return self.add_tensor(Tensor(name, arr.shape, dtype or str(arr.dtype), arr, quant))
+
+    def unique_name(self, base: str) -> str:
+        if base not in self.tensors and all(n.name != base for n in self.nodes):
+            return base
+        i = 1
+        names = set(self.tensors) | {n.name for n in self.nodes}
+        while f"{base}_{i}" in names:
+            i += 1
+        return f"{base}_{i}"
+
+    def add_node(self, op: str, inputs: Sequence[str], outputs: Sequence[str] | str,
+                 attrs: dict[str, Any] | None = None, *, name: str | None = None,
+                 dtype: str | None = None, quant: QuantParams | None = None) -> Node:
+        """Append a node; output tensors that do not exist yet are created with the
+        inferred shape, the given dtype (default: the first input's) and quant params."""
+        if op not in OPS:
+            raise GraphError(f"unknown op type '{op}'")
+        outs = [outputs] if isinstance(outputs, str) else list(outputs)
+        node = Node(name or self.unique_name(outs[0]), op, list(inputs), outs,
+                    normalize_attrs(op, attrs or {}))
+        shapes = self.infer_shapes(node)
+        first = self.tensors[node.inputs[0]]
+        for o, s in zip(outs, shapes):
+            if o not in self.tensors:
+                self.add_tensor(Tensor(o, s, dtype or first.dtype, quant=quant))
+        self.nodes.append(node)
+        return node
+
+    # ---- queries ---------------------------------------------------------------------
+    def infer_shapes(self, node: Node) -> list[tuple[int, ...]]:
+        spec = OPS[node.op]
+        n_req = len(spec.inputs) - spec.optional
+        if not n_req <= len(node.inputs) <= len(spec.inputs):
+            raise GraphError(f"{node.op} takes {n_req}..{len(spec.inputs)} inputs, "
+                             f"got {len(node.inputs)}", node=node.name)
+        ins: list[Tensor | None] = []
+        for i, name in enumerate(node.inputs):
+            if name == "":
+                if i < n_req:
+                    raise GraphError(f"required input '{spec.inputs[i]}' is missing", node=node.name)
+                ins.append(None)
+                continue
+            if name not in self.tensors:
+                raise GraphError(f"input '{name}' is not defined", node=node.name)
+            ins.append(self.tensors[name])
+        try:
+            return spec.shape(ins, node.attrs)
+        except GraphError as e:
+            raise e.at(node=node.name)
+
+    def producer(self, tensor: str) -> Node | None:
+        for n in self.nodes:
+            if tensor in n.outputs:
+                return n
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    def constants(self) -> dict[str, Tensor]:
+        return {k: t for k, t in self.tensors.items() if t.is_const}
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Constant tensors by their source name (weights, biases)."""
+        return {k: t.data.copy() for k, t in self.tensors.items() if t.data is not None}
+
+    @property
+    def is_quantized(self) -> bool:
+        return any(self.tensors[i].dtype == "int8" for i in self.inputs + self.outputs) or any(
+            self.tensors[n.outputs[0]].dtype == "int8" for n in self.nodes)
+
+    def copy(self) -> "Graph":
+        return copy.deepcopy(self)
+
+    # ---- checking ------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise GraphError on dangling tensors, bad order, shape or dtype mismatches."""
+        defined = set(self.inputs) | {k for k, t in self.tensors.items() if t.is_const}
+        for name in self.inputs:
+            if name not in self.tensors:
+                raise GraphError(f"graph input '{name}' has no tensor")
+        produced: set[str] = set()
+        for node in self.nodes:
+            if node.op not in OPS:
+                raise GraphError(f"unknown op type '{node.op}'", node=node.name)
+            for name in node.inputs:
+                if name and name not in defined:
+                    where = "is used before it is produced" if name in self.tensors else "is not defined"
+                    raise GraphError(f"input '{name}' {where}", node=node.name)
+            shapes = self.infer_shapes(node)
+            for o, s in zip(node.outputs, shapes):
+                if o in produced or o in self.inputs or (o in self.tensors and self.tensors[o].is_const):
+                    raise GraphError(f"tensor '{o}' is written twice", node=node.name)
+                if o not in self.tensors:
+                    raise GraphError(f"output '{o}' has no tensor", node=node.name)
+                if self.tensors[o].shape != s:
+                    raise GraphError(f"output '{o}' declared {self.tensors[o].shape} but the op "
+                                     f"produces {s}", node=node.name)
+                produced.add(o)
+                defined.add(o)
+            self._check_dtypes(node)
+        for name in self.outputs:
+            if name not in defined:
+                raise GraphError(f"graph output '{name}' is never produced")
+
+    def _check_dtypes(self, node: Node) -> None:
+        t = [self.tensors[i] if i else None for i in node.inputs]
+        out = self.tensors[node.outputs[0]]
+        if node.op == "quantize":
+            ok = out.dtype in ("int8", "int16", "uint8") and out.quant is not None
+        elif node.op == "dequantize":
+            ok = out.dtype == "float32" and t[0] is not None and t[0].quant is not None
+        elif node.op in ("conv2d", "fully_connected") and t[0] is not None and t[0].dtype == "int8":
+            ok = (t[1] is not None and t[1].dtype == "int8" and t[1].quant is not None
+                  and (t[2] is None or t[2].dtype == "int32") and out.dtype == "int8"
+                  and t[0].quant is not None and out.quant is not None)
+        else:
+            ok = all(x is None or x.dtype == out.dtype for x in t)
+            if out.dtype == "int8":
+                ok = ok and out.quant is not None and all(x is None or x.quant is not None for x in t)
+        if not ok:
+            desc = ", ".join(f"{x.name}:{x.dtype}{'' if x.quant is None else '(q)'}" for x in t if x)
+            raise GraphError(f"{node.op}: inconsistent dtypes or missing quantization "
+                             f"parameters (inputs {desc}; output {out.name}:{out.dtype})",
+                             node=node.name)
+
+    # ---- presentation -------------------------------------------------------------
+    def dump(self) -> str:
+        """A readable listing: inputs, nodes with shapes/quant, outputs."""
+        def tdesc(name: str) -> str:
+            if not name:
+                return "-"
+            t = self.tensors[name]
+            s = f"{name}:{t.dtype}{list(t.shape)}"
+            if t.quant is not None:
+                s += f"{{{t.quant.describe()}}}"
+            return s
+
+        lines = [f"graph {self.name}"]
+        lines += [f"  input  {tdesc(i)}" for i in self.inputs]
+        for n in self.nodes:
+            attrs = {k: v for k, v in n.attrs.items() if OPS[n.op].attrs.get(k) != v}
+            a = " " + ", ".join(f"{k}={v}" for k, v in attrs.items()) if attrs else ""
+            ins = ", ".join(tdesc(i) for i in n.inputs)
+            lines.append(f"  {n.name}: {n.op}({ins}){a} -> {', '.join(tdesc(o) for o in n.outputs)}")
+        lines += [f"  output {tdesc(o)}" for o in self.outputs]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.tensors)} tensors>"
+
+
+def topological_order(nodes: Iterable[Node], available: set[str]) -> list[Node]:
+    """Order nodes so every input is produced first; raise on cycles or missing inputs."""
+    pending = list(nodes)
+    ready = set(available)
+    ordered: list[Node] = []
+    while pending:
+        progress = False
+        for n in list(pending):
+            if all(i == "" or i in ready for i in n.inputs):
+                ordered.append(n)
+                ready.update(n.outputs)
+                pending.remove(n)
+                progress = True
+        if not progress:
+            missing = sorted({i for n in pending for i in n.inputs if i and i not in ready})
+            raise GraphError(f"graph has a cycle or undefined inputs: {missing[:5]}",
+                             node=pending[0].name)
+    return ordered

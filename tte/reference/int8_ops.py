@@ -1,0 +1,1 @@
+"""int8 reference kernels, bit-exact with TFLite's reference kernels."""
