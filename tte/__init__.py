@@ -1,3 +1,15 @@
-"""tte: the Tiny Training Engine."""
+"""tte: the Tiny Training Engine, on-device int8 training for microcontrollers.
+
+    import tte
+    g = tte.load("model.onnx")             # ONNX or int8 .tflite -> tte.ir.Graph
+    q = tte.quantize(g, calibration=xs)    # int8 Graph (post-training quantization)
+    ys = tte.run(q, xs)                    # reference inference in the model's layout
+    tte.export(q, "model_int8.tflite")
+"""
+
+from tte.api import export, load, quantize, run
+from tte.errors import TteError
+from tte.ir import Graph
 
 __version__ = "0.1.0"
+__all__ = ["Graph", "TteError", "export", "load", "quantize", "run"]

@@ -24,7 +24,7 @@ class TteError(Exception):
             where.append(f"node '{self.node}'")
         return f"{': '.join(where)}: {self.message}" if where else self.message
 
-    def at(self, *, file: str | None = None, node: str | None = None) -> "TteError":
+    def at(self, *, file: str | None = None, node: str | None = None) -> TteError:
         """Fill in location fields that are still empty and return self."""
         if file and not self.file:
             self.file = file

@@ -381,7 +381,8 @@ class Graph:
         try:
             return spec.shape(ins, node.attrs)
         except GraphError as e:
-            raise e.at(node=node.name)
+            e.at(node=node.name)
+            raise
 
     def producer(self, tensor: str) -> Node | None:
         for n in self.nodes:
@@ -410,7 +411,7 @@ class Graph:
         return any(self.tensors[i].dtype == "int8" for i in self.inputs + self.outputs) or any(
             self.tensors[n.outputs[0]].dtype == "int8" for n in self.nodes)
 
-    def copy(self) -> "Graph":
+    def copy(self) -> Graph:
         return copy.deepcopy(self)
 
     # ---- checking ------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""The public Python API: load, quantize, run, export."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from tte.errors import ModelFormatError, TteError
+from tte.ir import Graph
+from tte.layout import feeds_to_ir, to_source
+
+_TFLITE_MAGIC = b"TFL3"
+
+
+def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> Graph:
+    """Read an ONNX (float or QDQ) or int8 TFLite model into a tte Graph."""
+    path = None
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise TteError("no such model file", file=str(path))
+        data = path.read_bytes()
+        name = name or path.stem
+    where = str(path) if path else "<bytes>"
+    if len(data) < 8:
+        raise ModelFormatError(f"file is too short to be a model ({len(data)} bytes)", file=where)
+    try:
+        if data[4:8] == _TFLITE_MAGIC or (path is not None and path.suffix == ".tflite"):
+            from tte.frontend.tflite import load_tflite
+            g = load_tflite(data, name=name)
+        else:
+            from tte.frontend.onnx import load_onnx
+            g = load_onnx(data, name=name)
+    except TteError as e:
+        e.at(file=where)
+        raise
+    g.meta.setdefault("source_file", where)
+    return g
+
+
+def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray]) -> Graph:
+    """Post-training int8 quantization; ``calibration`` is in the source model's layout."""
+    from tte.quantize import quantize_graph
+    return quantize_graph(graph, calibration)
+
+
+def run(graph: Graph, xs: np.ndarray | Mapping[str, np.ndarray], *,
+        batch_size: int = 256) -> np.ndarray | dict[str, np.ndarray]:
+    """Reference inference in the source model's layout.
+
+    float in -> float out (an int8 graph quantizes the input and dequantizes the outputs
+    with its own parameters); int8 in -> int8 out. One output gives an array, several a
+    dict by output name.
+    """
+    from tte.reference import execute
+    from tte.reference.boundary import dequantize_array, quantize_array
+
+    feeds = feeds_to_ir(graph, xs)
+    float_in = False
+    for name, arr in feeds.items():
+        t = graph.tensors[name]
+        if t.dtype == "int8" and arr.dtype != np.int8:
+            if not np.issubdtype(arr.dtype, np.floating):
+                raise TteError(f"input '{name}' is int8; pass int8 or float data, got {arr.dtype}")
+            assert t.quant is not None
+            feeds[name] = quantize_array(arr.astype(np.float32), t.quant)
+            float_in = True
+        elif t.dtype == "float32":
+            feeds[name] = arr.astype(np.float32)
+    n = len(next(iter(feeds.values())))
+    parts: dict[str, list[np.ndarray]] = {o: [] for o in graph.outputs}
+    for start in range(0, max(n, 1), batch_size):
+        outs = execute(graph, {k: v[start:start + batch_size] for k, v in feeds.items()})
+        for o in graph.outputs:
+            parts[o].append(outs[o])
+    result = {}
+    for o in graph.outputs:
+        t = graph.tensors[o]
+        y = np.concatenate(parts[o])
+        if float_in and t.dtype == "int8":
+            assert t.quant is not None
+            y = dequantize_array(y, t.quant)
+        result[o] = to_source(t, y)
+    return result[graph.outputs[0]] if len(result) == 1 else result
+
+
+def export(graph: Graph, path: str | os.PathLike[str]) -> Path:
+    """Write an int8 graph as a .tflite file (atomically)."""
+    p = Path(path)
+    if p.suffix != ".tflite":
+        raise TteError("tte exports .tflite files only", file=str(p))
+    from tte.export.tflite import export_tflite
+    export_tflite(graph, p)
+    return p
