@@ -7,6 +7,11 @@
     tte.export(q, "model_int8.tflite")
 """
 
+# The submodules tte.quantize and tte.export share their names with API functions.
+# Importing them first means Python has already bound them as attributes of the package,
+# so the function bindings below win and later imports do not overwrite them.
+import tte.export
+import tte.quantize  # noqa: F401
 from tte.api import export, load, quantize, run
 from tte.errors import TteError
 from tte.ir import Graph
