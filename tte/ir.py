@@ -292,6 +292,98 @@ OPS: dict[str, OpSpec] = {
 }
 
 
+# ---- training ops: produced by tte.autodiff, never by a frontend --------------------------
+# Channel subsets (``out_channels`` / ``in_channels``) are tuples of indices; empty means all.
+
+
+def _sel(n: int, subset: tuple[int, ...], what: str) -> int:
+    if not subset:
+        return n
+    if len(set(subset)) != len(subset) or min(subset) < 0 or max(subset) >= n:
+        raise GraphError(f"{what} subset {subset} is not a set of distinct indices below {n}")
+    return len(subset)
+
+
+def _given_shape(key: str) -> ShapeFn:
+    def fn(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+        return [tuple(int(d) for d in a[key])]
+    return fn
+
+
+def _conv_grad_weight_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x, dy = ins[0], ins[1]
+    assert x is not None and dy is not None
+    cout, cin_g = dy.shape[-1], x.shape[-1] // a["groups"]
+    kh, kw = a["kernel"]
+    return [(_sel(cout, a["out_channels"], "out_channels"), kh, kw,
+             _sel(cin_g, a["in_channels"], "in_channels"))]
+
+
+def _fc_grad_weight_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x, dy = ins[0], ins[1]
+    assert x is not None and dy is not None
+    return [(_sel(dy.shape[-1], a["out_channels"], "out_channels"),
+             _sel(x.shape[-1], a["in_channels"], "in_channels"))]
+
+
+def _bias_grad_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    dy = ins[0]
+    assert dy is not None
+    return [(_sel(dy.shape[-1], a["out_channels"], "out_channels"),)]
+
+
+def _fc_grad_input_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    dy, w = ins[0], ins[1]
+    assert dy is not None and w is not None
+    return [tuple(dy.shape[:-1]) + (w.shape[1],)]
+
+
+def _scalar_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    return [()]
+
+
+def _second_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[1] is not None
+    return [ins[1].shape]
+
+
+_SUBSETS = {"out_channels": (), "in_channels": ()}
+_CONV_GEOMETRY = {k: v for k, v in _CONV_ATTRS.items() if k != "activation"}
+
+TRAINING_OPS: dict[str, OpSpec] = {
+    "conv2d_grad_input": OpSpec(("dy", "w"), 0, {**_CONV_GEOMETRY, "input_shape": ()},
+                                _given_shape("input_shape"), "dL/dx of conv2d"),
+    "conv2d_grad_weight": OpSpec(("x", "dy"), 0, {**_CONV_GEOMETRY, "kernel": (1, 1), **_SUBSETS},
+                                 _conv_grad_weight_shape, "dL/dw of conv2d for the selected channels"),
+    "fc_grad_input": OpSpec(("dy", "w"), 0, {}, _fc_grad_input_shape, "dL/dx of fully_connected"),
+    "fc_grad_weight": OpSpec(("x", "dy"), 0, dict(_SUBSETS), _fc_grad_weight_shape,
+                             "dL/dw of fully_connected for the selected rows/columns"),
+    "bias_grad": OpSpec(("dy",), 0, {"out_channels": ()}, _bias_grad_shape,
+                        "dL/db: dy summed over every axis but the last"),
+    "act_mask": OpSpec(("y",), 0, {"activation": "relu", "min": None, "max": None}, _same_shape,
+                       "bool mask where the activation passed its input through (saved in forward)"),
+    "mask_grad": OpSpec(("dy", "mask"), 0, {}, _same_shape, "dy where mask else 0"),
+    "avgpool2d_grad": OpSpec(("dy",), 0, {**_POOL_ATTRS, "count_include_pad": False, "input_shape": ()},
+                             _given_shape("input_shape"), "dL/dx of avgpool2d"),
+    "mean_grad": OpSpec(("dy",), 0, {"axes": (), "keepdims": True, "input_shape": ()},
+                        _given_shape("input_shape"), "dL/dx of mean"),
+    "softmax_grad": OpSpec(("y", "dy"), 0, {"axis": -1, "beta": 1.0}, _same_shape,
+                           "dL/dx of softmax from its output y"),
+    "sum_to_shape": OpSpec(("x",), 0, {"shape": ()}, _given_shape("shape"),
+                           "sum a broadcast gradient back to an operand's shape"),
+    "softmax_ce_loss": OpSpec(("logits", "label"), 0, {}, _scalar_shape,
+                              "mean softmax cross-entropy over the batch; label holds class indices"),
+    "softmax_ce_grad": OpSpec(("logits", "label"), 0, {}, _same_shape,
+                              "(softmax(logits) - onehot(label)) / batch"),
+    "mse_loss": OpSpec(("y", "target"), 0, {}, _scalar_shape, "mean squared error"),
+    "mse_grad": OpSpec(("y", "target"), 0, {}, _same_shape, "2 (y - target) / size"),
+    "sgd_update": OpSpec(("w", "grad"), 0, {"lr": 0.01, **_SUBSETS}, _same_shape,
+                         "w - lr * grad on the selected channels (axis 0 out, last axis in); "
+                         "writes w in place"),
+}
+OPS.update(TRAINING_OPS)
+
+
 def normalize_attrs(op: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and turn lists into tuples; reject unknown attributes."""
     spec = OPS[op]
@@ -448,13 +540,15 @@ class Graph:
     def _check_dtypes(self, node: Node) -> None:
         t = [self.tensors[i] if i else None for i in node.inputs]
         out = self.tensors[node.outputs[0]]
-        if node.op == "quantize":
+        if node.op in TRAINING_OPS:
+            ok = True  # mixed dtypes (labels, masks) by construction in tte.autodiff
+        elif node.op == "quantize":
             ok = out.dtype in ("int8", "int16", "uint8") and out.quant is not None
         elif node.op == "dequantize":
             ok = out.dtype == "float32" and t[0] is not None and t[0].quant is not None
         elif node.op in ("conv2d", "fully_connected") and t[0] is not None and t[0].dtype == "int8":
             ok = (t[1] is not None and t[1].dtype == "int8" and t[1].quant is not None
-                  and (t[2] is None or t[2].dtype == "int32") and out.dtype == "int8"
+                  and (len(t) < 3 or t[2] is None or t[2].dtype == "int32") and out.dtype == "int8"
                   and t[0].quant is not None and out.quant is not None)
         else:
             ok = all(x is None or x.dtype == out.dtype for x in t)

@@ -1,0 +1,175 @@
+"""Float reference kernels of the training ops (backward, losses, SGD), NHWC.
+
+They keep the dtype they are given, so the same functions are checked in float64 against
+finite differences and PyTorch autograd, and run in float32 inside training graphs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tte.reference.registry import register
+
+
+def _window(pad: np.ndarray, i: int, j: int, a: dict[str, Any], oh: int, ow: int) -> tuple[slice, ...]:
+    """The slice of the padded input that kernel tap (i, j) reads for every output pixel."""
+    (sh, sw), (dh, dw) = a["strides"], a.get("dilations", (1, 1))
+    return (slice(None), slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw), slice(None))
+
+
+def _crop(xp: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    pt, pl, pb, pr = pads
+    return xp[:, pt:xp.shape[1] - pb, pl:xp.shape[2] - pr, :]
+
+
+def conv2d_grad_input(dy: np.ndarray, w: np.ndarray, a: dict[str, Any],
+                      input_shape: tuple[int, ...]) -> np.ndarray:
+    n, h, wd, cin = input_shape
+    cout, kh, kw, cin_g = w.shape
+    g = a["groups"]
+    pt, pl, pb, pr = a["pads"]
+    oh, ow = dy.shape[1], dy.shape[2]
+    dxp = np.zeros((dy.shape[0], h + pt + pb, wd + pl + pr, cin), dy.dtype)
+    dyg = dy.reshape(dy.shape[:3] + (g, cout // g))
+    wg = w.reshape(g, cout // g, kh, kw, cin_g)
+    for i in range(kh):
+        for j in range(kw):
+            contrib = np.einsum("nhwgo,goc->nhwgc", dyg, wg[:, :, i, j, :])
+            dxp[_window(dxp, i, j, a, oh, ow)] += contrib.reshape(dy.shape[:3] + (cin,))
+    return _crop(dxp, a["pads"])
+
+
+def conv2d_grad_weight(x: np.ndarray, dy: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    g = a["groups"]
+    kh, kw = a["kernel"]
+    pt, pl, pb, pr = a["pads"]
+    cin, cout = x.shape[-1], dy.shape[-1]
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    oh, ow = dy.shape[1], dy.shape[2]
+    dyg = dy.reshape(-1, g, cout // g)
+    dw = np.zeros((cout, kh, kw, cin // g), dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[_window(xp, i, j, a, oh, ow)].reshape(-1, g, cin // g)
+            dw[:, i, j, :] = np.einsum("mgo,mgc->goc", dyg, patch).reshape(cout, cin // g)
+    return _select(dw, a["out_channels"], a["in_channels"])
+
+
+def _select(t: np.ndarray, out_channels: tuple[int, ...], in_channels: tuple[int, ...] = ()) -> np.ndarray:
+    if out_channels:
+        t = t[list(out_channels)]
+    if in_channels and t.ndim > 1:
+        t = t[..., list(in_channels)]
+    return t
+
+
+def avgpool2d_grad(dy: np.ndarray, a: dict[str, Any], input_shape: tuple[int, ...]) -> np.ndarray:
+    n, h, w, c = input_shape
+    kh, kw = a["kernel"]
+    pt, pl, pb, pr = a["pads"]
+    oh, ow = dy.shape[1], dy.shape[2]
+    shape_p = (1, h + pt + pb, w + pl + pr, 1)
+    if a["count_include_pad"]:
+        count = np.full((1, oh, ow, 1), kh * kw, dy.dtype)
+    else:
+        valid = np.pad(np.ones((1, h, w, 1), dy.dtype), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+        count = np.zeros((1, oh, ow, 1), dy.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                count += valid[_window(valid, i, j, a, oh, ow)]
+    share = dy / count
+    dxp = np.zeros((dy.shape[0],) + shape_p[1:3] + (c,), dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[_window(dxp, i, j, a, oh, ow)] += share
+    return _crop(dxp, a["pads"])
+
+
+def mean_grad(dy: np.ndarray, a: dict[str, Any], input_shape: tuple[int, ...]) -> np.ndarray:
+    r = len(input_shape)
+    axes = tuple(sorted({ax % r for ax in a["axes"]})) if a["axes"] else tuple(range(r))
+    if not a["keepdims"]:
+        dy = np.expand_dims(dy, axes)
+    count = int(np.prod([input_shape[ax] for ax in axes]))
+    shape = (dy.shape[0],) + tuple(input_shape[1:])
+    return np.broadcast_to(dy / count, shape).copy()
+
+
+def act_mask(y: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    lo, hi = {"relu": (0.0, None), "relu6": (0.0, 6.0)}.get(a["activation"], (a["min"], a["max"]))
+    mask = np.ones(y.shape, bool)
+    if lo is not None:
+        mask &= y > lo
+    if hi is not None:
+        mask &= y < hi
+    return mask
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def softmax_ce_loss(logits: np.ndarray, label: np.ndarray) -> np.ndarray:
+    z = logits.reshape(len(logits), -1)
+    zmax = z.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
+    return np.asarray(np.mean(lse - z[np.arange(len(z)), label.reshape(-1)]), logits.dtype)
+
+
+def softmax_ce_grad(logits: np.ndarray, label: np.ndarray) -> np.ndarray:
+    z = logits.reshape(len(logits), -1)
+    p = softmax(z, axis=1)
+    p[np.arange(len(z)), label.reshape(-1)] -= 1
+    return (p / len(z)).reshape(logits.shape).astype(logits.dtype)
+
+
+def sum_to_shape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    lead = x.ndim - len(shape)
+    out = x.sum(axis=tuple(range(lead))) if lead else x
+    axes = tuple(i for i, d in enumerate(shape) if d == 1 and out.shape[i] != 1)
+    return out.sum(axis=axes, keepdims=True) if axes else out
+
+
+def sgd_update(w: np.ndarray, grad: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    idx = [np.arange(d) for d in w.shape]
+    if a["out_channels"]:
+        idx[0] = np.asarray(a["out_channels"])
+    if a["in_channels"] and w.ndim > 1:
+        idx[-1] = np.asarray(a["in_channels"])
+    out = w.copy()
+    out[np.ix_(*idx)] -= (a["lr"] * grad).astype(w.dtype)
+    return out
+
+
+# ---- registry glue --------------------------------------------------------------------
+
+def _reg(op: str, fn: Any) -> None:
+    register(op, "float32")(fn)
+
+
+_reg("conv2d_grad_input", lambda c, v: [conv2d_grad_input(v[0], v[1], c.attrs,
+                                                          (v[0].shape[0],) + c.outputs[0].shape[1:])])
+_reg("conv2d_grad_weight", lambda c, v: [conv2d_grad_weight(v[0], v[1], c.attrs)])
+_reg("fc_grad_input", lambda c, v: [v[0] @ v[1]])
+_reg("fc_grad_weight", lambda c, v: [_select(
+    v[1].reshape(-1, v[1].shape[-1]).T @ v[0].reshape(-1, v[0].shape[-1]),
+    c.attrs["out_channels"], c.attrs["in_channels"])])
+_reg("bias_grad", lambda c, v: [_select(v[0].reshape(-1, v[0].shape[-1]).sum(axis=0),
+                                        c.attrs["out_channels"])])
+_reg("mask_grad", lambda c, v: [np.where(v[1], v[0], np.zeros((), v[0].dtype))])
+_reg("avgpool2d_grad", lambda c, v: [avgpool2d_grad(v[0], c.attrs,
+                                                    (v[0].shape[0],) + c.outputs[0].shape[1:])])
+_reg("mean_grad", lambda c, v: [mean_grad(v[0], c.attrs, c.outputs[0].shape)])
+_reg("softmax_grad", lambda c, v: [c.attrs["beta"] * v[0] * (
+    v[1] - (v[1] * v[0]).sum(axis=c.attrs["axis"], keepdims=True))])
+_reg("sum_to_shape", lambda c, v: [sum_to_shape(v[0], tuple(c.attrs["shape"]))])
+_reg("softmax_ce_loss", lambda c, v: [softmax_ce_loss(v[0], v[1])])
+_reg("softmax_ce_grad", lambda c, v: [softmax_ce_grad(v[0], v[1])])
+_reg("mse_loss", lambda c, v: [np.asarray(np.mean((v[0] - v[1]) ** 2), v[0].dtype)])
+_reg("mse_grad", lambda c, v: [(2.0 * (v[0] - v[1]) / v[0].size).astype(v[0].dtype)])
+_reg("sgd_update", lambda c, v: [sgd_update(v[0], v[1], c.attrs)])
+register("act_mask", "float32")(lambda c, v: [act_mask(v[0], c.attrs)])
