@@ -19,7 +19,11 @@ INT32_MAX = (1 << 31) - 1
 def tflite_round(x: np.ndarray | float) -> np.ndarray:
     """std::round: half away from zero (numpy's round is half to even)."""
     x = np.asarray(x)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    # floor(|x| + 0.5) is wrong when the addition itself rounds (0.49999999999999994, or
+    # float32 values above 2**23); comparing the exact fractional part is not.
+    ax = np.abs(x)
+    r = np.floor(ax)
+    return np.sign(x) * (r + (ax - r >= 0.5))
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
