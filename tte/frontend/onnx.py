@@ -54,6 +54,7 @@ class _QConst:
     scale: np.ndarray
     zero_point: np.ndarray
     axis: int | None
+    source: str = ""  # the integer initializer's name
 
 
 @dataclass
@@ -445,7 +446,7 @@ class _Importer:
             shape[axis] = -1
             s, z = scale.reshape(shape), zp.reshape(shape)
         self.consts[node.output[0]] = ((x.astype(np.int64) - z).astype(np.float32) * s).astype(np.float32)
-        self.qconsts[node.output[0]] = _QConst(x, scale.ravel(), zp.ravel(), axis)
+        self.qconsts[node.output[0]] = _QConst(x, scale.ravel(), zp.ravel(), axis, node.input[0])
 
     # ---- QDQ matching ----------------------------------------------------------------
     def _quant_of(self, node: onnx.NodeProto) -> QuantParams | None:
@@ -598,7 +599,7 @@ def _int8_weights(im: _Importer, node: onnx.NodeProto, qc: _QConst, w_ir: np.nda
         wq = QuantParams(scale, np.zeros(cout), axis=0)
     else:
         wq = QuantParams(scale.reshape(1), np.zeros(1))
-    wn = im._const_tensor(node.input[1], w_ir, "int8", wq)
+    wn = im._const_tensor(qc.source or node.input[1], w_ir, "int8", wq)
     if b is None:
         return wn, ""
     x_q = im.g.tensors[x_ir].quant
@@ -610,7 +611,7 @@ def _int8_weights(im: _Importer, node: onnx.NodeProto, qc: _QConst, w_ir: np.nda
     else:
         ints = np.round(b.astype(np.float64) / bias_scale)
     ints = np.clip(ints, -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
-    bn = im._const_tensor(node.input[2], ints, "int32",
+    bn = im._const_tensor(bq.source if bq is not None and bq.source else node.input[2], ints, "int32",
                           QuantParams(np.broadcast_to(bias_scale, ints.shape).astype(np.float32),
                                       np.zeros(ints.shape), axis=0 if ints.size > 1 else None))
     return wn, bn
@@ -1129,7 +1130,8 @@ def _qlinear_weight(im: _Importer, node: onnx.NodeProto, idx: int) -> None:
         raise UnsupportedOpError(f"{w.dtype} QDQ", detail=f"{node.op_type} with {w.dtype} weights")
     zp_a = np.zeros(scale.size, np.int64) if zp is None else np.asarray(zp, np.int64).ravel()
     axis = 0 if scale.size > 1 else None
-    im.qconsts[node.input[idx]] = _QConst(w, np.asarray(scale, np.float32).ravel(), zp_a, axis)
+    im.qconsts[node.input[idx]] = _QConst(w, np.asarray(scale, np.float32).ravel(), zp_a, axis,
+                                          node.input[idx])
 
 
 @_converter("QLinearConv")
@@ -1137,6 +1139,12 @@ def _qlinear_conv(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> No
     x_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], x_q, node)
     _qlinear_weight(im, node, 3)
+    if len(node.input) > 8 and node.input[8]:
+        b = im.const(node, 8, "bias")
+        assert b is not None
+        b_scale = x_q.scale[0] * im.qconsts[node.input[3]].scale
+        im.qconsts[node.input[8]] = _QConst(b, np.broadcast_to(b_scale, b.shape).astype(np.float64),
+                                            np.zeros(b.shape, np.int64), 0, node.input[8])
     # reorder to Conv's (x, w, b) and reuse the Conv converter on the int8 value
     conv = onnx.NodeProto()
     conv.CopyFrom(node)
