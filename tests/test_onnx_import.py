@@ -365,3 +365,35 @@ def test_initializer_with_wrong_size_is_a_format_error() -> None:
                [_vi("y", [1, 4, 3, 3])], [bad])
     with pytest.raises(TteError):
         load_onnx(m)
+
+
+def test_ort_static_quantized_qdq_model_matches_ort(tmp_path: Path) -> None:
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from tte.reference.registry import KERNELS
+
+    if ("conv2d", "int8") not in KERNELS:
+        pytest.skip("int8 reference kernels are not available yet")
+    model = export_torch(TinyNet(), (1, 3, 16, 16))
+    name = onnx.load_model_from_string(model).graph.input[0].name
+    calib = [{name: RNG.standard_normal((1, 3, 16, 16)).astype(np.float32)} for _ in range(8)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(calib)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.it, None)
+
+    (tmp_path / "f.onnx").write_bytes(model)
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+    q = (tmp_path / "q.onnx").read_bytes()
+    graph = load_onnx(q)
+    int8_ops = {n.op for n in graph.nodes if graph.tensors[n.outputs[0]].dtype == "int8"}
+    assert {"conv2d", "add", "maxpool2d", "avgpool2d", "fully_connected"} <= int8_ops
+    x = RNG.standard_normal((4, 1, 3, 16, 16)).astype(np.float32)
+    for xi in x:
+        want = run_ort(q, {name: xi})[0]
+        got = run_tte(graph, {name: xi})[0]
+        assert np.max(np.abs(got - want)) <= 1 / 255 + 1e-6  # one step of the softmax output

@@ -474,6 +474,11 @@ class _Importer:
             if node.op_type == "Gemm" and (a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0
                                            or a.get("transA", 0)):
                 return None
+            if node.op_type == "Gemm" and len(node.input) > 2 and node.input[2]:
+                b = self.consts[node.input[1]]
+                n = b.shape[0] if a.get("transB", 0) else b.shape[1]
+                if _gemm_bias(self.consts.get(node.input[2]), n) is None:
+                    return None  # a matrix C stays in float
         if node.op_type in ("Add", "Mul"):
             consts = [i for i in node.input if i in self.consts]
             if any(i not in self.qconsts or self.qconsts[i].axis is not None for i in consts):
