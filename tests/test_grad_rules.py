@@ -6,6 +6,8 @@ rules are checked against an implementation that shares no code with tte.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -125,7 +127,7 @@ def test_fc_rules(seed: int, n: int, k: int, m: int) -> None:
     gx, gw, gb = torch.autograd.grad(y, (xt, wt, bt), torch.tensor(dy))
     from tte.reference.registry import KERNELS
 
-    ctx = type("C", (), {"attrs": {"out_channels": (), "in_channels": ()}})()
+    ctx = SimpleNamespace(attrs={"out_channels": (), "in_channels": ()}, inputs=[None, None])
     np.testing.assert_allclose(KERNELS[("fc_grad_weight", "float32")](ctx, [x, dy])[0], gw.numpy(), rtol=1e-12)
     np.testing.assert_allclose(KERNELS[("bias_grad", "float32")](ctx, [dy])[0], gb.numpy(), rtol=1e-12)
     np.testing.assert_allclose(KERNELS[("fc_grad_input", "float32")](ctx, [dy, w])[0], gx.numpy(), rtol=1e-12)
@@ -168,7 +170,7 @@ def test_softmax_and_mean_rules(seed: int) -> None:
     y = torch.softmax(xt, dim=-1)
     dy = rng.standard_normal(x.shape)
     (gx,) = torch.autograd.grad(y, (xt,), torch.tensor(dy))
-    ctx = type("C", (), {"attrs": {"axis": -1, "beta": 1.0}})()
+    ctx = SimpleNamespace(attrs={"axis": -1, "beta": 1.0}, inputs=[None, None])
     np.testing.assert_allclose(KERNELS[("softmax_grad", "float32")](ctx, [y.detach().numpy(), dy])[0],
                                gx.numpy(), rtol=1e-10, atol=1e-12)
     m = xt.mean(dim=(1, 2))

@@ -37,6 +37,8 @@ def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> 
             from tte.frontend.onnx import load_onnx
             g = load_onnx(data, name=name)
     except TteError as e:
+        if e.file in (None, "<bytes>"):
+            e.file = None
         e.at(file=where)
         raise
     g.meta.setdefault("source_file", where)

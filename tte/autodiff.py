@@ -18,6 +18,7 @@ from tte.errors import TteError
 from tte.ir import Graph, Node, Tensor
 
 LOSSES = ("softmax_ce", "mse")
+ROUNDINGS = ("nearest", "stochastic")
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,16 @@ def _add_rule(b: _Builder, node: Node, dy: str, want: list[bool], plan: dict[str
 def _mul_rule(b: _Builder, node: Node, dy: str, want: list[bool], plan: dict[str, ParamUpdate]) -> None:
     dz = _masked(b, node, dy)
     x0, x1 = node.inputs
+
+    def real(x: str) -> str:
+        if b.g.tensors[x].dtype == "float32":
+            return x
+        return b.op("dequantize", [x], f"{x}@real", dtype="float32")
+
     if want[0]:
-        b.accumulate(x0, _reduce_to(b, b.op("mul", [dz, x1], f"{x0}@grad"), x0))
+        b.accumulate(x0, _reduce_to(b, b.op("mul", [dz, real(x1)], f"{x0}@grad"), x0))
     if want[1]:
-        b.accumulate(x1, _reduce_to(b, b.op("mul", [dz, x0], f"{x1}@grad"), x1))
+        b.accumulate(x1, _reduce_to(b, b.op("mul", [dz, real(x0)], f"{x1}@grad"), x1))
 
 
 def _activation_rule(b: _Builder, node: Node, dy: str, want: list[bool], plan: dict[str, ParamUpdate]) -> None:
@@ -204,10 +211,18 @@ def _needs_mask(node: Node) -> dict[str, object] | None:
 
 
 def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss: str = "softmax_ce",
-                          lr: float = 0.01) -> TrainingGraph:
-    """Build forward + loss + pruned backward + SGD updates for the parameters in ``plan``."""
+                          lr: float = 0.01, qas: bool = True, rounding: str = "nearest",
+                          seed: int = 0) -> TrainingGraph:
+    """Build forward + loss + pruned backward + SGD updates for the parameters in ``plan``.
+
+    On an int8 graph the forward pass stays int8 (TFLite kernels), the logits are
+    dequantized for the loss, gradients are real-valued float32, and quantized parameters
+    get QAS updates (``qas``) rounded as ``rounding`` says ("nearest" or "stochastic").
+    """
     if loss not in LOSSES:
         raise TteError(f"unknown loss '{loss}' (known: {', '.join(LOSSES)})")
+    if rounding not in ROUNDINGS:
+        raise TteError(f"unknown rounding '{rounding}' (known: {', '.join(ROUNDINGS)})")
     if len(forward.outputs) != 1:
         raise TteError(f"training needs a single-output graph, '{forward.name}' has {len(forward.outputs)}")
     for p in plan:
@@ -254,8 +269,12 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
     else:
         g.add_tensor(Tensor(label_name, lt.shape, "float32"))
     g.inputs = [*g.inputs, label_name]
-    loss_name = b.op(f"{loss}_loss", [logits, label_name], "loss", dtype="float32")
-    b.grads[logits] = b.op(f"{loss}_grad", [logits, label_name], f"{logits}@grad", dtype="float32")
+    real_logits = logits
+    if lt.dtype != "float32":
+        real_logits = b.op("dequantize", [logits], f"{logits}@real", dtype="float32")
+    loss_name = b.op(f"{loss}_loss", [real_logits, label_name], "loss", dtype="float32")
+    b.grads[logits] = b.op(f"{loss}_grad", [real_logits, label_name], f"{logits}@grad", dtype="float32")
+    loss_end = len(g.nodes)
 
     for node in reversed(fwd_nodes):
         dy = b.grads.get(node.outputs[0])
@@ -263,14 +282,22 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
             continue
         RULES[node.op](b, node, dy, [i in needs and i != "" for i in node.inputs], plan)
 
+    step_input: list[str] = []
+    if rounding == "stochastic" and any(g.tensors[p].quant is not None for p in plan):
+        step_name = g.unique_name("step")
+        g.add_tensor(Tensor(step_name, (1,), "int32"))
+        g.inputs = [*g.inputs, step_name]
+        step_input = [step_name]
     updates = {}
     for p, sel in plan.items():
-        updates[p] = b.op("sgd_update", [p, b.grads[p]], f"{p}@updated",
-                          {"lr": lr, "out_channels": sel.out_channels, "in_channels": sel.in_channels})
+        quantized = g.tensors[p].quant is not None
+        updates[p] = b.op("sgd_update", [p, b.grads[p], *(step_input if quantized else [])], f"{p}@updated",
+                          {"lr": lr, "out_channels": sel.out_channels, "in_channels": sel.in_channels,
+                           "qas": qas, "rounding": rounding, "seed": seed})
     del g.meta["_masks"]
     g.outputs = [loss_name, *updates.values()]
     # the loss reads the logits right away; "saved" is what must outlive the forward pass
-    backward_reads = {i for n in g.nodes[n_forward + 2:] for i in n.inputs}
+    backward_reads = {i for n in g.nodes[loss_end:] for i in n.inputs}
     saved = [n.outputs[0] for n in g.nodes[:n_forward] if n.outputs[0] in backward_reads]
     g.validate()
     return TrainingGraph(g, n_forward, logits, label_name, loss_name, updates, saved)

@@ -132,7 +132,8 @@ def _quantize_constants(q: Graph, node, params: dict[str, QuantParams]) -> None:
             b = q.tensors[b_name]
             assert b.data is not None
             bscale = (params[x].scale.astype(np.float64) * wp.scale.astype(np.float64)).astype(np.float32)
-            bq = np.clip(tflite_round(b.data / bscale), -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
+            real = b.data.astype(np.float64) / bscale.astype(np.float64)
+            bq = np.clip(tflite_round(real), -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
             bp = QuantParams(bscale, np.zeros(len(bscale), np.int64), wp.axis)
             q.tensors[b_name] = Tensor(b_name, b.shape, "int32", bq, bp)
         return
@@ -142,3 +143,28 @@ def _quantize_constants(q: Graph, node, params: dict[str, QuantParams]) -> None:
             p = asymmetric_params(float(t.data.min()), float(t.data.max()))
             data = np.clip(tflite_round(t.data / p.scale[0]) + p.zero_point[0], -128, 127).astype(np.int8)
             q.tensors[name] = Tensor(name, t.shape, "int8", data, p)
+
+
+def dequantize_graph(q: Graph) -> Graph:
+    """The float twin of an int8 graph: weights dequantized, activations float32.
+
+    This is the paper's fp32 baseline for training a model that shipped as int8.
+    """
+    from tte.reference.boundary import dequantize_array
+
+    g = q.copy()
+    g.meta = {**q.meta, "dequantized_from": q.name}
+    for name, t in list(g.tensors.items()):
+        if t.dtype not in ("int8", "int32") or t.quant is None:
+            continue
+        data = None if t.data is None else dequantize_array(t.data, t.quant).astype(np.float32)
+        g.tensors[name] = Tensor(name, t.shape, "float32", data, None, t.source_perm)
+    for i, node in enumerate(g.nodes):
+        if node.op in ("quantize", "dequantize"):
+            # the boundary conversions become identities in float
+            g.nodes[i] = type(node)(node.name, "reshape", node.inputs[:1], node.outputs,
+                                    {"shape": g.tensors[node.outputs[0]].shape})
+            g.tensors[node.outputs[0]] = Tensor(node.outputs[0], g.tensors[node.outputs[0]].shape, "float32",
+                                                source_perm=g.tensors[node.outputs[0]].source_perm)
+    g.validate()
+    return g

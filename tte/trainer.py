@@ -1,0 +1,118 @@
+"""`tte.Trainer`: on-device training steps, executed by an engine (the numpy reference now).
+
+    tr = tte.Trainer(q, scheme="last-k:2", precision="int8", lr=0.05)
+    loss = tr.step(x, y)          # one SGD step on a batch (the board uses batch 1)
+    acc = tr.evaluate(xs, ys)     # accuracy (classification) or MSE (regression)
+    tr.graph                      # the trained forward Graph, exportable with tte.export
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from tte.autodiff import TrainingGraph, derive_training_graph
+from tte.errors import TteError
+from tte.ir import Graph
+from tte.layout import feeds_to_ir
+from tte.reference import execute
+from tte.reference.boundary import quantize_array
+from tte.sparse import UpdateScheme, plan_bytes, resolve_scheme
+
+PRECISIONS = ("int8", "fp32")
+ENGINES = ("ref",)
+
+
+class Trainer:
+    def __init__(self, graph: Graph, *, scheme: str | UpdateScheme = "last-k:2", precision: str = "int8",
+                 lr: float = 0.05, engine: str = "ref", loss: str = "softmax_ce", qas: bool = True,
+                 rounding: str = "nearest", seed: int = 0) -> None:
+        if precision not in PRECISIONS:
+            raise TteError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
+        if engine not in ENGINES:
+            raise TteError(f"engine '{engine}' is not available yet (available: {', '.join(ENGINES)})")
+        if not lr > 0:
+            raise TteError(f"learning rate must be positive, got {lr}")
+        self.precision, self.engine, self.loss_kind = precision, engine, loss
+        self.forward = _graph_for(graph, precision)
+        self.scheme = resolve_scheme(scheme)
+        self.plan = self.scheme.to_plan(self.forward)
+        self.training: TrainingGraph = derive_training_graph(self.forward, self.plan, loss=loss, lr=lr,
+                                                             qas=qas, rounding=rounding, seed=seed)
+        self.steps = 0
+
+    @property
+    def trainable_bytes(self) -> int:
+        return plan_bytes(self.forward, self.plan)
+
+    def _feeds(self, x: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        feeds = feeds_to_ir(self.forward, x)
+        for name, arr in feeds.items():
+            t = self.forward.tensors[name]
+            if t.dtype == "int8" and arr.dtype != np.int8:
+                assert t.quant is not None
+                feeds[name] = quantize_array(arr.astype(np.float32), t.quant)
+            elif t.dtype == "float32":
+                feeds[name] = arr.astype(np.float32)
+        return feeds
+
+    def step(self, x: np.ndarray, y: np.ndarray | int) -> float:
+        """One SGD step on a batch (or a single sample); returns the loss before the update."""
+        feeds = self._feeds(x)
+        n = len(next(iter(feeds.values())))
+        tg = self.training
+        target = np.asarray(y)
+        if self.loss_kind == "softmax_ce":
+            target = target.reshape(n).astype(np.int32)
+        else:
+            target = target.reshape((n,) + tg.graph.tensors[tg.label].shape[1:]).astype(np.float32)
+        feeds[tg.label] = target
+        if "step" in tg.graph.inputs:
+            feeds["step"] = np.array([self.steps], np.int32)
+        out = execute(tg.graph, feeds)
+        for param, updated in tg.updates.items():
+            tg.graph.tensors[param].data = out[updated]
+        self.steps += 1
+        return float(out[tg.loss])
+
+    @property
+    def graph(self) -> Graph:
+        """The forward graph with the trained parameters."""
+        g = self.forward.copy()
+        for param in self.training.updates:
+            g.tensors[param].data = self.training.graph.tensors[param].data.copy()
+        return g
+
+    def predict(self, xs: np.ndarray) -> np.ndarray:
+        from tte.api import run
+
+        out = run(self.graph, xs)
+        assert isinstance(out, np.ndarray)
+        return out
+
+    def evaluate(self, xs: np.ndarray, ys: np.ndarray) -> float:
+        """Accuracy for classification, mean squared error for regression."""
+        pred = self.predict(xs)
+        if self.loss_kind == "softmax_ce":
+            return float(np.mean(np.argmax(pred.reshape(len(xs), -1), axis=1) == np.asarray(ys).reshape(-1)))
+        return float(np.mean((pred.reshape(len(xs), -1) - np.asarray(ys, np.float32).reshape(len(xs), -1)) ** 2))
+
+
+def _graph_for(graph: Graph, precision: str) -> Graph:
+    if precision == "int8":
+        if not graph.is_quantized:
+            raise TteError(f"precision int8 needs an int8 graph; '{graph.name}' is float: quantize it first "
+                           "(tte.quantize, or `tte train --calibration`)")
+        for node in graph.nodes:
+            if node.op in ("conv2d", "fully_connected"):
+                for name in node.inputs[:3]:
+                    t = graph.tensors[name] if name else None
+                    if t is not None and t.quant is None:
+                        raise TteError(f"int8 graph lacks quantization parameters for tensor '{name}'",
+                                       node=node.name)
+        return graph.copy()
+    if graph.is_quantized:
+        from tte.quantize import dequantize_graph
+        return dequantize_graph(graph)
+    return graph.copy()
