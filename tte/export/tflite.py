@@ -59,6 +59,7 @@ class _TfTensor:
     ttype: int
     data: bytes | None = None
     quant: QuantParams | None = None
+    signature: tuple[int, ...] | None = None     # shape_signature; only tests write -1s
 
 
 @dataclass
@@ -76,6 +77,7 @@ class _Lowering:
     tensors: list[_TfTensor] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
     ops: list[_TfOp] = field(default_factory=list)
+    pending: list[_TfOp] = field(default_factory=list)   # run right after the next op
 
     # ---- tensors -------------------------------------------------------------------
     def tensor(self, name: str) -> int:
@@ -117,6 +119,8 @@ class _Lowering:
     def op(self, code: int, inputs: list[int], outputs: list[int], options_type: int = 0,
            options: OptionsFn | None = None) -> None:
         self.ops.append(_TfOp(code, inputs, outputs, options_type, options))
+        self.ops += self.pending
+        self.pending = []
 
 
 def _ttype(t: Tensor) -> int:
@@ -216,14 +220,16 @@ def _int32_vector(b: flatbuffers.Builder, start: Callable[..., Any], values: tup
 
 
 def _requant_tail(low: _Lowering, node: Node, src: Tensor, dst: Tensor) -> int:
-    """Output index for an op computing in ``src``'s quantization; QUANTIZE to ``dst`` if needed."""
+    """Output index for an op computing in ``src``'s quantization; a QUANTIZE to ``dst``
+    follows the next emitted op when the parameters differ."""
     assert src.quant is not None and dst.quant is not None
     same = (np.float32(src.quant.scale[0]) == np.float32(dst.quant.scale[0])
             and int(src.quant.zero_point[0]) == int(dst.quant.zero_point[0]))
     if same:
         return low.tensor(dst.name)
     tmp = low.temp(f"{dst.name}/pre_requant", src, dst.shape)
-    low.op(_OP.QUANTIZE, [tmp], [low.tensor(dst.name)], _OPT.QuantizeOptions, _empty("QuantizeOptions"))
+    low.pending.append(_TfOp(_OP.QUANTIZE, [tmp], [low.tensor(dst.name)], _OPT.QuantizeOptions,
+                             _empty("QuantizeOptions")))
     return tmp
 
 
@@ -472,8 +478,11 @@ def _build_tensor(b: flatbuffers.Builder, t: _TfTensor, buffer: int) -> int:
     name = b.CreateString(t.name)
     shape = _int32_vector(b, m.TensorStartShapeVector, t.shape)
     quant = _build_quant(b, t.quant) if t.quant is not None else None
+    sig = None if t.signature is None else _int32_vector(b, m.TensorStartShapeSignatureVector, t.signature)
     m.TensorStart(b)
     m.TensorAddShape(b, shape)
+    if sig is not None:
+        m.TensorAddShapeSignature(b, sig)
     m.TensorAddType(b, t.ttype)
     m.TensorAddBuffer(b, buffer)
     m.TensorAddName(b, name)

@@ -64,6 +64,7 @@ class _Model:
     inputs: list[int]
     outputs: list[int]
     other_ops: list[str] = field(default_factory=list)   # ops in further subgraphs
+    name: str = ""
 
 
 def _options_class(op: Any) -> Any:
@@ -137,7 +138,7 @@ def _read_model(buf: bytes) -> _Model:
     for s in range(1, model.SubgraphsLength()):
         g = model.Subgraphs(s)
         other += [_op_name(model, g.Operators(i)) for i in range(g.OperatorsLength())]
-    return _Model(tensors, ops, inputs, outputs, other)
+    return _Model(tensors, ops, inputs, outputs, other, (sg.Name() or b"").decode(errors="replace"))
 
 
 # --------------------------------------------------------------------------------------
@@ -411,7 +412,7 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
     _check_supported(model, file)
     _check_static(model, file)
     _check_int8(model, file)
-    default = os.path.splitext(os.path.basename(file))[0] if file != "<bytes>" else "tflite"
+    default = os.path.splitext(os.path.basename(file))[0] if file != "<bytes>" else model.name or "tflite"
     graph = Graph(name or default)
     ctx = _Ctx(model, graph, file)
     try:
