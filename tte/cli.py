@@ -102,6 +102,39 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 
 
 @main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", required=True, help="Data set to train on (see tte.data.available_datasets).")
+@click.option("--scheme", default="last-k:2", show_default=True,
+              help="full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True)
+@click.option("--engine", type=click.Choice(["ref"]), default="ref", show_default=True)
+@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--epochs", default=1, show_default=True, type=int)
+@click.option("--batch-size", default=1, show_default=True, type=int,
+              help="Samples per SGD step (the board trains with 1).")
+@click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True,
+              help="How int8 weight updates smaller than one step are rounded.")
+@click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling (for comparison).")
+@click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
+@click.option("--samples", default=0, type=int, help="Train on only this many training samples (0: all).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the trained int8 .tflite.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@user_errors
+def train(model: str, data_name: str, scheme: str, precision: str, engine: str, lr: float, epochs: int,
+          batch_size: int, rounding: str, no_qas: bool, calibration: str | None, samples: int, seed: int,
+          output: str | None, as_json: bool) -> None:
+    """Train MODEL on-device style (sparse update, int8 + QAS) and report accuracy before and after."""
+    from tte.train_cli import run_training
+
+    result = run_training(model, data_name=data_name, scheme=scheme, precision=precision, engine=engine, lr=lr,
+                          epochs=epochs, batch_size=batch_size, rounding=rounding, qas=not no_qas,
+                          calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+
+
+@main.command()
 @click.option("--model", default=None, type=click.Path(dir_okay=False),
               help="Float ONNX model (default: the example Fashion-MNIST CNN).")
 @click.option("--out", "out_dir", default="build/demo", show_default=True, type=click.Path(file_okay=False))

@@ -208,3 +208,16 @@ def load_dataset(name: str, split: str = "train") -> Arrays:
     if key not in _LOADERS:
         raise TteError(f"unknown data set '{name}' (available: {', '.join(available_datasets())})")
     return _LOADERS[key](split)
+
+
+def match_input(xs: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Fit NCHW images to a model's NCHW input shape: resize, and repeat a gray channel."""
+    n, c, h, w = xs.shape
+    want_c, want_h, want_w = shape[1], shape[2], shape[3]
+    if (h, w) != (want_h, want_w):
+        xs = fit_to(xs, want_h, want_w)
+    if c != want_c:
+        if c != 1:
+            raise TteError(f"cannot feed {c}-channel images to a model that takes {want_c} channels")
+        xs = np.repeat(xs, want_c, axis=1)
+    return xs

@@ -377,9 +377,12 @@ TRAINING_OPS: dict[str, OpSpec] = {
                               "(softmax(logits) - onehot(label)) / batch"),
     "mse_loss": OpSpec(("y", "target"), 0, {}, _scalar_shape, "mean squared error"),
     "mse_grad": OpSpec(("y", "target"), 0, {}, _same_shape, "2 (y - target) / size"),
-    "sgd_update": OpSpec(("w", "grad"), 0, {"lr": 0.01, **_SUBSETS}, _same_shape,
-                         "w - lr * grad on the selected channels (axis 0 out, last axis in); "
-                         "writes w in place"),
+    "sgd_update": OpSpec(("w", "grad", "step"), 1,
+                         {"lr": 0.01, **_SUBSETS, "qas": True, "rounding": "nearest", "seed": 0},
+                         _same_shape,
+                         "w - lr * grad on the selected channels (axis 0 out, last axis in), in place; "
+                         "quantized w: QAS-scaled integer step, rounded to nearest or stochastically "
+                         "(then 'step' is the int32 step counter)"),
 }
 OPS.update(TRAINING_OPS)
 

@@ -27,7 +27,7 @@ ENGINES = ("ref",)
 class Trainer:
     def __init__(self, graph: Graph, *, scheme: str | UpdateScheme = "last-k:2", precision: str = "int8",
                  lr: float = 0.05, engine: str = "ref", loss: str = "softmax_ce", qas: bool = True,
-                 rounding: str = "nearest", seed: int = 0) -> None:
+                 rounding: str = "stochastic", seed: int = 0) -> None:
         if precision not in PRECISIONS:
             raise TteError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
         if engine not in ENGINES:

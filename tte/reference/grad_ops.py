@@ -10,7 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from tte.reference.registry import register
+from tte.fixedpoint import activation_range_int8, tflite_round
+from tte.ir import Tensor
+from tte.reference.boundary import dequantize_array
+from tte.reference.registry import KernelCtx, register
 
 
 def _window(pad: np.ndarray, i: int, j: int, a: dict[str, Any], oh: int, ow: int) -> tuple[slice, ...]:
@@ -146,30 +149,123 @@ def sgd_update(w: np.ndarray, grad: np.ndarray, a: dict[str, Any]) -> np.ndarray
 
 
 # ---- registry glue --------------------------------------------------------------------
+# In int8 training graphs the backward pass works on real values: int8 activations and
+# weights are dequantized where a kernel reads them; gradients are float32.
 
-def _reg(op: str, fn: Any) -> None:
-    register(op, "float32")(fn)
+def _real(t: Tensor | None, v: np.ndarray) -> np.ndarray:
+    if t is None or t.quant is None or v.dtype.kind == "f":
+        return v
+    return dequantize_array(v, t.quant)
 
 
-_reg("conv2d_grad_input", lambda c, v: [conv2d_grad_input(v[0], v[1], c.attrs,
-                                                          (v[0].shape[0],) + c.outputs[0].shape[1:])])
-_reg("conv2d_grad_weight", lambda c, v: [conv2d_grad_weight(v[0], v[1], c.attrs)])
-_reg("fc_grad_input", lambda c, v: [v[0] @ v[1]])
+def _reg(op: str, fn: Any, dtypes: tuple[str, ...] = ("float32",)) -> None:
+    for dtype in dtypes:
+        register(op, dtype)(fn)
+
+
+def _batch_shape(c: KernelCtx, v: list[Any]) -> tuple[int, ...]:
+    return (v[0].shape[0],) + c.outputs[0].shape[1:]
+
+
+_reg("conv2d_grad_input", lambda c, v: [conv2d_grad_input(v[0], _real(c.inputs[1], v[1]), c.attrs,
+                                                          _batch_shape(c, v))])
+_reg("conv2d_grad_weight", lambda c, v: [conv2d_grad_weight(_real(c.inputs[0], v[0]), v[1], c.attrs)],
+     ("float32", "int8"))
+_reg("fc_grad_input", lambda c, v: [v[0] @ _real(c.inputs[1], v[1])])
 _reg("fc_grad_weight", lambda c, v: [_select(
-    v[1].reshape(-1, v[1].shape[-1]).T @ v[0].reshape(-1, v[0].shape[-1]),
-    c.attrs["out_channels"], c.attrs["in_channels"])])
+    v[1].reshape(-1, v[1].shape[-1]).T @ _real(c.inputs[0], v[0]).reshape(-1, v[0].shape[-1]),
+    c.attrs["out_channels"], c.attrs["in_channels"])], ("float32", "int8"))
 _reg("bias_grad", lambda c, v: [_select(v[0].reshape(-1, v[0].shape[-1]).sum(axis=0),
                                         c.attrs["out_channels"])])
 _reg("mask_grad", lambda c, v: [np.where(v[1], v[0], np.zeros((), v[0].dtype))])
-_reg("avgpool2d_grad", lambda c, v: [avgpool2d_grad(v[0], c.attrs,
-                                                    (v[0].shape[0],) + c.outputs[0].shape[1:])])
+_reg("avgpool2d_grad", lambda c, v: [avgpool2d_grad(v[0], c.attrs, _batch_shape(c, v))])
 _reg("mean_grad", lambda c, v: [mean_grad(v[0], c.attrs, c.outputs[0].shape)])
-_reg("softmax_grad", lambda c, v: [c.attrs["beta"] * v[0] * (
-    v[1] - (v[1] * v[0]).sum(axis=c.attrs["axis"], keepdims=True))])
+_reg("softmax_grad", lambda c, v: [c.attrs["beta"] * _real(c.inputs[0], v[0]) * (
+    v[1] - (v[1] * _real(c.inputs[0], v[0])).sum(axis=c.attrs["axis"], keepdims=True))], ("float32", "int8"))
 _reg("sum_to_shape", lambda c, v: [sum_to_shape(v[0], tuple(c.attrs["shape"]))])
 _reg("softmax_ce_loss", lambda c, v: [softmax_ce_loss(v[0], v[1])])
 _reg("softmax_ce_grad", lambda c, v: [softmax_ce_grad(v[0], v[1])])
 _reg("mse_loss", lambda c, v: [np.asarray(np.mean((v[0] - v[1]) ** 2), v[0].dtype)])
 _reg("mse_grad", lambda c, v: [(2.0 * (v[0] - v[1]) / v[0].size).astype(v[0].dtype)])
 _reg("sgd_update", lambda c, v: [sgd_update(v[0], v[1], c.attrs)])
-register("act_mask", "float32")(lambda c, v: [act_mask(v[0], c.attrs)])
+_reg("act_mask", lambda c, v: [act_mask(v[0], c.attrs)])
+
+
+@register("act_mask", "int8")
+def _act_mask_int8(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    """Where the int8 clamp of the fused activation did not bind."""
+    q = c.inputs[0].quant if c.inputs[0] is not None else None
+    assert q is not None
+    scale, zp = float(q.scale[0]), int(q.zero_point[0])
+    act = c.attrs["activation"]
+    if act in ("relu", "relu6"):
+        lo, hi = activation_range_int8(act, scale, zp)
+    else:
+        lo = -128 if c.attrs["min"] is None else zp + int(tflite_round(c.attrs["min"] / scale))
+        hi = 127 if c.attrs["max"] is None else zp + int(tflite_round(c.attrs["max"] / scale))
+    y = v[0]
+    return [(y > lo) & (y < hi)]
+
+
+@register("sgd_update", "int8")
+def _sgd_update_int8(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    return [qas_update(v[0], v[1], c.inputs[0], c.attrs, v[2] if len(v) > 2 else None, -127, 127)]
+
+
+@register("sgd_update", "int32")
+def _sgd_update_int32(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    return [qas_update(v[0], v[1], c.inputs[0], c.attrs, v[2] if len(v) > 2 else None,
+                       -(2 ** 31), 2 ** 31 - 1)]
+
+
+def qas_update(w: np.ndarray, grad: np.ndarray, t: Tensor | None, a: dict[str, Any],
+               step: np.ndarray | None, lo: int, hi: int) -> np.ndarray:
+    """SGD on a quantized parameter with quantization-aware scaling (paper Eq. 4).
+
+    With W = s * Wq, dL/dWq = s * dL/dW; QAS scales it by s**-2, so the step in
+    integer units is lr * dL/dW / s: the same real-valued step as float SGD. Without QAS
+    the step is lr * s * dL/dW, far too small for typical scales.
+
+    An update smaller than one integer step is rounded to nearest (lost when below half a
+    step) or stochastically (kept in expectation), as ``rounding`` says.
+    """
+    assert t is not None and t.quant is not None
+    shape = [1] * w.ndim
+    scale = t.quant.scale.astype(np.float64)
+    if a["out_channels"] and len(scale) > 1:
+        scale = scale[list(a["out_channels"])]
+    if len(scale) > 1:
+        shape[0] = -1
+    scale = scale.reshape(shape)
+    grad = grad.astype(np.float64)
+    delta = a["lr"] * (grad / scale if a["qas"] else grad * scale)
+    idx = [np.arange(d) for d in w.shape]
+    if a["out_channels"]:
+        idx[0] = np.asarray(a["out_channels"])
+    if a["in_channels"] and w.ndim > 1:
+        idx[-1] = np.asarray(a["in_channels"])
+    sel = np.ix_(*idx)
+    if a["rounding"] == "stochastic":
+        assert step is not None, "stochastic rounding needs the step counter input"
+        u = uniform_hash(int(a["seed"]), int(np.asarray(step).reshape(-1)[0]), delta.shape)
+        steps = np.floor(delta + u)
+    else:
+        steps = tflite_round(delta)
+    out = w.astype(np.int64)
+    out[sel] = np.clip(out[sel] - steps.astype(np.int64), lo, hi)
+    return out.astype(w.dtype)
+
+
+def uniform_hash(seed: int, step: int, shape: tuple[int, ...]) -> np.ndarray:
+    """Counter-based uniform numbers in [0, 1): a 32-bit integer hash of (seed, step, index).
+
+    Stateless, so the C kernels reproduce it exactly without storing a generator.
+    """
+    idx = np.arange(int(np.prod(shape)), dtype=np.uint64)
+    x = (idx * np.uint64(0x9E3779B1) + np.uint64((step * 0x85EBCA77 + seed) & 0xFFFFFFFF)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    x = (x * np.uint64(0x7FEB352D)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(15)
+    x = (x * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF)
+    x ^= x >> np.uint64(16)
+    return (x.astype(np.float64) / 2.0 ** 32).reshape(shape)
