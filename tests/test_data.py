@@ -103,8 +103,29 @@ def test_stratified_split_is_a_partition() -> None:
 
 
 def test_dispatcher_errors() -> None:
-    assert available_datasets() == ["digits", "fashion-mnist"]
+    assert available_datasets() == ["digits", "fashion-mnist", "lfw-faces", "mnist"]
     with pytest.raises(TteError, match="unknown data set"):
         load_dataset("cifar10")
     with pytest.raises(TteError, match="unknown split"):
         load_dataset("digits", "validation")
+
+
+@pytest.mark.parametrize("name, shape, per_class", [("mnist", (1, 28, 28), (400, 100)),
+                                                    ("lfw-faces", (1, 25, 25), (80, 20))])
+def test_wheel_data_sets(name: str, shape: tuple[int, ...], per_class: tuple[int, int]) -> None:
+    for split, n in zip(("train", "test"), per_class):
+        x, y = load_dataset(name, split)
+        assert x.shape[1:] == shape and x.dtype == np.float32 and y.dtype == np.int64
+        assert 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.5
+        assert set(np.bincount(y)) == {n}
+
+
+def test_match_input_resizes_and_repeats_channels() -> None:
+    from tte.data import match_input
+
+    x, _ = load_dataset("digits", "test")
+    m = match_input(x[:3], (1, 3, 28, 28))
+    assert m.shape == (3, 3, 28, 28)
+    np.testing.assert_array_equal(m[:, 0], m[:, 2])
+    # bilinear resizing keeps the mean brightness of a smooth image
+    assert abs(float(m.mean()) - float(x[:3].mean())) < 0.05

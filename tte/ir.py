@@ -177,11 +177,19 @@ def _fc_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ..
 def _matmul_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
     x, y = ins[0], ins[1]
     assert x is not None and y is not None
+    a, b = list(x.shape), list(y.shape)
+    if not a or not b:
+        raise GraphError(f"matmul: scalar operand in {x.shape} x {y.shape}")
+    a1, b1 = len(a) == 1, len(b) == 1
+    a = [1] + a if a1 else a
+    b = b + [1] if b1 else b
+    if a[-1] != b[-2]:
+        raise GraphError(f"matmul: shapes {x.shape} and {y.shape} do not multiply")
     try:
-        out = np.matmul(np.empty(x.shape, np.float32), np.empty(y.shape, np.float32)).shape
+        batch = list(np.broadcast_shapes(tuple(a[:-2]), tuple(b[:-2])))
     except ValueError as e:
-        raise GraphError(f"matmul: shapes {x.shape} and {y.shape} do not multiply") from e
-    return [tuple(out)]
+        raise GraphError(f"matmul: batch dimensions of {x.shape} and {y.shape} do not broadcast") from e
+    return [tuple(batch + ([] if a1 else [a[-2]]) + ([] if b1 else [b[-1]]))]
 
 
 def _broadcast_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:

@@ -46,6 +46,15 @@ class Trainer:
     def trainable_bytes(self) -> int:
         return plan_bytes(self.forward, self.plan)
 
+    @property
+    def saved_bytes(self) -> int:
+        """Activations the backward pass keeps from the forward pass (masks at one bit each)."""
+        total = 0
+        for name in self.training.saved:
+            t = self.training.graph.tensors[name]
+            total += (t.size + 7) // 8 if t.dtype == "bool" else t.nbytes
+        return total
+
     def _feeds(self, x: np.ndarray | Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = feeds_to_ir(self.forward, x)
         for name, arr in feeds.items():
