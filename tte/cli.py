@@ -147,5 +147,17 @@ def demo(model: str | None, out_dir: str, test_samples: int) -> None:
     run_demo(model, Path(out_dir), test_samples)
 
 
+# Subcommands that live in their own modules (one job each).
+for _module in ("tte.compile_cli", "tte.firmware_cli", "tte.kg_cli", "tte.fed_cli"):
+    try:
+        _mod = __import__(_module, fromlist=["COMMANDS"])
+    except ModuleNotFoundError as _e:
+        if _e.name != _module:
+            raise
+        continue
+    for _cmd in _mod.COMMANDS:
+        main.add_command(_cmd)
+
+
 if __name__ == "__main__":
     main()

@@ -356,6 +356,7 @@ def _second_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int
 
 
 _SUBSETS = {"out_channels": (), "in_channels": ()}
+_UPDATE_ATTRS = {"lr": 0.01, **_SUBSETS, "qas": True, "rounding": "nearest", "seed": 0}
 _CONV_GEOMETRY = {k: v for k, v in _CONV_ATTRS.items() if k != "activation"}
 
 TRAINING_OPS: dict[str, OpSpec] = {
@@ -385,12 +386,18 @@ TRAINING_OPS: dict[str, OpSpec] = {
                               "(softmax(logits) - onehot(label)) / batch"),
     "mse_loss": OpSpec(("y", "target"), 0, {}, _scalar_shape, "mean squared error"),
     "mse_grad": OpSpec(("y", "target"), 0, {}, _same_shape, "2 (y - target) / size"),
-    "sgd_update": OpSpec(("w", "grad", "step"), 1,
-                         {"lr": 0.01, **_SUBSETS, "qas": True, "rounding": "nearest", "seed": 0},
-                         _same_shape,
+    "sgd_update": OpSpec(("w", "grad", "step"), 1, dict(_UPDATE_ATTRS), _same_shape,
                          "w - lr * grad on the selected channels (axis 0 out, last axis in), in place; "
                          "quantized w: QAS-scaled integer step, rounded to nearest or stochastically "
                          "(then 'step' is the int32 step counter)"),
+    # Fused gradient + update (built by tte.schedule): no full gradient buffer is ever materialized.
+    "conv2d_weight_update": OpSpec(("w", "x", "dy", "step"), 1,
+                                   {**_CONV_GEOMETRY, "kernel": (1, 1), **_UPDATE_ATTRS}, _same_shape,
+                                   "sgd_update(w, conv2d_grad_weight(x, dy)) in one pass, in place"),
+    "fc_weight_update": OpSpec(("w", "x", "dy", "step"), 1, dict(_UPDATE_ATTRS), _same_shape,
+                               "sgd_update(w, fc_grad_weight(x, dy)) in one pass, in place"),
+    "bias_update": OpSpec(("b", "dy", "step"), 1, dict(_UPDATE_ATTRS), _same_shape,
+                          "sgd_update(b, bias_grad(dy)) in one pass, in place"),
 }
 OPS.update(TRAINING_OPS)
 

@@ -269,3 +269,41 @@ def uniform_hash(seed: int, step: int, shape: tuple[int, ...]) -> np.ndarray:
     x = (x * np.uint64(0x846CA68B)) & np.uint64(0xFFFFFFFF)
     x ^= x >> np.uint64(16)
     return (x.astype(np.float64) / 2.0 ** 32).reshape(shape)
+
+
+# ---- fused gradient + update ---------------------------------------------------------
+
+def _update(c: KernelCtx, w: np.ndarray, grad: np.ndarray, step: np.ndarray | None) -> np.ndarray:
+    t = c.inputs[0]
+    if w.dtype == np.int8:
+        return qas_update(w, grad, t, c.attrs, step, -127, 127)
+    if w.dtype == np.int32:
+        return qas_update(w, grad, t, c.attrs, step, -(2 ** 31), 2 ** 31 - 1)
+    return sgd_update(w, grad, c.attrs)
+
+
+def _step_of(v: list[Any], i: int) -> np.ndarray | None:
+    return v[i] if len(v) > i else None
+
+
+def _conv2d_weight_update(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    grad = conv2d_grad_weight(_real(c.inputs[1], v[1]), v[2], c.attrs)
+    return [_update(c, v[0], grad, _step_of(v, 3))]
+
+
+def _fc_weight_update(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    x = _real(c.inputs[1], v[1])
+    grad = _select(v[2].reshape(-1, v[2].shape[-1]).T @ x.reshape(-1, x.shape[-1]),
+                   c.attrs["out_channels"], c.attrs["in_channels"])
+    return [_update(c, v[0], grad, _step_of(v, 3))]
+
+
+def _bias_update(c: KernelCtx, v: list[Any]) -> list[np.ndarray]:
+    grad = _select(v[1].reshape(-1, v[1].shape[-1]).sum(axis=0), c.attrs["out_channels"])
+    return [_update(c, v[0], grad, _step_of(v, 2))]
+
+
+for _dtype in ("float32", "int8", "int32"):
+    register("conv2d_weight_update", _dtype)(_conv2d_weight_update)
+    register("fc_weight_update", _dtype)(_fc_weight_update)
+    register("bias_update", _dtype)(_bias_update)
