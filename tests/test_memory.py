@@ -1,0 +1,190 @@
+"""Memory planning, checked by running the reference kernels out of a real byte arena."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tte
+from tte.autodiff import TrainingGraph, derive_training_graph
+from tte.data import fashion_mnist
+from tte.ir import Graph
+from tte.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
+from tte.paper import build_paper_onnx
+from tte.reference import execute
+from tte.reference.registry import KERNELS, KernelCtx
+from tte.schedule import ScheduledGraph, schedule, schedule_inference
+from tte.sparse import resolve_scheme
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
+
+
+@cache
+def example_int8() -> Graph:
+    xs, _ = fashion_mnist("train")
+    return tte.quantize(tte.load(EXAMPLE), calibration=xs[:200])
+
+
+@cache
+def paper_int8(model: str) -> Graph:
+    g = tte.load(build_paper_onnx(model, resolution=128, num_classes=10, seed=0).SerializeToString())
+    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
+
+
+def training(g: Graph, scheme: str) -> TrainingGraph:
+    return derive_training_graph(g, resolve_scheme(scheme).to_plan(g), lr=0.05, rounding="stochastic", seed=1)
+
+
+def run_in_arena(sg: ScheduledGraph, plan: MemoryPlan, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Execute with every arena tensor stored at its planned offset of one byte array
+    (masks bit-packed, weight gradients float32) and read back from there: a plan that
+    overlaps live tensors corrupts the values."""
+    g = sg.graph
+    arena = np.zeros(plan.arena_bytes, np.uint8)
+    ext: dict[str, np.ndarray] = {k: v for k, v in feeds.items()}
+    ext.update({k: t.data for k, t in g.tensors.items() if t.data is not None})
+    shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+
+    def store(name: str, value: np.ndarray) -> None:
+        if name in plan.offsets:
+            raw = np.packbits(value.reshape(-1)) if value.dtype == bool else value.reshape(-1).view(np.uint8)
+            off = plan.offsets[name]
+            arena[off:off + raw.size] = raw
+            shapes[name] = (value.shape, value.dtype)
+        else:
+            ext[plan.external.get(name, name)] = value
+
+    def load(name: str) -> np.ndarray:
+        if name not in plan.offsets:
+            return ext[plan.external.get(name, name)]
+        shape, dtype = shapes[name]
+        off, n = plan.offsets[name], int(np.prod(shape))
+        if dtype.kind == "b":
+            return np.unpackbits(arena[off:off + (n + 7) // 8])[:n].astype(bool).reshape(shape)
+        return arena[off:off + n * dtype.itemsize].copy().view(dtype).reshape(shape)
+
+    for node in g.nodes:
+        key = (node.op, g.tensors[node.inputs[0]].dtype)
+        ctx = KernelCtx(node, [g.tensors[i] if i else None for i in node.inputs], [g.tensors[o] for o in node.outputs])
+        outs = KERNELS[key](ctx, [load(i) if i else None for i in node.inputs])
+        for o, v in zip(node.outputs, outs):
+            store(o, np.asarray(v))
+    return {o: load(o) for o in g.outputs}
+
+
+def feeds_for(tg: TrainingGraph, seed: int = 0) -> dict[str, np.ndarray]:
+    g = tg.graph
+    rng = np.random.default_rng(seed)
+    x = g.inputs[0]
+    feeds = {x: rng.integers(-128, 128, g.tensors[x].shape).astype(np.int8), tg.label: np.array([3], np.int32)}
+    if "step" in g.inputs:
+        feeds["step"] = np.array([5], np.int32)
+    return feeds
+
+
+@pytest.mark.parametrize("scheme", ["last-k:2", "full", "bias-only"])
+@pytest.mark.parametrize("reorder", [True, False])
+def test_plan_runs_the_example_in_one_arena(scheme: str, reorder: bool) -> None:
+    tg = training(example_int8(), scheme)
+    sg = schedule(tg, reorder=reorder)
+    feeds = feeds_for(tg)
+    want = execute(sg.graph, feeds)
+    for planner in PLANNERS:
+        plan = plan_memory(sg, planners=[planner])
+        check_plan(plan)
+        got = run_in_arena(sg, plan, feeds)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{planner}: {k}")
+
+
+@pytest.mark.parametrize("model,scheme", [("mbv2-w0.35", "paper:mbv2-w0.35:99kb"),
+                                          ("proxyless-w0.3", "paper:proxyless-w0.3:98kb")])
+def test_plan_runs_a_paper_model_in_one_arena(model: str, scheme: str) -> None:
+    tg = training(paper_int8(model), scheme)
+    sg = schedule(tg)
+    plan = plan_memory(sg)
+    check_plan(plan)
+    feeds = feeds_for(tg, 2)
+    want, got = execute(sg.graph, feeds), run_in_arena(sg, plan, feeds)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+
+
+def test_a_deliberately_overlapping_plan_is_caught() -> None:
+    """The arena executor is a real oracle: squeeze two live tensors together and it fails."""
+    tg = training(example_int8(), "last-k:2")
+    sg = schedule(tg)
+    plan = plan_memory(sg)
+    feeds = feeds_for(tg)
+    want = execute(sg.graph, feeds)
+    big = sorted(plan.buffers, key=lambda b: -b.size)
+    a = big[0]
+    b = next(b for b in big[1:] if b.overlaps(a) and b.first > a.first)
+    for t in b.tensors:
+        plan.offsets[t] = plan.offsets[a.tensors[0]]
+    got = run_in_arena(sg, plan, feeds)
+    assert any(not np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_planners_are_compared_and_the_best_kept() -> None:
+    sg = schedule(training(paper_int8("mbv2-w0.35"), "paper:mbv2-w0.35:99kb"), reorder=False)
+    plan = plan_memory(sg)
+    assert set(plan.candidates) == set(PLANNERS) and len(PLANNERS) >= 2
+    assert plan.arena_bytes == min(plan.candidates.values())
+    assert plan.candidates[plan.planner] == plan.arena_bytes
+    assert plan.lower_bound <= plan.arena_bytes
+    assert all(b.offset % ALIGN == 0 for b in plan.buffers)
+
+
+def test_inference_plan_is_the_lean_forward_pass() -> None:
+    g = example_int8()
+    sg = schedule_inference(g)
+    plan = plan_memory(sg)
+    check_plan(plan)
+    # the largest consecutive input+output pair bounds a layer-by-layer forward pass from below
+    pairs = [sum(g.tensors[t].nbytes for t in (n.inputs[0], n.outputs[0]) if t not in g.inputs)
+             for n in g.nodes]
+    assert max(pairs) <= plan.arena_bytes <= max(pairs) + 2 * ALIGN * len(g.nodes) + max(pairs)
+    # reshape outputs are views: no buffer of their own
+    for n in g.nodes:
+        if n.op == "reshape":
+            assert n.outputs[0] not in {b.name for b in plan.buffers}
+
+
+def test_breakdown_names_the_tensors_at_the_peak() -> None:
+    sg = schedule(training(paper_int8("mbv2-w0.35"), "paper:mbv2-w0.35:99kb"))
+    plan = plan_memory(sg)
+    bd = plan.breakdown()
+    assert bd["live_bytes"] == plan.lower_bound
+    assert sum(t["bytes"] for t in bd["tensors"]) <= bd["live_bytes"]
+    assert bd["tensors"][0]["bytes"] == max(t["bytes"] for t in bd["tensors"])
+    assert bd["node"] == sg.graph.nodes[bd["step"]].name
+
+
+def test_memory_plot_is_a_valid_png(tmp_path: Path) -> None:
+    sg = schedule(training(example_int8(), "last-k:2"))
+    plan = plan_memory(sg)
+    p = plot_memory(plan, tmp_path / "m.png", forward_steps=sg.forward_nodes, fixed_bytes=4096,
+                    budget_bytes=64 * 1024, width=320, height=120)
+    data = p.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        chunks[kind] = body
+        pos += 12 + n
+    w, h = struct.unpack(">II", chunks[b"IHDR"][:8])
+    assert (w, h) == (320, 120)
+    raw = zlib.decompress(chunks[b"IDAT"])
+    assert len(raw) == h * (1 + 3 * w)
+    rows = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
+    assert (rows == [220, 30, 30]).all(axis=2).any()          # the budget line
+    assert ((rows == [235, 140, 50]).all(axis=2)).any()       # backward bars
