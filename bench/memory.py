@@ -1,0 +1,93 @@
+"""Peak SRAM of one training step for the paper's three models at 128x128, beside the paper.
+
+    python bench/memory.py            # prints the table, writes bench/results/memory.json
+
+For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 10 classes) under the
+paper's ~100 KB sparse-update schemes: peak SRAM, arena, trainable bytes and flash data,
+with and without operator reordering (reordering includes fusing each weight update into
+its gradient kernel), and the full update; the paper's figures (tte-results.json) beside.
+The same accounting as `tte compile`'s report.json (see tte/compile.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tte  # noqa: E402
+from machine import machine_info  # noqa: E402
+from tte.compile import analyze  # noqa: E402
+from tte.paper import build_paper_onnx, paper_results  # noqa: E402
+
+MODELS = (("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb"), ("proxyless-w0.3", "98kb"))
+BOARD = "stm32f746g-disco"
+KB = 1024
+
+
+def quantized(model: str) -> tte.Graph:
+    g = tte.load(build_paper_onnx(model, resolution=128, num_classes=10, seed=0).SerializeToString())
+    calib = np.random.default_rng(0).uniform(-1, 1, (8, 3, 128, 128)).astype(np.float32)
+    return tte.quantize(g, calibration=calib)
+
+
+def row(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("peak_sram_bytes", "arena_bytes", "train_arena_bytes", "inference_arena_bytes", "trainable_bytes",
+            "trainable_updated_bytes", "flash_bytes", "input_bytes", "stack_bytes", "macs_forward",
+            "macs_backward", "planner", "fits")
+    out = {k: report[k] for k in keys}
+    bd = report["peak_breakdown"]
+    out["arena_peak_at"] = {"step": bd["step"], "node": bd["node"],
+                            "top_tensors": [(t["tensor"], t["bytes"]) for t in bd["tensors"][:3]]}
+    return out
+
+
+def main() -> None:
+    paper = paper_results()["peak_memory_kb"]
+    results: dict[str, Any] = {"board": BOARD, "resolution": 128, "num_classes": 10, "machine": machine_info(),
+                               "models": {}}
+    t0 = time.perf_counter()
+    header = (f"{'model':<16} {'variant':<22} {'peak KB':>8} {'arena':>7} {'train':>7} {'infer':>7} "
+              f"{'trainable':>9} {'flash':>7}  paper KB")
+    print(header)
+    print("-" * len(header))
+    for model, budget in MODELS:
+        g = quantized(model)
+        scheme = f"paper:{model}:{budget}"
+        ref = paper[model]
+        variants = {
+            "sparse + reorder": (scheme, True, ref["sparse_update_plus_reorder"]),
+            "sparse, no reorder": (scheme, False, ref["sparse_update"]),
+            "full + reorder": ("full", True, None),
+            "full, no reorder": ("full", False, ref["full_update"]),
+        }
+        entry: dict[str, Any] = {"scheme": scheme, "paper_kb": ref}
+        for label, (spec, reorder, paper_kb) in variants.items():
+            r = analyze(g, board=BOARD, scheme=spec, reorder=reorder).report
+            entry[label] = row(r)
+            print(f"{model:<16} {label:<22} {r['peak_sram_bytes'] / KB:>8.1f} {r['arena_bytes'] / KB:>7.1f} "
+                  f"{r['train_arena_bytes'] / KB:>7.1f} {r['inference_arena_bytes'] / KB:>7.1f} "
+                  f"{r['trainable_bytes'] / KB:>9.1f} {r['flash_bytes'] / KB:>7.1f}  "
+                  f"{'' if paper_kb is None else paper_kb}")
+        bd = entry["sparse + reorder"]["arena_peak_at"]
+        print(f"{'':<16} arena peak (sparse + reorder) at {bd['node']}: "
+              + ", ".join(f"{n} {b / KB:.0f} KB" for n, b in bd["top_tensors"]))
+        results["models"][model] = entry
+    results["seconds"] = time.perf_counter() - t0
+    print("KB = 1024 bytes. peak = arena + trainable (whole tensors) + step counter + input buffer + stack "
+          "estimate; arena = max(train, infer).")
+    out = Path(__file__).resolve().parent / "results" / "memory.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
