@@ -22,8 +22,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tte  # noqa: E402
 from machine import machine_info  # noqa: E402
+
+import tte  # noqa: E402
 from tte.compile import analyze  # noqa: E402
 from tte.paper import build_paper_onnx, paper_results  # noqa: E402
 

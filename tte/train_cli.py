@@ -62,7 +62,7 @@ def run_training(model: str, *, data_name: str, scheme: str, precision: str, eng
               "engine": engine, "lr": lr, "qas": qas, "rounding": rounding, "epochs": epochs,
               "batch_size": batch_size, "steps": tr.steps, "accuracy_before": before, "accuracy_after": after,
               "final_loss": float(np.mean(losses[-50:])), "trainable_bytes": tr.trainable_bytes,
-              "train_seconds": seconds, "output": output}
+              "train_seconds": seconds, "output": output, "weights_crc32": f"{tr.weights_crc32():08x}"}
     if not quiet:
         click.echo(f"scheme {tr.scheme.name}: {len(tr.plan)} parameter tensors, {tr.trainable_bytes:,} bytes trained")
         click.echo(f"test accuracy  before {before * 100:6.2f} %   after {after * 100:6.2f} %   "

@@ -21,7 +21,7 @@ from tte.reference.boundary import quantize_array
 from tte.sparse import UpdateScheme, plan_bytes, resolve_scheme
 
 PRECISIONS = ("int8", "fp32")
-ENGINES = ("ref",)
+ENGINES = ("ref", "c")
 
 
 class Trainer:
@@ -41,6 +41,17 @@ class Trainer:
         self.training: TrainingGraph = derive_training_graph(self.forward, self.plan, loss=loss, lr=lr,
                                                              qas=qas, rounding=rounding, seed=seed)
         self.steps = 0
+        self.sim = None
+        if engine == "c":  # the generated C step, built and run on the host (tte.sim)
+            if precision != "int8":
+                raise TteError("engine 'c' runs int8 training; use --precision int8")
+            from tte.codegen import generate
+            from tte.compile import analyze
+            from tte.sim import Simulator
+
+            a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
+                        rounding=rounding, qas=qas, seed=seed)
+            self.sim = Simulator(a, generate(a, "trainer"), "trainer")
 
     @property
     def trainable_bytes(self) -> int:
@@ -77,6 +88,14 @@ class Trainer:
         else:
             target = target.reshape((n,) + tg.graph.tensors[tg.label].shape[1:]).astype(np.float32)
         feeds[tg.label] = target
+        if self.sim is not None:
+            if n != 1:
+                raise TteError("engine 'c' trains one sample per step (the board's batch size); use batch size 1")
+            loss = self.sim.train_step(feeds[self.forward.inputs[0]], target)
+            for param, w in self.sim.weights().items():
+                tg.graph.tensors[param].data = w
+            self.steps += 1
+            return loss
         if "step" in tg.graph.inputs:
             feeds["step"] = np.array([self.steps], np.int32)
         out = execute(tg.graph, feeds)
@@ -84,6 +103,17 @@ class Trainer:
             tg.graph.tensors[param].data = out[updated]
         self.steps += 1
         return float(out[tg.loss])
+
+    def weights_crc32(self) -> int:
+        """CRC-32/ISO-HDLC of the trained parameters' bytes in plan order (what the generated
+        C's ``tte_trainable_crc32`` returns; engine 'c' asks the C code)."""
+        if self.sim is not None:
+            return self.sim.crc32()
+        import zlib
+
+        data = b"".join(np.ascontiguousarray(self.training.graph.tensors[p].data).tobytes()
+                        for p in self.training.updates)
+        return zlib.crc32(data) & 0xFFFFFFFF
 
     @property
     def graph(self) -> Graph:
