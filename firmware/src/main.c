@@ -1,0 +1,229 @@
+/* tte firmware main loop: reads a command stream, runs the generated model's training steps
+ * and inferences, and writes a line-oriented report.
+ *
+ * Stream: records of an 8-byte header (op:u8, three zero bytes, label:i32 little-endian) and
+ * a payload padded to a multiple of 4 bytes, so that inputs stay word-aligned in memory:
+ *   'T' payload input[TTE_INPUT_BYTES]    one training step     -> "L <loss as f32 bits, hex>"
+ *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
+ *   'I' payload input                     one inference         -> "O <output hex>"
+ *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
+ *   'G'                                   trainable weights     -> "W <hex>"   (TTE_FW_WEIGHTS_IO)
+ *   'S' payload weights[TTE_TRAINABLE_BYTES]  set them          -> "S"       (TTE_FW_WEIGHTS_IO)
+ *   'Q' or end of stream                  -> "A <correct> <scored>", "K <stack peak bytes>
+ *                                            <stack region bytes>", "Z", exit status 0
+ * Before the first command: "R <input bytes> <output bytes> <trainable bytes> <arena bytes>".
+ * Every training step and inference runs between tte_region_begin() and tte_region_end();
+ * one empty region comes first so the host can subtract the markers' own instructions. */
+#include "tte_fw.h"
+
+#ifndef TTE_MODEL_HEADER
+#error "TTE_MODEL_HEADER must name the generated model header"
+#endif
+#include TTE_MODEL_HEADER
+
+#if defined(TTE_IN_EMBEDDED)
+#define INPUT_MAPPED 1
+#else
+#define INPUT_MAPPED 0
+static int8_t input_buf[TTE_INPUT_BYTES] __attribute__((aligned(8)));
+#endif
+static int8_t output_buf[TTE_OUTPUT_BYTES];
+#if defined(TTE_FW_WEIGHTS_IO)
+static uint8_t weights_buf[TTE_TRAINABLE_BYTES];
+#endif
+static uint32_t scored, correct;
+
+static void put_line(char *line, char *end)
+{
+    *end++ = '\n';
+    tte_io_write(line, (uint32_t)(end - line));
+}
+
+static void put_hex_bytes(char tag, const uint8_t *p, uint32_t n)
+{
+    char chunk[64];
+    chunk[0] = tag;
+    chunk[1] = ' ';
+    tte_io_write(chunk, 2u);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        char *q = tte_fmt_hex8(&chunk[k], p[i]);
+        k = (uint32_t)(q - chunk);
+        if (k + 2u > sizeof chunk) {
+            tte_io_write(chunk, k);
+            k = 0;
+        }
+    }
+    chunk[k++] = '\n';
+    tte_io_write(chunk, k);
+}
+
+static void fail(const char *why)
+{
+    tte_io_puts("F ");
+    tte_io_puts(why);
+    tte_io_puts("\n");
+    tte_io_exit(1u);
+}
+
+static void skip_padding(uint32_t n)
+{
+    uint8_t pad[4];
+    if ((n & 3u) != 0u && !tte_io_read(pad, 4u - (n & 3u))) {
+        fail("truncated-padding");
+    }
+}
+
+static const int8_t *read_input(void)
+{
+#if INPUT_MAPPED
+    const int8_t *p = (const int8_t *)tte_io_map(TTE_INPUT_BYTES);
+    if (p == NULL) {
+        fail("truncated-input");
+    }
+#else
+    const int8_t *p = input_buf;
+    if (!tte_io_read(input_buf, TTE_INPUT_BYTES)) {
+        fail("truncated-input");
+    }
+#endif
+    skip_padding(TTE_INPUT_BYTES);
+    return p;
+}
+
+/* Returns 0 at the end of the stream. */
+static int read_header(uint8_t *op, int32_t *label)
+{
+    uint8_t b[8];
+    if (!tte_io_read(b, 8u)) {
+        return 0;
+    }
+    *op = b[0];
+    *label = (int32_t)((uint32_t)b[4] | ((uint32_t)b[5] << 8) | ((uint32_t)b[6] << 16) | ((uint32_t)b[7] << 24));
+    return 1;
+}
+
+static uint32_t argmax(const int8_t *v, uint32_t n)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        if (v[i] > v[best]) {
+            best = i;
+        }
+    }
+    return best;
+}
+
+static void report_end(void)
+{
+    char line[48];
+    char *p = line;
+    *p++ = 'A';
+    *p++ = ' ';
+    p = tte_fmt_u32(p, correct);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, scored);
+    put_line(line, p);
+    p = line;
+    *p++ = 'K';
+    *p++ = ' ';
+    p = tte_fmt_u32(p, tte_fw_stack_peak_bytes());
+    *p++ = ' ';
+    p = tte_fmt_u32(p, tte_fw_stack_size_bytes());
+    put_line(line, p);
+    tte_io_puts("Z\n");
+}
+
+int main(void)
+{
+    char line[48];
+    char *p;
+
+    tte_io_init();
+    tte_init();
+    tte_region_begin();
+    tte_region_end();
+
+    p = line;
+    *p++ = 'R';
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_INPUT_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_OUTPUT_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_TRAINABLE_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_ARENA_BYTES);
+    put_line(line, p);
+
+    for (;;) {
+        uint8_t op;
+        int32_t label;
+        if (!read_header(&op, &label) || op == 'Q') {
+            break;
+        }
+        switch (op) {
+        case 'T': {
+            const int8_t *in = read_input();
+            tte_region_begin();
+            float loss = tte_train_step(in, label);
+            tte_region_end();
+            union {
+                float f;
+                uint32_t u;
+            } bits = {loss};
+            p = line;
+            *p++ = 'L';
+            *p++ = ' ';
+            p = tte_fmt_hex32(p, bits.u);
+            put_line(line, p);
+            break;
+        }
+        case 'E':
+        case 'I': {
+            const int8_t *in = read_input();
+            tte_region_begin();
+            tte_infer(in, output_buf);
+            tte_region_end();
+            if (op == 'E') {
+                uint32_t pred = argmax(output_buf, TTE_OUTPUT_BYTES);
+                scored++;
+                correct += (int32_t)pred == label ? 1u : 0u;
+                p = line;
+                *p++ = 'P';
+                *p++ = ' ';
+                p = tte_fmt_u32(p, pred);
+                tte_io_write(line, (uint32_t)(p - line));
+                tte_io_write(" ", 1u);
+            }
+            put_hex_bytes('O', (const uint8_t *)output_buf, TTE_OUTPUT_BYTES);
+            break;
+        }
+        case 'C':
+            p = line;
+            *p++ = 'C';
+            *p++ = ' ';
+            p = tte_fmt_hex32(p, tte_trainable_crc32());
+            put_line(line, p);
+            break;
+#if defined(TTE_FW_WEIGHTS_IO)
+        case 'G':
+            tte_get_weights(weights_buf);
+            put_hex_bytes('W', weights_buf, TTE_TRAINABLE_BYTES);
+            break;
+        case 'S':
+            if (!tte_io_read(weights_buf, TTE_TRAINABLE_BYTES)) {
+                fail("truncated-weights");
+            }
+            skip_padding(TTE_TRAINABLE_BYTES);
+            tte_set_weights(weights_buf);
+            tte_io_puts("S\n");
+            break;
+#endif
+        default:
+            fail("unknown-command");
+        }
+    }
+    report_end();
+    return 0;
+}
