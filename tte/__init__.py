@@ -10,11 +10,12 @@
 # The submodules tte.quantize and tte.export share their names with API functions.
 # Importing them first means Python has already bound them as attributes of the package,
 # so the function bindings below win and later imports do not overwrite them.
+import tte.compile
 import tte.export
 import tte.quantize  # noqa: F401
-from tte.api import export, load, quantize, run
+from tte.api import compile, export, load, quantize, run
 from tte.errors import TteError
 from tte.ir import Graph
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "TteError", "export", "load", "quantize", "run"]
+__all__ = ["Graph", "TteError", "compile", "export", "load", "quantize", "run"]

@@ -1,4 +1,4 @@
-"""The public Python API: load, quantize, run, export."""
+"""The public Python API: load, quantize, run, export, compile."""
 
 from __future__ import annotations
 
@@ -99,3 +99,18 @@ def export(graph: Graph, path: str | os.PathLike[str]) -> Path:
     from tte.export.tflite import export_tflite
     export_tflite(graph, p)
     return p
+
+
+def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "auto",  # noqa: A001
+            out_dir: str | os.PathLike[str] | None = None, budget_kb: float | None = None,
+            reorder: bool = True, name: str | None = None, **kw: object) -> dict:  # type: ignore[type-arg]
+    """Compile one training step of an int8 graph for a board; write ``<name>.c/.h``,
+    ``report.json`` and ``memory.png`` into ``out_dir`` (atomically) and return the report.
+
+    ``scheme="auto"`` picks the largest built-in scheme that fits. A step that does not fit
+    raises ``tte.compile.BudgetError`` (a TteError) whose ``report`` says why.
+    """
+    from tte.compile import compile_model
+    budget = None if budget_kb is None else int(budget_kb * 1024)
+    return compile_model(graph, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
+                         reorder=reorder, name=name, **kw)  # type: ignore[arg-type]

@@ -67,7 +67,9 @@ class Simulator:
         self.params = list(self.analysis.training.updates)
         self._sizes = [fwd.tensors[p].nbytes for p in self.params]
         self.lib.tte_init()
-        self._weights = self._read()
+        # the library's arrays may hold another Simulator's weights: start from the graph's
+        self._weights = b"".join(np.ascontiguousarray(fwd.tensors[p].data).tobytes() for p in self.params)
+        _OWNER.pop(self.key, None)
         self._claim()
 
     @classmethod
@@ -85,8 +87,7 @@ class Simulator:
     def _claim(self) -> None:
         key = self.key
         if _OWNER.get(key) != id(self):
-            if key in _OWNER:
-                self.lib.tte_set_weights(self.ffi.from_buffer(self._weights))
+            self.lib.tte_set_weights(self.ffi.from_buffer(self._weights))
             _OWNER[key] = id(self)
 
     def _release(self) -> None:
