@@ -1,0 +1,59 @@
+"""One experiment, as `tte fed run` and bench/fed.py run it: meta-train with a strategy,
+then adapt on held-out devices from the result and from the initial weights (baseline)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from federated.algorithms import make_strategy
+from federated.client import DeviceFactory
+from federated.server import evaluate_heldout, train_federated
+from federated.tasks import make_task
+from federated.transports import InProcessTransport, Transport
+from tte.errors import TteError
+
+TRANSPORTS = ("inprocess", "flower")
+
+
+def make_transport(name: str, factory: DeviceFactory, *, num_supernodes: int = 10) -> Transport:
+    if name == "inprocess":
+        return InProcessTransport(factory)
+    if name == "flower":
+        from federated.transports.flower import FlowerTransport
+        return FlowerTransport(factory, num_supernodes=num_supernodes)
+    raise TteError(f"unknown transport '{name}' (known: {', '.join(TRANSPORTS)})")
+
+
+def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed: int, engine: str = "ref",
+                   transport: str = "inprocess", clients_per_round: int | None = None, n_heldout: int | None = None,
+                   baseline: bool = True, on_round: Callable[[int, dict[str, float]], None] | None = None,
+                   ) -> dict[str, Any]:
+    if rounds < 1:
+        raise TteError(f"need at least one round, got {rounds}")
+    task = make_task(task_name, devices, seed)
+    kwargs = {} if clients_per_round is None else {"clients_per_round": clients_per_round}
+    strategy = make_strategy(algo, **kwargs)
+    factory = DeviceFactory(task_name, devices, seed, engine)
+    t0 = time.perf_counter()
+    run = train_federated(task, strategy, rounds=rounds, seed=seed, engine=engine,
+                          transport=make_transport(transport, factory, num_supernodes=min(devices, 10)),
+                          on_round=on_round)
+    train_s = time.perf_counter() - t0
+    ev = evaluate_heldout(task, run.params, seed=seed, reconstruct_head=strategy.local_head, engine=engine,
+                          n_heldout=n_heldout)
+    base = (evaluate_heldout(task, task.spec.initial_params(), seed=seed, engine=engine, n_heldout=n_heldout)
+            if baseline else None)
+    up, down = run.per_device(devices)
+    return {
+        "task": task.name, "algo": strategy.name, "metric": task.metric,
+        "value": ev.value, "baseline_value": None if base is None else base.value,
+        "bytes_up_per_device": up, "bytes_down_per_device": down,
+        "devices": devices, "rounds": rounds, "clients_per_round": strategy.clients_per_round, "seed": seed,
+        "engine": engine, "transport": transport, "precision": "int8", "qas": True,
+        "heldout_devices": len(ev.per_device), "k_shot": getattr(task, "k_shot", None),
+        "device_memory_bytes": ev.memory.get("sram_bytes"), "device_memory": ev.memory,
+        "excluded": run.excluded, "train_wall_s": round(train_s, 3),
+        "wall_s": round(time.perf_counter() - t0, 3),
+    }

@@ -1,0 +1,85 @@
+"""N-way k-shot image classification from real data (digits, MNIST or Fashion-MNIST).
+
+Each device is one N-way task: N classes (with its own random label order) and its own
+images of them. Training devices draw their classes from the first classes of the data
+set; held-out devices from the remaining, disjoint ones, so adaptation is to classes that
+meta-training never saw. Images are flattened (MNIST-sized ones first downsampled to
+14x14) into an MLP. A held-out device adapts on k images per class and is scored on
+``query_per_class`` others.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from federated.model import ModelSpec
+from federated.tasks.base import DeviceData, Protocol, Task, head_of, mlp
+from tte.data import fit_to, load_dataset
+from tte.errors import TteError
+
+HELDOUT_CLASSES = 4  # the last classes of the data set (e.g. digits 6..9)
+
+
+class FewShotTask(Task):
+    metric = "accuracy"
+    loss = "softmax_ce"
+    n_way = 3
+    k_shot = 5
+    pool_per_class = 40
+    query_per_class = 20
+    heldout = 12
+
+    def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None, *,
+                 dataset: str = "digits") -> None:
+        super().__init__(n_devices, seed, protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=5))
+        self.dataset = dataset
+        self.name = "fewshot-" + {"fashion-mnist": "fashion"}.get(dataset, dataset)
+
+    @cached_property
+    def images(self) -> tuple[np.ndarray, np.ndarray]:
+        xs, ys = load_dataset(self.dataset, "train")
+        if xs.shape[-1] > 14:
+            xs = fit_to(xs, 14, 14)
+        n_classes = int(ys.max()) + 1
+        if n_classes - HELDOUT_CLASSES < self.n_way:
+            raise TteError(f"{self.dataset}: too few classes for {self.n_way}-way tasks with held-out classes")
+        return xs.reshape(len(xs), -1).astype(np.float32), ys
+
+    @cached_property
+    def spec(self) -> ModelSpec:
+        xs, _ = self.images
+        sizes = [xs.shape[1], 32, 32, self.n_way]
+        rng = np.random.default_rng([self.seed, 0])
+        calib = xs[np.random.default_rng([self.seed, 1]).choice(len(xs), 200, replace=False)]
+        return ModelSpec(mlp(f"{self.name}_mlp", sizes, rng), calib, (-8.0, 8.0), head_of(sizes))
+
+    @property
+    def n_heldout(self) -> int:
+        return self.heldout
+
+    def _make(self, stream: int, i: int, classes: np.ndarray) -> DeviceData:
+        xs, ys = self.images
+        rng = np.random.default_rng([self.seed, stream, i])
+        chosen = rng.choice(classes, self.n_way, replace=False)
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("px", "py", "sx", "sy", "qx", "qy")}
+        for label, c in enumerate(chosen):
+            idx = rng.permutation(np.flatnonzero(ys == c))
+            pool, sup = idx[:self.pool_per_class], idx[self.pool_per_class:self.pool_per_class + self.k_shot]
+            query = idx[self.pool_per_class + self.k_shot:self.pool_per_class + self.k_shot + self.query_per_class]
+            for key, sel in (("p", pool), ("s", sup), ("q", query)):
+                parts[key + "x"].append(xs[sel])
+                parts[key + "y"].append(np.full(len(sel), label, np.int64))
+        cat = {k: np.concatenate(v) for k, v in parts.items()}
+        return DeviceData((cat["px"], cat["py"]), (cat["sx"], cat["sy"]), (cat["qx"], cat["qy"]))
+
+    def _classes(self) -> tuple[np.ndarray, np.ndarray]:
+        n = int(self.images[1].max()) + 1
+        return np.arange(n - HELDOUT_CLASSES), np.arange(n - HELDOUT_CLASSES, n)
+
+    def device(self, i: int) -> DeviceData:
+        return self._make(1, i, self._classes()[0])
+
+    def heldout_device(self, j: int) -> DeviceData:
+        return self._make(2, j, self._classes()[1])

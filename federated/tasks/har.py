@@ -1,0 +1,129 @@
+"""Per-person human activity recognition from real smartwatch IMU data: each person is a device.
+
+Data: the smartwatch study bundled with the ``seglearn`` wheel (BSD-3-Clause; Burns et al.,
+"Shoulder physiotherapy exercise recognition: machine learning the inertial signals from a
+smartwatch", 2018): 10 people, 7 shoulder exercises, a 6-axis IMU (accelerometer and
+gyroscope) at 50 Hz, one recording per person, exercise and arm. The file is read directly
+(``seglearn/data/watch_dataset.npy``), without importing seglearn.
+
+Windows of 2 s (100 samples, hop 1 s) become 30 features (mean, standard deviation,
+minimum, maximum and mean absolute first difference of each axis), standardized with
+fixed constants (computed once from the training people, like firmware preprocessing).
+People are split by the seed into training devices and held-out devices. A held-out
+person adapts on k windows per exercise from the first half of each recording and is
+scored on windows from the second half.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from federated.model import ModelSpec
+from federated.tasks.base import DeviceData, Protocol, Task, head_of, mlp
+from tte.errors import TteError
+
+WINDOW, HOP = 100, 50
+N_CLASSES = 7
+HELDOUT_PEOPLE = 3
+
+
+def watch_file() -> Path:
+    spec = importlib.util.find_spec("seglearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise TteError("the HAR task needs the smartwatch data of the 'seglearn' wheel: "
+                       "pip install --no-deps seglearn==1.2.5 (make setup does this)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "watch_dataset.npy"
+    if not path.is_file():
+        raise TteError("smartwatch data missing from the installed seglearn wheel", file=str(path))
+    return path
+
+
+def load_watch() -> dict[str, object]:
+    """The study's recordings: X (list of (T, 6) arrays), y, subject, side."""
+    # The file is a pickled dict of numpy arrays and lists (as shipped by seglearn).
+    data = np.load(watch_file(), allow_pickle=True).item()
+    if not isinstance(data, dict) or not {"X", "y", "subject"} <= set(data):
+        raise TteError("unexpected content in the smartwatch data file", file=str(watch_file()))
+    return data
+
+
+def window_features(series: np.ndarray) -> np.ndarray:
+    """(T, 6) IMU recording -> (n_windows, 30) features."""
+    n = (len(series) - WINDOW) // HOP + 1
+    feats = []
+    for k in range(max(n, 0)):
+        w = series[k * HOP:k * HOP + WINDOW]
+        feats.append(np.concatenate([w.mean(0), w.std(0), w.min(0), w.max(0), np.abs(np.diff(w, axis=0)).mean(0)]))
+    return np.asarray(feats, np.float32).reshape(-1, 30)
+
+
+class HarTask(Task):
+    name = "har"
+    metric = "accuracy"
+    loss = "softmax_ce"
+    k_shot = 3
+
+    def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None) -> None:
+        super().__init__(n_devices, seed, protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=4))
+
+    @cached_property
+    def people(self) -> dict[int, list[tuple[np.ndarray, int, int]]]:
+        """person -> [(features of one recording, exercise, position of each window (0..1))]"""
+        data = load_watch()
+        out: dict[int, list[tuple[np.ndarray, int, int]]] = {}
+        for series, label, person in zip(data["X"], data["y"], data["subject"]):  # type: ignore[call-overload]
+            out.setdefault(int(person), []).append((window_features(np.asarray(series, np.float64)), int(label), 0))
+        return out
+
+    @cached_property
+    def split(self) -> tuple[list[int], list[int]]:
+        ids = sorted(self.people)
+        order = [ids[i] for i in np.random.default_rng([self.seed, 3]).permutation(len(ids))]
+        train, held = order[:-HELDOUT_PEOPLE], order[-HELDOUT_PEOPLE:]
+        if self.n_devices > len(train):
+            raise TteError(f"the HAR task has {len(train)} training people; asked for {self.n_devices} devices")
+        return train[:self.n_devices], held
+
+    @cached_property
+    def norm(self) -> tuple[np.ndarray, np.ndarray]:
+        feats = np.concatenate([f for p in self.split[0] for f, _, _ in self.people[p]])
+        return feats.mean(0), feats.std(0) + 1e-6
+
+    @cached_property
+    def spec(self) -> ModelSpec:
+        sizes = [30, 32, 32, N_CLASSES]
+        calib = np.concatenate([self.device(i).pool[0] for i in range(len(self.split[0]))])[:300]
+        return ModelSpec(mlp("har_mlp", sizes, np.random.default_rng([self.seed, 0])), calib, (-8.0, 8.0),
+                         head_of(sizes))
+
+    @property
+    def n_heldout(self) -> int:
+        return HELDOUT_PEOPLE
+
+    def _person(self, person: int, stream: int) -> DeviceData:
+        mean, std = self.norm
+        rng = np.random.default_rng([self.seed, stream, person])
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in ("px", "py", "sx", "sy", "qx", "qy")}
+        for feats, label, _ in self.people[person]:
+            f = (feats - mean) / std
+            half = len(f) // 2
+            first, second = f[:half], f[half:]
+            parts["px"].append(f)
+            parts["py"].append(np.full(len(f), label, np.int64))
+            sup = first[rng.choice(len(first), min(self.k_shot, len(first)), replace=False)]
+            parts["sx"].append(sup)
+            parts["sy"].append(np.full(len(sup), label, np.int64))
+            parts["qx"].append(second)
+            parts["qy"].append(np.full(len(second), label, np.int64))
+        cat = {k: np.concatenate(v).astype(np.float32 if k.endswith("x") else np.int64) for k, v in parts.items()}
+        return DeviceData((cat["px"], cat["py"]), (cat["sx"], cat["sy"]), (cat["qx"], cat["qy"]))
+
+    def device(self, i: int) -> DeviceData:
+        return self._person(self.split[0][i], 1)
+
+    def heldout_device(self, j: int) -> DeviceData:
+        return self._person(self.split[1][j], 2)
