@@ -1,0 +1,48 @@
+/* int8 convolution and fully connected (TFLite semantics, batch-major NHWC). */
+#ifndef TTE_CONV_H
+#define TTE_CONV_H
+#include "tte/common.h"
+
+/* Geometry of a 2-D convolution; weights are [out_c, k_h, k_w, in_c / groups].
+ * Depthwise (with channel multiplier) is groups == in_c. */
+typedef struct {
+    int32_t batch, in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w;
+    int32_t stride_h, stride_w;
+    int32_t dil_h, dil_w;
+    int32_t pad_top, pad_left;
+    int32_t groups;
+} tte_conv2d_geom_t;
+
+typedef struct {
+    tte_conv2d_geom_t g;
+    int32_t in_zp;            /* input zero point (weights are symmetric, zero point 0) */
+    int32_t out_zp;
+    int32_t act_min, act_max; /* fused activation range in the output domain */
+    const int32_t *mult;      /* per output channel requantization multiplier */
+    const int32_t *shift;     /* per output channel shift (TFLite convention) */
+} tte_conv2d_s8_params_t;
+
+/* bias may be NULL. Picks the pointwise / depthwise fast path when it applies. */
+void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                   const int32_t *bias, int8_t *y);
+/* The generic loop nest (what the fast paths must equal; exported for tests). */
+void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, int8_t *y);
+
+typedef struct {
+    int32_t rows;             /* product of the leading dimensions */
+    int32_t in_features;      /* K */
+    int32_t out_features;     /* N; weights are [N, K] */
+    int32_t in_zp, out_zp;
+    int32_t act_min, act_max;
+    int32_t per_channel;      /* 0: mult[0]/shift[0] for every output */
+    const int32_t *mult;
+    const int32_t *shift;
+} tte_fc_s8_params_t;
+
+void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y);
+
+#endif

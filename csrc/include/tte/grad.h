@@ -1,0 +1,16 @@
+/* Float32 backward kernels: input gradients of conv2d and fully connected. Weights are
+ * either int8 (w_q, dequantized on the fly as q * scale[out channel] in float32, exactly
+ * like tte/reference's dequantize) or float (w_f); pass NULL for the other. */
+#ifndef TTE_GRAD_H
+#define TTE_GRAD_H
+#include "tte/conv.h"
+
+void tte_conv2d_grad_input_f32(const tte_conv2d_geom_t *g, const float *dy, const int8_t *w_q,
+                               const float *w_f, const float *w_scale, float *dx);
+
+/* dx[r, k] = sum_n dy[r, n] * w[n, k]; w_scale has out_features entries if per_channel, else 1 */
+void tte_fc_grad_input_f32(int32_t rows, int32_t in_features, int32_t out_features, const float *dy,
+                           const int8_t *w_q, const float *w_f, const float *w_scale,
+                           int32_t per_channel, float *dx);
+
+#endif

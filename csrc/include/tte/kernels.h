@@ -1,0 +1,15 @@
+/* Every tte kernel family: what generated code includes. */
+#ifndef TTE_KERNELS_H
+#define TTE_KERNELS_H
+#include "tte/common.h"
+#include "tte/conv.h"
+#include "tte/elementwise.h"
+#include "tte/grad.h"
+#include "tte/loss.h"
+#include "tte/mask.h"
+#include "tte/mathf.h"
+#include "tte/movement.h"
+#include "tte/pool.h"
+#include "tte/softmax.h"
+#include "tte/update.h"
+#endif

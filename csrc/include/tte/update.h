@@ -1,0 +1,66 @@
+/* Fused gradient + SGD update kernels: the weight gradient of one element is accumulated
+ * in float32 and applied at once, so no gradient buffer is ever materialized.
+ *
+ * Quantized parameters (int8 weights, int32 biases) use QAS (paper Eq. 4): the step in
+ * integer units is delta = lr * (g / s) (qas) or lr * (g * s) (no qas), computed in double
+ * exactly as tte/reference/grad_ops.py::qas_update does. It is rounded
+ *   - nearest: half away from zero -- an update below half a step is lost;
+ *   - stochastic: floor(delta + u), u = uniform_hash(seed, step, index) -- an update below
+ *     one step is applied with probability |frac|, so it is kept in expectation;
+ * and the updated value is clamped to [-127, 127] (int8) or the int32 range.
+ * The hash index is the row-major index over the selected subset [out_sel, ..., in_sel].
+ * Float parameters get plain SGD: w -= (float)lr * g.
+ *
+ * Activations x are int8 (x_q, read as (q - x_zp) * x_scale in float32, exactly the
+ * reference's dequantize) or float32 (x_f); pass NULL for the other.
+ */
+#ifndef TTE_UPDATE_H
+#define TTE_UPDATE_H
+#include "tte/conv.h"
+
+typedef struct {
+    double lr;
+    int32_t qas;             /* quantized parameters: 1 = QAS step lr * g / s, 0 = lr * g * s */
+    int32_t stochastic;      /* 0 = round to nearest, 1 = stochastic rounding */
+    uint32_t seed;
+    int32_t n_out;           /* selected output channels (axis 0) */
+    const int32_t *out_idx;  /* NULL: all, in order */
+    int32_t n_in;            /* selected input channels (last axis; per group for conv) */
+    const int32_t *in_idx;   /* NULL: all, in order */
+    int32_t n_scale;         /* 1: per-tensor scale; else one per *selected* output channel */
+    const float *scale;      /* parameter scales (float32, as stored); NULL for float params */
+} tte_update_params_t;
+
+/* The uniform number in [0, 1) of tte.reference.grad_ops.uniform_hash, as its 32-bit code. */
+uint32_t tte_uniform_hash_u32(uint32_t seed, int32_t step, uint32_t index);
+
+void tte_conv2d_weight_update_s8(const tte_conv2d_geom_t *g, const tte_update_params_t *u, int8_t *w,
+                                 const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
+                                 const float *dy, int32_t step);
+void tte_conv2d_weight_update_f32(const tte_conv2d_geom_t *g, const tte_update_params_t *u, float *w,
+                                  const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
+                                  const float *dy);
+
+/* fully connected: w [out_features, in_features], x [rows, in_features], dy [rows, out_features] */
+void tte_fc_weight_update_s8(int32_t rows, int32_t in_features, int32_t out_features,
+                             const tte_update_params_t *u, int8_t *w, const int8_t *x_q, const float *x_f,
+                             float x_scale, int32_t x_zp, const float *dy, int32_t step);
+void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_features,
+                              const tte_update_params_t *u, float *w, const int8_t *x_q, const float *x_f,
+                              float x_scale, int32_t x_zp, const float *dy);
+
+/* bias: b [channels], dy [rows, channels] */
+void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
+                         const float *dy, int32_t step);
+void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params_t *u, float *b,
+                         const float *dy);
+
+/* Unfused sgd_update: w viewed as [d0, mid, dlast]; grad is [n_out, mid, n_in]. */
+void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
+                       const float *grad, int32_t step);
+void tte_sgd_update_s32(const tte_update_params_t *u, int32_t *w, int32_t d0, int32_t mid, int32_t dlast,
+                        const float *grad, int32_t step);
+void tte_sgd_update_f32(const tte_update_params_t *u, float *w, int32_t d0, int32_t mid, int32_t dlast,
+                        const float *grad);
+
+#endif

@@ -1,0 +1,77 @@
+/* int8 ADD, MUL, requantize (QUANTIZE/RELU/CLIP), quantize and dequantize. */
+#include "tte/elementwise.h"
+#include "tte/mathf.h"
+
+void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+{
+    const int32_t scale = (int32_t)1 << p->left_shift;
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t x1 = ((int32_t)a[i] - p->in1_zp) * scale;
+        const int32_t x2 = ((int32_t)b[i] - p->in2_zp) * scale;
+        const int32_t s1 = tte_rdbp(tte_srdhm(x1, p->in1_mult), -p->in1_shift);
+        const int32_t s2 = tte_rdbp(tte_srdhm(x2, p->in2_mult), -p->in2_shift);
+        const int32_t v = tte_rdbp(tte_srdhm(s1 + s2, p->out_mult), -p->out_shift) + p->out_zp;
+        y[i] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+    }
+}
+
+void tte_mul_s8(const tte_mul_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t prod = ((int32_t)a[i] - p->in1_zp) * ((int32_t)b[i] - p->in2_zp);
+        const int32_t v = tte_mbqm(prod, p->mult, p->shift) + p->out_zp;
+        y[i] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+    }
+}
+
+void tte_requantize_s8(const tte_requant_t *p, const int8_t *x, int8_t *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t v = tte_mbqm((int32_t)x[i] - p->in_zp, p->mult, p->shift) + p->out_zp;
+        y[i] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+    }
+}
+
+void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int32_t zp)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        float r = tte_roundf(x[i] / scale);
+        int32_t v;
+        /* clamp in float first: the conversion of an out-of-range float is undefined */
+        if (r > 1000.0f) {
+            r = 1000.0f;
+        } else if (r < -1000.0f || r != r) {
+            r = -1000.0f;
+        }
+        v = (int32_t)r + zp;
+        y[i] = (int8_t)tte_clamp_i32(v, -128, 127);
+    }
+}
+
+void tte_dequantize_s8_f32(const int8_t *x, float *y, int32_t n, float scale, int32_t zp)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = (float)((int32_t)x[i] - zp) * scale;
+    }
+}
+
+void tte_add_f32(const float *a, const float *b, float *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = a[i] + b[i];
+    }
+}
+
+void tte_mul_f32(const float *a, const float *b, float *y, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        y[i] = a[i] * b[i];
+    }
+}

@@ -1,0 +1,236 @@
+/* Fused weight-gradient + QAS / SGD update kernels. */
+#include "tte/update.h"
+
+uint32_t tte_uniform_hash_u32(uint32_t seed, int32_t step, uint32_t index)
+{
+    uint32_t x = index * 0x9E3779B1u + ((uint32_t)step * 0x85EBCA77u + seed);
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* Integer steps for a gradient g of the oi-th selected output channel, element `index`. */
+static int64_t qas_steps(const tte_update_params_t *u, float g, int32_t oi, uint32_t index, int32_t step)
+{
+    const double s = (double)u->scale[u->n_scale > 1 ? oi : 0];
+    double delta = u->lr * (u->qas ? (double)g / s : (double)g * s);
+    double t;
+    if (delta != delta) {
+        return 0; /* NaN gradient: no update */
+    }
+    /* beyond +-2**40 every result saturates; keeps the integer conversion defined */
+    delta = delta > 1099511627776.0 ? 1099511627776.0 : (delta < -1099511627776.0 ? -1099511627776.0 : delta);
+    if (u->stochastic) {
+        /* u = code / 2**32 is exact in double, as in the reference */
+        t = delta + (double)tte_uniform_hash_u32(u->seed, step, index) * (1.0 / 4294967296.0);
+        {
+            const double f = (double)(int64_t)t; /* truncation toward zero */
+            return (int64_t)(f > t ? f - 1.0 : f);
+        }
+    }
+    /* round half away from zero */
+    t = delta < 0.0 ? -delta : delta;
+    {
+        double r = (double)(int64_t)t;
+        if (t - r >= 0.5) {
+            r += 1.0;
+        }
+        return (int64_t)(delta < 0.0 ? -r : r);
+    }
+}
+
+static int8_t apply_s8(int8_t w, int64_t steps)
+{
+    int64_t v = (int64_t)w - steps;
+    return (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
+}
+
+static int32_t apply_s32(int32_t w, int64_t steps)
+{
+    int64_t v = (int64_t)w - steps;
+    return (int32_t)(v < TTE_INT32_MIN ? TTE_INT32_MIN : (v > TTE_INT32_MAX ? TTE_INT32_MAX : v));
+}
+
+static float read_x(const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp, size_t i)
+{
+    return x_q ? (float)((int32_t)x_q[i] - x_zp) * x_scale : x_f[i];
+}
+
+static int32_t sel(const int32_t *idx, int32_t i)
+{
+    return idx ? idx[i] : i;
+}
+
+/* dL/dw[o, ky, kx, c] for absolute output channel o and in-group channel c */
+static float conv_weight_grad(const tte_conv2d_geom_t *g, int32_t o, int32_t ky, int32_t kx, int32_t c,
+                              const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
+                              const float *dy)
+{
+    const int32_t cin_g = g->in_c / g->groups;
+    const int32_t cabs = (o / (g->out_c / g->groups)) * cin_g + c;
+    float acc = 0.0f;
+    int32_t b, oy, ox;
+    for (b = 0; b < g->batch; ++b) {
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+            if (iy < 0 || iy >= g->in_h) {
+                continue;
+            }
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
+                const size_t yi = (((size_t)b * g->out_h + oy) * g->out_w + ox) * g->out_c + o;
+                if (ix < 0 || ix >= g->in_w) {
+                    continue;
+                }
+                acc += dy[yi] * read_x(x_q, x_f, x_scale, x_zp,
+                                       (((size_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + cabs);
+            }
+        }
+    }
+    return acc;
+}
+
+#define TTE_CONV_UPDATE_LOOP(APPLY)                                                            \
+    const int32_t cin_g = g->in_c / g->groups;                                                 \
+    int32_t oi, ky, kx, ci;                                                                    \
+    uint32_t index = 0;                                                                        \
+    for (oi = 0; oi < u->n_out; ++oi) {                                                        \
+        const int32_t o = sel(u->out_idx, oi);                                                 \
+        for (ky = 0; ky < g->k_h; ++ky) {                                                      \
+            for (kx = 0; kx < g->k_w; ++kx) {                                                  \
+                for (ci = 0; ci < u->n_in; ++ci, ++index) {                                    \
+                    const int32_t c = sel(u->in_idx, ci);                                      \
+                    const size_t wi = (((size_t)o * g->k_h + ky) * g->k_w + kx) * cin_g + c;   \
+                    const float gr = conv_weight_grad(g, o, ky, kx, c, x_q, x_f, x_scale,      \
+                                                      x_zp, dy);                               \
+                    APPLY;                                                                     \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    (void)index
+
+void tte_conv2d_weight_update_s8(const tte_conv2d_geom_t *g, const tte_update_params_t *u, int8_t *w,
+                                 const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
+                                 const float *dy, int32_t step)
+{
+    TTE_CONV_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)));
+}
+
+void tte_conv2d_weight_update_f32(const tte_conv2d_geom_t *g, const tte_update_params_t *u, float *w,
+                                  const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
+                                  const float *dy)
+{
+    const float lr = (float)u->lr;
+    TTE_CONV_UPDATE_LOOP(w[wi] -= lr * gr);
+}
+
+static float fc_weight_grad(int32_t rows, int32_t in_features, int32_t out_features, int32_t n, int32_t k,
+                            const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp, const float *dy)
+{
+    float acc = 0.0f;
+    int32_t r;
+    for (r = 0; r < rows; ++r) {
+        acc += dy[(size_t)r * out_features + n]
+               * read_x(x_q, x_f, x_scale, x_zp, (size_t)r * in_features + k);
+    }
+    return acc;
+}
+
+#define TTE_FC_UPDATE_LOOP(APPLY)                                                              \
+    int32_t oi, ki;                                                                            \
+    uint32_t index = 0;                                                                        \
+    for (oi = 0; oi < u->n_out; ++oi) {                                                        \
+        const int32_t n = sel(u->out_idx, oi);                                                 \
+        for (ki = 0; ki < u->n_in; ++ki, ++index) {                                            \
+            const int32_t k = sel(u->in_idx, ki);                                              \
+            const size_t wi = (size_t)n * in_features + k;                                     \
+            const float gr = fc_weight_grad(rows, in_features, out_features, n, k, x_q, x_f,   \
+                                            x_scale, x_zp, dy);                                \
+            APPLY;                                                                             \
+        }                                                                                      \
+    }                                                                                          \
+    (void)index
+
+void tte_fc_weight_update_s8(int32_t rows, int32_t in_features, int32_t out_features,
+                             const tte_update_params_t *u, int8_t *w, const int8_t *x_q, const float *x_f,
+                             float x_scale, int32_t x_zp, const float *dy, int32_t step)
+{
+    TTE_FC_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)));
+}
+
+void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_features,
+                              const tte_update_params_t *u, float *w, const int8_t *x_q, const float *x_f,
+                              float x_scale, int32_t x_zp, const float *dy)
+{
+    const float lr = (float)u->lr;
+    TTE_FC_UPDATE_LOOP(w[wi] -= lr * gr);
+}
+
+static float bias_grad(int32_t rows, int32_t channels, int32_t n, const float *dy)
+{
+    float acc = 0.0f;
+    int32_t r;
+    for (r = 0; r < rows; ++r) {
+        acc += dy[(size_t)r * channels + n];
+    }
+    return acc;
+}
+
+void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
+                         const float *dy, int32_t step)
+{
+    int32_t oi;
+    for (oi = 0; oi < u->n_out; ++oi) {
+        const int32_t n = sel(u->out_idx, oi);
+        b[n] = apply_s32(b[n], qas_steps(u, bias_grad(rows, channels, n, dy), oi, (uint32_t)oi, step));
+    }
+}
+
+void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params_t *u, float *b,
+                         const float *dy)
+{
+    const float lr = (float)u->lr;
+    int32_t oi;
+    for (oi = 0; oi < u->n_out; ++oi) {
+        const int32_t n = sel(u->out_idx, oi);
+        b[n] -= lr * bias_grad(rows, channels, n, dy);
+    }
+}
+
+#define TTE_SGD_LOOP(APPLY)                                                                    \
+    int32_t oi, m, ci;                                                                         \
+    uint32_t index = 0;                                                                        \
+    (void)d0;                                                                                  \
+    for (oi = 0; oi < u->n_out; ++oi) {                                                        \
+        const int32_t o = sel(u->out_idx, oi);                                                 \
+        for (m = 0; m < mid; ++m) {                                                            \
+            for (ci = 0; ci < u->n_in; ++ci, ++index) {                                        \
+                const size_t wi = ((size_t)o * mid + m) * dlast + sel(u->in_idx, ci);          \
+                const float gr = grad[index];                                                  \
+                APPLY;                                                                         \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
+                       const float *grad, int32_t step)
+{
+    TTE_SGD_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)))
+}
+
+void tte_sgd_update_s32(const tte_update_params_t *u, int32_t *w, int32_t d0, int32_t mid, int32_t dlast,
+                        const float *grad, int32_t step)
+{
+    TTE_SGD_LOOP(w[wi] = apply_s32(w[wi], qas_steps(u, gr, oi, index, step)))
+}
+
+void tte_sgd_update_f32(const tte_update_params_t *u, float *w, int32_t d0, int32_t mid, int32_t dlast,
+                        const float *grad)
+{
+    const float lr = (float)u->lr;
+    TTE_SGD_LOOP(w[wi] -= lr * gr)
+}

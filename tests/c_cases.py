@@ -1,0 +1,673 @@
+"""Seeded single-op graphs for the C kernel tests, and the harness that runs them in C.
+
+Each case is a tiny IR graph (usually one node) with its feeds. The harness emits every
+case through ``tte.codegen_ops.EMITTERS`` (so emitters and kernels are tested together, the
+way ``tte.codegen`` uses them) into one C file, builds it with ``tte.cbuild`` together with
+csrc/, and runs each case on numpy buffers. The oracle is ``tte.reference.execute``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tte import cbuild
+from tte.codegen_ops import EMITTERS
+from tte.ir import Graph, QuantParams, Tensor
+from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
+
+CTYPE = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "bool": "uint8_t"}
+UPDATE_OPS = ("conv2d_weight_update", "fc_weight_update", "bias_update", "sgd_update")
+
+
+@dataclass
+class Case:
+    name: str
+    graph: Graph
+    feeds: dict[str, np.ndarray]
+    kind: str = "exact"               # exact | float | update
+    delta: np.ndarray | None = None   # updates: the float64 step in integer units (for boundaries)
+    u: np.ndarray | None = None       # stochastic rounding: the uniform numbers
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def q(scale: float | np.ndarray, zp: int | np.ndarray = 0, axis: int | None = None) -> QuantParams:
+    return QuantParams(np.asarray(scale, np.float32), np.asarray(zp), axis)
+
+
+def rand_q(rng: np.random.Generator, zp_range: int = 40) -> QuantParams:
+    return q(float(np.exp(rng.uniform(np.log(2e-3), np.log(0.3)))), int(rng.integers(-zp_range, zp_range + 1)))
+
+
+def rand_s8(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.integers(-128, 128, shape).astype(np.int8)
+
+
+def new_graph(inputs: dict[str, tuple[tuple[int, ...], str, QuantParams | None]]) -> Graph:
+    g = Graph("case")
+    for name, (shape, dtype, quant) in inputs.items():
+        g.add_tensor(Tensor(name, shape, dtype, quant=quant))
+    g.inputs = list(inputs)
+    return g
+
+
+def random_feeds(g: Graph, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    feeds: dict[str, np.ndarray] = {}
+    for name in g.inputs:
+        t = g.tensors[name]
+        if t.dtype == "int8":
+            feeds[name] = rand_s8(rng, t.shape)
+        elif t.dtype == "float32":
+            feeds[name] = rng.standard_normal(t.shape).astype(np.float32)
+        elif t.dtype == "bool":
+            feeds[name] = rng.random(t.shape) < 0.6
+        elif t.dtype == "int32":
+            feeds[name] = rng.integers(0, 100000, t.shape).astype(np.int32)
+        else:
+            raise ValueError(f"no random feed for {t.dtype}")
+    return feeds
+
+
+# --------------------------------------------------------------------------------------
+# the C harness
+
+
+def _buffers(g: Graph) -> dict[str, int]:
+    """Tensor -> buffer index; an update writes into its parameter's buffer (in place)."""
+    index: dict[str, int] = {}
+    for name in g.tensors:
+        index[name] = len(index)
+    for n in g.nodes:
+        if n.op in UPDATE_OPS:
+            index[n.outputs[0]] = index[n.inputs[0]]
+    return index
+
+
+def emit_cases(cases: list[Case]) -> tuple[str, str]:
+    """(C source, cdef) with one function ``tte_case_<i>(void **b)`` per case."""
+    decls: list[str] = ['#include "tte/kernels.h"']
+    funcs: list[str] = []
+    cdef: list[str] = []
+    for i, case in enumerate(cases):
+        g = case.graph
+        index = _buffers(g)
+
+        def ref(name: str, g: Graph = g, index: dict[str, int] = index) -> str:
+            return f"(({CTYPE[g.tensors[name].dtype]} *)b[{index[name]}])"
+
+        body: list[str] = []
+        for k, node in enumerate(g.nodes):
+            em = EMITTERS[node.op](node, g, ref, f"c{i}_n{k}")
+            decls += em.decls
+            body += em.call
+        funcs.append(f"void tte_case_{i}(void **b)\n{{\n    " + "\n    ".join(body or ["(void)b;"]) + "\n}")
+        cdef.append(f"void tte_case_{i}(void **b);")
+    return "\n".join(decls) + "\n\n" + "\n\n".join(funcs) + "\n", "\n".join(cdef)
+
+
+class Harness:
+    def __init__(self, cases: list[Case], tmp_dir: Any, sanitize: bool = False) -> None:
+        src, cdef = emit_cases(cases)
+        path = cbuild.BUILD / "test_cases"
+        path.mkdir(parents=True, exist_ok=True)
+        import hashlib
+        f = path / f"cases_{hashlib.sha256(src.encode()).hexdigest()[:16]}.c"
+        if not f.exists():
+            tmp = f.with_suffix(f".{id(self)}.tmp")
+            tmp.write_text(src)
+            tmp.replace(f)
+        self.ffi, self.lib = cbuild.load([f], extra_cdef=cdef, sanitize=sanitize, name="tte_cases")
+        self.cases = cases
+
+    def run(self, i: int) -> dict[str, np.ndarray]:
+        """Run case i in C; return every tensor's buffer after the call (bool unpacked)."""
+        case = self.cases[i]
+        g = case.graph
+        index = _buffers(g)
+        arrays: dict[int, np.ndarray] = {}
+        rng = np.random.default_rng(1234 + i)
+        for name, t in g.tensors.items():
+            slot = index[name]
+            if slot in arrays:
+                continue
+            src = case.feeds.get(name, t.data)
+            if t.dtype == "bool":
+                n = (t.size + 7) // 8
+                if src is not None:
+                    arr = np.packbits(np.asarray(src, bool).ravel(), bitorder="little")
+                else:
+                    arr = rng.integers(0, 256, n).astype(np.uint8)   # garbage: kernels must overwrite
+            elif src is not None:
+                arr = np.ascontiguousarray(np.array(src, dtype=t.dtype).reshape(t.shape))
+            else:
+                # output buffers start as garbage, so a kernel that skips elements is caught
+                arr = (rng.integers(-128, 128, t.shape).astype(t.dtype) if t.dtype != "float32"
+                       else np.full(t.shape, np.nan, np.float32))
+                if not t.shape:
+                    arr = np.ascontiguousarray(arr.reshape(1))
+            arrays[slot] = np.ascontiguousarray(arr)
+        ptrs = self.ffi.new("void *[]", max(len(index), 1))
+        for slot, arr in arrays.items():
+            ptrs[slot] = self.ffi.cast("void *", arr.ctypes.data)
+        getattr(self.lib, f"tte_case_{i}")(ptrs)
+        out: dict[str, np.ndarray] = {}
+        for name, t in g.tensors.items():
+            arr = arrays[index[name]]
+            if t.dtype == "bool":
+                arr = np.unpackbits(arr, bitorder="little")[:t.size].astype(bool).reshape(t.shape)
+            out[name] = arr.reshape(t.shape) if t.shape else arr.reshape(())
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# forward int8 cases
+
+
+def _conv_case(seed: int, kind: str) -> Case:
+    rng = np.random.default_rng(seed)
+    n, h, w = 1 if seed % 3 else 2, int(rng.integers(3, 10)), int(rng.integers(3, 10))
+    cin = int(rng.integers(1, 6)) * (2 if kind == "grouped" else 1)
+    if kind == "depthwise":
+        cin = max(cin, 2)
+    groups = {"regular": 1, "pointwise": 1, "depthwise": cin, "grouped": 2}[kind]
+    cout = groups * int(rng.integers(1, 4))
+    k = (1, 1) if kind == "pointwise" else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    s = (1, 1) if kind == "pointwise" else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    d = (1, 1) if rng.random() < 0.6 or kind == "pointwise" else (2, 1)
+    if (k[0] - 1) * d[0] >= h:
+        d = (1, 1)
+    pads = (0, 0, 0, 0) if kind == "pointwise" else tuple(int(p) for p in rng.integers(0, 2, 4))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((n, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, k[0], k[1], cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 4:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": d, "pads": pads, "groups": groups,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_{kind}_{seed}", g, random_feeds(g, rng))
+
+
+def _fc_case(seed: int) -> Case:
+    rng = np.random.default_rng(100 + seed)
+    rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
+    g = new_graph({"x": ((rows, k), "int8", rand_q(rng))})
+    if seed % 2:
+        wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
+    else:
+        wq = q(0.02)
+    g.add_const("w", rand_s8(rng, (nout, k)), "int8", wq)
+    g.add_const("b", rng.integers(-2000, 2000, nout).astype(np.int32), "int32", q(1e-4))
+    g.add_node("fully_connected", ["x", "w", "b"], "y", {"activation": ["none", "relu"][seed % 2]},
+               quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"fc_{seed}", g, random_feeds(g, rng))
+
+
+def _binary_case(op: str, seed: int) -> Case:
+    rng = np.random.default_rng(200 + seed)
+    shape = (1, int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 9)))
+    g = new_graph({"a": (shape, "int8", rand_q(rng)), "b": (shape, "int8", rand_q(rng))})
+    g.add_node(op, ["a", "b"], "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"{op}_{seed}", g, random_feeds(g, rng))
+
+
+def _unary_case(op: str, seed: int) -> Case:
+    rng = np.random.default_rng(300 + seed)
+    shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
+    xq = rand_q(rng)
+    same = seed % 3 == 0 and op != "quantize"
+    attrs: dict[str, Any] = {}
+    if op == "clip":
+        attrs = {"min": [None, -0.5, 0.0][seed % 3], "max": [6.0, None, 1.0][seed % 3]}
+    g = new_graph({"x": (shape, "int8", xq)})
+    g.add_node(op, ["x"], "y", attrs, quant=xq if same else rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"{op}_{seed}", g, random_feeds(g, rng))
+
+
+def _quantize_f32_case(seed: int) -> Case:
+    rng = np.random.default_rng(350 + seed)
+    g = new_graph({"x": ((1, 7, 5), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=rand_q(rng))
+    g.outputs = ["y"]
+    feeds = {"x": (rng.standard_normal((1, 7, 5)) * 3).astype(np.float32)}
+    # exact ties x / scale = k + 0.5 exercise round-half-away-from-zero
+    s = np.float32(g.tensors["y"].quant.scale[0])  # type: ignore[union-attr]
+    feeds["x"].reshape(-1)[:6] = (np.array([0.5, -0.5, 1.5, -2.5, 0.0, 100.5], np.float32) * s)
+    return Case(f"quantize_f32_{seed}", g, feeds)
+
+
+def _dequantize_case(seed: int) -> Case:
+    rng = np.random.default_rng(360 + seed)
+    g = new_graph({"x": ((1, 10), "int8", rand_q(rng))})
+    g.add_node("dequantize", ["x"], "y", {}, dtype="float32")
+    g.outputs = ["y"]
+    return Case(f"dequantize_{seed}", g, random_feeds(g, rng))
+
+
+def _pool_case(op: str, seed: int) -> Case:
+    rng = np.random.default_rng(400 + seed)
+    h, w, c = int(rng.integers(2, 9)), int(rng.integers(2, 9)), int(rng.integers(1, 6))
+    k = (int(rng.integers(1, min(h, 3) + 1)), int(rng.integers(1, min(w, 3) + 1)))
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pads = tuple(int(p) for p in rng.integers(0, 2, 4)) if seed % 2 else (0, 0, 0, 0)
+    pads = tuple(min(p, kk - 1) for p, kk in zip(pads, (k[0], k[1], k[0], k[1])))
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    attrs: dict[str, Any] = {"kernel": k, "strides": s, "pads": pads,
+                             "activation": ["none", "relu", "relu6"][seed % 3]}
+    if op == "avgpool2d":
+        attrs["count_include_pad"] = bool(seed % 4 == 1)
+    g.add_node(op, ["x"], "y", attrs, quant=xq if seed % 4 else rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"{op}_{seed}", g, random_feeds(g, rng))
+
+
+def _mean_case(seed: int) -> Case:
+    rng = np.random.default_rng(500 + seed)
+    shape = (1, int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 9)))
+    axes = [(1, 2), (-1,), (), (2,)][seed % 4]
+    g = new_graph({"x": (shape, "int8", rand_q(rng))})
+    g.add_node("mean", ["x"], "y", {"axes": axes, "keepdims": bool(seed % 2)}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"mean_{seed}", g, random_feeds(g, rng))
+
+
+def _movement_case(op: str, seed: int, dtype: str = "int8") -> Case:
+    rng = np.random.default_rng(600 + seed)
+    shape = (1, int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 6)))
+    xq = rand_q(rng) if dtype == "int8" else None
+    yq = (xq if seed % 2 else rand_q(rng)) if dtype == "int8" else None
+    g = new_graph({"x": (shape, dtype, xq)})
+    if op == "pad":
+        if dtype == "int8":
+            pads = [(0, 0)] + [(int(a), int(b)) for a, b in rng.integers(0, 3, (3, 2))]
+        else:   # float pads may crop (the gradient of a pad)
+            pads = [(0, 0)] + [(int(rng.integers(-min(d - 1, 1), 3)), int(rng.integers(-min(d - 1, 1), 2)))
+                               for d in shape[1:]]
+        attrs: dict[str, Any] = {"pads": pads, "value": [0.0, 0.25][seed % 2]}
+    elif op == "transpose":
+        attrs = {"perm": tuple(int(p) for p in rng.permutation(4))}
+    else:
+        attrs = {"shape": (1, int(math.prod(shape)))}
+    g.add_node(op, ["x"], "y", attrs, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"{op}_{dtype}_{seed}", g, random_feeds(g, rng))
+
+
+def _softmax_case(seed: int) -> Case:
+    rng = np.random.default_rng(700 + seed)
+    depth = [10, 3, 37, 1, 100, 5][seed % 6]
+    rows = int(rng.integers(1, 4))
+    xq = q(float(np.exp(rng.uniform(np.log(0.01), np.log(0.5)))), int(rng.integers(-20, 20)))
+    g = new_graph({"x": ((rows, depth), "int8", xq)})
+    yq = q(1.0 / 256.0, -128) if seed % 3 else rand_q(rng)
+    g.add_node("softmax", ["x"], "y", {"beta": [1.0, 0.5, 2.0][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"softmax_{seed}", g, random_feeds(g, rng))
+
+
+def _act_mask_case(seed: int) -> Case:
+    rng = np.random.default_rng(800 + seed)
+    n = int(rng.integers(1, 40))          # odd sizes: the last mask byte is partial
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75},
+             {"activation": "none", "min": None, "max": 1.0}][seed % 4]
+    g = new_graph({"y": ((1, n), "int8", rand_q(rng, 10))})
+    g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
+    g.outputs = ["m"]
+    return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
+
+
+def forward_cases() -> list[Case]:
+    cases: list[Case] = []
+    for kind in ("regular", "pointwise", "depthwise", "grouped"):
+        cases += [_conv_case(s, kind) for s in range(8)]
+    cases += [_fc_case(s) for s in range(8)]
+    for op in ("add", "mul"):
+        cases += [_binary_case(op, s) for s in range(6)]
+    for op in ("relu", "clip", "quantize"):
+        cases += [_unary_case(op, s) for s in range(6)]
+    cases += [_quantize_f32_case(s) for s in range(3)]
+    cases += [_dequantize_case(s) for s in range(3)]
+    for op in ("avgpool2d", "maxpool2d"):
+        cases += [_pool_case(op, s) for s in range(10)]
+    cases += [_mean_case(s) for s in range(8)]
+    for op in ("pad", "transpose", "reshape"):
+        cases += [_movement_case(op, s) for s in range(4)]
+    cases += [_softmax_case(s) for s in range(12)]
+    cases += [_act_mask_case(s) for s in range(8)]
+    return cases
+
+
+# --------------------------------------------------------------------------------------
+# float backward cases
+
+
+def _mask_grad_case(seed: int) -> Case:
+    rng = np.random.default_rng(900 + seed)
+    n = int(rng.integers(1, 50))
+    g = new_graph({"dy": ((1, n), "float32", None), "m": ((1, n), "bool", None)})
+    g.add_node("mask_grad", ["dy", "m"], "dx")
+    g.outputs = ["dx"]
+    return Case(f"mask_grad_{seed}", g, random_feeds(g, rng))
+
+
+def _conv_grad_input_case(seed: int) -> Case:
+    rng = np.random.default_rng(1000 + seed)
+    kind = ["regular", "depthwise", "grouped", "pointwise"][seed % 4]
+    h, w = int(rng.integers(3, 9)), int(rng.integers(3, 9))
+    cin = {"regular": 3, "depthwise": 4, "grouped": 4, "pointwise": 5}[kind]
+    groups = {"regular": 1, "depthwise": cin, "grouped": 2, "pointwise": 1}[kind]
+    cout = groups * (2 if kind == "depthwise" and seed % 8 >= 4 else int(rng.integers(1, 3)))
+    k = (1, 1) if kind == "pointwise" else (3, int(rng.integers(1, 4)))
+    s = (1, 1) if kind == "pointwise" else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pads = (0, 0, 0, 0) if kind == "pointwise" else (1, int(k[1] > 1), 1, 0)
+    oh, ow = (h + pads[0] + pads[2] - k[0]) // s[0] + 1, (w + pads[1] + pads[3] - k[1]) // s[1] + 1
+    g = new_graph({"dy": ((1, oh, ow, cout), "float32", None)})
+    wshape = (cout, k[0], k[1], cin // groups)
+    if seed % 2:
+        g.add_const("w", rand_s8(rng, wshape), "int8",
+                    q(np.exp(rng.uniform(-6, -3, cout)).astype(np.float32), np.zeros(cout, int), 0))
+    else:
+        g.add_const("w", rng.standard_normal(wshape).astype(np.float32), "float32")
+    g.add_node("conv2d_grad_input", ["dy", "w"], "dx", {"strides": s, "pads": pads, "groups": groups,
+                                                        "input_shape": (1, h, w, cin)}, dtype="float32")
+    g.outputs = ["dx"]
+    return Case(f"conv2d_grad_input_{kind}_{seed}", g, random_feeds(g, rng), kind="float")
+
+
+def _fc_grad_input_case(seed: int) -> Case:
+    rng = np.random.default_rng(1100 + seed)
+    rows, k, nout = int(rng.integers(1, 3)), int(rng.integers(1, 30)), int(rng.integers(1, 12))
+    g = new_graph({"dy": ((rows, nout), "float32", None)})
+    if seed % 3 == 0:
+        g.add_const("w", rng.standard_normal((nout, k)).astype(np.float32), "float32")
+    else:
+        wq = q(0.01) if seed % 3 == 1 else q(np.exp(rng.uniform(-6, -3, nout)).astype(np.float32),
+                                               np.zeros(nout, int), 0)
+        g.add_const("w", rand_s8(rng, (nout, k)), "int8", wq)
+    g.add_node("fc_grad_input", ["dy", "w"], "dx", dtype="float32")
+    g.outputs = ["dx"]
+    return Case(f"fc_grad_input_{seed}", g, random_feeds(g, rng), kind="float")
+
+
+def _avgpool_grad_case(seed: int) -> Case:
+    rng = np.random.default_rng(1200 + seed)
+    h, w, c = int(rng.integers(2, 9)), int(rng.integers(2, 9)), int(rng.integers(1, 5))
+    k = (int(rng.integers(1, min(h, 3) + 1)), int(rng.integers(1, min(w, 3) + 1)))
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pads = tuple(min(int(p), kk - 1) for p, kk in zip(rng.integers(0, 2, 4), (k[0], k[1], k[0], k[1])))
+    oh, ow = (h + pads[0] + pads[2] - k[0]) // s[0] + 1, (w + pads[1] + pads[3] - k[1]) // s[1] + 1
+    g = new_graph({"dy": ((1, oh, ow, c), "float32", None)})
+    g.add_node("avgpool2d_grad", ["dy"], "dx", {"kernel": k, "strides": s, "pads": pads,
+                                                "count_include_pad": bool(seed % 2),
+                                                "input_shape": (1, h, w, c)})
+    g.outputs = ["dx"]
+    return Case(f"avgpool2d_grad_{seed}", g, random_feeds(g, rng))
+
+
+def _mean_grad_case(seed: int) -> Case:
+    rng = np.random.default_rng(1300 + seed)
+    xs = (1, int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 9)))
+    axes, keep = [((1, 2), True), ((1, 2), False), ((3,), True), ((), True)][seed % 4]
+    ys = tuple(1 if i in (axes or range(4)) else d for i, d in enumerate(xs))
+    if not keep:
+        ys = tuple(d for i, d in enumerate(xs) if i not in axes)
+    g = new_graph({"dy": (ys, "float32", None)})
+    g.add_node("mean_grad", ["dy"], "dx", {"axes": axes, "keepdims": keep, "input_shape": xs})
+    g.outputs = ["dx"]
+    return Case(f"mean_grad_{seed}", g, random_feeds(g, rng))
+
+
+def _float_binary_case(op: str, seed: int) -> Case:
+    rng = np.random.default_rng(1400 + seed)
+    shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 9)))
+    g = new_graph({"a": (shape, "float32", None), "b": (shape, "float32", None)})
+    g.add_node(op, ["a", "b"], "y")
+    g.outputs = ["y"]
+    return Case(f"{op}_f32_{seed}", g, random_feeds(g, rng))
+
+
+def _loss_case(loss: str, seed: int) -> Case:
+    rng = np.random.default_rng(1500 + seed)
+    batch, classes = [(1, 10), (1, 2), (3, 7), (1, 100)][seed % 4]
+    g = new_graph({"z": ((batch, classes), "float32", None)})
+    scale = [1.0, 10.0, 0.01, 30.0][seed % 4]
+    if loss == "softmax_ce":
+        g.add_tensor(Tensor("label", (batch,), "int32"))
+        feeds = {"label": rng.integers(0, classes, batch).astype(np.int32)}
+    else:
+        g.add_tensor(Tensor("label", (batch, classes), "float32"))
+        feeds = {"label": rng.standard_normal((batch, classes)).astype(np.float32)}
+    g.inputs.append("label")
+    g.add_node(f"{loss}_loss", ["z", "label"], "loss", dtype="float32")
+    g.add_node(f"{loss}_grad", ["z", "label"], "dz", dtype="float32")
+    g.outputs = ["loss", "dz"]
+    feeds["z"] = (rng.standard_normal((batch, classes)) * scale).astype(np.float32)
+    return Case(f"{loss}_{seed}", g, feeds, kind="float")
+
+
+def backward_cases() -> list[Case]:
+    cases: list[Case] = [_mask_grad_case(s) for s in range(6)]
+    cases += [_conv_grad_input_case(s) for s in range(12)]
+    cases += [_fc_grad_input_case(s) for s in range(6)]
+    cases += [_avgpool_grad_case(s) for s in range(10)]
+    cases += [_mean_grad_case(s) for s in range(8)]
+    cases += [_float_binary_case(op, s) for op in ("add", "mul") for s in range(3)]
+    cases += [_movement_case(op, s, "float32") for op in ("pad", "transpose", "reshape") for s in range(4)]
+    cases += [_loss_case(loss, s) for loss in ("softmax_ce", "mse") for s in range(8)]
+    return cases
+
+
+# --------------------------------------------------------------------------------------
+# fused update cases
+
+
+def _subset(rng: np.random.Generator, n: int, on: bool) -> tuple[int, ...]:
+    if not on or n < 2:
+        return ()
+    k = int(rng.integers(1, n))
+    return tuple(int(i) for i in np.sort(rng.choice(n, k, replace=False))[::-1 if rng.random() < 0.5 else 1])
+
+
+def _update_attrs(rng: np.random.Generator, seed: int, quantized: bool) -> dict[str, Any]:
+    return {"lr": float([0.05, 0.003, 0.5][seed % 3]), "qas": bool(seed % 5 != 4) if quantized else True,
+            "rounding": "stochastic" if quantized and seed % 2 else "nearest", "seed": int(rng.integers(0, 2**31))}
+
+
+def _with_step(g: Graph, attrs: dict[str, Any], rng: np.random.Generator) -> tuple[list[str], dict[str, np.ndarray]]:
+    if attrs["rounding"] != "stochastic":
+        return [], {}
+    g.add_tensor(Tensor("step", (1,), "int32"))
+    g.inputs.append("step")
+    return ["step"], {"step": np.array([int(rng.integers(0, 100000))], np.int32)}
+
+
+def _qdelta(grad: np.ndarray, scale: np.ndarray, a: dict[str, Any]) -> np.ndarray:
+    shape = [1] * grad.ndim
+    if scale.size > 1:
+        shape[0] = -1
+    s = scale.astype(np.float64).reshape(shape)
+    return a["lr"] * (grad / s if a["qas"] else grad * s)
+
+
+def _conv_update_case(seed: int) -> Case:
+    rng = np.random.default_rng(1600 + seed)
+    kind = ["regular", "depthwise", "pointwise", "grouped"][seed % 4]
+    quantized = seed % 6 != 5
+    h, w = int(rng.integers(3, 9)), int(rng.integers(3, 9))
+    cin = {"regular": 3, "depthwise": 4, "grouped": 4, "pointwise": 6}[kind]
+    groups = {"regular": 1, "depthwise": cin, "grouped": 2, "pointwise": 1}[kind]
+    cout = groups * int(rng.integers(1, 3))
+    k = (1, 1) if kind == "pointwise" else (3, 3)
+    s = (1, 1) if kind == "pointwise" else (int(rng.integers(1, 3)),) * 2
+    pads = (0, 0, 0, 0) if kind == "pointwise" else (1, 1, 1, 1)
+    oh, ow = (h + pads[0] + pads[2] - k[0]) // s[0] + 1, (w + pads[1] + pads[3] - k[1]) // s[1] + 1
+    xq = rand_q(rng) if seed % 3 != 2 else None
+    g = new_graph({"x": ((1, h, w, cin), "int8" if xq else "float32", xq),
+                   "dy": ((1, oh, ow, cout), "float32", None)})
+    wshape = (cout, k[0], k[1], cin // groups)
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), cout)).astype(np.float32)
+    if quantized:
+        g.add_const("w", rand_s8(rng, wshape), "int8", q(ws, np.zeros(cout, int), 0))
+        g.tensors["w"].data.reshape(-1)[:2] = [-128, 127]   # type: ignore[union-attr]  # clamps to [-127, 127]
+    else:
+        g.add_const("w", rng.standard_normal(wshape).astype(np.float32) * 0.1, "float32")
+    a = _update_attrs(rng, seed, quantized)
+    a.update(strides=s, pads=pads, groups=groups, kernel=k, out_channels=_subset(rng, cout, seed % 4 >= 2),
+             in_channels=_subset(rng, cin // groups, seed % 3 == 1))
+    step_in, step_feed = _with_step(g, a, rng)
+    g.add_node("conv2d_weight_update", ["w", "x", "dy", *step_in], "w_new", a)
+    g.outputs = ["w_new"]
+    feeds = {**random_feeds(g, rng), **step_feed}
+    if not quantized:
+        return Case(f"conv2d_weight_update_f32_{kind}_{seed}", g, feeds, kind="float")
+    x = feeds["x"].astype(np.float64)
+    if xq is not None:
+        x = (x - int(xq.zero_point[0])) * float(xq.scale[0])
+    grad = conv2d_grad_weight(x, feeds["dy"].astype(np.float64), {**a, "dilations": (1, 1)})
+    sel = ws[list(a["out_channels"])] if a["out_channels"] else ws
+    return _finish_update(Case(f"conv2d_weight_update_{kind}_{seed}", g, feeds, kind="update"),
+                          _qdelta(grad, sel, a), a, feeds)
+
+
+def _finish_update(case: Case, delta: np.ndarray, a: dict[str, Any], feeds: dict[str, np.ndarray]) -> Case:
+    case.delta = delta
+    if a["rounding"] == "stochastic":
+        case.u = uniform_hash(int(a["seed"]), int(feeds["step"][0]), delta.shape)
+    case.extra = dict(a)
+    return case
+
+
+def _fc_update_case(seed: int) -> Case:
+    rng = np.random.default_rng(1700 + seed)
+    quantized = seed % 6 != 5
+    rows, k, nout = int(rng.integers(1, 3)), int(rng.integers(2, 30)), int(rng.integers(2, 12))
+    xq = rand_q(rng) if seed % 3 != 2 else None
+    g = new_graph({"x": ((rows, k), "int8" if xq else "float32", xq), "dy": ((rows, nout), "float32", None)})
+    ws = (np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), nout)).astype(np.float32) if seed % 2
+          else np.array([0.01], np.float32))
+    if quantized:
+        g.add_const("w", rand_s8(rng, (nout, k)), "int8",
+                    q(ws, np.zeros(ws.size, int), 0 if ws.size > 1 else None))
+    else:
+        g.add_const("w", rng.standard_normal((nout, k)).astype(np.float32), "float32")
+    a = _update_attrs(rng, seed, quantized)
+    a.update(out_channels=_subset(rng, nout, seed % 4 >= 2), in_channels=_subset(rng, k, seed % 3 == 1))
+    step_in, step_feed = _with_step(g, a, rng)
+    g.add_node("fc_weight_update", ["w", "x", "dy", *step_in], "w_new", a)
+    g.outputs = ["w_new"]
+    feeds = {**random_feeds(g, rng), **step_feed}
+    if not quantized:
+        return Case(f"fc_weight_update_f32_{seed}", g, feeds, kind="float")
+    x = feeds["x"].astype(np.float64)
+    if xq is not None:
+        x = (x - int(xq.zero_point[0])) * float(xq.scale[0])
+    grad = feeds["dy"].astype(np.float64).T @ x
+    if a["out_channels"]:
+        grad = grad[list(a["out_channels"])]
+    if a["in_channels"]:
+        grad = grad[:, list(a["in_channels"])]
+    sel = ws[list(a["out_channels"])] if a["out_channels"] and ws.size > 1 else ws
+    return _finish_update(Case(f"fc_weight_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+
+
+def _bias_update_case(seed: int) -> Case:
+    rng = np.random.default_rng(1800 + seed)
+    quantized = seed % 4 != 3
+    c = int(rng.integers(2, 16))
+    dshape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), c) if seed % 2 else (1, c)
+    g = new_graph({"dy": (dshape, "float32", None)})
+    bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
+    if quantized:
+        g.add_const("b", rng.integers(-5000, 5000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        g.tensors["b"].data[0] = 2**31 - 1   # type: ignore[index]  # saturates instead of wrapping
+    else:
+        g.add_const("b", rng.standard_normal(c).astype(np.float32), "float32")
+    a = _update_attrs(rng, seed, quantized)
+    a["lr"] = a["lr"] * 1e-3
+    a.update(out_channels=_subset(rng, c, seed % 3 == 1))
+    step_in, step_feed = _with_step(g, a, rng)
+    g.add_node("bias_update", ["b", "dy", *step_in], "b_new", a)
+    g.outputs = ["b_new"]
+    feeds = {**random_feeds(g, rng), **step_feed}
+    if not quantized:
+        return Case(f"bias_update_f32_{seed}", g, feeds, kind="float")
+    grad = feeds["dy"].astype(np.float64).reshape(-1, c).sum(axis=0)
+    sel = bs[list(a["out_channels"])] if a["out_channels"] else bs
+    if a["out_channels"]:
+        grad = grad[list(a["out_channels"])]
+    return _finish_update(Case(f"bias_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+
+
+def _sgd_case(seed: int) -> Case:
+    rng = np.random.default_rng(1900 + seed)
+    dtype = ["int8", "int32", "float32"][seed % 3]
+    shape = [(4, 3, 3, 5), (6,), (5, 7)][seed % 3] if dtype != "int32" else (6,)
+    g = new_graph({})
+    scale = np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), shape[0])).astype(np.float32)
+    if dtype == "int8":
+        g.add_const("w", rand_s8(rng, shape), "int8", q(scale, np.zeros(shape[0], int), 0))
+    elif dtype == "int32":
+        g.add_const("w", rng.integers(-999, 999, shape).astype(np.int32), "int32", q(scale, np.zeros(shape[0], int), 0))
+    else:
+        g.add_const("w", rng.standard_normal(shape).astype(np.float32), "float32")
+    a = _update_attrs(rng, seed, dtype != "float32")
+    a.update(out_channels=_subset(rng, shape[0], seed % 2 == 0),
+             in_channels=_subset(rng, shape[-1], len(shape) > 1 and seed % 4 < 2))
+    gshape = list(shape)
+    if a["out_channels"]:
+        gshape[0] = len(a["out_channels"])
+    if a["in_channels"] and len(shape) > 1:
+        gshape[-1] = len(a["in_channels"])
+    g.add_tensor(Tensor("grad", tuple(gshape), "float32"))
+    g.inputs.append("grad")
+    step_in, step_feed = _with_step(g, a, rng)
+    g.add_node("sgd_update", ["w", "grad", *step_in], "w_new", a)
+    g.outputs = ["w_new"]
+    feeds = {**random_feeds(g, rng), **step_feed}
+    if dtype == "float32":
+        return Case(f"sgd_update_f32_{seed}", g, feeds, kind="exact")
+    sel = scale[list(a["out_channels"])] if a["out_channels"] else scale
+    delta = _qdelta(feeds["grad"].astype(np.float64), sel, a)
+    return _finish_update(Case(f"sgd_update_{dtype}_{seed}", g, feeds, kind="update"), delta, a, feeds)
+
+
+def _ties_case(dtype: str) -> Case:
+    """Steps of exactly k + 1/2 (exact in float32 and float64): half away from zero."""
+    g = new_graph({})
+    g.add_const("w", np.arange(-4, 4).astype(dtype), dtype, q(0.5))
+    g.add_tensor(Tensor("grad", (8,), "float32"))
+    g.inputs.append("grad")
+    a = {"lr": 0.5, "qas": True, "rounding": "nearest", "seed": 0}
+    g.add_node("sgd_update", ["w", "grad"], "w_new", a)
+    g.outputs = ["w_new"]
+    grad = np.array([0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.25, 0.0], np.float32)
+    return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
+
+
+def update_cases() -> list[Case]:
+    cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
+    cases += [_conv_update_case(s) for s in range(24)]
+    cases += [_fc_update_case(s) for s in range(18)]
+    cases += [_bias_update_case(s) for s in range(12)]
+    cases += [_sgd_case(s) for s in range(9)]
+    return cases
+
+
+def all_cases() -> list[Case]:
+    return forward_cases() + backward_cases() + update_cases()
+
+
+CaseFn = Callable[[], list[Case]]
