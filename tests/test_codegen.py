@@ -138,3 +138,29 @@ def test_crc_and_checkpoint_round_trip_in_c(stand_in: None) -> None:
     other = Simulator(a, generate(a, "fmcrc"), "fmcrc")
     assert other.crc32() == zlib.crc32(want) & 0xFFFFFFFF
     assert sim.crc32() != other.crc32()
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
+@pytest.mark.parametrize("flags", ARM_FLAGS, ids=["cortex-m7", "cortex-m0plus"])
+def test_generated_c_with_the_real_kernels_is_strict_c99_on_arm(tmp_path: Path, flags: list[str]) -> None:
+    a = analysis()
+    missing = sorted({n.op for n in a.scheduled.graph.nodes + a.inference.graph.nodes} - set(codegen_ops.EMITTERS))
+    if missing:
+        pytest.skip(f"no C emitter yet for {missing}")
+    _compile("arm-none-eabi-gcc", ["-Os", *flags], generate(a, "fm"), tmp_path)
+
+
+def test_engine_c_trainer_matches_the_reference_crc() -> None:
+    from tte.trainer import Trainer
+
+    g = example_int8()
+    a = analysis()
+    if sorted({n.op for n in a.scheduled.graph.nodes} - set(codegen_ops.EMITTERS)):
+        pytest.skip("no C emitters yet")
+    xs, ys = fashion_mnist("train")
+    trs = [Trainer(g, scheme="last-k:2", engine=e, lr=0.05) for e in ("ref", "c")]
+    for i in range(20):
+        losses = [t.step(xs[i:i + 1], ys[i:i + 1]) for t in trs]
+        assert abs(losses[0] - losses[1]) < 1e-4
+    assert trs[0].weights_crc32() == trs[1].weights_crc32()
+    assert trs[1].evaluate(xs[:50], ys[:50]) == trs[0].evaluate(xs[:50], ys[:50])

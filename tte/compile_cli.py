@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 import click
 
-from tte.cli import EXIT_USER_ERROR, user_errors
+from tte.errors import TteError
+
+EXIT_USER_ERROR = 2
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """TteError -> one line on stderr and exit 2 (tte.cli's convention; not imported from
+    there because tte.cli imports this module)."""
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except TteError as e:
+            click.echo(f"tte: error: {e}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+    return wrapper
 
 
 @click.command("compile")
@@ -39,7 +57,6 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     import tte
     from tte.cli import load_calibration
     from tte.compile import BudgetError, compile_model
-    from tte.errors import TteError
     from tte.layout import source_shape
 
     g = tte.load(model)
