@@ -25,7 +25,7 @@ import tte
 from tte.errors import TteError
 from tte.ir import Graph, QuantParams
 from tte.quantize import asymmetric_params
-from tte.reference.boundary import dequantize_array
+from tte.reference.boundary import dequantize_array, quantize_array
 
 Params = dict[str, np.ndarray]
 Message = dict[str, np.ndarray]
@@ -61,11 +61,47 @@ class ModelSpec:
             t.data = np.asarray(value, np.float32)
         return g
 
+    weight_headroom: float = 0.75      # the largest weight maps to 0.75 * 127, not 127
+    activation_margin: float = 1.25    # calibrated activation ranges widened by this factor
+
     def device_graph(self, params: Mapping[str, np.ndarray]) -> Graph:
-        """The int8 graph a device trains: PTQ on the calibration inputs, output range fixed."""
-        q = tte.quantize(self.float_graph(params), calibration=self.calibration)
-        out = q.tensors[q.outputs[0]]
-        out.quant = asymmetric_params(*self.output_range)
+        """The int8 graph a device trains: PTQ on the calibration inputs, output range fixed,
+        and headroom for training.
+
+        Why headroom: PTQ maps each tensor's largest weight to +-127, so on-device training
+        can never make it larger (int8 saturates) while it can always make it smaller. Over
+        many federated rounds of quantize -> train -> average, that one-sided clipping
+        shrinks the largest weights round after round (measured: Reptile on sine got worse
+        than no meta-learning). Mapping the largest weight to ``weight_headroom * 127`` and
+        widening activation ranges by ``activation_margin`` leaves room to grow.
+        """
+        f = self.float_graph(params)
+        q = tte.quantize(f, calibration=self.calibration)
+        for name, t in q.tensors.items():
+            if t.dtype == "int8" and not t.is_const and t.quant is not None and name not in q.outputs:
+                s, zp = float(t.quant.scale[0]), int(t.quant.zero_point[0])
+                lo, hi = s * (-128 - zp), s * (127 - zp)
+                t.quant = asymmetric_params(lo * self.activation_margin, hi * self.activation_margin)
+        q.tensors[q.outputs[0]].quant = asymmetric_params(*self.output_range)
+        for node in q.nodes:
+            if node.op not in ("conv2d", "fully_connected"):
+                continue
+            x, w = q.tensors[node.inputs[0]], q.tensors[node.inputs[1]]
+            real = np.asarray(f.tensors[w.name].data, np.float32)
+            assert w.quant is not None and x.quant is not None
+            axis = w.quant.axis
+            amax = (np.abs(real).max(keepdims=True).reshape(1) if axis is None
+                    else np.abs(np.moveaxis(real, axis, 0)).reshape(real.shape[axis], -1).max(axis=1))
+            scale = np.where(amax > 0, amax / (127.0 * self.weight_headroom), 1.0).astype(np.float32)
+            wq = QuantParams(scale, np.zeros(len(scale), np.int64), axis)
+            w.data = quantize_array(real, wq)
+            w.quant = wq
+            if len(node.inputs) > 2 and node.inputs[2]:
+                b = q.tensors[node.inputs[2]]
+                bscale = (x.quant.scale.astype(np.float64) * scale.astype(np.float64)).astype(np.float32)
+                bq = QuantParams(bscale, np.zeros(len(bscale), np.int64), axis)
+                b.data = quantize_array(np.asarray(f.tensors[b.name].data, np.float32), bq, np.int32)
+                b.quant = bq
         return q
 
 
