@@ -59,3 +59,36 @@ def test_headers_compile_standalone(tmp_path: Path) -> None:
         src = tmp_path / "h.c"
         src.write_text(f'#include "tte/{header.name}"\nint tte_dummy;\n')
         _compile(src, "cortex-m0plus", tmp_path / "h.o")
+
+
+# ---- the same bits on the microcontroller ----------------------------------------------
+
+PROBE = Path(__file__).resolve().parent / "cprobe"
+MACHINES = {"cortex-m7": "mps2-an500", "cortex-m0plus": "microbit"}   # microbit: a Cortex-M0 (ARMv6-M)
+
+
+@pytest.fixture(scope="module")
+def host_digest() -> int:
+    ffi, lib = cbuild.load([PROBE / "probe.c"], extra_cdef="uint32_t tte_probe(void);", name="probe")
+    digest = int(lib.tte_probe())
+    assert digest != 0, "the conv fast path differs from the generic loop on the host"
+    return digest
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@pytest.mark.parametrize("cpu", sorted(MACHINES))
+def test_kernels_give_host_bits_on_qemu(cpu: str, host_digest: int, tmp_path: Path) -> None:
+    """int8 forward (the M7 through its SMLAD path), float backward, tte_expf/logf, losses and
+    fused QAS updates (double in software on both cores): one digest, host and target."""
+    elf = tmp_path / "probe.elf"
+    hosted = [f for f in FLAGS if f != "-ffreestanding"]
+    proc = subprocess.run([CC, *CPUS[cpu], *hosted, f"-I{cbuild.INCLUDE}", "-nostartfiles",
+                           "-T", str(PROBE / "mcu.ld"), "-Wl,--gc-sections", "-o", str(elf), str(PROBE / "probe.c"),
+                           str(PROBE / "mcu_main.c"), *(str(s) for s in cbuild.kernel_sources()), "-lc", "-lgcc"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run = subprocess.run(["qemu-system-arm", "-M", MACHINES[cpu], "-nographic", "-monitor", "none", "-serial",
+                          "none", "-semihosting", "-kernel", str(elf)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    printed = (run.stdout + run.stderr).strip().split()
+    assert printed and int(printed[-1], 16) == host_digest, f"{cpu}: {printed} != {host_digest:08x}"

@@ -1,0 +1,96 @@
+/* A deterministic workload over the kernels whose result digest must be the same on the
+ * host (gcc, x86-64) and on a Cortex-M7 under QEMU (SMLAD path, hard float, soft double).
+ * It also checks in place that the DSP conv path equals the generic loop nest. */
+#include "tte/kernels.h"
+
+uint32_t tte_probe(void);
+
+static uint32_t lcg_state;
+static uint32_t lcg(void)
+{
+    lcg_state = lcg_state * 1664525u + 1013904223u;
+    return lcg_state >> 8;
+}
+
+static uint32_t digest;
+static void mix(const void *p, uint32_t n)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    uint32_t i;
+    for (i = 0; i < n; ++i) {
+        digest = (digest ^ b[i]) * 16777619u; /* FNV-1a */
+    }
+}
+
+#define H 6
+#define W 5
+#define CIN 11
+#define COUT 7
+static int8_t x[H * W * CIN];
+static int8_t wpw[COUT * CIN];
+static int8_t wdw[CIN * 2 * 9];
+static int32_t bias[CIN * 2];
+static int32_t mult[CIN * 2], shift[CIN * 2];
+static int8_t y1[H * W * CIN * 2], y2[H * W * CIN * 2];
+static float dy[H * W * CIN * 2], dx[H * W * CIN], fz[40], fg[40];
+
+uint32_t tte_probe(void)
+{
+    tte_conv2d_s8_params_t p;
+    tte_update_params_t u;
+    float scales[CIN * 2];
+    int32_t label = 3;
+    int32_t i, ok = 1;
+    lcg_state = 12345u;
+    digest = 2166136261u;
+    for (i = 0; i < H * W * CIN; ++i) x[i] = (int8_t)(lcg() & 0xFF);
+    for (i = 0; i < COUT * CIN; ++i) wpw[i] = (int8_t)((lcg() % 255) - 127);
+    for (i = 0; i < CIN * 2 * 9; ++i) wdw[i] = (int8_t)((lcg() % 255) - 127);
+    for (i = 0; i < CIN * 2; ++i) {
+        bias[i] = (int32_t)(lcg() % 4001) - 2000;
+        mult[i] = (int32_t)(0x40000000u + (lcg() & 0x3FFFFFFF));
+        shift[i] = -(int32_t)(6 + lcg() % 6);
+        scales[i] = (float)(1 + lcg() % 1000) * 1e-4f;
+    }
+    for (i = 0; i < H * W * CIN * 2; ++i) dy[i] = (float)((int32_t)(lcg() % 2001) - 1000) * 1e-3f;
+    for (i = 0; i < 40; ++i) fz[i] = (float)((int32_t)(lcg() % 2001) - 1000) * 1e-2f;
+
+    /* pointwise: DSP path on the M7 vs the generic loop */
+    p.g.batch = 1; p.g.in_h = H; p.g.in_w = W; p.g.in_c = CIN; p.g.out_h = H; p.g.out_w = W;
+    p.g.out_c = COUT; p.g.k_h = 1; p.g.k_w = 1; p.g.stride_h = 1; p.g.stride_w = 1;
+    p.g.dil_h = 1; p.g.dil_w = 1; p.g.pad_top = 0; p.g.pad_left = 0; p.g.groups = 1;
+    p.in_zp = -7; p.out_zp = 5; p.act_min = -128; p.act_max = 127; p.mult = mult; p.shift = shift;
+    tte_conv2d_s8(&p, x, wpw, bias, y1);
+    tte_conv2d_s8_generic(&p, x, wpw, bias, y2);
+    for (i = 0; i < H * W * COUT; ++i) ok &= y1[i] == y2[i];
+    mix(y1, H * W * COUT);
+
+    /* depthwise 3x3, multiplier 2, stride 2, padding 1 */
+    p.g.out_c = CIN * 2; p.g.k_h = 3; p.g.k_w = 3; p.g.stride_h = 2; p.g.stride_w = 2;
+    p.g.pad_top = 1; p.g.pad_left = 1; p.g.groups = CIN; p.g.out_h = 3; p.g.out_w = 3;
+    tte_conv2d_s8(&p, x, wdw, bias, y1);
+    mix(y1, 9 * CIN * 2);
+
+    /* float backward, losses, math */
+    tte_conv2d_grad_input_f32(&p.g, dy, wdw, 0, scales, dx);
+    mix(dx, sizeof(dx));
+    tte_softmax_ce_f32(fz, &label, 1, 40, &fg[0], 0);
+    mix(fg, 4);
+    tte_softmax_ce_f32(fz, &label, 1, 40, 0, fg);
+    mix(fg, sizeof(fg));
+    for (i = 0; i < 40; ++i) {
+        float e = tte_expf(fz[i]), l = tte_logf(e + 1.0f);
+        mix(&e, 4);
+        mix(&l, 4);
+    }
+
+    /* fused QAS update, stochastic and nearest */
+    u.lr = 0.05; u.qas = 1; u.stochastic = 1; u.seed = 99u; u.n_out = CIN * 2; u.out_idx = 0;
+    u.n_in = 1; u.in_idx = 0; u.n_scale = CIN * 2; u.scale = scales;
+    tte_conv2d_weight_update_s8(&p.g, &u, wdw, x, 0, 0.02f, -7, dy, 41);
+    mix(wdw, sizeof(wdw));
+    u.stochastic = 0;
+    tte_bias_update_s32(9, CIN * 2, &u, bias, dy, 0);
+    mix(bias, sizeof(bias));
+    return ok ? digest : 0u;
+}
