@@ -1,0 +1,100 @@
+"""SHACL validation of descriptions before they reach the store (pyshacl)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import SH
+
+from semantic.vocab import namespace_manager
+from tte.errors import TteError
+
+SHAPES_DIR = Path(__file__).resolve().parent / "shapes"
+
+
+@cache
+def shapes_graph() -> Graph:
+    g = Graph()
+    for f in sorted(SHAPES_DIR.glob("*.ttl")):
+        g.parse(f, format="turtle")
+    return g
+
+
+@dataclass(frozen=True)
+class Violation:
+    focus: str
+    path: str
+    message: str
+    value: str | None
+
+    def __str__(self) -> str:
+        where = f"{self.focus} {self.path}".strip()
+        value = f" (got {self.value})" if self.value is not None else ""
+        return f"{where}: {self.message}{value}"
+
+
+class ShaclError(TteError):
+    """A description does not conform to the shapes; nothing was written."""
+
+    def __init__(self, violations: list[Violation], report_text: str) -> None:
+        self.violations = violations
+        self.report_text = report_text
+        n = len(violations)
+        super().__init__(f"description rejected, {n} SHACL violation{'s' if n != 1 else ''}: "
+                         + "; ".join(str(v) for v in violations))
+
+
+def _short(term: object) -> str:
+    nm = namespace_manager()
+    if isinstance(term, URIRef):
+        try:
+            return nm.normalizeUri(term)
+        except Exception:  # noqa: BLE001 - a term rdflib cannot shorten is printed whole
+            return str(term)
+    if isinstance(term, Literal):
+        return repr(str(term)) if term.datatype is None else f"{term} ({_short(term.datatype)})"
+    return str(term)
+
+
+def _path(results: Graph, node: object) -> str:
+    p = results.value(node, SH.resultPath)
+    if p is None:
+        return ""
+    inverse = results.value(p, SH.inversePath)
+    if inverse is not None:
+        return f"^{_short(inverse)}"
+    if isinstance(p, URIRef):
+        return _short(p)
+    from rdflib.collection import Collection
+    try:
+        return "/".join(_short(x) for x in Collection(results, p))
+    except Exception:  # noqa: BLE001
+        return str(p)
+
+
+def violations(data: Graph, focus: set[str] | None = None) -> tuple[list[Violation], str]:
+    """Every violation of the shapes in `data` (only at the `focus` nodes when given, so that
+    context copied from the store is not validated again), sorted, and pyshacl's text report."""
+    from pyshacl import validate
+
+    conforms, results, text = validate(data, shacl_graph=shapes_graph(), inference="none", advanced=False,
+                                       allow_warnings=True,
+                                       focus_nodes=sorted(URIRef(f) for f in focus) if focus else None)
+    if conforms:
+        return [], text
+    assert isinstance(results, Graph)
+    out = []
+    for r in results.subjects(SH.resultSeverity, SH.Violation):
+        value = results.value(r, SH.value)
+        out.append(Violation(_short(results.value(r, SH.focusNode)), _path(results, r),
+                             str(results.value(r, SH.resultMessage)), None if value is None else _short(value)))
+    return sorted(set(out), key=str), text
+
+
+def check(data: Graph, focus: set[str] | None = None) -> None:
+    found, text = violations(data, focus)
+    if found:
+        raise ShaclError(found, text)

@@ -1,0 +1,124 @@
+"""SPARQL match/stale on a generated fleet equal a brute-force Python computation on the same data."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Any
+
+import pytest
+
+from semantic.kg import KnowledgeGraph
+from semantic.match import match_device, match_model, stale
+from semantic.store import LocalStore
+from semantic.synthetic import Fleet, fleet_descriptions, generate_fleet
+from tte.boards import list_boards
+
+N_DEVICES = int(os.environ.get("TTE_KG_TEST_DEVICES", "10000"))
+N_MODELS = int(os.environ.get("TTE_KG_TEST_MODELS", "1000"))
+
+
+# --- the oracle: plain Python over the generator's own records (no RDF) ----------------------
+
+def brute_device(fleet: Fleet, device_id: str) -> dict[str, Any]:
+    dev = next(d for d in fleet.devices if d.ident == device_id)
+    b = fleet.board(dev.board)
+    inference, training = set(), set()
+    for m in fleet.models:
+        for r in m.reports:
+            if r["flash_bytes"] <= b.flash_bytes:
+                if r["inference_peak_sram_bytes"] <= b.sram_bytes:
+                    inference.add(m.ident)
+                if r["peak_sram_bytes"] <= b.sram_bytes:
+                    training.add((m.ident, r["scheme"]))
+    return {"inference": sorted(inference), "training": [{"model": m, "scheme": s} for m, s in sorted(training)]}
+
+
+def brute_model(fleet: Fleet, model_id: str) -> dict[str, Any]:
+    m = next(x for x in fleet.models if x.ident == model_id)
+    inference, training = set(), set()
+    for d in fleet.devices:
+        b = fleet.board(d.board)
+        for r in m.reports:
+            if r["flash_bytes"] <= b.flash_bytes:
+                if r["inference_peak_sram_bytes"] <= b.sram_bytes:
+                    inference.add(d.ident)
+                if r["peak_sram_bytes"] <= b.sram_bytes:
+                    training.add((d.ident, r["scheme"]))
+    return {"inference": sorted(inference), "training": [{"device": d, "scheme": s} for d, s in sorted(training)]}
+
+
+def brute_stale(fleet: Fleet) -> list[tuple[str, str, str]]:
+    models = {m.ident: m for m in fleet.models}
+
+    def sig(m: Any) -> tuple[Any, ...]:
+        return tuple((d["dtype"], tuple(d["shape"])) for d in m.summary["inputs"] + m.summary["outputs"])
+
+    out = []
+    for d in fleet.devices:
+        if d.deployed is None:
+            continue
+        b = fleet.board(d.board)
+        dep = models[d.deployed]
+        newer = [m for m in fleet.models if sig(m) == sig(dep) and m.created > dep.created and any(
+            r["inference_peak_sram_bytes"] <= b.sram_bytes and r["flash_bytes"] <= b.flash_bytes for r in m.reports)]
+        if newer:
+            latest = max(m.created for m in newer)
+            out.append((d.ident, dep.ident, min(m.ident for m in newer if m.created == latest)))
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def fleet_kg(tmp_path_factory: pytest.TempPathFactory) -> tuple[Fleet, KnowledgeGraph, float]:
+    fleet = generate_fleet(list_boards(), N_DEVICES, N_MODELS, seed=7)
+    kg = KnowledgeGraph(LocalStore(tmp_path_factory.mktemp("kg")))
+    t = time.perf_counter()
+    for batch in fleet_descriptions(fleet):
+        kg.add(batch, validate_shapes=False)  # validation has its own tests; this one is about the queries
+    return fleet, kg, time.perf_counter() - t
+
+
+def test_fleet_is_nontrivial(fleet_kg: tuple[Fleet, KnowledgeGraph, float]) -> None:
+    fleet, _, _ = fleet_kg
+    # every board gets devices, and the memory figures straddle every board's capacities
+    assert {d.board for d in fleet.devices} == {b.name for b in fleet.boards}
+    for b in fleet.boards:
+        peaks = [r["peak_sram_bytes"] for m in fleet.models for r in m.reports]
+        assert any(p <= b.sram_bytes for p in peaks) and any(p > b.sram_bytes for p in peaks)
+    assert any(r["peak_sram_bytes"] == b.sram_bytes for m in fleet.models for r in m.reports for b in fleet.boards)
+
+
+def test_match_device_equals_brute_force(fleet_kg: tuple[Fleet, KnowledgeGraph, float]) -> None:
+    fleet, kg, _ = fleet_kg
+    rng = random.Random(1)
+    sample = rng.sample(fleet.devices, 25)
+    sample += [next(d for d in fleet.devices if d.board == b.name) for b in fleet.boards]  # every board
+    for d in sample:
+        got = match_device(kg.store, d.ident)
+        want = brute_device(fleet, d.ident)
+        assert got["inference"] == want["inference"], d.ident
+        assert got["training"] == want["training"], d.ident
+        assert got["board"] == d.board
+
+
+def test_match_model_equals_brute_force(fleet_kg: tuple[Fleet, KnowledgeGraph, float]) -> None:
+    fleet, kg, _ = fleet_kg
+    rng = random.Random(2)
+    for m in rng.sample(fleet.models, 8):
+        got = match_model(kg.store, m.ident)
+        want = brute_model(fleet, m.ident)
+        assert got["inference"] == want["inference"], m.ident
+        assert got["training"] == want["training"], m.ident
+
+
+def test_stale_equals_brute_force(tmp_path: Any) -> None:
+    # the stale query compares every deployed model with every model of its signature: a smaller fleet
+    fleet = generate_fleet(list_boards(), 600, 150, seed=3)
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    for batch in fleet_descriptions(fleet):
+        kg.add(batch, validate_shapes=False)
+    got = [(r["device"], r["deployed"], r["newest"]) for r in stale(kg.store)]
+    want = brute_stale(fleet)
+    assert len(want) > 50
+    assert got == want
