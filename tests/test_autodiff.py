@@ -132,3 +132,31 @@ def test_bad_plans_are_refused() -> None:
         derive_training_graph(g, {"fc.b": ParamUpdate()}, loss="hinge")
     with pytest.raises(Exception, match="out_channels subset"):
         derive_training_graph(g, {"fc.w": ParamUpdate(out_channels=(7,))})
+
+
+def test_standalone_clip_and_relu_backprop_like_pytorch() -> None:
+    rng = np.random.default_rng(5)
+    g = Graph("clip")
+    g.add_tensor(Tensor("x", (1, 5, 5, 2)))
+    g.inputs = ["x"]
+    g.add_const("c.w", (rng.standard_normal((4, 3, 3, 2)) * 0.6).astype(np.float32))
+    g.add_const("fc.w", (rng.standard_normal((3, 4)) * 0.6).astype(np.float32))
+    g.add_node("conv2d", ["x", "c.w"], "a1", {"pads": (1, 1, 1, 1)})
+    g.add_node("clip", ["a1"], "a2", {"min": -0.5, "max": 0.7})
+    g.add_node("relu", ["a2"], "a3")
+    g.add_node("avgpool2d", ["a3"], "a4", {"kernel": (5, 5), "strides": (5, 5)})
+    g.add_node("reshape", ["a4"], "a5", {"shape": (1, 4)})
+    g.add_node("fully_connected", ["a5", "fc.w"], "y")
+    g.outputs = ["y"]
+    x = rng.uniform(-1, 1, (3, 5, 5, 2)).astype(np.float32)
+    label = np.array([0, 2, 1], np.int32)
+    tg = derive_training_graph(g, {"c.w": ParamUpdate(), "fc.w": ParamUpdate()}, lr=0.2)
+    ours = run_step(tg, g, x, label)
+    w = torch.tensor(g.tensors["c.w"].data.astype(np.float64), requires_grad=True)
+    f = torch.tensor(g.tensors["fc.w"].data.astype(np.float64), requires_grad=True)
+    a = torch.clamp(F.conv2d(torch.tensor(np.transpose(x, (0, 3, 1, 2)).astype(np.float64)),
+                             w.permute(0, 3, 1, 2), padding=1), -0.5, 0.7).relu()
+    loss = F.cross_entropy(F.linear(a.mean(dim=(2, 3)), f), torch.tensor(label.astype(np.int64)))
+    gw, gf = torch.autograd.grad(loss, [w, f])
+    np.testing.assert_allclose(ours["c.w"], (w - 0.2 * gw).detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours["fc.w"], (f - 0.2 * gf).detach().numpy(), rtol=1e-4, atol=1e-5)

@@ -205,7 +205,7 @@ def _needs_mask(node: Node) -> dict[str, object] | None:
     if node.op == "relu":
         return {"activation": "relu"}
     if node.op == "clip":
-        return {"activation": "clip", "min": node.attrs["min"], "max": node.attrs["max"]}
+        return {"activation": "none", "min": node.attrs["min"], "max": node.attrs["max"]}
     act = node.attrs.get("activation", "none")
     return {"activation": act} if act != "none" else None
 
