@@ -133,12 +133,22 @@ class EndpointStore:
         self._post(self.update_url, update, "application/sparql-update", "*/*")
 
 
+_OPEN: dict[Path, LocalStore] = {}
+
+
 def open_store(store_dir: str | Path | None = None, endpoint: str | None = None) -> Store:
+    """The store at `store_dir` or `endpoint`. A directory is opened once per process and the handle
+    kept: RocksDB allows one open handle per directory, and pyoxigraph has no explicit close."""
     if store_dir is not None and endpoint is not None:
         raise TteError("give either --store DIR or --endpoint URL, not both")
     if endpoint is not None:
         return EndpointStore(endpoint)
-    return LocalStore(store_dir)
+    if store_dir is None:
+        return LocalStore(None)
+    key = Path(store_dir).resolve()
+    if key not in _OPEN:
+        _OPEN[key] = LocalStore(key)
+    return _OPEN[key]
 
 
 def replace_graphs(graphs: Iterable[tuple[str, Graph]]) -> str:

@@ -1,0 +1,171 @@
+"""Invalid descriptions are rejected with a readable SHACL report; the store stays unchanged;
+the CLI prints one `tte: error:` line and exits 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Literal, URIRef
+
+from semantic.describe import describe_board, describe_device, describe_model
+from semantic.kg import KnowledgeGraph
+from semantic.store import LocalStore, open_store
+from semantic.validate import ShaclError
+from semantic.vocab import OM, SCHEMA, TTE
+from tte.boards import get_board, list_boards
+from tte.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "examples" / "fmnist_cnn.onnx"
+
+REPORT = {"scheme": "last-k:2", "board": "stm32f746g-disco", "precision": "int8", "qas": True,
+          "peak_sram_bytes": 180_000, "inference_peak_sram_bytes": 90_000, "flash_bytes": 400_000,
+          "arena_bytes": 60_000, "trainable_bytes": 20_000, "stack_bytes": 2048, "macs_forward": 1_000_000,
+          "macs_backward": 1_500_000, "fit": True, "created": "2025-06-01T12:00:00Z"}
+SUMMARY = {"name": "tiny", "inputs": [{"name": "x", "dtype": "int8", "shape": [1, 28, 28, 1]}],
+           "outputs": [{"name": "y", "dtype": "int8", "shape": [1, 10]}],
+           "nodes": [{"name": "fc", "op": "fully_connected", "output_shape": [1, 10], "output_dtype": "int8"}],
+           "macs": 7840, "params": 7850}
+
+
+def snapshot(store: LocalStore) -> set[tuple[Any, ...]]:
+    return {(str(q.subject), str(q.predicate), str(q.object), str(q.graph_name)) for q in store._store}
+
+
+@pytest.fixture
+def kg(tmp_path: Path) -> KnowledgeGraph:
+    k = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    k.add([describe_board(b) for b in list_boards()])
+    return k
+
+
+def test_valid_descriptions_pass(kg: KnowledgeGraph) -> None:
+    kg.add(describe_model("tiny", SUMMARY, REPORT, REPORT["created"]))
+    kg.add([describe_device("d1", "rp2040", ["camera", "humidity"], "1.0.0", "tiny")])
+    assert kg.store.ask("ASK { <urn:tte:device:d1> <https://tte.invalid/ns#deployedModel> <urn:tte:model:tiny> }")
+
+
+@pytest.mark.parametrize("drop", ["peak_sram_bytes", "inference_peak_sram_bytes", "flash_bytes"])
+def test_missing_memory_rejected(kg: KnowledgeGraph, drop: str) -> None:
+    before = snapshot(kg.store)  # type: ignore[arg-type]
+    report = {k: v for k, v in REPORT.items() if k != drop}
+    with pytest.raises(ShaclError) as e:
+        kg.add(describe_model("tiny", SUMMARY, report, REPORT["created"]))
+    assert "missing memory" in str(e.value)
+    assert all(v.focus.startswith("<urn:tte:model:tiny/scheme/") for v in e.value.violations)
+    assert snapshot(kg.store) == before  # type: ignore[arg-type]
+
+
+def test_wrong_units_rejected(kg: KnowledgeGraph) -> None:
+    before = snapshot(kg.store)  # type: ignore[arg-type]
+    descs = describe_model("tiny", SUMMARY, REPORT, REPORT["created"])
+    art = descs[1]
+    node = URIRef(f"{art.name}/training-sram")
+    art.graph.set((node, SCHEMA.unitCode, OM.kilobyte))
+    with pytest.raises(ShaclError) as e:
+        kg.add(descs)
+    assert "memory must be given in bytes (schema:unitCode om:byte)" in str(e.value)
+    assert "om:kilobyte" in str(e.value)
+    assert snapshot(kg.store) == before  # type: ignore[arg-type]
+
+
+def test_board_figures_must_agree(tmp_path: Path) -> None:
+    k = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    d = describe_board(get_board("rp2040"))
+    d.graph.set((URIRef(d.name), TTE.sramBytes, Literal(1024)))
+    with pytest.raises(ShaclError, match="disagree with the board's s3nx:RAM"):
+        k.add([d])
+    assert snapshot(k.store) == set()  # type: ignore[arg-type]
+
+
+def test_unknown_board_rejected_and_batch_all_or_nothing(kg: KnowledgeGraph) -> None:
+    before = snapshot(kg.store)  # type: ignore[arg-type]
+    good = describe_device("ok1", "rp2040")
+    bad = describe_device("bad1", "no-such-board")
+    with pytest.raises(ShaclError) as e:
+        kg.add([good, bad])
+    assert str(e.value).count("unknown board") == 1 and "urn:tte:device:bad1" in str(e.value)
+    assert snapshot(kg.store) == before  # type: ignore[arg-type]
+
+
+# --- the CLI --------------------------------------------------------------------------------
+
+def run(store: Path, *args: str) -> Any:
+    return CliRunner().invoke(main, ["kg", "--store", str(store), *args])
+
+
+@pytest.fixture
+def cli_store(tmp_path: Path) -> Path:
+    store = tmp_path / "kg"
+    for b in ("rp2040", "stm32f746g-disco"):
+        assert run(store, "add-board", str(ROOT / "boards" / f"{b}.toml")).exit_code == 0
+    return store
+
+
+def cli_snapshot(store: Path) -> set[tuple[Any, ...]]:
+    s = open_store(store)  # the handle the CLI uses in this process
+    assert isinstance(s, LocalStore)
+    return snapshot(s)
+
+
+def _one_error_line(res: Any) -> str:
+    assert res.exit_code == 2, res.output
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tte: error: "), res.stderr
+    assert "Traceback" not in res.output
+    return lines[0]
+
+
+def test_cli_unknown_board(cli_store: Path) -> None:
+    before = cli_snapshot(cli_store)
+    line = _one_error_line(run(cli_store, "add-device", "--id", "x1", "--board", "esp32"))
+    assert "unknown board" in line and "urn:tte:board:esp32" in line
+    assert cli_snapshot(cli_store) == before
+
+
+@pytest.mark.parametrize("case", ["missing", "units"])
+def test_cli_bad_report(cli_store: Path, tmp_path: Path, case: str) -> None:
+    report = dict(REPORT)
+    if case == "missing":
+        del report["peak_sram_bytes"]
+    else:
+        report["peak_sram_bytes"] = "180 KB"  # a figure with its unit in the string: not bytes
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    before = cli_snapshot(cli_store)
+    line = _one_error_line(run(cli_store, "add-model", str(MODEL), "--report", str(path)))
+    if case == "missing":
+        assert "missing memory: training peak SRAM (report.json peak_sram_bytes)" in line
+    else:
+        assert "non-negative integer" in line and "180 KB" in line
+    assert cli_snapshot(cli_store) == before
+
+
+def test_cli_round_trip(cli_store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(REPORT))
+    res = run(cli_store, "add-model", str(MODEL), "--report", str(path))
+    assert res.exit_code == 0, res.output
+    assert run(cli_store, "add-device", "--id", "cam1", "--board", "stm32f746g-disco", "--sensor", "camera",
+               "--model", "fmnist_cnn").exit_code == 0
+    assert run(cli_store, "add-device", "--id", "pico1", "--board", "rp2040").exit_code == 0
+    res = run(cli_store, "match", "--device", "cam1", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["inference"] == ["fmnist_cnn"] and out["training"] == [{"model": "fmnist_cnn", "scheme": "last-k:2"}]
+    res = run(cli_store, "match", "--model", "fmnist_cnn", "--json")
+    out = json.loads(res.output)
+    assert out["inference"] == ["cam1", "pico1"]
+    assert any("rp2040 has no DSP" in w for w in out["warnings"])
+    q = tmp_path / "q.rq"
+    q.write_text("SELECT (COUNT(?d) AS ?n) WHERE { ?d a <https://tte.invalid/ns#Device> }")
+    res = run(cli_store, "query", str(q), "--json")
+    assert json.loads(res.output) == [{"n": 2}]
+    res = run(cli_store, "export-td", "cam1")
+    assert res.exit_code == 0 and json.loads(res.output)["id"] == "urn:tte:device:cam1"
+    _one_error_line(run(cli_store, "export-td", "nope"))
+    _one_error_line(run(cli_store, "match", "--device", "nope"))
