@@ -1,0 +1,166 @@
+"""The store: a bulk load killed with SIGKILL mid-batch leaves all of the batch or none of it;
+the SPARQL 1.1 protocol backend answers like the embedded store."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from semantic.describe import describe_board, describe_device
+from semantic.kg import KnowledgeGraph
+from semantic.match import match_device, match_model
+from semantic.store import EndpointStore, LocalStore
+from semantic.synthetic import fleet_descriptions, generate_fleet
+from tte.boards import list_boards
+from tte.errors import TteError
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 6000  # devices per batch: one SPARQL update of ~80,000 quads, long enough to be killed inside
+
+CHILD = textwrap.dedent("""
+    import sys
+    from semantic.describe import describe_board, describe_device
+    from semantic.store import LocalStore, replace_graphs
+    from tte.boards import list_boards
+
+    store = LocalStore(sys.argv[1])
+    n = int(sys.argv[2])
+    store.update(replace_graphs((d.name, d.graph) for d in [describe_board(b) for b in list_boards()]))
+    updates = []
+    for k in range(3):
+        devs = [describe_device(f"b{k}-{i:05d}", "rp2040", ["camera"], "1.0") for i in range(n)]
+        updates.append(replace_graphs((d.name, d.graph) for d in devs))
+    for k, text in enumerate(updates):
+        print(f"writing {k}", flush=True)
+        store.update(text)
+        print(f"written {k}", flush=True)
+""")
+
+
+def count_batch(store: LocalStore, k: int) -> tuple[int, int]:
+    """(devices of batch k, triples of batch k) in the store."""
+    prefix = f"urn:tte:device:b{k}-"
+    n = store.select(f"""SELECT (COUNT(?d) AS ?n) WHERE {{
+        ?d a <https://tte.invalid/ns#Device> FILTER(STRSTARTS(STR(?d), "{prefix}")) }}""")[0]["n"]
+    t = store.select(f"""SELECT (COUNT(*) AS ?t) WHERE {{
+        ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{prefix}")) }}""")[0]["t"]
+    return n, t
+
+
+def test_sigkill_mid_batch_all_or_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "load.py"
+    script.write_text(CHILD)
+    store_dir = tmp_path / "kg"
+    proc = subprocess.Popen([sys.executable, str(script), str(store_dir), str(BATCH)], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line.strip())
+        if line.strip() == "writing 1":
+            break
+    assert seen[-1] == "writing 1", seen
+    time.sleep(0.15)  # inside the second update
+    proc.send_signal(signal.SIGKILL)
+    rest = proc.stdout.read()
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert "written 1" not in rest, "the batch finished before the kill; make BATCH larger"
+
+    store = LocalStore(store_dir)
+    per_device = len(describe_device("x", "rp2040", ["camera"], "1.0").graph)
+    assert count_batch(store, 0) == (BATCH, BATCH * per_device)  # committed before the kill: all of it
+    n1, t1 = count_batch(store, 1)
+    assert (n1, t1) in ((0, 0), (BATCH, BATCH * per_device))  # killed mid-write: all or nothing
+    assert count_batch(store, 2) == (0, 0)
+    # the reopened store is writable and consistent
+    kg = KnowledgeGraph(store)
+    kg.add([describe_device("after", "rp2040")])
+    assert store.ask("ASK { <urn:tte:device:after> ?p ?o }")
+
+
+# --- a SPARQL 1.1 protocol endpoint (HTTP) over a real Oxigraph store, union default graph ---
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    store: object = None
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        import pyoxigraph as ox
+
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        ctype = self.headers["Content-Type"].split(";")[0]
+        st = self.store
+        assert isinstance(st, ox.Store)
+        try:
+            if self.path == "/query" and ctype == "application/sparql-query":
+                res = st.query(body, use_default_graph_as_union=True)
+                if isinstance(res, ox.QueryBoolean):
+                    out = b'{"head": {}, "boolean": %s}' % (b"true" if bool(res) else b"false")
+                else:
+                    out = res.serialize(format=ox.QueryResultsFormat.JSON)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/sparql-results+json")
+            elif self.path == "/update" and ctype == "application/sparql-update":
+                st.update(body)
+                out = b""
+                self.send_response(204)
+            else:
+                out = b"unsupported"
+                self.send_response(415)
+        except SyntaxError as e:
+            out = str(e).encode()
+            self.send_response(400)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+
+@pytest.fixture
+def endpoint() -> Iterator[str]:
+    import pyoxigraph as ox
+
+    handler = type("H", (_Handler,), {"store": ox.Store()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/query"
+    server.shutdown()
+
+
+def test_endpoint_answers_like_embedded_store(endpoint: str, tmp_path: Path) -> None:
+    fleet = generate_fleet(list_boards(), 120, 40, seed=5)
+    remote = KnowledgeGraph(EndpointStore(endpoint))
+    local = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    for batch in fleet_descriptions(fleet):
+        remote.add(batch)  # validated: the shapes see the board types through the endpoint too
+        local.add(batch)
+    assert remote.count_triples() == local.count_triples() > 0
+    for d in fleet.devices[:10]:
+        assert match_device(remote.store, d.ident) == match_device(local.store, d.ident)
+    for m in fleet.models[:5]:
+        assert match_model(remote.store, m.ident) == match_model(local.store, m.ident)
+    with pytest.raises(TteError, match="unknown board"):
+        remote.add([describe_device("zz", "no-board")])
+    with pytest.raises(TteError, match="SPARQL endpoint answered 400"):
+        remote.store.select("SELECT nonsense")
+    # replacing a description replaces it whole
+    remote.add([describe_board(b) for b in list_boards()])
+    assert remote.count_triples() == local.count_triples()
+
+
+def test_endpoint_unreachable() -> None:
+    with pytest.raises(TteError, match="cannot reach SPARQL endpoint"):
+        EndpointStore("http://127.0.0.1:9/query", timeout=2).select("SELECT * WHERE { ?s ?p ?o }")
