@@ -329,6 +329,73 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
+def _block_case(seed: int) -> Case:
+    """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.fuse into a
+    streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
+    planned size (ASan catches a kernel that needs more)."""
+    from tte.codegen_ops import block_scratch_bytes
+    from tte.fuse import stream_blocks
+    from tte.schedule import schedule_inference
+
+    rng = np.random.default_rng(700 + seed)
+    expand = ("none", "pointwise", "regular")[seed % 3]
+    residual = seed % 4 in (1, 2) and expand != "regular"
+    n, h, w, c0 = 1 if seed % 5 else 2, int(rng.integers(3, 11)), int(rng.integers(3, 11)), int(rng.integers(1, 6))
+    k = 1 + 2 * int(rng.integers(0, 3)) if not residual else 3
+    g = new_graph({"x": ((n, h, w, c0), "int8", rand_q(rng))})
+
+    def conv(x: str, y: str, cout: int, kk: int, stride: int, pads: tuple[int, ...], groups: int,
+             d: int = 1) -> None:
+        xq = g.tensors[x].quant
+        assert xq is not None
+        cin = g.tensors[x].shape[-1]
+        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+        g.add_const(f"{y}.w", rand_s8(rng, (cout, kk, kk, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
+        ins = [x, f"{y}.w"]
+        if rng.random() < 0.8:
+            bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+            g.add_const(f"{y}.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+                        q(bs, np.zeros(cout, int), 0))
+            ins.append(f"{y}.b")
+        act = ("none", "relu", "relu6")[int(rng.integers(0, 3))]
+        g.add_node("conv2d", ins, y, {"strides": (stride, stride), "pads": pads, "groups": groups,
+                                      "dilations": (d, d), "activation": act}, quant=rand_q(rng))
+
+    x = "x"
+    if expand == "pointwise":
+        conv(x, "e", int(rng.integers(2, 9)), 1, 1, (0, 0, 0, 0), 1)
+        x = "e"
+    elif expand == "regular":
+        conv(x, "e", int(rng.integers(2, 9)), 3, int(rng.integers(1, 3)), (1, 1, 1, 1), 1)
+        x = "e"
+    cd, side = g.tensors[x].shape[-1], min(g.tensors[x].shape[1:3])
+    while k > 1 and k > side:
+        k -= 2
+    dil = 2 if seed % 7 == 3 and 2 * (k - 1) < side else 1
+    if residual:
+        conv(x, "d", cd, 3, 1, (dil, dil, dil, dil), cd, dil)
+    else:
+        pads = tuple(int(p) for p in rng.integers(0, k // 2 + 1, 4))
+        conv(x, "d", cd * int(rng.integers(1, 3)), k, int(rng.integers(1, 3)), pads, cd, dil)
+    conv("d", "p", c0 if residual else int(rng.integers(1, 9)), 1, 1, (0, 0, 0, 0), 1)
+    out = "p"
+    if residual:
+        g.add_node("add", ["x", "p"] if seed % 2 else ["p", "x"], "y", {"activation": ("none", "relu")[seed % 2]},
+                   quant=rand_q(rng))
+        out = "y"
+    g.outputs = [out]
+    feeds = random_feeds(g, rng)
+    fused = stream_blocks(schedule_inference(g)).graph
+    assert [nd.op for nd in fused.nodes] == ["streamed_block"], [nd.op for nd in fused.nodes]
+    node = fused.nodes[0]
+    scratch = f"{node.name}@scratch"
+    fused.add_tensor(Tensor(scratch, (block_scratch_bytes(node, fused),), "int8"))
+    fused.inputs.append(scratch)
+    feeds[scratch] = rand_s8(rng, (block_scratch_bytes(node, fused),))
+    return Case(f"streamed_block_{expand}{'_residual' if residual else ''}_{seed}", fused, feeds,
+                extra={"unfused": g})
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -347,6 +414,7 @@ def forward_cases() -> list[Case]:
         cases += [_movement_case(op, s) for s in range(4)]
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
+    cases += [_block_case(s) for s in range(24)]
     return cases
 
 

@@ -91,6 +91,8 @@ def _c_array(ctype: str, name: str, data: np.ndarray, const: bool) -> str:
 
 
 def _storage_ctype(g: Graph, name: str) -> str:
+    if name not in g.tensors and name.endswith("@scratch"):
+        return "int8_t"   # kernel scratch planned by tte.memory (tte.codegen_ops.SCRATCH)
     t = g.tensors[name]
     prod = g.producer(name) if t.dtype != "float32" and t.dtype != "bool" else None
     if prod is not None and prod.op in FLOAT_GRAD_OPS:

@@ -31,7 +31,7 @@ import numpy as np
 
 from tte import fixedpoint as fp
 from tte.errors import TteError, UnsupportedOpError
-from tte.ir import Graph, Node, QuantParams, Tensor
+from tte.ir import FusedChain, Graph, Node, QuantParams, Tensor
 from tte.reference.int8_ops import SOFTMAX_SCALE, SOFTMAX_ZP, pad_value_int8
 
 
@@ -709,3 +709,76 @@ def emit_sgd_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     kernel = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32", "float32": "tte_sgd_update_f32"}[w.dtype]
     step = f", {_step_arg(node, ref, 2)}" if quantized else ""
     return Emitted(decls, [*pre, f"{kernel}(&{prefix}_u, {dims}{step});"])
+
+
+# --------------------------------------------------------------------------------------
+# fused ops (tte.fuse): the unfused ops' parameters, one streaming kernel
+
+BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
+
+
+def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
+    chain = node.attrs.get("chain")
+    if not isinstance(chain, FusedChain):
+        raise _err(node, "no fused chain")
+    nodes = list(chain.nodes)
+    add = nodes.pop() if nodes[-1].op == "add" else None
+    expand = nodes.pop(0) if len(nodes) == 3 else None
+    if len(nodes) != 2:
+        raise _err(node, f"unexpected chain {chain}")
+    return expand, nodes[0], nodes[1], add, chain
+
+
+def _chain_graph(g: Graph, chain: FusedChain) -> Graph:
+    """A view of g that also knows the chain's inner tensors (for the unfused emitters)."""
+    view = Graph(g.name)
+    view.tensors = {**g.tensors, **{t.name: t for t in chain.intermediates}, chain.output.name: chain.output}
+    return view
+
+
+def block_scratch_bytes(node: Node, g: Graph) -> int:
+    """tte_block_s8_scratch_bytes: ring of E's output rows + one pixel of D (+ one of P)."""
+    expand, dw, project, add, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
+    kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
+    n = d.shape[-1]
+    if expand is not None:
+        n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
+    if add is not None:
+        n += _t(view, project.outputs[0]).shape[-1]
+    return n
+
+
+@_emitter("streamed_block")
+def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    expand, dw, project, add, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
+        raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
+    inner = {t.name for t in chain.intermediates}
+
+    def sub_ref(t: str) -> str:
+        return "NULL" if t in inner or t == chain.output.name else ref(t)
+
+    out = Emitted()
+    names = {}
+    for key, n in (("e", expand), ("d", dw), ("p", project)):
+        if n is not None:
+            out.decls += emit_conv2d(n, view, sub_ref, f"{prefix}_{key}").decls
+            names[key] = f"&{prefix}_{key}_params"
+    residual_first = 0
+    if add is not None:
+        out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
+        names["a"] = f"&{prefix}_a_params"
+        residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
+    out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
+                     f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}}};")
+    args = [ref(i) if i else "NULL" for i in node.inputs]
+    out.call.append(f"tte_block_s8(&{prefix}_params, {', '.join(args)}, {ref(node.outputs[0])}, "
+                    f"(int8_t *){ref(node.name + '@scratch')});")
+    return out
+
+
+# op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")
+SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scratch_bytes}

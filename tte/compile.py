@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ import numpy as np
 from tte.autodiff import TrainingGraph, derive_training_graph
 from tte.boards import Board, get_board
 from tte.errors import TteError
-from tte.ir import Graph
+from tte.fuse import stream_blocks
+from tte.ir import Graph, Node
 from tte.memory import MemoryPlan, plan_memory, plot_memory
 from tte.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
 from tte.sparse import UpdateScheme, plan_bytes, resolve_scheme
@@ -87,28 +89,30 @@ def _check_int8(graph: Graph) -> None:
                        f"{[graph.tensors[i].dtype for i in graph.inputs]}")
 
 
-def _scratch_fn():  # type: ignore[no-untyped-def]
-    try:
-        from tte.codegen_ops import SCRATCH  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def _scratch_fn() -> Callable[[Node, Graph], int]:
+    from tte.codegen_ops import SCRATCH
     return lambda node, g: SCRATCH[node.op](node, g) if node.op in SCRATCH else 0
 
 
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
-            rounding: str = "stochastic", qas: bool = True, seed: int = 0) -> Analysis:
-    """Training graph, schedule, memory plans and the report; no C."""
+            rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None) -> Analysis:
+    """Training graph, schedule, memory plans and the report; no C.
+
+    ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
+    kernels (tte.fuse) in the training and the inference graph."""
     _check_int8(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
     plan_sel = sch.to_plan(graph)
     tg = derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas, rounding=rounding, seed=seed)
     sg = schedule(tg, reorder=reorder)
-    scratch = _scratch_fn()
-    mp = plan_memory(sg, scratch=(lambda n: scratch(n, sg.graph)) if scratch else None)
     inf = schedule_inference(graph)
-    ip = plan_memory(inf, scratch=(lambda n: scratch(n, inf.graph)) if scratch else None)
+    if reorder if stream is None else stream:
+        sg, inf = stream_blocks(sg), stream_blocks(inf)
+    scratch = _scratch_fn()
+    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph))
+    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph))
     report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel))
     return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report)
 

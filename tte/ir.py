@@ -402,6 +402,46 @@ TRAINING_OPS: dict[str, OpSpec] = {
 OPS.update(TRAINING_OPS)
 
 
+# ---- fused ops: produced by compiler passes (tte.fuse), never by a frontend ----------------
+
+
+@dataclass
+class FusedChain:
+    """The original nodes a fused op stands for, in order, and the descriptors (shape,
+    dtype, quantization; no data) of the tensors that pass between them and exist nowhere
+    else. ``output`` describes the chain's result (the fused node's output)."""
+
+    nodes: tuple[Node, ...]
+    intermediates: tuple[Tensor, ...]
+    output: Tensor
+
+    def tensor(self, name: str) -> Tensor | None:
+        for t in self.intermediates:
+            if t.name == name:
+                return t
+        return self.output if name == self.output.name else None
+
+    def __repr__(self) -> str:
+        return "chain(" + " -> ".join(n.name for n in self.nodes) + ")"
+
+
+def _chain_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    chain = a["chain"]
+    if not isinstance(chain, FusedChain):
+        raise GraphError("streamed_block needs its 'chain' attribute (a FusedChain)")
+    return [chain.output.shape]
+
+
+FUSED_OPS: dict[str, OpSpec] = {
+    "streamed_block": OpSpec(("x", "w_expand", "b_expand", "w_dw", "b_dw", "w_project", "b_project"), 6,
+                             {"chain": None}, _chain_shape,
+                             "[conv2d ->] depthwise conv2d -> 1x1 conv2d [-> add of x], int8, computed "
+                             "output row by output row: only a ring of k_h rows of the first conv's "
+                             "output exists (kernel scratch); 'chain' holds the original nodes"),
+}
+OPS.update(FUSED_OPS)
+
+
 def normalize_attrs(op: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and turn lists into tuples; reject unknown attributes."""
     spec = OPS[op]
@@ -558,8 +598,8 @@ class Graph:
     def _check_dtypes(self, node: Node) -> None:
         t = [self.tensors[i] if i else None for i in node.inputs]
         out = self.tensors[node.outputs[0]]
-        if node.op in TRAINING_OPS:
-            ok = True  # mixed dtypes (labels, masks) by construction in tte.autodiff
+        if node.op in TRAINING_OPS or node.op in FUSED_OPS:
+            ok = True  # mixed dtypes (labels, masks) by construction in tte.autodiff / tte.fuse
         elif node.op == "quantize":
             ok = out.dtype in ("int8", "int16", "uint8") and out.quant is not None
         elif node.op == "dequantize":

@@ -1,0 +1,31 @@
+/* Streamed int8 inverted-residual block: [conv E ->] depthwise D -> 1x1 P [-> add of x]. */
+#ifndef TTE_BLOCK_H
+#define TTE_BLOCK_H
+#include "tte/common.h"
+#include "tte/conv.h"
+#include "tte/elementwise.h"
+
+/* The parameters of the unfused ops, exactly as tte_conv2d_s8 / tte_add_s8 take them
+ * (whole-tensor geometry). expand == NULL: the depthwise reads x directly. add == NULL: no
+ * residual; otherwise y = add(x, P(...)) when residual_first, else add(P(...), x). */
+typedef struct {
+    const tte_conv2d_s8_params_t *expand;
+    const tte_conv2d_s8_params_t *dw;
+    const tte_conv2d_s8_params_t *project;
+    const tte_add_s8_params_t *add;
+    int32_t residual_first;
+} tte_block_s8_params_t;
+
+/* Bytes of scratch tte_block_s8 needs: a ring of (k_h - 1) * dil_h + 1 rows of E's output
+ * (when expand != NULL), one pixel of D's output, and one pixel of P's output (when add). */
+int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
+
+/* y = the block of x, computed output row by output row; bit-identical to running the ops
+ * one after the other. Biases may be NULL (w_e, b_e unused without expand). scratch holds
+ * tte_block_s8_scratch_bytes(p) bytes; its content on entry does not matter. y must not
+ * overlap x or scratch. */
+void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,
+                  const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
+                  int8_t *scratch);
+
+#endif

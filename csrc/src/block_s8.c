@@ -1,0 +1,152 @@
+/* Streamed int8 inverted-residual block (see tte/block.h and tte/fuse.py).
+ *
+ * For each output row oy of the depthwise D, the rows of E's output that D's window needs
+ * are computed (each once, in order) into a ring of `span` rows, slot r % span; rows that
+ * fall out of the window are overwritten. E's rows come from tte_conv2d_s8 itself on a
+ * one-output-row geometry, D's pixel is the loop of conv2d_s8.c's depthwise path and P and
+ * the add call tte_conv2d_s8 / tte_add_s8 on one pixel: the same integer arithmetic as the
+ * unfused ops, hence the same bytes. */
+#include "tte/block.h"
+
+static int32_t ring_span(const tte_conv2d_geom_t *gd)
+{
+    return (gd->k_h - 1) * gd->dil_h + 1;
+}
+
+int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    int32_t n = gd->out_c;
+    if (p->expand != NULL) {
+        n += ring_span(gd) * gd->in_w * gd->in_c;
+    }
+    if (p->add != NULL) {
+        n += p->project->g.out_c;
+    }
+    return n;
+}
+
+/* Row r of E's output (batch image xb) into dst. */
+static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const int8_t *w,
+                       const int32_t *bias, int32_t r, int8_t *dst)
+{
+    tte_conv2d_s8_params_t q = *e;
+    const tte_conv2d_geom_t *g = &e->g;
+    q.g.batch = 1;
+    q.g.out_h = 1;
+    if (g->k_h == 1 && g->stride_h == 1 && g->pad_top == 0) {
+        /* one input row gives one output row (keeps the pointwise fast path) */
+        q.g.in_h = 1;
+        xb += (size_t)r * g->in_w * g->in_c;
+    } else {
+        /* the window of output row r starts at input row r * stride - pad_top */
+        q.g.pad_top = g->pad_top - r * g->stride_h;
+    }
+    tte_conv2d_s8(&q, xb, w, bias, dst);
+}
+
+/* One output pixel of the depthwise: rows[ky] points at the row of its input that tap ky
+ * reads (NULL outside the image). */
+static void dw_pixel(const tte_conv2d_s8_params_t *p, const int8_t *const *rows, int32_t ox, const int8_t *w,
+                     const int32_t *bias, int8_t *out)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t mult = g->out_c / g->in_c;
+    const int32_t taps = g->k_h * g->k_w;
+    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    int32_t oc, ky, kx;
+    for (oc = 0; oc < g->out_c; ++oc) {
+        const int32_t ic = oc / mult;
+        const int8_t *wo = w + (size_t)oc * taps;
+        int32_t acc = bias ? bias[oc] : 0;
+        int32_t v;
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int8_t *row = rows[ky];
+            if (row == NULL) {
+                continue;
+            }
+            for (kx = 0; kx < g->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * g->dil_w;
+                if (ix < 0 || ix >= g->in_w) {
+                    continue;
+                }
+                acc += ((int32_t)row[(size_t)ix * g->in_c + ic] - p->in_zp) * (int32_t)wo[ky * g->k_w + kx];
+            }
+        }
+        v = tte_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_zp;
+        out[oc] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+    }
+}
+
+#define TTE_BLOCK_MAX_KH 16
+
+void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,
+                  const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
+                  int8_t *scratch)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
+    const int32_t span = ring_span(gd);
+    const size_t row_bytes = (size_t)gd->in_w * gd->in_c;
+    const size_t x_image = (size_t)gx->in_h * gx->in_w * gx->in_c;
+    const int32_t out_c = p->project->g.out_c;
+    const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
+    int8_t *ring = scratch;
+    int8_t *dbuf = scratch + (p->expand != NULL ? (size_t)span * row_bytes : 0);
+    int8_t *pbuf = dbuf + gd->out_c;
+    const int8_t *rows[TTE_BLOCK_MAX_KH];
+    tte_conv2d_s8_params_t pp = *p->project;
+    int32_t b, oy, ox, ky;
+    if (gd->k_h > TTE_BLOCK_MAX_KH) {
+        return; /* never emitted: tte.codegen_ops refuses such a kernel height */
+    }
+    pp.g.batch = 1;
+    pp.g.in_h = pp.g.in_w = pp.g.out_h = pp.g.out_w = 1;
+    for (b = 0; b < gd->batch; ++b) {
+        const int8_t *xb = x + (size_t)b * x_image;
+        int8_t *yb = y + (size_t)b * y_image;
+        int32_t next = 0; /* the next row of E's output to compute */
+        for (oy = 0; oy < gd->out_h; ++oy) {
+            const int32_t top = oy * gd->stride_h - gd->pad_top;
+            if (p->expand != NULL) {
+                int32_t lo = top < 0 ? 0 : top;
+                int32_t hi = top + (gd->k_h - 1) * gd->dil_h;
+                if (hi > gd->in_h - 1) {
+                    hi = gd->in_h - 1;
+                }
+                if (next < lo) {
+                    next = lo;
+                }
+                for (; next <= hi; ++next) {
+                    expand_row(p->expand, xb, w_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
+                }
+            }
+            for (ky = 0; ky < gd->k_h; ++ky) {
+                const int32_t iy = top + ky * gd->dil_h;
+                if (iy < 0 || iy >= gd->in_h) {
+                    rows[ky] = NULL;
+                } else if (p->expand != NULL) {
+                    rows[ky] = ring + (size_t)(iy % span) * row_bytes;
+                } else {
+                    rows[ky] = xb + (size_t)iy * row_bytes;
+                }
+            }
+            for (ox = 0; ox < gd->out_w; ++ox) {
+                const size_t pix = (size_t)oy * gd->out_w + ox;
+                int8_t *yp = yb + pix * out_c;
+                dw_pixel(p->dw, rows, ox, w_d, b_d, dbuf);
+                if (p->add == NULL) {
+                    tte_conv2d_s8(&pp, dbuf, w_p, b_p, yp);
+                } else {
+                    const int8_t *xp = xb + pix * out_c;
+                    tte_conv2d_s8(&pp, dbuf, w_p, b_p, pbuf);
+                    if (p->residual_first) {
+                        tte_add_s8(p->add, xp, pbuf, yp, out_c);
+                    } else {
+                        tte_add_s8(p->add, pbuf, xp, yp, out_c);
+                    }
+                }
+            }
+        }
+    }
+}

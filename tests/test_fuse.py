@@ -1,0 +1,77 @@
+"""tte.fuse: streamed blocks replace only frozen forward chains and change no result bit."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+from c_cases import _block_case
+
+import tte
+from tte.compile import analyze
+from tte.fuse import stream_blocks
+from tte.ir import Graph
+from tte.reference import execute
+from tte.schedule import schedule_inference
+
+
+@cache
+def mbv2_int8() -> Graph:
+    from tte.paper import build_paper_onnx
+    g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())
+    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fused_reference_equals_the_unfused_ops(seed: int) -> None:
+    case = _block_case(seed)
+    unfused = case.extra["unfused"]
+    feeds = {k: v for k, v in case.feeds.items() if k in unfused.inputs}
+    want = execute(unfused, feeds)[unfused.outputs[0]]
+    got = execute(case.graph, case.feeds)[case.graph.outputs[0]]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_inference_graph_is_streamed_and_identical() -> None:
+    g = mbv2_int8()
+    inf = schedule_inference(g)
+    fused = stream_blocks(inf)
+    ops = [n.op for n in fused.graph.nodes]
+    assert ops.count("streamed_block") == 17 and "add" not in ops
+    x = np.random.default_rng(1).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    np.testing.assert_array_equal(execute(fused.graph, {g.inputs[0]: x})[g.outputs[0]],
+                                  execute(g, {g.inputs[0]: x})[g.outputs[0]])
+
+
+def test_training_graph_streams_only_the_frozen_part_and_is_identical() -> None:
+    g = mbv2_int8()
+    plain = analyze(g, scheme="paper:mbv2-w0.35:99kb", stream=False)
+    a = analyze(g, scheme="paper:mbv2-w0.35:99kb")
+    sg, sg0 = a.scheduled, plain.scheduled
+    fused = [n for n in sg.graph.nodes if n.op == "streamed_block"]
+    assert fused and all(i < sg.forward_nodes for i, n in enumerate(sg.graph.nodes) if n.op == "streamed_block")
+    # the backward part is untouched; nothing it reads went into a chain
+    assert [n.name for n in sg.graph.nodes[sg.forward_nodes:]] == [n.name for n in sg0.graph.nodes[sg0.forward_nodes:]]
+    inner = {t.name for n in fused for t in n.attrs["chain"].intermediates}
+    assert not inner & {i for n in sg.graph.nodes for i in n.inputs} and not inner & set(a.training.saved)
+    assert not inner & {i for n in fused for c in n.attrs["chain"].nodes for i in c.inputs if i in a.training.updates}
+    rng = np.random.default_rng(2)
+    feeds = {g.inputs[0]: rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8),
+             a.training.label: np.array([3], np.int32), "step": np.array([0], np.int32)}
+    want = execute(sg0.graph, feeds)
+    got = execute(sg.graph, feeds)
+    assert set(got) == set(want)
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    # the memory the planner sees: the expand outputs are gone
+    assert a.report["inference_arena_bytes"] < plain.report["inference_arena_bytes"] / 3
+    assert a.report["train_arena_bytes"] < plain.report["train_arena_bytes"]
+
+
+def test_no_streaming_without_reorder_unless_asked() -> None:
+    g = mbv2_int8()
+    a = analyze(g, scheme="paper:mbv2-w0.35:99kb", reorder=False)
+    assert not any(n.op == "streamed_block" for n in a.scheduled.graph.nodes)
+    b = analyze(g, scheme="paper:mbv2-w0.35:99kb", reorder=False, stream=True)
+    assert any(n.op == "streamed_block" for n in b.scheduled.graph.nodes)

@@ -1,0 +1,144 @@
+"""Streaming fusion of the frozen forward pass: inverted-residual blocks as one op.
+
+Before the first updated layer nothing is saved for the backward pass, so a block
+
+    [conv2d E (any, e.g. the 1x1 expansion or the stem conv)] -> depthwise conv2d D
+        -> 1x1 conv2d P [-> add A of the block input]
+
+can be computed output row by output row (the idea of MCUNetV2's patch-based inference,
+with one-row patches): D's output row needs k_h rows of E's output, which a ring buffer of
+``(k_h - 1) * dil_h + 1`` rows holds, and P and A are per pixel. The whole expanded tensor
+(E's output, the largest activation of such a block) never exists; the memory planner sees
+the block's input, its output and the ring (kernel scratch). Every int8 value is computed
+by the same integer arithmetic as the unfused ops, so the result is bit-identical
+(``tte.reference.fused_ops`` runs the original kernels; tests compare).
+
+``stream_blocks`` fuses, in a scheduled training graph's forward part (or an inference
+graph), every such chain whose inner tensors (E's, D's and, with A, P's output) are read by
+no node outside the chain, are no graph output, and whose weights are not trained. The
+fused node takes the chain's place at its last node.
+"""
+
+from __future__ import annotations
+
+from tte.autodiff import TrainingGraph
+from tte.ir import FusedChain, Graph, Node
+from tte.schedule import ScheduledGraph, choose_inplace
+
+FUSED_OP = "streamed_block"
+
+
+def _int8_conv(g: Graph, n: Node) -> bool:
+    return (n.op == "conv2d" and g.tensors[n.inputs[0]].dtype == "int8"
+            and g.tensors[n.outputs[0]].dtype == "int8" and g.tensors[n.inputs[1]].is_const)
+
+
+def _is_depthwise(g: Graph, n: Node) -> bool:
+    c = g.tensors[n.inputs[0]].shape[-1]
+    return _int8_conv(g, n) and int(n.attrs["groups"]) == c and c > 1
+
+
+def _is_pointwise(g: Graph, n: Node) -> bool:
+    w = g.tensors[n.inputs[1]].shape
+    a = n.attrs
+    return (_int8_conv(g, n) and int(a["groups"]) == 1 and w[1] == 1 and w[2] == 1
+            and tuple(a["strides"]) == (1, 1) and tuple(int(p) for p in a["pads"]) == (0, 0, 0, 0))
+
+
+def _find_chains(g: Graph, limit: int, frozen: set[str]) -> list[list[Node]]:
+    """Chains [E?, D, P, A?] among the first ``limit`` nodes, in node order, disjoint."""
+    nodes = g.nodes[:limit]
+    readers: dict[str, list[Node]] = {}
+    for n in g.nodes:
+        for i in n.inputs:
+            if i:
+                readers.setdefault(i, []).append(n)
+    producer = {o: n for n in nodes for o in n.outputs}
+    outputs = set(g.outputs)
+
+    def only_reader(t: str) -> Node | None:
+        r = readers.get(t, [])
+        return r[0] if len(r) == 1 and t not in outputs else None
+
+    def weights_frozen(n: Node) -> bool:
+        return all(i in frozen for i in n.inputs[1:] if i)
+
+    in_forward = {id(n) for n in nodes}
+    used: set[int] = set()
+    chains: list[list[Node]] = []
+    for d in nodes:
+        if id(d) in used or not _is_depthwise(g, d) or not weights_frozen(d):
+            continue
+        p = only_reader(d.outputs[0])
+        if p is None or id(p) not in in_forward or id(p) in used or not _is_pointwise(g, p) \
+                or not weights_frozen(p):
+            continue
+        chain = [d, p]
+        e = producer.get(d.inputs[0])
+        if (e is not None and id(e) not in used and _int8_conv(g, e) and weights_frozen(e)
+                and only_reader(d.inputs[0]) is d):
+            chain.insert(0, e)
+        x = chain[0].inputs[0]
+        a = only_reader(p.outputs[0])
+        if (a is not None and id(a) in in_forward and a.op == "add" and len(a.inputs) == 2
+                and sorted(a.inputs) == sorted([x, p.outputs[0]]) and x != p.outputs[0]
+                and g.tensors[a.outputs[0]].dtype == "int8"
+                and g.tensors[x].shape == g.tensors[p.outputs[0]].shape == g.tensors[a.outputs[0]].shape):
+            chain.append(a)
+        used.update(id(n) for n in chain)
+        chains.append(chain)
+    return chains
+
+
+def fuse_chain(g: Graph, chain: list[Node]) -> Node:
+    """The streamed_block node standing for ``chain`` (E?, D, P, A?); does not modify g."""
+    convs = chain[:-1] if chain[-1].op == "add" else chain
+    e = convs[0] if len(convs) == 3 else None
+    d, p = convs[-2], convs[-1]
+    inner = [d.inputs[0], d.outputs[0]] if e is not None else [d.outputs[0]]
+    if chain[-1].op == "add":
+        inner.append(p.outputs[0])
+    out = chain[-1].outputs[0]
+
+    def opt(n: Node | None, i: int) -> str:
+        return n.inputs[i] if n is not None and len(n.inputs) > i else ""
+
+    x = chain[0].inputs[0]
+    inputs = [x, opt(e, 1), opt(e, 2), d.inputs[1], opt(d, 2), p.inputs[1], opt(p, 2)]
+    fc = FusedChain(tuple(chain), tuple(g.tensors[t] for t in inner), g.tensors[out])
+    return Node(f"{chain[-1].name}@streamed", FUSED_OP, inputs, [out], {"chain": fc})
+
+
+def stream_blocks(sg: ScheduledGraph) -> ScheduledGraph:
+    """A copy of ``sg`` whose frozen forward blocks are streamed_block nodes."""
+    tg = sg.training
+    g = tg.graph.copy()
+    frozen = {k for k, t in g.tensors.items() if t.is_const and k not in tg.updates}
+    saved = set(tg.saved)
+    chains = [c for c in _find_chains(g, tg.forward_nodes, frozen)
+              if not any(o in saved for n in c[:-1] for o in n.outputs)]
+    if not chains:
+        return sg
+    last = {id(c[-1]): c for c in chains}
+    drop = {id(n) for c in chains for n in c[:-1]}
+    new_nodes: list[Node] = []
+    removed_forward = 0
+    inner: list[str] = []
+    for i, n in enumerate(g.nodes):
+        if id(n) in drop:
+            removed_forward += i < tg.forward_nodes
+            continue
+        if id(n) in last:
+            fused = fuse_chain(g, last[id(n)])
+            inner += [t.name for t in fused.attrs["chain"].intermediates]
+            new_nodes.append(fused)
+        else:
+            new_nodes.append(n)
+    g.nodes = new_nodes
+    for t in inner:
+        del g.tensors[t]
+    g.validate()
+    out = TrainingGraph(g, tg.forward_nodes - removed_forward, tg.logits, tg.label, tg.loss, dict(tg.updates),
+                        list(tg.saved))
+    external = set(g.inputs) | set(g.constants())
+    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)

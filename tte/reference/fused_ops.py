@@ -1,0 +1,32 @@
+"""Reference kernels of fused ops: they run the original nodes' int8 kernels in sequence,
+so a fused op gives the same bytes as the unfused nodes by construction.
+
+``streamed_block`` (built by ``tte.fuse``) carries its original nodes in
+``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernel
+streams them row by row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tte.errors import GraphError
+from tte.ir import FusedChain, Tensor
+from tte.reference.registry import KERNELS, KernelCtx, register
+
+
+@register("streamed_block", "int8")
+def streamed_block(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.ndarray]:
+    chain = ctx.attrs["chain"]
+    if not isinstance(chain, FusedChain):
+        raise GraphError("streamed_block without its chain", node=ctx.node.name)
+    descr: dict[str, Tensor] = {t.name: t for t in ctx.inputs if t is not None}
+    descr.update({t.name: t for t in chain.intermediates})
+    descr[chain.output.name] = chain.output
+    vals: dict[str, np.ndarray] = {t.name: v for t, v in zip(ctx.inputs, values) if t is not None and v is not None}
+    for node in chain.nodes:
+        kernel = KERNELS[(node.op, descr[node.inputs[0]].dtype)]
+        sub = KernelCtx(node, [descr[i] if i else None for i in node.inputs], [descr[o] for o in node.outputs])
+        outs = kernel(sub, [vals[i] if i else None for i in node.inputs])
+        vals.update(zip(node.outputs, outs))
+    return [vals[chain.output.name]]
