@@ -84,6 +84,8 @@ def _buffers(g: Graph) -> dict[str, int]:
     for n in g.nodes:
         if n.op in UPDATE_OPS:
             index[n.outputs[0]] = index[n.inputs[0]]
+    for out, src in g.meta.get("alias", {}).items():   # in-place kernels (tte.schedule.choose_inplace)
+        index[out] = index[src]
     return index
 
 
@@ -455,6 +457,30 @@ def _conv_grad_input_case(seed: int) -> Case:
     return Case(f"conv2d_grad_input_{kind}_{seed}", g, random_feeds(g, rng), kind="float")
 
 
+def _depthwise_inplace_case(seed: int) -> Case:
+    """The same-size depthwise input gradient twice: out of place (dx0), then in place over
+    dy (dx, sharing dy's buffer, with its one-channel scratch); the two must be identical."""
+    rng = np.random.default_rng(1100 + seed)
+    n, h, w, c = 1 + seed % 2, int(rng.integers(2, 9)), int(rng.integers(2, 9)), int(rng.integers(1, 6))
+    kh, kw = 1 + 2 * int(rng.integers(0, 3)), 1 + 2 * int(rng.integers(0, 2))
+    d = 2 if seed % 3 == 2 else 1
+    pads = ((kh - 1) * d // 2, (kw - 1) * d // 2, (kh - 1) * d // 2, (kw - 1) * d // 2)
+    g = new_graph({"dy": ((n, h, w, c), "float32", None), "dx@scratch": ((h * w,), "float32", None)})
+    if seed % 2:
+        g.add_const("w", rand_s8(rng, (c, kh, kw, 1)), "int8",
+                    q(np.exp(rng.uniform(-6, -3, c)).astype(np.float32), np.zeros(c, int), 0))
+    else:
+        g.add_const("w", rng.standard_normal((c, kh, kw, 1)).astype(np.float32), "float32")
+    attrs = {"pads": pads, "groups": c, "dilations": (d, d), "input_shape": (n, h, w, c)}
+    g.add_node("conv2d_grad_input", ["dy", "w"], "dx0", attrs, dtype="float32")
+    g.add_node("conv2d_grad_input", ["dy", "w"], "dx", attrs, dtype="float32")
+    g.outputs = ["dx0", "dx"]
+    g.meta["alias"] = {"dx": "dy"}
+    feeds = random_feeds(g, rng)
+    feeds["dy"] = np.where(rng.random((n, h, w, c)) < 0.3, 0.0, feeds["dy"]).astype(np.float32)
+    return Case(f"depthwise_grad_input_inplace_{seed}", g, feeds, kind="float")
+
+
 def _fc_grad_input_case(seed: int) -> Case:
     rng = np.random.default_rng(1100 + seed)
     rows, k, nout = int(rng.integers(1, 3)), int(rng.integers(1, 30)), int(rng.integers(1, 12))
@@ -529,6 +555,7 @@ def _loss_case(loss: str, seed: int) -> Case:
 def backward_cases() -> list[Case]:
     cases: list[Case] = [_mask_grad_case(s) for s in range(6)]
     cases += [_conv_grad_input_case(s) for s in range(12)]
+    cases += [_depthwise_inplace_case(s) for s in range(9)]
     cases += [_fc_grad_input_case(s) for s in range(6)]
     cases += [_avgpool_grad_case(s) for s in range(10)]
     cases += [_mean_grad_case(s) for s in range(8)]

@@ -189,3 +189,11 @@ def test_conv_fast_paths_equal_generic_loop(harness: Harness) -> None:
             lib.tte_conv2d_s8(p, *args, ffi.cast("int8_t *", y1.ctypes.data))
             lib.tte_conv2d_s8_generic(p, *args, ffi.cast("int8_t *", y2.ctypes.data))
             np.testing.assert_array_equal(y1, y2)
+
+
+@pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c.name.startswith("depthwise_grad_input_inplace")],
+                         ids=lambda i: CASES[i].name)
+def test_in_place_depthwise_gradient_has_the_out_of_place_bits(harness: Harness, i: int) -> None:
+    got = harness.run(i)
+    assert not np.isnan(got["dx"]).any()
+    np.testing.assert_array_equal(got["dx"], got["dx0"])

@@ -33,6 +33,7 @@ from tte import fixedpoint as fp
 from tte.errors import TteError, UnsupportedOpError
 from tte.ir import FusedChain, Graph, Node, QuantParams, Tensor
 from tte.reference.int8_ops import SOFTMAX_SCALE, SOFTMAX_ZP, pad_value_int8
+from tte.schedule import depthwise_grad_in_place
 
 
 @dataclass
@@ -509,6 +510,11 @@ def _weight_view(node: Node, g: Graph, w: Tensor, prefix: str, channels: int) ->
     return [_array("float", f"{prefix}_wscale", scale)], "w", "NULL", f"{prefix}_wscale"
 
 
+def _depthwise_grad_scratch(node: Node, g: Graph) -> int:
+    dy = _t(g, node.inputs[0])
+    return 4 * dy.shape[1] * dy.shape[2] if depthwise_grad_in_place(node, g) else 0
+
+
 @_emitter("conv2d_grad_input")
 def emit_conv2d_grad_input(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("float32",))
@@ -517,6 +523,11 @@ def emit_conv2d_grad_input(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitt
     wq, wf = (ref(w.name) if v == "w" else v for v in (wq, wf))
     decls.append(f"static const tte_conv2d_geom_t {prefix}_geom = "
                  f"{_geom_init(node, g, dx.shape, dy.shape, w.shape)};")
+    if ref(dx.name) == ref(dy.name):
+        if not depthwise_grad_in_place(node, g):
+            raise _err(node, "input gradient in place of dy, but not a same-size depthwise")
+        return Emitted(decls, [f"tte_depthwise_grad_input_inplace_f32(&{prefix}_geom, {ref(dy.name)}, {wq}, "
+                               f"{wf}, {scale}, (float *){ref(node.name + '@scratch')});"])
     return Emitted(decls, [f"tte_conv2d_grad_input_f32(&{prefix}_geom, {ref(dy.name)}, {wq}, {wf}, {scale}, "
                            f"{ref(dx.name)});"])
 
@@ -781,4 +792,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
 
 
 # op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")
-SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scratch_bytes}
+# (conv2d_grad_input: the one-channel buffer of the in-place depthwise gradient, reserved
+# whenever the geometry allows it)
+SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scratch_bytes,
+                                                    "conv2d_grad_input": _depthwise_grad_scratch}

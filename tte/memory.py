@@ -85,13 +85,15 @@ class MemoryPlan:
                              "to_node": self.steps[min(b.last, len(self.steps) - 1)]} for b in live[:top]]}
 
 
-def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None) -> tuple[list[Buffer], dict[str, str]]:
-    """The arena buffers of a scheduled graph and the map of external tensors."""
+def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None,
+               arena_inputs: Sequence[str] = ()) -> tuple[list[Buffer], dict[str, str]]:
+    """The arena buffers of a scheduled graph and the map of external tensors.
+    ``arena_inputs``: graph inputs placed in the arena (live from step 0 to their last reader)."""
     g = sg.graph
     n_steps = len(g.nodes)
-    roots_external = set(g.inputs) | set(g.constants())
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
+    roots_external = (set(g.inputs) - set(arena_inputs)) | set(g.constants())
+    first: dict[str, int] = {x: 0 for x in arena_inputs}
+    last: dict[str, int] = {x: 0 for x in arena_inputs}
     for i, n in enumerate(g.nodes):
         for o in n.outputs:
             first.setdefault(o, i)
@@ -146,13 +148,13 @@ PLANNERS: dict[str, Callable[[list[Buffer]], list[Buffer]]] = {
 
 
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
-                scratch: Callable[[Node], int] | None = None) -> MemoryPlan:
+                scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = ()) -> MemoryPlan:
     """Place every arena buffer with each planner; keep the smallest arena."""
     names = list(planners) if planners else list(PLANNERS)
     results: dict[str, tuple[int, list[Buffer]]] = {}
     external: dict[str, str] = {}
     for name in names:
-        bufs, external = buffers_of(sg, scratch)
+        bufs, external = buffers_of(sg, scratch, arena_inputs)
         results[name] = (_place(PLANNERS[name](bufs)), bufs)
     best = min(names, key=lambda k: (results[k][0], names.index(k)))
     arena, bufs = results[best]

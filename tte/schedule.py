@@ -17,6 +17,8 @@ generated C runs:
   layer reads the weight before it changes).
 * **In place.** After ordering, ``mask_grad`` and accumulation ``add`` nodes write over an
   input that dies at that node (elementwise kernels read each element before writing it),
+  so does a same-size depthwise ``conv2d_grad_input`` (channel by channel, through a
+  one-channel scratch buffer),
   ``reshape`` is always a view, and updates write their parameter (``ScheduledGraph.inplace``).
 
 ``reorder=False`` keeps autodiff's order and does not fuse: every gradient is materialized
@@ -163,6 +165,18 @@ def reorder_backward(sg: Graph, forward_nodes: int) -> list[Node]:
     return head + order
 
 
+def depthwise_grad_in_place(node: Node, g: Graph) -> bool:
+    """A depthwise input gradient as large as dy: its kernel can overwrite dy channel by
+    channel with a one-channel buffer (tte_depthwise_grad_input_inplace_f32, TinyEngine's
+    in-place depthwise), in the same summation order as the out-of-place kernel."""
+    if node.op != "conv2d_grad_input":
+        return False
+    dy, w, dx = (g.tensors[t] for t in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    c = dx.shape[-1] if len(dx.shape) == 4 else 0
+    return (len(dx.shape) == 4 and int(node.attrs["groups"]) == c
+            and w.shape[0] == c and dx.shape == dy.shape and dx.dtype == dy.dtype == "float32")
+
+
 def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
     """Output -> input pairs that may share storage in the graph's current node order."""
     last_use: dict[str, int] = {}
@@ -179,8 +193,9 @@ def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
             inplace[out] = n.inputs[0]
         elif n.op == "reshape":
             inplace[out] = n.inputs[0]
-        elif n.op in INPLACE_ELEMENTWISE and g.tensors[out].dtype == "float32":
-            for x in n.inputs[:1] if n.op == "mask_grad" else n.inputs:
+        elif (n.op in INPLACE_ELEMENTWISE and g.tensors[out].dtype == "float32") or (
+                depthwise_grad_in_place(n, g)):
+            for x in n.inputs[:1] if n.op in ("mask_grad", "conv2d_grad_input") else n.inputs:
                 t = g.tensors[x]
                 if (x not in external and x not in outputs and not t.is_const and last_use.get(x) == i
                         and t.dtype == "float32" and t.shape == g.tensors[out].shape and x not in taken
