@@ -107,7 +107,8 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @click.option("--scheme", default="last-k:2", show_default=True,
               help="full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
 @click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True)
-@click.option("--engine", type=click.Choice(["ref", "c"]), default="ref", show_default=True)
+@click.option("--engine", type=click.Choice(["ref", "c", "qemu"]), default="ref", show_default=True,
+              help="ref: numpy reference; c: generated C on the host; qemu: firmware on an emulated Cortex-M7.")
 @click.option("--lr", default=0.05, show_default=True, type=float)
 @click.option("--epochs", default=1, show_default=True, type=int)
 @click.option("--batch-size", default=1, show_default=True, type=int,

@@ -292,7 +292,7 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
            f"-T{ld}", "-Wl,--gc-sections", f"-Wl,-Map={od / 'tte_firmware.map'}", "-o", str(elf), "-lc", "-lgcc"]
 
     h = hashlib.sha256("\0".join(cmd).encode())
-    for s in sorted(set(sources) | {ld}) + sorted(p for d in incs for p in Path(d[2:]).glob("*.h")):
+    for s in sorted(set(sources) | {ld}) + sorted(p for d in incs for p in Path(d[2:]).rglob("*.h")):
         h.update(s.read_bytes())
     stamp = od / "tte_firmware.stamp"
     digest = h.hexdigest()

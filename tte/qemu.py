@@ -235,3 +235,240 @@ def _parse_counts(lines: list[str], stream: Stream, res: RunResult) -> None:
         raise TteError(f"counted {len(res.region_instructions)} regions, the stream has {len(stream.regions)}")
     for kind, n in zip(stream.regions, res.region_instructions, strict=True):
         (res.train_instructions if kind == "train" else res.infer_instructions).append(n)
+
+
+class QemuSession:
+    """A firmware process on QEMU that executes commands one at a time (tte.Trainer's
+    engine "qemu"): the data file and the report are named pipes, so the emulated board keeps
+    its state (weights, the stochastic-rounding step counter) from one step to the next.
+
+        with QemuSession(fw) as s:
+            loss = s.train(x, 3); s.crc(); s.instructions[-1]
+    """
+
+    def __init__(self, fw: Firmware, *, count: bool = True, timeout: float = 600.0) -> None:
+        import os
+        import weakref
+
+        if not fw.board.qemu_machine or fw.in_mode != "semihost" or fw.out_mode != "semihost":
+            raise TteError("a QEMU session needs a semihosting build for a board with a QEMU machine")
+        if not qemu_available():
+            raise TteError(f"{QEMU} not found (install qemu-system-arm)")
+        self.fw, self.timeout = fw, timeout
+        self._tmp = tempfile.TemporaryDirectory(prefix="tte-qemu-session-")
+        work = Path(self._tmp.name)
+        os.mkfifo(work / "tte_input.bin")
+        os.mkfifo(work / "tte_report.txt")
+        self._icount_path = work / "tte_icount.txt"
+        cmd = [QEMU, "-M", fw.board.qemu_machine, "-cpu", fw.board.core, "-nographic", "-monitor", "none",
+               "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(fw.elf.resolve())]
+        if count:
+            so = build_plugin()
+            begin, end = fw.symbol("tte_region_begin") & ~1, fw.symbol("tte_region_end") & ~1
+            cmd += ["-plugin", f"{so},begin=0x{begin:x},end=0x{end:x},out={self._icount_path}"]
+        self._log = open(work / "qemu.log", "w+b")  # noqa: SIM115 (closed in close())
+        self.proc = subprocess.Popen(cmd, cwd=work, stdout=self._log, stderr=subprocess.STDOUT)
+        self._finalizer = weakref.finalize(self, QemuSession._kill, self.proc)
+        # Our read end is opened read-write so that it never blocks and never sees EOF early.
+        self._rfd = os.open(work / "tte_report.txt", os.O_RDWR | os.O_NONBLOCK)
+        self._wfd = self._open_writer(work / "tte_input.bin")
+        self._buf = b""
+        self._icount_seen = 0
+        self.counted = count
+        self.instructions: list[int] = []  # per counted region, net of the markers
+        self.marker_instructions = 0
+        r = self._line("R")
+        self.input_bytes, self.output_bytes, self.trainable_bytes, self.arena_bytes = map(int, r.split())
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def _died(self) -> TteError:
+        self._log.seek(0)
+        detail = self._log.read().decode(errors="replace").strip()[-800:]
+        why = _EXIT_MEANING.get(self.proc.returncode or 0, f"exit status {self.proc.returncode}")
+        return TteError(f"firmware on QEMU stopped: {why}" + (f"\n{detail}" if detail else ""), file=str(self.fw.elf))
+
+    def _open_writer(self, path: Path) -> int:
+        import os
+        import time
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                os.set_blocking(fd, True)
+                return fd
+            except OSError:  # ENXIO: QEMU has not opened its end yet
+                if self.proc.poll() is not None:
+                    raise self._died() from None
+                if time.monotonic() > deadline:
+                    raise TteError("QEMU did not open the data stream within 30 s") from None
+                time.sleep(0.01)
+
+    def _line(self, tag: str) -> str:
+        import os
+        import select
+        import time
+
+        deadline = time.monotonic() + self.timeout
+        while b"\n" not in self._buf:
+            ready, _, _ = select.select([self._rfd], [], [], 0.2)
+            if ready:
+                self._buf += os.read(self._rfd, 1 << 16)
+            elif self.proc.poll() is not None:
+                raise self._died()
+            elif time.monotonic() > deadline:
+                raise TteError(f"no reply from the firmware within {self.timeout:.0f} s")
+        raw, _, self._buf = self._buf.partition(b"\n")
+        line = raw.decode()
+        if line.startswith("F "):
+            raise TteError(f"firmware on QEMU failed: {line[2:]}", file=str(self.fw.elf))
+        got, _, rest = line.partition(" ")
+        if got != tag:
+            raise TteError(f"unexpected firmware reply '{line[:60]}' (wanted {tag})")
+        return rest
+
+    def _send(self, chunk: bytes) -> None:
+        import os
+
+        view = memoryview(chunk)
+        while view:
+            try:
+                n = os.write(self._wfd, view)
+            except BrokenPipeError:
+                raise self._died() from None
+            view = view[n:]
+
+    def _collect_counts(self) -> None:
+        if not self.counted:
+            return
+        lines = self._icount_path.read_text().splitlines()
+        for line in lines[self._icount_seen:]:
+            tag, _, value = line.partition(" ")
+            if tag != "region":
+                continue
+            if self._icount_seen == 0 and not self.marker_instructions:
+                self.marker_instructions = int(value)
+            else:
+                self.instructions.append(int(value) - self.marker_instructions)
+        self._icount_seen = len(lines)
+
+    def train(self, x: np.ndarray | bytes, label: int) -> float:
+        s = Stream().train(x, label)
+        self._send(s.to_bytes())
+        bits = int(self._line("L"), 16)
+        self._collect_counts()
+        return float(struct.unpack("<f", struct.pack("<I", bits))[0])
+
+    def infer(self, x: np.ndarray | bytes) -> np.ndarray:
+        self._send(Stream().infer(x).to_bytes())
+        out = np.frombuffer(bytes.fromhex(self._line("O")), np.int8).copy()
+        self._collect_counts()
+        return out
+
+    def crc(self) -> int:
+        self._send(Stream().crc().to_bytes())
+        return int(self._line("C"), 16)
+
+    def get_weights(self) -> bytes:
+        self._send(Stream().get_weights().to_bytes())
+        return bytes.fromhex(self._line("W"))
+
+    def set_weights(self, w: bytes) -> None:
+        if len(w) != self.trainable_bytes:
+            raise TteError(f"weights have {len(w)} bytes, the firmware trains {self.trainable_bytes}")
+        self._send(Stream().set_weights(w).to_bytes())
+        self._line("S")
+
+    def close(self) -> int:
+        """End the firmware (it reports the stack peak); returns the painted stack peak."""
+        import os
+
+        peak = 0
+        if self.proc.poll() is None:
+            try:
+                self._send(Stream().quit().to_bytes())
+                self._line("A")
+                peak = int(self._line("K").split()[0])
+                self._line("Z")
+                self.proc.wait(timeout=30)
+            except (TteError, subprocess.TimeoutExpired):
+                pass
+        self._finalizer()
+        for fd in (self._wfd, self._rfd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._log.close()
+        self._tmp.cleanup()
+        return peak
+
+    def __enter__(self) -> QemuSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class QemuEngine:
+    """The generated training step on the emulated board, behind the interface that
+    tte.Trainer uses for its engines: train_step, weights, crc32 (engine "qemu")."""
+
+    def __init__(self, analysis: object, sources: dict[str, str], name: str,
+                 board: str = "qemu-mps2-an500") -> None:
+        from tte.codegen import source_digest
+        from tte.compile import Analysis
+        from tte.firmware import ModelSources, build_firmware
+
+        assert isinstance(analysis, Analysis)
+        self.analysis = analysis
+        out = ROOT / "build" / "qemu-engine" / source_digest(sources)
+        out.mkdir(parents=True, exist_ok=True)
+        for fname, text in sources.items():
+            p = out / fname
+            if not p.is_file() or p.read_text() != text:
+                p.write_text(text)
+        header = next(f for f in sources if f.endswith(".h"))
+        from tte.firmware import CSRC_DIR
+
+        ms = ModelSources(tuple([out / f for f in sources if f.endswith(".c")]
+                                + sorted((CSRC_DIR / "src").glob("*.c"))),
+                          header, (out, CSRC_DIR / "include"))
+        self.firmware = build_firmware(ms, board, out_dir=out / f"firmware-{board}", in_mode="semihost",
+                                       weights_io=True)
+        self.session = QemuSession(self.firmware)
+        fwd = analysis.forward
+        self.params = list(analysis.training.updates)
+        self._sizes = [fwd.tensors[p].nbytes for p in self.params]
+        self.session.set_weights(b"".join(np.ascontiguousarray(fwd.tensors[p].data).tobytes()
+                                          for p in self.params))
+
+    def train_step(self, x: np.ndarray, y: int | np.ndarray) -> float:
+        return self.session.train(np.ascontiguousarray(x, np.int8).reshape(-1), int(np.asarray(y).reshape(-1)[0]))
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        return self.session.infer(np.ascontiguousarray(x, np.int8).reshape(-1))
+
+    def crc32(self) -> int:
+        return self.session.crc()
+
+    def weights(self) -> dict[str, np.ndarray]:
+        raw, out, off = self.session.get_weights(), {}, 0
+        fwd = self.analysis.forward
+        for p, n in zip(self.params, self._sizes, strict=True):
+            t = fwd.tensors[p]
+            out[p] = np.frombuffer(raw[off:off + n], dtype=t.dtype).reshape(t.shape).copy()
+            off += n
+        return out
+
+    @property
+    def instructions(self) -> list[int]:
+        return self.session.instructions
+
+    def close(self) -> int:
+        return self.session.close()

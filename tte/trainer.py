@@ -21,7 +21,7 @@ from tte.reference.boundary import quantize_array
 from tte.sparse import UpdateScheme, plan_bytes, resolve_scheme
 
 PRECISIONS = ("int8", "fp32")
-ENGINES = ("ref", "c")
+ENGINES = ("ref", "c", "qemu")
 
 
 class Trainer:
@@ -52,6 +52,16 @@ class Trainer:
             a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
                         rounding=rounding, qas=qas, seed=seed)
             self.sim = Simulator(a, generate(a, "trainer"), "trainer")
+        elif engine == "qemu":  # the same C as firmware on an emulated Cortex-M7 (tte.qemu)
+            if precision != "int8":
+                raise TteError("engine 'qemu' runs int8 training; use --precision int8")
+            from tte.codegen import generate
+            from tte.compile import analyze
+            from tte.qemu import QemuEngine
+
+            a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
+                        rounding=rounding, qas=qas, seed=seed)  # the same C as engine 'c'
+            self.sim = QemuEngine(a, generate(a, "trainer"), "trainer")
 
     @property
     def trainable_bytes(self) -> int:
@@ -90,7 +100,8 @@ class Trainer:
         feeds[tg.label] = target
         if self.sim is not None:
             if n != 1:
-                raise TteError("engine 'c' trains one sample per step (the board's batch size); use batch size 1")
+                raise TteError(f"engine '{self.engine}' trains one sample per step (the board's batch size); "
+                               "use batch size 1")
             loss = self.sim.train_step(feeds[self.forward.inputs[0]], target)
             for param, w in self.sim.weights().items():
                 tg.graph.tensors[param].data = w

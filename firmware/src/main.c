@@ -155,6 +155,7 @@ int main(void)
     *p++ = ' ';
     p = tte_fmt_u32(p, TTE_ARENA_BYTES);
     put_line(line, p);
+    tte_io_flush();
 
     for (;;) {
         uint8_t op;
@@ -223,6 +224,7 @@ int main(void)
         default:
             fail("unknown-command");
         }
+        tte_io_flush(); /* one reply per command: a host driving a session waits for it */
     }
     report_end();
     return 0;
