@@ -112,9 +112,14 @@ def checks(summary: list[dict[str, Any]]) -> list[str]:
         ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
         ratio_all = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
                      / max(rep["bytes_up_per_device"] + rep["bytes_down_per_device"], 1.0))
-        within = abs(gap) <= 1.0 or (gap > 0 if acc else gap < 0)
-        notes.append(f"{task}: TinyMetaFed - Reptile = {gap:+.3g} {'points' if acc else 'MSE'} "
-                     f"({'within 1' if within else 'NOT within 1'}); sends {ratio:.0%} of Reptile's bytes up "
+        if acc:  # within 1 accuracy point (or better)
+            within, what = gap >= -1.0, f"{gap:+.3g} points"
+        else:  # MSE has no points: within 1% of Reptile's MSE (or better)
+            rel = gap / rep["mean"]
+            within, what = rel <= 0.01, f"{gap:+.3g} MSE ({rel:+.0%})"
+        notes.append(f"{task}: TinyMetaFed - Reptile = {what} "
+                     f"({'within 1' if within else 'NOT within 1'}{'' if acc else '%'}); sends {ratio:.0%} of "
+                     f"Reptile's bytes up "
                      f"({'<= half' if ratio <= 0.5 else 'MORE than half'}), {ratio_all:.0%} of up+down")
     return notes
 

@@ -11,7 +11,8 @@ minimum, maximum and mean absolute first difference of each axis), standardized 
 fixed constants (computed once from the training people, like firmware preprocessing).
 People are split by the seed into training devices and held-out devices. A held-out
 person adapts on k windows per exercise from the first half of each recording and is
-scored on windows from the second half.
+scored on windows from the second half. k = 3 windows per recording: 6 per exercise
+(each person recorded every exercise with each arm).
 """
 
 from __future__ import annotations
@@ -71,12 +72,12 @@ class HarTask(Task):
         super().__init__(n_devices, seed, protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=4))
 
     @cached_property
-    def people(self) -> dict[int, list[tuple[np.ndarray, int, int]]]:
-        """person -> [(features of one recording, exercise, position of each window (0..1))]"""
+    def people(self) -> dict[int, list[tuple[np.ndarray, int]]]:
+        """person -> [(window features of one recording, exercise)]"""
         data = load_watch()
-        out: dict[int, list[tuple[np.ndarray, int, int]]] = {}
+        out: dict[int, list[tuple[np.ndarray, int]]] = {}
         for series, label, person in zip(data["X"], data["y"], data["subject"]):  # type: ignore[call-overload]
-            out.setdefault(int(person), []).append((window_features(np.asarray(series, np.float64)), int(label), 0))
+            out.setdefault(int(person), []).append((window_features(np.asarray(series, np.float64)), int(label)))
         return out
 
     @cached_property
@@ -90,7 +91,7 @@ class HarTask(Task):
 
     @cached_property
     def norm(self) -> tuple[np.ndarray, np.ndarray]:
-        feats = np.concatenate([f for p in self.split[0] for f, _, _ in self.people[p]])
+        feats = np.concatenate([f for p in self.split[0] for f, _ in self.people[p]])
         return feats.mean(0), feats.std(0) + 1e-6
 
     @cached_property
@@ -108,7 +109,7 @@ class HarTask(Task):
         mean, std = self.norm
         rng = np.random.default_rng([self.seed, stream, person])
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("px", "py", "sx", "sy", "qx", "qy")}
-        for feats, label, _ in self.people[person]:
+        for feats, label in self.people[person]:
             f = (feats - mean) / std
             half = len(f) // 2
             first, second = f[:half], f[half:]
