@@ -150,3 +150,22 @@ def test_int8_training_needs_quantization_parameters() -> None:
     q.tensors[w].quant = None
     with pytest.raises(TteError, match=f"lacks quantization parameters for tensor '{w}'"):
         Trainer(q, precision="int8")
+
+
+def test_full_scheme_covers_hidden_fully_connected_layers() -> None:
+    from tte.ir import Tensor
+
+    g = Graph("mlp")
+    g.add_tensor(Tensor("x", (1, 1)))
+    g.inputs = ["x"]
+    rng = np.random.default_rng(0)
+    prev = "x"
+    for i, (n, k) in enumerate([(8, 1), (8, 8), (1, 8)]):
+        g.add_const(f"l{i}.w", rng.standard_normal((n, k)).astype(np.float32))
+        g.add_const(f"l{i}.b", np.zeros(n, np.float32))
+        g.add_node("fully_connected", [prev, f"l{i}.w", f"l{i}.b"], f"h{i}",
+                   {"activation": "relu" if i < 2 else "none"})
+        prev = f"h{i}"
+    g.outputs = [prev]
+    assert set(resolve_scheme("full").to_plan(g)) == set(g.weights())
+    assert set(resolve_scheme("last-k:1").to_plan(g)) == {"l1.w", "l1.b", "l2.w", "l2.b"}

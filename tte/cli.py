@@ -3,30 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any
 
 import click
-import numpy as np
 
-from tte.errors import TteError
-
-EXIT_USER_ERROR = 2
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn TteError into `tte: error: ...` on stderr and exit status 2, no traceback."""
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TteError as e:
-            click.echo(f"tte: error: {e}", err=True)
-            sys.exit(EXIT_USER_ERROR)
-    return wrapper
+from tte.cliutil import EXIT_USER_ERROR, load_calibration, user_errors  # noqa: F401  (re-exported)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,22 +46,6 @@ def boards(as_json: bool) -> None:
         click.echo(f"{b.name:<28} {b.core:<14} {b.fpu or '-':<12} {'yes' if b.dsp else 'no':<4} "
                    f"{b.sram_bytes // 1024:>5}KB {b.flash_bytes // 1024:>5}KB "
                    f"{b.clock_hz / 1e6:>5.0f}  {b.qemu_machine or '-'}")
-
-
-def load_calibration(spec: str, limit: int) -> np.ndarray:
-    """A calibration set: a data set name (`fashion-mnist`) or an .npy file of inputs."""
-    p = Path(spec)
-    if p.suffix == ".npy":
-        if not p.is_file():
-            raise TteError("no such calibration file", file=spec)
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise TteError(f"cannot read calibration array: {e}", file=spec) from None
-        return np.asarray(arr, np.float32)[:limit]
-    from tte.data import load_dataset
-    xs, _ = load_dataset(spec, "train")
-    return xs[:limit]
 
 
 @main.command()

@@ -42,6 +42,7 @@ import numpy as np
 from tte.autodiff import TrainingGraph, derive_training_graph
 from tte.boards import Board, get_board
 from tte.errors import TteError
+from tte.fsutil import make_public
 from tte.fuse import stream_blocks
 from tte.ir import Graph, Node
 from tte.memory import MemoryPlan, plan_memory, plot_memory
@@ -258,6 +259,7 @@ def _write_atomically(out: Path, a: Analysis, report: dict[str, Any], sources: d
     if out.exists() and not out.is_dir():
         raise TteError("output exists and is not a directory", file=str(out))
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    make_public(tmp, directory=True)
     try:
         for fname, text in sources.items():
             (tmp / fname).write_text(text)

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import click
 
+from tte.cliutil import EXIT_USER_ERROR, load_calibration, user_errors
 from tte.errors import TteError
-
-EXIT_USER_ERROR = 2
-
-
-def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """TteError -> one line on stderr and exit 2 (tte.cli's convention; not imported from
-    there because tte.cli imports this module)."""
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except TteError as e:
-            click.echo(f"tte: error: {e}", err=True)
-            sys.exit(EXIT_USER_ERROR)
-    return wrapper
 
 
 @click.command("compile")
@@ -55,7 +38,6 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     import numpy as np
 
     import tte
-    from tte.cli import load_calibration
     from tte.compile import BudgetError, compile_model
     from tte.layout import source_shape
 

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from tte.cli import user_errors
+from tte.cliutil import user_errors
 
 
 @click.group()

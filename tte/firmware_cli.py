@@ -11,7 +11,7 @@ import click
 import numpy as np
 
 from tte.boards import Board, get_board
-from tte.cli import user_errors
+from tte.cliutil import user_errors
 from tte.errors import TteError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tte.cli import user_errors
+from tte.cliutil import user_errors
 
 DEFAULT_STORE = ".tte/kg"
 

@@ -2,6 +2,7 @@
 
 A scheme names layers by their *conv index* counted from the input (the classifier, the
 last conv/fully-connected layer, excluded), as the paper does, or by node / weight name.
+Hidden fully-connected layers (an MLP) count as layers in the same index space.
 Presets:
 
 * ``full``: every weight and bias.
@@ -132,11 +133,12 @@ class UpdateScheme:
 
 
 def trainable_layers(graph: Graph) -> tuple[list[Node], Node | None]:
-    """The conv layers in input-to-output order, and the classifier (last conv/FC layer)."""
+    """The layers (conv and hidden fully-connected) in input-to-output order, and the
+    classifier (the last one). For the paper's CNNs these are exactly its conv indices."""
     layers = [n for n in graph.nodes if n.op in ("conv2d", "fully_connected")]
     if not layers:
         return [], None
-    return [n for n in layers[:-1] if n.op == "conv2d"], layers[-1]
+    return layers[:-1], layers[-1]
 
 
 def _is_depthwise(graph: Graph, node: Node) -> bool:

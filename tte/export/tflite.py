@@ -21,6 +21,7 @@ import numpy as np
 import tflite
 
 from tte.errors import TteError
+from tte.fsutil import make_public
 from tte.ir import Graph, Node, QuantParams, Tensor
 from tte.reference.int8_ops import SOFTMAX_SCALE, SOFTMAX_ZP, pad_value_int8
 
@@ -591,6 +592,7 @@ def _write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        make_public(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
