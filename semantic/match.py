@@ -39,8 +39,10 @@ def _fp32(store: Store) -> set[str]:
 def match_device(store: Store, device: str) -> dict[str, Any]:
     """{"device", "board", "inference": [model ids], "training": [{"model", "scheme"}], "warnings"}."""
     iri = device_iri(device)
-    _exists(store, iri, str(TTE.Device), "device", device)
-    board = store.select(queries.bind(queries.load("board-of-device"), device=iri))[0]
+    boards = store.select(queries.bind(queries.load("board-of-device"), device=iri))
+    if not boards:
+        raise TteError(f"unknown device '{device}'")
+    board = boards[0]
     inference = sorted({local_id(r["model"]) for r in
                         store.select(queries.bind(queries.load("match-inference"), device=iri))})
     training = sorted(({"model": local_id(r["model"]), "scheme": r["scheme"]} for r in
@@ -55,8 +57,8 @@ def match_model(store: Store, model: str) -> dict[str, Any]:
     """{"model", "inference": [device ids], "training": [{"device", "scheme"}], "warnings"}."""
     iri = model_iri(model)
     _exists(store, iri, str(TTE.Model), "model", model)
-    inf_rows = store.select(queries.bind(queries.load("match-inference"), model=iri))
-    tr_rows = store.select(queries.bind(queries.load("match-training"), model=iri))
+    inf_rows = store.select(queries.bind(queries.load("match-model-inference"), model=iri))
+    tr_rows = store.select(queries.bind(queries.load("match-model-training"), model=iri))
     inference = sorted({local_id(r["device"]) for r in inf_rows})
     training = sorted(({"device": local_id(r["device"]), "scheme": r["scheme"]} for r in tr_rows),
                       key=lambda d: (d["device"], d["scheme"]))

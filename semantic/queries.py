@@ -15,16 +15,25 @@ def load(name: str) -> str:
     return (QUERIES_DIR / f"{name}.rq").read_text()
 
 
+BIND_MARK = "# bind here"
+
+
 def bind(query: str, **values: str) -> str:
-    """Bind variables to IRIs with a VALUES block at the start of the outermost WHERE group.
+    """Bind variables to IRIs with a VALUES block: after a `# bind here` comment line when the query
+    has one (e.g. inside the subquery that should start the evaluation), else at the start of the
+    first WHERE group.
 
     (A VALUES clause at the end of the query is standard too, but Oxigraph joins it last, after
-    enumerating every pair; at the start it seeds the evaluation.)
+    enumerating every pair; placed first it seeds the evaluation.)
     """
-    at = query.find("WHERE {")
-    if at < 0:
-        raise ValueError("query has no 'WHERE {' to bind into")
-    at += len("WHERE {")
+    mark = query.find(BIND_MARK)
+    if mark >= 0:
+        at = query.index("\n", mark)
+    else:
+        at = query.find("WHERE {")
+        if at < 0:
+            raise ValueError("query has no 'WHERE {' to bind into")
+        at += len("WHERE {")
     block = "".join(f"\n  VALUES ?{var} {{ <{iri}> }}" for var, iri in values.items())
     return query[:at] + block + query[at:]
 
