@@ -172,11 +172,12 @@ def _parse_report(lines: list[str], res: RunResult) -> None:
 
 
 def run_firmware(fw: Firmware, stream: Stream, *, count: bool = True, timeout: float = 600.0,
-                 keep_dir: str | Path | None = None) -> RunResult:
+                 keep_dir: str | Path | None = None, plugin_args: tuple[str, ...] = ()) -> RunResult:
     """Run the firmware on QEMU over `stream`; parse its report (semihosting file or UART).
 
     With an embedded-data build the stream is already in flash: pass the same Stream, for
-    its list of counted regions."""
+    its list of counted regions. plugin_args: extra `key=value` arguments for the counting
+    plugin (its profile mode: prof=FILE, lo=ADDR, hi=ADDR; see tte_icount.c)."""
     b = fw.board
     if not b.qemu_machine:
         raise TteError(f"board '{b.name}' has no QEMU machine (qemu_machine in its board file)")
@@ -198,7 +199,7 @@ def run_firmware(fw: Firmware, stream: Stream, *, count: bool = True, timeout: f
                 raise TteError(f"{QEMU} was built without TCG plugin support (-plugin); cannot count instructions")
             so = build_plugin()
             begin, end = fw.symbol("tte_region_begin") & ~1, fw.symbol("tte_region_end") & ~1
-            cmd += ["-plugin", f"{so},begin=0x{begin:x},end=0x{end:x},out={icount}"]
+            cmd += ["-plugin", ",".join((f"{so},begin=0x{begin:x},end=0x{end:x},out={icount}", *plugin_args))]
         try:
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:

@@ -12,6 +12,14 @@
  *   out         file that receives one line per region: "region <instructions>", where the
  *               count runs from the first instruction of begin to the first of end, and at
  *               exit "total <instructions>".
+ *   prof        optional: profile file. At exit it gets one line per translated block,
+ *               "tb <vaddr> <instructions in the block> <executions>" (a flat profile; the
+ *               host maps addresses to functions), and, if lo/hi are given, one line per
+ *               block of the function [lo, hi) that started executing inside a region,
+ *               "site <vaddr> <instructions>": the instructions from that block's start up
+ *               to the next such block (or the region's end), i.e. per call site of the
+ *               training step, its callees included.
+ *   lo, hi      optional: the address range of the function whose blocks delimit sites.
  *
  * Counting: every translation block adds its instruction count to one 64-bit counter when
  * it starts executing (an inline add, no helper call). A block only stops early on an
@@ -59,18 +67,67 @@ static bool region_open;
 static uint64_t addr_begin = UINT64_MAX, addr_end = UINT64_MAX;
 static FILE *out;
 
+/* Profile mode (prof=...): per-block execution counters and per-site attribution. */
+struct tb_count {
+    uint64_t vaddr;
+    uint64_t n_insns;
+    uint64_t execs;
+    struct tb_count *next;
+};
+static struct tb_count *tb_list;
+static FILE *prof;
+static uint64_t addr_lo = UINT64_MAX, addr_hi = 0;
+#define TTE_MAX_SITES 4096
+static uint64_t site_vaddr[TTE_MAX_SITES];
+static uint64_t site_insns[TTE_MAX_SITES];
+static size_t n_sites;
+static size_t cur_site = SIZE_MAX; /* site being charged, SIZE_MAX outside */
+static uint64_t site_start;
+
+static void close_site(void)
+{
+    if (cur_site != SIZE_MAX) {
+        site_insns[cur_site] += insns - site_start;
+        cur_site = SIZE_MAX;
+    }
+}
+
+static void on_site(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    if (!region_open) {
+        return;
+    }
+    close_site();
+    uint64_t pc = (uint64_t)(uintptr_t)udata;
+    size_t i = 0;
+    while (i < n_sites && site_vaddr[i] != pc) {
+        i++;
+    }
+    if (i == n_sites) {
+        if (n_sites == TTE_MAX_SITES) {
+            return;
+        }
+        site_vaddr[n_sites++] = pc;
+    }
+    cur_site = i;
+    site_start = insns;
+}
+
 static void on_begin(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
     (void)udata;
     region_start = insns;
     region_open = true;
+    cur_site = SIZE_MAX;
 }
 
 static void on_end(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
     (void)udata;
+    close_site();
     if (!region_open) {
         fprintf(out, "error end-without-begin\n");
     } else {
@@ -91,8 +148,21 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     } else if (pc == addr_end) {
         qemu_plugin_register_vcpu_tb_exec_cb(tb, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
     }
+    if (prof != NULL && pc >= addr_lo && pc < addr_hi) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_site, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)pc);
+    }
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns,
                                              qemu_plugin_tb_n_insns(tb));
+    if (prof != NULL) {
+        struct tb_count *c = calloc(1, sizeof *c);
+        if (c != NULL) {
+            c->vaddr = pc;
+            c->n_insns = qemu_plugin_tb_n_insns(tb);
+            c->next = tb_list;
+            tb_list = c;
+            qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &c->execs, 1);
+        }
+    }
 }
 
 static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
@@ -103,6 +173,17 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
     fflush(out);
     if (out != stderr) {
         fclose(out);
+    }
+    if (prof != NULL) {
+        for (struct tb_count *c = tb_list; c != NULL; c = c->next) {
+            if (c->execs != 0) {
+                fprintf(prof, "tb 0x%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", c->vaddr, c->n_insns, c->execs);
+            }
+        }
+        for (size_t i = 0; i < n_sites; i++) {
+            fprintf(prof, "site 0x%" PRIx64 " %" PRIu64 "\n", site_vaddr[i], site_insns[i]);
+        }
+        fclose(prof);
     }
 }
 
@@ -121,6 +202,7 @@ TTE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 {
     (void)info;
     const char *path = NULL;
+    const char *prof_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         bool ok = true;
@@ -130,6 +212,12 @@ TTE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
             ok = parse_u64(a + 4, &addr_end);
         } else if (strncmp(a, "out=", 4) == 0) {
             path = a + 4;
+        } else if (strncmp(a, "prof=", 5) == 0) {
+            prof_path = a + 5;
+        } else if (strncmp(a, "lo=", 3) == 0) {
+            ok = parse_u64(a + 3, &addr_lo);
+        } else if (strncmp(a, "hi=", 3) == 0) {
+            ok = parse_u64(a + 3, &addr_hi);
         } else {
             ok = false;
         }
@@ -144,6 +232,13 @@ TTE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
     if (out == NULL) {
         qemu_plugin_outs("tte_icount: cannot open the output file\n");
         return -1;
+    }
+    if (prof_path != NULL) {
+        prof = fopen(prof_path, "w");
+        if (prof == NULL) {
+            qemu_plugin_outs("tte_icount: cannot open the profile file\n");
+            return -1;
+        }
     }
     qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
     qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);

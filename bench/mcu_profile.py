@@ -1,0 +1,165 @@
+"""Where the instructions of one training step go, on the emulated Cortex-M7.
+
+    python bench/mcu_profile.py [--model mbv2-w0.35] [--top 25] [--json FILE]
+
+Compiles a paper model under its paper scheme (as bench/mcu.py does), builds the QEMU
+firmware, runs one training step with the counting plugin in profile mode
+(firmware/qemu-plugin/tte_icount.c: prof/lo/hi) and prints two exact tables:
+  * per op of the generated training step: instructions from the op's first block in
+    tte_train_step to the next op's, callees included (sites mapped to the generated C's
+    `/* i: OP name */` comments through the ELF's line table);
+  * per function (exclusive), over the training step only when --step-only (the default
+    subtracts nothing: it covers the whole run, so I/O and startup functions appear too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mcu import MODELS, quantized  # noqa: E402
+
+from tte.boards import get_board  # noqa: E402
+from tte.codegen import generate  # noqa: E402
+from tte.compile import BudgetError, analyze, compile_model  # noqa: E402
+from tte.firmware import NM, build_firmware  # noqa: E402
+from tte.qemu import Stream, run_firmware  # noqa: E402
+
+ADDR2LINE = NM.replace("nm", "addr2line")
+_OP_COMMENT = re.compile(r"^\s*/\* (\d+): (\S+) (.*) \*/\s*$")
+
+
+def _functions(elf: Path) -> tuple[list[int], list[tuple[int, int, str]]]:
+    out = subprocess.run([NM, "-S", "--defined-only", str(elf)], capture_output=True, text=True, check=True).stdout
+    funcs: list[tuple[int, int, str]] = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "tT":
+            funcs.append((int(parts[0], 16) & ~1, int(parts[1], 16), parts[3]))
+    funcs.sort()
+    return [f[0] for f in funcs], funcs
+
+
+def _function_of(addr: int, starts: list[int], funcs: list[tuple[int, int, str]]) -> str:
+    i = bisect.bisect_right(starts, addr) - 1
+    if i >= 0 and addr < funcs[i][0] + funcs[i][1]:
+        return funcs[i][2]
+    return f"?0x{addr:x}"
+
+
+def _op_of_lines(elf: Path, addrs: list[int], src_dir: Path) -> dict[int, str]:
+    if not addrs:
+        return {}
+    out = subprocess.run([ADDR2LINE, "-e", str(elf), *[f"0x{a:x}" for a in addrs]], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    cache: dict[str, list[str]] = {}
+    res: dict[int, str] = {}
+    for a, loc in zip(addrs, out, strict=True):
+        path, _, line = loc.rpartition(":")
+        line_no = int(line.split()[0]) if line.split() and line.split()[0].isdigit() else 0
+        p = Path(path)
+        if not p.is_file():
+            p = src_dir / p.name
+        if not p.is_file() or line_no == 0:
+            res[a] = "(step prologue/epilogue)"
+            continue
+        text = cache.setdefault(str(p), p.read_text().splitlines())
+        label = "(step prologue)"
+        for k in range(min(line_no, len(text)) - 1, -1, -1):
+            m = _OP_COMMENT.match(text[k])
+            if m:
+                label = f"{int(m.group(1)):3d} {m.group(2)} {m.group(3)}"
+                break
+            if text[k].startswith(("float tte_train_step", "void tte_infer")):
+                break
+        res[a] = label
+    return res
+
+
+def profile(model: str, work: Path) -> dict[str, Any]:
+    budget = next(b for m, b, _ in MODELS if m == model)
+    g = quantized(model)
+    scheme = f"paper:{model}:{budget}"
+    board = get_board("qemu-mps2-an500")
+    out = work / "model"
+    name = model.replace("-", "_").replace(".", "_")
+    try:
+        report = compile_model(g, board=board, scheme=scheme, out_dir=out, name=name)
+    except BudgetError:
+        a = analyze(g, board=board, scheme=scheme, budget_bytes=1 << 40)
+        report = a.report
+        out.mkdir(parents=True, exist_ok=True)
+        for fname, text in generate(a, name).items():
+            (out / fname).write_text(text)
+        (out / "report.json").write_text(json.dumps({"stack_bytes": report["stack_bytes"]}))
+        board = dataclasses.replace(board, sram_bytes=4 << 20)
+    fw = build_firmware(out, board, in_mode="semihost")
+    starts, funcs = _functions(fw.elf)
+    step = next(f for f in funcs if f[2] == "tte_train_step")
+    rng = np.random.default_rng(0)
+    s = Stream().train(rng.integers(-128, 128, report["input_bytes"], dtype=np.int8), 3)
+    prof = work / "prof.txt"
+    res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"))
+    by_func: dict[str, int] = defaultdict(int)
+    sites: dict[int, int] = {}
+    for line in prof.read_text().splitlines():
+        f = line.split()
+        if f[0] == "tb":
+            by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
+        elif f[0] == "site":
+            sites[int(f[1], 16)] = int(f[2])
+    labels = _op_of_lines(fw.elf, sorted(sites), out)
+    by_op: dict[str, int] = defaultdict(int)
+    for a, n in sites.items():
+        by_op[labels[a]] += n
+    return {"model": model, "scheme": scheme, "instructions_per_train_step": res.train_instructions[0],
+            "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
+            "by_function_whole_run": dict(sorted(by_func.items(), key=lambda kv: -kv[1]))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="mbv2-w0.35", choices=[m for m, _, _ in MODELS])
+    ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
+        p = profile(args.model, Path(tmp))
+    total = p["instructions_per_train_step"]
+    print(f"{p['model']} ({p['scheme']}): {total:,} instructions per training step")
+    print(f"\nper op (callees included), top {args.top}:")
+    ops = p["by_op"]
+    for k, (label, n) in enumerate(ops.items()):
+        if k < args.top:
+            print(f"  {n:>12,} {100 * n / total:5.1f}%  {label}")
+    kinds: dict[str, int] = defaultdict(int)
+    for label, n in ops.items():
+        parts = label.split()
+        kinds[parts[1] if len(parts) > 1 and parts[0].isdigit() else label] += n
+    print("\nper op type:")
+    for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"  {n:>12,} {100 * n / total:5.1f}%  {kind}")
+    print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
+    for k, (fn, n) in enumerate(p["by_function_whole_run"].items()):
+        if k < args.top:
+            print(f"  {n:>12,} {100 * n / total:5.1f}%  {fn}")
+    if args.json:
+        args.json.write_text(json.dumps(p, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
