@@ -104,8 +104,11 @@ def test_report_without_c_has_the_design_fields(model: Path, tmp_path: Path) -> 
     for k in ("peak_sram_bytes", "inference_peak_sram_bytes", "arena_bytes", "trainable_bytes", "flash_bytes",
               "stack_bytes", "macs_forward", "macs_backward", "scheme", "board", "fits", "verdict"):
         assert k in report, k
+    # the input image lives in the arena (tte_input_buffer())
+    assert report["input_in_arena"] and report["arena_bytes"] >= report["input_bytes"]
     assert report["peak_sram_bytes"] == (report["arena_bytes"] + report["trainable_bytes"] + report["optimizer_bytes"]
-                                         + report["input_bytes"] + report["stack_bytes"])
+                                         + report["stack_bytes"])
+    assert report["peak_sram_bytes_input_outside_arena"] >= report["peak_sram_bytes"]
     on_disk = json.loads((tmp_path / "r" / "report.json").read_text())
     assert on_disk["peak_sram_bytes"] == report["peak_sram_bytes"]
     assert (tmp_path / "r" / "memory.png").read_bytes()[:4] == b"\x89PNG"

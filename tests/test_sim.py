@@ -91,6 +91,33 @@ def test_forward_is_bit_exact_on_the_example() -> None:
         np.testing.assert_array_equal(sim.infer(x), want)
 
 
+def test_input_written_into_the_arena_gives_the_same_results() -> None:
+    """tte_input_buffer(): the caller writes the image into the arena and passes NULL."""
+    g = example_int8()
+    _skip_unless_emitters(g, "last-k:2")
+    xs, ys = _fmnist_inputs(g, 3)
+    sim = _sim(g, "last-k:2", "fm_inbuf")
+    lib, ffi = sim.lib, sim.ffi
+    start = sim.weights()
+    want_out, want_loss = [], []
+    for x, y in zip(xs, ys):
+        want_out.append(sim.infer(x))
+        want_loss.append(sim.train_step(x, y))
+    want_crc = sim.crc32()
+    lib.tte_init()                      # step counter back to 0
+    sim.set_weights(start)
+    for x, y, w_out, w_loss in zip(xs, ys, want_out, want_loss):
+        raw = np.ascontiguousarray(x, np.int8).tobytes()
+        ffi.memmove(lib.tte_input_buffer(), raw, len(raw))
+        out = np.zeros(w_out.size, np.int8)
+        lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", out))
+        np.testing.assert_array_equal(out.reshape(w_out.shape), w_out)
+        ffi.memmove(lib.tte_input_buffer(), raw, len(raw))
+        assert lib.tte_train_step(ffi.NULL, int(y)) == w_loss
+    sim._release()
+    assert sim.crc32() == want_crc
+
+
 def _train_both(graph: Graph, scheme: str, xs: list[np.ndarray], ys: list[int], name: str
                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[float], list[float]]:
     sim = _sim(graph, scheme, name)

@@ -8,6 +8,7 @@
 * the API the firmware builds against::
 
       void tte_init(void);
+      int8_t *tte_input_buffer(void);         where the input lives: write it there, pass NULL
       void tte_infer(const int8_t *in, int8_t *out);
       float tte_train_step(const int8_t *in, int32_t label);        (softmax cross-entropy)
       float tte_train_step_regression(const int8_t *in, const float *target);   (mse)
@@ -15,7 +16,10 @@
       void tte_get_weights(uint8_t *dst);     TTE_TRAINABLE_BYTES, plan order
       void tte_set_weights(const uint8_t *src);
 
-  ``in`` is the int8 input in IR layout (NHWC); ``out`` receives TTE_OUTPUT_BYTES.
+  ``in`` is the int8 input in IR layout (NHWC): NULL (or ``tte_input_buffer()``) when the
+  application wrote it into the arena already (TinyEngine-style, no second input buffer),
+  otherwise it is copied there first. The step overwrites the arena, input included.
+  ``out`` receives TTE_OUTPUT_BYTES.
 
 How each op becomes a kernel call is the business of ``tte.codegen_ops.EMITTERS``; this
 module decides where every tensor lives and hands the emitters a ``ref`` for it. The step
@@ -138,6 +142,9 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
          f"#define TTE_INPUT_ZERO_POINT {int(x_t.quant.zero_point[0])}",
          f"#define TTE_REGRESSION {1 if regression else 0}", "",
          "void tte_init(void);",
+         "/* The input image lives in the arena: write TTE_INPUT_BYTES here, then pass NULL as `in`",
+         "   (any other pointer is copied here first). Each step or inference overwrites it. */",
+         "int8_t *tte_input_buffer(void);",
          "void tte_infer(const int8_t *in, int8_t *out);",
          ("float tte_train_step_regression(const int8_t *in, const float *target);" if regression
           else "float tte_train_step(const int8_t *in, int32_t label);"),
@@ -192,21 +199,27 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
             lines.extend(("    " + s) if not s.startswith("    ") else s for s in em.call)
         return lines
 
-    infer_lines = body(inf, ip, {x_name: "in"}, "tte_i")
-    train_extra = {x_name: "in", tg.label: "target" if regression else "tte_label", "step": "tte_step"}
+    if plan.offsets.get(x_name) != 0 or ip.offsets.get(x_name) != 0:
+        raise TteError("codegen: the input must be planned at arena offset 0 (plan_memory arena_inputs)")
+    infer_lines = body(inf, ip, {}, "tte_i")
+    train_extra = {tg.label: "target" if regression else "tte_label", "step": "tte_step"}
     train_lines = body(sg, plan, train_extra, "tte_t")
     loss_ref = make_ref(sg.graph, plan, train_extra)(tg.loss)
-    out_ref = make_ref(inf.graph, ip, {x_name: "in"})(fwd.outputs[0])
+    out_ref = make_ref(inf.graph, ip, {})(fwd.outputs[0])
 
     c += ["", "void tte_init(void)", "{", "    memset(tte_arena, 0, sizeof(tte_arena));", "    tte_step[0] = 0;",
-          "}", "", "void tte_infer(const int8_t *in, int8_t *out)", "{", *infer_lines,
+          "}", "", "int8_t *tte_input_buffer(void)", "{", "    return (int8_t *)tte_arena;", "}", "",
+          "static void tte_load_input(const int8_t *in)", "{",
+          "    if (in != NULL && in != (const int8_t *)tte_arena) {",
+          "        memcpy(tte_arena, in, TTE_INPUT_BYTES);", "    }", "}", "",
+          "void tte_infer(const int8_t *in, int8_t *out)", "{", "    tte_load_input(in);", *infer_lines,
           f"    memcpy(out, {out_ref}, TTE_OUTPUT_BYTES);", "}", ""]
     if regression:
         c += ["float tte_train_step_regression(const int8_t *in, const float *target)", "{"]
     else:
         c += ["float tte_train_step(const int8_t *in, int32_t label)", "{", "    int32_t tte_label[1];",
               "    tte_label[0] = label;"]
-    c += ["    float loss;", *train_lines, f"    memcpy(&loss, {loss_ref}, sizeof(loss));",
+    c += ["    float loss;", "    tte_load_input(in);", *train_lines, f"    memcpy(&loss, {loss_ref}, sizeof(loss));",
           "    tte_step[0] += 1;", "    return loss;", "}", ""]
     parts = [(names.by_tensor[p], fwd.tensors[p].nbytes) for p in trainable]
     c += ["uint32_t tte_trainable_crc32(void)", "{", "    uint32_t crc = 0xFFFFFFFFu;", "    uint32_t i;",

@@ -17,7 +17,9 @@ SRAM accounting of a training step (``peak_sram_bytes``):
   in SRAM; ``trainable_updated_bytes`` is the part actually updated);
 * ``optimizer_bytes``: plain SGD keeps no state; the step counter of stochastic rounding
   takes 4 bytes;
-* ``input_bytes``: the caller's int8 input buffer, which the generated code reads in place;
+* the int8 input image lives in the arena at offset 0 (``tte_input_buffer()``, where the
+  application writes it, TinyEngine-style; a pointer passed to ``tte_infer`` /
+  ``tte_train_step`` is copied there), so ``input_bytes`` is part of ``arena_bytes``;
 * ``stack_bytes``: an estimate (``STACK_ESTIMATE_BYTES``); the firmware measures the truth
   by stack painting.
 
@@ -112,16 +114,17 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if reorder if stream is None else stream:
         sg, inf = stream_blocks(sg), stream_blocks(inf)
     scratch = _scratch_fn()
-    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph))
-    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph))
-    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel))
-    # TinyEngine's accounting: the input image written into the arena by the application
+    # the input image lives in the arena, at offset 0 in both plans (tte_input_buffer())
     x = graph.inputs[0]
-    arena_in = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x]).arena_bytes,
-                   plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x]).arena_bytes)
-    report["arena_bytes_input_in_arena"] = arena_in
-    report["peak_sram_bytes_input_in_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
-                                                - report["input_bytes"] + arena_in)
+    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x])
+    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x])
+    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel))
+    # kept for comparison: the peak with the input in a separate buffer of the caller's
+    arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph)).arena_bytes,
+                    plan_memory(inf, scratch=lambda n: scratch(n, inf.graph)).arena_bytes)
+    report["arena_bytes_input_outside_arena"] = arena_out
+    report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
+                                                     + report["input_bytes"] + arena_out)
     return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report)
 
 
@@ -135,8 +138,8 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     out = graph.tensors[graph.outputs[0]]
     arena = max(mp.arena_bytes, ip.arena_bytes)
     optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
-    peak = arena + trainable_bytes + optimizer + x.nbytes + STACK_ESTIMATE_BYTES
-    inference_peak = ip.arena_bytes + x.nbytes + out.nbytes + STACK_ESTIMATE_BYTES
+    peak = arena + trainable_bytes + optimizer + STACK_ESTIMATE_BYTES
+    inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
     flash_data = frozen_bytes + trainable_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
     fits_sram = peak <= budget
@@ -154,7 +157,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "optimizer_bytes": optimizer,
         "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
                              default=0),
-        "input_bytes": x.nbytes, "output_bytes": out.nbytes,
+        "input_bytes": x.nbytes, "input_in_arena": True, "output_bytes": out.nbytes,
         "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
         "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
         "frozen_weight_bytes": frozen_bytes,
@@ -169,9 +172,9 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
                   "partially updated weights are kept whole in SRAM (trainable_bytes); "
                   "trainable_updated_bytes is the updated part",
                   "stack_bytes is an estimate; the firmware measures the peak stack by painting",
-                  "peak_sram_bytes_input_in_arena: the peak if the input image lived in the arena "
-                  "(TinyEngine's accounting); the generated code reads the caller's buffer, so "
-                  "peak_sram_bytes is what the firmware measures"],
+                  "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
+                  "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "
+                  "the input in a buffer of its own"],
     }
 
 
@@ -184,7 +187,7 @@ def format_breakdown(report: dict[str, Any]) -> str:
              f"    arena           {r['arena_bytes']:>10,} B  (training {r['train_arena_bytes']:,}, "
              f"inference {r['inference_arena_bytes']:,})",
              f"    trainable       {r['trainable_bytes']:>10,} B  ({len(r['trainable_tensors'])} tensors)",
-             f"    input buffer    {r['input_bytes']:>10,} B",
+             f"    (input image    {r['input_bytes']:>10,} B, in the arena)",
              f"    optimizer       {r['optimizer_bytes']:>10,} B",
              f"    stack (est.)    {r['stack_bytes']:>10,} B",
              f"  arena peak at step {bd['step']} ({bd['node']}): {bd['live_bytes']:,} B live in:"]

@@ -88,7 +88,8 @@ class MemoryPlan:
 def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None,
                arena_inputs: Sequence[str] = ()) -> tuple[list[Buffer], dict[str, str]]:
     """The arena buffers of a scheduled graph and the map of external tensors.
-    ``arena_inputs``: graph inputs placed in the arena (live from step 0 to their last reader)."""
+    ``arena_inputs``: graph inputs placed in the arena (live from step 0 to their last reader;
+    ``plan_memory`` places them at offset 0)."""
     g = sg.graph
     n_steps = len(g.nodes)
     roots_external = (set(g.inputs) - set(arena_inputs)) | set(g.constants())
@@ -155,7 +156,10 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     external: dict[str, str] = {}
     for name in names:
         bufs, external = buffers_of(sg, scratch, arena_inputs)
-        results[name] = (_place(PLANNERS[name](bufs)), bufs)
+        # arena inputs go first, at offset 0 in every plan: the application writes the
+        # input there (tte_input_buffer()) before the step, whichever plan runs
+        pinned = [b for b in bufs if b.name in arena_inputs]
+        results[name] = (_place(pinned + PLANNERS[name]([b for b in bufs if b.name not in arena_inputs])), bufs)
     best = min(names, key=lambda k: (results[k][0], names.index(k)))
     arena, bufs = results[best]
     steps = [n.name for n in sg.graph.nodes]

@@ -25,6 +25,7 @@ from tte.ir import Graph
 
 _CDEF = """
 void tte_init(void);
+int8_t *tte_input_buffer(void);
 void tte_infer(const int8_t *in, int8_t *out);
 float tte_train_step(const int8_t *in, int32_t label);
 float tte_train_step_regression(const int8_t *in, const float *target);
