@@ -105,6 +105,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--models", default=",".join(m for m, _, _ in MODELS))
+    ap.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = ap.parse_args()
     wanted = set(args.models.split(","))
     results: dict[str, Any] = {"boards": list(BOARDS), "resolution": 128, "num_classes": 10, "steps": args.steps,
@@ -130,9 +131,9 @@ def main() -> None:
                   + (f"{f7['ram_static_bytes'] / 1024:.1f}KB+stack / {f7['flash_bytes'] / 1024:.1f}KB"
                      if f7["fits"] else "does not fit"))
     print("RAM meas. = .data + .bss + painted stack (QEMU); peak_sram = the compiler's report (stack estimated)")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
