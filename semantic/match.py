@@ -43,10 +43,9 @@ def match_device(store: Store, device: str) -> dict[str, Any]:
     if not boards:
         raise TteError(f"unknown device '{device}'")
     board = boards[0]
-    inference = sorted({local_id(r["model"]) for r in
-                        store.select(queries.bind(queries.load("match-inference"), device=iri))})
-    training = sorted(({"model": local_id(r["model"]), "scheme": r["scheme"]} for r in
-                       store.select(queries.bind(queries.load("match-training"), device=iri))),
+    rows = store.select(queries.bind(queries.load("match-device"), device=iri))
+    inference = sorted({local_id(r["model"]) for r in rows if r["inference"]})
+    training = sorted(({"model": local_id(r["model"]), "scheme": r["scheme"]} for r in rows if r["training"]),
                       key=lambda d: (d["model"], d["scheme"]))
     fp32 = sorted(_fp32(store).intersection(inference)) if not board["hasFPU"] else []
     return {"device": device, "board": local_id(board["board"]), "inference": inference, "training": training,

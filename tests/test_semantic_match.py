@@ -122,3 +122,24 @@ def test_stale_equals_brute_force(tmp_path: Any) -> None:
     want = brute_stale(fleet)
     assert len(want) > 50
     assert got == want
+
+
+def test_all_pairs_queries_equal_brute_force(tmp_path: Any) -> None:
+    """match-inference.rq / match-training.rq unbound (as `tte kg query` runs them): every pair."""
+    from semantic import queries
+    from semantic.vocab import local_id
+
+    fleet = generate_fleet(list_boards(), 60, 40, seed=11)
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    for batch in fleet_descriptions(fleet):
+        kg.add(batch)
+    got_inf = {(local_id(r["device"]), local_id(r["model"])) for r in kg.store.select(queries.load("match-inference"))}
+    got_tr = {(local_id(r["device"]), local_id(r["model"]), r["scheme"])
+              for r in kg.store.select(queries.load("match-training"))}
+    want_inf, want_tr = set(), set()
+    for d in fleet.devices:
+        want = brute_device(fleet, d.ident)
+        want_inf |= {(d.ident, m) for m in want["inference"]}
+        want_tr |= {(d.ident, t["model"], t["scheme"]) for t in want["training"]}
+    assert want_inf and want_tr
+    assert got_inf == want_inf and got_tr == want_tr
