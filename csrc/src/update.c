@@ -42,9 +42,51 @@ static int64_t qas_steps(const tte_update_params_t *u, float g, int32_t oi, uint
     }
 }
 
-static int8_t apply_s8(int8_t w, int64_t steps)
+/* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
+ * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float. */
+static float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
 {
-    int64_t v = (int64_t)w - steps;
+    const double s = (double)u->scale[u->n_scale > 1 ? oi : 0];
+    return (float)(u->qas ? u->lr / s : u->lr * s);
+}
+
+/* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
+ * is emulated in software). delta = k * g differs from the reference's float64
+ * lr * (g / s) by at most about 2 float32 roundings, |delta| * 1.2e-7; only |delta| < 255
+ * matters (any larger step saturates every int8 weight, hence the clamp), so the result
+ * differs from the reference only within 3.1e-5 of a rounding boundary, inside the 1e-4 band
+ * that tests/test_c_kernels.py already allows for the float32 gradient sums. u is the hash's
+ * top 24 bits / 2**24 (exact in float; at most 2**-24 below the reference's code / 2**32). */
+static int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint32_t index, int32_t step)
+{
+    float delta = k * g;
+    float a;
+    int32_t r;
+    if (delta != delta) {
+        return 0; /* NaN gradient: no update */
+    }
+    delta = delta > 1024.0f ? 1024.0f : (delta < -1024.0f ? -1024.0f : delta);
+    if (u->stochastic) {
+        const float uf = (float)(tte_uniform_hash_u32(u->seed, step, index) >> 8) * (1.0f / 16777216.0f);
+        int32_t f = (int32_t)delta; /* truncation toward zero */
+        if ((float)f > delta) {
+            f -= 1; /* floor */
+        }
+        /* delta - f is exact (|delta| <= 1024); floor(delta + u) = f + (frac + u >= 1) */
+        return f + ((delta - (float)f) + uf >= 1.0f ? 1 : 0);
+    }
+    /* round half away from zero */
+    a = delta < 0.0f ? -delta : delta;
+    r = (int32_t)a;
+    if (a - (float)r >= 0.5f) {
+        r += 1;
+    }
+    return delta < 0.0f ? -r : r;
+}
+
+static int8_t apply_s8(int8_t w, int32_t steps)
+{
+    const int32_t v = (int32_t)w - steps;
     return (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
 }
 
@@ -130,6 +172,8 @@ static float conv_weight_grad(const tte_conv2d_geom_t *g, int32_t o, int32_t ky,
     uint32_t index = 0;                                                                        \
     for (oi = 0; oi < u->n_out; ++oi) {                                                        \
         const int32_t o = sel(u->out_idx, oi);                                                 \
+        const float kf = u->scale != NULL ? qas_factor_s8(u, oi) : 0.0f;                       \
+        (void)kf;                                                                              \
         for (ky = 0; ky < g->k_h; ++ky) {                                                      \
             for (kx = 0; kx < g->k_w; ++kx) {                                                  \
                 for (ci = 0; ci < u->n_in; ++ci, ++index) {                                    \
@@ -148,7 +192,7 @@ void tte_conv2d_weight_update_s8(const tte_conv2d_geom_t *g, const tte_update_pa
                                  const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
                                  const float *dy, int32_t step)
 {
-    TTE_CONV_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)));
+    TTE_CONV_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)));
 }
 
 void tte_conv2d_weight_update_f32(const tte_conv2d_geom_t *g, const tte_update_params_t *u, float *w,
@@ -176,6 +220,8 @@ static float fc_weight_grad(int32_t rows, int32_t in_features, int32_t out_featu
     uint32_t index = 0;                                                                        \
     for (oi = 0; oi < u->n_out; ++oi) {                                                        \
         const int32_t n = sel(u->out_idx, oi);                                                 \
+        const float kf = u->scale != NULL ? qas_factor_s8(u, oi) : 0.0f;                       \
+        (void)kf;                                                                              \
         for (ki = 0; ki < u->n_in; ++ki, ++index) {                                            \
             const int32_t k = sel(u->in_idx, ki);                                              \
             const size_t wi = (size_t)n * in_features + k;                                     \
@@ -190,7 +236,7 @@ void tte_fc_weight_update_s8(int32_t rows, int32_t in_features, int32_t out_feat
                              const tte_update_params_t *u, int8_t *w, const int8_t *x_q, const float *x_f,
                              float x_scale, int32_t x_zp, const float *dy, int32_t step)
 {
-    TTE_FC_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)));
+    TTE_FC_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)));
 }
 
 void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_features,
@@ -238,6 +284,8 @@ void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params
     (void)d0;                                                                                  \
     for (oi = 0; oi < u->n_out; ++oi) {                                                        \
         const int32_t o = sel(u->out_idx, oi);                                                 \
+        const float kf = u->scale != NULL && u->n_scale >= 1 ? qas_factor_s8(u, oi) : 0.0f;   \
+        (void)kf;                                                                              \
         for (m = 0; m < mid; ++m) {                                                            \
             for (ci = 0; ci < u->n_in; ++ci, ++index) {                                        \
                 const size_t wi = ((size_t)o * mid + m) * dlast + sel(u->in_idx, ci);          \
@@ -250,7 +298,7 @@ void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params
 void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
                        const float *grad, int32_t step)
 {
-    TTE_SGD_LOOP(w[wi] = apply_s8(w[wi], qas_steps(u, gr, oi, index, step)))
+    TTE_SGD_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)))
 }
 
 void tte_sgd_update_s32(const tte_update_params_t *u, int32_t *w, int32_t d0, int32_t mid, int32_t dlast,
