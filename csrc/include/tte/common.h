@@ -26,13 +26,21 @@ static inline int32_t tte_srdhm(int32_t a, int32_t b)
     }
     ab = (int64_t)a * (int64_t)b;
     s = ab + (ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)));
-    /* C division by 2**31 truncates toward zero */
-    return (int32_t)(s >= 0 ? (s >> 31) : -((-s) >> 31));
+    /* C division by 2**31 truncates toward zero: the arithmetic shift floors, so a negative
+     * s with a nonzero remainder goes up by one (|s >> 31| < 2**31 as a, b are not both
+     * INT32_MIN). Cheaper on 32-bit cores than negating 64-bit values. */
+    {
+        int32_t q = (int32_t)(s >> 31);
+        if (s < 0 && (s & 0x7FFFFFFF) != 0) {
+            q += 1;
+        }
+        return q;
+    }
 }
 
 static inline int32_t tte_rdbp(int32_t x, int exponent)
 {
-    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u); /* exponent in [0, 31] */
     int32_t remainder = x & mask;
     int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -46,10 +54,10 @@ static inline int32_t tte_sat32(int64_t x)
 /* MultiplyByQuantizedMultiplier; the left shift saturates (unreachable with valid scales). */
 static inline int32_t tte_mbqm(int32_t x, int32_t mult, int32_t shift)
 {
-    int32_t left = shift > 0 ? shift : 0;
-    int32_t right = shift > 0 ? 0 : -shift;
-    int32_t xs = tte_sat32((int64_t)x * ((int64_t)1 << left));
-    return tte_rdbp(tte_srdhm(xs, mult), right);
+    if (shift > 0) {
+        return tte_srdhm(tte_sat32((int64_t)x * ((int64_t)1 << shift)), mult);
+    }
+    return tte_rdbp(tte_srdhm(x, mult), -shift);
 }
 
 static inline int32_t tte_clamp_i32(int32_t v, int32_t lo, int32_t hi)
