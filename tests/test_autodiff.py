@@ -160,3 +160,39 @@ def test_standalone_clip_and_relu_backprop_like_pytorch() -> None:
     gw, gf = torch.autograd.grad(loss, [w, f])
     np.testing.assert_allclose(ours["c.w"], (w - 0.2 * gw).detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours["fc.w"], (f - 0.2 * gf).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_momentum_matches_pytorch_sgd_over_three_steps() -> None:
+    from tte.trainer import Trainer
+
+    g = residual_net()
+    rng = np.random.default_rng(7)
+    batches = [(rng.uniform(-1, 1, (2, 8, 8, 3)).astype(np.float32), rng.integers(0, 4, 2)) for _ in range(3)]
+    tr = Trainer(g, scheme="full", precision="fp32", lr=0.1, momentum=0.9)
+    params = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in g.weights().items()}
+    opt = torch.optim.SGD(list(params.values()), lr=0.1, momentum=0.9)
+    for x, y in batches:
+        tr.step(np.transpose(x, (0, 3, 1, 2)) if g.tensors["x"].source_perm else x, y)
+        ref = torch_step_grads(g, params, x, y)
+        opt.zero_grad()
+        for p, gr in zip(params.values(), ref):
+            p.grad = gr
+        opt.step()
+    got = tr.graph.weights()
+    for name, p in params.items():
+        np.testing.assert_allclose(got[name], p.detach().numpy(), rtol=2e-4, atol=2e-5, err_msg=name)
+    assert set(tr.training.state) == {f"{k}@velocity" for k in params}
+
+
+def torch_step_grads(g: Graph, p: dict[str, torch.Tensor], x: np.ndarray, label: np.ndarray) -> list:
+    def conv_w(name: str) -> torch.Tensor:
+        return p[name].permute(0, 3, 1, 2)
+
+    xt = torch.tensor(np.transpose(x, (0, 3, 1, 2)).astype(np.float64))
+    a1 = F.relu6(F.conv2d(xt, conv_w("c1.w"), p["c1.b"], padding=1))
+    a2 = F.relu6(F.conv2d(a1, conv_w("dw1.w"), p["dw1.b"], padding=1, groups=8))
+    a4 = F.conv2d(a2, conv_w("pw.w"), p["pw.b"]) + a1
+    a5 = F.relu6(F.conv2d(a4, conv_w("dw2.w"), p["dw2.b"], padding=2, stride=2, groups=8))
+    y = F.linear(F.avg_pool2d(a5, 4).flatten(1), p["fc.w"], p["fc.b"])
+    loss = F.cross_entropy(y, torch.tensor(np.asarray(label, np.int64)))
+    return list(torch.autograd.grad(loss, list(p.values())))

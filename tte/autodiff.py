@@ -12,7 +12,9 @@ activation, so the training step saves one bit per element instead of the activa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from tte.errors import TteError
 from tte.ir import Graph, Node, Tensor
@@ -40,6 +42,7 @@ class TrainingGraph:
     loss: str
     updates: dict[str, str]       # parameter name -> its updated tensor (written back in place)
     saved: list[str]              # forward tensors the backward pass reads
+    state: dict[str, str] = field(default_factory=dict)  # optimizer state -> its updated tensor
 
 
 class _Builder:
@@ -212,13 +215,18 @@ def _needs_mask(node: Node) -> dict[str, object] | None:
 
 def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss: str = "softmax_ce",
                           lr: float = 0.01, qas: bool = True, rounding: str = "nearest",
-                          seed: int = 0) -> TrainingGraph:
+                          seed: int = 0, momentum: float = 0.0) -> TrainingGraph:
     """Build forward + loss + pruned backward + SGD updates for the parameters in ``plan``.
 
     On an int8 graph the forward pass stays int8 (TFLite kernels), the logits are
     dequantized for the loss, gradients are real-valued float32, and quantized parameters
     get QAS updates (``qas``) rounded as ``rounding`` says ("nearest" or "stochastic").
+
+    ``momentum`` > 0 keeps a float32 velocity per trained element (4 bytes each, which is why
+    it is off by default) in ``TrainingGraph.state``; the C engine does not support it yet.
     """
+    if not 0.0 <= momentum < 1.0:
+        raise TteError(f"momentum must lie in [0, 1), got {momentum}")
     if loss not in LOSSES:
         raise TteError(f"unknown loss '{loss}' (known: {', '.join(LOSSES)})")
     if rounding not in ROUNDINGS:
@@ -288,16 +296,21 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
         g.add_tensor(Tensor(step_name, (1,), "int32"))
         g.inputs = [*g.inputs, step_name]
         step_input = [step_name]
-    updates = {}
+    updates, state = {}, {}
     for p, sel in plan.items():
         quantized = g.tensors[p].quant is not None
-        updates[p] = b.op("sgd_update", [p, b.grads[p], *(step_input if quantized else [])], f"{p}@updated",
+        grad = b.grads[p]
+        if momentum > 0:
+            velocity = g.add_const(g.unique_name(f"{p}@velocity"), np.zeros(g.tensors[grad].shape, np.float32))
+            grad = b.op("momentum", [velocity.name, grad], f"{p}@velocity_new", {"momentum": momentum})
+            state[velocity.name] = grad
+        updates[p] = b.op("sgd_update", [p, grad, *(step_input if quantized else [])], f"{p}@updated",
                           {"lr": lr, "out_channels": sel.out_channels, "in_channels": sel.in_channels,
                            "qas": qas, "rounding": rounding, "seed": seed})
     del g.meta["_masks"]
-    g.outputs = [loss_name, *updates.values()]
+    g.outputs = [loss_name, *updates.values(), *state.values()]
     # the loss reads the logits right away; "saved" is what must outlive the forward pass
     backward_reads = {i for n in g.nodes[loss_end:] for i in n.inputs}
     saved = [n.outputs[0] for n in g.nodes[:n_forward] if n.outputs[0] in backward_reads]
     g.validate()
-    return TrainingGraph(g, n_forward, logits, label_name, loss_name, updates, saved)
+    return TrainingGraph(g, n_forward, logits, label_name, loss_name, updates, saved, state)

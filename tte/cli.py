@@ -81,6 +81,8 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True,
               help="How int8 weight updates smaller than one step are rounded.")
 @click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling (for comparison).")
+@click.option("--momentum", default=0.0, show_default=True, type=float,
+              help="SGD momentum (engine ref only; costs a float32 velocity per trained element).")
 @click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
 @click.option("--samples", default=0, type=int, help="Train on only this many training samples (0: all).")
 @click.option("--seed", default=0, show_default=True, type=int)
@@ -88,14 +90,15 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
 def train(model: str, data_name: str, scheme: str, precision: str, engine: str, lr: float, epochs: int,
-          batch_size: int, rounding: str, no_qas: bool, calibration: str | None, samples: int, seed: int,
-          output: str | None, as_json: bool) -> None:
+          batch_size: int, rounding: str, no_qas: bool, momentum: float, calibration: str | None, samples: int,
+          seed: int, output: str | None, as_json: bool) -> None:
     """Train MODEL on-device style (sparse update, int8 + QAS) and report accuracy before and after."""
     from tte.train_cli import run_training
 
     result = run_training(model, data_name=data_name, scheme=scheme, precision=precision, engine=engine, lr=lr,
                           epochs=epochs, batch_size=batch_size, rounding=rounding, qas=not no_qas,
-                          calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json)
+                          calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json,
+                          momentum=momentum)
     if as_json:
         click.echo(json.dumps(result, indent=2))
 

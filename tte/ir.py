@@ -390,6 +390,8 @@ TRAINING_OPS: dict[str, OpSpec] = {
                          "w - lr * grad on the selected channels (axis 0 out, last axis in), in place; "
                          "quantized w: QAS-scaled integer step, rounded to nearest or stochastically "
                          "(then 'step' is the int32 step counter)"),
+    "momentum": OpSpec(("velocity", "grad"), 0, {"momentum": 0.9}, _same_shape,
+                       "velocity * momentum + grad (SGD with momentum; the velocity persists across steps)"),
     # Fused gradient + update (built by tte.schedule): no full gradient buffer is ever materialized.
     "conv2d_weight_update": OpSpec(("w", "x", "dy", "step"), 1,
                                    {**_CONV_GEOMETRY, "kernel": (1, 1), **_UPDATE_ATTRS}, _same_shape,

@@ -20,7 +20,7 @@ CALIBRATION_SAMPLES = 500
 
 def run_training(model: str, *, data_name: str, scheme: str, precision: str, engine: str, lr: float,
                  epochs: int, batch_size: int, rounding: str, qas: bool, calibration: str | None, seed: int,
-                 output: str | None, quiet: bool, samples: int = 0) -> dict[str, Any]:
+                 output: str | None, quiet: bool, samples: int = 0, momentum: float = 0.0) -> dict[str, Any]:
     if epochs < 1 or batch_size < 1:
         raise TteError("--epochs and --batch-size must be at least 1")
     g = tte.load(model)
@@ -38,7 +38,7 @@ def run_training(model: str, *, data_name: str, scheme: str, precision: str, eng
         cx = cx[np.random.default_rng(seed).permutation(len(cx))[:CALIBRATION_SAMPLES]]
         g = tte.quantize(g, calibration=cx)
     tr = Trainer(g, scheme=scheme, precision=precision, lr=lr, engine=engine, qas=qas, rounding=rounding,
-                 seed=seed)
+                 seed=seed, momentum=momentum)
     before = tr.evaluate(xt, yt)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()

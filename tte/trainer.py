@@ -27,7 +27,7 @@ ENGINES = ("ref", "c", "qemu")
 class Trainer:
     def __init__(self, graph: Graph, *, scheme: str | UpdateScheme = "last-k:2", precision: str = "int8",
                  lr: float = 0.05, engine: str = "ref", loss: str = "softmax_ce", qas: bool = True,
-                 rounding: str = "stochastic", seed: int = 0) -> None:
+                 rounding: str = "stochastic", seed: int = 0, momentum: float = 0.0) -> None:
         if precision not in PRECISIONS:
             raise TteError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
         if engine not in ENGINES:
@@ -39,7 +39,11 @@ class Trainer:
         self.scheme = resolve_scheme(scheme)
         self.plan = self.scheme.to_plan(self.forward)
         self.training: TrainingGraph = derive_training_graph(self.forward, self.plan, loss=loss, lr=lr,
-                                                             qas=qas, rounding=rounding, seed=seed)
+                                                             qas=qas, rounding=rounding, seed=seed,
+                                                             momentum=momentum)
+        if momentum and engine != "ref":
+            raise TteError(f"momentum is supported by engine 'ref' only (not '{engine}'): its velocity "
+                           "buffer costs 4 bytes per trained element, so the C kernels train without it")
         self.steps = 0
         self.sim = None
         if engine == "c":  # the generated C step, built and run on the host (tte.sim)
@@ -110,7 +114,7 @@ class Trainer:
         if "step" in tg.graph.inputs:
             feeds["step"] = np.array([self.steps], np.int32)
         out = execute(tg.graph, feeds)
-        for param, updated in tg.updates.items():
+        for param, updated in {**tg.updates, **tg.state}.items():
             tg.graph.tensors[param].data = out[updated]
         self.steps += 1
         return float(out[tg.loss])

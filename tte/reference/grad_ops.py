@@ -189,6 +189,7 @@ _reg("mse_loss", lambda c, v: [np.asarray(np.mean((v[0] - v[1]) ** 2), v[0].dtyp
 _reg("mse_grad", lambda c, v: [(2.0 * (v[0] - v[1]) / v[0].size).astype(v[0].dtype)])
 _reg("sgd_update", lambda c, v: [sgd_update(v[0], v[1], c.attrs)])
 _reg("act_mask", lambda c, v: [act_mask(v[0], c.attrs)])
+_reg("momentum", lambda c, v: [(v[0] * np.float32(c.attrs["momentum"]) + v[1]).astype(np.float32)])
 
 
 @register("act_mask", "int8")
