@@ -54,23 +54,29 @@ static void dw_pixel(const tte_conv2d_s8_params_t *p, const int8_t *const *rows,
     const int32_t mult = g->out_c / g->in_c;
     const int32_t taps = g->k_h * g->k_w;
     const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t zp = p->in_zp;
+    /* the taps kx in [kx0, kx1) read inside the row: found once per pixel, not per channel */
+    const int32_t kx0 = ix0 < 0 ? (-ix0 + g->dil_w - 1) / g->dil_w : 0;
+    const int32_t last = ix0 > g->in_w - 1 ? 0 : (g->in_w - 1 - ix0) / g->dil_w + 1;
+    const int32_t kx1 = last < g->k_w ? last : g->k_w;
+    const size_t xstep = (size_t)g->dil_w * g->in_c;
+    const size_t xoff = (size_t)(ix0 + kx0 * g->dil_w) * g->in_c;
     int32_t oc, ky, kx;
     for (oc = 0; oc < g->out_c; ++oc) {
-        const int32_t ic = oc / mult;
+        const int32_t ic = mult == 1 ? oc : oc / mult;
         const int8_t *wo = w + (size_t)oc * taps;
         int32_t acc = bias ? bias[oc] : 0;
         int32_t v;
         for (ky = 0; ky < g->k_h; ++ky) {
-            const int8_t *row = rows[ky];
-            if (row == NULL) {
+            const int8_t *xp;
+            const int8_t *wp = wo + ky * g->k_w + kx0;
+            if (rows[ky] == NULL) {
                 continue;
             }
-            for (kx = 0; kx < g->k_w; ++kx) {
-                const int32_t ix = ix0 + kx * g->dil_w;
-                if (ix < 0 || ix >= g->in_w) {
-                    continue;
-                }
-                acc += ((int32_t)row[(size_t)ix * g->in_c + ic] - p->in_zp) * (int32_t)wo[ky * g->k_w + kx];
+            xp = rows[ky] + xoff + ic;
+            for (kx = kx0; kx < kx1; ++kx) {
+                acc += ((int32_t)*xp - zp) * (int32_t)*wp++;
+                xp += xstep;
             }
         }
         v = tte_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_zp;
