@@ -41,8 +41,19 @@ void tte_conv2d_grad_input_f32(const tte_conv2d_geom_t *g, const float *dy, cons
                             }
                             dxp = dx + (((size_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + c0;
                             wi = (((size_t)oc * g->k_h + ky) * g->k_w + kx) * cin_g;
-                            for (c = 0; c < cin_g; ++c) {
-                                dxp[c] += d * weight(w_q, w_f, w_scale, wi + c, oc);
+                            /* the same float operations per term as weight(): one branch and
+                             * one scale load per tap instead of per channel */
+                            if (w_q != NULL) {
+                                const int8_t *wp = w_q + wi;
+                                const float s = w_scale[oc];
+                                for (c = 0; c < cin_g; ++c) {
+                                    dxp[c] += d * ((float)wp[c] * s);
+                                }
+                            } else {
+                                const float *wp = w_f + wi;
+                                for (c = 0; c < cin_g; ++c) {
+                                    dxp[c] += d * wp[c];
+                                }
                             }
                         }
                     }
