@@ -24,8 +24,8 @@
 #if defined(TTE_IN_EMBEDDED)
 #define INPUT_MAPPED 1
 #else
+/* inputs are read straight into the model's arena (tte_input_buffer()), no buffer here */
 #define INPUT_MAPPED 0
-static int8_t input_buf[TTE_INPUT_BYTES] __attribute__((aligned(8)));
 #endif
 static int8_t output_buf[TTE_OUTPUT_BYTES];
 #if defined(TTE_FW_WEIGHTS_IO)
@@ -74,6 +74,8 @@ static void skip_padding(uint32_t n)
     }
 }
 
+/* The input for the next step or inference: a mapped pointer (copied into the arena by the
+ * step), or NULL once it has been read into the arena at tte_input_buffer(). */
 static const int8_t *read_input(void)
 {
 #if INPUT_MAPPED
@@ -82,8 +84,8 @@ static const int8_t *read_input(void)
         fail("truncated-input");
     }
 #else
-    const int8_t *p = input_buf;
-    if (!tte_io_read(input_buf, TTE_INPUT_BYTES)) {
+    const int8_t *p = NULL;
+    if (!tte_io_read(tte_input_buffer(), TTE_INPUT_BYTES)) {
         fail("truncated-input");
     }
 #endif

@@ -17,6 +17,8 @@
 #define TTE_TESTMODEL_FRAME_BYTES 256
 
 void tte_init(void);
+/* Where the input lives (the generated code puts it in the arena): write it there, pass NULL. */
+int8_t *tte_input_buffer(void);
 void tte_infer(const int8_t *in, int8_t *out);
 float tte_train_step(const int8_t *in, int32_t label);
 uint32_t tte_trainable_crc32(void);
