@@ -752,12 +752,79 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
+def _dwpw_case(seed: int) -> Case:
+    """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
+    (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
+    w, b) and as tte.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
+    the C results must be identical, the fused reference equals the unfused one."""
+    from tte.codegen_ops import dwpw_scratch_bytes
+    from tte.fuse import _backward_group, fuse_backward_group
+
+    rng = np.random.default_rng(2300 + seed)
+    n, h, w, c, cin = 1 + (seed % 5 == 4), int(rng.integers(2, 9)), int(rng.integers(2, 9)), \
+        int(rng.integers(1, 9)), int(rng.integers(1, 7))
+    k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
+    pad = k // 2
+    oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
+    parts = [("b", "gx", "u"), ("b", "gx", "u"), ("gx", "u"), ("b", "u"), ("b", "gx"), ("u",)][seed % 6]
+    a = _update_attrs(rng, seed, True)
+    g = new_graph({"dz": ((n, oh, ow, c), "float32", None), "mask": ((n, h, w, c), "bool", None),
+                   "x": ((n, h, w, cin), "int8", rand_q(rng))})
+    step_in, step_feed = _with_step(g, a, rng)
+    wd = rand_s8(rng, (c, k, k, 1))
+    wp = rand_s8(rng, (c, 1, 1, cin))
+    wp.reshape(-1)[:1] = [-128]
+    bias = rng.integers(-5000, 5000, c).astype(np.int32)
+    g.add_const("wd", wd, "int8", q(np.exp(rng.uniform(-6, -3, c)).astype(np.float32), np.zeros(c, int), 0))
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), c)).astype(np.float32)
+    bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
+    ua = {**a, "kernel": (1, 1), "out_channels": _subset(rng, c, seed % 4 == 3),
+          "in_channels": _subset(rng, cin, seed % 3 == 0)}
+    ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
+    dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
+    for sfx in ("", "2"):
+        g.add_const(f"w{sfx}", wp.copy(), "int8", q(ws, np.zeros(c, int), 0))
+        g.add_const(f"b{sfx}", bias.copy(), "int32", q(bs, np.zeros(c, int), 0))
+        g.add_node("conv2d_grad_input", ["dz", "wd"], f"d{sfx}", dattrs, dtype="float32")
+        g.add_node("mask_grad", [f"d{sfx}", "mask"], f"g{sfx}", {}, dtype="float32")
+        if "b" in parts:
+            g.add_node("bias_update", [f"b{sfx}", f"g{sfx}", *step_in], f"b{sfx}_new", ba)
+        if "gx" in parts:
+            g.add_node("conv2d_grad_input", [f"g{sfx}", f"w{sfx}"], f"dx{sfx}", {"input_shape": (n, h, w, cin)},
+                       dtype="float32")
+        if "u" in parts:
+            g.add_node("conv2d_weight_update", [f"w{sfx}", "x", f"g{sfx}", *step_in], f"w{sfx}_new", ua)
+    half = len(g.nodes) // 2
+    readers: dict[str, list[int]] = {}
+    for i, nd in enumerate(g.nodes):
+        for name in set(nd.inputs):
+            readers.setdefault(name, []).append(i)
+    grp = _backward_group(g, half, readers)
+    assert grp is not None and len(grp) == len(parts) + 2, grp
+    fused = fuse_backward_group(g, grp)
+    g.nodes = g.nodes[:half] + [fused]
+    for t in ("d2", "g2"):
+        del g.tensors[t]
+    scratch = f"{fused.name}@scratch"
+    nbytes = dwpw_scratch_bytes(fused, g)
+    g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
+    g.inputs.append(scratch)
+    g.meta["alias"] = {o: fused.inputs[{"w": 3, "b": 5}[r]] for o, r in zip(fused.outputs, fused.attrs["roles"])
+                       if r != "dx"}
+    g.outputs = [o for nd in g.nodes for o in nd.outputs if o not in ("d", "g")]
+    feeds = {**random_feeds(g, rng), **step_feed}
+    feeds["dz"] = np.where(rng.random(feeds["dz"].shape) < 0.2, 0.0, feeds["dz"]).astype(np.float32)
+    return Case(f"dwpw_backward_{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
+                extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
+
+
 def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
     cases += [_conv_update_case(s) for s in range(24)]
     cases += [_fc_update_case(s) for s in range(18)]
     cases += [_bias_update_case(s) for s in range(12)]
     cases += [_sgd_case(s) for s in range(9)]
+    cases += [_dwpw_case(s) for s in range(12)]
     return cases
 
 

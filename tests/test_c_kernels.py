@@ -74,6 +74,8 @@ def test_kernel_matches_reference(harness: Harness, i: int) -> None:
         r, c = np.asarray(ref[name]), got[name]
         assert c.dtype == r.dtype, f"{case.name}: {name} dtype {c.dtype} != {r.dtype}"
         assert c.shape == r.shape, f"{case.name}: {name} shape {c.shape} != {r.shape}"
+        if case.kind == "pair":
+            continue   # test_fused_backward_has_the_unfused_bits
         if case.kind == "exact":
             np.testing.assert_array_equal(c, r, err_msg=f"{case.name}: {name}")
         elif case.kind == "float":
@@ -197,3 +199,19 @@ def test_in_place_depthwise_gradient_has_the_out_of_place_bits(harness: Harness,
     got = harness.run(i)
     assert not np.isnan(got["dx"]).any()
     np.testing.assert_array_equal(got["dx"], got["dx0"])
+
+
+@pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c.kind == "pair"], ids=lambda i: CASES[i].name)
+def test_fused_backward_has_the_unfused_bits(harness: Harness, i: int) -> None:
+    """dwpw_backward (channel by channel) gives the unfused C kernels' bits, in C and in the
+    reference (which runs the original nodes)."""
+    case = CASES[i]
+    got = harness.run(i)
+    ref = execute(case.graph, case.feeds)
+    for fused, unfused in case.extra["pairs"]:
+        assert not np.isnan(got[fused].astype(np.float64)).any()
+        np.testing.assert_array_equal(got[fused], got[unfused], err_msg=f"{case.name}: {fused}")
+        np.testing.assert_array_equal(ref[fused], ref[unfused], err_msg=f"{case.name}: {fused} (reference)")
+    moved = [o for o, _ in case.extra["pairs"] if o != "dx2" and not np.array_equal(
+        got[o], case.graph.tensors[o.replace("_new", "")].data)]
+    assert moved or np.any(got.get("dx2", np.zeros(1)) != 0), f"{case.name}: the kernel did nothing"

@@ -51,8 +51,11 @@ def test_training_graph_streams_only_the_frozen_part_and_is_identical() -> None:
     sg, sg0 = a.scheduled, plain.scheduled
     fused = [n for n in sg.graph.nodes if n.op == "streamed_block"]
     assert fused and all(i < sg.forward_nodes for i, n in enumerate(sg.graph.nodes) if n.op == "streamed_block")
-    # the backward part is untouched; nothing it reads went into a chain
-    assert [n.name for n in sg.graph.nodes[sg.forward_nodes:]] == [n.name for n in sg0.graph.nodes[sg0.forward_nodes:]]
+    # the backward part is untouched but for the dwpw_backward groups; nothing it reads went into a chain
+    expanded = [c.name for n in sg.graph.nodes[sg.forward_nodes:]
+                for c in (n.attrs["chain"].nodes if n.op == "dwpw_backward" else (n,))]
+    assert sorted(expanded) == sorted(n.name for n in sg0.graph.nodes[sg0.forward_nodes:])
+    assert any(n.op == "dwpw_backward" for n in sg.graph.nodes)
     inner = {t.name for n in fused for t in n.attrs["chain"].intermediates}
     assert not inner & {i for n in sg.graph.nodes for i in n.inputs} and not inner & set(a.training.saved)
     assert not inner & {i for n in fused for c in n.attrs["chain"].nodes for i in c.inputs if i in a.training.updates}
@@ -65,7 +68,8 @@ def test_training_graph_streams_only_the_frozen_part_and_is_identical() -> None:
     for k in want:
         np.testing.assert_array_equal(got[k], want[k], err_msg=k)
     # the memory the planner sees: the expand outputs are gone
-    assert a.report["inference_arena_bytes"] < plain.report["inference_arena_bytes"] / 3
+    # (both arenas hold the 48 KB input image)
+    assert a.report["inference_arena_bytes"] < plain.report["inference_arena_bytes"] / 2
     assert a.report["train_arena_bytes"] < plain.report["train_arena_bytes"]
 
 
@@ -75,3 +79,32 @@ def test_no_streaming_without_reorder_unless_asked() -> None:
     assert not any(n.op == "streamed_block" for n in a.scheduled.graph.nodes)
     b = analyze(g, scheme="paper:mbv2-w0.35:99kb", reorder=False, stream=True)
     assert any(n.op == "streamed_block" for n in b.scheduled.graph.nodes)
+
+
+def test_backward_groups_keep_every_bit_in_c() -> None:
+    """dwpw_backward (tte.fuse.stream_backward): the trained weights and losses of the
+    generated C equal those of the unfused schedule, bit for bit, and the largest backward
+    tensor (a 1x1 conv's float output gradient) is gone from the plan."""
+    from tte.codegen import generate
+    from tte.sim import Simulator
+
+    g = mbv2_int8()
+    scheme = "paper:mbv2-w0.35:99kb"
+    a = analyze(g, scheme=scheme, budget_bytes=1 << 40)
+    plain = analyze(g, scheme=scheme, budget_bytes=1 << 40, stream=False)
+    groups = [n for n in a.scheduled.graph.nodes if n.op == "dwpw_backward"]
+    assert len(groups) >= 4
+    gone = {t.name for n in groups for t in n.attrs["chain"].intermediates}
+    assert not gone & set(a.plan.offsets) and gone <= set(plain.plan.offsets)
+    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "mb_dwpw"), (plain, "mb_plain"))]
+    rng = np.random.default_rng(5)
+    shape = g.tensors[g.inputs[0]].shape
+    for k in range(3):
+        x = rng.integers(-128, 128, shape).astype(np.int8)
+        losses = [s.train_step(x, k % 10) for s in sims]
+        assert losses[0] == losses[1]
+    assert sims[0].crc32() == sims[1].crc32()
+    w0, w1 = sims[0].weights(), sims[1].weights()
+    assert any(not np.array_equal(w0[p], g.tensors[p].data) for p in w0)
+    for p in w0:
+        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)

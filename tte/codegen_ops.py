@@ -791,8 +791,76 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     return out
 
 
+def _dwpw_parts(node: Node) -> dict[str, Node]:
+    chain = node.attrs.get("chain")
+    if not isinstance(chain, FusedChain):
+        raise _err(node, "no fused chain")
+    parts: dict[str, Node] = {}
+    for n in chain.nodes:
+        key = {"mask_grad": "m", "bias_update": "b", "conv2d_weight_update": "u"}.get(n.op)
+        if n.op == "conv2d_grad_input":
+            key = "d" if "d" not in parts else "gx"
+        if key is None or key in parts:
+            raise _err(node, f"unexpected chain {chain}")
+        parts[key] = n
+    return parts
+
+
+def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
+    """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats)."""
+    chain = node.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    d = chain.intermediates[0]
+    return 4 * d.shape[0] * d.shape[1] * d.shape[2]
+
+
+@_emitter("dwpw_backward")
+def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    parts = _dwpw_parts(node)
+    chain = node.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    view = _chain_graph(g, chain)
+    d_node = parts["d"]
+    dz, w_dw, d = _t(view, d_node.inputs[0]), _t(view, d_node.inputs[1]), chain.intermediates[0]
+    _weight_zero_points_zero(node, w_dw)
+    decls = [_array("float", f"{prefix}_dscale", np.broadcast_to(_q(node, w_dw).scale, (w_dw.shape[0],)))]
+    w_name, x_name, b_name = node.inputs[3], node.inputs[4], node.inputs[5]
+    cin, w_scale, x_scale, x_zp = 0, "NULL", "0.0f", 0
+    if w_name:
+        w = _t(g, w_name)
+        _weight_zero_points_zero(node, w)
+        cin = w.shape[3]
+        decls.append(_array("float", f"{prefix}_wscale", np.broadcast_to(_q(node, w).scale, (w.shape[0],))))
+        w_scale = f"{prefix}_wscale"
+    if x_name:
+        s, z = _sz(node, _t(g, x_name))
+        x_scale, x_zp = f32(s), z
+    updates = {}
+    for key, param, n_in in (("u", w_name, cin), ("b", b_name, 1)):
+        if key in parts:
+            pdecls, _ = _update_params(parts[key], _t(g, param), f"{prefix}_{key}", d.shape[3], n_in,
+                                       has_in=key == "u")
+            decls += pdecls
+            updates[key] = f"&{prefix}_{key}_u"
+    decls.append(f"static const tte_dwpw_backward_params_t {prefix}_params = "
+                 f"{{{_geom_init(d_node, view, d.shape, dz.shape, w_dw.shape)}, {prefix}_dscale, {cin}, {w_scale}, "
+                 f"{x_scale}, {x_zp}, {updates.get('u', 'NULL')}, {updates.get('b', 'NULL')}}};")
+    outs = dict(zip(node.attrs["roles"], node.outputs))
+    for role, param in (("w", w_name), ("b", b_name)):
+        if role in outs and ref(outs[role]) != ref(param):
+            raise _err(node, f"parameter '{param}' must be updated in place")
+    step = _step_arg(parts["u"] if "u" in parts else parts["b"], ref, 3 if "u" in parts else 2) \
+        if ("u" in parts or "b" in parts) else "0"
+    args = [ref(dz.name), ref(w_dw.name), f"(const uint8_t *)({ref(node.inputs[2])})",
+            ref(w_name) if w_name else "NULL", ref(x_name) if x_name else "NULL", ref(b_name) if b_name else "NULL",
+            ref(outs["dx"]) if "dx" in outs else "NULL", step]
+    return Emitted(decls, [f"tte_dwpw_backward_s8(&{prefix}_params, {', '.join(args)}, "
+                           f"(float *){ref(node.name + '@scratch')});"])
+
+
 # op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")
 # (conv2d_grad_input: the one-channel buffer of the in-place depthwise gradient, reserved
 # whenever the geometry allows it)
 SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scratch_bytes,
+                                                    "dwpw_backward": dwpw_scratch_bytes,
                                                     "conv2d_grad_input": _depthwise_grad_scratch}

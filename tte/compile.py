@@ -45,7 +45,7 @@ from tte.autodiff import TrainingGraph, derive_training_graph
 from tte.boards import Board, get_board
 from tte.errors import TteError
 from tte.fsutil import make_public
-from tte.fuse import stream_blocks
+from tte.fuse import stream_backward, stream_blocks
 from tte.ir import Graph, Node
 from tte.memory import MemoryPlan, plan_memory, plot_memory
 from tte.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
@@ -103,7 +103,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     """Training graph, schedule, memory plans and the report; no C.
 
     ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
-    kernels (tte.fuse) in the training and the inference graph."""
+    kernels (tte.fuse) in the training and the inference graph, and runs each block's
+    depthwise -> 1x1 backward channel by channel (tte.fuse.stream_backward)."""
     _check_int8(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
@@ -112,7 +113,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     sg = schedule(tg, reorder=reorder)
     inf = schedule_inference(graph)
     if reorder if stream is None else stream:
-        sg, inf = stream_blocks(sg), stream_blocks(inf)
+        sg, inf = stream_backward(stream_blocks(sg)), stream_blocks(inf)
     scratch = _scratch_fn()
     # the input image lives in the arena, at offset 0 in both plans (tte_input_buffer())
     x = graph.inputs[0]

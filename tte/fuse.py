@@ -142,3 +142,142 @@ def stream_blocks(sg: ScheduledGraph) -> ScheduledGraph:
                         list(tg.saved))
     external = set(g.inputs) | set(g.constants())
     return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+
+
+# ---- the backward pass: depthwise gradient -> mask -> 1x1 conv, channel by channel ----------
+
+BACKWARD_OP = "dwpw_backward"
+
+
+def _pointwise_geometry(n: Node) -> bool:
+    a = n.attrs
+    return (int(a["groups"]) == 1 and tuple(a["strides"]) == (1, 1) and tuple(a["dilations"]) == (1, 1)
+            and tuple(int(p) for p in a["pads"]) == (0, 0, 0, 0))
+
+
+def _quant_zero_weights(g: Graph, name: str) -> bool:
+    t = g.tensors[name]
+    return t.dtype == "int8" and t.quant is not None and not t.quant.zero_point.any()
+
+
+def _backward_group(g: Graph, i: int, readers: dict[str, list[int]]) -> dict[str, int] | None:
+    """The nodes (role -> index) of one dwpw_backward starting at node i, or None.
+
+    d: depthwise conv2d_grad_input (dz -> D), m: mask_grad (D -> G), and of G's readers
+    b: bias_update, gx: the 1x1 conv's conv2d_grad_input, u: its conv2d_weight_update (after gx).
+    D and G must be read by nothing else: then only one channel of G has to exist at a time."""
+    nodes, t = g.nodes, g.tensors
+    n1 = nodes[i]
+    if n1.op != "conv2d_grad_input" or len(n1.inputs) != 2:
+        return None
+    d_name, w_dw = n1.outputs[0], n1.inputs[1]
+    d, dz, wd = t[d_name], t[n1.inputs[0]], t[w_dw]
+    if (len(d.shape) != 4 or d.dtype != "float32" or dz.dtype != "float32" or not _quant_zero_weights(g, w_dw)
+            or int(n1.attrs["groups"]) != d.shape[3] or wd.shape[0] != d.shape[3] or wd.shape[3] != 1
+            or d_name in g.outputs):
+        return None
+    r = readers.get(d_name, [])
+    if len(r) != 1 or nodes[r[0]].op != "mask_grad" or nodes[r[0]].inputs[0] != d_name:
+        return None
+    grp = {"d": i, "m": r[0]}
+    gname = nodes[r[0]].outputs[0]
+    if gname in g.outputs:
+        return None
+    for k in readers.get(gname, []):
+        n = nodes[k]
+        role = {("bias_update", 1): "b", ("conv2d_grad_input", 0): "gx",
+                ("conv2d_weight_update", 2): "u"}.get((n.op, n.inputs.index(gname)))
+        if role is None or role in grp or n.inputs.count(gname) != 1:
+            return None
+        grp[role] = k
+    if not {"b", "gx", "u"} & set(grp):
+        return None
+    w_names = set()
+    if "gx" in grp:
+        gx = nodes[grp["gx"]]
+        dx = t[gx.outputs[0]]
+        if not _pointwise_geometry(gx) or dx.dtype != "float32" or dx.shape[:3] != d.shape[:3]:
+            return None
+        w_names.add(gx.inputs[1])
+    if "u" in grp:
+        u = nodes[grp["u"]]
+        x = t[u.inputs[1]]
+        if (not _pointwise_geometry(u) or tuple(u.attrs["kernel"]) != (1, 1) or x.dtype != "int8"
+                or x.quant is None or x.quant.scale.size != 1 or x.shape[:3] != d.shape[:3]
+                or ("gx" in grp and grp["gx"] > grp["u"])):
+            return None
+        w_names.add(u.inputs[0])
+    if len(w_names) > 1 or any(not _quant_zero_weights(g, w) or t[w].shape[0] != d.shape[3]
+                               or t[w].shape[1:3] != (1, 1) for w in w_names):
+        return None
+    if "b" in grp and t[nodes[grp["b"]].inputs[0]].dtype != "int32":
+        return None
+    # the fused node runs at i: nobody else may read the parameters it updates before they would have been
+    params = {nodes[grp[k]].inputs[0] for k in ("u", "b") if k in grp}
+    own = set(grp.values())
+    if any(k not in own and params & set(nodes[k].inputs) for k in range(i, max(own) + 1)):
+        return None
+    return grp
+
+
+def fuse_backward_group(g: Graph, grp: dict[str, int]) -> Node:
+    """The dwpw_backward node standing for one group (see _backward_group); does not modify g."""
+    nodes = g.nodes
+    n1, m = nodes[grp["d"]], nodes[grp["m"]]
+    gx, u, b = (nodes[grp[k]] if k in grp else None for k in ("gx", "u", "b"))
+    w = u.inputs[0] if u is not None else (gx.inputs[1] if gx is not None else "")
+    x = u.inputs[1] if u is not None else ""
+    step = next((n.inputs[i] for n, i in ((u, 3), (b, 2)) if n is not None and len(n.inputs) > i
+                 and n.inputs[i]), "")
+    outs: list[str] = []
+    roles: list[str] = []
+    for role, n in (("dx", gx), ("w", u), ("b", b)):
+        if n is not None:
+            outs.append(n.outputs[0])
+            roles.append(role)
+    inputs = [n1.inputs[0], n1.inputs[1], m.inputs[1], w, x, b.inputs[0] if b is not None else "", step]
+    chain = FusedChain(tuple(nodes[k] for k in sorted(grp.values())),
+                       (g.tensors[n1.outputs[0]], g.tensors[m.outputs[0]]), g.tensors[outs[0]])
+    return Node(f"{m.outputs[0]}@dwpw", BACKWARD_OP, inputs, outs,
+                {"chain": chain, "roles": tuple(roles), "out_shapes": tuple(g.tensors[o].shape for o in outs)})
+
+
+def stream_backward(sg: ScheduledGraph) -> ScheduledGraph:
+    """A copy of ``sg`` where each depthwise input gradient -> mask -> 1x1 conv backward
+    (bias update, input gradient, weight update) is one ``dwpw_backward`` node: the float
+    gradient of the 1x1 conv's output (the largest backward tensor of an inverted-residual
+    block) never exists whole. The C kernel keeps every sum in the unfused kernels' order."""
+    tg = sg.training
+    g = tg.graph.copy()
+    readers: dict[str, list[int]] = {}
+    for k, n in enumerate(g.nodes):
+        for name in set(n.inputs):
+            if name:
+                readers.setdefault(name, []).append(k)
+    groups: dict[int, dict[str, int]] = {}
+    taken: set[int] = set()
+    for i in range(tg.forward_nodes, len(g.nodes)):
+        if i in taken:
+            continue
+        grp = _backward_group(g, i, readers)
+        if grp is not None and not taken & set(grp.values()):
+            groups[i] = grp
+            taken |= set(grp.values())
+    if not groups:
+        return sg
+    new_nodes: list[Node] = []
+    inner: list[str] = []
+    for k, n in enumerate(g.nodes):
+        if k in groups:
+            fused = fuse_backward_group(g, groups[k])
+            inner += [t.name for t in fused.attrs["chain"].intermediates]
+            new_nodes.append(fused)
+        elif k not in taken:
+            new_nodes.append(n)
+    g.nodes = new_nodes
+    for name in inner:
+        del g.tensors[name]
+    g.validate()
+    out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
+    external = set(g.inputs) | set(g.constants())
+    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)

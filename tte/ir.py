@@ -434,12 +434,24 @@ def _chain_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int,
     return [chain.output.shape]
 
 
+def _given_outputs(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    if not isinstance(a["chain"], FusedChain):
+        raise GraphError("a fused op needs its 'chain' attribute (a FusedChain)")
+    return [tuple(s) for s in a["out_shapes"]]
+
+
 FUSED_OPS: dict[str, OpSpec] = {
     "streamed_block": OpSpec(("x", "w_expand", "b_expand", "w_dw", "b_dw", "w_project", "b_project"), 6,
                              {"chain": None}, _chain_shape,
                              "[conv2d ->] depthwise conv2d -> 1x1 conv2d [-> add of x], int8, computed "
                              "output row by output row: only a ring of k_h rows of the first conv's "
                              "output exists (kernel scratch); 'chain' holds the original nodes"),
+    "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step"), 4,
+                            {"chain": None, "roles": (), "out_shapes": ()}, _given_outputs,
+                            "depthwise input gradient -> activation mask -> a 1x1 conv's bias update, "
+                            "input gradient and weight update, channel by channel: one channel of the "
+                            "1x1 conv's output gradient exists at a time (kernel scratch); 'chain' holds "
+                            "the original nodes, 'roles' names the outputs ('dx', 'w', 'b')"),
 }
 OPS.update(FUSED_OPS)
 

@@ -189,7 +189,12 @@ def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
     taken: set[str] = set()
     for i, n in enumerate(g.nodes):
         out = n.outputs[0]
-        if n.op in UPDATE_OPS:
+        if n.op == "dwpw_backward":   # tte.fuse: updates its 1x1 conv's weight and bias in place
+            params = {"w": n.inputs[3], "b": n.inputs[5]}
+            for o, role in zip(n.outputs, n.attrs["roles"]):
+                if role in params:
+                    inplace[o] = params[role]
+        elif n.op in UPDATE_OPS:
             inplace[out] = n.inputs[0]
         elif n.op == "reshape":
             inplace[out] = n.inputs[0]

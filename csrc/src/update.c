@@ -313,3 +313,115 @@ void tte_sgd_update_f32(const tte_update_params_t *u, float *w, int32_t d0, int3
     const float lr = (float)u->lr;
     TTE_SGD_LOOP(w[wi] -= lr * gr)
 }
+
+/* Position of channel c in a selection (NULL: all), or -1. */
+static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c)
+{
+    int32_t i;
+    if (idx == NULL) {
+        return c < n ? c : -1;
+    }
+    for (i = 0; i < n; ++i) {
+        if (idx[i] == c) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                          const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
+                          int32_t step, float *tmp)
+{
+    const tte_conv2d_geom_t *g = &p->dw;
+    const int32_t ch = g->in_c;
+    const int32_t cin = p->in_c;
+    const size_t plane = (size_t)g->in_h * g->in_w;
+    const size_t pixels = (size_t)g->batch * plane;
+    int32_t c, bi, oy, ox, ky, kx, k;
+    size_t i;
+    if (dx != NULL) {
+        for (i = 0; i < pixels * (size_t)cin; ++i) {
+            dx[i] = 0.0f;
+        }
+    }
+    for (c = 0; c < ch; ++c) {
+        const size_t wc = (size_t)c * g->k_h * g->k_w;
+        /* D's input gradient, channel c: the loop nest of tte_conv2d_grad_input_f32 */
+        for (i = 0; i < pixels; ++i) {
+            tmp[i] = 0.0f;
+        }
+        for (bi = 0; bi < g->batch; ++bi) {
+            for (oy = 0; oy < g->out_h; ++oy) {
+                for (ox = 0; ox < g->out_w; ++ox) {
+                    const float d = dz[(((size_t)bi * g->out_h + oy) * g->out_w + ox) * ch + c];
+                    if (d == 0.0f) {
+                        continue;
+                    }
+                    for (ky = 0; ky < g->k_h; ++ky) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->k_w; ++kx) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
+                            if (ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            tmp[(size_t)bi * plane + (size_t)iy * g->in_w + ix]
+                                += d * ((float)w_dw[wc + (size_t)ky * g->k_w + kx] * p->dw_scale[c]);
+                        }
+                    }
+                }
+            }
+        }
+        /* the activation mask (tte_mask_grad_f32) */
+        for (i = 0; i < pixels; ++i) {
+            const size_t e = i * (size_t)ch + (size_t)c;
+            if (!((mask[e >> 3] >> (e & 7u)) & 1u)) {
+                tmp[i] = 0.0f;
+            }
+        }
+        if (p->b_update != NULL) {
+            const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c);
+            if (oi >= 0) {
+                float acc = 0.0f;
+                for (i = 0; i < pixels; ++i) {
+                    acc += tmp[i];
+                }
+                b[c] = apply_s32(b[c], qas_steps(p->b_update, acc, oi, (uint32_t)oi, step));
+            }
+        }
+        if (dx != NULL) {
+            /* P's input gradient: channel c's terms, before row c is updated */
+            const int8_t *wr = w + (size_t)c * cin;
+            for (i = 0; i < pixels; ++i) {
+                const float d = tmp[i];
+                float *dxp = dx + i * (size_t)cin;
+                if (d == 0.0f) {
+                    continue;
+                }
+                for (k = 0; k < cin; ++k) {
+                    dxp[k] += d * ((float)wr[k] * p->w_scale[c]);
+                }
+            }
+        }
+        if (p->w_update != NULL) {
+            const tte_update_params_t *u = p->w_update;
+            const int32_t oi = sel_pos(u->out_idx, u->n_out, c);
+            int32_t ci;
+            if (oi >= 0) {
+                for (ci = 0; ci < u->n_in; ++ci) {
+                    const int32_t k_in = sel(u->in_idx, ci);
+                    const size_t wi = (size_t)c * cin + k_in;
+                    float acc = 0.0f;
+                    for (i = 0; i < pixels; ++i) {
+                        acc += tmp[i] * read_x(x, NULL, p->x_scale, p->x_zp, i * (size_t)cin + k_in);
+                    }
+                    w[wi] = apply_s8(w[wi], qas_steps(u, acc, oi, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci,
+                                                      step));
+                }
+            }
+        }
+    }
+}

@@ -1,9 +1,9 @@
 """Reference kernels of fused ops: they run the original nodes' int8 kernels in sequence,
 so a fused op gives the same bytes as the unfused nodes by construction.
 
-``streamed_block`` (built by ``tte.fuse``) carries its original nodes in
-``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernel
-streams them row by row.
+``streamed_block`` and ``dwpw_backward`` (built by ``tte.fuse``) carry their original nodes
+in ``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernels
+stream them (row by row, channel by channel).
 """
 
 from __future__ import annotations
@@ -30,3 +30,20 @@ def streamed_block(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.n
         outs = kernel(sub, [vals[i] if i else None for i in node.inputs])
         vals.update(zip(node.outputs, outs))
     return [vals[chain.output.name]]
+
+
+@register("dwpw_backward", "float32")
+def dwpw_backward(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.ndarray]:
+    chain = ctx.attrs["chain"]
+    if not isinstance(chain, FusedChain):
+        raise GraphError("dwpw_backward without its chain", node=ctx.node.name)
+    descr: dict[str, Tensor] = {t.name: t for t in ctx.inputs if t is not None}
+    descr.update({t.name: t for t in chain.intermediates})
+    descr.update({t.name: t for t in ctx.outputs})
+    vals: dict[str, np.ndarray] = {t.name: v for t, v in zip(ctx.inputs, values) if t is not None and v is not None}
+    for node in chain.nodes:
+        kernel = KERNELS[(node.op, descr[node.inputs[0]].dtype)]
+        sub = KernelCtx(node, [descr[i] if i else None for i in node.inputs], [descr[o] for o in node.outputs])
+        outs = kernel(sub, [vals[i] if i else None for i in node.inputs])
+        vals.update(zip(node.outputs, outs))
+    return [vals[o] for o in ctx.node.outputs]

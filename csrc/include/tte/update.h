@@ -57,6 +57,30 @@ void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params
 void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params_t *u, float *b,
                          const float *dy);
 
+/* One inverted-residual block's backward from the depthwise conv D on, channel by channel
+ * (tte.fuse dwpw_backward): for each channel c of the 1x1 conv P that feeds D,
+ *   G[:, c] = mask[:, c] ? dL/d(D's input)[:, c] : 0      (one channel: tmp, pixels floats)
+ * then P's bias update for c, P's input gradient dx += G[:, c] * w[c, :] (old weights), and
+ * P's weight update of row c. Every sum runs in the order of the unfused kernels
+ * (tte_conv2d_grad_input_f32, tte_mask_grad_f32, tte_bias_update_s32,
+ * tte_conv2d_weight_update_s8), so the results are bit-identical to them; the whole G
+ * never exists; tmp holds dw.batch * dw.in_h * dw.in_w floats. P is 1x1, stride 1, unpadded, int8 with per-output-channel scales; D is
+ * depthwise (multiplier 1). NULL update params / dx: that part is not computed. */
+typedef struct {
+    tte_conv2d_geom_t dw;              /* D's geometry (in = P's output) */
+    const float *dw_scale;             /* D's weight scales, one per channel */
+    int32_t in_c;                      /* P's input channels */
+    const float *w_scale;              /* P's weight scales, one per output channel */
+    float x_scale;                     /* P's int8 input (weight update) */
+    int32_t x_zp;
+    const tte_update_params_t *w_update;
+    const tte_update_params_t *b_update;
+} tte_dwpw_backward_params_t;
+
+void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                          const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
+                          int32_t step, float *tmp);
+
 /* Unfused sgd_update: w viewed as [d0, mid, dlast]; grad is [n_out, mid, n_in]. */
 void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
                        const float *grad, int32_t step);
