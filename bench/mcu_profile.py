@@ -85,6 +85,10 @@ def _op_of_lines(elf: Path, addrs: list[int], src_dir: Path) -> dict[int, str]:
                 label = f"{int(m.group(1)):3d} {m.group(2)} {m.group(3)}"
                 break
             if text[k].startswith(("float tte_train_step", "void tte_infer")):
+                # the function's first block runs its prologue and the first op's call
+                m = next((m for m in map(_OP_COMMENT.match, text[k:]) if m), None)
+                if m:
+                    label = f"{int(m.group(1)):3d} {m.group(2)} {m.group(3)}"
                 break
         res[a] = label
     return res
