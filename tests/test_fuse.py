@@ -108,3 +108,66 @@ def test_backward_groups_keep_every_bit_in_c() -> None:
     assert any(not np.array_equal(w0[p], g.tensors[p].data) for p in w0)
     for p in w0:
         np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+
+
+def test_streamed_outputs_overwrite_consumed_input_rows_and_keep_every_bit() -> None:
+    """tte.fuse.block_overlap: a streamed block's output may start a few rows below its
+    input and overwrite the rows it has consumed. The planner uses that (the input image
+    and the first block's output share most of their bytes), check_plan verifies every such
+    pair, and the generated C run on the real arena at those offsets gives the reference's
+    bytes."""
+    from tte.codegen import generate
+    from tte.memory import check_plan
+    from tte.sim import Simulator
+
+    g = mbv2_int8()
+    a = analyze(g, scheme="paper:mbv2-w0.35:99kb", budget_bytes=1 << 40)
+    x_name = g.inputs[0]
+    for plan in (a.plan, a.inference_plan):
+        check_plan(plan)
+        by_name = {b.name: b for b in plan.buffers}
+        shared = [(o, i) for (o, i) in plan.overlaps
+                  if by_name[o].offset < by_name[i].offset < by_name[o].offset + by_name[o].size]
+        assert any(i == x_name for _, i in shared), plan.overlaps
+        assert plan.offsets[x_name] == a.plan.offsets[x_name]
+        # one aligned step closer than the kernel's row pattern allows is refused
+        out = next(by_name[o] for o, i in shared if i == x_name)
+        keep = out.offset
+        out.offset = by_name[x_name].offset - plan.overlaps[(out.name, x_name)] + 8
+        with pytest.raises(AssertionError):
+            check_plan(plan)
+        out.offset = keep
+    assert a.report["inference_arena_bytes"] < g.tensors[x_name].nbytes + 32 * 1024
+    sim = Simulator(a, generate(a, "mb_overlap"), "mb_overlap")
+    lib, ffi = sim.lib, sim.ffi
+    rng = np.random.default_rng(11)
+    for _ in range(2):
+        x = rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8)
+        want = execute(g, {x_name: x})[g.outputs[0]]
+        np.testing.assert_array_equal(sim.infer(x), want)
+        raw = np.ascontiguousarray(x).tobytes()
+        ffi.memmove(lib.tte_input_buffer(), raw, len(raw))
+        got = np.zeros(want.size, np.int8)
+        lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
+        np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_block_row_pattern_mirrors_the_kernel() -> None:
+    """block_rows_read: the lowest input row still read from output row oy on; a residual
+    block reads input row oy for output row oy, a stride-2 block needs its output only one
+    row below its input."""
+    from tte.fuse import block_overlap, block_rows_read
+
+    inf = stream_blocks(schedule_inference(mbv2_int8()))
+    blocks = [n for n in inf.graph.nodes if n.op == "streamed_block"]
+    for n in blocks:
+        need = block_rows_read(n, inf.graph)
+        y = inf.graph.tensors[n.outputs[0]]
+        assert need == sorted(need) and len(need) == y.shape[1] and need[0] == 0
+        # output row 0 is written after input row 0 was read: at least one row below
+        d = block_overlap(n, inf.graph)
+        assert d is not None and d >= y.nbytes // y.shape[1]
+        if inf.graph.tensors[n.inputs[0]].shape[1] == 2 * y.shape[1]:   # stride 2
+            assert d == y.nbytes // y.shape[1]
+        if n.attrs["chain"].nodes[-1].op == "add":
+            assert need == list(range(len(need)))   # the residual reads input row oy

@@ -199,8 +199,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
             lines.extend(("    " + s) if not s.startswith("    ") else s for s in em.call)
         return lines
 
-    if plan.offsets.get(x_name) != 0 or ip.offsets.get(x_name) != 0:
-        raise TteError("codegen: the input must be planned at arena offset 0 (plan_memory arena_inputs)")
+    x_off = plan.offsets.get(x_name)
+    if x_off is None or ip.offsets.get(x_name) != x_off:
+        raise TteError("codegen: the input must be planned in the arena at one offset in both plans "
+                       "(plan_memory arena_inputs)")
     infer_lines = body(inf, ip, {}, "tte_i")
     train_extra = {tg.label: "target" if regression else "tte_label", "step": "tte_step"}
     train_lines = body(sg, plan, train_extra, "tte_t")
@@ -208,10 +210,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
     out_ref = make_ref(inf.graph, ip, {})(fwd.outputs[0])
 
     c += ["", "void tte_init(void)", "{", "    memset(tte_arena, 0, sizeof(tte_arena));", "    tte_step[0] = 0;",
-          "}", "", "int8_t *tte_input_buffer(void)", "{", "    return (int8_t *)tte_arena;", "}", "",
+          "}", "", "int8_t *tte_input_buffer(void)", "{", f"    return (int8_t *)(tte_arena + {x_off});", "}", "",
           "static void tte_load_input(const int8_t *in)", "{",
-          "    if (in != NULL && in != (const int8_t *)tte_arena) {",
-          "        memcpy(tte_arena, in, TTE_INPUT_BYTES);", "    }", "}", "",
+          f"    if (in != NULL && in != (const int8_t *)(tte_arena + {x_off})) {{",
+          f"        memcpy(tte_arena + {x_off}, in, TTE_INPUT_BYTES);", "    }", "}", "",
           "void tte_infer(const int8_t *in, int8_t *out)", "{", "    tte_load_input(in);", *infer_lines,
           f"    memcpy(out, {out_ref}, TTE_OUTPUT_BYTES);", "}", ""]
     if regression:

@@ -281,3 +281,66 @@ def stream_backward(sg: ScheduledGraph) -> ScheduledGraph:
     out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
     external = set(g.inputs) | set(g.constants())
     return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+
+
+# ---- the streamed block's output over its own input (MCUNetV2-style in-place rows) --------
+
+def block_rows_read(node: Node, g: Graph) -> list[int]:
+    """Per output row oy of a streamed_block (batch 1): the lowest input row that
+    tte_block_s8 reads while computing output rows oy, oy + 1, ... (the image height when
+    none). A mirror of the loops of csrc/src/block_s8.c: for row oy it first computes the
+    expansion rows the depthwise window still lacks (each E row r reads input rows
+    r * stride - pad_top + ky * dilation), then reads the window rows (the input itself
+    when there is no expansion) and, with the residual add, input row oy's pixels."""
+    chain = node.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    nodes = list(chain.nodes)
+    add = nodes.pop() if nodes[-1].op == "add" else None
+    e = nodes.pop(0) if len(nodes) == 3 else None
+    d = nodes[0]
+    tensors = {**g.tensors, **{t.name: t for t in chain.intermediates}}
+    in_h = tensors[node.inputs[0]].shape[1]
+
+    def rows(n: Node, out_row: int, height: int) -> list[int]:
+        kh = tensors[n.inputs[1]].shape[1]
+        top = out_row * int(n.attrs["strides"][0]) - int(n.attrs["pads"][0])
+        dil = int(n.attrs["dilations"][0])
+        return [top + k * dil for k in range(kh) if 0 <= top + k * dil < height]
+
+    d_in_h, d_out_h = tensors[d.inputs[0]].shape[1], tensors[d.outputs[0]].shape[1]
+    per_row: list[int] = []
+    nxt = 0
+    for oy in range(d_out_h):
+        read: list[int] = []
+        window = rows(d, oy, d_in_h)
+        if e is not None:
+            if window:
+                nxt = max(nxt, window[0])
+                while nxt <= window[-1]:
+                    read += rows(e, nxt, in_h)
+                    nxt += 1
+        else:
+            read += window
+        if add is not None:
+            read.append(oy)
+        per_row.append(min(read, default=in_h))
+    for oy in range(len(per_row) - 2, -1, -1):
+        per_row[oy] = min(per_row[oy], per_row[oy + 1])
+    return per_row
+
+
+def block_overlap(node: Node, g: Graph) -> int | None:
+    """How far (bytes) below its input a streamed_block's output must start at least so that
+    it may overlap the input: output row oy (written after every read of rows < oy's
+    lowest still needed input row, see block_rows_read) then only overwrites input rows
+    that no later read touches. None for other ops and batches above 1."""
+    if node.op != FUSED_OP:
+        return None
+    x, y = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    if x.shape[0] != 1 or y.shape[0] != 1 or len(x.shape) != 4 or len(y.shape) != 4:
+        return None
+    x_row, y_row = x.nbytes // x.shape[1], y.nbytes // y.shape[1]
+    need = block_rows_read(node, g)
+    if len(need) != y.shape[1]:
+        return None
+    return max((oy + 1) * y_row - lo * x_row for oy, lo in enumerate(need))

@@ -14,6 +14,14 @@ already placed buffer whose lifetime overlaps; they differ in the order they pla
 first). ``plan_memory`` runs them all and keeps the smallest arena.
 
 Masks count one bit per element; weight gradients are float32; offsets are 8-byte aligned.
+
+Overlap by design (MCUNetV2 / TinyEngine-style in-place rows): a kernel that reads its
+input faster than it writes its output may write the output over input rows it has
+consumed. ``plan_memory(overlap=...)`` asks, per node, for such (output, input, distance)
+triples: the output buffer may then share bytes with the input buffer, at the one step
+where the input dies and the output is born, if it starts at least ``distance`` bytes below
+the input (``MemoryPlan.overlaps``; ``check_plan`` verifies every such pair). The distance
+comes from the kernel's row access pattern (``tte.fuse.block_overlap``).
 """
 
 from __future__ import annotations
@@ -61,20 +69,23 @@ class MemoryPlan:
     live_bytes: list[int]                   # per step: bytes of live buffers
     high_water: list[int]                   # per step: highest end offset among live buffers
     candidates: dict[str, int] = field(default_factory=dict)   # planner -> arena bytes
+    overlaps: dict[tuple[str, str], int] = field(default_factory=dict)  # (out buffer, in buffer) -> distance
 
     @property
     def lower_bound(self) -> int:
-        """No placement can use less than the most bytes live at one step."""
+        """No placement without allowed overlaps can use less than the most bytes live at one step."""
         return max(self.live_bytes, default=0)
 
     def peak_step(self) -> int:
-        return max(range(len(self.live_bytes)), key=lambda i: (self.live_bytes[i], -i)) if self.live_bytes else 0
+        """The step where the arena reaches highest (then: where the most bytes are live)."""
+        return max(range(len(self.live_bytes)), key=lambda i: (self.high_water[i], self.live_bytes[i], -i)) \
+            if self.live_bytes else 0
 
     def live_at(self, step: int) -> list[Buffer]:
         return sorted((b for b in self.buffers if b.first <= step <= b.last), key=lambda b: -b.size)
 
     def breakdown(self, top: int = 8) -> dict[str, Any]:
-        """Which buffers are live at the step where the most bytes are live."""
+        """Which buffers are live at the step where the arena reaches highest."""
         s = self.peak_step()
         live = self.live_at(s)
         return {"step": s, "node": self.steps[s] if self.steps else "", "live_bytes": self.lower_bound,
@@ -125,11 +136,30 @@ def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None,
     return buffers, external
 
 
-def _place(order: Sequence[Buffer]) -> int:
-    placed: list[Buffer] = []
-    end = 0
+Overlaps = dict[tuple[str, str], int]
+
+
+def _span(b: Buffer, p: Buffer, allow: Overlaps) -> tuple[int, int]:
+    """Offsets of b that collide with the placed p: b fits at off if off + b.size <= start
+    or off >= stop. An allowed overlap lets b (output) reach up to distance d below p
+    (input), or p (output) reach into b (input) from d below it."""
+    start, stop = p.offset, p.offset + p.size
+    d = allow.get((b.name, p.name))
+    if d is not None:
+        start = p.offset + max(0, b.size - d)
+    d = allow.get((p.name, b.name))
+    if d is not None:
+        stop = p.offset + min(d, p.size)
+    return start, stop
+
+
+def _place(order: Sequence[Buffer], allow: Overlaps | None = None, pinned: Sequence[Buffer] = ()) -> int:
+    """Place ``order`` one by one at the lowest fitting offset, around the ``pinned``
+    buffers (already at their offsets); returns the arena's end."""
+    placed: list[Buffer] = list(pinned)
+    end = max((b.offset + b.size for b in pinned), default=0)
     for b in order:
-        spans = sorted((p.offset, p.offset + p.size) for p in placed if p.overlaps(b))
+        spans = sorted(_span(b, p, allow or {}) for p in placed if p.overlaps(b))
         off = 0
         for start, stop in spans:
             if off + b.size <= start:
@@ -148,18 +178,47 @@ PLANNERS: dict[str, Callable[[list[Buffer]], list[Buffer]]] = {
 }
 
 
+def allowed_overlaps(sg: ScheduledGraph, bufs: Sequence[Buffer],
+                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]]) -> Overlaps:
+    """(output buffer, input buffer) -> distance, for the triples that ``overlap`` offers
+    whose input buffer dies at the node and whose output buffer is born there."""
+    root: dict[str, Buffer] = {t: b for b in bufs for t in b.tensors}
+    allow: Overlaps = {}
+    for i, n in enumerate(sg.graph.nodes):
+        for out, inp, dist in overlap(n):
+            bo, bi = root.get(out), root.get(inp)
+            if bo is None or bi is None or bo is bi or bo.first != i or bi.last != i or dist < 0:
+                continue
+            allow[(bo.name, bi.name)] = dist
+    return allow
+
+
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
-                scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = ()) -> MemoryPlan:
-    """Place every arena buffer with each planner; keep the smallest arena."""
+                scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
+                overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                input_offset: int | None = None) -> MemoryPlan:
+    """Place every arena buffer with each planner; keep the smallest arena.
+
+    ``arena_inputs`` are pinned first, one after the other from ``input_offset``; by default
+    that is the largest distance by which an output may start below an arena input (so
+    that output fits below it, at offset 0), else 0."""
     names = list(planners) if planners else list(PLANNERS)
     results: dict[str, tuple[int, list[Buffer]]] = {}
     external: dict[str, str] = {}
+    allow: Overlaps = {}
     for name in names:
         bufs, external = buffers_of(sg, scratch, arena_inputs)
-        # arena inputs go first, at offset 0 in every plan: the application writes the
-        # input there (tte_input_buffer()) before the step, whichever plan runs
+        allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+        # arena inputs go first, at the same offset in every plan: the application writes
+        # the input there (tte_input_buffer()) before the step, whichever plan runs
         pinned = [b for b in bufs if b.name in arena_inputs]
-        results[name] = (_place(pinned + PLANNERS[name]([b for b in bufs if b.name not in arena_inputs])), bufs)
+        base = input_offset if input_offset is not None else align(
+            max((d for (_, i), d in allow.items() if i in arena_inputs), default=0))
+        for b in pinned:
+            b.offset = base
+            base += b.size
+        rest = [b for b in bufs if b.name not in arena_inputs]
+        results[name] = (_place(PLANNERS[name](rest), allow, pinned), bufs)
     best = min(names, key=lambda k: (results[k][0], names.index(k)))
     arena, bufs = results[best]
     steps = [n.name for n in sg.graph.nodes]
@@ -171,17 +230,25 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
             high[s] = max(high[s], b.offset + b.size)
     offsets = {t: b.offset for b in bufs for t in b.tensors}
     return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets, external, steps,
-                      live, high, {k: v[0] for k, v in results.items()})
+                      live, high, {k: v[0] for k, v in results.items()}, allow)
+
 
 
 def check_plan(plan: MemoryPlan) -> None:
-    """Raise AssertionError if two buffers alive at the same step share bytes."""
+    """Raise AssertionError if two buffers alive at the same step share bytes, unless the
+    plan allows that pair (an output born where its input dies, starting at least the
+    allowed distance below it)."""
     bs = plan.buffers
     for i, a in enumerate(bs):
         assert a.offset >= 0 and a.offset % ALIGN == 0 and a.offset + a.size <= plan.arena_bytes, a
         for b in bs[i + 1:]:
-            if a.overlaps(b):
-                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+            if a.overlaps(b) and not (a.offset + a.size <= b.offset or b.offset + b.size <= a.offset):
+                for out, inp in ((a, b), (b, a)):
+                    d = plan.overlaps.get((out.name, inp.name))
+                    if d is not None and out.first == inp.last and inp.offset - out.offset >= d:
+                        break
+                else:
+                    raise AssertionError((a, b))
 
 
 # ---- memory-over-time plot (a PNG written with zlib; no plotting library needed) --------
