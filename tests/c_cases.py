@@ -752,15 +752,17 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
-def _dwpw_case(seed: int) -> Case:
+def _dwpw_case(seed: int, head: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
-    the C results must be identical, the fused reference equals the unfused one."""
+    the C results must be identical, the fused reference equals the unfused one. ``head``:
+    dz itself comes from a 1x1 conv's input gradient, a mask and the depthwise's bias update
+    (tte.fuse._backward_head), fused too (tte_dwpw_backward_head_s8)."""
     from tte.codegen_ops import dwpw_scratch_bytes
-    from tte.fuse import _backward_group, fuse_backward_group
+    from tte.fuse import _backward_group, _backward_head, fuse_backward_group
 
-    rng = np.random.default_rng(2300 + seed)
+    rng = np.random.default_rng(2300 + seed + 100 * head)
     n, h, w, c, cin = 1 + (seed % 5 == 4), int(rng.integers(2, 9)), int(rng.integers(2, 9)), \
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
@@ -782,10 +784,30 @@ def _dwpw_case(seed: int) -> Case:
           "in_channels": _subset(rng, cin, seed % 3 == 0)}
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
+    qc = int(rng.integers(1, 7))
+    head_bias = head and seed % 3 != 2
+    if head:
+        g.add_tensor(Tensor("gy", (n, oh, ow, qc), "float32"))
+        g.add_tensor(Tensor("dmask", (n, oh, ow, c), "bool"))
+        g.inputs += ["gy", "dmask"]
+        g.add_const("wq", rand_s8(rng, (qc, 1, 1, c)), "int8",
+                    q(np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), qc)).astype(np.float32), np.zeros(qc, int), 0))
+        dbs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
+        dbias = rng.integers(-5000, 5000, c).astype(np.int32)
+        dba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 2 == 1)}
     for sfx in ("", "2"):
+        dz = "dz"
+        if head:
+            dz = f"dz{sfx}"
+            g.add_node("conv2d_grad_input", ["gy", "wq"], f"e{sfx}", {"input_shape": (n, oh, ow, c)},
+                       dtype="float32")
+            g.add_node("mask_grad", [f"e{sfx}", "dmask"], dz, {}, dtype="float32")
+            if head_bias:
+                g.add_const(f"bd{sfx}", dbias.copy(), "int32", q(dbs, np.zeros(c, int), 0))
+                g.add_node("bias_update", [f"bd{sfx}", dz, *step_in], f"bd{sfx}_new", dba)
         g.add_const(f"w{sfx}", wp.copy(), "int8", q(ws, np.zeros(c, int), 0))
         g.add_const(f"b{sfx}", bias.copy(), "int32", q(bs, np.zeros(c, int), 0))
-        g.add_node("conv2d_grad_input", ["dz", "wd"], f"d{sfx}", dattrs, dtype="float32")
+        g.add_node("conv2d_grad_input", [dz, "wd"], f"d{sfx}", dattrs, dtype="float32")
         g.add_node("mask_grad", [f"d{sfx}", "mask"], f"g{sfx}", {}, dtype="float32")
         if "b" in parts:
             g.add_node("bias_update", [f"b{sfx}", f"g{sfx}", *step_in], f"b{sfx}_new", ba)
@@ -799,22 +821,28 @@ def _dwpw_case(seed: int) -> Case:
     for i, nd in enumerate(g.nodes):
         for name in set(nd.inputs):
             readers.setdefault(name, []).append(i)
-    grp = _backward_group(g, half, readers)
+    d_at = half + (2 + head_bias if head else 0)
+    grp = _backward_group(g, d_at, readers)
     assert grp is not None and len(grp) == len(parts) + 2, grp
+    if head:
+        hd = _backward_head(g, grp, readers)
+        assert hd is not None and len(hd) == 2 + head_bias, hd
+        grp = {**grp, **hd}
     fused = fuse_backward_group(g, grp)
     g.nodes = g.nodes[:half] + [fused]
-    for t in ("d2", "g2"):
+    for t in ("d2", "g2") + (("e2", "dz2") if head else ()):
         del g.tensors[t]
     scratch = f"{fused.name}@scratch"
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
-    g.meta["alias"] = {o: fused.inputs[{"w": 3, "b": 5}[r]] for o, r in zip(fused.outputs, fused.attrs["roles"])
-                       if r != "dx"}
-    g.outputs = [o for nd in g.nodes for o in nd.outputs if o not in ("d", "g")]
+    g.meta["alias"] = {o: fused.inputs[{"w": 3, "b": 5, "db": 9}[r]]
+                       for o, r in zip(fused.outputs, fused.attrs["roles"]) if r != "dx"}
+    g.outputs = [o for nd in g.nodes for o in nd.outputs if o not in ("d", "g", "e", "dz")]
     feeds = {**random_feeds(g, rng), **step_feed}
-    feeds["dz"] = np.where(rng.random(feeds["dz"].shape) < 0.2, 0.0, feeds["dz"]).astype(np.float32)
-    return Case(f"dwpw_backward_{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
+    zin = "gy" if head else "dz"
+    feeds[zin] = np.where(rng.random(feeds[zin].shape) < 0.2, 0.0, feeds[zin]).astype(np.float32)
+    return Case(f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
                 extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
 
 
@@ -825,6 +853,7 @@ def update_cases() -> list[Case]:
     cases += [_bias_update_case(s) for s in range(12)]
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]
+    cases += [_dwpw_case(s, head=True) for s in range(12)]
     return cases
 
 

@@ -82,9 +82,10 @@ def test_no_streaming_without_reorder_unless_asked() -> None:
 
 
 def test_backward_groups_keep_every_bit_in_c() -> None:
-    """dwpw_backward (tte.fuse.stream_backward): the trained weights and losses of the
-    generated C equal those of the unfused schedule, bit for bit, and the largest backward
-    tensor (a 1x1 conv's float output gradient) is gone from the plan."""
+    """dwpw_backward (tte.fuse.stream_backward, with heads): the trained weights and losses
+    of the generated C equal those of the unfused schedule, bit for bit, and the largest
+    backward tensors (a 1x1 conv's float output gradient, the depthwise's) are gone from
+    the plan."""
     from tte.codegen import generate
     from tte.sim import Simulator
 
@@ -94,6 +95,8 @@ def test_backward_groups_keep_every_bit_in_c() -> None:
     plain = analyze(g, scheme=scheme, budget_bytes=1 << 40, stream=False)
     groups = [n for n in a.scheduled.graph.nodes if n.op == "dwpw_backward"]
     assert len(groups) >= 4
+    # with a head, the depthwise output's float gradient (the stride-1 block's largest) is gone too
+    assert sum(bool(n.attrs["head"]) for n in groups) >= 4
     gone = {t.name for n in groups for t in n.attrs["chain"].intermediates}
     assert not gone & set(a.plan.offsets) and gone <= set(plain.plan.offsets)
     sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "mb_dwpw"), (plain, "mb_plain"))]

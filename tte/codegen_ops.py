@@ -796,7 +796,11 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
     if not isinstance(chain, FusedChain):
         raise _err(node, "no fused chain")
     parts: dict[str, Node] = {}
+    head = node.attrs.get("head", ())
     for n in chain.nodes:
+        if n.name in head:   # the nodes that make dz (tte.fuse._backward_head)
+            parts[{"conv2d_grad_input": "q", "mask_grad": "qm", "bias_update": "qb"}[n.op]] = n
+            continue
         key = {"mask_grad": "m", "bias_update": "b", "conv2d_weight_update": "u"}.get(n.op)
         if n.op == "conv2d_grad_input":
             key = "d" if "d" not in parts else "gx"
@@ -807,11 +811,16 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
 
 
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats)."""
+    """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
+    with a head (tte_dwpw_backward_head_s8) also one channel of dz."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
-    return 4 * d.shape[0] * d.shape[1] * d.shape[2]
+    n = d.shape[0] * d.shape[1] * d.shape[2]
+    if node.attrs.get("head"):
+        dz = chain.intermediates[3]
+        n += dz.shape[0] * dz.shape[1] * dz.shape[2]
+    return 4 * n
 
 
 @_emitter("dwpw_backward")
@@ -849,13 +858,33 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     for role, param in (("w", w_name), ("b", b_name)):
         if role in outs and ref(outs[role]) != ref(param):
             raise _err(node, f"parameter '{param}' must be updated in place")
-    step = _step_arg(parts["u"] if "u" in parts else parts["b"], ref, 3 if "u" in parts else 2) \
-        if ("u" in parts or "b" in parts) else "0"
-    args = [ref(dz.name), ref(w_dw.name), f"(const uint8_t *)({ref(node.inputs[2])})",
+    stepper = next(((parts[k], i) for k, i in (("u", 3), ("b", 2), ("qb", 2)) if k in parts), None)
+    step = _step_arg(stepper[0], ref, stepper[1]) if stepper is not None else "0"
+    args = [ref(w_dw.name), f"(const uint8_t *)({ref(node.inputs[2])})",
             ref(w_name) if w_name else "NULL", ref(x_name) if x_name else "NULL", ref(b_name) if b_name else "NULL",
             ref(outs["dx"]) if "dx" in outs else "NULL", step]
-    return Emitted(decls, [f"tte_dwpw_backward_s8(&{prefix}_params, {', '.join(args)}, "
-                           f"(float *){ref(node.name + '@scratch')});"])
+    scratch = f"(float *){ref(node.name + '@scratch')}"
+    if "q" not in parts:
+        return Emitted(decls, [f"tte_dwpw_backward_s8(&{prefix}_params, {ref(dz.name)}, {', '.join(args)}, "
+                               f"{scratch});"])
+    q = parts["q"]
+    gy, wq = _t(g, q.inputs[0]), _t(g, q.inputs[1])
+    _weight_zero_points_zero(node, wq)
+    decls.append(_array("float", f"{prefix}_qscale", np.broadcast_to(_q(node, wq).scale, (wq.shape[0],))))
+    b_dw, qb_u = "NULL", "NULL"
+    if "qb" in parts:
+        b_dw = node.inputs[9]
+        pdecls, _ = _update_params(parts["qb"], _t(g, b_dw), f"{prefix}_qb", d.shape[3], 1, has_in=False)
+        decls += pdecls
+        qb_u = f"&{prefix}_qb_u"
+        if ref(outs["db"]) != ref(b_dw):
+            raise _err(node, f"parameter '{b_dw}' must be updated in place")
+    decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
+                 f"{wq.shape[0]}, NULL, NULL, {qb_u}}};")
+    return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
+                           f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
+                           f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",
+                           f"  tte_dwpw_backward_head_s8(&{prefix}_params, &h, {', '.join(args)}, {scratch}); }}"])
 
 
 # op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")

@@ -220,6 +220,55 @@ def _backward_group(g: Graph, i: int, readers: dict[str, list[int]]) -> dict[str
     return grp
 
 
+def _backward_head(g: Graph, grp: dict[str, int], readers: dict[str, list[int]]) -> dict[str, int] | None:
+    """The nodes before a dwpw group that make its input dz (role -> index), or None:
+    q: the 1x1 conv Q's conv2d_grad_input (gy -> dD; Q reads D's output), qm: mask_grad
+    (dD -> dz), qb: D's bias_update on dz (optional). dD and dz must be read by nothing else:
+    then dz is computed channel by channel too (tte_dwpw_backward_head_s8)."""
+    nodes, t = g.nodes, g.tensors
+    d = nodes[grp["d"]]
+    dz = d.inputs[0]
+    prod = {o: k for k, n in enumerate(nodes) for o in n.outputs}
+    if dz in g.outputs or dz not in prod or nodes[prod[dz]].op != "mask_grad":
+        return None
+    qm = prod[dz]
+    d_d = nodes[qm].inputs[0]
+    if d_d in g.outputs or d_d not in prod or readers.get(d_d, []) != [qm]:
+        return None
+    q = prod[d_d]
+    qn = nodes[q]
+    if qn.op != "conv2d_grad_input" or len(qn.inputs) != 2 or not _pointwise_geometry(qn):
+        return None
+    gy, wq, ddt = t[qn.inputs[0]], t[qn.inputs[1]], t[d_d]
+    ch = t[dz].shape[3]
+    if (gy.dtype != "float32" or ddt.dtype != "float32" or not _quant_zero_weights(g, qn.inputs[1])
+            or wq.shape[1:] != (1, 1, ch) or gy.shape[:3] != t[dz].shape[:3] or ddt.shape != t[dz].shape):
+        return None
+    head = {"q": q, "qm": qm}
+    for k in readers.get(dz, []):
+        if k == grp["d"]:
+            continue
+        n = nodes[k]
+        if n.op != "bias_update" or n.inputs.index(dz) != 1 or "qb" in head or t[n.inputs[0]].dtype != "int32":
+            return None
+        head["qb"] = k
+    if max(head.values()) > grp["d"]:
+        return None
+    # the fused node runs at q: nobody between may read D's bias or write what the group reads
+    own = set(grp.values()) | set(head.values())
+    params = {nodes[head["qb"]].inputs[0]} if "qb" in head else set()
+    params |= {nodes[grp[k]].inputs[0] for k in ("u", "b") if k in grp}
+    group_outputs = {o for k in own for o in nodes[k].outputs}
+    group_inputs = {i for k in own for i in nodes[k].inputs if i} - group_outputs
+    for k in range(q, max(own) + 1):
+        if k in own:
+            continue
+        if params & set(nodes[k].inputs) or group_inputs & set(nodes[k].outputs) \
+                or group_outputs & set(nodes[k].inputs):
+            return None
+    return head
+
+
 def fuse_backward_group(g: Graph, grp: dict[str, int]) -> Node:
     """The dwpw_backward node standing for one group (see _backward_group); does not modify g."""
     nodes = g.nodes
@@ -236,17 +285,36 @@ def fuse_backward_group(g: Graph, grp: dict[str, int]) -> Node:
             outs.append(n.outputs[0])
             roles.append(role)
     inputs = [n1.inputs[0], n1.inputs[1], m.inputs[1], w, x, b.inputs[0] if b is not None else "", step]
-    chain = FusedChain(tuple(nodes[k] for k in sorted(grp.values())),
-                       (g.tensors[n1.outputs[0]], g.tensors[m.outputs[0]]), g.tensors[outs[0]])
+    inner = [g.tensors[n1.outputs[0]], g.tensors[m.outputs[0]]]
+    head: tuple[str, ...] = ()
+    if "q" in grp:
+        # dz is made inside too: the fused node reads Q's output gradient gy instead
+        q, qm = nodes[grp["q"]], nodes[grp["qm"]]
+        qb = nodes[grp["qb"]] if "qb" in grp else None
+        if not step and qb is not None and len(qb.inputs) > 2:
+            inputs[6] = qb.inputs[2]
+        inputs[0] = q.inputs[0]
+        inputs += [q.inputs[1], qm.inputs[1], qb.inputs[0] if qb is not None else ""]
+        inner += [g.tensors[q.outputs[0]], g.tensors[qm.outputs[0]]]
+        if qb is not None:
+            outs.append(qb.outputs[0])
+            roles.append("db")
+        head = tuple(nodes[grp[k]].name for k in ("q", "qm", "qb") if k in grp)
+    chain = FusedChain(tuple(nodes[k] for k in sorted(grp.values())), tuple(inner), g.tensors[outs[0]])
     return Node(f"{m.outputs[0]}@dwpw", BACKWARD_OP, inputs, outs,
-                {"chain": chain, "roles": tuple(roles), "out_shapes": tuple(g.tensors[o].shape for o in outs)})
+                {"chain": chain, "roles": tuple(roles), "out_shapes": tuple(g.tensors[o].shape for o in outs),
+                 "head": head})
 
 
-def stream_backward(sg: ScheduledGraph) -> ScheduledGraph:
+def stream_backward(sg: ScheduledGraph, head_too: bool = True) -> ScheduledGraph:
     """A copy of ``sg`` where each depthwise input gradient -> mask -> 1x1 conv backward
     (bias update, input gradient, weight update) is one ``dwpw_backward`` node: the float
     gradient of the 1x1 conv's output (the largest backward tensor of an inverted-residual
-    block) never exists whole. The C kernel keeps every sum in the unfused kernels' order."""
+    block) never exists whole. With ``head_too``, the 1x1 conv input gradient, mask and
+    bias update that make the depthwise output's gradient dz join the group when nothing
+    else reads their results: dz (the largest float tensor of such a block when the
+    depthwise has stride 1) is then computed channel by channel too. The C kernel keeps
+    every sum in the unfused kernels' order."""
     tg = sg.training
     g = tg.graph.copy()
     readers: dict[str, list[int]] = {}
@@ -261,7 +329,10 @@ def stream_backward(sg: ScheduledGraph) -> ScheduledGraph:
             continue
         grp = _backward_group(g, i, readers)
         if grp is not None and not taken & set(grp.values()):
-            groups[i] = grp
+            head = _backward_head(g, grp, readers) if head_too else None
+            if head is not None and not taken & set(head.values()):
+                grp = {**grp, **head}
+            groups[min(grp.values())] = grp
             taken |= set(grp.values())
     if not groups:
         return sg

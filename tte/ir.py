@@ -446,12 +446,15 @@ FUSED_OPS: dict[str, OpSpec] = {
                              "[conv2d ->] depthwise conv2d -> 1x1 conv2d [-> add of x], int8, computed "
                              "output row by output row: only a ring of k_h rows of the first conv's "
                              "output exists (kernel scratch); 'chain' holds the original nodes"),
-    "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step"), 4,
-                            {"chain": None, "roles": (), "out_shapes": ()}, _given_outputs,
+    "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step", "w_q", "dz_mask", "b_dw"), 7,
+                            {"chain": None, "roles": (), "out_shapes": (), "head": ()}, _given_outputs,
                             "depthwise input gradient -> activation mask -> a 1x1 conv's bias update, "
                             "input gradient and weight update, channel by channel: one channel of the "
                             "1x1 conv's output gradient exists at a time (kernel scratch); 'chain' holds "
-                            "the original nodes, 'roles' names the outputs ('dx', 'w', 'b')"),
+                            "the original nodes, 'roles' names the outputs ('dx', 'w', 'b', 'db'). With a "
+                            "'head' (names of chain nodes), 'dz' is the gradient of the 1x1 conv Q after "
+                            "the depthwise (weights 'w_q') and the depthwise's masked output gradient is "
+                            "made channel by channel too ('dz_mask', depthwise bias 'b_dw')"),
 }
 OPS.update(FUSED_OPS)
 

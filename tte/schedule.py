@@ -190,7 +190,9 @@ def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
     for i, n in enumerate(g.nodes):
         out = n.outputs[0]
         if n.op == "dwpw_backward":   # tte.fuse: updates its 1x1 conv's weight and bias in place
-            params = {"w": n.inputs[3], "b": n.inputs[5]}
+            params = {"w": n.inputs[3], "b": n.inputs[5]}    # (and with a head, the depthwise's bias)
+            if len(n.inputs) > 9 and n.inputs[9]:
+                params["db"] = n.inputs[9]
             for o, role in zip(n.outputs, n.attrs["roles"]):
                 if role in params:
                     inplace[o] = params[role]

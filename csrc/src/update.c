@@ -329,15 +329,19 @@ static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c)
     return -1;
 }
 
-void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
-                          const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
-                          int32_t step, float *tmp)
+static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
+                     const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
+                     int32_t step, float *tmp)
 {
     const tte_conv2d_geom_t *g = &p->dw;
     const int32_t ch = g->in_c;
     const int32_t cin = p->in_c;
     const size_t plane = (size_t)g->in_h * g->in_w;
     const size_t pixels = (size_t)g->batch * plane;
+    const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
+    /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
+    float *dzc = tmp + pixels;
+    const size_t dz_stride = q != NULL ? 1u : (size_t)ch;
     int32_t c, bi, oy, ox, ky, kx, k;
     size_t i;
     if (dx != NULL) {
@@ -347,6 +351,39 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
     }
     for (c = 0; c < ch; ++c) {
         const size_t wc = (size_t)c * g->k_h * g->k_w;
+        const float *dzp = dz + c;
+        if (q != NULL) {
+            /* Q's input gradient, channel c (tte_conv2d_grad_input_f32 on a 1x1 conv: each
+             * element sums over Q's output channels in order, skipping zero gradients), then
+             * D's activation mask (tte_mask_grad_f32) and D's bias update
+             * (tte_bias_update_s32: pixels in order) */
+            const int32_t qc = q->out_c;
+            for (i = 0; i < out_pixels; ++i) {
+                const float *gyp = q->gy + i * (size_t)qc;
+                const size_t e = i * (size_t)ch + (size_t)c;
+                float acc = 0.0f;
+                int32_t oc;
+                for (oc = 0; oc < qc; ++oc) {
+                    const float d = gyp[oc];
+                    if (d == 0.0f) {
+                        continue;
+                    }
+                    acc += d * ((float)q->w[(size_t)oc * ch + c] * q->scale[oc]);
+                }
+                dzc[i] = ((q->mask[e >> 3] >> (e & 7u)) & 1u) ? acc : 0.0f;
+            }
+            if (q->b_update != NULL) {
+                const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c);
+                if (oi >= 0) {
+                    float acc = 0.0f;
+                    for (i = 0; i < out_pixels; ++i) {
+                        acc += dzc[i];
+                    }
+                    q->b[c] = apply_s32(q->b[c], qas_steps(q->b_update, acc, oi, (uint32_t)oi, step));
+                }
+            }
+            dzp = dzc;
+        }
         /* D's input gradient, channel c: the loop nest of tte_conv2d_grad_input_f32 */
         for (i = 0; i < pixels; ++i) {
             tmp[i] = 0.0f;
@@ -354,7 +391,7 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
         for (bi = 0; bi < g->batch; ++bi) {
             for (oy = 0; oy < g->out_h; ++oy) {
                 for (ox = 0; ox < g->out_w; ++ox) {
-                    const float d = dz[(((size_t)bi * g->out_h + oy) * g->out_w + ox) * ch + c];
+                    const float d = dzp[(((size_t)bi * g->out_h + oy) * g->out_w + ox) * dz_stride];
                     if (d == 0.0f) {
                         continue;
                     }
@@ -424,4 +461,18 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
             }
         }
     }
+}
+
+void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                          const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
+                          int32_t step, float *tmp)
+{
+    dwpw_run(p, NULL, dz, w_dw, mask, w, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                               const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b,
+                               float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, q, NULL, w_dw, mask, w, x, b, dx, step, tmp);
 }

@@ -81,6 +81,25 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
                           const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
                           int32_t step, float *tmp);
 
+/* The same, with dz (D's masked output gradient) computed channel by channel too, so it
+ * never exists whole: dz[:, c] = dmask[:, c] ? sum_oc gy[:, oc] * w[oc, c] * scale[oc] : 0
+ * for the 1x1 conv Q that reads D's output (stride 1, unpadded, int8 weights [out_c, ch]),
+ * in the order of tte_conv2d_grad_input_f32, then D's bias update (tte_bias_update_s32) on
+ * it when b_update is set. tmp then holds batch * (in_h * in_w + out_h * out_w) floats. */
+typedef struct {
+    const float *gy;                   /* dL/d(Q's output), [pixels of D's output, out_c] */
+    const int8_t *w;                   /* Q's weights */
+    const float *scale;                /* Q's weight scales, one per output channel */
+    int32_t out_c;                     /* Q's output channels */
+    const uint8_t *mask;               /* D's activation mask, bit-packed like D's output */
+    int32_t *b;                        /* D's bias (updated in place) or NULL */
+    const tte_update_params_t *b_update;
+} tte_dwpw_head_t;
+
+void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                               const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b,
+                               float *dx, int32_t step, float *tmp);
+
 /* Unfused sgd_update: w viewed as [d0, mid, dlast]; grad is [n_out, mid, n_in]. */
 void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
                        const float *grad, int32_t step);
