@@ -141,6 +141,11 @@ def test_streamed_outputs_overwrite_consumed_input_rows_and_keep_every_bit() -> 
             check_plan(plan)
         out.offset = keep
     assert a.report["inference_arena_bytes"] < g.tensors[x_name].nbytes + 32 * 1024
+    # with the next blocks' outputs pinned under their inputs, the forward's peak is the
+    # first block: the input image, one row of distance and the block's ring
+    ip = a.inference_plan
+    assert ip.high_water[0] == ip.arena_bytes == ip.offsets[x_name] + g.tensors[x_name].nbytes + next(
+        b.size for b in ip.buffers if b.name.endswith("@scratch") and b.first == 0)
     sim = Simulator(a, generate(a, "mb_overlap"), "mb_overlap")
     lib, ffi = sim.lib, sim.ffi
     rng = np.random.default_rng(11)

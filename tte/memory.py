@@ -193,32 +193,65 @@ def allowed_overlaps(sg: ScheduledGraph, bufs: Sequence[Buffer],
     return allow
 
 
+MAX_CHAIN = 3  # streamed blocks at the start whose outputs plan_memory may pin, each below its input
+
+
+def _overlap_chain(allow: Overlaps, start: str) -> list[tuple[str, int]]:
+    """From buffer ``start`` on: the output that may overlap it, the output that may overlap
+    that one, ... (at most MAX_CHAIN), each with its distance."""
+    by_in = {i: (o, d) for (o, i), d in allow.items()}
+    chain: list[tuple[str, int]] = []
+    cur = start
+    while cur in by_in and len(chain) < MAX_CHAIN:
+        cur, d = by_in[cur]
+        chain.append((cur, d))
+    return chain
+
+
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
                 input_offset: int | None = None) -> MemoryPlan:
     """Place every arena buffer with each planner; keep the smallest arena.
 
-    ``arena_inputs`` are pinned first, one after the other from ``input_offset``; by default
-    that is the largest distance by which an output may start below an arena input (so
-    that output fits below it, at offset 0), else 0."""
+    ``arena_inputs`` are pinned first, one after the other from ``input_offset``. With one
+    arena input that the first streamed blocks may overwrite (``overlap``), the plans also
+    pin the outputs of those blocks, each its allowed distance below its input (the input
+    image, then block 1's output under it, block 2's under that, ...; 1..MAX_CHAIN blocks
+    are tried), and by default the input sits at the sum of those distances, so that the
+    last pinned output starts at offset 0."""
     names = list(planners) if planners else list(PLANNERS)
     results: dict[str, tuple[int, list[Buffer]]] = {}
     external: dict[str, str] = {}
     allow: Overlaps = {}
+    bufs, external = buffers_of(sg, scratch, arena_inputs)
+    allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+    chain = _overlap_chain(allow, arena_inputs[0]) if len(arena_inputs) == 1 else []
+    lengths = range(len(chain) + 1) if chain else range(1)
     for name in names:
-        bufs, external = buffers_of(sg, scratch, arena_inputs)
-        allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
-        # arena inputs go first, at the same offset in every plan: the application writes
-        # the input there (tte_input_buffer()) before the step, whichever plan runs
-        pinned = [b for b in bufs if b.name in arena_inputs]
-        base = input_offset if input_offset is not None else align(
-            max((d for (_, i), d in allow.items() if i in arena_inputs), default=0))
-        for b in pinned:
-            b.offset = base
-            base += b.size
-        rest = [b for b in bufs if b.name not in arena_inputs]
-        results[name] = (_place(PLANNERS[name](rest), allow, pinned), bufs)
+        for n_chain in lengths:
+            bufs, _ = buffers_of(sg, scratch, arena_inputs)
+            by_name = {b.name: b for b in bufs}
+            # arena inputs go first, at the same offset in every plan: the application writes
+            # the input there (tte_input_buffer()) before the step, whichever plan runs
+            pinned = [b for b in bufs if b.name in arena_inputs]
+            dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
+            base = input_offset if input_offset is not None else sum(dists)
+            pos = base
+            outs: list[Buffer] = []
+            for (o, _), d in zip(chain[:n_chain], dists):
+                pos -= d
+                by_name[o].offset = pos
+                outs.append(by_name[o])
+            if pos < 0:
+                continue
+            for b in pinned:
+                b.offset = base
+                base += b.size
+            rest = [b for b in bufs if b.name not in arena_inputs and b not in outs]
+            key = name if n_chain == 0 else f"{name}/pin{n_chain}"
+            results[key] = (_place(PLANNERS[name](rest), allow, pinned + outs), bufs)
+    names = list(results)
     best = min(names, key=lambda k: (results[k][0], names.index(k)))
     arena, bufs = results[best]
     steps = [n.name for n in sg.graph.nodes]
