@@ -107,10 +107,10 @@ def train(model: str, data_name: str, scheme: str, precision: str, engine: str, 
 @click.option("--model", default=None, type=click.Path(dir_okay=False),
               help="Float ONNX model (default: the example Fashion-MNIST CNN).")
 @click.option("--out", "out_dir", default="build/demo", show_default=True, type=click.Path(file_okay=False))
-@click.option("--test-samples", default=10000, show_default=True)
+@click.option("--test-samples", default=2000, show_default=True)
 @user_errors
 def demo(model: str | None, out_dir: str, test_samples: int) -> None:
-    """Inspect, quantize and evaluate the example model (float vs int8) on Fashion-MNIST."""
+    """The main job end to end: quantize, compile, train on-device style, run on QEMU."""
     from tte.demo import run_demo
 
     run_demo(model, Path(out_dir), test_samples)
