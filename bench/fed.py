@@ -16,7 +16,13 @@ Columns: value (mean +- std over seeds), bytes up / down per training device ove
 whole run (int8 weights, scales, zero points, sparse indices: what crosses the radio),
 device SRAM for one training step (estimate), wall time of meta-training + evaluation.
 
-Usage: python bench/fed.py [--seeds 3] [--quick] [--tasks sine,har]
+Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0, the
+same round budget), never on the test devices: the meta step size beta_0 (GRID), and for
+TinyMetaFed also whether the head stays local; then TinyMetaFed's top-P% is swept at the
+chosen setting (bytes trade-off). The test runs use the chosen settings for every seed.
+
+Usage: python bench/fed.py [--seeds 3] [--quick] [--tasks sine,har] [--out F]
+       python bench/fed.py --merge part1.json part2.json [--out F]
 """
 
 from __future__ import annotations
@@ -41,11 +47,61 @@ from federated.server import evaluate_heldout  # noqa: E402
 from federated.tasks import make_task  # noqa: E402
 
 TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7}
+# training devices while choosing hyper-parameters (HAR: 5 people train, the other 2 of the
+# 7 training people validate; the 3 test people are never used before the test)
+TUNE_DEVICES = {"har": 5}
 ALGOS = ("fedavg", "reptile", "tinyreptile", "tinymetafed")
 PER_ROUND = 5
+# The search, per algorithm, on validation devices with seed 0 and the same round budget.
+# FedAvg has no meta step size. The on-device learning rate is the task's (shared by
+# meta-training and adaptation on every device) and is not searched.
+GRID: dict[str, list[dict[str, Any]]] = {
+    "fedavg": [{}],
+    "reptile": [{"meta_lr": 1.0}, {"meta_lr": 2.0}],
+    "tinyreptile": [{"meta_lr": 0.1}, {"meta_lr": 0.3}],  # 1.0 diverges on HAR (see tinyreptile.py)
+    "tinymetafed": [{"meta_lr": 1.0}, {"meta_lr": 2.0}, {"meta_lr": 2.0, "local_head": False}],
+}
+TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
 
 
-def run_task(task: str, devices: int, rounds: int, seeds: list[int]) -> list[dict[str, Any]]:
+def rounds_for(algo: str, rounds: int) -> int:
+    return rounds * PER_ROUND if algo == "tinyreptile" else rounds
+
+
+def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Per algorithm, the grid setting with the best validation metric; and every validation run."""
+    devices = TUNE_DEVICES.get(task, TASKS[task])
+    t = make_task(task, devices, 0)
+    rows: list[dict[str, Any]] = []
+    chosen: dict[str, dict[str, Any]] = {}
+
+    def run(algo: str, cfg: dict[str, Any]) -> dict[str, Any]:
+        res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, rounds), seed=0, baseline=False,
+                             strategy_kwargs=cfg, split="validation")
+        row = {"task": task, "algo": algo, "config": cfg, "value": res["value"],
+               "bytes_up_per_device": res["bytes_up_per_device"], "wall_s": res["wall_s"]}
+        rows.append(row)
+        print(f"  tune {task:<15} {algo:<12} {json.dumps(cfg):<40} {res['value']:.4f}  {res['wall_s']:.0f}s",
+              flush=True)
+        return row
+
+    for algo in ALGOS:
+        grid = GRID[algo]
+        results = [run(algo, cfg) for cfg in grid] if len(grid) > 1 else [{"config": grid[0], "value": None}]
+        best = results[0]
+        for r in results[1:]:
+            if t.better(r["value"], best["value"]):
+                best = r
+        chosen[algo] = dict(best["config"])
+    tmf = chosen["tinymetafed"]
+    for p in TOP_P:
+        if p != 0.25:  # 0.25 is the grid's own top_p
+            run("tinymetafed", {**tmf, "top_p": p})
+    return chosen, rows
+
+
+def run_task(task: str, devices: int, rounds: int, seeds: list[int],
+             chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for seed in seeds:
         t0 = time.perf_counter()
@@ -55,9 +111,10 @@ def run_task(task: str, devices: int, rounds: int, seeds: list[int]) -> list[dic
                      "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0,
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
         for algo in ALGOS:
-            r = rounds * PER_ROUND if algo == "tinyreptile" else rounds
-            res = run_experiment(task, algo, devices=devices, rounds=r, seed=seed, baseline=False)
+            res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, rounds), seed=seed,
+                                 baseline=False, strategy_kwargs=chosen[algo])
             res["task"] = task
+            res["config"] = chosen[algo]
             rows.append(res)
             print(f"  {task:<15} seed {seed} {algo:<12} {res['value']:.4f}  {res['wall_s']:.0f}s", flush=True)
     return rows
@@ -75,7 +132,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                         "std": float(vals.std()), "seeds": len(sel),
                         "bytes_up_per_device": float(np.mean([r["bytes_up_per_device"] for r in sel])),
                         "bytes_down_per_device": float(np.mean([r["bytes_down_per_device"] for r in sel])),
-                        "device_memory_bytes": int(sel[0]["device_memory_bytes"]),
+                        "device_memory_bytes": int(sel[0]["device_memory_bytes"]), "config": sel[0].get("config"),
                         "wall_s": float(np.mean([r["wall_s"] for r in sel]))})
     return out
 
@@ -108,6 +165,16 @@ def checks(summary: list[dict[str, Any]]) -> list[str]:
         gain = (meta - base["mean"]) * scale if acc else base["mean"] - meta
         notes.append(f"{task}: best meta-learning beats the baseline by {gain:.3g} "
                      f"{'points' if acc else 'MSE'}")
+        # "clearly": the gain exceeds the seed-to-seed spread of both the algorithm and the baseline
+        for a in ALGOS:
+            row = by.get((task, a))
+            if row is None:
+                continue
+            g = (row["mean"] - base["mean"]) * scale if acc else base["mean"] - row["mean"]
+            spread = max(row["std"], base["std"]) * scale
+            verdict = "clearly beats" if g > spread else ("beats (within spread)" if g > 0 else "does NOT beat")
+            notes.append(f"{task}: {a} {verdict} the baseline: {g:+.3g} {'points' if acc else 'MSE'} "
+                         f"(spread {spread:.3g})")
         gap = (tmf["mean"] - rep["mean"]) * scale
         ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
         ratio_all = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
@@ -128,29 +195,66 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=100, help="rounds of the 5-devices-per-round algorithms")
-    ap.add_argument("--quick", action="store_true", help="1 seed, 10 rounds (a smoke run; not written)")
+    ap.add_argument("--quick", action="store_true", help="1 seed, 10 rounds, no search (a smoke run; not written)")
     ap.add_argument("--tasks", default=",".join(TASKS))
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fed.json")
+    ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     args = ap.parse_args()
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        out = {**parts[0], "tasks": [t for p in parts for t in p["tasks"]],
+               "chosen": {k: v for p in parts for k, v in p["chosen"].items()},
+               "tuning": [r for p in parts for r in p["tuning"]], "runs": [r for p in parts for r in p["runs"]],
+               "total_wall_s": sum(p["total_wall_s"] for p in parts)}
+        finish(out, args.out)
+        return
     seeds = [0] if args.quick else list(range(args.seeds))
     rounds = 10 if args.quick else args.rounds
     rows: list[dict[str, Any]] = []
+    tuning: list[dict[str, Any]] = []
+    chosen: dict[str, dict[str, dict[str, Any]]] = {}
     t0 = time.perf_counter()
-    for task in args.tasks.split(","):
-        rows += run_task(task, TASKS[task], rounds, seeds)
-    summary = summarize(rows)
+    tasks = args.tasks.split(",")
+    for task in tasks:
+        if args.quick:
+            chosen[task] = {a: {} for a in ALGOS}
+        else:
+            chosen[task], tr = tune(task, rounds)
+            tuning += tr
+            print(f"  {task}: chosen {json.dumps(chosen[task])}", flush=True)
+        rows += run_task(task, TASKS[task], rounds, seeds, chosen[task])
+    out = {"machine": machine_info(), "rounds": rounds, "per_round": PER_ROUND, "seeds": seeds, "tasks": tasks,
+           "grid": GRID, "top_p_sweep": TOP_P, "chosen": chosen, "tuning": tuning, "runs": rows,
+           "total_wall_s": time.perf_counter() - t0}
+    finish(out, None if args.quick else args.out)
+
+
+def finish(out: dict[str, Any], path: Path | None) -> None:
+    summary = summarize(out["runs"])
+    out["summary"], out["checks"] = summary, checks(summary)
     print()
     print(table(summary))
     print()
-    for note in checks(summary):
+    for line in tuning_table(out["tuning"]):
+        print(line)
+    print()
+    for note in out["checks"]:
         print(note)
-    if not args.quick:
-        out = {"machine": machine_info(), "rounds": rounds, "per_round": PER_ROUND, "seeds": seeds,
-               "summary": summary, "checks": checks(summary), "runs": rows,
-               "total_wall_s": time.perf_counter() - t0}
-        path = ROOT / "bench" / "results" / "fed.json"
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out, indent=2, default=float) + "\n")
         print(f"\nwrote {path}")
+
+
+def tuning_table(tuning: list[dict[str, Any]]) -> list[str]:
+    """The search on validation devices (seed 0), TinyMetaFed's top-P bytes trade-off included."""
+    if not tuning:
+        return []
+    lines = [f"{'task':<15} {'algo':<12} {'setting (validation, seed 0)':<44} {'value':>8} {'up B/dev':>10}"]
+    for r in tuning:
+        lines.append(f"{r['task']:<15} {r['algo']:<12} {json.dumps(r['config']):<44} {r['value']:>8.4f} "
+                     f"{r['bytes_up_per_device']:>10,.0f}")
+    return lines
 
 
 if __name__ == "__main__":

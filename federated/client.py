@@ -172,9 +172,15 @@ def firmware(task: Task) -> Graph:
     return _FIRMWARE[key]
 
 
-def device_for(task: Task, i: int, *, engine: str = "ref", fault: str | None = None,
-               heldout: bool = False) -> Device:
-    data = task.heldout_device(i) if heldout else task.device(i)
+SPLITS = ("train", "validation", "test")
+
+
+def device_for(task: Task, i: int, *, engine: str = "ref", fault: str | None = None, split: str = "train") -> Device:
+    """Device ``i`` of a split: a training device, a validation device (for choosing
+    hyper-parameters) or a held-out test device."""
+    if split not in SPLITS:
+        raise TteError(f"unknown device split '{split}' (known: {', '.join(SPLITS)})")
+    data = {"train": task.device, "validation": task.validation_device, "test": task.heldout_device}[split](i)
     kw: dict[str, Any] = dict(loss=task.loss, protocol=task.protocol, head=task.spec.head, engine=engine)
     if fault:
         return FaultyDevice(i, data, firmware(task), fault=fault, **kw)

@@ -29,11 +29,15 @@ def make_transport(name: str, factory: DeviceFactory, *, num_supernodes: int = 1
 def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed: int, engine: str = "ref",
                    transport: str = "inprocess", clients_per_round: int | None = None, n_heldout: int | None = None,
                    baseline: bool = True, on_round: Callable[[int, dict[str, float]], None] | None = None,
-                   ) -> dict[str, Any]:
+                   strategy_kwargs: dict[str, Any] | None = None, split: str = "test") -> dict[str, Any]:
+    """``split="validation"`` scores on the validation devices (choosing hyper-parameters),
+    ``"test"`` on the held-out test devices."""
     if rounds < 1:
         raise TteError(f"need at least one round, got {rounds}")
     task = make_task(task_name, devices, seed)
-    kwargs = {} if clients_per_round is None else {"clients_per_round": clients_per_round}
+    kwargs = dict(strategy_kwargs or {})
+    if clients_per_round is not None:
+        kwargs["clients_per_round"] = clients_per_round
     strategy = make_strategy(algo, **kwargs)
     factory = DeviceFactory(task_name, devices, seed, engine)
     t0 = time.perf_counter()
@@ -42,9 +46,9 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
                           on_round=on_round)
     train_s = time.perf_counter() - t0
     ev = evaluate_heldout(task, run.params, seed=seed, reconstruct_head=strategy.local_head, engine=engine,
-                          n_heldout=n_heldout)
-    base = (evaluate_heldout(task, task.spec.initial_params(), seed=seed, engine=engine, n_heldout=n_heldout)
-            if baseline else None)
+                          n_heldout=n_heldout, split=split)
+    base = (evaluate_heldout(task, task.spec.initial_params(), seed=seed, engine=engine, n_heldout=n_heldout,
+                             split=split) if baseline else None)
     up, down = run.per_device(devices)
     return {
         "task": task.name, "algo": strategy.name, "metric": task.metric,
@@ -52,7 +56,9 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
         "bytes_up_per_device": up, "bytes_down_per_device": down,
         "devices": devices, "rounds": rounds, "clients_per_round": strategy.clients_per_round, "seed": seed,
         "engine": engine, "transport": transport, "precision": "int8", "qas": True,
-        "heldout_devices": len(ev.per_device), "k_shot": getattr(task, "k_shot", None),
+        "split": split, "heldout_devices": len(ev.per_device), "meta_lr": strategy.meta_lr,
+        "schedule": strategy.schedule, "top_p": strategy.top_p, "local_head": strategy.local_head,
+        "k_shot": getattr(task, "k_shot", None),
         "device_memory_bytes": ev.memory.get("sram_bytes"), "device_memory": ev.memory,
         "excluded": run.excluded, "train_wall_s": round(train_s, 3),
         "wall_s": round(time.perf_counter() - t0, 3),

@@ -16,6 +16,7 @@ from federated.client import DeviceFactory, adapt, device_for, memory_estimate
 from federated.model import MalformedUpdate, Params, decode_up, encode_down, message_bytes, real_params
 from federated.tasks import Task
 from federated.transports import InProcessTransport, Job, Transport
+from tte.errors import TteError
 
 log = logging.getLogger("federated")
 
@@ -97,13 +98,19 @@ class Evaluation:
 
 
 def evaluate_heldout(task: Task, params: Params, *, seed: int, reconstruct_head: bool = False,
-                     engine: str = "ref", n_heldout: int | None = None) -> Evaluation:
-    """Adapt ``params`` on each held-out device's k-shot support set; score its query set."""
+                     engine: str = "ref", n_heldout: int | None = None, split: str = "test") -> Evaluation:
+    """Adapt ``params`` on each held-out device's k-shot support set; score its query set.
+
+    ``split="test"``: the test devices; ``split="validation"``: the validation devices, on
+    which hyper-parameters are chosen."""
     q = task.spec.device_graph(params)
     values: list[float] = []
     memory: dict[str, int] = {}
-    for j in range(min(task.n_heldout, n_heldout or task.n_heldout)):
-        dev = device_for(task, j, engine=engine, heldout=True)
+    available = task.n_heldout if split == "test" else task.n_validation
+    if available < 1:
+        raise TteError(f"{task.name} with {task.n_devices} training devices has no {split} devices")
+    for j in range(min(available, n_heldout or available)):
+        dev = device_for(task, j, engine=engine, split=split)
         value, tr = adapt(dev, q, seed=seed, reconstruct_head=reconstruct_head)
         values.append(value)
         memory = memory or memory_estimate(tr)

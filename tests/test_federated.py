@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from federated import make_strategy, make_task, train_federated
+from federated import evaluate_heldout, make_strategy, make_task, train_federated
 from federated.algorithms import FedAvg, Reptile, TinyMetaFed, TinyReptile, Update
 from federated.client import DeviceFactory, device_for, firmware
 from federated.model import MalformedUpdate, apply_down, decode_up, encode_down, encode_up, message_bytes, real_params
@@ -191,11 +191,40 @@ def test_bytes_are_counted_per_device(sine):
 
 def test_har_people_are_devices_and_held_out_people_are_new():
     task = make_task("har", 7, 0)
-    train, held = task.split
-    assert len(train) == 7 and len(held) == 3 and not set(train) & set(held)
+    train, held, val = task.split
+    assert len(train) == 7 and len(held) == 3 and not set(train) & set(held) and val == [] and task.n_validation == 0
     d = task.heldout_device(0)
     assert d.support[0].shape[1] == 30 and set(np.unique(d.support[1])) == set(range(7))
     assert np.all(np.isfinite(d.query[0]))
+
+
+def test_validation_devices_are_neither_training_nor_test_devices():
+    # HAR: with 5 training people, the other 2 training people validate; the test people are untouched
+    full, tune = make_task("har", 7, 0), make_task("har", 5, 0)
+    train, held, val = tune.split
+    assert len(val) == tune.n_validation == 2 and held == full.split[1]
+    assert not set(val) & (set(train) | set(held)) and set(train) | set(val) == set(full.split[0])
+    x = tune.validation_device(1).query[0]
+    assert not any(np.array_equal(x, tune.heldout_device(j).query[0]) for j in range(tune.n_heldout))
+    # sine: other functions than both the training and the test devices
+    sine = make_task("sine", 4, 0)
+    ys = {float(d.query[1][7, 0]) for d in [sine.device(0), sine.heldout_device(0), sine.validation_device(0)]}
+    assert len(ys) == 3 and sine.n_validation > 0
+    # few-shot: validation tasks never use the test classes
+    few = make_task("fewshot-digits", 4, 0)
+    test_x = {x.tobytes() for j in range(few.n_heldout) for x in few.heldout_device(j).query[0]}
+    assert not any(x.tobytes() in test_x for x in few.validation_device(0).query[0])
+    ev = evaluate_heldout(sine, sine.spec.initial_params(), seed=0, split="validation", n_heldout=2)
+    assert len(ev.per_device) == 2
+    with pytest.raises(TteError, match="no validation devices"):
+        evaluate_heldout(full, full.spec.initial_params(), seed=0, split="validation")
+
+
+def test_tinyreptile_outer_step_starts_small():
+    # beta_0 = 1 with one device per round diverges on HAR after ~175 rounds (weights grow until the
+    # on-device learning rate is too large; see federated/algorithms/tinyreptile.py)
+    assert TinyReptile().step_size(0, 500) <= 0.3
+    assert TinyReptile().step_size(499, 500) < TinyReptile().step_size(0, 500)
 
 
 def test_fewshot_held_out_devices_use_unseen_classes():
@@ -215,12 +244,13 @@ def test_meta_learning_beats_no_meta_learning_on_har():
 
 def test_cli_fed_run_json():
     res = CliRunner().invoke(main, ["fed", "run", "--task", "sine", "--algo", "tinymetafed", "--devices", "4",
-                                    "--rounds", "2", "--heldout", "2", "--json"])
+                                    "--rounds", "2", "--heldout", "2", "--meta-lr", "0.5", "--top-p", "0.1", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     for key in ("task", "algo", "metric", "value", "baseline_value", "bytes_up_per_device", "bytes_down_per_device"):
         assert key in out
     assert out["metric"] == "mse" and out["algo"] == "tinymetafed" and out["precision"] == "int8"
+    assert out["meta_lr"] == 0.5 and out["top_p"] == 0.1 and out["split"] == "test"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -29,6 +29,11 @@ def _choices() -> tuple[list[str], list[str]]:
 @click.option("--rounds", default=50, show_default=True, type=int)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--clients-per-round", default=None, type=int, help="Devices per round (default: the algorithm's).")
+@click.option("--meta-lr", default=None, type=float, help="Meta step size beta_0 (default: the algorithm's).")
+@click.option("--top-p", default=None, type=click.FloatRange(0.0, 1.0, min_open=True),
+              help="Fraction of entries a device sends back (default: the algorithm's; TinyMetaFed 0.25).")
+@click.option("--split", default="test", show_default=True, type=click.Choice(["test", "validation"]),
+              help="Score on the held-out test devices or on the validation devices.")
 @click.option("--heldout", default=None, type=int, help="Evaluate on at most this many held-out devices.")
 @click.option("--engine", default="ref", show_default=True, type=click.Choice(["ref", "c"]),
               help="tte engine the devices train with.")
@@ -36,7 +41,8 @@ def _choices() -> tuple[list[str], list[str]]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
 def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients_per_round: int | None,
-        heldout: int | None, engine: str, transport: str, as_json: bool) -> None:
+        meta_lr: float | None, top_p: float | None, split: str, heldout: int | None, engine: str, transport: str,
+        as_json: bool) -> None:
     """Meta-train on --devices devices, then adapt k-shot on held-out devices (and from the initial weights)."""
     from tqdm import tqdm
 
@@ -51,13 +57,16 @@ def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients
 
         result = run_experiment(task_name, algo, devices=devices, rounds=rounds, seed=seed, engine=engine,
                                 transport=transport, clients_per_round=clients_per_round, n_heldout=heldout,
-                                on_round=on_round)
+                                on_round=on_round, split=split,
+                                strategy_kwargs={k: v for k, v in (("meta_lr", meta_lr), ("top_p", top_p))
+                                                 if v is not None})
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     m = result["metric"]
     click.echo(f"{result['task']} / {result['algo']}: {m} after {result['k_shot']}-shot adaptation on "
-               f"{result['heldout_devices']} held-out devices: {result['value']:.4g} "
+               f"{result['heldout_devices']} {'validation' if split == 'validation' else 'held-out test'} devices: "
+               f"{result['value']:.4g} "
                f"(no meta-learning: {result['baseline_value']:.4g})")
     click.echo(f"per device: {result['bytes_up_per_device']:,.0f} B up, {result['bytes_down_per_device']:,.0f} B down; "
                f"training step SRAM {result['device_memory_bytes']:,} B; {len(result['excluded'])} exclusions; "

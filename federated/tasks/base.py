@@ -70,6 +70,15 @@ class Task(ABC):
     @abstractmethod
     def heldout_device(self, j: int) -> DeviceData: ...
 
+    @property
+    def n_validation(self) -> int:
+        """Validation devices: held out from training and disjoint from the test devices
+        (``heldout_device``); hyper-parameters are chosen on these, never on the test devices."""
+        return 0
+
+    def validation_device(self, j: int) -> DeviceData:
+        raise IndexError(f"{self.name} has no validation device {j}")
+
     def better(self, a: float, b: float) -> bool:
         """True when metric value ``a`` beats ``b``."""
         return a < b if self.metric == "mse" else a > b

@@ -6,6 +6,10 @@ set; held-out devices from the remaining, disjoint ones, so adaptation is to cla
 meta-training never saw. Images are flattened (MNIST-sized ones first downsampled to
 14x14) into an MLP. A held-out device adapts on k images per class and is scored on
 ``query_per_class`` others.
+
+Validation devices (for choosing hyper-parameters) are new tasks -- new class triples,
+label orders and draws -- over the *training* classes: the held-out classes stay unseen
+until the test. They are an easier proxy than the test (their classes were seen).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class FewShotTask(Task):
     pool_per_class = 40
     query_per_class = 20
     heldout = 12
+    validation = 12
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None, *,
                  dataset: str = "digits") -> None:
@@ -83,3 +88,10 @@ class FewShotTask(Task):
 
     def heldout_device(self, j: int) -> DeviceData:
         return self._make(2, j, self._classes()[1])
+
+    @property
+    def n_validation(self) -> int:
+        return self.validation
+
+    def validation_device(self, j: int) -> DeviceData:
+        return self._make(3, j, self._classes()[0])

@@ -12,7 +12,9 @@ fixed constants (computed once from the training people, like firmware preproces
 People are split by the seed into training devices and held-out devices. A held-out
 person adapts on k windows per exercise from the first half of each recording and is
 scored on windows from the second half. k = 3 windows per recording: 6 per exercise
-(each person recorded every exercise with each arm).
+(each person recorded every exercise with each arm). With fewer than 7 training devices,
+the unused training people are validation devices (hyper-parameters are chosen with 5
+training people and 2 validation people, never on the 3 test people).
 """
 
 from __future__ import annotations
@@ -81,13 +83,14 @@ class HarTask(Task):
         return out
 
     @cached_property
-    def split(self) -> tuple[list[int], list[int]]:
+    def split(self) -> tuple[list[int], list[int], list[int]]:
+        """(training people, test people, validation people: the training people not used)"""
         ids = sorted(self.people)
         order = [ids[i] for i in np.random.default_rng([self.seed, 3]).permutation(len(ids))]
         train, held = order[:-HELDOUT_PEOPLE], order[-HELDOUT_PEOPLE:]
         if self.n_devices > len(train):
             raise TteError(f"the HAR task has {len(train)} training people; asked for {self.n_devices} devices")
-        return train[:self.n_devices], held
+        return train[:self.n_devices], held, train[self.n_devices:]
 
     @cached_property
     def norm(self) -> tuple[np.ndarray, np.ndarray]:
@@ -128,3 +131,10 @@ class HarTask(Task):
 
     def heldout_device(self, j: int) -> DeviceData:
         return self._person(self.split[1][j], 2)
+
+    @property
+    def n_validation(self) -> int:
+        return len(self.split[2])
+
+    def validation_device(self, j: int) -> DeviceData:
+        return self._person(self.split[2][j], 2)

@@ -2,7 +2,8 @@
 
 y = A sin(x + phi) with amplitude A in [0.1, 5], phase phi in [0, pi], x in [-5, 5]. A
 device streams fresh (x, y) pairs; a held-out device adapts on k = 10 points and is scored
-by the mean squared error on 100 evenly spaced points.
+by the mean squared error on 100 evenly spaced points. Validation devices are further
+fresh sine functions.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class SineTask(Task):
     loss = "mse"
     k_shot = 10
     heldout = 20
+    validation = 10
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None) -> None:
         super().__init__(n_devices, seed, protocol or Protocol(inner_steps=20, lr=0.01, adapt_epochs=4))
@@ -49,8 +51,15 @@ class SineTask(Task):
         q_x = np.linspace(-5.0, 5.0, 100, dtype=np.float32)[:, None]
         return DeviceData((pool_x, f(pool_x)), (sup_x, f(sup_x)), (q_x, f(q_x)))
 
+    @property
+    def n_validation(self) -> int:
+        return self.validation
+
     def device(self, i: int) -> DeviceData:
         return self._make(1, i)
+
+    def validation_device(self, j: int) -> DeviceData:
+        return self._make(3, j)
 
     def heldout_device(self, j: int) -> DeviceData:
         return self._make(2, j)

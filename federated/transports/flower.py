@@ -14,6 +14,7 @@ SuperNodes (``flwr run``); ``server_app()``/``client_app()`` build them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -115,11 +116,24 @@ class FlowerTransport(Transport):
             raise TteError("the Flower simulation ended without running the server loop")
         return outcome["result"]  # type: ignore[no-any-return]
 
+    def _nodes(self, grid: Grid, wait_s: float = 60.0) -> list[int]:
+        """The SuperNodes' ids. On a loaded machine the ServerApp can start before the
+        simulated SuperNodes have registered (seen: none at round 0): wait for all of them,
+        up to ``wait_s``, then go on with those that did register."""
+        deadline = time.monotonic() + wait_s
+        nodes = sorted(grid.get_node_ids())
+        while len(nodes) < self.num_supernodes and time.monotonic() < deadline:
+            time.sleep(0.1)
+            nodes = sorted(grid.get_node_ids())
+        if not nodes:
+            raise TteError(f"no Flower SuperNode registered within {wait_s:.0f} s")
+        return nodes
+
     def train_round(self, jobs: list[Job]) -> list[Reply]:
         grid = self._grid
         if grid is None:
             raise RuntimeError("FlowerTransport.train_round outside a session")
-        nodes = sorted(grid.get_node_ids())
+        nodes = self._nodes(grid)
         replies: list[Reply] = []
         # one job per node at a time, so a reply's source node names its device
         for start in range(0, len(jobs), len(nodes)):
