@@ -45,7 +45,8 @@ def quantized(model: str) -> tte.Graph:
 
 def row(report: dict[str, Any]) -> dict[str, Any]:
     keys = ("peak_sram_bytes", "arena_bytes", "train_arena_bytes", "inference_arena_bytes", "trainable_bytes",
-            "trainable_updated_bytes", "flash_bytes", "input_bytes", "stack_bytes", "scratch_bytes",
+            "trainable_updated_bytes", "trainable_checkpoint_bytes", "flash_bytes", "input_bytes", "stack_bytes",
+            "scratch_bytes",
             "peak_sram_bytes_input_outside_arena", "arena_bytes_input_outside_arena", "macs_forward",
             "macs_backward", "planner", "fits")
     out = {k: report[k] for k in keys}
@@ -89,8 +90,9 @@ def main() -> None:
               + ", ".join(f"{n} {b / KB:.0f} KB" for n, b in bd["top_tensors"]))
         results["models"][model] = entry
     results["seconds"] = time.perf_counter() - t0
-    print("KB = 1024 bytes. peak = arena (input image included) + trainable (whole tensors) + step counter + "
-          "stack estimate; arena = max(train, infer). in-buf: the input image in a separate buffer instead.")
+    print("KB = 1024 bytes. peak = arena (input image included) + trainable (in SRAM: a partially trained 1x1 "
+          "conv keeps only its trained input channels, tte/split.py) + step counter + stack estimate; "
+          "arena = max(train, infer). in-buf: the input image in a separate buffer instead.")
     out = Path(__file__).resolve().parent / "results" / "memory.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -19,6 +19,7 @@ from tte import cbuild
 from tte.codegen_ops import EMITTERS
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
+from tte.split import SplitWeight
 
 CTYPE = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "bool": "uint8_t"}
 UPDATE_OPS = ("conv2d_weight_update", "fc_weight_update", "bias_update", "sgd_update")
@@ -98,10 +99,21 @@ def emit_cases(cases: list[Case]) -> tuple[str, str]:
         g = case.graph
         index = _buffers(g)
 
-        def ref(name: str, g: Graph = g, index: dict[str, int] = index) -> str:
+        def plain(name: str, g: Graph = g, index: dict[str, int] = index) -> str:
             return f"(({CTYPE[g.tensors[name].dtype]} *)b[{index[name]}])"
 
         body: list[str] = []
+        ref = _SplitRef(plain)
+        for j, (param, sel) in enumerate(case.extra.get("split", {}).items()):
+            sp = SplitWeight(param, g.tensors[param].shape, tuple(sel))
+            nm = f"c{i}_s{j}"
+            for key, vals in (("sel", sp.sel), ("fidx", sp.frz), ("where", sp.where)):
+                decls.append(f"static const int32_t {nm}_{key}[{max(len(vals), 1)}] = "
+                             f"{{{', '.join(str(v) for v in vals) or '0'}}};")
+            body.append(f"tte_split_s8_t {nm} = {{{sp.rows}, {sp.in_c}, {len(sp.sel)}, {nm}_sel, {nm}_fidx, "
+                        f"{nm}_where, (int8_t *)b[{index[param + '@upd']}], "
+                        f"(const int8_t *)b[{index[param + '@frz']}]}};")
+            ref.split[param] = f"(&{nm})"
         for k, node in enumerate(g.nodes):
             em = EMITTERS[node.op](node, g, ref, f"c{i}_n{k}")
             decls += em.decls
@@ -109,6 +121,34 @@ def emit_cases(cases: list[Case]) -> tuple[str, str]:
         funcs.append(f"void tte_case_{i}(void **b)\n{{\n    " + "\n    ".join(body or ["(void)b;"]) + "\n}")
         cdef.append(f"void tte_case_{i}(void **b);")
     return "\n".join(decls) + "\n\n" + "\n\n".join(funcs) + "\n", "\n".join(cdef)
+
+
+class _SplitRef:
+    """A Ref that marks split weights (tte.codegen_ops.split_ref)."""
+
+    def __init__(self, fn: Callable[[str], str]) -> None:
+        self.fn = fn
+        self.split: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        return self.fn(name)
+
+
+def with_split(case: Case, param: str, sel: tuple[int, ...]) -> Case:
+    """The case with ``param`` (int8 [Cout, kh, kw, Cin]) split (tte.split): the kernels read
+    ``param@upd`` (trained channels ``sel``) and ``param@frz``; the harness reassembles the
+    whole weight into ``param``'s buffer after the call."""
+    g = case.graph
+    t = g.tensors[param]
+    assert t.data is not None
+    upd, frz = SplitWeight(param, t.shape, sel).parts(t.data)
+    for sfx, arr in (("@upd", upd), ("@frz", frz)):
+        g.add_tensor(Tensor(param + sfx, arr.shape, "int8"))
+        g.inputs.append(param + sfx)
+        case.feeds[param + sfx] = arr
+    case.extra["split"] = {**case.extra.get("split", {}), param: sel}
+    case.name += "_split"
+    return case
 
 
 class Harness:
@@ -156,6 +196,13 @@ class Harness:
         for slot, arr in arrays.items():
             ptrs[slot] = self.ffi.cast("void *", arr.ctypes.data)
         getattr(self.lib, f"tte_case_{i}")(ptrs)
+        for param, sel in case.extra.get("split", {}).items():
+            # the whole weight (and its in-place update) from the two parts
+            sp = SplitWeight(param, g.tensors[param].shape, tuple(sel))
+            whole = np.empty((sp.rows, sp.in_c), np.int8)
+            whole[:, list(sp.sel)] = arrays[index[param + "@upd"]].reshape(sp.rows, -1)
+            whole[:, list(sp.frz)] = arrays[index[param + "@frz"]].reshape(sp.rows, -1)
+            arrays[index[param]][...] = whole.reshape(arrays[index[param]].shape)
         out: dict[str, np.ndarray] = {}
         for name, t in g.tensors.items():
             arr = arrays[index[name]]
@@ -417,6 +464,31 @@ def forward_cases() -> list[Case]:
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
+    cases += split_forward_cases()
+    return cases
+
+
+def _some_channels(rng: np.random.Generator, n: int) -> tuple[int, ...]:
+    k = int(rng.integers(1, n))
+    return tuple(int(i) for i in np.sort(rng.choice(n, k, replace=False)))
+
+
+def split_forward_cases() -> list[Case]:
+    """conv2d (groups 1) and streamed blocks with a conv first, their weights split."""
+    cases: list[Case] = []
+    for kind in ("pointwise", "regular"):
+        for s in range(8):
+            c = _conv_case(s, kind)
+            cin = c.graph.tensors["w"].shape[-1]
+            if cin > 1:
+                cases.append(with_split(c, "w", _some_channels(np.random.default_rng(90 + s), cin)))
+    for s in range(24):
+        if s % 3 == 0:
+            continue   # no expand conv
+        c = _block_case(s)
+        cin = c.graph.tensors["e.w"].shape[-1]
+        if cin > 1:
+            cases.append(with_split(c, "e.w", _some_channels(np.random.default_rng(190 + s), cin)))
     return cases
 
 
@@ -752,7 +824,7 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
-def _dwpw_case(seed: int, head: bool = False) -> Case:
+def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -782,6 +854,8 @@ def _dwpw_case(seed: int, head: bool = False) -> Case:
     bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
     ua = {**a, "kernel": (1, 1), "out_channels": _subset(rng, c, seed % 4 == 3),
           "in_channels": _subset(rng, cin, seed % 3 == 0)}
+    if split:   # tte.split: the update's in_channels are the split's, ascending
+        ua["in_channels"] = tuple(sorted(ua["in_channels"]))
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
     qc = int(rng.integers(1, 7))
@@ -842,8 +916,14 @@ def _dwpw_case(seed: int, head: bool = False) -> Case:
     feeds = {**random_feeds(g, rng), **step_feed}
     zin = "gy" if head else "dz"
     feeds[zin] = np.where(rng.random(feeds[zin].shape) < 0.2, 0.0, feeds[zin]).astype(np.float32)
-    return Case(f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
+    case = Case(f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
                 extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
+    if split:   # the fused copy's 1x1 weights split over the updated input channels
+        assert not ua["out_channels"]
+        if not ua["in_channels"]:
+            return case
+        case = with_split(case, "w2", tuple(sorted(int(c) for c in ua["in_channels"])))
+    return case
 
 
 def update_cases() -> list[Case]:
@@ -854,6 +934,8 @@ def update_cases() -> list[Case]:
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]
     cases += [_dwpw_case(s, head=True) for s in range(12)]
+    cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
+              if s % 3 == 0 and s % 4 != 3]
     return cases
 
 

@@ -215,3 +215,61 @@ def test_fused_backward_has_the_unfused_bits(harness: Harness, i: int) -> None:
     moved = [o for o, _ in case.extra["pairs"] if o != "dx2" and not np.array_equal(
         got[o], case.graph.tensors[o.replace("_new", "")].data)]
     assert moved or np.any(got.get("dx2", np.zeros(1)) != 0), f"{case.name}: the kernel did nothing"
+
+
+SPLIT = [i for i, c in enumerate(CASES) if c.extra.get("split")]
+
+
+def test_split_cases_call_the_split_kernels() -> None:
+    """Split weights (tte.split): conv2d, streamed_block and dwpw_backward[_head] cases with a
+    weight in two parts run the *_split kernels (checked above: bit-exact vs the reference,
+    or bit-identical to the unfused kernels for dwpw pairs)."""
+    from c_cases import emit_cases
+
+    assert len(SPLIT) >= 30
+    kinds = set()
+    for i in SPLIT:
+        src, _ = emit_cases([CASES[i]])
+        calls = [k for k in ("tte_conv2d_s8_split(", "tte_block_s8_split(", "tte_dwpw_backward_split_s8(",
+                             "tte_dwpw_backward_head_split_s8(") if k in src]
+        assert calls, CASES[i].name
+        kinds.update(calls)
+    assert len(kinds) == 4, kinds
+
+
+@pytest.mark.parametrize("i", SPLIT, ids=lambda i: CASES[i].name)
+def test_split_frozen_part_is_untouched(harness: Harness, i: int) -> None:
+    got = harness.run(i)
+    for param in CASES[i].extra["split"]:
+        np.testing.assert_array_equal(got[param + "@frz"], CASES[i].feeds[param + "@frz"])
+
+
+def test_split_checkpoint_helpers(harness: Harness) -> None:
+    """tte_split_s8_get gives the whole weight, tte_split_s8_crc32 its CRC-32 register,
+    tte_split_s8_set writes the trained channels only."""
+    import zlib
+
+    from tte.split import SplitWeight
+
+    ffi, lib = harness.ffi, harness.lib
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        shape = (int(rng.integers(1, 6)), int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(2, 12)))
+        sel = tuple(int(c) for c in np.sort(rng.choice(shape[3], int(rng.integers(1, shape[3])), replace=False)))
+        sp = SplitWeight("w", shape, sel)
+        whole = rng.integers(-128, 128, shape).astype(np.int8)
+        upd, frz = sp.parts(whole)
+        idx = [ffi.new("int32_t[]", list(v) or [0]) for v in (sp.sel, sp.frz, sp.where)]
+        upd_c, frz_c = ffi.new("int8_t[]", upd.ravel().tolist()), ffi.new("int8_t[]", frz.ravel().tolist() or [0])
+        s = ffi.new("tte_split_s8_t *", [sp.rows, sp.in_c, len(sel), *idx, upd_c, frz_c])
+        out = np.zeros(whole.size, np.int8)
+        lib.tte_split_s8_get(s, ffi.cast("int8_t *", out.ctypes.data))
+        np.testing.assert_array_equal(out, whole.ravel())
+        assert (lib.tte_split_s8_crc32(s, 0xFFFFFFFF) ^ 0xFFFFFFFF) == zlib.crc32(whole.tobytes())
+        new = rng.integers(-128, 128, shape).astype(np.int8)
+        lib.tte_split_s8_set(s, ffi.cast("int8_t *", new.ctypes.data))
+        lib.tte_split_s8_get(s, ffi.cast("int8_t *", out.ctypes.data))
+        expect = whole.reshape(sp.rows, -1).copy()
+        expect[:, list(sel)] = new.reshape(sp.rows, -1)[:, list(sel)]
+        np.testing.assert_array_equal(out, expect.ravel())
+        assert bytes(ffi.buffer(frz_c, frz.size)) == frz.tobytes()

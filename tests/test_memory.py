@@ -188,3 +188,17 @@ def test_memory_plot_is_a_valid_png(tmp_path: Path) -> None:
     rows = np.frombuffer(raw, np.uint8).reshape(h, 1 + 3 * w)[:, 1:].reshape(h, w, 3)
     assert (rows == [220, 30, 30]).all(axis=2).any()          # the budget line
     assert ((rows == [235, 140, 50]).all(axis=2)).any()       # backward bars
+
+
+@pytest.mark.parametrize("model,budget,paper_kb", [("mcunet-5fps", "99kb", 173), ("mbv2-w0.35", "99kb", 141),
+                                                   ("proxyless-w0.3", "98kb", 135)])
+def test_paper_schemes_fit_below_the_paper_with_split_weights(model: str, budget: str, paper_kb: int) -> None:
+    """The partially trained 1x1 convs keep only their trained input channels in SRAM
+    (tte.split): peak SRAM at or below the paper's figure."""
+    from tte.compile import analyze
+
+    r = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}").report
+    assert r["split_weights"]
+    assert r["trainable_bytes"] < r["trainable_checkpoint_bytes"]
+    assert r["trainable_bytes"] - r["trainable_updated_bytes"] < 1024   # (the classifier's bias etc. whole)
+    assert r["peak_sram_bytes"] <= paper_kb * 1024, r["peak_sram_bytes"] / 1024

@@ -175,3 +175,41 @@ def test_training_steps_on_mbv2_with_a_paper_scheme_match_the_reference() -> Non
     for x in xs[:2]:
         np.testing.assert_array_equal(sim_fwd.infer(x), execute(g, {g.inputs[0]: x})[g.outputs[0]])
     _assert_within_tolerance(c, r)
+
+
+
+def test_split_weights_keep_checkpoints_and_crc_whole() -> None:
+    """A paper scheme's partially trained 1x1 convs are split (tte.split): the frozen input
+    channels are const arrays, the trained ones SRAM arrays; tte_get_weights and
+    tte_trainable_crc32 still cover the whole tensors in plan order (what Trainer's
+    weights_crc32 computes), and tte_set_weights writes the trained channels only."""
+    import re
+    import zlib
+
+    from tte.split import split_weights
+
+    g = mbv2_int8()
+    sim = _sim(g, "paper:mbv2-w0.35:49kb", "mbv2_train")
+    a = sim.analysis
+    splits = split_weights(a.training, (a.scheduled.graph, a.inference.graph))
+    assert splits and set(splits) == set(a.report["split_weights"])
+    src = sim.sources["mbv2_train.c"]
+    for p, sp in splits.items():
+        arr = "tte_p_" + re.sub(r"[^0-9a-zA-Z_]", "_", p).strip("_")[:48]
+        assert f"static const int8_t {arr}_frz[" in src and f"static int8_t {arr}_upd[{sp.sram_bytes}]" in src
+        assert f"static const tte_split_s8_t {arr} = " in src
+    whole = sum(a.forward.tensors[p].nbytes for p in a.training.updates)
+    assert a.report["trainable_checkpoint_bytes"] == whole
+    assert a.report["trainable_bytes"] == whole - sum(
+        a.forward.tensors[p].nbytes - sp.sram_bytes for p, sp in splits.items())
+    sim.train_step(_inputs(g, 1, 5)[0], 3)
+    w = sim.weights()
+    data = b"".join(np.ascontiguousarray(w[p]).tobytes() for p in a.training.updates)
+    assert sim.crc32() == zlib.crc32(data) & 0xFFFFFFFF
+    # set: the trained channels take the new values, the frozen ones stay
+    p, sp = next(iter(splits.items()))
+    changed = {**w, p: (w[p].astype(np.int16) // 2).astype(np.int8)}
+    sim.set_weights(changed)
+    got = sim.weights()[p]
+    np.testing.assert_array_equal(got[..., list(sp.sel)], changed[p][..., list(sp.sel)])
+    np.testing.assert_array_equal(got[..., list(sp.frz)], w[p][..., list(sp.frz)])

@@ -19,6 +19,9 @@ Conventions the generator relies on:
 * The stochastic-rounding step counter is the graph input named by the node's last input
   (autodiff's "step", int32[1]); it is read as ``ref(step)[0]``.
 * Floats are emitted as C99 hexadecimal literals, so the constants are exact.
+* Split weights (tte.split): ``split_ref(ref, w)`` gives a ``const tte_split_s8_t *``
+  expression; conv2d, streamed_block and dwpw_backward then call the ``*_split`` kernels
+  (a dwpw_backward update's ``in_channels`` are then the split's trained channels).
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ Emitter = Callable[[Node, Graph, Ref, str], Emitted]   # node, graph, ref, C-saf
 EMITTERS: dict[str, Emitter] = {}
 
 HEADER = "tte/kernels.h"
+
+
+def split_ref(ref: Ref, tensor: str) -> str | None:
+    """A split weight (tte.split, csrc/include/tte/split.h): the C expression of its
+    ``const tte_split_s8_t *``, or None when the tensor is one array. The generator marks
+    split weights by giving ``ref`` a ``split`` dict (tensor -> expression)."""
+    split = getattr(ref, "split", None)
+    if not isinstance(split, dict):
+        return None
+    found = split.get(tensor)
+    return found if isinstance(found, str) else None
 
 
 def c_nbytes(t: Tensor) -> int:
@@ -216,6 +230,11 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         f"{prefix}_mult, {prefix}_shift}};",
     ]
     b = ref(bias) if bias else "NULL"
+    sw = split_ref(ref, w.name)
+    if sw is not None:
+        if int(node.attrs["groups"]) != 1:
+            raise _err(node, "split weights need groups 1")
+        return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
     return Emitted(decls, [f"tte_conv2d_s8(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                            f"{ref(y.name)});"])
 
@@ -786,9 +805,19 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}}};")
     args = [ref(i) if i else "NULL" for i in node.inputs]
-    out.call.append(f"tte_block_s8(&{prefix}_params, {', '.join(args)}, {ref(node.outputs[0])}, "
+    kernel = "tte_block_s8"
+    sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
+    if sw is not None:
+        args[1], kernel = sw, "tte_block_s8_split"
+    out.call.append(f"{kernel}(&{prefix}_params, {', '.join(args)}, {ref(node.outputs[0])}, "
                     f"(int8_t *){ref(node.name + '@scratch')});")
     return out
+
+
+def _rw(w: str, written: bool) -> str:
+    """The kernels take the 1x1 conv's weights as int8_t *: a frozen (const) weight that is
+    only read (no update in the group) is passed through a cast."""
+    return w if written else f"(int8_t *){w}"
 
 
 def _dwpw_parts(node: Node) -> dict[str, Node]:
@@ -860,12 +889,17 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
             raise _err(node, f"parameter '{param}' must be updated in place")
     stepper = next(((parts[k], i) for k, i in (("u", 3), ("b", 2), ("qb", 2)) if k in parts), None)
     step = _step_arg(stepper[0], ref, stepper[1]) if stepper is not None else "0"
+    sw = split_ref(ref, w_name) if w_name else None
     args = [ref(w_dw.name), f"(const uint8_t *)({ref(node.inputs[2])})",
-            ref(w_name) if w_name else "NULL", ref(x_name) if x_name else "NULL", ref(b_name) if b_name else "NULL",
-            ref(outs["dx"]) if "dx" in outs else "NULL", step]
+            sw if sw is not None else (_rw(ref(w_name), "u" in parts) if w_name else "NULL"),
+            ref(x_name) if x_name else "NULL",
+            ref(b_name) if b_name else "NULL", ref(outs["dx"]) if "dx" in outs else "NULL", step]
+    sfx = "split_s8" if sw is not None else "s8"
+    if sw is not None and "u" in parts and [int(c) for c in parts["u"].attrs["out_channels"]]:
+        raise _err(node, "split weights are updated over input channels only")
     scratch = f"(float *){ref(node.name + '@scratch')}"
     if "q" not in parts:
-        return Emitted(decls, [f"tte_dwpw_backward_s8(&{prefix}_params, {ref(dz.name)}, {', '.join(args)}, "
+        return Emitted(decls, [f"tte_dwpw_backward_{sfx}(&{prefix}_params, {ref(dz.name)}, {', '.join(args)}, "
                                f"{scratch});"])
     q = parts["q"]
     gy, wq = _t(g, q.inputs[0]), _t(g, q.inputs[1])
@@ -884,7 +918,7 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
                            f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",
-                           f"  tte_dwpw_backward_head_s8(&{prefix}_params, &h, {', '.join(args)}, {scratch}); }}"])
+                           f"  tte_dwpw_backward_head_{sfx}(&{prefix}_params, &h, {', '.join(args)}, {scratch}); }}"])
 
 
 # op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")

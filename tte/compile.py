@@ -12,9 +12,10 @@ SRAM accounting of a training step (``peak_sram_bytes``):
 
 * ``arena_bytes``: the static arena (activations, saved masks, gradients, kernel scratch),
   the larger of the training and the inference plans (they share one arena);
-* ``trainable_bytes``: the parameters the scheme updates, as whole tensors (the kernels
-  read a weight tensor as one array, so a partially updated layer keeps all of its weight
-  in SRAM; ``trainable_updated_bytes`` is the part actually updated);
+* ``trainable_bytes``: the parameters the scheme updates, in SRAM: whole tensors, except a
+  partially updated layer's weight split by tte.split (its trained input channels in SRAM,
+  the frozen rest in flash; ``split_weights``); ``trainable_updated_bytes`` is the part
+  actually updated, ``trainable_checkpoint_bytes`` the whole tensors (``tte_get_weights``);
 * ``optimizer_bytes``: plain SGD keeps no state; the step counter of stochastic rounding
   takes 4 bytes;
 * the int8 input image lives in the arena (``tte_input_buffer()``, where the
@@ -52,6 +53,7 @@ from tte.ir import Graph, Node
 from tte.memory import MemoryPlan, plan_memory, plot_memory
 from tte.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
 from tte.sparse import UpdateScheme, plan_bytes, resolve_scheme
+from tte.split import SplitWeight, split_weights
 
 STACK_ESTIMATE_BYTES = 2048
 STEP_COUNTER_BYTES = 4
@@ -137,7 +139,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
                          overlap=_overlap_fn(sg.graph), input_offset=base)
         ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x],
                          overlap=_overlap_fn(inf.graph), input_offset=base)
-    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel))
+    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
+                     split_weights(tg, (sg.graph, inf.graph)))
     # kept for comparison: the peak with the input in a separate buffer of the caller's
     arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), overlap=_overlap_fn(sg.graph)).arena_bytes,
                     plan_memory(inf, scratch=lambda n: scratch(n, inf.graph),
@@ -150,9 +153,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
 def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGraph, mp: MemoryPlan,
             inf: ScheduledGraph, ip: MemoryPlan, board: Board, budget_bytes: int | None,
-            updated_bytes: int) -> dict[str, Any]:
+            updated_bytes: int, splits: dict[str, SplitWeight]) -> dict[str, Any]:
     trainable = list(tg.updates)
-    trainable_bytes = sum(graph.tensors[p].nbytes for p in trainable)
+    whole_bytes = sum(graph.tensors[p].nbytes for p in trainable)
+    trainable_bytes = sum(splits[p].sram_bytes if p in splits else graph.tensors[p].nbytes for p in trainable)
     frozen_bytes = sum(t.nbytes for k, t in graph.tensors.items() if t.is_const and k not in tg.updates)
     x = graph.tensors[graph.inputs[0]]
     out = graph.tensors[graph.outputs[0]]
@@ -160,7 +164,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
     peak = arena + trainable_bytes + optimizer + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
-    flash_data = frozen_bytes + trainable_bytes
+    flash_data = frozen_bytes + whole_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
     fits_sram = peak <= budget
     fits_flash = flash_data <= board.flash_bytes
@@ -174,6 +178,9 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "peak_sram_bytes": peak, "inference_peak_sram_bytes": inference_peak,
         "arena_bytes": arena, "train_arena_bytes": mp.arena_bytes, "inference_arena_bytes": ip.arena_bytes,
         "trainable_bytes": trainable_bytes, "trainable_updated_bytes": updated_bytes,
+        "trainable_checkpoint_bytes": whole_bytes,
+        "split_weights": {p: {"shape": list(sw.shape), "trained_in_channels": len(sw.sel),
+                              "sram_bytes": sw.sram_bytes} for p, sw in splits.items()},
         "optimizer_bytes": optimizer,
         "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
                              default=0),
@@ -189,8 +196,10 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "trainable_tensors": trainable, "num_train_nodes": len(sg.graph.nodes),
         "peak_breakdown": mp.breakdown(),
         "notes": ["scratch buffers are planned inside the arena",
-                  "partially updated weights are kept whole in SRAM (trainable_bytes); "
-                  "trainable_updated_bytes is the updated part",
+                  "a partially updated weight is split (split_weights): its trained input channels in "
+                  "SRAM, the frozen rest in flash; weights whose readers have no split kernel stay whole in "
+                  "SRAM (trainable_bytes); trainable_updated_bytes is the updated part, "
+                  "trainable_checkpoint_bytes the whole tensors (tte_get_weights)",
                   "stack_bytes is an estimate; the firmware measures the peak stack by painting",
                   "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
                   "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "

@@ -28,7 +28,7 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 
 /* Row r of E's output (batch image xb) into dst. */
 static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const int8_t *w,
-                       const int32_t *bias, int32_t r, int8_t *dst)
+                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst)
 {
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
@@ -42,7 +42,11 @@ static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const 
         /* the window of output row r starts at input row r * stride - pad_top */
         q.g.pad_top = g->pad_top - r * g->stride_h;
     }
-    tte_conv2d_s8(&q, xb, w, bias, dst);
+    if (ws != NULL) {
+        tte_conv2d_s8_split(&q, xb, ws, bias, dst);
+    } else {
+        tte_conv2d_s8(&q, xb, w, bias, dst);
+    }
 }
 
 /* One output pixel of the depthwise: rows[ky] points at the row of its input that tap ky
@@ -86,9 +90,9 @@ static void dw_pixel(const tte_conv2d_s8_params_t *p, const int8_t *const *rows,
 
 #define TTE_BLOCK_MAX_KH 16
 
-void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,
-                  const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
-                  int8_t *scratch)
+static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
+                      const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
+                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -124,7 +128,7 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, xb, w_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
+                    expand_row(p->expand, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
                 }
             }
             for (ky = 0; ky < gd->k_h; ++ky) {
@@ -155,4 +159,18 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
             }
         }
     }
+}
+
+void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,
+                  const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
+                  int8_t *scratch)
+{
+    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch);
+}
+
+void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
+                        const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
+                        const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch);
 }

@@ -330,8 +330,8 @@ static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c)
 }
 
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
-                     const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
-                     int32_t step, float *tmp)
+                     const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
+                     const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
 {
     const tte_conv2d_geom_t *g = &p->dw;
     const int32_t ch = g->in_c;
@@ -431,15 +431,23 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         }
         if (dx != NULL) {
             /* P's input gradient: channel c's terms, before row c is updated */
-            const int8_t *wr = w + (size_t)c * cin;
             for (i = 0; i < pixels; ++i) {
                 const float d = tmp[i];
                 float *dxp = dx + i * (size_t)cin;
                 if (d == 0.0f) {
                     continue;
                 }
-                for (k = 0; k < cin; ++k) {
-                    dxp[k] += d * ((float)wr[k] * p->w_scale[c]);
+                if (ws != NULL) {
+                    /* each dx element still sums over c in order: splitting the columns
+                     * changes no float sum */
+                    for (k = 0; k < cin; ++k) {
+                        dxp[k] += d * ((float)tte_split_s8_at(ws, c, k) * p->w_scale[c]);
+                    }
+                } else {
+                    const int8_t *wr = w + (size_t)c * cin;
+                    for (k = 0; k < cin; ++k) {
+                        dxp[k] += d * ((float)wr[k] * p->w_scale[c]);
+                    }
                 }
             }
         }
@@ -450,13 +458,13 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             if (oi >= 0) {
                 for (ci = 0; ci < u->n_in; ++ci) {
                     const int32_t k_in = sel(u->in_idx, ci);
-                    const size_t wi = (size_t)c * cin + k_in;
+                    /* split weights: in_idx is ws->sel, column ci of the trained part */
+                    int8_t *wp = ws != NULL ? ws->upd + (size_t)c * ws->n_sel + ci : w + (size_t)c * cin + k_in;
                     float acc = 0.0f;
                     for (i = 0; i < pixels; ++i) {
                         acc += tmp[i] * read_x(x, NULL, p->x_scale, p->x_zp, i * (size_t)cin + k_in);
                     }
-                    w[wi] = apply_s8(w[wi], qas_steps(u, acc, oi, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci,
-                                                      step));
+                    *wp = apply_s8(*wp, qas_steps(u, acc, oi, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci, step));
                 }
             }
         }
@@ -467,12 +475,26 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
                           const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
                           int32_t step, float *tmp)
 {
-    dwpw_run(p, NULL, dz, w_dw, mask, w, x, b, dx, step, tmp);
+    dwpw_run(p, NULL, dz, w_dw, mask, w, NULL, x, b, dx, step, tmp);
 }
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
                                const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b,
                                float *dx, int32_t step, float *tmp)
 {
-    dwpw_run(p, q, NULL, w_dw, mask, w, x, b, dx, step, tmp);
+    dwpw_run(p, q, NULL, w_dw, mask, w, NULL, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_split_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                                const uint8_t *mask, const tte_split_s8_t *w, const int8_t *x, int32_t *b,
+                                float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, NULL, dz, w_dw, mask, NULL, w, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_head_split_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                                     const int8_t *w_dw, const uint8_t *mask, const tte_split_s8_t *w,
+                                     const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, q, NULL, w_dw, mask, NULL, w, x, b, dx, step, tmp);
 }

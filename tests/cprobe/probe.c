@@ -26,6 +26,7 @@ static void mix(const void *p, uint32_t n)
 #define W 5
 #define CIN 11
 #define COUT 7
+#define NSEL 4
 static int8_t x[H * W * CIN];
 static int8_t wpw[COUT * CIN];
 static int8_t wdw[CIN * 2 * 9];
@@ -92,5 +93,50 @@ uint32_t tte_probe(void)
     u.stochastic = 0;
     tte_bias_update_s32(9, CIN * 2, &u, bias, dy, 0);
     mix(bias, sizeof(bias));
+
+    /* split weights (tte/split.h): the pointwise conv and a dwpw_backward with P's weights
+     * as trained channels SEL + frozen rest give the bits of the whole-weight kernels */
+    {
+        static const int32_t sel[NSEL] = {1, 4, 5, 9};
+        static const int32_t frz[CIN - NSEL] = {0, 2, 3, 6, 7, 8, 10};
+        static const int32_t where[CIN] = {-1, 0, -2, -3, 1, 2, -4, -5, -6, 3, -7};
+        static int8_t upd[COUT * NSEL], fro[COUT * (CIN - NSEL)], wa[COUT * CIN], wb[COUT * CIN];
+        static uint8_t mask[(H * W * COUT + 7) / 8];
+        static float tmp[H * W], dx2[H * W * CIN];
+        tte_split_s8_t sw;
+        tte_dwpw_backward_params_t d;
+        tte_update_params_t u2;
+        int32_t r, j;
+        for (r = 0; r < COUT; ++r) {
+            for (j = 0; j < NSEL; ++j) upd[r * NSEL + j] = wpw[r * CIN + sel[j]];
+            for (j = 0; j < CIN - NSEL; ++j) fro[r * (CIN - NSEL) + j] = wpw[r * CIN + frz[j]];
+        }
+        sw.rows = COUT; sw.in_c = CIN; sw.n_sel = NSEL; sw.sel = sel; sw.frz = frz; sw.where = where;
+        sw.upd = upd; sw.frozen = fro;
+        p.g.out_c = COUT; p.g.k_h = 1; p.g.k_w = 1; p.g.stride_h = 1; p.g.stride_w = 1;
+        p.g.pad_top = 0; p.g.pad_left = 0; p.g.groups = 1; p.g.out_h = H; p.g.out_w = W;
+        tte_conv2d_s8(&p, x, wpw, bias, y1);
+        tte_conv2d_s8_split(&p, x, &sw, bias, y2);
+        for (i = 0; i < H * W * COUT; ++i) ok &= y1[i] == y2[i];
+
+        for (i = 0; i < (int32_t)sizeof(mask); ++i) mask[i] = (uint8_t)(lcg() & 0xFF);
+        d.dw.batch = 1; d.dw.in_h = H; d.dw.in_w = W; d.dw.in_c = COUT; d.dw.out_h = H; d.dw.out_w = W;
+        d.dw.out_c = COUT; d.dw.k_h = 3; d.dw.k_w = 3; d.dw.stride_h = 1; d.dw.stride_w = 1;
+        d.dw.dil_h = 1; d.dw.dil_w = 1; d.dw.pad_top = 1; d.dw.pad_left = 1; d.dw.groups = COUT;
+        d.dw_scale = scales; d.in_c = CIN; d.w_scale = scales; d.x_scale = 0.02f; d.x_zp = -7;
+        u2.lr = 0.5; u2.qas = 1; u2.stochastic = 1; u2.seed = 7u; u2.n_out = COUT; u2.out_idx = 0;
+        u2.n_in = NSEL; u2.in_idx = sel; u2.n_scale = COUT; u2.scale = scales;
+        d.w_update = &u2; d.b_update = 0;
+        for (i = 0; i < COUT * CIN; ++i) wa[i] = wpw[i];
+        tte_dwpw_backward_s8(&d, dy, wdw, mask, wa, x, 0, dx, 5, tmp);
+        tte_dwpw_backward_split_s8(&d, dy, wdw, mask, &sw, x, 0, dx2, 5, tmp);
+        tte_split_s8_get(&sw, wb);
+        for (i = 0; i < COUT * CIN; ++i) ok &= wa[i] == wb[i];
+        for (i = 0; i < H * W * CIN; ++i) ok &= dx[i] == dx2[i];
+        mix(wb, sizeof(wb));
+        mix(dx2, sizeof(dx2));
+        r = (int32_t)tte_split_s8_crc32(&sw, 0xFFFFFFFFu);
+        mix(&r, 4);
+    }
     return ok ? digest : 0u;
 }

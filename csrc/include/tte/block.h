@@ -4,6 +4,7 @@
 #include "tte/common.h"
 #include "tte/conv.h"
 #include "tte/elementwise.h"
+#include "tte/split.h"
 
 /* The parameters of the unfused ops, exactly as tte_conv2d_s8 / tte_add_s8 take them
  * (whole-tensor geometry). expand == NULL: the depthwise reads x directly. add == NULL: no
@@ -27,5 +28,9 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch);
+/* The same with E's weights split (tte/split.h; E must exist, groups 1). */
+void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
+                        const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
+                        const int32_t *b_p, int8_t *y, int8_t *scratch);
 
 #endif

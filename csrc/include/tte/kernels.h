@@ -12,5 +12,6 @@
 #include "tte/movement.h"
 #include "tte/pool.h"
 #include "tte/softmax.h"
+#include "tte/split.h"
 #include "tte/update.h"
 #endif

@@ -19,6 +19,7 @@
 #ifndef TTE_UPDATE_H
 #define TTE_UPDATE_H
 #include "tte/conv.h"
+#include "tte/split.h"
 
 typedef struct {
     double lr;
@@ -99,6 +100,15 @@ typedef struct {
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
                                const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b,
                                float *dx, int32_t step, float *tmp);
+
+/* The two above with P's weights split (tte/split.h): the update's in_idx must be w->sel
+ * (the trained channels); the same bits. */
+void tte_dwpw_backward_split_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                                const uint8_t *mask, const tte_split_s8_t *w, const int8_t *x, int32_t *b,
+                                float *dx, int32_t step, float *tmp);
+void tte_dwpw_backward_head_split_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                                     const int8_t *w_dw, const uint8_t *mask, const tte_split_s8_t *w,
+                                     const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp);
 
 /* Unfused sgd_update: w viewed as [d0, mid, dlast]; grad is [n_out, mid, n_in]. */
 void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
