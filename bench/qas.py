@@ -39,12 +39,12 @@ from tte.data import fashion_mnist, mnist  # noqa: E402
 from tte.trainer import Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-LRS = [0.01, 0.03, 0.1, 0.3]
+LRS = [0.03, 0.1, 0.3, 1.0]
 SPARSE_CANDIDATES = sorted(str(p) for p in (ROOT / "bench" / "schemes").glob("example-sparse-*.toml"))
 METHODS = {
     # name: (precision, scheme, qas, rounding, learning rates searched)
     "fp32 SGD": ("fp32", "last-k:4", True, "nearest", LRS),
-    "int8 SGD (no QAS)": ("int8", "last-k:4", False, "nearest", [1.0, 10.0, 100.0, 1000.0]),
+    "int8 SGD (no QAS)": ("int8", "last-k:4", False, "nearest", [10.0, 100.0, 1000.0, 10000.0]),
     "int8 SGD + QAS (nearest)": ("int8", "last-k:4", True, "nearest", LRS),
     "int8 SGD + QAS (stochastic)": ("int8", "last-k:4", True, "stochastic", LRS),
 }
