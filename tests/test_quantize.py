@@ -106,3 +106,19 @@ def test_quantize_refuses_bad_graphs() -> None:
     m.outputs = ["c"]
     with pytest.raises(TteError, match="matmul"):
         tte.quantize(m, calibration={"a": np.zeros((1, 2, 3), np.float32)})
+
+
+def test_headroom_leaves_room_to_grow() -> None:
+    g = small_float_net()
+    xs = np.random.default_rng(2).uniform(-1, 1, (32, 3, 12, 12)).astype(np.float32)
+    q1 = tte.quantize(g, calibration=xs)
+    q = tte.quantize(g, calibration=xs, headroom=0.75)
+    w = q.tensors["c1.w"]
+    assert np.abs(w.data).max() == round(127 * 0.75)
+    np.testing.assert_allclose(w.quant.scale, q1.tensors["c1.w"].quant.scale / 0.75, rtol=1e-6)
+    span = float(q.tensors["a3"].quant.scale[0]) / float(q1.tensors["a3"].quant.scale[0])
+    assert span == pytest.approx(1 / 0.75, rel=0.02)
+    yf, yq = tte.run(g, xs), tte.run(q, xs)
+    assert np.abs(yq - yf).max() < 0.1 * float(yf.max() - yf.min())
+    with pytest.raises(TteError, match="headroom"):
+        tte.quantize(g, calibration=xs, headroom=1.5)

@@ -45,10 +45,13 @@ def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> 
     return g
 
 
-def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray]) -> Graph:
-    """Post-training int8 quantization; ``calibration`` is in the source model's layout."""
+def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray], *, headroom: float = 1.0) -> Graph:
+    """Post-training int8 quantization; ``calibration`` is in the source model's layout.
+
+    ``headroom`` < 1 (e.g. 0.75) leaves room for on-device training to grow weights and
+    activations (see tte.quantize.quantize_graph)."""
     from tte.quantize import quantize_graph
-    return quantize_graph(graph, calibration)
+    return quantize_graph(graph, calibration, headroom=headroom)
 
 
 def run(graph: Graph, xs: np.ndarray | Mapping[str, np.ndarray], *,

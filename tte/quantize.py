@@ -47,14 +47,15 @@ def asymmetric_params(lo: float, hi: float) -> QuantParams:
     return QuantParams(scale, zp)
 
 
-def quantize_symmetric(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, QuantParams]:
-    """int8 symmetric weights in [-127, 127], per channel along ``axis`` or per tensor."""
+def quantize_symmetric(w: np.ndarray, axis: int | None, headroom: float = 1.0) -> tuple[np.ndarray, QuantParams]:
+    """int8 symmetric weights in [-127, 127], per channel along ``axis`` or per tensor; the
+    largest magnitude maps to ``127 * headroom``."""
     w = np.asarray(w, np.float32)
     if axis is None:
         amax = np.array([np.abs(w).max(initial=0.0)], np.float64)
     else:
         amax = np.abs(np.moveaxis(w, axis, 0)).reshape(w.shape[axis], -1).max(axis=1).astype(np.float64)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    scale = np.where(amax > 0, amax / (127.0 * headroom), 1.0).astype(np.float32)
     shape = [1] * w.ndim
     if axis is not None:
         shape[axis] = -1
@@ -84,8 +85,16 @@ def calibrate(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray], 
     return ranges
 
 
-def quantize_graph(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray]) -> Graph:
-    """Post-training quantization: a new int8 Graph with int8 inputs and outputs."""
+def quantize_graph(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray], *,
+                   headroom: float = 1.0) -> Graph:
+    """Post-training quantization: a new int8 Graph with int8 inputs and outputs.
+
+    ``headroom`` < 1 prepares a model for on-device training: the largest weight maps to
+    ``127 * headroom`` and activation ranges are widened by ``1 / headroom`` (not the graph
+    input), so trained weights and activations can grow instead of saturating.
+    """
+    if not 0.0 < headroom <= 1.0:
+        raise TteError(f"headroom must lie in (0, 1], got {headroom}")
     if graph.is_quantized:
         raise TteError(f"graph '{graph.name}' is already quantized")
     bad = sorted({n.op for n in graph.nodes if n.op in _FLOAT_ONLY})
@@ -107,8 +116,9 @@ def quantize_graph(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarr
         elif node.op == "softmax":
             params[out] = QuantParams(*SOFTMAX_QUANT)
         else:
-            params[out] = asymmetric_params(*ranges[out])
-        _quantize_constants(q, node, params)
+            lo, hi = ranges[out]
+            params[out] = asymmetric_params(lo / headroom, hi / headroom)
+        _quantize_constants(q, node, params, headroom)
     for name, p in params.items():
         t = q.tensors[name]
         q.tensors[name] = Tensor(t.name, t.shape, "int8", None, p, t.source_perm)
@@ -116,7 +126,8 @@ def quantize_graph(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarr
     return q
 
 
-def _quantize_constants(q: Graph, node, params: dict[str, QuantParams]) -> None:  # type: ignore[no-untyped-def]
+def _quantize_constants(q: Graph, node, params: dict[str, QuantParams],  # type: ignore[no-untyped-def]
+                        headroom: float = 1.0) -> None:
     """Weights, biases and constant operands of one node, in place."""
     if node.op in ("conv2d", "fully_connected"):
         x, w_name = node.inputs[0], node.inputs[1]
@@ -125,7 +136,7 @@ def _quantize_constants(q: Graph, node, params: dict[str, QuantParams]) -> None:
             raise TteError(f"{node.op} weights '{w_name}' are not constant; only constant "
                            "weights can be quantized", node=node.name)
         axis = 0 if node.op == "conv2d" else None
-        wq, wp = quantize_symmetric(w.data, axis)
+        wq, wp = quantize_symmetric(w.data, axis, headroom)
         q.tensors[w_name] = Tensor(w_name, w.shape, "int8", wq, wp)
         b_name = node.inputs[2] if len(node.inputs) > 2 else ""
         if b_name:

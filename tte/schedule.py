@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tte.autodiff import TrainingGraph
-from tte.ir import Graph, Node
+from tte.ir import FusedChain, Graph, Node, Tensor
 
 FUSED = {"conv2d_grad_weight": "conv2d_weight_update", "fc_grad_weight": "fc_weight_update",
          "bias_grad": "bias_update"}
@@ -237,11 +237,18 @@ def schedule_inference(forward: Graph) -> ScheduledGraph:
     return ScheduledGraph(tg, choose_inplace(g, external), 0, False)
 
 
-def graph_macs(g: Graph, nodes: list[Node] | None = None) -> int:
-    """Multiply-accumulates of conv/FC-like nodes (forward and backward), for the report."""
+def graph_macs(g: Graph, nodes: list[Node] | None = None,
+               extra: dict[str, Tensor] | None = None) -> int:
+    """Multiply-accumulates of conv/FC-like nodes (forward and backward), for the report.
+    A fused node counts the MACs of the original nodes it stands for."""
     total = 0
+    t = {**g.tensors, **(extra or {})}
     for n in g.nodes if nodes is None else nodes:
-        t = g.tensors
+        chain = n.attrs.get("chain")
+        if isinstance(chain, FusedChain):
+            inner = {x.name: x for x in (*chain.intermediates, chain.output)}
+            total += graph_macs(g, list(chain.nodes), {**(extra or {}), **inner})
+            continue
         if n.op == "conv2d":
             w = t[n.inputs[1]].shape
             total += t[n.outputs[0]].size * w[1] * w[2] * w[3]
