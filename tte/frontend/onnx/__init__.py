@@ -1,0 +1,34 @@
+"""ONNX -> tte IR: float models (opsets 13-21, older ones where the op is unchanged) and
+int8 QDQ / QLinear models.
+
+ONNX activations are NCHW, the IR is NHWC. Every ONNX value is held by one IR tensor plus
+the permutation that turns that tensor back into ONNX order (see ``layout``); 4-D
+activations live in NHWC and transposes are inserted only where an op needs the source
+order. Constants are folded at import and laid out for their consumer.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tte.errors import ModelFormatError, TteError
+from tte.frontend.onnx.importer import _Importer
+from tte.frontend.onnx.model import MIN_OPSET, parse, read
+from tte.ir import Graph
+
+__all__ = ["MIN_OPSET", "load_onnx"]
+
+
+def load_onnx(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> Graph:
+    """Import an ONNX model (path or serialized bytes) into a tte Graph."""
+    label = "<bytes>" if isinstance(source, bytes | bytearray) else os.fspath(source)
+    data = bytes(source) if isinstance(source, bytes | bytearray) else read(label)
+    model = parse(data, label)
+    try:
+        return _Importer(model, label, name).run()
+    except TteError as e:
+        raise e.at(file=label) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+            AssertionError, RuntimeError) as e:
+        # A structurally valid protobuf with inconsistent contents (bit flips, bad dims).
+        raise ModelFormatError(f"malformed ONNX model: {type(e).__name__}: {e}", file=label) from e

@@ -1,0 +1,110 @@
+"""Reading, parsing and validating ONNX models before conversion: opset, op types,
+undefined values and graph-input types and shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+
+from tte.errors import ModelFormatError, TteError, UnsupportedOpError
+
+MIN_OPSET = 11
+
+_ELEM_TYPES: dict[int, str] = {
+    onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8",
+    onnx.TensorProto.UINT8: "uint8", onnx.TensorProto.INT32: "int32",
+    onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT16: "int16",
+    onnx.TensorProto.BOOL: "bool",
+}
+
+_FLOAT_OPS = {
+    "Conv", "Gemm", "MatMul", "Relu", "Clip", "Add", "Mul", "AveragePool", "GlobalAveragePool",
+    "ReduceMean", "MaxPool", "Flatten", "Reshape", "Softmax", "BatchNormalization", "Pad",
+    "Identity", "Dropout", "Transpose",
+}
+_QUANT_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"}
+
+
+def read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise TteError(f"cannot read model: {e.strerror}", file=path) from None
+
+
+def parse(data: bytes, label: str) -> onnx.ModelProto:
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as e:
+        raise ModelFormatError(f"not a valid ONNX protobuf (truncated or corrupt): {e}", file=label) from None
+    if not model.HasField("graph") or not model.graph.output or not model.opset_import:
+        raise ModelFormatError("not an ONNX model: no graph, outputs or opset", file=label)
+    return model
+
+
+def opset_version(model: onnx.ModelProto) -> int:
+    """The default-domain opset, rejected when older than MIN_OPSET."""
+    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    if not versions:
+        raise ModelFormatError("the model imports no default-domain opset")
+    v = int(versions[0])
+    if v < MIN_OPSET:
+        raise UnsupportedOpError(f"opset {v}", detail=f"tte imports opset {MIN_OPSET} and newer")
+    return v
+
+
+def _foldable(node: onnx.NodeProto, consts: set[str] | dict[str, np.ndarray]) -> bool:
+    if node.op_type in ("Constant", "Shape", "Size"):
+        return True
+    present = [i for i in node.input if i]
+    return bool(present) and all(i in consts for i in present)
+
+
+def check_nodes(model: onnx.ModelProto, consts: Collection[str]) -> None:
+    """Fail early: undefined inputs, then every unsupported op type at once."""
+    known = set(consts) | {i.name for i in model.graph.input}
+    const = set(consts)
+    unsupported: dict[str, str] = {}
+    for node in model.graph.node:
+        where = node.name or (node.output[0] if node.output else node.op_type)
+        for i in node.input:
+            if i and i not in known:
+                raise TteError(f"input '{i}' is neither a graph input, an initializer nor "
+                               f"produced by an earlier node (missing initializer?)", node=where)
+        op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        # constant subgraphs (exporters' shape arithmetic) are folded at import
+        foldable = node.domain in ("", "ai.onnx") and _foldable(node, const)
+        if foldable:
+            const.update(o for o in node.output if o)
+        elif node.domain not in ("", "ai.onnx") or op not in _FLOAT_OPS | _QUANT_OPS:
+            unsupported.setdefault(op, where)
+        known.update(o for o in node.output if o)
+    for o in model.graph.output:
+        if o.name not in known:
+            raise TteError(f"graph output '{o.name}' is never produced")
+    if unsupported:
+        nodes = ", ".join(f"{op} (node '{n}')" for op, n in sorted(unsupported.items()))
+        raise UnsupportedOpError(list(unsupported), detail=f"used by {nodes}")
+
+
+def value_info(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...], str]:
+    tt = vi.type.tensor_type
+    if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+        raise TteError(f"graph input '{vi.name}' has no static tensor shape")
+    dims = []
+    for k, d in enumerate(tt.shape.dim):
+        if not d.HasField("dim_value") or d.dim_value <= 0:
+            sym = d.dim_param or "?"
+            raise TteError(f"graph input '{vi.name}' has a symbolic/unknown dimension "
+                           f"'{sym}' at axis {k}; tte needs static shapes (export with a "
+                           f"fixed input size)")
+        dims.append(int(d.dim_value))
+    if tt.elem_type not in _ELEM_TYPES:
+        raise UnsupportedOpError(f"{onnx.TensorProto.DataType.Name(tt.elem_type).lower()} input",
+                                 detail=f"graph input '{vi.name}'")
+    return tuple(dims), _ELEM_TYPES[tt.elem_type]
