@@ -47,18 +47,7 @@ def residual_net(seed: int = 0) -> Graph:
 def torch_step(g: Graph, x: np.ndarray, label: np.ndarray, lr: float) -> dict[str, np.ndarray]:
     """The same network in PyTorch (NCHW), one SGD step on every parameter."""
     p = {k: torch.tensor(v.astype(np.float64), requires_grad=True) for k, v in g.weights().items()}
-
-    def conv_w(name: str) -> torch.Tensor:
-        return p[name].permute(0, 3, 1, 2)
-
-    xt = torch.tensor(np.transpose(x, (0, 3, 1, 2)).astype(np.float64))
-    a1 = F.relu6(F.conv2d(xt, conv_w("c1.w"), p["c1.b"], padding=1))
-    a2 = F.relu6(F.conv2d(a1, conv_w("dw1.w"), p["dw1.b"], padding=1, groups=8))
-    a4 = F.conv2d(a2, conv_w("pw.w"), p["pw.b"]) + a1
-    a5 = F.relu6(F.conv2d(a4, conv_w("dw2.w"), p["dw2.b"], padding=2, stride=2, groups=8))
-    y = F.linear(F.avg_pool2d(a5, 4).flatten(1), p["fc.w"], p["fc.b"])
-    loss = F.cross_entropy(y, torch.tensor(label.astype(np.int64)))
-    grads = torch.autograd.grad(loss, list(p.values()))
+    grads = torch_step_grads(g, p, x, label)
     return {k: (v - lr * gr).detach().numpy() for (k, v), gr in zip(p.items(), grads)}
 
 
@@ -185,6 +174,7 @@ def test_momentum_matches_pytorch_sgd_over_three_steps() -> None:
 
 
 def torch_step_grads(g: Graph, p: dict[str, torch.Tensor], x: np.ndarray, label: np.ndarray) -> list:
+    """Gradients of the residual network's loss in PyTorch (NCHW), float64."""
     def conv_w(name: str) -> torch.Tensor:
         return p[name].permute(0, 3, 1, 2)
 
