@@ -79,7 +79,12 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--quick", action="store_true", help="1,000 training samples, for a smoke run")
+    ap.add_argument("--fixed", metavar="METHOD=LR", action="append", default=[],
+                    help="skip the search: run only these methods at these rates (results go to qas-fixed.json)")
     args = ap.parse_args()
+    if args.fixed:
+        run_fixed(args)
+        return
     ep, bs = args.epochs, args.batch_size
     t_start = time.perf_counter()
     xf, _ = fashion_mnist("train")
@@ -140,6 +145,29 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out, indent=2) + "\n")
         print(f"wrote {path}")
+
+
+def run_fixed(args: argparse.Namespace) -> None:
+    """Run chosen methods at given rates on the test set (all seeds), without the search."""
+    xf, _ = fashion_mnist("train")
+    q = tte.quantize(tte.load(ROOT / "examples" / "fmnist_cnn.onnx"), calibration=xf[:500])
+    x, y = mnist("train")
+    xt, yt = mnist("test")
+    rows = []
+    for spec in args.fixed:
+        name, lr_text = spec.rsplit("=", 1)
+        if name not in METHODS:
+            raise SystemExit(f"unknown method '{name}' (known: {', '.join(METHODS)})")
+        accs = [train_once(q, METHODS[name], float(lr_text), seed, x, y, xt, yt, args.epochs, args.batch_size)[0]
+                for seed in range(args.seeds)]
+        rows.append({"method": name, "lr": float(lr_text), "test_accuracy": accs, "mean": float(np.mean(accs)),
+                     "std": float(np.std(accs))})
+        print(f"{name:<40} lr={lr_text:<6} test {np.mean(accs) * 100:6.2f} ± {np.std(accs) * 100:.2f} %", flush=True)
+    out = {"benchmark": "qas-fixed", "batch_size": args.batch_size, "epochs": args.epochs, "seeds": args.seeds,
+           "rows": rows, "machine": machine_info()}
+    path = ROOT / "bench" / "results" / "qas-fixed.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
