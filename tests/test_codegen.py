@@ -11,13 +11,12 @@ import re
 import shutil
 import subprocess
 import zlib
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from models import example_int8
 
-import tte
 from tte import codegen_ops
 from tte.codegen import CSRC, generate, kernel_sources
 from tte.codegen_ops import Emitted
@@ -26,16 +25,11 @@ from tte.data import fashion_mnist
 from tte.errors import UnsupportedOpError
 from tte.ir import Graph, Node
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
 ARM_FLAGS = [["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
              ["-mcpu=cortex-m0plus", "-mthumb"]]
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 
 
-@cache
-def example_int8() -> Graph:
-    xs, _ = fashion_mnist("train")
-    return tte.quantize(tte.load(EXAMPLE), calibration=xs[:200])
 
 
 def touch_emitter(node: Node, g: Graph, ref: codegen_ops.Ref, prefix: str) -> Emitted:

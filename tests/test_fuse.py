@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 import pytest
 from c_cases import _block_case
+from models import mbv2_int8
 
-import tte
 from tte.compile import analyze
 from tte.fuse import stream_blocks
-from tte.ir import Graph
 from tte.reference import execute
 from tte.schedule import schedule_inference
-
-
-@cache
-def mbv2_int8() -> Graph:
-    from tte.paper import build_paper_onnx
-    g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())
-    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
 
 
 @pytest.mark.parametrize("seed", range(12))

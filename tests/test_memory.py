@@ -4,36 +4,19 @@ from __future__ import annotations
 
 import struct
 import zlib
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from models import example_int8, paper_int8
 
-import tte
 from tte.autodiff import TrainingGraph, derive_training_graph
-from tte.data import fashion_mnist
 from tte.ir import Graph
 from tte.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
-from tte.paper import build_paper_onnx
 from tte.reference import execute
 from tte.reference.registry import KERNELS, KernelCtx
 from tte.schedule import ScheduledGraph, schedule, schedule_inference
 from tte.sparse import resolve_scheme
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
-
-
-@cache
-def example_int8() -> Graph:
-    xs, _ = fashion_mnist("train")
-    return tte.quantize(tte.load(EXAMPLE), calibration=xs[:200])
-
-
-@cache
-def paper_int8(model: str) -> Graph:
-    g = tte.load(build_paper_onnx(model, resolution=128, num_classes=10, seed=0).SerializeToString())
-    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
 
 
 def training(g: Graph, scheme: str) -> TrainingGraph:

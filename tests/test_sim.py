@@ -10,13 +10,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
 import numpy as np
 import pytest
+from models import example_int8, mbv2_int8
 
-import tte
 from tte.codegen import generate
 from tte.codegen_ops import EMITTERS
 from tte.compile import analyze
@@ -25,24 +22,14 @@ from tte.ir import Graph
 from tte.reference import execute
 from tte.sim import Simulator
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
 # at most this fraction of trained int8 weights may differ, each by at most MAX_STEP_DIFF
 MISMATCH_FRACTION = 0.01
 MAX_STEP_DIFF = 2
 BIAS_RELATIVE = 0.01  # int32 bias: |diff| <= 1% of the bias's range
 
 
-@cache
-def example_int8() -> Graph:
-    xs, _ = fashion_mnist("train")
-    return tte.quantize(tte.load(EXAMPLE), calibration=xs[:200])
 
 
-@cache
-def mbv2_int8() -> Graph:
-    from tte.paper import build_paper_onnx
-    g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())
-    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
 
 
 def _needs(graph: Graph, scheme: str) -> list[str]:

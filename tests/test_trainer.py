@@ -5,26 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+from models import EXAMPLE, example_int8
 
 import tte
-from tte.data import fashion_mnist, mnist
+from tte.data import mnist
 from tte.reference import execute
 from tte.reference.boundary import dequantize_array, quantize_array
 from tte.reference.grad_ops import uniform_hash
 from tte.trainer import Trainer
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
-
-
-@cache
-def example_int8() -> tte.Graph:
-    xs, _ = fashion_mnist("train")
-    return tte.quantize(tte.load(EXAMPLE), calibration=xs[:200])
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
