@@ -456,6 +456,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const int32_t oi = sel_pos(u->out_idx, u->n_out, c);
             int32_t ci;
             if (oi >= 0) {
+                const float kf = qas_factor_s8(u, oi);
                 for (ci = 0; ci < u->n_in; ++ci) {
                     const int32_t k_in = sel(u->in_idx, ci);
                     /* split weights: in_idx is ws->sel, column ci of the trained part */
@@ -464,7 +465,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     for (i = 0; i < pixels; ++i) {
                         acc += tmp[i] * read_x(x, NULL, p->x_scale, p->x_zp, i * (size_t)cin + k_in);
                     }
-                    *wp = apply_s8(*wp, qas_steps(u, acc, oi, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci, step));
+                    *wp = apply_s8(*wp, qas_steps_s8(u, kf, acc, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci, step));
                 }
             }
         }
