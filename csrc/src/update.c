@@ -314,19 +314,240 @@ void tte_sgd_update_f32(const tte_update_params_t *u, float *w, int32_t d0, int3
     TTE_SGD_LOOP(w[wi] -= lr * gr)
 }
 
-/* Position of channel c in a selection (NULL: all), or -1. */
-static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c)
+/* Position of channel c in a selection (NULL: all), or -1. *cur: where the last one was
+ * found, so an ascending selection walked in channel order costs O(1) per channel. */
+static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
 {
     int32_t i;
     if (idx == NULL) {
         return c < n ? c : -1;
     }
+    if (*cur < n && idx[*cur] == c) {
+        return (*cur)++;
+    }
     for (i = 0; i < n; ++i) {
         if (idx[i] == c) {
+            *cur = i + 1;
             return i;
         }
     }
     return -1;
+}
+
+static int32_t bit_at(const uint8_t *m, size_t e)
+{
+    return (m[e >> 3] >> (e & 7u)) & 1u;
+}
+
+/* Floats of the per-channel weight rows that dwpw_run keeps on the stack (a column of Q, the
+ * taps of D, a row of P), converted once per channel instead of once per term; longer rows
+ * are taken in pieces of this many. */
+#define TTE_DWPW_ROW 64
+
+/* Q's input gradient, channel c, pixels where D's mask is set (the others are 0), into dzc:
+ * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
+ * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
+ * +0). Four pixels at a time share each converted weight; Q's output channels are taken in
+ * pieces of TTE_DWPW_ROW, the running sums kept in dzc in between. */
+static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
+                         float *wcol)
+{
+    const int32_t qc = q->out_c;
+    const size_t gstride = (size_t)qc;
+    int32_t o0, n, j;
+    for (o0 = 0; o0 < qc; o0 += n) {
+        size_t pend[4];
+        int32_t np = 0;
+        size_t i, e = (size_t)c;
+        n = qc - o0 < TTE_DWPW_ROW ? qc - o0 : TTE_DWPW_ROW;
+        for (j = 0; j < n; ++j) {
+            wcol[j] = (float)q->w[(size_t)(o0 + j) * ch + c] * q->scale[o0 + j];
+        }
+        for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
+            if (!bit_at(q->mask, e)) {
+                dzc[i] = 0.0f;
+                continue;
+            }
+            pend[np++] = i;
+            if (np == 4) {
+                const float *g0 = q->gy + pend[0] * gstride + o0, *g1 = q->gy + pend[1] * gstride + o0;
+                const float *g2 = q->gy + pend[2] * gstride + o0, *g3 = q->gy + pend[3] * gstride + o0;
+                float a0 = o0 ? dzc[pend[0]] : 0.0f, a1 = o0 ? dzc[pend[1]] : 0.0f;
+                float a2 = o0 ? dzc[pend[2]] : 0.0f, a3 = o0 ? dzc[pend[3]] : 0.0f;
+                for (j = 0; j < n; ++j) {
+                    const float wv = wcol[j];
+                    a0 += g0[j] * wv;
+                    a1 += g1[j] * wv;
+                    a2 += g2[j] * wv;
+                    a3 += g3[j] * wv;
+                }
+                dzc[pend[0]] = a0;
+                dzc[pend[1]] = a1;
+                dzc[pend[2]] = a2;
+                dzc[pend[3]] = a3;
+                np = 0;
+            }
+        }
+        while (np > 0) {
+            const size_t pi = pend[--np];
+            const float *g0 = q->gy + pi * gstride + o0;
+            float a0 = o0 ? dzc[pi] : 0.0f;
+            for (j = 0; j < n; ++j) {
+                a0 += g0[j] * wcol[j];
+            }
+            dzc[pi] = a0;
+        }
+    }
+}
+
+/* D's input gradient, channel c, into tmp (zeroed first): the loop nest of
+ * tte_conv2d_grad_input_f32 (output pixels in order, taps in order, zero terms skipped), each
+ * output pixel's tap rectangle clipped to the input once. */
+static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const int8_t *wd,
+                         float scale, float *tmp, float *wtap)
+{
+    const int32_t kk = g->k_h * g->k_w;
+    const size_t plane = (size_t)g->in_h * g->in_w;
+    int32_t bi, oy, ox, ky, kx, t;
+    size_t i;
+    for (i = 0; i < (size_t)g->batch * plane; ++i) {
+        tmp[i] = 0.0f;
+    }
+    if (kk <= TTE_DWPW_ROW) {
+        for (t = 0; t < kk; ++t) {
+            wtap[t] = (float)wd[t] * scale;
+        }
+    }
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *tb = tmp + (size_t)bi * plane;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t y0 = oy * g->stride_h - g->pad_top;
+            int32_t ky0, ky1;
+            valid_range(g->k_h, g->dil_h, y0, g->in_h, &ky0, &ky1);
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const float d = *dzp;
+                const int32_t x0 = ox * g->stride_w - g->pad_left;
+                int32_t kx0, kx1;
+                dzp += dz_stride;
+                if (d == 0.0f) {
+                    continue;
+                }
+                valid_range(g->k_w, g->dil_w, x0, g->in_w, &kx0, &kx1);
+                for (ky = ky0; ky < ky1; ++ky) {
+                    float *tp = tb + (size_t)(y0 + ky * g->dil_h) * g->in_w + (x0 + kx0 * g->dil_w);
+                    const int32_t wr = ky * g->k_w;
+                    if (kk <= TTE_DWPW_ROW) {
+                        for (kx = kx0; kx < kx1; ++kx, tp += g->dil_w) {
+                            *tp += d * wtap[wr + kx];
+                        }
+                    } else {
+                        for (kx = kx0; kx < kx1; ++kx, tp += g->dil_w) {
+                            *tp += d * ((float)wd[wr + kx] * scale);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
+ * sum: dx's sums start at +0 too), eight k at a time with their weights in registers. */
+static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, int32_t k0, int32_t n,
+                        const float *wrow)
+{
+    int32_t j = 0;
+    size_t i;
+    for (; j + 8 <= n; j += 8) {
+        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
+        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
+        float *dp = dx + k0 + j;
+        for (i = 0; i < pixels; ++i, dp += cin) {
+            const float t = d[i];
+            if (t == 0.0f) {
+                continue;
+            }
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+        }
+    }
+    for (; j < n; ++j) {
+        const float w0 = wrow[j];
+        float *dp = dx + k0 + j;
+        for (i = 0; i < pixels; ++i, dp += cin) {
+            const float t = d[i];
+            if (t != 0.0f) {
+                *dp += t * w0;
+            }
+        }
+    }
+}
+
+/* P's weight update, row c: for each selected input channel k (ci-th), the gradient
+ * sum over pixels in order of d[i] * dequantized x[i, k] (tte_conv2d_weight_update_s8's sum;
+ * zero d terms skipped), four channels at a time, then the float32 QAS step on wrow[ci]
+ * (packed: a split weight's trained part) or wrow[k]. */
+static void dwpw_update_row(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
+                            const int8_t *x, float x_scale, int32_t x_zp, int32_t cin, const float *d,
+                            size_t pixels, int32_t step)
+{
+    const float kf = qas_factor_s8(u, oi);
+    const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
+    int32_t ci = 0;
+    size_t i;
+    for (; ci + 4 <= u->n_in; ci += 4) {
+        const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
+        const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
+        const int8_t *xp = x;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (i = 0; i < pixels; ++i, xp += cin) {
+            const float t = d[i];
+            if (t == 0.0f) {
+                continue;
+            }
+            a0 += t * ((float)((int32_t)xp[o0] - x_zp) * x_scale);
+            a1 += t * ((float)((int32_t)xp[o1] - x_zp) * x_scale);
+            a2 += t * ((float)((int32_t)xp[o2] - x_zp) * x_scale);
+            a3 += t * ((float)((int32_t)xp[o3] - x_zp) * x_scale);
+        }
+        {
+            int8_t *w0 = wrow + (packed ? ci : o0), *w1 = wrow + (packed ? ci + 1 : o1);
+            int8_t *w2 = wrow + (packed ? ci + 2 : o2), *w3 = wrow + (packed ? ci + 3 : o3);
+            *w0 = apply_s8(*w0, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+            *w1 = apply_s8(*w1, qas_steps_s8(u, kf, a1, base + (uint32_t)ci + 1u, step));
+            *w2 = apply_s8(*w2, qas_steps_s8(u, kf, a2, base + (uint32_t)ci + 2u, step));
+            *w3 = apply_s8(*w3, qas_steps_s8(u, kf, a3, base + (uint32_t)ci + 3u, step));
+        }
+    }
+    for (; ci < u->n_in; ++ci) {
+        const int32_t o0 = sel(u->in_idx, ci);
+        const int8_t *xp = x + o0;
+        float a0 = 0.0f;
+        int8_t *wp = wrow + (packed ? ci : o0);
+        for (i = 0; i < pixels; ++i, xp += cin) {
+            const float t = d[i];
+            if (t != 0.0f) {
+                a0 += t * ((float)((int32_t)*xp - x_zp) * x_scale);
+            }
+        }
+        *wp = apply_s8(*wp, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+    }
+}
+
+static float sum_f32(const float *v, size_t n)
+{
+    float acc = 0.0f;
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        acc += v[i];
+    }
+    return acc;
 }
 
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
@@ -336,13 +557,12 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const tte_conv2d_geom_t *g = &p->dw;
     const int32_t ch = g->in_c;
     const int32_t cin = p->in_c;
-    const size_t plane = (size_t)g->in_h * g->in_w;
-    const size_t pixels = (size_t)g->batch * plane;
+    const size_t pixels = (size_t)g->batch * g->in_h * g->in_w;
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc = tmp + pixels;
-    const size_t dz_stride = q != NULL ? 1u : (size_t)ch;
-    int32_t c, bi, oy, ox, ky, kx, k;
+    float row[TTE_DWPW_ROW];
+    int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
     if (dx != NULL) {
         for (i = 0; i < pixels * (size_t)cin; ++i) {
@@ -350,122 +570,69 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         }
     }
     for (c = 0; c < ch; ++c) {
-        const size_t wc = (size_t)c * g->k_h * g->k_w;
-        const float *dzp = dz + c;
         if (q != NULL) {
-            /* Q's input gradient, channel c (tte_conv2d_grad_input_f32 on a 1x1 conv: each
-             * element sums over Q's output channels in order, skipping zero gradients), then
-             * D's activation mask (tte_mask_grad_f32) and D's bias update
-             * (tte_bias_update_s32: pixels in order) */
-            const int32_t qc = q->out_c;
-            for (i = 0; i < out_pixels; ++i) {
-                const float *gyp = q->gy + i * (size_t)qc;
-                const size_t e = i * (size_t)ch + (size_t)c;
-                float acc = 0.0f;
-                int32_t oc;
-                for (oc = 0; oc < qc; ++oc) {
-                    const float d = gyp[oc];
-                    if (d == 0.0f) {
-                        continue;
-                    }
-                    acc += d * ((float)q->w[(size_t)oc * ch + c] * q->scale[oc]);
-                }
-                dzc[i] = ((q->mask[e >> 3] >> (e & 7u)) & 1u) ? acc : 0.0f;
-            }
+            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
+             * update (tte_bias_update_s32: pixels in order) */
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row);
             if (q->b_update != NULL) {
-                const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c);
+                const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
-                    float acc = 0.0f;
-                    for (i = 0; i < out_pixels; ++i) {
-                        acc += dzc[i];
-                    }
-                    q->b[c] = apply_s32(q->b[c], qas_steps(q->b_update, acc, oi, (uint32_t)oi, step));
+                    q->b[c] = apply_s32(q->b[c], qas_steps(q->b_update, sum_f32(dzc, out_pixels), oi,
+                                                           (uint32_t)oi, step));
                 }
             }
-            dzp = dzc;
-        }
-        /* D's input gradient, channel c: the loop nest of tte_conv2d_grad_input_f32 */
-        for (i = 0; i < pixels; ++i) {
-            tmp[i] = 0.0f;
-        }
-        for (bi = 0; bi < g->batch; ++bi) {
-            for (oy = 0; oy < g->out_h; ++oy) {
-                for (ox = 0; ox < g->out_w; ++ox) {
-                    const float d = dzp[(((size_t)bi * g->out_h + oy) * g->out_w + ox) * dz_stride];
-                    if (d == 0.0f) {
-                        continue;
-                    }
-                    for (ky = 0; ky < g->k_h; ++ky) {
-                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
-                        if (iy < 0 || iy >= g->in_h) {
-                            continue;
-                        }
-                        for (kx = 0; kx < g->k_w; ++kx) {
-                            const int32_t ix = ox * g->stride_w - g->pad_left + kx * g->dil_w;
-                            if (ix < 0 || ix >= g->in_w) {
-                                continue;
-                            }
-                            tmp[(size_t)bi * plane + (size_t)iy * g->in_w + ix]
-                                += d * ((float)w_dw[wc + (size_t)ky * g->k_w + kx] * p->dw_scale[c]);
-                        }
-                    }
-                }
-            }
+            dwpw_dw_grad(g, dzc, 1u, w_dw + (size_t)c * g->k_h * g->k_w, p->dw_scale[c], tmp, row);
+        } else {
+            dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * g->k_h * g->k_w, p->dw_scale[c], tmp, row);
         }
         /* the activation mask (tte_mask_grad_f32) */
-        for (i = 0; i < pixels; ++i) {
-            const size_t e = i * (size_t)ch + (size_t)c;
-            if (!((mask[e >> 3] >> (e & 7u)) & 1u)) {
-                tmp[i] = 0.0f;
+        {
+            size_t e = (size_t)c;
+            for (i = 0; i < pixels; ++i, e += (size_t)ch) {
+                if (!bit_at(mask, e)) {
+                    tmp[i] = 0.0f;
+                }
             }
         }
         if (p->b_update != NULL) {
-            const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c);
+            const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
             if (oi >= 0) {
-                float acc = 0.0f;
-                for (i = 0; i < pixels; ++i) {
-                    acc += tmp[i];
-                }
-                b[c] = apply_s32(b[c], qas_steps(p->b_update, acc, oi, (uint32_t)oi, step));
+                b[c] = apply_s32(b[c], qas_steps(p->b_update, sum_f32(tmp, pixels), oi, (uint32_t)oi, step));
             }
         }
         if (dx != NULL) {
-            /* P's input gradient: channel c's terms, before row c is updated */
-            for (i = 0; i < pixels; ++i) {
-                const float d = tmp[i];
-                float *dxp = dx + i * (size_t)cin;
-                if (d == 0.0f) {
-                    continue;
-                }
+            /* P's input gradient: channel c's terms, before row c is updated; each dx element
+             * still sums over c in order (splitting the columns changes no float sum) */
+            const float s = p->w_scale[c];
+            int32_t k0, n, j;
+            for (k0 = 0; k0 < cin; k0 += n) {
+                n = cin - k0 < TTE_DWPW_ROW ? cin - k0 : TTE_DWPW_ROW;
                 if (ws != NULL) {
-                    /* each dx element still sums over c in order: splitting the columns
-                     * changes no float sum */
-                    for (k = 0; k < cin; ++k) {
-                        dxp[k] += d * ((float)tte_split_s8_at(ws, c, k) * p->w_scale[c]);
+                    const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
+                    const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
+                    for (j = 0; j < n; ++j) {
+                        const int32_t at = ws->where[k0 + j];
+                        row[j] = (float)(at >= 0 ? up[at] : fp[-1 - at]) * s;
                     }
                 } else {
-                    const int8_t *wr = w + (size_t)c * cin;
-                    for (k = 0; k < cin; ++k) {
-                        dxp[k] += d * ((float)wr[k] * p->w_scale[c]);
+                    const int8_t *wr = w + (size_t)c * cin + k0;
+                    for (j = 0; j < n; ++j) {
+                        row[j] = (float)wr[j] * s;
                     }
                 }
+                dwpw_dx_row(dx, tmp, pixels, cin, k0, n, row);
             }
         }
         if (p->w_update != NULL) {
             const tte_update_params_t *u = p->w_update;
-            const int32_t oi = sel_pos(u->out_idx, u->n_out, c);
-            int32_t ci;
+            const int32_t oi = sel_pos(u->out_idx, u->n_out, c, &cur_w);
             if (oi >= 0) {
-                const float kf = qas_factor_s8(u, oi);
-                for (ci = 0; ci < u->n_in; ++ci) {
-                    const int32_t k_in = sel(u->in_idx, ci);
-                    /* split weights: in_idx is ws->sel, column ci of the trained part */
-                    int8_t *wp = ws != NULL ? ws->upd + (size_t)c * ws->n_sel + ci : w + (size_t)c * cin + k_in;
-                    float acc = 0.0f;
-                    for (i = 0; i < pixels; ++i) {
-                        acc += tmp[i] * read_x(x, NULL, p->x_scale, p->x_zp, i * (size_t)cin + k_in);
-                    }
-                    *wp = apply_s8(*wp, qas_steps_s8(u, kf, acc, (uint32_t)oi * (uint32_t)u->n_in + (uint32_t)ci, step));
+                /* split weights: in_idx is ws->sel, column ci of the trained part */
+                if (ws != NULL) {
+                    dwpw_update_row(u, oi, ws->upd + (size_t)c * ws->n_sel, 1, x, p->x_scale, p->x_zp, cin, tmp,
+                                    pixels, step);
+                } else {
+                    dwpw_update_row(u, oi, w + (size_t)c * cin, 0, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }
             }
         }
