@@ -3,8 +3,8 @@
  * For each output row oy of the depthwise D, the rows of E's output that D's window needs
  * are computed (each once, in order) into a ring of `span` rows, slot r % span; rows that
  * fall out of the window are overwritten. E's rows come from tte_conv2d_s8 itself on a
- * one-output-row geometry, D's pixel is the loop of conv2d_s8.c's depthwise path and P and
- * the add call tte_conv2d_s8 / tte_add_s8 on one pixel: the same integer arithmetic as the
+ * one-output-row geometry, D's pixel and P are conv2d_s8.c's depthwise pixel and pointwise
+ * kernels, the add is tte_add_s8 on one pixel: the same integer arithmetic as the
  * unfused ops, hence the same bytes. */
 #include "tte/block.h"
 
@@ -49,45 +49,6 @@ static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const 
     }
 }
 
-/* One output pixel of the depthwise: rows[ky] points at the row of its input that tap ky
- * reads (NULL outside the image). */
-static void dw_pixel(const tte_conv2d_s8_params_t *p, const int8_t *const *rows, int32_t ox, const int8_t *w,
-                     const int32_t *bias, int8_t *out)
-{
-    const tte_conv2d_geom_t *g = &p->g;
-    const int32_t mult = g->out_c / g->in_c;
-    const int32_t taps = g->k_h * g->k_w;
-    const int32_t ix0 = ox * g->stride_w - g->pad_left;
-    const int32_t zp = p->in_zp;
-    /* the taps kx in [kx0, kx1) read inside the row: found once per pixel, not per channel */
-    const int32_t kx0 = ix0 < 0 ? (-ix0 + g->dil_w - 1) / g->dil_w : 0;
-    const int32_t last = ix0 > g->in_w - 1 ? 0 : (g->in_w - 1 - ix0) / g->dil_w + 1;
-    const int32_t kx1 = last < g->k_w ? last : g->k_w;
-    const size_t xstep = (size_t)g->dil_w * g->in_c;
-    const size_t xoff = (size_t)(ix0 + kx0 * g->dil_w) * g->in_c;
-    int32_t oc, ky, kx;
-    for (oc = 0; oc < g->out_c; ++oc) {
-        const int32_t ic = mult == 1 ? oc : oc / mult;
-        const int8_t *wo = w + (size_t)oc * taps;
-        int32_t acc = bias ? bias[oc] : 0;
-        int32_t v;
-        for (ky = 0; ky < g->k_h; ++ky) {
-            const int8_t *xp;
-            const int8_t *wp = wo + ky * g->k_w + kx0;
-            if (rows[ky] == NULL) {
-                continue;
-            }
-            xp = rows[ky] + xoff + ic;
-            for (kx = kx0; kx < kx1; ++kx) {
-                acc += ((int32_t)*xp - zp) * (int32_t)*wp++;
-                xp += xstep;
-            }
-        }
-        v = tte_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_zp;
-        out[oc] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
-    }
-}
-
 #define TTE_BLOCK_MAX_KH 16
 
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
@@ -105,13 +66,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     int8_t *dbuf = scratch + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
-    tte_conv2d_s8_params_t pp = *p->project;
+    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
+    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {
         return; /* never emitted: tte.codegen_ops refuses such a kernel height */
     }
-    pp.g.batch = 1;
-    pp.g.in_h = pp.g.in_w = pp.g.out_h = pp.g.out_w = 1;
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
@@ -144,12 +104,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             for (ox = 0; ox < gd->out_w; ++ox) {
                 const size_t pix = (size_t)oy * gd->out_w + ox;
                 int8_t *yp = yb + pix * out_c;
-                dw_pixel(p->dw, rows, ox, w_d, b_d, dbuf);
+                tte_conv2d_s8_dw_pixel(p->dw, fast_d, rows, ox, w_d, b_d, dbuf);
                 if (p->add == NULL) {
-                    tte_conv2d_s8(&pp, dbuf, w_p, b_p, yp);
+                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, yp);
                 } else {
                     const int8_t *xp = xb + pix * out_c;
-                    tte_conv2d_s8(&pp, dbuf, w_p, b_p, pbuf);
+                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf);
                     if (p->residual_first) {
                         tte_add_s8(p->add, xp, pbuf, yp, out_c);
                     } else {

@@ -20,22 +20,12 @@
 
 static inline int32_t tte_srdhm(int32_t a, int32_t b)
 {
-    int64_t ab, s;
     if (a == TTE_INT32_MIN && b == TTE_INT32_MIN) {
         return TTE_INT32_MAX;
     }
-    ab = (int64_t)a * (int64_t)b;
-    s = ab + (ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)));
-    /* C division by 2**31 truncates toward zero: the arithmetic shift floors, so a negative
-     * s with a nonzero remainder goes up by one (|s >> 31| < 2**31 as a, b are not both
-     * INT32_MIN). Cheaper on 32-bit cores than negating 64-bit values. */
-    {
-        int32_t q = (int32_t)(s >> 31);
-        if (s < 0 && (s & 0x7FFFFFFF) != 0) {
-            q += 1;
-        }
-        return q;
-    }
+    /* TFLite nudges by 2**30 (ab >= 0) or 1 - 2**30 (ab < 0) and divides by 2**31 toward
+     * zero; both cases equal floor((ab + 2**30) / 2**31), one SMLAL and a shift on ARM. */
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
 static inline int32_t tte_rdbp(int32_t x, int exponent)
@@ -63,6 +53,90 @@ static inline int32_t tte_mbqm(int32_t x, int32_t mult, int32_t shift)
 static inline int32_t tte_clamp_i32(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);
+}
+/* Fast requantization of an int8 kernel's accumulator, exact (the same bytes as
+ * clamp(tte_mbqm(acc, mult, shift) + out_zp, lo, hi)) when tte_rq_fast_ok holds: shift in
+ * [-21, -1], mult 0 or in [2**30, 2**31) (what QuantizeMultiplier gives), out_zp and the
+ * clamp range inside int8. Then
+ *   srdhm(acc, mult) = floor((2 acc mult + 2**31) / 2**32): QADD doubles, SMMULR rounds;
+ *     |acc| >= 2**30 saturates the doubling, but then |q| >= 2**29 - 1 and the result clamps
+ *     to the same end of the range as the exact one (e <= 21);
+ *   rdbp(q, e) = floor((floor((q - [q < 0]) / 2**(e-1)) + 1) / 2), and adding out_zp inside
+ *     the halving is exact: ((q' >> (e - 1)) + 2 out_zp + 1) >> 1. |q| <= 2**30: no overflow.
+ * ~shift is e - 1. */
+static inline int32_t tte_rq_fast_ok(const int32_t *mult, const int32_t *shift, int32_t n, int32_t out_zp,
+                                     int32_t lo, int32_t hi)
+{
+    int32_t i;
+    if (out_zp < -128 || out_zp > 127 || lo < -128 || hi > 127) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        if (shift[i] < -21 || shift[i] > -1 || (mult[i] != 0 && mult[i] < (1 << 30))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* SIMD on two int16 lanes (ARMv7E-M DSP extension). */
+static inline int32_t tte_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline uint32_t tte_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline uint32_t tte_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+static inline uint32_t tte_ssub16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t tte_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline int32_t tte_qadd(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("qadd %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+#endif
+
+static inline int32_t tte_rq_fast(int32_t acc, int32_t mult, int32_t shift, int32_t zp2, int32_t lo, int32_t hi)
+{
+    int32_t q;
+#if defined(__ARM_FEATURE_DSP)
+    q = tte_smmulr(tte_qadd(acc, acc), mult);
+#else
+    const int32_t d = acc >= (1 << 30) ? TTE_INT32_MAX : (acc < -(1 << 30) ? TTE_INT32_MIN : acc * 2);
+    q = (int32_t)(((int64_t)d * mult + ((int64_t)1 << 31)) >> 32);
+#endif
+    q += q >> 31;
+    q = ((q >> ~shift) + zp2) >> 1;
+    return q < lo ? lo : (q > hi ? hi : q);
+}
+
+/* The same, exact for any parameters. */
+static inline int32_t tte_rq_exact(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi)
+{
+    return tte_clamp_i32(tte_mbqm(acc, mult, shift) + out_zp, lo, hi);
 }
 #endif /* TTE_CDEF */
 

@@ -31,6 +31,17 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
 void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y);
 
+/* Building blocks of tte_conv2d_s8 that tte_block_s8 and tte_conv2d_s8_split reuse.
+ * fast_rq: whether the fast output stage is exact for every channel (tte_rq_fast_ok);
+ * pass its result as `fast`. pointwise_px: a 1x1 conv of npx consecutive pixels.
+ * dw_pixel: one output pixel (every channel) of a depthwise conv whose tap ky reads input
+ * row rows[ky] (NULL: outside the image). */
+int32_t tte_conv2d_s8_fast_rq(const tte_conv2d_s8_params_t *p);
+void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                const int8_t *w, const int32_t *bias, int8_t *y);
+void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox,
+                            const int8_t *w, const int32_t *bias, int8_t *out);
+
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */
     int32_t in_features;      /* K */
