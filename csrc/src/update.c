@@ -84,6 +84,54 @@ static int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint
     return delta < 0.0f ? -r : r;
 }
 
+/* The float32 factor kb of an int32 bias's step, RNf(RNf(lr) / s) (QAS) or RNf(RNf(lr) * s):
+ * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. */
+static float qas_factor_bias(const tte_update_params_t *u, float lr, int32_t oi)
+{
+    const float s = u->scale[u->n_scale > 1 ? oi : 0];
+    return u->qas ? lr / s : lr * s;
+}
+
+/* qas_steps's result for an int32 bias (the reference's double arithmetic; their steps can be
+ * large), decided in float32 where that is certain, since the M7 emulates double in software.
+ * df = kb * g is within three float roundings of the double delta, |df - delta| <= 1.8e-7 |df|;
+ * the 24-bit u below the double one by < 2**-24, the float sum z by <= 2**-24, and the double
+ * sum delta + u by < 2**-31 of an integer (|delta| < 2**20). So where the float value is
+ * farther than m = 4e-7 (|df| + 1) from a rounding boundary, the boundary alone decides and
+ * the result is qas_steps's; near one (rarely), or for large or NaN steps, qas_steps runs. */
+static int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
+                              int32_t step)
+{
+    const float df = kb * g;
+    const float a = df < 0.0f ? -df : df;
+    if (a < 1048576.0f && kb >= 1e-30f) {
+        const float m = a * 4e-7f + 4e-7f;
+        if (u->stochastic) {
+            const float uf = (float)(tte_uniform_hash_u32(u->seed, step, index) >> 8) * (1.0f / 16777216.0f);
+            int32_t f = (int32_t)df;
+            float z;
+            if ((float)f > df) {
+                f -= 1; /* floor */
+            }
+            z = (df - (float)f) + uf; /* df - f is exact */
+            if (z > m && z < 1.0f - m) {
+                return f;
+            }
+            if (z > 1.0f + m && z < 2.0f - m) {
+                return (int64_t)f + 1;
+            }
+        } else {
+            const int32_t r = (int32_t)a;
+            const float fr = a - (float)r;
+            if (fr < 0.5f - m || fr > 0.5f + m) {
+                const int32_t v = fr > 0.5f ? r + 1 : r;
+                return df < 0.0f ? -v : v;
+            }
+        }
+    }
+    return qas_steps(u, g, oi, index, step);
+}
+
 static int8_t apply_s8(int8_t w, int32_t steps)
 {
     const int32_t v = (int32_t)w - steps;
@@ -260,10 +308,12 @@ static float bias_grad(int32_t rows, int32_t channels, int32_t n, const float *d
 void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
                          const float *dy, int32_t step)
 {
+    const float lr = (float)u->lr;
     int32_t oi;
     for (oi = 0; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
-        b[n] = apply_s32(b[n], qas_steps(u, bias_grad(rows, channels, n, dy), oi, (uint32_t)oi, step));
+        b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), bias_grad(rows, channels, n, dy), oi,
+                                              (uint32_t)oi, step));
     }
 }
 
@@ -562,6 +612,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc = tmp + pixels;
     float row[TTE_DWPW_ROW];
+    const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
+    const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
     if (dx != NULL) {
@@ -577,8 +629,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
-                    q->b[c] = apply_s32(q->b[c], qas_steps(q->b_update, sum_f32(dzc, out_pixels), oi,
-                                                           (uint32_t)oi, step));
+                    const tte_update_params_t *u = q->b_update;
+                    q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, lr_qb, oi),
+                                                                sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
                 }
             }
             dwpw_dw_grad(g, dzc, 1u, w_dw + (size_t)c * g->k_h * g->k_w, p->dw_scale[c], tmp, row);
@@ -597,7 +650,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         if (p->b_update != NULL) {
             const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
             if (oi >= 0) {
-                b[c] = apply_s32(b[c], qas_steps(p->b_update, sum_f32(tmp, pixels), oi, (uint32_t)oi, step));
+                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi),
+                                                      sum_f32(tmp, pixels), oi, (uint32_t)oi, step));
             }
         }
         if (dx != NULL) {
