@@ -452,11 +452,13 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
 
 /* D's input gradient, channel c, into tmp (zeroed first): the loop nest of
  * tte_conv2d_grad_input_f32 (output pixels in order, taps in order, zero terms skipped), each
- * output pixel's tap rectangle clipped to the input once. */
+ * output pixel's tap rectangle clipped to the input once (without a division for unit stride
+ * and dilation along x, the usual case). */
 static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const int8_t *wd,
                          float scale, float *tmp, float *wtap)
 {
     const int32_t kk = g->k_h * g->k_w;
+    const int32_t unit = g->stride_w == 1 && g->dil_w == 1 && kk <= TTE_DWPW_ROW;
     const size_t plane = (size_t)g->in_h * g->in_w;
     int32_t bi, oy, ox, ky, kx, t;
     size_t i;
@@ -480,6 +482,27 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
                 int32_t kx0, kx1;
                 dzp += dz_stride;
                 if (d == 0.0f) {
+                    continue;
+                }
+                if (unit) {
+                    /* stride and dilation 1 along x: taps kx0 <= kx < kx1 land on x0 + kx */
+                    const size_t rstep = (size_t)g->dil_h * g->in_w;
+                    float *tp;
+                    const float *wp;
+                    int32_t n;
+                    kx0 = x0 < 0 ? -x0 : 0;
+                    kx1 = g->in_w - x0 < g->k_w ? g->in_w - x0 : g->k_w;
+                    n = kx1 - kx0;
+                    if (n <= 0) {
+                        continue;
+                    }
+                    tp = tb + (size_t)(y0 + ky0 * g->dil_h) * g->in_w + (x0 + kx0);
+                    wp = wtap + ky0 * g->k_w + kx0;
+                    for (ky = ky0; ky < ky1; ++ky, tp += rstep, wp += g->k_w) {
+                        for (kx = 0; kx < n; ++kx) {
+                            tp[kx] += d * wp[kx];
+                        }
+                    }
                     continue;
                 }
                 valid_range(g->k_w, g->dil_w, x0, g->in_w, &kx0, &kx1);
