@@ -613,6 +613,81 @@ static void dwpw_update_row(const tte_update_params_t *u, int32_t oi, int8_t *wr
     }
 }
 
+/* dwpw_dx_row over a list: the n nonzero values d[j] of channel c's gradient at pixel byte
+ * offsets off[j] (pixel * cin, pixels ascending), so no zero test is left in the loop. */
+static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t n, int32_t k0, int32_t kn,
+                         const float *wrow)
+{
+    int32_t j = 0, l;
+    for (; j + 8 <= kn; j += 8) {
+        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
+        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
+        float *base = dx + k0 + j;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            float *dp = base + off[l];
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+        }
+    }
+    for (; j < kn; ++j) {
+        const float w0 = wrow[j];
+        float *base = dx + k0 + j;
+        for (l = 0; l < n; ++l) {
+            base[off[l]] += d[l] * w0;
+        }
+    }
+}
+
+/* dwpw_update_row over the list of dwpw_dx_list, x dequantized through xtab (indexed by the
+ * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float). */
+static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
+                             const int8_t *x, const float *xtab, const float *d, const int32_t *off, int32_t n,
+                             int32_t step)
+{
+    const float kf = qas_factor_s8(u, oi);
+    const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
+    const uint8_t *xu = (const uint8_t *)x;
+    int32_t ci = 0, l;
+    for (; ci + 4 <= u->n_in; ci += 4) {
+        const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
+        const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xu + off[l];
+            a0 += t * xtab[xp[o0]];
+            a1 += t * xtab[xp[o1]];
+            a2 += t * xtab[xp[o2]];
+            a3 += t * xtab[xp[o3]];
+        }
+        {
+            int8_t *w0 = wrow + (packed ? ci : o0), *w1 = wrow + (packed ? ci + 1 : o1);
+            int8_t *w2 = wrow + (packed ? ci + 2 : o2), *w3 = wrow + (packed ? ci + 3 : o3);
+            *w0 = apply_s8(*w0, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+            *w1 = apply_s8(*w1, qas_steps_s8(u, kf, a1, base + (uint32_t)ci + 1u, step));
+            *w2 = apply_s8(*w2, qas_steps_s8(u, kf, a2, base + (uint32_t)ci + 2u, step));
+            *w3 = apply_s8(*w3, qas_steps_s8(u, kf, a3, base + (uint32_t)ci + 3u, step));
+        }
+    }
+    for (; ci < u->n_in; ++ci) {
+        const int32_t o0 = sel(u->in_idx, ci);
+        const uint8_t *xp = xu + o0;
+        float a0 = 0.0f;
+        int8_t *wp = wrow + (packed ? ci : o0);
+        for (l = 0; l < n; ++l) {
+            a0 += d[l] * xtab[xp[off[l]]];
+        }
+        *wp = apply_s8(*wp, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+    }
+}
+
 static float sum_f32(const float *v, size_t n)
 {
     float acc = 0.0f;
@@ -634,6 +709,10 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc = tmp + pixels;
+    /* with a head, also x's dequantization table and the nonzero pixels' list (see
+     * tte_dwpw_backward_head_s8) */
+    float *xtab = q != NULL ? dzc + out_pixels : NULL;
+    int32_t *off = q != NULL ? (int32_t *)(void *)(xtab + 256) : NULL;
     float row[TTE_DWPW_ROW];
     const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
     const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
@@ -644,7 +723,13 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             dx[i] = 0.0f;
         }
     }
+    if (xtab != NULL) {
+        for (i = 0; i < 256; ++i) {
+            xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
+        }
+    }
     for (c = 0; c < ch; ++c) {
+        int32_t nz = 0;
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
@@ -677,6 +762,16 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                                                       sum_f32(tmp, pixels), oi, (uint32_t)oi, step));
             }
         }
+        if (off != NULL) {
+            /* the nonzero values of channel c's gradient, moved to its front, with their
+             * pixels' offsets into x and dx (zero terms change no sum) */
+            for (i = 0; i < pixels; ++i) {
+                if (tmp[i] != 0.0f) {
+                    tmp[nz] = tmp[i];
+                    off[nz++] = (int32_t)(i * (size_t)cin);
+                }
+            }
+        }
         if (dx != NULL) {
             /* P's input gradient: channel c's terms, before row c is updated; each dx element
              * still sums over c in order (splitting the columns changes no float sum) */
@@ -697,7 +792,11 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                         row[j] = (float)wr[j] * s;
                     }
                 }
-                dwpw_dx_row(dx, tmp, pixels, cin, k0, n, row);
+                if (off != NULL) {
+                    dwpw_dx_list(dx, tmp, off, nz, k0, n, row);
+                } else {
+                    dwpw_dx_row(dx, tmp, pixels, cin, k0, n, row);
+                }
             }
         }
         if (p->w_update != NULL) {
@@ -705,11 +804,11 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const int32_t oi = sel_pos(u->out_idx, u->n_out, c, &cur_w);
             if (oi >= 0) {
                 /* split weights: in_idx is ws->sel, column ci of the trained part */
-                if (ws != NULL) {
-                    dwpw_update_row(u, oi, ws->upd + (size_t)c * ws->n_sel, 1, x, p->x_scale, p->x_zp, cin, tmp,
-                                    pixels, step);
+                int8_t *wrow = ws != NULL ? ws->upd + (size_t)c * ws->n_sel : w + (size_t)c * cin;
+                if (off != NULL) {
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, tmp, off, nz, step);
                 } else {
-                    dwpw_update_row(u, oi, w + (size_t)c * cin, 0, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
+                    dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }
             }
         }

@@ -51,14 +51,15 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
 
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
-    with a head (tte_dwpw_backward_head_s8) also one channel of dz."""
+    with a head (tte_dwpw_backward_head_s8) also one channel of dz, the 256-float table that
+    dequantizes x and one int32 per pixel (the nonzero pixels of a channel)."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
     n = d.shape[0] * d.shape[1] * d.shape[2]
     if node.attrs.get("head"):
         dz = chain.intermediates[3]
-        n += dz.shape[0] * dz.shape[1] * dz.shape[2]
+        n += dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + n
     return 4 * n
 
 
