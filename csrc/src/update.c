@@ -389,64 +389,119 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     return (m[e >> 3] >> (e & 7u)) & 1u;
 }
 
-/* Floats of the per-channel weight rows that dwpw_run keeps on the stack (a column of Q, the
+/* Floats of the per-channel weight rows that dwpw_run keeps on the stack without a head (the
  * taps of D, a row of P), converted once per channel instead of once per term; longer rows
- * are taken in pieces of this many. */
+ * are taken in pieces of this many (with a head they are in the scratch, whole). */
 #define TTE_DWPW_ROW 64
+
+/* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
+ * once (each converted weight loaded once for all of them). */
+static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    const float *g4 = gy + pi[4] * qc, *g5 = gy + pi[5] * qc, *g6 = gy + pi[6] * qc, *g7 = gy + pi[7] * qc;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+    size_t o;
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+        a2 += g2[o] * wv;
+        a3 += g3[o] * wv;
+        a4 += g4[o] * wv;
+        a5 += g5[o] * wv;
+        a6 += g6[o] * wv;
+        a7 += g7[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+    dzc[pi[2]] = a2;
+    dzc[pi[3]] = a3;
+    dzc[pi[4]] = a4;
+    dzc[pi[5]] = a5;
+    dzc[pi[6]] = a6;
+    dzc[pi[7]] = a7;
+}
+
+static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    size_t o;
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+        a2 += g2[o] * wv;
+        a3 += g3[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+    dzc[pi[2]] = a2;
+    dzc[pi[3]] = a3;
+}
+
+static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc;
+    float a0 = 0.0f, a1 = 0.0f;
+    size_t o;
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+}
+
+static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc;
+    float a0 = 0.0f;
+    size_t o;
+    for (o = 0; o < qc; ++o) {
+        a0 += g0[o] * wcol[o];
+    }
+    dzc[pi[0]] = a0;
+}
 
 /* Q's input gradient, channel c, pixels where D's mask is set (the others are 0), into dzc:
  * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
- * +0). Four pixels at a time share each converted weight; Q's output channels are taken in
- * pieces of TTE_DWPW_ROW, the running sums kept in dzc in between. */
+ * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
+ * time share each converted weight. */
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
                          float *wcol)
 {
-    const int32_t qc = q->out_c;
-    const size_t gstride = (size_t)qc;
-    int32_t o0, n, j;
-    for (o0 = 0; o0 < qc; o0 += n) {
-        size_t pend[4];
-        int32_t np = 0;
-        size_t i, e = (size_t)c;
-        n = qc - o0 < TTE_DWPW_ROW ? qc - o0 : TTE_DWPW_ROW;
-        for (j = 0; j < n; ++j) {
-            wcol[j] = (float)q->w[(size_t)(o0 + j) * ch + c] * q->scale[o0 + j];
+    const size_t qc = (size_t)q->out_c;
+    size_t pend[8], i, o, e = (size_t)c;
+    size_t np = 0;
+    for (o = 0; o < qc; ++o) {
+        wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+    }
+    for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
+        if (!bit_at(q->mask, e)) {
+            dzc[i] = 0.0f;
+            continue;
         }
-        for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
-            if (!bit_at(q->mask, e)) {
-                dzc[i] = 0.0f;
-                continue;
-            }
-            pend[np++] = i;
-            if (np == 4) {
-                const float *g0 = q->gy + pend[0] * gstride + o0, *g1 = q->gy + pend[1] * gstride + o0;
-                const float *g2 = q->gy + pend[2] * gstride + o0, *g3 = q->gy + pend[3] * gstride + o0;
-                float a0 = o0 ? dzc[pend[0]] : 0.0f, a1 = o0 ? dzc[pend[1]] : 0.0f;
-                float a2 = o0 ? dzc[pend[2]] : 0.0f, a3 = o0 ? dzc[pend[3]] : 0.0f;
-                for (j = 0; j < n; ++j) {
-                    const float wv = wcol[j];
-                    a0 += g0[j] * wv;
-                    a1 += g1[j] * wv;
-                    a2 += g2[j] * wv;
-                    a3 += g3[j] * wv;
-                }
-                dzc[pend[0]] = a0;
-                dzc[pend[1]] = a1;
-                dzc[pend[2]] = a2;
-                dzc[pend[3]] = a3;
-                np = 0;
-            }
+        pend[np++] = i;
+        if (np == 8) {
+            dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+            np = 0;
         }
-        while (np > 0) {
-            const size_t pi = pend[--np];
-            const float *g0 = q->gy + pi * gstride + o0;
-            float a0 = o0 ? dzc[pi] : 0.0f;
-            for (j = 0; j < n; ++j) {
-                a0 += g0[j] * wcol[j];
-            }
-            dzc[pi] = a0;
-        }
+    }
+    i = 0;
+    if (np - i >= 4) {
+        dwpw_dot4(q->gy, qc, pend + i, wcol, dzc);
+        i += 4;
+    }
+    if (np - i >= 2) {
+        dwpw_dot2(q->gy, qc, pend + i, wcol, dzc);
+        i += 2;
+    }
+    if (np - i >= 1) {
+        dwpw_dot1(q->gy, qc, pend + i, wcol, dzc);
     }
 }
 
@@ -455,17 +510,17 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
  * output pixel's tap rectangle clipped to the input once (without a division for unit stride
  * and dilation along x, the usual case). */
 static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const int8_t *wd,
-                         float scale, float *tmp, float *wtap)
+                         float scale, float *tmp, float *wtap, int32_t cap)
 {
     const int32_t kk = g->k_h * g->k_w;
-    const int32_t unit = g->stride_w == 1 && g->dil_w == 1 && kk <= TTE_DWPW_ROW;
+    const int32_t unit = g->stride_w == 1 && g->dil_w == 1 && kk <= cap;
     const size_t plane = (size_t)g->in_h * g->in_w;
     int32_t bi, oy, ox, ky, kx, t;
     size_t i;
     for (i = 0; i < (size_t)g->batch * plane; ++i) {
         tmp[i] = 0.0f;
     }
-    if (kk <= TTE_DWPW_ROW) {
+    if (kk <= cap) {
         for (t = 0; t < kk; ++t) {
             wtap[t] = (float)wd[t] * scale;
         }
@@ -509,7 +564,7 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
                 for (ky = ky0; ky < ky1; ++ky) {
                     float *tp = tb + (size_t)(y0 + ky * g->dil_h) * g->in_w + (x0 + kx0 * g->dil_w);
                     const int32_t wr = ky * g->k_w;
-                    if (kk <= TTE_DWPW_ROW) {
+                    if (kk <= cap) {
                         for (kx = kx0; kx < kx1; ++kx, tp += g->dil_w) {
                             *tp += d * wtap[wr + kx];
                         }
@@ -709,11 +764,15 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc = tmp + pixels;
-    /* with a head, also x's dequantization table and the nonzero pixels' list (see
-     * tte_dwpw_backward_head_s8) */
+    /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
+     * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
     float *xtab = q != NULL ? dzc + out_pixels : NULL;
-    int32_t *off = q != NULL ? (int32_t *)(void *)(xtab + 256) : NULL;
-    float row[TTE_DWPW_ROW];
+    float stack_row[TTE_DWPW_ROW];
+    const int32_t kk = g->k_h * g->k_w;
+    const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
+    const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
+    float *row = q != NULL ? xtab + 256 : stack_row;
+    int32_t *off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
     const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
@@ -742,9 +801,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                                                                 sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
                 }
             }
-            dwpw_dw_grad(g, dzc, 1u, w_dw + (size_t)c * g->k_h * g->k_w, p->dw_scale[c], tmp, row);
+            dwpw_dw_grad(g, dzc, 1u, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         } else {
-            dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * g->k_h * g->k_w, p->dw_scale[c], tmp, row);
+            dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
         /* the activation mask (tte_mask_grad_f32) */
         {
@@ -778,7 +837,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const float s = p->w_scale[c];
             int32_t k0, n, j;
             for (k0 = 0; k0 < cin; k0 += n) {
-                n = cin - k0 < TTE_DWPW_ROW ? cin - k0 : TTE_DWPW_ROW;
+                n = cin - k0 < cap ? cin - k0 : cap;
                 if (ws != NULL) {
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);

@@ -52,14 +52,19 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
     with a head (tte_dwpw_backward_head_s8) also one channel of dz, the 256-float table that
-    dequantizes x and one int32 per pixel (the nonzero pixels of a channel)."""
+    dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
+    D's taps) and one int32 per pixel (the nonzero pixels of a channel)."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
     n = d.shape[0] * d.shape[1] * d.shape[2]
     if node.attrs.get("head"):
+        parts = _dwpw_parts(node)
         dz = chain.intermediates[3]
-        n += dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + n
+        w_dw = _t(_chain_graph(g, chain), parts["d"].inputs[1])
+        cin = _t(g, node.inputs[3]).shape[3] if node.inputs[3] else 0
+        row = max(_t(g, parts["q"].inputs[1]).shape[0], cin, w_dw.shape[1] * w_dw.shape[2])
+        n += dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
     return 4 * n
 
 
