@@ -12,13 +12,36 @@ static int8_t finish(const tte_conv2d_s8_params_t *p, int32_t acc, int32_t oc)
     return (int8_t)tte_rq_exact(acc, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
 }
 
-/* Output stage of channel oc: the fast form when `fast` (tte_conv2d_s8_fast_rq). */
-static inline int8_t rq(const tte_conv2d_s8_params_t *p, int32_t fast, int32_t acc, int32_t oc)
+/* Output stage of one kernel call: exact, or tte_rq_fast when tte_conv2d_s8_fast_rq said so
+ * (SSAT alone clamps when the activation range is all of int8). */
+typedef struct {
+    const int32_t *mult, *shift;
+    int32_t mode; /* 0 exact, 1 fast, 2 fast with the clamp range [-128, 127] */
+    int32_t zp2, out_zp, lo, hi;
+} rq_t;
+
+static inline rq_t rq_init(const tte_conv2d_s8_params_t *p, int32_t fast)
 {
-    if (fast) {
-        return (int8_t)tte_rq_fast(acc, p->mult[oc], p->shift[oc], 2 * p->out_zp + 1, p->act_min, p->act_max);
+    rq_t r;
+    r.mult = p->mult;
+    r.shift = p->shift;
+    r.mode = fast ? (p->act_min == -128 && p->act_max == 127 ? 2 : 1) : 0;
+    r.zp2 = 2 * p->out_zp + 1;
+    r.out_zp = p->out_zp;
+    r.lo = p->act_min;
+    r.hi = p->act_max;
+    return r;
+}
+
+static TTE_ALWAYS_INLINE int8_t rq(const rq_t *r, int32_t acc, int32_t oc)
+{
+    if (r->mode == 2) {
+        return (int8_t)tte_ssat8(tte_rq_fast_raw(acc, r->mult[oc], r->shift[oc], r->zp2));
     }
-    return finish(p, acc, oc);
+    if (r->mode == 1) {
+        return (int8_t)tte_rq_fast(acc, r->mult[oc], r->shift[oc], r->zp2, r->lo, r->hi);
+    }
+    return (int8_t)tte_rq_exact(acc, r->mult[oc], r->shift[oc], r->out_zp, r->lo, r->hi);
 }
 
 int32_t tte_conv2d_s8_fast_rq(const tte_conv2d_s8_params_t *p)
@@ -97,197 +120,239 @@ static inline int32_t smlatb(uint32_t a, int32_t b, int32_t acc)
 }
 #endif
 
+/* One pixel of a 1x1 conv. */
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    const int32_t n = p->g.in_c;
+    const int32_t m = p->g.out_c;
+    const int32_t zp = p->in_zp;
+    int32_t oc = 0;
+#if defined(__ARM_FEATURE_DSP)
+    /* four output channels share each unpacked word of x */
+    const uint32_t zz = pack16(zp, zp);
+    for (; oc + 3 < m; oc += 4) {
+        const int8_t *w0 = w + (size_t)oc * n;
+        const int8_t *w1 = w0 + n;
+        const int8_t *w2 = w1 + n;
+        const int8_t *w3 = w2 + n;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int32_t c = 0;
+        for (; c + 3 < n; c += 4) {
+            const uint32_t xv = load4(xp + c);
+            const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
+            const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+            uint32_t wv = load4(w0 + c);
+            a0 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a0));
+            wv = load4(w1 + c);
+            a1 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a1));
+            wv = load4(w2 + c);
+            a2 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a2));
+            wv = load4(w3 + c);
+            a3 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a3));
+        }
+        for (; c < n; ++c) {
+            const int32_t xv = (int32_t)xp[c] - zp;
+            a0 += xv * (int32_t)w0[c];
+            a1 += xv * (int32_t)w1[c];
+            a2 += xv * (int32_t)w2[c];
+            a3 += xv * (int32_t)w3[c];
+        }
+        if (bias) {
+            a0 += bias[oc];
+            a1 += bias[oc + 1];
+            a2 += bias[oc + 2];
+            a3 += bias[oc + 3];
+        }
+        yp[oc] = rq(r, a0, oc);
+        yp[oc + 1] = rq(r, a1, oc + 1);
+        yp[oc + 2] = rq(r, a2, oc + 2);
+        yp[oc + 3] = rq(r, a3, oc + 3);
+    }
+#endif
+    for (; oc < m; ++oc) {
+        const int8_t *wp = w + (size_t)oc * n;
+        int32_t acc = bias ? bias[oc] : 0;
+        int32_t c;
+        for (c = 0; c < n; ++c) {
+            acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
+        }
+        yp[oc] = rq(r, acc, oc);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* bias[oc] - zp * (sum of row oc of w): the zero point's share of the sum over (x - zp) * w,
+ * so that the pixel loops multiply x itself. */
+static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *bias, int32_t oc)
+{
+    const uint32_t ones = 0x00010001u;
+    int32_t s = 0;
+    int32_t c = 0;
+    for (; c + 3 < n; c += 4) {
+        const uint32_t wv = load4(wp + c);
+        s = tte_smlad(tte_sxtb16_ror8(wv), ones, tte_smlad(tte_sxtb16(wv), ones, s));
+    }
+    for (; c < n; ++c) {
+        s += wp[c];
+    }
+    return (bias ? bias[oc] : 0) - zp * s;
+}
+#endif
+
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
 void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
-    const int32_t zp = p->in_zp;
+    const rq_t r = rq_init(p, fast);
     int32_t i = 0;
 #if defined(__ARM_FEATURE_DSP)
-    const uint32_t zz = pack16(zp, zp);
-    /* two pixels share every unpacked weight word, four output channels every x word */
-    for (; i + 1 < npx; i += 2) {
-        const int8_t *x0 = x + (size_t)i * n;
-        const int8_t *x1 = x0 + n;
-        int8_t *y0 = y + (size_t)i * m;
-        int8_t *y1 = y0 + m;
-        int32_t oc = 0;
-        for (; oc + 3 < m; oc += 4) {
+    if (npx >= 2) {
+        /* two output channels x two pixels: each unpacked word of x serves two channels,
+         * each of w two pixels; the zero point goes into the bias once per channel */
+        const int32_t zp = p->in_zp;
+        const int32_t n4 = n & ~3;
+        int32_t oc;
+        for (oc = 0; oc < m; oc += 2) {
+            const int32_t two = oc + 1 < m;
             const int8_t *w0 = w + (size_t)oc * n;
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-            int32_t c = 0;
-            for (; c + 3 < n; c += 4) {
-                const uint32_t u = load4(x0 + c);
-                const uint32_t v = load4(x1 + c);
-                const uint32_t ue = tte_ssub16(tte_sxtb16(u), zz);
-                const uint32_t uo = tte_ssub16(tte_sxtb16_ror8(u), zz);
-                const uint32_t ve = tte_ssub16(tte_sxtb16(v), zz);
-                const uint32_t vo = tte_ssub16(tte_sxtb16_ror8(v), zz);
-                uint32_t wv = load4(w0 + c);
-                uint32_t we = tte_sxtb16(wv);
-                uint32_t wo = tte_sxtb16_ror8(wv);
-                a0 = tte_smlad(uo, wo, tte_smlad(ue, we, a0));
-                b0 = tte_smlad(vo, wo, tte_smlad(ve, we, b0));
-                wv = load4(w0 + n + c);
-                we = tte_sxtb16(wv);
-                wo = tte_sxtb16_ror8(wv);
-                a1 = tte_smlad(uo, wo, tte_smlad(ue, we, a1));
-                b1 = tte_smlad(vo, wo, tte_smlad(ve, we, b1));
-                wv = load4(w0 + 2 * n + c);
-                we = tte_sxtb16(wv);
-                wo = tte_sxtb16_ror8(wv);
-                a2 = tte_smlad(uo, wo, tte_smlad(ue, we, a2));
-                b2 = tte_smlad(vo, wo, tte_smlad(ve, we, b2));
-                wv = load4(w0 + 3 * n + c);
-                we = tte_sxtb16(wv);
-                wo = tte_sxtb16_ror8(wv);
-                a3 = tte_smlad(uo, wo, tte_smlad(ue, we, a3));
-                b3 = tte_smlad(vo, wo, tte_smlad(ve, we, b3));
+            const int8_t *w1 = two ? w0 + n : w0;
+            const int32_t k0 = zp_bias(w0, n, zp, bias, oc);
+            const int32_t k1 = two ? zp_bias(w1, n, zp, bias, oc + 1) : k0;
+            const int8_t *x0 = x;
+            int8_t *y0 = y + oc;
+            for (i = 0; i + 1 < npx; i += 2) {
+                const int8_t *x1 = x0 + n;
+                int32_t a0 = k0, a1 = k1, b0 = k0, b1 = k1;
+                int32_t c;
+                for (c = 0; c < n4; c += 4) {
+                    const uint32_t u = load4(x0 + c);
+                    const uint32_t v = load4(x1 + c);
+                    const uint32_t ue = tte_sxtb16(u), uo = tte_sxtb16_ror8(u);
+                    const uint32_t ve = tte_sxtb16(v), vo = tte_sxtb16_ror8(v);
+                    uint32_t wv = load4(w0 + c);
+                    uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                    a0 = tte_smlad(uo, wo, tte_smlad(ue, we, a0));
+                    b0 = tte_smlad(vo, wo, tte_smlad(ve, we, b0));
+                    wv = load4(w1 + c);
+                    we = tte_sxtb16(wv);
+                    wo = tte_sxtb16_ror8(wv);
+                    a1 = tte_smlad(uo, wo, tte_smlad(ue, we, a1));
+                    b1 = tte_smlad(vo, wo, tte_smlad(ve, we, b1));
+                }
+                for (; c < n; ++c) {
+                    a0 += (int32_t)x0[c] * (int32_t)w0[c];
+                    b0 += (int32_t)x1[c] * (int32_t)w0[c];
+                    a1 += (int32_t)x0[c] * (int32_t)w1[c];
+                    b1 += (int32_t)x1[c] * (int32_t)w1[c];
+                }
+                y0[0] = rq(&r, a0, oc);
+                y0[m] = rq(&r, b0, oc);
+                if (two) {
+                    y0[1] = rq(&r, a1, oc + 1);
+                    y0[m + 1] = rq(&r, b1, oc + 1);
+                }
+                x0 += 2 * n;
+                y0 += 2 * m;
             }
-            for (; c < n; ++c) {
-                const int32_t u = (int32_t)x0[c] - zp;
-                const int32_t v = (int32_t)x1[c] - zp;
-                const int32_t k0 = w0[c], k1 = w0[n + c], k2 = w0[2 * n + c], k3 = w0[3 * n + c];
-                a0 += u * k0;
-                a1 += u * k1;
-                a2 += u * k2;
-                a3 += u * k3;
-                b0 += v * k0;
-                b1 += v * k1;
-                b2 += v * k2;
-                b3 += v * k3;
+            if (i < npx) {
+                int32_t a0 = k0, a1 = k1;
+                int32_t c;
+                for (c = 0; c < n; ++c) {
+                    a0 += (int32_t)x0[c] * (int32_t)w0[c];
+                    a1 += (int32_t)x0[c] * (int32_t)w1[c];
+                }
+                y0[0] = rq(&r, a0, oc);
+                if (two) {
+                    y0[1] = rq(&r, a1, oc + 1);
+                }
             }
-            if (bias) {
-                a0 += bias[oc];
-                b0 += bias[oc];
-                a1 += bias[oc + 1];
-                b1 += bias[oc + 1];
-                a2 += bias[oc + 2];
-                b2 += bias[oc + 2];
-                a3 += bias[oc + 3];
-                b3 += bias[oc + 3];
-            }
-            y0[oc] = rq(p, fast, a0, oc);
-            y1[oc] = rq(p, fast, b0, oc);
-            y0[oc + 1] = rq(p, fast, a1, oc + 1);
-            y1[oc + 1] = rq(p, fast, b1, oc + 1);
-            y0[oc + 2] = rq(p, fast, a2, oc + 2);
-            y1[oc + 2] = rq(p, fast, b2, oc + 2);
-            y0[oc + 3] = rq(p, fast, a3, oc + 3);
-            y1[oc + 3] = rq(p, fast, b3, oc + 3);
         }
-        for (; oc < m; ++oc) {
-            const int8_t *wp = w + (size_t)oc * n;
-            int32_t a = bias ? bias[oc] : 0;
-            int32_t b = a;
-            int32_t c = 0;
-            for (; c + 3 < n; c += 4) {
-                const uint32_t wv = load4(wp + c);
-                const uint32_t we = tte_sxtb16(wv);
-                const uint32_t wo = tte_sxtb16_ror8(wv);
-                const uint32_t u = load4(x0 + c);
-                const uint32_t v = load4(x1 + c);
-                a = tte_smlad(tte_ssub16(tte_sxtb16_ror8(u), zz), wo, tte_smlad(tte_ssub16(tte_sxtb16(u), zz), we, a));
-                b = tte_smlad(tte_ssub16(tte_sxtb16_ror8(v), zz), wo, tte_smlad(tte_ssub16(tte_sxtb16(v), zz), we, b));
-            }
-            for (; c < n; ++c) {
-                a += ((int32_t)x0[c] - zp) * (int32_t)wp[c];
-                b += ((int32_t)x1[c] - zp) * (int32_t)wp[c];
-            }
-            y0[oc] = rq(p, fast, a, oc);
-            y1[oc] = rq(p, fast, b, oc);
-        }
+        return;
     }
 #endif
     for (; i < npx; ++i) {
-        const int8_t *xp = x + (size_t)i * n;
-        int8_t *yp = y + (size_t)i * m;
-        int32_t oc;
-        for (oc = 0; oc < m; ++oc) {
-            const int8_t *wp = w + (size_t)oc * n;
-            int32_t acc = bias ? bias[oc] : 0;
-            int32_t c = 0;
+        pw_one(p, &r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+    }
+}
+
 #if defined(__ARM_FEATURE_DSP)
-            for (; c + 3 < n; c += 4) {
-                const uint32_t xv = load4(xp + c);
-                const uint32_t wv = load4(wp + c);
-                acc = tte_smlad(tte_ssub16(tte_sxtb16(xv), zz), tte_sxtb16(wv), acc);
-                acc = tte_smlad(tte_ssub16(tte_sxtb16_ror8(xv), zz), tte_sxtb16_ror8(wv), acc);
-            }
-#endif
-            for (; c < n; ++c) {
-                acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
-            }
-            yp[oc] = rq(p, fast, acc, oc);
+static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* out[0..3] = the output stage of a[0..3] (channels c..c+3), one test of the mode. */
+static TTE_ALWAYS_INLINE void rq4(const rq_t *r, const int32_t *a, int32_t c, int8_t *out)
+{
+    int32_t j;
+    if (r->mode == 2) {
+        for (j = 0; j < 4; ++j) {
+            out[j] = (int8_t)tte_ssat8(tte_rq_fast_raw(a[j], r->mult[c + j], r->shift[c + j], r->zp2));
+        }
+    } else {
+        for (j = 0; j < 4; ++j) {
+            out[j] = rq(r, a[j], c + j);
         }
     }
 }
 
-/* One output pixel (all channels) of a depthwise conv: rows[ky] is the input row tap ky
- * reads (NULL outside the image). */
-void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox,
-                            const int8_t *w, const int32_t *bias, int8_t *out)
+/* Channels [0, C & ~3) of one depthwise pixel (multiplier 1, dilation 1), four at a time:
+ * one word of x per tap (rows[ky] + xoff is the column of tap kx0, rows outside are NULL),
+ * the four weights of a tap T bytes apart. */
+static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *r, const int8_t *const *rows, size_t xoff,
+                         int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int32_t zp, int8_t *out)
+{
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
+    const uint32_t zz = pack16(zp, zp);
+    int32_t c, ky, kx;
+    for (c = 0; c + 3 < C; c += 4) {
+        int32_t a[4];
+        int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
+        int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
+        for (ky = 0; ky < KH; ++ky) {
+            const int8_t *xp = rows[ky];
+            const int8_t *wp = w + (size_t)c * T + ky * KW + kx0;
+            if (xp == NULL) {
+                continue;
+            }
+            xp += xoff + c;
+            for (kx = kx0; kx < kx1; ++kx) {
+                const uint32_t xv = load4(xp);
+                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
+                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+                a0 = smlabb(xe, wp[0], a0);
+                a1 = smlabb(xo, wp[T], a1);
+                a2 = smlatb(xe, wp[2 * T], a2);
+                a3 = smlatb(xo, wp[3 * T], a3);
+                xp += C;
+                ++wp;
+            }
+        }
+        a[0] = a0;
+        a[1] = a1;
+        a[2] = a2;
+        a[3] = a3;
+        rq4(r, a, c, out + c);
+    }
+}
+#endif
+
+/* Output channels [oc, out_c) of one depthwise pixel, taps kx in [kx0, kx1) of the rows
+ * that are not NULL: the exact loop for any multiplier, dilation and border. */
+static void dw_px_rest(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows, size_t xoff,
+                       int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int8_t *out, int32_t oc)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t mult = g->out_c / g->in_c;
     const int32_t taps = g->k_h * g->k_w;
-    const int32_t ix0 = ox * g->stride_w - g->pad_left;
-    const int32_t zp = p->in_zp;
-    /* the taps kx in [kx0, kx1) read inside the row: found once per pixel, not per channel */
-    const int32_t kx0 = ix0 < 0 ? (-ix0 + g->dil_w - 1) / g->dil_w : 0;
-    const int32_t last = ix0 > g->in_w - 1 ? 0 : (g->in_w - 1 - ix0) / g->dil_w + 1;
-    const int32_t kx1 = last < g->k_w ? last : g->k_w;
     const size_t xstep = (size_t)g->dil_w * g->in_c;
-    const size_t xoff = (size_t)(ix0 + kx0 * g->dil_w) * g->in_c;
-    int32_t oc = 0, ky, kx;
-    if (mult == 1) {
-        /* four channels at a time: one word of x per tap, four accumulators */
-#if defined(__ARM_FEATURE_DSP)
-        const uint32_t zz = pack16(zp, zp);
-#endif
-        for (; oc + 3 < g->out_c; oc += 4) {
-            const int8_t *wo = w + (size_t)oc * taps;
-            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (ky = 0; ky < g->k_h; ++ky) {
-                const int8_t *xp;
-                const int8_t *wp = wo + ky * g->k_w + kx0;
-                if (rows[ky] == NULL) {
-                    continue;
-                }
-                xp = rows[ky] + xoff + oc;
-                for (kx = kx0; kx < kx1; ++kx) {
-#if defined(__ARM_FEATURE_DSP)
-                    const uint32_t xv = load4(xp);
-                    const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
-                    const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
-                    a0 = smlabb(xe, wp[0], a0);
-                    a1 = smlabb(xo, wp[taps], a1);
-                    a2 = smlatb(xe, wp[2 * taps], a2);
-                    a3 = smlatb(xo, wp[3 * taps], a3);
-#else
-                    a0 += ((int32_t)xp[0] - zp) * (int32_t)wp[0];
-                    a1 += ((int32_t)xp[1] - zp) * (int32_t)wp[taps];
-                    a2 += ((int32_t)xp[2] - zp) * (int32_t)wp[2 * taps];
-                    a3 += ((int32_t)xp[3] - zp) * (int32_t)wp[3 * taps];
-#endif
-                    ++wp;
-                    xp += xstep;
-                }
-            }
-            if (bias) {
-                a0 += bias[oc];
-                a1 += bias[oc + 1];
-                a2 += bias[oc + 2];
-                a3 += bias[oc + 3];
-            }
-            out[oc] = rq(p, fast, a0, oc);
-            out[oc + 1] = rq(p, fast, a1, oc + 1);
-            out[oc + 2] = rq(p, fast, a2, oc + 2);
-            out[oc + 3] = rq(p, fast, a3, oc + 3);
-        }
-    }
+    const int32_t zp = p->in_zp;
+    int32_t ky, kx;
     for (; oc < g->out_c; ++oc) {
         const int32_t ic = mult == 1 ? oc : oc / mult;
         const int8_t *wo = w + (size_t)oc * taps;
@@ -304,20 +369,160 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
                 xp += xstep;
             }
         }
-        out[oc] = rq(p, fast, acc, oc);
+        out[oc] = rq(r, acc, oc);
     }
+}
+
+/* One output pixel (all channels) of a depthwise conv: rows[ky] is the input row tap ky
+ * reads (NULL outside the image). */
+void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox,
+                            const int8_t *w, const int32_t *bias, int8_t *out)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    /* the taps kx in [kx0, kx1) read inside the row: found once per pixel, not per channel */
+    const int32_t kx0 = ix0 < 0 ? (-ix0 + g->dil_w - 1) / g->dil_w : 0;
+    const int32_t last = ix0 > g->in_w - 1 ? 0 : (g->in_w - 1 - ix0) / g->dil_w + 1;
+    const int32_t kx1 = last < g->k_w ? last : g->k_w;
+    const size_t xoff = (size_t)(ix0 + kx0 * g->dil_w) * g->in_c;
+    const rq_t r = rq_init(p, fast);
+    int32_t oc = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (g->out_c == g->in_c && g->dil_w == 1 && g->dil_h == 1) {
+        dw_px_groups(g, &r, rows, xoff, kx0, kx1, w, bias, p->in_zp, out);
+        oc = g->in_c & ~3;
+    }
+#endif
+    dw_px_rest(p, &r, rows, xoff, kx0, kx1, w, bias, out, oc);
 }
 
 #define TTE_CONV_MAX_KH 16
 
-/* groups == in_c, one input channel per group: pixel by pixel through dw_pixel. */
-static void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+#if defined(__ARM_FEATURE_DSP)
+#define TTE_DW_MAX_TAPS 49
+
+/* Depthwise (multiplier 1, dilation 1, at most 49 taps) four channels at a time over every
+ * pixel: the four channels' weights transposed once into one word per tap, and the zero
+ * point's share of a window inside the input folded into its bias. */
+static TTE_NOINLINE void dw_groups(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, const int8_t *w,
+                      const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
+    const int32_t zp = p->in_zp;
+    const uint32_t zz = pack16(zp, zp);
+    const size_t row_bytes = (size_t)g->in_w * C;
+    uint32_t wq[TTE_DW_MAX_TAPS];
+    const int8_t *rows[TTE_CONV_MAX_KH];
+    int32_t c, t, j, b, oy, ox, ky, kx;
+    for (c = 0; c + 3 < C; c += 4) {
+        const int8_t *wc = w + (size_t)c * T;
+        int32_t kb[4];
+        for (j = 0; j < 4; ++j) {
+            int32_t s = 0;
+            for (t = 0; t < T; ++t) {
+                s += wc[j * T + t];
+            }
+            kb[j] = (bias ? bias[c + j] : 0) - zp * s;
+        }
+        for (t = 0; t < T; ++t) {
+            wq[t] = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
+                    | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+        }
+        for (b = 0; b < g->batch; ++b) {
+            const int8_t *xb = x + (size_t)b * g->in_h * row_bytes + c;
+            int8_t *yb = y + (size_t)b * g->out_h * g->out_w * C + c;
+            for (oy = 0; oy < g->out_h; ++oy) {
+                const int32_t iy0 = oy * g->stride_h - g->pad_top;
+                int32_t rows_in = 1;
+                for (ky = 0; ky < KH; ++ky) {
+                    const int32_t iy = iy0 + ky;
+                    rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
+                    rows_in &= rows[ky] != NULL;
+                }
+                for (ox = 0; ox < g->out_w; ++ox) {
+                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+                    const int32_t full = rows_in && kx0 == 0 && kx1 == KW;
+                    int32_t a[4];
+                    int32_t a0, a1, a2, a3;
+                    if (full) {
+                        const uint32_t *wt = wq;
+                        a0 = kb[0];
+                        a1 = kb[1];
+                        a2 = kb[2];
+                        a3 = kb[3];
+                        for (ky = 0; ky < KH; ++ky) {
+                            const int8_t *xp = rows[ky] + (size_t)ix0 * C;
+                            for (kx = 0; kx < KW; ++kx) {
+                                const uint32_t xv = load4(xp);
+                                const uint32_t wv = *wt++;
+                                const uint32_t xe = tte_sxtb16(xv), xo = tte_sxtb16_ror8(xv);
+                                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                                a0 = smlabb(xe, (int32_t)we, a0);
+                                a2 = smlatt(xe, we, a2);
+                                a1 = smlabb(xo, (int32_t)wo, a1);
+                                a3 = smlatt(xo, wo, a3);
+                                xp += C;
+                            }
+                        }
+                    } else {
+                        a0 = bias ? bias[c] : 0;
+                        a1 = bias ? bias[c + 1] : 0;
+                        a2 = bias ? bias[c + 2] : 0;
+                        a3 = bias ? bias[c + 3] : 0;
+                        for (ky = 0; ky < KH; ++ky) {
+                            const int8_t *xp = rows[ky];
+                            const uint32_t *wt = wq + ky * KW + kx0;
+                            if (xp == NULL) {
+                                continue;
+                            }
+                            xp += (ptrdiff_t)(ix0 + kx0) * C;
+                            for (kx = kx0; kx < kx1; ++kx) {
+                                const uint32_t xv = load4(xp);
+                                const uint32_t wv = *wt++;
+                                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
+                                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+                                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                                a0 = smlabb(xe, (int32_t)we, a0);
+                                a2 = smlatt(xe, we, a2);
+                                a1 = smlabb(xo, (int32_t)wo, a1);
+                                a3 = smlatt(xo, wo, a3);
+                                xp += C;
+                            }
+                        }
+                    }
+                    a[0] = a0;
+                    a[1] = a1;
+                    a[2] = a2;
+                    a[3] = a3;
+                    rq4(r, a, c, yb + ((size_t)oy * g->out_w + ox) * C);
+                }
+            }
+        }
+    }
+}
+#endif
+
+/* groups == in_c, one input channel per group. */
+static TTE_NOINLINE void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const size_t row_bytes = (size_t)g->in_w * g->in_c;
+    const rq_t r = rq_init(p, fast);
     const int8_t *rows[TTE_CONV_MAX_KH];
-    int32_t b, oy, ox, ky;
+    int32_t b, oy, ox, ky, c4 = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        dw_groups(p, &r, x, w, bias, y);
+        c4 = g->in_c & ~3;
+        if (c4 == g->in_c) {
+            return;
+        }
+    }
+#endif
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * row_bytes;
         for (oy = 0; oy < g->out_h; ++oy) {
@@ -327,7 +532,16 @@ static void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const 
                 rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
             }
             for (ox = 0; ox < g->out_w; ++ox) {
-                tte_conv2d_s8_dw_pixel(p, fast, rows, ox, w, bias, yo + (size_t)ox * g->out_c);
+                if (c4 == 0) {
+                    tte_conv2d_s8_dw_pixel(p, fast, rows, ox, w, bias, yo + (size_t)ox * g->out_c);
+                } else {
+                    /* the last in_c % 4 channels after dw_groups (dilation 1) */
+                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+                    dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias,
+                               yo + (size_t)ox * g->out_c, c4);
+                }
             }
         }
     }
@@ -368,12 +582,13 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
     (void)n4;
 }
 
-static void conv_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+static TTE_NOINLINE void conv_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                               const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c;
     const int32_t n4 = n & ~3;
+    const rq_t r = rq_init(p, fast);
     int16_t win[2][TTE_CONV_WIN];
     int32_t b, oy, ox, oc, c;
     for (b = 0; b < g->batch; ++b) {
@@ -411,9 +626,9 @@ static void conv_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, con
                         a0 += (int32_t)win[0][c] * (int32_t)wp[c];
                         a1 += (int32_t)win[1][c] * (int32_t)wp[c];
                     }
-                    y0[oc] = rq(p, fast, a0, oc);
+                    y0[oc] = rq(&r, a0, oc);
                     if (two) {
-                        y1[oc] = rq(p, fast, a1, oc);
+                        y1[oc] = rq(&r, a1, oc);
                     }
                 }
             }

@@ -18,7 +18,17 @@
 #define TTE_INT32_MIN (-2147483647 - 1)
 #define TTE_INT32_MAX 2147483647
 
-static inline int32_t tte_srdhm(int32_t a, int32_t b)
+/* for the output stage in hot loops, which gcc -O2 would otherwise call */
+/* and for kernels with local arrays, whose frames must not add up in their caller's */
+#if defined(__GNUC__)
+#define TTE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define TTE_NOINLINE __attribute__((noinline))
+#else
+#define TTE_ALWAYS_INLINE inline
+#define TTE_NOINLINE
+#endif
+
+static TTE_ALWAYS_INLINE int32_t tte_srdhm(int32_t a, int32_t b)
 {
     if (a == TTE_INT32_MIN && b == TTE_INT32_MIN) {
         return TTE_INT32_MAX;
@@ -28,7 +38,7 @@ static inline int32_t tte_srdhm(int32_t a, int32_t b)
     return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 30)) >> 31);
 }
 
-static inline int32_t tte_rdbp(int32_t x, int exponent)
+static TTE_ALWAYS_INLINE int32_t tte_rdbp(int32_t x, int exponent)
 {
     int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u); /* exponent in [0, 31] */
     int32_t remainder = x & mask;
@@ -42,7 +52,7 @@ static inline int32_t tte_sat32(int64_t x)
 }
 
 /* MultiplyByQuantizedMultiplier; the left shift saturates (unreachable with valid scales). */
-static inline int32_t tte_mbqm(int32_t x, int32_t mult, int32_t shift)
+static TTE_ALWAYS_INLINE int32_t tte_mbqm(int32_t x, int32_t mult, int32_t shift)
 {
     if (shift > 0) {
         return tte_srdhm(tte_sat32((int64_t)x * ((int64_t)1 << shift)), mult);
@@ -119,7 +129,8 @@ static inline int32_t tte_qadd(int32_t a, int32_t b)
 }
 #endif
 
-static inline int32_t tte_rq_fast(int32_t acc, int32_t mult, int32_t shift, int32_t zp2, int32_t lo, int32_t hi)
+/* tte_rq_fast before the clamp (an int32 outside int8 only when it clamps). */
+static TTE_ALWAYS_INLINE int32_t tte_rq_fast_raw(int32_t acc, int32_t mult, int32_t shift, int32_t zp2)
 {
     int32_t q;
 #if defined(__ARM_FEATURE_DSP)
@@ -129,12 +140,29 @@ static inline int32_t tte_rq_fast(int32_t acc, int32_t mult, int32_t shift, int3
     q = (int32_t)(((int64_t)d * mult + ((int64_t)1 << 31)) >> 32);
 #endif
     q += q >> 31;
-    q = ((q >> ~shift) + zp2) >> 1;
+    return ((q >> ~shift) + zp2) >> 1;
+}
+
+static TTE_ALWAYS_INLINE int32_t tte_rq_fast(int32_t acc, int32_t mult, int32_t shift, int32_t zp2, int32_t lo, int32_t hi)
+{
+    const int32_t q = tte_rq_fast_raw(acc, mult, shift, zp2);
     return q < lo ? lo : (q > hi ? hi : q);
 }
 
+/* clamp to [-128, 127] (one SSAT on ARMv7-M) */
+static TTE_ALWAYS_INLINE int32_t tte_ssat8(int32_t v)
+{
+#if defined(__ARM_FEATURE_DSP)
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return r;
+#else
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
 /* The same, exact for any parameters. */
-static inline int32_t tte_rq_exact(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi)
+static TTE_ALWAYS_INLINE int32_t tte_rq_exact(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi)
 {
     return tte_clamp_i32(tte_mbqm(acc, mult, shift) + out_zp, lo, hi);
 }
