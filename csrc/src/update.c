@@ -710,6 +710,43 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
     const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
+    for (; ci + 8 <= u->n_in; ci += 8) {
+        /* eight consecutive channels (all, or a run of a selection) */
+        const int32_t o0 = sel(u->in_idx, ci);
+        const uint8_t *xb = xu + o0;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+        int32_t run = 1;
+        while (run < 8 && sel(u->in_idx, ci + run) == o0 + run) {
+            ++run;
+        }
+        if (run < 8) {
+            break;
+        }
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xb + off[l];
+            a0 += t * xtab[xp[0]];
+            a1 += t * xtab[xp[1]];
+            a2 += t * xtab[xp[2]];
+            a3 += t * xtab[xp[3]];
+            a4 += t * xtab[xp[4]];
+            a5 += t * xtab[xp[5]];
+            a6 += t * xtab[xp[6]];
+            a7 += t * xtab[xp[7]];
+        }
+        {
+            int8_t *wp = wrow + (packed ? ci : o0);
+            const uint32_t ib = base + (uint32_t)ci;
+            wp[0] = apply_s8(wp[0], qas_steps_s8(u, kf, a0, ib, step));
+            wp[1] = apply_s8(wp[1], qas_steps_s8(u, kf, a1, ib + 1u, step));
+            wp[2] = apply_s8(wp[2], qas_steps_s8(u, kf, a2, ib + 2u, step));
+            wp[3] = apply_s8(wp[3], qas_steps_s8(u, kf, a3, ib + 3u, step));
+            wp[4] = apply_s8(wp[4], qas_steps_s8(u, kf, a4, ib + 4u, step));
+            wp[5] = apply_s8(wp[5], qas_steps_s8(u, kf, a5, ib + 5u, step));
+            wp[6] = apply_s8(wp[6], qas_steps_s8(u, kf, a6, ib + 6u, step));
+            wp[7] = apply_s8(wp[7], qas_steps_s8(u, kf, a7, ib + 7u, step));
+        }
+    }
     for (; ci + 4 <= u->n_in; ci += 4) {
         const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
         const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
@@ -789,6 +826,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     }
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
+        float bsum;
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
@@ -805,30 +843,35 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         } else {
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
-        /* the activation mask (tte_mask_grad_f32) */
-        {
+        if (off != NULL) {
+            /* the activation mask (tte_mask_grad_f32) and the bias gradient (the masked sum in
+             * order; zero terms change no sum), the nonzero values moved to the front of tmp
+             * with their pixels' offsets into x and dx */
+            size_t e = (size_t)c;
+            bsum = 0.0f;
+            for (i = 0; i < pixels; ++i, e += (size_t)ch) {
+                const float t = tmp[i];
+                if (t != 0.0f && bit_at(mask, e)) {
+                    tmp[nz] = t;
+                    off[nz++] = (int32_t)(i * (size_t)cin);
+                    bsum += t;
+                }
+            }
+        } else {
+            /* the activation mask (tte_mask_grad_f32) */
             size_t e = (size_t)c;
             for (i = 0; i < pixels; ++i, e += (size_t)ch) {
                 if (!bit_at(mask, e)) {
                     tmp[i] = 0.0f;
                 }
             }
+            bsum = p->b_update != NULL ? sum_f32(tmp, pixels) : 0.0f;
         }
         if (p->b_update != NULL) {
             const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
             if (oi >= 0) {
-                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi),
-                                                      sum_f32(tmp, pixels), oi, (uint32_t)oi, step));
-            }
-        }
-        if (off != NULL) {
-            /* the nonzero values of channel c's gradient, moved to its front, with their
-             * pixels' offsets into x and dx (zero terms change no sum) */
-            for (i = 0; i < pixels; ++i) {
-                if (tmp[i] != 0.0f) {
-                    tmp[nz] = tmp[i];
-                    off[nz++] = (int32_t)(i * (size_t)cin);
-                }
+                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi), bsum, oi,
+                                                      (uint32_t)oi, step));
             }
         }
         if (dx != NULL) {
