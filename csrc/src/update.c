@@ -1,15 +1,25 @@
 /* Fused weight-gradient + QAS / SGD update kernels. */
 #include "tte/update.h"
 
-uint32_t tte_uniform_hash_u32(uint32_t seed, int32_t step, uint32_t index)
+static inline uint32_t hash_mix(uint32_t x)
 {
-    uint32_t x = index * 0x9E3779B1u + ((uint32_t)step * 0x85EBCA77u + seed);
     x ^= x >> 16;
     x *= 0x7FEB352Du;
     x ^= x >> 15;
     x *= 0x846CA68Bu;
     x ^= x >> 16;
     return x;
+}
+
+/* index * 0x9E3779B1 + hash_step(seed, step): a row of weights hashes with one multiply-add each */
+static uint32_t hash_step(uint32_t seed, int32_t step)
+{
+    return (uint32_t)step * 0x85EBCA77u + seed;
+}
+
+uint32_t tte_uniform_hash_u32(uint32_t seed, int32_t step, uint32_t index)
+{
+    return hash_mix(index * 0x9E3779B1u + hash_step(seed, step));
 }
 
 /* Integer steps for a gradient g of the oi-th selected output channel, element `index`. */
@@ -57,17 +67,16 @@ static float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
  * differs from the reference only within 3.1e-5 of a rounding boundary, inside the 1e-4 band
  * that tests/test_c_kernels.py already allows for the float32 gradient sums. u is the hash's
  * top 24 bits / 2**24 (exact in float; at most 2**-24 below the reference's code / 2**32). */
-static int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint32_t index, int32_t step)
+static inline int32_t qas_round_s8(float delta, int32_t stochastic, uint32_t hash)
 {
-    float delta = k * g;
     float a;
     int32_t r;
     if (delta != delta) {
         return 0; /* NaN gradient: no update */
     }
     delta = delta > 1024.0f ? 1024.0f : (delta < -1024.0f ? -1024.0f : delta);
-    if (u->stochastic) {
-        const float uf = (float)(tte_uniform_hash_u32(u->seed, step, index) >> 8) * (1.0f / 16777216.0f);
+    if (stochastic) {
+        const float uf = (float)(hash >> 8) * (1.0f / 16777216.0f);
         int32_t f = (int32_t)delta; /* truncation toward zero */
         if ((float)f > delta) {
             f -= 1; /* floor */
@@ -82,6 +91,11 @@ static int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint
         r += 1;
     }
     return delta < 0.0f ? -r : r;
+}
+
+static int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint32_t index, int32_t step)
+{
+    return qas_round_s8(k * g, u->stochastic, u->stochastic ? tte_uniform_hash_u32(u->seed, step, index) : 0u);
 }
 
 /* The float32 factor kb of an int32 bias's step, RNf(RNf(lr) / s) (QAS) or RNf(RNf(lr) * s):
@@ -132,7 +146,7 @@ static int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, i
     return qas_steps(u, g, oi, index, step);
 }
 
-static int8_t apply_s8(int8_t w, int32_t steps)
+static inline int8_t apply_s8(int8_t w, int32_t steps)
 {
     const int32_t v = (int32_t)w - steps;
     return (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
@@ -152,6 +166,21 @@ static float read_x(const int8_t *x_q, const float *x_f, float x_scale, int32_t 
 static int32_t sel(const int32_t *idx, int32_t i)
 {
     return idx ? idx[i] : i;
+}
+
+/* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
+ * index base + j) to wrow[sel(idx, j)]; the hash's step term formed once. */
+static void qas_apply_row_s8(const tte_update_params_t *u, float k, const float *g, int32_t n, int8_t *wrow,
+                             const int32_t *idx, uint32_t base, int32_t step)
+{
+    const uint32_t hs = hash_step(u->seed, step);
+    const int32_t st = u->stochastic;
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        int8_t *wp = wrow + sel(idx, j);
+        const uint32_t h = st ? hash_mix((base + (uint32_t)j) * 0x9E3779B1u + hs) : 0u;
+        *wp = apply_s8(*wp, qas_round_s8(k * g[j], st, h));
+    }
 }
 
 /* Output positions o in [0, n_out) whose input position o * stride + off lies in [0, n_in):
@@ -701,13 +730,12 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
 }
 
 /* dwpw_update_row over the list of dwpw_dx_list, x dequantized through xtab (indexed by the
- * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float). */
+ * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); the row's gradients
+ * go to grad (n_in floats) and are applied at once. */
 static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
                              const int8_t *x, const float *xtab, const float *d, const int32_t *off, int32_t n,
-                             int32_t step)
+                             float *grad, int32_t step)
 {
-    const float kf = qas_factor_s8(u, oi);
-    const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
     for (; ci + 8 <= u->n_in; ci += 8) {
@@ -734,18 +762,14 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             a6 += t * xtab[xp[6]];
             a7 += t * xtab[xp[7]];
         }
-        {
-            int8_t *wp = wrow + (packed ? ci : o0);
-            const uint32_t ib = base + (uint32_t)ci;
-            wp[0] = apply_s8(wp[0], qas_steps_s8(u, kf, a0, ib, step));
-            wp[1] = apply_s8(wp[1], qas_steps_s8(u, kf, a1, ib + 1u, step));
-            wp[2] = apply_s8(wp[2], qas_steps_s8(u, kf, a2, ib + 2u, step));
-            wp[3] = apply_s8(wp[3], qas_steps_s8(u, kf, a3, ib + 3u, step));
-            wp[4] = apply_s8(wp[4], qas_steps_s8(u, kf, a4, ib + 4u, step));
-            wp[5] = apply_s8(wp[5], qas_steps_s8(u, kf, a5, ib + 5u, step));
-            wp[6] = apply_s8(wp[6], qas_steps_s8(u, kf, a6, ib + 6u, step));
-            wp[7] = apply_s8(wp[7], qas_steps_s8(u, kf, a7, ib + 7u, step));
-        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
+        grad[ci + 4] = a4;
+        grad[ci + 5] = a5;
+        grad[ci + 6] = a6;
+        grad[ci + 7] = a7;
     }
     for (; ci + 4 <= u->n_in; ci += 4) {
         const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
@@ -759,25 +783,21 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             a2 += t * xtab[xp[o2]];
             a3 += t * xtab[xp[o3]];
         }
-        {
-            int8_t *w0 = wrow + (packed ? ci : o0), *w1 = wrow + (packed ? ci + 1 : o1);
-            int8_t *w2 = wrow + (packed ? ci + 2 : o2), *w3 = wrow + (packed ? ci + 3 : o3);
-            *w0 = apply_s8(*w0, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
-            *w1 = apply_s8(*w1, qas_steps_s8(u, kf, a1, base + (uint32_t)ci + 1u, step));
-            *w2 = apply_s8(*w2, qas_steps_s8(u, kf, a2, base + (uint32_t)ci + 2u, step));
-            *w3 = apply_s8(*w3, qas_steps_s8(u, kf, a3, base + (uint32_t)ci + 3u, step));
-        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
     }
     for (; ci < u->n_in; ++ci) {
-        const int32_t o0 = sel(u->in_idx, ci);
-        const uint8_t *xp = xu + o0;
+        const uint8_t *xp = xu + sel(u->in_idx, ci);
         float a0 = 0.0f;
-        int8_t *wp = wrow + (packed ? ci : o0);
         for (l = 0; l < n; ++l) {
             a0 += d[l] * xtab[xp[off[l]]];
         }
-        *wp = apply_s8(*wp, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+        grad[ci] = a0;
     }
+    qas_apply_row_s8(u, qas_factor_s8(u, oi), grad, u->n_in, wrow, packed ? NULL : u->in_idx,
+                     (uint32_t)oi * (uint32_t)u->n_in, step);
 }
 
 static float sum_f32(const float *v, size_t n)
@@ -908,7 +928,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 /* split weights: in_idx is ws->sel, column ci of the trained part */
                 int8_t *wrow = ws != NULL ? ws->upd + (size_t)c * ws->n_sel : w + (size_t)c * cin;
                 if (off != NULL) {
-                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, tmp, off, nz, step);
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, tmp, off, nz, row, step);
                 } else {
                     dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }
