@@ -534,15 +534,89 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     }
 }
 
+/* tp[j] += d * wp[j] for j < n: each a different element, so their order is free. */
+static void dwpw_axpy(float *tp, const float *wp, float d, int32_t n)
+{
+    int32_t j;
+    switch (n) {
+    case 7:
+        tp[6] += d * wp[6];
+        /* fall through */
+    case 6:
+        tp[5] += d * wp[5];
+        /* fall through */
+    case 5:
+        tp[4] += d * wp[4];
+        /* fall through */
+    case 4:
+        tp[3] += d * wp[3];
+        /* fall through */
+    case 3:
+        tp[2] += d * wp[2];
+        /* fall through */
+    case 2:
+        tp[1] += d * wp[1];
+        /* fall through */
+    case 1:
+        tp[0] += d * wp[0];
+        /* fall through */
+    case 0:
+        break;
+    default:
+        for (j = 0; j < n; ++j) {
+            tp[j] += d * wp[j];
+        }
+        break;
+    }
+}
+
+/* dwpw_dw_grad for stride and dilation 1 along x (the usual case): an output pixel's taps
+ * kx0 <= kx < kx1 land on x0 + kx, found without a division; wtap holds the converted taps. */
+static void dwpw_dw_grad_unit(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const float *wtap,
+                              float *tmp)
+{
+    const int32_t kw = g->k_w, in_w = g->in_w;
+    const size_t plane = (size_t)g->in_h * in_w, rstep = (size_t)g->dil_h * in_w;
+    int32_t bi, oy, ox, r;
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *tb = tmp + (size_t)bi * plane;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t y0 = oy * g->stride_h - g->pad_top;
+            int32_t ky0, ky1;
+            float *trow;
+            const float *wrow;
+            valid_range(g->k_h, g->dil_h, y0, g->in_h, &ky0, &ky1);
+            if (ky1 <= ky0) {
+                dzp += (size_t)g->out_w * dz_stride;
+                continue;
+            }
+            trow = tb + (size_t)(y0 + ky0 * g->dil_h) * in_w;
+            wrow = wtap + ky0 * kw;
+            for (ox = 0; ox < g->out_w; ++ox, dzp += dz_stride) {
+                const float d = *dzp;
+                const int32_t x0 = ox - g->pad_left;
+                const int32_t kx0 = x0 < 0 ? -x0 : 0;
+                const int32_t n = (in_w - x0 < kw ? in_w - x0 : kw) - kx0;
+                float *tp = trow + (x0 + kx0);
+                const float *wp = wrow + kx0;
+                if (d == 0.0f || n <= 0) {
+                    continue;
+                }
+                for (r = ky0; r < ky1; ++r, tp += rstep, wp += kw) {
+                    dwpw_axpy(tp, wp, d, n);
+                }
+            }
+        }
+    }
+}
+
 /* D's input gradient, channel c, into tmp (zeroed first): the loop nest of
  * tte_conv2d_grad_input_f32 (output pixels in order, taps in order, zero terms skipped), each
- * output pixel's tap rectangle clipped to the input once (without a division for unit stride
- * and dilation along x, the usual case). */
+ * output pixel's tap rectangle clipped to the input once. */
 static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const int8_t *wd,
                          float scale, float *tmp, float *wtap, int32_t cap)
 {
     const int32_t kk = g->k_h * g->k_w;
-    const int32_t unit = g->stride_w == 1 && g->dil_w == 1 && kk <= cap;
     const size_t plane = (size_t)g->in_h * g->in_w;
     int32_t bi, oy, ox, ky, kx, t;
     size_t i;
@@ -552,6 +626,10 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
     if (kk <= cap) {
         for (t = 0; t < kk; ++t) {
             wtap[t] = (float)wd[t] * scale;
+        }
+        if (g->stride_w == 1 && g->dil_w == 1) {
+            dwpw_dw_grad_unit(g, dzp, dz_stride, wtap, tmp);
+            return;
         }
     }
     for (bi = 0; bi < g->batch; ++bi) {
@@ -566,27 +644,6 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
                 int32_t kx0, kx1;
                 dzp += dz_stride;
                 if (d == 0.0f) {
-                    continue;
-                }
-                if (unit) {
-                    /* stride and dilation 1 along x: taps kx0 <= kx < kx1 land on x0 + kx */
-                    const size_t rstep = (size_t)g->dil_h * g->in_w;
-                    float *tp;
-                    const float *wp;
-                    int32_t n;
-                    kx0 = x0 < 0 ? -x0 : 0;
-                    kx1 = g->in_w - x0 < g->k_w ? g->in_w - x0 : g->k_w;
-                    n = kx1 - kx0;
-                    if (n <= 0) {
-                        continue;
-                    }
-                    tp = tb + (size_t)(y0 + ky0 * g->dil_h) * g->in_w + (x0 + kx0);
-                    wp = wtap + ky0 * g->k_w + kx0;
-                    for (ky = ky0; ky < ky1; ++ky, tp += rstep, wp += g->k_w) {
-                        for (kx = 0; kx < n; ++kx) {
-                            tp[kx] += d * wp[kx];
-                        }
-                    }
                     continue;
                 }
                 valid_range(g->k_w, g->dil_w, x0, g->in_w, &kx0, &kx1);
