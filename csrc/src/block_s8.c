@@ -3,9 +3,12 @@
  * For each output row oy of the depthwise D, the rows of E's output that D's window needs
  * are computed (each once, in order) into a ring of `span` rows, slot r % span; rows that
  * fall out of the window are overwritten. E's rows come from tte_conv2d_s8 itself on a
- * one-output-row geometry, D's pixel and P are conv2d_s8.c's depthwise pixel and pointwise
- * kernels, the add is tte_add_s8 on one pixel: the same integer arithmetic as the
- * unfused ops, hence the same bytes. */
+ * one-output-row geometry. D, P and the add then run over chunks of pixels of the output
+ * row: D's outputs for a chunk are parked at the end of y, which is not written yet (the
+ * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
+ * where not even two pixels fit (the last pixels of y) they go one by one through the
+ * scratch pixel. D, P are conv2d_s8.c's depthwise row / pixel and pointwise kernels, the add
+ * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/block.h"
 
 static int32_t ring_span(const tte_conv2d_geom_t *gd)
@@ -51,6 +54,17 @@ static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const 
 
 #define TTE_BLOCK_MAX_KH 16
 
+/* The end of the free bytes of y from yp on: y_end, or the lowest input byte still needed
+ * when the input [x_lo, x_end) reaches into them. */
+static uintptr_t free_end(const int8_t *yp, const int8_t *y_end, uintptr_t x_lo, uintptr_t x_end)
+{
+    const uintptr_t a = (uintptr_t)yp, e = (uintptr_t)y_end;
+    if (x_end <= a || x_lo >= e) {
+        return e;
+    }
+    return x_lo > a ? x_lo : a;
+}
+
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
                       const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
                       const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
@@ -62,6 +76,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const size_t x_image = (size_t)gx->in_h * gx->in_w * gx->in_c;
     const int32_t out_c = p->project->g.out_c;
     const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
+    int8_t *const y_end = y + (size_t)gd->batch * y_image;
+    const size_t x_row = (size_t)gx->in_w * gx->in_c;
+    const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
+    uintptr_t x_lo;
+    int32_t lo_row;
     int8_t *ring = scratch;
     int8_t *dbuf = scratch + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
@@ -101,14 +120,42 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
             }
-            for (ox = 0; ox < gd->out_w; ++ox) {
+            /* the lowest input byte still to be read from here on */
+            lo_row = p->expand != NULL ? next * gx->stride_h - gx->pad_top : top;
+            if (p->add != NULL && oy < lo_row) {
+                lo_row = oy;
+            }
+            x_lo = (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
+            for (ox = 0; ox < gd->out_w;) {
                 const size_t pix = (size_t)oy * gd->out_w + ox;
                 int8_t *yp = yb + pix * out_c;
+                const int8_t *xp = xb + pix * out_c;
+                /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
+                 * outputs, below any input byte still to be read (y may overlap x, see
+                 * tte.fuse.block_overlap), then P and the add run over all k at once */
+                const uintptr_t limit = free_end(yp, y_end, x_lo, x_end);
+                int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)gd->out_c));
+                if (k > gd->out_w - ox) {
+                    k = gd->out_w - ox;
+                }
+                if (k >= 2) {
+                    int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * gd->out_c;
+                    tte_conv2d_s8_dw_row(p->dw, fast_d, rows, ox, k, w_d, b_d, dk, (size_t)gd->out_c);
+                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dk, k, w_p, b_p, yp);
+                    if (p->add != NULL) {
+                        if (p->residual_first) {
+                            tte_add_s8(p->add, xp, yp, yp, k * out_c);
+                        } else {
+                            tte_add_s8(p->add, yp, xp, yp, k * out_c);
+                        }
+                    }
+                    ox += k;
+                    continue;
+                }
                 tte_conv2d_s8_dw_pixel(p->dw, fast_d, rows, ox, w_d, b_d, dbuf);
                 if (p->add == NULL) {
                     tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, yp);
                 } else {
-                    const int8_t *xp = xb + pix * out_c;
                     tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf);
                     if (p->residual_first) {
                         tte_add_s8(p->add, xp, pbuf, yp, out_c);
@@ -116,6 +163,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                         tte_add_s8(p->add, pbuf, xp, yp, out_c);
                     }
                 }
+                ++ox;
             }
         }
     }

@@ -121,9 +121,11 @@ static inline int32_t smlatb(uint32_t a, int32_t b, int32_t acc)
 #endif
 
 /* One pixel of a 1x1 conv. */
-static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xp, const int8_t *w,
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
                    const int32_t *bias, int8_t *yp)
 {
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
     const int32_t zp = p->in_zp;
@@ -209,9 +211,10 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
     const rq_t r = rq_init(p, fast);
     int32_t i = 0;
 #if defined(__ARM_FEATURE_DSP)
-    if (npx >= 2) {
+    if (npx >= 4) {
         /* two output channels x two pixels: each unpacked word of x serves two channels,
-         * each of w two pixels; the zero point goes into the bias once per channel */
+         * each of w two pixels; the zero point goes into the bias once per channel (which
+         * pays from four pixels on) */
         const int32_t zp = p->in_zp;
         const int32_t n4 = n & ~3;
         int32_t oc;
@@ -286,32 +289,36 @@ static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc)
     return r;
 }
 
-/* out[0..3] = the output stage of a[0..3] (channels c..c+3), one test of the mode. */
-static TTE_ALWAYS_INLINE void rq4(const rq_t *r, const int32_t *a, int32_t c, int8_t *out)
+/* out[0..3] = the output stage of a0..a3 (channels c..c+3), one test of the mode. */
+static TTE_ALWAYS_INLINE void rq4(const rq_t *r, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int32_t c,
+                                  int8_t *out)
 {
-    int32_t j;
     if (r->mode == 2) {
-        for (j = 0; j < 4; ++j) {
-            out[j] = (int8_t)tte_ssat8(tte_rq_fast_raw(a[j], r->mult[c + j], r->shift[c + j], r->zp2));
-        }
+        const int32_t *m = r->mult + c, *s = r->shift + c;
+        out[0] = (int8_t)tte_ssat8(tte_rq_fast_raw(a0, m[0], s[0], r->zp2));
+        out[1] = (int8_t)tte_ssat8(tte_rq_fast_raw(a1, m[1], s[1], r->zp2));
+        out[2] = (int8_t)tte_ssat8(tte_rq_fast_raw(a2, m[2], s[2], r->zp2));
+        out[3] = (int8_t)tte_ssat8(tte_rq_fast_raw(a3, m[3], s[3], r->zp2));
     } else {
-        for (j = 0; j < 4; ++j) {
-            out[j] = rq(r, a[j], c + j);
-        }
+        out[0] = rq(r, a0, c);
+        out[1] = rq(r, a1, c + 1);
+        out[2] = rq(r, a2, c + 2);
+        out[3] = rq(r, a3, c + 3);
     }
 }
 
 /* Channels [0, C & ~3) of one depthwise pixel (multiplier 1, dilation 1), four at a time:
  * one word of x per tap (rows[ky] + xoff is the column of tap kx0, rows outside are NULL),
  * the four weights of a tap T bytes apart. */
-static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *r, const int8_t *const *rows, size_t xoff,
+static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, const int8_t *const *rows, size_t xoff,
                          int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int32_t zp, int8_t *out)
 {
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const uint32_t zz = pack16(zp, zp);
     int32_t c, ky, kx;
     for (c = 0; c + 3 < C; c += 4) {
-        int32_t a[4];
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
         int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
         for (ky = 0; ky < KH; ++ky) {
@@ -333,20 +340,106 @@ static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *r, const int8_t
                 ++wp;
             }
         }
-        a[0] = a0;
-        a[1] = a1;
-        a[2] = a2;
-        a[3] = a3;
-        rq4(r, a, c, out + c);
+        rq4(r, a0, a1, a2, a3, c, out + c);
     }
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
+#define TTE_DOT4(xp, n, w0, wstride)                                                    \
+    do {                                                                                \
+        const int8_t *w1_ = (w0) + (wstride), *w2_ = w1_ + (wstride), *w3_ = w2_ + (wstride); \
+        int32_t c_ = 0;                                                                 \
+        for (; c_ + 3 < (n); c_ += 4) {                                                 \
+            const uint32_t xv_ = load4((xp) + c_);                                      \
+            const uint32_t xe_ = tte_ssub16(tte_sxtb16(xv_), zz);                       \
+            const uint32_t xo_ = tte_ssub16(tte_sxtb16_ror8(xv_), zz);                  \
+            uint32_t wv_ = load4((w0) + c_);                                            \
+            a0 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a0)); \
+            wv_ = load4(w1_ + c_);                                                      \
+            a1 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a1)); \
+            wv_ = load4(w2_ + c_);                                                      \
+            a2 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a2)); \
+            wv_ = load4(w3_ + c_);                                                      \
+            a3 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a3)); \
+        }                                                                               \
+        for (; c_ < (n); ++c_) {                                                        \
+            const int32_t xs_ = (int32_t)(xp)[c_] - zp;                                 \
+            a0 += xs_ * (int32_t)(w0)[c_];                                              \
+            a1 += xs_ * (int32_t)w1_[c_];                                               \
+            a2 += xs_ * (int32_t)w2_[c_];                                               \
+            a3 += xs_ * (int32_t)w3_[c_];                                               \
+        }                                                                               \
+    } while (0)
+
+#define TTE_GATHER_MAX 128
+
+/* A 1x1 conv over npx pixels whose weight is two dense parts: input channels ia[j] (j < na)
+ * against rows of wa (na per output channel) and ib[j] (j < nb) against wb. Each pixel's
+ * input channels are gathered once into that order; four output channels share each word. */
+static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                   const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib, int32_t nb,
+                                   const int8_t *wb, const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
+    const uint32_t zz = pack16(zp, zp);
+    int8_t xg[TTE_GATHER_MAX];
+    int32_t i, j, oc;
+    for (i = 0; i < npx; ++i) {
+        const int8_t *xp = x + (size_t)i * n;
+        int8_t *yp = y + (size_t)i * m;
+        for (j = 0; j < na; ++j) {
+            xg[j] = xp[ia[j]];
+        }
+        for (j = 0; j < nb; ++j) {
+            xg[na + j] = xp[ib[j]];
+        }
+        for (oc = 0; oc + 3 < m; oc += 4) {
+            int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
+            int32_t a2 = bias ? bias[oc + 2] : 0, a3 = bias ? bias[oc + 3] : 0;
+            TTE_DOT4(xg, na, wa + (size_t)oc * na, na);
+            TTE_DOT4(xg + na, nb, wb + (size_t)oc * nb, nb);
+            rq4(r, a0, a1, a2, a3, oc, yp + oc);
+        }
+        for (; oc < m; ++oc) {
+            int32_t acc = bias ? bias[oc] : 0;
+            for (j = 0; j < na; ++j) {
+                acc += ((int32_t)xg[j] - zp) * (int32_t)wa[(size_t)oc * na + j];
+            }
+            for (j = 0; j < nb; ++j) {
+                acc += ((int32_t)xg[na + j] - zp) * (int32_t)wb[(size_t)oc * nb + j];
+            }
+            yp[oc] = rq(r, acc, oc);
+        }
+    }
+}
+#endif
+
+int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
+                                          int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (na + nb <= TTE_GATHER_MAX) {
+        const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
+        pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+        return 1;
+    }
+#endif
+    (void)p, (void)x, (void)npx, (void)ia, (void)na, (void)wa, (void)ib, (void)nb, (void)wb, (void)bias, (void)y;
+    return 0;
+}
+
 /* Output channels [oc, out_c) of one depthwise pixel, taps kx in [kx0, kx1) of the rows
  * that are not NULL: the exact loop for any multiplier, dilation and border. */
-static void dw_px_rest(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows, size_t xoff,
+static void dw_px_rest(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows, size_t xoff,
                        int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int8_t *out, int32_t oc)
 {
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t mult = g->out_c / g->in_c;
     const int32_t taps = g->k_h * g->k_w;
@@ -399,150 +492,162 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
 #define TTE_CONV_MAX_KH 16
 
 #if defined(__ARM_FEATURE_DSP)
+/* One tap of the four accumulators a0..a3 of channels c..c+3: x word at xp, the tap's four
+ * weights transposed into one word wv; x - zp when sub (else the zero point is folded). */
+#define TTE_DW4_TAP(xp, wv, sub)                                                        \
+    do {                                                                                \
+        const uint32_t xv_ = load4(xp);                                                 \
+        const uint32_t wv_ = (wv);                                                      \
+        uint32_t xe_ = tte_sxtb16(xv_), xo_ = tte_sxtb16_ror8(xv_);                     \
+        const uint32_t we_ = tte_sxtb16(wv_), wo_ = tte_sxtb16_ror8(wv_);               \
+        if (sub) {                                                                      \
+            xe_ = tte_ssub16(xe_, zz);                                                  \
+            xo_ = tte_ssub16(xo_, zz);                                                  \
+        }                                                                               \
+        a0 = smlabb(xe_, (int32_t)we_, a0);                                             \
+        a2 = smlatt(xe_, we_, a2);                                                      \
+        a1 = smlabb(xo_, (int32_t)wo_, a1);                                             \
+        a3 = smlatt(xo_, wo_, a3);                                                      \
+    } while (0)
+
 #define TTE_DW_MAX_TAPS 49
 
-/* Depthwise (multiplier 1, dilation 1, at most 49 taps) four channels at a time over every
- * pixel: the four channels' weights transposed once into one word per tap, and the zero
- * point's share of a window inside the input folded into its bias. */
-static TTE_NOINLINE void dw_groups(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, const int8_t *w,
-                      const int32_t *bias, int8_t *y)
+/* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
+ * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
+ * their weights transposed once into one word per tap; for a window inside the input
+ * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
+static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows,
+                                       int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, int8_t *out,
+                                       size_t ostride)
 {
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    const size_t row_bytes = (size_t)g->in_w * C;
     uint32_t wq[TTE_DW_MAX_TAPS];
-    const int8_t *rows[TTE_CONV_MAX_KH];
-    int32_t c, t, j, b, oy, ox, ky, kx;
+    int32_t c, t, j, i, ky, kx, rows_in = 1;
+    for (ky = 0; ky < KH; ++ky) {
+        rows_in &= rows[ky] != NULL;
+    }
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
-        int32_t kb[4];
+        int32_t kb[4], bb[4];
         for (j = 0; j < 4; ++j) {
             int32_t s = 0;
             for (t = 0; t < T; ++t) {
                 s += wc[j * T + t];
             }
-            kb[j] = (bias ? bias[c + j] : 0) - zp * s;
+            bb[j] = bias ? bias[c + j] : 0;
+            kb[j] = bb[j] - zp * s;
         }
         for (t = 0; t < T; ++t) {
             wq[t] = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
                     | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
         }
-        for (b = 0; b < g->batch; ++b) {
-            const int8_t *xb = x + (size_t)b * g->in_h * row_bytes + c;
-            int8_t *yb = y + (size_t)b * g->out_h * g->out_w * C + c;
-            for (oy = 0; oy < g->out_h; ++oy) {
-                const int32_t iy0 = oy * g->stride_h - g->pad_top;
-                int32_t rows_in = 1;
-                for (ky = 0; ky < KH; ++ky) {
-                    const int32_t iy = iy0 + ky;
-                    rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
-                    rows_in &= rows[ky] != NULL;
-                }
-                for (ox = 0; ox < g->out_w; ++ox) {
-                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
-                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                    const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
-                    const int32_t full = rows_in && kx0 == 0 && kx1 == KW;
-                    int32_t a[4];
-                    int32_t a0, a1, a2, a3;
-                    if (full) {
-                        const uint32_t *wt = wq;
-                        a0 = kb[0];
-                        a1 = kb[1];
-                        a2 = kb[2];
-                        a3 = kb[3];
-                        for (ky = 0; ky < KH; ++ky) {
-                            const int8_t *xp = rows[ky] + (size_t)ix0 * C;
-                            for (kx = 0; kx < KW; ++kx) {
-                                const uint32_t xv = load4(xp);
-                                const uint32_t wv = *wt++;
-                                const uint32_t xe = tte_sxtb16(xv), xo = tte_sxtb16_ror8(xv);
-                                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
-                                a0 = smlabb(xe, (int32_t)we, a0);
-                                a2 = smlatt(xe, we, a2);
-                                a1 = smlabb(xo, (int32_t)wo, a1);
-                                a3 = smlatt(xo, wo, a3);
-                                xp += C;
-                            }
-                        }
-                    } else {
-                        a0 = bias ? bias[c] : 0;
-                        a1 = bias ? bias[c + 1] : 0;
-                        a2 = bias ? bias[c + 2] : 0;
-                        a3 = bias ? bias[c + 3] : 0;
-                        for (ky = 0; ky < KH; ++ky) {
-                            const int8_t *xp = rows[ky];
-                            const uint32_t *wt = wq + ky * KW + kx0;
-                            if (xp == NULL) {
-                                continue;
-                            }
-                            xp += (ptrdiff_t)(ix0 + kx0) * C;
-                            for (kx = kx0; kx < kx1; ++kx) {
-                                const uint32_t xv = load4(xp);
-                                const uint32_t wv = *wt++;
-                                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
-                                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
-                                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
-                                a0 = smlabb(xe, (int32_t)we, a0);
-                                a2 = smlatt(xe, we, a2);
-                                a1 = smlabb(xo, (int32_t)wo, a1);
-                                a3 = smlatt(xo, wo, a3);
-                                xp += C;
-                            }
+        for (i = 0; i < k; ++i) {
+            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+            const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+            int32_t a0, a1, a2, a3;
+            if (rows_in && kx0 == 0 && kx1 == KW) {
+                const size_t xo = (size_t)ix0 * C + c;
+                a0 = kb[0];
+                a1 = kb[1];
+                a2 = kb[2];
+                a3 = kb[3];
+                if (T == 9 && KW == 3) {
+                    const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+                    TTE_DW4_TAP(x0, wq[0], 0);
+                    TTE_DW4_TAP(x0 + C, wq[1], 0);
+                    TTE_DW4_TAP(x0 + 2 * C, wq[2], 0);
+                    TTE_DW4_TAP(x1, wq[3], 0);
+                    TTE_DW4_TAP(x1 + C, wq[4], 0);
+                    TTE_DW4_TAP(x1 + 2 * C, wq[5], 0);
+                    TTE_DW4_TAP(x2, wq[6], 0);
+                    TTE_DW4_TAP(x2 + C, wq[7], 0);
+                    TTE_DW4_TAP(x2 + 2 * C, wq[8], 0);
+                } else {
+                    const uint32_t *wt = wq;
+                    for (ky = 0; ky < KH; ++ky) {
+                        const int8_t *xp = rows[ky] + xo;
+                        for (kx = 0; kx < KW; ++kx) {
+                            TTE_DW4_TAP(xp, *wt++, 0);
+                            xp += C;
                         }
                     }
-                    a[0] = a0;
-                    a[1] = a1;
-                    a[2] = a2;
-                    a[3] = a3;
-                    rq4(r, a, c, yb + ((size_t)oy * g->out_w + ox) * C);
+                }
+            } else {
+                a0 = bb[0];
+                a1 = bb[1];
+                a2 = bb[2];
+                a3 = bb[3];
+                for (ky = 0; ky < KH; ++ky) {
+                    const int8_t *xp = rows[ky];
+                    const uint32_t *wt = wq + ky * KW + kx0;
+                    if (xp == NULL) {
+                        continue;
+                    }
+                    xp += (size_t)(ix0 + kx0) * C + c;
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        TTE_DW4_TAP(xp, *wt++, 1);
+                        xp += C;
+                    }
                 }
             }
+            rq4(r, a0, a1, a2, a3, c, out + (size_t)i * ostride + c);
         }
     }
 }
 #endif
 
-/* groups == in_c, one input channel per group. */
-static TTE_NOINLINE void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                           const int32_t *bias, int8_t *y)
+void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                          int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride)
+{
+    int32_t i;
+#if defined(__ARM_FEATURE_DSP)
+    const tte_conv2d_geom_t *g = &p->g;
+    /* transposing the weights pays from four pixels on; fewer go pixel by pixel */
+    if (k >= 4 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        const rq_t r = rq_init(p, fast);
+        const int32_t c4 = g->in_c & ~3;
+        dw_row_groups(p, &r, rows, ox0, k, w, bias, out, ostride);
+        if (c4 < g->in_c) {
+            /* the last in_c % 4 channels */
+            for (i = 0; i < k; ++i) {
+                const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+                dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride,
+                           c4);
+            }
+        }
+        return;
+    }
+#endif
+    for (i = 0; i < k; ++i) {
+        tte_conv2d_s8_dw_pixel(p, fast, rows, ox0 + i, w, bias, out + (size_t)i * ostride);
+    }
+}
+
+/* groups == in_c, one input channel per group: row by row. */
+static TTE_NOINLINE void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const size_t row_bytes = (size_t)g->in_w * g->in_c;
-    const rq_t r = rq_init(p, fast);
     const int8_t *rows[TTE_CONV_MAX_KH];
-    int32_t b, oy, ox, ky, c4 = 0;
-#if defined(__ARM_FEATURE_DSP)
-    if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
-        dw_groups(p, &r, x, w, bias, y);
-        c4 = g->in_c & ~3;
-        if (c4 == g->in_c) {
-            return;
-        }
-    }
-#endif
+    int32_t b, oy, ky;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * row_bytes;
         for (oy = 0; oy < g->out_h; ++oy) {
-            int8_t *yo = y + ((size_t)b * g->out_h + oy) * g->out_w * g->out_c;
             for (ky = 0; ky < g->k_h; ++ky) {
                 const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
                 rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
             }
-            for (ox = 0; ox < g->out_w; ++ox) {
-                if (c4 == 0) {
-                    tte_conv2d_s8_dw_pixel(p, fast, rows, ox, w, bias, yo + (size_t)ox * g->out_c);
-                } else {
-                    /* the last in_c % 4 channels after dw_groups (dilation 1) */
-                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
-                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                    const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-                    dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias,
-                               yo + (size_t)ox * g->out_c, c4);
-                }
-            }
+            tte_conv2d_s8_dw_row(p, fast, rows, 0, g->out_w, w, bias,
+                                 y + ((size_t)b * g->out_h + oy) * g->out_w * g->out_c, (size_t)g->out_c);
         }
     }
 }

@@ -62,6 +62,12 @@ void tte_conv2d_s8_split(const tte_conv2d_s8_params_t *p, const int8_t *x, const
     const int32_t n_sel = w->n_sel;
     const int32_t n_frz = w->in_c - w->n_sel;
     int32_t b, oy, ox, oc, ky, kx;
+    if (g->groups == 1 && g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0
+        && g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w
+        && tte_conv2d_s8_pointwise_gather_px(p, x, g->batch * g->in_h * g->in_w, w->sel, n_sel, w->upd, w->frz, n_frz,
+                                             w->frozen, bias, y)) {
+        return;
+    }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         for (oy = 0; oy < g->out_h; ++oy) {

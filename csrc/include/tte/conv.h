@@ -35,12 +35,21 @@ void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, con
  * fast_rq: whether the fast output stage is exact for every channel (tte_rq_fast_ok);
  * pass its result as `fast`. pointwise_px: a 1x1 conv of npx consecutive pixels.
  * dw_pixel: one output pixel (every channel) of a depthwise conv whose tap ky reads input
- * row rows[ky] (NULL: outside the image). */
+ * row rows[ky] (NULL: outside the image); dw_row: its pixels [ox0, ox0 + k) of one output
+ * row, pixel i at out + i * ostride. */
 int32_t tte_conv2d_s8_fast_rq(const tte_conv2d_s8_params_t *p);
 void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y);
 void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox,
                             const int8_t *w, const int32_t *bias, int8_t *out);
+/* A 1x1 conv whose weight is split by input channel: ia[j] (j < na) against rows of wa (na
+ * per output channel), ib[j] (j < nb) against wb. Returns 0, doing nothing, where it has no
+ * fast path (then the caller loops). */
+int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
+                                          int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y);
+void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                          int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride);
 
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */
