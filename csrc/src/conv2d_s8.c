@@ -664,7 +664,6 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
     const int32_t iy0 = oy * g->stride_h - g->pad_top;
     const int32_t ix0 = ox * g->stride_w - g->pad_left;
     const int32_t cin = g->in_c;
-    const int32_t n4 = (g->k_h * g->k_w * cin) & ~3;
     int32_t ky, kx, c, i = 0;
     for (ky = 0; ky < g->k_h; ++ky) {
         const int32_t iy = iy0 + ky * g->dil_h;
@@ -676,7 +675,7 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
             }
             for (c = 0; c < cin; ++c, ++i) {
 #if defined(__ARM_FEATURE_DSP)
-                const int32_t at = i < n4 ? (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1) : i;
+                const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
 #else
                 const int32_t at = i;
 #endif
@@ -684,63 +683,129 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
             }
         }
     }
-    (void)n4;
 }
 
-static TTE_NOINLINE void conv_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                              const int32_t *bias, int8_t *y)
+#if defined(__ARM_FEATURE_DSP)
+/* The DSP form: four pixels per pass over the weights. A window inside the input is
+ * gathered through a table of x offsets (built once per call, already in SMLAD order);
+ * the window is padded to a multiple of four with zeros, and the last weight word is
+ * assembled from the bytes that exist (its padding meets x = 0). */
+static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                               const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c;
-    const int32_t n4 = n & ~3;
+    const int32_t n4 = n & ~3, np = (n + 3) & ~3, zp = p->in_zp;
     const rq_t r = rq_init(p, fast);
-    int16_t win[2][TTE_CONV_WIN];
-    int32_t b, oy, ox, oc, c;
+    int16_t win[4][TTE_CONV_WIN];
+    int16_t off[TTE_CONV_WIN];
+    int32_t b, oy, ox, oc, i, q, ky, kx, c;
+    for (ky = 0, i = 0; ky < g->k_h; ++ky) {
+        for (kx = 0; kx < g->k_w; ++kx) {
+            for (c = 0; c < g->in_c; ++c, ++i) {
+                const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
+                off[at] = (int16_t)((ky * g->dil_h * g->in_w + kx * g->dil_w) * g->in_c + c);
+            }
+        }
+    }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t rows_in = iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h;
             int8_t *yr = y + ((size_t)b * g->out_h + oy) * g->out_w * g->out_c;
-            for (ox = 0; ox < g->out_w; ox += 2) {
-                const int32_t two = ox + 1 < g->out_w;
-                int8_t *y0 = yr + (size_t)ox * g->out_c;
-                int8_t *y1 = y0 + g->out_c;
-                gather_window(p, xb, oy, ox, win[0]);
-                if (two) {
-                    gather_window(p, xb, oy, ox + 1, win[1]);
-                } else {
-                    memcpy(win[1], win[0], sizeof win[1]);
+            for (ox = 0; ox < g->out_w; ox += 4) {
+                const int32_t npx = g->out_w - ox < 4 ? g->out_w - ox : 4;
+                for (q = 0; q < 4; ++q) {
+                    const int32_t ix0 = (ox + q) * g->stride_w - g->pad_left;
+                    int16_t *d = win[q];
+                    if (q >= npx) {
+                        memcpy(d, win[0], sizeof win[0]);
+                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w) {
+                        const int8_t *xo = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
+                        for (i = 0; i < n4; ++i) {
+                            d[i] = (int16_t)(xo[off[i]] - zp);
+                        }
+                        for (; i < n; ++i) {
+                            const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
+                            d[at] = (int16_t)(xo[off[at]] - zp);
+                        }
+                    } else {
+                        gather_window(p, xb, oy, ox + q, d);
+                    }
+                    for (i = n; i < np; ++i) {
+                        d[(i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1)] = 0;
+                    }
                 }
                 for (oc = 0; oc < g->out_c; ++oc) {
                     const int8_t *wp = w + (size_t)oc * n;
                     int32_t a0 = bias ? bias[oc] : 0;
-                    int32_t a1 = a0;
-                    c = 0;
-#if defined(__ARM_FEATURE_DSP)
-                    for (; c < n4; c += 4) {
-                        const uint32_t wv = load4(wp + c);
-                        const uint32_t we = tte_sxtb16(wv);
-                        const uint32_t wo = tte_sxtb16_ror8(wv);
-                        uint32_t u[2], v[2];
+                    int32_t a1 = a0, a2 = a0, a3 = a0;
+                    int8_t *yo = yr + (size_t)ox * g->out_c + oc;
+                    for (c = 0; c < np; c += 4) {
+                        uint32_t we, wo, u[2];
+                        if (c < n4) {
+                            const uint32_t wv = load4(wp + c);
+                            we = tte_sxtb16(wv);
+                            wo = tte_sxtb16_ror8(wv);
+                        } else {
+                            we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
+                            wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
+                        }
                         memcpy(u, &win[0][c], sizeof u);
-                        memcpy(v, &win[1][c], sizeof v);
                         a0 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a0));
-                        a1 = tte_smlad(v[1], wo, tte_smlad(v[0], we, a1));
+                        memcpy(u, &win[1][c], sizeof u);
+                        a1 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a1));
+                        memcpy(u, &win[2][c], sizeof u);
+                        a2 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a2));
+                        memcpy(u, &win[3][c], sizeof u);
+                        a3 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a3));
                     }
-#endif
-                    for (; c < n; ++c) {
-                        a0 += (int32_t)win[0][c] * (int32_t)wp[c];
-                        a1 += (int32_t)win[1][c] * (int32_t)wp[c];
+                    yo[0] = rq(&r, a0, oc);
+                    if (npx > 1) {
+                        yo[g->out_c] = rq(&r, a1, oc);
                     }
-                    y0[oc] = rq(&r, a0, oc);
-                    if (two) {
-                        y1[oc] = rq(&r, a1, oc);
+                    if (npx > 2) {
+                        yo[2 * g->out_c] = rq(&r, a2, oc);
+                    }
+                    if (npx > 3) {
+                        yo[3 * g->out_c] = rq(&r, a3, oc);
                     }
                 }
             }
         }
     }
-    (void)n4;
 }
+#endif
+
+#if !defined(__ARM_FEATURE_DSP)
+static TTE_NOINLINE void conv_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t n = g->k_h * g->k_w * g->in_c;
+    const rq_t r = rq_init(p, fast);
+    int16_t win[TTE_CONV_WIN];
+    int32_t b, oy, ox, oc, c;
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            for (ox = 0; ox < g->out_w; ++ox) {
+                int8_t *yo = y + (((size_t)b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                gather_window(p, xb, oy, ox, win);
+                for (oc = 0; oc < g->out_c; ++oc) {
+                    const int8_t *wp = w + (size_t)oc * n;
+                    int32_t acc = bias ? bias[oc] : 0;
+                    for (c = 0; c < n; ++c) {
+                        acc += (int32_t)win[c] * (int32_t)wp[c];
+                    }
+                    yo[oc] = rq(&r, acc, oc);
+                }
+            }
+        }
+    }
+}
+#endif
 
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                    const int32_t *bias, int8_t *y)
@@ -753,7 +818,15 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
     } else if (g->groups == g->in_c && g->groups > 1 && g->k_h <= TTE_CONV_MAX_KH) {
         conv_depthwise(p, fast, x, w, bias, y);
     } else if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
+#if defined(__ARM_FEATURE_DSP)
+        if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
+            conv_small_window_dsp(p, fast, x, w, bias, y);
+        } else {
+            tte_conv2d_s8_generic(p, x, w, bias, y);
+        }
+#else
         conv_small_window(p, fast, x, w, bias, y);
+#endif
     } else {
         tte_conv2d_s8_generic(p, x, w, bias, y);
     }
