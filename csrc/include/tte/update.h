@@ -2,8 +2,9 @@
  * in float32 and applied at once, so no gradient buffer is ever materialized.
  *
  * Quantized parameters (int8 weights, int32 biases) use QAS (paper Eq. 4): the step in
- * integer units is delta = lr * (g / s) (qas) or lr * (g * s) (no qas). For int32 biases it
- * is computed in double exactly as tte/reference/grad_ops.py::qas_update does; for int8
+ * integer units is delta = lr * (g / s) (qas) or lr * (g * s) (no qas). For int32 biases the
+ * result is that of double arithmetic exactly as tte/reference/grad_ops.py::qas_update does
+ * (decided in float32 where the float value is provably far from a rounding boundary); for int8
  * weights as k * g in float32 with k = lr / s (or lr * s) formed in double once per output
  * channel (within 3.1e-5 of the double value wherever it matters: see update.c). It is rounded
  *   - nearest: half away from zero -- an update below half a step is lost;
