@@ -54,11 +54,73 @@ static int64_t qas_steps(const tte_update_params_t *u, float g, int32_t oi, uint
     }
 }
 
+/* (float)(a / (double)b) without double arithmetic (software on the M7), for a > 0 and b > 0
+ * normal and a float-normal result: the exact quotient of the significands by long division
+ * (8 bits per 32-bit hardware divide), rounded to nearest-even to 53 bits (the double
+ * division), then to 24 (the conversion). Returns 0 elsewhere (then divide in double). */
+static int32_t div_df_exact(double a, float b, float *out)
+{
+    uint64_t ab, q = 0, m, drop, half;
+    uint32_t bb, rem = 0, f, fbits;
+    int32_t ea, eb, k, shift, e;
+    memcpy(&ab, &a, sizeof ab);
+    memcpy(&bb, &b, sizeof bb);
+    ea = (int32_t)((ab >> 52) & 0x7FFu);
+    eb = (int32_t)((bb >> 23) & 0xFFu);
+    if ((ab >> 63) != 0u || ea == 0 || ea == 0x7FF || (bb >> 31) != 0u || eb == 0 || eb == 0xFF) {
+        return 0;
+    }
+    ab = (ab & 0xFFFFFFFFFFFFFull) | 0x10000000000000ull; /* A in [2**52, 2**53) */
+    bb = (bb & 0x7FFFFFu) | 0x800000u;                     /* B in [2**23, 2**24) */
+    /* q = floor(A * 2**27 / B) in [2**55, 2**57): the 80-bit dividend a byte at a time */
+    for (k = 9; k >= 0; --k) {
+        const uint32_t byte = (uint32_t)(8 * k >= 27 ? ab >> (8 * k - 27) : ab << (27 - 8 * k)) & 0xFFu;
+        const uint32_t cur = (rem << 8) | byte;
+        const uint32_t d = cur / bb;
+        rem = cur - d * bb;
+        q = (q << 8) | d;
+    }
+    /* a / b = (q + rem / B) * 2**(ea - eb - 952): to 53 bits, ties to even (rem: sticky) */
+    shift = q >= (1ull << 56) ? 4 : 3;
+    m = q >> shift;
+    drop = q & ((1ull << shift) - 1u);
+    half = 1ull << (shift - 1);
+    if (drop > half || (drop == half && (rem != 0u || (m & 1u) != 0u))) {
+        m += 1u;
+        if (m == (1ull << 53)) {
+            m >>= 1;
+            shift += 1;
+        }
+    }
+    /* to 24 bits, ties to even */
+    f = (uint32_t)(m >> 29);
+    drop = m & 0x1FFFFFFFu;
+    if (drop > 0x10000000u || (drop == 0x10000000u && (f & 1u) != 0u)) {
+        f += 1u;
+        if (f == 0x1000000u) {
+            f >>= 1;
+            shift += 1;
+        }
+    }
+    e = ea - eb - 923 + shift + 150; /* f * 2**(ea - eb - 923 + shift), biased */
+    if (e < 1 || e > 254) {
+        return 0;
+    }
+    fbits = ((uint32_t)e << 23) | (f & 0x7FFFFFu);
+    memcpy(out, &fbits, sizeof *out);
+    return 1;
+}
+
 /* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
  * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float. */
 static float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
 {
-    const double s = (double)u->scale[u->n_scale > 1 ? oi : 0];
+    const float sf = u->scale[u->n_scale > 1 ? oi : 0];
+    const double s = (double)sf;
+    float k;
+    if (u->qas && div_df_exact(u->lr, sf, &k)) {
+        return k;
+    }
     return (float)(u->qas ? u->lr / s : u->lr * s);
 }
 
