@@ -7,6 +7,14 @@
 
 #include "tte/conv.h"
 
+/* The hot loops count instructions, not cycles: pre-allocation scheduling (on at -O2 for
+ * ARM) raises register pressure and spills in them. */
+#if defined(__ARM_FEATURE_DSP) && defined(__GNUC__) && !defined(__clang__)
+#define TTE_HOT __attribute__((optimize("no-schedule-insns")))
+#else
+#define TTE_HOT
+#endif
+
 static int8_t finish(const tte_conv2d_s8_params_t *p, int32_t acc, int32_t oc)
 {
     return (int8_t)tte_rq_exact(acc, p->mult[oc], p->shift[oc], p->out_zp, p->act_min, p->act_max);
@@ -36,7 +44,7 @@ static inline rq_t rq_init(const tte_conv2d_s8_params_t *p, int32_t fast)
 static TTE_ALWAYS_INLINE int8_t rq(const rq_t *r, int32_t acc, int32_t oc)
 {
     if (r->mode == 2) {
-        return (int8_t)tte_ssat8(tte_rq_fast_raw(acc, r->mult[oc], r->shift[oc], r->zp2));
+        return (int8_t)tte_rq_fast_s8(acc, r->mult[oc], r->shift[oc], r->zp2);
     }
     if (r->mode == 1) {
         return (int8_t)tte_rq_fast(acc, r->mult[oc], r->shift[oc], r->zp2, r->lo, r->hi);
@@ -202,8 +210,73 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* A 1x1 conv with few input channels (n = 4 * NW, NW <= 4 a constant): each pair of pixels
+ * unpacked once (x - zp, in registers), then every output channel in turn. */
+static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, int32_t npx,
+                                       const int8_t *w, const int32_t *bias, int8_t *y, const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    int32_t i, oc, j;
+    for (i = 0; i < npx; i += 2) {
+        const int8_t *x0 = x + (size_t)i * n;
+        const int8_t *x1 = i + 1 < npx ? x0 + n : x0;
+        int8_t *y0 = y + (size_t)i * m;
+        int8_t *y1 = i + 1 < npx ? y0 + m : y0;
+        uint32_t ue[4], uo[4], ve[4], vo[4];
+        for (j = 0; j < NW; ++j) {
+            const uint32_t u = load4(x0 + 4 * j), v = load4(x1 + 4 * j);
+            ue[j] = tte_ssub16(tte_sxtb16(u), zz);
+            uo[j] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+            ve[j] = tte_ssub16(tte_sxtb16(v), zz);
+            vo[j] = tte_ssub16(tte_sxtb16_ror8(v), zz);
+        }
+        for (oc = 0; oc < m; ++oc) {
+            const int8_t *wp = w + (size_t)oc * n;
+            int32_t a = bias ? bias[oc] : 0;
+            int32_t b = a;
+            for (j = 0; j < NW; ++j) {
+                const uint32_t wv = load4(wp + 4 * j);
+                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                a = tte_smlad(uo[j], wo, tte_smlad(ue[j], we, a));
+                b = tte_smlad(vo[j], wo, tte_smlad(ve[j], we, b));
+            }
+            if (r->mode == 2) {
+                const int32_t mu = r->mult[oc], sh = r->shift[oc];
+                y1[oc] = (int8_t)tte_rq_fast_s8(b, mu, sh, r->zp2);
+                y0[oc] = (int8_t)tte_rq_fast_s8(a, mu, sh, r->zp2);
+            } else {
+                y1[oc] = rq(r, b, oc);
+                y0[oc] = rq(r, a, oc);
+            }
+        }
+    }
+}
+
+TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                      const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    switch (p->g.in_c) {
+    case 4:
+        pw_small(p, &rl, x, npx, w, bias, y, 1);
+        break;
+    case 8:
+        pw_small(p, &rl, x, npx, w, bias, y, 2);
+        break;
+    case 12:
+        pw_small(p, &rl, x, npx, w, bias, y, 3);
+        break;
+    default:
+        pw_small(p, &rl, x, npx, w, bias, y, 4);
+        break;
+    }
+}
+#endif
+
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
-void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const int32_t n = p->g.in_c;
@@ -211,6 +284,10 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
     const rq_t r = rq_init(p, fast);
     int32_t i = 0;
 #if defined(__ARM_FEATURE_DSP)
+    if (npx >= 2 && n <= 16 && (n & 3) == 0) {
+        pw_small_any(p, &r, x, npx, w, bias, y);
+        return;
+    }
     if (npx >= 4) {
         /* two output channels x two pixels: each unpacked word of x serves two channels,
          * each of w two pixels; the zero point goes into the bias once per channel (which
@@ -295,10 +372,10 @@ static TTE_ALWAYS_INLINE void rq4(const rq_t *r, int32_t a0, int32_t a1, int32_t
 {
     if (r->mode == 2) {
         const int32_t *m = r->mult + c, *s = r->shift + c;
-        out[0] = (int8_t)tte_ssat8(tte_rq_fast_raw(a0, m[0], s[0], r->zp2));
-        out[1] = (int8_t)tte_ssat8(tte_rq_fast_raw(a1, m[1], s[1], r->zp2));
-        out[2] = (int8_t)tte_ssat8(tte_rq_fast_raw(a2, m[2], s[2], r->zp2));
-        out[3] = (int8_t)tte_ssat8(tte_rq_fast_raw(a3, m[3], s[3], r->zp2));
+        out[0] = (int8_t)tte_rq_fast_s8(a0, m[0], s[0], r->zp2);
+        out[1] = (int8_t)tte_rq_fast_s8(a1, m[1], s[1], r->zp2);
+        out[2] = (int8_t)tte_rq_fast_s8(a2, m[2], s[2], r->zp2);
+        out[3] = (int8_t)tte_rq_fast_s8(a3, m[3], s[3], r->zp2);
     } else {
         out[0] = rq(r, a0, c);
         out[1] = rq(r, a1, c + 1);
@@ -310,7 +387,7 @@ static TTE_ALWAYS_INLINE void rq4(const rq_t *r, int32_t a0, int32_t a1, int32_t
 /* Channels [0, C & ~3) of one depthwise pixel (multiplier 1, dilation 1), four at a time:
  * one word of x per tap (rows[ky] + xoff is the column of tap kx0, rows outside are NULL),
  * the four weights of a tap T bytes apart. */
-static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, const int8_t *const *rows, size_t xoff,
+TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, const int8_t *const *rows, size_t xoff,
                          int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int32_t zp, int8_t *out)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
@@ -378,7 +455,7 @@ static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, const int8_
 /* A 1x1 conv over npx pixels whose weight is two dense parts: input channels ia[j] (j < na)
  * against rows of wa (na per output channel) and ib[j] (j < nb) against wb. Each pixel's
  * input channels are gathered once into that order; four output channels share each word. */
-static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+TTE_HOT static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
                                    const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib, int32_t nb,
                                    const int8_t *wb, const int32_t *bias, int8_t *y)
 {
@@ -516,7 +593,7 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap; for a window inside the input
  * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
-static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows,
+TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows,
                                        int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, int8_t *out,
                                        size_t ostride)
 {
@@ -690,7 +767,7 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
  * gathered through a table of x offsets (built once per call, already in SMLAD order);
  * the window is padded to a multiple of four with zeros, and the last weight word is
  * assembled from the bytes that exist (its padding meets x = 0). */
-static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+TTE_HOT static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                                const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;

@@ -161,6 +161,23 @@ static TTE_ALWAYS_INLINE int32_t tte_ssat8(int32_t v)
 #endif
 }
 
+/* tte_rq_fast for the clamp range [-128, 127]: the last halving and the clamp are one
+ * SSAT (with its ASR #1) on ARM. */
+static TTE_ALWAYS_INLINE int32_t tte_rq_fast_s8(int32_t acc, int32_t mult, int32_t shift, int32_t zp2)
+{
+    int32_t q;
+#if defined(__ARM_FEATURE_DSP)
+    q = tte_smmulr(tte_qadd(acc, acc), mult);
+    q += q >> 31;
+    q = (q >> ~shift) + zp2;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+    return q;
+#else
+    q = tte_rq_fast_raw(acc, mult, shift, zp2);
+    return q < -128 ? -128 : (q > 127 ? 127 : q);
+#endif
+}
+
 /* The same, exact for any parameters. */
 static TTE_ALWAYS_INLINE int32_t tte_rq_exact(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi)
 {
