@@ -849,6 +849,33 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
                          const float *wrow)
 {
     int32_t j = 0, l;
+    for (; j + 16 <= kn; j += 16) {
+        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
+        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
+        const float w8 = wrow[j + 8], w9 = wrow[j + 9], w10 = wrow[j + 10], w11 = wrow[j + 11];
+        const float w12 = wrow[j + 12], w13 = wrow[j + 13], w14 = wrow[j + 14], w15 = wrow[j + 15];
+        float *base = dx + k0 + j;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            float *dp = base + off[l];
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+            dp[8] += t * w8;
+            dp[9] += t * w9;
+            dp[10] += t * w10;
+            dp[11] += t * w11;
+            dp[12] += t * w12;
+            dp[13] += t * w13;
+            dp[14] += t * w14;
+            dp[15] += t * w15;
+        }
+    }
     for (; j + 8 <= kn; j += 8) {
         const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
         const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
@@ -884,6 +911,56 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
+    for (; ci + 16 <= u->n_in; ci += 16) {
+        /* sixteen consecutive channels (all, or a run of a selection) */
+        const int32_t o0 = sel(u->in_idx, ci);
+        const uint8_t *xb = xu + o0;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+        float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f, a15 = 0.0f;
+        int32_t run = 1;
+        while (run < 16 && sel(u->in_idx, ci + run) == o0 + run) {
+            ++run;
+        }
+        if (run < 16) {
+            break;
+        }
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xb + off[l];
+            a0 += t * xtab[xp[0]];
+            a1 += t * xtab[xp[1]];
+            a2 += t * xtab[xp[2]];
+            a3 += t * xtab[xp[3]];
+            a4 += t * xtab[xp[4]];
+            a5 += t * xtab[xp[5]];
+            a6 += t * xtab[xp[6]];
+            a7 += t * xtab[xp[7]];
+            a8 += t * xtab[xp[8]];
+            a9 += t * xtab[xp[9]];
+            a10 += t * xtab[xp[10]];
+            a11 += t * xtab[xp[11]];
+            a12 += t * xtab[xp[12]];
+            a13 += t * xtab[xp[13]];
+            a14 += t * xtab[xp[14]];
+            a15 += t * xtab[xp[15]];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
+        grad[ci + 4] = a4;
+        grad[ci + 5] = a5;
+        grad[ci + 6] = a6;
+        grad[ci + 7] = a7;
+        grad[ci + 8] = a8;
+        grad[ci + 9] = a9;
+        grad[ci + 10] = a10;
+        grad[ci + 11] = a11;
+        grad[ci + 12] = a12;
+        grad[ci + 13] = a13;
+        grad[ci + 14] = a14;
+        grad[ci + 15] = a15;
+    }
     for (; ci + 8 <= u->n_in; ci += 8) {
         /* eight consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
