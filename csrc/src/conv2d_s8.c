@@ -645,6 +645,28 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     TTE_DW4_TAP(x2, wq[6], 0);
                     TTE_DW4_TAP(x2 + C, wq[7], 0);
                     TTE_DW4_TAP(x2 + 2 * C, wq[8], 0);
+                } else if (KW == 5) {
+                    const uint32_t *wt = wq;
+                    for (ky = 0; ky < KH; ++ky, wt += 5) {
+                        const int8_t *xp = rows[ky] + xo;
+                        TTE_DW4_TAP(xp, wt[0], 0);
+                        TTE_DW4_TAP(xp + C, wt[1], 0);
+                        TTE_DW4_TAP(xp + 2 * C, wt[2], 0);
+                        TTE_DW4_TAP(xp + 3 * C, wt[3], 0);
+                        TTE_DW4_TAP(xp + 4 * C, wt[4], 0);
+                    }
+                } else if (KW == 7) {
+                    const uint32_t *wt = wq;
+                    for (ky = 0; ky < KH; ++ky, wt += 7) {
+                        const int8_t *xp = rows[ky] + xo;
+                        TTE_DW4_TAP(xp, wt[0], 0);
+                        TTE_DW4_TAP(xp + C, wt[1], 0);
+                        TTE_DW4_TAP(xp + 2 * C, wt[2], 0);
+                        TTE_DW4_TAP(xp + 3 * C, wt[3], 0);
+                        TTE_DW4_TAP(xp + 4 * C, wt[4], 0);
+                        TTE_DW4_TAP(xp + 5 * C, wt[5], 0);
+                        TTE_DW4_TAP(xp + 6 * C, wt[6], 0);
+                    }
                 } else {
                     const uint32_t *wt = wq;
                     for (ky = 0; ky < KH; ++ky) {
