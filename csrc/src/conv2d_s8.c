@@ -301,6 +301,8 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
             const int8_t *w1 = two ? w0 + n : w0;
             const int32_t k0 = zp_bias(w0, n, zp, bias, oc);
             const int32_t k1 = two ? zp_bias(w1, n, zp, bias, oc + 1) : k0;
+            const int32_t m0 = r.mult[oc], s0 = r.shift[oc];
+            const int32_t m1 = two ? r.mult[oc + 1] : m0, s1 = two ? r.shift[oc + 1] : s0;
             const int8_t *x0 = x;
             int8_t *y0 = y + oc;
             for (i = 0; i + 1 < npx; i += 2) {
@@ -328,11 +330,20 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
                     a1 += (int32_t)x0[c] * (int32_t)w1[c];
                     b1 += (int32_t)x1[c] * (int32_t)w1[c];
                 }
-                y0[0] = rq(&r, a0, oc);
-                y0[m] = rq(&r, b0, oc);
-                if (two) {
-                    y0[1] = rq(&r, a1, oc + 1);
-                    y0[m + 1] = rq(&r, b1, oc + 1);
+                if (r.mode == 2) {
+                    y0[0] = (int8_t)tte_rq_fast_s8(a0, m0, s0, r.zp2);
+                    y0[m] = (int8_t)tte_rq_fast_s8(b0, m0, s0, r.zp2);
+                    if (two) {
+                        y0[1] = (int8_t)tte_rq_fast_s8(a1, m1, s1, r.zp2);
+                        y0[m + 1] = (int8_t)tte_rq_fast_s8(b1, m1, s1, r.zp2);
+                    }
+                } else {
+                    y0[0] = rq(&r, a0, oc);
+                    y0[m] = rq(&r, b0, oc);
+                    if (two) {
+                        y0[1] = rq(&r, a1, oc + 1);
+                        y0[m + 1] = rq(&r, b1, oc + 1);
+                    }
                 }
                 x0 += 2 * n;
                 y0 += 2 * m;
@@ -587,6 +598,22 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         a3 = smlatt(xo_, wo_, a3);                                                      \
     } while (0)
 
+/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..KW) */
+#define TTE_DW4_ROW57(xp, wt, sub)                                                      \
+    do {                                                                                \
+        const int8_t *xr_ = (xp);                                                       \
+        const uint32_t *wr_ = (wt);                                                     \
+        TTE_DW4_TAP(xr_, wr_[0], sub);                                                  \
+        TTE_DW4_TAP(xr_ + C, wr_[1], sub);                                              \
+        TTE_DW4_TAP(xr_ + 2 * C, wr_[2], sub);                                          \
+        TTE_DW4_TAP(xr_ + 3 * C, wr_[3], sub);                                          \
+        TTE_DW4_TAP(xr_ + 4 * C, wr_[4], sub);                                          \
+        if (KW == 7) {                                                                  \
+            TTE_DW4_TAP(xr_ + 5 * C, wr_[5], sub);                                      \
+            TTE_DW4_TAP(xr_ + 6 * C, wr_[6], sub);                                      \
+        }                                                                               \
+    } while (0)
+
 #define TTE_DW_MAX_TAPS 49
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
@@ -645,27 +672,9 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     TTE_DW4_TAP(x2, wq[6], 0);
                     TTE_DW4_TAP(x2 + C, wq[7], 0);
                     TTE_DW4_TAP(x2 + 2 * C, wq[8], 0);
-                } else if (KW == 5) {
-                    const uint32_t *wt = wq;
-                    for (ky = 0; ky < KH; ++ky, wt += 5) {
-                        const int8_t *xp = rows[ky] + xo;
-                        TTE_DW4_TAP(xp, wt[0], 0);
-                        TTE_DW4_TAP(xp + C, wt[1], 0);
-                        TTE_DW4_TAP(xp + 2 * C, wt[2], 0);
-                        TTE_DW4_TAP(xp + 3 * C, wt[3], 0);
-                        TTE_DW4_TAP(xp + 4 * C, wt[4], 0);
-                    }
-                } else if (KW == 7) {
-                    const uint32_t *wt = wq;
-                    for (ky = 0; ky < KH; ++ky, wt += 7) {
-                        const int8_t *xp = rows[ky] + xo;
-                        TTE_DW4_TAP(xp, wt[0], 0);
-                        TTE_DW4_TAP(xp + C, wt[1], 0);
-                        TTE_DW4_TAP(xp + 2 * C, wt[2], 0);
-                        TTE_DW4_TAP(xp + 3 * C, wt[3], 0);
-                        TTE_DW4_TAP(xp + 4 * C, wt[4], 0);
-                        TTE_DW4_TAP(xp + 5 * C, wt[5], 0);
-                        TTE_DW4_TAP(xp + 6 * C, wt[6], 0);
+                } else if (KW == 5 || KW == 7) {
+                    for (ky = 0; ky < KH; ++ky) {
+                        TTE_DW4_ROW57(rows[ky] + xo, wq + ky * KW, 0);
                     }
                 } else {
                     const uint32_t *wt = wq;
@@ -675,6 +684,27 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                             TTE_DW4_TAP(xp, *wt++, 0);
                             xp += C;
                         }
+                    }
+                }
+            } else if (kx0 == 0 && kx1 == KW && (KW == 3 || KW == 5 || KW == 7)) {
+                /* a whole window row for each row inside the input (top and bottom rows) */
+                a0 = bb[0];
+                a1 = bb[1];
+                a2 = bb[2];
+                a3 = bb[3];
+                for (ky = 0; ky < KH; ++ky) {
+                    const int8_t *xp = rows[ky];
+                    const uint32_t *wt = wq + ky * KW;
+                    if (xp == NULL) {
+                        continue;
+                    }
+                    xp += (size_t)ix0 * C + c;
+                    if (KW == 3) {
+                        TTE_DW4_TAP(xp, wt[0], 1);
+                        TTE_DW4_TAP(xp + C, wt[1], 1);
+                        TTE_DW4_TAP(xp + 2 * C, wt[2], 1);
+                    } else {
+                        TTE_DW4_ROW57(xp, wt, 1);
                     }
                 }
             } else {
