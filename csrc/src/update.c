@@ -609,17 +609,22 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
             np = 0;
         }
     }
-    i = 0;
-    if (np - i >= 4) {
-        dwpw_dot4(q->gy, qc, pend + i, wcol, dzc);
-        i += 4;
-    }
-    if (np - i >= 2) {
-        dwpw_dot2(q->gy, qc, pend + i, wcol, dzc);
-        i += 2;
-    }
-    if (np - i >= 1) {
-        dwpw_dot1(q->gy, qc, pend + i, wcol, dzc);
+    /* the rest: padded with copies of the first pixel (its sum is made again, the same
+     * float) up to a block of 8 or 4 when that costs less than smaller blocks */
+    if (np >= 3) {
+        const size_t nb = np >= 5 ? 8 : 4;
+        for (i = np; i < nb; ++i) {
+            pend[i] = pend[0];
+        }
+        if (nb == 8) {
+            dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+        } else {
+            dwpw_dot4(q->gy, qc, pend, wcol, dzc);
+        }
+    } else if (np == 2) {
+        dwpw_dot2(q->gy, qc, pend, wcol, dzc);
+    } else if (np == 1) {
+        dwpw_dot1(q->gy, qc, pend, wcol, dzc);
     }
 }
 
