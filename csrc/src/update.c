@@ -232,43 +232,47 @@ static int32_t sel(const int32_t *idx, int32_t i)
     return idx ? idx[i] : i;
 }
 
+/* qas_round_s8(delta, 1, hash) for |delta| < 1024 without the clamp (the same operations);
+ * NaN and larger steps (an integer test of the bits) go through qas_round_s8. */
+static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
+{
+    uint32_t bits;
+    memcpy(&bits, &delta, sizeof bits);
+    if ((bits & 0x7FFFFFFFu) < 0x44800000u) {
+        const float uf = (float)(hash >> 8) * (1.0f / 16777216.0f);
+        int32_t r = (int32_t)delta;
+        float ff = (float)r;
+        if (ff > delta) {
+            r -= 1;
+            ff -= 1.0f; /* exact: (float)r */
+        }
+        return r + ((delta - ff) + uf >= 1.0f ? 1 : 0);
+    }
+    return qas_round_s8(delta, 1, hash);
+}
+
 /* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
- * index base + j) to wrow[sel(idx, j)]; the hash's step term formed once. Stochastic rounding
- * (the paper's choice) has its own loop; for |delta| < 1024 (not NaN: an integer test of the
- * bits) it is qas_round_s8 without the clamp, the same operations. */
+ * index base + j) to wrow[sel(idx, j)]; the hash's terms formed incrementally. Stochastic
+ * rounding (the paper's choice) has its own loops. */
 static void qas_apply_row_s8(const tte_update_params_t *u, float k, const float *g, int32_t n, int8_t *wrow,
                              const int32_t *idx, uint32_t base, int32_t step)
 {
-    const uint32_t hs = hash_step(u->seed, step);
+    uint32_t hx = base * 0x9E3779B1u + hash_step(u->seed, step); /* (base + j) * 0x9E3779B1 + ... */
     int32_t j;
     if (!u->stochastic) {
         for (j = 0; j < n; ++j) {
             int8_t *wp = wrow + sel(idx, j);
             *wp = apply_s8(*wp, qas_round_s8(k * g[j], 0, 0u));
         }
-        return;
-    }
-    for (j = 0; j < n; ++j) {
-        int8_t *wp = wrow + sel(idx, j);
-        const uint32_t h = hash_mix((base + (uint32_t)j) * 0x9E3779B1u + hs);
-        const float delta = k * g[j];
-        uint32_t bits;
-        int32_t r;
-        memcpy(&bits, &delta, sizeof bits);
-        if ((bits & 0x7FFFFFFFu) < 0x44800000u) {
-            const float uf = (float)(h >> 8) * (1.0f / 16777216.0f);
-            float ff;
-            r = (int32_t)delta;
-            ff = (float)r;
-            if (ff > delta) {
-                r -= 1;
-                ff -= 1.0f; /* exact: (float)r */
-            }
-            r += (delta - ff) + uf >= 1.0f ? 1 : 0;
-        } else {
-            r = qas_round_s8(delta, 1, h);
+    } else if (idx == NULL) {
+        for (j = 0; j < n; ++j, hx += 0x9E3779B1u) {
+            wrow[j] = apply_s8(wrow[j], qas_stochastic_s8(k * g[j], hash_mix(hx)));
         }
-        *wp = apply_s8(*wp, r);
+    } else {
+        for (j = 0; j < n; ++j, hx += 0x9E3779B1u) {
+            int8_t *wp = wrow + idx[j];
+            *wp = apply_s8(*wp, qas_stochastic_s8(k * g[j], hash_mix(hx)));
+        }
     }
 }
 
