@@ -620,9 +620,10 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap; for a window inside the input
  * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
-TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows,
-                                       int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, int8_t *out,
-                                       size_t ostride)
+TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+                                               const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
+                                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                               int8_t *out, size_t ostride)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -631,10 +632,9 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
     uint32_t wq[TTE_DW_MAX_TAPS];
-    int32_t c, t, j, i, ky, kx, rows_in = 1;
-    for (ky = 0; ky < KH; ++ky) {
-        rows_in &= rows[ky] != NULL;
-    }
+    const int8_t *xrows[TTE_CONV_MAX_KH];
+    const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
+    int32_t c, t, j, i, ky, kx, oy, rows_in;
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         int32_t kb[4], bb[4];
@@ -649,6 +649,18 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (t = 0; t < T; ++t) {
             wq[t] = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
                     | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+        }
+        for (oy = 0; oy < nrows; ++oy) {
+        int8_t *orow = out + (size_t)oy * k * ostride;
+        if (xb != NULL) {
+            for (ky = 0; ky < KH; ++ky) {
+                const int32_t iy = oy * g->stride_h - g->pad_top + ky;
+                xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
+            }
+        }
+        rows_in = 1;
+        for (ky = 0; ky < KH; ++ky) {
+            rows_in &= rows[ky] != NULL;
         }
         for (i = 0; i < k; ++i) {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
@@ -725,7 +737,8 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     }
                 }
             }
-            rq4(r, a0, a1, a2, a3, c, out + (size_t)i * ostride + c);
+            rq4(r, a0, a1, a2, a3, c, orow + (size_t)i * ostride + c);
+        }
         }
     }
 }
@@ -738,10 +751,10 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
 #if defined(__ARM_FEATURE_DSP)
     const tte_conv2d_geom_t *g = &p->g;
     /* transposing the weights pays from four pixels on; fewer go pixel by pixel */
-    if (k >= 4 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+    if (k >= 8 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
-        dw_row_groups(p, &r, rows, ox0, k, w, bias, out, ostride);
+        dw_row_groups(p, &r, rows, NULL, 1, ox0, k, w, bias, out, ostride);
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
             for (i = 0; i < k; ++i) {
@@ -760,23 +773,49 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
     }
 }
 
-/* groups == in_c, one input channel per group: row by row. */
+/* groups == in_c, one input channel per group. */
 static TTE_NOINLINE void conv_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const size_t row_bytes = (size_t)g->in_w * g->in_c;
+    const size_t y_image = (size_t)g->out_h * g->out_w * g->out_c;
+    const rq_t r = rq_init(p, fast);
     const int8_t *rows[TTE_CONV_MAX_KH];
-    int32_t b, oy, ky;
+    int32_t b, oy, ox, ky, c4 = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        /* the whole image four channels at a time: weights transposed once per call */
+        for (b = 0; b < g->batch; ++b) {
+            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, g->out_w, w, bias,
+                          y + (size_t)b * y_image, (size_t)g->out_c);
+        }
+        c4 = g->in_c & ~3;
+        if (c4 == g->in_c) {
+            return;
+        }
+    }
+#endif
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * row_bytes;
         for (oy = 0; oy < g->out_h; ++oy) {
+            int8_t *yo = y + (size_t)b * y_image + (size_t)oy * g->out_w * g->out_c;
             for (ky = 0; ky < g->k_h; ++ky) {
                 const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
                 rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
             }
-            tte_conv2d_s8_dw_row(p, fast, rows, 0, g->out_w, w, bias,
-                                 y + ((size_t)b * g->out_h + oy) * g->out_w * g->out_c, (size_t)g->out_c);
+            for (ox = 0; ox < g->out_w; ++ox) {
+                if (c4 == 0) {
+                    tte_conv2d_s8_dw_pixel(p, fast, rows, ox, w, bias, yo + (size_t)ox * g->out_c);
+                } else {
+                    /* the last in_c % 4 channels after dw_row_groups (dilation 1) */
+                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+                    dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias,
+                               yo + (size_t)ox * g->out_c, c4);
+                }
+            }
         }
     }
 }
