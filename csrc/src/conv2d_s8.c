@@ -905,7 +905,56 @@ TTE_HOT static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_param
                         d[(i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1)] = 0;
                     }
                 }
-                for (oc = 0; oc < g->out_c; ++oc) {
+                /* two output channels share each x word, four pixels each weight word */
+                for (oc = 0; oc + 1 < g->out_c; oc += 2) {
+                    const int8_t *wp = w + (size_t)oc * n;
+                    const int8_t *wr = wp + n;
+                    int32_t a0 = bias ? bias[oc] : 0, b0 = bias ? bias[oc + 1] : 0;
+                    int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
+                    int8_t *yo = yr + (size_t)ox * g->out_c + oc;
+                    for (c = 0; c < np; c += 4) {
+                        uint32_t we, wo, ve, vo, u[2];
+                        if (c < n4) {
+                            const uint32_t wv = load4(wp + c), vv = load4(wr + c);
+                            we = tte_sxtb16(wv);
+                            wo = tte_sxtb16_ror8(wv);
+                            ve = tte_sxtb16(vv);
+                            vo = tte_sxtb16_ror8(vv);
+                        } else {
+                            we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
+                            wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
+                            ve = pack16(wr[c], c + 2 < n ? wr[c + 2] : 0);
+                            vo = pack16(c + 1 < n ? wr[c + 1] : 0, c + 3 < n ? wr[c + 3] : 0);
+                        }
+                        memcpy(u, &win[0][c], sizeof u);
+                        a0 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a0));
+                        b0 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b0));
+                        memcpy(u, &win[1][c], sizeof u);
+                        a1 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a1));
+                        b1 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b1));
+                        memcpy(u, &win[2][c], sizeof u);
+                        a2 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a2));
+                        b2 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b2));
+                        memcpy(u, &win[3][c], sizeof u);
+                        a3 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a3));
+                        b3 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b3));
+                    }
+                    yo[0] = rq(&r, a0, oc);
+                    yo[1] = rq(&r, b0, oc + 1);
+                    if (npx > 1) {
+                        yo[g->out_c] = rq(&r, a1, oc);
+                        yo[g->out_c + 1] = rq(&r, b1, oc + 1);
+                    }
+                    if (npx > 2) {
+                        yo[2 * g->out_c] = rq(&r, a2, oc);
+                        yo[2 * g->out_c + 1] = rq(&r, b2, oc + 1);
+                    }
+                    if (npx > 3) {
+                        yo[3 * g->out_c] = rq(&r, a3, oc);
+                        yo[3 * g->out_c + 1] = rq(&r, b3, oc + 1);
+                    }
+                }
+                for (; oc < g->out_c; ++oc) {
                     const int8_t *wp = w + (size_t)oc * n;
                     int32_t a0 = bias ? bias[oc] : 0;
                     int32_t a1 = a0, a2 = a0, a3 = a0;
