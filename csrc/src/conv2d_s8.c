@@ -634,7 +634,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     uint32_t wq[TTE_DW_MAX_TAPS];
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         int32_t kb[4], bb[4];
@@ -662,7 +662,47 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (ky = 0; ky < KH; ++ky) {
             rows_in &= rows[ky] != NULL;
         }
+        i_lo = i_hi = 0;
+        if (rows_in && T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
+            /* the pixels [i_lo, i_hi) whose 3x3 window lies inside the input, without
+             * per-pixel border tests */
+            const int32_t sw = g->stride_w;
+            const size_t step = (size_t)sw * C;
+            const int8_t *q0, *q1, *q2;
+            int8_t *o;
+            i_lo = (g->pad_left + sw - 1) / sw - ox0;
+            i_lo = i_lo < 0 ? 0 : i_lo;
+            i_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
+            i_hi = i_hi > k ? k : i_hi;
+            i_hi = i_hi < i_lo ? i_lo : i_hi;
+            q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
+            q1 = rows[1] + (q0 - rows[0]);
+            q2 = rows[2] + (q0 - rows[0]);
+            o = orow + (size_t)i_lo * ostride + c;
+            for (i = i_lo; i < i_hi; ++i) {
+                int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+                TTE_DW4_TAP(q0, wq[0], 0);
+                TTE_DW4_TAP(q0 + C, wq[1], 0);
+                TTE_DW4_TAP(q0 + 2 * C, wq[2], 0);
+                TTE_DW4_TAP(q1, wq[3], 0);
+                TTE_DW4_TAP(q1 + C, wq[4], 0);
+                TTE_DW4_TAP(q1 + 2 * C, wq[5], 0);
+                TTE_DW4_TAP(q2, wq[6], 0);
+                TTE_DW4_TAP(q2 + C, wq[7], 0);
+                TTE_DW4_TAP(q2 + 2 * C, wq[8], 0);
+                rq4(r, a0, a1, a2, a3, c, o);
+                q0 += step;
+                q1 += step;
+                q2 += step;
+                o += ostride;
+            }
+        }
         for (i = 0; i < k; ++i) {
+            if (i == i_lo && i_hi > i_lo) {
+                i = i_hi - 1;
+                continue;
+            }
+            {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
             const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
@@ -738,6 +778,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 }
             }
             rq4(r, a0, a1, a2, a3, c, orow + (size_t)i * ostride + c);
+            }
         }
         }
     }
