@@ -853,17 +853,20 @@ static void dwpw_update_row(const tte_update_params_t *u, int32_t oi, int8_t *wr
 }
 
 /* dwpw_dx_row over a list: the n nonzero values d[j] of channel c's gradient at pixel byte
- * offsets off[j] (pixel * cin, pixels ascending), so no zero test is left in the loop. */
-static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t n, int32_t k0, int32_t kn,
-                         const float *wrow)
+ * offsets off[j] (pixel * cin, pixels ascending), so no zero test is left in the loop; the
+ * weights wq[k] * s converted as each block of them is loaded (the same floats). */
+static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t n, int32_t kn, const int8_t *wq,
+                         float s)
 {
     int32_t j = 0, l;
     for (; j + 16 <= kn; j += 16) {
-        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
-        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
-        const float w8 = wrow[j + 8], w9 = wrow[j + 9], w10 = wrow[j + 10], w11 = wrow[j + 11];
-        const float w12 = wrow[j + 12], w13 = wrow[j + 13], w14 = wrow[j + 14], w15 = wrow[j + 15];
-        float *base = dx + k0 + j;
+        const float w0 = (float)wq[j] * s, w1 = (float)wq[j + 1] * s, w2 = (float)wq[j + 2] * s;
+        const float w3 = (float)wq[j + 3] * s, w4 = (float)wq[j + 4] * s, w5 = (float)wq[j + 5] * s;
+        const float w6 = (float)wq[j + 6] * s, w7 = (float)wq[j + 7] * s, w8 = (float)wq[j + 8] * s;
+        const float w9 = (float)wq[j + 9] * s, w10 = (float)wq[j + 10] * s, w11 = (float)wq[j + 11] * s;
+        const float w12 = (float)wq[j + 12] * s, w13 = (float)wq[j + 13] * s, w14 = (float)wq[j + 14] * s;
+        const float w15 = (float)wq[j + 15] * s;
+        float *base = dx + j;
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
@@ -886,9 +889,10 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         }
     }
     for (; j + 8 <= kn; j += 8) {
-        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
-        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
-        float *base = dx + k0 + j;
+        const float w0 = (float)wq[j] * s, w1 = (float)wq[j + 1] * s, w2 = (float)wq[j + 2] * s;
+        const float w3 = (float)wq[j + 3] * s, w4 = (float)wq[j + 4] * s, w5 = (float)wq[j + 5] * s;
+        const float w6 = (float)wq[j + 6] * s, w7 = (float)wq[j + 7] * s;
+        float *base = dx + j;
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
@@ -903,8 +907,8 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         }
     }
     for (; j < kn; ++j) {
-        const float w0 = wrow[j];
-        float *base = dx + k0 + j;
+        const float w0 = (float)wq[j] * s;
+        float *base = dx + j;
         for (l = 0; l < n; ++l) {
             base[off[l]] += d[l] * w0;
         }
@@ -1131,24 +1135,36 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
              * still sums over c in order (splitting the columns changes no float sum) */
             const float s = p->w_scale[c];
             int32_t k0, n, j;
-            for (k0 = 0; k0 < cin; k0 += n) {
-                n = cin - k0 < cap ? cin - k0 : cap;
+            if (off != NULL) {
+                /* the whole row at once (cap >= cin); split weights gathered as bytes first */
                 if (ws != NULL) {
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
-                    for (j = 0; j < n; ++j) {
-                        const int32_t at = ws->where[k0 + j];
-                        row[j] = (float)(at >= 0 ? up[at] : fp[-1 - at]) * s;
+                    int8_t *gathered = (int8_t *)(void *)row;
+                    for (j = 0; j < cin; ++j) {
+                        const int32_t at = ws->where[j];
+                        gathered[j] = at >= 0 ? up[at] : fp[-1 - at];
                     }
+                    dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
                 } else {
-                    const int8_t *wr = w + (size_t)c * cin + k0;
-                    for (j = 0; j < n; ++j) {
-                        row[j] = (float)wr[j] * s;
-                    }
+                    dwpw_dx_list(dx, tmp, off, nz, cin, w + (size_t)c * cin, s);
                 }
-                if (off != NULL) {
-                    dwpw_dx_list(dx, tmp, off, nz, k0, n, row);
-                } else {
+            } else {
+                for (k0 = 0; k0 < cin; k0 += n) {
+                    n = cin - k0 < cap ? cin - k0 : cap;
+                    if (ws != NULL) {
+                        const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
+                        const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
+                        for (j = 0; j < n; ++j) {
+                            const int32_t at = ws->where[k0 + j];
+                            row[j] = (float)(at >= 0 ? up[at] : fp[-1 - at]) * s;
+                        }
+                    } else {
+                        const int8_t *wr = w + (size_t)c * cin + k0;
+                        for (j = 0; j < n; ++j) {
+                            row[j] = (float)wr[j] * s;
+                        }
+                    }
                     dwpw_dx_row(dx, tmp, pixels, cin, k0, n, row);
                 }
             }
