@@ -214,7 +214,8 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 /* A 1x1 conv with few input channels (n = 4 * NW, NW <= 4 a constant): each pair of pixels
  * unpacked once (x - zp, in registers), then every output channel in turn. */
 static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, int32_t npx,
-                                       const int8_t *w, const int32_t *bias, int8_t *y, const int32_t NW)
+                                       const int8_t *w, const int32_t *bias, int8_t *y, const int32_t NW,
+                                       const int32_t common)
 {
     const int32_t n = 4 * NW, m = p->g.out_c;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
@@ -234,7 +235,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
         }
         for (oc = 0; oc < m; ++oc) {
             const int8_t *wp = w + (size_t)oc * n;
-            int32_t a = bias ? bias[oc] : 0;
+            int32_t a = common || bias ? bias[oc] : 0;
             int32_t b = a;
             for (j = 0; j < NW; ++j) {
                 const uint32_t wv = load4(wp + 4 * j);
@@ -242,7 +243,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                 a = tte_smlad(uo[j], wo, tte_smlad(ue[j], we, a));
                 b = tte_smlad(vo[j], wo, tte_smlad(ve[j], we, b));
             }
-            if (r->mode == 2) {
+            if (common || r->mode == 2) {
                 const int32_t mu = r->mult[oc], sh = r->shift[oc];
                 y1[oc] = (int8_t)tte_rq_fast_s8(b, mu, sh, r->zp2);
                 y0[oc] = (int8_t)tte_rq_fast_s8(a, mu, sh, r->zp2);
@@ -258,18 +259,32 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const rq_t rl = *rp;
-    switch (p->g.in_c) {
+    /* common: a bias and the clamp range [-128, 127], tested once here instead of per channel */
+    const int32_t common = bias != NULL && rl.mode == 2;
+    switch (p->g.in_c + common) {
     case 4:
-        pw_small(p, &rl, x, npx, w, bias, y, 1);
+        pw_small(p, &rl, x, npx, w, bias, y, 1, 0);
+        break;
+    case 5:
+        pw_small(p, &rl, x, npx, w, bias, y, 1, 1);
         break;
     case 8:
-        pw_small(p, &rl, x, npx, w, bias, y, 2);
+        pw_small(p, &rl, x, npx, w, bias, y, 2, 0);
+        break;
+    case 9:
+        pw_small(p, &rl, x, npx, w, bias, y, 2, 1);
         break;
     case 12:
-        pw_small(p, &rl, x, npx, w, bias, y, 3);
+        pw_small(p, &rl, x, npx, w, bias, y, 3, 0);
+        break;
+    case 13:
+        pw_small(p, &rl, x, npx, w, bias, y, 3, 1);
+        break;
+    case 16:
+        pw_small(p, &rl, x, npx, w, bias, y, 4, 0);
         break;
     default:
-        pw_small(p, &rl, x, npx, w, bias, y, 4);
+        pw_small(p, &rl, x, npx, w, bias, y, 4, 1);
         break;
     }
 }
