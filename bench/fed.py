@@ -9,20 +9,23 @@ Budgets are equal in device participations: FedAvg, Reptile and TinyMetaFed take
 per round for R rounds; TinyReptile one device per round for 5R rounds.
 
   sine             20 devices, y = A sin(x + phi); 10-shot, MSE on 100 points (lower is better)
-  fewshot-digits   20 devices, 3-way 5-shot on digits 0-5; held out: tasks from digits 6-9
+  fewshot-digits   20 devices, 3-way 5-shot on digits 0-3; validation: tasks from digits 4-6;
+                   test: 60 tasks per seed from digits 7-9 (classes disjoint three ways)
   har              7 people of the smartwatch IMU study; held out: 3 other people (seed-split)
 
 Columns: value (mean +- std over seeds), bytes up / down per training device over the
 whole run (int8 weights, scales, zero points, sparse indices: what crosses the radio),
 device SRAM for one training step (estimate), wall time of meta-training + evaluation.
 
-Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0, the
-same round budget), never on the test devices: the meta step size beta_0 (GRID), and for
-TinyMetaFed also whether the head stays local; then TinyMetaFed's top-P% is swept at the
-chosen setting (bytes trade-off). The test runs use the chosen settings for every seed.
+Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0), never
+on the test devices: the meta step size beta_0 (GRID), and for TinyMetaFed also whether
+the head stays local; for few-shot digits also the round budget (ROUND_GRID) and the
+adaptation learning rate (ADAPT_LR_GRID), which the baseline gets tuned the same way.
+Then TinyMetaFed's top-P% is swept at the chosen setting (bytes trade-off). The test runs
+use the chosen settings for every seed.
 
 Usage: python bench/fed.py [--seeds 3] [--quick] [--tasks sine,har] [--out F]
-       python bench/fed.py --merge part1.json part2.json [--out F]
+       python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win)
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_info  # noqa: E402
 
+from federated.algorithms import make_strategy  # noqa: E402
 from federated.experiment import run_experiment  # noqa: E402
-from federated.server import evaluate_heldout  # noqa: E402
+from federated.server import evaluate_heldout, train_federated  # noqa: E402
 from federated.tasks import make_task  # noqa: E402
 
 TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7}
@@ -62,6 +66,13 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "tinymetafed": [{"meta_lr": 1.0}, {"meta_lr": 2.0}, {"meta_lr": 2.0, "local_head": False}],
 }
 TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
+# Tasks that also search the round budget (rounds of the 5-devices-per-round algorithms)
+# and the adaptation learning rate on validation devices. Few-shot digits: meta-training
+# overfits its 4 training classes with more rounds, and the task's on-device rate (0.02)
+# under-trains 5 passes over 15 images (the no-meta-learning baseline most of all).
+PROBE = "baseline-lr-probe"  # rows: the baseline on the test devices at every adaptation lr of the grid
+ROUND_GRID: dict[str, tuple[int, ...]] = {"fewshot-digits": (30, 100)}
+ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1)}
 
 
 def rounds_for(algo: str, rounds: int) -> int:
@@ -69,35 +80,71 @@ def rounds_for(algo: str, rounds: int) -> int:
 
 
 def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per algorithm, the grid setting with the best validation metric; and every validation run."""
+    """Per algorithm (and the baseline), the setting with the best validation metric; and
+    every validation run. A setting is a strategy config, plus for tasks that search them
+    a round budget and an adaptation learning rate (recorded as ``rounds`` / ``adapt_lr``)."""
     devices = TUNE_DEVICES.get(task, TASKS[task])
     t = make_task(task, devices, 0)
     rows: list[dict[str, Any]] = []
     chosen: dict[str, dict[str, Any]] = {}
+    round_grid = ROUND_GRID.get(task, (rounds,))
+    lr_grid = ADAPT_LR_GRID.get(task, (None,))
 
-    def run(algo: str, cfg: dict[str, Any]) -> dict[str, Any]:
-        res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, rounds), seed=0, baseline=False,
-                             strategy_kwargs=cfg, split="validation")
-        row = {"task": task, "algo": algo, "config": cfg, "value": res["value"],
-               "bytes_up_per_device": res["bytes_up_per_device"], "wall_s": res["wall_s"]}
-        rows.append(row)
-        print(f"  tune {task:<15} {algo:<12} {json.dumps(cfg):<40} {res['value']:.4f}  {res['wall_s']:.0f}s",
-              flush=True)
-        return row
+    def extra(r: int, lr: float | None) -> dict[str, Any]:
+        return {**({"rounds": r} if len(round_grid) > 1 else {}), **({"adapt_lr": lr} if lr is not None else {})}
 
+    def run(algo: str, cfg: dict[str, Any], r: int, lrs: tuple[float | None, ...] = lr_grid) -> list[dict[str, Any]]:
+        """One meta-training on the tuning devices, scored at each adaptation learning rate."""
+        strategy = make_strategy(algo, **cfg)
+        t0 = time.perf_counter()
+        res = train_federated(t, strategy, rounds=rounds_for(algo, r), seed=0)
+        up, _ = res.per_device(devices)
+        out = []
+        for lr in lrs:
+            ev = evaluate_heldout(t, res.params, seed=0, reconstruct_head=strategy.local_head, split="validation",
+                                  adapt_lr=lr)
+            row = {"task": task, "algo": algo, "config": {**cfg, **extra(r, lr)}, "value": ev.value,
+                   "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
+            rows.append(row)
+            out.append(row)
+            print(f"  tune {task:<15} {algo:<12} {json.dumps(row['config']):<60} {ev.value:.4f}  "
+                  f"{row['wall_s']:.0f}s", flush=True)
+        return out
+
+    def best_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+        best = results[0]
+        for res in results[1:]:
+            if t.better(res["value"], best["value"]):
+                best = res
+        return best
+
+    if len(lr_grid) > 1:  # the baseline adapts with the learning rate that suits it best, too
+        base = []
+        for lr in lr_grid:
+            ev = evaluate_heldout(t, t.spec.initial_params(), seed=0, split="validation", adapt_lr=lr)
+            base.append({"task": task, "algo": "baseline", "config": {"adapt_lr": lr}, "value": ev.value,
+                         "bytes_up_per_device": 0.0, "wall_s": 0.0})
+            print(f"  tune {task:<15} {'baseline':<12} {json.dumps(base[-1]['config']):<60} {ev.value:.4f}",
+                  flush=True)
+        rows += base
+        chosen["baseline"] = dict(best_of(base)["config"])
     for algo in ALGOS:
         grid = GRID[algo]
-        results = [run(algo, cfg) for cfg in grid] if len(grid) > 1 else [{"config": grid[0], "value": None}]
-        best = results[0]
-        for r in results[1:]:
-            if t.better(r["value"], best["value"]):
-                best = r
-        chosen[algo] = dict(best["config"])
-    tmf = chosen["tinymetafed"]
+        if len(grid) * len(round_grid) * len(lr_grid) == 1:
+            chosen[algo] = dict(grid[0])
+            continue
+        chosen[algo] = dict(best_of([row for cfg in grid for r in round_grid for row in run(algo, cfg, r)])["config"])
+    cfg, r, lr = split_setting(chosen["tinymetafed"], rounds)
     for p in TOP_P:
         if p != 0.25:  # 0.25 is the grid's own top_p
-            run("tinymetafed", {**tmf, "top_p": p})
+            run("tinymetafed", {**cfg, "top_p": p}, r, (lr,))
     return chosen, rows
+
+
+def split_setting(setting: dict[str, Any], rounds: int) -> tuple[dict[str, Any], int, float | None]:
+    """A chosen setting as (strategy kwargs, round budget, adaptation learning rate)."""
+    cfg = {k: v for k, v in setting.items() if k not in ("rounds", "adapt_lr")}
+    return cfg, int(setting.get("rounds", rounds)), setting.get("adapt_lr")
 
 
 def run_task(task: str, devices: int, rounds: int, seeds: list[int],
@@ -106,13 +153,18 @@ def run_task(task: str, devices: int, rounds: int, seeds: list[int],
     for seed in seeds:
         t0 = time.perf_counter()
         t = make_task(task, devices, seed)
-        base = evaluate_heldout(t, t.spec.initial_params(), seed=seed)
+        base_lr = chosen.get("baseline", {}).get("adapt_lr")
+        base = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=base_lr)
         rows.append({"task": task, "algo": "baseline", "seed": seed, "metric": t.metric, "value": base.value,
-                     "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0,
+                     "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0, "config": chosen.get("baseline"),
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
+        for lr in ADAPT_LR_GRID.get(task, ()):  # how much the baseline depends on that choice (not used to choose)
+            probe = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=lr)
+            rows.append({"task": task, "algo": PROBE, "seed": seed, "config": {"adapt_lr": lr}, "value": probe.value})
         for algo in ALGOS:
-            res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, rounds), seed=seed,
-                                 baseline=False, strategy_kwargs=chosen[algo])
+            cfg, r, lr = split_setting(chosen[algo], rounds)
+            res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, r), seed=seed,
+                                 baseline=False, strategy_kwargs=cfg, adapt_lr=lr)
             res["task"] = task
             res["config"] = chosen[algo]
             rows.append(res)
@@ -191,6 +243,20 @@ def checks(summary: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """The baseline on the test devices at each adaptation learning rate: is a meta-learning
+    gain robust to the learning rate the validation devices chose for the baseline?"""
+    notes = []
+    for task in dict.fromkeys(r["task"] for r in rows if r["algo"] == PROBE):
+        parts = []
+        for lr in dict.fromkeys(r["config"]["adapt_lr"] for r in rows if r["task"] == task and r["algo"] == PROBE):
+            vals = np.array([r["value"] for r in rows if r["task"] == task and r["algo"] == PROBE
+                             and r["config"]["adapt_lr"] == lr]) * 100.0
+            parts.append(f"lr {lr}: {vals.mean():.2f} +- {vals.std():.2f}")
+        notes.append(f"{task}: baseline on the test devices by adaptation lr (not used to choose): {', '.join(parts)}")
+    return notes
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=3)
@@ -201,12 +267,7 @@ def main() -> None:
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     args = ap.parse_args()
     if args.merge:
-        parts = [json.loads(p.read_text()) for p in args.merge]
-        out = {**parts[0], "tasks": [t for p in parts for t in p["tasks"]],
-               "chosen": {k: v for p in parts for k, v in p["chosen"].items()},
-               "tuning": [r for p in parts for r in p["tuning"]], "runs": [r for p in parts for r in p["runs"]],
-               "total_wall_s": sum(p["total_wall_s"] for p in parts)}
-        finish(out, args.out)
+        finish(merge([json.loads(p.read_text()) for p in args.merge]), args.out)
         return
     seeds = [0] if args.quick else list(range(args.seeds))
     rounds = 10 if args.quick else args.rounds
@@ -229,9 +290,25 @@ def main() -> None:
     finish(out, None if args.quick else args.out)
 
 
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-task result files as one; a task in a later part replaces it from earlier parts
+    (rerun one task, merge it over the full file). ``machines`` keeps where each ran."""
+    owner = {t: i for i, p in enumerate(parts) for t in p["tasks"]}
+
+    def mine(i: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rows if owner.get(r["task"]) == i]
+
+    machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in owner.items()}
+    return {**parts[-1], "tasks": list(owner), "machines": machines,
+            "chosen": {t: parts[i]["chosen"][t] for t, i in owner.items()},
+            "tuning": [r for i, p in enumerate(parts) for r in mine(i, p["tuning"])],
+            "runs": [r for i, p in enumerate(parts) for r in mine(i, p["runs"])],
+            "total_wall_s": sum(p["total_wall_s"] for p in parts)}
+
+
 def finish(out: dict[str, Any], path: Path | None) -> None:
     summary = summarize(out["runs"])
-    out["summary"], out["checks"] = summary, checks(summary)
+    out["summary"], out["checks"] = summary, checks(summary) + probe_notes(out["runs"])
     print()
     print(table(summary))
     print()

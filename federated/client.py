@@ -187,20 +187,23 @@ def device_for(task: Task, i: int, *, engine: str = "ref", fault: str | None = N
     return Device(i, data, firmware(task), **kw)
 
 
-def adapt(device: Device, graph: Graph, *, seed: int, reconstruct_head: bool = False) -> tuple[float, Trainer]:
+def adapt(device: Device, graph: Graph, *, seed: int, reconstruct_head: bool = False,
+          lr: float | None = None) -> tuple[float, Trainer]:
     """k-shot adaptation on a held-out device: online passes over its support set, then the
     metric (mse or accuracy) on its query set. With ``reconstruct_head`` the head is first
-    fitted alone for the same number of passes (for strategies whose head stays local)."""
+    fitted alone for the same number of passes (for strategies whose head stays local).
+    ``lr`` overrides the protocol's on-device learning rate for this adaptation."""
     p = device.protocol
+    lr = lr or p.lr
     xs, ys = device.data.support
     rng = np.random.default_rng([seed, device.id, 11])
     if reconstruct_head:
-        head_tr = device.trainer(graph, lr=p.lr, seed=trainer_seed(seed, device.id, 3), scheme="classifier-only")
+        head_tr = device.trainer(graph, lr=lr, seed=trainer_seed(seed, device.id, 3), scheme="classifier-only")
         for _ in range(p.adapt_epochs):
             for i in rng.permutation(len(xs)):
                 head_tr.step(xs[i:i + 1], ys[i:i + 1])
         graph = head_tr.graph
-    tr = device.trainer(graph, lr=p.lr, seed=trainer_seed(seed, device.id, 4))
+    tr = device.trainer(graph, lr=lr, seed=trainer_seed(seed, device.id, 4))
     for _ in range(p.adapt_epochs):
         for i in rng.permutation(len(xs)):
             tr.step(xs[i:i + 1], ys[i:i + 1])

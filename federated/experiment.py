@@ -29,9 +29,11 @@ def make_transport(name: str, factory: DeviceFactory, *, num_supernodes: int = 1
 def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed: int, engine: str = "ref",
                    transport: str = "inprocess", clients_per_round: int | None = None, n_heldout: int | None = None,
                    baseline: bool = True, on_round: Callable[[int, dict[str, float]], None] | None = None,
-                   strategy_kwargs: dict[str, Any] | None = None, split: str = "test") -> dict[str, Any]:
+                   strategy_kwargs: dict[str, Any] | None = None, split: str = "test",
+                   adapt_lr: float | None = None) -> dict[str, Any]:
     """``split="validation"`` scores on the validation devices (choosing hyper-parameters),
-    ``"test"`` on the held-out test devices."""
+    ``"test"`` on the held-out test devices. ``adapt_lr``: the held-out devices' adaptation
+    learning rate (default: the task's on-device rate); the baseline adapts with the same."""
     if rounds < 1:
         raise TteError(f"need at least one round, got {rounds}")
     task = make_task(task_name, devices, seed)
@@ -46,9 +48,9 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
                           on_round=on_round)
     train_s = time.perf_counter() - t0
     ev = evaluate_heldout(task, run.params, seed=seed, reconstruct_head=strategy.local_head, engine=engine,
-                          n_heldout=n_heldout, split=split)
+                          n_heldout=n_heldout, split=split, adapt_lr=adapt_lr)
     base = (evaluate_heldout(task, task.spec.initial_params(), seed=seed, engine=engine, n_heldout=n_heldout,
-                             split=split) if baseline else None)
+                             split=split, adapt_lr=adapt_lr) if baseline else None)
     up, down = run.per_device(devices)
     return {
         "task": task.name, "algo": strategy.name, "metric": task.metric,
@@ -59,6 +61,7 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
         "split": split, "heldout_devices": len(ev.per_device), "meta_lr": strategy.meta_lr,
         "schedule": strategy.schedule, "top_p": strategy.top_p, "local_head": strategy.local_head,
         "k_shot": getattr(task, "k_shot", None),
+        "adapt_lr": adapt_lr or task.protocol.lr,
         "device_memory_bytes": ev.memory.get("sram_bytes"), "device_memory": ev.memory,
         "excluded": run.excluded, "train_wall_s": round(train_s, 3),
         "wall_s": round(time.perf_counter() - t0, 3),

@@ -98,11 +98,13 @@ class Evaluation:
 
 
 def evaluate_heldout(task: Task, params: Params, *, seed: int, reconstruct_head: bool = False,
-                     engine: str = "ref", n_heldout: int | None = None, split: str = "test") -> Evaluation:
+                     engine: str = "ref", n_heldout: int | None = None, split: str = "test",
+                     adapt_lr: float | None = None) -> Evaluation:
     """Adapt ``params`` on each held-out device's k-shot support set; score its query set.
 
     ``split="test"``: the test devices; ``split="validation"``: the validation devices, on
-    which hyper-parameters are chosen."""
+    which hyper-parameters are chosen. ``adapt_lr``: the adaptation's on-device learning
+    rate (default: the task's)."""
     q = task.spec.device_graph(params)
     values: list[float] = []
     memory: dict[str, int] = {}
@@ -111,7 +113,7 @@ def evaluate_heldout(task: Task, params: Params, *, seed: int, reconstruct_head:
         raise TteError(f"{task.name} with {task.n_devices} training devices has no {split} devices")
     for j in range(min(available, n_heldout or available)):
         dev = device_for(task, j, engine=engine, split=split)
-        value, tr = adapt(dev, q, seed=seed, reconstruct_head=reconstruct_head)
+        value, tr = adapt(dev, q, seed=seed, reconstruct_head=reconstruct_head, lr=adapt_lr)
         values.append(value)
         memory = memory or memory_estimate(tr)
     return Evaluation(float(np.mean(values)), values, memory)

@@ -210,10 +210,7 @@ def test_validation_devices_are_neither_training_nor_test_devices():
     sine = make_task("sine", 4, 0)
     ys = {float(d.query[1][7, 0]) for d in [sine.device(0), sine.heldout_device(0), sine.validation_device(0)]}
     assert len(ys) == 3 and sine.n_validation > 0
-    # few-shot: validation tasks never use the test classes
-    few = make_task("fewshot-digits", 4, 0)
-    test_x = {x.tobytes() for j in range(few.n_heldout) for x in few.heldout_device(j).query[0]}
-    assert not any(x.tobytes() in test_x for x in few.validation_device(0).query[0])
+    # few-shot: validation tasks use classes of their own (see test_fewshot_class_splits_are_disjoint)
     ev = evaluate_heldout(sine, sine.spec.initial_params(), seed=0, split="validation", n_heldout=2)
     assert len(ev.per_device) == 2
     with pytest.raises(TteError, match="no validation devices"):
@@ -227,12 +224,34 @@ def test_tinyreptile_outer_step_starts_small():
     assert TinyReptile().step_size(499, 500) < TinyReptile().step_size(0, 500)
 
 
-def test_fewshot_held_out_devices_use_unseen_classes():
+def _classes_seen(task, devices) -> set[int]:
+    """The data set classes whose images appear on ``devices`` (any part: pool, support, query)."""
+    xs, ys = task.images
+    label = {x.tobytes(): int(y) for x, y in zip(xs, ys)}
+    return {label[x.tobytes()] for d in devices for part in (d.pool, d.support, d.query) for x in part[0]}
+
+
+def test_fewshot_class_splits_are_disjoint():
+    # meta-train / validation / test classes, as in the few-shot literature: hyper-parameters
+    # are chosen on classes that neither meta-training nor the test ever uses
     task = make_task("fewshot-digits", 4, 0)
-    train_cls, held_cls = task._classes()
-    assert not set(train_cls) & set(held_cls)
+    train_cls, val_cls, test_cls = (set(c.tolist()) for c in task.classes())
+    assert train_cls == {0, 1, 2, 3} and val_cls == {4, 5, 6} and test_cls == {7, 8, 9}
+    assert _classes_seen(task, [task.device(i) for i in range(task.n_devices)]) <= train_cls
+    assert _classes_seen(task, [task.validation_device(j) for j in range(5)]) <= val_cls
+    assert _classes_seen(task, [task.heldout_device(j) for j in range(5)]) <= test_cls
+    assert task.n_heldout >= 50 and task.n_validation >= 50  # one task's accuracy is too noisy to compare
     d = task.heldout_device(0)
     assert d.support[0].shape == (3 * task.k_shot, 64) and set(np.unique(d.support[1])) == {0, 1, 2}
+
+
+def test_adaptation_learning_rate_overrides_the_tasks():
+    task = make_task("fewshot-digits", 4, 0)
+    init = task.spec.initial_params()
+    default = evaluate_heldout(task, init, seed=0, n_heldout=2)
+    same = evaluate_heldout(task, init, seed=0, n_heldout=2, adapt_lr=task.protocol.lr)
+    other = evaluate_heldout(task, init, seed=0, n_heldout=2, adapt_lr=0.1)
+    assert same.per_device == default.per_device and other.per_device != default.per_device
 
 
 def test_meta_learning_beats_no_meta_learning_on_har():
