@@ -324,6 +324,7 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
                 const int8_t *x1 = x0 + n;
                 int32_t a0 = k0, a1 = k1, b0 = k0, b1 = k1;
                 int32_t c;
+#pragma GCC unroll 2
                 for (c = 0; c < n4; c += 4) {
                     const uint32_t u = load4(x0 + c);
                     const uint32_t v = load4(x1 + c);
