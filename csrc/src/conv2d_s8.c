@@ -807,8 +807,8 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
     int32_t i;
 #if defined(__ARM_FEATURE_DSP)
     const tte_conv2d_geom_t *g = &p->g;
-    /* transposing the weights pays from four pixels on; fewer go pixel by pixel */
-    if (k >= 8 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+    /* transposing the weights pays from about six pixels on; fewer go pixel by pixel */
+    if (k >= 6 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
         dw_row_groups(p, &r, rows, NULL, 1, ox0, k, w, bias, out, ostride);
