@@ -516,14 +516,173 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * are taken in pieces of this many (with a head they are in the scratch, whole). */
 #define TTE_DWPW_ROW 64
 
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
+/* Cortex-M4F / M7: the hot loops of the fused backward in inline assembly, with VLDM / VSTM
+ * (several consecutive floats in one instruction) and VMLA.F32. VMLA is not fused: it rounds
+ * the product, then the sum, exactly as the C's separate multiply and add, so every float
+ * operation and its order stay those of the portable C (the same bits). */
+#define TTE_DWPW_VFP 1
+
+/* a += g[o] * w[o] for eight o in order, pixels A (g in s16-s23) and B (s24-s31), w in s8-s15 */
+#define TTE_DOT_PAIR(ga, gb, a, b) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" "vldmia %[" gb "]!, {s24-s31}\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" "vmla.f32 %[" b "], s24, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" "vmla.f32 %[" b "], s25, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" "vmla.f32 %[" b "], s26, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" "vmla.f32 %[" b "], s27, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" "vmla.f32 %[" b "], s28, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+#define TTE_DOT_ONE(ga, a) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t"
+#define TTE_DOT_CLOBBERS \
+    "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
+/* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
+ * nonzero pixel, t in s16 and eight dx values at a time in s17-s24: dx[k] += t * w[k] */
+#define TTE_DX_CVT16 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, %[s]\n\t" \
+    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, %[s]\n\t" \
+    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, %[s]\n\t" \
+    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, %[s]\n\t" \
+    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, %[s]\n\t" \
+    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, %[s]\n\t" \
+    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, %[s]\n\t" \
+    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, %[s]\n\t"
+#define TTE_DX_CVT8 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+#define TTE_DX_VMLA_LO \
+    "vmla.f32 s17, s16, s0\n\t" \
+    "vmla.f32 s18, s16, s1\n\t" \
+    "vmla.f32 s19, s16, s2\n\t" \
+    "vmla.f32 s20, s16, s3\n\t" \
+    "vmla.f32 s21, s16, s4\n\t" \
+    "vmla.f32 s22, s16, s5\n\t" \
+    "vmla.f32 s23, s16, s6\n\t" \
+    "vmla.f32 s24, s16, s7\n\t"
+#define TTE_DX_VMLA_HI \
+    "vmla.f32 s17, s16, s8\n\t" \
+    "vmla.f32 s18, s16, s9\n\t" \
+    "vmla.f32 s19, s16, s10\n\t" \
+    "vmla.f32 s20, s16, s11\n\t" \
+    "vmla.f32 s21, s16, s12\n\t" \
+    "vmla.f32 s22, s16, s13\n\t" \
+    "vmla.f32 s23, s16, s14\n\t" \
+    "vmla.f32 s24, s16, s15\n\t"
+/* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
+ * t in s16, the table's floats moved in pairs from core registers (ldr takes a register
+ * index, vldr does not) */
+#define TTE_UPD_16 \
+    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s8, s16, s17\n\t" "vmla.f32 s9, s16, s18\n\t" "vmla.f32 s10, s16, s19\n\t" "vmla.f32 s11, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s12, s16, s17\n\t" "vmla.f32 s13, s16, s18\n\t" "vmla.f32 s14, s16, s19\n\t" "vmla.f32 s15, s16, s20\n\t"
+#define TTE_UPD_8 \
+    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
+/* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
+#define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
+#else
+#define TTE_ACC(a, r) float a = 0.0f
+#endif
+
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
- * once (each converted weight loaded once for all of them). */
+ * once (each converted weight loaded once for all of them; under TTE_DWPW_VFP eight oc per
+ * pass of the assembly loop, the last qc % 8 in C). */
 static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
     const float *g4 = gy + pi[4] * qc, *g5 = gy + pi[5] * qc, *g6 = gy + pi[6] * qc, *g7 = gy + pi[7] * qc;
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
+    TTE_ACC(a2, "s2");
+    TTE_ACC(a3, "s3");
+    TTE_ACC(a4, "s4");
+    TTE_ACC(a5, "s5");
+    TTE_ACC(a6, "s6");
+    TTE_ACC(a7, "s7");
     size_t o;
+#ifdef TTE_DWPW_VFP
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
+                         "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         TTE_DOT_PAIR("g4", "g5", "a4", "a5")
+                         TTE_DOT_PAIR("g6", "g7", "a6", "a7")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),
+                           [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1),
+                           [g2] "+r"(g2), [g3] "+r"(g3), [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6),
+                           [g7] "+r"(g7), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -548,8 +707,28 @@ static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float 
 static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
+    TTE_ACC(a2, "s2");
+    TTE_ACC(a3, "s3");
     size_t o;
+#ifdef TTE_DWPW_VFP
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0),
+                           [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -566,8 +745,24 @@ static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float 
 static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc;
-    float a0 = 0.0f, a1 = 0.0f;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
     size_t o;
+#ifdef TTE_DWPW_VFP
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [g0] "+r"(g0), [g1] "+r"(g1), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -580,8 +775,23 @@ static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float 
 static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + pi[0] * qc;
-    float a0 = 0.0f;
+    TTE_ACC(a0, "s0");
     size_t o;
+#ifdef TTE_DWPW_VFP
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_ONE("g0", "a0")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [g0] "+r"(g0), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
     for (o = 0; o < qc; ++o) {
         a0 += g0[o] * wcol[o];
     }
@@ -859,6 +1069,52 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
                          float s)
 {
     int32_t j = 0, l;
+    if (n <= 0) {
+        return;
+    }
+#ifdef TTE_DWPW_VFP
+    for (; j + 8 <= kn; j += j + 16 <= kn ? 16 : 8) {
+        float *base = dx + j;
+        const int8_t *wp = wq + j;
+        const float *dp = d;
+        const int32_t *op = off, *oe = off + n;
+        int32_t t0, t1;
+        float *pp;
+        if (j + 16 <= kn) {
+            __asm__ volatile(TTE_DX_CVT16
+                             "1:\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_LO
+                             "vstmia %[p]!, {s17-s24}\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_HI
+                             "vstmia %[p], {s17-s24}\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "s24", "cc",
+                               "memory");
+        } else {
+            __asm__ volatile(TTE_DX_CVT8
+                             "1:\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_LO
+                             "vstmia %[p], {s17-s24}\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "d11", "s24", "cc", "memory");
+        }
+    }
+#endif
     for (; j + 16 <= kn; j += 16) {
         const float w0 = (float)wq[j] * s, w1 = (float)wq[j + 1] * s, w2 = (float)wq[j + 2] * s;
         const float w3 = (float)wq[j + 3] * s, w4 = (float)wq[j + 4] * s, w5 = (float)wq[j + 5] * s;
@@ -937,6 +1193,29 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         if (run < 16) {
             break;
         }
+#ifdef TTE_DWPW_VFP
+        if (n > 0) {
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            const uint8_t *pp;
+            uint32_t r0, r1, r2, r3;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s15}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
+                               [op] "+r"(op), [dp] "+r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             const uint8_t *xp = xb + off[l];
@@ -986,6 +1265,29 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         if (run < 8) {
             break;
         }
+#ifdef TTE_DWPW_VFP
+        if (n > 0) {
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            const uint8_t *pp;
+            uint32_t r0, r1, r2, r3;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_8
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s7}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
+                               [op] "+r"(op), [dp] "+r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             const uint8_t *xp = xb + off[l];

@@ -138,5 +138,61 @@ uint32_t tte_probe(void)
         r = (int32_t)tte_split_s8_crc32(&sw, 0xFFFFFFFFu);
         mix(&r, 4);
     }
+
+    /* dwpw_backward with a head, shaped for every block size of its dot, input-gradient and
+     * weight-update loops (the Cortex-M VFP assembly and the C tails): Q's 21 outputs, P's 27
+     * inputs (a run of 16, of 8, then single channels), all or a selection of them */
+    {
+#define HC 10
+#define PC 27
+#define QC 21
+        static const int32_t isel[20] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 22, 23, 26};
+        static const int32_t osel[6] = {0, 2, 3, 5, 8, 9};
+        static float qs[QC], ps[HC], ds[HC], ddx[H * W * PC];
+        static float htmp[2 * H * W + 256 + PC + H * W];
+        static int8_t wq[QC * HC], wd[HC * 9], wp[HC * PC], xp[H * W * PC];
+        static uint8_t dmask[(H * W * HC + 7) / 8], pmask[(H * W * HC + 7) / 8];
+        static int32_t pb[HC], db[HC];
+        tte_dwpw_backward_params_t d;
+        tte_dwpw_head_t hq;
+        tte_update_params_t uw, ub, uq;
+        int32_t pass;
+        for (i = 0; i < QC; ++i) qs[i] = (float)(1 + lcg() % 1000) * 1e-4f;
+        for (i = 0; i < HC; ++i) {
+            ps[i] = (float)(1 + lcg() % 1000) * 1e-5f;
+            ds[i] = (float)(1 + lcg() % 1000) * 1e-4f;
+            pb[i] = (int32_t)(lcg() % 4001) - 2000;
+            db[i] = (int32_t)(lcg() % 4001) - 2000;
+        }
+        for (i = 0; i < QC * HC; ++i) wq[i] = (int8_t)((lcg() % 255) - 127);
+        for (i = 0; i < HC * 9; ++i) wd[i] = (int8_t)((lcg() % 255) - 127);
+        for (i = 0; i < HC * PC; ++i) wp[i] = (int8_t)((lcg() % 255) - 127);
+        for (i = 0; i < H * W * PC; ++i) xp[i] = (int8_t)(lcg() & 0xFF);
+        for (i = 0; i < (int32_t)sizeof(dmask); ++i) {
+            dmask[i] = (uint8_t)(lcg() & 0xFF);
+            pmask[i] = (uint8_t)(lcg() | lcg()); /* most pixels pass */
+        }
+        d.dw.batch = 1; d.dw.in_h = H; d.dw.in_w = W; d.dw.in_c = HC; d.dw.out_h = H; d.dw.out_w = W;
+        d.dw.out_c = HC; d.dw.k_h = 3; d.dw.k_w = 3; d.dw.stride_h = 1; d.dw.stride_w = 1;
+        d.dw.dil_h = 1; d.dw.dil_w = 1; d.dw.pad_top = 1; d.dw.pad_left = 1; d.dw.groups = HC;
+        d.dw_scale = ds; d.in_c = PC; d.w_scale = ps; d.x_scale = 0.03f; d.x_zp = 3;
+        d.w_update = &uw; d.b_update = &ub;
+        hq.gy = dy; /* H * W * QC of its floats */ hq.w = wq; hq.scale = qs; hq.out_c = QC; hq.mask = dmask; hq.b = db; hq.b_update = &uq;
+        for (pass = 0; pass < 2; ++pass) {
+            uw.lr = 0.5; uw.qas = 1; uw.stochastic = 1 - pass; uw.seed = 11u; uw.n_out = pass ? 6 : HC;
+            uw.out_idx = pass ? osel : 0; uw.n_in = pass ? 20 : PC; uw.in_idx = pass ? isel : 0;
+            uw.n_scale = 1; uw.scale = ps;
+            ub = uw; ub.lr = 1e-3; ub.n_in = 1; ub.in_idx = 0;
+            uq = ub; uq.scale = ds; uq.out_idx = 0; uq.n_out = HC;
+            tte_dwpw_backward_head_s8(&d, &hq, wd, pmask, wp, xp, pb, ddx, 9 + pass, htmp);
+            mix(ddx, sizeof(ddx));
+            mix(wp, sizeof(wp));
+            mix(pb, sizeof(pb));
+            mix(db, sizeof(db));
+        }
+#undef HC
+#undef PC
+#undef QC
+    }
     return ok ? digest : 0u;
 }
