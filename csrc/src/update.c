@@ -809,7 +809,44 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     const size_t qc = (size_t)q->out_c;
     size_t pend[8], i, o, e = (size_t)c;
     size_t np = 0;
-    for (o = 0; o < qc; ++o) {
+    o = 0;
+#ifdef TTE_DWPW_VFP
+    if (qc >= 4u) {
+        /* four at a time: two strided bytes per pointer step, VCVT, VMUL by the scales */
+        const int8_t *wp = q->w + c;
+        const float *sp = q->scale;
+        float *out = wcol;
+        float *const end = wcol + (qc & ~(size_t)3);
+        int32_t r0, r1, r2, r3;
+        __asm__ volatile("1:\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t"
+                         "ldrsb %[r1], [%[wp], %[ch]]\n\t"
+                         "add %[wp], %[wp], %[ch2]\n\t"
+                         "ldrsb %[r2], [%[wp]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch]]\n\t"
+                         "add %[wp], %[wp], %[ch2]\n\t"
+                         "vmov s0, s1, %[r0], %[r1]\n\t"
+                         "vmov s2, s3, %[r2], %[r3]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t"
+                         "vcvt.f32.s32 s1, s1\n\t"
+                         "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t"
+                         "vldmia %[sp]!, {s4-s7}\n\t"
+                         "vmul.f32 s0, s0, s4\n\t"
+                         "vmul.f32 s1, s1, s5\n\t"
+                         "vmul.f32 s2, s2, s6\n\t"
+                         "vmul.f32 s3, s3, s7\n\t"
+                         "vstmia %[out]!, {s0-s3}\n\t"
+                         "cmp %[out], %[end]\n\t"
+                         "bne 1b\n\t"
+                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+r"(wp),
+                           [sp] "+r"(sp), [out] "+r"(out)
+                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(end)
+                         : "d0", "d1", "d2", "d3", "cc", "memory");
+        o = qc & ~(size_t)3;
+    }
+#endif
+    for (; o < qc; ++o) {
         wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
     }
     for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
@@ -1442,10 +1479,13 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 if (ws != NULL) {
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
+                    const int32_t nf = ws->in_c - ws->n_sel;
                     int8_t *gathered = (int8_t *)(void *)row;
-                    for (j = 0; j < cin; ++j) {
-                        const int32_t at = ws->where[j];
-                        gathered[j] = at >= 0 ? up[at] : fp[-1 - at];
+                    for (j = 0; j < ws->n_sel; ++j) {
+                        gathered[ws->sel[j]] = up[j];
+                    }
+                    for (j = 0; j < nf; ++j) {
+                        gathered[ws->frz[j]] = fp[j];
                     }
                     dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
                 } else {
