@@ -245,6 +245,36 @@ def _conv_case(seed: int, kind: str) -> Case:
     return Case(f"conv2d_{kind}_{seed}", g, random_feeds(g, rng))
 
 
+def _wide_conv_case(seed: int, kind: str) -> Case:
+    """Layer shapes of the paper models (the stem, wide 1x1, depthwise 3/5/7 with interior
+    pixels), which take the kernels' specialized paths that the small cases above miss."""
+    rng = np.random.default_rng(5000 + seed)
+    n = 2 if seed % 4 == 3 else 1
+    if kind == "stem":
+        h = w = int(rng.integers(9, 17))
+        cin, cout, k, s, groups = 3, int(rng.choice([8, 16])), 3, 2, 1
+    elif kind == "pointwise":
+        h, w = int(rng.integers(2, 9)), int(rng.integers(2, 9))
+        cin, cout = int(rng.choice([8, 16, 24, 40])), int(rng.integers(3, 25))
+        k, s, groups = 1, 1, 1
+    else:
+        h, w = int(rng.integers(7, 15)), int(rng.integers(7, 15))
+        cin = int(rng.choice([4, 8, 12, 16, 20]))
+        cout, k, s, groups = cin, int(rng.choice([3, 5, 7])), int(rng.integers(1, 3)), cin
+    pads = (k // 2,) * 4 if kind != "pointwise" else (0, 0, 0, 0)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((n, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, k, k, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                "groups": groups, "activation": ["none", "relu", "relu6"][seed % 3]},
+               quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_wide_{kind}_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -378,18 +408,22 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
-def _block_case(seed: int) -> Case:
+def _block_case(seed: int, wide: bool = False) -> Case:
     """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.fuse into a
     streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
-    planned size (ASan catches a kernel that needs more)."""
+    planned size (ASan catches a kernel that needs more). ``wide``: the paper models' channel
+    counts (a 3-channel stem, 8/16-channel inputs), which take the kernels' specialized paths."""
     from tte.codegen_ops import block_scratch_bytes
     from tte.fuse import stream_blocks
     from tte.schedule import schedule_inference
 
-    rng = np.random.default_rng(700 + seed)
+    rng = np.random.default_rng((7000 if wide else 700) + seed)
     expand = ("none", "pointwise", "regular")[seed % 3]
     residual = seed % 4 in (1, 2) and expand != "regular"
     n, h, w, c0 = 1 if seed % 5 else 2, int(rng.integers(3, 11)), int(rng.integers(3, 11)), int(rng.integers(1, 6))
+    if wide:
+        h, w = int(rng.integers(6, 15)), int(rng.integers(6, 15))
+        c0 = 3 if expand == "regular" else int(rng.choice([8, 16]))
     k = 1 + 2 * int(rng.integers(0, 3)) if not residual else 3
     g = new_graph({"x": ((n, h, w, c0), "int8", rand_q(rng))})
 
@@ -412,10 +446,11 @@ def _block_case(seed: int) -> Case:
 
     x = "x"
     if expand == "pointwise":
-        conv(x, "e", int(rng.integers(2, 9)), 1, 1, (0, 0, 0, 0), 1)
+        conv(x, "e", int(rng.choice([16, 24, 48])) if wide else int(rng.integers(2, 9)), 1, 1, (0, 0, 0, 0), 1)
         x = "e"
     elif expand == "regular":
-        conv(x, "e", int(rng.integers(2, 9)), 3, int(rng.integers(1, 3)), (1, 1, 1, 1), 1)
+        conv(x, "e", int(rng.choice([8, 16])) if wide else int(rng.integers(2, 9)), 3, int(rng.integers(1, 3)),
+             (1, 1, 1, 1), 1)
         x = "e"
     cd, side = g.tensors[x].shape[-1], min(g.tensors[x].shape[1:3])
     while k > 1 and k > side:
@@ -426,7 +461,8 @@ def _block_case(seed: int) -> Case:
     else:
         pads = tuple(int(p) for p in rng.integers(0, k // 2 + 1, 4))
         conv(x, "d", cd * int(rng.integers(1, 3)), k, int(rng.integers(1, 3)), pads, cd, dil)
-    conv("d", "p", c0 if residual else int(rng.integers(1, 9)), 1, 1, (0, 0, 0, 0), 1)
+    p_out = int(rng.choice([8, 16, 24])) if wide else int(rng.integers(1, 9))
+    conv("d", "p", c0 if residual else p_out, 1, 1, (0, 0, 0, 0), 1)
     out = "p"
     if residual:
         g.add_node("add", ["x", "p"] if seed % 2 else ["p", "x"], "y", {"activation": ("none", "relu")[seed % 2]},
@@ -441,14 +477,16 @@ def _block_case(seed: int) -> Case:
     fused.add_tensor(Tensor(scratch, (block_scratch_bytes(node, fused),), "int8"))
     fused.inputs.append(scratch)
     feeds[scratch] = rand_s8(rng, (block_scratch_bytes(node, fused),))
-    return Case(f"streamed_block_{expand}{'_residual' if residual else ''}_{seed}", fused, feeds,
-                extra={"unfused": g})
+    name = f"streamed_block_{'wide_' if wide else ''}{expand}{'_residual' if residual else ''}_{seed}"
+    return Case(name, fused, feeds, extra={"unfused": g})
 
 
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
         cases += [_conv_case(s, kind) for s in range(8)]
+    for kind in ("stem", "pointwise", "depthwise"):
+        cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
@@ -464,6 +502,7 @@ def forward_cases() -> list[Case]:
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
+    cases += [_block_case(s, wide=True) for s in range(9)]
     cases += split_forward_cases()
     return cases
 
