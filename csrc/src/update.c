@@ -1010,6 +1010,162 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
     }
 }
 
+/* The head variants' depthwise input gradient works on a padded plane: ph x pw floats per image
+ * (dwpw_plane), every output pixel's whole window inside it, so no window is clipped; the
+ * interior [pad_top, pad_top + in_h) x [pad_left, pad_left + in_w) is D's input gradient, the
+ * border only takes the terms that fall outside the input (dropped). Each interior element
+ * gets the same terms in the same order as in dwpw_dw_grad. */
+static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
+{
+    const int32_t eh = (g->out_h - 1) * g->stride_h + (g->k_h - 1) * g->dil_h + 1;
+    const int32_t ew = (g->out_w - 1) * g->stride_w + (g->k_w - 1) * g->dil_w + 1;
+    *ph = eh > g->pad_top + g->in_h ? eh : g->pad_top + g->in_h;
+    *pw = ew > g->pad_left + g->in_w ? ew : g->pad_left + g->in_w;
+}
+
+#ifdef TTE_DWPW_VFP
+#define TTE_DWG_ROWS3 \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s0\n\t" "vmla.f32 s18, s16, s1\n\t" "vmla.f32 s19, s16, s2\n\t" \
+    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s3\n\t" "vmla.f32 s18, s16, s4\n\t" "vmla.f32 s19, s16, s5\n\t" \
+    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s6\n\t" "vmla.f32 s18, s16, s7\n\t" "vmla.f32 s19, s16, s8\n\t" \
+    "vstm %[t], {s17-s19}\n\t"
+#define TTE_DWG_ROWS5 \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s0\n\t" "vmla.f32 s26, s30, s1\n\t" "vmla.f32 s27, s30, s2\n\t" "vmla.f32 s28, s30, s3\n\t" "vmla.f32 s29, s30, s4\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s5\n\t" "vmla.f32 s26, s30, s6\n\t" "vmla.f32 s27, s30, s7\n\t" "vmla.f32 s28, s30, s8\n\t" "vmla.f32 s29, s30, s9\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s10\n\t" "vmla.f32 s26, s30, s11\n\t" "vmla.f32 s27, s30, s12\n\t" "vmla.f32 s28, s30, s13\n\t" "vmla.f32 s29, s30, s14\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s15\n\t" "vmla.f32 s26, s30, s16\n\t" "vmla.f32 s27, s30, s17\n\t" "vmla.f32 s28, s30, s18\n\t" "vmla.f32 s29, s30, s19\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s20\n\t" "vmla.f32 s26, s30, s21\n\t" "vmla.f32 s27, s30, s22\n\t" "vmla.f32 s28, s30, s23\n\t" "vmla.f32 s29, s30, s24\n\t" \
+    "vstm %[t], {s25-s29}\n\t"
+#define TTE_DWG_ROWS7 \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t"
+
+/* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
+ * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
+ * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
+static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int32_t sw4, int32_t pw4,
+                            const float *wtap)
+{
+    const float *const dze = dz + n;
+    const float *wr;
+    float *t;
+    if (k == 3) {
+        __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                         "1:\n\t"
+                         "vldmia %[dz]!, {s16}\n\t"
+                         "vcmp.f32 s16, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         TTE_DWG_ROWS3
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d8", "d9", "cc", "memory");
+    } else if (k == 5) {
+        __asm__ volatile("vldmia %[w], {s0-s24}\n\t"
+                         "1:\n\t"
+                         "vldmia %[dz]!, {s30}\n\t"
+                         "vcmp.f32 s30, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         TTE_DWG_ROWS5
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
+    } else {
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[dz]!, {s16}\n\t"
+                         "vcmp.f32 s16, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         "mov %[wr], %[w]\n\t"
+                         TTE_DWG_ROWS7
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [wr] "=&r"(wr), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+    }
+}
+#endif
+
+/* D's input gradient, channel c, on the padded plane (zeroed first): output pixels in order,
+ * taps in order, zero terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. */
+static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd, float scale,
+                             float *plane, float *wtap, int32_t ph, int32_t pw)
+{
+    const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
+    const size_t psz = (size_t)ph * pw;
+    int32_t bi, oy, ox, ky, kx, t;
+    memset(plane, 0, (size_t)g->batch * psz * sizeof(float));
+    for (t = 0; t < kk; ++t) {
+        wtap[t] = (float)wd[t] * scale;
+    }
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *pb = plane + (size_t)bi * psz;
+        for (oy = 0; oy < g->out_h; ++oy, dzp += g->out_w) {
+            float *rowp = pb + (size_t)oy * g->stride_h * pw;
+#ifdef TTE_DWPW_VFP
+            if (kh == kw && (kw == 3 || kw == 5 || kw == 7) && g->dil_h == 1 && g->dil_w == 1) {
+                dwpw_dw_row_vfp(kw, dzp, g->out_w, rowp, 4 * g->stride_w, 4 * pw, wtap);
+                continue;
+            }
+#endif
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const float d = dzp[ox];
+                float *tp = rowp + (size_t)ox * g->stride_w;
+                if (d == 0.0f) {
+                    continue;
+                }
+                for (ky = 0; ky < kh; ++ky, tp += (size_t)g->dil_h * pw) {
+                    const float *wr = wtap + ky * kw;
+                    for (kx = 0; kx < kw; ++kx) {
+                        tp[kx * g->dil_w] += d * wr[kx];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
  * sum: dx's sums start at +0 too), eight k at a time with their weights in registers. */
 static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, int32_t k0, int32_t n,
@@ -1394,21 +1550,34 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const int32_t cin = p->in_c;
     const size_t pixels = (size_t)g->batch * g->in_h * g->in_w;
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
+    /* with a head, D's input gradient is made on a padded plane (dwpw_plane) */
+    int32_t ph = 0, pw = 0;
+    size_t tsz = pixels;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
-    float *dzc = tmp + pixels;
+    float *dzc;
     /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
-    float *xtab = q != NULL ? dzc + out_pixels : NULL;
+    float *xtab;
     float stack_row[TTE_DWPW_ROW];
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
-    float *row = q != NULL ? xtab + 256 : stack_row;
-    int32_t *off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
+    float *row;
+    int32_t *off;
     const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
     const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
+    if (q != NULL) {
+        dwpw_plane(g, &ph, &pw);
+        if ((size_t)g->batch * ph * pw > tsz) {
+            tsz = (size_t)g->batch * ph * pw;
+        }
+    }
+    dzc = tmp + tsz;
+    xtab = q != NULL ? dzc + out_pixels : NULL;
+    row = q != NULL ? xtab + 256 : stack_row;
+    off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     if (dx != NULL) {
         for (i = 0; i < pixels * (size_t)cin; ++i) {
             dx[i] = 0.0f;
@@ -1434,7 +1603,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                                                                 sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
                 }
             }
-            dwpw_dw_grad(g, dzc, 1u, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
+            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw);
         } else {
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
@@ -1443,13 +1612,21 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
              * order; zero terms change no sum), the nonzero values moved to the front of tmp
              * with their pixels' offsets into x and dx */
             size_t e = (size_t)c;
+            int32_t bi, y, xx;
             bsum = 0.0f;
-            for (i = 0; i < pixels; ++i, e += (size_t)ch) {
-                const float t = tmp[i];
-                if (t != 0.0f && bit_at(mask, e)) {
-                    tmp[nz] = t;
-                    off[nz++] = (int32_t)(i * (size_t)cin);
-                    bsum += t;
+            i = 0;
+            for (bi = 0; bi < g->batch; ++bi) {
+                for (y = 0; y < g->in_h; ++y) {
+                    /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    for (xx = 0; xx < g->in_w; ++xx, ++i, e += (size_t)ch) {
+                        const float t = src[xx];
+                        if (t != 0.0f && bit_at(mask, e)) {
+                            tmp[nz] = t;
+                            off[nz++] = (int32_t)(i * (size_t)cin);
+                            bsum += t;
+                        }
+                    }
                 }
             }
         } else {

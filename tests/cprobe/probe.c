@@ -149,7 +149,7 @@ uint32_t tte_probe(void)
         static const int32_t isel[20] = {2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 22, 23, 26};
         static const int32_t osel[6] = {0, 2, 3, 5, 8, 9};
         static float qs[QC], ps[HC], ds[HC], ddx[H * W * PC];
-        static float htmp[2 * H * W + 256 + PC + H * W];
+        static float htmp[(H + 2) * (W + 2) + H * W + 256 + PC + H * W]; /* padded plane: 3x3, pad 1 */
         static int8_t wq[QC * HC], wd[HC * 9], wp[HC * PC], xp[H * W * PC];
         static uint8_t dmask[(H * W * HC + 7) / 8], pmask[(H * W * HC + 7) / 8];
         static int32_t pb[HC], db[HC];

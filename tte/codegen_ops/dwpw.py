@@ -51,7 +51,8 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
 
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
-    with a head (tte_dwpw_backward_head_s8) also one channel of dz, the 256-float table that
+    with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
+    window inside it), also one channel of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
     D's taps) and one int32 per pixel (the nonzero pixels of a channel)."""
     chain = node.attrs["chain"]
@@ -64,7 +65,13 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         w_dw = _t(_chain_graph(g, chain), parts["d"].inputs[1])
         cin = _t(g, node.inputs[3]).shape[3] if node.inputs[3] else 0
         row = max(_t(g, parts["q"].inputs[1]).shape[0], cin, w_dw.shape[1] * w_dw.shape[2])
-        n += dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
+        # D's input gradient on its padded plane (update.c dwpw_plane), at least n floats
+        a = parts["d"].attrs
+        (sh, sw), (dh, dw) = a["strides"], a["dilations"]
+        pt, pl = int(a["pads"][0]), int(a["pads"][1])
+        ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
+        pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
+        n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
     return 4 * n
 
 

@@ -87,10 +87,12 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
  * never exists whole: dz[:, c] = dmask[:, c] ? sum_oc gy[:, oc] * w[oc, c] * scale[oc] : 0
  * for the 1x1 conv Q that reads D's output (stride 1, unpadded, int8 weights [out_c, ch]),
  * in the order of tte_conv2d_grad_input_f32, then D's bias update (tte_bias_update_s32) on
- * it when b_update is set. tmp then holds batch * (in_h * in_w + out_h * out_w) + 256 +
- * max(Q's out_c, P's in_c, D's k_h * k_w) floats and batch * in_h * in_w int32 after them
- * (x's dequantization table; one converted weight row; the list of the pixels where a
- * channel's gradient is nonzero, so that the 1x1 conv's loops skip the rest). */
+ * it when b_update is set. tmp then holds batch * (max(in_h * in_w, ph * pw) + out_h * out_w)
+ * + 256 + max(Q's out_c, P's in_c, D's k_h * k_w) floats and batch * in_h * in_w int32 after
+ * them (D's input gradient on a padded ph x pw plane that holds every output pixel's whole
+ * window, ph = max((out_h - 1) * stride_h + (k_h - 1) * dil_h + 1, pad_top + in_h), pw
+ * likewise; x's dequantization table; one converted weight row; the list of the pixels where
+ * a channel's gradient is nonzero, so that the 1x1 conv's loops skip the rest). */
 typedef struct {
     const float *gy;                   /* dL/d(Q's output), [pixels of D's output, out_c] */
     const int8_t *w;                   /* Q's weights */
