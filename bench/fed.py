@@ -243,6 +243,25 @@ def checks(summary: list[dict[str, Any]]) -> list[str]:
     return notes
 
 
+def paired_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """Each algorithm minus the baseline seed by seed (the same held-out tasks, the same
+    initial weights): a gain that every seed shows is not evaluation noise."""
+    notes = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        base = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == "baseline"}
+        for algo in ALGOS:
+            run = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == algo}
+            seeds = sorted(set(base) & set(run))
+            if not seeds:
+                continue
+            acc = any(r.get("metric") == "accuracy" for r in rows if r["task"] == task)
+            gains = [(run[s] - base[s]) * 100.0 if acc else base[s] - run[s] for s in seeds]
+            wins = sum(g > 0 for g in gains)
+            notes.append(f"{task}: {algo} - baseline per seed: {', '.join(f'{g:+.3g}' for g in gains)} "
+                         f"{'points' if acc else 'MSE'} (better on {wins} of {len(gains)} seeds)")
+    return notes
+
+
 def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
     """The baseline on the test devices at each adaptation learning rate: is a meta-learning
     gain robust to the learning rate the validation devices chose for the baseline?"""
@@ -308,7 +327,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def finish(out: dict[str, Any], path: Path | None) -> None:
     summary = summarize(out["runs"])
-    out["summary"], out["checks"] = summary, checks(summary) + probe_notes(out["runs"])
+    out["summary"], out["checks"] = summary, checks(summary) + paired_notes(out["runs"]) + probe_notes(out["runs"])
     print()
     print(table(summary))
     print()
