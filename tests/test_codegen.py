@@ -63,7 +63,9 @@ def test_layout_api_and_storage(stand_in: None) -> None:
     x = fwd.tensors[fwd.inputs[0]]
     for proto in ("void tte_init(void);", "void tte_infer(const int8_t *in, int8_t *out);",
                   "float tte_train_step(const int8_t *in, int32_t label);", "uint32_t tte_trainable_crc32(void);",
-                  "void tte_get_weights(uint8_t *dst);", "void tte_set_weights(const uint8_t *src);"):
+                  "void tte_get_weights(uint8_t *dst);", "void tte_set_weights(const uint8_t *src);",
+                  "void tte_get_weights_range(uint8_t *dst, uint32_t off, uint32_t n);",
+                  "void tte_set_weights_range(const uint8_t *src, uint32_t off, uint32_t n);"):
         assert proto in h
     assert f"#define TTE_INPUT_BYTES {x.nbytes}" in h
     assert "#define TTE_NUM_CLASSES 10" in h

@@ -119,3 +119,24 @@ def test_full_update_mobilenetv2_refused_then_overflows_at_link(tmp_path: Path) 
     over = int(str(e.value).split("overflowed by ")[1].split(" bytes")[0].replace(",", ""))
     # the linker's overflow is the compiler's excess over 256 KB, give or take the firmware's own buffers
     assert abs(over - (a.report["peak_sram_bytes"] - 262144)) < 4096
+
+
+@pytest.mark.parametrize("model,scheme", [("mcunet-5fps", "paper:mcunet-5fps:99kb"),
+                                          ("mbv2-w0.35", "paper:mbv2-w0.35:99kb"),
+                                          ("proxyless-w0.3", "paper:proxyless-w0.3:98kb")])
+def test_paper_model_trains_on_qemu_as_on_the_host(model: str, scheme: str) -> None:
+    """The paper models at 128x128 under their paper schemes take the M7's specialized kernel
+    paths (stem, wide 1x1, depthwise rows, streamed blocks, the fused backward's assembly
+    loops): two training steps on QEMU give the host simulation's losses and weights."""
+    from models import paper_int8
+
+    q = paper_int8(model)
+    x = np.random.default_rng(1).uniform(-1, 1, (2, 1, 3, 128, 128)).astype(np.float32)
+    host = Trainer(q, scheme=scheme, engine="c", seed=0)
+    board = Trainer(q, scheme=scheme, engine="qemu", seed=0)
+    try:
+        for i, label in enumerate((3, 7)):
+            assert board.step(x[i], label) == host.step(x[i], label), f"step {i}"
+        assert board.weights_crc32() == host.weights_crc32()
+    finally:
+        board.sim.close()  # type: ignore[union-attr]

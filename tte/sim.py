@@ -32,6 +32,8 @@ float tte_train_step_regression(const int8_t *in, const float *target);
 uint32_t tte_trainable_crc32(void);
 void tte_get_weights(uint8_t *dst);
 void tte_set_weights(const uint8_t *src);
+void tte_get_weights_range(uint8_t *dst, uint32_t off, uint32_t n);
+void tte_set_weights_range(const uint8_t *src, uint32_t off, uint32_t n);
 """
 _OWNER: dict[str, int] = {}
 

@@ -28,9 +28,6 @@
 #define INPUT_MAPPED 0
 #endif
 static int8_t output_buf[TTE_OUTPUT_BYTES];
-#if defined(TTE_FW_WEIGHTS_IO)
-static uint8_t weights_buf[TTE_TRAINABLE_BYTES];
-#endif
 static uint32_t scored, correct;
 
 static void put_line(char *line, char *end)
@@ -73,6 +70,44 @@ static void skip_padding(uint32_t n)
         fail("truncated-padding");
     }
 }
+
+#if defined(TTE_FW_WEIGHTS_IO)
+/* Checkpoints stream through a small buffer (tte_*_weights_range): no RAM the size of the
+ * trained tensors, so a model that fits the board can always be read back and restored. */
+#define WEIGHTS_CHUNK 64u
+
+static void put_weights(void)
+{
+    uint8_t buf[WEIGHTS_CHUNK];
+    char hex[2 * WEIGHTS_CHUNK];
+    uint32_t off;
+    tte_io_write("W ", 2u);
+    for (off = 0; off < TTE_TRAINABLE_BYTES; off += WEIGHTS_CHUNK) {
+        const uint32_t n = TTE_TRAINABLE_BYTES - off < WEIGHTS_CHUNK ? TTE_TRAINABLE_BYTES - off : WEIGHTS_CHUNK;
+        uint32_t i;
+        char *q = hex;
+        tte_get_weights_range(buf, off, n);
+        for (i = 0; i < n; i++) {
+            q = tte_fmt_hex8(q, buf[i]);
+        }
+        tte_io_write(hex, (uint32_t)(q - hex));
+    }
+    tte_io_write("\n", 1u);
+}
+
+static void read_weights(void)
+{
+    uint8_t buf[WEIGHTS_CHUNK];
+    uint32_t off;
+    for (off = 0; off < TTE_TRAINABLE_BYTES; off += WEIGHTS_CHUNK) {
+        const uint32_t n = TTE_TRAINABLE_BYTES - off < WEIGHTS_CHUNK ? TTE_TRAINABLE_BYTES - off : WEIGHTS_CHUNK;
+        if (!tte_io_read(buf, n)) {
+            fail("truncated-weights");
+        }
+        tte_set_weights_range(buf, off, n);
+    }
+}
+#endif
 
 /* The input for the next step or inference: a mapped pointer (copied into the arena by the
  * step), or NULL once it has been read into the arena at tte_input_buffer(). */
@@ -211,15 +246,11 @@ int main(void)
             break;
 #if defined(TTE_FW_WEIGHTS_IO)
         case 'G':
-            tte_get_weights(weights_buf);
-            put_hex_bytes('W', weights_buf, TTE_TRAINABLE_BYTES);
+            put_weights();
             break;
         case 'S':
-            if (!tte_io_read(weights_buf, TTE_TRAINABLE_BYTES)) {
-                fail("truncated-weights");
-            }
+            read_weights();
             skip_padding(TTE_TRAINABLE_BYTES);
-            tte_set_weights(weights_buf);
             tte_io_puts("S\n");
             break;
 #endif

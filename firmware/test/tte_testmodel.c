@@ -105,3 +105,17 @@ void tte_set_weights(const uint8_t *src)
         weights[i] = (int8_t)src[i];
     }
 }
+
+void tte_get_weights_range(uint8_t *dst, uint32_t off, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        dst[i] = (uint8_t)weights[off + i];
+    }
+}
+
+void tte_set_weights_range(const uint8_t *src, uint32_t off, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        weights[off + i] = (int8_t)src[i];
+    }
+}
