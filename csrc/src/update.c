@@ -3,6 +3,14 @@
 
 #include <string.h>
 
+#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
+/* Cortex-M4F / M7: the hot loops of the fused backward in inline assembly, with VLDM / VSTM
+ * (several consecutive floats in one instruction) and VMLA.F32. VMLA is not fused: it rounds
+ * the product, then the sum, exactly as the C's separate multiply and add, so every float
+ * operation and its order stay those of the portable C (the same bits). */
+#define TTE_DWPW_VFP 1
+#endif
+
 static inline uint32_t hash_mix(uint32_t x)
 {
     x ^= x >> 16;
@@ -265,7 +273,71 @@ static void qas_apply_row_s8(const tte_update_params_t *u, float k, const float 
             *wp = apply_s8(*wp, qas_round_s8(k * g[j], 0, 0u));
         }
     } else if (idx == NULL) {
-        for (j = 0; j < n; ++j, hx += 0x9E3779B1u) {
+        j = 0;
+#ifdef TTE_DWPW_VFP
+        /* qas_stochastic_s8 and apply_s8 as they are, in assembly (the same float operations;
+         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the clamp by SSAT, then
+         * -128 -> -127); it stops before a step of 1024 or more, or NaN, which C takes */
+        while (j < n) {
+            const float *gp = g + j;
+            const float *const ge = g + n;
+            int8_t *wp = wrow + j;
+            int32_t t0, t1, t2, t3;
+            __asm__ volatile("1:\n\t"
+                             "vldr s0, [%[gp]]\n\t"
+                             "vmul.f32 s0, %[k], s0\n\t"
+                             "vmov %[t0], s0\n\t"
+                             "bic %[t0], %[t0], #0x80000000\n\t"
+                             "cmp %[t0], #0x44800000\n\t"
+                             "bhs 3f\n\t"
+                             "eor %[t1], %[h], %[h], lsr #16\n\t"
+                             "mul %[t1], %[t1], %[m1]\n\t"
+                             "eor %[t1], %[t1], %[t1], lsr #15\n\t"
+                             "mul %[t1], %[t1], %[m2]\n\t"
+                             "eor %[t1], %[t1], %[t1], lsr #16\n\t"
+                             "lsr %[t1], %[t1], #8\n\t"
+                             "vmov s1, %[t1]\n\t"
+                             "vcvt.f32.u32 s1, s1, #24\n\t"
+                             "vcvt.s32.f32 s2, s0\n\t"
+                             "vcvt.f32.s32 s3, s2\n\t"
+                             "vmov %[t2], s2\n\t"
+                             "vcmpe.f32 s3, s0\n\t"
+                             "vmrs APSR_nzcv, fpscr\n\t"
+                             "itt gt\n\t"
+                             "subgt %[t2], %[t2], #1\n\t"
+                             "vsubgt.f32 s3, s3, %[one]\n\t"
+                             "vsub.f32 s4, s0, s3\n\t"
+                             "vadd.f32 s4, s4, s1\n\t"
+                             "vcmpe.f32 s4, %[one]\n\t"
+                             "vmrs APSR_nzcv, fpscr\n\t"
+                             "it ge\n\t"
+                             "addge %[t2], %[t2], #1\n\t"
+                             "ldrsb %[t3], [%[wp]]\n\t"
+                             "sub %[t3], %[t3], %[t2]\n\t"
+                             "ssat %[t3], #8, %[t3]\n\t"
+                             "cmn %[t3], #127\n\t"
+                             "it lt\n\t"
+                             "mvnlt %[t3], #126\n\t"
+                             "strb %[t3], [%[wp]], #1\n\t"
+                             "add %[gp], %[gp], #4\n\t"
+                             "add %[h], %[h], %[m3]\n\t"
+                             "cmp %[gp], %[ge]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+r"(gp),
+                               [wp] "+r"(wp), [h] "+r"(hx)
+                             : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
+                               [k] "t"(k), [one] "t"(1.0f)
+                             : "d0", "d1", "d2", "cc", "memory");
+            j = (int32_t)(gp - g);
+            if (j < n) {
+                wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
+                ++j;
+                hx += 0x9E3779B1u;
+            }
+        }
+#endif
+        for (; j < n; ++j, hx += 0x9E3779B1u) {
             wrow[j] = apply_s8(wrow[j], qas_stochastic_s8(k * g[j], hash_mix(hx)));
         }
     } else {
@@ -516,12 +588,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * are taken in pieces of this many (with a head they are in the scratch, whole). */
 #define TTE_DWPW_ROW 64
 
-#if defined(__GNUC__) && defined(__ARM_ARCH_7EM__) && defined(__ARM_FP) && (__ARM_FP & 4)
-/* Cortex-M4F / M7: the hot loops of the fused backward in inline assembly, with VLDM / VSTM
- * (several consecutive floats in one instruction) and VMLA.F32. VMLA is not fused: it rounds
- * the product, then the sum, exactly as the C's separate multiply and add, so every float
- * operation and its order stay those of the portable C (the same bits). */
-#define TTE_DWPW_VFP 1
+#ifdef TTE_DWPW_VFP
 
 /* a += g[o] * w[o] for eight o in order, pixels A (g in s16-s23) and B (s24-s31), w in s8-s15 */
 #define TTE_DOT_PAIR(ga, gb, a, b) \

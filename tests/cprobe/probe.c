@@ -178,9 +178,10 @@ uint32_t tte_probe(void)
         d.dw_scale = ds; d.in_c = PC; d.w_scale = ps; d.x_scale = 0.03f; d.x_zp = 3;
         d.w_update = &uw; d.b_update = &ub;
         hq.gy = dy; /* H * W * QC of its floats */ hq.w = wq; hq.scale = qs; hq.out_c = QC; hq.mask = dmask; hq.b = db; hq.b_update = &uq;
-        for (pass = 0; pass < 2; ++pass) {
-            uw.lr = 0.5; uw.qas = 1; uw.stochastic = 1 - pass; uw.seed = 11u; uw.n_out = pass ? 6 : HC;
-            uw.out_idx = pass ? osel : 0; uw.n_in = pass ? 20 : PC; uw.in_idx = pass ? isel : 0;
+        for (pass = 0; pass < 3; ++pass) { /* pass 2: steps beyond 1024 among the others */
+            const int32_t sub = pass == 1;
+            uw.lr = pass == 2 ? 3e5 : 0.5; uw.qas = 1; uw.stochastic = !sub; uw.seed = 11u;
+            uw.n_out = sub ? 6 : HC; uw.out_idx = sub ? osel : 0; uw.n_in = sub ? 20 : PC; uw.in_idx = sub ? isel : 0;
             uw.n_scale = 1; uw.scale = ps;
             ub = uw; ub.lr = 1e-3; ub.n_in = 1; ub.in_idx = 0;
             uq = ub; uq.scale = ds; uq.out_idx = 0; uq.n_out = HC;
