@@ -916,15 +916,33 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     for (; o < qc; ++o) {
         wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
     }
-    for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
-        if (!bit_at(q->mask, e)) {
-            dzc[i] = 0.0f;
-            continue;
+    if ((ch & 7) == 0) {
+        /* channel c's mask bits: one bit of every (ch / 8)-th byte */
+        const uint8_t *mp = q->mask + (c >> 3);
+        const uint32_t bit = 1u << (c & 7);
+        const size_t mstep = (size_t)ch >> 3;
+        for (i = 0; i < out_pixels; ++i, mp += mstep) {
+            if ((*mp & bit) == 0u) {
+                dzc[i] = 0.0f;
+                continue;
+            }
+            pend[np++] = i;
+            if (np == 8) {
+                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+                np = 0;
+            }
         }
-        pend[np++] = i;
-        if (np == 8) {
-            dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-            np = 0;
+    } else {
+        for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
+            if (!bit_at(q->mask, e)) {
+                dzc[i] = 0.0f;
+                continue;
+            }
+            pend[np++] = i;
+            if (np == 8) {
+                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+                np = 0;
+            }
         }
     }
     /* the rest: padded with copies of the first pixel (its sum is made again, the same
@@ -1573,6 +1591,39 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
         const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#ifdef TTE_DWPW_VFP
+        if (n > 0) {
+            /* four channels anywhere: a byte pointer each, the pixel's offset as the index */
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            int32_t r0, r1, o;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[o], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrb %[r0], [%[x0], %[o]]\n\t"
+                             "ldrb %[r1], [%[x1], %[o]]\n\t"
+                             "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t"
+                             "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t"
+                             "vmov s17, s18, %[r0], %[r1]\n\t"
+                             "ldrb %[r0], [%[x2], %[o]]\n\t"
+                             "ldrb %[r1], [%[x3], %[o]]\n\t"
+                             "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t"
+                             "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t"
+                             "vmov s19, s20, %[r0], %[r1]\n\t"
+                             "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t"
+                             "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s3}\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [o] "=&r"(o), [op] "+r"(op), [dp] "+r"(dp)
+                             : [x0] "r"(xu + o0), [x1] "r"(xu + o1), [x2] "r"(xu + o2), [x3] "r"(xu + o3),
+                               [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             const uint8_t *xp = xu + off[l];
@@ -1680,12 +1731,28 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
              * with their pixels' offsets into x and dx */
             size_t e = (size_t)c;
             int32_t bi, y, xx;
+            /* channel c's mask bits as above (one bit of every (ch / 8)-th byte) or by bit_at */
+            const uint8_t *mp = mask + (c >> 3);
+            const uint32_t bit = 1u << (c & 7);
+            const size_t mstep = (size_t)ch >> 3;
+            const int32_t bytes = (ch & 7) == 0;
             bsum = 0.0f;
             i = 0;
             for (bi = 0; bi < g->batch; ++bi) {
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    if (bytes) {
+                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                            const float t = src[xx];
+                            if (t != 0.0f && (*mp & bit) != 0u) {
+                                tmp[nz] = t;
+                                off[nz++] = (int32_t)(i * (size_t)cin);
+                                bsum += t;
+                            }
+                        }
+                        continue;
+                    }
                     for (xx = 0; xx < g->in_w; ++xx, ++i, e += (size_t)ch) {
                         const float t = src[xx];
                         if (t != 0.0f && bit_at(mask, e)) {
