@@ -1464,7 +1464,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
         float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f, a15 = 0.0f;
-        int32_t run = 1;
+        int32_t run = u->in_idx == NULL ? 16 : 1;
         while (run < 16 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1536,7 +1536,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o0 = sel(u->in_idx, ci);
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
-        int32_t run = 1;
+        int32_t run = u->in_idx == NULL ? 8 : 1;
         while (run < 8 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1795,7 +1795,12 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     for (j = 0; j < ws->n_sel; ++j) {
                         gathered[ws->sel[j]] = up[j];
                     }
-                    for (j = 0; j < nf; ++j) {
+                    for (j = 0; j + 2 <= nf; j += 2) {
+                        const int8_t f0 = fp[j], f1 = fp[j + 1];
+                        gathered[ws->frz[j]] = f0;
+                        gathered[ws->frz[j + 1]] = f1;
+                    }
+                    if (j < nf) {
                         gathered[ws->frz[j]] = fp[j];
                     }
                     dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
