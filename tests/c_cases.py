@@ -408,6 +408,27 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
+def _act_mask_wide_case(seed: int) -> Case:
+    """Long rows (the word-at-a-time path plus a partial tail) with values at the bounds."""
+    rng = np.random.default_rng(820 + seed)
+    n = int(rng.integers(64, 200))
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75},
+             {"activation": "none", "min": None, "max": None},
+             {"activation": "none", "min": -2.0, "max": None}][seed % 5]
+    q = rand_q(rng, 10)
+    g = new_graph({"y": ((1, n), "int8", q)})
+    g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
+    g.outputs = ["m"]
+    feeds = random_feeds(g, rng)
+    y = feeds["y"].reshape(-1)
+    at = rng.random(n) < 0.4
+    zp = int(q.zero_point[0])
+    edges = np.clip([-128, -127, 126, 127, zp - 1, zp, zp + 1], -128, 127)
+    y[at] = rng.choice(edges.astype(np.int8), size=int(at.sum()))
+    return Case(f"act_mask_wide_{seed}", g, feeds)
+
+
 def _block_case(seed: int, wide: bool = False) -> Case:
     """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.fuse into a
     streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
@@ -501,6 +522,7 @@ def forward_cases() -> list[Case]:
         cases += [_movement_case(op, s) for s in range(4)]
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
+    cases += [_act_mask_wide_case(s) for s in range(5)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += split_forward_cases()

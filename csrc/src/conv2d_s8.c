@@ -226,6 +226,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
         int8_t *y0 = y + (size_t)i * m;
         int8_t *y1 = i + 1 < npx ? y0 + m : y0;
         uint32_t ue[4], uo[4], ve[4], vo[4];
+#pragma GCC unroll 4
         for (j = 0; j < NW; ++j) {
             const uint32_t u = load4(x0 + 4 * j), v = load4(x1 + 4 * j);
             ue[j] = tte_ssub16(tte_sxtb16(u), zz);
@@ -237,6 +238,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
             const int8_t *wp = w + (size_t)oc * n;
             int32_t a = common || bias ? bias[oc] : 0;
             int32_t b = a;
+#pragma GCC unroll 4
             for (j = 0; j < NW; ++j) {
                 const uint32_t wv = load4(wp + 4 * j);
                 const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
