@@ -288,3 +288,19 @@ def test_unknown_names_are_user_errors():
         make_strategy("fedprox")
     with pytest.raises(TteError, match="unknown task"):
         make_task("cifar", 3, 0)
+
+
+@pytest.mark.parametrize("task,algo", [("sine", "reptile"), ("fewshot-digits", "tinymetafed"), ("har", "tinyreptile")])
+def test_c_engine_gives_the_reference_engines_federated_result(task: str, algo: str) -> None:
+    """bench/fed.py's devices train with the reference engine; the generated C step (the
+    firmware's code, engine "c") gives the same held-out scores (an MSE on sine, which any
+    changed weight would move) and message sizes on each task, so the benchmark's figures
+    are the C engine's too."""
+    from federated.experiment import run_experiment
+
+    kw = dict(devices=6, rounds=2, seed=3, n_heldout=2)
+    ref = run_experiment(task, algo, engine="ref", **kw)
+    c = run_experiment(task, algo, engine="c", **kw)
+    assert c["engine"] == "c" and ref["engine"] == "ref"
+    assert c["value"] == ref["value"] and c["baseline_value"] == ref["baseline_value"]
+    assert c["bytes_up_per_device"] == ref["bytes_up_per_device"]

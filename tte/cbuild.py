@@ -3,7 +3,8 @@
 The library is built with the host gcc and the flags of the numerics contract
 (``-std=c99 -Wall -Wextra -Werror -ffp-contract=off``, no ``-ffast-math``), cached under
 ``build/cbuild/<hash>/`` by a hash of the compiler, the flags and the content of every
-source and header, and loaded with cffi in ABI mode. The cffi declarations come from the
+source and header (each source's object file is cached too, so the kernels compile once),
+and loaded with cffi in ABI mode. The cffi declarations come from the
 headers themselves, preprocessed with ``-DTTE_CDEF`` (which hides includes and inline
 helpers), so headers stay the single source of the kernel interface.
 
@@ -19,7 +20,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,32 +77,62 @@ def _compiler_id() -> str:
     return _run([CC, "--version"], "compiler probe").splitlines()[0]
 
 
+def _atomic_output(out: Path, cmd: Callable[[str], list[str]], what: str) -> None:
+    """Run ``cmd(tmp)`` writing a temporary file next to ``out``, then rename it into place
+    (atomic: concurrent builders of the same key agree; a failed build leaves nothing)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix=out.suffix, dir=out.parent)
+    os.close(fd)
+    try:
+        _run(cmd(tmp), what)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _object(src: Path, flags: Sequence[str], incs: Sequence[Path], context: bytes) -> Path:
+    """``src`` compiled to an object file, cached by its content and ``context`` (compiler,
+    flags, headers): the kernels compile once and each generated model only adds its own file."""
+    h = hashlib.sha256(context)
+    h.update(str(src).encode() + b"\0" + src.read_bytes())
+    obj = BUILD / "obj" / f"{src.stem}-{h.hexdigest()[:20]}.o"
+    if not obj.exists():
+        _atomic_output(obj, lambda tmp: [CC, *flags, *(f"-I{d}" for d in incs), "-c", str(src), "-o", tmp],
+                       f"compiling {src.name}")
+    return obj
+
+
 def build_library(sources: Sequence[Path], *, include_dirs: Sequence[Path] = (),
                   extra_cflags: Sequence[str] = (), sanitize: bool = False, name: str = "tte") -> Path:
     """Compile ``sources`` into one shared library; return its (cached) path."""
     incs = [INCLUDE, *(Path(d) for d in include_dirs)]
     flags = [*CFLAGS, *(SANITIZE_FLAGS if sanitize else ()), *extra_cflags]
-    h = hashlib.sha256()
-    h.update(_compiler_id().encode())
-    h.update("\0".join(flags).encode())
-    for path in sorted({Path(s).resolve() for s in sources}) + sorted(
-            {p.resolve() for d in incs for p in Path(d).rglob("*.h")}):
+    def context(dirs: Sequence[Path]) -> bytes:
+        ctx = hashlib.sha256()
+        ctx.update(_compiler_id().encode())
+        ctx.update("\0".join(flags).encode())
+        for path in sorted({p.resolve() for d in dirs for p in Path(d).rglob("*.h")}):
+            ctx.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        return ctx.digest()
+
+    full, kernels_only = context(incs), context([INCLUDE])
+    srcs = sorted({Path(s).resolve() for s in sources})
+    h = hashlib.sha256(full)
+    for path in srcs:
         h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
-    key = h.hexdigest()[:20]
-    out_dir = BUILD / key
-    lib = out_dir / f"lib{name}.so"
+    lib = BUILD / h.hexdigest()[:20] / f"lib{name}.so"
     if lib.exists():
         return lib
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
-    os.close(fd)
-    try:
-        _run([CC, *flags, *(f"-I{d}" for d in incs), *(str(s) for s in sources), "-o", tmp],
-             f"building {name}")
-        os.replace(tmp, lib)  # atomic: concurrent builders of the same key agree
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    def obj(src: Path) -> Path:
+        # csrc/ kernels see only csrc/include: their objects are shared by every model
+        kernel = src.is_relative_to(CSRC.resolve())
+        return _object(src, flags, [INCLUDE] if kernel else incs, kernels_only if kernel else full)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        objs = list(pool.map(obj, srcs))
+    _atomic_output(lib, lambda tmp: [CC, *flags, *(str(o) for o in objs), "-o", tmp], f"linking {name}")
     return lib
 
 
