@@ -2,8 +2,9 @@
 
 This is the firmware's code path: the same int8 training graph (tte.autodiff), the same
 sparse-update scheme, quantization-aware scaling (QAS) and stochastic rounding of weight
-updates smaller than one int8 step, executed by a tte engine ("ref" now, "c" once the C
-engine lands). A device refuses a model whose training step does not fit its SRAM budget.
+updates smaller than one int8 step, executed by a tte engine: "ref" (tte.reference, the
+default) or "c" (the generated C step of the firmware, built for the host), which give the
+same results. A device refuses a model whose training step does not fit its SRAM budget.
 """
 
 from __future__ import annotations
