@@ -1653,6 +1653,24 @@ static float sum_f32(const float *v, size_t n)
 {
     float acc = 0.0f;
     size_t i;
+#ifdef TTE_DWPW_VFP
+    if (n >= 8u) {
+        /* eight at a time into the one accumulator, in order */
+        const float *const ve = v + (n & ~(size_t)7);
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[v]!, {s0-s7}\n\t"
+                         "vadd.f32 %[a], %[a], s0\n\t" "vadd.f32 %[a], %[a], s1\n\t"
+                         "vadd.f32 %[a], %[a], s2\n\t" "vadd.f32 %[a], %[a], s3\n\t"
+                         "vadd.f32 %[a], %[a], s4\n\t" "vadd.f32 %[a], %[a], s5\n\t"
+                         "vadd.f32 %[a], %[a], s6\n\t" "vadd.f32 %[a], %[a], s7\n\t"
+                         "cmp %[v], %[ve]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "+t"(acc), [v] "+r"(v)
+                         : [ve] "r"(ve)
+                         : "d0", "d1", "d2", "d3", "cc", "memory");
+        n &= 7u;
+    }
+#endif
     for (i = 0; i < n; ++i) {
         acc += v[i];
     }
