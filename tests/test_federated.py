@@ -263,13 +263,14 @@ def test_meta_learning_beats_no_meta_learning_on_har():
 
 def test_cli_fed_run_json():
     res = CliRunner().invoke(main, ["fed", "run", "--task", "sine", "--algo", "tinymetafed", "--devices", "4",
-                                    "--rounds", "2", "--heldout", "2", "--meta-lr", "0.5", "--top-p", "0.1", "--json"])
+                                    "--rounds", "2", "--heldout", "2", "--meta-lr", "0.5", "--top-p", "0.1",
+                                    "--adapt-lr", "0.02", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     for key in ("task", "algo", "metric", "value", "baseline_value", "bytes_up_per_device", "bytes_down_per_device"):
         assert key in out
     assert out["metric"] == "mse" and out["algo"] == "tinymetafed" and out["precision"] == "int8"
-    assert out["meta_lr"] == 0.5 and out["top_p"] == 0.1 and out["split"] == "test"
+    assert out["meta_lr"] == 0.5 and out["top_p"] == 0.1 and out["split"] == "test" and out["adapt_lr"] == 0.02
 
 
 @pytest.mark.parametrize("args, message", [

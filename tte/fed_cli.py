@@ -35,14 +35,17 @@ def _choices() -> tuple[list[str], list[str]]:
 @click.option("--split", default="test", show_default=True, type=click.Choice(["test", "validation"]),
               help="Score on the held-out test devices or on the validation devices.")
 @click.option("--heldout", default=None, type=int, help="Evaluate on at most this many held-out devices.")
+@click.option("--adapt-lr", default=None, type=click.FloatRange(0.0, min_open=True),
+              help="Learning rate of the held-out devices' k-shot adaptation, baseline included "
+                   "(default: the task's on-device rate).")
 @click.option("--engine", default="ref", show_default=True, type=click.Choice(["ref", "c"]),
               help="tte engine the devices train with.")
 @click.option("--transport", default="inprocess", show_default=True, type=click.Choice(["inprocess", "flower"]))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
 def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients_per_round: int | None,
-        meta_lr: float | None, top_p: float | None, split: str, heldout: int | None, engine: str, transport: str,
-        as_json: bool) -> None:
+        meta_lr: float | None, top_p: float | None, split: str, heldout: int | None, adapt_lr: float | None,
+        engine: str, transport: str, as_json: bool) -> None:
     """Meta-train on --devices devices, then adapt k-shot on held-out devices (and from the initial weights)."""
     from tqdm import tqdm
 
@@ -57,7 +60,7 @@ def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients
 
         result = run_experiment(task_name, algo, devices=devices, rounds=rounds, seed=seed, engine=engine,
                                 transport=transport, clients_per_round=clients_per_round, n_heldout=heldout,
-                                on_round=on_round, split=split,
+                                on_round=on_round, split=split, adapt_lr=adapt_lr,
                                 strategy_kwargs={k: v for k, v in (("meta_lr", meta_lr), ("top_p", top_p))
                                                  if v is not None})
     if as_json:
