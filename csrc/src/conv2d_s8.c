@@ -599,13 +599,17 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
 
 #if defined(__ARM_FEATURE_DSP)
 /* One tap of the four accumulators a0..a3 of channels c..c+3: x word at xp, the tap's four
- * weights transposed into one word wv; x - zp when sub (else the zero point is folded). */
-#define TTE_DW4_TAP(xp, wv, sub)                                                        \
+ * weights transposed and unpacked into two words wt[0] (channels c, c + 2) and wt[1]
+ * (c + 1, c + 3); x - zp when sub (else the zero point is folded). */
+#define TTE_DW4_TAP(xp, wt, sub)                                                        \
     do {                                                                                \
         const uint32_t xv_ = load4(xp);                                                 \
-        const uint32_t wv_ = (wv);                                                      \
+        uint64_t wp_;                                                                   \
+        uint32_t we_, wo_;                                                              \
+        memcpy(&wp_, (wt), 8); /* one LDRD */                                           \
+        we_ = (uint32_t)wp_;                                                            \
+        wo_ = (uint32_t)(wp_ >> 32);                                                    \
         uint32_t xe_ = tte_sxtb16(xv_), xo_ = tte_sxtb16_ror8(xv_);                     \
-        const uint32_t we_ = tte_sxtb16(wv_), wo_ = tte_sxtb16_ror8(wv_);               \
         if (sub) {                                                                      \
             xe_ = tte_ssub16(xe_, zz);                                                  \
             xo_ = tte_ssub16(xo_, zz);                                                  \
@@ -616,19 +620,19 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         a3 = smlatt(xo_, wo_, a3);                                                      \
     } while (0)
 
-/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..KW) */
+/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..2 KW) */
 #define TTE_DW4_ROW57(xp, wt, sub)                                                      \
     do {                                                                                \
         const int8_t *xr_ = (xp);                                                       \
         const uint32_t *wr_ = (wt);                                                     \
-        TTE_DW4_TAP(xr_, wr_[0], sub);                                                  \
-        TTE_DW4_TAP(xr_ + C, wr_[1], sub);                                              \
-        TTE_DW4_TAP(xr_ + 2 * C, wr_[2], sub);                                          \
-        TTE_DW4_TAP(xr_ + 3 * C, wr_[3], sub);                                          \
-        TTE_DW4_TAP(xr_ + 4 * C, wr_[4], sub);                                          \
+        TTE_DW4_TAP(xr_, wr_, sub);                                                     \
+        TTE_DW4_TAP(xr_ + C, wr_ + 2, sub);                                             \
+        TTE_DW4_TAP(xr_ + 2 * C, wr_ + 4, sub);                                         \
+        TTE_DW4_TAP(xr_ + 3 * C, wr_ + 6, sub);                                         \
+        TTE_DW4_TAP(xr_ + 4 * C, wr_ + 8, sub);                                         \
         if (KW == 7) {                                                                  \
-            TTE_DW4_TAP(xr_ + 5 * C, wr_[5], sub);                                      \
-            TTE_DW4_TAP(xr_ + 6 * C, wr_[6], sub);                                      \
+            TTE_DW4_TAP(xr_ + 5 * C, wr_ + 10, sub);                                    \
+            TTE_DW4_TAP(xr_ + 6 * C, wr_ + 12, sub);                                    \
         }                                                                               \
     } while (0)
 
@@ -636,7 +640,8 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
- * their weights transposed once into one word per tap; for a window inside the input
+ * their weights transposed once into one word per tap and unpacked (two words on the stack,
+ * no SXTB16 per tap); for a window inside the input
  * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
 TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
@@ -649,7 +654,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    uint32_t wq[TTE_DW_MAX_TAPS];
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
@@ -665,8 +670,10 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             kb[j] = bb[j] - zp * s;
         }
         for (t = 0; t < T; ++t) {
-            wq[t] = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
-                    | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+            const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
+                                | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+            wq[2 * t] = tte_sxtb16(wv);
+            wq[2 * t + 1] = tte_sxtb16_ror8(wv);
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
@@ -699,15 +706,15 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             o = orow + (size_t)i_lo * ostride + c;
             for (i = i_lo; i < i_hi; ++i) {
                 int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
-                TTE_DW4_TAP(q0, wq[0], 0);
-                TTE_DW4_TAP(q0 + C, wq[1], 0);
-                TTE_DW4_TAP(q0 + 2 * C, wq[2], 0);
-                TTE_DW4_TAP(q1, wq[3], 0);
-                TTE_DW4_TAP(q1 + C, wq[4], 0);
-                TTE_DW4_TAP(q1 + 2 * C, wq[5], 0);
-                TTE_DW4_TAP(q2, wq[6], 0);
-                TTE_DW4_TAP(q2 + C, wq[7], 0);
-                TTE_DW4_TAP(q2 + 2 * C, wq[8], 0);
+                TTE_DW4_TAP(q0, wq + 0, 0);
+                TTE_DW4_TAP(q0 + C, wq + 2, 0);
+                TTE_DW4_TAP(q0 + 2 * C, wq + 4, 0);
+                TTE_DW4_TAP(q1, wq + 6, 0);
+                TTE_DW4_TAP(q1 + C, wq + 8, 0);
+                TTE_DW4_TAP(q1 + 2 * C, wq + 10, 0);
+                TTE_DW4_TAP(q2, wq + 12, 0);
+                TTE_DW4_TAP(q2 + C, wq + 14, 0);
+                TTE_DW4_TAP(q2 + 2 * C, wq + 16, 0);
                 rq4(r, a0, a1, a2, a3, c, o);
                 q0 += step;
                 q1 += step;
@@ -733,25 +740,26 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = kb[3];
                 if (T == 9 && KW == 3) {
                     const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-                    TTE_DW4_TAP(x0, wq[0], 0);
-                    TTE_DW4_TAP(x0 + C, wq[1], 0);
-                    TTE_DW4_TAP(x0 + 2 * C, wq[2], 0);
-                    TTE_DW4_TAP(x1, wq[3], 0);
-                    TTE_DW4_TAP(x1 + C, wq[4], 0);
-                    TTE_DW4_TAP(x1 + 2 * C, wq[5], 0);
-                    TTE_DW4_TAP(x2, wq[6], 0);
-                    TTE_DW4_TAP(x2 + C, wq[7], 0);
-                    TTE_DW4_TAP(x2 + 2 * C, wq[8], 0);
+                    TTE_DW4_TAP(x0, wq + 0, 0);
+                    TTE_DW4_TAP(x0 + C, wq + 2, 0);
+                    TTE_DW4_TAP(x0 + 2 * C, wq + 4, 0);
+                    TTE_DW4_TAP(x1, wq + 6, 0);
+                    TTE_DW4_TAP(x1 + C, wq + 8, 0);
+                    TTE_DW4_TAP(x1 + 2 * C, wq + 10, 0);
+                    TTE_DW4_TAP(x2, wq + 12, 0);
+                    TTE_DW4_TAP(x2 + C, wq + 14, 0);
+                    TTE_DW4_TAP(x2 + 2 * C, wq + 16, 0);
                 } else if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
-                        TTE_DW4_ROW57(rows[ky] + xo, wq + ky * KW, 0);
+                        TTE_DW4_ROW57(rows[ky] + xo, wq + 2 * ky * KW, 0);
                     }
                 } else {
                     const uint32_t *wt = wq;
                     for (ky = 0; ky < KH; ++ky) {
                         const int8_t *xp = rows[ky] + xo;
                         for (kx = 0; kx < KW; ++kx) {
-                            TTE_DW4_TAP(xp, *wt++, 0);
+                            TTE_DW4_TAP(xp, wt, 0);
+                            wt += 2;
                             xp += C;
                         }
                     }
@@ -764,15 +772,15 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = bb[3];
                 for (ky = 0; ky < KH; ++ky) {
                     const int8_t *xp = rows[ky];
-                    const uint32_t *wt = wq + ky * KW;
+                    const uint32_t *wt = wq + 2 * ky * KW;
                     if (xp == NULL) {
                         continue;
                     }
                     xp += (size_t)ix0 * C + c;
                     if (KW == 3) {
-                        TTE_DW4_TAP(xp, wt[0], 1);
-                        TTE_DW4_TAP(xp + C, wt[1], 1);
-                        TTE_DW4_TAP(xp + 2 * C, wt[2], 1);
+                        TTE_DW4_TAP(xp, wt, 1);
+                        TTE_DW4_TAP(xp + C, wt + 2, 1);
+                        TTE_DW4_TAP(xp + 2 * C, wt + 4, 1);
                     } else {
                         TTE_DW4_ROW57(xp, wt, 1);
                     }
@@ -784,13 +792,14 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = bb[3];
                 for (ky = 0; ky < KH; ++ky) {
                     const int8_t *xp = rows[ky];
-                    const uint32_t *wt = wq + ky * KW + kx0;
+                    const uint32_t *wt = wq + 2 * (ky * KW + kx0);
                     if (xp == NULL) {
                         continue;
                     }
                     xp += (size_t)(ix0 + kx0) * C + c;
                     for (kx = kx0; kx < kx1; ++kx) {
-                        TTE_DW4_TAP(xp, *wt++, 1);
+                        TTE_DW4_TAP(xp, wt, 1);
+                        wt += 2;
                         xp += C;
                     }
                 }
@@ -924,7 +933,7 @@ TTE_HOT static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_param
     const int32_t n = g->k_h * g->k_w * g->in_c;
     const int32_t n4 = n & ~3, np = (n + 3) & ~3, zp = p->in_zp;
     const rq_t r = rq_init(p, fast);
-    int16_t win[4][TTE_CONV_WIN];
+    int16_t win[4][TTE_CONV_WIN] __attribute__((aligned(8)));
     int16_t off[TTE_CONV_WIN];
     int32_t b, oy, ox, oc, i, q, ky, kx, c;
     for (ky = 0, i = 0; ky < g->k_h; ++ky) {
@@ -964,78 +973,50 @@ TTE_HOT static TTE_NOINLINE void conv_small_window_dsp(const tte_conv2d_s8_param
                         d[(i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1)] = 0;
                     }
                 }
-                /* two output channels share each x word, four pixels each weight word */
-                for (oc = 0; oc + 1 < g->out_c; oc += 2) {
-                    const int8_t *wp = w + (size_t)oc * n;
-                    const int8_t *wr = wp + n;
-                    int32_t a0 = bias ? bias[oc] : 0, b0 = bias ? bias[oc + 1] : 0;
-                    int32_t a1 = a0, a2 = a0, a3 = a0, b1 = b0, b2 = b0, b3 = b0;
-                    int8_t *yo = yr + (size_t)ox * g->out_c + oc;
-                    for (c = 0; c < np; c += 4) {
-                        uint32_t we, wo, ve, vo, u[2];
-                        if (c < n4) {
-                            const uint32_t wv = load4(wp + c), vv = load4(wr + c);
-                            we = tte_sxtb16(wv);
-                            wo = tte_sxtb16_ror8(wv);
-                            ve = tte_sxtb16(vv);
-                            vo = tte_sxtb16_ror8(vv);
-                        } else {
-                            we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
-                            wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
-                            ve = pack16(wr[c], c + 2 < n ? wr[c + 2] : 0);
-                            vo = pack16(c + 1 < n ? wr[c + 1] : 0, c + 3 < n ? wr[c + 3] : 0);
-                        }
-                        memcpy(u, &win[0][c], sizeof u);
-                        a0 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a0));
-                        b0 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b0));
-                        memcpy(u, &win[1][c], sizeof u);
-                        a1 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a1));
-                        b1 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b1));
-                        memcpy(u, &win[2][c], sizeof u);
-                        a2 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a2));
-                        b2 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b2));
-                        memcpy(u, &win[3][c], sizeof u);
-                        a3 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a3));
-                        b3 = tte_smlad(u[1], vo, tte_smlad(u[0], ve, b3));
-                    }
-                    yo[0] = rq(&r, a0, oc);
-                    yo[1] = rq(&r, b0, oc + 1);
-                    if (npx > 1) {
-                        yo[g->out_c] = rq(&r, a1, oc);
-                        yo[g->out_c + 1] = rq(&r, b1, oc + 1);
-                    }
-                    if (npx > 2) {
-                        yo[2 * g->out_c] = rq(&r, a2, oc);
-                        yo[2 * g->out_c + 1] = rq(&r, b2, oc + 1);
-                    }
-                    if (npx > 3) {
-                        yo[3 * g->out_c] = rq(&r, a3, oc);
-                        yo[3 * g->out_c + 1] = rq(&r, b3, oc + 1);
-                    }
-                }
-                for (; oc < g->out_c; ++oc) {
+                /* one output channel over the four pixels at a time: its four accumulators,
+                 * one unpacked weight word and one window word stay in registers; the last
+                 * row's partial weight word is assembled from the bytes that exist */
+                for (oc = 0; oc < g->out_c; ++oc) {
                     const int8_t *wp = w + (size_t)oc * n;
                     int32_t a0 = bias ? bias[oc] : 0;
                     int32_t a1 = a0, a2 = a0, a3 = a0;
                     int8_t *yo = yr + (size_t)ox * g->out_c + oc;
-                    for (c = 0; c < np; c += 4) {
-                        uint32_t we, wo, u[2];
-                        if (c < n4) {
-                            const uint32_t wv = load4(wp + c);
-                            we = tte_sxtb16(wv);
-                            wo = tte_sxtb16_ror8(wv);
-                        } else {
-                            we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
-                            wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
-                        }
-                        memcpy(u, &win[0][c], sizeof u);
-                        a0 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a0));
-                        memcpy(u, &win[1][c], sizeof u);
-                        a1 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a1));
-                        memcpy(u, &win[2][c], sizeof u);
-                        a2 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a2));
-                        memcpy(u, &win[3][c], sizeof u);
-                        a3 = tte_smlad(u[1], wo, tte_smlad(u[0], we, a3));
+                    /* a row's padding bytes meet window zeros: whole words up to np but for
+                     * the last row (whose bytes end the weight) */
+                    const int32_t nw = oc + 1 < g->out_c ? np : n4;
+                    uint64_t u;
+                    for (c = 0; c < nw; c += 4) {
+                        const uint32_t wv = load4(wp + c);
+                        const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                        memcpy(&u, &win[0][c], sizeof u);
+                        a0 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a0));
+                        memcpy(&u, &win[1][c], sizeof u);
+                        a1 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a1));
+                        memcpy(&u, &win[2][c], sizeof u);
+                        a2 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a2));
+                        memcpy(&u, &win[3][c], sizeof u);
+                        a3 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a3));
+                    }
+                    if (c < np) {
+                        const uint32_t we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
+                        const uint32_t wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
+                        memcpy(&u, &win[0][c], sizeof u);
+                        a0 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a0));
+                        memcpy(&u, &win[1][c], sizeof u);
+                        a1 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a1));
+                        memcpy(&u, &win[2][c], sizeof u);
+                        a2 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a2));
+                        memcpy(&u, &win[3][c], sizeof u);
+                        a3 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a3));
+                    }
+                    if (r.mode == 2 && npx == 4) {
+                        /* the common case: mult and shift loaded once for the four pixels */
+                        const int32_t mu = r.mult[oc], sh = r.shift[oc], oc1 = g->out_c;
+                        yo[0] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r.zp2);
+                        yo[oc1] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r.zp2);
+                        yo[2 * oc1] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r.zp2);
+                        yo[3 * oc1] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r.zp2);
+                        continue;
                     }
                     yo[0] = rq(&r, a0, oc);
                     if (npx > 1) {
