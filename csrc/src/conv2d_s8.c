@@ -292,6 +292,32 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* One word (four input channels) of the 2x2 pointwise block: x0 and w0 post-incremented,
+ * x1 and w1 at offset o = n - 4 from them; a0/b0 += pixel 0/1 . w0, a1/b1 += . w1. */
+#define TTE_PW22_WORD                                                                   \
+    "ldr %[u], [%[xp]], #4\n\t"                                                      \
+    "ldr %[w], [%[wp]], #4\n\t"                                                      \
+    "ldr %[v], [%[xp], %[o]]\n\t"                                                    \
+    "sxtb16 %[ue], %[u]\n\t"                                                         \
+    "sxtb16 %[u], %[u], ror #8\n\t"                                                  \
+    "sxtb16 %[we], %[w]\n\t"                                                         \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                  \
+    "sxtb16 %[ve], %[v]\n\t"                                                         \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                  \
+    "smlad %[a0], %[ue], %[we], %[a0]\n\t"                                           \
+    "smlad %[a0], %[u], %[w], %[a0]\n\t"                                             \
+    "smlad %[b0], %[ve], %[we], %[b0]\n\t"                                           \
+    "smlad %[b0], %[v], %[w], %[b0]\n\t"                                             \
+    "ldr %[w], [%[wp], %[o]]\n\t"                                                    \
+    "sxtb16 %[we], %[w]\n\t"                                                         \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                  \
+    "smlad %[a1], %[ue], %[we], %[a1]\n\t"                                           \
+    "smlad %[a1], %[u], %[w], %[a1]\n\t"                                             \
+    "smlad %[b1], %[ve], %[we], %[b1]\n\t"                                           \
+    "smlad %[b1], %[v], %[w], %[b1]\n\t"
+#endif
+
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
 TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y)
@@ -322,12 +348,32 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
             const int32_t m1 = two ? r.mult[oc + 1] : m0, s1 = two ? r.shift[oc + 1] : s0;
             const int8_t *x0 = x;
             int8_t *y0 = y + oc;
+            const int32_t n8 = n & ~7;
             for (i = 0; i + 1 < npx; i += 2) {
                 const int8_t *x1 = x0 + n;
                 int32_t a0 = k0, a1 = k1, b0 = k0, b1 = k1;
-                int32_t c;
-#pragma GCC unroll 2
-                for (c = 0; c < n4; c += 4) {
+                int32_t c = 0;
+                if (two && n8 > 0) {
+                    /* eight input channels per pass in assembly: 13 registers (x1 and w1 as
+                     * offsets n - 4 from the post-incremented x0 and w0, the end in memory)
+                     * where gcc spills w1 and the bound */
+                    const int8_t *xp = x0, *wp = w0;
+                    const int8_t *const xend = x0 + n8;
+                    uint32_t u, v, w, ue, ve, we;
+                    __asm__ volatile(
+                        "1:\n\t"
+                        TTE_PW22_WORD
+                        TTE_PW22_WORD
+                        "ldr %[w], %[end]\n\t"
+                        "cmp %[xp], %[w]\n\t"
+                        "bne 1b"
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xp] "+r"(xp), [wp] "+r"(wp),
+                          [u] "=&r"(u), [v] "=&r"(v), [w] "=&r"(w), [ue] "=&r"(ue), [ve] "=&r"(ve), [we] "=&r"(we)
+                        : [o] "r"(n - 4), [end] "m"(xend)
+                        : "cc", "memory");
+                    c = n8;
+                }
+                for (; c < n4; c += 4) {
                     const uint32_t u = load4(x0 + c);
                     const uint32_t v = load4(x1 + c);
                     const uint32_t ue = tte_sxtb16(u), uo = tte_sxtb16_ror8(u);
