@@ -275,6 +275,28 @@ def _wide_conv_case(seed: int, kind: str) -> Case:
     return Case(f"conv2d_wide_{kind}_{seed}", g, random_feeds(g, rng))
 
 
+def _small_pointwise_case(seed: int) -> Case:
+    """1x1 convs with 4-16 input channels (the expand layers' four-pixel path): every word
+    count, with and without a bias, every activation, pixel counts not a multiple of four."""
+    rng = np.random.default_rng(5500 + seed)
+    n = 2 if seed % 5 == 4 else 1
+    h, w = int(rng.integers(1, 6)), int(rng.integers(2, 8))
+    cin, cout = (4, 8, 12, 16)[seed % 4], int(rng.integers(3, 30))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((n, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 3:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][(seed // 4) % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_pointwise_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -508,6 +530,7 @@ def forward_cases() -> list[Case]:
         cases += [_conv_case(s, kind) for s in range(8)]
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
+    cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]

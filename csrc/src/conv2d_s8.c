@@ -211,47 +211,91 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
-/* A 1x1 conv with few input channels (n = 4 * NW, NW <= 4 a constant): each pair of pixels
- * unpacked once (x - zp, in registers), then every output channel in turn. */
+/* One weight word (four input channels) of pw_small against four pixels: the word unpacked
+ * once, each pixel's x - zp for it loaded as a pair (even, odd lanes) with one LDRD from
+ * xs at byte offsets Q0..Q3. */
+#define TTE_PWS_WORD(Q0, Q1, Q2, Q3)                                                    \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"
+#define TTE_PWS_W0 TTE_PWS_WORD(0, 32, 64, 96)
+#define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
+#define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
+#define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
+#define TTE_PWS_OPS                                                                     \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [w] "=&r"(wt), \
+      [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)                                        \
+    : [xs] "r"(xs)                                                                      \
+    : "memory"
+
+/* A 1x1 conv with few input channels (n = 4 * NW, NW <= 4 a constant): four pixels at a
+ * time, their x - zp unpacked once into xs (pixel q, word j at byte 32 q + 8 j), then every
+ * output channel in turn, each weight word unpacked once for the four pixels (in assembly:
+ * gcc spilled the unpacked x). Past the last pixel the last one repeats (the same bytes
+ * stored twice). */
 static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, int32_t npx,
                                        const int8_t *w, const int32_t *bias, int8_t *y, const int32_t NW,
                                        const int32_t common)
 {
     const int32_t n = 4 * NW, m = p->g.out_c;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    int32_t i, oc, j;
-    for (i = 0; i < npx; i += 2) {
-        const int8_t *x0 = x + (size_t)i * n;
-        const int8_t *x1 = i + 1 < npx ? x0 + n : x0;
-        int8_t *y0 = y + (size_t)i * m;
-        int8_t *y1 = i + 1 < npx ? y0 + m : y0;
-        uint32_t ue[4], uo[4], ve[4], vo[4];
-#pragma GCC unroll 4
-        for (j = 0; j < NW; ++j) {
-            const uint32_t u = load4(x0 + 4 * j), v = load4(x1 + 4 * j);
-            ue[j] = tte_ssub16(tte_sxtb16(u), zz);
-            uo[j] = tte_ssub16(tte_sxtb16_ror8(u), zz);
-            ve[j] = tte_ssub16(tte_sxtb16(v), zz);
-            vo[j] = tte_ssub16(tte_sxtb16_ror8(v), zz);
-        }
-        for (oc = 0; oc < m; ++oc) {
-            const int8_t *wp = w + (size_t)oc * n;
-            int32_t a = common || bias ? bias[oc] : 0;
-            int32_t b = a;
+    uint32_t xs[4][4][2] __attribute__((aligned(8)));
+    int32_t i, oc, j, q;
+    for (i = 0; i < npx; i += 4) {
+        int8_t *y0, *y1, *y2, *y3;
+        for (q = 0; q < 4; ++q) {
+            const int32_t iq = i + q < npx ? i + q : npx - 1;
+            const int8_t *xq = x + (size_t)iq * n;
 #pragma GCC unroll 4
             for (j = 0; j < NW; ++j) {
-                const uint32_t wv = load4(wp + 4 * j);
-                const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
-                a = tte_smlad(uo[j], wo, tte_smlad(ue[j], we, a));
-                b = tte_smlad(vo[j], wo, tte_smlad(ve[j], we, b));
+                const uint32_t u = load4(xq + 4 * j);
+                xs[q][j][0] = tte_ssub16(tte_sxtb16(u), zz);
+                xs[q][j][1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
             }
-            if (common || r->mode == 2) {
-                const int32_t mu = r->mult[oc], sh = r->shift[oc];
-                y1[oc] = (int8_t)tte_rq_fast_s8(b, mu, sh, r->zp2);
-                y0[oc] = (int8_t)tte_rq_fast_s8(a, mu, sh, r->zp2);
-            } else {
-                y1[oc] = rq(r, b, oc);
-                y0[oc] = rq(r, a, oc);
+        }
+        y0 = y + (size_t)i * m;
+        y1 = y + (size_t)(i + 1 < npx ? i + 1 : npx - 1) * m;
+        y2 = y + (size_t)(i + 2 < npx ? i + 2 : npx - 1) * m;
+        y3 = y + (size_t)(i + 3 < npx ? i + 3 : npx - 1) * m;
+        {
+            const int8_t *wp = w;
+            for (oc = 0; oc < m; ++oc) {
+                int32_t a0 = common || bias ? bias[oc] : 0;
+                int32_t a1 = a0, a2 = a0, a3 = a0;
+                uint32_t wt, we, e, o;
+                if (NW == 1) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_OPS);
+                } else if (NW == 2) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_OPS);
+                } else if (NW == 3) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_OPS);
+                } else {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3 TTE_PWS_OPS);
+                }
+                if (common || r->mode == 2) {
+                    const int32_t mu = r->mult[oc], sh = r->shift[oc];
+                    y3[oc] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r->zp2);
+                    y2[oc] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r->zp2);
+                    y1[oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r->zp2);
+                    y0[oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r->zp2);
+                } else {
+                    y3[oc] = rq(r, a3, oc);
+                    y2[oc] = rq(r, a2, oc);
+                    y1[oc] = rq(r, a1, oc);
+                    y0[oc] = rq(r, a0, oc);
+                }
             }
         }
     }
