@@ -22,6 +22,25 @@ void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, 
         const int32_t zp2 = 2 * p->out_zp + 1, z1 = p->in1_zp, z2 = p->in2_zp;
         const int32_t m1 = p->in1_mult, e1 = p->in1_shift, m2 = p->in2_mult, e2 = p->in2_shift;
         const int32_t mo = p->out_mult, eo = p->out_shift, lo = p->act_min, hi = p->act_max;
+        /* TFLite gives the input of the larger scale the multiplier 1/2 exactly (2**30, shift
+         * 0): srdhm(x, 2**30) = floor((x + 1) / 2) = x / 2 for the even x = (a - z) << ls
+         * (ls >= 1), so that input's term is one shift */
+        if (m1 == (1 << 30) && e1 == 0 && p->left_shift >= 1 && e2 != 0) {
+            for (i = 0; i < n; ++i) {
+                const int32_t s1 = ((int32_t)a[i] - z1) * (scale >> 1);
+                const int32_t s2 = tte_rq_fast_raw(((int32_t)b[i] - z2) * scale, m2, e2, 1);
+                y[i] = (int8_t)tte_rq_fast(s1 + s2, mo, eo, zp2, lo, hi);
+            }
+            return;
+        }
+        if (m2 == (1 << 30) && e2 == 0 && p->left_shift >= 1 && e1 != 0) {
+            for (i = 0; i < n; ++i) {
+                const int32_t s1 = tte_rq_fast_raw(((int32_t)a[i] - z1) * scale, m1, e1, 1);
+                const int32_t s2 = ((int32_t)b[i] - z2) * (scale >> 1);
+                y[i] = (int8_t)tte_rq_fast(s1 + s2, mo, eo, zp2, lo, hi);
+            }
+            return;
+        }
         for (i = 0; i < n; ++i) {
             const int32_t x1 = ((int32_t)a[i] - z1) * scale, x2 = ((int32_t)b[i] - z2) * scale;
             const int32_t s1 = e1 != 0 ? tte_rq_fast_raw(x1, m1, e1, 1) : tte_srdhm(x1, m1);
