@@ -503,6 +503,21 @@ static TTE_ALWAYS_INLINE void rq4(const rq_t *r, int32_t a0, int32_t a1, int32_t
     }
 }
 
+/* rq4 with channel c's multipliers and complemented shifts (~shift, the ASR amount) loaded
+ * once per channel group by the caller: no MVN per output. */
+static TTE_ALWAYS_INLINE void rq4_pre(const rq_t *r, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                      const int32_t *qm, const int32_t *qs, int32_t c, int8_t *out)
+{
+    if (r->mode == 2) {
+        out[0] = (int8_t)tte_rq_fast_s8(a0, qm[0], ~qs[0], r->zp2);
+        out[1] = (int8_t)tte_rq_fast_s8(a1, qm[1], ~qs[1], r->zp2);
+        out[2] = (int8_t)tte_rq_fast_s8(a2, qm[2], ~qs[2], r->zp2);
+        out[3] = (int8_t)tte_rq_fast_s8(a3, qm[3], ~qs[3], r->zp2);
+    } else {
+        rq4(r, a0, a1, a2, a3, c, out);
+    }
+}
+
 /* Channels [0, C & ~3) of one depthwise pixel (multiplier 1, dilation 1), four at a time:
  * one word of x per tap (rows[ky] + xoff is the column of tap kx0, rows outside are NULL),
  * the four weights of a tap T bytes apart. */
@@ -750,9 +765,11 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
-        int32_t kb[4], bb[4];
+        int32_t kb[4], bb[4], qm[4], qs[4];
         for (j = 0; j < 4; ++j) {
             int32_t s = 0;
+            qm[j] = r->mult[c + j];
+            qs[j] = ~r->shift[c + j];
             for (t = 0; t < T; ++t) {
                 s += wc[j * T + t];
             }
@@ -805,7 +822,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 TTE_DW4_TAP(q2, wq + 12, 0);
                 TTE_DW4_TAP(q2 + C, wq + 14, 0);
                 TTE_DW4_TAP(q2 + 2 * C, wq + 16, 0);
-                rq4(r, a0, a1, a2, a3, c, o);
+                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
                 q0 += step;
                 q1 += step;
                 q2 += step;
@@ -894,7 +911,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     }
                 }
             }
-            rq4(r, a0, a1, a2, a3, c, orow + (size_t)i * ostride + c);
+            rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
             }
         }
         }
