@@ -360,6 +360,17 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "smlad %[a1], %[u], %[w], %[a1]\n\t"                                             \
     "smlad %[b1], %[ve], %[we], %[b1]\n\t"                                           \
     "smlad %[b1], %[v], %[w], %[b1]\n\t"
+
+/* tte_rq_fast_s8 of register A (clobbered) with %[mu], %[sh] = ~shift, %[z] = zp2, the
+ * byte stored at ADDR. */
+#define TTE_RQS8(A, ADDR)                                                               \
+    "qadd %[t], %[" A "], %[" A "]\n\t"                                                \
+    "smmulr %[t], %[t], %[mu]\n\t"                                                     \
+    "add %[t], %[t], %[t], asr #31\n\t"                                                \
+    "asr %[t], %[t], %[sh]\n\t"                                                        \
+    "add %[t], %[t], %[z]\n\t"                                                         \
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
+    "strb %[t], " ADDR "\n\t"
 #endif
 
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
@@ -390,6 +401,8 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
             const int32_t k1 = two ? zp_bias(w1, n, zp, bias, oc + 1) : k0;
             const int32_t m0 = r.mult[oc], s0 = r.shift[oc];
             const int32_t m1 = two ? r.mult[oc + 1] : m0, s1 = two ? r.shift[oc + 1] : s0;
+            /* for the assembly output stage: mult, ~shift of both channels, zp2 */
+            const int32_t qp[5] __attribute__((aligned(8))) = {m0, ~s0, m1, ~s1, r.zp2};
             const int8_t *x0 = x;
             int8_t *y0 = y + oc;
             const int32_t n8 = n & ~7;
@@ -438,7 +451,24 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
                     a1 += (int32_t)x0[c] * (int32_t)w1[c];
                     b1 += (int32_t)x1[c] * (int32_t)w1[c];
                 }
-                if (r.mode == 2) {
+                if (r.mode == 2 && two) {
+                    /* tte_rq_fast_s8 of the four sums in assembly, its parameters from qp
+                     * (gcc reloads spilled ones around the dot product's 13 registers) */
+                    uint32_t t, mu, sh, z;
+                    __asm__ volatile("ldrd %[mu], %[sh], [%[qp]]\n\t"
+                                     "ldr %[z], [%[qp], #16]\n\t"
+                                     TTE_RQS8("a0", "[%[y]]")
+                                     TTE_RQS8("b0", "[%[y], %[m]]")
+                                     "ldrd %[mu], %[sh], [%[qp], #8]\n\t"
+                                     TTE_RQS8("a1", "[%[y], #1]")
+                                     "add %[y], %[y], %[m]\n\t"
+                                     TTE_RQS8("b1", "[%[y], #1]")
+                                     : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [y] "+r"(y0),
+                                       [t] "=&r"(t), [mu] "=&r"(mu), [sh] "=&r"(sh), [z] "=&r"(z)
+                                     : [qp] "r"(qp), [m] "r"(m)
+                                     : "memory");
+                    y0 -= m; /* the assembly advanced it to pixel 1 */
+                } else if (r.mode == 2) {
                     y0[0] = (int8_t)tte_rq_fast_s8(a0, m0, s0, r.zp2);
                     y0[m] = (int8_t)tte_rq_fast_s8(b0, m0, s0, r.zp2);
                     if (two) {
