@@ -30,11 +30,17 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 }
 
 /* Row r of E's output (batch image xb) into dst. */
-static void expand_row(const tte_conv2d_s8_params_t *e, const int8_t *xb, const int8_t *w,
+static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const int8_t *xb, const int8_t *w,
                        const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst)
 {
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
+    if (ws == NULL && fast_e >= 0) {
+        /* a plain 1x1 conv: the pointwise kernel on the row's pixels (what tte_conv2d_s8
+         * picks), the output stage's mode found once per block call */
+        tte_conv2d_s8_pointwise_px(e, fast_e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, w, bias, dst);
+        return;
+    }
     q.g.batch = 1;
     q.g.out_h = 1;
     if (g->k_h == 1 && g->stride_h == 1 && g->pad_top == 0) {
@@ -87,6 +93,13 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const int8_t *rows[TTE_BLOCK_MAX_KH];
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
     const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
+    const tte_conv2d_geom_t *ge = p->expand != NULL ? &p->expand->g : NULL;
+    const int32_t fast_e = ge != NULL && ge->groups == 1 && ge->k_h == 1 && ge->k_w == 1 && ge->stride_h == 1
+                                   && ge->stride_w == 1 && ge->pad_top == 0 && ge->pad_left == 0
+                                   && ge->out_h == ge->in_h && ge->out_w == ge->in_w
+                               ? tte_conv2d_s8_fast_rq(p->expand)
+                               : -1;
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {
         return; /* never emitted: tte.codegen_ops refuses such a kernel height */
@@ -107,7 +120,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
+                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
                 }
             }
             for (ky = 0; ky < gd->k_h; ++ky) {
