@@ -1,6 +1,6 @@
 /* Runs the generated kernel cases (tests/test_qemu_kernels.py) and prints one line per case:
  * its index and an FNV-1a digest of every buffer after the call. Hosted build: printf from
- * main. Bare-metal build (-DTTE_BARE_METAL, QEMU mps2-an500): vector table, FPU on, lines
+ * main. Bare-metal build (-DTTE_BARE_METAL, QEMU mps2-an500): bare_metal.h's start-up, lines
  * and exit status through semihosting. */
 #include <stdint.h>
 
@@ -34,43 +34,17 @@ int main(void)
     return 0;
 }
 #else
-void reset_handler(void);
-extern uint32_t _estack, _sbss, _ebss, _sdata, _edata, _sidata;
-
-static void semihost(uint32_t op, const void *arg)
-{
-    register uint32_t r0 __asm__("r0") = op;
-    register const void *r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-}
-
-static void fault(void)
-{
-    semihost(0x18, (const void *)(uintptr_t)0x20023u); /* ADP_Stopped_RunTimeErrorUnknown */
-    for (;;) {
-    }
-}
-
-__attribute__((section(".vectors"), used)) static const void *const vectors[16] = {
-    &_estack, (const void *)reset_handler, (const void *)fault, (const void *)fault,
-    (const void *)fault, (const void *)fault, (const void *)fault,
-};
+#include "bare_metal.h"
 
 void reset_handler(void)
 {
     static char line[19];
-    volatile uint32_t *cpacr = (volatile uint32_t *)0xE000ED88u;
-    uint32_t *p, *s, i;
-    for (p = &_sdata, s = &_sidata; p < &_edata;) *p++ = *s++;
-    for (p = &_sbss; p < &_ebss;) *p++ = 0;
-    *cpacr |= 0xFu << 20; /* CP10, CP11: the FPU */
-    __asm__ volatile("dsb\n isb" ::: "memory");
+    uint32_t i;
+    bare_metal_start();
     for (i = 0; i < tte_cases_count(); ++i) {
         hex_line(i, tte_case_digest(i), line);
         semihost(0x04, line); /* SYS_WRITE0 */
     }
-    semihost(0x18, (const void *)(uintptr_t)0x20026u); /* ADP_Stopped_ApplicationExit */
-    for (;;) {
-    }
+    semihost_exit(1);
 }
 #endif
