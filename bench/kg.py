@@ -31,7 +31,7 @@ from semantic.match import match_device, match_model, stale  # noqa: E402
 from semantic.store import LocalStore  # noqa: E402
 from semantic.synthetic import fleet_descriptions, generate_fleet  # noqa: E402
 from semantic.vocab import device_iri  # noqa: E402
-from tte.boards import list_boards  # noqa: E402
+from tte.targets.boards import list_boards  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

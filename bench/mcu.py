@@ -32,12 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
-from tte.boards import get_board  # noqa: E402
-from tte.codegen import generate  # noqa: E402
-from tte.compile import BudgetError, analyze, compile_model  # noqa: E402
-from tte.firmware import build_firmware  # noqa: E402
-from tte.paper import build_paper_onnx  # noqa: E402
-from tte.qemu import Stream, run_firmware  # noqa: E402
+from tte.compiler.codegen import generate  # noqa: E402
+from tte.compiler.compile import BudgetError, analyze, compile_model  # noqa: E402
+from tte.models.paper import build_paper_onnx  # noqa: E402
+from tte.targets.boards import get_board  # noqa: E402
+from tte.targets.firmware import build_firmware  # noqa: E402
+from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 
 MODELS = (("mcunet-5fps", "99kb", 373), ("mbv2-w0.35", "99kb", 443), ("proxyless-w0.3", "98kb", 546))
 PAPER_CLOCK_HZ = 216_000_000

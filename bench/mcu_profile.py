@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mcu import MODELS, quantized  # noqa: E402
 
-from tte.boards import get_board  # noqa: E402
-from tte.codegen import generate  # noqa: E402
-from tte.compile import BudgetError, analyze, compile_model  # noqa: E402
-from tte.firmware import NM, build_firmware  # noqa: E402
-from tte.qemu import Stream, run_firmware  # noqa: E402
+from tte.compiler.codegen import generate  # noqa: E402
+from tte.compiler.compile import BudgetError, analyze, compile_model  # noqa: E402
+from tte.targets.boards import get_board  # noqa: E402
+from tte.targets.firmware import NM, build_firmware  # noqa: E402
+from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 
 ADDR2LINE = NM.replace("nm", "addr2line")
 _OP_COMMENT = re.compile(r"^\s*/\* (\d+): (\S+) (.*) \*/\s*$")

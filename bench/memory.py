@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
-from tte.compile import analyze  # noqa: E402
-from tte.paper import build_paper_onnx, paper_results  # noqa: E402
+from tte.compiler.compile import analyze  # noqa: E402
+from tte.models.paper import build_paper_onnx, paper_results  # noqa: E402
 
 MODELS = (("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb"), ("proxyless-w0.3", "98kb"))
 BOARD = "stm32f746g-disco"

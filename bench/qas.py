@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
-from tte.data import fashion_mnist, mnist  # noqa: E402
-from tte.trainer import Trainer  # noqa: E402
+from tte.training.data import fashion_mnist, mnist  # noqa: E402
+from tte.training.trainer import Trainer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LRS = [0.03, 0.1, 0.3, 1.0]

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 import tte
-from tte.data import fashion_mnist
 from tte.ir import Graph
+from tte.training.data import fashion_mnist
 
 HERE = Path(__file__).resolve().parent
 

@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from tte.data import fashion_mnist
+from tte.training.data import fashion_mnist
 
 HERE = Path(__file__).resolve().parent
 ALLOWED_OPS = {"Conv", "BatchNormalization", "Clip", "Relu", "Add", "GlobalAveragePool", "ReduceMean",

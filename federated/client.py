@@ -1,6 +1,6 @@
 """A device: trains the int8 model it receives with tte.Trainer, one sample at a time.
 
-This is the firmware's code path: the same int8 training graph (tte.autodiff), the same
+This is the firmware's code path: the same int8 training graph (tte.training.autodiff), the same
 sparse-update scheme, quantization-aware scaling (QAS) and stochastic rounding of weight
 updates smaller than one int8 step, executed by a tte engine: "ref" (tte.reference, the
 default) or "c" (the generated C step of the firmware, built for the host), which give the
@@ -18,11 +18,11 @@ import numpy as np
 
 from federated.model import Message, apply_down, encode_up
 from federated.tasks.base import DeviceData, Protocol, Task
-from tte.autodiff import ParamUpdate
 from tte.errors import TteError
 from tte.ir import Graph
-from tte.sparse import UpdateScheme
-from tte.trainer import Trainer
+from tte.training.autodiff import ParamUpdate
+from tte.training.sparse import UpdateScheme
+from tte.training.trainer import Trainer
 
 log = logging.getLogger("federated")
 
@@ -41,7 +41,7 @@ def trainer_seed(*parts: int) -> int:
 
 def memory_estimate(tr: Trainer) -> dict[str, int]:
     """SRAM for one training step: trainable parameters, activations saved for the backward
-    pass, and the largest working set of one op (an estimate until tte.compile's report)."""
+    pass, and the largest working set of one op (an estimate until tte.compiler.compile's report)."""
     g = tr.training.graph
     params = set(tr.training.updates) | {n for n, t in g.tensors.items() if t.is_const}
     working = 0

@@ -1,5 +1,5 @@
 """The model as the server and the devices see it: float master parameters on the server,
-int8 graphs (TFLite conventions, tte.quantize) on the devices, and the bytes in between.
+int8 graphs (TFLite conventions, tte.numerics.quantize) on the devices, and the bytes in between.
 
 Wire format. A message is a flat ``dict[str, np.ndarray]``; its size is the sum of the
 arrays' ``nbytes`` (what a device would put on the radio, framing excluded):
@@ -24,7 +24,7 @@ import numpy as np
 import tte
 from tte.errors import TteError
 from tte.ir import Graph, QuantParams
-from tte.quantize import asymmetric_params
+from tte.numerics.quantize import asymmetric_params
 from tte.reference.boundary import dequantize_array, quantize_array
 
 Params = dict[str, np.ndarray]

@@ -31,8 +31,8 @@ from semantic.vocab import (
     device_iri,
     model_iri,
 )
-from tte.boards import Board
 from tte.errors import TteError
+from tte.targets.boards import Board
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from semantic.describe import Description, describe_artifact, describe_board, describe_device, describe_model
-from tte.boards import Board
+from tte.targets.boards import Board
 
 SCHEMES = ("full", "last-k:2", "last-k:4", "bias-only", "paper:mcunet:49kb")
 SIGNATURES = (  # (input shape, output shape, dtype)

@@ -1,8 +1,8 @@
 """Seeded single-op graphs for the C kernel tests, and the harness that runs them in C.
 
 Each case is a tiny IR graph (usually one node) with its feeds. The harness emits every
-case through ``tte.codegen_ops.EMITTERS`` (so emitters and kernels are tested together, the
-way ``tte.codegen`` uses them) into one C file, builds it with ``tte.cbuild`` together with
+case through ``tte.compiler.emit.EMITTERS`` (so emitters and kernels are tested together, the
+way ``tte.compiler.codegen`` uses them) into one C file, builds it with ``tte.targets.cbuild`` together with
 csrc/, and runs each case on numpy buffers. The oracle is ``tte.reference.execute``.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from tte import cbuild
-from tte.codegen_ops import EMITTERS
+from tte.compiler.emit import EMITTERS
+from tte.compiler.split import SplitWeight
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
-from tte.split import SplitWeight
+from tte.targets import cbuild
 
 CTYPE = {"int8": "int8_t", "int32": "int32_t", "float32": "float", "bool": "uint8_t"}
 UPDATE_OPS = ("conv2d_weight_update", "fc_weight_update", "bias_update", "sgd_update")
@@ -85,7 +85,7 @@ def _buffers(g: Graph) -> dict[str, int]:
     for n in g.nodes:
         if n.op in UPDATE_OPS:
             index[n.outputs[0]] = index[n.inputs[0]]
-    for out, src in g.meta.get("alias", {}).items():   # in-place kernels (tte.schedule.choose_inplace)
+    for out, src in g.meta.get("alias", {}).items():   # in-place kernels (tte.compiler.schedule.choose_inplace)
         index[out] = index[src]
     return index
 
@@ -124,7 +124,7 @@ def emit_cases(cases: list[Case]) -> tuple[str, str]:
 
 
 class _SplitRef:
-    """A Ref that marks split weights (tte.codegen_ops.split_ref)."""
+    """A Ref that marks split weights (tte.compiler.emit.split_ref)."""
 
     def __init__(self, fn: Callable[[str], str]) -> None:
         self.fn = fn
@@ -135,7 +135,7 @@ class _SplitRef:
 
 
 def with_split(case: Case, param: str, sel: tuple[int, ...]) -> Case:
-    """The case with ``param`` (int8 [Cout, kh, kw, Cin]) split (tte.split): the kernels read
+    """The case with ``param`` (int8 [Cout, kh, kw, Cin]) split (tte.compiler.split): the kernels read
     ``param@upd`` (trained channels ``sel``) and ``param@frz``; the harness reassembles the
     whole weight into ``param``'s buffer after the call."""
     g = case.graph
@@ -452,13 +452,13 @@ def _act_mask_wide_case(seed: int) -> Case:
 
 
 def _block_case(seed: int, wide: bool = False) -> Case:
-    """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.fuse into a
+    """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.compiler.fuse into a
     streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
     planned size (ASan catches a kernel that needs more). ``wide``: the paper models' channel
     counts (a 3-channel stem, 8/16-channel inputs), which take the kernels' specialized paths."""
-    from tte.codegen_ops import block_scratch_bytes
-    from tte.fuse import stream_blocks
-    from tte.schedule import schedule_inference
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.fuse import stream_blocks
+    from tte.compiler.schedule import schedule_inference
 
     rng = np.random.default_rng((7000 if wide else 700) + seed)
     expand = ("none", "pointwise", "regular")[seed % 3]
@@ -911,12 +911,12 @@ def _ties_case(dtype: str) -> Case:
 def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
-    w, b) and as tte.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
+    w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
     the C results must be identical, the fused reference equals the unfused one. ``head``:
     dz itself comes from a 1x1 conv's input gradient, a mask and the depthwise's bias update
-    (tte.fuse._backward_head), fused too (tte_dwpw_backward_head_s8)."""
-    from tte.codegen_ops import dwpw_scratch_bytes
-    from tte.fuse import _backward_group, _backward_head, fuse_backward_group
+    (tte.compiler.fuse._backward_head), fused too (tte_dwpw_backward_head_s8)."""
+    from tte.compiler.emit import dwpw_scratch_bytes
+    from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
     n, h, w, c, cin = 1 + (seed % 5 == 4), int(rng.integers(2, 9)), int(rng.integers(2, 9)), \
@@ -938,7 +938,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
     bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
     ua = {**a, "kernel": (1, 1), "out_channels": _subset(rng, c, seed % 4 == 3),
           "in_channels": _subset(rng, cin, seed % 3 == 0)}
-    if split:   # tte.split: the update's in_channels are the split's, ascending
+    if split:   # tte.compiler.split: the update's in_channels are the split's, ascending
         ua["in_channels"] = tuple(sorted(ua["in_channels"]))
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tte.firmware import FIRMWARE_DIR, ModelSources
+from tte.targets.firmware import FIRMWARE_DIR, ModelSources
 
 needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
                                    reason="arm-none-eabi-gcc not installed (make setup)")

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 import tte
-from tte.data import fashion_mnist
 from tte.ir import Graph
-from tte.paper import build_paper_onnx
+from tte.models.paper import build_paper_onnx
+from tte.training.data import fashion_mnist
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
 

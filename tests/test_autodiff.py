@@ -9,10 +9,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tte.autodiff import ParamUpdate, derive_training_graph
 from tte.errors import TteError
 from tte.ir import Graph, Tensor
 from tte.reference import execute
+from tte.training.autodiff import ParamUpdate, derive_training_graph
 
 torch.set_num_threads(1)
 
@@ -152,7 +152,7 @@ def test_standalone_clip_and_relu_backprop_like_pytorch() -> None:
 
 
 def test_momentum_matches_pytorch_sgd_over_three_steps() -> None:
-    from tte.trainer import Trainer
+    from tte.training.trainer import Trainer
 
     g = residual_net()
     rng = np.random.default_rng(7)

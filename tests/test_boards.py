@@ -7,9 +7,9 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tte.boards import get_board, list_boards, parse_board
 from tte.cli import main
 from tte.errors import TteError
+from tte.targets.boards import get_board, list_boards, parse_board
 
 KB = 1024
 # (core, SRAM budget, flash) as the boards' data sheets and the paper state them.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tte import cbuild
+from tte.targets import cbuild
 
 CC = "arm-none-eabi-gcc"
 CPUS = {

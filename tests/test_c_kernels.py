@@ -221,7 +221,7 @@ SPLIT = [i for i, c in enumerate(CASES) if c.extra.get("split")]
 
 
 def test_split_cases_call_the_split_kernels() -> None:
-    """Split weights (tte.split): conv2d, streamed_block and dwpw_backward[_head] cases with a
+    """Split weights (tte.compiler.split): conv2d, streamed_block and dwpw_backward[_head] cases with a
     weight in two parts run the *_split kernels (checked above: bit-exact vs the reference,
     or bit-identical to the unfused kernels for dwpw pairs)."""
     from c_cases import emit_cases
@@ -249,7 +249,7 @@ def test_split_checkpoint_helpers(harness: Harness) -> None:
     tte_split_s8_set writes the trained channels only."""
     import zlib
 
-    from tte.split import SplitWeight
+    from tte.compiler.split import SplitWeight
 
     ffi, lib = harness.ffi, harness.lib
     rng = np.random.default_rng(11)

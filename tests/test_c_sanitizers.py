@@ -2,7 +2,7 @@
 UndefinedBehaviorSanitizer (``-fsanitize=address,undefined -fno-sanitize-recover=all``).
 
 An instrumented shared library needs the ASan runtime loaded first, so the tests run in a
-subprocess with ``tte.cbuild.sanitizer_env()`` (LD_PRELOAD of libasan and libubsan).
+subprocess with ``tte.targets.cbuild.sanitizer_env()`` (LD_PRELOAD of libasan and libubsan).
 A planted out-of-bounds write and a planted signed overflow check that the set-up really
 aborts on an error.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tte import cbuild
+from tte.targets import cbuild
 
 ROOT = Path(__file__).resolve().parent.parent
 

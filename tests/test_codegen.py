@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from models import example_int8
 
-from tte import codegen_ops
-from tte.codegen import CSRC, generate, kernel_sources
-from tte.codegen_ops import Emitted
-from tte.compile import Analysis, analyze
-from tte.data import fashion_mnist
+from tte.compiler import emit
+from tte.compiler.codegen import CSRC, generate, kernel_sources
+from tte.compiler.compile import Analysis, analyze
+from tte.compiler.emit import Emitted
 from tte.errors import UnsupportedOpError
 from tte.ir import Graph, Node
+from tte.training.data import fashion_mnist
 
 ARM_FLAGS = [["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
              ["-mcpu=cortex-m0plus", "-mthumb"]]
@@ -32,7 +32,7 @@ STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off"]
 
 
 
-def touch_emitter(node: Node, g: Graph, ref: codegen_ops.Ref, prefix: str) -> Emitted:
+def touch_emitter(node: Node, g: Graph, ref: emit.Ref, prefix: str) -> Emitted:
     refs = [ref(t) for t in node.inputs + node.outputs if t]
     return Emitted([f"static const int32_t {prefix}tag = {len(refs)};"],
                    [f"(void){r};" for r in refs] + [f"(void){prefix}tag;"])
@@ -41,7 +41,7 @@ def touch_emitter(node: Node, g: Graph, ref: codegen_ops.Ref, prefix: str) -> Em
 @pytest.fixture
 def stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     from tte.ir import OPS
-    monkeypatch.setattr(codegen_ops, "EMITTERS", {op: touch_emitter for op in OPS})
+    monkeypatch.setattr(emit, "EMITTERS", {op: touch_emitter for op in OPS})
 
 
 def analysis(scheme: str = "last-k:2") -> Analysis:
@@ -49,7 +49,7 @@ def analysis(scheme: str = "last-k:2") -> Analysis:
 
 
 def test_missing_emitters_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codegen_ops, "EMITTERS", {})
+    monkeypatch.setattr(emit, "EMITTERS", {})
     with pytest.raises(UnsupportedOpError) as e:
         generate(analysis(), "m")
     assert "conv2d" in str(e.value) and "conv2d_weight_update" in str(e.value)
@@ -113,7 +113,7 @@ def test_generated_c_is_strict_c99_on_arm(stand_in: None, tmp_path: Path, flags:
 
 
 def test_crc_and_checkpoint_round_trip_in_c(stand_in: None) -> None:
-    from tte.sim import Simulator
+    from tte.targets.sim import Simulator
 
     a = analysis()
     sim = Simulator(a, generate(a, "fmcrc"), "fmcrc")
@@ -140,18 +140,18 @@ def test_crc_and_checkpoint_round_trip_in_c(stand_in: None) -> None:
 @pytest.mark.parametrize("flags", ARM_FLAGS, ids=["cortex-m7", "cortex-m0plus"])
 def test_generated_c_with_the_real_kernels_is_strict_c99_on_arm(tmp_path: Path, flags: list[str]) -> None:
     a = analysis()
-    missing = sorted({n.op for n in a.scheduled.graph.nodes + a.inference.graph.nodes} - set(codegen_ops.EMITTERS))
+    missing = sorted({n.op for n in a.scheduled.graph.nodes + a.inference.graph.nodes} - set(emit.EMITTERS))
     if missing:
         pytest.skip(f"no C emitter yet for {missing}")
     _compile("arm-none-eabi-gcc", ["-Os", *flags], generate(a, "fm"), tmp_path)
 
 
 def test_engine_c_trainer_matches_the_reference_crc() -> None:
-    from tte.trainer import Trainer
+    from tte.training.trainer import Trainer
 
     g = example_int8()
     a = analysis()
-    if sorted({n.op for n in a.scheduled.graph.nodes} - set(codegen_ops.EMITTERS)):
+    if sorted({n.op for n in a.scheduled.graph.nodes} - set(emit.EMITTERS)):
         pytest.skip("no C emitters yet")
     xs, ys = fashion_mnist("train")
     trs = [Trainer(g, scheme="last-k:2", engine=e, lr=0.05) for e in ("ref", "c")]

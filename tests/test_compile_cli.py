@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 import tte
 from tte.cli import main
-from tte.codegen_ops import EMITTERS
-from tte.data import fashion_mnist
+from tte.compiler.emit import EMITTERS
+from tte.training.data import fashion_mnist
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
 
@@ -59,7 +59,7 @@ def test_over_budget_leaves_an_existing_directory_untouched(model: Path, tmp_pat
 
 
 def test_paper_scheme_that_cannot_fit_the_board(tmp_path: Path) -> None:
-    from tte.paper import build_paper_onnx
+    from tte.models.paper import build_paper_onnx
 
     g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())
     q = tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (4, 3, 128, 128)).astype(np.float32))
@@ -83,13 +83,13 @@ def test_float_model_without_calibration_is_refused(tmp_path: Path) -> None:
 
 
 def test_failure_while_generating_leaves_nothing(model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tte.codegen
+    import tte.compiler.codegen
     from tte.errors import TteError
 
     def boom(*a: object, **k: object) -> dict[str, str]:
         raise TteError("simulated codegen failure")
 
-    monkeypatch.setattr(tte.codegen, "generate", boom)
+    monkeypatch.setattr(tte.compiler.codegen, "generate", boom)
     out = tmp_path / "out"
     code, _, err = run("compile", str(model), "--scheme", "last-k:2", "-o", str(out))
     assert code == 2 and "simulated codegen failure" in err
@@ -97,7 +97,7 @@ def test_failure_while_generating_leaves_nothing(model: Path, tmp_path: Path, mo
 
 
 def test_report_without_c_has_the_design_fields(model: Path, tmp_path: Path) -> None:
-    from tte.compile import compile_model
+    from tte.compiler.compile import compile_model
 
     q = tte.load(model)
     report = compile_model(q, board="stm32f746g-disco", scheme="last-k:2", out_dir=tmp_path / "r", emit_c=False)
@@ -115,7 +115,7 @@ def test_report_without_c_has_the_design_fields(model: Path, tmp_path: Path) -> 
 
 
 def test_auto_scheme_picks_the_largest_that_fits(model: Path) -> None:
-    from tte.compile import compile_model
+    from tte.compiler.compile import compile_model
 
     q = tte.load(model)
     big = compile_model(q, scheme="auto", emit_c=False)
@@ -125,7 +125,7 @@ def test_auto_scheme_picks_the_largest_that_fits(model: Path) -> None:
     assert small["peak_sram_bytes"] < big["peak_sram_bytes"]
 
 
-@pytest.mark.skipif(not EMITTERS, reason="C kernel emitters (tte.codegen_ops.EMITTERS) not registered yet")
+@pytest.mark.skipif(not EMITTERS, reason="C kernel emitters (tte.compiler.emit.EMITTERS) not registered yet")
 def test_compile_writes_c_report_and_plot(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "build"
     code, stdout, err = run("compile", str(model), "--scheme", "last-k:2", "--name", "fmnist", "-o", str(out))

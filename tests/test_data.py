@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import tte.data as data
-from tte.data import available_datasets, digits, fashion_mnist, load_dataset, read_idx
+import tte.training.data as data
 from tte.errors import TteError
+from tte.training.data import available_datasets, digits, fashion_mnist, load_dataset, read_idx
 
 needs_fmnist = pytest.mark.skipif(not (data.FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").is_file(),
                                   reason="Debian package dataset-fashion-mnist not installed")
@@ -121,7 +121,7 @@ def test_wheel_data_sets(name: str, shape: tuple[int, ...], per_class: tuple[int
 
 
 def test_match_input_resizes_and_repeats_channels() -> None:
-    from tte.data import match_input
+    from tte.training.data import match_input
 
     x, _ = load_dataset("digits", "test")
     m = match_input(x[:3], (1, 3, 28, 28))

@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from fwtools import model_sources, needs_arm_gcc
 
-from tte.boards import get_board, list_boards
 from tte.cli import main
+from tte.cli.firmware import flash_command
 from tte.errors import TteError
-from tte.firmware import build_firmware, linker_script, memory_origins
-from tte.firmware_cli import flash_command
+from tte.targets.boards import get_board, list_boards
+from tte.targets.firmware import build_firmware, linker_script, memory_origins
 
 
 def test_linker_script_takes_budgets_from_the_board_file() -> None:

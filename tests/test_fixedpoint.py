@@ -1,4 +1,4 @@
-"""tte.fixedpoint against hand-derived values and exact rational arithmetic."""
+"""tte.numerics.fixedpoint against hand-derived values and exact rational arithmetic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tte import fixedpoint as fp
+from tte.numerics import fixedpoint as fp
 
 INT32 = st.integers(fp.INT32_MIN, fp.INT32_MAX)
 

@@ -1,4 +1,4 @@
-"""tte.fuse: streamed blocks replace only frozen forward chains and change no result bit."""
+"""tte.compiler.fuse: streamed blocks replace only frozen forward chains and change no result bit."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pytest
 from c_cases import _block_case
 from models import mbv2_int8
 
-from tte.compile import analyze
-from tte.fuse import stream_blocks
+from tte.compiler.compile import analyze
+from tte.compiler.fuse import stream_blocks
+from tte.compiler.schedule import schedule_inference
 from tte.reference import execute
-from tte.schedule import schedule_inference
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -72,12 +72,12 @@ def test_no_streaming_without_reorder_unless_asked() -> None:
 
 
 def test_backward_groups_keep_every_bit_in_c() -> None:
-    """dwpw_backward (tte.fuse.stream_backward, with heads): the trained weights and losses
+    """dwpw_backward (tte.compiler.fuse.stream_backward, with heads): the trained weights and losses
     of the generated C equal those of the unfused schedule, bit for bit, and the largest
     backward tensors (a 1x1 conv's float output gradient, the depthwise's) are gone from
     the plan."""
-    from tte.codegen import generate
-    from tte.sim import Simulator
+    from tte.compiler.codegen import generate
+    from tte.targets.sim import Simulator
 
     g = mbv2_int8()
     scheme = "paper:mbv2-w0.35:99kb"
@@ -104,14 +104,14 @@ def test_backward_groups_keep_every_bit_in_c() -> None:
 
 
 def test_streamed_outputs_overwrite_consumed_input_rows_and_keep_every_bit() -> None:
-    """tte.fuse.block_overlap: a streamed block's output may start a few rows below its
+    """tte.compiler.fuse.block_overlap: a streamed block's output may start a few rows below its
     input and overwrite the rows it has consumed. The planner uses that (the input image
     and the first block's output share most of their bytes), check_plan verifies every such
     pair, and the generated C run on the real arena at those offsets gives the reference's
     bytes."""
-    from tte.codegen import generate
-    from tte.memory import check_plan
-    from tte.sim import Simulator
+    from tte.compiler.codegen import generate
+    from tte.compiler.memory import check_plan
+    from tte.targets.sim import Simulator
 
     g = mbv2_int8()
     a = analyze(g, scheme="paper:mbv2-w0.35:99kb", budget_bytes=1 << 40)
@@ -154,7 +154,7 @@ def test_block_row_pattern_mirrors_the_kernel() -> None:
     """block_rows_read: the lowest input row still read from output row oy on; a residual
     block reads input row oy for output row oy, a stride-2 block needs its output only one
     row below its input."""
-    from tte.fuse import block_overlap, block_rows_read
+    from tte.compiler.fuse import block_overlap, block_rows_read
 
     inf = stream_blocks(schedule_inference(mbv2_int8()))
     blocks = [n for n in inf.graph.nodes if n.op == "streamed_block"]

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from models import example_int8, paper_int8
 
-from tte.autodiff import TrainingGraph, derive_training_graph
+from tte.compiler.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
+from tte.compiler.schedule import ScheduledGraph, schedule, schedule_inference
 from tte.ir import Graph
-from tte.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
 from tte.reference import execute
 from tte.reference.registry import KERNELS, KernelCtx
-from tte.schedule import ScheduledGraph, schedule, schedule_inference
-from tte.sparse import resolve_scheme
+from tte.training.autodiff import TrainingGraph, derive_training_graph
+from tte.training.sparse import resolve_scheme
 
 
 def training(g: Graph, scheme: str) -> TrainingGraph:
@@ -177,8 +177,8 @@ def test_memory_plot_is_a_valid_png(tmp_path: Path) -> None:
                                                    ("proxyless-w0.3", "98kb", 135)])
 def test_paper_schemes_fit_below_the_paper_with_split_weights(model: str, budget: str, paper_kb: int) -> None:
     """The partially trained 1x1 convs keep only their trained input channels in SRAM
-    (tte.split): peak SRAM at or below the paper's figure."""
-    from tte.compile import analyze
+    (tte.compiler.split): peak SRAM at or below the paper's figure."""
+    from tte.compiler.compile import analyze
 
     r = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}").report
     assert r["split_weights"]

@@ -11,7 +11,7 @@ from tflite_oracles import run_litert, run_tflm
 
 import tte
 from tte.export.tflite import export_tflite
-from tte.paper import build_paper_onnx
+from tte.models.paper import build_paper_onnx
 from tte.reference import execute
 from tte.reference.boundary import quantize_array
 
@@ -55,7 +55,7 @@ def test_paper_model_every_int8_tensor_bit_exact(name: str) -> None:
 
 
 def test_example_model_bit_exact_on_fashion_mnist() -> None:
-    from tte.data import fashion_mnist
+    from tte.training.data import fashion_mnist
 
     xs, _ = fashion_mnist("test")
     q = quantized(EXAMPLE.read_bytes(), xs[:200])

@@ -16,7 +16,7 @@ import pytest
 from onnx import numpy_helper
 
 from tte.errors import TteError
-from tte.paper import (
+from tte.models.paper import (
     build_paper_onnx,
     conv_layer_names,
     paper_arch,

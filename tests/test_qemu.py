@@ -12,8 +12,8 @@ import pytest
 from fwtools import model_sources, needs_arm_gcc, needs_qemu
 
 from tte.errors import TteError
-from tte.firmware import build_firmware
-from tte.qemu import Stream, qemu_supports_plugins, run_firmware
+from tte.targets.firmware import build_firmware
+from tte.targets.qemu import Stream, qemu_supports_plugins, run_firmware
 
 pytestmark = [needs_arm_gcc, needs_qemu]
 

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from c_cases import CTYPE, Case, _buffers, all_cases, emit_cases
 
-from tte import cbuild
 from tte.ir import Tensor
+from tte.targets import cbuild
 
 PROBE = Path(__file__).resolve().parent / "cprobe"
 ARM_CC = "arm-none-eabi-gcc"

@@ -15,10 +15,10 @@ from fwtools import needs_arm_gcc, needs_qemu
 
 import tte
 from tte.cli import main
-from tte.data import load_dataset, match_input
 from tte.errors import TteError
-from tte.firmware import build_firmware
-from tte.trainer import Trainer
+from tte.targets.firmware import build_firmware
+from tte.training.data import load_dataset, match_input
+from tte.training.trainer import Trainer
 
 pytestmark = [needs_arm_gcc, needs_qemu]
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
@@ -98,9 +98,9 @@ def test_build_cli_prints_sizes(compiled: Path) -> None:
 
 @pytest.mark.slow
 def test_full_update_mobilenetv2_refused_then_overflows_at_link(tmp_path: Path) -> None:
-    from tte.codegen import generate
-    from tte.compile import BudgetError, analyze
-    from tte.paper import build_paper_onnx
+    from tte.compiler.codegen import generate
+    from tte.compiler.compile import BudgetError, analyze
+    from tte.models.paper import build_paper_onnx
 
     g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())
     q = tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (2, 3, 128, 128)).astype(np.float32))

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import tte
 from tte.errors import TteError
 from tte.ir import Graph, Tensor
-from tte.quantize import asymmetric_params, quantize_symmetric
+from tte.numerics.quantize import asymmetric_params, quantize_symmetric
 from tte.reference.boundary import dequantize_array, quantize_array
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)

@@ -3,11 +3,11 @@
 import numpy as np
 
 import tte
-from tte.autodiff import derive_training_graph
-from tte.compile import analyze
-from tte.paper import build_paper_onnx
-from tte.schedule import graph_macs
-from tte.sparse import resolve_scheme
+from tte.compiler.compile import analyze
+from tte.compiler.schedule import graph_macs
+from tte.models.paper import build_paper_onnx
+from tte.training.autodiff import derive_training_graph
+from tte.training.sparse import resolve_scheme
 
 
 def test_backward_macs_equal_the_unfused_training_graph() -> None:

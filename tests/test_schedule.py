@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from models import example_int8, mbv2_int8
 
-from tte.autodiff import TrainingGraph, derive_training_graph
+from tte.compiler.memory import plan_memory
+from tte.compiler.schedule import UPDATE_OPS, graph_macs, schedule, storage_bytes
 from tte.ir import Graph
-from tte.memory import plan_memory
 from tte.reference import execute
-from tte.schedule import UPDATE_OPS, graph_macs, schedule, storage_bytes
-from tte.sparse import resolve_scheme
+from tte.training.autodiff import TrainingGraph, derive_training_graph
+from tte.training.sparse import resolve_scheme
 
 
 def training(g: Graph, scheme: str, rounding: str = "stochastic") -> TrainingGraph:

@@ -13,7 +13,7 @@ from semantic.kg import KnowledgeGraph
 from semantic.match import match_device, match_model, stale
 from semantic.store import LocalStore
 from semantic.synthetic import Fleet, fleet_descriptions, generate_fleet
-from tte.boards import list_boards
+from tte.targets.boards import list_boards
 
 N_DEVICES = int(os.environ.get("TTE_KG_TEST_DEVICES", "10000"))
 N_MODELS = int(os.environ.get("TTE_KG_TEST_MODELS", "1000"))

@@ -16,8 +16,8 @@ from semantic.kg import KnowledgeGraph
 from semantic.store import LocalStore, open_store
 from semantic.validate import ShaclError
 from semantic.vocab import OM, SCHEMA, TTE
-from tte.boards import get_board, list_boards
 from tte.cli import main
+from tte.targets.boards import get_board, list_boards
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "examples" / "fmnist_cnn.onnx"

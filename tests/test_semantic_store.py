@@ -21,8 +21,8 @@ from semantic.kg import KnowledgeGraph
 from semantic.match import match_device, match_model
 from semantic.store import EndpointStore, LocalStore
 from semantic.synthetic import fleet_descriptions, generate_fleet
-from tte.boards import list_boards
 from tte.errors import TteError
+from tte.targets.boards import list_boards
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 6000  # devices per batch: one SPARQL update of ~80,000 quads, long enough to be killed inside
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent("""
     import sys
     from semantic.describe import describe_board, describe_device
     from semantic.store import LocalStore, replace_graphs
-    from tte.boards import list_boards
+    from tte.targets.boards import list_boards
 
     store = LocalStore(sys.argv[1])
     n = int(sys.argv[2])

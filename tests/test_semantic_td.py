@@ -16,7 +16,7 @@ from semantic import td as tdmod
 from semantic.describe import describe_board, describe_device, describe_model
 from semantic.kg import KnowledgeGraph
 from semantic.store import LocalStore
-from tte.boards import list_boards
+from tte.targets.boards import list_boards
 
 TDNS = "https://www.w3.org/2019/wot/td#"
 ANCHOR = Path("/work/shared/anchors/w3c")

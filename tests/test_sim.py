@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 from models import example_int8, mbv2_int8
 
-from tte.codegen import generate
-from tte.codegen_ops import EMITTERS
-from tte.compile import analyze
-from tte.data import fashion_mnist
+from tte.compiler.codegen import generate
+from tte.compiler.compile import analyze
+from tte.compiler.emit import EMITTERS
 from tte.ir import Graph
 from tte.reference import execute
-from tte.sim import Simulator
+from tte.targets.sim import Simulator
+from tte.training.data import fashion_mnist
 
 # at most this fraction of trained int8 weights may differ, each by at most MAX_STEP_DIFF
 MISMATCH_FRACTION = 0.01
@@ -166,14 +166,14 @@ def test_training_steps_on_mbv2_with_a_paper_scheme_match_the_reference() -> Non
 
 
 def test_split_weights_keep_checkpoints_and_crc_whole() -> None:
-    """A paper scheme's partially trained 1x1 convs are split (tte.split): the frozen input
+    """A paper scheme's partially trained 1x1 convs are split (tte.compiler.split): the frozen input
     channels are const arrays, the trained ones SRAM arrays; tte_get_weights and
     tte_trainable_crc32 still cover the whole tensors in plan order (what Trainer's
     weights_crc32 computes), and tte_set_weights writes the trained channels only."""
     import re
     import zlib
 
-    from tte.split import split_weights
+    from tte.compiler.split import split_weights
 
     g = mbv2_int8()
     sim = _sim(g, "paper:mbv2-w0.35:49kb", "mbv2_train")

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 import tte
-from tte.autodiff import derive_training_graph
 from tte.errors import TteError
 from tte.ir import Graph
-from tte.paper import build_paper_onnx
-from tte.sparse import UpdateScheme, resolve_scheme
-from tte.trainer import Trainer
+from tte.models.paper import build_paper_onnx
+from tte.training.autodiff import derive_training_graph
+from tte.training.sparse import UpdateScheme, resolve_scheme
+from tte.training.trainer import Trainer
 
 ARCH = Path(__file__).resolve().parent.parent / "tte" / "data" / "arch"
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"

@@ -12,11 +12,11 @@ import pytest
 from models import EXAMPLE, example_int8
 
 import tte
-from tte.data import mnist
 from tte.reference import execute
 from tte.reference.boundary import dequantize_array, quantize_array
 from tte.reference.grad_ops import uniform_hash
-from tte.trainer import Trainer
+from tte.training.data import mnist
+from tte.training.trainer import Trainer
 
 
 def softmax(z: np.ndarray) -> np.ndarray:

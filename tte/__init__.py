@@ -7,12 +7,10 @@
     tte.export(q, "model_int8.tflite")
 """
 
-# The submodules tte.quantize and tte.export share their names with API functions.
-# Importing them first means Python has already bound them as attributes of the package,
-# so the function bindings below win and later imports do not overwrite them.
-import tte.compile
-import tte.export
-import tte.quantize  # noqa: F401
+# The subpackage tte.export shares its name with an API function. Importing it first means
+# Python has already bound it as an attribute of the package, so the function binding below
+# wins and later imports do not overwrite it.
+import tte.export  # noqa: F401
 from tte.api import compile, export, load, quantize, run
 from tte.errors import TteError
 from tte.ir import Graph

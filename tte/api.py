@@ -49,8 +49,8 @@ def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray], *
     """Post-training int8 quantization; ``calibration`` is in the source model's layout.
 
     ``headroom`` < 1 (e.g. 0.75) leaves room for on-device training to grow weights and
-    activations (see tte.quantize.quantize_graph)."""
-    from tte.quantize import quantize_graph
+    activations (see tte.numerics.quantize.quantize_graph)."""
+    from tte.numerics.quantize import quantize_graph
     return quantize_graph(graph, calibration, headroom=headroom)
 
 
@@ -111,9 +111,9 @@ def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "aut
     ``report.json`` and ``memory.png`` into ``out_dir`` (atomically) and return the report.
 
     ``scheme="auto"`` picks the largest built-in scheme that fits. A step that does not fit
-    raises ``tte.compile.BudgetError`` (a TteError) whose ``report`` says why.
+    raises ``tte.compiler.compile.BudgetError`` (a TteError) whose ``report`` says why.
     """
-    from tte.compile import compile_model
+    from tte.compiler.compile import compile_model
     budget = None if budget_kb is None else int(budget_kb * 1024)
     return compile_model(graph, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
                          reorder=reorder, name=name, **kw)  # type: ignore[arg-type]

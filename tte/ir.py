@@ -300,7 +300,7 @@ OPS: dict[str, OpSpec] = {
 }
 
 
-# ---- training ops: produced by tte.autodiff, never by a frontend --------------------------
+# ---- training ops: produced by tte.training.autodiff, never by a frontend --------------------------
 # Channel subsets (``out_channels`` / ``in_channels``) are tuples of indices; empty means all.
 
 
@@ -392,7 +392,7 @@ TRAINING_OPS: dict[str, OpSpec] = {
                          "(then 'step' is the int32 step counter)"),
     "momentum": OpSpec(("velocity", "grad"), 0, {"momentum": 0.9}, _same_shape,
                        "velocity * momentum + grad (SGD with momentum; the velocity persists across steps)"),
-    # Fused gradient + update (built by tte.schedule): no full gradient buffer is ever materialized.
+    # Fused gradient + update (built by tte.compiler.schedule): no full gradient buffer is ever materialized.
     "conv2d_weight_update": OpSpec(("w", "x", "dy", "step"), 1,
                                    {**_CONV_GEOMETRY, "kernel": (1, 1), **_UPDATE_ATTRS}, _same_shape,
                                    "sgd_update(w, conv2d_grad_weight(x, dy)) in one pass, in place"),
@@ -404,7 +404,7 @@ TRAINING_OPS: dict[str, OpSpec] = {
 OPS.update(TRAINING_OPS)
 
 
-# ---- fused ops: produced by compiler passes (tte.fuse), never by a frontend ----------------
+# ---- fused ops: produced by compiler passes (tte.compiler.fuse), never by a frontend ----------------
 
 
 @dataclass
@@ -616,7 +616,7 @@ class Graph:
         t = [self.tensors[i] if i else None for i in node.inputs]
         out = self.tensors[node.outputs[0]]
         if node.op in TRAINING_OPS or node.op in FUSED_OPS:
-            ok = True  # mixed dtypes (labels, masks) by construction in tte.autodiff / tte.fuse
+            ok = True  # mixed dtypes (labels, masks) by construction in tte.training.autodiff / tte.compiler.fuse
         elif node.op == "quantize":
             ok = out.dtype in ("int8", "int16", "uint8") and out.quant is not None
         elif node.op == "dequantize":

@@ -27,8 +27,8 @@ import numpy as np
 
 from federated.model import ModelSpec
 from federated.tasks.base import DeviceData, Protocol, Task, head_of, mlp
-from tte.data import fit_to, load_dataset
 from tte.errors import TteError
+from tte.training.data import fit_to, load_dataset
 
 HELDOUT_CLASSES = 3     # the last classes of the data set (digits 7..9): test devices
 VALIDATION_CLASSES = 3  # the ones before them (digits 4..6): validation devices

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tte.fixedpoint import tflite_round
 from tte.ir import QuantParams
+from tte.numerics.fixedpoint import tflite_round
 
 
 def quantize_array(x: np.ndarray, q: QuantParams, dtype: type = np.int8) -> np.ndarray:

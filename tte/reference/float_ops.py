@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tte.errors import GraphError
-from tte.fixedpoint import tflite_round
+from tte.numerics.fixedpoint import tflite_round
 from tte.reference.registry import KernelCtx, register
 
 Values = list["np.ndarray | None"]

@@ -1,7 +1,7 @@
 """Reference kernels of fused ops: they run the original nodes' int8 kernels in sequence,
 so a fused op gives the same bytes as the unfused nodes by construction.
 
-``streamed_block`` and ``dwpw_backward`` (built by ``tte.fuse``) carry their original nodes
+``streamed_block`` and ``dwpw_backward`` (built by ``tte.compiler.fuse``) carry their original nodes
 in ``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernels
 stream them (row by row, channel by channel).
 """

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from tte.fixedpoint import activation_range_int8, tflite_round
 from tte.ir import Tensor
+from tte.numerics.fixedpoint import activation_range_int8, tflite_round
 from tte.reference.boundary import dequantize_array
 from tte.reference.registry import KernelCtx, register
 

@@ -3,7 +3,7 @@
 Each kernel mirrors the integer arithmetic of LiteRT's ``BUILTIN_REF`` kernels (and
 tflite-micro's, which share them): multipliers are derived from the float32 scales the
 way the TFLite ``Prepare`` functions do, then applied with the fixed-point helpers of
-``tte.fixedpoint``.
+``tte.numerics.fixedpoint``.
 
 Ops whose TFLite kernel only moves bytes or works in its input's domain (reshape,
 transpose, pad, max/avg pool, softmax's fixed 1/256 output) requantize to the output's
@@ -19,9 +19,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tte import fixedpoint as fp
 from tte.errors import GraphError
 from tte.ir import QuantParams, Tensor
+from tte.numerics import fixedpoint as fp
 from tte.reference.registry import KernelCtx, register
 
 QMIN, QMAX = -128, 127

@@ -1,0 +1,133 @@
+"""The `tte` command line. Errors the user caused print one line and exit with status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tte.cli.util import EXIT_USER_ERROR, load_calibration, user_errors  # noqa: F401  (re-exported)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tte")
+def main() -> None:
+    """tte: compile on-device int8 training for microcontrollers."""
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@user_errors
+def inspect(model: str, as_json: bool) -> None:
+    """Ops, tensors, parameters, MACs and activation sizes of MODEL (.onnx or .tflite)."""
+    import tte
+    from tte.inspect import format_summary, summarize
+
+    s = summarize(tte.load(model))
+    click.echo(json.dumps(s, indent=2) if as_json else format_summary(s))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the boards as JSON.")
+@user_errors
+def boards(as_json: bool) -> None:
+    """The boards tte knows (boards/*.toml)."""
+    from tte.targets.boards import list_boards
+
+    bs = list_boards()
+    if as_json:
+        click.echo(json.dumps([b.to_json() for b in bs], indent=2))
+        return
+    click.echo(f"{'name':<28} {'core':<14} {'fpu':<12} {'dsp':<4} {'SRAM':>7} {'flash':>7} "
+               f"{'MHz':>5}  qemu")
+    for b in bs:
+        click.echo(f"{b.name:<28} {b.core:<14} {b.fpu or '-':<12} {'yes' if b.dsp else 'no':<4} "
+                   f"{b.sram_bytes // 1024:>5}KB {b.flash_bytes // 1024:>5}KB "
+                   f"{b.clock_hz / 1e6:>5.0f}  {b.qemu_machine or '-'}")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--calibration", required=True,
+              help="Data set name (e.g. fashion-mnist) or .npy file of inputs in the model's layout.")
+@click.option("--samples", default=500, show_default=True, help="Calibration samples to use.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The int8 .tflite to write.")
+@user_errors
+def quantize(model: str, calibration: str, samples: int, output: str) -> None:
+    """Post-training int8 quantization of a float ONNX MODEL, written as .tflite."""
+    import tte
+
+    g = tte.load(model)
+    q = tte.quantize(g, calibration=load_calibration(calibration, samples))
+    tte.export(q, output)
+    click.echo(f"wrote {output} ({Path(output).stat().st_size:,} bytes)")
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--data", "data_name", required=True,
+              help="Data set to train on (see tte.training.data.available_datasets).")
+@click.option("--scheme", default="last-k:2", show_default=True,
+              help="full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
+@click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True)
+@click.option("--engine", type=click.Choice(["ref", "c", "qemu"]), default="ref", show_default=True,
+              help="ref: numpy reference; c: generated C on the host; qemu: firmware on an emulated Cortex-M7.")
+@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--epochs", default=1, show_default=True, type=int)
+@click.option("--batch-size", default=1, show_default=True, type=int,
+              help="Samples per SGD step (the board trains with 1).")
+@click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True,
+              help="How int8 weight updates smaller than one step are rounded.")
+@click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling (for comparison).")
+@click.option("--momentum", default=0.0, show_default=True, type=float,
+              help="SGD momentum (engine ref only; costs a float32 velocity per trained element).")
+@click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
+@click.option("--samples", default=0, type=int, help="Train on only this many training samples (0: all).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the trained int8 .tflite.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@user_errors
+def train(model: str, data_name: str, scheme: str, precision: str, engine: str, lr: float, epochs: int,
+          batch_size: int, rounding: str, no_qas: bool, momentum: float, calibration: str | None, samples: int,
+          seed: int, output: str | None, as_json: bool) -> None:
+    """Train MODEL on-device style (sparse update, int8 + QAS) and report accuracy before and after."""
+    from tte.cli.train import run_training
+
+    result = run_training(model, data_name=data_name, scheme=scheme, precision=precision, engine=engine, lr=lr,
+                          epochs=epochs, batch_size=batch_size, rounding=rounding, qas=not no_qas,
+                          calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json,
+                          momentum=momentum)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+
+
+@main.command()
+@click.option("--model", default=None, type=click.Path(dir_okay=False),
+              help="Float ONNX model (default: the example Fashion-MNIST CNN).")
+@click.option("--out", "out_dir", default="build/demo", show_default=True, type=click.Path(file_okay=False))
+@click.option("--test-samples", default=2000, show_default=True)
+@user_errors
+def demo(model: str | None, out_dir: str, test_samples: int) -> None:
+    """The main job end to end: quantize, compile, train on-device style, run on QEMU."""
+    from tte.cli.demo import run_demo
+
+    run_demo(model, Path(out_dir), test_samples)
+
+
+# Subcommands that live in their own modules (one job each).
+for _module in ("tte.cli.compile", "tte.cli.firmware", "tte.cli.kg", "tte.cli.fed"):
+    try:
+        _mod = __import__(_module, fromlist=["COMMANDS"])
+    except ModuleNotFoundError as _e:
+        if _e.name != _module:
+            raise
+        continue
+    for _cmd in _mod.COMMANDS:
+        main.add_command(_cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--calibration DATA] -o DIR`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from tte.cli.util import EXIT_USER_ERROR, load_calibration, user_errors
+from tte.errors import TteError
+
+
+@click.command("compile")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--board", default="stm32f746g-disco", show_default=True, help="Board name or boards/*.toml file.")
+@click.option("--scheme", default="auto", show_default=True,
+              help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
+@click.option("--budget-kb", type=float, default=None, help="SRAM budget in KB (default: the board's SRAM).")
+@click.option("--calibration", default=None,
+              help="Calibration data (data set name or .npy) to quantize a float MODEL.")
+@click.option("--samples", default=500, show_default=True, help="Calibration samples.")
+@click.option("--no-reorder", is_flag=True, help="Keep autodiff's order and unfused updates (for comparison).")
+@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--loss", type=click.Choice(["softmax_ce", "mse"]), default="softmax_ce", show_default=True)
+@click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True)
+@click.option("--name", default=None, help="C name of the model (default: the file name).")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for <name>.c/.h, report.json and memory.png (replaced atomically).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@user_errors
+def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, calibration: str | None,
+                    samples: int, no_reorder: bool, lr: float, loss: str, rounding: str, name: str | None,
+                    out_dir: str, as_json: bool) -> None:
+    """Compile one on-device training step of an int8 MODEL into C for a board."""
+    from pathlib import Path
+
+    import numpy as np
+
+    import tte
+    from tte.compiler.compile import BudgetError, compile_model
+    from tte.layout import source_shape
+
+    g = tte.load(model)
+    if not g.is_quantized:
+        if calibration is None:
+            raise TteError("model is float; tte compiles int8 models: pass --calibration DATA (a data set name "
+                           "or an .npy of inputs) to quantize it, or give an int8 TFLite / QDQ ONNX model",
+                           file=model)
+        xs = load_calibration(calibration, samples)
+        if len(g.inputs) == 1:
+            from tte.training.data import match_input
+            xs = match_input(xs, source_shape(g.tensors[g.inputs[0]]))
+        g = tte.quantize(g, calibration=np.asarray(xs, np.float32))
+    budget = None if budget_kb is None else int(budget_kb * 1024)
+    try:
+        report = compile_model(g, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
+                               reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
+                               rounding=rounding)
+    except BudgetError as e:
+        if as_json:
+            click.echo(json.dumps(e.report, indent=2, default=str))
+        click.echo(f"tte: error: {e}", err=True)
+        click.echo(f"nothing written to {out_dir}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    kb = 1024
+    click.echo(f"{report['name']}: scheme {report['scheme']} on {report['board']}: {report['verdict']}")
+    click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
+               f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
+               f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")
+    click.echo(f"wrote {out_dir}/ ({report['name']}.c, {report['name']}.h, report.json, memory.png)")
+
+
+COMMANDS = [compile_command]

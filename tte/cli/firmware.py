@@ -1,0 +1,224 @@
+"""`tte build`, `tte run --qemu`, `tte flash`: the firmware around a compiled model."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from tte.cli.util import user_errors
+from tte.errors import TteError
+from tte.targets.boards import Board, get_board
+
+
+def _report(out_dir: str) -> dict[str, Any]:
+    p = Path(out_dir) / "report.json"
+    if not p.is_file():
+        return {}
+    try:
+        return dict(json.loads(p.read_text()))
+    except json.JSONDecodeError as e:
+        raise TteError(f"cannot read report.json: {e}", file=str(p)) from None
+
+
+def _board(out_dir: str, board: str | None, *, qemu: bool = False) -> Board:
+    if board:
+        return get_board(board)
+    if qemu:
+        return get_board("qemu-mps2-an500")
+    name = _report(out_dir).get("board")
+    return get_board(str(name)) if name else get_board("qemu-mps2-an500")
+
+
+def synthetic_data(input_bytes: int, num_classes: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic int8 inputs and labels (for instruction counts; the CRC check uses real data)."""
+    rng = np.random.default_rng(seed)
+    xs = rng.integers(-128, 128, size=(n, input_bytes), dtype=np.int8)
+    ys = rng.integers(0, max(num_classes, 1), size=n).astype(np.int32)
+    return xs, ys
+
+
+def _load_inputs(path: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            xs, ys = np.asarray(z["x"]), np.asarray(z["y"])
+    except (OSError, KeyError, ValueError) as e:
+        raise TteError(f"cannot read int8 inputs (an .npz with arrays x and y): {e}", file=path) from None
+    if xs.dtype != np.int8:
+        raise TteError(f"inputs must be int8 (already quantized), got {xs.dtype}", file=path)
+    return xs.reshape(len(xs), -1), ys.astype(np.int32).reshape(-1)
+
+
+def _model_sizes(out_dir: str) -> tuple[int, int]:
+    from tte.targets.firmware import find_model
+
+    ms = find_model(out_dir)
+    hdr = next(p / ms.header for p in ms.include_dirs if (p / ms.header).is_file()).read_text()
+
+    def macro(name: str) -> int:
+        for line in hdr.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "#define" and parts[1] == name:
+                return int(parts[2].rstrip("uUlL").strip("()").rstrip("uUlL"), 0)
+        raise TteError(f"generated header lacks {name}", file=ms.header)
+
+    return macro("TTE_INPUT_BYTES"), macro("TTE_NUM_CLASSES")
+
+
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--board", default=None, help="Board (default: the board of report.json).")
+@click.option("--io", "io_mode", type=click.Choice(["semihost", "uart", "embedded"]), default=None,
+              help="Where the data comes from (default: semihost on a QEMU board, else embedded).")
+@click.option("--inputs", default=None, type=click.Path(dir_okay=False),
+              help="Embedded data set: .npz with int8 x and labels y (default: synthetic).")
+@click.option("--steps", default=8, show_default=True, help="Embedded data set: training steps.")
+@click.option("--json", "as_json", is_flag=True, help="Print the size report as JSON.")
+@user_errors
+def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | None, steps: int,
+          as_json: bool) -> None:
+    """Compile and link the firmware for a compiled model in OUT_DIR: .elf, .bin, .hex, sizes."""
+    from tte.targets.firmware import build_firmware, format_size_report, size_report
+    from tte.targets.qemu import Stream
+
+    b = _board(out_dir, board)
+    stream = None
+    if io_mode == "embedded" or (io_mode is None and not b.qemu_machine):
+        n_in, n_cls = _model_sizes(out_dir)
+        xs, ys = _load_inputs(inputs) if inputs else synthetic_data(n_in, n_cls, steps, 0)
+        s = Stream()
+        for i in range(steps):
+            s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
+        s.crc().quit()
+        stream = s.to_bytes()
+    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream)
+    report = size_report(fw)
+    model_report = _report(out_dir)
+    if "peak_sram_bytes" in model_report:
+        report["compiler_peak_sram_bytes"] = model_report["peak_sram_bytes"]
+    click.echo(json.dumps(report, indent=2) if as_json else format_size_report(fw))
+
+
+def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: str | None,
+                   board: str | None = None) -> dict[str, Any]:
+    """Build (if needed) and run `steps` training steps and `infer` inferences on QEMU."""
+    from tte.targets.firmware import build_firmware
+    from tte.targets.qemu import Stream, run_firmware
+
+    b = _board(out_dir, board, qemu=True)
+    if not b.qemu_machine:
+        raise TteError(f"board '{b.name}' has no QEMU machine; use --board qemu-mps2-an500")
+    n_in, n_cls = _model_sizes(out_dir)
+    xs, ys = _load_inputs(inputs) if inputs else synthetic_data(n_in, n_cls, max(steps, infer, 1), seed)
+    if xs.shape[1] != n_in:
+        raise TteError(f"inputs have {xs.shape[1]} bytes per sample, the model takes {n_in}")
+    fw = build_firmware(out_dir, b, in_mode="semihost")
+    s = Stream()
+    for i in range(steps):
+        s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
+    for i in range(infer):
+        s.evaluate(xs[i % len(xs)], int(ys[i % len(ys)]))
+    s.crc().quit()
+    res = run_firmware(fw, s)
+    rep = _report(out_dir)
+    measured = fw.sizes.ram_static_bytes + res.stack_peak_bytes
+
+    def per(xs: list[int]) -> int | None:
+        return max(xs) if xs else None
+
+    return {
+        "board": b.name, "steps": steps, "inferences": infer,
+        "weights_crc32": f"{res.crc32:08x}" if res.crc32 is not None else None,
+        "losses": res.losses, "accuracy": (res.correct / res.scored) if res.scored else None,
+        "instructions_per_train_step": per(res.train_instructions),
+        "instructions_per_inference": per(res.infer_instructions),
+        "train_step_instructions": res.train_instructions, "inference_instructions": res.infer_instructions,
+        "stack_peak_bytes": res.stack_peak_bytes,
+        "data_bytes": fw.sizes.data, "bss_bytes": fw.sizes.bss, "text_bytes": fw.sizes.text,
+        "ram_bytes": measured, "flash_bytes": fw.sizes.flash_bytes,
+        "compiler_peak_sram_bytes": rep.get("peak_sram_bytes"),
+        "compiler_stack_estimate_bytes": rep.get("stack_bytes"),
+        "elf": str(fw.elf),
+    }
+
+
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--qemu", is_flag=True, required=True, help="Run on qemu-system-arm (the only target for now).")
+@click.option("--board", default=None, help="A board with a QEMU machine (default: qemu-mps2-an500).")
+@click.option("--steps", default=4, show_default=True, help="Training steps.")
+@click.option("--infer", "n_infer", default=2, show_default=True, help="Inferences after training.")
+@click.option("--inputs", default=None, type=click.Path(dir_okay=False),
+              help=".npz with int8 x and labels y (default: synthetic data).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@user_errors
+def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None, seed: int,
+        as_json: bool) -> None:
+    """Run training steps and inferences of the model in OUT_DIR on an emulated Cortex-M7."""
+    r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    click.echo(f"{r['steps']} training steps on QEMU ({r['board']}): weights CRC-32 {r['weights_crc32']}")
+    if r["instructions_per_train_step"] is not None:
+        click.echo(f"  instructions per training step {r['instructions_per_train_step']:>14,}")
+    if r["instructions_per_inference"] is not None:
+        click.echo(f"  instructions per inference     {r['instructions_per_inference']:>14,}")
+    click.echo(f"  RAM: .data {r['data_bytes']:,} + .bss {r['bss_bytes']:,} + painted stack "
+               f"{r['stack_peak_bytes']:,} = {r['ram_bytes']:,} B"
+               + (f"   (compiler peak_sram_bytes {r['compiler_peak_sram_bytes']:,} B)"
+                  if r["compiler_peak_sram_bytes"] is not None else ""))
+    click.echo(f"  flash: {r['flash_bytes']:,} B")
+
+
+def flash_command(board: Board, image: Path) -> list[str]:
+    """The pyOCD or OpenOCD command that writes `image` to the board (from its board file)."""
+    tool = board.flash_tool
+    if tool == "pyocd":
+        target = board.extra.get("pyocd_target")
+        if not target:
+            raise TteError(f"board '{board.name}' uses pyocd but gives no pyocd_target", file=board.path)
+        return ["pyocd", "flash", "--target", str(target), str(image)]
+    if tool == "openocd":
+        iface, target = board.extra.get("openocd_interface"), board.extra.get("openocd_target")
+        if not iface or not target:
+            raise TteError(f"board '{board.name}' uses openocd but lacks openocd_interface/openocd_target",
+                           file=board.path)
+        return ["openocd", "-f", str(iface), "-f", str(target), "-c", f"program {image} verify reset exit"]
+    raise TteError(f"board '{board.name}' has no flash_tool (it may be emulated only)", file=board.path or None)
+
+
+@click.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--board", required=True, help="The board to flash.")
+@click.option("--dry-run", is_flag=True, help="Print the command instead of running it.")
+@user_errors
+def flash(out_dir: str, board: str, dry_run: bool) -> None:
+    """Write the firmware of OUT_DIR to a board with pyOCD or OpenOCD."""
+    import shutil
+    import subprocess
+
+    from tte.targets.firmware import build_firmware
+
+    b = get_board(board)
+    if dry_run:
+        elf = Path(out_dir) / f"firmware-{b.name}-embedded" / "tte_firmware.elf"
+    else:
+        elf = build_firmware(out_dir, b).elf
+    cmd = flash_command(b, elf)
+    if dry_run:
+        click.echo(shlex.join(cmd))
+        return
+    if shutil.which(cmd[0]) is None:
+        raise TteError(f"{cmd[0]} not found; the command would be: {shlex.join(cmd)}")
+    r = subprocess.run(cmd, check=False)
+    if r.returncode != 0:
+        raise TteError(f"{cmd[0]} failed with status {r.returncode}")
+
+
+COMMANDS = [build, run, flash]

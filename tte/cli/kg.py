@@ -1,0 +1,179 @@
+"""`tte kg ...`: the knowledge graph of boards, devices and compiled models (semantic/)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from tte.cli.util import user_errors
+
+DEFAULT_STORE = ".tte/kg"
+
+
+def _store(ctx: click.Context) -> Any:
+    from semantic.store import open_store
+
+    opts = ctx.obj
+    if opts["endpoint"]:
+        return open_store(None, opts["endpoint"])
+    return open_store(opts["store"] or os.environ.get("TTE_KG_STORE", DEFAULT_STORE))
+
+
+def _kg(ctx: click.Context) -> Any:
+    from semantic.kg import KnowledgeGraph
+
+    return KnowledgeGraph(_store(ctx))
+
+
+@click.group()
+@click.option("--store", "store_dir", default=None, type=click.Path(file_okay=False),
+              help=f"Embedded Oxigraph store directory (default: $TTE_KG_STORE or {DEFAULT_STORE}).")
+@click.option("--endpoint", default=None, help="SPARQL 1.1 endpoint URL (query + update) instead of --store.")
+@click.pass_context
+@user_errors
+def kg(ctx: click.Context, store_dir: str | None, endpoint: str | None) -> None:
+    """Knowledge graph: which model can run and keep training on which device."""
+    from tte.errors import TteError
+
+    if store_dir and endpoint:
+        raise TteError("give either --store DIR or --endpoint URL, not both")
+    ctx.obj = {"store": store_dir, "endpoint": endpoint}
+
+
+@kg.command("add-board")
+@click.argument("board_file", type=click.Path(dir_okay=False))
+@click.pass_context
+@user_errors
+def add_board(ctx: click.Context, board_file: str) -> None:
+    """Describe a board from its .toml file (or a known board name)."""
+    from semantic.describe import describe_board
+    from tte.targets.boards import get_board
+
+    d = describe_board(get_board(board_file))
+    _kg(ctx).add([d])
+    click.echo(f"added board {d.name}")
+
+
+@kg.command("add-model")
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--report", "report", required=True, type=click.Path(dir_okay=False),
+              help="report.json of the compiled model.")
+@click.option("--id", "model_id", default=None, help="Model id (default: the file stem).")
+@click.pass_context
+@user_errors
+def add_model(ctx: click.Context, model: str, report: str, model_id: str | None) -> None:
+    """Describe MODEL and its compiled artifact (one update scheme) from report.json."""
+    from semantic.describe import describe_model_file
+
+    descs = describe_model_file(model, report, model_id)
+    _kg(ctx).add(descs)
+    click.echo(f"added model {descs[0].name} ({descs[1].name})")
+
+
+@kg.command("add-device")
+@click.option("--id", "device_id", required=True, help="Device id.")
+@click.option("--board", required=True, help="Board name (added before with add-board).")
+@click.option("--sensor", "sensors", multiple=True, help="A sensor of the device (repeatable).")
+@click.option("--firmware", default=None, help="Firmware version.")
+@click.option("--model", "deployed", default=None, help="Id of the model the device runs now.")
+@click.pass_context
+@user_errors
+def add_device(ctx: click.Context, device_id: str, board: str, sensors: tuple[str, ...], firmware: str | None,
+               deployed: str | None) -> None:
+    """Register a device: board, sensors, firmware, deployed model."""
+    from semantic.describe import describe_device
+
+    d = describe_device(device_id, board, list(sensors), firmware, deployed)
+    _kg(ctx).add([d])
+    click.echo(f"added device {d.name}")
+
+
+@kg.command()
+@click.argument("query_file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.pass_context
+@user_errors
+def query(ctx: click.Context, query_file: str, as_json: bool) -> None:
+    """Run a SPARQL SELECT query (.rq) over the union of all descriptions."""
+    from semantic.queries import read_query_file
+    from tte.errors import TteError
+
+    text = read_query_file(query_file)
+    try:
+        rows = _store(ctx).select(text)
+    except SyntaxError as e:
+        raise TteError(f"invalid SPARQL: {e}", file=query_file) from None
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    cols = sorted({k for r in rows for k in r}, key=lambda k: next((list(r).index(k) for r in rows if k in r), 0))
+    click.echo("\t".join(cols))
+    for r in rows:
+        click.echo("\t".join(str(r.get(c, "")) for c in cols))
+
+
+@kg.command()
+@click.option("--device", default=None, help="Models that fit this device.")
+@click.option("--model", default=None, help="Devices that fit this model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+@user_errors
+def match(ctx: click.Context, device: str | None, model: str | None, as_json: bool) -> None:
+    """Which models fit a device (inference; training with which scheme), or which devices fit a model."""
+    from semantic.match import match_device, match_model
+    from tte.errors import TteError
+
+    if (device is None) == (model is None):
+        raise TteError("give exactly one of --device ID or --model ID")
+    store = _store(ctx)
+    res = match_device(store, device) if device is not None else match_model(store, model or "")
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    key = "model" if device is not None else "device"
+    click.echo(f"inference ({len(res['inference'])}): {', '.join(res['inference']) or '-'}")
+    click.echo(f"training ({len(res['training'])}): "
+               + (", ".join(f"{t[key]} [{t['scheme']}]" for t in res["training"]) or "-"))
+    for w in res["warnings"]:
+        click.echo(f"warning: {w}")
+
+
+@kg.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+@user_errors
+def stale(ctx: click.Context, as_json: bool) -> None:
+    """Devices whose deployed model is older than the newest compatible one."""
+    from semantic.match import stale as find_stale
+
+    rows = find_stale(_store(ctx))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['device']}: runs {r['deployed']} ({r['deployed_created']}), "
+                   f"newest compatible {r['newest']} ({r['newest_created']})")
+
+
+@kg.command("export-td")
+@click.argument("device_id")
+@click.option("--base", default=None, help="Base URI of the forms (default: mqtt://localhost:1883/).")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write to a file.")
+@click.pass_context
+@user_errors
+def export_td(ctx: click.Context, device_id: str, base: str | None, output: str | None) -> None:
+    """W3C WoT Thing Description 1.1 (JSON-LD) of a device."""
+    from semantic.td import DEFAULT_BASE, thing_description
+
+    text = json.dumps(thing_description(_store(ctx), device_id, base or DEFAULT_BASE), indent=2)
+    if output:
+        with open(output, "w") as f:
+            f.write(text + "\n")
+    else:
+        click.echo(text)
+
+
+COMMANDS = [kg]

@@ -1,0 +1,144 @@
+"""Fused backward (tte.compiler.fuse.stream_backward): a block's depthwise -> 1x1 backward, channel by
+channel, with its updates (tte_dwpw_backward_* in csrc/include/tte/update.h)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tte.compiler.emit.common import (
+    Emitted,
+    Ref,
+    _array,
+    _chain_graph,
+    _emitter,
+    _err,
+    _geom_init,
+    _q,
+    _sz,
+    _t,
+    _weight_zero_points_zero,
+    f32,
+    split_ref,
+)
+from tte.compiler.emit.update import _step_arg, _update_params
+from tte.ir import FusedChain, Graph, Node
+
+
+def _rw(w: str, written: bool) -> str:
+    """The kernels take the 1x1 conv's weights as int8_t *: a frozen (const) weight that is
+    only read (no update in the group) is passed through a cast."""
+    return w if written else f"(int8_t *){w}"
+
+
+def _dwpw_parts(node: Node) -> dict[str, Node]:
+    chain = node.attrs.get("chain")
+    if not isinstance(chain, FusedChain):
+        raise _err(node, "no fused chain")
+    parts: dict[str, Node] = {}
+    head = node.attrs.get("head", ())
+    for n in chain.nodes:
+        if n.name in head:   # the nodes that make dz (tte.compiler.fuse._backward_head)
+            parts[{"conv2d_grad_input": "q", "mask_grad": "qm", "bias_update": "qb"}[n.op]] = n
+            continue
+        key = {"mask_grad": "m", "bias_update": "b", "conv2d_weight_update": "u"}.get(n.op)
+        if n.op == "conv2d_grad_input":
+            key = "d" if "d" not in parts else "gx"
+        if key is None or key in parts:
+            raise _err(node, f"unexpected chain {chain}")
+        parts[key] = n
+    return parts
+
+
+def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
+    """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
+    with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
+    window inside it), also one channel of dz, the 256-float table that
+    dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
+    D's taps) and one int32 per pixel (the nonzero pixels of a channel)."""
+    chain = node.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    d = chain.intermediates[0]
+    n = d.shape[0] * d.shape[1] * d.shape[2]
+    if node.attrs.get("head"):
+        parts = _dwpw_parts(node)
+        dz = chain.intermediates[3]
+        w_dw = _t(_chain_graph(g, chain), parts["d"].inputs[1])
+        cin = _t(g, node.inputs[3]).shape[3] if node.inputs[3] else 0
+        row = max(_t(g, parts["q"].inputs[1]).shape[0], cin, w_dw.shape[1] * w_dw.shape[2])
+        # D's input gradient on its padded plane (update.c dwpw_plane), at least n floats
+        a = parts["d"].attrs
+        (sh, sw), (dh, dw) = a["strides"], a["dilations"]
+        pt, pl = int(a["pads"][0]), int(a["pads"][1])
+        ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
+        pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
+        n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
+    return 4 * n
+
+
+@_emitter("dwpw_backward")
+def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    parts = _dwpw_parts(node)
+    chain = node.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    view = _chain_graph(g, chain)
+    d_node = parts["d"]
+    dz, w_dw, d = _t(view, d_node.inputs[0]), _t(view, d_node.inputs[1]), chain.intermediates[0]
+    _weight_zero_points_zero(node, w_dw)
+    decls = [_array("float", f"{prefix}_dscale", np.broadcast_to(_q(node, w_dw).scale, (w_dw.shape[0],)))]
+    w_name, x_name, b_name = node.inputs[3], node.inputs[4], node.inputs[5]
+    cin, w_scale, x_scale, x_zp = 0, "NULL", "0.0f", 0
+    if w_name:
+        w = _t(g, w_name)
+        _weight_zero_points_zero(node, w)
+        cin = w.shape[3]
+        decls.append(_array("float", f"{prefix}_wscale", np.broadcast_to(_q(node, w).scale, (w.shape[0],))))
+        w_scale = f"{prefix}_wscale"
+    if x_name:
+        s, z = _sz(node, _t(g, x_name))
+        x_scale, x_zp = f32(s), z
+    updates = {}
+    for key, param, n_in in (("u", w_name, cin), ("b", b_name, 1)):
+        if key in parts:
+            pdecls, _ = _update_params(parts[key], _t(g, param), f"{prefix}_{key}", d.shape[3], n_in,
+                                       has_in=key == "u")
+            decls += pdecls
+            updates[key] = f"&{prefix}_{key}_u"
+    decls.append(f"static const tte_dwpw_backward_params_t {prefix}_params = "
+                 f"{{{_geom_init(d_node, view, d.shape, dz.shape, w_dw.shape)}, {prefix}_dscale, {cin}, {w_scale}, "
+                 f"{x_scale}, {x_zp}, {updates.get('u', 'NULL')}, {updates.get('b', 'NULL')}}};")
+    outs = dict(zip(node.attrs["roles"], node.outputs))
+    for role, param in (("w", w_name), ("b", b_name)):
+        if role in outs and ref(outs[role]) != ref(param):
+            raise _err(node, f"parameter '{param}' must be updated in place")
+    stepper = next(((parts[k], i) for k, i in (("u", 3), ("b", 2), ("qb", 2)) if k in parts), None)
+    step = _step_arg(stepper[0], ref, stepper[1]) if stepper is not None else "0"
+    sw = split_ref(ref, w_name) if w_name else None
+    args = [ref(w_dw.name), f"(const uint8_t *)({ref(node.inputs[2])})",
+            sw if sw is not None else (_rw(ref(w_name), "u" in parts) if w_name else "NULL"),
+            ref(x_name) if x_name else "NULL",
+            ref(b_name) if b_name else "NULL", ref(outs["dx"]) if "dx" in outs else "NULL", step]
+    sfx = "split_s8" if sw is not None else "s8"
+    if sw is not None and "u" in parts and [int(c) for c in parts["u"].attrs["out_channels"]]:
+        raise _err(node, "split weights are updated over input channels only")
+    scratch = f"(float *){ref(node.name + '@scratch')}"
+    if "q" not in parts:
+        return Emitted(decls, [f"tte_dwpw_backward_{sfx}(&{prefix}_params, {ref(dz.name)}, {', '.join(args)}, "
+                               f"{scratch});"])
+    q = parts["q"]
+    gy, wq = _t(g, q.inputs[0]), _t(g, q.inputs[1])
+    _weight_zero_points_zero(node, wq)
+    decls.append(_array("float", f"{prefix}_qscale", np.broadcast_to(_q(node, wq).scale, (wq.shape[0],))))
+    b_dw, qb_u = "NULL", "NULL"
+    if "qb" in parts:
+        b_dw = node.inputs[9]
+        pdecls, _ = _update_params(parts["qb"], _t(g, b_dw), f"{prefix}_qb", d.shape[3], 1, has_in=False)
+        decls += pdecls
+        qb_u = f"&{prefix}_qb_u"
+        if ref(outs["db"]) != ref(b_dw):
+            raise _err(node, f"parameter '{b_dw}' must be updated in place")
+    decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
+                 f"{wq.shape[0]}, NULL, NULL, {qb_u}}};")
+    return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
+                           f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
+                           f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",
+                           f"  tte_dwpw_backward_head_{sfx}(&{prefix}_params, &h, {', '.join(args)}, {scratch}); }}"])

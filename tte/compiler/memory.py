@@ -1,0 +1,367 @@
+"""Memory planning: tensor lifetimes over a schedule -> offsets in one static arena.
+
+Every activation, gradient, mask and kernel scratch buffer of a scheduled graph lives in
+``tte_arena``; what lives elsewhere is *external*: graph inputs (the caller's buffer, the
+label, the step counter), constants (frozen weights in flash, trained ones in SRAM arrays),
+and everything that shares storage with them (updated parameters are written in place,
+reshapes are views). Tensors that share storage (``ScheduledGraph.inplace``) form one
+buffer whose lifetime is the union of theirs.
+
+A buffer lives from the step that writes it to the last step that reads it (graph outputs:
+to the end). Planners place buffers at the lowest offset that does not collide with an
+already placed buffer whose lifetime overlaps; they differ in the order they place them
+(largest first, as TFLite Micro's greedy planner; first use first; largest size x lifetime
+first). ``plan_memory`` runs them all and keeps the smallest arena.
+
+Masks count one bit per element; weight gradients are float32; offsets are 8-byte aligned.
+
+Overlap by design (MCUNetV2 / TinyEngine-style in-place rows): a kernel that reads its
+input faster than it writes its output may write the output over input rows it has
+consumed. ``plan_memory(overlap=...)`` asks, per node, for such (output, input, distance)
+triples: the output buffer may then share bytes with the input buffer, at the one step
+where the input dies and the output is born, if it starts at least ``distance`` bytes below
+the input (``MemoryPlan.overlaps``; ``check_plan`` verifies every such pair). The distance
+comes from the kernel's row access pattern (``tte.compiler.fuse.block_overlap``).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tte.compiler.schedule import ScheduledGraph, storage_bytes
+from tte.ir import Node
+
+ALIGN = 8
+
+
+def align(n: int, a: int = ALIGN) -> int:
+    return (n + a - 1) // a * a
+
+
+@dataclass
+class Buffer:
+    """One arena allocation: a storage root and the tensors that share it."""
+
+    name: str
+    tensors: list[str]
+    size: int
+    first: int
+    last: int
+    offset: int = -1
+
+    def overlaps(self, other: Buffer) -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+
+@dataclass
+class MemoryPlan:
+    planner: str
+    arena_bytes: int
+    buffers: list[Buffer]
+    offsets: dict[str, int]                 # arena tensor -> byte offset
+    external: dict[str, str]                # non-arena tensor -> the input/constant it lives in
+    steps: list[str]                        # node names in execution order
+    live_bytes: list[int]                   # per step: bytes of live buffers
+    high_water: list[int]                   # per step: highest end offset among live buffers
+    candidates: dict[str, int] = field(default_factory=dict)   # planner -> arena bytes
+    overlaps: dict[tuple[str, str], int] = field(default_factory=dict)  # (out buffer, in buffer) -> distance
+
+    @property
+    def lower_bound(self) -> int:
+        """No placement without allowed overlaps can use less than the most bytes live at one step."""
+        return max(self.live_bytes, default=0)
+
+    def peak_step(self) -> int:
+        """The step where the arena reaches highest (then: where the most bytes are live)."""
+        return max(range(len(self.live_bytes)), key=lambda i: (self.high_water[i], self.live_bytes[i], -i)) \
+            if self.live_bytes else 0
+
+    def live_at(self, step: int) -> list[Buffer]:
+        return sorted((b for b in self.buffers if b.first <= step <= b.last), key=lambda b: -b.size)
+
+    def breakdown(self, top: int = 8) -> dict[str, Any]:
+        """Which buffers are live at the step where the arena reaches highest."""
+        s = self.peak_step()
+        live = self.live_at(s)
+        return {"step": s, "node": self.steps[s] if self.steps else "", "live_bytes": self.lower_bound,
+                "arena_bytes": self.arena_bytes,
+                "tensors": [{"tensor": b.name, "bytes": b.size, "offset": b.offset,
+                             "from_step": b.first, "to_step": b.last,
+                             "from_node": self.steps[b.first] if b.first >= 0 else "(input)",
+                             "to_node": self.steps[min(b.last, len(self.steps) - 1)]} for b in live[:top]]}
+
+
+def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None,
+               arena_inputs: Sequence[str] = ()) -> tuple[list[Buffer], dict[str, str]]:
+    """The arena buffers of a scheduled graph and the map of external tensors.
+    ``arena_inputs``: graph inputs placed in the arena (live from step 0 to their last reader;
+    ``plan_memory`` places them at offset 0)."""
+    g = sg.graph
+    n_steps = len(g.nodes)
+    roots_external = (set(g.inputs) - set(arena_inputs)) | set(g.constants())
+    first: dict[str, int] = {x: 0 for x in arena_inputs}
+    last: dict[str, int] = {x: 0 for x in arena_inputs}
+    for i, n in enumerate(g.nodes):
+        for o in n.outputs:
+            first.setdefault(o, i)
+            last[o] = max(last.get(o, i), i)
+        for x in n.inputs:
+            if x:
+                last[x] = i
+    for o in g.outputs:
+        last[o] = n_steps - 1
+    groups: dict[str, list[str]] = {}
+    external: dict[str, str] = {}
+    for name in first:
+        root = sg.storage_root(name)
+        if root in roots_external:
+            external[name] = root
+        else:
+            groups.setdefault(root, []).append(name)
+    buffers = []
+    for root, names in groups.items():
+        size = max(storage_bytes(g, t) for t in names)
+        buffers.append(Buffer(root, sorted(names, key=lambda t: first[t]), align(size),
+                              min(first[t] for t in names), max(last[t] for t in names)))
+    if scratch is not None:
+        for i, n in enumerate(g.nodes):
+            nbytes = scratch(n)
+            if nbytes > 0:
+                buffers.append(Buffer(f"{n.name}@scratch", [f"{n.name}@scratch"], align(nbytes), i, i))
+    return buffers, external
+
+
+Overlaps = dict[tuple[str, str], int]
+
+
+def _span(b: Buffer, p: Buffer, allow: Overlaps) -> tuple[int, int]:
+    """Offsets of b that collide with the placed p: b fits at off if off + b.size <= start
+    or off >= stop. An allowed overlap lets b (output) reach up to distance d below p
+    (input), or p (output) reach into b (input) from d below it."""
+    start, stop = p.offset, p.offset + p.size
+    d = allow.get((b.name, p.name))
+    if d is not None:
+        start = p.offset + max(0, b.size - d)
+    d = allow.get((p.name, b.name))
+    if d is not None:
+        stop = p.offset + min(d, p.size)
+    return start, stop
+
+
+def _place(order: Sequence[Buffer], allow: Overlaps | None = None, pinned: Sequence[Buffer] = ()) -> int:
+    """Place ``order`` one by one at the lowest fitting offset, around the ``pinned``
+    buffers (already at their offsets); returns the arena's end."""
+    placed: list[Buffer] = list(pinned)
+    end = max((b.offset + b.size for b in pinned), default=0)
+    for b in order:
+        spans = sorted(_span(b, p, allow or {}) for p in placed if p.overlaps(b))
+        off = 0
+        for start, stop in spans:
+            if off + b.size <= start:
+                break
+            off = max(off, stop)
+        b.offset = off
+        placed.append(b)
+        end = max(end, off + b.size)
+    return end
+
+
+PLANNERS: dict[str, Callable[[list[Buffer]], list[Buffer]]] = {
+    "greedy-by-size": lambda bs: sorted(bs, key=lambda b: (-b.size, b.first, b.name)),
+    "greedy-by-first-use": lambda bs: sorted(bs, key=lambda b: (b.first, -b.size, b.name)),
+    "greedy-by-area": lambda bs: sorted(bs, key=lambda b: (-b.size * (b.last - b.first + 1), b.first, b.name)),
+}
+
+
+def allowed_overlaps(sg: ScheduledGraph, bufs: Sequence[Buffer],
+                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]]) -> Overlaps:
+    """(output buffer, input buffer) -> distance, for the triples that ``overlap`` offers
+    whose input buffer dies at the node and whose output buffer is born there."""
+    root: dict[str, Buffer] = {t: b for b in bufs for t in b.tensors}
+    allow: Overlaps = {}
+    for i, n in enumerate(sg.graph.nodes):
+        for out, inp, dist in overlap(n):
+            bo, bi = root.get(out), root.get(inp)
+            if bo is None or bi is None or bo is bi or bo.first != i or bi.last != i or dist < 0:
+                continue
+            allow[(bo.name, bi.name)] = dist
+    return allow
+
+
+MAX_CHAIN = 3  # streamed blocks at the start whose outputs plan_memory may pin, each below its input
+
+
+def _overlap_chain(allow: Overlaps, start: str) -> list[tuple[str, int]]:
+    """From buffer ``start`` on: the output that may overlap it, the output that may overlap
+    that one, ... (at most MAX_CHAIN), each with its distance."""
+    by_in = {i: (o, d) for (o, i), d in allow.items()}
+    chain: list[tuple[str, int]] = []
+    cur = start
+    while cur in by_in and len(chain) < MAX_CHAIN:
+        cur, d = by_in[cur]
+        chain.append((cur, d))
+    return chain
+
+
+def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
+                scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
+                overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                input_offset: int | None = None) -> MemoryPlan:
+    """Place every arena buffer with each planner; keep the smallest arena.
+
+    ``arena_inputs`` are pinned first, one after the other from ``input_offset``. With one
+    arena input that the first streamed blocks may overwrite (``overlap``), the plans also
+    pin the outputs of those blocks, each its allowed distance below its input (the input
+    image, then block 1's output under it, block 2's under that, ...; 1..MAX_CHAIN blocks
+    are tried), and by default the input sits at the sum of those distances, so that the
+    last pinned output starts at offset 0."""
+    names = list(planners) if planners else list(PLANNERS)
+    results: dict[str, tuple[int, list[Buffer]]] = {}
+    external: dict[str, str] = {}
+    allow: Overlaps = {}
+    bufs, external = buffers_of(sg, scratch, arena_inputs)
+    allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+    chain = _overlap_chain(allow, arena_inputs[0]) if len(arena_inputs) == 1 else []
+    lengths = range(len(chain) + 1) if chain else range(1)
+    for name in names:
+        for n_chain in lengths:
+            bufs, _ = buffers_of(sg, scratch, arena_inputs)
+            by_name = {b.name: b for b in bufs}
+            # arena inputs go first, at the same offset in every plan: the application writes
+            # the input there (tte_input_buffer()) before the step, whichever plan runs
+            pinned = [b for b in bufs if b.name in arena_inputs]
+            dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
+            base = input_offset if input_offset is not None else sum(dists)
+            pos = base
+            outs: list[Buffer] = []
+            for (o, _), d in zip(chain[:n_chain], dists):
+                pos -= d
+                by_name[o].offset = pos
+                outs.append(by_name[o])
+            if pos < 0:
+                continue
+            for b in pinned:
+                b.offset = base
+                base += b.size
+            rest = [b for b in bufs if b.name not in arena_inputs and b not in outs]
+            key = name if n_chain == 0 else f"{name}/pin{n_chain}"
+            results[key] = (_place(PLANNERS[name](rest), allow, pinned + outs), bufs)
+    names = list(results)
+    best = min(names, key=lambda k: (results[k][0], names.index(k)))
+    arena, bufs = results[best]
+    steps = [n.name for n in sg.graph.nodes]
+    live = [0] * len(steps)
+    high = [0] * len(steps)
+    for b in bufs:
+        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
+            live[s] += b.size
+            high[s] = max(high[s], b.offset + b.size)
+    offsets = {t: b.offset for b in bufs for t in b.tensors}
+    return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets, external, steps,
+                      live, high, {k: v[0] for k, v in results.items()}, allow)
+
+
+
+def check_plan(plan: MemoryPlan) -> None:
+    """Raise AssertionError if two buffers alive at the same step share bytes, unless the
+    plan allows that pair (an output born where its input dies, starting at least the
+    allowed distance below it)."""
+    bs = plan.buffers
+    for i, a in enumerate(bs):
+        assert a.offset >= 0 and a.offset % ALIGN == 0 and a.offset + a.size <= plan.arena_bytes, a
+        for b in bs[i + 1:]:
+            if a.overlaps(b) and not (a.offset + a.size <= b.offset or b.offset + b.size <= a.offset):
+                for out, inp in ((a, b), (b, a)):
+                    d = plan.overlaps.get((out.name, inp.name))
+                    if d is not None and out.first == inp.last and inp.offset - out.offset >= d:
+                        break
+                else:
+                    raise AssertionError((a, b))
+
+
+# ---- memory-over-time plot (a PNG written with zlib; no plotting library needed) --------
+
+_FONT = {  # 3x5 glyphs, rows top to bottom, 3 bits each
+    "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 7, 1, 7),
+    "4": (5, 5, 7, 1, 1), "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 1, 1, 1),
+    "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7), "K": (5, 5, 6, 5, 5), "B": (6, 5, 6, 5, 6),
+    " ": (0, 0, 0, 0, 0), ".": (0, 0, 0, 0, 2),
+}
+
+
+def _write_png(path: Path, pixels: list[bytearray], width: int, height: int) -> None:
+    raw = b"".join(b"\x00" + bytes(row) for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    path.write_bytes(png)
+
+
+def plot_memory(plan: MemoryPlan, path: str | Path, *, forward_steps: int, fixed_bytes: int = 0,
+                budget_bytes: int | None = None, width: int = 800, height: int = 300) -> Path:
+    """Bytes live per step as bars (forward blue, backward orange) on top of the fixed SRAM
+    (trainable parameters, stack; grey), the arena high-water line (black) and the budget
+    (red). The y axis is labelled in KB."""
+    p = Path(path)
+    left, bottom, top = 40, 10, 10
+    pw, ph = width - left - 10, height - bottom - top
+    img = [bytearray(b"\xff" * (3 * width)) for _ in range(height)]
+    n = max(len(plan.live_bytes), 1)
+    ymax = max([fixed_bytes + max(plan.high_water, default=0), budget_bytes or 0, 1]) * 1.1
+
+    def put(x: int, y: int, rgb: tuple[int, int, int]) -> None:
+        if 0 <= x < width and 0 <= y < height:
+            img[y][3 * x:3 * x + 3] = bytes(rgb)
+
+    def ypix(v: float) -> int:
+        return top + ph - int(round(v / ymax * ph))
+
+    def text(x: int, y: int, s: str) -> None:
+        for k, ch in enumerate(s):
+            for r, bits in enumerate(_FONT.get(ch, _FONT[" "])):
+                for c in range(3):
+                    if bits >> (2 - c) & 1:
+                        for dy in range(2):
+                            for dx in range(2):
+                                put(x + 8 * k + 2 * c + dx, y + 2 * r + dy, (0, 0, 0))
+
+    for s in range(n):
+        x0, x1 = left + s * pw // n, left + (s + 1) * pw // n
+        live = plan.live_bytes[s] if s < len(plan.live_bytes) else 0
+        high = plan.high_water[s] if s < len(plan.high_water) else 0
+        color = (70, 130, 200) if s < forward_steps else (235, 140, 50)
+        for x in range(x0, max(x1, x0 + 1)):
+            for y in range(ypix(fixed_bytes), ypix(0)):
+                put(x, y, (190, 190, 190))
+            for y in range(ypix(fixed_bytes + live), ypix(fixed_bytes)):
+                put(x, y, color)
+            put(x, ypix(fixed_bytes + high), (0, 0, 0))
+    if budget_bytes:
+        for x in range(left, left + pw):
+            put(x, ypix(budget_bytes), (220, 30, 30))
+    for y in range(top, top + ph + 1):
+        put(left - 1, y, (0, 0, 0))
+    for x in range(left - 1, left + pw):
+        put(x, top + ph, (0, 0, 0))
+    kb_max = ymax / 1024
+    step = next(s for s in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10**4, 10**5)
+                if kb_max / s <= 6)
+    v = 0
+    while v <= kb_max:
+        y = ypix(v * 1024)
+        for x in range(left - 4, left):
+            put(x, y, (0, 0, 0))
+        text(1, y - 5, f"{v:>4}")
+        v += step
+    text(1, top + ph + 1 if top + ph + 11 < height else 0, "")
+    text(left + 4, top, "KB")
+    _write_png(p, img, width, height)
+    return p

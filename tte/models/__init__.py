@@ -1,0 +1,1 @@
+"""Model builders: the paper's three architectures as float ONNX graphs."""

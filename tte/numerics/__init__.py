@@ -1,0 +1,1 @@
+"""Numerics: TFLite fixed-point arithmetic and post-training quantization (float -> int8)."""

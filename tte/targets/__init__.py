@@ -1,0 +1,1 @@
+"""Targets: boards, the host C build and simulator, firmware builds and QEMU runs."""

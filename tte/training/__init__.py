@@ -1,0 +1,1 @@
+"""Training: autodiff (the backward graph), sparse-update schemes, the Trainer, data sets."""
