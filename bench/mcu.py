@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
+from tte.compiler.analysis import BudgetError, analyze  # noqa: E402
 from tte.compiler.codegen import generate  # noqa: E402
-from tte.compiler.compile import BudgetError, analyze, compile_model  # noqa: E402
+from tte.compiler.compile import compile_model  # noqa: E402
 from tte.models.paper import build_paper_onnx  # noqa: E402
 from tte.targets.boards import get_board  # noqa: E402
 from tte.targets.firmware import build_firmware  # noqa: E402

@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mcu import MODELS, quantized  # noqa: E402
 
+from tte.compiler.analysis import BudgetError, analyze  # noqa: E402
 from tte.compiler.codegen import generate  # noqa: E402
-from tte.compiler.compile import BudgetError, analyze, compile_model  # noqa: E402
+from tte.compiler.compile import compile_model  # noqa: E402
 from tte.targets.boards import get_board  # noqa: E402
 from tte.targets.firmware import NM, build_firmware  # noqa: E402
 from tte.targets.qemu import Stream, run_firmware  # noqa: E402

@@ -5,10 +5,10 @@
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 10 classes) under the
 paper's ~100 KB sparse-update schemes: peak SRAM, arena, trainable bytes and flash data,
 with and without operator reordering (reordering includes fusing each weight update into
-its gradient kernel and streaming the frozen forward blocks, tte/fuse.py; "reorder, no
+its gradient kernel and streaming the frozen forward blocks, tte/compiler/fuse.py; "reorder, no
 streaming" shows what streaming gives), and the full update; the paper's figures
 (tte-results.json) beside. The same accounting as `tte compile`'s report.json (see
-tte/compile.py). The input image lives in the arena (the application writes it at
+tte/compiler/analysis.py). The input image lives in the arena (the application writes it at
 ``tte_input_buffer()``, TinyEngine-style); "in-buf KB" is the peak if the input were kept in a
 separate 48 KB buffer instead, as before. "peak KB" is what the firmware measures.
 """
@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
-from tte.compiler.compile import analyze  # noqa: E402
+from tte.compiler.analysis import analyze  # noqa: E402
 from tte.models.paper import build_paper_onnx, paper_results  # noqa: E402
 
 MODELS = (("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb"), ("proxyless-w0.3", "98kb"))
@@ -91,7 +91,7 @@ def main() -> None:
         results["models"][model] = entry
     results["seconds"] = time.perf_counter() - t0
     print("KB = 1024 bytes. peak = arena (input image included) + trainable (in SRAM: a partially trained 1x1 "
-          "conv keeps only its trained input channels, tte/split.py) + step counter + stack estimate; "
+          "conv keeps only its trained input channels, tte/compiler/split.py) + step counter + stack estimate; "
           "arena = max(train, infer). in-buf: the input image in a separate buffer instead.")
     out = Path(__file__).resolve().parent / "results" / "memory.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ import pytest
 from models import example_int8
 
 from tte.compiler import emit
+from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import CSRC, generate, kernel_sources
-from tte.compiler.compile import Analysis, analyze
 from tte.compiler.emit import Emitted
 from tte.errors import UnsupportedOpError
 from tte.ir import Graph, Node

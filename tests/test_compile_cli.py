@@ -83,13 +83,13 @@ def test_float_model_without_calibration_is_refused(tmp_path: Path) -> None:
 
 
 def test_failure_while_generating_leaves_nothing(model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tte.compiler.codegen
+    import tte.compiler.compile
     from tte.errors import TteError
 
     def boom(*a: object, **k: object) -> dict[str, str]:
         raise TteError("simulated codegen failure")
 
-    monkeypatch.setattr(tte.compiler.codegen, "generate", boom)
+    monkeypatch.setattr(tte.compiler.compile, "generate", boom)
     out = tmp_path / "out"
     code, _, err = run("compile", str(model), "--scheme", "last-k:2", "-o", str(out))
     assert code == 2 and "simulated codegen failure" in err

@@ -7,7 +7,7 @@ import pytest
 from c_cases import _block_case
 from models import mbv2_int8
 
-from tte.compiler.compile import analyze
+from tte.compiler.analysis import analyze
 from tte.compiler.fuse import stream_blocks
 from tte.compiler.schedule import schedule_inference
 from tte.reference import execute

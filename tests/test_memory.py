@@ -178,7 +178,7 @@ def test_memory_plot_is_a_valid_png(tmp_path: Path) -> None:
 def test_paper_schemes_fit_below_the_paper_with_split_weights(model: str, budget: str, paper_kb: int) -> None:
     """The partially trained 1x1 convs keep only their trained input channels in SRAM
     (tte.compiler.split): peak SRAM at or below the paper's figure."""
-    from tte.compiler.compile import analyze
+    from tte.compiler.analysis import analyze
 
     r = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}").report
     assert r["split_weights"]

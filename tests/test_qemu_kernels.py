@@ -25,7 +25,7 @@ from tte.targets import cbuild
 PROBE = Path(__file__).resolve().parent / "cprobe"
 ARM_CC = "arm-none-eabi-gcc"
 M7 = ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"]
-# the firmware's numerics flags (tte/firmware.py, tte/cbuild.py)
+# the firmware's numerics flags (tte/targets/firmware.py, tte/targets/cbuild.py)
 FLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fno-fast-math"]
 LINKER = """MEMORY { FLASH (rx) : ORIGIN = 0x00000000, LENGTH = 4M
          RAM (rwx)  : ORIGIN = 0x20000000, LENGTH = 256K }

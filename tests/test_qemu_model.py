@@ -98,8 +98,8 @@ def test_build_cli_prints_sizes(compiled: Path) -> None:
 
 @pytest.mark.slow
 def test_full_update_mobilenetv2_refused_then_overflows_at_link(tmp_path: Path) -> None:
+    from tte.compiler.analysis import BudgetError, analyze
     from tte.compiler.codegen import generate
-    from tte.compiler.compile import BudgetError, analyze
     from tte.models.paper import build_paper_onnx
 
     g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=128, num_classes=10, seed=0).SerializeToString())

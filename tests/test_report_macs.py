@@ -3,7 +3,7 @@
 import numpy as np
 
 import tte
-from tte.compiler.compile import analyze
+from tte.compiler.analysis import analyze
 from tte.compiler.schedule import graph_macs
 from tte.models.paper import build_paper_onnx
 from tte.training.autodiff import derive_training_graph

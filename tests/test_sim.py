@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from models import example_int8, mbv2_int8
 
+from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
-from tte.compiler.compile import analyze
 from tte.compiler.emit import EMITTERS
 from tte.ir import Graph
 from tte.reference import execute

@@ -4,6 +4,7 @@
     g = tte.load("model.onnx")             # ONNX or int8 .tflite -> tte.ir.Graph
     q = tte.quantize(g, calibration=xs)    # int8 Graph (post-training quantization)
     ys = tte.run(q, xs)                    # reference inference in the model's layout
+    tr = tte.Trainer(q, scheme="last-k:2", engine="c")   # on-device style training
     tte.export(q, "model_int8.tflite")
 """
 
@@ -14,6 +15,7 @@ import tte.export  # noqa: F401
 from tte.api import compile, export, load, quantize, run
 from tte.errors import TteError
 from tte.ir import Graph
+from tte.training.trainer import Trainer
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "TteError", "compile", "export", "load", "quantize", "run"]
+__all__ = ["Graph", "Trainer", "TteError", "compile", "export", "load", "quantize", "run"]

@@ -111,7 +111,7 @@ def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "aut
     ``report.json`` and ``memory.png`` into ``out_dir`` (atomically) and return the report.
 
     ``scheme="auto"`` picks the largest built-in scheme that fits. A step that does not fit
-    raises ``tte.compiler.compile.BudgetError`` (a TteError) whose ``report`` says why.
+    raises ``tte.compiler.analysis.BudgetError`` (a TteError) whose ``report`` says why.
     """
     from tte.compiler.compile import compile_model
     budget = None if budget_kb is None else int(budget_kb * 1024)

@@ -38,7 +38,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     import numpy as np
 
     import tte
-    from tte.compiler.compile import BudgetError, compile_model
+    from tte.compiler.analysis import BudgetError
+    from tte.compiler.compile import compile_model
     from tte.layout import source_shape
 
     g = tte.load(model)

@@ -53,7 +53,7 @@ from tte.errors import TteError, UnsupportedOpError
 from tte.ir import Graph
 
 if TYPE_CHECKING:
-    from tte.compiler.compile import Analysis
+    from tte.compiler.analysis import Analysis
     from tte.targets.boards import Board
 
 CSRC = Path(__file__).resolve().parents[2] / "csrc"

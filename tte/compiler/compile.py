@@ -2,33 +2,10 @@
 
     report = tte.compile(q, board="stm32f746g-disco", scheme="paper:mbv2-w0.35:99kb", out_dir="build/m")
 
-``analyze`` does everything but the C (memory plans and the report; used by the benchmark
-and by ``scheme="auto"``); ``compile_model`` adds the C sources and writes them, the
+``analyze`` (tte.compiler.analysis) does everything but the C; ``compile_model`` adds the C sources and writes them, the
 ``report.json`` and the memory plot into the output directory atomically: everything is
 built in a temporary sibling directory that replaces the target only when complete, so a
 failure (budget not met, unsupported op) leaves the target as it was.
-
-SRAM accounting of a training step (``peak_sram_bytes``):
-
-* ``arena_bytes``: the static arena (activations, saved masks, gradients, kernel scratch),
-  the larger of the training and the inference plans (they share one arena);
-* ``trainable_bytes``: the parameters the scheme updates, in SRAM: whole tensors, except a
-  partially updated layer's weight split by tte.compiler.split (its trained input channels in SRAM,
-  the frozen rest in flash; ``split_weights``); ``trainable_updated_bytes`` is the part
-  actually updated, ``trainable_checkpoint_bytes`` the whole tensors (``tte_get_weights``);
-* ``optimizer_bytes``: plain SGD keeps no state; the step counter of stochastic rounding
-  takes 4 bytes;
-* the int8 input image lives in the arena (``tte_input_buffer()``, where the
-  application writes it, TinyEngine-style; a pointer passed to ``tte_infer`` /
-  ``tte_train_step`` is copied there), so ``input_bytes`` is part of ``arena_bytes``; it
-  sits just above the first streamed block's output, which overwrites the input rows that
-  block has consumed (tte.compiler.fuse.block_overlap);
-* ``stack_bytes``: an estimate (``STACK_ESTIMATE_BYTES``); the firmware measures the truth
-  by stack painting.
-
-Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and parameter
-data (trainable initial values included, as their load image lives in flash) plus the
-code size when an ARM compiler was available to measure it (``flash_code_bytes``).
 """
 
 from __future__ import annotations
@@ -37,209 +14,19 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks
-from tte.compiler.memory import MemoryPlan, plan_memory, plot_memory
-from tte.compiler.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
-from tte.compiler.split import SplitWeight, split_weights
+from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown
+from tte.compiler.codegen import generate, measure_code_size
+from tte.compiler.memory import plot_memory
 from tte.errors import TteError
 from tte.fsutil import make_public
-from tte.ir import Graph, Node
+from tte.ir import Graph
 from tte.targets.boards import Board, get_board
-from tte.training.autodiff import TrainingGraph, derive_training_graph
-from tte.training.sparse import UpdateScheme, plan_bytes, resolve_scheme
-
-STACK_ESTIMATE_BYTES = 2048
-STEP_COUNTER_BYTES = 4
-AUTO_SCHEMES = ("full", "last-k:8", "last-k:6", "last-k:4", "last-k:3", "last-k:2", "last-k:1",
-                "bias-only", "classifier-only")
-
-
-class BudgetError(TteError):
-    """The scheme does not fit the board (or --budget-kb); carries the report."""
-
-    def __init__(self, message: str, report: dict[str, Any]) -> None:
-        super().__init__(message)
-        self.report = report
-
-
-@dataclass
-class Analysis:
-    forward: Graph
-    scheme: UpdateScheme
-    training: TrainingGraph
-    scheduled: ScheduledGraph
-    plan: MemoryPlan
-    inference: ScheduledGraph
-    inference_plan: MemoryPlan
-    board: Board
-    report: dict[str, Any]
-
-
-def _check_int8(graph: Graph) -> None:
-    if not graph.is_quantized:
-        raise TteError(f"model '{graph.name}' is float: tte compiles int8 models; quantize it first "
-                       "(tte compile --calibration DATA, or tte.numerics.quantize)")
-    for node in graph.nodes:
-        if node.op in ("conv2d", "fully_connected"):
-            for name in node.inputs[:3]:
-                if name and graph.tensors[name].quant is None:
-                    raise TteError(f"int8 model lacks quantization parameters for '{name}'", node=node.name)
-    if len(graph.inputs) != 1 or graph.tensors[graph.inputs[0]].dtype != "int8":
-        raise TteError(f"tte compiles models with one int8 input; '{graph.name}' has "
-                       f"{[graph.tensors[i].dtype for i in graph.inputs]}")
-
-
-def _scratch_fn() -> Callable[[Node, Graph], int]:
-    from tte.compiler.emit import SCRATCH
-    return lambda node, g: SCRATCH[node.op](node, g) if node.op in SCRATCH else 0
-
-
-def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
-    """Per node: (output, input, distance) where the kernel may write its output over its
-    input (tte.compiler.memory, "Overlap by design"); streamed blocks (tte.compiler.fuse.block_overlap)."""
-    def fn(n: Node) -> list[tuple[str, str, int]]:
-        d = block_overlap(n, g)
-        return [] if d is None else [(n.outputs[0], n.inputs[0], d)]
-    return fn
-
-
-def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
-            budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
-            rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None) -> Analysis:
-    """Training graph, schedule, memory plans and the report; no C.
-
-    ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
-    kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
-    depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward)."""
-    _check_int8(graph)
-    b = board if isinstance(board, Board) else get_board(board)
-    sch = resolve_scheme(scheme)
-    plan_sel = sch.to_plan(graph)
-    tg = derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas, rounding=rounding, seed=seed)
-    sg = schedule(tg, reorder=reorder)
-    inf = schedule_inference(graph)
-    if reorder if stream is None else stream:
-        sg, inf = stream_backward(stream_blocks(sg)), stream_blocks(inf)
-    scratch = _scratch_fn()
-    # the input image lives in the arena, at the same offset in both plans (tte_input_buffer());
-    # a streamed block may write its output over the input rows it has consumed
-    x = graph.inputs[0]
-    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x], overlap=_overlap_fn(inf.graph))
-    if mp.offsets[x] != ip.offsets[x]:
-        base = max(mp.offsets[x], ip.offsets[x])
-        mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x],
-                         overlap=_overlap_fn(sg.graph), input_offset=base)
-        ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x],
-                         overlap=_overlap_fn(inf.graph), input_offset=base)
-    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
-                     split_weights(tg, (sg.graph, inf.graph)))
-    # kept for comparison: the peak with the input in a separate buffer of the caller's
-    arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), overlap=_overlap_fn(sg.graph)).arena_bytes,
-                    plan_memory(inf, scratch=lambda n: scratch(n, inf.graph),
-                                overlap=_overlap_fn(inf.graph)).arena_bytes)
-    report["arena_bytes_input_outside_arena"] = arena_out
-    report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
-                                                     + report["input_bytes"] + arena_out)
-    return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report)
-
-
-def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGraph, mp: MemoryPlan,
-            inf: ScheduledGraph, ip: MemoryPlan, board: Board, budget_bytes: int | None,
-            updated_bytes: int, splits: dict[str, SplitWeight]) -> dict[str, Any]:
-    trainable = list(tg.updates)
-    whole_bytes = sum(graph.tensors[p].nbytes for p in trainable)
-    trainable_bytes = sum(splits[p].sram_bytes if p in splits else graph.tensors[p].nbytes for p in trainable)
-    frozen_bytes = sum(t.nbytes for k, t in graph.tensors.items() if t.is_const and k not in tg.updates)
-    x = graph.tensors[graph.inputs[0]]
-    out = graph.tensors[graph.outputs[0]]
-    arena = max(mp.arena_bytes, ip.arena_bytes)
-    optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
-    peak = arena + trainable_bytes + optimizer + STACK_ESTIMATE_BYTES
-    inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
-    flash_data = frozen_bytes + whole_bytes
-    budget = budget_bytes if budget_bytes is not None else board.sram_bytes
-    fits_sram = peak <= budget
-    fits_flash = flash_data <= board.flash_bytes
-    fwd = graph_macs(graph)
-    bwd = graph_macs(sg.graph, sg.graph.nodes[sg.forward_nodes:])
-    verdict = "fits" if fits_sram and fits_flash else (
-        f"does not fit: needs {peak:,} B SRAM of {budget:,} B" if not fits_sram
-        else f"does not fit: needs {flash_data:,} B flash of {board.flash_bytes:,} B")
-    return {
-        "model": graph.name, "board": board.name, "scheme": sch.name,
-        "peak_sram_bytes": peak, "inference_peak_sram_bytes": inference_peak,
-        "arena_bytes": arena, "train_arena_bytes": mp.arena_bytes, "inference_arena_bytes": ip.arena_bytes,
-        "trainable_bytes": trainable_bytes, "trainable_updated_bytes": updated_bytes,
-        "trainable_checkpoint_bytes": whole_bytes,
-        "split_weights": {p: {"shape": list(sw.shape), "trained_in_channels": len(sw.sel),
-                              "sram_bytes": sw.sram_bytes} for p, sw in splits.items()},
-        "optimizer_bytes": optimizer,
-        "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
-                             default=0),
-        "input_bytes": x.nbytes, "input_in_arena": True, "output_bytes": out.nbytes,
-        "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
-        "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
-        "frozen_weight_bytes": frozen_bytes,
-        "macs_forward": fwd, "macs_backward": bwd,
-        "budget_bytes": budget, "sram_bytes": board.sram_bytes, "flash_capacity_bytes": board.flash_bytes,
-        "fits": fits_sram and fits_flash, "verdict": verdict,
-        "reordered": sg.reordered, "fused_updates": sg.fused, "planner": mp.planner,
-        "planner_candidates": mp.candidates, "arena_lower_bound": mp.lower_bound,
-        "trainable_tensors": trainable, "num_train_nodes": len(sg.graph.nodes),
-        "peak_breakdown": mp.breakdown(),
-        "notes": ["scratch buffers are planned inside the arena",
-                  "a partially updated weight is split (split_weights): its trained input channels in "
-                  "SRAM, the frozen rest in flash; weights whose readers have no split kernel stay whole in "
-                  "SRAM (trainable_bytes); trainable_updated_bytes is the updated part, "
-                  "trainable_checkpoint_bytes the whole tensors (tte_get_weights)",
-                  "stack_bytes is an estimate; the firmware measures the peak stack by painting",
-                  "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
-                  "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "
-                  "the input in a buffer of its own"],
-    }
-
-
-def format_breakdown(report: dict[str, Any]) -> str:
-    """A readable account of where the peak SRAM goes and which tensors dominate."""
-    r = report
-    bd = r["peak_breakdown"]
-    lines = [f"{r['model']} on {r['board']} with scheme {r['scheme']}: {r['verdict']}",
-             f"  peak SRAM {r['peak_sram_bytes']:>10,} B  (budget {r['budget_bytes']:,} B)",
-             f"    arena           {r['arena_bytes']:>10,} B  (training {r['train_arena_bytes']:,}, "
-             f"inference {r['inference_arena_bytes']:,})",
-             f"    trainable       {r['trainable_bytes']:>10,} B  ({len(r['trainable_tensors'])} tensors)",
-             f"    (input image    {r['input_bytes']:>10,} B, in the arena)",
-             f"    optimizer       {r['optimizer_bytes']:>10,} B",
-             f"    stack (est.)    {r['stack_bytes']:>10,} B",
-             f"  arena peak at step {bd['step']} ({bd['node']}): {bd['live_bytes']:,} B live in:"]
-    for t in bd["tensors"]:
-        lines.append(f"    {t['bytes']:>9,} B  {t['tensor']}  (steps {t['from_step']}..{t['to_step']}: "
-                     f"{t['from_node']} -> {t['to_node']})")
-    return "\n".join(lines)
-
-
-def auto_scheme(graph: Graph, board: Board, budget_bytes: int | None, **kw: Any) -> Analysis:
-    """The largest of ``AUTO_SCHEMES`` that fits; the smallest one's analysis if none does."""
-    last: Analysis | None = None
-    for spec in AUTO_SCHEMES:
-        try:
-            a = analyze(graph, board=board, scheme=spec, budget_bytes=budget_bytes, **kw)
-        except TteError:
-            continue
-        if a.report["fits"]:
-            return a
-        last = a
-    if last is None:
-        raise TteError(f"no update scheme applies to '{graph.name}'")
-    return last
+from tte.training.sparse import UpdateScheme
 
 
 def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "auto",
@@ -263,9 +50,7 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     cname = c_identifier(name or graph.name or "model")
     sources: dict[str, str] = {}
     if emit_c:
-        from tte.compiler.codegen import generate
         sources = generate(a, cname)
-        from tte.compiler.codegen import measure_code_size
         code = measure_code_size(sources, cname, b)
         if code is not None:
             report["flash_code_bytes"] = code

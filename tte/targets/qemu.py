@@ -422,8 +422,8 @@ class QemuEngine:
 
     def __init__(self, analysis: object, sources: dict[str, str], name: str,
                  board: str = "qemu-mps2-an500") -> None:
+        from tte.compiler.analysis import Analysis
         from tte.compiler.codegen import source_digest
-        from tte.compiler.compile import Analysis
         from tte.targets.firmware import ModelSources, build_firmware
 
         assert isinstance(analysis, Analysis)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import generate, source_digest
-from tte.compiler.compile import Analysis, analyze
 from tte.ir import Graph
 
 _CDEF = """

@@ -49,8 +49,8 @@ class Trainer:
         if engine == "c":  # the generated C step, built and run on the host (tte.targets.sim)
             if precision != "int8":
                 raise TteError("engine 'c' runs int8 training; use --precision int8")
+            from tte.compiler.analysis import analyze
             from tte.compiler.codegen import generate
-            from tte.compiler.compile import analyze
             from tte.targets.sim import Simulator
 
             a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
@@ -59,8 +59,8 @@ class Trainer:
         elif engine == "qemu":  # the same C as firmware on an emulated Cortex-M7 (tte.targets.qemu)
             if precision != "int8":
                 raise TteError("engine 'qemu' runs int8 training; use --precision int8")
+            from tte.compiler.analysis import analyze
             from tte.compiler.codegen import generate
-            from tte.compiler.compile import analyze
             from tte.targets.qemu import QemuEngine
 
             a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,

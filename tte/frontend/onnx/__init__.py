@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from tte.errors import ModelFormatError, TteError
-from tte.frontend.onnx.importer import _Importer
+from tte.frontend.onnx.importer import import_model
 from tte.frontend.onnx.model import MIN_OPSET, parse, read
 from tte.ir import Graph
 
@@ -25,7 +25,7 @@ def load_onnx(source: str | os.PathLike[str] | bytes, *, name: str | None = None
     data = bytes(source) if isinstance(source, bytes | bytearray) else read(label)
     model = parse(data, label)
     try:
-        return _Importer(model, label, name).run()
+        return import_model(model, label, name)
     except TteError as e:
         raise e.at(file=label) from None
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,

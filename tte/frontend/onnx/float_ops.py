@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -11,6 +10,7 @@ import onnx
 from tte.errors import TteError, UnsupportedOpError
 from tte.frontend import layout as L
 from tte.frontend.layout import NCHW_FROM_NHWC, Perm
+from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.folding import _clip_bounds, _fold_bn, _try_fuse
 from tte.frontend.onnx.padding import _pool_geometry, _spatial_pads
 from tte.frontend.onnx.registry import _converter
@@ -18,23 +18,20 @@ from tte.frontend.onnx.values import _attrs, _ints, _QOut, _Val
 from tte.frontend.onnx.weights import _conv_weights, _fc_weights, _gemm_bias
 from tte.ir import QuantParams
 
-if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
 
-
-def _need_rank(im: _Importer, node: onnx.NodeProto, name: str, rank: int, what: str) -> None:
+def _need_rank(im: ImportContext, node: onnx.NodeProto, name: str, rank: int, what: str) -> None:
     r = len(im.shape(name))
     if r != rank:
         raise UnsupportedOpError(node.op_type, detail=f"{what} (input rank {r}, tte supports {rank})")
 
 
-def _nhwc_input(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> str:
+def _nhwc_input(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> str:
     _need_rank(im, node, node.input[0], 4, f"{len(im.shape(node.input[0])) - 2}-D spatial data")
     return im.in_layout(im.act_input(node.input[0], qout), NCHW_FROM_NHWC)
 
 
 @_converter("Conv")
-def _conv(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x = _nhwc_input(im, node, qout)
     w = im.const(node, 1, "weight")
     assert w is not None
@@ -52,7 +49,7 @@ def _conv(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("Gemm")
-def _gemm(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _gemm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
     trans_a, trans_b = int(a.get("transA", 0)), int(a.get("transB", 0))
@@ -68,29 +65,29 @@ def _gemm(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
     bias = None if vec is None else vec * np.float32(beta)
     wn, bn = _fc_weights(im, node, np.ascontiguousarray(w), bias, qout, x, bool(trans_b))
     if c is not None and vec is None:
-        fc = im._emit("fully_connected", [x, wn], f"{node.output[0]}_fc")
-        cn = im._const_tensor(node.input[2], c.astype(np.float32) * np.float32(beta))
-        ir = im._emit("add", [fc, cn], node.output[0], node=node.name or None)
+        fc = im.emit("fully_connected", [x, wn], f"{node.output[0]}_fc")
+        cn = im.const_tensor(node.input[2], c.astype(np.float32) * np.float32(beta))
+        ir = im.emit("add", [fc, cn], node.output[0], node=node.name or None)
         im.set(node.output[0], ir)
         return
     im.emit_out(node, "fully_connected", [x, wn] + ([bn] if bn else []), {}, None, qout)
 
 
-def _gemm_variable(im: _Importer, node: onnx.NodeProto, x: str, alpha: float, beta: float,
+def _gemm_variable(im: ImportContext, node: onnx.NodeProto, x: str, alpha: float, beta: float,
                    trans_b: int) -> None:
     bv = im.var(node.input[1])
-    y = im._emit("matmul", [x, im.in_layout(bv, (1, 0) if trans_b else None)], f"{node.output[0]}_mm")
+    y = im.emit("matmul", [x, im.in_layout(bv, (1, 0) if trans_b else None)], f"{node.output[0]}_mm")
     if alpha != 1.0:
-        alpha_c = im._const_tensor("alpha", np.array(alpha, np.float32))
-        y = im._emit("mul", [y, alpha_c], f"{node.output[0]}_a")
+        alpha_c = im.const_tensor("alpha", np.array(alpha, np.float32))
+        y = im.emit("mul", [y, alpha_c], f"{node.output[0]}_a")
     c = im.const(node, 2, "C")
     if c is not None:
-        y = im._emit("add", [y, im._const_tensor(node.input[2], c * np.float32(beta))], node.output[0])
+        y = im.emit("add", [y, im.const_tensor(node.input[2], c * np.float32(beta))], node.output[0])
     im.set(node.output[0], y)
 
 
 @_converter("MatMul")
-def _matmul(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     b = im.consts.get(node.input[1])
     if b is not None and b.ndim == 2 and len(im.shape(node.input[0])) >= 1:
         x = im.in_layout(im.act_input(node.input[0], qout), None)
@@ -103,46 +100,46 @@ def _matmul(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("Relu")
-def _relu(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _relu(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if _try_fuse(im, node, "relu"):
         return
     v = im.var(node.input[0])
-    im.set(node.output[0], im._emit("relu", [v.ir], node.output[0], node=node.name or None), v.perm)
+    im.set(node.output[0], im.emit("relu", [v.ir], node.output[0], node=node.name or None), v.perm)
 
 
 @_converter("Clip")
-def _clip(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _clip(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     lo, hi = _clip_bounds(im, node)
     act = {(0.0, None): "relu", (0.0, 6.0): "relu6"}.get((lo, hi))
     if act is not None and _try_fuse(im, node, act):
         return
     v = im.var(node.input[0])
-    ir = im._emit("clip", [v.ir], node.output[0], {"min": lo, "max": hi}, node=node.name or None)
+    ir = im.emit("clip", [v.ir], node.output[0], {"min": lo, "max": hi}, node=node.name or None)
     im.set(node.output[0], ir, v.perm)
 
 
-def _const_like(im: _Importer, name: str, c: np.ndarray, v: _Val, dtype: str,
+def _const_like(im: ImportContext, name: str, c: np.ndarray, v: _Val, dtype: str,
                 quant: QuantParams | None = None) -> str:
     """A source-order constant broadcast to v's rank and laid out like v."""
-    r = im._rank(v)
+    r = im.rank(v)
     if c.ndim > r:
         raise UnsupportedOpError("Add/Mul", detail=f"constant of rank {c.ndim} broadcast over rank {r}")
     full = c.reshape((1,) * (r - c.ndim) + c.shape)
-    return im._const_tensor(name, L.to_ir(full, v.perm), dtype, quant)
+    return im.const_tensor(name, L.to_ir(full, v.perm), dtype, quant)
 
 
-def _expand_rank(im: _Importer, v: _Val, rank: int, perm: Perm) -> str:
+def _expand_rank(im: ImportContext, v: _Val, rank: int, perm: Perm) -> str:
     """Reshape a lower-rank value to ``rank`` (leading ones) and lay it out with ``perm``."""
     src = im.in_layout(v, None)
     shape = im.g.tensors[src].shape
     t = im.g.tensors[src]
-    ir = im._emit("reshape", [src], f"{src}_r", {"shape": (1,) * (rank - len(shape)) + shape},
+    ir = im.emit("reshape", [src], f"{src}_r", {"shape": (1,) * (rank - len(shape)) + shape},
                   dtype=t.dtype, quant=t.quant)
     return im.in_layout(_Val(ir), perm)
 
 
 @_converter("Add", "Mul")
-def _binary(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _binary(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     op = node.op_type.lower()
     names = list(node.input[:2])
     const_idx = [k for k, n in enumerate(names) if n in im.consts]
@@ -158,7 +155,7 @@ def _binary(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
         im.emit_out(node, op, ins, {}, v.perm, qout)
         return
     a, b = (im.act_input(n, qout) for n in names)
-    ra, rb = im._rank(a), im._rank(b)
+    ra, rb = im.rank(a), im.rank(b)
     if ra == rb:
         perm = a.perm
         ins = [a.ir, im.in_layout(b, perm)]
@@ -172,7 +169,7 @@ def _binary(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("AveragePool")
-def _avgpool(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _avgpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     k = _ints(a["kernel_shape"])
     if len(k) != 2:
@@ -187,14 +184,14 @@ def _avgpool(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("GlobalAveragePool")
-def _global_avgpool(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _global_avgpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x = _nhwc_input(im, node, qout)
     _, _, h, w = im.shape(node.input[0])
     im.emit_out(node, "avgpool2d", [x], {"kernel": (h, w), "strides": (1, 1)}, NCHW_FROM_NHWC, qout)
 
 
 @_converter("MaxPool")
-def _maxpool(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _maxpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     k = _ints(a["kernel_shape"])
     if len(k) != 2:
@@ -215,10 +212,10 @@ def _remove_axes(perm: Perm, rank: int, axes: set[int]) -> Perm:
 
 
 @_converter("ReduceMean")
-def _reduce_mean(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _reduce_mean(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     v = im.act_input(node.input[0], qout)
-    r = im._rank(v)
+    r = im.rank(v)
     axes_arr = im.const(node, 1, "axes") if im.opset >= 18 else None
     axes = _ints(axes_arr.ravel()) if axes_arr is not None else _ints(a.get("axes", ()))
     if not axes and int(a.get("noop_with_empty_axes", 0)):
@@ -231,14 +228,14 @@ def _reduce_mean(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> Non
     im.emit_out(node, "mean", [v.ir], {"axes": ir_axes, "keepdims": keep}, perm, qout)
 
 
-def _reshape_to(im: _Importer, node: onnx.NodeProto, shape: tuple[int, ...], qout: _QOut | None) -> None:
+def _reshape_to(im: ImportContext, node: onnx.NodeProto, shape: tuple[int, ...], qout: _QOut | None) -> None:
     v = im.act_input(node.input[0], qout)
     src = v.ir if L.is_free(im.g.tensors[v.ir].shape, v.perm) else im.in_layout(v, None)
     im.emit_passthrough(node, "reshape", [src], {"shape": shape}, None, qout)
 
 
 @_converter("Flatten")
-def _flatten(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _flatten(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     shape = im.shape(node.input[0])
     axis = int(_attrs(node).get("axis", 1))
     axis = axis + len(shape) if axis < 0 else axis
@@ -246,7 +243,7 @@ def _flatten(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("Reshape")
-def _reshape(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _reshape(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     target = im.const(node, 1, "shape")
     assert target is not None
     src = im.shape(node.input[0])
@@ -262,9 +259,9 @@ def _reshape(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("Transpose")
-def _transpose(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _transpose(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     v = im.act_input(node.input[0], qout)
-    r = im._rank(v)
+    r = im.rank(v)
     t = _ints(_attrs(node).get("perm", tuple(reversed(range(r)))))
     perm = L.compose(v.perm, t, r)
     if qout is None:
@@ -274,30 +271,30 @@ def _transpose(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if src.quant == qout.quant:
         im.set(qout.name, v.ir, perm)
     else:
-        im.set(qout.name, im._emit("quantize", [v.ir], qout.name, dtype="int8", quant=qout.quant), perm)
+        im.set(qout.name, im.emit("quantize", [v.ir], qout.name, dtype="int8", quant=qout.quant), perm)
     im.absorb(qout)
 
 
 @_converter("Softmax")
-def _softmax(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _softmax(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     v = im.var(node.input[0])
-    r = im._rank(v)
+    r = im.rank(v)
     axis = int(_attrs(node).get("axis", -1 if im.opset >= 13 else 1)) % r
     if im.opset >= 13 or axis == r - 1:
-        ir = im._emit("softmax", [v.ir], node.output[0], {"axis": L.full(v.perm, r)[axis]},
+        ir = im.emit("softmax", [v.ir], node.output[0], {"axis": L.full(v.perm, r)[axis]},
                       node=node.name or None)
         im.set(node.output[0], ir, v.perm)
         return
     # opset < 13: softmax over the flattened trailing axes [axis:]
     shape = im.shape(node.input[0])
-    flat = im._emit("reshape", [im.in_layout(v, None)], f"{node.output[0]}_2d",
+    flat = im.emit("reshape", [im.in_layout(v, None)], f"{node.output[0]}_2d",
                     {"shape": (math.prod(shape[:axis]), math.prod(shape[axis:]))})
-    sm = im._emit("softmax", [flat], f"{node.output[0]}_sm", {"axis": 1}, node=node.name or None)
-    im.set(node.output[0], im._emit("reshape", [sm], node.output[0], {"shape": shape}))
+    sm = im.emit("softmax", [flat], f"{node.output[0]}_sm", {"axis": 1}, node=node.name or None)
+    im.set(node.output[0], im.emit("reshape", [sm], node.output[0], {"shape": shape}))
 
 
 @_converter("BatchNormalization")
-def _batchnorm(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _batchnorm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     if int(a.get("training_mode", 0)) or any(o for o in node.output[1:]):
         raise UnsupportedOpError(node.op_type, detail="BatchNormalization in training mode")
@@ -310,23 +307,23 @@ def _batchnorm(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if _fold_bn(im, node, scale, shift):
         return
     v = im.var(node.input[0])
-    r = im._rank(v)
+    r = im.rank(v)
     bshape = (scale.size,) + (1,) * (r - 2)
     s_ir = _const_like(im, f"{node.output[0]}_scale", scale.reshape(bshape), v, "float32")
     t_ir = _const_like(im, f"{node.output[0]}_shift", shift.reshape(bshape), v, "float32")
-    m = im._emit("mul", [v.ir, s_ir], f"{node.output[0]}_mul")
-    im.set(node.output[0], im._emit("add", [m, t_ir], node.output[0], node=node.name or None), v.perm)
+    m = im.emit("mul", [v.ir, s_ir], f"{node.output[0]}_mul")
+    im.set(node.output[0], im.emit("add", [m, t_ir], node.output[0], node=node.name or None), v.perm)
 
 
 @_converter("Pad")
-def _pad(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _pad(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
     if mode != "constant":
         raise UnsupportedOpError(node.op_type, detail=f"Pad mode '{mode}'")
     v = im.act_input(node.input[0], qout)
-    r = im._rank(v)
+    r = im.rank(v)
     pads_a = im.const(node, 1, "pads")
     pads = _ints(pads_a.ravel()) if pads_a is not None else _ints(a.get("pads", ()))
     value_a = im.const(node, 2, "constant_value")
@@ -349,7 +346,7 @@ def _pad(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 
 @_converter("Identity", "Dropout")
-def _identity(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _identity(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if node.op_type == "Dropout":
         if len(node.output) > 1 and node.output[1] and im.uses[node.output[1]] + (
                 node.output[1] in im.graph_outputs):

@@ -4,22 +4,17 @@ fully_connected before it, and Relu / ReLU6 into the op that feeds them."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 
 from tte.errors import TteError, UnsupportedOpError
+from tte.frontend.onnx.context import FUSABLE, ImportContext
 from tte.frontend.onnx.values import _attrs, _QConst
 from tte.ir import Node
 
-if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
 
-_FUSABLE = ("conv2d", "fully_connected", "add")
-
-
-def fold(im: _Importer, node: onnx.NodeProto) -> None:
+def fold(im: ImportContext, node: onnx.NodeProto) -> None:
     """Evaluate at import a Shape / Size node or one whose inputs are all constants."""
     if node.op_type == "Shape":
         _fold_shape(im, node)
@@ -42,7 +37,7 @@ def fold(im: _Importer, node: onnx.NodeProto) -> None:
             im.consts[name] = np.asarray(arr)
 
 
-def _fold_shape(im: _Importer, node: onnx.NodeProto) -> None:
+def _fold_shape(im: ImportContext, node: onnx.NodeProto) -> None:
     shape = im.shape(node.input[0])
     a = _attrs(node)
     r = len(shape)
@@ -51,7 +46,7 @@ def _fold_shape(im: _Importer, node: onnx.NodeProto) -> None:
     im.consts[node.output[0]] = np.array(shape[start:end], np.int64)
 
 
-def _fold_dequantize(im: _Importer, node: onnx.NodeProto) -> None:
+def _fold_dequantize(im: ImportContext, node: onnx.NodeProto) -> None:
     x = im.consts[node.input[0]]
     scale = np.asarray(im.const(node, 1, "scale"), np.float32)
     zp = im.const(node, 2, "zero point")
@@ -70,7 +65,7 @@ def _fold_dequantize(im: _Importer, node: onnx.NodeProto) -> None:
     im.qconsts[node.output[0]] = _QConst(x, scale.ravel(), zp.ravel(), axis, node.input[0])
 
 
-def _fold_bn(im: _Importer, node: onnx.NodeProto, scale: np.ndarray, shift: np.ndarray) -> bool:
+def _fold_bn(im: ImportContext, node: onnx.NodeProto, scale: np.ndarray, shift: np.ndarray) -> bool:
     """Fold inference BN into the conv / fully_connected that feeds only it."""
     v = im.vals.get(node.input[0])
     if v is None or v.deq or im.sole_consumer(node.input[0]) is not node:
@@ -90,27 +85,27 @@ def _fold_bn(im: _Importer, node: onnx.NodeProto, scale: np.ndarray, shift: np.n
     if b_old is not None:
         prod.inputs[2] = _replace_const(im, prod, prod.inputs[2], new_b)
     else:
-        prod.inputs.append(im._const_tensor(node.input[2], new_b, "float32"))
+        prod.inputs.append(im.const_tensor(node.input[2], new_b, "float32"))
     im.set(node.output[0], im.rename(v.ir, node.output[0]), v.perm)
     return True
 
 
-def _replace_const(im: _Importer, owner: Node, name: str, data: np.ndarray) -> str:
+def _replace_const(im: ImportContext, owner: Node, name: str, data: np.ndarray) -> str:
     """New data for a constant, in place (keeping its name) unless another node reads it."""
     if all(n is owner for n in im.g.consumers(name)):
         im.g.tensors[name].data = data.astype(im.g.tensors[name].dtype)
         return name
-    return im._const_tensor(name, data, im.g.tensors[name].dtype)
+    return im.const_tensor(name, data, im.g.tensors[name].dtype)
 
 
-def _try_fuse(im: _Importer, node: onnx.NodeProto, activation: str) -> bool:
+def _try_fuse(im: ImportContext, node: onnx.NodeProto, activation: str) -> bool:
     """Fold a Relu/ReLU6 into the float conv / fully_connected / add that feeds only it."""
     src = node.input[0]
     v = im.vals.get(src)
     if v is None or v.deq or im.sole_consumer(src) is not node:
         return False
     producer = im.producer.get(v.ir)
-    if producer is None or producer.op not in _FUSABLE or producer.attrs.get("activation") != "none":
+    if producer is None or producer.op not in FUSABLE or producer.attrs.get("activation") != "none":
         return False
     if im.g.tensors[v.ir].dtype != "float32" or im.g.consumers(v.ir) or v.ir in im.g.outputs:
         return False
@@ -119,7 +114,7 @@ def _try_fuse(im: _Importer, node: onnx.NodeProto, activation: str) -> bool:
     return True
 
 
-def _clip_bounds(im: _Importer, node: onnx.NodeProto) -> tuple[float | None, float | None]:
+def _clip_bounds(im: ImportContext, node: onnx.NodeProto) -> tuple[float | None, float | None]:
     if im.opset < 11 or not node.input[1:]:
         a = _attrs(node)
         lo, hi = a.get("min"), a.get("max")
@@ -129,7 +124,7 @@ def _clip_bounds(im: _Importer, node: onnx.NodeProto) -> tuple[float | None, flo
     return lo, (None if hi_a is None else float(hi_a.reshape(())))
 
 
-def activation_of(im: _Importer, node: onnx.NodeProto) -> str | None:
+def activation_of(im: ImportContext, node: onnx.NodeProto) -> str | None:
     if node.op_type == "Relu":
         return "relu"
     if node.op_type == "Clip":

@@ -1,252 +1,102 @@
-"""The importer: walks the ONNX graph, tracks each value's IR tensor and layout, and
-emits IR nodes for the converters."""
+"""The importer: walks the ONNX graph once, hands each node to its converter with the
+import context, and closes the graph's inputs and outputs."""
 
 from __future__ import annotations
 
-import os
-from collections import Counter
-from typing import Any
-
-import numpy as np
 import onnx
 from onnx import numpy_helper
 
 from tte.errors import GraphError, TteError, UnsupportedOpError
 from tte.frontend import layout as L
-from tte.frontend.layout import NCHW_FROM_NHWC, Perm
+from tte.frontend.layout import NCHW_FROM_NHWC
 from tte.frontend.onnx import float_ops  # noqa: F401  (registers its converters; qdq's register on import)
-from tte.frontend.onnx.folding import _FUSABLE, fold
-from tte.frontend.onnx.model import check_nodes, opset_version, value_info
+from tte.frontend.onnx.context import ImportContext
+from tte.frontend.onnx.folding import fold
+from tte.frontend.onnx.model import check_nodes, value_info
 from tte.frontend.onnx.qdq import _INT8_OPS, match_qdq
 from tte.frontend.onnx.registry import _CONVERTERS
-from tte.frontend.onnx.values import _QConst, _QOut, _Val
-from tte.ir import Graph, Node, QuantParams, Tensor
+from tte.frontend.onnx.values import _Val
+from tte.ir import Graph, Tensor
 
 
-class _Importer:
-    """Converts one ONNX model: tracks where each ONNX value lives and emits IR nodes."""
-
-    def __init__(self, model: onnx.ModelProto, label: str, name: str | None) -> None:
-        self.model = model
-        self.label = label
-        self.g = Graph(name or model.graph.name or os.path.splitext(os.path.basename(label))[0] or "onnx")
-        self.opset = opset_version(model)
-        self.vals: dict[str, _Val] = {}
-        self.consts: dict[str, np.ndarray] = {}
-        self.qconsts: dict[str, _QConst] = {}
-        self.producer: dict[str, Node] = {}           # IR tensor -> IR node writing it
-        self.uses: Counter[str] = Counter(i for n in model.graph.node for i in n.input if i)
-        self.graph_outputs = {o.name for o in model.graph.output}
-        self.absorbed: set[int] = set()               # ids of nodes folded into a neighbour
-        self._cache: dict[tuple[Any, ...], str] = {}
-        self._consumers: dict[str, list[onnx.NodeProto]] = {}
-        for n in model.graph.node:
-            for i in n.input:
-                if i:
-                    self._consumers.setdefault(i, []).append(n)
-
-    # ---- driver ----------------------------------------------------------------------
-    def run(self) -> Graph:
-        graph = self.model.graph
-        for init in graph.initializer:
-            self.consts[init.name] = numpy_helper.to_array(init)
-        check_nodes(self.model, self.consts)
-        self._add_inputs()
-        for node in graph.node:
-            if id(node) in self.absorbed:
-                continue
-            try:
-                self._convert(node)
-            except TteError as e:
-                raise e.at(node=node.name or (node.output[0] if node.output else node.op_type)) from None
-        self._add_outputs()
-        for name in self.g.inputs + self.g.outputs:
-            t = self.g.tensors[name]
-            if t.dtype != "float32" and t.quant is None:
-                raise UnsupportedOpError(f"{t.dtype} input", detail=f"graph input/output '{name}' is "
-                                         f"{t.dtype} without quantization parameters (integer arithmetic)")
-        self.g.meta["source"] = "onnx"
-        self.g.meta["opset"] = self.opset
+def import_model(model: onnx.ModelProto, label: str, name: str | None) -> Graph:
+    """Convert one ONNX model into an IR graph (``label`` names the file in errors)."""
+    ctx = ImportContext(model, label, name)
+    graph = model.graph
+    for init in graph.initializer:
+        ctx.consts[init.name] = numpy_helper.to_array(init)
+    check_nodes(model, ctx.consts)
+    _add_inputs(ctx)
+    for node in graph.node:
+        if id(node) in ctx.absorbed:
+            continue
         try:
-            self.g.validate()
-        except GraphError as e:
-            raise e.at(file=self.label) from None
-        return self.g
+            _convert(ctx, node)
+        except TteError as e:
+            raise e.at(node=node.name or (node.output[0] if node.output else node.op_type)) from None
+    _add_outputs(ctx)
+    g = ctx.g
+    for tname in g.inputs + g.outputs:
+        t = g.tensors[tname]
+        if t.dtype != "float32" and t.quant is None:
+            raise UnsupportedOpError(f"{t.dtype} input", detail=f"graph input/output '{tname}' is "
+                                     f"{t.dtype} without quantization parameters (integer arithmetic)")
+    g.meta["source"] = "onnx"
+    g.meta["opset"] = ctx.opset
+    try:
+        g.validate()
+    except GraphError as e:
+        raise e.at(file=label) from None
+    return g
 
-    def _add_inputs(self) -> None:
-        for vi in self.model.graph.input:
-            if vi.name in self.consts:
-                continue
-            shape, dtype = value_info(vi)
-            if dtype not in ("float32", "int8"):
-                raise UnsupportedOpError(f"{dtype} input", node=None,
-                                         detail=f"graph input '{vi.name}' has element type {dtype}")
-            perm = NCHW_FROM_NHWC if len(shape) == 4 else None
-            t = self.g.add_tensor(Tensor(vi.name, L.ir_shape(shape, perm), dtype))
-            t.source_perm = perm
-            self.g.inputs.append(vi.name)
-            self.vals[vi.name] = _Val(vi.name, perm)
 
-    def _add_outputs(self) -> None:
-        for o in self.model.graph.output:
-            if o.name in self.consts and o.name not in self.vals:
-                self.vals[o.name] = _Val(self._const_tensor(o.name, self.consts[o.name]))
-            v = self.vals[o.name]
-            name = v.ir
-            fresh = (v.ir == o.name and v.ir not in self.g.inputs and not self.g.tensors[v.ir].is_const
-                     and v.ir not in self.g.outputs)
-            if v.deq:
-                name = self._dequantized(v, o.name)
-                perm = v.perm
-            elif fresh:
-                perm = v.perm
-            elif v.perm is not None:
-                name = self._emit("transpose", [v.ir], o.name, {"perm": v.perm})
-                perm = None
-            else:
-                shape = self.g.tensors[v.ir].shape
-                name = self._emit("reshape", [v.ir], o.name, {"shape": shape})
-                perm = None
-            self.g.tensors[name].source_perm = perm
-            self.g.outputs.append(name)
+def _add_inputs(ctx: ImportContext) -> None:
+    for vi in ctx.model.graph.input:
+        if vi.name in ctx.consts:
+            continue
+        shape, dtype = value_info(vi)
+        if dtype not in ("float32", "int8"):
+            raise UnsupportedOpError(f"{dtype} input", node=None,
+                                     detail=f"graph input '{vi.name}' has element type {dtype}")
+        perm = NCHW_FROM_NHWC if len(shape) == 4 else None
+        t = ctx.g.add_tensor(Tensor(vi.name, L.ir_shape(shape, perm), dtype))
+        t.source_perm = perm
+        ctx.g.inputs.append(vi.name)
+        ctx.vals[vi.name] = _Val(vi.name, perm)
 
-    # ---- values --------------------------------------------------------------------
-    def _rank(self, v: _Val) -> int:
-        return len(self.g.tensors[v.ir].shape)
 
-    def shape(self, name: str) -> tuple[int, ...]:
-        """The ONNX shape of a value."""
-        if name in self.consts:
-            return tuple(self.consts[name].shape)
-        v = self.vals[name]
-        return L.source_shape(self.g.tensors[v.ir].shape, v.perm)
+def _add_outputs(ctx: ImportContext) -> None:
+    g = ctx.g
+    for o in ctx.model.graph.output:
+        if o.name in ctx.consts and o.name not in ctx.vals:
+            ctx.vals[o.name] = _Val(ctx.const_tensor(o.name, ctx.consts[o.name]))
+        v = ctx.vals[o.name]
+        name = v.ir
+        fresh = (v.ir == o.name and v.ir not in g.inputs and not g.tensors[v.ir].is_const
+                 and v.ir not in g.outputs)
+        if v.deq:
+            name = ctx.dequantized(v, o.name)
+            perm = v.perm
+        elif fresh:
+            perm = v.perm
+        elif v.perm is not None:
+            name = ctx.emit("transpose", [v.ir], o.name, {"perm": v.perm})
+            perm = None
+        else:
+            name = ctx.emit("reshape", [v.ir], o.name, {"shape": g.tensors[v.ir].shape})
+            perm = None
+        g.tensors[name].source_perm = perm
+        g.outputs.append(name)
 
-    def const(self, node: onnx.NodeProto, idx: int, what: str) -> np.ndarray | None:
-        """A constant input (None when absent); reject a variable one by name."""
-        if idx >= len(node.input) or not node.input[idx]:
-            return None
-        name = node.input[idx]
-        if name not in self.consts:
-            raise UnsupportedOpError(node.op_type, detail=f"{what} '{name}' must be a constant")
-        return self.consts[name]
 
-    def var(self, name: str, *, float_view: bool = True) -> _Val:
-        """An input as an IR value; constants become IR constants in source order and
-        dequantized int8 values get an explicit dequantize unless float_view is False."""
-        if name in self.consts and name not in self.vals:
-            self.vals[name] = _Val(self._const_tensor(name, self.consts[name]))
-        v = self.vals[name]
-        if v.deq and float_view:
-            return _Val(self._dequantized(v, name), v.perm)
-        return v
-
-    def _const_tensor(self, base: str, data: np.ndarray, dtype: str | None = None,
-                      quant: QuantParams | None = None) -> str:
-        arr = np.asarray(data)
-        if dtype is None:
-            dtype = "float32" if arr.dtype.kind == "f" else str(arr.dtype)
-        name = self.g.unique_name(base or "const")
-        self.g.add_const(name, arr.astype(dtype), dtype, quant)
-        return name
-
-    def _dequantized(self, v: _Val, name: str) -> str:
-        key = ("deq", v.ir)
-        if key not in self._cache:
-            self._cache[key] = self._emit("dequantize", [v.ir], name, dtype="float32")
-        return self._cache[key]
-
-    def in_layout(self, v: _Val, perm: Perm) -> str:
-        """IR tensor holding v's value laid out with ``perm`` (a cached transpose if needed)."""
-        perm = L.norm(perm)
-        if v.perm == perm:
-            return v.ir
-        key = ("t", v.ir, perm)
-        if key not in self._cache:
-            q = L.convert(v.perm, perm, self._rank(v))
-            t = self.g.tensors[v.ir]
-            self._cache[key] = self._emit("transpose", [v.ir], f"{v.ir}_t", {"perm": q},
-                                          dtype=t.dtype, quant=t.quant)
-        return self._cache[key]
-
-    def _emit(self, op: str, inputs: list[str], out: str, attrs: dict[str, Any] | None = None, *,
-              dtype: str | None = None, quant: QuantParams | None = None, node: str | None = None) -> str:
-        name = self.g.unique_name(out)
-        ir_node = self.g.add_node(op, inputs, name, attrs, dtype=dtype, quant=quant,
-                                  name=self.g.unique_name(node) if node else None)
-        self.producer[name] = ir_node
-        return name
-
-    def set(self, onnx_name: str, ir: str, perm: Perm = None, *, deq: bool = False) -> None:
-        self.vals[onnx_name] = _Val(ir, L.norm(perm), deq)
-
-    def sole_consumer(self, name: str) -> onnx.NodeProto | None:
-        """The only node reading ``name`` (once), if the value is not a graph output."""
-        users = self._consumers.get(name, [])
-        if len(users) != 1 or self.uses[name] != 1 or name in self.graph_outputs:
-            return None
-        return users[0]
-
-    def rename(self, old: str, new: str) -> str:
-        """Give an IR tensor (written by one node, read by none yet) a new name."""
-        t = self.g.tensors.pop(old)
-        t.name = self.g.unique_name(new)
-        self.g.tensors[t.name] = t
-        node = self.producer.pop(old)
-        node.outputs = [t.name if o == old else o for o in node.outputs]
-        self.producer[t.name] = node
-        return t.name
-
-    # ---- conversion ------------------------------------------------------------------
-    def _convert(self, node: onnx.NodeProto) -> None:
-        if node.domain not in ("", "ai.onnx"):
-            raise UnsupportedOpError(f"{node.domain}.{node.op_type}")
-        if node.op_type in ("Constant", "Shape", "Size") or (
-                node.input and all(i in self.consts for i in node.input if i)
-                and not (node.op_type == "DequantizeLinear" and not self._int_const(node.input[0]))):
-            fold(self, node)
-            return
-        fn = _CONVERTERS[node.op_type]
-        qout = match_qdq(self, node) if node.op_type in _INT8_OPS else None
-        fn(self, node, qout)
-
-    def _int_const(self, name: str) -> bool:
-        return name in self.consts and self.consts[name].dtype.kind in "iu"
-
-    # ---- emission (float, or int8 inside a QDQ group) --------------------------------
-    def absorb(self, qout: _QOut) -> None:
-        self.absorbed.update(id(n) for n in qout.absorbed)
-
-    def act_input(self, name: str, qout: _QOut | None) -> _Val:
-        """An activation input: the int8 tensor itself in an int8 group, else float."""
-        return self.var(name, float_view=qout is None)
-
-    def emit_out(self, node: onnx.NodeProto, op: str, inputs: list[str], attrs: dict[str, Any],
-                 perm: Perm, qout: _QOut | None) -> None:
-        """Emit the node's IR op; in an int8 group it is named after (and quantized like)
-        the QuantizeLinear output it absorbs."""
-        if qout is None:
-            ir = self._emit(op, inputs, node.output[0], attrs, node=node.name or None)
-            self.set(node.output[0], ir, perm)
-            return
-        if "activation" in attrs or op in _FUSABLE:
-            attrs = {**attrs, "activation": qout.activation}
-        ir = self._emit(op, inputs, qout.name, attrs, dtype="int8", quant=qout.quant, node=node.name or None)
-        self.set(qout.name, ir, perm)
-        self.absorb(qout)
-
-    def emit_passthrough(self, node: onnx.NodeProto, op: str, inputs: list[str], attrs: dict[str, Any],
-                         perm: Perm, qout: _QOut | None) -> None:
-        """Ops that move int8 values without arithmetic keep the input's parameters; a
-        different output quantization becomes an explicit int8 rescale."""
-        if qout is None:
-            self.emit_out(node, op, inputs, attrs, perm, None)
-            return
-        src = self.g.tensors[inputs[0]]
-        if src.quant == qout.quant:
-            self.emit_out(node, op, inputs, attrs, perm, qout)
-            return
-        mid = self._emit(op, inputs, node.output[0], attrs, dtype="int8", quant=src.quant,
-                         node=node.name or None)
-        ir = self._emit("quantize", [mid], qout.name, dtype="int8", quant=qout.quant)
-        self.set(qout.name, ir, perm)
-        self.absorb(qout)
+def _convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
+    if node.domain not in ("", "ai.onnx"):
+        raise UnsupportedOpError(f"{node.domain}.{node.op_type}")
+    if node.op_type in ("Constant", "Shape", "Size") or (
+            node.input and all(i in ctx.consts for i in node.input if i)
+            and not (node.op_type == "DequantizeLinear" and not ctx.int_const(node.input[0]))):
+        fold(ctx, node)
+        return
+    fn = _CONVERTERS[node.op_type]
+    qout = match_qdq(ctx, node) if node.op_type in _INT8_OPS else None
+    fn(ctx, node, qout)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import onnx
 
 from tte.errors import TteError, UnsupportedOpError
+from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.values import _attrs, _ints
-
-if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
 
 
 def _same_pads(size: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
@@ -39,7 +37,7 @@ def _spatial_pads(node: onnx.NodeProto, a: dict[str, Any], hw: tuple[int, int], 
     return pads[0], pads[1], pads[2], pads[3]
 
 
-def _pool_geometry(im: _Importer, node: onnx.NodeProto, k: tuple[int, int]
+def _pool_geometry(im: ImportContext, node: onnx.NodeProto, k: tuple[int, int]
                    ) -> tuple[tuple[int, int], tuple[int, int, int, int], bool]:
     a = _attrs(node)
     s = _ints(a.get("strides", (1, 1)))

@@ -3,12 +3,11 @@ Q / DQ nodes, and QLinearConv / QLinearMatMul through the Conv / MatMul converte
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import onnx
 
 from tte.errors import UnsupportedOpError
+from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.float_ops import _conv, _matmul
 from tte.frontend.onnx.folding import activation_of
 from tte.frontend.onnx.registry import _converter
@@ -16,15 +15,12 @@ from tte.frontend.onnx.values import _attrs, _QConst, _QOut, _Val
 from tte.frontend.onnx.weights import _gemm_bias
 from tte.ir import QuantParams
 
-if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
-
 # ops an int8 QDQ group may be emitted as (the rest run in float between DQ and Q)
 _INT8_OPS = {"Conv", "Gemm", "MatMul", "Add", "Mul", "AveragePool", "GlobalAveragePool",
              "MaxPool", "ReduceMean", "Reshape", "Flatten", "Transpose", "Pad"}
 
 
-def _quant_of(im: _Importer, node: onnx.NodeProto) -> QuantParams | None:
+def _quant_of(im: ImportContext, node: onnx.NodeProto) -> QuantParams | None:
     """Per-tensor int8 parameters of a QuantizeLinear node, or None if not int8."""
     scale = im.consts.get(node.input[1]) if len(node.input) > 1 else None
     zp = im.consts.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
@@ -35,7 +31,7 @@ def _quant_of(im: _Importer, node: onnx.NodeProto) -> QuantParams | None:
     return QuantParams(scale.reshape(1), np.zeros(1) if zp is None else zp.reshape(1).astype(np.int64))
 
 
-def match_qdq(im: _Importer, node: onnx.NodeProto) -> _QOut | None:
+def match_qdq(im: ImportContext, node: onnx.NodeProto) -> _QOut | None:
     """Does this node sit between DequantizeLinear inputs and one int8 QuantizeLinear?"""
     act_inputs = [i for i in node.input[:2] if i and i not in im.consts] if node.op_type in (
         "Add", "Mul") else [node.input[0]]
@@ -77,7 +73,7 @@ def match_qdq(im: _Importer, node: onnx.NodeProto) -> _QOut | None:
     return _QOut(nxt.output[0], quant, activation, absorbed)
 
 
-def _act_quant(im: _Importer, node: onnx.NodeProto, s_idx: int, z_idx: int) -> QuantParams:
+def _act_quant(im: ImportContext, node: onnx.NodeProto, s_idx: int, z_idx: int) -> QuantParams:
     scale = im.const(node, s_idx, "scale")
     zp = im.const(node, z_idx, "zero point")
     assert scale is not None
@@ -92,7 +88,7 @@ def _act_quant(im: _Importer, node: onnx.NodeProto, s_idx: int, z_idx: int) -> Q
     return QuantParams(scale.reshape(1), np.zeros(1) if zp is None else zp.reshape(1).astype(np.int64))
 
 
-def _int8_value(im: _Importer, name: str, quant: QuantParams, node: onnx.NodeProto) -> _Val:
+def _int8_value(im: ImportContext, name: str, quant: QuantParams, node: onnx.NodeProto) -> _Val:
     """An int8 variable, adopting ``quant`` when it has none yet (an int8 graph input)."""
     v = im.var(name, float_view=False)
     t = im.g.tensors[v.ir]
@@ -107,7 +103,7 @@ def _int8_value(im: _Importer, name: str, quant: QuantParams, node: onnx.NodePro
 
 
 @_converter("QuantizeLinear")
-def _quantize(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _quantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
     quant = _act_quant(im, node, 1, 2)
@@ -115,12 +111,12 @@ def _quantize(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if v.deq and im.g.tensors[v.ir].quant == quant:
         im.set(node.output[0], v.ir, v.perm)
         return
-    ir = im._emit("quantize", [v.ir], node.output[0], dtype="int8", quant=quant, node=node.name or None)
+    ir = im.emit("quantize", [v.ir], node.output[0], dtype="int8", quant=quant, node=node.name or None)
     im.set(node.output[0], ir, v.perm)
 
 
 @_converter("DequantizeLinear")
-def _dequantize(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _dequantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
     quant = _act_quant(im, node, 1, 2)
@@ -128,11 +124,11 @@ def _dequantize(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None
     im.set(node.output[0], v.ir, v.perm, deq=True)
 
 
-def _qlinear_out(im: _Importer, node: onnx.NodeProto, s_idx: int, z_idx: int) -> _QOut:
+def _qlinear_out(im: ImportContext, node: onnx.NodeProto, s_idx: int, z_idx: int) -> _QOut:
     return _QOut(node.output[0], _act_quant(im, node, s_idx, z_idx), "none", [])
 
 
-def _qlinear_weight(im: _Importer, node: onnx.NodeProto, idx: int) -> None:
+def _qlinear_weight(im: ImportContext, node: onnx.NodeProto, idx: int) -> None:
     """Expose a QLinear op's integer weight as a dequantized constant with parameters."""
     w = im.const(node, idx, "weight")
     scale, zp = im.const(node, idx + 1, "weight scale"), im.const(node, idx + 2, "weight zero point")
@@ -146,7 +142,7 @@ def _qlinear_weight(im: _Importer, node: onnx.NodeProto, idx: int) -> None:
 
 
 @_converter("QLinearConv")
-def _qlinear_conv(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _qlinear_conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], x_q, node)
     _qlinear_weight(im, node, 3)
@@ -169,7 +165,7 @@ def _qlinear_conv(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> No
 
 
 @_converter("QLinearMatMul")
-def _qlinear_matmul(im: _Importer, node: onnx.NodeProto, qout: _QOut | None) -> None:
+def _qlinear_matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], a_q, node)
     b = im.const(node, 3, "B")

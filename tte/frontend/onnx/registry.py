@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import onnx
 
 if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
+    from tte.frontend.onnx.context import ImportContext
     from tte.frontend.onnx.values import _QOut
 
-Converter = Callable[["_Importer", onnx.NodeProto, "_QOut | None"], None]
+Converter = Callable[["ImportContext", onnx.NodeProto, "_QOut | None"], None]
 _CONVERTERS: dict[str, Converter] = {}
 
 

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import onnx
 
 from tte.errors import UnsupportedOpError
+from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.values import _QConst, _QOut
 from tte.ir import QuantParams
 
-if TYPE_CHECKING:
-    from tte.frontend.onnx.importer import _Importer
 
-
-def _conv_weights(im: _Importer, node: onnx.NodeProto, qout: _QOut | None,
+def _conv_weights(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None,
                   x_ir: str) -> tuple[str, str]:
     """IR weight [Cout,kh,kw,Cin/g] and bias names (int8 / int32 in an int8 group)."""
     w = im.const(node, 1, "weight")
@@ -23,14 +19,14 @@ def _conv_weights(im: _Importer, node: onnx.NodeProto, qout: _QOut | None,
     b = im.const(node, 2, "bias")
     w_ir = np.transpose(w, (0, 2, 3, 1))
     if qout is None:
-        wn = im._const_tensor(node.input[1], w_ir, "float32")
-        bn = im._const_tensor(node.input[2], b, "float32") if b is not None else ""
+        wn = im.const_tensor(node.input[1], w_ir, "float32")
+        bn = im.const_tensor(node.input[2], b, "float32") if b is not None else ""
         return wn, bn
     qc = im.qconsts[node.input[1]]
     return _int8_weights(im, node, qc, np.transpose(qc.q, (0, 2, 3, 1)), b, x_ir, per_channel=True)
 
 
-def _int8_weights(im: _Importer, node: onnx.NodeProto, qc: _QConst, w_ir: np.ndarray,
+def _int8_weights(im: ImportContext, node: onnx.NodeProto, qc: _QConst, w_ir: np.ndarray,
                   b: np.ndarray | None, x_ir: str, *, per_channel: bool) -> tuple[str, str]:
     if w_ir.dtype != np.int8 or np.any(qc.zero_point != 0):
         raise UnsupportedOpError(node.op_type,
@@ -42,7 +38,7 @@ def _int8_weights(im: _Importer, node: onnx.NodeProto, qc: _QConst, w_ir: np.nda
         wq = QuantParams(scale, np.zeros(cout), axis=0)
     else:
         wq = QuantParams(scale.reshape(1), np.zeros(1))
-    wn = im._const_tensor(qc.source or node.input[1], w_ir, "int8", wq)
+    wn = im.const_tensor(qc.source or node.input[1], w_ir, "int8", wq)
     if b is None:
         return wn, ""
     x_q = im.g.tensors[x_ir].quant
@@ -54,17 +50,17 @@ def _int8_weights(im: _Importer, node: onnx.NodeProto, qc: _QConst, w_ir: np.nda
     else:
         ints = np.round(b.astype(np.float64) / bias_scale)
     ints = np.clip(ints, -(2 ** 31), 2 ** 31 - 1).astype(np.int32)
-    bn = im._const_tensor(bq.source if bq is not None and bq.source else node.input[2], ints, "int32",
+    bn = im.const_tensor(bq.source if bq is not None and bq.source else node.input[2], ints, "int32",
                           QuantParams(np.broadcast_to(bias_scale, ints.shape).astype(np.float32),
                                       np.zeros(ints.shape), axis=0 if ints.size > 1 else None))
     return wn, bn
 
 
-def _fc_weights(im: _Importer, node: onnx.NodeProto, w_nk: np.ndarray, bias: np.ndarray | None,
+def _fc_weights(im: ImportContext, node: onnx.NodeProto, w_nk: np.ndarray, bias: np.ndarray | None,
                 qout: _QOut | None, x_ir: str, trans_b: bool) -> tuple[str, str]:
     if qout is None:
-        wn = im._const_tensor(node.input[1], w_nk, "float32")
-        bn = im._const_tensor(node.input[2] if len(node.input) > 2 else f"{node.input[1]}_bias",
+        wn = im.const_tensor(node.input[1], w_nk, "float32")
+        bn = im.const_tensor(node.input[2] if len(node.input) > 2 else f"{node.input[1]}_bias",
                               bias, "float32") if bias is not None else ""
         return wn, bn
     qc = im.qconsts[node.input[1]]
