@@ -103,7 +103,7 @@ def _c_array(ctype: str, name: str, data: np.ndarray, const: bool) -> str:
 
 
 class _Ref:
-    """codegen_ops.Ref: tensor -> C storage expression; ``split`` marks split weights
+    """emit.Ref: tensor -> C storage expression; ``split`` marks split weights
     (tensor -> ``const tte_split_s8_t *`` expression, tte.compiler.emit.split_ref)."""
 
     def __init__(self, fn: Callable[[str], str], split: dict[str, str]) -> None:
