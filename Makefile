@@ -37,7 +37,7 @@ demo: setup
 	$(VENV)/bin/tte demo
 
 lint: setup
-	$(VENV)/bin/ruff check tte tests examples bench
+	$(VENV)/bin/ruff check tte tests examples bench federated semantic $(wildcard fleet)
 
 test: setup lint
 	$(VENV)/bin/pytest -q

@@ -67,10 +67,6 @@ def local_id(iri: str) -> str:
     return iri
 
 
-def sparql_prologue() -> str:
-    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
-
-
 def namespace_manager() -> NamespaceManager:
     from rdflib import Graph
 

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 import tte
 from tte.cli import main
-from tte.compiler.emit import EMITTERS
 from tte.training.data import fashion_mnist
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
@@ -125,7 +124,6 @@ def test_auto_scheme_picks_the_largest_that_fits(model: Path) -> None:
     assert small["peak_sram_bytes"] < big["peak_sram_bytes"]
 
 
-@pytest.mark.skipif(not EMITTERS, reason="C kernel emitters (tte.compiler.emit.EMITTERS) not registered yet")
 def test_compile_writes_c_report_and_plot(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "build"
     code, stdout, err = run("compile", str(model), "--scheme", "last-k:2", "--name", "fmnist", "-o", str(out))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from semantic.store import LocalStore
 from tte.targets.boards import list_boards
 
 TDNS = "https://www.w3.org/2019/wot/td#"
-ANCHOR = Path("/work/shared/anchors/w3c")
+# The W3C files as published, in the shared anchors beside the project (absent on a user's
+# machine: the comparison is then a named skip; CI sets TTE_REQUIRE_ANCHORS=1 to fail instead).
+ANCHOR = Path(__file__).resolve().parents[1].parent / "shared" / "anchors" / "w3c"
 
 
 @pytest.fixture(autouse=True)
@@ -44,10 +47,13 @@ def kg(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeGraph:
 
 
 def test_copied_w3c_files_are_the_anchor_files() -> None:
-    for name in ("td-json-schema-validation.json", "td-context-1.1.jsonld"):
-        if (ANCHOR / name).exists():
-            assert (tdmod.W3C_DIR / name).read_bytes() == (ANCHOR / name).read_bytes()
     assert "W3C Software and Document" in (tdmod.W3C_DIR / "LICENSE-W3C.txt").read_text()
+    if not ANCHOR.is_dir():
+        if os.environ.get("TTE_REQUIRE_ANCHORS") == "1":
+            pytest.fail(f"anchor folder {ANCHOR} is missing")
+        pytest.skip(f"no anchor folder {ANCHOR} on this machine (it sits beside the project in CI)")
+    for name in ("td-json-schema-validation.json", "td-context-1.1.jsonld"):
+        assert (tdmod.W3C_DIR / name).read_bytes() == (ANCHOR / name).read_bytes()
 
 
 @pytest.mark.parametrize("device", ["mic-7", "bare"])

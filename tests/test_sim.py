@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from models import example_int8, mbv2_int8
 
 from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
-from tte.compiler.emit import EMITTERS
 from tte.ir import Graph
 from tte.reference import execute
 from tte.targets.sim import Simulator
@@ -30,17 +28,6 @@ BIAS_RELATIVE = 0.01  # int32 bias: |diff| <= 1% of the bias's range
 
 
 
-
-
-def _needs(graph: Graph, scheme: str) -> list[str]:
-    a = analyze(graph, scheme=scheme, budget_bytes=1 << 40)
-    return sorted({n.op for g in (a.scheduled.graph, a.inference.graph) for n in g.nodes} - set(EMITTERS))
-
-
-def _skip_unless_emitters(graph: Graph, scheme: str) -> None:
-    missing = _needs(graph, scheme)
-    if missing:
-        pytest.skip(f"no C emitter yet for {missing}")
 
 
 def _sim(graph: Graph, scheme: str, name: str) -> Simulator:
@@ -70,7 +57,6 @@ def _fmnist_inputs(graph: Graph, n: int) -> tuple[list[np.ndarray], list[int]]:
 
 def test_forward_is_bit_exact_on_the_example() -> None:
     g = example_int8()
-    _skip_unless_emitters(g, "last-k:2")
     sim = _sim(g, "last-k:2", "fm_fwd")
     xs, _ = _fmnist_inputs(g, 20)
     for x in xs + _inputs(g, 5, 1):
@@ -81,7 +67,6 @@ def test_forward_is_bit_exact_on_the_example() -> None:
 def test_input_written_into_the_arena_gives_the_same_results() -> None:
     """tte_input_buffer(): the caller writes the image into the arena and passes NULL."""
     g = example_int8()
-    _skip_unless_emitters(g, "last-k:2")
     xs, ys = _fmnist_inputs(g, 3)
     sim = _sim(g, "last-k:2", "fm_inbuf")
     lib, ffi = sim.lib, sim.ffi
@@ -142,7 +127,6 @@ def _assert_within_tolerance(c: dict[str, np.ndarray], r: dict[str, np.ndarray])
 
 def test_100_training_steps_on_the_example_match_the_reference() -> None:
     g = example_int8()
-    _skip_unless_emitters(g, "last-k:2")
     xs, ys = _fmnist_inputs(g, 100)
     c, r, c_loss, r_loss = _train_both(g, "last-k:2", xs, ys, "fm_train")
     assert any(not np.array_equal(r[p], g.tensors[p].data) for p in r)
@@ -154,7 +138,6 @@ def test_training_steps_on_mbv2_with_a_paper_scheme_match_the_reference() -> Non
     """Fewer steps (10) on MobileNetV2-w0.35 at 128x128 to keep CI time reasonable."""
     g = mbv2_int8()
     scheme = "paper:mbv2-w0.35:49kb"
-    _skip_unless_emitters(g, scheme)
     xs = _inputs(g, 10, 3)
     ys = [int(v) for v in np.random.default_rng(3).integers(0, 10, 10)]
     c, r, _, _ = _train_both(g, scheme, xs, ys, "mbv2_train")

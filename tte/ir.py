@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -350,11 +350,6 @@ def _scalar_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int
     return [()]
 
 
-def _second_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
-    assert ins[1] is not None
-    return [ins[1].shape]
-
-
 _SUBSETS = {"out_channels": (), "in_channels": ()}
 _UPDATE_ATTRS = {"lr": 0.01, **_SUBSETS, "qas": True, "rounding": "nearest", "seed": 0}
 _CONV_GEOMETRY = {k: v for k, v in _CONV_ATTRS.items() if k != "activation"}
@@ -659,23 +654,3 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<Graph {self.name}: {len(self.nodes)} nodes, {len(self.tensors)} tensors>"
-
-
-def topological_order(nodes: Iterable[Node], available: set[str]) -> list[Node]:
-    """Order nodes so every input is produced first; raise on cycles or missing inputs."""
-    pending = list(nodes)
-    ready = set(available)
-    ordered: list[Node] = []
-    while pending:
-        progress = False
-        for n in list(pending):
-            if all(i == "" or i in ready for i in n.inputs):
-                ordered.append(n)
-                ready.update(n.outputs)
-                pending.remove(n)
-                progress = True
-        if not progress:
-            missing = sorted({i for n in pending for i in n.inputs if i and i not in ready})
-            raise GraphError(f"graph has a cycle or undefined inputs: {missing[:5]}",
-                             node=pending[0].name)
-    return ordered

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -112,9 +113,13 @@ def train(model: str, data_name: str, scheme: str, precision: str, engine: str, 
 @user_errors
 def demo(model: str | None, out_dir: str, test_samples: int) -> None:
     """The main job end to end: quantize, compile, train on-device style, run on QEMU."""
-    from tte.cli.demo import run_demo
+    from tte.cli.demo import EngineMismatch, run_demo
 
-    run_demo(model, Path(out_dir), test_samples)
+    try:
+        run_demo(model, Path(out_dir), test_samples)
+    except EngineMismatch as e:
+        click.echo(str(e), err=True)
+        sys.exit(1)
 
 
 # Subcommands that live in their own modules (one job each).

@@ -36,6 +36,19 @@ def _section(title: str) -> None:
     click.echo(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
+class EngineMismatch(Exception):
+    """The host C and the firmware ended with different trained weights: a bug, not a user error."""
+
+
+def check_engines_agree(crcs: dict[str, int]) -> None:
+    """Say whether every engine that ran ended with the same trained weights; raise if not."""
+    if len(set(crcs.values())) > 1:
+        detail = ", ".join(f"{e} {c:08x}" for e, c in crcs.items())
+        raise EngineMismatch(f"MISMATCH between host C and firmware trained weights ({detail})")
+    if len(crcs) > 1:
+        click.echo("host C and firmware agree bit for bit")
+
+
 def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, float]:
     from tte.training.data import fashion_mnist, mnist
     from tte.training.trainer import Trainer
@@ -91,8 +104,6 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
             device.step(xm[i:i + 1], ym[i:i + 1])
         crcs[engine] = device.weights_crc32()
         click.echo(f"engine {engine:<4} trained weights CRC-32 {crcs[engine]:08x}")
-    if len(crcs) == 2:
-        click.echo("host C and firmware agree bit for bit" if crcs["c"] == crcs["qemu"]
-                   else "MISMATCH between host C and firmware")
+    check_engines_agree(crcs)
     click.echo(f"\ndone in {time.perf_counter() - t0:.1f} s; outputs in {out_dir}")
     return {"float_accuracy": acc_f, "int8_accuracy": acc_q, "transfer_before": before, "transfer_after": after}

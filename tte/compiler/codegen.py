@@ -37,9 +37,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,10 +48,10 @@ from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError, UnsupportedOpError
 from tte.ir import Graph
+from tte.targets.cbuild import kernel_sources
 
 if TYPE_CHECKING:
     from tte.compiler.analysis import Analysis
-    from tte.targets.boards import Board
 
 CSRC = Path(__file__).resolve().parents[2] / "csrc"
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t",
@@ -66,10 +63,6 @@ def kernel_headers() -> list[str]:
     if (inc / "kernels.h").is_file():
         return ["tte/kernels.h"]
     return sorted(f"tte/{p.name}" for p in inc.glob("*.h")) if inc.is_dir() else []
-
-
-def kernel_sources() -> list[Path]:
-    return sorted((CSRC / "src").glob("*.c"))
 
 
 class _Names:
@@ -337,31 +330,3 @@ def source_digest(sources: dict[str, str]) -> str:
     for p in kernel_sources() + sorted((CSRC / "include").rglob("*.h")):
         hsh.update(p.name.encode() + b"\0" + p.read_bytes())
     return hsh.hexdigest()[:20]
-
-
-def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int | None:
-    """Bytes of machine code (.text) of the generated C plus kernels for the board's core,
-    compiled with arm-none-eabi-gcc -Os; None when no ARM compiler is installed."""
-    gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
-    if not gcc or not size:
-        return None
-    with tempfile.TemporaryDirectory() as d:
-        for k, v in sources.items():
-            Path(d, k).write_text(v)
-        srcs = [str(Path(d, f"{name}.c"))] + [str(p) for p in kernel_sources()]
-        objs = []
-        for i, s in enumerate(srcs):
-            o = str(Path(d, f"o{i}.o"))
-            r = subprocess.run([gcc, *board.gcc_flags(), "-std=c99", "-Os", "-ffunction-sections", "-fdata-sections",
-                                "-ffp-contract=off", "-I", d, "-I", str(CSRC / "include"), "-c", s, "-o", o],
-                               capture_output=True, text=True, check=False)
-            if r.returncode != 0:
-                raise TteError(f"arm-none-eabi-gcc failed on {Path(s).name}: {r.stderr.strip()[:2000]}")
-            objs.append(o)
-        r = subprocess.run([size, "-A", *objs], capture_output=True, text=True, check=True)
-        total = 0
-        for line in r.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
-                total += int(parts[1])
-        return total

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown
-from tte.compiler.codegen import generate, measure_code_size
+from tte.compiler.codegen import generate
 from tte.compiler.memory import plot_memory
 from tte.errors import TteError
 from tte.fsutil import make_public
 from tte.ir import Graph
 from tte.targets.boards import Board, get_board
+from tte.targets.firmware import measure_code_size
 from tte.training.sparse import UpdateScheme
 
 

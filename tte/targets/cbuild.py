@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -163,7 +162,3 @@ def sanitizer_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
     env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
     return env
-
-
-def clean() -> None:
-    shutil.rmtree(BUILD, ignore_errors=True)

@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ OBJCOPY = "arm-none-eabi-objcopy"
 SIZE = "arm-none-eabi-size"
 NM = "arm-none-eabi-nm"
 
-# Same numerics as the host build: no FMA contraction, no fast-math (DESIGN.md, Numerics).
+# Same numerics as the host build (tte.targets.cbuild): no FMA contraction, no fast-math.
 CFLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections",
           "-ffp-contract=off", "-fno-fast-math", "-fno-common")
 DEFAULT_MIN_STACK = 4096
@@ -339,3 +340,30 @@ def format_size_report(fw: Firmware) -> str:
     if fw.input_buffer_bytes:
         rows.append(f"  of the RAM, {fw.input_buffer_bytes:,} B are the firmware's I/O buffers ({fw.in_mode} input)")
     return "\n".join(rows)
+
+
+def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int | None:
+    """Bytes of machine code (.text) of the generated C plus kernels for the board's core,
+    compiled with the firmware's own flags (``CFLAGS``); None when no ARM compiler is installed."""
+    gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
+    if not gcc or not size:
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        for k, v in sources.items():
+            Path(d, k).write_text(v)
+        srcs = [str(Path(d, f"{name}.c"))] + [str(p) for p in sorted((CSRC_DIR / "src").glob("*.c"))]
+        objs = []
+        for i, s in enumerate(srcs):
+            o = str(Path(d, f"o{i}.o"))
+            cmd = [gcc, *board.gcc_flags(), *CFLAGS, "-I", d, "-I", str(CSRC_DIR / "include"), "-c", s, "-o", o]
+            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if r.returncode != 0:
+                raise TteError(f"arm-none-eabi-gcc failed on {Path(s).name}: {r.stderr.strip()[:2000]}")
+            objs.append(o)
+        r = subprocess.run([size, "-A", *objs], capture_output=True, text=True, check=True)
+        total = 0
+        for line in r.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
+                total += int(parts[1])
+        return total
