@@ -141,6 +141,7 @@ def test_training_steps_on_mbv2_with_a_paper_scheme_match_the_reference() -> Non
     xs = _inputs(g, 10, 3)
     ys = [int(v) for v in np.random.default_rng(3).integers(0, 10, 10)]
     c, r, _, _ = _train_both(g, scheme, xs, ys, "mbv2_train")
+    assert any(not np.array_equal(r[p], g.tensors[p].data) for p in r)
     sim_fwd = _sim(g, scheme, "mbv2_train")
     for x in xs[:2]:
         np.testing.assert_array_equal(sim_fwd.infer(x), execute(g, {g.inputs[0]: x})[g.outputs[0]])
