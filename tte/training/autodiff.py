@@ -11,6 +11,7 @@ activation, so the training step saves one bit per element instead of the activa
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -213,6 +214,19 @@ def _needs_mask(node: Node) -> dict[str, object] | None:
     return {"activation": act} if act != "none" else None
 
 
+def tensor_seed(seed: int, param: str) -> int:
+    """The stochastic-rounding seed of one trained tensor: the run's seed mixed with the
+    tensor's name, so no two tensors draw the same numbers for the same element and step
+    (the draws are a hash of (seed, step, index); one shared seed would correlate them).
+    Computed here, once, so the reference and the C read the same 32-bit value."""
+    x = (seed ^ zlib.crc32(param.encode())) & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
 def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss: str = "softmax_ce",
                           lr: float = 0.01, qas: bool = True, rounding: str = "nearest",
                           seed: int = 0, momentum: float = 0.0) -> TrainingGraph:
@@ -306,7 +320,7 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
             state[velocity.name] = grad
         updates[p] = b.op("sgd_update", [p, grad, *(step_input if quantized else [])], f"{p}@updated",
                           {"lr": lr, "out_channels": sel.out_channels, "in_channels": sel.in_channels,
-                           "qas": qas, "rounding": rounding, "seed": seed})
+                           "qas": qas, "rounding": rounding, "seed": tensor_seed(seed, p)})
     del g.meta["_masks"]
     g.outputs = [loss_name, *updates.values(), *state.values()]
     # the loss reads the logits right away; "saved" is what must outlive the forward pass
