@@ -7,7 +7,7 @@
  * row: D's outputs for a chunk are parked at the end of y, which is not written yet (the
  * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
  * where not even two pixels fit (the last pixels of y) they go one by one through the
- * scratch pixel. D, P are conv2d_s8.c's depthwise row / pixel and pointwise kernels, the add
+ * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
  * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/block.h"
 

@@ -27,6 +27,13 @@
 #define TTE_ALWAYS_INLINE inline
 #define TTE_NOINLINE
 #endif
+/* a static helper of an internal header (tte/internal/): not inline, so gcc inlines it by the
+ * same heuristics as a helper beside its callers; not every includer uses every helper */
+#if defined(__GNUC__)
+#define TTE_INTERNAL static __attribute__((unused))
+#else
+#define TTE_INTERNAL static
+#endif
 
 static TTE_ALWAYS_INLINE int32_t tte_srdhm(int32_t a, int32_t b)
 {

@@ -6,7 +6,7 @@
  * result is that of double arithmetic exactly as tte/reference/grad_ops.py::qas_update does
  * (decided in float32 where the float value is provably far from a rounding boundary); for int8
  * weights as k * g in float32 with k = lr / s (or lr * s) formed in double once per output
- * channel (within 3.1e-5 of the double value wherever it matters: see update.c). It is rounded
+ * channel (within 3.1e-5 of the double value wherever it matters: see tte/internal/qas.h). It is rounded
  *   - nearest: half away from zero -- an update below half a step is lost;
  *   - stochastic: floor(delta + u), u = uniform_hash(seed, step, index) -- an update below
  *     one step is applied with probability |frac|, so it is kept in expectation;
