@@ -1,7 +1,7 @@
 /* tte common definitions: fixed-width types and TFLite's fixed-point requantization.
  *
  * The fixed-point helpers mirror tensorflow/lite/kernels/internal/common.h (double
- * rounding) and tte/fixedpoint.py exactly. They avoid undefined behaviour: no left
+ * rounding) and tte/numerics/fixedpoint.py exactly. They avoid undefined behaviour: no left
  * shift of negative values, no signed overflow (products are formed in int64).
  * Right shifts of negative values are arithmetic on every compiler tte supports.
  *

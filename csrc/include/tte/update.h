@@ -60,7 +60,7 @@ void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params
                          const float *dy);
 
 /* One inverted-residual block's backward from the depthwise conv D on, channel by channel
- * (tte.fuse dwpw_backward): for each channel c of the 1x1 conv P that feeds D,
+ * (tte.compiler.fuse dwpw_backward): for each channel c of the 1x1 conv P that feeds D,
  *   G[:, c] = mask[:, c] ? dL/d(D's input)[:, c] : 0      (one channel: tmp, pixels floats)
  * then P's bias update for c, P's input gradient dx += G[:, c] * w[c, :] (old weights), and
  * P's weight update of row c. Every sum runs in the order of the unfused kernels
