@@ -44,7 +44,7 @@ def test_cross_compiles_without_warnings(src: Path, cpu: str, tmp_path: Path) ->
 
 def test_dsp_path_is_compiled_for_m7_only(tmp_path: Path) -> None:
     """The SMLAD fast path is present on the M7 (DSP extension) and absent on the M0+."""
-    src = cbuild.CSRC / "src" / "conv2d_s8.c"
+    src = cbuild.CSRC / "src" / "pointwise_s8.c"
     for cpu, want in (("cortex-m7", True), ("cortex-m0plus", False)):
         asm = tmp_path / f"{cpu}.s"
         proc = subprocess.run([CC, *CPUS[cpu], *FLAGS, f"-I{cbuild.INCLUDE}", "-S", str(src), "-o", str(asm)],
@@ -59,6 +59,16 @@ def test_headers_compile_standalone(tmp_path: Path) -> None:
         src = tmp_path / "h.c"
         src.write_text(f'#include "tte/{header.name}"\nint tte_dummy;\n')
         _compile(src, "cortex-m0plus", tmp_path / "h.o")
+
+
+@pytest.mark.parametrize("cpu", sorted(CPUS))
+def test_internal_headers_compile_standalone(cpu: str, tmp_path: Path) -> None:
+    """Each internal header (tte/internal/, shared by kernel files) includes what it needs and
+    leaves no unused-function warning in a file that uses none of its helpers."""
+    for header in sorted((cbuild.INCLUDE / "tte" / "internal").glob("*.h")):
+        src = tmp_path / "h.c"
+        src.write_text(f'#include "tte/internal/{header.name}"\nint tte_dummy;\n')
+        _compile(src, cpu, tmp_path / "h.o")
 
 
 # ---- the same bits on the microcontroller ----------------------------------------------

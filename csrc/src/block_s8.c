@@ -1,4 +1,4 @@
-/* Streamed int8 inverted-residual block (see tte/block.h and tte/fuse.py).
+/* Streamed int8 inverted-residual block (see tte/block.h and tte/compiler/fuse.py).
  *
  * For each output row oy of the depthwise D, the rows of E's output that D's window needs
  * are computed (each once, in order) into a ring of `span` rows, slot r % span; rows that
@@ -7,7 +7,7 @@
  * row: D's outputs for a chunk are parked at the end of y, which is not written yet (the
  * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
  * where not even two pixels fit (the last pixels of y) they go one by one through the
- * scratch pixel. D, P are conv2d_s8.c's depthwise row / pixel and pointwise kernels, the add
+ * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
  * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/block.h"
 
@@ -102,7 +102,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                                : -1;
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {
-        return; /* never emitted: tte.codegen_ops refuses such a kernel height */
+        return; /* never emitted: tte.compiler.emit refuses such a kernel height */
     }
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
@@ -145,7 +145,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 const int8_t *xp = xb + pix * out_c;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
-                 * tte.fuse.block_overlap), then P and the add run over all k at once */
+                 * tte.compiler.fuse.block_overlap), then P and the add run over all k at once */
                 const uintptr_t limit = free_end(yp, y_end, x_lo, x_end);
                 int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)gd->out_c));
                 if (k > gd->out_w - ox) {

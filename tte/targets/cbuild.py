@@ -48,6 +48,8 @@ def kernel_sources() -> list[Path]:
 
 
 def kernel_headers() -> list[Path]:
+    """The public kernel headers (the cffi declarations); tte/internal/ (helpers shared by kernel
+    files) stays out."""
     return sorted((INCLUDE / "tte").glob("*.h"))
 
 

@@ -24,7 +24,7 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 /* y = the block of x, computed output row by output row; bit-identical to running the ops
  * one after the other. Biases may be NULL (w_e, b_e unused without expand). scratch holds
  * tte_block_s8_scratch_bytes(p) bytes; its content on entry does not matter. y must not
- * overlap scratch; it may overlap x as tte.fuse.block_overlap allows (output row oy only
+ * overlap scratch; it may overlap x as tte.compiler.fuse.block_overlap allows (output row oy only
  * over input rows no later read needs). The bytes of y not written yet serve as scratch
  * too, below any input byte still to be read. */
 void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e, const int32_t *b_e,

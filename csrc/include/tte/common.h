@@ -1,7 +1,7 @@
 /* tte common definitions: fixed-width types and TFLite's fixed-point requantization.
  *
  * The fixed-point helpers mirror tensorflow/lite/kernels/internal/common.h (double
- * rounding) and tte/fixedpoint.py exactly. They avoid undefined behaviour: no left
+ * rounding) and tte/numerics/fixedpoint.py exactly. They avoid undefined behaviour: no left
  * shift of negative values, no signed overflow (products are formed in int64).
  * Right shifts of negative values are arithmetic on every compiler tte supports.
  *
@@ -26,6 +26,13 @@
 #else
 #define TTE_ALWAYS_INLINE inline
 #define TTE_NOINLINE
+#endif
+/* a static helper of an internal header (tte/internal/): not inline, so gcc inlines it by the
+ * same heuristics as a helper beside its callers; not every includer uses every helper */
+#if defined(__GNUC__)
+#define TTE_INTERNAL static __attribute__((unused))
+#else
+#define TTE_INTERNAL static
 #endif
 
 static TTE_ALWAYS_INLINE int32_t tte_srdhm(int32_t a, int32_t b)

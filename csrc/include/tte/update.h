@@ -6,7 +6,7 @@
  * result is that of double arithmetic exactly as tte/reference/grad_ops.py::qas_update does
  * (decided in float32 where the float value is provably far from a rounding boundary); for int8
  * weights as k * g in float32 with k = lr / s (or lr * s) formed in double once per output
- * channel (within 3.1e-5 of the double value wherever it matters: see update.c). It is rounded
+ * channel (within 3.1e-5 of the double value wherever it matters: see tte/internal/qas.h). It is rounded
  *   - nearest: half away from zero -- an update below half a step is lost;
  *   - stochastic: floor(delta + u), u = uniform_hash(seed, step, index) -- an update below
  *     one step is applied with probability |frac|, so it is kept in expectation;
@@ -60,7 +60,7 @@ void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params
                          const float *dy);
 
 /* One inverted-residual block's backward from the depthwise conv D on, channel by channel
- * (tte.fuse dwpw_backward): for each channel c of the 1x1 conv P that feeds D,
+ * (tte.compiler.fuse dwpw_backward): for each channel c of the 1x1 conv P that feeds D,
  *   G[:, c] = mask[:, c] ? dL/d(D's input)[:, c] : 0      (one channel: tmp, pixels floats)
  * then P's bias update for c, P's input gradient dx += G[:, c] * w[c, :] (old weights), and
  * P's weight update of row c. Every sum runs in the order of the unfused kernels

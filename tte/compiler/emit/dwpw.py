@@ -65,7 +65,7 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         w_dw = _t(_chain_graph(g, chain), parts["d"].inputs[1])
         cin = _t(g, node.inputs[3]).shape[3] if node.inputs[3] else 0
         row = max(_t(g, parts["q"].inputs[1]).shape[0], cin, w_dw.shape[1] * w_dw.shape[2])
-        # D's input gradient on its padded plane (update.c dwpw_plane), at least n floats
+        # D's input gradient on its padded plane (dwpw_backward.c dwpw_plane), at least n floats
         a = parts["d"].attrs
         (sh, sw), (dh, dw) = a["strides"], a["dilations"]
         pt, pl = int(a["pads"][0]), int(a["pads"][1])

@@ -1,0 +1,350 @@
+/* QAS (paper Eq. 4) for the update kernels (update.c, dwpw_backward.c): the counter-based
+ * uniform hash, the step factors, nearest and stochastic rounding to integer steps, and their
+ * application to int8 weights and int32 biases. See tte/update.h for the numerics.
+ *
+ * Internal, hidden from the cffi declarations. Static, not inline (TTE_INTERNAL): each kernel
+ * file gets its own copy and gcc inlines them as when they all lived in one file; qas_steps,
+ * qas_factor_s8 and qas_steps_bias stay out of line (TTE_NOINLINE) as they were there, so the
+ * Cortex-M instruction counts do not change.
+ */
+#ifndef TTE_INTERNAL_QAS_H
+#define TTE_INTERNAL_QAS_H
+#ifndef TTE_CDEF
+#include <string.h>
+
+#include "tte/internal/vfp.h"
+#include "tte/update.h"
+
+static inline uint32_t hash_mix(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* index * 0x9E3779B1 + hash_step(seed, step): a row of weights hashes with one multiply-add each */
+TTE_INTERNAL uint32_t hash_step(uint32_t seed, int32_t step)
+{
+    return (uint32_t)step * 0x85EBCA77u + seed;
+}
+
+TTE_INTERNAL uint32_t uniform_hash(uint32_t seed, int32_t step, uint32_t index)
+{
+    return hash_mix(index * 0x9E3779B1u + hash_step(seed, step));
+}
+
+/* Integer steps for a gradient g of the oi-th selected output channel, element `index`. */
+TTE_INTERNAL TTE_NOINLINE int64_t qas_steps(const tte_update_params_t *u, float g, int32_t oi, uint32_t index, int32_t step)
+{
+    const double s = (double)u->scale[u->n_scale > 1 ? oi : 0];
+    double delta = u->lr * (u->qas ? (double)g / s : (double)g * s);
+    double t;
+    if (delta != delta) {
+        return 0; /* NaN gradient: no update */
+    }
+    /* beyond +-2**40 every result saturates; keeps the integer conversion defined */
+    delta = delta > 1099511627776.0 ? 1099511627776.0 : (delta < -1099511627776.0 ? -1099511627776.0 : delta);
+    if (u->stochastic) {
+        /* u = code / 2**32 is exact in double, as in the reference */
+        t = delta + (double)uniform_hash(u->seed, step, index) * (1.0 / 4294967296.0);
+        {
+            const double f = (double)(int64_t)t; /* truncation toward zero */
+            return (int64_t)(f > t ? f - 1.0 : f);
+        }
+    }
+    /* round half away from zero */
+    t = delta < 0.0 ? -delta : delta;
+    {
+        double r = (double)(int64_t)t;
+        if (t - r >= 0.5) {
+            r += 1.0;
+        }
+        return (int64_t)(delta < 0.0 ? -r : r);
+    }
+}
+
+/* (float)(a / (double)b) without double arithmetic (software on the M7), for a > 0 and b > 0
+ * normal and a float-normal result: the exact quotient of the significands by long division
+ * (8 bits per 32-bit hardware divide), rounded to nearest-even to 53 bits (the double
+ * division), then to 24 (the conversion). Returns 0 elsewhere (then divide in double). */
+TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
+{
+    uint64_t ab, q = 0, m, drop, half;
+    uint32_t bb, rem = 0, f, fbits;
+    int32_t ea, eb, k, shift, e;
+    memcpy(&ab, &a, sizeof ab);
+    memcpy(&bb, &b, sizeof bb);
+    ea = (int32_t)((ab >> 52) & 0x7FFu);
+    eb = (int32_t)((bb >> 23) & 0xFFu);
+    if ((ab >> 63) != 0u || ea == 0 || ea == 0x7FF || (bb >> 31) != 0u || eb == 0 || eb == 0xFF) {
+        return 0;
+    }
+    ab = (ab & 0xFFFFFFFFFFFFFull) | 0x10000000000000ull; /* A in [2**52, 2**53) */
+    bb = (bb & 0x7FFFFFu) | 0x800000u;                     /* B in [2**23, 2**24) */
+    /* q = floor(A * 2**27 / B) in [2**55, 2**57): the 80-bit dividend a byte at a time */
+    for (k = 9; k >= 0; --k) {
+        const uint32_t byte = (uint32_t)(8 * k >= 27 ? ab >> (8 * k - 27) : ab << (27 - 8 * k)) & 0xFFu;
+        const uint32_t cur = (rem << 8) | byte;
+        const uint32_t d = cur / bb;
+        rem = cur - d * bb;
+        q = (q << 8) | d;
+    }
+    /* a / b = (q + rem / B) * 2**(ea - eb - 952): to 53 bits, ties to even (rem: sticky) */
+    shift = q >= (1ull << 56) ? 4 : 3;
+    m = q >> shift;
+    drop = q & ((1ull << shift) - 1u);
+    half = 1ull << (shift - 1);
+    if (drop > half || (drop == half && (rem != 0u || (m & 1u) != 0u))) {
+        m += 1u;
+        if (m == (1ull << 53)) {
+            m >>= 1;
+            shift += 1;
+        }
+    }
+    /* to 24 bits, ties to even */
+    f = (uint32_t)(m >> 29);
+    drop = m & 0x1FFFFFFFu;
+    if (drop > 0x10000000u || (drop == 0x10000000u && (f & 1u) != 0u)) {
+        f += 1u;
+        if (f == 0x1000000u) {
+            f >>= 1;
+            shift += 1;
+        }
+    }
+    e = ea - eb - 923 + shift + 150; /* f * 2**(ea - eb - 923 + shift), biased */
+    if (e < 1 || e > 254) {
+        return 0;
+    }
+    fbits = ((uint32_t)e << 23) | (f & 0x7FFFFFu);
+    memcpy(out, &fbits, sizeof *out);
+    return 1;
+}
+
+/* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
+ * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float. */
+TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
+{
+    const float sf = u->scale[u->n_scale > 1 ? oi : 0];
+    const double s = (double)sf;
+    float k;
+    if (u->qas && div_df_exact(u->lr, sf, &k)) {
+        return k;
+    }
+    return (float)(u->qas ? u->lr / s : u->lr * s);
+}
+
+/* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
+ * is emulated in software). delta = k * g differs from the reference's float64
+ * lr * (g / s) by at most about 2 float32 roundings, |delta| * 1.2e-7; only |delta| < 255
+ * matters (any larger step saturates every int8 weight, hence the clamp), so the result
+ * differs from the reference only within 3.1e-5 of a rounding boundary, inside the 1e-4 band
+ * that tests/test_c_kernels.py already allows for the float32 gradient sums. u is the hash's
+ * top 24 bits / 2**24 (exact in float; at most 2**-24 below the reference's code / 2**32). */
+static inline int32_t qas_round_s8(float delta, int32_t stochastic, uint32_t hash)
+{
+    float a;
+    int32_t r;
+    if (delta != delta) {
+        return 0; /* NaN gradient: no update */
+    }
+    delta = delta > 1024.0f ? 1024.0f : (delta < -1024.0f ? -1024.0f : delta);
+    if (stochastic) {
+        const float uf = (float)(hash >> 8) * (1.0f / 16777216.0f);
+        int32_t f = (int32_t)delta; /* truncation toward zero */
+        if ((float)f > delta) {
+            f -= 1; /* floor */
+        }
+        /* delta - f is exact (|delta| <= 1024); floor(delta + u) = f + (frac + u >= 1) */
+        return f + ((delta - (float)f) + uf >= 1.0f ? 1 : 0);
+    }
+    /* round half away from zero */
+    a = delta < 0.0f ? -delta : delta;
+    r = (int32_t)a;
+    if (a - (float)r >= 0.5f) {
+        r += 1;
+    }
+    return delta < 0.0f ? -r : r;
+}
+
+TTE_INTERNAL int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g, uint32_t index, int32_t step)
+{
+    return qas_round_s8(k * g, u->stochastic, u->stochastic ? uniform_hash(u->seed, step, index) : 0u);
+}
+
+/* The float32 factor kb of an int32 bias's step, RNf(RNf(lr) / s) (QAS) or RNf(RNf(lr) * s):
+ * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. */
+TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, float lr, int32_t oi)
+{
+    const float s = u->scale[u->n_scale > 1 ? oi : 0];
+    return u->qas ? lr / s : lr * s;
+}
+
+/* qas_steps's result for an int32 bias (the reference's double arithmetic; their steps can be
+ * large), decided in float32 where that is certain, since the M7 emulates double in software.
+ * df = kb * g is within three float roundings of the double delta, |df - delta| <= 1.8e-7 |df|;
+ * the 24-bit u below the double one by < 2**-24, the float sum z by <= 2**-24, and the double
+ * sum delta + u by < 2**-31 of an integer (|delta| < 2**20). So where the float value is
+ * farther than m = 4e-7 (|df| + 1) from a rounding boundary, the boundary alone decides and
+ * the result is qas_steps's; near one (rarely), or for large or NaN steps, qas_steps runs. */
+TTE_INTERNAL TTE_NOINLINE int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
+                              int32_t step)
+{
+    const float df = kb * g;
+    const float a = df < 0.0f ? -df : df;
+    if (a < 1048576.0f && kb >= 1e-30f) {
+        const float m = a * 4e-7f + 4e-7f;
+        if (u->stochastic) {
+            const float uf = (float)(uniform_hash(u->seed, step, index) >> 8) * (1.0f / 16777216.0f);
+            int32_t f = (int32_t)df;
+            float z;
+            if ((float)f > df) {
+                f -= 1; /* floor */
+            }
+            z = (df - (float)f) + uf; /* df - f is exact */
+            if (z > m && z < 1.0f - m) {
+                return f;
+            }
+            if (z > 1.0f + m && z < 2.0f - m) {
+                return (int64_t)f + 1;
+            }
+        } else {
+            const int32_t r = (int32_t)a;
+            const float fr = a - (float)r;
+            if (fr < 0.5f - m || fr > 0.5f + m) {
+                const int32_t v = fr > 0.5f ? r + 1 : r;
+                return df < 0.0f ? -v : v;
+            }
+        }
+    }
+    return qas_steps(u, g, oi, index, step);
+}
+
+static inline int8_t apply_s8(int8_t w, int32_t steps)
+{
+    const int32_t v = (int32_t)w - steps;
+    return (int8_t)(v < -127 ? -127 : (v > 127 ? 127 : v));
+}
+
+TTE_INTERNAL int32_t apply_s32(int32_t w, int64_t steps)
+{
+    int64_t v = (int64_t)w - steps;
+    return (int32_t)(v < TTE_INT32_MIN ? TTE_INT32_MIN : (v > TTE_INT32_MAX ? TTE_INT32_MAX : v));
+}
+
+TTE_INTERNAL int32_t sel(const int32_t *idx, int32_t i)
+{
+    return idx ? idx[i] : i;
+}
+
+/* qas_round_s8(delta, 1, hash) for |delta| < 1024 without the clamp (the same operations);
+ * NaN and larger steps (an integer test of the bits) go through qas_round_s8. */
+static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
+{
+    uint32_t bits;
+    memcpy(&bits, &delta, sizeof bits);
+    if ((bits & 0x7FFFFFFFu) < 0x44800000u) {
+        const float uf = (float)(hash >> 8) * (1.0f / 16777216.0f);
+        int32_t r = (int32_t)delta;
+        float ff = (float)r;
+        if (ff > delta) {
+            r -= 1;
+            ff -= 1.0f; /* exact: (float)r */
+        }
+        return r + ((delta - ff) + uf >= 1.0f ? 1 : 0);
+    }
+    return qas_round_s8(delta, 1, hash);
+}
+
+/* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
+ * index base + j) to wrow[sel(idx, j)]; the hash's terms formed incrementally. Stochastic
+ * rounding (the paper's choice) has its own loops. */
+TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const float *g, int32_t n, int8_t *wrow,
+                             const int32_t *idx, uint32_t base, int32_t step)
+{
+    uint32_t hx = base * 0x9E3779B1u + hash_step(u->seed, step); /* (base + j) * 0x9E3779B1 + ... */
+    int32_t j;
+    if (!u->stochastic) {
+        for (j = 0; j < n; ++j) {
+            int8_t *wp = wrow + sel(idx, j);
+            *wp = apply_s8(*wp, qas_round_s8(k * g[j], 0, 0u));
+        }
+    } else if (idx == NULL) {
+        j = 0;
+#ifdef TTE_VFP_ASM
+        /* qas_stochastic_s8 and apply_s8 as they are, in assembly (the same float operations;
+         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the clamp by SSAT, then
+         * -128 -> -127); it stops before a step of 1024 or more, or NaN, which C takes */
+        while (j < n) {
+            const float *gp = g + j;
+            const float *const ge = g + n;
+            int8_t *wp = wrow + j;
+            int32_t t0, t1, t2, t3;
+            __asm__ volatile("1:\n\t"
+                             "vldr s0, [%[gp]]\n\t"
+                             "vmul.f32 s0, %[k], s0\n\t"
+                             "vmov %[t0], s0\n\t"
+                             "bic %[t0], %[t0], #0x80000000\n\t"
+                             "cmp %[t0], #0x44800000\n\t"
+                             "bhs 3f\n\t"
+                             "eor %[t1], %[h], %[h], lsr #16\n\t"
+                             "mul %[t1], %[t1], %[m1]\n\t"
+                             "eor %[t1], %[t1], %[t1], lsr #15\n\t"
+                             "mul %[t1], %[t1], %[m2]\n\t"
+                             "eor %[t1], %[t1], %[t1], lsr #16\n\t"
+                             "lsr %[t1], %[t1], #8\n\t"
+                             "vmov s1, %[t1]\n\t"
+                             "vcvt.f32.u32 s1, s1, #24\n\t"
+                             "vcvt.s32.f32 s2, s0\n\t"
+                             "vcvt.f32.s32 s3, s2\n\t"
+                             "vmov %[t2], s2\n\t"
+                             "vcmpe.f32 s3, s0\n\t"
+                             "vmrs APSR_nzcv, fpscr\n\t"
+                             "itt gt\n\t"
+                             "subgt %[t2], %[t2], #1\n\t"
+                             "vsubgt.f32 s3, s3, %[one]\n\t"
+                             "vsub.f32 s4, s0, s3\n\t"
+                             "vadd.f32 s4, s4, s1\n\t"
+                             "vcmpe.f32 s4, %[one]\n\t"
+                             "vmrs APSR_nzcv, fpscr\n\t"
+                             "it ge\n\t"
+                             "addge %[t2], %[t2], #1\n\t"
+                             "ldrsb %[t3], [%[wp]]\n\t"
+                             "sub %[t3], %[t3], %[t2]\n\t"
+                             "ssat %[t3], #8, %[t3]\n\t"
+                             "cmn %[t3], #127\n\t"
+                             "it lt\n\t"
+                             "mvnlt %[t3], #126\n\t"
+                             "strb %[t3], [%[wp]], #1\n\t"
+                             "add %[gp], %[gp], #4\n\t"
+                             "add %[h], %[h], %[m3]\n\t"
+                             "cmp %[gp], %[ge]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+r"(gp),
+                               [wp] "+r"(wp), [h] "+r"(hx)
+                             : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
+                               [k] "t"(k), [one] "t"(1.0f)
+                             : "d0", "d1", "d2", "cc", "memory");
+            j = (int32_t)(gp - g);
+            if (j < n) {
+                wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
+                ++j;
+                hx += 0x9E3779B1u;
+            }
+        }
+#endif
+        for (; j < n; ++j, hx += 0x9E3779B1u) {
+            wrow[j] = apply_s8(wrow[j], qas_stochastic_s8(k * g[j], hash_mix(hx)));
+        }
+    } else {
+        for (j = 0; j < n; ++j, hx += 0x9E3779B1u) {
+            int8_t *wp = wrow + idx[j];
+            *wp = apply_s8(*wp, qas_stochastic_s8(k * g[j], hash_mix(hx)));
+        }
+    }
+}
+#endif /* TTE_CDEF */
+#endif

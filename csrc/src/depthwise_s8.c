@@ -1,0 +1,433 @@
+/* int8 depthwise conv2d (groups == in_c, any channel multiplier): one output pixel
+ * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
+ * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8).
+ *
+ * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
+ * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
+ * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
+#include <string.h>
+
+#include "tte/internal/conv_s8.h"
+
+#if defined(__ARM_FEATURE_DSP)
+/* acc + lo(a) * lo(b), acc + hi(a) * lo(b) */
+static inline int32_t smlabb(uint32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline int32_t smlatb(uint32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* rq4 with channel c's multipliers and complemented shifts (~shift, the ASR amount) loaded
+ * once per channel group by the caller: no MVN per output. */
+static TTE_ALWAYS_INLINE void rq4_pre(const rq_t *r, int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                                      const int32_t *qm, const int32_t *qs, int32_t c, int8_t *out)
+{
+    if (r->mode == 2) {
+        out[0] = (int8_t)tte_rq_fast_s8(a0, qm[0], ~qs[0], r->zp2);
+        out[1] = (int8_t)tte_rq_fast_s8(a1, qm[1], ~qs[1], r->zp2);
+        out[2] = (int8_t)tte_rq_fast_s8(a2, qm[2], ~qs[2], r->zp2);
+        out[3] = (int8_t)tte_rq_fast_s8(a3, qm[3], ~qs[3], r->zp2);
+    } else {
+        rq4(r, a0, a1, a2, a3, c, out);
+    }
+}
+
+/* Channels [0, C & ~3) of one depthwise pixel (multiplier 1, dilation 1), four at a time:
+ * one word of x per tap (rows[ky] + xoff is the column of tap kx0, rows outside are NULL),
+ * the four weights of a tap T bytes apart. */
+TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, const int8_t *const *rows, size_t xoff,
+                         int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int32_t zp, int8_t *out)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
+    const uint32_t zz = pack16(zp, zp);
+    int32_t c, ky, kx;
+    for (c = 0; c + 3 < C; c += 4) {
+        int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
+        int32_t a2 = bias ? bias[c + 2] : 0, a3 = bias ? bias[c + 3] : 0;
+        for (ky = 0; ky < KH; ++ky) {
+            const int8_t *xp = rows[ky];
+            const int8_t *wp = w + (size_t)c * T + ky * KW + kx0;
+            if (xp == NULL) {
+                continue;
+            }
+            xp += xoff + c;
+            for (kx = kx0; kx < kx1; ++kx) {
+                const uint32_t xv = load4(xp);
+                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
+                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+                a0 = smlabb(xe, wp[0], a0);
+                a1 = smlabb(xo, wp[T], a1);
+                a2 = smlatb(xe, wp[2 * T], a2);
+                a3 = smlatb(xo, wp[3 * T], a3);
+                xp += C;
+                ++wp;
+            }
+        }
+        rq4(r, a0, a1, a2, a3, c, out + c);
+    }
+}
+#endif
+
+/* Output channels [oc, out_c) of one depthwise pixel, taps kx in [kx0, kx1) of the rows
+ * that are not NULL: the exact loop for any multiplier, dilation and border. */
+static void dw_px_rest(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows, size_t xoff,
+                       int32_t kx0, int32_t kx1, const int8_t *w, const int32_t *bias, int8_t *out, int32_t oc)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t mult = g->out_c / g->in_c;
+    const int32_t taps = g->k_h * g->k_w;
+    const size_t xstep = (size_t)g->dil_w * g->in_c;
+    const int32_t zp = p->in_zp;
+    int32_t ky, kx;
+    for (; oc < g->out_c; ++oc) {
+        const int32_t ic = mult == 1 ? oc : oc / mult;
+        const int8_t *wo = w + (size_t)oc * taps;
+        int32_t acc = bias ? bias[oc] : 0;
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int8_t *xp;
+            const int8_t *wp = wo + ky * g->k_w + kx0;
+            if (rows[ky] == NULL) {
+                continue;
+            }
+            xp = rows[ky] + xoff + ic;
+            for (kx = kx0; kx < kx1; ++kx) {
+                acc += ((int32_t)*xp - zp) * (int32_t)*wp++;
+                xp += xstep;
+            }
+        }
+        out[oc] = rq(r, acc, oc);
+    }
+}
+
+/* One output pixel (all channels) of a depthwise conv: rows[ky] is the input row tap ky
+ * reads (NULL outside the image). */
+void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox,
+                            const int8_t *w, const int32_t *bias, int8_t *out)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    /* the taps kx in [kx0, kx1) read inside the row: found once per pixel, not per channel */
+    const int32_t kx0 = ix0 < 0 ? (-ix0 + g->dil_w - 1) / g->dil_w : 0;
+    const int32_t last = ix0 > g->in_w - 1 ? 0 : (g->in_w - 1 - ix0) / g->dil_w + 1;
+    const int32_t kx1 = last < g->k_w ? last : g->k_w;
+    const size_t xoff = (size_t)(ix0 + kx0 * g->dil_w) * g->in_c;
+    const rq_t r = rq_init(p, fast);
+    int32_t oc = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (g->out_c == g->in_c && g->dil_w == 1 && g->dil_h == 1) {
+        dw_px_groups(g, &r, rows, xoff, kx0, kx1, w, bias, p->in_zp, out);
+        oc = g->in_c & ~3;
+    }
+#endif
+    dw_px_rest(p, &r, rows, xoff, kx0, kx1, w, bias, out, oc);
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* One tap of the four accumulators a0..a3 of channels c..c+3: x word at xp, the tap's four
+ * weights transposed and unpacked into two words wt[0] (channels c, c + 2) and wt[1]
+ * (c + 1, c + 3); x - zp when sub (else the zero point is folded). */
+#define TTE_DW4_TAP(xp, wt, sub)                                                        \
+    do {                                                                                \
+        const uint32_t xv_ = load4(xp);                                                 \
+        uint64_t wp_;                                                                   \
+        uint32_t we_, wo_;                                                              \
+        memcpy(&wp_, (wt), 8); /* one LDRD */                                           \
+        we_ = (uint32_t)wp_;                                                            \
+        wo_ = (uint32_t)(wp_ >> 32);                                                    \
+        uint32_t xe_ = tte_sxtb16(xv_), xo_ = tte_sxtb16_ror8(xv_);                     \
+        if (sub) {                                                                      \
+            xe_ = tte_ssub16(xe_, zz);                                                  \
+            xo_ = tte_ssub16(xo_, zz);                                                  \
+        }                                                                               \
+        a0 = smlabb(xe_, (int32_t)we_, a0);                                             \
+        a2 = smlatt(xe_, we_, a2);                                                      \
+        a1 = smlabb(xo_, (int32_t)wo_, a1);                                             \
+        a3 = smlatt(xo_, wo_, a3);                                                      \
+    } while (0)
+
+/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..2 KW) */
+#define TTE_DW4_ROW57(xp, wt, sub)                                                      \
+    do {                                                                                \
+        const int8_t *xr_ = (xp);                                                       \
+        const uint32_t *wr_ = (wt);                                                     \
+        TTE_DW4_TAP(xr_, wr_, sub);                                                     \
+        TTE_DW4_TAP(xr_ + C, wr_ + 2, sub);                                             \
+        TTE_DW4_TAP(xr_ + 2 * C, wr_ + 4, sub);                                         \
+        TTE_DW4_TAP(xr_ + 3 * C, wr_ + 6, sub);                                         \
+        TTE_DW4_TAP(xr_ + 4 * C, wr_ + 8, sub);                                         \
+        if (KW == 7) {                                                                  \
+            TTE_DW4_TAP(xr_ + 5 * C, wr_ + 10, sub);                                    \
+            TTE_DW4_TAP(xr_ + 6 * C, wr_ + 12, sub);                                    \
+        }                                                                               \
+    } while (0)
+
+#define TTE_DW_MAX_TAPS 49
+
+/* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
+ * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
+ * their weights transposed once into one word per tap and unpacked (two words on the stack,
+ * no SXTB16 per tap); for a window inside the input
+ * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
+TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+                                               const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
+                                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                               int8_t *out, size_t ostride)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
+    const int32_t zp = p->in_zp;
+    const uint32_t zz = pack16(zp, zp);
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
+    const int8_t *xrows[TTE_CONV_MAX_KH];
+    const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
+    for (c = 0; c + 3 < C; c += 4) {
+        const int8_t *wc = w + (size_t)c * T;
+        int32_t kb[4], bb[4], qm[4], qs[4];
+        for (j = 0; j < 4; ++j) {
+            int32_t s = 0;
+            qm[j] = r->mult[c + j];
+            qs[j] = ~r->shift[c + j];
+            for (t = 0; t < T; ++t) {
+                s += wc[j * T + t];
+            }
+            bb[j] = bias ? bias[c + j] : 0;
+            kb[j] = bb[j] - zp * s;
+        }
+        for (t = 0; t < T; ++t) {
+            const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
+                                | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+            wq[2 * t] = tte_sxtb16(wv);
+            wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+        }
+        for (oy = 0; oy < nrows; ++oy) {
+        int8_t *orow = out + (size_t)oy * k * ostride;
+        if (xb != NULL) {
+            for (ky = 0; ky < KH; ++ky) {
+                const int32_t iy = oy * g->stride_h - g->pad_top + ky;
+                xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
+            }
+        }
+        rows_in = 1;
+        for (ky = 0; ky < KH; ++ky) {
+            rows_in &= rows[ky] != NULL;
+        }
+        i_lo = i_hi = 0;
+        if (rows_in && T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
+            /* the pixels [i_lo, i_hi) whose 3x3 window lies inside the input, without
+             * per-pixel border tests */
+            const int32_t sw = g->stride_w;
+            const size_t step = (size_t)sw * C;
+            const int8_t *q0, *q1, *q2;
+            int8_t *o;
+            i_lo = (g->pad_left + sw - 1) / sw - ox0;
+            i_lo = i_lo < 0 ? 0 : i_lo;
+            i_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
+            i_hi = i_hi > k ? k : i_hi;
+            i_hi = i_hi < i_lo ? i_lo : i_hi;
+            q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
+            q1 = rows[1] + (q0 - rows[0]);
+            q2 = rows[2] + (q0 - rows[0]);
+            o = orow + (size_t)i_lo * ostride + c;
+            for (i = i_lo; i < i_hi; ++i) {
+                int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+                TTE_DW4_TAP(q0, wq + 0, 0);
+                TTE_DW4_TAP(q0 + C, wq + 2, 0);
+                TTE_DW4_TAP(q0 + 2 * C, wq + 4, 0);
+                TTE_DW4_TAP(q1, wq + 6, 0);
+                TTE_DW4_TAP(q1 + C, wq + 8, 0);
+                TTE_DW4_TAP(q1 + 2 * C, wq + 10, 0);
+                TTE_DW4_TAP(q2, wq + 12, 0);
+                TTE_DW4_TAP(q2 + C, wq + 14, 0);
+                TTE_DW4_TAP(q2 + 2 * C, wq + 16, 0);
+                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
+                q0 += step;
+                q1 += step;
+                q2 += step;
+                o += ostride;
+            }
+        }
+        for (i = 0; i < k; ++i) {
+            if (i == i_lo && i_hi > i_lo) {
+                i = i_hi - 1;
+                continue;
+            }
+            {
+            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+            const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+            int32_t a0, a1, a2, a3;
+            if (rows_in && kx0 == 0 && kx1 == KW) {
+                const size_t xo = (size_t)ix0 * C + c;
+                a0 = kb[0];
+                a1 = kb[1];
+                a2 = kb[2];
+                a3 = kb[3];
+                if (T == 9 && KW == 3) {
+                    const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+                    TTE_DW4_TAP(x0, wq + 0, 0);
+                    TTE_DW4_TAP(x0 + C, wq + 2, 0);
+                    TTE_DW4_TAP(x0 + 2 * C, wq + 4, 0);
+                    TTE_DW4_TAP(x1, wq + 6, 0);
+                    TTE_DW4_TAP(x1 + C, wq + 8, 0);
+                    TTE_DW4_TAP(x1 + 2 * C, wq + 10, 0);
+                    TTE_DW4_TAP(x2, wq + 12, 0);
+                    TTE_DW4_TAP(x2 + C, wq + 14, 0);
+                    TTE_DW4_TAP(x2 + 2 * C, wq + 16, 0);
+                } else if (KW == 5 || KW == 7) {
+                    for (ky = 0; ky < KH; ++ky) {
+                        TTE_DW4_ROW57(rows[ky] + xo, wq + 2 * ky * KW, 0);
+                    }
+                } else {
+                    const uint32_t *wt = wq;
+                    for (ky = 0; ky < KH; ++ky) {
+                        const int8_t *xp = rows[ky] + xo;
+                        for (kx = 0; kx < KW; ++kx) {
+                            TTE_DW4_TAP(xp, wt, 0);
+                            wt += 2;
+                            xp += C;
+                        }
+                    }
+                }
+            } else if (kx0 == 0 && kx1 == KW && (KW == 3 || KW == 5 || KW == 7)) {
+                /* a whole window row for each row inside the input (top and bottom rows) */
+                a0 = bb[0];
+                a1 = bb[1];
+                a2 = bb[2];
+                a3 = bb[3];
+                for (ky = 0; ky < KH; ++ky) {
+                    const int8_t *xp = rows[ky];
+                    const uint32_t *wt = wq + 2 * ky * KW;
+                    if (xp == NULL) {
+                        continue;
+                    }
+                    xp += (size_t)ix0 * C + c;
+                    if (KW == 3) {
+                        TTE_DW4_TAP(xp, wt, 1);
+                        TTE_DW4_TAP(xp + C, wt + 2, 1);
+                        TTE_DW4_TAP(xp + 2 * C, wt + 4, 1);
+                    } else {
+                        TTE_DW4_ROW57(xp, wt, 1);
+                    }
+                }
+            } else {
+                a0 = bb[0];
+                a1 = bb[1];
+                a2 = bb[2];
+                a3 = bb[3];
+                for (ky = 0; ky < KH; ++ky) {
+                    const int8_t *xp = rows[ky];
+                    const uint32_t *wt = wq + 2 * (ky * KW + kx0);
+                    if (xp == NULL) {
+                        continue;
+                    }
+                    xp += (size_t)(ix0 + kx0) * C + c;
+                    for (kx = kx0; kx < kx1; ++kx) {
+                        TTE_DW4_TAP(xp, wt, 1);
+                        wt += 2;
+                        xp += C;
+                    }
+                }
+            }
+            rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
+            }
+        }
+        }
+    }
+}
+#endif
+
+void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                          int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride)
+{
+    int32_t i;
+#if defined(__ARM_FEATURE_DSP)
+    const tte_conv2d_geom_t *g = &p->g;
+    /* transposing the weights pays from about six pixels on; fewer go pixel by pixel */
+    if (k >= 6 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        const rq_t r = rq_init(p, fast);
+        const int32_t c4 = g->in_c & ~3;
+        dw_row_groups(p, &r, rows, NULL, 1, ox0, k, w, bias, out, ostride);
+        if (c4 < g->in_c) {
+            /* the last in_c % 4 channels */
+            for (i = 0; i < k; ++i) {
+                const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+                dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride,
+                           c4);
+            }
+        }
+        return;
+    }
+#endif
+    for (i = 0; i < k; ++i) {
+        tte_conv2d_s8_dw_pixel(p, fast, rows, ox0 + i, w, bias, out + (size_t)i * ostride);
+    }
+}
+
+/* groups == in_c, one input channel per group. */
+TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const size_t row_bytes = (size_t)g->in_w * g->in_c;
+    const size_t y_image = (size_t)g->out_h * g->out_w * g->out_c;
+    const rq_t r = rq_init(p, fast);
+    const int8_t *rows[TTE_CONV_MAX_KH];
+    int32_t b, oy, ox, ky, c4 = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        /* the whole image four channels at a time: weights transposed once per call */
+        for (b = 0; b < g->batch; ++b) {
+            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, g->out_w, w, bias,
+                          y + (size_t)b * y_image, (size_t)g->out_c);
+        }
+        c4 = g->in_c & ~3;
+        if (c4 == g->in_c) {
+            return;
+        }
+    }
+#endif
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *xb = x + (size_t)b * g->in_h * row_bytes;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            int8_t *yo = y + (size_t)b * y_image + (size_t)oy * g->out_w * g->out_c;
+            for (ky = 0; ky < g->k_h; ++ky) {
+                const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+                rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
+            }
+            for (ox = 0; ox < g->out_w; ++ox) {
+                if (c4 == 0) {
+                    tte_conv2d_s8_dw_pixel(p, fast, rows, ox, w, bias, yo + (size_t)ox * g->out_c);
+                } else {
+                    /* the last in_c % 4 channels after dw_row_groups (dilation 1) */
+                    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+                    dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias,
+                               yo + (size_t)ox * g->out_c, c4);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,1343 @@
+/* The fused backward of an inverted-residual block from its depthwise conv on
+ * (tte_dwpw_backward_s8 and its head / split variants, tte/update.h): channel by channel,
+ * bit-identical to the unfused kernels. Its hot loops have a Cortex-M4F/M7 form in inline
+ * assembly beside the portable C, under TTE_VFP_ASM (tte/internal/vfp.h: the same float
+ * operations in the same order, the same bits). QAS steps: tte/internal/qas.h. */
+#include "tte/update.h"
+
+#include <string.h>
+
+#include "tte/internal/qas.h"
+#include "tte/internal/vfp.h"
+#include "tte/internal/window.h"
+
+/* Position of channel c in a selection (NULL: all), or -1. *cur: where the last one was
+ * found, so an ascending selection walked in channel order costs O(1) per channel. */
+static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
+{
+    int32_t i;
+    if (idx == NULL) {
+        return c < n ? c : -1;
+    }
+    if (*cur < n && idx[*cur] == c) {
+        return (*cur)++;
+    }
+    for (i = 0; i < n; ++i) {
+        if (idx[i] == c) {
+            *cur = i + 1;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int32_t bit_at(const uint8_t *m, size_t e)
+{
+    return (m[e >> 3] >> (e & 7u)) & 1u;
+}
+
+/* Floats of the per-channel weight rows that dwpw_run keeps on the stack without a head (the
+ * taps of D, a row of P), converted once per channel instead of once per term; longer rows
+ * are taken in pieces of this many (with a head they are in the scratch, whole). */
+#define TTE_DWPW_ROW 64
+
+#ifdef TTE_VFP_ASM
+
+/* a += g[o] * w[o] for eight o in order, pixels A (g in s16-s23) and B (s24-s31), w in s8-s15 */
+#define TTE_DOT_PAIR(ga, gb, a, b) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" "vldmia %[" gb "]!, {s24-s31}\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" "vmla.f32 %[" b "], s24, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" "vmla.f32 %[" b "], s25, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" "vmla.f32 %[" b "], s26, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" "vmla.f32 %[" b "], s27, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" "vmla.f32 %[" b "], s28, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+#define TTE_DOT_ONE(ga, a) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t"
+#define TTE_DOT_CLOBBERS \
+    "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
+/* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
+ * nonzero pixel, t in s16 and eight dx values at a time in s17-s24: dx[k] += t * w[k] */
+#define TTE_DX_CVT16 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, %[s]\n\t" \
+    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, %[s]\n\t" \
+    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, %[s]\n\t" \
+    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, %[s]\n\t" \
+    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, %[s]\n\t" \
+    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, %[s]\n\t" \
+    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, %[s]\n\t" \
+    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, %[s]\n\t"
+#define TTE_DX_CVT8 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+#define TTE_DX_VMLA_LO \
+    "vmla.f32 s17, s16, s0\n\t" \
+    "vmla.f32 s18, s16, s1\n\t" \
+    "vmla.f32 s19, s16, s2\n\t" \
+    "vmla.f32 s20, s16, s3\n\t" \
+    "vmla.f32 s21, s16, s4\n\t" \
+    "vmla.f32 s22, s16, s5\n\t" \
+    "vmla.f32 s23, s16, s6\n\t" \
+    "vmla.f32 s24, s16, s7\n\t"
+#define TTE_DX_VMLA_HI \
+    "vmla.f32 s17, s16, s8\n\t" \
+    "vmla.f32 s18, s16, s9\n\t" \
+    "vmla.f32 s19, s16, s10\n\t" \
+    "vmla.f32 s20, s16, s11\n\t" \
+    "vmla.f32 s21, s16, s12\n\t" \
+    "vmla.f32 s22, s16, s13\n\t" \
+    "vmla.f32 s23, s16, s14\n\t" \
+    "vmla.f32 s24, s16, s15\n\t"
+/* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
+ * t in s16, the table's floats moved in pairs from core registers (ldr takes a register
+ * index, vldr does not) */
+#define TTE_UPD_16 \
+    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s8, s16, s17\n\t" "vmla.f32 s9, s16, s18\n\t" "vmla.f32 s10, s16, s19\n\t" "vmla.f32 s11, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s12, s16, s17\n\t" "vmla.f32 s13, s16, s18\n\t" "vmla.f32 s14, s16, s19\n\t" "vmla.f32 s15, s16, s20\n\t"
+#define TTE_UPD_8 \
+    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
+/* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
+#define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
+#else
+#define TTE_ACC(a, r) float a = 0.0f
+#endif
+
+/* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
+ * once (each converted weight loaded once for all of them; under TTE_VFP_ASM eight oc per
+ * pass of the assembly loop, the last qc % 8 in C). */
+static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    const float *g4 = gy + pi[4] * qc, *g5 = gy + pi[5] * qc, *g6 = gy + pi[6] * qc, *g7 = gy + pi[7] * qc;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
+    TTE_ACC(a2, "s2");
+    TTE_ACC(a3, "s3");
+    TTE_ACC(a4, "s4");
+    TTE_ACC(a5, "s5");
+    TTE_ACC(a6, "s6");
+    TTE_ACC(a7, "s7");
+    size_t o;
+#ifdef TTE_VFP_ASM
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
+                         "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         TTE_DOT_PAIR("g4", "g5", "a4", "a5")
+                         TTE_DOT_PAIR("g6", "g7", "a6", "a7")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),
+                           [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1),
+                           [g2] "+r"(g2), [g3] "+r"(g3), [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6),
+                           [g7] "+r"(g7), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+        a2 += g2[o] * wv;
+        a3 += g3[o] * wv;
+        a4 += g4[o] * wv;
+        a5 += g5[o] * wv;
+        a6 += g6[o] * wv;
+        a7 += g7[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+    dzc[pi[2]] = a2;
+    dzc[pi[3]] = a3;
+    dzc[pi[4]] = a4;
+    dzc[pi[5]] = a5;
+    dzc[pi[6]] = a6;
+    dzc[pi[7]] = a7;
+}
+
+static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
+    TTE_ACC(a2, "s2");
+    TTE_ACC(a3, "s3");
+    size_t o;
+#ifdef TTE_VFP_ASM
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0),
+                           [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+        a2 += g2[o] * wv;
+        a3 += g3[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+    dzc[pi[2]] = a2;
+    dzc[pi[3]] = a3;
+}
+
+static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc;
+    TTE_ACC(a0, "s0");
+    TTE_ACC(a1, "s1");
+    size_t o;
+#ifdef TTE_VFP_ASM
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [g0] "+r"(g0), [g1] "+r"(g1), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
+    for (o = 0; o < qc; ++o) {
+        const float wv = wcol[o];
+        a0 += g0[o] * wv;
+        a1 += g1[o] * wv;
+    }
+    dzc[pi[0]] = a0;
+    dzc[pi[1]] = a1;
+}
+
+static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+{
+    const float *g0 = gy + pi[0] * qc;
+    TTE_ACC(a0, "s0");
+    size_t o;
+#ifdef TTE_VFP_ASM
+    if (qc >= 8u) {
+        const float *we = wcol + (qc & ~(size_t)7);
+        __asm__ volatile("vmov %[a0], %[z]\n\t"
+                         "1:\n\t"
+                         "vldmia %[w]!, {s8-s15}\n\t"
+                         TTE_DOT_ONE("g0", "a0")
+                         "cmp %[w], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=t"(a0), [g0] "+r"(g0), [w] "+r"(wcol)
+                         : [we] "r"(we), [z] "r"(0)
+                         : TTE_DOT_CLOBBERS);
+        qc &= 7u;
+    }
+#endif
+    for (o = 0; o < qc; ++o) {
+        a0 += g0[o] * wcol[o];
+    }
+    dzc[pi[0]] = a0;
+}
+
+/* Q's input gradient, channel c, pixels where D's mask is set (the others are 0), into dzc:
+ * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
+ * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
+ * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
+ * time share each converted weight. */
+static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
+                         float *wcol)
+{
+    const size_t qc = (size_t)q->out_c;
+    size_t pend[8], i, o, e = (size_t)c;
+    size_t np = 0;
+    o = 0;
+#ifdef TTE_VFP_ASM
+    if (qc >= 4u) {
+        /* four at a time: two strided bytes per pointer step, VCVT, VMUL by the scales */
+        const int8_t *wp = q->w + c;
+        const float *sp = q->scale;
+        float *out = wcol;
+        float *const end = wcol + (qc & ~(size_t)3);
+        int32_t r0, r1, r2, r3;
+        __asm__ volatile("1:\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t"
+                         "ldrsb %[r1], [%[wp], %[ch]]\n\t"
+                         "add %[wp], %[wp], %[ch2]\n\t"
+                         "ldrsb %[r2], [%[wp]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch]]\n\t"
+                         "add %[wp], %[wp], %[ch2]\n\t"
+                         "vmov s0, s1, %[r0], %[r1]\n\t"
+                         "vmov s2, s3, %[r2], %[r3]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t"
+                         "vcvt.f32.s32 s1, s1\n\t"
+                         "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t"
+                         "vldmia %[sp]!, {s4-s7}\n\t"
+                         "vmul.f32 s0, s0, s4\n\t"
+                         "vmul.f32 s1, s1, s5\n\t"
+                         "vmul.f32 s2, s2, s6\n\t"
+                         "vmul.f32 s3, s3, s7\n\t"
+                         "vstmia %[out]!, {s0-s3}\n\t"
+                         "cmp %[out], %[end]\n\t"
+                         "bne 1b\n\t"
+                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+r"(wp),
+                           [sp] "+r"(sp), [out] "+r"(out)
+                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(end)
+                         : "d0", "d1", "d2", "d3", "cc", "memory");
+        o = qc & ~(size_t)3;
+    }
+#endif
+    for (; o < qc; ++o) {
+        wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+    }
+    if ((ch & 7) == 0) {
+        /* channel c's mask bits: one bit of every (ch / 8)-th byte */
+        const uint8_t *mp = q->mask + (c >> 3);
+        const uint32_t bit = 1u << (c & 7);
+        const size_t mstep = (size_t)ch >> 3;
+        for (i = 0; i < out_pixels; ++i, mp += mstep) {
+            if ((*mp & bit) == 0u) {
+                dzc[i] = 0.0f;
+                continue;
+            }
+            pend[np++] = i;
+            if (np == 8) {
+                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+                np = 0;
+            }
+        }
+    } else {
+        for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
+            if (!bit_at(q->mask, e)) {
+                dzc[i] = 0.0f;
+                continue;
+            }
+            pend[np++] = i;
+            if (np == 8) {
+                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+                np = 0;
+            }
+        }
+    }
+    /* the rest: padded with copies of the first pixel (its sum is made again, the same
+     * float) up to a block of 8 or 4 when that costs less than smaller blocks */
+    if (np >= 3) {
+        const size_t nb = np >= 5 ? 8 : 4;
+        for (i = np; i < nb; ++i) {
+            pend[i] = pend[0];
+        }
+        if (nb == 8) {
+            dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+        } else {
+            dwpw_dot4(q->gy, qc, pend, wcol, dzc);
+        }
+    } else if (np == 2) {
+        dwpw_dot2(q->gy, qc, pend, wcol, dzc);
+    } else if (np == 1) {
+        dwpw_dot1(q->gy, qc, pend, wcol, dzc);
+    }
+}
+
+/* tp[j] += d * wp[j] for j < n: each a different element, so their order is free. */
+static void dwpw_axpy(float *tp, const float *wp, float d, int32_t n)
+{
+    int32_t j;
+    switch (n) {
+    case 7:
+        tp[6] += d * wp[6];
+        /* fall through */
+    case 6:
+        tp[5] += d * wp[5];
+        /* fall through */
+    case 5:
+        tp[4] += d * wp[4];
+        /* fall through */
+    case 4:
+        tp[3] += d * wp[3];
+        /* fall through */
+    case 3:
+        tp[2] += d * wp[2];
+        /* fall through */
+    case 2:
+        tp[1] += d * wp[1];
+        /* fall through */
+    case 1:
+        tp[0] += d * wp[0];
+        /* fall through */
+    case 0:
+        break;
+    default:
+        for (j = 0; j < n; ++j) {
+            tp[j] += d * wp[j];
+        }
+        break;
+    }
+}
+
+/* dwpw_dw_grad for stride and dilation 1 along x (the usual case): an output pixel's taps
+ * kx0 <= kx < kx1 land on x0 + kx, found without a division; wtap holds the converted taps. */
+static void dwpw_dw_grad_unit(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const float *wtap,
+                              float *tmp)
+{
+    const int32_t kw = g->k_w, in_w = g->in_w;
+    const size_t plane = (size_t)g->in_h * in_w, rstep = (size_t)g->dil_h * in_w;
+    int32_t bi, oy, ox, r;
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *tb = tmp + (size_t)bi * plane;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t y0 = oy * g->stride_h - g->pad_top;
+            int32_t ky0, ky1;
+            float *trow;
+            const float *wrow;
+            valid_range(g->k_h, g->dil_h, y0, g->in_h, &ky0, &ky1);
+            if (ky1 <= ky0) {
+                dzp += (size_t)g->out_w * dz_stride;
+                continue;
+            }
+            trow = tb + (size_t)(y0 + ky0 * g->dil_h) * in_w;
+            wrow = wtap + ky0 * kw;
+            for (ox = 0; ox < g->out_w; ++ox, dzp += dz_stride) {
+                const float d = *dzp;
+                const int32_t x0 = ox - g->pad_left;
+                const int32_t kx0 = x0 < 0 ? -x0 : 0;
+                const int32_t n = (in_w - x0 < kw ? in_w - x0 : kw) - kx0;
+                float *tp = trow + (x0 + kx0);
+                const float *wp = wrow + kx0;
+                if (d == 0.0f || n <= 0) {
+                    continue;
+                }
+                for (r = ky0; r < ky1; ++r, tp += rstep, wp += kw) {
+                    dwpw_axpy(tp, wp, d, n);
+                }
+            }
+        }
+    }
+}
+
+/* D's input gradient, channel c, into tmp (zeroed first): the loop nest of
+ * tte_conv2d_grad_input_f32 (output pixels in order, taps in order, zero terms skipped), each
+ * output pixel's tap rectangle clipped to the input once. */
+static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz_stride, const int8_t *wd,
+                         float scale, float *tmp, float *wtap, int32_t cap)
+{
+    const int32_t kk = g->k_h * g->k_w;
+    const size_t plane = (size_t)g->in_h * g->in_w;
+    int32_t bi, oy, ox, ky, kx, t;
+    size_t i;
+    for (i = 0; i < (size_t)g->batch * plane; ++i) {
+        tmp[i] = 0.0f;
+    }
+    if (kk <= cap) {
+        for (t = 0; t < kk; ++t) {
+            wtap[t] = (float)wd[t] * scale;
+        }
+        if (g->stride_w == 1 && g->dil_w == 1) {
+            dwpw_dw_grad_unit(g, dzp, dz_stride, wtap, tmp);
+            return;
+        }
+    }
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *tb = tmp + (size_t)bi * plane;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t y0 = oy * g->stride_h - g->pad_top;
+            int32_t ky0, ky1;
+            valid_range(g->k_h, g->dil_h, y0, g->in_h, &ky0, &ky1);
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const float d = *dzp;
+                const int32_t x0 = ox * g->stride_w - g->pad_left;
+                int32_t kx0, kx1;
+                dzp += dz_stride;
+                if (d == 0.0f) {
+                    continue;
+                }
+                valid_range(g->k_w, g->dil_w, x0, g->in_w, &kx0, &kx1);
+                for (ky = ky0; ky < ky1; ++ky) {
+                    float *tp = tb + (size_t)(y0 + ky * g->dil_h) * g->in_w + (x0 + kx0 * g->dil_w);
+                    const int32_t wr = ky * g->k_w;
+                    if (kk <= cap) {
+                        for (kx = kx0; kx < kx1; ++kx, tp += g->dil_w) {
+                            *tp += d * wtap[wr + kx];
+                        }
+                    } else {
+                        for (kx = kx0; kx < kx1; ++kx, tp += g->dil_w) {
+                            *tp += d * ((float)wd[wr + kx] * scale);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* The head variants' depthwise input gradient works on a padded plane: ph x pw floats per image
+ * (dwpw_plane), every output pixel's whole window inside it, so no window is clipped; the
+ * interior [pad_top, pad_top + in_h) x [pad_left, pad_left + in_w) is D's input gradient, the
+ * border only takes the terms that fall outside the input (dropped). Each interior element
+ * gets the same terms in the same order as in dwpw_dw_grad. */
+static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
+{
+    const int32_t eh = (g->out_h - 1) * g->stride_h + (g->k_h - 1) * g->dil_h + 1;
+    const int32_t ew = (g->out_w - 1) * g->stride_w + (g->k_w - 1) * g->dil_w + 1;
+    *ph = eh > g->pad_top + g->in_h ? eh : g->pad_top + g->in_h;
+    *pw = ew > g->pad_left + g->in_w ? ew : g->pad_left + g->in_w;
+}
+
+#ifdef TTE_VFP_ASM
+#define TTE_DWG_ROWS3 \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s0\n\t" "vmla.f32 s18, s16, s1\n\t" "vmla.f32 s19, s16, s2\n\t" \
+    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s3\n\t" "vmla.f32 s18, s16, s4\n\t" "vmla.f32 s19, s16, s5\n\t" \
+    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s6\n\t" "vmla.f32 s18, s16, s7\n\t" "vmla.f32 s19, s16, s8\n\t" \
+    "vstm %[t], {s17-s19}\n\t"
+#define TTE_DWG_ROWS5 \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s0\n\t" "vmla.f32 s26, s30, s1\n\t" "vmla.f32 s27, s30, s2\n\t" "vmla.f32 s28, s30, s3\n\t" "vmla.f32 s29, s30, s4\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s5\n\t" "vmla.f32 s26, s30, s6\n\t" "vmla.f32 s27, s30, s7\n\t" "vmla.f32 s28, s30, s8\n\t" "vmla.f32 s29, s30, s9\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s10\n\t" "vmla.f32 s26, s30, s11\n\t" "vmla.f32 s27, s30, s12\n\t" "vmla.f32 s28, s30, s13\n\t" "vmla.f32 s29, s30, s14\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s15\n\t" "vmla.f32 s26, s30, s16\n\t" "vmla.f32 s27, s30, s17\n\t" "vmla.f32 s28, s30, s18\n\t" "vmla.f32 s29, s30, s19\n\t" \
+    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s20\n\t" "vmla.f32 s26, s30, s21\n\t" "vmla.f32 s27, s30, s22\n\t" "vmla.f32 s28, s30, s23\n\t" "vmla.f32 s29, s30, s24\n\t" \
+    "vstm %[t], {s25-s29}\n\t"
+#define TTE_DWG_ROWS7 \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
+    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
+    "vstm %[t], {s8-s14}\n\t"
+
+/* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
+ * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
+ * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
+static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int32_t sw4, int32_t pw4,
+                            const float *wtap)
+{
+    const float *const dze = dz + n;
+    const float *wr;
+    float *t;
+    if (k == 3) {
+        __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                         "1:\n\t"
+                         "vldmia %[dz]!, {s16}\n\t"
+                         "vcmp.f32 s16, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         TTE_DWG_ROWS3
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d8", "d9", "cc", "memory");
+    } else if (k == 5) {
+        __asm__ volatile("vldmia %[w], {s0-s24}\n\t"
+                         "1:\n\t"
+                         "vldmia %[dz]!, {s30}\n\t"
+                         "vcmp.f32 s30, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         TTE_DWG_ROWS5
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
+    } else {
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[dz]!, {s16}\n\t"
+                         "vcmp.f32 s16, #0\n\t"
+                         "vmrs APSR_nzcv, fpscr\n\t"
+                         "beq 2f\n\t"
+                         "mov %[t], %[b]\n\t"
+                         "mov %[wr], %[w]\n\t"
+                         TTE_DWG_ROWS7
+                         "2:\n\t"
+                         "add %[b], %[b], %[sw4]\n\t"
+                         "cmp %[dz], %[dze]\n\t"
+                         "bne 1b\n\t"
+                         : [t] "=&r"(t), [wr] "=&r"(wr), [dz] "+r"(dz), [b] "+r"(b)
+                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+    }
+}
+#endif
+
+/* D's input gradient, channel c, on the padded plane (zeroed first): output pixels in order,
+ * taps in order, zero terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. */
+static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd, float scale,
+                             float *plane, float *wtap, int32_t ph, int32_t pw)
+{
+    const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
+    const size_t psz = (size_t)ph * pw;
+    int32_t bi, oy, ox, ky, kx, t;
+    memset(plane, 0, (size_t)g->batch * psz * sizeof(float));
+    for (t = 0; t < kk; ++t) {
+        wtap[t] = (float)wd[t] * scale;
+    }
+    for (bi = 0; bi < g->batch; ++bi) {
+        float *pb = plane + (size_t)bi * psz;
+        for (oy = 0; oy < g->out_h; ++oy, dzp += g->out_w) {
+            float *rowp = pb + (size_t)oy * g->stride_h * pw;
+#ifdef TTE_VFP_ASM
+            if (kh == kw && (kw == 3 || kw == 5 || kw == 7) && g->dil_h == 1 && g->dil_w == 1) {
+                dwpw_dw_row_vfp(kw, dzp, g->out_w, rowp, 4 * g->stride_w, 4 * pw, wtap);
+                continue;
+            }
+#endif
+            for (ox = 0; ox < g->out_w; ++ox) {
+                const float d = dzp[ox];
+                float *tp = rowp + (size_t)ox * g->stride_w;
+                if (d == 0.0f) {
+                    continue;
+                }
+                for (ky = 0; ky < kh; ++ky, tp += (size_t)g->dil_h * pw) {
+                    const float *wr = wtap + ky * kw;
+                    for (kx = 0; kx < kw; ++kx) {
+                        tp[kx * g->dil_w] += d * wr[kx];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
+ * sum: dx's sums start at +0 too), eight k at a time with their weights in registers. */
+static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, int32_t k0, int32_t n,
+                        const float *wrow)
+{
+    int32_t j = 0;
+    size_t i;
+    for (; j + 8 <= n; j += 8) {
+        const float w0 = wrow[j], w1 = wrow[j + 1], w2 = wrow[j + 2], w3 = wrow[j + 3];
+        const float w4 = wrow[j + 4], w5 = wrow[j + 5], w6 = wrow[j + 6], w7 = wrow[j + 7];
+        float *dp = dx + k0 + j;
+        for (i = 0; i < pixels; ++i, dp += cin) {
+            const float t = d[i];
+            if (t == 0.0f) {
+                continue;
+            }
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+        }
+    }
+    for (; j < n; ++j) {
+        const float w0 = wrow[j];
+        float *dp = dx + k0 + j;
+        for (i = 0; i < pixels; ++i, dp += cin) {
+            const float t = d[i];
+            if (t != 0.0f) {
+                *dp += t * w0;
+            }
+        }
+    }
+}
+
+/* P's weight update, row c: for each selected input channel k (ci-th), the gradient
+ * sum over pixels in order of d[i] * dequantized x[i, k] (tte_conv2d_weight_update_s8's sum;
+ * zero d terms skipped), four channels at a time, then the float32 QAS step on wrow[ci]
+ * (packed: a split weight's trained part) or wrow[k]. */
+static void dwpw_update_row(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
+                            const int8_t *x, float x_scale, int32_t x_zp, int32_t cin, const float *d,
+                            size_t pixels, int32_t step)
+{
+    const float kf = qas_factor_s8(u, oi);
+    const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
+    int32_t ci = 0;
+    size_t i;
+    for (; ci + 4 <= u->n_in; ci += 4) {
+        const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
+        const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
+        const int8_t *xp = x;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+        for (i = 0; i < pixels; ++i, xp += cin) {
+            const float t = d[i];
+            if (t == 0.0f) {
+                continue;
+            }
+            a0 += t * ((float)((int32_t)xp[o0] - x_zp) * x_scale);
+            a1 += t * ((float)((int32_t)xp[o1] - x_zp) * x_scale);
+            a2 += t * ((float)((int32_t)xp[o2] - x_zp) * x_scale);
+            a3 += t * ((float)((int32_t)xp[o3] - x_zp) * x_scale);
+        }
+        {
+            int8_t *w0 = wrow + (packed ? ci : o0), *w1 = wrow + (packed ? ci + 1 : o1);
+            int8_t *w2 = wrow + (packed ? ci + 2 : o2), *w3 = wrow + (packed ? ci + 3 : o3);
+            *w0 = apply_s8(*w0, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+            *w1 = apply_s8(*w1, qas_steps_s8(u, kf, a1, base + (uint32_t)ci + 1u, step));
+            *w2 = apply_s8(*w2, qas_steps_s8(u, kf, a2, base + (uint32_t)ci + 2u, step));
+            *w3 = apply_s8(*w3, qas_steps_s8(u, kf, a3, base + (uint32_t)ci + 3u, step));
+        }
+    }
+    for (; ci < u->n_in; ++ci) {
+        const int32_t o0 = sel(u->in_idx, ci);
+        const int8_t *xp = x + o0;
+        float a0 = 0.0f;
+        int8_t *wp = wrow + (packed ? ci : o0);
+        for (i = 0; i < pixels; ++i, xp += cin) {
+            const float t = d[i];
+            if (t != 0.0f) {
+                a0 += t * ((float)((int32_t)*xp - x_zp) * x_scale);
+            }
+        }
+        *wp = apply_s8(*wp, qas_steps_s8(u, kf, a0, base + (uint32_t)ci, step));
+    }
+}
+
+/* dwpw_dx_row over a list: the n nonzero values d[j] of channel c's gradient at pixel byte
+ * offsets off[j] (pixel * cin, pixels ascending), so no zero test is left in the loop; the
+ * weights wq[k] * s converted as each block of them is loaded (the same floats). */
+static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t n, int32_t kn, const int8_t *wq,
+                         float s)
+{
+    int32_t j = 0, l;
+    if (n <= 0) {
+        return;
+    }
+#ifdef TTE_VFP_ASM
+    for (; j + 8 <= kn; j += j + 16 <= kn ? 16 : 8) {
+        float *base = dx + j;
+        const int8_t *wp = wq + j;
+        const float *dp = d;
+        const int32_t *op = off, *oe = off + n;
+        int32_t t0, t1;
+        float *pp;
+        if (j + 16 <= kn) {
+            __asm__ volatile(TTE_DX_CVT16
+                             "1:\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_LO
+                             "vstmia %[p]!, {s17-s24}\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_HI
+                             "vstmia %[p], {s17-s24}\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "s24", "cc",
+                               "memory");
+        } else {
+            __asm__ volatile(TTE_DX_CVT8
+                             "1:\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s17-s24}\n\t"
+                             TTE_DX_VMLA_LO
+                             "vstmia %[p], {s17-s24}\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "d11", "s24", "cc", "memory");
+        }
+    }
+#endif
+    for (; j + 16 <= kn; j += 16) {
+        const float w0 = (float)wq[j] * s, w1 = (float)wq[j + 1] * s, w2 = (float)wq[j + 2] * s;
+        const float w3 = (float)wq[j + 3] * s, w4 = (float)wq[j + 4] * s, w5 = (float)wq[j + 5] * s;
+        const float w6 = (float)wq[j + 6] * s, w7 = (float)wq[j + 7] * s, w8 = (float)wq[j + 8] * s;
+        const float w9 = (float)wq[j + 9] * s, w10 = (float)wq[j + 10] * s, w11 = (float)wq[j + 11] * s;
+        const float w12 = (float)wq[j + 12] * s, w13 = (float)wq[j + 13] * s, w14 = (float)wq[j + 14] * s;
+        const float w15 = (float)wq[j + 15] * s;
+        float *base = dx + j;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            float *dp = base + off[l];
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+            dp[8] += t * w8;
+            dp[9] += t * w9;
+            dp[10] += t * w10;
+            dp[11] += t * w11;
+            dp[12] += t * w12;
+            dp[13] += t * w13;
+            dp[14] += t * w14;
+            dp[15] += t * w15;
+        }
+    }
+    for (; j + 8 <= kn; j += 8) {
+        const float w0 = (float)wq[j] * s, w1 = (float)wq[j + 1] * s, w2 = (float)wq[j + 2] * s;
+        const float w3 = (float)wq[j + 3] * s, w4 = (float)wq[j + 4] * s, w5 = (float)wq[j + 5] * s;
+        const float w6 = (float)wq[j + 6] * s, w7 = (float)wq[j + 7] * s;
+        float *base = dx + j;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            float *dp = base + off[l];
+            dp[0] += t * w0;
+            dp[1] += t * w1;
+            dp[2] += t * w2;
+            dp[3] += t * w3;
+            dp[4] += t * w4;
+            dp[5] += t * w5;
+            dp[6] += t * w6;
+            dp[7] += t * w7;
+        }
+    }
+    for (; j < kn; ++j) {
+        const float w0 = (float)wq[j] * s;
+        float *base = dx + j;
+        for (l = 0; l < n; ++l) {
+            base[off[l]] += d[l] * w0;
+        }
+    }
+}
+
+/* dwpw_update_row over the list of dwpw_dx_list, x dequantized through xtab (indexed by the
+ * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); the row's gradients
+ * go to grad (n_in floats) and are applied at once. */
+static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
+                             const int8_t *x, const float *xtab, const float *d, const int32_t *off, int32_t n,
+                             float *grad, int32_t step)
+{
+    const uint8_t *xu = (const uint8_t *)x;
+    int32_t ci = 0, l;
+    for (; ci + 16 <= u->n_in; ci += 16) {
+        /* sixteen consecutive channels (all, or a run of a selection) */
+        const int32_t o0 = sel(u->in_idx, ci);
+        const uint8_t *xb = xu + o0;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+        float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f, a15 = 0.0f;
+        int32_t run = u->in_idx == NULL ? 16 : 1;
+        while (run < 16 && sel(u->in_idx, ci + run) == o0 + run) {
+            ++run;
+        }
+        if (run < 16) {
+            break;
+        }
+#ifdef TTE_VFP_ASM
+        if (n > 0) {
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            const uint8_t *pp;
+            uint32_t r0, r1, r2, r3;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s15}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
+                               [op] "+r"(op), [dp] "+r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xb + off[l];
+            a0 += t * xtab[xp[0]];
+            a1 += t * xtab[xp[1]];
+            a2 += t * xtab[xp[2]];
+            a3 += t * xtab[xp[3]];
+            a4 += t * xtab[xp[4]];
+            a5 += t * xtab[xp[5]];
+            a6 += t * xtab[xp[6]];
+            a7 += t * xtab[xp[7]];
+            a8 += t * xtab[xp[8]];
+            a9 += t * xtab[xp[9]];
+            a10 += t * xtab[xp[10]];
+            a11 += t * xtab[xp[11]];
+            a12 += t * xtab[xp[12]];
+            a13 += t * xtab[xp[13]];
+            a14 += t * xtab[xp[14]];
+            a15 += t * xtab[xp[15]];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
+        grad[ci + 4] = a4;
+        grad[ci + 5] = a5;
+        grad[ci + 6] = a6;
+        grad[ci + 7] = a7;
+        grad[ci + 8] = a8;
+        grad[ci + 9] = a9;
+        grad[ci + 10] = a10;
+        grad[ci + 11] = a11;
+        grad[ci + 12] = a12;
+        grad[ci + 13] = a13;
+        grad[ci + 14] = a14;
+        grad[ci + 15] = a15;
+    }
+    for (; ci + 8 <= u->n_in; ci += 8) {
+        /* eight consecutive channels (all, or a run of a selection) */
+        const int32_t o0 = sel(u->in_idx, ci);
+        const uint8_t *xb = xu + o0;
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+        int32_t run = u->in_idx == NULL ? 8 : 1;
+        while (run < 8 && sel(u->in_idx, ci + run) == o0 + run) {
+            ++run;
+        }
+        if (run < 8) {
+            break;
+        }
+#ifdef TTE_VFP_ASM
+        if (n > 0) {
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            const uint8_t *pp;
+            uint32_t r0, r1, r2, r3;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_8
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s7}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
+                               [op] "+r"(op), [dp] "+r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xb + off[l];
+            a0 += t * xtab[xp[0]];
+            a1 += t * xtab[xp[1]];
+            a2 += t * xtab[xp[2]];
+            a3 += t * xtab[xp[3]];
+            a4 += t * xtab[xp[4]];
+            a5 += t * xtab[xp[5]];
+            a6 += t * xtab[xp[6]];
+            a7 += t * xtab[xp[7]];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
+        grad[ci + 4] = a4;
+        grad[ci + 5] = a5;
+        grad[ci + 6] = a6;
+        grad[ci + 7] = a7;
+    }
+    for (; ci + 4 <= u->n_in; ci += 4) {
+        const int32_t o0 = sel(u->in_idx, ci), o1 = sel(u->in_idx, ci + 1);
+        const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+#ifdef TTE_VFP_ASM
+        if (n > 0) {
+            /* four channels anywhere: a byte pointer each, the pixel's offset as the index */
+            const float *dp = d;
+            const int32_t *op = off, *oe = off + n;
+            int32_t r0, r1, o;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[o], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrb %[r0], [%[x0], %[o]]\n\t"
+                             "ldrb %[r1], [%[x1], %[o]]\n\t"
+                             "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t"
+                             "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t"
+                             "vmov s17, s18, %[r0], %[r1]\n\t"
+                             "ldrb %[r0], [%[x2], %[o]]\n\t"
+                             "ldrb %[r1], [%[x3], %[o]]\n\t"
+                             "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t"
+                             "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t"
+                             "vmov s19, s20, %[r0], %[r1]\n\t"
+                             "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t"
+                             "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s3}\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [o] "=&r"(o), [op] "+r"(op), [dp] "+r"(dp)
+                             : [x0] "r"(xu + o0), [x1] "r"(xu + o1), [x2] "r"(xu + o2), [x3] "r"(xu + o3),
+                               [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
+#endif
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const uint8_t *xp = xu + off[l];
+            a0 += t * xtab[xp[o0]];
+            a1 += t * xtab[xp[o1]];
+            a2 += t * xtab[xp[o2]];
+            a3 += t * xtab[xp[o3]];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+        grad[ci + 2] = a2;
+        grad[ci + 3] = a3;
+    }
+    for (; ci < u->n_in; ++ci) {
+        const uint8_t *xp = xu + sel(u->in_idx, ci);
+        float a0 = 0.0f;
+        for (l = 0; l < n; ++l) {
+            a0 += d[l] * xtab[xp[off[l]]];
+        }
+        grad[ci] = a0;
+    }
+    qas_apply_row_s8(u, qas_factor_s8(u, oi), grad, u->n_in, wrow, packed ? NULL : u->in_idx,
+                     (uint32_t)oi * (uint32_t)u->n_in, step);
+}
+
+static float sum_f32(const float *v, size_t n)
+{
+    float acc = 0.0f;
+    size_t i;
+#ifdef TTE_VFP_ASM
+    if (n >= 8u) {
+        /* eight at a time into the one accumulator, in order */
+        const float *const ve = v + (n & ~(size_t)7);
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[v]!, {s0-s7}\n\t"
+                         "vadd.f32 %[a], %[a], s0\n\t" "vadd.f32 %[a], %[a], s1\n\t"
+                         "vadd.f32 %[a], %[a], s2\n\t" "vadd.f32 %[a], %[a], s3\n\t"
+                         "vadd.f32 %[a], %[a], s4\n\t" "vadd.f32 %[a], %[a], s5\n\t"
+                         "vadd.f32 %[a], %[a], s6\n\t" "vadd.f32 %[a], %[a], s7\n\t"
+                         "cmp %[v], %[ve]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "+t"(acc), [v] "+r"(v)
+                         : [ve] "r"(ve)
+                         : "d0", "d1", "d2", "d3", "cc", "memory");
+        n &= 7u;
+    }
+#endif
+    for (i = 0; i < n; ++i) {
+        acc += v[i];
+    }
+    return acc;
+}
+
+static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
+                     const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
+                     const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
+{
+    const tte_conv2d_geom_t *g = &p->dw;
+    const int32_t ch = g->in_c;
+    const int32_t cin = p->in_c;
+    const size_t pixels = (size_t)g->batch * g->in_h * g->in_w;
+    const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
+    /* with a head, D's input gradient is made on a padded plane (dwpw_plane) */
+    int32_t ph = 0, pw = 0;
+    size_t tsz = pixels;
+    /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
+    float *dzc;
+    /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
+     * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
+    float *xtab;
+    float stack_row[TTE_DWPW_ROW];
+    const int32_t kk = g->k_h * g->k_w;
+    const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
+    const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
+    float *row;
+    int32_t *off;
+    const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
+    const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
+    int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
+    size_t i;
+    if (q != NULL) {
+        dwpw_plane(g, &ph, &pw);
+        if ((size_t)g->batch * ph * pw > tsz) {
+            tsz = (size_t)g->batch * ph * pw;
+        }
+    }
+    dzc = tmp + tsz;
+    xtab = q != NULL ? dzc + out_pixels : NULL;
+    row = q != NULL ? xtab + 256 : stack_row;
+    off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
+    if (dx != NULL) {
+        for (i = 0; i < pixels * (size_t)cin; ++i) {
+            dx[i] = 0.0f;
+        }
+    }
+    if (xtab != NULL) {
+        for (i = 0; i < 256; ++i) {
+            xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
+        }
+    }
+    for (c = 0; c < ch; ++c) {
+        int32_t nz = 0;
+        float bsum;
+        if (q != NULL) {
+            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
+             * update (tte_bias_update_s32: pixels in order) */
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row);
+            if (q->b_update != NULL) {
+                const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
+                if (oi >= 0) {
+                    const tte_update_params_t *u = q->b_update;
+                    q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, lr_qb, oi),
+                                                                sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
+                }
+            }
+            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw);
+        } else {
+            dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
+        }
+        if (off != NULL) {
+            /* the activation mask (tte_mask_grad_f32) and the bias gradient (the masked sum in
+             * order; zero terms change no sum), the nonzero values moved to the front of tmp
+             * with their pixels' offsets into x and dx */
+            size_t e = (size_t)c;
+            int32_t bi, y, xx;
+            /* channel c's mask bits as above (one bit of every (ch / 8)-th byte) or by bit_at */
+            const uint8_t *mp = mask + (c >> 3);
+            const uint32_t bit = 1u << (c & 7);
+            const size_t mstep = (size_t)ch >> 3;
+            const int32_t bytes = (ch & 7) == 0;
+            bsum = 0.0f;
+            i = 0;
+            for (bi = 0; bi < g->batch; ++bi) {
+                for (y = 0; y < g->in_h; ++y) {
+                    /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    if (bytes) {
+                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                            const float t = src[xx];
+                            if (t != 0.0f && (*mp & bit) != 0u) {
+                                tmp[nz] = t;
+                                off[nz++] = (int32_t)(i * (size_t)cin);
+                                bsum += t;
+                            }
+                        }
+                        continue;
+                    }
+                    for (xx = 0; xx < g->in_w; ++xx, ++i, e += (size_t)ch) {
+                        const float t = src[xx];
+                        if (t != 0.0f && bit_at(mask, e)) {
+                            tmp[nz] = t;
+                            off[nz++] = (int32_t)(i * (size_t)cin);
+                            bsum += t;
+                        }
+                    }
+                }
+            }
+        } else {
+            /* the activation mask (tte_mask_grad_f32) */
+            size_t e = (size_t)c;
+            for (i = 0; i < pixels; ++i, e += (size_t)ch) {
+                if (!bit_at(mask, e)) {
+                    tmp[i] = 0.0f;
+                }
+            }
+            bsum = p->b_update != NULL ? sum_f32(tmp, pixels) : 0.0f;
+        }
+        if (p->b_update != NULL) {
+            const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
+            if (oi >= 0) {
+                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi), bsum, oi,
+                                                      (uint32_t)oi, step));
+            }
+        }
+        if (dx != NULL) {
+            /* P's input gradient: channel c's terms, before row c is updated; each dx element
+             * still sums over c in order (splitting the columns changes no float sum) */
+            const float s = p->w_scale[c];
+            int32_t k0, n, j;
+            if (off != NULL) {
+                /* the whole row at once (cap >= cin); split weights gathered as bytes first */
+                if (ws != NULL) {
+                    const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
+                    const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
+                    const int32_t nf = ws->in_c - ws->n_sel;
+                    int8_t *gathered = (int8_t *)(void *)row;
+                    for (j = 0; j < ws->n_sel; ++j) {
+                        gathered[ws->sel[j]] = up[j];
+                    }
+                    for (j = 0; j + 2 <= nf; j += 2) {
+                        const int8_t f0 = fp[j], f1 = fp[j + 1];
+                        gathered[ws->frz[j]] = f0;
+                        gathered[ws->frz[j + 1]] = f1;
+                    }
+                    if (j < nf) {
+                        gathered[ws->frz[j]] = fp[j];
+                    }
+                    dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
+                } else {
+                    dwpw_dx_list(dx, tmp, off, nz, cin, w + (size_t)c * cin, s);
+                }
+            } else {
+                for (k0 = 0; k0 < cin; k0 += n) {
+                    n = cin - k0 < cap ? cin - k0 : cap;
+                    if (ws != NULL) {
+                        const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
+                        const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
+                        for (j = 0; j < n; ++j) {
+                            const int32_t at = ws->where[k0 + j];
+                            row[j] = (float)(at >= 0 ? up[at] : fp[-1 - at]) * s;
+                        }
+                    } else {
+                        const int8_t *wr = w + (size_t)c * cin + k0;
+                        for (j = 0; j < n; ++j) {
+                            row[j] = (float)wr[j] * s;
+                        }
+                    }
+                    dwpw_dx_row(dx, tmp, pixels, cin, k0, n, row);
+                }
+            }
+        }
+        if (p->w_update != NULL) {
+            const tte_update_params_t *u = p->w_update;
+            const int32_t oi = sel_pos(u->out_idx, u->n_out, c, &cur_w);
+            if (oi >= 0) {
+                /* split weights: in_idx is ws->sel, column ci of the trained part */
+                int8_t *wrow = ws != NULL ? ws->upd + (size_t)c * ws->n_sel : w + (size_t)c * cin;
+                if (off != NULL) {
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, tmp, off, nz, row, step);
+                } else {
+                    dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
+                }
+            }
+        }
+    }
+}
+
+void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                          const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b, float *dx,
+                          int32_t step, float *tmp)
+{
+    dwpw_run(p, NULL, dz, w_dw, mask, w, NULL, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                               const int8_t *w_dw, const uint8_t *mask, int8_t *w, const int8_t *x, int32_t *b,
+                               float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, q, NULL, w_dw, mask, w, NULL, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_split_s8(const tte_dwpw_backward_params_t *p, const float *dz, const int8_t *w_dw,
+                                const uint8_t *mask, const tte_split_s8_t *w, const int8_t *x, int32_t *b,
+                                float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, NULL, dz, w_dw, mask, NULL, w, x, b, dx, step, tmp);
+}
+
+void tte_dwpw_backward_head_split_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
+                                     const int8_t *w_dw, const uint8_t *mask, const tte_split_s8_t *w,
+                                     const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
+{
+    dwpw_run(p, q, NULL, w_dw, mask, NULL, w, x, b, dx, step, tmp);
+}

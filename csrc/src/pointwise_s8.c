@@ -1,0 +1,483 @@
+/* int8 pointwise (1x1) conv2d: consecutive pixels (tte_conv2d_s8_pointwise_px, from
+ * tte_conv2d_s8 and tte_block_s8) and a weight split by input channel
+ * (tte_conv2d_s8_pointwise_gather_px, from tte_conv2d_s8_split).
+ *
+ * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
+ * (SXTB16, SSUB16, SMLAD, USADA8, SSAT) beside the portable C; every product and sum is an integer of the
+ * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
+#include <string.h>
+
+#include "tte/internal/conv_s8.h"
+
+/* One pixel of a 1x1 conv. */
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c;
+    const int32_t m = p->g.out_c;
+    const int32_t zp = p->in_zp;
+    int32_t oc = 0;
+#if defined(__ARM_FEATURE_DSP)
+    /* four output channels share each unpacked word of x */
+    const uint32_t zz = pack16(zp, zp);
+    for (; oc + 3 < m; oc += 4) {
+        const int8_t *w0 = w + (size_t)oc * n;
+        const int8_t *w1 = w0 + n;
+        const int8_t *w2 = w1 + n;
+        const int8_t *w3 = w2 + n;
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int32_t c = 0;
+        for (; c + 3 < n; c += 4) {
+            const uint32_t xv = load4(xp + c);
+            const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
+            const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+            uint32_t wv = load4(w0 + c);
+            a0 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a0));
+            wv = load4(w1 + c);
+            a1 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a1));
+            wv = load4(w2 + c);
+            a2 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a2));
+            wv = load4(w3 + c);
+            a3 = tte_smlad(xo, tte_sxtb16_ror8(wv), tte_smlad(xe, tte_sxtb16(wv), a3));
+        }
+        for (; c < n; ++c) {
+            const int32_t xv = (int32_t)xp[c] - zp;
+            a0 += xv * (int32_t)w0[c];
+            a1 += xv * (int32_t)w1[c];
+            a2 += xv * (int32_t)w2[c];
+            a3 += xv * (int32_t)w3[c];
+        }
+        if (bias) {
+            a0 += bias[oc];
+            a1 += bias[oc + 1];
+            a2 += bias[oc + 2];
+            a3 += bias[oc + 3];
+        }
+        yp[oc] = rq(r, a0, oc);
+        yp[oc + 1] = rq(r, a1, oc + 1);
+        yp[oc + 2] = rq(r, a2, oc + 2);
+        yp[oc + 3] = rq(r, a3, oc + 3);
+    }
+#endif
+    for (; oc < m; ++oc) {
+        const int8_t *wp = w + (size_t)oc * n;
+        int32_t acc = bias ? bias[oc] : 0;
+        int32_t c;
+        for (c = 0; c < n; ++c) {
+            acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
+        }
+        yp[oc] = rq(r, acc, oc);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* bias[oc] - zp * (sum of row oc of w): the zero point's share of the sum over (x - zp) * w,
+ * so that the pixel loops multiply x itself. */
+static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *bias, int32_t oc)
+{
+    /* the bytes offset to unsigned (w + 128 = w ^ 0x80) and summed four at a time by
+     * USADA8 against zero; 128 per byte taken off at the end */
+    uint32_t u = 0;
+    int32_t s;
+    int32_t c = 0;
+    for (; c + 7 < n; c += 8) {
+        const uint32_t w0 = load4(wp + c) ^ 0x80808080u, w1 = load4(wp + c + 4) ^ 0x80808080u;
+        __asm__("usada8 %0, %1, %2, %0\n\t"
+                "usada8 %0, %3, %2, %0"
+                : "+r"(u)
+                : "r"(w0), "r"(0u), "r"(w1));
+    }
+    s = (int32_t)u - 128 * c;
+    for (; c < n; ++c) {
+        s += wp[c];
+    }
+    return (bias ? bias[oc] : 0) - zp * s;
+}
+#endif
+
+#if defined(__ARM_FEATURE_DSP)
+/* One weight word (four input channels) of pw_small against four pixels: the word unpacked
+ * once, each pixel's x - zp for it loaded as a pair (even, odd lanes) with one LDRD from
+ * xs at byte offsets Q0..Q3. */
+#define TTE_PWS_WORD(Q0, Q1, Q2, Q3)                                                    \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"
+#define TTE_PWS_W0 TTE_PWS_WORD(0, 32, 64, 96)
+#define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
+#define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
+#define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
+#define TTE_PWS_OPS                                                                     \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [w] "=&r"(wt), \
+      [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)                                        \
+    : [xs] "r"(xs)                                                                      \
+    : "memory"
+
+/* A 1x1 conv with few input channels (n = 4 * NW, NW <= 4 a constant): four pixels at a
+ * time, their x - zp unpacked once into xs (pixel q, word j at byte 32 q + 8 j), then every
+ * output channel in turn, each weight word unpacked once for the four pixels (in assembly:
+ * gcc spilled the unpacked x). Past the last pixel the last one repeats (the same bytes
+ * stored twice). */
+static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, int32_t npx,
+                                       const int8_t *w, const int32_t *bias, int8_t *y, const int32_t NW,
+                                       const int32_t common)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t xs[4][4][2] __attribute__((aligned(8)));
+    int32_t i, oc, j, q;
+    for (i = 0; i < npx; i += 4) {
+        int8_t *y0, *y1, *y2, *y3;
+        for (q = 0; q < 4; ++q) {
+            const int32_t iq = i + q < npx ? i + q : npx - 1;
+            const int8_t *xq = x + (size_t)iq * n;
+#pragma GCC unroll 4
+            for (j = 0; j < NW; ++j) {
+                const uint32_t u = load4(xq + 4 * j);
+                xs[q][j][0] = tte_ssub16(tte_sxtb16(u), zz);
+                xs[q][j][1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+            }
+        }
+        y0 = y + (size_t)i * m;
+        y1 = y + (size_t)(i + 1 < npx ? i + 1 : npx - 1) * m;
+        y2 = y + (size_t)(i + 2 < npx ? i + 2 : npx - 1) * m;
+        y3 = y + (size_t)(i + 3 < npx ? i + 3 : npx - 1) * m;
+        {
+            const int8_t *wp = w;
+            for (oc = 0; oc < m; ++oc) {
+                int32_t a0 = common || bias ? bias[oc] : 0;
+                int32_t a1 = a0, a2 = a0, a3 = a0;
+                uint32_t wt, we, e, o;
+                if (NW == 1) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_OPS);
+                } else if (NW == 2) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_OPS);
+                } else if (NW == 3) {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_OPS);
+                } else {
+                    __asm__(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3 TTE_PWS_OPS);
+                }
+                if (common || r->mode == 2) {
+                    const int32_t mu = r->mult[oc], sh = r->shift[oc];
+                    y3[oc] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r->zp2);
+                    y2[oc] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r->zp2);
+                    y1[oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r->zp2);
+                    y0[oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r->zp2);
+                } else {
+                    y3[oc] = rq(r, a3, oc);
+                    y2[oc] = rq(r, a2, oc);
+                    y1[oc] = rq(r, a1, oc);
+                    y0[oc] = rq(r, a0, oc);
+                }
+            }
+        }
+    }
+}
+
+TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                      const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    /* common: a bias and the clamp range [-128, 127], tested once here instead of per channel */
+    const int32_t common = bias != NULL && rl.mode == 2;
+    switch (p->g.in_c + common) {
+    case 4:
+        pw_small(p, &rl, x, npx, w, bias, y, 1, 0);
+        break;
+    case 5:
+        pw_small(p, &rl, x, npx, w, bias, y, 1, 1);
+        break;
+    case 8:
+        pw_small(p, &rl, x, npx, w, bias, y, 2, 0);
+        break;
+    case 9:
+        pw_small(p, &rl, x, npx, w, bias, y, 2, 1);
+        break;
+    case 12:
+        pw_small(p, &rl, x, npx, w, bias, y, 3, 0);
+        break;
+    case 13:
+        pw_small(p, &rl, x, npx, w, bias, y, 3, 1);
+        break;
+    case 16:
+        pw_small(p, &rl, x, npx, w, bias, y, 4, 0);
+        break;
+    default:
+        pw_small(p, &rl, x, npx, w, bias, y, 4, 1);
+        break;
+    }
+}
+#endif
+
+#if defined(__ARM_FEATURE_DSP)
+/* One word (four input channels) of the 2x2 pointwise block: x0 and w0 post-incremented,
+ * x1 and w1 at offset o = n - 4 from them; a0/b0 += pixel 0/1 . w0, a1/b1 += . w1. */
+#define TTE_PW22_WORD                                                                   \
+    "ldr %[u], [%[xp]], #4\n\t"                                                      \
+    "ldr %[w], [%[wp]], #4\n\t"                                                      \
+    "ldr %[v], [%[xp], %[o]]\n\t"                                                    \
+    "sxtb16 %[ue], %[u]\n\t"                                                         \
+    "sxtb16 %[u], %[u], ror #8\n\t"                                                  \
+    "sxtb16 %[we], %[w]\n\t"                                                         \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                  \
+    "sxtb16 %[ve], %[v]\n\t"                                                         \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                  \
+    "smlad %[a0], %[ue], %[we], %[a0]\n\t"                                           \
+    "smlad %[a0], %[u], %[w], %[a0]\n\t"                                             \
+    "smlad %[b0], %[ve], %[we], %[b0]\n\t"                                           \
+    "smlad %[b0], %[v], %[w], %[b0]\n\t"                                             \
+    "ldr %[w], [%[wp], %[o]]\n\t"                                                    \
+    "sxtb16 %[we], %[w]\n\t"                                                         \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                  \
+    "smlad %[a1], %[ue], %[we], %[a1]\n\t"                                           \
+    "smlad %[a1], %[u], %[w], %[a1]\n\t"                                             \
+    "smlad %[b1], %[ve], %[we], %[b1]\n\t"                                           \
+    "smlad %[b1], %[v], %[w], %[b1]\n\t"
+
+/* tte_rq_fast_s8 of register A (clobbered) with %[mu], %[sh] = ~shift, %[z] = zp2, the
+ * byte stored at ADDR. */
+#define TTE_RQS8(A, ADDR)                                                               \
+    "qadd %[t], %[" A "], %[" A "]\n\t"                                                \
+    "smmulr %[t], %[t], %[mu]\n\t"                                                     \
+    "add %[t], %[t], %[t], asr #31\n\t"                                                \
+    "asr %[t], %[t], %[sh]\n\t"                                                        \
+    "add %[t], %[t], %[z]\n\t"                                                         \
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
+    "strb %[t], " ADDR "\n\t"
+#endif
+
+/* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
+TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const int32_t n = p->g.in_c;
+    const int32_t m = p->g.out_c;
+    const rq_t r = rq_init(p, fast);
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    if (npx >= 2 && n <= 16 && (n & 3) == 0) {
+        pw_small_any(p, &r, x, npx, w, bias, y);
+        return;
+    }
+    if (npx >= 4) {
+        /* two output channels x two pixels: each unpacked word of x serves two channels,
+         * each of w two pixels; the zero point goes into the bias once per channel (which
+         * pays from four pixels on) */
+        const int32_t zp = p->in_zp;
+        const int32_t n4 = n & ~3;
+        int32_t oc;
+        for (oc = 0; oc < m; oc += 2) {
+            const int32_t two = oc + 1 < m;
+            const int8_t *w0 = w + (size_t)oc * n;
+            const int8_t *w1 = two ? w0 + n : w0;
+            const int32_t k0 = zp_bias(w0, n, zp, bias, oc);
+            const int32_t k1 = two ? zp_bias(w1, n, zp, bias, oc + 1) : k0;
+            const int32_t m0 = r.mult[oc], s0 = r.shift[oc];
+            const int32_t m1 = two ? r.mult[oc + 1] : m0, s1 = two ? r.shift[oc + 1] : s0;
+            /* for the assembly output stage: mult, ~shift of both channels, zp2 */
+            const int32_t qp[5] __attribute__((aligned(8))) = {m0, ~s0, m1, ~s1, r.zp2};
+            const int8_t *x0 = x;
+            int8_t *y0 = y + oc;
+            const int32_t n8 = n & ~7;
+            for (i = 0; i + 1 < npx; i += 2) {
+                const int8_t *x1 = x0 + n;
+                int32_t a0 = k0, a1 = k1, b0 = k0, b1 = k1;
+                int32_t c = 0;
+                if (two && n8 > 0) {
+                    /* eight input channels per pass in assembly: 13 registers (x1 and w1 as
+                     * offsets n - 4 from the post-incremented x0 and w0, the end in memory)
+                     * where gcc spills w1 and the bound */
+                    const int8_t *xp = x0, *wp = w0;
+                    const int8_t *const xend = x0 + n8;
+                    uint32_t u, v, w, ue, ve, we;
+                    __asm__ volatile(
+                        "1:\n\t"
+                        TTE_PW22_WORD
+                        TTE_PW22_WORD
+                        "ldr %[w], %[end]\n\t"
+                        "cmp %[xp], %[w]\n\t"
+                        "bne 1b"
+                        : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xp] "+r"(xp), [wp] "+r"(wp),
+                          [u] "=&r"(u), [v] "=&r"(v), [w] "=&r"(w), [ue] "=&r"(ue), [ve] "=&r"(ve), [we] "=&r"(we)
+                        : [o] "r"(n - 4), [end] "m"(xend)
+                        : "cc", "memory");
+                    c = n8;
+                }
+                for (; c < n4; c += 4) {
+                    const uint32_t u = load4(x0 + c);
+                    const uint32_t v = load4(x1 + c);
+                    const uint32_t ue = tte_sxtb16(u), uo = tte_sxtb16_ror8(u);
+                    const uint32_t ve = tte_sxtb16(v), vo = tte_sxtb16_ror8(v);
+                    uint32_t wv = load4(w0 + c);
+                    uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
+                    a0 = tte_smlad(uo, wo, tte_smlad(ue, we, a0));
+                    b0 = tte_smlad(vo, wo, tte_smlad(ve, we, b0));
+                    wv = load4(w1 + c);
+                    we = tte_sxtb16(wv);
+                    wo = tte_sxtb16_ror8(wv);
+                    a1 = tte_smlad(uo, wo, tte_smlad(ue, we, a1));
+                    b1 = tte_smlad(vo, wo, tte_smlad(ve, we, b1));
+                }
+                for (; c < n; ++c) {
+                    a0 += (int32_t)x0[c] * (int32_t)w0[c];
+                    b0 += (int32_t)x1[c] * (int32_t)w0[c];
+                    a1 += (int32_t)x0[c] * (int32_t)w1[c];
+                    b1 += (int32_t)x1[c] * (int32_t)w1[c];
+                }
+                if (r.mode == 2 && two) {
+                    /* tte_rq_fast_s8 of the four sums in assembly, its parameters from qp
+                     * (gcc reloads spilled ones around the dot product's 13 registers) */
+                    uint32_t t, mu, sh, z;
+                    __asm__ volatile("ldrd %[mu], %[sh], [%[qp]]\n\t"
+                                     "ldr %[z], [%[qp], #16]\n\t"
+                                     TTE_RQS8("a0", "[%[y]]")
+                                     TTE_RQS8("b0", "[%[y], %[m]]")
+                                     "ldrd %[mu], %[sh], [%[qp], #8]\n\t"
+                                     TTE_RQS8("a1", "[%[y], #1]")
+                                     "add %[y], %[y], %[m]\n\t"
+                                     TTE_RQS8("b1", "[%[y], #1]")
+                                     : [a0] "+r"(a0), [b0] "+r"(b0), [a1] "+r"(a1), [b1] "+r"(b1), [y] "+r"(y0),
+                                       [t] "=&r"(t), [mu] "=&r"(mu), [sh] "=&r"(sh), [z] "=&r"(z)
+                                     : [qp] "r"(qp), [m] "r"(m)
+                                     : "memory");
+                    y0 -= m; /* the assembly advanced it to pixel 1 */
+                } else if (r.mode == 2) {
+                    y0[0] = (int8_t)tte_rq_fast_s8(a0, m0, s0, r.zp2);
+                    y0[m] = (int8_t)tte_rq_fast_s8(b0, m0, s0, r.zp2);
+                    if (two) {
+                        y0[1] = (int8_t)tte_rq_fast_s8(a1, m1, s1, r.zp2);
+                        y0[m + 1] = (int8_t)tte_rq_fast_s8(b1, m1, s1, r.zp2);
+                    }
+                } else {
+                    y0[0] = rq(&r, a0, oc);
+                    y0[m] = rq(&r, b0, oc);
+                    if (two) {
+                        y0[1] = rq(&r, a1, oc + 1);
+                        y0[m + 1] = rq(&r, b1, oc + 1);
+                    }
+                }
+                x0 += 2 * n;
+                y0 += 2 * m;
+            }
+            if (i < npx) {
+                int32_t a0 = k0, a1 = k1;
+                int32_t c;
+                for (c = 0; c < n; ++c) {
+                    a0 += (int32_t)x0[c] * (int32_t)w0[c];
+                    a1 += (int32_t)x0[c] * (int32_t)w1[c];
+                }
+                y0[0] = rq(&r, a0, oc);
+                if (two) {
+                    y0[1] = rq(&r, a1, oc + 1);
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (; i < npx; ++i) {
+        pw_one(p, &r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
+#define TTE_DOT4(xp, n, w0, wstride)                                                    \
+    do {                                                                                \
+        const int8_t *w1_ = (w0) + (wstride), *w2_ = w1_ + (wstride), *w3_ = w2_ + (wstride); \
+        int32_t c_ = 0;                                                                 \
+        for (; c_ + 3 < (n); c_ += 4) {                                                 \
+            const uint32_t xv_ = load4((xp) + c_);                                      \
+            const uint32_t xe_ = tte_ssub16(tte_sxtb16(xv_), zz);                       \
+            const uint32_t xo_ = tte_ssub16(tte_sxtb16_ror8(xv_), zz);                  \
+            uint32_t wv_ = load4((w0) + c_);                                            \
+            a0 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a0)); \
+            wv_ = load4(w1_ + c_);                                                      \
+            a1 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a1)); \
+            wv_ = load4(w2_ + c_);                                                      \
+            a2 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a2)); \
+            wv_ = load4(w3_ + c_);                                                      \
+            a3 = tte_smlad(xo_, tte_sxtb16_ror8(wv_), tte_smlad(xe_, tte_sxtb16(wv_), a3)); \
+        }                                                                               \
+        for (; c_ < (n); ++c_) {                                                        \
+            const int32_t xs_ = (int32_t)(xp)[c_] - zp;                                 \
+            a0 += xs_ * (int32_t)(w0)[c_];                                              \
+            a1 += xs_ * (int32_t)w1_[c_];                                               \
+            a2 += xs_ * (int32_t)w2_[c_];                                               \
+            a3 += xs_ * (int32_t)w3_[c_];                                               \
+        }                                                                               \
+    } while (0)
+
+#define TTE_GATHER_MAX 128
+
+/* A 1x1 conv over npx pixels whose weight is two dense parts: input channels ia[j] (j < na)
+ * against rows of wa (na per output channel) and ib[j] (j < nb) against wb. Each pixel's
+ * input channels are gathered once into that order; four output channels share each word. */
+TTE_HOT static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                   const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib, int32_t nb,
+                                   const int8_t *wb, const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
+    const uint32_t zz = pack16(zp, zp);
+    int8_t xg[TTE_GATHER_MAX];
+    int32_t i, j, oc;
+    for (i = 0; i < npx; ++i) {
+        const int8_t *xp = x + (size_t)i * n;
+        int8_t *yp = y + (size_t)i * m;
+        for (j = 0; j < na; ++j) {
+            xg[j] = xp[ia[j]];
+        }
+        for (j = 0; j < nb; ++j) {
+            xg[na + j] = xp[ib[j]];
+        }
+        for (oc = 0; oc + 3 < m; oc += 4) {
+            int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
+            int32_t a2 = bias ? bias[oc + 2] : 0, a3 = bias ? bias[oc + 3] : 0;
+            TTE_DOT4(xg, na, wa + (size_t)oc * na, na);
+            TTE_DOT4(xg + na, nb, wb + (size_t)oc * nb, nb);
+            rq4(r, a0, a1, a2, a3, oc, yp + oc);
+        }
+        for (; oc < m; ++oc) {
+            int32_t acc = bias ? bias[oc] : 0;
+            for (j = 0; j < na; ++j) {
+                acc += ((int32_t)xg[j] - zp) * (int32_t)wa[(size_t)oc * na + j];
+            }
+            for (j = 0; j < nb; ++j) {
+                acc += ((int32_t)xg[na + j] - zp) * (int32_t)wb[(size_t)oc * nb + j];
+            }
+            yp[oc] = rq(r, acc, oc);
+        }
+    }
+}
+#endif
+
+int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
+                                          int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (na + nb <= TTE_GATHER_MAX) {
+        const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
+        pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+        return 1;
+    }
+#endif
+    (void)p, (void)x, (void)npx, (void)ia, (void)na, (void)wa, (void)ib, (void)nb, (void)wb, (void)bias, (void)y;
+    return 0;
+}
