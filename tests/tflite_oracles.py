@@ -49,6 +49,39 @@ def run_tflm(model: bytes, feeds: Sequence[np.ndarray]) -> list[np.ndarray]:
     return [np.array(interp.get_output(i)) for i in range(n)]
 
 
+def run_tflm_all_tensors(model: bytes, feeds: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every non-constant tensor by name under tflite-micro, kept alive after invoke."""
+    import tflite
+    from tflite_micro.python.tflite_micro import runtime
+
+    sg = tflite.Model.GetRootAs(model, 0).Subgraphs(0)
+    tensors = [sg.Tensors(i) for i in range(sg.TensorsLength())]
+    activations = [i for i, t in enumerate(tensors) if not _is_const(model, t)]
+    # kPreserveAllTensors gives every tensor its own arena slot: room for all of them at once.
+    nbytes = sum(int(np.prod(_shape(tensors[i]))) * 4 for i in activations)
+    interp = runtime.Interpreter.from_bytes(model, arena_size=2 * nbytes + 256 * 1024,
+                                            intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+    for i, arr in enumerate(feeds):
+        interp.set_input(np.ascontiguousarray(arr), i)
+    interp.invoke()
+    out = {}
+    for i in activations:
+        t = tensors[i]
+        out[t.Name().decode()] = np.asarray(interp.GetTensor(i, 0)["tensor_data"]).reshape(_shape(t))
+    return out
+
+
+def _shape(tensor: object) -> tuple[int, ...]:
+    return tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()  # type: ignore[attr-defined]
+
+
+def _is_const(model: bytes, tensor: object) -> bool:
+    import tflite
+
+    buf = tflite.Model.GetRootAs(model, 0).Buffers(tensor.Buffer())  # type: ignore[attr-defined]
+    return buf is not None and buf.DataLength() > 0
+
+
 def _output_indices(model: bytes) -> list[int]:
     import tflite
 

@@ -29,6 +29,10 @@ def _f32(x: np.ndarray | None) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
+def _f64(x: np.ndarray | None) -> np.ndarray:
+    return _f32(x).astype(np.float64)
+
+
 def _pad_hw(x: np.ndarray, pads: tuple[int, ...], value: float) -> np.ndarray:
     pt, pl, pb, pr = (int(p) for p in pads)
     if not any((pt, pl, pb, pr)):
@@ -56,7 +60,7 @@ def _out_hw(h: int, w: int, k: tuple[int, int], s: tuple[int, int], d: tuple[int
 
 @register("conv2d", "float32")
 def conv2d(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
-    x, w = _f32(v[0]), _f32(v[1])
+    x, w = _f32(v[0]).astype(np.float64), _f32(v[1]).astype(np.float64)
     a = ctx.attrs
     g = int(a["groups"])
     n, h, wd, c = x.shape
@@ -64,7 +68,7 @@ def conv2d(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
     oh, ow = _out_hw(h, wd, (kh, kw), a["strides"], a["dilations"], a["pads"])
     xp = _pad_hw(x, a["pads"], 0.0)
     m = n * oh * ow
-    y = np.zeros((m, cout), np.float32)
+    y = np.zeros((m, cout), np.float64)
     depthwise = cin_g == 1 and g == c
     for i, j, view in _windows(xp, (kh, kw), a["strides"], a["dilations"], (oh, ow)):
         patch = view.reshape(m, c)
@@ -82,12 +86,12 @@ def conv2d(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
             y += np.matmul(pg, wg).transpose(1, 0, 2).reshape(m, cout)
     if len(v) > 2 and v[2] is not None:
         y += _f32(v[2])
-    return [_activate(y.reshape(n, oh, ow, cout), a["activation"])]
+    return [_activate(y.astype(np.float32).reshape(n, oh, ow, cout), a["activation"])]
 
 
 @register("fully_connected", "float32")
 def fully_connected(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
-    y = np.matmul(_f32(v[0]), _f32(v[1]).T)
+    y = np.matmul(_f64(v[0]), _f64(v[1]).T)
     if len(v) > 2 and v[2] is not None:
         y = y + _f32(v[2])
     return [_activate(np.ascontiguousarray(y, np.float32), ctx.attrs["activation"])]
@@ -95,7 +99,7 @@ def fully_connected(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
 
 @register("matmul", "float32")
 def matmul(ctx: KernelCtx, v: Values) -> list[np.ndarray]:
-    return [np.matmul(_f32(v[0]), _f32(v[1])).astype(np.float32)]
+    return [np.matmul(_f64(v[0]), _f64(v[1])).astype(np.float32)]
 
 
 @register("add", "float32")
