@@ -19,6 +19,7 @@ import numpy as np
 
 from tte.errors import TteError
 from tte.ir import Graph, Node, Tensor
+from tte.training.structural_rules import STRUCTURAL_RULES
 
 LOSSES = ("softmax_ce", "mse")
 ROUNDINGS = ("nearest", "stochastic")
@@ -203,6 +204,7 @@ RULES: dict[str, Rule] = {
     "quantize": _straight_through,
     "dequantize": _straight_through,
 }
+RULES.update(STRUCTURAL_RULES)
 
 
 def _needs_mask(node: Node) -> dict[str, object] | None:
