@@ -95,7 +95,8 @@ def maxpool2d_grad(dy: np.ndarray, x: np.ndarray, a: dict[str, Any]) -> np.ndarr
     nn, cc = np.meshgrid(np.arange(n), np.arange(c), indexing="ij")
     for oi in range(oh):
         for oj in range(ow):
-            np.add.at(dx, (nn, where[:, oi, oj, :], cc), dy[:, oi, oj, :])
+            won = where[:, oi, oj, :]
+            np.add.at(dx, (nn, np.maximum(won, 0), cc), np.where(won >= 0, dy[:, oi, oj, :], 0))
     return dx.reshape(n, h, w, c)
 
 
