@@ -9,7 +9,10 @@ from onnx import numpy_helper
 from tte.errors import GraphError, TteError, UnsupportedOpError
 from tte.frontend import layout as L
 from tte.frontend.layout import NCHW_FROM_NHWC
-from tte.frontend.onnx import float_ops  # noqa: F401  (registers its converters; qdq's register on import)
+from tte.frontend.onnx import (  # noqa: F401  (register their converters; qdq's register on import)
+    float_ops,
+    structural_ops,
+)
 from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.folding import fold
 from tte.frontend.onnx.model import check_nodes, value_info
