@@ -74,7 +74,7 @@ def test_keras_flatten_shape_arithmetic_folds() -> None:
     check(data, {"x": (1, 4, 4, 3)})
 
 
-def test_split_concat_strided_slice_squeeze() -> None:
+def split_concat_model() -> bytes:
     m = Model()
     x = m.act("x", (1, 5, 6, 4))
     a, b = m.act("a", (1, 5, 6, 2)), m.act("b", (1, 5, 6, 2))
@@ -88,7 +88,11 @@ def test_split_concat_strided_slice_squeeze() -> None:
          BeginMask=4, EndMask=8, ShrinkAxisMask=2)
     sq = m.act("sq", (3, 5))
     m.op(OP.SQUEEZE, [ss], [sq], "SqueezeOptions")
-    data = m.bytes(["x"], ["cat", "sq"])
+    return m.bytes(["x"], ["cat", "sq"])
+
+
+def test_split_concat_strided_slice_squeeze() -> None:
+    data = split_concat_model()
     g = load_tflite(data)
     assert {"concat", "slice"} <= {n.op for n in g.nodes}
     check(data, {"x": (1, 5, 6, 4)})

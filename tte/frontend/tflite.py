@@ -288,7 +288,13 @@ def _simple(ir_op: str, attrs_fn: Callable[[_Ctx, _RawOp], dict[str, Any]] | Non
         out = ctx.raw(op.outputs[0])
         ctx.graph.add_node(ir_op, ins, [ctx.name(op.outputs[0])], attrs,
                            name=ctx.fresh(f"{out.name or ir_op}/op"))
-    return convert
+    return _emits(convert, ir_op)
+
+
+def _emits(fn: Callable[[_Ctx, _RawOp], None], *ir_ops: str) -> Callable[[_Ctx, _RawOp], None]:
+    """Declare the IR ops a converter produces (``EMITS``, listed by ``tte ops``)."""
+    fn.emits = ir_ops  # type: ignore[attr-defined]
+    return fn
 
 
 def _fused(ctx: _Ctx, op: _RawOp) -> dict[str, Any]:
@@ -503,6 +509,11 @@ def _tf_pack(ctx: _Ctx, op: _RawOp) -> None:
                        name=ctx.fresh(f"{out.name or 'pack'}/op"))
 
 
+for _fn, _ops in ((_conv, ("conv2d",)), (_fully_connected, ("fully_connected",)), (_tf_concat, ("concat",)),
+                  (_tf_split, ("slice",)), (_tf_split_v, ("slice",)), (_tf_slice, ("slice",)),
+                  (_tf_strided_slice, ("slice",)), (_tf_squeeze, ("reshape",)), (_tf_pack, ("concat",)),
+                  (_tf_shape, ())):
+    _emits(_fn, *_ops)
 _CONVERTERS.update({
     "CONCATENATION": _tf_concat, "SPLIT": _tf_split, "SPLIT_V": _tf_split_v, "SLICE": _tf_slice,
     "STRIDED_SLICE": _tf_strided_slice, "SQUEEZE": _tf_squeeze, "EXPAND_DIMS": _tf_squeeze,
@@ -512,6 +523,11 @@ _CONVERTERS.update({
 _STATEFUL = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")
 
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
+
+
+def converter_emits() -> dict[str, tuple[str, ...]]:
+    """IR ops each TFLite op becomes (besides reshape / quantize glue); empty: folded at import."""
+    return {k: getattr(fn, "emits", ()) for k, fn in _CONVERTERS.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -584,11 +600,14 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
     graph = Graph(name or default)
     ctx = _Ctx(model, graph, file)
     try:
+        sources: dict[str, set[str]] = {}
         graph.inputs = [ctx.name(i) for i in model.inputs]
         for op in model.ops:
             if any(i < 0 for i in op.outputs) or not op.outputs or not op.inputs:
                 raise _op_error(ctx, op, "missing inputs or outputs")
+            before = len(graph.nodes)
             _CONVERTERS[op.name](ctx, op)
+            sources.setdefault(op.name, set()).update(n.op for n in graph.nodes[before:])
         graph.outputs = [ctx.name(i) for i in model.outputs]
         graph.validate()
     except TteError as e:
@@ -596,4 +615,5 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
     except Exception as e:  # structurally valid flatbuffer, inconsistent content
         raise ModelFormatError(f"inconsistent TFLite model ({type(e).__name__}: {e})", file=file) from None
     graph.meta["source"] = {"format": "tflite", "file": file}
+    graph.meta["op_sources"] = {op: sorted(ir) for op, ir in sources.items()}
     return graph

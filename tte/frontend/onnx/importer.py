@@ -39,6 +39,7 @@ def import_model(model: onnx.ModelProto, label: str, name: str | None) -> Graph:
             raise e.at(node=node.name or (node.output[0] if node.output else node.op_type)) from None
     _add_outputs(ctx)
     g = ctx.g
+    g.meta["op_sources"] = {op: sorted(ir) for op, ir in g.meta.get("op_sources", {}).items()}
     for tname in g.inputs + g.outputs:
         t = g.tensors[tname]
         if t.dtype != "float32" and t.quant is None:
@@ -102,4 +103,7 @@ def _convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
         return
     fn = _CONVERTERS[node.op_type]
     qout = match_qdq(ctx, node) if node.op_type in _INT8_OPS else None
+    before = len(ctx.g.nodes)
     fn(ctx, node, qout)
+    sources = ctx.g.meta.setdefault("op_sources", {})
+    sources.setdefault(node.op_type, set()).update(n.op for n in ctx.g.nodes[before:])

@@ -102,7 +102,7 @@ def _int8_value(im: ImportContext, name: str, quant: QuantParams, node: onnx.Nod
     return v
 
 
-@_converter("QuantizeLinear")
+@_converter("QuantizeLinear", emits=("quantize",))
 def _quantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
@@ -115,7 +115,7 @@ def _quantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> No
     im.set(node.output[0], ir, v.perm)
 
 
-@_converter("DequantizeLinear")
+@_converter("DequantizeLinear", emits=("dequantize",))
 def _dequantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
@@ -141,7 +141,7 @@ def _qlinear_weight(im: ImportContext, node: onnx.NodeProto, idx: int) -> None:
                                           node.input[idx])
 
 
-@_converter("QLinearConv")
+@_converter("QLinearConv", emits=("conv2d",))
 def _qlinear_conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], x_q, node)
@@ -164,7 +164,7 @@ def _qlinear_conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -
         im.vals[node.input[0]] = v
 
 
-@_converter("QLinearMatMul")
+@_converter("QLinearMatMul", emits=("fully_connected",))
 def _qlinear_matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], a_q, node)

@@ -31,7 +31,7 @@ NLC: tuple[int, ...] = (0, 2, 1)   # perm of a channels-last IR value (N, L, C) 
 # ---- concat / split / slice / squeeze / unsqueeze ----------------------------------------------
 
 
-@_converter("Concat")
+@_converter("Concat", emits=("concat",))
 def _concat(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     vals = [im.var(n) for n in node.input]
     r = im.rank(vals[0])
@@ -56,7 +56,7 @@ def _emit_slice(im: ImportContext, v: _Val, out: str, begin: list[int], end: lis
     im.set(out, ir, v.perm)
 
 
-@_converter("Split")
+@_converter("Split", emits=("slice",))
 def _split(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     v = im.var(node.input[0])
@@ -80,7 +80,7 @@ def _split(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
         start += size
 
 
-@_converter("Slice")
+@_converter("Slice", emits=("slice",))
 def _slice(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     v = im.var(node.input[0])
     shape = im.shape(node.input[0])
@@ -116,7 +116,7 @@ def _axes(im: ImportContext, node: onnx.NodeProto) -> tuple[int, ...] | None:
     return _ints(_attrs(node)["axes"]) if "axes" in _attrs(node) else None
 
 
-@_converter("Squeeze")
+@_converter("Squeeze", emits=("reshape",))
 def _squeeze(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     shape = im.shape(node.input[0])
     axes = _axes(im, node)
@@ -126,7 +126,7 @@ def _squeeze(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> Non
     float_ops._reshape_to(im, node, tuple(d for k, d in enumerate(shape) if k not in drop), qout)
 
 
-@_converter("Unsqueeze")
+@_converter("Unsqueeze", emits=("reshape",))
 def _unsqueeze(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     shape = list(im.shape(node.input[0]))
     axes = _axes(im, node) or ()
@@ -248,7 +248,7 @@ def _fold_following(im: ImportContext, node: onnx.NodeProto, w: np.ndarray, b: n
     return w, b, out, act
 
 
-@_converter("Conv")
+@_converter("Conv", emits=("conv2d",))
 def _conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if not _rank3(im, node):
         _CONVERTERS_2D["Conv"](im, node, qout)
@@ -281,7 +281,8 @@ def _with_input(node: onnx.NodeProto, idx: int, name: str) -> onnx.NodeProto:
     return n
 
 
-@_converter("MaxPool", "AveragePool", "GlobalAveragePool")
+@_converter("MaxPool", emits=("maxpool2d",))
+@_converter("AveragePool", "GlobalAveragePool", emits=("avgpool2d",))
 def _pool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if not _rank3(im, node):
         _CONVERTERS_2D[node.op_type](im, node, qout)
@@ -313,7 +314,7 @@ def _note_training_bn(im: ImportContext, node: onnx.NodeProto) -> None:
                      "folded with its running mean and variance (inference semantics)")
 
 
-@_converter("BatchNormalization")
+@_converter("BatchNormalization", emits=("mul", "add"))
 def _batchnorm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if not int(_attrs(node).get("training_mode", 0)) and not any(node.output[1:]):
         _CONVERTERS_2D["BatchNormalization"](im, node, qout)
