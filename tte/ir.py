@@ -490,13 +490,18 @@ def _slice_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int,
     return [tuple(out)]
 
 
+def _saved_input_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[1] is not None
+    return [ins[1].shape]
+
+
 STRUCTURAL_OPS: dict[str, OpSpec] = {
     "concat": OpSpec(tuple(f"x{i}" for i in range(MAX_CONCAT)), MAX_CONCAT - 1, {"axis": -1}, _concat_shape,
                      "join the inputs along axis; int8: each input requantized to the output's parameters"),
     "slice": OpSpec(("x",), 0, {"begin": (), "end": (), "strides": ()}, _slice_shape,
                     "x[begin:end:strides] per axis (normalized: 0 <= begin < end <= dim, strides > 0)"),
     "maxpool2d_grad": OpSpec(("dy", "x"), 0, {k: v for k, v in _POOL_ATTRS.items() if k != "activation"},
-                             _second_shape,
+                             _saved_input_shape,
                              "dL/dx of maxpool2d: dy goes to the first largest valid input of each window "
                              "(row-major scan, as PyTorch), recomputed from the saved input x"),
 }
