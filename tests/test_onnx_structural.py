@@ -129,3 +129,35 @@ def test_unsupported_ops_are_all_listed_including_subgraphs() -> None:
     for op in ("Atan", "Erf", "Greater", "HardSigmoid", "If", "ReduceMax"):
         assert op in e.value.ops, op
     assert "then_branch" in str(e.value) or "else_branch" in str(e.value)
+
+
+def test_ort_static_quantized_conv1d_model_is_int8_and_matches_ort(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """onnxruntime's QDQ quantization of the 1-D net: conv, max pool, concat, slice and the
+    squeeze/unsqueeze run as int8 ops; outputs within two steps of onnxruntime's."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from test_onnx_import import run_ort, run_tte
+
+    model = export_torch(Conv1dNet(), (1, 3, 24))
+    name = onnx.load_model_from_string(model).graph.input[0].name
+    calib = [{name: RNG.standard_normal((1, 3, 24)).astype(np.float32)} for _ in range(16)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(calib)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.it, None)
+
+    (tmp_path / "f.onnx").write_bytes(model)
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+    q = (tmp_path / "q.onnx").read_bytes()
+    g = load_onnx(q)
+    int8_ops = {n.op for n in g.nodes if g.tensors[n.outputs[0]].dtype == "int8"}
+    assert {"conv2d", "maxpool2d", "concat", "slice"} <= int8_ops
+    yq = g.tensors[g.nodes[-1].inputs[0]].quant      # the int8 logits before the final dequantize
+    assert yq is not None
+    for _ in range(4):
+        x = RNG.standard_normal((1, 3, 24)).astype(np.float32)
+        want, got = run_ort(q, {name: x})[0], run_tte(g, {name: x})[0]
+        assert np.max(np.abs(got - want)) <= 2 * float(yq.scale[0]) + 1e-6

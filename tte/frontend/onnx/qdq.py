@@ -18,6 +18,7 @@ from tte.ir import QuantParams
 # ops an int8 QDQ group may be emitted as (the rest run in float between DQ and Q)
 _INT8_OPS = {"Conv", "Gemm", "MatMul", "Add", "Mul", "AveragePool", "GlobalAveragePool",
              "MaxPool", "ReduceMean", "Reshape", "Flatten", "Transpose", "Pad"}
+_INT8_OPS |= {"Concat", "Slice", "Squeeze", "Unsqueeze"}   # structural: tte.frontend.onnx.structural_ops
 
 
 def _quant_of(im: ImportContext, node: onnx.NodeProto) -> QuantParams | None:
@@ -35,6 +36,8 @@ def match_qdq(im: ImportContext, node: onnx.NodeProto) -> _QOut | None:
     """Does this node sit between DequantizeLinear inputs and one int8 QuantizeLinear?"""
     act_inputs = [i for i in node.input[:2] if i and i not in im.consts] if node.op_type in (
         "Add", "Mul") else [node.input[0]]
+    if node.op_type == "Concat":
+        act_inputs = [i for i in node.input if i]
     if not all(i in im.vals and im.vals[i].deq for i in act_inputs) or not act_inputs:
         return None
     if node.op_type in ("Conv", "Gemm", "MatMul"):

@@ -33,26 +33,28 @@ NLC: tuple[int, ...] = (0, 2, 1)   # perm of a channels-last IR value (N, L, C) 
 
 @_converter("Concat", emits=("concat",))
 def _concat(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
-    vals = [im.var(n) for n in node.input]
+    vals = [im.act_input(n, qout) for n in node.input]
     r = im.rank(vals[0])
     axis = int(_attrs(node)["axis"]) % r
     perm = vals[0].perm
     ins = [im.in_layout(v, perm) for v in vals]
-    ir = im.emit("concat", ins, node.output[0], {"axis": L.full(perm, r)[axis]}, node=node.name or None)
-    im.set(node.output[0], ir, perm)
+    im.emit_out(node, "concat", ins, {"axis": L.full(perm, r)[axis]}, perm, qout)
 
 
 def _emit_slice(im: ImportContext, v: _Val, out: str, begin: list[int], end: list[int], step: list[int],
-                node: onnx.NodeProto) -> None:
-    """x[begin:end:step] in source axes, on the IR tensor of v (same layout)."""
+                node: onnx.NodeProto, qout: _QOut | None = None) -> None:
+    """x[begin:end:step] in source axes, on the IR tensor of v (same layout); int8 in a QDQ group."""
     r = len(begin)
     p = L.full(v.perm, r)
     ib, ie, st = [0] * r, [0] * r, [1] * r
     for ax in range(r):
         ib[p[ax]], ie[p[ax]], st[p[ax]] = begin[ax], end[ax], step[ax]
+    attrs = {"begin": tuple(ib), "end": tuple(ie), "strides": tuple(st)}
+    if qout is not None:
+        im.emit_passthrough(node, "slice", [v.ir], attrs, v.perm, qout)
+        return
     t = im.g.tensors[v.ir]
-    ir = im.emit("slice", [v.ir], out, {"begin": tuple(ib), "end": tuple(ie), "strides": tuple(st)},
-                 dtype=t.dtype, quant=t.quant, node=node.name or None)
+    ir = im.emit("slice", [v.ir], out, attrs, dtype=t.dtype, quant=t.quant, node=node.name or None)
     im.set(out, ir, v.perm)
 
 
@@ -82,7 +84,7 @@ def _split(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
 
 @_converter("Slice", emits=("slice",))
 def _slice(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
-    v = im.var(node.input[0])
+    v = im.act_input(node.input[0], qout)
     shape = im.shape(node.input[0])
     r = len(shape)
     if im.opset < 10:
@@ -106,7 +108,7 @@ def _slice(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
         begin[ax], end[ax], step[ax] = min(max(s, 0), d), min(max(e, 0), d), st
         if begin[ax] >= end[ax]:
             raise UnsupportedOpError(node.op_type, detail=f"Slice [{s}:{e}] of an axis of {d} is empty")
-    _emit_slice(im, v, node.output[0], begin, end, step, node)
+    _emit_slice(im, v, node.output[0], begin, end, step, node, qout)
 
 
 def _axes(im: ImportContext, node: onnx.NodeProto) -> tuple[int, ...] | None:
@@ -256,7 +258,7 @@ def _conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     w = im.const(node, 1, "weight")
     b = im.const(node, 2, "bias")
     assert w is not None
-    out, act = node.output[0], None
+    out, act = (node.output[0], None) if qout is None else (qout.name, None)
     if qout is None:
         w, b, out, act = _fold_following(im, node, w.astype(np.float32), b)
     if b is not None and (len(node.input) < 3 or not node.input[2]):
