@@ -106,6 +106,8 @@ def test_batchnorm_in_training_mode_is_folded_with_a_note() -> None:
     data = _model(nodes, [1, c, 4, 4], "y", inits, opset=15)
     g = load_onnx(data)
     assert any("training mode" in n for n in g.meta["notes"])
+    from tte.inspect import format_summary, summarize
+    assert "note       BatchNormalization" in format_summary(summarize(g))
     # the inference twin of the same node is what onnxruntime checks against
     inference = onnx.load_model_from_string(data)
     del inference.graph.node[0].attribute[:]
