@@ -138,3 +138,20 @@ def test_strided_slice_on_the_backward_path_is_refused_by_name() -> None:
     g.outputs = ["y"]
     with pytest.raises(TteError, match="strided slice"):
         derive_training_graph(g, {"w": ParamUpdate(), "w2": ParamUpdate()})
+
+
+def test_every_op_without_a_gradient_rule_on_the_path_is_named() -> None:
+    g = Graph("mm")
+    g.add_tensor(Tensor("x", (1, 4)))
+    g.inputs = ["x"]
+    g.add_const("w", np.ones((4, 4), np.float32))
+    g.add_node("fully_connected", ["x", "w"], "h")
+    g.add_const("k", np.ones((4, 4), np.float32))
+    g.add_tensor(Tensor("kv", (4, 4)))
+    g.inputs.append("kv")
+    g.add_node("matmul", ["h", "kv"], "m1")
+    g.add_node("matmul", ["m1", "kv"], "m2")
+    g.add_node("fully_connected", ["m2", "k"], "y")
+    g.outputs = ["y"]
+    with pytest.raises(TteError, match=r"no gradient rule for op matmul: they lie .*\(nodes m1, m2\)"):
+        derive_training_graph(g, {"w": ParamUpdate(), "k": ParamUpdate()})
