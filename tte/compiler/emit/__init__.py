@@ -9,7 +9,7 @@ activation ranges, scales) as static const data and returns the statements of th
 Layout: ``common`` holds the interface (``Emitted``, ``Ref``, ``Emitter``, ``EMITTERS``, the
 ``_emitter`` decorator) and the shared helpers; the emitters live in one module per kernel
 family, mirroring ``csrc/include/tte/*.h`` (``conv``, ``elementwise``, ``pool``, ``movement``,
-``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``), plus ``dwpw`` for the
+``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``, ``structural``), plus ``dwpw`` for the
 fused depthwise -> 1x1 backward. Importing this package registers them all.
 
 Conventions the generator relies on:
