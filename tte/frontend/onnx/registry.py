@@ -27,10 +27,14 @@ GLUE_OPS = ("transpose", "reshape", "quantize", "dequantize")
 FOLDED_OPS = ("Constant", "Shape", "Size")
 
 
-def _converter(*ops: str, emits: tuple[str, ...] = ()) -> Callable[[Converter], Converter]:
+def _converter(*ops: str, emits: tuple[str, ...] | None = None) -> Callable[[Converter], Converter]:
+    """Register ``fn`` for ONNX ``ops``; without ``emits``, an op whose lower-case name is an
+    IR op is taken to become that op (Relu -> relu), any other to become nothing."""
+    from tte.ir import OPS
+
     def deco(fn: Converter) -> Converter:
         for op in ops:
             _CONVERTERS[op] = fn
-            EMITS[op] = emits
+            EMITS[op] = emits if emits is not None else ((op.lower(),) if op.lower() in OPS else ())
         return fn
     return deco
