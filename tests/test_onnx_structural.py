@@ -157,6 +157,7 @@ def test_ort_static_quantized_conv1d_model_is_int8_and_matches_ort(tmp_path) -> 
     g = load_onnx(q)
     int8_ops = {n.op for n in g.nodes if g.tensors[n.outputs[0]].dtype == "int8"}
     assert {"conv2d", "maxpool2d", "concat", "slice"} <= int8_ops
+    assert all(g.tensors[n.outputs[0]].dtype == "int8" for n in g.nodes if n.op in ("slice", "concat"))
     yq = g.tensors[g.nodes[-1].inputs[0]].quant      # the int8 logits before the final dequantize
     assert yq is not None
     for _ in range(4):

@@ -58,10 +58,28 @@ def _emit_slice(im: ImportContext, v: _Val, out: str, begin: list[int], end: lis
     im.set(out, ir, v.perm)
 
 
+def _split_qouts(im: ImportContext, node: onnx.NodeProto) -> list[_QOut | None]:
+    """In a QDQ model, each output's int8 QuantizeLinear (all or none): the slices run in int8."""
+    from tte.frontend.onnx.qdq import _quant_of
+
+    src = im.vals.get(node.input[0])
+    outs: list[_QOut | None] = [None] * len(node.output)
+    if src is None or not src.deq:
+        return outs
+    for k, o in enumerate(node.output):
+        q = im.sole_consumer(o) if o else None
+        quant = _quant_of(im, q) if q is not None and q.op_type == "QuantizeLinear" else None
+        if q is None or quant is None:
+            return [None] * len(node.output)
+        outs[k] = _QOut(q.output[0], quant, "none", [q])
+    return outs
+
+
 @_converter("Split", emits=("slice",))
 def _split(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
-    v = im.var(node.input[0])
+    qouts = _split_qouts(im, node)
+    v = im.act_input(node.input[0], qouts[0])
     shape = im.shape(node.input[0])
     axis = int(a.get("axis", 0)) % len(shape)
     sizes_a = im.const(node, 1, "split") if im.opset >= 13 else None
@@ -74,11 +92,15 @@ def _split(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if len(sizes) != len(outs) or sum(sizes) != shape[axis] or min(sizes) <= 0:
         raise TteError(f"Split: sizes {sizes} do not divide axis {axis} of {shape} into {len(outs)} parts")
     start = 0
-    for out, size in zip(outs, sizes):
+    for out, size, qo in zip(outs, sizes, qouts):
         if out:
             begin = [start if k == axis else 0 for k in range(len(shape))]
             end = [start + size if k == axis else d for k, d in enumerate(shape)]
-            _emit_slice(im, v, out, begin, end, [1] * len(shape), node)
+            part = onnx.NodeProto()
+            part.CopyFrom(node)
+            del part.output[:]
+            part.output.append(out)
+            _emit_slice(im, v, out, begin, end, [1] * len(shape), part, qo)
         start += size
 
 
