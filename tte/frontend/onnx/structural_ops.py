@@ -168,12 +168,17 @@ def _view_2d(im: ImportContext, name: str) -> _Val:
     v = im.var(name, float_view=False)
     n, c, length = im.shape(name)
     t = im.g.tensors[v.ir]
-    if v.perm == NLC:
-        ir = im.emit("reshape", [v.ir], f"{v.ir}_2d", {"shape": (n, 1, length, c)}, dtype=t.dtype, quant=t.quant)
-        return _Val(ir, NCHW_FROM_NHWC, v.deq)
-    src = im.in_layout(v, None)
-    ir = im.emit("reshape", [src], f"{v.ir}_2d", {"shape": (n, c, 1, length)}, dtype=t.dtype, quant=t.quant)
-    return _Val(ir, None, v.deq)
+    perm = NCHW_FROM_NHWC if v.perm == NLC else None
+    key = ("2d", v.ir)               # one view per value, however many 1-D ops read it
+    if key not in im._cache:
+        if perm is not None:
+            ir = im.emit("reshape", [v.ir], f"{v.ir}_2d", {"shape": (n, 1, length, c)}, dtype=t.dtype,
+                         quant=t.quant)
+        else:
+            ir = im.emit("reshape", [im.in_layout(v, None)], f"{v.ir}_2d", {"shape": (n, c, 1, length)},
+                         dtype=t.dtype, quant=t.quant)
+        im._cache[key] = ir
+    return _Val(im._cache[key], perm, v.deq)
 
 
 def _view_1d(im: ImportContext, v: _Val, out: str) -> None:
