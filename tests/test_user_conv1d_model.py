@@ -4,7 +4,6 @@ equals the host simulation's, and the host C agrees with the numpy reference."""
 
 from __future__ import annotations
 
-import io
 import warnings
 
 import numpy as np
@@ -15,8 +14,6 @@ from fwtools import needs_arm_gcc, needs_qemu
 import tte
 from tte.frontend.onnx.registry import _CONVERTERS
 from tte.training.trainer import Trainer
-
-torch.manual_seed(0)
 
 
 class SensorNet(torch.nn.Module):
@@ -40,11 +37,13 @@ class SensorNet(torch.nn.Module):
 
 
 def exported(gate: bool) -> bytes:
-    f = io.BytesIO()
-    with warnings.catch_warnings():
+    """The model as torch's default exporter writes it (dynamo, onnxscript)."""
+    with warnings.catch_warnings(), torch.random.fork_rng():
         warnings.simplefilter("ignore")
-        torch.onnx.export(SensorNet(gate).eval(), (torch.randn(1, 3, 64),), f, dynamo=False, opset_version=17)
-    return f.getvalue()
+        torch.manual_seed(0)
+        program = torch.onnx.export(SensorNet(gate).eval(), (torch.randn(1, 3, 64),), dynamo=True, verbose=False)
+    assert program is not None
+    return program.model_proto.SerializeToString()
 
 
 def quantized(gate: bool) -> tuple[tte.Graph, np.ndarray, np.ndarray]:
