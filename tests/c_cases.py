@@ -1024,7 +1024,9 @@ def update_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
-    return forward_cases() + backward_cases() + update_cases()
+    from c_cases_structural import structural_cases
+
+    return forward_cases() + backward_cases() + update_cases() + structural_cases()
 
 
 CaseFn = Callable[[], list[Case]]

@@ -8,6 +8,7 @@ so concurrent test runs never see half a cache).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -29,6 +30,7 @@ MODULES = (
     "flatten", "gemm", "globalaveragepool", "identity", "matmul", "maxpool", "mul", "pad",
     "qlinearconv", "qlinearmatmul", "quantizelinear", "reducemean", "relu", "reshape", "softmax",
     "transpose",
+    "concat", "slice", "split", "squeeze", "unsqueeze",   # structural ops
 )
 
 
@@ -41,7 +43,9 @@ class NodeCase:
 
 
 def cache_dir() -> Path:
-    return CACHE / f"onnx-{onnx.__version__}"
+    """Per onnx version and module list (a new module regenerates the cache)."""
+    modules = hashlib.sha256("\n".join(MODULES).encode()).hexdigest()[:8]
+    return CACHE / f"onnx-{onnx.__version__}-{modules}"
 
 
 def ensure_generated() -> Path:

@@ -46,6 +46,7 @@ RULES: list[tuple[str, str]] = [
     (r"with a batched B", "QLinearMatMul with a batched B"),
     (r"symbolic/unknown dimension", "symbolic input dimension"),
     (r"no reference kernel for this dtype", "int8 reference kernel missing"),
+    (r"Slice with step -\d|Slice \[.*\] of an axis of \d+ is empty", "Slice backwards or to an empty tensor"),
 ]
 
 # Ops whose inputs tte treats as activations (every other input is frozen to a constant).

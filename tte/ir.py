@@ -454,6 +454,61 @@ FUSED_OPS: dict[str, OpSpec] = {
 OPS.update(FUSED_OPS)
 
 
+# ---- structural ops: concatenation and slicing (forward), max pool's input gradient -------------------
+# concat takes 1..MAX_CONCAT inputs; an int8 concat requantizes each input to the output's parameters.
+
+MAX_CONCAT = 16
+
+
+def _concat_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    shapes = [t.shape for t in ins if t is not None]
+    if len(shapes) != len(ins):
+        raise GraphError("concat: an input is missing")
+    r = len(shapes[0])
+    if not -r <= a["axis"] < r:
+        raise GraphError(f"concat: axis {a['axis']} out of range for rank {r}")
+    ax = a["axis"] % r
+    for s in shapes[1:]:
+        if len(s) != r or any(d != e for i, (d, e) in enumerate(zip(s, shapes[0])) if i != ax):
+            raise GraphError(f"concat: shapes {shapes} differ outside axis {ax}")
+    return [tuple(sum(s[ax] for s in shapes) if i == ax else d for i, d in enumerate(shapes[0]))]
+
+
+def _slice_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    x = ins[0]
+    assert x is not None
+    r = len(x.shape)
+    begin, end = tuple(a["begin"]), tuple(a["end"])
+    strides = tuple(a["strides"]) or (1,) * r
+    if not len(begin) == len(end) == len(strides) == r:
+        raise GraphError(f"slice: begin {begin}, end {end}, strides {strides} do not match rank {r}")
+    out = []
+    for d, b, e, s in zip(x.shape, begin, end, strides):
+        if s <= 0 or not 0 <= b < e <= d:
+            raise GraphError(f"slice: [{b}:{e}:{s}] is not a non-empty forward range of an axis of size {d}")
+        out.append((e - b + s - 1) // s)
+    return [tuple(out)]
+
+
+def _saved_input_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[1] is not None
+    return [ins[1].shape]
+
+
+STRUCTURAL_OPS: dict[str, OpSpec] = {
+    "concat": OpSpec(tuple(f"x{i}" for i in range(MAX_CONCAT)), MAX_CONCAT - 1, {"axis": -1}, _concat_shape,
+                     "join the inputs along axis; int8: each input requantized to the output's parameters"),
+    "slice": OpSpec(("x",), 0, {"begin": (), "end": (), "strides": ()}, _slice_shape,
+                    "x[begin:end:strides] per axis (normalized: 0 <= begin < end <= dim, strides > 0)"),
+    "maxpool2d_grad": OpSpec(("dy", "x"), 0, {k: v for k, v in _POOL_ATTRS.items() if k != "activation"},
+                             _saved_input_shape,
+                             "dL/dx of maxpool2d: dy goes to the first largest valid input of each window "
+                             "(row-major scan, as PyTorch), recomputed from the saved input x"),
+}
+OPS.update(STRUCTURAL_OPS)
+TRAINING_OPS["maxpool2d_grad"] = STRUCTURAL_OPS["maxpool2d_grad"]
+
+
 def normalize_attrs(op: str, attrs: dict[str, Any]) -> dict[str, Any]:
     """Fill defaults and turn lists into tuples; reject unknown attributes."""
     spec = OPS[op]

@@ -72,6 +72,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
                f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
                f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")
+    for spec, why in report.get("auto_skipped", {}).items():
+        click.echo(f"  note: scheme {spec} does not apply: {why}")
     click.echo(f"wrote {out_dir}/ ({report['name']}.c, {report['name']}.h, report.json, memory.png)")
 
 

@@ -214,16 +214,25 @@ def format_breakdown(report: dict[str, Any]) -> str:
 
 
 def auto_scheme(graph: Graph, board: Board, budget_bytes: int | None, **kw: Any) -> Analysis:
-    """The largest of ``AUTO_SCHEMES`` that fits; the smallest one's analysis if none does."""
+    """The largest of ``AUTO_SCHEMES`` that fits; the smallest one's analysis if none does.
+
+    A larger scheme that cannot be built (e.g. an op without a gradient rule between the loss
+    and its layers) is not skipped silently: the report's ``auto_skipped`` names it and why."""
     last: Analysis | None = None
+    skipped: dict[str, str] = {}
     for spec in AUTO_SCHEMES:
         try:
             a = analyze(graph, board=board, scheme=spec, budget_bytes=budget_bytes, **kw)
-        except TteError:
+        except TteError as e:
+            skipped[spec] = str(e)
             continue
+        a.report["auto_skipped"] = dict(skipped)
+        if skipped:
+            a.report["notes"].append("auto: " + "; ".join(f"{k} does not apply ({v})" for k, v in skipped.items()))
         if a.report["fits"]:
             return a
         last = a
     if last is None:
-        raise TteError(f"no update scheme applies to '{graph.name}'")
+        raise TteError(f"no update scheme applies to '{graph.name}': " +
+                       "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     return last

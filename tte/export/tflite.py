@@ -39,6 +39,7 @@ _VERSIONS = {_OP.CONV_2D: 3, _OP.DEPTHWISE_CONV_2D: 3, _OP.FULLY_CONNECTED: 4, _
              _OP.MUL: 2, _OP.AVERAGE_POOL_2D: 2, _OP.MAX_POOL_2D: 2, _OP.MEAN: 2, _OP.SOFTMAX: 2,
              _OP.PAD: 2, _OP.PADV2: 2, _OP.QUANTIZE: 2, _OP.DEQUANTIZE: 2, _OP.RELU: 2,
              _OP.RELU6: 2, _OP.TRANSPOSE: 2}
+_VERSIONS.update({_OP.CONCATENATION: 2, _OP.STRIDED_SLICE: 2})
 _SAME, _VALID = tflite.Padding.SAME, tflite.Padding.VALID
 
 OptionsFn = Callable[[flatbuffers.Builder], int]
@@ -415,6 +416,40 @@ def _lower_quantize(low: _Lowering, node: Node) -> None:
            getattr(_OPT, table), _empty(table))
 
 
+def _lower_concat(low: _Lowering, node: Node) -> None:
+    """CONCATENATION needs every int8 input quantized like the output: QUANTIZE the others."""
+    out = low.graph.tensors[node.outputs[0]]
+    ins = []
+    for name in node.inputs:
+        x = low.graph.tensors[name]
+        ins.append(low.tensor(name) if _same_params(x, out) else _requant_to(low, x, out))
+    opts = _table("ConcatenationOptions", Axis=int(node.attrs["axis"]) % len(out.shape))
+    low.op(_OP.CONCATENATION, ins, [low.tensor(out.name)], _OPT.ConcatenationOptions, opts)
+
+
+def _same_params(a: Tensor, b: Tensor) -> bool:
+    assert a.quant is not None and b.quant is not None
+    return (np.float32(a.quant.scale[0]) == np.float32(b.quant.scale[0])
+            and int(a.quant.zero_point[0]) == int(b.quant.zero_point[0]))
+
+
+def _requant_to(low: _Lowering, src: Tensor, dst: Tensor) -> int:
+    """A QUANTIZE of ``src`` (its own shape) to ``dst``'s parameters."""
+    tmp = low._append(_TfTensor(low._fresh(f"{src.name}/requant"), src.shape, _ttype(src), None, dst.quant))
+    low.op(_OP.QUANTIZE, [low.tensor(src.name)], [tmp], _OPT.QuantizeOptions, _empty("QuantizeOptions"))
+    return tmp
+
+
+def _lower_slice(low: _Lowering, node: Node) -> None:
+    x, out = low.graph.tensors[node.inputs[0]], low.graph.tensors[node.outputs[0]]
+    r = len(x.shape)
+    strides = tuple(node.attrs["strides"]) or (1,) * r
+    consts = [low.const(f"{node.name}/{k}", np.array(v, np.int32))
+              for k, v in (("begin", node.attrs["begin"]), ("end", node.attrs["end"]), ("strides", strides))]
+    low.op(_OP.STRIDED_SLICE, [low.tensor(x.name), *consts], [_requant_tail(low, node, x, out)],
+           _OPT.StridedSliceOptions, _empty("StridedSliceOptions"))
+
+
 _LOWER: dict[str, Callable[[_Lowering, Node], None]] = {
     "conv2d": _lower_conv, "fully_connected": _lower_fc, "add": _lower_binary, "mul": _lower_binary,
     "avgpool2d": _lower_pool, "maxpool2d": _lower_pool, "mean": _lower_mean,
@@ -422,6 +457,7 @@ _LOWER: dict[str, Callable[[_Lowering, Node], None]] = {
     "softmax": _lower_softmax, "relu": _lower_activation, "clip": _lower_activation,
     "quantize": _lower_quantize, "dequantize": _lower_quantize,
 }
+_LOWER.update({"concat": _lower_concat, "slice": _lower_slice})
 
 
 def _check_int8(graph: Graph) -> None:

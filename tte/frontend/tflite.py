@@ -151,6 +151,7 @@ class _Ctx:
     graph: Graph
     file: str
     names: dict[int, str] = field(default_factory=dict)
+    folded: dict[int, np.ndarray] = field(default_factory=dict)   # shape arithmetic evaluated at import
 
     def raw(self, idx: int) -> _RawTensor:
         return self.model.tensors[idx]
@@ -167,7 +168,7 @@ class _Ctx:
         r = self.raw(idx)
         name = self.graph.unique_name(r.name or f"tensor_{idx}")
         dtype = _dtype(r, self)
-        data = None
+        data = self.folded.get(idx)
         if r.data:
             data = np.frombuffer(r.data, dtype=dtype)
             if data.size != int(np.prod(r.shape, dtype=np.int64)):
@@ -178,6 +179,8 @@ class _Ctx:
         return name
 
     def const_array(self, idx: int, what: str, op: _RawOp) -> np.ndarray:
+        if idx in self.folded:
+            return self.folded[idx]
         r = self.raw(idx)
         if not r.data:
             raise _op_error(self, op, f"{what} must be a constant tensor")
@@ -285,7 +288,13 @@ def _simple(ir_op: str, attrs_fn: Callable[[_Ctx, _RawOp], dict[str, Any]] | Non
         out = ctx.raw(op.outputs[0])
         ctx.graph.add_node(ir_op, ins, [ctx.name(op.outputs[0])], attrs,
                            name=ctx.fresh(f"{out.name or ir_op}/op"))
-    return convert
+    return _emits(convert, ir_op)
+
+
+def _emits(fn: Callable[[_Ctx, _RawOp], None], *ir_ops: str) -> Callable[[_Ctx, _RawOp], None]:
+    """Declare the IR ops a converter produces (``EMITS``, listed by ``tte ops``)."""
+    fn.emits = ir_ops  # type: ignore[attr-defined]
+    return fn
 
 
 def _fused(ctx: _Ctx, op: _RawOp) -> dict[str, Any]:
@@ -349,7 +358,176 @@ _CONVERTERS: dict[str, Callable[[_Ctx, _RawOp], None]] = {
     "RELU": _simple("relu"), "RELU6": _simple("clip", _relu6_attrs),
     "RELU_N1_TO_1": _simple("clip", _relu6_attrs), "RELU_0_TO_1": _simple("clip", _relu6_attrs),
 }
+
+
+# ---- structural ops: concat, split, slice, squeeze / expand_dims, pack; constant shape arithmetic
+
+
+def _is_const(ctx: _Ctx, idx: int) -> bool:
+    return idx in ctx.folded or bool(ctx.raw(idx).data)
+
+
+def _fold(ctx: _Ctx, op: _RawOp, fn: Callable[[list[np.ndarray]], np.ndarray]) -> bool:
+    """Evaluate an op whose inputs are all constant (Keras' Flatten computes its target
+    shape with SHAPE -> STRIDED_SLICE -> PACK); True when folded."""
+    if not all(_is_const(ctx, i) for i in op.inputs if i >= 0):
+        return False
+    ctx.folded[op.outputs[0]] = np.asarray(fn([ctx.const_array(i, "an input", op) for i in op.inputs if i >= 0]))
+    return True
+
+
+def _tf_shape(ctx: _Ctx, op: _RawOp) -> None:
+    ctx.folded[op.outputs[0]] = np.array(ctx.raw(op.inputs[0]).shape, np.int32)
+
+
+def _reshape_to_output(ctx: _Ctx, op: _RawOp, src: str | None = None) -> None:
+    x = src or ctx.name(op.inputs[0])
+    out = ctx.raw(op.outputs[0])
+    ctx.graph.add_node("reshape", [x], [ctx.name(op.outputs[0])], {"shape": out.shape},
+                       name=ctx.fresh(f"{out.name or 'reshape'}/op"))
+
+
+def _tf_squeeze(ctx: _Ctx, op: _RawOp) -> None:
+    if not _fold(ctx, op, lambda v: v[0].reshape(ctx.raw(op.outputs[0]).shape)):
+        _reshape_to_output(ctx, op)
+
+
+def _slice_node(ctx: _Ctx, op: _RawOp, x: str, begin: list[int], end: list[int], strides: list[int],
+                out_shape: tuple[int, ...]) -> None:
+    """slice, then a reshape when the output drops (shrinks) axes."""
+    sliced = tuple((e - b + s - 1) // s for b, e, s in zip(begin, end, strides))
+    out = ctx.name(op.outputs[0])
+    dst = out if sliced == tuple(out_shape) else ctx.fresh(f"{out}/slice")
+    ctx.graph.add_node("slice", [x], [dst], {"begin": tuple(begin), "end": tuple(end), "strides": tuple(strides)},
+                       name=ctx.fresh(f"{out}/op"), quant=ctx.graph.tensors[x].quant)
+    if dst != out:
+        _reshape_to_output(ctx, op, dst)
+
+
+def _strided_slice_bounds(ctx: _Ctx, op: _RawOp) -> tuple[list[int], list[int], list[int]]:
+    shape = ctx.raw(op.inputs[0]).shape if op.inputs[0] not in ctx.folded else ctx.folded[op.inputs[0]].shape
+    begin, end, strides = (ctx.const_array(i, w, op).ravel().tolist()
+                           for i, w in zip(op.inputs[1:4], ("begin", "end", "strides")))
+    o = op.options
+    bm, em, shrink = (o.BeginMask(), o.EndMask(), o.ShrinkAxisMask()) if o is not None else (0, 0, 0)
+    if o is not None and (o.EllipsisMask() or o.NewAxisMask()):
+        raise UnsupportedOpError([f"{op.name} with ellipsis / new-axis masks"], file=ctx.file,
+                                 detail=f"operator {op.index}")
+    offset = bool(o.Offset()) if o is not None and hasattr(o, "Offset") else False
+    b_out, e_out, s_out = [], [], []
+    for ax, d in enumerate(shape):
+        b, e, st = int(begin[ax]), int(end[ax]), int(strides[ax])
+        if st <= 0:
+            raise UnsupportedOpError([f"{op.name} with stride {st}"], file=ctx.file, detail=f"operator {op.index}")
+        if offset:
+            e = b + e
+        b = 0 if bm >> ax & 1 else (b + d if b < 0 else b)
+        e = d if em >> ax & 1 else (e + d if e < 0 else e)
+        if shrink >> ax & 1:
+            e, st = b + 1, 1
+        b, e = min(max(b, 0), d), min(max(e, 0), d)
+        if b >= e:
+            raise _op_error(ctx, op, f"empty slice [{b}:{e}] of axis {ax}")
+        b_out.append(b)
+        e_out.append(e)
+        s_out.append(st)
+    return b_out, e_out, s_out
+
+
+def _tf_strided_slice(ctx: _Ctx, op: _RawOp) -> None:
+    b, e, st = _strided_slice_bounds(ctx, op)
+    out_shape = ctx.raw(op.outputs[0]).shape
+    if _fold(ctx, op, lambda v: v[0][tuple(slice(i, j, k) for i, j, k in zip(b, e, st))].reshape(out_shape)):
+        return
+    _slice_node(ctx, op, ctx.name(op.inputs[0]), b, e, st, out_shape)
+
+
+def _tf_slice(ctx: _Ctx, op: _RawOp) -> None:
+    shape = ctx.raw(op.inputs[0]).shape
+    begin = [int(v) for v in ctx.const_array(op.inputs[1], "begin", op).ravel()]
+    size = [int(v) for v in ctx.const_array(op.inputs[2], "size", op).ravel()]
+    end = [d if n == -1 else b + n for b, n, d in zip(begin, size, shape)]
+    if _fold(ctx, op, lambda v: v[0][tuple(slice(i, j) for i, j in zip(begin, end))]):
+        return
+    _slice_node(ctx, op, ctx.name(op.inputs[0]), begin, end, [1] * len(shape), ctx.raw(op.outputs[0]).shape)
+
+
+def _split_outputs(ctx: _Ctx, op: _RawOp, x_idx: int, axis: int, sizes: list[int]) -> None:
+    shape = ctx.raw(x_idx).shape
+    axis %= len(shape)
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = shape[axis] - (sum(sizes) + 1)
+    x = ctx.name(x_idx)
+    start = 0
+    for out_idx, size in zip(op.outputs, sizes):
+        begin = [start if k == axis else 0 for k in range(len(shape))]
+        end = [start + size if k == axis else d for k, d in enumerate(shape)]
+        sub = _RawOp(op.index, op.name, op.inputs, [out_idx], op.options)
+        _slice_node(ctx, sub, x, begin, end, [1] * len(shape), ctx.raw(out_idx).shape)
+        start += size
+
+
+def _tf_split(ctx: _Ctx, op: _RawOp) -> None:
+    axis = int(ctx.const_array(op.inputs[0], "the axis", op).ravel()[0])
+    d = ctx.raw(op.inputs[1]).shape[axis]
+    n = len(op.outputs)
+    _split_outputs(ctx, op, op.inputs[1], axis, [d // n] * n)
+
+
+def _tf_split_v(ctx: _Ctx, op: _RawOp) -> None:
+    sizes = [int(v) for v in ctx.const_array(op.inputs[1], "the sizes", op).ravel()]
+    axis = int(ctx.const_array(op.inputs[2], "the axis", op).ravel()[0])
+    _split_outputs(ctx, op, op.inputs[0], axis, sizes)
+
+
+def _tf_concat(ctx: _Ctx, op: _RawOp) -> None:
+    o = op.options
+    axis = o.Axis() if o is not None else 0
+    if _act(ctx, op, o.FusedActivationFunction() if o is not None else 0) != "none":
+        raise UnsupportedOpError([f"{op.name} with a fused activation"], file=ctx.file, detail=f"operator {op.index}")
+    if _fold(ctx, op, lambda v: np.concatenate(v, axis=axis)):
+        return
+    out = ctx.raw(op.outputs[0])
+    ctx.graph.add_node("concat", [ctx.name(i) for i in op.inputs], [ctx.name(op.outputs[0])], {"axis": axis},
+                       name=ctx.fresh(f"{out.name or 'concat'}/op"))
+
+
+def _tf_pack(ctx: _Ctx, op: _RawOp) -> None:
+    axis = op.options.Axis() if op.options is not None else 0
+    if _fold(ctx, op, lambda v: np.stack(v, axis=axis)):
+        return
+    out = ctx.raw(op.outputs[0])
+    axis %= len(out.shape)
+    parts = []
+    for i in op.inputs:
+        x = ctx.name(i)
+        t = ctx.graph.tensors[x]
+        shape = t.shape[:axis] + (1,) + t.shape[axis:]
+        parts.append(ctx.fresh(f"{x}/expanded"))
+        ctx.graph.add_node("reshape", [x], [parts[-1]], {"shape": shape}, quant=t.quant)
+    ctx.graph.add_node("concat", parts, [ctx.name(op.outputs[0])], {"axis": axis},
+                       name=ctx.fresh(f"{out.name or 'pack'}/op"))
+
+
+for _fn, _ops in ((_conv, ("conv2d",)), (_fully_connected, ("fully_connected",)), (_tf_concat, ("concat",)),
+                  (_tf_split, ("slice",)), (_tf_split_v, ("slice",)), (_tf_slice, ("slice",)),
+                  (_tf_strided_slice, ("slice",)), (_tf_squeeze, ("reshape",)), (_tf_pack, ("concat",)),
+                  (_tf_shape, ())):
+    _emits(_fn, *_ops)
+_CONVERTERS.update({
+    "CONCATENATION": _tf_concat, "SPLIT": _tf_split, "SPLIT_V": _tf_split_v, "SLICE": _tf_slice,
+    "STRIDED_SLICE": _tf_strided_slice, "SQUEEZE": _tf_squeeze, "EXPAND_DIMS": _tf_squeeze,
+    "PACK": _tf_pack, "SHAPE": _tf_shape,
+})
+# Stateful streaming models keep tensors between invocations (resource variables).
+_STATEFUL = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")
+
 SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
+
+
+def converter_emits() -> dict[str, tuple[str, ...]]:
+    """IR ops each TFLite op becomes (besides reshape / quantize glue); empty: folded at import."""
+    return {k: getattr(fn, "emits", ()) for k, fn in _CONVERTERS.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -357,6 +535,12 @@ SUPPORTED_OPS = tuple(sorted(_CONVERTERS))
 
 
 def _check_supported(m: _Model, file: str) -> None:
+    stateful = sorted({op.name for op in m.ops if op.name in _STATEFUL} | {n for n in m.other_ops if n in _STATEFUL})
+    if stateful:
+        raise UnsupportedOpError(stateful, file=file,
+                                 detail="a stateful streaming model: its resource variables keep state between "
+                                        "invocations; tte compiles stateless models (export the model without "
+                                        "streaming state)")
     bad = {op.name for op in m.ops if op.name not in _CONVERTERS} | {
         n for n in m.other_ops if n not in _CONVERTERS}
     if bad:
@@ -416,11 +600,14 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
     graph = Graph(name or default)
     ctx = _Ctx(model, graph, file)
     try:
+        sources: dict[str, set[str]] = {}
         graph.inputs = [ctx.name(i) for i in model.inputs]
         for op in model.ops:
             if any(i < 0 for i in op.outputs) or not op.outputs or not op.inputs:
                 raise _op_error(ctx, op, "missing inputs or outputs")
+            before = len(graph.nodes)
             _CONVERTERS[op.name](ctx, op)
+            sources.setdefault(op.name, set()).update(n.op for n in graph.nodes[before:])
         graph.outputs = [ctx.name(i) for i in model.outputs]
         graph.validate()
     except TteError as e:
@@ -428,4 +615,5 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
     except Exception as e:  # structurally valid flatbuffer, inconsistent content
         raise ModelFormatError(f"inconsistent TFLite model ({type(e).__name__}: {e})", file=file) from None
     graph.meta["source"] = {"format": "tflite", "file": file}
+    graph.meta["op_sources"] = {op: sorted(ir) for op, ir in sources.items()}
     return graph

@@ -33,6 +33,7 @@ from tte.numerics.fixedpoint import (  # noqa: F401  (re-exported API)
 from tte.reference import execute
 
 _PASS_THROUGH = {"maxpool2d", "avgpool2d", "reshape", "transpose", "pad", "mean"}
+_PASS_THROUGH |= {"slice"}   # concat takes its own range: its inputs are requantized to it
 _FLOAT_ONLY = {"matmul"}
 SOFTMAX_QUANT = (1.0 / 256.0, -128)
 

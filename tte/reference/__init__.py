@@ -13,7 +13,13 @@ import numpy as np
 
 from tte.errors import GraphError, UnsupportedOpError
 from tte.ir import Graph
-from tte.reference import float_ops, fused_ops, grad_ops, int8_ops  # noqa: F401  (they register kernels)
+from tte.reference import (  # noqa: F401  (they register kernels)
+    float_ops,
+    fused_ops,
+    grad_ops,
+    int8_ops,
+    structural_ops,
+)
 from tte.reference.registry import KERNELS, KernelCtx
 
 

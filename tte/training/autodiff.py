@@ -19,6 +19,7 @@ import numpy as np
 
 from tte.errors import TteError
 from tte.ir import Graph, Node, Tensor
+from tte.training.structural_rules import STRUCTURAL_RULES
 
 LOSSES = ("softmax_ce", "mse")
 ROUNDINGS = ("nearest", "stochastic")
@@ -203,6 +204,7 @@ RULES: dict[str, Rule] = {
     "quantize": _straight_through,
     "dequantize": _straight_through,
 }
+RULES.update(STRUCTURAL_RULES)
 
 
 def _needs_mask(node: Node) -> dict[str, object] | None:
@@ -261,13 +263,18 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
         fwd_nodes = fwd_nodes[:-1]
 
     needs = set(plan)
+    no_rule: list[Node] = []
     for node in fwd_nodes:
         if any(i in needs for i in node.inputs):
-            bad = node.op not in RULES
-            if bad:
-                raise TteError(f"no gradient rule for op '{node.op}'; it lies between the loss and a "
-                               "trained parameter", node=node.name)
+            if node.op not in RULES:
+                no_rule.append(node)
             needs.update(node.outputs)
+    if no_rule:
+        ops = sorted({n.op for n in no_rule})
+        raise TteError(f"no gradient rule for op{'s' if len(ops) > 1 else ''} {', '.join(ops)}: "
+                       f"{'they lie' if len(no_rule) > 1 else 'it lies'} between the loss and a trained "
+                       f"parameter (node{'s' if len(no_rule) > 1 else ''} {', '.join(n.name for n in no_rule)})",
+                       node=no_rule[0].name)
     if logits not in needs:
         raise TteError("no trained parameter lies upstream of the loss")
 

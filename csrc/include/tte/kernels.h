@@ -13,5 +13,6 @@
 #include "tte/pool.h"
 #include "tte/softmax.h"
 #include "tte/split.h"
+#include "tte/structural.h"
 #include "tte/update.h"
 #endif

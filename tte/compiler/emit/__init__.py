@@ -9,7 +9,7 @@ activation ranges, scales) as static const data and returns the statements of th
 Layout: ``common`` holds the interface (``Emitted``, ``Ref``, ``Emitter``, ``EMITTERS``, the
 ``_emitter`` decorator) and the shared helpers; the emitters live in one module per kernel
 family, mirroring ``csrc/include/tte/*.h`` (``conv``, ``elementwise``, ``pool``, ``movement``,
-``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``), plus ``dwpw`` for the
+``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``, ``structural``), plus ``dwpw`` for the
 fused depthwise -> 1x1 backward. Importing this package registers them all.
 
 Conventions the generator relies on:
@@ -35,7 +35,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 # importing every family module registers its emitters in EMITTERS
-from tte.compiler.emit import block, conv, dwpw, elementwise, grad, loss, mask, movement, pool, softmax, update
+from tte.compiler.emit import (
+    block,
+    conv,
+    dwpw,
+    elementwise,
+    grad,
+    loss,
+    mask,
+    movement,
+    pool,
+    softmax,
+    structural,
+    update,
+)
 from tte.compiler.emit.block import BLOCK_MAX_KH, block_scratch_bytes, emit_streamed_block
 from tte.compiler.emit.common import EMITTERS, HEADER, Emitted, Emitter, Ref, c_nbytes, f32, f64, split_ref
 from tte.compiler.emit.conv import emit_conv2d, emit_fully_connected
@@ -59,7 +72,8 @@ SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scra
 
 __all__ = [
     "BLOCK_MAX_KH", "EMITTERS", "HEADER", "SCRATCH", "Emitted", "Emitter", "Ref",
-    "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "softmax", "update",
+    "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "softmax", "structural",
+    "update",
     "_depthwise_grad_scratch", "_dwpw_parts", "block_scratch_bytes", "c_nbytes", "dwpw_scratch_bytes",
     "emit_act_mask", "emit_add", "emit_avgpool2d_grad", "emit_bias_update", "emit_conv2d",
     "emit_conv2d_grad_input", "emit_conv2d_weight_update", "emit_dequantize", "emit_dwpw_backward",

@@ -30,7 +30,7 @@ def _nhwc_input(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> 
     return im.in_layout(im.act_input(node.input[0], qout), NCHW_FROM_NHWC)
 
 
-@_converter("Conv")
+@_converter("Conv", emits=("conv2d",))
 def _conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x = _nhwc_input(im, node, qout)
     w = im.const(node, 1, "weight")
@@ -48,7 +48,7 @@ def _conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     im.emit_out(node, "conv2d", [x, wn] + ([bn] if bn else []), attrs, NCHW_FROM_NHWC, qout)
 
 
-@_converter("Gemm")
+@_converter("Gemm", emits=("fully_connected", "matmul", "add"))
 def _gemm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
@@ -86,7 +86,7 @@ def _gemm_variable(im: ImportContext, node: onnx.NodeProto, x: str, alpha: float
     im.set(node.output[0], y)
 
 
-@_converter("MatMul")
+@_converter("MatMul", emits=("fully_connected", "matmul"))
 def _matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     b = im.consts.get(node.input[1])
     if b is not None and b.ndim == 2 and len(im.shape(node.input[0])) >= 1:
@@ -99,7 +99,7 @@ def _matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None
     im.emit_out(node, "matmul", [xa, xb], {}, None, None)
 
 
-@_converter("Relu")
+@_converter("Relu", emits=("relu",))
 def _relu(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if _try_fuse(im, node, "relu"):
         return
@@ -107,7 +107,7 @@ def _relu(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     im.set(node.output[0], im.emit("relu", [v.ir], node.output[0], node=node.name or None), v.perm)
 
 
-@_converter("Clip")
+@_converter("Clip", emits=("clip",))
 def _clip(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     lo, hi = _clip_bounds(im, node)
     act = {(0.0, None): "relu", (0.0, 6.0): "relu6"}.get((lo, hi))
@@ -138,7 +138,8 @@ def _expand_rank(im: ImportContext, v: _Val, rank: int, perm: Perm) -> str:
     return im.in_layout(_Val(ir), perm)
 
 
-@_converter("Add", "Mul")
+@_converter("Add", emits=("add",))
+@_converter("Mul", emits=("mul",))
 def _binary(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     op = node.op_type.lower()
     names = list(node.input[:2])
@@ -168,7 +169,7 @@ def _binary(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None
     im.emit_out(node, op, ins, {}, perm, qout)
 
 
-@_converter("AveragePool")
+@_converter("AveragePool", emits=("avgpool2d",))
 def _avgpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     k = _ints(a["kernel_shape"])
@@ -183,14 +184,14 @@ def _avgpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> Non
     im.emit_out(node, "avgpool2d", [x], attrs, NCHW_FROM_NHWC, qout)
 
 
-@_converter("GlobalAveragePool")
+@_converter("GlobalAveragePool", emits=("avgpool2d",))
 def _global_avgpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x = _nhwc_input(im, node, qout)
     _, _, h, w = im.shape(node.input[0])
     im.emit_out(node, "avgpool2d", [x], {"kernel": (h, w), "strides": (1, 1)}, NCHW_FROM_NHWC, qout)
 
 
-@_converter("MaxPool")
+@_converter("MaxPool", emits=("maxpool2d",))
 def _maxpool(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     k = _ints(a["kernel_shape"])
@@ -211,7 +212,7 @@ def _remove_axes(perm: Perm, rank: int, axes: set[int]) -> Perm:
     return L.norm(tuple(kept_ir.index(p[a]) for a in range(rank) if a not in axes))
 
 
-@_converter("ReduceMean")
+@_converter("ReduceMean", emits=("mean",))
 def _reduce_mean(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     v = im.act_input(node.input[0], qout)
@@ -234,7 +235,7 @@ def _reshape_to(im: ImportContext, node: onnx.NodeProto, shape: tuple[int, ...],
     im.emit_passthrough(node, "reshape", [src], {"shape": shape}, None, qout)
 
 
-@_converter("Flatten")
+@_converter("Flatten", emits=("reshape",))
 def _flatten(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     shape = im.shape(node.input[0])
     axis = int(_attrs(node).get("axis", 1))
@@ -242,7 +243,7 @@ def _flatten(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> Non
     _reshape_to(im, node, (math.prod(shape[:axis]), math.prod(shape[axis:])), qout)
 
 
-@_converter("Reshape")
+@_converter("Reshape", emits=("reshape",))
 def _reshape(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     target = im.const(node, 1, "shape")
     assert target is not None
@@ -258,7 +259,7 @@ def _reshape(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> Non
     _reshape_to(im, node, tuple(dims), qout)
 
 
-@_converter("Transpose")
+@_converter("Transpose", emits=("transpose",))
 def _transpose(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     v = im.act_input(node.input[0], qout)
     r = im.rank(v)
@@ -275,7 +276,7 @@ def _transpose(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> N
     im.absorb(qout)
 
 
-@_converter("Softmax")
+@_converter("Softmax", emits=("softmax",))
 def _softmax(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     v = im.var(node.input[0])
     r = im.rank(v)
@@ -293,7 +294,7 @@ def _softmax(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> Non
     im.set(node.output[0], im.emit("reshape", [sm], node.output[0], {"shape": shape}))
 
 
-@_converter("BatchNormalization")
+@_converter("BatchNormalization", emits=("mul", "add"))
 def _batchnorm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     if int(a.get("training_mode", 0)) or any(o for o in node.output[1:]):
@@ -315,7 +316,7 @@ def _batchnorm(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> N
     im.set(node.output[0], im.emit("add", [m, t_ir], node.output[0], node=node.name or None), v.perm)
 
 
-@_converter("Pad")
+@_converter("Pad", emits=("pad",))
 def _pad(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a = _attrs(node)
     mode = a.get("mode", b"constant")
@@ -345,7 +346,7 @@ def _pad(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     im.emit_passthrough(node, "pad", [v.ir], {"pads": tuple(per_ir), "value": value}, v.perm, qout)
 
 
-@_converter("Identity", "Dropout")
+@_converter("Identity", "Dropout", emits=())
 def _identity(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if node.op_type == "Dropout":
         if len(node.output) > 1 and node.output[1] and im.uses[node.output[1]] + (

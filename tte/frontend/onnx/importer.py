@@ -9,7 +9,10 @@ from onnx import numpy_helper
 from tte.errors import GraphError, TteError, UnsupportedOpError
 from tte.frontend import layout as L
 from tte.frontend.layout import NCHW_FROM_NHWC
-from tte.frontend.onnx import float_ops  # noqa: F401  (registers its converters; qdq's register on import)
+from tte.frontend.onnx import (  # noqa: F401  (register their converters; qdq's register on import)
+    float_ops,
+    structural_ops,
+)
 from tte.frontend.onnx.context import ImportContext
 from tte.frontend.onnx.folding import fold
 from tte.frontend.onnx.model import check_nodes, value_info
@@ -36,6 +39,7 @@ def import_model(model: onnx.ModelProto, label: str, name: str | None) -> Graph:
             raise e.at(node=node.name or (node.output[0] if node.output else node.op_type)) from None
     _add_outputs(ctx)
     g = ctx.g
+    g.meta["op_sources"] = {op: sorted(ir) for op, ir in g.meta.get("op_sources", {}).items()}
     for tname in g.inputs + g.outputs:
         t = g.tensors[tname]
         if t.dtype != "float32" and t.quant is None:
@@ -99,4 +103,7 @@ def _convert(ctx: ImportContext, node: onnx.NodeProto) -> None:
         return
     fn = _CONVERTERS[node.op_type]
     qout = match_qdq(ctx, node) if node.op_type in _INT8_OPS else None
+    before = len(ctx.g.nodes)
     fn(ctx, node, qout)
+    sources = ctx.g.meta.setdefault("op_sources", {})
+    sources.setdefault(node.op_type, set()).update(n.op for n in ctx.g.nodes[before:])

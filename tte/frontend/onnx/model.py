@@ -10,6 +10,7 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from tte.errors import ModelFormatError, TteError, UnsupportedOpError
+from tte.frontend.onnx.registry import _CONVERTERS
 
 MIN_OPSET = 11
 
@@ -19,14 +20,6 @@ _ELEM_TYPES: dict[int, str] = {
     onnx.TensorProto.INT64: "int64", onnx.TensorProto.INT16: "int16",
     onnx.TensorProto.BOOL: "bool",
 }
-
-_FLOAT_OPS = {
-    "Conv", "Gemm", "MatMul", "Relu", "Clip", "Add", "Mul", "AveragePool", "GlobalAveragePool",
-    "ReduceMean", "MaxPool", "Flatten", "Reshape", "Softmax", "BatchNormalization", "Pad",
-    "Identity", "Dropout", "Transpose",
-}
-_QUANT_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul"}
-
 
 def read(path: str) -> bytes:
     try:
@@ -81,8 +74,11 @@ def check_nodes(model: onnx.ModelProto, consts: Collection[str]) -> None:
         foldable = node.domain in ("", "ai.onnx") and _foldable(node, const)
         if foldable:
             const.update(o for o in node.output if o)
-        elif node.domain not in ("", "ai.onnx") or op not in _FLOAT_OPS | _QUANT_OPS:
+        elif node.domain not in ("", "ai.onnx") or op not in _CONVERTERS:
             unsupported.setdefault(op, where)
+        for sub_op, sub_where in _subgraph_ops(node, where):
+            if sub_op not in _CONVERTERS:
+                unsupported.setdefault(sub_op, sub_where)
         known.update(o for o in node.output if o)
     for o in model.graph.output:
         if o.name not in known:
@@ -90,6 +86,20 @@ def check_nodes(model: onnx.ModelProto, consts: Collection[str]) -> None:
     if unsupported:
         nodes = ", ".join(f"{op} (node '{n}')" for op, n in sorted(unsupported.items()))
         raise UnsupportedOpError(list(unsupported), detail=f"used by {nodes}")
+
+
+def _subgraph_ops(node: onnx.NodeProto, where: str) -> list[tuple[str, str]]:
+    """(op, where) of every node inside the subgraphs of If / Loop / Scan, recursively."""
+    found: list[tuple[str, str]] = []
+    for attr in node.attribute:
+        graphs = list(attr.graphs) + ([attr.g] if attr.HasField("g") else [])
+        for g in graphs:
+            for sub in g.node:
+                op = sub.op_type if sub.domain in ("", "ai.onnx") else f"{sub.domain}.{sub.op_type}"
+                sub_where = f"{where}/{attr.name}/{sub.name or (sub.output[0] if sub.output else sub.op_type)}"
+                found.append((op, sub_where))
+                found += _subgraph_ops(sub, sub_where)
+    return found
 
 
 def value_info(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...], str]:

@@ -18,6 +18,7 @@ from tte.ir import QuantParams
 # ops an int8 QDQ group may be emitted as (the rest run in float between DQ and Q)
 _INT8_OPS = {"Conv", "Gemm", "MatMul", "Add", "Mul", "AveragePool", "GlobalAveragePool",
              "MaxPool", "ReduceMean", "Reshape", "Flatten", "Transpose", "Pad"}
+_INT8_OPS |= {"Concat", "Slice", "Squeeze", "Unsqueeze"}   # structural: tte.frontend.onnx.structural_ops
 
 
 def _quant_of(im: ImportContext, node: onnx.NodeProto) -> QuantParams | None:
@@ -35,6 +36,8 @@ def match_qdq(im: ImportContext, node: onnx.NodeProto) -> _QOut | None:
     """Does this node sit between DequantizeLinear inputs and one int8 QuantizeLinear?"""
     act_inputs = [i for i in node.input[:2] if i and i not in im.consts] if node.op_type in (
         "Add", "Mul") else [node.input[0]]
+    if node.op_type == "Concat":
+        act_inputs = [i for i in node.input if i]
     if not all(i in im.vals and im.vals[i].deq for i in act_inputs) or not act_inputs:
         return None
     if node.op_type in ("Conv", "Gemm", "MatMul"):
@@ -102,7 +105,7 @@ def _int8_value(im: ImportContext, name: str, quant: QuantParams, node: onnx.Nod
     return v
 
 
-@_converter("QuantizeLinear")
+@_converter("QuantizeLinear", emits=("quantize",))
 def _quantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
@@ -115,7 +118,7 @@ def _quantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> No
     im.set(node.output[0], ir, v.perm)
 
 
-@_converter("DequantizeLinear")
+@_converter("DequantizeLinear", emits=("dequantize",))
 def _dequantize(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     if int(_attrs(node).get("block_size", 0)):
         raise UnsupportedOpError(node.op_type, detail="blocked quantization")
@@ -141,7 +144,7 @@ def _qlinear_weight(im: ImportContext, node: onnx.NodeProto, idx: int) -> None:
                                           node.input[idx])
 
 
-@_converter("QLinearConv")
+@_converter("QLinearConv", emits=("conv2d",))
 def _qlinear_conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     x_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], x_q, node)
@@ -164,7 +167,7 @@ def _qlinear_conv(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -
         im.vals[node.input[0]] = v
 
 
-@_converter("QLinearMatMul")
+@_converter("QLinearMatMul", emits=("fully_connected",))
 def _qlinear_matmul(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     a_q = _act_quant(im, node, 1, 2)
     v = _int8_value(im, node.input[0], a_q, node)
