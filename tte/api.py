@@ -106,9 +106,13 @@ def export(graph: Graph, path: str | os.PathLike[str]) -> Path:
 
 def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "auto",  # noqa: A001
             out_dir: str | os.PathLike[str] | None = None, budget_kb: float | None = None,
-            reorder: bool = True, name: str | None = None, **kw: object) -> dict:  # type: ignore[type-arg]
+            reorder: bool = True, name: str | None = None, force: bool = False,
+            **kw: object) -> dict:  # type: ignore[type-arg]
     """Compile one training step of an int8 graph for a board; write ``<name>.c/.h``,
     ``report.json`` and ``memory.png`` into ``out_dir`` (atomically) and return the report.
+
+    ``out_dir`` must be new or empty; ``force=True`` replaces tte's files in a folder that an
+    earlier compile made (its ``.tte-manifest.json``); files tte did not write are never touched.
 
     ``scheme="auto"`` picks the largest built-in scheme that fits. A step that does not fit
     raises ``tte.compiler.analysis.BudgetError`` (a TteError) whose ``report`` says why.
@@ -116,4 +120,4 @@ def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "aut
     from tte.compiler.compile import compile_model
     budget = None if budget_kb is None else int(budget_kb * 1024)
     return compile_model(graph, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
-                         reorder=reorder, name=name, **kw)  # type: ignore[arg-type]
+                         reorder=reorder, name=name, force=force, **kw)  # type: ignore[arg-type]

@@ -55,12 +55,15 @@ def boards(as_json: bool) -> None:
               help="Data set name (e.g. fashion-mnist) or .npy file of inputs in the model's layout.")
 @click.option("--samples", default=500, show_default=True, help="Calibration samples to use.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The int8 .tflite to write.")
+              help="The int8 .tflite to write (a new file, or one tte wrote with --force).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if an earlier tte command wrote it.")
 @user_errors
-def quantize(model: str, calibration: str, samples: int, output: str) -> None:
+def quantize(model: str, calibration: str, samples: int, output: str, force: bool) -> None:
     """Post-training int8 quantization of a float ONNX MODEL, written as .tflite."""
     import tte
+    from tte.outputs import check_output_file, is_tte_tflite
 
+    check_output_file(output, force=force, ours=is_tte_tflite)
     g = tte.load(model)
     q = tte.quantize(g, calibration=load_calibration(calibration, samples))
     tte.export(q, output)
@@ -88,19 +91,21 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
 @click.option("--samples", default=0, type=int, help="Train on only this many training samples (0: all).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the trained int8 .tflite.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Write the trained int8 .tflite (a new file, or one tte wrote with --force).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if an earlier tte command wrote it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
 def train(model: str, data_name: str, scheme: str, precision: str, engine: str, lr: float, epochs: int,
           batch_size: int, rounding: str, no_qas: bool, momentum: float, calibration: str | None, samples: int,
-          seed: int, output: str | None, as_json: bool) -> None:
+          seed: int, output: str | None, force: bool, as_json: bool) -> None:
     """Train MODEL on-device style (sparse update, int8 + QAS) and report accuracy before and after."""
     from tte.cli.train import run_training
 
     result = run_training(model, data_name=data_name, scheme=scheme, precision=precision, engine=engine, lr=lr,
                           epochs=epochs, batch_size=batch_size, rounding=rounding, qas=not no_qas,
                           calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json,
-                          momentum=momentum)
+                          momentum=momentum, force=force)
     if as_json:
         click.echo(json.dumps(result, indent=2))
 

@@ -26,12 +26,14 @@ from tte.errors import TteError
 @click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True)
 @click.option("--name", default=None, help="C name of the model (default: the file name).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for <name>.c/.h, report.json and memory.png (replaced atomically).")
+              help="New or empty folder for <name>.c/.h, report.json and memory.png (written atomically).")
+@click.option("--force", is_flag=True, help="Replace the files of an earlier `tte compile` in the folder "
+              "(by its .tte-manifest.json); other files are kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, calibration: str | None,
                     samples: int, no_reorder: bool, lr: float, loss: str, rounding: str, name: str | None,
-                    out_dir: str, as_json: bool) -> None:
+                    out_dir: str, force: bool, as_json: bool) -> None:
     """Compile one on-device training step of an int8 MODEL into C for a board."""
     from pathlib import Path
 
@@ -39,9 +41,11 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
 
     import tte
     from tte.compiler.analysis import BudgetError
-    from tte.compiler.compile import compile_model
+    from tte.compiler.compile import c_identifier, compile_model, output_names
     from tte.layout import source_shape
+    from tte.outputs import check_output_dir
 
+    check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)))
     g = tte.load(model)
     if not g.is_quantized:
         if calibration is None:
@@ -57,7 +61,7 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     try:
         report = compile_model(g, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
-                               rounding=rounding)
+                               rounding=rounding, force=force)
     except BudgetError as e:
         if as_json:
             click.echo(json.dumps(e.report, indent=2, default=str))

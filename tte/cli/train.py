@@ -12,6 +12,7 @@ from tqdm import tqdm
 import tte
 from tte.errors import TteError
 from tte.layout import source_shape
+from tte.outputs import check_output_file, is_tte_tflite
 from tte.training.data import load_dataset, match_input
 from tte.training.trainer import Trainer
 
@@ -20,9 +21,16 @@ CALIBRATION_SAMPLES = 500
 
 def run_training(model: str, *, data_name: str, scheme: str, precision: str, engine: str, lr: float,
                  epochs: int, batch_size: int, rounding: str, qas: bool, calibration: str | None, seed: int,
-                 output: str | None, quiet: bool, samples: int = 0, momentum: float = 0.0) -> dict[str, Any]:
+                 output: str | None, quiet: bool, samples: int = 0, momentum: float = 0.0,
+                 force: bool = False) -> dict[str, Any]:
     if epochs < 1 or batch_size < 1:
         raise TteError("--epochs and --batch-size must be at least 1")
+    if output:
+        if precision != "int8":
+            raise TteError("-o writes int8 .tflite; train with --precision int8 to export")
+        if not output.endswith(".tflite"):
+            raise TteError("tte exports .tflite files only", file=output)
+        check_output_file(output, force=force, ours=is_tte_tflite)
     g = tte.load(model)
     if len(g.inputs) != 1:
         raise TteError(f"tte train supports single-input models; '{model}' has {len(g.inputs)}")
@@ -55,8 +63,6 @@ def run_training(model: str, *, data_name: str, scheme: str, precision: str, eng
     seconds = time.perf_counter() - t0
     after = tr.evaluate(xt, yt)
     if output:
-        if precision != "int8":
-            raise TteError("-o writes int8 .tflite; train with --precision int8 to export")
         tte.export(tr.graph, output)
     result = {"model": model, "data": data_name, "scheme": tr.scheme.name, "precision": precision,
               "engine": engine, "lr": lr, "qas": qas, "rounding": rounding, "epochs": epochs,

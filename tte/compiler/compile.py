@@ -3,17 +3,15 @@
     report = tte.compile(q, board="stm32f746g-disco", scheme="paper:mbv2-w0.35:99kb", out_dir="build/m")
 
 ``analyze`` (tte.compiler.analysis) does everything but the C; ``compile_model`` adds the C sources and writes them, the
-``report.json`` and the memory plot into the output directory atomically: everything is
-built in a temporary sibling directory that replaces the target only when complete, so a
-failure (budget not met, unsupported op) leaves the target as it was.
+``report.json`` and the memory plot into the output folder through tte.outputs: only tte's own
+files are written (listed in the folder's manifest), a folder with other files is refused, and
+everything is staged first, so a failure (budget not met, unsupported op) leaves the target as it was.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,8 @@ import numpy as np
 from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown
 from tte.compiler.codegen import generate
 from tte.compiler.memory import plot_memory
-from tte.errors import TteError
-from tte.fsutil import make_public
 from tte.ir import Graph
+from tte.outputs import check_output_dir, output_dir
 from tte.targets.boards import Board, get_board
 from tte.targets.firmware import measure_code_size
 from tte.training.sparse import UpdateScheme
@@ -34,11 +31,16 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                   out_dir: str | os.PathLike[str] | None = None, budget_bytes: int | None = None,
                   reorder: bool = True, name: str | None = None, lr: float = 0.05, loss: str = "softmax_ce",
                   rounding: str = "stochastic", qas: bool = True, seed: int = 0,
-                  emit_c: bool = True) -> dict[str, Any]:
+                  emit_c: bool = True, force: bool = False) -> dict[str, Any]:
     """Compile; write ``<name>.c/.h``, ``report.json`` and ``memory.png`` into ``out_dir``.
 
-    Raises BudgetError (a TteError) when the step does not fit, before writing anything.
+    ``out_dir`` must be new, empty, or (with ``force``) an earlier tte output folder, whose
+    files of tte's are replaced; other files in it are never touched. Raises BudgetError (a
+    TteError) when the step does not fit, before writing anything.
     """
+    cname = c_identifier(name or graph.name or "model")
+    if out_dir is not None:
+        check_output_dir(out_dir, force=force, names=output_names(cname))
     b = board if isinstance(board, Board) else get_board(board)
     kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed}
     if isinstance(scheme, str) and scheme == "auto":
@@ -48,7 +50,6 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     report = a.report
     if not report["fits"]:
         raise BudgetError(format_breakdown(report), report)
-    cname = c_identifier(name or graph.name or "model")
     sources: dict[str, str] = {}
     if emit_c:
         sources = generate(a, cname)
@@ -62,8 +63,13 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                 raise BudgetError(format_breakdown(report), report)
     report["name"] = cname
     if out_dir is not None:
-        _write_atomically(Path(out_dir), a, report, sources)
+        _write_outputs(Path(out_dir), a, report, sources, force=force)
     return report
+
+
+def output_names(cname: str) -> list[str]:
+    """The files a compile writes into its output folder."""
+    return [f"{cname}.c", f"{cname}.h", "report.json", "memory.png"]
 
 
 def c_identifier(name: str) -> str:
@@ -71,30 +77,15 @@ def c_identifier(name: str) -> str:
     return s if s and not s[0].isdigit() else f"m_{s}"
 
 
-def _write_atomically(out: Path, a: Analysis, report: dict[str, Any], sources: dict[str, str]) -> None:
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists() and not out.is_dir():
-        raise TteError("output exists and is not a directory", file=str(out))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    make_public(tmp, directory=True)
-    try:
+def _write_outputs(out: Path, a: Analysis, report: dict[str, Any], sources: dict[str, str], *,
+                   force: bool) -> None:
+    with output_dir(out, command="compile", force=force) as stage:
         for fname, text in sources.items():
-            (tmp / fname).write_text(text)
-        (tmp / "report.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
-        plot_memory(a.plan, tmp / "memory.png", forward_steps=a.scheduled.forward_nodes,
+            (stage / fname).write_text(text)
+        (stage / "report.json").write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+        plot_memory(a.plan, stage / "memory.png", forward_steps=a.scheduled.forward_nodes,
                     fixed_bytes=report["peak_sram_bytes"] - report["arena_bytes"],
                     budget_bytes=report["budget_bytes"])
-        if out.exists():
-            old = out.with_name(f".{out.name}.old.{os.getpid()}")
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _jsonable(v: Any) -> Any:
