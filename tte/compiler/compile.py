@@ -21,6 +21,7 @@ from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, f
 from tte.compiler.codegen import generate
 from tte.compiler.memory import plot_memory
 from tte.ir import Graph
+from tte.layout import source_shape
 from tte.outputs import check_output_dir, output_dir
 from tte.targets.boards import Board, get_board
 from tte.targets.firmware import measure_code_size
@@ -62,9 +63,23 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                 report["verdict"] = f"does not fit: needs {report['flash_bytes']:,} B flash of {b.flash_bytes:,} B"
                 raise BudgetError(format_breakdown(report), report)
     report["name"] = cname
+    report["input"] = input_description(a.forward)
     if out_dir is not None:
         _write_outputs(Path(out_dir), a, report, sources, force=force)
     return report
+
+
+def input_description(graph: Graph) -> dict[str, Any]:
+    """What `tte run/build --inputs` need to turn the user's float data into the board's int8
+    input: the source shape and layout, and the input's quantization."""
+    t = graph.tensors[graph.inputs[0]]
+    q = t.quant
+    out = graph.tensors[graph.outputs[0]]
+    return {"name": t.name, "shape": list(t.shape), "source_shape": list(source_shape(t)),
+            "source_perm": list(t.source_perm) if t.source_perm else None, "dtype": t.dtype,
+            "scale": float(q.scale[0]) if q is not None else None,
+            "zero_point": int(q.zero_point[0]) if q is not None else None,
+            "classes": int(out.shape[-1])}
 
 
 def output_names(cname: str) -> list[str]:
