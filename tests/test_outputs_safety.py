@@ -103,6 +103,13 @@ def test_compile_force_never_overwrites_a_foreign_file_of_the_same_name(user: di
     assert "net.c" in line and "tte did not write" in line
     assert (out / "net.c").read_bytes() == NOTE and (out / "cnn_int8.c").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".m.tte-")]  # no staging left behind
+    # a folder from before manifests: its generated files are recognised, anything else is not
+    (out / MANIFEST).unlink()
+    one_line_error(*run("compile", str(user["tflite"]), "-o", str(out), "--force")[::2])
+    (out / "net.c").unlink()
+    assert run("compile", str(user["tflite"]), "--scheme", "bias-only", "-o", str(out), "--force")[0] == 0
+    assert json.loads((out / MANIFEST).read_text())["files"] == ["cnn_int8.c", "cnn_int8.h", "memory.png",
+                                                                  "report.json"]
 
 
 def test_quantize_does_not_overwrite_a_foreign_file(user: dict[str, Path], tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ def _bad_sets() -> dict[str, tuple[dict[str, np.ndarray], str]]:
     return {
         "per-sample size": ({"x": x[:, :, :7, :], "y": y}, "per-sample size"),
         "shape": ({"x": x.reshape(len(x), 8, 8, 1)[:, :, :, :].reshape(len(x), 1, 64, 1), "y": y}, "shape"),
+        "layout (flattened)": ({"x": x.reshape(len(x), 64), "y": y}, "shape"),
         "label 7 of 5": ({"x": x, "y": np.where(np.arange(len(y)) == 3, 7, y)}, "label 7"),
         "label -1": ({"x": x, "y": np.where(np.arange(len(y)) == 5, -1, y)}, "-1"),
         "non-integer labels": ({"x": x, "y": y + 0.5}, "integers"),

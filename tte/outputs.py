@@ -47,18 +47,22 @@ def _is_plain_name(name: str) -> bool:
 
 
 def check_output_dir(out: str | os.PathLike[str], *, force: bool = False, option: str = "--force",
-                     names: list[str] | None = None) -> list[str]:
+                     names: list[str] | None = None,
+                     adopt: Callable[[Path], list[str] | None] | None = None) -> list[str]:
     """Refuse a folder tte may not write into; return the files of its manifest (to replace).
 
     ``option`` is how the caller's user asks to replace tte's earlier output (named in the error);
     an empty string means the caller always replaces its own files (a build cache). ``names``,
-    when known, are the files the output will have: a foreign file among them is refused now."""
+    when known, are the files the output will have: a foreign file among them is refused now.
+    ``adopt`` recognises a folder that an older tte wrote before manifests and returns its files."""
     d = Path(out)
     if not d.exists():
         return []
     if not d.is_dir():
         raise TteError("output exists and is not a folder", file=str(d))
     owned = read_manifest(d)
+    if owned is None and adopt is not None:
+        owned = adopt(d)
     if owned is None:
         if any(d.iterdir()):
             raise TteError(f"folder is not empty and tte did not create it (no {MANIFEST}); "
@@ -89,13 +93,13 @@ def _write_manifest(folder: Path, names: list[str], command: str) -> None:
 
 
 @contextmanager
-def output_dir(out: str | os.PathLike[str], *, command: str, force: bool = False,
-               option: str = "--force") -> Iterator[Path]:
+def output_dir(out: str | os.PathLike[str], *, command: str, force: bool = False, option: str = "--force",
+               adopt: Callable[[Path], list[str] | None] | None = None) -> Iterator[Path]:
     """Stage an output folder: yields an empty folder to fill; on success its files replace
     tte's files in ``out`` (and those of the old manifest that the new output lacks are removed),
     on failure nothing in ``out`` changes."""
     d = Path(out).resolve()
-    owned = check_output_dir(d, force=force, option=option)
+    owned = check_output_dir(d, force=force, option=option, adopt=adopt)
     d.parent.mkdir(parents=True, exist_ok=True)
     fresh = not d.exists()
     stage = Path(tempfile.mkdtemp(prefix=f".{d.name}.tte-", dir=d if not fresh else d.parent))

@@ -42,10 +42,11 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
 
     import tte
     from tte.compiler.analysis import BudgetError
-    from tte.compiler.compile import c_identifier, compile_model, output_names
+    from tte.compiler.compile import c_identifier, compile_model, earlier_compile_files, output_names
     from tte.outputs import check_output_dir
 
-    check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)))
+    check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)),
+                     adopt=earlier_compile_files)
     g = tte.load(model)
     if not g.is_quantized:
         if calibration is None:

@@ -56,6 +56,7 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
     path = Path(model) if model else EXAMPLE_MODEL
     if not path.exists():
         raise TteError("example model not found (run examples/train_fashion_mnist.py)", file=str(path))
+    from tte.compiler.compile import earlier_compile_files
     from tte.outputs import check_output_dir, check_output_file, is_tte_tflite
 
     # The demo replaces what an earlier demo wrote, and refuses to touch anything else.
@@ -65,7 +66,7 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
     for f in (int8_file, mnist_file):
         if out_dir.is_dir():
             check_output_file(f, force=True, ours=is_tte_tflite)
-    check_output_dir(out_dir / "compiled", force=True)
+    check_output_dir(out_dir / "compiled", force=True, adopt=earlier_compile_files)
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
 
