@@ -28,8 +28,6 @@ from tte.errors import TteError
 from tte.ir import Graph
 from tte.layout import source_shape
 
-DATA_SUFFIXES = (".npz", ".csv", ".npy")
-
 
 @dataclass(frozen=True)
 class ModelInput:
@@ -84,12 +82,6 @@ class Samples:
     x: np.ndarray            # float32, (N, *model input), source layout, input_scale applied
     y: np.ndarray | None     # int64 labels (N,) or float32 targets (N, *target)
     file: str
-
-
-def is_data_file(spec: str) -> bool:
-    """A path to the user's data (rather than the name of a built-in data set)."""
-    p = Path(spec)
-    return p.suffix.lower() in DATA_SUFFIXES or p.is_dir() or p.exists()
 
 
 def read_samples(spec: str, model: ModelInput, *, labels: bool = True, input_scale: float = 1.0) -> Samples:
