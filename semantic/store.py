@@ -46,12 +46,28 @@ class Store(Protocol):
     def update(self, update: str) -> None: ...
 
 
+def _prepare_store_dir(d: Path) -> None:
+    """Create the store's folder on first use; never open a folder of other files as a store
+    (RocksDB would write its files among them)."""
+    if d.exists() and not d.is_dir():
+        raise TteError("knowledge graph store must be a folder", file=str(d))
+    if d.is_dir() and any(d.iterdir()) and not (d / "CURRENT").is_file():
+        raise TteError("folder is not empty and is not a knowledge graph store; give a new or empty folder",
+                       file=str(d))
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TteError(f"cannot create knowledge graph store: {e.strerror}", file=str(d)) from None
+
+
 class LocalStore:
     """Oxigraph (RocksDB) in a directory: one writer process at a time."""
 
     def __init__(self, path: str | Path | None) -> None:
         import pyoxigraph
 
+        if path is not None:
+            _prepare_store_dir(Path(path))
         try:
             self._store = pyoxigraph.Store(str(path) if path is not None else None)
         except OSError as e:

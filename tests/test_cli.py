@@ -76,7 +76,9 @@ def test_quantize_command_writes_tflite(tmp_path: Path) -> None:
     res = tte_cli("quantize", str(EXAMPLE), "--calibration", str(calib), "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert out.read_bytes()[4:8] == b"TFL3"
-    bad = tte_cli("quantize", str(EXAMPLE), "--calibration", str(tmp_path / "none.npy"), "-o", str(out))
+    bad = tte_cli("quantize", str(EXAMPLE), "--calibration", str(tmp_path / "none.npy"), "-o",
+                  str(tmp_path / "n.tflite"))
     assert_user_error(bad, "none.npy")
+    assert not (tmp_path / "n.tflite").exists()
 
 

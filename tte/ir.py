@@ -620,8 +620,17 @@ class Graph:
         return {k: t for k, t in self.tensors.items() if t.is_const}
 
     def weights(self) -> dict[str, np.ndarray]:
-        """Constant tensors by their source name (weights, biases)."""
-        return {k: t.data.copy() for k, t in self.tensors.items() if t.data is not None}
+        """Constant tensors (weights, biases) by their source name, in the source model's layout:
+        an ONNX model's conv weights come back OIHW, as PyTorch holds them (the IR keeps them
+        OHWI, as TFLite does: ``graph.tensors[name].data``)."""
+        out = {k: t.data.copy() for k, t in self.tensors.items() if t.data is not None}
+        if self.meta.get("source") == "onnx":
+            for node in self.nodes:
+                if node.op == "conv2d" and len(node.inputs) > 1 and node.inputs[1] in out:
+                    w = out[node.inputs[1]]
+                    if w.ndim == 4:
+                        out[node.inputs[1]] = np.ascontiguousarray(w.transpose(0, 3, 1, 2))
+        return out
 
     @property
     def is_quantized(self) -> bool:

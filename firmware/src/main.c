@@ -1,8 +1,10 @@
 /* tte firmware main loop: reads a command stream, runs the generated model's training steps
  * and inferences, and writes a line-oriented report.
  *
- * Stream: records of an 8-byte header (op:u8, three zero bytes, label:i32 little-endian) and
- * a payload padded to a multiple of 4 bytes, so that inputs stay word-aligned in memory:
+ * Stream: records of an 8-byte header (op:u8, payload length:u24, label:i32, little-endian) and
+ * a payload padded to a multiple of 4 bytes, so that inputs stay word-aligned in memory. A record
+ * whose length is not the one its command takes (TTE_INPUT_BYTES for an input, 0 without a
+ * payload) is rejected ("F bad-length", exit status 1) before any of it is used:
  *   'T' payload input[TTE_INPUT_BYTES]    one training step     -> "L <loss as f32 bits, hex>"
  *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
  *   'I' payload input                     one inference         -> "O <output hex>"
@@ -129,15 +131,24 @@ static const int8_t *read_input(void)
 }
 
 /* Returns 0 at the end of the stream. */
-static int read_header(uint8_t *op, int32_t *label)
+static int read_header(uint8_t *op, uint32_t *length, int32_t *label)
 {
     uint8_t b[8];
     if (!tte_io_read(b, 8u)) {
         return 0;
     }
     *op = b[0];
+    *length = (uint32_t)b[1] | ((uint32_t)b[2] << 8) | ((uint32_t)b[3] << 16);
     *label = (int32_t)((uint32_t)b[4] | ((uint32_t)b[5] << 8) | ((uint32_t)b[6] << 16) | ((uint32_t)b[7] << 24));
     return 1;
+}
+
+/* The payload length each command takes; a record that says otherwise is not ours to guess at. */
+static void expect_length(uint32_t length, uint32_t want)
+{
+    if (length != want) {
+        fail("bad-length");
+    }
 }
 
 static uint32_t argmax(const int8_t *v, uint32_t n)
@@ -196,12 +207,18 @@ int main(void)
 
     for (;;) {
         uint8_t op;
+        uint32_t length;
         int32_t label;
-        if (!read_header(&op, &label) || op == 'Q') {
+        if (!read_header(&op, &length, &label)) {
+            break;
+        }
+        if (op == 'Q') {
+            expect_length(length, 0u);
             break;
         }
         switch (op) {
         case 'T': {
+            expect_length(length, TTE_INPUT_BYTES);
             const int8_t *in = read_input();
             tte_region_begin();
             float loss = tte_train_step(in, label);
@@ -219,6 +236,7 @@ int main(void)
         }
         case 'E':
         case 'I': {
+            expect_length(length, TTE_INPUT_BYTES);
             const int8_t *in = read_input();
             tte_region_begin();
             tte_infer(in, output_buf);
@@ -238,6 +256,7 @@ int main(void)
             break;
         }
         case 'C':
+            expect_length(length, 0u);
             p = line;
             *p++ = 'C';
             *p++ = ' ';
@@ -246,9 +265,11 @@ int main(void)
             break;
 #if defined(TTE_FW_WEIGHTS_IO)
         case 'G':
+            expect_length(length, 0u);
             put_weights();
             break;
         case 'S':
+            expect_length(length, TTE_TRAINABLE_BYTES);
             read_weights();
             skip_padding(TTE_TRAINABLE_BYTES);
             tte_io_puts("S\n");

@@ -52,17 +52,23 @@ def boards(as_json: bool) -> None:
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--calibration", required=True,
-              help="Data set name (e.g. fashion-mnist) or .npy file of inputs in the model's layout.")
+              help="Your data (.npz with x, .npy, .csv, a folder of class subfolders of images) or a data "
+                   "set name (e.g. fashion-mnist); inputs in the model's layout.")
 @click.option("--samples", default=500, show_default=True, help="Calibration samples to use.")
+@click.option("--input-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The int8 .tflite to write.")
+              help="The int8 .tflite to write (a new file, or one tte wrote with --force).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if an earlier tte command wrote it.")
 @user_errors
-def quantize(model: str, calibration: str, samples: int, output: str) -> None:
+def quantize(model: str, calibration: str, samples: int, input_scale: float, output: str, force: bool) -> None:
     """Post-training int8 quantization of a float ONNX MODEL, written as .tflite."""
     import tte
+    from tte.outputs import check_output_file, is_tte_tflite
 
+    check_output_file(output, force=force, ours=is_tte_tflite)
     g = tte.load(model)
-    q = tte.quantize(g, calibration=load_calibration(calibration, samples))
+    q = tte.quantize(g, calibration=load_calibration(calibration, samples, g, input_scale))
     tte.export(q, output)
     click.echo(f"wrote {output} ({Path(output).stat().st_size:,} bytes)")
 
@@ -70,7 +76,13 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--data", "data_name", required=True,
-              help="Data set to train on (see tte.training.data.available_datasets).")
+              help="Your data (.npz with x and y, .csv, a folder of class subfolders of images) or a data set "
+                   "name (digits, fashion-mnist, lfw-faces, mnist).")
+@click.option("--test-data", default=None,
+              help="Data to measure accuracy on, same formats (default: the data set's test split; for "
+                   "your own data, the training data).")
+@click.option("--input-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
 @click.option("--scheme", default="last-k:2", show_default=True,
               help="full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
 @click.option("--precision", type=click.Choice(["int8", "fp32"]), default="int8", show_default=True)
@@ -85,24 +97,29 @@ def quantize(model: str, calibration: str, samples: int, output: str) -> None:
 @click.option("--no-qas", is_flag=True, help="Disable quantization-aware scaling (for comparison).")
 @click.option("--momentum", default=0.0, show_default=True, type=float,
               help="SGD momentum (engine ref only; costs a float32 velocity per trained element).")
-@click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
+@click.option("--calibration", default=None,
+              help="Calibration data for a float MODEL, same formats as --data (default: --data).")
 @click.option("--samples", default=0, type=int, help="Train on only this many training samples (0: all).")
 @click.option("--seed", default=0, show_default=True, type=int)
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write the trained int8 .tflite.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Write the trained int8 .tflite (a new file, or one tte wrote with --force).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if an earlier tte command wrote it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
-def train(model: str, data_name: str, scheme: str, precision: str, engine: str, lr: float, epochs: int,
-          batch_size: int, rounding: str, no_qas: bool, momentum: float, calibration: str | None, samples: int,
-          seed: int, output: str | None, as_json: bool) -> None:
+def train(model: str, data_name: str, test_data: str | None, input_scale: float, scheme: str, precision: str,
+          engine: str, lr: float, epochs: int, batch_size: int, rounding: str, no_qas: bool, momentum: float,
+          calibration: str | None, samples: int, seed: int, output: str | None, force: bool, as_json: bool) -> None:
     """Train MODEL on-device style (sparse update, int8 + QAS) and report accuracy before and after."""
-    from tte.cli.train import run_training
+    from tte.cli.train import exit_if_interrupted, run_training
 
-    result = run_training(model, data_name=data_name, scheme=scheme, precision=precision, engine=engine, lr=lr,
+    result = run_training(model, data_name=data_name, test_data=test_data, input_scale=input_scale,
+                          scheme=scheme, precision=precision, engine=engine, lr=lr,
                           epochs=epochs, batch_size=batch_size, rounding=rounding, qas=not no_qas,
                           calibration=calibration, samples=samples, seed=seed, output=output, quiet=as_json,
-                          momentum=momentum)
+                          momentum=momentum, force=force)
     if as_json:
         click.echo(json.dumps(result, indent=2))
+    exit_if_interrupted(result)
 
 
 @main.command()

@@ -18,46 +18,47 @@ from tte.errors import TteError
               help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
 @click.option("--budget-kb", type=float, default=None, help="SRAM budget in KB (default: the board's SRAM).")
 @click.option("--calibration", default=None,
-              help="Calibration data (data set name or .npy) to quantize a float MODEL.")
+              help="Calibration data to quantize a float MODEL: .npz with x, .npy, .csv, a folder of class "
+                   "subfolders of images, or a data set name.")
 @click.option("--samples", default=500, show_default=True, help="Calibration samples.")
+@click.option("--input-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every calibration input by this (255 for a model trained on 0..255 pixels).")
 @click.option("--no-reorder", is_flag=True, help="Keep autodiff's order and unfused updates (for comparison).")
 @click.option("--lr", default=0.05, show_default=True, type=float)
 @click.option("--loss", type=click.Choice(["softmax_ce", "mse"]), default="softmax_ce", show_default=True)
 @click.option("--rounding", type=click.Choice(["nearest", "stochastic"]), default="stochastic", show_default=True)
 @click.option("--name", default=None, help="C name of the model (default: the file name).")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Directory for <name>.c/.h, report.json and memory.png (replaced atomically).")
+              help="New or empty folder for <name>.c/.h, report.json and memory.png (written atomically).")
+@click.option("--force", is_flag=True, help="Replace the files of an earlier `tte compile` in the folder "
+              "(by its .tte-manifest.json); other files are kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, calibration: str | None,
-                    samples: int, no_reorder: bool, lr: float, loss: str, rounding: str, name: str | None,
-                    out_dir: str, as_json: bool) -> None:
+                    samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
+                    name: str | None, out_dir: str, force: bool, as_json: bool) -> None:
     """Compile one on-device training step of an int8 MODEL into C for a board."""
     from pathlib import Path
 
-    import numpy as np
-
     import tte
     from tte.compiler.analysis import BudgetError
-    from tte.compiler.compile import compile_model
-    from tte.layout import source_shape
+    from tte.compiler.compile import c_identifier, compile_model, earlier_compile_files, output_names
+    from tte.outputs import check_output_dir
 
+    check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)),
+                     adopt=earlier_compile_files)
     g = tte.load(model)
     if not g.is_quantized:
         if calibration is None:
             raise TteError("model is float; tte compiles int8 models: pass --calibration DATA (a data set name "
                            "or an .npy of inputs) to quantize it, or give an int8 TFLite / QDQ ONNX model",
                            file=model)
-        xs = load_calibration(calibration, samples)
-        if len(g.inputs) == 1:
-            from tte.training.data import match_input
-            xs = match_input(xs, source_shape(g.tensors[g.inputs[0]]))
-        g = tte.quantize(g, calibration=np.asarray(xs, np.float32))
+        g = tte.quantize(g, calibration=load_calibration(calibration, samples, g, input_scale))
     budget = None if budget_kb is None else int(budget_kb * 1024)
     try:
         report = compile_model(g, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
-                               rounding=rounding)
+                               rounding=rounding, force=force)
     except BudgetError as e:
         if as_json:
             click.echo(json.dumps(e.report, indent=2, default=str))

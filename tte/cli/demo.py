@@ -56,6 +56,17 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
     path = Path(model) if model else EXAMPLE_MODEL
     if not path.exists():
         raise TteError("example model not found (run examples/train_fashion_mnist.py)", file=str(path))
+    from tte.compiler.compile import earlier_compile_files
+    from tte.outputs import check_output_dir, check_output_file, is_tte_tflite
+
+    # The demo replaces what an earlier demo wrote, and refuses to touch anything else.
+    int8_file, mnist_file = out_dir / f"{path.stem}_int8.tflite", out_dir / f"{path.stem}_mnist_int8.tflite"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TteError("output exists and is not a folder", file=str(out_dir))
+    for f in (int8_file, mnist_file):
+        if out_dir.is_dir():
+            check_output_file(f, force=True, ours=is_tte_tflite)
+    check_output_dir(out_dir / "compiled", force=True, adopt=earlier_compile_files)
     t0 = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -66,13 +77,14 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
     x_test, y_test = fashion_mnist("test")
     x_test, y_test = x_test[:test_samples], y_test[:test_samples]
     q = tte.quantize(g, calibration=x_train[:CALIBRATION_SAMPLES])
-    tte.export(q, out_dir / f"{path.stem}_int8.tflite")
+    tte.export(q, int8_file)
     acc_f, acc_q = accuracy(g, x_test, y_test), accuracy(q, x_test, y_test)
     click.echo(f"\nFashion-MNIST test accuracy ({len(x_test)} images): float32 {acc_f * 100:.2f} %, "
                f"int8 {acc_q * 100:.2f} % ({100 * (acc_q - acc_f):+.2f} points)")
 
     _section(f"2. compile the training step for {BOARD} ({SCHEME})")
-    report = tte.compile(q, board=BOARD, scheme=SCHEME, out_dir=out_dir / "compiled", name="fmnist_cnn")
+    report = tte.compile(q, board=BOARD, scheme=SCHEME, out_dir=out_dir / "compiled", name="fmnist_cnn",
+                         force=True)
     click.echo(f"peak SRAM {report['peak_sram_bytes'] / 1024:.1f} KB of {report['budget_bytes'] / 1024:.0f} KB "
                f"(arena {report['arena_bytes'] / 1024:.1f} KB, trainable {report['trainable_bytes'] / 1024:.1f} KB), "
                f"flash {report['flash_bytes'] / 1024:.1f} KB; {report['verdict']}")
@@ -90,7 +102,7 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
     after = tr.evaluate(xmt, ymt)
     click.echo(f"MNIST test accuracy: before {before * 100:.2f} %, after {after * 100:.2f} % "
                f"({tr.steps} steps, {tr.trainable_bytes:,} bytes trained)")
-    tte.export(tr.graph, out_dir / f"{path.stem}_mnist_int8.tflite")
+    tte.export(tr.graph, mnist_file)
 
     _section(f"4. the same {DEVICE_STEPS} steps as host C and on an emulated Cortex-M7")
     crcs = {}

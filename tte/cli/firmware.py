@@ -42,15 +42,31 @@ def synthetic_data(input_bytes: int, num_classes: int, n: int, seed: int) -> tup
     return xs, ys
 
 
-def _load_inputs(path: str) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            xs, ys = np.asarray(z["x"]), np.asarray(z["y"])
-    except (OSError, KeyError, ValueError) as e:
-        raise TteError(f"cannot read int8 inputs (an .npz with arrays x and y): {e}", file=path) from None
-    if xs.dtype != np.int8:
-        raise TteError(f"inputs must be int8 (already quantized), got {xs.dtype}", file=path)
-    return xs.reshape(len(xs), -1), ys.astype(np.int32).reshape(-1)
+def load_inputs(path: str, out_dir: str, input_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The user's data (see tte.training.user_data: float x in the source model's layout and
+    labels) as the board's int8 input bytes, one row per sample, checked before anything runs."""
+    from tte.ir import QuantParams
+    from tte.reference.boundary import quantize_array
+    from tte.training.user_data import ModelInput, read_samples
+
+    info = _report(out_dir).get("input")
+    if not isinstance(info, dict):
+        raise TteError("report.json does not describe the model's input (compiled by an older tte); "
+                       "compile again with `tte compile --force`", file=str(Path(out_dir) / "report.json"))
+    n_in, n_cls = _model_sizes(out_dir)
+    data = read_samples(path, ModelInput.of_report(info, n_cls), input_scale=input_scale)
+    x = data.x
+    if info.get("source_perm"):
+        x = np.transpose(x, np.argsort(info["source_perm"]))  # to the board's (IR) layout
+    if info.get("dtype") != "int8" or info.get("scale") is None:
+        raise TteError(f"the compiled model's input is {info.get('dtype')}; the firmware stream carries int8 "
+                       "inputs", file=path)
+    q = quantize_array(x, QuantParams(np.float32(info["scale"]), np.int64(info["zero_point"])))
+    xs = q.reshape(len(q), -1)
+    if xs.shape[1] != n_in:
+        raise TteError(f"inputs have {xs.shape[1]} bytes per sample, the compiled model takes {n_in}", file=path)
+    assert data.y is not None
+    return xs, data.y.astype(np.int32)
 
 
 def _model_sizes(out_dir: str) -> tuple[int, int]:
@@ -74,12 +90,15 @@ def _model_sizes(out_dir: str) -> tuple[int, int]:
 @click.option("--board", default=None, help="Board (default: the board of report.json).")
 @click.option("--io", "io_mode", type=click.Choice(["semihost", "uart", "embedded"]), default=None,
               help="Where the data comes from (default: semihost on a QEMU board, else embedded).")
-@click.option("--inputs", default=None, type=click.Path(dir_okay=False),
-              help="Embedded data set: .npz with int8 x and labels y (default: synthetic).")
+@click.option("--inputs", default=None, type=click.Path(),
+              help="Embedded data set: your data (.npz with float x in the model's layout and labels y, a "
+                   ".csv, or a folder of class subfolders of images); tte quantizes it (default: synthetic).")
+@click.option("--input-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
 @click.option("--steps", default=8, show_default=True, help="Embedded data set: training steps.")
 @click.option("--json", "as_json", is_flag=True, help="Print the size report as JSON.")
 @user_errors
-def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | None, steps: int,
+def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | None, input_scale: float, steps: int,
           as_json: bool) -> None:
     """Compile and link the firmware for a compiled model in OUT_DIR: .elf, .bin, .hex, sizes."""
     from tte.targets.firmware import build_firmware, format_size_report, size_report
@@ -89,7 +108,7 @@ def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | No
     stream = None
     if io_mode == "embedded" or (io_mode is None and not b.qemu_machine):
         n_in, n_cls = _model_sizes(out_dir)
-        xs, ys = _load_inputs(inputs) if inputs else synthetic_data(n_in, n_cls, steps, 0)
+        xs, ys = load_inputs(inputs, out_dir, input_scale) if inputs else synthetic_data(n_in, n_cls, steps, 0)
         s = Stream()
         for i in range(steps):
             s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
@@ -104,7 +123,7 @@ def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | No
 
 
 def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: str | None,
-                   board: str | None = None) -> dict[str, Any]:
+                   board: str | None = None, input_scale: float = 1.0) -> dict[str, Any]:
     """Build (if needed) and run `steps` training steps and `infer` inferences on QEMU."""
     from tte.targets.firmware import build_firmware
     from tte.targets.qemu import Stream, run_firmware
@@ -113,7 +132,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
     if not b.qemu_machine:
         raise TteError(f"board '{b.name}' has no QEMU machine; use --board qemu-mps2-an500")
     n_in, n_cls = _model_sizes(out_dir)
-    xs, ys = _load_inputs(inputs) if inputs else synthetic_data(n_in, n_cls, max(steps, infer, 1), seed)
+    xs, ys = (load_inputs(inputs, out_dir, input_scale) if inputs
+              else synthetic_data(n_in, n_cls, max(steps, infer, 1), seed))
     if xs.shape[1] != n_in:
         raise TteError(f"inputs have {xs.shape[1]} bytes per sample, the model takes {n_in}")
     fw = build_firmware(out_dir, b, in_mode="semihost")
@@ -152,15 +172,19 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @click.option("--board", default=None, help="A board with a QEMU machine (default: qemu-mps2-an500).")
 @click.option("--steps", default=4, show_default=True, help="Training steps.")
 @click.option("--infer", "n_infer", default=2, show_default=True, help="Inferences after training.")
-@click.option("--inputs", default=None, type=click.Path(dir_okay=False),
-              help=".npz with int8 x and labels y (default: synthetic data).")
+@click.option("--inputs", default=None, type=click.Path(),
+              help="Your data (.npz with float x in the model's layout and labels y, a .csv, or a folder of "
+                   "class subfolders of images); tte quantizes it (default: synthetic data).")
+@click.option("--input-scale", default=1.0, show_default=True, type=float,
+              help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
-def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None, seed: int,
-        as_json: bool) -> None:
+def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None,
+        input_scale: float, seed: int, as_json: bool) -> None:
     """Run training steps and inferences of the model in OUT_DIR on an emulated Cortex-M7."""
-    r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board)
+    r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board,
+                       input_scale=input_scale)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return

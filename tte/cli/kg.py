@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -161,19 +162,36 @@ def stale(ctx: click.Context, as_json: bool) -> None:
 @kg.command("export-td")
 @click.argument("device_id")
 @click.option("--base", default=None, help="Base URI of the forms (default: mqtt://localhost:1883/).")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="Write to a file (a new one, or a Thing Description tte wrote with --force).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it is a Thing Description tte wrote.")
 @click.pass_context
 @user_errors
-def export_td(ctx: click.Context, device_id: str, base: str | None, output: str | None) -> None:
+def export_td(ctx: click.Context, device_id: str, base: str | None, output: str | None, force: bool) -> None:
     """W3C WoT Thing Description 1.1 (JSON-LD) of a device."""
     from semantic.td import DEFAULT_BASE, thing_description
+    from tte.outputs import check_output_file, write_file_atomically
 
+    if output:
+        check_output_file(output, force=force, ours=_is_thing_description)
     text = json.dumps(thing_description(_store(ctx), device_id, base or DEFAULT_BASE), indent=2)
     if output:
-        with open(output, "w") as f:
-            f.write(text + "\n")
+        write_file_atomically(output, (text + "\n").encode())
     else:
         click.echo(text)
+
+
+def _is_thing_description(path: Path) -> bool:
+    """A file that export-td wrote: JSON whose context is WoT TD 1.1 and whose id is a tte URN."""
+    try:
+        td = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    from semantic.td import TD_CONTEXT_URL
+
+    ctx = td.get("@context") if isinstance(td, dict) else None
+    ctxs = ctx if isinstance(ctx, list) else [ctx]
+    return TD_CONTEXT_URL in ctxs and str(td.get("id", "")).startswith("urn:tte:")
 
 
 COMMANDS = [kg]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 
 import click
 import numpy as np
 
 from tte.errors import TteError
+from tte.ir import Graph
 
 EXIT_USER_ERROR = 2
 
@@ -28,17 +28,9 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def load_calibration(spec: str, limit: int) -> np.ndarray:
-    """A calibration set: a data set name (`fashion-mnist`) or an .npy file of inputs."""
-    p = Path(spec)
-    if p.suffix == ".npy":
-        if not p.is_file():
-            raise TteError("no such calibration file", file=spec)
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise TteError(f"cannot read calibration array: {e}", file=spec) from None
-        return np.asarray(arr, np.float32)[:limit]
-    from tte.training.data import load_dataset
-    xs, _ = load_dataset(spec, "train")
-    return xs[:limit]
+def load_calibration(spec: str, limit: int, graph: Graph, input_scale: float = 1.0) -> np.ndarray:
+    """Calibration inputs for ``graph`` in its source layout: the user's data (.npz, .npy, .csv,
+    an image folder) or a built-in data set name (`fashion-mnist`), checked before use."""
+    from tte.training.user_data import ModelInput, load_data
+
+    return load_data(spec, ModelInput.of_graph(graph), labels=False, input_scale=input_scale).x[:limit]

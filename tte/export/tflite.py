@@ -645,3 +645,9 @@ def export_tflite(graph: Graph, path: str | os.PathLike[str] | None = None) -> b
     if path is not None:
         _write_atomic(path, data)
     return data
+
+
+def model_description(data: bytes) -> str:
+    """The description string of a TFLite flatbuffer ("tte" for the files tte writes)."""
+    desc = _mod("Model").Model.GetRootAsModel(data, 0).Description()
+    return desc.decode("utf-8", "replace") if desc else ""

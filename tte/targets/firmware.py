@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tte.errors import TteError
+from tte.outputs import claim_dir, read_manifest
 from tte.targets.boards import Board, get_board
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,12 +165,17 @@ def find_model(out_dir: str | Path) -> ModelSources:
             report = json.loads(rp.read_text())
         except json.JSONDecodeError as e:
             raise TteError(f"cannot read report.json: {e}", file=str(rp)) from None
-    headers = sorted(h for h in d.glob("*.h") if "TTE_TRAINABLE_BYTES" in h.read_text(errors="replace"))
+    # In a folder that `tte compile` made, only the files it wrote are the model (a user's own
+    # .c beside them is not compiled in); a hand-made folder is taken as it is.
+    owned = read_manifest(d)
+    files = sorted(d / n for n in owned) if owned is not None else sorted(d.iterdir())
+    headers = [h for h in files if h.suffix == ".h" and h.is_file()
+               and "TTE_TRAINABLE_BYTES" in h.read_text(errors="replace")]
     if not headers:
         raise TteError("no generated model here (a .h defining TTE_TRAINABLE_BYTES); run `tte compile` first",
                        file=str(d))
     header = headers[0]
-    sources = [p for p in sorted(d.glob("*.c"))]
+    sources = [p for p in files if p.suffix == ".c" and p.is_file()]
     if not sources:
         raise TteError("no generated model source (.c)", file=str(d))
     includes = [d]
@@ -265,8 +271,9 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
     if out_dir is None:
         base = Path(ms.include_dirs[0])
         out_dir = base / f"firmware-{b.name}-{in_mode}"
-    od = Path(out_dir)
-    od.mkdir(parents=True, exist_ok=True)
+    written = ["tte_firmware.ld", "tte_firmware.elf", "tte_firmware.bin", "tte_firmware.hex", "tte_firmware.map",
+               "tte_firmware.stamp", "size_report.json"] + (["tte_embedded_stream.c"] if in_mode == "embedded" else [])
+    od = claim_dir(out_dir, written, command="build")  # a foreign folder or file is refused, not overwritten
 
     sources = list(ms.sources) + _firmware_sources(b, in_mode, out_mode)
     if in_mode == "embedded":

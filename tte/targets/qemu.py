@@ -64,9 +64,16 @@ def build_plugin(force: bool = False) -> Path:
     return so
 
 
-def _record(op: str, label: int = 0, payload: bytes = b"") -> bytes:
+MAX_RECORD_BYTES = (1 << 24) - 1  # the header's u24 length
+
+
+def record(op: str, label: int = 0, payload: bytes = b"") -> bytes:
+    """One stream record (firmware/src/main.c): op, payload length, label, payload padded to 4."""
+    if len(payload) > MAX_RECORD_BYTES:
+        raise TteError(f"a stream record holds at most {MAX_RECORD_BYTES:,} bytes, not {len(payload):,}")
     pad = (-len(payload)) % 4
-    return struct.pack("<B3xi", ord(op), label) + payload + b"\0" * pad
+    return (struct.pack("<B", ord(op)) + len(payload).to_bytes(3, "little") + struct.pack("<i", label)
+            + payload + b"\0" * pad)
 
 
 @dataclass
@@ -86,34 +93,34 @@ class Stream:
         return a.tobytes()
 
     def train(self, x: np.ndarray | bytes, label: int) -> Stream:
-        self.chunks.append(_record("T", int(label), self._bytes(x)))
+        self.chunks.append(record("T", int(label), self._bytes(x)))
         self.regions.append("train")
         return self
 
     def evaluate(self, x: np.ndarray | bytes, label: int) -> Stream:
-        self.chunks.append(_record("E", int(label), self._bytes(x)))
+        self.chunks.append(record("E", int(label), self._bytes(x)))
         self.regions.append("infer")
         return self
 
     def infer(self, x: np.ndarray | bytes) -> Stream:
-        self.chunks.append(_record("I", 0, self._bytes(x)))
+        self.chunks.append(record("I", 0, self._bytes(x)))
         self.regions.append("infer")
         return self
 
     def crc(self) -> Stream:
-        self.chunks.append(_record("C"))
+        self.chunks.append(record("C"))
         return self
 
     def get_weights(self) -> Stream:
-        self.chunks.append(_record("G"))
+        self.chunks.append(record("G"))
         return self
 
     def set_weights(self, w: bytes) -> Stream:
-        self.chunks.append(_record("S", 0, w))
+        self.chunks.append(record("S", 0, w))
         return self
 
     def quit(self) -> Stream:
-        self.chunks.append(_record("Q"))
+        self.chunks.append(record("Q"))
         return self
 
     def to_bytes(self) -> bytes:

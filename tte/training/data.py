@@ -212,6 +212,9 @@ def load_dataset(name: str, split: str = "train") -> Arrays:
 
 def match_input(xs: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Fit NCHW images to a model's NCHW input shape: resize, and repeat a gray channel."""
+    if xs.ndim != 4 or len(shape) != 4:
+        raise TteError(f"images of shape {tuple(xs.shape[1:])} do not fit a model input of shape "
+                       f"{tuple(shape[1:])}; give data in the model's layout")
     n, c, h, w = xs.shape
     want_c, want_h, want_w = shape[1], shape[2], shape[3]
     if (h, w) != (want_h, want_w):

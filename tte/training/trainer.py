@@ -14,11 +14,12 @@ import numpy as np
 
 from tte.errors import TteError
 from tte.ir import Graph
-from tte.layout import feeds_to_ir
+from tte.layout import feeds_to_ir, source_shape
 from tte.reference import execute
 from tte.reference.boundary import quantize_array
 from tte.training.autodiff import TrainingGraph, derive_training_graph
 from tte.training.sparse import UpdateScheme, plan_bytes, resolve_scheme
+from tte.training.user_data import ModelInput, check_targets
 
 PRECISIONS = ("int8", "fp32")
 ENGINES = ("ref", "c", "qemu")
@@ -36,6 +37,9 @@ class Trainer:
             raise TteError(f"learning rate must be positive, got {lr}")
         self.precision, self.engine, self.loss_kind = precision, engine, loss
         self.forward = _graph_for(graph, precision)
+        out = self.forward.tensors[self.forward.outputs[0]]
+        self.data_spec = ModelInput((), "flat", int(out.shape[-1]) if loss == "softmax_ce" else None,
+                                    source_shape(out)[1:])
         self.scheme = resolve_scheme(scheme)
         self.plan = self.scheme.to_plan(self.forward)
         self.training: TrainingGraph = derive_training_graph(self.forward, self.plan, loss=loss, lr=lr,
@@ -91,14 +95,28 @@ class Trainer:
                 feeds[name] = arr.astype(np.float32)
         return feeds
 
-    def step(self, x: np.ndarray, y: np.ndarray | int) -> float:
-        """One SGD step on a batch (or a single sample); returns the loss before the update."""
+    def _checked(self, x: np.ndarray | Mapping[str, np.ndarray],
+                 y: np.ndarray | int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """IR feeds and the batch's labels or targets, checked like a data file: NaN/Inf in x or y,
+        labels that are not integers or outside the model's classes (-1 included) raise TteError."""
+        for name, arr in (x.items() if isinstance(x, Mapping) else [("x", x)]):
+            a = np.asarray(arr)
+            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                raise TteError(f"input '{name}' holds NaN or Inf")
         feeds = self._feeds(x)
         n = len(next(iter(feeds.values())))
-        tg = self.training
         target = np.asarray(y)
+        if self.loss_kind == "softmax_ce" and target.size == n:
+            target = target.reshape(n)
+        return feeds, check_targets(target, n, self.data_spec, None)
+
+    def step(self, x: np.ndarray, y: np.ndarray | int) -> float:
+        """One SGD step on a batch (or a single sample); returns the loss before the update."""
+        feeds, target = self._checked(x, y)
+        n = len(target)
+        tg = self.training
         if self.loss_kind == "softmax_ce":
-            target = target.reshape(n).astype(np.int32)
+            target = target.astype(np.int32)
         else:
             target = target.reshape((n,) + tg.graph.tensors[tg.label].shape[1:]).astype(np.float32)
         feeds[tg.label] = target
@@ -147,6 +165,7 @@ class Trainer:
 
     def evaluate(self, xs: np.ndarray, ys: np.ndarray) -> float:
         """Accuracy for classification, mean squared error for regression."""
+        self._checked(xs, ys)
         pred = self.predict(xs)
         if self.loss_kind == "softmax_ce":
             return float(np.mean(np.argmax(pred.reshape(len(xs), -1), axis=1) == np.asarray(ys).reshape(-1)))
