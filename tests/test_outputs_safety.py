@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import user_models
 from click.testing import CliRunner
 
 import tte
-from tests import user_models
 from tte.cli import main
 from tte.outputs import MANIFEST
 from tte.targets.firmware import toolchain_available

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
+import user_models
 from click.testing import CliRunner
 from onnx import numpy_helper
 
 import tte
-from tests import user_models
 from tte.cli import main
 from tte.errors import TteError
 from tte.targets.firmware import toolchain_available
