@@ -4,6 +4,7 @@
  * Stream: records of an 8-byte header (op:u8, three zero bytes, label:i32 little-endian) and
  * a payload padded to a multiple of 4 bytes, so that inputs stay word-aligned in memory:
  *   'T' payload input[TTE_INPUT_BYTES]    one training step     -> "L <loss as f32 bits, hex>"
+ *       (a regression model, TTE_REGRESSION: input, padding, then target[TTE_TARGET_BYTES], f32)
  *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
  *   'I' payload input                     one inference         -> "O <output hex>"
  *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
@@ -11,6 +12,8 @@
  *   'S' payload weights[TTE_TRAINABLE_BYTES]  set them          -> "S"       (TTE_FW_WEIGHTS_IO)
  *   'Q' or end of stream                  -> "A <correct> <scored>", "K <stack peak bytes>
  *                                            <stack region bytes>", "Z", exit status 0
+ * Inputs and outputs are the model's element types (tte_input_t / tte_output_t: int8, or
+ * float32 little-endian for float I/O around an int8 body).
  * Before the first command: "R <input bytes> <output bytes> <trainable bytes> <arena bytes>".
  * Every training step and inference runs between tte_region_begin() and tte_region_end();
  * one empty region comes first so the host can subtract the markers' own instructions. */
@@ -27,7 +30,10 @@
 /* inputs are read straight into the model's arena (tte_input_buffer()), no buffer here */
 #define INPUT_MAPPED 0
 #endif
-static int8_t output_buf[TTE_OUTPUT_BYTES];
+static tte_output_t output_buf[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
+#if defined(TTE_REGRESSION) && TTE_REGRESSION
+static float target_buf[TTE_TARGET_BYTES / sizeof(float)];
+#endif
 static uint32_t scored, correct;
 
 static void put_line(char *line, char *end)
@@ -111,15 +117,15 @@ static void read_weights(void)
 
 /* The input for the next step or inference: a mapped pointer (copied into the arena by the
  * step), or NULL once it has been read into the arena at tte_input_buffer(). */
-static const int8_t *read_input(void)
+static const tte_input_t *read_input(void)
 {
 #if INPUT_MAPPED
-    const int8_t *p = (const int8_t *)tte_io_map(TTE_INPUT_BYTES);
+    const tte_input_t *p = (const tte_input_t *)tte_io_map(TTE_INPUT_BYTES);
     if (p == NULL) {
         fail("truncated-input");
     }
 #else
-    const int8_t *p = NULL;
+    const tte_input_t *p = NULL;
     if (!tte_io_read(tte_input_buffer(), TTE_INPUT_BYTES)) {
         fail("truncated-input");
     }
@@ -140,7 +146,7 @@ static int read_header(uint8_t *op, int32_t *label)
     return 1;
 }
 
-static uint32_t argmax(const int8_t *v, uint32_t n)
+static uint32_t argmax(const tte_output_t *v, uint32_t n)
 {
     uint32_t best = 0;
     for (uint32_t i = 1; i < n; i++) {
@@ -202,9 +208,18 @@ int main(void)
         }
         switch (op) {
         case 'T': {
-            const int8_t *in = read_input();
+            const tte_input_t *in = read_input();
+#if defined(TTE_REGRESSION) && TTE_REGRESSION
+            if (!tte_io_read(target_buf, TTE_TARGET_BYTES)) {
+                fail("truncated-target");
+            }
+            (void)label;
+            tte_region_begin();
+            float loss = tte_train_step_regression(in, target_buf);
+#else
             tte_region_begin();
             float loss = tte_train_step(in, label);
+#endif
             tte_region_end();
             union {
                 float f;
@@ -219,12 +234,12 @@ int main(void)
         }
         case 'E':
         case 'I': {
-            const int8_t *in = read_input();
+            const tte_input_t *in = read_input();
             tte_region_begin();
             tte_infer(in, output_buf);
             tte_region_end();
             if (op == 'E') {
-                uint32_t pred = argmax(output_buf, TTE_OUTPUT_BYTES);
+                uint32_t pred = argmax(output_buf, TTE_OUTPUT_BYTES / sizeof(tte_output_t));
                 scored++;
                 correct += (int32_t)pred == label ? 1u : 0u;
                 p = line;
