@@ -33,6 +33,10 @@
 static tte_output_t output_buf[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
 #if defined(TTE_REGRESSION) && TTE_REGRESSION
 static float target_buf[TTE_TARGET_BYTES / sizeof(float)];
+/* a 'T' record's payload: the input, padded to 4 bytes, then the target */
+#define TRAIN_PAYLOAD_BYTES (((TTE_INPUT_BYTES + 3u) & ~3u) + TTE_TARGET_BYTES)
+#else
+#define TRAIN_PAYLOAD_BYTES TTE_INPUT_BYTES
 #endif
 static uint32_t scored, correct;
 
