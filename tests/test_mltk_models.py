@@ -118,10 +118,17 @@ def test_scheme_waits_on_a_missing_gradient_rule(paths: dict, model: str, scheme
 
 def test_float_boundary_costs_no_second_input_copy(paths: dict) -> None:
     """The float input is quantized in place: the arena holds it once (4 bytes a value)."""
+    from tte.compiler.memory import check_plan
+
     g = tte.load(paths["vww-mbv1"])
-    r = analyze(g, scheme="classifier-only").report
+    a = analyze(g, scheme="classifier-only")
+    r = a.report
     assert r["input_bytes"] == 96 * 96 * 3 * 4
     assert r["inference_arena_bytes"] == r["input_bytes"]
+    x, q = g.inputs[0], g.consumers(g.inputs[0])[0].outputs[0]
+    for plan in (a.plan, a.inference_plan):
+        check_plan(plan)
+        assert plan.offsets[q] == plan.offsets[x]
 
 
 def test_float_io_header(paths: dict) -> None:
