@@ -152,8 +152,9 @@ def target_for(graph: object, model: str, x: np.ndarray) -> np.ndarray:
 
 
 SCHEMES = ("classifier-only", "last-k:2", "bias-only")
-# The largest of 0.05, 0.01, 1e-3, ..., 1e-7 under which the loss on the fixed sample falls
-# step after step on the reference engine (a sweep of 5 steps each). A QAS update moves an
+# A rate from a sweep of 0.05, 0.01, 1e-3, ..., 1e-7 under which the loss on the fixed sample
+# falls step after step on the reference engine (5 steps each) without dropping to 0 at once
+# (bench/results/models.json has the losses on every engine). A QAS update moves an
 # int8 weight by lr * dL/dW / s_W steps, so the usable rate follows the model's scales:
 # micro_speech's conv sees inputs of scale 1 through weights of scale ~1e-5 (1e-7), the
 # autoencoder's MSE sums 640 outputs in units up to 237 (1e-4, 1e-5).
