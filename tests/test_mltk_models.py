@@ -123,7 +123,7 @@ def test_float_boundary_costs_no_second_input_copy(paths: dict) -> None:
     g = tte.load(paths["vww-mbv1"])
     a = analyze(g, scheme="classifier-only")
     r = a.report
-    assert r["input_bytes"] == 96 * 96 * 3 * 4
+    assert r["input_bytes"] == 96 * 96 * 3 * 4 and (r["input_dtype"], r["output_dtype"]) == ("float32", "float32")
     assert r["inference_arena_bytes"] == r["input_bytes"]
     x, q = g.inputs[0], g.consumers(g.inputs[0])[0].outputs[0]
     for plan in (a.plan, a.inference_plan):

@@ -197,6 +197,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
                              default=0),
         "input_bytes": x.nbytes, "input_in_arena": True, "output_bytes": out.nbytes,
+        "input_dtype": x.dtype, "output_dtype": out.dtype,
         "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
         "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
         "frozen_weight_bytes": frozen_bytes,
