@@ -154,6 +154,10 @@ def test_qemu_training_equals_the_host_c(paths: dict) -> None:
         tr = tte.Trainer(g, scheme="bias-only", engine=engine, loss="mse", lr=LR[("ad-fcae", "bias-only")])
         runs.append(([tr.step(x, y) for _ in range(3)], tr.weights_crc32()))
         if engine == "qemu":
-            tr.sim.close()  # type: ignore[union-attr]
+            q = tr.sim
+            stack = q.close()  # type: ignore[union-attr]
+            # the report's peak (target buffer included) covers what the firmware measures
+            measured = q.firmware.sizes.ram_static_bytes + stack  # type: ignore[union-attr]
+            assert 0 < stack and measured <= q.analysis.report["peak_sram_bytes"]  # type: ignore[union-attr]
     assert runs[0] == runs[1]
     assert runs[1][0][2] < runs[1][0][0]

@@ -30,12 +30,18 @@
 /* inputs are read straight into the model's arena (tte_input_buffer()), no buffer here */
 #define INPUT_MAPPED 0
 #endif
-static tte_output_t output_buf[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
 #if defined(TTE_REGRESSION) && TTE_REGRESSION
-static float target_buf[TTE_TARGET_BYTES / sizeof(float)];
+/* a training step's target and an inference's output are never needed at once: one buffer */
+static union {
+    tte_output_t out[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
+    float target[TTE_TARGET_BYTES / sizeof(float)];
+} io_buf;
+#define output_buf (io_buf.out)
+#define target_buf (io_buf.target)
 /* a 'T' record's payload: the input, padded to 4 bytes, then the target */
 #define TRAIN_PAYLOAD_BYTES (((TTE_INPUT_BYTES + 3u) & ~3u) + TTE_TARGET_BYTES)
 #else
+static tte_output_t output_buf[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
 #define TRAIN_PAYLOAD_BYTES TTE_INPUT_BYTES
 #endif
 static uint32_t scored, correct;

@@ -13,6 +13,8 @@ SRAM accounting of a training step (``peak_sram_bytes``):
   actually updated, ``trainable_checkpoint_bytes`` the whole tensors (``tte_get_weights``);
 * ``optimizer_bytes``: plain SGD keeps no state; the step counter of stochastic rounding
   takes 4 bytes;
+* ``target_bytes``: a regression (mse) step's float target, as large as the output (0 for a
+  classifier, whose label is one int32 argument);
 * the int8 input image lives in the arena (``tte_input_buffer()``, where the
   application writes it, TinyEngine-style; a pointer passed to ``tte_infer`` /
   ``tte_train_step`` is copied there), so ``input_bytes`` is part of ``arena_bytes``; it
@@ -174,7 +176,10 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     out = graph.tensors[graph.outputs[0]]
     arena = max(mp.arena_bytes, ip.arena_bytes)
     optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
-    peak = arena + trainable_bytes + optimizer + STACK_ESTIMATE_BYTES
+    # a regression step reads a float target as large as the output (the firmware's buffer)
+    label = tg.graph.tensors[tg.label]
+    target = label.nbytes if label.dtype == "float32" else 0
+    peak = arena + trainable_bytes + optimizer + target + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
     flash_data = frozen_bytes + whole_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
@@ -193,7 +198,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "trainable_checkpoint_bytes": whole_bytes,
         "split_weights": {p: {"shape": list(sw.shape), "trained_in_channels": len(sw.sel),
                               "sram_bytes": sw.sram_bytes} for p, sw in splits.items()},
-        "optimizer_bytes": optimizer,
+        "optimizer_bytes": optimizer, "target_bytes": target,
         "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
                              default=0),
         "input_bytes": x.nbytes, "input_in_arena": True, "output_bytes": out.nbytes,
@@ -231,6 +236,7 @@ def format_breakdown(report: dict[str, Any]) -> str:
              f"    trainable       {r['trainable_bytes']:>10,} B  ({len(r['trainable_tensors'])} tensors)",
              f"    (input image    {r['input_bytes']:>10,} B, in the arena)",
              f"    optimizer       {r['optimizer_bytes']:>10,} B",
+             *([f"    target (mse)    {r['target_bytes']:>10,} B"] if r.get("target_bytes") else []),
              f"    stack (est.)    {r['stack_bytes']:>10,} B",
              f"  arena peak at step {bd['step']} ({bd['node']}): {bd['live_bytes']:,} B live in:"]
     for t in bd["tensors"]:
