@@ -85,10 +85,8 @@ def test_hybrid_tflite_is_refused_with_the_reason() -> None:
         tte.load(_to_float(_lowered_cnn(), weights=False))
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torch's TorchScript exporter: dynamic_axes
-def test_torch_export_with_a_dynamic_batch_imports_quantizes_and_trains() -> None:
+def _torch_export_dynamic_batch() -> bytes:
     torch = pytest.importorskip("torch")
-    ort = pytest.importorskip("onnxruntime")
 
     class Net(torch.nn.Module):
         def __init__(self) -> None:
@@ -104,7 +102,13 @@ def test_torch_export_with_a_dynamic_batch_imports_quantizes_and_trains() -> Non
     buf = io.BytesIO()
     torch.onnx.export(Net().eval(), (torch.randn(2, 3, 8, 8),), buf, input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, dynamo=False)
-    data = buf.getvalue()
+    return buf.getvalue()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torch's TorchScript exporter: dynamic_axes
+def test_torch_export_with_a_dynamic_batch_imports_quantizes_and_trains() -> None:
+    ort = pytest.importorskip("onnxruntime")
+    data = _torch_export_dynamic_batch()
     g = tte.load(data)
     assert g.meta["notes"] == ["dynamic batch ('batch' on input 'x') fixed to 1"]
     rng = np.random.default_rng(1)
@@ -115,4 +119,40 @@ def test_torch_export_with_a_dynamic_batch_imports_quantizes_and_trains() -> Non
     tr = tte.Trainer(q, scheme="last-k:2", engine="c", lr=0.05)
     y = np.argmin(np.asarray(tte.run(q, xs[:1])), axis=1)
     losses = [tr.step(xs[:1], y) for _ in range(3)]
+    assert losses[2] < losses[0], losses
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_ort_qdq_model_with_float_io_compiles_and_trains(tmp_path: Path) -> None:
+    """onnxruntime's static QDQ quantization keeps the float input and output (QuantizeLinear
+    first, DequantizeLinear last) and the dynamic batch: the generated C takes and returns
+    floats and computes what the reference does, byte for byte."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    from tte.targets.sim import Simulator
+
+    rng = np.random.default_rng(2)
+    calib = [{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(8)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(calib)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.it, None)
+
+    (tmp_path / "f.onnx").write_bytes(_torch_export_dynamic_batch())
+    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+    g = tte.load(tmp_path / "q.onnx")
+    x_name, y_name = g.inputs[0], g.outputs[0]
+    assert g.is_quantized and (g.tensors[x_name].dtype, g.tensors[y_name].dtype) == ("float32", "float32")
+    sim = Simulator.from_graph(g, scheme="last-k:2")
+    for x in rng.standard_normal((3, 1, 8, 8, 3)).astype(np.float32):
+        want = execute(g, {x_name: x})[y_name]
+        np.testing.assert_array_equal(sim.infer(x), want)
+    x = calib[0]["x"]
+    y = np.argmin(np.asarray(tte.run(g, x)), axis=1)
+    tr = tte.Trainer(g, scheme="last-k:2", engine="c", lr=0.05)
+    losses = [tr.step(x, y) for _ in range(3)]
     assert losses[2] < losses[0], losses
