@@ -376,7 +376,7 @@ def _fix_batch(m: _Model, file: str) -> list[str]:
         r = m.tensors[i]
         if not r.signature or all(d >= 0 for d in r.signature):
             continue
-        if any(d < 0 for d in r.signature[1:]) or len(r.shape) != len(r.signature):
+        if any(d < 0 for d in r.signature[1:]) or len(r.shape) != len(r.signature) or len(r.shape) < 2:
             raise TteError(f"tensor '{r.name}' has a dynamic shape {list(r.signature)} beyond the batch "
                            "dimension; tte needs static shapes (a dynamic batch alone is fixed to 1)", file=file)
         r.shape = (1,) + tuple(r.shape[1:])
