@@ -62,8 +62,9 @@ def test_layout_api_and_storage(stand_in: None) -> None:
     c, h = src["fm.c"], src["fm.h"]
     fwd = a.forward
     x = fwd.tensors[fwd.inputs[0]]
-    for proto in ("void tte_init(void);", "void tte_infer(const int8_t *in, int8_t *out);",
-                  "float tte_train_step(const int8_t *in, int32_t label);", "uint32_t tte_trainable_crc32(void);",
+    assert "typedef int8_t tte_input_t;" in h and "typedef int8_t tte_output_t;" in h
+    for proto in ("void tte_init(void);", "void tte_infer(const tte_input_t *in, tte_output_t *out);",
+                  "float tte_train_step(const tte_input_t *in, int32_t label);", "uint32_t tte_trainable_crc32(void);",
                   "void tte_get_weights(uint8_t *dst);", "void tte_set_weights(const uint8_t *src);",
                   "void tte_get_weights_range(uint8_t *dst, uint32_t off, uint32_t n);",
                   "void tte_set_weights_range(const uint8_t *src, uint32_t off, uint32_t n);"):
@@ -89,8 +90,9 @@ def test_layout_api_and_storage(stand_in: None) -> None:
 def test_regression_api(stand_in: None) -> None:
     a = analyze(example_int8(), scheme="classifier-only", loss="mse", budget_bytes=1 << 30)
     h = generate(a, "reg")["reg.h"]
-    assert "float tte_train_step_regression(const int8_t *in, const float *target);" in h
-    assert "tte_train_step(const int8_t *in, int32_t label)" not in h
+    assert "float tte_train_step_regression(const tte_input_t *in, const float *target);" in h
+    assert "tte_train_step(const tte_input_t *in, int32_t label)" not in h
+    assert f"#define TTE_TARGET_BYTES {a.training.graph.tensors[a.training.label].nbytes}" in h
 
 
 def _compile(cc: str, flags: list[str], src: dict[str, str], tmp: Path) -> None:

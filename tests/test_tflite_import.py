@@ -141,14 +141,22 @@ def test_unsupported_ops_are_listed_all_at_once() -> None:
     assert "GELU, LOGISTIC, TANH" in str(e.value)
 
 
-def test_float_model_is_refused() -> None:
-    with pytest.raises(TteError, match="float model.*int8"):
-        load_tflite(_float_add_model())
+def test_float_model_imports_as_a_float_graph() -> None:
+    model = _float_add_model()
+    g = load_tflite(model)
+    assert not g.is_quantized and [n.op for n in g.nodes] == ["add"]
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((1, 4)).astype(np.float32) for _ in range(2))
+    np.testing.assert_array_equal(execute(g, {"a": a, "b": b})["y"], run_litert(model, {"a": a, "b": b})["y"])
 
 
-def test_dynamic_shapes_are_refused() -> None:
+def test_dynamic_batch_is_fixed_to_one_other_dynamic_dims_are_refused() -> None:
     low = _lowering(small_cnn())
     t = low.tensors[low.index["image"]]
     t.signature = (-1,) + t.shape[1:]
-    with pytest.raises(TteError, match="dynamic shape"):
+    g = load_tflite(serialize(low))
+    assert g.tensors["image"].shape == (1, 9, 9, 3)
+    assert any("dynamic batch" in n and "'image'" in n for n in g.meta["notes"])
+    t.signature = (1, -1) + t.shape[2:]
+    with pytest.raises(TteError, match="'image' has a dynamic shape.*beyond the batch"):
         load_tflite(serialize(low))

@@ -55,6 +55,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "source": graph.meta.get("source_file"),
         "quantized": graph.is_quantized,
+        "notes": list(graph.meta.get("notes", [])),
         "inputs": [io(i) for i in graph.inputs],
         "outputs": [io(o) for o in graph.outputs],
         "op_counts": dict(sorted(Counter(n.op for n in graph.nodes).items())),
@@ -79,6 +80,7 @@ def format_summary(s: dict[str, Any]) -> str:
     lines = [f"model   {s['name']}  ({'int8' if s['quantized'] else 'float32'})"]
     lines += [f"input   {fmt_io(d)}" for d in s["inputs"]]
     lines += [f"output  {fmt_io(d)}" for d in s["outputs"]]
+    lines += [f"note    {n}" for n in s.get("notes", [])]
     lines.append("")
     lines.append(f"{'#':>3}  {'op':<16} {'name':<34} {'output':<22} {'MACs':>11} {'params':>8}")
     for i, n in enumerate(s["nodes"]):

@@ -6,6 +6,7 @@
  * whose length is not the one its command takes (TTE_INPUT_BYTES for an input, 0 without a
  * payload) is rejected ("F bad-length", exit status 1) before any of it is used:
  *   'T' payload input[TTE_INPUT_BYTES]    one training step     -> "L <loss as f32 bits, hex>"
+ *       (a regression model, TTE_REGRESSION: input, padding, then target[TTE_TARGET_BYTES], f32)
  *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
  *   'I' payload input                     one inference         -> "O <output hex>"
  *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
@@ -13,6 +14,8 @@
  *   'S' payload weights[TTE_TRAINABLE_BYTES]  set them          -> "S"       (TTE_FW_WEIGHTS_IO)
  *   'Q' or end of stream                  -> "A <correct> <scored>", "K <stack peak bytes>
  *                                            <stack region bytes>", "Z", exit status 0
+ * Inputs and outputs are the model's element types (tte_input_t / tte_output_t: int8, or
+ * float32 little-endian for float I/O around an int8 body).
  * Before the first command: "R <input bytes> <output bytes> <trainable bytes> <arena bytes>".
  * Every training step and inference runs between tte_region_begin() and tte_region_end();
  * one empty region comes first so the host can subtract the markers' own instructions. */
@@ -29,7 +32,20 @@
 /* inputs are read straight into the model's arena (tte_input_buffer()), no buffer here */
 #define INPUT_MAPPED 0
 #endif
-static int8_t output_buf[TTE_OUTPUT_BYTES];
+#if defined(TTE_REGRESSION) && TTE_REGRESSION
+/* a training step's target and an inference's output are never needed at once: one buffer */
+static union {
+    tte_output_t out[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
+    float target[TTE_TARGET_BYTES / sizeof(float)];
+} io_buf;
+#define output_buf (io_buf.out)
+#define target_buf (io_buf.target)
+/* a 'T' record's payload: the input, padded to 4 bytes, then the target */
+#define TRAIN_PAYLOAD_BYTES (((TTE_INPUT_BYTES + 3u) & ~3u) + TTE_TARGET_BYTES)
+#else
+static tte_output_t output_buf[TTE_OUTPUT_BYTES / sizeof(tte_output_t)];
+#define TRAIN_PAYLOAD_BYTES TTE_INPUT_BYTES
+#endif
 static uint32_t scored, correct;
 
 static void put_line(char *line, char *end)
@@ -113,15 +129,15 @@ static void read_weights(void)
 
 /* The input for the next step or inference: a mapped pointer (copied into the arena by the
  * step), or NULL once it has been read into the arena at tte_input_buffer(). */
-static const int8_t *read_input(void)
+static const tte_input_t *read_input(void)
 {
 #if INPUT_MAPPED
-    const int8_t *p = (const int8_t *)tte_io_map(TTE_INPUT_BYTES);
+    const tte_input_t *p = (const tte_input_t *)tte_io_map(TTE_INPUT_BYTES);
     if (p == NULL) {
         fail("truncated-input");
     }
 #else
-    const int8_t *p = NULL;
+    const tte_input_t *p = NULL;
     if (!tte_io_read(tte_input_buffer(), TTE_INPUT_BYTES)) {
         fail("truncated-input");
     }
@@ -151,7 +167,7 @@ static void expect_length(uint32_t length, uint32_t want)
     }
 }
 
-static uint32_t argmax(const int8_t *v, uint32_t n)
+static uint32_t argmax(const tte_output_t *v, uint32_t n)
 {
     uint32_t best = 0;
     for (uint32_t i = 1; i < n; i++) {
@@ -218,10 +234,19 @@ int main(void)
         }
         switch (op) {
         case 'T': {
-            expect_length(length, TTE_INPUT_BYTES);
-            const int8_t *in = read_input();
+            expect_length(length, TRAIN_PAYLOAD_BYTES);
+            const tte_input_t *in = read_input();
+#if defined(TTE_REGRESSION) && TTE_REGRESSION
+            if (!tte_io_read(target_buf, TTE_TARGET_BYTES)) {
+                fail("truncated-target");
+            }
+            (void)label;
+            tte_region_begin();
+            float loss = tte_train_step_regression(in, target_buf);
+#else
             tte_region_begin();
             float loss = tte_train_step(in, label);
+#endif
             tte_region_end();
             union {
                 float f;
@@ -237,12 +262,12 @@ int main(void)
         case 'E':
         case 'I': {
             expect_length(length, TTE_INPUT_BYTES);
-            const int8_t *in = read_input();
+            const tte_input_t *in = read_input();
             tte_region_begin();
             tte_infer(in, output_buf);
             tte_region_end();
             if (op == 'E') {
-                uint32_t pred = argmax(output_buf, TTE_OUTPUT_BYTES);
+                uint32_t pred = argmax(output_buf, TTE_OUTPUT_BYTES / sizeof(tte_output_t));
                 scored++;
                 correct += (int32_t)pred == label ? 1u : 0u;
                 p = line;

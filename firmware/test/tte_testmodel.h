@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+typedef int8_t tte_input_t;
+typedef int8_t tte_output_t;
 #define TTE_INPUT_BYTES 64
 #define TTE_OUTPUT_BYTES 4
 #define TTE_NUM_CLASSES 4

@@ -13,11 +13,15 @@ SRAM accounting of a training step (``peak_sram_bytes``):
   actually updated, ``trainable_checkpoint_bytes`` the whole tensors (``tte_get_weights``);
 * ``optimizer_bytes``: plain SGD keeps no state; the step counter of stochastic rounding
   takes 4 bytes;
+* ``target_bytes``: a regression (mse) step's float target, as large as the output (0 for a
+  classifier, whose label is one int32 argument);
 * the int8 input image lives in the arena (``tte_input_buffer()``, where the
   application writes it, TinyEngine-style; a pointer passed to ``tte_infer`` /
   ``tte_train_step`` is copied there), so ``input_bytes`` is part of ``arena_bytes``; it
   sits just above the first streamed block's output, which overwrites the input rows that
-  block has consumed (tte.compiler.fuse.block_overlap);
+  block has consumed (tte.compiler.fuse.block_overlap); a float input (float I/O around an
+  int8 body, the TFLite converter's default) takes 4 bytes a value and is quantized in place
+  by the first op, so the int8 copy costs nothing more;
 * ``stack_bytes``: an estimate (``STACK_ESTIMATE_BYTES``); the firmware measures the truth
   by stack painting.
 
@@ -78,9 +82,22 @@ def _check_int8(graph: Graph) -> None:
             for name in node.inputs[:3]:
                 if name and graph.tensors[name].quant is None:
                     raise TteError(f"int8 model lacks quantization parameters for '{name}'", node=node.name)
-    if len(graph.inputs) != 1 or graph.tensors[graph.inputs[0]].dtype != "int8":
-        raise TteError(f"tte compiles models with one int8 input; '{graph.name}' has "
+    if len(graph.inputs) != 1 or graph.tensors[graph.inputs[0]].dtype not in ("int8", "float32"):
+        raise TteError(f"tte compiles models with one int8 or float32 input; '{graph.name}' has "
                        f"{[graph.tensors[i].dtype for i in graph.inputs]}")
+    # float I/O around an int8 body (the TFLite converter's default): the board gets float
+    # samples, the first op quantizes them; a float output comes from a last DEQUANTIZE
+    x = graph.inputs[0]
+    if graph.tensors[x].dtype == "float32":
+        bad = [n for n in graph.consumers(x) if n.op != "quantize" or graph.tensors[n.outputs[0]].dtype != "int8"]
+        if bad:
+            raise TteError(f"float32 input '{x}' must feed QUANTIZE only (float I/O around an int8 body); "
+                           f"it feeds {bad[0].op}", node=bad[0].name)
+    for o in graph.outputs:
+        prod = graph.producer(o)
+        if graph.tensors[o].dtype == "float32" and (prod is None or prod.op != "dequantize"):
+            raise TteError(f"float32 output '{o}' of an int8 model must come from DEQUANTIZE",
+                           node=prod.name if prod is not None else None)
 
 
 def _scratch_fn() -> Callable[[Node, Graph], int]:
@@ -92,9 +109,19 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
     """Per node: (output, input, distance) where the kernel may write its output over its
     input (tte.compiler.memory, "Overlap by design"); streamed blocks (tte.compiler.fuse.block_overlap)."""
     def fn(n: Node) -> list[tuple[str, str, int]]:
+        if _quantizes_in_place(n, g):
+            return [(n.outputs[0], n.inputs[0], 0)]
         d = block_overlap(n, g)
         return [] if d is None else [(n.outputs[0], n.inputs[0], d)]
     return fn
+
+
+def _quantizes_in_place(n: Node, g: Graph) -> bool:
+    """float32 -> int8 QUANTIZE (tte_quantize_f32_s8) writes byte i after reading bytes
+    4i..4i+3, in order: its output may start at its input's offset (or below), so a float
+    input costs no second, int8 copy in the arena."""
+    return (n.op == "quantize" and g.tensors[n.inputs[0]].dtype == "float32"
+            and g.tensors[n.outputs[0]].dtype == "int8")
 
 
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
@@ -149,7 +176,10 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     out = graph.tensors[graph.outputs[0]]
     arena = max(mp.arena_bytes, ip.arena_bytes)
     optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
-    peak = arena + trainable_bytes + optimizer + STACK_ESTIMATE_BYTES
+    # a regression step reads a float target as large as the output (the firmware's buffer)
+    label = tg.graph.tensors[tg.label]
+    target = label.nbytes if label.dtype == "float32" else 0
+    peak = arena + trainable_bytes + optimizer + target + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
     flash_data = frozen_bytes + whole_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
@@ -168,10 +198,11 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "trainable_checkpoint_bytes": whole_bytes,
         "split_weights": {p: {"shape": list(sw.shape), "trained_in_channels": len(sw.sel),
                               "sram_bytes": sw.sram_bytes} for p, sw in splits.items()},
-        "optimizer_bytes": optimizer,
+        "optimizer_bytes": optimizer, "target_bytes": target,
         "scratch_bytes": max([b.size for p in (mp, ip) for b in p.buffers if b.name.endswith("@scratch")],
                              default=0),
         "input_bytes": x.nbytes, "input_in_arena": True, "output_bytes": out.nbytes,
+        "input_dtype": x.dtype, "output_dtype": out.dtype,
         "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
         "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
         "frozen_weight_bytes": frozen_bytes,
@@ -205,6 +236,7 @@ def format_breakdown(report: dict[str, Any]) -> str:
              f"    trainable       {r['trainable_bytes']:>10,} B  ({len(r['trainable_tensors'])} tensors)",
              f"    (input image    {r['input_bytes']:>10,} B, in the arena)",
              f"    optimizer       {r['optimizer_bytes']:>10,} B",
+             *([f"    target (mse)    {r['target_bytes']:>10,} B"] if r.get("target_bytes") else []),
              f"    stack (est.)    {r['stack_bytes']:>10,} B",
              f"  arena peak at step {bd['step']} ({bd['node']}): {bd['live_bytes']:,} B live in:"]
     for t in bd["tensors"]:

@@ -39,9 +39,11 @@ def _is_depthwise(g: Graph, n: Node) -> bool:
 
 
 def _is_pointwise(g: Graph, n: Node) -> bool:
+    if not _int8_conv(g, n):     # e.g. a pool right after a depthwise conv
+        return False
     w = g.tensors[n.inputs[1]].shape
     a = n.attrs
-    return (_int8_conv(g, n) and int(a["groups"]) == 1 and w[1] == 1 and w[2] == 1
+    return (int(a["groups"]) == 1 and w[1] == 1 and w[2] == 1
             and tuple(a["strides"]) == (1, 1) and tuple(int(p) for p in a["pads"]) == (0, 0, 0, 0))
 
 

@@ -1,9 +1,11 @@
-"""Import an int8 TFLite flatbuffer as an IR graph.
+"""Import a TFLite flatbuffer (int8, float, or int8 with float I/O) as an IR graph.
 
 The flatbuffer is first read into plain Python records (``_Model``) inside one guarded
 step, so a truncated or corrupted file surfaces as ``ModelFormatError`` and never as a
-parser exception. Those records are then checked (unsupported ops all at once, dynamic
-shapes, float models) and converted operator by operator.
+parser exception. Those records are then normalized (a dynamic batch is fixed to 1, the
+shape arithmetic it feeds is folded: tte.frontend.tflite_fold), checked (unsupported ops all
+at once, other dynamic dimensions, partially quantized models) and converted operator by
+operator. What the import changed is listed in ``graph.meta["notes"]`` (`tte inspect`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import tflite
 
 from tte.errors import ModelFormatError, TteError, UnsupportedOpError
+from tte.frontend.tflite_fold import fold_shape_arithmetic
 from tte.ir import Graph, QuantParams, Tensor
 
 __all__ = ["load_tflite", "SUPPORTED_OPS"]
@@ -257,7 +260,7 @@ def _depthwise_weights(ctx: _Ctx, op: _RawOp) -> str:
     if q is not None and q.axis is not None:
         q = QuantParams(q.scale, q.zero_point, 0)
     name = ctx.graph.unique_name(r.name or f"tensor_{idx}")
-    ctx.graph.add_tensor(Tensor(name, (data.shape[3], data.shape[1], data.shape[2], 1), "int8",
+    ctx.graph.add_tensor(Tensor(name, (data.shape[3], data.shape[1], data.shape[2], 1), _dtype(r, ctx),
                                 np.transpose(data, (3, 1, 2, 0)).copy(), q))
     ctx.names[idx] = name
     return name
@@ -548,26 +551,49 @@ def _check_supported(m: _Model, file: str) -> None:
                                  detail=f"tte imports {', '.join(SUPPORTED_OPS)}")
 
 
-def _check_static(m: _Model, file: str) -> None:
-    for op in m.ops:
-        for i in op.inputs + op.outputs:
-            if i >= 0 and any(d < 0 for d in m.tensors[i].signature):
-                r = m.tensors[i]
-                raise TteError(f"tensor '{r.name}' has a dynamic shape {list(r.signature)} "
-                               f"(operator {op.index} {op.name}); tte needs static shapes", file=file)
-
-
-def _check_int8(m: _Model, file: str) -> None:
-    """Only QUANTIZE/DEQUANTIZE may touch float tensors (float I/O around an int8 body)."""
-    for op in m.ops:
-        if op.name in _QDQ:
+def _fix_batch(m: _Model, file: str) -> list[str]:
+    """A dynamic batch (``shape_signature[0] == -1``, the converter's default) becomes 1, as
+    tflite-micro runs it; any other dynamic dimension is refused. Returns the notes."""
+    used = sorted({i for op in m.ops for i in op.inputs + op.outputs if i >= 0} | set(m.inputs) | set(m.outputs))
+    fixed = []
+    for i in used:
+        r = m.tensors[i]
+        if not r.signature or all(d >= 0 for d in r.signature):
             continue
-        acts = [op.inputs[0]] + op.outputs if op.inputs else op.outputs
-        for i in acts:
-            if i >= 0 and m.tensors[i].ttype == tflite.TensorType.FLOAT32:
-                raise TteError(f"float model: operator {op.index} ({op.name}) works on float32 tensor "
-                               f"'{m.tensors[i].name}'; tte imports int8-quantized TFLite models only "
-                               "(convert with full-integer quantization)", file=file)
+        if any(d < 0 for d in r.signature[1:]) or len(r.shape) != len(r.signature) or len(r.shape) < 2:
+            raise TteError(f"tensor '{r.name}' has a dynamic shape {list(r.signature)} beyond the batch "
+                           "dimension; tte needs static shapes (a dynamic batch alone is fixed to 1)", file=file)
+        r.shape = (1,) + tuple(r.shape[1:])
+        r.signature = r.shape
+        fixed.append(i)
+    if not fixed:
+        return []
+    io = [f"{kind} '{m.tensors[i].name}'" for kind, idx in (("input", m.inputs), ("output", m.outputs))
+          for i in idx if i in fixed]
+    return [f"dynamic batch (shape_signature -1 on {', '.join(io) or f'{len(fixed)} tensors'}) fixed to 1"]
+
+
+def _check_precision(m: _Model, file: str) -> None:
+    """Either an int8 body (float I/O through QUANTIZE/DEQUANTIZE allowed) or a float model;
+    refused: hybrid ops (float activations, int8 weights) and int8/float mixes."""
+    float_ops, int8_ops = [], []
+    for op in m.ops:
+        if op.name in _QDQ or not op.inputs:
+            continue
+        act = m.tensors[op.inputs[0]]
+        if act.ttype != tflite.TensorType.FLOAT32:
+            int8_ops.append(op)
+            continue
+        float_ops.append(op)
+        for i in op.inputs[1:]:
+            if i >= 0 and m.tensors[i].ttype in (tflite.TensorType.INT8, tflite.TensorType.UINT8):
+                raise TteError(f"hybrid (dynamic-range) quantized model: operator {op.index} ({op.name}) "
+                               f"applies int8 weights '{m.tensors[i].name}' to float32 activations; "
+                               "convert with full-integer quantization, or export a float model", file=file)
+    if float_ops and int8_ops:
+        f, q = float_ops[0], int8_ops[0]
+        raise TteError(f"partially quantized model: operator {f.index} ({f.name}) is float32, operator "
+                       f"{q.index} ({q.name}) int8; tte imports int8 or float models", file=file)
 
 
 # --------------------------------------------------------------------------------------
@@ -585,7 +611,8 @@ def _read_source(source: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
 
 
 def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = None) -> Graph:
-    """Load an int8 TFLite model (path or bytes) as an IR graph."""
+    """Load a TFLite model (path or bytes) as an IR graph: int8 (float I/O around an int8
+    body included) or float (quantize it with tte.quantize before compiling)."""
     buf, file = _read_source(source)
     try:
         model = _read_model(buf)
@@ -593,9 +620,10 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
         raise
     except Exception as e:  # the generated parser raises anything on corrupt offsets
         raise ModelFormatError(f"not a readable TFLite model ({type(e).__name__}: {e})", file=file) from None
+    notes = _fix_batch(model, file)
+    notes += fold_shape_arithmetic(model, file)
     _check_supported(model, file)
-    _check_static(model, file)
-    _check_int8(model, file)
+    _check_precision(model, file)
     default = os.path.splitext(os.path.basename(file))[0] if file != "<bytes>" else model.name or "tflite"
     graph = Graph(name or default)
     ctx = _Ctx(model, graph, file)
@@ -616,4 +644,6 @@ def load_tflite(source: str | os.PathLike[str] | bytes, *, name: str | None = No
         raise ModelFormatError(f"inconsistent TFLite model ({type(e).__name__}: {e})", file=file) from None
     graph.meta["source"] = {"format": "tflite", "file": file}
     graph.meta["op_sources"] = {op: sorted(ir) for op, ir in sources.items()}
+    if notes:
+        graph.meta["notes"] = notes
     return graph

@@ -88,12 +88,16 @@ class Stream:
         if isinstance(x, bytes):
             return x
         a = np.asarray(x)
-        if a.dtype != np.int8:
-            raise TteError(f"firmware inputs are int8, got {a.dtype}")
-        return a.tobytes()
+        if a.dtype not in (np.int8, np.float32):
+            raise TteError(f"firmware inputs are int8 or float32 (as the model's input), got {a.dtype}")
+        return a.astype(a.dtype.newbyteorder("<")).tobytes()
 
-    def train(self, x: np.ndarray | bytes, label: int) -> Stream:
-        self.chunks.append(record("T", int(label), self._bytes(x)))
+    def train(self, x: np.ndarray | bytes, label: int, target: np.ndarray | None = None) -> Stream:
+        """A training step: a label, or a regression model's float target (after the input)."""
+        payload = self._bytes(x)
+        if target is not None:
+            payload += b"\0" * ((-len(payload)) % 4) + np.asarray(target, "<f4").tobytes()
+        self.chunks.append(record("T", int(label), payload))
         self.regions.append("train")
         return self
 
@@ -365,8 +369,8 @@ class QemuSession:
                 self.instructions.append(int(value) - self.marker_instructions)
         self._icount_seen = len(lines)
 
-    def train(self, x: np.ndarray | bytes, label: int) -> float:
-        s = Stream().train(x, label)
+    def train(self, x: np.ndarray | bytes, label: int, target: np.ndarray | None = None) -> float:
+        s = Stream().train(x, label, target)
         self._send(s.to_bytes())
         bits = int(self._line("L"), 16)
         self._collect_counts()
@@ -451,16 +455,28 @@ class QemuEngine:
                                        weights_io=True)
         self.session = QemuSession(self.firmware)
         fwd = analysis.forward
+        self.regression = analysis.training.graph.tensors[analysis.training.label].dtype == "float32"
         self.params = list(analysis.training.updates)
         self._sizes = [fwd.tensors[p].nbytes for p in self.params]
         self.session.set_weights(b"".join(np.ascontiguousarray(fwd.tensors[p].data).tobytes()
                                           for p in self.params))
 
     def train_step(self, x: np.ndarray, y: int | np.ndarray) -> float:
-        return self.session.train(np.ascontiguousarray(x, np.int8).reshape(-1), int(np.asarray(y).reshape(-1)[0]))
+        if self.regression:
+            return self.session.train(self._input(x), 0, np.asarray(y, np.float32).reshape(-1))
+        return self.session.train(self._input(x), int(np.asarray(y).reshape(-1)[0]))
+
+    def _input(self, x: np.ndarray) -> np.ndarray:
+        """The input as the model takes it (int8, or float for a float-input model), flat."""
+        fwd = self.analysis.forward
+        return np.ascontiguousarray(x, fwd.tensors[fwd.inputs[0]].dtype).reshape(-1)
 
     def infer(self, x: np.ndarray) -> np.ndarray:
-        return self.session.infer(np.ascontiguousarray(x, np.int8).reshape(-1))
+        """The model output (int8, or float for a float output), flat; the firmware sends bytes."""
+        fwd = self.analysis.forward
+        raw = self.session.infer(self._input(x))
+        return raw.view(np.dtype(fwd.tensors[fwd.outputs[0]].dtype).newbyteorder("<")).astype(
+            fwd.tensors[fwd.outputs[0]].dtype)
 
     def crc32(self) -> int:
         return self.session.crc()

@@ -1,8 +1,8 @@
 """Host simulation: build the generated C plus csrc/ with cffi and run it from Python.
 
     sim = Simulator.from_graph(q, scheme="last-k:2")
-    logits = sim.infer(x_int8)           # int8, IR layout (NHWC)
-    loss = sim.train_step(x_int8, label)
+    logits = sim.infer(x)                # int8 (or float, as the model's input is), IR layout (NHWC)
+    loss = sim.train_step(x, label)
     sim.weights()                        # {parameter name: array}, read from the C arrays
 
 Generated files go to ``build/sim/<digest>/`` and are built with csrc/ by ``tte.targets.cbuild``
@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.analysis import Analysis, analyze
-from tte.compiler.codegen import generate, source_digest
+from tte.compiler.codegen import C_TYPES, generate, source_digest
 from tte.ir import Graph
 
 _CDEF = """
 void tte_init(void);
-int8_t *tte_input_buffer(void);
-void tte_infer(const int8_t *in, int8_t *out);
-float tte_train_step(const int8_t *in, int32_t label);
-float tte_train_step_regression(const int8_t *in, const float *target);
+tte_input_t *tte_input_buffer(void);
+void tte_infer(const tte_input_t *in, tte_output_t *out);
+float tte_train_step(const tte_input_t *in, int32_t label);
+float tte_train_step_regression(const tte_input_t *in, const float *target);
 uint32_t tte_trainable_crc32(void);
 void tte_get_weights(uint8_t *dst);
 void tte_set_weights(const uint8_t *src);
@@ -38,7 +38,8 @@ void tte_set_weights_range(const uint8_t *src, uint32_t off, uint32_t n);
 _OWNER: dict[str, int] = {}
 
 
-def build(sources: dict[str, str], name: str, regression: bool) -> tuple[str, Any, Any]:
+def build(sources: dict[str, str], name: str, regression: bool, io_types: tuple[str, str] = ("int8_t", "int8_t")
+          ) -> tuple[str, Any, Any]:
     """Write the generated files (by content digest) and build them with csrc/ through
     tte.targets.cbuild; return (cache key, ffi, lib)."""
     from tte.targets import cbuild
@@ -51,8 +52,9 @@ def build(sources: dict[str, str], name: str, regression: bool) -> tuple[str, An
             tmp = out / f".{k}.{os.getpid()}"
             tmp.write_text(v)
             os.replace(tmp, out / k)
-    cdef = "\n".join(line for line in _CDEF.splitlines()
-                     if ("regression" in line) == regression or "train_step" not in line)
+    cdef = "\n".join([f"typedef {io_types[0]} tte_input_t;", f"typedef {io_types[1]} tte_output_t;"]
+                     + [line for line in _CDEF.splitlines()
+                        if ("regression" in line) == regression or "train_step" not in line])
     ffi, lib = cbuild.load([out / f"{name}.c"], extra_cdef=cdef, include_dirs=[out], name=f"sim_{name}")
     return digest, ffi, lib
 
@@ -65,8 +67,11 @@ class Simulator:
 
     def __post_init__(self) -> None:
         self.regression = self.analysis.training.graph.tensors[self.analysis.training.label].dtype == "float32"
-        self.key, self.ffi, self.lib = build(self.sources, self.name, self.regression)
         fwd = self.analysis.forward
+        self.in_dtype = np.dtype(fwd.tensors[fwd.inputs[0]].dtype)
+        self.out_dtype = np.dtype(fwd.tensors[fwd.outputs[0]].dtype)
+        self._in_c, self._out_c = C_TYPES[self.in_dtype.name], C_TYPES[self.out_dtype.name]
+        self.key, self.ffi, self.lib = build(self.sources, self.name, self.regression, (self._in_c, self._out_c))
         self.params = list(self.analysis.training.updates)
         self._sizes = [fwd.tensors[p].nbytes for p in self.params]
         self.lib.tte_init()
@@ -97,25 +102,27 @@ class Simulator:
         self._weights = self._read()
 
     # ---- API -----------------------------------------------------------------------
+    def _input(self, x: np.ndarray) -> Any:
+        """The input as the model takes it (int8, or float for a float-input model), IR layout."""
+        xi = np.ascontiguousarray(x, self.in_dtype).reshape(-1)
+        return self.ffi.from_buffer(f"{self._in_c}[]", xi)
+
     def infer(self, x: np.ndarray) -> np.ndarray:
-        """int8 input in IR layout, batch 1 -> the int8 model output."""
+        """Input in IR layout, batch 1 -> the model output (int8, or float for a float output)."""
         self._claim()
         fwd = self.analysis.forward
-        xi = np.ascontiguousarray(x, np.int8).reshape(-1)
         out_t = fwd.tensors[fwd.outputs[0]]
-        out = np.zeros(out_t.size, np.int8)
-        self.lib.tte_infer(self.ffi.from_buffer("int8_t[]", xi), self.ffi.from_buffer("int8_t[]", out))
+        out = np.zeros(out_t.size, self.out_dtype)
+        self.lib.tte_infer(self._input(x), self.ffi.from_buffer(f"{self._out_c}[]", out))
         return out.reshape(out_t.shape)
 
     def train_step(self, x: np.ndarray, y: int | np.ndarray) -> float:
         self._claim()
-        xi = np.ascontiguousarray(x, np.int8).reshape(-1)
         if self.regression:
             tgt = np.ascontiguousarray(y, np.float32).reshape(-1)
-            loss = self.lib.tte_train_step_regression(self.ffi.from_buffer("int8_t[]", xi),
-                                                      self.ffi.from_buffer("float[]", tgt))
+            loss = self.lib.tte_train_step_regression(self._input(x), self.ffi.from_buffer("float[]", tgt))
         else:
-            loss = self.lib.tte_train_step(self.ffi.from_buffer("int8_t[]", xi), int(np.asarray(y).reshape(-1)[0]))
+            loss = self.lib.tte_train_step(self._input(x), int(np.asarray(y).reshape(-1)[0]))
         self._release()
         return float(loss)
 

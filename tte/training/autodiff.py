@@ -257,6 +257,10 @@ def derive_training_graph(forward: Graph, plan: dict[str, ParamUpdate], *, loss:
     g.name = f"{forward.name}.train"
     fwd_nodes = list(g.nodes)
     logits = g.outputs[0]
+    while fwd_nodes and fwd_nodes[-1].op == "dequantize" and fwd_nodes[-1].outputs[0] == logits:
+        # a float output of an int8 body: the loss dequantizes the int8 values itself
+        logits = fwd_nodes[-1].inputs[0]
+        fwd_nodes = fwd_nodes[:-1]
     if loss == "softmax_ce" and fwd_nodes and fwd_nodes[-1].op == "softmax" and fwd_nodes[-1].outputs[0] == logits:
         # the loss fuses softmax: train on the logits that feed the final softmax
         logits = fwd_nodes[-1].inputs[0]

@@ -40,6 +40,7 @@ class ImportContext:
         self.uses: Counter[str] = Counter(i for n in model.graph.node for i in n.input if i)
         self.graph_outputs = {o.name for o in model.graph.output}
         self.absorbed: set[int] = set()               # ids of nodes folded into a neighbour
+        self.notes: list[str] = []                    # what the import changed (graph.meta["notes"])
         self._cache: dict[tuple[Any, ...], str] = {}
         self._consumers: dict[str, list[onnx.NodeProto]] = {}
         for n in model.graph.node:

@@ -47,6 +47,8 @@ def import_model(model: onnx.ModelProto, label: str, name: str | None) -> Graph:
                                      f"{t.dtype} without quantization parameters (integer arithmetic)")
     g.meta["source"] = "onnx"
     g.meta["opset"] = ctx.opset
+    if ctx.notes:
+        g.meta["notes"] = list(ctx.notes)
     try:
         g.validate()
     except GraphError as e:
@@ -58,7 +60,9 @@ def _add_inputs(ctx: ImportContext) -> None:
     for vi in ctx.model.graph.input:
         if vi.name in ctx.consts:
             continue
-        shape, dtype = value_info(vi)
+        shape, dtype, batch = value_info(vi)
+        if batch is not None:
+            ctx.notes.append(f"dynamic batch ('{batch}' on input '{vi.name}') fixed to 1")
         if dtype not in ("float32", "int8"):
             raise UnsupportedOpError(f"{dtype} input", node=None,
                                      detail=f"graph input '{vi.name}' has element type {dtype}")

@@ -102,19 +102,26 @@ def _subgraph_ops(node: onnx.NodeProto, where: str) -> list[tuple[str, str]]:
     return found
 
 
-def value_info(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...], str]:
+def value_info(vi: onnx.ValueInfoProto) -> tuple[tuple[int, ...], str, str | None]:
+    """(shape, dtype, symbolic batch name or None): a symbolic/unknown batch (axis 0, the
+    exporters' ``dynamic_axes``) is fixed to 1; any other symbolic dimension is refused."""
     tt = vi.type.tensor_type
     if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
         raise TteError(f"graph input '{vi.name}' has no static tensor shape")
     dims = []
+    batch = None
     for k, d in enumerate(tt.shape.dim):
         if not d.HasField("dim_value") or d.dim_value <= 0:
             sym = d.dim_param or "?"
+            if k == 0 and len(tt.shape.dim) > 1:
+                batch = sym
+                dims.append(1)
+                continue
             raise TteError(f"graph input '{vi.name}' has a symbolic/unknown dimension "
-                           f"'{sym}' at axis {k}; tte needs static shapes (export with a "
-                           f"fixed input size)")
+                           f"'{sym}' at axis {k}; tte needs static shapes beyond the batch (export "
+                           f"with a fixed input size; a dynamic batch alone is fixed to 1)")
         dims.append(int(d.dim_value))
     if tt.elem_type not in _ELEM_TYPES:
         raise UnsupportedOpError(f"{onnx.TensorProto.DataType.Name(tt.elem_type).lower()} input",
                                  detail=f"graph input '{vi.name}'")
-    return tuple(dims), _ELEM_TYPES[tt.elem_type]
+    return tuple(dims), _ELEM_TYPES[tt.elem_type], batch
