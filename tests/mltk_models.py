@@ -165,10 +165,5 @@ LR: dict[tuple[str, str], float] = {
     ("ad-fcae", "classifier-only"): 0.05, ("ad-fcae", "last-k:2"): 1e-5, ("ad-fcae", "bias-only"): 1e-4,
     ("micro-speech", "classifier-only"): 0.05, ("micro-speech", "last-k:2"): 1e-7,
     ("micro-speech", "bias-only"): 1e-3,
-    ("magic-wand", "classifier-only"): 1e-5, ("magic-wand", "last-k:2"): 0.05, ("magic-wand", "bias-only"): 0.05,
-}
-# What a scheme's backward pass needs and tte does not have yet (issue 12, section 3).
-WAITS_ON: dict[tuple[str, str], str] = {
-    ("magic-wand", "last-k:2"): "maxpool2d",
-    ("magic-wand", "bias-only"): "maxpool2d",
+    ("magic-wand", "classifier-only"): 1e-5, ("magic-wand", "last-k:2"): 1e-5, ("magic-wand", "bias-only"): 1e-5,
 }

@@ -107,7 +107,7 @@ def test_batchnorm_in_training_mode_is_folded_with_a_note() -> None:
     g = load_onnx(data)
     assert any("training mode" in n for n in g.meta["notes"])
     from tte.inspect import format_summary, summarize
-    assert "note       BatchNormalization" in format_summary(summarize(g))
+    assert "note    BatchNormalization" in format_summary(summarize(g))
     # the inference twin of the same node is what onnxruntime checks against
     inference = onnx.load_model_from_string(data)
     del inference.graph.node[0].attribute[:]

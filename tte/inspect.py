@@ -67,7 +67,6 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "activation_bytes_total": sum(x.nbytes for x in acts),
         "largest_activation_bytes": max((x.nbytes for x in acts), default=0),
         "peak_op_activation_bytes": peak,
-        "notes": list(graph.meta.get("notes", [])),
     }
 
 
@@ -95,5 +94,4 @@ def format_summary(s: dict[str, Any]) -> str:
     lines.append(f"activations {s['activation_tensors']} tensors, largest "
                  f"{s['largest_activation_bytes'] / 1024:.1f} KB, peak per op "
                  f"{s['peak_op_activation_bytes'] / 1024:.1f} KB")
-    lines += [f"note       {n}" for n in s.get("notes", [])]
     return "\n".join(lines)

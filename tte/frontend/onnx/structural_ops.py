@@ -338,9 +338,8 @@ def _bn_affine(im: ImportContext, node: onnx.NodeProto) -> tuple[np.ndarray, np.
 
 def _note_training_bn(im: ImportContext, node: onnx.NodeProto) -> None:
     if int(_attrs(node).get("training_mode", 0)):
-        notes = im.g.meta.setdefault("notes", [])
-        notes.append(f"BatchNormalization '{node.name or node.output[0]}' was exported in training mode: "
-                     "folded with its running mean and variance (inference semantics)")
+        im.notes.append(f"BatchNormalization '{node.name or node.output[0]}' was exported in training mode: "
+                         "folded with its running mean and variance (inference semantics)")
 
 
 @_converter("BatchNormalization", emits=("mul", "add"))
