@@ -113,3 +113,43 @@ def test_binary(op: str, seed: int) -> None:
     g.add_node(op, ["a", "b"], "y", attrs, quant=g.tensors["a"].quant if same else rand_q(rng))
     g.outputs = ["y"]
     compare(g, {"a": rand_int8(rng, sa), "b": rand_int8(rng, sb)})
+
+
+def chain_graph() -> Graph:
+    """Every op of the family in one int8 graph."""
+    rng = np.random.default_rng(11)
+    g = graph_with_input((1, 4, 4, 8), q(0.05, -10))
+    g.add_tensor(Tensor("x2", (1, 4, 4, 8), "int8", quant=q(0.04, 5)))
+    g.inputs = ["x", "x2"]
+    g.add_node("logistic", ["x"], "sig", quant=q(1 / 256, -128))
+    g.add_node("tanh", ["x2"], "th", quant=q(1 / 128, 0))
+    g.add_node("sub", ["sig", "th"], "d", {"activation": "relu"}, quant=q(0.01, -128))
+    g.add_node("hard_swish", ["x"], "hs", quant=q(0.03, -20))
+    g.add_node("leaky_relu", ["hs"], "lr", {"alpha": 0.125}, quant=q(0.03, -20))
+    g.add_node("gelu", ["x2"], "ge", {"approximate": True}, quant=q(0.02, -30))
+    g.add_node("maximum", ["lr", "ge"], "mx", quant=q(0.03, -20))
+    g.add_node("minimum", ["mx", "d"], "mn", quant=rand_q(rng))
+    g.add_node("rsqrt", ["sig"], "rs", quant=q(0.1, -128))
+    g.add_node("l2_normalize", ["mn"], "l2", quant=q(1 / 128, 0))
+    g.outputs = ["l2", "rs"]
+    return g
+
+
+def test_tflite_import_round_trip() -> None:
+    from tte.frontend.tflite import load_tflite
+
+    g = chain_graph()
+    data = export_tflite(g)
+    g2 = load_tflite(data)
+    ops = {n.op for n in g2.nodes}
+    assert {"logistic", "tanh", "sub", "hard_swish", "leaky_relu", "gelu", "maximum", "minimum", "rsqrt",
+            "l2_normalize"} <= ops
+    assert next(n for n in g2.nodes if n.op == "leaky_relu").attrs["alpha"] == 0.125
+    assert next(n for n in g2.nodes if n.op == "gelu").attrs["approximate"] is True
+    assert next(n for n in g2.nodes if n.op == "sub").attrs["activation"] == "relu"
+    rng = np.random.default_rng(2)
+    feeds = {"x": rand_int8(rng, (1, 4, 4, 8)), "x2": rand_int8(rng, (1, 4, 4, 8))}
+    lit = run_litert(data, feeds)
+    got = execute(g2, feeds)
+    for name in g.outputs:
+        np.testing.assert_array_equal(got[name], lit[name])

@@ -50,7 +50,7 @@ RULES: list[tuple[str, str]] = [
 ]
 
 # Ops whose inputs tte treats as activations (every other input is frozen to a constant).
-_VARIABLE_INPUTS = {"Add": 2, "Mul": 2, "MatMul": 2}
+_VARIABLE_INPUTS = {"Add": 2, "Mul": 2, "MatMul": 2, "Sub": 2, "Max": 2, "Min": 2}
 
 
 def _freeze(case: NodeCase) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
