@@ -1,0 +1,174 @@
+"""Activations and elementwise ops (csrc/include/tte/activation.h): logistic, tanh,
+hard_swish, leaky_relu, rsqrt, l2_normalize, gelu (a table), sub, maximum/minimum, and the
+backward ops activation_grad (a table of f'), minmax_grad and neg.
+
+Parameters come from the same functions the reference uses (tte.reference.activation_ops),
+so the C kernels and the reference share every constant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tte.compiler.emit.common import (
+    Emitted,
+    Ref,
+    _array,
+    _emitter,
+    _need_dtype,
+    _requant_init,
+    _same_quant,
+    _sz,
+    _t,
+    _unsupported,
+    f32,
+)
+from tte.compiler.emit.elementwise import _same_shapes
+from tte.ir import Graph, Node, QuantParams, Tensor
+from tte.numerics import fixedpoint as fp
+from tte.reference import activation_ops as A
+from tte.reference.activation_grads import derivative_table
+
+
+def _fixed_tail(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    """Requantize in place from the op's fixed TFLite output quantization when the IR's differs."""
+    y = _t(g, node.outputs[0])
+    s, zp = A.FIXED_OUTPUT_QUANT[node.op]
+    fixed = Tensor("fixed", y.shape, "int8", quant=QuantParams(np.float32(s), zp))
+    if _same_quant(node, fixed, y):
+        return Emitted()
+    so, zo = _sz(node, y)
+    return Emitted([f"static const tte_requant_t {prefix}_tail = {_requant_init(zp, s / so, zo, -128, 127)};"],
+                   [f"tte_requantize_s8(&{prefix}_tail, {ref(y.name)}, {ref(y.name)}, {y.size});"])
+
+
+def _io(node: Node, g: Graph) -> tuple[Tensor, Tensor, float, int, float, int]:
+    _need_dtype(node, g, ("int8",))
+    x, y = _t(g, node.inputs[0]), _t(g, node.outputs[0])
+    si, zi = _sz(node, x)
+    so, zo = _sz(node, y)
+    return x, y, si, zi, so, zo
+
+
+def _with_tail(em: Emitted, node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    tail = _fixed_tail(node, g, ref, prefix)
+    return Emitted(em.decls + tail.decls, em.call + tail.call)
+
+
+@_emitter("logistic", "tanh")
+def emit_logistic_tanh(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, si, zi, _, _ = _io(node, g)
+    mult, shift, radius = A.input_q4_params(si)
+    decl = f"static const tte_q4_params_t {prefix}_p = {{{zi}, {mult}, {shift}, {radius}}};"
+    call = f"tte_{node.op}_s8(&{prefix}_p, {ref(x.name)}, {ref(y.name)}, {x.size});"
+    return _with_tail(Emitted([decl], [call]), node, g, ref, prefix)
+
+
+@_emitter("hard_swish")
+def emit_hard_swish(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, si, zi, so, zo = _io(node, g)
+    try:
+        om, oe, rm, re = A.hard_swish_params(si, so)
+    except ValueError as e:
+        raise _unsupported(node, str(e)) from None
+    decl = f"static const tte_hard_swish_s8_params_t {prefix}_p = {{{zi}, {zo}, {om}, {oe}, {rm}, {re}}};"
+    return Emitted([decl], [f"tte_hard_swish_s8(&{prefix}_p, {ref(x.name)}, {ref(y.name)}, {x.size});"])
+
+
+@_emitter("leaky_relu")
+def emit_leaky_relu(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, si, zi, so, zo = _io(node, g)
+    try:
+        mi, shi, ma, sha = A.leaky_relu_params(si, so, float(node.attrs["alpha"]))
+    except ValueError as e:
+        raise _unsupported(node, str(e)) from None
+    decl = f"static const tte_leaky_relu_s8_params_t {prefix}_p = {{{zi}, {zo}, {mi}, {shi}, {ma}, {sha}}};"
+    return Emitted([decl], [f"tte_leaky_relu_s8(&{prefix}_p, {ref(x.name)}, {ref(y.name)}, {x.size});"])
+
+
+@_emitter("rsqrt")
+def emit_rsqrt(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, si, zi, so, zo = _io(node, g)
+    mult, shift = A.rsqrt_params(si, so)
+    decl = f"static const tte_rsqrt_s8_params_t {prefix}_p = {{{zi}, {zo}, {mult}, {shift}}};"
+    return Emitted([decl], [f"tte_rsqrt_s8(&{prefix}_p, {ref(x.name)}, {ref(y.name)}, {x.size});"])
+
+
+@_emitter("l2_normalize")
+def emit_l2_normalize(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, _, zi, _, _ = _io(node, g)
+    depth = x.shape[-1]
+    call = f"tte_l2_normalize_s8({zi}, {ref(x.name)}, {ref(y.name)}, {x.size // depth}, {depth});"
+    return _with_tail(Emitted([], [call]), node, g, ref, prefix)
+
+
+@_emitter("gelu")
+def emit_gelu(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    x, y, si, zi, so, zo = _io(node, g)
+    table = A.gelu_table(si, zi, so, zo, bool(node.attrs["approximate"]))
+    return Emitted([_array("int8_t", f"{prefix}_table", table)],
+                   [f"tte_lut_s8({prefix}_table, {ref(x.name)}, {ref(y.name)}, {x.size});"])
+
+
+@_emitter("sub")
+def emit_sub(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("int8",))
+    n = _same_shapes(node, g)
+    a, b, y = (_t(g, t) for t in (*node.inputs, node.outputs[0]))
+    s1, z1 = _sz(node, a)
+    s2, z2 = _sz(node, b)
+    so, zo = _sz(node, y)
+    ls, m1, sh1, m2, sh2, mo, sho = A.sub_params(s1, s2, so)
+    lo, hi = fp.activation_range_int8(node.attrs["activation"], so, zo)
+    decl = (f"static const tte_add_s8_params_t {prefix}_params = {{{z1}, {z2}, {zo}, {ls}, "
+            f"{m1}, {sh1}, {m2}, {sh2}, {mo}, {sho}, {lo}, {hi}}};")
+    return Emitted([decl], [f"tte_sub_s8(&{prefix}_params, {ref(a.name)}, {ref(b.name)}, {ref(y.name)}, {n});"])
+
+
+@_emitter("maximum", "minimum")
+def emit_minmax(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("int8",))
+    n = _same_shapes(node, g)
+    a, b, y = (_t(g, t) for t in (*node.inputs, node.outputs[0]))
+    so, zo = _sz(node, y)
+    parts = []
+    for t in (a, b):
+        si, zi = _sz(node, t)
+        parts.append((0 if _same_quant(node, t, y) else 1, _requant_init(zi, si / so, zo, -128, 127)))
+    decl = (f"static const tte_minmax_s8_params_t {prefix}_p = {{{parts[0][0]}, {parts[1][0]}, "
+            f"{parts[0][1]}, {parts[1][1]}}};")
+    return Emitted([decl], [f"tte_{node.op}_s8(&{prefix}_p, {ref(a.name)}, {ref(b.name)}, {ref(y.name)}, {n});"])
+
+
+@_emitter("activation_grad")
+def emit_activation_grad(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("int8",))
+    t, dy = (_t(g, i) for i in node.inputs)
+    if t.shape != dy.shape:
+        raise _unsupported(node, f"saved tensor {t.shape} and gradient {dy.shape} differ in shape")
+    _sz(node, t)
+    table = derivative_table(node.attrs["fn"], float(node.attrs["alpha"]), t)
+    return Emitted([_array("float", f"{prefix}_table", table)],
+                   [f"tte_lut_grad_s8_f32({prefix}_table, {ref(t.name)}, {ref(dy.name)}, "
+                    f"{ref(node.outputs[0])}, {t.size});"])
+
+
+@_emitter("minmax_grad")
+def emit_minmax_grad(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("int8",))
+    a, b, dy = (_t(g, i) for i in node.inputs)
+    if not a.shape == b.shape == dy.shape:
+        raise _unsupported(node, f"broadcasting {a.shape}, {b.shape} (the C kernel needs equal shapes)")
+    sa, za = _sz(node, a)
+    sb, zb = _sz(node, b)
+    decl = (f"static const tte_minmax_grad_params_t {prefix}_p = {{{int(node.attrs['op'] == 'maximum')}, "
+            f"{int(node.attrs['input'])}, {za}, {zb}, {f32(sa)}, {f32(sb)}}};")
+    return Emitted([decl], [f"tte_minmax_grad_s8_f32(&{prefix}_p, {ref(a.name)}, {ref(b.name)}, {ref(dy.name)}, "
+                            f"{ref(node.outputs[0])}, {dy.size});"])
+
+
+@_emitter("neg")
+def emit_neg(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("float32",))
+    x = _t(g, node.inputs[0])
+    return Emitted([], [f"tte_neg_f32({ref(x.name)}, {ref(node.outputs[0])}, {x.size});"])
