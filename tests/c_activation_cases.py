@@ -38,12 +38,16 @@ def _unary_case(op: str, attrs: dict[str, Any], seed: int) -> Case:
     return Case(f"{op}{tag}_{seed}", g, feeds)
 
 
+BROADCASTS = [((1, 3, 4, 5), (1, 3, 4, 5)), ((1, 3, 4, 5), (1, 1, 1, 5)), ((1, 3, 1, 5), (2, 1, 4, 1)),
+              ((4, 5), (5,)), ((3, 1), (1, 4)), ((2, 3, 4), (1,)), ((1, 1, 1, 6), (1, 2, 3, 6))]
+
+
 def _binary_case(op: str, seed: int) -> Case:
     rng = np.random.default_rng(760 + seed)
-    shape = (1, int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 9)))
+    sa, sb = BROADCASTS[seed % len(BROADCASTS)]
     aq = rand_q(rng)
     same = op != "sub" and seed % 2 == 0
-    g = new_graph({"a": (shape, "int8", aq), "b": (shape, "int8", aq if same else rand_q(rng))})
+    g = new_graph({"a": (sa, "int8", aq), "b": (sb, "int8", aq if same else rand_q(rng))})
     attrs = {"activation": ["none", "relu", "relu6"][seed % 3]} if op == "sub" else {}
     g.add_node(op, ["a", "b"], "y", attrs, quant=aq if same else rand_q(rng))
     g.outputs = ["y"]
@@ -64,12 +68,13 @@ def _minmax_grad_case(op: str, which: int, seed: int) -> Case:
     shape = (1, 3, 4, 8)
     aq = rand_q(rng)
     same = seed % 2 == 0
-    g = new_graph({"a": (shape, "int8", aq), "b": (shape, "int8", aq if same else rand_q(rng)),
+    b_shape = shape if seed < 2 else (1, 1, 1, 8)
+    g = new_graph({"a": (shape, "int8", aq), "b": (b_shape, "int8", aq if same else rand_q(rng)),
                    "dy": (shape, "float32", None)})
     g.add_node("minmax_grad", ["a", "b", "dy"], "dx", {"op": op, "input": which}, dtype="float32")
     g.outputs = ["dx"]
     feeds = random_feeds(g, rng)
-    if same:   # ties
+    if same and b_shape == shape:   # ties
         feeds["b"] = np.where(rng.random(shape) < 0.3, feeds["a"], feeds["b"]).astype(np.int8)
     return Case(f"minmax_grad_{op}_{which}_{seed}", g, feeds)
 
@@ -83,7 +88,7 @@ def _neg_case() -> Case:
 
 def activation_cases() -> list[Case]:
     cases = [_unary_case(op, attrs, s) for op, attrs in UNARY for s in range(4)]
-    cases += [_binary_case(op, s) for op in ("sub", "maximum", "minimum") for s in range(4)]
+    cases += [_binary_case(op, s) for op in ("sub", "maximum", "minimum") for s in range(len(BROADCASTS))]
     cases += [_activation_grad_case(fn, s) for fn in GRAD_FNS for s in range(2)]
-    cases += [_minmax_grad_case(op, w, s) for op in ("maximum", "minimum") for w in (0, 1) for s in range(2)]
+    cases += [_minmax_grad_case(op, w, s) for op in ("maximum", "minimum") for w in (0, 1) for s in range(4)]
     return cases + [_neg_case()]

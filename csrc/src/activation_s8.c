@@ -303,16 +303,59 @@ void tte_lut_s8(const int8_t *table, const int8_t *x, int8_t *y, int32_t n)
     }
 }
 
-void tte_sub_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+/* Calls f(k, offset in a, offset in b) for every output element k. */
+typedef void (*pair_fn)(const void *ctx, int32_t k, int32_t ia, int32_t ib);
+
+static void for_each_pair(const tte_bcast4_t *bc, int32_t n, pair_fn f, const void *ctx)
 {
-    const int32_t scale = (int32_t)1 << p->left_shift;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t s1 = tte_rdbp(tte_srdhm(((int32_t)a[i] - p->in1_zp) * scale, p->in1_mult), -p->in1_shift);
-        const int32_t s2 = tte_rdbp(tte_srdhm(((int32_t)b[i] - p->in2_zp) * scale, p->in2_mult), -p->in2_shift);
-        const int32_t v = tte_rdbp(tte_srdhm(s1 - s2, p->out_mult), -p->out_shift) + p->out_zp;
-        y[i] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+    int32_t i0, i1, i2, i3, k = 0;
+    if (bc == NULL) {
+        for (k = 0; k < n; ++k) {
+            f(ctx, k, k, k);
+        }
+        return;
     }
+    for (i0 = 0; i0 < bc->dims[0]; ++i0) {
+        for (i1 = 0; i1 < bc->dims[1]; ++i1) {
+            for (i2 = 0; i2 < bc->dims[2]; ++i2) {
+                const int32_t ba = i0 * bc->a_stride[0] + i1 * bc->a_stride[1] + i2 * bc->a_stride[2];
+                const int32_t bb = i0 * bc->b_stride[0] + i1 * bc->b_stride[1] + i2 * bc->b_stride[2];
+                for (i3 = 0; i3 < bc->dims[3]; ++i3) {
+                    f(ctx, k++, ba + i3 * bc->a_stride[3], bb + i3 * bc->b_stride[3]);
+                }
+            }
+        }
+    }
+}
+
+typedef struct {
+    const void *p;
+    const int8_t *a, *b;
+    int8_t *y;
+    const float *dy;
+    float *dx;
+} pair_ctx_t;
+
+static void sub_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
+{
+    const pair_ctx_t *c = (const pair_ctx_t *)vc;
+    const tte_add_s8_params_t *p = (const tte_add_s8_params_t *)c->p;
+    const int32_t scale = (int32_t)1 << p->left_shift;
+    const int32_t s1 = tte_rdbp(tte_srdhm(((int32_t)c->a[ia] - p->in1_zp) * scale, p->in1_mult), -p->in1_shift);
+    const int32_t s2 = tte_rdbp(tte_srdhm(((int32_t)c->b[ib] - p->in2_zp) * scale, p->in2_mult), -p->in2_shift);
+    const int32_t v = tte_rdbp(tte_srdhm(s1 - s2, p->out_mult), -p->out_shift) + p->out_zp;
+    c->y[k] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
+}
+
+void tte_sub_s8(const tte_add_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                int8_t *y, int32_t n)
+{
+    pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    c.p = p;
+    c.a = a;
+    c.b = b;
+    c.y = y;
+    for_each_pair(bc, n, sub_one, &c);
 }
 
 static int32_t requant_one(const tte_requant_t *p, int32_t q)
@@ -320,25 +363,44 @@ static int32_t requant_one(const tte_requant_t *p, int32_t q)
     return tte_clamp_i32(tte_mbqm(q - p->in_zp, p->mult, p->shift) + p->out_zp, p->act_min, p->act_max);
 }
 
-static void minmax(const tte_minmax_s8_params_t *p, int32_t is_max, const int8_t *a, const int8_t *b, int8_t *y,
-                   int32_t n)
+static void minmax_pair(const pair_ctx_t *c, int32_t k, int32_t ia, int32_t ib, int32_t is_max)
 {
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        const int32_t va = p->requant_a ? requant_one(&p->a, a[i]) : a[i];
-        const int32_t vb = p->requant_b ? requant_one(&p->b, b[i]) : b[i];
-        y[i] = (int8_t)(is_max ? (va > vb ? va : vb) : (va < vb ? va : vb));
-    }
+    const tte_minmax_s8_params_t *p = (const tte_minmax_s8_params_t *)c->p;
+    const int32_t va = p->requant_a ? requant_one(&p->a, c->a[ia]) : c->a[ia];
+    const int32_t vb = p->requant_b ? requant_one(&p->b, c->b[ib]) : c->b[ib];
+    c->y[k] = (int8_t)(is_max ? (va > vb ? va : vb) : (va < vb ? va : vb));
 }
 
-void tte_maximum_s8(const tte_minmax_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+static void max_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
 {
-    minmax(p, 1, a, b, y, n);
+    minmax_pair((const pair_ctx_t *)vc, k, ia, ib, 1);
 }
 
-void tte_minimum_s8(const tte_minmax_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+static void min_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
 {
-    minmax(p, 0, a, b, y, n);
+    minmax_pair((const pair_ctx_t *)vc, k, ia, ib, 0);
+}
+
+void tte_maximum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                    int8_t *y, int32_t n)
+{
+    pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    c.p = p;
+    c.a = a;
+    c.b = b;
+    c.y = y;
+    for_each_pair(bc, n, max_one, &c);
+}
+
+void tte_minimum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                    int8_t *y, int32_t n)
+{
+    pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    c.p = p;
+    c.a = a;
+    c.b = b;
+    c.y = y;
+    for_each_pair(bc, n, min_one, &c);
 }
 
 /* ---- backward ------------------------------------------------------------------------- */
@@ -351,18 +413,28 @@ void tte_lut_grad_s8_f32(const float *table, const int8_t *t, const float *dy, f
     }
 }
 
-void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const int8_t *a, const int8_t *b,
-                            const float *dy, float *dx, int32_t n)
+static void minmax_grad_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
 {
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        const float ra = (float)((int32_t)a[i] - p->a_zp) * p->a_scale;
-        const float rb = (float)((int32_t)b[i] - p->b_zp) * p->b_scale;
-        const float mine = p->which == 0 ? ra : rb, other = p->which == 0 ? rb : ra;
-        const int32_t won = p->is_max ? mine > other : mine < other;
-        const float share = mine == other ? 0.5f : (won ? 1.0f : 0.0f);
-        dx[i] = dy[i] * share;
-    }
+    const pair_ctx_t *c = (const pair_ctx_t *)vc;
+    const tte_minmax_grad_params_t *p = (const tte_minmax_grad_params_t *)c->p;
+    const float ra = (float)((int32_t)c->a[ia] - p->a_zp) * p->a_scale;
+    const float rb = (float)((int32_t)c->b[ib] - p->b_zp) * p->b_scale;
+    const float mine = p->which == 0 ? ra : rb, other = p->which == 0 ? rb : ra;
+    const int32_t won = p->is_max ? mine > other : mine < other;
+    const float share = mine == other ? 0.5f : (won ? 1.0f : 0.0f);
+    c->dx[k] = c->dy[k] * share;
+}
+
+void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const tte_bcast4_t *bc, const int8_t *a,
+                            const int8_t *b, const float *dy, float *dx, int32_t n)
+{
+    pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    c.p = p;
+    c.a = a;
+    c.b = b;
+    c.dy = dy;
+    c.dx = dx;
+    for_each_pair(bc, n, minmax_grad_one, &c);
 }
 
 void tte_neg_f32(const float *x, float *y, int32_t n)

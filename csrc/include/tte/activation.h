@@ -42,8 +42,17 @@ void tte_l2_normalize_s8(int32_t in_zp, const int8_t *x, int8_t *y, int32_t oute
 /* y = table[x + 128] (GELU). */
 void tte_lut_s8(const int8_t *table, const int8_t *x, int8_t *y, int32_t n);
 
+/* Broadcasting of two inputs: the output's shape right-aligned to 4 dims and each input's
+ * element strides (0 along a broadcast dimension). A NULL tte_bcast4_t means equal shapes
+ * (n elements each). */
+typedef struct {
+    int32_t dims[4];
+    int32_t a_stride[4], b_stride[4];
+} tte_bcast4_t;
+
 /* SUB: ADD's parameters (tte_add_s8_params_t), the second input subtracted. */
-void tte_sub_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
+void tte_sub_s8(const tte_add_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                int8_t *y, int32_t n);
 
 /* MAXIMUM / MINIMUM of the raw codes, an input first requantized to the output's
  * parameters when requant_a / requant_b is set. */
@@ -51,8 +60,10 @@ typedef struct {
     int32_t requant_a, requant_b;
     tte_requant_t a, b;
 } tte_minmax_s8_params_t;
-void tte_maximum_s8(const tte_minmax_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
-void tte_minimum_s8(const tte_minmax_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
+void tte_maximum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                    int8_t *y, int32_t n);
+void tte_minimum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                    int8_t *y, int32_t n);
 
 /* Backward. dx = dy * table[t + 128]: f' at the 256 codes of the saved int8 tensor t (the
  * op's output or input); dx == dy allowed. */
@@ -64,8 +75,8 @@ typedef struct {
     int32_t a_zp, b_zp;
     float a_scale, b_scale;
 } tte_minmax_grad_params_t;
-void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const int8_t *a, const int8_t *b,
-                            const float *dy, float *dx, int32_t n);
+void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const tte_bcast4_t *bc, const int8_t *a,
+                            const int8_t *b, const float *dy, float *dx, int32_t n);
 void tte_neg_f32(const float *x, float *y, int32_t n);
 
 #endif

@@ -23,7 +23,6 @@ from tte.compiler.emit.common import (
     _unsupported,
     f32,
 )
-from tte.compiler.emit.elementwise import _same_shapes
 from tte.ir import Graph, Node, QuantParams, Tensor
 from tte.numerics import fixedpoint as fp
 from tte.reference import activation_ops as A
@@ -110,11 +109,34 @@ def emit_gelu(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                    [f"tte_lut_s8({prefix}_table, {ref(x.name)}, {ref(y.name)}, {x.size});"])
 
 
+def _bcast(node: Node, a: Tensor, b: Tensor, out: tuple[int, ...], prefix: str) -> tuple[list[str], str]:
+    """(declarations, C expression) of the tte_bcast4_t of a and b against ``out``; NULL when
+    the shapes are equal."""
+    if a.shape == b.shape == out:
+        return [], "NULL"
+    if len(out) > 4:
+        raise _unsupported(node, f"broadcasting at rank {len(out)} (the C kernels take up to 4)")
+    dims = (1,) * (4 - len(out)) + tuple(out)
+
+    def strides(shape: tuple[int, ...]) -> list[int]:
+        full = (1,) * (4 - len(shape)) + tuple(shape)
+        st, acc = [0] * 4, 1
+        for k in range(3, -1, -1):
+            st[k] = 0 if full[k] == 1 and dims[k] != 1 else acc
+            acc *= full[k]
+        return st
+
+    sa, sb = strides(a.shape), strides(b.shape)
+    decl = (f"static const tte_bcast4_t {prefix}_bc = {{{{{', '.join(map(str, dims))}}}, "
+            f"{{{', '.join(map(str, sa))}}}, {{{', '.join(map(str, sb))}}}}};")
+    return [decl], f"&{prefix}_bc"
+
+
 @_emitter("sub")
 def emit_sub(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("int8",))
-    n = _same_shapes(node, g)
     a, b, y = (_t(g, t) for t in (*node.inputs, node.outputs[0]))
+    bdecl, bc = _bcast(node, a, b, y.shape, prefix)
     s1, z1 = _sz(node, a)
     s2, z2 = _sz(node, b)
     so, zo = _sz(node, y)
@@ -122,14 +144,15 @@ def emit_sub(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     lo, hi = fp.activation_range_int8(node.attrs["activation"], so, zo)
     decl = (f"static const tte_add_s8_params_t {prefix}_params = {{{z1}, {z2}, {zo}, {ls}, "
             f"{m1}, {sh1}, {m2}, {sh2}, {mo}, {sho}, {lo}, {hi}}};")
-    return Emitted([decl], [f"tte_sub_s8(&{prefix}_params, {ref(a.name)}, {ref(b.name)}, {ref(y.name)}, {n});"])
+    return Emitted([*bdecl, decl], [f"tte_sub_s8(&{prefix}_params, {bc}, {ref(a.name)}, {ref(b.name)}, "
+                                    f"{ref(y.name)}, {y.size});"])
 
 
 @_emitter("maximum", "minimum")
 def emit_minmax(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("int8",))
-    n = _same_shapes(node, g)
     a, b, y = (_t(g, t) for t in (*node.inputs, node.outputs[0]))
+    bdecl, bc = _bcast(node, a, b, y.shape, prefix)
     so, zo = _sz(node, y)
     parts = []
     for t in (a, b):
@@ -137,7 +160,8 @@ def emit_minmax(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         parts.append((0 if _same_quant(node, t, y) else 1, _requant_init(zi, si / so, zo, -128, 127)))
     decl = (f"static const tte_minmax_s8_params_t {prefix}_p = {{{parts[0][0]}, {parts[1][0]}, "
             f"{parts[0][1]}, {parts[1][1]}}};")
-    return Emitted([decl], [f"tte_{node.op}_s8(&{prefix}_p, {ref(a.name)}, {ref(b.name)}, {ref(y.name)}, {n});"])
+    return Emitted([*bdecl, decl], [f"tte_{node.op}_s8(&{prefix}_p, {bc}, {ref(a.name)}, {ref(b.name)}, "
+                                    f"{ref(y.name)}, {y.size});"])
 
 
 @_emitter("activation_grad")
@@ -157,14 +181,13 @@ def emit_activation_grad(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted
 def emit_minmax_grad(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("int8",))
     a, b, dy = (_t(g, i) for i in node.inputs)
-    if not a.shape == b.shape == dy.shape:
-        raise _unsupported(node, f"broadcasting {a.shape}, {b.shape} (the C kernel needs equal shapes)")
+    bdecl, bc = _bcast(node, a, b, dy.shape, prefix)
     sa, za = _sz(node, a)
     sb, zb = _sz(node, b)
     decl = (f"static const tte_minmax_grad_params_t {prefix}_p = {{{int(node.attrs['op'] == 'maximum')}, "
             f"{int(node.attrs['input'])}, {za}, {zb}, {f32(sa)}, {f32(sb)}}};")
-    return Emitted([decl], [f"tte_minmax_grad_s8_f32(&{prefix}_p, {ref(a.name)}, {ref(b.name)}, {ref(dy.name)}, "
-                            f"{ref(node.outputs[0])}, {dy.size});"])
+    return Emitted([*bdecl, decl], [f"tte_minmax_grad_s8_f32(&{prefix}_p, {bc}, {ref(a.name)}, {ref(b.name)}, "
+                                    f"{ref(dy.name)}, {ref(node.outputs[0])}, {dy.size});"])
 
 
 @_emitter("neg")
