@@ -126,3 +126,42 @@ def test_post_training_quantization_runs_on_both_runtimes(gelu: bool) -> None:
 
 def test_onnx_checker_accepts_the_helper_models() -> None:
     onnx.checker.check_model(onnx.load_model_from_string(_unary_model("HardSwish", (1, 4))))
+
+
+def _qdq_binary_model(op: str) -> bytes:
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+             numpy_helper.from_array(np.array(-3, np.int8), "z"),
+             numpy_helper.from_array(np.array(0.04, np.float32), "s2"),
+             numpy_helper.from_array(np.array(7, np.int8), "z2"),
+             numpy_helper.from_array(np.array(0.07, np.float32), "so"),
+             numpy_helper.from_array(np.array(-5, np.int8), "zo"),
+             numpy_helper.from_array(np.arange(-4, 4).astype(np.int8).reshape(1, 8), "cq")]
+    nodes = [helper.make_node("DequantizeLinear", ["aq", "s", "z"], ["a"]),
+             helper.make_node("DequantizeLinear", ["bq", "s2", "z2"], ["b"]),
+             helper.make_node("DequantizeLinear", ["cq", "s2", "z2"], ["c"]),
+             helper.make_node(op, ["a", "b"], ["ab"]),
+             helper.make_node("QuantizeLinear", ["ab", "so", "zo"], ["abq"]),
+             helper.make_node("DequantizeLinear", ["abq", "so", "zo"], ["ab2"]),
+             helper.make_node(op, ["ab2", "c"], ["y"]),
+             helper.make_node("QuantizeLinear", ["y", "so", "zo"], ["yq"])]
+    ins = [helper.make_tensor_value_info(n, TensorProto.INT8, (4, 8)) for n in ("aq", "bq")]
+    g = helper.make_graph(nodes, "g", ins, [helper.make_tensor_value_info("yq", TensorProto.INT8, (4, 8))], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+@pytest.mark.parametrize("op", ["Sub", "Max", "Min"])
+def test_qdq_binary_ops_become_int8(op: str) -> None:
+    import onnxruntime as ort
+
+    model = _qdq_binary_model(op)
+    graph = load_onnx(model)
+    ir_op = {"Sub": "sub", "Max": "maximum", "Min": "minimum"}[op]
+    assert [n.op for n in graph.nodes].count(ir_op) == 2
+    assert all(graph.tensors[n.outputs[0]].dtype == "int8" for n in graph.nodes)
+    rng = np.random.default_rng(0)
+    feeds = {"aq": rng.integers(-128, 128, (4, 8)).astype(np.int8),
+             "bq": rng.integers(-128, 128, (4, 8)).astype(np.int8)}
+    got = execute(graph, feeds)[graph.outputs[0]]
+    want = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+    np.testing.assert_array_equal(got, run_litert(export_tflite(graph), feeds)[graph.outputs[0]])
