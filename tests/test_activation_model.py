@@ -1,15 +1,20 @@
 """A model made of the activation family end to end: float graph -> PTQ -> training graph
 -> generated C, run on the host against tte.reference (inference bit for bit, training
-steps within tests/test_sim.py's tolerance), the backward pass through every op."""
+steps within tests/test_sim.py's tolerance), the backward pass through every op; and the same
+steps as firmware in QEMU give the host's weights."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
+import pytest
 from test_sim import _assert_within_tolerance, _sim, _train_both
 
 import tte
 from tte.ir import Graph, Tensor
 from tte.reference import execute
+from tte.training.trainer import Trainer
 
 
 def act_cnn(seed: int = 0) -> Graph:
@@ -61,3 +66,23 @@ def test_inference_and_training_steps_match_the_reference() -> None:
     assert not np.array_equal(r["c1.w"], q.tensors["c1.w"].data)          # through hard_swish and all
     _assert_within_tolerance(c, r)
     np.testing.assert_allclose(c_loss[:5], r_loss[:5], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_training_on_qemu_gives_the_host_weights() -> None:
+    """The same steps as firmware on an emulated Cortex-M7 (DSP and hard-float paths)."""
+    q = quantized()
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((3, 8, 8, 3)).astype(np.float32)
+    ys = rng.integers(0, 4, 3)
+    host = Trainer(q, scheme="full", engine="c", seed=0)
+    board = Trainer(q, scheme="full", engine="qemu", seed=0)
+    try:
+        for i in range(3):
+            assert board.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1])
+        assert board.weights_crc32() == host.weights_crc32()
+        assert host.weights_crc32() != Trainer(q, scheme="full", engine="c", seed=0).weights_crc32()
+    finally:
+        board.sim.close()  # type: ignore[union-attr]
