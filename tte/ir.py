@@ -415,18 +415,21 @@ TRAINING_OPS: dict[str, OpSpec] = {
 }
 OPS.update(TRAINING_OPS)
 
-def _third_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
-    assert ins[2] is not None
-    return [ins[2].shape]
+def _shape_of_input(i: int) -> ShapeFn:
+    def fn(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+        t = ins[i]
+        assert t is not None
+        return [t.shape]
+    return fn
 
 
 # Backward ops of the activation family (tte.training.activation_rules)
 ACTIVATION_GRAD_OPS: dict[str, OpSpec] = {
-    "activation_grad": OpSpec(("t", "dy"), 0, {"fn": "logistic", "alpha": 0.01}, _second_shape,
+    "activation_grad": OpSpec(("t", "dy"), 0, {"fn": "logistic", "alpha": 0.01}, _shape_of_input(1),
                               "dy * f'(t): t is the op's output for logistic/tanh, its input for "
                               "hard_swish/gelu/gelu_tanh/leaky_relu; an int8 t reads a 256-entry table"),
     "minmax_grad": OpSpec(("a", "b", "dy"), 0, {"op": "maximum", "input": 0},
-                          _third_shape,
+                          _shape_of_input(2),
                           "dy where input 'input' of maximum/minimum won, half of dy on ties"),
     "neg": OpSpec(("x",), 0, {}, _same_shape, "-x"),
 }
