@@ -335,13 +335,13 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_unsupported_ops_are_all_listed() -> None:
     nodes = [helper.make_node("Exp", ["x"], ["a"], name="exp"),
-             helper.make_node("Erf", ["a"], ["b"]),
+             helper.make_node("Log", ["a"], ["b"]),
              helper.make_node("Exp", ["b"], ["c"]),
              helper.make_node("Softplus", ["c"], ["y"])]
     m = _model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])], [])
     with pytest.raises(UnsupportedOpError) as e:
         load_onnx(m)
-    assert e.value.ops == ["Erf", "Exp", "Softplus"]
+    assert e.value.ops == ["Exp", "Log", "Softplus"]
     assert "exp" in str(e.value)
 
 

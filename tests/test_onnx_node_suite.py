@@ -47,6 +47,8 @@ RULES: list[tuple[str, str]] = [
     (r"symbolic/unknown dimension", "symbolic input dimension"),
     (r"no reference kernel for this dtype", "int8 reference kernel missing"),
     (r"Slice with step -\d|Slice \[.*\] of an axis of \d+ is empty", "Slice backwards or to an empty tensor"),
+    (r"(Erf|Sqrt|Reciprocal) other than|Div other than", "Erf/Sqrt/Reciprocal/Div outside the patterns tte maps "
+     "to gelu and rsqrt"),
 ]
 
 # Ops whose inputs tte treats as activations (every other input is frozen to a constant).

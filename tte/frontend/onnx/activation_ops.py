@@ -9,6 +9,8 @@ float between the DQ and Q nodes instead.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
@@ -136,9 +138,46 @@ def _reciprocal(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> 
     raise UnsupportedOpError(node.op_type, detail="Reciprocal other than of a Sqrt (as rsqrt)")
 
 
-@_converter("Div", emits=("mul",))
+def _is_const(im: ImportContext, name: str, value: float, tol: float = 1e-6) -> bool:
+    c = _constant(im, name)
+    return c is not None and c.size == 1 and abs(float(c.reshape(())) - value) <= tol
+
+
+def _other(node: onnx.NodeProto, name: str) -> str | None:
+    """The other input of a binary node that reads ``name``."""
+    ins = list(node.input[:2])
+    return ins[1 - ins.index(name)] if len(ins) == 2 and name in ins else None
+
+
+def _exact_gelu(im: ImportContext, div: onnx.NodeProto) -> list[onnx.NodeProto] | None:
+    """x * (erf(x / sqrt 2) + 1) * 0.5 (PyTorch's export of exact GELU before opset 20) from
+    its Div: the Erf, Add, Mul, Mul nodes after it, or None."""
+    x = div.input[0]
+    if not _is_const(im, div.input[1], math.sqrt(2.0)):
+        return None
+    erf = im.sole_consumer(div.output[0])
+    add = im.sole_consumer(erf.output[0]) if erf is not None and erf.op_type == "Erf" else None
+    if add is None or add.op_type != "Add" or not _is_const(im, _other(add, erf.output[0]) or "", 1.0):
+        return None
+    mul = im.sole_consumer(add.output[0])
+    if mul is None or mul.op_type != "Mul" or _other(mul, add.output[0]) != x:
+        return None
+    half = im.sole_consumer(mul.output[0])
+    if half is None or half.op_type != "Mul" or not _is_const(im, _other(half, mul.output[0]) or "", 0.5):
+        return None
+    return [erf, add, mul, half]
+
+
+@_converter("Div", emits=("mul", "gelu"))
 def _div(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
-    """Division by a constant, as a multiplication by its reciprocal (Div(1, Sqrt(x)) is rsqrt)."""
+    """Division by a constant, as a multiplication by its reciprocal (Div(1, Sqrt(x)) is rsqrt,
+    x / sqrt 2 inside PyTorch's exact-GELU expansion is gelu)."""
+    gelu = _exact_gelu(im, node)
+    if gelu is not None:
+        v = im.var(node.input[0])
+        im.absorbed.update(id(n) for n in gelu)
+        im.emit_out(gelu[-1], "gelu", [v.ir], {"approximate": False}, v.perm, None)
+        return
     c = im.consts.get(node.input[1])
     if c is None or not np.all(c != 0):
         raise UnsupportedOpError(node.op_type, detail="Div other than by a non-zero constant or Div(1, Sqrt(x))")
@@ -149,3 +188,8 @@ def _div(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
     mul.op_type = "Mul"
     mul.input[1] = name
     _binary(im, mul, None)
+
+
+@_converter("Erf")
+def _erf(im: ImportContext, node: onnx.NodeProto, qout: _QOut | None) -> None:
+    raise UnsupportedOpError(node.op_type, detail="Erf other than in x * (erf(x / sqrt 2) + 1) * 0.5 (as gelu)")
