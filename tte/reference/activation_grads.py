@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tte.ir import Tensor
+from tte.reference.activation_ops import erf
 from tte.reference.boundary import dequantize_array
 from tte.reference.registry import KernelCtx, register
 
@@ -22,10 +23,6 @@ from tte.reference.registry import KernelCtx, register
 READS_OUTPUT = {"logistic": True, "tanh": True, "hard_swish": False, "gelu": False, "gelu_tanh": False,
                 "leaky_relu": False}
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(x.dtype)
 
 
 def derivative(fn: str, t: np.ndarray, alpha: float = 0.01) -> np.ndarray:
@@ -40,7 +37,7 @@ def derivative(fn: str, t: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     if fn == "leaky_relu":
         return np.where(t > 0, one, np.asarray(alpha, t.dtype)).astype(t.dtype)
     if fn == "gelu":
-        cdf = 0.5 * (1.0 + _erf(t / math.sqrt(2.0)))
+        cdf = 0.5 * (1.0 + erf(t / math.sqrt(2.0)))
         return (cdf + t * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)).astype(t.dtype)
     if fn == "gelu_tanh":
         inner = _SQRT_2_OVER_PI * (t + 0.044715 * t ** 3)

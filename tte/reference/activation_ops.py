@@ -259,8 +259,9 @@ def rsqrt_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarra
     return out
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
+def erf(x: np.ndarray) -> np.ndarray:
+    """math.erf over an array, in x's float dtype."""
+    return np.vectorize(math.erf, otypes=[np.float64])(x).astype(np.asarray(x).dtype)
 
 
 def gelu_table(s_in: float, zp_in: int, s_out: float, zp_out: int, approximate: bool) -> np.ndarray:
@@ -274,7 +275,7 @@ def gelu_table(s_in: float, zp_in: int, s_out: float, zp_out: int, approximate: 
 def gelu_float(x: np.ndarray, approximate: bool) -> np.ndarray:
     if approximate:
         return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
-    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
 def unary_table(op: str, attrs: dict, x: Tensor, y: Tensor) -> np.ndarray:
