@@ -165,3 +165,17 @@ def test_qdq_binary_ops_become_int8(op: str) -> None:
     want = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
     np.testing.assert_array_equal(got, run_litert(export_tflite(graph), feeds)[graph.outputs[0]])
+
+
+def test_division_by_a_constant_is_a_multiplication() -> None:
+    c = numpy_helper.from_array(np.array([2.0, -4.0, 0.5], np.float32), "c")
+    g = helper.make_graph([helper.make_node("Div", ["x", "c"], ["y"])], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, (2, 3))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, (2, 3))], [c])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    graph = compare(model)
+    assert [n.op for n in graph.nodes] == ["mul"]
+    zero = numpy_helper.from_array(np.array([2.0, 0.0, 1.0], np.float32), "c")
+    g.initializer[0].CopyFrom(zero)
+    with pytest.raises(UnsupportedOpError, match="Div"):
+        load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())

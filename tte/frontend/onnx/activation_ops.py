@@ -25,6 +25,7 @@ from tte.frontend.onnx.values import _attrs, _QOut
 
 _UNARY = {"Sigmoid": "logistic", "Tanh": "tanh", "HardSwish": "hard_swish", "LeakyRelu": "leaky_relu",
           "Gelu": "gelu"}
+# inside a QDQ group these are emitted as their int8 op (tte.frontend.onnx.qdq.match_qdq)
 _INT8_OPS.update(_UNARY, {"Sub", "Max", "Min", "LpNormalization"})
 
 
