@@ -153,3 +153,21 @@ def test_tflite_import_round_trip() -> None:
     got = execute(g2, feeds)
     for name in g.outputs:
         np.testing.assert_array_equal(got[name], lit[name])
+
+
+def test_tflite_minmax_of_differently_quantized_operands_is_refused() -> None:
+    """TFLite's MAXIMUM compares raw codes; tte's requantizes, so such a file is refused."""
+    from tte.errors import UnsupportedOpError
+    from tte.export.tflite import lower, serialize
+    from tte.frontend.tflite import load_tflite
+
+    g = graph_with_input((1, 8), q(0.05, 0), "a")
+    g.add_tensor(Tensor("b", (1, 8), "int8", quant=q(0.05, 0)))
+    g.inputs = ["a", "b"]
+    g.add_node("maximum", ["a", "b"], "y", quant=q(0.05, 0))
+    g.outputs = ["y"]
+    low = lower(g)
+    load_tflite(serialize(low))                      # same parameters: accepted
+    low.tensors[low.index["b"]].quant = q(0.1, 3)
+    with pytest.raises(UnsupportedOpError, match="MAXIMUM"):
+        load_tflite(serialize(low))

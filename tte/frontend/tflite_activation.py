@@ -48,6 +48,20 @@ def _sub_attrs(ctx: Any, op: Any) -> dict[str, Any]:
     return {"activation": _activation(ctx, op)}
 
 
+def _minmax_attrs(ctx: Any, op: Any) -> dict[str, Any]:
+    """TFLite compares raw codes: tte's ops agree when every operand shares the output's
+    quantization (as the TFLite converter makes it)."""
+    out = ctx.raw(op.outputs[0])
+    for i in op.inputs[:2]:
+        r = ctx.raw(i)
+        if out.scale.size and (not r.scale.size or float(r.scale[0]) != float(out.scale[0])
+                               or int(r.zero_point[0] if r.zero_point.size else 0)
+                               != int(out.zero_point[0] if out.zero_point.size else 0)):
+            raise UnsupportedOpError([f"{op.name} of operands quantized unlike its output"], file=ctx.file,
+                                     detail=f"operator {op.index}: TFLite compares raw int8 codes")
+    return {}
+
+
 def _l2_attrs(ctx: Any, op: Any) -> dict[str, Any]:
     if _activation(ctx, op) != "none":
         raise UnsupportedOpError([f"{op.name} with a fused activation"], file=ctx.file,
@@ -58,6 +72,7 @@ def _l2_attrs(ctx: Any, op: Any) -> dict[str, Any]:
 CONVERTERS: dict[str, Callable[[Any, Any], None]] = {
     "LOGISTIC": _node("logistic", 1), "TANH": _node("tanh", 1), "HARD_SWISH": _node("hard_swish", 1),
     "LEAKY_RELU": _node("leaky_relu", 1, _leaky_attrs), "GELU": _node("gelu", 1, _gelu_attrs),
-    "SUB": _node("sub", 2, _sub_attrs), "MAXIMUM": _node("maximum", 2), "MINIMUM": _node("minimum", 2),
+    "SUB": _node("sub", 2, _sub_attrs),
+    "MAXIMUM": _node("maximum", 2, _minmax_attrs), "MINIMUM": _node("minimum", 2, _minmax_attrs),
     "RSQRT": _node("rsqrt", 1), "L2_NORMALIZATION": _node("l2_normalize", 1, _l2_attrs),
 }
