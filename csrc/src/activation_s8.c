@@ -347,10 +347,34 @@ static void sub_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
     c->y[k] = (int8_t)tte_clamp_i32(v, p->act_min, p->act_max);
 }
 
+/* With left_shift <= 20 every value stays below 2**30 in magnitude, so the rescalings take
+ * tte_rq_fast_raw's form exactly (the conditions of ADD's fast path, elementwise_s8.c). */
+static int32_t sub_fast_ok(const tte_add_s8_params_t *p)
+{
+    return p->left_shift >= 0 && p->left_shift <= 20 && p->in1_shift <= 0 && p->in1_shift >= -31
+           && p->in2_shift <= 0 && p->in2_shift >= -31 && p->out_shift <= -1 && p->out_shift >= -31
+           && p->out_zp >= -128 && p->out_zp <= 127 && p->act_min >= -128 && p->act_max <= 127;
+}
+
 void tte_sub_s8(const tte_add_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
                 int8_t *y, int32_t n)
 {
     pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    int32_t i;
+    if (bc == NULL && sub_fast_ok(p)) {
+        /* locals: the int8 stores could alias *p */
+        const int32_t scale = (int32_t)1 << p->left_shift, zp2 = 2 * p->out_zp + 1;
+        const int32_t z1 = p->in1_zp, z2 = p->in2_zp, m1 = p->in1_mult, e1 = p->in1_shift;
+        const int32_t m2 = p->in2_mult, e2 = p->in2_shift, mo = p->out_mult, eo = p->out_shift;
+        const int32_t lo = p->act_min, hi = p->act_max;
+        for (i = 0; i < n; ++i) {
+            const int32_t x1 = ((int32_t)a[i] - z1) * scale, x2 = ((int32_t)b[i] - z2) * scale;
+            const int32_t s1 = e1 != 0 ? tte_rq_fast_raw(x1, m1, e1, 1) : tte_srdhm(x1, m1);
+            const int32_t s2 = e2 != 0 ? tte_rq_fast_raw(x2, m2, e2, 1) : tte_srdhm(x2, m2);
+            y[i] = (int8_t)tte_rq_fast(s1 - s2, mo, eo, zp2, lo, hi);
+        }
+        return;
+    }
     c.p = p;
     c.a = a;
     c.b = b;
@@ -381,26 +405,48 @@ static void min_one(const void *vc, int32_t k, int32_t ia, int32_t ib)
     minmax_pair((const pair_ctx_t *)vc, k, ia, ib, 0);
 }
 
-void tte_maximum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
-                    int8_t *y, int32_t n)
+/* Equal shapes: each input's requantization tabulated over its 256 codes (the same
+ * function, so the same bytes) once there are more elements than codes. */
+static void minmax_flat(const tte_minmax_s8_params_t *p, int32_t is_max, const int8_t *a, const int8_t *b,
+                        int8_t *y, int32_t n)
+{
+    int8_t ta[256], tb[256];
+    int32_t i;
+    for (i = 0; i < 256; ++i) {
+        ta[i] = (int8_t)(p->requant_a ? requant_one(&p->a, i - 128) : i - 128);
+        tb[i] = (int8_t)(p->requant_b ? requant_one(&p->b, i - 128) : i - 128);
+    }
+    for (i = 0; i < n; ++i) {
+        const int8_t va = ta[(int32_t)a[i] + 128], vb = tb[(int32_t)b[i] + 128];
+        y[i] = is_max ? (va > vb ? va : vb) : (va < vb ? va : vb);
+    }
+}
+
+static void minmax(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, int32_t is_max, const int8_t *a,
+                   const int8_t *b, int8_t *y, int32_t n)
 {
     pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (bc == NULL && n > 256) {
+        minmax_flat(p, is_max, a, b, y, n);
+        return;
+    }
     c.p = p;
     c.a = a;
     c.b = b;
     c.y = y;
-    for_each_pair(bc, n, max_one, &c);
+    for_each_pair(bc, n, is_max ? max_one : min_one, &c);
+}
+
+void tte_maximum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
+                    int8_t *y, int32_t n)
+{
+    minmax(p, bc, 1, a, b, y, n);
 }
 
 void tte_minimum_s8(const tte_minmax_s8_params_t *p, const tte_bcast4_t *bc, const int8_t *a, const int8_t *b,
                     int8_t *y, int32_t n)
 {
-    pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
-    c.p = p;
-    c.a = a;
-    c.b = b;
-    c.y = y;
-    for_each_pair(bc, n, min_one, &c);
+    minmax(p, bc, 0, a, b, y, n);
 }
 
 /* ---- backward ------------------------------------------------------------------------- */
@@ -429,6 +475,19 @@ void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const tte_bcast4_
                             const int8_t *b, const float *dy, float *dx, int32_t n)
 {
     pair_ctx_t c = {NULL, NULL, NULL, NULL, NULL, NULL};
+    int32_t i;
+    if (bc == NULL) {
+        /* locals: the float stores could alias *p */
+        const int32_t za = p->a_zp, zb = p->b_zp, mine_a = p->which == 0, is_max = p->is_max;
+        const float sa = p->a_scale, sb = p->b_scale;
+        for (i = 0; i < n; ++i) {
+            const float ra = (float)((int32_t)a[i] - za) * sa, rb = (float)((int32_t)b[i] - zb) * sb;
+            const float mine = mine_a ? ra : rb, other = mine_a ? rb : ra;
+            const int32_t won = is_max ? mine > other : mine < other;
+            dx[i] = dy[i] * (mine == other ? 0.5f : (won ? 1.0f : 0.0f));
+        }
+        return;
+    }
     c.p = p;
     c.a = a;
     c.b = b;
