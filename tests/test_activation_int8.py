@@ -147,6 +147,11 @@ def test_tflite_import_round_trip() -> None:
     assert next(n for n in g2.nodes if n.op == "leaky_relu").attrs["alpha"] == 0.125
     assert next(n for n in g2.nodes if n.op == "gelu").attrs["approximate"] is True
     assert next(n for n in g2.nodes if n.op == "sub").attrs["activation"] == "relu"
+    from test_ops_listing import _check_sources
+
+    from tte.frontend.tflite import converter_emits
+
+    _check_sources(g2, converter_emits())
     rng = np.random.default_rng(2)
     feeds = {"x": rand_int8(rng, (1, 4, 4, 8)), "x2": rand_int8(rng, (1, 4, 4, 8))}
     lit = run_litert(data, feeds)

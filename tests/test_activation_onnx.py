@@ -179,3 +179,23 @@ def test_division_by_a_constant_is_a_multiplication() -> None:
     g.initializer[0].CopyFrom(zero)
     with pytest.raises(UnsupportedOpError, match="Div"):
         load_onnx(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+
+
+def test_imports_produce_only_declared_ops() -> None:
+    """`tte ops` shows each converter's declared IR ops: an import produces no others."""
+    from test_ops_listing import _check_sources
+
+    from tte.frontend.onnx.registry import EMITS
+    from tte.opsinfo import op_support
+
+    for opset in (17, 20):
+        g = tte.load(export_torch(ActNet(), (1, 3, 6, 5), opset=opset))
+        _check_sources(g, EMITS)
+        gelu = "Div" if opset < 20 else "Gelu"     # the exact-GELU expansion starts with its Div
+        assert {"Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Sub", "Max", "Min", "Sqrt", gelu} <= set(
+            g.meta["op_sources"])
+    rows = {r["op"]: r for r in op_support()["forward"]}
+    for op in ("logistic", "tanh", "hard_swish", "leaky_relu", "gelu", "sub", "maximum", "minimum"):
+        assert rows[op]["gradient"] and rows[op]["gradient_c"] and rows[op]["c"], op
+    assert rows["logistic"]["onnx"] == ["Sigmoid"] and rows["logistic"]["tflite"] == ["LOGISTIC"]
+    assert rows["rsqrt"]["c"] and not rows["rsqrt"]["gradient"]
