@@ -415,6 +415,7 @@ TRAINING_OPS: dict[str, OpSpec] = {
 }
 OPS.update(TRAINING_OPS)
 
+
 def _shape_of_input(i: int) -> ShapeFn:
     def fn(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
         t = ins[i]
