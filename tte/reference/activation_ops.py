@@ -181,6 +181,8 @@ def hard_swish_params(s_in: float, s_out: float) -> tuple[int, int, int, int]:
     rm, re = _int16_multiplier(float(np.float32(hires / np.float32(3.0 / 32768.0))))
     if oe > 0:
         raise ValueError("hard_swish: output scale below input scale / 128 (TFLite refuses it)")
+    if oe < -31 or re < -31:
+        raise ValueError("hard_swish: output or input scale out of the kernel's range (a shift beyond 31 bits)")
     return om, oe, rm, re
 
 
@@ -240,7 +242,10 @@ def leaky_relu_table(s_in: float, zp_in: int, s_out: float, zp_out: int, alpha: 
 
 
 def rsqrt_params(s_in: float, s_out: float) -> tuple[int, int]:
-    return fp.quantize_multiplier(1.0 / (math.sqrt(float(np.float32(s_in))) * float(np.float32(s_out))))
+    mult, shift = fp.quantize_multiplier(1.0 / (math.sqrt(float(np.float32(s_in))) * float(np.float32(s_out))))
+    if shift - 20 < -31:
+        raise ValueError("rsqrt: output scale too large for the input scale (a shift beyond 31 bits)")
+    return mult, shift
 
 
 def rsqrt_table(s_in: float, zp_in: int, s_out: float, zp_out: int) -> np.ndarray:

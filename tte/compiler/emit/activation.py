@@ -88,7 +88,10 @@ def emit_leaky_relu(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
 @_emitter("rsqrt")
 def emit_rsqrt(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     x, y, si, zi, so, zo = _io(node, g)
-    mult, shift = A.rsqrt_params(si, so)
+    try:
+        mult, shift = A.rsqrt_params(si, so)
+    except ValueError as e:
+        raise _unsupported(node, str(e)) from None
     decl = f"static const tte_rsqrt_s8_params_t {prefix}_p = {{{zi}, {zo}, {mult}, {shift}}};"
     return Emitted([decl], [f"tte_rsqrt_s8(&{prefix}_p, {ref(x.name)}, {ref(y.name)}, {x.size});"])
 
