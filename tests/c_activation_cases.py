@@ -80,6 +80,14 @@ def _minmax_grad_case(op: str, which: int, seed: int) -> Case:
     return Case(f"minmax_grad_{op}_{which}_{seed}", g, feeds)
 
 
+def _sum_to_shape_case(seed: int) -> Case:
+    src, dst = [((2, 3, 4, 5), (1, 3, 1, 5)), ((1, 4, 4, 6), (6,)), ((3, 4), (3, 1)), ((2, 3, 4), (1, 1, 1))][seed]
+    g = new_graph({"x": (src, "float32", None)})
+    g.add_node("sum_to_shape", ["x"], "y", {"shape": dst})
+    g.outputs = ["y"]
+    return Case(f"sum_to_shape_{seed}", g, random_feeds(g, np.random.default_rng(798 - seed)), kind="float")
+
+
 def _neg_case() -> Case:
     g = new_graph({"x": ((2, 9), "float32", None)})
     g.add_node("neg", ["x"], "y")
@@ -92,4 +100,5 @@ def activation_cases() -> list[Case]:
     cases += [_binary_case(op, s) for op in ("sub", "maximum", "minimum") for s in range(len(BROADCASTS))]
     cases += [_activation_grad_case(fn, s) for fn in GRAD_FNS for s in range(2)]
     cases += [_minmax_grad_case(op, w, s) for op in ("maximum", "minimum") for w in (0, 1) for s in range(4)]
+    cases += [_sum_to_shape_case(s) for s in range(4)]
     return cases + [_neg_case()]

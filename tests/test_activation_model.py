@@ -32,7 +32,9 @@ def act_cnn(seed: int = 0) -> Graph:
     g.add_node("hard_swish", ["c1"], "hs")
     g.add_node("conv2d", ["hs", const("c2.w", (8, 3, 3, 8), 0.3), const("c2.b", (8,), 0.1)], "c2",
                {"pads": (1, 1, 1, 1)})
-    g.add_node("logistic", ["c2"], "sig")
+    g.add_node("mean", ["c2"], "c2m", {"axes": (1, 2), "keepdims": True})
+    g.add_node("sub", ["c2", "c2m"], "c2c")                     # broadcast: its gradient sums back
+    g.add_node("logistic", ["c2c"], "sig")
     g.add_node("tanh", ["c2"], "th")
     g.add_node("sub", ["sig", "th"], "d")
     g.add_node("leaky_relu", ["c2"], "lr", {"alpha": 0.1})
@@ -60,7 +62,7 @@ def test_inference_and_training_steps_match_the_reference() -> None:
     for x in xs[:3]:
         np.testing.assert_array_equal(sim.infer(x), execute(q, {q.inputs[0]: x})[q.outputs[0]])
     ops = {n.op for n in sim.analysis.training.graph.nodes}
-    assert {"activation_grad", "minmax_grad", "neg"} <= ops
+    assert {"activation_grad", "minmax_grad", "neg", "sum_to_shape"} <= ops
     c, r, c_loss, r_loss = _train_both(q, "full", xs, ys, "act_train")
     assert any(not np.array_equal(r[p], q.tensors[p].data) for p in r)      # weights moved
     assert not np.array_equal(r["c1.w"], q.tensors["c1.w"].data)          # through hard_swish and all

@@ -78,5 +78,8 @@ typedef struct {
 void tte_minmax_grad_s8_f32(const tte_minmax_grad_params_t *p, const tte_bcast4_t *bc, const int8_t *a,
                             const int8_t *b, const float *dy, float *dx, int32_t n);
 void tte_neg_f32(const float *x, float *y, int32_t n);
+/* y = x summed back to a broadcast operand's shape: bc->dims is x's shape (4 dims), bc->b_stride
+ * y's strides (0 along the summed dimensions); n_y elements of y; sums in x's element order. */
+void tte_sum_to_shape_f32(const tte_bcast4_t *bc, const float *x, float *y, int32_t n_y);
 
 #endif

@@ -1,6 +1,7 @@
 """Activations and elementwise ops (csrc/include/tte/activation.h): logistic, tanh,
 hard_swish, leaky_relu, rsqrt, l2_normalize, gelu (a table), sub, maximum/minimum, and the
-backward ops activation_grad (a table of f'), minmax_grad and neg.
+backward ops activation_grad (a table of f'), minmax_grad, neg and sum_to_shape (a
+broadcast operand's gradient).
 
 Parameters come from the same functions the reference uses (tte.reference.activation_ops),
 so the C kernels and the reference share every constant.
@@ -112,10 +113,11 @@ def emit_gelu(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                    [f"tte_lut_s8({prefix}_table, {ref(x.name)}, {ref(y.name)}, {x.size});"])
 
 
-def _bcast(node: Node, a: Tensor, b: Tensor, out: tuple[int, ...], prefix: str) -> tuple[list[str], str]:
+def _bcast(node: Node, a: Tensor, b: Tensor, out: tuple[int, ...], prefix: str, *,
+           always: bool = False) -> tuple[list[str], str]:
     """(declarations, C expression) of the tte_bcast4_t of a and b against ``out``; NULL when
-    the shapes are equal."""
-    if a.shape == b.shape == out:
+    the shapes are equal (unless ``always``)."""
+    if a.shape == b.shape == out and not always:
         return [], "NULL"
     if len(out) > 4:
         raise _unsupported(node, f"broadcasting at rank {len(out)} (the C kernels take up to 4)")
@@ -198,3 +200,11 @@ def emit_neg(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("float32",))
     x = _t(g, node.inputs[0])
     return Emitted([], [f"tte_neg_f32({ref(x.name)}, {ref(node.outputs[0])}, {x.size});"])
+
+
+@_emitter("sum_to_shape")
+def emit_sum_to_shape(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    _need_dtype(node, g, ("float32",))
+    x, y = _t(g, node.inputs[0]), _t(g, node.outputs[0])
+    bdecl, bc = _bcast(node, x, y, x.shape, prefix, always=True)
+    return Emitted(bdecl, [f"tte_sum_to_shape_f32({bc}, {ref(x.name)}, {ref(y.name)}, {y.size});"])
