@@ -1024,9 +1024,10 @@ def update_cases() -> list[Case]:
 
 
 def all_cases() -> list[Case]:
+    from c_activation_cases import activation_cases
     from c_cases_structural import structural_cases
 
-    return forward_cases() + backward_cases() + update_cases() + structural_cases()
+    return forward_cases() + backward_cases() + update_cases() + structural_cases() + activation_cases()
 
 
 CaseFn = Callable[[], list[Case]]

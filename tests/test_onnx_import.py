@@ -334,15 +334,15 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_unsupported_ops_are_all_listed() -> None:
-    nodes = [helper.make_node("Sigmoid", ["x"], ["a"], name="sig"),
-             helper.make_node("Tanh", ["a"], ["b"]),
-             helper.make_node("Sigmoid", ["b"], ["c"]),
-             helper.make_node("LeakyRelu", ["c"], ["y"])]
+    nodes = [helper.make_node("Exp", ["x"], ["a"], name="exp"),
+             helper.make_node("Log", ["a"], ["b"]),
+             helper.make_node("Exp", ["b"], ["c"]),
+             helper.make_node("Softplus", ["c"], ["y"])]
     m = _model(nodes, [_vi("x", [1, 4])], [_vi("y", [1, 4])], [])
     with pytest.raises(UnsupportedOpError) as e:
         load_onnx(m)
-    assert e.value.ops == ["LeakyRelu", "Sigmoid", "Tanh"]
-    assert "sig" in str(e.value)
+    assert e.value.ops == ["Exp", "Log", "Softplus"]
+    assert "exp" in str(e.value)
 
 
 def test_symbolic_batch_is_fixed_to_one_other_symbolic_dims_name_the_input() -> None:

@@ -47,10 +47,12 @@ RULES: list[tuple[str, str]] = [
     (r"symbolic/unknown dimension", "symbolic input dimension"),
     (r"no reference kernel for this dtype", "int8 reference kernel missing"),
     (r"Slice with step -\d|Slice \[.*\] of an axis of \d+ is empty", "Slice backwards or to an empty tensor"),
+    (r"(Erf|Sqrt|Reciprocal) other than|Div other than", "Erf/Sqrt/Reciprocal/Div outside the patterns tte maps "
+     "to gelu and rsqrt"),
 ]
 
 # Ops whose inputs tte treats as activations (every other input is frozen to a constant).
-_VARIABLE_INPUTS = {"Add": 2, "Mul": 2, "MatMul": 2}
+_VARIABLE_INPUTS = {"Add": 2, "Mul": 2, "MatMul": 2, "Sub": 2, "Max": 2, "Min": 2}
 
 
 def _freeze(case: NodeCase) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:

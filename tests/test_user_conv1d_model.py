@@ -12,7 +12,6 @@ import torch
 from fwtools import needs_arm_gcc, needs_qemu
 
 import tte
-from tte.frontend.onnx.registry import _CONVERTERS
 from tte.training.trainer import Trainer
 
 
@@ -47,8 +46,6 @@ def exported(gate: bool) -> bytes:
 
 
 def quantized(gate: bool) -> tuple[tte.Graph, np.ndarray, np.ndarray]:
-    if gate and "Sigmoid" not in _CONVERTERS:
-        pytest.skip("Sigmoid import arrives with the activation-ops branch")
     rng = np.random.default_rng(0)
     xs = rng.standard_normal((32, 3, 64)).astype(np.float32)
     ys = rng.integers(0, 5, 32)

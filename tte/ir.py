@@ -299,6 +299,23 @@ OPS: dict[str, OpSpec] = {
     "dequantize": OpSpec(("x",), 0, {}, _same_shape, "int8 -> float with the input's quant params"),
 }
 
+# Activations and elementwise ops of TinyML models (int8: TFLite's kernels; tte.reference.activation_ops)
+ACTIVATION_OPS: dict[str, OpSpec] = {
+    "logistic": OpSpec(("x",), 0, {}, _same_shape, "sigmoid 1 / (1 + exp(-x)); int8 computes in 1/256, -128"),
+    "tanh": OpSpec(("x",), 0, {}, _same_shape, "tanh(x); int8 computes in 1/128, 0"),
+    "hard_swish": OpSpec(("x",), 0, {}, _same_shape, "x * relu6(x + 3) / 6"),
+    "leaky_relu": OpSpec(("x",), 0, {"alpha": 0.01}, _same_shape, "x if x >= 0 else alpha * x"),
+    "gelu": OpSpec(("x",), 0, {"approximate": False}, _same_shape,
+                   "x * Phi(x); approximate: the tanh form"),
+    "sub": OpSpec(("a", "b"), 0, {"activation": "none"}, _broadcast_shape, "broadcasting a - b"),
+    "maximum": OpSpec(("a", "b"), 0, {}, _broadcast_shape, "broadcasting elementwise max"),
+    "minimum": OpSpec(("a", "b"), 0, {}, _broadcast_shape, "broadcasting elementwise min"),
+    "rsqrt": OpSpec(("x",), 0, {}, _same_shape, "1 / sqrt(x)"),
+    "l2_normalize": OpSpec(("x",), 0, {"epsilon": 1e-6}, _same_shape,
+                           "x / max(||x||, epsilon) over the last axis; int8 computes in 1/128, 0"),
+}
+OPS.update(ACTIVATION_OPS)
+
 
 # ---- training ops: produced by tte.training.autodiff, never by a frontend --------------------------
 # Channel subsets (``out_channels`` / ``in_channels``) are tuples of indices; empty means all.
@@ -397,6 +414,28 @@ TRAINING_OPS: dict[str, OpSpec] = {
                           "sgd_update(b, bias_grad(dy)) in one pass, in place"),
 }
 OPS.update(TRAINING_OPS)
+
+
+def _shape_of_input(i: int) -> ShapeFn:
+    def fn(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+        t = ins[i]
+        assert t is not None
+        return [t.shape]
+    return fn
+
+
+# Backward ops of the activation family (tte.training.activation_rules)
+ACTIVATION_GRAD_OPS: dict[str, OpSpec] = {
+    "activation_grad": OpSpec(("t", "dy"), 0, {"fn": "logistic", "alpha": 0.01}, _shape_of_input(1),
+                              "dy * f'(t): t is the op's output for logistic/tanh, its input for "
+                              "hard_swish/gelu/gelu_tanh/leaky_relu; an int8 t reads a 256-entry table"),
+    "minmax_grad": OpSpec(("a", "b", "dy"), 0, {"op": "maximum", "input": 0},
+                          _shape_of_input(2),
+                          "dy where input 'input' of maximum/minimum won, half of dy on ties"),
+    "neg": OpSpec(("x",), 0, {}, _same_shape, "-x"),
+}
+TRAINING_OPS.update(ACTIVATION_GRAD_OPS)
+OPS.update(ACTIVATION_GRAD_OPS)
 
 
 # ---- fused ops: produced by compiler passes (tte.compiler.fuse), never by a frontend ----------------

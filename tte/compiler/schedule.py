@@ -39,7 +39,7 @@ FUSED = {"conv2d_grad_weight": "conv2d_weight_update", "fc_grad_weight": "fc_wei
          "bias_grad": "bias_update"}
 UPDATE_OPS = ("sgd_update", "conv2d_weight_update", "fc_weight_update", "bias_update")
 # elementwise ops whose kernels may write over their first input
-INPLACE_ELEMENTWISE = ("mask_grad", "add")
+INPLACE_ELEMENTWISE = ("mask_grad", "add", "activation_grad", "minmax_grad", "neg")
 # gradient tensors are float32 whatever dtype autodiff stamped on them
 FLOAT_GRAD_OPS = ("conv2d_grad_weight", "fc_grad_weight")
 

@@ -459,6 +459,11 @@ _LOWER: dict[str, Callable[[_Lowering, Node], None]] = {
 }
 _LOWER.update({"concat": _lower_concat, "slice": _lower_slice})
 
+from tte.export import activation as _activation  # noqa: E402  (needs the helpers above)
+
+_LOWER.update(_activation.LOWER)
+_VERSIONS.update(_activation.VERSIONS)
+
 
 def _check_int8(graph: Graph) -> None:
     """Refuse float graphs and ops TFLite cannot express, naming every offender."""

@@ -19,6 +19,7 @@ import numpy as np
 import tflite
 
 from tte.errors import ModelFormatError, TteError, UnsupportedOpError
+from tte.frontend.tflite_activation import CONVERTERS as ACTIVATION_CONVERTERS
 from tte.frontend.tflite_fold import fold_shape_arithmetic
 from tte.ir import Graph, QuantParams, Tensor
 
@@ -522,6 +523,7 @@ _CONVERTERS.update({
     "STRIDED_SLICE": _tf_strided_slice, "SQUEEZE": _tf_squeeze, "EXPAND_DIMS": _tf_squeeze,
     "PACK": _tf_pack, "SHAPE": _tf_shape,
 })
+_CONVERTERS.update(ACTIVATION_CONVERTERS)
 # Stateful streaming models keep tensors between invocations (resource variables).
 _STATEFUL = ("VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE")
 

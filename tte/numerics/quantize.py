@@ -31,6 +31,7 @@ from tte.numerics.fixedpoint import (  # noqa: F401  (re-exported API)
     tflite_round,
 )
 from tte.reference import execute
+from tte.reference.activation_ops import FIXED_OUTPUT_QUANT
 
 _PASS_THROUGH = {"maxpool2d", "avgpool2d", "reshape", "transpose", "pad", "mean"}
 _PASS_THROUGH |= {"slice"}   # concat takes its own range: its inputs are requantized to it
@@ -116,6 +117,8 @@ def quantize_graph(graph: Graph, calibration: np.ndarray | Mapping[str, np.ndarr
             params[out] = params[node.inputs[0]]
         elif node.op == "softmax":
             params[out] = QuantParams(*SOFTMAX_QUANT)
+        elif node.op in FIXED_OUTPUT_QUANT:
+            params[out] = QuantParams(*FIXED_OUTPUT_QUANT[node.op])
         else:
             lo, hi = ranges[out]
             params[out] = asymmetric_params(lo / headroom, hi / headroom)

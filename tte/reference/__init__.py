@@ -14,6 +14,8 @@ import numpy as np
 from tte.errors import GraphError, UnsupportedOpError
 from tte.ir import Graph
 from tte.reference import (  # noqa: F401  (they register kernels)
+    activation_grads,
+    activation_ops,
     float_ops,
     fused_ops,
     grad_ops,

@@ -19,6 +19,7 @@ import numpy as np
 
 from tte.errors import TteError
 from tte.ir import Graph, Node, Tensor
+from tte.training.activation_rules import ACTIVATION_RULES
 from tte.training.structural_rules import STRUCTURAL_RULES
 
 LOSSES = ("softmax_ce", "mse")
@@ -205,6 +206,7 @@ RULES: dict[str, Rule] = {
     "dequantize": _straight_through,
 }
 RULES.update(STRUCTURAL_RULES)
+RULES.update(ACTIVATION_RULES)
 
 
 def _needs_mask(node: Node) -> dict[str, object] | None:

@@ -2,6 +2,7 @@
 #ifndef TTE_KERNELS_H
 #define TTE_KERNELS_H
 #include "tte/common.h"
+#include "tte/activation.h"
 #include "tte/block.h"
 #include "tte/conv.h"
 #include "tte/elementwise.h"

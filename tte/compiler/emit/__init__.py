@@ -9,8 +9,8 @@ activation ranges, scales) as static const data and returns the statements of th
 Layout: ``common`` holds the interface (``Emitted``, ``Ref``, ``Emitter``, ``EMITTERS``, the
 ``_emitter`` decorator) and the shared helpers; the emitters live in one module per kernel
 family, mirroring ``csrc/include/tte/*.h`` (``conv``, ``elementwise``, ``pool``, ``movement``,
-``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``, ``structural``), plus ``dwpw`` for the
-fused depthwise -> 1x1 backward. Importing this package registers them all.
+``softmax``, ``mask``, ``grad``, ``loss``, ``update``, ``block``, ``structural``,
+``activation``), plus ``dwpw`` for the fused depthwise -> 1x1 backward. Importing this package registers them all.
 
 Conventions the generator relies on:
 
@@ -36,6 +36,7 @@ from collections.abc import Callable
 
 # importing every family module registers its emitters in EMITTERS
 from tte.compiler.emit import (
+    activation,
     block,
     conv,
     dwpw,
@@ -72,6 +73,7 @@ SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scra
 
 __all__ = [
     "BLOCK_MAX_KH", "EMITTERS", "HEADER", "SCRATCH", "Emitted", "Emitter", "Ref",
+    "activation",
     "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "softmax", "structural",
     "update",
     "_depthwise_grad_scratch", "_dwpw_parts", "block_scratch_bytes", "c_nbytes", "dwpw_scratch_bytes",

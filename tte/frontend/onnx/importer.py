@@ -10,6 +10,7 @@ from tte.errors import GraphError, TteError, UnsupportedOpError
 from tte.frontend import layout as L
 from tte.frontend.layout import NCHW_FROM_NHWC
 from tte.frontend.onnx import (  # noqa: F401  (register their converters; qdq's register on import)
+    activation_ops,
     float_ops,
     structural_ops,
 )
