@@ -38,7 +38,7 @@ RECORD = ".tte-broker.json"
 HOST = "127.0.0.1"
 
 # What a device may publish (write) and subscribe to (read) in its own subtree.
-DEVICE_WRITES = ("state", "register", "td", "telemetry", "job/status", "stream/get", "fed/update")
+DEVICE_WRITES = ("state", "register", "td", "heartbeat", "telemetry", "job/status", "stream/get", "fed/update")
 DEVICE_READS = ("state", "job", "stream/data", "fed/task")
 
 

@@ -10,8 +10,9 @@ checked against the schemas below; file blocks are binary (a fixed header, then 
 
     kind            direction        retained  payload
     state           device -> all    yes       {"state": online|offline|lost, "bdseq"}  (also the will)
-    register        device -> mgr    yes       {"board", "sensors", "firmware", "model", "bdseq"}
+    register        device -> mgr    yes       {"board", "sensors", "firmware", "model", "keepalive", "bdseq"}
     td              device -> mgr    yes       a W3C Thing Description (JSON-LD)
+    heartbeat       device -> mgr    no        {"bdseq"}, every keepalive / 2 seconds
     telemetry       device -> mgr    no        {"steps", "loss", "accuracy", "ram_bytes", ...}
     job             mgr -> device    no        {"job", "package": manifest, "signature", "block_size"}
     job/status      device -> mgr    no        {"job", "seq", "state", ...}
@@ -22,7 +23,9 @@ checked against the schemas below; file blocks are binary (a fixed header, then 
 
 ``bdseq`` (birth/death sequence, as Sparkplug B's bdSeq) rises by one with every connection of
 a device and is carried by its birth and its will: a will whose bdseq is older than the
-device's latest birth comes from a dead connection and changes nothing.
+device's latest birth comes from a dead connection and changes nothing. The broker sends a will
+1.5 keepalives after the last packet, rounded up to its one-second check; the manager does not
+wait for it: a device silent (no heartbeat) for 1.5 of its keepalives is `lost` already.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ MAX_CONTROL_BYTES = 16 * 1024  # any JSON control payload except a Thing Descrip
 MAX_TD_BYTES = 64 * 1024
 BROKER_MAX_PACKET = 256 * 1024  # the broker refuses anything larger outright
 
-DEVICE_KINDS = ("state", "register", "td", "telemetry", "job", "job/status", "stream/get", "stream/data",
+DEVICE_KINDS = ("state", "register", "td", "heartbeat", "telemetry", "job", "job/status", "stream/get", "stream/data",
                 "fed/task", "fed/update")
 RETAINED_KINDS = ("state", "register", "td")
 STATES = ("online", "offline", "lost")
@@ -158,7 +161,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object", "required": ["board", "bdseq"],
         "properties": {"board": _NAME, "sensors": {"type": "array", "items": _NAME, "maxItems": 64},
                        "firmware": {"type": "string", "maxLength": 128}, "model": {"type": ["string", "null"]},
-                       "build_id": {"type": ["string", "null"]}, "bdseq": _COUNT},
+                       "build_id": {"type": ["string", "null"]}, "bdseq": _COUNT,
+                       "keepalive": {"type": "integer", "minimum": 1, "maximum": 65535}},
+    },
+    "heartbeat": {
+        "type": "object", "required": ["bdseq"], "additionalProperties": False, "properties": {"bdseq": _COUNT},
     },
     "td": {"type": "object", "required": ["@context", "id", "title"]},
     "telemetry": {

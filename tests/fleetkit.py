@@ -3,17 +3,25 @@ collects what it receives."""
 
 from __future__ import annotations
 
+import json
+import os
 import queue
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from fleet.agent import AgentConfig
 from fleet.broker import Broker, BrokerConfig, write_config
+from fleet.manager import Manager
 from fleet.mqtt import Endpoint, make_client
+from semantic.store import LocalStore
 
 
 @contextmanager
@@ -97,3 +105,30 @@ def wait_until(pred: Callable[[], Any], timeout: float, step: float = 0.02) -> A
             return v
         time.sleep(step)
 
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def agent_config(cfg: BrokerConfig, device: str, state_dir: Path, **kw: Any) -> AgentConfig:
+    return AgentConfig(device=device, broker=cfg.url, password=cfg.password(device), state_dir=str(state_dir),
+                       verify_key=str(cfg.verify_key), fleet=cfg.fleet, ca_file=str(cfg.ca_file or "") or None, **kw)
+
+
+def start_manager(cfg: BrokerConfig, store: Any = None, **kw: Any) -> Manager:
+    m = Manager(endpoint(cfg), cfg.password("manager"), store or LocalStore(None), fleet=cfg.fleet, **kw)
+    m.start()
+    return m
+
+
+def agent_process(acfg: AgentConfig, directory: Path) -> subprocess.Popen[bytes]:
+    """An agent in its own process (to kill or freeze it as a reset or a hang would)."""
+    path = directory / f"{acfg.device}-agent.json"
+    path.write_text(json.dumps(asdict(acfg)))
+    return subprocess.Popen([sys.executable, "-m", "fleet.agent", str(path)], cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def device_status(store: Any, device: str) -> str | None:
+    rows = store.select(f"SELECT ?s WHERE {{ <urn:tte:device:{device}> <https://tte.invalid/ns#status> ?s }}")
+    return rows[0]["s"] if rows else None

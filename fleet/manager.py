@@ -1,0 +1,441 @@
+"""The fleet manager: registrations, Thing Descriptions and presence into the knowledge graph; the
+blocks of deployed packages to the devices that ask for them; job states from the devices.
+
+Every message is checked (fleet.protocol) before it is used. A malformed, oversize, out-of-order
+or invalid one (SHACL for registrations, the TD 1.1 JSON Schema for TDs) becomes an error event
+on ``tte/v1/<fleet>/_fleet/events`` and in ``Manager.events``; the manager keeps running.
+
+Threads: paho's network thread answers block requests at once (no graph work on that path) and
+queues everything else; one worker writes the graph in batches (registrations first, then
+presence, then TDs, which cost most to convert to RDF).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from fleet import protocol
+from fleet.mqtt import Endpoint, make_client
+from fleet.package import Package
+from semantic.store import Store, replace_graphs
+
+log = logging.getLogger("fleet.manager")
+
+TTE = "https://tte.invalid/ns#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+_DEVICE_IN = re.compile(r"urn:tte:device:([A-Za-z0-9._-]+?)(?:/|>|$)")
+BATCH = 250  # registrations validated and written per graph update
+MANAGER_KINDS = ("state", "register", "td", "heartbeat", "telemetry", "job/status", "stream/get")
+
+
+def presence_graph(device: str) -> str:
+    return f"urn:tte:device:{device}/presence"
+
+
+def td_graph(device: str) -> str:
+    return f"urn:tte:device:{device}/td"
+
+
+@dataclass
+class JobState:
+    job: str
+    device: str
+    sha256: str
+    message: bytes
+    state: str = "sent"
+    seq: int = 0
+    detail: str = ""
+    bytes_received: int = 0
+    bytes_resent: int = 0
+    resumed_blocks: int = 0
+    sent_at: float = field(default_factory=time.monotonic)
+    done_at: float | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.state in protocol.JOB_FINAL
+
+
+class Manager:
+    def __init__(self, endpoint: Endpoint, password: str, store: Store, fleet: str = "default",
+                 username: str = "manager", mqtt_version: str = "3.1.1", keepalive: int = 10,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+        from semantic.kg import KnowledgeGraph
+
+        self.fleet = protocol.check_name("fleet", fleet)
+        self.endpoint = endpoint
+        self.kg = KnowledgeGraph(store)
+        self.store = store
+        self.on_event = on_event
+        self.events: deque[dict[str, Any]] = deque(maxlen=10000)
+        self.presence: dict[str, dict[str, Any]] = {}
+        self.last_seen: dict[str, float] = {}  # monotonic time of a device's last message
+        self.keepalive_of: dict[str, int] = {}
+        self.registrations: dict[str, dict[str, Any]] = {}
+        self.registered: set[str] = set()
+        self.tds: set[str] = set()
+        self.telemetry: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, JobState] = {}
+        self.packages: dict[str, Package] = {}
+        self.blocks_sent = 0
+        self.bytes_sent = 0
+        self.lock = threading.RLock()
+        self.inbox: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.idle = threading.Event()
+        self.client = make_client(endpoint, f"tte-manager-{fleet}", username, password, mqtt_version)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *a: self.connected.clear()
+        self.client.on_message = self._on_message
+        self.keepalive = keepalive
+        self.worker = threading.Thread(target=self._work, name="fleet-manager", daemon=True)
+        self._add_boards()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def _add_boards(self) -> None:
+        from semantic.describe import describe_board
+        from tte.targets.boards import list_boards
+
+        if not self.store.ask(f"ASK {{ ?b a <{TTE}Board> }}"):
+            self.kg.add([describe_board(b) for b in list_boards()])
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.worker.start()
+        self.client.connect_async(self.endpoint.host, self.endpoint.port, keepalive=self.keepalive)
+        self.client.loop_start()
+        if not self.connected.wait(timeout):
+            raise TimeoutError(f"manager could not connect to {self.endpoint.host}:{self.endpoint.port}")
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.worker.join(timeout=10)
+
+    def _on_connect(self, c: mqtt.Client, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        if rc.is_failure:
+            self.event("error", None, "", f"broker refused the manager: {rc}")
+            return
+        c.subscribe([(protocol.subscription(self.fleet, k), 1) for k in MANAGER_KINDS])
+        self.connected.set()
+        with self.lock:  # a broker restart loses what was in flight: offer the open jobs again
+            for j in self.jobs.values():
+                if not j.final:
+                    c.publish(protocol.topic(self.fleet, j.device, "job"), j.message, qos=1)
+
+    # --- events ---------------------------------------------------------------------------------
+
+    def event(self, kind: str, device: str | None, topic: str, message: str, **extra: Any) -> dict[str, Any]:
+        ev = {"type": kind, "device": device, "topic": topic, "message": message, "ts": time.time(), **extra}
+        self.events.append(ev)
+        if kind == "error":
+            log.warning("%s: %s", topic or device, message)
+        if self.connected.is_set():
+            self.client.publish(protocol.events_topic(self.fleet), json.dumps(ev, default=str), qos=0)
+        if self.on_event is not None:
+            self.on_event(ev)
+        return ev
+
+    def errors(self) -> list[dict[str, Any]]:
+        return [e for e in list(self.events) if e["type"] == "error"]
+
+    # --- the network thread: block requests now, the rest to the worker --------------------------------
+
+    def _on_message(self, c: mqtt.Client, ud: Any, msg: mqtt.MQTTMessage) -> None:
+        try:
+            t = protocol.parse_topic(msg.topic)
+            if t.fleet != self.fleet or t.kind not in MANAGER_KINDS:
+                raise protocol.ProtocolError(f"unexpected topic {msg.topic}")
+            if len(msg.payload) > protocol.limit(t.kind):
+                raise protocol.ProtocolError(f"{t.kind}: oversize payload ({len(msg.payload)} bytes > "
+                                             f"{protocol.limit(t.kind)})")
+            self.last_seen[t.device] = time.monotonic()
+            if t.kind == "stream/get":
+                self._serve(t.device, protocol.decode("stream/get", msg.payload))
+            else:
+                self.idle.clear()
+                self.inbox.put((t.device, t.kind, msg.payload))
+        except protocol.ProtocolError as e:
+            dev = msg.topic.split("/")[3] if msg.topic.count("/") >= 3 else None
+            self.event("error", dev, msg.topic, str(e))
+        except Exception as e:  # a bug must not take the manager down with it
+            log.exception("while handling %s", msg.topic)
+            self.event("error", None, msg.topic, f"internal error: {type(e).__name__}: {e}")
+
+    def _serve(self, device: str, req: dict[str, Any]) -> None:
+        pkg = self.packages.get(req["sha256"])
+        job = self.jobs.get(device)
+        if pkg is None or job is None or job.sha256 != pkg.sha256:
+            raise protocol.ProtocolError(f"stream/get: no open job of this device for artifact {req['sha256'][:12]}")
+        bs = req["block_size"]
+        n = protocol.block_count(pkg.manifest["size"], bs)
+        out = protocol.topic(self.fleet, device, "stream/data")
+        for i in protocol.bitmap_decode(req["bitmap"], req["offset"]):
+            if i >= n:
+                raise protocol.ProtocolError(f"stream/get: block {i} beyond the artifact's {n} blocks")
+            data = pkg.data[i * bs:(i + 1) * bs]
+            self.client.publish(out, protocol.pack_block(pkg.sha256, len(pkg.data), bs, i, data), qos=0)
+            self.blocks_sent += 1
+            self.bytes_sent += len(data)
+
+    # --- the worker: the knowledge graph ---------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._watchdog()
+            except Exception as e:  # noqa: BLE001 - reported, the loop goes on
+                self.event("error", None, "", f"internal error: {type(e).__name__}: {e}")
+            try:
+                first = self.inbox.get(timeout=0.05)
+            except queue.Empty:
+                self.idle.set()
+                continue
+            batch = [first]
+            deadline = time.monotonic() + 0.02
+            while len(batch) < 4 * BATCH and time.monotonic() < deadline:
+                try:
+                    batch.append(self.inbox.get_nowait())
+                except queue.Empty:
+                    time.sleep(0.002)
+            try:
+                self._handle(batch)
+            except Exception as e:  # keep serving: the batch is reported, not retried
+                log.exception("manager worker")
+                self.event("error", None, "", f"internal error: {type(e).__name__}: {e}")
+            if self.inbox.empty():
+                self.idle.set()
+
+    def _handle(self, batch: list[tuple[str, str, bytes]]) -> None:
+        regs: dict[str, dict[str, Any]] = {}
+        states: dict[str, dict[str, Any]] = {}
+        tds: dict[str, dict[str, Any]] = {}
+        for device, kind, payload in batch:
+            topic = protocol.topic(self.fleet, device, kind)
+            try:
+                obj = protocol.decode(kind, payload)
+            except protocol.ProtocolError as e:
+                self.event("error", device, topic, str(e))
+                continue
+            if kind == "register":
+                regs[device] = obj
+                if "keepalive" in obj:
+                    self.keepalive_of[device] = obj["keepalive"]
+            elif kind == "state":
+                if self._presence(device, obj, topic):
+                    states[device] = self.presence[device]
+            elif kind == "td":
+                tds[device] = obj
+            elif kind == "heartbeat":
+                back = self._heartbeat(device, obj)
+                if back is not None:
+                    states[device] = back
+            elif kind == "telemetry":
+                self.telemetry[device] = {**obj, "at": time.time()}
+            elif kind == "job/status":
+                self._job_status(device, obj, topic)
+        if regs:
+            self._register(regs)
+        if states:
+            self._write_presence(states)
+        if tds:
+            self._store_tds(tds)
+
+    def _watchdog(self) -> None:
+        """Online devices silent for 1.5 of their keepalives are lost (the broker's will comes later)."""
+        now = time.monotonic()
+        lost = {}
+        for device, p in list(self.presence.items()):
+            k = self.keepalive_of.get(device)
+            if p["state"] == "online" and k and now - self.last_seen.get(device, now) > 1.5 * k:
+                with self.lock:
+                    self.presence[device] = {**p, "state": "lost", "since": time.time(), "silent": True}
+                lost[device] = self.presence[device]
+                self.event("presence", device, "", "lost", bdseq=p["bdseq"], reason="no heartbeat")
+        if lost:
+            self._write_presence(lost)
+
+    def _heartbeat(self, device: str, hb: dict[str, Any]) -> dict[str, Any] | None:
+        """A heartbeat of the current connection brings back a device the watchdog had given up."""
+        p = self.presence.get(device)
+        if p is not None and p.get("silent") and p["state"] == "lost" and hb["bdseq"] == p["bdseq"]:
+            with self.lock:
+                self.presence[device] = {"state": "online", "bdseq": p["bdseq"], "since": time.time()}
+            self.event("presence", device, "", "online", bdseq=p["bdseq"], reason="heartbeat")
+            return self.presence[device]
+        return None
+
+    def _presence(self, device: str, st: dict[str, Any], topic: str) -> bool:
+        """Apply a birth or will unless it is older than what is known (a late will); True if changed."""
+        cur = self.presence.get(device)
+        if cur is not None and st["state"] != "online" and st["bdseq"] < cur["bdseq"]:
+            self.event("stale", device, topic, f"ignored '{st['state']}' of connection {st['bdseq']}: "
+                                               f"connection {cur['bdseq']} is newer")
+            return False
+        if cur is not None and cur["state"] == st["state"] and cur["bdseq"] == st["bdseq"]:
+            return False
+        with self.lock:
+            self.presence[device] = {"state": st["state"], "bdseq": st["bdseq"], "since": time.time()}
+            job = self.jobs.get(device)
+        if st["state"] == "online" and job is not None and not job.final:
+            self.client.publish(protocol.topic(self.fleet, device, "job"), job.message, qos=1)
+        self.event("presence", device, topic, st["state"], bdseq=st["bdseq"])
+        return True
+
+    def _write_presence(self, states: dict[str, dict[str, Any]]) -> None:
+        from rdflib import XSD as RX
+        from rdflib import Graph, Literal, URIRef
+
+        graphs = []
+        for device, st in states.items():
+            g = Graph()
+            d = URIRef(f"urn:tte:device:{device}")
+            g.add((d, URIRef(TTE + "status"), Literal(st["state"])))
+            g.add((d, URIRef(TTE + "birthSequence"), Literal(st["bdseq"], datatype=RX.integer)))
+            graphs.append((presence_graph(device), g))
+        self.store.update(replace_graphs(graphs))
+
+    def _register(self, regs: dict[str, dict[str, Any]]) -> None:
+        from semantic.describe import describe_device
+        from semantic.validate import ShaclError
+
+        known_models = {r["m"] for r in self.store.select(f"SELECT ?m WHERE {{ ?m a <{TTE}Model> }}")}
+        descs = {}
+        for device, r in regs.items():
+            model = r.get("model")
+            try:
+                descs[device] = describe_device(device, r["board"], r.get("sensors", []), r.get("firmware"),
+                                                model if model and f"urn:tte:model:{model}" in known_models
+                                                else None)
+            except Exception as e:
+                self.event("error", device, protocol.topic(self.fleet, device, "register"), str(e))
+        items = list(descs.items())
+        for i in range(0, len(items), BATCH):
+            chunk = dict(items[i:i + BATCH])
+            try:
+                self.kg.add(list(chunk.values()))
+            except ShaclError as e:
+                by_device: dict[str, list[str]] = {}
+                for v in e.violations:
+                    m = _DEVICE_IN.search(v.focus)
+                    if m and m.group(1) in chunk:
+                        by_device.setdefault(m.group(1), []).append(str(v))
+                bad = set(by_device)
+                for d in sorted(bad):
+                    why = "; ".join(by_device[d])
+                    self.event("error", d, protocol.topic(self.fleet, d, "register"), f"registration refused: {why}")
+                rest = [desc for d, desc in chunk.items() if d not in bad]
+                if not bad:  # a violation not tied to one device: refuse the chunk whole
+                    for d in chunk:
+                        self.event("error", d, protocol.topic(self.fleet, d, "register"), f"registration refused: {e}")
+                    continue
+                if rest:
+                    self.kg.add(rest)
+                chunk = {d: desc for d, desc in chunk.items() if d not in bad}
+            with self.lock:
+                for d in chunk:
+                    self.registered.add(d)
+                    self.registrations[d] = regs[d]
+
+    def _store_tds(self, tds: dict[str, dict[str, Any]]) -> None:
+        from semantic.td import schema_errors, to_rdf
+
+        graphs = []
+        stored = []
+        for device, td in tds.items():
+            topic = protocol.topic(self.fleet, device, "td")
+            if td.get("id") != f"urn:tte:device:{device}":
+                self.event("error", device, topic, f"Thing Description id {td.get('id')!r} is not this device's")
+                continue
+            errors = schema_errors(td)
+            if errors:
+                self.event("error", device, topic, "Thing Description refused: " + "; ".join(errors[:3]))
+                continue
+            try:
+                graphs.append((td_graph(device), to_rdf(td)))
+                stored.append(device)
+            except Exception as e:  # JSON-LD that rdflib cannot expand
+                self.event("error", device, topic, f"Thing Description refused: {e}")
+        if graphs:
+            self.store.update(replace_graphs(graphs))
+            with self.lock:
+                self.tds.update(stored)
+
+    def _job_status(self, device: str, st: dict[str, Any], topic: str) -> None:
+        with self.lock:
+            job = self.jobs.get(device)
+            if job is None or job.job != st["job"]:
+                self.event("error", device, topic, f"status of unknown job {st['job']!r}")
+                return
+            if st["seq"] <= job.seq:
+                self.event("error", device, topic, f"out-of-order job status: seq {st['seq']} after {job.seq}")
+                return
+            prev = None if job.state == "sent" else job.state
+            if st["state"] not in protocol.JOB_NEXT[prev] and st["state"] != prev:
+                self.event("error", device, topic, f"job state {st['state']!r} cannot follow {prev!r}")
+                return
+            job.seq, job.state, job.detail = st["seq"], st["state"], st.get("detail", "")
+            job.bytes_received = st.get("bytes_received", job.bytes_received)
+            job.bytes_resent = st.get("bytes_resent", job.bytes_resent)
+            job.resumed_blocks = st.get("resumed_blocks", job.resumed_blocks)
+            if job.final and job.done_at is None:
+                job.done_at = time.monotonic()
+        if job.final:
+            self.event("job", device, topic, job.state, job=job.job, detail=job.detail)
+
+    # --- deployments ------------------------------------------------------------------------------
+
+    def offer(self, package: Package, device: str, job_id: str, block_size: int = protocol.DEFAULT_BLOCK) -> JobState:
+        """Send a device the job for `package` (it then pulls the blocks)."""
+        msg = protocol.encode("job", {"job": job_id, "package": package.manifest, "signature": package.signature,
+                                      "block_size": block_size})
+        with self.lock:
+            self.packages[package.sha256] = package
+            job = JobState(job_id, device, package.sha256, msg)
+            self.jobs[device] = job
+        self.client.publish(protocol.topic(self.fleet, device, "job"), msg, qos=1)
+        return job
+
+    def add_package_to_graph(self, package: Package) -> None:
+        """The package's model and compiled artifact as descriptions (validated like any other)."""
+        import tte
+        from fleet.package import unpack
+        from semantic.describe import describe_model
+        from tte.inspect import summarize
+
+        files = unpack(package.data)
+        report = json.loads(files["report.json"])
+        name = next(n for n in files if n.startswith("model."))
+        summary = summarize(tte.load(files[name], name=package.manifest["model"]))
+        created = report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.kg.add(describe_model(package.manifest["model"], summary, report, created))
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.inbox.empty() and self.idle.wait(0.05) and self.inbox.empty():
+                return True
+        return False
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            states = [p["state"] for p in self.presence.values()]
+            return {"fleet": self.fleet, "devices": len(self.presence), "registered": len(self.registered),
+                    "online": states.count("online"), "lost": states.count("lost"),
+                    "offline": states.count("offline"), "tds": len(self.tds),
+                    "jobs": {s: sum(1 for j in self.jobs.values() if j.state == s)
+                             for s in ("sent", *protocol.JOB_STATES)},
+                    "errors": len(self.errors())}
