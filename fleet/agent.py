@@ -59,6 +59,7 @@ class AgentConfig:
     publish_td: bool = True
     block_rate: float = 0.0  # blocks per second the link carries (0 = unlimited), a slow radio
     window: int = WINDOW
+    app_sram_bytes: int = 0  # SRAM the device's own application keeps: a package gets the rest
 
     @classmethod
     def from_json(cls, path: str | Path) -> AgentConfig:
@@ -398,9 +399,10 @@ class Agent:
             board = get_board(self.cfg.board)
         except TteError:
             return None
-        if manifest.get("peak_sram_bytes", 0) > board.sram_bytes:
-            return (f"does not fit: needs {manifest['peak_sram_bytes']:,} B SRAM, board {board.name} has "
-                    f"{board.sram_bytes:,} B")
+        free = board.sram_bytes - self.cfg.app_sram_bytes
+        if manifest.get("peak_sram_bytes", 0) > free:
+            return (f"does not fit: needs {manifest['peak_sram_bytes']:,} B SRAM, {free:,} B of board {board.name}'s "
+                    "SRAM are free")
         if manifest.get("flash_bytes", 0) > board.flash_bytes:
             return (f"does not fit: needs {manifest['flash_bytes']:,} B flash, board {board.name} has "
                     f"{board.flash_bytes:,} B")

@@ -53,6 +53,7 @@ class JobState:
     device: str
     sha256: str
     message: bytes
+    package: Package | None = None
     state: str = "sent"
     seq: int = 0
     detail: str = ""
@@ -87,7 +88,6 @@ class Manager:
         self.tds: set[str] = set()
         self.telemetry: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, JobState] = {}
-        self.packages: dict[str, Package] = {}
         self.blocks_sent = 0
         self.bytes_sent = 0
         self.lock = threading.RLock()
@@ -176,9 +176,9 @@ class Manager:
             self.event("error", None, msg.topic, f"internal error: {type(e).__name__}: {e}")
 
     def _serve(self, device: str, req: dict[str, Any]) -> None:
-        pkg = self.packages.get(req["sha256"])
         job = self.jobs.get(device)
-        if pkg is None or job is None or job.sha256 != pkg.sha256:
+        pkg = job.package if job is not None else None
+        if pkg is None or job is None or job.sha256 != req["sha256"]:
             raise protocol.ProtocolError(f"stream/get: no open job of this device for artifact {req['sha256'][:12]}")
         bs = req["block_size"]
         n = protocol.block_count(pkg.manifest["size"], bs)
@@ -403,8 +403,7 @@ class Manager:
         msg = protocol.encode("job", {"job": job_id, "package": package.manifest, "signature": package.signature,
                                       "block_size": block_size})
         with self.lock:
-            self.packages[package.sha256] = package
-            job = JobState(job_id, device, package.sha256, msg)
+            job = JobState(job_id, device, package.sha256, msg, package)
             self.jobs[device] = job
         self.client.publish(protocol.topic(self.fleet, device, "job"), msg, qos=1)
         return job

@@ -132,3 +132,18 @@ def agent_process(acfg: AgentConfig, directory: Path) -> subprocess.Popen[bytes]
 def device_status(store: Any, device: str) -> str | None:
     rows = store.select(f"SELECT ?s WHERE {{ <urn:tte:device:{device}> <https://tte.invalid/ns#status> ?s }}")
     return rows[0]["s"] if rows else None
+
+
+EXAMPLE = ROOT / "examples" / "fmnist_cnn_int8.tflite"
+
+
+def package_dir(directory: Path, scheme: str = "last-k:2", board: str = "stm32f746g-disco") -> Path:
+    """A deployable directory: the example int8 model and the report of its compiled training step."""
+    import tte
+
+    directory.mkdir(parents=True, exist_ok=True)
+    report = tte.compile(tte.load(EXAMPLE), board=board, scheme=scheme, emit_c=False, name="fmnist_cnn")
+    (directory / "report.json").write_text(json.dumps(report, default=lambda o: o.item() if hasattr(o, "item")
+                                                      else str(o)))
+    (directory / "fmnist_cnn.tflite").write_bytes(EXAMPLE.read_bytes())
+    return directory
