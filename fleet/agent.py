@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import shutil
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from fleet import protocol
 from fleet.engine import DeviceModel
 from fleet.mqtt import Endpoint, make_client
 from fleet.package import load_verify_key, unpack, verify
+from fleet.pump import Pump
 from tte.errors import TteError
 
 log = logging.getLogger("fleet.agent")
@@ -80,26 +82,39 @@ def _read_json(path: Path, default: Any) -> Any:
 
 
 class Download:
-    """One artifact being received: the .part file and its persisted bitmap of received blocks."""
+    """One artifact being received: the .part file and, beside it, the persisted bitmap of received
+    blocks (``<sha256>.<block size>.bits``: an 8-byte count of bytes received over all sessions,
+    then one bit per block). A block is written at its offset first, then its bit, each with one
+    pwrite, so a reset loses at most the block in hand and never claims one it did not write."""
+
+    COUNTER = struct.Struct(">Q")
 
     def __init__(self, root: Path, job: dict[str, Any]) -> None:
         m = job["package"]
         self.sha, self.size, self.block_size = m["sha256"], int(m["size"]), int(job["block_size"])
         self.n = protocol.block_count(self.size, self.block_size)
         self.part = root / f"{self.sha}.part"
-        self.state_path = root / f"{self.sha}.state"
-        st = _read_json(self.state_path, {})
-        if st.get("block_size") == self.block_size and self.part.exists():
-            self.bits = bytearray(bytes.fromhex(st["bits"]))
-            self.received_total = int(st["received_total"])  # bytes received over all sessions
-            self.resumed_blocks = self.count()
+        self.bits_path = root / f"{self.sha}.{self.block_size}.bits"
+        nbytes = (self.n + 7) // 8
+        resume = self.part.exists() and self.bits_path.exists() and \
+            self.bits_path.stat().st_size == self.COUNTER.size + nbytes and self.part.stat().st_size == self.size
+        for stale in root.glob(f"{self.sha}.*.bits"):
+            if stale != self.bits_path:
+                stale.unlink()  # another block size: those bits mean other blocks
+        if resume:
+            raw = self.bits_path.read_bytes()
+            self.received_total = self.COUNTER.unpack_from(raw)[0]
+            self.bits = bytearray(raw[self.COUNTER.size:])
         else:
             with open(self.part, "wb") as f:
                 f.truncate(self.size)
-            self.bits = bytearray((self.n + 7) // 8)
             self.received_total = 0
-            self.resumed_blocks = 0
-            self.save()
+            self.bits = bytearray(nbytes)
+            self.bits_path.write_bytes(self.COUNTER.pack(0) + bytes(self.bits))
+        self.resumed_blocks = self.count()
+        self._received = self.resumed_blocks
+        self.part_fd = os.open(self.part, os.O_WRONLY)
+        self.bits_fd = os.open(self.bits_path, os.O_WRONLY)
 
     def has(self, i: int) -> bool:
         return bool(self.bits[i // 8] >> (i % 8) & 1)
@@ -118,7 +133,7 @@ class Download:
 
     @property
     def complete(self) -> bool:
-        return self.count() == self.n
+        return self._received == self.n
 
     @property
     def bytes_resent(self) -> int:
@@ -127,31 +142,35 @@ class Download:
     def put(self, block: protocol.Block) -> bool:
         """Write a block at its offset, then mark it received; False for a duplicate."""
         self.received_total += len(block.data)
+        os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
         if self.has(block.index):
-            self.save()
             return False
-        fd = os.open(self.part, os.O_WRONLY)
-        try:
-            os.pwrite(fd, block.data, block.offset)
-        finally:
-            os.close(fd)
-        self.bits[block.index // 8] |= 1 << (block.index % 8)
-        self.save()
+        os.pwrite(self.part_fd, block.data, block.offset)
+        byte = block.index // 8
+        self.bits[byte] |= 1 << (block.index % 8)
+        os.pwrite(self.bits_fd, self.bits[byte:byte + 1], self.COUNTER.size + byte)
+        self._received += 1
         return True
 
-    def save(self) -> None:
-        _write_json(self.state_path, {"block_size": self.block_size, "bits": self.bits.hex(),
-                                      "received_total": self.received_total})
+    def close(self) -> None:
+        for fd in (self.part_fd, self.bits_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def discard(self) -> None:
+        self.close()
         self.part.unlink(missing_ok=True)
-        self.state_path.unlink(missing_ok=True)
+        self.bits_path.unlink(missing_ok=True)
 
 
 class Agent:
-    def __init__(self, cfg: AgentConfig) -> None:
+    def __init__(self, cfg: AgentConfig, pump: Pump | None = None) -> None:
+        """`pump`: a network thread shared with other agents (simulated fleets); else paho's own."""
         protocol.check_name("device", cfg.device)
         self.cfg = cfg
+        self.pump = pump
         self.dir = Path(cfg.state_dir)
         for sub in ("slots/a", "slots/b", "download"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
@@ -161,6 +180,7 @@ class Agent:
         self.client: mqtt.Client | None = None
         self.bdseq = int(_read_json(self.dir / "bdseq.json", {"bdseq": 0})["bdseq"])
         self.connected = threading.Event()
+        self.disconnected = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.download: Download | None = None
@@ -223,9 +243,9 @@ class Agent:
         t = threading.Thread(target=self._supervise, name=f"agent-{self.cfg.device}", daemon=True)
         t.start()
         self.threads.append(t)
-        t2 = threading.Thread(target=self._tick, name=f"agent-tick-{self.cfg.device}", daemon=True)
-        t2.start()
-        self.threads.append(t2)
+        self.next_telemetry = time.monotonic() + self.cfg.telemetry_s
+        self.next_heartbeat = 0.0
+        TICKER.add(self)
 
     def _connect_once(self) -> mqtt.Client:
         self.bdseq += 1
@@ -237,10 +257,14 @@ class Agent:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        if self.pump is not None:
+            self.pump.attach(c)
         c.connect(self.endpoint.host, self.endpoint.port, keepalive=self.cfg.keepalive)
         return c
 
     def _supervise(self) -> None:
+        """One paho client per connection (its own bdseq, will and client id), run by paho's network
+        thread (loop_start: publishes from other threads are then queued, never written concurrently)."""
         delay = 0.2
         while not self.stopping.is_set():
             try:
@@ -252,13 +276,18 @@ class Agent:
                 continue
             with self.lock:
                 self.client = c
-            c.loop_forever(retry_first_connection=False)  # returns when the connection ends
+            self.disconnected.clear()
+            if self.pump is None:
+                c.loop_start()
+            while not self.disconnected.wait(0.5):
+                if self.stopping.is_set() and not self.connected.is_set():
+                    break
+            if self.pump is None:
+                c.loop_stop()
             self.connected.clear()
             if not self.stopping.is_set():
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 2.0)
-            else:
-                break
 
     def _on_connect(self, c: mqtt.Client, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
@@ -289,11 +318,13 @@ class Agent:
 
     def _on_disconnect(self, c: mqtt.Client, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
         self.connected.clear()
-        c.disconnect()  # ends loop_forever; the supervisor reconnects with the next bdseq
+        c.disconnect()  # no automatic reconnect: the supervisor connects anew with the next bdseq
+        self.disconnected.set()
 
     def stop(self) -> None:
         """A clean shutdown: retained state `offline`, then DISCONNECT (no will)."""
         self.stopping.set()
+        TICKER.remove(self)
         with self.lock:
             c = self.client
         if c is not None and self.connected.is_set():
@@ -306,10 +337,13 @@ class Agent:
             c.disconnect()
         for t in self.threads:
             t.join(timeout=5)
+        if self.download is not None:
+            self.download.close()
 
     def crash(self) -> None:
         """Drop the connection without DISCONNECT, as a reset would (the broker sends the will)."""
         self.stopping.set()
+        TICKER.remove(self)
         with self.lock:
             c = self.client
         if c is not None:
@@ -385,6 +419,8 @@ class Agent:
             if fit:
                 self._finish("failed", fit)
                 return
+            if self.download is not None:
+                self.download.close()
             self.download = Download(self.dir / "download", job)
             self._status("downloading")
             if self.download.complete:
@@ -481,20 +517,19 @@ class Agent:
 
     # --- periodic work -----------------------------------------------------------------------
 
-    def _tick(self) -> None:
-        next_telemetry = time.monotonic() + self.cfg.telemetry_s
-        next_heartbeat = 0.0
-        while not self.stopping.wait(0.1):
-            now = time.monotonic()
-            if now >= next_heartbeat and self.connected.is_set() and self.client is not None:
-                next_heartbeat = now + self.cfg.keepalive / 2
+    def tick(self, now: float) -> None:
+        """Periodic work (heartbeat, telemetry, block re-requests), called by the shared ticker."""
+        if self.connected.is_set() and self.client is not None:
+            if now >= self.next_heartbeat:
+                self.next_heartbeat = now + self.cfg.keepalive / 2
                 self.client.publish(self.topic("heartbeat"), protocol.encode("heartbeat", {"bdseq": self.bdseq}))
-            with self.lock:
-                if self.download is not None and now - self.last_block > RETRY_S:
-                    self._request(force=True)
-            if now >= next_telemetry and self.connected.is_set():
-                next_telemetry = now + self.cfg.telemetry_s
+            if now >= self.next_telemetry:
+                self.next_telemetry = now + self.cfg.telemetry_s
                 self.publish_telemetry()
+        if self.download is not None and now - self.last_block > RETRY_S:
+            with self.lock:
+                if self.download is not None:
+                    self._request(force=True)
 
     def publish_telemetry(self) -> None:
         m = self.model
@@ -509,6 +544,43 @@ class Agent:
             rep = _read_json(self.dir / "slots" / str(self.boot["active"]) / "report.json", {})
             report_peak = int(rep.get("peak_sram_bytes", 0))
         return report_peak
+
+
+class Ticker:
+    """One thread that drives the periodic work of every agent in the process (ten times a second),
+    so that a thousand simulated agents do not need a thousand timer threads."""
+
+    def __init__(self, period: float = 0.1) -> None:
+        self.period = period
+        self.agents: set[Agent] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def add(self, agent: Agent) -> None:
+        with self.lock:
+            self.agents.add(agent)
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="agent-ticker", daemon=True)
+                self.thread.start()
+
+    def remove(self, agent: Agent) -> None:
+        with self.lock:
+            self.agents.discard(agent)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.period)
+            with self.lock:
+                agents = list(self.agents)
+            now = time.monotonic()
+            for a in agents:
+                try:
+                    a.tick(now)
+                except Exception:  # one agent's fault must not stop the others' heartbeats
+                    log.exception("agent %s tick", a.cfg.device)
+
+
+TICKER = Ticker()
 
 
 def main(argv: list[str] | None = None) -> None:

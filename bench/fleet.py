@@ -1,0 +1,282 @@
+"""Fleet benchmark on a real Mosquitto (loopback): registration of a simulated fleet into the knowledge
+graph, and a deployment's throughput against the broker's own throughput for the same bytes.
+
+1. A private broker with credentials for --devices devices; the manager (in this process, with an
+   in-memory Oxigraph store); the device agents in a child process (fleet.simulate). Timed from the
+   agents' start until every device is in the graph (SHACL-validated), then until every Thing
+   Description is in it too.
+2. One compiled package (the example model's report.json and int8 .tflite, signed) deployed to
+   --deploy of those devices: every block requested by bitmap, written and persisted, the artifact
+   verified (SHA-256, Ed25519) and applied to an A/B slot. Throughput = devices x package bytes / time
+   from the first job offer to the last `applied`.
+3. Baseline in the same run: a plain paho publisher (this process) sends the same bytes (the same
+   messages, header included) to a plain paho subscriber in a child process, QoS 0; throughput from
+   the first publish to the last byte received.
+4. The manager's CPU time (this process: the manager's threads, the rollout loop and its waits) and
+   its peak resident memory.
+
+Usage: python bench/fleet.py [--devices 1000] [--deploy 200] [--block-size 4096]
+Writes bench/results/fleet.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# This file is named like the package it measures: take bench/ off the path so `fleet` is the package.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))
+
+from machine import machine_info  # noqa: E402
+
+from fleet import protocol  # noqa: E402
+from fleet.broker import MANAGER, Broker, BrokerConfig, write_config  # noqa: E402
+from fleet.manager import Manager  # noqa: E402
+from fleet.mqtt import Endpoint, make_client  # noqa: E402
+from fleet.package import Package, build, load_signing_key  # noqa: E402
+from fleet.rollout import deploy  # noqa: E402
+from fleet.simulate import SWITCH_INTERVAL_S, device_names, scratch_dir  # noqa: E402
+from semantic.store import LocalStore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "fmnist_cnn_int8.tflite"
+SUBSCRIBERS = """
+import json, sys, threading, time
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+sys.setswitchinterval(float(sys.argv[2]))
+spec = json.loads(open(sys.argv[1]).read())
+lock = threading.Lock()
+got = {"bytes": 0, "msgs": 0, "last": None}
+subscribed = threading.Semaphore(0)
+def on_message(c, ud, m):
+    with lock:
+        got["bytes"] += len(m.payload); got["msgs"] += 1; got["last"] = time.time()
+clients = []
+for i, (user, pw, topic) in enumerate(spec["clients"]):
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{i}")
+    c.username_pw_set(user, pw)
+    c.on_message = on_message
+    c.on_connect = lambda c, ud, f, rc, p=None, t=topic: c.subscribe(t, 0)
+    c.on_subscribe = lambda *a: subscribed.release()
+    c.connect(spec["host"], spec["port"], 60)
+    c.loop_start()
+    clients.append(c)
+for _ in clients:
+    subscribed.acquire()
+print(json.dumps({"ready": True}), flush=True)
+deadline = time.time() + 120
+while got["bytes"] < spec["total"] and time.time() < deadline:
+    time.sleep(0.002)
+for c in clients:
+    c.loop_stop()
+print(json.dumps(got), flush=True)
+"""
+
+
+def rss() -> dict[str, int]:
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            out[k] = int(v.split()[0]) * 1024
+    return out
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def mosquitto_version() -> str:
+    r = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True, check=False)
+    return (r.stdout or r.stderr).splitlines()[0].strip() if (r.stdout or r.stderr) else ""
+
+
+def make_package(cfg: BrokerConfig, directory: Path) -> Package:
+    import tte
+
+    report = tte.compile(tte.load(EXAMPLE), board="stm32f746g-disco", scheme="last-k:2", emit_c=False,
+                         name="fmnist_cnn")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(report, default=lambda o: o.item() if hasattr(o, "item")
+                                                      else str(o)))
+    (directory / "fmnist_cnn.tflite").write_bytes(EXAMPLE.read_bytes())
+    return build(directory, load_signing_key(cfg.signing_key))
+
+
+def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, per_device: bool,
+             tmp: Path) -> dict[str, Any]:
+    """Plain paho, QoS 0: the same messages (block header + bytes) as the deploy, one copy per device,
+    from a publisher here to subscribers in a child process: one subscriber for all copies
+    (`per_device` False: the broker's own throughput) or one per device on its own topic, with the
+    device's credentials (True: the deploy's client layout without its protocol)."""
+    n = protocol.block_count(len(pkg.data), block_size)
+    msgs = [protocol.pack_block(pkg.sha256, len(pkg.data), block_size, i, pkg.data[i * block_size:(i + 1) * block_size])
+            for i in range(n)]
+    total = len(devices) * sum(len(m) for m in msgs)
+    if per_device:
+        topics = [protocol.topic(cfg.fleet, d, "stream/data") for d in devices]
+        clients = [[d, cfg.password(d), t] for d, t in zip(devices, topics)]
+    else:
+        topics = [protocol.topic(cfg.fleet, "baseline", "stream/data")] * len(devices)
+        clients = [[MANAGER, cfg.password(MANAGER), topics[0]]]
+    spec = tmp / f"subscribers-{per_device}.json"
+    spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total}))
+    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
+                           stdout=subprocess.PIPE, text=True)
+    assert sub.stdout is not None
+    json.loads(sub.stdout.readline())  # all subscribed
+    pub = make_client(Endpoint.parse(cfg.url), "bench-pub", MANAGER, cfg.password(MANAGER))
+    connected = threading.Event()
+    pub.on_connect = lambda *a: connected.set()
+    pub.connect("127.0.0.1", cfg.port, 60)
+    pub.loop_start()
+    connected.wait(10)
+    t0 = time.time()
+    for topic in topics:
+        for m in msgs:
+            pub.publish(topic, m, qos=0)
+    got = json.loads(sub.stdout.readline())
+    sub.wait()
+    pub.disconnect()
+    pub.loop_stop()
+    seconds = got["last"] - t0
+    return {"subscribers": len(clients), "messages": len(devices) * n, "bytes_sent": total,
+            "bytes_received": got["bytes"], "seconds": round(seconds, 3),
+            "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--deploy", type=int, default=200)
+    ap.add_argument("--block-size", type=int, default=protocol.DEFAULT_BLOCK)
+    ap.add_argument("--no-td", action="store_true", help="devices publish no Thing Description")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "fleet.json"))
+    args = ap.parse_args()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as the simulated devices' process does
+
+    result: dict[str, Any] = {"machine": machine_info(), "versions": {"mosquitto": mosquitto_version()}}
+    import paho.mqtt
+
+    result["versions"]["paho-mqtt"] = paho.mqtt.__version__
+    devices = device_names(args.devices)
+    with tempfile.TemporaryDirectory(prefix="tte-bench-fleet-") as tmp, scratch_dir("tte-bench-fleet-") as flash:
+        cfg = write_config(Path(tmp) / "broker", fleet="sim", devices=[*devices, "baseline"])
+        broker = Broker(cfg)
+        broker.start()
+        child = None
+        manager = Manager(Endpoint.parse(cfg.url), cfg.password(MANAGER), LocalStore(None), fleet=cfg.fleet)
+        try:
+            manager.start()
+            cpu0, wall0 = cpu(), time.monotonic()
+            spec = Path(tmp) / "agents.json"
+            spec.write_text(json.dumps({"broker_dir": str(cfg.dir), "devices": devices, "root": flash,
+                                        "agent": {"publish_td": not args.no_td}}))
+            child = subprocess.Popen([sys.executable, "-m", "fleet.simulate", str(spec)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+            assert child.stdout is not None and child.stdin is not None
+            started = json.loads(child.stdout.readline())["starting"]
+            while len(manager.registered) < args.devices or manager.kg_devices() < args.devices:
+                time.sleep(0.05)
+                if time.time() - started > 300:
+                    raise SystemExit("registration did not finish within 300 s")
+            register_s = time.time() - started
+            kg_devices = manager.kg_devices()
+            td_s = None
+            if not args.no_td:
+                while len(manager.tds) < args.devices and time.time() - started < 600:
+                    time.sleep(0.1)
+                td_s = time.time() - started
+            cpu_reg, wall_reg = cpu() - cpu0, time.monotonic() - wall0
+            result["registration"] = {
+                "devices": args.devices, "registered": len(manager.registered), "kg_devices": kg_devices,
+                "online": manager.status()["online"], "register_seconds": round(register_s, 3),
+                "target_seconds": 10.0, "tds": len(manager.tds),
+                "td_seconds": round(td_s, 3) if td_s is not None else None,
+                "manager_graph_seconds": {k: round(v, 3) for k, v in manager.timings.items()},
+                "manager_cpu_seconds": round(cpu_reg, 3), "wall_seconds": round(wall_reg, 3),
+                "errors": len(manager.errors())}
+
+            pkg = make_package(cfg, Path(tmp) / "pkg")
+            targets = devices[:args.deploy]
+            manager.wait_idle(30)
+            cpu1, rss_before = cpu(), rss()
+            r = deploy(manager, pkg, targets, stages="100%", block_size=args.block_size, stage_timeout=300,
+                       job_id="bench")
+            cpu_dep = cpu() - cpu1
+            first_offer = min(manager.jobs[d].sent_at for d in targets)
+            verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
+            transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
+            applied = sum(1 for s in r.states.values() if s == "applied")
+            resent = sum(manager.jobs[d].bytes_resent for d in targets)
+            result["deploy"] = {
+                "devices": len(targets), "applied": applied, "package_bytes": len(pkg.data),
+                "block_size": args.block_size, "blocks_per_device": protocol.block_count(len(pkg.data),
+                                                                                         args.block_size),
+                "seconds": round(r.seconds, 3), "payload_bytes_per_s": round(len(targets) * len(pkg.data) / r.seconds),
+                "transfer_seconds": round(transfer_s, 3) if transfer_s else None,
+                "transfer_payload_bytes_per_s": (round(len(targets) * len(pkg.data) / transfer_s) if transfer_s
+                                                 else None),
+                "bytes_sent": manager.bytes_sent, "bytes_resent": resent, "manager_cpu_seconds": round(cpu_dep, 3),
+                "manager_rss_bytes_before": rss_before.get("VmRSS")}
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+            child.wait(timeout=120)
+            child = None
+            base = baseline(cfg, pkg, targets, args.block_size, False, Path(tmp))
+            per_dev = baseline(cfg, pkg, targets, args.block_size, True, Path(tmp))
+            result["baseline_paho"] = base
+            result["baseline_paho_per_device"] = per_dev
+            dep = result["deploy"]
+            dep["ratio_to_baseline"] = round(dep["payload_bytes_per_s"] / base["payload_bytes_per_s"], 3)
+            dep["ratio_to_baseline_per_device"] = round(dep["payload_bytes_per_s"] / per_dev["payload_bytes_per_s"], 3)
+            if dep["transfer_payload_bytes_per_s"]:
+                dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
+                                                          / base["payload_bytes_per_s"], 3)
+            dep["target_ratio"] = 0.5
+            mem = rss()
+            result["manager_memory"] = {"rss_bytes": mem.get("VmRSS"), "peak_rss_bytes": mem.get("VmHWM"),
+                                        "note": "this process: the manager, its in-memory store, the imports of "
+                                                "tte/semantic/fleet and the baseline publisher"}
+        finally:
+            if child is not None:
+                child.kill()
+            manager.stop()
+            broker.stop()
+
+    reg, dep = result["registration"], result["deploy"]
+    base, per_dev = result["baseline_paho"], result["baseline_paho_per_device"]
+    print(f"{'registration':<36}{reg['registered']:>6} devices {reg['register_seconds']:>7.2f} s (target <= 10 s); "
+          f"TDs {reg['tds']} in {reg['td_seconds']} s; manager CPU {reg['manager_cpu_seconds']} s")
+    print(f"{'deploy (offer to applied)':<36}{dep['applied']:>6} devices {dep['seconds']:>7.2f} s "
+          f"{dep['payload_bytes_per_s'] / 1e6:7.2f} MB/s  ({dep['package_bytes']:,} B package)")
+    print(f"{'  transfer (offer to last verifying)':<36}{'':>14} {dep['transfer_seconds'] or 0:>7.2f} s "
+          f"{(dep['transfer_payload_bytes_per_s'] or 0) / 1e6:7.2f} MB/s")
+    for name, b in (("paho pub/sub, 1 subscriber", base), ("paho pub/sub, 1 subscriber/device", per_dev)):
+        print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s {b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
+    print(f"{'ratio deploy / 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5)")
+    print(f"{'ratio deploy / 1 subscriber/device':<36}{dep['ratio_to_baseline_per_device']:>6.3f}")
+    print(f"{'manager peak RSS':<36}{result['manager_memory']['peak_rss_bytes'] / 2**20:>6.0f} MB")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
