@@ -24,6 +24,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from tte.errors import TteError
 log = logging.getLogger("fleet.agent")
 
 WINDOW = 32  # blocks requested at a time
-RETRY_S = 1.0  # re-request the missing blocks of the window after this much silence
+RETRY_S = 3.0  # re-request the missing blocks of the window after this much silence (blocks are QoS 0)
 
 
 @dataclass
@@ -79,6 +80,17 @@ def _read_json(path: Path, default: Any) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return default
+
+
+@lru_cache(maxsize=32)
+def _board(name: str) -> Any:
+    """The board description (boards/*.toml), None for a board tte does not know."""
+    from tte.targets.boards import get_board
+
+    try:
+        return get_board(name)
+    except TteError:
+        return None
 
 
 class Download:
@@ -142,17 +154,23 @@ class Download:
     def put(self, block: protocol.Block) -> bool:
         """Write a block at its offset, then mark it received; False for a duplicate."""
         self.received_total += len(block.data)
-        os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
         if self.has(block.index):
+            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
             return False
         os.pwrite(self.part_fd, block.data, block.offset)
         byte = block.index // 8
         self.bits[byte] |= 1 << (block.index % 8)
         os.pwrite(self.bits_fd, self.bits[byte:byte + 1], self.COUNTER.size + byte)
         self._received += 1
+        if self._received % 16 == 0 or self._received == self.n:  # a statistic: every 16th block is enough
+            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
         return True
 
     def close(self) -> None:
+        try:
+            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
+        except OSError:
+            pass
         for fd in (self.part_fd, self.bits_fd):
             try:
                 os.close(fd)
@@ -429,11 +447,8 @@ class Agent:
                 self._request(force=True)
 
     def _fit(self, manifest: dict[str, Any]) -> str | None:
-        from tte.targets.boards import get_board
-
-        try:
-            board = get_board(self.cfg.board)
-        except TteError:
+        board = _board(self.cfg.board)
+        if board is None:
             return None
         free = board.sram_bytes - self.cfg.app_sram_bytes
         if manifest.get("peak_sram_bytes", 0) > free:
@@ -468,9 +483,11 @@ class Agent:
         d = self.download
         if d is None or self.client is None or not self.connected.is_set():
             return
+        if not force and len(self.requested) > self.cfg.window // 2:
+            self.requested = {i for i in self.requested if not d.has(i)}
+            if len(self.requested) > self.cfg.window // 2:
+                return
         outstanding = [i for i in self.requested if not d.has(i)]
-        if not force and len(outstanding) > self.cfg.window // 2:
-            return
         want = d.missing(self.cfg.window)
         if not force:
             want = [i for i in want if i not in self.requested] or ([] if outstanding else want)

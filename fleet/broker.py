@@ -236,11 +236,10 @@ def conf_text(d: Path, port: int, tls: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_config(directory: str | Path, fleet: str = "default", devices: list[str] | tuple[str, ...] = (),
-                 port: int | None = None, tls: bool = False) -> BrokerConfig:
+def write_config(directory: str | Path, fleet: str | None = None, devices: list[str] | tuple[str, ...] = (),
+                 port: int | None = None, tls: bool | None = None) -> BrokerConfig:
     """Write (or update) the broker's files in `directory`; existing credentials and keys are kept,
-    new devices get fresh passwords."""
-    protocol.check_name("fleet", fleet)
+    new devices get fresh passwords; fleet name, port and TLS are kept unless given."""
     for dev in devices:
         protocol.check_name("device", dev)
     d = Path(directory).resolve()
@@ -251,6 +250,8 @@ def write_config(directory: str | Path, fleet: str = "default", devices: list[st
     cpath = d / "credentials.json"
     if cpath.exists():
         creds = json.loads(cpath.read_text())
+    fleet = protocol.check_name("fleet", fleet or creds.get("fleet") or "default")
+    tls = bool(creds.get("tls")) if tls is None else tls
     for dev in devices:
         if dev == MANAGER:
             raise TteError(f"'{MANAGER}' is the manager's user name, not a device id")

@@ -36,7 +36,11 @@ TTE = "https://tte.invalid/ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _DEVICE_IN = re.compile(r"urn:tte:device:([A-Za-z0-9._-]+?)(?:/|>|$)")
 BATCH = 200  # registrations validated and written per graph update
-MANAGER_KINDS = ("state", "register", "td", "heartbeat", "telemetry", "job/status", "stream/get")
+# what each role of the manager subscribes to: the graph keeper (`tte fleet serve`) and the deployer
+# (`tte fleet deploy`); one process may do both
+ROLE_KINDS = {"graph": ("state", "register", "td", "heartbeat", "telemetry"),
+              "deploy": ("state", "job/status", "stream/get")}
+MANAGER_KINDS = tuple(dict.fromkeys(ROLE_KINDS["graph"] + ROLE_KINDS["deploy"]))
 
 
 def presence_graph(device: str) -> str:
@@ -88,15 +92,23 @@ class JobState:
 
 
 class Manager:
-    def __init__(self, endpoint: Endpoint, password: str, store: Store, fleet: str = "default",
+    def __init__(self, endpoint: Endpoint, password: str, store: Store | None, fleet: str = "default",
                  username: str = "manager", mqtt_version: str = "3.1.1", keepalive: int = 10,
-                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None,
+                 roles: tuple[str, ...] = ("graph", "deploy"), client_id: str | None = None) -> None:
         from semantic.kg import KnowledgeGraph
 
         self.fleet = protocol.check_name("fleet", fleet)
         self.endpoint = endpoint
-        self.kg = KnowledgeGraph(store)
-        self.store = store
+        unknown = set(roles) - set(ROLE_KINDS)
+        if unknown or not roles:
+            raise ValueError(f"roles must be among {sorted(ROLE_KINDS)}, got {roles}")
+        self.kinds = tuple(dict.fromkeys(k for r in roles for k in ROLE_KINDS[r]))
+        self.graph = "graph" in roles
+        if self.graph and store is None:
+            raise ValueError("the graph role needs a store")
+        self.kg = KnowledgeGraph(store) if store is not None else None
+        self.store: Any = store
         self.on_event = on_event
         self.events: deque[dict[str, Any]] = deque(maxlen=10000)
         self.presence: dict[str, dict[str, Any]] = {}
@@ -119,13 +131,14 @@ class Manager:
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self.idle = threading.Event()
-        self.client = make_client(endpoint, f"tte-manager-{fleet}", username, password, mqtt_version)
+        self.client = make_client(endpoint, client_id or f"tte-manager-{fleet}", username, password, mqtt_version)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
         self.keepalive = keepalive
         self.worker = threading.Thread(target=self._work, name="fleet-manager", daemon=True)
-        self._add_boards()
+        if self.graph:
+            self._add_boards()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -153,7 +166,7 @@ class Manager:
         if rc.is_failure:
             self.event("error", None, "", f"broker refused the manager: {rc}")
             return
-        c.subscribe([(protocol.subscription(self.fleet, k), 1) for k in MANAGER_KINDS])
+        c.subscribe([(protocol.subscription(self.fleet, k), 1) for k in self.kinds])
         self.connected.set()
         with self.lock:  # a broker restart loses what was in flight: offer the open jobs again
             for j in self.jobs.values():
@@ -181,7 +194,7 @@ class Manager:
     def _on_message(self, c: mqtt.Client, ud: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             t = protocol.parse_topic(msg.topic)
-            if t.fleet != self.fleet or t.kind not in MANAGER_KINDS:
+            if t.fleet != self.fleet or t.kind not in self.kinds:
                 raise protocol.ProtocolError(f"unexpected topic {msg.topic}")
             if len(msg.payload) > protocol.limit(t.kind):
                 raise protocol.ProtocolError(f"{t.kind}: oversize payload ({len(msg.payload)} bytes > "
@@ -271,7 +284,7 @@ class Manager:
     def _publish_status(self) -> None:
         """The fleet's summary, retained on tte/v1/<fleet>/_fleet/status (what `tte fleet status` reads)."""
         now = time.monotonic()
-        if now < self._next_status or not self.connected.is_set():
+        if now < self._next_status or not self.connected.is_set() or not self.graph:
             return
         self._next_status = now + self.status_every
         st = {**self.status(), "kg_devices": self.kg_devices()}
@@ -305,6 +318,8 @@ class Manager:
                     states[device] = back
             elif kind == "telemetry":
                 self.telemetry[device] = {**obj, "at": time.time()}
+        if not self.graph:
+            return
         if regs:
             t0 = time.perf_counter()
             self._register(regs)
@@ -328,7 +343,7 @@ class Manager:
                     self.presence[device] = {**p, "state": "lost", "since": time.time(), "silent": True}
                 lost[device] = self.presence[device]
                 self.event("presence", device, "", "lost", bdseq=p["bdseq"], reason="no heartbeat")
-        if lost:
+        if lost and self.graph:
             self._write_presence(lost)
 
     def _heartbeat(self, device: str, hb: dict[str, Any]) -> dict[str, Any] | None:
