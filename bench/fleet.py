@@ -191,16 +191,23 @@ def main() -> None:
                                      env={**os.environ, "PYTHONPATH": str(ROOT)})
             assert child.stdout is not None and child.stdin is not None
             started = json.loads(child.stdout.readline())["starting"]
+            last_report = time.time()
             while len(manager.registered) < args.devices or manager.kg_devices() < args.devices:
                 time.sleep(0.05)
+                if time.time() - last_report > 5:
+                    last_report = time.time()
+                    print(f"  ... {time.time() - started:.0f} s: {manager.status()}", file=sys.stderr, flush=True)
                 if time.time() - started > 300:
-                    raise SystemExit("registration did not finish within 300 s")
+                    raise SystemExit(f"registration did not finish within 300 s: {manager.status()}")
             register_s = time.time() - started
             kg_devices = manager.kg_devices()
             td_s = None
             if not args.no_td:
                 while len(manager.tds) < args.devices and time.time() - started < 600:
                     time.sleep(0.1)
+                    if time.time() - last_report > 5:
+                        last_report = time.time()
+                        print(f"  ... {time.time() - started:.0f} s: {len(manager.tds)} TDs", file=sys.stderr, flush=True)
                 td_s = time.time() - started
             cpu_reg, wall_reg = cpu() - cpu0, time.monotonic() - wall0
             result["registration"] = {

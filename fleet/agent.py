@@ -23,6 +23,7 @@ import shutil
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -207,6 +208,8 @@ class Agent:
         self.requested: set[int] = set()
         self.model: DeviceModel | None = None
         self.steps = 0
+        # answers federated round tasks (federated.transports.mqtt.device_handler); None: ignored
+        self.fed_handler: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
         self.boot = self._recover_boot()
 
     # --- A/B slots -------------------------------------------------------------------------
@@ -392,7 +395,7 @@ class Agent:
             log.warning("%s: ignored %s: %s", self.cfg.device, msg.topic, e)
 
     def _on_fed_task(self, task: dict[str, Any]) -> None:
-        handler = getattr(self, "fed_handler", None)
+        handler = self.fed_handler
         if handler is not None:
             reply = handler(task)
             if reply is not None and self.client is not None:

@@ -220,6 +220,10 @@ def conf_text(d: Path, port: int, tls: bool) -> str:
         f"persistence_location {d / 'data'}/",
         "autosave_interval 5",
         f"max_packet_size {protocol.BROKER_MAX_PACKET}",
+        # the manager receives every device's birth at once when a fleet comes up; mosquitto's
+        # defaults (1000 queued, 20 in flight per client) would drop QoS 1 messages beyond that
+        "max_queued_messages 200000",
+        "max_inflight_messages 1000",
         "set_tcp_nodelay true",
         f"log_dest file {d / 'mosquitto.log'}",
         "log_type error",
