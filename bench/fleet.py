@@ -56,32 +56,35 @@ SUBSCRIBERS = """
 import json, sys, threading, time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from fleet.pump import Pump
 sys.setswitchinterval(float(sys.argv[2]))
 spec = json.loads(open(sys.argv[1]).read())
-lock = threading.Lock()
 got = {"bytes": 0, "msgs": 0, "last": None}
 subscribed = threading.Semaphore(0)
-def on_message(c, ud, m):
-    with lock:
-        got["bytes"] += len(m.payload); got["msgs"] += 1; got["last"] = time.time()
+def on_message(c, ud, m):  # all clients run on the pump's one thread
+    got["bytes"] += len(m.payload); got["msgs"] += 1; got["last"] = time.time()
+pump = Pump()
 clients = []
 for i, (user, pw, topic) in enumerate(spec["clients"]):
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{i}")
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{spec['tag']}-{i}")
     c.username_pw_set(user, pw)
     c.on_message = on_message
     c.on_connect = lambda c, ud, f, rc, p=None, t=topic: c.subscribe(t, 0)
     c.on_subscribe = lambda *a: subscribed.release()
+    pump.attach(c)
     c.connect(spec["host"], spec["port"], 60)
-    c.loop_start()
     clients.append(c)
 for _ in clients:
     subscribed.acquire()
 print(json.dumps({"ready": True}), flush=True)
-deadline = time.time() + 120
+deadline = time.time() + 60
 while got["bytes"] < spec["total"] and time.time() < deadline:
     time.sleep(0.002)
 for c in clients:
-    c.loop_stop()
+    c.disconnect()
+time.sleep(0.2)
+pump.stop()
+got["cpu_seconds"] = time.process_time()
 print(json.dumps(got), flush=True)
 """
 
@@ -93,6 +96,12 @@ def rss() -> dict[str, int]:
         if k in ("VmRSS", "VmHWM"):
             out[k] = int(v.split()[0]) * 1024
     return out
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu() -> float:
@@ -122,7 +131,8 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
     """Plain paho, QoS 0: the same messages (block header + bytes) as the deploy, one copy per device,
     from a publisher here to subscribers in a child process: one subscriber for all copies
     (`per_device` False: the broker's own throughput) or one per device on its own topic, with the
-    device's credentials (True: the deploy's client layout without its protocol)."""
+    device's credentials (True: the deploy's client layout without its protocol). The subscribers
+    run on one network thread (fleet.pump), as the simulated devices do."""
     n = protocol.block_count(len(pkg.data), block_size)
     msgs = [protocol.pack_block(pkg.sha256, len(pkg.data), block_size, i, pkg.data[i * block_size:(i + 1) * block_size])
             for i in range(n)]
@@ -134,9 +144,10 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
         topics = [protocol.topic(cfg.fleet, "baseline", "stream/data")] * len(devices)
         clients = [[MANAGER, cfg.password(MANAGER), topics[0]]]
     spec = tmp / f"subscribers-{per_device}.json"
-    spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total}))
+    spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total,
+                                "tag": int(per_device)}))
     sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
-                           stdout=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert sub.stdout is not None
     json.loads(sub.stdout.readline())  # all subscribed
     pub = make_client(Endpoint.parse(cfg.url), "bench-pub", MANAGER, cfg.password(MANAGER))
@@ -145,18 +156,23 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
     pub.connect("127.0.0.1", cfg.port, 60)
     pub.loop_start()
     connected.wait(10)
+    cpu0 = cpu()
     t0 = time.time()
     for topic in topics:
         for m in msgs:
             pub.publish(topic, m, qos=0)
     got = json.loads(sub.stdout.readline())
+    pub_cpu = cpu() - cpu0
     sub.wait()
     pub.disconnect()
     pub.loop_stop()
     seconds = got["last"] - t0
     return {"subscribers": len(clients), "messages": len(devices) * n, "bytes_sent": total,
             "bytes_received": got["bytes"], "seconds": round(seconds, 3),
-            "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds)}
+            "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds),
+            "publisher_cpu_seconds": round(pub_cpu, 3),
+            "subscriber_cpu_seconds": round(got["cpu_seconds"], 3),
+            "note": "subscriber CPU includes its start-up and connections"}
 
 
 def main() -> None:
@@ -169,7 +185,8 @@ def main() -> None:
     args = ap.parse_args()
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as the simulated devices' process does
 
-    result: dict[str, Any] = {"machine": machine_info(), "versions": {"mosquitto": mosquitto_version()}}
+    result: dict[str, Any] = {"machine": machine_info(), "versions": {"mosquitto": mosquitto_version()},
+                              "load_average_at_start": os.getloadavg()[0]}
     import paho.mqtt
 
     result["versions"]["paho-mqtt"] = paho.mqtt.__version__
@@ -207,7 +224,8 @@ def main() -> None:
                     time.sleep(0.1)
                     if time.time() - last_report > 5:
                         last_report = time.time()
-                        print(f"  ... {time.time() - started:.0f} s: {len(manager.tds)} TDs", file=sys.stderr, flush=True)
+                        print(f"  ... {time.time() - started:.0f} s: {len(manager.tds)} TDs", file=sys.stderr,
+                              flush=True)
                 td_s = time.time() - started
             cpu_reg, wall_reg = cpu() - cpu0, time.monotonic() - wall0
             result["registration"] = {
@@ -222,10 +240,10 @@ def main() -> None:
             pkg = make_package(cfg, Path(tmp) / "pkg")
             targets = devices[:args.deploy]
             manager.wait_idle(30)
-            cpu1, rss_before = cpu(), rss()
+            cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(child.pid)
             r = deploy(manager, pkg, targets, stages="100%", block_size=args.block_size, stage_timeout=300,
                        job_id="bench")
-            cpu_dep = cpu() - cpu1
+            cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(child.pid) - agents_cpu1
             first_offer = min(manager.jobs[d].sent_at for d in targets)
             verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
             transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
@@ -240,7 +258,7 @@ def main() -> None:
                 "transfer_payload_bytes_per_s": (round(len(targets) * len(pkg.data) / transfer_s) if transfer_s
                                                  else None),
                 "bytes_sent": manager.bytes_sent, "bytes_resent": resent, "manager_cpu_seconds": round(cpu_dep, 3),
-                "manager_rss_bytes_before": rss_before.get("VmRSS")}
+                "agents_cpu_seconds": round(agents_cpu, 3), "manager_rss_bytes_before": rss_before.get("VmRSS")}
             child.stdin.write("stop\n")
             child.stdin.flush()
             child.wait(timeout=120)
@@ -278,7 +296,13 @@ def main() -> None:
         print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s {b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
     print(f"{'ratio deploy / 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5)")
     print(f"{'ratio deploy / 1 subscriber/device':<36}{dep['ratio_to_baseline_per_device']:>6.3f}")
+    print(f"{'CPU s, deploy: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + "
+          f"{dep['agents_cpu_seconds']:.2f}; "
+          f"baseline 1 subscriber: publisher {base['publisher_cpu_seconds']:.2f} + subscriber "
+          f"{base['subscriber_cpu_seconds']:.2f}")
+    print(f"{'load average at the end':<36}{os.getloadavg()[0]:>6.1f} (2 cores)")
     print(f"{'manager peak RSS':<36}{result['manager_memory']['peak_rss_bytes'] / 2**20:>6.0f} MB")
+    result["load_average_at_end"] = os.getloadavg()[0]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -153,18 +153,20 @@ class Download:
         return max(0, self.received_total - self.size)
 
     def put(self, block: protocol.Block) -> bool:
-        """Write a block at its offset, then mark it received; False for a duplicate."""
+        """Write a block at its offset, count it, then mark it received; False for a duplicate.
+        (A reset between the count and the mark counts the block once more when it comes again:
+        it was indeed sent twice.)"""
         self.received_total += len(block.data)
-        if self.has(block.index):
-            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
+        duplicate = self.has(block.index)
+        if not duplicate:
+            os.pwrite(self.part_fd, block.data, block.offset)
+        os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
+        if duplicate:
             return False
-        os.pwrite(self.part_fd, block.data, block.offset)
         byte = block.index // 8
         self.bits[byte] |= 1 << (block.index % 8)
         os.pwrite(self.bits_fd, self.bits[byte:byte + 1], self.COUNTER.size + byte)
         self._received += 1
-        if self._received % 16 == 0 or self._received == self.n:  # a statistic: every 16th block is enough
-            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
         return True
 
     def close(self) -> None:
@@ -313,8 +315,7 @@ class Agent:
     def _on_connect(self, c: mqtt.Client, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
             log.warning("%s: broker refused the connection: %s", self.cfg.device, rc)
-            self.stopping.wait(0.5)
-            c.disconnect()
+            c.disconnect()  # the supervisor tries again after its back-off
             return
         for kind in ("job", "stream/data", "state", "fed/task"):
             c.subscribe(self.topic(kind), qos=1 if kind != "stream/data" else 0)
