@@ -5,17 +5,19 @@ graph, and a deployment's throughput against the broker's own throughput for the
    in-memory Oxigraph store); the device agents in a child process (fleet.simulate). Timed from the
    agents' start until every device is in the graph (SHACL-validated), then until every Thing
    Description is in it too.
-2. One compiled package (the example model's report.json and int8 .tflite, signed) deployed to
-   --deploy of those devices: every block requested by bitmap, written and persisted, the artifact
-   verified (SHA-256, Ed25519) and applied to an A/B slot. Throughput = devices x package bytes / time
-   from the first job offer to the last `applied`.
-3. Baseline in the same run: a plain paho publisher (this process) sends the same bytes (the same
-   messages, header included) to a plain paho subscriber in a child process, QoS 0; throughput from
-   the first publish to the last byte received.
-4. The manager's CPU time (this process: the manager's threads, the rollout loop and its waits) and
-   its peak resident memory.
+2. A compiled package (report.json and the int8 .tflite, signed) deployed to --deploy of those
+   devices, for two packages in turn: the example CNN (51 KB) and MCUNet-5fps (660 KB). Every
+   block is requested by bitmap, written and persisted; the artifact is verified (SHA-256,
+   Ed25519) and applied to an A/B slot. Throughput = devices x package bytes / time from the
+   first job offer to the last `applied` (and to the last `verifying`: the transfer alone).
+3. Baselines in the same run: a plain paho publisher (this process) sends the same messages
+   (block header included), one copy per device, QoS 0, to plain paho subscribers in a child
+   process: one subscriber for everything (the broker's own throughput: the ratio's baseline),
+   and one subscriber per device on its own topic; from the first publish to the last byte.
+4. CPU seconds of both sides (the figures that do not depend on the machine's load), the
+   manager's peak resident memory, the load average.
 
-Usage: python bench/fleet.py [--devices 1000] [--deploy 200] [--block-size 4096]
+Usage: python bench/fleet.py [--devices 1000] [--deploy 200] [--block-size 4096] [--packages fmnist,mcunet]
 Writes bench/results/fleet.json.
 """
 
@@ -114,16 +116,56 @@ def mosquitto_version() -> str:
     return (r.stdout or r.stderr).splitlines()[0].strip() if (r.stdout or r.stderr) else ""
 
 
-def make_package(cfg: BrokerConfig, directory: Path) -> Package:
-    import tte
-
-    report = tte.compile(tte.load(EXAMPLE), board="stm32f746g-disco", scheme="last-k:2", emit_c=False,
-                         name="fmnist_cnn")
+def _write_package_dir(directory: Path, report: dict[str, Any], model_name: str, model: bytes) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "report.json").write_text(json.dumps(report, default=lambda o: o.item() if hasattr(o, "item")
                                                       else str(o)))
-    (directory / "fmnist_cnn.tflite").write_bytes(EXAMPLE.read_bytes())
+    (directory / model_name).write_bytes(model)
+
+
+def make_package(cfg: BrokerConfig, which: str, directory: Path) -> Package:
+    """`fmnist`: the example CNN (a 51 KB package); `mcunet`: the paper's MCUNet-5fps at 96x96 with
+    seeded random weights, int8 (a 660 KB package: a package the size of what fills an MCU's flash)."""
+    import numpy as np
+
+    import tte
+
+    if which == "fmnist":
+        q = tte.load(EXAMPLE)
+        model = EXAMPLE.read_bytes()
+    else:
+        from tte.models.paper import build_paper_onnx
+
+        g = tte.load(build_paper_onnx("mcunet-5fps", resolution=96).SerializeToString(), name="mcunet")
+        q = tte.quantize(g, calibration=np.random.default_rng(0).normal(size=(8, 3, 96, 96)).astype(np.float32))
+        tte.export(q, directory.with_suffix(".tflite"))
+        model = directory.with_suffix(".tflite").read_bytes()
+    report = tte.compile(q, board="stm32f746g-disco", scheme="last-k:2", emit_c=False, name=which)
+    _write_package_dir(directory, report, f"{which}.tflite", model)
     return build(directory, load_signing_key(cfg.signing_key))
+
+
+def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: int, agents_pid: int,
+               job_id: str) -> dict[str, Any]:
+    manager.wait_idle(30)
+    sent0 = manager.bytes_sent
+    cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(agents_pid)
+    r = deploy(manager, pkg, targets, stages="100%", block_size=block_size, stage_timeout=600, job_id=job_id)
+    cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(agents_pid) - agents_cpu1
+    first_offer = min(manager.jobs[d].sent_at for d in targets)
+    verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
+    transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
+    total = len(targets) * len(pkg.data)
+    return {
+        "model": pkg.manifest["model"], "devices": len(targets),
+        "applied": sum(1 for s in r.states.values() if s == "applied"), "package_bytes": len(pkg.data),
+        "block_size": block_size, "blocks_per_device": protocol.block_count(len(pkg.data), block_size),
+        "seconds": round(r.seconds, 3), "payload_bytes_per_s": round(total / r.seconds),
+        "transfer_seconds": round(transfer_s, 3) if transfer_s else None,
+        "transfer_payload_bytes_per_s": round(total / transfer_s) if transfer_s else None,
+        "bytes_sent": manager.bytes_sent - sent0, "bytes_resent": sum(manager.jobs[d].bytes_resent for d in targets),
+        "manager_cpu_seconds": round(cpu_dep, 3), "agents_cpu_seconds": round(agents_cpu, 3),
+        "manager_rss_bytes_before": rss_before.get("VmRSS")}
 
 
 def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, per_device: bool,
@@ -181,6 +223,7 @@ def main() -> None:
     ap.add_argument("--deploy", type=int, default=200)
     ap.add_argument("--block-size", type=int, default=protocol.DEFAULT_BLOCK)
     ap.add_argument("--no-td", action="store_true", help="devices publish no Thing Description")
+    ap.add_argument("--packages", default="fmnist,mcunet", help="which packages to deploy, in turn")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "fleet.json"))
     args = ap.parse_args()
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as the simulated devices' process does
@@ -237,43 +280,28 @@ def main() -> None:
                 "manager_cpu_seconds": round(cpu_reg, 3), "wall_seconds": round(wall_reg, 3),
                 "errors": len(manager.errors())}
 
-            pkg = make_package(cfg, Path(tmp) / "pkg")
             targets = devices[:args.deploy]
-            manager.wait_idle(30)
-            cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(child.pid)
-            r = deploy(manager, pkg, targets, stages="100%", block_size=args.block_size, stage_timeout=300,
-                       job_id="bench")
-            cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(child.pid) - agents_cpu1
-            first_offer = min(manager.jobs[d].sent_at for d in targets)
-            verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
-            transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
-            applied = sum(1 for s in r.states.values() if s == "applied")
-            resent = sum(manager.jobs[d].bytes_resent for d in targets)
-            result["deploy"] = {
-                "devices": len(targets), "applied": applied, "package_bytes": len(pkg.data),
-                "block_size": args.block_size, "blocks_per_device": protocol.block_count(len(pkg.data),
-                                                                                         args.block_size),
-                "seconds": round(r.seconds, 3), "payload_bytes_per_s": round(len(targets) * len(pkg.data) / r.seconds),
-                "transfer_seconds": round(transfer_s, 3) if transfer_s else None,
-                "transfer_payload_bytes_per_s": (round(len(targets) * len(pkg.data) / transfer_s) if transfer_s
-                                                 else None),
-                "bytes_sent": manager.bytes_sent, "bytes_resent": resent, "manager_cpu_seconds": round(cpu_dep, 3),
-                "agents_cpu_seconds": round(agents_cpu, 3), "manager_rss_bytes_before": rss_before.get("VmRSS")}
+            packages = {which: make_package(cfg, which, Path(tmp) / which) for which in args.packages.split(",")}
+            deploys = {which: deploy_run(manager, pkg, targets, args.block_size, child.pid, f"bench-{which}")
+                       for which, pkg in packages.items()}
             child.stdin.write("stop\n")
             child.stdin.flush()
             child.wait(timeout=120)
             child = None
-            base = baseline(cfg, pkg, targets, args.block_size, False, Path(tmp))
-            per_dev = baseline(cfg, pkg, targets, args.block_size, True, Path(tmp))
-            result["baseline_paho"] = base
-            result["baseline_paho_per_device"] = per_dev
-            dep = result["deploy"]
-            dep["ratio_to_baseline"] = round(dep["payload_bytes_per_s"] / base["payload_bytes_per_s"], 3)
-            dep["ratio_to_baseline_per_device"] = round(dep["payload_bytes_per_s"] / per_dev["payload_bytes_per_s"], 3)
-            if dep["transfer_payload_bytes_per_s"]:
-                dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
-                                                          / base["payload_bytes_per_s"], 3)
-            dep["target_ratio"] = 0.5
+            result["deploy"] = []
+            for which, dep in deploys.items():
+                base = baseline(cfg, packages[which], targets, args.block_size, False, Path(tmp))
+                per_dev = baseline(cfg, packages[which], targets, args.block_size, True, Path(tmp))
+                dep["baseline_paho"] = base
+                dep["baseline_paho_per_device"] = per_dev
+                dep["ratio_to_baseline"] = round(dep["payload_bytes_per_s"] / base["payload_bytes_per_s"], 3)
+                dep["ratio_to_baseline_per_device"] = round(dep["payload_bytes_per_s"]
+                                                            / per_dev["payload_bytes_per_s"], 3)
+                if dep["transfer_payload_bytes_per_s"]:
+                    dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
+                                                              / base["payload_bytes_per_s"], 3)
+                dep["target_ratio"] = 0.5
+                result["deploy"].append(dep)
             mem = rss()
             result["manager_memory"] = {"rss_bytes": mem.get("VmRSS"), "peak_rss_bytes": mem.get("VmHWM"),
                                         "note": "this process: the manager, its in-memory store, the imports of "
@@ -284,22 +312,24 @@ def main() -> None:
             manager.stop()
             broker.stop()
 
-    reg, dep = result["registration"], result["deploy"]
-    base, per_dev = result["baseline_paho"], result["baseline_paho_per_device"]
+    reg = result["registration"]
     print(f"{'registration':<36}{reg['registered']:>6} devices {reg['register_seconds']:>7.2f} s (target <= 10 s); "
           f"TDs {reg['tds']} in {reg['td_seconds']} s; manager CPU {reg['manager_cpu_seconds']} s")
-    print(f"{'deploy (offer to applied)':<36}{dep['applied']:>6} devices {dep['seconds']:>7.2f} s "
-          f"{dep['payload_bytes_per_s'] / 1e6:7.2f} MB/s  ({dep['package_bytes']:,} B package)")
-    print(f"{'  transfer (offer to last verifying)':<36}{'':>14} {dep['transfer_seconds'] or 0:>7.2f} s "
-          f"{(dep['transfer_payload_bytes_per_s'] or 0) / 1e6:7.2f} MB/s")
-    for name, b in (("paho pub/sub, 1 subscriber", base), ("paho pub/sub, 1 subscriber/device", per_dev)):
-        print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s {b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
-    print(f"{'ratio deploy / 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5)")
-    print(f"{'ratio deploy / 1 subscriber/device':<36}{dep['ratio_to_baseline_per_device']:>6.3f}")
-    print(f"{'CPU s, deploy: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + "
-          f"{dep['agents_cpu_seconds']:.2f}; "
-          f"baseline 1 subscriber: publisher {base['publisher_cpu_seconds']:.2f} + subscriber "
-          f"{base['subscriber_cpu_seconds']:.2f}")
+    for dep in result["deploy"]:
+        base, per_dev = dep["baseline_paho"], dep["baseline_paho_per_device"]
+        print(f"deploy {dep['model']} ({dep['package_bytes']:,} B, {dep['blocks_per_device']} blocks) to "
+              f"{dep['devices']} devices:")
+        print(f"{'  offer to applied':<36}{dep['applied']:>6} applied {dep['seconds']:>7.2f} s "
+              f"{dep['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
+        print(f"{'  offer to last verifying':<36}{'':>14} {dep['transfer_seconds'] or 0:>7.2f} s "
+              f"{(dep['transfer_payload_bytes_per_s'] or 0) / 1e6:7.2f} MB/s")
+        for name, b in (("  paho, 1 subscriber", base), ("  paho, 1 subscriber per device", per_dev)):
+            print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s "
+                  f"{b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
+        print(f"{'  ratio to 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5); per device "
+              f"{dep['ratio_to_baseline_per_device']:.3f}")
+        print(f"{'  CPU s: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + {dep['agents_cpu_seconds']:.2f}; "
+              f"paho: publisher {base['publisher_cpu_seconds']:.2f} + subscriber {base['subscriber_cpu_seconds']:.2f}")
     print(f"{'load average at the end':<36}{os.getloadavg()[0]:>6.1f} (2 cores)")
     print(f"{'manager peak RSS':<36}{result['manager_memory']['peak_rss_bytes'] / 2**20:>6.0f} MB")
     result["load_average_at_end"] = os.getloadavg()[0]

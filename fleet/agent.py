@@ -64,6 +64,8 @@ class AgentConfig:
     block_rate: float = 0.0  # blocks per second the link carries (0 = unlimited), a slow radio
     window: int = WINDOW
     app_sram_bytes: int = 0  # SRAM the device's own application keeps: a package gets the rest
+    data: str | None = None  # .npz with arrays x, y: the device's sensor stream, trained on online
+    train_every_s: float = 0.5
 
     @classmethod
     def from_json(cls, path: str | Path) -> AgentConfig:
@@ -269,6 +271,10 @@ class Agent:
         self.next_telemetry = time.monotonic() + self.cfg.telemetry_s
         self.next_heartbeat = 0.0
         TICKER.add(self)
+        if self.cfg.data and self.cfg.engine != "none":
+            t3 = threading.Thread(target=self._train_online, name=f"agent-train-{self.cfg.device}", daemon=True)
+            t3.start()
+            self.threads.append(t3)
 
     def _connect_once(self) -> mqtt.Client:
         self.bdseq += 1
@@ -300,11 +306,12 @@ class Agent:
             with self.lock:
                 self.client = c
             self.disconnected.clear()
+            if self.stopping.is_set():  # stop() came while connecting
+                self.disconnected.set()
             if self.pump is None:
                 c.loop_start()
-            while not self.disconnected.wait(0.5):
-                if self.stopping.is_set() and not self.connected.is_set():
-                    break
+            self.disconnected.wait()  # set by on_disconnect, stop() and crash(): no polling (a thousand
+            # simulated agents' supervisors waking twice a second cost more than all their traffic)
             if self.pump is None:
                 c.loop_stop()
             self.connected.clear()
@@ -357,6 +364,7 @@ class Agent:
             except (RuntimeError, ValueError):
                 pass
             c.disconnect()
+        self.disconnected.set()
         for t in self.threads:
             t.join(timeout=5)
         if self.download is not None:
@@ -373,6 +381,7 @@ class Agent:
             if sock is not None:
                 sock.close()  # type: ignore[union-attr]
             c.disconnect()
+        self.disconnected.set()
         for t in self.threads:
             t.join(timeout=5)
 
@@ -552,9 +561,37 @@ class Agent:
                 if self.download is not None:
                     self._request(force=True)
 
+    def _train_online(self) -> None:
+        """One training step on the next sample of the data stream every `train_every_s` seconds, with
+        the running package's model; accuracy on the stream's last 32 samples every 20 steps."""
+        import numpy as np
+
+        assert self.cfg.data is not None
+        with np.load(self.cfg.data) as f:
+            xs, ys = f["x"], f["y"]
+        held = max(1, min(32, len(xs) // 4))
+        i = 0
+        while not self.stopping.wait(self.cfg.train_every_s):
+            with self.lock:
+                if self.model is None and self.boot.get("active"):
+                    try:
+                        self.model = DeviceModel(self.dir / "slots" / str(self.boot["active"]), self.cfg.engine)
+                    except Exception as e:  # a package this engine cannot run: report, keep the agent up
+                        log.warning("%s: cannot train the installed package: %s", self.cfg.device, e)
+                        return
+                m = self.model
+            if m is None or m.trainer is None:
+                continue
+            k = i % (len(xs) - held)
+            m.train(xs[k:k + 1], ys[k:k + 1])
+            i += 1
+            if i % 20 == 0:
+                m.last_accuracy = m.evaluate(xs[-held:], ys[-held:])
+
     def publish_telemetry(self) -> None:
         m = self.model
         t: dict[str, Any] = {"steps": m.steps if m else 0, "loss": m.last_loss if m else None,
+                             "accuracy": m.last_accuracy if m else None,
                              "ram_bytes": int(self._ram()), "build_id": self.build_id}
         if self.client is not None:
             self.client.publish(self.topic("telemetry"), protocol.encode("telemetry", t), qos=0)

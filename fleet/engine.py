@@ -55,6 +55,7 @@ class DeviceModel:
         self.trainer: Any = None
         self.steps = 0
         self.last_loss: float | None = None
+        self.last_accuracy: float | None = None
         if engine != "none":
             import tte
             from tte.training.trainer import Trainer

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fleet import protocol
@@ -42,7 +43,11 @@ def test_deploy_applies_verified_package(tmp_path: Path, pkg_dir: Path) -> None:
         m = start_manager(b.config)
         pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
         m.add_package_to_graph(pkg)
-        agents = [Agent(agent_config(b.config, d, tmp_path / d, engine="ref")) for d in devices]
+        stream = tmp_path / "stream.npz"  # d1's sensor stream: it trains on it once the package is in
+        rng = np.random.default_rng(0)
+        np.savez(stream, x=rng.random((40, 28, 28, 1), np.float32), y=rng.integers(0, 10, 40))
+        agents = [Agent(agent_config(b.config, d, tmp_path / d, engine="ref", telemetry_s=0.3,
+                                     data=str(stream) if d == "d1" else None, train_every_s=0.02)) for d in devices]
         for a in agents:
             a.start()
         assert wait_until(lambda: len(m.registered) == 3, 10)
@@ -55,7 +60,15 @@ def test_deploy_applies_verified_package(tmp_path: Path, pkg_dir: Path) -> None:
         # the graph knows what each device runs now (from the registration the agent republished)
         assert wait_until(lambda: len(m.store.select(
             f"SELECT ?d WHERE {{ ?d <{TTE}deployedModel> <urn:tte:model:fmnist_cnn> }}")) == 3, 10)
-        assert m.bytes_sent == 3 * len(pkg.data)  # nothing sent twice
+        # every device got every byte (more only when a re-request after a silence crossed late blocks)
+        assert all(m.jobs[d].bytes_received >= len(pkg.data) for d in devices)
+        assert m.bytes_sent >= sum(m.jobs[d].bytes_received for d in devices)
+        # d1 trains online on its stream with the installed model (reference engine), as its telemetry says
+        assert wait_until(lambda: m.telemetry.get("d1", {}).get("steps", 0) >= 25, 30), m.telemetry
+        t = m.telemetry["d1"]
+        assert np.isfinite(t["loss"]) and 0.0 <= t["accuracy"] <= 1.0 and t["build_id"] == pkg.build_id
+        assert t["ram_bytes"] == json.loads((pkg_dir / "report.json").read_text())["peak_sram_bytes"]
+        assert m.telemetry["d2"]["steps"] == 1  # its self-test step only: it has no stream
         # the same build again: the agents already run it, nothing is downloaded
         sent = m.bytes_sent
         r2 = deploy(m, pkg, devices, job_id="again")

@@ -191,9 +191,11 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 @click.option("--state", "state_dir", default=None, type=click.Path(file_okay=False),
               help="The device's flash: slots, download, boot state (default .tte/devices/ID).")
 @click.option("--keepalive", default=10, show_default=True)
+@click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
+              help=".npz with arrays x, y: the sensor stream the device trains on, one sample at a time.")
 @user_errors
 def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], engine: str, state_dir: str | None,
-           keepalive: int) -> None:
+           keepalive: int, data: str | None) -> None:
     """Run one device agent: presence, registration, telemetry, deployments."""
     from fleet.agent import Agent, AgentConfig
     from tte.errors import TteError
@@ -205,7 +207,8 @@ def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], e
     a = Agent(AgentConfig(device=device, broker=cfg.url, password=cfg.password(device),
                           state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
                           fleet=cfg.fleet, board=board, sensors=list(sensors),
-                          ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine=engine))
+                          ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine=engine,
+                          data=data))
     a.start()
     click.echo(f"device {device} on {cfg.url}; Ctrl-C stops", err=True)
     try:
