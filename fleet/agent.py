@@ -128,6 +128,7 @@ class Download:
             self.bits_path.write_bytes(self.COUNTER.pack(0) + bytes(self.bits))
         self.resumed_blocks = self.count()
         self._received = self.resumed_blocks
+        self._low = 0
         self.part_fd = os.open(self.part, os.O_WRONLY)
         self.bits_fd = os.open(self.bits_path, os.O_WRONLY)
 
@@ -138,8 +139,11 @@ class Download:
         return sum(bin(b).count("1") for b in self.bits)
 
     def missing(self, limit: int) -> list[int]:
+        """The first `limit` blocks not yet received."""
+        while self._low < self.n and self.has(self._low):
+            self._low += 1  # everything below is received: start there next time
         out = []
-        for i in range(self.n):
+        for i in range(self._low, self.n):
             if not self.has(i):
                 out.append(i)
                 if len(out) == limit:
@@ -438,7 +442,7 @@ class Agent:
                     self._status(saved["state"], saved.get("detail", ""))  # the manager asks again: repeat
                     return
                 if self.download is not None and self.download.sha == job["package"]["sha256"]:
-                    self._request(force=True)
+                    self._request()  # the manager asks again (it reconnected): go on, no need to re-ask
                     return
             else:
                 self.job = {**job, "seq": 0}
@@ -492,23 +496,22 @@ class Agent:
         self.client.publish(self.topic("register"), protocol.encode("register", reg), qos=1, retain=True)
 
     def _request(self, force: bool = False) -> None:
-        """Ask for the next window of missing blocks (all of them again when `force`)."""
+        """Ask for more missing blocks when fewer than half a window are outstanding (`force`: forget
+        what was asked and ask for the first window of missing blocks again)."""
         d = self.download
         if d is None or self.client is None or not self.connected.is_set():
             return
-        if not force and len(self.requested) > self.cfg.window // 2:
-            self.requested = {i for i in self.requested if not d.has(i)}
-            if len(self.requested) > self.cfg.window // 2:
-                return
-        outstanding = [i for i in self.requested if not d.has(i)]
-        want = d.missing(self.cfg.window)
-        if not force:
-            want = [i for i in want if i not in self.requested] or ([] if outstanding else want)
-        if not want:
+        if force:
+            self.requested.clear()
+        elif len(self.requested) > self.cfg.window // 2:
             return
+        room = self.cfg.window - len(self.requested)
+        want = [i for i in d.missing(self.cfg.window + len(self.requested)) if i not in self.requested][:room]
         if self.cfg.block_rate:
             want = want[:1]
-        self.requested = set(outstanding if not force else []) | set(want)
+        if not want:
+            return
+        self.requested.update(want)
         req = {"sha256": d.sha, "block_size": d.block_size, "offset": want[0],
                "bitmap": protocol.bitmap_encode(want, want[0])}
         self.last_block = time.monotonic()
@@ -522,6 +525,7 @@ class Agent:
             if self.cfg.block_rate:
                 time.sleep(1.0 / self.cfg.block_rate)
             d.put(block)
+            self.requested.discard(block.index)
             self.last_block = time.monotonic()
             if d.complete:
                 self._verify_and_apply()

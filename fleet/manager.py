@@ -124,6 +124,7 @@ class Manager:
         self._next_status = 0.0
         self.telemetry: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, JobState] = {}
+        self._packed: dict[tuple[int, int], tuple[Package, list[bytes]]] = {}  # holds the package: ids stay
         self.blocks_sent = 0
         self.bytes_sent = 0
         self.lock = threading.RLock()
@@ -220,15 +221,25 @@ class Manager:
         if pkg is None or job is None or job.sha256 != req["sha256"]:
             raise protocol.ProtocolError(f"stream/get: no open job of this device for artifact {req['sha256'][:12]}")
         bs = req["block_size"]
-        n = protocol.block_count(pkg.manifest["size"], bs)
+        blocks = self._blocks(pkg, bs)
         out = protocol.topic(self.fleet, device, "stream/data")
         for i in protocol.bitmap_decode(req["bitmap"], req["offset"]):
-            if i >= n:
-                raise protocol.ProtocolError(f"stream/get: block {i} beyond the artifact's {n} blocks")
-            data = pkg.data[i * bs:(i + 1) * bs]
-            self.client.publish(out, protocol.pack_block(pkg.sha256, len(pkg.data), bs, i, data), qos=0)
+            if i >= len(blocks):
+                raise protocol.ProtocolError(f"stream/get: block {i} beyond the artifact's {len(blocks)} blocks")
+            self.client.publish(out, blocks[i], qos=0)
             self.blocks_sent += 1
-            self.bytes_sent += len(data)
+            self.bytes_sent += len(blocks[i]) - protocol.BLOCK_HEADER.size
+
+    def _blocks(self, pkg: Package, bs: int) -> list[bytes]:
+        """The artifact's blocks of size `bs`, packed once for every device that asks."""
+        key = (id(pkg), bs)  # the package object, not its claimed hash: a forged one must get its own bytes
+        if key not in self._packed:
+            if len(self._packed) > 8:
+                self._packed.clear()
+            self._packed[key] = (pkg, [protocol.pack_block(pkg.sha256, len(pkg.data), bs, i,
+                                                           pkg.data[i * bs:(i + 1) * bs])
+                                       for i in range(protocol.block_count(len(pkg.data), bs))])
+        return self._packed[key][1]
 
     # --- the worker: the knowledge graph ---------------------------------------------------------------
 
