@@ -301,6 +301,12 @@ def main() -> None:
                     dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
                                                               / base["payload_bytes_per_s"], 3)
                 dep["target_ratio"] = 0.5
+                # the same comparison in CPU seconds per byte (independent of the machine's load): the
+                # manager serving blocks against the plain publisher, and the agents against the subscribers
+                dep["cpu_ratio_manager_to_publisher"] = round(base["publisher_cpu_seconds"]
+                                                              / dep["manager_cpu_seconds"], 3)
+                dep["cpu_ratio_agents_to_subscriber"] = round(base["subscriber_cpu_seconds"]
+                                                              / dep["agents_cpu_seconds"], 3)
                 result["deploy"].append(dep)
             mem = rss()
             result["manager_memory"] = {"rss_bytes": mem.get("VmRSS"), "peak_rss_bytes": mem.get("VmHWM"),
@@ -330,6 +336,8 @@ def main() -> None:
               f"{dep['ratio_to_baseline_per_device']:.3f}")
         print(f"{'  CPU s: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + {dep['agents_cpu_seconds']:.2f}; "
               f"paho: publisher {base['publisher_cpu_seconds']:.2f} + subscriber {base['subscriber_cpu_seconds']:.2f}")
+        print(f"{'  CPU ratio manager/publisher':<36}{dep['cpu_ratio_manager_to_publisher']:>6.3f}; agents/subscriber "
+              f"{dep['cpu_ratio_agents_to_subscriber']:.3f}")
     print(f"{'load average at the end':<36}{os.getloadavg()[0]:>6.1f} (2 cores)")
     print(f"{'manager peak RSS':<36}{result['manager_memory']['peak_rss_bytes'] / 2**20:>6.0f} MB")
     result["load_average_at_end"] = os.getloadavg()[0]

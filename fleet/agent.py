@@ -202,6 +202,7 @@ class Agent:
         for sub in ("slots/a", "slots/b", "download"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.endpoint = Endpoint.parse(cfg.broker, cfg.ca_file)
+        self.data_topic = protocol.topic(cfg.fleet, cfg.device, "stream/data")
         self.key = load_verify_key(cfg.verify_key)
         self.lock = threading.RLock()
         self.client: mqtt.Client | None = None
@@ -215,7 +216,7 @@ class Agent:
         self.last_block = 0.0
         self.requested: set[int] = set()
         self.model: DeviceModel | None = None
-        self.steps = 0
+        self.backoff = 0.2
         # answers federated round tasks (federated.transports.mqtt.device_handler); None: ignored
         self.fed_handler: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
         self.boot = self._recover_boot()
@@ -298,18 +299,17 @@ class Agent:
     def _supervise(self) -> None:
         """One paho client per connection (its own bdseq, will and client id), run by paho's network
         thread (loop_start: publishes from other threads are then queued, never written concurrently)."""
-        delay = 0.2
         while not self.stopping.is_set():
+            self.disconnected.clear()  # before connecting: with a pump, callbacks may come at once
             try:
                 c = self._connect_once()
             except (OSError, ValueError) as e:
                 log.debug("%s: connect failed: %s", self.cfg.device, e)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 2.0)
+                self.stopping.wait(self.backoff)
+                self.backoff = min(self.backoff * 2, 2.0)
                 continue
             with self.lock:
                 self.client = c
-            self.disconnected.clear()
             if self.stopping.is_set():  # stop() came while connecting
                 self.disconnected.set()
             if self.pump is None:
@@ -320,8 +320,8 @@ class Agent:
                 c.loop_stop()
             self.connected.clear()
             if not self.stopping.is_set():
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 2.0)
+                self.stopping.wait(self.backoff)
+                self.backoff = min(self.backoff * 2, 2.0)
 
     def _on_connect(self, c: mqtt.Client, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
@@ -331,6 +331,7 @@ class Agent:
         for kind in ("job", "stream/data", "state", "fed/task"):
             c.subscribe(self.topic(kind), qos=1 if kind != "stream/data" else 0)
         self._birth(c)
+        self.backoff = 0.2
         self.connected.set()
         with self.lock:
             if self.download is not None:
@@ -393,7 +394,8 @@ class Agent:
 
     def _on_message(self, c: mqtt.Client, ud: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            kind = protocol.parse_topic(msg.topic).kind
+            # blocks are most of the traffic: their topic is known, no need to parse it
+            kind = "stream/data" if msg.topic == self.data_topic else protocol.parse_topic(msg.topic).kind
             if kind == "stream/data":
                 self._on_block(protocol.unpack_block(msg.payload))
             elif kind == "job":
