@@ -264,4 +264,31 @@ def status(broker_dir: str, as_json: bool) -> None:
                    f"{s['offline']} offline), {s['kg_devices']} in the knowledge graph, {s['errors']} errors")
 
 
+
+@fleet.command()
+@click.option("--report", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A compiled model's report.json (default: compile the example CNN).")
+@click.option("--model", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Its int8 .tflite (default: the example CNN).")
+@click.option("--devices", default=4, show_default=True)
+@user_errors
+def demo(report: str | None, model: str | None, devices: int) -> None:
+    """A short fleet session: broker, manager, devices, one deploy, one federated round."""
+    import tempfile
+
+    from fleet.demo import run_fleet_demo
+
+    with tempfile.TemporaryDirectory(prefix="tte-fleet-demo-") as tmp:
+        if report is None or model is None:
+            import tte
+
+            example = Path(__file__).resolve().parents[2] / "examples" / "fmnist_cnn_int8.tflite"
+            r = tte.compile(tte.load(example), board="stm32f746g-disco", scheme="last-k:2", emit_c=False,
+                            name="fmnist_cnn")
+            report = str(Path(tmp) / "report.json")
+            Path(report).write_text(json.dumps(r, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+            model = str(example)
+        run_fleet_demo(Path(report), Path(model), devices, echo=click.echo)
+
+
 COMMANDS = [fleet]
