@@ -63,3 +63,14 @@ def test_user_errors_exit_2(tmp_path: Path, args: list[str], needle: str) -> Non
     assert r.returncode == 2, (r.stdout, r.stderr)
     assert needle in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not (tmp_path / "b" / "mosquitto.conf").exists()
+
+
+def test_fleet_demo() -> None:
+    r = tte("fleet", "demo", "--devices", "3")
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 5, lines
+    assert "3 devices registered" in lines[1]
+    assert '{"applied": 3}' in lines[2]
+    assert "3 devices trained" in lines[3]
+    assert "2 online, 1 lost, 0 error events" in lines[4]
