@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from fleetkit import agent_config, endpoint, running_broker, wait_until
 
 from federated import make_task, train_federated
 from federated.algorithms import TinyMetaFed
@@ -15,7 +16,6 @@ from federated.transports import InProcessTransport, Job, Reply
 from federated.transports.mqtt import MqttTransport, device_handler
 from fleet.agent import Agent
 from fleet.pump import Pump
-from tests.fleetkit import agent_config, endpoint, running_broker, wait_until
 
 N = 20
 

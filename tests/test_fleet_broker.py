@@ -7,12 +7,12 @@ import ssl
 from pathlib import Path
 
 import pytest
+from fleetkit import Probe, running_broker
 from paho.mqtt.reasoncodes import ReasonCode
 
 from fleet import protocol
 from fleet.broker import password_hash, write_config
 from fleet.mqtt import Endpoint
-from tests.fleetkit import Probe, running_broker
 from tte.errors import TteError
 
 

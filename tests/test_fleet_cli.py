@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.fleetkit import ROOT, package_dir, wait_until
+from fleetkit import ROOT, package_dir, wait_until
 
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fleetkit import agent_config, agent_process, package_dir, running_broker, start_manager, wait_until
 
 from fleet import protocol
 from fleet.agent import Agent
 from fleet.package import Package, build, load_signing_key, new_signing_key, sign, unpack
 from fleet.rollout import deploy, parse_stages
-from tests.fleetkit import agent_config, agent_process, package_dir, running_broker, start_manager, wait_until
 from tte.errors import TteError
 
 TTE = "https://tte.invalid/ns#"

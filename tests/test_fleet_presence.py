@@ -9,9 +9,10 @@ import signal
 import time
 from pathlib import Path
 
+from fleetkit import Probe, agent_config, agent_process, device_status, running_broker, start_manager, wait_until
+
 from fleet import protocol
 from fleet.agent import Agent
-from tests.fleetkit import Probe, agent_config, agent_process, device_status, running_broker, start_manager, wait_until
 
 TTE = "https://tte.invalid/ns#"
 

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from fleetkit import agent_config, device_status, running_broker, start_manager, wait_until
 
 from fleet.agent import Agent
 from fleet.broker import free_port
 from semantic.store import EndpointStore
-from tests.fleetkit import agent_config, device_status, running_broker, start_manager, wait_until
 
 OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
 
