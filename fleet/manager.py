@@ -527,17 +527,10 @@ class Manager:
 
     def add_package_to_graph(self, package: Package) -> None:
         """The package's model and compiled artifact as descriptions (validated like any other)."""
-        import tte
-        from fleet.package import unpack
-        from semantic.describe import describe_model
-        from tte.inspect import summarize
+        from fleet.package import describe_package
 
-        files = unpack(package.data)
-        report = json.loads(files["report.json"])
-        name = next(n for n in files if n.startswith("model."))
-        summary = summarize(tte.load(files[name], name=package.manifest["model"]))
-        created = report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self.kg.add(describe_model(package.manifest["model"], summary, report, created))
+        assert self.kg is not None, "the deployer role keeps no graph"
+        self.kg.add(describe_package(package))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout

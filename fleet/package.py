@@ -157,3 +157,19 @@ def verify(data: bytes, manifest: dict[str, Any], signature: str, key: Ed25519Pu
     except (InvalidSignature, ValueError):
         return "bad signature"
     return None
+
+
+def describe_package(package: Package) -> list[Any]:
+    """The knowledge-graph descriptions (semantic.describe) of the package's model and compiled artifact."""
+    import time
+
+    import tte
+    from semantic.describe import describe_model
+    from tte.inspect import summarize
+
+    files = unpack(package.data)
+    report = json.loads(files[REPORT])
+    name = next(n for n in files if n.startswith("model."))
+    summary = summarize(tte.load(files[name], name=package.manifest["model"]))
+    created = report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return describe_model(package.manifest["model"], summary, report, created)

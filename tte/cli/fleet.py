@@ -119,7 +119,8 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
               help="'all' (every online device) or a SPARQL SELECT whose first variable is the device.")
 @click.option("--store", "store_dir", default=None, type=click.Path(file_okay=False),
               help="Knowledge graph for --to QUERY (opened read-only).")
-@click.option("--endpoint", default=None, help="SPARQL endpoint for --to QUERY.")
+@click.option("--endpoint", default=None, help="SPARQL endpoint for --to QUERY; the package's model is also "
+              "described there, so the graph records which device runs it.")
 @click.option("--stages", default="100%", show_default=True, help="Cumulative stages, e.g. 5,25%,100%.")
 @click.option("--abort-failures", default="10%", show_default=True,
               help="Stop before the next stage when more than this share of finished jobs failed.")
@@ -149,6 +150,11 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
     except protocol.ProtocolError as e:
         raise TteError(str(e), file=package_dir) from None
     store = open_store(None, endpoint) if endpoint else ReadOnlyStore(store_dir) if store_dir else None
+    if endpoint:
+        from fleet.package import describe_package
+        from semantic.kg import KnowledgeGraph
+
+        KnowledgeGraph(store).add(describe_package(pkg))
     m = Manager(_endpoint(cfg), cfg.password("manager"), None, fleet=cfg.fleet, roles=("deploy",),
                 client_id=f"tte-deploy-{cfg.fleet}-{os.getpid()}")
     m.start()
