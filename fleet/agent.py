@@ -466,6 +466,10 @@ class Agent:
                 self._request(force=True)
 
     def _fit(self, manifest: dict[str, Any]) -> str | None:
+        """Why the package cannot run here (its input's sensor, SRAM, flash), or None."""
+        need = manifest.get("input_modality")
+        if need and self.cfg.sensors and need not in self.cfg.sensors:
+            return f"does not fit: the model's input comes from a {need}, the device has {', '.join(self.cfg.sensors)}"
         board = _board(self.cfg.board)
         if board is None:
             return None

@@ -103,8 +103,11 @@ def unpack(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def build(directory: str | Path, key: Ed25519PrivateKey, model_id: str | None = None) -> Package:
-    """The signed package of DIR: its report.json and its one int8 model (.tflite or .onnx)."""
+def build(directory: str | Path, key: Ed25519PrivateKey, model_id: str | None = None,
+          modality: str | None = None) -> Package:
+    """The signed package of DIR: its report.json and its one int8 model (.tflite or .onnx).
+    `modality`: the sensor its input comes from (camera, microphone, accelerometer, ...); a device
+    that declares its sensors and lacks this one refuses the package."""
     d = Path(directory)
     report_path = d / REPORT
     if not report_path.is_file():
@@ -139,6 +142,8 @@ def build(directory: str | Path, key: Ed25519PrivateKey, model_id: str | None = 
     for k in ("peak_sram_bytes", "flash_bytes"):
         if isinstance(report.get(k), int):
             manifest[k] = report[k]
+    if modality:
+        manifest["input_modality"] = modality
     return Package(data, manifest, sign(manifest, key))
 
 

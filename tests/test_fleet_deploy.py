@@ -234,6 +234,23 @@ def test_staged_rollout_aborts_at_threshold(tmp_path: Path, pkg_dir: Path) -> No
         m.stop()
 
 
+def test_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Path, pkg_dir: Path) -> None:
+    with running_broker(tmp_path / "broker", ["cam", "imu"]) as b:
+        m = start_manager(b.config)
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key), modality="camera")
+        agents = [Agent(agent_config(b.config, "cam", tmp_path / "cam", sensors=["camera", "microphone"])),
+                  Agent(agent_config(b.config, "imu", tmp_path / "imu", sensors=["accelerometer"]))]
+        for a in agents:
+            a.start()
+        assert wait_until(lambda: len(m.registered) == 2, 10)
+        r = deploy(m, pkg, ["cam", "imu"], min_executions=10)
+        assert r.states == {"cam": "applied", "imu": "failed"}
+        assert "input comes from a camera" in m.jobs["imu"].detail and m.jobs["imu"].bytes_received == 0
+        for a in agents:
+            a.stop()
+        m.stop()
+
+
 def test_stage_parsing() -> None:
     assert parse_stages("5,25%,100%", 200) == [5, 50, 200]
     assert parse_stages("5,25%", 10) == [5, 10]

@@ -128,11 +128,14 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
 @click.option("--block-size", default=4096, show_default=True, help="Bytes per block (256 B - 128 KB).")
 @click.option("--timeout", "stage_timeout", default=300.0, show_default=True, help="Seconds to wait per stage.")
 @click.option("--model-id", default=None, help="Model id (default: the report's name).")
+@click.option("--modality", default=None,
+              help="The sensor the model's input comes from (camera, microphone, accelerometer, ...): "
+                   "devices that declare other sensors only refuse it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rollout as JSON.")
 @user_errors
 def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, endpoint: str | None, stages: str,
            abort_failures: str, min_executions: int, block_size: int, stage_timeout: float, model_id: str | None,
-           as_json: bool) -> None:
+           modality: str | None, as_json: bool) -> None:
     """Sign PACKAGE_DIR (report.json + its int8 model) and roll it out in stages; exit 1 if not all applied."""
     from fleet import protocol
     from fleet.manager import Manager
@@ -146,7 +149,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
         raise TteError(f"--block-size must be within {protocol.MIN_BLOCK}..{protocol.MAX_BLOCK}")
     cfg = _config(broker_dir)
     try:
-        pkg = build(package_dir, load_signing_key(cfg.signing_key), model_id)
+        pkg = build(package_dir, load_signing_key(cfg.signing_key), model_id, modality)
     except protocol.ProtocolError as e:
         raise TteError(str(e), file=package_dir) from None
     store = open_store(None, endpoint) if endpoint else ReadOnlyStore(store_dir) if store_dir else None
