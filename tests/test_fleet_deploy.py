@@ -251,6 +251,40 @@ def test_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Path, p
         m.stop()
 
 
+@pytest.mark.slow
+def test_engine_c_device_trains_the_deployed_package(tmp_path: Path, pkg_dir: Path) -> None:
+    """A device running the generated C step (host, cffi) applies the package, and its self-test step
+    gives the reference engine's loss for the same sample."""
+    from fleet.engine import DeviceModel
+
+    with running_broker(tmp_path / "broker", ["c1"]) as b:
+        m = start_manager(b.config)
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
+        stream = tmp_path / "stream.npz"
+        rng = np.random.default_rng(1)
+        np.savez(stream, x=rng.random((40, 28, 28, 1), np.float32), y=rng.integers(0, 10, 40))
+        a = Agent(agent_config(b.config, "c1", tmp_path / "c1", engine="c", telemetry_s=0.3, data=str(stream),
+                               train_every_s=0.02))
+        a.start()
+        assert wait_until(lambda: "c1" in m.registered, 10)
+        assert deploy(m, pkg, ["c1"], stage_timeout=300).states == {"c1": "applied"}
+        assert a.model is not None and a.model.engine == "c"
+        assert wait_until(lambda: m.telemetry.get("c1", {}).get("steps", 0) >= 10, 60), m.telemetry
+        a.stop()
+        m.stop()
+    slot = tmp_path / "ref-slot"
+    slot.mkdir()
+    for name, content in unpack(pkg.data).items():
+        (slot / name).write_bytes(content)
+    ref = DeviceModel(slot, "ref")
+    ref.self_test()
+    assert json.loads((tmp_path / "c1" / "job.json").read_text())["state"] == "applied"  # persisted too
+    c = DeviceModel(tmp_path / "c1" / "slots" / json.loads((tmp_path / "c1" / "boot.json").read_text())["active"],
+                    "c")
+    c.self_test()
+    assert c.last_loss == ref.last_loss
+
+
 def test_stage_parsing() -> None:
     assert parse_stages("5,25%,100%", 200) == [5, 50, 200]
     assert parse_stages("5,25%", 10) == [5, 10]
