@@ -1,9 +1,9 @@
 """What a device agent runs on an installed package: the self-test after a swap and training steps.
 
 The one place where fleet/ calls the training engine (tte's public Trainer on the package's int8
-model, engine 'c' = the generated C step on the host through cffi, or 'ref' = the numpy
-reference). Engine 'none' checks the package's contents only (a simulated device that does not
-train, for large simulated fleets).
+model: engine 'c' = the generated C step on the host through cffi, 'qemu' = the same C as firmware
+on an emulated Cortex-M7, 'ref' = the numpy reference). Engine 'none' checks the package's contents
+only (a simulated device that does not train, for large simulated fleets).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from tte.errors import TteError
 
-ENGINES = ("none", "ref", "c")
+ENGINES = ("none", "ref", "c", "qemu")
 
 
 def model_file(slot: Path) -> Path:

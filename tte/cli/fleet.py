@@ -195,7 +195,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 @click.option("--id", "device", required=True, help="Device id (it must have credentials in the broker dir).")
 @click.option("--board", default="stm32f746g-disco", show_default=True)
 @click.option("--sensor", "sensors", multiple=True, help="A sensor of the device (repeatable).")
-@click.option("--engine", type=click.Choice(["none", "ref", "c"]), default="c", show_default=True,
+@click.option("--engine", type=click.Choice(["none", "ref", "c", "qemu"]), default="c", show_default=True,
               help="What runs an installed package's self-test and training steps.")
 @click.option("--state", "state_dir", default=None, type=click.Path(file_okay=False),
               help="The device's flash: slots, download, boot state (default .tte/devices/ID).")
