@@ -98,9 +98,10 @@ def _board(name: str) -> Any:
 
 class Download:
     """One artifact being received: the .part file and, beside it, the persisted bitmap of received
-    blocks (``<sha256>.<block size>.bits``: an 8-byte count of bytes received over all sessions,
+    blocks (``<sha256>.<block size>.bits``: an 8-byte count of the bytes that came more than once,
     then one bit per block). A block is written at its offset first, then its bit, each with one
-    pwrite, so a reset loses at most the block in hand and never claims one it did not write."""
+    pwrite, so a reset loses at most the block in hand and never claims one it did not write. The
+    count is written when a duplicate comes (rarely), not with every block."""
 
     COUNTER = struct.Struct(">Q")
 
@@ -118,12 +119,12 @@ class Download:
                 stale.unlink()  # another block size: those bits mean other blocks
         if resume:
             raw = self.bits_path.read_bytes()
-            self.received_total = self.COUNTER.unpack_from(raw)[0]
+            self.resent = self.COUNTER.unpack_from(raw)[0]
             self.bits = bytearray(raw[self.COUNTER.size:])
         else:
             with open(self.part, "wb") as f:
                 f.truncate(self.size)
-            self.received_total = 0
+            self.resent = 0
             self.bits = bytearray(nbytes)
             self.bits_path.write_bytes(self.COUNTER.pack(0) + bytes(self.bits))
         self.resumed_blocks = self.count()
@@ -156,19 +157,23 @@ class Download:
 
     @property
     def bytes_resent(self) -> int:
-        return max(0, self.received_total - self.size)
+        return self.resent
+
+    @property
+    def received_total(self) -> int:
+        """Bytes received over all sessions: each block once, and the duplicates."""
+        held = self._received * self.block_size
+        if self.has(self.n - 1):
+            held -= self.n * self.block_size - self.size  # the last block is short
+        return held + self.resent
 
     def put(self, block: protocol.Block) -> bool:
-        """Write a block at its offset, count it, then mark it received; False for a duplicate.
-        (A reset between the count and the mark counts the block once more when it comes again:
-        it was indeed sent twice.)"""
-        self.received_total += len(block.data)
-        duplicate = self.has(block.index)
-        if not duplicate:
-            os.pwrite(self.part_fd, block.data, block.offset)
-        os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
-        if duplicate:
+        """Write a block at its offset, then mark it received; a duplicate is counted, not written."""
+        if self.has(block.index):
+            self.resent += len(block.data)
+            os.pwrite(self.bits_fd, self.COUNTER.pack(self.resent), 0)
             return False
+        os.pwrite(self.part_fd, block.data, block.offset)
         byte = block.index // 8
         self.bits[byte] |= 1 << (block.index % 8)
         os.pwrite(self.bits_fd, self.bits[byte:byte + 1], self.COUNTER.size + byte)
@@ -176,10 +181,6 @@ class Download:
         return True
 
     def close(self) -> None:
-        try:
-            os.pwrite(self.bits_fd, self.COUNTER.pack(self.received_total), 0)
-        except OSError:
-            pass
         for fd in (self.part_fd, self.bits_fd):
             try:
                 os.close(fd)
