@@ -338,11 +338,14 @@ class Agent:
             if self.download is not None:
                 self._request(force=True)
 
+    def _registration(self) -> bytes:
+        return protocol.encode("register", {
+            "board": self.cfg.board, "sensors": list(self.cfg.sensors), "firmware": self.cfg.firmware,
+            "model": self.boot.get("model"), "build_id": self.build_id, "bdseq": self.bdseq,
+            "keepalive": self.cfg.keepalive})
+
     def _birth(self, c: mqtt.Client) -> None:
-        reg = {"board": self.cfg.board, "sensors": list(self.cfg.sensors), "firmware": self.cfg.firmware,
-               "model": self.boot.get("model"), "build_id": self.build_id, "bdseq": self.bdseq,
-               "keepalive": self.cfg.keepalive}
-        c.publish(self.topic("register"), protocol.encode("register", reg), qos=1, retain=True)
+        c.publish(self.topic("register"), self._registration(), qos=1, retain=True)
         if self.cfg.publish_td:
             from fleet.describe import device_td
 
@@ -492,15 +495,8 @@ class Agent:
         self._status(state, detail)
         self.download = None
         self.requested.clear()
-        if self.client is not None:  # the registration carries the running build
-            self._birth_register_only()
-
-    def _birth_register_only(self) -> None:
-        reg = {"board": self.cfg.board, "sensors": list(self.cfg.sensors), "firmware": self.cfg.firmware,
-               "model": self.boot.get("model"), "build_id": self.build_id, "bdseq": self.bdseq,
-               "keepalive": self.cfg.keepalive}
-        assert self.client is not None
-        self.client.publish(self.topic("register"), protocol.encode("register", reg), qos=1, retain=True)
+        if self.client is not None:  # the retained registration carries the running build
+            self.client.publish(self.topic("register"), self._registration(), qos=1, retain=True)
 
     def _request(self, force: bool = False) -> None:
         """Ask for more missing blocks when fewer than half a window are outstanding (`force`: forget

@@ -40,7 +40,6 @@ BATCH = 200  # registrations validated and written per graph update
 # (`tte fleet deploy`); one process may do both
 ROLE_KINDS = {"graph": ("state", "register", "td", "heartbeat", "telemetry"),
               "deploy": ("state", "job/status", "stream/get")}
-MANAGER_KINDS = tuple(dict.fromkeys(ROLE_KINDS["graph"] + ROLE_KINDS["deploy"]))
 
 
 def presence_graph(device: str) -> str:

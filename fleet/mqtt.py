@@ -45,8 +45,3 @@ def make_client(endpoint: Endpoint, client_id: str, username: str | None, passwo
     c.max_queued_messages_set(0)
     c.max_inflight_messages_set(100)
     return c
-
-
-def connect_error(rc: object) -> str:
-    """A readable reason for a failed CONNACK (v3 return codes and v5 reason codes alike)."""
-    return str(rc)

@@ -55,7 +55,6 @@ BROKER_MAX_PACKET = 256 * 1024  # the broker refuses anything larger outright
 
 DEVICE_KINDS = ("state", "register", "td", "heartbeat", "telemetry", "job", "job/status", "stream/get", "stream/data",
                 "fed/task", "fed/update")
-RETAINED_KINDS = ("state", "register", "td")
 STATES = ("online", "offline", "lost")
 JOB_STATES = ("queued", "downloading", "verifying", "applied", "failed", "rolled_back")
 JOB_FINAL = ("applied", "failed", "rolled_back")
@@ -108,11 +107,6 @@ def subscription(fleet: str, kind: str, device: str = "+") -> str:
     if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown topic kind {kind!r}")
     return f"{fleet_root(fleet)}/{device}/{kind}"
-
-
-def device_subtree(fleet: str, device: str = "%u") -> str:
-    """The subtree a device owns; ``%u`` is Mosquitto's ACL pattern for the connecting user name."""
-    return f"{fleet_root(fleet)}/{device}/#"
 
 
 @dataclass(frozen=True)
