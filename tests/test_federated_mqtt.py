@@ -68,3 +68,40 @@ def test_tinymetafed_over_mqtt_matches_in_process(tmp_path: Path) -> None:
                                                                        for e in local.excluded]
     init = task.spec.initial_params()
     assert any(not np.array_equal(local.params[n], init[n]) for n in init)
+
+
+def test_malformed_and_late_updates_are_excluded(tmp_path: Path) -> None:
+    """A device answering with arrays that do not decode, and one answering after the round closed:
+    both are excluded from their round, the late answer is not taken into the next round."""
+    import time
+
+    from federated.transports.base import Job
+
+    devices = ["good", "garbled", "slow"]
+    with running_broker(tmp_path / "broker", devices) as b:
+        agents = {d: Agent(agent_config(b.config, d, tmp_path / d, keepalive=30)) for d in devices}
+        agents["good"].fed_handler = lambda task: {"round": task["round"], "update": {}, "metrics": {"loss": 1.0}}
+        agents["garbled"].fed_handler = lambda task: {"round": task["round"], "metrics": {},
+                                                      "update": {"w": {"dtype": "int8", "shape": [2], "data": "!!"}}}
+
+        def slow(task: dict) -> dict:
+            time.sleep(1.5)
+            return {"round": task["round"], "update": {}, "metrics": {"loss": 2.0}}
+        agents["slow"].fed_handler = slow
+        for a in agents.values():
+            a.start()
+        assert wait_until(lambda: all(a.connected.is_set() for a in agents.values()), 20)
+        transport = MqttTransport(endpoint(b.config), b.config.password("manager"), b.config.fleet,
+                                  lambda i: devices[i], timeout=1.0)
+        try:
+            first = {r.device: r for r in transport.train_round([Job(i, {}, {}) for i in range(3)])}
+            assert first[0].error is None and first[0].metrics == {"loss": 1.0}
+            assert "malformed update" in (first[1].error or "")
+            assert 2 not in first  # no reply within the round
+            time.sleep(1.0)  # the slow device's answer to round 1 arrives now
+            second = {r.device: r for r in transport.train_round([Job(0, {}, {})])}
+            assert set(second) == {0}  # the late answer was dropped, not taken as round 2's
+        finally:
+            transport.close()
+            for a in agents.values():
+                a.stop()

@@ -93,12 +93,27 @@ class MqttTransport(Transport):
         self.arrived = threading.Event()
         self.connected = threading.Event()
         self.client = make_client(endpoint, f"tte-fed-{fleet}-{time.monotonic_ns()}", username, password)
+        self.subscribed = threading.Event()
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self.subscribed.set()
         self.client.connect(endpoint.host, endpoint.port)
         self.client.loop_start()
-        if not self.connected.wait(10):
+        if not self.connected.wait(10) or not self.subscribed.wait(10):
             raise TimeoutError("federated transport could not connect to the broker")
+        self._settle()
+
+    def _settle(self, quiet: float = 0.2, limit: float = 5.0) -> None:
+        """Wait for the retained device states that follow the subscription (until none came for `quiet` s)."""
+        deadline = time.monotonic() + limit
+        seen = -1
+        while time.monotonic() < deadline:
+            with self.lock:
+                n = len(self.states)
+            if n == seen:
+                return
+            seen = n
+            time.sleep(quiet)
 
     def _on_connect(self, c: Any, ud: Any, flags: Any, rc: Any, props: Any = None) -> None:
         c.subscribe([(protocol.subscription(self.fleet, "fed/update"), 1),
@@ -129,7 +144,6 @@ class MqttTransport(Transport):
     def train_round(self, jobs: list[Job]) -> list[Reply]:
         token = f"r{next(_ROUNDS)}-{time.monotonic_ns()}"
         by_name = {self.names(j.device): j for j in jobs}
-        time.sleep(0.05)  # retained states arrive right after the subscription
         with self.lock:
             self.round_token, self.replies = token, {}
             offline = {n for n in by_name if self.states.get(n) != "online"}
