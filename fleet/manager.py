@@ -35,7 +35,8 @@ log = logging.getLogger("fleet.manager")
 TTE = "https://tte.invalid/ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _DEVICE_IN = re.compile(r"urn:tte:device:([A-Za-z0-9._-]+?)(?:/|>|$)")
-BATCH = 200  # registrations validated and written per graph update
+BATCH = 200
+TD_QUIET_S = 0.5  # no registration for this long: the TDs' turn  # registrations validated and written per graph update
 # what each role of the manager subscribes to: the graph keeper (`tte fleet serve`) and the deployer
 # (`tte fleet deploy`); one process may do both
 ROLE_KINDS = {"graph": ("state", "register", "td", "heartbeat", "telemetry"),
@@ -117,6 +118,7 @@ class Manager:
         self.registered: set[str] = set()
         self.tds: set[str] = set()
         self.pending_tds: dict[str, dict[str, Any]] = {}  # converted when nothing else waits
+        self.last_registration = 0.0
         self.timings = {"register": 0.0, "presence": 0.0, "td": 0.0}  # seconds of graph work
         self.status_every = 1.0
         self._last_status: dict[str, Any] | None = None
@@ -249,7 +251,9 @@ class Manager:
             except Exception as e:  # noqa: BLE001 - reported, the loop goes on
                 self.event("error", None, "", f"internal error: {type(e).__name__}: {e}")
             self._publish_status()
-            if self.inbox.empty() and self.pending_tds:
+            # TDs cost the most to convert: they wait while devices are still registering
+            settled = time.monotonic() - self.last_registration > TD_QUIET_S
+            if self.inbox.empty() and self.pending_tds and settled:
                 self._drain_tds()
                 continue
             try:
@@ -315,6 +319,7 @@ class Manager:
                 continue
             if kind == "register":
                 regs[device] = obj
+                self.last_registration = time.monotonic()
                 if "keepalive" in obj:
                     self.keepalive_of[device] = obj["keepalive"]
             elif kind == "state":
