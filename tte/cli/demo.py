@@ -5,6 +5,8 @@
 3. Transfer it on-device style to MNIST digits: int8 + QAS, sparse update, batch 1.
 4. Run the same training steps as C on the host and as firmware on an emulated
    Cortex-M7 (QEMU), and check that both end with the same trained weights.
+5. A short fleet session over MQTT (fleet.demo): broker, manager, devices, one signed
+   deploy of the compiled model, one federated round.
 """
 
 from __future__ import annotations
@@ -117,5 +119,13 @@ def run_demo(model: str | None, out_dir: Path, test_samples: int) -> dict[str, f
         crcs[engine] = device.weights_crc32()
         click.echo(f"engine {engine:<4} trained weights CRC-32 {crcs[engine]:08x}")
     check_engines_agree(crcs)
+
+    _section("5. a fleet over MQTT: broker, manager, devices, one deploy, one federated round")
+    from fleet.demo import run_fleet_demo
+
+    try:
+        run_fleet_demo(out_dir / "compiled" / "report.json", int8_file, echo=click.echo)
+    except TteError as e:  # no mosquitto on this machine
+        click.echo(f"fleet: skipped ({e})")
     click.echo(f"\ndone in {time.perf_counter() - t0:.1f} s; outputs in {out_dir}")
     return {"float_accuracy": acc_f, "int8_accuracy": acc_q, "transfer_before": before, "transfer_after": after}

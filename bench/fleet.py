@@ -1,0 +1,355 @@
+"""Fleet benchmark on a real Mosquitto (loopback): registration of a simulated fleet into the knowledge
+graph, and a deployment's throughput against the broker's own throughput for the same bytes.
+
+1. A private broker with credentials for --devices devices; the manager (in this process, with an
+   in-memory Oxigraph store); the device agents in a child process (fleet.simulate). Timed from the
+   agents' start until every device is in the graph (SHACL-validated), then until every Thing
+   Description is in it too.
+2. A compiled package (report.json and the int8 .tflite, signed) deployed to --deploy of those
+   devices, for two packages in turn: the example CNN (51 KB) and MCUNet-5fps (660 KB). Every
+   block is requested by bitmap, written and persisted; the artifact is verified (SHA-256,
+   Ed25519) and applied to an A/B slot. Throughput = devices x package bytes / time from the
+   first job offer to the last `applied` (and to the last `verifying`: the transfer alone).
+3. Baselines in the same run: a plain paho publisher (this process) sends the same messages
+   (block header included), one copy per device, QoS 0, to plain paho subscribers in a child
+   process: one subscriber for everything (the broker's own throughput: the ratio's baseline),
+   and one subscriber per device on its own topic; from the first publish to the last byte; the
+   best of three runs of each.
+4. CPU seconds of both sides (the figures that do not depend on the machine's load), the
+   manager's peak resident memory, the load average.
+
+Usage: python bench/fleet.py [--devices 1000] [--deploy 200] [--block-size 4096] [--packages fmnist,mcunet]
+Writes bench/results/fleet.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+# This file is named like the package it measures: take bench/ off the path so `fleet` is the package.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+sys.path.append(str(HERE))
+
+from machine import machine_info  # noqa: E402
+
+from fleet import protocol  # noqa: E402
+from fleet.broker import MANAGER, Broker, BrokerConfig, write_config  # noqa: E402
+from fleet.manager import Manager  # noqa: E402
+from fleet.mqtt import Endpoint, make_client  # noqa: E402
+from fleet.package import Package, build, load_signing_key  # noqa: E402
+from fleet.rollout import deploy  # noqa: E402
+from fleet.simulate import SWITCH_INTERVAL_S, device_names, scratch_dir  # noqa: E402
+from semantic.store import LocalStore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "fmnist_cnn_int8.tflite"
+SUBSCRIBERS = """
+import json, sys, threading, time
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from fleet.pump import Pump
+sys.setswitchinterval(float(sys.argv[2]))
+spec = json.loads(open(sys.argv[1]).read())
+got = {"bytes": 0, "msgs": 0, "last": None}
+subscribed = threading.Semaphore(0)
+def on_message(c, ud, m):  # all clients run on the pump's one thread
+    got["bytes"] += len(m.payload); got["msgs"] += 1; got["last"] = time.time()
+pump = Pump()
+clients = []
+for i, (user, pw, topic) in enumerate(spec["clients"]):
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-sub-{spec['tag']}-{i}")
+    c.username_pw_set(user, pw)
+    c.on_message = on_message
+    c.on_connect = lambda c, ud, f, rc, p=None, t=topic: c.subscribe(t, 0)
+    c.on_subscribe = lambda *a: subscribed.release()
+    pump.attach(c)
+    c.connect(spec["host"], spec["port"], 60)
+    clients.append(c)
+for _ in clients:
+    subscribed.acquire()
+print(json.dumps({"ready": True}), flush=True)
+deadline = time.time() + 60
+while got["bytes"] < spec["total"] and time.time() < deadline:
+    time.sleep(0.002)
+for c in clients:
+    c.disconnect()
+time.sleep(0.2)
+pump.stop()
+got["cpu_seconds"] = time.process_time()
+print(json.dumps(got), flush=True)
+"""
+
+
+def rss() -> dict[str, int]:
+    out = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        k, _, v = line.partition(":")
+        if k in ("VmRSS", "VmHWM"):
+            out[k] = int(v.split()[0]) * 1024
+    return out
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def mosquitto_version() -> str:
+    r = subprocess.run(["mosquitto", "-h"], capture_output=True, text=True, check=False)
+    return (r.stdout or r.stderr).splitlines()[0].strip() if (r.stdout or r.stderr) else ""
+
+
+def _write_package_dir(directory: Path, report: dict[str, Any], model_name: str, model: bytes) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "report.json").write_text(json.dumps(report, default=lambda o: o.item() if hasattr(o, "item")
+                                                      else str(o)))
+    (directory / model_name).write_bytes(model)
+
+
+def make_package(cfg: BrokerConfig, which: str, directory: Path) -> Package:
+    """`fmnist`: the example CNN (a 51 KB package); `mcunet`: the paper's MCUNet-5fps at 96x96 with
+    seeded random weights, int8 (a 660 KB package: a package the size of what fills an MCU's flash)."""
+    import numpy as np
+
+    import tte
+
+    if which == "fmnist":
+        q = tte.load(EXAMPLE)
+        model = EXAMPLE.read_bytes()
+    else:
+        from tte.models.paper import build_paper_onnx
+
+        g = tte.load(build_paper_onnx("mcunet-5fps", resolution=96).SerializeToString(), name="mcunet")
+        q = tte.quantize(g, calibration=np.random.default_rng(0).normal(size=(8, 3, 96, 96)).astype(np.float32))
+        tte.export(q, directory.with_suffix(".tflite"))
+        model = directory.with_suffix(".tflite").read_bytes()
+    report = tte.compile(q, board="stm32f746g-disco", scheme="last-k:2", emit_c=False, name=which)
+    _write_package_dir(directory, report, f"{which}.tflite", model)
+    return build(directory, load_signing_key(cfg.signing_key))
+
+
+def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: int, agents_pid: int,
+               job_id: str) -> dict[str, Any]:
+    manager.wait_idle(30)
+    sent0 = manager.bytes_sent
+    cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(agents_pid)
+    r = deploy(manager, pkg, targets, stages="100%", block_size=block_size, stage_timeout=600, job_id=job_id)
+    cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(agents_pid) - agents_cpu1
+    first_offer = min(manager.jobs[d].sent_at for d in targets)
+    verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
+    transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
+    total = len(targets) * len(pkg.data)
+    return {
+        "model": pkg.manifest["model"], "devices": len(targets),
+        "applied": sum(1 for s in r.states.values() if s == "applied"), "package_bytes": len(pkg.data),
+        "block_size": block_size, "blocks_per_device": protocol.block_count(len(pkg.data), block_size),
+        "seconds": round(r.seconds, 3), "payload_bytes_per_s": round(total / r.seconds),
+        "transfer_seconds": round(transfer_s, 3) if transfer_s else None,
+        "transfer_payload_bytes_per_s": round(total / transfer_s) if transfer_s else None,
+        "bytes_sent": manager.bytes_sent - sent0, "bytes_resent": sum(manager.jobs[d].bytes_resent for d in targets),
+        "manager_cpu_seconds": round(cpu_dep, 3), "agents_cpu_seconds": round(agents_cpu, 3),
+        "manager_rss_bytes_before": rss_before.get("VmRSS")}
+
+
+def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, per_device: bool,
+             tmp: Path) -> dict[str, Any]:
+    """Plain paho, QoS 0: the same messages (block header + bytes) as the deploy, one copy per device,
+    from a publisher here to subscribers in a child process: one subscriber for all copies
+    (`per_device` False: the broker's own throughput) or one per device on its own topic, with the
+    device's credentials (True: the deploy's client layout without its protocol). The subscribers
+    run on one network thread (fleet.pump), as the simulated devices do."""
+    n = protocol.block_count(len(pkg.data), block_size)
+    msgs = [protocol.pack_block(pkg.sha256, len(pkg.data), block_size, i, pkg.data[i * block_size:(i + 1) * block_size])
+            for i in range(n)]
+    total = len(devices) * sum(len(m) for m in msgs)
+    if per_device:
+        topics = [protocol.topic(cfg.fleet, d, "stream/data") for d in devices]
+        clients = [[d, cfg.password(d), t] for d, t in zip(devices, topics)]
+    else:
+        topics = [protocol.topic(cfg.fleet, "baseline", "stream/data")] * len(devices)
+        clients = [[MANAGER, cfg.password(MANAGER), topics[0]]]
+    spec = tmp / f"subscribers-{per_device}.json"
+    spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total,
+                                "tag": int(per_device)}))
+    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
+                           stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert sub.stdout is not None
+    json.loads(sub.stdout.readline())  # all subscribed
+    pub = make_client(Endpoint.parse(cfg.url), "bench-pub", MANAGER, cfg.password(MANAGER))
+    connected = threading.Event()
+    pub.on_connect = lambda *a: connected.set()
+    pub.connect("127.0.0.1", cfg.port, 60)
+    pub.loop_start()
+    connected.wait(10)
+    cpu0 = cpu()
+    t0 = time.time()
+    for topic in topics:
+        for m in msgs:
+            pub.publish(topic, m, qos=0)
+    got = json.loads(sub.stdout.readline())
+    pub_cpu = cpu() - cpu0
+    sub.wait()
+    pub.disconnect()
+    pub.loop_stop()
+    seconds = got["last"] - t0
+    return {"subscribers": len(clients), "messages": len(devices) * n, "bytes_sent": total,
+            "bytes_received": got["bytes"], "seconds": round(seconds, 3),
+            "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds),
+            "publisher_cpu_seconds": round(pub_cpu, 3),
+            "subscriber_cpu_seconds": round(got["cpu_seconds"], 3),
+            "note": "subscriber CPU includes its start-up and connections"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--deploy", type=int, default=200)
+    ap.add_argument("--block-size", type=int, default=protocol.DEFAULT_BLOCK)
+    ap.add_argument("--no-td", action="store_true", help="devices publish no Thing Description")
+    ap.add_argument("--packages", default="fmnist,mcunet", help="which packages to deploy, in turn")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "fleet.json"))
+    args = ap.parse_args()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as the simulated devices' process does
+
+    result: dict[str, Any] = {"machine": machine_info(), "versions": {"mosquitto": mosquitto_version()},
+                              "load_average_at_start": os.getloadavg()[0]}
+    import paho.mqtt
+
+    result["versions"]["paho-mqtt"] = paho.mqtt.__version__
+    devices = device_names(args.devices)
+    with tempfile.TemporaryDirectory(prefix="tte-bench-fleet-") as tmp, scratch_dir("tte-bench-fleet-") as flash:
+        cfg = write_config(Path(tmp) / "broker", fleet="sim", devices=[*devices, "baseline"])
+        broker = Broker(cfg)
+        broker.start()
+        child = None
+        manager = Manager(Endpoint.parse(cfg.url), cfg.password(MANAGER), LocalStore(None), fleet=cfg.fleet)
+        try:
+            manager.start()
+            cpu0, wall0 = cpu(), time.monotonic()
+            spec = Path(tmp) / "agents.json"
+            spec.write_text(json.dumps({"broker_dir": str(cfg.dir), "devices": devices, "root": flash,
+                                        "agent": {"publish_td": not args.no_td}}))
+            child = subprocess.Popen([sys.executable, "-m", "fleet.simulate", str(spec)], cwd=ROOT, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
+            assert child.stdout is not None and child.stdin is not None
+            started = json.loads(child.stdout.readline())["starting"]
+            last_report = time.time()
+            while len(manager.registered) < args.devices or manager.kg_devices() < args.devices:
+                time.sleep(0.05)
+                if time.time() - last_report > 5:
+                    last_report = time.time()
+                    print(f"  ... {time.time() - started:.0f} s: {manager.status()}", file=sys.stderr, flush=True)
+                if time.time() - started > 300:
+                    raise SystemExit(f"registration did not finish within 300 s: {manager.status()}")
+            register_s = time.time() - started
+            kg_devices = manager.kg_devices()
+            td_s = None
+            if not args.no_td:
+                while len(manager.tds) < args.devices and time.time() - started < 600:
+                    time.sleep(0.1)
+                    if time.time() - last_report > 5:
+                        last_report = time.time()
+                        print(f"  ... {time.time() - started:.0f} s: {len(manager.tds)} TDs", file=sys.stderr,
+                              flush=True)
+                td_s = time.time() - started
+            cpu_reg, wall_reg = cpu() - cpu0, time.monotonic() - wall0
+            result["registration"] = {
+                "devices": args.devices, "registered": len(manager.registered), "kg_devices": kg_devices,
+                "online": manager.status()["online"], "register_seconds": round(register_s, 3),
+                "target_seconds": 10.0, "tds": len(manager.tds),
+                "td_seconds": round(td_s, 3) if td_s is not None else None,
+                "manager_graph_seconds": {k: round(v, 3) for k, v in manager.timings.items()},
+                "manager_cpu_seconds": round(cpu_reg, 3), "wall_seconds": round(wall_reg, 3),
+                "errors": len(manager.errors())}
+
+            targets = devices[:args.deploy]
+            packages = {which: make_package(cfg, which, Path(tmp) / which) for which in args.packages.split(",")}
+            deploys = {which: deploy_run(manager, pkg, targets, args.block_size, child.pid, f"bench-{which}")
+                       for which, pkg in packages.items()}
+            child.stdin.write("stop\n")
+            child.stdin.flush()
+            child.wait(timeout=120)
+            child = None
+            result["deploy"] = []
+            for which, dep in deploys.items():
+                # best of three: the ratio is taken against the broker at its fastest in this run
+                base = max((baseline(cfg, packages[which], targets, args.block_size, False, Path(tmp))
+                            for _ in range(3)), key=lambda b: b["payload_bytes_per_s"])
+                per_dev = max((baseline(cfg, packages[which], targets, args.block_size, True, Path(tmp))
+                               for _ in range(3)), key=lambda b: b["payload_bytes_per_s"])
+                dep["baseline_paho"] = base
+                dep["baseline_paho_per_device"] = per_dev
+                dep["ratio_to_baseline"] = round(dep["payload_bytes_per_s"] / base["payload_bytes_per_s"], 3)
+                dep["ratio_to_baseline_per_device"] = round(dep["payload_bytes_per_s"]
+                                                            / per_dev["payload_bytes_per_s"], 3)
+                if dep["transfer_payload_bytes_per_s"]:
+                    dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
+                                                              / base["payload_bytes_per_s"], 3)
+                dep["target_ratio"] = 0.5
+                # the same comparison in CPU seconds per byte (independent of the machine's load): the
+                # manager serving blocks against the plain publisher, and the agents against the subscribers
+                dep["cpu_ratio_manager_to_publisher"] = round(base["publisher_cpu_seconds"]
+                                                              / dep["manager_cpu_seconds"], 3)
+                dep["cpu_ratio_agents_to_subscriber"] = round(base["subscriber_cpu_seconds"]
+                                                              / dep["agents_cpu_seconds"], 3)
+                result["deploy"].append(dep)
+            mem = rss()
+            result["manager_memory"] = {"rss_bytes": mem.get("VmRSS"), "peak_rss_bytes": mem.get("VmHWM"),
+                                        "note": "this process: the manager, its in-memory store, the imports of "
+                                                "tte/semantic/fleet and the baseline publisher"}
+        finally:
+            if child is not None:
+                child.kill()
+            manager.stop()
+            broker.stop()
+
+    reg = result["registration"]
+    print(f"{'registration':<36}{reg['registered']:>6} devices {reg['register_seconds']:>7.2f} s (target <= 10 s); "
+          f"TDs {reg['tds']} in {reg['td_seconds']} s; manager CPU {reg['manager_cpu_seconds']} s")
+    for dep in result["deploy"]:
+        base, per_dev = dep["baseline_paho"], dep["baseline_paho_per_device"]
+        print(f"deploy {dep['model']} ({dep['package_bytes']:,} B, {dep['blocks_per_device']} blocks) to "
+              f"{dep['devices']} devices:")
+        print(f"{'  offer to applied':<36}{dep['applied']:>6} applied {dep['seconds']:>7.2f} s "
+              f"{dep['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
+        print(f"{'  offer to last verifying':<36}{'':>14} {dep['transfer_seconds'] or 0:>7.2f} s "
+              f"{(dep['transfer_payload_bytes_per_s'] or 0) / 1e6:7.2f} MB/s")
+        for name, b in (("  paho, 1 subscriber", base), ("  paho, 1 subscriber per device", per_dev)):
+            print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s "
+                  f"{b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
+        print(f"{'  ratio to 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5); per device "
+              f"{dep['ratio_to_baseline_per_device']:.3f}")
+        print(f"{'  CPU s: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + {dep['agents_cpu_seconds']:.2f}; "
+              f"paho: publisher {base['publisher_cpu_seconds']:.2f} + subscriber {base['subscriber_cpu_seconds']:.2f}")
+        print(f"{'  CPU ratio manager/publisher':<36}{dep['cpu_ratio_manager_to_publisher']:>6.3f}; agents/subscriber "
+              f"{dep['cpu_ratio_agents_to_subscriber']:.3f}")
+    print(f"{'load average at the end':<36}{os.getloadavg()[0]:>6.1f} (2 cores)")
+    print(f"{'manager peak RSS':<36}{result['manager_memory']['peak_rss_bytes'] / 2**20:>6.0f} MB")
+    result["load_average_at_end"] = os.getloadavg()[0]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,350 @@
+"""A Mosquitto broker for one fleet, on loopback: config, per-device credentials, ACL, optional TLS.
+
+`write_config(DIR, ...)` writes into DIR:
+
+    mosquitto.conf    listener on 127.0.0.1, no anonymous clients, persistence in DIR/data/
+    passwd            hashed passwords (PBKDF2-SHA512, mosquitto 2's format)
+    acl               the manager may use the fleet's whole tree, a device only its own subtree
+    credentials.json  the clear passwords (mode 0600): the manager's and each device's
+    tls/              with --tls: a generated CA, the broker's certificate and key
+    deploy.key/.pub   the Ed25519 key that signs packages (kept when present)
+
+It records what it wrote (with hashes) in DIR/.tte-broker.json and refuses to replace any file
+it did not write or that was changed since; keys and credentials are kept across runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleet import protocol
+from tte.errors import TteError
+
+MANAGER = "manager"
+RECORD = ".tte-broker.json"
+HOST = "127.0.0.1"
+
+# What a device may publish (write) and subscribe to (read) in its own subtree.
+DEVICE_WRITES = ("state", "register", "td", "heartbeat", "telemetry", "job/status", "stream/get", "fed/update")
+DEVICE_READS = ("state", "job", "stream/data", "fed/task")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+class _Files:
+    """Writes files in one directory, never over a file it did not write (or that was changed)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.record_path = root / RECORD
+        self.record: dict[str, str] = {}
+        if self.record_path.exists():
+            try:
+                self.record = json.loads(self.record_path.read_text())["files"]
+            except (OSError, ValueError, KeyError, TypeError):
+                raise TteError("unreadable record of generated files", file=str(self.record_path)) from None
+
+    def owned(self, rel: str) -> bool:
+        p = self.root / rel
+        if not p.exists():
+            return True
+        return rel in self.record and hashlib.sha256(p.read_bytes()).hexdigest() == self.record[rel]
+
+    def check(self, rels: list[str]) -> None:
+        foreign = [r for r in rels if not self.owned(r)]
+        if foreign:
+            raise TteError(f"refusing to overwrite files tte did not write (or that were changed): "
+                           f"{', '.join(foreign)}", file=str(self.root))
+
+    def write(self, rel: str, data: bytes, mode: int = 0o644) -> Path:
+        self.check([rel])
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, mode)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.record[rel] = hashlib.sha256(data).hexdigest()
+        self.save()
+        return p
+
+    def save(self) -> None:
+        tmp = self.record_path.with_name(RECORD + ".tmp")
+        tmp.write_text(json.dumps({"files": self.record}, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, self.record_path)
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd's own count
+
+
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """mosquitto 2's `$7$` entry: PBKDF2-HMAC-SHA512, base64 salt and hash."""
+    salt = salt if salt is not None else secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, PBKDF2_ITERATIONS)
+    return f"$7${PBKDF2_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def password_file(users: dict[str, str]) -> bytes:
+    """The hashed password file: by mosquitto_passwd -U when installed, else hashed here."""
+    plain = "".join(f"{u}:{p}\n" for u, p in sorted(users.items()))
+    tool = shutil.which("mosquitto_passwd")
+    if tool:
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "passwd"
+            f.write_text(plain)
+            os.chmod(f, 0o600)
+            r = subprocess.run([tool, "-U", str(f)], capture_output=True, text=True, check=False)
+            if r.returncode == 0:
+                return f.read_bytes()
+    return "".join(f"{u}:{password_hash(p)}\n" for u, p in sorted(users.items())).encode()
+
+
+def acl_text(fleet: str) -> str:
+    root = protocol.fleet_root(fleet)
+    lines = ["# generated by tte fleet broker: a device uses its own subtree only, the manager all",
+             "# (pattern lines apply to every client; %u is the user name the client logged in with)"]
+    lines += [f"pattern write {root}/%u/{k}" for k in DEVICE_WRITES]
+    lines += [f"pattern read {root}/%u/{k}" for k in DEVICE_READS]
+    lines += ["", f"user {MANAGER}", f"topic readwrite {root}/#"]
+    return "\n".join(lines) + "\n"
+
+
+# --- TLS: a CA of our own and the broker's certificate ------------------------------------------
+
+def tls_files() -> dict[str, bytes]:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def pem_key(k: ec.EllipticCurvePrivateKey) -> bytes:
+        return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                               serialization.NoEncryption())
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tte fleet CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+          .not_valid_after(now + dt.timedelta(days=825))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=825))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    return {"tls/ca.crt": ca.public_bytes(pem), "tls/ca.key": pem_key(ca_key),
+            "tls/server.crt": cert.public_bytes(pem), "tls/server.key": pem_key(key)}
+
+
+# --- the configuration ---------------------------------------------------------------------------
+
+@dataclass
+class BrokerConfig:
+    dir: Path
+    fleet: str
+    port: int
+    tls: bool
+    credentials: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def conf(self) -> Path:
+        return self.dir / "mosquitto.conf"
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{HOST}:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.dir / "tls" / "ca.crt" if self.tls else None
+
+    def password(self, user: str) -> str:
+        if user == MANAGER:
+            return str(self.credentials["manager"])
+        return str(self.credentials["devices"][user])
+
+    @property
+    def signing_key(self) -> Path:
+        return self.dir / "deploy.key"
+
+    @property
+    def verify_key(self) -> Path:
+        return self.dir / "deploy.pub"
+
+
+def conf_text(d: Path, port: int, tls: bool) -> str:
+    lines = [
+        "# generated by tte fleet broker (regenerated on every run; edit the command's options instead)",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {d / 'passwd'}",
+        f"acl_file {d / 'acl'}",
+        "persistence true",
+        f"persistence_location {d / 'data'}/",
+        "autosave_interval 5",
+        f"max_packet_size {protocol.BROKER_MAX_PACKET}",
+        # the manager receives every device's birth at once when a fleet comes up; mosquitto's
+        # defaults (1000 queued, 20 in flight per client) would drop QoS 1 messages beyond that
+        "max_queued_messages 200000",
+        "max_inflight_messages 1000",
+        "set_tcp_nodelay true",
+        f"log_dest file {d / 'mosquitto.log'}",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        f"listener {port} {HOST}",
+    ]
+    if tls:
+        lines += [f"cafile {d / 'tls' / 'ca.crt'}", f"certfile {d / 'tls' / 'server.crt'}",
+                  f"keyfile {d / 'tls' / 'server.key'}", "tls_version tlsv1.2"]
+    if os.geteuid() == 0:
+        # mosquitto started as root drops to the 'mosquitto' user, which could not read the 0600 files here
+        lines.append("user root")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(directory: str | Path, fleet: str | None = None, devices: list[str] | tuple[str, ...] = (),
+                 port: int | None = None, tls: bool | None = None) -> BrokerConfig:
+    """Write (or update) the broker's files in `directory`; existing credentials and keys are kept,
+    new devices get fresh passwords; fleet name, port and TLS are kept unless given."""
+    for dev in devices:
+        protocol.check_name("device", dev)
+    d = Path(directory).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    files = _Files(d)
+    files.check(["mosquitto.conf", "passwd", "acl", "credentials.json"])
+    creds: dict[str, Any] = {"manager": secrets.token_urlsafe(18), "devices": {}}
+    cpath = d / "credentials.json"
+    if cpath.exists():
+        creds = json.loads(cpath.read_text())
+    fleet = protocol.check_name("fleet", fleet or creds.get("fleet") or "default")
+    tls = bool(creds.get("tls")) if tls is None else tls
+    for dev in devices:
+        if dev == MANAGER:
+            raise TteError(f"'{MANAGER}' is the manager's user name, not a device id")
+        creds["devices"].setdefault(dev, secrets.token_urlsafe(18))
+    port = port or int(creds.get("port") or 0) or free_port()
+    creds["port"], creds["fleet"], creds["tls"] = port, fleet, tls
+    files.write("credentials.json", (json.dumps(creds, indent=1, sort_keys=True) + "\n").encode(), 0o600)
+    users = {MANAGER: creds["manager"], **creds["devices"]}
+    files.write("passwd", password_file(users), 0o600)
+    files.write("acl", acl_text(fleet).encode(), 0o600)
+    if tls and not (d / "tls" / "ca.crt").exists():
+        for rel, data in tls_files().items():
+            files.write(rel, data, 0o600 if rel.endswith(".key") else 0o644)
+    if not (d / "deploy.key").exists():
+        from fleet.package import new_signing_key
+
+        key, pub = new_signing_key()
+        files.write("deploy.key", key, 0o600)
+        files.write("deploy.pub", pub)
+    (d / "data").mkdir(exist_ok=True)
+    files.write("mosquitto.conf", conf_text(d, port, tls).encode())
+    return BrokerConfig(d, fleet, port, tls, creds)
+
+
+def load_config(directory: str | Path) -> BrokerConfig:
+    d = Path(directory).resolve()
+    try:
+        creds = json.loads((d / "credentials.json").read_text())
+        return BrokerConfig(d, creds["fleet"], int(creds["port"]), bool(creds["tls"]), creds)
+    except (OSError, ValueError, KeyError) as e:
+        raise TteError(f"not a broker directory written by `tte fleet broker` ({e})", file=str(d)) from None
+
+
+# --- running it -------------------------------------------------------------------------------
+
+class Broker:
+    """A mosquitto process for a BrokerConfig; start/stop/restart/reload (SIGHUP re-reads passwd and acl)."""
+
+    def __init__(self, config: BrokerConfig, executable: str | None = None) -> None:
+        self.config = config
+        self.executable = executable or shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        if not Path(self.executable).exists():
+            raise TteError("mosquitto is not installed (apt-get install mosquitto)")
+        self.proc = subprocess.Popen([self.executable, "-c", str(self.config.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                log = self.config.dir / "mosquitto.log"
+                tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
+                raise TteError(f"mosquitto exited with {self.proc.returncode}: {err.strip()} {' '.join(tail)}",
+                               file=str(self.config.conf))
+            try:
+                with socket.create_connection((HOST, self.config.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise TteError(f"mosquitto did not listen on {HOST}:{self.config.port} within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # saves retained messages to the persistence file
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def reload(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGHUP)
+
+    def __enter__(self) -> Broker:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
