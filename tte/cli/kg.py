@@ -80,16 +80,65 @@ def add_model(ctx: click.Context, model: str, report: str, model_id: str | None)
 @click.option("--sensor", "sensors", multiple=True, help="A sensor of the device (repeatable).")
 @click.option("--firmware", default=None, help="Firmware version.")
 @click.option("--model", "deployed", default=None, help="Id of the model the device runs now.")
+@click.option("--replace", is_flag=True, help="Replace the description of a device that is already registered.")
 @click.pass_context
 @user_errors
 def add_device(ctx: click.Context, device_id: str, board: str, sensors: tuple[str, ...], firmware: str | None,
-               deployed: str | None) -> None:
+               deployed: str | None, replace: bool) -> None:
     """Register a device: board, sensors, firmware, deployed model."""
     from semantic.describe import describe_device
+    from tte.errors import TteError
 
     d = describe_device(device_id, board, list(sensors), firmware, deployed)
-    _kg(ctx).add([d])
-    click.echo(f"added device {d.name}")
+    graph = _kg(ctx)
+    if not replace and graph.has_graph(d.name):
+        raise TteError(f"device '{device_id}' is already registered; --replace replaces its whole description "
+                       "(board, sensors, firmware, model)")
+    graph.add([d])
+    click.echo(f"{'replaced' if replace else 'added'} device {d.name}")
+
+
+@kg.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the devices and models as JSON.")
+@click.pass_context
+@user_errors
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """The registered devices and models."""
+    graph = _kg(ctx)
+    devices, models = graph.list_devices(), graph.list_models()
+    if as_json:
+        click.echo(json.dumps({"devices": devices, "models": models}, indent=2))
+        return
+    click.echo(f"devices ({len(devices)}):")
+    for d in devices:
+        extra = [f"sensors {','.join(d['sensors'])}" if d["sensors"] else "", f"firmware {d['firmware']}"
+                 if d["firmware"] else "", f"runs {d['model']}" if d["model"] else "", str(d["status"] or "")]
+        click.echo(f"  {d['id']}\t{d['board']}\t" + "\t".join(x for x in extra if x))
+    click.echo(f"models ({len(models)}):")
+    for m in models:
+        click.echo(f"  {m['id']}\t{m['created'] or '-'}\tschemes {', '.join(m['schemes']) or '-'}")
+
+
+@kg.command()
+@click.argument("ident", metavar="ID")
+@click.option("--device", "kind", flag_value="device", default=None, help="ID is a device.")
+@click.option("--model", "kind", flag_value="model", help="ID is a model (with its compiled artifacts).")
+@click.pass_context
+@user_errors
+def remove(ctx: click.Context, ident: str, kind: str | None) -> None:
+    """Remove a device or a model (with its compiled artifacts) from the knowledge graph."""
+    from tte.errors import TteError
+
+    graph = _kg(ctx)
+    if kind is None:
+        kinds = graph.kind_of(ident)
+        if not kinds:
+            raise TteError(f"no device or model '{ident}' in the knowledge graph")
+        if len(kinds) > 1:
+            raise TteError(f"'{ident}' is both a device and a model; give --device or --model")
+        kind = kinds[0]
+    names = graph.remove(kind, ident)
+    click.echo(f"removed {kind} {ident} ({len(names)} graph{'s' if len(names) != 1 else ''})")
 
 
 @kg.command()
