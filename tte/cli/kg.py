@@ -63,13 +63,16 @@ def add_board(ctx: click.Context, board_file: str) -> None:
 @click.option("--report", "report", required=True, type=click.Path(dir_okay=False),
               help="report.json of the compiled model.")
 @click.option("--id", "model_id", default=None, help="Model id (default: the file stem).")
+@click.option("--modality", default=None,
+              help="The sensor its input comes from (camera, microphone, accelerometer, ...): "
+                   "`match` offers it only to devices with that sensor.")
 @click.pass_context
 @user_errors
-def add_model(ctx: click.Context, model: str, report: str, model_id: str | None) -> None:
+def add_model(ctx: click.Context, model: str, report: str, model_id: str | None, modality: str | None) -> None:
     """Describe MODEL and its compiled artifact (one update scheme) from report.json."""
     from semantic.describe import describe_model_file
 
-    descs = describe_model_file(model, report, model_id)
+    descs = describe_model_file(model, report, model_id, modality)
     _kg(ctx).add(descs)
     click.echo(f"added model {descs[0].name} ({descs[1].name})")
 
@@ -211,19 +214,31 @@ def stale(ctx: click.Context, as_json: bool) -> None:
 @kg.command("export-td")
 @click.argument("device_id")
 @click.option("--base", default=None, help="Base URI of the forms (default: mqtt://localhost:1883/).")
+@click.option("--fleet", "fleet_name", default="default", show_default=True,
+              help="Fleet whose MQTT topic tree (tte/v1/<fleet>/<device>/...) the forms use.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Write to a file (a new one, or a Thing Description tte wrote with --force).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it is a Thing Description tte wrote.")
 @click.pass_context
 @user_errors
-def export_td(ctx: click.Context, device_id: str, base: str | None, output: str | None, force: bool) -> None:
-    """W3C WoT Thing Description 1.1 (JSON-LD) of a device."""
+def export_td(ctx: click.Context, device_id: str, base: str | None, fleet_name: str, output: str | None,
+              force: bool) -> None:
+    """W3C WoT Thing Description 1.1 (JSON-LD) of a device, its forms on the fleet's MQTT topics."""
+    from fleet import protocol
     from semantic.td import DEFAULT_BASE, thing_description
+    from tte.errors import TteError
     from tte.outputs import check_output_file, write_file_atomically
 
+    try:
+        protocol.check_name("fleet", fleet_name)
+        protocol.check_name("device", device_id)
+    except protocol.ProtocolError as e:
+        raise TteError(str(e)) from None
     if output:
         check_output_file(output, force=force, ours=_is_thing_description)
-    text = json.dumps(thing_description(_store(ctx), device_id, base or DEFAULT_BASE), indent=2)
+    td = thing_description(_store(ctx), device_id, lambda kind: protocol.topic(fleet_name, device_id, kind),
+                           base or DEFAULT_BASE)
+    text = json.dumps(td, indent=2)
     if output:
         write_file_atomically(output, (text + "\n").encode())
     else:
