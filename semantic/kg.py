@@ -111,16 +111,12 @@ class KnowledgeGraph:
               OPTIONAL {{ ?m schema:dateCreated ?created }}
               OPTIONAL {{ ?m s3n:hasProcedureFeature/tte:updateScheme ?scheme }}
             }}""")
-        out: dict[str, dict[str, object]] = {}
+        created: dict[str, object] = {}
+        schemes: dict[str, set[str]] = {}
         for r in rows:
-            m = out.setdefault(r["m"], {"id": local_id(r["m"]), "created": r.get("created"), "schemes": []})
-            if "scheme" in r:
-                schemes = m["schemes"]
-                assert isinstance(schemes, list)
-                schemes.append(r["scheme"])
-        for m in out.values():
-            m["schemes"] = sorted(set(m["schemes"]))  # type: ignore[arg-type]
-        return [out[k] for k in sorted(out)]
+            created[r["m"]] = r.get("created")
+            schemes.setdefault(r["m"], set()).update([r["scheme"]] if "scheme" in r else [])
+        return [{"id": local_id(m), "created": created[m], "schemes": sorted(schemes[m])} for m in sorted(created)]
 
     def count_triples(self) -> int:
         return int(self.store.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")[0]["n"])
