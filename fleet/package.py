@@ -177,4 +177,4 @@ def describe_package(package: Package) -> list[Any]:
     name = next(n for n in files if n.startswith("model."))
     summary = summarize(tte.load(files[name], name=package.manifest["model"]))
     created = report.get("created") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    return describe_model(package.manifest["model"], summary, report, created)
+    return describe_model(package.manifest["model"], summary, report, created, package.manifest.get("input_modality"))

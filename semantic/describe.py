@@ -116,6 +116,10 @@ def describe_device(ident: str, board: str, sensors: list[str] | tuple[str, ...]
         g.add((d, TTE.firmwareVersion, Literal(firmware)))
     if deployed_model:
         g.add((d, TTE.deployedModel, URIRef(model_iri(deployed_model))))
+    # the sensor kinds and their count, one hop from the device, for matching input modalities fast
+    g.add((d, TTE.sensorCount, _lit(len(sensors))))
+    for s in sensors:
+        g.add((d, TTE.sensorKind, Literal(s.lower())))
     for s in sensors:
         node = URIRef(f"{d}/sensor/{check_id('sensor', s)}")
         g.add((d, SSN.hasSubSystem, node))
@@ -152,8 +156,11 @@ def scheme_name(report: dict[str, Any]) -> str:
     return s
 
 
-def describe_model(model_id: str, summary: dict[str, Any], report: dict[str, Any], created: str) -> list[Description]:
-    """The model (from `tte.inspect.summarize`) and its compiled artifact for the report's scheme."""
+def describe_model(model_id: str, summary: dict[str, Any], report: dict[str, Any], created: str,
+                   modality: str | None = None) -> list[Description]:
+    """The model (from `tte.inspect.summarize`) and its compiled artifact for the report's scheme.
+    `modality`: the kind of sensor its input comes from (camera, microphone, accelerometer, ...):
+    `match` then offers the model only to devices with such a sensor (or with no sensors declared)."""
     m = URIRef(model_iri(model_id))
     g = _graph()
     g.add((m, RDF.type, TTE.Model))
@@ -165,6 +172,8 @@ def describe_model(model_id: str, summary: dict[str, Any], report: dict[str, Any
     g.add((m, NNET.hasMultiplyAccumulateOps, _lit(summary["macs"])))
     g.add((m, TTE.parameterCount, _lit(summary["params"])))
     g.add((m, TTE.ioSignature, Literal(io_signature(summary))))
+    if modality is not None:
+        g.add((m, TTE.inputModality, Literal(check_id("modality", modality).lower())))
     for kind, items, prop, cls in (("input", summary["inputs"], SSN.hasInput, NNET.NetworkInput),
                                    ("output", summary["outputs"], SSN.hasOutput, NNET.NetworkOutput)):
         for i, d in enumerate(items):
@@ -254,12 +263,13 @@ def report_created(report: dict[str, Any], path: str | Path) -> str:
     return datetime.fromtimestamp(Path(path).stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def describe_model_file(model: str | Path, report_path: str | Path, model_id: str | None = None) -> list[Description]:
-    """`tte kg add-model MODEL --report report.json [--id ID]`: the id defaults to the file stem."""
+def describe_model_file(model: str | Path, report_path: str | Path, model_id: str | None = None,
+                        modality: str | None = None) -> list[Description]:
+    """`tte kg add-model MODEL --report report.json [--id ID] [--modality M]`: the id defaults to the file stem."""
     import tte
     from tte.inspect import summarize
 
     report = read_report(report_path)
     ident = check_id("model", model_id or Path(model).stem)
     summary = summarize(tte.load(str(model)))
-    return describe_model(ident, summary, report, report_created(report, report_path))
+    return describe_model(ident, summary, report, report_created(report, report_path), modality)

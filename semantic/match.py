@@ -3,6 +3,9 @@ model, and which devices run a stale model.
 
 A model fits for training when an artifact's peak_sram_bytes <= the board's SRAM and its
 flash_bytes <= the board's flash; for inference, inference_peak_sram_bytes instead of the peak.
+A model that names its input modality (tte:inputModality, e.g. camera) fits only devices with a
+sensor of that name, or that declare no sensors at all (the rule the fleet's device agent applies
+before it accepts a package): an image model does not fit an accelerometer-only device.
 Missing FPU or DSP extension come back as warnings, never as filters.
 """
 

@@ -28,6 +28,7 @@ class SyntheticModel:
     summary: dict[str, Any]
     created: str
     reports: list[dict[str, Any]] = field(default_factory=list)
+    modality: str | None = None
 
 
 @dataclass
@@ -93,6 +94,9 @@ def generate_fleet(boards: list[Board], n_devices: int, n_models: int, seed: int
         deployed = rng.choice(models).ident if models and rng.random() < 0.8 else None
         devices.append(SyntheticDevice(f"dev{i:06d}", b.name, rng.sample(SENSORS, rng.randint(0, 2)),
                                        f"1.{rng.randint(0, 9)}.0", deployed))
+    modalities = random.Random(seed + 1)  # its own stream: the figures above stay those of earlier runs
+    for m in models:
+        m.modality = modalities.choice((None, *SENSORS))
     return Fleet(list(boards), models, devices)
 
 
@@ -101,7 +105,7 @@ def fleet_descriptions(fleet: Fleet) -> Iterator[list[Description]]:
     yield [describe_board(b) for b in fleet.boards]
     batch: list[Description] = []
     for m in fleet.models:
-        batch += describe_model(m.ident, m.summary, m.reports[0], m.created)
+        batch += describe_model(m.ident, m.summary, m.reports[0], m.created, m.modality)
         batch += [describe_artifact(m.ident, r) for r in m.reports[1:]]
         if len(batch) > 2000:
             yield batch

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -108,30 +109,37 @@ def _sensor_property(label: str, sensor_type: str | None, topic: str) -> dict[st
     return p
 
 
-def thing_description(store: Store, device: str, base: str = DEFAULT_BASE) -> dict[str, Any]:
-    """The TD of a registered device: its memory, firmware, deployed model, sensors; deploy/train actions."""
+TopicOf = Callable[[str], str]
+"""The MQTT topic of one of the device's topic kinds ("register", "job", "telemetry", ...). The fleet
+protocol (fleet/protocol.py) owns the topic tree; the caller passes it in, so that semantic/ does
+not depend on fleet/."""
+
+
+def thing_description(store: Store, device: str, topic: TopicOf, base: str = DEFAULT_BASE) -> dict[str, Any]:
+    """The TD of a registered device: its memory, firmware, deployed model, sensors (all in the
+    registration the device publishes); deploy and train actions; telemetry and job status events."""
     iri = device_iri(device)
     rows = store.select(queries.bind(queries.load("device-info"), device=iri))
     if not rows:
         raise TteError(f"unknown device '{device}'")
     r = rows[0]
     board = local_id(r["board"])
-    topic = f"tte/devices/{device}"
+    register = topic("register")
     byte = {"type": "integer", "minimum": 0, "unit": "om:byte", "readOnly": True}
     props: dict[str, Any] = {
         "sramBytes": {**byte, "title": "Usable SRAM", "const": r["sram"],
-                      "forms": [_form(f"{topic}/sram", ["readproperty"])]},
+                      "forms": [_form(register, ["readproperty"])]},
         "flashBytes": {**byte, "title": "Usable flash", "const": r["flash"],
-                       "forms": [_form(f"{topic}/flash", ["readproperty"])]},
+                       "forms": [_form(register, ["readproperty"])]},
         "firmwareVersion": {"type": "string", "readOnly": True,
-                            "forms": [_form(f"{topic}/firmware", ["readproperty"])]},
+                            "forms": [_form(register, ["readproperty"])]},
         "deployedModel": {"type": "string", "readOnly": True, "observable": True,
-                          "forms": [_form(f"{topic}/model", ["readproperty", "observeproperty"])]},
+                          "forms": [_form(register, ["readproperty", "observeproperty"])]},
     }
     for s in rows:
         if "sensor" in s:
             label = s["sensorLabel"]
-            props[f"sensor-{label}"] = _sensor_property(label, s.get("sensorType"), f"{topic}/sensors/{label}")
+            props[f"sensor-{label}"] = _sensor_property(label, s.get("sensorType"), register)
     td: dict[str, Any] = {
         "@context": [TD_CONTEXT_URL, {"tte": str(TTE), "om": str(OM), "sosax": str(SOSAX)}],
         "@type": ["Thing", "tte:Device"],
@@ -140,24 +148,26 @@ def thing_description(store: Store, device: str, base: str = DEFAULT_BASE) -> di
         "description": f"tte device on board {r.get('boardName', board)} ({r['core']})",
         "tte:onBoard": {"@id": r["board"]},
         "base": base,
-        "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}},
-        "security": ["nosec_sc"],
+        "securityDefinitions": {"basic_sc": {"scheme": "basic", "in": "header"}},  # the broker's passwords
+        "security": ["basic_sc"],
         "properties": props,
         "actions": {
             "deployModel": {
                 "title": "Deploy a compiled model",
                 "input": {"type": "object", "required": ["model"],
                           "properties": {"model": {"type": "string"}, "scheme": {"type": "string"}}},
-                "forms": [_form(f"{topic}/deploy", ["invokeaction"])]},
+                "forms": [_form(topic("job"), ["invokeaction"])]},
             "trainStep": {
                 "title": "Run on-device training steps on buffered samples",
                 "input": {"type": "object", "properties": {"steps": {"type": "integer", "minimum": 1}}},
-                "forms": [_form(f"{topic}/train", ["invokeaction"])]},
+                "forms": [_form(topic("fed/task"), ["invokeaction"])]},
         },
         "events": {
             "telemetry": {"title": "Loss, accuracy and memory after training steps",
                           "data": {"type": "object"},
-                          "forms": [_form(f"{topic}/telemetry", ["subscribeevent", "unsubscribeevent"])]},
+                          "forms": [_form(topic("telemetry"), ["subscribeevent", "unsubscribeevent"])]},
+            "jobStatus": {"title": "Deployment job state", "data": {"type": "object"},
+                          "forms": [_form(topic("job/status"), ["subscribeevent", "unsubscribeevent"])]},
         },
     }
     if r.get("firmware"):

@@ -247,6 +247,15 @@ def test_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Path, p
         r = deploy(m, pkg, ["cam", "imu"], min_executions=10)
         assert r.states == {"cam": "applied", "imu": "failed"}
         assert "input comes from a camera" in m.jobs["imu"].detail and m.jobs["imu"].bytes_received == 0
+        # the knowledge graph, given the package, matches as the devices decided
+        from fleet.package import describe_package
+        from semantic.kg import KnowledgeGraph
+        from semantic.match import match_model
+
+        assert m.kg is not None
+        assert wait_until(lambda: m.kg_devices() == 2, 10)
+        KnowledgeGraph(m.kg.store).add(describe_package(pkg))
+        assert match_model(m.kg.store, pkg.manifest["model"])["inference"] == ["cam"]
         for a in agents:
             a.stop()
         m.stop()

@@ -3,44 +3,24 @@ instead of the embedded store: what a fleet that outgrows one process uses."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fleetkit import agent_config, device_status, package_dir, running_broker, start_manager, wait_until
+from oxigraph_server import oxigraph_server
 
 from fleet.agent import Agent
-from fleet.broker import free_port
 from fleet.package import build, describe_package, load_signing_key
 from fleet.rollout import deploy
 from semantic.kg import KnowledgeGraph
 from semantic.store import EndpointStore
 
-OXIGRAPH = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-
 
 @pytest.fixture
-def sparql_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    if not Path(OXIGRAPH).exists():
-        pytest.skip("the Oxigraph server is not installed (pip install oxigraph==0.5.13)")
-    port = free_port()
-    proc = subprocess.Popen([OXIGRAPH, "serve", "--location", str(tmp_path / "oxigraph"), "--bind",
-                             f"127.0.0.1:{port}", "--union-default-graph"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/query"
-    proc.terminate()
-    proc.wait(timeout=10)
+def sparql_server(tmp_path: Path) -> Iterator[str]:
+    with oxigraph_server(tmp_path / "oxigraph") as url:
+        yield url
 
 
 def test_manager_on_oxigraph_server(tmp_path: Path, sparql_server: str) -> None:

@@ -21,11 +21,18 @@ N_MODELS = int(os.environ.get("TTE_KG_TEST_MODELS", "1000"))
 
 # --- the oracle: plain Python over the generator's own records (no RDF) ----------------------
 
+def sensor_fits(m: Any, d: Any) -> bool:
+    """The model's input modality is a sensor of the device, or either side says nothing."""
+    return m.modality is None or not d.sensors or m.modality in d.sensors
+
+
 def brute_device(fleet: Fleet, device_id: str) -> dict[str, Any]:
     dev = next(d for d in fleet.devices if d.ident == device_id)
     b = fleet.board(dev.board)
     inference, training = set(), set()
     for m in fleet.models:
+        if not sensor_fits(m, dev):
+            continue
         for r in m.reports:
             if r["flash_bytes"] <= b.flash_bytes:
                 if r["inference_peak_sram_bytes"] <= b.sram_bytes:
@@ -40,6 +47,8 @@ def brute_model(fleet: Fleet, model_id: str) -> dict[str, Any]:
     inference, training = set(), set()
     for d in fleet.devices:
         b = fleet.board(d.board)
+        if not sensor_fits(m, d):
+            continue
         for r in m.reports:
             if r["flash_bytes"] <= b.flash_bytes:
                 if r["inference_peak_sram_bytes"] <= b.sram_bytes:
@@ -87,6 +96,12 @@ def test_fleet_is_nontrivial(fleet_kg: tuple[Fleet, KnowledgeGraph, float]) -> N
         peaks = [r["peak_sram_bytes"] for m in fleet.models for r in m.reports]
         assert any(p <= b.sram_bytes for p in peaks) and any(p > b.sram_bytes for p in peaks)
     assert any(r["peak_sram_bytes"] == b.sram_bytes for m in fleet.models for r in m.reports for b in fleet.boards)
+    # models with and without an input modality; devices with and without a matching sensor
+    with_modality = [m for m in fleet.models if m.modality]
+    assert with_modality and len(with_modality) < len(fleet.models)
+    m = with_modality[0]
+    assert any(not sensor_fits(m, d) for d in fleet.devices) and any(m.modality in d.sensors for d in fleet.devices)
+    assert any(not d.sensors for d in fleet.devices)
 
 
 def test_match_device_equals_brute_force(fleet_kg: tuple[Fleet, KnowledgeGraph, float]) -> None:
@@ -143,3 +158,23 @@ def test_all_pairs_queries_equal_brute_force(tmp_path: Any) -> None:
         want_tr |= {(d.ident, t["model"], t["scheme"]) for t in want["training"]}
     assert want_inf and want_tr
     assert got_inf == want_inf and got_tr == want_tr
+
+
+def test_an_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Any) -> None:
+    from semantic.describe import describe_board, describe_device, describe_model
+
+    fleet = generate_fleet(list_boards(), 0, 1, seed=4)
+    m = fleet.models[0]
+    report = {**m.reports[0], "peak_sram_bytes": 1024, "inference_peak_sram_bytes": 512, "flash_bytes": 1024}
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    kg.add([describe_board(b) for b in list_boards()])
+    kg.add(describe_model("vision", m.summary, report, m.created, modality="camera")
+           + describe_model("anything", m.summary, report, m.created))
+    kg.add([describe_device("imu", "rp2040", ["accelerometer"]), describe_device("cam", "rp2040", ["Camera", "gyro"]),
+            describe_device("bare", "rp2040")])
+    assert match_device(kg.store, "imu")["inference"] == ["anything"]
+    assert match_device(kg.store, "cam")["inference"] == ["anything", "vision"]
+    assert match_device(kg.store, "bare")["inference"] == ["anything", "vision"]  # no sensors declared
+    assert match_model(kg.store, "vision")["inference"] == ["bare", "cam"]
+    assert [t["device"] for t in match_model(kg.store, "vision")["training"]] == ["bare", "cam"]
+    assert match_model(kg.store, "anything")["inference"] == ["bare", "cam", "imu"]

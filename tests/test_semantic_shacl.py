@@ -169,3 +169,22 @@ def test_cli_round_trip(cli_store: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0 and json.loads(res.output)["id"] == "urn:tte:device:cam1"
     _one_error_line(run(cli_store, "export-td", "nope"))
     _one_error_line(run(cli_store, "match", "--device", "nope"))
+
+
+def test_cli_model_modality(cli_store: Path, tmp_path: Path) -> None:
+    """add-model --modality: match offers the model only to devices with that sensor (or none declared)."""
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(REPORT))
+    before = cli_snapshot(cli_store)
+    line = _one_error_line(run(cli_store, "add-model", str(MODEL), "--report", str(path), "--modality", "a camera"))
+    assert "invalid modality id" in line
+    assert cli_snapshot(cli_store) == before
+    res = run(cli_store, "add-model", str(MODEL), "--report", str(path), "--modality", "Camera")
+    assert res.exit_code == 0, res.output
+    for dev, sensors in (("imu1", ["accelerometer"]), ("cam1", ["camera", "accelerometer"]), ("bare1", [])):
+        args = [a for s in sensors for a in ("--sensor", s)]
+        assert run(cli_store, "add-device", "--id", dev, "--board", "stm32f746g-disco", *args).exit_code == 0
+    res = run(cli_store, "match", "--model", "fmnist_cnn", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["inference"] == ["bare1", "cam1"]
+    assert json.loads(run(cli_store, "match", "--device", "imu1", "--json").output)["inference"] == []

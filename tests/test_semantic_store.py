@@ -1,20 +1,19 @@
 """The store: a bulk load killed with SIGKILL mid-batch leaves all of the batch or none of it;
-the SPARQL 1.1 protocol backend answers like the embedded store."""
+the SPARQL 1.1 protocol backend (the real Oxigraph server) answers like the embedded store."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from oxigraph_server import oxigraph_server
 
 from semantic.describe import describe_board, describe_device
 from semantic.kg import KnowledgeGraph
@@ -89,55 +88,12 @@ def test_sigkill_mid_batch_all_or_nothing(tmp_path: Path) -> None:
     assert store.ask("ASK { <urn:tte:device:after> ?p ?o }")
 
 
-# --- a SPARQL 1.1 protocol endpoint (HTTP) over a real Oxigraph store, union default graph ---
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    store: object = None
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
-        import pyoxigraph as ox
-
-        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        ctype = self.headers["Content-Type"].split(";")[0]
-        st = self.store
-        assert isinstance(st, ox.Store)
-        try:
-            if self.path == "/query" and ctype == "application/sparql-query":
-                res = st.query(body, use_default_graph_as_union=True)
-                if isinstance(res, ox.QueryBoolean):
-                    out = b'{"head": {}, "boolean": %s}' % (b"true" if bool(res) else b"false")
-                else:
-                    out = res.serialize(format=ox.QueryResultsFormat.JSON)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/sparql-results+json")
-            elif self.path == "/update" and ctype == "application/sparql-update":
-                st.update(body)
-                out = b""
-                self.send_response(204)
-            else:
-                out = b"unsupported"
-                self.send_response(415)
-        except SyntaxError as e:
-            out = str(e).encode()
-            self.send_response(400)
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
+# --- the Oxigraph server: a SPARQL 1.1 protocol endpoint (HTTP), union default graph ---
 
 @pytest.fixture
-def endpoint() -> Iterator[str]:
-    import pyoxigraph as ox
-
-    handler = type("H", (_Handler,), {"store": ox.Store()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/query"
-    server.shutdown()
+def endpoint(tmp_path: Path) -> Iterator[str]:
+    with oxigraph_server(tmp_path / "oxigraph") as url:
+        yield url
 
 
 def test_endpoint_answers_like_embedded_store(endpoint: str, tmp_path: Path) -> None:

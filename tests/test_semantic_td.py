@@ -13,6 +13,7 @@ import pytest
 from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
+from fleet import protocol
 from semantic import td as tdmod
 from semantic.describe import describe_board, describe_device, describe_model
 from semantic.kg import KnowledgeGraph
@@ -20,6 +21,10 @@ from semantic.store import LocalStore
 from tte.targets.boards import list_boards
 
 TDNS = "https://www.w3.org/2019/wot/td#"
+
+
+def topics(device: str, fleet: str = "lab") -> tdmod.TopicOf:
+    return lambda kind: protocol.topic(fleet, device, kind)
 # The W3C files as published, in the shared anchors beside the project (absent on a user's
 # machine: the comparison is then a named skip; CI sets TTE_REQUIRE_ANCHORS=1 to fail instead).
 ANCHOR = Path(__file__).resolve().parents[1].parent / "shared" / "anchors" / "w3c"
@@ -58,7 +63,7 @@ def test_copied_w3c_files_are_the_anchor_files() -> None:
 
 @pytest.mark.parametrize("device", ["mic-7", "bare"])
 def test_td_valid_against_official_schema(kg: KnowledgeGraph, device: str) -> None:
-    td = tdmod.thing_description(kg.store, device)
+    td = tdmod.thing_description(kg.store, device, topics(device))
     assert tdmod.schema_errors(td) == []
     # The copied schema differs from TD 1.1 on one point only: the context URI it lists.
     raw = tdmod.raw_schema_errors(td)
@@ -66,7 +71,7 @@ def test_td_valid_against_official_schema(kg: KnowledgeGraph, device: str) -> No
 
 
 def test_schema_can_fail(kg: KnowledgeGraph) -> None:
-    td = tdmod.thing_description(kg.store, "mic-7")
+    td = tdmod.thing_description(kg.store, "mic-7", topics("mic-7"))
     broken = dict(td)
     del broken["security"]
     assert any("security" in e for e in tdmod.schema_errors(broken))
@@ -106,7 +111,7 @@ def _plain(g: Graph) -> Graph:
 
 
 def test_td_expands_with_td11_context(kg: KnowledgeGraph) -> None:
-    td = tdmod.thing_description(kg.store, "mic-7")
+    td = tdmod.thing_description(kg.store, "mic-7", topics("mic-7"))
     ours = tdmod.to_rdf(td)
     thing = URIRef("urn:tte:device:mic-7")
     assert (thing, RDF.type, URIRef(TDNS + "Thing")) in ours
@@ -121,8 +126,52 @@ def test_td_expands_with_td11_context(kg: KnowledgeGraph) -> None:
 
 
 def test_td_export_cli(kg: KnowledgeGraph, tmp_path: Path) -> None:
-    td = tdmod.thing_description(kg.store, "mic-7", base="mqtt://broker.example:1883/")
+    td = tdmod.thing_description(kg.store, "mic-7", topics("mic-7"), base="mqtt://broker.example:1883/")
     assert td["base"] == "mqtt://broker.example:1883/"
     assert td["tte:deployedModel"] == {"@id": "urn:tte:model:kws"}
     assert td["properties"]["sensor-microphone"]["@type"] == "sosax:Microphone"
     assert "@type" not in td["properties"]["sensor-humidity"]
+
+
+def forms(td: dict[str, Any]) -> dict[str, list[str]]:
+    """affordance name -> the hrefs of its forms."""
+    return {name: [f["href"] for f in a["forms"]]
+            for group in ("properties", "actions", "events") for name, a in td[group].items()}
+
+
+def test_td_forms_are_the_fleets_v1_topics(kg: KnowledgeGraph) -> None:
+    """Every form is a topic the fleet protocol parses back to this fleet and device, and the
+    actions and events use the topics the device agent's own TD (fleet/describe.py) gives them."""
+    from fleet.describe import device_td
+
+    td = tdmod.thing_description(kg.store, "mic-7", topics("mic-7", fleet="lab"))
+    hrefs = forms(td)
+    for name, hs in hrefs.items():
+        for h in hs:
+            t = protocol.parse_topic(h)
+            assert (t.fleet, t.device) == ("lab", "mic-7"), (name, h)
+    assert {protocol.parse_topic(h).kind for h in hrefs["sramBytes"] + hrefs["sensor-microphone"]} == {"register"}
+    agent = forms(device_td("lab", "mic-7", "arduino-nano-33-ble-sense", ["microphone"]))
+    assert hrefs["deployModel"] == agent["deploy"]
+    assert hrefs["trainStep"] == agent["train"]
+    assert hrefs["telemetry"] == agent["telemetry"]
+    assert hrefs["jobStatus"] == agent["jobStatus"]
+    assert not any(h.startswith("tte/devices/") for hs in hrefs.values() for h in hs)
+
+
+def test_export_td_cli_uses_the_fleet_topics(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tte.cli import main
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, ["kg", "--store", str(tmp_path / "kg"), *args])
+
+    assert run("add-board", "arduino-nano-33-ble-sense").exit_code == 0
+    assert run("add-device", "--id", "mic-7", "--board", "arduino-nano-33-ble-sense").exit_code == 0
+    r = run("export-td", "mic-7", "--fleet", "plant4")
+    assert r.exit_code == 0, r.stderr
+    td = json.loads(r.stdout)
+    assert td["actions"]["deployModel"]["forms"][0]["href"] == "tte/v1/plant4/mic-7/job"
+    r = run("export-td", "mic-7", "--fleet", "a/b")
+    assert r.exit_code == 2 and "invalid fleet name" in r.stderr

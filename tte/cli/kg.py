@@ -63,13 +63,16 @@ def add_board(ctx: click.Context, board_file: str) -> None:
 @click.option("--report", "report", required=True, type=click.Path(dir_okay=False),
               help="report.json of the compiled model.")
 @click.option("--id", "model_id", default=None, help="Model id (default: the file stem).")
+@click.option("--modality", default=None,
+              help="The sensor its input comes from (camera, microphone, accelerometer, ...): "
+                   "`match` offers it only to devices with that sensor.")
 @click.pass_context
 @user_errors
-def add_model(ctx: click.Context, model: str, report: str, model_id: str | None) -> None:
+def add_model(ctx: click.Context, model: str, report: str, model_id: str | None, modality: str | None) -> None:
     """Describe MODEL and its compiled artifact (one update scheme) from report.json."""
     from semantic.describe import describe_model_file
 
-    descs = describe_model_file(model, report, model_id)
+    descs = describe_model_file(model, report, model_id, modality)
     _kg(ctx).add(descs)
     click.echo(f"added model {descs[0].name} ({descs[1].name})")
 
@@ -80,16 +83,65 @@ def add_model(ctx: click.Context, model: str, report: str, model_id: str | None)
 @click.option("--sensor", "sensors", multiple=True, help="A sensor of the device (repeatable).")
 @click.option("--firmware", default=None, help="Firmware version.")
 @click.option("--model", "deployed", default=None, help="Id of the model the device runs now.")
+@click.option("--replace", is_flag=True, help="Replace the description of a device that is already registered.")
 @click.pass_context
 @user_errors
 def add_device(ctx: click.Context, device_id: str, board: str, sensors: tuple[str, ...], firmware: str | None,
-               deployed: str | None) -> None:
+               deployed: str | None, replace: bool) -> None:
     """Register a device: board, sensors, firmware, deployed model."""
     from semantic.describe import describe_device
+    from tte.errors import TteError
 
     d = describe_device(device_id, board, list(sensors), firmware, deployed)
-    _kg(ctx).add([d])
-    click.echo(f"added device {d.name}")
+    graph = _kg(ctx)
+    if not replace and graph.has_graph(d.name):
+        raise TteError(f"device '{device_id}' is already registered; --replace replaces its whole description "
+                       "(board, sensors, firmware, model)")
+    graph.add([d])
+    click.echo(f"{'replaced' if replace else 'added'} device {d.name}")
+
+
+@kg.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the devices and models as JSON.")
+@click.pass_context
+@user_errors
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """The registered devices and models."""
+    graph = _kg(ctx)
+    devices, models = graph.list_devices(), graph.list_models()
+    if as_json:
+        click.echo(json.dumps({"devices": devices, "models": models}, indent=2))
+        return
+    click.echo(f"devices ({len(devices)}):")
+    for d in devices:
+        extra = [f"sensors {','.join(d['sensors'])}" if d["sensors"] else "", f"firmware {d['firmware']}"
+                 if d["firmware"] else "", f"runs {d['model']}" if d["model"] else "", str(d["status"] or "")]
+        click.echo(f"  {d['id']}\t{d['board']}\t" + "\t".join(x for x in extra if x))
+    click.echo(f"models ({len(models)}):")
+    for m in models:
+        click.echo(f"  {m['id']}\t{m['created'] or '-'}\tschemes {', '.join(m['schemes']) or '-'}")
+
+
+@kg.command()
+@click.argument("ident", metavar="ID")
+@click.option("--device", "kind", flag_value="device", default=None, help="ID is a device.")
+@click.option("--model", "kind", flag_value="model", help="ID is a model (with its compiled artifacts).")
+@click.pass_context
+@user_errors
+def remove(ctx: click.Context, ident: str, kind: str | None) -> None:
+    """Remove a device or a model (with its compiled artifacts) from the knowledge graph."""
+    from tte.errors import TteError
+
+    graph = _kg(ctx)
+    if kind is None:
+        kinds = graph.kind_of(ident)
+        if not kinds:
+            raise TteError(f"no device or model '{ident}' in the knowledge graph")
+        if len(kinds) > 1:
+            raise TteError(f"'{ident}' is both a device and a model; give --device or --model")
+        kind = kinds[0]
+    names = graph.remove(kind, ident)
+    click.echo(f"removed {kind} {ident} ({len(names)} graph{'s' if len(names) != 1 else ''})")
 
 
 @kg.command()
@@ -162,19 +214,31 @@ def stale(ctx: click.Context, as_json: bool) -> None:
 @kg.command("export-td")
 @click.argument("device_id")
 @click.option("--base", default=None, help="Base URI of the forms (default: mqtt://localhost:1883/).")
+@click.option("--fleet", "fleet_name", default="default", show_default=True,
+              help="Fleet whose MQTT topic tree (tte/v1/<fleet>/<device>/...) the forms use.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Write to a file (a new one, or a Thing Description tte wrote with --force).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it is a Thing Description tte wrote.")
 @click.pass_context
 @user_errors
-def export_td(ctx: click.Context, device_id: str, base: str | None, output: str | None, force: bool) -> None:
-    """W3C WoT Thing Description 1.1 (JSON-LD) of a device."""
+def export_td(ctx: click.Context, device_id: str, base: str | None, fleet_name: str, output: str | None,
+              force: bool) -> None:
+    """W3C WoT Thing Description 1.1 (JSON-LD) of a device, its forms on the fleet's MQTT topics."""
+    from fleet import protocol
     from semantic.td import DEFAULT_BASE, thing_description
+    from tte.errors import TteError
     from tte.outputs import check_output_file, write_file_atomically
 
+    try:
+        protocol.check_name("fleet", fleet_name)
+        protocol.check_name("device", device_id)
+    except protocol.ProtocolError as e:
+        raise TteError(str(e)) from None
     if output:
         check_output_file(output, force=force, ours=_is_thing_description)
-    text = json.dumps(thing_description(_store(ctx), device_id, base or DEFAULT_BASE), indent=2)
+    td = thing_description(_store(ctx), device_id, lambda kind: protocol.topic(fleet_name, device_id, kind),
+                           base or DEFAULT_BASE)
+    text = json.dumps(td, indent=2)
     if output:
         write_file_atomically(output, (text + "\n").encode())
     else:
