@@ -5,26 +5,37 @@ through tte.Trainer, the firmware's code path, batch size 1), then each held-out
 adapts from the result on its k-shot support set and is scored on its query set. The
 baseline adapts the same way from the initial (not meta-learned) weights.
 
-Budgets are equal in device participations: FedAvg, Reptile and TinyMetaFed take 5 devices
-per round for R rounds; TinyReptile one device per round for 5R rounds.
+One adaptation protocol and budget for all, baseline included: the head alone for
+head_epochs passes over the support set, then every layer for adapt_epochs passes (the
+run records each device's adaptation steps and fails if two methods differ). Meta-training
+budgets are equal in device participations and on-device steps: FedAvg, Reptile and
+TinyMetaFed take 5 devices per round for R rounds, TinyReptile one device per round for 5R
+rounds, and every participation is inner_steps samples (TinyMetaFed's head refit included).
 
   sine             20 devices, y = A sin(x + phi); 10-shot, MSE on 100 points (lower is better)
   fewshot-digits   20 devices, 3-way 5-shot on digits 0-3; validation: tasks from digits 4-6;
                    test: 60 tasks per seed from digits 7-9 (classes disjoint three ways)
-  har              7 people of the smartwatch IMU study; held out: 3 other people (seed-split)
+  har              7 people of the smartwatch IMU study; test: 3 other people drawn by the seed
+                   from the 4 that are never used for tuning
 
 Columns: value (mean +- std over seeds), bytes up / down per training device over the
 whole run (int8 weights, scales, zero points, sparse indices: what crosses the radio),
 device SRAM for one training step (estimate), wall time of meta-training + evaluation.
 
 Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0), never
-on the test devices: the meta step size beta_0 (GRID), and for TinyMetaFed also whether
+on the test devices (at no seed: HAR tunes on 6 fixed people that are never test people;
+few-shot validation and test classes are disjoint, and the server calibrates quantization
+on meta-training classes only): the meta step size beta_0 (GRID), and for TinyMetaFed also whether
 the head stays local; for few-shot digits also the round budget (ROUND_GRID) and the
 adaptation learning rate (ADAPT_LR_GRID), which the baseline gets tuned the same way.
 Then TinyMetaFed's top-P% is swept at the chosen setting (bytes trade-off). The test runs
 use the chosen settings for every seed.
 
-Usage: python bench/fed.py [--seeds 3] [--quick] [--tasks sine,har] [--out F]
+Comparisons are paired by seed (the same held-out devices, initial weights and adaptation
+order): for each algorithm minus the baseline, and TinyMetaFed minus Reptile, n seeds, the
+mean difference and its 95 % t-interval. "Better" only when the interval excludes zero.
+
+Usage: python bench/fed.py [--seeds 5] [--quick] [--tasks sine,har] [--out F]
        python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win)
 """
 
@@ -34,10 +45,13 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,9 +65,9 @@ from federated.server import evaluate_heldout, train_federated  # noqa: E402
 from federated.tasks import make_task  # noqa: E402
 
 TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7}
-# training devices while choosing hyper-parameters (HAR: 5 people train, the other 2 of the
-# 7 training people validate; the 3 test people are never used before the test)
-TUNE_DEVICES = {"har": 5}
+# training devices while choosing hyper-parameters (HAR: 4 of the 6 tuning people train, the
+# other 2 validate; test people are drawn from the other 4 people at every seed)
+TUNE_DEVICES = {"har": 4}
 ALGOS = ("fedavg", "reptile", "tinyreptile", "tinymetafed")
 PER_ROUND = 5
 # The search, per algorithm, on validation devices with seed 0 and the same round budget.
@@ -72,7 +86,7 @@ TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
 # under-trains 5 passes over 15 images (the no-meta-learning baseline most of all).
 PROBE = "baseline-lr-probe"  # rows: the baseline on the test devices at every adaptation lr of the grid
 ROUND_GRID: dict[str, tuple[int, ...]] = {"fewshot-digits": (30, 100)}
-ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1)}
+ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1, 0.2)}
 
 
 def rounds_for(algo: str, rounds: int) -> int:
@@ -101,8 +115,7 @@ def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[s
         up, _ = res.per_device(devices)
         out = []
         for lr in lrs:
-            ev = evaluate_heldout(t, res.params, seed=0, reconstruct_head=strategy.local_head, split="validation",
-                                  adapt_lr=lr)
+            ev = evaluate_heldout(t, res.params, seed=0, split="validation", adapt_lr=lr)
             row = {"task": task, "algo": algo, "config": {**cfg, **extra(r, lr)}, "value": ev.value,
                    "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
             rows.append(row)
@@ -147,15 +160,16 @@ def split_setting(setting: dict[str, Any], rounds: int) -> tuple[dict[str, Any],
     return cfg, int(setting.get("rounds", rounds)), setting.get("adapt_lr")
 
 
-def run_task(task: str, devices: int, rounds: int, seeds: list[int],
-             chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def run_task(task: str, devices: int, rounds: int, seeds: list[int], chosen: dict[str, dict[str, Any]],
+             rows: list[dict[str, Any]], after_seed: Callable[[], None]) -> None:
+    """Every seed's test runs, appended to ``rows``; ``after_seed`` saves progress."""
     for seed in seeds:
         t0 = time.perf_counter()
         t = make_task(task, devices, seed)
         base_lr = chosen.get("baseline", {}).get("adapt_lr")
         base = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=base_lr)
         rows.append({"task": task, "algo": "baseline", "seed": seed, "metric": t.metric, "value": base.value,
+                     "per_device": base.per_device, "adapt_steps": base.adapt_steps,
                      "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0, "config": chosen.get("baseline"),
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
         for lr in ADAPT_LR_GRID.get(task, ()):  # how much the baseline depends on that choice (not used to choose)
@@ -169,7 +183,7 @@ def run_task(task: str, devices: int, rounds: int, seeds: list[int],
             res["config"] = chosen[algo]
             rows.append(res)
             print(f"  {task:<15} seed {seed} {algo:<12} {res['value']:.4f}  {res['wall_s']:.0f}s", flush=True)
-    return rows
+        after_seed()
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -202,64 +216,68 @@ def table(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def checks(summary: list[dict[str, Any]]) -> list[str]:
-    """The issue's targets, stated per task, pass or not."""
+def paired(rows: list[dict[str, Any]], task: str, algo: str, ref: str) -> dict[str, Any] | None:
+    """``algo`` minus ``ref`` seed by seed on ``task`` (accuracy in points, MSE as is): n,
+    mean difference and its 95 % t-interval; "better"/"worse" only when the interval
+    excludes zero."""
+    a = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == algo}
+    b = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == ref}
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    acc = next(r.get("metric") for r in rows if r["task"] == task and r["algo"] == "baseline") == "accuracy"
+    d = np.array([a[s] - b[s] for s in seeds]) * (100.0 if acc else 1.0)
+    n, mean = len(d), float(d.mean())
+    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    lo, hi = mean - half, mean + half
+    up = lo > 0 if acc else hi < 0      # the difference favours algo
+    down = hi < 0 if acc else lo > 0
+    return {"task": task, "algo": algo, "minus": ref, "unit": "points" if acc else "mse", "n": n, "mean": mean,
+            "ci95": [lo, hi], "per_seed": [float(x) for x in d], "seeds": seeds,
+            "verdict": "better" if up else ("worse" if down else "no difference shown")}
+
+
+def comparisons(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every algorithm minus the baseline, and TinyMetaFed minus Reptile, per task."""
+    out = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        pairs = [(a, "baseline") for a in ALGOS] + [("tinymetafed", "reptile")]
+        out += [p for p in (paired(rows, task, a, b) for a, b in pairs) if p is not None]
+    return out
+
+
+def comparison_notes(comps: list[dict[str, Any]], summary: list[dict[str, Any]]) -> list[str]:
     notes = []
+    for c in comps:
+        lo, hi = c["ci95"]
+        notes.append(f"{c['task']}: {c['algo']} - {c['minus']} = {c['mean']:+.3g} {c['unit']}, 95% CI "
+                     f"[{lo:+.3g}, {hi:+.3g}] over n={c['n']} seeds ({c['verdict']}); per seed "
+                     f"{', '.join(f'{x:+.3g}' for x in c['per_seed'])}")
     by = {(s["task"], s["algo"]): s for s in summary}
     for task in dict.fromkeys(s["task"] for s in summary):
-        base, rep, tmf = by.get((task, "baseline")), by.get((task, "reptile")), by.get((task, "tinymetafed"))
-        if not (base and rep and tmf):
-            continue
-        acc = rep["metric"] == "accuracy"
-        scale = 100.0 if acc else 1.0
-        best = max if acc else min
-        meta = best(by[(task, a)]["mean"] for a in ALGOS if (task, a) in by)
-        gain = (meta - base["mean"]) * scale if acc else base["mean"] - meta
-        notes.append(f"{task}: best meta-learning beats the baseline by {gain:.3g} "
-                     f"{'points' if acc else 'MSE'}")
-        # "clearly": the gain exceeds the seed-to-seed spread of both the algorithm and the baseline
-        for a in ALGOS:
-            row = by.get((task, a))
-            if row is None:
-                continue
-            g = (row["mean"] - base["mean"]) * scale if acc else base["mean"] - row["mean"]
-            spread = max(row["std"], base["std"]) * scale
-            verdict = "clearly beats" if g > spread else ("beats (within spread)" if g > 0 else "does NOT beat")
-            notes.append(f"{task}: {a} {verdict} the baseline: {g:+.3g} {'points' if acc else 'MSE'} "
-                         f"(spread {spread:.3g})")
-        gap = (tmf["mean"] - rep["mean"]) * scale
-        ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
-        ratio_all = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
-                     / max(rep["bytes_up_per_device"] + rep["bytes_down_per_device"], 1.0))
-        if acc:  # within 1 accuracy point (or better)
-            within, what = gap >= -1.0, f"{gap:+.3g} points"
-        else:  # MSE has no points: within 1% of Reptile's MSE (or better)
-            rel = gap / rep["mean"]
-            within, what = rel <= 0.01, f"{gap:+.3g} MSE ({rel:+.0%})"
-        notes.append(f"{task}: TinyMetaFed - Reptile = {what} "
-                     f"({'within 1' if within else 'NOT within 1'}{'' if acc else '%'}); sends {ratio:.0%} of "
-                     f"Reptile's bytes up "
-                     f"({'<= half' if ratio <= 0.5 else 'MORE than half'}), {ratio_all:.0%} of up+down")
+        rep, tmf = by.get((task, "reptile")), by.get((task, "tinymetafed"))
+        if rep and tmf:  # deterministic byte counts
+            up = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
+            both = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
+                    / max(rep["bytes_up_per_device"] + rep["bytes_down_per_device"], 1.0))
+            notes.append(f"{task}: TinyMetaFed sends {up:.0%} of Reptile's bytes up, {both:.0%} of up + down")
     return notes
 
 
-def paired_notes(rows: list[dict[str, Any]]) -> list[str]:
-    """Each algorithm minus the baseline seed by seed (the same held-out tasks, the same
-    initial weights): a gain that every seed shows is not evaluation noise."""
-    notes = []
+def protocol_check(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
+    """Per task and seed, the adaptation steps of every held-out device: the same for every
+    method and the baseline, or the comparison is not fair and the run stops here."""
+    out: dict[str, dict[str, list[int]]] = {}
     for task in dict.fromkeys(r["task"] for r in rows):
-        base = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == "baseline"}
-        for algo in ALGOS:
-            run = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == algo}
-            seeds = sorted(set(base) & set(run))
-            if not seeds:
-                continue
-            acc = any(r.get("metric") == "accuracy" for r in rows if r["task"] == task)
-            gains = [(run[s] - base[s]) * 100.0 if acc else base[s] - run[s] for s in seeds]
-            wins = sum(g > 0 for g in gains)
-            notes.append(f"{task}: {algo} - baseline per seed: {', '.join(f'{g:+.3g}' for g in gains)} "
-                         f"{'points' if acc else 'MSE'} (better on {wins} of {len(gains)} seeds)")
-    return notes
+        out[task] = {}
+        for seed in dict.fromkeys(r["seed"] for r in rows if r["task"] == task):
+            seen = {r["algo"]: r["adapt_steps"] for r in rows
+                    if r["task"] == task and r["seed"] == seed and "adapt_steps" in r}
+            if len({tuple(v) for v in seen.values()}) > 1:
+                raise SystemExit(f"{task} seed {seed}: methods adapted with different step budgets: {seen}")
+            if seen:
+                out[task][str(seed)] = next(iter(seen.values()))
+    return out
 
 
 def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
@@ -278,7 +296,7 @@ def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=100, help="rounds of the 5-devices-per-round algorithms")
     ap.add_argument("--quick", action="store_true", help="1 seed, 10 rounds, no search (a smoke run; not written)")
     ap.add_argument("--tasks", default=",".join(TASKS))
@@ -295,6 +313,21 @@ def main() -> None:
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     t0 = time.perf_counter()
     tasks = args.tasks.split(",")
+    protocols = {t: asdict(make_task(t, TASKS[t], 0).protocol) for t in tasks}
+
+    def result() -> dict[str, Any]:
+        done = list(dict.fromkeys(r["task"] for r in rows))
+        return {"machine": machine_info(), "protocol": protocols, "rounds": rounds, "per_round": PER_ROUND,
+                "seeds": seeds, "tasks": done, "grid": GRID, "top_p_sweep": TOP_P,
+                "chosen": {t: chosen[t] for t in done}, "tuning": tuning, "runs": rows,
+                "total_wall_s": time.perf_counter() - t0}
+
+    partial = args.out.with_suffix(".partial.json")
+
+    def save_progress() -> None:  # an interrupted run can be finished with --merge on this file
+        if not args.quick:
+            partial.write_text(json.dumps(result(), indent=2, default=float) + "\n")
+
     for task in tasks:
         if args.quick:
             chosen[task] = {a: {} for a in ALGOS}
@@ -302,11 +335,9 @@ def main() -> None:
             chosen[task], tr = tune(task, rounds)
             tuning += tr
             print(f"  {task}: chosen {json.dumps(chosen[task])}", flush=True)
-        rows += run_task(task, TASKS[task], rounds, seeds, chosen[task])
-    out = {"machine": machine_info(), "rounds": rounds, "per_round": PER_ROUND, "seeds": seeds, "tasks": tasks,
-           "grid": GRID, "top_p_sweep": TOP_P, "chosen": chosen, "tuning": tuning, "runs": rows,
-           "total_wall_s": time.perf_counter() - t0}
-    finish(out, None if args.quick else args.out)
+        run_task(task, TASKS[task], rounds, seeds, chosen[task], rows, save_progress)
+    finish(result(), None if args.quick else args.out)
+    partial.unlink(missing_ok=True)
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -320,6 +351,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in owner.items()}
     return {**parts[-1], "tasks": list(owner), "machines": machines,
             "chosen": {t: parts[i]["chosen"][t] for t, i in owner.items()},
+            "protocol": {t: parts[i].get("protocol", {}).get(t) for t, i in owner.items()},
             "tuning": [r for i, p in enumerate(parts) for r in mine(i, p["tuning"])],
             "runs": [r for i, p in enumerate(parts) for r in mine(i, p["runs"])],
             "total_wall_s": sum(p["total_wall_s"] for p in parts)}
@@ -327,7 +359,10 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 def finish(out: dict[str, Any], path: Path | None) -> None:
     summary = summarize(out["runs"])
-    out["summary"], out["checks"] = summary, checks(summary) + paired_notes(out["runs"]) + probe_notes(out["runs"])
+    comps = comparisons(out["runs"])
+    out["adapt_steps"] = protocol_check(out["runs"])
+    out["summary"], out["comparisons"] = summary, comps
+    out["checks"] = comparison_notes(comps, summary) + probe_notes(out["runs"])
     print()
     print(table(summary))
     print()
