@@ -25,9 +25,10 @@ device SRAM for one training step (estimate), wall time of meta-training + evalu
 Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0), never
 on the test devices (at no seed: HAR tunes on 6 fixed people that are never test people;
 few-shot validation and test classes are disjoint, and the server calibrates quantization
-on meta-training classes only): the meta step size beta_0 (GRID), and for TinyMetaFed also whether
-the head stays local; for few-shot digits also the round budget (ROUND_GRID) and the
-adaptation learning rate (ADAPT_LR_GRID), which the baseline gets tuned the same way.
+on meta-training classes only): the meta step size beta_0 (GRID), and for TinyMetaFed
+also whether the head stays local. Few-shot digits: the adaptation learning rate (ADAPT_LR_GRID) is
+chosen once, with the baseline, and every method adapts with it (one protocol); every
+method meta-trains for the same 30 rounds (ROUNDS).
 Then TinyMetaFed's top-P% is swept at the chosen setting (bytes trade-off). The test runs
 use the chosen settings for every seed.
 
@@ -36,7 +37,9 @@ order): for each algorithm minus the baseline, and TinyMetaFed minus Reptile, n 
 mean difference and its 95 % t-interval. "Better" only when the interval excludes zero.
 
 Usage: python bench/fed.py [--seeds 5] [--quick] [--tasks sine,har] [--out F]
-       python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win)
+       python bench/fed.py --tasks har --chosen part1.json --seed-list 5,6,7 --out part2.json
+       python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win,
+                                                                       unless they add seeds)
 """
 
 from __future__ import annotations
@@ -80,12 +83,13 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "tinymetafed": [{"meta_lr": 1.0}, {"meta_lr": 2.0}, {"meta_lr": 2.0, "local_head": False}],
 }
 TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
-# Tasks that also search the round budget (rounds of the 5-devices-per-round algorithms)
-# and the adaptation learning rate on validation devices. Few-shot digits: meta-training
-# overfits its 4 training classes with more rounds, and the task's on-device rate (0.02)
-# under-trains 5 passes over 15 images (the no-meta-learning baseline most of all).
-PROBE = "baseline-lr-probe"  # rows: the baseline on the test devices at every adaptation lr of the grid
-ROUND_GRID: dict[str, tuple[int, ...]] = {"fewshot-digits": (30, 100)}
+# Round budgets other than --rounds. Few-shot digits: meta-training overfits its 4 training
+# classes with more rounds (an earlier search over 30 and 100 on validation chose 30 for
+# three of the four methods); every method gets the same budget.
+ROUNDS: dict[str, int] = {"fewshot-digits": 30}
+# Tasks whose adaptation learning rate is chosen on validation devices, once, with the
+# baseline, then used by every method (one adaptation protocol). Few-shot digits: the
+# task's on-device rate (0.02) under-trains a few passes over 15 images.
 ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1, 0.2)}
 
 
@@ -93,36 +97,15 @@ def rounds_for(algo: str, rounds: int) -> int:
     return rounds * PER_ROUND if algo == "tinyreptile" else rounds
 
 
-def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per algorithm (and the baseline), the setting with the best validation metric; and
-    every validation run. A setting is a strategy config, plus for tasks that search them
-    a round budget and an adaptation learning rate (recorded as ``rounds`` / ``adapt_lr``)."""
+def tune(task: str, rounds: int, sweep_top_p: bool = True) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Per algorithm, the setting with the best validation metric; and every validation run.
+    A setting is a strategy config, plus, for tasks in ``ADAPT_LR_GRID``, the adaptation
+    learning rate (``adapt_lr``) that the baseline chose, the same for every method."""
     devices = TUNE_DEVICES.get(task, TASKS[task])
     t = make_task(task, devices, 0)
     rows: list[dict[str, Any]] = []
     chosen: dict[str, dict[str, Any]] = {}
-    round_grid = ROUND_GRID.get(task, (rounds,))
-    lr_grid = ADAPT_LR_GRID.get(task, (None,))
-
-    def extra(r: int, lr: float | None) -> dict[str, Any]:
-        return {**({"rounds": r} if len(round_grid) > 1 else {}), **({"adapt_lr": lr} if lr is not None else {})}
-
-    def run(algo: str, cfg: dict[str, Any], r: int, lrs: tuple[float | None, ...] = lr_grid) -> list[dict[str, Any]]:
-        """One meta-training on the tuning devices, scored at each adaptation learning rate."""
-        strategy = make_strategy(algo, **cfg)
-        t0 = time.perf_counter()
-        res = train_federated(t, strategy, rounds=rounds_for(algo, r), seed=0)
-        up, _ = res.per_device(devices)
-        out = []
-        for lr in lrs:
-            ev = evaluate_heldout(t, res.params, seed=0, split="validation", adapt_lr=lr)
-            row = {"task": task, "algo": algo, "config": {**cfg, **extra(r, lr)}, "value": ev.value,
-                   "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
-            rows.append(row)
-            out.append(row)
-            print(f"  tune {task:<15} {algo:<12} {json.dumps(row['config']):<60} {ev.value:.4f}  "
-                  f"{row['wall_s']:.0f}s", flush=True)
-        return out
+    rounds = ROUNDS.get(task, rounds)
 
     def best_of(results: list[dict[str, Any]]) -> dict[str, Any]:
         best = results[0]
@@ -131,33 +114,51 @@ def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[s
                 best = res
         return best
 
-    if len(lr_grid) > 1:  # the baseline adapts with the learning rate that suits it best, too
+    shared: dict[str, Any] = {}
+    if task in ADAPT_LR_GRID:
         base = []
-        for lr in lr_grid:
+        for lr in ADAPT_LR_GRID[task]:
+            t0 = time.perf_counter()
             ev = evaluate_heldout(t, t.spec.initial_params(), seed=0, split="validation", adapt_lr=lr)
             base.append({"task": task, "algo": "baseline", "config": {"adapt_lr": lr}, "value": ev.value,
-                         "bytes_up_per_device": 0.0, "wall_s": 0.0})
-            print(f"  tune {task:<15} {'baseline':<12} {json.dumps(base[-1]['config']):<60} {ev.value:.4f}",
+                         "bytes_up_per_device": 0.0, "wall_s": time.perf_counter() - t0})
+            print(f"  tune {task:<15} {'baseline':<12} {json.dumps(base[-1]['config']):<44} {ev.value:.4f}",
                   flush=True)
         rows += base
-        chosen["baseline"] = dict(best_of(base)["config"])
+        shared = dict(best_of(base)["config"])
+    chosen["baseline"] = dict(shared)
+
+    def run(algo: str, cfg: dict[str, Any]) -> dict[str, Any]:
+        """One meta-training on the tuning devices, scored on the validation devices."""
+        strategy = make_strategy(algo, **cfg)
+        t0 = time.perf_counter()
+        res = train_federated(t, strategy, rounds=rounds_for(algo, rounds), seed=0)
+        up, _ = res.per_device(devices)
+        ev = evaluate_heldout(t, res.params, seed=0, split="validation", adapt_lr=shared.get("adapt_lr"))
+        row = {"task": task, "algo": algo, "config": {**cfg, **shared}, "value": ev.value,
+               "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
+        rows.append(row)
+        print(f"  tune {task:<15} {algo:<12} {json.dumps(row['config']):<44} {ev.value:.4f}  "
+              f"{row['wall_s']:.0f}s", flush=True)
+        return row
+
     for algo in ALGOS:
         grid = GRID[algo]
-        if len(grid) * len(round_grid) * len(lr_grid) == 1:
-            chosen[algo] = dict(grid[0])
-            continue
-        chosen[algo] = dict(best_of([row for cfg in grid for r in round_grid for row in run(algo, cfg, r)])["config"])
-    cfg, r, lr = split_setting(chosen["tinymetafed"], rounds)
-    for p in TOP_P:
-        if p != 0.25:  # 0.25 is the grid's own top_p
-            run("tinymetafed", {**cfg, "top_p": p}, r, (lr,))
+        if len(grid) == 1:
+            chosen[algo] = {**grid[0], **shared}
+        else:
+            chosen[algo] = dict(best_of([run(algo, c) for c in grid])["config"])
+    if sweep_top_p:
+        cfg, _ = split_setting(chosen["tinymetafed"])
+        for p in TOP_P:
+            if p != 0.25:  # 0.25 is the grid's own top_p
+                run("tinymetafed", {**cfg, "top_p": p})
     return chosen, rows
 
 
-def split_setting(setting: dict[str, Any], rounds: int) -> tuple[dict[str, Any], int, float | None]:
-    """A chosen setting as (strategy kwargs, round budget, adaptation learning rate)."""
-    cfg = {k: v for k, v in setting.items() if k not in ("rounds", "adapt_lr")}
-    return cfg, int(setting.get("rounds", rounds)), setting.get("adapt_lr")
+def split_setting(setting: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """A chosen setting as (strategy kwargs, adaptation learning rate)."""
+    return {k: v for k, v in setting.items() if k != "adapt_lr"}, setting.get("adapt_lr")
 
 
 def run_task(task: str, devices: int, rounds: int, seeds: list[int], chosen: dict[str, dict[str, Any]],
@@ -172,13 +173,11 @@ def run_task(task: str, devices: int, rounds: int, seeds: list[int], chosen: dic
                      "per_device": base.per_device, "adapt_steps": base.adapt_steps,
                      "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0, "config": chosen.get("baseline"),
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
-        for lr in ADAPT_LR_GRID.get(task, ()):  # how much the baseline depends on that choice (not used to choose)
-            probe = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=lr)
-            rows.append({"task": task, "algo": PROBE, "seed": seed, "config": {"adapt_lr": lr}, "value": probe.value})
         for algo in ALGOS:
-            cfg, r, lr = split_setting(chosen[algo], rounds)
-            res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, r), seed=seed,
-                                 baseline=False, strategy_kwargs=cfg, adapt_lr=lr)
+            cfg, lr = split_setting(chosen[algo])
+            r = rounds_for(algo, ROUNDS.get(task, rounds))
+            res = run_experiment(task, algo, devices=devices, rounds=r, seed=seed, baseline=False,
+                                 strategy_kwargs=cfg, adapt_lr=lr)
             res["task"] = task
             res["config"] = chosen[algo]
             rows.append(res)
@@ -280,20 +279,6 @@ def protocol_check(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]
     return out
 
 
-def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
-    """The baseline on the test devices at each adaptation learning rate: is a meta-learning
-    gain robust to the learning rate the validation devices chose for the baseline?"""
-    notes = []
-    for task in dict.fromkeys(r["task"] for r in rows if r["algo"] == PROBE):
-        parts = []
-        for lr in dict.fromkeys(r["config"]["adapt_lr"] for r in rows if r["task"] == task and r["algo"] == PROBE):
-            vals = np.array([r["value"] for r in rows if r["task"] == task and r["algo"] == PROBE
-                             and r["config"]["adapt_lr"] == lr]) * 100.0
-            parts.append(f"lr {lr}: {vals.mean():.2f} +- {vals.std():.2f}")
-        notes.append(f"{task}: baseline on the test devices by adaptation lr (not used to choose): {', '.join(parts)}")
-    return notes
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=5)
@@ -301,12 +286,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 seed, 10 rounds, no search (a smoke run; not written)")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fed.json")
+    ap.add_argument("--seed-list", help="comma-separated seeds (instead of 0..--seeds-1)")
+    ap.add_argument("--chosen", type=Path, help="take the tasks' search (chosen settings, validation runs) from this "
+                    "result file instead of searching again (to run more seeds in another process)")
+    ap.add_argument("--no-top-p-sweep", action="store_true", help="skip TinyMetaFed's top-P sweep")
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     args = ap.parse_args()
     if args.merge:
         finish(merge([json.loads(p.read_text()) for p in args.merge]), args.out)
         return
     seeds = [0] if args.quick else list(range(args.seeds))
+    if args.seed_list:
+        seeds = [int(x) for x in args.seed_list.split(",")]
+    earlier = json.loads(args.chosen.read_text()) if args.chosen else None
     rounds = 10 if args.quick else args.rounds
     rows: list[dict[str, Any]] = []
     tuning: list[dict[str, Any]] = []
@@ -317,7 +309,8 @@ def main() -> None:
 
     def result() -> dict[str, Any]:
         done = list(dict.fromkeys(r["task"] for r in rows))
-        return {"machine": machine_info(), "protocol": protocols, "rounds": rounds, "per_round": PER_ROUND,
+        return {"machine": machine_info(), "protocol": protocols, "rounds": rounds,
+                "rounds_by_task": {t: ROUNDS.get(t, rounds) for t in done}, "per_round": PER_ROUND,
                 "seeds": seeds, "tasks": done, "grid": GRID, "top_p_sweep": TOP_P,
                 "chosen": {t: chosen[t] for t in done}, "tuning": tuning, "runs": rows,
                 "total_wall_s": time.perf_counter() - t0}
@@ -331,8 +324,11 @@ def main() -> None:
     for task in tasks:
         if args.quick:
             chosen[task] = {a: {} for a in ALGOS}
+        elif earlier is not None:
+            chosen[task] = earlier["chosen"][task]
+            tuning += [r for r in earlier["tuning"] if r["task"] == task]
         else:
-            chosen[task], tr = tune(task, rounds)
+            chosen[task], tr = tune(task, rounds, not args.no_top_p_sweep)
             tuning += tr
             print(f"  {task}: chosen {json.dumps(chosen[task])}", flush=True)
         run_task(task, TASKS[task], rounds, seeds, chosen[task], rows, save_progress)
@@ -341,20 +337,34 @@ def main() -> None:
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-task result files as one; a task in a later part replaces it from earlier parts
-    (rerun one task, merge it over the full file). ``machines`` keeps where each ran."""
-    owner = {t: i for i, p in enumerate(parts) for t in p["tasks"]}
-
-    def mine(i: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if owner.get(r["task"]) == i]
-
-    machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in owner.items()}
-    return {**parts[-1], "tasks": list(owner), "machines": machines,
-            "chosen": {t: parts[i]["chosen"][t] for t, i in owner.items()},
-            "protocol": {t: parts[i].get("protocol", {}).get(t) for t, i in owner.items()},
-            "tuning": [r for i, p in enumerate(parts) for r in mine(i, p["tuning"])],
-            "runs": [r for i, p in enumerate(parts) for r in mine(i, p["runs"])],
-            "total_wall_s": sum(p["total_wall_s"] for p in parts)}
+    """Per-task result files as one. Parts of one task with the same chosen settings (the
+    same search, more seeds run elsewhere) add their seeds (a seed run twice counts once);
+    otherwise a task in a later part replaces it from earlier parts (rerun one task, merge
+    it over the full file). ``machines`` keeps where each ran."""
+    owners: dict[str, list[int]] = {}
+    for i, p in enumerate(parts):
+        for t in p["tasks"]:
+            same = owners.get(t) and parts[owners[t][0]]["chosen"][t] == p["chosen"][t]
+            owners[t] = [*owners[t], i] if same else [i]
+    runs: list[dict[str, Any]] = []
+    seen: set[tuple[str, int, str]] = set()
+    for t, idx in owners.items():
+        for i in idx:
+            for r in parts[i]["runs"]:
+                key = (r["task"], r["seed"], r["algo"])
+                if r["task"] == t and key not in seen:
+                    seen.add(key)
+                    runs.append(r)
+    first = {t: idx[0] for t, idx in owners.items()}
+    machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in first.items()}
+    return {**parts[-1], "tasks": list(owners), "machines": machines,
+            "seeds": sorted({r["seed"] for r in runs}),
+            "chosen": {t: parts[i]["chosen"][t] for t, i in first.items()},
+            "protocol": {t: parts[i].get("protocol", {}).get(t) for t, i in first.items()},
+            "rounds_by_task": {t: parts[i].get("rounds_by_task", {}).get(t, parts[i]["rounds"])
+                               for t, i in first.items()},
+            "tuning": [r for t, i in first.items() for r in parts[i]["tuning"] if r["task"] == t],
+            "runs": runs, "total_wall_s": sum(p["total_wall_s"] for p in parts)}
 
 
 def finish(out: dict[str, Any], path: Path | None) -> None:
@@ -362,7 +372,7 @@ def finish(out: dict[str, Any], path: Path | None) -> None:
     comps = comparisons(out["runs"])
     out["adapt_steps"] = protocol_check(out["runs"])
     out["summary"], out["comparisons"] = summary, comps
-    out["checks"] = comparison_notes(comps, summary) + probe_notes(out["runs"])
+    out["checks"] = comparison_notes(comps, summary)
     print()
     print(table(summary))
     print()
