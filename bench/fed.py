@@ -293,6 +293,9 @@ def main() -> None:
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     args = ap.parse_args()
     if args.merge:
+        missing = [str(p) for p in args.merge if not p.is_file()]
+        if missing:
+            ap.error(f"no such result file: {', '.join(missing)}")
         finish(merge([json.loads(p.read_text()) for p in args.merge]), args.out)
         return
     seeds = [0] if args.quick else list(range(args.seeds))
