@@ -18,8 +18,8 @@ arm).
 People: six of the ten are tuning people, fixed for every seed: hyper-parameters are
 chosen with 4 of them training and the other 2 validating (``make_task("har", 4, seed)``).
 The 3 test people are drawn by the seed from the other four (seeds cycle through the four
-possible draws), so no test person was ever used for tuning, at any seed; the remaining 7 people (tuning people included) are the
-training devices of the test runs.
+possible draws), so no test person was ever used for tuning, at any seed; the remaining 7
+people (tuning people included) are the training devices of the test runs.
 """
 
 from __future__ import annotations
