@@ -309,10 +309,11 @@ def main() -> None:
     t0 = time.perf_counter()
     tasks = args.tasks.split(",")
     protocols = {t: asdict(make_task(t, TASKS[t], 0).protocol) for t in tasks}
+    machine = machine_info()  # the commit the run started from
 
     def result() -> dict[str, Any]:
         done = list(dict.fromkeys(r["task"] for r in rows))
-        return {"machine": machine_info(), "protocol": protocols, "rounds": rounds,
+        return {"machine": machine, "protocol": protocols, "rounds": rounds,
                 "rounds_by_task": {t: ROUNDS.get(t, rounds) for t in done}, "per_round": PER_ROUND,
                 "seeds": seeds, "tasks": done, "grid": GRID, "top_p_sweep": TOP_P,
                 "chosen": {t: chosen[t] for t in done}, "tuning": tuning, "runs": rows,
