@@ -5,27 +5,41 @@ through tte.Trainer, the firmware's code path, batch size 1), then each held-out
 adapts from the result on its k-shot support set and is scored on its query set. The
 baseline adapts the same way from the initial (not meta-learned) weights.
 
-Budgets are equal in device participations: FedAvg, Reptile and TinyMetaFed take 5 devices
-per round for R rounds; TinyReptile one device per round for 5R rounds.
+One adaptation protocol and budget for all, baseline included: the head alone for
+head_epochs passes over the support set, then every layer for adapt_epochs passes (the
+run records each device's adaptation steps and fails if two methods differ). Meta-training
+budgets are equal in device participations and on-device steps: FedAvg, Reptile and
+TinyMetaFed take 5 devices per round for R rounds, TinyReptile one device per round for 5R
+rounds, and every participation is inner_steps samples (TinyMetaFed's head refit included).
 
   sine             20 devices, y = A sin(x + phi); 10-shot, MSE on 100 points (lower is better)
   fewshot-digits   20 devices, 3-way 5-shot on digits 0-3; validation: tasks from digits 4-6;
                    test: 60 tasks per seed from digits 7-9 (classes disjoint three ways)
-  har              7 people of the smartwatch IMU study; held out: 3 other people (seed-split)
+  har              7 people of the smartwatch IMU study; test: 3 other people drawn by the seed
+                   from the 4 that are never used for tuning
 
 Columns: value (mean +- std over seeds), bytes up / down per training device over the
 whole run (int8 weights, scales, zero points, sparse indices: what crosses the radio),
 device SRAM for one training step (estimate), wall time of meta-training + evaluation.
 
 Hyper-parameters are chosen per task and algorithm on *validation* devices (seed 0), never
-on the test devices: the meta step size beta_0 (GRID), and for TinyMetaFed also whether
-the head stays local; for few-shot digits also the round budget (ROUND_GRID) and the
-adaptation learning rate (ADAPT_LR_GRID), which the baseline gets tuned the same way.
+on the test devices (at no seed: HAR tunes on 6 fixed people that are never test people;
+few-shot validation and test classes are disjoint, and the server calibrates quantization
+on meta-training classes only): the meta step size beta_0 (GRID), and for TinyMetaFed
+also whether the head stays local. Few-shot digits: the adaptation learning rate (ADAPT_LR_GRID) is
+chosen once, with the baseline, and every method adapts with it (one protocol); every
+method meta-trains for the same 30 rounds (ROUNDS).
 Then TinyMetaFed's top-P% is swept at the chosen setting (bytes trade-off). The test runs
 use the chosen settings for every seed.
 
-Usage: python bench/fed.py [--seeds 3] [--quick] [--tasks sine,har] [--out F]
-       python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win)
+Comparisons are paired by seed (the same held-out devices, initial weights and adaptation
+order): for each algorithm minus the baseline, and TinyMetaFed minus Reptile, n seeds, the
+mean difference and its 95 % t-interval. "Better" only when the interval excludes zero.
+
+Usage: python bench/fed.py [--seeds 5] [--quick] [--tasks sine,har] [--out F]
+       python bench/fed.py --tasks har --chosen part1.json --seed-list 5,6,7 --out part2.json
+       python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win,
+                                                                       unless they add seeds)
 """
 
 from __future__ import annotations
@@ -34,10 +48,13 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,9 +68,9 @@ from federated.server import evaluate_heldout, train_federated  # noqa: E402
 from federated.tasks import make_task  # noqa: E402
 
 TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7}
-# training devices while choosing hyper-parameters (HAR: 5 people train, the other 2 of the
-# 7 training people validate; the 3 test people are never used before the test)
-TUNE_DEVICES = {"har": 5}
+# training devices while choosing hyper-parameters (HAR: 4 of the 6 tuning people train, the
+# other 2 validate; test people are drawn from the other 4 people at every seed)
+TUNE_DEVICES = {"har": 4}
 ALGOS = ("fedavg", "reptile", "tinyreptile", "tinymetafed")
 PER_ROUND = 5
 # The search, per algorithm, on validation devices with seed 0 and the same round budget.
@@ -66,50 +83,29 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "tinymetafed": [{"meta_lr": 1.0}, {"meta_lr": 2.0}, {"meta_lr": 2.0, "local_head": False}],
 }
 TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
-# Tasks that also search the round budget (rounds of the 5-devices-per-round algorithms)
-# and the adaptation learning rate on validation devices. Few-shot digits: meta-training
-# overfits its 4 training classes with more rounds, and the task's on-device rate (0.02)
-# under-trains 5 passes over 15 images (the no-meta-learning baseline most of all).
-PROBE = "baseline-lr-probe"  # rows: the baseline on the test devices at every adaptation lr of the grid
-ROUND_GRID: dict[str, tuple[int, ...]] = {"fewshot-digits": (30, 100)}
-ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1)}
+# Round budgets other than --rounds. Few-shot digits: meta-training overfits its 4 training
+# classes with more rounds (an earlier search over 30 and 100 on validation chose 30 for
+# three of the four methods); every method gets the same budget.
+ROUNDS: dict[str, int] = {"fewshot-digits": 30}
+# Tasks whose adaptation learning rate is chosen on validation devices, once, with the
+# baseline, then used by every method (one adaptation protocol). Few-shot digits: the
+# task's on-device rate (0.02) under-trains a few passes over 15 images.
+ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1, 0.2)}
 
 
 def rounds_for(algo: str, rounds: int) -> int:
     return rounds * PER_ROUND if algo == "tinyreptile" else rounds
 
 
-def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per algorithm (and the baseline), the setting with the best validation metric; and
-    every validation run. A setting is a strategy config, plus for tasks that search them
-    a round budget and an adaptation learning rate (recorded as ``rounds`` / ``adapt_lr``)."""
+def tune(task: str, rounds: int, sweep_top_p: bool = True) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Per algorithm, the setting with the best validation metric; and every validation run.
+    A setting is a strategy config, plus, for tasks in ``ADAPT_LR_GRID``, the adaptation
+    learning rate (``adapt_lr``) that the baseline chose, the same for every method."""
     devices = TUNE_DEVICES.get(task, TASKS[task])
     t = make_task(task, devices, 0)
     rows: list[dict[str, Any]] = []
     chosen: dict[str, dict[str, Any]] = {}
-    round_grid = ROUND_GRID.get(task, (rounds,))
-    lr_grid = ADAPT_LR_GRID.get(task, (None,))
-
-    def extra(r: int, lr: float | None) -> dict[str, Any]:
-        return {**({"rounds": r} if len(round_grid) > 1 else {}), **({"adapt_lr": lr} if lr is not None else {})}
-
-    def run(algo: str, cfg: dict[str, Any], r: int, lrs: tuple[float | None, ...] = lr_grid) -> list[dict[str, Any]]:
-        """One meta-training on the tuning devices, scored at each adaptation learning rate."""
-        strategy = make_strategy(algo, **cfg)
-        t0 = time.perf_counter()
-        res = train_federated(t, strategy, rounds=rounds_for(algo, r), seed=0)
-        up, _ = res.per_device(devices)
-        out = []
-        for lr in lrs:
-            ev = evaluate_heldout(t, res.params, seed=0, reconstruct_head=strategy.local_head, split="validation",
-                                  adapt_lr=lr)
-            row = {"task": task, "algo": algo, "config": {**cfg, **extra(r, lr)}, "value": ev.value,
-                   "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
-            rows.append(row)
-            out.append(row)
-            print(f"  tune {task:<15} {algo:<12} {json.dumps(row['config']):<60} {ev.value:.4f}  "
-                  f"{row['wall_s']:.0f}s", flush=True)
-        return out
+    rounds = ROUNDS.get(task, rounds)
 
     def best_of(results: list[dict[str, Any]]) -> dict[str, Any]:
         best = results[0]
@@ -118,58 +114,75 @@ def tune(task: str, rounds: int) -> tuple[dict[str, dict[str, Any]], list[dict[s
                 best = res
         return best
 
-    if len(lr_grid) > 1:  # the baseline adapts with the learning rate that suits it best, too
+    shared: dict[str, Any] = {}
+    if task in ADAPT_LR_GRID:
         base = []
-        for lr in lr_grid:
+        for lr in ADAPT_LR_GRID[task]:
+            t0 = time.perf_counter()
             ev = evaluate_heldout(t, t.spec.initial_params(), seed=0, split="validation", adapt_lr=lr)
             base.append({"task": task, "algo": "baseline", "config": {"adapt_lr": lr}, "value": ev.value,
-                         "bytes_up_per_device": 0.0, "wall_s": 0.0})
-            print(f"  tune {task:<15} {'baseline':<12} {json.dumps(base[-1]['config']):<60} {ev.value:.4f}",
+                         "bytes_up_per_device": 0.0, "wall_s": time.perf_counter() - t0})
+            print(f"  tune {task:<15} {'baseline':<12} {json.dumps(base[-1]['config']):<44} {ev.value:.4f}",
                   flush=True)
         rows += base
-        chosen["baseline"] = dict(best_of(base)["config"])
+        shared = dict(best_of(base)["config"])
+    chosen["baseline"] = dict(shared)
+
+    def run(algo: str, cfg: dict[str, Any]) -> dict[str, Any]:
+        """One meta-training on the tuning devices, scored on the validation devices."""
+        strategy = make_strategy(algo, **cfg)
+        t0 = time.perf_counter()
+        res = train_federated(t, strategy, rounds=rounds_for(algo, rounds), seed=0)
+        up, _ = res.per_device(devices)
+        ev = evaluate_heldout(t, res.params, seed=0, split="validation", adapt_lr=shared.get("adapt_lr"))
+        row = {"task": task, "algo": algo, "config": {**cfg, **shared}, "value": ev.value,
+               "bytes_up_per_device": up, "wall_s": time.perf_counter() - t0}
+        rows.append(row)
+        print(f"  tune {task:<15} {algo:<12} {json.dumps(row['config']):<44} {ev.value:.4f}  "
+              f"{row['wall_s']:.0f}s", flush=True)
+        return row
+
     for algo in ALGOS:
         grid = GRID[algo]
-        if len(grid) * len(round_grid) * len(lr_grid) == 1:
-            chosen[algo] = dict(grid[0])
-            continue
-        chosen[algo] = dict(best_of([row for cfg in grid for r in round_grid for row in run(algo, cfg, r)])["config"])
-    cfg, r, lr = split_setting(chosen["tinymetafed"], rounds)
-    for p in TOP_P:
-        if p != 0.25:  # 0.25 is the grid's own top_p
-            run("tinymetafed", {**cfg, "top_p": p}, r, (lr,))
+        if len(grid) == 1:
+            chosen[algo] = {**grid[0], **shared}
+        else:
+            chosen[algo] = dict(best_of([run(algo, c) for c in grid])["config"])
+    if sweep_top_p:
+        cfg, _ = split_setting(chosen["tinymetafed"])
+        for p in TOP_P:
+            if p != 0.25:  # 0.25 is the grid's own top_p
+                run("tinymetafed", {**cfg, "top_p": p})
     return chosen, rows
 
 
-def split_setting(setting: dict[str, Any], rounds: int) -> tuple[dict[str, Any], int, float | None]:
-    """A chosen setting as (strategy kwargs, round budget, adaptation learning rate)."""
-    cfg = {k: v for k, v in setting.items() if k not in ("rounds", "adapt_lr")}
-    return cfg, int(setting.get("rounds", rounds)), setting.get("adapt_lr")
+def split_setting(setting: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """A chosen setting as (strategy kwargs, adaptation learning rate)."""
+    return {k: v for k, v in setting.items() if k != "adapt_lr"}, setting.get("adapt_lr")
 
 
-def run_task(task: str, devices: int, rounds: int, seeds: list[int],
-             chosen: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def run_task(task: str, devices: int, rounds: int, seeds: list[int], chosen: dict[str, dict[str, Any]],
+             rows: list[dict[str, Any]], after_seed: Callable[[], None]) -> None:
+    """Every seed's test runs, appended to ``rows``; ``after_seed`` saves progress."""
     for seed in seeds:
         t0 = time.perf_counter()
         t = make_task(task, devices, seed)
         base_lr = chosen.get("baseline", {}).get("adapt_lr")
         base = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=base_lr)
         rows.append({"task": task, "algo": "baseline", "seed": seed, "metric": t.metric, "value": base.value,
+                     "per_device": base.per_device, "adapt_steps": base.adapt_steps,
                      "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0, "config": chosen.get("baseline"),
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
-        for lr in ADAPT_LR_GRID.get(task, ()):  # how much the baseline depends on that choice (not used to choose)
-            probe = evaluate_heldout(t, t.spec.initial_params(), seed=seed, adapt_lr=lr)
-            rows.append({"task": task, "algo": PROBE, "seed": seed, "config": {"adapt_lr": lr}, "value": probe.value})
         for algo in ALGOS:
-            cfg, r, lr = split_setting(chosen[algo], rounds)
-            res = run_experiment(task, algo, devices=devices, rounds=rounds_for(algo, r), seed=seed,
-                                 baseline=False, strategy_kwargs=cfg, adapt_lr=lr)
+            cfg, lr = split_setting(chosen[algo])
+            r = rounds_for(algo, ROUNDS.get(task, rounds))
+            res = run_experiment(task, algo, devices=devices, rounds=r, seed=seed, baseline=False,
+                                 strategy_kwargs=cfg, adapt_lr=lr)
             res["task"] = task
             res["config"] = chosen[algo]
             rows.append(res)
             print(f"  {task:<15} seed {seed} {algo:<12} {res['value']:.4f}  {res['wall_s']:.0f}s", flush=True)
-    return rows
+        after_seed()
 
 
 def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -202,132 +215,168 @@ def table(summary: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def checks(summary: list[dict[str, Any]]) -> list[str]:
-    """The issue's targets, stated per task, pass or not."""
+def paired(rows: list[dict[str, Any]], task: str, algo: str, ref: str) -> dict[str, Any] | None:
+    """``algo`` minus ``ref`` seed by seed on ``task`` (accuracy in points, MSE as is): n,
+    mean difference and its 95 % t-interval; "better"/"worse" only when the interval
+    excludes zero."""
+    a = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == algo}
+    b = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == ref}
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    acc = next(r.get("metric") for r in rows if r["task"] == task and r["algo"] == "baseline") == "accuracy"
+    d = np.array([a[s] - b[s] for s in seeds]) * (100.0 if acc else 1.0)
+    n, mean = len(d), float(d.mean())
+    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    lo, hi = mean - half, mean + half
+    up = lo > 0 if acc else hi < 0      # the difference favours algo
+    down = hi < 0 if acc else lo > 0
+    return {"task": task, "algo": algo, "minus": ref, "unit": "points" if acc else "mse", "n": n, "mean": mean,
+            "ci95": [lo, hi], "per_seed": [float(x) for x in d], "seeds": seeds,
+            "verdict": "better" if up else ("worse" if down else "no difference shown")}
+
+
+def comparisons(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every algorithm minus the baseline, and TinyMetaFed minus Reptile, per task."""
+    out = []
+    for task in dict.fromkeys(r["task"] for r in rows):
+        pairs = [(a, "baseline") for a in ALGOS] + [("tinymetafed", "reptile")]
+        out += [p for p in (paired(rows, task, a, b) for a, b in pairs) if p is not None]
+    return out
+
+
+def comparison_notes(comps: list[dict[str, Any]], summary: list[dict[str, Any]]) -> list[str]:
     notes = []
+    for c in comps:
+        lo, hi = c["ci95"]
+        notes.append(f"{c['task']}: {c['algo']} - {c['minus']} = {c['mean']:+.3g} {c['unit']}, 95% CI "
+                     f"[{lo:+.3g}, {hi:+.3g}] over n={c['n']} seeds ({c['verdict']}); per seed "
+                     f"{', '.join(f'{x:+.3g}' for x in c['per_seed'])}")
     by = {(s["task"], s["algo"]): s for s in summary}
     for task in dict.fromkeys(s["task"] for s in summary):
-        base, rep, tmf = by.get((task, "baseline")), by.get((task, "reptile")), by.get((task, "tinymetafed"))
-        if not (base and rep and tmf):
-            continue
-        acc = rep["metric"] == "accuracy"
-        scale = 100.0 if acc else 1.0
-        best = max if acc else min
-        meta = best(by[(task, a)]["mean"] for a in ALGOS if (task, a) in by)
-        gain = (meta - base["mean"]) * scale if acc else base["mean"] - meta
-        notes.append(f"{task}: best meta-learning beats the baseline by {gain:.3g} "
-                     f"{'points' if acc else 'MSE'}")
-        # "clearly": the gain exceeds the seed-to-seed spread of both the algorithm and the baseline
-        for a in ALGOS:
-            row = by.get((task, a))
-            if row is None:
-                continue
-            g = (row["mean"] - base["mean"]) * scale if acc else base["mean"] - row["mean"]
-            spread = max(row["std"], base["std"]) * scale
-            verdict = "clearly beats" if g > spread else ("beats (within spread)" if g > 0 else "does NOT beat")
-            notes.append(f"{task}: {a} {verdict} the baseline: {g:+.3g} {'points' if acc else 'MSE'} "
-                         f"(spread {spread:.3g})")
-        gap = (tmf["mean"] - rep["mean"]) * scale
-        ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
-        ratio_all = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
-                     / max(rep["bytes_up_per_device"] + rep["bytes_down_per_device"], 1.0))
-        if acc:  # within 1 accuracy point (or better)
-            within, what = gap >= -1.0, f"{gap:+.3g} points"
-        else:  # MSE has no points: within 1% of Reptile's MSE (or better)
-            rel = gap / rep["mean"]
-            within, what = rel <= 0.01, f"{gap:+.3g} MSE ({rel:+.0%})"
-        notes.append(f"{task}: TinyMetaFed - Reptile = {what} "
-                     f"({'within 1' if within else 'NOT within 1'}{'' if acc else '%'}); sends {ratio:.0%} of "
-                     f"Reptile's bytes up "
-                     f"({'<= half' if ratio <= 0.5 else 'MORE than half'}), {ratio_all:.0%} of up+down")
+        rep, tmf = by.get((task, "reptile")), by.get((task, "tinymetafed"))
+        if rep and tmf:  # deterministic byte counts
+            up = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
+            both = ((tmf["bytes_up_per_device"] + tmf["bytes_down_per_device"])
+                    / max(rep["bytes_up_per_device"] + rep["bytes_down_per_device"], 1.0))
+            notes.append(f"{task}: TinyMetaFed sends {up:.0%} of Reptile's bytes up, {both:.0%} of up + down")
     return notes
 
 
-def paired_notes(rows: list[dict[str, Any]]) -> list[str]:
-    """Each algorithm minus the baseline seed by seed (the same held-out tasks, the same
-    initial weights): a gain that every seed shows is not evaluation noise."""
-    notes = []
+def protocol_check(rows: list[dict[str, Any]]) -> dict[str, dict[str, list[int]]]:
+    """Per task and seed, the adaptation steps of every held-out device: the same for every
+    method and the baseline, or the comparison is not fair and the run stops here."""
+    out: dict[str, dict[str, list[int]]] = {}
     for task in dict.fromkeys(r["task"] for r in rows):
-        base = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == "baseline"}
-        for algo in ALGOS:
-            run = {r["seed"]: r["value"] for r in rows if r["task"] == task and r["algo"] == algo}
-            seeds = sorted(set(base) & set(run))
-            if not seeds:
-                continue
-            acc = any(r.get("metric") == "accuracy" for r in rows if r["task"] == task)
-            gains = [(run[s] - base[s]) * 100.0 if acc else base[s] - run[s] for s in seeds]
-            wins = sum(g > 0 for g in gains)
-            notes.append(f"{task}: {algo} - baseline per seed: {', '.join(f'{g:+.3g}' for g in gains)} "
-                         f"{'points' if acc else 'MSE'} (better on {wins} of {len(gains)} seeds)")
-    return notes
-
-
-def probe_notes(rows: list[dict[str, Any]]) -> list[str]:
-    """The baseline on the test devices at each adaptation learning rate: is a meta-learning
-    gain robust to the learning rate the validation devices chose for the baseline?"""
-    notes = []
-    for task in dict.fromkeys(r["task"] for r in rows if r["algo"] == PROBE):
-        parts = []
-        for lr in dict.fromkeys(r["config"]["adapt_lr"] for r in rows if r["task"] == task and r["algo"] == PROBE):
-            vals = np.array([r["value"] for r in rows if r["task"] == task and r["algo"] == PROBE
-                             and r["config"]["adapt_lr"] == lr]) * 100.0
-            parts.append(f"lr {lr}: {vals.mean():.2f} +- {vals.std():.2f}")
-        notes.append(f"{task}: baseline on the test devices by adaptation lr (not used to choose): {', '.join(parts)}")
-    return notes
+        out[task] = {}
+        for seed in dict.fromkeys(r["seed"] for r in rows if r["task"] == task):
+            seen = {r["algo"]: r["adapt_steps"] for r in rows
+                    if r["task"] == task and r["seed"] == seed and "adapt_steps" in r}
+            if len({tuple(v) for v in seen.values()}) > 1:
+                raise SystemExit(f"{task} seed {seed}: methods adapted with different step budgets: {seen}")
+            if seen:
+                out[task][str(seed)] = next(iter(seen.values()))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=100, help="rounds of the 5-devices-per-round algorithms")
     ap.add_argument("--quick", action="store_true", help="1 seed, 10 rounds, no search (a smoke run; not written)")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "fed.json")
+    ap.add_argument("--seed-list", help="comma-separated seeds (instead of 0..--seeds-1)")
+    ap.add_argument("--chosen", type=Path, help="take the tasks' search (chosen settings, validation runs) from this "
+                    "result file instead of searching again (to run more seeds in another process)")
+    ap.add_argument("--no-top-p-sweep", action="store_true", help="skip TinyMetaFed's top-P sweep")
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     args = ap.parse_args()
     if args.merge:
+        missing = [str(p) for p in args.merge if not p.is_file()]
+        if missing:
+            ap.error(f"no such result file: {', '.join(missing)}")
         finish(merge([json.loads(p.read_text()) for p in args.merge]), args.out)
         return
     seeds = [0] if args.quick else list(range(args.seeds))
+    if args.seed_list:
+        seeds = [int(x) for x in args.seed_list.split(",")]
+    earlier = json.loads(args.chosen.read_text()) if args.chosen else None
     rounds = 10 if args.quick else args.rounds
     rows: list[dict[str, Any]] = []
     tuning: list[dict[str, Any]] = []
     chosen: dict[str, dict[str, dict[str, Any]]] = {}
     t0 = time.perf_counter()
     tasks = args.tasks.split(",")
+    protocols = {t: asdict(make_task(t, TASKS[t], 0).protocol) for t in tasks}
+    machine = machine_info()  # the commit the run started from
+
+    def result() -> dict[str, Any]:
+        done = list(dict.fromkeys(r["task"] for r in rows))
+        return {"machine": machine, "protocol": protocols, "rounds": rounds,
+                "rounds_by_task": {t: ROUNDS.get(t, rounds) for t in done}, "per_round": PER_ROUND,
+                "seeds": seeds, "tasks": done, "grid": GRID, "top_p_sweep": TOP_P,
+                "chosen": {t: chosen[t] for t in done}, "tuning": tuning, "runs": rows,
+                "total_wall_s": time.perf_counter() - t0}
+
+    partial = args.out.with_suffix(".partial.json")
+
+    def save_progress() -> None:  # an interrupted run can be finished with --merge on this file
+        if not args.quick:
+            partial.write_text(json.dumps(result(), indent=2, default=float) + "\n")
+
     for task in tasks:
         if args.quick:
             chosen[task] = {a: {} for a in ALGOS}
+        elif earlier is not None:
+            chosen[task] = earlier["chosen"][task]
+            tuning += [r for r in earlier["tuning"] if r["task"] == task]
         else:
-            chosen[task], tr = tune(task, rounds)
+            chosen[task], tr = tune(task, rounds, not args.no_top_p_sweep)
             tuning += tr
             print(f"  {task}: chosen {json.dumps(chosen[task])}", flush=True)
-        rows += run_task(task, TASKS[task], rounds, seeds, chosen[task])
-    out = {"machine": machine_info(), "rounds": rounds, "per_round": PER_ROUND, "seeds": seeds, "tasks": tasks,
-           "grid": GRID, "top_p_sweep": TOP_P, "chosen": chosen, "tuning": tuning, "runs": rows,
-           "total_wall_s": time.perf_counter() - t0}
-    finish(out, None if args.quick else args.out)
+        run_task(task, TASKS[task], rounds, seeds, chosen[task], rows, save_progress)
+    finish(result(), None if args.quick else args.out)
+    partial.unlink(missing_ok=True)
 
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-task result files as one; a task in a later part replaces it from earlier parts
-    (rerun one task, merge it over the full file). ``machines`` keeps where each ran."""
-    owner = {t: i for i, p in enumerate(parts) for t in p["tasks"]}
-
-    def mine(i: int, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rows if owner.get(r["task"]) == i]
-
-    machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in owner.items()}
-    return {**parts[-1], "tasks": list(owner), "machines": machines,
-            "chosen": {t: parts[i]["chosen"][t] for t, i in owner.items()},
-            "tuning": [r for i, p in enumerate(parts) for r in mine(i, p["tuning"])],
-            "runs": [r for i, p in enumerate(parts) for r in mine(i, p["runs"])],
-            "total_wall_s": sum(p["total_wall_s"] for p in parts)}
+    """Per-task result files as one. Parts of one task with the same chosen settings (the
+    same search, more seeds run elsewhere) add their seeds (a seed run twice counts once);
+    otherwise a task in a later part replaces it from earlier parts (rerun one task, merge
+    it over the full file). ``machines`` keeps where each ran."""
+    owners: dict[str, list[int]] = {}
+    for i, p in enumerate(parts):
+        for t in p["tasks"]:
+            same = owners.get(t) and parts[owners[t][0]]["chosen"][t] == p["chosen"][t]
+            owners[t] = [*owners[t], i] if same else [i]
+    runs: list[dict[str, Any]] = []
+    seen: set[tuple[str, int, str]] = set()
+    for t, idx in owners.items():
+        for i in idx:
+            for r in parts[i]["runs"]:
+                key = (r["task"], r["seed"], r["algo"])
+                if r["task"] == t and key not in seen:
+                    seen.add(key)
+                    runs.append(r)
+    first = {t: idx[0] for t, idx in owners.items()}
+    machines = {t: parts[i].get("machines", {}).get(t, parts[i]["machine"]) for t, i in first.items()}
+    return {**parts[-1], "tasks": list(owners), "machines": machines,
+            "seeds": sorted({r["seed"] for r in runs}),
+            "chosen": {t: parts[i]["chosen"][t] for t, i in first.items()},
+            "protocol": {t: parts[i].get("protocol", {}).get(t) for t, i in first.items()},
+            "rounds_by_task": {t: parts[i].get("rounds_by_task", {}).get(t, parts[i]["rounds"])
+                               for t, i in first.items()},
+            "tuning": [r for t, i in first.items() for r in parts[i]["tuning"] if r["task"] == t],
+            "runs": runs, "total_wall_s": sum(p["total_wall_s"] for p in parts)}
 
 
 def finish(out: dict[str, Any], path: Path | None) -> None:
     summary = summarize(out["runs"])
-    out["summary"], out["checks"] = summary, checks(summary) + paired_notes(out["runs"]) + probe_notes(out["runs"])
+    comps = comparisons(out["runs"])
+    out["adapt_steps"] = protocol_check(out["runs"])
+    out["summary"], out["comparisons"] = summary, comps
+    out["checks"] = comparison_notes(comps, summary)
     print()
     print(table(summary))
     print()

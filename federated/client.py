@@ -92,25 +92,32 @@ class Device:
         return tr
 
     def train(self, msg: Mapping[str, np.ndarray], config: Config) -> tuple[Message, dict[str, float]]:
-        """One participation: apply the model, train online on fresh samples, encode the result."""
+        """One participation: apply the model, train online on fresh samples, encode the result.
+
+        ``steps`` is the participation's whole on-device budget (one sample per step), the same
+        for every strategy; a strategy whose head stays local spends ``recon_steps`` of them
+        refitting the head with the body frozen, and the rest training everything."""
         rnd, seed = int(config["round"]), int(config["seed"])
-        steps, recon = int(config["steps"]), int(config.get("recon_steps", 0))
+        steps = int(config["steps"])
+        recon = min(int(config.get("recon_steps", 0)), steps)
         lr = float(config["lr"])
         top_p = float(config.get("top_p", 0.0)) or None
         send = [n for n in str(config["send"]).split(",") if n]
         sent = apply_down(self.firmware, msg)
         rng = np.random.default_rng([seed, rnd, self.id, 7])
-        xs, ys = self.data.stream(rng, recon + steps)
+        xs, ys = self.data.stream(rng, steps)
         graph = sent
+        done = 0
         if recon:  # partial local reconstruction: fit the local head with the body frozen
             head_tr = self.trainer(graph, lr=lr, seed=trainer_seed(seed, rnd, self.id, 1), scheme="classifier-only")
             for i in range(recon):
                 self._step(head_tr, xs[i:i + 1], ys[i:i + 1], i)
-            graph = head_tr.graph
+            graph, done = head_tr.graph, head_tr.steps
         tr = self.trainer(graph, lr=lr, seed=trainer_seed(seed, rnd, self.id, 2))
-        losses = [self._step(tr, xs[i:i + 1], ys[i:i + 1], i) for i in range(recon, recon + steps)]
+        losses = [self._step(tr, xs[i:i + 1], ys[i:i + 1], i) for i in range(recon, steps)]
         up = encode_up(sent, tr.graph, send, top_p)
-        return up, {"loss": float(np.mean(losses)), "samples": float(steps)}
+        return up, {"loss": float(np.mean(losses)) if losses else float("nan"), "samples": float(steps),
+                    "steps": float(done + tr.steps)}
 
     def _step(self, tr: Trainer, x: np.ndarray, y: np.ndarray, i: int) -> float:
         return tr.step(x, y)
@@ -188,25 +195,35 @@ def device_for(task: Task, i: int, *, engine: str = "ref", fault: str | None = N
     return Device(i, data, firmware(task), **kw)
 
 
-def adapt(device: Device, graph: Graph, *, seed: int, reconstruct_head: bool = False,
-          lr: float | None = None) -> tuple[float, Trainer]:
-    """k-shot adaptation on a held-out device: online passes over its support set, then the
-    metric (mse or accuracy) on its query set. With ``reconstruct_head`` the head is first
-    fitted alone for the same number of passes (for strategies whose head stays local).
-    ``lr`` overrides the protocol's on-device learning rate for this adaptation."""
+@dataclass
+class Adapted:
+    """One held-out device after k-shot adaptation."""
+
+    value: float      # metric on its query set
+    trainer: Trainer  # the trainer of the last phase (its graph holds the adapted weights)
+    steps: int        # on-device training steps the adaptation took (both phases)
+
+
+def adapt(device: Device, graph: Graph, *, seed: int, lr: float | None = None) -> Adapted:
+    """k-shot adaptation on a held-out device, the same protocol for every strategy and for
+    the baseline: ``head_epochs`` online passes over the support set fitting the head alone
+    (body frozen: a new task's head starts from weights that do not know its labels), then
+    ``adapt_epochs`` passes training every layer; then the metric (mse or accuracy) on the
+    query set. ``lr`` overrides the protocol's on-device learning rate."""
     p = device.protocol
     lr = lr or p.lr
     xs, ys = device.data.support
     rng = np.random.default_rng([seed, device.id, 11])
-    if reconstruct_head:
+    done = 0
+    if p.head_epochs:
         head_tr = device.trainer(graph, lr=lr, seed=trainer_seed(seed, device.id, 3), scheme="classifier-only")
-        for _ in range(p.adapt_epochs):
+        for _ in range(p.head_epochs):
             for i in rng.permutation(len(xs)):
                 head_tr.step(xs[i:i + 1], ys[i:i + 1])
-        graph = head_tr.graph
+        graph, done = head_tr.graph, head_tr.steps
     tr = device.trainer(graph, lr=lr, seed=trainer_seed(seed, device.id, 4))
     for _ in range(p.adapt_epochs):
         for i in rng.permutation(len(xs)):
             tr.step(xs[i:i + 1], ys[i:i + 1])
     qx, qy = device.data.query
-    return tr.evaluate(qx, qy), tr
+    return Adapted(tr.evaluate(qx, qy), tr, done + tr.steps)

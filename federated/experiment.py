@@ -47,14 +47,16 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
                           transport=make_transport(transport, factory, num_supernodes=min(devices, 10)),
                           on_round=on_round)
     train_s = time.perf_counter() - t0
-    ev = evaluate_heldout(task, run.params, seed=seed, reconstruct_head=strategy.local_head, engine=engine,
-                          n_heldout=n_heldout, split=split, adapt_lr=adapt_lr)
+    ev = evaluate_heldout(task, run.params, seed=seed, engine=engine, n_heldout=n_heldout, split=split,
+                          adapt_lr=adapt_lr)
     base = (evaluate_heldout(task, task.spec.initial_params(), seed=seed, engine=engine, n_heldout=n_heldout,
                              split=split, adapt_lr=adapt_lr) if baseline else None)
     up, down = run.per_device(devices)
     return {
         "task": task.name, "algo": strategy.name, "metric": task.metric,
         "value": ev.value, "baseline_value": None if base is None else base.value,
+        "per_device": ev.per_device, "baseline_per_device": None if base is None else base.per_device,
+        "adapt_steps": ev.adapt_steps, "baseline_adapt_steps": None if base is None else base.adapt_steps,
         "bytes_up_per_device": up, "bytes_down_per_device": down,
         "devices": devices, "rounds": rounds, "clients_per_round": strategy.clients_per_round, "seed": seed,
         "engine": engine, "transport": transport, "precision": "int8", "qas": True,

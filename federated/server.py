@@ -95,25 +95,28 @@ class Evaluation:
     value: float                 # mean metric over held-out devices after k-shot adaptation
     per_device: list[float]
     memory: dict[str, int]       # one device's training-step memory
+    adapt_steps: list[int] = field(default_factory=list)  # training steps each device's adaptation took
 
 
-def evaluate_heldout(task: Task, params: Params, *, seed: int, reconstruct_head: bool = False,
-                     engine: str = "ref", n_heldout: int | None = None, split: str = "test",
-                     adapt_lr: float | None = None) -> Evaluation:
+def evaluate_heldout(task: Task, params: Params, *, seed: int, engine: str = "ref", n_heldout: int | None = None,
+                     split: str = "test", adapt_lr: float | None = None) -> Evaluation:
     """Adapt ``params`` on each held-out device's k-shot support set; score its query set.
+    Every strategy and the baseline adapt under the same protocol (``federated.client.adapt``).
 
     ``split="test"``: the test devices; ``split="validation"``: the validation devices, on
     which hyper-parameters are chosen. ``adapt_lr``: the adaptation's on-device learning
     rate (default: the task's)."""
     q = task.spec.device_graph(params)
     values: list[float] = []
+    steps: list[int] = []
     memory: dict[str, int] = {}
     available = task.n_heldout if split == "test" else task.n_validation
     if available < 1:
         raise TteError(f"{task.name} with {task.n_devices} training devices has no {split} devices")
     for j in range(min(available, n_heldout or available)):
         dev = device_for(task, j, engine=engine, split=split)
-        value, tr = adapt(dev, q, seed=seed, reconstruct_head=reconstruct_head, lr=adapt_lr)
-        values.append(value)
-        memory = memory or memory_estimate(tr)
-    return Evaluation(float(np.mean(values)), values, memory)
+        res = adapt(dev, q, seed=seed, lr=adapt_lr)
+        values.append(res.value)
+        steps.append(res.steps)
+        memory = memory or memory_estimate(res.trainer)
+    return Evaluation(float(np.mean(values)), values, memory, steps)

@@ -43,7 +43,7 @@ class Strategy:
     schedule: str = "constant"        # constant | linear | cosine
     top_p: float | None = None        # fraction of entries a device sends back (None: all)
     local_head: bool = False          # the head never leaves the device (partial local reconstruction)
-    recon_fraction: float = 0.0       # extra samples spent reconstructing the head, per local step
+    recon_fraction: float = 0.0       # share of a participation's steps that refit the local head first
 
     def select(self, rnd: int, n_devices: int, rng: np.random.Generator) -> list[int]:
         k = min(self.clients_per_round, n_devices)

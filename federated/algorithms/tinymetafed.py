@@ -1,7 +1,8 @@
 """TinyMetaFed (Ren et al.): several devices per round, partial local reconstruction (the
 head stays on the device and is refitted there, with the body frozen, before the body
-trains), top-P% selective communication (a device sends back only the P% of entries whose
-real value changed most), online learning, and a cosine-annealed meta step size."""
+trains; within the same number of on-device steps per participation as every other
+strategy), top-P% selective communication (a device sends back only the P% of entries
+whose real value changed most), online learning, and a cosine-annealed meta step size."""
 
 from __future__ import annotations
 

@@ -35,11 +35,16 @@ class DeviceData:
 
 @dataclass(frozen=True)
 class Protocol:
-    """How devices train: samples per participation, learning rates, k-shot adaptation."""
+    """How devices train: samples per participation, learning rates, k-shot adaptation.
 
-    inner_steps: int = 20        # online samples per participation in meta-training
+    Adaptation on a held-out device is one protocol for every strategy and the baseline:
+    ``head_epochs`` passes over the support set fitting the head alone, then
+    ``adapt_epochs`` passes training everything (``federated.client.adapt``)."""
+
+    inner_steps: int = 20        # online samples (steps) per participation in meta-training
     lr: float = 0.01             # on-device learning rate (meta-training and adaptation)
-    adapt_epochs: int = 5        # passes over the k-shot support set on a held-out device
+    adapt_epochs: int = 5        # passes over the k-shot support set training every layer
+    head_epochs: int = 5         # passes before those fitting the head alone (body frozen)
     scheme: str = "all-layers"   # tte sparse-update scheme on the device (or "all-layers")
     memory_budget: int = 256 * 1024  # device SRAM for one training step (bytes)
 

@@ -46,7 +46,8 @@ class FewShotTask(Task):
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None, *,
                  dataset: str = "digits") -> None:
-        super().__init__(n_devices, seed, protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=5))
+        protocol = protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=5, head_epochs=5)
+        super().__init__(n_devices, seed, protocol)
         self.dataset = dataset
         self.name = "fewshot-" + {"fashion-mnist": "fashion"}.get(dataset, dataset)
 
@@ -66,8 +67,14 @@ class FewShotTask(Task):
         xs, _ = self.images
         sizes = [xs.shape[1], 32, 32, self.n_way]
         rng = np.random.default_rng([self.seed, 0])
-        calib = xs[np.random.default_rng([self.seed, 1]).choice(len(xs), 200, replace=False)]
-        return ModelSpec(mlp(f"{self.name}_mlp", sizes, rng), calib, (-8.0, 8.0), head_of(sizes))
+        return ModelSpec(mlp(f"{self.name}_mlp", sizes, rng), self.calibration(), (-8.0, 8.0), head_of(sizes))
+
+    def calibration(self, n: int = 200) -> np.ndarray:
+        """The server's quantization calibration inputs: images of the meta-training classes
+        only (the server never holds an image of a validation or test class)."""
+        xs, ys = self.images
+        pool = np.flatnonzero(np.isin(ys, self.classes()[0]))
+        return xs[np.random.default_rng([self.seed, 1]).choice(pool, n, replace=False)]
 
     @property
     def n_heldout(self) -> int:

@@ -9,12 +9,17 @@ gyroscope) at 50 Hz, one recording per person, exercise and arm. The file is rea
 Windows of 2 s (100 samples, hop 1 s) become 30 features (mean, standard deviation,
 minimum, maximum and mean absolute first difference of each axis), standardized with
 fixed constants (computed once from the training people, like firmware preprocessing).
-People are split by the seed into training devices and held-out devices. A held-out
-person adapts on k windows per exercise from the first half of each recording and is
-scored on windows from the second half. k = 3 windows per recording: 6 per exercise
-(each person recorded every exercise with each arm). With fewer than 7 training devices,
-the unused training people are validation devices (hyper-parameters are chosen with 5
-training people and 2 validation people, never on the 3 test people).
+A held-out person adapts on k windows per exercise from the first half of each recording
+and is scored on the windows of the second half that share no sample with any window of
+the first half (windows overlap by 50 %, so the one straddling the middle is dropped).
+k = 3 windows per recording: 6 per exercise (each person recorded every exercise with each
+arm).
+
+People: six of the ten are tuning people, fixed for every seed: hyper-parameters are
+chosen with 4 of them training and the other 2 validating (``make_task("har", 4, seed)``).
+The 3 test people are drawn by the seed from the other four (seeds cycle through the four
+possible draws), so no test person was ever used for tuning, at any seed; the remaining 7
+people (tuning people included) are the training devices of the test runs.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from tte.errors import TteError
 WINDOW, HOP = 100, 50
 N_CLASSES = 7
 HELDOUT_PEOPLE = 3
+TUNING_PEOPLE = 6        # never test people, at any seed
+TUNING_VALIDATION = 2    # of them, the validation people while tuning
+PEOPLE_ORDER = 20181204  # fixes which people are tuning people (independent of the seed)
 
 
 def watch_file() -> Path:
@@ -64,6 +72,40 @@ def window_features(series: np.ndarray) -> np.ndarray:
     return np.asarray(feats, np.float32).reshape(-1, 30)
 
 
+def support_query_windows(n_windows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of one recording's windows: (support candidates: the first half, query: the
+    second half minus the windows that share a sample with a support candidate)."""
+    half = n_windows // 2
+    gap = -(-WINDOW // HOP) - 1  # windows k and k + gap overlap; k and k + gap + 1 do not
+    return np.arange(half), np.arange(min(half + gap, n_windows), n_windows)
+
+
+def split_people(ids: list[int], n_devices: int, seed: int) -> tuple[list[int], list[int], list[int]]:
+    """(training people, test people, validation people) for ``n_devices`` training devices.
+
+    The tuning people are the same at every seed and never test people; the test people are
+    drawn by the seed from the others. With at most ``TUNING_PEOPLE - TUNING_VALIDATION``
+    devices, the training and validation people are all tuning people."""
+    if len(ids) < TUNING_PEOPLE + HELDOUT_PEOPLE:
+        raise TteError(f"the HAR task needs {TUNING_PEOPLE + HELDOUT_PEOPLE} people, the data has {len(ids)}")
+    fixed = [ids[i] for i in np.random.default_rng(PEOPLE_ORDER).permutation(len(ids))]
+    tuning, others = fixed[:TUNING_PEOPLE], fixed[TUNING_PEOPLE:]
+    tune_train, tune_val = tuning[:-TUNING_VALIDATION], tuning[-TUNING_VALIDATION:]
+    # seed s leaves out others[s % len(others)]: consecutive seeds cycle through every draw
+    drawn = [(seed + i) % len(others) for i in range(len(others))]
+    test = [others[i] for i in drawn[-HELDOUT_PEOPLE:]]
+    order = tune_train + [others[i] for i in drawn[:-HELDOUT_PEOPLE]] + tune_val
+    if n_devices > len(order):
+        raise TteError(f"the HAR task has {len(order)} training people; asked for {n_devices} devices")
+    train = order[:n_devices]
+    return train, test, [p for p in tune_val if p not in train]
+
+
+def tuning_people(ids: list[int]) -> list[int]:
+    """The people hyper-parameters may be chosen on (the same at every seed)."""
+    return [ids[i] for i in np.random.default_rng(PEOPLE_ORDER).permutation(len(ids))][:TUNING_PEOPLE]
+
+
 class HarTask(Task):
     name = "har"
     metric = "accuracy"
@@ -71,7 +113,8 @@ class HarTask(Task):
     k_shot = 3
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None) -> None:
-        super().__init__(n_devices, seed, protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=4))
+        protocol = protocol or Protocol(inner_steps=30, lr=0.02, adapt_epochs=4, head_epochs=4)
+        super().__init__(n_devices, seed, protocol)
 
     @cached_property
     def people(self) -> dict[int, list[tuple[np.ndarray, int]]]:
@@ -84,13 +127,8 @@ class HarTask(Task):
 
     @cached_property
     def split(self) -> tuple[list[int], list[int], list[int]]:
-        """(training people, test people, validation people: the training people not used)"""
-        ids = sorted(self.people)
-        order = [ids[i] for i in np.random.default_rng([self.seed, 3]).permutation(len(ids))]
-        train, held = order[:-HELDOUT_PEOPLE], order[-HELDOUT_PEOPLE:]
-        if self.n_devices > len(train):
-            raise TteError(f"the HAR task has {len(train)} training people; asked for {self.n_devices} devices")
-        return train[:self.n_devices], held, train[self.n_devices:]
+        """(training people, test people, validation people): see ``split_people``."""
+        return split_people(sorted(self.people), self.n_devices, self.seed)
 
     @cached_property
     def norm(self) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +152,7 @@ class HarTask(Task):
         parts: dict[str, list[np.ndarray]] = {k: [] for k in ("px", "py", "sx", "sy", "qx", "qy")}
         for feats, label in self.people[person]:
             f = (feats - mean) / std
-            half = len(f) // 2
-            first, second = f[:half], f[half:]
+            first, second = (f[idx] for idx in support_query_windows(len(f)))
             parts["px"].append(f)
             parts["py"].append(np.full(len(f), label, np.int64))
             sup = first[rng.choice(len(first), min(self.k_shot, len(first)), replace=False)]

@@ -27,7 +27,8 @@ class SineTask(Task):
     validation = 10
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None) -> None:
-        super().__init__(n_devices, seed, protocol or Protocol(inner_steps=20, lr=0.01, adapt_epochs=4))
+        protocol = protocol or Protocol(inner_steps=20, lr=0.01, adapt_epochs=4, head_epochs=4)
+        super().__init__(n_devices, seed, protocol)
 
     @cached_property
     def spec(self) -> ModelSpec:
