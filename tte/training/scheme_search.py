@@ -127,9 +127,24 @@ class SchemeSearch:
         return Genome(int(rng.integers(0, self.n + 1)), ratios)
 
     def mutate(self, g: Genome, rng: np.random.Generator, prob: float) -> Genome:
-        k = int(rng.integers(0, self.n + 1)) if rng.random() < prob else g.k
-        ratios = tuple(float(rng.choice(opts)) if rng.random() < prob else r for r, opts in zip(g.ratios, self.options))
-        return Genome(k, ratios)
+        """One gene (k or a layer's ratio) always moved to a neighbouring value (a little more or
+        less to train), every other redrawn with probability ``prob``."""
+        def step(values: list[Any], current: Any) -> Any:
+            i = values.index(current)
+            j = i + (1 if rng.random() < 0.5 else -1)
+            return values[j if 0 <= j < len(values) else 2 * i - j]  # reflected at the ends
+
+        forced = int(rng.integers(0, self.n + 1))  # n: k, else that layer
+        ks = list(range(self.n + 1))
+        k = step(ks, g.k) if forced == self.n else int(rng.integers(0, self.n + 1)) if rng.random() < prob else g.k
+        ratios = []
+        for i, (r, opts) in enumerate(zip(g.ratios, self.options)):
+            if i == forced and len(opts) > 1:
+                r = step(opts, r)
+            elif rng.random() < prob:
+                r = float(rng.choice(opts))
+            ratios.append(r)
+        return Genome(k, tuple(ratios))
 
     @staticmethod
     def crossover(a: Genome, b: Genome, rng: np.random.Generator) -> Genome:
@@ -173,15 +188,15 @@ class SchemeSearch:
         return self._run("random", evaluations, lambda _fitting: self.sample(rng))
 
     def evolutionary(self, evaluations: int, seed: int = 0, *, population: int = 20, parent_ratio: float = 0.25,
-                     mutate_prob: float = 0.15) -> SearchResult:
-        """Steady-state evolution: proposals are children of the best ``parent_ratio`` of the
-        fitting candidates so far (of at most ``population``); until ``population`` candidates
-        fit, half of them are fresh samples instead."""
+                     mutate_prob: float = 0.05, fresh: float = 0.1) -> SearchResult:
+        """Steady-state evolution: proposals are children (crossover half the time, then
+        mutation) of the best ``parent_ratio`` of the fitting candidates so far (of at most
+        ``population``); a ``fresh`` share are new samples, for diversity."""
         rng = np.random.default_rng(seed)
 
         def propose(fitting: list[Candidate]) -> Genome:
-            # a tight budget lets few samples fit: evolve from the first two already, half the time
-            if len(fitting) < 2 or (len(fitting) < population and rng.random() < 0.5):
+            # a tight budget lets few samples fit: evolve from the first two already
+            if len(fitting) < 2 or rng.random() < fresh:
                 return self.sample(rng)
             ranked = sorted(fitting, key=lambda c: -c.predicted_gain)
             parents = ranked[:max(2, int(min(len(fitting), population) * parent_ratio))]
