@@ -106,7 +106,7 @@ def test_scheme_search_cli_writes_a_scheme_within_budget(user: dict[str, Path], 
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TTE_CACHE_DIR", str(user["cache"]))
     out = tmp_path / "s.toml"
-    small = ["--steps", "200", "--evaluations", "10", "--measure", "1"]
+    small = ["--evaluations", "10", "--measure", "1"]
     code, text = cli("scheme", "search", str(user["model"]), "--data", str(user["data"]), "--budget-kb", "64",
                      "-o", str(out), "--json", *small)
     assert code == 0, text
