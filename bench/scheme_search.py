@@ -11,7 +11,7 @@ subset: 4,000 train / 1,000 test). Per seed:
    (peak SRAM, tte.compiler.analysis): evolutionary and random search with the same number of
    analysed candidates, and the largest last-k that fits; bias-only where it fits;
 3. each chosen scheme is trained with one protocol (engine 'c': the generated C, batch 1, lr
-   0.05, ``--final-steps`` samples of the training images in a seed-fixed order) and scored on
+   0.02, ``--final-steps`` samples of the training images in a seed-fixed order) and scored on
    the 1,000 test images.
 
 Reported: test accuracy and peak SRAM per (budget, method), mean over seeds; paired differences
@@ -42,7 +42,7 @@ from machine import machine_info  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "build" / "cache"
 METHODS = ("evolutionary", "random", "last-k", "bias-only")
-FINAL_LR = 0.05
+FINAL_LR = 0.02
 T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
@@ -64,13 +64,13 @@ def final_accuracy(q: Any, scheme: Any, x: np.ndarray, y: np.ndarray, xt: np.nda
     return fine_tune(q, scheme, x, y, xt, yt, steps=steps, batch_size=1, lr=FINAL_LR, seed=seed + 1000, engine="c")
 
 
-def contributions(seed: int, steps: int, progress: bool = True) -> Any:
+def contributions(seed: int, steps: int, progress: bool = True, jobs: int = 1) -> Any:
     os.environ["TTE_CACHE_DIR"] = str(CACHE)
     from tte.training.contribution import ContributionSettings, analyze_contributions
 
     q, x, y, _, _ = setup()
     return analyze_contributions(q, x, y, seed=seed, settings=ContributionSettings(steps=steps, val_samples=200),
-                                 progress=progress)
+                                 progress=progress, jobs=jobs)
 
 
 def run_seed(seed: int, budgets_kb: list[int], evaluations: int, final_steps: int, contrib_steps: int,
@@ -168,8 +168,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--budgets-kb", default="30,40,52,64")
     ap.add_argument("--evaluations", type=int, default=120)
-    ap.add_argument("--final-steps", type=int, default=1500)
-    ap.add_argument("--contribution-steps", type=int, default=500)
+    ap.add_argument("--final-steps", type=int, default=3000)
+    ap.add_argument("--contribution-steps", type=int, default=2000)
     ap.add_argument("--contribution-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one seed, two budgets, few steps: a smoke run")
@@ -179,7 +179,7 @@ def main() -> None:
     if args.quick:
         budgets, seeds, args.evaluations, args.final_steps, args.contribution_steps = budgets[:2], [0], 30, 100, 20
     t0 = time.perf_counter()
-    contrib = contributions(args.contribution_seed, args.contribution_steps)
+    contrib = contributions(args.contribution_seed, args.contribution_steps, jobs=args.jobs)
     t_contrib = time.perf_counter() - t0
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(seeds)))) as pool:
         per_seed = list(pool.map(run_seed, seeds, [budgets] * len(seeds), [args.evaluations] * len(seeds),

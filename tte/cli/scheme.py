@@ -56,7 +56,7 @@ def load_model_and_data(model: str, data: str, *, calibration: str | None = None
 
 def search_for_budget(graph: Graph, x: np.ndarray, y: np.ndarray, budget_bytes: int, *,
                       board: str = "stm32f746g-disco", seed: int = 0, evaluations: int = 200, measure: int = 3,
-                      steps: int = 1000, lr: float = 0.05, val_samples: int = 250,
+                      steps: int = 2000, lr: float = 0.02, val_samples: int = 250,
                       progress: bool = True) -> tuple[UpdateScheme, dict[str, Any]]:
     """The best-predicted fitting scheme and the search's table (JSON-ready)."""
     from tte.training.contribution import ContributionSettings, analyze_contributions, fine_tune, split_data
@@ -106,9 +106,9 @@ def scheme_group() -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .toml scheme to write.")
 @click.option("--force", is_flag=True, help="Replace a scheme file this command wrote earlier.")
 @click.option("--evaluations", default=200, show_default=True, help="Candidates the search analyses.")
-@click.option("--steps", default=1000, show_default=True,
+@click.option("--steps", default=2000, show_default=True,
               help="SGD steps (one sample each, as on the board) per contribution run.")
-@click.option("--lr", default=0.05, show_default=True, type=float)
+@click.option("--lr", default=0.02, show_default=True, type=float)
 @click.option("--val-samples", default=250, show_default=True, help="Held-out samples that score each run.")
 @click.option("--measure", default=3, show_default=True, help="Top candidates fine-tuned to measure their gain.")
 @click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")

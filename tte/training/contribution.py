@@ -39,9 +39,9 @@ CACHE_VERSION = 1
 class ContributionSettings:
     """How each short fine-tuning run is done (all part of the cache key)."""
 
-    steps: int = 1000
+    steps: int = 2000
     batch_size: int = 1
-    lr: float = 0.05
+    lr: float = 0.02
     val_samples: int = 250
     ratios: tuple[float, ...] = RATIOS
     engine: str = "c"  # the generated C on the host: the board's arithmetic, ~10x the reference's speed
@@ -156,6 +156,21 @@ def accuracy(tr: Trainer, xv: np.ndarray, yv: np.ndarray) -> float:
     return float(np.mean(pred == np.asarray(yv).reshape(-1)))
 
 
+@dataclass
+class _FineTune:
+    """``fine_tune`` with everything but the scheme bound (picklable, for worker processes)."""
+
+    graph: Graph
+    x: np.ndarray
+    y: np.ndarray
+    xv: np.ndarray
+    yv: np.ndarray
+    kw: dict[str, Any]
+
+    def __call__(self, scheme: UpdateScheme) -> float:
+        return fine_tune(self.graph, scheme, self.x, self.y, self.xv, self.yv, **self.kw)
+
+
 def graph_digest(graph: Graph) -> str:
     """A hash of the model's structure and parameters (the cache key's model part)."""
     h = hashlib.sha256()
@@ -195,9 +210,10 @@ def cache_key(graph: Graph, x: np.ndarray, y: np.ndarray, seed: int, settings: C
 
 def analyze_contributions(graph: Graph, x: np.ndarray, y: np.ndarray, *, seed: int = 0,
                           settings: ContributionSettings | None = None, cache: Path | None | bool = True,
-                          progress: bool = True) -> Contributions:
+                          progress: bool = True, jobs: int = 1) -> Contributions:
     """Run (or read from the cache) the contribution analysis of an int8 graph on data (x, y)
-    in the model's input layout: ``settings.val_samples`` of it are held out for scoring."""
+    in the model's input layout: ``settings.val_samples`` of it are held out for scoring.
+    ``jobs`` > 1 runs that many fine-tuning runs at once in worker processes."""
     st = settings or ContributionSettings()
     st.check()
     path = None
@@ -210,19 +226,32 @@ def analyze_contributions(graph: Graph, x: np.ndarray, y: np.ndarray, *, seed: i
             except (ValueError, KeyError, TypeError):
                 pass  # a damaged cache entry is recomputed and replaced
     xt, yt, xv, yv = split_data(x, y, st.val_samples, seed)
-    jobs = list(analysis_schemes(graph, st.ratios))
+    runs = list(analysis_schemes(graph, st.ratios))
     n = len(trainable_layers(graph)[0])
     bias_acc = [0.0] * (n + 1)
     weight_acc: dict[int, dict[float, float]] = {}
-    for kind, key, scheme in tqdm(jobs, desc="contribution analysis", unit="run", disable=not progress):
-        acc = fine_tune(graph, scheme, xt, yt, xv, yv, steps=st.steps, batch_size=st.batch_size, lr=st.lr,
-                        seed=seed, engine=st.engine)
+    kw = {"steps": st.steps, "batch_size": st.batch_size, "lr": st.lr, "seed": seed, "engine": st.engine}
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        accs = pool.map(_FineTune(graph, xt, yt, xv, yv, kw), [r[2] for r in runs])
+    else:
+        pool = None
+        accs = (fine_tune(graph, r[2], xt, yt, xv, yv, **kw) for r in runs)
+    try:
+        results = list(tqdm(zip(runs, accs), total=len(runs), desc="contribution analysis", unit="run",
+                            disable=not progress))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    for (kind, key, _), acc in results:
         if kind == "bias":
             bias_acc[key] = acc
         else:
             weight_acc.setdefault(key[0], {})[key[1]] = acc
     result = Contributions(n_layers=n, bias_acc=bias_acc, weight_acc=weight_acc,
-                           settings={**asdict(st), "seed": seed, "train_samples": len(xt)}, runs=len(jobs))
+                           settings={**asdict(st), "seed": seed, "train_samples": len(xt)}, runs=len(runs))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
