@@ -17,6 +17,9 @@ from tte.errors import TteError
 @click.option("--scheme", default="auto", show_default=True,
               help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
 @click.option("--budget-kb", type=float, default=None, help="SRAM budget in KB (default: the board's SRAM).")
+@click.option("--data", "data_name", default=None,
+              help="Labelled training data: with --scheme auto, search the scheme that gains most on it within "
+                   "the budget (as `tte scheme search` does).")
 @click.option("--calibration", default=None,
               help="Calibration data to quantize a float MODEL: .npz with x, .npy, .csv, a folder of class "
                    "subfolders of images, or a data set name.")
@@ -34,7 +37,8 @@ from tte.errors import TteError
               "(by its .tte-manifest.json); other files are kept.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, calibration: str | None,
+def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, data_name: str | None,
+                    calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, as_json: bool) -> None:
     """Compile one on-device training step of an int8 MODEL into C for a board."""
@@ -47,7 +51,10 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
 
     check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)),
                      adopt=earlier_compile_files)
+    if data_name is not None and scheme != "auto":
+        raise TteError(f"--data is for --scheme auto (the scheme search); scheme '{scheme}' is fixed")
     g = tte.load(model)
+    calibration = calibration or data_name
     if not g.is_quantized:
         if calibration is None:
             raise TteError("model is float; tte compiles int8 models: pass --calibration DATA (a data set name "
@@ -55,8 +62,17 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                            file=model)
         g = tte.quantize(g, calibration=load_calibration(calibration, samples, g, input_scale))
     budget = None if budget_kb is None else int(budget_kb * 1024)
+    chosen, search_table = scheme, None
+    if data_name is not None:
+        from tte.cli.scheme import search_for_budget
+        from tte.targets.boards import get_board
+        from tte.training.user_data import ModelInput, load_data
+
+        train = load_data(data_name, ModelInput.of_graph(g), input_scale=input_scale)
+        chosen, search_table = search_for_budget(g, train.x, train.y, budget or get_board(board).sram_bytes,
+                                                 board=board, progress=not as_json)
     try:
-        report = compile_model(g, board=board, scheme=scheme, out_dir=out_dir, budget_bytes=budget,
+        report = compile_model(g, board=board, scheme=chosen, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
                                rounding=rounding, force=force)
     except BudgetError as e:
@@ -65,6 +81,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         click.echo(f"tte: error: {e}", err=True)
         click.echo(f"nothing written to {out_dir}", err=True)
         sys.exit(EXIT_USER_ERROR)
+    if search_table is not None:
+        report["scheme_search"] = search_table
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return
