@@ -1,6 +1,6 @@
 """Instructions per training step on an emulated Cortex-M7, beside the paper's latencies.
 
-    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...]   # writes bench/results/mcu.json
+    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3]   # writes bench/results/mcu.json
 
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 128x128, 10 classes) under
 the paper's ~100 KB sparse-update schemes. The counts depend on the data (kernels skip
@@ -32,6 +32,7 @@ import json
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,7 @@ def main() -> None:
     ap.add_argument("--infer", type=int, default=16, help="scored inferences after the steps")
     ap.add_argument("--models", default=",".join(m for m, _ in MODELS))
     ap.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
+    ap.add_argument("--jobs", type=int, default=1, help="models measured in parallel")
     args = ap.parse_args()
     wanted = set(args.models.split(","))
     paper = paper_results()["training_latency_ms"]
@@ -177,11 +179,11 @@ def main() -> None:
               "F746 RAM/flash")
     print(header)
     print("-" * len(header))
-    with tempfile.TemporaryDirectory(prefix="tte-bench-mcu-") as tmp:
-        for model, budget in MODELS:
-            if model not in wanted:
-                continue
-            e = measure(model, budget, args.steps, args.infer, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="tte-bench-mcu-") as tmp, ProcessPoolExecutor(args.jobs) as pool:
+        futures = {model: pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp))
+                   for model, budget in MODELS if model in wanted}
+        for model, future in futures.items():
+            e = future.result()
             paper_ms = paper[model]["tte_sparse"]
             cycles = paper_ms * clock_hz // 1000
             e["paper_latency_ms"], e["paper_cycles"] = paper_ms, cycles

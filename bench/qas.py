@@ -19,8 +19,8 @@ search starts at three neighbouring rungs and is scored on the mean validation a
 over 3 validation seeds (seed s: 500 training images held out by permutation s, training
 order and rounding seed s). While the best mean sits on the lowest or highest rung tried,
 the next rung past it is added; so the chosen rate always has a worse rung on each side.
-The sparse candidate is picked first, on validation seed 0 at its three starting rungs, then
-searched like the others. The chosen rate then runs with seeds 0..N-1 on the test set, and
+The sparse candidate is picked on validation seed 0 (each candidate searched the same way on
+that one seed), then searched like the others. The chosen rate then runs with seeds 0..N-1 on the test set, and
 every method is compared with fp32 by paired per-seed differences (mean, 95 % t interval).
 
 Each finished run is kept in build/qas-runs.jsonl (git-ignored), so an interrupted bench
@@ -42,7 +42,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -73,6 +73,7 @@ METHODS = {
 }
 SPARSE_NAME = "sparse int8 + QAS (stochastic)"
 SPARSE_START = 0.1
+SPEC_FIELDS = ("precision", "scheme", "qas", "rounding", "lr", "seed", "phase", "epochs", "batch", "quick")
 
 
 def rung(lr: float, step: int) -> float:
@@ -132,36 +133,34 @@ def _run(spec: dict[str, Any]) -> dict[str, Any]:
 class Runs:
     """Finished runs, kept on disk so that the bench resumes where it stopped."""
 
-    def __init__(self, path: Path, fresh: bool, jobs: int) -> None:
-        self.path, self.jobs = path, jobs
+    def __init__(self, path: Path, fresh: bool) -> None:
+        self.path = path
         self.done: dict[str, dict[str, Any]] = {}
         if path.exists() and not fresh:
             for line in path.read_text().splitlines():
                 r = json.loads(line)
-                self.done[r["key"]] = r
+                self.done[self.key(r)] = r
         path.parent.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
     def key(spec: dict[str, Any]) -> str:
-        return json.dumps({k: spec[k] for k in sorted(spec) if k != "name"})
+        """What makes a run (not the display name, not its results)."""
+        return json.dumps({k: spec[k] for k in SPEC_FIELDS})
+
+    def accuracy(self, spec: dict[str, Any]) -> float | None:
+        r = self.done.get(self.key(spec))
+        return None if r is None else r["accuracy"]
 
     def get(self, spec: dict[str, Any]) -> dict[str, Any]:
         return self.done[self.key(spec)]
 
-    def ensure(self, specs: list[dict[str, Any]]) -> None:
-        todo = {self.key(s): s for s in specs if self.key(s) not in self.done}
-        if not todo:
-            return
-        with ProcessPoolExecutor(max_workers=self.jobs) as pool, self.path.open("a") as f:
-            futures = {pool.submit(_run, s): key for key, s in todo.items()}
-            for done in as_completed(futures):
-                key, r = futures[done], done.result()
-                r["key"] = key
-                self.done[key] = r
-                f.write(json.dumps(r) + "\n")
-                f.flush()
-                print(f"  {r['phase']:<4} {r['name']:<48} lr={r['lr']:<8g} seed {r['seed']}  "
-                      f"acc {r['accuracy'] * 100:6.2f} %  ({r['cpu_seconds']:.0f} CPU s)", flush=True)
+    def add(self, r: dict[str, Any]) -> None:
+        r["key"] = self.key(r)
+        self.done[r["key"]] = r
+        with self.path.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+        print(f"  {r['phase']:<4} {r['name']:<48} lr={r['lr']:<8g} seed {r['seed']}  "
+              f"acc {r['accuracy'] * 100:6.2f} %  ({r['cpu_seconds']:.0f} CPU s)", flush=True)
 
 
 def spec(name: str, method: tuple, lr: float, seed: int, phase: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -171,33 +170,76 @@ def spec(name: str, method: tuple, lr: float, seed: int, phase: str, args: argpa
             "phase": phase, "epochs": args.epochs, "batch": args.batch_size, "quick": args.quick}
 
 
-def search(runs: Runs, methods: dict[str, tuple], args: argparse.Namespace,
-           seeds: tuple[int, ...] = VAL_SEEDS) -> dict[str, dict[str, Any]]:
-    """Widen each method's rungs until the best mean validation accuracy has a rung on each side."""
-    tried = {name: [rung(m[4], -1), m[4], rung(m[4], 1)] for name, m in methods.items()}
-    widenings = dict.fromkeys(methods, 0)
-    while True:
-        runs.ensure([spec(n, methods[n], lr, s, "val", args) for n in methods for lr in tried[n] for s in seeds])
-        grown = False
-        for n, m in methods.items():
-            means = {lr: float(np.mean([runs.get(spec(n, m, lr, s, "val", args))["accuracy"] for s in seeds]))
-                     for lr in tried[n]}
-            best = max(means, key=lambda lr: means[lr])
-            edge = -1 if best == min(tried[n]) else 1 if best == max(tried[n]) else 0
-            if edge and widenings[n] < MAX_WIDENINGS:
-                tried[n] = sorted({*tried[n], rung(best, edge)})
-                widenings[n] += 1
-                grown = True
-        if not grown:
-            break
-    out = {}
-    for n, m in methods.items():
-        per_lr = {lr: [runs.get(spec(n, m, lr, s, "val", args))["accuracy"] for s in seeds] for lr in tried[n]}
+def search_state(runs: Runs, name: str, method: tuple, seeds: tuple[int, ...],
+                 args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The runs a search still needs, or (when it needs none) its outcome.
+
+    The rungs tried start at three around the method's starting rung; while every run of
+    them is done and the best mean validation accuracy is on the lowest or highest, the next
+    rung past it is added."""
+    tried = [rung(method[4], -1), method[4], rung(method[4], 1)]
+    for widening in range(MAX_WIDENINGS + 1):
+        specs = {lr: [spec(name, method, lr, s, "val", args) for s in seeds] for lr in tried}
+        missing = [sp for lr in tried for sp in specs[lr] if runs.accuracy(sp) is None]
+        if missing:
+            return missing, None
+        per_lr = {lr: [runs.get(sp)["accuracy"] for sp in specs[lr]] for lr in tried}
         means = {lr: float(np.mean(v)) for lr, v in per_lr.items()}
         best = max(means, key=lambda lr: means[lr])
-        out[n] = {"lr": best, "on_edge": best in (min(tried[n]), max(tried[n])),
-                  "lr_search": {f"{lr:g}": {"mean": means[lr], "per_seed": per_lr[lr]} for lr in sorted(per_lr)}}
-    return out
+        edge = -1 if best == tried[0] else 1 if best == tried[-1] else 0
+        if edge == 0 or widening == MAX_WIDENINGS:
+            return [], {"lr": best, "on_edge": edge != 0, "mean": means[best],
+                        "lr_search": {f"{lr:g}": {"mean": means[lr], "per_seed": per_lr[lr]} for lr in tried}}
+        tried = sorted({*tried, rung(best, edge)})
+    raise AssertionError("unreachable")
+
+
+def plan(runs: Runs, args: argparse.Namespace) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Every run still needed, searches first; or, when none is, the searches' outcomes."""
+    needed: list[dict[str, Any]] = []
+    candidates = {f"{SPARSE_NAME} [{Path(p).stem}]": ("int8", p, True, "stochastic", SPARSE_START)
+                  for p in SPARSE_CANDIDATES}
+    picked = {}
+    for n, m in candidates.items():  # the sparse candidates: validation seed 0 only
+        missing, outcome = search_state(runs, n, m, (0,), args)
+        needed += missing
+        if outcome is not None:
+            picked[n] = outcome
+    methods = dict(METHODS)
+    if len(picked) == len(candidates):
+        best = max(picked, key=lambda n: picked[n]["mean"])
+        methods[SPARSE_NAME] = ("int8", candidates[best][1], True, "stochastic", SPARSE_START)
+    found = {}
+    for n, m in methods.items():
+        missing, outcome = search_state(runs, n, m, VAL_SEEDS, args)
+        needed += missing
+        if outcome is not None:
+            found[n] = outcome
+    # test runs of every settled method, seed by seed, so that a partial run holds complete pairs
+    needed += [sp for s in range(args.seeds) for n in found
+               if runs.accuracy(sp := spec(n, methods[n], found[n]["lr"], s, "test", args)) is None]
+    if needed or SPARSE_NAME not in methods:
+        return needed, None
+    return [], {"methods": methods, "found": found, "candidates": picked}
+
+
+def run_all(runs: Runs, args: argparse.Namespace) -> dict[str, Any]:
+    """Run what the plan needs, `--jobs` at a time, replanning as each run finishes."""
+    running: dict[Future, str] = {}
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        while True:
+            needed, outcome = plan(runs, args)
+            if outcome is not None:
+                return outcome
+            for sp in needed:
+                if len(running) >= args.jobs:
+                    break
+                if Runs.key(sp) not in running.values():
+                    running[pool.submit(_run, sp)] = Runs.key(sp)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in finished:
+                del running[f]
+                runs.add(f.result())
 
 
 def paired(a: list[float], b: list[float]) -> dict[str, Any]:
@@ -223,19 +265,9 @@ def main() -> None:
         run_fixed(args)
         return
     t_start = time.perf_counter()
-    runs = Runs(RUNS, args.fresh, args.jobs)
-
-    # the sparse scheme: the candidate with the best validation accuracy on seed 0 (at its best rung)
-    candidates = {f"{SPARSE_NAME} [{Path(p).stem}]": ("int8", p, True, "stochastic", SPARSE_START)
-                  for p in SPARSE_CANDIDATES}
-    picked = search(runs, candidates, args, seeds=(0,))
-    best_name = max(picked, key=lambda n: picked[n]["lr_search"][f"{picked[n]['lr']:g}"]["mean"])
-    best_sparse = candidates[best_name][1]
-    methods = {**METHODS, SPARSE_NAME: ("int8", best_sparse, True, "stochastic", SPARSE_START)}
-
-    found = search(runs, methods, args)
-    runs.ensure([spec(n, m, found[n]["lr"], s, "test", args) for n, m in methods.items()
-                 for s in range(args.seeds)])
+    runs = Runs(RUNS, args.fresh)
+    outcome = run_all(runs, args)
+    methods, found, picked = outcome["methods"], outcome["found"], outcome["candidates"]
     rows = []
     for name, method in methods.items():
         res = [runs.get(spec(name, method, found[name]["lr"], s, "test", args)) for s in range(args.seeds)]
