@@ -225,6 +225,12 @@ def plan(runs: Runs, args: argparse.Namespace) -> tuple[list[dict[str, Any]], di
 
 def run_all(runs: Runs, args: argparse.Namespace) -> dict[str, Any]:
     """Run what the plan needs, `--jobs` at a time, replanning as each run finishes."""
+    if args.from_runs:
+        needed, outcome = plan(runs, args)
+        if outcome is None:
+            raise SystemExit(f"{len(needed)} runs still needed (first: {needed[0]['name']} lr={needed[0]['lr']:g} "
+                             f"seed {needed[0]['seed']} {needed[0]['phase']}); run without --from-runs")
+        return outcome
     running: dict[Future, str] = {}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         while True:
@@ -257,6 +263,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--jobs", type=int, default=1, help="trainings run in parallel")
     ap.add_argument("--fresh", action="store_true", help="ignore the runs kept in build/qas-runs.jsonl")
+    ap.add_argument("--from-runs", action="store_true", help="train nothing: write the table from the kept runs")
     ap.add_argument("--quick", action="store_true", help="1,000 training samples, for a smoke run")
     ap.add_argument("--fixed", metavar="METHOD=LR", action="append", default=[],
                     help="skip the search: run only these methods at these rates (results go to qas-fixed.json)")
