@@ -61,6 +61,7 @@ MODELS = (("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb"), ("proxyless-w0.3", "9
 PAPER_BOARD = "stm32f746g-disco"
 BOARDS = ("qemu-mps2-an500", PAPER_BOARD)
 CALIBRATION_IMAGES = 32
+SCORE_IMAGES = 200  # int8 accuracy before and after the steps (host C, the same weights as QEMU)
 RESULTS = Path(__file__).resolve().parent / "results" / "mcu.json"
 COUNT_NOTE = ("instructions counted by QEMU are not cycles: a Cortex-M7 retires up to two per cycle, but "
               "VLDM/VSTM/LDRD take several and loads from flash wait, so instructions / paper cycles compares a "
@@ -84,6 +85,13 @@ def int8_input(q: tte.Graph, x: np.ndarray) -> np.ndarray:
     return quantize_array(feeds_to_ir(q, x[None])[name], quant)
 
 
+def host_accuracy(host: Trainer, q: tte.Graph, xs: np.ndarray, ys: np.ndarray) -> float:
+    """int8 top-1 accuracy of the host C engine's current weights."""
+    assert host.sim is not None
+    right = sum(int(np.argmax(host.sim.infer(int8_input(q, x)))) == int(y) for x, y in zip(xs, ys, strict=True))
+    return right / len(ys)
+
+
 def spread(counts: list[int]) -> dict[str, float]:
     return {"min": min(counts), "median": float(np.median(counts)), "max": max(counts)}
 
@@ -95,6 +103,8 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict
     xt, yt = fashion_mnist("test")
     train_x, train_y = images(xt[:steps]), yt[:steps]
     infer_x, infer_y = images(xt[steps:steps + infer]), yt[steps:steps + infer]
+    scored = slice(steps + infer, steps + infer + SCORE_IMAGES)
+    score_x, score_y = images(xt[scored]), yt[scored]
     for board in BOARDS:
         out = work / f"{model}-{board}"
         b = get_board(board)
@@ -134,9 +144,11 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict
             qemu_seconds = time.perf_counter() - t0
             assert len(res.train_instructions) == steps and len(res.infer_instructions) == infer
             host = Trainer(q, scheme=scheme, engine="c")  # the same C, built for the host
+            before = host_accuracy(host, q, score_x, score_y)
             for x, y in zip(train_x, train_y, strict=True):
                 host.step(x[None], int(y))
             host_crc = host.weights_crc32()
+            after = host_accuracy(host, q, score_x, score_y)
             if res.crc32 != host_crc:
                 raise AssertionError(f"{model}: trained-weights CRC differs: QEMU {res.crc32:08x}, "
                                      f"host C {host_crc:08x}")
@@ -146,6 +158,9 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict
                 instructions_per_inference=spread(res.infer_instructions),
                 inference_instructions=res.infer_instructions,
                 inference_correct=f"{res.correct}/{res.scored}",
+                int8_accuracy_before_steps=before, int8_accuracy_after_steps=after,
+                accuracy_images=f"fashion-mnist test images {steps + infer}..{steps + infer + len(score_y) - 1}, "
+                                "host C inference",
                 stack_peak_bytes=res.stack_peak_bytes,
                 measured_ram_bytes=fw.sizes.ram_static_bytes + res.stack_peak_bytes,
                 weights_crc32=f"{res.crc32:08x}", host_c_weights_crc32=f"{host_crc:08x}",
@@ -199,7 +214,8 @@ def main() -> None:
                   + (f"{f7['ram_static_bytes'] / 1024:.1f}KB+stack / {f7['flash_bytes'] / 1024:.1f}KB"
                      if f7["fits"] else "does not fit"), flush=True)
             print(f"{'':<16} pretrained: {e['pretraining']['fp32_test_accuracy'] * 100:.1f} % fp32 test accuracy; "
-                  f"int8 after the steps: {q['inference_correct']} inferences right; weights CRC "
+                  f"int8 accuracy before / after the steps {q['int8_accuracy_before_steps'] * 100:.1f} / "
+                  f"{q['int8_accuracy_after_steps'] * 100:.1f} %; weights CRC "
                   f"{q['weights_crc32']} (QEMU = host C)", flush=True)
     print("RAM meas. = .data + .bss + painted stack (QEMU); peak_sram = the compiler's report (stack estimated)")
     print(f"ratio = median instructions per step / the paper's cycles; {COUNT_NOTE}")
