@@ -321,6 +321,7 @@ def main() -> None:
            "sparse_candidate_selection": "best validation accuracy on validation seed 0, each candidate at its "
                                          "best rung",
            "machine": machine_info(), "seconds": time.perf_counter() - t_start,
+           "written_from_kept_runs": args.from_runs,
            "cpu_seconds_of_all_runs": sum(r["cpu_seconds"] for r in runs.done.values())}
     if not args.quick:
         path = ROOT / "bench" / "results" / "qas.json"
