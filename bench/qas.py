@@ -264,6 +264,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="trainings run in parallel")
     ap.add_argument("--fresh", action="store_true", help="ignore the runs kept in build/qas-runs.jsonl")
     ap.add_argument("--from-runs", action="store_true", help="train nothing: write the table from the kept runs")
+    ap.add_argument("--note", default="", help="recorded in the JSON (e.g. where the kept runs came from)")
     ap.add_argument("--quick", action="store_true", help="1,000 training samples, for a smoke run")
     ap.add_argument("--fixed", metavar="METHOD=LR", action="append", default=[],
                     help="skip the search: run only these methods at these rates (results go to qas-fixed.json)")
@@ -321,7 +322,7 @@ def main() -> None:
            "sparse_candidate_selection": "best validation accuracy on validation seed 0, each candidate at its "
                                          "best rung",
            "machine": machine_info(), "seconds": time.perf_counter() - t_start,
-           "written_from_kept_runs": args.from_runs,
+           "written_from_kept_runs": args.from_runs, "note": args.note,
            "cpu_seconds_of_all_runs": sum(r["cpu_seconds"] for r in runs.done.values())}
     if not args.quick:
         path = ROOT / "bench" / "results" / "qas.json"
