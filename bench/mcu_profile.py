@@ -2,8 +2,9 @@
 
     python bench/mcu_profile.py [--model mbv2-w0.35] [--top 25] [--json FILE]
 
-Compiles a paper model under its paper scheme (as bench/mcu.py does), builds the QEMU
-firmware, runs one training step with the counting plugin in profile mode
+Compiles a paper model under its paper scheme (as bench/mcu.py does: weights pretrained on
+real images, calibrated on real images), builds the QEMU firmware, runs one training step on
+a real image (the first of bench/mcu.py's steps) with the counting plugin in profile mode
 (firmware/qemu-plugin/tte_icount.c: prof/lo/hi) and prints two exact tables:
   * per op of the generated training step: instructions from the op's first block in
     tte_train_step to the next op's, callees included (sites mapped to the generated C's
@@ -26,12 +27,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mcu import MODELS, quantized  # noqa: E402
+from mcu import MODELS, int8_input, quantized  # noqa: E402
+from paper_pretrain import images  # noqa: E402
 
 from tte.compiler.analysis import BudgetError, analyze  # noqa: E402
 from tte.compiler.codegen import generate  # noqa: E402
@@ -39,6 +39,7 @@ from tte.compiler.compile import compile_model  # noqa: E402
 from tte.targets.boards import get_board  # noqa: E402
 from tte.targets.firmware import NM, build_firmware  # noqa: E402
 from tte.targets.qemu import Stream, run_firmware  # noqa: E402
+from tte.training.data import fashion_mnist  # noqa: E402
 
 ADDR2LINE = NM.replace("nm", "addr2line")
 _OP_COMMENT = re.compile(r"^\s*/\* (\d+): (\S+) (.*) \*/\s*$")
@@ -96,8 +97,8 @@ def _op_of_lines(elf: Path, addrs: list[int], src_dir: Path) -> dict[int, str]:
 
 
 def profile(model: str, work: Path) -> dict[str, Any]:
-    budget = next(b for m, b, _ in MODELS if m == model)
-    g = quantized(model)
+    budget = next(b for m, b in MODELS if m == model)
+    g, _ = quantized(model)
     scheme = f"paper:{model}:{budget}"
     board = get_board("qemu-mps2-an500")
     out = work / "model"
@@ -115,8 +116,8 @@ def profile(model: str, work: Path) -> dict[str, Any]:
     fw = build_firmware(out, board, in_mode="semihost")
     starts, funcs = _functions(fw.elf)
     step = next(f for f in funcs if f[2] == "tte_train_step")
-    rng = np.random.default_rng(0)
-    s = Stream().train(rng.integers(-128, 128, report["input_bytes"], dtype=np.int8), 3)
+    xt, yt = fashion_mnist("test")
+    s = Stream().train(int8_input(g, images(xt[:1])[0]), int(yt[0]))
     prof = work / "prof.txt"
     res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"))
     by_func: dict[str, int] = defaultdict(int)
@@ -138,7 +139,7 @@ def profile(model: str, work: Path) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="mbv2-w0.35", choices=[m for m, _, _ in MODELS])
+    ap.add_argument("--model", default="mbv2-w0.35", choices=[m for m, _ in MODELS])
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()

@@ -179,3 +179,25 @@ def test_reference_files_are_package_data() -> None:
     # Copies: callers may edit what they get without corrupting the cache.
     paper_arch("mcunet-5fps")["blocks"].clear()
     assert len(paper_arch("mcunet-5fps")["blocks"]) == 14
+
+
+def test_given_weights_replace_the_random_ones() -> None:
+    random = _initializers(build_paper_onnx("mbv2-w0.35", seed=3))
+    given = {k: np.full(v.shape, 0.01 * (i + 1), np.float32) for i, (k, v) in enumerate(random.items())
+             if not k.startswith("relu6.")}
+    m = build_paper_onnx("mbv2-w0.35", seed=3, weights=given)
+    got = _initializers(m)
+    for k, v in given.items():
+        np.testing.assert_array_equal(got[k], v)
+    # onnxruntime runs the graph built from the given weights, not the seeded ones
+    x = np.random.default_rng(0).uniform(0, 1, (1, 3, 128, 128)).astype(np.float32)
+    y_given = _session(m).run(None, {"input": x})[0]
+    y_random = _session(build_paper_onnx("mbv2-w0.35", seed=3)).run(None, {"input": x})[0]
+    assert not np.allclose(y_given, y_random)
+    with pytest.raises(TteError, match="missing: classifier.bias"):
+        build_paper_onnx("mbv2-w0.35", weights={k: v for k, v in given.items() if k != "classifier.bias"})
+    with pytest.raises(TteError, match="unknown: extra"):
+        build_paper_onnx("mbv2-w0.35", weights={**given, "extra": np.zeros(1)})
+    bad = {**given, "classifier.weight": np.zeros((3, 3), np.float32)}
+    with pytest.raises(TteError, match=r"'classifier.weight' has shape \(3, 3\)"):
+        build_paper_onnx("mbv2-w0.35", weights=bad)

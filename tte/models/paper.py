@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -177,13 +178,16 @@ class _Builder:
 
 
 def build_paper_onnx(name: str, *, resolution: int = 128, num_classes: int = 10, seed: int = 0,
-                     batchnorm: bool = False, path: str | Path | None = None) -> onnx.ModelProto:
+                     batchnorm: bool = False, weights: Mapping[str, np.ndarray] | None = None,
+                     path: str | Path | None = None) -> onnx.ModelProto:
     """Build a paper model as a float ONNX model (opset 13), input ``[1, 3, R, R]`` NCHW.
 
     ``batchnorm=True`` puts a BatchNormalization after each (bias-free) conv, as in the
     training-time PyTorch model, so BN folding in the importer gets exercised; the default
     is the folded form (conv with bias), which is what the paper's int8 models hold.
-    Weights are random (seeded), not trained. With ``path`` the model is also saved there.
+    Weights are random (seeded), not trained, unless ``weights`` gives every parameter by
+    its initializer name (e.g. ``blocks.3.depthwise.weight``, ``classifier.bias``), such as
+    weights trained elsewhere. With ``path`` the model is also saved there.
     """
     key = _canonical(name)
     if resolution < 32:  # five stride-2 stages; below 32 the last feature map is under 1x1
@@ -204,19 +208,39 @@ def build_paper_onnx(name: str, *, resolution: int = 128, num_classes: int = 10,
     n_conv = arch["conv_index"]["n_conv"]
     if g.conv_count != n_conv:
         raise AssertionError(f"{key}: built {g.conv_count} convs, architecture says {n_conv}")
+    if weights is not None:
+        g.inits = _with_weights(key, g.inits, weights)
 
     source = arch["source"]
+    origin = "given weights" if weights is not None else f"random weights (seed {seed})"
     graph = helper.make_graph(
         g.nodes, f"{key}-r{resolution}",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, resolution, resolution])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, num_classes])], g.inits)
     model = helper.make_model(
         graph, producer_name="tte.models.paper", opset_imports=[helper.make_opsetid("", OPSET)],
-        doc_string=(f"{arch['display_name']} at {resolution}x{resolution}, random weights (seed {seed}); "
+        doc_string=(f"{arch['display_name']} at {resolution}x{resolution}, {origin}; "
                     f"architecture from {source['repo']}@{source['commit'][:12]} ({source['license']})"))
     model.ir_version = IR_VERSION
-    helper.set_model_props(model, {"tte.paper_model": key, "tte.seed": str(seed),
+    helper.set_model_props(model, {"tte.paper_model": key, "tte.seed": "given" if weights is not None else str(seed),
                                    "tte.batchnorm": str(batchnorm).lower()})
     if path is not None:
         onnx.save(model, str(path))
     return model
+
+
+def _with_weights(key: str, inits: list[TensorProto], weights: Mapping[str, np.ndarray]) -> list[TensorProto]:
+    """The initializers with every parameter replaced by ``weights[name]`` (all given, shapes equal)."""
+    fixed = {"relu6.min", "relu6.max"}
+    params = {t.name: tuple(t.dims) for t in inits if t.name not in fixed}
+    missing = sorted(set(params) - set(weights))
+    unknown = sorted(set(weights) - set(params))
+    if missing or unknown:
+        raise TteError(f"{key}: weights must name every parameter exactly "
+                       f"(missing: {', '.join(missing[:3]) or 'none'}; unknown: {', '.join(unknown[:3]) or 'none'})")
+    for name, shape in params.items():
+        if tuple(np.shape(weights[name])) != shape:
+            raise TteError(f"{key}: weight '{name}' has shape {tuple(np.shape(weights[name]))}, "
+                           f"the architecture needs {shape}")
+    return [t if t.name in fixed else numpy_helper.from_array(np.asarray(weights[t.name], np.float32), t.name)
+            for t in inits]
