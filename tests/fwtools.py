@@ -1,12 +1,15 @@
-"""Shared helpers for the firmware and QEMU tests: the test model (firmware/test/)."""
+"""Shared helpers for the firmware and QEMU tests: the test model (firmware/test/), QEMU vs host."""
 
 from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
+from tte.ir import Graph
 from tte.targets.firmware import FIRMWARE_DIR, ModelSources
+from tte.training.trainer import Trainer
 
 needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
                                    reason="arm-none-eabi-gcc not installed (make setup)")
@@ -20,3 +23,17 @@ def model_sources(*defines: str) -> ModelSources:
     return ModelSources((TEST_MODEL_DIR / "tte_testmodel.c",), "tte_testmodel.h", (TEST_MODEL_DIR,),
                         defines=defines)
 
+
+
+def assert_qemu_trains_like_host(q: Graph, scheme: str, xs: np.ndarray, ys: np.ndarray) -> None:
+    """One step per sample on the firmware in QEMU and as host C: the same losses step by
+    step, the same trained-weights CRC at the end, and weights that moved."""
+    host = Trainer(q, scheme=scheme, engine="c", seed=0)
+    board = Trainer(q, scheme=scheme, engine="qemu", seed=0)
+    untrained = host.weights_crc32()
+    try:
+        for i in range(len(xs)):
+            assert board.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1]), f"step {i}"
+        assert board.weights_crc32() == host.weights_crc32() != untrained
+    finally:
+        board.sim.close()  # type: ignore[union-attr]

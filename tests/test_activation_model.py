@@ -9,12 +9,12 @@ import shutil
 
 import numpy as np
 import pytest
+from fwtools import assert_qemu_trains_like_host
 from test_sim import _assert_within_tolerance, _sim, _train_both
 
 import tte
 from tte.ir import Graph, Tensor
 from tte.reference import execute
-from tte.training.trainer import Trainer
 
 
 def act_cnn(seed: int = 0) -> Graph:
@@ -79,12 +79,4 @@ def test_training_on_qemu_gives_the_host_weights() -> None:
     rng = np.random.default_rng(5)
     xs = rng.standard_normal((3, 8, 8, 3)).astype(np.float32)
     ys = rng.integers(0, 4, 3)
-    host = Trainer(q, scheme="full", engine="c", seed=0)
-    board = Trainer(q, scheme="full", engine="qemu", seed=0)
-    try:
-        for i in range(3):
-            assert board.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1])
-        assert board.weights_crc32() == host.weights_crc32()
-        assert host.weights_crc32() != Trainer(q, scheme="full", engine="c", seed=0).weights_crc32()
-    finally:
-        board.sim.close()  # type: ignore[union-attr]
+    assert_qemu_trains_like_host(q, "full", xs, ys)

@@ -127,24 +127,14 @@ def test_ort_qdq_model_with_float_io_compiles_and_trains(tmp_path: Path) -> None
     """onnxruntime's static QDQ quantization keeps the float input and output (QuantizeLinear
     first, DequantizeLinear last) and the dynamic batch: the generated C takes and returns
     floats and computes what the reference does, byte for byte."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from test_onnx_import import ort_static_qdq
 
     from tte.targets.sim import Simulator
 
     rng = np.random.default_rng(2)
     calib = [{"x": rng.standard_normal((1, 3, 8, 8)).astype(np.float32)} for _ in range(8)]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.it, None)
-
-    (tmp_path / "f.onnx").write_bytes(_torch_export_dynamic_batch())
-    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
-    g = tte.load(tmp_path / "q.onnx")
+    g = tte.load(ort_static_qdq(_torch_export_dynamic_batch(), calib, tmp_path))
     x_name, y_name = g.inputs[0], g.outputs[0]
     assert g.is_quantized and (g.tensors[x_name].dtype, g.tensors[y_name].dtype) == ("float32", "float32")
     sim = Simulator.from_graph(g, scheme="last-k:2")

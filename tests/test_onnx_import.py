@@ -53,6 +53,24 @@ def export_torch(module: torch.nn.Module, *shapes: tuple[int, ...], opset: int =
     return f.getvalue()
 
 
+def ort_static_qdq(model: bytes, calib: list[dict[str, np.ndarray]], work: Path) -> bytes:
+    """onnxruntime's static QDQ quantization (int8 activations, per-channel int8 weights) of
+    ``model`` with ``calib`` as its calibration reader: the third-party QDQ models tte imports."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(calib)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.it, None)
+
+    (work / "f.onnx").write_bytes(model)
+    quantize_static(str(work / "f.onnx"), str(work / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
+    return (work / "q.onnx").read_bytes()
+
+
 def compare(model: bytes, *, atol: float = 1e-4) -> Graph:
     graph = load_onnx(model)
     proto = onnx.load_model_from_string(model)
@@ -385,7 +403,6 @@ def test_ort_static_quantized_qdq_model_matches_ort(tmp_path: Path) -> None:
     so final outputs are not compared. A misread scale, zero point or channel axis moves most
     elements of a tensor, so almost all elements must also agree exactly.
     """
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     rng = np.random.default_rng(0)
     with torch.random.fork_rng():
@@ -394,17 +411,7 @@ def test_ort_static_quantized_qdq_model_matches_ort(tmp_path: Path) -> None:
     name = onnx.load_model_from_string(model).graph.input[0].name
     calib = [{name: rng.standard_normal((1, 3, 16, 16)).astype(np.float32)} for _ in range(8)]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.it, None)
-
-    (tmp_path / "f.onnx").write_bytes(model)
-    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
-    proto = onnx.load(str(tmp_path / "q.onnx"))
+    proto = onnx.load_model_from_string(ort_static_qdq(model, calib, tmp_path))
     graph = load_onnx(proto.SerializeToString())
     int8_nodes = [n for n in graph.nodes if graph.tensors[n.outputs[0]].dtype == "int8"]
     assert {"conv2d", "add", "maxpool2d", "avgpool2d", "fully_connected"} <= {n.op for n in int8_nodes}

@@ -136,8 +136,7 @@ def test_unsupported_ops_are_all_listed_including_subgraphs() -> None:
 def test_ort_static_quantized_conv1d_model_is_int8_and_matches_ort(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """onnxruntime's QDQ quantization of the 1-D net: conv, max pool, concat, slice and the
     squeeze/unsqueeze run as int8 ops; outputs within a few steps of onnxruntime's."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from test_onnx_import import _run_ort_literally, run_tte
+    from test_onnx_import import _run_ort_literally, ort_static_qdq, run_tte
 
     rng = np.random.default_rng(7)
     with torch.random.fork_rng():
@@ -146,17 +145,7 @@ def test_ort_static_quantized_conv1d_model_is_int8_and_matches_ort(tmp_path) -> 
     name = onnx.load_model_from_string(model).graph.input[0].name
     calib = [{name: rng.standard_normal((1, 3, 24)).astype(np.float32)} for _ in range(16)]
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(calib)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self.it, None)
-
-    (tmp_path / "f.onnx").write_bytes(model)
-    quantize_static(str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True)
-    q = (tmp_path / "q.onnx").read_bytes()
+    q = ort_static_qdq(model, calib, tmp_path)
     g = load_onnx(q)
     int8_ops = {n.op for n in g.nodes if g.tensors[n.outputs[0]].dtype == "int8"}
     assert {"conv2d", "maxpool2d", "concat", "slice"} <= int8_ops

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from fwtools import needs_arm_gcc, needs_qemu
+from fwtools import assert_qemu_trains_like_host, needs_arm_gcc, needs_qemu
 
 import tte
 from tte.training.trainer import Trainer
@@ -78,12 +78,4 @@ def test_trained_weights_crc_on_qemu_equals_the_host(gate: bool) -> None:
 
     report = compile_model(q, board="qemu-mps2-an500", scheme="auto", emit_c=False)
     assert report["scheme"] == "full" and not report.get("auto_skipped")
-    host = Trainer(q, scheme="full", engine="c", seed=0)
-    board = Trainer(q, scheme="full", engine="qemu", seed=0)
-    try:
-        for i in range(2):
-            assert board.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1])
-        assert board.weights_crc32() == host.weights_crc32()
-        assert board.weights_crc32() != Trainer(q, scheme="full", engine="c", seed=0).weights_crc32()
-    finally:
-        board.sim.close()  # type: ignore[union-attr]
+    assert_qemu_trains_like_host(q, "full", xs[:2], ys[:2])
