@@ -31,7 +31,8 @@ RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 
 # lexical forms each datatype accepts, as a SPARQL cast that fails on an ill-typed literal
 _WELL_FORMED = {
-    XSD.string: None, XSD.integer: f"<{XSD.integer}>", XSD.boolean: f"<{XSD.boolean}>", XSD.dateTime: f"<{XSD.dateTime}>",
+    XSD.string: None, XSD.integer: f"<{XSD.integer}>", XSD.boolean: f"<{XSD.boolean}>",
+    XSD.dateTime: f"<{XSD.dateTime}>",
 }
 _PROPERTY_KEYS = {SH.path, SH.message, SH.minCount, SH.maxCount, SH.datatype, SH.minInclusive, SH.minExclusive,
                   SH["in"], SH["class"], SH.pattern, SH.flags, SH.node, SH.qualifiedValueShape,
