@@ -15,9 +15,10 @@ from tte.errors import TteError
 _CONTEXT = "urn:tte:validation:context"
 # IRIs the batch mentions without typing them (the board of a device, ...): the store's types for them
 # go into the validation store, so that sh:class can check references
-_UNTYPED = """SELECT DISTINCT ?x WHERE {
-  { GRAPH ?g { ?s ?p ?x } } UNION { GRAPH ?g { ?x ?p ?o } }
-  FILTER(isIRI(?x) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>)
+_UNTYPED = """SELECT ?x WHERE {
+  { SELECT DISTINCT ?x WHERE {
+      { GRAPH ?g { ?s ?p ?x } } UNION { GRAPH ?g { ?x ?p ?o } }
+      FILTER(isIRI(?x) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) } }
   FILTER NOT EXISTS { GRAPH ?h { ?x a ?t } }
 }"""
 

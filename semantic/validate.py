@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from rdflib import XSD, Graph, Literal, URIRef
-from rdflib.namespace import SH
+from rdflib.namespace import SH, NamespaceManager
 
 from semantic.vocab import namespace_manager
 from tte.errors import TteError
@@ -47,8 +47,13 @@ class ShaclError(TteError):
                          + "; ".join(str(v) for v in violations))
 
 
+@cache
+def _namespaces() -> NamespaceManager:
+    return namespace_manager()
+
+
 def _short(term: object) -> str:
-    nm = namespace_manager()
+    nm = _namespaces()
     if isinstance(term, URIRef):
         try:
             return nm.normalizeUri(term)
