@@ -43,7 +43,7 @@ class KnowledgeGraph:
 
         An invalid batch raises `validate.ShaclError` and writes nothing.
         """
-        texts = [(d.name, d.graph.serialize(format="nt")) for d in descriptions]
+        texts = [(d.name, d.ntriples()) for d in descriptions]
         if validate_shapes:
             self._validate(descriptions, texts)
         if isinstance(self.store, LocalStore):
