@@ -8,7 +8,7 @@ from rdflib import RDF, Graph, URIRef
 
 from semantic import validate
 from semantic.describe import Description
-from semantic.store import LocalStore, Store, replace_graphs
+from semantic.store import LocalStore, Store, replace_graphs_nt
 from semantic.vocab import TTE, device_iri, local_id, model_iri
 from tte.errors import TteError
 
@@ -49,7 +49,7 @@ class KnowledgeGraph:
         if isinstance(self.store, LocalStore):
             self.store.replace_graphs_nt(texts)
             return
-        update = replace_graphs((d.name, d.graph) for d in descriptions)
+        update = replace_graphs_nt(texts)
         if update:
             self.store.update(update)
 

@@ -120,10 +120,9 @@ class LocalStore:
             quads = "".join(f"{line[:-1]}<{g}> .\n" for g, t in graphs for line in t.splitlines() if line)
             self._store.bulk_load(quads, format=ox.RdfFormat.N_QUADS)
             return
-        parts = [f"DROP SILENT GRAPH <{g}>" for g, _ in graphs]
-        if parts:
-            inserts = "\n".join(f"GRAPH <{g}> {{\n{t}}}" for g, t in graphs)
-            self.update(" ;\n".join(parts) + f" ;\nINSERT DATA {{\n{inserts}\n}}")
+        update = replace_graphs_nt(graphs)
+        if update:
+            self.update(update)
 
 
 class EndpointStore:
@@ -199,3 +198,12 @@ def replace_graphs(graphs: Iterable[tuple[str, Graph]]) -> str:
     if not parts:
         return ""
     return " ;\n".join(parts) + " ;\nINSERT DATA {\n" + "\n".join(inserts) + "\n}"
+
+
+def replace_graphs_nt(graphs: list[tuple[str, str]]) -> str:
+    """One SPARQL update that replaces each named graph by its N-Triples text (one transaction)."""
+    if not graphs:
+        return ""
+    drops = " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g, _ in graphs)
+    inserts = "\n".join(f"GRAPH <{g}> {{\n{t}}}" for g, t in graphs)
+    return f"{drops} ;\nINSERT DATA {{\n{inserts}\n}}"
