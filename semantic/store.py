@@ -110,8 +110,9 @@ class LocalStore:
 
         A large batch of graphs the store does not hold yet (a fleet being loaded) goes through
         Oxigraph's bulk loader: it writes the batch as sorted files and RocksDB ingests them in
-        one call, which it documents as atomic, at about 3x the speed of a transaction (whose
-        cost is the per-key locking of RocksDB's transactions). Anything else is one SPARQL update.
+        one call (atomic across its column families; tests/test_semantic_store.py kills a load
+        midway), two to three times as fast as a transaction, whose cost is RocksDB's per-key
+        locking. Anything else is one SPARQL update.
         """
         import pyoxigraph as ox
 
