@@ -400,12 +400,16 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int |
     kernels = sorted((CSRC_DIR / "src").glob("*.c"))
     included = {m for p in [*kernels, *(CSRC_DIR / "include").rglob("*.h")] for m in _INCLUDE.findall(p.read_text())}
     shadowing = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in sources.items() if k in included}
-    cache = cache_dir() / "code-size"
+    try:
+        cache: Path | None = cache_dir() / "code-size"
+    except RuntimeError:  # no home directory to find the cache in: build every kernel
+        cache = None
     keys = {src: _kernel_cache_key(gcc, flags, src, shadowing) for src in kernels}
     sizes: dict[Path, int] = {}
     for src, key in keys.items():
         try:
-            sizes[src] = int((cache / key).read_text())
+            if cache is not None:
+                sizes[src] = int((cache / key).read_text())
         except (OSError, ValueError):
             pass
     with tempfile.TemporaryDirectory() as d:
@@ -428,6 +432,8 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int |
             raise TteError(f"arm-none-eabi-gcc failed on {s.name}: {err}")
     for s, n, _ in built[1:]:
         sizes[s] = n
+        if cache is None:
+            continue
         try:
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{keys[s]}.{os.getpid()}"
