@@ -19,6 +19,7 @@ EXPECTED = {
     "rp2040": ("cortex-m0plus", 264 * KB, 2048 * KB),
     "stm32h743": ("cortex-m7", 512 * KB, 2048 * KB),
     "qemu-mps2-an500": ("cortex-m7", 256 * KB, 1024 * KB),
+    "qemu-mps2-an505": ("cortex-m33", 256 * KB, 1024 * KB),
 }
 
 

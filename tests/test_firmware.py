@@ -32,14 +32,14 @@ def test_linker_script_takes_budgets_from_the_board_file() -> None:
 @needs_arm_gcc
 @pytest.mark.parametrize("board", [b.name for b in list_boards()])
 def test_builds_and_links_for_every_board(board: str, tmp_path: Path) -> None:
-    """Cortex-M0+ (rp2040), M4 (nano 33 BLE), M7 (an500, F746, H743): compile and link."""
+    """Cortex-M0+ (rp2040), M4 (nano 33 BLE), M7 (an500, F746, H743), M33 (an505): compile and link."""
     b = get_board(board)
     fw = build_firmware(model_sources(), b, out_dir=tmp_path, stream=b"Q" + bytes(7))
     assert fw.elf.is_file() and fw.bin.is_file() and fw.hex.is_file()
     hdr = subprocess.run(["arm-none-eabi-readelf", "-h", "-A", str(fw.elf)], capture_output=True, text=True,
                          check=True).stdout
     assert "ARM" in hdr
-    arch = {"cortex-m0plus": "v6S-M", "cortex-m4": "v7E-M", "cortex-m7": "v7E-M"}[b.core]
+    arch = {"cortex-m0plus": "v6S-M", "cortex-m4": "v7E-M", "cortex-m7": "v7E-M", "cortex-m33": "v8-M.mainline"}[b.core]
     assert f"Tag_CPU_arch: {arch}" in hdr
     if b.fpu:
         assert "Tag_ABI_VFP_args: VFP registers" in hdr

@@ -25,10 +25,10 @@ from typing import Any
 from tte.errors import TteError
 from tte.outputs import claim_dir, read_manifest
 from tte.targets.boards import Board, get_board
+from tte.targets.paths import resource_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = ROOT / "firmware"
-CSRC_DIR = ROOT / "csrc"
+FIRMWARE_DIR = resource_dir("firmware")
+CSRC_DIR = resource_dir("csrc")
 
 GCC = "arm-none-eabi-gcc"
 OBJCOPY = "arm-none-eabi-objcopy"
@@ -290,6 +290,8 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
     flags = [*b.gcc_flags(), *CFLAGS]
     defs = [f'-DTTE_MODEL_HEADER="{ms.header}"', f"-DTTE_IN_{in_mode.upper()}", f"-DTTE_OUT_{out_mode.upper()}",
             f"-DTTE_UART_CLOCK_HZ={b.clock_hz}u", *[f"-D{d}" for d in (*ms.defines, *defines)]]
+    if "uart_base" in b.extra:
+        defs.append(f"-DTTE_UART_BASE=0x{int(b.extra['uart_base']):08X}u")
     if weights_io:
         defs.append("-DTTE_FW_WEIGHTS_IO")
     if qemu:
