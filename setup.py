@@ -13,7 +13,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 # Shipped whole, minus build outputs; of examples/, only the models and their README.
-SHIPPED = {"csrc": ["**/*"], "boards": ["*.toml"], "firmware": ["**/*"],
+SHIPPED = {"csrc": ["**/*"], "boards": ["*.toml", "README.md"], "firmware": ["**/*"],
            "examples": ["README.md", "fmnist_cnn.onnx", "fmnist_cnn_int8.tflite"]}
 NOT_SHIPPED = ("__pycache__", ".o", ".so", ".pyc", ".elf", ".bin", ".hex")
 
