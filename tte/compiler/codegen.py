@@ -42,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,11 +52,12 @@ from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError, UnsupportedOpError
 from tte.ir import Graph
 from tte.targets.cbuild import kernel_sources
+from tte.targets.paths import resource_dir
 
 if TYPE_CHECKING:
     from tte.compiler.analysis import Analysis
 
-CSRC = Path(__file__).resolve().parents[2] / "csrc"
+CSRC = resource_dir("csrc")
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t",
            "float32": "float", "bool": "uint8_t"}
 
