@@ -266,6 +266,13 @@ def test_package_keeps_files_it_did_not_write(tmp_path: Path, compiled: Path) ->
     (out / mine).unlink()
     assert CliRunner().invoke(main, ["package", str(compiled), "-o", str(out), "--force"]).exit_code == 0
     assert (out / "src" / "my_sensor.c").read_text() == "int my_sensor;\n" and "tte_" in (out / mine).read_text()
+    # a subfolder replaced by a link to elsewhere: tte does not write through it
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(out / "zephyr")
+    (out / "zephyr").symlink_to(elsewhere, target_is_directory=True)
+    r = CliRunner().invoke(main, ["package", str(compiled), "-o", str(out), "--force"])
+    assert r.exit_code == 2 and "zephyr/module.yml" in r.output and not list(elsewhere.iterdir())
     r = CliRunner().invoke(main, ["package", str(compiled), "-o", str(tmp_path / "p2"), "--version", "v1"])
     assert r.exit_code == 2 and "semver" in r.output and not (tmp_path / "p2").exists()
     r = CliRunner().invoke(main, ["package", str(tmp_path), "-o", str(tmp_path / "p3")])
