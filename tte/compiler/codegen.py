@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tte.compiler.checkpoint import checkpoint_api, model_id
 from tte.compiler.memory import ALIGN, MemoryPlan
 from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
 from tte.compiler.split import SplitWeight, split_weights
@@ -298,6 +299,9 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
         off += n
     c += ["    (void)src;", "}", ""]
     c += _weights_range(parts, splits_by_arr={names.by_tensor[p]: splits[p] for p in trainable if p in splits})
+    ckpt_h, ckpt_c = checkpoint_api(model_id(fwd, trainable), step_counter="tte_step")
+    h[-2:-2] = ckpt_h   # before the include guard's #endif
+    c += ckpt_c
     return {f"{name}.c": "\n".join(c), f"{name}.h": "\n".join(h)}
 
 
