@@ -253,3 +253,41 @@ def test_pull_from_a_serial_device(host: tuple[Simulator, Any], tmp_path: Path) 
     pulled = tte.load(tmp_path / "t.tflite")
     for name, w in sim.weights().items():
         np.testing.assert_array_equal(pulled.tensors[name].data, w)
+
+
+def test_pull_writes_the_trained_initializers_into_a_qdq_onnx(tmp_path: Path) -> None:
+    """A QDQ ONNX (onnxruntime's static quantization of the example): the pulled .onnx holds the
+    device's int8 weights and int32 biases in ONNX's own layouts (Conv OIHW, Gemm [N, K])."""
+    import onnx
+    from onnx import numpy_helper
+    from test_onnx_import import ort_static_qdq
+
+    xs, _ = fashion_mnist("train")
+    qdq = tmp_path / "q.onnx"
+    qdq.write_bytes(ort_static_qdq((ROOT / "examples" / "fmnist_cnn.onnx").read_bytes(),
+                                   [{"input": xs[i:i + 1]} for i in range(8)], tmp_path))
+    out = tmp_path / "m"
+    r = CliRunner().invoke(main, ["compile", str(qdq), "--board", "qemu-mps2-an500", "--scheme", "last-k:2",
+                                  "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    g = tte.load(qdq)
+    a = analyze(g, board="qemu-mps2-an500", scheme="last-k:2", budget_bytes=1 << 40)
+    sim = Simulator(a, {f: (out / f).read_text() for f in ("q.c", "q.h")}, "q")   # the compiled C
+    sim.ffi.cdef(_CDEF)
+    x = np.transpose(xs[:4], (0, 2, 3, 1))      # float input (float I/O around the int8 body), NHWC
+    for i in range(4):
+        sim.train_step(x[i], i)
+    (tmp_path / "c.bin").write_bytes(_write(sim))
+    r = CliRunner().invoke(main, ["weights", "pull", str(out), "--model", str(qdq), "--checkpoint",
+                                  str(tmp_path / "c.bin"), "-o", str(tmp_path / "t.onnx")])
+    assert r.exit_code == 0, r.output
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(tmp_path / "t.onnx")).graph.initializer}
+    original = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(qdq)).graph.initializer}
+    moved = 0
+    for name, w in sim.weights().items():
+        on = inits[name]
+        want = np.transpose(w, (0, 3, 1, 2)) if w.ndim == 4 else w     # IR OHWI -> ONNX OIHW
+        np.testing.assert_array_equal(on, want)
+        moved += not np.array_equal(on, original[name])
+    assert moved
+    assert set(inits) == set(original)
