@@ -12,6 +12,8 @@
  *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
  *   'G'                                   trainable weights     -> "W <hex>"   (TTE_FW_WEIGHTS_IO)
  *   'S' payload weights[TTE_TRAINABLE_BYTES]  set them          -> "S"       (TTE_FW_WEIGHTS_IO)
+ *   'D'                                   weights checkpoint    -> "tte-ckpt ..." lines
+ *       (csrc/include/tte/checkpoint.h; for a model header with TTE_CHECKPOINT_BYTES)
  *   'Q' or end of stream                  -> "A <correct> <scored>", "K <stack peak bytes>
  *                                            <stack region bytes>", "Z", exit status 0
  * Inputs and outputs are the model's element types (tte_input_t / tte_output_t: int8, or
@@ -288,6 +290,12 @@ int main(void)
             p = tte_fmt_hex32(p, tte_trainable_crc32());
             put_line(line, p);
             break;
+#if defined(TTE_CHECKPOINT_BYTES)
+        case 'D':
+            expect_length(length, 0u);
+            tte_checkpoint_print(tte_io_write);
+            break;
+#endif
 #if defined(TTE_FW_WEIGHTS_IO)
         case 'G':
             expect_length(length, 0u);

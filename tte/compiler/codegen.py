@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tte.compiler.checkpoint import checkpoint_api, model_id
 from tte.compiler.memory import ALIGN, MemoryPlan
 from tte.compiler.runtime_api import add_runtime_api, model_lr
 from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
@@ -302,7 +303,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
         off += n
     c += ["    (void)src;", "}", ""]
     c += _weights_range(parts, splits_by_arr={names.by_tensor[p]: splits[p] for p in trainable if p in splits})
-    add_runtime_api(a, c, h)
+    ckpt_h, ckpt_c = checkpoint_api(model_id(fwd, trainable), step_counter="tte_step")
+    h[-2:-2] = ckpt_h   # before the include guard's #endif
+    c += ckpt_c
+    add_runtime_api(a, c, h)  # last: it wraps the whole header in C++ linkage guards
     return {f"{name}.c": "\n".join(c), f"{name}.h": "\n".join(h)}
 
 
