@@ -227,6 +227,52 @@ def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], e
 
 
 @fleet.command()
+@broker_dir_option
+@click.option("--serial", "port", required=True, help="The board's serial port (/dev/ttyACM0, a pty, ...).")
+@click.option("--board", required=True, help="The board's name (boards/*.toml).")
+@click.option("--id", "device", default=None, help="Device id with credentials in the broker dir (default: --board).")
+@click.option("--sensor", "sensors", multiple=True, help="A sensor of the board (repeatable).")
+@click.option("--baud", default=115200, show_default=True)
+@click.option("--timeout", "reply_timeout", default=5.0, show_default=True,
+              help="Seconds to wait for the board's answer to one command.")
+@click.option("--state", "state_dir", default=None, type=click.Path(file_okay=False),
+              help="The gateway's record of the board: slots, download, boot state (default .tte/devices/ID).")
+@click.option("--keepalive", default=10, show_default=True)
+@click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
+              help=".npz with arrays x, y: the stream the board trains on, one sample per step.")
+@user_errors
+def bridge(broker_dir: str, port: str, board: str, device: str | None, sensors: tuple[str, ...], baud: int,
+           reply_timeout: float, state_dir: str | None, keepalive: int, data: str | None) -> None:
+    """The fleet's device agent for a board running tte firmware behind a serial line (no network)."""
+    from fleet.agent import AgentConfig
+    from fleet.bridge import Bridge
+    from tte.errors import TteError
+    from tte.targets.boards import get_board
+    from tte.targets.serial import SerialBoard
+
+    device = device or board
+    cfg = _config(broker_dir)
+    if device not in cfg.credentials["devices"]:
+        raise TteError(f"device '{device}' has no credentials (tte fleet broker --device {device})",
+                       file=str(cfg.dir))
+    get_board(board)  # an unknown board is refused before anything connects
+    link = SerialBoard(port, baud=baud, timeout=reply_timeout)
+    click.echo(f"board on {port}: tte firmware, {link.trainable_bytes:,} B trainable, input {link.input_bytes:,} B",
+               err=True)
+    a = Bridge(AgentConfig(device=device, broker=cfg.url, password=cfg.password(device),
+                           state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
+                           fleet=cfg.fleet, board=board, sensors=list(sensors),
+                           ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine="serial",
+                           data=data), link)
+    a.start()
+    click.echo(f"device {device} on {cfg.url} for the board on {port}; Ctrl-C stops", err=True)
+    try:
+        _wait_for_signal()
+    finally:
+        a.stop()
+
+
+@fleet.command()
 @click.option("--devices", "n", default=100, show_default=True, help="Simulated devices.")
 @click.option("--broker-dir", default=None, type=click.Path(file_okay=False),
               help="Use this broker (and the `tte fleet serve` on it) instead of a private one.")
