@@ -38,3 +38,21 @@ def select_devices(to: str, online: list[str], store: Store | None) -> list[str]
         if isinstance(value, str):
             out.append(value.removeprefix("urn:tte:device:"))
     return sorted(dict.fromkeys(out))
+
+
+def online_in_graph(store: Store, model: str | None = None, modality: str | None = None) -> list[str]:
+    """Devices the knowledge graph holds as online (the manager keeps tte:status true from presence):
+    with `model`, only those that run it (tte:deployedModel); with `modality`, only those with a sensor
+    of that kind or no declared sensors (the rule match applies to a model's input modality)."""
+    from fleet.protocol import check_name
+
+    where = ["?d a tte:Device ; schema:identifier ?id ; tte:status \"online\" ."]
+    if model is not None:
+        where.append(f"?d tte:deployedModel <urn:tte:model:{check_name('model', model)}> .")
+    if modality is not None:
+        kind = check_name("modality", modality).lower()
+        where.append(f'FILTER(EXISTS {{ ?d tte:sensorKind "{kind}" }} '
+                     "|| NOT EXISTS { ?d tte:sensorCount ?n FILTER(?n > 0) })")
+    rows = store.select("PREFIX tte: <https://tte.invalid/ns#>\nPREFIX schema: <https://schema.org/>\n"
+                        "SELECT DISTINCT ?id WHERE {\n  " + "\n  ".join(where) + "\n}")
+    return sorted(str(r["id"]) for r in rows)
