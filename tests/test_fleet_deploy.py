@@ -306,3 +306,23 @@ def test_stage_parsing() -> None:
         parse_stages("50%,10%", 100)
     with pytest.raises(TteError):
         parse_stages("x", 100)
+
+
+def test_deploy_to_all_with_a_modality_takes_the_devices_whose_sensors_fit(tmp_path: Path) -> None:
+    """`--to all --modality camera` with a graph: online devices with a camera or no declared sensors,
+    as match decides; an accelerometer-only device is not sent a package it would refuse."""
+    from fleet.select import select_devices
+    from semantic.describe import describe_board, describe_device
+    from semantic.kg import KnowledgeGraph
+    from semantic.store import LocalStore
+    from tte.targets.boards import list_boards
+
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    kg.add([describe_board(b) for b in list_boards()])
+    kg.add([describe_device("imu", "rp2040", ["accelerometer"]), describe_device("cam", "rp2040", ["camera"]),
+            describe_device("bare", "rp2040"), describe_device("cam-off", "rp2040", ["camera"])])
+    online = ["bare", "cam", "imu", "unknown"]
+    assert select_devices("all", online, kg.store, "camera") == ["bare", "cam"]
+    assert select_devices("all", online, kg.store, "accelerometer") == ["bare", "imu"]
+    assert select_devices("all", online, kg.store) == online
+    assert select_devices("all", online, None, "camera") == online  # no graph: the devices refuse themselves

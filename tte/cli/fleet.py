@@ -116,7 +116,8 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
 @click.argument("package_dir", type=click.Path(file_okay=False, exists=True))
 @broker_dir_option
 @click.option("--to", "to", default="all", show_default=True,
-              help="'all' (every online device) or a SPARQL SELECT whose first variable is the device.")
+              help="'all' (every online device; with --modality and a graph, those whose sensors fit) or a "
+                   "SPARQL SELECT whose first variable is the device.")
 @click.option("--store", "store_dir", default=None, type=click.Path(file_okay=False),
               help="Knowledge graph for --to QUERY (opened read-only).")
 @click.option("--endpoint", default=None, help="SPARQL endpoint for --to QUERY; the package's model is also "
@@ -167,7 +168,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
             seen = len(m.presence)
             time.sleep(0.5)
         online = [d for d, p in m.presence.items() if p["state"] == "online"]
-        devices = select_devices(to, online, store)
+        devices = select_devices(to, online, store, modality)
         if not devices:
             raise TteError("no device to deploy to (none online, or the query selected none)")
         click.echo(f"deploying {pkg.manifest['model']} build {pkg.build_id} ({len(pkg.data):,} B) to "
