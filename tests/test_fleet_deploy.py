@@ -326,3 +326,24 @@ def test_deploy_to_all_with_a_modality_takes_the_devices_whose_sensors_fit(tmp_p
     assert select_devices("all", online, kg.store, "accelerometer") == ["bare", "imu"]
     assert select_devices("all", online, kg.store) == online
     assert select_devices("all", online, None, "camera") == online  # no graph: the devices refuse themselves
+
+
+def test_deploy_with_mqtt_5_and_3_1_1_devices(tmp_path: Path, pkg_dir: Path) -> None:
+    """A manager on MQTT 5 deploys to a device on MQTT 5 and one on MQTT 3.1.1 through one broker."""
+    versions = {"v5": "5", "v311": "3.1.1"}
+    with running_broker(tmp_path / "broker", list(versions)) as b:
+        m = start_manager(b.config, mqtt_version="5")
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
+        agents = [Agent(agent_config(b.config, d, tmp_path / d, mqtt_version=v)) for d, v in versions.items()]
+        for a in agents:
+            a.start()
+        try:
+            assert wait_until(lambda: len(m.registered) == 2, 10)
+            r = deploy(m, pkg, list(versions), block_size=1024)
+            assert set(r.states.values()) == {"applied"}, r.to_json()
+            for d in versions:
+                assert installed(tmp_path / d) == unpack(pkg.data)
+        finally:
+            for a in agents:
+                a.stop()
+            m.stop()

@@ -44,6 +44,10 @@ broker_dir_option = click.option("--broker-dir", default=DEFAULT_BROKER_DIR, sho
                                  help="The directory `tte fleet broker` wrote (address, credentials, keys).")
 
 
+mqtt_option = click.option("--mqtt", "mqtt_version", type=click.Choice(["3.1.1", "5"]), default="3.1.1",
+                           show_default=True, help="MQTT protocol version of this client.")
+
+
 @click.group()
 def fleet() -> None:
     """Devices over MQTT: presence, the knowledge graph, signed staged deployments."""
@@ -88,8 +92,9 @@ def broker(directory: str, fleet_name: str | None, devices: tuple[str, ...], por
               help="Embedded Oxigraph store directory (default: $TTE_KG_STORE or .tte/kg).")
 @click.option("--endpoint", default=None, help="SPARQL 1.1 endpoint URL instead of --store.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+@mqtt_option
 @user_errors
-def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json: bool) -> None:
+def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json: bool, mqtt_version: str) -> None:
     """Keep the knowledge graph true: registrations, Thing Descriptions and presence of the fleet."""
     from fleet.manager import Manager
     from semantic.store import open_store
@@ -103,7 +108,8 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
             click.echo(json.dumps(ev, default=str))
         elif ev["type"] in ("error", "warning", "presence", "job", "rollout"):
             click.echo(f"{ev['type']:<8} {ev.get('device') or '-':<20} {ev['message']}")
-    m = Manager(_endpoint(cfg), cfg.password("manager"), store, fleet=cfg.fleet, on_event=show, roles=("graph",))
+    m = Manager(_endpoint(cfg), cfg.password("manager"), store, fleet=cfg.fleet, on_event=show, roles=("graph",),
+                mqtt_version=mqtt_version)
     m.start()
     click.echo(f"serving fleet '{cfg.fleet}' on {cfg.url}; Ctrl-C stops", err=True)
     try:
@@ -133,10 +139,11 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
               help="The sensor the model's input comes from (camera, microphone, accelerometer, ...): "
                    "devices that declare other sensors only refuse it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rollout as JSON.")
+@mqtt_option
 @user_errors
 def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, endpoint: str | None, stages: str,
            abort_failures: str, min_executions: int, block_size: int, stage_timeout: float, model_id: str | None,
-           modality: str | None, as_json: bool) -> None:
+           modality: str | None, as_json: bool, mqtt_version: str) -> None:
     """Sign PACKAGE_DIR (report.json + its int8 model) and roll it out in stages; exit 1 if not all applied."""
     from fleet import protocol
     from fleet.manager import Manager
@@ -160,6 +167,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 
         KnowledgeGraph(store).add(describe_package(pkg))
     m = Manager(_endpoint(cfg), cfg.password("manager"), None, fleet=cfg.fleet, roles=("deploy",),
+                mqtt_version=mqtt_version,
                 client_id=f"tte-deploy-{cfg.fleet}-{os.getpid()}")
     m.start()
     try:
@@ -203,9 +211,10 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 @click.option("--keepalive", default=10, show_default=True)
 @click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
               help=".npz with arrays x, y: the sensor stream the device trains on, one sample at a time.")
+@mqtt_option
 @user_errors
 def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], engine: str, state_dir: str | None,
-           keepalive: int, data: str | None) -> None:
+           keepalive: int, data: str | None, mqtt_version: str) -> None:
     """Run one device agent: presence, registration, telemetry, deployments."""
     from fleet.agent import Agent, AgentConfig
     from tte.errors import TteError
@@ -218,7 +227,7 @@ def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], e
                           state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
                           fleet=cfg.fleet, board=board, sensors=list(sensors),
                           ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine=engine,
-                          data=data))
+                          data=data, mqtt_version=mqtt_version))
     a.start()
     click.echo(f"device {device} on {cfg.url}; Ctrl-C stops", err=True)
     try:
@@ -241,9 +250,10 @@ def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], e
 @click.option("--keepalive", default=10, show_default=True)
 @click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
               help=".npz with arrays x, y: the stream the board trains on, one sample per step.")
+@mqtt_option
 @user_errors
 def bridge(broker_dir: str, port: str, board: str, device: str | None, sensors: tuple[str, ...], baud: int,
-           reply_timeout: float, state_dir: str | None, keepalive: int, data: str | None) -> None:
+           reply_timeout: float, state_dir: str | None, keepalive: int, data: str | None, mqtt_version: str) -> None:
     """The fleet's device agent for a board running tte firmware behind a serial line (no network)."""
     from fleet.agent import AgentConfig
     from fleet.bridge import Bridge
@@ -264,7 +274,7 @@ def bridge(broker_dir: str, port: str, board: str, device: str | None, sensors: 
                            state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
                            fleet=cfg.fleet, board=board, sensors=list(sensors),
                            ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine="serial",
-                           data=data), link)
+                           data=data, mqtt_version=mqtt_version), link)
     a.start()
     click.echo(f"device {device} on {cfg.url} for the board on {port}; Ctrl-C stops", err=True)
     try:
