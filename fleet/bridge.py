@@ -61,6 +61,7 @@ class BoardModel:
                            f"trainable bytes {have}; the package's model: {want}); flash firmware built for it")
         self.engine = SerialEngine(board, fwd, self.params, tg.graph.tensors[tg.label].dtype == "float32")
         self.steps = 0
+        self.restores: list[int] = []  # the step counts at which the board got its weights back
         self.last_loss: float | None = None
         self.last_accuracy: float | None = None
 
@@ -89,12 +90,16 @@ class BoardModel:
             x = quantize_array(x, t.quant)
         want = np.ascontiguousarray(execute(fwd, {fwd.inputs[0]: x})[fwd.outputs[0]]).tobytes()
         with self.board.lock:
+            self.board.poll()
+            restarts = self.board.restarts
             before = self.board.get_weights()
             try:
                 self._load(self.package_weights)
                 got = self.board.infer(x.reshape(-1)).tobytes()
                 if got != want:
                     raise TteError("self-test: the board's inference differs from the reference executor's")
+                if self.board.restarts != restarts:
+                    raise TteError("self-test: the board was reset meanwhile")
             except BaseException:
                 try:
                     self._load(before)
@@ -111,18 +116,23 @@ class BoardModel:
         ck = self.slot / CHECKPOINT
         weights = ck.read_bytes() if ck.is_file() else self.package_weights
         if self.board.crc() != zlib.crc32(weights) & 0xFFFFFFFF:
-            log.info("%s: restoring the installed package's weights on the board", self.board.port)
+            log.warning("%s: the board lost its weights: loading the last ones mirrored", self.board.port)
             self._load(weights)
+            self.restores.append(self.steps)
         self._mirror(weights)
         self.board.current = self
 
     def train(self, x: np.ndarray, y: np.ndarray) -> float:
         with self.board.lock:
+            self.board.poll()  # a reset since the last step shows as its start-up line
             if self.board.current is None:
                 self._take_board()
             elif self.board.current is not self:
                 raise TteError("another package was installed on the board")
+            restarts = self.board.restarts
             loss = float(self.trainer.step(x, y))
+            if self.board.restarts != restarts:  # reset during the step: what it read back is not ours
+                raise TteError("the board was reset during a training step")
             _write(self.slot / CHECKPOINT, b"".join(
                 np.ascontiguousarray(self.trainer.training.graph.tensors[p].data).tobytes() for p in self.params))
         self.steps += 1

@@ -52,12 +52,30 @@ def firmware() -> Path:
     return uart_firmware()
 
 
+class EmulatedBoard:
+    """The firmware running on QEMU: its UART is the pty `port`; `reset()` presses its reset button."""
+
+    def __init__(self, firmware: Path, directory: Path) -> None:
+        self.monitor = directory / "monitor.sock"
+        self.proc = subprocess.Popen(["qemu-system-arm", "-M", "mps2-an500", "-cpu", "cortex-m7", "-nographic",
+                                      "-monitor", f"unix:{self.monitor},server=on,wait=off", "-serial", "pty",
+                                      "-semihosting-config", "enable=on,target=native", "-kernel", str(firmware)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.port = ""
+
+    def reset(self) -> None:
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.monitor))
+            s.sendall(b"system_reset\n")
+            time.sleep(0.2)
+
+
 @pytest.fixture()
-def board_pty(firmware: Path) -> Iterator[str]:
-    """The firmware running on QEMU; its UART is the pty whose path is yielded."""
-    proc = subprocess.Popen(["qemu-system-arm", "-M", "mps2-an500", "-cpu", "cortex-m7", "-nographic",
-                             "-monitor", "none", "-serial", "pty", "-semihosting-config", "enable=on,target=native",
-                             "-kernel", str(firmware)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+def board(firmware: Path, tmp_path: Path) -> Iterator[EmulatedBoard]:
+    emu = EmulatedBoard(firmware, tmp_path)
+    proc = emu.proc
     try:
         assert proc.stdout is not None
         out = b""
@@ -67,7 +85,8 @@ def board_pty(firmware: Path) -> Iterator[str]:
                 out += os.read(proc.stdout.fileno(), 4096)
         m = re.search(rb"(/dev/pts/\d+)", out)
         assert m, out
-        yield m.group(1).decode()
+        emu.port = m.group(1).decode()
+        yield emu
     finally:
         proc.kill()
         proc.wait()
@@ -89,6 +108,12 @@ def variant(tmp_path_factory: pytest.TempPathFactory, firmware: Path) -> tuple[P
     return d, xs, ys
 
 
+def sample(xs: np.ndarray, ys: np.ndarray, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sample of step i as the agent takes them from its stream (the last quarter held out)."""
+    k = i % (len(xs) - max(1, min(32, len(xs) // 4)))
+    return xs[k:k + 1], ys[k:k + 1]
+
+
 def weights_of(model: Path) -> bytes:
     tr = Trainer(tte.load(model), scheme=SCHEME, engine="ref")
     return b"".join(np.ascontiguousarray(tr.training.graph.tensors[p].data).tobytes() for p in tr.training.updates)
@@ -96,7 +121,7 @@ def weights_of(model: Path) -> bytes:
 
 @needs_arm_gcc
 @needs_qemu
-def test_board_on_a_serial_line_joins_gets_a_deploy_and_trains(tmp_path: Path, board_pty: str,
+def test_board_on_a_serial_line_joins_gets_a_deploy_and_trains(tmp_path: Path, board: EmulatedBoard,
                                                                variant: tuple[Path, np.ndarray, np.ndarray]) -> None:
     pkg_dir, xs, ys = variant
     stream = tmp_path / "stream.npz"
@@ -105,7 +130,7 @@ def test_board_on_a_serial_line_joins_gets_a_deploy_and_trains(tmp_path: Path, b
         m = start_manager(b.config)
         pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
         m.add_package_to_graph(pkg)
-        link = SerialBoard(board_pty)
+        link = SerialBoard(board.port)
         untrained = link.crc()
         bridge = Bridge(agent_config(b.config, "uart1", tmp_path / "uart1", board=BOARD, engine="serial",
                                      sensors=["camera"], data=str(stream), train_every_s=0.05, telemetry_s=0.3),
@@ -132,8 +157,8 @@ def test_board_on_a_serial_line_joins_gets_a_deploy_and_trains(tmp_path: Path, b
     host = Trainer(tte.load(pkg_dir / "fmnist_cnn.tflite"), scheme=SCHEME, engine="c")
     assert zlib.crc32(weights_of(pkg_dir / "fmnist_cnn.tflite")) != untrained  # the deploy changed the board
     for i in range(steps):
-        host.step(xs[i:i + 1], ys[i:i + 1])
-    again = SerialBoard(board_pty)
+        host.step(*sample(xs, ys, i))
+    again = SerialBoard(board.port)
     try:
         assert again.crc() == host.weights_crc32()
     finally:
@@ -145,7 +170,7 @@ def test_board_on_a_serial_line_joins_gets_a_deploy_and_trains(tmp_path: Path, b
 @needs_arm_gcc
 @needs_qemu
 def test_a_package_for_another_model_is_refused_and_the_board_keeps_its_weights(
-        tmp_path: Path, board_pty: str, variant: tuple[Path, np.ndarray, np.ndarray]) -> None:
+        tmp_path: Path, board: EmulatedBoard, variant: tuple[Path, np.ndarray, np.ndarray]) -> None:
     pkg_dir, _, _ = variant
     other = tmp_path / "other"
     other.mkdir()
@@ -157,7 +182,7 @@ def test_a_package_for_another_model_is_refused_and_the_board_keeps_its_weights(
     with running_broker(tmp_path / "broker", ["uart1"]) as b:
         m = start_manager(b.config)
         pkg = build(other, load_signing_key(b.config.signing_key))
-        link = SerialBoard(board_pty)
+        link = SerialBoard(board.port)
         before = link.crc()
         bridge = Bridge(agent_config(b.config, "uart1", tmp_path / "uart1", board=BOARD, engine="serial"), link)
         bridge.start()
@@ -170,7 +195,7 @@ def test_a_package_for_another_model_is_refused_and_the_board_keeps_its_weights(
         finally:
             bridge.stop()
         m.stop()
-    again = SerialBoard(board_pty)
+    again = SerialBoard(board.port)
     try:
         assert again.crc() == before
     finally:
@@ -196,3 +221,73 @@ def test_cli_port_missing_or_silent_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_a_board_reset_gets_its_trained_weights_back(tmp_path: Path, board: EmulatedBoard,
+                                                     variant: tuple[Path, np.ndarray, np.ndarray]) -> None:
+    """Reset mid-training (the firmware starts again with the weights it was built with): the gateway
+    loads the last weights it mirrored and training goes on from them. Oracle: host C trained on the
+    same samples, restarted at the reset (the board's stochastic-rounding counter restarts too)."""
+    pkg_dir, xs, ys = variant
+    stream = tmp_path / "stream.npz"
+    np.savez(stream, x=xs, y=ys)
+    with running_broker(tmp_path / "broker", ["uart1"]) as b:
+        m = start_manager(b.config)
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
+        bridge = Bridge(agent_config(b.config, "uart1", tmp_path / "uart1", board=BOARD, engine="serial",
+                                     data=str(stream), train_every_s=0.05), SerialBoard(board.port))
+        bridge.start()
+        try:
+            assert wait_until(lambda: device_status(m.store, "uart1") == "online", 10)
+            m.offer(pkg, "uart1", "j1", block_size=2048)
+            assert wait_until(lambda: m.jobs["uart1"].final, 30) and m.jobs["uart1"].state == "applied"
+            assert wait_until(lambda: bridge.model is not None and bridge.model.steps >= 2, 30)
+            link = bridge.board
+            with link.lock:  # between two commands, so that the reset cuts none in half
+                board.reset()
+                assert wait_until(lambda: link.poll() or link.restarts == 1, 20)  # its start-up line came
+            model = bridge.model
+            assert wait_until(lambda: model.restores and model.steps >= model.restores[0] + 2, 30), model.restores
+        finally:
+            bridge.stop()
+        m.stop()
+    assert len(model.restores) == 1
+    at, steps = model.restores[0], model.steps
+    before = Trainer(tte.load(pkg_dir / "fmnist_cnn.tflite"), scheme=SCHEME, engine="c")
+    for i in range(at):
+        before.step(*sample(xs, ys, i))
+    after = Trainer(before.graph, scheme=SCHEME, engine="c")
+    for i in range(at, steps):
+        after.step(*sample(xs, ys, i))
+    again = SerialBoard(board.port)
+    try:
+        assert again.crc() == after.weights_crc32()
+    finally:
+        again.close()
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_cli_bridge_brings_the_board_online_and_offline(tmp_path: Path, board: EmulatedBoard) -> None:
+    import signal
+    import sys
+
+    with running_broker(tmp_path / "broker", ["uart1"]) as b:
+        m = start_manager(b.config)
+        proc = subprocess.Popen([sys.executable, "-m", "tte.cli", "fleet", "bridge", "--broker-dir",
+                                 str(tmp_path / "broker"), "--serial", board.port, "--board", BOARD, "--id", "uart1",
+                                 "--state", str(tmp_path / "uart1"), "--mqtt", "5"], cwd=ROOT,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+        try:
+            assert wait_until(lambda: device_status(m.store, "uart1") == "online", 20)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=20)
+            assert proc.returncode == 0, err
+            assert f"tte firmware, {len(weights_of(EXAMPLE)):,} B trainable, input 784 B" in err, err
+            assert wait_until(lambda: device_status(m.store, "uart1") == "offline", 10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            m.stop()

@@ -61,6 +61,7 @@ class SerialBoard:
         self.fd = open_port(port, baud)
         self._buf = b""
         self.current: Any = None  # what the host last loaded onto the board (fleet.bridge)
+        self.restarts = 0  # resets seen (start-up lines that came unasked)
         try:
             self._drain()
             try:
@@ -98,32 +99,60 @@ class SerialBoard:
             except OSError as e:
                 raise TteError(f"serial port {self.port}: {e.strerror}") from None
 
-    def _line(self, tag: str) -> str:
-        deadline = time.monotonic() + self.timeout
-        while b"\n" not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TteError(f"no reply from the board on {self.port} within {self.timeout:g} s")
-            if select.select([self.fd], [], [], min(left, 0.2))[0]:
-                try:
-                    got = os.read(self.fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                except OSError as e:  # EIO: the other end of a pty went away
-                    raise TteError(f"serial port {self.port}: {e.strerror}") from None
-                self._buf += got
+    def _read(self, wait: float) -> bool:
+        """Append what the port has (waiting up to `wait` s for it); False when nothing came."""
+        if not select.select([self.fd], [], [], wait)[0]:
+            return False
+        try:
+            got = os.read(self.fd, 1 << 16)
+        except BlockingIOError:
+            return False
+        except OSError as e:  # EIO: the other end of a pty went away
+            raise TteError(f"serial port {self.port}: {e.strerror}") from None
+        self._buf += got
+        return bool(got)
+
+    def _next_line(self) -> tuple[str, str] | None:
+        """The next complete line as (tag, rest), None if there is none yet."""
+        if b"\n" not in self._buf:
+            return None
         raw, _, self._buf = self._buf.partition(b"\n")
         line = raw.decode(errors="replace").strip("\r")
         if line.startswith("F "):
             raise TteError(f"firmware on {self.port} failed: {line[2:]}")
-        got, _, rest = line.partition(" ")
-        if got == "R" and tag != "R":  # the start-up line: the board was reset
-            self.current = None  # what the host loaded is gone
-            self._drain(0.3)  # the reply to the command that came after the reset, if any
-            raise TteError(f"the board on {self.port} restarted (its weights are the firmware's again)")
-        if got != tag:
-            raise TteError(f"unexpected reply '{line[:60]}' from the board on {self.port} (wanted {tag})")
-        return rest
+        tag, _, rest = line.partition(" ")
+        return tag, rest
+
+    def _restarted(self) -> None:
+        """A start-up line that came unasked: the board was reset, what the host loaded is gone."""
+        self.current = None
+        self.restarts += 1
+
+    def _line(self, tag: str) -> str:
+        """The reply `tag` to the command just sent. Other lines are skipped: a start-up line (a reset),
+        or the late reply to a command that timed out (each command has its own reply tag)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            got = self._next_line()
+            if got is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TteError(f"no reply from the board on {self.port} within {self.timeout:g} s")
+                self._read(min(left, 0.2))
+                continue
+            if got[0] == tag:
+                return got[1]
+            if got[0] == "R":
+                self._restarted()
+
+    def poll(self) -> None:
+        """Take in what the board sent unasked (a start-up line after a reset, late replies)."""
+        with self.lock:
+            while self._read(0):
+                pass
+            while (got := self._next_line()) is not None:
+                if got[0] == "R":
+                    self._restarted()
 
     def _command(self, data: bytes, tag: str) -> str:
         with self.lock:
