@@ -290,8 +290,9 @@ def demo(report: str | None, model: str | None, devices: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tte-fleet-demo-") as tmp:
         if report is None or model is None:
             import tte
+            from tte.targets.paths import resource_dir
 
-            example = Path(__file__).resolve().parents[2] / "examples" / "fmnist_cnn_int8.tflite"
+            example = resource_dir("examples") / "fmnist_cnn_int8.tflite"
             r = tte.compile(tte.load(example), board="stm32f746g-disco", scheme="last-k:2", emit_c=False,
                             name="fmnist_cnn")
             report = str(Path(tmp) / "report.json")
