@@ -91,7 +91,8 @@ def _model_sizes(out_dir: str) -> tuple[int, int]:
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--board", default=None, help="Board (default: the board of report.json).")
 @click.option("--io", "io_mode", type=click.Choice(["semihost", "uart", "embedded"]), default=None,
-              help="Where the data comes from (default: semihost on a QEMU board, else embedded).")
+              help="Where the data comes from (default: semihost on a QEMU board, else embedded; uart: a host "
+                   "drives the board over its UART and may load and read its weights, tte fleet bridge).")
 @click.option("--inputs", default=None, type=click.Path(),
               help="Embedded data set: your data (.npz with float x in the model's layout and labels y, a "
                    ".csv, or a folder of class subfolders of images); tte quantizes it (default: synthetic).")
@@ -116,7 +117,8 @@ def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | No
             s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
         s.crc().quit()
         stream = s.to_bytes()
-    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream)
+    # a board fed over its UART is driven by a host (tte fleet bridge): it may load and read its weights
+    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream, weights_io=io_mode == "uart")
     report = size_report(fw)
     model_report = _report(out_dir)
     if "peak_sram_bytes" in model_report:

@@ -72,6 +72,11 @@ class Trainer:
                         rounding=rounding, qas=qas, seed=seed)  # the same C as engine 'c'
             self.sim = QemuEngine(a, generate(a, "trainer"), "trainer", board=qemu_board)
 
+    def attach(self, engine: object, name: str) -> None:
+        """Run the steps on `engine` from now on (train_step, weights, crc32, as QemuEngine: e.g. a
+        board behind a serial line, tte.targets.serial), which must hold this trainer's weights."""
+        self.sim, self.engine = engine, name  # type: ignore[assignment]
+
     @property
     def trainable_bytes(self) -> int:
         return plan_bytes(self.forward, self.plan)
