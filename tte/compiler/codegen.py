@@ -42,11 +42,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tte.compiler.checkpoint import checkpoint_api, model_id
 from tte.compiler.memory import ALIGN, MemoryPlan
 from tte.compiler.runtime_api import add_runtime_api, model_lr
 from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
@@ -54,11 +54,12 @@ from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError, UnsupportedOpError
 from tte.ir import Graph
 from tte.targets.cbuild import kernel_sources
+from tte.targets.paths import resource_dir
 
 if TYPE_CHECKING:
     from tte.compiler.analysis import Analysis
 
-CSRC = Path(__file__).resolve().parents[2] / "csrc"
+CSRC = resource_dir("csrc")
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t",
            "float32": "float", "bool": "uint8_t"}
 
@@ -302,7 +303,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
         off += n
     c += ["    (void)src;", "}", ""]
     c += _weights_range(parts, splits_by_arr={names.by_tensor[p]: splits[p] for p in trainable if p in splits})
-    add_runtime_api(a, c, h)
+    ckpt_h, ckpt_c = checkpoint_api(model_id(fwd, trainable), step_counter="tte_step")
+    h[-2:-2] = ckpt_h   # before the include guard's #endif
+    c += ckpt_c
+    add_runtime_api(a, c, h)  # last: it wraps the whole header in C++ linkage guards
     return {f"{name}.c": "\n".join(c), f"{name}.h": "\n".join(h)}
 
 

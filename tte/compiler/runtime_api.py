@@ -41,7 +41,10 @@ def add_runtime_api(a: Analysis, c: list[str], h: list[str]) -> None:
     lr_value = 0.0 if lr is None else lr
     if not math.isfinite(lr_value):
         raise TteError(f"codegen: learning rate {lr_value} is not finite")
-    last_include = max(i for i, line in enumerate(c) if line.startswith("#include"))
+    # after the file's leading #include lines (code appended later may include more)
+    last_include = next(i for i, line in enumerate(c) if line.startswith("#include"))
+    while last_include + 1 < len(c) and c[last_include + 1].startswith("#include"):
+        last_include += 1
     c[last_include + 1:last_include + 1] = [
         "", "/* The learning rate every update reads (tte_set_lr); starts at the compile-time value. */",
         f"static double tte_lr = {float(lr_value).hex()};"]

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from tte.errors import TteError
-from tte.targets.firmware import ROOT, Firmware
+from tte.targets.firmware import Firmware
+from tte.targets.paths import cache_dir, resource_dir
 
 QEMU = "qemu-system-arm"
-PLUGIN_SOURCE = ROOT / "firmware" / "qemu-plugin" / "tte_icount.c"
-PLUGIN_BUILD_DIR = ROOT / "build" / "qemu-plugin"
+PLUGIN_SOURCE = resource_dir("firmware") / "qemu-plugin" / "tte_icount.c"
+PLUGIN_BUILD_DIR = cache_dir("qemu-plugin")
 PLUGIN_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden")
 
 # Firmware exit statuses (firmware/src/main.c, startup.c).
@@ -439,7 +440,7 @@ class QemuEngine:
 
         assert isinstance(analysis, Analysis)
         self.analysis = analysis
-        out = ROOT / "build" / "qemu-engine" / source_digest(sources)
+        out = cache_dir("qemu-engine", source_digest(sources))
         out.mkdir(parents=True, exist_ok=True)
         for fname, text in sources.items():
             p = out / fname
