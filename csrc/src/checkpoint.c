@@ -18,6 +18,18 @@ uint32_t tte_crc32_update(uint32_t crc, const uint8_t *p, uint32_t n)
     return crc;
 }
 
+/* memcmp's job: the runtime needs nothing from libc beyond memcpy/memmove/memset */
+static int same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void put_u16(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;
@@ -153,7 +165,7 @@ int32_t tte_ckpt_check(const uint8_t *src, uint32_t n, const uint8_t *model_id, 
     if (n < TTE_CKPT_HEADER_BYTES + TTE_CKPT_TRAILER_BYTES) {
         return TTE_CKPT_E_SIZE;
     }
-    if (memcmp(src, magic, 4) != 0) {
+    if (!same_bytes(src, magic, 4u)) {
         return TTE_CKPT_E_MAGIC;
     }
     if (src[4] != TTE_CKPT_VERSION || src[5] != 0 || src[6] != TTE_CKPT_HEADER_BYTES || src[7] != 0) {
@@ -168,7 +180,7 @@ int32_t tte_ckpt_check(const uint8_t *src, uint32_t n, const uint8_t *model_id, 
         != get_u32(src + TTE_CKPT_HEADER_BYTES + payload)) {
         return TTE_CKPT_E_CRC;
     }
-    if (memcmp(src + 8, model_id, TTE_CKPT_ID_BYTES) != 0 || payload != payload_bytes) {
+    if (!same_bytes(src + 8, model_id, TTE_CKPT_ID_BYTES) || payload != payload_bytes) {
         return TTE_CKPT_E_MODEL;
     }
     if (steps != NULL) {

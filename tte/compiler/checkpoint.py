@@ -83,8 +83,9 @@ def checkpoint_api(mid: bytes, *, step_counter: str) -> tuple[list[str], list[st
               "/* Restores a checkpoint of this model: 0, or a TTE_CKPT_E_* code (tte/checkpoint.h), nothing set. */",
               "int32_t tte_checkpoint_load(const uint8_t *src, uint32_t n);", ""]
     id_bytes = ", ".join(f"0x{b:02x}" for b in mid)
-    source = ["", '#include "tte/checkpoint.h"', "",
-              f"const uint8_t tte_model_id[16] = {{{id_bytes}}};", "",
+    # tte/checkpoint.h comes with tte/kernels.h at the top: no #include down here, where it would
+    # become the last include that other generated parts place their declarations after
+    source = ["", f"const uint8_t tte_model_id[16] = {{{id_bytes}}};", "",
               "static void tte_checkpoint_source(tte_ckpt_source_t *s)", "{",
               "    s->model_id = tte_model_id;", "    s->payload_bytes = TTE_TRAINABLE_BYTES;",
               f"    s->steps = (uint32_t){step_counter}[0];", "    s->read = tte_get_weights_range;", "}", "",
