@@ -108,7 +108,7 @@ def main() -> None:
         bd = best["arena_peak_at"]
         print(f"{'':<16} arena peak (sparse + reorder) at {bd['node']}: "
               + ", ".join(f"{n} {b / KB:.0f} KB" for n, b in bd["top_tensors"]))
-        entry["goal_kb"] = GOAL_OF_PAPER * ref["sparse_update_plus_reorder"]
+        entry["goal_kb"] = round(GOAL_OF_PAPER * ref["sparse_update_plus_reorder"], 1)
         print(f"{'':<16} arena high water: first step {best['arena_high_water_first_step'] / KB:.1f} KB, "
               f"rest of forward {best['arena_high_water_forward_rest'] / KB:.1f} KB, "
               f"backward {best['arena_high_water_backward'] / KB:.1f} KB; floor (input + trainable + counter + "
