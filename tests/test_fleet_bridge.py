@@ -305,3 +305,13 @@ def test_cli_bridge_brings_the_board_online_and_offline(tmp_path: Path, board: E
             if proc.poll() is None:
                 proc.kill()
             m.stop()
+
+
+@needs_arm_gcc
+def test_uart_input_build_replies_on_the_uart_too(tmp_path: Path) -> None:
+    """`tte build --io uart` on the emulated board: the commands and the replies both on the UART."""
+    from fwtools import model_sources
+
+    fw = build_firmware(model_sources(), BOARD, out_dir=tmp_path, in_mode="uart", weights_io=True)
+    assert (fw.in_mode, fw.out_mode) == ("uart", "uart")
+    assert {"tte_uart_getc", "tte_uart_putc"} <= set(fw.symbols) and "tte_sh_open" not in fw.symbols
