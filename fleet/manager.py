@@ -504,7 +504,7 @@ class Manager:
                 self.event("error", device, topic, f"out-of-order job status: seq {st['seq']} after {job.seq}")
                 return
             prev = None if job.state == "sent" else job.state
-            if st["state"] not in protocol.JOB_NEXT[prev] and st["state"] != prev:
+            if st["state"] not in protocol.JOB_REACHABLE[prev] and st["state"] != prev:
                 self.event("error", device, topic, f"job state {st['state']!r} cannot follow {prev!r}")
                 return
             job.seq, job.state, job.detail = st["seq"], st["state"], st.get("detail", "")

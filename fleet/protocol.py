@@ -69,6 +69,23 @@ JOB_NEXT: dict[str | None, tuple[str, ...]] = {
     "rolled_back": (),
 }
 
+
+
+def _reachable(state: str | None) -> frozenset[str]:
+    seen: set[str] = set()
+    todo = list(JOB_NEXT[state])
+    while todo:
+        s = todo.pop()
+        if s not in seen:
+            seen.add(s)
+            todo.extend(JOB_NEXT[s])
+    return frozenset(seen)
+
+
+# A status may skip states: the manager handles messages concurrently, so a later status (higher
+# seq) can be seen before an earlier one, which then counts as out of order.
+JOB_REACHABLE: dict[str | None, frozenset[str]] = {s: _reachable(s) for s in JOB_NEXT}
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _SHA = "^[0-9a-f]{64}$"
 

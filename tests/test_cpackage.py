@@ -16,6 +16,7 @@ from pathlib import Path
 import models
 import numpy as np
 import pytest
+import user_models
 from click.testing import CliRunner
 from fwtools import needs_arm_gcc
 
@@ -277,3 +278,24 @@ def test_package_keeps_files_it_did_not_write(tmp_path: Path, compiled: Path) ->
     assert r.exit_code == 2 and "semver" in r.output and not (tmp_path / "p2").exists()
     r = CliRunner().invoke(main, ["package", str(tmp_path), "-o", str(tmp_path / "p3")])
     assert r.exit_code == 2 and "report.json" in r.output and not (tmp_path / "p3").exists()
+
+
+def test_compile_with_package_writes_both_and_targets_the_board(tmp_path: Path) -> None:
+    g = tte.load(user_models.cnn().SerializeToString())
+    model = str(tmp_path / "small.tflite")
+    tte.export(tte.quantize(g, calibration=np.random.default_rng(0).uniform(0, 1, (8, 1, 8, 8)).astype(np.float32)),
+               model)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine\n")
+    r = CliRunner().invoke(main, ["compile", model, "--board", "rp2040", "--scheme", "classifier-only",
+                                  "-o", str(tmp_path / "m0"), "--package", str(foreign)])
+    assert r.exit_code == 2 and not (tmp_path / "m0").exists()       # refused before anything is written
+    r = CliRunner().invoke(main, ["compile", model, "--board", "rp2040", "--scheme", "classifier-only",
+                                  "-o", str(tmp_path / "m"), "--package", str(tmp_path / "pkg")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "m" / "report.json").is_file() and (tmp_path / "pkg" / "library.properties").is_file()
+    dry = subprocess.run(["make", "-n", "-C", str(tmp_path / "pkg"), "CROSS=arm-none-eabi-"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "arm-none-eabi-gcc" in dry and "-mcpu=cortex-m0plus" in dry and "-mfloat-abi=soft" in dry
+    assert "-ffp-contract=off" in dry and "-mfpu" not in dry

@@ -128,3 +128,28 @@ def test_set_lr_trains_as_the_model_compiled_with_that_lr(quantized: tte.Graph, 
     compiled = _train(ffi_b, lib_b, xs, ys, None)
     assert changed == compiled != default != untrained
     assert lib.tte_get_lr() == 0.125
+
+
+def test_quantize_input_of_a_float_input_model_only_reorders(tmp_path: Path) -> None:
+    """A model that takes floats (onnxruntime's QDQ: QuantizeLinear first) quantizes in its step:
+    tte_quantize_input only puts the NCHW sample into NHWC (numpy's transpose is the oracle)."""
+    from test_onnx_import import ort_static_qdq
+
+    rng = np.random.default_rng(4)
+    calib = [{"x": rng.uniform(-1, 1, SHAPE).astype(np.float32)} for _ in range(8)]
+    g = tte.load(ort_static_qdq(_rgb_model().SerializeToString(), calib, tmp_path))
+    assert g.tensors[g.inputs[0]].dtype == "float32"
+    a = analyze(g, board="stm32f746g-disco", scheme="last-k:2")
+    out = tmp_path / "f"
+    out.mkdir()
+    for fname, text in generate(a, "rgbf").items():
+        (out / fname).write_text(text)
+    assert "#define TTE_INPUT_FLOAT 1" in (out / "rgbf.h").read_text()
+    ffi, lib = cbuild.load([out / "rgbf.c"], extra_cdef="typedef float tte_input_t;\n"
+                           "void tte_quantize_input(const float *x, tte_input_t *out);", include_dirs=[out],
+                           name="rt_float")
+    x = rng.normal(0, 1, SHAPE).astype(np.float32)
+    got = ffi.new("float[]", x.size)
+    lib.tte_quantize_input(ffi.cast("const float *", ffi.from_buffer(x)), got)
+    np.testing.assert_array_equal(np.frombuffer(ffi.buffer(got), np.float32).reshape(1, 5, 6, 3),
+                                  np.transpose(x, (0, 2, 3, 1)))

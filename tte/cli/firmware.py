@@ -26,12 +26,14 @@ def _report(out_dir: str) -> dict[str, Any]:
 
 
 def _board(out_dir: str, board: str | None, *, qemu: bool = False) -> Board:
+    """--board, else the board the model was compiled for (for QEMU: if it has a QEMU machine)."""
     if board:
         return get_board(board)
-    if qemu:
-        return get_board("qemu-mps2-an500")
     name = _report(out_dir).get("board")
-    return get_board(str(name)) if name else get_board("qemu-mps2-an500")
+    compiled_for = get_board(str(name)) if name else None
+    if compiled_for is None or (qemu and not compiled_for.qemu_machine):
+        return get_board("qemu-mps2-an500")
+    return compiled_for
 
 
 def synthetic_data(input_bytes: int, num_classes: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -171,7 +173,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--qemu", is_flag=True, required=True, help="Run on qemu-system-arm (the only target for now).")
-@click.option("--board", default=None, help="A board with a QEMU machine (default: qemu-mps2-an500).")
+@click.option("--board", default=None,
+              help="A board with a QEMU machine (default: the compiled-for board if emulated, else qemu-mps2-an500).")
 @click.option("--steps", default=4, show_default=True, help="Training steps.")
 @click.option("--infer", "n_infer", default=2, show_default=True, help="Inferences after training.")
 @click.option("--inputs", default=None, type=click.Path(),
@@ -184,7 +187,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @user_errors
 def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None,
         input_scale: float, seed: int, as_json: bool) -> None:
-    """Run training steps and inferences of the model in OUT_DIR on an emulated Cortex-M7."""
+    """Run training steps and inferences of the model in OUT_DIR on an emulated board (QEMU: the
+    Cortex-M7 qemu-mps2-an500 or the Cortex-M33 qemu-mps2-an505)."""
     r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board,
                        input_scale=input_scale)
     if as_json:

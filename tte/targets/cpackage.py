@@ -104,8 +104,12 @@ def kernels_used(source: str, csrc: Path | None = None) -> list[Path]:
     texts = {f: _kernel_text(f, root / "include") for f in files}
     definer: dict[str, Path] = {}
     for f in files:
-        for fn in _DEF.findall(f.read_text()):
-            definer.setdefault(fn, f)
+        text = f.read_text()
+        for m in _DEF.finditer(text):
+            # a definition's parameter list is followed by its body, a declaration's by ";"
+            end = min((i for i in (text.find("{", m.end()), text.find(";", m.end())) if i >= 0), default=-1)
+            if end >= 0 and text[end] == "{":
+                definer.setdefault(m.group(1), f)
     taken: set[Path] = set()
     todo = set(_CALL.findall(source))
     seen: set[str] = set()

@@ -1,4 +1,5 @@
-"""Run tte firmware on QEMU (`qemu-system-arm -M mps2-an500`, an emulated Cortex-M7).
+"""Run tte firmware on QEMU (`qemu-system-arm -M mps2-an500`, an emulated Cortex-M7, or
+`-M mps2-an505`, a Cortex-M33: the board file's qemu_machine).
 
 The host writes a data stream (firmware/src/main.c gives the record format) to a file that
 the firmware reads through semihosting, and reads back its line report. Instructions are
