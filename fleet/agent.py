@@ -599,8 +599,9 @@ class Agent:
                 i += 1
                 if i % 20 == 0:
                     m.last_accuracy = m.evaluate(xs[-held:], ys[-held:])
-            except TteError as e:  # a board behind a serial line that did not answer: the next step tries again
+            except TteError as e:  # a board behind a serial line that did not answer: try again, not at once
                 log.warning("%s: training step: %s", self.cfg.device, e)
+                self.stopping.wait(min(5.0, 50 * self.cfg.train_every_s))
 
     def publish_telemetry(self) -> None:
         m = self.model
