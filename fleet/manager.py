@@ -115,7 +115,8 @@ class Manager:
         self.jobs: dict[str, JobState] = {}
         self._packed: dict[tuple[int, int], tuple[Package, list[bytes]]] = {}  # holds the package: ids stay
         self.blocks_sent = 0
-        self.bytes_sent = 0
+        self.bytes_sent = 0  # block bytes sent to devices (a package stream's once per device it was for)
+        self.bytes_published = 0  # block bytes the manager published itself
         self.lock = threading.RLock()
         self.inbox: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
         self.stopping = threading.Event()
@@ -218,6 +219,7 @@ class Manager:
             self.client.publish(out, blocks[i], qos=0)
             self.blocks_sent += 1
             self.bytes_sent += len(blocks[i]) - protocol.BLOCK_HEADER.size
+            self.bytes_published += len(blocks[i]) - protocol.BLOCK_HEADER.size
 
     def _blocks(self, pkg: Package, bs: int) -> list[bytes]:
         """The artifact's blocks of size `bs`, packed once for every device that asks."""
@@ -507,15 +509,46 @@ class Manager:
 
     # --- deployments ------------------------------------------------------------------------------
 
-    def offer(self, package: Package, device: str, job_id: str, block_size: int = protocol.DEFAULT_BLOCK) -> JobState:
-        """Send a device the job for `package` (it then pulls the blocks)."""
-        msg = protocol.encode("job", {"job": job_id, "package": package.manifest, "signature": package.signature,
-                                      "block_size": block_size})
+    def offer(self, package: Package, device: str, job_id: str, block_size: int = protocol.DEFAULT_BLOCK,
+              stream: bool = False) -> JobState:
+        """Send a device the job for `package` (it then pulls the blocks; with `stream`, it first
+        listens to the package stream, which `broadcast` publishes)."""
+        job = {"job": job_id, "package": package.manifest, "signature": package.signature, "block_size": block_size}
+        if stream:
+            job["stream"] = protocol.stream_topic(self.fleet, package.sha256)
+        msg = protocol.encode("job", job)
         with self.lock:
             job = JobState(job_id, device, package.sha256, msg, package)
             self.jobs[device] = job
         self.client.publish(protocol.topic(self.fleet, device, "job"), msg, qos=1)
         return job
+
+    def broadcast(self, package: Package, devices: list[str], block_size: int = protocol.DEFAULT_BLOCK,
+                  wait_s: float = 1.0) -> int:
+        """Publish every block of `package` once on its package stream, for the devices offered it with
+        `stream` that listen (report `downloading`): when all of them do, or after `wait_s` (a device
+        that comes later asks for its blocks itself). The number of devices it was for."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self.lock:
+                jobs = [self.jobs[d] for d in devices if d in self.jobs and self.jobs[d].sha256 == package.sha256]
+                waiting = [j for j in jobs if j.state in ("sent", "queued")]
+                listening = [j for j in jobs if j.state == "downloading"]
+            if not waiting or time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        if not listening:
+            return 0
+        out = protocol.stream_topic(self.fleet, package.sha256)
+        payload = 0
+        for block in self._blocks(package, block_size):
+            self.client.publish(out, block, qos=0)
+            payload += len(block) - protocol.BLOCK_HEADER.size
+        with self.lock:
+            self.blocks_sent += len(self._blocks(package, block_size))
+            self.bytes_published += payload
+            self.bytes_sent += payload * len(listening)
+        return len(listening)
 
     def add_package_to_graph(self, package: Package) -> None:
         """The package's model and compiled artifact as descriptions (validated like any other)."""
