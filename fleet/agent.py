@@ -46,7 +46,7 @@ log = logging.getLogger("fleet.agent")
 
 WINDOW = 32  # blocks requested at a time
 RETRY_S = 3.0  # re-request the missing blocks of the window after this much silence (blocks are QoS 0)
-STREAM_WAIT_S = 2.0  # how long a job's package stream may stay silent before the agent asks itself
+STREAM_WAIT_S = 3.0  # how long a job's package stream may stay silent before the agent asks itself
 FLUSH_BLOCKS = 16  # the received-block bitmap is persisted every this many blocks ...
 FLUSH_S = 0.1  # ... and this often (one pwrite each, not one per block)
 
@@ -122,9 +122,9 @@ class Download:
         nbytes = (self.n + 7) // 8
         resume = self.part.exists() and self.bits_path.exists() and \
             self.bits_path.stat().st_size == self.COUNTER.size + nbytes and self.part.stat().st_size == self.size
-        for stale in root.glob(f"{self.sha}.*.bits"):
-            if stale != self.bits_path:
-                stale.unlink()  # another block size: those bits mean other blocks
+        for name in os.listdir(root):
+            if name.startswith(f"{self.sha}.") and name.endswith(".bits") and name != self.bits_path.name:
+                (root / name).unlink()  # another block size: those bits mean other blocks
         if resume:
             raw = self.bits_path.read_bytes()
             self.resent = self.COUNTER.unpack_from(raw)[0]
@@ -230,6 +230,7 @@ class Agent:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.endpoint = Endpoint.parse(cfg.broker, cfg.ca_file)
         self.data_topic = protocol.topic(cfg.fleet, cfg.device, "stream/data")
+        self.streams = protocol.stream_topic(cfg.fleet, "0" * 64)[:-64]  # where package streams are
         self.key = load_verify_key(cfg.verify_key)
         self.lock = threading.RLock()
         self.client: mqtt.Client | None = None
@@ -284,7 +285,7 @@ class Agent:
         _write_json(self.dir / "boot.json", trial)
         try:
             model = DeviceModel(target, self.cfg.engine)
-            model.self_test()
+            model.self_test(package_sha256=manifest["sha256"])
         except Exception as e:  # any failure of the new model sends the device back to the old one
             _write_json(self.dir / "boot.json", old)
             self.boot = old
@@ -434,6 +435,8 @@ class Agent:
         try:
             # blocks are most of the traffic: their topic is known, no need to parse it
             t = msg.topic
+            if t.startswith(self.streams) and t != self.stream_topic:
+                return  # a stream's blocks still in flight after the download ended
             kind = "stream/data" if t == self.data_topic or t == self.stream_topic else protocol.parse_topic(t).kind
             if kind == "stream/data":
                 self._on_block(protocol.unpack_block(msg.payload))

@@ -117,6 +117,7 @@ class Manager:
         self.blocks_sent = 0
         self.bytes_sent = 0  # block bytes sent to devices (a package stream's once per device it was for)
         self.bytes_published = 0  # block bytes the manager published itself
+        self.broadcasts: list[dict[str, Any]] = []  # when each package stream went out, for how many devices
         self.lock = threading.RLock()
         self.inbox: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
         self.stopping = threading.Event()
@@ -524,19 +525,26 @@ class Manager:
         return job
 
     def broadcast(self, package: Package, devices: list[str], block_size: int = protocol.DEFAULT_BLOCK,
-                  wait_s: float = 1.0) -> int:
+                  quiet_s: float = 0.5, max_wait_s: float = 10.0) -> int:
         """Publish every block of `package` once on its package stream, for the devices offered it with
-        `stream` that listen (report `downloading`): when all of them do, or after `wait_s` (a device
-        that comes later asks for its blocks itself). The number of devices it was for."""
-        deadline = time.monotonic() + wait_s
+        `stream` that listen (report `downloading`): when all of them do, or when none has come for
+        `quiet_s` (a device that comes later asks for its blocks itself). The number of devices it
+        was for."""
+        start = last_change = time.monotonic()
+        seen = -1
         while True:
             with self.lock:
                 jobs = [self.jobs[d] for d in devices if d in self.jobs and self.jobs[d].sha256 == package.sha256]
                 waiting = [j for j in jobs if j.state in ("sent", "queued")]
                 listening = [j for j in jobs if j.state == "downloading"]
-            if not waiting or time.monotonic() > deadline:
+            now = time.monotonic()
+            if len(waiting) != seen:
+                seen, last_change = len(waiting), now
+            if not waiting or now - last_change > quiet_s or now - start > max_wait_s:
                 break
             time.sleep(0.005)
+        self.broadcasts.append({"sha256": package.sha256, "devices": len(listening), "waited_s": now - start,
+                                "at": now})
         if not listening:
             return 0
         out = protocol.stream_topic(self.fleet, package.sha256)
