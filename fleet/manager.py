@@ -525,11 +525,11 @@ class Manager:
         return job
 
     def broadcast(self, package: Package, devices: list[str], block_size: int = protocol.DEFAULT_BLOCK,
-                  quiet_s: float = 0.5, max_wait_s: float = 10.0) -> int:
+                  quiet_s: float = 1.0, max_wait_s: float = 10.0) -> int:
         """Publish every block of `package` once on its package stream, for the devices offered it with
-        `stream` that listen (report `downloading`): when all of them do, or when none has come for
-        `quiet_s` (a device that comes later asks for its blocks itself). The number of devices it
-        was for."""
+        `stream` that listen (report `downloading`): when all of them do, or when some do and no other
+        has come for `quiet_s`, or after `max_wait_s` (a device that comes later asks for its blocks
+        itself). The number of devices it was for."""
         start = last_change = time.monotonic()
         seen = -1
         while True:
@@ -540,7 +540,7 @@ class Manager:
             now = time.monotonic()
             if len(waiting) != seen:
                 seen, last_change = len(waiting), now
-            if not waiting or now - last_change > quiet_s or now - start > max_wait_s:
+            if not waiting or (listening and now - last_change > quiet_s) or now - start > max_wait_s:
                 break
             time.sleep(0.005)
         self.broadcasts.append({"sha256": package.sha256, "devices": len(listening), "waited_s": now - start,
