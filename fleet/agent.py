@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mmap
 import os
 import shutil
 import struct
@@ -140,9 +139,7 @@ class Download:
         self._low = 0
         self.unflushed = 0
         self.flushed_at = time.monotonic()
-        self.part_fd = os.open(self.part, os.O_RDWR)
-        # blocks are written through a shared mapping: the same page cache as pwrite, no system call
-        self.part_map = mmap.mmap(self.part_fd, self.size)
+        self.part_fd = os.open(self.part, os.O_WRONLY)
         self.bits_fd = os.open(self.bits_path, os.O_WRONLY)
 
     def has(self, i: int) -> bool:
@@ -185,7 +182,7 @@ class Download:
             self.resent += len(block.data)
             self.unflushed += 1
             return False
-        self.part_map[block.offset:block.offset + len(block.data)] = block.data
+        os.pwrite(self.part_fd, block.data, block.offset)
         self.bits[block.index // 8] |= 1 << (block.index % 8)
         self._received += 1
         self.unflushed += 1
@@ -203,10 +200,8 @@ class Download:
     def close(self) -> None:
         try:
             self.flush()
-        except (OSError, ValueError):
+        except OSError:
             pass
-        if not self.part_map.closed:
-            self.part_map.close()
         for fd in (self.part_fd, self.bits_fd):
             try:
                 os.close(fd)
@@ -623,7 +618,7 @@ class Agent:
         assert d is not None and job is not None
         self._downloading()
         self._status("verifying")
-        data = d.part_map[:]
+        data = d.part.read_bytes()
         why = verify(data, job["package"], job["signature"], self.key)
         if why is not None:
             d.discard()  # never applied, never resumed from
