@@ -36,8 +36,9 @@ log = logging.getLogger("fleet.manager")
 TTE = "https://tte.invalid/ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _DEVICE_IN = re.compile(r"urn:tte:device:([A-Za-z0-9._-]+?)(?:/|>|$)")
-BATCH = 200
-TD_QUIET_S = 0.5  # no registration for this long: the TDs' turn  # registrations validated and written per graph update
+BATCH = 200  # registrations validated and written per graph update
+TD_QUIET_S = 0.5  # no registration for this long: the TDs' turn
+TD_BATCH_BUSY = 25  # TDs per update while registrations still come
 # what each role of the manager subscribes to: the graph keeper (`tte fleet serve`) and the deployer
 # (`tte fleet deploy`); one process may do both
 ROLE_KINDS = {"graph": ("state", "register", "td", "heartbeat", "telemetry"),
@@ -242,10 +243,10 @@ class Manager:
             except Exception as e:  # noqa: BLE001 - reported, the loop goes on
                 self.event("error", None, "", f"internal error: {type(e).__name__}: {e}")
             self._publish_status()
-            # TDs cost the most to convert: they wait while devices are still registering
-            settled = time.monotonic() - self.last_registration > TD_QUIET_S
-            if self.inbox.empty() and self.pending_tds and settled:
-                self._drain_tds()
+            # TDs cost the most: while devices still register, a few at a time when nothing else waits
+            if self.inbox.empty() and self.pending_tds:
+                settled = time.monotonic() - self.last_registration > TD_QUIET_S
+                self._drain_tds(BATCH if settled else TD_BATCH_BUSY)
                 continue
             try:
                 first = self.inbox.get(timeout=0.05)
