@@ -236,9 +236,11 @@ def encode(kind: str, obj: dict[str, Any], check: bool = False) -> bytes:
     return data
 
 
-# payloads of these kinds that passed their check, by their bytes: a rollout sends all its devices
-# the same job, and the devices of a simulated fleet share one process
-_CHECKED_KINDS = ("job",)
+# payloads of these kinds that passed their check, by their bytes (the check is a pure function of
+# them): a rollout sends all its devices the same job, and a fleet's births, heartbeats and
+# registrations repeat the same few payloads (they carry no device name)
+_CHECKED_KINDS = ("job", "state", "heartbeat", "register")
+_CHECKED_MAX = 1024
 _checked: dict[tuple[str, bytes], None] = {}
 
 
@@ -261,7 +263,7 @@ def decode(kind: str, payload: bytes) -> dict[str, Any]:
     if kind == "stream/get":
         check_bitmap(obj)
     if kind in _CHECKED_KINDS:
-        if len(_checked) >= 64:
+        if len(_checked) >= _CHECKED_MAX:
             _checked.clear()
         _checked[kind, bytes(payload)] = None
     return obj  # type: ignore[no-any-return]
