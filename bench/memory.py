@@ -11,6 +11,12 @@ streaming" shows what streaming gives), and the full update; the paper's figures
 tte/compiler/analysis.py). The input image lives in the arena (the application writes it at
 ``tte_input_buffer()``, TinyEngine-style); "in-buf KB" is the peak if the input were kept in a
 separate 48 KB buffer instead, as before. "peak KB" is what the firmware measures.
+
+Where the peak comes from (sparse + reorder): the arena's high water in the first step (the
+input image is whole in the arena then), in the rest of the forward pass and in the backward
+pass, and the floor no arena placement can go under while the input image is whole in the arena
+at the step's start: input + trainable + step counter + stack estimate (the trainable weights
+and biases persist across steps). "goal KB" is 80 % of the paper's sparse + reorder figure.
 """
 
 from __future__ import annotations
@@ -29,12 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine_info  # noqa: E402
 
 import tte  # noqa: E402
-from tte.compiler.analysis import analyze  # noqa: E402
+from tte.compiler.analysis import Analysis, analyze  # noqa: E402
 from tte.models.paper import build_paper_onnx, paper_results  # noqa: E402
 
 MODELS = (("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb"), ("proxyless-w0.3", "98kb"))
 BOARD = "stm32f746g-disco"
 KB = 1024
+GOAL_OF_PAPER = 0.8  # the goal: peak SRAM 20 % under the paper's sparse + reorder figure
 
 
 def quantized(model: str) -> tte.Graph:
@@ -54,6 +61,15 @@ def row(report: dict[str, Any]) -> dict[str, Any]:
     out["arena_peak_at"] = {"step": bd["step"], "node": bd["node"],
                             "top_tensors": [(t["tensor"], t["bytes"]) for t in bd["tensors"][:3]]}
     return out
+
+
+def where(a: Analysis) -> dict[str, Any]:
+    """Arena high water per phase of the training step, and the floor under the peak."""
+    hw, fwd = a.plan.high_water, a.scheduled.forward_nodes
+    r = a.report
+    floor = r["input_bytes"] + r["trainable_bytes"] + r["optimizer_bytes"] + r["target_bytes"] + r["stack_bytes"]
+    return {"arena_high_water_first_step": hw[0], "arena_high_water_forward_rest": max(hw[1:fwd], default=0),
+            "arena_high_water_backward": max(hw[fwd:], default=0), "floor_bytes_input_whole_in_arena": floor}
 
 
 def main() -> None:
@@ -78,16 +94,25 @@ def main() -> None:
         }
         entry: dict[str, Any] = {"scheme": scheme, "paper_kb": ref}
         for label, (spec, reorder, stream, paper_kb) in variants.items():
-            r = analyze(g, board=BOARD, scheme=spec, reorder=reorder, stream=stream).report
+            a = analyze(g, board=BOARD, scheme=spec, reorder=reorder, stream=stream)
+            r = a.report
             entry[label] = row(r)
+            if label == "sparse + reorder":
+                entry[label].update(where(a))
             print(f"{model:<16} {label:<30} {r['peak_sram_bytes'] / KB:>8.1f} "
                   f"{r['peak_sram_bytes_input_outside_arena'] / KB:>8.1f} {r['arena_bytes'] / KB:>7.1f} "
                   f"{r['train_arena_bytes'] / KB:>7.1f} {r['inference_arena_bytes'] / KB:>7.1f} "
                   f"{r['trainable_bytes'] / KB:>9.1f} {r['flash_bytes'] / KB:>7.1f}  "
                   f"{'' if paper_kb is None else paper_kb}")
-        bd = entry["sparse + reorder"]["arena_peak_at"]
+        best = entry["sparse + reorder"]
+        bd = best["arena_peak_at"]
         print(f"{'':<16} arena peak (sparse + reorder) at {bd['node']}: "
               + ", ".join(f"{n} {b / KB:.0f} KB" for n, b in bd["top_tensors"]))
+        entry["goal_kb"] = round(GOAL_OF_PAPER * ref["sparse_update_plus_reorder"], 1)
+        print(f"{'':<16} arena high water: first step {best['arena_high_water_first_step'] / KB:.1f} KB, "
+              f"rest of forward {best['arena_high_water_forward_rest'] / KB:.1f} KB, "
+              f"backward {best['arena_high_water_backward'] / KB:.1f} KB; floor (input + trainable + counter + "
+              f"stack) {best['floor_bytes_input_whole_in_arena'] / KB:.1f} KB; goal {entry['goal_kb']:.1f} KB")
         results["models"][model] = entry
     results["seconds"] = time.perf_counter() - t0
     print("KB = 1024 bytes. peak = arena (input image included) + trainable (in SRAM: a partially trained 1x1 "

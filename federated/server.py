@@ -52,7 +52,9 @@ def _loop(task: Task, strategy: Strategy, rounds: int, seed: int, transport: Tra
     rng = np.random.default_rng([seed, 5])
     result = RunResult(params, rounds, {}, {})
     for rnd in range(rounds):
-        selected = strategy.select(rnd, task.n_devices, rng)
+        pool = transport.available(task.n_devices)  # e.g. the devices online in the knowledge graph
+        selected = (strategy.select(rnd, task.n_devices, rng) if pool is None
+                    else [pool[i] for i in strategy.select(rnd, len(pool), rng)])
         q = spec.device_graph(params)
         msg = encode_down(q, send)
         config = {**strategy.configure(rnd, rounds, task.protocol), "round": rnd, "seed": seed, "send": ",".join(send)}

@@ -279,8 +279,11 @@ class Agent:
                  "previous_model": old.get("model")}
         _write_json(self.dir / "boot.json", trial)
         try:
-            model = DeviceModel(target, self.cfg.engine)
-            model.self_test(package_sha256=manifest["sha256"])
+            model = self.open_model(target)
+            if isinstance(model, DeviceModel):  # the verified package hash names the model's bytes
+                model.self_test(package_sha256=manifest["sha256"])
+            else:
+                model.self_test()
         except Exception as e:  # any failure of the new model sends the device back to the old one
             _write_json(self.dir / "boot.json", old)
             self.boot = old
@@ -290,6 +293,10 @@ class Agent:
         self.boot = trial
         self.model = model
         return None
+
+    def open_model(self, slot: Path) -> DeviceModel:
+        """The model of the package installed in `slot`, on the agent's engine (fleet.bridge: on a board)."""
+        return DeviceModel(slot, self.cfg.engine)
 
     # --- connection ---------------------------------------------------------------------------
 
@@ -668,7 +675,7 @@ class Agent:
             with self.lock:
                 if self.model is None and self.boot.get("active"):
                     try:
-                        self.model = DeviceModel(self.dir / "slots" / str(self.boot["active"]), self.cfg.engine)
+                        self.model = self.open_model(self.dir / "slots" / str(self.boot["active"]))
                     except Exception as e:  # a package this engine cannot run: report, keep the agent up
                         log.warning("%s: cannot train the installed package: %s", self.cfg.device, e)
                         return
@@ -676,10 +683,13 @@ class Agent:
             if m is None or m.trainer is None:
                 continue
             k = i % (len(xs) - held)
-            m.train(xs[k:k + 1], ys[k:k + 1])
-            i += 1
-            if i % 20 == 0:
-                m.last_accuracy = m.evaluate(xs[-held:], ys[-held:])
+            try:
+                m.train(xs[k:k + 1], ys[k:k + 1])
+                i += 1
+                if i % 20 == 0:
+                    m.last_accuracy = m.evaluate(xs[-held:], ys[-held:])
+            except TteError as e:  # a board behind a serial line that did not answer: the next step tries again
+                log.warning("%s: training step: %s", self.cfg.device, e)
 
     def publish_telemetry(self) -> None:
         m = self.model

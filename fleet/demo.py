@@ -81,7 +81,7 @@ def run_fleet_demo(report: Path, model: Path, devices: int = 4, echo: Callable[[
 
                 task = make_task("sine", devices, 0)
                 transport = MqttTransport(Endpoint.parse(cfg.url), cfg.password("manager"), "demo",
-                                          lambda i: names[i], timeout=120)
+                                          lambda i: names[i], timeout=120, store=manager.store)
                 try:
                     fed = train_federated(task, TinyMetaFed(clients_per_round=devices), rounds=1, seed=0,
                                           transport=transport)
@@ -90,7 +90,8 @@ def run_fleet_demo(report: Path, model: Path, devices: int = 4, echo: Callable[[
                 h = fed.history[-1]
                 out["federated"] = {"devices": int(h["devices"]), "loss": h["loss"],
                                     "bytes_up": sum(fed.bytes_up.values())}
-                echo(f"one TinyMetaFed round over MQTT (sine task): {int(h['devices'])} devices trained, mean loss "
+                echo(f"one TinyMetaFed round over MQTT (sine task) on the devices the knowledge graph holds as "
+                     f"online: {int(h['devices'])} devices trained, mean loss "
                      f"{h['loss']:.4f}, {sum(fed.bytes_up.values()):,} bytes up")
                 agents[-1].crash()
                 _wait(lambda: manager.presence.get(names[-1], {}).get("state") == "lost", 10)

@@ -11,6 +11,7 @@ Missing FPU or DSP extension come back as warnings, never as filters.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from semantic import queries
@@ -71,13 +72,27 @@ def match_model(store: Store, model: str) -> dict[str, Any]:
     return {"model": model, "inference": inference, "training": training, "warnings": warnings}
 
 
+def _instant(created: str) -> datetime:
+    """An xsd:dateTime as an instant; a value without a zone counts as UTC."""
+    t = datetime.fromisoformat(created)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _later(row: dict[str, Any], than: dict[str, Any]) -> bool:
+    """Whether `row` names the better newest model: created later, or as late with a lower id."""
+    a, b = _instant(row["newest_created"]), _instant(than["newest_created"])
+    return a > b or (a == b and row["newest"] < than["newest"])
+
+
 def stale(store: Store) -> list[dict[str, Any]]:
-    """Devices whose deployed model has a newer compatible model; the newest (ties: lowest id)."""
+    """Devices whose deployed model has a newer compatible model (the same signature, fits the
+    board, its input modality among the device's sensors); the newest (ties: lowest id)."""
     best: dict[str, dict[str, Any]] = {}
     for r in store.select(queries.load("stale")):
         device = local_id(r["device"])
         row = {"device": device, "deployed": local_id(r["deployed"]), "deployed_created": r["deployedCreated"],
                "newest": local_id(r["newest"]), "newest_created": r["newestCreated"]}
-        if device not in best or row["newest"] < best[device]["newest"]:
+        old = best.get(device)
+        if old is None or _later(row, old):
             best[device] = row
     return [best[d] for d in sorted(best)]

@@ -25,15 +25,16 @@ def model_sources(*defines: str) -> ModelSources:
 
 
 
-def assert_qemu_trains_like_host(q: Graph, scheme: str, xs: np.ndarray, ys: np.ndarray) -> None:
-    """One step per sample on the firmware in QEMU and as host C: the same losses step by
-    step, the same trained-weights CRC at the end, and weights that moved."""
+def assert_qemu_trains_like_host(q: Graph, scheme: str, xs: np.ndarray, ys: np.ndarray,
+                                 board: str = "qemu-mps2-an500") -> None:
+    """One step per sample on the firmware in QEMU (`board`: the M7 or the M33) and as host C:
+    the same losses step by step, the same trained-weights CRC at the end, and weights that moved."""
     host = Trainer(q, scheme=scheme, engine="c", seed=0)
-    board = Trainer(q, scheme=scheme, engine="qemu", seed=0)
+    emulated = Trainer(q, scheme=scheme, engine="qemu", seed=0, qemu_board=board)
     untrained = host.weights_crc32()
     try:
         for i in range(len(xs)):
-            assert board.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1]), f"step {i}"
-        assert board.weights_crc32() == host.weights_crc32() != untrained
+            assert emulated.step(xs[i:i + 1], ys[i:i + 1]) == host.step(xs[i:i + 1], ys[i:i + 1]), f"step {i}"
+        assert emulated.weights_crc32() == host.weights_crc32() != untrained
     finally:
-        board.sim.close()  # type: ignore[union-attr]
+        emulated.sim.close()  # type: ignore[union-attr]

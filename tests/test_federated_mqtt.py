@@ -105,3 +105,100 @@ def test_malformed_and_late_updates_are_excluded(tmp_path: Path) -> None:
             transport.close()
             for a in agents.values():
                 a.stop()
+
+
+class FromPool(InProcessTransport):
+    """In-process, selecting among a fixed pool of devices."""
+
+    def __init__(self, factory: DeviceFactory, pool: list[int]) -> None:
+        super().__init__(factory)
+        self.pool = pool
+
+    def available(self, n_devices: int) -> list[int] | None:
+        return self.pool
+
+
+def test_rounds_select_online_devices_from_the_knowledge_graph(tmp_path: Path) -> None:
+    """The pool is what the manager's graph says: online there, and a sensor for the task's input (or
+    none declared). Never selected: a device that went offline, one with a camera only, and one the
+    broker sees online but whose registration the graph refused. The run equals the in-process run
+    over the same pool, byte for byte."""
+    from fleetkit import device_status, start_manager
+
+    from fleet.select import online_in_graph
+
+    devices = {"imu-0": ["accelerometer"], "imu-1": ["accelerometer", "gyroscope"], "bare-2": [],
+               "cam-3": ["camera"], "gone-4": ["accelerometer"], "rogue-5": ["accelerometer"]}
+    names = list(devices)
+    task = make_task("sine", len(names), 0)
+    factory = DeviceFactory("sine", len(names), 0)
+    strategy = TinyMetaFed(clients_per_round=2)
+    with running_broker(tmp_path / "broker", names) as b:
+        m = start_manager(b.config)
+        agents = {}
+        for i, d in enumerate(names):
+            a = Agent(agent_config(b.config, d, tmp_path / d, keepalive=30, sensors=devices[d],
+                                   board="no-such-board" if d == "rogue-5" else "rp2040"))
+            a.fed_handler = device_handler(lambda i=i: factory(i))
+            a.start()
+            agents[d] = a
+        try:
+            assert wait_until(lambda: len(m.registered) == 5 and any(
+                e["device"] == "rogue-5" and "refused" in e["message"] for e in m.errors()), 20), m.errors()
+            agents["gone-4"].stop()
+            assert wait_until(lambda: device_status(m.store, "gone-4") == "offline", 10)
+            assert m.presence["rogue-5"]["state"] == "online"  # the broker's view: it is there
+            assert online_in_graph(m.store) == ["bare-2", "cam-3", "imu-0", "imu-1"]
+            assert online_in_graph(m.store, modality="camera") == ["bare-2", "cam-3"]
+            assert online_in_graph(m.store, model="fmnist_cnn") == []  # no device runs it
+            transport = MqttTransport(endpoint(b.config), b.config.password("manager"), b.config.fleet,
+                                      lambda i: names[i], timeout=60, store=m.store, modality="accelerometer")
+            try:
+                assert transport.available(len(names)) == [0, 1, 2]
+                over_mqtt = train_federated(task, strategy, rounds=3, seed=0, transport=transport)
+            finally:
+                transport.close()
+        finally:
+            for a in agents.values():
+                a.stop()
+            m.stop()
+    assert set(over_mqtt.bytes_down) <= {0, 1, 2} and over_mqtt.excluded == []
+    local = train_federated(task, strategy, rounds=3, seed=0, transport=FromPool(factory, [0, 1, 2]))
+    assert set(local.bytes_down) == set(over_mqtt.bytes_down)
+    for k in local.params:
+        assert over_mqtt.params[k].tobytes() == local.params[k].tobytes(), k
+
+
+def test_a_device_that_drops_out_mid_round_is_not_waited_for(tmp_path: Path) -> None:
+    """A device reset while it trains: its will (lost) ends the wait for it, long before the timeout."""
+    import threading
+    import time
+
+    release = threading.Event()
+    devices = ["steady", "flaky"]
+    with running_broker(tmp_path / "broker", devices) as b:
+        agents = {d: Agent(agent_config(b.config, d, tmp_path / d, keepalive=30)) for d in devices}
+        agents["steady"].fed_handler = lambda task: {"round": task["round"], "update": {}, "metrics": {"loss": 1.0}}
+
+        def stuck(task: dict) -> None:
+            release.wait(20)
+        agents["flaky"].fed_handler = stuck
+        for a in agents.values():
+            a.start()
+        assert wait_until(lambda: all(a.connected.is_set() for a in agents.values()), 20)
+        transport = MqttTransport(endpoint(b.config), b.config.password("manager"), b.config.fleet,
+                                  lambda i: devices[i], timeout=30)
+        reset = threading.Timer(0.5, agents["flaky"].crash)
+        try:
+            reset.start()
+            t0 = time.monotonic()
+            replies = {r.device: r for r in transport.train_round([Job(0, {}, {}), Job(1, {}, {})])}
+            took = time.monotonic() - t0
+        finally:
+            release.set()
+            reset.join()
+            transport.close()
+            agents["steady"].stop()
+    assert replies[0].error is None
+    assert "dropped out (lost)" in (replies[1].error or ""), replies[1]
+    assert took < 10, took

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from fwtools import model_sources, needs_arm_gcc
 
 from tte.cli import main
-from tte.cli.firmware import flash_command
 from tte.errors import TteError
 from tte.targets.boards import get_board, list_boards
 from tte.targets.firmware import build_firmware, linker_script, memory_origins
@@ -27,19 +26,21 @@ def test_linker_script_takes_budgets_from_the_board_file() -> None:
     assert "@" not in ld
     assert memory_origins(get_board("qemu-mps2-an500")) == (0, 0x20000000)
     assert memory_origins(get_board("rp2040"))[0] == 0x10000000
+    assert memory_origins(get_board("arduino-nano-33-ble-sense")) == (0x10000, 0x20000000)  # behind the bootloader
+    assert memory_origins(get_board("qemu-mps2-an505")) == (0x10000000, 0x38000000)  # secure aliases
 
 
 @needs_arm_gcc
 @pytest.mark.parametrize("board", [b.name for b in list_boards()])
 def test_builds_and_links_for_every_board(board: str, tmp_path: Path) -> None:
-    """Cortex-M0+ (rp2040), M4 (nano 33 BLE), M7 (an500, F746, H743): compile and link."""
+    """Cortex-M0+ (rp2040), M4 (nano 33 BLE), M7 (an500, F746, H743), M33 (an505): compile and link."""
     b = get_board(board)
     fw = build_firmware(model_sources(), b, out_dir=tmp_path, stream=b"Q" + bytes(7))
     assert fw.elf.is_file() and fw.bin.is_file() and fw.hex.is_file()
     hdr = subprocess.run(["arm-none-eabi-readelf", "-h", "-A", str(fw.elf)], capture_output=True, text=True,
                          check=True).stdout
     assert "ARM" in hdr
-    arch = {"cortex-m0plus": "v6S-M", "cortex-m4": "v7E-M", "cortex-m7": "v7E-M"}[b.core]
+    arch = {"cortex-m0plus": "v6S-M", "cortex-m4": "v7E-M", "cortex-m7": "v7E-M", "cortex-m33": "v8-M.mainline"}[b.core]
     assert f"Tag_CPU_arch: {arch}" in hdr
     if b.fpu:
         assert "Tag_ABI_VFP_args: VFP registers" in hdr
@@ -100,17 +101,6 @@ def test_uart_drivers_compile_for_their_boards(tmp_path: Path) -> None:
         assert base.to_bytes(4, "little") in fw.bin.read_bytes(), board
     with pytest.raises(TteError, match="no UART driver"):
         build_firmware(model_sources(), "rp2040", out_dir=tmp_path / "rp", in_mode="uart")
-
-
-def test_flash_commands_come_from_the_board_file() -> None:
-    f7 = flash_command(get_board("stm32f746g-disco"), Path("fw.elf"))
-    assert f7 == ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f7x.cfg", "-c",
-                  "program fw.elf verify reset exit"]
-    assert flash_command(get_board("rp2040"), Path("fw.elf")) == ["pyocd", "flash", "--target", "rp2040", "fw.elf"]
-    r = CliRunner().invoke(main, ["flash", "build/x", "--board", "arduino-nano-33-ble-sense", "--dry-run"])
-    assert r.exit_code == 0 and r.output.startswith("pyocd flash --target nrf52840 ")
-    r = CliRunner().invoke(main, ["flash", "build/x", "--board", "qemu-mps2-an500", "--dry-run"])
-    assert r.exit_code == 2 and "no flash_tool" in r.output
 
 
 def test_build_without_a_model_is_a_user_error(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """`tte fleet` end to end, each command its own process on a real Mosquitto: broker, serve, two device
-agents, status, a deploy; user errors exit 2 with one line."""
+agents (MQTT 3.1.1 and 5), status, a deploy; user errors exit 2 with one line."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def test_fleet_cli_session(tmp_path: Path) -> None:
     procs = [background("fleet", "broker", "--dir", bdir)]
     try:
         procs.append(background("fleet", "serve", "--broker-dir", bdir, "--store", str(tmp_path / "kg")))
-        for d in ("d1", "d2"):
+        for d, version in (("d1", "3.1.1"), ("d2", "5")):
             procs.append(background("fleet", "device", "--broker-dir", bdir, "--id", d, "--engine", "none",
-                                    "--state", str(tmp_path / d), "--board", "rp2040"))
+                                    "--state", str(tmp_path / d), "--board", "rp2040", "--mqtt", version))
 
         def status() -> dict | None:
             r = tte("fleet", "status", "--broker-dir", bdir, "--json")

@@ -306,3 +306,44 @@ def test_stage_parsing() -> None:
         parse_stages("50%,10%", 100)
     with pytest.raises(TteError):
         parse_stages("x", 100)
+
+
+def test_deploy_to_all_with_a_modality_takes_the_devices_whose_sensors_fit(tmp_path: Path) -> None:
+    """`--to all --modality camera` with a graph: online devices with a camera or no declared sensors,
+    as match decides; an accelerometer-only device is not sent a package it would refuse."""
+    from fleet.select import select_devices
+    from semantic.describe import describe_board, describe_device
+    from semantic.kg import KnowledgeGraph
+    from semantic.store import LocalStore
+    from tte.targets.boards import list_boards
+
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    kg.add([describe_board(b) for b in list_boards()])
+    kg.add([describe_device("imu", "rp2040", ["accelerometer"]), describe_device("cam", "rp2040", ["camera"]),
+            describe_device("bare", "rp2040"), describe_device("cam-off", "rp2040", ["camera"])])
+    online = ["bare", "cam", "imu", "unknown"]
+    assert select_devices("all", online, kg.store, "camera") == ["bare", "cam"]
+    assert select_devices("all", online, kg.store, "accelerometer") == ["bare", "imu"]
+    assert select_devices("all", online, kg.store) == online
+    assert select_devices("all", online, None, "camera") == online  # no graph: the devices refuse themselves
+
+
+def test_deploy_with_mqtt_5_and_3_1_1_devices(tmp_path: Path, pkg_dir: Path) -> None:
+    """A manager on MQTT 5 deploys to a device on MQTT 5 and one on MQTT 3.1.1 through one broker."""
+    versions = {"v5": "5", "v311": "3.1.1"}
+    with running_broker(tmp_path / "broker", list(versions)) as b:
+        m = start_manager(b.config, mqtt_version="5")
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
+        agents = [Agent(agent_config(b.config, d, tmp_path / d, mqtt_version=v)) for d, v in versions.items()]
+        for a in agents:
+            a.start()
+        try:
+            assert wait_until(lambda: len(m.registered) == 2, 10)
+            r = deploy(m, pkg, list(versions), block_size=1024)
+            assert set(r.states.values()) == {"applied"}, r.to_json()
+            for d in versions:
+                assert installed(tmp_path / d) == unpack(pkg.data)
+        finally:
+            for a in agents:
+                a.stop()
+            m.stop()

@@ -9,6 +9,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from fleetkit import Probe, agent_config, agent_process, device_status, running_broker, start_manager, wait_until
 
 from fleet import protocol
@@ -17,12 +18,14 @@ from fleet.agent import Agent
 TTE = "https://tte.invalid/ns#"
 
 
-def test_devices_register_with_their_td(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", ["3.1.1", "5"])
+def test_devices_register_with_their_td(tmp_path: Path, version: str) -> None:
+    """On MQTT 3.1.1 and on MQTT 5 (manager and agents alike)."""
     devices = ["d1", "d2", "d3"]
     with running_broker(tmp_path / "broker", devices) as b:
-        m = start_manager(b.config)
-        agents = [Agent(agent_config(b.config, d, tmp_path / d, board="rp2040", sensors=["accelerometer"]))
-                  for d in devices]
+        m = start_manager(b.config, mqtt_version=version)
+        agents = [Agent(agent_config(b.config, d, tmp_path / d, board="rp2040", sensors=["accelerometer"],
+                                     mqtt_version=version)) for d in devices]
         for a in agents:
             a.start()
         assert wait_until(lambda: len(m.registered) == 3 and len(m.tds) == 3, 10)

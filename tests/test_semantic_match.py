@@ -70,8 +70,9 @@ def brute_stale(fleet: Fleet) -> list[tuple[str, str, str]]:
             continue
         b = fleet.board(d.board)
         dep = models[d.deployed]
-        newer = [m for m in fleet.models if sig(m) == sig(dep) and m.created > dep.created and any(
-            r["inference_peak_sram_bytes"] <= b.sram_bytes and r["flash_bytes"] <= b.flash_bytes for r in m.reports)]
+        newer = [m for m in fleet.models if sig(m) == sig(dep) and m.created > dep.created and sensor_fits(m, d)
+                 and any(r["inference_peak_sram_bytes"] <= b.sram_bytes and r["flash_bytes"] <= b.flash_bytes
+                         for r in m.reports)]
         if newer:
             latest = max(m.created for m in newer)
             out.append((d.ident, dep.ident, min(m.ident for m in newer if m.created == latest)))
@@ -178,3 +179,26 @@ def test_an_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Any)
     assert match_model(kg.store, "vision")["inference"] == ["bare", "cam"]
     assert [t["device"] for t in match_model(kg.store, "vision")["training"]] == ["bare", "cam"]
     assert match_model(kg.store, "anything")["inference"] == ["bare", "cam", "imu"]
+
+
+def test_stale_offers_only_a_model_the_devices_sensors_fit(tmp_path: Any) -> None:
+    """A newer image model does not make an accelerometer-only device stale; a newer model without
+    a modality, or a device with a camera or no declared sensors, does."""
+    from semantic.describe import describe_board, describe_device, describe_model
+
+    m = generate_fleet(list_boards(), 0, 1, seed=4).models[0]
+    report = {**m.reports[0], "peak_sram_bytes": 1024, "inference_peak_sram_bytes": 512, "flash_bytes": 1024}
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    kg.add([describe_board(b) for b in list_boards()])
+    kg.add(describe_model("old", m.summary, report, "2025-01-01T00:00:00Z")
+           + describe_model("vision", m.summary, report, "2025-03-01T00:00:00Z", modality="camera"))
+    kg.add([describe_device("imu", "rp2040", ["accelerometer"], deployed_model="old"),
+            describe_device("cam", "rp2040", ["camera"], deployed_model="old"),
+            describe_device("bare", "rp2040", deployed_model="old")])
+    assert [(r["device"], r["newest"]) for r in stale(kg.store)] == [("bare", "vision"), ("cam", "vision")]
+    kg.add(describe_model("motion", m.summary, report, "2025-02-01T00:00:00Z", modality="accelerometer"))
+    assert [(r["device"], r["newest"]) for r in stale(kg.store)] == [("bare", "vision"), ("cam", "vision"),
+                                                                      ("imu", "motion")]
+    kg.add(describe_model("generic", m.summary, report, "2025-04-01T00:00:00+02:00"))
+    assert {r["device"]: r["newest"] for r in stale(kg.store)} == {"bare": "generic", "cam": "generic",
+                                                                   "imu": "generic"}

@@ -42,8 +42,22 @@ def read_manifest(folder: Path) -> list[str] | None:
 
 
 def _is_plain_name(name: str) -> bool:
-    # A manifest names files directly inside its folder: nothing else can be touched through it.
-    return bool(name) and name not in (".", "..", MANIFEST) and "/" not in name and "\\" not in name
+    # A manifest names files inside its folder: nothing else can be touched through it. A name
+    # with "/" is a file in a subfolder (a tree output, `nested=True`): no "..", ".", empty or
+    # absolute parts.
+    parts = name.split("/")
+    return (bool(name) and name != MANIFEST and "\\" not in name
+            and all(part not in ("", ".", "..") for part in parts))
+
+
+def _inside(d: Path, name: str) -> bool:
+    """Whether ``d/name`` lies in ``d`` through real folders only (no symlinked parent)."""
+    cur = d
+    for part in name.split("/")[:-1]:
+        cur = cur / part
+        if cur.is_symlink() or (cur.exists() and not cur.is_dir()):
+            return False
+    return True
 
 
 def check_output_dir(out: str | os.PathLike[str], *, force: bool = False, option: str = "--force",
@@ -76,7 +90,8 @@ def check_output_dir(out: str | os.PathLike[str], *, force: bool = False, option
 
 
 def _check_collisions(d: Path, names: list[str], owned: list[str]) -> None:
-    foreign = sorted(n for n in names if n not in owned and (d / n).exists())
+    foreign = sorted(n for n in names
+                     if (n not in owned and ((d / n).exists() or (d / n).is_symlink())) or not _inside(d, n))
     if foreign:
         raise TteError(f"would overwrite {', '.join(foreign)}, which tte did not write; "
                        "move it or choose another folder", file=str(d))
@@ -94,10 +109,12 @@ def _write_manifest(folder: Path, names: list[str], command: str) -> None:
 
 @contextmanager
 def output_dir(out: str | os.PathLike[str], *, command: str, force: bool = False, option: str = "--force",
-               adopt: Callable[[Path], list[str] | None] | None = None) -> Iterator[Path]:
+               adopt: Callable[[Path], list[str] | None] | None = None, nested: bool = False) -> Iterator[Path]:
     """Stage an output folder: yields an empty folder to fill; on success its files replace
     tte's files in ``out`` (and those of the old manifest that the new output lacks are removed),
-    on failure nothing in ``out`` changes."""
+    on failure nothing in ``out`` changes. ``nested``: the output may have subfolders (a C
+    package); the manifest lists its files by relative path, and files of others in those
+    subfolders are kept like those at the top."""
     d = Path(out).resolve()
     owned = check_output_dir(d, force=force, option=option, adopt=adopt)
     d.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +123,12 @@ def output_dir(out: str | os.PathLike[str], *, command: str, force: bool = False
     make_public(stage, directory=True)
     try:
         yield stage
-        names = sorted(p.name for p in stage.iterdir())
-        bad = [n for n in names if not _is_plain_name(n) or not (stage / n).is_file()]
+        if nested:
+            names = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if not p.is_dir())
+        else:
+            names = sorted(p.name for p in stage.iterdir())
+        bad = [n for n in names if not _is_plain_name(n) or ("/" in n and not nested) or (stage / n).is_symlink()
+               or not (stage / n).is_file()]
         if bad:
             raise TteError(f"tte writes only plain files into an output folder, not {', '.join(bad)}")
         if fresh:
@@ -116,13 +137,14 @@ def output_dir(out: str | os.PathLike[str], *, command: str, force: bool = False
             return
         _check_collisions(d, names, owned)
         for n in names:
+            (d / n).parent.mkdir(parents=True, exist_ok=True)
             os.replace(stage / n, d / n)
         for n in set(owned) - set(names):
             old = d / n
-            if old.is_file() and not old.is_symlink():
+            if _inside(d, n) and old.is_file() and not old.is_symlink():
                 old.unlink()
         _write_manifest(d, names, command)
-        stage.rmdir()
+        shutil.rmtree(stage)   # empty but for the subfolders of a nested output
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

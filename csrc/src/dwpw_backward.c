@@ -1153,8 +1153,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
     float *row;
     int32_t *off;
-    const float lr_b = p->b_update != NULL ? (float)p->b_update->lr : 0.0f;
-    const float lr_qb = q != NULL && q->b_update != NULL ? (float)q->b_update->lr : 0.0f;
+    const float lr_b = p->b_update != NULL ? (float)tte_update_lr(p->b_update) : 0.0f;
+    const float lr_qb = q != NULL && q->b_update != NULL ? (float)tte_update_lr(q->b_update) : 0.0f;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
     if (q != NULL) {

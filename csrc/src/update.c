@@ -90,7 +90,7 @@ void tte_conv2d_weight_update_f32(const tte_conv2d_geom_t *g, const tte_update_p
                                   const int8_t *x_q, const float *x_f, float x_scale, int32_t x_zp,
                                   const float *dy)
 {
-    const float lr = (float)u->lr;
+    const float lr = (float)tte_update_lr(u);
     TTE_CONV_UPDATE_LOOP(w[wi] -= lr * gr);
 }
 
@@ -134,7 +134,7 @@ void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_fea
                               const tte_update_params_t *u, float *w, const int8_t *x_q, const float *x_f,
                               float x_scale, int32_t x_zp, const float *dy)
 {
-    const float lr = (float)u->lr;
+    const float lr = (float)tte_update_lr(u);
     TTE_FC_UPDATE_LOOP(w[wi] -= lr * gr);
 }
 
@@ -151,7 +151,7 @@ static float bias_grad(int32_t rows, int32_t channels, int32_t n, const float *d
 void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
                          const float *dy, int32_t step)
 {
-    const float lr = (float)u->lr;
+    const float lr = (float)tte_update_lr(u);
     int32_t oi;
     for (oi = 0; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
@@ -163,7 +163,7 @@ void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params
 void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params_t *u, float *b,
                          const float *dy)
 {
-    const float lr = (float)u->lr;
+    const float lr = (float)tte_update_lr(u);
     int32_t oi;
     for (oi = 0; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
@@ -203,6 +203,6 @@ void tte_sgd_update_s32(const tte_update_params_t *u, int32_t *w, int32_t d0, in
 void tte_sgd_update_f32(const tte_update_params_t *u, float *w, int32_t d0, int32_t mid, int32_t dlast,
                         const float *grad)
 {
-    const float lr = (float)u->lr;
+    const float lr = (float)tte_update_lr(u);
     TTE_SGD_LOOP(w[wi] -= lr * gr)
 }

@@ -33,6 +33,10 @@ class Transport(ABC):
     @abstractmethod
     def train_round(self, jobs: list[Job]) -> list[Reply]: ...
 
+    def available(self, n_devices: int) -> list[int] | None:
+        """The devices a round may select from, asked before each round (None: all `n_devices`)."""
+        return None
+
     def session(self, loop: Callable[[Transport], T]) -> T:
         """Run the server loop ``loop(transport)``; transports that own the event loop
         (Flower's simulation engine) run it inside their server app."""

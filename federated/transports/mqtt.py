@@ -1,9 +1,12 @@
 """Federated rounds over MQTT (the fleet's broker and topics, fleet.protocol).
 
-The server publishes each job on ``tte/v1/<fleet>/<device>/fed/task`` (the model message's
+Which devices a round may select comes from the knowledge graph when the transport has one (the
+devices online there, running the model, with a sensor for its input), else from all of them. The
+server publishes each job on ``tte/v1/<fleet>/<device>/fed/task`` (the model message's
 arrays as base64 with dtype and shape, the round's configuration, a round token) and collects
 ``.../fed/update`` replies until every selected device answered or ``timeout`` passed. A device
-whose retained state is not ``online`` is not waited for (it comes back as an error reply); a
+whose retained state is not ``online`` is not waited for (it comes back as an error reply), nor one
+that goes offline or lost during the round (its will, with the Sparkplug bdseq rule); a
 reply with an old round token (late) is dropped; one that does not decode is a malformed update;
 the server loop excludes all of them from the round and logs why.
 
@@ -28,6 +31,7 @@ from federated.client import Device
 from federated.transports.base import Job, Reply, Transport
 from fleet import protocol
 from fleet.mqtt import Endpoint, make_client
+from semantic.store import Store
 
 log = logging.getLogger("federated")
 _ROUNDS = itertools.count(1)
@@ -79,17 +83,25 @@ def device_handler(device: Callable[[], Device]) -> Callable[[dict[str, Any]], d
 
 
 class MqttTransport(Transport):
-    """Server side. ``names(i)`` is the fleet device id of federated device ``i``."""
+    """Server side. ``names(i)`` is the fleet device id of federated device ``i``.
+
+    With ``store`` (the knowledge graph `tte fleet serve` keeps), each round selects among the devices
+    the graph holds as online, and with ``model`` / ``modality`` among those that run that model /
+    whose sensors fit that input modality (fleet.select.online_in_graph); without it, among all and
+    a device whose retained state is not online is excluded when the round starts."""
 
     def __init__(self, endpoint: Endpoint, password: str, fleet: str, names: Callable[[int], str], *,
-                 username: str = "manager", timeout: float = 120.0) -> None:
+                 username: str = "manager", timeout: float = 120.0, store: Store | None = None,
+                 model: str | None = None, modality: str | None = None) -> None:
         self.fleet = fleet
         self.names = names
         self.timeout = timeout
+        self.store, self.model, self.modality = store, model, modality
         self.lock = threading.Lock()
         self.replies: dict[str, dict[str, Any]] = {}
         self.round_token = ""
         self.states: dict[str, str] = {}
+        self.bdseq: dict[str, int] = {}
         self.arrived = threading.Event()
         self.connected = threading.Event()
         self.client = make_client(endpoint, f"tte-fed-{fleet}-{time.monotonic_ns()}", username, password)
@@ -129,7 +141,10 @@ class MqttTransport(Transport):
             return
         with self.lock:
             if t.kind == "state":
-                self.states[t.device] = obj["state"]
+                seq = self.bdseq.get(t.device, -1)
+                if obj["state"] == "online" or obj["bdseq"] >= seq:  # not an old connection's late will
+                    self.states[t.device], self.bdseq[t.device] = obj["state"], max(seq, obj["bdseq"])
+                    self.arrived.set()
                 return
             if obj["round"] != self.round_token:
                 log.warning("%s: late update of round %s dropped", t.device, obj["round"])
@@ -140,6 +155,17 @@ class MqttTransport(Transport):
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+    def available(self, n_devices: int) -> list[int] | None:
+        if self.store is None:
+            return None
+        from fleet.select import online_in_graph
+
+        online = set(online_in_graph(self.store, self.model, self.modality))
+        pool = [i for i in range(n_devices) if self.names(i) in online]
+        log.info("round pool from the knowledge graph: %d of %d devices online%s", len(pool), n_devices,
+                 "".join(f", {k} {v}" for k, v in (("model", self.model), ("modality", self.modality)) if v))
+        return pool
 
     def train_round(self, jobs: list[Job]) -> list[Reply]:
         token = f"r{next(_ROUNDS)}-{time.monotonic_ns()}"
@@ -156,18 +182,22 @@ class MqttTransport(Transport):
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if set(self.replies) >= set(by_name) - offline:
-                    break
+                pending = set(by_name) - offline - set(self.replies)
+                if all(self.states.get(n) != "online" for n in pending):
+                    break  # every answer still missing is from a device that dropped out: no use waiting
             self.arrived.wait(0.05)
             self.arrived.clear()
         with self.lock:
             got, self.round_token = dict(self.replies), ""
+            states = dict(self.states)
         out = []
         for name, job in by_name.items():
             if name in offline:
                 out.append(Reply(job.device, error=f"device {name} is not online"))
             elif name in got:
                 out.append(self._reply(job.device, got[name]))
+            elif states.get(name) != "online":
+                out.append(Reply(job.device, error=f"device {name} dropped out ({states.get(name)}) during the round"))
         return out
 
     @staticmethod

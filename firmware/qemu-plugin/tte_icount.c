@@ -20,6 +20,16 @@
  *               to the next such block (or the region's end), i.e. per call site of the
  *               training step, its callees included.
  *   lo, hi      optional: the address range of the function whose blocks delimit sites.
+ *   cost        optional (cost=1): also count, per region, what a cycle model needs beyond the
+ *               instruction count, written after each "region" line as
+ *               "cost ldm=.. ldm_beats=.. vldm=.. vldm_beats=.. div=.. vdiv=.. taken=..
+ *               flash_reads=.. flash_misses=..": load/store-multiple instructions and their
+ *               64-bit beats (ceil(registers / 2)), the same for VLDM/VSTM/VPUSH/VPOP (words),
+ *               integer divides, VDIV/VSQRT, taken branches (a block that does not start where
+ *               the previous one ended), and data reads from [flash_lo, flash_hi) with the
+ *               misses of a simulated L1 D-cache (dcache bytes, dways ways, 32-byte lines,
+ *               LRU). The host turns these counts into a cycle estimate (tte/targets/cycles.py).
+ *   flash_lo, flash_hi, dcache, dways   the cost mode's flash range and D-cache geometry.
  *
  * Counting: every translation block adds its instruction count to one 64-bit counter when
  * it starts executing (an inline add, no helper call). A block only stops early on an
@@ -39,12 +49,18 @@ typedef uint64_t qemu_plugin_id_t;
 struct qemu_plugin_tb;
 typedef struct qemu_info_t qemu_info_t; /* opaque here: not read */
 
+struct qemu_plugin_insn;
+typedef uint32_t qemu_plugin_meminfo_t;
+
 enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS = 0 };
 enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 = 0 };
+enum qemu_plugin_mem_rw { QEMU_PLUGIN_MEM_RW = 3 };
 
 typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index, qemu_plugin_meminfo_t info, uint64_t vaddr,
+                                          void *userdata);
 
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *tb, enum qemu_plugin_op op,
@@ -53,6 +69,12 @@ void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin
                                           enum qemu_plugin_cb_flags flags, void *userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
+const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_mem_cb_t cb,
+                                      enum qemu_plugin_cb_flags flags, enum qemu_plugin_mem_rw rw, void *userdata);
+bool qemu_plugin_mem_is_store(qemu_plugin_meminfo_t info);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
 void qemu_plugin_outs(const char *string);
 
@@ -83,6 +105,137 @@ static uint64_t site_insns[TTE_MAX_SITES];
 static size_t n_sites;
 static size_t cur_site = SIZE_MAX; /* site being charged, SIZE_MAX outside */
 static uint64_t site_start;
+
+/* Cost mode (cost=1): event counters that run all the time; a region reports its deltas. */
+enum { K_LDM, K_LDM_BEATS, K_VLDM, K_VLDM_BEATS, K_DIV, K_VDIV, K_STATIC, K_TAKEN = K_STATIC, K_FLASH_READS,
+       K_FLASH_MISSES, K_N };
+static const char *const k_names[K_N] = {"ldm", "ldm_beats", "vldm", "vldm_beats", "div", "vdiv", "taken",
+                                         "flash_reads", "flash_misses"};
+static bool cost_mode;
+static uint64_t kcount[K_N], kstart[K_N];
+static uint64_t next_pc = UINT64_MAX; /* where the last executed block falls through to */
+static uint64_t flash_lo = 0, flash_hi = 0;
+
+struct tb_cost {
+    uint64_t vaddr, end;
+    uint64_t k[K_STATIC]; /* this block's static counts, added each time it executes */
+};
+
+#define LINE_SHIFT 5u /* 32-byte cache lines, as the Cortex-M7's L1 */
+#define MAX_WAYS 8u
+#define MAX_SETS 4096u
+static uint64_t dcache_bytes = 4096, dways = 4;
+static uint32_t n_sets;
+static uint64_t tag_of[MAX_SETS][MAX_WAYS]; /* line address + 1; 0 = empty */
+static uint64_t used_at[MAX_SETS][MAX_WAYS];
+static uint64_t dclock;
+
+static unsigned popcount16(uint32_t x)
+{
+    unsigned n = 0;
+    for (x &= 0xFFFFu; x != 0; x &= x - 1) {
+        n++;
+    }
+    return n;
+}
+
+/* Thumb-2 classes that a single-issue count prices differently (ARMv7-M encodings). */
+static void classify(const uint8_t *p, size_t size, uint64_t k[K_STATIC])
+{
+    uint32_t hw1 = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    if (size == 2) {
+        unsigned regs = 0;
+        if ((hw1 & 0xFE00u) == 0xB400u || (hw1 & 0xFE00u) == 0xBC00u) { /* PUSH, POP (bit 8: LR / PC) */
+            regs = popcount16(hw1 & 0x1FFu);
+        } else if ((hw1 & 0xF000u) == 0xC000u) { /* STMIA, LDMIA */
+            regs = popcount16(hw1 & 0xFFu);
+        } else {
+            return;
+        }
+        k[K_LDM] += 1;
+        k[K_LDM_BEATS] += (regs + 1) / 2;
+        return;
+    }
+    uint32_t hw2 = (uint32_t)p[2] | (uint32_t)p[3] << 8;
+    uint32_t op = (hw1 >> 7) & 3u;
+    if ((hw1 & 0xFE40u) == 0xE800u && (op == 1u || op == 2u)) { /* LDM/STM IA/DB, incl. PUSH/POP.W */
+        k[K_LDM] += 1;
+        k[K_LDM_BEATS] += (popcount16(hw2) + 1) / 2;
+    } else if ((hw1 & 0xFE00u) == 0xEC00u && (hw2 & 0x0E00u) == 0x0A00u) { /* VFP load/store, 64-bit moves */
+        uint32_t pb = (hw1 >> 8) & 1u, ub = (hw1 >> 7) & 1u, wb = (hw1 >> 5) & 1u;
+        bool vldr = pb == 1u && wb == 0u;               /* VLDR/VSTR: one register */
+        bool vmov64 = pb == 0u && ub == 0u && wb == 0u; /* VMOV between two core registers */
+        if (!vldr && !vmov64) {
+            k[K_VLDM] += 1;
+            k[K_VLDM_BEATS] += ((hw2 & 0xFFu) + 1) / 2;
+        }
+    } else if (((hw1 & 0xFFF0u) == 0xFB90u || (hw1 & 0xFFF0u) == 0xFBB0u) && (hw2 & 0x00F0u) == 0x00F0u) {
+        k[K_DIV] += 1; /* SDIV, UDIV */
+    } else if (((hw1 & 0xFFB0u) == 0xEE80u && (hw2 & 0x0E50u) == 0x0A00u) ||
+               ((hw1 & 0xFFBFu) == 0xEEB1u && (hw2 & 0x0ED0u) == 0x0AC0u)) {
+        k[K_VDIV] += 1; /* VDIV, VSQRT */
+    }
+}
+
+static void on_tb_cost(unsigned int vcpu, void *udata)
+{
+    (void)vcpu;
+    const struct tb_cost *c = udata;
+    if (c->vaddr != next_pc) {
+        kcount[K_TAKEN]++;
+    }
+    next_pc = c->end;
+    for (unsigned i = 0; i < K_STATIC; i++) {
+        kcount[i] += c->k[i];
+    }
+}
+
+static void on_load(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
+{
+    (void)vcpu;
+    (void)udata;
+    if (qemu_plugin_mem_is_store(info) || vaddr < flash_lo || vaddr >= flash_hi) {
+        return;
+    }
+    kcount[K_FLASH_READS]++;
+    uint64_t line = vaddr >> LINE_SHIFT;
+    uint32_t set = (uint32_t)(line % n_sets);
+    uint64_t *tags = tag_of[set], *used = used_at[set];
+    dclock++;
+    uint32_t victim = 0;
+    for (uint32_t w = 0; w < dways; w++) {
+        if (tags[w] == line + 1) {
+            used[w] = dclock;
+            return;
+        }
+        if (used[w] < used[victim]) {
+            victim = w;
+        }
+    }
+    kcount[K_FLASH_MISSES]++;
+    tags[victim] = line + 1;
+    used[victim] = dclock;
+}
+
+static void add_cost_callbacks(struct qemu_plugin_tb *tb)
+{
+    struct tb_cost *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return;
+    }
+    c->vaddr = qemu_plugin_tb_vaddr(tb);
+    c->end = c->vaddr;
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        size_t size = qemu_plugin_insn_size(insn);
+        classify(qemu_plugin_insn_data(insn), size, c->k);
+        c->end += size;
+        /* both directions, filtered in on_load: QEMU 7.2 applies the R/W filter the wrong way round */
+        qemu_plugin_register_vcpu_mem_cb(insn, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+    }
+    qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_cost, QEMU_PLUGIN_CB_NO_REGS, c);
+}
 
 static void close_site(void)
 {
@@ -119,6 +272,7 @@ static void on_begin(unsigned int vcpu, void *udata)
     (void)vcpu;
     (void)udata;
     region_start = insns;
+    memcpy(kstart, kcount, sizeof kstart);
     region_open = true;
     cur_site = SIZE_MAX;
 }
@@ -132,6 +286,13 @@ static void on_end(unsigned int vcpu, void *udata)
         fprintf(out, "error end-without-begin\n");
     } else {
         fprintf(out, "region %" PRIu64 "\n", insns - region_start);
+        if (cost_mode) {
+            fprintf(out, "cost");
+            for (unsigned i = 0; i < K_N; i++) {
+                fprintf(out, " %s=%" PRIu64, k_names[i], kcount[i] - kstart[i]);
+            }
+            fprintf(out, "\n");
+        }
     }
     fflush(out);
     region_open = false;
@@ -153,6 +314,9 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     }
     qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &insns,
                                              qemu_plugin_tb_n_insns(tb));
+    if (cost_mode) {
+        add_cost_callbacks(tb);
+    }
     if (prof != NULL) {
         struct tb_count *c = calloc(1, sizeof *c);
         if (c != NULL) {
@@ -218,6 +382,16 @@ TTE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
             ok = parse_u64(a + 3, &addr_lo);
         } else if (strncmp(a, "hi=", 3) == 0) {
             ok = parse_u64(a + 3, &addr_hi);
+        } else if (strcmp(a, "cost=1") == 0) {
+            cost_mode = true;
+        } else if (strncmp(a, "flash_lo=", 9) == 0) {
+            ok = parse_u64(a + 9, &flash_lo);
+        } else if (strncmp(a, "flash_hi=", 9) == 0) {
+            ok = parse_u64(a + 9, &flash_hi);
+        } else if (strncmp(a, "dcache=", 7) == 0) {
+            ok = parse_u64(a + 7, &dcache_bytes);
+        } else if (strncmp(a, "dways=", 6) == 0) {
+            ok = parse_u64(a + 6, &dways);
         } else {
             ok = false;
         }
@@ -228,6 +402,12 @@ TTE_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
             return -1;
         }
     }
+    uint64_t lines = dcache_bytes >> LINE_SHIFT;
+    if (dways == 0 || dways > MAX_WAYS || lines == 0 || lines % dways != 0 || lines / dways > MAX_SETS) {
+        qemu_plugin_outs("tte_icount: bad D-cache geometry (dcache, dways)\n");
+        return -1;
+    }
+    n_sets = (uint32_t)(lines / dways);
     out = path ? fopen(path, "w") : stderr;
     if (out == NULL) {
         qemu_plugin_outs("tte_icount: cannot open the output file\n");

@@ -10,13 +10,17 @@
  *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
  *   'I' payload input                     one inference         -> "O <output hex>"
  *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
+ *   'R'                                   the sizes again           -> "R ..." (as at start: a host
+ *                                         that joins a running board, tte fleet bridge, asks)
  *   'G'                                   trainable weights     -> "W <hex>"   (TTE_FW_WEIGHTS_IO)
  *   'S' payload weights[TTE_TRAINABLE_BYTES]  set them          -> "S"       (TTE_FW_WEIGHTS_IO)
+ *   'D'                                   weights checkpoint    -> "tte-ckpt ..." lines
+ *       (csrc/include/tte/checkpoint.h; for a model header with TTE_CHECKPOINT_BYTES)
  *   'Q' or end of stream                  -> "A <correct> <scored>", "K <stack peak bytes>
  *                                            <stack region bytes>", "Z", exit status 0
  * Inputs and outputs are the model's element types (tte_input_t / tte_output_t: int8, or
  * float32 little-endian for float I/O around an int8 body).
- * Before the first command: "R <input bytes> <output bytes> <trainable bytes> <arena bytes>".
+ * Before the first command (and on 'R'): "R <input bytes> <output bytes> <trainable bytes> <arena bytes>".
  * Every training step and inference runs between tte_region_begin() and tte_region_end();
  * one empty region comes first so the host can subtract the markers' own instructions. */
 #include "tte_fw.h"
@@ -178,6 +182,22 @@ static uint32_t argmax(const tte_output_t *v, uint32_t n)
     return best;
 }
 
+static void report_sizes(void)
+{
+    char line[48];
+    char *p = line;
+    *p++ = 'R';
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_INPUT_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_OUTPUT_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_TRAINABLE_BYTES);
+    *p++ = ' ';
+    p = tte_fmt_u32(p, TTE_ARENA_BYTES);
+    put_line(line, p);
+}
+
 static void report_end(void)
 {
     char line[48];
@@ -208,17 +228,7 @@ int main(void)
     tte_region_begin();
     tte_region_end();
 
-    p = line;
-    *p++ = 'R';
-    *p++ = ' ';
-    p = tte_fmt_u32(p, TTE_INPUT_BYTES);
-    *p++ = ' ';
-    p = tte_fmt_u32(p, TTE_OUTPUT_BYTES);
-    *p++ = ' ';
-    p = tte_fmt_u32(p, TTE_TRAINABLE_BYTES);
-    *p++ = ' ';
-    p = tte_fmt_u32(p, TTE_ARENA_BYTES);
-    put_line(line, p);
+    report_sizes();
     tte_io_flush();
 
     for (;;) {
@@ -280,6 +290,10 @@ int main(void)
             put_hex_bytes('O', (const uint8_t *)output_buf, TTE_OUTPUT_BYTES);
             break;
         }
+        case 'R':
+            expect_length(length, 0u);
+            report_sizes();
+            break;
         case 'C':
             expect_length(length, 0u);
             p = line;
@@ -288,6 +302,12 @@ int main(void)
             p = tte_fmt_hex32(p, tte_trainable_crc32());
             put_line(line, p);
             break;
+#if defined(TTE_CHECKPOINT_BYTES)
+        case 'D':
+            expect_length(length, 0u);
+            tte_checkpoint_print(tte_io_write);
+            break;
+#endif
 #if defined(TTE_FW_WEIGHTS_IO)
         case 'G':
             expect_length(length, 0u);

@@ -11,6 +11,10 @@ void Default_Handler(void);
 void HardFault_Handler(void);
 
 #define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
+#define SCB_VTOR (*(volatile uint32_t *)0xE000ED08u)
+
+struct vector_table;
+extern const struct vector_table tte_vectors;
 
 static uint32_t current_sp(void)
 {
@@ -21,6 +25,10 @@ static uint32_t current_sp(void)
 
 __attribute__((noreturn)) void Reset_Handler(void)
 {
+#if defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__)
+    /* Our own vector table: behind a bootloader (Nano 33 BLE: 0x10000) VTOR still names its table. */
+    SCB_VTOR = (uint32_t)(uintptr_t)&tte_vectors;
+#endif
 #if defined(__ARM_FP)
     /* CP10 and CP11 full access: must precede the first floating-point instruction. */
     SCB_CPACR |= 0xFu << 20;

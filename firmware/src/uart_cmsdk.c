@@ -1,7 +1,12 @@
-/* ARM CMSDK APB UART (MPS2 boards, QEMU mps2-an500): UART0 at 0x40004000. */
+/* ARM CMSDK APB UART (MPS2 boards): UART0 at 0x40004000 on mps2-an500; a board file's
+ * uart_base overrides it (mps2-an505: 0x50200000, the secure alias the secure firmware uses). */
 #include "tte_fw.h"
 
+#ifdef TTE_UART_BASE
+#define CMSDK_UART0_BASE TTE_UART_BASE
+#else
 #define CMSDK_UART0_BASE 0x40004000u
+#endif
 
 typedef struct {
     volatile uint32_t DATA;     /* 0x00 */

@@ -141,7 +141,7 @@ def demo(model: str | None, out_dir: str, test_samples: int) -> None:
 
 # Subcommands that live in their own modules (one job each).
 for _module in ("tte.cli.compile", "tte.cli.firmware", "tte.cli.kg", "tte.cli.fed", "tte.cli.ops", "tte.cli.fleet",
-                "tte.cli.scheme"):
+                "tte.cli.scheme", "tte.cli.package", "tte.cli.weights"):
     try:
         _mod = __import__(_module, fromlist=["COMMANDS"])
     except ModuleNotFoundError as _e:

@@ -35,12 +35,14 @@ from tte.errors import TteError
               help="New or empty folder for <name>.c/.h, report.json and memory.png (written atomically).")
 @click.option("--force", is_flag=True, help="Replace the files of an earlier `tte compile` in the folder "
               "(by its .tte-manifest.json); other files are kept.")
+@click.option("--package", "package_dir", default=None, type=click.Path(file_okay=False),
+              help="Also write the self-contained C library folder (as `tte package OUTPUT -o PACKAGE`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, data_name: str | None,
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
-                    name: str | None, out_dir: str, force: bool, as_json: bool) -> None:
+                    name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
     """Compile one on-device training step of an int8 MODEL into C for a board."""
     from pathlib import Path
 
@@ -51,6 +53,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
 
     check_output_dir(out_dir, force=force, names=output_names(c_identifier(name or Path(model).stem)),
                      adopt=earlier_compile_files)
+    if package_dir is not None:
+        check_output_dir(package_dir, force=force)
     if data_name is not None and scheme != "auto":
         raise TteError(f"--data is for --scheme auto (the scheme search); scheme '{scheme}' is fixed")
     g = tte.load(model)
@@ -83,6 +87,10 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         sys.exit(EXIT_USER_ERROR)
     if search_table is not None:
         report["scheme_search"] = search_table
+    if package_dir is not None:
+        from tte.targets.cpackage import write_package
+
+        write_package(out_dir, package_dir, force=force)
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return
@@ -94,6 +102,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     for spec, why in report.get("auto_skipped", {}).items():
         click.echo(f"  note: scheme {spec} does not apply: {why}")
     click.echo(f"wrote {out_dir}/ ({report['name']}.c, {report['name']}.h, report.json, memory.png)")
+    if package_dir is not None:
+        click.echo(f"wrote {package_dir}/ (the C library; build with `make -C {package_dir}`)")
 
 
 COMMANDS = [compile_command]

@@ -20,8 +20,9 @@ import numpy as np
 import tte
 from tte.errors import TteError
 from tte.inspect import format_summary, summarize
+from tte.targets.paths import resource_dir
 
-EXAMPLE_MODEL = Path(__file__).resolve().parents[2] / "examples" / "fmnist_cnn.onnx"
+EXAMPLE_MODEL = resource_dir("examples") / "fmnist_cnn.onnx"
 CALIBRATION_SAMPLES = 500
 BOARD = "stm32f746g-disco"
 SCHEME = "last-k:2"

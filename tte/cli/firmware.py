@@ -26,12 +26,14 @@ def _report(out_dir: str) -> dict[str, Any]:
 
 
 def _board(out_dir: str, board: str | None, *, qemu: bool = False) -> Board:
+    """--board, else the board the model was compiled for (for QEMU: if it has a QEMU machine)."""
     if board:
         return get_board(board)
-    if qemu:
-        return get_board("qemu-mps2-an500")
     name = _report(out_dir).get("board")
-    return get_board(str(name)) if name else get_board("qemu-mps2-an500")
+    compiled_for = get_board(str(name)) if name else None
+    if compiled_for is None or (qemu and not compiled_for.qemu_machine):
+        return get_board("qemu-mps2-an500")
+    return compiled_for
 
 
 def synthetic_data(input_bytes: int, num_classes: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +91,8 @@ def _model_sizes(out_dir: str) -> tuple[int, int]:
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--board", default=None, help="Board (default: the board of report.json).")
 @click.option("--io", "io_mode", type=click.Choice(["semihost", "uart", "embedded"]), default=None,
-              help="Where the data comes from (default: semihost on a QEMU board, else embedded).")
+              help="Where the data comes from (default: semihost on a QEMU board, else embedded; uart: a host "
+                   "drives the board over its UART and may load and read its weights, tte fleet bridge).")
 @click.option("--inputs", default=None, type=click.Path(),
               help="Embedded data set: your data (.npz with float x in the model's layout and labels y, a "
                    ".csv, or a folder of class subfolders of images); tte quantizes it (default: synthetic).")
@@ -114,7 +117,8 @@ def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | No
             s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
         s.crc().quit()
         stream = s.to_bytes()
-    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream)
+    # a board fed over its UART is driven by a host (tte fleet bridge): it may load and read its weights
+    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream, weights_io=io_mode == "uart")
     report = size_report(fw)
     model_report = _report(out_dir)
     if "peak_sram_bytes" in model_report:
@@ -169,7 +173,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--qemu", is_flag=True, required=True, help="Run on qemu-system-arm (the only target for now).")
-@click.option("--board", default=None, help="A board with a QEMU machine (default: qemu-mps2-an500).")
+@click.option("--board", default=None,
+              help="A board with a QEMU machine (default: the compiled-for board if emulated, else qemu-mps2-an500).")
 @click.option("--steps", default=4, show_default=True, help="Training steps.")
 @click.option("--infer", "n_infer", default=2, show_default=True, help="Inferences after training.")
 @click.option("--inputs", default=None, type=click.Path(),
@@ -182,7 +187,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @user_errors
 def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None,
         input_scale: float, seed: int, as_json: bool) -> None:
-    """Run training steps and inferences of the model in OUT_DIR on an emulated Cortex-M7."""
+    """Run training steps and inferences of the model in OUT_DIR on an emulated board (QEMU: the
+    Cortex-M7 qemu-mps2-an500 or the Cortex-M33 qemu-mps2-an505)."""
     r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board,
                        input_scale=input_scale)
     if as_json:
@@ -200,49 +206,54 @@ def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, i
     click.echo(f"  flash: {r['flash_bytes']:,} B")
 
 
-def flash_command(board: Board, image: Path) -> list[str]:
-    """The pyOCD or OpenOCD command that writes `image` to the board (from its board file)."""
-    tool = board.flash_tool
-    if tool == "pyocd":
-        target = board.extra.get("pyocd_target")
-        if not target:
-            raise TteError(f"board '{board.name}' uses pyocd but gives no pyocd_target", file=board.path)
-        return ["pyocd", "flash", "--target", str(target), str(image)]
-    if tool == "openocd":
-        iface, target = board.extra.get("openocd_interface"), board.extra.get("openocd_target")
-        if not iface or not target:
-            raise TteError(f"board '{board.name}' uses openocd but lacks openocd_interface/openocd_target",
-                           file=board.path)
-        return ["openocd", "-f", str(iface), "-f", str(target), "-c", f"program {image} verify reset exit"]
-    raise TteError(f"board '{board.name}' has no flash_tool (it may be emulated only)", file=board.path or None)
+def flashable_image_dir(out_dir: str, board: Board, io_mode: str | None) -> Path:
+    """The folder of the image `tte build` made for a real board (embedded data or UART input)."""
+    modes = [io_mode] if io_mode else ["embedded", "uart"]
+    found = [m for m in modes if (Path(out_dir) / f"firmware-{board.name}-{m}" / "tte_firmware.elf").is_file()]
+    if len(found) > 1:
+        raise TteError(f"images with {' and '.join(found)} input for board '{board.name}': choose one with --io",
+                       file=out_dir)
+    if not found:
+        how = f" --io {io_mode}" if io_mode else " [--inputs DATA]"
+        raise TteError(f"no firmware image for board '{board.name}' to flash; build it first: "
+                       f"tte build {out_dir} --board {board.name}{how}", file=out_dir)
+    return Path(out_dir) / f"firmware-{board.name}-{found[0]}"
 
 
 @click.command()
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--board", required=True, help="The board to flash.")
+@click.option("--io", "io_mode", type=click.Choice(["embedded", "uart"]), default=None,
+              help="Which image `tte build` made to flash (default: the only one there).")
+@click.option("--tool", type=click.Choice(["pyocd", "openocd", "st-flash", "bossac"]), default=None,
+              help="Flash tool (default: the board file's flash_tool).")
+@click.option("--port", default=None, help="bossac: the board's USB serial port (e.g. /dev/ttyACM0).")
+@click.option("--timeout", default=120.0, show_default=True, type=float,
+              help="Seconds to wait for the tool (a tool without a probe may wait forever).")
 @click.option("--dry-run", is_flag=True, help="Print the command instead of running it.")
 @user_errors
-def flash(out_dir: str, board: str, dry_run: bool) -> None:
-    """Write the firmware of OUT_DIR to a board with pyOCD or OpenOCD."""
-    import shutil
-    import subprocess
+def flash(out_dir: str, board: str, io_mode: str | None, tool: str | None, port: str | None, timeout: float,
+          dry_run: bool) -> None:
+    """Write the firmware that `tte build` made in OUT_DIR to a board (pyOCD, OpenOCD, st-flash, bossac).
 
+    The image is flashed as built, with its embedded data set; it is never rebuilt here. An image
+    older than the compiled model is refused (run `tte build` again)."""
     from tte.targets.firmware import build_firmware
+    from tte.targets.flash import flash_command, run_flash_tool
 
     b = get_board(board)
-    if dry_run:
-        elf = Path(out_dir) / f"firmware-{b.name}-embedded" / "tte_firmware.elf"
-    else:
-        elf = build_firmware(out_dir, b).elf
-    cmd = flash_command(b, elf)
+    if timeout <= 0:
+        raise TteError(f"--timeout must be positive, got {timeout:g}")
+    fw_dir = flashable_image_dir(out_dir, b, io_mode)
+    fw = build_firmware(out_dir, b, out_dir=fw_dir, in_mode=fw_dir.name.rsplit("-", 1)[1], existing_only=True)
+    cmd = flash_command(b, fw.elf, tool=tool, port=port)
     if dry_run:
         click.echo(shlex.join(cmd))
         return
-    if shutil.which(cmd[0]) is None:
-        raise TteError(f"{cmd[0]} not found; the command would be: {shlex.join(cmd)}")
-    r = subprocess.run(cmd, check=False)
-    if r.returncode != 0:
-        raise TteError(f"{cmd[0]} failed with status {r.returncode}")
+    click.echo(f"flashing {fw.elf} ({fw.sizes.flash_bytes:,} B) with {cmd[0]} ...", err=True)
+    out = run_flash_tool(cmd, timeout=timeout)
+    if out.strip():
+        click.echo(out.rstrip())
 
 
 COMMANDS = [build, run, flash]

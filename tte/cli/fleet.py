@@ -44,6 +44,10 @@ broker_dir_option = click.option("--broker-dir", default=DEFAULT_BROKER_DIR, sho
                                  help="The directory `tte fleet broker` wrote (address, credentials, keys).")
 
 
+mqtt_option = click.option("--mqtt", "mqtt_version", type=click.Choice(["3.1.1", "5"]), default="3.1.1",
+                           show_default=True, help="MQTT protocol version of this client.")
+
+
 @click.group()
 def fleet() -> None:
     """Devices over MQTT: presence, the knowledge graph, signed staged deployments."""
@@ -88,8 +92,9 @@ def broker(directory: str, fleet_name: str | None, devices: tuple[str, ...], por
               help="Embedded Oxigraph store directory (default: $TTE_KG_STORE or .tte/kg).")
 @click.option("--endpoint", default=None, help="SPARQL 1.1 endpoint URL instead of --store.")
 @click.option("--json", "as_json", is_flag=True, help="Print events as JSON lines.")
+@mqtt_option
 @user_errors
-def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json: bool) -> None:
+def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json: bool, mqtt_version: str) -> None:
     """Keep the knowledge graph true: registrations, Thing Descriptions and presence of the fleet."""
     from fleet.manager import Manager
     from semantic.store import open_store
@@ -103,7 +108,8 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
             click.echo(json.dumps(ev, default=str))
         elif ev["type"] in ("error", "warning", "presence", "job", "rollout"):
             click.echo(f"{ev['type']:<8} {ev.get('device') or '-':<20} {ev['message']}")
-    m = Manager(_endpoint(cfg), cfg.password("manager"), store, fleet=cfg.fleet, on_event=show, roles=("graph",))
+    m = Manager(_endpoint(cfg), cfg.password("manager"), store, fleet=cfg.fleet, on_event=show, roles=("graph",),
+                mqtt_version=mqtt_version)
     m.start()
     click.echo(f"serving fleet '{cfg.fleet}' on {cfg.url}; Ctrl-C stops", err=True)
     try:
@@ -116,7 +122,8 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
 @click.argument("package_dir", type=click.Path(file_okay=False, exists=True))
 @broker_dir_option
 @click.option("--to", "to", default="all", show_default=True,
-              help="'all' (every online device) or a SPARQL SELECT whose first variable is the device.")
+              help="'all' (every online device; with --modality and a graph, those whose sensors fit) or a "
+                   "SPARQL SELECT whose first variable is the device.")
 @click.option("--store", "store_dir", default=None, type=click.Path(file_okay=False),
               help="Knowledge graph for --to QUERY (opened read-only).")
 @click.option("--endpoint", default=None, help="SPARQL endpoint for --to QUERY; the package's model is also "
@@ -132,10 +139,11 @@ def serve(broker_dir: str, store_dir: str | None, endpoint: str | None, as_json:
               help="The sensor the model's input comes from (camera, microphone, accelerometer, ...): "
                    "devices that declare other sensors only refuse it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rollout as JSON.")
+@mqtt_option
 @user_errors
 def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, endpoint: str | None, stages: str,
            abort_failures: str, min_executions: int, block_size: int, stage_timeout: float, model_id: str | None,
-           modality: str | None, as_json: bool) -> None:
+           modality: str | None, as_json: bool, mqtt_version: str) -> None:
     """Sign PACKAGE_DIR (report.json + its int8 model) and roll it out in stages; exit 1 if not all applied."""
     from fleet import protocol
     from fleet.manager import Manager
@@ -159,6 +167,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 
         KnowledgeGraph(store).add(describe_package(pkg))
     m = Manager(_endpoint(cfg), cfg.password("manager"), None, fleet=cfg.fleet, roles=("deploy",),
+                mqtt_version=mqtt_version,
                 client_id=f"tte-deploy-{cfg.fleet}-{os.getpid()}")
     m.start()
     try:
@@ -167,7 +176,7 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
             seen = len(m.presence)
             time.sleep(0.5)
         online = [d for d, p in m.presence.items() if p["state"] == "online"]
-        devices = select_devices(to, online, store)
+        devices = select_devices(to, online, store, modality)
         if not devices:
             raise TteError("no device to deploy to (none online, or the query selected none)")
         click.echo(f"deploying {pkg.manifest['model']} build {pkg.build_id} ({len(pkg.data):,} B) to "
@@ -202,9 +211,10 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 @click.option("--keepalive", default=10, show_default=True)
 @click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
               help=".npz with arrays x, y: the sensor stream the device trains on, one sample at a time.")
+@mqtt_option
 @user_errors
 def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], engine: str, state_dir: str | None,
-           keepalive: int, data: str | None) -> None:
+           keepalive: int, data: str | None, mqtt_version: str) -> None:
     """Run one device agent: presence, registration, telemetry, deployments."""
     from fleet.agent import Agent, AgentConfig
     from tte.errors import TteError
@@ -217,9 +227,56 @@ def device(broker_dir: str, device: str, board: str, sensors: tuple[str, ...], e
                           state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
                           fleet=cfg.fleet, board=board, sensors=list(sensors),
                           ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine=engine,
-                          data=data))
+                          data=data, mqtt_version=mqtt_version))
     a.start()
     click.echo(f"device {device} on {cfg.url}; Ctrl-C stops", err=True)
+    try:
+        _wait_for_signal()
+    finally:
+        a.stop()
+
+
+@fleet.command()
+@broker_dir_option
+@click.option("--serial", "port", required=True, help="The board's serial port (/dev/ttyACM0, a pty, ...).")
+@click.option("--board", required=True, help="The board's name (boards/*.toml).")
+@click.option("--id", "device", default=None, help="Device id with credentials in the broker dir (default: --board).")
+@click.option("--sensor", "sensors", multiple=True, help="A sensor of the board (repeatable).")
+@click.option("--baud", default=115200, show_default=True)
+@click.option("--timeout", "reply_timeout", default=5.0, show_default=True,
+              help="Seconds to wait for the board's answer to one command.")
+@click.option("--state", "state_dir", default=None, type=click.Path(file_okay=False),
+              help="The gateway's record of the board: slots, download, boot state (default .tte/devices/ID).")
+@click.option("--keepalive", default=10, show_default=True)
+@click.option("--data", default=None, type=click.Path(dir_okay=False, exists=True),
+              help=".npz with arrays x, y: the stream the board trains on, one sample per step.")
+@mqtt_option
+@user_errors
+def bridge(broker_dir: str, port: str, board: str, device: str | None, sensors: tuple[str, ...], baud: int,
+           reply_timeout: float, state_dir: str | None, keepalive: int, data: str | None, mqtt_version: str) -> None:
+    """The fleet's device agent for a board running tte firmware behind a serial line (no network)."""
+    from fleet.agent import AgentConfig
+    from fleet.bridge import Bridge
+    from tte.errors import TteError
+    from tte.targets.boards import get_board
+    from tte.targets.serial import SerialBoard
+
+    device = device or board
+    cfg = _config(broker_dir)
+    if device not in cfg.credentials["devices"]:
+        raise TteError(f"device '{device}' has no credentials (tte fleet broker --device {device})",
+                       file=str(cfg.dir))
+    get_board(board)  # an unknown board is refused before anything connects
+    link = SerialBoard(port, baud=baud, timeout=reply_timeout)
+    click.echo(f"board on {port}: tte firmware, {link.trainable_bytes:,} B trainable, input {link.input_bytes:,} B",
+               err=True)
+    a = Bridge(AgentConfig(device=device, broker=cfg.url, password=cfg.password(device),
+                           state_dir=state_dir or str(Path(".tte/devices") / device), verify_key=str(cfg.verify_key),
+                           fleet=cfg.fleet, board=board, sensors=list(sensors),
+                           ca_file=str(cfg.ca_file) if cfg.ca_file else None, keepalive=keepalive, engine="serial",
+                           data=data, mqtt_version=mqtt_version), link)
+    a.start()
+    click.echo(f"device {device} on {cfg.url} for the board on {port}; Ctrl-C stops", err=True)
     try:
         _wait_for_signal()
     finally:
@@ -290,8 +347,9 @@ def demo(report: str | None, model: str | None, devices: int) -> None:
     with tempfile.TemporaryDirectory(prefix="tte-fleet-demo-") as tmp:
         if report is None or model is None:
             import tte
+            from tte.targets.paths import resource_dir
 
-            example = Path(__file__).resolve().parents[2] / "examples" / "fmnist_cnn_int8.tflite"
+            example = resource_dir("examples") / "fmnist_cnn_int8.tflite"
             r = tte.compile(tte.load(example), board="stm32f746g-disco", scheme="last-k:2", emit_c=False,
                             name="fmnist_cnn")
             report = str(Path(tmp) / "report.json")

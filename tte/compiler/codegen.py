@@ -42,22 +42,24 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tte.compiler.checkpoint import checkpoint_api, model_id
 from tte.compiler.memory import ALIGN, MemoryPlan
+from tte.compiler.runtime_api import add_runtime_api, model_lr
 from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError, UnsupportedOpError
 from tte.ir import Graph
 from tte.targets.cbuild import kernel_sources
+from tte.targets.paths import resource_dir
 
 if TYPE_CHECKING:
     from tte.compiler.analysis import Analysis
 
-CSRC = Path(__file__).resolve().parents[2] / "csrc"
+CSRC = resource_dir("csrc")
 C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "int64": "int64_t", "uint8": "uint8_t",
            "float32": "float", "bool": "uint8_t"}
 
@@ -101,11 +103,14 @@ def _c_array(ctype: str, name: str, data: np.ndarray, const: bool) -> str:
 
 class _Ref:
     """emit.Ref: tensor -> C storage expression; ``split`` marks split weights
-    (tensor -> ``const tte_split_s8_t *`` expression, tte.compiler.emit.split_ref)."""
+    (tensor -> ``const tte_split_s8_t *`` expression, tte.compiler.emit.split_ref); updates read
+    their learning rate through ``lr_live`` (tte.compiler.emit.lr_live), which starts at ``lr_default``."""
 
-    def __init__(self, fn: Callable[[str], str], split: dict[str, str]) -> None:
+    def __init__(self, fn: Callable[[str], str], split: dict[str, str], lr_default: float | None = None) -> None:
         self.fn = fn
         self.split = split
+        self.lr_live = "&tte_lr" if lr_default is not None else None
+        self.lr_default = lr_default
 
     def __call__(self, tensor: str) -> str:
         return self.fn(tensor)
@@ -230,7 +235,7 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
             if root in names.by_tensor:
                 return names.by_tensor[root]
             raise TteError(f"codegen: tensor '{tensor}' has no storage")
-        return _Ref(ref, split_refs)
+        return _Ref(ref, split_refs, model_lr(tg.graph))
 
     def body(sgr: ScheduledGraph, mp: MemoryPlan, extra: dict[str, str], prefix: str) -> list[str]:
         ref = make_ref(sgr.graph, mp, extra)
@@ -298,6 +303,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
         off += n
     c += ["    (void)src;", "}", ""]
     c += _weights_range(parts, splits_by_arr={names.by_tensor[p]: splits[p] for p in trainable if p in splits})
+    ckpt_h, ckpt_c = checkpoint_api(model_id(fwd, trainable), step_counter="tte_step")
+    h[-2:-2] = ckpt_h   # before the include guard's #endif
+    c += ckpt_c
+    add_runtime_api(a, c, h)  # last: it wraps the whole header in C++ linkage guards
     return {f"{name}.c": "\n".join(c), f"{name}.h": "\n".join(h)}
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown
+from tte.compiler.checkpoint import checkpoint_report
 from tte.compiler.codegen import generate
 from tte.compiler.memory import plot_memory
 from tte.ir import Graph
@@ -64,6 +65,7 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                 raise BudgetError(format_breakdown(report), report)
     report["name"] = cname
     report["input"] = input_description(a.forward)
+    report["checkpoint"] = checkpoint_report(a.forward, list(a.training.updates))
     if out_dir is not None:
         _write_outputs(Path(out_dir), a, report, sources, force=force)
     return report

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tte.errors import TteError
+from tte.targets.paths import resource_dir
 
 CORES = ("cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
 _REQUIRED = ("name", "core", "sram_bytes", "flash_bytes", "clock_hz")
@@ -59,9 +60,9 @@ class Board:
 
 
 def boards_dir() -> Path:
-    """The board directory: $TTE_BOARDS_DIR, else `boards/` of this checkout."""
+    """The board directory: $TTE_BOARDS_DIR, else the boards that ship with tte."""
     env = os.environ.get("TTE_BOARDS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "boards"
+    return Path(env) if env else resource_dir("boards")
 
 
 def parse_board(path: Path) -> Board:

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from tte.errors import TteError
+from tte.targets.paths import cache_dir, resource_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-CSRC = ROOT / "csrc"
+CSRC = resource_dir("csrc")
 INCLUDE = CSRC / "include"
-BUILD = ROOT / "build" / "cbuild"
+BUILD = cache_dir("cbuild")
 
 CC = os.environ.get("TTE_CC", "gcc")
 CFLAGS = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fno-fast-math",

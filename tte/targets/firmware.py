@@ -25,10 +25,10 @@ from typing import Any
 from tte.errors import TteError
 from tte.outputs import claim_dir, read_manifest
 from tte.targets.boards import Board, get_board
+from tte.targets.paths import resource_dir
 
-ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = ROOT / "firmware"
-CSRC_DIR = ROOT / "csrc"
+FIRMWARE_DIR = resource_dir("firmware")
+CSRC_DIR = resource_dir("csrc")
 
 GCC = "arm-none-eabi-gcc"
 OBJCOPY = "arm-none-eabi-objcopy"
@@ -224,6 +224,15 @@ def _sizes(elf: Path, board: Board, min_stack: int) -> Sizes:
                  flash_budget=board.flash_bytes, ram_budget=board.sram_bytes)
 
 
+def _recorded_sizes(out_dir: Path, board: Board, min_stack: int) -> Sizes:
+    try:
+        r = json.loads((out_dir / "size_report.json").read_text())
+        return Sizes(text=int(r["text"]), data=int(r["data"]), bss=int(r["bss"]), stack_reserve=min_stack,
+                     flash_budget=board.flash_bytes, ram_budget=board.sram_bytes)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise _stale_image(board, out_dir) from None
+
+
 def _symbols(elf: Path) -> tuple[dict[str, int], dict[str, int]]:
     out = subprocess.run([NM, "-S", "--defined-only", str(elf)], capture_output=True, text=True,
                          check=True).stdout
@@ -243,17 +252,26 @@ def _symbols(elf: Path) -> tuple[dict[str, int], dict[str, int]]:
     return addrs, ram
 
 
+def _stale_image(board: Board, out_dir: Path) -> TteError:
+    return TteError(f"the firmware image for board '{board.name}' does not match the model or the board file any "
+                    "more (changed since `tte build`); run `tte build` again", file=str(out_dir))
+
+
 def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-mps2-an500", *,
                    out_dir: str | Path | None = None, in_mode: str | None = None, out_mode: str | None = None,
                    stream: bytes | None = None, weights_io: bool = False, min_stack: int | None = None,
-                   defines: Sequence[str] = (), force: bool = False) -> Firmware:
+                   defines: Sequence[str] = (), force: bool = False, existing_only: bool = False) -> Firmware:
     """Compile and link the firmware around a model; reuse the last build if nothing changed.
 
     model: a `tte compile` output directory, or ModelSources. in_mode: where the data stream
     comes from (semihost, uart, embedded: `stream` compiled into flash); out_mode: where the
     report goes. Defaults: semihosting on a QEMU board, else embedded data and the UART.
+    existing_only: write nothing; return the image already in out_dir, built from the same
+    model and options (an embedded build keeps its data set), or raise TteError if there is
+    none or the model changed since.
     """
-    _require_toolchain()
+    if not existing_only:
+        _require_toolchain()
     b = board if isinstance(board, Board) else get_board(board)
     ms = model if isinstance(model, ModelSources) else find_model(model)
     qemu = bool(b.qemu_machine)
@@ -273,23 +291,35 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
         out_dir = base / f"firmware-{b.name}-{in_mode}"
     written = ["tte_firmware.ld", "tte_firmware.elf", "tte_firmware.bin", "tte_firmware.hex", "tte_firmware.map",
                "tte_firmware.stamp", "size_report.json"] + (["tte_embedded_stream.c"] if in_mode == "embedded" else [])
-    od = claim_dir(out_dir, written, command="build")  # a foreign folder or file is refused, not overwritten
+    if existing_only:
+        od = Path(out_dir)
+        if not (od / "tte_firmware.elf").is_file():
+            raise TteError(f"no firmware image for board '{b.name}' here; build it first with `tte build`",
+                           file=str(od))
+    else:
+        od = claim_dir(out_dir, written, command="build")  # a foreign folder or file is refused, not overwritten
 
     sources = list(ms.sources) + _firmware_sources(b, in_mode, out_mode)
     if in_mode == "embedded":
         data_c = od / "tte_embedded_stream.c"
-        content = embedded_stream_c(stream or b"")
-        if not data_c.is_file() or data_c.read_text() != content:
-            data_c.write_text(content)
+        if not existing_only:
+            content = embedded_stream_c(stream or b"")
+            if not data_c.is_file() or data_c.read_text() != content:
+                data_c.write_text(content)
         sources.append(data_c)
     ld = od / "tte_firmware.ld"
     script = linker_script(b, min_stack)
-    if not ld.is_file() or ld.read_text() != script:
+    if existing_only:
+        if not ld.is_file() or ld.read_text() != script or not all(p.is_file() for p in sources):
+            raise _stale_image(b, od)
+    elif not ld.is_file() or ld.read_text() != script:
         ld.write_text(script)
 
     flags = [*b.gcc_flags(), *CFLAGS]
     defs = [f'-DTTE_MODEL_HEADER="{ms.header}"', f"-DTTE_IN_{in_mode.upper()}", f"-DTTE_OUT_{out_mode.upper()}",
             f"-DTTE_UART_CLOCK_HZ={b.clock_hz}u", *[f"-D{d}" for d in (*ms.defines, *defines)]]
+    if "uart_base" in b.extra:
+        defs.append(f"-DTTE_UART_BASE=0x{int(b.extra['uart_base']):08X}u")
     if weights_io:
         defs.append("-DTTE_FW_WEIGHTS_IO")
     if qemu:
@@ -305,6 +335,8 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
     stamp = od / "tte_firmware.stamp"
     digest = h.hexdigest()
     fresh = not force and elf.is_file() and stamp.is_file() and stamp.read_text() == digest
+    if existing_only and not fresh:
+        raise _stale_image(b, od)
     if not fresh:
         stamp.unlink(missing_ok=True)
         r = _run(cmd, "link")
@@ -316,12 +348,16 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
         for fmt, ext in (("binary", "bin"), ("ihex", "hex")):
             subprocess.run([OBJCOPY, "-O", fmt, str(elf), str(elf.with_suffix(f".{ext}"))], check=True)
         stamp.write_text(digest)
+    if existing_only:  # flashing needs no compiler: the sizes `tte build` recorded, no symbols
+        return Firmware(board=b, elf=elf, bin=elf.with_suffix(".bin"), hex=elf.with_suffix(".hex"),
+                        sizes=_recorded_sizes(od, b, min_stack), in_mode=in_mode, out_mode=out_mode)
     sizes = _sizes(elf, b, min_stack)
     syms, ram = _symbols(elf)
     fw = Firmware(board=b, elf=elf, bin=elf.with_suffix(".bin"), hex=elf.with_suffix(".hex"), sizes=sizes,
                   in_mode=in_mode, out_mode=out_mode, symbols=syms, ram_symbols=ram,
                   input_buffer_bytes=ram.get("input_buf", 0) + ram.get("weights_buf", 0))
-    (od / "size_report.json").write_text(json.dumps(size_report(fw), indent=2) + "\n")
+    if not existing_only:
+        (od / "size_report.json").write_text(json.dumps(size_report(fw), indent=2) + "\n")
     return fw
 
 

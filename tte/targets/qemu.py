@@ -1,4 +1,5 @@
-"""Run tte firmware on QEMU (`qemu-system-arm -M mps2-an500`, an emulated Cortex-M7).
+"""Run tte firmware on QEMU (`qemu-system-arm -M mps2-an500`, an emulated Cortex-M7, or
+`-M mps2-an505`, a Cortex-M33: the board file's qemu_machine).
 
 The host writes a data stream (firmware/src/main.c gives the record format) to a file that
 the firmware reads through semihosting, and reads back its line report. Instructions are
@@ -24,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from tte.errors import TteError
-from tte.targets.firmware import ROOT, Firmware
+from tte.targets.cycles import COST_KEYS, CortexM7CostModel
+from tte.targets.firmware import Firmware, memory_origins
+from tte.targets.paths import cache_dir, resource_dir
 
 QEMU = "qemu-system-arm"
-PLUGIN_SOURCE = ROOT / "firmware" / "qemu-plugin" / "tte_icount.c"
-PLUGIN_BUILD_DIR = ROOT / "build" / "qemu-plugin"
+PLUGIN_SOURCE = resource_dir("firmware") / "qemu-plugin" / "tte_icount.c"
+PLUGIN_BUILD_DIR = cache_dir("qemu-plugin")
 PLUGIN_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", "-fvisibility=hidden")
 
 # Firmware exit statuses (firmware/src/main.c, startup.c).
@@ -153,6 +156,12 @@ class RunResult:
     infer_instructions: list[int] = field(default_factory=list)
     total_instructions: int = 0
     report: list[str] = field(default_factory=list)
+    # With a cost model: per counted region the plugin's cost counts (net of the markers) and
+    # the model's cycle estimate (tte/targets/cycles.py), never a measured cycle count.
+    cost_model: CortexM7CostModel | None = None
+    region_costs: list[dict[str, int]] = field(default_factory=list)
+    train_cycles_estimate: list[int] = field(default_factory=list)
+    infer_cycles_estimate: list[int] = field(default_factory=list)
 
     @property
     def crc32(self) -> int | None:
@@ -183,13 +192,21 @@ def _parse_report(lines: list[str], res: RunResult) -> None:
 
 
 def run_firmware(fw: Firmware, stream: Stream, *, count: bool = True, timeout: float = 600.0,
-                 keep_dir: str | Path | None = None, plugin_args: tuple[str, ...] = ()) -> RunResult:
+                 keep_dir: str | Path | None = None, plugin_args: tuple[str, ...] = (),
+                 cost_model: CortexM7CostModel | None = None) -> RunResult:
     """Run the firmware on QEMU over `stream`; parse its report (semihosting file or UART).
 
     With an embedded-data build the stream is already in flash: pass the same Stream, for
     its list of counted regions. plugin_args: extra `key=value` arguments for the counting
-    plugin (its profile mode: prof=FILE, lo=ADDR, hi=ADDR; see tte_icount.c)."""
+    plugin (its profile mode: prof=FILE, lo=ADDR, hi=ADDR; see tte_icount.c). cost_model:
+    also count what it prices and give each region a cycle estimate (slower: the plugin
+    then runs a callback per block and per load)."""
     b = fw.board
+    if cost_model is not None:
+        if not count:
+            raise TteError("a cycle estimate needs the instruction count (count=True)")
+        flash_lo = memory_origins(b)[0]
+        plugin_args = (*plugin_args, *cost_model.plugin_args(flash_lo, flash_lo + b.flash_bytes))
     if not b.qemu_machine:
         raise TteError(f"board '{b.name}' has no QEMU machine (qemu_machine in its board file)")
     if fw.in_mode == "uart":
@@ -226,27 +243,64 @@ def run_firmware(fw: Firmware, stream: Stream, *, count: bool = True, timeout: f
                            file=str(fw.elf))
         if count:
             _parse_counts(icount.read_text().splitlines(), stream, res)
+            if cost_model is not None:
+                _price(res, stream, cost_model)
     return res
 
 
-def _parse_counts(lines: list[str], stream: Stream, res: RunResult) -> None:
-    regions: list[int] = []
+@dataclass
+class PluginCounts:
+    """What the counting plugin wrote: per region its instructions and, in cost mode, its
+    cost counts (both gross: the first, empty region holds the markers' own share)."""
+
+    regions: list[int] = field(default_factory=list)
+    costs: list[dict[str, int]] = field(default_factory=list)
+    total: int = 0
+
+
+def parse_plugin_output(lines: list[str]) -> PluginCounts:
+    out = PluginCounts()
     for line in lines:
         tag, _, value = line.partition(" ")
         if tag == "region":
-            regions.append(int(value))
+            out.regions.append(int(value))
+        elif tag == "cost":
+            pairs = dict(item.split("=", 1) for item in value.split())
+            if set(pairs) != set(COST_KEYS):
+                raise TteError(f"the QEMU plugin's cost line has keys {sorted(pairs)}, expected {list(COST_KEYS)}")
+            out.costs.append({k: int(v) for k, v in pairs.items()})
         elif tag == "total":
-            res.total_instructions = int(value)
+            out.total = int(value)
         elif tag == "error":
             raise TteError(f"instruction counting failed: {value}")
+    if out.costs and len(out.costs) != len(out.regions):
+        raise TteError(f"the QEMU plugin wrote {len(out.regions)} regions but {len(out.costs)} cost lines")
+    return out
+
+
+def _parse_counts(lines: list[str], stream: Stream, res: RunResult) -> None:
+    counts = parse_plugin_output(lines)
+    regions = counts.regions
+    res.total_instructions = counts.total
     if not regions:
         raise TteError("the QEMU plugin counted no regions (markers not reached?)")
     res.marker_instructions = regions[0]
     res.region_instructions = [r - regions[0] for r in regions[1:]]
+    if counts.costs:
+        base = counts.costs[0]
+        res.region_costs = [{k: c[k] - base[k] for k in COST_KEYS} for c in counts.costs[1:]]
     if len(res.region_instructions) != len(stream.regions):
         raise TteError(f"counted {len(res.region_instructions)} regions, the stream has {len(stream.regions)}")
     for kind, n in zip(stream.regions, res.region_instructions, strict=True):
         (res.train_instructions if kind == "train" else res.infer_instructions).append(n)
+
+
+def _price(res: RunResult, stream: Stream, model: CortexM7CostModel) -> None:
+    if len(res.region_costs) != len(res.region_instructions):
+        raise TteError("the QEMU plugin wrote no cost counts (is the plugin up to date?)")
+    res.cost_model = model
+    for kind, n, c in zip(stream.regions, res.region_instructions, res.region_costs, strict=True):
+        (res.train_cycles_estimate if kind == "train" else res.infer_cycles_estimate).append(model.estimate(n, c))
 
 
 class QemuSession:
@@ -439,7 +493,7 @@ class QemuEngine:
 
         assert isinstance(analysis, Analysis)
         self.analysis = analysis
-        out = ROOT / "build" / "qemu-engine" / source_digest(sources)
+        out = cache_dir("qemu-engine", source_digest(sources))
         out.mkdir(parents=True, exist_ok=True)
         for fname, text in sources.items():
             p = out / fname

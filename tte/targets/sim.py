@@ -22,6 +22,7 @@ import numpy as np
 from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import C_TYPES, generate, source_digest
 from tte.ir import Graph
+from tte.targets.paths import cache_dir
 
 _CDEF = """
 void tte_init(void);
@@ -45,7 +46,7 @@ def build(sources: dict[str, str], name: str, regression: bool, io_types: tuple[
     from tte.targets import cbuild
 
     digest = source_digest(sources)
-    out = cbuild.ROOT / "build" / "sim" / digest
+    out = cache_dir("sim", digest)
     if not all((out / k).is_file() for k in sources):
         out.mkdir(parents=True, exist_ok=True)
         for k, v in sources.items():

@@ -28,7 +28,8 @@ ENGINES = ("ref", "c", "qemu")
 class Trainer:
     def __init__(self, graph: Graph, *, scheme: str | UpdateScheme = "last-k:2", precision: str = "int8",
                  lr: float = 0.05, engine: str = "ref", loss: str = "softmax_ce", qas: bool = True,
-                 rounding: str = "stochastic", seed: int = 0, momentum: float = 0.0) -> None:
+                 rounding: str = "stochastic", seed: int = 0, momentum: float = 0.0,
+                 qemu_board: str = "qemu-mps2-an500") -> None:
         if precision not in PRECISIONS:
             raise TteError(f"unknown precision '{precision}' (known: {', '.join(PRECISIONS)})")
         if engine not in ENGINES:
@@ -60,7 +61,7 @@ class Trainer:
             a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
                         rounding=rounding, qas=qas, seed=seed)
             self.sim = Simulator(a, generate(a, "trainer"), "trainer")
-        elif engine == "qemu":  # the same C as firmware on an emulated Cortex-M7 (tte.targets.qemu)
+        elif engine == "qemu":  # the same C as firmware on an emulated board (tte.targets.qemu): M7 or M33
             if precision != "int8":
                 raise TteError("engine 'qemu' runs int8 training; use --precision int8")
             from tte.compiler.analysis import analyze
@@ -69,7 +70,12 @@ class Trainer:
 
             a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
                         rounding=rounding, qas=qas, seed=seed)  # the same C as engine 'c'
-            self.sim = QemuEngine(a, generate(a, "trainer"), "trainer")
+            self.sim = QemuEngine(a, generate(a, "trainer"), "trainer", board=qemu_board)
+
+    def attach(self, engine: object, name: str) -> None:
+        """Run the steps on `engine` from now on (train_step, weights, crc32, as QemuEngine: e.g. a
+        board behind a serial line, tte.targets.serial), which must hold this trainer's weights."""
+        self.sim, self.engine = engine, name  # type: ignore[assignment]
 
     @property
     def trainable_bytes(self) -> int:

@@ -4,6 +4,7 @@
 #include "tte/common.h"
 #include "tte/activation.h"
 #include "tte/block.h"
+#include "tte/checkpoint.h"
 #include "tte/conv.h"
 #include "tte/elementwise.h"
 #include "tte/grad.h"

@@ -33,7 +33,17 @@ typedef struct {
     const int32_t *in_idx;   /* NULL: all, in order */
     int32_t n_scale;         /* 1: per-tensor scale; else one per *selected* output channel */
     const float *scale;      /* parameter scales (float32, as stored); NULL for float params */
+    const double *lr_live;   /* non-NULL: the learning rate is *lr_live (a generated model's
+                                tte_set_lr), lr is ignored; NULL: lr */
 } tte_update_params_t;
+
+#ifndef TTE_CDEF
+/* The learning rate an update uses now: lr, or what lr_live points at. */
+static inline double tte_update_lr(const tte_update_params_t *u)
+{
+    return u->lr_live != NULL ? *u->lr_live : u->lr;
+}
+#endif
 
 /* The uniform number in [0, 1) of tte.reference.grad_ops.uniform_hash, as its 32-bit code. */
 uint32_t tte_uniform_hash_u32(uint32_t seed, int32_t step, uint32_t index);

@@ -43,6 +43,20 @@ def split_ref(ref: Ref, tensor: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def lr_live(ref: Ref, node: Node) -> str:
+    """The C expression of the ``const double *`` through which an update reads its learning rate
+    at run time (the generated ``tte_set_lr``), or NULL (the compile-time lr only). The generator
+    gives ``ref`` ``lr_live`` (the expression) and ``lr_default`` (the lr the variable starts at);
+    an update compiled with another lr cannot follow that one variable."""
+    live, default = getattr(ref, "lr_live", None), getattr(ref, "lr_default", None)
+    if not isinstance(live, str):
+        return "NULL"
+    if float(node.attrs["lr"]) != default:
+        raise _err(node, f"learning rate {node.attrs['lr']} differs from the model's {default} "
+                         "(tte_set_lr sets one for all updates)")
+    return live
+
+
 def c_nbytes(t: Tensor) -> int:
     """Bytes a tensor takes in generated C (bool masks are bit-packed)."""
     if t.dtype == "bool":

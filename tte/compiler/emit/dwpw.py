@@ -99,7 +99,7 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     updates = {}
     for key, param, n_in in (("u", w_name, cin), ("b", b_name, 1)):
         if key in parts:
-            pdecls, _ = _update_params(parts[key], _t(g, param), f"{prefix}_{key}", d.shape[3], n_in,
+            pdecls, _ = _update_params(parts[key], _t(g, param), f"{prefix}_{key}", d.shape[3], n_in, ref,
                                        has_in=key == "u")
             decls += pdecls
             updates[key] = f"&{prefix}_{key}_u"
@@ -131,7 +131,7 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     b_dw, qb_u = "NULL", "NULL"
     if "qb" in parts:
         b_dw = node.inputs[9]
-        pdecls, _ = _update_params(parts["qb"], _t(g, b_dw), f"{prefix}_qb", d.shape[3], 1, has_in=False)
+        pdecls, _ = _update_params(parts["qb"], _t(g, b_dw), f"{prefix}_qb", d.shape[3], 1, ref, has_in=False)
         decls += pdecls
         qb_u = f"&{prefix}_qb_u"
         if ref(outs["db"]) != ref(b_dw):

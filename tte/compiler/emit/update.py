@@ -20,11 +20,12 @@ from tte.compiler.emit.common import (
     c_nbytes,
     f32,
     f64,
+    lr_live,
 )
 from tte.ir import Graph, Node, Tensor
 
 
-def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all: int,
+def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all: int, ref: Ref,
                    has_in: bool = True) -> tuple[list[str], bool]:
     """Declarations of ``{prefix}_u`` (tte_update_params_t); returns (decls, quantized)."""
     a = node.attrs
@@ -56,7 +57,7 @@ def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all:
     seed = int(a["seed"]) & 0xFFFFFFFF
     decls.append(f"static const tte_update_params_t {prefix}_u = {{{f64(float(a['lr']))}, {int(bool(a['qas']))}, "
                  f"{int(a['rounding'] == 'stochastic')}, {seed}u, {n_out}, {out_idx}, {n_in}, {in_idx}, "
-                 f"{n_scale}, {scale_ref}}};")
+                 f"{n_scale}, {scale_ref}, {lr_live(ref, node)}}};")
     return decls, quantized
 
 
@@ -93,7 +94,7 @@ def emit_conv2d_weight_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Em
         raise _unsupported(node, f"gradient dtype {dy.dtype}")
     if w.dtype not in ("int8", "float32"):
         raise _unsupported(node, f"weights of dtype {w.dtype}")
-    decls, quantized = _update_params(node, w, prefix, w.shape[0], w.shape[3])
+    decls, quantized = _update_params(node, w, prefix, w.shape[0], w.shape[3], ref)
     decls.append(f"static const tte_conv2d_geom_t {prefix}_geom = {_geom_init(node, g, x.shape, dy.shape, w.shape)};")
     if tuple(node.attrs["kernel"]) != tuple(w.shape[1:3]):
         raise _err(node, f"kernel {node.attrs['kernel']} does not match weights {w.shape}")
@@ -112,7 +113,7 @@ def emit_fc_weight_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitte
     w, x, dy = (_t(g, n) for n in node.inputs[:3])
     if dy.dtype != "float32" or w.dtype not in ("int8", "float32"):
         raise _unsupported(node, f"weights {w.dtype} with gradient {dy.dtype}")
-    decls, quantized = _update_params(node, w, prefix, w.shape[0], w.shape[1])
+    decls, quantized = _update_params(node, w, prefix, w.shape[0], w.shape[1], ref)
     rows = int(math.prod(x.shape[:-1]))
     pre, wp = _in_place(node, g, ref)
     xa = _act_args(node, g, ref, x.name)
@@ -130,7 +131,7 @@ def emit_bias_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     b, dy = _t(g, node.inputs[0]), _t(g, node.inputs[1])
     if dy.dtype != "float32" or b.dtype not in ("int32", "float32"):
         raise _unsupported(node, f"bias {b.dtype} with gradient {dy.dtype}")
-    decls, quantized = _update_params(node, b, prefix, b.shape[0], 1, has_in=False)
+    decls, quantized = _update_params(node, b, prefix, b.shape[0], 1, ref, has_in=False)
     rows = int(math.prod(dy.shape[:-1]))
     pre, bp = _in_place(node, g, ref)
     if quantized:
@@ -150,7 +151,7 @@ def emit_sgd_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     d0 = w.shape[0] if nd else 1
     dlast = w.shape[-1] if nd > 1 else 1
     mid = int(math.prod(w.shape[1:-1])) if nd > 1 else 1
-    decls, quantized = _update_params(node, w, prefix, d0, dlast, has_in=nd > 1)
+    decls, quantized = _update_params(node, w, prefix, d0, dlast, ref, has_in=nd > 1)
     pre, wp = _in_place(node, g, ref)
     dims = f"{wp}, {d0}, {mid}, {dlast}, {ref(grad.name)}"
     kernel = {"int8": "tte_sgd_update_s8", "int32": "tte_sgd_update_s32", "float32": "tte_sgd_update_f32"}[w.dtype]

@@ -40,7 +40,7 @@ TTE_INTERNAL uint32_t uniform_hash(uint32_t seed, int32_t step, uint32_t index)
 TTE_INTERNAL TTE_NOINLINE int64_t qas_steps(const tte_update_params_t *u, float g, int32_t oi, uint32_t index, int32_t step)
 {
     const double s = (double)u->scale[u->n_scale > 1 ? oi : 0];
-    double delta = u->lr * (u->qas ? (double)g / s : (double)g * s);
+    double delta = tte_update_lr(u) * (u->qas ? (double)g / s : (double)g * s);
     double t;
     if (delta != delta) {
         return 0; /* NaN gradient: no update */
@@ -129,11 +129,12 @@ TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int3
 {
     const float sf = u->scale[u->n_scale > 1 ? oi : 0];
     const double s = (double)sf;
+    const double lr = tte_update_lr(u);
     float k;
-    if (u->qas && div_df_exact(u->lr, sf, &k)) {
+    if (u->qas && div_df_exact(lr, sf, &k)) {
         return k;
     }
-    return (float)(u->qas ? u->lr / s : u->lr * s);
+    return (float)(u->qas ? lr / s : lr * s);
 }
 
 /* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
