@@ -8,13 +8,17 @@ graph, and a deployment's throughput against the broker's own throughput for the
 2. A compiled package (report.json and the int8 .tflite, signed) deployed to --deploy of those
    devices, for two packages in turn: the example CNN (51 KB) and MCUNet-5fps (660 KB). Every
    block is requested by bitmap, written and persisted; the artifact is verified (SHA-256,
-   Ed25519) and applied to an A/B slot. Throughput = devices x package bytes / time from the
-   first job offer to the last `applied` (and to the last `verifying`: the transfer alone).
-3. Baselines in the same run: a plain paho publisher (this process) sends the same messages
-   (block header included), one copy per device, QoS 0, to plain paho subscribers in a child
-   process: one subscriber for everything (the broker's own throughput: the ratio's baseline),
-   and one subscriber per device on its own topic; from the first publish to the last byte; the
-   best of three runs of each.
+   Ed25519) and applied to an A/B slot. The rollout publishes the blocks once on the package
+   stream, which all its devices read (the broker fans out); each device then asks for what it
+   missed. Throughput = devices x package bytes / time from the first job offer to the last
+   `applied` (and to the last `verifying`: the transfer alone).
+3. Baselines in the same run: a plain paho publisher (this process) delivers the same messages
+   (block header included) to every device, QoS 0, to plain paho subscribers in a child process:
+   one subscriber for all copies (the broker's own throughput: the ratio's baseline), one
+   subscriber per device on its own topic (a copy published per device), and one subscriber per
+   device on one shared topic (each message published once, the broker fans out: the deploy's
+   own layout without its protocol); from the first publish to the last byte; the best of three
+   runs of each.
 4. CPU seconds of both sides (the figures that do not depend on the machine's load), the
    manager's peak resident memory, the load average.
 
@@ -149,7 +153,7 @@ def make_package(cfg: BrokerConfig, which: str, directory: Path) -> Package:
 def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: int, agents_pid: int,
                job_id: str) -> dict[str, Any]:
     manager.wait_idle(30)
-    sent0 = manager.bytes_sent
+    sent0, published0 = manager.bytes_sent, manager.bytes_published
     cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(agents_pid)
     r = deploy(manager, pkg, targets, stages="100%", block_size=block_size, stage_timeout=600, job_id=job_id)
     cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(agents_pid) - agents_cpu1
@@ -164,31 +168,37 @@ def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: i
         "seconds": round(r.seconds, 3), "payload_bytes_per_s": round(total / r.seconds),
         "transfer_seconds": round(transfer_s, 3) if transfer_s else None,
         "transfer_payload_bytes_per_s": round(total / transfer_s) if transfer_s else None,
-        "bytes_sent": manager.bytes_sent - sent0, "bytes_resent": sum(manager.jobs[d].bytes_resent for d in targets),
+        "bytes_sent": manager.bytes_sent - sent0, "bytes_published": manager.bytes_published - published0,
+        "bytes_resent": sum(manager.jobs[d].bytes_resent for d in targets),
         "manager_cpu_seconds": round(cpu_dep, 3), "agents_cpu_seconds": round(agents_cpu, 3),
         "manager_rss_bytes_before": rss_before.get("VmRSS")}
 
 
-def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, per_device: bool,
+def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, layout: str,
              tmp: Path) -> dict[str, Any]:
     """Plain paho, QoS 0: the same messages (block header + bytes) as the deploy, one copy per device,
     from a publisher here to subscribers in a child process: one subscriber for all copies
-    (`per_device` False: the broker's own throughput) or one per device on its own topic, with the
-    device's credentials (True: the deploy's client layout without its protocol). The subscribers
-    run on one network thread (fleet.pump), as the simulated devices do."""
+    (`layout` "one": the broker's own throughput), one per device on its own topic with the
+    device's credentials ("per_device": a copy published per device), or one per device on the
+    package stream ("fanout": each message published once, the broker copies it to every device: the
+    deploy's client layout without its protocol). The subscribers run on one network thread
+    (fleet.pump), as the simulated devices do."""
     n = protocol.block_count(len(pkg.data), block_size)
     msgs = [protocol.pack_block(pkg.sha256, len(pkg.data), block_size, i, pkg.data[i * block_size:(i + 1) * block_size])
             for i in range(n)]
     total = len(devices) * sum(len(m) for m in msgs)
-    if per_device:
+    if layout == "per_device":
         topics = [protocol.topic(cfg.fleet, d, "stream/data") for d in devices]
         clients = [[d, cfg.password(d), t] for d, t in zip(devices, topics)]
+    elif layout == "fanout":
+        topics = [protocol.stream_topic(cfg.fleet, pkg.sha256)]
+        clients = [[d, cfg.password(d), topics[0]] for d in devices]
     else:
         topics = [protocol.topic(cfg.fleet, "baseline", "stream/data")] * len(devices)
         clients = [[MANAGER, cfg.password(MANAGER), topics[0]]]
-    spec = tmp / f"subscribers-{per_device}.json"
+    spec = tmp / f"subscribers-{layout}.json"
     spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total,
-                                "tag": int(per_device)}))
+                                "tag": layout}))
     sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
                            stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert sub.stdout is not None
@@ -210,7 +220,8 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
     pub.disconnect()
     pub.loop_stop()
     seconds = got["last"] - t0
-    return {"subscribers": len(clients), "messages": len(devices) * n, "bytes_sent": total,
+    return {"subscribers": len(clients), "messages": len(devices) * n, "published": len(topics) * n,
+            "bytes_sent": total,
             "bytes_received": got["bytes"], "seconds": round(seconds, 3),
             "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds),
             "publisher_cpu_seconds": round(pub_cpu, 3),
@@ -292,15 +303,17 @@ def main() -> None:
             result["deploy"] = []
             for which, dep in deploys.items():
                 # best of three: the ratio is taken against the broker at its fastest in this run
-                base = max((baseline(cfg, packages[which], targets, args.block_size, False, Path(tmp))
-                            for _ in range(3)), key=lambda b: b["payload_bytes_per_s"])
-                per_dev = max((baseline(cfg, packages[which], targets, args.block_size, True, Path(tmp))
-                               for _ in range(3)), key=lambda b: b["payload_bytes_per_s"])
+                base, per_dev, fanout = (max((baseline(cfg, packages[which], targets, args.block_size, layout,
+                                                       Path(tmp)) for _ in range(3)),
+                                             key=lambda b: b["payload_bytes_per_s"])
+                                         for layout in ("one", "per_device", "fanout"))
                 dep["baseline_paho"] = base
                 dep["baseline_paho_per_device"] = per_dev
+                dep["baseline_paho_fanout"] = fanout
                 dep["ratio_to_baseline"] = round(dep["payload_bytes_per_s"] / base["payload_bytes_per_s"], 3)
                 dep["ratio_to_baseline_per_device"] = round(dep["payload_bytes_per_s"]
                                                             / per_dev["payload_bytes_per_s"], 3)
+                dep["ratio_to_baseline_fanout"] = round(dep["payload_bytes_per_s"] / fanout["payload_bytes_per_s"], 3)
                 if dep["transfer_payload_bytes_per_s"]:
                     dep["transfer_ratio_to_baseline"] = round(dep["transfer_payload_bytes_per_s"]
                                                               / base["payload_bytes_per_s"], 3)
@@ -326,18 +339,19 @@ def main() -> None:
     print(f"{'registration':<36}{reg['registered']:>6} devices {reg['register_seconds']:>7.2f} s (target <= 10 s); "
           f"TDs {reg['tds']} in {reg['td_seconds']} s; manager CPU {reg['manager_cpu_seconds']} s")
     for dep in result["deploy"]:
-        base, per_dev = dep["baseline_paho"], dep["baseline_paho_per_device"]
+        base, per_dev, fanout = dep["baseline_paho"], dep["baseline_paho_per_device"], dep["baseline_paho_fanout"]
         print(f"deploy {dep['model']} ({dep['package_bytes']:,} B, {dep['blocks_per_device']} blocks) to "
               f"{dep['devices']} devices:")
         print(f"{'  offer to applied':<36}{dep['applied']:>6} applied {dep['seconds']:>7.2f} s "
               f"{dep['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
         print(f"{'  offer to last verifying':<36}{'':>14} {dep['transfer_seconds'] or 0:>7.2f} s "
               f"{(dep['transfer_payload_bytes_per_s'] or 0) / 1e6:7.2f} MB/s")
-        for name, b in (("  paho, 1 subscriber", base), ("  paho, 1 subscriber per device", per_dev)):
+        for name, b in (("  paho, 1 subscriber", base), ("  paho, 1 subscriber per device", per_dev),
+                        ("  paho, fan-out to each device", fanout)):
             print(f"{name:<36}{b['messages']:>6} msgs    {b['seconds']:>7.2f} s "
                   f"{b['payload_bytes_per_s'] / 1e6:7.2f} MB/s")
         print(f"{'  ratio to 1 subscriber':<36}{dep['ratio_to_baseline']:>6.3f} (target >= 0.5); per device "
-              f"{dep['ratio_to_baseline_per_device']:.3f}")
+              f"{dep['ratio_to_baseline_per_device']:.3f}; fan-out {dep['ratio_to_baseline_fanout']:.3f}")
         print(f"{'  CPU s: manager + agents':<36}{dep['manager_cpu_seconds']:>6.2f} + {dep['agents_cpu_seconds']:.2f}; "
               f"paho: publisher {base['publisher_cpu_seconds']:.2f} + subscriber {base['subscriber_cpu_seconds']:.2f}")
         print(f"{'  CPU ratio manager/publisher':<36}{dep['cpu_ratio_manager_to_publisher']:>6.3f}; agents/subscriber "

@@ -8,7 +8,10 @@ publishing the birth again, so the retained state ends right.
 Deploy: a job names a signed manifest; the agent requests the artifact's blocks by offset with a
 bitmap of the missing ones (a window at a time, re-requested after a silence), writes each
 block at its offset in ``download/<sha256>.part`` and persists the received-block bitmap beside
-it, so a restarted agent asks only for what it still misses. When complete it checks size,
+it, so a restarted agent asks only for what it still misses. A job that names a package stream
+(a rollout to many devices) is first received from that stream, which the manager publishes
+once for all; the agent asks for what it still misses when the stream's last block came or the
+stream stayed silent. When complete it checks size,
 SHA-256 and the Ed25519 signature, then installs into the inactive A/B slot, switches
 ``boot.json`` atomically (unconfirmed), runs the self-test and confirms, or switches back
 (rolled back). An unconfirmed switch found at start-up is rolled back (MCUboot's test/confirm).
@@ -42,6 +45,9 @@ log = logging.getLogger("fleet.agent")
 
 WINDOW = 32  # blocks requested at a time
 RETRY_S = 3.0  # re-request the missing blocks of the window after this much silence (blocks are QoS 0)
+STREAM_WAIT_S = 3.0  # how long a job's package stream may stay silent before the agent asks itself
+FLUSH_BLOCKS = 16  # the received-block bitmap is persisted every this many blocks ...
+FLUSH_S = 0.1  # ... and this often (one pwrite each, not one per block)
 
 
 @dataclass
@@ -99,9 +105,10 @@ def _board(name: str) -> Any:
 class Download:
     """One artifact being received: the .part file and, beside it, the persisted bitmap of received
     blocks (``<sha256>.<block size>.bits``: an 8-byte count of the bytes that came more than once,
-    then one bit per block). A block is written at its offset first, then its bit, each with one
-    pwrite, so a reset loses at most the block in hand and never claims one it did not write. The
-    count is written when a duplicate comes (rarely), not with every block."""
+    then one bit per block). A block is written at its offset at once; the bitmap (and the count)
+    with one pwrite every FLUSH_BLOCKS blocks and every FLUSH_S seconds (`flush`), always after
+    the blocks it marks, so a reset loses at most the blocks since the last flush (asked for
+    again) and the bitmap never claims a block that was not written."""
 
     COUNTER = struct.Struct(">Q")
 
@@ -114,9 +121,9 @@ class Download:
         nbytes = (self.n + 7) // 8
         resume = self.part.exists() and self.bits_path.exists() and \
             self.bits_path.stat().st_size == self.COUNTER.size + nbytes and self.part.stat().st_size == self.size
-        for stale in root.glob(f"{self.sha}.*.bits"):
-            if stale != self.bits_path:
-                stale.unlink()  # another block size: those bits mean other blocks
+        for name in os.listdir(root):
+            if name.startswith(f"{self.sha}.") and name.endswith(".bits") and name != self.bits_path.name:
+                (root / name).unlink()  # another block size: those bits mean other blocks
         if resume:
             raw = self.bits_path.read_bytes()
             self.resent = self.COUNTER.unpack_from(raw)[0]
@@ -130,6 +137,8 @@ class Download:
         self.resumed_blocks = self.count()
         self._received = self.resumed_blocks
         self._low = 0
+        self.unflushed = 0
+        self.flushed_at = time.monotonic()
         self.part_fd = os.open(self.part, os.O_WRONLY)
         self.bits_fd = os.open(self.bits_path, os.O_WRONLY)
 
@@ -171,16 +180,28 @@ class Download:
         """Write a block at its offset, then mark it received; a duplicate is counted, not written."""
         if self.has(block.index):
             self.resent += len(block.data)
-            os.pwrite(self.bits_fd, self.COUNTER.pack(self.resent), 0)
+            self.unflushed += 1
             return False
         os.pwrite(self.part_fd, block.data, block.offset)
-        byte = block.index // 8
-        self.bits[byte] |= 1 << (block.index % 8)
-        os.pwrite(self.bits_fd, self.bits[byte:byte + 1], self.COUNTER.size + byte)
+        self.bits[block.index // 8] |= 1 << (block.index % 8)
         self._received += 1
+        self.unflushed += 1
+        if self.unflushed >= FLUSH_BLOCKS:
+            self.flush()
         return True
 
+    def flush(self) -> None:
+        """Persist the bitmap and the count of duplicate bytes (one pwrite)."""
+        if self.unflushed:
+            os.pwrite(self.bits_fd, self.COUNTER.pack(self.resent) + self.bits, 0)
+            self.unflushed = 0
+        self.flushed_at = time.monotonic()
+
     def close(self) -> None:
+        try:
+            self.flush()
+        except OSError:
+            pass
         for fd in (self.part_fd, self.bits_fd):
             try:
                 os.close(fd)
@@ -204,6 +225,7 @@ class Agent:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self.endpoint = Endpoint.parse(cfg.broker, cfg.ca_file)
         self.data_topic = protocol.topic(cfg.fleet, cfg.device, "stream/data")
+        self.streams = protocol.stream_topic(cfg.fleet, "0" * 64)[:-64]  # where package streams are
         self.key = load_verify_key(cfg.verify_key)
         self.lock = threading.RLock()
         self.client: mqtt.Client | None = None
@@ -216,6 +238,10 @@ class Agent:
         self.job: dict[str, Any] | None = None
         self.last_block = 0.0
         self.requested: set[int] = set()
+        self.stream_topic: str | None = None  # the package stream the current download listens to
+        self.stream_mid: int | None = None  # the SUBSCRIBE of that stream, until its SUBACK
+        self.awaiting_stream = False  # blocks come from the stream: no requests of our own yet
+        self.reported: Download | None = None  # the download `downloading` was reported for
         self.model: DeviceModel | None = None
         self.backoff = 0.2
         # answers federated round tasks (federated.transports.mqtt.device_handler); None: ignored
@@ -254,7 +280,10 @@ class Agent:
         _write_json(self.dir / "boot.json", trial)
         try:
             model = self.open_model(target)
-            model.self_test()
+            if isinstance(model, DeviceModel):  # the verified package hash names the model's bytes
+                model.self_test(package_sha256=manifest["sha256"])
+            else:
+                model.self_test()
         except Exception as e:  # any failure of the new model sends the device back to the old one
             _write_json(self.dir / "boot.json", old)
             self.boot = old
@@ -296,6 +325,7 @@ class Agent:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
+        c.on_subscribe = self._on_subscribe
         if self.pump is not None:
             self.pump.attach(c)
         c.connect(self.endpoint.host, self.endpoint.port, keepalive=self.cfg.keepalive)
@@ -340,6 +370,9 @@ class Agent:
         self.connected.set()
         with self.lock:
             if self.download is not None:
+                self.awaiting_stream = False  # what the stream sent meanwhile is lost: ask
+                self.stream_mid = None
+                self._downloading()
                 self._request(force=True)
 
     def _registration(self) -> bytes:
@@ -403,7 +436,10 @@ class Agent:
     def _on_message(self, c: mqtt.Client, ud: Any, msg: mqtt.MQTTMessage) -> None:
         try:
             # blocks are most of the traffic: their topic is known, no need to parse it
-            kind = "stream/data" if msg.topic == self.data_topic else protocol.parse_topic(msg.topic).kind
+            t = msg.topic
+            if t.startswith(self.streams) and t != self.stream_topic:
+                return  # a stream's blocks still in flight after the download ended
+            kind = "stream/data" if t == self.data_topic or t == self.stream_topic else protocol.parse_topic(t).kind
             if kind == "stream/data":
                 self._on_block(protocol.unpack_block(msg.payload))
             elif kind == "job":
@@ -417,6 +453,15 @@ class Agent:
                 self._on_fed_task(protocol.decode("fed/task", msg.payload))
         except protocol.ProtocolError as e:
             log.warning("%s: ignored %s: %s", self.cfg.device, msg.topic, e)
+
+    def _on_subscribe(self, c: mqtt.Client, ud: Any, mid: int, *rest: Any) -> None:
+        """The package stream's SUBACK: now the manager may publish it (it waits for `downloading`)."""
+        with self.lock:
+            if mid != self.stream_mid or self.download is None:
+                return
+            self.stream_mid = None
+            self.last_block = time.monotonic()
+            self._downloading()
 
     def _on_fed_task(self, task: dict[str, Any]) -> None:
         handler = self.fed_handler
@@ -452,7 +497,8 @@ class Agent:
                     self._status(saved["state"], saved.get("detail", ""))  # the manager asks again: repeat
                     return
                 if self.download is not None and self.download.sha == job["package"]["sha256"]:
-                    self._request()  # the manager asks again (it reconnected): go on, no need to re-ask
+                    if not self.awaiting_stream:
+                        self._request()  # the manager asks again (it reconnected): go on, no need to re-ask
                     return
             else:
                 self.job = {**job, "seq": 0}
@@ -467,11 +513,37 @@ class Agent:
             if self.download is not None:
                 self.download.close()
             self.download = Download(self.dir / "download", job)
-            self._status("downloading")
+            stream = job.get("stream")
+            if stream is not None and stream != protocol.stream_topic(self.cfg.fleet, job["package"]["sha256"]):
+                log.warning("%s: ignored the job's stream %r: not its package's", self.cfg.device, stream)
+                stream = None
             if self.download.complete:
+                self._downloading()
                 self._verify_and_apply()
+            elif stream is not None and self.client is not None and self.connected.is_set():
+                self._listen(stream)  # `downloading` follows with the SUBACK
             else:
+                self._downloading()
                 self._request(force=True)
+
+    def _listen(self, stream: str) -> None:
+        assert self.client is not None
+        if self.stream_topic is not None and self.stream_topic != stream:
+            self.client.unsubscribe(self.stream_topic)
+        self.stream_topic = stream
+        self.awaiting_stream = True
+        self.last_block = time.monotonic()
+        rc, self.stream_mid = self.client.subscribe(stream, qos=0)
+        if rc != mqtt.MQTT_ERR_SUCCESS:  # not connected after all: ask for the blocks instead
+            self.awaiting_stream = False
+            self._downloading()
+            self._request(force=True)
+
+    def _downloading(self) -> None:
+        """Report `downloading` once per download (a restarted download reports it again)."""
+        if self.reported is not self.download:
+            self.reported = self.download
+            self._status("downloading")
 
     def _fit(self, manifest: dict[str, Any]) -> str | None:
         """Why the package cannot run here (its input's sensor, SRAM, flash), or None."""
@@ -499,6 +571,11 @@ class Agent:
         self._status(state, detail)
         self.download = None
         self.requested.clear()
+        self.awaiting_stream = False
+        self.stream_mid = None
+        if self.stream_topic is not None and self.client is not None:
+            self.client.unsubscribe(self.stream_topic)
+        self.stream_topic = None
         if self.client is not None:  # the retained registration carries the running build
             self.client.publish(self.topic("register"), self._registration(), qos=1, retain=True)
 
@@ -532,16 +609,21 @@ class Agent:
             if self.cfg.block_rate:
                 time.sleep(1.0 / self.cfg.block_rate)
             d.put(block)
-            self.requested.discard(block.index)
             self.last_block = time.monotonic()
             if d.complete:
                 self._verify_and_apply()
+            elif self.awaiting_stream:
+                if block.index == d.n - 1:  # the stream is over: ask for what it did not bring
+                    self.awaiting_stream = False
+                    self._request(force=True)
             else:
+                self.requested.discard(block.index)
                 self._request()
 
     def _verify_and_apply(self) -> None:
         d, job = self.download, self.job
         assert d is not None and job is not None
+        self._downloading()
         self._status("verifying")
         data = d.part.read_bytes()
         why = verify(data, job["package"], job["signature"], self.key)
@@ -567,9 +649,16 @@ class Agent:
             if now >= self.next_telemetry:
                 self.next_telemetry = now + self.cfg.telemetry_s
                 self.publish_telemetry()
-        if self.download is not None and now - self.last_block > RETRY_S:
+        d = self.download
+        if d is not None and now - d.flushed_at > FLUSH_S:
+            with self.lock:
+                if self.download is d:
+                    d.flush()
+        if d is not None and now - self.last_block > (STREAM_WAIT_S if self.awaiting_stream else RETRY_S):
             with self.lock:
                 if self.download is not None:
+                    self.awaiting_stream = False
+                    self._downloading()
                     self._request(force=True)
 
     def _train_online(self) -> None:
@@ -599,8 +688,9 @@ class Agent:
                 i += 1
                 if i % 20 == 0:
                     m.last_accuracy = m.evaluate(xs[-held:], ys[-held:])
-            except TteError as e:  # a board behind a serial line that did not answer: the next step tries again
+            except TteError as e:  # a board behind a serial line that did not answer: try again, not at once
                 log.warning("%s: training step: %s", self.cfg.device, e)
+                self.stopping.wait(min(5.0, 50 * self.cfg.train_every_s))
 
     def publish_telemetry(self) -> None:
         m = self.model

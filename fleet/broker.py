@@ -129,6 +129,8 @@ def acl_text(fleet: str) -> str:
              "# (pattern lines apply to every client; %u is the user name the client logged in with)"]
     lines += [f"pattern write {root}/%u/{k}" for k in DEVICE_WRITES]
     lines += [f"pattern read {root}/%u/{k}" for k in DEVICE_READS]
+    lines += ["# every device may read the package streams (a rollout's blocks, once for all), none write them",
+              f"pattern read {root}/{protocol.FLEET_NODE}/stream/#"]
     lines += ["", f"user {MANAGER}", f"topic readwrite {root}/#"]
     return "\n".join(lines) + "\n"
 

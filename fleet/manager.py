@@ -28,6 +28,7 @@ import paho.mqtt.client as mqtt
 from fleet import protocol
 from fleet.mqtt import Endpoint, make_client
 from fleet.package import Package
+from fleet.tdgraph import TdConverter
 from semantic.store import Store, replace_graphs
 
 log = logging.getLogger("fleet.manager")
@@ -35,8 +36,9 @@ log = logging.getLogger("fleet.manager")
 TTE = "https://tte.invalid/ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _DEVICE_IN = re.compile(r"urn:tte:device:([A-Za-z0-9._-]+?)(?:/|>|$)")
-BATCH = 200
-TD_QUIET_S = 0.5  # no registration for this long: the TDs' turn  # registrations validated and written per graph update
+BATCH = 200  # registrations validated and written per graph update
+TD_QUIET_S = 0.5  # no registration for this long: the TDs' turn
+TD_BATCH_BUSY = 25  # TDs per update while registrations still come
 # what each role of the manager subscribes to: the graph keeper (`tte fleet serve`) and the deployer
 # (`tte fleet deploy`); one process may do both
 ROLE_KINDS = {"graph": ("state", "register", "td", "heartbeat", "telemetry"),
@@ -53,20 +55,6 @@ def deployment_graph(device: str) -> str:
 
 def td_graph(device: str) -> str:
     return f"urn:tte:device:{device}/td"
-
-
-def td_ntriples(td: dict[str, Any]) -> str:
-    """A TD as N-Triples: JSON-LD expansion with the TD 1.1 context (the local copy) by Oxigraph,
-    the store's own parser (2-3 x faster than rdflib's here; the same triples, xsd:string literals
-    written plain as RDF 1.1 allows). Oxigraph labels blank nodes at random per parse, so TDs
-    inserted by one update never share one (labels are scoped to the whole update)."""
-    import pyoxigraph as ox
-
-    from semantic.td import with_local_context
-
-    doc = json.dumps(with_local_context(td)).encode()
-    quads = ox.parse(doc, format=ox.RdfFormat.JSON_LD, base_iri=f"{td['id']}/")
-    return ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES).decode()
 
 
 @dataclass
@@ -118,6 +106,7 @@ class Manager:
         self.registered: set[str] = set()
         self.tds: set[str] = set()
         self.pending_tds: dict[str, dict[str, Any]] = {}  # converted when nothing else waits
+        self.td_converter = TdConverter()
         self.last_registration = 0.0
         self.timings = {"register": 0.0, "presence": 0.0, "td": 0.0}  # seconds of graph work
         self.status_every = 1.0
@@ -127,7 +116,9 @@ class Manager:
         self.jobs: dict[str, JobState] = {}
         self._packed: dict[tuple[int, int], tuple[Package, list[bytes]]] = {}  # holds the package: ids stay
         self.blocks_sent = 0
-        self.bytes_sent = 0
+        self.bytes_sent = 0  # block bytes sent to devices (a package stream's once per device it was for)
+        self.bytes_published = 0  # block bytes the manager published itself
+        self.broadcasts: list[dict[str, Any]] = []  # when each package stream went out, for how many devices
         self.lock = threading.RLock()
         self.inbox: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
         self.stopping = threading.Event()
@@ -230,6 +221,7 @@ class Manager:
             self.client.publish(out, blocks[i], qos=0)
             self.blocks_sent += 1
             self.bytes_sent += len(blocks[i]) - protocol.BLOCK_HEADER.size
+            self.bytes_published += len(blocks[i]) - protocol.BLOCK_HEADER.size
 
     def _blocks(self, pkg: Package, bs: int) -> list[bytes]:
         """The artifact's blocks of size `bs`, packed once for every device that asks."""
@@ -251,10 +243,10 @@ class Manager:
             except Exception as e:  # noqa: BLE001 - reported, the loop goes on
                 self.event("error", None, "", f"internal error: {type(e).__name__}: {e}")
             self._publish_status()
-            # TDs cost the most to convert: they wait while devices are still registering
-            settled = time.monotonic() - self.last_registration > TD_QUIET_S
-            if self.inbox.empty() and self.pending_tds and settled:
-                self._drain_tds()
+            # TDs cost the most: while devices still register, a few at a time when nothing else waits
+            if self.inbox.empty() and self.pending_tds:
+                settled = time.monotonic() - self.last_registration > TD_QUIET_S
+                self._drain_tds(BATCH if settled else TD_BATCH_BUSY)
                 continue
             try:
                 first = self.inbox.get(timeout=0.05)
@@ -277,7 +269,7 @@ class Manager:
             if self.inbox.empty() and not self.pending_tds:
                 self.idle.set()
 
-    def _drain_tds(self, n: int = 16) -> None:
+    def _drain_tds(self, n: int = BATCH) -> None:
         batch = {}
         with self.lock:
             for d in list(self.pending_tds)[:n]:
@@ -482,7 +474,7 @@ class Manager:
                 self.event("error", device, topic, "Thing Description refused: " + "; ".join(errors[:3]))
                 continue
             try:
-                nt = td_ntriples(td)
+                nt = self.td_converter.ntriples(device, td)
             except (SyntaxError, ValueError) as e:  # JSON-LD that cannot be expanded
                 self.event("error", device, topic, f"Thing Description refused: {e}")
                 continue
@@ -519,15 +511,53 @@ class Manager:
 
     # --- deployments ------------------------------------------------------------------------------
 
-    def offer(self, package: Package, device: str, job_id: str, block_size: int = protocol.DEFAULT_BLOCK) -> JobState:
-        """Send a device the job for `package` (it then pulls the blocks)."""
-        msg = protocol.encode("job", {"job": job_id, "package": package.manifest, "signature": package.signature,
-                                      "block_size": block_size})
+    def offer(self, package: Package, device: str, job_id: str, block_size: int = protocol.DEFAULT_BLOCK,
+              stream: bool = False) -> JobState:
+        """Send a device the job for `package` (it then pulls the blocks; with `stream`, it first
+        listens to the package stream, which `broadcast` publishes)."""
+        job = {"job": job_id, "package": package.manifest, "signature": package.signature, "block_size": block_size}
+        if stream:
+            job["stream"] = protocol.stream_topic(self.fleet, package.sha256)
+        msg = protocol.encode("job", job)
         with self.lock:
             job = JobState(job_id, device, package.sha256, msg, package)
             self.jobs[device] = job
         self.client.publish(protocol.topic(self.fleet, device, "job"), msg, qos=1)
         return job
+
+    def broadcast(self, package: Package, devices: list[str], block_size: int = protocol.DEFAULT_BLOCK,
+                  quiet_s: float = 1.0, max_wait_s: float = 10.0) -> int:
+        """Publish every block of `package` once on its package stream, for the devices offered it with
+        `stream` that listen (report `downloading`): when all of them do, or when some do and no other
+        has come for `quiet_s`, or after `max_wait_s` (a device that comes later asks for its blocks
+        itself). The number of devices it was for."""
+        start = last_change = time.monotonic()
+        seen = -1
+        while True:
+            with self.lock:
+                jobs = [self.jobs[d] for d in devices if d in self.jobs and self.jobs[d].sha256 == package.sha256]
+                waiting = [j for j in jobs if j.state in ("sent", "queued")]
+                listening = [j for j in jobs if j.state == "downloading"]
+            now = time.monotonic()
+            if len(waiting) != seen:
+                seen, last_change = len(waiting), now
+            if not waiting or (listening and now - last_change > quiet_s) or now - start > max_wait_s:
+                break
+            time.sleep(0.005)
+        self.broadcasts.append({"sha256": package.sha256, "devices": len(listening), "waited_s": now - start,
+                                "at": now})
+        if not listening:
+            return 0
+        out = protocol.stream_topic(self.fleet, package.sha256)
+        payload = 0
+        for block in self._blocks(package, block_size):
+            self.client.publish(out, block, qos=0)
+            payload += len(block) - protocol.BLOCK_HEADER.size
+        with self.lock:
+            self.blocks_sent += len(self._blocks(package, block_size))
+            self.bytes_published += payload
+            self.bytes_sent += payload * len(listening)
+        return len(listening)
 
     def add_package_to_graph(self, package: Package) -> None:
         """The package's model and compiled artifact as descriptions (validated like any other)."""

@@ -19,8 +19,17 @@ checked against the schemas below; file blocks are binary (a fixed header, then 
     job/status      device -> mgr    no        {"job", "seq", "state", ...}
     stream/get      device -> mgr    no        {"sha256", "block_size", "offset", "bitmap"}
     stream/data     mgr -> device    no        binary block (see pack_block)
+    _fleet/stream/<sha256>  mgr -> devices  no  the same blocks, once for every device of a rollout
     fed/task        mgr -> device    no        federated round task (federated.transports.mqtt)
     fed/update      device -> mgr    no        federated round update
+
+Blocks reach a device two ways. A device asks for the blocks it misses (``stream/get``: offset
+and bitmap, up to MAX_BLOCKS_PER_REQUEST) and the manager answers with all of them back to back
+on the device's ``stream/data``. A rollout to many devices also names a package stream in its job
+(``"stream"``: ``tte/v1/<fleet>/_fleet/stream/<sha256>``, which every device may read and none may
+write): the device subscribes, reports ``downloading``, and the manager publishes every block
+there once, when the stage's devices are listening; the broker fans them out. Blocks are QoS 0
+on both paths: the bitmap makes the transfer reliable, a device asks for what it still misses.
 
 ``bdseq`` (birth/death sequence, as Sparkplug B's bdSeq) rises by one with every connection of
 a device and is carried by its birth and its will: a will whose bdseq is older than the
@@ -38,7 +47,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = "tte"
 VERSION = "v1"
@@ -109,6 +118,13 @@ def topic(fleet: str, device: str, kind: str) -> str:
     if kind not in DEVICE_KINDS:
         raise ValueError(f"unknown topic kind {kind!r}")
     return f"{fleet_root(fleet)}/{check_name('device', device)}/{kind}"
+
+
+def stream_topic(fleet: str, sha256: str) -> str:
+    """The package stream of an artifact: its blocks once for every device of a rollout."""
+    if not re.fullmatch(_SHA, sha256):
+        raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+    return f"{fleet_root(fleet)}/{FLEET_NODE}/stream/{sha256}"
 
 
 def events_topic(fleet: str) -> str:
@@ -192,7 +208,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "job": {
         "type": "object", "required": ["job", "package", "signature", "block_size"], "additionalProperties": False,
         "properties": {"job": _NAME, "package": _MANIFEST, "signature": {"type": "string", "maxLength": 200},
-                       "block_size": {"type": "integer", "minimum": MIN_BLOCK, "maximum": MAX_BLOCK}},
+                       "block_size": {"type": "integer", "minimum": MIN_BLOCK, "maximum": MAX_BLOCK},
+                       "stream": {"type": "string", "maxLength": 256}},
     },
     "job/status": {
         "type": "object", "required": ["job", "seq", "state"],
@@ -236,6 +253,14 @@ def encode(kind: str, obj: dict[str, Any], check: bool = False) -> bytes:
     return data
 
 
+# payloads of these kinds that passed their check, by their bytes (the check is a pure function of
+# them): a rollout sends all its devices the same job, and a fleet's births, heartbeats and
+# registrations repeat the same few payloads (they carry no device name)
+_CHECKED_KINDS = ("job", "state", "heartbeat", "register")
+_CHECKED_MAX = 1024
+_checked: dict[tuple[str, bytes], None] = {}
+
+
 def decode(kind: str, payload: bytes) -> dict[str, Any]:
     """Parse and check a JSON payload of `kind`; ProtocolError names what is wrong."""
     if kind not in SCHEMAS:
@@ -246,12 +271,18 @@ def decode(kind: str, payload: bytes) -> dict[str, Any]:
         obj = json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ProtocolError(f"{kind}: malformed JSON ({e})") from None
+    if (kind, payload) in _checked:
+        return obj  # type: ignore[no-any-return]
     err = next(iter(_validator(kind).iter_errors(obj)), None)
     if err is not None:
         where = "/".join(map(str, err.absolute_path)) or "(root)"
         raise ProtocolError(f"{kind}: {where}: {err.message[:200]}")
     if kind == "stream/get":
         check_bitmap(obj)
+    if kind in _CHECKED_KINDS:
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[kind, bytes(payload)] = None
     return obj  # type: ignore[no-any-return]
 
 
@@ -293,8 +324,7 @@ BLOCK_MAGIC = b"TB"
 BLOCK_HEADER = struct.Struct(">2sB32sIIII")
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):  # a tuple: built once per block received, the cheapest record
     sha256: str
     size: int
     block_size: int

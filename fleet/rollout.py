@@ -76,7 +76,9 @@ class Rollout:
 
 def deploy(manager: Manager, package: Package, devices: list[str], *, stages: str = "100%",
            abort_failures: str | float = "10%", min_executions: int = 3, block_size: int = protocol.DEFAULT_BLOCK,
-           stage_timeout: float = 120.0, job_id: str | None = None) -> Rollout:
+           stage_timeout: float = 120.0, job_id: str | None = None, stream: bool = True) -> Rollout:
+    """`stream`: a stage of more than one device gets the package's blocks once on its package
+    stream (the broker copies them to each device), then each device asks for what it misses."""
     if not devices:
         raise TteError("no devices to deploy to")
     threshold = parse_share(abort_failures) if isinstance(abort_failures, str) else float(abort_failures)
@@ -87,9 +89,12 @@ def deploy(manager: Manager, package: Package, devices: list[str], *, stages: st
     done = 0
     for k, upto in enumerate(plan):
         group = devices[done:upto]
+        fanout = stream and len(group) > 1
         for d in group:
-            manager.offer(package, d, job, block_size)
+            manager.offer(package, d, job, block_size, stream=fanout)
             result.states[d] = "sent"
+        if fanout:
+            manager.broadcast(package, group, block_size)
         deadline = time.monotonic() + stage_timeout
         while time.monotonic() < deadline:
             with manager.lock:

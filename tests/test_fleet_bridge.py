@@ -6,7 +6,6 @@ it holds, and the host C engine trained on the same samples from the same weight
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from fleet.bridge import CHECKPOINT, Bridge
 from fleet.package import build, load_signing_key
 from tte.cli import main
 from tte.targets.firmware import build_firmware
+from tte.targets.paths import cache_dir
 from tte.targets.serial import SerialBoard
 from tte.training.trainer import Trainer
 
@@ -35,21 +35,34 @@ SCHEME = "last-k:2"
 BOARD = "qemu-mps2-an500"
 
 
-def uart_firmware() -> Path:
-    """The example model compiled for the emulated board and built with its stream on the UART; kept
-    under build/ (keyed by the model's bytes) so that a second run links nothing."""
-    digest = hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()[:16]
-    out = ROOT / "build" / "test-fleet-bridge" / digest
-    if not (out / "m" / "report.json").is_file():
-        tte.compile(tte.load(EXAMPLE), board=BOARD, scheme=SCHEME, out_dir=str(out / "m"), name="fmnist_cnn",
-                    force=True)
-    fw = build_firmware(out / "m", BOARD, out_dir=out / "fw", in_mode="uart", out_mode="uart", weights_io=True)
-    return fw.elf
+def uart_firmware() -> tuple[Path, dict]:
+    """The example model's generated training step for the emulated board, built with its stream on
+    the UART (kept under build/, keyed by the generated C, as engine 'qemu' does); and its report."""
+    from tte.compiler.analysis import analyze
+    from tte.compiler.codegen import generate, source_digest
+    from tte.targets.firmware import CSRC_DIR, ModelSources
+
+    a = analyze(tte.load(EXAMPLE), board=BOARD, scheme=SCHEME)
+    sources = generate(a, "fmnist_cnn")
+    out = cache_dir("test-fleet-bridge", source_digest(sources))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in sources.items():
+        if not (out / name).is_file() or (out / name).read_text() != text:
+            (out / name).write_text(text)
+    ms = ModelSources(tuple([out / f for f in sources if f.endswith(".c")] + sorted((CSRC_DIR / "src").glob("*.c"))),
+                      next(f for f in sources if f.endswith(".h")), (out, CSRC_DIR / "include"), report=a.report)
+    fw = build_firmware(ms, BOARD, out_dir=out / "fw", in_mode="uart", out_mode="uart", weights_io=True)
+    return fw.elf, a.report
 
 
 @pytest.fixture(scope="module")
-def firmware() -> Path:
+def built() -> tuple[Path, dict]:
     return uart_firmware()
+
+
+@pytest.fixture(scope="module")
+def firmware(built: tuple[Path, dict]) -> Path:
+    return built[0]
 
 
 class EmulatedBoard:
@@ -93,7 +106,8 @@ def board(firmware: Path, tmp_path: Path) -> Iterator[EmulatedBoard]:
 
 
 @pytest.fixture(scope="module")
-def variant(tmp_path_factory: pytest.TempPathFactory, firmware: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+def variant(tmp_path_factory: pytest.TempPathFactory, built: tuple[Path, dict]) -> tuple[Path, np.ndarray,
+                                                                                           np.ndarray]:
     """A package whose weights are not the firmware's (the example trained 3 steps on the host), and
     the sensor stream a board trains on."""
     rng = np.random.default_rng(1)
@@ -103,7 +117,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory, firmware: Path) -> tuple[P
     for i in range(3):
         tr.step(xs[i:i + 1], ys[i:i + 1])
     d = tmp_path_factory.mktemp("pkg")
-    (d / "report.json").write_text((firmware.parent.parent / "m" / "report.json").read_text())
+    (d / "report.json").write_text(json.dumps(built[1], default=lambda o: o.item() if hasattr(o, "item") else str(o)))
     tte.export(tr.graph, str(d / "fmnist_cnn.tflite"))
     return d, xs, ys
 
@@ -291,3 +305,13 @@ def test_cli_bridge_brings_the_board_online_and_offline(tmp_path: Path, board: E
             if proc.poll() is None:
                 proc.kill()
             m.stop()
+
+
+@needs_arm_gcc
+def test_uart_input_build_replies_on_the_uart_too(tmp_path: Path) -> None:
+    """`tte build --io uart` on the emulated board: the commands and the replies both on the UART."""
+    from fwtools import model_sources
+
+    fw = build_firmware(model_sources(), BOARD, out_dir=tmp_path, in_mode="uart", weights_io=True)
+    assert (fw.in_mode, fw.out_mode) == ("uart", "uart")
+    assert {"tte_uart_getc", "tte_uart_putc"} <= set(fw.symbols) and "tte_sh_open" not in fw.symbols

@@ -70,6 +70,27 @@ def test_device_cannot_use_another_devices_topics(tmp_path: Path, version: str) 
         manager.close()
 
 
+def test_devices_read_package_streams_and_cannot_write_them(tmp_path: Path) -> None:
+    with running_broker(tmp_path, ["a", "b"]) as br:
+        stream = protocol.stream_topic("f1", "ab" * 32)
+        manager = Probe(br.config, "manager")
+        a = Probe(br.config, "a")
+        b = Probe(br.config, "b")
+        for p in (manager, a, b):
+            assert ok(p.connect())
+            assert p.subscribe(stream, qos=0)[0].value < 0x80
+        manager.publish(stream, b"block", qos=0)
+        for p in (manager, a, b):  # one publish, every device gets it
+            got = p.wait_for(lambda m: True, timeout=2)
+            assert got is not None and got.payload == b"block"
+        rc = a.publish(stream, b"forged")  # v5: refused in the PUBACK
+        assert rc.is_failure and rc.getName() == "Not authorized"
+        for p in (manager, b):
+            assert p.wait_for(lambda m: True, timeout=0.5) is None
+        for p in (manager, a, b):
+            p.close()
+
+
 def test_tls_with_generated_ca(tmp_path: Path) -> None:
     with running_broker(tmp_path, ["d1"], tls=True) as b:
         cfg = b.config

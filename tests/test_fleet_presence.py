@@ -133,7 +133,7 @@ def test_bad_messages_are_error_events_and_the_manager_survives(tmp_path: Path) 
         }
         for topic, payload in cases.values():
             d1.publish(topic, payload)
-        assert wait_until(lambda: len(m.errors()) >= len(cases), 10), m.errors()
+        assert wait_until(lambda: len(m.errors()) >= len(cases), 30), m.errors()
         msgs = " | ".join(e["message"] for e in m.errors())
         for needle in ("malformed JSON", "oversize", "is not of type", "base64", "unknown job", "unknown board",
                        "@context"):
@@ -144,7 +144,8 @@ def test_bad_messages_are_error_events_and_the_manager_survives(tmp_path: Path) 
         m.jobs["d1"] = JobState("j2", "d1", "0" * 64, b"")
         d1.publish(t("job/status"), b'{"job": "j2", "seq": 2, "state": "downloading"}')
         d1.publish(t("job/status"), b'{"job": "j2", "seq": 1, "state": "queued"}')
-        d1.publish(t("job/status"), b'{"job": "j2", "seq": 3, "state": "applied"}')
+        # a state may skip ahead (an earlier status can arrive late) but never go back
+        d1.publish(t("job/status"), b'{"job": "j2", "seq": 3, "state": "queued"}')
         assert wait_until(lambda: any("out-of-order" in e["message"] for e in m.errors())
                           and any("cannot follow" in e["message"] for e in m.errors()), 5), m.errors()
         assert m.jobs["d1"].state == "downloading"

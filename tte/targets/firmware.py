@@ -279,7 +279,9 @@ def build_firmware(model: str | Path | ModelSources, board: str | Board = "qemu-
     ms = model if isinstance(model, ModelSources) else find_model(model)
     qemu = bool(b.qemu_machine)
     in_mode = in_mode or ("semihost" if qemu else "embedded")
-    out_mode = out_mode or ("semihost" if qemu or uart_driver(b) == "none" else "uart")
+    # replies go where the commands come from when that is the UART (a host drives the board over it)
+    out_mode = out_mode or ("uart" if in_mode == "uart" else "semihost" if qemu or uart_driver(b) == "none"
+                            else "uart")
     if in_mode not in IN_MODES:
         raise TteError(f"unknown input mode '{in_mode}' (known: {', '.join(IN_MODES)})")
     if out_mode not in OUT_MODES:

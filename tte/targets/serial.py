@@ -29,10 +29,22 @@ from tte.targets.qemu import Stream, record
 DEFAULT_BAUD = 115200
 
 
-def open_port(port: str, baud: int = DEFAULT_BAUD) -> int:
-    """A raw, non-blocking file descriptor on a serial port (a tty: a UART adapter or a pty)."""
+def configure_raw(fd: int, baud: int) -> None:
+    """Raw bytes at `baud` on a tty; modem lines ignored, and no hang-up on close (which resets boards
+    whose USB bridge ties DTR to reset)."""
     speed = getattr(termios, f"B{baud}", None)
     if speed is None:
+        raise TteError(f"unsupported baud rate {baud}")
+    tty.setraw(fd)
+    attrs = termios.tcgetattr(fd)
+    attrs[4] = attrs[5] = speed  # ispeed, ospeed
+    attrs[2] = (attrs[2] | termios.CLOCAL | termios.CREAD) & ~termios.HUPCL
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def open_port(port: str, baud: int = DEFAULT_BAUD) -> int:
+    """A raw, non-blocking file descriptor on a serial port (a tty: a UART adapter or a pty)."""
+    if getattr(termios, f"B{baud}", None) is None:
         raise TteError(f"unsupported baud rate {baud}")
     try:
         fd = os.open(port, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
@@ -43,11 +55,7 @@ def open_port(port: str, baud: int = DEFAULT_BAUD) -> int:
     if not os.isatty(fd):
         os.close(fd)
         raise TteError(f"{port} is not a serial port (not a tty)")
-    tty.setraw(fd)
-    attrs = termios.tcgetattr(fd)
-    attrs[4] = attrs[5] = speed  # ispeed, ospeed
-    attrs[2] = (attrs[2] | termios.CLOCAL | termios.CREAD) & ~termios.HUPCL  # no modem lines, no hang-up
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    configure_raw(fd, baud)
     return fd
 
 

@@ -20,18 +20,13 @@ _BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000)
 
 
 def _configure(fd: int, baud: int) -> None:
-    import termios
-    import tty
+    from tte.targets.serial import configure_raw
 
     if not os.isatty(fd):
         return
-    tty.setraw(fd)
     if baud not in _BAUDS:
         raise TteError(f"baud rate {baud} is not one of {', '.join(map(str, _BAUDS))}")
-    attrs = termios.tcgetattr(fd)
-    speed = getattr(termios, f"B{baud}")
-    attrs[4] = attrs[5] = speed
-    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    configure_raw(fd, baud)
 
 
 def read_dump(path: str, *, baud: int = 115200, timeout: float = 30.0, request: bool = True) -> str:
