@@ -7,12 +7,13 @@ gets a minted IRI (no blank nodes) under the IRI of the thing described.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rdflib import RDF, RDFS, XSD, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from semantic.vocab import (
     NNET,
@@ -34,13 +35,68 @@ from semantic.vocab import (
 from tte.errors import TteError
 from tte.targets.boards import Board
 
+Triple = tuple[Node, Node, Node]
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_NT_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
-@dataclass(frozen=True)
+
+def _nt_term(t: Node) -> str:
+    if isinstance(t, URIRef):
+        if _BAD_IRI.search(t):
+            raise ValueError(t)
+        return f"<{t}>"
+    if isinstance(t, Literal):
+        lexical = str(t).translate(_NT_ESCAPES)
+        if t.language:
+            return f'"{lexical}"@{t.language}'
+        if t.datatype is not None and t.datatype != XSD.string:
+            return f'"{lexical}"^^<{t.datatype}>'
+        return f'"{lexical}"'
+    raise ValueError(t)
+
+
 class Description:
-    """The triples describing one thing, kept in the named graph `name`."""
-    name: str
-    kind: str  # board | device | model | artifact
-    graph: Graph
+    """The triples describing one thing, kept in the named graph `name` (kind: board, device,
+    model or artifact).
+
+    The describe functions collect plain triples; the rdflib graph is built on first use of
+    `graph` (and from then on is what counts, edits included): a fleet of descriptions goes to
+    the store as N-Triples without an rdflib graph per description.
+    """
+
+    def __init__(self, name: str, kind: str, graph: Graph | list[Triple]) -> None:
+        self.name = name
+        self.kind = kind
+        self._graph = graph if isinstance(graph, Graph) else None
+        self._triples = None if isinstance(graph, Graph) else graph
+
+    def __repr__(self) -> str:
+        return f"Description({self.name!r}, {self.kind!r})"
+
+    @property
+    def graph(self) -> Graph:
+        if self._graph is None:
+            g = _graph()
+            for t in self._triples or ():
+                g.add(t)
+            self._graph, self._triples = g, None
+        return self._graph
+
+    def ntriples(self) -> str:
+        """The description as N-Triples."""
+        if self._triples is not None:
+            try:
+                return "".join(f"{_nt_term(s)} {_nt_term(p)} {_nt_term(o)} .\n" for s, p, o in self._triples)
+            except ValueError:
+                pass  # a term N-Triples cannot write plainly: rdflib's serializer decides
+        return self.graph.serialize(format="nt")
+
+
+class _Triples(list[Triple]):
+    """What the describe functions add their triples to (a list: no indexes to keep)."""
+
+    def add(self, triple: Triple) -> None:
+        self.append(triple)
 
 
 def _graph() -> Graph:
@@ -56,7 +112,7 @@ def _lit(value: Any) -> Literal:
     return Literal(value)
 
 
-def _memory(g: Graph, node: URIRef, cls: URIRef, value: Any, prop: URIRef, label: str) -> None:
+def _memory(g: _Triples, node: URIRef, cls: URIRef, value: Any, prop: URIRef, label: str) -> None:
     g.add((node, RDF.type, cls))
     g.add((node, RDFS.label, Literal(label)))
     g.add((node, prop, _lit(value)))
@@ -74,7 +130,7 @@ SENSOR_CLASSES = {
 
 def describe_board(board: Board) -> Description:
     b = URIRef(board_iri(board.name))
-    g = _graph()
+    g = _Triples()
     g.add((b, RDF.type, TTE.Board))
     g.add((b, SCHEMA.name, Literal(board.name)))
     if board.display_name:
@@ -108,7 +164,7 @@ def describe_board(board: Board) -> Description:
 def describe_device(ident: str, board: str, sensors: list[str] | tuple[str, ...] = (), firmware: str | None = None,
                     deployed_model: str | None = None) -> Description:
     d = URIRef(device_iri(ident))
-    g = _graph()
+    g = _Triples()
     g.add((d, RDF.type, TTE.Device))
     g.add((d, SCHEMA.identifier, Literal(ident)))
     g.add((d, TTE.onBoard, URIRef(board_iri(board))))
@@ -162,7 +218,7 @@ def describe_model(model_id: str, summary: dict[str, Any], report: dict[str, Any
     `modality`: the kind of sensor its input comes from (camera, microphone, accelerometer, ...):
     `match` then offers the model only to devices with such a sensor (or with no sensors declared)."""
     m = URIRef(model_iri(model_id))
-    g = _graph()
+    g = _Triples()
     g.add((m, RDF.type, TTE.Model))
     g.add((m, RDF.type, NNET.NeuralNetwork))
     g.add((m, SCHEMA.identifier, Literal(model_id)))
@@ -210,7 +266,7 @@ def describe_artifact(model_id: str, report: dict[str, Any]) -> Description:
     scheme = scheme_name(report)
     a = URIRef(artifact_iri(model_id, scheme))
     m = URIRef(model_iri(model_id))
-    g = _graph()
+    g = _Triples()
     g.add((m, S3N.hasProcedureFeature, a))
     g.add((a, RDF.type, TTE.CompiledArtifact))
     g.add((a, RDF.type, S3N.ProcedureFeature))

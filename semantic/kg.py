@@ -8,16 +8,19 @@ from rdflib import RDF, Graph, URIRef
 
 from semantic import validate
 from semantic.describe import Description
-from semantic.store import Store, replace_graphs
+from semantic.store import LocalStore, Store, replace_graphs_nt
 from semantic.vocab import TTE, device_iri, local_id, model_iri
 from tte.errors import TteError
 
-
-def _untyped(g: Graph) -> set[str]:
-    """IRIs the batch mentions without describing them (the board of a device, ...)."""
-    typed = set(g.subjects(RDF.type))
-    mentioned = {t for s, p, o in g for t in (s, o) if isinstance(t, URIRef) and p != RDF.type}
-    return {str(t) for t in mentioned - typed}
+_CONTEXT = "urn:tte:validation:context"
+# IRIs the batch mentions without typing them (the board of a device, ...): the store's types for them
+# go into the validation store, so that sh:class can check references
+_UNTYPED = """SELECT ?x WHERE {
+  { SELECT DISTINCT ?x WHERE {
+      { GRAPH ?g { ?s ?p ?x } } UNION { GRAPH ?g { ?x ?p ?o } }
+      FILTER(isIRI(?x) && ?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>) } }
+  FILTER NOT EXISTS { GRAPH ?h { ?x a ?t } }
+}"""
 
 
 def context_types(store: Store, iris: Iterable[str], chunk: int = 500) -> Graph:
@@ -40,15 +43,41 @@ class KnowledgeGraph:
 
         An invalid batch raises `validate.ShaclError` and writes nothing.
         """
+        texts = [(d.name, d.ntriples()) for d in descriptions]
         if validate_shapes:
+            self._validate(descriptions, texts)
+        if isinstance(self.store, LocalStore):
+            self.store.replace_graphs_nt(texts)
+            return
+        update = replace_graphs_nt(texts)
+        if update:
+            self.store.update(update)
+
+    def _validate(self, descriptions: Sequence[Description], texts: list[tuple[str, str]]) -> None:
+        """The compiled shape queries on the batch in an in-memory Oxigraph store with the types of
+        what it refers to; pyshacl when the shapes or the data need it (see semantic/shape_queries)."""
+        import pyoxigraph as ox
+
+        from semantic.shape_queries import BATCH, RDFS_SUBCLASS, Unsupported
+
+        mem = ox.Store()
+        mem.load("".join(t for _, t in texts), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(BATCH))
+        untyped = [sol["x"].value for sol in mem.query(_UNTYPED)]  # type: ignore[union-attr]
+        ctx = context_types(self.store, untyped)
+        mem.extend(ox.Quad(ox.NamedNode(str(s)), ox.NamedNode(str(RDF.type)), ox.NamedNode(str(o)),
+                           ox.NamedNode(_CONTEXT)) for s, _, o in ctx)
+        try:
+            if mem.query(f"ASK {{ ?s <{RDFS_SUBCLASS}> ?o }}", use_default_graph_as_union=True):
+                raise Unsupported("the data declares subclasses")
+            found = validate.violations_in_store(mem)
+        except Unsupported:
             data = Graph()
             for d in descriptions:
                 data += d.graph
-            focus = {str(s) for s in data.subjects(RDF.type)}
-            validate.check(data + context_types(self.store, _untyped(data)), focus)
-        update = replace_graphs((d.name, d.graph) for d in descriptions)
-        if update:
-            self.store.update(update)
+            validate.check(data + ctx, {str(s) for s in data.subjects(RDF.type)})
+            return
+        if found:
+            raise validate.ShaclError(found, "\n".join(str(v) for v in found))
 
     def has_graph(self, name: str) -> bool:
         """Whether a description named `name` is in the store."""

@@ -40,14 +40,16 @@ def _fp32(store: Store) -> set[str]:
     return {local_id(r["model"]) for r in store.select(queries.load("fp32-models"))}
 
 
-def match_device(store: Store, device: str) -> dict[str, Any]:
-    """{"device", "board", "inference": [model ids], "training": [{"model", "scheme"}], "warnings"}."""
-    iri = device_iri(device)
-    boards = store.select(queries.bind(queries.load("board-of-device"), device=iri))
-    if not boards:
-        raise TteError(f"unknown device '{device}'")
-    board = boards[0]
-    rows = store.select(queries.bind(queries.load("match-device"), device=iri))
+def _is_fp32(store: Store, model_iri_: str) -> bool:
+    return store.ask(queries.bind(queries.load("model-is-fp32"), model=model_iri_))
+
+
+def _positive(value: Any) -> bool:
+    """SPARQL's `?value > 0`: true for a number above zero; a boolean or a string is no number."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _device_result(device: str, board: dict[str, Any], rows: list[dict[str, Any]], store: Store) -> dict[str, Any]:
     inference = sorted({local_id(r["model"]) for r in rows if r["inference"]})
     training = sorted(({"model": local_id(r["model"]), "scheme": r["scheme"]} for r in rows if r["training"]),
                       key=lambda d: (d["model"], d["scheme"]))
@@ -56,20 +58,98 @@ def match_device(store: Store, device: str) -> dict[str, Any]:
             "warnings": _board_warnings(board, fp32)}
 
 
-def match_model(store: Store, model: str) -> dict[str, Any]:
-    """{"model", "inference": [device ids], "training": [{"device", "scheme"}], "warnings"}."""
+def match_device_by_query(store: Store, device: str) -> dict[str, Any]:
+    """match_device as one straightforward query (match-device.rq): the reference for the fast path."""
+    iri = device_iri(device)
+    boards = store.select(queries.bind(queries.load("board-of-device"), device=iri))
+    if not boards:
+        raise TteError(f"unknown device '{device}'")
+    rows = store.select(queries.bind(queries.load("match-device"), device=iri))
+    return _device_result(device, boards[0], rows, store)
+
+
+def match_device(store: Store, device: str) -> dict[str, Any]:
+    """{"device", "board", "inference": [model ids], "training": [{"model", "scheme"}], "warnings"}.
+
+    The board's SRAM and flash are read first and written into the artifact scan as constants,
+    and the modality filter is left out for a device that declares no sensors; a description
+    outside what that needs (two boards, a figure that is not an integer) takes the
+    straightforward query instead."""
+    iri = device_iri(device)
+    profile = store.select(queries.bind(queries.load("device-profile"), device=iri))
+    if not profile:
+        raise TteError(f"unknown device '{device}'")
+    boards = {tuple(sorted((k, v) for k, v in r.items() if k != "sensors")) for r in profile}
+    board = profile[0]
+    if len(boards) != 1 or not all(isinstance(board[k], int) and not isinstance(board[k], bool)
+                                   for k in ("sram", "flash")):
+        return match_device_by_query(store, device)
+    modality = ""
+    if any(_positive(r.get("sensors")) for r in profile):
+        modality = (f"FILTER NOT EXISTS {{ ?model tte:inputModality ?modality . "
+                    f"FILTER NOT EXISTS {{ <{iri}> tte:sensorKind ?modality }} }}")
+    query = (queries.load("match-device-fast").replace("$SRAM", str(board["sram"]))
+             .replace("$FLASH", str(board["flash"])).replace("$MODALITY", modality))
+    return _device_result(device, board, store.select(query), store)
+
+
+def _model_result(model: str, inference: set[str], training: list[dict[str, str]], used: set[str],
+                  store: Store) -> dict[str, Any]:
+    fp32 = [model] if _is_fp32(store, model_iri(model)) else []
+    warnings = [w for b in store.select(queries.load("boards")) if b["board"] in used
+                for w in _board_warnings(b, fp32)]
+    return {"model": model, "inference": sorted(inference), "training": training, "warnings": warnings}
+
+
+def match_model_by_query(store: Store, model: str) -> dict[str, Any]:
+    """match_model as two straightforward queries (match-model-*.rq): the reference for the fast path."""
     iri = model_iri(model)
     _exists(store, iri, str(TTE.Model), "model", model)
     inf_rows = store.select(queries.bind(queries.load("match-model-inference"), model=iri))
     tr_rows = store.select(queries.bind(queries.load("match-model-training"), model=iri))
-    inference = sorted({local_id(r["device"]) for r in inf_rows})
     training = sorted(({"device": local_id(r["device"]), "scheme": r["scheme"]} for r in tr_rows),
                       key=lambda d: (d["device"], d["scheme"]))
     used = {r["board"] for r in inf_rows} | {r["board"] for r in tr_rows}
-    fp32 = [model] if model in _fp32(store) else []
-    warnings = [w for b in store.select(queries.load("boards")) if b["board"] in used
-                for w in _board_warnings(b, fp32)]
-    return {"model": model, "inference": inference, "training": training, "warnings": warnings}
+    return _model_result(model, {local_id(r["device"]) for r in inf_rows}, training, used, store)
+
+
+def _iri_list(text: str | None) -> set[str]:
+    """The device IRIs of a GROUP_CONCAT (IRIs hold no spaces)."""
+    return set(text.split(" ")) - {""} if text else set()
+
+
+def match_model(store: Store, model: str) -> dict[str, Any]:
+    """{"model", "inference": [device ids], "training": [{"device", "scheme"}], "warnings"}.
+
+    The boards that the model's artifacts fit are found first (a handful of rows); their devices
+    come back as one string per board, and the modality rule is applied as set arithmetic on
+    two more such lists (devices with sensors, devices with a sensor of the model's input
+    modality): no per-device filter in the query, no row per device."""
+    iri = model_iri(model)
+    _exists(store, iri, str(TTE.Model), "model", model)
+    fits = store.select(queries.bind(queries.load("model-board-fit"), model=iri))
+    boards = sorted({r["board"] for r in fits})
+    if not boards:
+        return _model_result(model, set(), [], set(), store)
+    values = " ".join(f"<{b}>" for b in boards)
+    on_board = {r["board"]: _iri_list(r.get("devices")) for r in store.select(
+        queries.load("devices-on-boards").replace("$BOARDS", values))}
+    kinds = store.select(queries.bind(queries.load("devices-with-modality"), model=iri))
+    if kinds:  # a device with sensors must have one of each modality the model names
+        with_all = set.intersection(*(_iri_list(r.get("devices")) for r in kinds))
+        refused = _iri_list(store.select(queries.load("devices-with-sensors"))[0].get("devices")) - with_all
+        on_board = {b: ds - refused for b, ds in on_board.items()}
+    inference: set[str] = set()
+    schemes: dict[str, set[str]] = {}
+    for r in fits:
+        if r["inference"]:
+            inference |= on_board.get(r["board"], set())
+        if r["training"]:
+            schemes.setdefault(r["board"], set()).add(r["scheme"])
+    training = sorted(({"device": local_id(d), "scheme": s} for b, ss in schemes.items()
+                       for d in on_board.get(b, ()) for s in ss), key=lambda d: (d["device"], d["scheme"]))
+    used = {b for b, ds in on_board.items() if ds}  # every board listed fits for inference or training
+    return _model_result(model, {local_id(d) for d in inference}, training, used, store)
 
 
 def _instant(created: str) -> datetime:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import SH
+from rdflib import XSD, Graph, Literal, URIRef
+from rdflib.namespace import SH, NamespaceManager
 
 from semantic.vocab import namespace_manager
 from tte.errors import TteError
@@ -47,8 +47,13 @@ class ShaclError(TteError):
                          + "; ".join(str(v) for v in violations))
 
 
+@cache
+def _namespaces() -> NamespaceManager:
+    return namespace_manager()
+
+
 def _short(term: object) -> str:
-    nm = namespace_manager()
+    nm = _namespaces()
     if isinstance(term, URIRef):
         try:
             return nm.normalizeUri(term)
@@ -102,3 +107,47 @@ def check(data: Graph, focus: set[str] | None = None) -> None:
     found, text = violations(data, focus)
     if found:
         raise ShaclError(found, text)
+
+
+def _path_text(shapes: Graph, p: object) -> str:
+    """A shape's path as `_path` prints pyshacl's sh:resultPath (which copies it)."""
+    if p is None:
+        return ""
+    inverse = shapes.value(p, SH.inversePath)
+    if inverse is not None:
+        return f"^{_short(inverse)}"
+    if isinstance(p, URIRef):
+        return _short(p)
+    from rdflib.collection import Collection
+    return "/".join(_short(x) for x in Collection(shapes, p))
+
+
+def _rdflib_term(term: object) -> object:
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        dt = term.datatype.value
+        # a plain literal is an xsd:string in Oxigraph; rdflib (and so pyshacl's report) keeps it plain
+        return Literal(term.value, datatype=None if dt == str(XSD.string) else URIRef(dt))
+    return term
+
+
+def violations_in_store(store: object) -> list[Violation]:
+    """Every violation of the shapes by the descriptions in graph `shape_queries.BATCH` of an
+    Oxigraph store (which also holds their context), from the compiled shape queries. Raises
+    `shape_queries.Unsupported` when the shapes need pyshacl."""
+    from semantic.shape_queries import compile_shapes
+
+    shapes = shapes_graph()
+    out = set()
+    for check in compile_shapes(shapes):
+        path = _path_text(shapes, check.path)
+        for sol in store.query(check.query, use_default_graph_as_union=True):  # type: ignore[attr-defined]
+            value = sol["value"] if check.has_value else sol["this"] if check.focus_is_value else None
+            out.add(Violation(_short(URIRef(sol["this"].value)), path, check.message,
+                              None if value is None else _short(_rdflib_term(value))))
+    return sorted(out, key=str)

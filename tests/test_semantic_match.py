@@ -181,6 +181,37 @@ def test_an_image_model_does_not_fit_an_accelerometer_only_device(tmp_path: Any)
     assert match_model(kg.store, "anything")["inference"] == ["bare", "cam", "imu"]
 
 
+def test_fast_paths_equal_the_straightforward_queries(tmp_path: Any) -> None:
+    """match_device/match_model (board figures as constants, devices as one string per board, the
+    modality rule as set arithmetic) answer exactly as the straightforward queries, warnings
+    included, on a random fleet with some devices described by hand: no sensor count (written
+    before devices had one), a sensor count of zero with a sensor kind, and a second board."""
+    from rdflib import Literal, URIRef
+
+    from semantic.describe import describe_device
+    from semantic.match import match_device_by_query, match_model_by_query
+    from semantic.vocab import TTE, board_iri
+
+    fleet = generate_fleet(list_boards(), 400, 120, seed=21)
+    kg = KnowledgeGraph(LocalStore(tmp_path / "kg"))
+    for batch in fleet_descriptions(fleet):
+        kg.add(batch, validate_shapes=False)
+    odd = [describe_device(f"odd{i}", fleet.devices[i].board, ["camera", "microphone"][: i % 3]) for i in range(6)]
+    odd[0].graph.remove((URIRef(odd[0].name), TTE.sensorCount, None))
+    odd[1].graph.remove((URIRef(odd[1].name), TTE.sensorCount, None))
+    odd[2].graph.set((URIRef(odd[2].name), TTE.sensorCount, Literal(0)))
+    odd[3].graph.add((URIRef(odd[3].name), TTE.onBoard, URIRef(board_iri(fleet.boards[0].name))))
+    kg.add(odd, validate_shapes=False)
+    rng = random.Random(3)
+    devices = [d.ident for d in rng.sample(fleet.devices, 60)] + [f"odd{i}" for i in range(6)]
+    for d in devices:
+        assert match_device(kg.store, d) == match_device_by_query(kg.store, d), d
+    models = [m.ident for m in rng.sample(fleet.models, 40)]
+    assert {fleet.models[int(m[1:])].modality is None for m in models} == {True, False}
+    for m in models:
+        assert match_model(kg.store, m) == match_model_by_query(kg.store, m), m
+
+
 def test_stale_offers_only_a_model_the_devices_sensors_fit(tmp_path: Any) -> None:
     """A newer image model does not make an accelerometer-only device stale; a newer model without
     a modality, or a device with a camera or no declared sensors, does."""

@@ -188,3 +188,116 @@ def test_cli_model_modality(cli_store: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["inference"] == ["bare1", "cam1"]
     assert json.loads(run(cli_store, "match", "--device", "imu1", "--json").output)["inference"] == []
+
+
+# --- the compiled shape queries refuse exactly what pyshacl refuses -------------------------
+
+def _mutations() -> list[tuple[str, list[Any]]]:
+    """(name, batch) pairs: one valid batch per kind and invalid ones touching every constraint kind
+    of the shapes (counts, datatypes and ill-typed literals, ranges, sh:in, sh:class, sh:pattern,
+    sh:node with its details, qualified counts, inverse and sequence paths, the SPARQL constraint)."""
+    from rdflib import RDF, XSD
+
+    from semantic.describe import describe_artifact
+    from semantic.vocab import NNET, S3N, S3NX, SOSA, SSN, SSNS, board_iri
+
+    def board(edit: Any = None) -> list[Any]:
+        d = describe_board(get_board("rp2040"))
+        d = type(d)(d.name.replace("rp2040", "rp2040x"), d.kind, d.graph)
+        g = d.graph
+        for t in list(g):  # the same board under another name, so it is new to the store
+            g.remove(t)
+            g.add(tuple(URIRef(str(x).replace("rp2040", "rp2040x")) if isinstance(x, URIRef) else x for x in t))
+        if edit:
+            edit(g, URIRef(d.name))
+        return [d]
+
+    def model(edit: Any = None, report: dict[str, Any] | None = None, modality: str | None = None) -> list[Any]:
+        ds = describe_model("tiny", SUMMARY, report or REPORT, REPORT["created"], modality)
+        if edit:
+            edit(ds[0].graph, URIRef(ds[0].name), ds[1].graph, URIRef(ds[1].name))
+        return ds
+
+    def device(edit: Any = None, **kw: Any) -> list[Any]:
+        d = describe_device("d9", kw.get("board", "rp2040"), kw.get("sensors", ["camera"]), "1.0", kw.get("model"))
+        if edit:
+            edit(d.graph, URIRef(d.name))
+        return [d]
+
+    cap = lambda b, s: URIRef(f"{b}/{s}")  # noqa: E731
+    return [
+        ("valid board", board()), ("valid model", model(modality="camera")), ("valid device", device()),
+        ("board without name", board(lambda g, b: g.remove((b, SCHEMA.name, None)))),
+        ("unknown core", board(lambda g, b: g.set((b, TTE.core, Literal("cortex-a53"))))),
+        ("FPU as text", board(lambda g, b: g.set((b, TTE.hasFPU, Literal("yes"))))),
+        ("clock zero", board(lambda g, b: g.set((b, TTE.clockHz, Literal(0))))),
+        ("clock ill-typed", board(lambda g, b: g.set((b, TTE.clockHz, Literal("fast", datatype=XSD.integer))))),
+        ("second RAM", board(lambda g, b: g.add((cap(b, "flash"), RDF.type, S3NX.RAM)))),
+        ("no flash capacity", board(lambda g, b: g.remove((cap(b, "capability"), SSNS.hasSystemProperty,
+                                                            cap(b, "flash"))))),
+        ("negative capacity", board(lambda g, b: g.set((cap(b, "sram"), SCHEMA.value, Literal(-1))))),
+        ("capacity in KB", board(lambda g, b: g.set((cap(b, "sram"), SCHEMA.unitCode, OM.kilobyte)))),
+        ("figures disagree", board(lambda g, b: g.set((b, TTE.sramBytes, Literal(1024))))),
+        ("no flat flash", board(lambda g, b: g.remove((b, TTE.flashBytes, None)))),
+        ("device without id", device(lambda g, d: g.remove((d, SCHEMA.identifier, None)))),
+        ("id as number", device(lambda g, d: g.set((d, SCHEMA.identifier, Literal(9))))),
+        ("two boards", device(lambda g, d: g.add((d, TTE.onBoard, URIRef(board_iri("stm32f746g-disco")))))),
+        ("unknown board", device(board="esp32")),
+        ("unknown model", device(model="nope")),
+        ("two firmwares", device(lambda g, d: g.add((d, TTE.firmwareVersion, Literal("2.0"))))),
+        ("subsystem not a sensor", device(lambda g, d: g.remove((URIRef(f"{d}/sensor/camera"), RDF.type,
+                                                                SOSA.Sensor)))),
+        ("sensor count negative", device(lambda g, d: g.set((d, TTE.sensorCount, Literal(-1))))),
+        ("sensor count text", device(lambda g, d: g.set((d, TTE.sensorCount, Literal("two"))))),
+        ("sensor kind IRI", device(lambda g, d: g.add((d, TTE.sensorKind, URIRef("urn:x:camera"))))),
+        ("subsystem literal", device(lambda g, d: g.add((d, SSN.hasSubSystem, Literal("camera"))))),
+        ("no creation time", model(lambda g, m, a, ai: g.remove((m, SCHEMA.dateCreated, None)))),
+        ("creation time ill-typed", model(lambda g, m, a, ai: g.set((m, SCHEMA.dateCreated,
+                                                                      Literal("yesterday", datatype=XSD.dateTime))))),
+        ("creation time as text", model(lambda g, m, a, ai: g.set((m, SCHEMA.dateCreated, Literal("2025"))))),
+        ("negative MACs", model(lambda g, m, a, ai: g.set((m, NNET.hasMultiplyAccumulateOps, Literal(-5))))),
+        ("no signature", model(lambda g, m, a, ai: g.remove((m, TTE.ioSignature, None)))),
+        ("modality pattern", model(lambda g, m, a, ai: g.set((m, TTE.inputModality, Literal("Camera!"))))),
+        ("two modalities", model(lambda g, m, a, ai: g.add((m, TTE.inputModality, Literal("microphone"))),
+                                 modality="camera")),
+        ("artifact of no model", model(lambda g, m, a, ai: a.remove((m, S3N.hasProcedureFeature, ai)))),
+        ("artifact of two models", model(lambda g, m, a, ai: a.add((URIRef("urn:tte:model:other"),
+                                                                    S3N.hasProcedureFeature, ai)))),
+        ("no scheme", model(lambda g, m, a, ai: a.remove((ai, TTE.updateScheme, None)))),
+        ("missing flash", model(report={k: v for k, v in REPORT.items() if k != "flash_bytes"})),
+        ("requirement negative", model(lambda g, m, a, ai: a.set((URIRef(f"{ai}/flash"), SCHEMA.minValue,
+                                                                  Literal(-5))))),
+        ("requirement as text", model(report={**REPORT, "inference_peak_sram_bytes": "90 KB"})),
+        ("two training SRAMs", model(lambda g, m, a, ai: a.add((URIRef(f"{ai}/flash"), RDF.type, TTE.TrainingSRAM)))),
+        ("unknown target board", model(report={**REPORT, "board": "esp32"})),
+        ("fit verdict text", model(lambda g, m, a, ai: a.set((ai, TTE.fits, Literal("yes"))))),
+        ("artifact alone", [describe_artifact("ghost", REPORT)]),
+    ]
+
+
+def test_compiled_shapes_refuse_exactly_what_pyshacl_refuses(kg: KnowledgeGraph) -> None:
+    from rdflib import RDF, Graph
+
+    from semantic import validate
+    from semantic.kg import context_types
+    from semantic.shape_queries import compile_shapes
+
+    assert len(compile_shapes(validate.shapes_graph())) > 40  # every constraint compiled, no pyshacl fallback
+    before = snapshot(kg.store)  # type: ignore[arg-type]
+    for name, batch in _mutations():
+        data = Graph()
+        for d in batch:
+            data += d.graph
+        typed = set(data.subjects(RDF.type))
+        mentioned = {t for s, p, o in data for t in (s, o) if isinstance(t, URIRef) and p != RDF.type}
+        want, _ = validate.violations(data + context_types(kg.store, {str(t) for t in mentioned - typed}),
+                                      {str(s) for s in typed})
+        try:
+            kg.add(batch)
+            got = []
+        except ShaclError as e:
+            got = e.violations
+            assert snapshot(kg.store) == before, name
+        assert got == want, name
+        assert bool(want) == (not name.startswith("valid")), (name, want)
+        before = snapshot(kg.store)  # type: ignore[arg-type]  # a valid batch was written

@@ -93,7 +93,7 @@ def _c_array(ctype: str, name: str, data: np.ndarray, const: bool) -> str:
     if data.dtype == np.float32:
         vals = [float(v).hex() + "f" if np.isfinite(v) else "0.0f" for v in flat.tolist()]
     else:
-        vals = [str(int(v)) for v in flat.tolist()]
+        vals = list(map(str, flat.astype(np.int64).tolist()))
     if data.dtype == np.int32:
         vals = ["(-2147483647 - 1)" if v == str(-(2 ** 31)) else v for v in vals]
     lines = [", ".join(vals[i:i + 24]) for i in range(0, len(vals), 24)] or ["0"]
