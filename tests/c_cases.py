@@ -325,6 +325,27 @@ def _small_pointwise_case(seed: int) -> Case:
     return Case(f"conv2d_small_pointwise_{seed}", g, random_feeds(g, rng))
 
 
+def _pairs_pointwise_case(seed: int) -> Case:
+    """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c): input
+    channels not a multiple of eight, odd pixel and output channel counts, no bias."""
+    rng = np.random.default_rng(5700 + seed)
+    h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+    cin, cout = (32, 37, 64, 128, 45, 96)[seed % 6], int(rng.integers(1, 20))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 3:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_pairs_pointwise_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -582,6 +603,7 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(12)]
+    cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(8)]
     for op in ("add", "mul"):

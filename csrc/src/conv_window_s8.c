@@ -18,33 +18,6 @@
  * channels in one pass) */
 #define TTE_WIN_CHUNK 144
 
-/* value j of the chunk for pixel slot s: word 4 (j / 4) + 2 s + j % 2, halfword (j / 2) % 2 */
-static inline size_t win_index(int32_t j, int32_t s)
-{
-    return (size_t)2 * (4 * (j >> 2) + 2 * s + (j & 1)) + ((j >> 1) & 1);
-}
-
-/* values [a, b) of the chunk for slot s: x - zp from src (value a), or 0 when src is NULL */
-static void win_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_t *src, int32_t zp, uint32_t zz)
-{
-    for (; a < b && (a & 3); ++a) {
-        buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
-    }
-    for (; a + 3 < b; a += 4) {
-        uint32_t two[2] = {0, 0};
-        if (src) {
-            const uint32_t u = load4(src);
-            two[0] = tte_ssub16(tte_sxtb16(u), zz);
-            two[1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
-            src += 4;
-        }
-        memcpy(buf + win_index(a, s), two, sizeof two);
-    }
-    for (; a < b; ++a) {
-        buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
-    }
-}
-
 /* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0). */
 static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
                       int32_t c1, int16_t *buf, int32_t s, uint32_t zz)
@@ -104,47 +77,6 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
             }
         }
     }
-}
-
-/* One word (four window values) of two channels (rows wa, wa + k) by two pixels (xp). */
-#define TTE_WIN_WORD                                                                    \
-    "ldrd %[e1], %[o1], [%[xp], #8]\n\t"                                               \
-    "ldrd %[e0], %[o0], [%[xp]], #16\n\t"                                              \
-    "ldr %[w], [%[wa], %[k]]\n\t"                                                      \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
-    "smlad %[b0], %[e0], %[we], %[b0]\n\t"                                             \
-    "smlad %[b0], %[o0], %[w], %[b0]\n\t"                                              \
-    "smlad %[b1], %[e1], %[we], %[b1]\n\t"                                             \
-    "smlad %[b1], %[o1], %[w], %[b1]\n\t"                                              \
-    "ldr %[w], [%[wa]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
-    "smlad %[a0], %[e0], %[we], %[a0]\n\t"                                             \
-    "smlad %[a0], %[o0], %[w], %[a0]\n\t"                                              \
-    "smlad %[a1], %[e1], %[we], %[a1]\n\t"                                             \
-    "smlad %[a1], %[o1], %[w], %[a1]\n\t"
-
-/* acc[0..3] (channel 0 pixel 0, pixel 1, channel 1 pixel 0, pixel 1) += the n8 values
- * (a positive multiple of 8) of the widened buffer against rows wa and wa + k. */
-TTE_HOT static void win_dot22(const int16_t *buf, const int8_t *wa, int32_t k, int32_t n8, int32_t acc[4])
-{
-    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
-    const int16_t *xp = buf;
-    const int16_t *const end = buf + 2 * n8;
-    uint32_t e0, o0, e1, o1, w, we;
-    __asm__ volatile("1:\n\t" TTE_WIN_WORD TTE_WIN_WORD
-                     "ldr %[w], %[end]\n\t"
-                     "cmp %[xp], %[w]\n\t"
-                     "bne 1b"
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xp] "+r"(xp), [wa] "+r"(wa),
-                       [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [w] "=&r"(w), [we] "=&r"(we)
-                     : [k] "r"(k), [end] "m"(end)
-                     : "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = b0;
-    acc[3] = b1;
 }
 
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
