@@ -326,8 +326,8 @@ def _small_pointwise_case(seed: int) -> Case:
 
 
 def _pairs_pointwise_case(seed: int) -> Case:
-    """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c): input
-    channels not a multiple of eight, odd pixel and output channel counts, no bias."""
+    """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c up to 64,
+    the 2x2 path above): input channels not a multiple of eight, odd pixel and output channel counts, no bias."""
     rng = np.random.default_rng(5700 + seed)
     h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
     cin, cout = (32, 37, 64, 128, 45, 96)[seed % 6], int(rng.integers(1, 20))
@@ -364,7 +364,7 @@ def _fc_case(seed: int) -> Case:
 
 def _wide_fc_case(seed: int) -> Case:
     """Fully connected layers long enough for the DSP path (eight inputs per pass, x widened
-    up to 256 inputs, unpacked per word above): input tails, output tails, every activation."""
+    up to 128 inputs, unpacked per word above): input tails, output tails, every activation."""
     rng = np.random.default_rng(5800 + seed)
     rows = 2 if seed % 4 == 3 else 1
     k = (8, 29, 64, 131, 256, 300)[seed % 6]

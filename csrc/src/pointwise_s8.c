@@ -262,8 +262,9 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 
 #if defined(__ARM_FEATURE_DSP)
 /* input channels of the pixel-pair path: at least 32 (below, the 2x2 path costs about the
- * same), at most TTE_PW_PAIRS_MAX (stack: 4 bytes each) */
-#define TTE_PW_PAIRS_MAX 128
+ * same), at most TTE_PW_PAIRS_MAX (stack: 4 bytes each; more would raise the paper models'
+ * stack peak, which their training step's backward pass sets now) */
+#define TTE_PW_PAIRS_MAX 64
 
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no

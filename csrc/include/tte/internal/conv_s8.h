@@ -97,15 +97,25 @@ static inline void win_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const
     for (; a < b && (a & 3); ++a) {
         buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
     }
-    for (; a + 3 < b; a += 4) {
-        uint32_t two[2] = {0, 0};
+    if (a + 3 < b) {
+        /* whole words: each group of four values eight halfwords on */
+        int16_t *dst = buf + win_index(a, s);
+        const int32_t groups = (b - a) >> 2;
+        int32_t q;
         if (src) {
-            const uint32_t u = load4(src);
-            two[0] = tte_ssub16(tte_sxtb16(u), zz);
-            two[1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
-            src += 4;
+            for (q = 0; q < groups; ++q) {
+                const uint32_t u = load4(src + 4 * q);
+                const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                memcpy(dst + 8 * q, &e, sizeof e);
+                memcpy(dst + 8 * q + 2, &o, sizeof o);
+            }
+            src += 4 * groups;
+        } else {
+            for (q = 0; q < groups; ++q) {
+                memset(dst + 8 * q, 0, 8);
+            }
         }
-        memcpy(buf + win_index(a, s), two, sizeof two);
+        a += 4 * groups;
     }
     for (; a < b; ++a) {
         buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
@@ -133,8 +143,7 @@ static inline void win_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const
 
 /* acc[0..3] (channel 0 pixel 0, pixel 1, channel 1 pixel 0, pixel 1) += the n8 values
  * (a positive multiple of 8) of the widened buffer against rows wa and wa + k. */
-/* not inlined: the loop needs 13 registers */
-TTE_HOT static __attribute__((noinline, unused)) void win_dot22(const int16_t *buf, const int8_t *wa, int32_t k, int32_t n8, int32_t acc[4])
+static TTE_ALWAYS_INLINE void win_dot22(const int16_t *buf, const int8_t *wa, int32_t k, int32_t n8, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
     const int16_t *xp = buf;
