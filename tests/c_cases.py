@@ -275,6 +275,34 @@ def _wide_conv_case(seed: int, kind: str) -> Case:
     return Case(f"conv2d_wide_{kind}_{seed}", g, random_feeds(g, rng))
 
 
+def _window_conv_case(seed: int) -> Case:
+    """Regular convs whose window holds more than 32 values (the DSP path of
+    conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
+    DS-CNN's 10x4 over one channel, dilation, odd pixel and channel counts, windows of
+    more than one 144-value pass and not a multiple of eight."""
+    rng = np.random.default_rng(5900 + seed)
+    n = 2 if seed % 5 == 4 else 1
+    kh, kw, cin = [(3, 3, 16), (10, 4, 1), (3, 3, 20), (2, 3, 7), (3, 3, 33), (5, 2, 4)][seed % 6]
+    d = (1, 2) if seed == 3 else (1, 1)
+    h, w = int(rng.integers(kh, kh + 5)), int(rng.integers(2 * kw, 2 * kw + 5))
+    cout = int(rng.integers(1, 24)) if seed % 3 else 64
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    pads = (kh // 2, (kw - 1) // 2, (kh - 1) // 2, kw // 2) if seed % 2 == 0 else (0, 1, 1, 0)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((n, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 4:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": d, "pads": pads, "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_window_{seed}", g, random_feeds(g, rng))
+
+
 def _small_pointwise_case(seed: int) -> Case:
     """1x1 convs with 4-16 input channels (the expand layers' four-pixel path): every word
     count, with and without a bias, every activation, pixel counts not a multiple of four."""
@@ -297,6 +325,27 @@ def _small_pointwise_case(seed: int) -> Case:
     return Case(f"conv2d_small_pointwise_{seed}", g, random_feeds(g, rng))
 
 
+def _pairs_pointwise_case(seed: int) -> Case:
+    """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c up to 64,
+    the 2x2 path above): input channels not a multiple of eight, odd pixel and output channel counts, no bias."""
+    rng = np.random.default_rng(5700 + seed)
+    h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+    cin, cout = (32, 37, 64, 128, 45, 96)[seed % 6], int(rng.integers(1, 20))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 3:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_pairs_pointwise_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -311,6 +360,28 @@ def _fc_case(seed: int) -> Case:
                quant=rand_q(rng))
     g.outputs = ["y"]
     return Case(f"fc_{seed}", g, random_feeds(g, rng))
+
+
+def _wide_fc_case(seed: int) -> Case:
+    """Fully connected layers long enough for the DSP path (eight inputs per pass, x widened
+    up to 128 inputs, unpacked per word above): input tails, output tails, every activation."""
+    rng = np.random.default_rng(5800 + seed)
+    rows = 2 if seed % 4 == 3 else 1
+    k = (8, 29, 64, 131, 256, 300)[seed % 6]
+    nout = int(rng.integers(3, 19))
+    g = new_graph({"x": ((rows, k), "int8", rand_q(rng))})
+    if seed % 2:
+        wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
+    else:
+        wq = q(0.01)
+    g.add_const("w", rand_s8(rng, (nout, k)), "int8", wq)
+    ins = ["x", "w"]
+    if seed % 3:
+        g.add_const("b", rng.integers(-2000, 2000, nout).astype(np.int32), "int32", q(1e-4))
+        ins.append("b")
+    g.add_node("fully_connected", ins, "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"fc_wide_{seed}", g, random_feeds(g, rng))
 
 
 def _binary_case(op: str, seed: int) -> Case:
@@ -531,7 +602,10 @@ def forward_cases() -> list[Case]:
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_small_pointwise_case(s) for s in range(24)]
+    cases += [_window_conv_case(s) for s in range(12)]
+    cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
+    cases += [_wide_fc_case(s) for s in range(8)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
     for op in ("relu", "clip", "quantize"):

@@ -1,7 +1,8 @@
 /* int8 conv2d: the dispatcher tte_conv2d_s8 (regular, grouped, depthwise with any channel
  * multiplier, pointwise) and the generic loop nest every path must equal.
  *
- * Fast paths (pointwise_s8.c, depthwise_s8.c, the stem's small windows in conv_stem_s8.c) and
+ * Fast paths (pointwise_s8.c, depthwise_s8.c, the stem's small windows in conv_stem_s8.c, the
+ * larger windows of regular convs in conv_window_s8.c) and
  * the generic loop nest give the same bytes: integer sums do not depend on their order, and
  * the output stage is tte_rq_fast (common.h) only when it equals the exact requantization for
  * every channel. */
@@ -77,6 +78,10 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
         }
 #else
         tte_conv2d_s8_small_window(p, fast, x, w, bias, y);
+#endif
+#if defined(__ARM_FEATURE_DSP)
+    } else if (g->groups == 1 && g->out_c <= TTE_WIN_OC) {
+        tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y);
 #endif
     } else {
         tte_conv2d_s8_generic(p, x, w, bias, y);

@@ -82,16 +82,21 @@ void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int3
 {
     int32_t i;
     for (i = 0; i < n; ++i) {
-        float r = tte_roundf(x[i] / scale);
-        int32_t v;
-        /* clamp in float first: the conversion of an out-of-range float is undefined */
-        if (r > 1000.0f) {
-            r = 1000.0f;
-        } else if (r < -1000.0f || r != r) {
+        float r = x[i] / scale;
+        float f;
+        int32_t t;
+        /* clamp in float first (the conversion of an out-of-range float is undefined; NaN
+         * goes low): every value past +-1000 clamps to the same int8 after rounding too */
+        if (!(r >= -1000.0f)) {
             r = -1000.0f;
+        } else if (r > 1000.0f) {
+            r = 1000.0f;
         }
-        v = (int32_t)r + zp;
-        y[i] = (int8_t)tte_clamp_i32(v, -128, 127);
+        /* round half away from zero (tte_roundf) inline: the fraction r - trunc(r) is exact */
+        t = (int32_t)r;
+        f = r - (float)t;
+        t += (f >= 0.5f) - (f <= -0.5f);
+        y[i] = (int8_t)tte_clamp_i32(t + zp, -128, 127);
     }
 }
 

@@ -260,6 +260,57 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "strb %[t], " ADDR "\n\t"
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* input channels of the pixel-pair path: at least 32 (below, the 2x2 path costs about the
+ * same), at most TTE_PW_PAIRS_MAX (stack: 4 bytes each; more would raise the paper models'
+ * stack peak, which their training step's backward pass sets now) */
+#define TTE_PW_PAIRS_MAX 64
+
+/* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
+ * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
+ * zero-point pass over the weights); an odd last pixel goes to pw_one. */
+static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                  const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, n8 = n & ~7, zp = p->in_zp;
+    const uint32_t zz = pack16(zp, zp);
+    int16_t buf[2 * TTE_PW_PAIRS_MAX] __attribute__((aligned(8)));
+    int32_t i, oc, j;
+    for (i = 0; i + 1 < npx; i += 2) {
+        const int8_t *x0 = x + (size_t)i * n;
+        int8_t *y0 = y + (size_t)i * m;
+        win_fill(buf, 0, 0, n, x0, zp, zz);
+        win_fill(buf, 1, 0, n, x0 + n, zp, zz);
+        for (oc = 0; oc < m; oc += 2) {
+            const int32_t two = oc + 1 < m;
+            const int8_t *wa = w + (size_t)oc * n;
+            const int32_t b0 = bias ? bias[oc] : 0, b1 = bias && two ? bias[oc + 1] : 0;
+            int32_t a[4] = {b0, b0, b1, b1};
+            win_dot22(buf, wa, two ? n : 0, n8, a);
+            for (j = n8; j < n; ++j) {
+                const int32_t w0 = wa[j], w1 = two ? wa[n + j] : 0;
+                const int32_t v0 = buf[win_index(j, 0)], v1 = buf[win_index(j, 1)];
+                a[0] += v0 * w0;
+                a[1] += v1 * w0;
+                a[2] += v0 * w1;
+                a[3] += v1 * w1;
+            }
+            y0[oc] = rq(r, a[0], oc);
+            y0[m + oc] = rq(r, a[1], oc);
+            if (two) {
+                y0[oc + 1] = rq(r, a[2], oc + 1);
+                y0[m + oc + 1] = rq(r, a[3], oc + 1);
+            }
+        }
+    }
+    if (i < npx) {
+        pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+    }
+}
+#endif
+
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
 TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y)
@@ -271,6 +322,10 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
 #if defined(__ARM_FEATURE_DSP)
     if (npx >= 2 && n <= 16 && (n & 3) == 0) {
         pw_small_any(p, &r, x, npx, w, bias, y);
+        return;
+    }
+    if (npx >= 2 && n >= 32 && n <= TTE_PW_PAIRS_MAX) {
+        pw_pairs(p, &r, x, npx, w, bias, y);
         return;
     }
     if (npx >= 4) {
@@ -373,18 +428,10 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
                 x0 += 2 * n;
                 y0 += 2 * m;
             }
-            if (i < npx) {
-                int32_t a0 = k0, a1 = k1;
-                int32_t c;
-                for (c = 0; c < n; ++c) {
-                    a0 += (int32_t)x0[c] * (int32_t)w0[c];
-                    a1 += (int32_t)x0[c] * (int32_t)w1[c];
-                }
-                y0[0] = rq(&r, a0, oc);
-                if (two) {
-                    y0[1] = rq(&r, a1, oc + 1);
-                }
-            }
+        }
+        if (npx & 1) {
+            /* the odd last pixel: four channels per unpacked word of x */
+            pw_one(p, &r, x + (size_t)(npx - 1) * n, w, bias, y + (size_t)(npx - 1) * m);
         }
         return;
     }

@@ -81,6 +81,88 @@ static TTE_ALWAYS_INLINE void rq4(const rq_t *r, int32_t a0, int32_t a1, int32_t
         out[3] = rq(r, a3, c + 3);
     }
 }
+
+/* Two pixels' int16 x - zp, interleaved word by word for win_dot22 (conv_window_s8.c,
+ * pointwise_s8.c): four values j..j+3 of slot s (0 or 1) fill words 4 (j / 4) + 2 s (even
+ * lanes) and + 1 (odd lanes), as SXTB16 and SXTB16 ROR #8 unpack a weight word. */
+/* value j of the chunk for pixel slot s: word 4 (j / 4) + 2 s + j % 2, halfword (j / 2) % 2 */
+static inline size_t win_index(int32_t j, int32_t s)
+{
+    return (size_t)2 * (4 * (j >> 2) + 2 * s + (j & 1)) + ((j >> 1) & 1);
+}
+
+/* values [a, b) of the chunk for slot s: x - zp from src (value a), or 0 when src is NULL */
+static inline void win_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_t *src, int32_t zp, uint32_t zz)
+{
+    for (; a < b && (a & 3); ++a) {
+        buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+    if (a + 3 < b) {
+        /* whole words: each group of four values eight halfwords on */
+        int16_t *dst = buf + win_index(a, s);
+        const int32_t groups = (b - a) >> 2;
+        int32_t q;
+        if (src) {
+            for (q = 0; q < groups; ++q) {
+                const uint32_t u = load4(src + 4 * q);
+                const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                memcpy(dst + 8 * q, &e, sizeof e);
+                memcpy(dst + 8 * q + 2, &o, sizeof o);
+            }
+            src += 4 * groups;
+        } else {
+            for (q = 0; q < groups; ++q) {
+                memset(dst + 8 * q, 0, 8);
+            }
+        }
+        a += 4 * groups;
+    }
+    for (; a < b; ++a) {
+        buf[win_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+}
+
+/* One word (four window values) of two channels (rows wa, wa + k) by two pixels (xp). */
+#define TTE_WIN_WORD                                                                    \
+    "ldrd %[e1], %[o1], [%[xp], #8]\n\t"                                               \
+    "ldrd %[e0], %[o0], [%[xp]], #16\n\t"                                              \
+    "ldr %[w], [%[wa], %[k]]\n\t"                                                      \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "smlad %[b0], %[e0], %[we], %[b0]\n\t"                                             \
+    "smlad %[b0], %[o0], %[w], %[b0]\n\t"                                              \
+    "smlad %[b1], %[e1], %[we], %[b1]\n\t"                                             \
+    "smlad %[b1], %[o1], %[w], %[b1]\n\t"                                              \
+    "ldr %[w], [%[wa]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "smlad %[a0], %[e0], %[we], %[a0]\n\t"                                             \
+    "smlad %[a0], %[o0], %[w], %[a0]\n\t"                                              \
+    "smlad %[a1], %[e1], %[we], %[a1]\n\t"                                             \
+    "smlad %[a1], %[o1], %[w], %[a1]\n\t"
+
+/* acc[0..3] (channel 0 pixel 0, pixel 1, channel 1 pixel 0, pixel 1) += the n8 values
+ * (a positive multiple of 8) of the widened buffer against rows wa and wa + k. */
+static TTE_ALWAYS_INLINE void win_dot22(const int16_t *buf, const int8_t *wa, int32_t k, int32_t n8, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], b0 = acc[2], b1 = acc[3];
+    const int16_t *xp = buf;
+    const int16_t *const end = buf + 2 * n8;
+    uint32_t e0, o0, e1, o1, w, we;
+    __asm__ volatile("1:\n\t" TTE_WIN_WORD TTE_WIN_WORD
+                     "ldr %[w], %[end]\n\t"
+                     "cmp %[xp], %[w]\n\t"
+                     "bne 1b"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [xp] "+r"(xp), [wa] "+r"(wa),
+                       [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [w] "=&r"(w), [we] "=&r"(we)
+                     : [k] "r"(k), [end] "m"(end)
+                     : "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = b0;
+    acc[3] = b1;
+}
+
 #endif
 
 /* kernel heights the depthwise paths take (rows of tap pointers on the stack) */
@@ -99,6 +181,13 @@ void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fas
 #else
 void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                                 const int32_t *bias, int8_t *y);
+#endif
+/* groups 1, more than TTE_CONV_WIN window values, at most TTE_WIN_OC output channels
+ * (conv_window_s8.c; their sums carry over between window chunks, 8 bytes of stack each) */
+#define TTE_WIN_OC 64
+#if defined(__ARM_FEATURE_DSP)
+void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                              const int32_t *bias, int8_t *y);
 #endif
 #endif /* TTE_CDEF */
 #endif
