@@ -7,8 +7,11 @@ its memory is the compiler's own peak SRAM for a training step (tte.compiler.ana
 the planner's real plan), cached per candidate. Searches spend a fixed number of memory
 evaluations (distinct candidates analysed), so that they compare at equal cost:
 
-* ``evolutionary``: a population of fitting candidates, the best quarter kept as parents,
-  children by uniform crossover and per-gene mutation; children over budget are dropped;
+* ``greedy``: the parts (the bias depth, each layer's weights at its best ratio) in order of
+  contribution, each added while the scheme still fits;
+* ``evolutionary``: starts from the greedy path, then a population of fitting candidates, the
+  best quarter kept as parents, children by uniform crossover and per-gene mutation; children
+  over budget are dropped;
 * ``random_search``: candidates drawn from the same distribution as the first population;
 
 both start from the same candidates (the last-k schemes and bias-only);
@@ -157,12 +160,50 @@ class SchemeSearch:
         seeds = [last_k_genome(self.n, k) for k in range(self.n + 1)] + [Genome(self.n, (0.0,) * self.n)]
         return [g for i, g in enumerate(seeds) if g not in seeds[:i]]
 
+    def greedy_path(self, limit: int | None = None) -> list[Genome]:
+        """Contribution-ranked greedy: the bias depth with the most gain that fits, then each
+        layer (most gain first) at the ratio with the most gain that still fits, then a deeper
+        bias update if one fits and gains. Returns every candidate it analysed, in order (at
+        most ``limit``): a search that starts from it counts them as its evaluations."""
+        tried: list[Genome] = []
+
+        def fits(g: Genome) -> bool:
+            if g not in tried:
+                tried.append(g)
+            return self.fits(g)
+
+        zeros = (0.0,) * self.n
+        current = Genome(0, zeros)
+        for k in sorted(range(self.n + 1), key=lambda k: -self.contrib.bias_gain(k)):
+            if limit is not None and len(tried) >= limit:
+                return tried[:limit]
+            if fits(Genome(k, zeros)):
+                current = Genome(k, zeros)
+                break
+        parts = sorted(((self.contrib.weight_gain(i, r), i, r) for i in range(self.n)
+                        for r in self.options[i][1:]), reverse=True)
+        done: set[int] = set()
+        for gain, i, r in parts:
+            if gain <= 0 or limit is not None and len(tried) >= limit:
+                break
+            if i in done:
+                continue
+            g = Genome(current.k, tuple(r if j == i else x for j, x in enumerate(current.ratios)))
+            if fits(g):
+                current = g
+                done.add(i)
+        for k in sorted(range(self.n + 1), key=lambda k: -self.contrib.bias_gain(k)):
+            gains = self.contrib.bias_gain(k) > self.contrib.bias_gain(current.k)
+            if not gains or limit is not None and len(tried) >= limit or fits(Genome(k, current.ratios)):
+                break
+        return tried if limit is None else tried[:limit]
+
     def _run(self, method: str, evaluations: int, propose: Callable[[list[Candidate]], Genome],
-             max_tries: int = 200) -> SearchResult:
-        """Analyse the initial candidates, then proposals, until ``evaluations`` distinct
-        candidates have been analysed."""
+             max_tries: int = 200, first: list[Genome] | None = None) -> SearchResult:
+        """Analyse the initial candidates (and ``first``), then proposals, until ``evaluations``
+        distinct candidates have been analysed."""
         seen: dict[Genome, Candidate | None] = {}
-        initial = self.initial()
+        initial = self.initial() + list(first or [])
         fitting: list[Candidate] = []
         history: list[float] = []
         best: Candidate | None = None
@@ -188,11 +229,13 @@ class SchemeSearch:
         return self._run("random", evaluations, lambda _fitting: self.sample(rng))
 
     def evolutionary(self, evaluations: int, seed: int = 0, *, population: int = 20, parent_ratio: float = 0.25,
-                     mutate_prob: float = 0.05, fresh: float = 0.1) -> SearchResult:
+                     mutate_prob: float = 0.05, fresh: float = 0.1, greedy_start: bool = True) -> SearchResult:
         """Steady-state evolution: proposals are children (crossover half the time, then
         mutation) of the best ``parent_ratio`` of the fitting candidates so far (of at most
-        ``population``); a ``fresh`` share are new samples, for diversity."""
+        ``population``); a ``fresh`` share are new samples, for diversity. With
+        ``greedy_start`` the greedy path's candidates come first (within ``evaluations``)."""
         rng = np.random.default_rng(seed)
+        first = self.greedy_path(limit=evaluations // 2) if greedy_start else []
 
         def propose(fitting: list[Candidate]) -> Genome:
             # a tight budget lets few samples fit: evolve from the first two already
@@ -204,7 +247,13 @@ class SchemeSearch:
             child = self.crossover(a, b, rng) if rng.random() < 0.5 else a
             return self.mutate(child, rng, mutate_prob)
 
-        return self._run("evolutionary", evaluations, propose)
+        return self._run("evolutionary", evaluations, propose, first=first)
+
+    def greedy(self, evaluations: int | None = None) -> SearchResult:
+        """The greedy path alone (after the initial candidates every search analyses)."""
+        path = self.greedy_path(limit=evaluations)
+        distinct = len(set(self.initial() + path))
+        return self._run("greedy", distinct, lambda _fitting: path[-1], first=path)
 
     def last_k(self) -> SearchResult:
         """The largest last-k that fits (its evaluations: the ones it took to find it)."""
