@@ -28,7 +28,7 @@ differences (same seed, same budget) with 95 % t-intervals, per budget and poole
 (seed, budget) pairs; the predicted gain (the search objective); per last-k scheme, the least
 memory at which the search's mean accuracy is as high (the memory ratio).
 
-Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluations 120] [--jobs 2]
+Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluations 120] [--final-repeats 1] [--jobs 3]
        [--data-dir ../shared/data/fsdd]
 """
 
@@ -275,9 +275,9 @@ def main() -> None:
     ap.add_argument("--tasks", default="mnist,kws")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--evaluations", type=int, default=120)
-    ap.add_argument("--final-repeats", type=int, default=2)
+    ap.add_argument("--final-repeats", type=int, default=1)
     ap.add_argument("--data-dir", default=str(DEFAULT_FSDD), help="the FSDD folder (recordings.tar)")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one seed, two budgets, few steps; writes nothing")
     args = ap.parse_args()
     names = args.tasks.split(",")
