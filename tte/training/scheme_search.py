@@ -7,8 +7,8 @@ its memory is the compiler's own peak SRAM for a training step (tte.compiler.ana
 the planner's real plan), cached per candidate. Searches spend a fixed number of memory
 evaluations (distinct candidates analysed), so that they compare at equal cost:
 
-* ``greedy``: the parts (the bias depth, each layer's weights at its best ratio) in order of
-  contribution, each added while the scheme still fits;
+* ``greedy``: the parts (a bias depth, a layer's weights at a ratio) in order of contribution,
+  each taken while the scheme still fits and gains;
 * ``evolutionary``: starts from the greedy path, then a population of fitting candidates, the
   best quarter kept as parents, children by uniform crossover and per-gene mutation; children
   over budget are dropped;
@@ -161,41 +161,29 @@ class SchemeSearch:
         return [g for i, g in enumerate(seeds) if g not in seeds[:i]]
 
     def greedy_path(self, limit: int | None = None) -> list[Genome]:
-        """Contribution-ranked greedy: the bias depth with the most gain that fits, then each
-        layer (most gain first) at the ratio with the most gain that still fits, then a deeper
-        bias update if one fits and gains. Returns every candidate it analysed, in order (at
-        most ``limit``): a search that starts from it counts them as its evaluations."""
-        tried: list[Genome] = []
-
-        def fits(g: Genome) -> bool:
-            if g not in tried:
-                tried.append(g)
-            return self.fits(g)
-
-        zeros = (0.0,) * self.n
-        current = Genome(0, zeros)
-        for k in sorted(range(self.n + 1), key=lambda k: -self.contrib.bias_gain(k)):
-            if limit is not None and len(tried) >= limit:
-                return tried[:limit]
-            if fits(Genome(k, zeros)):
-                current = Genome(k, zeros)
-                break
-        parts = sorted(((self.contrib.weight_gain(i, r), i, r) for i in range(self.n)
-                        for r in self.options[i][1:]), reverse=True)
-        done: set[int] = set()
-        for gain, i, r in parts:
+        """Contribution-ranked greedy: the parts (a bias depth ``k``, or one layer's weights at
+        one ratio) in order of their gain, each taken if it raises the predicted gain and the
+        scheme still fits. Bias depths compete with the weights instead of being fixed first: a
+        deep bias update needs the whole backward pass, which can leave no room for the weight
+        updates that gain most. Returns every candidate it analysed, in order (at most
+        ``limit``): a search that starts from it counts them as its evaluations."""
+        parts = sorted([(self.contrib.bias_gain(k), -1, float(k)) for k in range(1, self.n + 1)]
+                       + [(self.contrib.weight_gain(i, r), i, r) for i in range(self.n) for r in self.options[i][1:]],
+                       reverse=True)
+        current = Genome(0, (0.0,) * self.n)
+        tried = [current]
+        for gain, layer, value in parts:
             if gain <= 0 or limit is not None and len(tried) >= limit:
                 break
-            if i in done:
+            if layer < 0:
+                g = Genome(int(value), current.ratios)
+            else:
+                g = Genome(current.k, tuple(value if j == layer else x for j, x in enumerate(current.ratios)))
+            if g in tried or self.predicted(g) <= self.predicted(current):
                 continue
-            g = Genome(current.k, tuple(r if j == i else x for j, x in enumerate(current.ratios)))
-            if fits(g):
+            tried.append(g)
+            if self.fits(g):
                 current = g
-                done.add(i)
-        for k in sorted(range(self.n + 1), key=lambda k: -self.contrib.bias_gain(k)):
-            gains = self.contrib.bias_gain(k) > self.contrib.bias_gain(current.k)
-            if not gains or limit is not None and len(tried) >= limit or fits(Genome(k, current.ratios)):
-                break
         return tried if limit is None else tried[:limit]
 
     def _run(self, method: str, evaluations: int, propose: Callable[[list[Candidate]], Genome],
