@@ -64,6 +64,22 @@ def test_search_finds_the_planted_optimum_random_search_misses(memory: MemoryMod
         assert evo.best.peak_sram_bytes <= budget
 
 
+
+def test_greedy_adds_parts_by_contribution_while_they_fit(memory: MemoryModel) -> None:
+    gains = {10: {1.0: 0.30}, 9: {0.5: 0.05, 1.0: 0.02}, 8: {0.25: 0.04}}
+    search = SchemeSearch(memory.graph, planted(gains), 42 * 1024, memory=memory)
+    path = search.greedy_path()
+    # the planner's verdicts, independently: {10: 1} then {9: 0.5} fit; adding {8: 0.25} does not
+    wanted = [(0.0,) * 10 + (1.0,), (0.0,) * 9 + (0.5, 1.0), (0.0,) * 8 + (0.25, 0.5, 1.0)]
+    assert [g.ratios for g in path[1:]] == wanted
+    fits = [analyze(memory.graph, scheme=Genome(0, r).scheme()).report["peak_sram_bytes"] <= 42 * 1024
+            for r in wanted]
+    assert fits == [True, True, False]
+    res = search.greedy()
+    assert res.best is not None and res.best.genome.ratios == wanted[1]
+    assert res.evaluations == len(set(search.initial() + path))
+    assert len(search.greedy_path(limit=2)) == 2
+
 def test_searched_scheme_compiles_within_its_budget_and_reads_back(memory: MemoryModel, tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     contrib = planted({i: {r: float(rng.uniform(0, 0.1)) for r in (RATIOS if i else (1.0,))}

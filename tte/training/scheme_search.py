@@ -7,8 +7,11 @@ its memory is the compiler's own peak SRAM for a training step (tte.compiler.ana
 the planner's real plan), cached per candidate. Searches spend a fixed number of memory
 evaluations (distinct candidates analysed), so that they compare at equal cost:
 
-* ``evolutionary``: a population of fitting candidates, the best quarter kept as parents,
-  children by uniform crossover and per-gene mutation; children over budget are dropped;
+* ``greedy``: the parts (a bias depth, a layer's weights at a ratio) in order of contribution,
+  each taken while the scheme still fits and gains;
+* ``evolutionary``: starts from the greedy path, then a population of fitting candidates, the
+  best quarter kept as parents, children by uniform crossover and per-gene mutation; children
+  over budget are dropped;
 * ``random_search``: candidates drawn from the same distribution as the first population;
 
 both start from the same candidates (the last-k schemes and bias-only);
@@ -157,12 +160,38 @@ class SchemeSearch:
         seeds = [last_k_genome(self.n, k) for k in range(self.n + 1)] + [Genome(self.n, (0.0,) * self.n)]
         return [g for i, g in enumerate(seeds) if g not in seeds[:i]]
 
+    def greedy_path(self, limit: int | None = None) -> list[Genome]:
+        """Contribution-ranked greedy: the parts (a bias depth ``k``, or one layer's weights at
+        one ratio) in order of their gain, each taken if it raises the predicted gain and the
+        scheme still fits. Bias depths compete with the weights instead of being fixed first: a
+        deep bias update needs the whole backward pass, which can leave no room for the weight
+        updates that gain most. Returns every candidate it analysed, in order (at most
+        ``limit``): a search that starts from it counts them as its evaluations."""
+        parts = sorted([(self.contrib.bias_gain(k), -1, float(k)) for k in range(1, self.n + 1)]
+                       + [(self.contrib.weight_gain(i, r), i, r) for i in range(self.n) for r in self.options[i][1:]],
+                       reverse=True)
+        current = Genome(0, (0.0,) * self.n)
+        tried = [current]
+        for gain, layer, value in parts:
+            if gain <= 0 or limit is not None and len(tried) >= limit:
+                break
+            if layer < 0:
+                g = Genome(int(value), current.ratios)
+            else:
+                g = Genome(current.k, tuple(value if j == layer else x for j, x in enumerate(current.ratios)))
+            if g in tried or self.predicted(g) <= self.predicted(current):
+                continue
+            tried.append(g)
+            if self.fits(g):
+                current = g
+        return tried if limit is None else tried[:limit]
+
     def _run(self, method: str, evaluations: int, propose: Callable[[list[Candidate]], Genome],
-             max_tries: int = 200) -> SearchResult:
-        """Analyse the initial candidates, then proposals, until ``evaluations`` distinct
-        candidates have been analysed."""
+             max_tries: int = 200, first: list[Genome] | None = None) -> SearchResult:
+        """Analyse the initial candidates (and ``first``), then proposals, until ``evaluations``
+        distinct candidates have been analysed."""
         seen: dict[Genome, Candidate | None] = {}
-        initial = self.initial()
+        initial = self.initial() + list(first or [])
         fitting: list[Candidate] = []
         history: list[float] = []
         best: Candidate | None = None
@@ -188,11 +217,13 @@ class SchemeSearch:
         return self._run("random", evaluations, lambda _fitting: self.sample(rng))
 
     def evolutionary(self, evaluations: int, seed: int = 0, *, population: int = 20, parent_ratio: float = 0.25,
-                     mutate_prob: float = 0.05, fresh: float = 0.1) -> SearchResult:
+                     mutate_prob: float = 0.05, fresh: float = 0.1, greedy_start: bool = True) -> SearchResult:
         """Steady-state evolution: proposals are children (crossover half the time, then
         mutation) of the best ``parent_ratio`` of the fitting candidates so far (of at most
-        ``population``); a ``fresh`` share are new samples, for diversity."""
+        ``population``); a ``fresh`` share are new samples, for diversity. With
+        ``greedy_start`` the greedy path's candidates come first (within ``evaluations``)."""
         rng = np.random.default_rng(seed)
+        first = self.greedy_path(limit=evaluations // 2) if greedy_start else []
 
         def propose(fitting: list[Candidate]) -> Genome:
             # a tight budget lets few samples fit: evolve from the first two already
@@ -204,7 +235,13 @@ class SchemeSearch:
             child = self.crossover(a, b, rng) if rng.random() < 0.5 else a
             return self.mutate(child, rng, mutate_prob)
 
-        return self._run("evolutionary", evaluations, propose)
+        return self._run("evolutionary", evaluations, propose, first=first)
+
+    def greedy(self, evaluations: int | None = None) -> SearchResult:
+        """The greedy path alone (after the initial candidates every search analyses)."""
+        path = self.greedy_path(limit=evaluations)
+        distinct = len(set(self.initial() + path))
+        return self._run("greedy", distinct, lambda _fitting: path[-1], first=path)
 
     def last_k(self) -> SearchResult:
         """The largest last-k that fits (its evaluations: the ones it took to find it)."""
