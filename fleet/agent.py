@@ -242,6 +242,7 @@ class Agent:
         self.stream_mid: int | None = None  # the SUBSCRIBE of that stream, until its SUBACK
         self.awaiting_stream = False  # blocks come from the stream: no requests of our own yet
         self.reported: Download | None = None  # the download `downloading` was reported for
+        self.applying: Download | None = None  # the download being verified and installed (its own thread)
         self.model: DeviceModel | None = None
         self.backoff = 0.2
         # answers federated round tasks (federated.transports.mqtt.device_handler); None: ignored
@@ -518,8 +519,7 @@ class Agent:
                 log.warning("%s: ignored the job's stream %r: not its package's", self.cfg.device, stream)
                 stream = None
             if self.download.complete:
-                self._downloading()
-                self._verify_and_apply()
+                self._apply_in_background()
             elif stream is not None and self.client is not None and self.connected.is_set():
                 self._listen(stream)  # `downloading` follows with the SUBACK
             else:
@@ -602,6 +602,8 @@ class Agent:
         self.client.publish(self.topic("stream/get"), protocol.encode("stream/get", req), qos=0)
 
     def _on_block(self, block: protocol.Block) -> None:
+        if self.applying is not None:
+            return  # complete: blocks still streaming to other devices
         with self.lock:
             d = self.download
             if d is None or block.sha256 != d.sha or block.block_size != d.block_size:
@@ -611,7 +613,7 @@ class Agent:
             d.put(block)
             self.last_block = time.monotonic()
             if d.complete:
-                self._verify_and_apply()
+                self._apply_in_background()
             elif self.awaiting_stream:
                 if block.index == d.n - 1:  # the stream is over: ask for what it did not bring
                     self.awaiting_stream = False
@@ -619,6 +621,25 @@ class Agent:
             else:
                 self.requested.discard(block.index)
                 self._request()
+
+    def _apply_in_background(self) -> None:
+        """Verify and install on a thread of its own: a slow self-test (firmware booting in QEMU, a
+        board behind a UART) must not hold the MQTT network thread, whose silence past 1.5
+        keepalives would make the broker drop the connection mid-deploy."""
+        d = self.download
+        if d is None or self.applying is d:
+            return
+        self.applying = d
+        threading.Thread(target=self._apply_worker, args=(d,), name=f"agent-apply-{self.cfg.device}",
+                         daemon=True).start()
+
+    def _apply_worker(self, d: Download) -> None:
+        try:
+            with self.lock:
+                if self.download is d:
+                    self._verify_and_apply()
+        finally:
+            self.applying = None
 
     def _verify_and_apply(self) -> None:
         d, job = self.download, self.job
@@ -650,11 +671,13 @@ class Agent:
                 self.next_telemetry = now + self.cfg.telemetry_s
                 self.publish_telemetry()
         d = self.download
-        if d is not None and now - d.flushed_at > FLUSH_S:
+        if d is None or self.applying is not None:
+            return  # the apply thread holds the lock: the shared ticker must not wait for it
+        if now - d.flushed_at > FLUSH_S:
             with self.lock:
                 if self.download is d:
                     d.flush()
-        if d is not None and now - self.last_block > (STREAM_WAIT_S if self.awaiting_stream else RETRY_S):
+        if now - self.last_block > (STREAM_WAIT_S if self.awaiting_stream else RETRY_S):
             with self.lock:
                 if self.download is not None:
                     self.awaiting_stream = False
