@@ -100,6 +100,11 @@ ROUNDS: dict[str, int] = {"fewshot-digits": 30}
 ADAPT_LR_GRID: dict[str, tuple[float, ...]] = {"fewshot-digits": (0.02, 0.05, 0.1, 0.2)}
 
 
+def round_budget(task: str, rounds: int) -> int:
+    """Rounds of the 5-devices-per-round methods on ``task``."""
+    return fed_omniglot.ROUNDS if task in fed_omniglot.TASKS else ROUNDS.get(task, rounds)
+
+
 def rounds_for(algo: str, rounds: int) -> int:
     return rounds * PER_ROUND if algo == "tinyreptile" else rounds
 
@@ -335,7 +340,11 @@ def main() -> None:
                     "result file instead of searching again (to run more seeds in another process)")
     ap.add_argument("--no-top-p-sweep", action="store_true", help="skip TinyMetaFed's top-P sweep")
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
+    ap.add_argument("--markdown", type=Path, help="print the README's tables from this result file (no runs)")
     args = ap.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(args.markdown.read_text())))
+        return
     if args.merge:
         missing = [str(p) for p in args.merge if not p.is_file()]
         if missing:
@@ -368,9 +377,9 @@ def main() -> None:
     def result() -> dict[str, Any]:
         done = list(dict.fromkeys(r["task"] for r in rows))
         return {"machine": machine, "protocol": protocols, "rounds": rounds,
-                "rounds_by_task": {t: ROUNDS.get(t, rounds) for t in done}, "per_round": PER_ROUND,
+                "rounds_by_task": {t: round_budget(t, rounds) for t in done}, "per_round": PER_ROUND,
                 "seeds": seeds, "tasks": done, "grid": GRID, "top_p_sweep": TOP_P,
-                "chosen": {t: chosen[t] for t in done}, "tuning": tuning, "runs": rows, "online": online,
+                "chosen": dict(chosen), "tuning": tuning, "runs": rows, "online": online,
                 "total_wall_s": time.perf_counter() - t0}
 
     partial = args.out.with_suffix(".partial.json")
@@ -391,6 +400,7 @@ def main() -> None:
                 tuning += tr
             for name in fed_omniglot.TASKS:
                 chosen[name] = setting
+            save_progress()  # the search, reusable with --chosen by processes running other seeds
             fed_omniglot.run(seeds, setting, rows, online, save_progress, lambda m: print(m, flush=True),
                              rounds=2 if args.quick else fed_omniglot.ROUNDS)
             continue
@@ -497,6 +507,32 @@ def plot_online(online: dict[str, dict[str, list[list[float]]]], folder: Path) -
         written.append(path)
         print(f"wrote {path}")
     return written
+
+
+NAMES = {"baseline": "untrained", "pretrain": "no meta-learning (pretrained)", "fedavg": "FedAvg",
+         "reptile": "Reptile", "tinyreptile": "TinyReptile", "tinymetafed": "TinyMetaFed"}
+
+
+def markdown(out: dict[str, Any]) -> str:
+    """Per task and method: mean +- std over seeds, paired difference to the no-meta-learning
+    baseline (the pretrained one where the task has it) with its 95 % CI, bytes up/down per
+    device, device SRAM (the compiled step's peak on the STM32F746 where the bench compiled
+    it, else the training step's estimate)."""
+    comps = {(c["task"], c["algo"], c["minus"]): c for c in out["comparisons"]}
+    lines = ["| task | method | accuracy / MSE | minus no meta-learning [95 % CI] (n) | up B/device | "
+             "down B/device | device SRAM B |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for s in out["summary"]:
+        task, algo = s["task"], s["algo"]
+        acc = s["metric"] == "accuracy"
+        scale, unit = (100.0, " %") if acc else (1.0, "")
+        ref = "pretrain" if any(x["task"] == task and x["algo"] == "pretrain" for x in out["summary"]) else "baseline"
+        c = comps.get((task, algo, ref))
+        diff = "" if c is None else (f"{c['mean']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}] "
+                                     f"({c['n']} {c.get('over', 'seeds')})")
+        lines.append(f"| {task} | {NAMES.get(algo, algo)} | {s['mean'] * scale:.2f} ± {s['std'] * scale:.2f}{unit} | "
+                     f"{diff} | {s['bytes_up_per_device']:,.0f} | {s['bytes_down_per_device']:,.0f} | "
+                     f"{s['device_memory_bytes']:,} |")
+    return "\n".join(lines)
 
 
 def tuning_table(tuning: list[dict[str, Any]]) -> list[str]:

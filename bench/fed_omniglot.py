@@ -12,7 +12,7 @@ meta-train characters, trained on the server for as many samples as meta-trainin
 through the devices, whose body then adapts like every other (federated.pretrain).
 Hyper-parameters (meta step size; pretraining learning rate) are chosen on the validation
 alphabet (Sanskrit, seed 0) from two settings per method, the same budget for all.
-Online learning: each method's model streams 100 drawings of a 5-way test task, one
+Online learning: each method's model streams 60 drawings of 5-way test tasks (3 per seed), one
 step per sample, scored prequentially (federated.online).
 """
 
@@ -36,7 +36,7 @@ FAMILY = "omniglot"
 TASKS = ("omniglot-5w1s", "omniglot-5w5s", "omniglot-20w1s")
 OVER_RUNS = ("omniglot-20w1s",)   # paired over the 20 official runs (per-run accuracy, mean over seeds)
 DEVICES = 20
-ROUNDS = 40
+ROUNDS = 20
 PER_ROUND = 5
 GRID: dict[str, list[dict[str, Any]]] = {
     "pretrain": [{"lr": 0.02}, {"lr": 0.05}],
@@ -46,7 +46,7 @@ GRID: dict[str, list[dict[str, Any]]] = {
     "tinymetafed": [{"meta_lr": 1.0}, {"meta_lr": 2.0}],
 }
 METHODS = ("baseline", "pretrain", "fedavg", "reptile", "tinyreptile", "tinymetafed")
-ONLINE_DEVICES, ONLINE_SAMPLES = 5, 100
+ONLINE_DEVICES, ONLINE_SAMPLES = 3, 60
 
 
 def rounds_for(algo: str, rounds: int) -> int:

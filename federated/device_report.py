@@ -14,7 +14,7 @@ from tte.errors import TteError
 
 BOARDS = ("stm32f746g-disco", "arduino-nano-33-ble-sense", "rp2040")
 
-_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+_CACHE: dict[tuple[str, str, bool], dict[str, Any]] = {}
 
 
 def board_report(task: Task, boards: tuple[str, ...] = BOARDS, *, code_size: tuple[str, ...] = BOARDS[:1]
@@ -25,7 +25,7 @@ def board_report(task: Task, boards: tuple[str, ...] = BOARDS, *, code_size: tup
     Raises TteError naming the board when the step does not fit."""
     out: dict[str, dict[str, Any]] = {}
     for board in boards:
-        key = (task.name, board)
+        key = (task.name, board, board in code_size)
         if key not in _CACHE:
             try:
                 report = compile_model(firmware(task), board=board, scheme=resolve(task.protocol.scheme),

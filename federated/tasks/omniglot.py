@@ -104,12 +104,14 @@ def load_alphabets(folder: Path) -> dict[str, np.ndarray]:
 
 @cache
 def load_official_runs(folder: Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """The 20 official 20-way 1-shot runs: (support x, support y, query x, query y) each."""
+    """The official 20-way 1-shot runs (20 in all_runs.zip): (support x, support y, query x, query y) each."""
     runs = []
     with zipfile.ZipFile(folder / RUNS_ZIP) as z:
-        for r in range(1, 21):
-            pairs = [line.split() for line in z.read(f"run{r:02d}/class_labels.txt").decode().splitlines()
-                     if line.strip()]
+        names = sorted(n for n in z.namelist() if n.endswith("/class_labels.txt"))
+        if not names:
+            raise TteError("no run*/class_labels.txt in the official runs", file=str(folder / RUNS_ZIP))
+        for labels in names:
+            pairs = [line.split() for line in z.read(labels).decode().splitlines() if line.strip()]
             classes = sorted({train for _, train in pairs})
             label = {c: i for i, c in enumerate(classes)}
             sx = np.stack([to_input(z.read(c)) for c in classes])
@@ -149,12 +151,12 @@ class OmniglotTask(Task):
     metric = "accuracy"
     loss = "softmax_ce"
     query_per_class = 10
-    heldout = 30       # test tasks per seed (5-way 1-shot; 5-shot: 10, each adapts on 5x the samples)
+    heldout = 20       # test tasks per seed (5-way 1-shot; 5-shot: 5, each adapts on 5x the samples)
     validation = 20
 
     def __init__(self, n_devices: int, seed: int, protocol: Protocol | None = None, *, n_way: int = 5,
                  k_shot: int = 1, official: bool = False) -> None:
-        protocol = protocol or Protocol(inner_steps=20, lr=0.05, adapt_epochs=4, head_epochs=4)
+        protocol = protocol or Protocol(inner_steps=20, lr=0.05, adapt_epochs=3, head_epochs=3)
         super().__init__(n_devices, seed, protocol)
         self.n_way, self.k_shot, self.official = n_way, k_shot, official
         self.name = f"omniglot-{n_way}w{k_shot}s"
@@ -220,7 +222,7 @@ class OmniglotTask(Task):
 
     @property
     def n_heldout(self) -> int:
-        return 20 if self.official else (self.heldout if self.k_shot == 1 else 10)
+        return len(load_official_runs(omniglot_dir())) if self.official else (self.heldout if self.k_shot == 1 else 5)
 
     def heldout_device(self, j: int) -> DeviceData:
         if self.official:
