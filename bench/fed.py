@@ -287,8 +287,8 @@ def comparison_notes(comps: list[dict[str, Any]], summary: list[dict[str, Any]])
 
 def must_show(comps: list[dict[str, Any]], by: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     """The issue's two claims, per accuracy task, stated as holding or not: TinyMetaFed within
-    1 point of Reptile (the whole 95 % CI of the difference inside +-1 point) at <= 1/2 of its
-    bytes up; and each meta-learning method beating no meta-learning (the pretrained baseline
+    1 point of Reptile (held when the whole 95 % CI of the difference is inside +-1 point; "on
+    the mean only" when just the mean difference is above -1) at <= 1/2 of its bytes up; and each meta-learning method beating no meta-learning (the pretrained baseline
     where there is one, else the untrained one) with a CI that excludes 0."""
     notes = []
     get = {(c["task"], c["algo"], c["minus"]): c for c in comps}
@@ -298,10 +298,12 @@ def must_show(comps: list[dict[str, Any]], by: dict[tuple[str, str], dict[str, A
         if c and c["unit"] == "points" and rep and tmf:
             lo, hi = c["ci95"]
             ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
-            ok = lo >= -1.0 and hi <= 1.0 and ratio <= 0.5
-            notes.append(f"{task}: TinyMetaFed within 1 point of Reptile at <= 1/2 its bytes up: "
-                         f"{'HOLDS' if ok else 'DOES NOT HOLD'} (difference {c['mean']:+.2f} [{lo:+.2f}, {hi:+.2f}] "
-                         f"points, bytes up {ratio:.0%})")
+            on_ci = lo >= -1.0 and hi <= 1.0 and ratio <= 0.5
+            on_mean = c["mean"] >= -1.0 and ratio <= 0.5
+            verdict = "HOLDS" if on_ci else ("HOLDS on the mean only (the CI reaches past -1)" if on_mean
+                                             else "DOES NOT HOLD")
+            notes.append(f"{task}: TinyMetaFed within 1 point of Reptile at <= 1/2 its bytes up: {verdict} "
+                         f"(difference {c['mean']:+.2f} [{lo:+.2f}, {hi:+.2f}] points, bytes up {ratio:.0%})")
         ref = "pretrain" if (task, "pretrain") in by else "baseline"
         for algo in ALGOS:
             d = get.get((task, algo, ref))
