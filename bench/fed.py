@@ -288,8 +288,9 @@ def comparison_notes(comps: list[dict[str, Any]], summary: list[dict[str, Any]])
 def must_show(comps: list[dict[str, Any]], by: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     """The issue's two claims, per accuracy task, stated as holding or not: TinyMetaFed within
     1 point of Reptile (held when the whole 95 % CI of the difference is inside +-1 point; "on
-    the mean only" when just the mean difference is above -1) at <= 1/2 of its bytes up; and each meta-learning method beating no meta-learning (the pretrained baseline
-    where there is one, else the untrained one) with a CI that excludes 0."""
+    the mean only" when just the mean difference is above -1) at <= 1/2 of its bytes up; and
+    each meta-learning method beating no meta-learning (the pretrained baseline where there is
+    one, else the untrained one) with a CI that excludes 0."""
     notes = []
     get = {(c["task"], c["algo"], c["minus"]): c for c in comps}
     for task in dict.fromkeys(c["task"] for c in comps):
