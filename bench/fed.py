@@ -497,10 +497,11 @@ def plot_online(online: dict[str, dict[str, list[list[float]]]], folder: Path) -
         for algo, curves in by_algo.items():
             scores = np.mean(np.asarray(curves, np.float64), axis=0)
             running = np.cumsum(scores) / np.arange(1, len(scores) + 1)
-            ax.plot(np.arange(1, len(scores) + 1), running * 100.0, label=f"{algo} ({len(curves)} seeds)")
+            ax.plot(np.arange(1, len(scores) + 1), running * 100.0,
+                    label=f"{NAMES.get(algo, algo)} ({len(curves)} seeds)")
         ax.set_xlabel("samples streamed (one int8 training step each, predicted before the step)")
         ax.set_ylabel("prequential accuracy (%)")
-        ax.set_title(f"{task}: online learning on unseen characters")
+        ax.set_title(f"{task}: online learning on held-out test tasks")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
