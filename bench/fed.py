@@ -287,8 +287,8 @@ def comparison_notes(comps: list[dict[str, Any]], summary: list[dict[str, Any]])
 
 def must_show(comps: list[dict[str, Any]], by: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
     """The issue's two claims, per accuracy task, stated as holding or not: TinyMetaFed within
-    1 point of Reptile (held when the whole 95 % CI of the difference is inside +-1 point; "on
-    the mean only" when just the mean difference is above -1) at <= 1/2 of its bytes up; and
+    1 point of Reptile, i.e. at most 1 point worse (held when the 95 % CI of the difference lies
+    above -1 point; "on the mean only" when just the mean does) at <= 1/2 of its bytes up; and
     each meta-learning method beating no meta-learning (the pretrained baseline where there is
     one, else the untrained one) with a CI that excludes 0."""
     notes = []
@@ -299,9 +299,9 @@ def must_show(comps: list[dict[str, Any]], by: dict[tuple[str, str], dict[str, A
         if c and c["unit"] == "points" and rep and tmf:
             lo, hi = c["ci95"]
             ratio = tmf["bytes_up_per_device"] / max(rep["bytes_up_per_device"], 1.0)
-            on_ci = lo >= -1.0 and hi <= 1.0 and ratio <= 0.5
+            on_ci = lo >= -1.0 and ratio <= 0.5   # at most 1 point worse (better counts as within)
             on_mean = c["mean"] >= -1.0 and ratio <= 0.5
-            verdict = "HOLDS" if on_ci else ("HOLDS on the mean only (the CI reaches past -1)" if on_mean
+            verdict = "HOLDS" if on_ci else ("HOLDS on the mean only (the CI reaches below -1)" if on_mean
                                              else "DOES NOT HOLD")
             notes.append(f"{task}: TinyMetaFed within 1 point of Reptile at <= 1/2 its bytes up: {verdict} "
                          f"(difference {c['mean']:+.2f} [{lo:+.2f}, {hi:+.2f}] points, bytes up {ratio:.0%})")
