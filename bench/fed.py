@@ -71,10 +71,11 @@ from machine import machine_info  # noqa: E402
 
 from federated.algorithms import make_strategy  # noqa: E402
 from federated.experiment import run_experiment  # noqa: E402
+from federated.pretrain import pretrain, supports_pretraining  # noqa: E402
 from federated.server import evaluate_heldout, train_federated  # noqa: E402
 from federated.tasks import make_task  # noqa: E402
 
-TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7}
+TASKS = {"sine": 20, "fewshot-digits": 20, "har": 7, "fsdd-speakers": 4}
 # training devices while choosing hyper-parameters (HAR: 4 of the 6 tuning people train, the
 # other 2 validate; test people are drawn from the other 4 people at every seed)
 TUNE_DEVICES = {"har": 4}
@@ -93,7 +94,11 @@ TOP_P = (0.1, 0.25, 0.5)  # TinyMetaFed's bytes trade-off, at its chosen setting
 # Round budgets other than --rounds. Few-shot digits: meta-training overfits its 4 training
 # classes with more rounds (an earlier search over 30 and 100 on validation chose 30 for
 # three of the four methods); every method gets the same budget.
-ROUNDS: dict[str, int] = {"fewshot-digits": 30}
+ROUNDS: dict[str, int] = {"fewshot-digits": 30, "fsdd-speakers": 30}
+# The no-meta-learning baseline pretrained on the training devices' pooled data (tasks that
+# have it, federated.pretrain), for as many samples as meta-training streams; its learning
+# rate is searched like a meta step size (two settings).
+PRETRAIN_GRID = [{"lr": 0.02}, {"lr": 0.05}]
 # Tasks whose adaptation learning rate is chosen on validation devices, once, with the
 # baseline, then used by every method (one adaptation protocol). Few-shot digits: the
 # task's on-device rate (0.02) under-trains a few passes over 15 images.
@@ -154,6 +159,19 @@ def tune(task: str, rounds: int, sweep_top_p: bool = True) -> tuple[dict[str, di
               f"{row['wall_s']:.0f}s", flush=True)
         return row
 
+    if supports_pretraining(t):
+        best = None
+        for cfg in PRETRAIN_GRID:
+            t0 = time.perf_counter()
+            params = pretrain(t, samples=rounds * PER_ROUND * t.protocol.inner_steps, lr=cfg["lr"], seed=0)
+            ev = evaluate_heldout(t, params, seed=0, split="validation", adapt_lr=shared.get("adapt_lr"))
+            rows.append({"task": task, "algo": "pretrain", "config": {**cfg, **shared}, "value": ev.value,
+                         "bytes_up_per_device": 0.0, "wall_s": time.perf_counter() - t0})
+            print(f"  tune {task:<15} {'pretrain':<12} {json.dumps(cfg):<44} {ev.value:.4f}", flush=True)
+            if best is None or t.better(ev.value, best[0]):
+                best = (ev.value, {**cfg, **shared})
+        assert best is not None
+        chosen["pretrain"] = best[1]
     for algo in ALGOS:
         grid = GRID[algo]
         if len(grid) == 1:
@@ -185,6 +203,17 @@ def run_task(task: str, devices: int, rounds: int, seeds: list[int], chosen: dic
                      "per_device": base.per_device, "adapt_steps": base.adapt_steps,
                      "bytes_up_per_device": 0.0, "bytes_down_per_device": 0.0, "config": chosen.get("baseline"),
                      "device_memory_bytes": base.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
+        if "pretrain" in chosen:
+            t0 = time.perf_counter()
+            rounds_t = round_budget(task, rounds)
+            params = pretrain(t, samples=rounds_t * PER_ROUND * t.protocol.inner_steps, lr=chosen["pretrain"]["lr"],
+                              seed=seed)
+            ev = evaluate_heldout(t, params, seed=seed, adapt_lr=base_lr)
+            rows.append({"task": task, "algo": "pretrain", "seed": seed, "metric": t.metric, "value": ev.value,
+                         "per_device": ev.per_device, "adapt_steps": ev.adapt_steps, "bytes_up_per_device": 0.0,
+                         "bytes_down_per_device": 0.0, "config": chosen["pretrain"],
+                         "device_memory_bytes": ev.memory["sram_bytes"], "wall_s": time.perf_counter() - t0})
+            print(f"  {task:<15} seed {seed} {'pretrain':<12} {ev.value:.4f}", flush=True)
         for algo in ALGOS:
             cfg, lr = split_setting(chosen[algo])
             r = rounds_for(algo, ROUNDS.get(task, rounds))

@@ -36,7 +36,8 @@ def pretrain(task: Task, *, samples: int, lr: float, seed: int) -> Params:
         tr.step(xs[i:i + 1], ys[i:i + 1])
     trained = tr.graph
     params = task.spec.initial_params()
+    keep_head = getattr(task, "pretrain_keeps_head", False)  # same classes on every device: the head transfers
     for name in params:
-        if name not in task.spec.head:
+        if keep_head or name not in task.spec.head:
             params[name] = np.array(trained.tensors[name].data, np.float32)
     return params

@@ -29,6 +29,11 @@ def _omniglot(n_way: int, k_shot: int, official: bool = False) -> Callable[[int,
     return make
 
 
+def _fsdd(n: int, seed: int) -> Task:
+    from federated.tasks.fsdd_speakers import FsddSpeakerTask
+    return FsddSpeakerTask(n, seed)
+
+
 def _har(n: int, seed: int) -> Task:
     from federated.tasks.har import HarTask
     return HarTask(n, seed)
@@ -40,6 +45,7 @@ TASKS: dict[str, Callable[[int, int], Task]] = {
     "fewshot-mnist": _fewshot("mnist"),
     "fewshot-fashion": _fewshot("fashion-mnist"),
     "har": _har,
+    "fsdd-speakers": _fsdd,
     "omniglot": _omniglot(5, 1),
     "omniglot-5w1s": _omniglot(5, 1),
     "omniglot-5w5s": _omniglot(5, 5),
