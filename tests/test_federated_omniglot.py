@@ -162,3 +162,44 @@ def test_a_model_that_does_not_fit_the_board_is_refused() -> None:
         board_report(task, code_size=())
     fits = board_report(SineTask(2, 0), ("rp2040",), code_size=())["rp2040"]
     assert 0 < fits["peak_sram_bytes"] <= fits["budget_bytes"]
+
+
+def wav_bytes(freq: float, rate: int = 8000, seconds: float = 0.4) -> bytes:
+    import wave
+    t = np.arange(int(rate * seconds)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+def test_fsdd_speakers_split_by_speaker_and_by_official_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tarfile
+
+    from federated.tasks.fsdd_speakers import VALIDATION_SPEAKER, FsddSpeakerTask
+    folder = tmp_path / "fsdd"
+    folder.mkdir()
+    speakers = ["anna", "bob", VALIDATION_SPEAKER, "carl"]
+    with tarfile.open(folder / "recordings.tar", "w") as tar:
+        for s, spk in enumerate(speakers):
+            for digit in range(10):
+                for index in range(7):
+                    data = wav_bytes(200 + 100 * digit + 10 * s)
+                    info = tarfile.TarInfo(f"recordings/{digit}_{spk}_{index}.wav")
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    monkeypatch.setenv("TTE_DATA_DIR", str(tmp_path))
+    tests = set()
+    for seed in range(3):
+        task = FsddSpeakerTask(2, seed)
+        train, test, val = task.split
+        assert val == VALIDATION_SPEAKER and test != val and test not in train
+        tests.add(test)
+        d = task.heldout_device(0)
+        assert d.support[0].shape == (10 * task.k_shot, 500) and d.query[0].shape == (50, 500)
+        assert sorted(d.support[1].tolist()) == sorted(list(range(10)) * task.k_shot)
+    assert tests == {"anna", "bob", "carl"}  # the seeds cycle through the non-validation speakers
