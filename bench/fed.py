@@ -17,6 +17,9 @@ rounds, and every participation is inner_steps samples (TinyMetaFed's head refit
                    test: 60 tasks per seed from digits 7-9 (classes disjoint three ways)
   har              7 people of the smartwatch IMU study; test: 3 other people drawn by the seed
                    from the 4 that are never used for tuning
+  fsdd-speakers    4 speakers of the Free Spoken Digit Dataset; validation: jackson; test: one of
+                   the other 5 per seed; 2 recordings per digit to adapt on; also a pretrained
+                   no-meta-learning baseline ("pretrain", PRETRAIN_GRID)
 
 Columns: value (mean +- std over seeds), bytes up / down per training device over the
 whole run (int8 weights, scales, zero points, sparse indices: what crosses the radio),
