@@ -9,6 +9,7 @@ from typing import Any
 
 from federated.algorithms import make_strategy
 from federated.client import DeviceFactory
+from federated.device_report import board_report
 from federated.server import evaluate_heldout, train_federated
 from federated.tasks import make_task
 from federated.transports import InProcessTransport, Transport
@@ -37,6 +38,7 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
     if rounds < 1:
         raise TteError(f"need at least one round, got {rounds}")
     task = make_task(task_name, devices, seed)
+    boards = board_report(task, code_size=())  # refuses a model that does not fit a board, before training
     kwargs = dict(strategy_kwargs or {})
     if clients_per_round is not None:
         kwargs["clients_per_round"] = clients_per_round
@@ -64,7 +66,7 @@ def run_experiment(task_name: str, algo: str, *, devices: int, rounds: int, seed
         "schedule": strategy.schedule, "top_p": strategy.top_p, "local_head": strategy.local_head,
         "k_shot": getattr(task, "k_shot", None),
         "adapt_lr": adapt_lr or task.protocol.lr,
-        "device_memory_bytes": ev.memory.get("sram_bytes"), "device_memory": ev.memory,
+        "device_memory_bytes": ev.memory.get("sram_bytes"), "device_memory": ev.memory, "boards": boards,
         "excluded": run.excluded, "train_wall_s": round(train_s, 3),
         "wall_s": round(time.perf_counter() - t0, 3),
     }

@@ -1,4 +1,4 @@
-"""Federated tasks: sine regression, N-way k-shot image classification, per-person HAR."""
+"""Federated tasks: sine regression, N-way k-shot image classification (digits, Omniglot), per-person HAR."""
 
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ def _fewshot(dataset: str) -> Callable[[int, int], Task]:
     return make
 
 
+def _omniglot(n_way: int, k_shot: int, official: bool = False) -> Callable[[int, int], Task]:
+    def make(n: int, seed: int) -> Task:
+        from federated.tasks.omniglot import OmniglotTask
+        return OmniglotTask(n, seed, n_way=n_way, k_shot=k_shot, official=official)
+    return make
+
+
+def _fsdd(n: int, seed: int) -> Task:
+    from federated.tasks.fsdd_speakers import FsddSpeakerTask
+    return FsddSpeakerTask(n, seed)
+
+
 def _har(n: int, seed: int) -> Task:
     from federated.tasks.har import HarTask
     return HarTask(n, seed)
@@ -33,6 +45,11 @@ TASKS: dict[str, Callable[[int, int], Task]] = {
     "fewshot-mnist": _fewshot("mnist"),
     "fewshot-fashion": _fewshot("fashion-mnist"),
     "har": _har,
+    "fsdd-speakers": _fsdd,
+    "omniglot": _omniglot(5, 1),
+    "omniglot-5w1s": _omniglot(5, 1),
+    "omniglot-5w5s": _omniglot(5, 5),
+    "omniglot-20w1s": _omniglot(20, 1, official=True),
 }
 
 _CACHE: dict[tuple[str, int, int], Task] = {}

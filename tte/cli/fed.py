@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -41,15 +43,20 @@ def _choices() -> tuple[list[str], list[str]]:
 @click.option("--engine", default="ref", show_default=True, type=click.Choice(["ref", "c"]),
               help="tte engine the devices train with.")
 @click.option("--transport", default="inprocess", show_default=True, type=click.Choice(["inprocess", "flower"]))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder holding the data sets (omniglot/, fsdd/); default: ../shared/data.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
 def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients_per_round: int | None,
         meta_lr: float | None, top_p: float | None, split: str, heldout: int | None, adapt_lr: float | None,
-        engine: str, transport: str, as_json: bool) -> None:
+        engine: str, transport: str, data_dir: Path | None, as_json: bool) -> None:
     """Meta-train on --devices devices, then adapt k-shot on held-out devices (and from the initial weights)."""
     from tqdm import tqdm
 
     from federated.experiment import run_experiment
+
+    if data_dir is not None:  # an environment variable, so that Flower's worker processes see it too
+        os.environ["TTE_DATA_DIR"] = str(data_dir)
 
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s", stream=sys.stderr)
     with tqdm(total=rounds, desc=f"{algo} on {task_name}", unit="round", file=sys.stderr,
@@ -74,6 +81,9 @@ def run(task_name: str, algo: str, devices: int, rounds: int, seed: int, clients
     click.echo(f"per device: {result['bytes_up_per_device']:,.0f} B up, {result['bytes_down_per_device']:,.0f} B down; "
                f"training step SRAM {result['device_memory_bytes']:,} B; {len(result['excluded'])} exclusions; "
                f"{result['wall_s']:.1f} s")
+    for board, r in result.get("boards", {}).items():
+        code = "" if r["flash_code_bytes"] else " (model data; code not built)"
+        click.echo(f"{board}: peak SRAM {r['peak_sram_bytes']:,} B, flash {r['flash_bytes']:,} B{code}")
 
 
 COMMANDS = [fed]

@@ -83,12 +83,13 @@ def decode_png(data: bytes) -> np.ndarray:
     if header is None:
         raise ValueError("PNG without IHDR")
     width, height, depth, color, _, _, interlace = header
-    if interlace or color not in _PNG_CHANNELS or depth not in (8, 16) or (color == 3 and depth != 8):
+    packed = color == 0 and depth in (1, 2, 4)  # grayscale below 8 bits (e.g. Omniglot's 1-bit strokes)
+    if interlace or color not in _PNG_CHANNELS or (depth not in (8, 16) and not packed) or (color == 3 and depth != 8):
         raise ValueError(f"unsupported PNG (bit depth {depth}, color type {color}, interlace {interlace}); "
                          "save it as 8-bit non-interlaced")
     channels = _PNG_CHANNELS[color]
-    bpp = channels * depth // 8
-    stride = width * bpp
+    bpp = max(1, channels * depth // 8)
+    stride = -(-width * channels * depth // 8)
     raw = np.frombuffer(zlib.decompress(b"".join(idat)), np.uint8)
     if len(raw) != height * (stride + 1):
         raise ValueError("PNG image data has the wrong size")
@@ -100,6 +101,10 @@ def decode_png(data: bytes) -> np.ndarray:
         cur = _unfilter(int(kind), line, prev, bpp)
         out[r] = cur
         prev = cur
+    if packed:
+        bits = np.unpackbits(out, axis=1).reshape(height, stride * 8 // depth, depth)[:, :width]
+        level = (bits.astype(np.uint32) << np.arange(depth - 1, -1, -1, dtype=np.uint32)).sum(axis=-1)
+        return (level.astype(np.float32) / float((1 << depth) - 1))[..., None]
     if depth == 16:
         img = out.reshape(height, width * channels, 2).astype(np.uint32)
         px = ((img[..., 0] << 8) | img[..., 1]).reshape(height, width, channels).astype(np.float32) / 65535.0
