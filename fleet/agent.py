@@ -46,6 +46,7 @@ log = logging.getLogger("fleet.agent")
 WINDOW = 32  # blocks requested at a time
 RETRY_S = 3.0  # re-request the missing blocks of the window after this much silence (blocks are QoS 0)
 STREAM_WAIT_S = 3.0  # how long a job's package stream may stay silent before the agent asks itself
+STREAM_GAP_S = 0.5  # ... once its blocks have begun to arrive: a stream that stops short lost its tail
 FLUSH_BLOCKS = 16  # the received-block bitmap is persisted every this many blocks ...
 FLUSH_S = 0.1  # ... and this often (one pwrite each, not one per block)
 
@@ -237,6 +238,7 @@ class Agent:
         self.download: Download | None = None
         self.job: dict[str, Any] | None = None
         self.last_block = 0.0
+        self.stream_started = False  # a block of the awaited package stream has arrived
         self.requested: set[int] = set()
         self.stream_topic: str | None = None  # the package stream the current download listens to
         self.stream_mid: int | None = None  # the SUBSCRIBE of that stream, until its SUBACK
@@ -532,6 +534,7 @@ class Agent:
             self.client.unsubscribe(self.stream_topic)
         self.stream_topic = stream
         self.awaiting_stream = True
+        self.stream_started = False
         self.last_block = time.monotonic()
         rc, self.stream_mid = self.client.subscribe(stream, qos=0)
         if rc != mqtt.MQTT_ERR_SUCCESS:  # not connected after all: ask for the blocks instead
@@ -611,6 +614,7 @@ class Agent:
             if self.cfg.block_rate:
                 time.sleep(1.0 / self.cfg.block_rate)
             d.put(block)
+            self.stream_started = True
             self.last_block = time.monotonic()
             if d.complete:
                 self._apply_in_background()
@@ -677,7 +681,8 @@ class Agent:
             with self.lock:
                 if self.download is d:
                     d.flush()
-        if now - self.last_block > (STREAM_WAIT_S if self.awaiting_stream else RETRY_S):
+        wait = (STREAM_GAP_S if self.stream_started else STREAM_WAIT_S) if self.awaiting_stream else RETRY_S
+        if now - self.last_block > wait:
             with self.lock:
                 if self.download is not None:
                     self.awaiting_stream = False

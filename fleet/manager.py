@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,8 @@ class JobState:
     sha256: str
     message: bytes
     package: Package | None = None
+    block_size: int = protocol.DEFAULT_BLOCK
+    stream: bool = False  # offered with the package stream
     state: str = "sent"
     seq: int = 0
     detail: str = ""
@@ -118,6 +120,7 @@ class Manager:
         self.blocks_sent = 0
         self.bytes_sent = 0  # block bytes sent to devices (a package stream's once per device it was for)
         self.bytes_published = 0  # block bytes the manager published itself
+        self.streamed: set[tuple[str, int]] = set()  # (sha256, block size) of package streams gone out
         self.broadcasts: list[dict[str, Any]] = []  # when each package stream went out, for how many devices
         self.lock = threading.RLock()
         self.inbox: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
@@ -212,12 +215,17 @@ class Manager:
         pkg = job.package if job is not None else None
         if pkg is None or job is None or job.sha256 != req["sha256"]:
             raise protocol.ProtocolError(f"stream/get: no open job of this device for artifact {req['sha256'][:12]}")
-        bs = req["block_size"]
+        wanted = protocol.bitmap_decode(req["bitmap"], req["offset"])
+        n = protocol.block_count(len(pkg.data), req["block_size"])
+        beyond = [i for i in wanted if i >= n]
+        if beyond:
+            raise protocol.ProtocolError(f"stream/get: block {beyond[0]} beyond the artifact's {n} blocks")
+        self._send_blocks(device, pkg, req["block_size"], wanted)
+
+    def _send_blocks(self, device: str, pkg: Package, bs: int, indices: Iterable[int]) -> None:
         blocks = self._blocks(pkg, bs)
         out = protocol.topic(self.fleet, device, "stream/data")
-        for i in protocol.bitmap_decode(req["bitmap"], req["offset"]):
-            if i >= len(blocks):
-                raise protocol.ProtocolError(f"stream/get: block {i} beyond the artifact's {len(blocks)} blocks")
+        for i in indices:
             self.client.publish(out, blocks[i], qos=0)
             self.blocks_sent += 1
             self.bytes_sent += len(blocks[i]) - protocol.BLOCK_HEADER.size
@@ -506,6 +514,12 @@ class Manager:
             job.resumed_blocks = st.get("resumed_blocks", job.resumed_blocks)
             if job.final and job.done_at is None:
                 job.done_at = time.monotonic()
+            late = (job.stream and job.state == "downloading" and prev != "downloading" and job.package is not None
+                    and (job.sha256, job.block_size) in self.streamed)
+        if late:  # it began to listen after its package stream went out: its blocks, straight away
+            assert job.package is not None
+            self._send_blocks(device, job.package, job.block_size,
+                              range(protocol.block_count(len(job.package.data), job.block_size)))
         if job.final:
             self.event("job", device, topic, job.state, job=job.job, detail=job.detail)
 
@@ -520,7 +534,7 @@ class Manager:
             job["stream"] = protocol.stream_topic(self.fleet, package.sha256)
         msg = protocol.encode("job", job)
         with self.lock:
-            job = JobState(job_id, device, package.sha256, msg, package)
+            job = JobState(job_id, device, package.sha256, msg, package, block_size, stream)
             self.jobs[device] = job
         self.client.publish(protocol.topic(self.fleet, device, "job"), msg, qos=1)
         return job
@@ -544,6 +558,8 @@ class Manager:
             if not waiting or (listening and now - last_change > quiet_s) or now - start > max_wait_s:
                 break
             time.sleep(0.005)
+        with self.lock:  # from here a device that starts listening is sent its blocks (_job_status)
+            self.streamed.add((package.sha256, block_size))
         self.broadcasts.append({"sha256": package.sha256, "devices": len(listening), "waited_s": now - start,
                                 "at": now})
         if not listening:
