@@ -171,7 +171,19 @@ def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: i
         "bytes_sent": manager.bytes_sent - sent0, "bytes_published": manager.bytes_published - published0,
         "bytes_resent": sum(manager.jobs[d].bytes_resent for d in targets),
         "manager_cpu_seconds": round(cpu_dep, 3), "agents_cpu_seconds": round(agents_cpu, 3),
-        "manager_rss_bytes_before": rss_before.get("VmRSS")}
+        "manager_rss_bytes_before": rss_before.get("VmRSS"),
+        "timeline_s": timeline(manager, targets, first_offer),
+        "stream": manager.broadcasts[-1] if manager.broadcasts else None}
+
+
+def timeline(manager: Manager, targets: list[str], t0: float) -> dict[str, dict[str, float]]:
+    """When the devices first reported each job state, seconds after the first offer (median, last)."""
+    out = {}
+    for state in ("queued", "downloading", "verifying", "applied"):
+        ts = sorted(manager.jobs[d].reached[state] - t0 for d in targets if state in manager.jobs[d].reached)
+        if ts:
+            out[state] = {"median": round(ts[len(ts) // 2], 3), "last": round(ts[-1], 3), "devices": len(ts)}
+    return out
 
 
 def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, layout: str,
