@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ def model_file(slot: Path) -> Path:
 
 
 _PARSED: set[str] = set()
+_PARSE_LOCK = threading.Lock()  # agents install on their own threads: one parse per model, not one each
 
 
 def _check_parses(path: Path, package_sha256: str | None = None) -> None:
@@ -41,9 +43,10 @@ def _check_parses(path: Path, package_sha256: str | None = None) -> None:
         return
     data = path.read_bytes()
     digest = f"package:{package_sha256}" if package_sha256 else hashlib.sha256(data).hexdigest()
-    if digest not in _PARSED:
-        tte.load(data, name=path.stem)
-        _PARSED.add(digest)
+    with _PARSE_LOCK:
+        if digest not in _PARSED:
+            tte.load(data, name=path.stem)
+            _PARSED.add(digest)
 
 
 class DeviceModel:
