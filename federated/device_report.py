@@ -25,7 +25,8 @@ def board_report(task: Task, boards: tuple[str, ...] = BOARDS, *, code_size: tup
     Raises TteError naming the board when the step does not fit."""
     out: dict[str, dict[str, Any]] = {}
     for board in boards:
-        key = (task.name, board, board in code_size)
+        # the protocol (scheme, learning rate, memory budget) decides the compile as much as the task
+        key = (task.name, repr(task.protocol), task.loss, board, board in code_size)
         if key not in _CACHE:
             try:
                 report = compile_model(firmware(task), board=board, scheme=resolve(task.protocol.scheme),
