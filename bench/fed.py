@@ -385,6 +385,9 @@ def main() -> None:
     ap.add_argument("--markdown", type=Path, help="print the README's tables from this result file (no runs)")
     ap.add_argument("--online", action="store_true", help="online learning only: add prequential curves of --tasks "
                     "to --out, with the settings --out (or --chosen) already holds; nothing else in it changes")
+    ap.add_argument("--online-samples", type=int, default=fed_online.SAMPLES, help="samples streamed per device")
+    ap.add_argument("--online-devices", type=int, default=fed_online.MAX_DEVICES,
+                    help="held-out test devices streamed per seed (at most)")
     args = ap.parse_args()
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
@@ -402,7 +405,8 @@ def main() -> None:
     if args.seed_list:
         seeds = [int(x) for x in args.seed_list.split(",")]
     if args.online:
-        run_online(args.tasks.split(","), seeds, args.chosen or args.out, args.out, ap)
+        run_online(args.tasks.split(","), seeds, args.chosen or args.out, args.out, ap,
+                   samples=args.online_samples, max_devices=args.online_devices)
         return
     earlier = json.loads(args.chosen.read_text()) if args.chosen else None
     rounds = 10 if args.quick else args.rounds
@@ -468,7 +472,7 @@ def main() -> None:
 
 
 def run_online(tasks: list[str], seeds: list[int], chosen_from: Path, out: Path,
-               ap: argparse.ArgumentParser) -> None:
+               ap: argparse.ArgumentParser, *, samples: int, max_devices: int) -> None:
     """Prequential curves of ``tasks`` with the settings in ``chosen_from``, written into
     ``out``'s "online" and "online_setup" entries (the rest of ``out`` is left as it is)."""
     if not chosen_from.is_file():
@@ -485,7 +489,8 @@ def run_online(tasks: list[str], seeds: list[int], chosen_from: Path, out: Path,
         t0 = time.perf_counter()
         online[task], setups[task] = fed_online.online_curves(
             task, TASKS[task], seeds, earlier["chosen"][task], rounds=rounds, per_round=PER_ROUND,
-            rounds_for=rounds_for, algos=ALGOS, log=lambda m: print(m, flush=True))
+            rounds_for=rounds_for, algos=ALGOS, samples=samples, max_devices=max_devices,
+            log=lambda m: print(m, flush=True))
         setups[task] |= {"machine": machine_info(), "wall_s": time.perf_counter() - t0}
     result = json.loads(out.read_text()) if out.is_file() else {"machine": machine_info()}  # read late: other runs
     result["online"] = {**result.get("online", {}), **online}
