@@ -484,6 +484,7 @@ def run_online(tasks: list[str], seeds: list[int], chosen_from: Path, out: Path,
                  f"{', '.join(TASKS)} after their search)")
     online: dict[str, dict[str, list[list[float]]]] = {}
     setups: dict[str, dict[str, Any]] = {}
+    machine = machine_info()  # the commit the run started from
     for task in tasks:
         rounds = earlier.get("rounds_by_task", {}).get(task, round_budget(task, earlier.get("rounds", 100)))
         t0 = time.perf_counter()
@@ -491,8 +492,8 @@ def run_online(tasks: list[str], seeds: list[int], chosen_from: Path, out: Path,
             task, TASKS[task], seeds, earlier["chosen"][task], rounds=rounds, per_round=PER_ROUND,
             rounds_for=rounds_for, algos=ALGOS, samples=samples, max_devices=max_devices,
             log=lambda m: print(m, flush=True))
-        setups[task] |= {"machine": machine_info(), "wall_s": time.perf_counter() - t0}
-    result = json.loads(out.read_text()) if out.is_file() else {"machine": machine_info()}  # read late: other runs
+        setups[task] |= {"machine": machine, "wall_s": time.perf_counter() - t0}
+    result = json.loads(out.read_text()) if out.is_file() else {"machine": machine}  # read late: other runs
     result["online"] = {**result.get("online", {}), **online}
     result["online_setup"] = {**result.get("online_setup", {}), **setups}
     tmp = out.with_suffix(".online.tmp")
