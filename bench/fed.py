@@ -45,8 +45,14 @@ runs, paired over the runs), with a pretrained no-meta-learning baseline ("pretr
 board's compiled peak SRAM and flash, and prequential online-learning curves plotted to
 bench/results/fed-online-omniglot.png.
 
+Online learning on sine, HAR and fsdd-speakers (``--online``, bench/fed_online.py): with the
+settings already chosen in the result file, each method meta-trains again (same rounds) and
+its model streams samples on held-out test devices, prequentially scored; only the file's
+"online" and "online_setup" entries change, and bench/results/fed-online-<task>.png is drawn.
+
 Usage: python bench/fed.py [--seeds 5] [--quick] [--tasks sine,har] [--out F]
        python bench/fed.py --tasks har --chosen part1.json --seed-list 5,6,7 --out part2.json
+       python bench/fed.py --online --tasks sine,har,fsdd-speakers --seed-list 0 [--out F]
        python bench/fed.py --merge part1.json part2.json [--out F]   (later parts' tasks win,
                                                                        unless they add seeds)
 """
@@ -70,6 +76,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fed_omniglot  # noqa: E402
+import fed_online  # noqa: E402
 from machine import machine_info  # noqa: E402
 
 from federated.algorithms import make_strategy  # noqa: E402
@@ -376,6 +383,11 @@ def main() -> None:
     ap.add_argument("--no-top-p-sweep", action="store_true", help="skip TinyMetaFed's top-P sweep")
     ap.add_argument("--merge", type=Path, nargs="+", help="merge per-task result files into --out (no runs)")
     ap.add_argument("--markdown", type=Path, help="print the README's tables from this result file (no runs)")
+    ap.add_argument("--online", action="store_true", help="online learning only: add prequential curves of --tasks "
+                    "to --out, with the settings --out (or --chosen) already holds; nothing else in it changes")
+    ap.add_argument("--online-samples", type=int, default=fed_online.SAMPLES, help="samples streamed per device")
+    ap.add_argument("--online-devices", type=int, default=fed_online.MAX_DEVICES,
+                    help="held-out test devices streamed per seed (at most)")
     args = ap.parse_args()
     if args.markdown:
         print(markdown(json.loads(args.markdown.read_text())))
@@ -392,6 +404,10 @@ def main() -> None:
     seeds = [0] if args.quick else list(range(args.seeds))
     if args.seed_list:
         seeds = [int(x) for x in args.seed_list.split(",")]
+    if args.online:
+        run_online(args.tasks.split(","), seeds, args.chosen or args.out, args.out, ap,
+                   samples=args.online_samples, max_devices=args.online_devices)
+        return
     earlier = json.loads(args.chosen.read_text()) if args.chosen else None
     rounds = 10 if args.quick else args.rounds
     rows: list[dict[str, Any]] = []
@@ -455,6 +471,47 @@ def main() -> None:
         plot_online(online, args.out.parent)
 
 
+def run_online(tasks: list[str], seeds: list[int], chosen_from: Path, out: Path,
+               ap: argparse.ArgumentParser, *, samples: int, max_devices: int) -> None:
+    """Prequential curves of ``tasks`` with the settings in ``chosen_from``, written into
+    ``out``'s "online" and "online_setup" entries (the rest of ``out`` is left as it is)."""
+    if not chosen_from.is_file():
+        ap.error(f"no such result file: {chosen_from}")
+    earlier = json.loads(chosen_from.read_text())
+    bad = [t for t in tasks if t not in TASKS or t not in earlier.get("chosen", {})]
+    if bad:
+        ap.error(f"{chosen_from} has no chosen settings for {', '.join(bad)} (online runs the generic tasks "
+                 f"{', '.join(TASKS)} after their search)")
+    online: dict[str, dict[str, list[list[float]]]] = {}
+    setups: dict[str, dict[str, Any]] = {}
+    machine = machine_info()  # the commit the run started from
+    for task in tasks:
+        rounds = earlier.get("rounds_by_task", {}).get(task, round_budget(task, earlier.get("rounds", 100)))
+        t0 = time.perf_counter()
+        online[task], setups[task] = fed_online.online_curves(
+            task, TASKS[task], seeds, earlier["chosen"][task], rounds=rounds, per_round=PER_ROUND,
+            rounds_for=rounds_for, algos=ALGOS, samples=samples, max_devices=max_devices,
+            log=lambda m: print(m, flush=True))
+        setups[task] |= {"machine": machine, "wall_s": time.perf_counter() - t0}
+    result = json.loads(out.read_text()) if out.is_file() else {"machine": machine}  # read late: other runs
+    result["online"] = {**result.get("online", {}), **online}
+    result["online_setup"] = {**result.get("online_setup", {}), **setups}
+    tmp = out.with_suffix(".online.tmp")
+    tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    tmp.replace(out)
+    print(f"wrote online entries of {', '.join(tasks)} into {out}")
+    for task in tasks:
+        final = {a: float(np.mean([c[-1] for c in curves_running(cs)])) for a, cs in online[task].items()}
+        print(f"  {task}: final prequential {setups[task]['metric']}: "
+              + ", ".join(f"{NAMES.get(a, a)} {v:.4f}" for a, v in final.items()))
+    plot_online(online, out.parent, {t: s["metric"] for t, s in setups.items()})
+
+
+def curves_running(curves: list[list[float]]) -> list[np.ndarray]:
+    """Each curve as its prequential running mean (mean score over the first t samples)."""
+    return [np.cumsum(c) / np.arange(1, len(c) + 1) for c in np.asarray(curves, np.float64)]
+
+
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-task result files as one. Parts of one task with the same chosen settings (the
     same search, more seeds run elsewhere) add their seeds (a seed run twice counts once);
@@ -516,24 +573,28 @@ def finish(out: dict[str, Any], path: Path | None) -> None:
         print(f"\nwrote {path}")
 
 
-def plot_online(online: dict[str, dict[str, list[list[float]]]], folder: Path) -> list[Path]:
-    """Prequential accuracy (mean over the first t samples of the stream, averaged over
-    devices and seeds) per method: bench/results/fed-online-<task family>.png."""
+def plot_online(online: dict[str, dict[str, list[list[float]]]], folder: Path,
+                metrics: dict[str, str] | None = None) -> list[Path]:
+    """Prequential accuracy, or for a regression task (``metrics[task] == "mse"``) the
+    prequential MSE (mean over the first t samples of the stream, averaged over devices
+    and seeds) per method: bench/results/fed-online-<task family>.png."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     written = []
     for task, by_algo in online.items():
+        mse = (metrics or {}).get(task) == "mse"
         fig, ax = plt.subplots(figsize=(6.4, 4.0))
         for algo, curves in by_algo.items():
             scores = np.mean(np.asarray(curves, np.float64), axis=0)
             running = np.cumsum(scores) / np.arange(1, len(scores) + 1)
-            ax.plot(np.arange(1, len(scores) + 1), running * 100.0,
-                    label=f"{NAMES.get(algo, algo)} ({len(curves)} seeds)")
+            ax.plot(np.arange(1, len(scores) + 1), running * (1.0 if mse else 100.0),
+                    label=f"{NAMES.get(algo, algo)} ({len(curves)} seed{'s' if len(curves) > 1 else ''})")
         ax.set_xlabel("samples streamed (one int8 training step each, predicted before the step)")
-        ax.set_ylabel("prequential accuracy (%)")
-        ax.set_title(f"{task}: online learning on held-out test tasks")
+        ax.set_ylabel("prequential MSE (lower is better)" if mse else "prequential accuracy (%)")
+        held = "test tasks" if task.startswith(fed_omniglot.FAMILY) else "test devices"
+        ax.set_title(f"{task}: online learning on held-out {held}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
