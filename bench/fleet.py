@@ -150,13 +150,13 @@ def make_package(cfg: BrokerConfig, which: str, directory: Path) -> Package:
     return build(directory, load_signing_key(cfg.signing_key))
 
 
-def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: int, agents_pid: int,
+def deploy_run(manager: Manager, pkg: Package, targets: list[str], block_size: int, agents_pids: list[int],
                job_id: str) -> dict[str, Any]:
     manager.wait_idle(30)
     sent0, published0 = manager.bytes_sent, manager.bytes_published
-    cpu1, rss_before, agents_cpu1 = cpu(), rss(), proc_cpu(agents_pid)
+    cpu1, rss_before, agents_cpu1 = cpu(), rss(), sum(map(proc_cpu, agents_pids))
     r = deploy(manager, pkg, targets, stages="100%", block_size=block_size, stage_timeout=600, job_id=job_id)
-    cpu_dep, agents_cpu = cpu() - cpu1, proc_cpu(agents_pid) - agents_cpu1
+    cpu_dep, agents_cpu = cpu() - cpu1, sum(map(proc_cpu, agents_pids)) - agents_cpu1
     first_offer = min(manager.jobs[d].sent_at for d in targets)
     verifying = [manager.jobs[d].reached.get("verifying") for d in targets]
     transfer_s = max(v for v in verifying if v is not None) - first_offer if all(verifying) else None
@@ -187,7 +187,7 @@ def timeline(manager: Manager, targets: list[str], t0: float) -> dict[str, dict[
 
 
 def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: int, layout: str,
-             tmp: Path) -> dict[str, Any]:
+             tmp: Path, processes: int = 1) -> dict[str, Any]:
     """Plain paho, QoS 0: the same messages (block header + bytes) as the deploy, one copy per device,
     from a publisher here to subscribers in a child process: one subscriber for all copies
     (`layout` "one": the broker's own throughput), one per device on its own topic with the
@@ -208,13 +208,18 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
     else:
         topics = [protocol.topic(cfg.fleet, "baseline", "stream/data")] * len(devices)
         clients = [[MANAGER, cfg.password(MANAGER), topics[0]]]
-    spec = tmp / f"subscribers-{layout}.json"
-    spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": clients, "total": total,
-                                "tag": layout}))
-    sub = subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
-                           stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert sub.stdout is not None
-    json.loads(sub.stdout.readline())  # all subscribed
+    per_copy = sum(len(m) for m in msgs)
+    subs = []
+    for i in range(min(processes, len(clients))):  # the subscribers split over processes as the devices are
+        mine = clients[i::processes]
+        spec = tmp / f"subscribers-{layout}-{i}.json"
+        spec.write_text(json.dumps({"host": "127.0.0.1", "port": cfg.port, "clients": mine, "tag": f"{layout}-{i}",
+                                    "total": total if len(clients) == 1 else per_copy * len(mine)}))
+        subs.append(subprocess.Popen([sys.executable, "-c", SUBSCRIBERS, str(spec), str(SWITCH_INTERVAL_S)],
+                                     stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                                     env={**os.environ, "PYTHONPATH": str(ROOT)}))
+    for sub in subs:
+        json.loads(sub.stdout.readline())  # type: ignore[union-attr]  # all subscribed
     pub = make_client(Endpoint.parse(cfg.url), "bench-pub", MANAGER, cfg.password(MANAGER))
     connected = threading.Event()
     pub.on_connect = lambda *a: connected.set()
@@ -226,14 +231,17 @@ def baseline(cfg: BrokerConfig, pkg: Package, devices: list[str], block_size: in
     for topic in topics:
         for m in msgs:
             pub.publish(topic, m, qos=0)
-    got = json.loads(sub.stdout.readline())
+    results = [json.loads(sub.stdout.readline()) for sub in subs]  # type: ignore[union-attr]
     pub_cpu = cpu() - cpu0
-    sub.wait()
+    for sub in subs:
+        sub.wait()
+    got = {"bytes": sum(r["bytes"] for r in results), "last": max(r["last"] or t0 for r in results),
+           "cpu_seconds": sum(r["cpu_seconds"] for r in results)}
     pub.disconnect()
     pub.loop_stop()
     seconds = got["last"] - t0
-    return {"subscribers": len(clients), "messages": len(devices) * n, "published": len(topics) * n,
-            "bytes_sent": total,
+    return {"subscribers": len(clients), "processes": len(subs), "messages": len(devices) * n,
+            "published": len(topics) * n, "bytes_sent": total,
             "bytes_received": got["bytes"], "seconds": round(seconds, 3),
             "payload_bytes_per_s": round(len(devices) * len(pkg.data) / seconds),
             "publisher_cpu_seconds": round(pub_cpu, 3),
@@ -247,13 +255,15 @@ def main() -> None:
     ap.add_argument("--deploy", type=int, default=200)
     ap.add_argument("--block-size", type=int, default=protocol.DEFAULT_BLOCK)
     ap.add_argument("--no-td", action="store_true", help="devices publish no Thing Description")
+    ap.add_argument("--agent-processes", type=int, default=1,
+                    help="simulated devices in this many processes (real devices each have a CPU of their own)")
     ap.add_argument("--packages", default="fmnist,mcunet", help="which packages to deploy, in turn")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "fleet.json"))
     args = ap.parse_args()
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as the simulated devices' process does
 
     result: dict[str, Any] = {"machine": machine_info(), "versions": {"mosquitto": mosquitto_version()},
-                              "load_average_at_start": os.getloadavg()[0]}
+                              "load_average_at_start": os.getloadavg()[0], "agent_processes": args.agent_processes}
     import paho.mqtt
 
     result["versions"]["paho-mqtt"] = paho.mqtt.__version__
@@ -262,19 +272,19 @@ def main() -> None:
         cfg = write_config(Path(tmp) / "broker", fleet="sim", devices=[*devices, "baseline"])
         broker = Broker(cfg)
         broker.start()
-        child = None
+        children: list[subprocess.Popen[str]] = []
         manager = Manager(Endpoint.parse(cfg.url), cfg.password(MANAGER), LocalStore(None), fleet=cfg.fleet)
         try:
             manager.start()
             cpu0, wall0 = cpu(), time.monotonic()
-            spec = Path(tmp) / "agents.json"
-            spec.write_text(json.dumps({"broker_dir": str(cfg.dir), "devices": devices, "root": flash,
-                                        "agent": {"publish_td": not args.no_td}}))
-            child = subprocess.Popen([sys.executable, "-m", "fleet.simulate", str(spec)], cwd=ROOT, text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     env={**os.environ, "PYTHONPATH": str(ROOT)})
-            assert child.stdout is not None and child.stdin is not None
-            started = json.loads(child.stdout.readline())["starting"]
+            for i in range(args.agent_processes):  # device i in process i % P: each gets some deploy targets
+                spec = Path(tmp) / f"agents-{i}.json"
+                spec.write_text(json.dumps({"broker_dir": str(cfg.dir), "devices": devices[i::args.agent_processes],
+                                            "root": flash, "agent": {"publish_td": not args.no_td}}))
+                children.append(subprocess.Popen([sys.executable, "-m", "fleet.simulate", str(spec)], cwd=ROOT,
+                                                 text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                 env={**os.environ, "PYTHONPATH": str(ROOT)}))
+            started = min(json.loads(c.stdout.readline())["starting"] for c in children)  # type: ignore[union-attr]
             last_report = time.time()
             while len(manager.registered) < args.devices or manager.kg_devices() < args.devices:
                 time.sleep(0.05)
@@ -306,17 +316,20 @@ def main() -> None:
 
             targets = devices[:args.deploy]
             packages = {which: make_package(cfg, which, Path(tmp) / which) for which in args.packages.split(",")}
-            deploys = {which: deploy_run(manager, pkg, targets, args.block_size, child.pid, f"bench-{which}")
+            deploys = {which: deploy_run(manager, pkg, targets, args.block_size, [c.pid for c in children],
+                                         f"bench-{which}")
                        for which, pkg in packages.items()}
-            child.stdin.write("stop\n")
-            child.stdin.flush()
-            child.wait(timeout=120)
-            child = None
+            for c in children:
+                c.stdin.write("stop\n")  # type: ignore[union-attr]
+                c.stdin.flush()  # type: ignore[union-attr]
+            for c in children:
+                c.wait(timeout=120)
+            children = []
             result["deploy"] = []
             for which, dep in deploys.items():
                 # best of three: the ratio is taken against the broker at its fastest in this run
                 base, per_dev, fanout = (max((baseline(cfg, packages[which], targets, args.block_size, layout,
-                                                       Path(tmp)) for _ in range(3)),
+                                                       Path(tmp), args.agent_processes) for _ in range(3)),
                                              key=lambda b: b["payload_bytes_per_s"])
                                          for layout in ("one", "per_device", "fanout"))
                 dep["baseline_paho"] = base
@@ -342,8 +355,8 @@ def main() -> None:
                                         "note": "this process: the manager, its in-memory store, the imports of "
                                                 "tte/semantic/fleet and the baseline publisher"}
         finally:
-            if child is not None:
-                child.kill()
+            for c in children:
+                c.kill()
             manager.stop()
             broker.stop()
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
 import shutil
 import struct
 import threading
@@ -627,15 +628,14 @@ class Agent:
                 self._request()
 
     def _apply_in_background(self) -> None:
-        """Verify and install on a thread of its own: a slow self-test (firmware booting in QEMU, a
-        board behind a UART) must not hold the MQTT network thread, whose silence past 1.5
-        keepalives would make the broker drop the connection mid-deploy."""
+        """Verify and install off the MQTT network thread: a slow self-test (firmware booting in
+        QEMU, a board behind a UART) must not hold it, since its silence past 1.5 keepalives would
+        make the broker drop the connection mid-deploy."""
         d = self.download
         if d is None or self.applying is d:
             return
         self.applying = d
-        threading.Thread(target=self._apply_worker, args=(d,), name=f"agent-apply-{self.cfg.device}",
-                         daemon=True).start()
+        INSTALLER.submit(self._apply_worker, d)
 
     def _apply_worker(self, d: Download) -> None:
         try:
@@ -771,6 +771,38 @@ class Ticker:
 
 
 TICKER = Ticker()
+
+
+class Installer:
+    """A few threads that verify and install for every agent in the process. A simulated fleet
+    finishes a streamed package on hundreds of agents at once: a thread each would have them all
+    contend for the interpreter with the network thread that still delivers blocks to the others."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self.workers = workers
+        self.tasks: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]]] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self.tasks.put((fn, args))
+        with self.lock:
+            self.threads = [t for t in self.threads if t.is_alive()]
+            if len(self.threads) < self.workers:
+                t = threading.Thread(target=self._run, name=f"agent-install-{len(self.threads)}", daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def _run(self) -> None:
+        while True:
+            fn, args = self.tasks.get()
+            try:
+                fn(*args)
+            except Exception:  # one agent's failed install must not stop the others'
+                log.exception("agent install")
+
+
+INSTALLER = Installer()
 
 
 def main(argv: list[str] | None = None) -> None:
