@@ -46,8 +46,9 @@ log = logging.getLogger("fleet.agent")
 
 WINDOW = 32  # blocks requested at a time
 RETRY_S = 3.0  # re-request the missing blocks of the window after this much silence (blocks are QoS 0)
-STREAM_WAIT_S = 3.0  # how long a job's package stream may stay silent before the agent asks itself
-STREAM_GAP_S = 0.5  # ... once its blocks have begun to arrive: a stream that stops short lost its tail
+STREAM_WAIT_S = 3.0  # how long a job's package stream may stay silent before the agent asks for the rest itself
+STREAM_GAP_S = 0.5  # once its blocks arrive, a silence this long: ask for the ones it skipped (dropped QoS 0
+# blocks), not for those still to come, which a stalled broker would then send every device twice
 FLUSH_BLOCKS = 16  # the received-block bitmap is persisted every this many blocks ...
 FLUSH_S = 0.1  # ... and this often (one pwrite each, not one per block)
 
@@ -137,6 +138,7 @@ class Download:
             self.bits = bytearray(nbytes)
             self.bits_path.write_bytes(self.COUNTER.pack(0) + bytes(self.bits))
         self.resumed_blocks = self.count()
+        self.top = -1  # the highest block received in this session
         self._received = self.resumed_blocks
         self._low = 0
         self.unflushed = 0
@@ -186,6 +188,7 @@ class Download:
             return False
         os.pwrite(self.part_fd, block.data, block.offset)
         self.bits[block.index // 8] |= 1 << (block.index % 8)
+        self.top = max(self.top, block.index)
         self._received += 1
         self.unflushed += 1
         if self.unflushed >= FLUSH_BLOCKS:
@@ -240,6 +243,7 @@ class Agent:
         self.job: dict[str, Any] | None = None
         self.last_block = 0.0
         self.stream_started = False  # a block of the awaited package stream has arrived
+        self.skipped_asked_at = 0.0  # when the blocks the stream skipped were last asked for
         self.requested: set[int] = set()
         self.stream_topic: str | None = None  # the package stream the current download listens to
         self.stream_mid: int | None = None  # the SUBSCRIBE of that stream, until its SUBACK
@@ -600,9 +604,23 @@ class Agent:
         if not want:
             return
         self.requested.update(want)
+        self.last_block = time.monotonic()
+        self._ask(d, want)
+
+    def _request_skipped(self) -> None:
+        """Ask for the blocks the package stream skipped (missing below the highest received); the
+        stream goes on, and its silence keeps counting towards STREAM_WAIT_S."""
+        d = self.download
+        if d is None or self.client is None or not self.connected.is_set():
+            return
+        want = [i for i in d.missing(self.cfg.window) if i < d.top]
+        if want:
+            self._ask(d, want)
+
+    def _ask(self, d: Download, want: list[int]) -> None:
+        assert self.client is not None
         req = {"sha256": d.sha, "block_size": d.block_size, "offset": want[0],
                "bitmap": protocol.bitmap_encode(want, want[0])}
-        self.last_block = time.monotonic()
         self.client.publish(self.topic("stream/get"), protocol.encode("stream/get", req), qos=0)
 
     def _on_block(self, block: protocol.Block) -> None:
@@ -681,8 +699,14 @@ class Agent:
             with self.lock:
                 if self.download is d:
                     d.flush()
-        wait = (STREAM_GAP_S if self.stream_started else STREAM_WAIT_S) if self.awaiting_stream else RETRY_S
-        if now - self.last_block > wait:
+        silent = now - self.last_block
+        if self.awaiting_stream and self.stream_started and STREAM_GAP_S < silent <= STREAM_WAIT_S:
+            if now >= self.skipped_asked_at + STREAM_GAP_S:
+                self.skipped_asked_at = now
+                with self.lock:
+                    self._request_skipped()
+            return
+        if silent > (STREAM_WAIT_S if self.awaiting_stream else RETRY_S):
             with self.lock:
                 if self.download is not None:
                     self.awaiting_stream = False

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fleetkit import agent_config, agent_process, package_dir, running_broker, start_manager, wait_until
+from fleetkit import agent_config, agent_process, endpoint, package_dir, running_broker, start_manager, wait_until
 from fwtools import needs_arm_gcc, needs_qemu
 
 from fleet import protocol
-from fleet.agent import Agent
+from fleet.agent import STREAM_GAP_S, Agent
+from fleet.broker import MANAGER
+from fleet.mqtt import make_client
 from fleet.package import Package, build, load_signing_key, new_signing_key, sign, unpack
 from fleet.rollout import deploy, parse_stages
 from tte.errors import TteError
@@ -346,4 +348,46 @@ def test_deploy_with_mqtt_5_and_3_1_1_devices(tmp_path: Path, pkg_dir: Path) -> 
         finally:
             for a in agents:
                 a.stop()
+            m.stop()
+
+
+def test_stalled_stream_asks_only_for_the_blocks_it_skipped(tmp_path: Path, pkg_dir: Path) -> None:
+    """A package stream that skips a block and then stalls (a broker under load): the device asks for
+    the skipped block, not for those still to come (every device asking for those would have the
+    manager send the rest of the package once per device), and completes from the stream."""
+    with running_broker(tmp_path / "broker", ["d1"]) as b:
+        m = start_manager(b.config)
+        pkg = build(pkg_dir, load_signing_key(b.config.signing_key))
+        bs = 4 * protocol.MIN_BLOCK
+        n = protocol.block_count(len(pkg.data), bs)
+        a = Agent(agent_config(b.config, "d1", tmp_path / "d1"))
+        a.start()
+        pub = make_client(endpoint(b.config), "test-stream", MANAGER, b.config.password(MANAGER))
+        try:
+            assert wait_until(lambda: "d1" in m.registered, 10)
+            m.offer(pkg, "d1", "j1", bs, stream=True)
+            assert wait_until(lambda: m.jobs["d1"].state == "downloading", 10)
+            pub.connect(endpoint(b.config).host, endpoint(b.config).port, 30)
+            pub.loop_start()
+            topic = protocol.stream_topic(b.config.fleet, pkg.sha256)
+            blocks = [protocol.pack_block(pkg.sha256, len(pkg.data), bs, i, pkg.data[i * bs:(i + 1) * bs])
+                      for i in range(n)]
+            half, skipped = n // 2, 3
+            sent0 = m.blocks_sent
+            for i in range(half):
+                if i != skipped:
+                    pub.publish(topic, blocks[i], qos=0)
+            time.sleep(3 * STREAM_GAP_S)  # the stall: longer than a gap, shorter than STREAM_WAIT_S
+            assert m.blocks_sent - sent0 == 1  # the skipped block, served on request
+            assert not m.jobs["d1"].final
+            for i in range(half, n):
+                pub.publish(topic, blocks[i], qos=0)
+            assert wait_until(lambda: m.jobs["d1"].final, 10), m.jobs["d1"]
+            assert m.jobs["d1"].state == "applied"
+            assert m.blocks_sent - sent0 == 1
+            assert installed(tmp_path / "d1") == unpack(pkg.data)
+        finally:
+            pub.disconnect()
+            pub.loop_stop()
+            a.stop()
             m.stop()
