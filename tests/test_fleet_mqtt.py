@@ -10,11 +10,25 @@ from pathlib import Path
 import pytest
 from fleetkit import endpoint, running_broker
 
-from fleet.broker import MANAGER
+from fleet.broker import MANAGER, BrokerConfig
 from fleet.mqtt import BufferedClient, make_client
 from fleet.pump import Pump
 
 BURST = 400
+
+
+def counted_client(cfg: BrokerConfig, client_id: str) -> tuple[BufferedClient, list[int]]:
+    """The fleet's client, and a counter of the times it reads its socket."""
+    sub = make_client(endpoint(cfg), client_id, MANAGER, cfg.password(MANAGER))
+    assert isinstance(sub, BufferedClient)
+    reads = [0]
+    read_socket = sub._recv_socket
+
+    def counting(bufsize: int) -> bytes:
+        reads[0] += 1
+        return read_socket(bufsize)
+    sub._recv_socket = counting  # type: ignore[method-assign]
+    return sub, reads
 
 
 @pytest.mark.parametrize("driver", ["pump", "paho-loop"])
@@ -23,15 +37,7 @@ def test_burst_arrives_whole_and_in_order(tmp_path: Path, driver: str) -> None:
         cfg = broker.config
         got: list[bytes] = []
         done, ready = threading.Event(), threading.Event()
-        sub = make_client(endpoint(cfg), "burst-sub", MANAGER, cfg.password(MANAGER))
-        assert isinstance(sub, BufferedClient)
-        recvs = [0]
-        read_socket = sub._recv_socket
-
-        def counting(bufsize: int) -> bytes:
-            recvs[0] += 1
-            return read_socket(bufsize)
-        sub._recv_socket = counting  # type: ignore[method-assign]
+        sub, recvs = counted_client(cfg, "burst-sub")
 
         def on_message(c: object, ud: object, msg: object) -> None:
             got.append(msg.payload)  # type: ignore[attr-defined]
@@ -75,15 +81,7 @@ def test_one_socket_read_per_loop_read(tmp_path: Path) -> None:
     with running_broker(tmp_path / "b", ["d1"]) as broker:
         cfg = broker.config
         got: list[bytes] = []
-        sub = make_client(endpoint(cfg), "fair-sub", MANAGER, cfg.password(MANAGER))
-        assert isinstance(sub, BufferedClient)
-        reads = [0]
-        read_socket = sub._recv_socket
-
-        def counting(bufsize: int) -> bytes:
-            reads[0] += 1
-            return read_socket(bufsize)
-        sub._recv_socket = counting  # type: ignore[method-assign]
+        sub, reads = counted_client(cfg, "fair-sub")
         sub.on_message = lambda c, ud, msg: got.append(msg.payload)
         sub.connect("127.0.0.1", cfg.port, 30)
         acked = threading.Event()
