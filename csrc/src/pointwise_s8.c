@@ -262,21 +262,22 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 
 #if defined(__ARM_FEATURE_DSP)
 /* input channels of the pixel-pair path: at least 32 (below, the 2x2 path costs about the
- * same), at most TTE_PW_PAIRS_MAX (stack: 4 bytes each; more would raise the paper models'
- * stack peak, which their training step's backward pass sets now) */
-#define TTE_PW_PAIRS_MAX 64
+ * same), at most TTE_PW_PAIRS_STACK with the stack's buffer (4 bytes each; more would raise
+ * the paper models' stack peak, which their training step's backward pass sets now), any
+ * number with the caller's (tte_block_s8's scratch) */
 
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); an odd last pixel goes to pw_one. */
 static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
-                                  const int8_t *w, const int32_t *bias, int8_t *y)
+                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
 {
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, n8 = n & ~7, zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    int16_t buf[2 * TTE_PW_PAIRS_MAX] __attribute__((aligned(8)));
+    int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
+    int16_t *const buf = ext != NULL ? ext : own;
     int32_t i, oc, j;
     for (i = 0; i + 1 < npx; i += 2) {
         const int8_t *x0 = x + (size_t)i * n;
@@ -312,20 +313,22 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
 #endif
 
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
-TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
-                                const int8_t *w, const int32_t *bias, int8_t *y)
+TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                            int16_t *buf)
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
     const rq_t r = rq_init(p, fast);
     int32_t i = 0;
+    (void)buf;
 #if defined(__ARM_FEATURE_DSP)
     if (npx >= 2 && n <= 16 && (n & 3) == 0) {
         pw_small_any(p, &r, x, npx, w, bias, y);
         return;
     }
-    if (npx >= 2 && n >= 32 && n <= TTE_PW_PAIRS_MAX) {
-        pw_pairs(p, &r, x, npx, w, bias, y);
+    if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
+        pw_pairs(p, &r, x, npx, w, bias, y, n <= TTE_PW_PAIRS_STACK ? NULL : buf);
         return;
     }
     if (npx >= 4) {
@@ -439,6 +442,12 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
     for (; i < npx; ++i) {
         pw_one(p, &r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
     }
+}
+
+void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    tte_conv2d_s8_pointwise_px_buf(p, fast, x, npx, w, bias, y, NULL);
 }
 
 #if defined(__ARM_FEATURE_DSP)
