@@ -27,6 +27,9 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     int32_t n = pair_bytes(p) + gd->out_c;
+    if (p->expand == NULL && p->add == NULL) {
+        n += gd->out_c; /* block_run_flat's second pixel of D */
+    }
     if (p->expand != NULL) {
         n += ring_span(gd) * gd->in_w * gd->in_c;
     }
@@ -92,7 +95,8 @@ static void input_rows(const tte_conv2d_geom_t *gd, const int8_t *xb, int32_t oy
 /* Without E and the add: D reads x itself, so a chunk of pixels runs on across output rows
  * (D row segment by row segment) and P sees longer runs than one row. The same parking of
  * D's outputs in y as block_run, below the first input row the chunk's first pixel reads
- * (later rows of the chunk read only rows at or after it). */
+ * (later rows of the chunk read only rows at or after it); where no two pixels fit there, two
+ * go through scratch. */
 static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_d, const int32_t *b_d,
                            const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
@@ -114,7 +118,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         for (pix = 0; pix < npix;) {
-            const int32_t oy = pix / gd->out_w, ox = pix % gd->out_w;
+            const int32_t oy = pix / gd->out_w;
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             const uintptr_t x_lo = (uintptr_t)(xb + (size_t)(top < 0 ? 0 : top) * row_bytes);
             int8_t *yp = yb + (size_t)pix * out_c;
@@ -122,6 +126,9 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
             int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)dc));
             if (k > npix - pix) {
                 k = npix - pix;
+            }
+            if (k >= 3 && (k & 1) && k < npix - pix) {
+                --k; /* an even chunk: P's odd last pixel costs about as much as a pair */
             }
             if (k >= 2) {
                 int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
@@ -137,10 +144,15 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 pix += k;
                 continue;
             }
-            input_rows(gd, xb, oy, rows);
-            tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)dc);
-            tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
-            ++pix;
+            /* no room to park D's outputs in y: one or two pixels of them in scratch */
+            k = npix - pix >= 2 && limit - (uintptr_t)yp >= 2 * (uintptr_t)out_c ? 2 : 1;
+            for (q = 0; q < k; ++q) {
+                input_rows(gd, xb, (pix + q) / gd->out_w, rows);
+                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, (pix + q) % gd->out_w, 1, w_d, b_d, p->dw_prep,
+                                          dbuf + (size_t)q * dc, (size_t)dc);
+            }
+            tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, k, w_p, b_p, yp, pairs);
+            pix += k;
         }
     }
 }

@@ -353,6 +353,12 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                         continue;
                     }
                     xp += (size_t)(ix0 + kx0) * C + c;
+                    if (KW == 3 && kx1 - kx0 == 2) {
+                        /* a 3x3 window's left or right column in the padding */
+                        TTE_DW4_TAP(xp, wt, 1);
+                        TTE_DW4_TAP(xp + C, wt + 2, 1);
+                        continue;
+                    }
                     for (kx = kx0; kx < kx1; ++kx) {
                         TTE_DW4_TAP(xp, wt, 1);
                         wt += 2;

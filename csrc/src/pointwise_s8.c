@@ -298,6 +298,15 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
                 a[2] += v0 * w1;
                 a[3] += v1 * w1;
             }
+            if (r->mode == 2 && two) {
+                /* each channel's multiplier and shift loaded once for both pixels */
+                const int32_t m0 = r->mult[oc], s0 = r->shift[oc], m1 = r->mult[oc + 1], s1 = r->shift[oc + 1];
+                y0[oc] = (int8_t)tte_rq_fast_s8(a[0], m0, s0, r->zp2);
+                y0[m + oc] = (int8_t)tte_rq_fast_s8(a[1], m0, s0, r->zp2);
+                y0[oc + 1] = (int8_t)tte_rq_fast_s8(a[2], m1, s1, r->zp2);
+                y0[m + oc + 1] = (int8_t)tte_rq_fast_s8(a[3], m1, s1, r->zp2);
+                continue;
+            }
             y0[oc] = rq(r, a[0], oc);
             y0[m + oc] = rq(r, a[1], oc);
             if (two) {

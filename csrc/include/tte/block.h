@@ -21,7 +21,8 @@ typedef struct {
 
 /* Bytes of scratch tte_block_s8 needs: P's pixel-pair buffer (4 * P's in_c when that is above
  * TTE_PW_PAIRS_STACK), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
- * NULL), one pixel of D's output, and one pixel of P's output (when add). scratch must be
+ * NULL), one pixel of D's output (two without expand and add), and one pixel of P's output
+ * (when add). scratch must be
  * 4-byte aligned. */
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 

@@ -41,13 +41,16 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: ring of E's output rows + one pixel of D (+ one of P)."""
+    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (over 64 input channels) + ring of E's
+    output rows + one pixel of D (two without E and the add) (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
     n = (4 * p_in if p_in > PW_PAIRS_STACK else 0) + d.shape[-1]
+    if expand is None and add is None:
+        n += d.shape[-1]   # a second pixel of D's output
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
