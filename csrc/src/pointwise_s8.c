@@ -266,6 +266,26 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * the paper models' stack peak, which their training step's backward pass sets now), any
  * number with the caller's (tte_block_s8's scratch) */
 
+/* pw_pairs' channel loop in the common case (a bias, the clamp range all of int8, an even
+ * out_c, in_c a multiple of 8): pointers only, so that little stays live around the dot
+ * product (gcc spilled the general loop's bounds and indices). */
+static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                           int8_t *y0)
+{
+    const int8_t *const wend = w + (size_t)m * n;
+    for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y0 += 2) {
+        int32_t a[4];
+        a[0] = a[1] = bias[0];
+        a[2] = a[3] = bias[1];
+        win_dot22(buf, w, n, n, a);
+        y0[0] = (int8_t)tte_rq_fast_s8(a[0], mu[0], sh[0], zp2);
+        y0[m] = (int8_t)tte_rq_fast_s8(a[1], mu[0], sh[0], zp2);
+        y0[1] = (int8_t)tte_rq_fast_s8(a[2], mu[1], sh[1], zp2);
+        y0[m + 1] = (int8_t)tte_rq_fast_s8(a[3], mu[1], sh[1], zp2);
+    }
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); an odd last pixel goes to pw_one. */
@@ -284,6 +304,10 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
         int8_t *y0 = y + (size_t)i * m;
         win_fill(buf, 0, 0, n, x0, zp, zz);
         win_fill(buf, 1, 0, n, x0 + n, zp, zz);
+        if (bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n) {
+            pw_pairs_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
+            continue;
+        }
         for (oc = 0; oc < m; oc += 2) {
             const int32_t two = oc + 1 < m;
             const int8_t *wa = w + (size_t)oc * n;
