@@ -279,10 +279,26 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, const int8_t *w, 
         a[0] = a[1] = bias[0];
         a[2] = a[3] = bias[1];
         win_dot22(buf, w, n, n, a);
-        y0[0] = (int8_t)tte_rq_fast_s8(a[0], mu[0], sh[0], zp2);
-        y0[m] = (int8_t)tte_rq_fast_s8(a[1], mu[0], sh[0], zp2);
-        y0[1] = (int8_t)tte_rq_fast_s8(a[2], mu[1], sh[1], zp2);
-        y0[m + 1] = (int8_t)tte_rq_fast_s8(a[3], mu[1], sh[1], zp2);
+        {
+            /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+            int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+            uint32_t t, mv, sv, y1;
+            __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
+                             "ldr %[sh], [%[ps]]\n\t"
+                             "mvn %[sh], %[sh]\n\t"
+                             TTE_RQS8("a0", "[%[y]]")
+                             TTE_RQS8("a1", "[%[y], %[m]]")
+                             "ldr %[mu], [%[pm], #4]\n\t"
+                             "ldr %[sh], [%[ps], #4]\n\t"
+                             "mvn %[sh], %[sh]\n\t"
+                             "add %[y1], %[y], %[m]\n\t"
+                             TTE_RQS8("b0", "[%[y], #1]")
+                             TTE_RQS8("b1", "[%[y1], #1]")
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                               [mu] "=&r"(mv), [sh] "=&r"(sv), [y1] "=&r"(y1)
+                             : [y] "r"(y0), [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                             : "memory");
+        }
     }
 }
 
