@@ -20,7 +20,7 @@ static int32_t ring_span(const tte_conv2d_geom_t *gd)
 static int32_t pair_bytes(const tte_block_s8_params_t *p)
 {
     const int32_t n = p->project->g.in_c;
-    return n > TTE_PW_PAIRS_STACK ? 4 * n : 0;
+    return n >= 32 ? 8 * n : 0;
 }
 
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)

@@ -267,44 +267,52 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * number with the caller's (tte_block_s8's scratch) */
 
 /* pw_pairs' channel loop in the common case (a bias, the clamp range all of int8, an even
- * out_c, in_c a multiple of 8): pointers only, so that little stays live around the dot
- * product (gcc spilled the general loop's bounds and indices). */
-static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+ * out_c, in_c a multiple of 8) over `pairs` widened pixel pairs (2 n values each, one after
+ * the other in buf; their outputs 2 m apart from y0): pointers only, so that little stays
+ * live around the dot product (gcc spilled the general loop's bounds and indices). Each pair
+ * of weight rows serves every pair of pixels while it is in the D-cache. */
+static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
                                            const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                           int8_t *y0)
+                                           int8_t *y)
 {
     const int8_t *const wend = w + (size_t)m * n;
-    for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y0 += 2) {
-        int32_t a[4];
-        a[0] = a[1] = bias[0];
-        a[2] = a[3] = bias[1];
-        win_dot22(buf, w, n, n, a);
-        {
-            /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
-            int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
-            uint32_t t, mv, sv, y1;
-            __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
-                             "ldr %[sh], [%[ps]]\n\t"
-                             "mvn %[sh], %[sh]\n\t"
-                             TTE_RQS8("a0", "[%[y]]")
-                             TTE_RQS8("a1", "[%[y], %[m]]")
-                             "ldr %[mu], [%[pm], #4]\n\t"
-                             "ldr %[sh], [%[ps], #4]\n\t"
-                             "mvn %[sh], %[sh]\n\t"
-                             "add %[y1], %[y], %[m]\n\t"
-                             TTE_RQS8("b0", "[%[y], #1]")
-                             TTE_RQS8("b1", "[%[y1], #1]")
-                             : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
-                               [mu] "=&r"(mv), [sh] "=&r"(sv), [y1] "=&r"(y1)
-                             : [y] "r"(y0), [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
-                             : "memory");
+    const int16_t *const bend = buf + (size_t)pairs * 2 * n;
+    for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y += 2) {
+        const int16_t *bp;
+        int8_t *y0 = y;
+        for (bp = buf; bp < bend; bp += 2 * n, y0 += 2 * m) {
+            int32_t a[4];
+            a[0] = a[1] = bias[0];
+            a[2] = a[3] = bias[1];
+            win_dot22(bp, w, n, n, a);
+            {
+                /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+                int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+                uint32_t t, mv, sv, y1;
+                __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
+                                 "ldr %[sh], [%[ps]]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 TTE_RQS8("a0", "[%[y]]")
+                                 TTE_RQS8("a1", "[%[y], %[m]]")
+                                 "ldr %[mu], [%[pm], #4]\n\t"
+                                 "ldr %[sh], [%[ps], #4]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 "add %[y1], %[y], %[m]\n\t"
+                                 TTE_RQS8("b0", "[%[y], #1]")
+                                 TTE_RQS8("b1", "[%[y1], #1]")
+                                 : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y1] "=&r"(y1)
+                                 : [y] "r"(y0), [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                                 : "memory");
+            }
         }
     }
 }
 
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
- * zero-point pass over the weights); an odd last pixel goes to pw_one. */
+ * zero-point pass over the weights); four at a time in the common case with the caller's
+ * buffer; an odd last pixel goes to pw_one. */
 static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
                                   const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
 {
@@ -314,14 +322,27 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(zp, zp);
     int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
     int16_t *const buf = ext != NULL ? ext : own;
-    int32_t i, oc, j;
-    for (i = 0; i + 1 < npx; i += 2) {
+    const int32_t common = bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n;
+    int32_t i = 0, oc, j;
+    if (ext != NULL && common) {
+        /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
+         * the D-cache misses on them) */
+        for (; i + 3 < npx; i += 4) {
+            const int8_t *x0 = x + (size_t)i * n;
+            win_fill(buf, 0, 0, n, x0, zp, zz);
+            win_fill(buf, 1, 0, n, x0 + n, zp, zz);
+            win_fill(buf + 2 * n, 0, 0, n, x0 + 2 * n, zp, zz);
+            win_fill(buf + 2 * n, 1, 0, n, x0 + 3 * n, zp, zz);
+            pw_pairs_channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+        }
+    }
+    for (; i + 1 < npx; i += 2) {
         const int8_t *x0 = x + (size_t)i * n;
         int8_t *y0 = y + (size_t)i * m;
         win_fill(buf, 0, 0, n, x0, zp, zz);
         win_fill(buf, 1, 0, n, x0 + n, zp, zz);
-        if (bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n) {
-            pw_pairs_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
+        if (common) {
+            pw_pairs_channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
             continue;
         }
         for (oc = 0; oc < m; oc += 2) {
@@ -377,7 +398,7 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
         return;
     }
     if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
-        pw_pairs(p, &r, x, npx, w, bias, y, n <= TTE_PW_PAIRS_STACK ? NULL : buf);
+        pw_pairs(p, &r, x, npx, w, bias, y, buf);
         return;
     }
     if (npx >= 4) {

@@ -19,8 +19,8 @@ typedef struct {
     const uint32_t *dw_prep;
 } tte_block_s8_params_t;
 
-/* Bytes of scratch tte_block_s8 needs: P's pixel-pair buffer (4 * P's in_c when that is above
- * TTE_PW_PAIRS_STACK), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
+/* Bytes of scratch tte_block_s8 needs: P's pixel-pair buffer (8 * P's in_c from 32 input
+ * channels on, tte_conv2d_s8_pointwise_px_buf), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
  * NULL), one pixel of D's output (two without expand and add), and one pixel of P's output
  * (when add). scratch must be
  * 4-byte aligned. */

@@ -58,8 +58,9 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
 void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                int8_t *out, size_t ostride);
-/* pointwise_px with a buffer for its pixel-pair path (4 * in_c bytes, 4-byte aligned; NULL:
- * the stack's, up to TTE_PW_PAIRS_STACK input channels) */
+/* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
+ * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
+ * TTE_PW_PAIRS_STACK input channels) */
 #define TTE_PW_PAIRS_STACK 64
 void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                     const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);

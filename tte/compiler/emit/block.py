@@ -24,7 +24,7 @@ from tte.compiler.emit.elementwise import emit_add
 from tte.ir import FusedChain, Graph, Node
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
-PW_PAIRS_STACK = 64  # TTE_PW_PAIRS_STACK in csrc/include/tte/conv.h
+PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
 
 
@@ -41,14 +41,14 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (over 64 input channels) + ring of E's
+    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (from 32 input channels on) + ring of E's
     output rows + one pixel of D (two without E and the add) (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
-    n = (4 * p_in if p_in > PW_PAIRS_STACK else 0) + d.shape[-1]
+    n = (8 * p_in if p_in >= PW_PAIRS_MIN else 0) + d.shape[-1]
     if expand is None and add is None:
         n += d.shape[-1]   # a second pixel of D's output
     if expand is not None:
