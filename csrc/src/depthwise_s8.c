@@ -199,7 +199,17 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi, in_lo = 0, in_hi = 0;
+    if (T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
+        /* the pixels [in_lo, in_hi) whose 3x3 window lies inside the input columns (found
+         * once per call, not per channel group: two divisions) */
+        const int32_t sw = g->stride_w;
+        in_lo = (g->pad_left + sw - 1) / sw - ox0;
+        in_lo = in_lo < 0 ? 0 : in_lo;
+        in_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
+        in_hi = in_hi > k ? k : in_hi;
+        in_hi = in_hi < in_lo ? in_lo : in_hi;
+    }
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
@@ -251,11 +261,8 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             const size_t step = (size_t)sw * C;
             const int8_t *q0, *q1, *q2;
             int8_t *o;
-            i_lo = (g->pad_left + sw - 1) / sw - ox0;
-            i_lo = i_lo < 0 ? 0 : i_lo;
-            i_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
-            i_hi = i_hi > k ? k : i_hi;
-            i_hi = i_hi < i_lo ? i_lo : i_hi;
+            i_lo = in_lo;
+            i_hi = in_hi;
             q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
             q1 = rows[1] + (q0 - rows[0]);
             q2 = rows[2] + (q0 - rows[0]);
