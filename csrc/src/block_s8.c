@@ -134,6 +134,14 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
                 for (q = 0; q < k;) {
                     const int32_t qx = (pix + q) % gd->out_w;
+                    const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
+                    if (full >= 2) {
+                        /* whole rows in one call */
+                        tte_conv2d_s8_dw_rows_prep(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
+                                                   p->dw_prep, dk + (size_t)q * dc);
+                        q += full * gd->out_w;
+                        continue;
+                    }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
                     tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,

@@ -187,7 +187,7 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
  * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
 TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
-                                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                               int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                                const uint32_t *prep, int8_t *out, size_t ostride)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
@@ -245,7 +245,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         int8_t *orow = out + (size_t)oy * k * ostride;
         if (xb != NULL) {
             for (ky = 0; ky < KH; ++ky) {
-                const int32_t iy = oy * g->stride_h - g->pad_top + ky;
+                const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top + ky;
                 xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
             }
         }
@@ -395,7 +395,7 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
-        dw_row_groups(p, &r, rows, NULL, 1, ox0, k, w, bias, prep, out, ostride);
+        dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
             for (i = 0; i < k; ++i) {
@@ -428,6 +428,31 @@ void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, co
     dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride);
 }
 
+void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int8_t *rows[TTE_CONV_MAX_KH];
+    int32_t oy, ky;
+#if defined(__ARM_FEATURE_DSP)
+    if (prep != NULL && g->out_c == g->in_c && (g->in_c & 3) == 0 && g->dil_h == 1 && g->dil_w == 1
+        && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        /* every row in one call: each channel group set up once */
+        const rq_t r = rq_init(p, fast);
+        dw_row_groups(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, w, bias, prep, out, (size_t)g->out_c);
+        return;
+    }
+#endif
+    for (oy = oy0; oy < oy0 + nrows; ++oy) {
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+            rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * g->in_c;
+        }
+        dw_row_any(p, fast, rows, 0, g->out_w, w, bias, prep, out + (size_t)(oy - oy0) * g->out_w * g->out_c,
+                   (size_t)g->out_c);
+    }
+}
+
 /* groups == in_c, one input channel per group. */
 TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, int8_t *y)
@@ -442,7 +467,7 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         /* the whole image four channels at a time: weights transposed once per call */
         for (b = 0; b < g->batch; ++b) {
-            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, g->out_w, w, bias,
+            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
                           NULL, y + (size_t)b * y_image, (size_t)g->out_c);
         }
         c4 = g->in_c & ~3;

@@ -58,6 +58,10 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
 void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                int8_t *out, size_t ostride);
+/* dw_row_prep over whole output rows [oy0, oy0 + nrows) of image xb, one after the other
+ * at out (out_c apart) */
+void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
  * TTE_PW_PAIRS_STACK input channels) */
