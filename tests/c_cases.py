@@ -93,6 +93,7 @@ def _buffers(g: Graph) -> dict[str, int]:
 def emit_cases(cases: list[Case]) -> tuple[str, str]:
     """(C source, cdef) with one function ``tte_case_<i>(void **b)`` per case."""
     decls: list[str] = ['#include "tte/kernels.h"']
+    declared: set[str] = set()
     funcs: list[str] = []
     cdef: list[str] = []
     for i, case in enumerate(cases):
@@ -116,7 +117,8 @@ def emit_cases(cases: list[Case]) -> tuple[str, str]:
             ref.split[param] = f"(&{nm})"
         for k, node in enumerate(g.nodes):
             em = EMITTERS[node.op](node, g, ref, f"c{i}_n{k}")
-            decls += em.decls
+            decls += [d for d in em.decls if d not in declared]   # shared compile-time weight layouts once
+            declared.update(em.decls)
             body += em.call
         funcs.append(f"void tte_case_{i}(void **b)\n{{\n    " + "\n    ".join(body or ["(void)b;"]) + "\n}")
         cdef.append(f"void tte_case_{i}(void **b);")
@@ -595,6 +597,68 @@ def _block_case(seed: int, wide: bool = False) -> Case:
     return Case(name, fused, feeds, extra={"unfused": g})
 
 
+def _dsconv_block_case(seed: int) -> Case:
+    """A DS-CNN / MobileNetV1 style block: a 3x3 depthwise (stride 1 or 2, TF's SAME padding
+    or a symmetric one) of 4 to 132 channels -> 1x1 to 16-80 channels, on small images (the
+    MLPerf Tiny models' 25x5, 6x6, 3x3 tails). Its depthwise weights are laid out at compile
+    time (tte.compiler.emit.block.dw_prepared); a 1x1 over more than 64 input channels takes
+    the pixel-pair path with its buffer in the block's scratch; without an expand conv and an
+    add, chunks run on across output rows. Some have a 1x1 expand conv, some an add."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.fuse import stream_blocks
+    from tte.compiler.schedule import schedule_inference
+
+    rng = np.random.default_rng(7700 + seed)
+    c = int(rng.choice([4, 36, 64, 68, 128, 132]))
+    h, w = int(rng.integers(2, 8)), int(rng.integers(2, 8))
+    kind = ("flat", "flat", "expand", "residual")[seed % 4]
+    stride = 1 if kind == "residual" else int(rng.integers(1, 3))
+    pads = (1, 1, 1, 1) if stride == 1 or seed % 3 == 0 else (0, 0, 1, 1)
+    c0 = c if kind != "expand" else int(rng.choice([8, 16]))
+    g = new_graph({"x": ((1, h, w, c0), "int8", rand_q(rng))})
+
+    def conv(x: str, y: str, cout: int, kk: int, st: int, pd: tuple[int, ...], groups: int,
+             act: str | None = None) -> None:
+        xq = g.tensors[x].quant
+        assert xq is not None
+        cin = g.tensors[x].shape[-1]
+        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+        g.add_const(f"{y}.w", rand_s8(rng, (cout, kk, kk, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
+        ins = [x, f"{y}.w"]
+        if rng.random() < 0.8:
+            bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+            g.add_const(f"{y}.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+                        q(bs, np.zeros(cout, int), 0))
+            ins.append(f"{y}.b")
+        act = act or ("none", "relu", "relu6")[int(rng.integers(0, 3))]
+        g.add_node("conv2d", ins, y, {"strides": (st, st), "pads": pd, "groups": groups,
+                                      "dilations": (1, 1), "activation": act}, quant=rand_q(rng))
+
+    x = "x"
+    if kind == "expand":
+        conv(x, "e", c, 1, 1, (0, 0, 0, 0), 1)
+        x = "e"
+    conv(x, "d", c, 3, stride, pads, c)
+    # P over all of int8 on even seeds: the 1x1's output stage in assembly
+    conv("d", "p", c0 if kind == "residual" else int(rng.choice([16, 64, 80])), 1, 1, (0, 0, 0, 0), 1,
+         "none" if seed % 2 == 0 else None)
+    out = "p"
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "relu"}, quant=rand_q(rng))
+        out = "y"
+    g.outputs = [out]
+    feeds = random_feeds(g, rng)
+    fused = stream_blocks(schedule_inference(g)).graph
+    assert [nd.op for nd in fused.nodes] == ["streamed_block"], [nd.op for nd in fused.nodes]
+    node = fused.nodes[0]
+    scratch = f"{node.name}@scratch"
+    nbytes = block_scratch_bytes(node, fused)
+    fused.add_tensor(Tensor(scratch, (nbytes,), "int8"))
+    fused.inputs.append(scratch)
+    feeds[scratch] = rand_s8(rng, (nbytes,))
+    return Case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", fused, feeds, extra={"unfused": g})
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -622,6 +686,7 @@ def forward_cases() -> list[Case]:
     cases += [_act_mask_wide_case(s) for s in range(5)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
+    cases += [_dsconv_block_case(s) for s in range(16)]
     cases += split_forward_cases()
     return cases
 

@@ -16,10 +16,20 @@ static int32_t ring_span(const tte_conv2d_geom_t *gd)
     return (gd->k_h - 1) * gd->dil_h + 1;
 }
 
+/* P's pixel-pair buffer at the start of scratch (tte_conv2d_s8_pointwise_px_buf) */
+static int32_t pair_bytes(const tte_block_s8_params_t *p)
+{
+    const int32_t n = p->project->g.in_c;
+    return n >= 32 ? 8 * n : 0;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = gd->out_c;
+    int32_t n = pair_bytes(p) + gd->out_c;
+    if (p->expand == NULL && p->add == NULL) {
+        n += gd->out_c; /* block_run_flat's second pixel of D */
+    }
     if (p->expand != NULL) {
         n += ring_span(gd) * gd->in_w * gd->in_c;
     }
@@ -71,6 +81,90 @@ static uintptr_t free_end(const int8_t *yp, const int8_t *y_end, uintptr_t x_lo,
     return x_lo > a ? x_lo : a;
 }
 
+/* The rows tap ky of D's output row oy reads from image xb (NULL outside the image). */
+static void input_rows(const tte_conv2d_geom_t *gd, const int8_t *xb, int32_t oy, const int8_t **rows)
+{
+    const size_t row_bytes = (size_t)gd->in_w * gd->in_c;
+    int32_t ky;
+    for (ky = 0; ky < gd->k_h; ++ky) {
+        const int32_t iy = oy * gd->stride_h - gd->pad_top + ky * gd->dil_h;
+        rows[ky] = iy < 0 || iy >= gd->in_h ? NULL : xb + (size_t)iy * row_bytes;
+    }
+}
+
+/* Without E and the add: D reads x itself, so a chunk of pixels runs on across output rows
+ * (D row segment by row segment) and P sees longer runs than one row. The same parking of
+ * D's outputs in y as block_run, below the first input row the chunk's first pixel reads
+ * (later rows of the chunk read only rows at or after it); where no two pixels fit there, two
+ * go through scratch. */
+static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_d, const int32_t *b_d,
+                           const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    const size_t row_bytes = (size_t)gd->in_w * gd->in_c;
+    const size_t x_image = (size_t)gd->in_h * row_bytes;
+    const int32_t out_c = p->project->g.out_c, dc = gd->out_c;
+    const int32_t npix = gd->out_h * gd->out_w;
+    const size_t y_image = (size_t)npix * out_c;
+    int8_t *const y_end = y + (size_t)gd->batch * y_image;
+    const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
+    int8_t *const dbuf = scratch + pair_bytes(p);
+    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
+    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    const int8_t *rows[TTE_BLOCK_MAX_KH];
+    int32_t b, pix, q;
+    for (b = 0; b < gd->batch; ++b) {
+        const int8_t *xb = x + (size_t)b * x_image;
+        int8_t *yb = y + (size_t)b * y_image;
+        for (pix = 0; pix < npix;) {
+            const int32_t oy = pix / gd->out_w;
+            const int32_t top = oy * gd->stride_h - gd->pad_top;
+            const uintptr_t x_lo = (uintptr_t)(xb + (size_t)(top < 0 ? 0 : top) * row_bytes);
+            int8_t *yp = yb + (size_t)pix * out_c;
+            const uintptr_t limit = free_end(yp, y_end, x_lo, x_end);
+            int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)dc));
+            if (k > npix - pix) {
+                k = npix - pix;
+            }
+            if (k >= 3 && (k & 1) && k < npix - pix) {
+                --k; /* an even chunk: P's odd last pixel costs about as much as a pair */
+            }
+            if (k >= 2) {
+                int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
+                for (q = 0; q < k;) {
+                    const int32_t qx = (pix + q) % gd->out_w;
+                    const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
+                    if (full >= 2) {
+                        /* whole rows in one call */
+                        tte_conv2d_s8_dw_rows_prep(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
+                                                   p->dw_prep, dk + (size_t)q * dc);
+                        q += full * gd->out_w;
+                        continue;
+                    }
+                    const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
+                    input_rows(gd, xb, (pix + q) / gd->out_w, rows);
+                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
+                                              dk + (size_t)q * dc, (size_t)dc);
+                    q += seg;
+                }
+                tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, k, w_p, b_p, yp, pairs);
+                pix += k;
+                continue;
+            }
+            /* no room to park D's outputs in y: one or two pixels of them in scratch */
+            k = npix - pix >= 2 && limit - (uintptr_t)yp >= 2 * (uintptr_t)out_c ? 2 : 1;
+            for (q = 0; q < k; ++q) {
+                input_rows(gd, xb, (pix + q) / gd->out_w, rows);
+                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, (pix + q) % gd->out_w, 1, w_d, b_d, p->dw_prep,
+                                          dbuf + (size_t)q * dc, (size_t)dc);
+            }
+            tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, k, w_p, b_p, yp, pairs);
+            pix += k;
+        }
+    }
+}
+
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
                       const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
                       const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
@@ -87,8 +181,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    int8_t *ring = scratch;
-    int8_t *dbuf = scratch + (p->expand != NULL ? (size_t)span * row_bytes : 0);
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
+    int8_t *ring = scratch + pair_bytes(p);
+    int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
@@ -103,6 +198,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {
         return; /* never emitted: tte.compiler.emit refuses such a kernel height */
+    }
+    if (p->expand == NULL && p->add == NULL) {
+        block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
+        return;
     }
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
@@ -153,8 +252,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 if (k >= 2) {
                     int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * gd->out_c;
-                    tte_conv2d_s8_dw_row(p->dw, fast_d, rows, ox, k, w_d, b_d, dk, (size_t)gd->out_c);
-                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dk, k, w_p, b_p, yp);
+                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, dk, (size_t)gd->out_c);
+                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, k, w_p, b_p, yp, pairs);
                     if (p->add != NULL) {
                         if (p->residual_first) {
                             tte_add_s8(p->add, xp, yp, yp, k * out_c);
@@ -165,11 +264,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     ox += k;
                     continue;
                 }
-                tte_conv2d_s8_dw_pixel(p->dw, fast_d, rows, ox, w_d, b_d, dbuf);
+                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c);
                 if (p->add == NULL) {
-                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, yp);
+                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {
-                    tte_conv2d_s8_pointwise_px(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf);
+                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
                     if (p->residual_first) {
                         tte_add_s8(p->add, xp, pbuf, yp, out_c);
                     } else {

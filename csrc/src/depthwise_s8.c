@@ -187,8 +187,8 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
  * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
 TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
-                                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
-                                               int8_t *out, size_t ostride)
+                                               int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                               const uint32_t *prep, int8_t *out, size_t ostride)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -199,31 +199,53 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi, in_lo = 0, in_hi = 0;
+    if (T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
+        /* the pixels [in_lo, in_hi) whose 3x3 window lies inside the input columns (found
+         * once per call, not per channel group: two divisions) */
+        const int32_t sw = g->stride_w;
+        in_lo = (g->pad_left + sw - 1) / sw - ox0;
+        in_lo = in_lo < 0 ? 0 : in_lo;
+        in_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
+        in_hi = in_hi > k ? k : in_hi;
+        in_hi = in_hi < in_lo ? in_lo : in_hi;
+    }
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
+        const uint32_t *wqp = wq;
         int32_t kb[4], bb[4], qm[4], qs[4];
         for (j = 0; j < 4; ++j) {
-            int32_t s = 0;
             qm[j] = r->mult[c + j];
             qs[j] = ~r->shift[c + j];
-            for (t = 0; t < T; ++t) {
-                s += wc[j * T + t];
-            }
             bb[j] = bias ? bias[c + j] : 0;
-            kb[j] = bb[j] - zp * s;
         }
-        for (t = 0; t < T; ++t) {
-            const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
-                                | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
-            wq[2 * t] = tte_sxtb16(wv);
-            wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+        if (prep != NULL) {
+            /* laid out at compile time: the four folded biases, then the tap words */
+            const uint32_t *pg = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T);
+            for (j = 0; j < 4; ++j) {
+                kb[j] = (int32_t)pg[j];
+            }
+            wqp = pg + 4;
+        } else {
+            for (j = 0; j < 4; ++j) {
+                int32_t s = 0;
+                for (t = 0; t < T; ++t) {
+                    s += wc[j * T + t];
+                }
+                kb[j] = bb[j] - zp * s;
+            }
+            for (t = 0; t < T; ++t) {
+                const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
+                                    | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+                wq[2 * t] = tte_sxtb16(wv);
+                wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+            }
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
         if (xb != NULL) {
             for (ky = 0; ky < KH; ++ky) {
-                const int32_t iy = oy * g->stride_h - g->pad_top + ky;
+                const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top + ky;
                 xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
             }
         }
@@ -239,26 +261,23 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             const size_t step = (size_t)sw * C;
             const int8_t *q0, *q1, *q2;
             int8_t *o;
-            i_lo = (g->pad_left + sw - 1) / sw - ox0;
-            i_lo = i_lo < 0 ? 0 : i_lo;
-            i_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
-            i_hi = i_hi > k ? k : i_hi;
-            i_hi = i_hi < i_lo ? i_lo : i_hi;
+            i_lo = in_lo;
+            i_hi = in_hi;
             q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
             q1 = rows[1] + (q0 - rows[0]);
             q2 = rows[2] + (q0 - rows[0]);
             o = orow + (size_t)i_lo * ostride + c;
             for (i = i_lo; i < i_hi; ++i) {
                 int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
-                TTE_DW4_TAP(q0, wq + 0, 0);
-                TTE_DW4_TAP(q0 + C, wq + 2, 0);
-                TTE_DW4_TAP(q0 + 2 * C, wq + 4, 0);
-                TTE_DW4_TAP(q1, wq + 6, 0);
-                TTE_DW4_TAP(q1 + C, wq + 8, 0);
-                TTE_DW4_TAP(q1 + 2 * C, wq + 10, 0);
-                TTE_DW4_TAP(q2, wq + 12, 0);
-                TTE_DW4_TAP(q2 + C, wq + 14, 0);
-                TTE_DW4_TAP(q2 + 2 * C, wq + 16, 0);
+                TTE_DW4_TAP(q0, wqp + 0, 0);
+                TTE_DW4_TAP(q0 + C, wqp + 2, 0);
+                TTE_DW4_TAP(q0 + 2 * C, wqp + 4, 0);
+                TTE_DW4_TAP(q1, wqp + 6, 0);
+                TTE_DW4_TAP(q1 + C, wqp + 8, 0);
+                TTE_DW4_TAP(q1 + 2 * C, wqp + 10, 0);
+                TTE_DW4_TAP(q2, wqp + 12, 0);
+                TTE_DW4_TAP(q2 + C, wqp + 14, 0);
+                TTE_DW4_TAP(q2 + 2 * C, wqp + 16, 0);
                 rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
                 q0 += step;
                 q1 += step;
@@ -284,21 +303,21 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = kb[3];
                 if (T == 9 && KW == 3) {
                     const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-                    TTE_DW4_TAP(x0, wq + 0, 0);
-                    TTE_DW4_TAP(x0 + C, wq + 2, 0);
-                    TTE_DW4_TAP(x0 + 2 * C, wq + 4, 0);
-                    TTE_DW4_TAP(x1, wq + 6, 0);
-                    TTE_DW4_TAP(x1 + C, wq + 8, 0);
-                    TTE_DW4_TAP(x1 + 2 * C, wq + 10, 0);
-                    TTE_DW4_TAP(x2, wq + 12, 0);
-                    TTE_DW4_TAP(x2 + C, wq + 14, 0);
-                    TTE_DW4_TAP(x2 + 2 * C, wq + 16, 0);
+                    TTE_DW4_TAP(x0, wqp + 0, 0);
+                    TTE_DW4_TAP(x0 + C, wqp + 2, 0);
+                    TTE_DW4_TAP(x0 + 2 * C, wqp + 4, 0);
+                    TTE_DW4_TAP(x1, wqp + 6, 0);
+                    TTE_DW4_TAP(x1 + C, wqp + 8, 0);
+                    TTE_DW4_TAP(x1 + 2 * C, wqp + 10, 0);
+                    TTE_DW4_TAP(x2, wqp + 12, 0);
+                    TTE_DW4_TAP(x2 + C, wqp + 14, 0);
+                    TTE_DW4_TAP(x2 + 2 * C, wqp + 16, 0);
                 } else if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
-                        TTE_DW4_ROW57(rows[ky] + xo, wq + 2 * ky * KW, 0);
+                        TTE_DW4_ROW57(rows[ky] + xo, wqp + 2 * ky * KW, 0);
                     }
                 } else {
-                    const uint32_t *wt = wq;
+                    const uint32_t *wt = wqp;
                     for (ky = 0; ky < KH; ++ky) {
                         const int8_t *xp = rows[ky] + xo;
                         for (kx = 0; kx < KW; ++kx) {
@@ -316,7 +335,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = bb[3];
                 for (ky = 0; ky < KH; ++ky) {
                     const int8_t *xp = rows[ky];
-                    const uint32_t *wt = wq + 2 * ky * KW;
+                    const uint32_t *wt = wqp + 2 * ky * KW;
                     if (xp == NULL) {
                         continue;
                     }
@@ -336,11 +355,17 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = bb[3];
                 for (ky = 0; ky < KH; ++ky) {
                     const int8_t *xp = rows[ky];
-                    const uint32_t *wt = wq + 2 * (ky * KW + kx0);
+                    const uint32_t *wt = wqp + 2 * (ky * KW + kx0);
                     if (xp == NULL) {
                         continue;
                     }
                     xp += (size_t)(ix0 + kx0) * C + c;
+                    if (KW == 3 && kx1 - kx0 == 2) {
+                        /* a 3x3 window's left or right column in the padding */
+                        TTE_DW4_TAP(xp, wt, 1);
+                        TTE_DW4_TAP(xp + C, wt + 2, 1);
+                        continue;
+                    }
                     for (kx = kx0; kx < kx1; ++kx) {
                         TTE_DW4_TAP(xp, wt, 1);
                         wt += 2;
@@ -356,17 +381,21 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
 }
 #endif
 
-void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
-                          int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride)
+/* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL
+ * (then any k pays: nothing is transposed per call). */
+static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                       int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                       size_t ostride)
 {
     int32_t i;
 #if defined(__ARM_FEATURE_DSP)
     const tte_conv2d_geom_t *g = &p->g;
     /* transposing the weights pays from about six pixels on; fewer go pixel by pixel */
-    if (k >= 6 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+    if ((k >= 6 || prep != NULL) && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1
+        && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
-        dw_row_groups(p, &r, rows, NULL, 1, ox0, k, w, bias, out, ostride);
+        dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
             for (i = 0; i < k; ++i) {
@@ -380,8 +409,47 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
         return;
     }
 #endif
+    (void)prep;
     for (i = 0; i < k; ++i) {
         tte_conv2d_s8_dw_pixel(p, fast, rows, ox0 + i, w, bias, out + (size_t)i * ostride);
+    }
+}
+
+void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                          int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride)
+{
+    dw_row_any(p, fast, rows, ox0, k, w, bias, NULL, out, ostride);
+}
+
+void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                               int8_t *out, size_t ostride)
+{
+    dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride);
+}
+
+void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int8_t *rows[TTE_CONV_MAX_KH];
+    int32_t oy, ky;
+#if defined(__ARM_FEATURE_DSP)
+    if (prep != NULL && g->out_c == g->in_c && (g->in_c & 3) == 0 && g->dil_h == 1 && g->dil_w == 1
+        && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        /* every row in one call: each channel group set up once */
+        const rq_t r = rq_init(p, fast);
+        dw_row_groups(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, w, bias, prep, out, (size_t)g->out_c);
+        return;
+    }
+#endif
+    for (oy = oy0; oy < oy0 + nrows; ++oy) {
+        for (ky = 0; ky < g->k_h; ++ky) {
+            const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+            rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * g->in_c;
+        }
+        dw_row_any(p, fast, rows, 0, g->out_w, w, bias, prep, out + (size_t)(oy - oy0) * g->out_w * g->out_c,
+                   (size_t)g->out_c);
     }
 }
 
@@ -399,8 +467,8 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         /* the whole image four channels at a time: weights transposed once per call */
         for (b = 0; b < g->batch; ++b) {
-            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, g->out_w, w, bias,
-                          y + (size_t)b * y_image, (size_t)g->out_c);
+            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
+                          NULL, y + (size_t)b * y_image, (size_t)g->out_c);
         }
         c4 = g->in_c & ~3;
         if (c4 == g->in_c) {

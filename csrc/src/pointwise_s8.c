@@ -262,27 +262,89 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 
 #if defined(__ARM_FEATURE_DSP)
 /* input channels of the pixel-pair path: at least 32 (below, the 2x2 path costs about the
- * same), at most TTE_PW_PAIRS_MAX (stack: 4 bytes each; more would raise the paper models'
- * stack peak, which their training step's backward pass sets now) */
-#define TTE_PW_PAIRS_MAX 64
+ * same), at most TTE_PW_PAIRS_STACK with the stack's buffer (4 bytes each; more would raise
+ * the paper models' stack peak, which their training step's backward pass sets now), any
+ * number with the caller's (tte_block_s8's scratch) */
+
+/* pw_pairs' channel loop in the common case (a bias, the clamp range all of int8, an even
+ * out_c, in_c a multiple of 8) over `pairs` widened pixel pairs (2 n values each, one after
+ * the other in buf; their outputs 2 m apart from y0): pointers only, so that little stays
+ * live around the dot product (gcc spilled the general loop's bounds and indices). Each pair
+ * of weight rows serves every pair of pixels while it is in the D-cache. */
+static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
+                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                           int8_t *y)
+{
+    const int8_t *const wend = w + (size_t)m * n;
+    const int16_t *const bend = buf + (size_t)pairs * 2 * n;
+    for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y += 2) {
+        const int16_t *bp;
+        int8_t *y0 = y;
+        for (bp = buf; bp < bend; bp += 2 * n, y0 += 2 * m) {
+            int32_t a[4];
+            a[0] = a[1] = bias[0];
+            a[2] = a[3] = bias[1];
+            win_dot22(bp, w, n, n, a);
+            {
+                /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+                int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+                uint32_t t, mv, sv, y1;
+                __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
+                                 "ldr %[sh], [%[ps]]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 TTE_RQS8("a0", "[%[y]]")
+                                 TTE_RQS8("a1", "[%[y], %[m]]")
+                                 "ldr %[mu], [%[pm], #4]\n\t"
+                                 "ldr %[sh], [%[ps], #4]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 "add %[y1], %[y], %[m]\n\t"
+                                 TTE_RQS8("b0", "[%[y], #1]")
+                                 TTE_RQS8("b1", "[%[y1], #1]")
+                                 : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y1] "=&r"(y1)
+                                 : [y] "r"(y0), [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                                 : "memory");
+            }
+        }
+    }
+}
 
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
- * zero-point pass over the weights); an odd last pixel goes to pw_one. */
+ * zero-point pass over the weights); four at a time in the common case with the caller's
+ * buffer; an odd last pixel goes to pw_one. */
 static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
-                                  const int8_t *w, const int32_t *bias, int8_t *y)
+                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
 {
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, n8 = n & ~7, zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    int16_t buf[2 * TTE_PW_PAIRS_MAX] __attribute__((aligned(8)));
-    int32_t i, oc, j;
-    for (i = 0; i + 1 < npx; i += 2) {
+    int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
+    int16_t *const buf = ext != NULL ? ext : own;
+    const int32_t common = bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n;
+    int32_t i = 0, oc, j;
+    if (ext != NULL && common) {
+        /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
+         * the D-cache misses on them) */
+        for (; i + 3 < npx; i += 4) {
+            const int8_t *x0 = x + (size_t)i * n;
+            win_fill(buf, 0, 0, n, x0, zp, zz);
+            win_fill(buf, 1, 0, n, x0 + n, zp, zz);
+            win_fill(buf + 2 * n, 0, 0, n, x0 + 2 * n, zp, zz);
+            win_fill(buf + 2 * n, 1, 0, n, x0 + 3 * n, zp, zz);
+            pw_pairs_channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+        }
+    }
+    for (; i + 1 < npx; i += 2) {
         const int8_t *x0 = x + (size_t)i * n;
         int8_t *y0 = y + (size_t)i * m;
         win_fill(buf, 0, 0, n, x0, zp, zz);
         win_fill(buf, 1, 0, n, x0 + n, zp, zz);
+        if (common) {
+            pw_pairs_channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
+            continue;
+        }
         for (oc = 0; oc < m; oc += 2) {
             const int32_t two = oc + 1 < m;
             const int8_t *wa = w + (size_t)oc * n;
@@ -296,6 +358,15 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
                 a[1] += v1 * w0;
                 a[2] += v0 * w1;
                 a[3] += v1 * w1;
+            }
+            if (r->mode == 2 && two) {
+                /* each channel's multiplier and shift loaded once for both pixels */
+                const int32_t m0 = r->mult[oc], s0 = r->shift[oc], m1 = r->mult[oc + 1], s1 = r->shift[oc + 1];
+                y0[oc] = (int8_t)tte_rq_fast_s8(a[0], m0, s0, r->zp2);
+                y0[m + oc] = (int8_t)tte_rq_fast_s8(a[1], m0, s0, r->zp2);
+                y0[oc + 1] = (int8_t)tte_rq_fast_s8(a[2], m1, s1, r->zp2);
+                y0[m + oc + 1] = (int8_t)tte_rq_fast_s8(a[3], m1, s1, r->zp2);
+                continue;
             }
             y0[oc] = rq(r, a[0], oc);
             y0[m + oc] = rq(r, a[1], oc);
@@ -312,20 +383,22 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
 #endif
 
 /* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
-TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
-                                const int8_t *w, const int32_t *bias, int8_t *y)
+TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                            int16_t *buf)
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
     const rq_t r = rq_init(p, fast);
     int32_t i = 0;
+    (void)buf;
 #if defined(__ARM_FEATURE_DSP)
     if (npx >= 2 && n <= 16 && (n & 3) == 0) {
         pw_small_any(p, &r, x, npx, w, bias, y);
         return;
     }
-    if (npx >= 2 && n >= 32 && n <= TTE_PW_PAIRS_MAX) {
-        pw_pairs(p, &r, x, npx, w, bias, y);
+    if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
+        pw_pairs(p, &r, x, npx, w, bias, y, buf);
         return;
     }
     if (npx >= 4) {
@@ -439,6 +512,12 @@ TTE_HOT void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t
     for (; i < npx; ++i) {
         pw_one(p, &r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
     }
+}
+
+void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    tte_conv2d_s8_pointwise_px_buf(p, fast, x, npx, w, bias, y, NULL);
 }
 
 #if defined(__ARM_FEATURE_DSP)

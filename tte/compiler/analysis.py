@@ -26,7 +26,8 @@ SRAM accounting of a training step (``peak_sram_bytes``):
   by stack painting.
 
 Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and parameter
-data (trainable initial values included, as their load image lives in flash) plus the
+data (trainable initial values included, as their load image lives in flash; the layouts
+some kernels read prepared at compile time, ``prepared_weight_bytes``, included) plus the
 code size when an ARM compiler was available to measure it (``flash_code_bytes``).
 """
 
@@ -181,7 +182,13 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     target = label.nbytes if label.dtype == "float32" else 0
     peak = arena + trainable_bytes + optimizer + target + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
-    flash_data = frozen_bytes + whole_bytes
+    from tte.compiler.emit.block import dw_prepared
+
+    # weights the emitters also lay out at compile time (tte.compiler.emit.block.dw_prepared), once each
+    prepared = {pr[0]: pr[1].nbytes for gr in (sg.graph, inf.graph) for n in gr.nodes
+                if n.op == "streamed_block" and (pr := dw_prepared(n, gr)) is not None}
+    prepared_bytes = sum(prepared.values())
+    flash_data = frozen_bytes + whole_bytes + prepared_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
     fits_sram = peak <= budget
     fits_flash = flash_data <= board.flash_bytes
@@ -205,7 +212,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "input_dtype": x.dtype, "output_dtype": out.dtype,
         "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
         "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
-        "frozen_weight_bytes": frozen_bytes,
+        "frozen_weight_bytes": frozen_bytes, "prepared_weight_bytes": prepared_bytes,
         "macs_forward": fwd, "macs_backward": bwd,
         "budget_bytes": budget, "sram_bytes": board.sram_bytes, "flash_capacity_bytes": board.flash_bytes,
         "fits": fits_sram and fits_flash, "verdict": verdict,

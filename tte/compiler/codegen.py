@@ -237,12 +237,16 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
             raise TteError(f"codegen: tensor '{tensor}' has no storage")
         return _Ref(ref, split_refs, model_lr(tg.graph))
 
+    declared: set[str] = set()
+
     def body(sgr: ScheduledGraph, mp: MemoryPlan, extra: dict[str, str], prefix: str) -> list[str]:
         ref = make_ref(sgr.graph, mp, extra)
         lines: list[str] = []
         for i, node in enumerate(sgr.graph.nodes):
             em = EMITTERS[node.op](node, sgr.graph, ref, f"{prefix}{i}_")
-            c.extend(em.decls)
+            # a declaration both step functions make (a weight's compile-time layout) is made once
+            c.extend(d for d in em.decls if d not in declared)
+            declared.update(em.decls)
             lines.append(f"    /* {i}: {node.op} {node.name} */")
             lines.extend(("    " + s) if not s.startswith("    ") else s for s in em.call)
         return lines

@@ -50,6 +50,24 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
                                           int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y);
 void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
                           int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride);
+/* dw_row with the weights also laid out at compile time (tte.compiler.emit.block.dw_prepared;
+ * NULL: none): for each four channels c..c+3 below in_c & ~3, the int32 bias[c + j] - in_zp *
+ * (the sum of channel c + j's taps) for j < 4, then per tap two words, the int16 weights of
+ * channels c and c + 2 and of c + 1 and c + 3 (low halfword first). Read on the ARMv7E-M DSP
+ * path for multiplier 1, dilation 1 and at most 49 taps; the same bytes as dw_row. */
+void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                               int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                               int8_t *out, size_t ostride);
+/* dw_row_prep over whole output rows [oy0, oy0 + nrows) of image xb, one after the other
+ * at out (out_c apart) */
+void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out);
+/* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
+ * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
+ * TTE_PW_PAIRS_STACK input channels) */
+#define TTE_PW_PAIRS_STACK 64
+void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                    const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);
 
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */

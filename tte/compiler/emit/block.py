@@ -3,12 +3,29 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 
 from __future__ import annotations
 
-from tte.compiler.emit.common import Emitted, Ref, _chain_graph, _emitter, _err, _t, _unsupported, split_ref
+import hashlib
+
+import numpy as np
+
+from tte.compiler.emit.common import (
+    Emitted,
+    Ref,
+    _array,
+    _chain_graph,
+    _emitter,
+    _err,
+    _sz,
+    _t,
+    _unsupported,
+    split_ref,
+)
 from tte.compiler.emit.conv import emit_conv2d
 from tte.compiler.emit.elementwise import emit_add
 from tte.ir import FusedChain, Graph, Node
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
+PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
+DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
 
 
 def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
@@ -24,17 +41,57 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: ring of E's output rows + one pixel of D (+ one of P)."""
+    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (from 32 input channels on) + ring of E's
+    output rows + one pixel of D (two without E and the add) (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
-    n = d.shape[-1]
+    p_in = d.shape[-1]
+    n = (8 * p_in if p_in >= PW_PAIRS_MIN else 0) + d.shape[-1]
+    if expand is None and add is None:
+        n += d.shape[-1]   # a second pixel of D's output
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
         n += _t(view, project.outputs[0]).shape[-1]
     return n
+
+
+def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's depthwise weights as tte_conv2d_s8_dw_row_prep reads them (csrc/include/tte/conv.h),
+    with the C array's name (from the weight's name and bytes, so the inference and training
+    graphs share one array): per four channels the int32 biases with the input zero point's
+    share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
+    one word each. None where the kernel reads none (a channel multiplier, a dilation, more than
+    49 taps, fewer than four channels). A streamed block's weights are frozen
+    (tte.compiler.fuse), so the layout is computed once, here."""
+    _, dw, _, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    w = _t(view, dw.inputs[1])
+    x = _t(view, dw.inputs[0])
+    c, kh, kw = w.shape[0], w.shape[1], w.shape[2]
+    if (w.data is None or c != x.shape[-1] or c < 4 or kh * kw > DW_MAX_TAPS
+            or tuple(int(d) for d in dw.attrs["dilations"]) != (1, 1)):
+        return None
+    bias_name = dw.inputs[2] if len(dw.inputs) > 2 and dw.inputs[2] else None
+    bias = (np.zeros(c, np.int64) if bias_name is None
+            else np.asarray(_t(view, bias_name).data, np.int64).reshape(-1))
+    if bias_name is not None and _t(view, bias_name).data is None:
+        return None
+    _, zp = _sz(dw, x)
+    c4 = c & ~3
+    taps = np.asarray(w.data, np.int64).reshape(c, kh * kw)[:c4].reshape(c4 // 4, 4, kh * kw)
+    folded = (bias[:c4] - zp * taps.sum(axis=2).reshape(-1)).reshape(c4 // 4, 4)
+    if np.any(np.abs(folded) >= 2 ** 31):
+        return None
+    lo = taps & 0xFFFF   # the int16 weight in a halfword
+    even = lo[:, 0, :] | lo[:, 2, :] << 16
+    odd = lo[:, 1, :] | lo[:, 3, :] << 16
+    words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
+    prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_dwq_{digest}", prep
 
 
 @_emitter("streamed_block")
@@ -59,8 +116,12 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
+    prep = dw_prepared(node, g)
+    if prep is not None:
+        out.decls.append(_array("uint32_t", *prep))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
-                     f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}}};")
+                     f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
+                     f"{prep[0] if prep is not None else 'NULL'}}};")
     args = [ref(i) if i else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
