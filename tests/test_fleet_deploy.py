@@ -170,7 +170,8 @@ def test_killed_mid_download_resumes_from_persisted_bitmap(tmp_path: Path, pkg_d
         had = received()
         assert 0 < had < n
         sent_before = m.bytes_sent
-        p = agent_process(replace(acfg, block_rate=0.0, window=32), tmp_path)
+        window = 32
+        p = agent_process(replace(acfg, block_rate=0.0, window=window), tmp_path)
         try:
             assert wait_until(lambda: m.jobs["d1"].final, 20), m.jobs["d1"]
         finally:
@@ -180,7 +181,9 @@ def test_killed_mid_download_resumes_from_persisted_bitmap(tmp_path: Path, pkg_d
         assert job.state == "applied", job
         assert job.resumed_blocks == had  # the restarted agent started from its bitmap
         sent_after = m.bytes_sent - sent_before
-        assert sent_after <= len(pkg.data) - had * bs + 4 * bs  # the rest (and a window in flight), not all
+        # the rest, and at most one window twice (asked again after a silence: on a loaded machine the
+        # window in flight can take longer than RETRY_S), not the whole package
+        assert sent_after <= len(pkg.data) - had * bs + window * bs < len(pkg.data)
         assert job.bytes_resent == job.bytes_received - len(pkg.data) and job.bytes_resent < len(pkg.data) // 2
         assert installed(tmp_path / "d1") == unpack(pkg.data)
         m.stop()

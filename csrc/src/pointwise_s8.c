@@ -288,7 +288,8 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, co
             {
                 /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
                 int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
-                uint32_t t, mv, sv, y1;
+                uint32_t t, mv, sv;
+                int8_t *yp = y0; /* stepped to the second channel in place: -Os has no register to spare */
                 __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
                                  "ldr %[sh], [%[ps]]\n\t"
                                  "mvn %[sh], %[sh]\n\t"
@@ -297,12 +298,12 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, co
                                  "ldr %[mu], [%[pm], #4]\n\t"
                                  "ldr %[sh], [%[ps], #4]\n\t"
                                  "mvn %[sh], %[sh]\n\t"
-                                 "add %[y1], %[y], %[m]\n\t"
-                                 TTE_RQS8("b0", "[%[y], #1]")
-                                 TTE_RQS8("b1", "[%[y1], #1]")
+                                 "add %[y], %[y], #1\n\t"
+                                 TTE_RQS8("b0", "[%[y]]")
+                                 TTE_RQS8("b1", "[%[y], %[m]]")
                                  : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
-                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y1] "=&r"(y1)
-                                 : [y] "r"(y0), [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y] "+r"(yp)
+                                 : [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
                                  : "memory");
             }
         }
