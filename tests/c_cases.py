@@ -393,6 +393,20 @@ def _binary_case(op: str, seed: int) -> Case:
     return Case(f"{op}_{seed}", g, random_feeds(g, rng))
 
 
+def _wide_add_case(seed: int) -> Case:
+    """ADDs of at least 512 values (the table path of elementwise_s8.c): either input the one
+    of the larger scale, every activation, one with equal scales (no table)."""
+    rng = np.random.default_rng(250 + seed)
+    shape = ((1, 8, 8, 16), (1, 16, 16, 4), (1, 4, 4, 37))[seed % 3]
+    qa, qb = rand_q(rng), rand_q(rng)
+    if seed == 5:
+        qb = q(float(qa.scale[0]), int(rng.integers(-40, 41)))
+    g = new_graph({"a": (shape, "int8", qa), "b": (shape, "int8", qb)})
+    g.add_node("add", ["a", "b"], "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"add_wide_{seed}", g, random_feeds(g, rng))
+
+
 def _unary_case(op: str, seed: int) -> Case:
     rng = np.random.default_rng(300 + seed)
     shape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 9)))
@@ -608,6 +622,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_fc_case(s) for s in range(8)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
+    cases += [_wide_add_case(s) for s in range(6)]
     for op in ("relu", "clip", "quantize"):
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]
