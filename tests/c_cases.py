@@ -363,12 +363,13 @@ def _fc_case(seed: int) -> Case:
 
 
 def _wide_fc_case(seed: int) -> Case:
-    """Fully connected layers long enough for the DSP path (eight inputs per pass, x widened
-    up to 128 inputs, unpacked per word above): input tails, output tails, every activation."""
+    """Fully connected layers long enough for the DSP path (x widened 128 inputs a pass; longer
+    rows in several passes over blocks of 32 outputs, FC-AE's 640 inputs): input tails,
+    output tails, several output blocks, every activation."""
     rng = np.random.default_rng(5800 + seed)
     rows = 2 if seed % 4 == 3 else 1
-    k = (8, 29, 64, 131, 256, 300)[seed % 6]
-    nout = int(rng.integers(3, 19))
+    k = (8, 29, 64, 131, 256, 300, 640, 136)[seed % 8] if seed < 8 else (640, 300, 136, 264)[seed % 4]
+    nout = int(rng.integers(3, 19)) if seed < 8 else int(rng.integers(33, 72))
     g = new_graph({"x": ((rows, k), "int8", rand_q(rng))})
     if seed % 2:
         wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
@@ -619,7 +620,7 @@ def forward_cases() -> list[Case]:
     cases += [_window_conv_case(s) for s in range(12)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
-    cases += [_wide_fc_case(s) for s in range(8)]
+    cases += [_wide_fc_case(s) for s in range(12)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
     cases += [_wide_add_case(s) for s in range(6)]
