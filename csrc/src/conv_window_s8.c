@@ -3,20 +3,101 @@
  * __ARM_FEATURE_DSP); elsewhere tte_conv2d_s8 runs the generic loop nest, which gives the
  * same bytes (integer sums; tests/test_qemu_kernels.py).
  *
- * Two output pixels at a time, without an im2col of the image: the two windows' x - zp
+ * Four output pixels at a time, without an im2col of the image: the four windows' x - zp
  * (zero for a tap in the padding) are widened to int16 once, word by word interleaved
- * (pixel 0's even and odd lanes, then pixel 1's), TTE_WIN_CHUNK values at a time; every
- * pair of output channels then runs over the chunk with SMLAD, each weight word unpacked
- * once for both pixels and each widened pair of x used for both channels. */
+ * (pixel 0's even and odd lanes, then pixel 1's, ...), TTE_WIN_CHUNK values at a time;
+ * every output channel then runs over the chunk with SMLAD, each weight word unpacked once
+ * for the four pixels. */
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* window values widened per pass (stack: 4 bytes a value; 144: a 3x3 window of 16
- * channels in one pass) */
-#define TTE_WIN_CHUNK 144
+/* window values widened per pass (stack: 8 bytes a value; 72: half a 3x3 window of 16
+ * channels) */
+#define TTE_WIN_CHUNK 72
+
+/* value j of the chunk for pixel slot s (0-3): word 8 (j / 4) + 2 s + j % 2, halfword
+ * (j / 2) % 2, the lanes SXTB16 and SXTB16 ROR #8 give a weight word */
+static inline size_t win4_index(int32_t j, int32_t s)
+{
+    return (size_t)2 * (8 * (j >> 2) + 2 * s + (j & 1)) + ((j >> 1) & 1);
+}
+
+/* values [a, b) of the chunk for slot s: x - zp from src (value a), or 0 when src is NULL */
+static void win4_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_t *src, int32_t zp, uint32_t zz)
+{
+    for (; a < b && (a & 3); ++a) {
+        buf[win4_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+    if (a + 3 < b) {
+        /* whole words: each group of four values sixteen halfwords on */
+        uint32_t *dst = (uint32_t *)(void *)(buf + win4_index(a, s));
+        const int32_t groups = (b - a) >> 2;
+        int32_t q;
+        if (src) {
+            for (q = 0; q < groups; ++q) {
+                const uint32_t u = load4(src + 4 * q);
+                dst[8 * q] = tte_ssub16(tte_sxtb16(u), zz);
+                dst[8 * q + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+            }
+            src += 4 * groups;
+        } else {
+            for (q = 0; q < groups; ++q) {
+                dst[8 * q] = 0;
+                dst[8 * q + 1] = 0;
+            }
+        }
+        a += 4 * groups;
+    }
+    for (; a < b; ++a) {
+        buf[win4_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+}
+
+/* One weight word (four window values) of one channel (wp) by four pixels (xp; slot 0
+ * last, its load post-indexed past the group). */
+#define TTE_WIN4_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+#define TTE_WIN4_OPERANDS                                                                                   \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp), [e] "=&r"(e), \
+      [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)                                                             \
+    : [end] "r"(end)                                                                                         \
+    : "cc", "memory"
+
+/* a0..a3 (pixels 0-3 of one channel) += the values of the widened buffer buf up to end
+ * (a positive multiple of 8 values) against the weights at wp0: sixteen values per loop
+ * pass, eight more first when their count is not a multiple of 16 (odd8). */
+#define TTE_WIN_DOT41(buf, end, odd8, wp0)                                                                \
+    do {                                                                                                  \
+        const int16_t *xp = (buf);                                                                        \
+        const int8_t *wp = (wp0);                                                                         \
+        uint32_t e, o, w, we;                                                                             \
+        if (odd8) {                                                                                       \
+            __asm__ volatile(TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_OPERANDS);                              \
+        }                                                                                                 \
+        if (xp != (end)) {                                                                                \
+            __asm__ volatile("1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD               \
+                             "cmp %[xp], %[end]\n\t"                                                      \
+                             "bne 1b" TTE_WIN4_OPERANDS);                                                 \
+        }                                                                                                 \
+    } while (0)
 
 /* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0). */
 static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
@@ -52,7 +133,7 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
                     const int32_t ix = ix0 + kx * g->dil_w;
                     const int32_t in = kx >= kx0 && kx < kx1;
                     if (lo < hi) {
-                        win_fill(buf, s, lo - c0, hi - c0,
+                        win4_fill(buf, s, lo - c0, hi - c0,
                                  in ? xb + ((size_t)iy * g->in_w + ix) * C + (lo - a) : NULL, p->in_zp, zz);
                     }
                 }
@@ -63,78 +144,158 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
             /* [rs, vs) and [ve, re) are padding, [vs, ve) comes from row; all clipped to the chunk */
             int32_t lo = rs > c0 ? rs : c0, hi = vs < c1 ? vs : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                win4_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
             lo = vs > c0 ? vs : c0;
             hi = ve < c1 ? ve : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
+                win4_fill(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
             }
             lo = ve > c0 ? ve : c0;
             hi = re < c1 ? re : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                win4_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
         }
     }
 }
 
-void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                              const int32_t *bias, int8_t *y)
+/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
+ * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
+static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+
+/* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values) of a pixel whose
+ * window lies inside the image with contiguous taps in a row, into slot s: row ky of the
+ * window starts at x0 + ky * rstride. */
+static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstride, int32_t rw, int32_t c0, int32_t c1,
+                                                int16_t *buf, int32_t s, uint32_t nz)
+{
+    uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
+    const int32_t ky = c0 / rw;
+    const int8_t *row = x0 + (size_t)ky * rstride;
+    int32_t off = c0 - ky * rw, c = c0;
+    while (c < c1) {
+        const int32_t n = rw - off < c1 - c ? rw - off : c1 - c;
+        const int8_t *src = row + off;
+        const int8_t *const end = src + n;
+        for (; src != end; src += 4, dst += 8) {
+            const uint32_t u = load4(src);
+            dst[0] = sxtab16(nz, u);
+            dst[1] = sxtab16_ror8(nz, u);
+        }
+        c += n;
+        off = 0;
+        row += rstride;
+    }
+}
+
+/* output channels per pass when a window takes several chunks: their sums carry over
+ * between the chunks on the stack (16 bytes each) */
+#define TTE_WIN4_OCB 32
+
+TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                      const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const rq_t r = rq_init(p, fast);
-    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c;
+    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c, RW = g->k_w * g->in_c;
     const int32_t npx = g->out_h * g->out_w;
-    const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    int16_t buf[2 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
-    int32_t acc[2 * TTE_WIN_OC];
-    int32_t b, i, oc, c0, j;
+    const int32_t ocb = L <= TTE_WIN_CHUNK ? M : TTE_WIN4_OCB;
+    const int32_t rstride = g->dil_h * g->in_w * g->in_c;
+    /* windows inside the image take the fast widening when each row of taps is whole words */
+    const int32_t words = g->dil_w == 1 && RW % 4 == 0;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
+    int16_t buf[4 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
+    int32_t acc[4 * TTE_WIN4_OCB];
+    int32_t b, i, q, oc, cb, c0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
-        for (i = 0; i < npx; i += 2) {
-            /* past the last pixel the last one repeats (the same bytes stored twice) */
-            const int32_t i1 = i + 1 < npx ? i + 1 : i;
-            const int32_t oy0 = i / g->out_w, ox0 = i % g->out_w, oy1 = i1 / g->out_w, ox1 = i1 % g->out_w;
-            for (oc = 0; oc < M; ++oc) {
-                acc[2 * oc] = acc[2 * oc + 1] = bias ? bias[oc] : 0;
+        for (i = 0; i < npx; i += 4) {
+            /* past the last pixel the last one repeats (the same bytes stored again) */
+            int8_t *yq[4];
+            const int8_t *x0[4];
+            int32_t oy[4], ox[4];
+            for (q = 0; q < 4; ++q) {
+                const int32_t iq = i + q < npx ? i + q : npx - 1;
+                int32_t iy, ix;
+                oy[q] = iq / g->out_w;
+                ox[q] = iq - oy[q] * g->out_w;
+                yq[q] = yb + (size_t)iq * M;
+                iy = oy[q] * g->stride_h - g->pad_top;
+                ix = ox[q] * g->stride_w - g->pad_left;
+                x0[q] = words && iy >= 0 && iy + (g->k_h - 1) * g->dil_h < g->in_h && ix >= 0
+                                && ix + g->k_w - 1 < g->in_w
+                            ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
+                            : NULL;
             }
-            for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
-                const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
-                const int32_t n8 = n & ~7;
-                win_widen(p, xb, oy0, ox0, c0, c0 + n, buf, 0, zz);
-                win_widen(p, xb, oy1, ox1, c0, c0 + n, buf, 1, zz);
-                for (oc = 0; oc < M; oc += 2) {
-                    /* an odd last channel runs twice against itself (k = 0) */
-                    const int32_t two = oc + 1 < M;
-                    const int8_t *wa = w + (size_t)oc * L + c0;
-                    int32_t a[4] = {acc[2 * oc], acc[2 * oc + 1], two ? acc[2 * oc + 2] : 0,
-                                    two ? acc[2 * oc + 3] : 0};
-                    if (n8 > 0) {
-                        win_dot22(buf, wa, two ? L : 0, n8, a);
+            for (cb = 0; cb < M; cb += ocb) {
+                const int32_t ce = M - cb < ocb ? M : cb + ocb;
+                for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                    const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
+                    const int32_t n8 = n & ~7, odd8 = n8 & 8;
+                    const int32_t first = c0 == 0, last = c0 + n == L;
+                    const int16_t *const end = buf + 4 * n8;
+                    for (q = 0; q < 4; ++q) {
+                        if (x0[q] != NULL) {
+                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, buf, q, nz);
+                        } else {
+                            win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
+                        }
                     }
-                    for (j = n8; j < n; ++j) {
-                        const int32_t w0 = wa[j], w1 = two ? wa[L + j] : 0;
-                        const int32_t x0 = buf[win_index(j, 0)], x1 = buf[win_index(j, 1)];
-                        a[0] += x0 * w0;
-                        a[1] += x1 * w0;
-                        a[2] += x0 * w1;
-                        a[3] += x1 * w1;
+                    for (oc = cb; oc < ce; ++oc) {
+                        const int8_t *wo = w + (size_t)oc * L + c0;
+                        int32_t *ao = acc + 4 * (oc - cb);
+                        int32_t a0, a1, a2, a3;
+                        if (first) {
+                            a0 = bias ? bias[oc] : 0;
+                            a1 = a2 = a3 = a0;
+                        } else {
+                            a0 = ao[0];
+                            a1 = ao[1];
+                            a2 = ao[2];
+                            a3 = ao[3];
+                        }
+                        if (n8 > 0) {
+                            TTE_WIN_DOT41(buf, end, odd8, wo);
+                        }
+                        for (j = n8; j < n; ++j) {
+                            const int32_t wj = wo[j];
+                            a0 += buf[win4_index(j, 0)] * wj;
+                            a1 += buf[win4_index(j, 1)] * wj;
+                            a2 += buf[win4_index(j, 2)] * wj;
+                            a3 += buf[win4_index(j, 3)] * wj;
+                        }
+                        if (!last) {
+                            ao[0] = a0;
+                            ao[1] = a1;
+                            ao[2] = a2;
+                            ao[3] = a3;
+                        } else if (r.mode == 2) {
+                            /* the common case: mult and shift loaded once for the four pixels */
+                            const int32_t mu = r.mult[oc], sh = r.shift[oc];
+                            yq[0][oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r.zp2);
+                            yq[1][oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r.zp2);
+                            yq[2][oc] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r.zp2);
+                            yq[3][oc] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r.zp2);
+                        } else {
+                            yq[0][oc] = rq(&r, a0, oc);
+                            yq[1][oc] = rq(&r, a1, oc);
+                            yq[2][oc] = rq(&r, a2, oc);
+                            yq[3][oc] = rq(&r, a3, oc);
+                        }
                     }
-                    acc[2 * oc] = a[0];
-                    acc[2 * oc + 1] = a[1];
-                    if (two) {
-                        acc[2 * oc + 2] = a[2];
-                        acc[2 * oc + 3] = a[3];
-                    }
-                }
-            }
-            {
-                int8_t *y0 = yb + (size_t)i * M, *y1 = yb + (size_t)i1 * M;
-                for (oc = 0; oc < M; ++oc) {
-                    y0[oc] = rq(&r, acc[2 * oc], oc);
-                    y1[oc] = rq(&r, acc[2 * oc + 1], oc);
                 }
             }
         }
