@@ -14,9 +14,8 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* window values widened per pass (stack: 8 bytes a value; 72: half a 3x3 window of 16
- * channels) */
-#define TTE_WIN_CHUNK 72
+/* window values widened per pass (stack: 8 bytes a value; a multiple of 16) */
+#define TTE_WIN_CHUNK 64
 
 /* value j of the chunk for pixel slot s (0-3): word 8 (j / 4) + 2 s + j % 2, halfword
  * (j / 2) % 2, the lanes SXTB16 and SXTB16 ROR #8 give a weight word */
@@ -160,6 +159,48 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
     }
 }
 
+/* Where win4_pass's loop over channels finds the chunk, the step from the end of one
+ * channel's weights in the chunk to the next channel's, and the end of the sums. */
+typedef struct {
+    const int16_t *buf;
+    int32_t wstep;
+    const int32_t *acc_end;
+} win4_pass_t;
+
+/* acc[4 c .. 4 c + 3] (pixels 0-3 of channel c < nch) += the n widened values of buf (a
+ * positive multiple of 16) against channel c's weights, w0 + c * L; the whole loop over
+ * the channels in registers. */
+TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, const int8_t *w0, int32_t L, int32_t *acc,
+                                   int32_t nch)
+{
+    const win4_pass_t prm = {buf, L - n, acc + 4 * nch};
+    const win4_pass_t *pp = &prm;
+    const int16_t *const end = buf + 4 * n;
+    const int8_t *wp = w0;
+    int32_t *ao = acc;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3;
+    uint32_t e, o, w, we;
+    __asm__ volatile("2:\n\t"
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
+                     "ldr %[xp], [%[pp]]\n\t"
+                     "1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD
+                     "cmp %[xp], %[end]\n\t"
+                     "bne 1b\n\t"
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
+                     "ldr %[w], [%[pp], #4]\n\t"
+                     "add %[wp], %[wp], %[w]\n\t"
+                     "ldr %[w], [%[pp], #8]\n\t"
+                     "cmp %[ao], %[w]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),
+                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)
+                     : [end] "r"(end), [pp] "r"(pp)
+                     : "cc", "memory");
+}
+
 /* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
  * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
 static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
@@ -239,6 +280,43 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                                 && ix + g->k_w - 1 < g->in_w
                             ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
                             : NULL;
+            }
+            if (L % 16 == 0) {
+                /* every chunk whole loop passes: the channel loop in win4_pass, sums in acc */
+                for (cb = 0; cb < M; cb += TTE_WIN4_OCB) {
+                    const int32_t ce = M - cb < TTE_WIN4_OCB ? M : cb + TTE_WIN4_OCB;
+                    for (oc = cb; oc < ce; ++oc) {
+                        int32_t *ao = acc + 4 * (oc - cb);
+                        ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
+                    }
+                    for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                        const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
+                        for (q = 0; q < 4; ++q) {
+                            if (x0[q] != NULL) {
+                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, buf, q, nz);
+                            } else {
+                                win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
+                            }
+                        }
+                        win4_pass(buf, n, w + (size_t)cb * L + c0, L, acc, ce - cb);
+                    }
+                    for (oc = cb; oc < ce; ++oc) {
+                        const int32_t *ao = acc + 4 * (oc - cb);
+                        if (r.mode == 2) {
+                            const int32_t mu = r.mult[oc], sh = r.shift[oc];
+                            yq[0][oc] = (int8_t)tte_rq_fast_s8(ao[0], mu, sh, r.zp2);
+                            yq[1][oc] = (int8_t)tte_rq_fast_s8(ao[1], mu, sh, r.zp2);
+                            yq[2][oc] = (int8_t)tte_rq_fast_s8(ao[2], mu, sh, r.zp2);
+                            yq[3][oc] = (int8_t)tte_rq_fast_s8(ao[3], mu, sh, r.zp2);
+                        } else {
+                            yq[0][oc] = rq(&r, ao[0], oc);
+                            yq[1][oc] = rq(&r, ao[1], oc);
+                            yq[2][oc] = rq(&r, ao[2], oc);
+                            yq[3][oc] = rq(&r, ao[3], oc);
+                        }
+                    }
+                }
+                continue;
             }
             for (cb = 0; cb < M; cb += ocb) {
                 const int32_t ce = M - cb < ocb ? M : cb + ocb;
