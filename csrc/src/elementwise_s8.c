@@ -17,6 +17,25 @@ static int32_t add_fast_ok(const tte_add_s8_params_t *p)
  * elements of the plain fast loop save. */
 #define TTE_ADD_TABLE_MIN 512
 
+/* The output stage of tte_rq_fast_s8 on an accumulator already doubled (d = 2 acc, no
+ * saturation): clamped to int8. */
+static TTE_ALWAYS_INLINE int32_t add_out(int32_t d, int32_t mo, int32_t eo, int32_t zp2)
+{
+    int32_t q;
+#if defined(__ARM_FEATURE_DSP)
+    q = tte_smmulr(d, mo);
+    q += q >> 31;
+    q = (q >> ~eo) + zp2;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+    return q;
+#else
+    q = (int32_t)(((int64_t)d * mo + ((int64_t)1 << 31)) >> 32);
+    q += q >> 31;
+    q = ((q >> ~eo) + zp2) >> 1;
+    return q < -128 ? -128 : (q > 127 ? 127 : q);
+#endif
+}
+
 /* The fast form when the input `lin` has the multiplier 1/2 exactly (its term is
  * (lin - zl) << (ls - 1)): the other input's rescaled term, less zl << (ls - 1), for each of
  * its 256 values comes from a table, so an element is one multiply-add and the output stage.
@@ -28,27 +47,29 @@ static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t z
 {
     const int32_t scale = (int32_t)1 << p->left_shift, h2 = scale;
     const int32_t mo = p->out_mult, eo = p->out_shift, zp2 = 2 * p->out_zp + 1, lo = p->act_min, hi = p->act_max;
-    const int32_t full = lo == -128 && hi == 127;
     int32_t t2[256];
+    const int32_t *const tc = t2 + 128; /* tc[v]: the term of the value v */
     int32_t v, i;
     for (v = -128; v < 128; ++v) {
         t2[v + 128] = 2 * (tte_rq_fast_raw((v - zt) * scale, mt, et, 1) - zl * (scale >> 1));
     }
-    for (i = 0; i < n; ++i) {
-        const int32_t d = (int32_t)lin[i] * h2 + t2[(int32_t)tab[i] + 128];
-        int32_t q;
-#if defined(__ARM_FEATURE_DSP)
-        q = tte_smmulr(d, mo);
-#else
-        q = (int32_t)(((int64_t)d * mo + ((int64_t)1 << 31)) >> 32);
-#endif
-        q += q >> 31;
-        q = (q >> ~eo) + zp2;
-        q = tte_ssat8(q >> 1);
-        if (!full) {
-            q = q < lo ? lo : (q > hi ? hi : q);
+    if (lo == -128 && hi == 127) {
+        for (i = 0; i < n; ++i) {
+            y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
         }
-        y[i] = (int8_t)q;
+        return;
+    }
+    if (hi == 127) {
+        /* ReLU: the low end only */
+        for (i = 0; i < n; ++i) {
+            const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+            y[i] = (int8_t)(q < lo ? lo : q);
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+        y[i] = (int8_t)(q < lo ? lo : (q > hi ? hi : q));
     }
 }
 
