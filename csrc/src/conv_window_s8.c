@@ -216,14 +216,13 @@ static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
     return r;
 }
 
-/* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values) of a pixel whose
- * window lies inside the image with contiguous taps in a row, into slot s: row ky of the
- * window starts at x0 + ky * rstride. */
+/* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values; c0 in row ky of
+ * taps) of a pixel whose window lies inside the image with contiguous taps in a row, into
+ * slot s: row ky of the window starts at x0 + ky * rstride. */
 static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstride, int32_t rw, int32_t c0, int32_t c1,
-                                                int16_t *buf, int32_t s, uint32_t nz)
+                                                int32_t ky, int16_t *buf, int32_t s, uint32_t nz)
 {
     uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
-    const int32_t ky = c0 / rw;
     const int8_t *row = x0 + (size_t)ky * rstride;
     int32_t off = c0 - ky * rw, c = c0;
     while (c < c1) {
@@ -259,10 +258,11 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     int16_t buf[4 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
     int32_t acc[4 * TTE_WIN4_OCB];
-    int32_t b, i, q, oc, cb, c0, j;
+    int32_t b, i, q, oc, cb, c0, ky0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
+        int32_t py = 0, px = 0;
         for (i = 0; i < npx; i += 4) {
             /* past the last pixel the last one repeats (the same bytes stored again) */
             int8_t *yq[4];
@@ -271,8 +271,18 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
             for (q = 0; q < 4; ++q) {
                 const int32_t iq = i + q < npx ? i + q : npx - 1;
                 int32_t iy, ix;
-                oy[q] = iq / g->out_w;
-                ox[q] = iq - oy[q] * g->out_w;
+                if (i + q < npx) {
+                    /* (py, px): the coordinates of pixel i + q */
+                    oy[q] = py;
+                    ox[q] = px;
+                    if (++px == g->out_w) {
+                        px = 0;
+                        ++py;
+                    }
+                } else {
+                    oy[q] = oy[q - 1];
+                    ox[q] = ox[q - 1];
+                }
                 yq[q] = yb + (size_t)iq * M;
                 iy = oy[q] * g->stride_h - g->pad_top;
                 ix = ox[q] * g->stride_w - g->pad_left;
@@ -289,11 +299,14 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         int32_t *ao = acc + 4 * (oc - cb);
                         ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
                     }
-                    for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                    for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
                         const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
+                        while ((ky0 + 1) * RW <= c0) {
+                            ++ky0;
+                        }
                         for (q = 0; q < 4; ++q) {
                             if (x0[q] != NULL) {
-                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, buf, q, nz);
+                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
                             } else {
                                 win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
                             }
@@ -320,14 +333,17 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
             }
             for (cb = 0; cb < M; cb += ocb) {
                 const int32_t ce = M - cb < ocb ? M : cb + ocb;
-                for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
                     const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
                     const int32_t n8 = n & ~7, odd8 = n8 & 8;
                     const int32_t first = c0 == 0, last = c0 + n == L;
                     const int16_t *const end = buf + 4 * n8;
+                    while ((ky0 + 1) * RW <= c0) {
+                        ++ky0;
+                    }
                     for (q = 0; q < 4; ++q) {
                         if (x0[q] != NULL) {
-                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, buf, q, nz);
+                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
                         } else {
                             win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
                         }
