@@ -240,6 +240,50 @@ static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstrid
     }
 }
 
+/* Window values [c0, c1) (multiples of 4) of output pixel (oy, ox) into slot s, when every
+ * tap is whole words (in_c a multiple of 4): tap by tap, x - zp from the image or zeros
+ * for a tap in the padding. */
+static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
+                            int32_t c1, int16_t *buf, int32_t s, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c;
+    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
+    int32_t tap = 0, ky = 0, kx = 0, c = 0;
+    while ((tap + 1) * C <= c0) {
+        ++tap;
+        if (++kx == g->k_w) {
+            kx = 0;
+            ++ky;
+        }
+    }
+    for (c = c0; c < c1; ++tap) {
+        const int32_t iy = iy0 + ky * g->dil_h, ix = ix0 + kx * g->dil_w;
+        const int32_t end = (tap + 1) * C < c1 ? (tap + 1) * C : c1;
+        const int32_t words = (end - c) >> 2;
+        int32_t q;
+        if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+            const int8_t *src = xb + ((size_t)iy * g->in_w + ix) * C + (c - tap * C);
+            for (q = 0; q < words; ++q, src += 4, dst += 8) {
+                const uint32_t u = load4(src);
+                dst[0] = sxtab16(nz, u);
+                dst[1] = sxtab16_ror8(nz, u);
+            }
+        } else {
+            for (q = 0; q < words; ++q, dst += 8) {
+                dst[0] = 0;
+                dst[1] = 0;
+            }
+        }
+        c = end;
+        if (++kx == g->k_w) {
+            kx = 0;
+            ++ky;
+        }
+    }
+}
+
 /* output channels per pass when a window takes several chunks: their sums carry over
  * between the chunks on the stack (16 bytes each) */
 #define TTE_WIN4_OCB 32
@@ -255,6 +299,8 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t rstride = g->dil_h * g->in_w * g->in_c;
     /* windows inside the image take the fast widening when each row of taps is whole words */
     const int32_t words = g->dil_w == 1 && RW % 4 == 0;
+    /* the other windows tap by tap when every tap is whole words */
+    const int32_t taps4 = g->in_c % 4 == 0;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     int16_t buf[4 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
     int32_t acc[4 * TTE_WIN4_OCB];
@@ -307,6 +353,8 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         for (q = 0; q < 4; ++q) {
                             if (x0[q] != NULL) {
                                 win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
+                            } else if (taps4) {
+                                win4_widen_taps(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, nz);
                             } else {
                                 win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
                             }
