@@ -98,9 +98,11 @@ static void win4_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_
         }                                                                                                 \
     } while (0)
 
-/* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0). */
+/* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0)
+ * of a four-slot buffer (four), else of a two-slot one (win_fill's, conv_s8.h). */
+#define WIN_FILL(...) (four ? win4_fill(__VA_ARGS__) : win_fill(__VA_ARGS__))
 static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
-                      int32_t c1, int16_t *buf, int32_t s, uint32_t zz)
+                      int32_t c1, int16_t *buf, int32_t s, uint32_t zz, int32_t four)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, RW = g->k_w * C;
@@ -132,7 +134,7 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
                     const int32_t ix = ix0 + kx * g->dil_w;
                     const int32_t in = kx >= kx0 && kx < kx1;
                     if (lo < hi) {
-                        win4_fill(buf, s, lo - c0, hi - c0,
+                        WIN_FILL(buf, s, lo - c0, hi - c0,
                                  in ? xb + ((size_t)iy * g->in_w + ix) * C + (lo - a) : NULL, p->in_zp, zz);
                     }
                 }
@@ -143,17 +145,17 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
             /* [rs, vs) and [ve, re) are padding, [vs, ve) comes from row; all clipped to the chunk */
             int32_t lo = rs > c0 ? rs : c0, hi = vs < c1 ? vs : c1;
             if (lo < hi) {
-                win4_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
             lo = vs > c0 ? vs : c0;
             hi = ve < c1 ? ve : c1;
             if (lo < hi) {
-                win4_fill(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
             }
             lo = ve > c0 ? ve : c0;
             hi = re < c1 ? re : c1;
             if (lo < hi) {
-                win4_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
         }
     }
@@ -167,11 +169,30 @@ typedef struct {
     const int32_t *acc_end;
 } win4_pass_t;
 
-/* acc[4 c .. 4 c + 3] (pixels 0-3 of channel c < nch) += the n widened values of buf (a
- * positive multiple of 16) against channel c's weights, w0 + c * L; the whole loop over
- * the channels in registers. */
-TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, const int8_t *w0, int32_t L, int32_t *acc,
-                                   int32_t nch)
+/* acc[4 c .. 4 c + 3] (pixels 0-3 of channel c < nch) += the n widened values of buf
+ * against channel c's weights, w0 + c * L; the whole loop over the channels in registers.
+ * n is a positive multiple of 16, or with pre8 eight more than one (eight values first). */
+#define TTE_WIN4_PASS(PRE)                                                                              \
+    __asm__ volatile("2:\n\t"                                                                           \
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                               \
+                     "ldr %[xp], [%[pp]]\n\t" PRE "1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD       \
+                         TTE_WIN4_WORD "cmp %[xp], %[end]\n\t"                                            \
+                                       "bne 1b\n\t"                                                      \
+                                       "strd %[a0], %[a1], [%[ao]], #16\n\t"                             \
+                                       "strd %[a2], %[a3], [%[ao], #-8]\n\t"                             \
+                                       "ldr %[w], [%[pp], #4]\n\t"                                       \
+                                       "add %[wp], %[wp], %[w]\n\t"                                      \
+                                       "ldr %[w], [%[pp], #8]\n\t"                                       \
+                                       "cmp %[ao], %[w]\n\t"                                             \
+                                       "bne 2b"                                                          \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),   \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we) \
+                     : [end] "r"(end), [pp] "r"(pp)                                                      \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
+                                   int32_t *acc, int32_t nch)
 {
     const win4_pass_t prm = {buf, L - n, acc + 4 * nch};
     const win4_pass_t *pp = &prm;
@@ -181,24 +202,11 @@ TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, const int8_t *
     const int16_t *xp;
     int32_t a0, a1, a2, a3;
     uint32_t e, o, w, we;
-    __asm__ volatile("2:\n\t"
-                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
-                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
-                     "ldr %[xp], [%[pp]]\n\t"
-                     "1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD
-                     "cmp %[xp], %[end]\n\t"
-                     "bne 1b\n\t"
-                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
-                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
-                     "ldr %[w], [%[pp], #4]\n\t"
-                     "add %[wp], %[wp], %[w]\n\t"
-                     "ldr %[w], [%[pp], #8]\n\t"
-                     "cmp %[ao], %[w]\n\t"
-                     "bne 2b"
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),
-                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)
-                     : [end] "r"(end), [pp] "r"(pp)
-                     : "cc", "memory");
+    if (pre8) {
+        TTE_WIN4_PASS(TTE_WIN4_WORD TTE_WIN4_WORD);
+    } else {
+        TTE_WIN4_PASS("");
+    }
 }
 
 /* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
@@ -288,6 +296,62 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
  * between the chunks on the stack (16 bytes each) */
 #define TTE_WIN4_OCB 32
 
+/* Output pixels [i0, npx) of image xb (one or two: the tail of four-pixel passes) two at a
+ * time, each pair of channels by win_dot22 (conv_s8.h) over chunks of 2 TTE_WIN_CHUNK
+ * values; buf and acc are the caller's (4 TTE_WIN_CHUNK values, 2 M <= 4 TTE_WIN4_OCB
+ * sums). Past the last pixel the last one repeats. */
+static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xb, const int8_t *w,
+                      const int32_t *bias, int8_t *yb, int32_t i0, int16_t *buf, int32_t *acc, uint32_t zz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c, chunk = 2 * TTE_WIN_CHUNK;
+    const int32_t npx = g->out_h * g->out_w;
+    int32_t i, oc, c0, j;
+    for (i = i0; i < npx; i += 2) {
+        const int32_t i1 = i + 1 < npx ? i + 1 : i;
+        const int32_t oy0 = i / g->out_w, ox0 = i % g->out_w, oy1 = i1 / g->out_w, ox1 = i1 % g->out_w;
+        for (oc = 0; oc < M; ++oc) {
+            acc[2 * oc] = acc[2 * oc + 1] = bias ? bias[oc] : 0;
+        }
+        for (c0 = 0; c0 < L; c0 += chunk) {
+            const int32_t n = L - c0 < chunk ? L - c0 : chunk;
+            const int32_t n8 = n & ~7;
+            win_widen(p, xb, oy0, ox0, c0, c0 + n, buf, 0, zz, 0);
+            win_widen(p, xb, oy1, ox1, c0, c0 + n, buf, 1, zz, 0);
+            for (oc = 0; oc < M; oc += 2) {
+                /* an odd last channel runs twice against itself (k = 0) */
+                const int32_t two = oc + 1 < M;
+                const int8_t *wa = w + (size_t)oc * L + c0;
+                int32_t a[4] = {acc[2 * oc], acc[2 * oc + 1], two ? acc[2 * oc + 2] : 0, two ? acc[2 * oc + 3] : 0};
+                if (n8 > 0) {
+                    win_dot22(buf, wa, two ? L : 0, n8, a);
+                }
+                for (j = n8; j < n; ++j) {
+                    const int32_t w0 = wa[j], w1 = two ? wa[L + j] : 0;
+                    const int32_t x0 = buf[win_index(j, 0)], x1 = buf[win_index(j, 1)];
+                    a[0] += x0 * w0;
+                    a[1] += x1 * w0;
+                    a[2] += x0 * w1;
+                    a[3] += x1 * w1;
+                }
+                acc[2 * oc] = a[0];
+                acc[2 * oc + 1] = a[1];
+                if (two) {
+                    acc[2 * oc + 2] = a[2];
+                    acc[2 * oc + 3] = a[3];
+                }
+            }
+        }
+        {
+            int8_t *y0 = yb + (size_t)i * M, *y1 = yb + (size_t)i1 * M;
+            for (oc = 0; oc < M; ++oc) {
+                y0[oc] = rq(r, acc[2 * oc], oc);
+                y1[oc] = rq(r, acc[2 * oc + 1], oc);
+            }
+        }
+    }
+}
+
 TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
@@ -299,6 +363,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t rstride = g->dil_h * g->in_w * g->in_c;
     /* windows inside the image take the fast widening when each row of taps is whole words */
     const int32_t words = g->dil_w == 1 && RW % 4 == 0;
+    /* chunks of whole loop passes, but for a last chunk of 16 k + 8 values (k >= 1) */
+    const int32_t last_n = L - (L - 1) / TTE_WIN_CHUNK * TTE_WIN_CHUNK;
+    const int32_t pass4 = L % 16 == 0 || (L % 8 == 0 && last_n >= 24);
     /* the other windows tap by tap when every tap is whole words */
     const int32_t taps4 = g->in_c % 4 == 0;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
@@ -309,7 +376,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
         int32_t py = 0, px = 0;
-        for (i = 0; i < npx; i += 4) {
+        for (i = 0; npx - i >= 3; i += 4) {
             /* past the last pixel the last one repeats (the same bytes stored again) */
             int8_t *yq[4];
             const int8_t *x0[4];
@@ -337,8 +404,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                             ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
                             : NULL;
             }
-            if (L % 16 == 0) {
-                /* every chunk whole loop passes: the channel loop in win4_pass, sums in acc */
+            if (pass4) {
+                /* every chunk whole loop passes (eight values first in a last chunk of 16 k + 8,
+                 * k >= 1): the channel loop in win4_pass, sums in acc */
                 for (cb = 0; cb < M; cb += TTE_WIN4_OCB) {
                     const int32_t ce = M - cb < TTE_WIN4_OCB ? M : cb + TTE_WIN4_OCB;
                     for (oc = cb; oc < ce; ++oc) {
@@ -356,10 +424,10 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                             } else if (taps4) {
                                 win4_widen_taps(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, nz);
                             } else {
-                                win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
+                                win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
                             }
                         }
-                        win4_pass(buf, n, w + (size_t)cb * L + c0, L, acc, ce - cb);
+                        win4_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
                     }
                     for (oc = cb; oc < ce; ++oc) {
                         const int32_t *ao = acc + 4 * (oc - cb);
@@ -393,7 +461,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         if (x0[q] != NULL) {
                             win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
                         } else {
-                            win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz);
+                            win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
                         }
                     }
                     for (oc = cb; oc < ce; ++oc) {
@@ -440,6 +508,10 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     }
                 }
             }
+        }
+        if (i < npx) {
+            /* one or two pixels left: a pass of four would compute them two or four times */
+            win_pairs(p, &r, xb, w, bias, yb, i, buf, acc, zz);
         }
     }
 }
