@@ -292,8 +292,8 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
     }
 }
 
-/* output channels per pass when a window takes several chunks: their sums carry over
- * between the chunks on the stack (16 bytes each) */
+/* output channels per pass of win4_pass (and of the C loop when a window takes several
+ * chunks): their sums carry over between the chunks on the stack (16 bytes each) */
 #define TTE_WIN4_OCB 32
 
 /* Output pixels [i0, npx) of image xb (one or two: the tail of four-pixel passes) two at a
