@@ -237,10 +237,20 @@ static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstrid
         const int32_t n = rw - off < c1 - c ? rw - off : c1 - c;
         const int8_t *src = row + off;
         const int8_t *const end = src + n;
-        for (; src != end; src += 4, dst += 8) {
+        if (n & 4) {
             const uint32_t u = load4(src);
             dst[0] = sxtab16(nz, u);
             dst[1] = sxtab16_ror8(nz, u);
+            src += 4;
+            dst += 8;
+        }
+        for (; src != end; src += 8, dst += 16) {
+            /* two words a pass */
+            const uint32_t u = load4(src), v = load4(src + 4);
+            dst[0] = sxtab16(nz, u);
+            dst[1] = sxtab16_ror8(nz, u);
+            dst[8] = sxtab16(nz, v);
+            dst[9] = sxtab16_ror8(nz, v);
         }
         c += n;
         off = 0;
