@@ -362,6 +362,41 @@ static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8
     }
 }
 
+/* The output stage of win4_pass's sums (channels [c0, c1), pixel q at yq[q]); locals for
+ * what the int8 stores could alias. */
+static void win4_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *const yq[4])
+{
+    int8_t *const y0 = yq[0], *const y1 = yq[1], *const y2 = yq[2], *const y3 = yq[3];
+    const int32_t *const mult = r->mult, *const shift = r->shift;
+    const int32_t zp2 = r->zp2;
+    int32_t oc;
+    if (r->mode == 2) {
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
+            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
+            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
+            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
+        }
+    } else if (r->mode == 1) {
+        const int32_t lo = r->lo, hi = r->hi;
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
+            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
+            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
+            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            y0[oc] = rq(r, acc[0], oc);
+            y1[oc] = rq(r, acc[1], oc);
+            y2[oc] = rq(r, acc[2], oc);
+            y3[oc] = rq(r, acc[3], oc);
+        }
+    }
+}
+
 TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
@@ -439,21 +474,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         }
                         win4_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
                     }
-                    for (oc = cb; oc < ce; ++oc) {
-                        const int32_t *ao = acc + 4 * (oc - cb);
-                        if (r.mode == 2) {
-                            const int32_t mu = r.mult[oc], sh = r.shift[oc];
-                            yq[0][oc] = (int8_t)tte_rq_fast_s8(ao[0], mu, sh, r.zp2);
-                            yq[1][oc] = (int8_t)tte_rq_fast_s8(ao[1], mu, sh, r.zp2);
-                            yq[2][oc] = (int8_t)tte_rq_fast_s8(ao[2], mu, sh, r.zp2);
-                            yq[3][oc] = (int8_t)tte_rq_fast_s8(ao[3], mu, sh, r.zp2);
-                        } else {
-                            yq[0][oc] = rq(&r, ao[0], oc);
-                            yq[1][oc] = rq(&r, ao[1], oc);
-                            yq[2][oc] = rq(&r, ao[2], oc);
-                            yq[3][oc] = rq(&r, ao[3], oc);
-                        }
-                    }
+                    win4_out(&r, acc, cb, ce, yq);
                 }
                 continue;
             }
