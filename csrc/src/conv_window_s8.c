@@ -14,8 +14,9 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* window values widened per pass (stack: 8 bytes a value; a multiple of 16) */
-#define TTE_WIN_CHUNK 64
+/* window values widened per pass (stack: 8 bytes a value; 16 k + 8: half a 3x3 window of
+ * 16 channels, a quarter of 32, an eighth of 64) */
+#define TTE_WIN_CHUNK 72
 
 /* value j of the chunk for pixel slot s (0-3): word 8 (j / 4) + 2 s + j % 2, halfword
  * (j / 2) % 2, the lanes SXTB16 and SXTB16 ROR #8 give a weight word */
@@ -408,9 +409,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t rstride = g->dil_h * g->in_w * g->in_c;
     /* windows inside the image take the fast widening when each row of taps is whole words */
     const int32_t words = g->dil_w == 1 && RW % 4 == 0;
-    /* chunks of whole loop passes, but for a last chunk of 16 k + 8 values (k >= 1) */
+    /* chunks of 16 k values, or 16 k + 8 with k >= 1, for win4_pass */
     const int32_t last_n = L - (L - 1) / TTE_WIN_CHUNK * TTE_WIN_CHUNK;
-    const int32_t pass4 = L % 16 == 0 || (L % 8 == 0 && last_n >= 24);
+    const int32_t pass4 = last_n % 16 == 0 || (last_n % 8 == 0 && last_n >= 24);
     /* the other windows tap by tap when every tap is whole words */
     const int32_t taps4 = g->in_c % 4 == 0;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
@@ -450,8 +451,8 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                             : NULL;
             }
             if (pass4) {
-                /* every chunk whole loop passes (eight values first in a last chunk of 16 k + 8,
-                 * k >= 1): the channel loop in win4_pass, sums in acc */
+                /* every chunk whole loop passes (eight values first in a chunk of 16 k + 8):
+                 * the channel loop in win4_pass, sums in acc */
                 for (cb = 0; cb < M; cb += TTE_WIN4_OCB) {
                     const int32_t ce = M - cb < TTE_WIN4_OCB ? M : cb + TTE_WIN4_OCB;
                     for (oc = cb; oc < ce; ++oc) {
