@@ -81,6 +81,57 @@ static TTE_ALWAYS_INLINE void fc_dot4(const uint32_t *xw, const int8_t *w0, int3
     acc[3] = a3;
 }
 
+/* Where fc_pass's loop over quads of rows finds the widened x and its end, the step from
+ * the end of a quad's rows in the pass to the next quad's, and the end of the sums. */
+typedef struct {
+    const uint32_t *xw, *end;
+    int32_t wstep;
+    const int32_t *acc_end;
+} fc_pass_t;
+
+/* One asm loop over the four-row quads of a pass: acc[4 q .. 4 q + 3] += rows w0 + (4 q + j) k
+ * (j < 4) against the kc widened values at xw, for q < nq; kc is 16 i (i >= 1) or 16 i + 8
+ * (i >= 1, pre8: eight values first). */
+#define TTE_FC_PASS(PRE)                                                                                    \
+    __asm__ volatile("2:\n\t"                                                                               \
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                       \
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" PRE "1:\n\t" TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 \
+                         TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4                                    \
+                     "ldr %[w], [%[pp], #4]\n\t"                                                            \
+                     "cmp %[xp], %[w]\n\t"                                                                  \
+                     "bne 1b\n\t"                                                                           \
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                  \
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                  \
+                     "ldr %[w], [%[pp], #8]\n\t"                                                            \
+                     "add %[wa], %[wa], %[w]\n\t"                                                           \
+                     "add %[wb], %[wb], %[w]\n\t"                                                           \
+                     "ldr %[w], [%[pp], #12]\n\t"                                                           \
+                     "cmp %[ao], %[w]\n\t"                                                                  \
+                     "bne 2b"                                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),        \
+                       [wa] "+r"(wa), [wb] "+r"(wb), [ao] "+r"(ao), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), \
+                       [we] "=&r"(we)                                                                       \
+                     : [k] "r"(k), [pp] "r"(pp)                                                             \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w0, int32_t k, int32_t *acc,
+                                 int32_t nq)
+{
+    const fc_pass_t prm = {xw, xw + kc / 2, 4 * k - kc, acc + 4 * nq};
+    const fc_pass_t *pp = &prm;
+    const int8_t *wa = w0, *wb = w0 + 2 * (size_t)k;
+    int32_t *ao = acc;
+    const uint32_t *xq;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe, xo, w, we;
+    if (kc & 8) {
+        TTE_FC_PASS(TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4);
+    } else {
+        TTE_FC_PASS("");
+    }
+}
+
 /* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
 static void fc_widen(const int8_t *x, int32_t kc, uint32_t zz, uint32_t *xw)
 {
@@ -127,32 +178,19 @@ static TTE_ALWAYS_INLINE void fc_out4(const rq_t *r, int32_t per_channel, const 
     }
 }
 
-/* Outputs [0, N & ~3) of row xr (K inputs, k8 = K & ~7 > 0); x widened once when
- * k8 <= TTE_FC_WIDE_MAX, else in passes over blocks of outputs. */
+/* Outputs [0, N & ~3) of row xr (K inputs, k8 = K & ~7 > 0) in blocks of TTE_FC_BLOCK;
+ * x widened once when k8 <= TTE_FC_WIDE_MAX, else once per block and pass. */
 TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const int8_t *xr, const int8_t *w,
-                       const int32_t *bias, int8_t *yr)
+                               const int32_t *bias, int8_t *yr)
 {
     const int32_t K = p->in_features, N4 = p->out_features & ~3, k8 = K & ~7, zp = p->in_zp;
+    const int32_t single = k8 <= TTE_FC_WIDE_MAX;
     const uint32_t zz = pack16(zp, zp);
     uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
     int32_t acc[TTE_FC_BLOCK];
-    int32_t n, nb, k0, j;
-    if (k8 <= TTE_FC_WIDE_MAX) {
+    int32_t n, nb, k0;
+    if (single) {
         fc_widen(xr, k8, zz, xw);
-        for (n = 0; n < N4; n += 4) {
-            const int8_t *wn = w + (size_t)n * K;
-            for (j = 0; j < 4; ++j) {
-                acc[j] = bias ? bias[n + j] : 0;
-            }
-            fc_dot4(xw, wn, K, k8, acc);
-            if (k8 < K) {
-                for (j = 0; j < 4; ++j) {
-                    acc[j] = fc_tail(xr, wn + (size_t)j * K, k8, K, zp, acc[j]);
-                }
-            }
-            fc_out4(r, p->per_channel, acc, n, yr + n);
-        }
-        return;
     }
     for (nb = 0; nb < N4; nb += TTE_FC_BLOCK) {
         const int32_t ne = N4 - nb < TTE_FC_BLOCK ? N4 : nb + TTE_FC_BLOCK;
@@ -161,13 +199,25 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
         }
         for (k0 = 0; k0 < k8; k0 += TTE_FC_WIDE_MAX) {
             const int32_t kc = k8 - k0 < TTE_FC_WIDE_MAX ? k8 - k0 : TTE_FC_WIDE_MAX;
-            fc_widen(xr + k0, kc, zz, xw);
-            for (n = nb; n < ne; n += 4) {
-                fc_dot4(xw, w + (size_t)n * K + k0, K, kc, acc + (n - nb));
+            if (!single) {
+                fc_widen(xr + k0, kc, zz, xw);
+            }
+            if (kc >= 16) {
+                /* 16 i or 16 i + 8 values, i >= 1: the quads in one asm loop */
+                fc_pass(xw, kc, w + (size_t)nb * K + k0, K, acc, (ne - nb) / 4);
+            } else {
+                for (n = nb; n < ne; n += 4) {
+                    fc_dot4(xw, w + (size_t)n * K + k0, K, kc, acc + (n - nb));
+                }
             }
         }
-        for (n = nb; n < ne; ++n) {
-            yr[n] = fc_out(r, p->per_channel, fc_tail(xr, w + (size_t)n * K, k8, K, zp, acc[n - nb]), n);
+        if (k8 < K) {
+            for (n = nb; n < ne; ++n) {
+                acc[n - nb] = fc_tail(xr, w + (size_t)n * K, k8, K, zp, acc[n - nb]);
+            }
+        }
+        for (n = nb; n < ne; n += 4) {
+            fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
         }
     }
 }
