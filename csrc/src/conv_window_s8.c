@@ -227,9 +227,10 @@ static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
 
 /* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values; c0 in row ky of
  * taps) of a pixel whose window lies inside the image with contiguous taps in a row, into
- * slot s: row ky of the window starts at x0 + ky * rstride. */
+ * slot s of a buffer of gs words a group of four values (two per slot): row ky of the
+ * window starts at x0 + ky * rstride. */
 static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstride, int32_t rw, int32_t c0, int32_t c1,
-                                                int32_t ky, int16_t *buf, int32_t s, uint32_t nz)
+                                                int32_t ky, int16_t *buf, int32_t s, uint32_t nz, int32_t gs)
 {
     uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
     const int8_t *row = x0 + (size_t)ky * rstride;
@@ -243,15 +244,15 @@ static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstrid
             dst[0] = sxtab16(nz, u);
             dst[1] = sxtab16_ror8(nz, u);
             src += 4;
-            dst += 8;
+            dst += gs;
         }
-        for (; src != end; src += 8, dst += 16) {
+        for (; src != end; src += 8, dst += 2 * gs) {
             /* two words a pass */
             const uint32_t u = load4(src), v = load4(src + 4);
             dst[0] = sxtab16(nz, u);
             dst[1] = sxtab16_ror8(nz, u);
-            dst[8] = sxtab16(nz, v);
-            dst[9] = sxtab16_ror8(nz, v);
+            dst[gs] = sxtab16(nz, v);
+            dst[gs + 1] = sxtab16_ror8(nz, v);
         }
         c += n;
         off = 0;
@@ -261,9 +262,9 @@ static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstrid
 
 /* Window values [c0, c1) (multiples of 4) of output pixel (oy, ox) into slot s, when every
  * tap is whole words (in_c a multiple of 4): tap by tap, x - zp from the image or zeros
- * for a tap in the padding. */
+ * for a tap in the padding; gs as for win4_widen_inside. */
 static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
-                            int32_t c1, int16_t *buf, int32_t s, uint32_t nz)
+                            int32_t c1, int16_t *buf, int32_t s, uint32_t nz, int32_t gs)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c;
@@ -284,13 +285,13 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
         int32_t q;
         if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
             const int8_t *src = xb + ((size_t)iy * g->in_w + ix) * C + (c - tap * C);
-            for (q = 0; q < words; ++q, src += 4, dst += 8) {
+            for (q = 0; q < words; ++q, src += 4, dst += gs) {
                 const uint32_t u = load4(src);
                 dst[0] = sxtab16(nz, u);
                 dst[1] = sxtab16_ror8(nz, u);
             }
         } else {
-            for (q = 0; q < words; ++q, dst += 8) {
+            for (q = 0; q < words; ++q, dst += gs) {
                 dst[0] = 0;
                 dst[1] = 0;
             }
@@ -300,6 +301,81 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
             kx = 0;
             ++ky;
         }
+    }
+}
+
+/* window values per eight-pixel pass (16 bytes of stack a value; a multiple of 16 that
+ * divides 9 x 16) and output channels whose sums win8_pass keeps (32 bytes each) */
+#define TTE_WIN8_CHUNK 48
+#define TTE_WIN8_OCB 16
+
+/* One weight word of one channel by eight pixels (slot 0 last, its load post-indexed past
+ * the group of 64 bytes). */
+#define TTE_WIN8_PX(off, a)                                                             \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_WIN8_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
+        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* Where win8_pass finds the chunk and its end, the step from the end of one channel's
+ * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
+typedef struct {
+    const int16_t *buf, *end;
+    int32_t wstep;
+    const int32_t *acc_end;
+    int32_t *ao;
+} win8_pass_t;
+
+/* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
+ * bounds and the sums' pointer stay in prm. */
+#define TTE_WIN8_PASS(PRE)                                                                             \
+    __asm__ volatile("2:\n\t"                                                                          \
+                     "ldr %[e], %[aom]\n\t"                                                            \
+                     "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
+                     "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
+                     "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
+                     "ldr %[xp], %[bufm]\n\t" PRE "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD     \
+                         TTE_WIN8_WORD "ldr %[e], %[endm]\n\t"                                         \
+                                       "cmp %[xp], %[e]\n\t"                                          \
+                                       "bne 1b\n\t"                                                   \
+                                       "ldr %[e], %[aom]\n\t"                                         \
+                                       "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
+                                       "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
+                                       "strd %[a4], %[a5], [%[e], #-16]\n\t"                          \
+                                       "strd %[a6], %[a7], [%[e], #-8]\n\t"                           \
+                                       "str %[e], %[aom]\n\t"                                         \
+                                       "ldr %[w], %[wsm]\n\t"                                         \
+                                       "add %[wp], %[wp], %[w]\n\t"                                   \
+                                       "ldr %[w], %[aem]\n\t"                                         \
+                                       "cmp %[e], %[w]\n\t"                                           \
+                                       "bne 2b"                                                       \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao)     \
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
+                       [aem] "m"(prm.acc_end)                                                          \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
+                                   int32_t *acc, int32_t nch)
+{
+    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    if (pre8) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD);
+    } else {
+        TTE_WIN8_PASS("");
     }
 }
 
@@ -363,16 +439,16 @@ static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8
     }
 }
 
-/* The output stage of win4_pass's sums (channels [c0, c1), pixel q at yq[q]); locals for
- * what the int8 stores could alias. */
-static void win4_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *const yq[4])
+/* The output stage of four pixels' sums (channels [c0, c1), channel c's at acc[as (c - c0)],
+ * pixel q's output at yq[q]); locals for what the int8 stores could alias. */
+static void win4_out(const rq_t *r, const int32_t *acc, int32_t as, int32_t c0, int32_t c1, int8_t *const yq[4])
 {
     int8_t *const y0 = yq[0], *const y1 = yq[1], *const y2 = yq[2], *const y3 = yq[3];
     const int32_t *const mult = r->mult, *const shift = r->shift;
     const int32_t zp2 = r->zp2;
     int32_t oc;
     if (r->mode == 2) {
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
             const int32_t mu = mult[oc], sh = shift[oc];
             y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
             y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
@@ -381,7 +457,7 @@ static void win4_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, 
         }
     } else if (r->mode == 1) {
         const int32_t lo = r->lo, hi = r->hi;
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
             const int32_t mu = mult[oc], sh = shift[oc];
             y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
             y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
@@ -389,7 +465,7 @@ static void win4_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, 
             y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
         }
     } else {
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
             y0[oc] = rq(r, acc[0], oc);
             y1[oc] = rq(r, acc[1], oc);
             y2[oc] = rq(r, acc[2], oc);
@@ -414,15 +490,61 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t pass4 = last_n % 16 == 0 || (last_n % 8 == 0 && last_n >= 24);
     /* the other windows tap by tap when every tap is whole words */
     const int32_t taps4 = g->in_c % 4 == 0;
+    /* eight pixels a pass where every window is widened by words and every chunk is whole
+     * loop passes */
+    const int32_t last8 = L - (L - 1) / TTE_WIN8_CHUNK * TTE_WIN8_CHUNK;
+    const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
-    int16_t buf[4 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
+    int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
+        __attribute__((aligned(8)));
     int32_t acc[4 * TTE_WIN4_OCB];
     int32_t b, i, q, oc, cb, c0, ky0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
         int32_t py = 0, px = 0;
-        for (i = 0; npx - i >= 3; i += 4) {
+        for (i = 0; pass8 && npx - i >= 8; i += 8) {
+            int8_t *y8[8];
+            const int8_t *x8[8];
+            int32_t oy8[8], ox8[8];
+            for (q = 0; q < 8; ++q) {
+                const int32_t iy = py * g->stride_h - g->pad_top, ix = px * g->stride_w - g->pad_left;
+                oy8[q] = py;
+                ox8[q] = px;
+                y8[q] = yb + (size_t)(i + q) * M;
+                x8[q] = iy >= 0 && iy + (g->k_h - 1) * g->dil_h < g->in_h && ix >= 0 && ix + g->k_w - 1 < g->in_w
+                            ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
+                            : NULL;
+                if (++px == g->out_w) {
+                    px = 0;
+                    ++py;
+                }
+            }
+            for (cb = 0; cb < M; cb += TTE_WIN8_OCB) {
+                const int32_t ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
+                for (oc = cb; oc < ce; ++oc) {
+                    int32_t *ao = acc + 8 * (oc - cb);
+                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
+                }
+                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN8_CHUNK) {
+                    const int32_t n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
+                    while ((ky0 + 1) * RW <= c0) {
+                        ++ky0;
+                    }
+                    for (q = 0; q < 8; ++q) {
+                        if (x8[q] != NULL) {
+                            win4_widen_inside(x8[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 16);
+                        } else {
+                            win4_widen_taps(p, xb, oy8[q], ox8[q], c0, c0 + n, buf, q, nz, 16);
+                        }
+                    }
+                    win8_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
+                }
+                win4_out(&r, acc, 8, cb, ce, y8);
+                win4_out(&r, acc + 4, 8, cb, ce, y8 + 4);
+            }
+        }
+        for (; npx - i >= 3; i += 4) {
             /* past the last pixel the last one repeats (the same bytes stored again) */
             int8_t *yq[4];
             const int8_t *x0[4];
@@ -466,16 +588,16 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         }
                         for (q = 0; q < 4; ++q) {
                             if (x0[q] != NULL) {
-                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
+                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 8);
                             } else if (taps4) {
-                                win4_widen_taps(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, nz);
+                                win4_widen_taps(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, nz, 8);
                             } else {
                                 win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
                             }
                         }
                         win4_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
                     }
-                    win4_out(&r, acc, cb, ce, yq);
+                    win4_out(&r, acc, 4, cb, ce, yq);
                 }
                 continue;
             }
@@ -491,7 +613,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     }
                     for (q = 0; q < 4; ++q) {
                         if (x0[q] != NULL) {
-                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz);
+                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 8);
                         } else {
                             win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
                         }
