@@ -281,11 +281,11 @@ def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
     conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
     DS-CNN's 10x4 over one channel, dilation, odd pixel and channel counts, windows of
-    more than one 144-value pass and not a multiple of eight."""
+    more than one pass and not a multiple of eight or sixteen."""
     rng = np.random.default_rng(5900 + seed)
     n = 2 if seed % 5 == 4 else 1
     kh, kw, cin = [(3, 3, 16), (10, 4, 1), (3, 3, 20), (2, 3, 7), (3, 3, 33), (5, 2, 4)][seed % 6]
-    d = (1, 2) if seed == 3 else (1, 1)
+    d = (1, 2) if seed in (3, 12) else (1, 1)
     h, w = int(rng.integers(kh, kh + 5)), int(rng.integers(2 * kw, 2 * kw + 5))
     cout = int(rng.integers(1, 24)) if seed % 3 else 64
     s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
@@ -365,12 +365,13 @@ def _fc_case(seed: int) -> Case:
 
 
 def _wide_fc_case(seed: int) -> Case:
-    """Fully connected layers long enough for the DSP path (eight inputs per pass, x widened
-    up to 128 inputs, unpacked per word above): input tails, output tails, every activation."""
+    """Fully connected layers long enough for the DSP path (x widened 128 inputs a pass; longer
+    rows in several passes over blocks of 32 outputs, FC-AE's 640 inputs): input tails,
+    output tails, several output blocks, every activation."""
     rng = np.random.default_rng(5800 + seed)
     rows = 2 if seed % 4 == 3 else 1
-    k = (8, 29, 64, 131, 256, 300)[seed % 6]
-    nout = int(rng.integers(3, 19))
+    k = (8, 29, 64, 131, 256, 300, 640, 136)[seed % 8] if seed < 8 else (640, 300, 136, 264)[seed % 4]
+    nout = int(rng.integers(3, 19)) if seed < 8 else int(rng.integers(33, 72))
     g = new_graph({"x": ((rows, k), "int8", rand_q(rng))})
     if seed % 2:
         wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
@@ -393,6 +394,20 @@ def _binary_case(op: str, seed: int) -> Case:
     g.add_node(op, ["a", "b"], "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
     g.outputs = ["y"]
     return Case(f"{op}_{seed}", g, random_feeds(g, rng))
+
+
+def _wide_add_case(seed: int) -> Case:
+    """ADDs of at least 512 values (the table path of elementwise_s8.c): either input the one
+    of the larger scale, every activation, one with equal scales (no table)."""
+    rng = np.random.default_rng(250 + seed)
+    shape = ((1, 8, 8, 16), (1, 16, 16, 4), (1, 4, 4, 37))[seed % 3]
+    qa, qb = rand_q(rng), rand_q(rng)
+    if seed == 5:
+        qb = q(float(qa.scale[0]), int(rng.integers(-40, 41)))
+    g = new_graph({"a": (shape, "int8", qa), "b": (shape, "int8", qb)})
+    g.add_node("add", ["a", "b"], "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    return Case(f"add_wide_{seed}", g, random_feeds(g, rng))
 
 
 def _unary_case(op: str, seed: int) -> Case:
@@ -666,12 +681,13 @@ def forward_cases() -> list[Case]:
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_small_pointwise_case(s) for s in range(24)]
-    cases += [_window_conv_case(s) for s in range(12)]
+    cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
-    cases += [_wide_fc_case(s) for s in range(8)]
+    cases += [_wide_fc_case(s) for s in range(12)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
+    cases += [_wide_add_case(s) for s in range(6)]
     for op in ("relu", "clip", "quantize"):
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]

@@ -39,6 +39,101 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
 }
 
 #if defined(__ARM_FEATURE_DSP)
+/* output channels whose sums stem_pass keeps on the stack at a time (16 bytes each) */
+#define TTE_STEM_OCB 16
+
+/* Where stem_pass's loop over channels finds the windows, the step from the end of one
+ * channel's weight words to the next channel's, and the end of the sums. */
+typedef struct {
+    const int16_t *win;
+    int32_t wstep;
+    const int32_t *acc_end;
+} stem_pass_t;
+
+/* acc[4 c .. 4 c + 3] = the four pixels' windows (win[q], TTE_CONV_WIN values apart) against
+ * channel c's nw weight words (from w0 + c * n; c < nch), from the sums already in acc; the
+ * whole loop over the channels in registers. */
+TTE_NOINLINE static void stem_pass(const int16_t *win, int32_t nw, int32_t n, const int8_t *w0, int32_t *acc,
+                                   int32_t nch)
+{
+    const stem_pass_t prm = {win, n - 4 * nw, acc + 4 * nch};
+    const stem_pass_t *pp = &prm;
+    const int16_t *const end = win + 4 * nw;
+    const int8_t *wp = w0;
+    int32_t *ao = acc;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3;
+    uint32_t e, o, w, we;
+    __asm__ volatile("2:\n\t"
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
+                     "ldr %[xp], [%[pp]]\n\t"
+                     "1:\n\t"
+                     "ldr %[w], [%[wp]], #4\n\t"
+                     "sxtb16 %[we], %[w]\n\t"
+                     "sxtb16 %[w], %[w], ror #8\n\t"
+                     "ldrd %[e], %[o], [%[xp], #64]\n\t"
+                     "smlad %[a1], %[e], %[we], %[a1]\n\t"
+                     "smlad %[a1], %[o], %[w], %[a1]\n\t"
+                     "ldrd %[e], %[o], [%[xp], #128]\n\t"
+                     "smlad %[a2], %[e], %[we], %[a2]\n\t"
+                     "smlad %[a2], %[o], %[w], %[a2]\n\t"
+                     "ldrd %[e], %[o], [%[xp], #192]\n\t"
+                     "smlad %[a3], %[e], %[we], %[a3]\n\t"
+                     "smlad %[a3], %[o], %[w], %[a3]\n\t"
+                     "ldrd %[e], %[o], [%[xp]], #8\n\t"
+                     "smlad %[a0], %[e], %[we], %[a0]\n\t"
+                     "smlad %[a0], %[o], %[w], %[a0]\n\t"
+                     "cmp %[xp], %[end]\n\t"
+                     "bne 1b\n\t"
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
+                     "ldr %[w], [%[pp], #4]\n\t"
+                     "add %[wp], %[wp], %[w]\n\t"
+                     "ldr %[w], [%[pp], #8]\n\t"
+                     "cmp %[ao], %[w]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),
+                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)
+                     : [end] "r"(end), [pp] "r"(pp)
+                     : "cc", "memory");
+}
+
+/* The output stage of stem_pass's sums (channels [c0, c1), four pixels out_c apart from
+ * y0); locals for what the int8 stores could alias. */
+static void stem_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *y0, int32_t out_c)
+{
+    int8_t *const y1 = y0 + out_c, *const y2 = y1 + out_c, *const y3 = y2 + out_c;
+    const int32_t *const mult = r->mult, *const shift = r->shift;
+    const int32_t zp2 = r->zp2;
+    int32_t oc;
+    if (r->mode == 2) {
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
+            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
+            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
+            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
+        }
+    } else if (r->mode == 1) {
+        const int32_t lo = r->lo, hi = r->hi;
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
+            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
+            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
+            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += 4) {
+            y0[oc] = rq(r, acc[0], oc);
+            y1[oc] = rq(r, acc[1], oc);
+            y2[oc] = rq(r, acc[2], oc);
+            y3[oc] = rq(r, acc[3], oc);
+        }
+    }
+}
+
 /* The DSP form: four pixels per pass over the weights. A window inside the input is
  * gathered through a table of x offsets (built once per call, already in SMLAD order);
  * the window is padded to a multiple of four with zeros, and the last weight word is
@@ -52,7 +147,8 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
     const rq_t r = rq_init(p, fast);
     int16_t win[4][TTE_CONV_WIN] __attribute__((aligned(8)));
     int16_t off[TTE_CONV_WIN];
-    int32_t b, oy, ox, oc, i, q, ky, kx, c;
+    int32_t acc[4 * TTE_STEM_OCB];
+    int32_t b, oy, ox, oc, oc0, i, q, ky, kx, c;
     for (ky = 0, i = 0; ky < g->k_h; ++ky) {
         for (kx = 0; kx < g->k_w; ++kx) {
             for (c = 0; c < g->in_c; ++c, ++i) {
@@ -90,10 +186,28 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
                         d[(i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1)] = 0;
                     }
                 }
+                if (TTE_CONV_WIN == 32 && npx == 4 && np > 0) {
+                    /* whole weight words of every channel but a last one whose window ends
+                     * inside a word (its bytes end the weight): the channel loop in stem_pass */
+                    const int32_t nfast = n % 4 == 0 ? g->out_c : g->out_c - 1;
+                    int32_t cb;
+                    for (cb = 0; cb < nfast; cb += TTE_STEM_OCB) {
+                        const int32_t nch = nfast - cb < TTE_STEM_OCB ? nfast - cb : TTE_STEM_OCB;
+                        int32_t *ao = acc;
+                        for (oc = cb; oc < cb + nch; ++oc, ao += 4) {
+                            ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
+                        }
+                        stem_pass(&win[0][0], np / 4, n, w + (size_t)cb * n, acc, nch);
+                        stem_out(&r, acc, cb, cb + nch, yr + (size_t)ox * g->out_c, g->out_c);
+                    }
+                    oc0 = nfast;
+                } else {
+                    oc0 = 0;
+                }
                 /* one output channel over the four pixels at a time: its four accumulators,
                  * one unpacked weight word and one window word stay in registers; the last
                  * row's partial weight word is assembled from the bytes that exist */
-                for (oc = 0; oc < g->out_c; ++oc) {
+                for (oc = oc0; oc < g->out_c; ++oc) {
                     const int8_t *wp = w + (size_t)oc * n;
                     int32_t a0 = bias ? bias[oc] : 0;
                     int32_t a1 = a0, a2 = a0, a3 = a0;

@@ -3,24 +3,107 @@
  * __ARM_FEATURE_DSP); elsewhere tte_conv2d_s8 runs the generic loop nest, which gives the
  * same bytes (integer sums; tests/test_qemu_kernels.py).
  *
- * Two output pixels at a time, without an im2col of the image: the two windows' x - zp
+ * Four output pixels at a time, without an im2col of the image: the four windows' x - zp
  * (zero for a tap in the padding) are widened to int16 once, word by word interleaved
- * (pixel 0's even and odd lanes, then pixel 1's), TTE_WIN_CHUNK values at a time; every
- * pair of output channels then runs over the chunk with SMLAD, each weight word unpacked
- * once for both pixels and each widened pair of x used for both channels. */
+ * (pixel 0's even and odd lanes, then pixel 1's, ...), TTE_WIN_CHUNK values at a time;
+ * every output channel then runs over the chunk with SMLAD, each weight word unpacked once
+ * for the four pixels. */
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* window values widened per pass (stack: 4 bytes a value; 144: a 3x3 window of 16
- * channels in one pass) */
-#define TTE_WIN_CHUNK 144
+/* window values widened per pass (stack: 8 bytes a value; 16 k + 8: half a 3x3 window of
+ * 16 channels, a quarter of 32, an eighth of 64) */
+#define TTE_WIN_CHUNK 72
 
-/* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0). */
+/* value j of the chunk for pixel slot s (0-3): word 8 (j / 4) + 2 s + j % 2, halfword
+ * (j / 2) % 2, the lanes SXTB16 and SXTB16 ROR #8 give a weight word */
+static inline size_t win4_index(int32_t j, int32_t s)
+{
+    return (size_t)2 * (8 * (j >> 2) + 2 * s + (j & 1)) + ((j >> 1) & 1);
+}
+
+/* values [a, b) of the chunk for slot s: x - zp from src (value a), or 0 when src is NULL */
+static void win4_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_t *src, int32_t zp, uint32_t zz)
+{
+    for (; a < b && (a & 3); ++a) {
+        buf[win4_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+    if (a + 3 < b) {
+        /* whole words: each group of four values sixteen halfwords on */
+        uint32_t *dst = (uint32_t *)(void *)(buf + win4_index(a, s));
+        const int32_t groups = (b - a) >> 2;
+        int32_t q;
+        if (src) {
+            for (q = 0; q < groups; ++q) {
+                const uint32_t u = load4(src + 4 * q);
+                dst[8 * q] = tte_ssub16(tte_sxtb16(u), zz);
+                dst[8 * q + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+            }
+            src += 4 * groups;
+        } else {
+            for (q = 0; q < groups; ++q) {
+                dst[8 * q] = 0;
+                dst[8 * q + 1] = 0;
+            }
+        }
+        a += 4 * groups;
+    }
+    for (; a < b; ++a) {
+        buf[win4_index(a, s)] = (int16_t)(src ? *src++ - zp : 0);
+    }
+}
+
+/* One weight word (four window values) of one channel (wp) by four pixels (xp; slot 0
+ * last, its load post-indexed past the group). */
+#define TTE_WIN4_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+#define TTE_WIN4_OPERANDS                                                                                   \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp), [e] "=&r"(e), \
+      [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)                                                             \
+    : [end] "r"(end)                                                                                         \
+    : "cc", "memory"
+
+/* a0..a3 (pixels 0-3 of one channel) += the values of the widened buffer buf up to end
+ * (a positive multiple of 8 values) against the weights at wp0: sixteen values per loop
+ * pass, eight more first when their count is not a multiple of 16 (odd8). */
+#define TTE_WIN_DOT41(buf, end, odd8, wp0)                                                                \
+    do {                                                                                                  \
+        const int16_t *xp = (buf);                                                                        \
+        const int8_t *wp = (wp0);                                                                         \
+        uint32_t e, o, w, we;                                                                             \
+        if (odd8) {                                                                                       \
+            __asm__ volatile(TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_OPERANDS);                              \
+        }                                                                                                 \
+        if (xp != (end)) {                                                                                \
+            __asm__ volatile("1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD               \
+                             "cmp %[xp], %[end]\n\t"                                                      \
+                             "bne 1b" TTE_WIN4_OPERANDS);                                                 \
+        }                                                                                                 \
+    } while (0)
+
+/* Window values [c0, c1) of output pixel (oy, ox) of image xb into slot s (relative to c0)
+ * of a four-slot buffer (four), else of a two-slot one (win_fill's, conv_s8.h). */
+#define WIN_FILL(...) (four ? win4_fill(__VA_ARGS__) : win_fill(__VA_ARGS__))
 static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
-                      int32_t c1, int16_t *buf, int32_t s, uint32_t zz)
+                      int32_t c1, int16_t *buf, int32_t s, uint32_t zz, int32_t four)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, RW = g->k_w * C;
@@ -52,7 +135,7 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
                     const int32_t ix = ix0 + kx * g->dil_w;
                     const int32_t in = kx >= kx0 && kx < kx1;
                     if (lo < hi) {
-                        win_fill(buf, s, lo - c0, hi - c0,
+                        WIN_FILL(buf, s, lo - c0, hi - c0,
                                  in ? xb + ((size_t)iy * g->in_w + ix) * C + (lo - a) : NULL, p->in_zp, zz);
                     }
                 }
@@ -63,80 +146,526 @@ static void win_widen(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t
             /* [rs, vs) and [ve, re) are padding, [vs, ve) comes from row; all clipped to the chunk */
             int32_t lo = rs > c0 ? rs : c0, hi = vs < c1 ? vs : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
             lo = vs > c0 ? vs : c0;
             hi = ve < c1 ? ve : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, row + (lo - vs), p->in_zp, zz);
             }
             lo = ve > c0 ? ve : c0;
             hi = re < c1 ? re : c1;
             if (lo < hi) {
-                win_fill(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
+                WIN_FILL(buf, s, lo - c0, hi - c0, NULL, p->in_zp, zz);
             }
         }
     }
 }
 
-void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                              const int32_t *bias, int8_t *y)
+/* Where win4_pass's loop over channels finds the chunk, the step from the end of one
+ * channel's weights in the chunk to the next channel's, and the end of the sums. */
+typedef struct {
+    const int16_t *buf;
+    int32_t wstep;
+    const int32_t *acc_end;
+} win4_pass_t;
+
+/* acc[4 c .. 4 c + 3] (pixels 0-3 of channel c < nch) += the n widened values of buf
+ * against channel c's weights, w0 + c * L; the whole loop over the channels in registers.
+ * n is a positive multiple of 16, or with pre8 eight more than one (eight values first). */
+#define TTE_WIN4_PASS(PRE)                                                                              \
+    __asm__ volatile("2:\n\t"                                                                           \
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                               \
+                     "ldr %[xp], [%[pp]]\n\t" PRE "1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD TTE_WIN4_WORD       \
+                         TTE_WIN4_WORD "cmp %[xp], %[end]\n\t"                                            \
+                                       "bne 1b\n\t"                                                      \
+                                       "strd %[a0], %[a1], [%[ao]], #16\n\t"                             \
+                                       "strd %[a2], %[a3], [%[ao], #-8]\n\t"                             \
+                                       "ldr %[w], [%[pp], #4]\n\t"                                       \
+                                       "add %[wp], %[wp], %[w]\n\t"                                      \
+                                       "ldr %[w], [%[pp], #8]\n\t"                                       \
+                                       "cmp %[ao], %[w]\n\t"                                             \
+                                       "bne 2b"                                                          \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),   \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we) \
+                     : [end] "r"(end), [pp] "r"(pp)                                                      \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
+                                   int32_t *acc, int32_t nch)
+{
+    const win4_pass_t prm = {buf, L - n, acc + 4 * nch};
+    const win4_pass_t *pp = &prm;
+    const int16_t *const end = buf + 4 * n;
+    const int8_t *wp = w0;
+    int32_t *ao = acc;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3;
+    uint32_t e, o, w, we;
+    if (pre8) {
+        TTE_WIN4_PASS(TTE_WIN4_WORD TTE_WIN4_WORD);
+    } else {
+        TTE_WIN4_PASS("");
+    }
+}
+
+/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
+ * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
+static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+
+/* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values; c0 in row ky of
+ * taps) of a pixel whose window lies inside the image with contiguous taps in a row, into
+ * slot s of a buffer of gs words a group of four values (two per slot): row ky of the
+ * window starts at x0 + ky * rstride. */
+static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstride, int32_t rw, int32_t c0, int32_t c1,
+                                                int32_t ky, int16_t *buf, int32_t s, uint32_t nz, int32_t gs)
+{
+    uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
+    const int8_t *row = x0 + (size_t)ky * rstride;
+    int32_t off = c0 - ky * rw, c = c0;
+    while (c < c1) {
+        const int32_t n = rw - off < c1 - c ? rw - off : c1 - c;
+        const int8_t *src = row + off;
+        const int8_t *const end = src + n;
+        if (n & 4) {
+            const uint32_t u = load4(src);
+            dst[0] = sxtab16(nz, u);
+            dst[1] = sxtab16_ror8(nz, u);
+            src += 4;
+            dst += gs;
+        }
+        for (; src != end; src += 8, dst += 2 * gs) {
+            /* two words a pass */
+            const uint32_t u = load4(src), v = load4(src + 4);
+            dst[0] = sxtab16(nz, u);
+            dst[1] = sxtab16_ror8(nz, u);
+            dst[gs] = sxtab16(nz, v);
+            dst[gs + 1] = sxtab16_ror8(nz, v);
+        }
+        c += n;
+        off = 0;
+        row += rstride;
+    }
+}
+
+/* Window values [c0, c1) (multiples of 4) of output pixel (oy, ox) into slot s, when every
+ * tap is whole words (in_c a multiple of 4): tap by tap, x - zp from the image or zeros
+ * for a tap in the padding; gs as for win4_widen_inside. */
+static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
+                            int32_t c1, int16_t *buf, int32_t s, uint32_t nz, int32_t gs)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c;
+    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    uint32_t *dst = (uint32_t *)(void *)buf + 2 * s;
+    int32_t tap = 0, ky = 0, kx = 0, c = 0;
+    while ((tap + 1) * C <= c0) {
+        ++tap;
+        if (++kx == g->k_w) {
+            kx = 0;
+            ++ky;
+        }
+    }
+    for (c = c0; c < c1; ++tap) {
+        const int32_t iy = iy0 + ky * g->dil_h, ix = ix0 + kx * g->dil_w;
+        const int32_t end = (tap + 1) * C < c1 ? (tap + 1) * C : c1;
+        const int32_t words = (end - c) >> 2;
+        int32_t q;
+        if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+            const int8_t *src = xb + ((size_t)iy * g->in_w + ix) * C + (c - tap * C);
+            for (q = 0; q < words; ++q, src += 4, dst += gs) {
+                const uint32_t u = load4(src);
+                dst[0] = sxtab16(nz, u);
+                dst[1] = sxtab16_ror8(nz, u);
+            }
+        } else {
+            for (q = 0; q < words; ++q, dst += gs) {
+                dst[0] = 0;
+                dst[1] = 0;
+            }
+        }
+        c = end;
+        if (++kx == g->k_w) {
+            kx = 0;
+            ++ky;
+        }
+    }
+}
+
+/* window values per eight-pixel pass (16 bytes of stack a value; a multiple of 16 that
+ * divides 9 x 16) and output channels whose sums win8_pass keeps (32 bytes each) */
+#define TTE_WIN8_CHUNK 48
+#define TTE_WIN8_OCB 16
+
+/* One weight word of one channel by eight pixels (slot 0 last, its load post-indexed past
+ * the group of 64 bytes). */
+#define TTE_WIN8_PX(off, a)                                                             \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_WIN8_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
+        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* Where win8_pass finds the chunk and its end, the step from the end of one channel's
+ * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
+typedef struct {
+    const int16_t *buf, *end;
+    int32_t wstep;
+    const int32_t *acc_end;
+    int32_t *ao;
+} win8_pass_t;
+
+/* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
+ * bounds and the sums' pointer stay in prm. */
+#define TTE_WIN8_PASS(PRE)                                                                             \
+    __asm__ volatile("2:\n\t"                                                                          \
+                     "ldr %[e], %[aom]\n\t"                                                            \
+                     "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
+                     "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
+                     "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
+                     "ldr %[xp], %[bufm]\n\t" PRE "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD     \
+                         TTE_WIN8_WORD "ldr %[e], %[endm]\n\t"                                         \
+                                       "cmp %[xp], %[e]\n\t"                                          \
+                                       "bne 1b\n\t"                                                   \
+                                       "ldr %[e], %[aom]\n\t"                                         \
+                                       "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
+                                       "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
+                                       "strd %[a4], %[a5], [%[e], #-16]\n\t"                          \
+                                       "strd %[a6], %[a7], [%[e], #-8]\n\t"                           \
+                                       "str %[e], %[aom]\n\t"                                         \
+                                       "ldr %[w], %[wsm]\n\t"                                         \
+                                       "add %[wp], %[wp], %[w]\n\t"                                   \
+                                       "ldr %[w], %[aem]\n\t"                                         \
+                                       "cmp %[e], %[w]\n\t"                                           \
+                                       "bne 2b"                                                       \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao)     \
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
+                       [aem] "m"(prm.acc_end)                                                          \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
+                                   int32_t *acc, int32_t nch)
+{
+    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    if (pre8) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD);
+    } else {
+        TTE_WIN8_PASS("");
+    }
+}
+
+/* output channels per pass of win4_pass (and of the C loop when a window takes several
+ * chunks): their sums carry over between the chunks on the stack (16 bytes each) */
+#define TTE_WIN4_OCB 32
+
+/* Output pixels [i0, npx) of image xb (one or two: the tail of four-pixel passes) two at a
+ * time, each pair of channels by win_dot22 (conv_s8.h) over chunks of 2 TTE_WIN_CHUNK
+ * values; buf and acc are the caller's (4 TTE_WIN_CHUNK values, 2 M <= 4 TTE_WIN4_OCB
+ * sums). Past the last pixel the last one repeats. */
+static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xb, const int8_t *w,
+                      const int32_t *bias, int8_t *yb, int32_t i0, int16_t *buf, int32_t *acc, uint32_t zz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c, chunk = 2 * TTE_WIN_CHUNK;
+    const int32_t npx = g->out_h * g->out_w;
+    int32_t i, oc, c0, j;
+    for (i = i0; i < npx; i += 2) {
+        const int32_t i1 = i + 1 < npx ? i + 1 : i;
+        const int32_t oy0 = i / g->out_w, ox0 = i % g->out_w, oy1 = i1 / g->out_w, ox1 = i1 % g->out_w;
+        for (oc = 0; oc < M; ++oc) {
+            acc[2 * oc] = acc[2 * oc + 1] = bias ? bias[oc] : 0;
+        }
+        for (c0 = 0; c0 < L; c0 += chunk) {
+            const int32_t n = L - c0 < chunk ? L - c0 : chunk;
+            const int32_t n8 = n & ~7;
+            win_widen(p, xb, oy0, ox0, c0, c0 + n, buf, 0, zz, 0);
+            win_widen(p, xb, oy1, ox1, c0, c0 + n, buf, 1, zz, 0);
+            for (oc = 0; oc < M; oc += 2) {
+                /* an odd last channel runs twice against itself (k = 0) */
+                const int32_t two = oc + 1 < M;
+                const int8_t *wa = w + (size_t)oc * L + c0;
+                int32_t a[4] = {acc[2 * oc], acc[2 * oc + 1], two ? acc[2 * oc + 2] : 0, two ? acc[2 * oc + 3] : 0};
+                if (n8 > 0) {
+                    win_dot22(buf, wa, two ? L : 0, n8, a);
+                }
+                for (j = n8; j < n; ++j) {
+                    const int32_t w0 = wa[j], w1 = two ? wa[L + j] : 0;
+                    const int32_t x0 = buf[win_index(j, 0)], x1 = buf[win_index(j, 1)];
+                    a[0] += x0 * w0;
+                    a[1] += x1 * w0;
+                    a[2] += x0 * w1;
+                    a[3] += x1 * w1;
+                }
+                acc[2 * oc] = a[0];
+                acc[2 * oc + 1] = a[1];
+                if (two) {
+                    acc[2 * oc + 2] = a[2];
+                    acc[2 * oc + 3] = a[3];
+                }
+            }
+        }
+        {
+            int8_t *y0 = yb + (size_t)i * M, *y1 = yb + (size_t)i1 * M;
+            for (oc = 0; oc < M; ++oc) {
+                y0[oc] = rq(r, acc[2 * oc], oc);
+                y1[oc] = rq(r, acc[2 * oc + 1], oc);
+            }
+        }
+    }
+}
+
+/* The output stage of four pixels' sums (channels [c0, c1), channel c's at acc[as (c - c0)],
+ * pixel q's output at yq[q]); locals for what the int8 stores could alias. */
+static void win4_out(const rq_t *r, const int32_t *acc, int32_t as, int32_t c0, int32_t c1, int8_t *const yq[4])
+{
+    int8_t *const y0 = yq[0], *const y1 = yq[1], *const y2 = yq[2], *const y3 = yq[3];
+    const int32_t *const mult = r->mult, *const shift = r->shift;
+    const int32_t zp2 = r->zp2;
+    int32_t oc;
+    if (r->mode == 2) {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
+            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
+            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
+            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
+        }
+    } else if (r->mode == 1) {
+        const int32_t lo = r->lo, hi = r->hi;
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
+            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
+            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
+            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            y0[oc] = rq(r, acc[0], oc);
+            y1[oc] = rq(r, acc[1], oc);
+            y2[oc] = rq(r, acc[2], oc);
+            y3[oc] = rq(r, acc[3], oc);
+        }
+    }
+}
+
+TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                      const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const rq_t r = rq_init(p, fast);
-    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c;
+    const int32_t L = g->k_h * g->k_w * g->in_c, M = g->out_c, RW = g->k_w * g->in_c;
     const int32_t npx = g->out_h * g->out_w;
-    const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    int16_t buf[2 * TTE_WIN_CHUNK] __attribute__((aligned(8)));
-    int32_t acc[2 * TTE_WIN_OC];
-    int32_t b, i, oc, c0, j;
+    const int32_t ocb = L <= TTE_WIN_CHUNK ? M : TTE_WIN4_OCB;
+    const int32_t rstride = g->dil_h * g->in_w * g->in_c;
+    /* windows inside the image take the fast widening when each row of taps is whole words */
+    const int32_t words = g->dil_w == 1 && RW % 4 == 0;
+    /* chunks of 16 k values, or 16 k + 8 with k >= 1, for win4_pass */
+    const int32_t last_n = L - (L - 1) / TTE_WIN_CHUNK * TTE_WIN_CHUNK;
+    const int32_t pass4 = last_n % 16 == 0 || (last_n % 8 == 0 && last_n >= 24);
+    /* the other windows tap by tap when every tap is whole words */
+    const int32_t taps4 = g->in_c % 4 == 0;
+    /* eight pixels a pass where every window is widened by words and every chunk is whole
+     * loop passes */
+    const int32_t last8 = L - (L - 1) / TTE_WIN8_CHUNK * TTE_WIN8_CHUNK;
+    const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
+    const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
+    int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
+        __attribute__((aligned(8)));
+    int32_t acc[4 * TTE_WIN4_OCB];
+    int32_t b, i, q, oc, cb, c0, ky0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
-        for (i = 0; i < npx; i += 2) {
-            /* past the last pixel the last one repeats (the same bytes stored twice) */
-            const int32_t i1 = i + 1 < npx ? i + 1 : i;
-            const int32_t oy0 = i / g->out_w, ox0 = i % g->out_w, oy1 = i1 / g->out_w, ox1 = i1 % g->out_w;
-            for (oc = 0; oc < M; ++oc) {
-                acc[2 * oc] = acc[2 * oc + 1] = bias ? bias[oc] : 0;
+        int32_t py = 0, px = 0;
+        for (i = 0; pass8 && npx - i >= 8; i += 8) {
+            int8_t *y8[8];
+            const int8_t *x8[8];
+            int32_t oy8[8], ox8[8];
+            for (q = 0; q < 8; ++q) {
+                const int32_t iy = py * g->stride_h - g->pad_top, ix = px * g->stride_w - g->pad_left;
+                oy8[q] = py;
+                ox8[q] = px;
+                y8[q] = yb + (size_t)(i + q) * M;
+                x8[q] = iy >= 0 && iy + (g->k_h - 1) * g->dil_h < g->in_h && ix >= 0 && ix + g->k_w - 1 < g->in_w
+                            ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
+                            : NULL;
+                if (++px == g->out_w) {
+                    px = 0;
+                    ++py;
+                }
             }
-            for (c0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
-                const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
-                const int32_t n8 = n & ~7;
-                win_widen(p, xb, oy0, ox0, c0, c0 + n, buf, 0, zz);
-                win_widen(p, xb, oy1, ox1, c0, c0 + n, buf, 1, zz);
-                for (oc = 0; oc < M; oc += 2) {
-                    /* an odd last channel runs twice against itself (k = 0) */
-                    const int32_t two = oc + 1 < M;
-                    const int8_t *wa = w + (size_t)oc * L + c0;
-                    int32_t a[4] = {acc[2 * oc], acc[2 * oc + 1], two ? acc[2 * oc + 2] : 0,
-                                    two ? acc[2 * oc + 3] : 0};
-                    if (n8 > 0) {
-                        win_dot22(buf, wa, two ? L : 0, n8, a);
+            for (cb = 0; cb < M; cb += TTE_WIN8_OCB) {
+                const int32_t ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
+                for (oc = cb; oc < ce; ++oc) {
+                    int32_t *ao = acc + 8 * (oc - cb);
+                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
+                }
+                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN8_CHUNK) {
+                    const int32_t n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
+                    while ((ky0 + 1) * RW <= c0) {
+                        ++ky0;
                     }
-                    for (j = n8; j < n; ++j) {
-                        const int32_t w0 = wa[j], w1 = two ? wa[L + j] : 0;
-                        const int32_t x0 = buf[win_index(j, 0)], x1 = buf[win_index(j, 1)];
-                        a[0] += x0 * w0;
-                        a[1] += x1 * w0;
-                        a[2] += x0 * w1;
-                        a[3] += x1 * w1;
+                    for (q = 0; q < 8; ++q) {
+                        if (x8[q] != NULL) {
+                            win4_widen_inside(x8[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 16);
+                        } else {
+                            win4_widen_taps(p, xb, oy8[q], ox8[q], c0, c0 + n, buf, q, nz, 16);
+                        }
                     }
-                    acc[2 * oc] = a[0];
-                    acc[2 * oc + 1] = a[1];
-                    if (two) {
-                        acc[2 * oc + 2] = a[2];
-                        acc[2 * oc + 3] = a[3];
+                    win8_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
+                }
+                win4_out(&r, acc, 8, cb, ce, y8);
+                win4_out(&r, acc + 4, 8, cb, ce, y8 + 4);
+            }
+        }
+        for (; npx - i >= 3; i += 4) {
+            /* past the last pixel the last one repeats (the same bytes stored again) */
+            int8_t *yq[4];
+            const int8_t *x0[4];
+            int32_t oy[4], ox[4];
+            for (q = 0; q < 4; ++q) {
+                const int32_t iq = i + q < npx ? i + q : npx - 1;
+                int32_t iy, ix;
+                if (i + q < npx) {
+                    /* (py, px): the coordinates of pixel i + q */
+                    oy[q] = py;
+                    ox[q] = px;
+                    if (++px == g->out_w) {
+                        px = 0;
+                        ++py;
+                    }
+                } else {
+                    oy[q] = oy[q - 1];
+                    ox[q] = ox[q - 1];
+                }
+                yq[q] = yb + (size_t)iq * M;
+                iy = oy[q] * g->stride_h - g->pad_top;
+                ix = ox[q] * g->stride_w - g->pad_left;
+                x0[q] = words && iy >= 0 && iy + (g->k_h - 1) * g->dil_h < g->in_h && ix >= 0
+                                && ix + g->k_w - 1 < g->in_w
+                            ? xb + ((size_t)iy * g->in_w + ix) * g->in_c
+                            : NULL;
+            }
+            if (pass4) {
+                /* every chunk whole loop passes (eight values first in a chunk of 16 k + 8):
+                 * the channel loop in win4_pass, sums in acc */
+                for (cb = 0; cb < M; cb += TTE_WIN4_OCB) {
+                    const int32_t ce = M - cb < TTE_WIN4_OCB ? M : cb + TTE_WIN4_OCB;
+                    for (oc = cb; oc < ce; ++oc) {
+                        int32_t *ao = acc + 4 * (oc - cb);
+                        ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
+                    }
+                    for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                        const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
+                        while ((ky0 + 1) * RW <= c0) {
+                            ++ky0;
+                        }
+                        for (q = 0; q < 4; ++q) {
+                            if (x0[q] != NULL) {
+                                win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 8);
+                            } else if (taps4) {
+                                win4_widen_taps(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, nz, 8);
+                            } else {
+                                win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
+                            }
+                        }
+                        win4_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
+                    }
+                    win4_out(&r, acc, 4, cb, ce, yq);
+                }
+                continue;
+            }
+            for (cb = 0; cb < M; cb += ocb) {
+                const int32_t ce = M - cb < ocb ? M : cb + ocb;
+                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
+                    const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
+                    const int32_t n8 = n & ~7, odd8 = n8 & 8;
+                    const int32_t first = c0 == 0, last = c0 + n == L;
+                    const int16_t *const end = buf + 4 * n8;
+                    while ((ky0 + 1) * RW <= c0) {
+                        ++ky0;
+                    }
+                    for (q = 0; q < 4; ++q) {
+                        if (x0[q] != NULL) {
+                            win4_widen_inside(x0[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 8);
+                        } else {
+                            win_widen(p, xb, oy[q], ox[q], c0, c0 + n, buf, q, zz, 1);
+                        }
+                    }
+                    for (oc = cb; oc < ce; ++oc) {
+                        const int8_t *wo = w + (size_t)oc * L + c0;
+                        int32_t *ao = acc + 4 * (oc - cb);
+                        int32_t a0, a1, a2, a3;
+                        if (first) {
+                            a0 = bias ? bias[oc] : 0;
+                            a1 = a2 = a3 = a0;
+                        } else {
+                            a0 = ao[0];
+                            a1 = ao[1];
+                            a2 = ao[2];
+                            a3 = ao[3];
+                        }
+                        if (n8 > 0) {
+                            TTE_WIN_DOT41(buf, end, odd8, wo);
+                        }
+                        for (j = n8; j < n; ++j) {
+                            const int32_t wj = wo[j];
+                            a0 += buf[win4_index(j, 0)] * wj;
+                            a1 += buf[win4_index(j, 1)] * wj;
+                            a2 += buf[win4_index(j, 2)] * wj;
+                            a3 += buf[win4_index(j, 3)] * wj;
+                        }
+                        if (!last) {
+                            ao[0] = a0;
+                            ao[1] = a1;
+                            ao[2] = a2;
+                            ao[3] = a3;
+                        } else if (r.mode == 2) {
+                            /* the common case: mult and shift loaded once for the four pixels */
+                            const int32_t mu = r.mult[oc], sh = r.shift[oc];
+                            yq[0][oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r.zp2);
+                            yq[1][oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r.zp2);
+                            yq[2][oc] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r.zp2);
+                            yq[3][oc] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r.zp2);
+                        } else {
+                            yq[0][oc] = rq(&r, a0, oc);
+                            yq[1][oc] = rq(&r, a1, oc);
+                            yq[2][oc] = rq(&r, a2, oc);
+                            yq[3][oc] = rq(&r, a3, oc);
+                        }
                     }
                 }
             }
-            {
-                int8_t *y0 = yb + (size_t)i * M, *y1 = yb + (size_t)i1 * M;
-                for (oc = 0; oc < M; ++oc) {
-                    y0[oc] = rq(&r, acc[2 * oc], oc);
-                    y1[oc] = rq(&r, acc[2 * oc + 1], oc);
-                }
-            }
+        }
+        if (i < npx) {
+            /* one or two pixels left: a pass of four would compute them two or four times */
+            win_pairs(p, &r, xb, w, bias, yb, i, buf, acc, zz);
         }
     }
 }

@@ -13,6 +13,66 @@ static int32_t add_fast_ok(const tte_add_s8_params_t *p)
            && p->out_zp >= -128 && p->out_zp <= 127 && p->act_min >= -128 && p->act_max <= 127;
 }
 
+/* Sums at least this long take add_table: building its table costs about as much as 256
+ * elements of the plain fast loop save. */
+#define TTE_ADD_TABLE_MIN 512
+
+/* The output stage of tte_rq_fast_s8 on an accumulator already doubled (d = 2 acc, no
+ * saturation): clamped to int8. */
+static TTE_ALWAYS_INLINE int32_t add_out(int32_t d, int32_t mo, int32_t eo, int32_t zp2)
+{
+    int32_t q;
+#if defined(__ARM_FEATURE_DSP)
+    q = tte_smmulr(d, mo);
+    q += q >> 31;
+    q = (q >> ~eo) + zp2;
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+    return q;
+#else
+    q = (int32_t)(((int64_t)d * mo + ((int64_t)1 << 31)) >> 32);
+    q += q >> 31;
+    q = ((q >> ~eo) + zp2) >> 1;
+    return q < -128 ? -128 : (q > 127 ? 127 : q);
+#endif
+}
+
+/* The fast form when the input `lin` has the multiplier 1/2 exactly (its term is
+ * (lin - zl) << (ls - 1)): the other input's rescaled term, less zl << (ls - 1), for each of
+ * its 256 values comes from a table, so an element is one multiply-add and the output stage.
+ * Both terms are integers of the loop in tte_add_s8 and doubled before the output stage
+ * (the doubling tte_rq_fast_raw does, which never saturates here: |sum| < 2**30), so the
+ * bytes are the same. */
+static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t zl, const int8_t *tab, int32_t zt,
+                      int32_t mt, int32_t et, int8_t *y, int32_t n)
+{
+    const int32_t scale = (int32_t)1 << p->left_shift, h2 = scale;
+    const int32_t mo = p->out_mult, eo = p->out_shift, zp2 = 2 * p->out_zp + 1, lo = p->act_min, hi = p->act_max;
+    int32_t t2[256];
+    const int32_t *const tc = t2 + 128; /* tc[v]: the term of the value v */
+    int32_t v, i;
+    for (v = -128; v < 128; ++v) {
+        t2[v + 128] = 2 * (tte_rq_fast_raw((v - zt) * scale, mt, et, 1) - zl * (scale >> 1));
+    }
+    if (lo == -128 && hi == 127) {
+        for (i = 0; i < n; ++i) {
+            y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+        }
+        return;
+    }
+    if (hi == 127) {
+        /* ReLU: the low end only */
+        for (i = 0; i < n; ++i) {
+            const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+            y[i] = (int8_t)(q < lo ? lo : q);
+        }
+        return;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+        y[i] = (int8_t)(q < lo ? lo : (q > hi ? hi : q));
+    }
+}
+
 void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
 {
     const int32_t scale = (int32_t)1 << p->left_shift;
@@ -26,6 +86,10 @@ void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, 
          * 0): srdhm(x, 2**30) = floor((x + 1) / 2) = x / 2 for the even x = (a - z) << ls
          * (ls >= 1), so that input's term is one shift */
         if (m1 == (1 << 30) && e1 == 0 && p->left_shift >= 1 && e2 != 0) {
+            if (n >= TTE_ADD_TABLE_MIN) {
+                add_table(p, a, z1, b, z2, m2, e2, y, n);
+                return;
+            }
             for (i = 0; i < n; ++i) {
                 const int32_t s1 = ((int32_t)a[i] - z1) * (scale >> 1);
                 const int32_t s2 = tte_rq_fast_raw(((int32_t)b[i] - z2) * scale, m2, e2, 1);
@@ -34,6 +98,10 @@ void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, 
             return;
         }
         if (m2 == (1 << 30) && e2 == 0 && p->left_shift >= 1 && e1 != 0) {
+            if (n >= TTE_ADD_TABLE_MIN) {
+                add_table(p, b, z2, a, z1, m1, e1, y, n);
+                return;
+            }
             for (i = 0; i < n; ++i) {
                 const int32_t s1 = tte_rq_fast_raw(((int32_t)a[i] - z1) * scale, m1, e1, 1);
                 const int32_t s2 = ((int32_t)b[i] - z2) * (scale >> 1);

