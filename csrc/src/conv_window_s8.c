@@ -548,22 +548,21 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
             /* past the last pixel the last one repeats (the same bytes stored again) */
             int8_t *yq[4];
             const int8_t *x0[4];
-            int32_t oy[4], ox[4];
+            int32_t oy[4], ox[4], ly = py, lx = px;
             for (q = 0; q < 4; ++q) {
                 const int32_t iq = i + q < npx ? i + q : npx - 1;
                 int32_t iy, ix;
                 if (i + q < npx) {
-                    /* (py, px): the coordinates of pixel i + q */
-                    oy[q] = py;
-                    ox[q] = px;
+                    /* (py, px): the coordinates of pixel i + q; (ly, lx): of the last one */
+                    ly = py;
+                    lx = px;
                     if (++px == g->out_w) {
                         px = 0;
                         ++py;
                     }
-                } else {
-                    oy[q] = oy[q - 1];
-                    ox[q] = ox[q - 1];
                 }
+                oy[q] = ly;
+                ox[q] = lx;
                 yq[q] = yb + (size_t)iq * M;
                 iy = oy[q] * g->stride_h - g->pad_top;
                 ix = ox[q] * g->stride_w - g->pad_left;
