@@ -146,6 +146,13 @@ def test_generated_c_with_the_real_kernels_is_strict_c99_on_arm(tmp_path: Path, 
     _compile("arm-none-eabi-gcc", ["-Os", *flags], generate(a, "fm"), tmp_path)
 
 
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
+def test_kernels_build_in_an_unoptimized_firmware(tmp_path: Path) -> None:
+    """A Debug build (-O0) of the user's firmware: the kernels' inline assembly still finds its
+    registers (tte/internal/optimized.h compiles them optimized)."""
+    _compile("arm-none-eabi-gcc", ["-O0", *ARM_FLAGS[0]], generate(analysis(), "fm"), tmp_path)
+
+
 def test_engine_c_trainer_matches_the_reference_crc() -> None:
     from tte.training.trainer import Trainer
 

@@ -3,6 +3,7 @@
  * The unary kernels compute one code at a time; for more than 256 elements they first
  * tabulate all 256 input codes on the stack (the same function, so the same bytes) and then
  * look up, which makes the Newton-Raphson of LOGISTIC/TANH/RSQRT cheap per element. */
+#include "tte/internal/optimized.h"
 #include "tte/activation.h"
 
 #define TTE_INT16_MIN (-32768)

@@ -9,6 +9,7 @@
  * where not even two pixels fit (the last pixels of y) they go one by one through the
  * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
  * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
+#include "tte/internal/optimized.h"
 #include "tte/block.h"
 
 static int32_t ring_span(const tte_conv2d_geom_t *gd)

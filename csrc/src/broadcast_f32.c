@@ -1,4 +1,5 @@
 /* The gradient of a broadcast operand: summed back to its shape. */
+#include "tte/internal/optimized.h"
 #include "tte/activation.h"
 
 void tte_sum_to_shape_f32(const tte_bcast4_t *bc, const float *x, float *y, int32_t n_y)

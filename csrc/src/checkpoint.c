@@ -1,4 +1,5 @@
 /* Weights checkpoints (tte/checkpoint.h gives the format). */
+#include "tte/internal/optimized.h"
 #include <string.h>
 
 #include "tte/checkpoint.h"

@@ -1,4 +1,5 @@
 /* Concatenation: byte movement, int8 with per-input requantization. */
+#include "tte/internal/optimized.h"
 #include <string.h>
 #include "tte/structural.h"
 

@@ -1,4 +1,5 @@
 /* Input gradients of conv2d (any groups, depthwise multiplier) and fully connected. */
+#include "tte/internal/optimized.h"
 #include "tte/grad.h"
 
 static float weight(const int8_t *w_q, const float *w_f, const float *w_scale, size_t i, int32_t ch)

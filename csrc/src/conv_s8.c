@@ -6,6 +6,7 @@
  * the generic loop nest give the same bytes: integer sums do not depend on their order, and
  * the output stage is tte_rq_fast (common.h) only when it equals the exact requantization for
  * every channel. */
+#include "tte/internal/optimized.h"
 #include "tte/internal/conv_s8.h"
 
 static int8_t finish(const tte_conv2d_s8_params_t *p, int32_t acc, int32_t oc)

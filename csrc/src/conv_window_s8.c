@@ -8,6 +8,7 @@
  * (pixel 0's even and odd lanes, then pixel 1's, ...), TTE_WIN_CHUNK values at a time;
  * every output channel then runs over the chunk with SMLAD, each weight word unpacked once
  * for the four pixels. */
+#include "tte/internal/optimized.h"
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"

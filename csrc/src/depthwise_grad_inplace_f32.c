@@ -1,4 +1,5 @@
 /* In-place depthwise input gradient (TinyEngine-style one-channel temporary buffer). */
+#include "tte/internal/optimized.h"
 #include "tte/grad.h"
 
 void tte_depthwise_grad_input_inplace_f32(const tte_conv2d_geom_t *g, float *dyx, const int8_t *w_q,

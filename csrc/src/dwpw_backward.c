@@ -3,6 +3,7 @@
  * bit-identical to the unfused kernels. Its hot loops have a Cortex-M4F/M7 form in inline
  * assembly beside the portable C, under TTE_VFP_ASM (tte/internal/vfp.h: the same float
  * operations in the same order, the same bits). QAS steps: tte/internal/qas.h. */
+#include "tte/internal/optimized.h"
 #include "tte/update.h"
 
 #include <string.h>

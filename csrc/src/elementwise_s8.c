@@ -1,4 +1,5 @@
 /* int8 ADD, MUL, requantize (QUANTIZE/RELU/CLIP), quantize and dequantize. */
+#include "tte/internal/optimized.h"
 #include "tte/elementwise.h"
 #include "tte/mathf.h"
 

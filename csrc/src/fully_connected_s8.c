@@ -7,6 +7,7 @@
  * between the passes on the stack. Every product and sum is an integer of the portable
  * loop and the output stage is tte_rq_fast only where it equals the exact one, so the
  * bytes are the same (tests/test_qemu_kernels.py). */
+#include "tte/internal/optimized.h"
 #include "tte/internal/conv_s8.h"
 
 /* inputs widened per pass (two bytes each) and outputs per block of a long row (four bytes

@@ -1,4 +1,5 @@
 /* Softmax cross-entropy and MSE: loss and gradient in one pass over the logits. */
+#include "tte/internal/optimized.h"
 #include "tte/loss.h"
 #include "tte/mathf.h"
 

@@ -1,4 +1,5 @@
 /* Activation masks saved in the forward pass, applied in the backward pass. */
+#include "tte/internal/optimized.h"
 #include <string.h>
 
 #include "tte/mask.h"

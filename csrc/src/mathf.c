@@ -1,5 +1,6 @@
 /* Deterministic float exp/log/floor/round built only from IEEE float operations, so host
  * and firmware produce the same bits (compile with -ffp-contract=off). */
+#include "tte/internal/optimized.h"
 #include "tte/mathf.h"
 
 typedef union {

@@ -1,4 +1,5 @@
 /* Input gradient of int8 max pooling, recomputing each window's winner from the saved input. */
+#include "tte/internal/optimized.h"
 #include "tte/structural.h"
 
 void tte_maxpool2d_grad_s8_f32(const tte_pool_params_t *p, const int8_t *x, const float *dy, float *dx)

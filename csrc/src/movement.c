@@ -1,4 +1,5 @@
 /* Constant pad / crop and transpose. */
+#include "tte/internal/optimized.h"
 #include <string.h>
 #include "tte/movement.h"
 

@@ -1,4 +1,5 @@
 /* Float backward of average pooling and mean. */
+#include "tte/internal/optimized.h"
 #include "tte/pool.h"
 
 void tte_avgpool2d_grad_f32(const tte_pool_params_t *p, const float *dy, float *dx)

@@ -1,4 +1,5 @@
 /* int8 average / max pooling and mean. */
+#include "tte/internal/optimized.h"
 #include "tte/pool.h"
 
 /* The taps of output (oy, ox) inside the input: rows [*ky0, *ky1), columns [*kx0, *kx1). */

@@ -1,4 +1,5 @@
 /* Strided slicing of tensors of rank <= 4, any element size. */
+#include "tte/internal/optimized.h"
 #include <string.h>
 #include "tte/structural.h"
 

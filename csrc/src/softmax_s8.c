@@ -1,5 +1,6 @@
 /* int8 softmax in gemmlowp fixed point, mirroring tte/reference/int8_ops.py. Intermediate
  * sums are formed in int64 where the int32 original could overflow. */
+#include "tte/internal/optimized.h"
 #include "tte/softmax.h"
 
 static int32_t wrap32(int64_t v)

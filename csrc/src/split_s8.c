@@ -1,4 +1,5 @@
 /* Split int8 weights (tte/split.h): element access, checkpoints, CRC, conv2d. */
+#include "tte/internal/optimized.h"
 #include "tte/split.h"
 
 int8_t tte_split_s8_at(const tte_split_s8_t *s, int32_t row, int32_t c)

@@ -1,5 +1,6 @@
 /* Fused weight-gradient + QAS / SGD update kernels: conv, fully connected, bias, and the
  * unfused sgd_update (QAS steps: tte/internal/qas.h). */
+#include "tte/internal/optimized.h"
 #include "tte/update.h"
 
 #include "tte/internal/qas.h"
