@@ -25,7 +25,7 @@ graph, and a deployment's throughput against the broker's own throughput for the
    manager's peak resident memory, the load average.
 
 Usage: python bench/fleet.py [--devices 1000] [--deploy 200] [--block-size 4096] [--packages fmnist,mcunet]
-       [--agent-processes 1]
+       [--agent-processes CORES]
 Writes bench/results/fleet.json.
 """
 
@@ -261,8 +261,9 @@ def main() -> None:
     ap.add_argument("--deploy", type=int, default=200)
     ap.add_argument("--block-size", type=int, default=protocol.DEFAULT_BLOCK)
     ap.add_argument("--no-td", action="store_true", help="devices publish no Thing Description")
-    ap.add_argument("--agent-processes", type=int, default=1,
-                    help="simulated devices in this many processes (real devices each have a CPU of their own)")
+    ap.add_argument("--agent-processes", type=int, default=os.cpu_count() or 1,
+                    help="simulated devices in this many processes (default: one per core; real devices each "
+                         "have a CPU of their own)")
     ap.add_argument("--packages", default="fmnist,mcunet", help="which packages to deploy, in turn")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "fleet.json"))
     args = ap.parse_args()
