@@ -249,7 +249,7 @@ class Agent:
         self.stream_mid: int | None = None  # the SUBSCRIBE of that stream, until its SUBACK
         self.awaiting_stream = False  # blocks come from the stream: no requests of our own yet
         self.reported: Download | None = None  # the download `downloading` was reported for
-        self.applying: Download | None = None  # the download being verified and installed (on the shared installer, off the network thread)
+        self.applying: Download | None = None  # the download being verified and installed (off the network thread)
         self.model: DeviceModel | None = None
         self.backoff = 0.2
         # answers federated round tasks (federated.transports.mqtt.device_handler); None: ignored

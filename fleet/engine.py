@@ -29,7 +29,7 @@ def model_file(slot: Path) -> Path:
 
 
 _PARSED: set[str] = set()
-_PARSE_LOCK = threading.Lock()  # agents install on several threads (fleet.agent.Installer): one parse per model, not one each
+_PARSE_LOCK = threading.Lock()  # agents install on several threads: one parse per model, not one each
 
 
 def _check_parses(path: Path, package_sha256: str | None = None) -> None:
