@@ -11,7 +11,8 @@ block at its offset in ``download/<sha256>.part`` and persists the received-bloc
 it, so a restarted agent asks only for what it still misses. A job that names a package stream
 (a rollout to many devices) is first received from that stream, which the manager publishes
 once for all; the agent asks for what it still misses when the stream's last block came or the
-stream stayed silent. When complete it checks size,
+stream stayed silent for STREAM_WAIT_S (after a shorter silence, for the blocks the stream skipped
+only: those still to come would then go out once per device). When complete it checks size,
 SHA-256 and the Ed25519 signature, then installs into the inactive A/B slot, switches
 ``boot.json`` atomically (unconfirmed), runs the self-test and confirms, or switches back
 (rolled back). An unconfirmed switch found at start-up is rolled back (MCUboot's test/confirm).
