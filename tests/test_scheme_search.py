@@ -16,9 +16,9 @@ from user_models import cnn, save
 
 import tte
 from tte.cli import main
-from tte.compiler.analysis import analyze
 from tte.cli.scheme import load_model_and_data
-from tte.training.contribution import ContributionSettings, Contributions, GainMeter, analyze_contributions
+from tte.compiler.analysis import analyze
+from tte.training.contribution import Contributions, ContributionSettings, GainMeter, analyze_contributions
 from tte.training.scheme_search import Genome, MemoryModel, SchemeSearch, scheme_toml
 from tte.training.sparse import resolve_scheme
 
