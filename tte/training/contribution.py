@@ -9,8 +9,14 @@ see the same training samples in the same order and are scored on the same held-
   of layer ``i`` at ratio ``r`` of its channels (chosen as tte.training.sparse does: largest
   L2 norm first); its contribution is ``weight_acc[i][r] - bias_acc[n]``.
 
-A scheme's predicted gain is the sum of its parts (tte.training.scheme_search). Results are
-cached on disk per (model, data, seed, settings), since each analysis trains dozens of times.
+Batch-1 SGD ends wherever its last samples left it, so one run's accuracy is noisy; with
+``repeats`` > 1 every run is repeated on that many training orders (the same orders for every
+run, so that a contribution stays a paired difference) and the accuracies are averaged.
+
+A scheme's predicted gain is the sum of its parts (tte.training.scheme_search); since parts do
+not add exactly, ``GainMeter`` measures a whole scheme's gain the same way (the search re-ranks
+its best candidates with it). Results are cached on disk per (model, data, seed, settings),
+since each analysis trains dozens of times.
 """
 
 from __future__ import annotations
@@ -45,10 +51,11 @@ class ContributionSettings:
     val_samples: int = 250
     ratios: tuple[float, ...] = RATIOS
     engine: str = "c"  # the generated C on the host: the board's arithmetic, ~10x the reference's speed
+    repeats: int = 1   # training orders each run is averaged over
 
     def check(self) -> None:
-        if self.steps < 1 or self.batch_size < 1 or self.val_samples < 1:
-            raise TteError("contribution analysis needs steps, batch size and validation samples >= 1")
+        if self.steps < 1 or self.batch_size < 1 or self.val_samples < 1 or self.repeats < 1:
+            raise TteError("contribution analysis needs steps, batch size, validation samples and repeats >= 1")
         if self.engine not in ("ref", "c"):
             raise TteError(f"contribution analysis runs on engine 'ref' or 'c', not '{self.engine}'")
         if self.engine == "c" and self.batch_size != 1:
@@ -156,9 +163,13 @@ def accuracy(tr: Trainer, xv: np.ndarray, yv: np.ndarray) -> float:
     return float(np.mean(pred == np.asarray(yv).reshape(-1)))
 
 
+REPEAT_SEED_STRIDE = 10007  # repeat r trains with seed + r * stride: orders far from other seeds' orders
+
+
 @dataclass
 class _FineTune:
-    """``fine_tune`` with everything but the scheme bound (picklable, for worker processes)."""
+    """``fine_tune`` averaged over ``repeats`` training orders, with everything but the scheme
+    bound (picklable, for worker processes)."""
 
     graph: Graph
     x: np.ndarray
@@ -166,9 +177,13 @@ class _FineTune:
     xv: np.ndarray
     yv: np.ndarray
     kw: dict[str, Any]
+    repeats: int = 1
 
     def __call__(self, scheme: UpdateScheme) -> float:
-        return fine_tune(self.graph, scheme, self.x, self.y, self.xv, self.yv, **self.kw)
+        kw = dict(self.kw)
+        seed = kw.pop("seed")
+        return float(np.mean([fine_tune(self.graph, scheme, self.x, self.y, self.xv, self.yv,
+                                        seed=seed + r * REPEAT_SEED_STRIDE, **kw) for r in range(self.repeats)]))
 
 
 def graph_digest(graph: Graph) -> str:
@@ -230,15 +245,15 @@ def analyze_contributions(graph: Graph, x: np.ndarray, y: np.ndarray, *, seed: i
     n = len(trainable_layers(graph)[0])
     bias_acc = [0.0] * (n + 1)
     weight_acc: dict[int, dict[float, float]] = {}
-    kw = {"steps": st.steps, "batch_size": st.batch_size, "lr": st.lr, "seed": seed, "engine": st.engine}
+    run = _FineTune(graph, xt, yt, xv, yv, _train_kw(st, seed), st.repeats)
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(max_workers=jobs)
-        accs = pool.map(_FineTune(graph, xt, yt, xv, yv, kw), [r[2] for r in runs])
+        accs = pool.map(run, [r[2] for r in runs])
     else:
         pool = None
-        accs = (fine_tune(graph, r[2], xt, yt, xv, yv, **kw) for r in runs)
+        accs = (run(r[2]) for r in runs)
     try:
         results = list(tqdm(zip(runs, accs), total=len(runs), desc="contribution analysis", unit="run",
                             disable=not progress))
@@ -253,8 +268,55 @@ def analyze_contributions(graph: Graph, x: np.ndarray, y: np.ndarray, *, seed: i
     result = Contributions(n_layers=n, bias_acc=bias_acc, weight_acc=weight_acc,
                            settings={**asdict(st), "seed": seed, "train_samples": len(xt)}, runs=len(runs))
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n")
-        tmp.replace(path)
+        _write_json(path, result.to_json())
     return result
+
+
+def _train_kw(st: ContributionSettings, seed: int) -> dict[str, Any]:
+    return {"steps": st.steps, "batch_size": st.batch_size, "lr": st.lr, "seed": seed, "engine": st.engine}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
+
+
+class GainMeter:
+    """A whole scheme's measured gain over classifier-only: the validation accuracy of the
+    analysis's own protocol (same split, orders and settings) minus ``bias_acc[0]``, so that it
+    compares with the predicted (summed) gain. Cached on disk per (analysis, scheme)."""
+
+    def __init__(self, graph: Graph, x: np.ndarray, y: np.ndarray, contributions: Contributions, *,
+                 seed: int = 0, settings: ContributionSettings | None = None,
+                 cache: Path | None | bool = True) -> None:
+        self.st = settings or ContributionSettings()
+        self.st.check()
+        self.contrib = contributions
+        xt, yt, xv, yv = split_data(x, y, self.st.val_samples, seed)
+        self.run = _FineTune(graph, xt, yt, xv, yv, _train_kw(self.st, seed), self.st.repeats)
+        self.root: Path | None = None
+        if cache is not False:
+            base = cache_dir() if cache is True or cache is None else Path(cache)
+            self.root = base / "measured" / cache_key(graph, x, y, seed, self.st)
+        self.runs = 0
+
+    def accuracy(self, scheme: UpdateScheme) -> float:
+        plan = json.dumps({k: v for k, v in scheme.to_dict().items() if k != "name"}, sort_keys=True)
+        path = None
+        if self.root is not None:
+            path = self.root / f"{hashlib.sha256(plan.encode()).hexdigest()[:24]}.json"
+            if path.is_file():
+                try:
+                    return float(json.loads(path.read_text())["accuracy"])
+                except (ValueError, KeyError, TypeError):
+                    pass  # recomputed and replaced
+        acc = self.run(scheme)
+        self.runs += 1
+        if path is not None:
+            _write_json(path, {"scheme": json.loads(plan), "accuracy": acc})
+        return acc
+
+    def gain(self, scheme: UpdateScheme) -> float:
+        return self.accuracy(scheme) - self.contrib.bias_acc[0]

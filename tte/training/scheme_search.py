@@ -16,13 +16,17 @@ evaluations (distinct candidates analysed), so that they compare at equal cost:
 
 both start from the same candidates (the last-k schemes and bias-only);
 * ``last_k``: the largest ``last-k:N`` (weights and biases of the last N layers) that fits.
+
+Parts do not add up exactly (two layers trained together gain less, or more, than apart), so
+``remeasure`` corrects any search's result: its best-predicted few candidates are fine-tuned
+(tte.training.contribution.GainMeter) and the best measured one is returned.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,10 +62,12 @@ class Candidate:
     genome: Genome
     peak_sram_bytes: int
     predicted_gain: float
+    measured_gain: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"scheme": self.genome.scheme().to_dict(), "describe": self.genome.describe(),
-                "peak_sram_bytes": self.peak_sram_bytes, "predicted_gain": self.predicted_gain}
+                "peak_sram_bytes": self.peak_sram_bytes, "predicted_gain": self.predicted_gain,
+                "measured_gain": self.measured_gain}
 
 
 @dataclass
@@ -71,10 +77,11 @@ class SearchResult:
     evaluations: int
     history: list[float] = field(default_factory=list)   # best predicted gain after each evaluation
     top: list[Candidate] = field(default_factory=list)   # the best distinct fitting candidates seen
+    measured: int = 0                                    # candidates fine-tuned by ``remeasure``
 
     def to_json(self) -> dict[str, Any]:
         return {"method": self.method, "best": self.best.to_json() if self.best else None,
-                "evaluations": self.evaluations, "top": [c.to_json() for c in self.top]}
+                "evaluations": self.evaluations, "measured": self.measured, "top": [c.to_json() for c in self.top]}
 
 
 class MemoryModel:
@@ -242,6 +249,18 @@ class SchemeSearch:
         path = self.greedy_path(limit=evaluations)
         distinct = len(set(self.initial() + path))
         return self._run("greedy", distinct, lambda _fitting: path[-1], first=path)
+
+    @staticmethod
+    def remeasure(result: SearchResult, measure: Callable[[Genome], float], count: int) -> SearchResult:
+        """``result`` with its ``count`` best-predicted candidates' gains measured (``measure``: a
+        genome's measured gain, on the predicted gain's scale) and the best measured as its best
+        (ties: the better predicted). Unmeasured candidates keep ``measured_gain`` None."""
+        if count < 1 or not result.top:
+            return result
+        top = [replace(c, measured_gain=measure(c.genome) if i < count else None) for i, c in enumerate(result.top)]
+        measured = top[:count]
+        best = max(measured, key=lambda c: (c.measured_gain, c.predicted_gain))
+        return replace(result, best=best, top=top, measured=len(measured))
 
     def last_k(self) -> SearchResult:
         """The largest last-k that fits (its evaluations: the ones it took to find it)."""
