@@ -96,6 +96,25 @@ def _op_of_lines(elf: Path, addrs: list[int], src_dir: Path) -> dict[int, str]:
     return res
 
 
+def read_profile(prof: Path, elf: Path, src_dir: Path, starts: list[int],
+                 funcs: list[tuple[int, int, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """The plugin's profile file as instructions per function (exclusive) and per op of the
+    generated C (callees included)."""
+    by_func: dict[str, int] = defaultdict(int)
+    sites: dict[int, int] = {}
+    for line in prof.read_text().splitlines():
+        f = line.split()
+        if f[0] == "tb":
+            by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
+        elif f[0] == "site":
+            sites[int(f[1], 16)] = int(f[2])
+    labels = _op_of_lines(elf, sorted(sites), src_dir)
+    by_op: dict[str, int] = defaultdict(int)
+    for a, n in sites.items():
+        by_op[labels[a]] += n
+    return by_func, by_op
+
+
 def profile(model: str, work: Path) -> dict[str, Any]:
     budget = next(b for m, b in MODELS if m == model)
     g, _ = quantized(model)
@@ -120,18 +139,7 @@ def profile(model: str, work: Path) -> dict[str, Any]:
     s = Stream().train(int8_input(g, images(xt[:1])[0]), int(yt[0]))
     prof = work / "prof.txt"
     res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"))
-    by_func: dict[str, int] = defaultdict(int)
-    sites: dict[int, int] = {}
-    for line in prof.read_text().splitlines():
-        f = line.split()
-        if f[0] == "tb":
-            by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
-        elif f[0] == "site":
-            sites[int(f[1], 16)] = int(f[2])
-    labels = _op_of_lines(fw.elf, sorted(sites), out)
-    by_op: dict[str, int] = defaultdict(int)
-    for a, n in sites.items():
-        by_op[labels[a]] += n
+    by_func, by_op = read_profile(prof, fw.elf, out, starts, funcs)
     return {"model": model, "scheme": scheme, "instructions_per_train_step": res.train_instructions[0],
             "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
             "by_function_whole_run": dict(sorted(by_func.items(), key=lambda kv: -kv[1]))}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from mcu_profile import _function_of, _functions, _op_of_lines  # noqa: E402
+from mcu_profile import _functions, read_profile  # noqa: E402
 from mlperf_tiny import MLPERF, QEMU_BOARD, SCHEME  # noqa: E402
 from mltk_models import LR, MODELS, fetch, samples  # noqa: E402
 
@@ -52,18 +51,7 @@ def main() -> None:
         x = samples(g, 1, seed=7)[0]
         res = run_firmware(fw, Stream().infer(np.ascontiguousarray(x)),
                            plugin_args=(f"prof={prof}", f"lo=0x{infer[0]:x}", f"hi=0x{infer[0] + infer[1]:x}"))
-        by_func: dict[str, int] = defaultdict(int)
-        sites: dict[int, int] = {}
-        for line in prof.read_text().splitlines():
-            f = line.split()
-            if f[0] == "tb":
-                by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
-            elif f[0] == "site":
-                sites[int(f[1], 16)] = int(f[2])
-        labels = _op_of_lines(fw.elf, sorted(sites), out)
-    by_op: dict[str, int] = defaultdict(int)
-    for a, n in sites.items():
-        by_op[labels[a]] += n
+        by_func, by_op = read_profile(prof, fw.elf, out, starts, funcs)
     total = res.infer_instructions[0]
     print(f"{args.model} ({SCHEME}): {total:,} instructions per inference, stack peak {res.stack_peak_bytes:,} B")
     print(f"\nper op (callees included), top {args.top}:")
