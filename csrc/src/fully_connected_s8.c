@@ -230,15 +230,8 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
     const int32_t K = p->in_features, N = p->out_features;
     const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
                                         p->act_max);
-    rq_t r;
+    const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
     int32_t row, n, k;
-    r.mult = p->mult;
-    r.shift = p->shift;
-    r.mode = fast ? (p->act_min == -128 && p->act_max == 127 ? 2 : 1) : 0;
-    r.zp2 = 2 * p->out_zp + 1;
-    r.out_zp = p->out_zp;
-    r.lo = p->act_min;
-    r.hi = p->act_max;
     for (row = 0; row < p->rows; ++row) {
         const int8_t *xr = x + (size_t)row * K;
         int8_t *yr = y + (size_t)row * N;

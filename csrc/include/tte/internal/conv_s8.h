@@ -24,17 +24,23 @@ typedef struct {
     int32_t zp2, out_zp, lo, hi;
 } rq_t;
 
-static inline rq_t rq_init(const tte_conv2d_s8_params_t *p, int32_t fast)
+static inline rq_t rq_make(const int32_t *mult, const int32_t *shift, int32_t fast, int32_t out_zp, int32_t lo,
+                           int32_t hi)
 {
     rq_t r;
-    r.mult = p->mult;
-    r.shift = p->shift;
-    r.mode = fast ? (p->act_min == -128 && p->act_max == 127 ? 2 : 1) : 0;
-    r.zp2 = 2 * p->out_zp + 1;
-    r.out_zp = p->out_zp;
-    r.lo = p->act_min;
-    r.hi = p->act_max;
+    r.mult = mult;
+    r.shift = shift;
+    r.mode = fast ? (lo == -128 && hi == 127 ? 2 : 1) : 0;
+    r.zp2 = 2 * out_zp + 1;
+    r.out_zp = out_zp;
+    r.lo = lo;
+    r.hi = hi;
     return r;
+}
+
+static inline rq_t rq_init(const tte_conv2d_s8_params_t *p, int32_t fast)
+{
+    return rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
 }
 
 static TTE_ALWAYS_INLINE int8_t rq(const rq_t *r, int32_t acc, int32_t oc)
