@@ -100,41 +100,6 @@ TTE_NOINLINE static void stem_pass(const int16_t *win, int32_t nw, int32_t n, co
                      : "cc", "memory");
 }
 
-/* The output stage of stem_pass's sums (channels [c0, c1), four pixels out_c apart from
- * y0); locals for what the int8 stores could alias. */
-static void stem_out(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *y0, int32_t out_c)
-{
-    int8_t *const y1 = y0 + out_c, *const y2 = y1 + out_c, *const y3 = y2 + out_c;
-    const int32_t *const mult = r->mult, *const shift = r->shift;
-    const int32_t zp2 = r->zp2;
-    int32_t oc;
-    if (r->mode == 2) {
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
-            const int32_t mu = mult[oc], sh = shift[oc];
-            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
-            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
-            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
-            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
-        }
-    } else if (r->mode == 1) {
-        const int32_t lo = r->lo, hi = r->hi;
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
-            const int32_t mu = mult[oc], sh = shift[oc];
-            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
-            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
-            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
-            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
-        }
-    } else {
-        for (oc = c0; oc < c1; ++oc, acc += 4) {
-            y0[oc] = rq(r, acc[0], oc);
-            y1[oc] = rq(r, acc[1], oc);
-            y2[oc] = rq(r, acc[2], oc);
-            y3[oc] = rq(r, acc[3], oc);
-        }
-    }
-}
-
 /* The DSP form: four pixels per pass over the weights. A window inside the input is
  * gathered through a table of x offsets (built once per call, already in SMLAD order);
  * the window is padded to a multiple of four with zeros, and the last weight word is
@@ -199,7 +164,11 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
                             ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
                         }
                         stem_pass(&win[0][0], np / 4, n, w + (size_t)cb * n, acc, nch);
-                        stem_out(&r, acc, cb, cb + nch, yr + (size_t)ox * g->out_c, g->out_c);
+                        {
+                            int8_t *const y0 = yr + (size_t)ox * g->out_c;
+                            int8_t *const yq[4] = {y0, y0 + g->out_c, y0 + 2 * g->out_c, y0 + 3 * g->out_c};
+                            rq_out4(&r, acc, 4, cb, cb + nch, yq);
+                        }
                     }
                     oc0 = nfast;
                 } else {

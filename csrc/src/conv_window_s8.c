@@ -440,41 +440,6 @@ static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8
     }
 }
 
-/* The output stage of four pixels' sums (channels [c0, c1), channel c's at acc[as (c - c0)],
- * pixel q's output at yq[q]); locals for what the int8 stores could alias. */
-static void win4_out(const rq_t *r, const int32_t *acc, int32_t as, int32_t c0, int32_t c1, int8_t *const yq[4])
-{
-    int8_t *const y0 = yq[0], *const y1 = yq[1], *const y2 = yq[2], *const y3 = yq[3];
-    const int32_t *const mult = r->mult, *const shift = r->shift;
-    const int32_t zp2 = r->zp2;
-    int32_t oc;
-    if (r->mode == 2) {
-        for (oc = c0; oc < c1; ++oc, acc += as) {
-            const int32_t mu = mult[oc], sh = shift[oc];
-            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
-            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
-            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
-            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
-        }
-    } else if (r->mode == 1) {
-        const int32_t lo = r->lo, hi = r->hi;
-        for (oc = c0; oc < c1; ++oc, acc += as) {
-            const int32_t mu = mult[oc], sh = shift[oc];
-            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
-            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
-            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
-            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
-        }
-    } else {
-        for (oc = c0; oc < c1; ++oc, acc += as) {
-            y0[oc] = rq(r, acc[0], oc);
-            y1[oc] = rq(r, acc[1], oc);
-            y2[oc] = rq(r, acc[2], oc);
-            y3[oc] = rq(r, acc[3], oc);
-        }
-    }
-}
-
 TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
@@ -541,8 +506,8 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     }
                     win8_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
                 }
-                win4_out(&r, acc, 8, cb, ce, y8);
-                win4_out(&r, acc + 4, 8, cb, ce, y8 + 4);
+                rq_out4(&r, acc, 8, cb, ce, y8);
+                rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
             }
         }
         for (; npx - i >= 3; i += 4) {
@@ -597,7 +562,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         }
                         win4_pass(buf, n, n & 8, w + (size_t)cb * L + c0, L, acc, ce - cb);
                     }
-                    win4_out(&r, acc, 4, cb, ce, yq);
+                    rq_out4(&r, acc, 4, cb, ce, yq);
                 }
                 continue;
             }

@@ -54,6 +54,41 @@ static TTE_ALWAYS_INLINE int8_t rq(const rq_t *r, int32_t acc, int32_t oc)
     return (int8_t)tte_rq_exact(acc, r->mult[oc], r->shift[oc], r->out_zp, r->lo, r->hi);
 }
 
+/* The output stage of four pixels' sums (channels [c0, c1), channel c's at acc[as (c - c0)],
+ * pixel q's output at yq[q]); locals for what the int8 stores could alias. */
+static inline void rq_out4(const rq_t *r, const int32_t *acc, int32_t as, int32_t c0, int32_t c1, int8_t *const yq[4])
+{
+    int8_t *const y0 = yq[0], *const y1 = yq[1], *const y2 = yq[2], *const y3 = yq[3];
+    const int32_t *const mult = r->mult, *const shift = r->shift;
+    const int32_t zp2 = r->zp2;
+    int32_t oc;
+    if (r->mode == 2) {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
+            y1[oc] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
+            y2[oc] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
+            y3[oc] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
+        }
+    } else if (r->mode == 1) {
+        const int32_t lo = r->lo, hi = r->hi;
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            const int32_t mu = mult[oc], sh = shift[oc];
+            y0[oc] = (int8_t)tte_rq_fast(acc[0], mu, sh, zp2, lo, hi);
+            y1[oc] = (int8_t)tte_rq_fast(acc[1], mu, sh, zp2, lo, hi);
+            y2[oc] = (int8_t)tte_rq_fast(acc[2], mu, sh, zp2, lo, hi);
+            y3[oc] = (int8_t)tte_rq_fast(acc[3], mu, sh, zp2, lo, hi);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += as) {
+            y0[oc] = rq(r, acc[0], oc);
+            y1[oc] = rq(r, acc[1], oc);
+            y2[oc] = rq(r, acc[2], oc);
+            y3[oc] = rq(r, acc[3], oc);
+        }
+    }
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* SXTB16 sign-extends bytes 0 and 2 of a word (with ROR #8: bytes 1 and 3) into the two
  * halves; SSUB16 subtracts halfwise (x - zp lies in [-255, 255], no wrap); SMLAD adds both
