@@ -539,6 +539,26 @@ def _act_mask_wide_case(seed: int) -> Case:
     return Case(f"act_mask_wide_{seed}", g, feeds)
 
 
+def add_random_conv(g: Graph, rng: np.random.Generator, x: str, y: str, cout: int, kk: int, stride: int,
+                    pads: tuple[int, ...], groups: int, d: int = 1, act: str | None = None) -> None:
+    """A conv2d y = conv(x) with random int8 weights (per-channel scales), a bias on four draws in
+    five and a random activation unless `act` names one."""
+    xq = g.tensors[x].quant
+    assert xq is not None
+    cin = g.tensors[x].shape[-1]
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+    g.add_const(f"{y}.w", rand_s8(rng, (cout, kk, kk, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = [x, f"{y}.w"]
+    if rng.random() < 0.8:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const(f"{y}.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+                    q(bs, np.zeros(cout, int), 0))
+        ins.append(f"{y}.b")
+    act = act or ("none", "relu", "relu6")[int(rng.integers(0, 3))]
+    g.add_node("conv2d", ins, y, {"strides": (stride, stride), "pads": pads, "groups": groups,
+                                  "dilations": (d, d), "activation": act}, quant=rand_q(rng))
+
+
 def _block_case(seed: int, wide: bool = False) -> Case:
     """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.compiler.fuse into a
     streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
@@ -560,20 +580,7 @@ def _block_case(seed: int, wide: bool = False) -> Case:
 
     def conv(x: str, y: str, cout: int, kk: int, stride: int, pads: tuple[int, ...], groups: int,
              d: int = 1) -> None:
-        xq = g.tensors[x].quant
-        assert xq is not None
-        cin = g.tensors[x].shape[-1]
-        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
-        g.add_const(f"{y}.w", rand_s8(rng, (cout, kk, kk, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
-        ins = [x, f"{y}.w"]
-        if rng.random() < 0.8:
-            bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-            g.add_const(f"{y}.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
-                        q(bs, np.zeros(cout, int), 0))
-            ins.append(f"{y}.b")
-        act = ("none", "relu", "relu6")[int(rng.integers(0, 3))]
-        g.add_node("conv2d", ins, y, {"strides": (stride, stride), "pads": pads, "groups": groups,
-                                      "dilations": (d, d), "activation": act}, quant=rand_q(rng))
+        add_random_conv(g, rng, x, y, cout, kk, stride, pads, groups, d)
 
     x = "x"
     if expand == "pointwise":
@@ -634,20 +641,7 @@ def _dsconv_block_case(seed: int) -> Case:
 
     def conv(x: str, y: str, cout: int, kk: int, st: int, pd: tuple[int, ...], groups: int,
              act: str | None = None) -> None:
-        xq = g.tensors[x].quant
-        assert xq is not None
-        cin = g.tensors[x].shape[-1]
-        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
-        g.add_const(f"{y}.w", rand_s8(rng, (cout, kk, kk, cin // groups)), "int8", q(ws, np.zeros(cout, int), 0))
-        ins = [x, f"{y}.w"]
-        if rng.random() < 0.8:
-            bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-            g.add_const(f"{y}.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
-                        q(bs, np.zeros(cout, int), 0))
-            ins.append(f"{y}.b")
-        act = act or ("none", "relu", "relu6")[int(rng.integers(0, 3))]
-        g.add_node("conv2d", ins, y, {"strides": (st, st), "pads": pd, "groups": groups,
-                                      "dilations": (1, 1), "activation": act}, quant=rand_q(rng))
+        add_random_conv(g, rng, x, y, cout, kk, st, pd, groups, act=act)
 
     x = "x"
     if kind == "expand":
