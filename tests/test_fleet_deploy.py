@@ -381,13 +381,15 @@ def test_stalled_stream_asks_only_for_the_blocks_it_skipped(tmp_path: Path, pkg_
                 if i != skipped:
                     pub.publish(topic, blocks[i], qos=0)
             time.sleep(3 * STREAM_GAP_S)  # the stall: longer than a gap, shorter than STREAM_WAIT_S
-            assert m.blocks_sent - sent0 == 1  # the skipped block, served on request
+            # the skipped block, served on request (asked for again if still on its way at the next
+            # look), not the blocks still to come
+            assert 1 <= m.blocks_sent - sent0 <= 3 < n - half
             assert not m.jobs["d1"].final
             for i in range(half, n):
                 pub.publish(topic, blocks[i], qos=0)
             assert wait_until(lambda: m.jobs["d1"].final, 10), m.jobs["d1"]
             assert m.jobs["d1"].state == "applied"
-            assert m.blocks_sent - sent0 == 1
+            assert m.blocks_sent - sent0 <= 3
             assert installed(tmp_path / "d1") == unpack(pkg.data)
         finally:
             pub.disconnect()

@@ -3,6 +3,7 @@ read buffer at once is delivered whole and in order, under the shared pump and p
 
 from __future__ import annotations
 
+import select
 import threading
 import time
 from pathlib import Path
@@ -97,7 +98,8 @@ def test_one_socket_read_per_loop_read(tmp_path: Path) -> None:
         payloads = [bytes([i % 251]) * 2000 for i in range(300)]  # 600 KB, ten times one read
         for p in payloads:
             pub.publish("tte/v1/f1/fair", p, qos=0)
-        time.sleep(0.5)  # the broker has written what the socket takes
+        assert select.select([sub.socket()], [], [], 10)[0]
+        time.sleep(0.5)  # the broker goes on writing what the socket takes
         reads[0] = 0
         sub.loop_read()
         assert reads[0] == 1
