@@ -36,33 +36,24 @@ def td_ntriples(td: dict[str, Any]) -> str:
     return ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES).decode()
 
 
-def _keys(obj: Any) -> Iterator[str]:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            yield k
-            yield from _keys(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _keys(v)
-
-
 @cache
 def _context_terms() -> frozenset[str]:
     """Every term the TD 1.1 context defines, scoped contexts included."""
     from semantic.td import td_context
 
-    return frozenset(_keys(td_context()))
+    return frozenset(_strings(td_context(), values=False))
 
 
-def _strings(obj: Any) -> Iterator[str]:
+def _strings(obj: Any, values: bool = True) -> Iterator[str]:
+    """Every key of a JSON value, at any depth, and (`values`) every string in it."""
     if isinstance(obj, dict):
         for k, v in obj.items():
             yield k
-            yield from _strings(v)
+            yield from _strings(v, values)
     elif isinstance(obj, list):
         for v in obj:
-            yield from _strings(v)
-    elif isinstance(obj, str):
+            yield from _strings(v, values)
+    elif values and isinstance(obj, str):
         yield obj
 
 
@@ -83,7 +74,7 @@ def _opaque(name: str, td: dict[str, Any]) -> bool:
     ctx = td.get("@context")
     if name in json.dumps(ctx) or PLACEHOLDER in json.dumps(td):
         return False
-    terms = _context_terms() | frozenset(_keys(ctx))
+    terms = _context_terms() | frozenset(_strings(ctx, values=False))
     for s in _strings({k: v for k, v in td.items() if k != "@context"}):
         if name not in s:
             continue

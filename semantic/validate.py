@@ -65,19 +65,7 @@ def _short(term: object) -> str:
 
 
 def _path(results: Graph, node: object) -> str:
-    p = results.value(node, SH.resultPath)
-    if p is None:
-        return ""
-    inverse = results.value(p, SH.inversePath)
-    if inverse is not None:
-        return f"^{_short(inverse)}"
-    if isinstance(p, URIRef):
-        return _short(p)
-    from rdflib.collection import Collection
-    try:
-        return "/".join(_short(x) for x in Collection(results, p))
-    except Exception:  # noqa: BLE001
-        return str(p)
+    return _path_text(results, results.value(node, SH.resultPath))
 
 
 def violations(data: Graph, focus: set[str] | None = None) -> tuple[list[Violation], str]:
@@ -109,17 +97,21 @@ def check(data: Graph, focus: set[str] | None = None) -> None:
         raise ShaclError(found, text)
 
 
-def _path_text(shapes: Graph, p: object) -> str:
-    """A shape's path as `_path` prints pyshacl's sh:resultPath (which copies it)."""
+def _path_text(g: Graph, p: object) -> str:
+    """A SHACL path of graph `g` as violations print it: a shape's sh:path, or the sh:resultPath
+    that pyshacl copies from it."""
     if p is None:
         return ""
-    inverse = shapes.value(p, SH.inversePath)
+    inverse = g.value(p, SH.inversePath)
     if inverse is not None:
         return f"^{_short(inverse)}"
     if isinstance(p, URIRef):
         return _short(p)
     from rdflib.collection import Collection
-    return "/".join(_short(x) for x in Collection(shapes, p))
+    try:
+        return "/".join(_short(x) for x in Collection(g, p))
+    except Exception:  # noqa: BLE001 - a path that is no list is printed whole
+        return str(p)
 
 
 def _rdflib_term(term: object) -> object:

@@ -305,6 +305,26 @@ def _window_conv_case(seed: int) -> Case:
     return Case(f"conv2d_window_{seed}", g, random_feeds(g, rng))
 
 
+def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
+                    scales: tuple[float, float], bias: bool, act: int) -> Case:
+    """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
+    `scales`, a bias when `bias`, activation none / relu / relu6 by `act`."""
+    xq, yq = rand_q(rng), rand_q(rng)
+    cin = shape[-1]
+    g = new_graph({"x": (shape, "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(scales[0]), np.log(scales[1]), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if bias:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][act]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(name, g, random_feeds(g, rng))
+
+
 def _small_pointwise_case(seed: int) -> Case:
     """1x1 convs with 4-16 input channels (the expand layers' four-pixel path): every word
     count, with and without a bias, every activation, pixel counts not a multiple of four."""
@@ -312,19 +332,8 @@ def _small_pointwise_case(seed: int) -> Case:
     n = 2 if seed % 5 == 4 else 1
     h, w = int(rng.integers(1, 6)), int(rng.integers(2, 8))
     cin, cout = (4, 8, 12, 16)[seed % 4], int(rng.integers(3, 30))
-    xq, yq = rand_q(rng), rand_q(rng)
-    g = new_graph({"x": ((n, h, w, cin), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
-    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
-    ins = ["x", "w"]
-    if seed % 3:
-        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
-        ins.append("b")
-    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
-                                    "activation": ["none", "relu", "relu6"][(seed // 4) % 3]}, quant=yq)
-    g.outputs = ["y"]
-    return Case(f"conv2d_small_pointwise_{seed}", g, random_feeds(g, rng))
+    return _pointwise_case(f"conv2d_small_pointwise_{seed}", rng, (n, h, w, cin), cout, (2e-3, 5e-2),
+                           bias=seed % 3 != 0, act=(seed // 4) % 3)
 
 
 def _pairs_pointwise_case(seed: int) -> Case:
@@ -333,19 +342,8 @@ def _pairs_pointwise_case(seed: int) -> Case:
     rng = np.random.default_rng(5700 + seed)
     h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
     cin, cout = (32, 37, 64, 128, 45, 96)[seed % 6], int(rng.integers(1, 20))
-    xq, yq = rand_q(rng), rand_q(rng)
-    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
-    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
-    ins = ["x", "w"]
-    if seed % 3:
-        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
-        ins.append("b")
-    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
-                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
-    g.outputs = ["y"]
-    return Case(f"conv2d_pairs_pointwise_{seed}", g, random_feeds(g, rng))
+    return _pointwise_case(f"conv2d_pairs_pointwise_{seed}", rng, (1, h, w, cin), cout, (1e-3, 2e-2),
+                           bias=seed % 3 != 0, act=seed % 3)
 
 
 def _fc_case(seed: int) -> Case:
@@ -559,15 +557,30 @@ def add_random_conv(g: Graph, rng: np.random.Generator, x: str, y: str, cout: in
                                   "dilations": (d, d), "activation": act}, quant=rand_q(rng))
 
 
+def _streamed_case(name: str, g: Graph, rng: np.random.Generator) -> Case:
+    """The block graph `g` fused into one streamed_block, its scratch an input filled with random
+    bytes (the kernel must not read what it did not write), `g` itself kept as the oracle."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.fuse import stream_blocks
+    from tte.compiler.schedule import schedule_inference
+
+    feeds = random_feeds(g, rng)
+    fused = stream_blocks(schedule_inference(g)).graph
+    assert [nd.op for nd in fused.nodes] == ["streamed_block"], [nd.op for nd in fused.nodes]
+    node = fused.nodes[0]
+    scratch = f"{node.name}@scratch"
+    nbytes = block_scratch_bytes(node, fused)
+    fused.add_tensor(Tensor(scratch, (nbytes,), "int8"))
+    fused.inputs.append(scratch)
+    feeds[scratch] = rand_s8(rng, (nbytes,))
+    return Case(name, fused, feeds, extra={"unfused": g})
+
+
 def _block_case(seed: int, wide: bool = False) -> Case:
     """An unfused [E ->] depthwise -> 1x1 [-> add] chain, fused by tte.compiler.fuse into a
     streamed_block; the kernel's scratch is a garbage-filled input buffer of exactly the
     planned size (ASan catches a kernel that needs more). ``wide``: the paper models' channel
     counts (a 3-channel stem, 8/16-channel inputs), which take the kernels' specialized paths."""
-    from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.fuse import stream_blocks
-    from tte.compiler.schedule import schedule_inference
-
     rng = np.random.default_rng((7000 if wide else 700) + seed)
     expand = ("none", "pointwise", "regular")[seed % 3]
     residual = seed % 4 in (1, 2) and expand != "regular"
@@ -607,16 +620,8 @@ def _block_case(seed: int, wide: bool = False) -> Case:
                    quant=rand_q(rng))
         out = "y"
     g.outputs = [out]
-    feeds = random_feeds(g, rng)
-    fused = stream_blocks(schedule_inference(g)).graph
-    assert [nd.op for nd in fused.nodes] == ["streamed_block"], [nd.op for nd in fused.nodes]
-    node = fused.nodes[0]
-    scratch = f"{node.name}@scratch"
-    fused.add_tensor(Tensor(scratch, (block_scratch_bytes(node, fused),), "int8"))
-    fused.inputs.append(scratch)
-    feeds[scratch] = rand_s8(rng, (block_scratch_bytes(node, fused),))
     name = f"streamed_block_{'wide_' if wide else ''}{expand}{'_residual' if residual else ''}_{seed}"
-    return Case(name, fused, feeds, extra={"unfused": g})
+    return _streamed_case(name, g, rng)
 
 
 def _dsconv_block_case(seed: int) -> Case:
@@ -626,10 +631,6 @@ def _dsconv_block_case(seed: int) -> Case:
     time (tte.compiler.emit.block.dw_prepared); a 1x1 over more than 64 input channels takes
     the pixel-pair path with its buffer in the block's scratch; without an expand conv and an
     add, chunks run on across output rows. Some have a 1x1 expand conv, some an add."""
-    from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.fuse import stream_blocks
-    from tte.compiler.schedule import schedule_inference
-
     rng = np.random.default_rng(7700 + seed)
     c = int(rng.choice([4, 36, 64, 68, 128, 132]))
     h, w = int(rng.integers(2, 8)), int(rng.integers(2, 8))
@@ -656,16 +657,7 @@ def _dsconv_block_case(seed: int) -> Case:
         g.add_node("add", ["x", "p"], "y", {"activation": "relu"}, quant=rand_q(rng))
         out = "y"
     g.outputs = [out]
-    feeds = random_feeds(g, rng)
-    fused = stream_blocks(schedule_inference(g)).graph
-    assert [nd.op for nd in fused.nodes] == ["streamed_block"], [nd.op for nd in fused.nodes]
-    node = fused.nodes[0]
-    scratch = f"{node.name}@scratch"
-    nbytes = block_scratch_bytes(node, fused)
-    fused.add_tensor(Tensor(scratch, (nbytes,), "int8"))
-    fused.inputs.append(scratch)
-    feeds[scratch] = rand_s8(rng, (nbytes,))
-    return Case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", fused, feeds, extra={"unfused": g})
+    return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
 def forward_cases() -> list[Case]:

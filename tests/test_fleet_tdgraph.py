@@ -6,23 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdflib import XSD, Graph, Literal
+from rdfkit import plain_strings
+from rdflib import Graph
 from rdflib.compare import isomorphic
 
 from fleet.describe import device_td
 from fleet.tdgraph import TdConverter, td_ntriples
 from semantic.store import LocalStore
 from semantic.td import to_rdf
-
-
-def plain_strings(g: Graph) -> Graph:
-    """xsd:string literals written plain (the same RDF 1.1 literal; rdflib tells them apart)."""
-    out = Graph()
-    for s, p, o in g:
-        if isinstance(o, Literal) and o.datatype == XSD.string:
-            o = Literal(str(o))
-        out.add((s, p, o))
-    return out
 
 
 def oracle(td: dict[str, Any]) -> Graph:

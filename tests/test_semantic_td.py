@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rdflib import RDF, XSD, Graph, Literal, URIRef
+from rdfkit import plain_strings
+from rdflib import RDF, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from fleet import protocol
@@ -100,16 +101,6 @@ def _pyld_rdf(td: dict[str, Any]) -> Graph:
     return Graph() + g  # a plain triple graph
 
 
-def _plain(g: Graph) -> Graph:
-    """RDF 1.1: "x" and "x"^^xsd:string are the same literal; rdflib keeps them apart."""
-    out = Graph()
-    for s, p, o in g:
-        if isinstance(o, Literal) and o.datatype == XSD.string:
-            o = Literal(str(o))
-        out.add((s, p, o))
-    return out
-
-
 def test_td_expands_with_td11_context(kg: KnowledgeGraph) -> None:
     td = tdmod.thing_description(kg.store, "mic-7", topics("mic-7"))
     ours = tdmod.to_rdf(td)
@@ -122,7 +113,7 @@ def test_td_expands_with_td11_context(kg: KnowledgeGraph) -> None:
     unit = URIRef("http://schema.org/unitCode")
     assert URIRef("http://www.ontology-of-units-of-measure.org/resource/om-2/byte") in set(ours.objects(None, unit))
     # an independent JSON-LD processor, fed the same local context, gives the same graph
-    assert isomorphic(_plain(ours), _plain(_pyld_rdf(td)))
+    assert isomorphic(plain_strings(ours), plain_strings(_pyld_rdf(td)))
 
 
 def test_td_export_cli(kg: KnowledgeGraph, tmp_path: Path) -> None:
