@@ -181,6 +181,75 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
 
 #define TTE_DW_MAX_TAPS 49
 
+/* dw3_run's block in front of the tap words (32-bit words): the four folded biases, each
+ * channel's multiplier and ASR amount (~shift), zp2, the step of the input pointers, the
+ * output pointer and its step, where the first row pointer ends; the 18 tap words follow. */
+enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OSTR = 15, DW3_END = 16, DW3_HDR = 18 };
+
+/* One tap of dw3_run: x word at ADDR, the tap's two unpacked weight words at byte WOFF of prm */
+#define TTE_DW3_TAP(ADDR, WOFF)                                                         \
+    "ldr %[x], " ADDR "\n\t"                                                           \
+    "ldrd %[we], %[wo], [%[prm], #" #WOFF "]\n\t"                                      \
+    "sxtb16 %[xe], %[x]\n\t"                                                           \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
+    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
+    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
+    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+/* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount, zp2 in wo, the
+ * byte stored at ADDR */
+#define TTE_DW3_RQ(A, J, ADDR)                                                          \
+    "ldrd %[we], %[xe], [%[prm], #" #J "]\n\t"                                         \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[xe]\n\t"                                                \
+    "add %[" A "], %[" A "], %[wo]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* Channels c..c+3 of the output pixels whose 3x3 window (dilation 1) lies inside the input,
+ * the output stage over all of int8 (dw_row_groups' interior loop in assembly: its 13 live
+ * values spilled under gcc): rows p0, p1, p2 at the first pixel's window (channel c), the
+ * next pixel's window `step` bytes on, until p0 reaches the end in prm. */
+TTE_NOINLINE static void dw3_run(uint32_t *prm, const int8_t *p0, const int8_t *p1, const int8_t *p2, int32_t C)
+{
+    int32_t a0, a1, a2, a3;
+    uint32_t x, xe, we, wo;
+    __asm__ volatile("1:\n\t"
+                     "ldrd %[a0], %[a1], [%[prm]]\n\t"
+                     "ldrd %[a2], %[a3], [%[prm], #8]\n\t"
+                     TTE_DW3_TAP("[%[p0]]", 72)
+                     TTE_DW3_TAP("[%[p0], %[c]]", 80)
+                     TTE_DW3_TAP("[%[p0], %[c], lsl #1]", 88)
+                     TTE_DW3_TAP("[%[p1]]", 96)
+                     TTE_DW3_TAP("[%[p1], %[c]]", 104)
+                     TTE_DW3_TAP("[%[p1], %[c], lsl #1]", 112)
+                     TTE_DW3_TAP("[%[p2]]", 120)
+                     TTE_DW3_TAP("[%[p2], %[c]]", 128)
+                     TTE_DW3_TAP("[%[p2], %[c], lsl #1]", 136)
+                     "ldr %[we], [%[prm], #52]\n\t"
+                     "add %[p0], %[p0], %[we]\n\t"
+                     "add %[p1], %[p1], %[we]\n\t"
+                     "add %[p2], %[p2], %[we]\n\t"
+                     "ldr %[x], [%[prm], #56]\n\t"
+                     "ldr %[wo], [%[prm], #48]\n\t"
+                     TTE_DW3_RQ("a0", 16, "[%[x]]")
+                     TTE_DW3_RQ("a1", 24, "[%[x], #1]")
+                     TTE_DW3_RQ("a2", 32, "[%[x], #2]")
+                     TTE_DW3_RQ("a3", 40, "[%[x], #3]")
+                     "ldr %[we], [%[prm], #60]\n\t"
+                     "add %[x], %[x], %[we]\n\t"
+                     "str %[x], [%[prm], #56]\n\t"
+                     "ldr %[we], [%[prm], #64]\n\t"
+                     "cmp %[p0], %[we]\n\t"
+                     "bne 1b"
+                     : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),
+                       [a3] "=&r"(a3), [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
+                     : [prm] "r"(prm), [c] "r"(C)
+                     : "cc", "memory");
+}
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap and unpacked (two words on the stack,
@@ -197,7 +266,11 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
+    /* dw3_run's block, then per tap: SXTB16 of the transposed word, with ROR #8 */
+    uint32_t wqb[DW3_HDR + 2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+    uint32_t *const wq = wqb + DW3_HDR;
+    /* the 3x3 interior in assembly (dw3_run) for the output stage over all of int8 */
+    const int32_t use3 = T == 9 && KW == 3 && r->mode == 2 && g->in_w + g->pad_left >= 3;
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi, in_lo = 0, in_hi = 0;
@@ -242,6 +315,19 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
         }
+        if (use3) {
+            for (j = 0; j < 4; ++j) {
+                wqb[DW3_KB + j] = (uint32_t)kb[j];
+                wqb[DW3_QM + 2 * j] = (uint32_t)qm[j];
+                wqb[DW3_QM + 2 * j + 1] = (uint32_t)qs[j];
+            }
+            wqb[DW3_ZP2] = (uint32_t)r->zp2;
+            wqb[DW3_STEP] = (uint32_t)(g->stride_w * C);
+            wqb[DW3_OSTR] = (uint32_t)ostride;
+            if (wqp != wq) {
+                memcpy(wq, wqp, 18 * sizeof *wq);
+            }
+        }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
         if (xb != NULL) {
@@ -268,22 +354,28 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             q1 = rows[1] + (q0 - rows[0]);
             q2 = rows[2] + (q0 - rows[0]);
             o = orow + (size_t)i_lo * ostride + c;
-            for (i = i_lo; i < i_hi; ++i) {
-                int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
-                TTE_DW4_TAP(q0, wqp + 0, 0);
-                TTE_DW4_TAP(q0 + C, wqp + 2, 0);
-                TTE_DW4_TAP(q0 + 2 * C, wqp + 4, 0);
-                TTE_DW4_TAP(q1, wqp + 6, 0);
-                TTE_DW4_TAP(q1 + C, wqp + 8, 0);
-                TTE_DW4_TAP(q1 + 2 * C, wqp + 10, 0);
-                TTE_DW4_TAP(q2, wqp + 12, 0);
-                TTE_DW4_TAP(q2 + C, wqp + 14, 0);
-                TTE_DW4_TAP(q2 + 2 * C, wqp + 16, 0);
-                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
-                q0 += step;
-                q1 += step;
-                q2 += step;
-                o += ostride;
+            if (use3 && i_hi > i_lo) {
+                wqb[DW3_OUT] = (uint32_t)(uintptr_t)o;
+                wqb[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(i_hi - i_lo) * step);
+                dw3_run(wqb, q0, q1, q2, C);
+            } else {
+                for (i = i_lo; i < i_hi; ++i) {
+                    int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+                    TTE_DW4_TAP(q0, wqp + 0, 0);
+                    TTE_DW4_TAP(q0 + C, wqp + 2, 0);
+                    TTE_DW4_TAP(q0 + 2 * C, wqp + 4, 0);
+                    TTE_DW4_TAP(q1, wqp + 6, 0);
+                    TTE_DW4_TAP(q1 + C, wqp + 8, 0);
+                    TTE_DW4_TAP(q1 + 2 * C, wqp + 10, 0);
+                    TTE_DW4_TAP(q2, wqp + 12, 0);
+                    TTE_DW4_TAP(q2 + C, wqp + 14, 0);
+                    TTE_DW4_TAP(q2 + 2 * C, wqp + 16, 0);
+                    rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
+                    q0 += step;
+                    q1 += step;
+                    q2 += step;
+                    o += ostride;
+                }
             }
         }
         for (i = 0; i < k; ++i) {
