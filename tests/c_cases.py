@@ -277,6 +277,31 @@ def _wide_conv_case(seed: int, kind: str) -> Case:
     return Case(f"conv2d_wide_{kind}_{seed}", g, random_feeds(g, rng))
 
 
+def _dw_window_case(seed: int) -> Case:
+    """Depthwise 3x3, 5x5 and 7x7 at stride 1 and 2 over images wider than their window, on
+    4 to 36 channels (some not a multiple of four), symmetric or one-sided padding: the
+    assembly of depthwise_s8.c (the 3x3 interior with its output stage over all of int8, the
+    5- and 7-wide interior rows, the border pixels' rows with x - zp)."""
+    rng = np.random.default_rng(5600 + seed)
+    k, s = (3, 5, 7)[seed % 3], 1 + (seed // 3) % 2
+    h, w = int(rng.integers(k + 1, k + 9)), int(rng.integers(k + 1, k + 9))
+    cin = int(rng.choice([4, 8, 20, 22, 36]))
+    pads = (k // 2,) * 4 if seed % 4 != 3 else (k // 2, k // 2, 0, k // 2 - 1)
+    xq = rand_q(rng)
+    # an output scale that keeps every multiplier below 1/2 (the fast output stage's range)
+    yq = q(float(xq.scale[0]) * 2 * k, int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cin)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cin, k, k, 1)), "int8", q(ws, np.zeros(cin, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cin).astype(np.int32), "int32", q(bs, np.zeros(cin, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                "groups": cin, "activation": "relu" if seed % 5 == 4 else "none"},
+               quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_dw_window_{k}x{k}_s{s}_{seed}", g, random_feeds(g, rng))
+
+
 def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
     conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
@@ -666,6 +691,7 @@ def forward_cases() -> list[Case]:
         cases += [_conv_case(s, kind) for s in range(8)]
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
+    cases += [_dw_window_case(s) for s in range(12)]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]

@@ -163,21 +163,69 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         a3 = smlatt(xo_, wo_, a3);                                                      \
     } while (0)
 
-/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..2 KW) */
-#define TTE_DW4_ROW57(xp, wt, sub)                                                      \
-    do {                                                                                \
-        const int8_t *xr_ = (xp);                                                       \
-        const uint32_t *wr_ = (wt);                                                     \
-        TTE_DW4_TAP(xr_, wr_, sub);                                                     \
-        TTE_DW4_TAP(xr_ + C, wr_ + 2, sub);                                             \
-        TTE_DW4_TAP(xr_ + 2 * C, wr_ + 4, sub);                                         \
-        TTE_DW4_TAP(xr_ + 3 * C, wr_ + 6, sub);                                         \
-        TTE_DW4_TAP(xr_ + 4 * C, wr_ + 8, sub);                                         \
-        if (KW == 7) {                                                                  \
-            TTE_DW4_TAP(xr_ + 5 * C, wr_ + 10, sub);                                    \
-            TTE_DW4_TAP(xr_ + 6 * C, wr_ + 12, sub);                                    \
-        }                                                                               \
-    } while (0)
+/* One tap of a window row in assembly: x word at ADDR, the tap's two unpacked weight words
+ * at byte WOFF of wt; a0..a3 as TTE_DW4_TAP's. */
+#define TTE_DW4_ATAP(ADDR, WOFF)                                                        \
+    "ldr %[x], " ADDR "\n\t"                                                           \
+    "ldrd %[we], %[wo], [%[wt], #" #WOFF "]\n\t"                                       \
+    "sxtb16 %[xe], %[x]\n\t"                                                           \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
+    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
+    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
+    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+#define TTE_DW4_AOPS                                                                    \
+    : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [x] "=&r"(x), \
+      [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)                                   \
+    : [wt] "r"(wt), [c] "r"(C)                                                         \
+    : "memory"
+
+/* A 5- or 7-wide window row (KW) inside the input, the zero point folded: x at p and on by
+ * C, weights wt[0..2 KW) (every x address one instruction). */
+static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int32_t KW, int32_t C, int32_t *a0,
+                                        int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    uint32_t x, xe, we, wo;
+    if (KW == 5) {
+        __asm__(TTE_DW4_ATAP("[%[p]]", 0) TTE_DW4_ATAP("[%[p], %[c]]", 8) TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 16)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 32)
+                "add %[p], %[p], %[c], lsl #1\n\t"
+                TTE_DW4_ATAP("[%[p], %[c]]", 24) TTE_DW4_AOPS);
+    } else {
+        __asm__(TTE_DW4_ATAP("[%[p]]", 0) TTE_DW4_ATAP("[%[p], %[c]]", 8) TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 16)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 32)
+                "add %[p], %[p], %[c], lsl #1\n\t"
+                TTE_DW4_ATAP("[%[p], %[c]]", 24) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 48)
+                "add %[p], %[p], %[c]\n\t"
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 40) TTE_DW4_AOPS);
+    }
+}
+
+/* n (>= 1) taps of a window row with x - zp (a border pixel's): x at p and on by C, weights
+ * from wt on (TTE_DW4_TAP's loop in assembly: gcc took 16 instructions a tap, here 13). */
+static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, int32_t n, int32_t C, uint32_t zz,
+                                           int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    uint32_t x, xe, we, wo;
+    __asm__("1:\n\t"
+            "ldr %[x], [%[p]]\n\t"
+            "add %[p], %[p], %[c]\n\t"
+            "ldrd %[we], %[wo], [%[wt]], #8\n\t"
+            "sxtb16 %[xe], %[x]\n\t"
+            "sxtb16 %[x], %[x], ror #8\n\t"
+            "ssub16 %[xe], %[xe], %[zz]\n\t"
+            "ssub16 %[x], %[x], %[zz]\n\t"
+            "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+            "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+            "smlabb %[a1], %[x], %[wo], %[a1]\n\t"
+            "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [wt] "+r"(wt), [n] "+r"(n),
+              [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
+            : [c] "r"(C), [zz] "r"(zz)
+            : "cc", "memory");
+}
 
 #define TTE_DW_MAX_TAPS 49
 
@@ -407,7 +455,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     TTE_DW4_TAP(x2 + 2 * C, wqp + 16, 0);
                 } else if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
-                        TTE_DW4_ROW57(rows[ky] + xo, wqp + 2 * ky * KW, 0);
+                        dw4_row57(rows[ky] + xo, wqp + 2 * ky * KW, KW, C, &a0, &a1, &a2, &a3);
                     }
                 } else {
                     const uint32_t *wt = wqp;
@@ -433,13 +481,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                         continue;
                     }
                     xp += (size_t)ix0 * C + c;
-                    if (KW == 3) {
-                        TTE_DW4_TAP(xp, wt, 1);
-                        TTE_DW4_TAP(xp + C, wt + 2, 1);
-                        TTE_DW4_TAP(xp + 2 * C, wt + 4, 1);
-                    } else {
-                        TTE_DW4_ROW57(xp, wt, 1);
-                    }
+                    dw4_taps_sub(xp, wt, KW, C, zz, &a0, &a1, &a2, &a3);
                 }
             } else {
                 a0 = bb[0];
@@ -452,17 +494,8 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     if (xp == NULL) {
                         continue;
                     }
-                    xp += (size_t)(ix0 + kx0) * C + c;
-                    if (KW == 3 && kx1 - kx0 == 2) {
-                        /* a 3x3 window's left or right column in the padding */
-                        TTE_DW4_TAP(xp, wt, 1);
-                        TTE_DW4_TAP(xp + C, wt + 2, 1);
-                        continue;
-                    }
-                    for (kx = kx0; kx < kx1; ++kx) {
-                        TTE_DW4_TAP(xp, wt, 1);
-                        wt += 2;
-                        xp += C;
+                    if (kx1 > kx0) {
+                        dw4_taps_sub(xp + (size_t)(ix0 + kx0) * C + c, wt, kx1 - kx0, C, zz, &a0, &a1, &a2, &a3);
                     }
                 }
             }
