@@ -113,6 +113,9 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
     const rq_t r = rq_init(p, fast);
     int16_t win[4][TTE_CONV_WIN] __attribute__((aligned(8)));
     int16_t off[TTE_CONV_WIN];
+    int8_t xw[TTE_CONV_WIN] __attribute__((aligned(4)));
+    const uint32_t zz = pack16(zp, zp);
+    const size_t row_step = (size_t)g->dil_h * g->in_w * g->in_c;
     int32_t acc[4 * TTE_STEM_OCB];
     int32_t b, oy, ox, oc, oc0, i, q, ky, kx, c;
     for (ky = 0, i = 0; ky < g->k_h; ++ky) {
@@ -136,6 +139,32 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
                     int16_t *d = win[q];
                     if (q >= npx) {
                         memcpy(d, win[0], sizeof win[0]);
+                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w && g->dil_w == 1) {
+                        /* the window's rows are runs of L bytes: gathered into xw (its end
+                         * padded with the zero point), then unpacked a word at a time */
+                        const int8_t *xo = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
+                        const int32_t L = g->k_w * g->in_c;
+                        int8_t *xp = xw;
+                        for (ky = 0; ky < g->k_h; ++ky, xp += L) {
+                            const int8_t *src = xo + (size_t)ky * row_step;
+                            for (c = 0; c + 4 <= L; c += 4) {
+                                const uint32_t u = load4(src + c);
+                                memcpy(xp + c, &u, sizeof u);
+                            }
+                            for (; c < L; ++c) {
+                                xp[c] = src[c];
+                            }
+                        }
+                        for (i = n; i < np; ++i) {
+                            xw[i] = (int8_t)zp;
+                        }
+                        for (i = 0; i < np; i += 4) {
+                            const uint32_t u = load4(xw + i);
+                            const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                            memcpy(d + i, &e, sizeof e);
+                            memcpy(d + i + 2, &o, sizeof o);
+                        }
+                        continue;
                     } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w) {
                         const int8_t *xo = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
                         for (i = 0; i < n4; ++i) {
