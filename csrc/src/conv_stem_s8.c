@@ -116,6 +116,7 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
     int8_t xw[TTE_CONV_WIN] __attribute__((aligned(4)));
     const uint32_t zz = pack16(zp, zp);
     const size_t row_step = (size_t)g->dil_h * g->in_w * g->in_c;
+    const int32_t row9 = g->k_w * g->in_c == 9 && g->dil_w == 1;
     int32_t acc[4 * TTE_STEM_OCB];
     int32_t b, oy, ox, oc, oc0, i, q, ky, kx, c;
     for (ky = 0, i = 0; ky < g->k_h; ++ky) {
@@ -139,21 +140,17 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
                     int16_t *d = win[q];
                     if (q >= npx) {
                         memcpy(d, win[0], sizeof win[0]);
-                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w && g->dil_w == 1) {
-                        /* the window's rows are runs of L bytes: gathered into xw (its end
-                         * padded with the zero point), then unpacked a word at a time */
-                        const int8_t *xo = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
-                        const int32_t L = g->k_w * g->in_c;
+                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w && row9) {
+                        /* the window's rows are runs of 9 bytes (the RGB stem's 3x3): gathered
+                         * into xw (its end padded with the zero point), then unpacked a word
+                         * at a time */
+                        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
                         int8_t *xp = xw;
-                        for (ky = 0; ky < g->k_h; ++ky, xp += L) {
-                            const int8_t *src = xo + (size_t)ky * row_step;
-                            for (c = 0; c + 4 <= L; c += 4) {
-                                const uint32_t u = load4(src + c);
-                                memcpy(xp + c, &u, sizeof u);
-                            }
-                            for (; c < L; ++c) {
-                                xp[c] = src[c];
-                            }
+                        for (ky = 0; ky < g->k_h; ++ky, xp += 9, src += row_step) {
+                            const uint32_t u0 = load4(src), u1 = load4(src + 4);
+                            memcpy(xp, &u0, sizeof u0);
+                            memcpy(xp + 4, &u1, sizeof u1);
+                            xp[8] = src[8];
                         }
                         for (i = n; i < np; ++i) {
                             xw[i] = (int8_t)zp;

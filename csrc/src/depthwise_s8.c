@@ -373,7 +373,13 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             wqb[DW3_STEP] = (uint32_t)(g->stride_w * C);
             wqb[DW3_OSTR] = (uint32_t)ostride;
             if (wqp != wq) {
-                memcpy(wq, wqp, 18 * sizeof *wq);
+                /* the tap words laid out at compile time, beside the block (a call to memcpy
+                 * would cost more than these nine pairs) */
+                for (t = 0; t < 18; t += 2) {
+                    const uint32_t u0 = wqp[t], u1 = wqp[t + 1];
+                    wq[t] = u0;
+                    wq[t + 1] = u1;
+                }
             }
         }
         for (oy = 0; oy < nrows; ++oy) {
