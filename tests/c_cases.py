@@ -331,10 +331,13 @@ def _window_conv_case(seed: int) -> Case:
 
 
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
-                    scales: tuple[float, float], bias: bool, act: int) -> Case:
+                    scales: tuple[float, float], bias: bool, act: int, y_over_x: float | None = None) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
-    `scales`, a bias when `bias`, activation none / relu / relu6 by `act`."""
+    `scales`, a bias when `bias`, activation none / relu / relu6 by `act`; the output scale
+    random, or `y_over_x` times the input's."""
     xq, yq = rand_q(rng), rand_q(rng)
+    if y_over_x is not None:
+        yq = q(float(xq.scale[0]) * y_over_x, int(yq.zero_point[0]))
     cin = shape[-1]
     g = new_graph({"x": (shape, "int8", xq)})
     ws = np.exp(rng.uniform(np.log(scales[0]), np.log(scales[1]), cout)).astype(np.float32)
@@ -359,6 +362,17 @@ def _small_pointwise_case(seed: int) -> Case:
     cin, cout = (4, 8, 12, 16)[seed % 4], int(rng.integers(3, 30))
     return _pointwise_case(f"conv2d_small_pointwise_{seed}", rng, (n, h, w, cin), cout, (2e-3, 5e-2),
                            bias=seed % 3 != 0, act=(seed // 4) % 3)
+
+
+def _small_pointwise_run_case(seed: int) -> Case:
+    """1x1 convs with 4-16 input channels, a bias, the output stage over all of int8 and at
+    least eight pixels (pointwise_s8.c's pw_small_run in assembly): every word count, output
+    channels over one or more tables of 16, pixel counts with and without a tail of 1-3."""
+    rng = np.random.default_rng(5800 + seed)
+    h, w = int(rng.integers(2, 7)), int(rng.integers(4, 9))
+    cin, cout = (4, 8, 12, 16)[seed % 4], (3, 16, 17, 33, 48)[seed % 5]
+    return _pointwise_case(f"conv2d_small_pointwise_run_{seed}", rng, (1, h, w, cin), cout, (2e-3, 2e-2),
+                           bias=True, act=0, y_over_x=4.0)
 
 
 def _pairs_pointwise_case(seed: int) -> Case:
@@ -693,6 +707,7 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_dw_window_case(s) for s in range(12)]
     cases += [_small_pointwise_case(s) for s in range(24)]
+    cases += [_small_pointwise_run_case(s) for s in range(10)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]

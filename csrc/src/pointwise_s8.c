@@ -189,12 +189,125 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
+/* output channels per table of pw_small_run (12 bytes of stack each) */
+#define TTE_PWS_OCB 16
+
+/* tte_rq_fast_s8 of register A in place with the multiplier in we, the ASR amount (~shift)
+ * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus the offset mq, loaded
+ * into w first; the registers are all taken). */
+#define TTE_PWS_RQ(A, ADDR)                                                             \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[e]\n\t"                                                 \
+    "add %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWS_LOOP(WORDS)                                                             \
+    __asm__ volatile("1:\n\t"                                                          \
+                     "ldr %[a0], [%[q]], #4\n\t"                                       \
+                     "mov %[a1], %[a0]\n\t"                                            \
+                     "mov %[a2], %[a0]\n\t"                                            \
+                     "mov %[a3], %[a0]\n\t" WORDS                                      \
+                     "ldrd %[we], %[e], [%[q]], #8\n\t"                                \
+                     "ldr %[o], [%[pm], #12]\n\t"                                            \
+                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")          \
+                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")          \
+                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")          \
+                     TTE_PWS_RQ("a0", "[%[y]], #1")                                     \
+                     "ldr %[w], [%[pm], #16]\n\t"                                           \
+                     "cmp %[wp], %[w]\n\t"                                             \
+                     "bne 1b"                                                          \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
+                       [q] "+r"(q), [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
+                     : [xs] "r"(xs), [pm] "r"(pm)                                      \
+                     : "cc", "memory")
+
+/* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
+ * four pixels (npx a multiple of four): the channel loop in assembly, each channel's bias,
+ * multiplier and ASR amount from a table built per TTE_PWS_OCB channels (gcc spilled the
+ * four output pointers and reloaded the output stage's parameters). */
+static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x,
+                                           int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                           const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, zp2 = r->zp2;
+    /* the offsets of pixels 1..3's outputs, zp2, the end of the channels' weights */
+    uint32_t pm[5];
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t xs[4][4][2] __attribute__((aligned(8)));
+    int32_t tb[3 * TTE_PWS_OCB];
+    int32_t oc0, i, j, q0;
+    for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
+        const int32_t nch = m - oc0 < TTE_PWS_OCB ? m - oc0 : TTE_PWS_OCB;
+        pm[0] = (uint32_t)m;
+        pm[1] = (uint32_t)(2 * m);
+        pm[2] = (uint32_t)(3 * m);
+        pm[3] = (uint32_t)zp2;
+        pm[4] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        for (j = 0; j < nch; ++j) {
+            tb[3 * j] = bias[oc0 + j];
+            tb[3 * j + 1] = r->mult[oc0 + j];
+            tb[3 * j + 2] = ~r->shift[oc0 + j];
+        }
+        for (i = 0; i < npx; i += 4) {
+            const int8_t *wp = w + (size_t)oc0 * n;
+            const int32_t *q = tb;
+            int8_t *yp = y + (size_t)i * m + oc0;
+            int32_t a0, a1, a2, a3;
+            uint32_t wt, we, e, o;
+            for (q0 = 0; q0 < 4; ++q0) {
+                const int8_t *xq = x + (size_t)(i + q0) * n;
+#pragma GCC unroll 4
+                for (j = 0; j < NW; ++j) {
+                    const uint32_t u = load4(xq + 4 * j);
+                    xs[q0][j][0] = tte_ssub16(tte_sxtb16(u), zz);
+                    xs[q0][j][1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                }
+            }
+            if (NW == 1) {
+                TTE_PWS_LOOP(TTE_PWS_W0);
+            } else if (NW == 2) {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1);
+            } else if (NW == 3) {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2);
+            } else {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
+            }
+        }
+    }
+}
+
 TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const rq_t rl = *rp;
     /* common: a bias and the clamp range [-128, 127], tested once here instead of per channel */
     const int32_t common = bias != NULL && rl.mode == 2;
+    if (common && npx >= 8) {
+        /* whole groups of four pixels in assembly, the rest below */
+        const int32_t n4 = npx & ~3;
+        switch (p->g.in_c) {
+        case 4:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 1);
+            break;
+        case 8:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 2);
+            break;
+        case 12:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 3);
+            break;
+        default:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 4);
+            break;
+        }
+        if (n4 == npx) {
+            return;
+        }
+        x += (size_t)n4 * p->g.in_c;
+        y += (size_t)n4 * p->g.out_c;
+        npx -= n4;
+    }
     switch (p->g.in_c + common) {
     case 4:
         pw_small(p, &rl, x, npx, w, bias, y, 1, 0);
