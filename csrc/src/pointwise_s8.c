@@ -709,12 +709,13 @@ TTE_HOT static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, cons
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
-/* pw_gather two pixels at a time when both parts are whole multiples of eight channels:
+/* pw_gather two pixels at a time when both parts are whole multiples of four channels:
  * each pixel pair's x - zp gathered once into the widened, interleaved layout of win_fill
  * (part a, then part b), then every pair of output channels over it with win_dot22 (each
  * weight word unpacked once for both pixels; 16 instructions a word of two pixels and two
- * channels where TTE_DOT4 took 28 for one pixel and four). An odd last pixel, an odd last
- * channel: pw_gather's loops and the portable sum. */
+ * channels where TTE_DOT4 took 28 for one pixel and four; a part's last four channels past
+ * a multiple of eight in C). An odd last pixel, an odd last channel: pw_gather's loops and
+ * the portable sum. */
 TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                                  int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
                                                  const int32_t *ib, int32_t nb, const int8_t *wb,
@@ -722,7 +723,7 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
 {
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
-    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp, na8 = na & ~7, nb8 = nb & ~7;
     int16_t buf[2 * TTE_GATHER_MAX] __attribute__((aligned(8)));
     int16_t *const bb = buf + 2 * na;
     int32_t i, j, oc;
@@ -744,11 +745,27 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
             int32_t a[4];
             a[0] = a[1] = b0;
             a[2] = a[3] = b1;
-            if (na > 0) {
-                win_dot22(buf, wa + (size_t)oc * na, na, na, a);
+            if (na8 > 0) {
+                win_dot22(buf, wa + (size_t)oc * na, na, na8, a);
             }
-            if (nb > 0) {
-                win_dot22(bb, wb + (size_t)oc * nb, nb, nb, a);
+            if (nb8 > 0) {
+                win_dot22(bb, wb + (size_t)oc * nb, nb, nb8, a);
+            }
+            for (j = na8; j < na; ++j) {
+                const int32_t w0 = wa[(size_t)oc * na + j], w1 = wa[(size_t)(oc + 1) * na + j];
+                const int32_t v0 = buf[win_index(j, 0)], v1 = buf[win_index(j, 1)];
+                a[0] += v0 * w0;
+                a[1] += v1 * w0;
+                a[2] += v0 * w1;
+                a[3] += v1 * w1;
+            }
+            for (j = nb8; j < nb; ++j) {
+                const int32_t w0 = wb[(size_t)oc * nb + j], w1 = wb[(size_t)(oc + 1) * nb + j];
+                const int32_t v0 = bb[win_index(j, 0)], v1 = bb[win_index(j, 1)];
+                a[0] += v0 * w0;
+                a[1] += v1 * w0;
+                a[2] += v0 * w1;
+                a[3] += v1 * w1;
             }
             if (r->mode == 2) {
                 const int32_t m0 = r->mult[oc], s0 = r->shift[oc], m1 = r->mult[oc + 1], s1 = r->shift[oc + 1];
@@ -790,7 +807,7 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
 #if defined(__ARM_FEATURE_DSP)
     if (na + nb <= TTE_GATHER_MAX) {
         const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
-        if (npx >= 2 && (na & 7) == 0 && (nb & 7) == 0) {
+        if (npx >= 2 && (na & 3) == 0 && (nb & 3) == 0) {
             pw_gather_pairs(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
         } else {
             pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
