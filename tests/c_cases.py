@@ -365,12 +365,12 @@ def _small_pointwise_case(seed: int) -> Case:
 
 
 def _small_pointwise_run_case(seed: int) -> Case:
-    """1x1 convs with 4-16 input channels, a bias, the output stage over all of int8 and at
+    """1x1 convs with 4-24 input channels, a bias, the output stage over all of int8 and at
     least eight pixels (pointwise_s8.c's pw_small_run in assembly): every word count, output
     channels over one or more tables of 16, pixel counts with and without a tail of 1-3."""
     rng = np.random.default_rng(5800 + seed)
     h, w = int(rng.integers(2, 7)), int(rng.integers(4, 9))
-    cin, cout = (4, 8, 12, 16)[seed % 4], (3, 16, 17, 33, 48)[seed % 5]
+    cin, cout = (4, 8, 12, 16, 20, 24)[seed % 6], (3, 16, 17, 33, 48)[seed % 5]
     return _pointwise_case(f"conv2d_small_pointwise_run_{seed}", rng, (1, h, w, cin), cout, (2e-3, 2e-2),
                            bias=True, act=0, y_over_x=4.0)
 
@@ -707,7 +707,7 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_dw_window_case(s) for s in range(12)]
     cases += [_small_pointwise_case(s) for s in range(24)]
-    cases += [_small_pointwise_run_case(s) for s in range(10)]
+    cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]

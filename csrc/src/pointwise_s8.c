@@ -122,6 +122,13 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 #define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
 #define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
 #define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
+/* the same with 20 or 24 input channels: pixel q's word j at byte 48 q + 8 j */
+#define TTE_PWS6_W0 TTE_PWS_WORD(0, 48, 96, 144)
+#define TTE_PWS6_W1 TTE_PWS_WORD(8, 56, 104, 152)
+#define TTE_PWS6_W2 TTE_PWS_WORD(16, 64, 112, 160)
+#define TTE_PWS6_W3 TTE_PWS_WORD(24, 72, 120, 168)
+#define TTE_PWS6_W4 TTE_PWS_WORD(32, 80, 128, 176)
+#define TTE_PWS6_W5 TTE_PWS_WORD(40, 88, 136, 184)
 #define TTE_PWS_OPS                                                                     \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [w] "=&r"(wt), \
       [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)                                        \
@@ -224,7 +231,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                      : "cc", "memory")
 
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
- * four pixels (npx a multiple of four): the channel loop in assembly, each channel's bias,
+ * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6): the channel loop in assembly, each channel's bias,
  * multiplier and ASR amount from a table built per TTE_PWS_OCB channels (gcc spilled the
  * four output pointers and reloaded the output stage's parameters). */
 static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x,
@@ -235,7 +242,9 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
     /* the offsets of pixels 1..3's outputs, zp2, the end of the channels' weights */
     uint32_t pm[5];
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t xs[4][4][2] __attribute__((aligned(8)));
+    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6 */
+    const int32_t S = NW <= 4 ? 4 : 6;
+    uint32_t xs[4 * 6 * 2] __attribute__((aligned(8)));
     int32_t tb[3 * TTE_PWS_OCB];
     int32_t oc0, i, j, q0;
     for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
@@ -258,14 +267,18 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
             uint32_t wt, we, e, o;
             for (q0 = 0; q0 < 4; ++q0) {
                 const int8_t *xq = x + (size_t)(i + q0) * n;
-#pragma GCC unroll 4
+#pragma GCC unroll 6
                 for (j = 0; j < NW; ++j) {
                     const uint32_t u = load4(xq + 4 * j);
-                    xs[q0][j][0] = tte_ssub16(tte_sxtb16(u), zz);
-                    xs[q0][j][1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                    xs[2 * (S * q0 + j)] = tte_ssub16(tte_sxtb16(u), zz);
+                    xs[2 * (S * q0 + j) + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
                 }
             }
-            if (NW == 1) {
+            if (NW == 5) {
+                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
+            } else if (NW == 6) {
+                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
+            } else if (NW == 1) {
                 TTE_PWS_LOOP(TTE_PWS_W0);
             } else if (NW == 2) {
                 TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1);
@@ -297,8 +310,14 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
         case 12:
             pw_small_run(p, &rl, x, n4, w, bias, y, 3);
             break;
-        default:
+        case 16:
             pw_small_run(p, &rl, x, n4, w, bias, y, 4);
+            break;
+        case 20:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 5);
+            break;
+        default:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 6);
             break;
         }
         if (n4 == npx) {
@@ -511,6 +530,14 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
     if (npx >= 2 && n <= 16 && (n & 3) == 0) {
         pw_small_any(p, &r, x, npx, w, bias, y);
         return;
+    }
+    if (npx >= 8 && (n == 20 || n == 24) && bias != NULL && r.mode == 2) {
+        /* whole groups of four pixels as pw_small_run (the rest below, one by one) */
+        const int32_t n4 = npx & ~3;
+        pw_small_any(p, &r, x, n4, w, bias, y);
+        x += (size_t)n4 * n;
+        y += (size_t)n4 * m;
+        npx -= n4;
     }
     if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
         pw_pairs(p, &r, x, npx, w, bias, y, buf);
