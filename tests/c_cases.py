@@ -375,6 +375,17 @@ def _small_pointwise_run_case(seed: int) -> Case:
                            bias=True, act=0, y_over_x=4.0)
 
 
+def _pairs_common_case(seed: int) -> Case:
+    """1x1 convs with 32-64 input channels (a multiple of eight), an even number of output
+    channels, a bias and the output stage over all of int8: pointwise_s8.c's
+    pw_pairs_channels in assembly, over odd and even pixel counts."""
+    rng = np.random.default_rng(5750 + seed)
+    h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+    cin, cout = (32, 40, 48, 64)[seed % 4], 2 * int(rng.integers(1, 21))
+    return _pointwise_case(f"conv2d_pairs_common_{seed}", rng, (1, h, w, cin), cout, (1e-3, 1e-2),
+                           bias=True, act=0, y_over_x=4.0)
+
+
 def _pairs_pointwise_case(seed: int) -> Case:
     """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c up to 64,
     the 2x2 path above): input channels not a multiple of eight, odd pixel and output channel counts, no bias."""
@@ -710,6 +721,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
+    cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
     for op in ("add", "mul"):
