@@ -399,79 +399,47 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * the paper models' stack peak, which their training step's backward pass sets now), any
  * number with the caller's (tte_block_s8's scratch) */
 
-/* tte_rq_fast_s8 of register A in place (multiplier in e0, ASR amount in o0, zp2 in e1),
- * the byte stored at ADDR */
-#define TTE_PWP_RQ(A, ADDR)                                                             \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[e0]\n\t"                                             \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
-    "asr %[" A "], %[" A "], %[o0]\n\t"                                                \
-    "add %[" A "], %[" A "], %[e1]\n\t"                                                \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
-
 /* pw_pairs' channel loop in the common case (a bias, the clamp range all of int8, an even
  * out_c, in_c a multiple of 8) over `pairs` widened pixel pairs (2 n values each, one after
- * the other in buf; their outputs 2 m apart from y): for each pair of output channels, the
- * loop over the pixel pairs (win_dot22's dot product and the output stage) in assembly, its
- * parameters in a block of words (gcc spilled the loop's bounds and pointers around the 13
- * registers of the dot product). Each pair of weight rows serves every pair of pixels while
- * it is in the D-cache. */
+ * the other in buf; their outputs 2 m apart from y0): pointers only, so that little stays
+ * live around the dot product (gcc spilled the general loop's bounds and indices). Each pair
+ * of weight rows serves every pair of pixels while it is in the D-cache. */
 static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
                                            const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
                                            int8_t *y)
 {
     const int8_t *const wend = w + (size_t)m * n;
-    /* bytes 0-20: both channels' bias, multiplier and ASR amount (~shift); 24 zp2; 28 m;
-     * 32 the next output; 36 the end of the pixel pairs; 40 the end of this pair's values */
-    uint32_t prm[11] __attribute__((aligned(8)));
-    prm[6] = (uint32_t)zp2;
-    prm[7] = (uint32_t)m;
-    prm[9] = (uint32_t)(uintptr_t)(buf + (size_t)pairs * 2 * n);
+    const int16_t *const bend = buf + (size_t)pairs * 2 * n;
     for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y += 2) {
-        const int16_t *xp = buf;
-        const int8_t *wa = w;
-        int32_t a0, a1, b0, b1;
-        uint32_t e0, o0, e1, o1, wt, we;
-        prm[0] = (uint32_t)bias[0];
-        prm[1] = (uint32_t)bias[1];
-        prm[2] = (uint32_t)mu[0];
-        prm[3] = ~(uint32_t)sh[0];
-        prm[4] = (uint32_t)mu[1];
-        prm[5] = ~(uint32_t)sh[1];
-        prm[8] = (uint32_t)(uintptr_t)y;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[a0], [%[prm]]\n\t"
-                         "mov %[a1], %[a0]\n\t"
-                         "ldr %[b0], [%[prm], #4]\n\t"
-                         "mov %[b1], %[b0]\n\t"
-                         "add %[w], %[xp], %[k], lsl #2\n\t"
-                         "str %[w], [%[prm], #40]\n\t"
-                         "2:\n\t" TTE_WIN_WORD TTE_WIN_WORD
-                         "ldr %[w], [%[prm], #40]\n\t"
-                         "cmp %[xp], %[w]\n\t"
-                         "bne 2b\n\t"
-                         "sub %[wa], %[wa], %[k]\n\t"
-                         "ldrd %[e0], %[o0], [%[prm], #8]\n\t"
-                         "ldr %[e1], [%[prm], #24]\n\t"
-                         "ldr %[o1], [%[prm], #32]\n\t"
-                         "ldr %[w], [%[prm], #28]\n\t"
-                         TTE_PWP_RQ("a0", "[%[o1]]")
-                         TTE_PWP_RQ("a1", "[%[o1], %[w]]")
-                         "ldrd %[e0], %[o0], [%[prm], #16]\n\t"
-                         TTE_PWP_RQ("b0", "[%[o1], #1]")
-                         "add %[o1], %[o1], %[w]\n\t"
-                         TTE_PWP_RQ("b1", "[%[o1], #1]")
-                         "add %[o1], %[o1], %[w]\n\t"
-                         "str %[o1], [%[prm], #32]\n\t"
-                         "ldr %[w], [%[prm], #36]\n\t"
-                         "cmp %[xp], %[w]\n\t"
-                         "bne 1b"
-                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [xp] "+r"(xp), [wa] "+r"(wa),
-                           [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [w] "=&r"(wt),
-                           [we] "=&r"(we)
-                         : [k] "r"(n), [prm] "r"(prm)
-                         : "cc", "memory");
+        const int16_t *bp;
+        int8_t *y0 = y;
+        for (bp = buf; bp < bend; bp += 2 * n, y0 += 2 * m) {
+            int32_t a[4];
+            a[0] = a[1] = bias[0];
+            a[2] = a[3] = bias[1];
+            win_dot22(bp, w, n, n, a);
+            {
+                /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+                int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+                uint32_t t, mv, sv;
+                int8_t *yp = y0; /* stepped to the second channel in place: -Os has no register to spare */
+                __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
+                                 "ldr %[sh], [%[ps]]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 TTE_RQS8("a0", "[%[y]]")
+                                 TTE_RQS8("a1", "[%[y], %[m]]")
+                                 "ldr %[mu], [%[pm], #4]\n\t"
+                                 "ldr %[sh], [%[ps], #4]\n\t"
+                                 "mvn %[sh], %[sh]\n\t"
+                                 "add %[y], %[y], #1\n\t"
+                                 TTE_RQS8("b0", "[%[y]]")
+                                 TTE_RQS8("b1", "[%[y], %[m]]")
+                                 : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y] "+r"(yp)
+                                 : [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                                 : "memory");
+            }
+        }
     }
 }
 
