@@ -256,6 +256,34 @@ enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OS
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
+/* tte_rq_fast_s8 of A in place with the multiplier in mu, the ASR amount in sh, zp2 in z */
+#define TTE_DW4_RQ(A, J, ADDR)                                                          \
+    "ldrd %[mu], %[sh], [%[prm], #" #J "]\n\t"                                        \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[mu]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[sh]\n\t"                                                \
+    "add %[" A "], %[" A "], %[z]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
+ * the multipliers, ASR amounts and zp2 from dw3_run's block (gcc reloaded them from the
+ * stack and packed the bytes). */
+static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
+{
+    uint32_t mu, sh, z;
+    __asm__ volatile("ldr %[z], [%[prm], #48]\n\t"
+                     TTE_DW4_RQ("a0", 16, "[%[out]]")
+                     TTE_DW4_RQ("a1", 24, "[%[out], #1]")
+                     TTE_DW4_RQ("a2", 32, "[%[out], #2]")
+                     TTE_DW4_RQ("a3", 40, "[%[out], #3]")
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [mu] "=&r"(mu), [sh] "=&r"(sh),
+                       [z] "=&r"(z)
+                     : [prm] "r"(prm), [out] "r"(out)
+                     : "memory");
+}
+
 /* Channels c..c+3 of the output pixels whose 3x3 window (dilation 1) lies inside the input,
  * the output stage over all of int8 (dw_row_groups' interior loop in assembly: its 13 live
  * values spilled under gcc): rows p0, p1, p2 at the first pixel's window (channel c), the
@@ -363,13 +391,17 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
         }
-        if (use3) {
+        if (r->mode == 2) {
             for (j = 0; j < 4; ++j) {
-                wqb[DW3_KB + j] = (uint32_t)kb[j];
                 wqb[DW3_QM + 2 * j] = (uint32_t)qm[j];
                 wqb[DW3_QM + 2 * j + 1] = (uint32_t)qs[j];
             }
             wqb[DW3_ZP2] = (uint32_t)r->zp2;
+        }
+        if (use3) {
+            for (j = 0; j < 4; ++j) {
+                wqb[DW3_KB + j] = (uint32_t)kb[j];
+            }
             wqb[DW3_STEP] = (uint32_t)(g->stride_w * C);
             wqb[DW3_OSTR] = (uint32_t)ostride;
             if (wqp != wq) {
@@ -505,7 +537,11 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     }
                 }
             }
-            rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
+            if (r->mode == 2) {
+                dw4_rq(wqb, a0, a1, a2, a3, orow + (size_t)i * ostride + c);
+            } else {
+                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
+            }
             }
         }
         }
