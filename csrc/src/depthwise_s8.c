@@ -164,10 +164,10 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
     } while (0)
 
 /* One tap of a window row in assembly: x word at ADDR, the tap's two unpacked weight words
- * at byte WOFF of wt; a0..a3 as TTE_DW4_TAP's. */
-#define TTE_DW4_ATAP(ADDR, WOFF)                                                        \
+ * at byte WOFF of operand BASE; a0..a3 as TTE_DW4_TAP's. */
+#define TTE_DW4_ATAP(ADDR, BASE, WOFF)                                                  \
     "ldr %[x], " ADDR "\n\t"                                                           \
-    "ldrd %[we], %[wo], [%[wt], #" #WOFF "]\n\t"                                       \
+    "ldrd %[we], %[wo], [%[" BASE "], #" #WOFF "]\n\t"                                 \
     "sxtb16 %[xe], %[x]\n\t"                                                           \
     "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
     "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
@@ -187,17 +187,17 @@ static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int
 {
     uint32_t x, xe, we, wo;
     if (KW == 5) {
-        __asm__(TTE_DW4_ATAP("[%[p]]", 0) TTE_DW4_ATAP("[%[p], %[c]]", 8) TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 16)
-                TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 32)
+        __asm__(TTE_DW4_ATAP("[%[p]]", "wt", 0) TTE_DW4_ATAP("[%[p], %[c]]", "wt", 8)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 16) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 32)
                 "add %[p], %[p], %[c], lsl #1\n\t"
-                TTE_DW4_ATAP("[%[p], %[c]]", 24) TTE_DW4_AOPS);
+                TTE_DW4_ATAP("[%[p], %[c]]", "wt", 24) TTE_DW4_AOPS);
     } else {
-        __asm__(TTE_DW4_ATAP("[%[p]]", 0) TTE_DW4_ATAP("[%[p], %[c]]", 8) TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 16)
-                TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 32)
+        __asm__(TTE_DW4_ATAP("[%[p]]", "wt", 0) TTE_DW4_ATAP("[%[p], %[c]]", "wt", 8)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 16) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 32)
                 "add %[p], %[p], %[c], lsl #1\n\t"
-                TTE_DW4_ATAP("[%[p], %[c]]", 24) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", 48)
+                TTE_DW4_ATAP("[%[p], %[c]]", "wt", 24) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 48)
                 "add %[p], %[p], %[c]\n\t"
-                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", 40) TTE_DW4_AOPS);
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 40) TTE_DW4_AOPS);
     }
 }
 
@@ -234,18 +234,8 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
  * output pointer and its step, where the first row pointer ends; the 18 tap words follow. */
 enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OSTR = 15, DW3_END = 16, DW3_HDR = 18 };
 
-/* One tap of dw3_run: x word at ADDR, the tap's two unpacked weight words at byte WOFF of prm */
-#define TTE_DW3_TAP(ADDR, WOFF)                                                         \
-    "ldr %[x], " ADDR "\n\t"                                                           \
-    "ldrd %[we], %[wo], [%[prm], #" #WOFF "]\n\t"                                      \
-    "sxtb16 %[xe], %[x]\n\t"                                                           \
-    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
-    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
-    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
-    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
-    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
-/* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount, zp2 in wo, the
- * byte stored at ADDR */
+/* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount (from byte J of
+ * the block at prm, into we and xe), zp2 in wo, the byte stored at ADDR */
 #define TTE_DW3_RQ(A, J, ADDR)                                                          \
     "ldrd %[we], %[xe], [%[prm], #" #J "]\n\t"                                         \
     "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
@@ -256,30 +246,19 @@ enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OS
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
-/* tte_rq_fast_s8 of A in place with the multiplier in mu, the ASR amount in sh, zp2 in z */
-#define TTE_DW4_RQ(A, J, ADDR)                                                          \
-    "ldrd %[mu], %[sh], [%[prm], #" #J "]\n\t"                                        \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[mu]\n\t"                                             \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
-    "asr %[" A "], %[" A "], %[sh]\n\t"                                                \
-    "add %[" A "], %[" A "], %[z]\n\t"                                                 \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
-
 /* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
  * the multipliers, ASR amounts and zp2 from dw3_run's block (gcc reloaded them from the
  * stack and packed the bytes). */
 static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
 {
-    uint32_t mu, sh, z;
-    __asm__ volatile("ldr %[z], [%[prm], #48]\n\t"
-                     TTE_DW4_RQ("a0", 16, "[%[out]]")
-                     TTE_DW4_RQ("a1", 24, "[%[out], #1]")
-                     TTE_DW4_RQ("a2", 32, "[%[out], #2]")
-                     TTE_DW4_RQ("a3", 40, "[%[out], #3]")
-                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [mu] "=&r"(mu), [sh] "=&r"(sh),
-                       [z] "=&r"(z)
+    uint32_t we, xe, wo;
+    __asm__ volatile("ldr %[wo], [%[prm], #48]\n\t"
+                     TTE_DW3_RQ("a0", 16, "[%[out]]")
+                     TTE_DW3_RQ("a1", 24, "[%[out], #1]")
+                     TTE_DW3_RQ("a2", 32, "[%[out], #2]")
+                     TTE_DW3_RQ("a3", 40, "[%[out], #3]")
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [we] "=&r"(we), [xe] "=&r"(xe),
+                       [wo] "=&r"(wo)
                      : [prm] "r"(prm), [out] "r"(out)
                      : "memory");
 }
@@ -295,15 +274,15 @@ TTE_NOINLINE static void dw3_run(uint32_t *prm, const int8_t *p0, const int8_t *
     __asm__ volatile("1:\n\t"
                      "ldrd %[a0], %[a1], [%[prm]]\n\t"
                      "ldrd %[a2], %[a3], [%[prm], #8]\n\t"
-                     TTE_DW3_TAP("[%[p0]]", 72)
-                     TTE_DW3_TAP("[%[p0], %[c]]", 80)
-                     TTE_DW3_TAP("[%[p0], %[c], lsl #1]", 88)
-                     TTE_DW3_TAP("[%[p1]]", 96)
-                     TTE_DW3_TAP("[%[p1], %[c]]", 104)
-                     TTE_DW3_TAP("[%[p1], %[c], lsl #1]", 112)
-                     TTE_DW3_TAP("[%[p2]]", 120)
-                     TTE_DW3_TAP("[%[p2], %[c]]", 128)
-                     TTE_DW3_TAP("[%[p2], %[c], lsl #1]", 136)
+                     TTE_DW4_ATAP("[%[p0]]", "prm", 72)
+                     TTE_DW4_ATAP("[%[p0], %[c]]", "prm", 80)
+                     TTE_DW4_ATAP("[%[p0], %[c], lsl #1]", "prm", 88)
+                     TTE_DW4_ATAP("[%[p1]]", "prm", 96)
+                     TTE_DW4_ATAP("[%[p1], %[c]]", "prm", 104)
+                     TTE_DW4_ATAP("[%[p1], %[c], lsl #1]", "prm", 112)
+                     TTE_DW4_ATAP("[%[p2]]", "prm", 120)
+                     TTE_DW4_ATAP("[%[p2], %[c]]", "prm", 128)
+                     TTE_DW4_ATAP("[%[p2], %[c], lsl #1]", "prm", 136)
                      "ldr %[we], [%[prm], #52]\n\t"
                      "add %[p0], %[p0], %[we]\n\t"
                      "add %[p1], %[p1], %[we]\n\t"

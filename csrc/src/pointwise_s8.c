@@ -231,9 +231,10 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                      : "cc", "memory")
 
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
- * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6): the channel loop in assembly, each channel's bias,
- * multiplier and ASR amount from a table built per TTE_PWS_OCB channels (gcc spilled the
- * four output pointers and reloaded the output stage's parameters). */
+ * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6): the
+ * channel loop in assembly, each channel's bias, multiplier and ASR amount from a table
+ * built per TTE_PWS_OCB channels (gcc spilled the four output pointers and reloaded the
+ * output stage's parameters). */
 static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x,
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            const int32_t NW)
