@@ -201,26 +201,39 @@ static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int
     }
 }
 
+/* One tap with x - zp: x at ADDR, the tap's weight words from wt on */
+#define TTE_DW4_STAP(ADDR)                                                              \
+    "ldr %[x], " ADDR "\n\t"                                                           \
+    "ldrd %[we], %[wo], [%[wt]], #8\n\t"                                               \
+    "sxtb16 %[xe], %[x]\n\t"                                                           \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
+    "ssub16 %[xe], %[xe], %[zz]\n\t"                                                   \
+    "ssub16 %[x], %[x], %[zz]\n\t"                                                     \
+    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
+    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
+    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+
 /* n (>= 1) taps of a window row with x - zp (a border pixel's): x at p and on by C, weights
- * from wt on (TTE_DW4_TAP's loop in assembly: gcc took 16 instructions a tap, here 13). */
+ * from wt on (TTE_DW4_TAP's loop in assembly, two taps a pass: gcc took 16 instructions a
+ * tap, here 11.5; an odd first tap alone). */
 static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, int32_t n, int32_t C, uint32_t zz,
                                            int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
 {
     uint32_t x, xe, we, wo;
-    __asm__("1:\n\t"
-            "ldr %[x], [%[p]]\n\t"
+    __asm__("tst %[n], #1\n\t"
+            "beq 1f\n\t"
+            TTE_DW4_STAP("[%[p]]")
             "add %[p], %[p], %[c]\n\t"
-            "ldrd %[we], %[wo], [%[wt]], #8\n\t"
-            "sxtb16 %[xe], %[x]\n\t"
-            "sxtb16 %[x], %[x], ror #8\n\t"
-            "ssub16 %[xe], %[xe], %[zz]\n\t"
-            "ssub16 %[x], %[x], %[zz]\n\t"
-            "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
-            "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
-            "smlabb %[a1], %[x], %[wo], %[a1]\n\t"
-            "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
             "subs %[n], %[n], #1\n\t"
-            "bne 1b"
+            "beq 2f\n\t"
+            "1:\n\t"
+            TTE_DW4_STAP("[%[p]]")
+            TTE_DW4_STAP("[%[p], %[c]]")
+            "add %[p], %[p], %[c], lsl #1\n\t"
+            "subs %[n], %[n], #2\n\t"
+            "bne 1b\n\t"
+            "2:"
             : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [wt] "+r"(wt), [n] "+r"(n),
               [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
             : [c] "r"(C), [zz] "r"(zz)
