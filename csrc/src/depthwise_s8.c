@@ -5,6 +5,11 @@
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
  * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
+/* the build's own level, before optimized.h's pragma raises it: at -O0 (the frame pointer
+ * kept) and -Os, dw4_taps_sub's 13 registers of assembly are not there */
+#if !defined(__OPTIMIZE__) || defined(__OPTIMIZE_SIZE__)
+#define TTE_DW_FEW_REGISTERS 1
+#endif
 #include "tte/internal/optimized.h"
 #include <string.h>
 
@@ -220,6 +225,22 @@ static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int
 static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, int32_t n, int32_t C, uint32_t zz,
                                            int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
 {
+#if defined(TTE_DW_FEW_REGISTERS)
+    /* the same sums in C */
+    int32_t b0 = *a0, b1 = *a1, b2 = *a2, b3 = *a3;
+    for (; n > 0; --n, wt += 2, p += C) {
+        int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+        TTE_DW4_TAP(p, wt, 1);
+        b0 = a0;
+        b1 = a1;
+        b2 = a2;
+        b3 = a3;
+    }
+    *a0 = b0;
+    *a1 = b1;
+    *a2 = b2;
+    *a3 = b3;
+#else
     uint32_t x, xe, we, wo;
     __asm__("tst %[n], #1\n\t"
             "beq 1f\n\t"
@@ -238,6 +259,7 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
               [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
             : [c] "r"(C), [zz] "r"(zz)
             : "cc", "memory");
+#endif
 }
 
 #define TTE_DW_MAX_TAPS 49
