@@ -737,12 +737,12 @@ TTE_HOT static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, cons
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
-/* pw_gather two pixels at a time when both parts are whole multiples of four channels:
+/* pw_gather two pixels at a time when most channels of the two parts are whole eights:
  * each pixel pair's x - zp gathered once into the widened, interleaved layout of win_fill
  * (part a, then part b), then every pair of output channels over it with win_dot22 (each
  * weight word unpacked once for both pixels; 16 instructions a word of two pixels and two
- * channels where TTE_DOT4 took 28 for one pixel and four; a part's last four channels past
- * a multiple of eight in C). An odd last pixel, an odd last channel: pw_gather's loops and
+ * channels where TTE_DOT4 took 28 for one pixel and four; a part's last channels past a
+ * multiple of eight in C). An odd last pixel, an odd last channel: pw_gather's loops and
  * the portable sum. */
 TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                                  int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
@@ -752,8 +752,9 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp, na8 = na & ~7, nb8 = nb & ~7;
-    int16_t buf[2 * TTE_GATHER_MAX] __attribute__((aligned(8)));
-    int16_t *const bb = buf + 2 * na;
+    /* part a in whole groups of four values (win_index's), then part b */
+    int16_t buf[2 * TTE_GATHER_MAX + 8] __attribute__((aligned(8)));
+    int16_t *const bb = buf + 2 * ((na + 3) & ~3);
     int32_t i, j, oc;
     for (i = 0; i + 1 < npx; i += 2) {
         const int8_t *x0 = x + (size_t)i * n, *x1 = x0 + n;
@@ -835,7 +836,7 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
 #if defined(__ARM_FEATURE_DSP)
     if (na + nb <= TTE_GATHER_MAX) {
         const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
-        if (npx >= 2 && (na & 3) == 0 && (nb & 3) == 0) {
+        if (npx >= 2 && 2 * ((na & ~7) + (nb & ~7)) >= na + nb) {
             pw_gather_pairs(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
         } else {
             pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
