@@ -200,8 +200,8 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
 #define TTE_PWS_OCB 16
 
 /* tte_rq_fast_s8 of register A in place with the multiplier in we, the ASR amount (~shift)
- * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus the offset mq, loaded
- * into w first; the registers are all taken). */
+ * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
+ * w first: no register is left for m). */
 #define TTE_PWS_RQ(A, ADDR)                                                             \
     "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
     "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
@@ -210,24 +210,24 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     "add %[" A "], %[" A "], %[o]\n\t"                                                 \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
-#define TTE_PWS_LOOP(WORDS)                                                             \
-    __asm__ volatile("1:\n\t"                                                          \
-                     "ldr %[a0], [%[q]], #4\n\t"                                       \
-                     "mov %[a1], %[a0]\n\t"                                            \
-                     "mov %[a2], %[a0]\n\t"                                            \
-                     "mov %[a3], %[a0]\n\t" WORDS                                      \
-                     "ldrd %[we], %[e], [%[q]], #8\n\t"                                \
-                     "ldr %[o], [%[pm], #12]\n\t"                                            \
-                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")          \
-                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")          \
-                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")          \
-                     TTE_PWS_RQ("a0", "[%[y]], #1")                                     \
-                     "ldr %[w], [%[pm], #16]\n\t"                                           \
-                     "cmp %[wp], %[w]\n\t"                                             \
-                     "bne 1b"                                                          \
+#define TTE_PWS_LOOP(WORDS)                                                              \
+    __asm__ volatile("1:\n\t"                                                            \
+                     "ldr %[a0], [%[q]], #4\n\t"                                         \
+                     "mov %[a1], %[a0]\n\t"                                              \
+                     "mov %[a2], %[a0]\n\t"                                              \
+                     "mov %[a3], %[a0]\n\t" WORDS                                        \
+                     "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
+                     "ldr %[o], [%[pm], #12]\n\t"                                        \
+                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")        \
+                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")        \
+                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")         \
+                     TTE_PWS_RQ("a0", "[%[y]], #1")                                      \
+                     "ldr %[w], [%[pm], #16]\n\t"                                        \
+                     "cmp %[wp], %[w]\n\t"                                               \
+                     "bne 1b"                                                            \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
                        [q] "+r"(q), [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
-                     : [xs] "r"(xs), [pm] "r"(pm)                                      \
+                     : [xs] "r"(xs), [pm] "r"(pm)                                        \
                      : "cc", "memory")
 
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
