@@ -6,6 +6,7 @@
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
  * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
 #include "tte/internal/optimized.h"
+#include <stddef.h>
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"
@@ -179,6 +180,22 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         }                                                                               \
     } while (0)
 
+/* A 3-wide window row of taps reaching into the padding: row rr (NULL outside the image)
+ * at offset o0, its columns valid where v0, v1, v2; the others read the zero point's bytes zw */
+#define TTE_DW4_BORDER_ROW(rr, wt)                                                      \
+    do {                                                                                \
+        const int8_t *r_ = (rr), *const z_ = (const int8_t *)&zw;                       \
+        const int8_t *p0_ = z_, *p1_ = z_, *p2_ = z_;                                   \
+        if (r_ != NULL) {                                                               \
+            p0_ = v0 ? r_ + o0 : z_;                                                    \
+            p1_ = v1 ? r_ + (o0 + C) : z_;                                              \
+            p2_ = v2 ? r_ + (o0 + 2 * C) : z_;                                          \
+        }                                                                               \
+        TTE_DW4_TAP(p0_, (wt), 0);                                                      \
+        TTE_DW4_TAP(p1_, (wt) + 2, 0);                                                  \
+        TTE_DW4_TAP(p2_, (wt) + 4, 0);                                                  \
+    } while (0)
+
 #define TTE_DW_MAX_TAPS 49
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
@@ -197,6 +214,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
+    const uint32_t zw = (uint32_t)(uint8_t)zp * 0x01010101u; /* four bytes of the zero point */
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
@@ -214,7 +232,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
-        int32_t kb[4], bb[4], qm[4], qs[4];
+        int32_t kb[4], bb[4], qm[4], qs[4], kl[4] = {0, 0, 0, 0}, kr[4] = {0, 0, 0, 0};
         for (j = 0; j < 4; ++j) {
             qm[j] = r->mult[c + j];
             qs[j] = ~r->shift[c + j];
@@ -241,6 +259,30 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 wq[2 * t] = tte_sxtb16(wv);
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
+        }
+        if (T == 9 && KW == 3 && in_hi - in_lo < k) {
+            /* the folded biases of a 3x3 window with its left (kl) or right (kr) column in
+             * the padding: those taps on the zero point's bytes, once per channel group */
+            const int8_t *const z = (const int8_t *)&zw;
+            int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+            TTE_DW4_TAP(z, wqp + 0, 0);
+            TTE_DW4_TAP(z, wqp + 6, 0);
+            TTE_DW4_TAP(z, wqp + 12, 0);
+            kl[0] = a0;
+            kl[1] = a1;
+            kl[2] = a2;
+            kl[3] = a3;
+            a0 = kb[0];
+            a1 = kb[1];
+            a2 = kb[2];
+            a3 = kb[3];
+            TTE_DW4_TAP(z, wqp + 4, 0);
+            TTE_DW4_TAP(z, wqp + 10, 0);
+            TTE_DW4_TAP(z, wqp + 16, 0);
+            kr[0] = a0;
+            kr[1] = a1;
+            kr[2] = a2;
+            kr[3] = a3;
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
@@ -296,7 +338,48 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
             const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
             int32_t a0, a1, a2, a3;
-            if (rows_in && kx0 == 0 && kx1 == KW) {
+            if (T == 9 && KW == 3 && rows_in && kx0 == 1 && kx1 == 3) {
+                /* the left column in the padding: the six other taps on kl */
+                const size_t xo = (size_t)(ix0 + 1) * C + c;
+                const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+                a0 = kl[0];
+                a1 = kl[1];
+                a2 = kl[2];
+                a3 = kl[3];
+                TTE_DW4_TAP(x0, wqp + 2, 0);
+                TTE_DW4_TAP(x0 + C, wqp + 4, 0);
+                TTE_DW4_TAP(x1, wqp + 8, 0);
+                TTE_DW4_TAP(x1 + C, wqp + 10, 0);
+                TTE_DW4_TAP(x2, wqp + 14, 0);
+                TTE_DW4_TAP(x2 + C, wqp + 16, 0);
+            } else if (T == 9 && KW == 3 && rows_in && kx0 == 0 && kx1 == 2) {
+                /* the right column in the padding: the six other taps on kr */
+                const size_t xo = (size_t)ix0 * C + c;
+                const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+                a0 = kr[0];
+                a1 = kr[1];
+                a2 = kr[2];
+                a3 = kr[3];
+                TTE_DW4_TAP(x0, wqp + 0, 0);
+                TTE_DW4_TAP(x0 + C, wqp + 2, 0);
+                TTE_DW4_TAP(x1, wqp + 6, 0);
+                TTE_DW4_TAP(x1 + C, wqp + 8, 0);
+                TTE_DW4_TAP(x2, wqp + 12, 0);
+                TTE_DW4_TAP(x2 + C, wqp + 14, 0);
+            } else if (T == 9 && KW == 3) {
+                /* a 3x3 window reaching into the padding: its taps outside the input read
+                 * the zero point's bytes (zw), whose share the folded bias already holds,
+                 * so the pixel takes the interior's nine taps without subtracting zp */
+                const ptrdiff_t o0 = (ptrdiff_t)ix0 * C + c;
+                const int v0 = kx0 <= 0 && kx1 > 0, v1 = kx0 <= 1 && kx1 > 1, v2 = kx0 <= 2 && kx1 > 2;
+                a0 = kb[0];
+                a1 = kb[1];
+                a2 = kb[2];
+                a3 = kb[3];
+                TTE_DW4_BORDER_ROW(rows[0], wqp);
+                TTE_DW4_BORDER_ROW(rows[1], wqp + 6);
+                TTE_DW4_BORDER_ROW(rows[2], wqp + 12);
+            } else if (rows_in && kx0 == 0 && kx1 == KW) {
                 const size_t xo = (size_t)ix0 * C + c;
                 a0 = kb[0];
                 a1 = kb[1];
