@@ -288,6 +288,8 @@ static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, c
     (void)zz;
     for (; n > 0; --n) {
         int32_t a0 = gc->kb[0], a1 = gc->kb[1], a2 = gc->kb[2], a3 = gc->kb[3];
+        /* the tap words stay in memory, read where used: not copied into spill slots */
+        __asm__ volatile("" : : "r"(wqp) : "memory");
         TTE_DW4_3X3(q0, q1, q2, wqp);
         if (mode2) {
             o[0] = (int8_t)tte_rq_fast_s8(a0, gc->qm[0], ~gc->qs[0], r->zp2);
