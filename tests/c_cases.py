@@ -460,6 +460,26 @@ def _pool_case(op: str, seed: int) -> Case:
     return Case(f"{op}_{seed}", g, random_feeds(g, rng))
 
 
+def _wide_avgpool_case(seed: int) -> Case:
+    """Average pooling over many channels and large windows (the DSP path of pool_s8.c sums
+    four channels a word in int16 lanes up to 256 window pixels): KWS's global 25x5 over 64
+    channels, channel counts not a multiple of four, a window of exactly 256 pixels all at
+    -128 or all at 127 (the int16 lanes' extremes), one of 272 (the loop), padding."""
+    rng = np.random.default_rng(4700 + seed)
+    (h, w, c), k, s, pads = [((25, 5, 64), (25, 5), (1, 1), (0, 0, 0, 0)), ((6, 6, 38), (6, 6), (1, 1), (0, 0, 0, 0)),
+                           ((16, 16, 8), (16, 16), (1, 1), (0, 0, 0, 0)), ((16, 16, 12), (16, 16), (1, 1), (0, 0, 0, 0)),
+                           ((17, 16, 5), (17, 16), (1, 1), (0, 0, 0, 0)), ((9, 7, 23), (3, 3), (2, 2), (1, 1, 1, 1))][seed]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    g.add_node("avgpool2d", ["x"], "y", {"kernel": k, "strides": s, "pads": pads, "count_include_pad": seed == 5,
+                                         "activation": ["none", "relu", "relu6"][seed % 3]}, quant=xq)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    if seed in (2, 3):
+        feeds["x"] = np.full((1, h, w, c), -128 if seed == 2 else 127, np.int8)
+    return Case(f"avgpool2d_wide_{seed}", g, feeds)
+
+
 def _mean_case(seed: int) -> Case:
     rng = np.random.default_rng(500 + seed)
     shape = (1, int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 9)))
@@ -680,6 +700,7 @@ def forward_cases() -> list[Case]:
     cases += [_dequantize_case(s) for s in range(3)]
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
+    cases += [_wide_avgpool_case(s) for s in range(6)]
     cases += [_mean_case(s) for s in range(8)]
     for op in ("pad", "transpose", "reshape"):
         cases += [_movement_case(op, s) for s in range(4)]
