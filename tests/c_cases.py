@@ -466,9 +466,10 @@ def _wide_avgpool_case(seed: int) -> Case:
     channels, channel counts not a multiple of four, a window of exactly 256 pixels all at
     -128 or all at 127 (the int16 lanes' extremes), one of 272 (the loop), padding."""
     rng = np.random.default_rng(4700 + seed)
-    (h, w, c), k, s, pads = [((25, 5, 64), (25, 5), (1, 1), (0, 0, 0, 0)), ((6, 6, 38), (6, 6), (1, 1), (0, 0, 0, 0)),
-                           ((16, 16, 8), (16, 16), (1, 1), (0, 0, 0, 0)), ((16, 16, 12), (16, 16), (1, 1), (0, 0, 0, 0)),
-                           ((17, 16, 5), (17, 16), (1, 1), (0, 0, 0, 0)), ((9, 7, 23), (3, 3), (2, 2), (1, 1, 1, 1))][seed]
+    none = (0, 0, 0, 0)
+    (h, w, c), k, s, pads = [((25, 5, 64), (25, 5), (1, 1), none), ((6, 6, 38), (6, 6), (1, 1), none),
+                             ((16, 16, 8), (16, 16), (1, 1), none), ((16, 16, 12), (16, 16), (1, 1), none),
+                             ((17, 16, 5), (17, 16), (1, 1), none), ((9, 7, 23), (3, 3), (2, 2), (1, 1, 1, 1))][seed]
     xq = rand_q(rng)
     g = new_graph({"x": ((1, h, w, c), "int8", xq)})
     g.add_node("avgpool2d", ["x"], "y", {"kernel": k, "strides": s, "pads": pads, "count_include_pad": seed == 5,
@@ -680,6 +681,30 @@ def _dsconv_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
+def _dw3_case(seed: int) -> Case:
+    """A 3x3 depthwise conv (depthwise_s8.c's dw3_groups on the DSP path: every pixel on a
+    folded bias, a column in the padding on a corrected one, other borders reading the zero
+    point's bytes): any padding of 0 to 2 on each side, stride 1 or 2 each way, images down
+    to one pixel wide or high, channel counts with and without a remainder of four. Even
+    seeds go through a streamed block without E and add (weights laid out at compile time,
+    a chunk's pixels in one call across rows), odd ones through tte_conv2d_s8 itself."""
+    rng = np.random.default_rng(7900 + seed)
+    c = int(rng.choice([4, 8, 12, 36, 64])) if seed % 2 == 0 else int(rng.choice([4, 5, 8, 14, 36, 66]))
+    h, w = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    pads = tuple(int(p) for p in rng.integers(0, 3, 4))
+    stride = int(rng.integers(1, 3))
+    if (h + pads[0] + pads[2] - 3) // stride + 1 < 1 or (w + pads[1] + pads[3] - 3) // stride + 1 < 1:
+        pads = (1, 1, 1, 1)
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, stride, pads, c)
+    if seed % 2:
+        g.outputs = ["d"]
+        return Case(f"conv2d_dw3_{c}ch_{seed}", g, random_feeds(g, rng))
+    add_random_conv(g, rng, "d", "p", int(rng.choice([8, 16, 64])), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_dw3_{c}ch_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -710,6 +735,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
+    cases += [_dw3_case(s) for s in range(24)]
     cases += split_forward_cases()
     return cases
 
