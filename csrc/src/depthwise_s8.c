@@ -214,10 +214,9 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         TTE_DW4_TAP(p2_, (wt) + 4, 0);                                                  \
     } while (0)
 
-/* What a channel group of dw3_groups sets up once per call (copied from the compile-time
- * layout where there is one): the folded biases of the whole window (kb) and of the window
- * with its left (kl) or right (kr) column in the padding, the output stage's multipliers (qm)
- * and ASR amounts (qs) */
+/* What a channel group of dw3_groups sets up once per call: the folded biases of the whole
+ * window (kb) and of the window with its left (kl) or right (kr) column in the padding, the
+ * output stage's multipliers (qm) and ASR amounts (qs) */
 typedef struct {
     int32_t kb[4], kl[4], kr[4], qm[4], qs[4];
 } dw3_group_t;
@@ -278,14 +277,6 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
         const uint32_t lo_ = (src)[i], hi_ = (src)[(i) + 1];                            \
         (dst)[i] = lo_;                                                                 \
         (dst)[(i) + 1] = hi_;                                                           \
-    } while (0)
-
-#define TTE_COPY4S(dst, src)                                                            \
-    do {                                                                                \
-        (dst)[0] = (int32_t)(src)[0];                                                   \
-        (dst)[1] = (int32_t)(src)[1];                                                   \
-        (dst)[2] = (int32_t)(src)[2];                                                   \
-        (dst)[3] = (int32_t)(src)[3];                                                   \
     } while (0)
 
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
@@ -356,37 +347,42 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
         gc.kl[j] = gc.kr[j] = 0; /* set per group where a window has a column in the padding */
     }
     for (c = 0; c + 3 < C; c += 4) {
+        const int32_t *mu = r->mult + c, *sh = r->shift + c;
         int32_t left = npix, oy = oy_first, xa = x_first;
         int8_t *orow = out + c;
+        gc.qm[0] = mu[0];
+        gc.qm[1] = mu[1];
+        gc.qm[2] = mu[2];
+        gc.qm[3] = mu[3];
+        gc.qs[0] = ~sh[0];
+        gc.qs[1] = ~sh[1];
+        gc.qs[2] = ~sh[2];
+        gc.qs[3] = ~sh[3];
         if (prep != NULL) {
-            /* laid out at compile time (tte.compiler.emit.block.dw_prepared): the group's
-             * kb, kl, kr, qm, qs, then the tap words; word by word, not a memcpy call */
-            const uint32_t *pg = prep + (size_t)(c >> 2) * 38;
-            TTE_COPY4S(gc.kb, pg);
-            TTE_COPY4S(gc.kl, pg + 4);
-            TTE_COPY4S(gc.kr, pg + 8);
-            TTE_COPY4S(gc.qm, pg + 12);
-            TTE_COPY4S(gc.qs, pg + 16);
-            TTE_COPY2(wq, pg + 20, 0);
-            TTE_COPY2(wq, pg + 20, 2);
-            TTE_COPY2(wq, pg + 20, 4);
-            TTE_COPY2(wq, pg + 20, 6);
-            TTE_COPY2(wq, pg + 20, 8);
-            TTE_COPY2(wq, pg + 20, 10);
-            TTE_COPY2(wq, pg + 20, 12);
-            TTE_COPY2(wq, pg + 20, 14);
-            TTE_COPY2(wq, pg + 20, 16);
+            /* laid out at compile time: the four folded biases, then the tap words */
+            const uint32_t *pg = prep + (size_t)(c >> 2) * 22;
+            gc.kb[0] = (int32_t)pg[0];
+            gc.kb[1] = (int32_t)pg[1];
+            gc.kb[2] = (int32_t)pg[2];
+            gc.kb[3] = (int32_t)pg[3];
+            /* word by word, not a memcpy call (LDRD/STRD pairs) */
+            TTE_COPY2(wq, pg + 4, 0);
+            TTE_COPY2(wq, pg + 4, 2);
+            TTE_COPY2(wq, pg + 4, 4);
+            TTE_COPY2(wq, pg + 4, 6);
+            TTE_COPY2(wq, pg + 4, 8);
+            TTE_COPY2(wq, pg + 4, 10);
+            TTE_COPY2(wq, pg + 4, 12);
+            TTE_COPY2(wq, pg + 4, 14);
+            TTE_COPY2(wq, pg + 4, 16);
         } else {
             const int8_t *wc = w + (size_t)c * 9;
-            const int32_t *mu = r->mult + c, *sh = r->shift + c;
             for (j = 0; j < 4; ++j) {
                 int32_t sum = 0;
                 for (t = 0; t < 9; ++t) {
                     sum += wc[j * 9 + t];
                 }
                 gc.kb[j] = (bias ? bias[c + j] : 0) - zp * sum;
-                gc.qm[j] = mu[j];
-                gc.qs[j] = ~sh[j];
             }
             for (t = 0; t < 9; ++t) {
                 const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
@@ -394,28 +390,28 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 wq[2 * t] = tte_sxtb16(wv);
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
-            if (edges) {
-                /* kl and kr: the left or right column's taps on the zero point's bytes */
-                int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
-                TTE_DW4_TAP(z, wq + 0, 0);
-                TTE_DW4_TAP(z, wq + 6, 0);
-                TTE_DW4_TAP(z, wq + 12, 0);
-                gc.kl[0] = a0;
-                gc.kl[1] = a1;
-                gc.kl[2] = a2;
-                gc.kl[3] = a3;
-                a0 = gc.kb[0];
-                a1 = gc.kb[1];
-                a2 = gc.kb[2];
-                a3 = gc.kb[3];
-                TTE_DW4_TAP(z, wq + 4, 0);
-                TTE_DW4_TAP(z, wq + 10, 0);
-                TTE_DW4_TAP(z, wq + 16, 0);
-                gc.kr[0] = a0;
-                gc.kr[1] = a1;
-                gc.kr[2] = a2;
-                gc.kr[3] = a3;
-            }
+        }
+        if (edges) {
+            /* kl and kr: the left or right column's taps on the zero point's bytes */
+            int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 0, 0);
+            TTE_DW4_TAP(z, wq + 6, 0);
+            TTE_DW4_TAP(z, wq + 12, 0);
+            gc.kl[0] = a0;
+            gc.kl[1] = a1;
+            gc.kl[2] = a2;
+            gc.kl[3] = a3;
+            a0 = gc.kb[0];
+            a1 = gc.kb[1];
+            a2 = gc.kb[2];
+            a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 4, 0);
+            TTE_DW4_TAP(z, wq + 10, 0);
+            TTE_DW4_TAP(z, wq + 16, 0);
+            gc.kr[0] = a0;
+            gc.kr[1] = a1;
+            gc.kr[2] = a2;
+            gc.kr[3] = a3;
         }
         while (left > 0) {
             /* the row's pixels [xa, xe), and of them [lo, hi) inside */

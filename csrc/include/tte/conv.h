@@ -52,11 +52,9 @@ void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const i
                           int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride);
 /* dw_row with the weights also laid out at compile time (tte.compiler.emit.block.dw_prepared;
  * NULL: none): for each four channels c..c+3 below in_c & ~3, the int32 bias[c + j] - in_zp *
- * (the sum of channel c + j's taps) for j < 4 (for a 3x3 window then the same sums without
- * the left column's taps, without the right column's, the four multipliers and the four
- * complemented shifts, ~shift), then per tap two words, the int16 weights of channels c and
- * c + 2 and of c + 1 and c + 3 (low halfword first). Read on the ARMv7E-M DSP path for
- * multiplier 1, dilation 1 and at most 49 taps; the same bytes as dw_row. */
+ * (the sum of channel c + j's taps) for j < 4, then per tap two words, the int16 weights of
+ * channels c and c + 2 and of c + 1 and c + 3 (low halfword first). Read on the ARMv7E-M DSP
+ * path for multiplier 1, dilation 1 and at most 49 taps; the same bytes as dw_row. */
 void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                int8_t *out, size_t ostride);

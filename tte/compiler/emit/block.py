@@ -19,7 +19,7 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import conv_multipliers, emit_conv2d
+from tte.compiler.emit.conv import emit_conv2d
 from tte.compiler.emit.elementwise import emit_add
 from tte.ir import FusedChain, Graph, Node
 
@@ -62,12 +62,10 @@ def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The block's depthwise weights as tte_conv2d_s8_dw_row_prep reads them (csrc/include/tte/conv.h),
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
-    share folded in (for a 3x3 window also with the left, then the right column's taps left
-    out, then the output stage's multipliers and complemented shifts), then per tap the int16
-    weights of channels (c, c + 2) and (c + 1, c + 3), one word each. None where the kernel
-    reads none (a channel multiplier, a dilation, more than 49 taps, fewer than four
-    channels). A streamed block's weights are frozen (tte.compiler.fuse), so the layout is
-    computed once, here."""
+    share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
+    one word each. None where the kernel reads none (a channel multiplier, a dilation, more than
+    49 taps, fewer than four channels). A streamed block's weights are frozen
+    (tte.compiler.fuse), so the layout is computed once, here."""
     _, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
@@ -85,21 +83,13 @@ def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     c4 = c & ~3
     taps = np.asarray(w.data, np.int64).reshape(c, kh * kw)[:c4].reshape(c4 // 4, 4, kh * kw)
     folded = (bias[:c4] - zp * taps.sum(axis=2).reshape(-1)).reshape(c4 // 4, 4)
-    heads = [folded]
-    if (kh, kw) == (3, 3):
-        # the window with its left or right column in the padding, and the output stage
-        cols = taps.reshape(c4 // 4, 4, 3, 3)
-        mult, shift = conv_multipliers(dw, view)
-        heads += [folded + zp * cols[..., 0].sum(axis=2), folded + zp * cols[..., 2].sum(axis=2),
-                  np.asarray(mult[:c4], np.int64).reshape(c4 // 4, 4),
-                  ~np.asarray(shift[:c4], np.int64).reshape(c4 // 4, 4)]
-    if any(np.any(np.abs(h) >= 2 ** 31) for h in heads[:3]):
+    if np.any(np.abs(folded) >= 2 ** 31):
         return None
     lo = taps & 0xFFFF   # the int16 weight in a halfword
     even = lo[:, 0, :] | lo[:, 2, :] << 16
     odd = lo[:, 1, :] | lo[:, 3, :] << 16
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
-    prep = np.concatenate([h & 0xFFFFFFFF for h in heads] + [words], axis=1).astype(np.uint32).reshape(-1)
+    prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
 

@@ -77,14 +77,3 @@ def emit_fully_connected(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted
     b = ref(bias) if bias else "NULL"
     return Emitted(decls, [f"tte_fully_connected_s8(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                            f"{ref(y.name)});"])
-
-
-def conv_multipliers(node: Node, g: Graph) -> tuple[np.ndarray, np.ndarray]:
-    """An int8 conv's per output channel output-stage multipliers and shifts, as emit_conv2d
-    writes them into its params (mult, shift)."""
-    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
-    s_in, _ = _sz(node, x)
-    s_out, _ = _sz(node, y)
-    ws = _q(node, w).scale.astype(np.float64)
-    ws = np.broadcast_to(ws, (w.shape[0],)) if ws.size == 1 else ws
-    return fp.quantize_multipliers(s_in * ws / s_out)
