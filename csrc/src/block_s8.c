@@ -133,9 +133,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
             }
             if (k >= 2) {
                 int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
-                /* the chunk's pixels in one call where D has that path, else row segment by segment */
-                q = tte_conv2d_s8_dw_span_prep(p->dw, fast_d, xb, pix, k, w_d, b_d, p->dw_prep, dk) ? k : 0;
-                while (q < k) {
+                for (q = 0; q < k;) {
                     const int32_t qx = (pix + q) % gd->out_w;
                     const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
                     if (full >= 2) {
@@ -157,8 +155,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
             }
             /* no room to park D's outputs in y: one or two pixels of them in scratch */
             k = npix - pix >= 2 && limit - (uintptr_t)yp >= 2 * (uintptr_t)out_c ? 2 : 1;
-            q = tte_conv2d_s8_dw_span_prep(p->dw, fast_d, xb, pix, k, w_d, b_d, p->dw_prep, dbuf) ? k : 0;
-            for (; q < k; ++q) {
+            for (q = 0; q < k; ++q) {
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
                 tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, (pix + q) % gd->out_w, 1, w_d, b_d, p->dw_prep,
                                           dbuf + (size_t)q * dc, (size_t)dc);

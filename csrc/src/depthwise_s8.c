@@ -308,16 +308,13 @@ static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, c
     }
 }
 
-/* dw_row_groups for a 3x3 window over a run of output pixels: with rows_arg, pixels
- * [pix0, pix0 + npix) of the one output row whose taps read rows_arg; else pixels
- * [pix0, pix0 + npix) of image xb in row-major order, across rows. Every pixel on a folded
- * bias (no zp subtracted per tap), the pixels whose window lies inside the input unrolled;
- * which columns those are found once per call, the group's tap words copied to the stack
- * (read there for every pixel). Pixel i at out + i * ostride. */
+/* dw_row_groups for a 3x3 window: every pixel on the folded bias (no zp subtracted per tap),
+ * the pixels whose window lies inside the input unrolled, which pixels those are found once
+ * per call; the group's tap words copied to the stack (read there for every pixel). */
 static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
-                                       const int8_t *xb, int32_t pix0, int32_t npix, const int8_t *w,
-                                       const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride,
-                                       int32_t mode2)
+                                       const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                       const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                       size_t ostride, int32_t mode2)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, sw = g->stride_w, in_w = g->in_w;
@@ -326,30 +323,23 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     const int8_t *const z = (const int8_t *)&zw;
     const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
     const size_t step = (size_t)sw * C;
-    const size_t row_bytes = (size_t)in_w * C;
-    /* one row of pixels [x_first, x_first + npix) (rows_arg), or from (oy_first, x_first) on */
-    const int32_t row_w = xb != NULL ? g->out_w : pix0 + npix;
-    const int32_t oy_first = xb != NULL ? pix0 / g->out_w : 0;
-    const int32_t x_first = xb != NULL ? pix0 - oy_first * g->out_w : pix0;
     uint32_t wq[18] __attribute__((aligned(8)));
     const int8_t *rows[3];
     dw3_group_t gc;
-    int32_t c, t, j, in_lo, in_hi, edges;
+    int32_t c, t, j, i, oy, in_lo, in_hi;
     (void)zz;
-    /* the output columns [in_lo, in_hi) whose window lies inside the input columns */
-    in_lo = (g->pad_left + sw - 1) / sw;
-    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw + 1 : 0;
+    /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo;
+    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi;
+    in_lo = in_lo > k ? k : in_lo;
     in_hi = in_hi < in_lo ? in_lo : in_hi;
-    /* whether some pixel of the run has a column in the padding (then kl, kr are needed) */
-    edges = x_first < in_lo || (x_first + npix < row_w ? x_first + npix : row_w) > in_hi
-            || (x_first + npix > row_w && (in_lo > 0 || in_hi < row_w));
     for (j = 0; j < 4; ++j) {
         gc.kl[j] = gc.kr[j] = 0; /* set per group where a window has a column in the padding */
     }
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
-        int32_t left = npix, oy = oy_first, xa = x_first;
-        int8_t *orow = out + c;
         gc.qm[0] = mu[0];
         gc.qm[1] = mu[1];
         gc.qm[2] = mu[2];
@@ -378,11 +368,11 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
         } else {
             const int8_t *wc = w + (size_t)c * 9;
             for (j = 0; j < 4; ++j) {
-                int32_t sum = 0;
+                int32_t s = 0;
                 for (t = 0; t < 9; ++t) {
-                    sum += wc[j * 9 + t];
+                    s += wc[j * 9 + t];
                 }
-                gc.kb[j] = (bias ? bias[c + j] : 0) - zp * sum;
+                gc.kb[j] = (bias ? bias[c + j] : 0) - zp * s;
             }
             for (t = 0; t < 9; ++t) {
                 const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
@@ -391,7 +381,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
         }
-        if (edges) {
+        if (in_hi - in_lo < k) {
             /* kl and kr: the left or right column's taps on the zero point's bytes */
             int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
             TTE_DW4_TAP(z, wq + 0, 0);
@@ -413,13 +403,12 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
             gc.kr[2] = a2;
             gc.kr[3] = a3;
         }
-        while (left > 0) {
-            /* the row's pixels [xa, xe), and of them [lo, hi) inside */
-            const int32_t xe = row_w - xa < left ? row_w : xa + left;
-            const int32_t lo = xa > in_lo ? xa : in_lo;
-            int32_t hi = xe < in_hi ? xe : in_hi, ox, rows_in;
+        for (oy = 0; oy < nrows; ++oy) {
+            int8_t *const orow = out + (size_t)oy * k * ostride + c;
+            int32_t rows_in;
             if (xb != NULL) {
-                const int32_t iy = oy * g->stride_h - g->pad_top;
+                const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top;
+                const size_t row_bytes = (size_t)in_w * C;
                 rows[0] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
                 rows[1] = iy + 1 < 0 || iy + 1 >= g->in_h ? NULL : xb + (size_t)(iy + 1) * row_bytes;
                 rows[2] = iy + 2 < 0 || iy + 2 >= g->in_h ? NULL : xb + (size_t)(iy + 2) * row_bytes;
@@ -429,41 +418,35 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 rows[2] = rows_arg[2];
             }
             rows_in = rows[0] != NULL && rows[1] != NULL && rows[2] != NULL;
-            hi = rows_in && hi > lo ? hi : lo; /* no inside run on a row in the padding */
-            for (ox = xa; ox < xe; ++ox) {
-                if (ox == lo && hi > lo) {
-                    /* the windows inside the input, unrolled */
-                    const size_t xo = (size_t)(ox * sw - g->pad_left) * C + c;
-                    dw3_inside(&gc, r, wq, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, hi - lo, c,
-                               orow + (size_t)(ox - xa) * ostride, ostride, mode2);
-                    ox = hi - 1;
+            for (i = 0; i < k; ++i) {
+                if (i == in_lo && rows_in && in_hi > in_lo) {
+                    const size_t xo = (size_t)((ox0 + i) * sw - g->pad_left) * C + c;
+                    dw3_inside(&gc, r, wq, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, in_hi - in_lo, c,
+                               orow + (size_t)i * ostride, ostride, mode2);
+                    i = in_hi - 1;
                     continue;
                 }
                 {
-                    const int32_t ix0 = ox * sw - g->pad_left;
+                    const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
                     const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
                     const int32_t kx1 = in_w - ix0 < 3 ? in_w - ix0 : 3;
-                    dw3_edge(&gc, r, rows, rows_in, C, ix0, kx0, kx1, c, wq, z, orow + (size_t)(ox - xa) * ostride);
+                    dw3_edge(&gc, r, rows, rows_in, C, ix0, kx0, kx1, c, wq, z, orow + (size_t)i * ostride);
                 }
             }
-            orow += (size_t)(xe - xa) * ostride;
-            left -= xe - xa;
-            xa = 0;
-            ++oy;
         }
     }
 }
 
 TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
-                                            const int8_t *const *rows_arg, const int8_t *xb, int32_t pix0,
-                                            int32_t npix, const int8_t *w, const int32_t *bias,
+                                            const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
+                                            int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     if (rl.mode == 2) {
-        dw3_body(p, &rl, rows_arg, xb, pix0, npix, w, bias, prep, out, ostride, 1);
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 1);
     } else {
-        dw3_body(p, &rl, rows_arg, xb, pix0, npix, w, bias, prep, out, ostride, 0);
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
     }
 }
 
@@ -489,11 +472,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     int32_t c, t, j, i, ky, kx, oy, rows_in;
     if (KH == 3 && KW == 3) {
-        if (xb != NULL) {
-            dw3_groups(p, rp, NULL, xb, oy0 * g->out_w, nrows * g->out_w, w, bias, prep, out, ostride);
-        } else {
-            dw3_groups(p, rp, rows_arg, NULL, ox0, k, w, bias, prep, out, ostride);
-        }
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
         return;
     }
     for (c = 0; c + 3 < C; c += 4) {
@@ -684,31 +663,6 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
         dw_row_any(p, fast, rows, 0, g->out_w, w, bias, prep, out + (size_t)(oy - oy0) * g->out_w * g->out_c,
                    (size_t)g->out_c);
     }
-}
-
-int32_t tte_conv2d_s8_dw_span_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t pix0,
-                                   int32_t npix, const int8_t *w, const int32_t *bias, const uint32_t *prep,
-                                   int8_t *out)
-{
-#if defined(__ARM_FEATURE_DSP)
-    const tte_conv2d_geom_t *g = &p->g;
-    if (prep != NULL && g->k_h == 3 && g->k_w == 3 && g->out_c == g->in_c && (g->in_c & 3) == 0 && g->dil_h == 1
-        && g->dil_w == 1) {
-        const rq_t r = rq_init(p, fast);
-        dw3_groups(p, &r, NULL, xb, pix0, npix, w, bias, prep, out, (size_t)g->out_c);
-        return 1;
-    }
-#endif
-    (void)p;
-    (void)fast;
-    (void)xb;
-    (void)pix0;
-    (void)npix;
-    (void)w;
-    (void)bias;
-    (void)prep;
-    (void)out;
-    return 0;
 }
 
 /* groups == in_c, one input channel per group. */

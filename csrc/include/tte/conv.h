@@ -62,12 +62,6 @@ void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, co
  * at out (out_c apart) */
 void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
                                 int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out);
-/* dw_rows_prep over the output pixels [pix0, pix0 + npix) of image xb in row-major order,
- * across rows, at out (out_c apart), in one pass over the channel groups. Returns 0, doing
- * nothing, where it has no such path (then the caller goes row by row). */
-int32_t tte_conv2d_s8_dw_span_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t pix0,
-                                   int32_t npix, const int8_t *w, const int32_t *bias, const uint32_t *prep,
-                                   int8_t *out);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
  * TTE_PW_PAIRS_STACK input channels) */
