@@ -1,7 +1,7 @@
 /* int8 depthwise conv2d (groups == in_c, any channel multiplier): one output pixel
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
- * tte_block_s8 streams) or across rows (tte_conv2d_s8_dw_span_prep), the whole image
- * (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3 window has its own DSP path
+ * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8).
+ * A 3x3 window has its own DSP path
  * (dw3_groups): every pixel, border ones too, on a bias with the zero point's share folded in.
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
