@@ -1,8 +1,8 @@
 /* int8 depthwise conv2d (groups == in_c, any channel multiplier): one output pixel
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
- * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8).
- * A 3x3 window has its own DSP path
- * (dw3_groups): every pixel, border ones too, on a bias with the zero point's share folded in.
+ * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3
+ * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
+ * zero point's share folded in.
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
