@@ -684,10 +684,10 @@ def _dsconv_block_case(seed: int) -> Case:
 def _dw3_case(seed: int) -> Case:
     """A 3x3 depthwise conv (depthwise_s8.c's dw3_groups on the DSP path: every pixel on a
     folded bias, a column in the padding on a corrected one, other borders reading the zero
-    point's bytes): any padding of 0 to 2 on each side, stride 1 or 2 each way, images down
-    to one pixel wide or high, channel counts with and without a remainder of four. Even
-    seeds go through a streamed block without E and add (weights laid out at compile time,
-    a chunk's pixels in one call across rows), odd ones through tte_conv2d_s8 itself."""
+    point's bytes): any padding of 0 to 2 on each side, stride 1 or 2, images down to one
+    pixel wide or high, channel counts with and without a remainder of four. Even seeds go
+    through a streamed block without E and add (weights laid out at compile time, whole rows
+    and row segments per call), odd ones through tte_conv2d_s8 itself."""
     rng = np.random.default_rng(7900 + seed)
     c = int(rng.choice([4, 8, 12, 36, 64])) if seed % 2 == 0 else int(rng.choice([4, 5, 8, 14, 36, 66]))
     h, w = int(rng.integers(1, 8)), int(rng.integers(1, 8))
