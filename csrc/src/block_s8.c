@@ -24,10 +24,17 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* E's kernel scratch at the very start (tte_conv2d_s8_ws; a multiple of 8 bytes, so what
+ * follows keeps its alignment) */
+static int32_t expand_bytes(const tte_block_s8_params_t *p)
+{
+    return p->expand != NULL ? tte_conv2d_s8_scratch_bytes(p->expand) : 0;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = pair_bytes(p) + gd->out_c;
+    int32_t n = expand_bytes(p) + pair_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += gd->out_c; /* block_run_flat's second pixel of D */
     }
@@ -40,9 +47,9 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
-/* Row r of E's output (batch image xb) into dst. */
+/* Row r of E's output (batch image xb) into dst; e_scratch: E's kernel scratch. */
 static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const int8_t *xb, const int8_t *w,
-                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst)
+                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
@@ -65,7 +72,7 @@ static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const in
     if (ws != NULL) {
         tte_conv2d_s8_split(&q, xb, ws, bias, dst);
     } else {
-        tte_conv2d_s8(&q, xb, w, bias, dst);
+        tte_conv2d_s8_ws(&q, xb, w, bias, dst, e_scratch);
     }
 }
 
@@ -182,8 +189,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
-    int8_t *ring = scratch + pair_bytes(p);
+    int8_t *const e_scratch = expand_bytes(p) > 0 ? scratch : NULL;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + expand_bytes(p)) : NULL;
+    int8_t *ring = scratch + expand_bytes(p) + pair_bytes(p);
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
@@ -220,7 +228,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
+                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                               e_scratch);
                 }
             }
             for (ky = 0; ky < gd->k_h; ++ky) {

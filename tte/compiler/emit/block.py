@@ -19,7 +19,7 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import emit_conv2d
+from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d
 from tte.compiler.emit.elementwise import emit_add
 from tte.ir import FusedChain, Graph, Node
 
@@ -41,14 +41,16 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (from 32 input channels on) + ring of E's
-    output rows + one pixel of D (two without E and the add) (+ one of P)."""
+    """tte_block_s8_scratch_bytes: E's kernel scratch + P's pixel-pair buffer (from 32 input
+    channels on) + ring of E's output rows + one pixel of D (two without E and the add) (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
     n = (8 * p_in if p_in >= PW_PAIRS_MIN else 0) + d.shape[-1]
+    if expand is not None:
+        n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
         n += d.shape[-1]   # a second pixel of D's output
     if expand is not None:
@@ -103,7 +105,8 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     inner = {t.name for t in chain.intermediates}
 
     def sub_ref(t: str) -> str:
-        return "NULL" if t in inner or t == chain.output.name else ref(t)
+        # E's kernel scratch is part of the block's (tte_block_s8 passes it on)
+        return "NULL" if t in inner or t == chain.output.name or t.endswith("@scratch") else ref(t)
 
     out = Emitted()
     names = {}

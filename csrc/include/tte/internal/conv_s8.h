@@ -224,11 +224,12 @@ void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, c
                                 const int32_t *bias, int8_t *y);
 #endif
 /* groups 1, more than TTE_CONV_WIN window values, at most TTE_WIN_OC output channels
- * (conv_window_s8.c; their sums carry over between window chunks, 8 bytes of stack each) */
+ * (conv_window_s8.c; its widened window values and the sums that carry over between window
+ * chunks in scratch, TTE_CONV_WINDOW_SCRATCH bytes, 8-byte aligned) */
 #define TTE_WIN_OC 64
 #if defined(__ARM_FEATURE_DSP)
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                              const int32_t *bias, int8_t *y);
+                              const int32_t *bias, int8_t *y, void *scratch);
 #endif
 #endif /* TTE_CDEF */
 #endif
