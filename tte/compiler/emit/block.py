@@ -4,6 +4,8 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +63,66 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """dw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
+    graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = dw_layout(node, g)
+    kept = g.meta.get(PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
+PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
+
+
+@dataclass(frozen=True)
+class PreparedChoice:
+    """choose_prepared's decision: per C array, its bytes and its depthwise weight's name."""
+    kept: dict[str, tuple[int, str]]
+    dropped: dict[str, tuple[int, str]]
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(b for b, _ in self.kept.values())
+
+    @property
+    def dropped_bytes(self) -> int:
+        return sum(b for b, _ in self.dropped.values())
+
+
+def choose_prepared(graphs: Sequence[Graph], room: int) -> PreparedChoice:
+    """Which depthwise layouts (dw_layout) the emitters lay out at compile time, given ``room``
+    bytes of flash left by the other weight data; recorded in each graph for dw_prepared, so
+    the emitters and the report (tte.compiler.analysis) follow this one decision.
+
+    Every layout while they all fit; else the ones of least benefit per byte go first until the
+    rest fits (the kernel then takes the plain path, the same bytes). Without its layout the
+    kernel redoes it once per call, per output row of the depthwise in a streamed block, and a
+    layout's bytes grow as that work does: the benefit per byte is about D's output rows (ties:
+    the larger layout first)."""
+    cands: dict[str, tuple[int, str, int]] = {}
+    deciding: list[Graph] = []   # the graphs with streamed blocks (made by tte.compiler.fuse, not the user's)
+    for g in graphs:
+        for n in g.nodes:
+            if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
+                _, dw, _, _, chain = _block_parts(n)
+                d = _t(_chain_graph(g, chain), dw.outputs[0])
+                cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+                if not any(h is g for h in deciding):
+                    deciding.append(g)
+    order = sorted(cands, key=lambda k: (cands[k][2], -cands[k][0], k))
+    total = sum(c[0] for c in cands.values())
+    dropped: set[str] = set()
+    for name in order:
+        if total <= room:
+            break
+        dropped.add(name)
+        total -= cands[name][0]
+    kept = frozenset(cands) - dropped
+    for g in deciding:
+        g.meta[PREPARED_META] = kept
+    return PreparedChoice({k: cands[k][:2] for k in sorted(kept)}, {k: cands[k][:2] for k in sorted(dropped)})
+
+
+def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The block's depthwise weights as tte_conv2d_s8_dw_row_prep reads them (csrc/include/tte/conv.h),
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
