@@ -11,6 +11,7 @@
  * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
+#include "tte/internal/conv_s8.h"
 
 static int32_t ring_span(const tte_conv2d_geom_t *gd)
 {
@@ -26,9 +27,9 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
 
 /* E's kernel scratch at the very start (tte_conv2d_s8_ws; a multiple of 8 bytes, so what
  * follows keeps its alignment) */
-static int32_t expand_bytes(const tte_block_s8_params_t *p)
+static TTE_ALWAYS_INLINE int32_t expand_bytes(const tte_block_s8_params_t *p)
 {
-    return p->expand != NULL ? tte_conv2d_s8_scratch_bytes(p->expand) : 0;
+    return p->expand != NULL ? tte_conv_scratch_bytes(&p->expand->g) : 0;
 }
 
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
@@ -189,9 +190,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    int8_t *const e_scratch = expand_bytes(p) > 0 ? scratch : NULL;
-    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + expand_bytes(p)) : NULL;
-    int8_t *ring = scratch + expand_bytes(p) + pair_bytes(p);
+    const int32_t e_bytes = expand_bytes(p);
+    int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + e_bytes) : NULL;
+    int8_t *ring = scratch + e_bytes + pair_bytes(p);
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];

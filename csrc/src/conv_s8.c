@@ -60,27 +60,9 @@ void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, con
     }
 }
 
-/* the dispatcher's paths */
-typedef enum { PATH_POINTWISE, PATH_DEPTHWISE, PATH_SMALL_WINDOW, PATH_WINDOW, PATH_GENERIC } conv_path_t;
-
-static conv_path_t conv_path(const tte_conv2d_geom_t *g)
-{
-    if (g->groups == 1 && g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1
-        && g->pad_top == 0 && g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w) {
-        return PATH_POINTWISE;
-    }
-    if (g->groups == g->in_c && g->groups > 1 && g->k_h <= TTE_CONV_MAX_KH) {
-        return PATH_DEPTHWISE;
-    }
-    if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
-        return PATH_SMALL_WINDOW;
-    }
-    return g->groups == 1 && g->out_c <= TTE_WIN_OC ? PATH_WINDOW : PATH_GENERIC;
-}
-
 int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p)
 {
-    return conv_path(&p->g) == PATH_WINDOW ? TTE_CONV_WINDOW_SCRATCH : 0;
+    return tte_conv_scratch_bytes(&p->g);
 }
 
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
@@ -94,14 +76,14 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t fast = tte_conv2d_s8_fast_rq(p);
-    switch (conv_path(g)) {
-    case PATH_POINTWISE:
+    switch (tte_conv_path(g)) {
+    case TTE_PATH_POINTWISE:
         tte_conv2d_s8_pointwise_px(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y);
         return;
-    case PATH_DEPTHWISE:
+    case TTE_PATH_DEPTHWISE:
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);
         return;
-    case PATH_SMALL_WINDOW:
+    case TTE_PATH_SMALL_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
         if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
             tte_conv2d_s8_small_window_dsp(p, fast, x, w, bias, y);
@@ -112,7 +94,7 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
         tte_conv2d_s8_small_window(p, fast, x, w, bias, y);
         return;
 #endif
-    case PATH_WINDOW:
+    case TTE_PATH_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
         if (scratch != NULL) {
             tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y, scratch);
@@ -120,7 +102,7 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
         }
 #endif
         break;
-    case PATH_GENERIC:
+    case TTE_PATH_GENERIC:
         break;
     }
     (void)scratch;

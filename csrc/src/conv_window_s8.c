@@ -489,8 +489,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t last8 = L - (L - 1) / TTE_WIN8_CHUNK * TTE_WIN8_CHUNK;
     const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
-    int32_t *const acc = (int32_t *)scratch;
-    int16_t *const buf = (int16_t *)(void *)(acc + TTE_WIN_ACC_WORDS);
+    /* 8-byte aligned (conv.h), as the stack arrays these were: the same code for the callees */
+    int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
+    int16_t *const buf = (int16_t *)__builtin_assume_aligned(acc + TTE_WIN_ACC_WORDS, 8);
     int32_t b, i, q, oc, cb, c0, ky0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
