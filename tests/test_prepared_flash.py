@@ -6,19 +6,24 @@ where the kernels read the layouts) still gives the reference's bytes."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from functools import cache
+from pathlib import Path
 
 import numpy as np
+from click.testing import CliRunner
 from fwtools import needs_arm_gcc, needs_qemu
 
 import tte
+from tte.cli import main
 from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
 from tte.compiler.compile import compile_model
 from tte.models.paper import build_paper_onnx
 from tte.reference import execute
 from tte.targets.boards import get_board
+from tte.targets.paths import resource_dir
 from tte.targets.qemu import QemuEngine
 from tte.targets.sim import Simulator
 
@@ -99,3 +104,19 @@ def test_the_measured_code_takes_its_flash_before_the_layouts() -> None:
     r = compile_model(g, board=tight, scheme=SCHEME)
     assert r["fits"] and r["flash_bytes"] <= tight.flash_bytes
     assert r["prepared_dropped_layers"] and r["prepared_weight_bytes"] < full["prepared_weight_bytes"]
+
+
+def test_compile_cli_says_which_layouts_gave_way(tmp_path: Path) -> None:
+    g = _small_mbv2()
+    full = compile_model(g, board=BOARD, scheme=SCHEME)
+    board = tmp_path / "tight.toml"
+    board.write_text(re.sub(r"(?m)^flash_bytes = \d+$", f"flash_bytes = {full['flash_bytes'] - 1}",
+                            (resource_dir("boards") / f"{BOARD}.toml").read_text()))
+    model = tmp_path / "m.tflite"
+    tte.export(g, model)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["compile", str(model), "--board", str(board), "--scheme", SCHEME, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    report = json.loads((out / "report.json").read_text())
+    n = len(report["prepared_dropped_layers"])
+    assert n and f"{n} depthwise layers without their compile-time layout" in r.stdout
