@@ -36,11 +36,11 @@ class Case:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # a conv's kernel scratch (tte.compiler.emit.conv2d_scratch_bytes): a buffer of its own,
+        # a conv's or an add's kernel scratch (tte.compiler.emit.SCRATCH): a buffer of its own,
         # garbage on entry like every output buffer, of exactly the planned size
-        from tte.compiler.emit import conv2d_scratch_bytes
+        from tte.compiler.emit import SCRATCH
         for n in self.graph.nodes:
-            nbytes = conv2d_scratch_bytes(n, self.graph)
+            nbytes = SCRATCH[n.op](n, self.graph) if n.op in ("conv2d", "add") else 0
             if nbytes and f"{n.name}@scratch" not in self.graph.tensors:
                 self.graph.add_tensor(Tensor(f"{n.name}@scratch", (nbytes,), "int8"))
 

@@ -301,3 +301,17 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
                 assert conv2d_scratch_bytes(n, g) == want, f"{case.name}: {n.name}"
                 figures.add(want)
     assert len(figures) == 2   # cases on the window path and off it
+
+
+def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
+    """An ADD's planned table (tte.compiler.emit.add_scratch_bytes) is tte_add_s8_scratch_bytes."""
+    from tte.compiler.emit import add_scratch_bytes
+
+    figures = set()
+    for case in CASES:
+        for n in case.graph.nodes:
+            if n.op == "add" and case.graph.tensors[n.outputs[0]].dtype == "int8":
+                want = harness.lib.tte_add_s8_scratch_bytes(case.graph.tensors[n.outputs[0]].size)
+                assert add_scratch_bytes(n, case.graph) == want, case.name
+                figures.add(want)
+    assert len(figures) == 2   # sums through the table and below its length

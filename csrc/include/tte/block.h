@@ -20,7 +20,8 @@ typedef struct {
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,
- * when expand != NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
+ * when expand != NULL), the add's (tte_add_s8_scratch_bytes of one output image, when add !=
+ * NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
  * channels on, tte_conv2d_s8_pointwise_px_buf), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
  * NULL), one pixel of D's output (two without expand and add), and one pixel of P's output
  * (when add). scratch must be

@@ -22,7 +22,7 @@ from tte.compiler.emit.common import (
     split_ref,
 )
 from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d
-from tte.compiler.emit.elementwise import emit_add
+from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
@@ -43,8 +43,9 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: E's kernel scratch + P's pixel-pair buffer (from 32 input
-    channels on) + ring of E's output rows + one pixel of D (two without E and the add) (+ one of P)."""
+    """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
+    32 input channels on) + ring of E's output rows + one pixel of D (two without E and the add)
+    (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
@@ -58,7 +59,8 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
-        n += _t(view, project.outputs[0]).shape[-1]
+        y = _t(view, project.outputs[0])
+        n += y.shape[-1] + add_table_bytes(y.size // y.shape[0])   # the table: for one image's sums
     return n
 
 
