@@ -35,6 +35,15 @@ class Case:
     u: np.ndarray | None = None       # stochastic rounding: the uniform numbers
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a conv's or an add's kernel scratch (tte.compiler.emit.SCRATCH): a buffer of its own,
+        # garbage on entry like every output buffer, of exactly the planned size
+        from tte.compiler.emit import SCRATCH
+        for n in self.graph.nodes:
+            nbytes = SCRATCH[n.op](n, self.graph) if n.op in ("conv2d", "add") else 0
+            if nbytes and f"{n.name}@scratch" not in self.graph.tensors:
+                self.graph.add_tensor(Tensor(f"{n.name}@scratch", (nbytes,), "int8"))
+
 
 def q(scale: float | np.ndarray, zp: int | np.ndarray = 0, axis: int | None = None) -> QuantParams:
     return QuantParams(np.asarray(scale, np.float32), np.asarray(zp), axis)
