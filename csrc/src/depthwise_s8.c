@@ -1,6 +1,8 @@
 /* int8 depthwise conv2d (groups == in_c, any channel multiplier): one output pixel
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
- * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8).
+ * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3
+ * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
+ * zero point's share folded in.
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -11,6 +13,7 @@
 #define TTE_DW_FEW_REGISTERS 1
 #endif
 #include "tte/internal/optimized.h"
+#include <stddef.h>
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"
@@ -264,14 +267,12 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
 
 #define TTE_DW_MAX_TAPS 49
 
-/* dw3_run's block in front of the tap words (32-bit words): the four folded biases, each
- * channel's multiplier and ASR amount (~shift), zp2, the step of the input pointers, the
- * output pointer and its step, where the first row pointer ends; the 18 tap words follow. */
-enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OSTR = 15, DW3_END = 16, DW3_HDR = 18 };
+/* dw4_rq's block (32-bit words): each channel's multiplier and ASR amount (~shift), then zp2 */
+enum { DW4_QM = 0, DW4_ZP2 = 8, DW4_RQ_WORDS = 9 };
 
 /* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount (from byte J of
  * the block at prm, into we and xe), zp2 in wo, the byte stored at ADDR */
-#define TTE_DW3_RQ(A, J, ADDR)                                                          \
+#define TTE_DW4_RQ(A, J, ADDR)                                                          \
     "ldrd %[we], %[xe], [%[prm], #" #J "]\n\t"                                         \
     "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
     "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
@@ -282,69 +283,294 @@ enum { DW3_KB = 0, DW3_QM = 4, DW3_ZP2 = 12, DW3_STEP = 13, DW3_OUT = 14, DW3_OS
     "strb %[" A "], " ADDR "\n\t"
 
 /* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
- * the multipliers, ASR amounts and zp2 from dw3_run's block (gcc reloaded them from the
+ * the multipliers, ASR amounts and zp2 from the block at prm (gcc reloaded them from the
  * stack and packed the bytes). */
 static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
 {
     uint32_t we, xe, wo;
-    __asm__ volatile("ldr %[wo], [%[prm], #48]\n\t"
-                     TTE_DW3_RQ("a0", 16, "[%[out]]")
-                     TTE_DW3_RQ("a1", 24, "[%[out], #1]")
-                     TTE_DW3_RQ("a2", 32, "[%[out], #2]")
-                     TTE_DW3_RQ("a3", 40, "[%[out], #3]")
+    __asm__ volatile("ldr %[wo], [%[prm], #32]\n\t"
+                     TTE_DW4_RQ("a0", 0, "[%[out]]")
+                     TTE_DW4_RQ("a1", 8, "[%[out], #1]")
+                     TTE_DW4_RQ("a2", 16, "[%[out], #2]")
+                     TTE_DW4_RQ("a3", 24, "[%[out], #3]")
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [we] "=&r"(we), [xe] "=&r"(xe),
                        [wo] "=&r"(wo)
                      : [prm] "r"(prm), [out] "r"(out)
                      : "memory");
 }
 
-/* Channels c..c+3 of the output pixels whose 3x3 window (dilation 1) lies inside the input,
- * the output stage over all of int8 (dw_row_groups' interior loop in assembly: its 13 live
- * values spilled under gcc): rows p0, p1, p2 at the first pixel's window (channel c), the
- * next pixel's window `step` bytes on, until p0 reaches the end in prm. */
-TTE_NOINLINE static void dw3_run(uint32_t *prm, const int8_t *p0, const int8_t *p1, const int8_t *p2, int32_t C)
+/* The nine taps of a 3x3 window from rows x0, x1, x2 (its left column), columns C apart */
+#define TTE_DW4_3X3(x0, x1, x2, wt)                                                     \
+    do {                                                                                \
+        TTE_DW4_TAP(x0, (wt) + 0, 0);                                                   \
+        TTE_DW4_TAP((x0) + C, (wt) + 2, 0);                                             \
+        TTE_DW4_TAP((x0) + 2 * C, (wt) + 4, 0);                                         \
+        TTE_DW4_TAP(x1, (wt) + 6, 0);                                                   \
+        TTE_DW4_TAP((x1) + C, (wt) + 8, 0);                                             \
+        TTE_DW4_TAP((x1) + 2 * C, (wt) + 10, 0);                                        \
+        TTE_DW4_TAP(x2, (wt) + 12, 0);                                                  \
+        TTE_DW4_TAP((x2) + C, (wt) + 14, 0);                                            \
+        TTE_DW4_TAP((x2) + 2 * C, (wt) + 16, 0);                                        \
+    } while (0)
+
+/* A 3-wide window row of taps reaching into the padding: row rr (NULL outside the image)
+ * at offset o0, its columns inside where v0, v1, v2; the others read the zero point's bytes z */
+#define TTE_DW4_EDGE_ROW(rr, wt)                                                        \
+    do {                                                                                \
+        const int8_t *r_ = (rr);                                                        \
+        const int8_t *p0_ = z, *p1_ = z, *p2_ = z;                                      \
+        if (r_ != NULL) {                                                               \
+            p0_ = v0 ? r_ + o0 : z;                                                     \
+            p1_ = v1 ? r_ + (o0 + C) : z;                                               \
+            p2_ = v2 ? r_ + (o0 + 2 * C) : z;                                           \
+        }                                                                               \
+        TTE_DW4_TAP(p0_, (wt), 0);                                                      \
+        TTE_DW4_TAP(p1_, (wt) + 2, 0);                                                  \
+        TTE_DW4_TAP(p2_, (wt) + 4, 0);                                                  \
+    } while (0)
+
+/* What a channel group of dw3_groups sets up once per call: the folded biases of the whole
+ * window (kb) and of the window with its left (kl) or right (kr) column in the padding, the
+ * output stage's multipliers (qm) and ASR amounts (qs) */
+typedef struct {
+    int32_t kb[4], kl[4], kr[4], qm[4], qs[4];
+} dw3_group_t;
+
+/* One output pixel of a 3x3 window that reaches into the padding (columns [kx0, kx1) inside,
+ * rows[ky] NULL outside): with the left or right column out and the rows in, six taps on kl
+ * or kr; else all nine, those outside reading the zero point's bytes z, whose share the
+ * folded bias kb holds. Either way the sum of the portable loop. */
+static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, const int8_t *const *rows, int32_t rows_in,
+                                       int32_t C, int32_t ix0, int32_t kx0, int32_t kx1, int32_t c,
+                                       const uint32_t *wqp, const int8_t *z, int8_t *o)
 {
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
     int32_t a0, a1, a2, a3;
-    uint32_t x, xe, we, wo;
-    __asm__ volatile("1:\n\t"
-                     "ldrd %[a0], %[a1], [%[prm]]\n\t"
-                     "ldrd %[a2], %[a3], [%[prm], #8]\n\t"
-                     TTE_DW4_ATAP("[%[p0]]", "prm", 72)
-                     TTE_DW4_ATAP("[%[p0], %[c]]", "prm", 80)
-                     TTE_DW4_ATAP("[%[p0], %[c], lsl #1]", "prm", 88)
-                     TTE_DW4_ATAP("[%[p1]]", "prm", 96)
-                     TTE_DW4_ATAP("[%[p1], %[c]]", "prm", 104)
-                     TTE_DW4_ATAP("[%[p1], %[c], lsl #1]", "prm", 112)
-                     TTE_DW4_ATAP("[%[p2]]", "prm", 120)
-                     TTE_DW4_ATAP("[%[p2], %[c]]", "prm", 128)
-                     TTE_DW4_ATAP("[%[p2], %[c], lsl #1]", "prm", 136)
-                     "ldr %[we], [%[prm], #52]\n\t"
-                     "add %[p0], %[p0], %[we]\n\t"
-                     "add %[p1], %[p1], %[we]\n\t"
-                     "add %[p2], %[p2], %[we]\n\t"
-                     "ldr %[x], [%[prm], #56]\n\t"
-                     "ldr %[wo], [%[prm], #48]\n\t"
-                     TTE_DW3_RQ("a0", 16, "[%[x]]")
-                     TTE_DW3_RQ("a1", 24, "[%[x], #1]")
-                     TTE_DW3_RQ("a2", 32, "[%[x], #2]")
-                     TTE_DW3_RQ("a3", 40, "[%[x], #3]")
-                     "ldr %[we], [%[prm], #60]\n\t"
-                     "add %[x], %[x], %[we]\n\t"
-                     "str %[x], [%[prm], #56]\n\t"
-                     "ldr %[we], [%[prm], #64]\n\t"
-                     "cmp %[p0], %[we]\n\t"
-                     "bne 1b"
-                     : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2),
-                       [a3] "=&r"(a3), [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
-                     : [prm] "r"(prm), [c] "r"(C)
-                     : "cc", "memory");
+    (void)zz;
+    if (rows_in && kx0 == 1 && kx1 == 3) {
+        const size_t xo = (size_t)(ix0 + 1) * C + c;
+        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+        a0 = gc->kl[0];
+        a1 = gc->kl[1];
+        a2 = gc->kl[2];
+        a3 = gc->kl[3];
+        TTE_DW4_TAP(x0, wqp + 2, 0);
+        TTE_DW4_TAP(x0 + C, wqp + 4, 0);
+        TTE_DW4_TAP(x1, wqp + 8, 0);
+        TTE_DW4_TAP(x1 + C, wqp + 10, 0);
+        TTE_DW4_TAP(x2, wqp + 14, 0);
+        TTE_DW4_TAP(x2 + C, wqp + 16, 0);
+    } else if (rows_in && kx0 == 0 && kx1 == 2) {
+        const size_t xo = (size_t)ix0 * C + c;
+        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+        a0 = gc->kr[0];
+        a1 = gc->kr[1];
+        a2 = gc->kr[2];
+        a3 = gc->kr[3];
+        TTE_DW4_TAP(x0, wqp + 0, 0);
+        TTE_DW4_TAP(x0 + C, wqp + 2, 0);
+        TTE_DW4_TAP(x1, wqp + 6, 0);
+        TTE_DW4_TAP(x1 + C, wqp + 8, 0);
+        TTE_DW4_TAP(x2, wqp + 12, 0);
+        TTE_DW4_TAP(x2 + C, wqp + 14, 0);
+    } else {
+        const ptrdiff_t o0 = (ptrdiff_t)ix0 * C + c;
+        const int v0 = kx0 <= 0 && kx1 > 0, v1 = kx0 <= 1 && kx1 > 1, v2 = kx0 <= 2 && kx1 > 2;
+        a0 = gc->kb[0];
+        a1 = gc->kb[1];
+        a2 = gc->kb[2];
+        a3 = gc->kb[3];
+        TTE_DW4_EDGE_ROW(rows[0], wqp);
+        TTE_DW4_EDGE_ROW(rows[1], wqp + 6);
+        TTE_DW4_EDGE_ROW(rows[2], wqp + 12);
+    }
+    rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+}
+
+#define TTE_COPY2(dst, src, i)                                                          \
+    do {                                                                                \
+        const uint32_t lo_ = (src)[i], hi_ = (src)[(i) + 1];                            \
+        (dst)[i] = lo_;                                                                 \
+        (dst)[(i) + 1] = hi_;                                                           \
+    } while (0)
+
+/* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
+ * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
+ * (mode2: r->mode is 2, the caller's constant, so the branch leaves the loop) */
+static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, const uint32_t *wqp, int32_t C,
+                                         const int8_t *q0, const int8_t *q1, const int8_t *q2, size_t step,
+                                         int32_t n, int32_t c, int8_t *o, size_t ostride, int32_t mode2)
+{
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
+    (void)zz;
+    for (; n > 0; --n) {
+        int32_t a0 = gc->kb[0], a1 = gc->kb[1], a2 = gc->kb[2], a3 = gc->kb[3];
+        /* the tap words stay in memory, read where used: not copied into spill slots */
+        __asm__ volatile("" : : "r"(wqp) : "memory");
+        TTE_DW4_3X3(q0, q1, q2, wqp);
+        if (mode2) {
+            o[0] = (int8_t)tte_rq_fast_s8(a0, gc->qm[0], ~gc->qs[0], r->zp2);
+            o[1] = (int8_t)tte_rq_fast_s8(a1, gc->qm[1], ~gc->qs[1], r->zp2);
+            o[2] = (int8_t)tte_rq_fast_s8(a2, gc->qm[2], ~gc->qs[2], r->zp2);
+            o[3] = (int8_t)tte_rq_fast_s8(a3, gc->qm[3], ~gc->qs[3], r->zp2);
+        } else {
+            rq4(r, a0, a1, a2, a3, c, o);
+        }
+        q0 += step;
+        q1 += step;
+        q2 += step;
+        o += ostride;
+    }
+}
+
+/* dw_row_groups for a 3x3 window: every pixel on the folded bias (no zp subtracted per tap),
+ * the pixels whose window lies inside the input unrolled, which pixels those are found once
+ * per call; the group's tap words copied to the stack (read there for every pixel). */
+static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                       const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                       const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                       size_t ostride, int32_t mode2)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, sw = g->stride_w, in_w = g->in_w;
+    const int32_t zp = p->in_zp;
+    const uint32_t zw = (uint32_t)(uint8_t)zp * 0x01010101u; /* four bytes of the zero point */
+    const int8_t *const z = (const int8_t *)&zw;
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
+    const size_t step = (size_t)sw * C;
+    uint32_t wq[18] __attribute__((aligned(8)));
+    const int8_t *rows[3];
+    dw3_group_t gc;
+    int32_t c, t, j, i, oy, in_lo, in_hi;
+    (void)zz;
+    /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo;
+    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi;
+    in_lo = in_lo > k ? k : in_lo;
+    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    for (j = 0; j < 4; ++j) {
+        gc.kl[j] = gc.kr[j] = 0; /* set per group where a window has a column in the padding */
+    }
+    for (c = 0; c + 3 < C; c += 4) {
+        const int32_t *mu = r->mult + c, *sh = r->shift + c;
+        gc.qm[0] = mu[0];
+        gc.qm[1] = mu[1];
+        gc.qm[2] = mu[2];
+        gc.qm[3] = mu[3];
+        gc.qs[0] = ~sh[0];
+        gc.qs[1] = ~sh[1];
+        gc.qs[2] = ~sh[2];
+        gc.qs[3] = ~sh[3];
+        if (prep != NULL) {
+            /* laid out at compile time: the four folded biases, then the tap words */
+            const uint32_t *pg = prep + (size_t)(c >> 2) * 22;
+            gc.kb[0] = (int32_t)pg[0];
+            gc.kb[1] = (int32_t)pg[1];
+            gc.kb[2] = (int32_t)pg[2];
+            gc.kb[3] = (int32_t)pg[3];
+            /* word by word, not a memcpy call (LDRD/STRD pairs) */
+            TTE_COPY2(wq, pg + 4, 0);
+            TTE_COPY2(wq, pg + 4, 2);
+            TTE_COPY2(wq, pg + 4, 4);
+            TTE_COPY2(wq, pg + 4, 6);
+            TTE_COPY2(wq, pg + 4, 8);
+            TTE_COPY2(wq, pg + 4, 10);
+            TTE_COPY2(wq, pg + 4, 12);
+            TTE_COPY2(wq, pg + 4, 14);
+            TTE_COPY2(wq, pg + 4, 16);
+        } else {
+            const int8_t *wc = w + (size_t)c * 9;
+            for (j = 0; j < 4; ++j) {
+                int32_t s = 0;
+                for (t = 0; t < 9; ++t) {
+                    s += wc[j * 9 + t];
+                }
+                gc.kb[j] = (bias ? bias[c + j] : 0) - zp * s;
+            }
+            for (t = 0; t < 9; ++t) {
+                const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
+                                    | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
+                wq[2 * t] = tte_sxtb16(wv);
+                wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+            }
+        }
+        if (in_hi - in_lo < k) {
+            /* kl and kr: the left or right column's taps on the zero point's bytes */
+            int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 0, 0);
+            TTE_DW4_TAP(z, wq + 6, 0);
+            TTE_DW4_TAP(z, wq + 12, 0);
+            gc.kl[0] = a0;
+            gc.kl[1] = a1;
+            gc.kl[2] = a2;
+            gc.kl[3] = a3;
+            a0 = gc.kb[0];
+            a1 = gc.kb[1];
+            a2 = gc.kb[2];
+            a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 4, 0);
+            TTE_DW4_TAP(z, wq + 10, 0);
+            TTE_DW4_TAP(z, wq + 16, 0);
+            gc.kr[0] = a0;
+            gc.kr[1] = a1;
+            gc.kr[2] = a2;
+            gc.kr[3] = a3;
+        }
+        for (oy = 0; oy < nrows; ++oy) {
+            int8_t *const orow = out + (size_t)oy * k * ostride + c;
+            int32_t rows_in;
+            if (xb != NULL) {
+                const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top;
+                const size_t row_bytes = (size_t)in_w * C;
+                rows[0] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
+                rows[1] = iy + 1 < 0 || iy + 1 >= g->in_h ? NULL : xb + (size_t)(iy + 1) * row_bytes;
+                rows[2] = iy + 2 < 0 || iy + 2 >= g->in_h ? NULL : xb + (size_t)(iy + 2) * row_bytes;
+            } else {
+                rows[0] = rows_arg[0];
+                rows[1] = rows_arg[1];
+                rows[2] = rows_arg[2];
+            }
+            rows_in = rows[0] != NULL && rows[1] != NULL && rows[2] != NULL;
+            for (i = 0; i < k; ++i) {
+                if (i == in_lo && rows_in && in_hi > in_lo) {
+                    const size_t xo = (size_t)((ox0 + i) * sw - g->pad_left) * C + c;
+                    dw3_inside(&gc, r, wq, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, in_hi - in_lo, c,
+                               orow + (size_t)i * ostride, ostride, mode2);
+                    i = in_hi - 1;
+                    continue;
+                }
+                {
+                    const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = in_w - ix0 < 3 ? in_w - ix0 : 3;
+                    dw3_edge(&gc, r, rows, rows_in, C, ix0, kx0, kx1, c, wq, z, orow + (size_t)i * ostride);
+                }
+            }
+        }
+    }
+}
+
+TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+                                            const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
+                                            int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                            const uint32_t *prep, int8_t *out, size_t ostride)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    if (rl.mode == 2) {
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 1);
+    } else {
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
+    }
 }
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap and unpacked (two words on the stack,
  * no SXTB16 per tap); for a window inside the input
- * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
+ * the zero point's share is folded into the bias, border pixels subtract it. A 3x3 window
+ * goes to dw3_groups. */
 TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                                int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
@@ -356,23 +582,14 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
-    /* dw3_run's block, then per tap: SXTB16 of the transposed word, with ROR #8 */
-    uint32_t wqb[DW3_HDR + 2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
-    uint32_t *const wq = wqb + DW3_HDR;
-    /* the 3x3 interior in assembly (dw3_run) for the output stage over all of int8 */
-    const int32_t use3 = T == 9 && KW == 3 && r->mode == 2 && g->in_w + g->pad_left >= 3;
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
+    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8)));       /* dw4_rq's block */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi, in_lo = 0, in_hi = 0;
-    if (T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
-        /* the pixels [in_lo, in_hi) whose 3x3 window lies inside the input columns (found
-         * once per call, not per channel group: two divisions) */
-        const int32_t sw = g->stride_w;
-        in_lo = (g->pad_left + sw - 1) / sw - ox0;
-        in_lo = in_lo < 0 ? 0 : in_lo;
-        in_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
-        in_hi = in_hi > k ? k : in_hi;
-        in_hi = in_hi < in_lo ? in_lo : in_hi;
+    int32_t c, t, j, i, ky, kx, oy, rows_in;
+    if (KH == 3 && KW == 3) {
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+        return;
     }
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
@@ -407,26 +624,10 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         }
         if (r->mode == 2) {
             for (j = 0; j < 4; ++j) {
-                wqb[DW3_QM + 2 * j] = (uint32_t)qm[j];
-                wqb[DW3_QM + 2 * j + 1] = (uint32_t)qs[j];
+                rqb[DW4_QM + 2 * j] = (uint32_t)qm[j];
+                rqb[DW4_QM + 2 * j + 1] = (uint32_t)qs[j];
             }
-            wqb[DW3_ZP2] = (uint32_t)r->zp2;
-        }
-        if (use3) {
-            for (j = 0; j < 4; ++j) {
-                wqb[DW3_KB + j] = (uint32_t)kb[j];
-            }
-            wqb[DW3_STEP] = (uint32_t)(g->stride_w * C);
-            wqb[DW3_OSTR] = (uint32_t)ostride;
-            if (wqp != wq) {
-                /* the tap words laid out at compile time, beside the block (a call to memcpy
-                 * would cost more than these nine pairs) */
-                for (t = 0; t < 18; t += 2) {
-                    const uint32_t u0 = wqp[t], u1 = wqp[t + 1];
-                    wq[t] = u0;
-                    wq[t + 1] = u1;
-                }
-            }
+            rqb[DW4_ZP2] = (uint32_t)r->zp2;
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
@@ -440,49 +641,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (ky = 0; ky < KH; ++ky) {
             rows_in &= rows[ky] != NULL;
         }
-        i_lo = i_hi = 0;
-        if (rows_in && T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
-            /* the pixels [i_lo, i_hi) whose 3x3 window lies inside the input, without
-             * per-pixel border tests */
-            const int32_t sw = g->stride_w;
-            const size_t step = (size_t)sw * C;
-            const int8_t *q0, *q1, *q2;
-            int8_t *o;
-            i_lo = in_lo;
-            i_hi = in_hi;
-            q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
-            q1 = rows[1] + (q0 - rows[0]);
-            q2 = rows[2] + (q0 - rows[0]);
-            o = orow + (size_t)i_lo * ostride + c;
-            if (use3 && i_hi > i_lo) {
-                wqb[DW3_OUT] = (uint32_t)(uintptr_t)o;
-                wqb[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(i_hi - i_lo) * step);
-                dw3_run(wqb, q0, q1, q2, C);
-            } else {
-                for (i = i_lo; i < i_hi; ++i) {
-                    int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
-                    TTE_DW4_TAP(q0, wqp + 0, 0);
-                    TTE_DW4_TAP(q0 + C, wqp + 2, 0);
-                    TTE_DW4_TAP(q0 + 2 * C, wqp + 4, 0);
-                    TTE_DW4_TAP(q1, wqp + 6, 0);
-                    TTE_DW4_TAP(q1 + C, wqp + 8, 0);
-                    TTE_DW4_TAP(q1 + 2 * C, wqp + 10, 0);
-                    TTE_DW4_TAP(q2, wqp + 12, 0);
-                    TTE_DW4_TAP(q2 + C, wqp + 14, 0);
-                    TTE_DW4_TAP(q2 + 2 * C, wqp + 16, 0);
-                    rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
-                    q0 += step;
-                    q1 += step;
-                    q2 += step;
-                    o += ostride;
-                }
-            }
-        }
         for (i = 0; i < k; ++i) {
-            if (i == i_lo && i_hi > i_lo) {
-                i = i_hi - 1;
-                continue;
-            }
             {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
@@ -494,18 +653,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a1 = kb[1];
                 a2 = kb[2];
                 a3 = kb[3];
-                if (T == 9 && KW == 3) {
-                    const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-                    TTE_DW4_TAP(x0, wqp + 0, 0);
-                    TTE_DW4_TAP(x0 + C, wqp + 2, 0);
-                    TTE_DW4_TAP(x0 + 2 * C, wqp + 4, 0);
-                    TTE_DW4_TAP(x1, wqp + 6, 0);
-                    TTE_DW4_TAP(x1 + C, wqp + 8, 0);
-                    TTE_DW4_TAP(x1 + 2 * C, wqp + 10, 0);
-                    TTE_DW4_TAP(x2, wqp + 12, 0);
-                    TTE_DW4_TAP(x2 + C, wqp + 14, 0);
-                    TTE_DW4_TAP(x2 + 2 * C, wqp + 16, 0);
-                } else if (KW == 5 || KW == 7) {
+                if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
                         dw4_row57(rows[ky] + xo, wqp + 2 * ky * KW, KW, C, &a0, &a1, &a2, &a3);
                     }
@@ -552,7 +700,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 }
             }
             if (r->mode == 2) {
-                dw4_rq(wqb, a0, a1, a2, a3, orow + (size_t)i * ostride + c);
+                dw4_rq(rqb, a0, a1, a2, a3, orow + (size_t)i * ostride + c);
             } else {
                 rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
             }
