@@ -346,6 +346,103 @@ def _pairs_pointwise_case(seed: int) -> Case:
                            bias=seed % 3 != 0, act=seed % 3)
 
 
+def _add_wide_rq_pointwise(g: Graph, rng: np.random.Generator, x: str, y: str, cout: int, act: str,
+                           sweep: bool, past: bool = False) -> None:
+    """A 1x1 conv y = conv(x) whose requantization shifts mostly lie in [-31, -22] (the wide output
+    stage of pointwise_s8.c; tte_rq_fast stops at -21): weights of tiny scale as in the MLPerf
+    Tiny VWW model's dead channels, accumulators anywhere in int32. Channel kinds: all-zero
+    weights with a bias near 2**30 (that model's), random weights with a bias near the int32
+    ends, a single weight +-1 on input channel 0 with the bias at a tie of the double rounding
+    (`sweep`: the caller sweeps input channel 0 across it), a few of ordinary scale, and dead ones
+    (scale below 2**-31: multiplier 0) with a bias up to the bound the wide stage takes them to,
+    or one past it on `past` (then the exact output stage)."""
+    from tte.numerics import fixedpoint as fp
+
+    xq = g.tensors[x].quant
+    assert xq is not None
+    cin = g.tensors[x].shape[-1]
+    xs = float(xq.scale[0])
+    yq = q(xs * float(rng.uniform(0.5, 2.0)), int(rng.integers(-40, 41)))
+    ys = float(yq.scale[0])
+    kinds = rng.choice(["zero", "ends", "tie", "plain", "dead"], cout, p=[0.2, 0.2, 0.35, 0.1, 0.15])
+    if not sweep:
+        kinds[kinds == "tie"] = "ends"
+    shifts = rng.integers(-31, -21, cout)
+    ws = (rng.uniform(0.5, 1.0, cout) * np.exp2(shifts.astype(np.float64)) * ys / xs).astype(np.float32)
+    ws[kinds == "plain"] = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), int((kinds == "plain").sum())))
+    ws[kinds == "dead"] = np.float32(2.0 ** -34 * ys / xs)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(ys))
+    mult, shift = fp.quantize_multipliers(reals)
+    w = rand_s8(rng, (cout, 1, 1, cin))
+    b = np.zeros(cout, np.int64)
+    room = (1 << 31) - 2 - cin * 255 * 128
+    for oc, kind in enumerate(kinds):
+        if kind == "dead":
+            assert mult[oc] == 0, (mult[oc], shift[oc])
+            if rng.random() < 0.5:
+                w[oc] = 0
+                b[oc] = int(rng.integers(-300, 300)) + (1 << 30) * int(rng.choice([-1, 1]))
+            else:
+                b[oc] = int(rng.choice([-1, 1])) * int(room - rng.integers(0, 2) * rng.integers(0, 1 << 20))
+        if kind == "zero":
+            w[oc] = 0
+            b[oc] = int(rng.integers(-300, 300)) + (1 << 30) * int(rng.choice([-1, 1]))
+        elif kind == "ends":
+            b[oc] = int(rng.choice([-1, 1])) * int(room - rng.integers(0, 1 << 16))
+        elif kind == "tie":
+            # q = srdhm(acc, mult) at (j + 1/2) 2**e: acc near (j + 1/2) 2**(e + 31) / mult
+            e, m = -int(shift[oc]), int(mult[oc])
+            jmax = max(int(((1 << 31) - 600) * m / float(1 << (e + 31)) - 0.5), 0)
+            j = int(rng.integers(-jmax - 1, jmax + 1))
+            w[oc] = 0
+            w[oc, 0, 0, 0] = int(rng.choice([-1, 1]))
+            b[oc] = round((j + 0.5) * float(1 << (e + 31)) / m)
+    if past:
+        kinds[0] = "dead"
+        ws[0] = np.float32(2.0 ** -34 * ys / xs)
+        b[0] = room + 1
+    bs = (np.float32(xs) * ws).astype(np.float32)
+    g.add_const(f"{y}.w", w, "int8", q(ws, np.zeros(cout, int), 0))
+    g.add_const(f"{y}.b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", [x, f"{y}.w", f"{y}.b"], y, {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                     "groups": 1, "activation": act}, quant=yq)
+
+
+def _wide_rq_pointwise_case(seed: int) -> Case:
+    """1x1 convs with shifts below -21 on every 1x1 path: few input channels (four pixels at a
+    time), 20-24 (two channels x two pixels), 32-64 (pixel pairs, the assembly output stage with
+    an even out_c and the clamp range all of int8), odd pixel counts (one pixel); input channel 0
+    sweeps the ties of the double rounding."""
+    rng = np.random.default_rng(9100 + seed)
+    cin = (4, 8, 16, 20, 32, 64, 37, 24, 12, 64, 32, 96)[seed % 12]
+    h, w = int(rng.integers(2, 5)), int(rng.integers(3, 8))
+    cout = int(rng.integers(2, 12)) * 2 + (seed % 3 == 2)
+    act = ("none", "relu", "none", "relu6")[seed % 4]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    _add_wide_rq_pointwise(g, rng, "x", "y", cout, act, sweep=True, past=seed % 12 == 11)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    zp = int(np.asarray(xq.zero_point).ravel()[0])
+    # consecutive accumulators across the pixels for the tie channels
+    feeds["x"][..., 0] = np.clip(zp + np.arange(h * w) - (h * w) // 2, -128, 127).reshape(1, h, w)
+    return Case(f"conv2d_wide_rq_pointwise_{cin}_{seed}", g, feeds)
+
+
+def _wide_rq_block_case(seed: int) -> Case:
+    """A MobileNetV1 block (3x3 depthwise -> 1x1) whose 1x1 has shifts below -21, streamed: over
+    64 input channels its pixel-pair buffer in the block's scratch, four pixels per pass."""
+    rng = np.random.default_rng(9300 + seed)
+    c = (64, 128, 96, 128)[seed % 4]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(3, 7))
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c, act="relu")
+    _add_wide_rq_pointwise(g, rng, "d", "p", (16, 64, 33, 80)[seed % 4], ("none", "none", "relu", "relu")[seed % 4],
+                           sweep=False)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_wide_rq_{c}ch_{seed}", g, rng)
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -669,6 +766,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
+    cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
     for op in ("add", "mul"):
@@ -689,6 +787,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
+    cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += split_forward_cases()
     return cases
 

@@ -10,6 +10,35 @@
 
 #include "tte/internal/conv_s8.h"
 
+/* rq with mode 3 (tte_rq_wide: the layers whose shifts fall below tte_rq_fast's -21), tested
+ * after the fast modes so that their code stays as it was. */
+static TTE_ALWAYS_INLINE int8_t pw_rq(const rq_t *r, int32_t acc, int32_t oc)
+{
+    if (r->mode == 2) {
+        return (int8_t)tte_rq_fast_s8(acc, r->mult[oc], r->shift[oc], r->zp2);
+    }
+    if (r->mode == 1) {
+        return (int8_t)tte_rq_fast(acc, r->mult[oc], r->shift[oc], r->zp2, r->lo, r->hi);
+    }
+    if (r->mode == 3) {
+        const int32_t mu = r->mult[oc];
+        return (int8_t)tte_rq_wide(acc, tte_rq_wide_mult(mu), tte_rq_wide_shift(mu, r->shift[oc]), r->zp2, r->lo,
+                                   r->hi);
+    }
+    return (int8_t)tte_rq_exact(acc, r->mult[oc], r->shift[oc], r->out_zp, r->lo, r->hi);
+}
+
+/* The output stage of the 1x1 paths: fast where tte_rq_fast_ok holds, else wide where
+ * tte_rq_wide_ok does, else exact. */
+static rq_t pw_rq_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias)
+{
+    rq_t r = rq_init(p, fast);
+    if (!fast && tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
+        r.mode = 3;
+    }
+    return r;
+}
+
 /* One pixel of a 1x1 conv. */
 static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
                    const int32_t *bias, int8_t *yp)
@@ -56,10 +85,10 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
             a2 += bias[oc + 2];
             a3 += bias[oc + 3];
         }
-        yp[oc] = rq(r, a0, oc);
-        yp[oc + 1] = rq(r, a1, oc + 1);
-        yp[oc + 2] = rq(r, a2, oc + 2);
-        yp[oc + 3] = rq(r, a3, oc + 3);
+        yp[oc] = pw_rq(r, a0, oc);
+        yp[oc + 1] = pw_rq(r, a1, oc + 1);
+        yp[oc + 2] = pw_rq(r, a2, oc + 2);
+        yp[oc + 3] = pw_rq(r, a3, oc + 3);
     }
 #endif
     for (; oc < m; ++oc) {
@@ -69,7 +98,7 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
         for (c = 0; c < n; ++c) {
             acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
         }
-        yp[oc] = rq(r, acc, oc);
+        yp[oc] = pw_rq(r, acc, oc);
     }
 }
 
@@ -179,10 +208,10 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                     y1[oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r->zp2);
                     y0[oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r->zp2);
                 } else {
-                    y3[oc] = rq(r, a3, oc);
-                    y2[oc] = rq(r, a2, oc);
-                    y1[oc] = rq(r, a1, oc);
-                    y0[oc] = rq(r, a0, oc);
+                    y3[oc] = pw_rq(r, a3, oc);
+                    y2[oc] = pw_rq(r, a2, oc);
+                    y1[oc] = pw_rq(r, a1, oc);
+                    y0[oc] = pw_rq(r, a0, oc);
                 }
             }
         }
@@ -259,6 +288,24 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "add %[t], %[t], %[z]\n\t"                                                         \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
+
+/* %[mu], %[sh] loaded with a channel's mult and shift to tte_rq_wide_mult and ~tte_rq_wide_shift
+ * (mult < 2**31: mult << 1 is zero only for mult 0) */
+#define TTE_RQW_PARAMS                                                                  \
+    "lsls %[mu], %[mu], #1\n\t"                                                         \
+    "itt eq\n\t"                                                                       \
+    "moveq %[mu], #0x80000000\n\t"                                                      \
+    "mvneq %[sh], #30\n\t"                                                             \
+    "mvn %[sh], %[sh]\n\t"
+
+/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult. */
+#define TTE_RQW8(A, ADDR)                                                               \
+    "smmlar %[t], %[" A "], %[mu], %[" A "]\n\t"                                        \
+    "add %[t], %[t], %[t], asr #31\n\t"                                                \
+    "asr %[t], %[t], %[sh]\n\t"                                                        \
+    "add %[t], %[t], %[z]\n\t"                                                         \
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
+    "strb %[t], " ADDR "\n\t"
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
@@ -272,9 +319,9 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * the other in buf; their outputs 2 m apart from y0): pointers only, so that little stays
  * live around the dot product (gcc spilled the general loop's bounds and indices). Each pair
  * of weight rows serves every pair of pixels while it is in the D-cache. */
-static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
-                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                           int8_t *y)
+static TTE_ALWAYS_INLINE void pw_pairs_channels_any(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n,
+                                                     int32_t m, const int32_t *bias, const int32_t *mu,
+                                                     const int32_t *sh, int32_t zp2, int8_t *y, const int32_t wide)
 {
     const int8_t *const wend = w + (size_t)m * n;
     const int16_t *const bend = buf + (size_t)pairs * 2 * n;
@@ -286,7 +333,27 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, co
             a[0] = a[1] = bias[0];
             a[2] = a[3] = bias[1];
             win_dot22(bp, w, n, n, a);
-            {
+            if (wide) {
+                /* tte_rq_wide with the clamp range [-128, 127] in assembly (TTE_RQW8) */
+                int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+                uint32_t t, mv, sv;
+                int8_t *yp = y0;
+                __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
+                                 "ldr %[sh], [%[ps]]\n\t"
+                                 TTE_RQW_PARAMS
+                                 TTE_RQW8("a0", "[%[y]]")
+                                 TTE_RQW8("a1", "[%[y], %[m]]")
+                                 "ldr %[mu], [%[pm], #4]\n\t"
+                                 "ldr %[sh], [%[ps], #4]\n\t"
+                                 TTE_RQW_PARAMS
+                                 "add %[y], %[y], #1\n\t"
+                                 TTE_RQW8("b0", "[%[y]]")
+                                 TTE_RQW8("b1", "[%[y], %[m]]")
+                                 : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y] "+r"(yp)
+                                 : [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
+                                 : "cc", "memory");
+            } else {
                 /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
                 int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
                 uint32_t t, mv, sv;
@@ -311,6 +378,21 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, co
     }
 }
 
+static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
+                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                           int8_t *y)
+{
+    pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 0);
+}
+
+/* pw_pairs_channels with the wide output stage (rq_t mode 3, the clamp range [-128, 127]) */
+static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n,
+                                                int32_t m, const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                                int32_t zp2, int8_t *y)
+{
+    pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 1);
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
@@ -324,7 +406,12 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(zp, zp);
     int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
     int16_t *const buf = ext != NULL ? ext : own;
-    const int32_t common = bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n;
+    /* the wide output stage in assembly too, for the clamp range [-128, 127] */
+    const int32_t wide = r->mode == 3 && r->lo == -128 && r->hi == 127;
+    const int32_t common = bias != NULL && (r->mode == 2 || wide) && (m & 1) == 0 && n8 == n;
+    void (*const channels)(const int16_t *, int32_t, const int8_t *, int32_t, int32_t, const int32_t *,
+                           const int32_t *, const int32_t *, int32_t, int8_t *) =
+        wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
     if (ext != NULL && common) {
         /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
@@ -335,7 +422,7 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
             win_fill(buf, 1, 0, n, x0 + n, zp, zz);
             win_fill(buf + 2 * n, 0, 0, n, x0 + 2 * n, zp, zz);
             win_fill(buf + 2 * n, 1, 0, n, x0 + 3 * n, zp, zz);
-            pw_pairs_channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
         }
     }
     for (; i + 1 < npx; i += 2) {
@@ -344,7 +431,7 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
         win_fill(buf, 0, 0, n, x0, zp, zz);
         win_fill(buf, 1, 0, n, x0 + n, zp, zz);
         if (common) {
-            pw_pairs_channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
+            channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
             continue;
         }
         for (oc = 0; oc < m; oc += 2) {
@@ -370,11 +457,21 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
                 y0[m + oc + 1] = (int8_t)tte_rq_fast_s8(a[3], m1, s1, r->zp2);
                 continue;
             }
-            y0[oc] = rq(r, a[0], oc);
-            y0[m + oc] = rq(r, a[1], oc);
+            if (r->mode == 3 && two) {
+                const int32_t m0 = tte_rq_wide_mult(r->mult[oc]), s0 = tte_rq_wide_shift(r->mult[oc], r->shift[oc]);
+                const int32_t m1 = tte_rq_wide_mult(r->mult[oc + 1]);
+                const int32_t s1 = tte_rq_wide_shift(r->mult[oc + 1], r->shift[oc + 1]);
+                y0[oc] = (int8_t)tte_rq_wide(a[0], m0, s0, r->zp2, r->lo, r->hi);
+                y0[m + oc] = (int8_t)tte_rq_wide(a[1], m0, s0, r->zp2, r->lo, r->hi);
+                y0[oc + 1] = (int8_t)tte_rq_wide(a[2], m1, s1, r->zp2, r->lo, r->hi);
+                y0[m + oc + 1] = (int8_t)tte_rq_wide(a[3], m1, s1, r->zp2, r->lo, r->hi);
+                continue;
+            }
+            y0[oc] = pw_rq(r, a[0], oc);
+            y0[m + oc] = pw_rq(r, a[1], oc);
             if (two) {
-                y0[oc + 1] = rq(r, a[2], oc + 1);
-                y0[m + oc + 1] = rq(r, a[3], oc + 1);
+                y0[oc + 1] = pw_rq(r, a[2], oc + 1);
+                y0[m + oc + 1] = pw_rq(r, a[3], oc + 1);
             }
         }
     }
@@ -391,7 +488,7 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
-    const rq_t r = rq_init(p, fast);
+    const rq_t r = pw_rq_init(p, fast, bias);
     int32_t i = 0;
     (void)buf;
 #if defined(__ARM_FEATURE_DSP)
@@ -493,11 +590,11 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
                         y0[m + 1] = (int8_t)tte_rq_fast_s8(b1, m1, s1, r.zp2);
                     }
                 } else {
-                    y0[0] = rq(&r, a0, oc);
-                    y0[m] = rq(&r, b0, oc);
+                    y0[0] = pw_rq(&r, a0, oc);
+                    y0[m] = pw_rq(&r, b0, oc);
                     if (two) {
-                        y0[1] = rq(&r, a1, oc + 1);
-                        y0[m + 1] = rq(&r, b1, oc + 1);
+                        y0[1] = pw_rq(&r, a1, oc + 1);
+                        y0[m + 1] = pw_rq(&r, b1, oc + 1);
                     }
                 }
                 x0 += 2 * n;
