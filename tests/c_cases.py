@@ -531,6 +531,28 @@ def _quantize_f32_case(seed: int) -> Case:
     return Case(f"quantize_f32_{seed}", g, feeds)
 
 
+def _quantize_f32_edge_case(seed: int) -> Case:
+    """QUANTIZE's ties and ends: x / scale at k + 1/2 and one float either side of it for every
+    int8 k, near +-1000 (where the kernel clamps first) and past it (not past int64: the
+    reference's cast), zeros and subnormals; scales a power of two (the kernel multiplies by
+    the reciprocal: 1, 2**-7, the smallest and largest with a normal reciprocal) and not (the
+    kernel divides)."""
+    scale = (1.0, 2.0 ** -7, 2.0 ** -126, 2.0 ** 126, 2.0 ** 127, 1 / 255, 0.1, 3.0)[seed]
+    zp = (-128, 0, 17, -5, 127, -128, 3, -60)[seed]
+    s = np.float32(scale)
+    k = np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)
+    r = np.concatenate([k, np.nextafter(k, np.float32(np.inf)), np.nextafter(k, np.float32(-np.inf)),
+                        np.array([999.5, 1000, 1000.5, 1001, 3e9, 2e18], np.float32)])
+    r = np.concatenate([r, -r, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    with np.errstate(over="ignore", under="ignore"):
+        x = (r * s).astype(np.float32)
+    x = x[np.isfinite(x)]  # the reference's rounding takes no infinity
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_f32_edge_{seed}", g, {"x": x.reshape(1, -1)})
+
+
 def _dequantize_case(seed: int) -> Case:
     rng = np.random.default_rng(360 + seed)
     g = new_graph({"x": ((1, 10), "int8", rand_q(rng))})
@@ -775,6 +797,7 @@ def forward_cases() -> list[Case]:
     for op in ("relu", "clip", "quantize"):
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]
+    cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_dequantize_case(s) for s in range(3)]
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
