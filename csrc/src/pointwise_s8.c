@@ -28,12 +28,14 @@ static TTE_ALWAYS_INLINE int8_t pw_rq(const rq_t *r, int32_t acc, int32_t oc)
     return (int8_t)tte_rq_exact(acc, r->mult[oc], r->shift[oc], r->out_zp, r->lo, r->hi);
 }
 
-/* The output stage of the 1x1 paths: fast where tte_rq_fast_ok holds, else wide where
- * tte_rq_wide_ok does, else exact. */
-static rq_t pw_rq_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias)
+/* The output stage of a layer where tte_rq_fast_ok does not hold: wide (rq_t mode 3) where
+ * tte_rq_wide_ok does, else exact. Out of line: on ARMv7E-M only the pixel-pair path (pw_pairs,
+ * with pw_one for an odd pixel) takes the wide stage, and calls this itself, so that the other
+ * paths and the dispatcher stay as they were for the fast layers. */
+static TTE_NOINLINE rq_t pw_rq_slow(const tte_conv2d_s8_params_t *p, const int32_t *bias)
 {
-    rq_t r = rq_init(p, fast);
-    if (!fast && tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
+    rq_t r = rq_init(p, 0);
+    if (tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
         r.mode = 3;
     }
     return r;
@@ -208,10 +210,10 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                     y1[oc] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r->zp2);
                     y0[oc] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r->zp2);
                 } else {
-                    y3[oc] = pw_rq(r, a3, oc);
-                    y2[oc] = pw_rq(r, a2, oc);
-                    y1[oc] = pw_rq(r, a1, oc);
-                    y0[oc] = pw_rq(r, a0, oc);
+                    y3[oc] = rq(r, a3, oc);
+                    y2[oc] = rq(r, a2, oc);
+                    y1[oc] = rq(r, a1, oc);
+                    y0[oc] = rq(r, a0, oc);
                 }
             }
         }
@@ -400,7 +402,7 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
 static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
                                   const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
 {
-    const rq_t rl = *rp;
+    const rq_t rl = rp->mode != 0 ? *rp : pw_rq_slow(p, bias);
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, n8 = n & ~7, zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
@@ -457,21 +459,11 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
                 y0[m + oc + 1] = (int8_t)tte_rq_fast_s8(a[3], m1, s1, r->zp2);
                 continue;
             }
-            if (r->mode == 3 && two) {
-                const int32_t m0 = tte_rq_wide_mult(r->mult[oc]), s0 = tte_rq_wide_shift(r->mult[oc], r->shift[oc]);
-                const int32_t m1 = tte_rq_wide_mult(r->mult[oc + 1]);
-                const int32_t s1 = tte_rq_wide_shift(r->mult[oc + 1], r->shift[oc + 1]);
-                y0[oc] = (int8_t)tte_rq_wide(a[0], m0, s0, r->zp2, r->lo, r->hi);
-                y0[m + oc] = (int8_t)tte_rq_wide(a[1], m0, s0, r->zp2, r->lo, r->hi);
-                y0[oc + 1] = (int8_t)tte_rq_wide(a[2], m1, s1, r->zp2, r->lo, r->hi);
-                y0[m + oc + 1] = (int8_t)tte_rq_wide(a[3], m1, s1, r->zp2, r->lo, r->hi);
-                continue;
-            }
-            y0[oc] = pw_rq(r, a[0], oc);
-            y0[m + oc] = pw_rq(r, a[1], oc);
+            y0[oc] = rq(r, a[0], oc);
+            y0[m + oc] = rq(r, a[1], oc);
             if (two) {
-                y0[oc + 1] = pw_rq(r, a[2], oc + 1);
-                y0[m + oc + 1] = pw_rq(r, a[3], oc + 1);
+                y0[oc + 1] = rq(r, a[2], oc + 1);
+                y0[m + oc + 1] = rq(r, a[3], oc + 1);
             }
         }
     }
@@ -488,7 +480,11 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
-    const rq_t r = pw_rq_init(p, fast, bias);
+#if defined(__ARM_FEATURE_DSP)
+    const rq_t r = rq_init(p, fast);
+#else
+    const rq_t r = fast ? rq_init(p, fast) : pw_rq_slow(p, bias);
+#endif
     int32_t i = 0;
     (void)buf;
 #if defined(__ARM_FEATURE_DSP)
@@ -590,11 +586,11 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
                         y0[m + 1] = (int8_t)tte_rq_fast_s8(b1, m1, s1, r.zp2);
                     }
                 } else {
-                    y0[0] = pw_rq(&r, a0, oc);
-                    y0[m] = pw_rq(&r, b0, oc);
+                    y0[0] = rq(&r, a0, oc);
+                    y0[m] = rq(&r, b0, oc);
                     if (two) {
-                        y0[1] = pw_rq(&r, a1, oc + 1);
-                        y0[m + 1] = pw_rq(&r, b1, oc + 1);
+                        y0[1] = rq(&r, a1, oc + 1);
+                        y0[m + 1] = rq(&r, b1, oc + 1);
                     }
                 }
                 x0 += 2 * n;
