@@ -291,15 +291,6 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
 
-/* %[mu], %[sh] loaded with a channel's mult and shift to tte_rq_wide_mult and ~tte_rq_wide_shift
- * (mult < 2**31: mult << 1 is zero only for mult 0) */
-#define TTE_RQW_PARAMS                                                                  \
-    "lsls %[mu], %[mu], #1\n\t"                                                         \
-    "itt eq\n\t"                                                                       \
-    "moveq %[mu], #0x80000000\n\t"                                                      \
-    "mvneq %[sh], #30\n\t"                                                             \
-    "mvn %[sh], %[sh]\n\t"
-
 /* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult. */
 #define TTE_RQW8(A, ADDR)                                                               \
     "smmlar %[t], %[" A "], %[mu], %[" A "]\n\t"                                        \
@@ -330,6 +321,14 @@ static TTE_ALWAYS_INLINE void pw_pairs_channels_any(const int16_t *buf, int32_t 
     for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y += 2) {
         const int16_t *bp;
         int8_t *y0 = y;
+        /* wide: both channels' tte_rq_wide_mult and ~tte_rq_wide_shift, once for all pixels */
+        int32_t q[4] __attribute__((aligned(8)));
+        if (wide) {
+            q[0] = tte_rq_wide_mult(mu[0]);
+            q[1] = ~tte_rq_wide_shift(mu[0], sh[0]);
+            q[2] = tte_rq_wide_mult(mu[1]);
+            q[3] = ~tte_rq_wide_shift(mu[1], sh[1]);
+        }
         for (bp = buf; bp < bend; bp += 2 * n, y0 += 2 * m) {
             int32_t a[4];
             a[0] = a[1] = bias[0];
@@ -340,21 +339,17 @@ static TTE_ALWAYS_INLINE void pw_pairs_channels_any(const int16_t *buf, int32_t 
                 int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
                 uint32_t t, mv, sv;
                 int8_t *yp = y0;
-                __asm__ volatile("ldr %[mu], [%[pm]]\n\t"
-                                 "ldr %[sh], [%[ps]]\n\t"
-                                 TTE_RQW_PARAMS
+                __asm__ volatile("ldrd %[mu], %[sh], [%[q]]\n\t"
                                  TTE_RQW8("a0", "[%[y]]")
                                  TTE_RQW8("a1", "[%[y], %[m]]")
-                                 "ldr %[mu], [%[pm], #4]\n\t"
-                                 "ldr %[sh], [%[ps], #4]\n\t"
-                                 TTE_RQW_PARAMS
+                                 "ldrd %[mu], %[sh], [%[q], #8]\n\t"
                                  "add %[y], %[y], #1\n\t"
                                  TTE_RQW8("b0", "[%[y]]")
                                  TTE_RQW8("b1", "[%[y], %[m]]")
                                  : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
                                    [mu] "=&r"(mv), [sh] "=&r"(sv), [y] "+r"(yp)
-                                 : [m] "r"(m), [pm] "r"(mu), [ps] "r"(sh), [z] "r"(zp2)
-                                 : "cc", "memory");
+                                 : [m] "r"(m), [q] "r"(q), [z] "r"(zp2)
+                                 : "memory");
             } else {
                 /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
                 int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
