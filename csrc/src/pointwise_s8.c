@@ -393,18 +393,20 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
- * buffer; an odd last pixel goes to pw_one. */
-static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
-                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+ * buffer; an odd last pixel goes to pw_one. WIDE: the output stage may be rq_t mode 3 (then
+ * pw_pairs_channels_wide for the clamp range [-128, 127]); else the fast and exact ones only. */
+static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                           int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                           int16_t *ext, const int32_t WIDE)
 {
-    const rq_t rl = rp->mode != 0 ? *rp : pw_rq_slow(p, bias);
+    const rq_t rl = *rp;
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, n8 = n & ~7, zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
     int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
     int16_t *const buf = ext != NULL ? ext : own;
     /* the wide output stage in assembly too, for the clamp range [-128, 127] */
-    const int32_t wide = r->mode == 3 && r->lo == -128 && r->hi == 127;
+    const int32_t wide = WIDE && r->mode == 3 && r->lo == -128 && r->hi == 127;
     const int32_t common = bias != NULL && (r->mode == 2 || wide) && (m & 1) == 0 && n8 == n;
     void (*const channels)(const int16_t *, int32_t, const int8_t *, int32_t, int32_t, const int32_t *,
                            const int32_t *, const int32_t *, int32_t, int8_t *) =
@@ -465,6 +467,24 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
     if (i < npx) {
         pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
     }
+}
+
+/* pw_pairs_any where tte_rq_fast_ok does not hold: the wide output stage where it is exact */
+static TTE_NOINLINE void pw_pairs_slow(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                       const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+{
+    const rq_t r = pw_rq_slow(p, bias);
+    pw_pairs_any(p, &r, x, npx, w, bias, y, ext, 1);
+}
+
+static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+{
+    if (rp->mode == 0) {
+        pw_pairs_slow(p, x, npx, w, bias, y, ext);
+        return;
+    }
+    pw_pairs_any(p, rp, x, npx, w, bias, y, ext, 0);
 }
 #endif
 
