@@ -35,7 +35,9 @@ static TTE_ALWAYS_INLINE int8_t pw_rq(const rq_t *r, int32_t acc, int32_t oc)
 static TTE_NOINLINE rq_t pw_rq_slow(const tte_conv2d_s8_params_t *p, const int32_t *bias)
 {
     rq_t r = rq_init(p, 0);
-    if (tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
+    /* |x - in_zp| <= 255 (tte_rq_wide_ok's bound on the sums) */
+    if (p->in_zp >= -128 && p->in_zp <= 127
+        && tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
         r.mode = 3;
     }
     return r;

@@ -194,26 +194,30 @@ static TTE_ALWAYS_INLINE int32_t tte_rq_fast_s8(int32_t acc, int32_t mult, int32
  *     SMMLAR(acc, m2, acc) = floor((acc 2**32 + acc m2 + 2**31) / 2**32), one exact 64-bit sum;
  *   |q| < 2**31 and q - [q < 0] >= -2**31; the halving as in tte_rq_fast, where e >= 2 keeps
  *     q >> (e - 1) + zp2 inside int32;
- *   mult 0 gives out_zp for any shift; so do mult 2**30 and shift -31 (tte_rq_wide_param): q =
+ *   mult 0 gives out_zp for any shift; so do mult 2**30 and shift -31 (tte_rq_wide_mult, _shift): q =
  *     floor((acc + 1) / 2) lies in [-2**30 + 1, 2**30 - 1], q - [q < 0] >> 30 is 0 or -1, and
  *     both halve with 2 out_zp + 1 to out_zp.
- * The sums of k products (x - zp) w lie within k 255 128 of the bias (NULL: 0). */
+ * The sums of k products (x - zp) w (x and zp int8) lie within k 255 128 of the bias (NULL: 0). */
 static inline int32_t tte_rq_wide_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias, int32_t n,
                                      int32_t k, int32_t out_zp, int32_t lo, int32_t hi)
 {
-    const int64_t room = ((int64_t)1 << 31) - 2 - (int64_t)k * 255 * 128;
+    const int64_t room64 = ((int64_t)1 << 31) - 2 - (int64_t)k * 255 * 128;
+    const int32_t room = room64 < 0 ? -1 : (int32_t)room64; /* -1: no bias fits */
     int32_t i;
     if (out_zp < -128 || out_zp > 127 || lo < -128 || hi > 127) {
         return 0;
     }
     for (i = 0; i < n; ++i) {
-        if (mult[i] == 0) {
-            const int64_t b = bias ? bias[i] : 0;
-            if (b > room || -b > room) {
+        const int32_t mu = mult[i];
+        if (mu >= (1 << 30)) {
+            if ((uint32_t)(shift[i] + 31) > 29u) { /* shift outside [-31, -2] */
                 return 0;
             }
-        } else if (shift[i] < -31 || shift[i] > -2 || mult[i] < (1 << 30)) {
-            return 0;
+        } else {
+            const int32_t b = bias ? bias[i] : 0;
+            if (mu != 0 || b > room || b < -room) {
+                return 0;
+            }
         }
     }
     return 1;
