@@ -43,9 +43,10 @@ static TTE_NOINLINE rq_t pw_rq_slow(const tte_conv2d_s8_params_t *p, const int32
     return r;
 }
 
-/* One pixel of a 1x1 conv. */
-static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
-                   const int32_t *bias, int8_t *yp)
+#define PW_ONE_RQ(r, acc, oc) (WIDE ? pw_rq(r, acc, oc) : rq(r, acc, oc))
+/* One pixel of a 1x1 conv; WIDE: its output stage may be rq_t mode 3. */
+static TTE_ALWAYS_INLINE void pw_one_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp,
+                                         const int8_t *w, const int32_t *bias, int8_t *yp, const int32_t WIDE)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -89,10 +90,10 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
             a2 += bias[oc + 2];
             a3 += bias[oc + 3];
         }
-        yp[oc] = pw_rq(r, a0, oc);
-        yp[oc + 1] = pw_rq(r, a1, oc + 1);
-        yp[oc + 2] = pw_rq(r, a2, oc + 2);
-        yp[oc + 3] = pw_rq(r, a3, oc + 3);
+        yp[oc] = PW_ONE_RQ(r, a0, oc);
+        yp[oc + 1] = PW_ONE_RQ(r, a1, oc + 1);
+        yp[oc + 2] = PW_ONE_RQ(r, a2, oc + 2);
+        yp[oc + 3] = PW_ONE_RQ(r, a3, oc + 3);
     }
 #endif
     for (; oc < m; ++oc) {
@@ -102,9 +103,29 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
         for (c = 0; c < n; ++c) {
             acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
         }
-        yp[oc] = pw_rq(r, acc, oc);
+        yp[oc] = PW_ONE_RQ(r, acc, oc);
     }
 }
+
+/* On ARMv7E-M only pw_pairs_slow takes the wide stage (pw_one_wide): pw_one stays as it was. */
+#if defined(__ARM_FEATURE_DSP)
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 0);
+}
+static TTE_NOINLINE void pw_one_wide(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp,
+                                     const int8_t *w, const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 1);
+}
+#else
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 1);
+}
+#endif
 
 #if defined(__ARM_FEATURE_DSP)
 /* bias[oc] - zp * (sum of row oc of w): the zero point's share of the sum over (x - zp) * w,
@@ -467,7 +488,11 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
         }
     }
     if (i < npx) {
-        pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        if (WIDE) {
+            pw_one_wide(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        } else {
+            pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        }
     }
 }
 
