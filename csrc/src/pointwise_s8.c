@@ -43,8 +43,8 @@ static TTE_NOINLINE rq_t pw_rq_slow(const tte_conv2d_s8_params_t *p, const int32
     return r;
 }
 
+/* One pixel of a 1x1 conv; WIDE: its output stage may be rq_t mode 3 (PW_ONE_RQ). */
 #define PW_ONE_RQ(r, acc, oc) (WIDE ? pw_rq(r, acc, oc) : rq(r, acc, oc))
-/* One pixel of a 1x1 conv; WIDE: its output stage may be rq_t mode 3. */
 static TTE_ALWAYS_INLINE void pw_one_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp,
                                          const int8_t *w, const int32_t *bias, int8_t *yp, const int32_t WIDE)
 {
