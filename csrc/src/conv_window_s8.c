@@ -325,6 +325,13 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
+#define TTE_WIN8_WORD4 TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
+/* sixteen values a pass up to the end of the chunk */
+#define TTE_WIN8_LOOP                                                                   \
+    "1:\n\t" TTE_WIN8_WORD4 "ldr %[e], %[endm]\n\t"                                    \
+    "cmp %[xp], %[e]\n\t"                                                              \
+    "bne 1b\n\t"
+
 /* Where win8_pass finds the chunk and its end, the step from the end of one channel's
  * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
 typedef struct {
@@ -336,17 +343,14 @@ typedef struct {
 
 /* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
  * bounds and the sums' pointer stay in prm. */
-#define TTE_WIN8_PASS(PRE)                                                                             \
+#define TTE_WIN8_PASS(BODY)                                                                            \
     __asm__ volatile("2:\n\t"                                                                          \
                      "ldr %[e], %[aom]\n\t"                                                            \
                      "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
                      "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
                      "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
                      "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
-                     "ldr %[xp], %[bufm]\n\t" PRE "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD     \
-                         TTE_WIN8_WORD "ldr %[e], %[endm]\n\t"                                         \
-                                       "cmp %[xp], %[e]\n\t"                                          \
-                                       "bne 1b\n\t"                                                   \
+                     "ldr %[xp], %[bufm]\n\t" BODY                                                     \
                                        "ldr %[e], %[aom]\n\t"                                         \
                                        "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
                                        "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
@@ -373,10 +377,84 @@ TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, 
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
-    if (pre8) {
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD);
+    if (n == TTE_WIN8_CHUNK) {
+        /* a whole chunk: its twelve words straight, no loop */
+        TTE_WIN8_PASS(TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4);
+    } else if (pre8) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
     } else {
-        TTE_WIN8_PASS("");
+        TTE_WIN8_PASS(TTE_WIN8_LOOP);
+    }
+}
+
+/* One word (four values) of a chunk for the eight-pixel buffer: x - zp from byte k4 of src
+ * into the two words k64 bytes after dst. */
+#define TTE_WIN8_WIDEN(k4, k64)                                                         \
+    "ldr %[u], [%[s], #" k4 "]\n\t"                                                    \
+    "sxtab16 %[a], %[nz], %[u]\n\t"                                                    \
+    "sxtab16 %[b], %[nz], %[u], ror #8\n\t"                                            \
+    "strd %[a], %[b], [%[d], #" k64 "]\n\t"
+
+/* The TTE_WIN8_CHUNK (48) values at src, x - zp, into the slot at dst of the eight-pixel
+ * buffer (two words every sixteen): straight code, no loop. */
+static TTE_ALWAYS_INLINE void win8_widen_chunk(const int8_t *src, uint32_t *dst, uint32_t nz)
+{
+    uint32_t u, a, b;
+    __asm__ volatile(TTE_WIN8_WIDEN("0", "0") TTE_WIN8_WIDEN("4", "64") TTE_WIN8_WIDEN("8", "128")
+                         TTE_WIN8_WIDEN("12", "192") TTE_WIN8_WIDEN("16", "256") TTE_WIN8_WIDEN("20", "320")
+                             TTE_WIN8_WIDEN("24", "384") TTE_WIN8_WIDEN("28", "448") TTE_WIN8_WIDEN("32", "512")
+                                 TTE_WIN8_WIDEN("36", "576") TTE_WIN8_WIDEN("40", "640")
+                                     TTE_WIN8_WIDEN("44", "704")
+                     : [u] "=&r"(u), [a] "=&r"(a), [b] "=&r"(b)
+                     : [s] "r"(src), [d] "r"(dst), [nz] "r"(nz)
+                     : "memory");
+}
+
+/* n values (a multiple of 4) at src, x - zp, or zeros when src is NULL, into the slot at
+ * dst of the eight-pixel buffer; returns where the next value goes. */
+static uint32_t *win8_run(const int8_t *src, int32_t n, uint32_t *dst, uint32_t nz)
+{
+    int32_t k;
+    if (src == NULL) {
+        for (k = 0; k < n; k += 4, dst += 16) {
+            dst[0] = 0;
+            dst[1] = 0;
+        }
+        return dst;
+    }
+    for (k = 0; k < n; k += 4, dst += 16) {
+        const uint32_t u = load4(src + k);
+        dst[0] = sxtab16(nz, u);
+        dst[1] = sxtab16_ror8(nz, u);
+    }
+    return dst;
+}
+
+/* Values [c0, c0 + TTE_WIN8_CHUNK) of output pixel (oy, ox)'s window, all in row ky of taps
+ * (dil_w 1, in_c a multiple of 4), into the slot at dst: tap by tap, x - zp inside the
+ * image, zeros in the padding. */
+static void win8_widen_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
+                            int32_t ky, uint32_t *dst, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c;
+    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h, ix0 = ox * g->stride_w - g->pad_left;
+    int32_t off = c0 - ky * g->k_w * C, kx = 0, left = TTE_WIN8_CHUNK;
+    const int8_t *row;
+    if (iy < 0 || iy >= g->in_h) {
+        win8_run(NULL, left, dst, nz);
+        return;
+    }
+    row = xb + (size_t)iy * g->in_w * C;
+    while (off >= C) {
+        off -= C;
+        ++kx;
+    }
+    for (; left > 0; ++kx) {
+        const int32_t seg = C - off < left ? C - off : left, ix = ix0 + kx;
+        dst = win8_run(ix >= 0 && ix < g->in_w ? row + (size_t)ix * C + off : NULL, seg, dst, nz);
+        left -= seg;
+        off = 0;
     }
 }
 
@@ -460,6 +538,8 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
      * loop passes */
     const int32_t last8 = L - (L - 1) / TTE_WIN8_CHUNK * TTE_WIN8_CHUNK;
     const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
+    /* every chunk of such a pass TTE_WIN8_CHUNK values inside one row of taps */
+    const int32_t rows48 = pass8 && RW % TTE_WIN8_CHUNK == 0;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
         __attribute__((aligned(8)));
@@ -498,7 +578,12 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                         ++ky0;
                     }
                     for (q = 0; q < 8; ++q) {
-                        if (x8[q] != NULL) {
+                        uint32_t *const slot = (uint32_t *)(void *)buf + 2 * q;
+                        if (rows48 && x8[q] != NULL) {
+                            win8_widen_chunk(x8[q] + (size_t)ky0 * rstride + (c0 - ky0 * RW), slot, nz);
+                        } else if (rows48) {
+                            win8_widen_edge(p, xb, oy8[q], ox8[q], c0, ky0, slot, nz);
+                        } else if (x8[q] != NULL) {
                             win4_widen_inside(x8[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 16);
                         } else {
                             win4_widen_taps(p, xb, oy8[q], ox8[q], c0, c0 + n, buf, q, nz, 16);
