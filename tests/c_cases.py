@@ -305,6 +305,28 @@ def _window_conv_case(seed: int) -> Case:
     return Case(f"conv2d_window_{seed}", g, random_feeds(g, rng))
 
 
+def _window_rows_case(seed: int) -> Case:
+    """ResNet-8's 3x3 convs over 32 and 64 channels (conv_window_s8.c's eight-pixel pass whose
+    48-value chunks lie inside one row of taps, here half or a quarter of one): stride 1 and 2,
+    'same' padding and none, windows in the padding on every side."""
+    rng = np.random.default_rng(6100 + seed)
+    cin = (32, 64)[seed % 2]
+    s = 1 + (seed // 2) % 2
+    h, w = int(rng.integers(4, 9)), int(rng.integers(4, 9))
+    cout = int(rng.integers(1, 20))
+    pads = (1, 1, 1, 1) if seed < 4 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads, "groups": 1,
+                                               "activation": "relu"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_window_rows_{seed}", g, random_feeds(g, rng))
+
+
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
                     scales: tuple[float, float], bias: bool, act: int) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
@@ -668,6 +690,7 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(14)]
+    cases += [_window_rows_case(s) for s in range(6)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]

@@ -410,52 +410,81 @@ static TTE_ALWAYS_INLINE void win8_widen_chunk(const int8_t *src, uint32_t *dst,
                      : "memory");
 }
 
-/* n values (a multiple of 4) at src, x - zp, or zeros when src is NULL, into the slot at
- * dst of the eight-pixel buffer; returns where the next value goes. */
-static uint32_t *win8_run(const int8_t *src, int32_t n, uint32_t *dst, uint32_t nz)
+/* n values (a multiple of 4) at src, x - zp, into the slot at dst of the eight-pixel buffer
+ * (two words every sixteen): two words a loop pass, one first when n is not a multiple of 8. */
+static TTE_ALWAYS_INLINE void win8_run(const int8_t *src, int32_t n, uint32_t *dst, uint32_t nz)
 {
-    int32_t k;
-    if (src == NULL) {
-        for (k = 0; k < n; k += 4, dst += 16) {
-            dst[0] = 0;
-            dst[1] = 0;
-        }
-        return dst;
+    const int8_t *const end = src + n;
+    uint32_t u, a, c;
+    if (n & 4) {
+        __asm__ volatile("ldr %[u], [%[s]], #4\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d]], #64"
+                         : [u] "=&r"(u), [a] "=&r"(a), [c] "=&r"(c), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz)
+                         : "memory");
     }
-    for (k = 0; k < n; k += 4, dst += 16) {
-        const uint32_t u = load4(src + k);
-        dst[0] = sxtab16(nz, u);
-        dst[1] = sxtab16_ror8(nz, u);
+    if (src != end) {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[u], [%[s], #4]\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d], #64]\n\t"
+                         "ldr %[u], [%[s]], #8\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d]], #128\n\t"
+                         "cmp %[s], %[e]\n\t"
+                         "bne 1b"
+                         : [u] "=&r"(u), [a] "=&r"(a), [c] "=&r"(c), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz), [e] "r"(end)
+                         : "cc", "memory");
     }
-    return dst;
+}
+
+/* n zeros (a multiple of 4) into the slot at dst of the eight-pixel buffer. */
+static TTE_ALWAYS_INLINE void win8_zero(int32_t n, uint32_t *dst)
+{
+    const uint32_t z = 0;
+    if (n & 4) {
+        __asm__ volatile("strd %[z], %[z], [%[d]], #64" : [d] "+r"(dst) : [z] "r"(z) : "memory");
+        n -= 4;
+    }
+    if (n > 0) {
+        __asm__ volatile("1:\n\t"
+                         "strd %[z], %[z], [%[d], #64]\n\t"
+                         "strd %[z], %[z], [%[d]], #128\n\t"
+                         "subs %[n], %[n], #8\n\t"
+                         "bne 1b"
+                         : [d] "+r"(dst), [n] "+r"(n)
+                         : [z] "r"(z)
+                         : "cc", "memory");
+    }
 }
 
 /* Values [c0, c0 + TTE_WIN8_CHUNK) of output pixel (oy, ox)'s window, all in row ky of taps
- * (dil_w 1, in_c a multiple of 4), into the slot at dst: tap by tap, x - zp inside the
- * image, zeros in the padding. */
-static void win8_widen_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
+ * (dil_w 1, in_c a multiple of 4), into the slot at dst: the taps in the image, x - zp, are
+ * contiguous; zeros for the padding before and after them. */
+TTE_NOINLINE static void win8_widen_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
                             int32_t ky, uint32_t *dst, uint32_t nz)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c;
     const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h, ix0 = ox * g->stride_w - g->pad_left;
-    int32_t off = c0 - ky * g->k_w * C, kx = 0, left = TTE_WIN8_CHUNK;
-    const int8_t *row;
-    if (iy < 0 || iy >= g->in_h) {
-        win8_run(NULL, left, dst, nz);
+    const int32_t off = c0 - ky * g->k_w * C, end = off + TTE_WIN8_CHUNK;
+    /* the row's values in the image: [vs, ve), taps kx0 <= kx < kx1 */
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+    int32_t vs = kx0 * C, ve = kx1 * C;
+    if (iy < 0 || iy >= g->in_h || ve <= off || vs >= end || vs >= ve) {
+        win8_zero(TTE_WIN8_CHUNK, dst);
         return;
     }
-    row = xb + (size_t)iy * g->in_w * C;
-    while (off >= C) {
-        off -= C;
-        ++kx;
-    }
-    for (; left > 0; ++kx) {
-        const int32_t seg = C - off < left ? C - off : left, ix = ix0 + kx;
-        dst = win8_run(ix >= 0 && ix < g->in_w ? row + (size_t)ix * C + off : NULL, seg, dst, nz);
-        left -= seg;
-        off = 0;
-    }
+    vs = vs > off ? vs : off;
+    ve = ve < end ? ve : end;
+    win8_zero(vs - off, dst);
+    win8_run(xb + (size_t)((iy * g->in_w + ix0) * C + vs), ve - vs, dst + 4 * (vs - off), nz);
+    win8_zero(end - ve, dst + 4 * (ve - off));
 }
 
 /* output channels per pass of win4_pass (and of the C loop when a window takes several
