@@ -327,6 +327,25 @@ def _window_rows_case(seed: int) -> Case:
     return Case(f"conv2d_window_rows_{seed}", g, random_feeds(g, rng))
 
 
+def _strided_pointwise_case(seed: int) -> Case:
+    """ResNet-8's shortcut: a 1x1 conv of stride 2 over 16 or 32 channels (in the DSP build
+    the eight-pixel pass of conv_window_s8.c), odd sizes whose last pixels repeat."""
+    rng = np.random.default_rng(6200 + seed)
+    cin = (16, 32)[seed % 2]
+    h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))
+    cout = int(rng.integers(1, 40))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (2, 2), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                               "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_strided_pointwise_{seed}", g, random_feeds(g, rng))
+
+
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
                     scales: tuple[float, float], bias: bool, act: int) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
@@ -691,6 +710,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_window_rows_case(s) for s in range(6)]
+    cases += [_strided_pointwise_case(s) for s in range(4)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]

@@ -72,7 +72,10 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);
     } else if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
 #if defined(__ARM_FEATURE_DSP)
-        if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
+        if (g->k_h == 1 && g->k_w == 1 && g->in_c % 16 == 0 && g->out_c <= TTE_WIN_OC) {
+            /* a strided 1x1 over 16 or 32 channels: eight pixels a pass in the window kernel */
+            tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y);
+        } else if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
             tte_conv2d_s8_small_window_dsp(p, fast, x, w, bias, y);
         } else {
             tte_conv2d_s8_generic(p, x, w, bias, y);
