@@ -346,6 +346,29 @@ def _strided_pointwise_case(seed: int) -> Case:
     return Case(f"conv2d_strided_pointwise_{seed}", g, random_feeds(g, rng))
 
 
+def _small_window_case(seed: int) -> Case:
+    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: eight pixels a pass
+    in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
+    of fewer than 16 values (every channel in C), dilation, pixel counts not a multiple of 8."""
+    rng = np.random.default_rng(6300 + seed)
+    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (2, 2, 2), (1, 1, 12), (5, 5, 1), (2, 4, 4), (3, 3, 3), (1, 3, 10)][seed]
+    d = (2, 2) if seed == 6 else (1, 1)
+    s = (1 + seed % 2, 1 + (seed // 2) % 2)
+    h, w = int(rng.integers(kh + 2, kh + 12)), int(rng.integers(kw + 2, kw + 12))
+    cout = int(rng.integers(1, 40))
+    pads = (kh // 2, kw // 2, kh // 2, kw // 2) if seed % 3 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": s, "dilations": d, "pads": pads, "groups": 1,
+                                               "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_window_{seed}", g, random_feeds(g, rng))
+
+
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
                     scales: tuple[float, float], bias: bool, act: int) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
@@ -711,6 +734,7 @@ def forward_cases() -> list[Case]:
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_window_rows_case(s) for s in range(6)]
     cases += [_strided_pointwise_case(s) for s in range(4)]
+    cases += [_small_window_case(s) for s in range(8)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]

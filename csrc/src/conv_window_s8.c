@@ -211,21 +211,6 @@ TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, int32_t pre8, 
     }
 }
 
-/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
- * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
-static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
-
 /* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values; c0 in row ky of
  * taps) of a pixel whose window lies inside the image with contiguous taps in a row, into
  * slot s of a buffer of gs words a group of four values (two per slot): row ky of the
@@ -309,65 +294,6 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
  * divides 9 x 16) and output channels whose sums win8_pass keeps (32 bytes each) */
 #define TTE_WIN8_CHUNK 48
 #define TTE_WIN8_OCB 16
-
-/* One weight word of one channel by eight pixels (slot 0 last, its load post-indexed past
- * the group of 64 bytes). */
-#define TTE_WIN8_PX(off, a)                                                             \
-    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
-    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
-    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
-#define TTE_WIN8_WORD                                                                   \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
-        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
-    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
-
-#define TTE_WIN8_WORD4 TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
-/* sixteen values a pass up to the end of the chunk */
-#define TTE_WIN8_LOOP                                                                   \
-    "1:\n\t" TTE_WIN8_WORD4 "ldr %[e], %[endm]\n\t"                                    \
-    "cmp %[xp], %[e]\n\t"                                                              \
-    "bne 1b\n\t"
-
-/* Where win8_pass finds the chunk and its end, the step from the end of one channel's
- * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
-typedef struct {
-    const int16_t *buf, *end;
-    int32_t wstep;
-    const int32_t *acc_end;
-    int32_t *ao;
-} win8_pass_t;
-
-/* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
- * bounds and the sums' pointer stay in prm. */
-#define TTE_WIN8_PASS(BODY)                                                                            \
-    __asm__ volatile("2:\n\t"                                                                          \
-                     "ldr %[e], %[aom]\n\t"                                                            \
-                     "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
-                     "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
-                     "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
-                     "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
-                     "ldr %[xp], %[bufm]\n\t" BODY                                                     \
-                                       "ldr %[e], %[aom]\n\t"                                         \
-                                       "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
-                                       "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
-                                       "strd %[a4], %[a5], [%[e], #-16]\n\t"                          \
-                                       "strd %[a6], %[a7], [%[e], #-8]\n\t"                           \
-                                       "str %[e], %[aom]\n\t"                                         \
-                                       "ldr %[w], %[wsm]\n\t"                                         \
-                                       "add %[wp], %[wp], %[w]\n\t"                                   \
-                                       "ldr %[w], %[aem]\n\t"                                         \
-                                       "cmp %[e], %[w]\n\t"                                           \
-                                       "bne 2b"                                                       \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
-                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
-                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao)     \
-                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
-                       [aem] "m"(prm.acc_end)                                                          \
-                     : "cc", "memory")
 
 TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
                                    int32_t *acc, int32_t nch)
