@@ -15,24 +15,46 @@
 /* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each) */
 #define TTE_STEM_OCB 16
 
-/* n bytes from src (or v each when src is NULL) to dst: words, then at most three bytes
- * (no loop for the compiler to turn into a library call) */
-static TTE_ALWAYS_INLINE void stem_copy(int8_t *dst, const int8_t *src, int8_t v, int32_t n)
+/* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
+static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
+{
+    __asm__ volatile("str %1, [%0]" : : "r"(dst), "r"(u) : "memory");
+}
+
+/* n bytes from src to dst: words, then at most three bytes */
+static TTE_ALWAYS_INLINE void stem_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t k;
+    for (k = 0; k + 4 <= n; k += 4) {
+        stem_store4(dst + k, load4(src + k));
+    }
+    if (k < n) {
+        dst[k] = src[k];
+        if (k + 1 < n) {
+            dst[k + 1] = src[k + 1];
+            if (k + 2 < n) {
+                dst[k + 2] = src[k + 2];
+            }
+        }
+    }
+}
+
+/* n bytes v to dst, the same way */
+static TTE_ALWAYS_INLINE void stem_fill(int8_t *dst, int8_t v, int32_t n)
 {
     const uint32_t vv = 0x01010101u * (uint8_t)v;
     int32_t k;
     for (k = 0; k + 4 <= n; k += 4) {
-        const uint32_t u = src != NULL ? load4(src + k) : vv;
-        memcpy(dst + k, &u, sizeof u);
+        stem_store4(dst + k, vv);
     }
     if (k < n) {
-        dst[k] = src != NULL ? src[k] : v;
-    }
-    if (k + 1 < n) {
-        dst[k + 1] = src != NULL ? src[k + 1] : v;
-    }
-    if (k + 2 < n) {
-        dst[k + 2] = src != NULL ? src[k + 2] : v;
+        dst[k] = v;
+        if (k + 1 < n) {
+            dst[k + 1] = v;
+            if (k + 2 < n) {
+                dst[k + 2] = v;
+            }
+        }
     }
 }
 
@@ -48,21 +70,31 @@ static void stem_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
     const int32_t cols_in = g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w - 1 < g->in_w;
     const int8_t zp = (int8_t)p->in_zp;
     int32_t ky, kx, i = 0;
-    for (ky = 0; ky < g->k_h; ++ky, i += RW) {
-        const int32_t iy = iy0 + ky * g->dil_h;
-        if (iy < 0 || iy >= g->in_h) {
-            stem_copy(win + i, NULL, zp, RW);
-        } else if (cols_in) {
-            stem_copy(win + i, xb + ((size_t)iy * g->in_w + ix0) * C, zp, RW);
-        } else {
+    if (cols_in && iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
+        /* the whole window inside: k_h runs one row stride apart */
+        const int32_t rstride = g->dil_h * g->in_w * C;
+        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
+        for (ky = 0; ky < g->k_h; ++ky, i += RW, src += rstride) {
+            stem_copy(win + i, src, RW);
+        }
+    } else {
+        for (ky = 0; ky < g->k_h; ++ky, i += RW) {
+            const int32_t iy = iy0 + ky * g->dil_h;
+            if (iy < 0 || iy >= g->in_h) {
+                stem_fill(win + i, zp, RW);
+                continue;
+            }
             for (kx = 0; kx < g->k_w; ++kx) {
                 const int32_t ix = ix0 + kx * g->dil_w;
-                stem_copy(win + i + kx * C, ix >= 0 && ix < g->in_w ? xb + ((size_t)iy * g->in_w + ix) * C : NULL, zp,
-                          C);
+                if (ix >= 0 && ix < g->in_w) {
+                    stem_copy(win + i + kx * C, xb + ((size_t)iy * g->in_w + ix) * C, C);
+                } else {
+                    stem_fill(win + i + kx * C, zp, C);
+                }
             }
         }
     }
-    stem_copy(win + n, NULL, zp, np - n);
+    stem_fill(win + n, zp, np - n);
 }
 
 /* The nw words of bytes, x - zp, into slot q of the eight-pixel buffer (conv_s8.h). */
