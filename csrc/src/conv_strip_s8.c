@@ -1,13 +1,16 @@
-/* int8 3x3 conv (groups 1, stride 1, no dilation) over 16 input channels: ResNet-8's first
- * stage. ARMv7E-M DSP only (under __ARM_FEATURE_DSP); elsewhere tte_conv2d_s8 runs its
- * other paths, which give the same bytes (integer sums; tests/test_qemu_kernels.py).
+/* int8 3x3 conv (groups 1, stride 1, no dilation) over 16, 32 or 64 input channels:
+ * ResNet-8's stride-1 convs. ARMv7E-M DSP only (under __ARM_FEATURE_DSP); elsewhere
+ * tte_conv2d_s8 runs its other paths, which give the same bytes (integer sums;
+ * tests/test_qemu_kernels.py).
  *
  * Eight output pixels of a row at a time. The three input rows under them (ten pixels,
- * zeros for the padding) are widened once into a strip, x - zp as int16, each pixel's
- * sixteen values four groups of two words in SMLAD order (even lanes, odd lanes); every
- * output channel then runs its whole window (36 weight words) over the strip in registers,
- * each weight word unpacked once for the eight pixels, pixel s reading 32 s bytes on. No
- * window is gathered per pixel and no sum leaves the registers before the window's end. */
+ * zeros for the padding) are widened once into a strip, x - zp as int16, each pixel's values
+ * groups of two words in SMLAD order (even lanes, odd lanes); every output channel then runs
+ * its window over the strip in registers, each weight word unpacked once for the eight
+ * pixels. Over 16 channels the strip holds them all (pixel s reads 32 s bytes on) and a
+ * channel's whole window runs at once; over 32 or 64 it holds eight channels at a time
+ * (16 s bytes on), a pass skipping the other channels' weights of each tap, the sums
+ * carried between passes. No window is gathered per pixel. */
 #include "tte/internal/optimized.h"
 
 #include "tte/internal/conv_s8.h"
@@ -37,8 +40,10 @@
 #define TTE_STRIP_WORD4 TTE_STRIP_WORD TTE_STRIP_WORD TTE_STRIP_WORD TTE_STRIP_WORD
 #define TTE_STRIP_TAPS TTE_STRIP_WORD4 TTE_STRIP_WORD4 TTE_STRIP_WORD4 "add %[xp], %[xp], #224\n\t"
 
-/* output channels whose sums strip_pass keeps on the stack at a time (32 bytes each) */
+/* output channels whose sums strip_pass (strip32_pass) keeps on the stack at a time (32 bytes
+ * each) */
 #define TTE_STRIP_OCB 8
+#define TTE_STRIP32_OCB 16
 
 /* acc[8 c .. 8 c + 7] += the windows of the eight pixels of the strip against channel c's
  * 144 weights, from w0 + 144 c (c < nch): TTE_WIN8_PASS (conv_s8.h) with a whole window
@@ -53,44 +58,140 @@ TTE_NOINLINE static void strip_pass(const int16_t *strip, const int8_t *w0, int3
     TTE_WIN8_PASS(TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS);
 }
 
-/* The three input rows under output row oy, pixels ox0 - pad_left .. + 9, x - zp (zeros
- * outside the image) into the strip. */
+/* The same over a strip of one input row of 32 channels (64 bytes a pixel): a row of taps
+ * is 24 words, a tap eight, the last one's weight load post-indexed past the tap's other
+ * channels (skip: 4 + in_c - 32). */
+#define TTE_STRIP32_WORD(post)                                                          \
+    "ldr %[w], [%[wp]], #" post "\n\t"                                                 \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STRIP_PX(64, a1) TTE_STRIP_PX(128, a2) TTE_STRIP_PX(192, a3) \
+        TTE_STRIP_PX(256, a4) TTE_STRIP_PX(320, a5) TTE_STRIP_PX(384, a6) TTE_STRIP_PX(448, a7) \
+    "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STRIP32_TAP(skip)                                                           \
+    TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") \
+        TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD(skip)
+#define TTE_STRIP32_TAPS(skip) TTE_STRIP32_TAP(skip) TTE_STRIP32_TAP(skip) TTE_STRIP32_TAP(skip)
+
+/* acc[8 c .. 8 c + 7] += the eight pixels' row of taps over the strip's 32 channels against
+ * channel c's weights of them, from w0 + 9 in_c c (c < nch; in_c 32 or 64). */
+TTE_NOINLINE static void strip32_pass(const int16_t *strip, const int8_t *w0, int32_t in_c, int32_t *acc,
+                                      int32_t nch)
+{
+    win8_pass_t prm = {strip, strip, 6 * in_c, acc + 8 * nch, acc};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    if (in_c == 32) {
+        TTE_WIN8_PASS(TTE_STRIP32_TAPS("4"));
+    } else {
+        TTE_WIN8_PASS(TTE_STRIP32_TAPS("36"));
+    }
+}
+
+/* Pixels of one input row, x - zp, into the strip from dst up to end: per values a pixel (16
+ * or 32), the pixels step bytes apart from src. */
+static TTE_ALWAYS_INLINE void strip_run(const int8_t *src, int32_t step, uint32_t *dst, uint32_t *end, uint32_t nz,
+                                        int32_t per)
+{
+    uint32_t u, v, a, b;
+#define TTE_STRIP_RUN8(k)                                                               \
+    "ldr %[u], [%[s], #" k "]\n\t"                                                     \
+    "ldr %[v], [%[s], #" k " + 4]\n\t"                                                 \
+    "sxtab16 %[a], %[nz], %[u]\n\t"                                                    \
+    "sxtab16 %[b], %[nz], %[u], ror #8\n\t"                                            \
+    "strd %[a], %[b], [%[d]], #8\n\t"                                                  \
+    "sxtab16 %[a], %[nz], %[v]\n\t"                                                    \
+    "sxtab16 %[b], %[nz], %[v], ror #8\n\t"                                            \
+    "strd %[a], %[b], [%[d]], #8\n\t"
+    if (per == 32) {
+        __asm__ volatile("1:\n\t" TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") TTE_STRIP_RUN8("16") TTE_STRIP_RUN8("24")
+                         "add %[s], %[s], %[st]\n\t"
+                         "cmp %[d], %[e]\n\t"
+                         "bne 1b"
+                         : [u] "=&r"(u), [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz), [st] "r"(step), [e] "r"(end)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile("1:\n\t" TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") "add %[s], %[s], %[st]\n\t"
+                         "cmp %[d], %[e]\n\t"
+                         "bne 1b"
+                         : [u] "=&r"(u), [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz), [st] "r"(step), [e] "r"(end)
+                         : "cc", "memory");
+    }
+#undef TTE_STRIP_RUN8
+}
+
+/* Channels [c0, c0 + 32) of input row iy (ky of output row oy), pixels ox0 - pad_left .. + 9,
+ * x - zp (zeros outside the image) into the strip (64 bytes a pixel). */
+static void strip32_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t iy, int32_t ox0, int32_t c0,
+                         int16_t *strip, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ix0 = ox0 - g->pad_left;
+    const int32_t in = iy >= 0 && iy < g->in_h;
+    const int32_t j0 = ix0 < 0 ? -ix0 : 0, j1 = g->in_w - ix0 < TTE_STRIP_W ? g->in_w - ix0 : TTE_STRIP_W;
+    uint32_t *const row = (uint32_t *)(void *)strip;
+    int32_t j, k;
+    for (j = 0; j < TTE_STRIP_W; ++j) {
+        if (!in || j < j0 || j >= j1) {
+            for (k = 0; k < 16; k += 8) {
+                uint32_t *const z = row + 16 * j + k;
+                z[0] = z[1] = z[2] = z[3] = z[4] = z[5] = z[6] = z[7] = 0;
+            }
+        }
+    }
+    if (in && j0 < j1) {
+        strip_run(xb + ((size_t)iy * g->in_w + ix0 + j0) * C + c0, C, row + 16 * j0, row + 16 * j1, nz, 32);
+    }
+}
+
+/* The three input rows under output row oy, pixels ox0 - pad_left .. + 9 (16 channels),
+ * x - zp (zeros outside the image) into the strip (32 bytes a pixel). */
 static void strip_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox0, int16_t *strip,
                        uint32_t nz)
 {
     const tte_conv2d_geom_t *g = &p->g;
-    int32_t ky, j, k;
+    const int32_t ix0 = ox0 - g->pad_left;
+    const int32_t j0 = ix0 < 0 ? -ix0 : 0, j1 = g->in_w - ix0 < TTE_STRIP_W ? g->in_w - ix0 : TTE_STRIP_W;
+    int32_t ky, j;
     for (ky = 0; ky < 3; ++ky) {
         const int32_t iy = oy - g->pad_top + ky;
-        uint32_t *dst = (uint32_t *)(void *)strip + ky * (TTE_STRIP_ROW / 4);
-        for (j = 0; j < TTE_STRIP_W; ++j, dst += 8) {
-            const int32_t ix = ox0 - g->pad_left + j;
-            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                const int8_t *src = xb + ((size_t)iy * g->in_w + ix) * 16;
-                for (k = 0; k < 4; ++k) {
-                    const uint32_t u = load4(src + 4 * k);
-                    dst[2 * k] = sxtab16(nz, u);
-                    dst[2 * k + 1] = sxtab16_ror8(nz, u);
-                }
-            } else {
-                dst[0] = dst[1] = dst[2] = dst[3] = dst[4] = dst[5] = dst[6] = dst[7] = 0;
+        uint32_t *const row = (uint32_t *)(void *)strip + ky * (TTE_STRIP_ROW / 4);
+        const int32_t in = iy >= 0 && iy < g->in_h;
+        for (j = 0; j < TTE_STRIP_W; ++j) {
+            if (!in || j < j0 || j >= j1) {
+                uint32_t *const z = row + 8 * j;
+                z[0] = z[1] = z[2] = z[3] = z[4] = z[5] = z[6] = z[7] = 0;
             }
+        }
+        if (in && j0 < j1) {
+            strip_run(xb + ((size_t)iy * g->in_w + ix0 + j0) * 16, 16, row + 8 * j0, row + 8 * j1, nz, 16);
         }
     }
 }
 
-TTE_HOT void tte_conv2d_s8_strip16_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t M = g->out_c;
     const rq_t r = rq_init(p, fast);
     const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
-    int16_t strip[3 * TTE_STRIP_ROW / 2] __attribute__((aligned(8)));
-    int32_t acc[8 * TTE_STRIP_OCB];
-    int32_t b, oy, ox, oc, cb, q;
+    const int32_t C = g->in_c, L = 9 * C;
+    /* the strip, then the sums: 960 + 256 bytes over 16 channels, 640 + 512 over more */
+    int32_t mem[(3 * TTE_STRIP_ROW + 32 * TTE_STRIP_OCB) / 4] __attribute__((aligned(8)));
+    int16_t *const strip = (int16_t *)(void *)mem;
+    int32_t *const acc = mem + (C == 16 ? 3 * TTE_STRIP_ROW / 4 : 2 * TTE_STRIP_ROW / 4);
+    /* over 16 channels the strip is filled once for every output channel (its sums need not
+     * carry over); over more, once per pass (their sums on the stack) */
+    const int32_t ocb = C == 16 ? TTE_STRIP_OCB : TTE_STRIP32_OCB;
+    int32_t b, oy, ox, oc, cb, q, c0, ky;
     for (b = 0; b < g->batch; ++b) {
-        const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * 16;
+        const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * C;
         for (oy = 0; oy < g->out_h; ++oy) {
             for (ox = 0; ox < g->out_w; ox += 8) {
                 /* the last eight of a row overlap the ones before (the same bytes again) */
@@ -99,14 +200,27 @@ TTE_HOT void tte_conv2d_s8_strip16_dsp(const tte_conv2d_s8_params_t *p, int32_t 
                 for (q = 0; q < 8; ++q) {
                     y8[q] = y + (((size_t)b * g->out_h + oy) * g->out_w + ox0 + q) * M;
                 }
-                strip_fill(p, xb, oy, ox0, strip, nz);
-                for (cb = 0; cb < M; cb += TTE_STRIP_OCB) {
-                    const int32_t ce = M - cb < TTE_STRIP_OCB ? M : cb + TTE_STRIP_OCB;
+                if (C == 16) {
+                    strip_fill(p, xb, oy, ox0, strip, nz);
+                }
+                for (cb = 0; cb < M; cb += ocb) {
+                    const int32_t ce = M - cb < ocb ? M : cb + ocb;
                     for (oc = cb; oc < ce; ++oc) {
                         int32_t *ao = acc + 8 * (oc - cb);
                         ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
                     }
-                    strip_pass(strip, w + (size_t)cb * 144, acc, ce - cb);
+                    if (C == 16) {
+                        strip_pass(strip, w + (size_t)cb * L, acc, ce - cb);
+                    } else {
+                        /* a row of taps and 32 channels a pass, the passes over one row
+                         * together (their weights share cache lines) */
+                        for (ky = 0; ky < 3; ++ky) {
+                            for (c0 = 0; c0 < C; c0 += 32) {
+                                strip32_fill(p, xb, oy - g->pad_top + ky, ox0, c0, strip, nz);
+                                strip32_pass(strip, w + (size_t)cb * L + ky * 3 * C + c0, C, acc, ce - cb);
+                            }
+                        }
+                    }
                     rq_out4(&r, acc, 8, cb, ce, y8);
                     rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
                 }
