@@ -370,14 +370,16 @@ def _small_window_case(seed: int) -> Case:
 
 
 def _strip_case(seed: int) -> Case:
-    """3x3 convs of stride 1 over 16, 32 and 64 channels (ResNet-8's stride-1 convs;
-    conv_strip_s8.c in the DSP build): 'same', no and one-sided padding, rows of 8 outputs or
-    more, not a multiple of 8 (the last eight overlap), up to 70 output channels, two images."""
+    """3x3 convs of stride 1 over 16, 32 and 64 channels and the RGB stem (ResNet-8's stride-1
+    convs; conv_strip_s8.c in the DSP build): 'same', no and one-sided padding, rows of 8
+    outputs or more, not a multiple of 8 (the last eight overlap), up to 70 output channels,
+    two images."""
     rng = np.random.default_rng(6400 + seed)
-    cin = (16, 32, 64)[(seed // 2) % 3]
+    cin = (16, 32, 64, 3)[(seed // 2) % 4]
     pads = [(1, 1, 1, 1), (0, 0, 0, 0), (0, 1, 1, 0), (1, 0, 0, 1)][seed % 4]
     h, w = int(rng.integers(3, 7)), int(rng.integers(10 - pads[1] - pads[3], 16))
-    cout = (int(rng.integers(1, 71)) if cin == 16 else int(rng.integers(1, 36))) if seed % 3 else 16
+    cout = {16: int(rng.integers(1, 71)), 3: int(rng.integers(1, 17))}.get(cin, int(rng.integers(1, 36))) \
+        if seed % 3 else 16
     xq, yq = rand_q(rng), rand_q(rng)
     g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
     ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
@@ -759,7 +761,7 @@ def forward_cases() -> list[Case]:
     cases += [_window_rows_case(s) for s in range(6)]
     cases += [_strided_pointwise_case(s) for s in range(4)]
     cases += [_small_window_case(s) for s in range(8)]
-    cases += [_strip_case(s) for s in range(12)]
+    cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]

@@ -70,6 +70,12 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
         tte_conv2d_s8_pointwise_px(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y);
     } else if (g->groups == g->in_c && g->groups > 1 && g->k_h <= TTE_CONV_MAX_KH) {
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);
+#if defined(__ARM_FEATURE_DSP)
+    } else if (g->groups == 1 && g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+               && g->dil_w == 1 && g->out_w >= 8
+               && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64 || (g->in_c == 3 && g->out_c <= 16))) {
+        tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
+#endif
     } else if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
 #if defined(__ARM_FEATURE_DSP)
         if (g->k_h == 1 && g->k_w == 1 && g->in_c % 16 == 0 && g->out_c <= TTE_WIN_OC) {
@@ -84,9 +90,6 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
         tte_conv2d_s8_small_window(p, fast, x, w, bias, y);
 #endif
 #if defined(__ARM_FEATURE_DSP)
-    } else if (g->groups == 1 && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64) && g->k_h == 3 && g->k_w == 3
-               && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1 && g->out_w >= 8) {
-        tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
     } else if (g->groups == 1 && g->out_c <= TTE_WIN_OC) {
         tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y);
 #endif

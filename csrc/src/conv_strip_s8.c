@@ -1,5 +1,5 @@
-/* int8 3x3 conv (groups 1, stride 1, no dilation) over 16, 32 or 64 input channels:
- * ResNet-8's stride-1 convs. ARMv7E-M DSP only (under __ARM_FEATURE_DSP); elsewhere
+/* int8 3x3 conv (groups 1, stride 1, no dilation) over 16, 32 or 64 input channels, or 3
+ * into at most 16 (an RGB stem): ResNet-8's stride-1 convs. ARMv7E-M DSP only (under __ARM_FEATURE_DSP); elsewhere
  * tte_conv2d_s8 runs its other paths, which give the same bytes (integer sums;
  * tests/test_qemu_kernels.py).
  *
@@ -88,6 +88,56 @@ TTE_NOINLINE static void strip32_pass(const int16_t *strip, const int8_t *w0, in
         TTE_WIN8_PASS(TTE_STRIP32_TAPS("4"));
     } else {
         TTE_WIN8_PASS(TTE_STRIP32_TAPS("36"));
+    }
+}
+
+/* The same over three input channels (the RGB stem), each pixel one word of four values
+ * (the fourth meets a zero weight) 8 bytes on, a strip row 80 bytes; the weights a copy
+ * padded to four values a tap. */
+#define TTE_STRIP4_WORD                                                                 \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STRIP_PX(8, a1) TTE_STRIP_PX(16, a2) TTE_STRIP_PX(24, a3) \
+        TTE_STRIP_PX(32, a4) TTE_STRIP_PX(40, a5) TTE_STRIP_PX(48, a6) TTE_STRIP_PX(56, a7) \
+    "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STRIP4_TAPS TTE_STRIP4_WORD TTE_STRIP4_WORD TTE_STRIP4_WORD "add %[xp], %[xp], #56\n\t"
+
+/* acc[8 c .. 8 c + 7] += the eight pixels' windows over the three-channel strip against
+ * channel c's padded weights, from w0 + 36 c (c < nch). */
+TTE_NOINLINE static void strip4_pass(const int16_t *strip, const int8_t *w0, int32_t *acc, int32_t nch)
+{
+    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    TTE_WIN8_PASS(TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS);
+}
+
+/* The three input rows under output row oy (three channels), pixels ox0 - pad_left .. + 9,
+ * x - zp (zeros outside the image) into the strip (8 bytes a pixel). */
+static void strip4_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox0, int16_t *strip,
+                        uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t ix0 = ox0 - g->pad_left;
+    int32_t ky, j;
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t iy = oy - g->pad_top + ky;
+        uint32_t *dst = (uint32_t *)(void *)strip + ky * 20;
+        for (j = 0; j < TTE_STRIP_W; ++j, dst += 2) {
+            const int32_t ix = ix0 + j;
+            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                const uint8_t *src = (const uint8_t *)xb + ((size_t)iy * g->in_w + ix) * 3;
+                const uint32_t u = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16;
+                dst[0] = sxtab16(nz, u);
+                dst[1] = sxtab16_ror8(nz, u);
+            } else {
+                dst[0] = dst[1] = 0;
+            }
+        }
     }
 }
 
@@ -182,14 +232,28 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
     const rq_t r = rq_init(p, fast);
     const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
     const int32_t C = g->in_c, L = 9 * C;
-    /* the strip, then the sums: 960 + 256 bytes over 16 channels, 640 + 512 over more */
+    /* the strip, then the sums: 960 + 256 bytes over 16 channels, 640 + 512 over 32 or 64,
+     * 240 + 256 and the padded weights (at most 16 x 36) over 3 */
     int32_t mem[(3 * TTE_STRIP_ROW + 32 * TTE_STRIP_OCB) / 4] __attribute__((aligned(8)));
     int16_t *const strip = (int16_t *)(void *)mem;
-    int32_t *const acc = mem + (C == 16 ? 3 * TTE_STRIP_ROW / 4 : 2 * TTE_STRIP_ROW / 4);
-    /* over 16 channels the strip is filled once for every output channel (its sums need not
-     * carry over); over more, once per pass (their sums on the stack) */
-    const int32_t ocb = C == 16 ? TTE_STRIP_OCB : TTE_STRIP32_OCB;
+    int32_t *const acc = mem + (C == 16 ? 3 * TTE_STRIP_ROW / 4 : C == 3 ? 60 : 2 * TTE_STRIP_ROW / 4);
+    int8_t *const wpad = (int8_t *)(void *)(mem + 60 + 8 * TTE_STRIP_OCB);
+    /* over 16 (3) channels the strip is filled once for every output channel (its sums need
+     * not carry over); over more, once per pass (their sums on the stack) */
+    const int32_t ocb = C == 32 || C == 64 ? TTE_STRIP32_OCB : TTE_STRIP_OCB;
     int32_t b, oy, ox, oc, cb, q, c0, ky;
+    if (C == 3) {
+        for (oc = 0; oc < M; ++oc) {
+            for (q = 0; q < 9; ++q) {
+                const int8_t *const t = w + (size_t)oc * 27 + 3 * q;
+                int8_t *const d = wpad + 36 * oc + 4 * q;
+                d[0] = t[0];
+                d[1] = t[1];
+                d[2] = t[2];
+                d[3] = 0;
+            }
+        }
+    }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * C;
         for (oy = 0; oy < g->out_h; ++oy) {
@@ -202,6 +266,8 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                 }
                 if (C == 16) {
                     strip_fill(p, xb, oy, ox0, strip, nz);
+                } else if (C == 3) {
+                    strip4_fill(p, xb, oy, ox0, strip, nz);
                 }
                 for (cb = 0; cb < M; cb += ocb) {
                     const int32_t ce = M - cb < ocb ? M : cb + ocb;
@@ -211,6 +277,8 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                     }
                     if (C == 16) {
                         strip_pass(strip, w + (size_t)cb * L, acc, ce - cb);
+                    } else if (C == 3) {
+                        strip4_pass(strip, wpad + 36 * cb, acc, ce - cb);
                     } else {
                         /* a row of taps and 32 channels a pass, the passes over one row
                          * together (their weights share cache lines) */

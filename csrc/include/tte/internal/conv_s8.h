@@ -303,8 +303,8 @@ void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, c
 #if defined(__ARM_FEATURE_DSP)
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                               const int32_t *bias, int8_t *y);
-/* groups 1, 3x3 over 16, 32 or 64 input channels, stride 1, no dilation, rows of at least 8
- * outputs (conv_strip_s8.c) */
+/* groups 1, 3x3 over 16, 32 or 64 input channels (or 3 into at most 16), stride 1, no
+ * dilation, rows of at least 8 outputs (conv_strip_s8.c) */
 void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                              const int32_t *bias, int8_t *y);
 #endif
