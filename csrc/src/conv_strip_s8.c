@@ -91,8 +91,36 @@ TTE_NOINLINE static void strip32_pass(const int16_t *strip, const int8_t *w0, in
     }
 }
 
+/* Words [a, b) of a strip row zeroed (two a store; no loop for the compiler to turn into a
+ * library call). */
+static TTE_ALWAYS_INLINE void strip_zero(uint32_t *a, uint32_t *b)
+{
+    const uint32_t z = 0;
+    if (a != b) {
+        __asm__ volatile("1:\n\t"
+                         "strd %[z], %[z], [%[a]], #8\n\t"
+                         "cmp %[a], %[b]\n\t"
+                         "bne 1b"
+                         : [a] "+r"(a)
+                         : [z] "r"(z), [b] "r"(b)
+                         : "cc", "memory");
+    }
+}
+
+/* The padding of a strip row of per words a pixel: all of it when the input row is out of the
+ * image (in 0), else the pixels before j0 and from j1 on. */
+static TTE_ALWAYS_INLINE void strip_pad(uint32_t *row, int32_t per, int32_t in, int32_t j0, int32_t j1)
+{
+    if (!in) {
+        strip_zero(row, row + per * TTE_STRIP_W);
+        return;
+    }
+    strip_zero(row, row + per * j0);
+    strip_zero(row + per * j1, row + per * TTE_STRIP_W);
+}
+
 /* The same over three input channels (the RGB stem), each pixel one word of four values
- * (the fourth meets a zero weight) 8 bytes on, a strip row 80 bytes; the weights a copy
+ * (the fourth, whatever it holds, meets a zero weight) 8 bytes on, a strip row 80 bytes; the weights a copy
  * padded to four values a tap. */
 #define TTE_STRIP4_WORD                                                                 \
     "ldr %[w], [%[wp]], #4\n\t"                                                        \
@@ -117,25 +145,35 @@ TTE_NOINLINE static void strip4_pass(const int16_t *strip, const int8_t *w0, int
 }
 
 /* The three input rows under output row oy (three channels), pixels ox0 - pad_left .. + 9,
- * x - zp (zeros outside the image) into the strip (8 bytes a pixel). */
+ * x - zp (zeros outside the image) into the strip (8 bytes a pixel). A pixel is one word
+ * load (its fourth byte the next pixel's, against a zero weight) but for the image's last,
+ * read byte by byte. */
 static void strip4_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox0, int16_t *strip,
                         uint32_t nz)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t ix0 = ox0 - g->pad_left;
+    const int32_t j0 = ix0 < 0 ? -ix0 : 0, j1 = g->in_w - ix0 < TTE_STRIP_W ? g->in_w - ix0 : TTE_STRIP_W;
     int32_t ky, j;
     for (ky = 0; ky < 3; ++ky) {
         const int32_t iy = oy - g->pad_top + ky;
-        uint32_t *dst = (uint32_t *)(void *)strip + ky * 20;
-        for (j = 0; j < TTE_STRIP_W; ++j, dst += 2) {
-            const int32_t ix = ix0 + j;
-            if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
-                const uint8_t *src = (const uint8_t *)xb + ((size_t)iy * g->in_w + ix) * 3;
-                const uint32_t u = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16;
-                dst[0] = sxtab16(nz, u);
-                dst[1] = sxtab16_ror8(nz, u);
-            } else {
-                dst[0] = dst[1] = 0;
+        uint32_t *const row = (uint32_t *)(void *)strip + ky * 20;
+        const int32_t in = iy >= 0 && iy < g->in_h;
+        strip_pad(row, 2, in, j0, j1);
+        if (in && j0 < j1) {
+            const int8_t *src = xb + ((size_t)iy * g->in_w + ix0 + j0) * 3;
+            /* the image's last pixel ends the buffer: no word load past it */
+            const int32_t je = iy == g->in_h - 1 && ix0 + j1 == g->in_w ? j1 - 1 : j1;
+            for (j = j0; j < je; ++j, src += 3) {
+                const uint32_t u = load4(src);
+                row[2 * j] = sxtab16(nz, u);
+                row[2 * j + 1] = sxtab16_ror8(nz, u);
+            }
+            if (je < j1) {
+                const uint8_t *const b = (const uint8_t *)src;
+                const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
+                row[2 * je] = sxtab16(nz, u);
+                row[2 * je + 1] = sxtab16_ror8(nz, u);
             }
         }
     }
@@ -185,15 +223,7 @@ static void strip32_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int3
     const int32_t in = iy >= 0 && iy < g->in_h;
     const int32_t j0 = ix0 < 0 ? -ix0 : 0, j1 = g->in_w - ix0 < TTE_STRIP_W ? g->in_w - ix0 : TTE_STRIP_W;
     uint32_t *const row = (uint32_t *)(void *)strip;
-    int32_t j, k;
-    for (j = 0; j < TTE_STRIP_W; ++j) {
-        if (!in || j < j0 || j >= j1) {
-            for (k = 0; k < 16; k += 8) {
-                uint32_t *const z = row + 16 * j + k;
-                z[0] = z[1] = z[2] = z[3] = z[4] = z[5] = z[6] = z[7] = 0;
-            }
-        }
-    }
+    strip_pad(row, 16, in, j0, j1);
     if (in && j0 < j1) {
         strip_run(xb + ((size_t)iy * g->in_w + ix0 + j0) * C + c0, C, row + 16 * j0, row + 16 * j1, nz, 32);
     }
@@ -207,17 +237,12 @@ static void strip_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t ix0 = ox0 - g->pad_left;
     const int32_t j0 = ix0 < 0 ? -ix0 : 0, j1 = g->in_w - ix0 < TTE_STRIP_W ? g->in_w - ix0 : TTE_STRIP_W;
-    int32_t ky, j;
+    int32_t ky;
     for (ky = 0; ky < 3; ++ky) {
         const int32_t iy = oy - g->pad_top + ky;
         uint32_t *const row = (uint32_t *)(void *)strip + ky * (TTE_STRIP_ROW / 4);
         const int32_t in = iy >= 0 && iy < g->in_h;
-        for (j = 0; j < TTE_STRIP_W; ++j) {
-            if (!in || j < j0 || j >= j1) {
-                uint32_t *const z = row + 8 * j;
-                z[0] = z[1] = z[2] = z[3] = z[4] = z[5] = z[6] = z[7] = 0;
-            }
-        }
+        strip_pad(row, 8, in, j0, j1);
         if (in && j0 < j1) {
             strip_run(xb + ((size_t)iy * g->in_w + ix0 + j0) * 16, 16, row + 8 * j0, row + 8 * j1, nz, 16);
         }
