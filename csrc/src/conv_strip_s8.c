@@ -249,6 +249,31 @@ static void strip_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
     }
 }
 
+/* The output stage of the eight pixels' sums of channels [c0, c1) (channel c's at
+ * acc[8 (c - c0)]), pixel q's outputs at y0 + q M: mult and shift loaded once for the eight. */
+static void strip_out8(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *y0, int32_t M,
+                       int8_t *const y8[8])
+{
+    int32_t oc;
+    if (r->mode != 2) {
+        rq_out4(r, acc, 8, c0, c1, y8);
+        rq_out4(r, acc + 4, 8, c0, c1, y8 + 4);
+        return;
+    }
+    for (oc = c0; oc < c1; ++oc, acc += 8) {
+        const int32_t mu = r->mult[oc], sh = r->shift[oc], zp2 = r->zp2;
+        int8_t *const yo = y0 + oc;
+        yo[0] = (int8_t)tte_rq_fast_s8(acc[0], mu, sh, zp2);
+        yo[M] = (int8_t)tte_rq_fast_s8(acc[1], mu, sh, zp2);
+        yo[2 * M] = (int8_t)tte_rq_fast_s8(acc[2], mu, sh, zp2);
+        yo[3 * M] = (int8_t)tte_rq_fast_s8(acc[3], mu, sh, zp2);
+        yo[4 * M] = (int8_t)tte_rq_fast_s8(acc[4], mu, sh, zp2);
+        yo[5 * M] = (int8_t)tte_rq_fast_s8(acc[5], mu, sh, zp2);
+        yo[6 * M] = (int8_t)tte_rq_fast_s8(acc[6], mu, sh, zp2);
+        yo[7 * M] = (int8_t)tte_rq_fast_s8(acc[7], mu, sh, zp2);
+    }
+}
+
 TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
@@ -314,8 +339,7 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                             }
                         }
                     }
-                    rq_out4(&r, acc, 8, cb, ce, y8);
-                    rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
+                    strip_out8(&r, acc, cb, ce, y8[0], M, y8);
                 }
             }
         }
