@@ -48,14 +48,19 @@
 /* acc[8 c .. 8 c + 7] += the windows of the eight pixels of the strip against channel c's
  * 144 weights, from w0 + 144 c (c < nch): TTE_WIN8_PASS (conv_s8.h) with a whole window
  * for its body. */
-TTE_NOINLINE static void strip_pass(const int16_t *strip, const int8_t *w0, int32_t *acc, int32_t nch)
+TTE_NOINLINE static void strip_pass(const int16_t *strip, const int8_t *w0, const int32_t *bias, int32_t *acc,
+                                    int32_t nch)
 {
-    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc};
+    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc, bias};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
-    TTE_WIN8_PASS(TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS);
+    if (bias != NULL) {
+        TTE_WIN8_PASS_X(TTE_WIN8_BIAS, TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS, "");
+    } else {
+        TTE_WIN8_PASS_X(TTE_WIN8_LOAD, TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS, "");
+    }
 }
 
 /* The same over a strip of one input row of 32 channels (64 bytes a pixel): a row of taps
@@ -79,7 +84,7 @@ TTE_NOINLINE static void strip_pass(const int16_t *strip, const int8_t *w0, int3
 TTE_NOINLINE static void strip32_pass(const int16_t *strip, const int8_t *w0, int32_t in_c, int32_t *acc,
                                       int32_t nch)
 {
-    win8_pass_t prm = {strip, strip, 6 * in_c, acc + 8 * nch, acc};
+    win8_pass_t prm = {strip, strip, 6 * in_c, acc + 8 * nch, acc, NULL};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
@@ -134,14 +139,19 @@ static TTE_ALWAYS_INLINE void strip_pad(uint32_t *row, int32_t per, int32_t in, 
 
 /* acc[8 c .. 8 c + 7] += the eight pixels' windows over the three-channel strip against
  * channel c's padded weights, from w0 + 36 c (c < nch). */
-TTE_NOINLINE static void strip4_pass(const int16_t *strip, const int8_t *w0, int32_t *acc, int32_t nch)
+TTE_NOINLINE static void strip4_pass(const int16_t *strip, const int8_t *w0, const int32_t *bias, int32_t *acc,
+                                     int32_t nch)
 {
-    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc};
+    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc, bias};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
-    TTE_WIN8_PASS(TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS);
+    if (bias != NULL) {
+        TTE_WIN8_PASS_X(TTE_WIN8_BIAS, TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS, "");
+    } else {
+        TTE_WIN8_PASS_X(TTE_WIN8_LOAD, TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS, "");
+    }
 }
 
 /* The three input rows under output row oy (three channels), pixels ox0 - pad_left .. + 9,
@@ -321,14 +331,15 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                 }
                 for (cb = 0; cb < M; cb += ocb) {
                     const int32_t ce = M - cb < ocb ? M : cb + ocb;
-                    for (oc = cb; oc < ce; ++oc) {
+                    /* sums from the bias: in the pass over 16 or 3 channels, else here */
+                    for (oc = cb; oc < ce && (bias == NULL || (C != 16 && C != 3)); ++oc) {
                         int32_t *ao = acc + 8 * (oc - cb);
                         ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
                     }
                     if (C == 16) {
-                        strip_pass(strip, w + (size_t)cb * L, acc, ce - cb);
+                        strip_pass(strip, w + (size_t)cb * L, bias ? bias + cb : NULL, acc, ce - cb);
                     } else if (C == 3) {
-                        strip4_pass(strip, wpad + 36 * cb, acc, ce - cb);
+                        strip4_pass(strip, wpad + 36 * cb, bias ? bias + cb : NULL, acc, ce - cb);
                     } else {
                         /* a row of taps and 32 channels a pass, the passes over one row
                          * together (their weights share cache lines) */

@@ -298,7 +298,7 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
 TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
                                    int32_t *acc, int32_t nch)
 {
-    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc};
+    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc, NULL};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;

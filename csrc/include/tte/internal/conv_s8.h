@@ -243,38 +243,57 @@ static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
     "bne 1b\n\t"
 
 /* Where win8_pass finds the chunk and its end, the step from the end of one channel's
- * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
+ * weights in the chunk to the next channel's, the end of the sums, the current sums, and the
+ * next channel's bias (for TTE_WIN8_BIAS). */
 typedef struct {
     const int16_t *buf, *end;
     int32_t wstep;
     const int32_t *acc_end;
     int32_t *ao;
+    const int32_t *bias;
 } win8_pass_t;
+
+/* A channel's eight sums from acc (TTE_WIN8_LOAD) or its bias (TTE_WIN8_BIAS: a first pass,
+ * no sums before); the step of the weights to the next channel (TTE_WIN8_STEP, none when the
+ * channels' weights follow each other). */
+#define TTE_WIN8_LOAD                                                                   \
+    "ldr %[e], %[aom]\n\t"                                                              \
+    "ldrd %[a0], %[a1], [%[e]]\n\t"                                                     \
+    "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                                 \
+    "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                                \
+    "ldrd %[a6], %[a7], [%[e], #24]\n\t"
+#define TTE_WIN8_BIAS                                                                   \
+    "ldr %[e], %[bsm]\n\t"                                                              \
+    "ldr %[a0], [%[e]], #4\n\t"                                                         \
+    "str %[e], %[bsm]\n\t"                                                              \
+    "mov %[a1], %[a0]\n\t"                                                              \
+    "mov %[a2], %[a0]\n\t"                                                              \
+    "mov %[a3], %[a0]\n\t"                                                              \
+    "mov %[a4], %[a0]\n\t"                                                              \
+    "mov %[a5], %[a0]\n\t"                                                              \
+    "mov %[a6], %[a0]\n\t"                                                              \
+    "mov %[a7], %[a0]\n\t"
+#define TTE_WIN8_STEP                                                                   \
+    "ldr %[w], %[wsm]\n\t"                                                              \
+    "add %[wp], %[wp], %[w]\n\t"
 
 /* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
  * bounds and the sums' pointer stay in prm. */
-#define TTE_WIN8_PASS(BODY)                                                                            \
-    __asm__ volatile("2:\n\t"                                                                          \
-                     "ldr %[e], %[aom]\n\t"                                                            \
-                     "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
-                     "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
-                     "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
-                     "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
-                     "ldr %[xp], %[bufm]\n\t" BODY                                                     \
-                                       "ldr %[e], %[aom]\n\t"                                         \
-                                       "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
-                                       "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
-                                       "strd %[a4], %[a5], [%[e], #-16]\n\t"                          \
-                                       "strd %[a6], %[a7], [%[e], #-8]\n\t"                           \
-                                       "str %[e], %[aom]\n\t"                                         \
-                                       "ldr %[w], %[wsm]\n\t"                                         \
-                                       "add %[wp], %[wp], %[w]\n\t"                                   \
-                                       "ldr %[w], %[aem]\n\t"                                         \
-                                       "cmp %[e], %[w]\n\t"                                           \
-                                       "bne 2b"                                                       \
+#define TTE_WIN8_PASS(BODY) TTE_WIN8_PASS_X(TTE_WIN8_LOAD, BODY, TTE_WIN8_STEP)
+#define TTE_WIN8_PASS_X(HEAD, BODY, STEP)                                                              \
+    __asm__ volatile("2:\n\t" HEAD "ldr %[xp], %[bufm]\n\t" BODY                                        \
+                     "ldr %[e], %[aom]\n\t"                                                           \
+                     "strd %[a0], %[a1], [%[e]], #32\n\t"                                             \
+                     "strd %[a2], %[a3], [%[e], #-24]\n\t"                                            \
+                     "strd %[a4], %[a5], [%[e], #-16]\n\t"                                            \
+                     "strd %[a6], %[a7], [%[e], #-8]\n\t"                                             \
+                     "str %[e], %[aom]\n\t" STEP "ldr %[w], %[aem]\n\t"                               \
+                     "cmp %[e], %[w]\n\t"                                                             \
+                     "bne 2b"                                                                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
                        [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
-                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao)     \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao),    \
+                       [bsm] "+m"(prm.bias)                                                          \
                      : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
                        [aem] "m"(prm.acc_end)                                                          \
                      : "cc", "memory")
