@@ -301,7 +301,7 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
     /* over 16 (3) channels the strip is filled once for every output channel (its sums need
      * not carry over); over more, once per pass (their sums on the stack) */
     const int32_t ocb = C == 32 || C == 64 ? TTE_STRIP32_OCB : TTE_STRIP_OCB;
-    int32_t b, oy, ox, oc, cb, q, c0, ky;
+    int32_t b, oy, ox, oc, q, groups = 0;
     if (C == 3) {
         for (oc = 0; oc < M; ++oc) {
             for (q = 0; q < 9; ++q) {
@@ -329,7 +329,12 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                 } else if (C == 3) {
                     strip4_fill(p, xb, oy, ox0, strip, nz);
                 }
-                for (cb = 0; cb < M; cb += ocb) {
+                /* every other group runs the blocks of channels, and over 32 or 64 channels the
+                 * passes, backwards: the weights read last are still in the cache */
+                const int32_t back = ++groups & 1, nblk = (M + ocb - 1) >> (ocb == 16 ? 4 : 3), npass = 3 * C >> 5;
+                int32_t k, i;
+                for (k = 0; k < nblk; ++k) {
+                    const int32_t cb = (back ? nblk - 1 - k : k) * ocb;
                     const int32_t ce = M - cb < ocb ? M : cb + ocb;
                     /* sums from the bias: in the pass over 16 or 3 channels, else here */
                     for (oc = cb; oc < ce && (bias == NULL || (C != 16 && C != 3)); ++oc) {
@@ -343,11 +348,12 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                     } else {
                         /* a row of taps and 32 channels a pass, the passes over one row
                          * together (their weights share cache lines) */
-                        for (ky = 0; ky < 3; ++ky) {
-                            for (c0 = 0; c0 < C; c0 += 32) {
-                                strip32_fill(p, xb, oy - g->pad_top + ky, ox0, c0, strip, nz);
-                                strip32_pass(strip, w + (size_t)cb * L + ky * 3 * C + c0, C, acc, ce - cb);
-                            }
+                        for (i = 0; i < npass; ++i) {
+                            const int32_t j = back ? npass - 1 - i : i;
+                            /* pass j: row of taps j (32 channels) or j / 2 (64, two halves) */
+                            const int32_t ky = C == 64 ? j >> 1 : j, c0 = C == 64 ? (j & 1) * 32 : 0;
+                            strip32_fill(p, xb, oy - g->pad_top + ky, ox0, c0, strip, nz);
+                            strip32_pass(strip, w + (size_t)cb * L + ky * 3 * C + c0, C, acc, ce - cb);
                         }
                     }
                     strip_out8(&r, acc, cb, ce, y8[0], M, y8);

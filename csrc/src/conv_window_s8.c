@@ -495,6 +495,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
     /* every chunk of such a pass TTE_WIN8_CHUNK values inside one row of taps */
     const int32_t rows48 = pass8 && RW % TTE_WIN8_CHUNK == 0;
+    const int32_t nblk8 = (M + TTE_WIN8_OCB - 1) / TTE_WIN8_OCB;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
         __attribute__((aligned(8)));
@@ -521,8 +522,12 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     ++py;
                 }
             }
-            for (cb = 0; cb < M; cb += TTE_WIN8_OCB) {
-                const int32_t ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
+            /* every other group of eight runs the blocks of channels backwards: the weights
+             * read last are still in the cache */
+            for (j = 0; j < nblk8; ++j) {
+                int32_t ce;
+                cb = ((i >> 3) & 1 ? nblk8 - 1 - j : j) * TTE_WIN8_OCB;
+                ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
                 for (oc = cb; oc < ce; ++oc) {
                     int32_t *ao = acc + 8 * (oc - cb);
                     ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
