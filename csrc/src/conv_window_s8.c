@@ -304,8 +304,12 @@ TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, 
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
     if (n == TTE_WIN8_CHUNK) {
-        /* a whole chunk: its twelve words straight, no loop */
+        /* a whole chunk: its twelve words straight, no loop (so too 16 or 32 values: a 1x1) */
         TTE_WIN8_PASS(TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4);
+    } else if (n == 16) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD4);
+    } else if (n == 32) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD4 TTE_WIN8_WORD4);
     } else if (pre8) {
         TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
     } else {
@@ -495,7 +499,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
     /* every chunk of such a pass TTE_WIN8_CHUNK values inside one row of taps */
     const int32_t rows48 = pass8 && RW % TTE_WIN8_CHUNK == 0;
-    const int32_t nblk8 = (M + TTE_WIN8_OCB - 1) / TTE_WIN8_OCB;
+    const int32_t nblk8 = (M + TTE_WIN8_OCB - 1) / TTE_WIN8_OCB, nchunk8 = (L + TTE_WIN8_CHUNK - 1) / TTE_WIN8_CHUNK;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
         __attribute__((aligned(8)));
@@ -522,20 +526,22 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     ++py;
                 }
             }
-            /* every other group of eight runs the blocks of channels backwards: the weights
-             * read last are still in the cache */
+            /* every other group of eight runs the blocks of channels and their chunks
+             * backwards: the weights read last are still in the cache */
+            const int32_t back = (i >> 3) & 1;
             for (j = 0; j < nblk8; ++j) {
-                int32_t ce;
-                cb = ((i >> 3) & 1 ? nblk8 - 1 - j : j) * TTE_WIN8_OCB;
+                int32_t ce, k;
+                cb = (back ? nblk8 - 1 - j : j) * TTE_WIN8_OCB;
                 ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
                 for (oc = cb; oc < ce; ++oc) {
                     int32_t *ao = acc + 8 * (oc - cb);
                     ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
                 }
-                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN8_CHUNK) {
-                    const int32_t n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
-                    while ((ky0 + 1) * RW <= c0) {
-                        ++ky0;
+                for (k = 0; k < nchunk8; ++k) {
+                    int32_t n;
+                    c0 = (back ? nchunk8 - 1 - k : k) * TTE_WIN8_CHUNK;
+                    n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
+                    for (ky0 = 0; (ky0 + 1) * RW <= c0; ++ky0) {
                     }
                     for (q = 0; q < 8; ++q) {
                         uint32_t *const slot = (uint32_t *)(void *)buf + 2 * q;
