@@ -204,22 +204,35 @@ static TTE_ALWAYS_INLINE void strip_run(const int8_t *src, int32_t step, uint32_
     "sxtab16 %[a], %[nz], %[v]\n\t"                                                    \
     "sxtab16 %[b], %[nz], %[v], ror #8\n\t"                                            \
     "strd %[a], %[b], [%[d]], #8\n\t"
+#define TTE_STRIP_PX16 TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") "add %[s], %[s], %[st]\n\t"
+#define TTE_STRIP_PX32                                                                  \
+    TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") TTE_STRIP_RUN8("16") TTE_STRIP_RUN8("24") "add %[s], %[s], %[st]\n\t"
+#define TTE_STRIP_RUN_OPERANDS                                                          \
+    : [u] "=&r"(u), [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(src), [d] "+r"(dst) \
+    : [nz] "r"(nz), [st] "r"(step), [e] "r"(end)                                        \
+    : "cc", "memory"
+    /* an odd pixel first, then two a loop pass */
+    const int32_t odd = (int32_t)((end - dst) >> (per == 32 ? 4 : 3)) & 1;
     if (per == 32) {
-        __asm__ volatile("1:\n\t" TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") TTE_STRIP_RUN8("16") TTE_STRIP_RUN8("24")
-                         "add %[s], %[s], %[st]\n\t"
-                         "cmp %[d], %[e]\n\t"
-                         "bne 1b"
-                         : [u] "=&r"(u), [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(src), [d] "+r"(dst)
-                         : [nz] "r"(nz), [st] "r"(step), [e] "r"(end)
-                         : "cc", "memory");
+        if (odd) {
+            __asm__ volatile(TTE_STRIP_PX32 TTE_STRIP_RUN_OPERANDS);
+        }
+        if (dst != end) {
+            __asm__ volatile("1:\n\t" TTE_STRIP_PX32 TTE_STRIP_PX32 "cmp %[d], %[e]\n\t"
+                             "bne 1b" TTE_STRIP_RUN_OPERANDS);
+        }
     } else {
-        __asm__ volatile("1:\n\t" TTE_STRIP_RUN8("0") TTE_STRIP_RUN8("8") "add %[s], %[s], %[st]\n\t"
-                         "cmp %[d], %[e]\n\t"
-                         "bne 1b"
-                         : [u] "=&r"(u), [v] "=&r"(v), [a] "=&r"(a), [b] "=&r"(b), [s] "+r"(src), [d] "+r"(dst)
-                         : [nz] "r"(nz), [st] "r"(step), [e] "r"(end)
-                         : "cc", "memory");
+        if (odd) {
+            __asm__ volatile(TTE_STRIP_PX16 TTE_STRIP_RUN_OPERANDS);
+        }
+        if (dst != end) {
+            __asm__ volatile("1:\n\t" TTE_STRIP_PX16 TTE_STRIP_PX16 "cmp %[d], %[e]\n\t"
+                             "bne 1b" TTE_STRIP_RUN_OPERANDS);
+        }
     }
+#undef TTE_STRIP_RUN_OPERANDS
+#undef TTE_STRIP_PX32
+#undef TTE_STRIP_PX16
 #undef TTE_STRIP_RUN8
 }
 
@@ -260,7 +273,8 @@ static void strip_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
 }
 
 /* The output stage of the eight pixels' sums of channels [c0, c1) (channel c's at
- * acc[8 (c - c0)]), pixel q's outputs at y0 + q M: mult and shift loaded once for the eight. */
+ * acc[8 (c - c0)]), pixel q's outputs at y0 + q M (y8[q], set but for mode 2): mult and
+ * shift loaded once for the eight. */
 static void strip_out8(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *y0, int32_t M,
                        int8_t *const y8[8])
 {
@@ -320,9 +334,10 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
             for (ox = 0; ox < g->out_w; ox += 8) {
                 /* the last eight of a row overlap the ones before (the same bytes again) */
                 const int32_t ox0 = ox + 8 <= g->out_w ? ox : g->out_w - 8;
+                int8_t *const y0 = y + (((size_t)b * g->out_h + oy) * g->out_w + ox0) * M;
                 int8_t *y8[8];
-                for (q = 0; q < 8; ++q) {
-                    y8[q] = y + (((size_t)b * g->out_h + oy) * g->out_w + ox0 + q) * M;
+                for (q = 0; q < 8 && r.mode != 2; ++q) {
+                    y8[q] = y0 + (size_t)q * M;
                 }
                 if (C == 16) {
                     strip_fill(p, xb, oy, ox0, strip, nz);
@@ -356,7 +371,7 @@ TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fa
                             strip32_pass(strip, w + (size_t)cb * L + ky * 3 * C + c0, C, acc, ce - cb);
                         }
                     }
-                    strip_out8(&r, acc, cb, ce, y8[0], M, y8);
+                    strip_out8(&r, acc, cb, ce, y0, M, y8);
                 }
             }
         }
