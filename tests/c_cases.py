@@ -35,6 +35,15 @@ class Case:
     u: np.ndarray | None = None       # stochastic rounding: the uniform numbers
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a conv's or an add's kernel scratch (tte.compiler.emit.SCRATCH): a buffer of its own,
+        # garbage on entry like every output buffer, of exactly the planned size
+        from tte.compiler.emit import SCRATCH
+        for n in self.graph.nodes:
+            nbytes = SCRATCH[n.op](n, self.graph) if n.op in ("conv2d", "add") else 0
+            if nbytes and f"{n.name}@scratch" not in self.graph.tensors:
+                self.graph.add_tensor(Tensor(f"{n.name}@scratch", (nbytes,), "int8"))
+
 
 def q(scale: float | np.ndarray, zp: int | np.ndarray = 0, axis: int | None = None) -> QuantParams:
     return QuantParams(np.asarray(scale, np.float32), np.asarray(zp), axis)
@@ -550,6 +559,27 @@ def _pool_case(op: str, seed: int) -> Case:
     return Case(f"{op}_{seed}", g, random_feeds(g, rng))
 
 
+def _wide_avgpool_case(seed: int) -> Case:
+    """Average pooling over many channels and large windows (the DSP path of pool_s8.c sums
+    four channels a word in int16 lanes up to 256 window pixels): KWS's global 25x5 over 64
+    channels, channel counts not a multiple of four, a window of exactly 256 pixels all at
+    -128 or all at 127 (the int16 lanes' extremes), one of 272 (the loop), padding."""
+    rng = np.random.default_rng(4700 + seed)
+    none = (0, 0, 0, 0)
+    (h, w, c), k, s, pads = [((25, 5, 64), (25, 5), (1, 1), none), ((6, 6, 38), (6, 6), (1, 1), none),
+                             ((16, 16, 8), (16, 16), (1, 1), none), ((16, 16, 12), (16, 16), (1, 1), none),
+                             ((17, 16, 5), (17, 16), (1, 1), none), ((9, 7, 23), (3, 3), (2, 2), (1, 1, 1, 1))][seed]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    g.add_node("avgpool2d", ["x"], "y", {"kernel": k, "strides": s, "pads": pads, "count_include_pad": seed == 5,
+                                         "activation": ["none", "relu", "relu6"][seed % 3]}, quant=xq)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    if seed in (2, 3):
+        feeds["x"] = np.full((1, h, w, c), -128 if seed == 2 else 127, np.int8)
+    return Case(f"avgpool2d_wide_{seed}", g, feeds)
+
+
 def _mean_case(seed: int) -> Case:
     rng = np.random.default_rng(500 + seed)
     shape = (1, int(rng.integers(1, 8)), int(rng.integers(1, 8)), int(rng.integers(1, 9)))
@@ -750,6 +780,30 @@ def _dsconv_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
+def _dw3_case(seed: int) -> Case:
+    """A 3x3 depthwise conv (depthwise_s8.c's dw3_groups on the DSP path: every pixel on a
+    folded bias, a column in the padding on a corrected one, other borders reading the zero
+    point's bytes): any padding of 0 to 2 on each side, stride 1 or 2, images down to one
+    pixel wide or high, channel counts with and without a remainder of four. Even seeds go
+    through a streamed block without E and add (weights laid out at compile time, whole rows
+    and row segments per call), odd ones through tte_conv2d_s8 itself."""
+    rng = np.random.default_rng(7900 + seed)
+    c = int(rng.choice([4, 8, 12, 36, 64])) if seed % 2 == 0 else int(rng.choice([4, 5, 8, 14, 36, 66]))
+    h, w = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    pads = tuple(int(p) for p in rng.integers(0, 3, 4))
+    stride = int(rng.integers(1, 3))
+    if (h + pads[0] + pads[2] - 3) // stride + 1 < 1 or (w + pads[1] + pads[3] - 3) // stride + 1 < 1:
+        pads = (1, 1, 1, 1)
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, stride, pads, c)
+    if seed % 2:
+        g.outputs = ["d"]
+        return Case(f"conv2d_dw3_{c}ch_{seed}", g, random_feeds(g, rng))
+    add_random_conv(g, rng, "d", "p", int(rng.choice([8, 16, 64])), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_dw3_{c}ch_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -774,6 +828,7 @@ def forward_cases() -> list[Case]:
     cases += [_dequantize_case(s) for s in range(3)]
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
+    cases += [_wide_avgpool_case(s) for s in range(6)]
     cases += [_mean_case(s) for s in range(8)]
     for op in ("pad", "transpose", "reshape"):
         cases += [_movement_case(op, s) for s in range(4)]
@@ -783,6 +838,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
+    cases += [_dw3_case(s) for s in range(24)]
     cases += split_forward_cases()
     return cases
 

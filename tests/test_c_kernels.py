@@ -273,3 +273,45 @@ def test_split_checkpoint_helpers(harness: Harness) -> None:
         expect[:, list(sel)] = new.reshape(sp.rows, -1)[:, list(sel)]
         np.testing.assert_array_equal(out, expect.ravel())
         assert bytes(ffi.buffer(frz_c, frz.size)) == frz.tobytes()
+
+
+def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
+    """The scratch the planner reserves for a conv (tte.compiler.emit.conv2d_scratch_bytes, also
+    inside a streamed block's) is tte_conv2d_s8_scratch_bytes of its geometry, on every path."""
+    from tte.compiler.emit import conv2d_scratch_bytes
+    from tte.compiler.emit.common import _chain_graph
+
+    figures = set()
+    for case in CASES:
+        for node in case.graph.nodes:
+            chain = node.attrs.get("chain") if node.op == "streamed_block" else None
+            g = _chain_graph(case.graph, chain) if chain is not None else case.graph
+            for n in chain.nodes if chain is not None else (node,):
+                if n.op != "conv2d":
+                    continue
+                (bn, h, w, c), (_, oh, ow, co) = g.tensors[n.inputs[0]].shape, g.tensors[n.outputs[0]].shape
+                kh, kw = g.tensors[n.inputs[1]].shape[1:3]
+                p = harness.ffi.new("tte_conv2d_s8_params_t *")
+                a = n.attrs
+                p.g = {"batch": bn, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+                       "k_h": kh, "k_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+                       "dil_h": a["dilations"][0], "dil_w": a["dilations"][1], "pad_top": a["pads"][0],
+                       "pad_left": a["pads"][1], "groups": a["groups"]}
+                want = harness.lib.tte_conv2d_s8_scratch_bytes(p)
+                assert conv2d_scratch_bytes(n, g) == want, f"{case.name}: {n.name}"
+                figures.add(want)
+    assert len(figures) == 2   # cases on the window path and off it
+
+
+def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
+    """An ADD's planned table (tte.compiler.emit.add_scratch_bytes) is tte_add_s8_scratch_bytes."""
+    from tte.compiler.emit import add_scratch_bytes
+
+    figures = set()
+    for case in CASES:
+        for n in case.graph.nodes:
+            if n.op == "add" and case.graph.tensors[n.outputs[0]].dtype == "int8":
+                want = harness.lib.tte_add_s8_scratch_bytes(case.graph.tensors[n.outputs[0]].size)
+                assert add_scratch_bytes(n, case.graph) == want, case.name
+                figures.add(want)
+    assert len(figures) == 2   # sums through the table and below its length

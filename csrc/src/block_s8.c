@@ -8,9 +8,10 @@
  * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
  * where not even two pixels fit (the last pixels of y) they go one by one through the
  * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
- * tte_add_s8 (in place): the same integer arithmetic as the unfused ops, the same bytes. */
+ * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
+#include "tte/internal/conv_s8.h"
 
 static int32_t ring_span(const tte_conv2d_geom_t *gd)
 {
@@ -24,10 +25,25 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* E's kernel scratch at the very start (tte_conv2d_s8_ws; a multiple of 8 bytes, so what
+ * follows keeps its alignment) */
+static TTE_ALWAYS_INLINE int32_t expand_bytes(const tte_block_s8_params_t *p)
+{
+    return p->expand != NULL ? tte_conv_scratch_bytes(&p->expand->g) : 0;
+}
+
+/* then the add's table (tte_add_s8_ws) where the block's output image reaches its length: 1 KB
+ * off the stack, a multiple of 8 bytes too */
+static TTE_ALWAYS_INLINE int32_t add_bytes(const tte_block_s8_params_t *p)
+{
+    const tte_conv2d_geom_t *gp = &p->project->g;
+    return p->add != NULL ? tte_add_s8_scratch_bytes(gp->out_h * gp->out_w * gp->out_c) : 0;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = pair_bytes(p) + gd->out_c;
+    int32_t n = expand_bytes(p) + add_bytes(p) + pair_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += gd->out_c; /* block_run_flat's second pixel of D */
     }
@@ -40,9 +56,9 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
-/* Row r of E's output (batch image xb) into dst. */
+/* Row r of E's output (batch image xb) into dst; e_scratch: E's kernel scratch. */
 static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const int8_t *xb, const int8_t *w,
-                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst)
+                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
@@ -65,7 +81,7 @@ static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const in
     if (ws != NULL) {
         tte_conv2d_s8_split(&q, xb, ws, bias, dst);
     } else {
-        tte_conv2d_s8(&q, xb, w, bias, dst);
+        tte_conv2d_s8_ws(&q, xb, w, bias, dst, e_scratch);
     }
 }
 
@@ -182,8 +198,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
-    int8_t *ring = scratch + pair_bytes(p);
+    const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p);
+    int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
+    int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + e_bytes + a_bytes) : NULL;
+    int8_t *ring = scratch + e_bytes + a_bytes + pair_bytes(p);
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
@@ -220,7 +239,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes);
+                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                               e_scratch);
                 }
             }
             for (ky = 0; ky < gd->k_h; ++ky) {
@@ -257,9 +277,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, k, w_p, b_p, yp, pairs);
                     if (p->add != NULL) {
                         if (p->residual_first) {
-                            tte_add_s8(p->add, xp, yp, yp, k * out_c);
+                            tte_add_s8_ws(p->add, xp, yp, yp, k * out_c, table);
                         } else {
-                            tte_add_s8(p->add, yp, xp, yp, k * out_c);
+                            tte_add_s8_ws(p->add, yp, xp, yp, k * out_c, table);
                         }
                     }
                     ox += k;
@@ -271,9 +291,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 } else {
                     tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
                     if (p->residual_first) {
-                        tte_add_s8(p->add, xp, pbuf, yp, out_c);
+                        tte_add_s8_ws(p->add, xp, pbuf, yp, out_c, table);
                     } else {
-                        tte_add_s8(p->add, pbuf, xp, yp, out_c);
+                        tte_add_s8_ws(p->add, pbuf, xp, yp, out_c, table);
                     }
                 }
                 ++ox;

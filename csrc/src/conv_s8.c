@@ -60,40 +60,60 @@ void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, con
     }
 }
 
+int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p)
+{
+    return tte_conv_scratch_bytes(&p->g);
+}
+
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                    const int32_t *bias, int8_t *y)
 {
+    tte_conv2d_s8_ws(p, x, w, bias, y, NULL);
+}
+
+void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                      const int32_t *bias, int8_t *y, void *scratch)
+{
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t fast = tte_conv2d_s8_fast_rq(p);
-    if (g->groups == 1 && g->k_h == 1 && g->k_w == 1 && g->stride_h == 1 && g->stride_w == 1
-        && g->pad_top == 0 && g->pad_left == 0 && g->out_h == g->in_h && g->out_w == g->in_w) {
+    switch (tte_conv_path(g)) {
+    case TTE_PATH_POINTWISE:
         tte_conv2d_s8_pointwise_px(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y);
-    } else if (g->groups == g->in_c && g->groups > 1 && g->k_h <= TTE_CONV_MAX_KH) {
+        return;
+    case TTE_PATH_DEPTHWISE:
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);
+        return;
+    case TTE_PATH_SMALL_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
-    } else if (g->groups == 1 && g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
-               && g->dil_w == 1 && g->out_w >= 8
-               && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64 || (g->in_c == 3 && g->out_c <= 16))) {
-        tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
-#endif
-    } else if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
-#if defined(__ARM_FEATURE_DSP)
-        if (g->k_h == 1 && g->k_w == 1 && g->in_c % 16 == 0 && g->out_c <= TTE_WIN_OC) {
-            /* a strided 1x1 over 16 or 32 channels: eight pixels a pass in the window kernel */
-            tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y);
-        } else if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
-            tte_conv2d_s8_small_window_dsp(p, fast, x, w, bias, y);
-        } else {
-            tte_conv2d_s8_generic(p, x, w, bias, y);
+        if (tte_conv_strip(g)) {
+            tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
+            return;
         }
+        if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
+            tte_conv2d_s8_small_window_dsp(p, fast, x, w, bias, y);
+            return;
+        }
+        break;
 #else
         tte_conv2d_s8_small_window(p, fast, x, w, bias, y);
+        return;
 #endif
+    case TTE_PATH_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
-    } else if (g->groups == 1 && g->out_c <= TTE_WIN_OC) {
-        tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y);
+        if (tte_conv_strip(g)) {
+            /* its scratch (planned for the window path) unused */
+            tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
+            return;
+        }
+        if (scratch != NULL) {
+            tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y, scratch);
+            return;
+        }
 #endif
-    } else {
-        tte_conv2d_s8_generic(p, x, w, bias, y);
+        break;
+    case TTE_PATH_GENERIC:
+        break;
     }
+    (void)scratch;
+    tte_conv2d_s8_generic(p, x, w, bias, y);
 }

@@ -15,7 +15,7 @@
 
 #if defined(__ARM_FEATURE_DSP)
 
-/* window values widened per pass (stack: 8 bytes a value; 16 k + 8: half a 3x3 window of
+/* window values widened per pass (scratch: 8 bytes a value; 16 k + 8: half a 3x3 window of
  * 16 channels, a quarter of 32, an eighth of 64) */
 #define TTE_WIN_CHUNK 72
 
@@ -290,7 +290,7 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
     }
 }
 
-/* window values per eight-pixel pass (16 bytes of stack a value; a multiple of 16 that
+/* window values per eight-pixel pass (16 bytes of scratch a value; a multiple of 16 that
  * divides 9 x 16) and output channels whose sums win8_pass keeps (32 bytes each) */
 #define TTE_WIN8_CHUNK 48
 #define TTE_WIN8_OCB 16
@@ -418,8 +418,38 @@ TTE_NOINLINE static void win8_widen_edge(const tte_conv2d_s8_params_t *p, const 
 }
 
 /* output channels per pass of win4_pass (and of the C loop when a window takes several
- * chunks): their sums carry over between the chunks on the stack (16 bytes each) */
+ * chunks): their sums carry over between the chunks in scratch (16 bytes each) */
 #define TTE_WIN4_OCB 32
+
+/* The caller's scratch (TTE_CONV_WINDOW_SCRATCH bytes, 8-byte aligned; conv.h): the sums, then
+ * the widened window values (8-byte aligned for LDRD). Kept off the stack so that the memory
+ * plan accounts for them. */
+#define TTE_WIN_ACC_WORDS (4 * TTE_WIN4_OCB)
+#define TTE_WIN_BUF_VALUES (8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK)
+typedef char tte_win_scratch_fits[4 * TTE_WIN_ACC_WORDS + 2 * TTE_WIN_BUF_VALUES <= TTE_CONV_WINDOW_SCRATCH
+                                  && TTE_WIN_ACC_WORDS % 2 == 0 ? 1 : -1];
+
+/* The sums of channels [c0, c1), `stride` (2, 4 or 8) of them a channel (one per pixel)
+ * from acc on, set to the channel's bias (0 without). */
+static TTE_ALWAYS_INLINE void win_acc_init(int32_t *acc, int32_t stride, const int32_t *bias, int32_t c0, int32_t c1)
+{
+    int32_t *const end = acc + (size_t)stride * (c1 - c0);
+    if (bias == NULL) {
+        memset(acc, 0, (size_t)stride * (c1 - c0) * sizeof *acc);
+        return;
+    }
+    for (bias += c0; acc != end; acc += stride) {
+        /* stride is a constant (2, 4 or 8) where this is inlined: the stores unrolled */
+        const int32_t v = *bias++;
+        acc[0] = acc[1] = v;
+        if (stride > 2) {
+            acc[2] = acc[3] = v;
+        }
+        if (stride > 4) {
+            acc[4] = acc[5] = acc[6] = acc[7] = v;
+        }
+    }
+}
 
 /* Output pixels [i0, npx) of image xb (one or two: the tail of four-pixel passes) two at a
  * time, each pair of channels by win_dot22 (conv_s8.h) over chunks of 2 TTE_WIN_CHUNK
@@ -435,18 +465,16 @@ static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8
     for (i = i0; i < npx; i += 2) {
         const int32_t i1 = i + 1 < npx ? i + 1 : i;
         const int32_t oy0 = i / g->out_w, ox0 = i % g->out_w, oy1 = i1 / g->out_w, ox1 = i1 % g->out_w;
-        for (oc = 0; oc < M; ++oc) {
-            acc[2 * oc] = acc[2 * oc + 1] = bias ? bias[oc] : 0;
-        }
+        win_acc_init(acc, 2, bias, 0, M);
         for (c0 = 0; c0 < L; c0 += chunk) {
             const int32_t n = L - c0 < chunk ? L - c0 : chunk;
             const int32_t n8 = n & ~7;
             win_widen(p, xb, oy0, ox0, c0, c0 + n, buf, 0, zz, 0);
             win_widen(p, xb, oy1, ox1, c0, c0 + n, buf, 1, zz, 0);
-            for (oc = 0; oc < M; oc += 2) {
+            const int8_t *wa = w + c0;
+            for (oc = 0; oc < M; oc += 2, wa += 2 * L) {
                 /* an odd last channel runs twice against itself (k = 0) */
                 const int32_t two = oc + 1 < M;
-                const int8_t *wa = w + (size_t)oc * L + c0;
                 int32_t a[4] = {acc[2 * oc], acc[2 * oc + 1], two ? acc[2 * oc + 2] : 0, two ? acc[2 * oc + 3] : 0};
                 if (n8 > 0) {
                     win_dot22(buf, wa, two ? L : 0, n8, a);
@@ -478,7 +506,7 @@ static void win_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8
 }
 
 TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                      const int8_t *w, const int32_t *bias, int8_t *y)
+                                      const int8_t *w, const int32_t *bias, int8_t *y, void *scratch)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const rq_t r = rq_init(p, fast);
@@ -501,9 +529,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
     const int32_t rows48 = pass8 && RW % TTE_WIN8_CHUNK == 0;
     const int32_t nblk8 = (M + TTE_WIN8_OCB - 1) / TTE_WIN8_OCB, nchunk8 = (L + TTE_WIN8_CHUNK - 1) / TTE_WIN8_CHUNK;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
-    int16_t buf[8 * TTE_WIN8_CHUNK > 4 * TTE_WIN_CHUNK ? 8 * TTE_WIN8_CHUNK : 4 * TTE_WIN_CHUNK]
-        __attribute__((aligned(8)));
-    int32_t acc[4 * TTE_WIN4_OCB];
+    /* 8-byte aligned (conv.h), as the stack arrays these were: the same code for the callees */
+    int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
+    int16_t *const buf = (int16_t *)__builtin_assume_aligned(acc + TTE_WIN_ACC_WORDS, 8);
     int32_t b, i, q, oc, cb, c0, ky0, j;
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
@@ -533,10 +561,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                 int32_t ce, k;
                 cb = (back ? nblk8 - 1 - j : j) * TTE_WIN8_OCB;
                 ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
-                for (oc = cb; oc < ce; ++oc) {
-                    int32_t *ao = acc + 8 * (oc - cb);
-                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
-                }
+                win_acc_init(acc, 8, bias, cb, ce);
                 for (k = 0; k < nchunk8; ++k) {
                     int32_t n;
                     c0 = (back ? nchunk8 - 1 - k : k) * TTE_WIN8_CHUNK;
@@ -593,10 +618,7 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                  * the channel loop in win4_pass, sums in acc */
                 for (cb = 0; cb < M; cb += TTE_WIN4_OCB) {
                     const int32_t ce = M - cb < TTE_WIN4_OCB ? M : cb + TTE_WIN4_OCB;
-                    for (oc = cb; oc < ce; ++oc) {
-                        int32_t *ao = acc + 4 * (oc - cb);
-                        ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
-                    }
+                    win_acc_init(acc, 4, bias, cb, ce);
                     for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN_CHUNK) {
                         const int32_t n = L - c0 < TTE_WIN_CHUNK ? L - c0 : TTE_WIN_CHUNK;
                         while ((ky0 + 1) * RW <= c0) {

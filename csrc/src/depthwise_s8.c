@@ -1,11 +1,14 @@
 /* int8 depthwise conv2d (groups == in_c, any channel multiplier): one output pixel
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
- * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8).
+ * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3
+ * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
+ * zero point's share folded in.
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
  * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
 #include "tte/internal/optimized.h"
+#include <stddef.h>
 #include <string.h>
 
 #include "tte/internal/conv_s8.h"
@@ -181,11 +184,278 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
 
 #define TTE_DW_MAX_TAPS 49
 
+/* The nine taps of a 3x3 window from rows x0, x1, x2 (its left column), columns C apart */
+#define TTE_DW4_3X3(x0, x1, x2, wt)                                                     \
+    do {                                                                                \
+        TTE_DW4_TAP(x0, (wt) + 0, 0);                                                   \
+        TTE_DW4_TAP((x0) + C, (wt) + 2, 0);                                             \
+        TTE_DW4_TAP((x0) + 2 * C, (wt) + 4, 0);                                         \
+        TTE_DW4_TAP(x1, (wt) + 6, 0);                                                   \
+        TTE_DW4_TAP((x1) + C, (wt) + 8, 0);                                             \
+        TTE_DW4_TAP((x1) + 2 * C, (wt) + 10, 0);                                        \
+        TTE_DW4_TAP(x2, (wt) + 12, 0);                                                  \
+        TTE_DW4_TAP((x2) + C, (wt) + 14, 0);                                            \
+        TTE_DW4_TAP((x2) + 2 * C, (wt) + 16, 0);                                        \
+    } while (0)
+
+/* A 3-wide window row of taps reaching into the padding: row rr (NULL outside the image)
+ * at offset o0, its columns inside where v0, v1, v2; the others read the zero point's bytes z */
+#define TTE_DW4_EDGE_ROW(rr, wt)                                                        \
+    do {                                                                                \
+        const int8_t *r_ = (rr);                                                        \
+        const int8_t *p0_ = z, *p1_ = z, *p2_ = z;                                      \
+        if (r_ != NULL) {                                                               \
+            p0_ = v0 ? r_ + o0 : z;                                                     \
+            p1_ = v1 ? r_ + (o0 + C) : z;                                               \
+            p2_ = v2 ? r_ + (o0 + 2 * C) : z;                                           \
+        }                                                                               \
+        TTE_DW4_TAP(p0_, (wt), 0);                                                      \
+        TTE_DW4_TAP(p1_, (wt) + 2, 0);                                                  \
+        TTE_DW4_TAP(p2_, (wt) + 4, 0);                                                  \
+    } while (0)
+
+/* What a channel group of dw3_groups sets up once per call: the folded biases of the whole
+ * window (kb) and of the window with its left (kl) or right (kr) column in the padding, the
+ * output stage's multipliers (qm) and ASR amounts (qs) */
+typedef struct {
+    int32_t kb[4], kl[4], kr[4], qm[4], qs[4];
+} dw3_group_t;
+
+/* One output pixel of a 3x3 window that reaches into the padding (columns [kx0, kx1) inside,
+ * rows[ky] NULL outside): with the left or right column out and the rows in, six taps on kl
+ * or kr; else all nine, those outside reading the zero point's bytes z, whose share the
+ * folded bias kb holds. Either way the sum of the portable loop. */
+static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, const int8_t *const *rows, int32_t rows_in,
+                                       int32_t C, int32_t ix0, int32_t kx0, int32_t kx1, int32_t c,
+                                       const uint32_t *wqp, const int8_t *z, int8_t *o)
+{
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
+    int32_t a0, a1, a2, a3;
+    (void)zz;
+    if (rows_in && kx0 == 1 && kx1 == 3) {
+        const size_t xo = (size_t)(ix0 + 1) * C + c;
+        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+        a0 = gc->kl[0];
+        a1 = gc->kl[1];
+        a2 = gc->kl[2];
+        a3 = gc->kl[3];
+        TTE_DW4_TAP(x0, wqp + 2, 0);
+        TTE_DW4_TAP(x0 + C, wqp + 4, 0);
+        TTE_DW4_TAP(x1, wqp + 8, 0);
+        TTE_DW4_TAP(x1 + C, wqp + 10, 0);
+        TTE_DW4_TAP(x2, wqp + 14, 0);
+        TTE_DW4_TAP(x2 + C, wqp + 16, 0);
+    } else if (rows_in && kx0 == 0 && kx1 == 2) {
+        const size_t xo = (size_t)ix0 * C + c;
+        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
+        a0 = gc->kr[0];
+        a1 = gc->kr[1];
+        a2 = gc->kr[2];
+        a3 = gc->kr[3];
+        TTE_DW4_TAP(x0, wqp + 0, 0);
+        TTE_DW4_TAP(x0 + C, wqp + 2, 0);
+        TTE_DW4_TAP(x1, wqp + 6, 0);
+        TTE_DW4_TAP(x1 + C, wqp + 8, 0);
+        TTE_DW4_TAP(x2, wqp + 12, 0);
+        TTE_DW4_TAP(x2 + C, wqp + 14, 0);
+    } else {
+        const ptrdiff_t o0 = (ptrdiff_t)ix0 * C + c;
+        const int v0 = kx0 <= 0 && kx1 > 0, v1 = kx0 <= 1 && kx1 > 1, v2 = kx0 <= 2 && kx1 > 2;
+        a0 = gc->kb[0];
+        a1 = gc->kb[1];
+        a2 = gc->kb[2];
+        a3 = gc->kb[3];
+        TTE_DW4_EDGE_ROW(rows[0], wqp);
+        TTE_DW4_EDGE_ROW(rows[1], wqp + 6);
+        TTE_DW4_EDGE_ROW(rows[2], wqp + 12);
+    }
+    rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+}
+
+#define TTE_COPY2(dst, src, i)                                                          \
+    do {                                                                                \
+        const uint32_t lo_ = (src)[i], hi_ = (src)[(i) + 1];                            \
+        (dst)[i] = lo_;                                                                 \
+        (dst)[(i) + 1] = hi_;                                                           \
+    } while (0)
+
+/* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
+ * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
+ * (mode2: r->mode is 2, the caller's constant, so the branch leaves the loop) */
+static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, const uint32_t *wqp, int32_t C,
+                                         const int8_t *q0, const int8_t *q1, const int8_t *q2, size_t step,
+                                         int32_t n, int32_t c, int8_t *o, size_t ostride, int32_t mode2)
+{
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
+    (void)zz;
+    for (; n > 0; --n) {
+        int32_t a0 = gc->kb[0], a1 = gc->kb[1], a2 = gc->kb[2], a3 = gc->kb[3];
+        /* the tap words stay in memory, read where used: not copied into spill slots */
+        __asm__ volatile("" : : "r"(wqp) : "memory");
+        TTE_DW4_3X3(q0, q1, q2, wqp);
+        if (mode2) {
+            o[0] = (int8_t)tte_rq_fast_s8(a0, gc->qm[0], ~gc->qs[0], r->zp2);
+            o[1] = (int8_t)tte_rq_fast_s8(a1, gc->qm[1], ~gc->qs[1], r->zp2);
+            o[2] = (int8_t)tte_rq_fast_s8(a2, gc->qm[2], ~gc->qs[2], r->zp2);
+            o[3] = (int8_t)tte_rq_fast_s8(a3, gc->qm[3], ~gc->qs[3], r->zp2);
+        } else {
+            rq4(r, a0, a1, a2, a3, c, o);
+        }
+        q0 += step;
+        q1 += step;
+        q2 += step;
+        o += ostride;
+    }
+}
+
+/* dw_row_groups for a 3x3 window: every pixel on the folded bias (no zp subtracted per tap),
+ * the pixels whose window lies inside the input unrolled, which pixels those are found once
+ * per call; the group's tap words copied to the stack (read there for every pixel). */
+static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                       const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                       const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                       size_t ostride, int32_t mode2)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, sw = g->stride_w, in_w = g->in_w;
+    const int32_t zp = p->in_zp;
+    const uint32_t zw = (uint32_t)(uint8_t)zp * 0x01010101u; /* four bytes of the zero point */
+    const int8_t *const z = (const int8_t *)&zw;
+    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
+    const size_t step = (size_t)sw * C;
+    uint32_t wq[18] __attribute__((aligned(8)));
+    const int8_t *rows[3];
+    dw3_group_t gc;
+    int32_t c, t, j, i, oy, in_lo, in_hi;
+    (void)zz;
+    /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo;
+    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi;
+    in_lo = in_lo > k ? k : in_lo;
+    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    for (j = 0; j < 4; ++j) {
+        gc.kl[j] = gc.kr[j] = 0; /* set per group where a window has a column in the padding */
+    }
+    for (c = 0; c + 3 < C; c += 4) {
+        const int32_t *mu = r->mult + c, *sh = r->shift + c;
+        gc.qm[0] = mu[0];
+        gc.qm[1] = mu[1];
+        gc.qm[2] = mu[2];
+        gc.qm[3] = mu[3];
+        gc.qs[0] = ~sh[0];
+        gc.qs[1] = ~sh[1];
+        gc.qs[2] = ~sh[2];
+        gc.qs[3] = ~sh[3];
+        if (prep != NULL) {
+            /* laid out at compile time: the four folded biases, then the tap words */
+            const uint32_t *pg = prep + (size_t)(c >> 2) * 22;
+            gc.kb[0] = (int32_t)pg[0];
+            gc.kb[1] = (int32_t)pg[1];
+            gc.kb[2] = (int32_t)pg[2];
+            gc.kb[3] = (int32_t)pg[3];
+            /* word by word, not a memcpy call (LDRD/STRD pairs) */
+            TTE_COPY2(wq, pg + 4, 0);
+            TTE_COPY2(wq, pg + 4, 2);
+            TTE_COPY2(wq, pg + 4, 4);
+            TTE_COPY2(wq, pg + 4, 6);
+            TTE_COPY2(wq, pg + 4, 8);
+            TTE_COPY2(wq, pg + 4, 10);
+            TTE_COPY2(wq, pg + 4, 12);
+            TTE_COPY2(wq, pg + 4, 14);
+            TTE_COPY2(wq, pg + 4, 16);
+        } else {
+            const int8_t *wc = w + (size_t)c * 9;
+            for (j = 0; j < 4; ++j) {
+                int32_t s = 0;
+                for (t = 0; t < 9; ++t) {
+                    s += wc[j * 9 + t];
+                }
+                gc.kb[j] = (bias ? bias[c + j] : 0) - zp * s;
+            }
+            for (t = 0; t < 9; ++t) {
+                const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
+                                    | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
+                wq[2 * t] = tte_sxtb16(wv);
+                wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+            }
+        }
+        if (in_hi - in_lo < k) {
+            /* kl and kr: the left or right column's taps on the zero point's bytes */
+            int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 0, 0);
+            TTE_DW4_TAP(z, wq + 6, 0);
+            TTE_DW4_TAP(z, wq + 12, 0);
+            gc.kl[0] = a0;
+            gc.kl[1] = a1;
+            gc.kl[2] = a2;
+            gc.kl[3] = a3;
+            a0 = gc.kb[0];
+            a1 = gc.kb[1];
+            a2 = gc.kb[2];
+            a3 = gc.kb[3];
+            TTE_DW4_TAP(z, wq + 4, 0);
+            TTE_DW4_TAP(z, wq + 10, 0);
+            TTE_DW4_TAP(z, wq + 16, 0);
+            gc.kr[0] = a0;
+            gc.kr[1] = a1;
+            gc.kr[2] = a2;
+            gc.kr[3] = a3;
+        }
+        for (oy = 0; oy < nrows; ++oy) {
+            int8_t *const orow = out + (size_t)oy * k * ostride + c;
+            int32_t rows_in;
+            if (xb != NULL) {
+                const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top;
+                const size_t row_bytes = (size_t)in_w * C;
+                rows[0] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * row_bytes;
+                rows[1] = iy + 1 < 0 || iy + 1 >= g->in_h ? NULL : xb + (size_t)(iy + 1) * row_bytes;
+                rows[2] = iy + 2 < 0 || iy + 2 >= g->in_h ? NULL : xb + (size_t)(iy + 2) * row_bytes;
+            } else {
+                rows[0] = rows_arg[0];
+                rows[1] = rows_arg[1];
+                rows[2] = rows_arg[2];
+            }
+            rows_in = rows[0] != NULL && rows[1] != NULL && rows[2] != NULL;
+            for (i = 0; i < k; ++i) {
+                if (i == in_lo && rows_in && in_hi > in_lo) {
+                    const size_t xo = (size_t)((ox0 + i) * sw - g->pad_left) * C + c;
+                    dw3_inside(&gc, r, wq, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, in_hi - in_lo, c,
+                               orow + (size_t)i * ostride, ostride, mode2);
+                    i = in_hi - 1;
+                    continue;
+                }
+                {
+                    const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
+                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                    const int32_t kx1 = in_w - ix0 < 3 ? in_w - ix0 : 3;
+                    dw3_edge(&gc, r, rows, rows_in, C, ix0, kx0, kx1, c, wq, z, orow + (size_t)i * ostride);
+                }
+            }
+        }
+    }
+}
+
+TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+                                            const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
+                                            int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                            const uint32_t *prep, int8_t *out, size_t ostride)
+{
+    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    if (rl.mode == 2) {
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 1);
+    } else {
+        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
+    }
+}
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap and unpacked (two words on the stack,
  * no SXTB16 per tap); for a window inside the input
- * the zero point's share is folded into the bias (3x3 unrolled), border pixels subtract it. */
+ * the zero point's share is folded into the bias, border pixels subtract it. A 3x3 window
+ * goes to dw3_groups. */
 TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                                int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
@@ -200,16 +470,10 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, i_lo, i_hi, in_lo = 0, in_hi = 0;
-    if (T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
-        /* the pixels [in_lo, in_hi) whose 3x3 window lies inside the input columns (found
-         * once per call, not per channel group: two divisions) */
-        const int32_t sw = g->stride_w;
-        in_lo = (g->pad_left + sw - 1) / sw - ox0;
-        in_lo = in_lo < 0 ? 0 : in_lo;
-        in_hi = (g->in_w - 3 + g->pad_left) / sw - ox0 + 1;
-        in_hi = in_hi > k ? k : in_hi;
-        in_hi = in_hi < in_lo ? in_lo : in_hi;
+    int32_t c, t, j, i, ky, kx, oy, rows_in;
+    if (KH == 3 && KW == 3) {
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+        return;
     }
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
@@ -254,43 +518,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (ky = 0; ky < KH; ++ky) {
             rows_in &= rows[ky] != NULL;
         }
-        i_lo = i_hi = 0;
-        if (rows_in && T == 9 && KW == 3 && g->in_w + g->pad_left >= 3) {
-            /* the pixels [i_lo, i_hi) whose 3x3 window lies inside the input, without
-             * per-pixel border tests */
-            const int32_t sw = g->stride_w;
-            const size_t step = (size_t)sw * C;
-            const int8_t *q0, *q1, *q2;
-            int8_t *o;
-            i_lo = in_lo;
-            i_hi = in_hi;
-            q0 = rows[0] + (size_t)((ox0 + i_lo) * sw - g->pad_left) * C + c;
-            q1 = rows[1] + (q0 - rows[0]);
-            q2 = rows[2] + (q0 - rows[0]);
-            o = orow + (size_t)i_lo * ostride + c;
-            for (i = i_lo; i < i_hi; ++i) {
-                int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
-                TTE_DW4_TAP(q0, wqp + 0, 0);
-                TTE_DW4_TAP(q0 + C, wqp + 2, 0);
-                TTE_DW4_TAP(q0 + 2 * C, wqp + 4, 0);
-                TTE_DW4_TAP(q1, wqp + 6, 0);
-                TTE_DW4_TAP(q1 + C, wqp + 8, 0);
-                TTE_DW4_TAP(q1 + 2 * C, wqp + 10, 0);
-                TTE_DW4_TAP(q2, wqp + 12, 0);
-                TTE_DW4_TAP(q2 + C, wqp + 14, 0);
-                TTE_DW4_TAP(q2 + 2 * C, wqp + 16, 0);
-                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
-                q0 += step;
-                q1 += step;
-                q2 += step;
-                o += ostride;
-            }
-        }
         for (i = 0; i < k; ++i) {
-            if (i == i_lo && i_hi > i_lo) {
-                i = i_hi - 1;
-                continue;
-            }
             {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
@@ -302,18 +530,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a1 = kb[1];
                 a2 = kb[2];
                 a3 = kb[3];
-                if (T == 9 && KW == 3) {
-                    const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-                    TTE_DW4_TAP(x0, wqp + 0, 0);
-                    TTE_DW4_TAP(x0 + C, wqp + 2, 0);
-                    TTE_DW4_TAP(x0 + 2 * C, wqp + 4, 0);
-                    TTE_DW4_TAP(x1, wqp + 6, 0);
-                    TTE_DW4_TAP(x1 + C, wqp + 8, 0);
-                    TTE_DW4_TAP(x1 + 2 * C, wqp + 10, 0);
-                    TTE_DW4_TAP(x2, wqp + 12, 0);
-                    TTE_DW4_TAP(x2 + C, wqp + 14, 0);
-                    TTE_DW4_TAP(x2 + 2 * C, wqp + 16, 0);
-                } else if (KW == 5 || KW == 7) {
+                if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
                         TTE_DW4_ROW57(rows[ky] + xo, wqp + 2 * ky * KW, 0);
                     }
@@ -361,12 +578,6 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                         continue;
                     }
                     xp += (size_t)(ix0 + kx0) * C + c;
-                    if (KW == 3 && kx1 - kx0 == 2) {
-                        /* a 3x3 window's left or right column in the padding */
-                        TTE_DW4_TAP(xp, wt, 1);
-                        TTE_DW4_TAP(xp + C, wt + 2, 1);
-                        continue;
-                    }
                     for (kx = kx0; kx < kx1; ++kx) {
                         TTE_DW4_TAP(xp, wt, 1);
                         wt += 2;

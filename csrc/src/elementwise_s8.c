@@ -14,9 +14,8 @@ static int32_t add_fast_ok(const tte_add_s8_params_t *p)
            && p->out_zp >= -128 && p->out_zp <= 127 && p->act_min >= -128 && p->act_max <= 127;
 }
 
-/* Sums at least this long take add_table: building its table costs about as much as 256
- * elements of the plain fast loop save. */
-#define TTE_ADD_TABLE_MIN 512
+/* Sums at least TTE_ADD_TABLE_MIN long (elementwise.h) take add_table: building its table
+ * costs about as much as 256 elements of the plain fast loop save. */
 
 /* The output stage of tte_rq_fast_s8 on an accumulator already doubled (d = 2 acc, no
  * saturation): clamped to int8. */
@@ -39,16 +38,16 @@ static TTE_ALWAYS_INLINE int32_t add_out(int32_t d, int32_t mo, int32_t eo, int3
 
 /* The fast form when the input `lin` has the multiplier 1/2 exactly (its term is
  * (lin - zl) << (ls - 1)): the other input's rescaled term, less zl << (ls - 1), for each of
- * its 256 values comes from a table, so an element is one multiply-add and the output stage.
+ * its 256 values comes from a table (t2, the caller's scratch, not the stack), so an element
+ * is one multiply-add and the output stage.
  * Both terms are integers of the loop in tte_add_s8 and doubled before the output stage
  * (the doubling tte_rq_fast_raw does, which never saturates here: |sum| < 2**30), so the
  * bytes are the same. */
 static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t zl, const int8_t *tab, int32_t zt,
-                      int32_t mt, int32_t et, int8_t *y, int32_t n)
+                      int32_t mt, int32_t et, int8_t *y, int32_t n, int32_t *t2)
 {
     const int32_t scale = (int32_t)1 << p->left_shift, h2 = scale;
     const int32_t mo = p->out_mult, eo = p->out_shift, zp2 = 2 * p->out_zp + 1, lo = p->act_min, hi = p->act_max;
-    int32_t t2[256];
     const int32_t *const tc = t2 + 128; /* tc[v]: the term of the value v */
     int32_t v, i;
     for (v = -128; v < 128; ++v) {
@@ -91,7 +90,18 @@ static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t z
     }
 }
 
+int32_t tte_add_s8_scratch_bytes(int32_t n)
+{
+    return n >= TTE_ADD_TABLE_MIN ? TTE_ADD_TABLE_BYTES : 0;
+}
+
 void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n)
+{
+    tte_add_s8_ws(p, a, b, y, n, NULL);
+}
+
+void tte_add_s8_ws(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n,
+                   int32_t *table)
 {
     const int32_t scale = (int32_t)1 << p->left_shift;
     int32_t i;
@@ -104,8 +114,8 @@ void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, 
          * 0): srdhm(x, 2**30) = floor((x + 1) / 2) = x / 2 for the even x = (a - z) << ls
          * (ls >= 1), so that input's term is one shift */
         if (m1 == (1 << 30) && e1 == 0 && p->left_shift >= 1 && e2 != 0) {
-            if (n >= TTE_ADD_TABLE_MIN) {
-                add_table(p, a, z1, b, z2, m2, e2, y, n);
+            if (n >= TTE_ADD_TABLE_MIN && table != NULL) {
+                add_table(p, a, z1, b, z2, m2, e2, y, n, table);
                 return;
             }
             for (i = 0; i < n; ++i) {
@@ -116,8 +126,8 @@ void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, 
             return;
         }
         if (m2 == (1 << 30) && e2 == 0 && p->left_shift >= 1 && e1 != 0) {
-            if (n >= TTE_ADD_TABLE_MIN) {
-                add_table(p, b, z2, a, z1, m1, e1, y, n);
+            if (n >= TTE_ADD_TABLE_MIN && table != NULL) {
+                add_table(p, b, z2, a, z1, m1, e1, y, n, table);
                 return;
             }
             for (i = 0; i < n; ++i) {

@@ -27,7 +27,8 @@ SRAM accounting of a training step (``peak_sram_bytes``):
 
 Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and parameter
 data (trainable initial values included, as their load image lives in flash; the layouts
-some kernels read prepared at compile time, ``prepared_weight_bytes``, included) plus the
+some kernels read prepared at compile time, ``prepared_weight_bytes``, included, as many as
+fit the flash beside the rest: ``prepared_layers``, ``prepared_dropped_layers``) plus the
 code size when an ARM compiler was available to measure it (``flash_code_bytes``).
 """
 
@@ -127,8 +128,12 @@ def _quantizes_in_place(n: Node, g: Graph) -> bool:
 
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
-            rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None) -> Analysis:
+            rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None,
+            flash_reserve_bytes: int = 0) -> Analysis:
     """Training graph, schedule, memory plans and the report; no C.
+
+    ``flash_reserve_bytes``: flash the compile-time layouts must leave free beside the weight
+    data (the code, once measured: tte.compiler.compile).
 
     ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
     kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
@@ -155,7 +160,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x],
                          overlap=_overlap_fn(inf.graph), input_offset=base)
     report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
-                     split_weights(tg, (sg.graph, inf.graph)))
+                     split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
     # kept for comparison: the peak with the input in a separate buffer of the caller's
     arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), overlap=_overlap_fn(sg.graph)).arena_bytes,
                     plan_memory(inf, scratch=lambda n: scratch(n, inf.graph),
@@ -168,7 +173,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
 def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGraph, mp: MemoryPlan,
             inf: ScheduledGraph, ip: MemoryPlan, board: Board, budget_bytes: int | None,
-            updated_bytes: int, splits: dict[str, SplitWeight]) -> dict[str, Any]:
+            updated_bytes: int, splits: dict[str, SplitWeight], flash_reserve: int = 0) -> dict[str, Any]:
     trainable = list(tg.updates)
     whole_bytes = sum(graph.tensors[p].nbytes for p in trainable)
     trainable_bytes = sum(splits[p].sram_bytes if p in splits else graph.tensors[p].nbytes for p in trainable)
@@ -182,12 +187,12 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     target = label.nbytes if label.dtype == "float32" else 0
     peak = arena + trainable_bytes + optimizer + target + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
-    from tte.compiler.emit.block import dw_prepared
+    from tte.compiler.emit.block import choose_prepared
 
-    # weights the emitters also lay out at compile time (tte.compiler.emit.block.dw_prepared), once each
-    prepared = {pr[0]: pr[1].nbytes for gr in (sg.graph, inf.graph) for n in gr.nodes
-                if n.op == "streamed_block" and (pr := dw_prepared(n, gr)) is not None}
-    prepared_bytes = sum(prepared.values())
+    # weights the emitters also lay out at compile time, once each, while the flash has room
+    # for them (tte.compiler.emit.block.choose_prepared decides for the emitters too)
+    prepared = choose_prepared((sg.graph, inf.graph), board.flash_bytes - flash_reserve - frozen_bytes - whole_bytes)
+    prepared_bytes = prepared.kept_bytes
     flash_data = frozen_bytes + whole_bytes + prepared_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
     fits_sram = peak <= budget
@@ -213,6 +218,9 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "stack_bytes": STACK_ESTIMATE_BYTES, "stack_is_estimate": True,
         "flash_bytes": flash_data, "flash_data_bytes": flash_data, "flash_code_bytes": None,
         "frozen_weight_bytes": frozen_bytes, "prepared_weight_bytes": prepared_bytes,
+        "prepared_layers": sorted(w for _, w in prepared.kept.values()),
+        "prepared_dropped_layers": sorted(w for _, w in prepared.dropped.values()),
+        "prepared_dropped_bytes": prepared.dropped_bytes,
         "macs_forward": fwd, "macs_backward": bwd,
         "budget_bytes": budget, "sram_bytes": board.sram_bytes, "flash_capacity_bytes": board.flash_bytes,
         "fits": fits_sram and fits_flash, "verdict": verdict,
@@ -226,6 +234,9 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
                   "SRAM (trainable_bytes); trainable_updated_bytes is the updated part, "
                   "trainable_checkpoint_bytes the whole tensors (tte_get_weights)",
                   "stack_bytes is an estimate; the firmware measures the peak stack by painting",
+                  "prepared_layers: the depthwise layers whose weights are laid out at compile time "
+                  "(prepared_weight_bytes of flash); prepared_dropped_layers: those left to the plain path "
+                  "(the same bytes) so that the flash data fits",
                   "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
                   "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "
                   "the input in a buffer of its own"],

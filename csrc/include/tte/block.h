@@ -19,11 +19,13 @@ typedef struct {
     const uint32_t *dw_prep;
 } tte_block_s8_params_t;
 
-/* Bytes of scratch tte_block_s8 needs: P's pixel-pair buffer (8 * P's in_c from 32 input
+/* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,
+ * when expand != NULL), the add's (tte_add_s8_scratch_bytes of one output image, when add !=
+ * NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
  * channels on, tte_conv2d_s8_pointwise_px_buf), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
  * NULL), one pixel of D's output (two without expand and add), and one pixel of P's output
  * (when add). scratch must be
- * 4-byte aligned. */
+ * 8-byte aligned. */
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 
 /* y = the block of x, computed output row by output row; bit-identical to running the ops

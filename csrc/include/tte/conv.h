@@ -24,9 +24,21 @@ typedef struct {
     const int32_t *shift;     /* per output channel shift (TFLite convention) */
 } tte_conv2d_s8_params_t;
 
-/* bias may be NULL. Picks the pointwise / depthwise fast path when it applies. */
+/* bias may be NULL. Picks the pointwise / depthwise fast path when it applies; a path that
+ * needs kernel scratch (see tte_conv2d_s8_ws) takes the generic loop nest instead. */
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                    const int32_t *bias, int8_t *y);
+/* Bytes of kernel scratch tte_conv2d_s8_ws takes for p: TTE_CONV_WINDOW_SCRATCH where the
+ * dispatcher picks the window path of a regular conv (groups 1, not a plain 1x1, more than 32
+ * window values, at most 64 output channels), else 0; the same on every target (only the
+ * ARMv7E-M DSP build reads it), so one memory plan holds for all. The window path's
+ * widened inputs and sums live there, not on the stack. */
+#define TTE_CONV_WINDOW_SCRATCH 1280
+int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p);
+/* tte_conv2d_s8 with kernel scratch: tte_conv2d_s8_scratch_bytes(p) bytes, 8-byte aligned,
+ * its content on entry does not matter (NULL: as tte_conv2d_s8). The same bytes. */
+void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                      const int32_t *bias, int8_t *y, void *scratch);
 /* The generic loop nest (what the fast paths must equal; exported for tests). */
 void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y);

@@ -18,7 +18,19 @@ typedef struct {
     int32_t act_min, act_max;
 } tte_mul_s8_params_t;
 
+/* A sum of at least TTE_ADD_TABLE_MIN elements may go through a 256-entry table of one
+ * input's terms (TTE_ADD_TABLE_BYTES, in the caller's scratch: tte_add_s8_ws); tte_add_s8,
+ * without scratch, takes the plain loop there (the same bytes). */
+#define TTE_ADD_TABLE_MIN 512
+#define TTE_ADD_TABLE_BYTES 1024
 void tte_add_s8(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
+/* Bytes of scratch tte_add_s8_ws takes for n elements: TTE_ADD_TABLE_BYTES from
+ * TTE_ADD_TABLE_MIN on, else 0. */
+int32_t tte_add_s8_scratch_bytes(int32_t n);
+/* tte_add_s8 with scratch (tte_add_s8_scratch_bytes(n) bytes, 4-byte aligned, content on entry
+ * irrelevant; NULL: as tte_add_s8). */
+void tte_add_s8_ws(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n,
+                   int32_t *table);
 void tte_mul_s8(const tte_mul_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
 /* y = clamp(out_zp + M (x - in_zp), act_min, act_max): QUANTIZE int8->int8, RELU, CLIP
  * (QuantizedReluX). In place allowed. */

@@ -52,9 +52,16 @@ from tte.compiler.emit import (
 )
 from tte.compiler.emit.block import BLOCK_MAX_KH, block_scratch_bytes, emit_streamed_block
 from tte.compiler.emit.common import EMITTERS, HEADER, Emitted, Emitter, Ref, c_nbytes, f32, f64, split_ref
-from tte.compiler.emit.conv import emit_conv2d, emit_fully_connected
+from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d, emit_fully_connected
 from tte.compiler.emit.dwpw import _dwpw_parts, dwpw_scratch_bytes, emit_dwpw_backward
-from tte.compiler.emit.elementwise import emit_add, emit_dequantize, emit_mul, emit_quantize, emit_relu_clip
+from tte.compiler.emit.elementwise import (
+    add_scratch_bytes,
+    emit_add,
+    emit_dequantize,
+    emit_mul,
+    emit_quantize,
+    emit_relu_clip,
+)
 from tte.compiler.emit.grad import _depthwise_grad_scratch, emit_conv2d_grad_input, emit_fc_grad_input
 from tte.compiler.emit.loss import emit_mse, emit_softmax_ce
 from tte.compiler.emit.mask import emit_act_mask, emit_mask_grad
@@ -67,7 +74,8 @@ from tte.ir import Graph, Node
 # op -> bytes of kernel scratch (planned in the arena as "<node name>@scratch")
 # (conv2d_grad_input: the one-channel buffer of the in-place depthwise gradient, reserved
 # whenever the geometry allows it)
-SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"streamed_block": block_scratch_bytes,
+SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"conv2d": conv2d_scratch_bytes, "add": add_scratch_bytes,
+                                                    "streamed_block": block_scratch_bytes,
                                                     "dwpw_backward": dwpw_scratch_bytes,
                                                     "conv2d_grad_input": _depthwise_grad_scratch}
 
@@ -76,7 +84,8 @@ __all__ = [
     "activation",
     "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "softmax", "structural",
     "update",
-    "_depthwise_grad_scratch", "_dwpw_parts", "block_scratch_bytes", "c_nbytes", "dwpw_scratch_bytes",
+    "_depthwise_grad_scratch", "_dwpw_parts", "add_scratch_bytes", "block_scratch_bytes", "c_nbytes",
+    "conv2d_scratch_bytes", "dwpw_scratch_bytes",
     "emit_act_mask", "emit_add", "emit_avgpool2d_grad", "emit_bias_update", "emit_conv2d",
     "emit_conv2d_grad_input", "emit_conv2d_weight_update", "emit_dequantize", "emit_dwpw_backward",
     "emit_fc_grad_input", "emit_fc_weight_update", "emit_fully_connected", "emit_mask_grad", "emit_mean",

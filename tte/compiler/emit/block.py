@@ -4,6 +4,8 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,8 +21,8 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import emit_conv2d
-from tte.compiler.emit.elementwise import emit_add
+from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d
+from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
@@ -41,24 +43,88 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_scratch_bytes: P's pixel-pair buffer (from 32 input channels on) + ring of E's
-    output rows + one pixel of D (two without E and the add) (+ one of P)."""
+    """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
+    32 input channels on) + ring of E's output rows + one pixel of D (two without E and the add)
+    (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
     n = (8 * p_in if p_in >= PW_PAIRS_MIN else 0) + d.shape[-1]
+    if expand is not None:
+        n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
         n += d.shape[-1]   # a second pixel of D's output
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
-        n += _t(view, project.outputs[0]).shape[-1]
+        y = _t(view, project.outputs[0])
+        n += y.shape[-1] + add_table_bytes(y.size // y.shape[0])   # the table: for one image's sums
     return n
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """dw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
+    graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = dw_layout(node, g)
+    kept = g.meta.get(PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
+PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
+
+
+@dataclass(frozen=True)
+class PreparedChoice:
+    """choose_prepared's decision: per C array, its bytes and its depthwise weight's name."""
+    kept: dict[str, tuple[int, str]]
+    dropped: dict[str, tuple[int, str]]
+
+    @property
+    def kept_bytes(self) -> int:
+        return sum(b for b, _ in self.kept.values())
+
+    @property
+    def dropped_bytes(self) -> int:
+        return sum(b for b, _ in self.dropped.values())
+
+
+def choose_prepared(graphs: Sequence[Graph], room: int) -> PreparedChoice:
+    """Which depthwise layouts (dw_layout) the emitters lay out at compile time, given ``room``
+    bytes of flash left by the other weight data; recorded in each graph for dw_prepared, so
+    the emitters and the report (tte.compiler.analysis) follow this one decision.
+
+    Every layout while they all fit; else the ones of least benefit per byte go first until the
+    rest fits (the kernel then takes the plain path, the same bytes). Without its layout the
+    kernel redoes it once per call, per output row of the depthwise in a streamed block, and a
+    layout's bytes grow as that work does: the benefit per byte is about D's output rows (ties:
+    the larger layout first)."""
+    cands: dict[str, tuple[int, str, int]] = {}
+    deciding: list[Graph] = []   # the graphs with streamed blocks (made by tte.compiler.fuse, not the user's)
+    for g in graphs:
+        for n in g.nodes:
+            if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
+                _, dw, _, _, chain = _block_parts(n)
+                d = _t(_chain_graph(g, chain), dw.outputs[0])
+                cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+                if not any(h is g for h in deciding):
+                    deciding.append(g)
+    order = sorted(cands, key=lambda k: (cands[k][2], -cands[k][0], k))
+    total = sum(c[0] for c in cands.values())
+    dropped: set[str] = set()
+    for name in order:
+        if total <= room:
+            break
+        dropped.add(name)
+        total -= cands[name][0]
+    kept = frozenset(cands) - dropped
+    for g in deciding:
+        g.meta[PREPARED_META] = kept
+    return PreparedChoice({k: cands[k][:2] for k in sorted(kept)}, {k: cands[k][:2] for k in sorted(dropped)})
+
+
+def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The block's depthwise weights as tte_conv2d_s8_dw_row_prep reads them (csrc/include/tte/conv.h),
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
@@ -103,7 +169,8 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     inner = {t.name for t in chain.intermediates}
 
     def sub_ref(t: str) -> str:
-        return "NULL" if t in inner or t == chain.output.name else ref(t)
+        # E's kernel scratch is part of the block's (tte_block_s8 passes it on)
+        return "NULL" if t in inner or t == chain.output.name or t.endswith("@scratch") else ref(t)
 
     out = Emitted()
     names = {}

@@ -25,6 +25,27 @@ from tte.compiler.emit.common import (
 from tte.ir import Graph, Node
 from tte.numerics import fixedpoint as fp
 
+CONV_WIN = 32        # TTE_CONV_WIN in csrc/include/tte/internal/conv_s8.h
+WIN_OC = 64          # TTE_WIN_OC, ibid.
+CONV_WINDOW_SCRATCH = 1280   # TTE_CONV_WINDOW_SCRATCH in csrc/include/tte/conv.h
+
+
+def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
+    """tte_conv2d_s8_scratch_bytes: the window path's widened inputs and sums (conv_window_s8.c)
+    for a regular conv that is not a plain 1x1, has more than 32 window values (or is a strided
+    1x1 over a multiple of 16 channels) and at most 64 output channels; else 0. Planned in the
+    arena so that the kernel keeps them off the stack."""
+    if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
+        return 0
+    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    cout, kh, kw, cin = w.shape
+    pointwise = (kh == kw == 1 and tuple(node.attrs["strides"]) == (1, 1) and not any(node.attrs["pads"])
+                 and tuple(y.shape[1:3]) == tuple(x.shape[1:3]))
+    strided_1x1 = kh == kw == 1 and cin % 16 == 0
+    if pointwise or (kh * kw * cin <= CONV_WIN and not strided_1x1) or cout > WIN_OC:
+        return 0
+    return CONV_WINDOW_SCRATCH
+
 
 @_emitter("conv2d")
 def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
@@ -52,6 +73,9 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
+    if conv2d_scratch_bytes(node, g):
+        return Emitted(decls, [f"tte_conv2d_s8_ws(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
+                               f"{ref(y.name)}, {ref(node.name + '@scratch')});"])
     return Emitted(decls, [f"tte_conv2d_s8(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                            f"{ref(y.name)});"])
 

@@ -29,6 +29,23 @@ def _same_shapes(node: Node, g: Graph) -> int:
     return _t(g, node.outputs[0]).size
 
 
+ADD_TABLE_MIN = 512      # TTE_ADD_TABLE_MIN in csrc/include/tte/elementwise.h
+ADD_TABLE_BYTES = 1024   # TTE_ADD_TABLE_BYTES, ibid.
+
+
+def add_table_bytes(n: int) -> int:
+    """tte_add_s8_scratch_bytes: the 256-entry table of a sum of n int8 elements."""
+    return ADD_TABLE_BYTES if n >= ADD_TABLE_MIN else 0
+
+
+def add_scratch_bytes(node: Node, g: Graph) -> int:
+    """An int8 ADD's table (add_table_bytes), planned in the arena so that the kernel keeps it
+    off the stack; 0 for what emit_add does not send to tte_add_s8_ws."""
+    shapes = {_t(g, t).shape for t in (*node.inputs, node.outputs[0])}
+    y = _t(g, node.outputs[0])
+    return add_table_bytes(y.size) if y.dtype == "int8" and len(shapes) == 1 else 0
+
+
 @_emitter("add")
 def emit_add(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     d = _need_dtype(node, g, ("int8", "float32"))
@@ -49,6 +66,9 @@ def emit_add(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     lo, hi = fp.activation_range_int8(node.attrs["activation"], so, zo)
     decl = (f"static const tte_add_s8_params_t {prefix}_params = {{{z1}, {z2}, {zo}, {left_shift}, "
             f"{m1}, {sh1}, {m2}, {sh2}, {mo}, {sho}, {lo}, {hi}}};")
+    if add_table_bytes(n):
+        return Emitted([decl], [f"tte_add_s8_ws(&{prefix}_params, {a}, {b}, {y}, {n}, "
+                                f"(int32_t *){ref(node.name + '@scratch')});"])
     return Emitted([decl], [f"tte_add_s8(&{prefix}_params, {a}, {b}, {y}, {n});"])
 
 

@@ -1,0 +1,122 @@
+"""The flash policy of the compile-time depthwise layouts (tte.compiler.emit.block.choose_prepared):
+a board whose flash holds the model only without some of its layouts gets a build that fits,
+with the layouts of least benefit per byte dropped, and whose inference (on the emulated M7,
+where the kernels read the layouts) still gives the reference's bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+from fwtools import needs_arm_gcc, needs_qemu
+
+import tte
+from tte.cli import main
+from tte.compiler.analysis import analyze
+from tte.compiler.codegen import generate
+from tte.compiler.compile import compile_model
+from tte.models.paper import build_paper_onnx
+from tte.reference import execute
+from tte.targets.boards import get_board
+from tte.targets.paths import resource_dir
+from tte.targets.qemu import QemuEngine
+from tte.targets.sim import Simulator
+
+BOARD, SCHEME = "qemu-mps2-an500", "classifier-only"
+
+
+@cache
+def _small_mbv2() -> tte.Graph:
+    g = tte.load(build_paper_onnx("mbv2-w0.35", resolution=32, num_classes=10, seed=0).SerializeToString())
+    return tte.quantize(g, calibration=np.random.default_rng(0).uniform(-1, 1, (2, 3, 32, 32)).astype(np.float32))
+
+
+def test_prepared_layouts_give_way_to_fit_the_flash() -> None:
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme=SCHEME).report
+    assert full["prepared_weight_bytes"] > 0 and not full["prepared_dropped_layers"]
+    need = full["flash_data_bytes"]
+    tight = dataclasses.replace(get_board(BOARD), flash_bytes=need - 1)
+    a = analyze(g, board=tight, scheme=SCHEME)
+    r = a.report
+    assert r["fits"], r["verdict"]
+    assert r["flash_data_bytes"] <= need - 1
+    assert r["prepared_dropped_layers"] and r["prepared_layers"]
+    assert sorted(r["prepared_layers"] + r["prepared_dropped_layers"]) == full["prepared_layers"]
+    assert r["prepared_weight_bytes"] + r["prepared_dropped_bytes"] == full["prepared_weight_bytes"]
+    # no flash at all for the layouts: all dropped, the rest of the data still fits
+    none = dataclasses.replace(tight, flash_bytes=need - full["prepared_weight_bytes"])
+    r0 = analyze(g, board=none, scheme=SCHEME).report
+    assert r0["fits"] and r0["prepared_weight_bytes"] == 0 and not r0["prepared_layers"]
+
+    sources = generate(a, "m")
+    x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
+    np.testing.assert_array_equal(Simulator(a, sources, "m").infer(x), want)
+
+
+def test_generated_c_holds_only_the_kept_layouts() -> None:
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme=SCHEME)
+    tight = dataclasses.replace(get_board(BOARD), flash_bytes=full.report["flash_data_bytes"] - 1)
+    a = analyze(g, board=tight, scheme=SCHEME)
+    names_full = _layout_arrays(generate(full, "m")["m.c"])
+    names = _layout_arrays(generate(a, "m")["m.c"])
+    assert names and names.items() < names_full.items()
+    assert sum(int(n) for n in names.values()) == a.report["prepared_weight_bytes"] // 4
+
+
+def _layout_arrays(c: str) -> dict[str, str]:
+    """The compile-time layouts' C arrays: name -> element count."""
+    return dict(re.findall(r"const uint32_t (tte_dwq_[0-9a-f]+)\[(\d+)\]", c))
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_plain_path_of_a_dropped_layout_gives_the_same_bytes_on_the_m7() -> None:
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme=SCHEME)
+    tight = dataclasses.replace(get_board(BOARD), flash_bytes=full.report["flash_data_bytes"] - 1)
+    a = analyze(g, board=tight, scheme=SCHEME)
+    assert a.report["prepared_dropped_layers"]
+    x = np.random.default_rng(4).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
+    q = QemuEngine(a, generate(a, "m"), "m", board=BOARD)
+    try:
+        np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
+    finally:
+        q.close()
+
+
+@needs_arm_gcc
+def test_the_measured_code_takes_its_flash_before_the_layouts() -> None:
+    """Weight data and layouts fit, the code then does not: the compile drops layouts instead
+    of refusing the model."""
+    g = _small_mbv2()
+    full = compile_model(g, board=BOARD, scheme=SCHEME)
+    assert full["flash_code_bytes"] and full["prepared_weight_bytes"]
+    tight = dataclasses.replace(get_board(BOARD), flash_bytes=full["flash_bytes"] - 1)
+    r = compile_model(g, board=tight, scheme=SCHEME)
+    assert r["fits"] and r["flash_bytes"] <= tight.flash_bytes
+    assert r["prepared_dropped_layers"] and r["prepared_weight_bytes"] < full["prepared_weight_bytes"]
+
+
+def test_compile_cli_says_which_layouts_gave_way(tmp_path: Path) -> None:
+    g = _small_mbv2()
+    full = compile_model(g, board=BOARD, scheme=SCHEME)
+    board = tmp_path / "tight.toml"
+    board.write_text(re.sub(r"(?m)^flash_bytes = \d+$", f"flash_bytes = {full['flash_bytes'] - 1}",
+                            (resource_dir("boards") / f"{BOARD}.toml").read_text()))
+    model = tmp_path / "m.tflite"
+    tte.export(g, model)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["compile", str(model), "--board", str(board), "--scheme", SCHEME, "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    report = json.loads((out / "report.json").read_text())
+    n = len(report["prepared_dropped_layers"])
+    assert n and f"{n} depthwise layers without their compile-time layout" in r.stdout
