@@ -85,10 +85,6 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
         return;
     case TTE_PATH_SMALL_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
-        if (tte_conv_strip(g)) {
-            tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
-            return;
-        }
         if (g->k_h * g->dil_h * g->in_w * g->in_c < 32768) {
             tte_conv2d_s8_small_window_dsp(p, fast, x, w, bias, y);
             return;
@@ -100,9 +96,8 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
 #endif
     case TTE_PATH_WINDOW:
 #if defined(__ARM_FEATURE_DSP)
-        if (tte_conv_strip(g)) {
-            /* its scratch (planned for the window path) unused */
-            tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y);
+        if (scratch != NULL && tte_conv_strip(g)) {
+            tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y, scratch);
             return;
         }
         if (scratch != NULL) {

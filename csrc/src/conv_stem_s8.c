@@ -12,8 +12,9 @@
  * each pixel's window, x - zp (0 outside the image), gathered once into int16 and reused by
  * every output channel. With DSP eight pixels share each unpacked weight word. */
 #if defined(__ARM_FEATURE_DSP)
-/* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each) */
-#define TTE_STEM_OCB 16
+/* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each; few,
+ * for the stack peak of the models whose stem this is) */
+#define TTE_STEM_OCB 8
 
 /* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
 static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)

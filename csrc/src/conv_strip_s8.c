@@ -299,17 +299,18 @@ static void strip_out8(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1
 }
 
 TTE_HOT void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                       const int8_t *w, const int32_t *bias, int8_t *y)
+                                       const int8_t *w, const int32_t *bias, int8_t *y, void *scratch)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t M = g->out_c;
     const rq_t r = rq_init(p, fast);
     const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
     const int32_t C = g->in_c, L = 9 * C;
-    /* the strip, then the sums: 960 + 256 bytes over 16 channels, 640 + 512 over 32 or 64,
-     * 240 + 256 and the padded weights (at most 16 x 36) over 3 */
-    int32_t mem[(3 * TTE_STRIP_ROW + 32 * TTE_STRIP_OCB) / 4] __attribute__((aligned(8)));
-    int16_t *const strip = (int16_t *)(void *)mem;
+    /* in the window path's scratch (8-byte aligned): the strip, then the sums: 960 + 256
+     * bytes over 16 channels, 640 + 512 over 32 or 64, 240 + 256 and the padded weights (at
+     * most 16 x 36) over 3 */
+    int32_t *const mem = (int32_t *)scratch;
+    int16_t *const strip = (int16_t *)scratch;
     int32_t *const acc = mem + (C == 16 ? 3 * TTE_STRIP_ROW / 4 : C == 3 ? 60 : 2 * TTE_STRIP_ROW / 4);
     int8_t *const wpad = (int8_t *)(void *)(mem + 60 + 8 * TTE_STRIP_OCB);
     /* over 16 (3) channels the strip is filled once for every output channel (its sums need

@@ -321,6 +321,15 @@ void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * chunks in scratch, TTE_CONV_WINDOW_SCRATCH bytes, 8-byte aligned) */
 #define TTE_WIN_OC 64
 
+/* The geometries conv_strip_s8.c takes in DSP builds (within the window path: 3x3, stride 1,
+ * no dilation, rows of at least 8 outputs, over 16, 32 or 64 channels, or 3 into at most 16) */
+static TTE_ALWAYS_INLINE int32_t tte_conv_strip(const tte_conv2d_geom_t *g)
+{
+    return g->groups == 1 && g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+           && g->dil_w == 1 && g->out_w >= 8
+           && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64 || (g->in_c == 3 && g->out_c <= 16));
+}
+
 /* The path tte_conv2d_s8 picks for a geometry (inlined where it is asked: the dispatcher, and
  * the streamed block for its expand conv's scratch) */
 typedef enum {
@@ -342,7 +351,7 @@ static TTE_ALWAYS_INLINE tte_conv_path_t tte_conv_path(const tte_conv2d_geom_t *
     }
     /* a strided 1x1 over a multiple of 16 channels takes the window path's eight pixels a
      * pass (ResNet's shortcuts) */
-    if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN
+    if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN && !tte_conv_strip(g)
         && !(g->k_h == 1 && g->k_w == 1 && g->in_c % 16 == 0 && g->out_c <= TTE_WIN_OC)) {
         return TTE_PATH_SMALL_WINDOW;
     }
@@ -359,15 +368,9 @@ static TTE_ALWAYS_INLINE int32_t tte_conv_scratch_bytes(const tte_conv2d_geom_t 
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                               const int32_t *bias, int8_t *y, void *scratch);
 /* groups 1, 3x3 over 16, 32 or 64 input channels (or 3 into at most 16), stride 1, no
- * dilation, rows of at least 8 outputs (conv_strip_s8.c; no scratch) */
+ * dilation, rows of at least 8 outputs (conv_strip_s8.c; in the window path's scratch) */
 void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
-                             const int32_t *bias, int8_t *y);
-static TTE_ALWAYS_INLINE int32_t tte_conv_strip(const tte_conv2d_geom_t *g)
-{
-    return g->groups == 1 && g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
-           && g->dil_w == 1 && g->out_w >= 8
-           && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64 || (g->in_c == 3 && g->out_c <= 16));
-}
+                             const int32_t *bias, int8_t *y, void *scratch);
 #endif
 #endif /* TTE_CDEF */
 #endif
