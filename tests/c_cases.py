@@ -314,6 +314,96 @@ def _window_conv_case(seed: int) -> Case:
     return Case(f"conv2d_window_{seed}", g, random_feeds(g, rng))
 
 
+def _window_rows_case(seed: int) -> Case:
+    """ResNet-8's 3x3 convs over 32 and 64 channels (conv_window_s8.c's eight-pixel pass whose
+    48-value chunks lie inside one row of taps, here half or a quarter of one): stride 1 and 2,
+    'same' padding and none, windows in the padding on every side."""
+    rng = np.random.default_rng(6100 + seed)
+    cin = (32, 64)[seed % 2]
+    s = 1 + (seed // 2) % 2
+    h, w = int(rng.integers(4, 9)), int(rng.integers(4, 9))
+    cout = int(rng.integers(1, 20))
+    pads = (1, 1, 1, 1) if seed < 4 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads, "groups": 1,
+                                               "activation": "relu"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_window_rows_{seed}", g, random_feeds(g, rng))
+
+
+def _strided_pointwise_case(seed: int) -> Case:
+    """ResNet-8's shortcut: a 1x1 conv of stride 2 over 16 or 32 channels (in the DSP build
+    the eight-pixel pass of conv_window_s8.c), odd sizes whose last pixels repeat."""
+    rng = np.random.default_rng(6200 + seed)
+    cin = (16, 32)[seed % 2]
+    h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))
+    cout = int(rng.integers(1, 40))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (2, 2), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                               "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_strided_pointwise_{seed}", g, random_feeds(g, rng))
+
+
+def _small_window_case(seed: int) -> Case:
+    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: eight pixels a pass
+    in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
+    of fewer than 16 values (every channel in C), dilation, pixel counts not a multiple of 8."""
+    rng = np.random.default_rng(6300 + seed)
+    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (2, 2, 2), (1, 1, 12), (5, 5, 1), (2, 4, 4), (3, 3, 3), (1, 3, 10)][seed]
+    d = (2, 2) if seed == 6 else (1, 1)
+    s = (1 + seed % 2, 1 + (seed // 2) % 2)
+    h, w = int(rng.integers(kh + 2, kh + 12)), int(rng.integers(kw + 2, kw + 12))
+    cout = int(rng.integers(1, 40))
+    pads = (kh // 2, kw // 2, kh // 2, kw // 2) if seed % 3 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": s, "dilations": d, "pads": pads, "groups": 1,
+                                               "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_window_{seed}", g, random_feeds(g, rng))
+
+
+def _strip_case(seed: int) -> Case:
+    """3x3 convs of stride 1 over 16, 32 and 64 channels and the RGB stem (ResNet-8's stride-1
+    convs; conv_strip_s8.c in the DSP build): 'same', no and one-sided padding, rows of 8
+    outputs or more, not a multiple of 8 (the last eight overlap), up to 70 output channels,
+    two images."""
+    rng = np.random.default_rng(6400 + seed)
+    cin = (16, 32, 64, 3)[(seed // 2) % 4]
+    pads = [(1, 1, 1, 1), (0, 0, 0, 0), (0, 1, 1, 0), (1, 0, 0, 1)][seed % 4]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(10 - pads[1] - pads[3], 16))
+    cout = {16: int(rng.integers(1, 71)), 3: int(rng.integers(1, 17))}.get(cin, int(rng.integers(1, 36))) \
+        if seed % 3 else 16
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 5:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": pads, "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_strip_{seed}", g, random_feeds(g, rng))
+
+
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
                     scales: tuple[float, float], bias: bool, act: int) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
@@ -841,6 +931,10 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_window_conv_case(s) for s in range(14)]
+    cases += [_window_rows_case(s) for s in range(6)]
+    cases += [_strided_pointwise_case(s) for s in range(4)]
+    cases += [_small_window_case(s) for s in range(8)]
+    cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]

@@ -54,15 +54,32 @@ static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t z
     for (v = -128; v < 128; ++v) {
         t2[v + 128] = 2 * (tte_rq_fast_raw((v - zt) * scale, mt, et, 1) - zl * (scale >> 1));
     }
+    /* four elements a loop pass: the loop's compare and branch once for the four */
     if (lo == -128 && hi == 127) {
-        for (i = 0; i < n; ++i) {
+        for (i = 0; i + 4 <= n; i += 4) {
+            y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+            y[i + 1] = (int8_t)add_out(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2);
+            y[i + 2] = (int8_t)add_out(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2);
+            y[i + 3] = (int8_t)add_out(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2);
+        }
+        for (; i < n; ++i) {
             y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
         }
         return;
     }
     if (hi == 127) {
         /* ReLU: the low end only */
-        for (i = 0; i < n; ++i) {
+        for (i = 0; i + 4 <= n; i += 4) {
+            const int32_t q0 = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+            const int32_t q1 = add_out(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2);
+            const int32_t q2 = add_out(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2);
+            const int32_t q3 = add_out(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2);
+            y[i] = (int8_t)(q0 < lo ? lo : q0);
+            y[i + 1] = (int8_t)(q1 < lo ? lo : q1);
+            y[i + 2] = (int8_t)(q2 < lo ? lo : q2);
+            y[i + 3] = (int8_t)(q3 < lo ? lo : q3);
+        }
+        for (; i < n; ++i) {
             const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
             y[i] = (int8_t)(q < lo ? lo : q);
         }
