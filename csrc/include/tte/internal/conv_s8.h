@@ -20,7 +20,8 @@
  * (SSAT alone clamps when the activation range is all of int8). */
 typedef struct {
     const int32_t *mult, *shift;
-    int32_t mode; /* 0 exact, 1 fast, 2 fast with the clamp range [-128, 127] */
+    int32_t mode; /* 0 exact, 1 fast, 2 fast with the clamp range [-128, 127]; 3 wide (tte_rq_wide,
+                   * pointwise_s8.c only: rq and rq4 take it as exact) */
     int32_t zp2, out_zp, lo, hi;
 } rq_t;
 
