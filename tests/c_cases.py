@@ -339,6 +339,96 @@ def _window_conv_case(seed: int) -> Case:
     return Case(f"conv2d_window_{seed}", g, random_feeds(g, rng))
 
 
+def _window_rows_case(seed: int) -> Case:
+    """ResNet-8's 3x3 convs over 32 and 64 channels (conv_window_s8.c's eight-pixel pass whose
+    48-value chunks lie inside one row of taps, here half or a quarter of one): stride 1 and 2,
+    'same' padding and none, windows in the padding on every side."""
+    rng = np.random.default_rng(6100 + seed)
+    cin = (32, 64)[seed % 2]
+    s = 1 + (seed // 2) % 2
+    h, w = int(rng.integers(4, 9)), int(rng.integers(4, 9))
+    cout = int(rng.integers(1, 20))
+    pads = (1, 1, 1, 1) if seed < 4 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads, "groups": 1,
+                                               "activation": "relu"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_window_rows_{seed}", g, random_feeds(g, rng))
+
+
+def _strided_pointwise_case(seed: int) -> Case:
+    """ResNet-8's shortcut: a 1x1 conv of stride 2 over 16 or 32 channels (in the DSP build
+    the eight-pixel pass of conv_window_s8.c), odd sizes whose last pixels repeat."""
+    rng = np.random.default_rng(6200 + seed)
+    cin = (16, 32)[seed % 2]
+    h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))
+    cout = int(rng.integers(1, 40))
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (2, 2), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                               "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_strided_pointwise_{seed}", g, random_feeds(g, rng))
+
+
+def _small_window_case(seed: int) -> Case:
+    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: eight pixels a pass
+    in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
+    of fewer than 16 values (every channel in C), dilation, pixel counts not a multiple of 8."""
+    rng = np.random.default_rng(6300 + seed)
+    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (2, 2, 2), (1, 1, 12), (5, 5, 1), (2, 4, 4), (3, 3, 3), (1, 3, 10)][seed]
+    d = (2, 2) if seed == 6 else (1, 1)
+    s = (1 + seed % 2, 1 + (seed // 2) % 2)
+    h, w = int(rng.integers(kh + 2, kh + 12)), int(rng.integers(kw + 2, kw + 12))
+    cout = int(rng.integers(1, 40))
+    pads = (kh // 2, kw // 2, kh // 2, kw // 2) if seed % 3 else (0, 0, 1, 1)
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": s, "dilations": d, "pads": pads, "groups": 1,
+                                               "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_window_{seed}", g, random_feeds(g, rng))
+
+
+def _strip_case(seed: int) -> Case:
+    """3x3 convs of stride 1 over 16, 32 and 64 channels and the RGB stem (ResNet-8's stride-1
+    convs; conv_strip_s8.c in the DSP build): 'same', no and one-sided padding, rows of 8
+    outputs or more, not a multiple of 8 (the last eight overlap), up to 70 output channels,
+    two images."""
+    rng = np.random.default_rng(6400 + seed)
+    cin = (16, 32, 64, 3)[(seed // 2) % 4]
+    pads = [(1, 1, 1, 1), (0, 0, 0, 0), (0, 1, 1, 0), (1, 0, 0, 1)][seed % 4]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(10 - pads[1] - pads[3], 16))
+    cout = {16: int(rng.integers(1, 71)), 3: int(rng.integers(1, 17))}.get(cin, int(rng.integers(1, 36))) \
+        if seed % 3 else 16
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 2, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 5:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": pads, "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_strip_{seed}", g, random_feeds(g, rng))
+
+
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
                     scales: tuple[float, float], bias: bool, act: int, y_over_x: float | None = None) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
@@ -403,6 +493,103 @@ def _pairs_pointwise_case(seed: int) -> Case:
     cin, cout = (32, 37, 64, 128, 45, 96)[seed % 6], int(rng.integers(1, 20))
     return _pointwise_case(f"conv2d_pairs_pointwise_{seed}", rng, (1, h, w, cin), cout, (1e-3, 2e-2),
                            bias=seed % 3 != 0, act=seed % 3)
+
+
+def _add_wide_rq_pointwise(g: Graph, rng: np.random.Generator, x: str, y: str, cout: int, act: str,
+                           sweep: bool, past: bool = False) -> None:
+    """A 1x1 conv y = conv(x) whose requantization shifts mostly lie in [-31, -22] (the wide output
+    stage of pointwise_s8.c; tte_rq_fast stops at -21): weights of tiny scale as in the MLPerf
+    Tiny VWW model's dead channels, accumulators anywhere in int32. Channel kinds: all-zero
+    weights with a bias near 2**30 (that model's), random weights with a bias near the int32
+    ends, a single weight +-1 on input channel 0 with the bias at a tie of the double rounding
+    (`sweep`: the caller sweeps input channel 0 across it), a few of ordinary scale, and dead ones
+    (scale below 2**-31: multiplier 0) with a bias up to the bound the wide stage takes them to,
+    or one past it on `past` (then the exact output stage)."""
+    from tte.numerics import fixedpoint as fp
+
+    xq = g.tensors[x].quant
+    assert xq is not None
+    cin = g.tensors[x].shape[-1]
+    xs = float(xq.scale[0])
+    yq = q(xs * float(rng.uniform(0.5, 2.0)), int(rng.integers(-40, 41)))
+    ys = float(yq.scale[0])
+    kinds = rng.choice(["zero", "ends", "tie", "plain", "dead"], cout, p=[0.2, 0.2, 0.35, 0.1, 0.15])
+    if not sweep:
+        kinds[kinds == "tie"] = "ends"
+    shifts = rng.integers(-31, -21, cout)
+    ws = (rng.uniform(0.5, 1.0, cout) * np.exp2(shifts.astype(np.float64)) * ys / xs).astype(np.float32)
+    ws[kinds == "plain"] = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), int((kinds == "plain").sum())))
+    ws[kinds == "dead"] = np.float32(2.0 ** -34 * ys / xs)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(ys))
+    mult, shift = fp.quantize_multipliers(reals)
+    w = rand_s8(rng, (cout, 1, 1, cin))
+    b = np.zeros(cout, np.int64)
+    room = (1 << 31) - 2 - cin * 255 * 128
+    for oc, kind in enumerate(kinds):
+        if kind == "dead":
+            assert mult[oc] == 0, (mult[oc], shift[oc])
+            if rng.random() < 0.5:
+                w[oc] = 0
+                b[oc] = int(rng.integers(-300, 300)) + (1 << 30) * int(rng.choice([-1, 1]))
+            else:
+                b[oc] = int(rng.choice([-1, 1])) * int(room - rng.integers(0, 2) * rng.integers(0, 1 << 20))
+        if kind == "zero":
+            w[oc] = 0
+            b[oc] = int(rng.integers(-300, 300)) + (1 << 30) * int(rng.choice([-1, 1]))
+        elif kind == "ends":
+            b[oc] = int(rng.choice([-1, 1])) * int(room - rng.integers(0, 1 << 16))
+        elif kind == "tie":
+            # q = srdhm(acc, mult) at (j + 1/2) 2**e: acc near (j + 1/2) 2**(e + 31) / mult
+            e, m = -int(shift[oc]), int(mult[oc])
+            jmax = max(int(((1 << 31) - 600) * m / float(1 << (e + 31)) - 0.5), 0)
+            j = int(rng.integers(-jmax - 1, jmax + 1))
+            w[oc] = 0
+            w[oc, 0, 0, 0] = int(rng.choice([-1, 1]))
+            b[oc] = round((j + 0.5) * float(1 << (e + 31)) / m)
+    if past:
+        kinds[0] = "dead"
+        ws[0] = np.float32(2.0 ** -34 * ys / xs)
+        b[0] = room + 1
+    bs = (np.float32(xs) * ws).astype(np.float32)
+    g.add_const(f"{y}.w", w, "int8", q(ws, np.zeros(cout, int), 0))
+    g.add_const(f"{y}.b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", [x, f"{y}.w", f"{y}.b"], y, {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                     "groups": 1, "activation": act}, quant=yq)
+
+
+def _wide_rq_pointwise_case(seed: int) -> Case:
+    """1x1 convs with shifts below -21 on every 1x1 path: few input channels (four pixels at a
+    time), 20-24 (two channels x two pixels), 32-64 (pixel pairs, the assembly output stage with
+    an even out_c and the clamp range all of int8), odd pixel counts (one pixel); input channel 0
+    sweeps the ties of the double rounding."""
+    rng = np.random.default_rng(9100 + seed)
+    cin = (4, 8, 16, 20, 32, 64, 37, 24, 12, 64, 32, 96)[seed % 12]
+    h, w = int(rng.integers(2, 5)), int(rng.integers(3, 8))
+    cout = int(rng.integers(2, 12)) * 2 + (seed % 3 == 2)
+    act = ("none", "relu", "none", "relu6")[seed % 4]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    _add_wide_rq_pointwise(g, rng, "x", "y", cout, act, sweep=True, past=seed % 12 == 11)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    zp = int(np.asarray(xq.zero_point).ravel()[0])
+    # consecutive accumulators across the pixels for the tie channels
+    feeds["x"][..., 0] = np.clip(zp + np.arange(h * w) - (h * w) // 2, -128, 127).reshape(1, h, w)
+    return Case(f"conv2d_wide_rq_pointwise_{cin}_{seed}", g, feeds)
+
+
+def _wide_rq_block_case(seed: int) -> Case:
+    """A MobileNetV1 block (3x3 depthwise -> 1x1) whose 1x1 has shifts below -21, streamed: over
+    64 input channels its pixel-pair buffer in the block's scratch, four pixels per pass."""
+    rng = np.random.default_rng(9300 + seed)
+    c = (64, 128, 96, 128)[seed % 4]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(3, 7))
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c, act="relu")
+    _add_wide_rq_pointwise(g, rng, "d", "p", (16, 64, 33, 80)[seed % 4], ("none", "none", "relu", "relu")[seed % 4],
+                           sweep=False)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_wide_rq_{c}ch_{seed}", g, rng)
 
 
 def _fc_case(seed: int) -> Case:
@@ -491,6 +678,28 @@ def _quantize_f32_case(seed: int) -> Case:
     s = np.float32(g.tensors["y"].quant.scale[0])  # type: ignore[union-attr]
     feeds["x"].reshape(-1)[:6] = (np.array([0.5, -0.5, 1.5, -2.5, 0.0, 100.5], np.float32) * s)
     return Case(f"quantize_f32_{seed}", g, feeds)
+
+
+def _quantize_f32_edge_case(seed: int) -> Case:
+    """QUANTIZE's ties and ends: x / scale at k + 1/2 and one float either side of it for every
+    int8 k, near +-1000 (where the kernel clamps first) and past it (not past int64: the
+    reference's cast), zeros and subnormals; scales a power of two (the kernel multiplies by
+    the reciprocal: 1, 2**-7, the smallest and largest with a normal reciprocal) and not (the
+    kernel divides)."""
+    scale = (1.0, 2.0 ** -7, 2.0 ** -126, 2.0 ** 126, 2.0 ** 127, 1 / 255, 0.1, 3.0)[seed]
+    zp = (-128, 0, 17, -5, 127, -128, 3, -60)[seed]
+    s = np.float32(scale)
+    k = np.arange(-140, 140, dtype=np.float32) + np.float32(0.5)
+    r = np.concatenate([k, np.nextafter(k, np.float32(np.inf)), np.nextafter(k, np.float32(-np.inf)),
+                        np.array([999.5, 1000, 1000.5, 1001, 3e9, 2e18], np.float32)])
+    r = np.concatenate([r, -r, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    with np.errstate(over="ignore", under="ignore"):
+        x = (r * s).astype(np.float32)
+    x = x[np.isfinite(x)]  # the reference's rounding takes no infinity
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_f32_edge_{seed}", g, {"x": x.reshape(1, -1)})
 
 
 def _dequantize_case(seed: int) -> Case:
@@ -774,8 +983,13 @@ def forward_cases() -> list[Case]:
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]
+    cases += [_window_rows_case(s) for s in range(6)]
+    cases += [_strided_pointwise_case(s) for s in range(4)]
+    cases += [_small_window_case(s) for s in range(8)]
+    cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]
+    cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
     for op in ("add", "mul"):
@@ -784,6 +998,7 @@ def forward_cases() -> list[Case]:
     for op in ("relu", "clip", "quantize"):
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]
+    cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_dequantize_case(s) for s in range(3)]
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
@@ -797,6 +1012,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
+    cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += split_forward_cases()
     return cases

@@ -10,8 +10,224 @@
 
 /* Regular conv (groups 1) with a window of at most TTE_CONV_WIN values (the stem: 3x3x3):
  * each pixel's window, x - zp (0 outside the image), gathered once into int16 and reused by
- * every output channel. With DSP the values of each group of four sit in SMLAD order
- * (0, 2, 1, 3: the lanes SXTB16 gives the weights) and two pixels share each weight word. */
+ * every output channel. With DSP eight pixels share each unpacked weight word. */
+#if defined(__ARM_FEATURE_DSP)
+/* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each; few,
+ * for the stack peak of the models whose stem this is) */
+#define TTE_STEM_OCB 8
+
+/* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
+static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
+{
+    __asm__ volatile("str %1, [%0]" : : "r"(dst), "r"(u) : "memory");
+}
+
+/* n bytes from src to dst: words, then at most three bytes */
+static TTE_ALWAYS_INLINE void stem_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t k;
+    for (k = 0; k + 4 <= n; k += 4) {
+        stem_store4(dst + k, load4(src + k));
+    }
+    if (k < n) {
+        dst[k] = src[k];
+        if (k + 1 < n) {
+            dst[k + 1] = src[k + 1];
+            if (k + 2 < n) {
+                dst[k + 2] = src[k + 2];
+            }
+        }
+    }
+}
+
+/* n bytes v to dst, the same way */
+static TTE_ALWAYS_INLINE void stem_fill(int8_t *dst, int8_t v, int32_t n)
+{
+    const uint32_t vv = 0x01010101u * (uint8_t)v;
+    int32_t k;
+    for (k = 0; k + 4 <= n; k += 4) {
+        stem_store4(dst + k, vv);
+    }
+    if (k < n) {
+        dst[k] = v;
+        if (k + 1 < n) {
+            dst[k + 1] = v;
+            if (k + 2 < n) {
+                dst[k + 2] = v;
+            }
+        }
+    }
+}
+
+/* The window of output pixel (oy, ox) as bytes in weight order (ky, kx, c): x inside the
+ * image, the zero point in the padding and from value n up to np (where x - zp is 0). A
+ * row of taps inside the image with contiguous taps (dil_w 1) is copied in one run. */
+static void stem_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t n,
+                       int32_t np, int8_t *win)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, RW = g->k_w * C;
+    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t cols_in = g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w - 1 < g->in_w;
+    const int8_t zp = (int8_t)p->in_zp;
+    int32_t ky, kx, i = 0;
+    if (cols_in && iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
+        /* the whole window inside: k_h runs one row stride apart */
+        const int32_t rstride = g->dil_h * g->in_w * C;
+        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
+        for (ky = 0; ky < g->k_h; ++ky, i += RW, src += rstride) {
+            stem_copy(win + i, src, RW);
+        }
+    } else {
+        for (ky = 0; ky < g->k_h; ++ky, i += RW) {
+            const int32_t iy = iy0 + ky * g->dil_h;
+            if (iy < 0 || iy >= g->in_h) {
+                stem_fill(win + i, zp, RW);
+                continue;
+            }
+            for (kx = 0; kx < g->k_w; ++kx) {
+                const int32_t ix = ix0 + kx * g->dil_w;
+                if (ix >= 0 && ix < g->in_w) {
+                    stem_copy(win + i + kx * C, xb + ((size_t)iy * g->in_w + ix) * C, C);
+                } else {
+                    stem_fill(win + i + kx * C, zp, C);
+                }
+            }
+        }
+    }
+    stem_fill(win + n, zp, np - n);
+}
+
+/* The nw words of bytes, x - zp, into slot q of the eight-pixel buffer (conv_s8.h). */
+static void stem_widen(const int8_t *bytes, int32_t nw, int16_t *buf, int32_t q, uint32_t nz)
+{
+    uint32_t *dst = (uint32_t *)(void *)buf + 2 * q;
+    int32_t j;
+    for (j = 0; j < nw; ++j, dst += 16) {
+        const uint32_t u = load4(bytes + 4 * j);
+        dst[0] = sxtab16(nz, u);
+        dst[1] = sxtab16_ror8(nz, u);
+    }
+}
+
+/* acc[8 c .. 8 c + 7] += the eight pixels' windows (nw >= 4 words of buf) against channel c's
+ * weight words, from w0 + c * n (c < nch); the whole loop over the channels in registers. */
+TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t *w0, int32_t n, int32_t *acc,
+                                    int32_t nch)
+{
+    win8_pass_t prm = {buf, buf + 32 * nw, n - 4 * nw, acc + 8 * nch, acc, NULL};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    switch (nw & 3) {
+    case 0:
+        TTE_WIN8_PASS(TTE_WIN8_LOOP);
+        break;
+    case 1:
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
+        break;
+    case 2:
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        break;
+    default:
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        break;
+    }
+}
+
+/* The DSP form: eight pixels (in raster order; past the last one the last repeats) per pass
+ * over the weights, each window widened once into the eight-pixel buffer, every channel in
+ * stem_pass8 (the window's padding meets x - zp = 0; a last channel whose window ends inside a
+ * word from a copy padded with zeros); a window under 16 values in C. */
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast,
+                                                       const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
+    const int32_t np = (n + 3) & ~3, nw = np / 4, npx = g->out_h * g->out_w;
+    /* the last channel's weights padded with zeros to whole words (they meet x - zp = 0) */
+    const int32_t nfast = nw < 4 ? 0 : M;
+    int8_t wlast[TTE_CONV_WIN];
+    const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
+    const rq_t r = rq_init(p, fast);
+    int8_t bytes[TTE_CONV_WIN];
+    int16_t buf[8 * TTE_CONV_WIN] __attribute__((aligned(8)));
+    int32_t acc[8 * TTE_STEM_OCB];
+    int32_t b, i, q, oc, cb, j;
+    for (j = 0; j < np; ++j) {
+        wlast[j] = (int8_t)(j < n ? w[(size_t)(M - 1) * n + j] : 0);
+    }
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
+        int8_t *yb = y + (size_t)b * npx * M;
+        int32_t py = 0, px = 0;
+        for (i = 0; i < npx; i += 8) {
+            const uint32_t *const xw = (const uint32_t *)(const void *)buf;
+            int8_t *y8[8];
+            int32_t ly = py, lx = px;
+            for (q = 0; q < 8; ++q) {
+                if (i + q < npx) {
+                    /* (ly, lx): pixel i + q, else the last one again */
+                    ly = py;
+                    lx = px;
+                    if (++px == g->out_w) {
+                        px = 0;
+                        ++py;
+                    }
+                }
+                y8[q] = yb + ((size_t)ly * g->out_w + lx) * M;
+                stem_bytes(p, xb, ly, lx, n, np, bytes);
+                stem_widen(bytes, nw, buf, q, nz);
+            }
+            for (cb = 0; cb < nfast; cb += TTE_STEM_OCB) {
+                const int32_t ce = nfast - cb < TTE_STEM_OCB ? nfast : cb + TTE_STEM_OCB;
+                for (oc = cb; oc < ce; ++oc) {
+                    int32_t *ao = acc + 8 * (oc - cb);
+                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
+                }
+                /* the last channel apart when its window ends inside a word */
+                const int32_t nwhole = ce == M && n % 4 ? ce - cb - 1 : ce - cb;
+                if (nwhole > 0) {
+                    stem_pass8(buf, nw, w + (size_t)cb * n, n, acc, nwhole);
+                }
+                if (nwhole < ce - cb) {
+                    stem_pass8(buf, nw, wlast, n, acc + 8 * nwhole, 1);
+                }
+                rq_out4(&r, acc, 8, cb, ce, y8);
+                rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
+            }
+            for (oc = nfast; oc < M; ++oc) {
+                const int8_t *wp = w + (size_t)oc * n;
+                int32_t a[8];
+                for (q = 0; q < 8; ++q) {
+                    a[q] = bias ? bias[oc] : 0;
+                }
+                for (j = 0; j < nw; ++j) {
+                    const int32_t c = 4 * j;
+                    uint32_t we, wo;
+                    if (c + 4 <= n) {
+                        const uint32_t wv = load4(wp + c);
+                        we = tte_sxtb16(wv);
+                        wo = tte_sxtb16_ror8(wv);
+                    } else {
+                        we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
+                        wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
+                    }
+                    for (q = 0; q < 8; ++q) {
+                        a[q] = tte_smlad(xw[16 * j + 2 * q + 1], wo, tte_smlad(xw[16 * j + 2 * q], we, a[q]));
+                    }
+                }
+                for (q = 0; q < 8; ++q) {
+                    y8[q][oc] = rq(&r, a[q], oc);
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if !defined(__ARM_FEATURE_DSP)
 static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int16_t *dst)
 {
     const tte_conv2d_geom_t *g = &p->g;
@@ -28,241 +244,12 @@ static void gather_window(const tte_conv2d_s8_params_t *p, const int8_t *xb, int
                 xp = xb + ((size_t)iy * g->in_w + ix) * cin;
             }
             for (c = 0; c < cin; ++c, ++i) {
-#if defined(__ARM_FEATURE_DSP)
-                const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
-#else
-                const int32_t at = i;
-#endif
-                dst[at] = (int16_t)(xp != NULL ? (int32_t)xp[c] - p->in_zp : 0);
+                dst[i] = (int16_t)(xp != NULL ? (int32_t)xp[c] - p->in_zp : 0);
             }
         }
     }
 }
 
-#if defined(__ARM_FEATURE_DSP)
-/* output channels whose sums stem_pass keeps on the stack at a time (16 bytes each) */
-#define TTE_STEM_OCB 16
-
-/* Where stem_pass's loop over channels finds the windows, the step from the end of one
- * channel's weight words to the next channel's, and the end of the sums. */
-typedef struct {
-    const int16_t *win;
-    int32_t wstep;
-    const int32_t *acc_end;
-} stem_pass_t;
-
-/* acc[4 c .. 4 c + 3] = the four pixels' windows (win[q], TTE_CONV_WIN values apart) against
- * channel c's nw weight words (from w0 + c * n; c < nch), from the sums already in acc; the
- * whole loop over the channels in registers. */
-TTE_NOINLINE static void stem_pass(const int16_t *win, int32_t nw, int32_t n, const int8_t *w0, int32_t *acc,
-                                   int32_t nch)
-{
-    const stem_pass_t prm = {win, n - 4 * nw, acc + 4 * nch};
-    const stem_pass_t *pp = &prm;
-    const int16_t *const end = win + 4 * nw;
-    const int8_t *wp = w0;
-    int32_t *ao = acc;
-    const int16_t *xp;
-    int32_t a0, a1, a2, a3;
-    uint32_t e, o, w, we;
-    __asm__ volatile("2:\n\t"
-                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
-                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
-                     "ldr %[xp], [%[pp]]\n\t"
-                     "1:\n\t"
-                     "ldr %[w], [%[wp]], #4\n\t"
-                     "sxtb16 %[we], %[w]\n\t"
-                     "sxtb16 %[w], %[w], ror #8\n\t"
-                     "ldrd %[e], %[o], [%[xp], #64]\n\t"
-                     "smlad %[a1], %[e], %[we], %[a1]\n\t"
-                     "smlad %[a1], %[o], %[w], %[a1]\n\t"
-                     "ldrd %[e], %[o], [%[xp], #128]\n\t"
-                     "smlad %[a2], %[e], %[we], %[a2]\n\t"
-                     "smlad %[a2], %[o], %[w], %[a2]\n\t"
-                     "ldrd %[e], %[o], [%[xp], #192]\n\t"
-                     "smlad %[a3], %[e], %[we], %[a3]\n\t"
-                     "smlad %[a3], %[o], %[w], %[a3]\n\t"
-                     "ldrd %[e], %[o], [%[xp]], #8\n\t"
-                     "smlad %[a0], %[e], %[we], %[a0]\n\t"
-                     "smlad %[a0], %[o], %[w], %[a0]\n\t"
-                     "cmp %[xp], %[end]\n\t"
-                     "bne 1b\n\t"
-                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
-                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
-                     "ldr %[w], [%[pp], #4]\n\t"
-                     "add %[wp], %[wp], %[w]\n\t"
-                     "ldr %[w], [%[pp], #8]\n\t"
-                     "cmp %[ao], %[w]\n\t"
-                     "bne 2b"
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xp),
-                       [wp] "+r"(wp), [ao] "+r"(ao), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)
-                     : [end] "r"(end), [pp] "r"(pp)
-                     : "cc", "memory");
-}
-
-/* The DSP form: four pixels per pass over the weights. A window inside the input is
- * gathered through a table of x offsets (built once per call, already in SMLAD order);
- * the window is padded to a multiple of four with zeros, and the last weight word is
- * assembled from the bytes that exist (its padding meets x = 0). */
-TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast,
-                                                       const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y)
-{
-    const tte_conv2d_geom_t *g = &p->g;
-    const int32_t n = g->k_h * g->k_w * g->in_c;
-    const int32_t n4 = n & ~3, np = (n + 3) & ~3, zp = p->in_zp;
-    const rq_t r = rq_init(p, fast);
-    int16_t win[4][TTE_CONV_WIN] __attribute__((aligned(8)));
-    int16_t off[TTE_CONV_WIN];
-    int8_t xw[TTE_CONV_WIN] __attribute__((aligned(4)));
-    const uint32_t zz = pack16(zp, zp);
-    const size_t row_step = (size_t)g->dil_h * g->in_w * g->in_c;
-    const int32_t row9 = g->k_w * g->in_c == 9 && g->dil_w == 1;
-    int32_t acc[4 * TTE_STEM_OCB];
-    int32_t b, oy, ox, oc, oc0, i, q, ky, kx, c;
-    for (ky = 0, i = 0; ky < g->k_h; ++ky) {
-        for (kx = 0; kx < g->k_w; ++kx) {
-            for (c = 0; c < g->in_c; ++c, ++i) {
-                const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
-                off[at] = (int16_t)((ky * g->dil_h * g->in_w + kx * g->dil_w) * g->in_c + c);
-            }
-        }
-    }
-    for (b = 0; b < g->batch; ++b) {
-        const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
-        for (oy = 0; oy < g->out_h; ++oy) {
-            const int32_t iy0 = oy * g->stride_h - g->pad_top;
-            const int32_t rows_in = iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h;
-            int8_t *yr = y + ((size_t)b * g->out_h + oy) * g->out_w * g->out_c;
-            for (ox = 0; ox < g->out_w; ox += 4) {
-                const int32_t npx = g->out_w - ox < 4 ? g->out_w - ox : 4;
-                for (q = 0; q < 4; ++q) {
-                    const int32_t ix0 = (ox + q) * g->stride_w - g->pad_left;
-                    int16_t *d = win[q];
-                    if (q >= npx) {
-                        memcpy(d, win[0], sizeof win[0]);
-                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w && row9) {
-                        /* the window's rows are runs of 9 bytes (the RGB stem's 3x3): gathered
-                         * into xw (its end padded with the zero point), then unpacked a word
-                         * at a time */
-                        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
-                        int8_t *xp = xw;
-                        for (ky = 0; ky < g->k_h; ++ky, xp += 9, src += row_step) {
-                            const uint32_t u0 = load4(src), u1 = load4(src + 4);
-                            memcpy(xp, &u0, sizeof u0);
-                            memcpy(xp + 4, &u1, sizeof u1);
-                            xp[8] = src[8];
-                        }
-                        for (i = n; i < np; ++i) {
-                            xw[i] = (int8_t)zp;
-                        }
-                        for (i = 0; i < np; i += 4) {
-                            const uint32_t u = load4(xw + i);
-                            const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
-                            memcpy(d + i, &e, sizeof e);
-                            memcpy(d + i + 2, &o, sizeof o);
-                        }
-                        continue;
-                    } else if (rows_in && ix0 >= 0 && ix0 + (g->k_w - 1) * g->dil_w < g->in_w) {
-                        const int8_t *xo = xb + ((size_t)iy0 * g->in_w + ix0) * g->in_c;
-                        for (i = 0; i < n4; ++i) {
-                            d[i] = (int16_t)(xo[off[i]] - zp);
-                        }
-                        for (; i < n; ++i) {
-                            const int32_t at = (i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1);
-                            d[at] = (int16_t)(xo[off[at]] - zp);
-                        }
-                    } else {
-                        gather_window(p, xb, oy, ox + q, d);
-                    }
-                    for (i = n; i < np; ++i) {
-                        d[(i & ~3) | ((i & 1) << 1) | ((i >> 1) & 1)] = 0;
-                    }
-                }
-                if (TTE_CONV_WIN == 32 && npx == 4 && np > 0) {
-                    /* whole weight words of every channel but a last one whose window ends
-                     * inside a word (its bytes end the weight): the channel loop in stem_pass */
-                    const int32_t nfast = n % 4 == 0 ? g->out_c : g->out_c - 1;
-                    int32_t cb;
-                    for (cb = 0; cb < nfast; cb += TTE_STEM_OCB) {
-                        const int32_t nch = nfast - cb < TTE_STEM_OCB ? nfast - cb : TTE_STEM_OCB;
-                        int32_t *ao = acc;
-                        for (oc = cb; oc < cb + nch; ++oc, ao += 4) {
-                            ao[0] = ao[1] = ao[2] = ao[3] = bias ? bias[oc] : 0;
-                        }
-                        stem_pass(&win[0][0], np / 4, n, w + (size_t)cb * n, acc, nch);
-                        {
-                            int8_t *const y0 = yr + (size_t)ox * g->out_c;
-                            int8_t *const yq[4] = {y0, y0 + g->out_c, y0 + 2 * g->out_c, y0 + 3 * g->out_c};
-                            rq_out4(&r, acc, 4, cb, cb + nch, yq);
-                        }
-                    }
-                    oc0 = nfast;
-                } else {
-                    oc0 = 0;
-                }
-                /* one output channel over the four pixels at a time: its four accumulators,
-                 * one unpacked weight word and one window word stay in registers; the last
-                 * row's partial weight word is assembled from the bytes that exist */
-                for (oc = oc0; oc < g->out_c; ++oc) {
-                    const int8_t *wp = w + (size_t)oc * n;
-                    int32_t a0 = bias ? bias[oc] : 0;
-                    int32_t a1 = a0, a2 = a0, a3 = a0;
-                    int8_t *yo = yr + (size_t)ox * g->out_c + oc;
-                    /* a row's padding bytes meet window zeros: whole words up to np but for
-                     * the last row (whose bytes end the weight) */
-                    const int32_t nw = oc + 1 < g->out_c ? np : n4;
-                    uint64_t u;
-                    for (c = 0; c < nw; c += 4) {
-                        const uint32_t wv = load4(wp + c);
-                        const uint32_t we = tte_sxtb16(wv), wo = tte_sxtb16_ror8(wv);
-                        memcpy(&u, &win[0][c], sizeof u);
-                        a0 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a0));
-                        memcpy(&u, &win[1][c], sizeof u);
-                        a1 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a1));
-                        memcpy(&u, &win[2][c], sizeof u);
-                        a2 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a2));
-                        memcpy(&u, &win[3][c], sizeof u);
-                        a3 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a3));
-                    }
-                    if (c < np) {
-                        const uint32_t we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
-                        const uint32_t wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
-                        memcpy(&u, &win[0][c], sizeof u);
-                        a0 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a0));
-                        memcpy(&u, &win[1][c], sizeof u);
-                        a1 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a1));
-                        memcpy(&u, &win[2][c], sizeof u);
-                        a2 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a2));
-                        memcpy(&u, &win[3][c], sizeof u);
-                        a3 = tte_smlad((uint32_t)(u >> 32), wo, tte_smlad((uint32_t)u, we, a3));
-                    }
-                    if (r.mode == 2 && npx == 4) {
-                        /* the common case: mult and shift loaded once for the four pixels */
-                        const int32_t mu = r.mult[oc], sh = r.shift[oc], oc1 = g->out_c;
-                        yo[0] = (int8_t)tte_rq_fast_s8(a0, mu, sh, r.zp2);
-                        yo[oc1] = (int8_t)tte_rq_fast_s8(a1, mu, sh, r.zp2);
-                        yo[2 * oc1] = (int8_t)tte_rq_fast_s8(a2, mu, sh, r.zp2);
-                        yo[3 * oc1] = (int8_t)tte_rq_fast_s8(a3, mu, sh, r.zp2);
-                        continue;
-                    }
-                    yo[0] = rq(&r, a0, oc);
-                    if (npx > 1) {
-                        yo[g->out_c] = rq(&r, a1, oc);
-                    }
-                    if (npx > 2) {
-                        yo[2 * g->out_c] = rq(&r, a2, oc);
-                    }
-                    if (npx > 3) {
-                        yo[3 * g->out_c] = rq(&r, a3, oc);
-                    }
-                }
-            }
-        }
-    }
-}
-#endif
-
-#if !defined(__ARM_FEATURE_DSP)
 TTE_NOINLINE void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                             const int8_t *w, const int32_t *bias, int8_t *y)
 {

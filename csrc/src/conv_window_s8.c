@@ -211,21 +211,6 @@ TTE_NOINLINE static void win4_pass(const int16_t *buf, int32_t n, int32_t pre8, 
     }
 }
 
-/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
- * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
-static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
-
 /* Window values [c0, c1) (multiples of 4, as is a row of taps: rw values; c0 in row ky of
  * taps) of a pixel whose window lies inside the image with contiguous taps in a row, into
  * slot s of a buffer of gs words a group of four values (two per slot): row ky of the
@@ -310,74 +295,126 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
 #define TTE_WIN8_CHUNK 48
 #define TTE_WIN8_OCB 16
 
-/* One weight word of one channel by eight pixels (slot 0 last, its load post-indexed past
- * the group of 64 bytes). */
-#define TTE_WIN8_PX(off, a)                                                             \
-    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
-    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
-    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
-#define TTE_WIN8_WORD                                                                   \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
-        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
-    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
-
-/* Where win8_pass finds the chunk and its end, the step from the end of one channel's
- * weights in the chunk to the next channel's, the end of the sums, and the current sums. */
-typedef struct {
-    const int16_t *buf, *end;
-    int32_t wstep;
-    const int32_t *acc_end;
-    int32_t *ao;
-} win8_pass_t;
-
-/* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
- * bounds and the sums' pointer stay in prm. */
-#define TTE_WIN8_PASS(PRE)                                                                             \
-    __asm__ volatile("2:\n\t"                                                                          \
-                     "ldr %[e], %[aom]\n\t"                                                            \
-                     "ldrd %[a0], %[a1], [%[e]]\n\t"                                                   \
-                     "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                               \
-                     "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                              \
-                     "ldrd %[a6], %[a7], [%[e], #24]\n\t"                                              \
-                     "ldr %[xp], %[bufm]\n\t" PRE "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD     \
-                         TTE_WIN8_WORD "ldr %[e], %[endm]\n\t"                                         \
-                                       "cmp %[xp], %[e]\n\t"                                          \
-                                       "bne 1b\n\t"                                                   \
-                                       "ldr %[e], %[aom]\n\t"                                         \
-                                       "strd %[a0], %[a1], [%[e]], #32\n\t"                           \
-                                       "strd %[a2], %[a3], [%[e], #-24]\n\t"                          \
-                                       "strd %[a4], %[a5], [%[e], #-16]\n\t"                          \
-                                       "strd %[a6], %[a7], [%[e], #-8]\n\t"                           \
-                                       "str %[e], %[aom]\n\t"                                         \
-                                       "ldr %[w], %[wsm]\n\t"                                         \
-                                       "add %[wp], %[wp], %[w]\n\t"                                   \
-                                       "ldr %[w], %[aem]\n\t"                                         \
-                                       "cmp %[e], %[w]\n\t"                                           \
-                                       "bne 2b"                                                       \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
-                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
-                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao)     \
-                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
-                       [aem] "m"(prm.acc_end)                                                          \
-                     : "cc", "memory")
-
 TTE_NOINLINE static void win8_pass(const int16_t *buf, int32_t n, int32_t pre8, const int8_t *w0, int32_t L,
                                    int32_t *acc, int32_t nch)
 {
-    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc};
+    win8_pass_t prm = {buf, buf + 8 * n, L - n, acc + 8 * nch, acc, NULL};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
-    if (pre8) {
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD);
+    if (n == TTE_WIN8_CHUNK) {
+        /* a whole chunk: its twelve words straight, no loop (so too 16 or 32 values: a 1x1) */
+        TTE_WIN8_PASS(TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4);
+    } else if (n == 16) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD4);
+    } else if (n == 32) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD4 TTE_WIN8_WORD4);
+    } else if (pre8) {
+        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
     } else {
-        TTE_WIN8_PASS("");
+        TTE_WIN8_PASS(TTE_WIN8_LOOP);
     }
+}
+
+/* One word (four values) of a chunk for the eight-pixel buffer: x - zp from byte k4 of src
+ * into the two words k64 bytes after dst. */
+#define TTE_WIN8_WIDEN(k4, k64)                                                         \
+    "ldr %[u], [%[s], #" k4 "]\n\t"                                                    \
+    "sxtab16 %[a], %[nz], %[u]\n\t"                                                    \
+    "sxtab16 %[b], %[nz], %[u], ror #8\n\t"                                            \
+    "strd %[a], %[b], [%[d], #" k64 "]\n\t"
+
+/* The TTE_WIN8_CHUNK (48) values at src, x - zp, into the slot at dst of the eight-pixel
+ * buffer (two words every sixteen): straight code, no loop. */
+static TTE_ALWAYS_INLINE void win8_widen_chunk(const int8_t *src, uint32_t *dst, uint32_t nz)
+{
+    uint32_t u, a, b;
+    __asm__ volatile(TTE_WIN8_WIDEN("0", "0") TTE_WIN8_WIDEN("4", "64") TTE_WIN8_WIDEN("8", "128")
+                         TTE_WIN8_WIDEN("12", "192") TTE_WIN8_WIDEN("16", "256") TTE_WIN8_WIDEN("20", "320")
+                             TTE_WIN8_WIDEN("24", "384") TTE_WIN8_WIDEN("28", "448") TTE_WIN8_WIDEN("32", "512")
+                                 TTE_WIN8_WIDEN("36", "576") TTE_WIN8_WIDEN("40", "640")
+                                     TTE_WIN8_WIDEN("44", "704")
+                     : [u] "=&r"(u), [a] "=&r"(a), [b] "=&r"(b)
+                     : [s] "r"(src), [d] "r"(dst), [nz] "r"(nz)
+                     : "memory");
+}
+
+/* n values (a multiple of 4) at src, x - zp, into the slot at dst of the eight-pixel buffer
+ * (two words every sixteen): two words a loop pass, one first when n is not a multiple of 8. */
+static TTE_ALWAYS_INLINE void win8_run(const int8_t *src, int32_t n, uint32_t *dst, uint32_t nz)
+{
+    const int8_t *const end = src + n;
+    uint32_t u, a, c;
+    if (n & 4) {
+        __asm__ volatile("ldr %[u], [%[s]], #4\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d]], #64"
+                         : [u] "=&r"(u), [a] "=&r"(a), [c] "=&r"(c), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz)
+                         : "memory");
+    }
+    if (src != end) {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[u], [%[s], #4]\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d], #64]\n\t"
+                         "ldr %[u], [%[s]], #8\n\t"
+                         "sxtab16 %[a], %[nz], %[u]\n\t"
+                         "sxtab16 %[c], %[nz], %[u], ror #8\n\t"
+                         "strd %[a], %[c], [%[d]], #128\n\t"
+                         "cmp %[s], %[e]\n\t"
+                         "bne 1b"
+                         : [u] "=&r"(u), [a] "=&r"(a), [c] "=&r"(c), [s] "+r"(src), [d] "+r"(dst)
+                         : [nz] "r"(nz), [e] "r"(end)
+                         : "cc", "memory");
+    }
+}
+
+/* n zeros (a multiple of 4) into the slot at dst of the eight-pixel buffer. */
+static TTE_ALWAYS_INLINE void win8_zero(int32_t n, uint32_t *dst)
+{
+    const uint32_t z = 0;
+    if (n & 4) {
+        __asm__ volatile("strd %[z], %[z], [%[d]], #64" : [d] "+r"(dst) : [z] "r"(z) : "memory");
+        n -= 4;
+    }
+    if (n > 0) {
+        __asm__ volatile("1:\n\t"
+                         "strd %[z], %[z], [%[d], #64]\n\t"
+                         "strd %[z], %[z], [%[d]], #128\n\t"
+                         "subs %[n], %[n], #8\n\t"
+                         "bne 1b"
+                         : [d] "+r"(dst), [n] "+r"(n)
+                         : [z] "r"(z)
+                         : "cc", "memory");
+    }
+}
+
+/* Values [c0, c0 + TTE_WIN8_CHUNK) of output pixel (oy, ox)'s window, all in row ky of taps
+ * (dil_w 1, in_c a multiple of 4), into the slot at dst: the taps in the image, x - zp, are
+ * contiguous; zeros for the padding before and after them. */
+TTE_NOINLINE static void win8_widen_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t c0,
+                            int32_t ky, uint32_t *dst, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c;
+    const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h, ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t off = c0 - ky * g->k_w * C, end = off + TTE_WIN8_CHUNK;
+    /* the row's values in the image: [vs, ve), taps kx0 <= kx < kx1 */
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+    int32_t vs = kx0 * C, ve = kx1 * C;
+    if (iy < 0 || iy >= g->in_h || ve <= off || vs >= end || vs >= ve) {
+        win8_zero(TTE_WIN8_CHUNK, dst);
+        return;
+    }
+    vs = vs > off ? vs : off;
+    ve = ve < end ? ve : end;
+    win8_zero(vs - off, dst);
+    win8_run(xb + (size_t)((iy * g->in_w + ix0) * C + vs), ve - vs, dst + 4 * (vs - off), nz);
+    win8_zero(end - ve, dst + 4 * (ve - off));
 }
 
 /* output channels per pass of win4_pass (and of the C loop when a window takes several
@@ -488,6 +525,9 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
      * loop passes */
     const int32_t last8 = L - (L - 1) / TTE_WIN8_CHUNK * TTE_WIN8_CHUNK;
     const int32_t pass8 = words && taps4 && (last8 % 16 == 0 || (last8 % 8 == 0 && last8 >= 24));
+    /* every chunk of such a pass TTE_WIN8_CHUNK values inside one row of taps */
+    const int32_t rows48 = pass8 && RW % TTE_WIN8_CHUNK == 0;
+    const int32_t nblk8 = (M + TTE_WIN8_OCB - 1) / TTE_WIN8_OCB, nchunk8 = (L + TTE_WIN8_CHUNK - 1) / TTE_WIN8_CHUNK;
     const uint32_t zz = pack16(p->in_zp, p->in_zp), nz = pack16(-p->in_zp, -p->in_zp);
     /* 8-byte aligned (conv.h), as the stack arrays these were: the same code for the callees */
     int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
@@ -514,16 +554,27 @@ TTE_HOT void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t f
                     ++py;
                 }
             }
-            for (cb = 0; cb < M; cb += TTE_WIN8_OCB) {
-                const int32_t ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
+            /* every other group of eight runs the blocks of channels and their chunks
+             * backwards: the weights read last are still in the cache */
+            const int32_t back = (i >> 3) & 1;
+            for (j = 0; j < nblk8; ++j) {
+                int32_t ce, k;
+                cb = (back ? nblk8 - 1 - j : j) * TTE_WIN8_OCB;
+                ce = M - cb < TTE_WIN8_OCB ? M : cb + TTE_WIN8_OCB;
                 win_acc_init(acc, 8, bias, cb, ce);
-                for (c0 = 0, ky0 = 0; c0 < L; c0 += TTE_WIN8_CHUNK) {
-                    const int32_t n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
-                    while ((ky0 + 1) * RW <= c0) {
-                        ++ky0;
+                for (k = 0; k < nchunk8; ++k) {
+                    int32_t n;
+                    c0 = (back ? nchunk8 - 1 - k : k) * TTE_WIN8_CHUNK;
+                    n = L - c0 < TTE_WIN8_CHUNK ? L - c0 : TTE_WIN8_CHUNK;
+                    for (ky0 = 0; (ky0 + 1) * RW <= c0; ++ky0) {
                     }
                     for (q = 0; q < 8; ++q) {
-                        if (x8[q] != NULL) {
+                        uint32_t *const slot = (uint32_t *)(void *)buf + 2 * q;
+                        if (rows48 && x8[q] != NULL) {
+                            win8_widen_chunk(x8[q] + (size_t)ky0 * rstride + (c0 - ky0 * RW), slot, nz);
+                        } else if (rows48) {
+                            win8_widen_edge(p, xb, oy8[q], ox8[q], c0, ky0, slot, nz);
+                        } else if (x8[q] != NULL) {
                             win4_widen_inside(x8[q], rstride, RW, c0, c0 + n, ky0, buf, q, nz, 16);
                         } else {
                             win4_widen_taps(p, xb, oy8[q], ox8[q], c0, c0 + n, buf, q, nz, 16);

@@ -93,15 +93,17 @@ typedef struct {
 /* One asm loop over the four-row quads of a pass: acc[4 q .. 4 q + 3] += rows w0 + (4 q + j) k
  * (j < 4) against the kc widened values at xw, for q < nq; kc is 16 i (i >= 1) or 16 i + 8
  * (i >= 1, pre8: eight values first). */
-#define TTE_FC_PASS(PRE)                                                                                    \
+#define TTE_FC_WORD4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4
+/* sixteen inputs a loop pass up to the end of the pass's inputs */
+#define TTE_FC_LOOP                                                                     \
+    "1:\n\t" TTE_FC_WORD4 "ldr %[w], [%[pp], #4]\n\t"                                  \
+    "cmp %[xp], %[w]\n\t"                                                              \
+    "bne 1b\n\t"
+#define TTE_FC_PASS(BODY)                                                                                   \
     __asm__ volatile("2:\n\t"                                                                               \
                      "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                       \
                      "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                                   \
-                     "ldr %[xp], [%[pp]]\n\t" PRE "1:\n\t" TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 \
-                         TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4                                    \
-                     "ldr %[w], [%[pp], #4]\n\t"                                                            \
-                     "cmp %[xp], %[w]\n\t"                                                                  \
-                     "bne 1b\n\t"                                                                           \
+                     "ldr %[xp], [%[pp]]\n\t" BODY                                                          \
                      "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                  \
                      "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                  \
                      "ldr %[w], [%[pp], #8]\n\t"                                                            \
@@ -126,10 +128,14 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
     const uint32_t *xq;
     int32_t a0, a1, a2, a3;
     uint32_t xe, xo, w, we;
-    if (kc & 8) {
-        TTE_FC_PASS(TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4);
+    if (kc == TTE_FC_WIDE_MAX) {
+        /* a whole pass of 128 inputs: straight code, no loop */
+        TTE_FC_PASS(TTE_FC_WORD4 TTE_FC_WORD4 TTE_FC_WORD4 TTE_FC_WORD4 TTE_FC_WORD4 TTE_FC_WORD4 TTE_FC_WORD4
+                        TTE_FC_WORD4);
+    } else if (kc & 8) {
+        TTE_FC_PASS(TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_XWIDE TTE_FC_ROWS4 TTE_FC_LOOP);
     } else {
-        TTE_FC_PASS("");
+        TTE_FC_PASS(TTE_FC_LOOP);
     }
 }
 

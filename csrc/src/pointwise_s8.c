@@ -10,9 +10,43 @@
 
 #include "tte/internal/conv_s8.h"
 
-/* One pixel of a 1x1 conv. */
-static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
-                   const int32_t *bias, int8_t *yp)
+/* rq with mode 3 (tte_rq_wide: the layers whose shifts fall below tte_rq_fast's -21), tested
+ * after the fast modes so that their code stays as it was. */
+static TTE_ALWAYS_INLINE int8_t pw_rq(const rq_t *r, int32_t acc, int32_t oc)
+{
+    if (r->mode == 2) {
+        return (int8_t)tte_rq_fast_s8(acc, r->mult[oc], r->shift[oc], r->zp2);
+    }
+    if (r->mode == 1) {
+        return (int8_t)tte_rq_fast(acc, r->mult[oc], r->shift[oc], r->zp2, r->lo, r->hi);
+    }
+    if (r->mode == 3) {
+        const int32_t mu = r->mult[oc];
+        return (int8_t)tte_rq_wide(acc, tte_rq_wide_mult(mu), tte_rq_wide_shift(mu, r->shift[oc]), r->zp2, r->lo,
+                                   r->hi);
+    }
+    return (int8_t)tte_rq_exact(acc, r->mult[oc], r->shift[oc], r->out_zp, r->lo, r->hi);
+}
+
+/* The output stage of a layer where tte_rq_fast_ok does not hold: wide (rq_t mode 3) where
+ * tte_rq_wide_ok does, else exact. Out of line: on ARMv7E-M only the pixel-pair path (pw_pairs,
+ * with pw_one for an odd pixel) takes the wide stage, and calls this itself, so that the other
+ * paths and the dispatcher stay as they were for the fast layers. */
+static TTE_NOINLINE rq_t pw_rq_slow(const tte_conv2d_s8_params_t *p, const int32_t *bias)
+{
+    rq_t r = rq_init(p, 0);
+    /* |x - in_zp| <= 255 (tte_rq_wide_ok's bound on the sums) */
+    if (p->in_zp >= -128 && p->in_zp <= 127
+        && tte_rq_wide_ok(p->mult, p->shift, bias, p->g.out_c, p->g.in_c, p->out_zp, p->act_min, p->act_max)) {
+        r.mode = 3;
+    }
+    return r;
+}
+
+/* One pixel of a 1x1 conv; WIDE: its output stage may be rq_t mode 3 (PW_ONE_RQ). */
+#define PW_ONE_RQ(r, acc, oc) (WIDE ? pw_rq(r, acc, oc) : rq(r, acc, oc))
+static TTE_ALWAYS_INLINE void pw_one_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp,
+                                         const int8_t *w, const int32_t *bias, int8_t *yp, const int32_t WIDE)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -56,10 +90,10 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
             a2 += bias[oc + 2];
             a3 += bias[oc + 3];
         }
-        yp[oc] = rq(r, a0, oc);
-        yp[oc + 1] = rq(r, a1, oc + 1);
-        yp[oc + 2] = rq(r, a2, oc + 2);
-        yp[oc + 3] = rq(r, a3, oc + 3);
+        yp[oc] = PW_ONE_RQ(r, a0, oc);
+        yp[oc + 1] = PW_ONE_RQ(r, a1, oc + 1);
+        yp[oc + 2] = PW_ONE_RQ(r, a2, oc + 2);
+        yp[oc + 3] = PW_ONE_RQ(r, a3, oc + 3);
     }
 #endif
     for (; oc < m; ++oc) {
@@ -69,9 +103,29 @@ static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t
         for (c = 0; c < n; ++c) {
             acc += ((int32_t)xp[c] - zp) * (int32_t)wp[c];
         }
-        yp[oc] = rq(r, acc, oc);
+        yp[oc] = PW_ONE_RQ(r, acc, oc);
     }
 }
+
+/* On ARMv7E-M only pw_pairs_slow takes the wide stage (pw_one_wide): pw_one stays as it was. */
+#if defined(__ARM_FEATURE_DSP)
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 0);
+}
+static TTE_NOINLINE void pw_one_wide(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp,
+                                     const int8_t *w, const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 1);
+}
+#else
+static void pw_one(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *xp, const int8_t *w,
+                   const int32_t *bias, int8_t *yp)
+{
+    pw_one_any(p, rp, xp, w, bias, yp, 1);
+}
+#endif
 
 #if defined(__ARM_FEATURE_DSP)
 /* bias[oc] - zp * (sum of row oc of w): the zero point's share of the sum over (x - zp) * w,
@@ -392,6 +446,15 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "add %[t], %[t], %[z]\n\t"                                                         \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
+
+/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult. */
+#define TTE_RQW8(A, ADDR)                                                               \
+    "smmlar %[t], %[" A "], %[mu], %[" A "]\n\t"                                        \
+    "add %[t], %[t], %[t], asr #31\n\t"                                                \
+    "asr %[t], %[t], %[sh]\n\t"                                                        \
+    "add %[t], %[t], %[z]\n\t"                                                         \
+    "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
+    "strb %[t], " ADDR "\n\t"
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
@@ -405,21 +468,45 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * the other in buf; their outputs 2 m apart from y0): pointers only, so that little stays
  * live around the dot product (gcc spilled the general loop's bounds and indices). Each pair
  * of weight rows serves every pair of pixels while it is in the D-cache. */
-static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
-                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                           int8_t *y)
+static TTE_ALWAYS_INLINE void pw_pairs_channels_any(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n,
+                                                     int32_t m, const int32_t *bias, const int32_t *mu,
+                                                     const int32_t *sh, int32_t zp2, int8_t *y, const int32_t wide)
 {
     const int8_t *const wend = w + (size_t)m * n;
     const int16_t *const bend = buf + (size_t)pairs * 2 * n;
     for (; w < wend; w += 2 * n, bias += 2, mu += 2, sh += 2, y += 2) {
         const int16_t *bp;
         int8_t *y0 = y;
+        /* wide: both channels' tte_rq_wide_mult and ~tte_rq_wide_shift, once for all pixels */
+        int32_t q[4] __attribute__((aligned(8)));
+        if (wide) {
+            q[0] = tte_rq_wide_mult(mu[0]);
+            q[1] = ~tte_rq_wide_shift(mu[0], sh[0]);
+            q[2] = tte_rq_wide_mult(mu[1]);
+            q[3] = ~tte_rq_wide_shift(mu[1], sh[1]);
+        }
         for (bp = buf; bp < bend; bp += 2 * n, y0 += 2 * m) {
             int32_t a[4];
             a[0] = a[1] = bias[0];
             a[2] = a[3] = bias[1];
             win_dot22(bp, w, n, n, a);
-            {
+            if (wide) {
+                /* tte_rq_wide with the clamp range [-128, 127] in assembly (TTE_RQW8) */
+                int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
+                uint32_t t, mv, sv;
+                int8_t *yp = y0;
+                __asm__ volatile("ldrd %[mu], %[sh], [%[q]]\n\t"
+                                 TTE_RQW8("a0", "[%[y]]")
+                                 TTE_RQW8("a1", "[%[y], %[m]]")
+                                 "ldrd %[mu], %[sh], [%[q], #8]\n\t"
+                                 "add %[y], %[y], #1\n\t"
+                                 TTE_RQW8("b0", "[%[y]]")
+                                 TTE_RQW8("b1", "[%[y], %[m]]")
+                                 : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [t] "=&r"(t),
+                                   [mu] "=&r"(mv), [sh] "=&r"(sv), [y] "+r"(yp)
+                                 : [m] "r"(m), [q] "r"(q), [z] "r"(zp2)
+                                 : "memory");
+            } else {
                 /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
                 int32_t a0 = a[0], a1 = a[1], b0 = a[2], b1 = a[3];
                 uint32_t t, mv, sv;
@@ -444,12 +531,29 @@ static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, co
     }
 }
 
+static TTE_NOINLINE void pw_pairs_channels(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n, int32_t m,
+                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                           int8_t *y)
+{
+    pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 0);
+}
+
+/* pw_pairs_channels with the wide output stage (rq_t mode 3, the clamp range [-128, 127]) */
+static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pairs, const int8_t *w, int32_t n,
+                                                int32_t m, const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                                int32_t zp2, int8_t *y)
+{
+    pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 1);
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
- * buffer; an odd last pixel goes to pw_one. */
-static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
-                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+ * buffer; an odd last pixel goes to pw_one. WIDE: the output stage may be rq_t mode 3 (then
+ * pw_pairs_channels_wide for the clamp range [-128, 127]); else the fast and exact ones only. */
+static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                           int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                           int16_t *ext, const int32_t WIDE)
 {
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
@@ -457,7 +561,12 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(zp, zp);
     int16_t own[2 * TTE_PW_PAIRS_STACK] __attribute__((aligned(8)));
     int16_t *const buf = ext != NULL ? ext : own;
-    const int32_t common = bias != NULL && r->mode == 2 && (m & 1) == 0 && n8 == n;
+    /* the wide output stage in assembly too, for the clamp range [-128, 127] */
+    const int32_t wide = WIDE && r->mode == 3 && r->lo == -128 && r->hi == 127;
+    const int32_t common = bias != NULL && (r->mode == 2 || wide) && (m & 1) == 0 && n8 == n;
+    void (*const channels)(const int16_t *, int32_t, const int8_t *, int32_t, int32_t, const int32_t *,
+                           const int32_t *, const int32_t *, int32_t, int8_t *) =
+        wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
     if (ext != NULL && common) {
         /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
@@ -468,7 +577,7 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
             win_fill(buf, 1, 0, n, x0 + n, zp, zz);
             win_fill(buf + 2 * n, 0, 0, n, x0 + 2 * n, zp, zz);
             win_fill(buf + 2 * n, 1, 0, n, x0 + 3 * n, zp, zz);
-            pw_pairs_channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            channels(buf, 2, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
         }
     }
     for (; i + 1 < npx; i += 2) {
@@ -477,7 +586,7 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
         win_fill(buf, 0, 0, n, x0, zp, zz);
         win_fill(buf, 1, 0, n, x0 + n, zp, zz);
         if (common) {
-            pw_pairs_channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
+            channels(buf, 1, w, n, m, bias, r->mult, r->shift, r->zp2, y0);
             continue;
         }
         for (oc = 0; oc < m; oc += 2) {
@@ -512,8 +621,30 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
         }
     }
     if (i < npx) {
-        pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        if (WIDE) {
+            pw_one_wide(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        } else {
+            pw_one(p, r, x + (size_t)i * n, w, bias, y + (size_t)i * m);
+        }
     }
+}
+
+/* pw_pairs_any where tte_rq_fast_ok does not hold: the wide output stage where it is exact */
+static TTE_NOINLINE void pw_pairs_slow(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                       const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+{
+    const rq_t r = pw_rq_slow(p, bias);
+    pw_pairs_any(p, &r, x, npx, w, bias, y, ext, 1);
+}
+
+static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
+                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+{
+    if (rp->mode == 0) {
+        pw_pairs_slow(p, x, npx, w, bias, y, ext);
+        return;
+    }
+    pw_pairs_any(p, rp, x, npx, w, bias, y, ext, 0);
 }
 #endif
 
@@ -524,7 +655,11 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
 {
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
+#if defined(__ARM_FEATURE_DSP)
     const rq_t r = rq_init(p, fast);
+#else
+    const rq_t r = fast ? rq_init(p, fast) : pw_rq_slow(p, bias);
+#endif
     int32_t i = 0;
     (void)buf;
 #if defined(__ARM_FEATURE_DSP)

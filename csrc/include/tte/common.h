@@ -185,6 +185,75 @@ static TTE_ALWAYS_INLINE int32_t tte_rq_fast_s8(int32_t acc, int32_t mult, int32
 #endif
 }
 
+/* Wide requantization: the same bytes as tte_rq_exact for ANY int32 acc (where tte_rq_fast's
+ * saturating doubling limits it to shift >= -21) when tte_rq_wide_ok holds: out_zp and the
+ * clamp range inside int8, and per channel shift in [-31, -2] with mult in [2**30, 2**31), or
+ * mult 0 with |acc| <= 2**31 - 2. Then
+ *   srdhm(acc, mult) = floor((2 acc mult + 2**31) / 2**32), and with m2 = 2 mult - 2**32 (the
+ *     bits of mult << 1, an int32 as mult >= 2**30): 2 acc mult = acc m2 + acc 2**32, so it is
+ *     SMMLAR(acc, m2, acc) = floor((acc 2**32 + acc m2 + 2**31) / 2**32), one exact 64-bit sum;
+ *   |q| < 2**31 and q - [q < 0] >= -2**31; the halving as in tte_rq_fast, where e >= 2 keeps
+ *     q >> (e - 1) + zp2 inside int32;
+ *   mult 0 gives out_zp for any shift; so do mult 2**30 and shift -31 (tte_rq_wide_mult, _shift): q =
+ *     floor((acc + 1) / 2) lies in [-2**30 + 1, 2**30 - 1], q - [q < 0] >> 30 is 0 or -1, and
+ *     both halve with 2 out_zp + 1 to out_zp.
+ * The sums of k products (x - zp) w (x and zp int8) lie within k 255 128 of the bias (NULL: 0). */
+static inline int32_t tte_rq_wide_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias, int32_t n,
+                                     int32_t k, int32_t out_zp, int32_t lo, int32_t hi)
+{
+    const int64_t room64 = ((int64_t)1 << 31) - 2 - (int64_t)k * 255 * 128;
+    const int32_t room = room64 < 0 ? -1 : (int32_t)room64; /* -1: no bias fits */
+    int32_t i;
+    if (out_zp < -128 || out_zp > 127 || lo < -128 || hi > 127) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t mu = mult[i];
+        if (mu >= (1 << 30)) {
+            if ((uint32_t)(shift[i] + 31) > 29u) { /* shift outside [-31, -2] */
+                return 0;
+            }
+        } else {
+            const int32_t b = bias ? bias[i] : 0;
+            if (mu != 0 || b > room || b < -room) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* a channel's multiplier for tte_rq_wide (mult << 1; mult 0 as 2**30 << 1) and its shift */
+static TTE_ALWAYS_INLINE int32_t tte_rq_wide_mult(int32_t mult)
+{
+    return mult != 0 ? (int32_t)((uint32_t)mult << 1) : TTE_INT32_MIN;
+}
+static TTE_ALWAYS_INLINE int32_t tte_rq_wide_shift(int32_t mult, int32_t shift)
+{
+    return mult != 0 ? shift : -31;
+}
+
+/* mult2, shift: tte_rq_wide_mult and tte_rq_wide_shift of the channel's */
+static TTE_ALWAYS_INLINE int32_t tte_rq_wide_raw(int32_t acc, int32_t mult2, int32_t shift, int32_t zp2)
+{
+    int32_t q;
+#if defined(__ARM_FEATURE_DSP)
+    __asm__("smmlar %0, %1, %2, %1" : "=r"(q) : "r"(acc), "r"(mult2));
+#else
+    const int64_t mult = (int64_t)(uint32_t)mult2 >> 1; /* back to [2**30, 2**31) */
+    q = (int32_t)(((int64_t)acc * mult + ((int64_t)1 << 30)) >> 31);
+#endif
+    q += q >> 31;
+    return ((q >> ~shift) + zp2) >> 1;
+}
+
+static TTE_ALWAYS_INLINE int32_t tte_rq_wide(int32_t acc, int32_t mult2, int32_t shift, int32_t zp2, int32_t lo,
+                                             int32_t hi)
+{
+    const int32_t q = tte_rq_wide_raw(acc, mult2, shift, zp2);
+    return q < lo ? lo : (q > hi ? hi : q);
+}
+
 /* The same, exact for any parameters. */
 static TTE_ALWAYS_INLINE int32_t tte_rq_exact(int32_t acc, int32_t mult, int32_t shift, int32_t out_zp, int32_t lo, int32_t hi)
 {

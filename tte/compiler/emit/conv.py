@@ -32,15 +32,21 @@ CONV_WINDOW_SCRATCH = 1280   # TTE_CONV_WINDOW_SCRATCH in csrc/include/tte/conv.
 
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_conv2d_s8_scratch_bytes: the window path's widened inputs and sums (conv_window_s8.c)
-    for a regular conv that is not a plain 1x1, has more than 32 window values and at most 64
-    output channels; else 0. Planned in the arena so that the kernel keeps them off the stack."""
+    for a regular conv that is not a plain 1x1, has more than 32 window values (or is a strided
+    1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
+    rows of 8 outputs or more) and at most 64 output channels; else 0. Planned in the
+    arena so that the kernel keeps them off the stack."""
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
     cout, kh, kw, cin = w.shape
     pointwise = (kh == kw == 1 and tuple(node.attrs["strides"]) == (1, 1) and not any(node.attrs["pads"])
                  and tuple(y.shape[1:3]) == tuple(x.shape[1:3]))
-    if pointwise or kh * kw * cin <= CONV_WIN or cout > WIN_OC:
+    strided_1x1 = kh == kw == 1 and cin % 16 == 0
+    # tte_conv_strip's RGB stem (conv_strip_s8.c) takes the window path's scratch too
+    stem = (kh == kw == 3 and cin == 3 and cout <= 16 and tuple(node.attrs["strides"]) == (1, 1)
+            and tuple(node.attrs["dilations"]) == (1, 1) and y.shape[2] >= 8)
+    if pointwise or (kh * kw * cin <= CONV_WIN and not strided_1x1 and not stem) or cout > WIN_OC:
         return 0
     return CONV_WINDOW_SCRATCH
 

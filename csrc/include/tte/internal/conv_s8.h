@@ -20,7 +20,8 @@
  * (SSAT alone clamps when the activation range is all of int8). */
 typedef struct {
     const int32_t *mult, *shift;
-    int32_t mode; /* 0 exact, 1 fast, 2 fast with the clamp range [-128, 127] */
+    int32_t mode; /* 0 exact, 1 fast, 2 fast with the clamp range [-128, 127]; 3 wide (tte_rq_wide,
+                   * pointwise_s8.c only: rq and rq4 take it as exact) */
     int32_t zp2, out_zp, lo, hi;
 } rq_t;
 
@@ -204,6 +205,99 @@ static TTE_ALWAYS_INLINE void win_dot22(const int16_t *buf, const int8_t *wa, in
     acc[3] = b1;
 }
 
+/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
+ * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
+static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+
+/* The eight-pixel pass (conv_window_s8.c, conv_stem_s8.c) over int16 x - zp, each group of
+ * four values 64 bytes: pixel q's even lanes at 8 q, its odd lanes at 8 q + 4. One weight
+ * word of one channel by eight pixels (slot 0 last, its load post-indexed past the group). */
+#define TTE_WIN8_PX(off, a)                                                             \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_WIN8_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
+        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+#define TTE_WIN8_WORD4 TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
+/* sixteen values a pass up to the end of the chunk */
+#define TTE_WIN8_LOOP                                                                   \
+    "1:\n\t" TTE_WIN8_WORD4 "ldr %[e], %[endm]\n\t"                                    \
+    "cmp %[xp], %[e]\n\t"                                                              \
+    "bne 1b\n\t"
+
+/* Where win8_pass finds the chunk and its end, the step from the end of one channel's
+ * weights in the chunk to the next channel's, the end of the sums, the current sums, and the
+ * next channel's bias (for TTE_WIN8_BIAS). */
+typedef struct {
+    const int16_t *buf, *end;
+    int32_t wstep;
+    const int32_t *acc_end;
+    int32_t *ao;
+    const int32_t *bias;
+} win8_pass_t;
+
+/* A channel's eight sums from acc (TTE_WIN8_LOAD) or its bias (TTE_WIN8_BIAS: a first pass,
+ * no sums before); the step of the weights to the next channel (TTE_WIN8_STEP, none when the
+ * channels' weights follow each other). */
+#define TTE_WIN8_LOAD                                                                   \
+    "ldr %[e], %[aom]\n\t"                                                              \
+    "ldrd %[a0], %[a1], [%[e]]\n\t"                                                     \
+    "ldrd %[a2], %[a3], [%[e], #8]\n\t"                                                 \
+    "ldrd %[a4], %[a5], [%[e], #16]\n\t"                                                \
+    "ldrd %[a6], %[a7], [%[e], #24]\n\t"
+#define TTE_WIN8_BIAS                                                                   \
+    "ldr %[e], %[bsm]\n\t"                                                              \
+    "ldr %[a0], [%[e]], #4\n\t"                                                         \
+    "str %[e], %[bsm]\n\t"                                                              \
+    "mov %[a1], %[a0]\n\t"                                                              \
+    "mov %[a2], %[a0]\n\t"                                                              \
+    "mov %[a3], %[a0]\n\t"                                                              \
+    "mov %[a4], %[a0]\n\t"                                                              \
+    "mov %[a5], %[a0]\n\t"                                                              \
+    "mov %[a6], %[a0]\n\t"                                                              \
+    "mov %[a7], %[a0]\n\t"
+#define TTE_WIN8_STEP                                                                   \
+    "ldr %[w], %[wsm]\n\t"                                                              \
+    "add %[wp], %[wp], %[w]\n\t"
+
+/* win4_pass for eight pixels (acc[8 c .. 8 c + 7]); every register is taken, so the loop's
+ * bounds and the sums' pointer stay in prm. */
+#define TTE_WIN8_PASS(BODY) TTE_WIN8_PASS_X(TTE_WIN8_LOAD, BODY, TTE_WIN8_STEP)
+#define TTE_WIN8_PASS_X(HEAD, BODY, STEP)                                                              \
+    __asm__ volatile("2:\n\t" HEAD "ldr %[xp], %[bufm]\n\t" BODY                                        \
+                     "ldr %[e], %[aom]\n\t"                                                           \
+                     "strd %[a0], %[a1], [%[e]], #32\n\t"                                             \
+                     "strd %[a2], %[a3], [%[e], #-24]\n\t"                                            \
+                     "strd %[a4], %[a5], [%[e], #-16]\n\t"                                            \
+                     "strd %[a6], %[a7], [%[e], #-8]\n\t"                                             \
+                     "str %[e], %[aom]\n\t" STEP "ldr %[w], %[aem]\n\t"                               \
+                     "cmp %[e], %[w]\n\t"                                                             \
+                     "bne 2b"                                                                        \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [aom] "+m"(prm.ao),    \
+                       [bsm] "+m"(prm.bias)                                                          \
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
+                       [aem] "m"(prm.acc_end)                                                          \
+                     : "cc", "memory")
 #endif
 
 /* kernel heights the depthwise paths take (rows of tap pointers on the stack) */
@@ -228,6 +322,15 @@ void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * chunks in scratch, TTE_CONV_WINDOW_SCRATCH bytes, 8-byte aligned) */
 #define TTE_WIN_OC 64
 
+/* The geometries conv_strip_s8.c takes in DSP builds (within the window path: 3x3, stride 1,
+ * no dilation, rows of at least 8 outputs, over 16, 32 or 64 channels, or 3 into at most 16) */
+static TTE_ALWAYS_INLINE int32_t tte_conv_strip(const tte_conv2d_geom_t *g)
+{
+    return g->groups == 1 && g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+           && g->dil_w == 1 && g->out_w >= 8
+           && (g->in_c == 16 || g->in_c == 32 || g->in_c == 64 || (g->in_c == 3 && g->out_c <= 16));
+}
+
 /* The path tte_conv2d_s8 picks for a geometry (inlined where it is asked: the dispatcher, and
  * the streamed block for its expand conv's scratch) */
 typedef enum {
@@ -247,7 +350,10 @@ static TTE_ALWAYS_INLINE tte_conv_path_t tte_conv_path(const tte_conv2d_geom_t *
     if (g->groups == g->in_c && g->groups > 1 && g->k_h <= TTE_CONV_MAX_KH) {
         return TTE_PATH_DEPTHWISE;
     }
-    if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN) {
+    /* a strided 1x1 over a multiple of 16 channels takes the window path's eight pixels a
+     * pass (ResNet's shortcuts) */
+    if (g->groups == 1 && g->k_h * g->k_w * g->in_c <= TTE_CONV_WIN && !tte_conv_strip(g)
+        && !(g->k_h == 1 && g->k_w == 1 && g->in_c % 16 == 0 && g->out_c <= TTE_WIN_OC)) {
         return TTE_PATH_SMALL_WINDOW;
     }
     return g->groups == 1 && g->out_c <= TTE_WIN_OC ? TTE_PATH_WINDOW : TTE_PATH_GENERIC;
@@ -262,6 +368,10 @@ static TTE_ALWAYS_INLINE int32_t tte_conv_scratch_bytes(const tte_conv2d_geom_t 
 #if defined(__ARM_FEATURE_DSP)
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                               const int32_t *bias, int8_t *y, void *scratch);
+/* groups 1, 3x3 over 16, 32 or 64 input channels (or 3 into at most 16), stride 1, no
+ * dilation, rows of at least 8 outputs (conv_strip_s8.c; in the window path's scratch) */
+void tte_conv2d_s8_strip_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, int8_t *y, void *scratch);
 #endif
 #endif /* TTE_CDEF */
 #endif
