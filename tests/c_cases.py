@@ -286,6 +286,31 @@ def _wide_conv_case(seed: int, kind: str) -> Case:
     return Case(f"conv2d_wide_{kind}_{seed}", g, random_feeds(g, rng))
 
 
+def _dw_window_case(seed: int) -> Case:
+    """Depthwise 3x3, 5x5 and 7x7 at stride 1 and 2 over images wider than their window, on
+    4 to 36 channels (some not a multiple of four), symmetric or one-sided padding: the
+    assembly of depthwise_s8.c (the 3x3 interior with its output stage over all of int8, the
+    5- and 7-wide interior rows, the border pixels' rows with x - zp)."""
+    rng = np.random.default_rng(5600 + seed)
+    k, s = (3, 5, 7)[seed % 3], 1 + (seed // 3) % 2
+    h, w = int(rng.integers(k + 1, k + 9)), int(rng.integers(k + 1, k + 9))
+    cin = int(rng.choice([4, 8, 20, 22, 36]))
+    pads = (k // 2,) * 4 if seed % 4 != 3 else (k // 2, k // 2, 0, k // 2 - 1)
+    xq = rand_q(rng)
+    # an output scale that keeps every multiplier below 1/2 (the fast output stage's range)
+    yq = q(float(xq.scale[0]) * 2 * k, int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cin)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cin, k, k, 1)), "int8", q(ws, np.zeros(cin, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cin).astype(np.int32), "int32", q(bs, np.zeros(cin, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                "groups": cin, "activation": "relu" if seed % 5 == 4 else "none"},
+               quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_dw_window_{k}x{k}_s{s}_{seed}", g, random_feeds(g, rng))
+
+
 def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
     conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
@@ -405,10 +430,13 @@ def _strip_case(seed: int) -> Case:
 
 
 def _pointwise_case(name: str, rng: np.random.Generator, shape: tuple[int, int, int, int], cout: int,
-                    scales: tuple[float, float], bias: bool, act: int) -> Case:
+                    scales: tuple[float, float], bias: bool, act: int, y_over_x: float | None = None) -> Case:
     """A 1x1 conv over input `shape` (NHWC) with per-channel weight scales drawn log-uniform in
-    `scales`, a bias when `bias`, activation none / relu / relu6 by `act`."""
+    `scales`, a bias when `bias`, activation none / relu / relu6 by `act`; the output scale
+    random, or `y_over_x` times the input's."""
     xq, yq = rand_q(rng), rand_q(rng)
+    if y_over_x is not None:
+        yq = q(float(xq.scale[0]) * y_over_x, int(yq.zero_point[0]))
     cin = shape[-1]
     g = new_graph({"x": (shape, "int8", xq)})
     ws = np.exp(rng.uniform(np.log(scales[0]), np.log(scales[1]), cout)).astype(np.float32)
@@ -433,6 +461,28 @@ def _small_pointwise_case(seed: int) -> Case:
     cin, cout = (4, 8, 12, 16)[seed % 4], int(rng.integers(3, 30))
     return _pointwise_case(f"conv2d_small_pointwise_{seed}", rng, (n, h, w, cin), cout, (2e-3, 5e-2),
                            bias=seed % 3 != 0, act=(seed // 4) % 3)
+
+
+def _small_pointwise_run_case(seed: int) -> Case:
+    """1x1 convs with 4-24 input channels, a bias, the output stage over all of int8 and at
+    least eight pixels (pointwise_s8.c's pw_small_run in assembly): every word count, output
+    channels over one or more tables of 16, pixel counts with and without a tail of 1-3."""
+    rng = np.random.default_rng(5800 + seed)
+    h, w = int(rng.integers(2, 7)), int(rng.integers(4, 9))
+    cin, cout = (4, 8, 12, 16, 20, 24)[seed % 6], (3, 16, 17, 33, 48)[seed % 5]
+    return _pointwise_case(f"conv2d_small_pointwise_run_{seed}", rng, (1, h, w, cin), cout, (2e-3, 2e-2),
+                           bias=True, act=0, y_over_x=4.0)
+
+
+def _pairs_common_case(seed: int) -> Case:
+    """1x1 convs with 32-64 input channels (a multiple of eight), an even number of output
+    channels, a bias and the output stage over all of int8: pointwise_s8.c's
+    pw_pairs_channels in assembly, over odd and even pixel counts."""
+    rng = np.random.default_rng(5750 + seed)
+    h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+    cin, cout = (32, 40, 48, 64)[seed % 4], 2 * int(rng.integers(1, 21))
+    return _pointwise_case(f"conv2d_pairs_common_{seed}", rng, (1, h, w, cin), cout, (1e-3, 1e-2),
+                           bias=True, act=0, y_over_x=4.0)
 
 
 def _pairs_pointwise_case(seed: int) -> Case:
@@ -929,13 +979,16 @@ def forward_cases() -> list[Case]:
         cases += [_conv_case(s, kind) for s in range(8)]
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
+    cases += [_dw_window_case(s) for s in range(12)]
     cases += [_small_pointwise_case(s) for s in range(24)]
+    cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]
     cases += [_window_rows_case(s) for s in range(6)]
     cases += [_strided_pointwise_case(s) for s in range(4)]
     cases += [_small_window_case(s) for s in range(8)]
     cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
+    cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
@@ -979,6 +1032,15 @@ def split_forward_cases() -> list[Case]:
             cin = c.graph.tensors["w"].shape[-1]
             if cin > 1:
                 cases.append(with_split(c, "w", _some_channels(np.random.default_rng(90 + s), cin)))
+    for s in range(8):
+        # parts of mostly whole eights of channels: pointwise_s8.c's pixel pairs
+        rng = np.random.default_rng(5950 + s)
+        cin = (16, 32, 48, 96)[s % 4]
+        h, w = int(rng.integers(1, 4)), int(rng.integers(2, 6))
+        c = _pointwise_case(f"conv2d_split_pairs_{s}", rng, (1, h, w, cin), int(rng.integers(3, 40)), (2e-3, 2e-2),
+                            bias=s % 4 != 1, act=(0, 1, 0, 2)[s % 4], y_over_x=4.0 if s % 2 == 0 else None)
+        k = 4 * int(rng.integers(1, cin // 4)) if s < 4 else int(rng.integers(1, cin // 2)) | 1
+        cases.append(with_split(c, "w", tuple(int(i) for i in np.sort(rng.choice(cin, k, replace=False)))))
     for s in range(24):
         if s % 3 == 0:
             continue   # no expand conv

@@ -7,6 +7,11 @@
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
  * portable loop, so the bytes are the same (tte_conv2d_s8_generic; tests/test_qemu_kernels.py). */
+/* the build's own level, before optimized.h's pragma raises it: at -O0 (the frame pointer
+ * kept) and -Os, dw4_taps_sub's 13 registers of assembly are not there */
+#if !defined(__OPTIMIZE__) || defined(__OPTIMIZE_SIZE__)
+#define TTE_DW_FEW_REGISTERS 1
+#endif
 #include "tte/internal/optimized.h"
 #include <stddef.h>
 #include <string.h>
@@ -166,23 +171,133 @@ void tte_conv2d_s8_dw_pixel(const tte_conv2d_s8_params_t *p, int32_t fast, const
         a3 = smlatt(xo_, wo_, a3);                                                      \
     } while (0)
 
-/* A 5- or 7-wide window row (KW) of taps: x at xp and on by C, weights wt[0..2 KW) */
-#define TTE_DW4_ROW57(xp, wt, sub)                                                      \
-    do {                                                                                \
-        const int8_t *xr_ = (xp);                                                       \
-        const uint32_t *wr_ = (wt);                                                     \
-        TTE_DW4_TAP(xr_, wr_, sub);                                                     \
-        TTE_DW4_TAP(xr_ + C, wr_ + 2, sub);                                             \
-        TTE_DW4_TAP(xr_ + 2 * C, wr_ + 4, sub);                                         \
-        TTE_DW4_TAP(xr_ + 3 * C, wr_ + 6, sub);                                         \
-        TTE_DW4_TAP(xr_ + 4 * C, wr_ + 8, sub);                                         \
-        if (KW == 7) {                                                                  \
-            TTE_DW4_TAP(xr_ + 5 * C, wr_ + 10, sub);                                    \
-            TTE_DW4_TAP(xr_ + 6 * C, wr_ + 12, sub);                                    \
-        }                                                                               \
-    } while (0)
+/* One tap of a window row in assembly: x word at ADDR, the tap's two unpacked weight words
+ * at byte WOFF of operand BASE; a0..a3 as TTE_DW4_TAP's. */
+#define TTE_DW4_ATAP(ADDR, BASE, WOFF)                                                  \
+    "ldr %[x], " ADDR "\n\t"                                                           \
+    "ldrd %[we], %[wo], [%[" BASE "], #" #WOFF "]\n\t"                                 \
+    "sxtb16 %[xe], %[x]\n\t"                                                           \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
+    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
+    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
+    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+#define TTE_DW4_AOPS                                                                    \
+    : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [x] "=&r"(x), \
+      [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)                                   \
+    : [wt] "r"(wt), [c] "r"(C)                                                         \
+    : "memory"
+
+/* A 5- or 7-wide window row (KW) inside the input, the zero point folded: x at p and on by
+ * C, weights wt[0..2 KW) (every x address one instruction). */
+static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int32_t KW, int32_t C, int32_t *a0,
+                                        int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    uint32_t x, xe, we, wo;
+    if (KW == 5) {
+        __asm__(TTE_DW4_ATAP("[%[p]]", "wt", 0) TTE_DW4_ATAP("[%[p], %[c]]", "wt", 8)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 16) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 32)
+                "add %[p], %[p], %[c], lsl #1\n\t"
+                TTE_DW4_ATAP("[%[p], %[c]]", "wt", 24) TTE_DW4_AOPS);
+    } else {
+        __asm__(TTE_DW4_ATAP("[%[p]]", "wt", 0) TTE_DW4_ATAP("[%[p], %[c]]", "wt", 8)
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 16) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 32)
+                "add %[p], %[p], %[c], lsl #1\n\t"
+                TTE_DW4_ATAP("[%[p], %[c]]", "wt", 24) TTE_DW4_ATAP("[%[p], %[c], lsl #2]", "wt", 48)
+                "add %[p], %[p], %[c]\n\t"
+                TTE_DW4_ATAP("[%[p], %[c], lsl #1]", "wt", 40) TTE_DW4_AOPS);
+    }
+}
+
+/* One tap with x - zp: x at ADDR, the tap's weight words from wt on */
+#define TTE_DW4_STAP(ADDR)                                                              \
+    "ldr %[x], " ADDR "\n\t"                                                           \
+    "ldrd %[we], %[wo], [%[wt]], #8\n\t"                                               \
+    "sxtb16 %[xe], %[x]\n\t"                                                           \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
+    "ssub16 %[xe], %[xe], %[zz]\n\t"                                                   \
+    "ssub16 %[x], %[x], %[zz]\n\t"                                                     \
+    "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
+    "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
+    "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x], %[wo], %[a3]\n\t"
+
+/* n (>= 1) taps of a window row with x - zp (a border pixel's): x at p and on by C, weights
+ * from wt on (TTE_DW4_TAP's loop in assembly, two taps a pass: gcc took 16 instructions a
+ * tap, here 11.5; an odd first tap alone). */
+static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, int32_t n, int32_t C, uint32_t zz,
+                                           int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+#if defined(TTE_DW_FEW_REGISTERS)
+    /* the same sums in C */
+    int32_t b0 = *a0, b1 = *a1, b2 = *a2, b3 = *a3;
+    for (; n > 0; --n, wt += 2, p += C) {
+        int32_t a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+        TTE_DW4_TAP(p, wt, 1);
+        b0 = a0;
+        b1 = a1;
+        b2 = a2;
+        b3 = a3;
+    }
+    *a0 = b0;
+    *a1 = b1;
+    *a2 = b2;
+    *a3 = b3;
+#else
+    uint32_t x, xe, we, wo;
+    __asm__("tst %[n], #1\n\t"
+            "beq 1f\n\t"
+            TTE_DW4_STAP("[%[p]]")
+            "add %[p], %[p], %[c]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "beq 2f\n\t"
+            "1:\n\t"
+            TTE_DW4_STAP("[%[p]]")
+            TTE_DW4_STAP("[%[p], %[c]]")
+            "add %[p], %[p], %[c], lsl #1\n\t"
+            "subs %[n], %[n], #2\n\t"
+            "bne 1b\n\t"
+            "2:"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [wt] "+r"(wt), [n] "+r"(n),
+              [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
+            : [c] "r"(C), [zz] "r"(zz)
+            : "cc", "memory");
+#endif
+}
 
 #define TTE_DW_MAX_TAPS 49
+
+/* dw4_rq's block (32-bit words): each channel's multiplier and ASR amount (~shift), then zp2 */
+enum { DW4_QM = 0, DW4_ZP2 = 8, DW4_RQ_WORDS = 9 };
+
+/* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount (from byte J of
+ * the block at prm, into we and xe), zp2 in wo, the byte stored at ADDR */
+#define TTE_DW4_RQ(A, J, ADDR)                                                          \
+    "ldrd %[we], %[xe], [%[prm], #" #J "]\n\t"                                         \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[xe]\n\t"                                                \
+    "add %[" A "], %[" A "], %[wo]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
+ * the multipliers, ASR amounts and zp2 from the block at prm (gcc reloaded them from the
+ * stack and packed the bytes). */
+static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
+{
+    uint32_t we, xe, wo;
+    __asm__ volatile("ldr %[wo], [%[prm], #32]\n\t"
+                     TTE_DW4_RQ("a0", 0, "[%[out]]")
+                     TTE_DW4_RQ("a1", 8, "[%[out], #1]")
+                     TTE_DW4_RQ("a2", 16, "[%[out], #2]")
+                     TTE_DW4_RQ("a3", 24, "[%[out], #3]")
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [we] "=&r"(we), [xe] "=&r"(xe),
+                       [wo] "=&r"(wo)
+                     : [prm] "r"(prm), [out] "r"(out)
+                     : "memory");
+}
 
 /* The nine taps of a 3x3 window from rows x0, x1, x2 (its left column), columns C apart */
 #define TTE_DW4_3X3(x0, x1, x2, wt)                                                     \
@@ -468,6 +583,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
+    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8)));       /* dw4_rq's block */
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     int32_t c, t, j, i, ky, kx, oy, rows_in;
@@ -506,6 +622,13 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
         }
+        if (r->mode == 2) {
+            for (j = 0; j < 4; ++j) {
+                rqb[DW4_QM + 2 * j] = (uint32_t)qm[j];
+                rqb[DW4_QM + 2 * j + 1] = (uint32_t)qs[j];
+            }
+            rqb[DW4_ZP2] = (uint32_t)r->zp2;
+        }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
         if (xb != NULL) {
@@ -532,7 +655,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                 a3 = kb[3];
                 if (KW == 5 || KW == 7) {
                     for (ky = 0; ky < KH; ++ky) {
-                        TTE_DW4_ROW57(rows[ky] + xo, wqp + 2 * ky * KW, 0);
+                        dw4_row57(rows[ky] + xo, wqp + 2 * ky * KW, KW, C, &a0, &a1, &a2, &a3);
                     }
                 } else {
                     const uint32_t *wt = wqp;
@@ -558,13 +681,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                         continue;
                     }
                     xp += (size_t)ix0 * C + c;
-                    if (KW == 3) {
-                        TTE_DW4_TAP(xp, wt, 1);
-                        TTE_DW4_TAP(xp + C, wt + 2, 1);
-                        TTE_DW4_TAP(xp + 2 * C, wt + 4, 1);
-                    } else {
-                        TTE_DW4_ROW57(xp, wt, 1);
-                    }
+                    dw4_taps_sub(xp, wt, KW, C, zz, &a0, &a1, &a2, &a3);
                 }
             } else {
                 a0 = bb[0];
@@ -577,15 +694,16 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                     if (xp == NULL) {
                         continue;
                     }
-                    xp += (size_t)(ix0 + kx0) * C + c;
-                    for (kx = kx0; kx < kx1; ++kx) {
-                        TTE_DW4_TAP(xp, wt, 1);
-                        wt += 2;
-                        xp += C;
+                    if (kx1 > kx0) {
+                        dw4_taps_sub(xp + (size_t)(ix0 + kx0) * C + c, wt, kx1 - kx0, C, zz, &a0, &a1, &a2, &a3);
                     }
                 }
             }
-            rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
+            if (r->mode == 2) {
+                dw4_rq(rqb, a0, a1, a2, a3, orow + (size_t)i * ostride + c);
+            } else {
+                rq4_pre(r, a0, a1, a2, a3, qm, qs, c, orow + (size_t)i * ostride + c);
+            }
             }
         }
         }

@@ -1262,18 +1262,20 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 if (ws != NULL) {
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
-                    const int32_t nf = ws->in_c - ws->n_sel;
+                    const int32_t nf = ws->in_c - ws->n_sel, ns = ws->n_sel;
+                    /* locals: the byte stores below could alias ws's fields */
+                    const int32_t *const sel = ws->sel, *const frz = ws->frz;
                     int8_t *gathered = (int8_t *)(void *)row;
-                    for (j = 0; j < ws->n_sel; ++j) {
-                        gathered[ws->sel[j]] = up[j];
+                    for (j = 0; j < ns; ++j) {
+                        gathered[sel[j]] = up[j];
                     }
                     for (j = 0; j + 2 <= nf; j += 2) {
                         const int8_t f0 = fp[j], f1 = fp[j + 1];
-                        gathered[ws->frz[j]] = f0;
-                        gathered[ws->frz[j + 1]] = f1;
+                        gathered[frz[j]] = f0;
+                        gathered[frz[j + 1]] = f1;
                     }
                     if (j < nf) {
-                        gathered[ws->frz[j]] = fp[j];
+                        gathered[frz[j]] = fp[j];
                     }
                     dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
                 } else {

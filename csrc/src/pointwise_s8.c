@@ -176,6 +176,13 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 #define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
 #define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
 #define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
+/* the same with 20 or 24 input channels: pixel q's word j at byte 48 q + 8 j */
+#define TTE_PWS6_W0 TTE_PWS_WORD(0, 48, 96, 144)
+#define TTE_PWS6_W1 TTE_PWS_WORD(8, 56, 104, 152)
+#define TTE_PWS6_W2 TTE_PWS_WORD(16, 64, 112, 160)
+#define TTE_PWS6_W3 TTE_PWS_WORD(24, 72, 120, 168)
+#define TTE_PWS6_W4 TTE_PWS_WORD(32, 80, 128, 176)
+#define TTE_PWS6_W5 TTE_PWS_WORD(40, 88, 136, 184)
 #define TTE_PWS_OPS                                                                     \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [wp] "+r"(wp), [w] "=&r"(wt), \
       [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)                                        \
@@ -243,12 +250,138 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
+/* output channels per table of pw_small_run (12 bytes of stack each) */
+#define TTE_PWS_OCB 16
+
+/* tte_rq_fast_s8 of register A in place with the multiplier in we, the ASR amount (~shift)
+ * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
+ * w first: no register is left for m). */
+#define TTE_PWS_RQ(A, ADDR)                                                             \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[e]\n\t"                                                 \
+    "add %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWS_LOOP(WORDS)                                                              \
+    __asm__ volatile("1:\n\t"                                                            \
+                     "ldr %[a0], [%[q]], #4\n\t"                                         \
+                     "mov %[a1], %[a0]\n\t"                                              \
+                     "mov %[a2], %[a0]\n\t"                                              \
+                     "mov %[a3], %[a0]\n\t" WORDS                                        \
+                     "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
+                     "ldr %[o], [%[pm], #12]\n\t"                                        \
+                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")        \
+                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")        \
+                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")         \
+                     TTE_PWS_RQ("a0", "[%[y]], #1")                                      \
+                     "ldr %[w], [%[pm], #16]\n\t"                                        \
+                     "cmp %[wp], %[w]\n\t"                                               \
+                     "bne 1b"                                                            \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
+                       [q] "+r"(q), [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
+                     : [xs] "r"(xs), [pm] "r"(pm)                                        \
+                     : "cc", "memory")
+
+/* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
+ * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6): the
+ * channel loop in assembly, each channel's bias, multiplier and ASR amount from a table
+ * built per TTE_PWS_OCB channels (gcc spilled the four output pointers and reloaded the
+ * output stage's parameters). */
+static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x,
+                                           int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                           const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, zp2 = r->zp2;
+    /* the offsets of pixels 1..3's outputs, zp2, the end of the channels' weights */
+    uint32_t pm[5];
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6 */
+    const int32_t S = NW <= 4 ? 4 : 6;
+    uint32_t xs[4 * 6 * 2] __attribute__((aligned(8)));
+    int32_t tb[3 * TTE_PWS_OCB];
+    int32_t oc0, i, j, q0;
+    for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
+        const int32_t nch = m - oc0 < TTE_PWS_OCB ? m - oc0 : TTE_PWS_OCB;
+        pm[0] = (uint32_t)m;
+        pm[1] = (uint32_t)(2 * m);
+        pm[2] = (uint32_t)(3 * m);
+        pm[3] = (uint32_t)zp2;
+        pm[4] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        for (j = 0; j < nch; ++j) {
+            tb[3 * j] = bias[oc0 + j];
+            tb[3 * j + 1] = r->mult[oc0 + j];
+            tb[3 * j + 2] = ~r->shift[oc0 + j];
+        }
+        for (i = 0; i < npx; i += 4) {
+            const int8_t *wp = w + (size_t)oc0 * n;
+            const int32_t *q = tb;
+            int8_t *yp = y + (size_t)i * m + oc0;
+            int32_t a0, a1, a2, a3;
+            uint32_t wt, we, e, o;
+            for (q0 = 0; q0 < 4; ++q0) {
+                const int8_t *xq = x + (size_t)(i + q0) * n;
+#pragma GCC unroll 6
+                for (j = 0; j < NW; ++j) {
+                    const uint32_t u = load4(xq + 4 * j);
+                    xs[2 * (S * q0 + j)] = tte_ssub16(tte_sxtb16(u), zz);
+                    xs[2 * (S * q0 + j) + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                }
+            }
+            if (NW == 5) {
+                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
+            } else if (NW == 6) {
+                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
+            } else if (NW == 1) {
+                TTE_PWS_LOOP(TTE_PWS_W0);
+            } else if (NW == 2) {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1);
+            } else if (NW == 3) {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2);
+            } else {
+                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
+            }
+        }
+    }
+}
+
 TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
                                       const int8_t *w, const int32_t *bias, int8_t *y)
 {
     const rq_t rl = *rp;
     /* common: a bias and the clamp range [-128, 127], tested once here instead of per channel */
     const int32_t common = bias != NULL && rl.mode == 2;
+    if (common && npx >= 8) {
+        /* whole groups of four pixels in assembly, the rest below */
+        const int32_t n4 = npx & ~3;
+        switch (p->g.in_c) {
+        case 4:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 1);
+            break;
+        case 8:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 2);
+            break;
+        case 12:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 3);
+            break;
+        case 16:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 4);
+            break;
+        case 20:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 5);
+            break;
+        default:
+            pw_small_run(p, &rl, x, n4, w, bias, y, 6);
+            break;
+        }
+        if (n4 == npx) {
+            return;
+        }
+        x += (size_t)n4 * p->g.in_c;
+        y += (size_t)n4 * p->g.out_c;
+        npx -= n4;
+    }
     switch (p->g.in_c + common) {
     case 4:
         pw_small(p, &rl, x, npx, w, bias, y, 1, 0);
@@ -534,6 +667,14 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
         pw_small_any(p, &r, x, npx, w, bias, y);
         return;
     }
+    if (npx >= 8 && (n == 20 || n == 24) && bias != NULL && r.mode == 2) {
+        /* whole groups of four pixels as pw_small_run (the rest below, one by one) */
+        const int32_t n4 = npx & ~3;
+        pw_small_any(p, &r, x, n4, w, bias, y);
+        x += (size_t)n4 * n;
+        y += (size_t)n4 * m;
+        npx -= n4;
+    }
     if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
         pw_pairs(p, &r, x, npx, w, bias, y, buf);
         return;
@@ -730,6 +871,99 @@ TTE_HOT static TTE_NOINLINE void pw_gather(const tte_conv2d_s8_params_t *p, cons
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* pw_gather two pixels at a time when most channels of the two parts are whole eights:
+ * each pixel pair's x - zp gathered once into the widened, interleaved layout of win_fill
+ * (part a, then part b), then every pair of output channels over it with win_dot22 (each
+ * weight word unpacked once for both pixels; 16 instructions a word of two pixels and two
+ * channels where TTE_DOT4 took 28 for one pixel and four; a part's last channels past a
+ * multiple of eight in C). An odd last pixel, an odd last channel: pw_gather's loops and
+ * the portable sum. */
+TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                                 int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
+                                                 const int32_t *ib, int32_t nb, const int8_t *wb,
+                                                 const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp, na8 = na & ~7, nb8 = nb & ~7;
+    /* part a in whole groups of four values (win_index's), then part b */
+    int16_t buf[2 * TTE_GATHER_MAX + 8] __attribute__((aligned(8)));
+    int16_t *const bb = buf + 2 * ((na + 3) & ~3);
+    int32_t i, j, oc;
+    for (i = 0; i + 1 < npx; i += 2) {
+        const int8_t *x0 = x + (size_t)i * n, *x1 = x0 + n;
+        int8_t *y0 = y + (size_t)i * m;
+        for (j = 0; j < na; ++j) {
+            const int32_t o = ia[j];
+            buf[win_index(j, 0)] = (int16_t)(x0[o] - zp);
+            buf[win_index(j, 1)] = (int16_t)(x1[o] - zp);
+        }
+        for (j = 0; j < nb; ++j) {
+            const int32_t o = ib[j];
+            bb[win_index(j, 0)] = (int16_t)(x0[o] - zp);
+            bb[win_index(j, 1)] = (int16_t)(x1[o] - zp);
+        }
+        for (oc = 0; oc + 1 < m; oc += 2) {
+            const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
+            int32_t a[4];
+            a[0] = a[1] = b0;
+            a[2] = a[3] = b1;
+            if (na8 > 0) {
+                win_dot22(buf, wa + (size_t)oc * na, na, na8, a);
+            }
+            if (nb8 > 0) {
+                win_dot22(bb, wb + (size_t)oc * nb, nb, nb8, a);
+            }
+            for (j = na8; j < na; ++j) {
+                const int32_t w0 = wa[(size_t)oc * na + j], w1 = wa[(size_t)(oc + 1) * na + j];
+                const int32_t v0 = buf[win_index(j, 0)], v1 = buf[win_index(j, 1)];
+                a[0] += v0 * w0;
+                a[1] += v1 * w0;
+                a[2] += v0 * w1;
+                a[3] += v1 * w1;
+            }
+            for (j = nb8; j < nb; ++j) {
+                const int32_t w0 = wb[(size_t)oc * nb + j], w1 = wb[(size_t)(oc + 1) * nb + j];
+                const int32_t v0 = bb[win_index(j, 0)], v1 = bb[win_index(j, 1)];
+                a[0] += v0 * w0;
+                a[1] += v1 * w0;
+                a[2] += v0 * w1;
+                a[3] += v1 * w1;
+            }
+            if (r->mode == 2) {
+                const int32_t m0 = r->mult[oc], s0 = r->shift[oc], m1 = r->mult[oc + 1], s1 = r->shift[oc + 1];
+                y0[oc] = (int8_t)tte_rq_fast_s8(a[0], m0, s0, r->zp2);
+                y0[m + oc] = (int8_t)tte_rq_fast_s8(a[1], m0, s0, r->zp2);
+                y0[oc + 1] = (int8_t)tte_rq_fast_s8(a[2], m1, s1, r->zp2);
+                y0[m + oc + 1] = (int8_t)tte_rq_fast_s8(a[3], m1, s1, r->zp2);
+            } else {
+                y0[oc] = rq(r, a[0], oc);
+                y0[m + oc] = rq(r, a[1], oc);
+                y0[oc + 1] = rq(r, a[2], oc + 1);
+                y0[m + oc + 1] = rq(r, a[3], oc + 1);
+            }
+        }
+        if (oc < m) {
+            int32_t a0 = bias ? bias[oc] : 0, a1 = a0;
+            for (j = 0; j < na; ++j) {
+                a0 += buf[win_index(j, 0)] * (int32_t)wa[(size_t)oc * na + j];
+                a1 += buf[win_index(j, 1)] * (int32_t)wa[(size_t)oc * na + j];
+            }
+            for (j = 0; j < nb; ++j) {
+                a0 += bb[win_index(j, 0)] * (int32_t)wb[(size_t)oc * nb + j];
+                a1 += bb[win_index(j, 1)] * (int32_t)wb[(size_t)oc * nb + j];
+            }
+            y0[oc] = rq(r, a0, oc);
+            y0[m + oc] = rq(r, a1, oc);
+        }
+    }
+    if (i < npx) {
+        pw_gather(p, r, x + (size_t)i * n, 1, ia, na, wa, ib, nb, wb, bias, y + (size_t)i * m);
+    }
+}
+#endif
+
 int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                           const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
                                           int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y)
@@ -737,7 +971,11 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
 #if defined(__ARM_FEATURE_DSP)
     if (na + nb <= TTE_GATHER_MAX) {
         const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
-        pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+        if (npx >= 2 && 2 * ((na & ~7) + (nb & ~7)) >= na + nb) {
+            pw_gather_pairs(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+        } else {
+            pw_gather(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+        }
         return 1;
     }
 #endif
