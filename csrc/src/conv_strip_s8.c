@@ -22,20 +22,7 @@
 #define TTE_STRIP_W 10
 #define TTE_STRIP_ROW (TTE_STRIP_W * 32)
 
-/* One weight word of one channel by the eight pixels (pixel 0 last, its load post-indexed
- * to the next group of four values). */
-#define TTE_STRIP_PX(off, a)                                                            \
-    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
-    "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
-    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
-#define TTE_STRIP_WORD                                                                  \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STRIP_PX(32, a1) TTE_STRIP_PX(64, a2) TTE_STRIP_PX(96, a3) \
-        TTE_STRIP_PX(128, a4) TTE_STRIP_PX(160, a5) TTE_STRIP_PX(192, a6) TTE_STRIP_PX(224, a7) \
-    "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STRIP_WORD TTE_WIN8_WORD_AT(32, 8)
 /* a row of taps: twelve words (three pixels of sixteen values), then the next strip row */
 #define TTE_STRIP_WORD4 TTE_STRIP_WORD TTE_STRIP_WORD TTE_STRIP_WORD TTE_STRIP_WORD
 #define TTE_STRIP_TAPS TTE_STRIP_WORD4 TTE_STRIP_WORD4 TTE_STRIP_WORD4 "add %[xp], %[xp], #224\n\t"
@@ -45,35 +32,32 @@
 #define TTE_STRIP_OCB 8
 #define TTE_STRIP32_OCB 16
 
-/* acc[8 c .. 8 c + 7] += the windows of the eight pixels of the strip against channel c's
- * 144 weights, from w0 + 144 c (c < nch): TTE_WIN8_PASS (conv_s8.h) with a whole window
- * for its body. */
-TTE_NOINLINE static void strip_pass(const int16_t *strip, const int8_t *w0, const int32_t *bias, int32_t *acc,
-                                    int32_t nch)
-{
-    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc, bias};
-    const int8_t *wp = w0;
-    const int16_t *xp;
-    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
-    uint32_t e, o, w, we;
-    if (bias != NULL) {
-        TTE_WIN8_PASS_X(TTE_WIN8_BIAS, TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS, "");
-    } else {
-        TTE_WIN8_PASS_X(TTE_WIN8_LOAD, TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS, "");
+/* A pass function over one strip layout: acc[8 c .. 8 c + 7] += the windows of the eight
+ * pixels of the strip against channel c's weights (c < nch), taps being one whole window:
+ * TTE_WIN8_PASS (conv_s8.h) with it for its body. */
+#define TTE_STRIP_PASS_FN(name, taps)                                                   \
+    TTE_NOINLINE static void name(const int16_t *strip, const int8_t *w0, const int32_t *bias, int32_t *acc, \
+                                  int32_t nch)                                          \
+    {                                                                                   \
+        win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc, bias};                  \
+        const int8_t *wp = w0;                                                          \
+        const int16_t *xp;                                                              \
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7;                                         \
+        uint32_t e, o, w, we;                                                           \
+        if (bias != NULL) {                                                             \
+            TTE_WIN8_PASS_X(TTE_WIN8_BIAS, taps, "");                                   \
+        } else {                                                                        \
+            TTE_WIN8_PASS_X(TTE_WIN8_LOAD, taps, "");                                   \
+        }                                                                               \
     }
-}
+
+/* 144 weights a channel, from w0 + 144 c */
+TTE_STRIP_PASS_FN(strip_pass, TTE_STRIP_TAPS TTE_STRIP_TAPS TTE_STRIP_TAPS)
 
 /* The same over a strip of one input row of 32 channels (64 bytes a pixel): a row of taps
  * is 24 words, a tap eight, the last one's weight load post-indexed past the tap's other
  * channels (skip: 4 + in_c - 32). */
-#define TTE_STRIP32_WORD(post)                                                          \
-    "ldr %[w], [%[wp]], #" post "\n\t"                                                 \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STRIP_PX(64, a1) TTE_STRIP_PX(128, a2) TTE_STRIP_PX(192, a3) \
-        TTE_STRIP_PX(256, a4) TTE_STRIP_PX(320, a5) TTE_STRIP_PX(384, a6) TTE_STRIP_PX(448, a7) \
-    "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STRIP32_WORD(post) TTE_WIN8_WORD_X(post, 64, 8)
 #define TTE_STRIP32_TAP(skip)                                                           \
     TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") \
         TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD("4") TTE_STRIP32_WORD(skip)
@@ -127,32 +111,11 @@ static TTE_ALWAYS_INLINE void strip_pad(uint32_t *row, int32_t per, int32_t in, 
 /* The same over three input channels (the RGB stem), each pixel one word of four values
  * (the fourth, whatever it holds, meets a zero weight) 8 bytes on, a strip row 80 bytes; the weights a copy
  * padded to four values a tap. */
-#define TTE_STRIP4_WORD                                                                 \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STRIP_PX(8, a1) TTE_STRIP_PX(16, a2) TTE_STRIP_PX(24, a3) \
-        TTE_STRIP_PX(32, a4) TTE_STRIP_PX(40, a5) TTE_STRIP_PX(48, a6) TTE_STRIP_PX(56, a7) \
-    "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STRIP4_WORD TTE_WIN8_WORD_AT(8, 8)
 #define TTE_STRIP4_TAPS TTE_STRIP4_WORD TTE_STRIP4_WORD TTE_STRIP4_WORD "add %[xp], %[xp], #56\n\t"
 
-/* acc[8 c .. 8 c + 7] += the eight pixels' windows over the three-channel strip against
- * channel c's padded weights, from w0 + 36 c (c < nch). */
-TTE_NOINLINE static void strip4_pass(const int16_t *strip, const int8_t *w0, const int32_t *bias, int32_t *acc,
-                                     int32_t nch)
-{
-    win8_pass_t prm = {strip, strip, 0, acc + 8 * nch, acc, bias};
-    const int8_t *wp = w0;
-    const int16_t *xp;
-    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
-    uint32_t e, o, w, we;
-    if (bias != NULL) {
-        TTE_WIN8_PASS_X(TTE_WIN8_BIAS, TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS, "");
-    } else {
-        TTE_WIN8_PASS_X(TTE_WIN8_LOAD, TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS, "");
-    }
-}
+/* the three-channel strip against channel c's padded weights, from w0 + 36 c */
+TTE_STRIP_PASS_FN(strip4_pass, TTE_STRIP4_TAPS TTE_STRIP4_TAPS TTE_STRIP4_TAPS)
 
 /* The three input rows under output row oy (three channels), pixels ox0 - pad_left .. + 9,
  * x - zp (zeros outside the image) into the strip (8 bytes a pixel). A pixel is one word

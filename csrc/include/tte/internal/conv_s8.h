@@ -227,14 +227,20 @@ static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
     "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
     "smlad %[" #a "], %[e], %[we], %[" #a "]\n\t"                                      \
     "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
-#define TTE_WIN8_WORD                                                                   \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+/* The same word with pixel q at s q bytes, pixel 0's load post-indexed by post and the weight
+ * load by wpost (a string: the strip kernels of conv_strip_s8.c lay pixels and weights out
+ * differently). */
+#define TTE_WIN8_WORD_X(wpost, s, post)                                                 \
+    "ldr %[w], [%[wp]], #" wpost "\n\t"                                                \
     "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3) \
-        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)     \
-    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX((s), a1) TTE_WIN8_PX((2 * s), a2)      \
+        TTE_WIN8_PX((3 * s), a3) TTE_WIN8_PX((4 * s), a4) TTE_WIN8_PX((5 * s), a5)       \
+        TTE_WIN8_PX((6 * s), a6) TTE_WIN8_PX((7 * s), a7)                               \
+    "ldrd %[e], %[o], [%[xp]], #" #post "\n\t"                                         \
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_WIN8_WORD_AT(s, post) TTE_WIN8_WORD_X("4", s, post)
+#define TTE_WIN8_WORD TTE_WIN8_WORD_AT(8, 64)
 
 #define TTE_WIN8_WORD4 TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
 /* sixteen values a pass up to the end of the chunk */
