@@ -577,7 +577,7 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
 /* The common case of pw_pairs (a bias, tte_rq_fast_s8, in_c a multiple of 8) four pixels at a
  * time: every output channel over quad_fill's buffer, one channel at a time (its weight row
  * read once for the four pixels; the rows follow each other, so the weight pointer just runs
- * on), its multiplier and shift loaded once for the four outputs; ten registers in the dot
+ * on), its multiplier and shift loaded once for the four outputs; eleven registers in the dot
  * product, against the pixel pairs' 2x2 block that needs the same loads per MAC and four times
  * the output stage's overhead per pass. */
 static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
@@ -594,21 +594,19 @@ static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, i
         uint32_t e, o, wv, we;
         if (by16) {
             __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
-                             "ldr %[e], %[end]\n\t"
-                             "cmp %[xp], %[e]\n\t"
+                             "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
                                [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
-                             : [end] "m"(end)
+                             : [end] "r"(end)
                              : "cc", "memory");
         } else {
             __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
-                             "ldr %[e], %[end]\n\t"
-                             "cmp %[xp], %[e]\n\t"
+                             "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
                                [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
-                             : [end] "m"(end)
+                             : [end] "r"(end)
                              : "cc", "memory");
         }
         w = wp;
