@@ -485,6 +485,31 @@ def _pairs_common_case(seed: int) -> Case:
                            bias=True, act=0, y_over_x=4.0)
 
 
+def _quad_pointwise_case(seed: int) -> Case:
+    """1x1 convs with 32 input channels, a bias and the output stage over all of int8:
+    pointwise_s8.c's four-pixel pass (pw_quad_channels, its buffer on the stack), pixel counts
+    with every remainder of four, odd and even output channel counts."""
+    rng = np.random.default_rng(5780 + seed)
+    h, w = 1 + seed % 3, 4 + seed % 4
+    cout = int(rng.integers(1, 41))
+    return _pointwise_case(f"conv2d_quad_pointwise_{seed}", rng, (1, h, w, 32), cout, (1e-3, 1e-2),
+                           bias=True, act=0, y_over_x=4.0)
+
+
+def _quad_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block over 64-96 channels (its 1x1's buffer in the
+    block's scratch), the 1x1's output stage over all of int8: the four-pixel pass
+    (pw_quad_channels) with input channel counts a multiple of 16 and of 8 only."""
+    rng = np.random.default_rng(7800 + seed)
+    c = (72, 64, 88, 96)[seed % 4]
+    h, w = int(rng.integers(2, 8)), int(rng.integers(4, 9))
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c)
+    add_random_conv(g, rng, "d", "p", int(rng.integers(1, 41)), 1, 1, (0, 0, 0, 0), 1, act="none")
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_quad_{c}ch_{seed}", g, rng)
+
+
 def _pairs_pointwise_case(seed: int) -> Case:
     """1x1 convs with 32-128 input channels (the pixel-pair path of pointwise_s8.c up to 64,
     the 2x2 path above): input channels not a multiple of eight, odd pixel and output channel counts, no bias."""
@@ -989,6 +1014,7 @@ def forward_cases() -> list[Case]:
     cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]
+    cases += [_quad_pointwise_case(s) for s in range(6)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
@@ -1012,6 +1038,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
+    cases += [_quad_block_case(s) for s in range(4)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += split_forward_cases()

@@ -546,6 +546,86 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
     pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 1);
 }
 
+/* Four pixels' x - zp for pw_quad_channels: values 4 g .. 4 g + 3 at halfword 16 g, pixel q's
+ * even lanes at 4 q, its odd lanes at 4 q + 2 (as SXTB16 and SXTB16 ROR #8 unpack a weight
+ * word); n a multiple of four. */
+static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n, uint32_t zz)
+{
+    int32_t q, c;
+    for (q = 0; q < 4; ++q, x += n) {
+        int16_t *dst = buf + 4 * q;
+        for (c = 0; c < n; c += 4, dst += 16) {
+            const uint32_t u = load4(x + c);
+            const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
+            memcpy(dst, &e, sizeof e);
+            memcpy(dst + 2, &o, sizeof o);
+        }
+    }
+}
+
+/* One weight word of one channel by the four pixels of quad_fill's buffer (pixel 0's load
+ * post-indexed past the group): each weight word loaded and unpacked once for four pixels. */
+#define TTE_QUAD_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                      \
+    "sxtb16 %[we], %[w]\n\t"                                                         \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2)            \
+        TTE_WIN8_PX(24, a3)                                                             \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                               \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                             \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* The common case of pw_pairs (a bias, tte_rq_fast_s8, in_c a multiple of 8) four pixels at a
+ * time: every output channel over quad_fill's buffer, one channel at a time (its weight row
+ * read once for the four pixels; the rows follow each other, so the weight pointer just runs
+ * on), its multiplier and shift loaded once for the four outputs; eleven registers in the dot
+ * product, against the pixel pairs' 2x2 block that needs the same loads per MAC and four times
+ * the output stage's overhead per pass. */
+static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                          int8_t *y)
+{
+    const int16_t *const end = buf + 4 * n;
+    int8_t *const yend = y + m;
+    const int32_t by16 = (n & 15) == 0;
+    for (; y < yend; ++y, ++bias, ++mu, ++sh) {
+        int32_t a0 = *bias, a1 = a0, a2 = a0, a3 = a0;
+        const int16_t *xp = buf;
+        const int8_t *wp = w;
+        uint32_t e, o, wv, we;
+        if (by16) {
+            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
+                             "cmp %[xp], %[end]\n\t"
+                             "bne 1b"
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
+                               [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
+                             : [end] "r"(end)
+                             : "cc", "memory");
+        } else {
+            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
+                             "cmp %[xp], %[end]\n\t"
+                             "bne 1b"
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
+                               [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
+                             : [end] "r"(end)
+                             : "cc", "memory");
+        }
+        w = wp;
+        {
+            /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+            uint32_t t;
+            const uint32_t mv = (uint32_t)*mu, sv = ~(uint32_t)*sh;
+            int8_t *const y2 = y + 2 * m;
+            __asm__ volatile(TTE_RQS8("a0", "[%[y]]")
+                             TTE_RQS8("a1", "[%[y], %[m]]")
+                             TTE_RQS8("a2", "[%[y2]]")
+                             TTE_RQS8("a3", "[%[y2], %[m]]")
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t)
+                             : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [y] "r"(y), [y2] "r"(y2), [m] "r"(m)
+                             : "memory");
+        }
+    }
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
@@ -568,6 +648,13 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
                            const int32_t *, const int32_t *, int32_t, int8_t *) =
         wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
+    if (bias != NULL && r->mode == 2 && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)) {
+        /* four pixels a pass, one output channel at a time (pw_quad_channels) */
+        for (; i + 3 < npx; i += 4) {
+            quad_fill(buf, x + (size_t)i * n, n, zz);
+            pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+        }
+    }
     if (ext != NULL && common) {
         /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
          * the D-cache misses on them) */
