@@ -8,105 +8,137 @@
 
 #include "tte/internal/conv_s8.h"
 
-/* Regular conv (groups 1) with a window of at most TTE_CONV_WIN values (the stem: 3x3x3):
- * each pixel's window, x - zp (0 outside the image), gathered once into int16 and reused by
- * every output channel. With DSP eight pixels share each unpacked weight word. */
+/* Regular conv (groups 1) over few input channels, the window's K = k_h k_w in_c values at
+ * most TTE_GEMM_K: the RGB stem (3x3x3), DS-CNN's 10x4 first layer over one channel. An
+ * im2col GEMM: the windows of up to eight output pixels (in raster order) gathered as bytes
+ * in weight order (ky, kx, c), x inside the image and the zero point in the padding and past
+ * K, then widened once to int16 x - zp into the eight-pixel buffer (conv_s8.h); every output
+ * channel's weight word, unpacked once, meets all the pixels (stem_pass8, gemm_pass). Past K
+ * the lanes are x - zp = 0, so the weight bytes read there (the next channel's; the last
+ * channel's from a copy padded with zeros) add nothing. */
 #if defined(__ARM_FEATURE_DSP)
-/* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each; few,
- * for the stack peak of the models whose stem this is) */
-#define TTE_STEM_OCB 8
-
 /* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
 static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
 {
     __asm__ volatile("str %1, [%0]" : : "r"(dst), "r"(u) : "memory");
 }
 
-/* n bytes from src to dst: words, then at most three bytes */
-static TTE_ALWAYS_INLINE void stem_copy(int8_t *dst, const int8_t *src, int32_t n)
+/* One word of four window values, x - zp, into the eight-pixel buffer at dst. */
+static TTE_ALWAYS_INLINE void gemm_word(uint32_t *dst, uint32_t u, uint32_t nz)
 {
-    int32_t k;
-    for (k = 0; k + 4 <= n; k += 4) {
-        stem_store4(dst + k, load4(src + k));
+    dst[0] = sxtab16(nz, u);
+    dst[1] = sxtab16_ror8(nz, u);
+}
+
+/* The window of output pixel (oy, ox) of image xb as bytes in weight order into win (K + 8
+ * bytes): x inside the image, the zero point in the padding and from K to K + 8. */
+static void gemm_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int8_t *win)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, RW = g->k_w * C, n = g->k_h * RW;
+    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
+    const int8_t zp = (int8_t)p->in_zp;
+    const uint32_t zz = 0x01010101u * (uint8_t)zp;
+    /* the taps of a row inside the image: kx0 <= kx < kx1 (contiguous with dil_w 1) */
+    int32_t kx0 = 0, kx1 = g->k_w;
+    int32_t ky, kx, k, i = 0;
+    while (kx0 < kx1 && ix0 + kx0 * g->dil_w < 0) {
+        ++kx0;
     }
-    if (k < n) {
-        dst[k] = src[k];
-        if (k + 1 < n) {
-            dst[k + 1] = src[k + 1];
-            if (k + 2 < n) {
-                dst[k + 2] = src[k + 2];
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dil_w >= g->in_w) {
+        --kx1;
+    }
+    for (ky = 0; ky < g->k_h; ++ky, i += RW) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        int8_t *const dst = win + i;
+        if (iy < 0 || iy >= g->in_h) {
+            for (k = 0; k < RW; ++k) {
+                dst[k] = zp;
+            }
+            continue;
+        }
+        if (g->dil_w == 1) {
+            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0) * C;
+            for (k = 0; k < kx0 * C; ++k) {
+                dst[k] = zp;
+            }
+            for (; k < kx1 * C; ++k) {
+                dst[k] = src[k];
+            }
+            for (; k < RW; ++k) {
+                dst[k] = zp;
+            }
+            continue;
+        }
+        for (kx = 0; kx < g->k_w; ++kx) {
+            const int32_t in = kx >= kx0 && kx < kx1;
+            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx * g->dil_w) * C;
+            for (k = 0; k < C; ++k) {
+                dst[kx * C + k] = in ? src[k] : zp;
             }
         }
     }
+    stem_store4(win + n, zz);
+    stem_store4(win + n + 4, zz);
 }
 
-/* n bytes v to dst, the same way */
-static TTE_ALWAYS_INLINE void stem_fill(int8_t *dst, int8_t v, int32_t n)
-{
-    const uint32_t vv = 0x01010101u * (uint8_t)v;
-    int32_t k;
-    for (k = 0; k + 4 <= n; k += 4) {
-        stem_store4(dst + k, vv);
-    }
-    if (k < n) {
-        dst[k] = v;
-        if (k + 1 < n) {
-            dst[k + 1] = v;
-            if (k + 2 < n) {
-                dst[k + 2] = v;
-            }
-        }
-    }
-}
-
-/* The window of output pixel (oy, ox) as bytes in weight order (ky, kx, c): x inside the
- * image, the zero point in the padding and from value n up to np (where x - zp is 0). A
- * row of taps inside the image with contiguous taps (dil_w 1) is copied in one run. */
-static void stem_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t n,
-                       int32_t np, int8_t *win)
+/* The window of output pixel (oy, ox), x - zp, into slot q of the eight-pixel buffer (nw
+ * words, zero past K). Windows inside the image with contiguous taps take words straight from
+ * the image where a row of taps is whole words or the window is 3x3 over three channels (the
+ * RGB stem: its rows of nine bytes split into words by byte moves that read nothing outside
+ * the window's rows); the others go through the bytes of gemm_bytes. */
+static void gemm_gather(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t nw,
+                        int16_t *buf, int32_t q, uint32_t nz, int8_t *bytes)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, RW = g->k_w * C;
     const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
-    const int32_t cols_in = g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w - 1 < g->in_w;
-    const int8_t zp = (int8_t)p->in_zp;
-    int32_t ky, kx, i = 0;
-    if (cols_in && iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
-        /* the whole window inside: k_h runs one row stride apart */
-        const int32_t rstride = g->dil_h * g->in_w * C;
-        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
-        for (ky = 0; ky < g->k_h; ++ky, i += RW, src += rstride) {
-            stem_copy(win + i, src, RW);
-        }
-    } else {
-        for (ky = 0; ky < g->k_h; ++ky, i += RW) {
-            const int32_t iy = iy0 + ky * g->dil_h;
-            if (iy < 0 || iy >= g->in_h) {
-                stem_fill(win + i, zp, RW);
-                continue;
-            }
-            for (kx = 0; kx < g->k_w; ++kx) {
-                const int32_t ix = ix0 + kx * g->dil_w;
-                if (ix >= 0 && ix < g->in_w) {
-                    stem_copy(win + i + kx * C, xb + ((size_t)iy * g->in_w + ix) * C, C);
-                } else {
-                    stem_fill(win + i + kx * C, zp, C);
-                }
-            }
-        }
-    }
-    stem_fill(win + n, zp, np - n);
-}
-
-/* The nw words of bytes, x - zp, into slot q of the eight-pixel buffer (conv_s8.h). */
-static void stem_widen(const int8_t *bytes, int32_t nw, int16_t *buf, int32_t q, uint32_t nz)
-{
     uint32_t *dst = (uint32_t *)(void *)buf + 2 * q;
     int32_t j;
+    if (g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w && iy0 >= 0
+        && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
+        const int32_t rstride = g->dil_h * g->in_w * C;
+        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
+        if (RW == 4) {
+            /* one word a row (DS-CNN's 10x4 over one channel) */
+            uint32_t *const end = dst + 16 * g->k_h;
+            do {
+                gemm_word(dst, load4(src), nz);
+                src += rstride;
+                dst += 16;
+            } while (dst != end);
+        } else if (RW == 9 && g->k_h == 3) {
+            const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+            const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
+            gemm_word(dst, load4(src), nz);
+            gemm_word(dst + 16, load4(src + 4), nz);
+            gemm_word(dst + 32, (load4(r1 - 1) & ~0xFFu) | (uint8_t)src[8], nz);
+            gemm_word(dst + 48, load4(r1 + 3), nz);
+            gemm_word(dst + 64, (load4(r1 + 7) & 0xFFFFu) | (load4(r2) << 16), nz);
+            gemm_word(dst + 80, load4(r2 + 2), nz);
+            gemm_word(dst + 96, (load4(r2 + 5) >> 8) | zp24, nz);
+            dst += 112;
+            for (j = 7; j < nw; ++j, dst += 16) {
+                dst[0] = 0;
+                dst[1] = 0;
+            }
+            return;
+        } else {
+            gemm_bytes(p, xb, oy, ox, bytes);
+            for (j = 0; j < nw; ++j, dst += 16) {
+                gemm_word(dst, load4(bytes + 4 * j), nz);
+            }
+            return;
+        }
+        for (j = g->k_h; j < nw; ++j, dst += 16) {
+            dst[0] = 0;
+            dst[1] = 0;
+        }
+        return;
+    }
+    gemm_bytes(p, xb, oy, ox, bytes);
     for (j = 0; j < nw; ++j, dst += 16) {
-        const uint32_t u = load4(bytes + 4 * j);
-        dst[0] = sxtab16(nz, u);
-        dst[1] = sxtab16_ror8(nz, u);
+        gemm_word(dst, load4(bytes + 4 * j), nz);
     }
 }
 
@@ -136,39 +168,104 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
     }
 }
 
-/* The DSP form: eight pixels (in raster order; past the last one the last repeats) per pass
- * over the weights, each window widened once into the eight-pixel buffer, every channel in
- * stem_pass8 (the window's padding meets x - zp = 0; a last channel whose window ends inside a
- * word from a copy padded with zeros); a window under 16 values in C. */
-TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast,
-                                                       const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y)
+/* One weight word of one channel by the first P pixels of the eight-pixel buffer (PXS: pixels
+ * 1 to P - 1; pixel 0 last, its load post-indexed past the group). */
+#define TTE_GEMM_WORD(PXS)                                                              \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" PXS                                                \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+/* two words a loop pass up to the end of the buffer */
+#define TTE_GEMM_LOOP2(PXS)                                                             \
+    "1:\n\t" TTE_GEMM_WORD(PXS) TTE_GEMM_WORD(PXS) "ldr %[e], %[endm]\n\t"             \
+    "cmp %[xp], %[e]\n\t"                                                              \
+    "bne 1b\n\t"
+#define TTE_GEMM_PX4 TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3)
+#define TTE_GEMM_PX5 TTE_GEMM_PX4 TTE_WIN8_PX(32, a4)
+#define TTE_GEMM_PX6 TTE_GEMM_PX5 TTE_WIN8_PX(40, a5)
+#define TTE_GEMM_PX7 TTE_GEMM_PX6 TTE_WIN8_PX(48, a6)
+#define TTE_GEMM_PX8 TTE_GEMM_PX7 TTE_WIN8_PX(56, a7)
+
+/* acc[8 c + q] (q < P) += pixel q's window (np8, a multiple of 8, values of buf) against
+ * channel c's weights, from w0 + c * n (c < nch); the sums of pixels P to 7 stay as they were. */
+#define TTE_GEMM_PASS_FN(name, PXS)                                                                          \
+    TTE_NOINLINE static void name(const int16_t *buf, int32_t np8, const int8_t *w0, int32_t n, int32_t *acc,  \
+                                  int32_t nch)                                                               \
+    {                                                                                                        \
+        win8_pass_t prm = {buf, buf + 8 * np8, n - np8, acc + 8 * nch, acc, NULL};                            \
+        const int8_t *wp = w0;                                                                               \
+        const int16_t *xp;                                                                                   \
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7;                                                              \
+        uint32_t e, o, w, we;                                                                                \
+        TTE_WIN8_PASS(TTE_GEMM_LOOP2(PXS));                                                                  \
+    }
+TTE_GEMM_PASS_FN(gemm_pass4, TTE_GEMM_PX4)
+TTE_GEMM_PASS_FN(gemm_pass5, TTE_GEMM_PX5)
+TTE_GEMM_PASS_FN(gemm_pass6, TTE_GEMM_PX6)
+TTE_GEMM_PASS_FN(gemm_pass7, TTE_GEMM_PX7)
+TTE_GEMM_PASS_FN(gemm_pass8, TTE_GEMM_PX8)
+
+/* acc[8 c + q] += channel c's window sums for the first P (4 to 8) pixels of buf */
+static void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch)
+{
+    const int32_t np4 = (n + 3) & ~3, np8 = (n + 7) & ~7;
+    switch (P) {
+    case 8:
+        if (np4 >= 16) {
+            stem_pass8(buf, np4 / 4, w0, n, acc, nch);
+        } else {
+            gemm_pass8(buf, np8, w0, n, acc, nch);
+        }
+        break;
+    case 7:
+        gemm_pass7(buf, np8, w0, n, acc, nch);
+        break;
+    case 6:
+        gemm_pass6(buf, np8, w0, n, acc, nch);
+        break;
+    case 5:
+        gemm_pass5(buf, np8, w0, n, acc, nch);
+        break;
+    default:
+        gemm_pass4(buf, np8, w0, n, acc, nch);
+        break;
+    }
+}
+
+TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
-    const int32_t np = (n + 3) & ~3, nw = np / 4, npx = g->out_h * g->out_w;
-    /* the last channel's weights padded with zeros to whole words (they meet x - zp = 0) */
-    const int32_t nfast = nw < 4 ? 0 : M;
-    int8_t wlast[TTE_CONV_WIN];
+    const int32_t np8 = (n + 7) & ~7, npx = g->out_h * g->out_w;
     const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
     const rq_t r = rq_init(p, fast);
-    int8_t bytes[TTE_CONV_WIN];
-    int16_t buf[8 * TTE_CONV_WIN] __attribute__((aligned(8)));
-    int32_t acc[8 * TTE_STEM_OCB];
+    /* channels t0 and on, whose reads of np8 weight bytes would run past w, from wtail: a copy
+     * followed by zeros */
+    const int32_t t0 = M - ((np8 - 1) / n < M ? (np8 - 1) / n : M);
+    /* the scratch (TTE_GEMM_BYTES(kmax), conv_s8.h): sums, widened windows, one window's
+     * bytes, wtail */
+    int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
+    int16_t *const buf = (int16_t *)(void *)(acc + 8 * TTE_GEMM_OCB);
+    int8_t *const bytes = (int8_t *)(void *)(buf + 8 * kmax);
+    int8_t *const wtail = bytes + kmax + 8;
     int32_t b, i, q, oc, cb, j;
-    for (j = 0; j < np; ++j) {
-        wlast[j] = (int8_t)(j < n ? w[(size_t)(M - 1) * n + j] : 0);
+    for (j = 0; t0 < M && j < (M - t0) * n + 8; ++j) {
+        wtail[j] = (int8_t)(j < (M - t0) * n ? w[(size_t)t0 * n + j] : 0);
     }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
         int32_t py = 0, px = 0;
-        for (i = 0; i < npx; i += 8) {
-            const uint32_t *const xw = (const uint32_t *)(const void *)buf;
+        for (i = 0; i < npx;) {
+            /* P pixels a pass; under four, the last one repeats up to four */
+            const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
             int8_t *y8[8];
             int32_t ly = py, lx = px;
-            for (q = 0; q < 8; ++q) {
-                if (i + q < npx) {
-                    /* (ly, lx): pixel i + q, else the last one again */
+            for (q = 0; q < slots; ++q) {
+                if (q < P) {
                     ly = py;
                     lx = px;
                     if (++px == g->out_w) {
@@ -177,53 +274,51 @@ TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_par
                     }
                 }
                 y8[q] = yb + ((size_t)ly * g->out_w + lx) * M;
-                stem_bytes(p, xb, ly, lx, n, np, bytes);
-                stem_widen(bytes, nw, buf, q, nz);
+                gemm_gather(p, xb, ly, lx, np8 / 4, buf, q, nz, bytes);
             }
-            for (cb = 0; cb < nfast; cb += TTE_STEM_OCB) {
-                const int32_t ce = nfast - cb < TTE_STEM_OCB ? nfast : cb + TTE_STEM_OCB;
+            for (cb = 0; cb < M; cb += TTE_GEMM_OCB) {
+                const int32_t ce = M - cb < TTE_GEMM_OCB ? M : cb + TTE_GEMM_OCB;
+                const int32_t nw = ce < t0 ? ce - cb : (t0 > cb ? t0 - cb : 0);
                 for (oc = cb; oc < ce; ++oc) {
                     int32_t *ao = acc + 8 * (oc - cb);
                     ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
                 }
-                /* the last channel apart when its window ends inside a word */
-                const int32_t nwhole = ce == M && n % 4 ? ce - cb - 1 : ce - cb;
-                if (nwhole > 0) {
-                    stem_pass8(buf, nw, w + (size_t)cb * n, n, acc, nwhole);
+                if (nw > 0) {
+                    gemm_pass(slots, buf, n, w + (size_t)cb * n, acc, nw);
                 }
-                if (nwhole < ce - cb) {
-                    stem_pass8(buf, nw, wlast, n, acc + 8 * nwhole, 1);
+                if (nw < ce - cb) {
+                    gemm_pass(slots, buf, n, wtail + (size_t)(cb + nw - t0) * n, acc + 8 * nw, ce - cb - nw);
                 }
                 rq_out4(&r, acc, 8, cb, ce, y8);
-                rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
-            }
-            for (oc = nfast; oc < M; ++oc) {
-                const int8_t *wp = w + (size_t)oc * n;
-                int32_t a[8];
-                for (q = 0; q < 8; ++q) {
-                    a[q] = bias ? bias[oc] : 0;
-                }
-                for (j = 0; j < nw; ++j) {
-                    const int32_t c = 4 * j;
-                    uint32_t we, wo;
-                    if (c + 4 <= n) {
-                        const uint32_t wv = load4(wp + c);
-                        we = tte_sxtb16(wv);
-                        wo = tte_sxtb16_ror8(wv);
-                    } else {
-                        we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
-                        wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
-                    }
-                    for (q = 0; q < 8; ++q) {
-                        a[q] = tte_smlad(xw[16 * j + 2 * q + 1], wo, tte_smlad(xw[16 * j + 2 * q], we, a[q]));
+                if (P == 8) {
+                    rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
+                } else {
+                    for (q = 4; q < P; ++q) {
+                        int8_t *const yq = y8[q];
+                        for (oc = cb; oc < ce; ++oc) {
+                            yq[oc] = rq(&r, acc[8 * (oc - cb) + q], oc);
+                        }
                     }
                 }
-                for (q = 0; q < 8; ++q) {
-                    y8[q][oc] = rq(&r, a[q], oc);
-                }
             }
+            i += P;
         }
     }
+}
+
+/* At most TTE_CONV_WIN window values: the buffers on the stack (as many bytes as the stem's
+ * kernel before kept there; its paper models' stem sits at their arena's peak). */
+TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN) / 8];
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN);
+}
+
+void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch)
+{
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K);
 }
 #endif
 
