@@ -82,60 +82,46 @@ static void gemm_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
     stem_store4(win + n + 4, zz);
 }
 
-/* The window of output pixel (oy, ox), x - zp, into slot q of the eight-pixel buffer (nw
- * words, zero past K). Windows inside the image with contiguous taps take words straight from
- * the image where a row of taps is whole words or the window is 3x3 over three channels (the
- * RGB stem: its rows of nine bytes split into words by byte moves that read nothing outside
- * the window's rows); the others go through the bytes of gemm_bytes. */
-static void gemm_gather(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t nw,
-                        int16_t *buf, int32_t q, uint32_t nz, int8_t *bytes)
+/* The window whose first tap is at src (inside the image with contiguous taps), x - zp, into
+ * the eight-pixel buffer at dst (nw words, zero past K), straight from the image: kind 1, a
+ * row of taps is one word (DS-CNN's 10x4 over one channel); kind 2, 3x3 over three channels
+ * (the RGB stem: its rows of nine bytes split into words by byte moves that read nothing
+ * outside the window's rows). */
+static TTE_ALWAYS_INLINE void gemm_inside(int32_t kind, const int8_t *src, int32_t rstride, int32_t k_h, int32_t nw,
+                                          uint32_t *dst, uint32_t nz, uint32_t zp24)
 {
-    const tte_conv2d_geom_t *g = &p->g;
-    const int32_t C = g->in_c, RW = g->k_w * C;
-    const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
-    uint32_t *dst = (uint32_t *)(void *)buf + 2 * q;
     int32_t j;
-    if (g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w <= g->in_w && iy0 >= 0
-        && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
-        const int32_t rstride = g->dil_h * g->in_w * C;
-        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
-        if (RW == 4) {
-            /* one word a row (DS-CNN's 10x4 over one channel) */
-            uint32_t *const end = dst + 16 * g->k_h;
-            do {
-                gemm_word(dst, load4(src), nz);
-                src += rstride;
-                dst += 16;
-            } while (dst != end);
-        } else if (RW == 9 && g->k_h == 3) {
-            const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
-            const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
+    if (kind == 1) {
+        uint32_t *const end = dst + 16 * k_h;
+        do {
             gemm_word(dst, load4(src), nz);
-            gemm_word(dst + 16, load4(src + 4), nz);
-            gemm_word(dst + 32, (load4(r1 - 1) & ~0xFFu) | (uint8_t)src[8], nz);
-            gemm_word(dst + 48, load4(r1 + 3), nz);
-            gemm_word(dst + 64, (load4(r1 + 7) & 0xFFFFu) | (load4(r2) << 16), nz);
-            gemm_word(dst + 80, load4(r2 + 2), nz);
-            gemm_word(dst + 96, (load4(r2 + 5) >> 8) | zp24, nz);
-            dst += 112;
-            for (j = 7; j < nw; ++j, dst += 16) {
-                dst[0] = 0;
-                dst[1] = 0;
-            }
-            return;
-        } else {
-            gemm_bytes(p, xb, oy, ox, bytes);
-            for (j = 0; j < nw; ++j, dst += 16) {
-                gemm_word(dst, load4(bytes + 4 * j), nz);
-            }
-            return;
-        }
-        for (j = g->k_h; j < nw; ++j, dst += 16) {
-            dst[0] = 0;
-            dst[1] = 0;
-        }
-        return;
+            src += rstride;
+            dst += 16;
+        } while (dst != end);
+        j = k_h;
+    } else {
+        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        gemm_word(dst, load4(src), nz);
+        gemm_word(dst + 16, load4(src + 4), nz);
+        gemm_word(dst + 32, (load4(r1 - 1) & ~0xFFu) | (uint8_t)src[8], nz);
+        gemm_word(dst + 48, load4(r1 + 3), nz);
+        gemm_word(dst + 64, (load4(r1 + 7) & 0xFFFFu) | (load4(r2) << 16), nz);
+        gemm_word(dst + 80, load4(r2 + 2), nz);
+        gemm_word(dst + 96, (load4(r2 + 5) >> 8) | zp24, nz);
+        dst += 112;
+        j = 7;
     }
+    for (; j < nw; ++j, dst += 16) {
+        dst[0] = 0;
+        dst[1] = 0;
+    }
+}
+
+/* Output pixel (oy, ox)'s window through the bytes of gemm_bytes into the buffer at dst. */
+TTE_NOINLINE static void gemm_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox,
+                                   int32_t nw, uint32_t *dst, uint32_t nz, int8_t *bytes)
+{
+    int32_t j;
     gemm_bytes(p, xb, oy, ox, bytes);
     for (j = 0; j < nw; ++j, dst += 16) {
         gemm_word(dst, load4(bytes + 4 * j), nz);
@@ -251,6 +237,12 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     int16_t *const buf = (int16_t *)(void *)(acc + 8 * TTE_GEMM_OCB);
     int8_t *const bytes = (int8_t *)(void *)(buf + 8 * kmax);
     int8_t *const wtail = bytes + kmax + 8;
+    /* the geometry in locals (the buffer's stores could alias p) */
+    const int32_t C = g->in_c, k_h = g->k_h, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, sh = g->stride_h;
+    const int32_t rstride = g->dil_h * in_w * C, nw = np8 / 4;
+    const int32_t iy_max = g->in_h - 1 - (k_h - 1) * g->dil_h, ix_max = in_w - g->k_w;
+    const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
+    const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     int32_t b, i, q, oc, cb, j;
     for (j = 0; t0 < M && j < (M - t0) * n + 8; ++j) {
         wtail[j] = (int8_t)(j < (M - t0) * n ? w[(size_t)t0 * n + j] : 0);
@@ -259,22 +251,34 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
         int32_t py = 0, px = 0;
+        /* the first tap of pixel (py, px) at (iy, ix); src there when the window is inside */
+        int32_t iy = -g->pad_top, ix = -g->pad_left;
         for (i = 0; i < npx;) {
             /* P pixels a pass; under four, the last one repeats up to four */
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
             int8_t *y8[8];
-            int32_t ly = py, lx = px;
+            int32_t ly = py, lx = px, liy = iy, lix = ix;
             for (q = 0; q < slots; ++q) {
+                uint32_t *const dst = (uint32_t *)(void *)buf + 2 * q;
                 if (q < P) {
                     ly = py;
                     lx = px;
-                    if (++px == g->out_w) {
+                    liy = iy;
+                    lix = ix;
+                    ix += sw;
+                    if (++px == out_w) {
                         px = 0;
                         ++py;
+                        ix = -g->pad_left;
+                        iy += sh;
                     }
                 }
-                y8[q] = yb + ((size_t)ly * g->out_w + lx) * M;
-                gemm_gather(p, xb, ly, lx, np8 / 4, buf, q, nz, bytes);
+                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
+                    gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
+                } else {
+                    gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
+                }
             }
             for (cb = 0; cb < M; cb += TTE_GEMM_OCB) {
                 const int32_t ce = M - cb < TTE_GEMM_OCB ? M : cb + TTE_GEMM_OCB;
