@@ -117,6 +117,50 @@ static TTE_ALWAYS_INLINE void gemm_inside(int32_t kind, const int8_t *src, int32
     }
 }
 
+/* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
+ * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
+ * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
+ * stays inside the image, else byte by byte). 0 when the image is narrower than the window. */
+TTE_NOINLINE static int32_t gemm_cut4(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t iy0, int32_t ix0,
+                                      int32_t nw, uint32_t *dst, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, row = g->in_w * C;
+    const int32_t cut_l = ix0 < 0 ? -ix0 * C : 0, cut_r = ix0 + g->k_w > g->in_w ? (ix0 + g->k_w - g->in_w) * C : 0;
+    const int8_t *const x_end = xb + (size_t)g->in_h * row;
+    uint32_t keep, fill;
+    int32_t ky, k;
+    if (cut_l + cut_r >= 4) {
+        return 0;
+    }
+    keep = (0xFFFFFFFFu << (8 * cut_l)) & (0xFFFFFFFFu >> (8 * cut_r));
+    fill = (0x01010101u * (uint8_t)p->in_zp) & ~keep;
+    for (ky = 0; ky < g->k_h; ++ky, dst += 16) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        const int8_t *src;
+        uint32_t u;
+        if (iy < 0 || iy >= g->in_h) {
+            dst[0] = 0;
+            dst[1] = 0;
+            continue;
+        }
+        src = xb + (size_t)iy * row + ix0 * C;
+        if (src >= xb && src + 4 <= x_end) {
+            u = (load4(src) & keep) | fill;
+        } else {
+            for (u = fill, k = cut_l; k < 4 - cut_r; ++k) {
+                u |= (uint32_t)(uint8_t)src[k] << (8 * k);
+            }
+        }
+        gemm_word(dst, u, nz);
+    }
+    for (; ky < nw; ++ky, dst += 16) {
+        dst[0] = 0;
+        dst[1] = 0;
+    }
+    return 1;
+}
+
 /* Output pixel (oy, ox)'s window through the bytes of gemm_bytes into the buffer at dst. */
 TTE_NOINLINE static void gemm_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox,
                                    int32_t nw, uint32_t *dst, uint32_t nz, int8_t *bytes)
@@ -128,28 +172,32 @@ TTE_NOINLINE static void gemm_edge(const tte_conv2d_s8_params_t *p, const int8_t
     }
 }
 
-/* acc[8 c .. 8 c + 7] += the eight pixels' windows (nw >= 4 words of buf) against channel c's
- * weight words, from w0 + c * n (c < nch); the whole loop over the channels in registers. */
+/* a pass whose sums start from the channels' biases */
+#define TTE_GEMM_PASS(BODY) TTE_WIN8_PASS_X(TTE_WIN8_BIAS, BODY, TTE_WIN8_STEP)
+
+/* acc[8 c .. 8 c + 7] = bias[c] + the eight pixels' windows (nw >= 4 words of buf) against
+ * channel c's weight words, from w0 + c * n (c < nch); the whole loop over the channels in
+ * registers. */
 TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t *w0, int32_t n, int32_t *acc,
-                                    int32_t nch)
+                                    int32_t nch, const int32_t *bias)
 {
-    win8_pass_t prm = {buf, buf + 32 * nw, n - 4 * nw, acc + 8 * nch, acc, NULL};
+    win8_pass_t prm = {buf, buf + 32 * nw, n - 4 * nw, acc + 8 * nch, acc, bias};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
     switch (nw & 3) {
     case 0:
-        TTE_WIN8_PASS(TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_LOOP);
         break;
     case 1:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     case 2:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     default:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     }
 }
@@ -174,18 +222,18 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
 #define TTE_GEMM_PX7 TTE_GEMM_PX6 TTE_WIN8_PX(48, a6)
 #define TTE_GEMM_PX8 TTE_GEMM_PX7 TTE_WIN8_PX(56, a7)
 
-/* acc[8 c + q] (q < P) += pixel q's window (np8, a multiple of 8, values of buf) against
- * channel c's weights, from w0 + c * n (c < nch); the sums of pixels P to 7 stay as they were. */
+/* acc[8 c + q] (q < P) = bias[c] + pixel q's window (np8, a multiple of 8, values of buf)
+ * against channel c's weights, from w0 + c * n (c < nch). */
 #define TTE_GEMM_PASS_FN(name, PXS)                                                                          \
     TTE_NOINLINE static void name(const int16_t *buf, int32_t np8, const int8_t *w0, int32_t n, int32_t *acc,  \
-                                  int32_t nch)                                                               \
+                                  int32_t nch, const int32_t *bias)                                          \
     {                                                                                                        \
-        win8_pass_t prm = {buf, buf + 8 * np8, n - np8, acc + 8 * nch, acc, NULL};                            \
+        win8_pass_t prm = {buf, buf + 8 * np8, n - np8, acc + 8 * nch, acc, bias};                            \
         const int8_t *wp = w0;                                                                               \
         const int16_t *xp;                                                                                   \
         int32_t a0, a1, a2, a3, a4, a5, a6, a7;                                                              \
         uint32_t e, o, w, we;                                                                                \
-        TTE_WIN8_PASS(TTE_GEMM_LOOP2(PXS));                                                                  \
+        TTE_GEMM_PASS(TTE_GEMM_LOOP2(PXS));                                                                  \
     }
 TTE_GEMM_PASS_FN(gemm_pass4, TTE_GEMM_PX4)
 TTE_GEMM_PASS_FN(gemm_pass5, TTE_GEMM_PX5)
@@ -193,30 +241,48 @@ TTE_GEMM_PASS_FN(gemm_pass6, TTE_GEMM_PX6)
 TTE_GEMM_PASS_FN(gemm_pass7, TTE_GEMM_PX7)
 TTE_GEMM_PASS_FN(gemm_pass8, TTE_GEMM_PX8)
 
-/* acc[8 c + q] += channel c's window sums for the first P (4 to 8) pixels of buf */
-static void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch)
+/* acc[8 c + q] = bias[c] + channel c's window sums for the first P (4 to 8) pixels of buf */
+static void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch,
+                      const int32_t *bias)
 {
     const int32_t np4 = (n + 3) & ~3, np8 = (n + 7) & ~7;
     switch (P) {
     case 8:
         if (np4 >= 16) {
-            stem_pass8(buf, np4 / 4, w0, n, acc, nch);
+            stem_pass8(buf, np4 / 4, w0, n, acc, nch, bias);
         } else {
-            gemm_pass8(buf, np8, w0, n, acc, nch);
+            gemm_pass8(buf, np8, w0, n, acc, nch, bias);
         }
         break;
     case 7:
-        gemm_pass7(buf, np8, w0, n, acc, nch);
+        gemm_pass7(buf, np8, w0, n, acc, nch, bias);
         break;
     case 6:
-        gemm_pass6(buf, np8, w0, n, acc, nch);
+        gemm_pass6(buf, np8, w0, n, acc, nch, bias);
         break;
     case 5:
-        gemm_pass5(buf, np8, w0, n, acc, nch);
+        gemm_pass5(buf, np8, w0, n, acc, nch, bias);
         break;
     default:
-        gemm_pass4(buf, np8, w0, n, acc, nch);
+        gemm_pass4(buf, np8, w0, n, acc, nch, bias);
         break;
+    }
+}
+
+/* The output stage of one pixel's sums (channels [c0, c1), channel c's at acc[8 (c - c0)]) */
+static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *yq)
+{
+    int32_t oc;
+    if (r->mode == 2) {
+        const int32_t *const mult = r->mult, *const shift = r->shift;
+        const int32_t zp2 = r->zp2;
+        for (oc = c0; oc < c1; ++oc, acc += 8) {
+            yq[oc] = (int8_t)tte_rq_fast_s8(acc[0], mult[oc], shift[oc], zp2);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += 8) {
+            yq[oc] = rq(r, acc[0], oc);
+        }
     }
 }
 
@@ -243,7 +309,8 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     const int32_t iy_max = g->in_h - 1 - (k_h - 1) * g->dil_h, ix_max = in_w - g->k_w;
     const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
-    int32_t b, i, q, oc, cb, j;
+    static const int32_t zeros[TTE_GEMM_OCB] = {0};
+    int32_t b, i, q, cb, j;
     for (j = 0; t0 < M && j < (M - t0) * n + 8; ++j) {
         wtail[j] = (int8_t)(j < (M - t0) * n ? w[(size_t)t0 * n + j] : 0);
     }
@@ -276,32 +343,28 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                 y8[q] = yb + ((size_t)ly * out_w + lx) * M;
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
-                } else {
+                } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
             for (cb = 0; cb < M; cb += TTE_GEMM_OCB) {
                 const int32_t ce = M - cb < TTE_GEMM_OCB ? M : cb + TTE_GEMM_OCB;
-                const int32_t nw = ce < t0 ? ce - cb : (t0 > cb ? t0 - cb : 0);
-                for (oc = cb; oc < ce; ++oc) {
-                    int32_t *ao = acc + 8 * (oc - cb);
-                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
+                /* channels [cb, cb + nd) straight from w, the rest from wtail */
+                const int32_t nd = ce < t0 ? ce - cb : (t0 > cb ? t0 - cb : 0);
+                const int32_t *const bc = bias != NULL ? bias + cb : zeros;
+                if (nd > 0) {
+                    gemm_pass(slots, buf, n, w + (size_t)cb * n, acc, nd, bc);
                 }
-                if (nw > 0) {
-                    gemm_pass(slots, buf, n, w + (size_t)cb * n, acc, nw);
-                }
-                if (nw < ce - cb) {
-                    gemm_pass(slots, buf, n, wtail + (size_t)(cb + nw - t0) * n, acc + 8 * nw, ce - cb - nw);
+                if (nd < ce - cb) {
+                    gemm_pass(slots, buf, n, wtail + (size_t)(cb + nd - t0) * n, acc + 8 * nd, ce - cb - nd,
+                              bias != NULL ? bc + nd : zeros);
                 }
                 rq_out4(&r, acc, 8, cb, ce, y8);
                 if (P == 8) {
                     rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
                 } else {
                     for (q = 4; q < P; ++q) {
-                        int8_t *const yq = y8[q];
-                        for (oc = cb; oc < ce; ++oc) {
-                            yq[oc] = rq(&r, acc[8 * (oc - cb) + q], oc);
-                        }
+                        gemm_rq_out1(&r, acc + q, cb, ce, y8[q]);
                     }
                 }
             }
