@@ -117,6 +117,19 @@ static TTE_ALWAYS_INLINE void gemm_inside(int32_t kind, const int8_t *src, int32
     }
 }
 
+/* P windows inside the image one after the other in a row of outputs, the first's first tap at
+ * src and each step bytes after the one before, into slots 0 to P - 1 (gemm_inside). */
+TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_t step, int32_t P, int32_t rstride,
+                                         int32_t k_h, int32_t nw, uint32_t *dst, uint32_t nz, uint32_t zp24)
+{
+    uint32_t *const end = dst + 2 * P;
+    do {
+        gemm_inside(kind, src, rstride, k_h, nw, dst, nz, zp24);
+        src += step;
+        dst += 2;
+    } while (dst != end);
+}
+
 /* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
  * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
  * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
@@ -325,7 +338,26 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
             int8_t *y8[8];
             int32_t ly = py, lx = px, liy = iy, lix = ix;
-            for (q = 0; q < slots; ++q) {
+            q = 0;
+            if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
+                && ix + (P - 1) * sw <= ix_max) {
+                /* the common case: P windows inside the image in one row of outputs */
+                gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
+                                (uint32_t *)(void *)buf, nz, zp24);
+                for (q = 0; q < P; ++q) {
+                    y8[q] = yb + (size_t)(i + q) * M;
+                }
+                px += P;
+                ix += P * sw;
+                if (px == out_w) {
+                    px = 0;
+                    ++py;
+                    ix = -g->pad_left;
+                    iy += sh;
+                }
+                q = slots;
+            }
+            for (; q < slots; ++q) {
                 uint32_t *const dst = (uint32_t *)(void *)buf + 2 * q;
                 if (q < P) {
                     ly = py;
