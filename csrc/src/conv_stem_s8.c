@@ -255,7 +255,7 @@ TTE_GEMM_PASS_FN(gemm_pass7, TTE_GEMM_PX7)
 TTE_GEMM_PASS_FN(gemm_pass8, TTE_GEMM_PX8)
 
 /* acc[8 c + q] = bias[c] + channel c's window sums for the first P (4 to 8) pixels of buf */
-static void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch,
+static TTE_ALWAYS_INLINE void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch,
                       const int32_t *bias)
 {
     const int32_t np4 = (n + 3) & ~3, np8 = (n + 7) & ~7;
@@ -300,7 +300,8 @@ static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t 
 }
 
 TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax)
+                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax,
+                                          int32_t ocb)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
@@ -310,12 +311,13 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     /* channels t0 and on, whose reads of np8 weight bytes would run past w, from wtail: a copy
      * followed by zeros */
     const int32_t t0 = M - ((np8 - 1) / n < M ? (np8 - 1) / n : M);
-    /* the scratch (TTE_GEMM_BYTES(kmax), conv_s8.h): sums, widened windows, one window's
-     * bytes, wtail */
+    /* the scratch (TTE_GEMM_BYTES(kmax, ocb), conv_s8.h): the sums of ocb channels, widened
+     * windows, wtail */
     int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
-    int16_t *const buf = (int16_t *)(void *)(acc + 8 * TTE_GEMM_OCB);
-    int8_t *const bytes = (int8_t *)(void *)(buf + 8 * kmax);
-    int8_t *const wtail = bytes + kmax + 8;
+    int16_t *const buf = (int16_t *)(void *)(acc + 8 * ocb);
+    /* one window's bytes for gemm_edge in the sums' place: they are used up before a pass */
+    int8_t *const bytes = (int8_t *)(void *)acc;
+    int8_t *const wtail = (int8_t *)(void *)(buf + 8 * kmax);
     /* the geometry in locals (the buffer's stores could alias p) */
     const int32_t C = g->in_c, k_h = g->k_h, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, sh = g->stride_h;
     const int32_t rstride = g->dil_h * in_w * C, nw = np8 / 4;
@@ -379,8 +381,8 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
-            for (cb = 0; cb < M; cb += TTE_GEMM_OCB) {
-                const int32_t ce = M - cb < TTE_GEMM_OCB ? M : cb + TTE_GEMM_OCB;
+            for (cb = 0; cb < M; cb += ocb) {
+                const int32_t ce = M - cb < ocb ? M : cb + ocb;
                 /* channels [cb, cb + nd) straight from w, the rest from wtail */
                 const int32_t nd = ce < t0 ? ce - cb : (t0 > cb ? t0 - cb : 0);
                 const int32_t *const bc = bias != NULL ? bias + cb : zeros;
@@ -405,19 +407,20 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     }
 }
 
-/* At most TTE_CONV_WIN window values: the buffers on the stack (as many bytes as the stem's
- * kernel before kept there; its paper models' stem sits at their arena's peak). */
+/* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
+ * kernel before kept there; the paper models' stem sits at their arena's peak), the sums of
+ * four channels at a time. */
 TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
-    uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN) / 8];
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN);
+    uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN, 4) / 8];
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4);
 }
 
 void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y, void *scratch)
 {
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K);
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB);
 }
 #endif
 
