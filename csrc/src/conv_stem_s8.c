@@ -325,9 +325,10 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
-    int32_t b, i, q, cb, j;
-    for (j = 0; t0 < M && j < (M - t0) * n + 8; ++j) {
-        wtail[j] = (int8_t)(j < (M - t0) * n ? w[(size_t)t0 * n + j] : 0);
+    int32_t b, i, q, cb;
+    if (t0 < M) {
+        memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
+        memset(wtail + (M - t0) * n, 0, 8);
     }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
