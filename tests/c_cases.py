@@ -313,9 +313,10 @@ def _dw_window_case(seed: int) -> Case:
 
 def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
-    conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
-    DS-CNN's 10x4 over one channel, dilation, odd pixel and channel counts, windows of
-    more than one pass and not a multiple of eight or sixteen."""
+    conv_window_s8.c; over 1 or 7 input channels conv_stem_s8.c's GEMM): ResNet-like 3x3 over
+    many channels with padding and stride 2, DS-CNN's 10x4 over one channel, dilation, odd
+    pixel and channel counts, windows of more than one pass and not a multiple of eight or
+    sixteen."""
     rng = np.random.default_rng(5900 + seed)
     n = 2 if seed % 5 == 4 else 1
     kh, kw, cin = [(3, 3, 16), (10, 4, 1), (3, 3, 20), (2, 3, 7), (3, 3, 33), (5, 2, 4)][seed % 6]
@@ -381,9 +382,9 @@ def _strided_pointwise_case(seed: int) -> Case:
 
 
 def _small_window_case(seed: int) -> Case:
-    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: eight pixels a pass
-    in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
-    of fewer than 16 values (every channel in C), dilation, pixel counts not a multiple of 8."""
+    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: up to eight pixels a
+    pass in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
+    of fewer than 16 values, dilation, pixel counts not a multiple of 8."""
     rng = np.random.default_rng(6300 + seed)
     kh, kw, cin = [(3, 3, 3), (3, 3, 3), (2, 2, 2), (1, 1, 12), (5, 5, 1), (2, 4, 4), (3, 3, 3), (1, 3, 10)][seed]
     d = (2, 2) if seed == 6 else (1, 1)

@@ -1,4 +1,5 @@
-/* int8 conv2d, regular (groups 1) with a small window: the stem (3x3x3 on the RGB image).
+/* int8 conv2d, regular (groups 1) with a small window: the stem (3x3x3 on the RGB image), and
+ * in DSP builds the window path's convs over few input channels (DS-CNN's 10x4 first layer).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SMLAD) beside the portable C; every product and sum is an integer of the
@@ -10,12 +11,13 @@
 
 /* Regular conv (groups 1) over few input channels, the window's K = k_h k_w in_c values at
  * most TTE_GEMM_K: the RGB stem (3x3x3), DS-CNN's 10x4 first layer over one channel. An
- * im2col GEMM: the windows of up to eight output pixels (in raster order) gathered as bytes
- * in weight order (ky, kx, c), x inside the image and the zero point in the padding and past
- * K, then widened once to int16 x - zp into the eight-pixel buffer (conv_s8.h); every output
- * channel's weight word, unpacked once, meets all the pixels (stem_pass8, gemm_pass). Past K
- * the lanes are x - zp = 0, so the weight bytes read there (the next channel's; the last
- * channel's from a copy padded with zeros) add nothing. */
+ * im2col GEMM: the windows of up to eight output pixels (in raster order), x - zp in weight
+ * order (ky, kx, c), 0 in the padding and past K, widened once to int16 into the eight-pixel
+ * buffer (conv_s8.h); then every output channel's weight word, unpacked once, meets all the
+ * pixels (stem_pass8, gemm_pass*). Windows inside the image come straight from it by words
+ * (gemm_inside), the others through their bytes (gemm_bytes). Past K the lanes are 0, so the
+ * weight bytes read there (the next channel's; the last channels' from a copy padded with
+ * zeros) add nothing. */
 #if defined(__ARM_FEATURE_DSP)
 /* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
 static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
@@ -58,12 +60,13 @@ static void gemm_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
             continue;
         }
         if (g->dil_w == 1) {
-            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0) * C;
+            /* tap kx0's bytes (inside the image) */
+            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx0) * C;
             for (k = 0; k < kx0 * C; ++k) {
                 dst[k] = zp;
             }
             for (; k < kx1 * C; ++k) {
-                dst[k] = src[k];
+                dst[k] = src[k - kx0 * C];
             }
             for (; k < RW; ++k) {
                 dst[k] = zp;
@@ -71,10 +74,15 @@ static void gemm_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_
             continue;
         }
         for (kx = 0; kx < g->k_w; ++kx) {
-            const int32_t in = kx >= kx0 && kx < kx1;
-            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx * g->dil_w) * C;
-            for (k = 0; k < C; ++k) {
-                dst[kx * C + k] = in ? src[k] : zp;
+            if (kx >= kx0 && kx < kx1) {
+                const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx * g->dil_w) * C;
+                for (k = 0; k < C; ++k) {
+                    dst[kx * C + k] = src[k];
+                }
+            } else {
+                for (k = 0; k < C; ++k) {
+                    dst[kx * C + k] = zp;
+                }
             }
         }
     }
@@ -140,7 +148,7 @@ TTE_NOINLINE static int32_t gemm_cut4(const tte_conv2d_s8_params_t *p, const int
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, row = g->in_w * C;
     const int32_t cut_l = ix0 < 0 ? -ix0 * C : 0, cut_r = ix0 + g->k_w > g->in_w ? (ix0 + g->k_w - g->in_w) * C : 0;
-    const int8_t *const x_end = xb + (size_t)g->in_h * row;
+    const int32_t image = g->in_h * row;
     uint32_t keep, fill;
     int32_t ky, k;
     if (cut_l + cut_r >= 4) {
@@ -150,19 +158,19 @@ TTE_NOINLINE static int32_t gemm_cut4(const tte_conv2d_s8_params_t *p, const int
     fill = (0x01010101u * (uint8_t)p->in_zp) & ~keep;
     for (ky = 0; ky < g->k_h; ++ky, dst += 16) {
         const int32_t iy = iy0 + ky * g->dil_h;
-        const int8_t *src;
+        /* the row's first tap, maybe left of the image */
+        const int32_t off = iy * row + ix0 * C;
         uint32_t u;
         if (iy < 0 || iy >= g->in_h) {
             dst[0] = 0;
             dst[1] = 0;
             continue;
         }
-        src = xb + (size_t)iy * row + ix0 * C;
-        if (src >= xb && src + 4 <= x_end) {
-            u = (load4(src) & keep) | fill;
+        if (off >= 0 && off + 4 <= image) {
+            u = (load4(xb + off) & keep) | fill;
         } else {
             for (u = fill, k = cut_l; k < 4 - cut_r; ++k) {
-                u |= (uint32_t)(uint8_t)src[k] << (8 * k);
+                u |= (uint32_t)(uint8_t)xb[off + k] << (8 * k);
             }
         }
         gemm_word(dst, u, nz);
