@@ -1214,6 +1214,40 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+#ifdef TTE_VFP_ASM
+                    if (bytes && g->in_w > 0) {
+                        /* the loop below: the mask bit tested first, the kept values stored
+                         * and summed as they come */
+                        float *dst = tmp + nz;
+                        int32_t *op = off + nz;
+                        const float *const se = src + g->in_w;
+                        int32_t io = (int32_t)(i * (size_t)cin), t0;
+                        __asm__ volatile("1:\n\t"
+                                         "ldrb %[t0], [%[mp]]\n\t"
+                                         "add %[mp], %[mp], %[ms]\n\t"
+                                         "tst %[t0], %[bit]\n\t"
+                                         "beq 2f\n\t"
+                                         "vldr s0, [%[src]]\n\t"
+                                         "vcmp.f32 s0, #0\n\t"
+                                         "vmrs APSR_nzcv, fpscr\n\t"
+                                         "beq 2f\n\t"
+                                         "vstmia %[dst]!, {s0}\n\t"
+                                         "str %[io], [%[op]], #4\n\t"
+                                         "vadd.f32 %[bs], %[bs], s0\n\t"
+                                         "2:\n\t"
+                                         "add %[src], %[src], #4\n\t"
+                                         "add %[io], %[io], %[cin]\n\t"
+                                         "cmp %[src], %[se]\n\t"
+                                         "bne 1b\n\t"
+                                         : [t0] "=&r"(t0), [mp] "+r"(mp), [src] "+r"(src), [dst] "+r"(dst),
+                                           [op] "+r"(op), [io] "+r"(io), [bs] "+t"(bsum)
+                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se] "r"(se)
+                                         : "s0", "cc", "memory");
+                        nz = (int32_t)(dst - tmp);
+                        i += (size_t)g->in_w;
+                        continue;
+                    }
+#endif
                     if (bytes) {
                         for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];

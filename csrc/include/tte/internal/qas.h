@@ -259,6 +259,45 @@ static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
     return qas_round_s8(delta, 1, hash);
 }
 
+#ifdef TTE_VFP_ASM
+/* one weight of qas_apply_row_s8's stochastic loop: g[j] at gp, w[j] at wp, the hash's input in h
+ * (the names of its asm operands); leaves for 3f before a step of 1024 or more, or NaN */
+#define TTE_QAS_SR_ONE \
+    "vldmia %[gp]!, {s0}\n\t" \
+    "vmul.f32 s0, %[k], s0\n\t" \
+    "vmov %[t0], s0\n\t" \
+    "cmp %[lim], %[t0], lsl #1\n\t" \
+    "bls 3f\n\t" \
+    "eor %[t1], %[h], %[h], lsr #16\n\t" \
+    "mul %[t1], %[t1], %[m1]\n\t" \
+    "eor %[t1], %[t1], %[t1], lsr #15\n\t" \
+    "mul %[t1], %[t1], %[m2]\n\t" \
+    "eor %[t1], %[t1], %[t1], lsr #16\n\t" \
+    "lsr %[t1], %[t1], #8\n\t" \
+    "vmov s1, %[t1]\n\t" \
+    "vcvt.f32.u32 s1, s1, #24\n\t" \
+    "vcvt.s32.f32 s2, s0\n\t" \
+    "vcvt.f32.s32 s3, s2\n\t" \
+    "vmov %[t2], s2\n\t" \
+    "vcmpe.f32 s3, s0\n\t" \
+    "vmrs APSR_nzcv, fpscr\n\t" \
+    "itt gt\n\t" \
+    "subgt %[t2], %[t2], #1\n\t" \
+    "vsubgt.f32 s3, s3, %[one]\n\t" \
+    "vsub.f32 s4, s0, s3\n\t" \
+    "vadd.f32 s4, s4, s1\n\t" \
+    "vcmpe.f32 %[below1], s4\n\t" \
+    "vmrs APSR_nzcv, fpscr\n\t" \
+    "ldrsb %[t3], [%[wp]]\n\t" \
+    "sbc %[t3], %[t3], %[t2]\n\t" \
+    "ssat %[t3], #8, %[t3]\n\t" \
+    "cmn %[t3], #127\n\t" \
+    "it lt\n\t" \
+    "mvnlt %[t3], #126\n\t" \
+    "strb %[t3], [%[wp]], #1\n\t" \
+    "add %[h], %[h], %[m3]\n\t"
+#endif
+
 /* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
  * index base + j) to wrow[sel(idx, j)]; the hash's terms formed incrementally. Stochastic
  * rounding (the paper's choice) has its own loops. */
@@ -276,61 +315,32 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
         j = 0;
 #ifdef TTE_VFP_ASM
         /* qas_stochastic_s8 and apply_s8 as they are, in assembly (the same float operations;
-         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the clamp by SSAT, then
-         * -128 -> -127); it stops before a step of 1024 or more, or NaN, which C takes */
-        while (j < n) {
+         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the range test on the bits
+         * shifted out of the sign; z = (delta - f) + u < 1 as z <= 1's float predecessor, whose
+         * carry SBC takes as w - f - (z >= 1); the clamp by SSAT, then -128 -> -127); it stops
+         * before a step of 1024 or more, or NaN, which C takes */
+        while (j + 2 <= n) {
+            /* two weights a pass */
             const float *gp = g + j;
-            const float *const ge = g + n;
+            const float *const ge = gp + ((n - j) & ~1);
             int8_t *wp = wrow + j;
             int32_t t0, t1, t2, t3;
             __asm__ volatile("1:\n\t"
-                             "vldr s0, [%[gp]]\n\t"
-                             "vmul.f32 s0, %[k], s0\n\t"
-                             "vmov %[t0], s0\n\t"
-                             "bic %[t0], %[t0], #0x80000000\n\t"
-                             "cmp %[t0], #0x44800000\n\t"
-                             "bhs 3f\n\t"
-                             "eor %[t1], %[h], %[h], lsr #16\n\t"
-                             "mul %[t1], %[t1], %[m1]\n\t"
-                             "eor %[t1], %[t1], %[t1], lsr #15\n\t"
-                             "mul %[t1], %[t1], %[m2]\n\t"
-                             "eor %[t1], %[t1], %[t1], lsr #16\n\t"
-                             "lsr %[t1], %[t1], #8\n\t"
-                             "vmov s1, %[t1]\n\t"
-                             "vcvt.f32.u32 s1, s1, #24\n\t"
-                             "vcvt.s32.f32 s2, s0\n\t"
-                             "vcvt.f32.s32 s3, s2\n\t"
-                             "vmov %[t2], s2\n\t"
-                             "vcmpe.f32 s3, s0\n\t"
-                             "vmrs APSR_nzcv, fpscr\n\t"
-                             "itt gt\n\t"
-                             "subgt %[t2], %[t2], #1\n\t"
-                             "vsubgt.f32 s3, s3, %[one]\n\t"
-                             "vsub.f32 s4, s0, s3\n\t"
-                             "vadd.f32 s4, s4, s1\n\t"
-                             "vcmpe.f32 s4, %[one]\n\t"
-                             "vmrs APSR_nzcv, fpscr\n\t"
-                             "it ge\n\t"
-                             "addge %[t2], %[t2], #1\n\t"
-                             "ldrsb %[t3], [%[wp]]\n\t"
-                             "sub %[t3], %[t3], %[t2]\n\t"
-                             "ssat %[t3], #8, %[t3]\n\t"
-                             "cmn %[t3], #127\n\t"
-                             "it lt\n\t"
-                             "mvnlt %[t3], #126\n\t"
-                             "strb %[t3], [%[wp]], #1\n\t"
-                             "add %[gp], %[gp], #4\n\t"
-                             "add %[h], %[h], %[m3]\n\t"
+                             TTE_QAS_SR_ONE
+                             TTE_QAS_SR_ONE
                              "cmp %[gp], %[ge]\n\t"
                              "bne 1b\n\t"
+                             "b 4f\n\t"
                              "3:\n\t"
+                             "sub %[gp], %[gp], #4\n\t"
+                             "4:\n\t"
                              : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+r"(gp),
                                [wp] "+r"(wp), [h] "+r"(hx)
                              : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
-                               [k] "t"(k), [one] "t"(1.0f)
+                               [lim] "r"(0x89000000u), [k] "t"(k), [one] "t"(1.0f), [below1] "t"(0x1.fffffep-1f)
                              : "d0", "d1", "d2", "cc", "memory");
             j = (int32_t)(gp - g);
-            if (j < n) {
+            if (gp != ge) {
                 wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
                 ++j;
                 hx += 0x9E3779B1u;
