@@ -166,13 +166,39 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_ACC(a, r) float a = 0.0f
 #endif
 
+/* v[0..n) = +0.0f; under TTE_VFP_ASM sixteen floats a VSTM. */
+static void zero_f32(float *v, size_t n)
+{
+    size_t i = 0;
+#ifdef TTE_VFP_ASM
+    if (n >= 16u) {
+        float *const ve = v + (n & ~(size_t)15);
+        __asm__ volatile("vmov s0, s1, %[z], %[z]\n\t" "vmov s2, s3, %[z], %[z]\n\t"
+                         "vmov s4, s5, %[z], %[z]\n\t" "vmov s6, s7, %[z], %[z]\n\t"
+                         "vmov s8, s9, %[z], %[z]\n\t" "vmov s10, s11, %[z], %[z]\n\t"
+                         "vmov s12, s13, %[z], %[z]\n\t" "vmov s14, s15, %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vstmia %[v]!, {s0-s15}\n\t"
+                         "cmp %[v], %[ve]\n\t"
+                         "bne 1b\n\t"
+                         : [v] "+r"(v)
+                         : [ve] "r"(ve), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        n &= 15u;
+    }
+#endif
+    for (; i < n; ++i) {
+        v[i] = 0.0f;
+    }
+}
+
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
  * once (each converted weight loaded once for all of them; under TTE_VFP_ASM eight oc per
  * pass of the assembly loop, the last qc % 8 in C). */
-static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
-    const float *g4 = gy + pi[4] * qc, *g5 = gy + pi[5] * qc, *g6 = gy + pi[6] * qc, *g7 = gy + pi[7] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
+    const float *g4 = gy + (size_t)pi[4] * qc, *g5 = gy + (size_t)pi[5] * qc, *g6 = gy + (size_t)pi[6] * qc, *g7 = gy + (size_t)pi[7] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
@@ -225,9 +251,9 @@ static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[7]] = a7;
 }
 
-static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
@@ -263,9 +289,9 @@ static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[3]] = a3;
 }
 
-static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     size_t o;
@@ -293,9 +319,9 @@ static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[1]] = a1;
 }
 
-static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc;
     TTE_ACC(a0, "s0");
     size_t o;
 #ifdef TTE_VFP_ASM
@@ -323,12 +349,13 @@ static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float 
  * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
- * time share each converted weight. */
+ * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol)
+                         float *wcol, int32_t *list)
 {
     const size_t qc = (size_t)q->out_c;
-    size_t pend[8], i, o, e = (size_t)c;
+    int32_t pend[8];
+    size_t i, o, e = (size_t)c;
     size_t np = 0;
     o = 0;
 #ifdef TTE_VFP_ASM
@@ -370,37 +397,58 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     for (; o < qc; ++o) {
         wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
     }
+    /* the pixels where D's mask is set listed first (the others' dzc set to 0), then their
+     * sums eight at a time */
     if ((ch & 7) == 0) {
         /* channel c's mask bits: one bit of every (ch / 8)-th byte */
         const uint8_t *mp = q->mask + (c >> 3);
         const uint32_t bit = 1u << (c & 7);
         const size_t mstep = (size_t)ch >> 3;
-        for (i = 0; i < out_pixels; ++i, mp += mstep) {
+        i = 0;
+#ifdef TTE_VFP_ASM
+        if (out_pixels > 0) {
+            int32_t *lp = list, t;
+            __asm__ volatile("1:\n\t"
+                             "ldrb %[t], [%[mp]]\n\t"
+                             "add %[mp], %[mp], %[ms]\n\t"
+                             "tst %[t], %[bit]\n\t"
+                             "ite eq\n\t"
+                             "streq %[z], [%[dz], %[i], lsl #2]\n\t"
+                             "strne %[i], [%[lp]], #4\n\t"
+                             "add %[i], %[i], #1\n\t"
+                             "cmp %[i], %[n]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [mp] "+r"(mp), [lp] "+r"(lp), [i] "+r"(i)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels)
+                             : "cc", "memory");
+            np = (size_t)(lp - list);
+        }
+#endif
+        for (; i < out_pixels; ++i, mp += mstep) {
             if ((*mp & bit) == 0u) {
                 dzc[i] = 0.0f;
-                continue;
-            }
-            pend[np++] = i;
-            if (np == 8) {
-                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-                np = 0;
+            } else {
+                list[np++] = (int32_t)i;
             }
         }
     } else {
         for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
             if (!bit_at(q->mask, e)) {
                 dzc[i] = 0.0f;
-                continue;
-            }
-            pend[np++] = i;
-            if (np == 8) {
-                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-                np = 0;
+            } else {
+                list[np++] = (int32_t)i;
             }
         }
     }
+    for (i = 0; i + 8 <= np; i += 8) {
+        dwpw_dot8(q->gy, qc, list + i, wcol, dzc);
+    }
     /* the rest: padded with copies of the first pixel (its sum is made again, the same
      * float) up to a block of 8 or 4 when that costs less than smaller blocks */
+    np -= i;
+    for (o = 0; o < np; ++o) {
+        pend[o] = list[i + o];
+    }
     if (np >= 3) {
         const size_t nb = np >= 5 ? 8 : 4;
         for (i = np; i < nb; ++i) {
@@ -503,10 +551,7 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
     const int32_t kk = g->k_h * g->k_w;
     const size_t plane = (size_t)g->in_h * g->in_w;
     int32_t bi, oy, ox, ky, kx, t;
-    size_t i;
-    for (i = 0; i < (size_t)g->batch * plane; ++i) {
-        tmp[i] = 0.0f;
-    }
+    zero_f32(tmp, (size_t)g->batch * plane);
     if (kk <= cap) {
         for (t = 0; t < kk; ++t) {
             wtap[t] = (float)wd[t] * scale;
@@ -674,7 +719,7 @@ static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
     int32_t bi, oy, ox, ky, kx, t;
-    memset(plane, 0, (size_t)g->batch * psz * sizeof(float));
+    zero_f32(plane, (size_t)g->batch * psz);
     for (t = 0; t < kk; ++t) {
         wtap[t] = (float)wd[t] * scale;
     }
@@ -1169,9 +1214,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     row = q != NULL ? xtab + 256 : stack_row;
     off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     if (dx != NULL) {
-        for (i = 0; i < pixels * (size_t)cin; ++i) {
-            dx[i] = 0.0f;
-        }
+        zero_f32(dx, pixels * (size_t)cin);
     }
     if (xtab != NULL) {
         for (i = 0; i < 256; ++i) {
@@ -1184,7 +1227,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row);
+            /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
