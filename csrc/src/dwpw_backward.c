@@ -181,7 +181,7 @@ static void zero_f32(float *v, size_t n)
                          "vstmia %[v]!, {s0-s15}\n\t"
                          "cmp %[v], %[ve]\n\t"
                          "bne 1b\n\t"
-                         : [v] "+r"(v)
+                         : [v] "+&r"(v)
                          : [ve] "r"(ve), [z] "r"(0)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
         n &= 15u;
@@ -418,7 +418,7 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "add %[i], %[i], #1\n\t"
                              "cmp %[i], %[n]\n\t"
                              "bne 1b\n\t"
-                             : [t] "=&r"(t), [mp] "+r"(mp), [lp] "+r"(lp), [i] "+r"(i)
+                             : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [i] "+&r"(i)
                              : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels)
                              : "cc", "memory");
             np = (size_t)(lp - list);
@@ -446,15 +446,14 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     /* the rest: padded with copies of the first pixel (its sum is made again, the same
      * float) up to a block of 8 or 4 when that costs less than smaller blocks */
     np -= i;
-    for (o = 0; o < np; ++o) {
-        pend[o] = list[i + o];
+    {
+        const size_t nb = np >= 5 ? 8 : (np >= 3 ? 4 : np);
+        for (o = 0; o < nb; ++o) {
+            pend[o] = list[o < np ? i + o : i];
+        }
     }
     if (np >= 3) {
-        const size_t nb = np >= 5 ? 8 : 4;
-        for (i = np; i < nb; ++i) {
-            pend[i] = pend[0];
-        }
-        if (nb == 8) {
+        if (np >= 5) {
             dwpw_dot8(q->gy, qc, pend, wcol, dzc);
         } else {
             dwpw_dot4(q->gy, qc, pend, wcol, dzc);
@@ -1283,8 +1282,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                                          "add %[io], %[io], %[cin]\n\t"
                                          "cmp %[src], %[se]\n\t"
                                          "bne 1b\n\t"
-                                         : [t0] "=&r"(t0), [mp] "+r"(mp), [src] "+r"(src), [dst] "+r"(dst),
-                                           [op] "+r"(op), [io] "+r"(io), [bs] "+t"(bsum)
+                                         : [t0] "=&r"(t0), [mp] "+&r"(mp), [src] "+&r"(src), [dst] "+&r"(dst),
+                                           [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bsum)
                                          : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se] "r"(se)
                                          : "s0", "cc", "memory");
                         nz = (int32_t)(dst - tmp);

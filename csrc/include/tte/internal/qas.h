@@ -67,14 +67,18 @@ TTE_INTERNAL TTE_NOINLINE int64_t qas_steps(const tte_update_params_t *u, float 
 }
 
 /* (float)(a / (double)b) without double arithmetic (software on the M7), for a > 0 and b > 0
- * normal and a float-normal result: the exact quotient of the significands by long division
- * (8 bits per 32-bit hardware divide), rounded to nearest-even to 53 bits (the double
- * division), then to 24 (the conversion). Returns 0 elsewhere (then divide in double). */
+ * normal and a float-normal result. The double division's rounding never shows in the
+ * float: with A, B the significands (53 and 24 bits), a / b lies 1 / B > 2**-24 units of the
+ * result's last place or more from a float midpoint unless on it, farther than the double's
+ * half-ulp there (<= 2**-24 of those units); so (float)(a / (double)b) is a / b rounded once
+ * to 24 bits, nearest-even: from q = floor(A / B) (29 or 30 bits, 32-bit hardware divides of
+ * 32, 8, 8 and 5 dividend bits) and whether its remainder is 0. Returns 0 elsewhere (then
+ * divide in double). */
 TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
 {
-    uint64_t ab, q = 0, m, drop, half;
-    uint32_t bb, rem = 0, f, fbits;
-    int32_t ea, eb, k, shift, e;
+    uint64_t ab;
+    uint32_t bb, cur, d, q, rem, lo, f, low, half, fbits;
+    int32_t ea, eb, drop, e;
     memcpy(&ab, &a, sizeof ab);
     memcpy(&bb, &b, sizeof bb);
     ea = (int32_t)((ab >> 52) & 0x7FFu);
@@ -84,37 +88,34 @@ TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
     }
     ab = (ab & 0xFFFFFFFFFFFFFull) | 0x10000000000000ull; /* A in [2**52, 2**53) */
     bb = (bb & 0x7FFFFFu) | 0x800000u;                     /* B in [2**23, 2**24) */
-    /* q = floor(A * 2**27 / B) in [2**55, 2**57): the 80-bit dividend a byte at a time */
-    for (k = 9; k >= 0; --k) {
-        const uint32_t byte = (uint32_t)(8 * k >= 27 ? ab >> (8 * k - 27) : ab << (27 - 8 * k)) & 0xFFu;
-        const uint32_t cur = (rem << 8) | byte;
-        const uint32_t d = cur / bb;
-        rem = cur - d * bb;
-        q = (q << 8) | d;
-    }
-    /* a / b = (q + rem / B) * 2**(ea - eb - 952): to 53 bits, ties to even (rem: sticky) */
-    shift = q >= (1ull << 56) ? 4 : 3;
-    m = q >> shift;
-    drop = q & ((1ull << shift) - 1u);
-    half = 1ull << (shift - 1);
-    if (drop > half || (drop == half && (rem != 0u || (m & 1u) != 0u))) {
-        m += 1u;
-        if (m == (1ull << 53)) {
-            m >>= 1;
-            shift += 1;
-        }
-    }
-    /* to 24 bits, ties to even */
-    f = (uint32_t)(m >> 29);
-    drop = m & 0x1FFFFFFFu;
-    if (drop > 0x10000000u || (drop == 0x10000000u && (f & 1u) != 0u)) {
+    cur = (uint32_t)(ab >> 21);
+    lo = (uint32_t)ab & 0x1FFFFFu;
+    q = cur / bb;
+    rem = cur - q * bb;
+    cur = (rem << 8) | (lo >> 13);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 8) | d;
+    cur = (rem << 8) | ((lo >> 5) & 0xFFu);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 8) | d;
+    cur = (rem << 5) | (lo & 0x1Fu);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 5) | d; /* A / B in (2**28, 2**30) */
+    drop = q >= (1u << 29) ? 6 : 5;
+    f = q >> drop;
+    low = q & ((1u << drop) - 1u);
+    half = 1u << (drop - 1);
+    if (low > half || (low == half && (rem != 0u || (f & 1u) != 0u))) {
         f += 1u;
         if (f == 0x1000000u) {
             f >>= 1;
-            shift += 1;
+            drop += 1;
         }
     }
-    e = ea - eb - 923 + shift + 150; /* f * 2**(ea - eb - 923 + shift), biased */
+    e = drop + ea - eb - 775; /* a / b = f * 2**(drop + ea - eb - 925), biased */
     if (e < 1 || e > 254) {
         return 0;
     }
@@ -334,8 +335,8 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
                              "3:\n\t"
                              "sub %[gp], %[gp], #4\n\t"
                              "4:\n\t"
-                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+r"(gp),
-                               [wp] "+r"(wp), [h] "+r"(hx)
+                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+&r"(gp),
+                               [wp] "+&r"(wp), [h] "+&r"(hx)
                              : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
                                [lim] "r"(0x89000000u), [k] "t"(k), [one] "t"(1.0f), [below1] "t"(0x1.fffffep-1f)
                              : "d0", "d1", "d2", "cc", "memory");
