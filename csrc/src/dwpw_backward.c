@@ -648,6 +648,24 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
     "vstm %[t], {s8-s14}\n\t"
 
+/* a row of two adjacent 3x3 windows (pixels A, B with dz in s9, s10; taps w0-w2) at stride 1
+ * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
+ * element takes A's term before B's */
+#define TTE_DWG_PAIR1_ROW(w0, w1, w2) \
+    "vldm %[t], {s16-s19}\n\t" \
+    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
+    "vmla.f32 s17, s10, " w0 "\n\t" "vmla.f32 s18, s10, " w1 "\n\t" "vmla.f32 s19, s10, " w2 "\n\t" \
+    "vstm %[t], {s16-s19}\n\t"
+#define TTE_DWG_PAIR2_ROW(w0, w1, w2) \
+    "vldm %[t], {s16-s20}\n\t" \
+    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
+    "vmla.f32 s18, s10, " w0 "\n\t" "vmla.f32 s19, s10, " w1 "\n\t" "vmla.f32 s20, s10, " w2 "\n\t" \
+    "vstm %[t], {s16-s20}\n\t"
+#define TTE_DWG_PAIRS(ROW) \
+    ROW("s0", "s1", "s2") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s6", "s7", "s8")
+
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
  * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
@@ -657,6 +675,50 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
     const float *const dze = dz + n;
     const float *wr;
     float *t;
+    if (k == 3 && (sw4 == 4 || sw4 == 8) && n >= 2) {
+        /* two pixels a pass, skipped when both are zero (a zero one adds products +-0, which
+         * change no element: the plane starts at +0 and no sum of its terms gives -0) */
+        const float *const dpe = dz + (n & ~1);
+        int32_t r0, r1;
+        if (sw4 == 4) {
+            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                             "1:\n\t"
+                             "vldmia %[dz]!, {s9-s10}\n\t"
+                             "vmov %[r0], %[r1], s9, s10\n\t"
+                             "orr %[r0], %[r0], %[r1]\n\t"
+                             "lsls %[r0], %[r0], #1\n\t"
+                             "beq 2f\n\t"
+                             "mov %[t], %[b]\n\t"
+                             TTE_DWG_PAIRS(TTE_DWG_PAIR1_ROW)
+                             "2:\n\t"
+                             "add %[b], %[b], #8\n\t"
+                             "cmp %[dz], %[dpe]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
+        } else {
+            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                             "1:\n\t"
+                             "vldmia %[dz]!, {s9-s10}\n\t"
+                             "vmov %[r0], %[r1], s9, s10\n\t"
+                             "orr %[r0], %[r0], %[r1]\n\t"
+                             "lsls %[r0], %[r0], #1\n\t"
+                             "beq 2f\n\t"
+                             "mov %[t], %[b]\n\t"
+                             TTE_DWG_PAIRS(TTE_DWG_PAIR2_ROW)
+                             "2:\n\t"
+                             "add %[b], %[b], #16\n\t"
+                             "cmp %[dz], %[dpe]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
+        }
+        if (dz == dze) {
+            return;
+        }
+    }
     if (k == 3) {
         __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
                          "1:\n\t"
