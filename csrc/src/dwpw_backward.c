@@ -126,29 +126,29 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s23, s16, s14\n\t" \
     "vmla.f32 s24, s16, s15\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
- * t in s16, the table's floats moved in pairs from core registers (ldr takes a register
- * index, vldr does not) */
-#define TTE_UPD_16 \
+ * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
+ * (s17-s20 for eight; ldr takes a register index, vldr does not) */
+#define TTE_UPD_16(T) \
     "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, " T ", s18\n\t" "vmla.f32 s1, " T ", s19\n\t" "vmla.f32 s2, " T ", s20\n\t" "vmla.f32 s3, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, " T ", s18\n\t" "vmla.f32 s5, " T ", s19\n\t" "vmla.f32 s6, " T ", s20\n\t" "vmla.f32 s7, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s8, s16, s17\n\t" "vmla.f32 s9, s16, s18\n\t" "vmla.f32 s10, s16, s19\n\t" "vmla.f32 s11, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s8, " T ", s18\n\t" "vmla.f32 s9, " T ", s19\n\t" "vmla.f32 s10, " T ", s20\n\t" "vmla.f32 s11, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s12, s16, s17\n\t" "vmla.f32 s13, s16, s18\n\t" "vmla.f32 s14, s16, s19\n\t" "vmla.f32 s15, s16, s20\n\t"
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s12, " T ", s18\n\t" "vmla.f32 s13, " T ", s19\n\t" "vmla.f32 s14, " T ", s20\n\t" "vmla.f32 s15, " T ", s21\n\t"
 #define TTE_UPD_8 \
     "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
@@ -1037,19 +1037,34 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             const int32_t *op = off, *oe = off + n;
             const uint8_t *pp;
             uint32_t r0, r1, r2, r3;
+            /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
+            const int32_t *const oe2 = off + (n & ~1);
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0]\n\t"
-                             TTE_UPD_16
-                             "cmp %[op], %[oe]\n\t"
+                             TTE_UPD_16("s16")
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16("s17")
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16("s16")
+                             "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
-                               [op] "+r"(op), [dp] "+r"(dp)
-                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                               [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [oe2] "r"(oe2), [tab] "r"(xtab), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "cc", "memory");
             continue;
         }
