@@ -125,6 +125,25 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s22, s16, s13\n\t" \
     "vmla.f32 s23, s16, s14\n\t" \
     "vmla.f32 s24, s16, s15\n\t"
+/* the sixteen-channel dwpw_dx_list: a pixel's eight dx values at a time in s18-s25, t in T */
+#define TTE_DX_ROW_LO(T) \
+    "vmla.f32 s18, " T ", s0\n\t" \
+    "vmla.f32 s19, " T ", s1\n\t" \
+    "vmla.f32 s20, " T ", s2\n\t" \
+    "vmla.f32 s21, " T ", s3\n\t" \
+    "vmla.f32 s22, " T ", s4\n\t" \
+    "vmla.f32 s23, " T ", s5\n\t" \
+    "vmla.f32 s24, " T ", s6\n\t" \
+    "vmla.f32 s25, " T ", s7\n\t"
+#define TTE_DX_ROW_HI(T) \
+    "vmla.f32 s18, " T ", s8\n\t" \
+    "vmla.f32 s19, " T ", s9\n\t" \
+    "vmla.f32 s20, " T ", s10\n\t" \
+    "vmla.f32 s21, " T ", s11\n\t" \
+    "vmla.f32 s22, " T ", s12\n\t" \
+    "vmla.f32 s23, " T ", s13\n\t" \
+    "vmla.f32 s24, " T ", s14\n\t" \
+    "vmla.f32 s25, " T ", s15\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
@@ -919,22 +938,47 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         int32_t t0, t1;
         float *pp;
         if (j + 16 <= kn) {
+            /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
+            const int32_t *const oe2 = off + (n & ~1);
             __asm__ volatile(TTE_DX_CVT16
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[p], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s17-s24}\n\t"
-                             TTE_DX_VMLA_LO
-                             "vstmia %[p]!, {s17-s24}\n\t"
-                             "vldmia %[p], {s17-s24}\n\t"
-                             TTE_DX_VMLA_HI
-                             "vstmia %[p], {s17-s24}\n\t"
-                             "cmp %[op], %[oe]\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s16")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s16")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s17")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s17")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
-                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
-                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "s24", "cc",
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[p], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s16")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s16")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "4:\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [oe2] "r"(oe2), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "cc",
                                "memory");
         } else {
             __asm__ volatile(TTE_DX_CVT8
