@@ -1417,8 +1417,9 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     the C results must be identical, the fused reference equals the unfused one. ``head``:
     dz itself comes from a 1x1 conv's input gradient, a mask and the depthwise's bias update
     (tte.compiler.fuse._backward_head), fused too (tte_dwpw_backward_head_s8). ``wide``: 8 or 16
-    channels (their mask bits a byte each) over 16-40 input channels (the sixteen-channel passes
-    of the M7's list loops, odd and even pixel counts)."""
+    channels (their mask bits a byte each) over 16-40 input channels and a head of 8-20 output
+    channels (the M7's sixteen-channel list passes, odd and even pixel counts, and its
+    eight-weight column conversion)."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
@@ -1448,7 +1449,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         ua["in_channels"] = tuple(sorted(ua["in_channels"]))
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
-    qc = int(rng.integers(1, 7))
+    qc = int(rng.integers(8, 21)) if wide else int(rng.integers(1, 7))
     head_bias = head and seed % 3 != 2
     if head:
         g.add_tensor(Tensor("gy", (n, oh, ow, qc), "float32"))

@@ -378,39 +378,35 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     size_t np = 0;
     o = 0;
 #ifdef TTE_VFP_ASM
-    if (qc >= 4u) {
-        /* four at a time: two strided bytes per pointer step, VCVT, VMUL by the scales */
+    if (qc >= 8u) {
+        /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
         const int8_t *wp = q->w + c;
         const float *sp = q->scale;
         float *out = wcol;
-        float *const end = wcol + (qc & ~(size_t)3);
+        float *const end = wcol + (qc & ~(size_t)7);
         int32_t r0, r1, r2, r3;
         __asm__ volatile("1:\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t"
-                         "ldrsb %[r1], [%[wp], %[ch]]\n\t"
-                         "add %[wp], %[wp], %[ch2]\n\t"
-                         "ldrsb %[r2], [%[wp]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch]]\n\t"
-                         "add %[wp], %[wp], %[ch2]\n\t"
-                         "vmov s0, s1, %[r0], %[r1]\n\t"
-                         "vmov s2, s3, %[r2], %[r3]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t"
-                         "vcvt.f32.s32 s1, s1\n\t"
-                         "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t"
-                         "vldmia %[sp]!, {s4-s7}\n\t"
-                         "vmul.f32 s0, s0, s4\n\t"
-                         "vmul.f32 s1, s1, s5\n\t"
-                         "vmul.f32 s2, s2, s6\n\t"
-                         "vmul.f32 s3, s3, s7\n\t"
-                         "vstmia %[out]!, {s0-s3}\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                         "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                         "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                         "vldmia %[sp]!, {s8-s15}\n\t"
+                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                         "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                         "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                         "vstmia %[out]!, {s0-s7}\n\t"
                          "cmp %[out], %[end]\n\t"
                          "bne 1b\n\t"
-                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+r"(wp),
-                           [sp] "+r"(sp), [out] "+r"(out)
-                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(end)
-                         : "d0", "d1", "d2", "d3", "cc", "memory");
-        o = qc & ~(size_t)3;
+                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                           [sp] "+&r"(sp), [out] "+&r"(out)
+                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(end)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        o = qc & ~(size_t)7;
     }
 #endif
     for (; o < qc; ++o) {
