@@ -68,12 +68,12 @@ TTE_INTERNAL TTE_NOINLINE int64_t qas_steps(const tte_update_params_t *u, float 
 
 /* (float)(a / (double)b) without double arithmetic (software on the M7), for a > 0 and b > 0
  * normal and a float-normal result. The double division's rounding never shows in the
- * float: with A, B the significands (53 and 24 bits), a / b lies 1 / B > 2**-24 units of the
- * result's last place or more from a float midpoint unless on it, farther than the double's
- * half-ulp there (<= 2**-24 of those units); so (float)(a / (double)b) is a / b rounded once
- * to 24 bits, nearest-even: from q = floor(A / B) (29 or 30 bits, 32-bit hardware divides of
- * 32, 8, 8 and 5 dividend bits) and whether its remainder is 0. Returns 0 elsewhere (then
- * divide in double). */
+ * float: with A, B the integer significands (53 and 24 bits), A / B in (2**28, 2**30) lies
+ * |A - M B| / B >= 1 / B > 2**-24 from a float midpoint M (an odd multiple of 2**4 or 2**5)
+ * unless on it, while the double's half-ulp there is at most 2**-24; so (float)(a / (double)b)
+ * is a / b rounded once to 24 bits, nearest-even: from q = floor(A / B) (29 or 30 bits, 32-bit
+ * hardware divides of 32, 8, 8 and 5 dividend bits) and whether its remainder is 0. Returns 0
+ * elsewhere (then divide in double). */
 TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
 {
     uint64_t ab;
