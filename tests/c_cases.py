@@ -1443,19 +1443,24 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
-def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
+def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
     the C results must be identical, the fused reference equals the unfused one. ``head``:
     dz itself comes from a 1x1 conv's input gradient, a mask and the depthwise's bias update
-    (tte.compiler.fuse._backward_head), fused too (tte_dwpw_backward_head_s8)."""
+    (tte.compiler.fuse._backward_head), fused too (tte_dwpw_backward_head_s8). ``wide``: 8 or 16
+    channels (their mask bits a byte each) over 16-40 input channels and a head of 8-20 output
+    channels (the M7's sixteen-channel list passes, odd and even pixel counts, and its
+    eight-weight column conversion)."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
     n, h, w, c, cin = 1 + (seed % 5 == 4), int(rng.integers(2, 9)), int(rng.integers(2, 9)), \
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
+    if wide:
+        h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -1477,7 +1482,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
         ua["in_channels"] = tuple(sorted(ua["in_channels"]))
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
-    qc = int(rng.integers(1, 7))
+    qc = int(rng.integers(8, 21)) if wide else int(rng.integers(1, 7))
     head_bias = head and seed % 3 != 2
     if head:
         g.add_tensor(Tensor("gy", (n, oh, ow, qc), "float32"))
@@ -1535,8 +1540,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False) -> Case:
     feeds = {**random_feeds(g, rng), **step_feed}
     zin = "gy" if head else "dz"
     feeds[zin] = np.where(rng.random(feeds[zin].shape) < 0.2, 0.0, feeds[zin]).astype(np.float32)
-    case = Case(f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}", g, feeds, kind="pair",
-                extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
+    name = f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
+    case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
         if not ua["in_channels"]:
@@ -1553,6 +1558,7 @@ def update_cases() -> list[Case]:
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]
     cases += [_dwpw_case(s, head=True) for s in range(12)]
+    cases += [_dwpw_case(s, head=True, wide=True) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     return cases

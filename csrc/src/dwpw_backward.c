@@ -125,30 +125,49 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s22, s16, s13\n\t" \
     "vmla.f32 s23, s16, s14\n\t" \
     "vmla.f32 s24, s16, s15\n\t"
+/* the sixteen-channel dwpw_dx_list: a pixel's eight dx values at a time in s18-s25, t in T */
+#define TTE_DX_ROW_LO(T) \
+    "vmla.f32 s18, " T ", s0\n\t" \
+    "vmla.f32 s19, " T ", s1\n\t" \
+    "vmla.f32 s20, " T ", s2\n\t" \
+    "vmla.f32 s21, " T ", s3\n\t" \
+    "vmla.f32 s22, " T ", s4\n\t" \
+    "vmla.f32 s23, " T ", s5\n\t" \
+    "vmla.f32 s24, " T ", s6\n\t" \
+    "vmla.f32 s25, " T ", s7\n\t"
+#define TTE_DX_ROW_HI(T) \
+    "vmla.f32 s18, " T ", s8\n\t" \
+    "vmla.f32 s19, " T ", s9\n\t" \
+    "vmla.f32 s20, " T ", s10\n\t" \
+    "vmla.f32 s21, " T ", s11\n\t" \
+    "vmla.f32 s22, " T ", s12\n\t" \
+    "vmla.f32 s23, " T ", s13\n\t" \
+    "vmla.f32 s24, " T ", s14\n\t" \
+    "vmla.f32 s25, " T ", s15\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
- * t in s16, the table's floats moved in pairs from core registers (ldr takes a register
- * index, vldr does not) */
-#define TTE_UPD_16 \
+ * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
+ * (s17-s20 for eight; ldr takes a register index, vldr does not) */
+#define TTE_UPD_16(T) \
     "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s0, " T ", s18\n\t" "vmla.f32 s1, " T ", s19\n\t" "vmla.f32 s2, " T ", s20\n\t" "vmla.f32 s3, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s4, " T ", s18\n\t" "vmla.f32 s5, " T ", s19\n\t" "vmla.f32 s6, " T ", s20\n\t" "vmla.f32 s7, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s8, s16, s17\n\t" "vmla.f32 s9, s16, s18\n\t" "vmla.f32 s10, s16, s19\n\t" "vmla.f32 s11, s16, s20\n\t" \
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s8, " T ", s18\n\t" "vmla.f32 s9, " T ", s19\n\t" "vmla.f32 s10, " T ", s20\n\t" "vmla.f32 s11, " T ", s21\n\t" \
     "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s12, s16, s17\n\t" "vmla.f32 s13, s16, s18\n\t" "vmla.f32 s14, s16, s19\n\t" "vmla.f32 s15, s16, s20\n\t"
+    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
+    "vmla.f32 s12, " T ", s18\n\t" "vmla.f32 s13, " T ", s19\n\t" "vmla.f32 s14, " T ", s20\n\t" "vmla.f32 s15, " T ", s21\n\t"
 #define TTE_UPD_8 \
     "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
     "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
@@ -166,13 +185,39 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_ACC(a, r) float a = 0.0f
 #endif
 
+/* v[0..n) = +0.0f; under TTE_VFP_ASM sixteen floats a VSTM. */
+static void zero_f32(float *v, size_t n)
+{
+    size_t i = 0;
+#ifdef TTE_VFP_ASM
+    if (n >= 16u) {
+        float *const ve = v + (n & ~(size_t)15);
+        __asm__ volatile("vmov s0, s1, %[z], %[z]\n\t" "vmov s2, s3, %[z], %[z]\n\t"
+                         "vmov s4, s5, %[z], %[z]\n\t" "vmov s6, s7, %[z], %[z]\n\t"
+                         "vmov s8, s9, %[z], %[z]\n\t" "vmov s10, s11, %[z], %[z]\n\t"
+                         "vmov s12, s13, %[z], %[z]\n\t" "vmov s14, s15, %[z], %[z]\n\t"
+                         "1:\n\t"
+                         "vstmia %[v]!, {s0-s15}\n\t"
+                         "cmp %[v], %[ve]\n\t"
+                         "bne 1b\n\t"
+                         : [v] "+&r"(v)
+                         : [ve] "r"(ve), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        n &= 15u;
+    }
+#endif
+    for (; i < n; ++i) {
+        v[i] = 0.0f;
+    }
+}
+
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
  * once (each converted weight loaded once for all of them; under TTE_VFP_ASM eight oc per
  * pass of the assembly loop, the last qc % 8 in C). */
-static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
-    const float *g4 = gy + pi[4] * qc, *g5 = gy + pi[5] * qc, *g6 = gy + pi[6] * qc, *g7 = gy + pi[7] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
+    const float *g4 = gy + (size_t)pi[4] * qc, *g5 = gy + (size_t)pi[5] * qc, *g6 = gy + (size_t)pi[6] * qc, *g7 = gy + (size_t)pi[7] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
@@ -225,9 +270,9 @@ static void dwpw_dot8(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[7]] = a7;
 }
 
-static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc, *g2 = gy + pi[2] * qc, *g3 = gy + pi[3] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
@@ -263,9 +308,9 @@ static void dwpw_dot4(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[3]] = a3;
 }
 
-static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc, *g1 = gy + pi[1] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc;
     TTE_ACC(a0, "s0");
     TTE_ACC(a1, "s1");
     size_t o;
@@ -293,9 +338,9 @@ static void dwpw_dot2(const float *gy, size_t qc, const size_t *pi, const float 
     dzc[pi[1]] = a1;
 }
 
-static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float *wcol, float *dzc)
+static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
-    const float *g0 = gy + pi[0] * qc;
+    const float *g0 = gy + (size_t)pi[0] * qc;
     TTE_ACC(a0, "s0");
     size_t o;
 #ifdef TTE_VFP_ASM
@@ -323,90 +368,107 @@ static void dwpw_dot1(const float *gy, size_t qc, const size_t *pi, const float 
  * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
- * time share each converted weight. */
+ * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol)
+                         float *wcol, int32_t *list)
 {
     const size_t qc = (size_t)q->out_c;
-    size_t pend[8], i, o, e = (size_t)c;
+    int32_t pend[8];
+    size_t i, o, e = (size_t)c;
     size_t np = 0;
     o = 0;
 #ifdef TTE_VFP_ASM
-    if (qc >= 4u) {
-        /* four at a time: two strided bytes per pointer step, VCVT, VMUL by the scales */
+    if (qc >= 8u) {
+        /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
         const int8_t *wp = q->w + c;
         const float *sp = q->scale;
         float *out = wcol;
-        float *const end = wcol + (qc & ~(size_t)3);
+        float *const end = wcol + (qc & ~(size_t)7);
         int32_t r0, r1, r2, r3;
         __asm__ volatile("1:\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t"
-                         "ldrsb %[r1], [%[wp], %[ch]]\n\t"
-                         "add %[wp], %[wp], %[ch2]\n\t"
-                         "ldrsb %[r2], [%[wp]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch]]\n\t"
-                         "add %[wp], %[wp], %[ch2]\n\t"
-                         "vmov s0, s1, %[r0], %[r1]\n\t"
-                         "vmov s2, s3, %[r2], %[r3]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t"
-                         "vcvt.f32.s32 s1, s1\n\t"
-                         "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t"
-                         "vldmia %[sp]!, {s4-s7}\n\t"
-                         "vmul.f32 s0, s0, s4\n\t"
-                         "vmul.f32 s1, s1, s5\n\t"
-                         "vmul.f32 s2, s2, s6\n\t"
-                         "vmul.f32 s3, s3, s7\n\t"
-                         "vstmia %[out]!, {s0-s3}\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                         "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                         "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                         "vldmia %[sp]!, {s8-s15}\n\t"
+                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                         "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                         "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                         "vstmia %[out]!, {s0-s7}\n\t"
                          "cmp %[out], %[end]\n\t"
                          "bne 1b\n\t"
-                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+r"(wp),
-                           [sp] "+r"(sp), [out] "+r"(out)
-                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(end)
-                         : "d0", "d1", "d2", "d3", "cc", "memory");
-        o = qc & ~(size_t)3;
+                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                           [sp] "+&r"(sp), [out] "+&r"(out)
+                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(end)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        o = qc & ~(size_t)7;
     }
 #endif
     for (; o < qc; ++o) {
         wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
     }
+    /* the pixels where D's mask is set listed first (the others' dzc set to 0), then their
+     * sums eight at a time */
     if ((ch & 7) == 0) {
         /* channel c's mask bits: one bit of every (ch / 8)-th byte */
         const uint8_t *mp = q->mask + (c >> 3);
         const uint32_t bit = 1u << (c & 7);
         const size_t mstep = (size_t)ch >> 3;
-        for (i = 0; i < out_pixels; ++i, mp += mstep) {
+        i = 0;
+#ifdef TTE_VFP_ASM
+        if (out_pixels > 0) {
+            int32_t *lp = list, t;
+            __asm__ volatile("1:\n\t"
+                             "ldrb %[t], [%[mp]]\n\t"
+                             "add %[mp], %[mp], %[ms]\n\t"
+                             "tst %[t], %[bit]\n\t"
+                             "ite eq\n\t"
+                             "streq %[z], [%[dz], %[i], lsl #2]\n\t"
+                             "strne %[i], [%[lp]], #4\n\t"
+                             "add %[i], %[i], #1\n\t"
+                             "cmp %[i], %[n]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [i] "+&r"(i)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels)
+                             : "cc", "memory");
+            np = (size_t)(lp - list);
+        }
+#endif
+        for (; i < out_pixels; ++i, mp += mstep) {
             if ((*mp & bit) == 0u) {
                 dzc[i] = 0.0f;
-                continue;
-            }
-            pend[np++] = i;
-            if (np == 8) {
-                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-                np = 0;
+            } else {
+                list[np++] = (int32_t)i;
             }
         }
     } else {
         for (i = 0; i < out_pixels; ++i, e += (size_t)ch) {
             if (!bit_at(q->mask, e)) {
                 dzc[i] = 0.0f;
-                continue;
-            }
-            pend[np++] = i;
-            if (np == 8) {
-                dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-                np = 0;
+            } else {
+                list[np++] = (int32_t)i;
             }
         }
     }
+    for (i = 0; i + 8 <= np; i += 8) {
+        dwpw_dot8(q->gy, qc, list + i, wcol, dzc);
+    }
     /* the rest: padded with copies of the first pixel (its sum is made again, the same
      * float) up to a block of 8 or 4 when that costs less than smaller blocks */
-    if (np >= 3) {
-        const size_t nb = np >= 5 ? 8 : 4;
-        for (i = np; i < nb; ++i) {
-            pend[i] = pend[0];
+    np -= i;
+    {
+        const size_t nb = np >= 5 ? 8 : (np >= 3 ? 4 : np);
+        for (o = 0; o < nb; ++o) {
+            pend[o] = list[o < np ? i + o : i];
         }
-        if (nb == 8) {
+    }
+    if (np >= 3) {
+        if (np >= 5) {
             dwpw_dot8(q->gy, qc, pend, wcol, dzc);
         } else {
             dwpw_dot4(q->gy, qc, pend, wcol, dzc);
@@ -503,10 +565,7 @@ static void dwpw_dw_grad(const tte_conv2d_geom_t *g, const float *dzp, size_t dz
     const int32_t kk = g->k_h * g->k_w;
     const size_t plane = (size_t)g->in_h * g->in_w;
     int32_t bi, oy, ox, ky, kx, t;
-    size_t i;
-    for (i = 0; i < (size_t)g->batch * plane; ++i) {
-        tmp[i] = 0.0f;
-    }
+    zero_f32(tmp, (size_t)g->batch * plane);
     if (kk <= cap) {
         for (t = 0; t < kk; ++t) {
             wtap[t] = (float)wd[t] * scale;
@@ -604,6 +663,24 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
     "vstm %[t], {s8-s14}\n\t"
 
+/* a row of two adjacent 3x3 windows (pixels A, B with dz in s9, s10; taps w0-w2) at stride 1
+ * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
+ * element takes A's term before B's */
+#define TTE_DWG_PAIR1_ROW(w0, w1, w2) \
+    "vldm %[t], {s16-s19}\n\t" \
+    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
+    "vmla.f32 s17, s10, " w0 "\n\t" "vmla.f32 s18, s10, " w1 "\n\t" "vmla.f32 s19, s10, " w2 "\n\t" \
+    "vstm %[t], {s16-s19}\n\t"
+#define TTE_DWG_PAIR2_ROW(w0, w1, w2) \
+    "vldm %[t], {s16-s20}\n\t" \
+    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
+    "vmla.f32 s18, s10, " w0 "\n\t" "vmla.f32 s19, s10, " w1 "\n\t" "vmla.f32 s20, s10, " w2 "\n\t" \
+    "vstm %[t], {s16-s20}\n\t"
+#define TTE_DWG_PAIRS(ROW) \
+    ROW("s0", "s1", "s2") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s6", "s7", "s8")
+
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
  * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
@@ -613,6 +690,50 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
     const float *const dze = dz + n;
     const float *wr;
     float *t;
+    if (k == 3 && (sw4 == 4 || sw4 == 8) && n >= 2) {
+        /* two pixels a pass, skipped when both are zero (a zero one adds products +-0, which
+         * change no element: the plane starts at +0 and no sum of its terms gives -0) */
+        const float *const dpe = dz + (n & ~1);
+        int32_t r0, r1;
+        if (sw4 == 4) {
+            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                             "1:\n\t"
+                             "vldmia %[dz]!, {s9-s10}\n\t"
+                             "vmov %[r0], %[r1], s9, s10\n\t"
+                             "orr %[r0], %[r0], %[r1]\n\t"
+                             "lsls %[r0], %[r0], #1\n\t"
+                             "beq 2f\n\t"
+                             "mov %[t], %[b]\n\t"
+                             TTE_DWG_PAIRS(TTE_DWG_PAIR1_ROW)
+                             "2:\n\t"
+                             "add %[b], %[b], #8\n\t"
+                             "cmp %[dz], %[dpe]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
+        } else {
+            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
+                             "1:\n\t"
+                             "vldmia %[dz]!, {s9-s10}\n\t"
+                             "vmov %[r0], %[r1], s9, s10\n\t"
+                             "orr %[r0], %[r0], %[r1]\n\t"
+                             "lsls %[r0], %[r0], #1\n\t"
+                             "beq 2f\n\t"
+                             "mov %[t], %[b]\n\t"
+                             TTE_DWG_PAIRS(TTE_DWG_PAIR2_ROW)
+                             "2:\n\t"
+                             "add %[b], %[b], #16\n\t"
+                             "cmp %[dz], %[dpe]\n\t"
+                             "bne 1b\n\t"
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
+        }
+        if (dz == dze) {
+            return;
+        }
+    }
     if (k == 3) {
         __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
                          "1:\n\t"
@@ -674,7 +795,7 @@ static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
     int32_t bi, oy, ox, ky, kx, t;
-    memset(plane, 0, (size_t)g->batch * psz * sizeof(float));
+    zero_f32(plane, (size_t)g->batch * psz);
     for (t = 0; t < kk; ++t) {
         wtap[t] = (float)wd[t] * scale;
     }
@@ -813,22 +934,47 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         int32_t t0, t1;
         float *pp;
         if (j + 16 <= kn) {
+            /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
+            const int32_t *const oe2 = off + (n & ~1);
             __asm__ volatile(TTE_DX_CVT16
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[p], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s17-s24}\n\t"
-                             TTE_DX_VMLA_LO
-                             "vstmia %[p]!, {s17-s24}\n\t"
-                             "vldmia %[p], {s17-s24}\n\t"
-                             TTE_DX_VMLA_HI
-                             "vstmia %[p], {s17-s24}\n\t"
-                             "cmp %[op], %[oe]\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s16")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s16")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "ldr %[p], [%[op]], #4\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s17")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s17")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
-                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
-                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "s24", "cc",
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[p], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[base], %[p], lsl #2\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_LO("s16")
+                             "vstmia %[p]!, {s18-s25}\n\t"
+                             "vldmia %[p], {s18-s25}\n\t"
+                             TTE_DX_ROW_HI("s16")
+                             "vstmia %[p], {s18-s25}\n\t"
+                             "4:\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [oe2] "r"(oe2), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "cc",
                                "memory");
         } else {
             __asm__ volatile(TTE_DX_CVT8
@@ -931,19 +1077,34 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             const int32_t *op = off, *oe = off + n;
             const uint8_t *pp;
             uint32_t r0, r1, r2, r3;
+            /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
+            const int32_t *const oe2 = off + (n & ~1);
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0]\n\t"
-                             TTE_UPD_16
-                             "cmp %[op], %[oe]\n\t"
+                             TTE_UPD_16("s16")
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16("s17")
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[xb], %[r0]\n\t"
+                             TTE_UPD_16("s16")
+                             "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
-                               [op] "+r"(op), [dp] "+r"(dp)
-                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                               [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xb), [oe] "r"(oe), [oe2] "r"(oe2), [tab] "r"(xtab), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "cc", "memory");
             continue;
         }
@@ -1169,9 +1330,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     row = q != NULL ? xtab + 256 : stack_row;
     off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     if (dx != NULL) {
-        for (i = 0; i < pixels * (size_t)cin; ++i) {
-            dx[i] = 0.0f;
-        }
+        zero_f32(dx, pixels * (size_t)cin);
     }
     if (xtab != NULL) {
         for (i = 0; i < 256; ++i) {
@@ -1184,7 +1343,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row);
+            /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
@@ -1214,6 +1374,40 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+#ifdef TTE_VFP_ASM
+                    if (bytes && g->in_w > 0) {
+                        /* the loop below: the mask bit tested first, the kept values stored
+                         * and summed as they come */
+                        float *dst = tmp + nz;
+                        int32_t *op = off + nz;
+                        const float *const se = src + g->in_w;
+                        int32_t io = (int32_t)(i * (size_t)cin), t0;
+                        __asm__ volatile("1:\n\t"
+                                         "ldrb %[t0], [%[mp]]\n\t"
+                                         "add %[mp], %[mp], %[ms]\n\t"
+                                         "tst %[t0], %[bit]\n\t"
+                                         "beq 2f\n\t"
+                                         "vldr s0, [%[src]]\n\t"
+                                         "vcmp.f32 s0, #0\n\t"
+                                         "vmrs APSR_nzcv, fpscr\n\t"
+                                         "beq 2f\n\t"
+                                         "vstmia %[dst]!, {s0}\n\t"
+                                         "str %[io], [%[op]], #4\n\t"
+                                         "vadd.f32 %[bs], %[bs], s0\n\t"
+                                         "2:\n\t"
+                                         "add %[src], %[src], #4\n\t"
+                                         "add %[io], %[io], %[cin]\n\t"
+                                         "cmp %[src], %[se]\n\t"
+                                         "bne 1b\n\t"
+                                         : [t0] "=&r"(t0), [mp] "+&r"(mp), [src] "+&r"(src), [dst] "+&r"(dst),
+                                           [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bsum)
+                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se] "r"(se)
+                                         : "s0", "cc", "memory");
+                        nz = (int32_t)(dst - tmp);
+                        i += (size_t)g->in_w;
+                        continue;
+                    }
+#endif
                     if (bytes) {
                         for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];

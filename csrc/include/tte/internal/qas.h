@@ -67,14 +67,18 @@ TTE_INTERNAL TTE_NOINLINE int64_t qas_steps(const tte_update_params_t *u, float 
 }
 
 /* (float)(a / (double)b) without double arithmetic (software on the M7), for a > 0 and b > 0
- * normal and a float-normal result: the exact quotient of the significands by long division
- * (8 bits per 32-bit hardware divide), rounded to nearest-even to 53 bits (the double
- * division), then to 24 (the conversion). Returns 0 elsewhere (then divide in double). */
+ * normal and a float-normal result. The double division's rounding never shows in the
+ * float: with A, B the integer significands (53 and 24 bits), A / B in (2**28, 2**30) lies
+ * |A - M B| / B >= 1 / B > 2**-24 from a float midpoint M (an odd multiple of 2**4 or 2**5)
+ * unless on it, while the double's half-ulp there is at most 2**-24; so (float)(a / (double)b)
+ * is a / b rounded once to 24 bits, nearest-even: from q = floor(A / B) (29 or 30 bits, 32-bit
+ * hardware divides of 32, 8, 8 and 5 dividend bits) and whether its remainder is 0. Returns 0
+ * elsewhere (then divide in double). */
 TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
 {
-    uint64_t ab, q = 0, m, drop, half;
-    uint32_t bb, rem = 0, f, fbits;
-    int32_t ea, eb, k, shift, e;
+    uint64_t ab;
+    uint32_t bb, cur, d, q, rem, lo, f, low, half, fbits;
+    int32_t ea, eb, drop, e;
     memcpy(&ab, &a, sizeof ab);
     memcpy(&bb, &b, sizeof bb);
     ea = (int32_t)((ab >> 52) & 0x7FFu);
@@ -84,37 +88,34 @@ TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
     }
     ab = (ab & 0xFFFFFFFFFFFFFull) | 0x10000000000000ull; /* A in [2**52, 2**53) */
     bb = (bb & 0x7FFFFFu) | 0x800000u;                     /* B in [2**23, 2**24) */
-    /* q = floor(A * 2**27 / B) in [2**55, 2**57): the 80-bit dividend a byte at a time */
-    for (k = 9; k >= 0; --k) {
-        const uint32_t byte = (uint32_t)(8 * k >= 27 ? ab >> (8 * k - 27) : ab << (27 - 8 * k)) & 0xFFu;
-        const uint32_t cur = (rem << 8) | byte;
-        const uint32_t d = cur / bb;
-        rem = cur - d * bb;
-        q = (q << 8) | d;
-    }
-    /* a / b = (q + rem / B) * 2**(ea - eb - 952): to 53 bits, ties to even (rem: sticky) */
-    shift = q >= (1ull << 56) ? 4 : 3;
-    m = q >> shift;
-    drop = q & ((1ull << shift) - 1u);
-    half = 1ull << (shift - 1);
-    if (drop > half || (drop == half && (rem != 0u || (m & 1u) != 0u))) {
-        m += 1u;
-        if (m == (1ull << 53)) {
-            m >>= 1;
-            shift += 1;
-        }
-    }
-    /* to 24 bits, ties to even */
-    f = (uint32_t)(m >> 29);
-    drop = m & 0x1FFFFFFFu;
-    if (drop > 0x10000000u || (drop == 0x10000000u && (f & 1u) != 0u)) {
+    cur = (uint32_t)(ab >> 21);
+    lo = (uint32_t)ab & 0x1FFFFFu;
+    q = cur / bb;
+    rem = cur - q * bb;
+    cur = (rem << 8) | (lo >> 13);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 8) | d;
+    cur = (rem << 8) | ((lo >> 5) & 0xFFu);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 8) | d;
+    cur = (rem << 5) | (lo & 0x1Fu);
+    d = cur / bb;
+    rem = cur - d * bb;
+    q = (q << 5) | d; /* A / B in (2**28, 2**30) */
+    drop = q >= (1u << 29) ? 6 : 5;
+    f = q >> drop;
+    low = q & ((1u << drop) - 1u);
+    half = 1u << (drop - 1);
+    if (low > half || (low == half && (rem != 0u || (f & 1u) != 0u))) {
         f += 1u;
         if (f == 0x1000000u) {
             f >>= 1;
-            shift += 1;
+            drop += 1;
         }
     }
-    e = ea - eb - 923 + shift + 150; /* f * 2**(ea - eb - 923 + shift), biased */
+    e = drop + ea - eb - 775; /* a / b = f * 2**(drop + ea - eb - 925), biased */
     if (e < 1 || e > 254) {
         return 0;
     }
@@ -259,6 +260,45 @@ static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
     return qas_round_s8(delta, 1, hash);
 }
 
+#ifdef TTE_VFP_ASM
+/* one weight of qas_apply_row_s8's stochastic loop: g[j] at gp, w[j] at wp, the hash's input in h
+ * (the names of its asm operands); leaves for 3f before a step of 1024 or more, or NaN */
+#define TTE_QAS_SR_ONE \
+    "vldmia %[gp]!, {s0}\n\t" \
+    "vmul.f32 s0, %[k], s0\n\t" \
+    "vmov %[t0], s0\n\t" \
+    "cmp %[lim], %[t0], lsl #1\n\t" \
+    "bls 3f\n\t" \
+    "eor %[t1], %[h], %[h], lsr #16\n\t" \
+    "mul %[t1], %[t1], %[m1]\n\t" \
+    "eor %[t1], %[t1], %[t1], lsr #15\n\t" \
+    "mul %[t1], %[t1], %[m2]\n\t" \
+    "eor %[t1], %[t1], %[t1], lsr #16\n\t" \
+    "lsr %[t1], %[t1], #8\n\t" \
+    "vmov s1, %[t1]\n\t" \
+    "vcvt.f32.u32 s1, s1, #24\n\t" \
+    "vcvt.s32.f32 s2, s0\n\t" \
+    "vcvt.f32.s32 s3, s2\n\t" \
+    "vmov %[t2], s2\n\t" \
+    "vcmpe.f32 s3, s0\n\t" \
+    "vmrs APSR_nzcv, fpscr\n\t" \
+    "itt gt\n\t" \
+    "subgt %[t2], %[t2], #1\n\t" \
+    "vsubgt.f32 s3, s3, %[one]\n\t" \
+    "vsub.f32 s4, s0, s3\n\t" \
+    "vadd.f32 s4, s4, s1\n\t" \
+    "vcmpe.f32 %[below1], s4\n\t" \
+    "vmrs APSR_nzcv, fpscr\n\t" \
+    "ldrsb %[t3], [%[wp]]\n\t" \
+    "sbc %[t3], %[t3], %[t2]\n\t" \
+    "ssat %[t3], #8, %[t3]\n\t" \
+    "cmn %[t3], #127\n\t" \
+    "it lt\n\t" \
+    "mvnlt %[t3], #126\n\t" \
+    "strb %[t3], [%[wp]], #1\n\t" \
+    "add %[h], %[h], %[m3]\n\t"
+#endif
+
 /* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
  * index base + j) to wrow[sel(idx, j)]; the hash's terms formed incrementally. Stochastic
  * rounding (the paper's choice) has its own loops. */
@@ -276,61 +316,32 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
         j = 0;
 #ifdef TTE_VFP_ASM
         /* qas_stochastic_s8 and apply_s8 as they are, in assembly (the same float operations;
-         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the clamp by SSAT, then
-         * -128 -> -127); it stops before a step of 1024 or more, or NaN, which C takes */
-        while (j < n) {
+         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the range test on the bits
+         * shifted out of the sign; z = (delta - f) + u < 1 as z <= 1's float predecessor, whose
+         * carry SBC takes as w - f - (z >= 1); the clamp by SSAT, then -128 -> -127); it stops
+         * before a step of 1024 or more, or NaN, which C takes */
+        while (j + 2 <= n) {
+            /* two weights a pass */
             const float *gp = g + j;
-            const float *const ge = g + n;
+            const float *const ge = gp + ((n - j) & ~1);
             int8_t *wp = wrow + j;
             int32_t t0, t1, t2, t3;
             __asm__ volatile("1:\n\t"
-                             "vldr s0, [%[gp]]\n\t"
-                             "vmul.f32 s0, %[k], s0\n\t"
-                             "vmov %[t0], s0\n\t"
-                             "bic %[t0], %[t0], #0x80000000\n\t"
-                             "cmp %[t0], #0x44800000\n\t"
-                             "bhs 3f\n\t"
-                             "eor %[t1], %[h], %[h], lsr #16\n\t"
-                             "mul %[t1], %[t1], %[m1]\n\t"
-                             "eor %[t1], %[t1], %[t1], lsr #15\n\t"
-                             "mul %[t1], %[t1], %[m2]\n\t"
-                             "eor %[t1], %[t1], %[t1], lsr #16\n\t"
-                             "lsr %[t1], %[t1], #8\n\t"
-                             "vmov s1, %[t1]\n\t"
-                             "vcvt.f32.u32 s1, s1, #24\n\t"
-                             "vcvt.s32.f32 s2, s0\n\t"
-                             "vcvt.f32.s32 s3, s2\n\t"
-                             "vmov %[t2], s2\n\t"
-                             "vcmpe.f32 s3, s0\n\t"
-                             "vmrs APSR_nzcv, fpscr\n\t"
-                             "itt gt\n\t"
-                             "subgt %[t2], %[t2], #1\n\t"
-                             "vsubgt.f32 s3, s3, %[one]\n\t"
-                             "vsub.f32 s4, s0, s3\n\t"
-                             "vadd.f32 s4, s4, s1\n\t"
-                             "vcmpe.f32 s4, %[one]\n\t"
-                             "vmrs APSR_nzcv, fpscr\n\t"
-                             "it ge\n\t"
-                             "addge %[t2], %[t2], #1\n\t"
-                             "ldrsb %[t3], [%[wp]]\n\t"
-                             "sub %[t3], %[t3], %[t2]\n\t"
-                             "ssat %[t3], #8, %[t3]\n\t"
-                             "cmn %[t3], #127\n\t"
-                             "it lt\n\t"
-                             "mvnlt %[t3], #126\n\t"
-                             "strb %[t3], [%[wp]], #1\n\t"
-                             "add %[gp], %[gp], #4\n\t"
-                             "add %[h], %[h], %[m3]\n\t"
+                             TTE_QAS_SR_ONE
+                             TTE_QAS_SR_ONE
                              "cmp %[gp], %[ge]\n\t"
                              "bne 1b\n\t"
+                             "b 4f\n\t"
                              "3:\n\t"
-                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+r"(gp),
-                               [wp] "+r"(wp), [h] "+r"(hx)
+                             "sub %[gp], %[gp], #4\n\t"
+                             "4:\n\t"
+                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+&r"(gp),
+                               [wp] "+&r"(wp), [h] "+&r"(hx)
                              : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
-                               [k] "t"(k), [one] "t"(1.0f)
+                               [lim] "r"(0x89000000u), [k] "t"(k), [one] "t"(1.0f), [below1] "t"(0x1.fffffep-1f)
                              : "d0", "d1", "d2", "cc", "memory");
             j = (int32_t)(gp - g);
-            if (j < n) {
+            if (gp != ge) {
                 wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
                 ++j;
                 hx += 0x9E3779B1u;
