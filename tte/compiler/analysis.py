@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks
+from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks, unfusable_groups
 from tte.compiler.memory import MemoryPlan, plan_memory
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -132,8 +132,7 @@ def _choose_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
         return sg
 
     def arena(off: set[str]) -> int:
-        s = without_in_place(sg, off)
-        return plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+        return _train_arena(without_in_place(sg, off), x)
 
     off: set[str] = set()
     best = arena(off)
@@ -157,6 +156,25 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
         d = block_overlap(n, g)
         return [] if d is None else [(n.outputs[0], n.inputs[0], d)]
     return fn
+
+
+def _train_arena(sg: ScheduledGraph, x: str) -> int:
+    return plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes
+
+
+def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    """``sg`` with its depthwise -> 1x1 conv backward groups fused (stream_backward), except
+    those that the training plan's arena is smaller without (unfusable_groups), each tried
+    in turn; then the 1x1 conv input gradients in place where they pay."""
+    skip: frozenset[str] = frozenset()
+    best_sg = _choose_pointwise_in_place(stream_backward(sg), x)
+    best = _train_arena(best_sg, x)
+    for name in unfusable_groups(best_sg):
+        trial = _choose_pointwise_in_place(stream_backward(sg, skip=skip | {name}), x)
+        cost = _train_arena(trial, x)
+        if cost < best:
+            skip, best_sg, best = skip | {name}, trial, cost
+    return best_sg
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
@@ -186,12 +204,13 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     tg = derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas, rounding=rounding, seed=seed)
     sg = schedule(tg, reorder=reorder)
     inf = schedule_inference(graph)
-    if reorder if stream is None else stream:
-        sg, inf = stream_backward(stream_blocks(sg)), stream_blocks(inf)
     # the input image lives in the arena, at the same offset in both plans (tte_input_buffer());
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
-    sg = _choose_pointwise_in_place(sg, x)
+    if reorder if stream is None else stream:
+        sg, inf = _choose_backward_fusion(stream_blocks(sg), x), stream_blocks(inf)
+    else:
+        sg = _choose_pointwise_in_place(sg, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
     mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
     ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
