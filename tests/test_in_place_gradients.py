@@ -2,9 +2,11 @@
 layer at 25x5x64: a 1x1 conv's input gradient over its output gradient
 (tte.compiler.schedule.pointwise_grad_in_place), and a depthwise -> 1x1 conv backward that
 updates no weight left unfused where that chain then runs in one buffer
-(tte.compiler.fuse.unfusable_groups). The plan must hold one full-resolution gradient where
-it held two, and the generated C must train to the same bits as the plan without these
-(whose kernels tests/test_c_kernels.py and tests/test_fuse.py check)."""
+(tte.compiler.fuse.unfusable_groups), and a trained weight's input gradient moved after its
+update, reading a snapshot of the weight, so that it too runs in place (tte.compiler.snapshot).
+The plan must hold one full-resolution gradient where it held two, and the generated C must
+train to the same bits as the plan without these (whose kernels tests/test_c_kernels.py and
+tests/test_fuse.py check)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from tte.compiler.fuse import stream_backward
 from tte.compiler.schedule import ScheduledGraph, pointwise_in_place, without_in_place
 from tte.ir import Graph
 from tte.training.scheme_search import Genome
-from tte.training.sparse import UpdateScheme
+from tte.training.sparse import UpdateScheme, resolve_scheme
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +87,26 @@ def test_kws_bias_last_k_below_a_block_plans_one_full_gradient(kws: Graph, monke
     assert any(n.op == "dwpw_backward" and "dx" in n.attrs["roles"] for n in b.scheduled.graph.nodes)
 
 
+@pytest.mark.parametrize("k", [2, 4])
+def test_kws_last_k_plans_one_full_gradient(kws: Graph, monkeypatch: pytest.MonkeyPatch, k: int) -> None:
+    """Weights of the last k layers: the 1x1 conv's input gradient must read the weight
+    before its update, which also reads the output gradient dy; with a snapshot of the
+    weight (its int8 bytes) the update runs first and the input gradient overwrites dy."""
+    full = full_gradient_bytes(kws)
+    a = analyze(kws, scheme=f"last-k:{k}")
+    snaps = [n for n in a.scheduled.graph.nodes if n.op == "weight_snapshot"]
+    assert snaps
+    w = kws.tensors[snaps[0].inputs[0]]
+    assert a.plan.buffers and any(b.name == snaps[0].outputs[0] and b.size == w.nbytes for b in a.plan.buffers)
+    assert len(big_at_peak(a, full)) == 1
+    monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
+    b = analyze(kws, scheme=f"last-k:{k}")
+    assert len(big_at_peak(b, full)) == 2
+    # one full gradient fewer, one snapshot more
+    assert a.report["peak_sram_bytes"] <= b.report["peak_sram_bytes"] - full + sum(
+        kws.tensors[n.inputs[0]].nbytes for n in snaps)
+
+
 def test_in_place_and_unfused_never_raise_the_plan(kws: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
     """In place, a buffer is as large as the larger of dy and dx over both lifetimes; the
     compiler keeps a pair in place, or a group unfused, only where the arena shrinks."""
@@ -98,7 +120,8 @@ def test_in_place_and_unfused_never_raise_the_plan(kws: Graph, monkeypatch: pyte
 # biases only, and a searched scheme with weights (bench/results/scheme_search.json)
 SCHEMES = [UpdateScheme("bias-last-2", n_bias=2), UpdateScheme("bias-last-5", n_bias=5),
            Genome(3, (0, 0, 0, 0, 1, 0, 0, 0, 0)).scheme("bias last 3; weights {4:1}"),
-           Genome(2, (0, 0, 0, 0, 0.5, 1, 0, 1, 0)).scheme("bias last 2; weights {4:0.5, 5:1, 7:1}")]
+           Genome(2, (0, 0, 0, 0, 0.5, 1, 0, 1, 0)).scheme("bias last 2; weights {4:0.5, 5:1, 7:1}"),
+           resolve_scheme("last-k:2"), resolve_scheme("last-k:4")]
 
 
 @pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: s.name)

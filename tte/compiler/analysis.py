@@ -49,6 +49,7 @@ from tte.compiler.schedule import (
     schedule_inference,
     without_in_place,
 )
+from tte.compiler.snapshot import snapshot_candidates, with_snapshots
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError
 from tte.ir import Graph, Node
@@ -165,16 +166,27 @@ def _train_arena(sg: ScheduledGraph, x: str) -> int:
 def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     """``sg`` with its depthwise -> 1x1 conv backward groups fused (stream_backward), except
     those that the training plan's arena is smaller without (unfusable_groups), each tried
-    in turn; then the 1x1 conv input gradients in place where they pay."""
+    in turn, with weight snapshots (tte.compiler.snapshot) where they let an input gradient
+    run in place and the arena shrinks; then the 1x1 conv input gradients in place where
+    they pay. Never a larger arena than all groups fused without snapshots."""
+    def build(skip: frozenset[str], snaps_off: frozenset[str]) -> ScheduledGraph:
+        s = stream_backward(sg, skip=skip)
+        return with_snapshots(s, [n for n in snapshot_candidates(s) if n not in snaps_off])
+
+    fused = _choose_pointwise_in_place(stream_backward(sg), x)
     skip: frozenset[str] = frozenset()
-    best_sg = _choose_pointwise_in_place(stream_backward(sg), x)
-    best = _train_arena(best_sg, x)
-    for name in unfusable_groups(best_sg):
-        trial = _choose_pointwise_in_place(stream_backward(sg, skip=skip | {name}), x)
-        cost = _train_arena(trial, x)
+    snaps_off: frozenset[str] = frozenset()
+    best = _train_arena(build(skip, snaps_off), x)
+    for name in unfusable_groups(stream_backward(sg), with_weights=True):
+        cost = _train_arena(build(skip | {name}, snaps_off), x)
         if cost < best:
-            skip, best_sg, best = skip | {name}, trial, cost
-    return best_sg
+            skip, best = skip | {name}, cost
+    for name in snapshot_candidates(stream_backward(sg, skip=skip)):
+        cost = _train_arena(build(skip, snaps_off | {name}), x)
+        if cost < best:
+            snaps_off, best = snaps_off | {name}, cost
+    chosen = _choose_pointwise_in_place(build(skip, snaps_off), x)
+    return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:

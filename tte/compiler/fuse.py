@@ -357,13 +357,15 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[s
     return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
 
 
-def unfusable_groups(sg: ScheduledGraph) -> list[str]:
+def unfusable_groups(sg: ScheduledGraph, with_weights: bool = False) -> list[str]:
     """The depthwise input gradient nodes (``stream_backward``'s ``skip``) of the fused groups
-    that make the 1x1 conv's input gradient but update no weight: unfused, that chain can
-    run in one buffer (the depthwise and the 1x1 conv input gradients in place,
-    tte.compiler.schedule), while the fused node holds its whole input and its whole output."""
+    that make the 1x1 conv's input gradient and (unless ``with_weights``) update no weight:
+    unfused, that chain can run in one buffer (the depthwise and the 1x1 conv input
+    gradients in place, tte.compiler.schedule; with a weight update, after a snapshot of the
+    weight, tte.compiler.snapshot), while the fused node holds its whole input and its whole
+    output."""
     return [n.attrs["depthwise"] for n in sg.graph.nodes if n.op == BACKWARD_OP
-            and "dx" in n.attrs["roles"] and "w" not in n.attrs["roles"]]
+            and "dx" in n.attrs["roles"] and (with_weights or "w" not in n.attrs["roles"])]
 
 
 # ---- the streamed block's output over its own input (MCUNetV2-style in-place rows) --------
