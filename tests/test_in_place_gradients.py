@@ -146,3 +146,37 @@ def test_in_place_training_keeps_every_bit_in_c(kws: Graph, monkeypatch: pytest.
     assert any(not np.array_equal(w0[p], kws.tensors[p].data) for p in w0)
     for p in w0:
         np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+
+
+def no_pooled(sg: ScheduledGraph) -> ScheduledGraph:
+    return sg
+
+
+@pytest.mark.parametrize("scheme", [UpdateScheme("bias-last-1", n_bias=1), resolve_scheme("last-k:1")],
+                         ids=lambda s: s.name)
+def test_pooled_updates_store_no_full_gradient_and_keep_every_bit(kws: Graph, monkeypatch: pytest.MonkeyPatch,
+                                                                  scheme: UpdateScheme) -> None:
+    """Trained just under the global average pool: the updates read the pool's masked
+    gradient element by element (tte.compiler.pooled), so no full-resolution gradient is
+    planned at all, and the C trains to the bits of the stored gradient's kernels."""
+    from tte.compiler.codegen import generate
+    from tte.targets.sim import Simulator
+
+    full = full_gradient_bytes(kws)
+    a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    assert any(n.op == "pooled_update" for n in a.scheduled.graph.nodes)
+    assert max(b.size for b in a.plan.buffers) < full
+    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    assert len(big_at_peak(plain, full)) == 1
+    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "kws_pooled"), (plain, "kws_stored"))]
+    rng = np.random.default_rng(4)
+    shape = kws.tensors[kws.inputs[0]].shape
+    for k in range(3):
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        losses = [s.train_step(x, k % 12) for s in sims]
+        assert losses[0] == losses[1]
+    w0, w1 = sims[0].weights(), sims[1].weights()
+    assert any(not np.array_equal(w0[p], kws.tensors[p].data) for p in w0)
+    for p in w0:
+        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)

@@ -40,6 +40,7 @@ from typing import Any
 
 from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks, unfusable_groups
 from tte.compiler.memory import MemoryPlan, plan_memory
+from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
     graph_macs,
@@ -208,7 +209,9 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
     ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
     kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
-    depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward)."""
+    depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward), and
+    the updates under a global average pool from its masked gradient read lazily
+    (tte.compiler.pooled)."""
     _check_int8(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
@@ -220,7 +223,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
     if reorder if stream is None else stream:
-        sg, inf = _choose_backward_fusion(stream_blocks(sg), x), stream_blocks(inf)
+        sg, inf = _choose_backward_fusion(pooled_updates(stream_blocks(sg)), x), stream_blocks(inf)
     else:
         sg = _choose_pointwise_in_place(sg, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
