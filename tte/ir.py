@@ -492,10 +492,11 @@ FUSED_OPS: dict[str, OpSpec] = {
                             "'head' (names of chain nodes), 'dz' is the gradient of the 1x1 conv Q after "
                             "the depthwise (weights 'w_q') and the depthwise's masked output gradient is "
                             "made channel by channel too ('dz_mask', depthwise bias 'b_dw')"),
-    "pooled_update": OpSpec(("dyp", "mask", "b", "w", "x", "step"), 4,
+    "pooled_update": OpSpec(("dyp", "mask", "b", "w", "x", "step", "w_gx"), 5,
                             {"chain": None, "roles": (), "out_shapes": (), "count": 1}, _given_outputs,
                             "a global average pool's input gradient through an activation mask into the "
-                            "bias ('b') and weight ('w') updates of the layer below, the gradient read "
+                            "bias ('b') and weight ('w') updates and the 1x1 conv input gradient ('dx', "
+                            "weights 'w_gx') of the layer below, the gradient read "
                             "element by element and never stored; 'chain' holds the original nodes"),
 }
 OPS.update(FUSED_OPS)

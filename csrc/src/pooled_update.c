@@ -89,3 +89,37 @@ void tte_pooled_conv2d_weight_update_s8(const tte_conv2d_geom_t *g, const tte_up
         }
     }
 }
+
+void tte_pooled_pointwise_grad_input_f32(const tte_conv2d_geom_t *g, const int8_t *w_q, const float *w_f,
+                                         const float *w_scale, const float *dyp, float count, const uint8_t *mask,
+                                         float *dx)
+{
+    const int32_t cin = g->in_c, cout = g->out_c;
+    const size_t n = (size_t)g->batch * g->in_h * g->in_w;
+    size_t p;
+    int32_t oc, c;
+    /* tte_conv2d_grad_input_f32's loop nest for a 1x1 kernel (stride 1, unpadded, groups 1) */
+    for (p = 0; p < n; ++p) {
+        float *dxp = dx + p * (size_t)cin;
+        for (c = 0; c < cin; ++c) {
+            dxp[c] = 0.0f;
+        }
+        for (oc = 0; oc < cout; ++oc) {
+            const float d = pooled(dyp, count, mask, p * (size_t)cout + oc, oc);
+            const size_t wi = (size_t)oc * cin;
+            if (d == 0.0f) {
+                continue;
+            }
+            if (w_q != NULL) {
+                const float s = w_scale[oc];
+                for (c = 0; c < cin; ++c) {
+                    dxp[c] += d * ((float)w_q[wi + c] * s);
+                }
+            } else {
+                for (c = 0; c < cin; ++c) {
+                    dxp[c] += d * w_f[wi + c];
+                }
+            }
+        }
+    }
+}

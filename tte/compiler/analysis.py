@@ -223,7 +223,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
     if reorder if stream is None else stream:
-        sg, inf = _choose_backward_fusion(pooled_updates(stream_blocks(sg)), x), stream_blocks(inf)
+        streamed = stream_blocks(sg)
+        # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
+        options = [_choose_backward_fusion(pooled_updates(streamed, with_gx=w), x) for w in (True, False)]
+        sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
     else:
         sg = _choose_pointwise_in_place(sg, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)

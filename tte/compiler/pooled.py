@@ -2,8 +2,9 @@
 
 Below a global average pool the backward pass makes G = mask_grad(avgpool2d_grad(dyp), mask):
 one float per element of the pooled activation, although it holds only one value per channel
-(dyp / count) where the mask lets it through. When G's only readers are the bias update and
-the weight update of the layer under the pool, the four nodes become one ``pooled_update``
+(dyp / count) where the mask lets it through. When G's only readers are the bias update, the
+weight update and (a 1x1 conv's) input gradient of the layer under the pool, these nodes
+become one ``pooled_update``
 (the original nodes in ``attrs["chain"]``) whose C kernels (tte/pooled_update.h) compute each
 element of G where they read it: G is never stored. Sums keep the unfused kernels' order, so
 every bit stays; the reference runs the original nodes.
@@ -11,7 +12,7 @@ every bit stays; the reference runs the original nodes.
 
 from __future__ import annotations
 
-from tte.compiler.schedule import ScheduledGraph, choose_inplace
+from tte.compiler.schedule import ScheduledGraph, choose_inplace, pointwise_grad_in_place
 from tte.ir import FusedChain, Graph, Node
 from tte.training.autodiff import TrainingGraph
 
@@ -31,9 +32,9 @@ def global_pool_count(n: Node, g: Graph) -> int | None:
     return dx.shape[1] * dx.shape[2]
 
 
-def _group(g: Graph, i: int, readers: dict[str, list[int]]) -> dict[str, int] | None:
+def _group(g: Graph, i: int, readers: dict[str, list[int]], with_gx: bool = True) -> dict[str, int] | None:
     """Roles -> node indices (p: pool gradient, m: mask_grad, b: bias update, u: weight
-    update) of a group starting at node i, or None."""
+    update, gx: a 1x1 conv's input gradient, before u) of a group starting at node i, or None."""
     nodes, t = g.nodes, g.tensors
     if global_pool_count(nodes[i], g) is None:
         return None
@@ -48,7 +49,8 @@ def _group(g: Graph, i: int, readers: dict[str, list[int]]) -> dict[str, int] | 
     grp = {"p": i, "m": r[0]}
     for k in readers.get(gname, []):
         n = nodes[k]
-        role = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u"}.get((n.op, n.inputs.index(gname)))
+        role = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u",
+                ("conv2d_grad_input", 0): "gx" if with_gx else None}.get((n.op, n.inputs.index(gname)))
         if role is None or role in grp or n.inputs.count(gname) != 1:
             return None
         grp[role] = k
@@ -58,12 +60,21 @@ def _group(g: Graph, i: int, readers: dict[str, list[int]]) -> dict[str, int] | 
         u = nodes[grp["u"]]
         if t[u.inputs[0]].dtype != "int8" or t[u.inputs[1]].dtype not in ("int8", "float32"):
             return None
-    if not {"b", "u"} & set(grp):
+    if "gx" in grp:
+        gx = nodes[grp["gx"]]
+        w = t[gx.inputs[1]]
+        if (not pointwise_grad_in_place(gx, g) or w.dtype not in ("int8", "float32")
+                or (w.dtype == "int8" and (w.quant is None or w.quant.zero_point.any()))
+                or ("u" in grp and grp["u"] < grp["gx"])):
+            return None
+    if not {"b", "u", "gx"} & set(grp):
         return None
-    # the fused node runs at the last of them: nobody in between may read what they update
+    # the fused node runs where the input gradient ran (else at the last node): nobody in between
+    # may read what the group updates or makes
     params = {nodes[grp[k]].inputs[0] for k in ("b", "u") if k in grp}
+    made = set(nodes[grp["gx"]].outputs) if "gx" in grp else set()
     own = set(grp.values())
-    if any(k not in own and params & set(nodes[k].inputs) for k in range(i, max(own) + 1)):
+    if any(k not in own and (params | made) & set(nodes[k].inputs) for k in range(i, max(own) + 1)):
         return None
     return grp
 
@@ -72,12 +83,13 @@ def fuse_pooled(g: Graph, grp: dict[str, int]) -> Node:
     """The pooled_update node standing for one group; does not modify g."""
     nodes = g.nodes
     p, m = nodes[grp["p"]], nodes[grp["m"]]
-    b, u = (nodes[grp[k]] if k in grp else None for k in ("b", "u"))
+    b, u, gx = (nodes[grp[k]] if k in grp else None for k in ("b", "u", "gx"))
     step = next((n.inputs[i] for n, i in ((u, 3), (b, 2)) if n is not None and len(n.inputs) > i and n.inputs[i]), "")
     inputs = [p.inputs[0], m.inputs[1], b.inputs[0] if b is not None else "",
-              u.inputs[0] if u is not None else "", u.inputs[1] if u is not None else "", step]
+              u.inputs[0] if u is not None else "", u.inputs[1] if u is not None else "", step,
+              gx.inputs[1] if gx is not None else ""]
     outs, roles = [], []
-    for role, n in (("b", b), ("w", u)):
+    for role, n in (("b", b), ("w", u), ("dx", gx)):
         if n is not None:
             outs.append(n.outputs[0])
             roles.append(role)
@@ -88,9 +100,12 @@ def fuse_pooled(g: Graph, grp: dict[str, int]) -> Node:
                  "count": global_pool_count(p, g)})
 
 
-def pooled_updates(sg: ScheduledGraph) -> ScheduledGraph:
-    """A copy of ``sg`` where each global pool gradient -> mask -> bias/weight update group is
-    one ``pooled_update`` node at the place of the group's last node."""
+def pooled_updates(sg: ScheduledGraph, with_gx: bool = True) -> ScheduledGraph:
+    """A copy of ``sg`` where each global pool gradient -> mask -> bias/weight update/input
+    gradient group is one ``pooled_update`` node, at the input gradient's place (it must read
+    the weight before the update), else at the group's last node. Without ``with_gx``, only
+    groups whose G no input gradient reads (that one may then stream G in a dwpw_backward
+    head, tte.compiler.fuse)."""
     tg = sg.training
     g = tg.graph.copy()
     readers: dict[str, list[int]] = {}
@@ -101,9 +116,9 @@ def pooled_updates(sg: ScheduledGraph) -> ScheduledGraph:
     groups: dict[int, dict[str, int]] = {}
     taken: set[int] = set()
     for i in range(tg.forward_nodes, len(g.nodes)):
-        grp = _group(g, i, readers)
+        grp = _group(g, i, readers, with_gx)
         if grp is not None and not taken & set(grp.values()):
-            groups[max(grp.values())] = grp
+            groups[grp["gx"] if "gx" in grp else max(grp.values())] = grp
             taken |= set(grp.values())
     if not groups:
         return sg

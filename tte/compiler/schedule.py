@@ -215,7 +215,8 @@ def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
         elif n.op == "pooled_update":   # tte.compiler.pooled: updates its bias and weight in place
             params = {"b": n.inputs[2], "w": n.inputs[3]}
             for o, role in zip(n.outputs, n.attrs["roles"]):
-                inplace[o] = params[role]
+                if role in params:
+                    inplace[o] = params[role]
         elif n.op in UPDATE_OPS:
             inplace[out] = n.inputs[0]
         elif n.op == "reshape":

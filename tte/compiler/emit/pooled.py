@@ -1,11 +1,12 @@
-"""pooled_update (tte.compiler.pooled): bias and weight updates reading a global average
-pool's masked gradient lazily (csrc/include/tte/pooled_update.h)."""
+"""pooled_update (tte.compiler.pooled): bias and weight updates and a 1x1 conv's input
+gradient reading a global average pool's masked gradient lazily (csrc/include/tte/pooled_update.h)."""
 
 from __future__ import annotations
 
 import math
 
 from tte.compiler.emit.common import Emitted, Ref, _emitter, _geom_init, _t, f32
+from tte.compiler.emit.grad import _weight_view
 from tte.compiler.emit.update import _act_args, _in_place, _step_arg, _update_params
 from tte.ir import FusedChain, Graph, Node
 
@@ -21,6 +22,16 @@ def emit_pooled_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     decls: list[str] = []
     calls: list[str] = []
     outs = dict(zip(node.attrs["roles"], node.outputs))
+    gx = by_op.get("conv2d_grad_input")
+    if gx is not None:     # first: it reads the weight before the update
+        w = _t(g, node.inputs[6])
+        d, wq, wf, scale = _weight_view(gx, g, w, f"{prefix}_gx", w.shape[0])
+        wq, wf = (ref(w.name) if v == "w" else v for v in (wq, wf))
+        dx = _t(g, outs["dx"])
+        geom = _geom_init(gx, g, dx.shape, grad.shape, w.shape)
+        decls += [*d, f"static const tte_conv2d_geom_t {prefix}_gx_geom = {geom};"]
+        calls.append(f"tte_pooled_pointwise_grad_input_f32(&{prefix}_gx_geom, {wq}, {wf}, {scale}, {dyp}, {count}, "
+                     f"{mask}, {ref(dx.name)});")
     b = by_op.get("bias_update")
     if b is not None:
         bt = _t(g, b.inputs[0])
