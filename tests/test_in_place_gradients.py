@@ -130,9 +130,8 @@ def test_in_place_and_unfused_never_raise_the_plan(kws: Graph, monkeypatch: pyte
 
 # biases only, and a searched scheme with weights (bench/results/scheme_search.json)
 SCHEMES = [UpdateScheme("bias-last-2", n_bias=2), UpdateScheme("bias-last-5", n_bias=5),
-           Genome(3, (0, 0, 0, 0, 1, 0, 0, 0, 0)).scheme("bias last 3; weights {4:1}"),
            Genome(2, (0, 0, 0, 0, 0.5, 1, 0, 1, 0)).scheme("bias last 2; weights {4:0.5, 5:1, 7:1}"),
-           resolve_scheme("last-k:2"), resolve_scheme("last-k:4")]
+           resolve_scheme("last-k:2")]
 
 
 @pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: s.name)
