@@ -130,7 +130,7 @@ def _choose_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     which can cost more than the second buffer it saves. From the better of all and none
     in place, each one is flipped in turn and kept flipped while the arena shrinks."""
     candidates = pointwise_in_place(sg)
-    if not candidates:
+    if not candidates or _forward_sets_arena(sg, x):
         return sg
 
     def arena(off: set[str]) -> int:
@@ -160,8 +160,20 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
     return fn
 
 
+def _train_plan(sg: ScheduledGraph, x: str) -> MemoryPlan:
+    return plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+
+
 def _train_arena(sg: ScheduledGraph, x: str) -> int:
-    return plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes
+    return _train_plan(sg, x).arena_bytes
+
+
+def _forward_sets_arena(sg: ScheduledGraph, x: str) -> bool:
+    """Whether the arena reaches its height in the forward pass with as many bytes live there:
+    the backward choices below (which change no forward node) then have nothing to gain."""
+    plan = _train_plan(sg, x)
+    return (plan.peak_step() < sg.forward_nodes
+            and plan.arena_bytes <= max(plan.live_bytes[:sg.forward_nodes], default=0))
 
 
 def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
@@ -175,6 +187,8 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
         return with_snapshots(s, [n for n in snapshot_candidates(s) if n not in snaps_off])
 
     fused = _choose_pointwise_in_place(stream_backward(sg), x)
+    if _forward_sets_arena(fused, x):
+        return fused
     skip: frozenset[str] = frozenset()
     snaps_off: frozenset[str] = frozenset()
     best = _train_arena(build(skip, snaps_off), x)
@@ -225,7 +239,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if reorder if stream is None else stream:
         streamed = stream_blocks(sg)
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
-        options = [_choose_backward_fusion(pooled_updates(streamed, with_gx=w), x) for w in (True, False)]
+        variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
+        if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
+            variants.pop()
+        options = [_choose_backward_fusion(v, x) for v in variants]
         sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
     else:
         sg = _choose_pointwise_in_place(sg, x)
