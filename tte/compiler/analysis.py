@@ -244,8 +244,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
             variants.pop()
         options = [_choose_backward_fusion(v, x) for v in variants]
         sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
-    else:
+    elif reorder:
         sg = _choose_pointwise_in_place(sg, x)
+    else:   # the unscheduled baseline ("sparse update without reordering") as it always was
+        sg = without_in_place(sg, set(pointwise_in_place(sg)))
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
     mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
     ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
