@@ -201,6 +201,16 @@ def test_in_place_depthwise_gradient_has_the_out_of_place_bits(harness: Harness,
     np.testing.assert_array_equal(got["dx"], got["dx0"])
 
 
+@pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c.name.startswith("pointwise_grad_input_inplace")],
+                         ids=lambda i: CASES[i].name)
+def test_in_place_pointwise_gradient_has_the_out_of_place_bits(harness: Harness, i: int) -> None:
+    """Cin < Cout (forwards), Cin == Cout, Cin > Cout (backwards): the same bits as the
+    out-of-place kernel, whose result the reference checks (conv2d_grad_input cases)."""
+    got = harness.run(i)
+    assert not np.isnan(got["dx"]).any()
+    np.testing.assert_array_equal(got["dx"], got["dx0"])
+
+
 @pytest.mark.parametrize("i", [i for i, c in enumerate(CASES) if c.kind == "pair"], ids=lambda i: CASES[i].name)
 def test_fused_backward_has_the_unfused_bits(harness: Harness, i: int) -> None:
     """dwpw_backward (channel by channel) gives the unfused C kernels' bits, in C and in the

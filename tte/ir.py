@@ -412,6 +412,8 @@ TRAINING_OPS: dict[str, OpSpec] = {
                                "sgd_update(w, fc_grad_weight(x, dy)) in one pass, in place"),
     "bias_update": OpSpec(("b", "dy", "step"), 1, dict(_UPDATE_ATTRS), _same_shape,
                           "sgd_update(b, bias_grad(dy)) in one pass, in place"),
+    # built by tte.compiler.snapshot: the weight before its in-place update, for an input gradient run after it
+    "weight_snapshot": OpSpec(("w",), 0, {}, _same_shape, "a copy of w"),
 }
 OPS.update(TRAINING_OPS)
 
@@ -481,7 +483,8 @@ FUSED_OPS: dict[str, OpSpec] = {
                              "output row by output row: only a ring of k_h rows of the first conv's "
                              "output exists (kernel scratch); 'chain' holds the original nodes"),
     "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step", "w_q", "dz_mask", "b_dw"), 7,
-                            {"chain": None, "roles": (), "out_shapes": (), "head": ()}, _given_outputs,
+                            {"chain": None, "roles": (), "out_shapes": (), "head": (), "depthwise": ""},
+                            _given_outputs,
                             "depthwise input gradient -> activation mask -> a 1x1 conv's bias update, "
                             "input gradient and weight update, channel by channel: one channel of the "
                             "1x1 conv's output gradient exists at a time (kernel scratch); 'chain' holds "
@@ -489,6 +492,12 @@ FUSED_OPS: dict[str, OpSpec] = {
                             "'head' (names of chain nodes), 'dz' is the gradient of the 1x1 conv Q after "
                             "the depthwise (weights 'w_q') and the depthwise's masked output gradient is "
                             "made channel by channel too ('dz_mask', depthwise bias 'b_dw')"),
+    "pooled_update": OpSpec(("dyp", "mask", "b", "w", "x", "step", "w_gx"), 5,
+                            {"chain": None, "roles": (), "out_shapes": (), "count": 1}, _given_outputs,
+                            "a global average pool's input gradient through an activation mask into the "
+                            "bias ('b') and weight ('w') updates and the 1x1 conv input gradient ('dx', "
+                            "weights 'w_gx') of the layer below, the gradient read "
+                            "element by element and never stored; 'chain' holds the original nodes"),
 }
 OPS.update(FUSED_OPS)
 

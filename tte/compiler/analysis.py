@@ -38,9 +38,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks
+from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks, unfusable_groups
 from tte.compiler.memory import MemoryPlan, plan_memory
-from tte.compiler.schedule import ScheduledGraph, graph_macs, schedule, schedule_inference
+from tte.compiler.pooled import pooled_updates
+from tte.compiler.schedule import (
+    ScheduledGraph,
+    graph_macs,
+    pointwise_grad_in_place,
+    pointwise_in_place,
+    schedule,
+    schedule_inference,
+    without_in_place,
+)
+from tte.compiler.snapshot import snapshot_candidates, with_snapshots
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError
 from tte.ir import Graph, Node
@@ -102,9 +112,41 @@ def _check_int8(graph: Graph) -> None:
                            node=prod.name if prod is not None else None)
 
 
-def _scratch_fn() -> Callable[[Node, Graph], int]:
+def _scratch_fn(sg: ScheduledGraph) -> Callable[[Node], int]:
+    """Kernel scratch bytes per node of ``sg``; a 1x1 conv's input gradient needs its
+    one-pixel buffer only where it runs in place (tte.compiler.schedule.pointwise_grad_in_place)."""
     from tte.compiler.emit import SCRATCH
-    return lambda node, g: SCRATCH[node.op](node, g) if node.op in SCRATCH else 0
+
+    def fn(node: Node) -> int:
+        if pointwise_grad_in_place(node, sg.graph) and sg.inplace.get(node.outputs[0]) != node.inputs[0]:
+            return 0
+        return SCRATCH[node.op](node, sg.graph) if node.op in SCRATCH else 0
+    return fn
+
+
+def _choose_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    """Which 1x1 conv input gradients run in place, by the training plan's arena: in place,
+    a gradient's buffer is as large as the larger of dy and dx for both their lifetimes,
+    which can cost more than the second buffer it saves. From the better of all and none
+    in place, each one is flipped in turn and kept flipped while the arena shrinks."""
+    candidates = pointwise_in_place(sg)
+    if not candidates or _forward_sets_arena(sg, x):
+        return sg
+
+    def arena(off: set[str]) -> int:
+        return _train_arena(without_in_place(sg, off), x)
+
+    off: set[str] = set()
+    best = arena(off)
+    none = arena(set(candidates))
+    if none < best:
+        off, best = set(candidates), none
+    for out in candidates:
+        trial = off ^ {out}
+        cost = arena(trial)
+        if cost < best:
+            off, best = trial, cost
+    return without_in_place(sg, off)
 
 
 def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
@@ -116,6 +158,50 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
         d = block_overlap(n, g)
         return [] if d is None else [(n.outputs[0], n.inputs[0], d)]
     return fn
+
+
+def _train_plan(sg: ScheduledGraph, x: str) -> MemoryPlan:
+    return plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+
+
+def _train_arena(sg: ScheduledGraph, x: str) -> int:
+    return _train_plan(sg, x).arena_bytes
+
+
+def _forward_sets_arena(sg: ScheduledGraph, x: str) -> bool:
+    """Whether the arena reaches its height in the forward pass with as many bytes live there:
+    the backward choices below (which change no forward node) then have nothing to gain."""
+    plan = _train_plan(sg, x)
+    return (plan.peak_step() < sg.forward_nodes
+            and plan.arena_bytes <= max(plan.live_bytes[:sg.forward_nodes], default=0))
+
+
+def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    """``sg`` with its depthwise -> 1x1 conv backward groups fused (stream_backward), except
+    those that the training plan's arena is smaller without (unfusable_groups), each tried
+    in turn, with weight snapshots (tte.compiler.snapshot) where they let an input gradient
+    run in place and the arena shrinks; then the 1x1 conv input gradients in place where
+    they pay. Never a larger arena than all groups fused without snapshots."""
+    def build(skip: frozenset[str], snaps_off: frozenset[str]) -> ScheduledGraph:
+        s = stream_backward(sg, skip=skip)
+        return with_snapshots(s, [n for n in snapshot_candidates(s) if n not in snaps_off])
+
+    fused = _choose_pointwise_in_place(stream_backward(sg), x)
+    if _forward_sets_arena(fused, x):
+        return fused
+    skip: frozenset[str] = frozenset()
+    snaps_off: frozenset[str] = frozenset()
+    best = _train_arena(build(skip, snaps_off), x)
+    for name in unfusable_groups(stream_backward(sg), with_weights=True):
+        cost = _train_arena(build(skip | {name}, snaps_off), x)
+        if cost < best:
+            skip, best = skip | {name}, cost
+    for name in snapshot_candidates(stream_backward(sg, skip=skip)):
+        cost = _train_arena(build(skip, snaps_off | {name}), x)
+        if cost < best:
+            snaps_off, best = snaps_off | {name}, cost
+    chosen = _choose_pointwise_in_place(build(skip, snaps_off), x)
+    return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
@@ -137,7 +223,9 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
     ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
     kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
-    depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward)."""
+    depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward), and
+    the updates under a global average pool from its masked gradient read lazily
+    (tte.compiler.pooled)."""
     _check_int8(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
@@ -145,26 +233,35 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     tg = derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas, rounding=rounding, seed=seed)
     sg = schedule(tg, reorder=reorder)
     inf = schedule_inference(graph)
-    if reorder if stream is None else stream:
-        sg, inf = stream_backward(stream_blocks(sg)), stream_blocks(inf)
-    scratch = _scratch_fn()
     # the input image lives in the arena, at the same offset in both plans (tte_input_buffer());
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
-    mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-    ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x], overlap=_overlap_fn(inf.graph))
+    if reorder if stream is None else stream:
+        streamed = stream_blocks(sg)
+        # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
+        variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
+        if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
+            variants.pop()
+        options = [_choose_backward_fusion(v, x) for v in variants]
+        sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
+    elif reorder:
+        sg = _choose_pointwise_in_place(sg, x)
+    else:   # the unscheduled baseline ("sparse update without reordering") as it always was
+        sg = without_in_place(sg, set(pointwise_in_place(sg)))
+    scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
+    mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+    ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
     if mp.offsets[x] != ip.offsets[x]:
         base = max(mp.offsets[x], ip.offsets[x])
-        mp = plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), arena_inputs=[x],
+        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
                          overlap=_overlap_fn(sg.graph), input_offset=base)
-        ip = plan_memory(inf, scratch=lambda n: scratch(n, inf.graph), arena_inputs=[x],
+        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
                          overlap=_overlap_fn(inf.graph), input_offset=base)
     report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
                      split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
     # kept for comparison: the peak with the input in a separate buffer of the caller's
-    arena_out = max(plan_memory(sg, scratch=lambda n: scratch(n, sg.graph), overlap=_overlap_fn(sg.graph)).arena_bytes,
-                    plan_memory(inf, scratch=lambda n: scratch(n, inf.graph),
-                                overlap=_overlap_fn(inf.graph)).arena_bytes)
+    arena_out = max(plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph)).arena_bytes,
+                    plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph)).arena_bytes)
     report["arena_bytes_input_outside_arena"] = arena_out
     report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
                                                      + report["input_bytes"] + arena_out)

@@ -305,10 +305,10 @@ def fuse_backward_group(g: Graph, grp: dict[str, int]) -> Node:
     chain = FusedChain(tuple(nodes[k] for k in sorted(grp.values())), tuple(inner), g.tensors[outs[0]])
     return Node(f"{m.outputs[0]}@dwpw", BACKWARD_OP, inputs, outs,
                 {"chain": chain, "roles": tuple(roles), "out_shapes": tuple(g.tensors[o].shape for o in outs),
-                 "head": head})
+                 "head": head, "depthwise": n1.name})
 
 
-def stream_backward(sg: ScheduledGraph, head_too: bool = True) -> ScheduledGraph:
+def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[str] = frozenset()) -> ScheduledGraph:
     """A copy of ``sg`` where each depthwise input gradient -> mask -> 1x1 conv backward
     (bias update, input gradient, weight update) is one ``dwpw_backward`` node: the float
     gradient of the 1x1 conv's output (the largest backward tensor of an inverted-residual
@@ -316,7 +316,8 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True) -> ScheduledGraph
     bias update that make the depthwise output's gradient dz join the group when nothing
     else reads their results: dz (the largest float tensor of such a block when the
     depthwise has stride 1) is then computed channel by channel too. The C kernel keeps
-    every sum in the unfused kernels' order."""
+    every sum in the unfused kernels' order. Groups whose depthwise input gradient node is
+    named in ``skip`` stay unfused (``unfusable_groups``: the plan may be smaller without)."""
     tg = sg.training
     g = tg.graph.copy()
     readers: dict[str, list[int]] = {}
@@ -330,7 +331,7 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True) -> ScheduledGraph
         if i in taken:
             continue
         grp = _backward_group(g, i, readers)
-        if grp is not None and not taken & set(grp.values()):
+        if grp is not None and g.nodes[i].name not in skip and not taken & set(grp.values()):
             head = _backward_head(g, grp, readers) if head_too else None
             if head is not None and not taken & set(head.values()):
                 grp = {**grp, **head}
@@ -354,6 +355,17 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True) -> ScheduledGraph
     out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
     external = set(g.inputs) | set(g.constants())
     return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+
+
+def unfusable_groups(sg: ScheduledGraph, with_weights: bool = False) -> list[str]:
+    """The depthwise input gradient nodes (``stream_backward``'s ``skip``) of the fused groups
+    that make the 1x1 conv's input gradient and (unless ``with_weights``) update no weight:
+    unfused, that chain can run in one buffer (the depthwise and the 1x1 conv input
+    gradients in place, tte.compiler.schedule; with a weight update, after a snapshot of the
+    weight, tte.compiler.snapshot), while the fused node holds its whole input and its whole
+    output."""
+    return [n.attrs["depthwise"] for n in sg.graph.nodes if n.op == BACKWARD_OP
+            and "dx" in n.attrs["roles"] and (with_weights or "w" not in n.attrs["roles"])]
 
 
 # ---- the streamed block's output over its own input (MCUNetV2-style in-place rows) --------

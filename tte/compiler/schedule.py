@@ -18,7 +18,8 @@ generated C runs:
 * **In place.** After ordering, ``mask_grad`` and accumulation ``add`` nodes write over an
   input that dies at that node (elementwise kernels read each element before writing it),
   so does a same-size depthwise ``conv2d_grad_input`` (channel by channel, through a
-  one-channel scratch buffer),
+  one-channel scratch buffer) and a 1x1 conv's ``conv2d_grad_input`` (pixel by pixel,
+  through a one-pixel scratch buffer),
   ``reshape`` is always a view, and updates write their parameter (``ScheduledGraph.inplace``).
 
 ``reorder=False`` keeps autodiff's order and does not fuse: every gradient is materialized
@@ -177,6 +178,21 @@ def depthwise_grad_in_place(node: Node, g: Graph) -> bool:
             and w.shape[0] == c and dx.shape == dy.shape and dx.dtype == dy.dtype == "float32")
 
 
+def pointwise_grad_in_place(node: Node, g: Graph) -> bool:
+    """A 1x1 conv's (stride 1, no padding, groups 1) input gradient: dX[p, :] = W^T dY[p, :]
+    depends on pixel p of dy only, so its kernel can overwrite dy pixel by pixel with a
+    one-pixel buffer (tte_pointwise_grad_input_inplace_f32; backwards when Cin > Cout), in
+    the same summation order as the out-of-place kernel. The shared buffer is sized max."""
+    if node.op != "conv2d_grad_input":
+        return False
+    dy, w, dx = (g.tensors[t] for t in (node.inputs[0], node.inputs[1], node.outputs[0]))
+    a = node.attrs
+    return (len(dx.shape) == 4 and len(dy.shape) == 4 and len(w.shape) == 4 and int(a["groups"]) == 1
+            and w.shape[1:3] == (1, 1) and w.shape[0] == dy.shape[3] and w.shape[3] == dx.shape[3]
+            and tuple(a["strides"]) == (1, 1) and tuple(int(p) for p in a["pads"]) == (0, 0, 0, 0)
+            and dx.shape[:3] == dy.shape[:3] and dx.dtype == dy.dtype == "float32")
+
+
 def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
     """Output -> input pairs that may share storage in the graph's current node order."""
     last_use: dict[str, int] = {}
@@ -196,21 +212,39 @@ def choose_inplace(g: Graph, external: set[str]) -> dict[str, str]:
             for o, role in zip(n.outputs, n.attrs["roles"]):
                 if role in params:
                     inplace[o] = params[role]
+        elif n.op == "pooled_update":   # tte.compiler.pooled: updates its bias and weight in place
+            params = {"b": n.inputs[2], "w": n.inputs[3]}
+            for o, role in zip(n.outputs, n.attrs["roles"]):
+                if role in params:
+                    inplace[o] = params[role]
         elif n.op in UPDATE_OPS:
             inplace[out] = n.inputs[0]
         elif n.op == "reshape":
             inplace[out] = n.inputs[0]
         elif (n.op in INPLACE_ELEMENTWISE and g.tensors[out].dtype == "float32") or (
-                depthwise_grad_in_place(n, g)):
+                depthwise_grad_in_place(n, g)) or pointwise_grad_in_place(n, g):
+            pointwise = pointwise_grad_in_place(n, g)
             for x in n.inputs[:1] if n.op in ("mask_grad", "conv2d_grad_input") else n.inputs:
                 t = g.tensors[x]
                 if (x not in external and x not in outputs and not t.is_const and last_use.get(x) == i
-                        and t.dtype == "float32" and t.shape == g.tensors[out].shape and x not in taken
-                        and n.inputs.count(x) == 1):
+                        and t.dtype == "float32" and (pointwise or t.shape == g.tensors[out].shape)
+                        and x not in taken and n.inputs.count(x) == 1):
                     inplace[out] = x
                     taken.add(x)
                     break
     return inplace
+
+
+def pointwise_in_place(sg: ScheduledGraph) -> list[str]:
+    """The outputs of 1x1 conv input gradients that ``sg`` computes in place of dy."""
+    return [n.outputs[0] for n in sg.graph.nodes
+            if pointwise_grad_in_place(n, sg.graph) and sg.inplace.get(n.outputs[0]) == n.inputs[0]]
+
+
+def without_in_place(sg: ScheduledGraph, outputs: set[str]) -> ScheduledGraph:
+    """``sg`` with ``outputs`` in buffers of their own (their in-place pairs dropped)."""
+    return ScheduledGraph(sg.training, {k: v for k, v in sg.inplace.items() if k not in outputs},
+                          sg.fused, sg.reordered)
 
 
 def schedule(tg: TrainingGraph, *, reorder: bool = True, fuse: bool | None = None) -> ScheduledGraph:

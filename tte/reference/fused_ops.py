@@ -1,7 +1,8 @@
 """Reference kernels of fused ops: they run the original nodes' int8 kernels in sequence,
 so a fused op gives the same bytes as the unfused nodes by construction.
 
-``streamed_block`` and ``dwpw_backward`` (built by ``tte.compiler.fuse``) carry their original nodes
+``streamed_block``, ``dwpw_backward`` (built by ``tte.compiler.fuse``) and ``pooled_update``
+(``tte.compiler.pooled``) carry their original nodes
 in ``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernels
 stream them (row by row, channel by channel).
 """
@@ -32,6 +33,7 @@ def streamed_block(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.n
     return [vals[chain.output.name]]
 
 
+@register("pooled_update", "float32")
 @register("dwpw_backward", "float32")
 def dwpw_backward(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.ndarray]:
     chain = ctx.attrs["chain"]

@@ -178,6 +178,7 @@ _reg("fc_grad_weight", lambda c, v: [_select(
 _reg("bias_grad", lambda c, v: [_select(v[0].reshape(-1, v[0].shape[-1]).sum(axis=0),
                                         c.attrs["out_channels"])])
 _reg("mask_grad", lambda c, v: [np.where(v[1], v[0], np.zeros((), v[0].dtype))])
+_reg("weight_snapshot", lambda c, v: [np.array(v[0], copy=True)], ("float32", "int8"))
 _reg("avgpool2d_grad", lambda c, v: [avgpool2d_grad(v[0], c.attrs, _batch_shape(c, v))])
 _reg("mean_grad", lambda c, v: [mean_grad(v[0], c.attrs, c.outputs[0].shape)])
 _reg("softmax_grad", lambda c, v: [c.attrs["beta"] * _real(c.inputs[0], v[0]) * (

@@ -13,6 +13,7 @@
 #include "tte/mathf.h"
 #include "tte/movement.h"
 #include "tte/pool.h"
+#include "tte/pooled_update.h"
 #include "tte/softmax.h"
 #include "tte/split.h"
 #include "tte/structural.h"

@@ -67,6 +67,7 @@ from tte.compiler.emit.loss import emit_mse, emit_softmax_ce
 from tte.compiler.emit.mask import emit_act_mask, emit_mask_grad
 from tte.compiler.emit.movement import emit_pad, emit_reshape, emit_transpose
 from tte.compiler.emit.pool import emit_avgpool2d_grad, emit_mean, emit_mean_grad, emit_pool
+from tte.compiler.emit.pooled import emit_pooled_update
 from tte.compiler.emit.softmax import emit_softmax, softmax_params
 from tte.compiler.emit.update import emit_bias_update, emit_conv2d_weight_update, emit_fc_weight_update, emit_sgd_update
 from tte.ir import Graph, Node
@@ -82,14 +83,16 @@ SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"conv2d": conv2d_scratch_byt
 __all__ = [
     "BLOCK_MAX_KH", "EMITTERS", "HEADER", "SCRATCH", "Emitted", "Emitter", "Ref",
     "activation",
-    "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "softmax", "structural",
+    "block", "conv", "dwpw", "elementwise", "grad", "loss", "mask", "movement", "pool", "pooled", "softmax",
+    "structural",
     "update",
     "_depthwise_grad_scratch", "_dwpw_parts", "add_scratch_bytes", "block_scratch_bytes", "c_nbytes",
     "conv2d_scratch_bytes", "dwpw_scratch_bytes",
     "emit_act_mask", "emit_add", "emit_avgpool2d_grad", "emit_bias_update", "emit_conv2d",
     "emit_conv2d_grad_input", "emit_conv2d_weight_update", "emit_dequantize", "emit_dwpw_backward",
     "emit_fc_grad_input", "emit_fc_weight_update", "emit_fully_connected", "emit_mask_grad", "emit_mean",
-    "emit_mean_grad", "emit_mse", "emit_mul", "emit_pad", "emit_pool", "emit_quantize", "emit_relu_clip",
+    "emit_mean_grad", "emit_mse", "emit_mul", "emit_pad", "emit_pool", "emit_pooled_update", "emit_quantize",
+    "emit_relu_clip",
     "emit_reshape", "emit_sgd_update", "emit_softmax", "emit_softmax_ce", "emit_streamed_block",
     "emit_transpose", "f32", "f64", "softmax_params", "split_ref",
 ]

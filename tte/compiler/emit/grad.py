@@ -19,7 +19,7 @@ from tte.compiler.emit.common import (
     _unsupported,
     _weight_zero_points_zero,
 )
-from tte.compiler.schedule import depthwise_grad_in_place
+from tte.compiler.schedule import depthwise_grad_in_place, pointwise_grad_in_place
 from tte.ir import Graph, Node, Tensor
 
 
@@ -38,7 +38,10 @@ def _weight_view(node: Node, g: Graph, w: Tensor, prefix: str, channels: int) ->
 
 def _depthwise_grad_scratch(node: Node, g: Graph) -> int:
     dy = _t(g, node.inputs[0])
-    return 4 * dy.shape[1] * dy.shape[2] if depthwise_grad_in_place(node, g) else 0
+    if depthwise_grad_in_place(node, g):
+        return 4 * dy.shape[1] * dy.shape[2]
+    # the 1x1 conv's one-pixel buffer: the planner counts it only where the node runs in place
+    return 4 * dy.shape[3] if pointwise_grad_in_place(node, g) else 0
 
 
 @_emitter("conv2d_grad_input")
@@ -50,9 +53,13 @@ def emit_conv2d_grad_input(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitt
     decls.append(f"static const tte_conv2d_geom_t {prefix}_geom = "
                  f"{_geom_init(node, g, dx.shape, dy.shape, w.shape)};")
     if ref(dx.name) == ref(dy.name):
-        if not depthwise_grad_in_place(node, g):
-            raise _err(node, "input gradient in place of dy, but not a same-size depthwise")
-        return Emitted(decls, [f"tte_depthwise_grad_input_inplace_f32(&{prefix}_geom, {ref(dy.name)}, {wq}, "
+        if depthwise_grad_in_place(node, g):
+            kernel = "tte_depthwise_grad_input_inplace_f32"
+        elif pointwise_grad_in_place(node, g):
+            kernel = "tte_pointwise_grad_input_inplace_f32"
+        else:
+            raise _err(node, "input gradient in place of dy, but neither a same-size depthwise nor a 1x1 conv")
+        return Emitted(decls, [f"{kernel}(&{prefix}_geom, {ref(dy.name)}, {wq}, "
                                f"{wf}, {scale}, (float *){ref(node.name + '@scratch')});"])
     return Emitted(decls, [f"tte_conv2d_grad_input_f32(&{prefix}_geom, {ref(dy.name)}, {wq}, {wf}, {scale}, "
                            f"{ref(dx.name)});"])

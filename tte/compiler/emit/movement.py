@@ -35,6 +35,13 @@ def emit_reshape(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     return Emitted([], [f"tte_copy({ref(y.name)}, {ref(x.name)}, {c_nbytes(x)});"])
 
 
+@_emitter("weight_snapshot")
+def emit_weight_snapshot(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    """The weight before its update, for an input gradient that runs after it (tte.compiler.snapshot)."""
+    w = _t(g, node.inputs[0])
+    return Emitted([], [f"tte_copy({ref(node.outputs[0])}, {ref(w.name)}, {c_nbytes(w)});"])
+
+
 def _rank4(node: Node, shape: Sequence[int]) -> list[int]:
     if len(shape) > 4:
         raise _unsupported(node, f"rank {len(shape)} (the C kernels handle rank <= 4)")
