@@ -258,3 +258,202 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
         }
     }
 }
+
+/* ---- weights laid out at compile time (tte.compiler.emit.conv.fc_layout) ----
+ *
+ * Each weight word holds four weights b0..b3 of one row as two int16 lanes 256 b1 + (b0 + 128)
+ * and 256 b3 + (b2 + 128) (the even bytes' sign bit flipped), so that the word itself is one
+ * SMLAD operand and UXTB16 of it (b0 + 128, b2 + 128) the other: against the widened inputs
+ * X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 + 127) (raw int8 x, both
+ * in int16 for any x), SMLAD(X, W) + SMLAD(Y, UXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2 + x3 b3
+ * + 128 (x0 + x2) - 127 (b1 + b3)): four products for LDR + UXTB16 + 2 SMLAD. The sums run
+ * mod 2**32 on 256 times the exact int32 sum, which tte.compiler.emit.conv.fc_layout lays out
+ * only where it stays within 24 bits for any input; the prepared biases hold the bias, the
+ * input zero point's share and the odd weights' 127 (b1 + b3); the runtime takes 128 times
+ * the sum of the even inputs. So the sum before the output stage is the portable loop's.
+ *
+ * Layout (uint32): the out_features rounded up to four prepared biases, then per block of
+ * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
+ * (zero inputs up to a multiple of sixteen), per four rows, per four inputs: the four rows'
+ * words. The kernel reads the weights once, in order. */
+
+/* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
+ * that each pass of inputs is widened once */
+#define TTE_FCP_BLOCK 128
+
+static inline int32_t fcp_k16(int32_t k)
+{
+    return (k + 15) & ~15;
+}
+
+/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0) */
+static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
+{
+    int32_t k = k0, j;
+#if defined(__ARM_FEATURE_DSP)
+    const uint32_t c127 = pack16(127, 127);
+    for (; k + 4 <= K && k < k0 + kc; k += 4) {
+        const uint32_t u = load4(x + k);
+        const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
+        *xw++ = xo;
+        *xw++ = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+    }
+#endif
+    for (; k < k0 + kc; k += 4) {
+        int32_t v[4];
+        for (j = 0; j < 4; ++j) {
+            v[j] = k + j < K ? x[k + j] : 0;
+        }
+        *xw++ = ((uint32_t)(v[1] - 127) & 0xFFFFu) | (uint32_t)(v[3] - 127) << 16;
+        *xw++ = ((uint32_t)(256 * v[0] - v[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v[2] - v[3] + 127) << 16;
+    }
+}
+
+/* the sum of x[k] over the even k < K */
+static int32_t fcp_even_sum(const int8_t *x, int32_t K)
+{
+    int32_t k = 0, s = 0;
+#if defined(__ARM_FEATURE_DSP)
+    for (; k + 4 <= K; k += 4) {
+        s = tte_smlad(tte_sxtb16(load4(x + k)), 0x00010001u, s);
+    }
+#endif
+    for (; k < K; k += 2) {
+        s += x[k];
+    }
+    return s;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* one word of each of four rows against the widened X, Y */
+#define TTE_FCP_STEP                                                                    \
+    "ldrd %[x], %[y], [%[xp]], #8\n\t"                                                 \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "smlad %[a0], %[x], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a0], %[y], %[e], %[a0]\n\t"                                               \
+    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "smlad %[a1], %[x], %[w1], %[a1]\n\t"                                              \
+    "smlad %[a1], %[y], %[e], %[a1]\n\t"                                               \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "smlad %[a2], %[x], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a2], %[y], %[e], %[a2]\n\t"                                               \
+    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "smlad %[a3], %[x], %[w1], %[a3]\n\t"                                              \
+    "smlad %[a3], %[y], %[e], %[a3]\n\t"
+#define TTE_FCP_STEP4 TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP
+/* sixteen inputs a loop pass up to the end of the widened inputs */
+#define TTE_FCP_LOOP                                                                    \
+    "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
+    "cmp %[xp], %[w0]\n\t"                                                             \
+    "bne 1b\n\t"
+/* the quads of a pass: their sums from acc and back, the weights read on from wp */
+#define TTE_FCP_PASS(BODY)                                                                                   \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                        \
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                                    \
+                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                   \
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                   \
+                     "ldr %[w0], [%[pp], #8]\n\t"                                                            \
+                     "cmp %[ao], %[w0]\n\t"                                                                  \
+                     "bne 2b"                                                                                \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0),              \
+                       [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
+                     : [pp] "r"(pp)                                                                          \
+                     : "cc", "memory")
+
+typedef struct {
+    const uint32_t *xw, *end;
+    const uint32_t *acc_end;
+} fcp_pass_t;
+
+/* acc[4 q + r] += row 4 q + r's kc inputs (kc a positive multiple of 16) for q < nq; returns
+ * the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, uint32_t *acc,
+                                             int32_t nq)
+{
+    const fcp_pass_t prm = {xw, xw + kc / 2, acc + 4 * nq};
+    const fcp_pass_t *pp = &prm;
+    const uint32_t *wp = w, *xq;
+    uint32_t *ao = acc;
+    uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
+    if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP_PASS(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
+                         TTE_FCP_STEP4 TTE_FCP_STEP4);
+    } else {
+        TTE_FCP_PASS(TTE_FCP_LOOP);
+    }
+    return wp;
+}
+#else
+/* SMLAD on int16 lanes, mod 2**32 */
+static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu);
+    const int32_t q = (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return acc + (uint32_t)p + (uint32_t)q;
+}
+
+static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, uint32_t *acc, int32_t nq)
+{
+    int32_t q, j, r;
+    for (q = 0; q < nq; ++q) {
+        for (j = 0; j < kc / 4; ++j) {
+            for (r = 0; r < 4; ++r) {
+                const uint32_t wd = *w++;
+                acc[4 * q + r] = fcp_smlad(xw[2 * j + 1], wd & 0x00FF00FFu, fcp_smlad(xw[2 * j], wd, acc[4 * q + r]));
+            }
+        }
+    }
+    return w;
+}
+#endif
+
+void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y)
+{
+    const int32_t K = p->in_features, N = p->out_features, K16 = fcp_k16(K), N4 = (N + 3) & ~3;
+    const int32_t single = K16 <= TTE_FC_WIDE_MAX;
+    const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
+                                        p->act_max);
+    const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
+    uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
+    uint32_t acc[TTE_FCP_BLOCK] __attribute__((aligned(8)));
+    int32_t row, n, nb, k0;
+    for (row = 0; row < p->rows; ++row) {
+        const int8_t *xr = x + (size_t)row * K;
+        int8_t *yr = y + (size_t)row * N;
+        const uint32_t *wp = prep + N4;
+        const uint32_t se = 128u * (uint32_t)fcp_even_sum(xr, K);
+        if (single) {
+            fcp_widen(xr, K, 0, K16, xw);
+        }
+        for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
+            const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
+            for (n = nb; n < ne; ++n) {
+                acc[n - nb] = (prep[n] - se) << 8;
+            }
+            for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
+                const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
+                if (!single) {
+                    fcp_widen(xr, K, k0, kc, xw);
+                }
+                wp = fcp_pass(xw, kc, wp, acc, (ne - nb) / 4);
+            }
+            /* the sums are 256 times the layer's, which fit 24 bits */
+            n = nb;
+#if defined(__ARM_FEATURE_DSP)
+            for (; n + 4 <= (ne < N ? ne : N); n += 4) {
+                const uint32_t *a = acc + (n - nb);
+                const int32_t s4[4] = {(int32_t)a[0] >> 8, (int32_t)a[1] >> 8, (int32_t)a[2] >> 8, (int32_t)a[3] >> 8};
+                fc_out4(&r, p->per_channel, s4, n, yr + n);
+            }
+#endif
+            for (; n < ne && n < N; ++n) {
+                yr[n] = fc_out(&r, p->per_channel, (int32_t)acc[n - nb] >> 8, n);
+            }
+        }
+    }
+}
