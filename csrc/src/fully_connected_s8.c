@@ -185,6 +185,16 @@ static TTE_ALWAYS_INLINE void fc_out4(const rq_t *r, int32_t per_channel, const 
     }
 }
 
+/* y[n0, n1) = tte_rq_fast_s8 of acc[0, n1 - n0), one multiplier and shift (mode 2) */
+static void fc_out_fast_s8(const rq_t *r, const int32_t *acc, int32_t n0, int32_t n1, int8_t *y)
+{
+    const int32_t mu = r->mult[0], sh = r->shift[0], zp2 = r->zp2;
+    int32_t n;
+    for (n = n0; n < n1; ++n) {
+        y[n] = (int8_t)tte_rq_fast_s8(*acc++, mu, sh, zp2);
+    }
+}
+
 /* Outputs [0, N & ~3) of row xr (K inputs, k8 = K & ~7 > 0) in blocks of TTE_FC_BLOCK;
  * x widened once when k8 <= TTE_FC_WIDE_MAX, else once per block and pass. */
 TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const int8_t *xr, const int8_t *w,
@@ -223,8 +233,12 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
                 acc[n - nb] = fc_tail(xr, w + (size_t)n * K, k8, K, zp, acc[n - nb]);
             }
         }
-        for (n = nb; n < ne; n += 4) {
-            fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
+        if (!p->per_channel && r->mode == 2) {
+            fc_out_fast_s8(r, acc, nb, ne, yr);
+        } else {
+            for (n = nb; n < ne; n += 4) {
+                fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
+            }
         }
     }
 }
@@ -268,11 +282,11 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
  * in int16 for any x), SMLAD(X, W) + SMLAD(Y, UXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2 + x3 b3
  * + 128 (x0 + x2) - 127 (b1 + b3)): four products for LDR + UXTB16 + 2 SMLAD. The sums run
  * mod 2**32 on 256 times the exact int32 sum, which tte.compiler.emit.conv.fc_layout lays out
- * only where it stays within 24 bits for any input; the prepared biases hold the bias, the
- * input zero point's share and the odd weights' 127 (b1 + b3); the runtime takes 128 times
- * the sum of the even inputs. So the sum before the output stage is the portable loop's.
+ * only where it stays within 24 bits for any input; the prepared biases hold 256 times the
+ * bias, the input zero point's share and the odd weights' 127 (b1 + b3); the runtime takes
+ * 256 times 128 times the sum of the even inputs. So the sum before the output stage is the portable loop's.
  *
- * Layout (uint32): the out_features rounded up to four prepared biases, then per block of
+ * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
  * (zero inputs up to a multiple of sixteen), per four rows, per four inputs: the four rows'
  * words. The kernel reads the weights once, in order. */
@@ -412,6 +426,29 @@ static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *
 }
 #endif
 
+/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0), 256 times the layer's (so that
+ * |sum| < 2**23: the QADD doubling tte_rq_fast starts with is an arithmetic shift by 7) */
+static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, int32_t n0, int32_t n1, int8_t *y)
+{
+    int32_t n;
+#if defined(__ARM_FEATURE_DSP)
+    if (!per_channel && r->mode == 2) {
+        const int32_t mu = r->mult[0], sh = ~r->shift[0], zp2 = r->zp2;
+        for (n = n0; n < n1; ++n) {
+            int32_t q = tte_smmulr((int32_t)*acc++ >> 7, mu);
+            q += q >> 31;
+            q = (q >> sh) + zp2;
+            __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+            y[n] = (int8_t)q;
+        }
+        return;
+    }
+#endif
+    for (n = n0; n < n1; ++n) {
+        y[n] = fc_out(r, per_channel, (int32_t)*acc++ >> 8, n);
+    }
+}
+
 void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y)
 {
     const int32_t K = p->in_features, N = p->out_features, K16 = fcp_k16(K), N4 = (N + 3) & ~3;
@@ -424,16 +461,16 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
     int32_t row, n, nb, k0;
     for (row = 0; row < p->rows; ++row) {
         const int8_t *xr = x + (size_t)row * K;
-        int8_t *yr = y + (size_t)row * N;
         const uint32_t *wp = prep + N4;
-        const uint32_t se = 128u * (uint32_t)fcp_even_sum(xr, K);
+        /* 256 times 128 times the even inputs' sum */
+        const uint32_t se = (uint32_t)fcp_even_sum(xr, K) << 15;
         if (single) {
             fcp_widen(xr, K, 0, K16, xw);
         }
         for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
             const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
             for (n = nb; n < ne; ++n) {
-                acc[n - nb] = (prep[n] - se) << 8;
+                acc[n - nb] = prep[n] - se;
             }
             for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
                 const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
@@ -442,18 +479,7 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
                 }
                 wp = fcp_pass(xw, kc, wp, acc, (ne - nb) / 4);
             }
-            /* the sums are 256 times the layer's, which fit 24 bits */
-            n = nb;
-#if defined(__ARM_FEATURE_DSP)
-            for (; n + 4 <= (ne < N ? ne : N); n += 4) {
-                const uint32_t *a = acc + (n - nb);
-                const int32_t s4[4] = {(int32_t)a[0] >> 8, (int32_t)a[1] >> 8, (int32_t)a[2] >> 8, (int32_t)a[3] >> 8};
-                fc_out4(&r, p->per_channel, s4, n, yr + n);
-            }
-#endif
-            for (; n < ne && n < N; ++n) {
-                yr[n] = fc_out(&r, p->per_channel, (int32_t)acc[n - nb] >> 8, n);
-            }
+            fcp_out(&r, p->per_channel, acc, nb, ne < N ? ne : N, y + (size_t)row * N);
         }
     }
 }
