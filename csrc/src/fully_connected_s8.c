@@ -306,11 +306,13 @@ static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32
     int32_t k = k0, j;
 #if defined(__ARM_FEATURE_DSP)
     const uint32_t c127 = pack16(127, 127);
-    for (; k + 4 <= K && k < k0 + kc; k += 4) {
+    const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
+    for (; k < kend; k += 4) {
         const uint32_t u = load4(x + k);
         const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
-        *xw++ = xo;
-        *xw++ = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+        xw[0] = xo;
+        xw[1] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+        xw += 2;
     }
 #endif
     for (; k < k0 + kc; k += 4) {
