@@ -657,7 +657,7 @@ def _wide_fc_case(seed: int) -> Case:
     return Case(f"fc_wide_{seed}", g, random_feeds(g, rng))
 
 
-_PREP_FC_SHAPES = ((9, 5, 1), (13, 7, 3), (16, 4, 1), (20, 133, 1), (127, 9, 1), (129, 9, 2), (257, 9, 1),
+_PREP_FC_SHAPES = ((9, 5, 1), (13, 7, 3), (128, 37, 2), (20, 133, 1), (127, 9, 1), (129, 9, 2), (257, 9, 1),
                    (640, 12, 1), (200, 6, 1), (8, 6, 1), (131, 11, 3), (40, 257, 1))
 
 
@@ -667,7 +667,8 @@ def _prep_fc_case(seed: int) -> Case:
     odd output counts (zero rows up to four, blocks of 128 outputs), one row or several, the
     weights of a trained layer (mostly small, with -128 and 127) and inputs over all of int8,
     the input zero point at -128, 127 or in between. Seeds from 12 on: the same layers with the
-    layout left out by the flash policy (the plain kernel, the same bytes)."""
+    layout left out by the flash policy (the plain kernel, the same bytes; rows of 128 inputs:
+    fc_pass_k128)."""
     rng = np.random.default_rng(9100 + seed)
     k, nout, rows = _PREP_FC_SHAPES[seed % 12]
     zp = (-128, 127, int(rng.integers(-40, 41)))[seed % 3]

@@ -139,6 +139,52 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
     }
 }
 
+/* Rows of 128 inputs (FC-AE's trained output layer): the four rows' offsets fit LDRD's
+ * immediate, so each row reads eight weights with one LDRD against the four words of x at
+ * xe0, xo0, xe1, xo1 (38 instructions per 32 products instead of 42). */
+#define TTE_FC_ROW8(A, ADDR)                                                            \
+    "ldrd %[w0], %[w1], " ADDR "\n\t"                                                  \
+    "sxtb16 %[we], %[w0]\n\t"                                                         \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                 \
+    "smlad %[" A "], %[xe0], %[we], %[" A "]\n\t"                                     \
+    "smlad %[" A "], %[xo0], %[w0], %[" A "]\n\t"                                     \
+    "sxtb16 %[we], %[w1]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                 \
+    "smlad %[" A "], %[xe1], %[we], %[" A "]\n\t"                                     \
+    "smlad %[" A "], %[xo1], %[w1], %[" A "]\n\t"
+#define TTE_FC_K128_STEP                                                                \
+    "ldrd %[xe0], %[xo0], [%[xp]], #16\n\t"                                           \
+    "ldrd %[xe1], %[xo1], [%[xp], #-8]\n\t" TTE_FC_ROW8("a0", "[%[wp]], #8")          \
+        TTE_FC_ROW8("a1", "[%[wp], #120]") TTE_FC_ROW8("a2", "[%[wp], #248]")          \
+            TTE_FC_ROW8("a3", "[%[wp], #376]")
+
+/* acc[4 q + j] += row 4 q + j (j < 4) of w (rows of 128 inputs) against the 128 widened
+ * values at xw, for q < nq */
+TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32_t *acc, int32_t nq)
+{
+    const uint32_t *const end = xw + TTE_FC_WIDE_MAX / 2;
+    int32_t q;
+    for (q = 0; q < nq; ++q) {
+        int32_t a0 = acc[4 * q], a1 = acc[4 * q + 1], a2 = acc[4 * q + 2], a3 = acc[4 * q + 3];
+        const uint32_t *xp = xw;
+        const int8_t *wp = w + (size_t)q * 4 * TTE_FC_WIDE_MAX;
+        uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
+        __asm__ volatile("1:\n\t" TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP
+                         "ldr %[w0], %[end]\n\t"
+                         "cmp %[xp], %[w0]\n\t"
+                         "bne 1b"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                           [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1), [w0] "=&r"(w0),
+                           [w1] "=&r"(w1), [we] "=&r"(we)
+                         : [end] "m"(end)
+                         : "cc", "memory");
+        acc[4 * q] = a0;
+        acc[4 * q + 1] = a1;
+        acc[4 * q + 2] = a2;
+        acc[4 * q + 3] = a3;
+    }
+}
+
 /* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
 static void fc_widen(const int8_t *x, int32_t kc, uint32_t zz, uint32_t *xw)
 {
@@ -219,7 +265,9 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
             if (!single) {
                 fc_widen(xr + k0, kc, zz, xw);
             }
-            if (kc >= 16) {
+            if (K == TTE_FC_WIDE_MAX) {
+                fc_pass_k128(xw, w + (size_t)nb * K, acc, (ne - nb) / 4);
+            } else if (kc >= 16) {
                 /* 16 i or 16 i + 8 values, i >= 1: the quads in one asm loop */
                 fc_pass(xw, kc, w + (size_t)nb * K + k0, K, acc, (ne - nb) / 4);
             } else {
