@@ -159,30 +159,36 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
             TTE_FC_ROW8("a3", "[%[wp], #376]")
 
 /* acc[4 q + j] += row 4 q + j (j < 4) of w (rows of 128 inputs) against the 128 widened
- * values at xw, for q < nq */
+ * values at xw, for q < nq (nq >= 1); after a quad's rows, x goes back 256 bytes and the
+ * weights on by the quad's other three rows */
 TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32_t *acc, int32_t nq)
 {
     const uint32_t *const end = xw + TTE_FC_WIDE_MAX / 2;
-    int32_t q;
-    for (q = 0; q < nq; ++q) {
-        int32_t a0 = acc[4 * q], a1 = acc[4 * q + 1], a2 = acc[4 * q + 2], a3 = acc[4 * q + 3];
-        const uint32_t *xp = xw;
-        const int8_t *wp = w + (size_t)q * 4 * TTE_FC_WIDE_MAX;
-        uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
-        __asm__ volatile("1:\n\t" TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP
-                         "ldr %[w0], %[end]\n\t"
-                         "cmp %[xp], %[w0]\n\t"
-                         "bne 1b"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
-                           [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1), [w0] "=&r"(w0),
-                           [w1] "=&r"(w1), [we] "=&r"(we)
-                         : [end] "m"(end)
-                         : "cc", "memory");
-        acc[4 * q] = a0;
-        acc[4 * q + 1] = a1;
-        acc[4 * q + 2] = a2;
-        acc[4 * q + 3] = a3;
-    }
+    const int32_t *const acc_end = acc + 4 * nq;
+    const uint32_t *xp = xw;
+    const int8_t *wp = w;
+    int32_t *ao = acc;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
+    __asm__ volatile("2:\n\t"
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
+                     "1:\n\t" TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP
+                     "ldr %[w0], %[end]\n\t"
+                     "cmp %[xp], %[w0]\n\t"
+                     "bne 1b\n\t"
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
+                     "sub %[xp], %[xp], #256\n\t"
+                     "add %[wp], %[wp], #384\n\t"
+                     "ldr %[w0], %[acc_end]\n\t"
+                     "cmp %[ao], %[w0]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [ao] "+r"(ao), [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1),
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [we] "=&r"(we)
+                     : [end] "m"(end), [acc_end] "m"(acc_end)
+                     : "cc", "memory");
 }
 
 /* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
