@@ -418,11 +418,12 @@ static int32_t fcp_even_sum(const int8_t *x, int32_t K)
     "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
-/* the quads of a pass: their sums from acc and back, the weights read on from wp */
+/* the quads of a pass: their sums from src (the prepared biases in the first pass) to acc, the
+ * weights read on from wp */
 #define TTE_FCP_PASS(BODY)                                                                                   \
     __asm__ volatile("2:\n\t"                                                                                \
-                     "ldrd %[a0], %[a1], [%[ao]]\n\t"                                                        \
-                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"                                                    \
+                     "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
                      "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
                      "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                   \
                      "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                   \
@@ -430,7 +431,7 @@ static int32_t fcp_even_sum(const int8_t *x, int32_t K)
                      "cmp %[ao], %[w0]\n\t"                                                                  \
                      "bne 2b"                                                                                \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
-                       [wp] "+r"(wp), [ao] "+r"(ao), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0),              \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [si] "+r"(si), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), \
                        [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
@@ -440,14 +441,14 @@ typedef struct {
     const uint32_t *acc_end;
 } fcp_pass_t;
 
-/* acc[4 q + r] += row 4 q + r's kc inputs (kc a positive multiple of 16) for q < nq; returns
- * the weights after them */
-TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, uint32_t *acc,
-                                             int32_t nq)
+/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 16) for
+ * q < nq (src is acc or the prepared biases); returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                             const uint32_t *src, uint32_t *acc, int32_t nq)
 {
     const fcp_pass_t prm = {xw, xw + kc / 2, acc + 4 * nq};
     const fcp_pass_t *pp = &prm;
-    const uint32_t *wp = w, *xq;
+    const uint32_t *wp = w, *xq, *si = src;
     uint32_t *ao = acc;
     uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
     if (kc == TTE_FC_WIDE_MAX) {
@@ -467,9 +468,13 @@ static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
     return acc + (uint32_t)p + (uint32_t)q;
 }
 
-static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, uint32_t *acc, int32_t nq)
+static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
+                                uint32_t *acc, int32_t nq)
 {
     int32_t q, j, r;
+    for (q = 0; q < 4 * nq; ++q) {
+        acc[q] = src[q];
+    }
     for (q = 0; q < nq; ++q) {
         for (j = 0; j < kc / 4; ++j) {
             for (r = 0; r < 4; ++r) {
@@ -482,16 +487,17 @@ static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *
 }
 #endif
 
-/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0), 256 times the layer's (so that
+/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0) - se, 256 times the layer's (so that
  * |sum| < 2**23: the QADD doubling tte_rq_fast starts with is an arithmetic shift by 7) */
-static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, int32_t n0, int32_t n1, int8_t *y)
+static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, uint32_t se, int32_t n0, int32_t n1,
+                    int8_t *y)
 {
     int32_t n;
 #if defined(__ARM_FEATURE_DSP)
     if (!per_channel && r->mode == 2) {
         const int32_t mu = r->mult[0], sh = ~r->shift[0], zp2 = r->zp2;
         for (n = n0; n < n1; ++n) {
-            int32_t q = tte_smmulr((int32_t)*acc++ >> 7, mu);
+            int32_t q = tte_smmulr((int32_t)(*acc++ - se) >> 7, mu);
             q += q >> 31;
             q = (q >> sh) + zp2;
             __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
@@ -501,7 +507,7 @@ static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, int
     }
 #endif
     for (n = n0; n < n1; ++n) {
-        y[n] = fc_out(r, per_channel, (int32_t)*acc++ >> 8, n);
+        y[n] = fc_out(r, per_channel, (int32_t)(*acc++ - se) >> 8, n);
     }
 }
 
@@ -514,7 +520,7 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
     const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
     uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
     uint32_t acc[TTE_FCP_BLOCK] __attribute__((aligned(8)));
-    int32_t row, n, nb, k0;
+    int32_t row, nb, k0;
     for (row = 0; row < p->rows; ++row) {
         const int8_t *xr = x + (size_t)row * K;
         const uint32_t *wp = prep + N4;
@@ -525,17 +531,14 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
         }
         for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
             const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
-            for (n = nb; n < ne; ++n) {
-                acc[n - nb] = prep[n] - se;
-            }
             for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
                 const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
                 if (!single) {
                     fcp_widen(xr, K, k0, kc, xw);
                 }
-                wp = fcp_pass(xw, kc, wp, acc, (ne - nb) / 4);
+                wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, (ne - nb) / 4);
             }
-            fcp_out(&r, p->per_channel, acc, nb, ne < N ? ne : N, y + (size_t)row * N);
+            fcp_out(&r, p->per_channel, acc, se, nb, ne < N ? ne : N, y + (size_t)row * N);
         }
     }
 }
