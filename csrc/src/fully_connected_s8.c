@@ -354,16 +354,18 @@ static inline int32_t fcp_k16(int32_t k)
     return (k + 15) & ~15;
 }
 
-/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0) */
-static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
+/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
+ * returns the sum of the even ones */
+static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
 {
-    int32_t k = k0, j;
+    int32_t k = k0, j, s = 0;
 #if defined(__ARM_FEATURE_DSP)
     const uint32_t c127 = pack16(127, 127);
     const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
     for (; k < kend; k += 4) {
         const uint32_t u = load4(x + k);
         const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
+        s = tte_smlad(tte_sxtb16(u), 0x00010001u, s);
         xw[0] = xo;
         xw[1] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
         xw += 2;
@@ -374,22 +376,9 @@ static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32
         for (j = 0; j < 4; ++j) {
             v[j] = k + j < K ? x[k + j] : 0;
         }
+        s += v[0] + v[2];
         *xw++ = ((uint32_t)(v[1] - 127) & 0xFFFFu) | (uint32_t)(v[3] - 127) << 16;
         *xw++ = ((uint32_t)(256 * v[0] - v[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v[2] - v[3] + 127) << 16;
-    }
-}
-
-/* the sum of x[k] over the even k < K */
-static int32_t fcp_even_sum(const int8_t *x, int32_t K)
-{
-    int32_t k = 0, s = 0;
-#if defined(__ARM_FEATURE_DSP)
-    for (; k + 4 <= K; k += 4) {
-        s = tte_smlad(tte_sxtb16(load4(x + k)), 0x00010001u, s);
-    }
-#endif
-    for (; k < K; k += 2) {
-        s += x[k];
     }
     return s;
 }
@@ -524,21 +513,22 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
     for (row = 0; row < p->rows; ++row) {
         const int8_t *xr = x + (size_t)row * K;
         const uint32_t *wp = prep + N4;
-        /* 256 times 128 times the even inputs' sum */
-        const uint32_t se = (uint32_t)fcp_even_sum(xr, K) << 15;
+        int32_t even = 0;   /* the sum of the even inputs (from the first block's widening) */
         if (single) {
-            fcp_widen(xr, K, 0, K16, xw);
+            even = fcp_widen(xr, K, 0, K16, xw);
         }
         for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
             const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
             for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
                 const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
                 if (!single) {
-                    fcp_widen(xr, K, k0, kc, xw);
+                    const int32_t s = fcp_widen(xr, K, k0, kc, xw);
+                    even += nb == 0 ? s : 0;
                 }
                 wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, (ne - nb) / 4);
             }
-            fcp_out(&r, p->per_channel, acc, se, nb, ne < N ? ne : N, y + (size_t)row * N);
+            /* less 256 times 128 times the even inputs' sum */
+            fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);
         }
     }
 }
