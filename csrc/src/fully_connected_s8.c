@@ -6,7 +6,11 @@
  * TTE_FC_WIDE_MAX inputs over blocks of TTE_FC_BLOCK outputs, whose sums carry over
  * between the passes on the stack. Every product and sum is an integer of the portable
  * loop and the output stage is tte_rq_fast only where it equals the exact one, so the
- * bytes are the same (tests/test_qemu_kernels.py). */
+ * bytes are the same (tests/test_qemu_kernels.py).
+ *
+ * tte_fully_connected_s8_prep (below) reads a frozen layer's weights as the compiler laid
+ * them out (one UXTB16 per weight word instead of two SXTB16); the plain kernel serves the
+ * trained layers, whose weights change in place. */
 #include "tte/internal/optimized.h"
 #include "tte/internal/conv_s8.h"
 

@@ -93,12 +93,12 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
 def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The fully connected layer's weights and bias as tte_fully_connected_s8_prep reads them
     (csrc/src/fully_connected_s8.c), with the C array's name (from the weight's name and bytes):
-    the rows rounded up to four prepared biases (256 (bias - zp * sum(w) + 127 * sum of the
-    odd inputs' weights) mod 2**32), then per block of 128 rows, per pass of 128 inputs (zero rows and inputs up
-    to multiples of 4 and 16), per four rows and four inputs the rows' words, each the int16
-    lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel cannot be exact (a
-    sum that may leave 24 bits), where the weight or bias is not a constant, or below 8 inputs
-    or 4 outputs (the plain kernel's)."""
+    the rows rounded up to four prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
+    inputs)) mod 2**32, then per block of 128 rows, per pass of 128 inputs (zero rows and
+    inputs up to multiples of 4 and 16), per four rows and four inputs the rows' words, each
+    the int16 lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel could not
+    be exact (a sum that may leave 24 bits), where the weight or bias is not a constant, or
+    below 8 inputs or 4 outputs (the plain kernel's)."""
     x, w = _t(g, node.inputs[0]), _t(g, node.inputs[1])
     bias_name = _opt(node, 2)
     if w.data is None or w.dtype != "int8" or x.dtype != "int8" or len(w.shape) != 2:
@@ -117,8 +117,6 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     pad[:nout, :k] = wd
     pbias = np.zeros(n4, np.int64)
     pbias[:nout] = bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1)
-    if np.any(np.abs(pbias) >= 2 ** 31):
-        return None
     b = (pad & 0xFF).reshape(n4, k16 // 4, 4)
     b[:, :, 0::2] ^= 0x80   # the even bytes' sign bit: w + 128 unsigned
     words = b[:, :, 0] | b[:, :, 1] << 8 | b[:, :, 2] << 16 | b[:, :, 3] << 24
