@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.emit import EMITTERS
+from tte.compiler.emit.conv import FC_PREPARED_META, fc_layout
 from tte.compiler.split import SplitWeight
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
@@ -695,6 +696,61 @@ def _wide_fc_case(seed: int) -> Case:
     return Case(f"fc_wide_{seed}", g, random_feeds(g, rng))
 
 
+_PREP_FC_SHAPES = ((9, 5, 1), (13, 7, 3), (128, 37, 2), (20, 133, 1), (127, 9, 1), (129, 9, 2), (257, 9, 1),
+                   (640, 12, 1), (144, 131, 1), (8, 6, 1), (131, 11, 3), (40, 257, 1))
+
+
+def _prep_fc_case(seed: int) -> Case:
+    """Fully connected layers with their weights laid out at compile time (fc_layout, read by
+    tte_fully_connected_s8_prep): inputs not a multiple of 4, 16 or 128 (one pass and several),
+    odd output counts (zero rows up to four, blocks of 128 outputs), one row or several, the
+    weights of a trained layer (mostly small, with -128 and 127) and inputs over all of int8,
+    the input zero point at -128, 127 or in between. Seeds from 12 on: the same layers with the
+    layout left out by the flash policy (the plain kernel, the same bytes; rows of 128 inputs:
+    fc_pass_k128)."""
+    rng = np.random.default_rng(9100 + seed)
+    k, nout, rows = _PREP_FC_SHAPES[seed % 12]
+    zp = (-128, 127, int(rng.integers(-40, 41)))[seed % 3]
+    g = new_graph({"x": ((rows, k), "int8", q(float(np.exp(rng.uniform(np.log(2e-3), np.log(0.1)))), zp))})
+    if seed % 2:
+        wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
+    else:
+        wq = q(0.01)
+    w = np.clip(np.round(rng.normal(0, 12, (nout, k))), -128, 127).astype(np.int8)
+    w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
+    g.add_const("w", w, "int8", wq)
+    ins = ["x", "w"]
+    if seed % 3 != 1:
+        g.add_const("b", rng.integers(-20000, 20000, nout).astype(np.int32), "int32", q(1e-4))
+        ins.append("b")
+    g.add_node("fully_connected", ins, "y", {"activation": ["none", "relu", "relu6"][seed % 3]}, quant=rand_q(rng))
+    g.outputs = ["y"]
+    assert fc_layout(g.nodes[0], g) is not None, "the case must take the prepared kernel"
+    if seed >= 12:
+        g.meta[FC_PREPARED_META] = frozenset()
+    feeds = random_feeds(g, rng)
+    feeds["x"].flat[:2] = (-128, 127)
+    return Case(f"fc_prep_{k}x{nout}_{seed}", g, feeds)
+
+
+def _prep_fc_bound_case(k: int) -> Case:
+    """The prepared kernel's sums at the edge of its 24 bits (fc_layout lays out 259 inputs of
+    +-127 with zero point -128 and the biases below, not 260): rows all 127, all -127,
+    alternating and small, against inputs all 127 (the largest sums), all -128 (the bias alone)
+    and random; the output scale keeps the largest sums inside int8."""
+    rng = np.random.default_rng(9300 + k)
+    g = new_graph({"x": ((3, k), "int8", q(0.01, -128))})
+    w = np.stack([np.full(k, 127), np.full(k, -127), np.resize([127, -127], k),
+                  rng.integers(-3, 4, k)]).astype(np.int8)
+    g.add_const("w", w, "int8", q(0.01))
+    g.add_const("b", np.array([890, -890, 3, -7], np.int32), "int32", q(1e-4))
+    g.add_node("fully_connected", ["x", "w", "b"], "y", {"activation": "none"}, quant=q(8.0, 0))
+    g.outputs = ["y"]
+    assert (fc_layout(g.nodes[0], g) is None) == (k > 259), "the bound moved"
+    x = np.stack([np.full(k, 127), np.full(k, -128), rng.integers(-128, 128, k)]).astype(np.int8)
+    return Case(f"fc_prep_bound_{k}", g, {"x": x})
+
+
 def _binary_case(op: str, seed: int) -> Case:
     rng = np.random.default_rng(200 + seed)
     shape = (1, int(rng.integers(1, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 9)))
@@ -1058,6 +1114,8 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
+    cases += [_prep_fc_case(s) for s in range(16)]
+    cases += [_prep_fc_bound_case(k) for k in (259, 260)]
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
     cases += [_wide_add_case(s) for s in range(6)]

@@ -6,7 +6,11 @@
  * TTE_FC_WIDE_MAX inputs over blocks of TTE_FC_BLOCK outputs, whose sums carry over
  * between the passes on the stack. Every product and sum is an integer of the portable
  * loop and the output stage is tte_rq_fast only where it equals the exact one, so the
- * bytes are the same (tests/test_qemu_kernels.py). */
+ * bytes are the same (tests/test_qemu_kernels.py).
+ *
+ * tte_fully_connected_s8_prep (below) reads a frozen layer's weights as the compiler laid
+ * them out (one UXTB16 per weight word instead of two SXTB16); the plain kernel serves the
+ * trained layers, whose weights change in place. */
 #include "tte/internal/optimized.h"
 #include "tte/internal/conv_s8.h"
 
@@ -139,6 +143,58 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
     }
 }
 
+/* Rows of 128 inputs (FC-AE's trained output layer): the four rows' offsets fit LDRD's
+ * immediate, so each row reads eight weights with one LDRD against the four words of x at
+ * xe0, xo0, xe1, xo1 (38 instructions per 32 products instead of 42). */
+#define TTE_FC_ROW8(A, ADDR)                                                            \
+    "ldrd %[w0], %[w1], " ADDR "\n\t"                                                  \
+    "sxtb16 %[we], %[w0]\n\t"                                                         \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                 \
+    "smlad %[" A "], %[xe0], %[we], %[" A "]\n\t"                                     \
+    "smlad %[" A "], %[xo0], %[w0], %[" A "]\n\t"                                     \
+    "sxtb16 %[we], %[w1]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                 \
+    "smlad %[" A "], %[xe1], %[we], %[" A "]\n\t"                                     \
+    "smlad %[" A "], %[xo1], %[w1], %[" A "]\n\t"
+#define TTE_FC_K128_STEP                                                                \
+    "ldrd %[xe0], %[xo0], [%[xp]], #16\n\t"                                           \
+    "ldrd %[xe1], %[xo1], [%[xp], #-8]\n\t" TTE_FC_ROW8("a0", "[%[wp]], #8")          \
+        TTE_FC_ROW8("a1", "[%[wp], #120]") TTE_FC_ROW8("a2", "[%[wp], #248]")          \
+            TTE_FC_ROW8("a3", "[%[wp], #376]")
+
+/* acc[4 q + j] += row 4 q + j (j < 4) of w (rows of 128 inputs) against the 128 widened
+ * values at xw, for q < nq (nq >= 1); after a quad's rows, x goes back 256 bytes and the
+ * weights on by the quad's other three rows */
+TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32_t *acc, int32_t nq)
+{
+    const uint32_t *const end = xw + TTE_FC_WIDE_MAX / 2;
+    const int32_t *const acc_end = acc + 4 * nq;
+    const uint32_t *xp = xw;
+    const int8_t *wp = w;
+    int32_t *ao = acc;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
+    __asm__ volatile("2:\n\t"
+                     "ldrd %[a0], %[a1], [%[ao]]\n\t"
+                     "ldrd %[a2], %[a3], [%[ao], #8]\n\t"
+                     "1:\n\t" TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP TTE_FC_K128_STEP
+                     "ldr %[w0], %[end]\n\t"
+                     "cmp %[xp], %[w0]\n\t"
+                     "bne 1b\n\t"
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"
+                     "sub %[xp], %[xp], #256\n\t"
+                     "add %[wp], %[wp], #384\n\t"
+                     "ldr %[w0], %[acc_end]\n\t"
+                     "cmp %[ao], %[w0]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [ao] "+r"(ao), [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1),
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [we] "=&r"(we)
+                     : [end] "m"(end), [acc_end] "m"(acc_end)
+                     : "cc", "memory");
+}
+
 /* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
 static void fc_widen(const int8_t *x, int32_t kc, uint32_t zz, uint32_t *xw)
 {
@@ -185,6 +241,16 @@ static TTE_ALWAYS_INLINE void fc_out4(const rq_t *r, int32_t per_channel, const 
     }
 }
 
+/* y[n0, n1) = tte_rq_fast_s8 of acc[0, n1 - n0), one multiplier and shift (mode 2) */
+static void fc_out_fast_s8(const rq_t *r, const int32_t *acc, int32_t n0, int32_t n1, int8_t *y)
+{
+    const int32_t mu = r->mult[0], sh = r->shift[0], zp2 = r->zp2;
+    int32_t n;
+    for (n = n0; n < n1; ++n) {
+        y[n] = (int8_t)tte_rq_fast_s8(*acc++, mu, sh, zp2);
+    }
+}
+
 /* Outputs [0, N & ~3) of row xr (K inputs, k8 = K & ~7 > 0) in blocks of TTE_FC_BLOCK;
  * x widened once when k8 <= TTE_FC_WIDE_MAX, else once per block and pass. */
 TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const int8_t *xr, const int8_t *w,
@@ -209,7 +275,9 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
             if (!single) {
                 fc_widen(xr + k0, kc, zz, xw);
             }
-            if (kc >= 16) {
+            if (K == TTE_FC_WIDE_MAX) {
+                fc_pass_k128(xw, w + (size_t)nb * K, acc, (ne - nb) / 4);
+            } else if (kc >= 16) {
                 /* 16 i or 16 i + 8 values, i >= 1: the quads in one asm loop */
                 fc_pass(xw, kc, w + (size_t)nb * K + k0, K, acc, (ne - nb) / 4);
             } else {
@@ -223,8 +291,12 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
                 acc[n - nb] = fc_tail(xr, w + (size_t)n * K, k8, K, zp, acc[n - nb]);
             }
         }
-        for (n = nb; n < ne; n += 4) {
-            fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
+        if (!p->per_channel && r->mode == 2) {
+            fc_out_fast_s8(r, acc, nb, ne, yr);
+        } else {
+            for (n = nb; n < ne; n += 4) {
+                fc_out4(r, p->per_channel, acc + (n - nb), n, yr + n);
+            }
         }
     }
 }
@@ -255,6 +327,212 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
                 acc += ((int32_t)xr[k] - p->in_zp) * (int32_t)wn[k];
             }
             yr[n] = fc_out(&r, p->per_channel, acc, n);
+        }
+    }
+}
+
+/* ---- weights laid out at compile time (tte.compiler.emit.conv.fc_layout) ----
+ *
+ * Each weight word holds four weights b0..b3 of one row as two int16 lanes 256 b1 + (b0 + 128)
+ * and 256 b3 + (b2 + 128) (the even bytes' sign bit flipped), so that the word itself is one
+ * SMLAD operand and UXTB16 of it (b0 + 128, b2 + 128) the other: against the widened inputs
+ * X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 + 127) (raw int8 x, both
+ * in int16 for any x), SMLAD(X, W) + SMLAD(Y, UXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2 + x3 b3
+ * + 128 (x0 + x2) - 127 (b1 + b3)): four products for LDR + UXTB16 + 2 SMLAD. The sums run
+ * mod 2**32 on 256 times the exact int32 sum, which tte.compiler.emit.conv.fc_layout lays out
+ * only where it stays within 24 bits for any input; the prepared biases hold 256 times the
+ * bias, the input zero point's share and the odd weights' 127 (b1 + b3); the runtime takes
+ * 256 times 128 times the sum of the even inputs. So the sum before the output stage is the portable loop's.
+ *
+ * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
+ * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
+ * (zero inputs up to a multiple of sixteen), per four rows, per four inputs: the four rows'
+ * words. The kernel reads the weights once, in order. */
+
+/* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
+ * that each pass of inputs is widened once */
+#define TTE_FCP_BLOCK 128
+
+static inline int32_t fcp_k16(int32_t k)
+{
+    return (k + 15) & ~15;
+}
+
+/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
+ * returns the sum of the even ones */
+static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
+{
+    int32_t k = k0, j, s = 0;
+#if defined(__ARM_FEATURE_DSP)
+    const uint32_t c127 = pack16(127, 127);
+    const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
+    for (; k < kend; k += 4) {
+        const uint32_t u = load4(x + k);
+        const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
+        s = tte_smlad(tte_sxtb16(u), 0x00010001u, s);
+        xw[0] = xo;
+        xw[1] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+        xw += 2;
+    }
+#endif
+    for (; k < k0 + kc; k += 4) {
+        int32_t v[4];
+        for (j = 0; j < 4; ++j) {
+            v[j] = k + j < K ? x[k + j] : 0;
+        }
+        s += v[0] + v[2];
+        *xw++ = ((uint32_t)(v[1] - 127) & 0xFFFFu) | (uint32_t)(v[3] - 127) << 16;
+        *xw++ = ((uint32_t)(256 * v[0] - v[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v[2] - v[3] + 127) << 16;
+    }
+    return s;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* one word of each of four rows against the widened X, Y */
+#define TTE_FCP_STEP                                                                    \
+    "ldrd %[x], %[y], [%[xp]], #8\n\t"                                                 \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "smlad %[a0], %[x], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a0], %[y], %[e], %[a0]\n\t"                                               \
+    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "smlad %[a1], %[x], %[w1], %[a1]\n\t"                                              \
+    "smlad %[a1], %[y], %[e], %[a1]\n\t"                                               \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "smlad %[a2], %[x], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a2], %[y], %[e], %[a2]\n\t"                                               \
+    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "smlad %[a3], %[x], %[w1], %[a3]\n\t"                                              \
+    "smlad %[a3], %[y], %[e], %[a3]\n\t"
+#define TTE_FCP_STEP4 TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP
+/* sixteen inputs a loop pass up to the end of the widened inputs */
+#define TTE_FCP_LOOP                                                                    \
+    "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
+    "cmp %[xp], %[w0]\n\t"                                                             \
+    "bne 1b\n\t"
+/* the quads of a pass: their sums from src (the prepared biases in the first pass) to acc, the
+ * weights read on from wp */
+#define TTE_FCP_PASS(BODY)                                                                                   \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
+                     "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                   \
+                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                   \
+                     "ldr %[w0], [%[pp], #8]\n\t"                                                            \
+                     "cmp %[ao], %[w0]\n\t"                                                                  \
+                     "bne 2b"                                                                                \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [si] "+r"(si), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), \
+                       [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
+                     : [pp] "r"(pp)                                                                          \
+                     : "cc", "memory")
+
+typedef struct {
+    const uint32_t *xw, *end;
+    const uint32_t *acc_end;
+} fcp_pass_t;
+
+/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 16) for
+ * q < nq (src is acc or the prepared biases); returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                             const uint32_t *src, uint32_t *acc, int32_t nq)
+{
+    const fcp_pass_t prm = {xw, xw + kc / 2, acc + 4 * nq};
+    const fcp_pass_t *pp = &prm;
+    const uint32_t *wp = w, *xq, *si = src;
+    uint32_t *ao = acc;
+    uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
+    if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP_PASS(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
+                         TTE_FCP_STEP4 TTE_FCP_STEP4);
+    } else {
+        TTE_FCP_PASS(TTE_FCP_LOOP);
+    }
+    return wp;
+}
+#else
+/* SMLAD on int16 lanes, mod 2**32 */
+static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu);
+    const int32_t q = (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return acc + (uint32_t)p + (uint32_t)q;
+}
+
+static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
+                                uint32_t *acc, int32_t nq)
+{
+    int32_t q, j, r;
+    for (q = 0; q < 4 * nq; ++q) {
+        acc[q] = src[q];
+    }
+    for (q = 0; q < nq; ++q) {
+        for (j = 0; j < kc / 4; ++j) {
+            for (r = 0; r < 4; ++r) {
+                const uint32_t wd = *w++;
+                acc[4 * q + r] = fcp_smlad(xw[2 * j + 1], wd & 0x00FF00FFu, fcp_smlad(xw[2 * j], wd, acc[4 * q + r]));
+            }
+        }
+    }
+    return w;
+}
+#endif
+
+/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0) - se, 256 times the layer's (so that
+ * |sum| < 2**23: the QADD doubling tte_rq_fast starts with is an arithmetic shift by 7) */
+static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, uint32_t se, int32_t n0, int32_t n1,
+                    int8_t *y)
+{
+    int32_t n;
+#if defined(__ARM_FEATURE_DSP)
+    if (!per_channel && r->mode == 2) {
+        const int32_t mu = r->mult[0], sh = ~r->shift[0], zp2 = r->zp2;
+        for (n = n0; n < n1; ++n) {
+            int32_t q = tte_smmulr((int32_t)(*acc++ - se) >> 7, mu);
+            q += q >> 31;
+            q = (q >> sh) + zp2;
+            __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+            y[n] = (int8_t)q;
+        }
+        return;
+    }
+#endif
+    for (n = n0; n < n1; ++n) {
+        y[n] = fc_out(r, per_channel, (int32_t)(*acc++ - se) >> 8, n);
+    }
+}
+
+void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y)
+{
+    const int32_t K = p->in_features, N = p->out_features, K16 = fcp_k16(K), N4 = (N + 3) & ~3;
+    const int32_t single = K16 <= TTE_FC_WIDE_MAX;
+    const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
+                                        p->act_max);
+    const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
+    uint32_t xw[TTE_FC_WIDE_MAX / 2] __attribute__((aligned(8)));
+    uint32_t acc[TTE_FCP_BLOCK] __attribute__((aligned(8)));
+    int32_t row, nb, k0;
+    for (row = 0; row < p->rows; ++row) {
+        const int8_t *xr = x + (size_t)row * K;
+        const uint32_t *wp = prep + N4;
+        int32_t even = 0;   /* the sum of the even inputs (from the first block's widening) */
+        if (single) {
+            even = fcp_widen(xr, K, 0, K16, xw);
+        }
+        for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
+            const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
+            for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
+                const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
+                if (!single) {
+                    const int32_t s = fcp_widen(xr, K, k0, kc, xw);
+                    even += nb == 0 ? s : 0;
+                }
+                wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, (ne - nb) / 4);
+            }
+            /* less 256 times 128 times the even inputs' sum */
+            fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);
         }
     }
 }

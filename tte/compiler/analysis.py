@@ -288,7 +288,8 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
 
     # weights the emitters also lay out at compile time, once each, while the flash has room
     # for them (tte.compiler.emit.block.choose_prepared decides for the emitters too)
-    prepared = choose_prepared((sg.graph, inf.graph), board.flash_bytes - flash_reserve - frozen_bytes - whole_bytes)
+    prepared = choose_prepared((sg.graph, inf.graph), board.flash_bytes - flash_reserve - frozen_bytes - whole_bytes,
+                               trained=tg.updates)
     prepared_bytes = prepared.kept_bytes
     flash_data = frozen_bytes + whole_bytes + prepared_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
@@ -331,8 +332,8 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
                   "SRAM (trainable_bytes); trainable_updated_bytes is the updated part, "
                   "trainable_checkpoint_bytes the whole tensors (tte_get_weights)",
                   "stack_bytes is an estimate; the firmware measures the peak stack by painting",
-                  "prepared_layers: the depthwise layers whose weights are laid out at compile time "
-                  "(prepared_weight_bytes of flash); prepared_dropped_layers: those left to the plain path "
+                  "prepared_layers: the depthwise and fully connected layers whose weights are laid out at compile "
+                  "time (prepared_weight_bytes of flash); prepared_dropped_layers: those left to the plain path "
                   "(the same bytes) so that the flash data fits",
                   "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
                   "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "

@@ -134,6 +134,7 @@ def _missing_emitters(*graphs: Graph) -> list[str]:
 def generate(a: Analysis, name: str) -> dict[str, str]:
     """The C source and header of a compiled model."""
     from tte.compiler.emit import EMITTERS
+    from tte.compiler.emit.block import fc_replaced
 
     sg, plan, inf, ip = a.scheduled, a.plan, a.inference, a.inference_plan
     tg = a.training
@@ -217,7 +218,7 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
     c.append("/* Frozen weights: flash. */")
     used = {i for g in (sg.graph, inf.graph) for n in g.nodes for i in n.inputs}
     for k, t in consts.items():
-        if k in tg.updates or k not in used:
+        if k in tg.updates or k not in used or fc_replaced(k, (sg.graph, inf.graph)):
             continue
         assert t.data is not None
         c.append(_c_array(C_TYPES[t.dtype], names.get("tte_w_", k), t.data, const=True))

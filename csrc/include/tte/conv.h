@@ -94,5 +94,8 @@ typedef struct {
 
 void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y);
+/* the same with the weights and biases laid out at compile time (tte.compiler.emit.conv.fc_layout,
+ * fully_connected_s8.c) */
+void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y);
 
 #endif

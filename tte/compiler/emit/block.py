@@ -4,7 +4,7 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +21,7 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d
+from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
 
@@ -90,26 +90,32 @@ class PreparedChoice:
         return sum(b for b, _ in self.dropped.values())
 
 
-def choose_prepared(graphs: Sequence[Graph], room: int) -> PreparedChoice:
-    """Which depthwise layouts (dw_layout) the emitters lay out at compile time, given ``room``
-    bytes of flash left by the other weight data; recorded in each graph for dw_prepared, so
-    the emitters and the report (tte.compiler.analysis) follow this one decision.
+def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str] = ()) -> PreparedChoice:
+    """Which compile-time weight layouts the emitters read, given ``room`` bytes of flash left
+    by the other weight data; recorded in each graph for dw_prepared and fc_prepared
+    (tte.compiler.emit.conv), so the emitters and the report (tte.compiler.analysis) follow this
+    one decision. ``trained``: the parameters a training step updates (their layers keep the
+    plain kernels).
 
-    Every layout while they all fit; else the ones of least benefit per byte go first until the
-    rest fits (the kernel then takes the plain path, the same bytes). Without its layout the
-    kernel redoes it once per call, per output row of the depthwise in a streamed block, and a
-    layout's bytes grow as that work does: the benefit per byte is about D's output rows (ties:
-    the larger layout first)."""
-    cands: dict[str, tuple[int, str, int]] = {}
-    deciding: list[Graph] = []   # the graphs with streamed blocks (made by tte.compiler.fuse, not the user's)
+    Depthwise layouts (dw_layout) come beside the weights; a fully connected layer's
+    (fc_layout) replaces its weight and bias where nothing else reads them (its cost: the
+    padding and the biases), else comes beside them. Every layout while they all fit; else the
+    ones of least benefit per byte go first until the rest fits (the kernel then takes the
+    plain path, the same bytes). Without its layout a depthwise kernel redoes it once per
+    call, per output row of the depthwise in a streamed block, and a layout's bytes grow as
+    that work does: the benefit per byte is about D's output rows (ties: the larger layout
+    first); a fully connected layout that replaces its weight costs only its padding and goes
+    last, one beside its weight first."""
+    cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
             if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
-                if not any(h is g for h in deciding):
-                    deciding.append(g)
+            elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
+                replaced = _fc_replaced_bytes(n, g, graphs)
+                cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
     order = sorted(cands, key=lambda k: (cands[k][2], -cands[k][0], k))
     total = sum(c[0] for c in cands.values())
     dropped: set[str] = set()
@@ -119,9 +125,39 @@ def choose_prepared(graphs: Sequence[Graph], room: int) -> PreparedChoice:
         dropped.add(name)
         total -= cands[name][0]
     kept = frozenset(cands) - dropped
-    for g in deciding:
+    for g in graphs:
         g.meta[PREPARED_META] = kept
+        g.meta[FC_PREPARED_META] = kept
     return PreparedChoice({k: cands[k][:2] for k in sorted(kept)}, {k: cands[k][:2] for k in sorted(dropped)})
+
+
+def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -> bool:
+    """Whether a step may change the layer's weight or bias (an update reads it)."""
+    params = set(node.inputs[1:3]) - {""}
+    return bool(params & set(trained)) or any(
+        "update" in n.op and params & set(n.inputs) for g in graphs for n in g.nodes)
+
+
+def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
+    """Whether a constant is read only as the weight or bias of fully connected layers that
+    read their compile-time layout instead (fc_prepared): then it is not emitted."""
+    from tte.compiler.emit.conv import fc_prepared
+
+    readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+    return bool(readers) and all(
+        n.op == "fully_connected" and name in n.inputs[1:3] and n.inputs[0] != name and fc_prepared(n, g) is not None
+        for n, g in readers)
+
+
+def _fc_replaced_bytes(node: Node, g: Graph, graphs: Sequence[Graph]) -> int:
+    """The bytes of the layer's weight and bias that its layout replaces (nothing else reads them)."""
+    readers = [n for h in graphs for n in h.nodes]
+    total = 0
+    for name in set(node.inputs[1:3]) - {""}:
+        if all(n.op == "fully_connected" and name in n.inputs[1:3] and n.inputs[0] != name
+               for n in readers if name in n.inputs):
+            total += _t(g, name).nbytes
+    return total
 
 
 def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:

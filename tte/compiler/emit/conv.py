@@ -3,6 +3,7 @@ split.h)."""
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -28,6 +29,11 @@ from tte.numerics import fixedpoint as fp
 CONV_WIN = 32        # TTE_CONV_WIN in csrc/include/tte/internal/conv_s8.h
 WIN_OC = 64          # TTE_WIN_OC, ibid.
 CONV_WINDOW_SCRATCH = 1280   # TTE_CONV_WINDOW_SCRATCH in csrc/include/tte/conv.h
+FC_PASS = 128        # TTE_FC_WIDE_MAX in csrc/src/fully_connected_s8.c
+FC_BLOCK = 128       # TTE_FCP_BLOCK, ibid.
+FC_PREP_MIN_K = 8    # below: the plain kernel (its scalar loop), no layout
+FC_SUM_BITS = 23     # the prepared kernel's sums: 256 times the int32 sum, mod 2**32
+FC_PREPARED_META = "fc_prepared"   # Graph.meta key: the C array names choose_prepared keeps
 
 
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
@@ -84,6 +90,55 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                            f"{ref(y.name)});"])
 
 
+def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The fully connected layer's weights and bias as tte_fully_connected_s8_prep reads them
+    (csrc/src/fully_connected_s8.c), with the C array's name (from the weight's name and bytes):
+    the rows rounded up to four prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
+    inputs)) mod 2**32, then per block of 128 rows, per pass of 128 inputs (zero rows and
+    inputs up to multiples of 4 and 16), per four rows and four inputs the rows' words, each
+    the int16 lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel could not
+    be exact (a sum that may leave 24 bits), where the weight or bias is not a constant, or
+    below 8 inputs or 4 outputs (the plain kernel's)."""
+    x, w = _t(g, node.inputs[0]), _t(g, node.inputs[1])
+    bias_name = _opt(node, 2)
+    if w.data is None or w.dtype != "int8" or x.dtype != "int8" or len(w.shape) != 2:
+        return None
+    nout, k = w.shape
+    if k < FC_PREP_MIN_K or nout < 4 or (bias_name and _t(g, bias_name).data is None):
+        return None
+    wd = np.asarray(w.data, np.int64).reshape(nout, k)
+    bias = np.asarray(_t(g, bias_name).data, np.int64).reshape(-1) if bias_name else np.zeros(nout, np.int64)
+    _, zp = _sz(node, x)
+    span = max(zp + 128, 127 - zp)   # the largest |x - zp|
+    if np.any(np.abs(bias) + span * np.abs(wd).sum(axis=1) >= 2 ** FC_SUM_BITS):
+        return None
+    n4, k16 = -(-nout // 4) * 4, -(-k // 16) * 16
+    pad = np.zeros((n4, k16), np.int64)
+    pad[:nout, :k] = wd
+    pbias = np.zeros(n4, np.int64)
+    pbias[:nout] = bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1)
+    b = (pad & 0xFF).reshape(n4, k16 // 4, 4)
+    b[:, :, 0::2] ^= 0x80   # the even bytes' sign bit: w + 128 unsigned
+    words = b[:, :, 0] | b[:, :, 1] << 8 | b[:, :, 2] << 16 | b[:, :, 3] << 24
+    parts = [(pbias << 8) & 0xFFFFFFFF]
+    for nb in range(0, n4, FC_BLOCK):
+        ne = min(n4, nb + FC_BLOCK)
+        for k0 in range(0, k16, FC_PASS):
+            sub = words[nb:ne, k0 // 4:min(k16, k0 + FC_PASS) // 4]
+            parts.append(sub.reshape((ne - nb) // 4, 4, -1).transpose(0, 2, 1).reshape(-1))
+    prep = np.concatenate(parts).astype(np.uint32)
+    digest = hashlib.sha256(node.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_fcq_{digest}", prep
+
+
+def fc_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """fc_layout where the flash policy (tte.compiler.emit.block.choose_prepared, recorded in
+    the graph) keeps it; a graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = fc_layout(node, g)
+    kept = g.meta.get(FC_PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
 @_emitter("fully_connected")
 def emit_fully_connected(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("int8",))
@@ -102,6 +157,11 @@ def emit_fully_connected(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted
         f"static const tte_fc_s8_params_t {prefix}_params = {{{rows}, {w.shape[1]}, {w.shape[0]}, "
         f"{zp_in}, {zp_out}, {lo}, {hi}, {int(ws.size > 1)}, {prefix}_mult, {prefix}_shift}};",
     ]
+    prep = fc_prepared(node, g)
+    if prep is not None:
+        decls.append(_array("uint32_t", *prep))
+        return Emitted(decls, [f"tte_fully_connected_s8_prep(&{prefix}_params, {ref(x.name)}, {prep[0]}, "
+                               f"{ref(y.name)});"])
     b = ref(bias) if bias else "NULL"
     return Emitted(decls, [f"tte_fully_connected_s8(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                            f"{ref(y.name)});"])
