@@ -361,6 +361,27 @@ typedef struct {
     int32_t qm[4], qs[4];
 } dw3_group_t;
 
+/* dw4_rq's words of a channel group: its channels' multipliers mu and ASR amounts (~sh) */
+static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, const int32_t *sh)
+{
+    prm[DW4_QM + 0] = (uint32_t)mu[0];
+    prm[DW4_QM + 1] = ~(uint32_t)sh[0];
+    prm[DW4_QM + 2] = (uint32_t)mu[1];
+    prm[DW4_QM + 3] = ~(uint32_t)sh[1];
+    prm[DW4_QM + 4] = (uint32_t)mu[2];
+    prm[DW4_QM + 5] = ~(uint32_t)sh[2];
+    prm[DW4_QM + 6] = (uint32_t)mu[3];
+    prm[DW4_QM + 7] = ~(uint32_t)sh[3];
+}
+
+/* The output stage of one pixel's channel group in the other modes: one copy, not one per
+ * call site (their rq4 is long, and rare) */
+static TTE_NOINLINE void dw3_out_any(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
+                                     int32_t a3, int32_t c, int8_t *o)
+{
+    rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+}
+
 /* The output stage of one pixel's channel group: dw4_rq's assembly in mode 2 */
 static TTE_ALWAYS_INLINE void dw3_out(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
                                       int32_t a3, int32_t c, int8_t *o, int32_t mode2)
@@ -368,7 +389,7 @@ static TTE_ALWAYS_INLINE void dw3_out(const dw3_group_t *gc, const rq_t *r, int3
     if (mode2) {
         dw4_rq(gc->blk + DW3_RQ, a0, a1, a2, a3, o);
     } else {
-        rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+        dw3_out_any(gc, r, a0, a1, a2, a3, c, o);
     }
 }
 
@@ -642,7 +663,7 @@ static TTE_ALWAYS_INLINE void dw3_fast(const uint32_t *blk, int32_t C, const int
 
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
  * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
- * (mode2: r->mode is 2, the caller's constant, so the branch leaves the loop) */
+ * (mode2: r->mode is 2) */
 static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, const int32_t *kb,
                                          const uint32_t *wqp, int32_t C, const int8_t *q0, const int8_t *q1,
                                          const int8_t *q2, size_t step, int32_t n, int32_t c, int8_t *o,
@@ -701,11 +722,10 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
         const uint32_t *wqp = wq;
-        for (j = 0; j < 4; ++j) {
-            if (mode2) {
-                gc.blk[DW3_RQ + DW4_QM + 2 * j] = (uint32_t)mu[j];
-                gc.blk[DW3_RQ + DW4_QM + 2 * j + 1] = ~(uint32_t)sh[j];
-            } else {
+        if (mode2) {
+            dw3_rq_words(gc.blk + DW3_RQ, mu, sh);
+        } else {
+            for (j = 0; j < 4; ++j) {
                 gc.qm[j] = mu[j];
                 gc.qs[j] = ~sh[j];
             }
@@ -818,11 +838,8 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 2) {
-        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 1);
-    } else {
-        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
-    }
+    /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
+    dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, rl.mode == 2);
 }
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
