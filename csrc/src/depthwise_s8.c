@@ -832,12 +832,36 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
+/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a 3x3 depthwise outside
+ * tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the bias within
+ * 2**30 - 1 - 9 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's derivation holds
+ * for any shift in [-31, -1] (a model's layer whose multiplier is below 2**-21) */
+static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n)
+{
+    const int32_t room = (1 << 30) - 1 - 9 * 255 * 128;
+    int32_t i;
+    if (r->out_zp < -128 || r->out_zp > 127 || r->lo != -128 || r->hi != 127) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t b = bias ? bias[i] : 0;
+        if (r->shift[i] < -31 || r->shift[i] > -1 || (r->mult[i] != 0 && r->mult[i] < (1 << 30)) || b > room
+            || b < -room) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                             const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                             int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
-    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3)) {
+        rl.mode = 2;
+    }
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
     dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, rl.mode == 2);
 }
