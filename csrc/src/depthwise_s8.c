@@ -661,6 +661,113 @@ static TTE_ALWAYS_INLINE void dw3_fast(const uint32_t *blk, int32_t C, const int
 #endif
 }
 
+/* TTE_DW3_ROW for a row whose top or bottom window row is outside: two rows q0, q1 of taps,
+ * their weights from wt on (the block's third and sixth words on, or its first), the biases
+ * dw3_biases gave the block for those rows */
+#define TTE_DW3_ROW2(STEP, ADV)                                                         \
+    __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #1\n\t"                                               \
+                     "beq 2f\n\t"                                                      \
+                     "ldrd %[a0], %[a1], [%[prm], #144]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #152]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 8)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 16)                            \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 32)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 40)                            \
+                     TTE_DW3_OUT                                                        \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     ADV                                                                \
+                     "2:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "beq 3f\n\t"                                                      \
+                     "1:\n\t"                                                          \
+                     "ldrd %[a0], %[a1], [%[prm], #128]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #136]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 0)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 8)                             \
+                     TTE_DW4_ATAP("[%[q0], %[c], lsl #1]", "wt", 16)                    \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 24)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 32)                            \
+                     TTE_DW4_ATAP("[%[q1], %[c], lsl #1]", "wt", 40)                    \
+                     TTE_DW3_OUT                                                        \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     "add %[q0], %[q0], %[c]" STEP "\n\t"                              \
+                     "add %[q1], %[q1], %[c]" STEP "\n\t"                              \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "bne 1b\n\t"                                                      \
+                     "3:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #2\n\t"                                               \
+                     "beq 4f\n\t"                                                      \
+                     "ldrd %[a0], %[a1], [%[prm], #160]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #168]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 0)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 8)                             \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 24)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 32)                            \
+                     TTE_DW3_OUT                                                        \
+                     "4:"                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
+                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
+                       [o] "+r"(o)                                                      \
+                     : [prm] "r"(blk), [wt] "r"(wt), [c] "r"(C)                         \
+                     : "cc", "memory")
+
+/* dw3_fast for a row with two window rows inside (q0, q1; weights from wt on), the biases
+ * at the block's DW3_KK (dw3_biases for those rows) */
+static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt, int32_t C, const int8_t *q0,
+                                        const int8_t *q1, int32_t stride, int8_t *o)
+{
+#if defined(TTE_DW_FEW_REGISTERS)
+    /* the same sums and bytes in C */
+    const int32_t *kk = (const int32_t *)(const void *)(blk + DW3_KK);
+    const int8_t *const end = (const int8_t *)(uintptr_t)blk[DW3_END];
+    int32_t a0, a1, a2, a3;
+    if (blk[DW3_FLAGS] & 1) {
+        a0 = kk[4], a1 = kk[5], a2 = kk[6], a3 = kk[7];
+        dw3_row(q0, C, wt + 2, 2, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 8, 2, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+        o += C;
+        q0 += (stride - 1) * C;
+        q1 += (stride - 1) * C;
+    }
+    for (; q0 != end; q0 += stride * C, q1 += stride * C, o += C) {
+        a0 = kk[0], a1 = kk[1], a2 = kk[2], a3 = kk[3];
+        dw3_row(q0, C, wt, 3, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 6, 3, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+    if (blk[DW3_FLAGS] & 2) {
+        a0 = kk[8], a1 = kk[9], a2 = kk[10], a3 = kk[11];
+        dw3_row(q0, C, wt, 2, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 6, 2, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+#else
+    int32_t a0, a1, a2, a3;
+    uint32_t x, xe, we, wo;
+    if (stride == 1) {
+        TTE_DW3_ROW2("", "");
+    } else {
+        TTE_DW3_ROW2(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\t");
+    }
+    (void)a0;
+    (void)a1;
+    (void)a2;
+    (void)a3;
+    (void)x;
+    (void)xe;
+    (void)we;
+    (void)wo;
+    (void)q0;
+    (void)q1;
+    (void)o;
+#endif
+}
+
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
  * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
  * (mode2: r->mode is 2) */
@@ -794,6 +901,17 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 /* the run's end: past its last pixel */
                 gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C);
                 dw3_fast(gc.blk, C, q0, rows[1] + xq + c, rows[2] + xq + c, sw, orow);
+                continue;
+            }
+            if ((m == 6 || m == 3) && row_fast) {
+                /* the top or bottom window row outside: the other two in dw3_fast2 */
+                const int8_t *const q0 = rows[m == 6] + xq + c;
+                if (m_kk != m) {
+                    dw3_biases(kb, wqp, m, zp, kk);
+                    m_kk = m;
+                }
+                gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C);
+                dw3_fast2(gc.blk, gc.blk + DW3_W + (m == 6 ? 6 : 0), C, q0, rows[(m == 6) + 1] + xq + c, sw, orow);
                 continue;
             }
             if (m == 7 && in_hi > in_lo) {
