@@ -1093,6 +1093,42 @@ def _dw3_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_{c}ch_{seed}", g, rng)
 
 
+def _dw3_fast_case(seed: int) -> Case:
+    """A 3x3 depthwise conv whose output stage spans all of int8 (depthwise_s8.c's dw3_fast: an
+    output row of a channel group in one assembly block, its one border pixel a side on a
+    folded bias): widths 1 to 9, heights 1 to 6, stride 1 or 2, paddings symmetric, none,
+    TF's one-sided 'same' and wider, 4 to 36 channels (some not a multiple of four). Even
+    seeds through tte_conv2d_s8 (the whole image a call), odd ones through a streamed block
+    (weights laid out at compile time, whole rows and row segments a call)."""
+    rng = np.random.default_rng(8300 + seed)
+    c = (4, 8, 16, 5, 12, 36, 20, 7)[seed % 8]
+    w, h, s = 1 + seed % 9, int(rng.integers(1, 7)), 1 + (seed // 9) % 2
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 2, 0, 1), (2, 1, 2, 0))[seed % 5]
+    if (h + pads[0] + pads[2] - 3) // s + 1 < 1 or (w + pads[1] + pads[3] - 3) // s + 1 < 1:
+        pads = (1, 1, 1, 1)
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    # an output scale that keeps every multiplier below 1/2 (the fast output stage's range);
+    # a third of the seeds below 2**-22 (shifts past tte_rq_fast_ok's -21: depthwise_s8.c's
+    # dw3_fast_exact), with biases near 2**29 that reach the output
+    tiny = seed % 6 >= 4
+    b = rng.integers(-600_000_000, 600_000_000, c) if tiny else rng.integers(-3000, 3000, c)
+    g.add_const("d.b", b.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    ys = float(xq.scale[0]) * (float(ws.max()) * 2 ** 23 if tiny else 6)
+    g.add_node("conv2d", ["x", "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                    "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    if seed % 2 == 0:
+        g.outputs = ["d"]
+        return Case(f"conv2d_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, random_feeds(g, rng))
+    add_random_conv(g, rng, "d", "p", int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1139,6 +1175,7 @@ def forward_cases() -> list[Case]:
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
+    cases += [_dw3_fast_case(s) for s in range(24)]
     cases += split_forward_cases()
     return cases
 

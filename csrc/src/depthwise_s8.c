@@ -32,6 +32,13 @@ static inline int32_t smlatb(uint32_t a, int32_t b, int32_t acc)
     __asm__("smlatb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
+/* the halfword sums of a and b */
+static inline uint32_t sadd16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
 static inline int32_t smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     int32_t r;
@@ -299,123 +306,480 @@ static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1
                      : "memory");
 }
 
-/* The nine taps of a 3x3 window from rows x0, x1, x2 (its left column), columns C apart */
-#define TTE_DW4_3X3(x0, x1, x2, wt)                                                     \
-    do {                                                                                \
-        TTE_DW4_TAP(x0, (wt) + 0, 0);                                                   \
-        TTE_DW4_TAP((x0) + C, (wt) + 2, 0);                                             \
-        TTE_DW4_TAP((x0) + 2 * C, (wt) + 4, 0);                                         \
-        TTE_DW4_TAP(x1, (wt) + 6, 0);                                                   \
-        TTE_DW4_TAP((x1) + C, (wt) + 8, 0);                                             \
-        TTE_DW4_TAP((x1) + 2 * C, (wt) + 10, 0);                                        \
-        TTE_DW4_TAP(x2, (wt) + 12, 0);                                                  \
-        TTE_DW4_TAP((x2) + C, (wt) + 14, 0);                                            \
-        TTE_DW4_TAP((x2) + 2 * C, (wt) + 16, 0);                                        \
-    } while (0)
+#define TTE_DW3_OPS                                                                     \
+    : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x] "=&r"(x), [xe] "=&r"(xe), \
+      [we] "=&r"(we), [wo] "=&r"(wo)                                                   \
+    : [q] "r"(q), [c] "r"(C), [wt] "r"(wt)                                             \
+    : "memory"
 
-/* A 3-wide window row of taps reaching into the padding: row rr (NULL outside the image)
- * at offset o0, its columns inside where v0, v1, v2; the others read the zero point's bytes z */
-#define TTE_DW4_EDGE_ROW(rr, wt)                                                        \
-    do {                                                                                \
-        const int8_t *r_ = (rr);                                                        \
-        const int8_t *p0_ = z, *p1_ = z, *p2_ = z;                                      \
-        if (r_ != NULL) {                                                               \
-            p0_ = v0 ? r_ + o0 : z;                                                     \
-            p1_ = v1 ? r_ + (o0 + C) : z;                                               \
-            p2_ = v2 ? r_ + (o0 + 2 * C) : z;                                           \
-        }                                                                               \
-        TTE_DW4_TAP(p0_, (wt), 0);                                                      \
-        TTE_DW4_TAP(p1_, (wt) + 2, 0);                                                  \
-        TTE_DW4_TAP(p2_, (wt) + 4, 0);                                                  \
-    } while (0)
+/* The n (1 to 3) taps of a 3x3 window's row from q on (C apart), the zero point folded, their
+ * weight words from wt on: every x and weight address one instruction (eleven registers,
+ * as dw4_row57: a block a row leaves gcc room for the three row pointers) */
+static TTE_ALWAYS_INLINE void dw3_row(const int8_t *q, int32_t C, const uint32_t *wt, int32_t n, int32_t *a0,
+                                      int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    uint32_t x, xe, we, wo;
+    if (n == 3) {
+        __asm__(TTE_DW4_ATAP("[%[q]]", "wt", 0) TTE_DW4_ATAP("[%[q], %[c]]", "wt", 8)
+                TTE_DW4_ATAP("[%[q], %[c], lsl #1]", "wt", 16) TTE_DW3_OPS);
+    } else if (n == 2) {
+        __asm__(TTE_DW4_ATAP("[%[q]]", "wt", 0) TTE_DW4_ATAP("[%[q], %[c]]", "wt", 8) TTE_DW3_OPS);
+    } else {
+        __asm__(TTE_DW4_ATAP("[%[q]]", "wt", 0) TTE_DW3_OPS);
+    }
+}
 
-/* What a channel group of dw3_groups sets up once per call: the folded biases of the whole
- * window (kb) and of the window with its left (kl) or right (kr) column in the padding, the
+/* The nine taps of a 3x3 window from rows q0, q1, q2 (its left column), columns C apart */
+static TTE_ALWAYS_INLINE void dw3_taps9(const int8_t *q0, const int8_t *q1, const int8_t *q2, int32_t C,
+                                        const uint32_t *wt, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    dw3_row(q0, C, wt, 3, a0, a1, a2, a3);
+    dw3_row(q1, C, wt + 6, 3, a0, a1, a2, a3);
+    dw3_row(q2, C, wt + 12, 3, a0, a1, a2, a3);
+}
+
+/* Six taps of a 3x3 window whose left or right column is in the padding: the two columns
+ * inside from rows q0, q1, q2 on (C apart), their weights from wt on (six words a row) */
+static TTE_ALWAYS_INLINE void dw3_taps6(const int8_t *q0, const int8_t *q1, const int8_t *q2, int32_t C,
+                                        const uint32_t *wt, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    dw3_row(q0, C, wt, 2, a0, a1, a2, a3);
+    dw3_row(q1, C, wt + 6, 2, a0, a1, a2, a3);
+    dw3_row(q2, C, wt + 12, 2, a0, a1, a2, a3);
+}
+
+/* dw3_fast's block (32-bit words): the tap words, the folded biases, dw4_rq's words, the
+ * run's end (q0 past its last interior pixel), dw3_biases' three sets (whole window, left
+ * column out, right column out), the border flags; the byte offsets are written out in the
+ * assembly */
+enum { DW3_W = 0, DW3_KB = 18, DW3_RQ = 22, DW3_END = 31, DW3_KK = 32, DW3_FLAGS = 44, DW3_BLK_WORDS = 46 };
+
+/* What a channel group of dw3_groups sets up once per call: dw4_rq's block (mode 2), else the
  * output stage's multipliers (qm) and ASR amounts (qs) */
 typedef struct {
-    int32_t kb[4], kl[4], kr[4], qm[4], qs[4];
+    uint32_t blk[DW3_BLK_WORDS]; /* dw3_fast's block (its dw4_rq words at DW3_RQ also dw3_out's) */
+    int32_t qm[4], qs[4];
 } dw3_group_t;
 
-/* One output pixel of a 3x3 window that reaches into the padding (columns [kx0, kx1) inside,
- * rows[ky] NULL outside): with the left or right column out and the rows in, six taps on kl
- * or kr; else all nine, those outside reading the zero point's bytes z, whose share the
- * folded bias kb holds. Either way the sum of the portable loop. */
-static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, const int8_t *const *rows, int32_t rows_in,
-                                       int32_t C, int32_t ix0, int32_t kx0, int32_t kx1, int32_t c,
-                                       const uint32_t *wqp, const int8_t *z, int8_t *o)
+/* dw4_rq's words of a channel group: its channels' multipliers mu and ASR amounts (~sh) */
+static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, const int32_t *sh)
 {
-    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
-    int32_t a0, a1, a2, a3;
-    (void)zz;
-    if (rows_in && kx0 == 1 && kx1 == 3) {
-        const size_t xo = (size_t)(ix0 + 1) * C + c;
-        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-        a0 = gc->kl[0];
-        a1 = gc->kl[1];
-        a2 = gc->kl[2];
-        a3 = gc->kl[3];
-        TTE_DW4_TAP(x0, wqp + 2, 0);
-        TTE_DW4_TAP(x0 + C, wqp + 4, 0);
-        TTE_DW4_TAP(x1, wqp + 8, 0);
-        TTE_DW4_TAP(x1 + C, wqp + 10, 0);
-        TTE_DW4_TAP(x2, wqp + 14, 0);
-        TTE_DW4_TAP(x2 + C, wqp + 16, 0);
-    } else if (rows_in && kx0 == 0 && kx1 == 2) {
-        const size_t xo = (size_t)ix0 * C + c;
-        const int8_t *x0 = rows[0] + xo, *x1 = rows[1] + xo, *x2 = rows[2] + xo;
-        a0 = gc->kr[0];
-        a1 = gc->kr[1];
-        a2 = gc->kr[2];
-        a3 = gc->kr[3];
-        TTE_DW4_TAP(x0, wqp + 0, 0);
-        TTE_DW4_TAP(x0 + C, wqp + 2, 0);
-        TTE_DW4_TAP(x1, wqp + 6, 0);
-        TTE_DW4_TAP(x1 + C, wqp + 8, 0);
-        TTE_DW4_TAP(x2, wqp + 12, 0);
-        TTE_DW4_TAP(x2 + C, wqp + 14, 0);
-    } else {
-        const ptrdiff_t o0 = (ptrdiff_t)ix0 * C + c;
-        const int v0 = kx0 <= 0 && kx1 > 0, v1 = kx0 <= 1 && kx1 > 1, v2 = kx0 <= 2 && kx1 > 2;
-        a0 = gc->kb[0];
-        a1 = gc->kb[1];
-        a2 = gc->kb[2];
-        a3 = gc->kb[3];
-        TTE_DW4_EDGE_ROW(rows[0], wqp);
-        TTE_DW4_EDGE_ROW(rows[1], wqp + 6);
-        TTE_DW4_EDGE_ROW(rows[2], wqp + 12);
-    }
+    prm[DW4_QM + 0] = (uint32_t)mu[0];
+    prm[DW4_QM + 1] = ~(uint32_t)sh[0];
+    prm[DW4_QM + 2] = (uint32_t)mu[1];
+    prm[DW4_QM + 3] = ~(uint32_t)sh[1];
+    prm[DW4_QM + 4] = (uint32_t)mu[2];
+    prm[DW4_QM + 5] = ~(uint32_t)sh[2];
+    prm[DW4_QM + 6] = (uint32_t)mu[3];
+    prm[DW4_QM + 7] = ~(uint32_t)sh[3];
+}
+
+/* The output stage of one pixel's channel group in the other modes: one copy, not one per
+ * call site (their rq4 is long, and rare) */
+static TTE_NOINLINE void dw3_out_any(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
+                                     int32_t a3, int32_t c, int8_t *o)
+{
     rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
 }
 
-#define TTE_COPY2(dst, src, i)                                                          \
-    do {                                                                                \
-        const uint32_t lo_ = (src)[i], hi_ = (src)[(i) + 1];                            \
-        (dst)[i] = lo_;                                                                 \
-        (dst)[(i) + 1] = hi_;                                                           \
-    } while (0)
+/* The output stage of one pixel's channel group: dw4_rq's assembly in mode 2 */
+static TTE_ALWAYS_INLINE void dw3_out(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
+                                      int32_t a3, int32_t c, int8_t *o, int32_t mode2)
+{
+    if (mode2) {
+        dw4_rq(gc->blk + DW3_RQ, a0, a1, a2, a3, o);
+    } else {
+        dw3_out_any(gc, r, a0, a1, a2, a3, c, o);
+    }
+}
+
+/* Adds to the lane sums se (channels c, c + 2) and so (c + 1, c + 3) the weights of column kx
+ * in the window rows whose bit is set in m (at most nine int8 a lane: they fit) */
+static TTE_ALWAYS_INLINE void dw3_colsum(const uint32_t *wqp, int32_t m, int32_t kx, uint32_t *se, uint32_t *so)
+{
+    int32_t ky;
+    for (ky = 0; ky < 3; ++ky) {
+        if (m >> ky & 1) {
+            *se = sadd16(*se, wqp[6 * ky + 2 * kx]);
+            *so = sadd16(*so, wqp[6 * ky + 2 * kx + 1]);
+        }
+    }
+}
+
+/* kout = kin + zp times the lane sums se, so */
+static TTE_ALWAYS_INLINE void dw3_fold(const int32_t *kin, uint32_t se, uint32_t so, int32_t zp, int32_t *kout)
+{
+    kout[0] = smlabb(se, zp, kin[0]);
+    kout[1] = smlabb(so, zp, kin[1]);
+    kout[2] = smlatb(se, zp, kin[2]);
+    kout[3] = smlatb(so, zp, kin[3]);
+}
+
+/* dw3_biases for the window rows inside m (a constant where inlined: straight-line code) */
+static TTE_ALWAYS_INLINE void dw3_biases_m(const int32_t *kb, const uint32_t *wqp, int32_t m, int32_t zp,
+                                           int32_t kk[3][4])
+{
+    uint32_t se = 0, so = 0, le = 0, lo = 0, re = 0, ro = 0;
+    int32_t kx;
+    for (kx = 0; kx < 3; ++kx) {
+        dw3_colsum(wqp, 7 & ~m, kx, &se, &so);
+    }
+    dw3_colsum(wqp, m, 0, &le, &lo);
+    dw3_colsum(wqp, m, 2, &re, &ro);
+    dw3_fold(kb, se, so, zp, kk[0]);
+    dw3_fold(kk[0], le, lo, zp, kk[1]);
+    dw3_fold(kk[0], re, ro, zp, kk[2]);
+}
+
+/* The folded biases of a channel group for the window rows inside the image (bit ky of m):
+ * kk[0] the whole window's, kk[1] with its left column in the padding, kk[2] its right; the
+ * taps outside read the zero point, so each is kb plus zp times their weights. Straight-line
+ * for all rows inside and the top or bottom one out. */
+static TTE_NOINLINE void dw3_biases(const int32_t *kb, const uint32_t *wqp, int32_t m, int32_t zp, int32_t kk[3][4])
+{
+    if (m == 6) {
+        dw3_biases_m(kb, wqp, 6, zp, kk);
+    } else if (m == 3) {
+        dw3_biases_m(kb, wqp, 3, zp, kk);
+    } else {
+        dw3_biases_m(kb, wqp, m, zp, kk);
+    }
+}
+
+/* dw3_biases for every row inside (inlined: once per channel group and call in most rows):
+ * kk[0] is kb, the sums of the left and right columns' weights in three SADD16 each */
+static TTE_ALWAYS_INLINE void dw3_biases7(const int32_t *kb, const uint32_t *wqp, int32_t zp, int32_t kk[3][4])
+{
+    const uint32_t le = sadd16(sadd16(wqp[0], wqp[6]), wqp[12]);
+    const uint32_t lo = sadd16(sadd16(wqp[1], wqp[7]), wqp[13]);
+    const uint32_t re = sadd16(sadd16(wqp[4], wqp[10]), wqp[16]);
+    const uint32_t ro = sadd16(sadd16(wqp[5], wqp[11]), wqp[17]);
+    kk[0][0] = kb[0];
+    kk[0][1] = kb[1];
+    kk[0][2] = kb[2];
+    kk[0][3] = kb[3];
+    dw3_fold(kb, le, lo, zp, kk[1]);
+    dw3_fold(kb, re, ro, zp, kk[2]);
+}
+
+/* One output pixel whose window reaches into the padding (input column ix0 its left; rows[ky]
+ * NULL outside, bit ky of m set inside): the taps inside on the folded bias of the rest
+ * (kk: dw3_biases' for m), the sum of the portable loop */
+static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, const int32_t kk[3][4],
+                                       const int8_t *const *rows, int32_t m, int32_t C, int32_t in_w, int32_t ix0,
+                                       int32_t c, const uint32_t *wqp, int32_t zp, int8_t *o, int32_t mode2)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = in_w - ix0 < 3 ? in_w - ix0 : 3;
+    const int32_t *kv = kk[0];
+    int32_t kt[4], a0, a1, a2, a3, kx;
+    if (m == 7 && kx1 - kx0 == 2) {
+        /* every row inside, the left or right column in the padding: six taps in a line */
+        const ptrdiff_t xo = (ptrdiff_t)(ix0 + kx0) * C + c;
+        kv = kk[1 + (kx0 == 0)];
+        a0 = kv[0];
+        a1 = kv[1];
+        a2 = kv[2];
+        a3 = kv[3];
+        dw3_taps6(rows[0] + xo, rows[1] + xo, rows[2] + xo, C, wqp + 2 * kx0, &a0, &a1, &a2, &a3);
+        dw3_out(gc, r, a0, a1, a2, a3, c, o, mode2);
+        return;
+    }
+    if (kx0 == 1 && kx1 == 3) {
+        kv = kk[1];
+    } else if (kx0 == 0 && kx1 == 2) {
+        kv = kk[2];
+    } else if (kx0 != 0 || kx1 != 3) {
+        /* more than one column in the padding (a narrow input or a wide padding) */
+        uint32_t se = 0, so = 0;
+        for (kx = 0; kx < 3; ++kx) {
+            if (kx < kx0 || kx >= kx1) {
+                dw3_colsum(wqp, m, kx, &se, &so);
+            }
+        }
+        dw3_fold(kk[0], se, so, zp, kt);
+        kv = kt;
+    }
+    a0 = kv[0];
+    a1 = kv[1];
+    a2 = kv[2];
+    a3 = kv[3];
+    if (kx1 > kx0) {
+        const ptrdiff_t xo = (ptrdiff_t)(ix0 + kx0) * C + c;
+        const uint32_t *wt = wqp + 2 * kx0;
+        if (m & 1) {
+            dw3_row(rows[0] + xo, C, wt, kx1 - kx0, &a0, &a1, &a2, &a3);
+        }
+        if (m & 2) {
+            dw3_row(rows[1] + xo, C, wt + 6, kx1 - kx0, &a0, &a1, &a2, &a3);
+        }
+        if (m & 4) {
+            dw3_row(rows[2] + xo, C, wt + 12, kx1 - kx0, &a0, &a1, &a2, &a3);
+        }
+    }
+    dw3_out(gc, r, a0, a1, a2, a3, c, o, mode2);
+}
+
+/* One pixel's nine taps on kb and its output stage, as text: rows q0, q1, q2 from its left
+ * column on, the output at o, the words at prm (dw3_fast's block) */
+#define TTE_DW3_PX9                                                                     \
+    "ldrd %[a0], %[a1], [%[prm], #72]\n\t"                                             \
+    "ldrd %[a2], %[a3], [%[prm], #80]\n\t"                                             \
+    TTE_DW4_ATAP("[%[q0]]", "prm", 0)                                                   \
+    TTE_DW4_ATAP("[%[q0], %[c]]", "prm", 8)                                             \
+    TTE_DW4_ATAP("[%[q0], %[c], lsl #1]", "prm", 16)                                    \
+    TTE_DW4_ATAP("[%[q1]]", "prm", 24)                                                  \
+    TTE_DW4_ATAP("[%[q1], %[c]]", "prm", 32)                                            \
+    TTE_DW4_ATAP("[%[q1], %[c], lsl #1]", "prm", 40)                                    \
+    TTE_DW4_ATAP("[%[q2]]", "prm", 48)                                                  \
+    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 56)                                            \
+    TTE_DW4_ATAP("[%[q2], %[c], lsl #1]", "prm", 64)                                    \
+    TTE_DW3_OUT
+
+/* The output stage of a0..a3 at o (dw4_rq's, its words at byte 88 of the block) */
+#define TTE_DW3_OUT                                                                     \
+    "ldr %[wo], [%[prm], #120]\n\t"                                                    \
+    TTE_DW4_RQ("a0", 88, "[%[o]]")                                                      \
+    TTE_DW4_RQ("a1", 96, "[%[o], #1]")                                                  \
+    TTE_DW4_RQ("a2", 104, "[%[o], #2]")                                                 \
+    TTE_DW4_RQ("a3", 112, "[%[o], #3]")
+
+/* One pixel whose window has every row inside and its left (KOFF 144: taps 1 and 2 on the
+ * bias of column 0 out) or right column (KOFF 160: taps 0 and 1) in the padding, as text:
+ * rows q0, q1, q2 from its first column inside on */
+#define TTE_DW3_PX6(KOFF, T0, T1, T2, T3, T4, T5)                                       \
+    "ldrd %[a0], %[a1], [%[prm], #" KOFF "]\n\t"                                       \
+    "ldrd %[a2], %[a3], [%[prm], #" KOFF " + 8]\n\t"                                   \
+    TTE_DW4_ATAP("[%[q0]]", "prm", T0)                                                  \
+    TTE_DW4_ATAP("[%[q0], %[c]]", "prm", T1)                                            \
+    TTE_DW4_ATAP("[%[q1]]", "prm", T2)                                                  \
+    TTE_DW4_ATAP("[%[q1], %[c]]", "prm", T3)                                            \
+    TTE_DW4_ATAP("[%[q2]]", "prm", T4)                                                  \
+    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", T5)                                            \
+    TTE_DW3_OUT
+
+/* A whole output row of one channel group in one assembly block (STEP: the stride's shift of
+ * C, ADV: the columns from the left border pixel's first inside one to the next pixel's left
+ * one): the left border pixel where bit 0 of the block's flags says so, the interior pixels
+ * up to the run's end (q0 at the block's end word), the right border pixel where bit 1 says
+ * so; outputs C bytes apart from o on. Every operand in a register (gcc spilled the row
+ * pointers between taps and pixels); fourteen of them, so at -O2 only. */
+#define TTE_DW3_ROW(STEP, ADV)                                                          \
+    __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #1\n\t"                                               \
+                     "beq 2f\n\t"                                                      \
+                     TTE_DW3_PX6("144", 8, 16, 32, 40, 56, 64)                          \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     ADV                                                                \
+                     "2:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "beq 3f\n\t"                                                      \
+                     "1:\n\t"                                                          \
+                     TTE_DW3_PX9                                                        \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     "add %[q0], %[q0], %[c]" STEP "\n\t"                              \
+                     "add %[q1], %[q1], %[c]" STEP "\n\t"                              \
+                     "add %[q2], %[q2], %[c]" STEP "\n\t"                              \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "bne 1b\n\t"                                                      \
+                     "3:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #2\n\t"                                               \
+                     "beq 4f\n\t"                                                      \
+                     TTE_DW3_PX6("160", 0, 8, 24, 32, 48, 56)                           \
+                     "4:"                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
+                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
+                       [q2] "+r"(q2), [o] "+r"(o)                                       \
+                     : [prm] "r"(blk), [c] "r"(C)                                       \
+                     : "cc", "memory")
+
+/* words i, i + 1 of src to dst (one LDRD, one STRD: no loop, no memcpy call) */
+static TTE_ALWAYS_INLINE void dw3_copy2(uint32_t *dst, const uint32_t *src, int32_t i)
+{
+    const uint32_t lo = src[i], hi = src[i + 1];
+    dst[i] = lo;
+    dst[i + 1] = hi;
+}
+
+/* One output row of a channel group whose rows are all inside, mode 2, outputs packed: the
+ * left border pixel (block flag bit 0; column 0 out, rows q0, q1, q2 at column 0), then the
+ * interior pixels (from the next pixel's left column, stride 1 or 2, up to the block's end
+ * word), then the right border pixel (flag bit 1; its right column out); outputs from o on.
+ * The block (dw3_body's): tap words, kb, dw4_rq's words, end, the three bias sets, flags. */
+static TTE_ALWAYS_INLINE void dw3_fast(const uint32_t *blk, int32_t C, const int8_t *q0, const int8_t *q1,
+                                       const int8_t *q2, int32_t stride, int8_t *o)
+{
+#if defined(TTE_DW_FEW_REGISTERS)
+    /* the same sums and bytes in C */
+    const int32_t *kb = (const int32_t *)(const void *)(blk + DW3_KB);
+    const int32_t *kl = (const int32_t *)(const void *)(blk + DW3_KK + 4);
+    const int32_t *kr = (const int32_t *)(const void *)(blk + DW3_KK + 8);
+    const int8_t *const end = (const int8_t *)(uintptr_t)blk[DW3_END];
+    int32_t a0, a1, a2, a3;
+    if (blk[DW3_FLAGS] & 1) {
+        a0 = kl[0], a1 = kl[1], a2 = kl[2], a3 = kl[3];
+        dw3_taps6(q0, q1, q2, C, blk + DW3_W + 2, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+        o += C;
+        q0 += (stride - 1) * C;
+        q1 += (stride - 1) * C;
+        q2 += (stride - 1) * C;
+    }
+    for (; q0 != end; q0 += stride * C, q1 += stride * C, q2 += stride * C, o += C) {
+        a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+        dw3_taps9(q0, q1, q2, C, blk + DW3_W, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+    if (blk[DW3_FLAGS] & 2) {
+        a0 = kr[0], a1 = kr[1], a2 = kr[2], a3 = kr[3];
+        dw3_taps6(q0, q1, q2, C, blk + DW3_W, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+#else
+    int32_t a0, a1, a2, a3;
+    uint32_t x, xe, we, wo;
+    if (stride == 1) {
+        TTE_DW3_ROW("", "");
+    } else {
+        TTE_DW3_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
+    }
+    (void)a0;
+    (void)a1;
+    (void)a2;
+    (void)a3;
+    (void)x;
+    (void)xe;
+    (void)we;
+    (void)wo;
+    (void)q0;
+    (void)q1;
+    (void)q2;
+    (void)o;
+#endif
+}
+
+/* TTE_DW3_ROW for a row whose top or bottom window row is outside: two rows q0, q1 of taps,
+ * their weights from wt on (the block's third and sixth words on, or its first), the biases
+ * dw3_biases gave the block for those rows */
+#define TTE_DW3_ROW2(STEP, ADV)                                                         \
+    __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #1\n\t"                                               \
+                     "beq 2f\n\t"                                                      \
+                     "ldrd %[a0], %[a1], [%[prm], #144]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #152]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 8)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 16)                            \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 32)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 40)                            \
+                     TTE_DW3_OUT                                                        \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     ADV                                                                \
+                     "2:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "beq 3f\n\t"                                                      \
+                     "1:\n\t"                                                          \
+                     "ldrd %[a0], %[a1], [%[prm], #128]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #136]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 0)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 8)                             \
+                     TTE_DW4_ATAP("[%[q0], %[c], lsl #1]", "wt", 16)                    \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 24)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 32)                            \
+                     TTE_DW4_ATAP("[%[q1], %[c], lsl #1]", "wt", 40)                    \
+                     TTE_DW3_OUT                                                        \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     "add %[q0], %[q0], %[c]" STEP "\n\t"                              \
+                     "add %[q1], %[q1], %[c]" STEP "\n\t"                              \
+                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "bne 1b\n\t"                                                      \
+                     "3:\n\t"                                                          \
+                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #2\n\t"                                               \
+                     "beq 4f\n\t"                                                      \
+                     "ldrd %[a0], %[a1], [%[prm], #160]\n\t"                           \
+                     "ldrd %[a2], %[a3], [%[prm], #168]\n\t"                           \
+                     TTE_DW4_ATAP("[%[q0]]", "wt", 0)                                   \
+                     TTE_DW4_ATAP("[%[q0], %[c]]", "wt", 8)                             \
+                     TTE_DW4_ATAP("[%[q1]]", "wt", 24)                                  \
+                     TTE_DW4_ATAP("[%[q1], %[c]]", "wt", 32)                            \
+                     TTE_DW3_OUT                                                        \
+                     "4:"                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
+                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
+                       [o] "+r"(o)                                                      \
+                     : [prm] "r"(blk), [wt] "r"(wt), [c] "r"(C)                         \
+                     : "cc", "memory")
+
+/* dw3_fast for a row with two window rows inside (q0, q1; weights from wt on), the biases
+ * at the block's DW3_KK (dw3_biases for those rows) */
+static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt, int32_t C, const int8_t *q0,
+                                        const int8_t *q1, int32_t stride, int8_t *o)
+{
+#if defined(TTE_DW_FEW_REGISTERS)
+    /* the same sums and bytes in C */
+    const int32_t *kk = (const int32_t *)(const void *)(blk + DW3_KK);
+    const int8_t *const end = (const int8_t *)(uintptr_t)blk[DW3_END];
+    int32_t a0, a1, a2, a3;
+    if (blk[DW3_FLAGS] & 1) {
+        a0 = kk[4], a1 = kk[5], a2 = kk[6], a3 = kk[7];
+        dw3_row(q0, C, wt + 2, 2, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 8, 2, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+        o += C;
+        q0 += (stride - 1) * C;
+        q1 += (stride - 1) * C;
+    }
+    for (; q0 != end; q0 += stride * C, q1 += stride * C, o += C) {
+        a0 = kk[0], a1 = kk[1], a2 = kk[2], a3 = kk[3];
+        dw3_row(q0, C, wt, 3, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 6, 3, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+    if (blk[DW3_FLAGS] & 2) {
+        a0 = kk[8], a1 = kk[9], a2 = kk[10], a3 = kk[11];
+        dw3_row(q0, C, wt, 2, &a0, &a1, &a2, &a3);
+        dw3_row(q1, C, wt + 6, 2, &a0, &a1, &a2, &a3);
+        dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
+    }
+#else
+    int32_t a0, a1, a2, a3;
+    uint32_t x, xe, we, wo;
+    if (stride == 1) {
+        TTE_DW3_ROW2("", "");
+    } else {
+        TTE_DW3_ROW2(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\t");
+    }
+    (void)a0;
+    (void)a1;
+    (void)a2;
+    (void)a3;
+    (void)x;
+    (void)xe;
+    (void)we;
+    (void)wo;
+    (void)q0;
+    (void)q1;
+    (void)o;
+#endif
+}
 
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
  * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
- * (mode2: r->mode is 2, the caller's constant, so the branch leaves the loop) */
-static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, const uint32_t *wqp, int32_t C,
-                                         const int8_t *q0, const int8_t *q1, const int8_t *q2, size_t step,
-                                         int32_t n, int32_t c, int8_t *o, size_t ostride, int32_t mode2)
+ * (mode2: r->mode is 2) */
+static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, const int32_t *kb,
+                                         const uint32_t *wqp, int32_t C, const int8_t *q0, const int8_t *q1,
+                                         const int8_t *q2, size_t step, int32_t n, int32_t c, int8_t *o,
+                                         size_t ostride, int32_t mode2)
 {
-    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
-    (void)zz;
     for (; n > 0; --n) {
-        int32_t a0 = gc->kb[0], a1 = gc->kb[1], a2 = gc->kb[2], a3 = gc->kb[3];
-        /* the tap words stay in memory, read where used: not copied into spill slots */
-        __asm__ volatile("" : : "r"(wqp) : "memory");
-        TTE_DW4_3X3(q0, q1, q2, wqp);
-        if (mode2) {
-            o[0] = (int8_t)tte_rq_fast_s8(a0, gc->qm[0], ~gc->qs[0], r->zp2);
-            o[1] = (int8_t)tte_rq_fast_s8(a1, gc->qm[1], ~gc->qs[1], r->zp2);
-            o[2] = (int8_t)tte_rq_fast_s8(a2, gc->qm[2], ~gc->qs[2], r->zp2);
-            o[3] = (int8_t)tte_rq_fast_s8(a3, gc->qm[3], ~gc->qs[3], r->zp2);
-        } else {
-            rq4(r, a0, a1, a2, a3, c, o);
-        }
+        int32_t a0 = kb[0], a1 = kb[1], a2 = kb[2], a3 = kb[3];
+        dw3_taps9(q0, q1, q2, C, wqp, &a0, &a1, &a2, &a3);
+        dw3_out(gc, r, a0, a1, a2, a3, c, o, mode2);
         q0 += step;
         q1 += step;
         q2 += step;
@@ -423,9 +787,9 @@ static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, c
     }
 }
 
-/* dw_row_groups for a 3x3 window: every pixel on the folded bias (no zp subtracted per tap),
- * the pixels whose window lies inside the input unrolled, which pixels those are found once
- * per call; the group's tap words copied to the stack (read there for every pixel). */
+/* dw_row_groups for a 3x3 window: every pixel on a folded bias (no zp subtracted per tap),
+ * the pixels whose window lies inside the input in one run, which pixels those are found once
+ * per call; the taps outside the image only in the bias (dw3_biases, once per set of rows) */
 static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                        const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                        const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
@@ -434,15 +798,14 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, sw = g->stride_w, in_w = g->in_w;
     const int32_t zp = p->in_zp;
-    const uint32_t zw = (uint32_t)(uint8_t)zp * 0x01010101u; /* four bytes of the zero point */
-    const int8_t *const z = (const int8_t *)&zw;
-    const uint32_t zz = 0; /* TTE_DW4_TAP subtracts nothing here (sub 0) */
     const size_t step = (size_t)sw * C;
     uint32_t wq[18] __attribute__((aligned(8)));
     const int8_t *rows[3];
-    dw3_group_t gc;
-    int32_t c, t, j, i, oy, in_lo, in_hi;
-    (void)zz;
+    dw3_group_t gc __attribute__((aligned(8)));
+    int32_t kb[4];
+    int32_t(*const kk)[4] = (int32_t(*)[4])(void *)(gc.blk + DW3_KK);
+    int32_t c, t, j, i, oy, in_lo, in_hi, m, m_kk, fast, row_fast, lb, rb;
+    size_t xq;
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
     in_lo = (g->pad_left + sw - 1) / sw - ox0;
     in_lo = in_lo < 0 ? 0 : in_lo;
@@ -450,36 +813,39 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     in_hi = in_hi > k ? k : in_hi;
     in_lo = in_lo > k ? k : in_lo;
     in_hi = in_hi < in_lo ? in_lo : in_hi;
-    for (j = 0; j < 4; ++j) {
-        gc.kl[j] = gc.kr[j] = 0; /* set per group where a window has a column in the padding */
+    /* dw3_fast (the output stage of mode 2, outputs packed) for the rows all inside where the
+     * pixels left and right of the interior are at most one with one column out each */
+    fast = mode2 && ostride == (size_t)C && sw <= 2 && k * nrows >= 2;
+    lb = in_lo == 1 && ox0 * sw - g->pad_left == -1 && in_w >= 2;
+    {
+        const int32_t ixr = (ox0 + in_hi) * sw - g->pad_left;
+        rb = in_hi == k - 1 && ixr >= 0 && in_w - ixr == 2;
     }
+    row_fast = fast && (in_lo == 0 || lb) && (in_hi == k || rb);
+    /* the first column dw3_fast reads (the left border pixel's first inside one) */
+    xq = (size_t)(lb ? 0 : (ox0 + in_lo) * sw - g->pad_left) * C;
+    gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1);
+    gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
-        gc.qm[0] = mu[0];
-        gc.qm[1] = mu[1];
-        gc.qm[2] = mu[2];
-        gc.qm[3] = mu[3];
-        gc.qs[0] = ~sh[0];
-        gc.qs[1] = ~sh[1];
-        gc.qs[2] = ~sh[2];
-        gc.qs[3] = ~sh[3];
+        const uint32_t *wqp = wq;
+        if (mode2) {
+            dw3_rq_words(gc.blk + DW3_RQ, mu, sh);
+        } else {
+            for (j = 0; j < 4; ++j) {
+                gc.qm[j] = mu[j];
+                gc.qs[j] = ~sh[j];
+            }
+        }
         if (prep != NULL) {
-            /* laid out at compile time: the four folded biases, then the tap words */
+            /* laid out at compile time: the four folded biases, then the tap words (read in
+             * place: the assembly addresses every tap word directly) */
             const uint32_t *pg = prep + (size_t)(c >> 2) * 22;
-            gc.kb[0] = (int32_t)pg[0];
-            gc.kb[1] = (int32_t)pg[1];
-            gc.kb[2] = (int32_t)pg[2];
-            gc.kb[3] = (int32_t)pg[3];
-            /* word by word, not a memcpy call (LDRD/STRD pairs) */
-            TTE_COPY2(wq, pg + 4, 0);
-            TTE_COPY2(wq, pg + 4, 2);
-            TTE_COPY2(wq, pg + 4, 4);
-            TTE_COPY2(wq, pg + 4, 6);
-            TTE_COPY2(wq, pg + 4, 8);
-            TTE_COPY2(wq, pg + 4, 10);
-            TTE_COPY2(wq, pg + 4, 12);
-            TTE_COPY2(wq, pg + 4, 14);
-            TTE_COPY2(wq, pg + 4, 16);
+            kb[0] = (int32_t)pg[0];
+            kb[1] = (int32_t)pg[1];
+            kb[2] = (int32_t)pg[2];
+            kb[3] = (int32_t)pg[3];
+            wqp = pg + 4;
         } else {
             const int8_t *wc = w + (size_t)c * 9;
             for (j = 0; j < 4; ++j) {
@@ -487,7 +853,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 for (t = 0; t < 9; ++t) {
                     s += wc[j * 9 + t];
                 }
-                gc.kb[j] = (bias ? bias[c + j] : 0) - zp * s;
+                kb[j] = (bias ? bias[c + j] : 0) - zp * s;
             }
             for (t = 0; t < 9; ++t) {
                 const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
@@ -496,31 +862,24 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 wq[2 * t + 1] = tte_sxtb16_ror8(wv);
             }
         }
-        if (in_hi - in_lo < k) {
-            /* kl and kr: the left or right column's taps on the zero point's bytes */
-            int32_t a0 = gc.kb[0], a1 = gc.kb[1], a2 = gc.kb[2], a3 = gc.kb[3];
-            TTE_DW4_TAP(z, wq + 0, 0);
-            TTE_DW4_TAP(z, wq + 6, 0);
-            TTE_DW4_TAP(z, wq + 12, 0);
-            gc.kl[0] = a0;
-            gc.kl[1] = a1;
-            gc.kl[2] = a2;
-            gc.kl[3] = a3;
-            a0 = gc.kb[0];
-            a1 = gc.kb[1];
-            a2 = gc.kb[2];
-            a3 = gc.kb[3];
-            TTE_DW4_TAP(z, wq + 4, 0);
-            TTE_DW4_TAP(z, wq + 10, 0);
-            TTE_DW4_TAP(z, wq + 16, 0);
-            gc.kr[0] = a0;
-            gc.kr[1] = a1;
-            gc.kr[2] = a2;
-            gc.kr[3] = a3;
+        if (row_fast) {
+            /* the assembly's block: the tap words and folded biases beside the output stage's */
+            dw3_copy2(gc.blk + DW3_W, wqp, 0);
+            dw3_copy2(gc.blk + DW3_W, wqp, 2);
+            dw3_copy2(gc.blk + DW3_W, wqp, 4);
+            dw3_copy2(gc.blk + DW3_W, wqp, 6);
+            dw3_copy2(gc.blk + DW3_W, wqp, 8);
+            dw3_copy2(gc.blk + DW3_W, wqp, 10);
+            dw3_copy2(gc.blk + DW3_W, wqp, 12);
+            dw3_copy2(gc.blk + DW3_W, wqp, 14);
+            dw3_copy2(gc.blk + DW3_W, wqp, 16);
+            for (j = 0; j < 4; ++j) {
+                gc.blk[DW3_KB + j] = (uint32_t)kb[j];
+            }
         }
+        m_kk = -1; /* the rows kk was folded for: none yet */
         for (oy = 0; oy < nrows; ++oy) {
             int8_t *const orow = out + (size_t)oy * k * ostride + c;
-            int32_t rows_in;
             if (xb != NULL) {
                 const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top;
                 const size_t row_bytes = (size_t)in_w * C;
@@ -532,24 +891,84 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                 rows[1] = rows_arg[1];
                 rows[2] = rows_arg[2];
             }
-            rows_in = rows[0] != NULL && rows[1] != NULL && rows[2] != NULL;
+            m = (rows[0] != NULL) | (rows[1] != NULL) << 1 | (rows[2] != NULL) << 2;
+            if (m == 7 && row_fast) {
+                const int8_t *const q0 = rows[0] + xq + c;
+                if ((lb || rb) && m_kk != 7) {
+                    dw3_biases7(kb, wqp, zp, kk);
+                    m_kk = 7;
+                }
+                /* the run's end: past its last pixel */
+                gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C);
+                dw3_fast(gc.blk, C, q0, rows[1] + xq + c, rows[2] + xq + c, sw, orow);
+                continue;
+            }
+            if ((m == 6 || m == 3) && row_fast) {
+                /* the top or bottom window row outside: the other two in dw3_fast2 */
+                const int8_t *const q0 = rows[m == 6] + xq + c;
+                if (m_kk != m) {
+                    dw3_biases(kb, wqp, m, zp, kk);
+                    m_kk = m;
+                }
+                gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C);
+                dw3_fast2(gc.blk, gc.blk + DW3_W + (m == 6 ? 6 : 0), C, q0, rows[(m == 6) + 1] + xq + c, sw, orow);
+                continue;
+            }
+            if (m == 7 && in_hi > in_lo) {
+                const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+                if (in_lo > 0 || in_hi < k) {
+                    if (m_kk != 7) {
+                        dw3_biases7(kb, wqp, zp, kk);
+                        m_kk = 7;
+                    }
+                    for (i = 0; i < in_lo; ++i) {
+                        dw3_edge(&gc, r, kk, rows, 7, C, in_w, (ox0 + i) * sw - g->pad_left, c, wqp, zp,
+                                 orow + (size_t)i * ostride, mode2);
+                    }
+                }
+                dw3_inside(&gc, r, kb, wqp, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, in_hi - in_lo, c,
+                           orow + (size_t)in_lo * ostride, ostride, mode2);
+                for (i = in_hi; i < k; ++i) {
+                    dw3_edge(&gc, r, kk, rows, 7, C, in_w, (ox0 + i) * sw - g->pad_left, c, wqp, zp,
+                             orow + (size_t)i * ostride, mode2);
+                }
+                continue;
+            }
+            if (m_kk != m) {
+                if (m == 7) {
+                    dw3_biases7(kb, wqp, zp, kk);
+                } else {
+                    dw3_biases(kb, wqp, m, zp, kk);
+                }
+                m_kk = m;
+            }
             for (i = 0; i < k; ++i) {
-                if (i == in_lo && rows_in && in_hi > in_lo) {
-                    const size_t xo = (size_t)((ox0 + i) * sw - g->pad_left) * C + c;
-                    dw3_inside(&gc, r, wq, C, rows[0] + xo, rows[1] + xo, rows[2] + xo, step, in_hi - in_lo, c,
-                               orow + (size_t)i * ostride, ostride, mode2);
-                    i = in_hi - 1;
-                    continue;
-                }
-                {
-                    const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
-                    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                    const int32_t kx1 = in_w - ix0 < 3 ? in_w - ix0 : 3;
-                    dw3_edge(&gc, r, rows, rows_in, C, ix0, kx0, kx1, c, wq, z, orow + (size_t)i * ostride);
-                }
+                dw3_edge(&gc, r, kk, rows, m, C, in_w, (ox0 + i) * sw - g->pad_left, c, wqp, zp,
+                         orow + (size_t)i * ostride, mode2);
             }
         }
     }
+}
+
+/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a 3x3 depthwise outside
+ * tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the bias within
+ * 2**30 - 1 - 9 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's derivation holds
+ * for any shift in [-31, -1] (a model's layer whose multiplier is below 2**-21) */
+static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n)
+{
+    const int32_t room = (1 << 30) - 1 - 9 * 255 * 128;
+    int32_t i;
+    if (r->out_zp < -128 || r->out_zp > 127 || r->lo != -128 || r->hi != 127) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        const int32_t b = bias ? bias[i] : 0;
+        if (r->shift[i] < -31 || r->shift[i] > -1 || (r->mult[i] != 0 && r->mult[i] < (1 << 30)) || b > room
+            || b < -room) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
@@ -557,12 +976,12 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
                                             int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
-    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 2) {
-        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 1);
-    } else {
-        dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3)) {
+        rl.mode = 2;
     }
+    /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
+    dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, rl.mode == 2);
 }
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
