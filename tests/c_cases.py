@@ -617,6 +617,40 @@ def _wide_rq_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_wide_rq_{c}ch_{seed}", g, rng)
 
 
+def _wide_rq_quad_case(seed: int) -> Case:
+    """1x1 convs with 32 input channels and shifts below -21 (dead channels of multiplier 0,
+    biases near the int32 ends and the wide stage's bound, ties of the double rounding), the
+    clamp range all of int8: pointwise_s8.c's four-pixel pass with the wide output stage
+    (pw_quad_channels_wide, its buffer on the stack), pixel counts with every remainder of four,
+    odd and even output channel counts."""
+    rng = np.random.default_rng(9400 + seed)
+    h, w = 1 + seed % 2, 4 + seed % 7
+    cout = int(rng.integers(1, 24)) * 2 + seed % 2
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, 32), "int8", xq)})
+    _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=True)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    zp = int(np.asarray(xq.zero_point).ravel()[0])
+    feeds["x"][..., 0] = np.clip(zp + np.arange(h * w) - (h * w) // 2, -128, 127).reshape(1, h, w)
+    return Case(f"conv2d_wide_rq_quad_{seed}", g, feeds)
+
+
+def _wide_rq_quad_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block whose 1x1 (40-128 input channels, multiples of 8
+    and of 16) has shifts below -21 and the clamp range all of int8: the four-pixel pass with the
+    wide output stage over the block's buffer, the chunks' last pixels in pairs and one by one
+    (as many output channels as input ones, about, so that the chunks reach four pixels)."""
+    rng = np.random.default_rng(9500 + seed)
+    c = (40, 48, 64, 128, 56, 96)[seed % 6]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(4, 9))
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c, act="relu")
+    _add_wide_rq_pointwise(g, rng, "d", "p", int(rng.integers(c // 2, c + 9)), "none", sweep=False)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_wide_rq_quad_{c}ch_{seed}", g, rng)
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -1041,6 +1075,8 @@ def forward_cases() -> list[Case]:
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
+    cases += [_wide_rq_quad_case(s) for s in range(14)]
+    cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += split_forward_cases()
     return cases
 

@@ -574,15 +574,16 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                             \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
-/* The common case of pw_pairs (a bias, tte_rq_fast_s8, in_c a multiple of 8) four pixels at a
- * time: every output channel over quad_fill's buffer, one channel at a time (its weight row
- * read once for the four pixels; the rows follow each other, so the weight pointer just runs
- * on), its multiplier and shift loaded once for the four outputs; eleven registers in the dot
+/* The common case of pw_pairs (a bias, tte_rq_fast_s8 or with `wide` tte_rq_wide over the clamp
+ * range [-128, 127], in_c a multiple of 8) four pixels at a time: every output channel over
+ * quad_fill's buffer, one channel at a time (its weight row read once for the four pixels; the
+ * rows follow each other, so the weight pointer just runs on), its multiplier and shift loaded
+ * once for the four outputs; eleven registers in the dot
  * product, against the pixel pairs' 2x2 block that needs the same loads per MAC and four times
  * the output stage's overhead per pass. */
-static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
-                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                          int8_t *y)
+static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                                    const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                                    int32_t zp2, int8_t *y, const int32_t wide)
 {
     const int16_t *const end = buf + 4 * n;
     int8_t *const yend = y + m;
@@ -610,7 +611,20 @@ static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, i
                              : "cc", "memory");
         }
         w = wp;
-        {
+        if (wide) {
+            /* tte_rq_wide with the clamp range [-128, 127] in assembly (TTE_RQW8): one
+             * instruction less per output than the fast stage, its parameters made per channel */
+            uint32_t t;
+            const uint32_t mv = (uint32_t)tte_rq_wide_mult(*mu), sv = ~(uint32_t)tte_rq_wide_shift(*mu, *sh);
+            int8_t *const y2 = y + 2 * m;
+            __asm__ volatile(TTE_RQW8("a0", "[%[y]]")
+                             TTE_RQW8("a1", "[%[y], %[m]]")
+                             TTE_RQW8("a2", "[%[y2]]")
+                             TTE_RQW8("a3", "[%[y2], %[m]]")
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t)
+                             : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [y] "r"(y), [y2] "r"(y2), [m] "r"(m)
+                             : "memory");
+        } else {
             /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
             uint32_t t;
             const uint32_t mv = (uint32_t)*mu, sv = ~(uint32_t)*sh;
@@ -626,11 +640,27 @@ static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, i
     }
 }
 
+static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                          int8_t *y)
+{
+    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 0);
+}
+
+/* pw_quad_channels with the wide output stage (rq_t mode 3, the clamp range [-128, 127]) */
+static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                               const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                               int32_t zp2, int8_t *y)
+{
+    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 1);
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
  * buffer; an odd last pixel goes to pw_one. WIDE: the output stage may be rq_t mode 3 (then
- * pw_pairs_channels_wide for the clamp range [-128, 127]); else the fast and exact ones only. */
+ * pw_quad_channels_wide and pw_pairs_channels_wide for the clamp range [-128, 127]); else the
+ * fast and exact ones only. */
 static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            int16_t *ext, const int32_t WIDE)
@@ -648,11 +678,15 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
                            const int32_t *, const int32_t *, int32_t, int8_t *) =
         wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
-    if (bias != NULL && r->mode == 2 && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)) {
+    if (bias != NULL && (r->mode == 2 || wide) && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)) {
         /* four pixels a pass, one output channel at a time (pw_quad_channels) */
         for (; i + 3 < npx; i += 4) {
             quad_fill(buf, x + (size_t)i * n, n, zz);
-            pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            if (wide) {
+                pw_quad_channels_wide(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            } else {
+                pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            }
         }
     }
     if (ext != NULL && common) {
