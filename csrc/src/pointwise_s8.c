@@ -172,12 +172,31 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
     "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
     "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
     "smlad %[a3], %[o], %[w], %[a3]\n\t"
+/* The first word of pw_small_run's channel: every pixel's sum starts from the bias in a0 (the
+ * first SMLAD of pixels 1..3 reads it, pixel 0 last), no copies of it. */
+#define TTE_PWS_FIRST(Q0, Q1, Q2, Q3)                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_PWS_F0 TTE_PWS_FIRST(0, 32, 64, 96)
 #define TTE_PWS_W0 TTE_PWS_WORD(0, 32, 64, 96)
 #define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
 #define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
 #define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
 /* the same with 20 or 24 input channels: pixel q's word j at byte 48 q + 8 j */
-#define TTE_PWS6_W0 TTE_PWS_WORD(0, 48, 96, 144)
+#define TTE_PWS6_F0 TTE_PWS_FIRST(0, 48, 96, 144)
 #define TTE_PWS6_W1 TTE_PWS_WORD(8, 56, 104, 152)
 #define TTE_PWS6_W2 TTE_PWS_WORD(16, 64, 112, 160)
 #define TTE_PWS6_W3 TTE_PWS_WORD(24, 72, 120, 168)
@@ -266,10 +285,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     "strb %[" A "], " ADDR "\n\t"
 #define TTE_PWS_LOOP(WORDS)                                                              \
     __asm__ volatile("1:\n\t"                                                            \
-                     "ldr %[a0], [%[q]], #4\n\t"                                         \
-                     "mov %[a1], %[a0]\n\t"                                              \
-                     "mov %[a2], %[a0]\n\t"                                              \
-                     "mov %[a3], %[a0]\n\t" WORDS                                        \
+                     "ldr %[a0], [%[q]], #4\n\t" WORDS                                   \
                      "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
                      "ldr %[o], [%[pm], #12]\n\t"                                        \
                      "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")        \
@@ -330,17 +346,17 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
                 }
             }
             if (NW == 5) {
-                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
             } else if (NW == 6) {
-                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
             } else if (NW == 1) {
-                TTE_PWS_LOOP(TTE_PWS_W0);
+                TTE_PWS_LOOP(TTE_PWS_F0);
             } else if (NW == 2) {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1);
             } else if (NW == 3) {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2);
             } else {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
             }
         }
     }
