@@ -651,6 +651,48 @@ def _wide_rq_quad_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_wide_rq_quad_{c}ch_{seed}", g, rng)
 
 
+def _small_run_rq_case(seed: int) -> Case:
+    """1x1 convs with 4-24 input channels, a bias, the clamp range all of int8 and at least eight
+    pixels (pointwise_s8.c's pw_small_run, its output stage one SMMLAR and a saturating zero
+    point): per channel shifts -1 (multipliers in [0.25, 0.5)), -21 and between, biases near the
+    int32 ends (sums beyond 2**30), channels of zero weights whose bias at an int32 end and
+    multiplier just below 2**31 (shift -1) take the zero point past int32, pixel counts with and
+    without a tail."""
+    from tte.numerics import fixedpoint as fp
+
+    rng = np.random.default_rng(9600 + seed)
+    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
+    h, w = int(rng.integers(2, 6)), int(rng.integers(4, 9))
+    cout = int(rng.integers(3, 40))
+    xq = rand_q(rng)
+    xs = float(xq.scale[0])
+    side = 1 if seed % 2 == 0 else -1
+    yq = q(xs, 127 - int(rng.integers(0, 8)) if side > 0 else -128 + int(rng.integers(0, 8)))
+    kinds = rng.choice(["one", "deep", "plain", "edge"], cout, p=[0.3, 0.3, 0.25, 0.15])
+    kinds[0] = "edge"
+    ws = np.where(kinds == "edge", np.float32(0.5 - 2.0 ** -25), np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout))))).astype(np.float32)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs))
+    _, shift = fp.quantize_multipliers(reals)
+    assert ((shift >= -21) & (shift <= -1)).all(), shift
+    room = (1 << 31) - 1 - cin * 255 * 128
+    b = rng.integers(-3000, 3000, cout)
+    big = rng.random(cout) < 0.5
+    b[big] = rng.choice([-1, 1], int(big.sum())) * (room - rng.integers(0, 1 << 24, int(big.sum())))
+    wt = rand_s8(rng, (cout, 1, 1, cin))
+    wt[kinds == "edge"] = 0
+    b[kinds == "edge"] = side * ((1 << 31) - 1 - rng.integers(0, 16, int((kinds == "edge").sum())))
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("w", wt, "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xs) * ws).astype(np.float32)
+    g.add_const("b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_run_rq_{cin}_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -1077,6 +1119,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
+    cases += [_small_run_rq_case(s) for s in range(12)]
     cases += split_forward_cases()
     return cases
 

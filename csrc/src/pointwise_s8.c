@@ -272,15 +272,23 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
 /* output channels per table of pw_small_run (12 bytes of stack each) */
 #define TTE_PWS_OCB 16
 
-/* tte_rq_fast_s8 of register A in place with the multiplier in we, the ASR amount (~shift)
- * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
- * w first: no register is left for m). */
+/* tte_rq_fast_s8 of register A in place, one instruction less: the doubling and SMMULR as one
+ * SMMLAR (as tte_rq_wide does), exact for any sum, with the multiplier in we as
+ * tte_rq_wide_mult (mult << 1; mult 0 as 2**31 << 1), the ASR amount in e (~shift; 31 for
+ * mult 0), zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
+ * w first: no register is left for m). The same bytes as tte_rq_fast_s8 where tte_rq_fast_ok
+ * holds (shift in [-21, -1], mult 0 or in [2**30, 2**31)):
+ *   |acc| < 2**30: the QADD does not saturate, so q is the same;
+ *   else both are the exact tte_rq_exact (tte_rq_fast_s8's saturated q clamps, see common.h;
+ *     SMMLAR's q is exact, |q| < 2**31), and the zero point's QADD saturates where q >> ~shift
+ *     + zp2 would leave int32 (~shift 0), on the side it clamps to anyway;
+ *   mult 0: q = floor((acc + 1) / 2) in [-2**30, 2**30], q - [q < 0] >> 31 is 0 or -1, and
+ *     both halve with zp2 to out_zp, as tte_rq_fast_s8's q = 0 does. */
 #define TTE_PWS_RQ(A, ADDR)                                                             \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "smmlar %[" A "], %[" A "], %[we], %[" A "]\n\t"                                    \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
     "asr %[" A "], %[" A "], %[e]\n\t"                                                 \
-    "add %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[o]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 #define TTE_PWS_LOOP(WORDS)                                                              \
@@ -326,9 +334,10 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
         pm[3] = (uint32_t)zp2;
         pm[4] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
         for (j = 0; j < nch; ++j) {
+            const int32_t mu = r->mult[oc0 + j];
             tb[3 * j] = bias[oc0 + j];
-            tb[3 * j + 1] = r->mult[oc0 + j];
-            tb[3 * j + 2] = ~r->shift[oc0 + j];
+            tb[3 * j + 1] = tte_rq_wide_mult(mu);
+            tb[3 * j + 2] = mu != 0 ? ~r->shift[oc0 + j] : 31;
         }
         for (i = 0; i < npx; i += 4) {
             const int8_t *wp = w + (size_t)oc0 * n;
