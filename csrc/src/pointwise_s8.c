@@ -275,8 +275,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
 /* tte_rq_fast_s8 of register A in place, one instruction less: the doubling and SMMULR as one
  * SMMLAR (as tte_rq_wide does), exact for any sum, with the multiplier in we as
  * tte_rq_wide_mult (mult << 1; mult 0 as 2**31 << 1), the ASR amount in e (~shift; 31 for
- * mult 0), zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
- * w first: no register is left for m). The same bytes as tte_rq_fast_s8 where tte_rq_fast_ok
+ * mult 0), zp2 in o; the byte stored at ADDR. The same bytes as tte_rq_fast_s8 where tte_rq_fast_ok
  * holds (shift in [-21, -1], mult 0 or in [2**30, 2**31)):
  *   |acc| < 2**30: the QADD does not saturate, so q is the same;
  *   else both are the exact tte_rq_exact (tte_rq_fast_s8's saturated q clamps, see common.h;
@@ -291,21 +290,24 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     "qadd %[" A "], %[" A "], %[o]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
-#define TTE_PWS_LOOP(WORDS)                                                              \
+/* WORDS: the channel's dot product; zp2 and the end of the channels' weights at byte offsets ZO
+ * and EO of xs (strings), past the unpacked pixels: the register that held their address holds
+ * m, pixels 1..3's outputs at y + m, y + 2 m, y + 3 m. */
+#define TTE_PWS_LOOP(WORDS, ZO, EO)                                                      \
     __asm__ volatile("1:\n\t"                                                            \
                      "ldr %[a0], [%[q]], #4\n\t" WORDS                                   \
                      "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
-                     "ldr %[o], [%[pm], #12]\n\t"                                        \
-                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")        \
-                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")        \
-                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")         \
+                     "ldr %[o], [%[xs], #" ZO "]\n\t"                                    \
+                     "add %[w], %[y], %[m], lsl #1\n\t" TTE_PWS_RQ("a3", "[%[w], %[m]]") \
+                     TTE_PWS_RQ("a2", "[%[w]]")                                          \
+                     TTE_PWS_RQ("a1", "[%[y], %[m]]")                                    \
                      TTE_PWS_RQ("a0", "[%[y]], #1")                                      \
-                     "ldr %[w], [%[pm], #16]\n\t"                                        \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
                      "cmp %[wp], %[w]\n\t"                                               \
                      "bne 1b"                                                            \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
                        [q] "+r"(q), [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
-                     : [xs] "r"(xs), [pm] "r"(pm)                                        \
+                     : [xs] "r"(xs), [m] "r"(m)                                          \
                      : "cc", "memory")
 
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
@@ -317,22 +319,18 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            const int32_t NW)
 {
-    const int32_t n = 4 * NW, m = p->g.out_c, zp2 = r->zp2;
-    /* the offsets of pixels 1..3's outputs, zp2, the end of the channels' weights */
-    uint32_t pm[5];
+    const int32_t n = 4 * NW, m = p->g.out_c;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6 */
+    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6; then
+     * zp2 and the end of the channels' weights (TTE_PWS_LOOP's ZO, EO) */
     const int32_t S = NW <= 4 ? 4 : 6;
-    uint32_t xs[4 * 6 * 2] __attribute__((aligned(8)));
+    uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
     int32_t tb[3 * TTE_PWS_OCB];
     int32_t oc0, i, j, q0;
     for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
         const int32_t nch = m - oc0 < TTE_PWS_OCB ? m - oc0 : TTE_PWS_OCB;
-        pm[0] = (uint32_t)m;
-        pm[1] = (uint32_t)(2 * m);
-        pm[2] = (uint32_t)(3 * m);
-        pm[3] = (uint32_t)zp2;
-        pm[4] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        xs[8 * S] = (uint32_t)r->zp2;
+        xs[8 * S + 1] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
         for (j = 0; j < nch; ++j) {
             const int32_t mu = r->mult[oc0 + j];
             tb[3 * j] = bias[oc0 + j];
@@ -355,17 +353,18 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
                 }
             }
             if (NW == 5) {
-                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4, "192", "196");
             } else if (NW == 6) {
-                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5, "192",
+                             "196");
             } else if (NW == 1) {
-                TTE_PWS_LOOP(TTE_PWS_F0);
+                TTE_PWS_LOOP(TTE_PWS_F0, "128", "132");
             } else if (NW == 2) {
-                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1, "128", "132");
             } else if (NW == 3) {
-                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2, "128", "132");
             } else {
-                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3, "128", "132");
             }
         }
     }
