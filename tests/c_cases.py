@@ -651,17 +651,17 @@ def _wide_rq_quad_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_wide_rq_quad_{c}ch_{seed}", g, rng)
 
 
-def _small_run_rq_case(seed: int) -> Case:
-    """1x1 convs with 4-24 input channels, a bias, the clamp range all of int8 and at least eight
-    pixels (pointwise_s8.c's pw_small_run, its output stage one SMMLAR and a saturating zero
-    point): per channel shifts -1 (multipliers in [0.25, 0.5)), -21 and between, biases near the
-    int32 ends (sums beyond 2**30), channels of zero weights whose bias at an int32 end and
-    multiplier just below 2**31 (shift -1) take the zero point past int32, pixel counts with and
-    without a tail."""
+def _fast_rq_edge_case(seed: int) -> Case:
+    """1x1 convs with 4-24 or 32 input channels, a bias, the clamp range all of int8 and at least
+    eight pixels (pointwise_s8.c's pw_small_run and pw_quad_channels, their output stage for
+    tte_rq_fast_s8 one SMMLAR and a saturating zero point): per channel shifts -1 (multipliers in
+    [0.25, 0.5)), -21 and between, biases near the int32 ends (sums beyond 2**30), channels of
+    zero weights whose bias at an int32 end and multiplier just below 2**31 (shift -1) take the
+    zero point past int32, pixel counts with and without a tail."""
     from tte.numerics import fixedpoint as fp
 
     rng = np.random.default_rng(9600 + seed)
-    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
+    cin = (4, 8, 12, 16, 20, 24, 32, 32)[seed % 8]
     h, w = int(rng.integers(2, 6)), int(rng.integers(4, 9))
     cout = int(rng.integers(3, 40))
     xq = rand_q(rng)
@@ -690,7 +690,7 @@ def _small_run_rq_case(seed: int) -> Case:
     g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
                                                 "groups": 1, "activation": "none"}, quant=yq)
     g.outputs = ["y"]
-    return Case(f"conv2d_small_run_rq_{cin}_{seed}", g, random_feeds(g, rng))
+    return Case(f"conv2d_fast_rq_edge_{cin}_{seed}", g, random_feeds(g, rng))
 
 
 def _fc_case(seed: int) -> Case:
@@ -1119,7 +1119,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
-    cases += [_small_run_rq_case(s) for s in range(12)]
+    cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += split_forward_cases()
     return cases
 

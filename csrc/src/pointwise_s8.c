@@ -471,12 +471,14 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
 
-/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult. */
+/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult; also
+ * tte_rq_fast_s8 itself, one instruction less, where no channel's multiplier is 0 (%[mu] = mult
+ * << 1): the zero point's QADD, as in TTE_PWS_RQ. */
 #define TTE_RQW8(A, ADDR)                                                               \
     "smmlar %[t], %[" A "], %[mu], %[" A "]\n\t"                                        \
     "add %[t], %[t], %[t], asr #31\n\t"                                                \
     "asr %[t], %[t], %[sh]\n\t"                                                        \
-    "add %[t], %[t], %[z]\n\t"                                                         \
+    "qadd %[t], %[t], %[z]\n\t"                                                        \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
 #endif
@@ -598,8 +600,8 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                             \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
-/* The common case of pw_pairs (a bias, tte_rq_fast_s8 or with `wide` tte_rq_wide over the clamp
- * range [-128, 127], in_c a multiple of 8) four pixels at a time: every output channel over
+/* The common case of pw_pairs (a bias, tte_rq_fast_s8 without a multiplier 0 or with `wide`
+ * tte_rq_wide over the clamp range [-128, 127], in_c a multiple of 8) four pixels at a time: every output channel over
  * quad_fill's buffer, one channel at a time (its weight row read once for the four pixels; the
  * rows follow each other, so the weight pointer just runs on), its multiplier and shift loaded
  * once for the four outputs; eleven registers in the dot
@@ -635,11 +637,12 @@ static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int
                              : "cc", "memory");
         }
         w = wp;
-        if (wide) {
-            /* tte_rq_wide with the clamp range [-128, 127] in assembly (TTE_RQW8): one
-             * instruction less per output than the fast stage, its parameters made per channel */
+        {
+            /* the four sums' output stage in assembly (TTE_RQW8): tte_rq_wide, or tte_rq_fast_s8
+             * without a multiplier 0 (the caller's pw_no_zero_mult) */
             uint32_t t;
-            const uint32_t mv = (uint32_t)tte_rq_wide_mult(*mu), sv = ~(uint32_t)tte_rq_wide_shift(*mu, *sh);
+            const uint32_t mv = wide ? (uint32_t)tte_rq_wide_mult(*mu) : (uint32_t)*mu << 1;
+            const uint32_t sv = ~(uint32_t)(wide ? tte_rq_wide_shift(*mu, *sh) : *sh);
             int8_t *const y2 = y + 2 * m;
             __asm__ volatile(TTE_RQW8("a0", "[%[y]]")
                              TTE_RQW8("a1", "[%[y], %[m]]")
@@ -648,20 +651,21 @@ static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t)
                              : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [y] "r"(y), [y2] "r"(y2), [m] "r"(m)
                              : "memory");
-        } else {
-            /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
-            uint32_t t;
-            const uint32_t mv = (uint32_t)*mu, sv = ~(uint32_t)*sh;
-            int8_t *const y2 = y + 2 * m;
-            __asm__ volatile(TTE_RQS8("a0", "[%[y]]")
-                             TTE_RQS8("a1", "[%[y], %[m]]")
-                             TTE_RQS8("a2", "[%[y2]]")
-                             TTE_RQS8("a3", "[%[y2], %[m]]")
-                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t)
-                             : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [y] "r"(y), [y2] "r"(y2), [m] "r"(m)
-                             : "memory");
         }
     }
+}
+
+/* no channel's multiplier is 0 (pw_quad_channels' fast output stage takes mult << 1), where
+ * tte_rq_fast_ok holds: every other one has bit 30 set, so their AND has it */
+static int32_t pw_no_zero_mult(const int32_t *mult, int32_t m)
+{
+    uint32_t all = ~0u;
+    int32_t oc;
+#pragma GCC unroll 4
+    for (oc = 0; oc < m; ++oc) {
+        all &= (uint32_t)mult[oc];
+    }
+    return (int32_t)((all >> 30) & 1u);
 }
 
 static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
@@ -702,7 +706,8 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
                            const int32_t *, const int32_t *, int32_t, int8_t *) =
         wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
-    if (bias != NULL && (r->mode == 2 || wide) && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)) {
+    if (bias != NULL && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)
+        && (wide || (r->mode == 2 && pw_no_zero_mult(r->mult, m)))) {
         /* four pixels a pass, one output channel at a time (pw_quad_channels) */
         for (; i + 3 < npx; i += 4) {
             quad_fill(buf, x + (size_t)i * n, n, zz);
