@@ -657,7 +657,7 @@ static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int
 
 /* no channel's multiplier is 0 (pw_quad_channels' fast output stage takes mult << 1), where
  * tte_rq_fast_ok holds: every other one has bit 30 set, so their AND has it */
-static int32_t pw_no_zero_mult(const int32_t *mult, int32_t m)
+static TTE_NOINLINE int32_t pw_no_zero_mult(const int32_t *mult, int32_t m)
 {
     uint32_t all = ~0u;
     int32_t oc;
