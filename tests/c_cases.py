@@ -313,9 +313,10 @@ def _dw_window_case(seed: int) -> Case:
 
 def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
-    conv_window_s8.c): ResNet-like 3x3 over many channels with padding and stride 2,
-    DS-CNN's 10x4 over one channel, dilation, odd pixel and channel counts, windows of
-    more than one pass and not a multiple of eight or sixteen."""
+    conv_window_s8.c; over 1 or 7 input channels conv_stem_s8.c's GEMM): ResNet-like 3x3 over
+    many channels with padding and stride 2, DS-CNN's 10x4 over one channel, dilation, odd
+    pixel and channel counts, windows of more than one pass and not a multiple of eight or
+    sixteen."""
     rng = np.random.default_rng(5900 + seed)
     n = 2 if seed % 5 == 4 else 1
     kh, kw, cin = [(3, 3, 16), (10, 4, 1), (3, 3, 20), (2, 3, 7), (3, 3, 33), (5, 2, 4)][seed % 6]
@@ -381,9 +382,9 @@ def _strided_pointwise_case(seed: int) -> Case:
 
 
 def _small_window_case(seed: int) -> Case:
-    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: eight pixels a pass
-    in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
-    of fewer than 16 values (every channel in C), dilation, pixel counts not a multiple of 8."""
+    """Regular convs whose window holds at most 32 values (conv_stem_s8.c: up to eight pixels a
+    pass in the DSP build): the RGB stem with stride 1 and 2, windows ending inside a word or not,
+    of fewer than 16 values, dilation, pixel counts not a multiple of 8."""
     rng = np.random.default_rng(6300 + seed)
     kh, kw, cin = [(3, 3, 3), (3, 3, 3), (2, 2, 2), (1, 1, 12), (5, 5, 1), (2, 4, 4), (3, 3, 3), (1, 3, 10)][seed]
     d = (2, 2) if seed == 6 else (1, 1)
@@ -401,6 +402,37 @@ def _small_window_case(seed: int) -> Case:
                                                "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
     g.outputs = ["y"]
     return Case(f"conv2d_small_window_{seed}", g, random_feeds(g, rng))
+
+
+def _gemm_case(seed: int) -> Case:
+    """Regular convs over one to seven input channels (conv_stem_s8.c's im2col GEMM in the DSP
+    build): DS-CNN's 10x4 stride-2 first layer over one channel, RGB windows of 27 to 48 values,
+    windows of 3 to 7 values (the last channels' weights from a padded copy), 'same', one-sided
+    and no padding, strides 1 to 3, dilation, output rows of 1 to 13 pixels (every pass width),
+    out_c not a multiple of 8, batch 2."""
+    rng = np.random.default_rng(6400 + seed)
+    kh, kw, cin = [(10, 4, 1), (10, 4, 1), (4, 4, 3), (3, 5, 3), (2, 3, 7), (6, 6, 1), (5, 7, 1), (3, 3, 3),
+                   (1, 1, 3), (1, 2, 3), (3, 1, 1), (4, 3, 3), (3, 3, 5), (7, 5, 1)][seed]
+    d = (2, 1) if seed in (5, 11) else (1, 1)
+    s = [(2, 2), (1, 2), (2, 2), (1, 1), (3, 2), (2, 1), (1, 3), (2, 2), (2, 2), (1, 2), (2, 1), (1, 1), (2, 2),
+         (2, 2)][seed]
+    h = int(rng.integers(kh * d[0], kh * d[0] + 6)) if seed else 49
+    w = int(rng.integers(kw, kw + 2 * s[1] * 7)) if seed else 10
+    cout = 64 if seed < 2 else int(rng.integers(1, 40))
+    pads = [((kh - 1) // 2, (kw - 1) // 2, kh // 2, kw // 2), (0, 0, 0, 0), (kh // 2, 0, 0, kw // 2)][seed % 3]
+    xq, yq = rand_q(rng), rand_q(rng)
+    g = new_graph({"x": ((1 + seed % 4 // 3, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 5:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": d, "pads": pads, "groups": 1,
+                                    "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_gemm_{seed}", g, random_feeds(g, rng))
 
 
 def _strip_case(seed: int) -> Case:
@@ -1087,6 +1119,7 @@ def forward_cases() -> list[Case]:
     cases += [_window_rows_case(s) for s in range(6)]
     cases += [_strided_pointwise_case(s) for s in range(4)]
     cases += [_small_window_case(s) for s in range(8)]
+    cases += [_gemm_case(s) for s in range(14)]
     cases += [_strip_case(s) for s in range(16)]
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]

@@ -100,6 +100,10 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
             tte_conv2d_s8_strip_dsp(p, fast, x, w, bias, y, scratch);
             return;
         }
+        if (scratch != NULL && tte_conv_gemm(g)) {
+            tte_conv2d_s8_gemm_dsp(p, fast, x, w, bias, y, scratch);
+            return;
+        }
         if (scratch != NULL) {
             tte_conv2d_s8_window_dsp(p, fast, x, w, bias, y, scratch);
             return;

@@ -1,4 +1,5 @@
-/* int8 conv2d, regular (groups 1) with a small window: the stem (3x3x3 on the RGB image).
+/* int8 conv2d, regular (groups 1) with a small window: the stem (3x3x3 on the RGB image), and
+ * in DSP builds the window path's convs over few input channels (DS-CNN's 10x4 first layer).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SMLAD) beside the portable C; every product and sum is an integer of the
@@ -8,222 +9,427 @@
 
 #include "tte/internal/conv_s8.h"
 
-/* Regular conv (groups 1) with a window of at most TTE_CONV_WIN values (the stem: 3x3x3):
- * each pixel's window, x - zp (0 outside the image), gathered once into int16 and reused by
- * every output channel. With DSP eight pixels share each unpacked weight word. */
+/* Regular conv (groups 1) over few input channels, the window's K = k_h k_w in_c values at
+ * most TTE_GEMM_K: the RGB stem (3x3x3), DS-CNN's 10x4 first layer over one channel. An
+ * im2col GEMM: the windows of up to eight output pixels (in raster order), x - zp in weight
+ * order (ky, kx, c), 0 in the padding and past K, widened once to int16 into the eight-pixel
+ * buffer (conv_s8.h); then every output channel's weight word, unpacked once, meets all the
+ * pixels (stem_pass8, gemm_pass*). Windows inside the image come straight from it by words
+ * (gemm_inside), the others through their bytes (gemm_bytes). Past K the lanes are 0, so the
+ * weight bytes read there (the next channel's; the last channels' from a copy padded with
+ * zeros) add nothing. */
 #if defined(__ARM_FEATURE_DSP)
-/* output channels whose sums stem_pass8 keeps on the stack at a time (32 bytes each; few,
- * for the stack peak of the models whose stem this is) */
-#define TTE_STEM_OCB 8
-
 /* one (unaligned) STR, which the compiler cannot fold with its loop into a library call */
 static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
 {
     __asm__ volatile("str %1, [%0]" : : "r"(dst), "r"(u) : "memory");
 }
 
-/* n bytes from src to dst: words, then at most three bytes */
-static TTE_ALWAYS_INLINE void stem_copy(int8_t *dst, const int8_t *src, int32_t n)
+/* One word of four window values, x - zp, into the eight-pixel buffer at dst. */
+static TTE_ALWAYS_INLINE void gemm_word(uint32_t *dst, uint32_t u, uint32_t nz)
 {
-    int32_t k;
-    for (k = 0; k + 4 <= n; k += 4) {
-        stem_store4(dst + k, load4(src + k));
-    }
-    if (k < n) {
-        dst[k] = src[k];
-        if (k + 1 < n) {
-            dst[k + 1] = src[k + 1];
-            if (k + 2 < n) {
-                dst[k + 2] = src[k + 2];
-            }
-        }
-    }
+    dst[0] = sxtab16(nz, u);
+    dst[1] = sxtab16_ror8(nz, u);
 }
 
-/* n bytes v to dst, the same way */
-static TTE_ALWAYS_INLINE void stem_fill(int8_t *dst, int8_t v, int32_t n)
-{
-    const uint32_t vv = 0x01010101u * (uint8_t)v;
-    int32_t k;
-    for (k = 0; k + 4 <= n; k += 4) {
-        stem_store4(dst + k, vv);
-    }
-    if (k < n) {
-        dst[k] = v;
-        if (k + 1 < n) {
-            dst[k + 1] = v;
-            if (k + 2 < n) {
-                dst[k + 2] = v;
-            }
-        }
-    }
-}
-
-/* The window of output pixel (oy, ox) as bytes in weight order (ky, kx, c): x inside the
- * image, the zero point in the padding and from value n up to np (where x - zp is 0). A
- * row of taps inside the image with contiguous taps (dil_w 1) is copied in one run. */
-static void stem_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int32_t n,
-                       int32_t np, int8_t *win)
+/* The window of output pixel (oy, ox) of image xb as bytes in weight order into win (K + 8
+ * bytes): x inside the image, the zero point in the padding and from K to K + 8. */
+static void gemm_bytes(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox, int8_t *win)
 {
     const tte_conv2d_geom_t *g = &p->g;
-    const int32_t C = g->in_c, RW = g->k_w * C;
+    const int32_t C = g->in_c, RW = g->k_w * C, n = g->k_h * RW;
     const int32_t iy0 = oy * g->stride_h - g->pad_top, ix0 = ox * g->stride_w - g->pad_left;
-    const int32_t cols_in = g->dil_w == 1 && ix0 >= 0 && ix0 + g->k_w - 1 < g->in_w;
     const int8_t zp = (int8_t)p->in_zp;
-    int32_t ky, kx, i = 0;
-    if (cols_in && iy0 >= 0 && iy0 + (g->k_h - 1) * g->dil_h < g->in_h) {
-        /* the whole window inside: k_h runs one row stride apart */
-        const int32_t rstride = g->dil_h * g->in_w * C;
-        const int8_t *src = xb + ((size_t)iy0 * g->in_w + ix0) * C;
-        for (ky = 0; ky < g->k_h; ++ky, i += RW, src += rstride) {
-            stem_copy(win + i, src, RW);
-        }
-    } else {
-        for (ky = 0; ky < g->k_h; ++ky, i += RW) {
-            const int32_t iy = iy0 + ky * g->dil_h;
-            if (iy < 0 || iy >= g->in_h) {
-                stem_fill(win + i, zp, RW);
-                continue;
+    const uint32_t zz = 0x01010101u * (uint8_t)zp;
+    /* the taps of a row inside the image: kx0 <= kx < kx1 (contiguous with dil_w 1) */
+    int32_t kx0 = 0, kx1 = g->k_w;
+    int32_t ky, kx, k, i = 0;
+    while (kx0 < kx1 && ix0 + kx0 * g->dil_w < 0) {
+        ++kx0;
+    }
+    while (kx1 > kx0 && ix0 + (kx1 - 1) * g->dil_w >= g->in_w) {
+        --kx1;
+    }
+    for (ky = 0; ky < g->k_h; ++ky, i += RW) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        int8_t *const dst = win + i;
+        if (iy < 0 || iy >= g->in_h) {
+            for (k = 0; k < RW; ++k) {
+                dst[k] = zp;
             }
-            for (kx = 0; kx < g->k_w; ++kx) {
-                const int32_t ix = ix0 + kx * g->dil_w;
-                if (ix >= 0 && ix < g->in_w) {
-                    stem_copy(win + i + kx * C, xb + ((size_t)iy * g->in_w + ix) * C, C);
-                } else {
-                    stem_fill(win + i + kx * C, zp, C);
+            continue;
+        }
+        if (g->dil_w == 1) {
+            /* tap kx0's bytes (inside the image) */
+            const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx0) * C;
+            for (k = 0; k < kx0 * C; ++k) {
+                dst[k] = zp;
+            }
+            for (; k < kx1 * C; ++k) {
+                dst[k] = src[k - kx0 * C];
+            }
+            for (; k < RW; ++k) {
+                dst[k] = zp;
+            }
+            continue;
+        }
+        for (kx = 0; kx < g->k_w; ++kx) {
+            if (kx >= kx0 && kx < kx1) {
+                const int8_t *const src = xb + ((size_t)iy * g->in_w + ix0 + kx * g->dil_w) * C;
+                for (k = 0; k < C; ++k) {
+                    dst[kx * C + k] = src[k];
+                }
+            } else {
+                for (k = 0; k < C; ++k) {
+                    dst[kx * C + k] = zp;
                 }
             }
         }
     }
-    stem_fill(win + n, zp, np - n);
+    stem_store4(win + n, zz);
+    stem_store4(win + n + 4, zz);
 }
 
-/* The nw words of bytes, x - zp, into slot q of the eight-pixel buffer (conv_s8.h). */
-static void stem_widen(const int8_t *bytes, int32_t nw, int16_t *buf, int32_t q, uint32_t nz)
+/* The window whose first tap is at src (inside the image with contiguous taps), x - zp, into
+ * the eight-pixel buffer at dst (nw words, zero past K), straight from the image: kind 1, a
+ * row of taps is one word (DS-CNN's 10x4 over one channel); kind 2, 3x3 over three channels
+ * (the RGB stem: its rows of nine bytes split into words by byte moves that read nothing
+ * outside the window's rows). */
+static TTE_ALWAYS_INLINE void gemm_inside(int32_t kind, const int8_t *src, int32_t rstride, int32_t k_h, int32_t nw,
+                                          uint32_t *dst, uint32_t nz, uint32_t zp24)
 {
-    uint32_t *dst = (uint32_t *)(void *)buf + 2 * q;
     int32_t j;
-    for (j = 0; j < nw; ++j, dst += 16) {
-        const uint32_t u = load4(bytes + 4 * j);
-        dst[0] = sxtab16(nz, u);
-        dst[1] = sxtab16_ror8(nz, u);
+    if (kind == 1) {
+        uint32_t *const end = dst + 16 * k_h;
+        do {
+            gemm_word(dst, load4(src), nz);
+            src += rstride;
+            dst += 16;
+        } while (dst != end);
+        j = k_h;
+    } else {
+        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        gemm_word(dst, load4(src), nz);
+        gemm_word(dst + 16, load4(src + 4), nz);
+        gemm_word(dst + 32, (load4(r1 - 1) & ~0xFFu) | (uint8_t)src[8], nz);
+        gemm_word(dst + 48, load4(r1 + 3), nz);
+        gemm_word(dst + 64, (load4(r1 + 7) & 0xFFFFu) | (load4(r2) << 16), nz);
+        gemm_word(dst + 80, load4(r2 + 2), nz);
+        gemm_word(dst + 96, (load4(r2 + 5) >> 8) | zp24, nz);
+        dst += 112;
+        j = 7;
+    }
+    for (; j < nw; ++j, dst += 16) {
+        dst[0] = 0;
+        dst[1] = 0;
     }
 }
 
-/* acc[8 c .. 8 c + 7] += the eight pixels' windows (nw >= 4 words of buf) against channel c's
- * weight words, from w0 + c * n (c < nch); the whole loop over the channels in registers. */
-TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t *w0, int32_t n, int32_t *acc,
-                                    int32_t nch)
+/* P windows inside the image one after the other in a row of outputs, the first's first tap at
+ * src and each step bytes after the one before, into slots 0 to P - 1 (gemm_inside). */
+TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_t step, int32_t P, int32_t rstride,
+                                         int32_t k_h, int32_t nw, uint32_t *dst, uint32_t nz, uint32_t zp24)
 {
-    win8_pass_t prm = {buf, buf + 32 * nw, n - 4 * nw, acc + 8 * nch, acc, NULL};
+    uint32_t *const end = dst + 2 * P;
+    do {
+        gemm_inside(kind, src, rstride, k_h, nw, dst, nz, zp24);
+        src += step;
+        dst += 2;
+    } while (dst != end);
+}
+
+/* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
+ * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
+ * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
+ * stays inside the image, else byte by byte). 0 when the image is narrower than the window. */
+TTE_NOINLINE static int32_t gemm_cut4(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t iy0, int32_t ix0,
+                                      int32_t nw, uint32_t *dst, uint32_t nz)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, row = g->in_w * C;
+    const int32_t cut_l = ix0 < 0 ? -ix0 * C : 0, cut_r = ix0 + g->k_w > g->in_w ? (ix0 + g->k_w - g->in_w) * C : 0;
+    const int32_t image = g->in_h * row;
+    uint32_t keep, fill;
+    int32_t ky, k;
+    if (cut_l + cut_r >= 4) {
+        return 0;
+    }
+    keep = (0xFFFFFFFFu << (8 * cut_l)) & (0xFFFFFFFFu >> (8 * cut_r));
+    fill = (0x01010101u * (uint8_t)p->in_zp) & ~keep;
+    for (ky = 0; ky < g->k_h; ++ky, dst += 16) {
+        const int32_t iy = iy0 + ky * g->dil_h;
+        /* the row's first tap, maybe left of the image */
+        const int32_t off = iy * row + ix0 * C;
+        uint32_t u;
+        if (iy < 0 || iy >= g->in_h) {
+            dst[0] = 0;
+            dst[1] = 0;
+            continue;
+        }
+        if (off >= 0 && off + 4 <= image) {
+            u = (load4(xb + off) & keep) | fill;
+        } else {
+            for (u = fill, k = cut_l; k < 4 - cut_r; ++k) {
+                u |= (uint32_t)(uint8_t)xb[off + k] << (8 * k);
+            }
+        }
+        gemm_word(dst, u, nz);
+    }
+    for (; ky < nw; ++ky, dst += 16) {
+        dst[0] = 0;
+        dst[1] = 0;
+    }
+    return 1;
+}
+
+/* Output pixel (oy, ox)'s window through the bytes of gemm_bytes into the buffer at dst. */
+TTE_NOINLINE static void gemm_edge(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32_t oy, int32_t ox,
+                                   int32_t nw, uint32_t *dst, uint32_t nz, int8_t *bytes)
+{
+    int32_t j;
+    gemm_bytes(p, xb, oy, ox, bytes);
+    for (j = 0; j < nw; ++j, dst += 16) {
+        gemm_word(dst, load4(bytes + 4 * j), nz);
+    }
+}
+
+/* a pass whose sums start from the channels' biases */
+#define TTE_GEMM_PASS(BODY) TTE_WIN8_PASS_X(TTE_WIN8_BIAS, BODY, TTE_WIN8_STEP)
+
+/* acc[8 c .. 8 c + 7] = bias[c] + the eight pixels' windows (nw >= 4 words of buf) against
+ * channel c's weight words, from w0 + c * n (c < nch); the whole loop over the channels in
+ * registers. */
+TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t *w0, int32_t n, int32_t *acc,
+                                    int32_t nch, const int32_t *bias)
+{
+    win8_pass_t prm = {buf, buf + 32 * nw, n - 4 * nw, acc + 8 * nch, acc, bias};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
     switch (nw & 3) {
     case 0:
-        TTE_WIN8_PASS(TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_LOOP);
         break;
     case 1:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     case 2:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     default:
-        TTE_WIN8_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+        TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     }
 }
 
-/* The DSP form: eight pixels (in raster order; past the last one the last repeats) per pass
- * over the weights, each window widened once into the eight-pixel buffer, every channel in
- * stem_pass8 (the window's padding meets x - zp = 0; a last channel whose window ends inside a
- * word from a copy padded with zeros); a window under 16 values in C. */
-TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast,
-                                                       const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *y)
+/* One weight word of one channel by the first P pixels of the eight-pixel buffer (PXS: pixels
+ * 1 to P - 1; pixel 0 last, its load post-indexed past the group). */
+#define TTE_GEMM_WORD(PXS)                                                              \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" PXS                                                \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+/* two words a loop pass up to the end of the buffer */
+#define TTE_GEMM_LOOP2(PXS)                                                             \
+    "1:\n\t" TTE_GEMM_WORD(PXS) TTE_GEMM_WORD(PXS) "ldr %[e], %[endm]\n\t"             \
+    "cmp %[xp], %[e]\n\t"                                                              \
+    "bne 1b\n\t"
+#define TTE_GEMM_PX4 TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3)
+#define TTE_GEMM_PX5 TTE_GEMM_PX4 TTE_WIN8_PX(32, a4)
+#define TTE_GEMM_PX6 TTE_GEMM_PX5 TTE_WIN8_PX(40, a5)
+#define TTE_GEMM_PX7 TTE_GEMM_PX6 TTE_WIN8_PX(48, a6)
+#define TTE_GEMM_PX8 TTE_GEMM_PX7 TTE_WIN8_PX(56, a7)
+
+/* acc[8 c + q] (q < P) = bias[c] + pixel q's window (np8, a multiple of 8, values of buf)
+ * against channel c's weights, from w0 + c * n (c < nch). */
+#define TTE_GEMM_PASS_FN(name, PXS)                                                                          \
+    TTE_NOINLINE static void name(const int16_t *buf, int32_t np8, const int8_t *w0, int32_t n, int32_t *acc,  \
+                                  int32_t nch, const int32_t *bias)                                          \
+    {                                                                                                        \
+        win8_pass_t prm = {buf, buf + 8 * np8, n - np8, acc + 8 * nch, acc, bias};                            \
+        const int8_t *wp = w0;                                                                               \
+        const int16_t *xp;                                                                                   \
+        int32_t a0, a1, a2, a3, a4, a5, a6, a7;                                                              \
+        uint32_t e, o, w, we;                                                                                \
+        TTE_GEMM_PASS(TTE_GEMM_LOOP2(PXS));                                                                  \
+    }
+TTE_GEMM_PASS_FN(gemm_pass4, TTE_GEMM_PX4)
+TTE_GEMM_PASS_FN(gemm_pass5, TTE_GEMM_PX5)
+TTE_GEMM_PASS_FN(gemm_pass6, TTE_GEMM_PX6)
+TTE_GEMM_PASS_FN(gemm_pass7, TTE_GEMM_PX7)
+TTE_GEMM_PASS_FN(gemm_pass8, TTE_GEMM_PX8)
+
+/* acc[8 c + q] = bias[c] + channel c's window sums for the first P (4 to 8) pixels of buf */
+static TTE_ALWAYS_INLINE void gemm_pass(int32_t P, const int16_t *buf, int32_t n, const int8_t *w0, int32_t *acc, int32_t nch,
+                      const int32_t *bias)
+{
+    const int32_t np4 = (n + 3) & ~3, np8 = (n + 7) & ~7;
+    switch (P) {
+    case 8:
+        if (np4 >= 16) {
+            stem_pass8(buf, np4 / 4, w0, n, acc, nch, bias);
+        } else {
+            gemm_pass8(buf, np8, w0, n, acc, nch, bias);
+        }
+        break;
+    case 7:
+        gemm_pass7(buf, np8, w0, n, acc, nch, bias);
+        break;
+    case 6:
+        gemm_pass6(buf, np8, w0, n, acc, nch, bias);
+        break;
+    case 5:
+        gemm_pass5(buf, np8, w0, n, acc, nch, bias);
+        break;
+    default:
+        gemm_pass4(buf, np8, w0, n, acc, nch, bias);
+        break;
+    }
+}
+
+/* The output stage of one pixel's sums (channels [c0, c1), channel c's at acc[8 (c - c0)]) */
+static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t c1, int8_t *yq)
+{
+    int32_t oc;
+    if (r->mode == 2) {
+        const int32_t *const mult = r->mult, *const shift = r->shift;
+        const int32_t zp2 = r->zp2;
+        for (oc = c0; oc < c1; ++oc, acc += 8) {
+            yq[oc] = (int8_t)tte_rq_fast_s8(acc[0], mult[oc], shift[oc], zp2);
+        }
+    } else {
+        for (oc = c0; oc < c1; ++oc, acc += 8) {
+            yq[oc] = rq(r, acc[0], oc);
+        }
+    }
+}
+
+TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax,
+                                          int32_t ocb)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
-    const int32_t np = (n + 3) & ~3, nw = np / 4, npx = g->out_h * g->out_w;
-    /* the last channel's weights padded with zeros to whole words (they meet x - zp = 0) */
-    const int32_t nfast = nw < 4 ? 0 : M;
-    int8_t wlast[TTE_CONV_WIN];
+    const int32_t np8 = (n + 7) & ~7, npx = g->out_h * g->out_w;
     const uint32_t nz = pack16(-p->in_zp, -p->in_zp);
     const rq_t r = rq_init(p, fast);
-    int8_t bytes[TTE_CONV_WIN];
-    int16_t buf[8 * TTE_CONV_WIN] __attribute__((aligned(8)));
-    int32_t acc[8 * TTE_STEM_OCB];
-    int32_t b, i, q, oc, cb, j;
-    for (j = 0; j < np; ++j) {
-        wlast[j] = (int8_t)(j < n ? w[(size_t)(M - 1) * n + j] : 0);
+    /* channels t0 and on, whose reads of np8 weight bytes would run past w, from wtail: a copy
+     * followed by zeros */
+    const int32_t t0 = M - ((np8 - 1) / n < M ? (np8 - 1) / n : M);
+    /* the scratch (TTE_GEMM_BYTES(kmax, ocb), conv_s8.h): the sums of ocb channels, widened
+     * windows, wtail */
+    int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
+    int16_t *const buf = (int16_t *)(void *)(acc + 8 * ocb);
+    /* one window's bytes for gemm_edge in the sums' place: they are used up before a pass */
+    int8_t *const bytes = (int8_t *)(void *)acc;
+    int8_t *const wtail = (int8_t *)(void *)(buf + 8 * kmax);
+    /* the geometry in locals (the buffer's stores could alias p) */
+    const int32_t C = g->in_c, k_h = g->k_h, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, sh = g->stride_h;
+    const int32_t rstride = g->dil_h * in_w * C, nw = np8 / 4;
+    const int32_t iy_max = g->in_h - 1 - (k_h - 1) * g->dil_h, ix_max = in_w - g->k_w;
+    const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
+    const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
+    static const int32_t zeros[TTE_GEMM_OCB] = {0};
+    int32_t b, i, q, cb;
+    if (t0 < M) {
+        memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
+        memset(wtail + (M - t0) * n, 0, 8);
     }
     for (b = 0; b < g->batch; ++b) {
         const int8_t *xb = x + (size_t)b * g->in_h * g->in_w * g->in_c;
         int8_t *yb = y + (size_t)b * npx * M;
         int32_t py = 0, px = 0;
-        for (i = 0; i < npx; i += 8) {
-            const uint32_t *const xw = (const uint32_t *)(const void *)buf;
+        /* the first tap of pixel (py, px) at (iy, ix); src there when the window is inside */
+        int32_t iy = -g->pad_top, ix = -g->pad_left;
+        for (i = 0; i < npx;) {
+            /* P pixels a pass; under four, the last one repeats up to four */
+            const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
             int8_t *y8[8];
-            int32_t ly = py, lx = px;
-            for (q = 0; q < 8; ++q) {
-                if (i + q < npx) {
-                    /* (ly, lx): pixel i + q, else the last one again */
+            int32_t ly = py, lx = px, liy = iy, lix = ix;
+            q = 0;
+            if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
+                && ix + (P - 1) * sw <= ix_max) {
+                /* the common case: P windows inside the image in one row of outputs */
+                gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
+                                (uint32_t *)(void *)buf, nz, zp24);
+                for (q = 0; q < P; ++q) {
+                    y8[q] = yb + (size_t)(i + q) * M;
+                }
+                px += P;
+                ix += P * sw;
+                if (px == out_w) {
+                    px = 0;
+                    ++py;
+                    ix = -g->pad_left;
+                    iy += sh;
+                }
+                q = slots;
+            }
+            for (; q < slots; ++q) {
+                uint32_t *const dst = (uint32_t *)(void *)buf + 2 * q;
+                if (q < P) {
                     ly = py;
                     lx = px;
-                    if (++px == g->out_w) {
+                    liy = iy;
+                    lix = ix;
+                    ix += sw;
+                    if (++px == out_w) {
                         px = 0;
                         ++py;
+                        ix = -g->pad_left;
+                        iy += sh;
                     }
                 }
-                y8[q] = yb + ((size_t)ly * g->out_w + lx) * M;
-                stem_bytes(p, xb, ly, lx, n, np, bytes);
-                stem_widen(bytes, nw, buf, q, nz);
+                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
+                    gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
+                } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
+                    gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
+                }
             }
-            for (cb = 0; cb < nfast; cb += TTE_STEM_OCB) {
-                const int32_t ce = nfast - cb < TTE_STEM_OCB ? nfast : cb + TTE_STEM_OCB;
-                for (oc = cb; oc < ce; ++oc) {
-                    int32_t *ao = acc + 8 * (oc - cb);
-                    ao[0] = ao[1] = ao[2] = ao[3] = ao[4] = ao[5] = ao[6] = ao[7] = bias ? bias[oc] : 0;
+            for (cb = 0; cb < M; cb += ocb) {
+                const int32_t ce = M - cb < ocb ? M : cb + ocb;
+                /* channels [cb, cb + nd) straight from w, the rest from wtail */
+                const int32_t nd = ce < t0 ? ce - cb : (t0 > cb ? t0 - cb : 0);
+                const int32_t *const bc = bias != NULL ? bias + cb : zeros;
+                if (nd > 0) {
+                    gemm_pass(slots, buf, n, w + (size_t)cb * n, acc, nd, bc);
                 }
-                /* the last channel apart when its window ends inside a word */
-                const int32_t nwhole = ce == M && n % 4 ? ce - cb - 1 : ce - cb;
-                if (nwhole > 0) {
-                    stem_pass8(buf, nw, w + (size_t)cb * n, n, acc, nwhole);
-                }
-                if (nwhole < ce - cb) {
-                    stem_pass8(buf, nw, wlast, n, acc + 8 * nwhole, 1);
+                if (nd < ce - cb) {
+                    gemm_pass(slots, buf, n, wtail + (size_t)(cb + nd - t0) * n, acc + 8 * nd, ce - cb - nd,
+                              bias != NULL ? bc + nd : zeros);
                 }
                 rq_out4(&r, acc, 8, cb, ce, y8);
-                rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
-            }
-            for (oc = nfast; oc < M; ++oc) {
-                const int8_t *wp = w + (size_t)oc * n;
-                int32_t a[8];
-                for (q = 0; q < 8; ++q) {
-                    a[q] = bias ? bias[oc] : 0;
-                }
-                for (j = 0; j < nw; ++j) {
-                    const int32_t c = 4 * j;
-                    uint32_t we, wo;
-                    if (c + 4 <= n) {
-                        const uint32_t wv = load4(wp + c);
-                        we = tte_sxtb16(wv);
-                        wo = tte_sxtb16_ror8(wv);
-                    } else {
-                        we = pack16(wp[c], c + 2 < n ? wp[c + 2] : 0);
-                        wo = pack16(c + 1 < n ? wp[c + 1] : 0, c + 3 < n ? wp[c + 3] : 0);
-                    }
-                    for (q = 0; q < 8; ++q) {
-                        a[q] = tte_smlad(xw[16 * j + 2 * q + 1], wo, tte_smlad(xw[16 * j + 2 * q], we, a[q]));
+                if (P == 8) {
+                    rq_out4(&r, acc + 4, 8, cb, ce, y8 + 4);
+                } else {
+                    for (q = 4; q < P; ++q) {
+                        gemm_rq_out1(&r, acc + q, cb, ce, y8[q]);
                     }
                 }
-                for (q = 0; q < 8; ++q) {
-                    y8[q][oc] = rq(&r, a[q], oc);
-                }
             }
+            i += P;
         }
     }
+}
+
+/* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
+ * kernel before kept there; the paper models' stem sits at their arena's peak), the sums of
+ * four channels at a time. */
+TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN, 4) / 8];
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4);
+}
+
+void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch)
+{
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB);
 }
 #endif
 

@@ -1,5 +1,6 @@
 /* int8 regular conv2d (groups 1) whose window holds more than TTE_CONV_WIN values: ResNet's
- * 3x3 convs over 16-64 channels, DS-CNN's 10x4 first layer. ARMv7E-M DSP only (under
+ * 3x3 convs over 16-64 channels (DS-CNN's 10x4 first layer over one channel goes to
+ * conv_stem_s8.c's GEMM, tte_conv_gemm). ARMv7E-M DSP only (under
  * __ARM_FEATURE_DSP); elsewhere tte_conv2d_s8 runs the generic loop nest, which gives the
  * same bytes (integer sums; tests/test_qemu_kernels.py).
  *

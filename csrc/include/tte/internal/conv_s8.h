@@ -312,6 +312,15 @@ typedef struct {
 /* window values (k_h * k_w * in_c) of the regular convs that go the stem's way (conv_stem_s8.c) */
 #define TTE_CONV_WIN 32
 
+/* The im2col GEMM of conv_stem_s8.c: output channels whose sums a pass keeps in the window
+ * path's scratch, window values it takes there (in_c not a multiple of 4: DS-CNN's 10x4 over
+ * one channel), and its buffers' bytes for windows of at most k values and the sums of ocb
+ * channels (the sums, where one window's k + 8 bytes go before a pass; eight widened windows;
+ * the last channels' weights, k + 8 bytes) */
+#define TTE_GEMM_OCB 8
+#define TTE_GEMM_K 48
+#define TTE_GEMM_BYTES(k, ocb) (32 * (ocb) + 16 * (k) + (k) + 8)
+
 /* groups == in_c, one input channel per group (depthwise_s8.c) */
 void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                              const int32_t *bias, int8_t *y);
@@ -372,6 +381,17 @@ static TTE_ALWAYS_INLINE int32_t tte_conv_scratch_bytes(const tte_conv2d_geom_t 
 }
 
 #if defined(__ARM_FEATURE_DSP)
+/* The window path's geometries that conv_stem_s8.c's GEMM takes (in its scratch): few input
+ * channels (not a multiple of 4, which the word-wise window kernels take), at most TTE_GEMM_K
+ * window values */
+static TTE_ALWAYS_INLINE int32_t tte_conv_gemm(const tte_conv2d_geom_t *g)
+{
+    return g->groups == 1 && g->in_c % 4 != 0 && g->k_h * g->k_w * g->in_c <= TTE_GEMM_K;
+}
+typedef char tte_gemm_scratch_fits[TTE_GEMM_BYTES(TTE_GEMM_K, TTE_GEMM_OCB) <= TTE_CONV_WINDOW_SCRATCH
+                                   && TTE_GEMM_K + 8 <= 32 * TTE_GEMM_OCB && TTE_CONV_WIN + 8 <= 32 * 4 ? 1 : -1];
+void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch);
 void tte_conv2d_s8_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                               const int32_t *bias, int8_t *y, void *scratch);
 /* groups 1, 3x3 over 16, 32 or 64 input channels (or 3 into at most 16), stride 1, no
