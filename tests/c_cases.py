@@ -657,6 +657,82 @@ def _wide_rq_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_wide_rq_{c}ch_{seed}", g, rng)
 
 
+def _wide_rq_quad_case(seed: int) -> Case:
+    """1x1 convs with 32 input channels and shifts below -21 (dead channels of multiplier 0,
+    biases near the int32 ends and the wide stage's bound, ties of the double rounding), the
+    clamp range all of int8: pointwise_s8.c's four-pixel pass with the wide output stage
+    (pw_quad_channels_wide, its buffer on the stack), pixel counts with every remainder of four,
+    odd and even output channel counts."""
+    rng = np.random.default_rng(9400 + seed)
+    h, w = 1 + seed % 2, 4 + seed % 7
+    cout = int(rng.integers(1, 24)) * 2 + seed % 2
+    xq = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, 32), "int8", xq)})
+    _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=True)
+    g.outputs = ["y"]
+    feeds = random_feeds(g, rng)
+    zp = int(np.asarray(xq.zero_point).ravel()[0])
+    feeds["x"][..., 0] = np.clip(zp + np.arange(h * w) - (h * w) // 2, -128, 127).reshape(1, h, w)
+    return Case(f"conv2d_wide_rq_quad_{seed}", g, feeds)
+
+
+def _wide_rq_quad_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block whose 1x1 (40-128 input channels, multiples of 8
+    and of 16) has shifts below -21 and the clamp range all of int8: the four-pixel pass with the
+    wide output stage over the block's buffer, the chunks' last pixels in pairs and one by one
+    (as many output channels as input ones, about, so that the chunks reach four pixels)."""
+    rng = np.random.default_rng(9500 + seed)
+    c = (40, 48, 64, 128, 56, 96)[seed % 6]
+    h, w = int(rng.integers(3, 7)), int(rng.integers(4, 9))
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c, act="relu")
+    _add_wide_rq_pointwise(g, rng, "d", "p", int(rng.integers(c // 2, c + 9)), "none", sweep=False)
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_wide_rq_quad_{c}ch_{seed}", g, rng)
+
+
+def _fast_rq_edge_case(seed: int) -> Case:
+    """1x1 convs with 4-24 or 32 input channels, a bias, the clamp range all of int8 and at least
+    eight pixels (pointwise_s8.c's pw_small_run and pw_quad_channels, their output stage for
+    tte_rq_fast_s8 one SMMLAR and a saturating zero point): per channel shifts -1 (multipliers in
+    [0.25, 0.5)), -21 and between, biases near the int32 ends (sums beyond 2**30), channels of
+    zero weights whose bias at an int32 end and multiplier just below 2**31 (shift -1) take the
+    zero point past int32, pixel counts with and without a tail."""
+    from tte.numerics import fixedpoint as fp
+
+    rng = np.random.default_rng(9600 + seed)
+    cin = (4, 8, 12, 16, 20, 24, 32, 32)[seed % 8]
+    h, w = int(rng.integers(2, 6)), int(rng.integers(4, 9))
+    cout = int(rng.integers(3, 40))
+    xq = rand_q(rng)
+    xs = float(xq.scale[0])
+    side = 1 if seed % 2 == 0 else -1
+    yq = q(xs, 127 - int(rng.integers(0, 8)) if side > 0 else -128 + int(rng.integers(0, 8)))
+    kinds = rng.choice(["one", "deep", "plain", "edge"], cout, p=[0.3, 0.3, 0.25, 0.15])
+    kinds[0] = "edge"
+    ws = np.where(kinds == "edge", np.float32(0.5 - 2.0 ** -25), np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout))))).astype(np.float32)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs))
+    _, shift = fp.quantize_multipliers(reals)
+    assert ((shift >= -21) & (shift <= -1)).all(), shift
+    room = (1 << 31) - 1 - cin * 255 * 128
+    b = rng.integers(-3000, 3000, cout)
+    big = rng.random(cout) < 0.5
+    b[big] = rng.choice([-1, 1], int(big.sum())) * (room - rng.integers(0, 1 << 24, int(big.sum())))
+    wt = rand_s8(rng, (cout, 1, 1, cin))
+    wt[kinds == "edge"] = 0
+    b[kinds == "edge"] = side * ((1 << 31) - 1 - rng.integers(0, 16, int((kinds == "edge").sum())))
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("w", wt, "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xs) * ws).astype(np.float32)
+    g.add_const("b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_fast_rq_edge_{cin}_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -1176,6 +1252,9 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
+    cases += [_wide_rq_quad_case(s) for s in range(14)]
+    cases += [_wide_rq_quad_block_case(s) for s in range(6)]
+    cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += split_forward_cases()
     return cases
 

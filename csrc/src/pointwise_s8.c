@@ -172,12 +172,31 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
     "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
     "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
     "smlad %[a3], %[o], %[w], %[a3]\n\t"
+/* The first word of pw_small_run's channel: every pixel's sum starts from the bias in a0 (the
+ * first SMLAD of pixels 1..3 reads it, pixel 0 last), no copies of it. */
+#define TTE_PWS_FIRST(Q0, Q1, Q2, Q3)                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_PWS_F0 TTE_PWS_FIRST(0, 32, 64, 96)
 #define TTE_PWS_W0 TTE_PWS_WORD(0, 32, 64, 96)
 #define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
 #define TTE_PWS_W2 TTE_PWS_WORD(16, 48, 80, 112)
 #define TTE_PWS_W3 TTE_PWS_WORD(24, 56, 88, 120)
 /* the same with 20 or 24 input channels: pixel q's word j at byte 48 q + 8 j */
-#define TTE_PWS6_W0 TTE_PWS_WORD(0, 48, 96, 144)
+#define TTE_PWS6_F0 TTE_PWS_FIRST(0, 48, 96, 144)
 #define TTE_PWS6_W1 TTE_PWS_WORD(8, 56, 104, 152)
 #define TTE_PWS6_W2 TTE_PWS_WORD(16, 64, 112, 160)
 #define TTE_PWS6_W3 TTE_PWS_WORD(24, 72, 120, 168)
@@ -253,35 +272,42 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
 /* output channels per table of pw_small_run (12 bytes of stack each) */
 #define TTE_PWS_OCB 16
 
-/* tte_rq_fast_s8 of register A in place with the multiplier in we, the ASR amount (~shift)
- * in e, zp2 in o; the byte stored at ADDR (pixel q's output: y plus q m, loaded from pm into
- * w first: no register is left for m). */
+/* tte_rq_fast_s8 of register A in place, one instruction less: the doubling and SMMULR as one
+ * SMMLAR (as tte_rq_wide does), exact for any sum, with the multiplier in we as
+ * tte_rq_wide_mult (mult << 1; mult 0 as 2**31 << 1), the ASR amount in e (~shift; 31 for
+ * mult 0), zp2 in o; the byte stored at ADDR. The same bytes as tte_rq_fast_s8 where tte_rq_fast_ok
+ * holds (shift in [-21, -1], mult 0 or in [2**30, 2**31)):
+ *   |acc| < 2**30: the QADD does not saturate, so q is the same;
+ *   else both are the exact tte_rq_exact (tte_rq_fast_s8's saturated q clamps, see common.h;
+ *     SMMLAR's q is exact, |q| < 2**31), and the zero point's QADD saturates where q >> ~shift
+ *     + zp2 would leave int32 (~shift 0), on the side it clamps to anyway;
+ *   mult 0: q = floor((acc + 1) / 2) in [-2**30, 2**30], q - [q < 0] >> 31 is 0 or -1, and
+ *     both halve with zp2 to out_zp, as tte_rq_fast_s8's q = 0 does. */
 #define TTE_PWS_RQ(A, ADDR)                                                             \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "smmlar %[" A "], %[" A "], %[we], %[" A "]\n\t"                                    \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
     "asr %[" A "], %[" A "], %[e]\n\t"                                                 \
-    "add %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[o]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
-#define TTE_PWS_LOOP(WORDS)                                                              \
+/* WORDS: the channel's dot product; zp2 and the end of the channels' weights at byte offsets ZO
+ * and EO of xs (strings), past the unpacked pixels: the register that held their address holds
+ * m, pixels 1..3's outputs at y + m, y + 2 m, y + 3 m. */
+#define TTE_PWS_LOOP(WORDS, ZO, EO)                                                      \
     __asm__ volatile("1:\n\t"                                                            \
-                     "ldr %[a0], [%[q]], #4\n\t"                                         \
-                     "mov %[a1], %[a0]\n\t"                                              \
-                     "mov %[a2], %[a0]\n\t"                                              \
-                     "mov %[a3], %[a0]\n\t" WORDS                                        \
+                     "ldr %[a0], [%[q]], #4\n\t" WORDS                                   \
                      "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
-                     "ldr %[o], [%[pm], #12]\n\t"                                        \
-                     "ldr %[w], [%[pm], #8]\n\t" TTE_PWS_RQ("a3", "[%[y], %[w]]")        \
-                     "ldr %[w], [%[pm], #4]\n\t" TTE_PWS_RQ("a2", "[%[y], %[w]]")        \
-                     "ldr %[w], [%[pm]]\n\t"    TTE_PWS_RQ("a1", "[%[y], %[w]]")         \
+                     "ldr %[o], [%[xs], #" ZO "]\n\t"                                    \
+                     "add %[w], %[y], %[m], lsl #1\n\t" TTE_PWS_RQ("a3", "[%[w], %[m]]") \
+                     TTE_PWS_RQ("a2", "[%[w]]")                                          \
+                     TTE_PWS_RQ("a1", "[%[y], %[m]]")                                    \
                      TTE_PWS_RQ("a0", "[%[y]], #1")                                      \
-                     "ldr %[w], [%[pm], #16]\n\t"                                        \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
                      "cmp %[wp], %[w]\n\t"                                               \
                      "bne 1b"                                                            \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
                        [q] "+r"(q), [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
-                     : [xs] "r"(xs), [pm] "r"(pm)                                        \
+                     : [xs] "r"(xs), [m] "r"(m)                                          \
                      : "cc", "memory")
 
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
@@ -293,26 +319,23 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            const int32_t NW)
 {
-    const int32_t n = 4 * NW, m = p->g.out_c, zp2 = r->zp2;
-    /* the offsets of pixels 1..3's outputs, zp2, the end of the channels' weights */
-    uint32_t pm[5];
+    const int32_t n = 4 * NW, m = p->g.out_c;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6 */
+    /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6; then
+     * zp2 and the end of the channels' weights (TTE_PWS_LOOP's ZO, EO) */
     const int32_t S = NW <= 4 ? 4 : 6;
-    uint32_t xs[4 * 6 * 2] __attribute__((aligned(8)));
+    uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
     int32_t tb[3 * TTE_PWS_OCB];
     int32_t oc0, i, j, q0;
     for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
         const int32_t nch = m - oc0 < TTE_PWS_OCB ? m - oc0 : TTE_PWS_OCB;
-        pm[0] = (uint32_t)m;
-        pm[1] = (uint32_t)(2 * m);
-        pm[2] = (uint32_t)(3 * m);
-        pm[3] = (uint32_t)zp2;
-        pm[4] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        xs[8 * S] = (uint32_t)r->zp2;
+        xs[8 * S + 1] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
         for (j = 0; j < nch; ++j) {
+            const int32_t mu = r->mult[oc0 + j];
             tb[3 * j] = bias[oc0 + j];
-            tb[3 * j + 1] = r->mult[oc0 + j];
-            tb[3 * j + 2] = ~r->shift[oc0 + j];
+            tb[3 * j + 1] = tte_rq_wide_mult(mu);
+            tb[3 * j + 2] = mu != 0 ? ~r->shift[oc0 + j] : 31;
         }
         for (i = 0; i < npx; i += 4) {
             const int8_t *wp = w + (size_t)oc0 * n;
@@ -330,17 +353,18 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
                 }
             }
             if (NW == 5) {
-                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4, "192", "196");
             } else if (NW == 6) {
-                TTE_PWS_LOOP(TTE_PWS6_W0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5);
+                TTE_PWS_LOOP(TTE_PWS6_F0 TTE_PWS6_W1 TTE_PWS6_W2 TTE_PWS6_W3 TTE_PWS6_W4 TTE_PWS6_W5, "192",
+                             "196");
             } else if (NW == 1) {
-                TTE_PWS_LOOP(TTE_PWS_W0);
+                TTE_PWS_LOOP(TTE_PWS_F0, "128", "132");
             } else if (NW == 2) {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1, "128", "132");
             } else if (NW == 3) {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2, "128", "132");
             } else {
-                TTE_PWS_LOOP(TTE_PWS_W0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3);
+                TTE_PWS_LOOP(TTE_PWS_F0 TTE_PWS_W1 TTE_PWS_W2 TTE_PWS_W3, "128", "132");
             }
         }
     }
@@ -447,12 +471,14 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
 
-/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult. */
+/* The same for tte_rq_wide (with the clamp range [-128, 127]), %[mu] = tte_rq_wide_mult; also
+ * tte_rq_fast_s8 itself, one instruction less, where no channel's multiplier is 0 (%[mu] = mult
+ * << 1): the zero point's QADD, as in TTE_PWS_RQ. */
 #define TTE_RQW8(A, ADDR)                                                               \
     "smmlar %[t], %[" A "], %[mu], %[" A "]\n\t"                                        \
     "add %[t], %[t], %[t], asr #31\n\t"                                                \
     "asr %[t], %[t], %[sh]\n\t"                                                        \
-    "add %[t], %[t], %[z]\n\t"                                                         \
+    "qadd %[t], %[t], %[z]\n\t"                                                        \
     "ssat %[t], #8, %[t], asr #1\n\t"                                                  \
     "strb %[t], " ADDR "\n\t"
 #endif
@@ -574,15 +600,16 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                             \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
-/* The common case of pw_pairs (a bias, tte_rq_fast_s8, in_c a multiple of 8) four pixels at a
- * time: every output channel over quad_fill's buffer, one channel at a time (its weight row
- * read once for the four pixels; the rows follow each other, so the weight pointer just runs
- * on), its multiplier and shift loaded once for the four outputs; eleven registers in the dot
+/* The common case of pw_pairs (a bias, tte_rq_fast_s8 without a multiplier 0 or with `wide`
+ * tte_rq_wide over the clamp range [-128, 127], in_c a multiple of 8) four pixels at a time: every output channel over
+ * quad_fill's buffer, one channel at a time (its weight row read once for the four pixels; the
+ * rows follow each other, so the weight pointer just runs on), its multiplier and shift loaded
+ * once for the four outputs; eleven registers in the dot
  * product, against the pixel pairs' 2x2 block that needs the same loads per MAC and four times
  * the output stage's overhead per pass. */
-static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
-                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                          int8_t *y)
+static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                                    const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                                    int32_t zp2, int8_t *y, const int32_t wide)
 {
     const int16_t *const end = buf + 4 * n;
     int8_t *const yend = y + m;
@@ -611,14 +638,16 @@ static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, i
         }
         w = wp;
         {
-            /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+            /* the four sums' output stage in assembly (TTE_RQW8): tte_rq_wide, or tte_rq_fast_s8
+             * without a multiplier 0 (the caller's pw_no_zero_mult) */
             uint32_t t;
-            const uint32_t mv = (uint32_t)*mu, sv = ~(uint32_t)*sh;
+            const uint32_t mv = wide ? (uint32_t)tte_rq_wide_mult(*mu) : (uint32_t)*mu << 1;
+            const uint32_t sv = ~(uint32_t)(wide ? tte_rq_wide_shift(*mu, *sh) : *sh);
             int8_t *const y2 = y + 2 * m;
-            __asm__ volatile(TTE_RQS8("a0", "[%[y]]")
-                             TTE_RQS8("a1", "[%[y], %[m]]")
-                             TTE_RQS8("a2", "[%[y2]]")
-                             TTE_RQS8("a3", "[%[y2], %[m]]")
+            __asm__ volatile(TTE_RQW8("a0", "[%[y]]")
+                             TTE_RQW8("a1", "[%[y], %[m]]")
+                             TTE_RQW8("a2", "[%[y2]]")
+                             TTE_RQW8("a3", "[%[y2], %[m]]")
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "=&r"(t)
                              : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [y] "r"(y), [y2] "r"(y2), [m] "r"(m)
                              : "memory");
@@ -626,11 +655,40 @@ static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, i
     }
 }
 
+/* no channel's multiplier is 0 (pw_quad_channels' fast output stage takes mult << 1), where
+ * tte_rq_fast_ok holds: every other one has bit 30 set, so their AND has it */
+static TTE_NOINLINE int32_t pw_no_zero_mult(const int32_t *mult, int32_t m)
+{
+    uint32_t all = ~0u;
+    int32_t oc;
+#pragma GCC unroll 4
+    for (oc = 0; oc < m; ++oc) {
+        all &= (uint32_t)mult[oc];
+    }
+    return (int32_t)((all >> 30) & 1u);
+}
+
+static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                          int8_t *y)
+{
+    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 0);
+}
+
+/* pw_quad_channels with the wide output stage (rq_t mode 3, the clamp range [-128, 127]) */
+static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+                                               const int32_t *bias, const int32_t *mu, const int32_t *sh,
+                                               int32_t zp2, int8_t *y)
+{
+    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 1);
+}
+
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
  * channels over them with win_dot22 (each weight word unpacked once for both pixels, no
  * zero-point pass over the weights); four at a time in the common case with the caller's
  * buffer; an odd last pixel goes to pw_one. WIDE: the output stage may be rq_t mode 3 (then
- * pw_pairs_channels_wide for the clamp range [-128, 127]); else the fast and exact ones only. */
+ * pw_quad_channels_wide and pw_pairs_channels_wide for the clamp range [-128, 127]); else the
+ * fast and exact ones only. */
 static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            int16_t *ext, const int32_t WIDE)
@@ -648,11 +706,16 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
                            const int32_t *, const int32_t *, int32_t, int8_t *) =
         wide ? pw_pairs_channels_wide : pw_pairs_channels;
     int32_t i = 0, oc, j;
-    if (bias != NULL && r->mode == 2 && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)) {
+    if (bias != NULL && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)
+        && (wide || (r->mode == 2 && pw_no_zero_mult(r->mult, m)))) {
         /* four pixels a pass, one output channel at a time (pw_quad_channels) */
         for (; i + 3 < npx; i += 4) {
             quad_fill(buf, x + (size_t)i * n, n, zz);
-            pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            if (wide) {
+                pw_quad_channels_wide(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            } else {
+                pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
+            }
         }
     }
     if (ext != NULL && common) {
