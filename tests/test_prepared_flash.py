@@ -119,4 +119,4 @@ def test_compile_cli_says_which_layouts_gave_way(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     report = json.loads((out / "report.json").read_text())
     n = len(report["prepared_dropped_layers"])
-    assert n and f"{n} depthwise layers without their compile-time layout" in r.stdout
+    assert n and f"{n} layers (depthwise, fully connected) without their compile-time layout" in r.stdout

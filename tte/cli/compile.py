@@ -102,8 +102,9 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     for spec, why in report.get("auto_skipped", {}).items():
         click.echo(f"  note: scheme {spec} does not apply: {why}")
     if report.get("prepared_dropped_layers"):
-        click.echo(f"  note: {len(report['prepared_dropped_layers'])} depthwise layers without their compile-time "
-                   f"layout ({report['prepared_dropped_bytes'] / kb:.1f} KB) to fit the flash; "
+        click.echo(f"  note: {len(report['prepared_dropped_layers'])} layers (depthwise, fully connected) "
+                   f"without their compile-time layout ({report['prepared_dropped_bytes'] / kb:.1f} KB) "
+                   f"to fit the flash; "
                    f"{len(report['prepared_layers'])} keep it")
     click.echo(f"wrote {out_dir}/ ({report['name']}.c, {report['name']}.h, report.json, memory.png)")
     if package_dir is not None:

@@ -46,6 +46,7 @@ ARDUINO_CATEGORY = "Data Processing"
 _CALL = re.compile(r"\b(tte_[A-Za-z0-9_]+)\s*\(")
 _DEF = re.compile(r"^(?!static\b)[A-Za-z_][\w \t\*]*?\b(tte_[A-Za-z0-9_]+)\s*\(", re.M)
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"(tte/[^"]+)"', re.M)
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 
 
 def csrc_dir() -> Path:
@@ -82,7 +83,7 @@ class CompiledModel:
 
 def _kernel_text(path: Path, include: Path) -> str:
     """A kernel file's text with the tte/internal headers it includes (their helpers call too)."""
-    text = path.read_text()
+    text = _COMMENT.sub(" ", path.read_text())   # a function named in a comment is not a call
     seen: set[str] = set()
     todo = _INCLUDE.findall(text)
     while todo:
@@ -90,7 +91,7 @@ def _kernel_text(path: Path, include: Path) -> str:
         if inc in seen or not inc.startswith("tte/internal/"):
             continue
         seen.add(inc)
-        body = (include / inc).read_text()
+        body = _COMMENT.sub(" ", (include / inc).read_text())
         text += "\n" + body
         todo += _INCLUDE.findall(body)
     return text
