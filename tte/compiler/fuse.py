@@ -21,6 +21,8 @@ fused node takes the chain's place at its last node.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from tte.compiler.schedule import ScheduledGraph, choose_inplace
 from tte.ir import FusedChain, Graph, Node
 from tte.training.autodiff import TrainingGraph
@@ -339,11 +341,19 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[s
             taken |= set(grp.values())
     if not groups:
         return sg
+    return replace_groups(sg, g, groups, taken, fuse_backward_group)
+
+
+def replace_groups(sg: ScheduledGraph, g: Graph, groups: dict[int, dict[str, int]], taken: set[int],
+                   fuse: Callable[[Graph, dict[str, int]], Node]) -> ScheduledGraph:
+    """``sg`` with each group of backward nodes (keyed by the position of its fused node) made one
+    node by ``fuse``, the group's other nodes and inner tensors dropped; ``g`` is the copy edited."""
+    tg = sg.training
     new_nodes: list[Node] = []
     inner: list[str] = []
     for k, n in enumerate(g.nodes):
         if k in groups:
-            fused = fuse_backward_group(g, groups[k])
+            fused = fuse(g, groups[k])
             inner += [t.name for t in fused.attrs["chain"].intermediates]
             new_nodes.append(fused)
         elif k not in taken:

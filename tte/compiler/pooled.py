@@ -12,9 +12,9 @@ every bit stays; the reference runs the original nodes.
 
 from __future__ import annotations
 
-from tte.compiler.schedule import ScheduledGraph, choose_inplace, pointwise_grad_in_place
+from tte.compiler.fuse import replace_groups
+from tte.compiler.schedule import ScheduledGraph, pointwise_grad_in_place
 from tte.ir import FusedChain, Graph, Node
-from tte.training.autodiff import TrainingGraph
 
 POOLED_OP = "pooled_update"
 
@@ -122,19 +122,4 @@ def pooled_updates(sg: ScheduledGraph, with_gx: bool = True) -> ScheduledGraph:
             taken |= set(grp.values())
     if not groups:
         return sg
-    new_nodes: list[Node] = []
-    inner: list[str] = []
-    for k, n in enumerate(g.nodes):
-        if k in groups:
-            fused = fuse_pooled(g, groups[k])
-            inner += [t.name for t in fused.attrs["chain"].intermediates]
-            new_nodes.append(fused)
-        elif k not in taken:
-            new_nodes.append(n)
-    g.nodes = new_nodes
-    for name in inner:
-        del g.tensors[name]
-    g.validate()
-    out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
-    external = set(g.inputs) | set(g.constants())
-    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+    return replace_groups(sg, g, groups, taken, fuse_pooled)
