@@ -5,9 +5,9 @@
  * fall out of the window are overwritten. E's rows come from tte_conv2d_s8 itself on a
  * one-output-row geometry. D, P and the add then run over chunks of pixels of the output
  * row: D's outputs for a chunk are parked at the end of y, which is not written yet (the
- * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
- * where not even two pixels fit (the last pixels of y) they go one by one through the
- * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
+ * chunk is as long as fits behind the chunk's own outputs), and P reads them from there,
+ * over a multiple of four pixels (its fast pass) where the rest can be carried to the next
+ * chunk; where too few pixels fit (the last pixels of y) they go through scratch. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
  * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
@@ -42,12 +42,20 @@ static TTE_ALWAYS_INLINE int32_t add_bytes(const tte_block_s8_params_t *p)
     return p->add != NULL ? tte_add_s8_scratch_bytes(gp->out_h * gp->out_w * gp->out_c) : 0;
 }
 
+/* Pixels of D's output block_run_flat keeps in scratch: four (P's fast pass on the last pixels
+ * of y, where no room is left to park them) from 128 channels on, where P's pairs cost most;
+ * else two, which keeps the smaller blocks' scratch (KWS's are at its peak SRAM). */
+static int32_t flat_dbuf_pixels(const tte_conv2d_geom_t *gd)
+{
+    return gd->out_c >= 128 ? 4 : 2;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     int32_t n = expand_bytes(p) + add_bytes(p) + pair_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
-        n += gd->out_c; /* block_run_flat's second pixel of D */
+        n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
     }
     if (p->expand != NULL) {
         n += ring_span(gd) * gd->in_w * gd->in_c;
@@ -159,7 +167,15 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 c = 0;
                 continue;
             }
-            if (k >= 2 || c > 0) {
+            /* up to flat_dbuf_pixels pixels whose P outputs fit in y, D's outputs in scratch */
+            int32_t s4 = (int32_t)((limit - (uintptr_t)yp) / (uintptr_t)out_c);
+            if (s4 > flat_dbuf_pixels(gd)) {
+                s4 = flat_dbuf_pixels(gd);
+            }
+            if (s4 > npix - pix) {
+                s4 = npix - pix;
+            }
+            if (c > 0 || k >= 4 || (k >= 2 && s4 <= k)) {
                 int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
                 if (c > 0) {
                     memmove(dk, carry, (size_t)c * dc);
@@ -201,12 +217,15 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 pix += np;
                 continue;
             }
-            /* no room to park D's outputs in y: one or two pixels of them in scratch */
-            k = npix - pix >= 2 && limit - (uintptr_t)yp >= 2 * (uintptr_t)out_c ? 2 : 1;
-            for (q = 0; q < k; ++q) {
+            /* little room to park D's outputs in y: up to flat_dbuf_pixels of them in scratch */
+            k = s4 > 0 ? s4 : 1;
+            for (q = 0; q < k;) {
+                const int32_t qx = (pix + q) % gd->out_w;
+                const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, (pix + q) % gd->out_w, 1, w_d, b_d, p->dw_prep,
-                                          dbuf + (size_t)q * dc, (size_t)dc);
+                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep, dbuf + (size_t)q * dc,
+                                          (size_t)dc);
+                q += seg;
             }
             tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, k, w_p, b_p, yp, pairs);
             pix += k;
