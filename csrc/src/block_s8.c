@@ -5,13 +5,15 @@
  * fall out of the window are overwritten. E's rows come from tte_conv2d_s8 itself on a
  * one-output-row geometry. D, P and the add then run over chunks of pixels of the output
  * row: D's outputs for a chunk are parked at the end of y, which is not written yet (the
- * chunk is as long as fits behind the chunk's own outputs), and P reads them from there;
- * where not even two pixels fit (the last pixels of y) they go one by one through the
- * scratch pixel. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
+ * chunk is as long as fits behind the chunk's own outputs), and P reads them from there,
+ * over a multiple of four pixels (its fast pass) where the rest can be carried to the next
+ * chunk; where too few pixels fit (the last pixels of y) they go through scratch. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
  * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes. */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
 #include "tte/internal/conv_s8.h"
+
+#include <string.h>
 
 static int32_t ring_span(const tte_conv2d_geom_t *gd)
 {
@@ -40,12 +42,20 @@ static TTE_ALWAYS_INLINE int32_t add_bytes(const tte_block_s8_params_t *p)
     return p->add != NULL ? tte_add_s8_scratch_bytes(gp->out_h * gp->out_w * gp->out_c) : 0;
 }
 
+/* Pixels of D's output block_run_flat keeps in scratch: four (P's fast pass on the last pixels
+ * of y, where no room is left to park them) from 128 channels on, where P's pairs cost most;
+ * else two, which keeps the smaller blocks' scratch (KWS's are at its peak SRAM). */
+static int32_t flat_dbuf_pixels(const tte_conv2d_geom_t *gd)
+{
+    return gd->out_c >= 128 ? 4 : 2;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     int32_t n = expand_bytes(p) + add_bytes(p) + pair_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
-        n += gd->out_c; /* block_run_flat's second pixel of D */
+        n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
     }
     if (p->expand != NULL) {
         n += ring_span(gd) * gd->in_w * gd->in_c;
@@ -134,22 +144,43 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
+        /* c pixels carried from the last chunk: D ran on them, their outputs are at carry
+         * (P runs on multiples of four pixels, its fast pass, where the room allows) */
+        int32_t c = 0;
+        const int8_t *carry = NULL;
         for (pix = 0; pix < npix;) {
-            const int32_t oy = pix / gd->out_w;
+            /* D's reads from here on start at the first pixel it has still to run on */
+            const int32_t oy = (pix + c < npix ? pix + c : npix - 1) / gd->out_w;
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             const uintptr_t x_lo = (uintptr_t)(xb + (size_t)(top < 0 ? 0 : top) * row_bytes);
             int8_t *yp = yb + (size_t)pix * out_c;
             const uintptr_t limit = free_end(yp, y_end, x_lo, x_end);
             int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)dc));
+            int32_t np;
             if (k > npix - pix) {
                 k = npix - pix;
             }
-            if (k >= 3 && (k & 1) && k < npix - pix) {
-                --k; /* an even chunk: P's odd last pixel costs about as much as a pair */
+            if (c > 0 && k < c) {
+                /* (not expected: the room only grows) P on the carried pixels where they are */
+                tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, carry, c, w_p, b_p, yp, pairs);
+                pix += c;
+                c = 0;
+                continue;
             }
-            if (k >= 2) {
+            /* up to flat_dbuf_pixels pixels whose P outputs fit in y, D's outputs in scratch */
+            int32_t s4 = (int32_t)((limit - (uintptr_t)yp) / (uintptr_t)out_c);
+            if (s4 > flat_dbuf_pixels(gd)) {
+                s4 = flat_dbuf_pixels(gd);
+            }
+            if (s4 > npix - pix) {
+                s4 = npix - pix;
+            }
+            if (c > 0 || k >= 4 || (k >= 2 && s4 <= k)) {
                 int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * dc;
-                for (q = 0; q < k;) {
+                if (c > 0) {
+                    memmove(dk, carry, (size_t)c * dc);
+                }
+                for (q = c; q < k;) {
                     const int32_t qx = (pix + q) % gd->out_w;
                     const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
                     if (full >= 2) {
@@ -165,19 +196,55 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                                               dk + (size_t)q * dc, (size_t)dc);
                     q += seg;
                 }
-                tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, k, w_p, b_p, yp, pairs);
-                pix += k;
+                np = k;
+                if (k < npix - pix) {
+                    /* the rest is carried; it always fits the next chunk (the room left is
+                     * at least its D outputs and P outputs) */
+                    const int32_t next_top = (pix + k) / gd->out_w * gd->stride_h - gd->pad_top;
+                    if (k >= 4) {
+                        np = k & ~3;
+                    } else if (next_top > top && next_top > 0) {
+                        np = 0; /* the next row's chunk has more room: all of them go with it */
+                    } else if (k >= 2) {
+                        np = k & ~1;
+                    }
+                }
+                if (np > 0) {
+                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, np, w_p, b_p, yp, pairs);
+                }
+                c = k - np;
+                carry = dk + (size_t)np * dc;
+                pix += np;
                 continue;
             }
-            /* no room to park D's outputs in y: one or two pixels of them in scratch */
-            k = npix - pix >= 2 && limit - (uintptr_t)yp >= 2 * (uintptr_t)out_c ? 2 : 1;
-            for (q = 0; q < k; ++q) {
+            /* little room to park D's outputs in y: up to flat_dbuf_pixels of them in scratch */
+            k = s4 > 0 ? s4 : 1;
+            for (q = 0; q < k;) {
+                const int32_t qx = (pix + q) % gd->out_w;
+                const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, (pix + q) % gd->out_w, 1, w_d, b_d, p->dw_prep,
-                                          dbuf + (size_t)q * dc, (size_t)dc);
+                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep, dbuf + (size_t)q * dc,
+                                          (size_t)dc);
+                q += seg;
             }
             tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, k, w_p, b_p, yp, pairs);
             pix += k;
+        }
+    }
+}
+
+/* P on n pixels of D's outputs d into yp, then the add with the residual xp in place */
+static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
+                        const int8_t *w_p, const int32_t *b_p, int8_t *yp, const int8_t *xp, int16_t *pairs,
+                        int32_t *table)
+{
+    const int32_t len = n * p->project->g.out_c;
+    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, d, n, w_p, b_p, yp, pairs);
+    if (p->add != NULL) {
+        if (p->residual_first) {
+            tte_add_s8_ws(p->add, xp, yp, yp, len, table);
+        } else {
+            tte_add_s8_ws(p->add, yp, xp, yp, len, table);
         }
     }
 }
@@ -227,6 +294,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         int32_t next = 0; /* the next row of E's output to compute */
+        int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
+        const int8_t *carry = NULL;
         for (oy = 0; oy < gd->out_h; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             if (p->expand != NULL) {
@@ -253,36 +322,53 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
             }
-            /* the lowest input byte still to be read from here on */
+            /* the lowest input byte still to be read from here on (the add reads the rows of
+             * the carried pixels too) */
             lo_row = p->expand != NULL ? next * gx->stride_h - gx->pad_top : top;
-            if (p->add != NULL && oy < lo_row) {
-                lo_row = oy;
+            if (p->add != NULL && (oy * gd->out_w - c) / gd->out_w < lo_row) {
+                lo_row = (oy * gd->out_w - c) / gd->out_w;
             }
             x_lo = (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
             for (ox = 0; ox < gd->out_w;) {
-                const size_t pix = (size_t)oy * gd->out_w + ox;
+                /* the chunk's first pixel: the first of the c carried ones */
+                const size_t pix = (size_t)oy * gd->out_w + ox - c;
                 int8_t *yp = yb + pix * out_c;
                 const int8_t *xp = xb + pix * out_c;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
-                 * tte.compiler.fuse.block_overlap), then P and the add run over all k at once */
+                 * tte.compiler.fuse.block_overlap), then P and the add run over them at once,
+                 * over a multiple of four where the rest can be carried to the next chunk */
                 const uintptr_t limit = free_end(yp, y_end, x_lo, x_end);
                 int32_t k = (int32_t)((limit - (uintptr_t)yp) / ((uintptr_t)out_c + (uintptr_t)gd->out_c));
-                if (k > gd->out_w - ox) {
-                    k = gd->out_w - ox;
+                if (k > c + gd->out_w - ox) {
+                    k = c + gd->out_w - ox;
+                }
+                if (c > 0 && k <= c) {
+                    /* (no room for a new pixel) P and the add on the carried ones where they are */
+                    project_add(p, fast_p, carry, c, w_p, b_p, yp, xp, pairs, table);
+                    c = 0;
+                    continue;
                 }
                 if (k >= 2) {
                     int8_t *dk = yp + (limit - (uintptr_t)yp) - (size_t)k * gd->out_c;
-                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, dk, (size_t)gd->out_c);
-                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, k, w_p, b_p, yp, pairs);
-                    if (p->add != NULL) {
-                        if (p->residual_first) {
-                            tte_add_s8_ws(p->add, xp, yp, yp, k * out_c, table);
-                        } else {
-                            tte_add_s8_ws(p->add, yp, xp, yp, k * out_c, table);
-                        }
+                    const int32_t fresh = k - c, row_end = ox + fresh == gd->out_w;
+                    int32_t np = k;
+                    if (c > 0) {
+                        memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    ox += k;
+                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, fresh, w_d, b_d, p->dw_prep,
+                                              dk + (size_t)c * gd->out_c, (size_t)gd->out_c);
+                    if (!row_end || oy + 1 < gd->out_h) {
+                        /* the rest is carried; it always fits the next chunk (the room left
+                         * is at least its D outputs and P outputs) */
+                        np = k >= 4 ? k & ~3 : row_end ? 0 : k & ~1;
+                    }
+                    if (np > 0) {
+                        project_add(p, fast_p, dk, np, w_p, b_p, yp, xp, pairs, table);
+                    }
+                    ox += fresh;
+                    c = k - np;
+                    carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
                 tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c);

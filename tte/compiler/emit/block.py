@@ -44,7 +44,7 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
-    32 input channels on) + ring of E's output rows + one pixel of D (two without E and the add)
+    32 input channels on) + ring of E's output rows + one pixel of D (two or four without E and the add)
     (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
@@ -55,7 +55,8 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
-        n += d.shape[-1]   # a second pixel of D's output
+        # further pixels of D's output: three from 128 channels on, else one (flat_dbuf_pixels)
+        n += (3 if d.shape[-1] >= 128 else 1) * d.shape[-1]
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
