@@ -28,8 +28,8 @@ static TTE_ALWAYS_INLINE void stem_store4(int8_t *dst, uint32_t u)
 /* One word of four window values, x - zp, into the eight-pixel buffer at dst. */
 static TTE_ALWAYS_INLINE void gemm_word(uint32_t *dst, uint32_t u, uint32_t nz)
 {
-    dst[0] = sxtab16(nz, u);
-    dst[1] = sxtab16_ror8(nz, u);
+    dst[0] = tte_sxtab16(nz, u);
+    dst[1] = tte_sxtab16_ror8(nz, u);
 }
 
 /* The window of output pixel (oy, ox) of image xb as bytes in weight order into win (K + 8

@@ -139,14 +139,14 @@ static void strip4_fill(const tte_conv2d_s8_params_t *p, const int8_t *xb, int32
             const int32_t je = iy == g->in_h - 1 && ix0 + j1 == g->in_w ? j1 - 1 : j1;
             for (j = j0; j < je; ++j, src += 3) {
                 const uint32_t u = load4(src);
-                row[2 * j] = sxtab16(nz, u);
-                row[2 * j + 1] = sxtab16_ror8(nz, u);
+                row[2 * j] = tte_sxtab16(nz, u);
+                row[2 * j + 1] = tte_sxtab16_ror8(nz, u);
             }
             if (je < j1) {
                 const uint8_t *const b = (const uint8_t *)src;
                 const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16;
-                row[2 * je] = sxtab16(nz, u);
-                row[2 * je + 1] = sxtab16_ror8(nz, u);
+                row[2 * je] = tte_sxtab16(nz, u);
+                row[2 * je + 1] = tte_sxtab16_ror8(nz, u);
             }
         }
     }

@@ -228,18 +228,18 @@ static TTE_ALWAYS_INLINE void win4_widen_inside(const int8_t *x0, int32_t rstrid
         const int8_t *const end = src + n;
         if (n & 4) {
             const uint32_t u = load4(src);
-            dst[0] = sxtab16(nz, u);
-            dst[1] = sxtab16_ror8(nz, u);
+            dst[0] = tte_sxtab16(nz, u);
+            dst[1] = tte_sxtab16_ror8(nz, u);
             src += 4;
             dst += gs;
         }
         for (; src != end; src += 8, dst += 2 * gs) {
             /* two words a pass */
             const uint32_t u = load4(src), v = load4(src + 4);
-            dst[0] = sxtab16(nz, u);
-            dst[1] = sxtab16_ror8(nz, u);
-            dst[gs] = sxtab16(nz, v);
-            dst[gs + 1] = sxtab16_ror8(nz, v);
+            dst[0] = tte_sxtab16(nz, u);
+            dst[1] = tte_sxtab16_ror8(nz, u);
+            dst[gs] = tte_sxtab16(nz, v);
+            dst[gs + 1] = tte_sxtab16_ror8(nz, v);
         }
         c += n;
         off = 0;
@@ -274,8 +274,8 @@ static void win4_widen_taps(const tte_conv2d_s8_params_t *p, const int8_t *xb, i
             const int8_t *src = xb + ((size_t)iy * g->in_w + ix) * C + (c - tap * C);
             for (q = 0; q < words; ++q, src += 4, dst += gs) {
                 const uint32_t u = load4(src);
-                dst[0] = sxtab16(nz, u);
-                dst[1] = sxtab16_ror8(nz, u);
+                dst[0] = tte_sxtab16(nz, u);
+                dst[1] = tte_sxtab16_ror8(nz, u);
             }
         } else {
             for (q = 0; q < words; ++q, dst += gs) {

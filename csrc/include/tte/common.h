@@ -116,6 +116,20 @@ static inline uint32_t tte_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
+ * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
+static TTE_ALWAYS_INLINE uint32_t tte_sxtab16(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t tte_sxtab16_ror8(uint32_t nz, uint32_t u)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
+    return r;
+}
 static inline uint32_t tte_ssub16(uint32_t a, uint32_t b)
 {
     uint32_t r;

@@ -205,20 +205,6 @@ static TTE_ALWAYS_INLINE void win_dot22(const int16_t *buf, const int8_t *wa, in
     acc[3] = b1;
 }
 
-/* x + nz halfwise, bytes 0 and 2 of u (ror 8: bytes 1 and 3) sign-extended: x - zp in one
- * SXTAB16 (nz = -zp in both halves; |x - zp| <= 255, no wrap) */
-static TTE_ALWAYS_INLINE uint32_t sxtab16(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t sxtab16_ror8(uint32_t nz, uint32_t u)
-{
-    uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(nz), "r"(u));
-    return r;
-}
 
 /* The eight-pixel pass (conv_window_s8.c, conv_stem_s8.c) over int16 x - zp, each group of
  * four values 64 bytes: pixel q's even lanes at 8 q, its odd lanes at 8 q + 4. One weight
