@@ -50,6 +50,29 @@ def no_pooled(sg: ScheduledGraph, with_gx: bool = True) -> ScheduledGraph:
     return sg
 
 
+def assert_trains_to_the_same_bits(g: Graph, a: Analysis, plain: Analysis, names: tuple[str, str], seed: int,
+                                   classes: int) -> None:
+    """Both plans' generated C trains three steps from the same inputs: equal losses, equal
+    weights bit for bit, and the weights moved (so the comparison can fail)."""
+    from tte.compiler.codegen import generate
+    from tte.targets.sim import Simulator
+
+    sims = [Simulator(x, generate(x, name), name) for x, name in zip((a, plain), names)]
+    rng = np.random.default_rng(seed)
+    spec = g.tensors[g.inputs[0]]
+    for k in range(3):
+        if spec.dtype == "int8":
+            x = rng.integers(-128, 128, spec.shape).astype(np.int8)
+        else:
+            x = rng.uniform(-1, 1, spec.shape).astype(np.float32)
+        losses = [s.train_step(x, k % classes) for s in sims]
+        assert losses[0] == losses[1]
+    w0, w1 = sims[0].weights(), sims[1].weights()
+    assert any(not np.array_equal(w0[p], g.tensors[p].data) for p in w0)
+    for p in w0:
+        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+
+
 def no_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return without_in_place(sg, set(pointwise_in_place(sg)))
 
@@ -138,25 +161,12 @@ SCHEMES = [UpdateScheme("bias-last-2", n_bias=2), UpdateScheme("bias-last-5", n_
 def test_in_place_training_keeps_every_bit_in_c(kws: Graph, monkeypatch: pytest.MonkeyPatch,
                                                 scheme: UpdateScheme) -> None:
     monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
-    from tte.compiler.codegen import generate
-    from tte.targets.sim import Simulator
-
     a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
     plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert pointwise_in_place(a.scheduled) and not pointwise_in_place(plain.scheduled)
     assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
-    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "kws_inplace"), (plain, "kws_plain"))]
-    rng = np.random.default_rng(3)
-    shape = kws.tensors[kws.inputs[0]].shape
-    for k in range(3):
-        x = rng.uniform(-1, 1, shape).astype(np.float32)
-        losses = [s.train_step(x, k % 12) for s in sims]
-        assert losses[0] == losses[1]
-    w0, w1 = sims[0].weights(), sims[1].weights()
-    assert any(not np.array_equal(w0[p], kws.tensors[p].data) for p in w0)
-    for p in w0:
-        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+    assert_trains_to_the_same_bits(kws, a, plain, ("kws_inplace", "kws_plain"), 3, 12)
 
 
 @pytest.mark.parametrize("scheme", [UpdateScheme("bias-last-1", n_bias=1), resolve_scheme("last-k:1")],
@@ -166,9 +176,6 @@ def test_pooled_updates_store_no_full_gradient_and_keep_every_bit(kws: Graph, mo
     """Trained just under the global average pool: the updates read the pool's masked
     gradient element by element (tte.compiler.pooled), so no full-resolution gradient is
     planned at all, and the C trains to the bits of the stored gradient's kernels."""
-    from tte.compiler.codegen import generate
-    from tte.targets.sim import Simulator
-
     full = full_gradient_bytes(kws)
     a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert any(n.op == "pooled_update" for n in a.scheduled.graph.nodes)
@@ -176,17 +183,7 @@ def test_pooled_updates_store_no_full_gradient_and_keep_every_bit(kws: Graph, mo
     monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
     plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert len(big_at_peak(plain, full)) == 1
-    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "kws_pooled"), (plain, "kws_stored"))]
-    rng = np.random.default_rng(4)
-    shape = kws.tensors[kws.inputs[0]].shape
-    for k in range(3):
-        x = rng.uniform(-1, 1, shape).astype(np.float32)
-        losses = [s.train_step(x, k % 12) for s in sims]
-        assert losses[0] == losses[1]
-    w0, w1 = sims[0].weights(), sims[1].weights()
-    assert any(not np.array_equal(w0[p], kws.tensors[p].data) for p in w0)
-    for p in w0:
-        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+    assert_trains_to_the_same_bits(kws, a, plain, ("kws_pooled", "kws_stored"), 4, 12)
 
 
 @pytest.mark.parametrize("scheme", [UpdateScheme("bias-last-2", n_bias=2), resolve_scheme("last-k:2")],
@@ -196,9 +193,6 @@ def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPa
     gradient reads the pool's masked gradient lazily too, so no 7x7x96 float gradient is
     planned, and the C trains to the bits of the stored gradient's kernels."""
     from models import example_int8
-
-    from tte.compiler.codegen import generate
-    from tte.targets.sim import Simulator
 
     g = example_int8()
     full = full_gradient_bytes(g)
@@ -210,14 +204,4 @@ def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPa
     plain = analyze(g, scheme=scheme, budget_bytes=1 << 40)
     assert max(b.size for b in plain.plan.buffers) >= full
     assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
-    sims = [Simulator(x, generate(x, name), name) for x, name in ((a, "ex_pooled"), (plain, "ex_stored"))]
-    rng = np.random.default_rng(6)
-    shape = g.tensors[g.inputs[0]].shape
-    for k in range(3):
-        x = rng.integers(-128, 128, shape).astype(np.int8)
-        losses = [s.train_step(x, k % 10) for s in sims]
-        assert losses[0] == losses[1]
-    w0, w1 = sims[0].weights(), sims[1].weights()
-    assert any(not np.array_equal(w0[p], g.tensors[p].data) for p in w0)
-    for p in w0:
-        np.testing.assert_array_equal(w0[p], w1[p], err_msg=p)
+    assert_trains_to_the_same_bits(g, a, plain, ("ex_pooled", "ex_stored"), 6, 10)
