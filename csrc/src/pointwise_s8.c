@@ -948,6 +948,249 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
     tte_conv2d_s8_pointwise_px_buf(p, fast, x, npx, w, bias, y, NULL);
 }
 
+/* ---- weights laid out at compile time (tte.compiler.emit.block.pw_layout) ----
+ *
+ * Each weight word holds four weights b0..b3 of one output channel as the int16 lanes
+ * 256 b1 + b0 and 256 b3 + b2 (pw_layout makes none where one leaves int16), so that the word
+ * itself is one SMLAD operand and SXTB16 of it, (b0, b2), the other: against four raw inputs
+ * widened once per pixel as X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 +
+ * 127) (int16 for any int8 x), SMLAD(X, W) + SMLAD(Y, SXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2
+ * + x3 b3 - 127 (b1 + b3)). The prepared biases hold 256 (bias - in_zp (sum of w) + 127 (sum
+ * of the odd weights)) mod 2**32, so each sum is 256 times the portable loop's, exact where
+ * that stays within 24 bits (pw_layout's condition), and its >> 7 is the doubled sum
+ * tte_rq_fast_s8 starts with (no saturation at that size).
+ *
+ * Layout (uint32), per pair of output channels: their two prepared biases, per four inputs
+ * the two channels' words, then per channel its multiplier and ~shift (the output stage's,
+ * as the layer's mult and shift). Four pixels a pass, two channels at a time: per four inputs
+ * one LDRD of weights, two SXTB16, four LDRD of widened inputs and sixteen SMLAD for 32 products. */
+
+/* the four pixels' X and Y words for inputs 4 g .. 4 g + 3 at xw[8 g + q], xw[8 g + 4 + q]
+ * (pixel q of the pass: x + px[q] * n) */
+static TTE_ALWAYS_INLINE void pwp_widen(uint32_t *xw, const int8_t *x, const int32_t px[4], int32_t n)
+{
+    int32_t q, g;
+    for (q = 0; q < 4; ++q) {
+        const int8_t *xq = x + (size_t)px[q] * n;
+        uint32_t *d = xw + q;
+        for (g = 0; g < n; g += 4, d += 8) {
+#if defined(__ARM_FEATURE_DSP)
+            const uint32_t u = load4(xq + g);
+            const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), 0x007F007Fu);
+            d[0] = xo;
+            d[4] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+#else
+            const int32_t x0 = xq[g], x1 = xq[g + 1], x2 = xq[g + 2], x3 = xq[g + 3];
+            d[0] = ((uint32_t)(x1 - 127) & 0xFFFFu) | (uint32_t)(x3 - 127) << 16;
+            d[4] = ((uint32_t)(256 * x0 - x1 + 127) & 0xFFFFu) | (uint32_t)(256 * x2 - x3 + 127) << 16;
+#endif
+        }
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* One group of four inputs: both channels' words, then the four pixels' X (post-indexed past
+ * the group) and Y. */
+#define TTE_PWP_GROUP                                                                   \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* The first group: the biases in a00, a01 start every pixel's sums (pixels 2, 3 and 1 read
+ * them before pixel 0's change them). */
+#define TTE_PWP_FIRST                                                                   \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
+    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* tte_rq_fast_s8 of 256 times the sum in register A, in place (the doubled sum is A >> 7),
+ * with %[w0] = mult, %[w1] = ~shift, %[xp] = zp2; the byte stored at ADDR */
+#define TTE_PWP_RQ(A, ADDR)                                                             \
+    "asr %[" A "], %[" A "], #7\n\t"                                                   \
+    "smmulr %[" A "], %[" A "], %[w0]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
+    "add %[" A "], %[" A "], %[xp]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+/* the groups after the first three: four a pass up to the end of the widened inputs */
+#define TTE_PWP_DOT16                                                                   \
+    TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                             \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "beq 2f\n"                                                                          \
+    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                   \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "bne 1b\n"                                                                          \
+    "2:\n\t"
+/* the same two groups a pass after the first one (in_c a multiple of 8 only) */
+#define TTE_PWP_DOT8                                                                    \
+    TTE_PWP_FIRST TTE_PWP_GROUP                                                         \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "beq 2f\n"                                                                          \
+    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP                                                \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "bne 1b\n"                                                                          \
+    "2:\n\t"
+/* 64 input channels, no loop */
+#define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
+#define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+
+/* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
+ * that follow their words) in one piece of assembly: the fourteen registers of the dot
+ * product, everything else in memory (the context c, on the stack). */
+#define TTE_PWP_CHANNELS(DOT)                                                           \
+    __asm__ volatile("3:\n\t"                                                           \
+                     "ldr %[xp], %[buf]\n\t" DOT                                        \
+                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     "ldr %[xp], %[z]\n\t"                                              \
+                     "ldr %[xa], %[y0]\n\t"                                             \
+                     "ldr %[xb], %[y2]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
+                     "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
+                         TTE_PWP_RQ("a20", "[%[xb]]") TTE_PWP_RQ("a30", "[%[xb], %[a00]]") \
+                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     "add %[xa], %[xa], #1\n\t"                                         \
+                     "add %[xb], %[xb], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
+                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]") TTE_PWP_RQ("a21", "[%[xb]]") \
+                             TTE_PWP_RQ("a31", "[%[xb], %[a00]]")                       \
+                     "add %[xa], %[xa], #1\n\t"                                         \
+                     "add %[xb], %[xb], #1\n\t"                                         \
+                     "str %[xa], %[y0]\n\t"                                             \
+                     "str %[xb], %[y2]\n\t"                                             \
+                     "ldr %[w0], %[wend]\n\t"                                           \
+                     "cmp %[wp], %[w0]\n\t"                                             \
+                     "bne 3b"                                                           \
+                     : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
+                       [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0), [y2] "+m"(c.y2)            \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [z] "m"(c.zp2), [s] "m"(c.s),        \
+                       [wend] "m"(c.wend)                                                \
+                     : "cc", "memory")
+
+typedef struct {
+    const uint32_t *buf, *xend, *wend;
+    int32_t zp2, s;
+    int8_t *y0, *y2;
+} pwp_ctx_t;
+
+/* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
+ * at y0, y0 + s, y2, y2 + s */
+static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int32_t zp2,
+                                      int8_t *y0, int8_t *y2, int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(6 + n / 2);
+    c.zp2 = zp2;
+    c.s = s;
+    c.y0 = y0;
+    c.y2 = y2;
+    if (n == 64) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+    } else if ((n & 15) == 0) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT16);
+    } else {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT8);
+    }
+}
+#else
+/* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
+static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    const int32_t lo = (int32_t)(int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu);
+    const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return acc + (uint32_t)lo + (uint32_t)hi;
+}
+static inline uint32_t pwp_sxtb16(uint32_t w)
+{
+    return ((uint32_t)(int32_t)(int8_t)(w & 0xFFu) & 0xFFFFu) | (uint32_t)(int32_t)(int8_t)((w >> 16) & 0xFFu) << 16;
+}
+#endif
+
+void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                     const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    const int32_t n = p->g.in_c, m = p->g.out_c;
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    int32_t i;
+    for (i = 0; i < npx; i += 4) {
+        /* past the last pixel: pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so
+         * that pass pixels 1 and 3 stay one pixel after 0 and 2 */
+        const int32_t left = npx - i;
+        const int32_t s = left == 1 ? 0 : m;
+        const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;
+        const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
+        pwp_widen(xw, x, px, n);
+#if defined(__ARM_FEATURE_DSP)
+        pwp_channels(xw, n, m, prep, 2 * p->out_zp + 1, y + (size_t)i * m, y + (size_t)(i + p2) * m, s);
+#else
+        {
+            const rq_t r = rq_init(p, 0);
+            const uint32_t *wp = prep;
+            int32_t oc, g, q, j;
+            for (oc = 0; oc < m; oc += 2, wp += 6 + n / 2) {
+                for (j = 0; j < 2; ++j) {
+                    for (q = 0; q < 4; ++q) {
+                        uint32_t acc = wp[j];
+                        for (g = 0; g < n / 4; ++g) {
+                            const uint32_t w = wp[2 + 2 * g + j];
+                            acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
+                        }
+                        y[(size_t)px[q] * m + oc + j] = rq(&r, (int32_t)acc >> 8, oc + j);
+                    }
+                }
+            }
+        }
+#endif
+    }
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
 #define TTE_DOT4(xp, n, w0, wstride)                                                    \

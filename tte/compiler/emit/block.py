@@ -16,6 +16,7 @@ from tte.compiler.emit.common import (
     _chain_graph,
     _emitter,
     _err,
+    _q,
     _sz,
     _t,
     _unsupported,
@@ -24,10 +25,13 @@ from tte.compiler.emit.common import (
 from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
+from tte.numerics import fixedpoint as fp
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
 PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
+PW_SUM_BITS = 23  # tte_conv2d_s8_pointwise_prep_px's sums: 256 times the int32 sum, mod 2**32
+PW_PREP_BENEFIT = 0.25  # choose_prepared's rank of a 1x1 layout (beside its weight): the first to go
 
 
 def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
@@ -106,7 +110,8 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     call, per output row of the depthwise in a streamed block, and a layout's bytes grow as
     that work does: the benefit per byte is about D's output rows (ties: the larger layout
     first); a fully connected layout that replaces its weight costs only its padding and goes
-    last, one beside its weight first."""
+    last, one beside its weight first. A streamed block's 1x1 layout (pw_layout, beside its
+    weight) saves about a fifth of that layer's work per byte wherever it is: they go first."""
     cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
@@ -114,6 +119,9 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+            if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
+                _, _, project, _, _ = _block_parts(n)
+                cands[pr[0]] = (pr[1].nbytes, project.inputs[1], PW_PREP_BENEFIT)
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
@@ -197,6 +205,60 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return f"tte_dwq_{digest}", prep
 
 
+def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's 1x1 weights and biases as tte_conv2d_s8_pointwise_prep_px reads them
+    (csrc/src/pointwise_s8.c), with the C array's name (from the weight's name and bytes): per
+    pair of output channels their prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
+    inputs)) mod 2**32, then per four inputs the two channels' words, each the int16 lanes
+    256 w1 + w0, 256 w3 + w2. None where the kernel could not be exact or reads none: fewer than
+    32 input channels (no buffer in the block's scratch) or not a multiple of 8, an odd number
+    of outputs, a lane outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24
+    bits, an output stage other than tte_rq_fast_s8's over [-128, 127] with shifts in
+    [-31, -1], or weights that are not constants."""
+    _, dw, project, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
+    bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
+    if (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
+            or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
+            or (bias_name is not None and _t(view, bias_name).data is None)):
+        return None
+    m, n = w.shape[0], w.shape[3]
+    if n < PW_PAIRS_MIN or n % 8 or m % 2:
+        return None
+    wd = np.asarray(w.data, np.int64).reshape(m, n)
+    bias = np.zeros(m, np.int64) if bias_name is None else np.asarray(_t(view, bias_name).data, np.int64).reshape(-1)
+    s_in, zp = _sz(project, x)
+    s_out, zp_out = _sz(project, y)
+    ws = np.broadcast_to(_q(project, w).scale.astype(np.float64), (m,))
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    lo, hi = fp.activation_range_int8(project.attrs["activation"], s_out, zp_out)
+    mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    if ((lo, hi) != (-128, 127) or np.any((shift < -31) | (shift > -1))
+            or np.any((mult != 0) & (mult < 2 ** 30))):
+        return None
+    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
+    span = max(zp + 128, 127 - zp)   # the largest |x - zp|
+    if (np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15)
+            or np.any(np.abs(bias) + span * np.abs(wd).sum(axis=1) >= 2 ** PW_SUM_BITS)):
+        return None
+    pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
+    u = lanes & 0xFFFF
+    words = (u[:, 0::2] | u[:, 1::2] << 16).reshape(m // 2, 2, n // 4).transpose(0, 2, 1).reshape(m // 2, -1)
+    out = np.stack([mult, ~shift], axis=1).reshape(m // 2, 4) & 0xFFFFFFFF   # the output stage's
+    prep = np.concatenate([pbias.reshape(m // 2, 2), words, out], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwq_{digest}", prep
+
+
+def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """pw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
+    graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = pw_layout(node, g)
+    kept = g.meta.get(PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
 @_emitter("streamed_block")
 def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     expand, dw, project, add, chain = _block_parts(node)
@@ -220,12 +282,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    prep = dw_prepared(node, g)
-    if prep is not None:
-        out.decls.append(_array("uint32_t", *prep))
+    prep, pw = dw_prepared(node, g), pw_prepared(node, g)
+    for pr in (prep, pw):
+        if pr is not None:
+            out.decls.append(_array("uint32_t", *pr))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
-                     f"{prep[0] if prep is not None else 'NULL'}}};")
+                     f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}}};")
     args = [ref(i) if i else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
