@@ -121,7 +121,9 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
             if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
                 _, _, project, _, _ = _block_parts(n)
-                cands[pr[0]] = (pr[1].nbytes, project.inputs[1], PW_PREP_BENEFIT)
+                replaced = _pw_replaced_bytes(project, graphs)
+                cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1],
+                                float("inf") if replaced else PW_PREP_BENEFIT)
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
@@ -145,6 +147,33 @@ def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -
     params = set(node.inputs[1:3]) - {""}
     return bool(params & set(trained)) or any(
         "update" in n.op and params & set(n.inputs) for g in graphs for n in g.nodes)
+
+
+def _pw_reads(n: Node, name: str) -> bool:
+    """Whether streamed block n reads constant `name` only as its 1x1's weight or bias."""
+    if n.op != "streamed_block":
+        return False
+    expand, dw, project, add, _ = _block_parts(n)
+    others = {i for m in (expand, dw, add) if m is not None for i in m.inputs} | {project.inputs[0]}
+    return name in project.inputs[1:3] and name not in others
+
+
+def _pw_replaced_bytes(project: Node, graphs: Sequence[Graph]) -> int:
+    """The bytes of a block's 1x1 weight and bias that its layout replaces (every reader is a
+    streamed block reading it as its 1x1's)."""
+    total = 0
+    for name in set(project.inputs[1:3]) - {""}:
+        readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+        if readers and all(_pw_reads(n, name) and pw_layout(n, g) is not None for n, g in readers):
+            total += next(_t(g, name).nbytes for _, g in readers)
+    return total
+
+
+def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
+    """Whether a constant is read only as the 1x1 weight or bias of streamed blocks that read
+    their compile-time layout instead (pw_prepared): then it is not emitted."""
+    readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+    return bool(readers) and all(_pw_reads(n, name) and pw_prepared(n, g) is not None for n, g in readers)
 
 
 def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
@@ -214,7 +243,7 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     32 input channels (no buffer in the block's scratch) or not a multiple of 8, an odd number
     of outputs, a lane outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24
     bits, an output stage other than tte_rq_fast_s8's over [-128, 127] with shifts in
-    [-31, -1], or weights that are not constants."""
+    [-31, -1] (any with a multiplier 0), or weights that are not constants."""
     _, dw, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
@@ -234,7 +263,8 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
     lo, hi = fp.activation_range_int8(project.attrs["activation"], s_out, zp_out)
     mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
-    if ((lo, hi) != (-128, 127) or np.any((shift < -31) | (shift > -1))
+    # (a multiplier 0 gives the output zero point for any shift)
+    if ((lo, hi) != (-128, 127) or np.any((mult != 0) & ((shift < -31) | (shift > -1)))
             or np.any((mult != 0) & (mult < 2 ** 30))):
         return None
     lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
@@ -266,10 +296,14 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
+    prep, pw = dw_prepared(node, g), pw_prepared(node, g)
+    # with its layout, P's weight and bias are not read (nor emitted where nothing else reads them)
+    unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
 
     def sub_ref(t: str) -> str:
         # E's kernel scratch is part of the block's (tte_block_s8 passes it on)
-        return "NULL" if t in inner or t == chain.output.name or t.endswith("@scratch") else ref(t)
+        return ("NULL" if t in inner or t in unread or t == chain.output.name or t.endswith("@scratch")
+                else ref(t))
 
     out = Emitted()
     names = {}
@@ -282,14 +316,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    prep, pw = dw_prepared(node, g), pw_prepared(node, g)
     for pr in (prep, pw):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}}};")
-    args = [ref(i) if i else "NULL" for i in node.inputs]
+    args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
     if sw is not None:
