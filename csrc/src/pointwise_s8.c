@@ -965,24 +965,36 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * as the layer's mult and shift). Four pixels a pass, two channels at a time: per four inputs
  * one LDRD of weights, two SXTB16, four LDRD of widened inputs and sixteen SMLAD for 32 products. */
 
-/* the four pixels' X and Y words for inputs 4 g .. 4 g + 3 at xw[8 g + q], xw[8 g + 4 + q]
- * (pixel q of the pass: x + px[q] * n) */
-static TTE_ALWAYS_INLINE void pwp_widen(uint32_t *xw, const int8_t *x, const int32_t px[4], int32_t n)
+/* two pixels' X and Y words for inputs 4 g .. 4 g + 3 at d[8 g], d[8 g + 1] and d[8 g + 4],
+ * d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
+static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const int8_t *x1, int32_t n)
 {
-    int32_t q, g;
-    for (q = 0; q < 4; ++q) {
-        const int8_t *xq = x + (size_t)px[q] * n;
-        uint32_t *d = xw + q;
-        for (g = 0; g < n; g += 4, d += 8) {
+    int32_t g, j;
+    for (g = 0; g < n; g += 8, d += 16) {
+        for (j = 0; j < 2; ++j) {
 #if defined(__ARM_FEATURE_DSP)
-            const uint32_t u = load4(xq + g);
-            const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), 0x007F007Fu);
-            d[0] = xo;
-            d[4] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
+            /* X = (x1, x3) - 127 in one SXTAB16, Y = (x0, x2) << 8 - X */
+            const uint32_t u0 = load4(x0 + g + 4 * j), u1 = load4(x1 + g + 4 * j);
+            const uint32_t X0 = tte_sxtab16_ror8(0xFF81FF81u, u0), X1 = tte_sxtab16_ror8(0xFF81FF81u, u1);
+            uint32_t Y0, Y1;
+            __asm__("and %0, %2, %1, lsl #8\n\t"
+                    "ssub16 %0, %0, %3"
+                    : "=&r"(Y0)
+                    : "r"(u0), "r"(0xFF00FF00u), "r"(X0));
+            __asm__("and %0, %2, %1, lsl #8\n\t"
+                    "ssub16 %0, %0, %3"
+                    : "=&r"(Y1)
+                    : "r"(u1), "r"(0xFF00FF00u), "r"(X1));
+            d[8 * j] = X0;
+            d[8 * j + 1] = X1;
+            d[8 * j + 4] = Y0;
+            d[8 * j + 5] = Y1;
 #else
-            const int32_t x0 = xq[g], x1 = xq[g + 1], x2 = xq[g + 2], x3 = xq[g + 3];
-            d[0] = ((uint32_t)(x1 - 127) & 0xFFFFu) | (uint32_t)(x3 - 127) << 16;
-            d[4] = ((uint32_t)(256 * x0 - x1 + 127) & 0xFFFFu) | (uint32_t)(256 * x2 - x3 + 127) << 16;
+            const int8_t *v0 = x0 + g + 4 * j, *v1 = x1 + g + 4 * j;
+            d[8 * j] = ((uint32_t)(v0[1] - 127) & 0xFFFFu) | (uint32_t)(v0[3] - 127) << 16;
+            d[8 * j + 1] = ((uint32_t)(v1[1] - 127) & 0xFFFFu) | (uint32_t)(v1[3] - 127) << 16;
+            d[8 * j + 4] = ((uint32_t)(256 * v0[0] - v0[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v0[2] - v0[3] + 127) << 16;
+            d[8 * j + 5] = ((uint32_t)(256 * v1[0] - v1[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v1[2] - v1[3] + 127) << 16;
 #endif
         }
     }
@@ -1153,41 +1165,53 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
 }
 #endif
 
+/* bytes of layout a pass of channels reads while more than four pixels follow: their second
+ * and later pixels find it in the 4 KB D-cache (the pixels are widened again per pass) */
+#define TTE_PWP_PASS_BYTES 3584
+
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
 {
-    const int32_t n = p->g.in_c, m = p->g.out_c;
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = 6 + n / 2;
     uint32_t *const xw = (uint32_t *)(void *)buf;
-    int32_t i;
-    for (i = 0; i < npx; i += 4) {
-        /* past the last pixel: pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so
-         * that pass pixels 1 and 3 stay one pixel after 0 and 2 */
-        const int32_t left = npx - i;
-        const int32_t s = left == 1 ? 0 : m;
-        const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;
-        const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
-        pwp_widen(xw, x, px, n);
+    const int32_t passes = npx > 4 ? (4 * pairs * pw + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+    const int32_t per = (pairs + passes - 1) / passes;
+    int32_t i, c0;
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        const uint32_t *const wp = prep + (size_t)c0 * pw;
+        for (i = 0; i < npx; i += 4) {
+            /* past the last pixel: pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so
+             * that pass pixels 1 and 3 stay one pixel after 0 and 2 */
+            const int32_t left = npx - i;
+            const int32_t s = left == 1 ? 0 : m;
+            const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;
+            const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
+            int8_t *const yc = y + 2 * c0;
+            pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);
+            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
 #if defined(__ARM_FEATURE_DSP)
-        pwp_channels(xw, n, m, prep, 2 * p->out_zp + 1, y + (size_t)i * m, y + (size_t)(i + p2) * m, s);
+            pwp_channels(xw, n, 2 * nc, wp, 2 * p->out_zp + 1, yc + (size_t)i * m, yc + (size_t)(i + p2) * m, s);
 #else
-        {
-            const rq_t r = rq_init(p, 0);
-            const uint32_t *wp = prep;
-            int32_t oc, g, q, j;
-            for (oc = 0; oc < m; oc += 2, wp += 6 + n / 2) {
-                for (j = 0; j < 2; ++j) {
-                    for (q = 0; q < 4; ++q) {
-                        uint32_t acc = wp[j];
-                        for (g = 0; g < n / 4; ++g) {
-                            const uint32_t w = wp[2 + 2 * g + j];
-                            acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
+            {
+                const rq_t r = rq_init(p, 0);
+                int32_t oc, g, q, j;
+                for (oc = 0; oc < 2 * nc; oc += 2) {
+                    const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;
+                    for (j = 0; j < 2; ++j) {
+                        for (q = 0; q < 4; ++q) {
+                            uint32_t acc = wq[j];
+                            for (g = 0; g < n / 4; ++g) {
+                                const uint32_t w = wq[2 + 2 * g + j];
+                                acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
+                            }
+                            yc[(size_t)px[q] * m + oc + j] = rq(&r, (int32_t)acc >> 8, 2 * c0 + oc + j);
                         }
-                        y[(size_t)px[q] * m + oc + j] = rq(&r, (int32_t)acc >> 8, oc + j);
                     }
                 }
             }
-        }
 #endif
+        }
     }
 }
 
