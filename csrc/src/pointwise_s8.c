@@ -1151,6 +1151,86 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
         TTE_PWP_CHANNELS(TTE_PWP_DOT8);
     }
 }
+
+/* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
+#define TTE_PWP2_GROUP                                                                  \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_FIRST                                                                  \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_LOOP(HEAD, BODY)                                                       \
+    HEAD "ldr %[w0], %[xend]\n\t"                                                       \
+         "cmp %[xp], %[w0]\n\t"                                                         \
+         "beq 2f\n"                                                                     \
+         "1:\n\t" BODY "ldr %[w0], %[xend]\n\t"                                          \
+         "cmp %[xp], %[w0]\n\t"                                                         \
+         "bne 1b\n"                                                                     \
+         "2:\n\t"
+#define TTE_PWP2_DOT16                                                                  \
+    TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP,          \
+                  TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_DOT8 TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_CHANNELS(DOT)                                                          \
+    __asm__ volatile("3:\n\t"                                                           \
+                     "ldr %[xp], %[buf]\n\t" DOT                                        \
+                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     "ldr %[xp], %[z]\n\t" TTE_PWP_RQ("a00", "[%[y0]]")                  \
+                         TTE_PWP_RQ("a10", "[%[y0], %[s]]")                             \
+                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     "add %[xa], %[y0], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
+                         TTE_PWP_RQ("a11", "[%[xa], %[s]]")                             \
+                     "add %[y0], %[y0], #2\n\t"                                         \
+                     "ldr %[w0], %[wend]\n\t"                                           \
+                     "cmp %[wp], %[w0]\n\t"                                             \
+                     "bne 3b"                                                           \
+                     : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0)                               \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [z] "m"(c.zp2), [s] "r"(s),          \
+                       [wend] "m"(c.wend)                                                \
+                     : "cc", "memory")
+
+/* pwp_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s) */
+static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int32_t zp2,
+                                       int8_t *y0, int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(6 + n / 2);
+    c.zp2 = zp2;
+    if ((n & 15) == 0) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
+    } else {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8);
+    }
+}
 #else
 /* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
 static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
@@ -1189,10 +1269,16 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
             const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
             int8_t *const yc = y + 2 * c0;
             pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);
-            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
 #if defined(__ARM_FEATURE_DSP)
+            if (left <= 2) {
+                /* one or two pixels: the two-pixel pass (no pixels 2, 3 to widen) */
+                pwp_channels2(xw, n, 2 * nc, wp, 2 * p->out_zp + 1, yc + (size_t)i * m, s);
+                continue;
+            }
+            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
             pwp_channels(xw, n, 2 * nc, wp, 2 * p->out_zp + 1, yc + (size_t)i * m, yc + (size_t)(i + p2) * m, s);
 #else
+            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
             {
                 const rq_t r = rq_init(p, 0);
                 int32_t oc, g, q, j;
