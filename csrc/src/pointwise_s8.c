@@ -969,35 +969,39 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
 static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const int8_t *x1, int32_t n)
 {
-    int32_t g, j;
-    for (g = 0; g < n; g += 8, d += 16) {
-        for (j = 0; j < 2; ++j) {
 #if defined(__ARM_FEATURE_DSP)
-            /* X = (x1, x3) - 127 in one SXTAB16, Y = (x0, x2) << 8 - X */
-            const uint32_t u0 = load4(x0 + g + 4 * j), u1 = load4(x1 + g + 4 * j);
-            const uint32_t X0 = tte_sxtab16_ror8(0xFF81FF81u, u0), X1 = tte_sxtab16_ror8(0xFF81FF81u, u1);
-            uint32_t Y0, Y1;
-            __asm__("and %0, %2, %1, lsl #8\n\t"
-                    "ssub16 %0, %0, %3"
-                    : "=&r"(Y0)
-                    : "r"(u0), "r"(0xFF00FF00u), "r"(X0));
-            __asm__("and %0, %2, %1, lsl #8\n\t"
-                    "ssub16 %0, %0, %3"
-                    : "=&r"(Y1)
-                    : "r"(u1), "r"(0xFF00FF00u), "r"(X1));
-            d[8 * j] = X0;
-            d[8 * j + 1] = X1;
-            d[8 * j + 4] = Y0;
-            d[8 * j + 5] = Y1;
+/* one group: X = (x1, x3) - 127 in one SXTAB16, Y = (x0, x2) << 8 - X; both pixels' X, then Y,
+ * with one STRD each */
+#define TTE_PWP_WIDEN                                                                   \
+    "ldr %[u0], [%[x0]], #4\n\t"                                                       \
+    "ldr %[u1], [%[x1]], #4\n\t"                                                       \
+    "sxtab16 %[X0], %[c], %[u0], ror #8\n\t"                                           \
+    "sxtab16 %[X1], %[c], %[u1], ror #8\n\t"                                           \
+    "and %[u0], %[hi], %[u0], lsl #8\n\t"                                              \
+    "and %[u1], %[hi], %[u1], lsl #8\n\t"                                              \
+    "ssub16 %[u0], %[u0], %[X0]\n\t"                                                   \
+    "ssub16 %[u1], %[u1], %[X1]\n\t"                                                   \
+    "strd %[u0], %[u1], [%[d], #16]\n\t"                                               \
+    "strd %[X0], %[X1], [%[d]], #32\n\t"
+    const int8_t *const end = x0 + n;
+    uint32_t u0, u1, X0, X1;
+    __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
+                     "cmp %[x0], %[end]\n\t"
+                     "bne 1b"
+                     : [x0] "+r"(x0), [x1] "+r"(x1), [d] "+r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
+                       [X1] "=&r"(X1)
+                     : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
+                     : "cc", "memory");
 #else
-            const int8_t *v0 = x0 + g + 4 * j, *v1 = x1 + g + 4 * j;
-            d[8 * j] = ((uint32_t)(v0[1] - 127) & 0xFFFFu) | (uint32_t)(v0[3] - 127) << 16;
-            d[8 * j + 1] = ((uint32_t)(v1[1] - 127) & 0xFFFFu) | (uint32_t)(v1[3] - 127) << 16;
-            d[8 * j + 4] = ((uint32_t)(256 * v0[0] - v0[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v0[2] - v0[3] + 127) << 16;
-            d[8 * j + 5] = ((uint32_t)(256 * v1[0] - v1[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v1[2] - v1[3] + 127) << 16;
-#endif
-        }
+    int32_t g;
+    for (g = 0; g < n; g += 4, d += 8) {
+        const int8_t *v0 = x0 + g, *v1 = x1 + g;
+        d[0] = ((uint32_t)(v0[1] - 127) & 0xFFFFu) | (uint32_t)(v0[3] - 127) << 16;
+        d[1] = ((uint32_t)(v1[1] - 127) & 0xFFFFu) | (uint32_t)(v1[3] - 127) << 16;
+        d[4] = ((uint32_t)(256 * v0[0] - v0[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v0[2] - v0[3] + 127) << 16;
+        d[5] = ((uint32_t)(256 * v1[0] - v1[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v1[2] - v1[3] + 127) << 16;
     }
+#endif
 }
 
 #if defined(__ARM_FEATURE_DSP)
