@@ -1198,6 +1198,8 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP,          \
                   TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_DOT8 TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_G4 TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP
+#define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_CHANNELS(DOT)                                                          \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
@@ -1229,7 +1231,9 @@ static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m,
     c.xend = xw + 2 * n;
     c.wend = wp + (size_t)(m / 2) * (size_t)(6 + n / 2);
     c.zp2 = zp2;
-    if ((n & 15) == 0) {
+    if (n == 64) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
+    } else if ((n & 15) == 0) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
     } else {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT8);
