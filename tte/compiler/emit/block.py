@@ -31,7 +31,6 @@ BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
 PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
 PW_SUM_BITS = 23  # tte_conv2d_s8_pointwise_prep_px's sums: 256 times the int32 sum, mod 2**32
-PW_PREP_BENEFIT = 0.25  # choose_prepared's rank of a 1x1 layout (beside its weight): the first to go
 
 
 def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
@@ -110,8 +109,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     call, per output row of the depthwise in a streamed block, and a layout's bytes grow as
     that work does: the benefit per byte is about D's output rows (ties: the larger layout
     first); a fully connected layout that replaces its weight costs only its padding and goes
-    last, one beside its weight first. A streamed block's 1x1 layout (pw_layout, beside its
-    weight) saves about a fifth of that layer's work per byte wherever it is: they go first."""
+    last, one beside its weight first. A streamed block's 1x1 layout (pw_layout) is a candidate
+    only where it replaces the weight (and the bias) because nothing else reads them (its cost:
+    the output stage's multipliers and shifts, a few percent of the weight), and goes last; a
+    copy beside the weight would double the flash of a model's largest layers."""
     cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
@@ -122,8 +123,8 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
             if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
                 _, _, project, _, _ = _block_parts(n)
                 replaced = _pw_replaced_bytes(project, graphs)
-                cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1],
-                                float("inf") if replaced else PW_PREP_BENEFIT)
+                if replaced >= _t(g, project.inputs[1]).nbytes:
+                    cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1], float("inf"))
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
