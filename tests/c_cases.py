@@ -1150,8 +1150,10 @@ def _prep_block_case(seed: int) -> Case:
     (tte.compiler.emit.block.pw_layout, pointwise_s8.c's tte_conv2d_s8_pointwise_prep_px): 32-128
     input channels (multiples of 16 and of 8 only), 2-80 output channels, the output stage
     over all of int8 (no activation, or a ReLU from zero point -128), TFLite's weights in
-    [-127, 127] with some -128 beside a non-negative weight (a lane at the edge of int16);
-    flat, with an expand conv or with an add, pixel counts with every remainder of four."""
+    [-127, 127] with some -128 beside a non-negative weight (a lane at the edge of int16), on
+    every third seed channels with a bias of 2**29 or more (one output for any input: the
+    layout's stand-in); flat, with an expand conv or with an add, pixel counts with every
+    remainder of four."""
     rng = np.random.default_rng(7900 + seed)
     c = (64, 40, 32, 96, 128, 56)[seed % 6]
     kind = ("flat", "expand", "residual")[seed % 3]
@@ -1172,7 +1174,12 @@ def _prep_block_case(seed: int) -> Case:
     dq = g.tensors["d"].quant
     assert dq is not None
     g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
-    g.add_const("p.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+    bias = rng.integers(-3000, 3000, cout)
+    if seed % 3 == 0:
+        # channels whose bias dwarfs their weights (VWW's dead ones): one output for every input
+        dead = rng.choice(cout, max(1, cout // 8), replace=False)
+        bias[dead] = rng.choice([-1, 1], dead.size) * rng.integers(2 ** 29, 2 ** 30, dead.size)
+    g.add_const("p.b", bias.astype(np.int32), "int32",
                 q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
     relu = seed % 2 == 1
     pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))

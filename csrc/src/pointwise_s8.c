@@ -962,7 +962,8 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
  *
  * Layout (uint32), per pair of output channels: their two prepared biases, per four inputs
  * the two channels' words, then per channel its multiplier and ~shift (the output stage's,
- * as the layer's mult and shift). Four pixels a pass, two channels at a time: per four inputs
+ * as the layer's mult and shift; a channel whose output is one constant has a stand-in of
+ * no weights, a small bias and multiplier 1/2). Four pixels a pass, two channels at a time: per four inputs
  * one LDRD of weights, two SXTB16, four LDRD of widened inputs and sixteen SMLAD for 32 products. */
 
 /* two pixels' X and Y words for inputs 4 g .. 4 g + 3 at d[8 g], d[8 g + 1] and d[8 g + 4],
@@ -1288,7 +1289,6 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
 #else
             pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
             {
-                const rq_t r = rq_init(p, 0);
                 int32_t oc, g, q, j;
                 for (oc = 0; oc < 2 * nc; oc += 2) {
                     const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;
@@ -1299,7 +1299,10 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
                                 const uint32_t w = wq[2 + 2 * g + j];
                                 acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
                             }
-                            yc[(size_t)px[q] * m + oc + j] = rq(&r, (int32_t)acc >> 8, 2 * c0 + oc + j);
+                            /* the layout's multiplier and ~shift (a constant channel's stand-in) */
+                            const int32_t mu = (int32_t)wq[2 + n / 2 + 2 * j], sh = ~(int32_t)wq[3 + n / 2 + 2 * j];
+                            yc[(size_t)px[q] * m + oc + j] =
+                                (int8_t)tte_rq_exact((int32_t)acc >> 8, mu, sh, p->out_zp, -128, 127);
                         }
                     }
                 }

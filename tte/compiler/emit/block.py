@@ -243,8 +243,9 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     256 w1 + w0, 256 w3 + w2. None where the kernel could not be exact or reads none: fewer than
     32 input channels (no buffer in the block's scratch) or not a multiple of 8, an odd number
     of outputs, a lane outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24
-    bits, an output stage other than tte_rq_fast_s8's over [-128, 127] with shifts in
-    [-31, -1] (any with a multiplier 0), or weights that are not constants."""
+    bits (unless the channel's output is one constant: then a stand-in), an output stage other
+    than tte_rq_fast_s8's over [-128, 127] with shifts in [-31, -1] (any with a multiplier 0),
+    or weights that are not constants."""
     _, dw, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
@@ -268,10 +269,23 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     if ((lo, hi) != (-128, 127) or np.any((mult != 0) & ((shift < -31) | (shift > -1)))
             or np.any((mult != 0) & (mult < 2 ** 30))):
         return None
-    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
     span = max(zp + 128, 127 - zp)   # the largest |x - zp|
-    if (np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15)
-            or np.any(np.abs(bias) + span * np.abs(wd).sum(axis=1) >= 2 ** PW_SUM_BITS)):
+    reach = span * np.abs(wd).sum(axis=1)
+    wide = np.abs(bias) + reach >= 2 ** PW_SUM_BITS
+    if np.any(wide):
+        # a channel whose output is one constant v for every input (a bias that dwarfs its
+        # weights): as no weights, the bias B = 4 (v - out_zp) and the output stage 1/2 (mult
+        # 2**30, shift -1), which gives v exactly
+        def out(acc: np.ndarray) -> np.ndarray:
+            return np.clip(fp.multiply_by_quantized_multiplier(acc, mult[wide], shift[wide]) + zp_out, lo, hi)
+
+        v = out(bias[wide] - reach[wide])
+        if np.any(v != out(bias[wide] + reach[wide])) or np.any(np.abs(bias[wide]) + reach[wide] >= 2 ** 31):
+            return None
+        wd, bias, mult, shift = wd.copy(), bias.copy(), mult.copy(), shift.copy()
+        wd[wide], bias[wide], mult[wide], shift[wide] = 0, 4 * (v - zp_out), 2 ** 30, -1
+    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
+    if np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15):
         return None
     pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
     u = lanes & 0xFFFF
