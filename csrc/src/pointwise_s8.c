@@ -961,10 +961,12 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * tte_rq_fast_s8 starts with (no saturation at that size).
  *
  * Layout (uint32), per pair of output channels: their two prepared biases, per four inputs
- * the two channels' words, then per channel its multiplier and ~shift (the output stage's,
- * as the layer's mult and shift; a channel whose output is one constant has a stand-in of
- * no weights, a small bias and multiplier 1/2). Four pixels a pass, two channels at a time: per four inputs
- * one LDRD of weights, two SXTB16, four LDRD of widened inputs and sixteen SMLAD for 32 products. */
+ * the two channels' words, then per channel its multiplier, ~shift and (2 out_zp + 1) << ~shift
+ * (the output stage's, as the layer's mult and shift; a channel whose output is one constant
+ * has a stand-in of no weights, a small bias and multiplier 1/2). Four pixels a pass, two
+ * channels at a time: per four inputs one LDRD of weights, two SXTB16, four LDRD of widened
+ * inputs and sixteen SMLAD for 32 products. */
+#define TTE_PWP_PAIR_WORDS(n) (8 + (n) / 2)
 
 /* two pixels' X and Y words for inputs 4 g .. 4 g + 3 at d[8 g], d[8 g + 1] and d[8 g + 4],
  * d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
@@ -1059,16 +1061,24 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
     "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
     "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
-/* tte_rq_fast_s8 of 256 times the sum in register A, in place (the doubled sum is A >> 7),
- * with %[w0] = mult, %[w1] = ~shift, %[xp] = zp2; the byte stored at ADDR */
+/* tte_rq_fast_s8 of 256 times the sum in register A, in place, with %[w0] = mult, %[w1] = e - 1
+ * = ~shift and %[xp] = K = zp2 << (e - 1) (the layout's), %[xb] clobbered; the byte stored at
+ * ADDR. The doubled sum is d = A >> 7, q = SMMULR(d, mult) as tte_rq_fast_s8's (no saturation
+ * within 24 bits); its q - [q < 0] + zp2 << (e - 1) is one SMMLAR on K - [d < 0] (a sum below
+ * 0 with q = 0 gives (K - 1) >> (e - 1) = zp2 - 1, which halves to out_zp as zp2 does; pw_layout
+ * keeps |q| + |K| < 2**31), and >> (e - 1) leaves (q - [q < 0]) >> (e - 1) + zp2 for the
+ * halving SSAT. */
 #define TTE_PWP_RQ(A, ADDR)                                                             \
     "asr %[" A "], %[" A "], #7\n\t"                                                   \
-    "smmulr %[" A "], %[" A "], %[w0]\n\t"                                             \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
     "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
-    "add %[" A "], %[" A "], %[xp]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
+/* the next channel's mult, ~shift, K */
+#define TTE_PWP_PARAMS                                                                  \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
+    "ldr %[xp], [%[wp]], #4\n\t"
 /* the groups after the first three: four a pass up to the end of the widened inputs */
 #define TTE_PWP_DOT16                                                                   \
     TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                             \
@@ -1100,54 +1110,48 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * product, everything else in memory (the context c, on the stack). */
 #define TTE_PWP_CHANNELS(DOT)                                                           \
     __asm__ volatile("3:\n\t"                                                           \
-                     "ldr %[xp], %[buf]\n\t" DOT                                        \
-                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
-                     "ldr %[xp], %[z]\n\t"                                              \
-                     "ldr %[xa], %[y0]\n\t"                                             \
-                     "ldr %[xb], %[y2]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
+                     "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
+                     "ldr %[xa], %[y0]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
                      "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
-                         TTE_PWP_RQ("a20", "[%[xb]]") TTE_PWP_RQ("a30", "[%[xb], %[a00]]") \
-                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[xa]]") \
+                         TTE_PWP_RQ("a30", "[%[xa], %[a00]]")                           \
+                     "sub %[xa], %[xa], %[a00], lsl #1\n\t"                             \
+                     "add %[xa], %[xa], #1\n\t" TTE_PWP_PARAMS TTE_PWP_RQ("a01", "[%[xa]]") \
+                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")                           \
+                     "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a21", "[%[xa]]") \
+                         TTE_PWP_RQ("a31", "[%[xa], %[a00]]")                           \
+                     "sub %[xa], %[xa], %[a00], lsl #1\n\t"                             \
                      "add %[xa], %[xa], #1\n\t"                                         \
-                     "add %[xb], %[xb], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
-                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]") TTE_PWP_RQ("a21", "[%[xb]]") \
-                             TTE_PWP_RQ("a31", "[%[xb], %[a00]]")                       \
-                     "add %[xa], %[xa], #1\n\t"                                         \
-                     "add %[xb], %[xb], #1\n\t"                                         \
                      "str %[xa], %[y0]\n\t"                                             \
-                     "str %[xb], %[y2]\n\t"                                             \
                      "ldr %[w0], %[wend]\n\t"                                           \
                      "cmp %[wp], %[w0]\n\t"                                             \
                      "bne 3b"                                                           \
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0), [y2] "+m"(c.y2)            \
-                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [z] "m"(c.zp2), [s] "m"(c.s),        \
-                       [wend] "m"(c.wend)                                                \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0)                             \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
                      : "cc", "memory")
 
 typedef struct {
     const uint32_t *buf, *xend, *wend;
-    int32_t zp2, s;
-    int8_t *y0, *y2;
+    int32_t s;
+    int8_t *y0;
 } pwp_ctx_t;
 
 /* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
- * at y0, y0 + s, y2, y2 + s */
-static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int32_t zp2,
-                                      int8_t *y0, int8_t *y2, int32_t s)
+ * at y0, y0 + s, y0 + 2 s, y0 + 3 s */
+static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                      int32_t s)
 {
     pwp_ctx_t c;
     uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
     const uint32_t *xp;
     c.buf = xw;
     c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(6 + n / 2);
-    c.zp2 = zp2;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     c.s = s;
     c.y0 = y0;
-    c.y2 = y2;
     if (n == 64) {
         TTE_PWP_CHANNELS(TTE_PWP_DOT64);
     } else if ((n & 15) == 0) {
@@ -1204,10 +1208,8 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
 #define TTE_PWP2_CHANNELS(DOT)                                                          \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
-                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
-                     "ldr %[xp], %[z]\n\t" TTE_PWP_RQ("a00", "[%[y0]]")                  \
-                         TTE_PWP_RQ("a10", "[%[y0], %[s]]")                             \
-                     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                               \
+                     TTE_PWP_PARAMS TTE_PWP_RQ("a00", "[%[y0]]")                          \
+                         TTE_PWP_RQ("a10", "[%[y0], %[s]]") TTE_PWP_PARAMS              \
                      "add %[xa], %[y0], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
                          TTE_PWP_RQ("a11", "[%[xa], %[s]]")                             \
                      "add %[y0], %[y0], #2\n\t"                                         \
@@ -1217,21 +1219,20 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
                        [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0)                               \
-                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [z] "m"(c.zp2), [s] "r"(s),          \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "r"(s),                          \
                        [wend] "m"(c.wend)                                                \
                      : "cc", "memory")
 
 /* pwp_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s) */
-static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int32_t zp2,
-                                       int8_t *y0, int32_t s)
+static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                       int32_t s)
 {
     pwp_ctx_t c;
     uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
     const uint32_t *xp;
     c.buf = xw;
     c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(6 + n / 2);
-    c.zp2 = zp2;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     if (n == 64) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
     } else if ((n & 15) == 0) {
@@ -1261,7 +1262,7 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
 {
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = 6 + n / 2;
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
     uint32_t *const xw = (uint32_t *)(void *)buf;
     const int32_t passes = npx > 4 ? (4 * pairs * pw + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
     const int32_t per = (pairs + passes - 1) / passes;
@@ -1279,13 +1280,17 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
             int8_t *const yc = y + 2 * c0;
             pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);
 #if defined(__ARM_FEATURE_DSP)
-            if (left <= 2) {
-                /* one or two pixels: the two-pixel pass (no pixels 2, 3 to widen) */
-                pwp_channels2(xw, n, 2 * nc, wp, 2 * p->out_zp + 1, yc + (size_t)i * m, s);
+            if (left < 4) {
+                /* one to three pixels: two-pixel passes (pixels 0, 1 or 0, 0; then 2, 2) */
+                pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
+                if (left == 3) {
+                    pwp_widen2(xw, x + (size_t)(i + 2) * n, x + (size_t)(i + 2) * n, n);
+                    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
+                }
                 continue;
             }
             pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
-            pwp_channels(xw, n, 2 * nc, wp, 2 * p->out_zp + 1, yc + (size_t)i * m, yc + (size_t)(i + p2) * m, s);
+            pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
 #else
             pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
             {
@@ -1300,7 +1305,7 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
                                 acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
                             }
                             /* the layout's multiplier and ~shift (a constant channel's stand-in) */
-                            const int32_t mu = (int32_t)wq[2 + n / 2 + 2 * j], sh = ~(int32_t)wq[3 + n / 2 + 2 * j];
+                            const int32_t mu = (int32_t)wq[2 + n / 2 + 3 * j], sh = ~(int32_t)wq[3 + n / 2 + 3 * j];
                             yc[(size_t)px[q] * m + oc + j] =
                                 (int8_t)tte_rq_exact((int32_t)acc >> 8, mu, sh, p->out_zp, -128, 127);
                         }

@@ -239,13 +239,14 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The block's 1x1 weights and biases as tte_conv2d_s8_pointwise_prep_px reads them
     (csrc/src/pointwise_s8.c), with the C array's name (from the weight's name and bytes): per
     pair of output channels their prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
-    inputs)) mod 2**32, then per four inputs the two channels' words, each the int16 lanes
-    256 w1 + w0, 256 w3 + w2. None where the kernel could not be exact or reads none: fewer than
-    32 input channels (no buffer in the block's scratch) or not a multiple of 8, an odd number
-    of outputs, a lane outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24
-    bits (unless the channel's output is one constant: then a stand-in), an output stage other
-    than tte_rq_fast_s8's over [-128, 127] with shifts in [-31, -1] (any with a multiplier 0),
-    or weights that are not constants."""
+    inputs)) mod 2**32, per four inputs the two channels' words, each the int16 lanes 256 w1 +
+    w0, 256 w3 + w2, then per channel its multiplier, ~shift and (2 out_zp + 1) << ~shift.
+    None where the kernel could not be exact or reads none: fewer than 32 input channels (no
+    buffer in the block's scratch) or not a multiple of 8, an odd number of outputs, a lane
+    outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24 bits (unless the
+    channel's output is one constant: then a stand-in), an output stage other than
+    tte_rq_fast_s8's over [-128, 127] with shifts in [-23, -1] (any with a multiplier 0), or
+    weights that are not constants."""
     _, dw, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
@@ -290,7 +291,12 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
     u = lanes & 0xFFFF
     words = (u[:, 0::2] | u[:, 1::2] << 16).reshape(m // 2, 2, n // 4).transpose(0, 2, 1).reshape(m // 2, -1)
-    out = np.stack([mult, ~shift], axis=1).reshape(m // 2, 4) & 0xFFFFFFFF   # the output stage's
+    # the output stage's: mult, e - 1 = ~shift and K = zp2 << (e - 1), exact while |q| + |K| < 2**31
+    # (|q| <= 2**23); a multiplier 0 gives out_zp with any shift, -1 here
+    shift = np.where(mult == 0, -1, shift)
+    if np.any(~shift > 22):
+        return None
+    out = np.stack([mult, ~shift, (2 * zp_out + 1) << ~shift], axis=1).reshape(m // 2, 6) & 0xFFFFFFFF
     prep = np.concatenate([pbias.reshape(m // 2, 2), words, out], axis=1).astype(np.uint32).reshape(-1)
     digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_pwq_{digest}", prep
