@@ -1106,8 +1106,9 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 #define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
 
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
- * that follow their words) in one piece of assembly: the fourteen registers of the dot
- * product, everything else in memory (the context c, on the stack). */
+ * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
+ * piece of assembly: the fourteen registers of the dot product, everything else in memory
+ * (the context c, on the stack). */
 #define TTE_PWP_CHANNELS(DOT)                                                           \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
@@ -1115,12 +1116,10 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
                      "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
                      "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[xa]]") \
                          TTE_PWP_RQ("a30", "[%[xa], %[a00]]")                           \
-                     "sub %[xa], %[xa], %[a00], lsl #1\n\t"                             \
-                     "add %[xa], %[xa], #1\n\t" TTE_PWP_PARAMS TTE_PWP_RQ("a01", "[%[xa]]") \
-                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")                           \
-                     "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a21", "[%[xa]]") \
+                     "add %[xa], %[xa], #1\n\t" TTE_PWP_PARAMS TTE_PWP_RQ("a21", "[%[xa]]") \
                          TTE_PWP_RQ("a31", "[%[xa], %[a00]]")                           \
-                     "sub %[xa], %[xa], %[a00], lsl #1\n\t"                             \
+                     "sub %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]") \
+                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")                           \
                      "add %[xa], %[xa], #1\n\t"                                         \
                      "str %[xa], %[y0]\n\t"                                             \
                      "ldr %[w0], %[wend]\n\t"                                           \
