@@ -1,5 +1,6 @@
 /* int8 pointwise (1x1) conv2d: consecutive pixels (tte_conv2d_s8_pointwise_px, from
- * tte_conv2d_s8 and tte_block_s8) and a weight split by input channel
+ * tte_conv2d_s8 and tte_block_s8; tte_conv2d_s8_pointwise_prep_px, from tte_block_s8, with the
+ * weights laid out at compile time) and a weight split by input channel
  * (tte_conv2d_s8_pointwise_gather_px, from tte_conv2d_s8_split).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
