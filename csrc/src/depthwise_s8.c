@@ -2,7 +2,9 @@
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
  * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3
  * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
- * zero point's share folded in.
+ * zero point's share folded in; at stride 1, given scratch, over a copy of three rows a
+ * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
+ * straight path).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -1083,30 +1085,31 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
     /* two columns a pass, an odd first one alone (volatile: its outputs are not read, its
      * stores are what counts) */
     __asm__ volatile("tst %[m], #1\n\t"
-            "beq 2f\n\t"
-            "ldr %[v], [%[s]]\n\t"
-            "add %[s], %[s], %[c]\n\t"
-            "sxtb16 %[e], %[v]\n\t"
-            "sxtb16 %[f], %[v], ror #8\n\t"
-            "strd %[e], %[f], [%[d]], #8\n\t"
-            "subs %[m], %[m], #1\n\t"
-            "beq 3f\n\t"
-            "2:\n\t"
-            "ldr %[v], [%[s]]\n\t"
-            "ldr %[u], [%[s], %[c]]\n\t"
-            "add %[s], %[s], %[c], lsl #1\n\t"
-            "sxtb16 %[e], %[v]\n\t"
-            "sxtb16 %[f], %[v], ror #8\n\t"
-            "strd %[e], %[f], [%[d]], #8\n\t"
-            "sxtb16 %[e], %[u]\n\t"
-            "sxtb16 %[f], %[u], ror #8\n\t"
-            "strd %[e], %[f], [%[d]], #8\n\t"
-            "subs %[m], %[m], #2\n\t"
-            "bne 2b\n\t"
-            "3:"
-            : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
-            : [c] "r"(C)
-            : "cc", "memory");
+                     "beq 2f\n\t"
+                     "ldr %[v], [%[s]]\n\t"
+                     "add %[s], %[s], %[c]\n\t"
+                     "sxtb16 %[e], %[v]\n\t"
+                     "sxtb16 %[f], %[v], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "subs %[m], %[m], #1\n\t"
+                     "beq 3f\n\t"
+                     "2:\n\t"
+                     "ldr %[v], [%[s]]\n\t"
+                     "ldr %[u], [%[s], %[c]]\n\t"
+                     "add %[s], %[s], %[c], lsl #1\n\t"
+                     "sxtb16 %[e], %[v]\n\t"
+                     "sxtb16 %[f], %[v], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "sxtb16 %[e], %[u]\n\t"
+                     "sxtb16 %[f], %[u], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "subs %[m], %[m], #2\n\t"
+                     "bne 2b\n\t"
+                     "3:"
+                     : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e),
+                       [f] "=&r"(f)
+                     : [c] "r"(C)
+                     : "cc", "memory");
 }
 
 /* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
