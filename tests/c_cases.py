@@ -1210,9 +1210,10 @@ def _dw3_ring_case(seed: int) -> Case:
     (depthwise_s8.c's dw3_ring: three rows a channel group copied sign-extended with the zero
     point in the padding, in P's pair buffer, every pixel on the folded bias): widths 1 to 12,
     heights 1 to 9, paddings symmetric, none, TF's one-sided 'same' and wider, 4 to 68
-    channels (some not a multiple of four: the rest pixel by pixel). Without E and the add the
-    buffer holds it always (whole rows and row segments a call); with a 1x1 E or the add only
-    where the pair buffer is large enough (36 or more channels), else the other path."""
+    channels (some not a multiple of four: the rest pixel by pixel), one or two images. Without
+    E and the add the buffer holds it always (whole rows and row segments a call); with a 1x1 E
+    or the add only where the pair buffer is large enough (36 or more channels), else the other
+    path."""
     rng = np.random.default_rng(8700 + seed)
     kind = ("flat", "flat", "expand", "residual")[seed % 4]
     c = (4, 8, 36, 64, 12, 68, 5, 40)[(seed + seed // 4) % 8] if kind == "flat" else (36, 64, 68, 8)[seed // 4 % 4]
@@ -1224,7 +1225,7 @@ def _dw3_ring_case(seed: int) -> Case:
         pads = (1, 1, 1, 1)
     xq = rand_q(rng)
     c0 = int(rng.choice([8, 16])) if kind == "expand" else c
-    g = new_graph({"x": ((1, h, w, c0), "int8", xq)})
+    g = new_graph({"x": ((2 if seed % 6 == 5 else 1, h, w, c0), "int8", xq)})
     x = "x"
     if kind == "expand":
         add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
