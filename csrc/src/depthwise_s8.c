@@ -1054,22 +1054,81 @@ static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
                      : "cc", "memory");
 }
 
-/* dw3_ring's bytes of scratch for k output pixels a row: three rows of k + 2 columns of
- * two words */
-static size_t dw3_ring_bytes(int32_t k)
+/* dw3_ring8_row's block (32-bit words): dw4_rq's words of channels c..c+3, then of c+4..c+7,
+ * zp2, the end, the outputs' step, the three row pointers, the output pointer, the first
+ * group's compile-time words (the second's 22 words on) */
+enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
+
+/* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
+ * rows: the first group's two, then the second's): each pixel's first group, then its
+ * second, on the same registers; one loop, one pass of the rows' pointers */
+static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
 {
-    return (size_t)3 * 8 * ((size_t)k + 2);
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #92]\n\t"
+                     "ldr r9, [r0, #76]\n\t"
+                     "ldrd r10, r11, [r0, #80]\n\t"
+                     "ldr r12, [r0, #88]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [lr]\n\t"
+                     "ldrd r3, r4, [lr, #8]\n\t"
+                     TTE_DW3R_TAP("[r9], #16", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #16]", 32)
+                     TTE_DW3R_TAP("[r10], #16", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #16]", 56)
+                     TTE_DW3R_TAP("[r11], #16", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #16]", 80)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 0, "[r12]")
+                     TTE_DW3R_RQ("r2", 8, "[r12, #1]")
+                     TTE_DW3R_RQ("r3", 16, "[r12, #2]")
+                     TTE_DW3R_RQ("r4", 24, "[r12, #3]")
+                     "ldrd r1, r2, [lr, #88]\n\t"
+                     "ldrd r3, r4, [lr, #96]\n\t"
+                     TTE_DW3R_TAP("[r9, #-8]", 104)
+                     TTE_DW3R_TAP("[r9, #8]", 112)
+                     TTE_DW3R_TAP("[r9, #24]", 120)
+                     TTE_DW3R_TAP("[r10, #-8]", 128)
+                     TTE_DW3R_TAP("[r10, #8]", 136)
+                     TTE_DW3R_TAP("[r10, #24]", 144)
+                     TTE_DW3R_TAP("[r11, #-8]", 152)
+                     TTE_DW3R_TAP("[r11, #8]", 160)
+                     TTE_DW3R_TAP("[r11, #24]", 168)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
+                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
+                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
+                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
+                     "ldrd r7, r5, [r0, #68]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
 }
 
-/* Columns [lo, hi) of a padded row of dw3_ring (a channel group's), read from src on (C bytes
- * apart; NULL: a row outside the image, the zero point's, zz), each the two words SXTB16 and
- * SXTB16 ROR 8 of its four bytes. The columns outside [lo, hi) hold the zero point's already
- * (dw3_ring_pad). */
-static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
-                                            uint32_t zz)
+/* dw3_ring's bytes of scratch for k output pixels a row: three rows of k + 2 columns of
+ * two words a channel group, two groups at a time from eight channels on */
+static size_t dw3_ring_bytes(int32_t k, int32_t C)
 {
-    uint32_t *d = dst + 2 * lo;
-    int32_t m = hi - lo;
+    return (size_t)3 * (C >= 8 ? 16 : 8) * ((size_t)k + 2);
+}
+
+/* Columns [lo, hi) of a padded row of dw3_ring (one channel group's, cw 2; two groups', cw 4),
+ * read from src on (C bytes apart; NULL: a row outside the image, the zero point's, zz), each
+ * the words SXTB16 and SXTB16 ROR 8 of its four bytes (of each four). The columns outside
+ * [lo, hi) hold the zero point's already (dw3_ring_pad). */
+static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
+                                            uint32_t zz, int32_t cw)
+{
+    uint32_t *d = dst + cw * lo;
+    int32_t m = (hi - lo) * cw / 2;
     uint32_t v, u, e, f;
     if (m <= 0) {
         return;
@@ -1082,8 +1141,28 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
         } while (--m > 0);
         return;
     }
-    /* two columns a pass, an odd first one alone (volatile: its outputs are not read, its
-     * stores are what counts) */
+    if (cw == 4) {
+        /* a column a pass (volatile: its outputs are not read, its stores are what counts) */
+        m = hi - lo;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[v], [%[s]]\n\t"
+                         "ldr %[u], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "sxtb16 %[e], %[v]\n\t"
+                         "sxtb16 %[f], %[v], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[u]\n\t"
+                         "sxtb16 %[f], %[u], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "subs %[m], %[m], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e),
+                           [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+        return;
+    }
+    /* two columns a pass, an odd first one alone (volatile: as above) */
     __asm__ volatile("tst %[m], #1\n\t"
                      "beq 2f\n\t"
                      "ldr %[v], [%[s]]\n\t"
@@ -1113,16 +1192,18 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
 }
 
 /* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
- * ring's three slots (slot words apart): once per call, the fills leave them */
-static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz)
+ * ring's three slots (slot words apart, cw words a column): once per layout, the fills leave
+ * them */
+static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz, int32_t cw)
 {
-    int32_t s, j;
+    int32_t s, j, i;
     for (s = 0; s < 3; ++s) {
         uint32_t *const d = ring + (size_t)s * slot;
         for (j = 0; j < n; ++j) {
             if (j < lo || j >= hi) {
-                d[2 * j] = zz;
-                d[2 * j + 1] = zz;
+                for (i = 0; i < cw; ++i) {
+                    d[cw * j + i] = zz;
+                }
             }
         }
     }
@@ -1130,62 +1211,75 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
 
 /* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
  * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
- * copy in scratch (ring, dw3_ring_bytes): per channel group, each input row the windows read
- * once, its columns sign-extended and the padding the zero point's, in a ring of three;
- * then every pixel is inside (dw3_ring_row). Mode 2 (the caller checks), weights laid out at
- * compile time. */
+ * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
+ * row the windows read once, its columns sign-extended and the padding the zero point's, in
+ * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
+ * caller checks), weights laid out at compile time. */
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
-                                  const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *ring)
+                                  const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
     /* the slot columns [lo, hi) inside the image, read from input column ix0 + lo on */
     const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
     const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
-    const size_t slot = 2 * (size_t)ncol, xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
+    const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
     const int32_t top0 = oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t blk[DW3R_WORDS] __attribute__((aligned(8)));
-    int32_t c, oy;
-    blk[DW3R_RQ + DW4_ZP2] = (uint32_t)r->zp2;
-    blk[DW3R_OS] = (uint32_t)ostride;
-    dw3_ring_pad(ring, slot, lo, hi, ncol, zz);
-    for (c = 0; c + 3 < C; c += 4) {
-        uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
-        int8_t *o = out + c;
-        const size_t xo = xo0 + (size_t)c;
-        blk[DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
-        dw3_rq_words(blk + DW3R_RQ, r->mult + c, r->shift + c);
-        if (xb == NULL) {
-            /* one output row, its three window rows given */
-            dw3_ring_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, zz);
-            dw3_ring_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, zz);
-            dw3_ring_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, zz);
-            blk[DW3R_END] = (uint32_t)(uintptr_t)(qa + 2 * (size_t)k);
-            blk[DW3R_Q] = (uint32_t)(uintptr_t)qa;
-            blk[DW3R_Q + 1] = (uint32_t)(uintptr_t)qb;
-            blk[DW3R_Q + 2] = (uint32_t)(uintptr_t)qc;
-            blk[DW3R_O] = (uint32_t)(uintptr_t)o;
-            dw3_ring_row(blk);
+    uint32_t blk[DW3E_WORDS] __attribute__((aligned(8)));
+    int32_t c = 0, cw, oy;
+    /* eight channels a pass (cw 4 words a column), then four */
+    for (cw = wide ? 4 : 2; cw >= 2; cw -= 2) {
+        const int32_t n = 2 * cw;
+        const size_t slot = (size_t)cw * ncol;
+        const int32_t iz = cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2, ie = cw == 4 ? DW3E_END : DW3R_END;
+        const int32_t iq = cw == 4 ? DW3E_Q : DW3R_Q, io = cw == 4 ? DW3E_O : DW3R_O;
+        const int32_t ip = cw == 4 ? DW3E_PREP : DW3R_PREP;
+        if (c + n > C) {
             continue;
         }
-        {
-            const int8_t *const xc = xb + xo;
-            int32_t iy = top0;
-            dw3_ring_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xc + (size_t)iy * row_bytes : NULL, lo, hi, C, zz);
-            ++iy;
-            dw3_ring_fill(qb, (uint32_t)iy < (uint32_t)in_h ? xc + (size_t)iy * row_bytes : NULL, lo, hi, C, zz);
+        blk[iz] = (uint32_t)r->zp2;
+        blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+        dw3_ring_pad(ring, slot, lo, hi, ncol, zz, cw);
+        for (; c + n <= C; c += n) {
+            uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
+            int8_t *o = out + c;
+            const size_t xo = xo0 + (size_t)c;
+            blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+            if (xb == NULL) {
+                /* one output row, its three window rows given */
+                dw3_ring_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, zz, cw);
+                nrows = 1;
+            } else {
+                const int32_t iy = top0;
+                dw3_ring_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, C,
+                              zz, cw);
+                dw3_ring_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
+                              lo, hi, C, zz, cw);
+            }
             for (oy = 0; oy < nrows; ++oy) {
-                ++iy;
-                dw3_ring_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xc + (size_t)iy * row_bytes : NULL, lo, hi, C,
-                              zz);
-                blk[DW3R_END] = (uint32_t)(uintptr_t)(qa + 2 * (size_t)k);
-                blk[DW3R_Q] = (uint32_t)(uintptr_t)qa;
-                blk[DW3R_Q + 1] = (uint32_t)(uintptr_t)qb;
-                blk[DW3R_Q + 2] = (uint32_t)(uintptr_t)qc;
-                blk[DW3R_O] = (uint32_t)(uintptr_t)o;
-                dw3_ring_row(blk);
+                if (xb != NULL) {
+                    const int32_t iy = top0 + oy + 2;
+                    dw3_ring_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo,
+                                  hi, C, zz, cw);
+                }
+                blk[ie] = (uint32_t)(uintptr_t)(qa + (size_t)cw * k);
+                blk[iq] = (uint32_t)(uintptr_t)qa;
+                blk[iq + 1] = (uint32_t)(uintptr_t)qb;
+                blk[iq + 2] = (uint32_t)(uintptr_t)qc;
+                blk[io] = (uint32_t)(uintptr_t)o;
+                if (cw == 4) {
+                    dw3_ring8_row(blk);
+                } else {
+                    dw3_ring_row(blk);
+                }
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */
@@ -1210,7 +1304,7 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
 #if !defined(TTE_DW_FEW_REGISTERS)
     const tte_conv2d_geom_t *g = &p->g;
     rq_t r;
-    if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || ws_bytes < dw3_ring_bytes(k)
+    if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || ws_bytes < dw3_ring_bytes(k, 4)
         || g->k_h != 3 || g->k_w != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1
         || g->out_c != g->in_c || g->in_c < 4) {
         return 0;
@@ -1222,7 +1316,8 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     if (r.mode != 2) {
         return 0;
     }
-    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, out, ostride, (uint32_t *)ws);
+    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, out, ostride, (uint32_t *)ws,
+             ws_bytes >= dw3_ring_bytes(k, g->in_c));
     return 1;
 #else
     (void)p, (void)fast, (void)rows_arg, (void)xb, (void)nrows, (void)oy0, (void)ox0, (void)k, (void)bias;
@@ -1383,7 +1478,7 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
 {
     const int32_t ring = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4;
-    return ring ? (size_t)3 * 8 * ((size_t)g->out_w + 2) : 0;
+    return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
 }
 
 /* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL

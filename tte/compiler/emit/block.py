@@ -68,12 +68,13 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
 
 def dw_ws_bytes(dw: Node, g: Graph) -> int:
     """tte_conv2d_s8_dw_ws_bytes: the scratch of a 3x3 stride-1 depthwise (multiplier 1, dilation 1,
-    at least four channels), three rows of its output width + 2 columns of 8 bytes, which
+    at least four channels), three rows of its output width + 2 columns of 8 bytes (16 from eight
+    channels on: two channel groups a pass), which
     tte_block_s8 gives it in P's pixel-pair buffer (D runs before P on each chunk)."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
-    return 24 * (d.shape[2] + 2) if ring else 0
+    return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
