@@ -1257,6 +1257,48 @@ def _dw3_fast_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, rng)
 
 
+def _dw3_ring_case(seed: int) -> Case:
+    """A 3x3 stride-1 depthwise conv whose output stage spans all of int8, streamed into a 1x1
+    (depthwise_s8.c's dw3_ring: three rows a channel group copied sign-extended with the zero
+    point in the padding, in P's pair buffer, every pixel on the folded bias): widths 1 to 12,
+    heights 1 to 9, paddings symmetric, none, TF's one-sided 'same' and wider, 4 to 68
+    channels (some not a multiple of four: the rest pixel by pixel), one or two images. Without
+    E and the add the buffer holds it always (whole rows and row segments a call); with a 1x1 E
+    or the add only where the pair buffer is large enough (36 or more channels), else the other
+    path."""
+    rng = np.random.default_rng(8700 + seed)
+    kind = ("flat", "flat", "expand", "residual")[seed % 4]
+    c = (4, 8, 36, 64, 12, 68, 5, 40)[(seed + seed // 4) % 8] if kind == "flat" else (36, 64, 68, 8)[seed // 4 % 4]
+    w, h = 1 + seed % 12, 1 + (seed * 5) % 9
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 2, 0, 1), (2, 1, 2, 0))[seed % 5]
+    if kind == "residual":
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] - 2 < 1 or w + pads[1] + pads[3] - 2 < 1:
+        pads = (1, 1, 1, 1)
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((2 if seed % 6 == 5 else 1, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
+        x, xq = "e", g.tensors["e"].quant
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    # an output scale that keeps every multiplier below 1/2: the output stage of mode 2
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (1, 1), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(float(xq.scale[0]) * 6, int(rng.integers(-40, 41))))
+    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
+                    (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    return _streamed_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1305,6 +1347,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
+    cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]

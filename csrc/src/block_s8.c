@@ -27,6 +27,15 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* The bytes at the start of P's pair buffer, D's scratch before P runs on each chunk: without E
+ * and the add, at least what D reads (tte_conv2d_s8_dw_ws_bytes); with them the pair buffer
+ * alone (more would raise the paper models' peak: D takes it where it fits) */
+static int32_t pair_region_bytes(const tte_block_s8_params_t *p)
+{
+    const int32_t d = p->expand == NULL && p->add == NULL ? (int32_t)tte_conv2d_s8_dw_ws_bytes(&p->dw->g) : 0;
+    return d > pair_bytes(p) ? d : pair_bytes(p);
+}
+
 /* E's kernel scratch at the very start (tte_conv2d_s8_ws; a multiple of 8 bytes, so what
  * follows keeps its alignment) */
 static TTE_ALWAYS_INLINE int32_t expand_bytes(const tte_block_s8_params_t *p)
@@ -53,7 +62,7 @@ static int32_t flat_dbuf_pixels(const tte_conv2d_geom_t *gd)
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = expand_bytes(p) + add_bytes(p) + pair_bytes(p) + gd->out_c;
+    int32_t n = expand_bytes(p) + add_bytes(p) + pair_region_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
     }
@@ -148,7 +157,10 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     int8_t *const y_end = y + (size_t)gd->batch * y_image;
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
-    int8_t *const dbuf = scratch + pair_bytes(p);
+    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
+    const size_t dw_bytes = (size_t)pair_region_bytes(p);
+    void *const dw_ws = dw_bytes > 0 ? scratch : NULL;
+    int8_t *const dbuf = scratch + dw_bytes;
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
     const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
     const int8_t *rows[TTE_BLOCK_MAX_KH];
@@ -197,15 +209,15 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
                     if (full >= 2) {
                         /* whole rows in one call */
-                        tte_conv2d_s8_dw_rows_prep(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
-                                                   p->dw_prep, dk + (size_t)q * dc);
+                        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
+                                                      p->dw_prep, dk + (size_t)q * dc, dw_ws, dw_bytes);
                         q += full * gd->out_w;
                         continue;
                     }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
-                                              dk + (size_t)q * dc, (size_t)dc);
+                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
+                                                 dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                     q += seg;
                 }
                 np = k;
@@ -235,8 +247,8 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 const int32_t qx = (pix + q) % gd->out_w;
                 const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep, dbuf + (size_t)q * dc,
-                                          (size_t)dc);
+                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
+                                             dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                 q += seg;
             }
             project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);
@@ -281,7 +293,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
     int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + e_bytes + a_bytes) : NULL;
-    int8_t *ring = scratch + e_bytes + a_bytes + pair_bytes(p);
+    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
+    const size_t dw_bytes = (size_t)pair_region_bytes(p);
+    void *const dw_ws = dw_bytes > 0 ? scratch + e_bytes + a_bytes : NULL;
+    int8_t *ring = scratch + e_bytes + a_bytes + dw_bytes;
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
@@ -368,8 +383,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, fresh, w_d, b_d, p->dw_prep,
-                                              dk + (size_t)c * gd->out_c, (size_t)gd->out_c);
+                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, fresh, w_d, b_d, p->dw_prep,
+                                                 dk + (size_t)c * gd->out_c, (size_t)gd->out_c, dw_ws, dw_bytes);
                     if (!row_end || oy + 1 < gd->out_h) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
@@ -383,7 +398,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c);
+                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c,
+                                             dw_ws, dw_bytes);
                 if (p->add == NULL) {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {

@@ -2,7 +2,9 @@
  * (tte_conv2d_s8_dw_pixel), a run of pixels of one output row (tte_conv2d_s8_dw_row, which
  * tte_block_s8 streams), the whole image (tte_conv2d_s8_depthwise, from tte_conv2d_s8). A 3x3
  * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
- * zero point's share folded in.
+ * zero point's share folded in; at stride 1, given scratch, over a copy of three rows a
+ * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
+ * straight path).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -984,6 +986,346 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
     dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, rl.mode == 2);
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw3_ring_row's block (32-bit words): dw4_rq's words of the channel group, the end (q0
+ * past the last pixel's left column), the outputs' step, the three row pointers, the output
+ * pointer, the group's compile-time words (its four folded biases, then its tap words) */
+enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_PREP = 15, DW3R_WORDS = 16 };
+
+/* One tap of dw3_ring_row: the tap's x words (SXTB16 done) at ADDR into r5, r6, its weight
+ * words at byte WOFF of the group's compile-time words (lr) into r7, r8; sums r1..r4
+ * (channels c, c + 1, c + 2, c + 3) */
+#define TTE_DW3R_TAP(ADDR, WOFF)                                                        \
+    "ldrd r5, r6, " ADDR "\n\t"                                                        \
+    "ldrd r7, r8, [lr, #" #WOFF "]\n\t"                                                \
+    "smlabb r1, r5, r7, r1\n\t"                                                        \
+    "smlatt r3, r5, r7, r3\n\t"                                                        \
+    "smlabb r2, r6, r8, r2\n\t"                                                        \
+    "smlatt r4, r6, r8, r4\n\t"
+
+/* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
+#define TTE_DW3R_RQ(A, J, ADDR)                                                         \
+    "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
+    "qadd " A ", " A ", " A "\n\t"                                                     \
+    "smmulr " A ", " A ", r7\n\t"                                                      \
+    "add " A ", " A ", " A ", asr #31\n\t"                                             \
+    "asr " A ", " A ", r5\n\t"                                                         \
+    "add " A ", " A ", r8\n\t"                                                         \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
+
+/* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
+ * window inside: nine taps on the folded bias, one straight path), all given by the block
+ * (r0): rows q0, q1, q2 (r9..r11) from the first pixel's left column on, 8 bytes a pixel up to
+ * the end word, outputs from o (r12) on, a step apart. The registers are saved and restored
+ * in the assembly itself (no operand but the block: gcc keeps the caller's values in
+ * registers around it, where fourteen operands made it spill them). */
+static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #60]\n\t"
+                     "ldrd r9, r10, [r0, #44]\n\t"
+                     "ldrd r11, r12, [r0, #52]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [lr]\n\t"
+                     "ldrd r3, r4, [lr, #8]\n\t"
+                     TTE_DW3R_TAP("[r9], #8", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #8]", 32)
+                     TTE_DW3R_TAP("[r10], #8", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #8]", 56)
+                     TTE_DW3R_TAP("[r11], #8", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #8]", 80)
+                     "ldr r8, [r0, #32]\n\t"
+                     TTE_DW3R_RQ("r1", 0, "[r12]")
+                     TTE_DW3R_RQ("r2", 8, "[r12, #1]")
+                     TTE_DW3R_RQ("r3", 16, "[r12, #2]")
+                     TTE_DW3R_RQ("r4", 24, "[r12, #3]")
+                     "ldrd r7, r5, [r0, #36]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dw3_ring8_row's block (32-bit words): dw4_rq's words of channels c..c+3, then of c+4..c+7,
+ * zp2, the end, the outputs' step, the three row pointers, the output pointer, the first
+ * group's compile-time words (the second's 22 words on) */
+enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
+
+/* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
+ * rows: the first group's two, then the second's): each pixel's first group, then its
+ * second, on the same registers; one loop, one pass of the rows' pointers */
+static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #92]\n\t"
+                     "ldr r9, [r0, #76]\n\t"
+                     "ldrd r10, r11, [r0, #80]\n\t"
+                     "ldr r12, [r0, #88]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [lr]\n\t"
+                     "ldrd r3, r4, [lr, #8]\n\t"
+                     TTE_DW3R_TAP("[r9], #16", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #16]", 32)
+                     TTE_DW3R_TAP("[r10], #16", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #16]", 56)
+                     TTE_DW3R_TAP("[r11], #16", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #16]", 80)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 0, "[r12]")
+                     TTE_DW3R_RQ("r2", 8, "[r12, #1]")
+                     TTE_DW3R_RQ("r3", 16, "[r12, #2]")
+                     TTE_DW3R_RQ("r4", 24, "[r12, #3]")
+                     "ldrd r1, r2, [lr, #88]\n\t"
+                     "ldrd r3, r4, [lr, #96]\n\t"
+                     TTE_DW3R_TAP("[r9, #-8]", 104)
+                     TTE_DW3R_TAP("[r9, #8]", 112)
+                     TTE_DW3R_TAP("[r9, #24]", 120)
+                     TTE_DW3R_TAP("[r10, #-8]", 128)
+                     TTE_DW3R_TAP("[r10, #8]", 136)
+                     TTE_DW3R_TAP("[r10, #24]", 144)
+                     TTE_DW3R_TAP("[r11, #-8]", 152)
+                     TTE_DW3R_TAP("[r11, #8]", 160)
+                     TTE_DW3R_TAP("[r11, #24]", 168)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
+                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
+                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
+                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
+                     "ldrd r7, r5, [r0, #68]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dw3_ring's bytes of scratch for k output pixels a row: three rows of k + 2 columns of
+ * two words a channel group, two groups at a time from eight channels on */
+static size_t dw3_ring_bytes(int32_t k, int32_t C)
+{
+    return (size_t)3 * (C >= 8 ? 16 : 8) * ((size_t)k + 2);
+}
+
+/* Columns [lo, hi) of a padded row of dw3_ring (one channel group's, cw 2; two groups', cw 4),
+ * read from src on (C bytes apart; NULL: a row outside the image, the zero point's, zz), each
+ * the words SXTB16 and SXTB16 ROR 8 of its four bytes (of each four). The columns outside
+ * [lo, hi) hold the zero point's already (dw3_ring_pad). */
+static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
+                                            uint32_t zz, int32_t cw)
+{
+    uint32_t *d = dst + cw * lo;
+    int32_t m = (hi - lo) * cw / 2;
+    uint32_t v, u, e, f;
+    if (m <= 0) {
+        return;
+    }
+    if (src == NULL) {
+        do {
+            d[0] = zz;
+            d[1] = zz;
+            d += 2;
+        } while (--m > 0);
+        return;
+    }
+    if (cw == 4) {
+        /* a column a pass (volatile: its outputs are not read, its stores are what counts) */
+        m = hi - lo;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[v], [%[s]]\n\t"
+                         "ldr %[u], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "sxtb16 %[e], %[v]\n\t"
+                         "sxtb16 %[f], %[v], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[u]\n\t"
+                         "sxtb16 %[f], %[u], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "subs %[m], %[m], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e),
+                           [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+        return;
+    }
+    /* two columns a pass, an odd first one alone (volatile: as above) */
+    __asm__ volatile("tst %[m], #1\n\t"
+                     "beq 2f\n\t"
+                     "ldr %[v], [%[s]]\n\t"
+                     "add %[s], %[s], %[c]\n\t"
+                     "sxtb16 %[e], %[v]\n\t"
+                     "sxtb16 %[f], %[v], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "subs %[m], %[m], #1\n\t"
+                     "beq 3f\n\t"
+                     "2:\n\t"
+                     "ldr %[v], [%[s]]\n\t"
+                     "ldr %[u], [%[s], %[c]]\n\t"
+                     "add %[s], %[s], %[c], lsl #1\n\t"
+                     "sxtb16 %[e], %[v]\n\t"
+                     "sxtb16 %[f], %[v], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "sxtb16 %[e], %[u]\n\t"
+                     "sxtb16 %[f], %[u], ror #8\n\t"
+                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     "subs %[m], %[m], #2\n\t"
+                     "bne 2b\n\t"
+                     "3:"
+                     : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e),
+                       [f] "=&r"(f)
+                     : [c] "r"(C)
+                     : "cc", "memory");
+}
+
+/* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
+ * ring's three slots (slot words apart, cw words a column): once per layout, the fills leave
+ * them */
+static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz, int32_t cw)
+{
+    int32_t s, j, i;
+    for (s = 0; s < 3; ++s) {
+        uint32_t *const d = ring + (size_t)s * slot;
+        for (j = 0; j < n; ++j) {
+            if (j < lo || j >= hi) {
+                for (i = 0; i < cw; ++i) {
+                    d[cw * j + i] = zz;
+                }
+            }
+        }
+    }
+}
+
+/* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
+ * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
+ * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
+ * row the windows read once, its columns sign-extended and the padding the zero point's, in
+ * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
+ * caller checks), weights laid out at compile time. */
+static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                  const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                  const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
+    /* the slot columns [lo, hi) inside the image, read from input column ix0 + lo on */
+    const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
+    const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
+    const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
+    const int32_t top0 = oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t blk[DW3E_WORDS] __attribute__((aligned(8)));
+    int32_t c = 0, cw, oy;
+    /* eight channels a pass (cw 4 words a column), then four */
+    for (cw = wide ? 4 : 2; cw >= 2; cw -= 2) {
+        const int32_t n = 2 * cw;
+        const size_t slot = (size_t)cw * ncol;
+        const int32_t iz = cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2, ie = cw == 4 ? DW3E_END : DW3R_END;
+        const int32_t iq = cw == 4 ? DW3E_Q : DW3R_Q, io = cw == 4 ? DW3E_O : DW3R_O;
+        const int32_t ip = cw == 4 ? DW3E_PREP : DW3R_PREP;
+        if (c + n > C) {
+            continue;
+        }
+        blk[iz] = (uint32_t)r->zp2;
+        blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+        dw3_ring_pad(ring, slot, lo, hi, ncol, zz, cw);
+        for (; c + n <= C; c += n) {
+            uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
+            int8_t *o = out + c;
+            const size_t xo = xo0 + (size_t)c;
+            blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+            if (xb == NULL) {
+                /* one output row, its three window rows given */
+                dw3_ring_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, zz, cw);
+                nrows = 1;
+            } else {
+                const int32_t iy = top0;
+                dw3_ring_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, C,
+                              zz, cw);
+                dw3_ring_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
+                              lo, hi, C, zz, cw);
+            }
+            for (oy = 0; oy < nrows; ++oy) {
+                if (xb != NULL) {
+                    const int32_t iy = top0 + oy + 2;
+                    dw3_ring_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo,
+                                  hi, C, zz, cw);
+                }
+                blk[ie] = (uint32_t)(uintptr_t)(qa + (size_t)cw * k);
+                blk[iq] = (uint32_t)(uintptr_t)qa;
+                blk[iq + 1] = (uint32_t)(uintptr_t)qb;
+                blk[iq + 2] = (uint32_t)(uintptr_t)qc;
+                blk[io] = (uint32_t)(uintptr_t)o;
+                if (cw == 4) {
+                    dw3_ring8_row(blk);
+                } else {
+                    dw3_ring_row(blk);
+                }
+                o += (size_t)k * ostride;
+                {
+                    /* the next output row's window: one input row on */
+                    uint32_t *const t = qa;
+                    qa = qb;
+                    qb = qc;
+                    qc = t;
+                }
+            }
+        }
+    }
+}
+#endif
+
+/* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
+ * stage of mode 2, the weights laid out at compile time, enough 4-byte aligned scratch):
+ * then it ran on them */
+static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows_arg,
+                            const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k, const int32_t *bias,
+                            const uint32_t *prep, int8_t *out, size_t ostride, void *ws, size_t ws_bytes)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    const tte_conv2d_geom_t *g = &p->g;
+    rq_t r;
+    if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || ws_bytes < dw3_ring_bytes(k, 4)
+        || g->k_h != 3 || g->k_w != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1
+        || g->out_c != g->in_c || g->in_c < 4) {
+        return 0;
+    }
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, out, ostride, (uint32_t *)ws,
+             ws_bytes >= dw3_ring_bytes(k, g->in_c));
+    return 1;
+#else
+    (void)p, (void)fast, (void)rows_arg, (void)xb, (void)nrows, (void)oy0, (void)ox0, (void)k, (void)bias;
+    (void)prep, (void)out, (void)ostride, (void)ws, (void)ws_bytes;
+    return 0;
+#endif
+}
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap and unpacked (two words on the stack,
@@ -1130,11 +1472,21 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
 }
 #endif
 
+/* dw3_ring_bytes for any call of the geometry: whole output rows (on the host too, where
+ * no kernel reads it: the planned scratch is the same) */
+size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
+{
+    const int32_t ring = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+                         && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4;
+    return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
+}
+
 /* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL
- * (then any k pays: nothing is transposed per call). */
+ * (then any k pays: nothing is transposed per call); ws_bytes of scratch at ws for dw3_ring
+ * (NULL: none). */
 static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
                        int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
-                       size_t ostride)
+                       size_t ostride, void *ws, size_t ws_bytes)
 {
     int32_t i;
 #if defined(__ARM_FEATURE_DSP)
@@ -1144,7 +1496,9 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
-        dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
+        if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)) {
+            dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
+        }
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
             for (i = 0; i < k; ++i) {
@@ -1159,6 +1513,8 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
     }
 #endif
     (void)prep;
+    (void)ws;
+    (void)ws_bytes;
     for (i = 0; i < k; ++i) {
         tte_conv2d_s8_dw_pixel(p, fast, rows, ox0 + i, w, bias, out + (size_t)i * ostride);
     }
@@ -1167,18 +1523,26 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
 void tte_conv2d_s8_dw_row(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
                           int32_t k, const int8_t *w, const int32_t *bias, int8_t *out, size_t ostride)
 {
-    dw_row_any(p, fast, rows, ox0, k, w, bias, NULL, out, ostride);
+    dw_row_any(p, fast, rows, ox0, k, w, bias, NULL, out, ostride, NULL, 0);
 }
 
 void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                int8_t *out, size_t ostride)
 {
-    dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride);
+    dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride, NULL, 0);
 }
 
-void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
-                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out)
+void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                  int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                  int8_t *out, size_t ostride, void *ws, size_t ws_bytes)
+{
+    dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes);
+}
+
+void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                   int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                   int8_t *out, void *ws, size_t ws_bytes)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int8_t *rows[TTE_CONV_MAX_KH];
@@ -1188,7 +1552,10 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
         && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         /* every row in one call: each channel group set up once */
         const rq_t r = rq_init(p, fast);
-        dw_row_groups(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, w, bias, prep, out, (size_t)g->out_c);
+        if (!dw3_ring_try(p, fast, NULL, xb, nrows, oy0, 0, g->out_w, bias, prep, out, (size_t)g->out_c, ws,
+                          ws_bytes)) {
+            dw_row_groups(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, w, bias, prep, out, (size_t)g->out_c);
+        }
         return;
     }
 #endif
@@ -1198,8 +1565,14 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
             rows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * g->in_c;
         }
         dw_row_any(p, fast, rows, 0, g->out_w, w, bias, prep, out + (size_t)(oy - oy0) * g->out_w * g->out_c,
-                   (size_t)g->out_c);
+                   (size_t)g->out_c, ws, ws_bytes);
     }
+}
+
+void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out)
+{
+    tte_conv2d_s8_dw_rows_prep_ws(p, fast, xb, oy0, nrows, w, bias, prep, out, NULL, 0);
 }
 
 /* groups == in_c, one input channel per group. */

@@ -74,6 +74,17 @@ void tte_conv2d_s8_dw_row_prep(const tte_conv2d_s8_params_t *p, int32_t fast, co
  * at out (out_c apart) */
 void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
                                 int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out);
+/* dw_row_prep and dw_rows_prep with ws_bytes of scratch at ws (4-byte aligned; NULL: none):
+ * with 24 * (pixels a row + 2) bytes (48 for two channel groups a pass, from eight channels
+ * on) a 3x3 stride-1 window over a sign-extended copy of its rows there, the same bytes.
+ * tte_conv2d_s8_dw_ws_bytes: the scratch that suits any call of geometry g (0: none is read). */
+size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g);
+void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                  int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                  int8_t *out, size_t ostride, void *ws, size_t ws_bytes);
+void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
+                                   int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                   int8_t *out, void *ws, size_t ws_bytes);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
  * TTE_PW_PAIRS_STACK input channels) */

@@ -47,14 +47,15 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 
 def block_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
-    32 input channels on) + ring of E's output rows + one pixel of D (two or four without E and the add)
-    (+ one of P)."""
+    32 input channels on; without E and the add at least D's scratch, dw_ws_bytes) + ring of E's output rows + one pixel
+    of D (two or four without E and the add) (+ one of P)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
-    n = (8 * p_in if p_in >= PW_PAIRS_MIN else 0) + d.shape[-1]
+    d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
+    n = max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
@@ -66,6 +67,17 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
         y = _t(view, project.outputs[0])
         n += y.shape[-1] + add_table_bytes(y.size // y.shape[0])   # the table: for one image's sums
     return n
+
+
+def dw_ws_bytes(dw: Node, g: Graph) -> int:
+    """tte_conv2d_s8_dw_ws_bytes: the scratch of a 3x3 stride-1 depthwise (multiplier 1, dilation 1,
+    at least four channels), three rows of its output width + 2 columns of 8 bytes (16 from eight
+    channels on: two channel groups a pass), which
+    tte_block_s8 gives it in P's pixel-pair buffer (D runs before P on each chunk)."""
+    w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
+            and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
+    return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
