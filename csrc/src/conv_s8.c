@@ -78,7 +78,8 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
     const int32_t fast = tte_conv2d_s8_fast_rq(p);
     switch (tte_conv_path(g)) {
     case TTE_PATH_POINTWISE:
-        tte_conv2d_s8_pointwise_px(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y);
+        /* scratch (optional here): the pixel buffer of tte_conv2d_s8_pointwise_px_buf */
+        tte_conv2d_s8_pointwise_px_buf(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y, (int16_t *)scratch);
         return;
     case TTE_PATH_DEPTHWISE:
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);

@@ -1058,6 +1058,12 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
+    if (n == 0) {
+        /* a zero gradient row: every step is 0 (rounded, NaN or not), so the update only
+         * clamps -128 to -127 (apply_s8) */
+        qas_clamp_row_s8(wrow, u->n_in, packed ? NULL : u->in_idx);
+        return;
+    }
     for (; ci + 16 <= u->n_in; ci += 16) {
         /* sixteen consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);

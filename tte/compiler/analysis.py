@@ -204,6 +204,44 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
+def _choose_pointwise_buffers(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+    """Which plain 1x1 convs get their optional pixel buffer (tte.compiler.emit.conv.
+    pointwise_buffer_bytes: four pixels a pass), recorded in both graphs' meta for the planner
+    and the emitter: all of them where neither plan's arena grows, else each in turn (the most
+    MACs first), kept where neither grows. Never a larger arena than none."""
+    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+
+    graphs = (sg.graph, inf.graph)
+
+    def arenas(names: frozenset[str]) -> tuple[int, int]:
+        for g in graphs:
+            g.meta[PW_BUFFER_META] = names
+        return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
+                plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                            overlap=_overlap_fn(inf.graph)).arena_bytes)
+
+    def macs(g: Graph, n: Node) -> int:
+        w = g.tensors[n.inputs[1]]
+        return g.tensors[n.outputs[0]].size // w.shape[0] * w.size
+
+    cand: dict[str, int] = {}
+    for g in graphs:
+        for n in g.nodes:
+            if pointwise_buffer_bytes(n, g):
+                cand[n.name] = max(cand.get(n.name, 0), macs(g, n))
+    base = arenas(frozenset())
+    if not cand:
+        return
+    every = frozenset(cand)
+    if all(a <= b for a, b in zip(arenas(every), base)):
+        return
+    kept: frozenset[str] = frozenset()
+    for name in sorted(cand, key=lambda k: -cand[k]):
+        if all(a <= b for a, b in zip(arenas(kept | {name}), base)):
+            kept |= {name}
+    arenas(kept)
+
+
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
     """float32 -> int8 QUANTIZE (tte_quantize_f32_s8) writes byte i after reading bytes
     4i..4i+3, in order: its output may start at its input's offset (or below), so a float
@@ -248,6 +286,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg = _choose_pointwise_in_place(sg, x)
     else:   # the unscheduled baseline ("sparse update without reordering") as it always was
         sg = without_in_place(sg, set(pointwise_in_place(sg)))
+    _choose_pointwise_buffers(sg, inf, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
     mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
     ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
