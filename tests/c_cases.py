@@ -1672,7 +1672,8 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
-def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False) -> Case:
+def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
+               xfloat: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -1683,8 +1684,10 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     channels (the M7's sixteen-channel list passes, odd and even pixel counts, and its
     eight-weight column conversion). ``dead``: channel 0 (whose 1x1 weights start with -128) and
     every third one masked out everywhere: their weight rows' gradients all zero (the update only
-    clamps -128 to -127)."""
+    clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
+    weight update's eight- and sixteen-channel passes read them)."""
     from tte.compiler.emit import dwpw_scratch_bytes
+    from tte.compiler.emit.dwpw import X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
@@ -1762,6 +1765,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     for t in ("d2", "g2") + (("e2", "dz2") if head else ()):
         del g.tensors[t]
     scratch = f"{fused.name}@scratch"
+    if xfloat:
+        g.meta[X_FLOAT_META] = frozenset({fused.name})
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
@@ -1774,7 +1779,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
-            f"{'_dead' if dead else ''}")
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -1794,6 +1799,7 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True) for s in range(12)]
     cases += [_dwpw_case(s, head=True, wide=True) for s in range(6)]
     cases += [_dwpw_case(s, head=True, wide=s % 2 == 1, dead=True) for s in range(6)]
+    cases += [_dwpw_case(s, head=True, wide=True, dead=s % 3 == 2, xfloat=True) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     return cases

@@ -204,41 +204,45 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
-def _choose_pointwise_buffers(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
-    """Which plain 1x1 convs get their optional pixel buffer (tte.compiler.emit.conv.
-    pointwise_buffer_bytes: four pixels a pass), recorded in both graphs' meta for the planner
-    and the emitter: all of them where neither plan's arena grows, else each in turn (the most
-    MACs first), kept where neither grows. Never a larger arena than none."""
+def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+    """Which kernels get their optional scratch, recorded in both graphs' meta for the planner and
+    the emitters: the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
+    four pixels a pass) and the fused backward's x as floats (tte.compiler.emit.dwpw.
+    dwpw_x_float_bytes). All of them where neither plan's arena grows, else each in turn (the
+    most work first), kept where neither grows. Never a larger arena than none."""
     from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_bytes
 
     graphs = (sg.graph, inf.graph)
+    kinds = ((PW_BUFFER_META, pointwise_buffer_bytes), (X_FLOAT_META, dwpw_x_float_bytes))
 
-    def arenas(names: frozenset[str]) -> tuple[int, int]:
+    def arenas(chosen: frozenset[tuple[str, str]]) -> tuple[int, int]:
         for g in graphs:
-            g.meta[PW_BUFFER_META] = names
+            for key, _ in kinds:
+                g.meta[key] = frozenset(name for k, name in chosen if k == key)
         return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
                 plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
                             overlap=_overlap_fn(inf.graph)).arena_bytes)
 
-    def macs(g: Graph, n: Node) -> int:
-        w = g.tensors[n.inputs[1]]
-        return g.tensors[n.outputs[0]].size // w.shape[0] * w.size
+    def work(g: Graph, n: Node) -> int:
+        """MACs of a 1x1 conv; of the fused backward's weight update, its x times its rows"""
+        w = g.tensors[n.inputs[1] if n.op == "conv2d" else n.inputs[3]]
+        rows = g.tensors[n.outputs[0]].size // w.shape[0] if n.op == "conv2d" else g.tensors[n.inputs[4]].size
+        return rows * w.size // (1 if n.op == "conv2d" else w.shape[3])
 
-    cand: dict[str, int] = {}
+    cand: dict[tuple[str, str], int] = {}
     for g in graphs:
         for n in g.nodes:
-            if pointwise_buffer_bytes(n, g):
-                cand[n.name] = max(cand.get(n.name, 0), macs(g, n))
+            for key, nbytes in kinds:
+                if nbytes(n, g):
+                    cand[(key, n.name)] = max(cand.get((key, n.name), 0), work(g, n))
     base = arenas(frozenset())
-    if not cand:
+    if not cand or all(a <= b for a, b in zip(arenas(frozenset(cand)), base)):
         return
-    every = frozenset(cand)
-    if all(a <= b for a, b in zip(arenas(every), base)):
-        return
-    kept: frozenset[str] = frozenset()
-    for name in sorted(cand, key=lambda k: -cand[k]):
-        if all(a <= b for a, b in zip(arenas(kept | {name}), base)):
-            kept |= {name}
+    kept: frozenset[tuple[str, str]] = frozenset()
+    for c in sorted(cand, key=lambda k: (-cand[k], k)):
+        if all(a <= b for a, b in zip(arenas(kept | {c}), base)):
+            kept |= {c}
     arenas(kept)
 
 
@@ -286,7 +290,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg = _choose_pointwise_in_place(sg, x)
     else:   # the unscheduled baseline ("sparse update without reordering") as it always was
         sg = without_in_place(sg, set(pointwise_in_place(sg)))
-    _choose_pointwise_buffers(sg, inf, x)
+    _choose_optional_scratch(sg, inf, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
     mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
     ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))

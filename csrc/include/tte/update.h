@@ -111,6 +111,9 @@ typedef struct {
     const uint8_t *mask;               /* D's activation mask, bit-packed like D's output */
     int32_t *b;                        /* D's bias (updated in place) or NULL */
     const tte_update_params_t *b_update;
+    int32_t x_float;                   /* 1: tmp has room for x as floats after the list (batch *
+                                        * in_h * in_w * P's in_c more), where the M4F/M7 weight
+                                        * update reads it dequantized once per call */
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
