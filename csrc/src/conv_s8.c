@@ -65,6 +65,12 @@ int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p)
     return tte_conv_scratch_bytes(&p->g);
 }
 
+int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p)
+{
+    const int32_t n = p->g.in_c;
+    return tte_conv_path(&p->g) == TTE_PATH_POINTWISE && n % 8 == 0 && 2 * n > TTE_PW_PAIRS_STACK ? 8 * n : 0;
+}
+
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                    const int32_t *bias, int8_t *y)
 {
