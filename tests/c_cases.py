@@ -1685,7 +1685,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     eight-weight column conversion). ``dead``: channel 0 (whose 1x1 weights start with -128) and
     every third one masked out everywhere: their weight rows' gradients all zero (the update only
     clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
-    weight update's eight- and sixteen-channel passes read them)."""
+    weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
+    two (the rest through the table)."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -1765,8 +1766,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     for t in ("d2", "g2") + (("e2", "dz2") if head else ()):
         del g.tensors[t]
     scratch = f"{fused.name}@scratch"
-    if xfloat:
-        g.meta[X_FLOAT_META] = frozenset({fused.name})
+    if xfloat:   # all of x's pixels, or (every other case) its first two
+        g.meta[X_FLOAT_META] = {fused.name: n * h * w if seed % 2 == 0 else 2}
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
