@@ -1167,6 +1167,58 @@ def _dsconv_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
+def _prep_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block whose 1x1 reads its compile-time layout
+    (tte.compiler.emit.block.pw_layout, pointwise_s8.c's tte_conv2d_s8_pointwise_prep_px): 32-128
+    input channels (multiples of 16 and of 8 only), 2-80 output channels, the output stage
+    over all of int8 (no activation, or a ReLU from zero point -128), TFLite's weights in
+    [-127, 127] with some -128 beside a non-negative weight (a lane at the edge of int16), on
+    every third seed channels with a bias of 2**29 or more (one output for any input: the
+    layout's stand-in); flat, with an expand conv or with an add, pixel counts with every
+    remainder of four."""
+    rng = np.random.default_rng(7900 + seed)
+    c = (64, 40, 32, 96, 128, 56)[seed % 6]
+    kind = ("flat", "expand", "residual")[seed % 3]
+    h, w = int(rng.integers(2, 7)), int(rng.integers(2, 8))
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    cout = c0 if kind == "residual" else 2 * int(rng.integers(1, 41))
+    g = new_graph({"x": ((1, h, w, c0), "int8", rand_q(rng))})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, x, "e", c, 1, 1, (0, 0, 0, 0), 1)
+        x = "e"
+    add_random_conv(g, rng, x, "d", c, 3, 1 if kind == "residual" else int(rng.integers(1, 3)), (1, 1, 1, 1), c)
+    wq = rng.integers(-127, 128, (cout, 1, 1, c))
+    edge = rng.random(wq.shape) < 0.05
+    wq[..., 1::2][edge[..., 1::2]] = -128
+    wq[..., 0::2] = np.where(wq[..., 1::2] == -128, np.abs(wq[..., 0::2]), wq[..., 0::2])
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), cout)).astype(np.float32)
+    dq = g.tensors["d"].quant
+    assert dq is not None
+    g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
+    bias = rng.integers(-3000, 3000, cout)
+    if seed % 3 == 0:
+        # channels whose bias dwarfs their weights (VWW's dead ones): one output for every input
+        dead = rng.choice(cout, max(1, cout // 8), replace=False)
+        bias[dead] = rng.choice([-1, 1], dead.size) * rng.integers(2 ** 29, 2 ** 30, dead.size)
+    g.add_const("p.b", bias.astype(np.int32), "int32",
+                q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
+    relu = seed % 2 == 1
+    pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))
+    g.add_node("conv2d", ["d", "p.w", "p.b"], "p", {"strides": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                                  "dilations": (1, 1), "activation": "relu" if relu else "none"},
+               quant=pq)
+    out = "p"
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        out = "y"
+    g.outputs = [out]
+    case = _streamed_case(f"streamed_block_prep_{kind}_{c}ch_{seed}", g, rng)
+    from tte.compiler.emit.block import pw_layout
+    assert pw_layout(case.graph.nodes[0], case.graph) is not None, case.name
+    return case
+
+
 def _dw3_case(seed: int) -> Case:
     """A 3x3 depthwise conv (depthwise_s8.c's dw3_groups on the DSP path: every pixel on a
     folded bias, a column in the padding on a corrected one, other borders reading the zero
@@ -1272,6 +1324,7 @@ def forward_cases() -> list[Case]:
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
+    cases += [_prep_block_case(s) for s in range(18)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

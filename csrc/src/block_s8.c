@@ -119,6 +119,18 @@ static void input_rows(const tte_conv2d_geom_t *gd, const int8_t *xb, int32_t oy
     }
 }
 
+/* P on n pixels of D's outputs d into y: from its compile-time layout where it has one
+ * (pairs: the block's buffer, which it then has) */
+static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
+                       const int8_t *w_p, const int32_t *b_p, int8_t *y, int16_t *pairs)
+{
+    if (p->pw_prep != NULL) {
+        tte_conv2d_s8_pointwise_prep_px(p->project, d, n, p->pw_prep, y, pairs);
+    } else {
+        tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, d, n, w_p, b_p, y, pairs);
+    }
+}
+
 /* Without E and the add: D reads x itself, so a chunk of pixels runs on across output rows
  * (D row segment by row segment) and P sees longer runs than one row. The same parking of
  * D's outputs in y as block_run, below the first input row the chunk's first pixel reads
@@ -162,7 +174,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
             }
             if (c > 0 && k < c) {
                 /* (not expected: the room only grows) P on the carried pixels where they are */
-                tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, carry, c, w_p, b_p, yp, pairs);
+                project_px(p, fast_p, carry, c, w_p, b_p, yp, pairs);
                 pix += c;
                 c = 0;
                 continue;
@@ -210,7 +222,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     }
                 }
                 if (np > 0) {
-                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dk, np, w_p, b_p, yp, pairs);
+                    project_px(p, fast_p, dk, np, w_p, b_p, yp, pairs);
                 }
                 c = k - np;
                 carry = dk + (size_t)np * dc;
@@ -227,7 +239,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                                           (size_t)dc);
                 q += seg;
             }
-            tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, k, w_p, b_p, yp, pairs);
+            project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);
             pix += k;
         }
     }
@@ -239,7 +251,7 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
                         int32_t *table)
 {
     const int32_t len = n * p->project->g.out_c;
-    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, d, n, w_p, b_p, yp, pairs);
+    project_px(p, fast_p, d, n, w_p, b_p, yp, pairs);
     if (p->add != NULL) {
         if (p->residual_first) {
             tte_add_s8_ws(p->add, xp, yp, yp, len, table);
@@ -373,9 +385,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 tte_conv2d_s8_dw_row_prep(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c);
                 if (p->add == NULL) {
-                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
+                    project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {
-                    tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
+                    project_px(p, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
                     if (p->residual_first) {
                         tte_add_s8_ws(p->add, xp, pbuf, yp, out_c, table);
                     } else {

@@ -1,5 +1,6 @@
 /* int8 pointwise (1x1) conv2d: consecutive pixels (tte_conv2d_s8_pointwise_px, from
- * tte_conv2d_s8 and tte_block_s8) and a weight split by input channel
+ * tte_conv2d_s8 and tte_block_s8; tte_conv2d_s8_pointwise_prep_px, from tte_block_s8, with the
+ * weights laid out at compile time) and a weight split by input channel
  * (tte_conv2d_s8_pointwise_gather_px, from tte_conv2d_s8_split).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
@@ -946,6 +947,374 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
     tte_conv2d_s8_pointwise_px_buf(p, fast, x, npx, w, bias, y, NULL);
+}
+
+/* ---- weights laid out at compile time (tte.compiler.emit.block.pw_layout) ----
+ *
+ * Each weight word holds four weights b0..b3 of one output channel as the int16 lanes
+ * 256 b1 + b0 and 256 b3 + b2 (pw_layout makes none where one leaves int16), so that the word
+ * itself is one SMLAD operand and SXTB16 of it, (b0, b2), the other: against four raw inputs
+ * widened once per pixel as X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 +
+ * 127) (int16 for any int8 x), SMLAD(X, W) + SMLAD(Y, SXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2
+ * + x3 b3 - 127 (b1 + b3)). The prepared biases hold 256 (bias - in_zp (sum of w) + 127 (sum
+ * of the odd weights)) mod 2**32, so each sum is 256 times the portable loop's, exact where
+ * that stays within 24 bits (pw_layout's condition), and its >> 7 is the doubled sum
+ * tte_rq_fast_s8 starts with (no saturation at that size).
+ *
+ * Layout (uint32), per pair of output channels: their two prepared biases, per four inputs
+ * the two channels' words, then per channel its multiplier, ~shift and (2 out_zp + 1) << ~shift
+ * (the output stage's, as the layer's mult and shift; a channel whose output is one constant
+ * has a stand-in of no weights, a small bias and multiplier 1/2). Four pixels a pass, two
+ * channels at a time: per four inputs one LDRD of weights, two SXTB16, four LDRD of widened
+ * inputs and sixteen SMLAD for 32 products. */
+#define TTE_PWP_PAIR_WORDS(n) (8 + (n) / 2)
+
+/* two pixels' X and Y words for inputs 4 g .. 4 g + 3 at d[8 g], d[8 g + 1] and d[8 g + 4],
+ * d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
+static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const int8_t *x1, int32_t n)
+{
+#if defined(__ARM_FEATURE_DSP)
+/* one group: X = (x1, x3) - 127 in one SXTAB16, Y = (x0, x2) << 8 - X; both pixels' X, then Y,
+ * with one STRD each */
+#define TTE_PWP_WIDEN                                                                   \
+    "ldr %[u0], [%[x0]], #4\n\t"                                                       \
+    "ldr %[u1], [%[x1]], #4\n\t"                                                       \
+    "sxtab16 %[X0], %[c], %[u0], ror #8\n\t"                                           \
+    "sxtab16 %[X1], %[c], %[u1], ror #8\n\t"                                           \
+    "and %[u0], %[hi], %[u0], lsl #8\n\t"                                              \
+    "and %[u1], %[hi], %[u1], lsl #8\n\t"                                              \
+    "ssub16 %[u0], %[u0], %[X0]\n\t"                                                   \
+    "ssub16 %[u1], %[u1], %[X1]\n\t"                                                   \
+    "strd %[u0], %[u1], [%[d], #16]\n\t"                                               \
+    "strd %[X0], %[X1], [%[d]], #32\n\t"
+    const int8_t *const end = x0 + n;
+    uint32_t u0, u1, X0, X1;
+    __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
+                     "cmp %[x0], %[end]\n\t"
+                     "bne 1b"
+                     : [x0] "+r"(x0), [x1] "+r"(x1), [d] "+r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
+                       [X1] "=&r"(X1)
+                     : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
+                     : "cc", "memory");
+#else
+    int32_t g;
+    for (g = 0; g < n; g += 4, d += 8) {
+        const int8_t *v0 = x0 + g, *v1 = x1 + g;
+        d[0] = ((uint32_t)(v0[1] - 127) & 0xFFFFu) | (uint32_t)(v0[3] - 127) << 16;
+        d[1] = ((uint32_t)(v1[1] - 127) & 0xFFFFu) | (uint32_t)(v1[3] - 127) << 16;
+        d[4] = ((uint32_t)(256 * v0[0] - v0[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v0[2] - v0[3] + 127) << 16;
+        d[5] = ((uint32_t)(256 * v1[0] - v1[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v1[2] - v1[3] + 127) << 16;
+    }
+#endif
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* One group of four inputs: both channels' words, then the four pixels' X (post-indexed past
+ * the group) and Y. */
+#define TTE_PWP_GROUP                                                                   \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* The first group: the biases in a00, a01 start every pixel's sums (pixels 2, 3 and 1 read
+ * them before pixel 0's change them). */
+#define TTE_PWP_FIRST                                                                   \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
+    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* tte_rq_fast_s8 of 256 times the sum in register A, in place, with %[w0] = mult, %[w1] = e - 1
+ * = ~shift and %[xp] = K = zp2 << (e - 1) (the layout's), %[xb] clobbered; the byte stored at
+ * ADDR. The doubled sum is d = A >> 7, q = SMMULR(d, mult) as tte_rq_fast_s8's (no saturation
+ * within 24 bits); its q - [q < 0] + zp2 << (e - 1) is one SMMLAR on K - [d < 0] (a sum below
+ * 0 with q = 0 gives (K - 1) >> (e - 1) = zp2 - 1, which halves to out_zp as zp2 does; pw_layout
+ * keeps |q| + |K| < 2**31), and >> (e - 1) leaves (q - [q < 0]) >> (e - 1) + zp2 for the
+ * halving SSAT. */
+#define TTE_PWP_RQ(A, ADDR)                                                             \
+    "asr %[" A "], %[" A "], #7\n\t"                                                   \
+    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+/* the next channel's mult, ~shift, K */
+#define TTE_PWP_PARAMS                                                                  \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
+    "ldr %[xp], [%[wp]], #4\n\t"
+/* the groups after the first three: four a pass up to the end of the widened inputs */
+#define TTE_PWP_DOT16                                                                   \
+    TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                             \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "beq 2f\n"                                                                          \
+    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                   \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "bne 1b\n"                                                                          \
+    "2:\n\t"
+/* the same two groups a pass after the first one (in_c a multiple of 8 only) */
+#define TTE_PWP_DOT8                                                                    \
+    TTE_PWP_FIRST TTE_PWP_GROUP                                                         \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "beq 2f\n"                                                                          \
+    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP                                                \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "bne 1b\n"                                                                          \
+    "2:\n\t"
+/* 64 input channels, no loop */
+#define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
+#define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+
+/* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
+ * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
+ * piece of assembly: the fourteen registers of the dot product, everything else in memory
+ * (the context c, on the stack). */
+#define TTE_PWP_CHANNELS(DOT)                                                           \
+    __asm__ volatile("3:\n\t"                                                           \
+                     "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
+                     "ldr %[xa], %[y0]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
+                     "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
+                     "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[xa]]") \
+                         TTE_PWP_RQ("a30", "[%[xa], %[a00]]")                           \
+                     "add %[xa], %[xa], #1\n\t" TTE_PWP_PARAMS TTE_PWP_RQ("a21", "[%[xa]]") \
+                         TTE_PWP_RQ("a31", "[%[xa], %[a00]]")                           \
+                     "sub %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]") \
+                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")                           \
+                     "add %[xa], %[xa], #1\n\t"                                         \
+                     "str %[xa], %[y0]\n\t"                                             \
+                     "ldr %[w0], %[wend]\n\t"                                           \
+                     "cmp %[wp], %[w0]\n\t"                                             \
+                     "bne 3b"                                                           \
+                     : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
+                       [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0)                             \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
+                     : "cc", "memory")
+
+typedef struct {
+    const uint32_t *buf, *xend, *wend;
+    int32_t s;
+    int8_t *y0;
+} pwp_ctx_t;
+
+/* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
+ * at y0, y0 + s, y0 + 2 s, y0 + 3 s */
+static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                      int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
+    c.s = s;
+    c.y0 = y0;
+    if (n == 64) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+    } else if ((n & 15) == 0) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT16);
+    } else {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT8);
+    }
+}
+
+/* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
+#define TTE_PWP2_GROUP                                                                  \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_FIRST                                                                  \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_LOOP(HEAD, BODY)                                                       \
+    HEAD "ldr %[w0], %[xend]\n\t"                                                       \
+         "cmp %[xp], %[w0]\n\t"                                                         \
+         "beq 2f\n"                                                                     \
+         "1:\n\t" BODY "ldr %[w0], %[xend]\n\t"                                          \
+         "cmp %[xp], %[w0]\n\t"                                                         \
+         "bne 1b\n"                                                                     \
+         "2:\n\t"
+#define TTE_PWP2_DOT16                                                                  \
+    TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP,          \
+                  TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_DOT8 TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_G4 TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP
+#define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
+#define TTE_PWP2_CHANNELS(DOT)                                                          \
+    __asm__ volatile("3:\n\t"                                                           \
+                     "ldr %[xp], %[buf]\n\t" DOT                                        \
+                     TTE_PWP_PARAMS TTE_PWP_RQ("a00", "[%[y0]]")                          \
+                         TTE_PWP_RQ("a10", "[%[y0], %[s]]") TTE_PWP_PARAMS              \
+                     "add %[xa], %[y0], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
+                         TTE_PWP_RQ("a11", "[%[xa], %[s]]")                             \
+                     "add %[y0], %[y0], #2\n\t"                                         \
+                     "ldr %[w0], %[wend]\n\t"                                           \
+                     "cmp %[wp], %[w0]\n\t"                                             \
+                     "bne 3b"                                                           \
+                     : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0)                               \
+                     : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "r"(s),                          \
+                       [wend] "m"(c.wend)                                                \
+                     : "cc", "memory")
+
+/* pwp_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s) */
+static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                       int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
+    if (n == 64) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
+    } else if ((n & 15) == 0) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
+    } else {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8);
+    }
+}
+#else
+/* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
+static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+    const int32_t lo = (int32_t)(int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu);
+    const int32_t hi = (int32_t)(int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return acc + (uint32_t)lo + (uint32_t)hi;
+}
+static inline uint32_t pwp_sxtb16(uint32_t w)
+{
+    return ((uint32_t)(int32_t)(int8_t)(w & 0xFFu) & 0xFFFFu) | (uint32_t)(int32_t)(int8_t)((w >> 16) & 0xFFu) << 16;
+}
+#endif
+
+/* bytes of layout a pass of channels reads while more than four pixels follow: their second
+ * and later pixels find it in the 4 KB D-cache (the pixels are widened again per pass) */
+#define TTE_PWP_PASS_BYTES 3584
+
+void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                     const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    const int32_t passes = npx > 4 ? (4 * pairs * pw + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+    const int32_t per = (pairs + passes - 1) / passes;
+    int32_t i, c0;
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        const uint32_t *const wp = prep + (size_t)c0 * pw;
+        for (i = 0; i < npx; i += 4) {
+            /* past the last pixel: pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so
+             * that pass pixels 1 and 3 stay one pixel after 0 and 2 */
+            const int32_t left = npx - i;
+            const int32_t s = left == 1 ? 0 : m;
+            const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;
+            const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
+            int8_t *const yc = y + 2 * c0;
+            pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);
+#if defined(__ARM_FEATURE_DSP)
+            if (left < 4) {
+                /* one to three pixels: two-pixel passes (pixels 0, 1 or 0, 0; then 2, 2) */
+                pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
+                if (left == 3) {
+                    pwp_widen2(xw, x + (size_t)(i + 2) * n, x + (size_t)(i + 2) * n, n);
+                    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
+                }
+                continue;
+            }
+            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
+            pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
+#else
+            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
+            {
+                int32_t oc, g, q, j;
+                for (oc = 0; oc < 2 * nc; oc += 2) {
+                    const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;
+                    for (j = 0; j < 2; ++j) {
+                        for (q = 0; q < 4; ++q) {
+                            uint32_t acc = wq[j];
+                            for (g = 0; g < n / 4; ++g) {
+                                const uint32_t w = wq[2 + 2 * g + j];
+                                acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
+                            }
+                            /* the layout's multiplier and ~shift (a constant channel's stand-in) */
+                            const int32_t mu = (int32_t)wq[2 + n / 2 + 3 * j], sh = ~(int32_t)wq[3 + n / 2 + 3 * j];
+                            yc[(size_t)px[q] * m + oc + j] =
+                                (int8_t)tte_rq_exact((int32_t)acc >> 8, mu, sh, p->out_zp, -128, 127);
+                        }
+                    }
+                }
+            }
+#endif
+        }
+    }
 }
 
 #if defined(__ARM_FEATURE_DSP)

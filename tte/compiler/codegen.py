@@ -134,7 +134,7 @@ def _missing_emitters(*graphs: Graph) -> list[str]:
 def generate(a: Analysis, name: str) -> dict[str, str]:
     """The C source and header of a compiled model."""
     from tte.compiler.emit import EMITTERS
-    from tte.compiler.emit.block import fc_replaced
+    from tte.compiler.emit.block import fc_replaced, pw_replaced
 
     sg, plan, inf, ip = a.scheduled, a.plan, a.inference, a.inference_plan
     tg = a.training
@@ -217,8 +217,11 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
     c.append("")
     c.append("/* Frozen weights: flash. */")
     used = {i for g in (sg.graph, inf.graph) for n in g.nodes for i in n.inputs}
+    graphs = (sg.graph, inf.graph)
+    # constants only their compile-time layouts replace: not emitted, and NULL to any reference
+    replaced = {k for k in consts if fc_replaced(k, graphs) or pw_replaced(k, graphs)}
     for k, t in consts.items():
-        if k in tg.updates or k not in used or fc_replaced(k, (sg.graph, inf.graph)):
+        if k in tg.updates or k not in used or k in replaced:
             continue
         assert t.data is not None
         c.append(_c_array(C_TYPES[t.dtype], names.get("tte_w_", k), t.data, const=True))
@@ -235,6 +238,8 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
                 return extra[root]
             if root in names.by_tensor:
                 return names.by_tensor[root]
+            if root in replaced:
+                return "NULL"
             raise TteError(f"codegen: tensor '{tensor}' has no storage")
         return _Ref(ref, split_refs, model_lr(tg.graph))
 

@@ -17,6 +17,9 @@ typedef struct {
     int32_t residual_first;
     /* D's weights laid out at compile time for tte_conv2d_s8_dw_row_prep (frozen weights), or NULL */
     const uint32_t *dw_prep;
+    /* P's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_prep_px
+     * (tte.compiler.emit.block.pw_layout; frozen weights), or NULL */
+    const uint32_t *pw_prep;
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,

@@ -85,6 +85,12 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
 #define TTE_PW_PAIRS_STACK 64
 void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                     const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);
+/* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pw_layout,
+ * pointwise_s8.c; in_c a multiple of 8 from 32 on, out_c even, every sum within 24 bits, the
+ * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-23, -1]),
+ * any npx >= 1; buf: 8 * in_c bytes, 4-byte aligned. The same bytes as pointwise_px. */
+void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                     const uint32_t *prep, int8_t *y, int16_t *buf);
 
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */

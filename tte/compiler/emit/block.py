@@ -16,6 +16,7 @@ from tte.compiler.emit.common import (
     _chain_graph,
     _emitter,
     _err,
+    _q,
     _sz,
     _t,
     _unsupported,
@@ -24,10 +25,12 @@ from tte.compiler.emit.common import (
 from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
+from tte.numerics import fixedpoint as fp
 
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
 PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
+PW_SUM_BITS = 23  # tte_conv2d_s8_pointwise_prep_px's sums: 256 times the int32 sum, mod 2**32
 
 
 def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
@@ -106,7 +109,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     call, per output row of the depthwise in a streamed block, and a layout's bytes grow as
     that work does: the benefit per byte is about D's output rows (ties: the larger layout
     first); a fully connected layout that replaces its weight costs only its padding and goes
-    last, one beside its weight first."""
+    last, one beside its weight first. A streamed block's 1x1 layout (pw_layout) is a candidate
+    only where it replaces the weight (and the bias) because nothing else reads them (its cost:
+    the output stage's multipliers and shifts, a few percent of the weight), and goes last; a
+    copy beside the weight would double the flash of a model's largest layers."""
     cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
@@ -114,6 +120,11 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+            if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
+                _, _, project, _, _ = _block_parts(n)
+                replaced = _pw_replaced_bytes(project, graphs)
+                if replaced >= _t(g, project.inputs[1]).nbytes:
+                    cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1], float("inf"))
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
@@ -137,6 +148,33 @@ def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -
     params = set(node.inputs[1:3]) - {""}
     return bool(params & set(trained)) or any(
         "update" in n.op and params & set(n.inputs) for g in graphs for n in g.nodes)
+
+
+def _pw_reads(n: Node, name: str) -> bool:
+    """Whether streamed block n reads constant `name` only as its 1x1's weight or bias."""
+    if n.op != "streamed_block":
+        return False
+    expand, dw, project, add, _ = _block_parts(n)
+    others = {i for m in (expand, dw, add) if m is not None for i in m.inputs} | {project.inputs[0]}
+    return name in project.inputs[1:3] and name not in others
+
+
+def _pw_replaced_bytes(project: Node, graphs: Sequence[Graph]) -> int:
+    """The bytes of a block's 1x1 weight and bias that its layout replaces (every reader is a
+    streamed block reading it as its 1x1's)."""
+    total = 0
+    for name in set(project.inputs[1:3]) - {""}:
+        readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+        if readers and all(_pw_reads(n, name) and pw_layout(n, g) is not None for n, g in readers):
+            total += next(_t(g, name).nbytes for _, g in readers)
+    return total
+
+
+def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
+    """Whether a constant is read only as the 1x1 weight or bias of streamed blocks that read
+    their compile-time layout instead (pw_prepared): then it is not emitted."""
+    readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+    return bool(readers) and all(_pw_reads(n, name) and pw_prepared(n, g) is not None for n, g in readers)
 
 
 def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
@@ -197,6 +235,81 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return f"tte_dwq_{digest}", prep
 
 
+def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's 1x1 weights and biases as tte_conv2d_s8_pointwise_prep_px reads them
+    (csrc/src/pointwise_s8.c), with the C array's name (from the weight's name and bytes): per
+    pair of output channels their prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
+    inputs)) mod 2**32, per four inputs the two channels' words, each the int16 lanes 256 w1 +
+    w0, 256 w3 + w2, then per channel its multiplier, ~shift and (2 out_zp + 1) << ~shift.
+    None where the kernel could not be exact or reads none: fewer than 32 input channels (no
+    buffer in the block's scratch) or not a multiple of 8, an odd number of outputs, a lane
+    outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24 bits (unless the
+    channel's output is one constant: then a stand-in), an output stage other than
+    tte_rq_fast_s8's over [-128, 127] with shifts in [-23, -1] (any with a multiplier 0), or
+    weights that are not constants."""
+    _, dw, project, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
+    bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
+    if (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
+            or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
+            or (bias_name is not None and _t(view, bias_name).data is None)):
+        return None
+    m, n = w.shape[0], w.shape[3]
+    if n < PW_PAIRS_MIN or n % 8 or m % 2:
+        return None
+    wd = np.asarray(w.data, np.int64).reshape(m, n)
+    bias = np.zeros(m, np.int64) if bias_name is None else np.asarray(_t(view, bias_name).data, np.int64).reshape(-1)
+    s_in, zp = _sz(project, x)
+    s_out, zp_out = _sz(project, y)
+    ws = np.broadcast_to(_q(project, w).scale.astype(np.float64), (m,))
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    lo, hi = fp.activation_range_int8(project.attrs["activation"], s_out, zp_out)
+    mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    # (a multiplier 0 gives the output zero point for any shift)
+    if ((lo, hi) != (-128, 127) or np.any((mult != 0) & ((shift < -31) | (shift > -1)))
+            or np.any((mult != 0) & (mult < 2 ** 30))):
+        return None
+    span = max(zp + 128, 127 - zp)   # the largest |x - zp|
+    reach = span * np.abs(wd).sum(axis=1)
+    wide = np.abs(bias) + reach >= 2 ** PW_SUM_BITS
+    if np.any(wide):
+        # a channel whose output is one constant v for every input (a bias that dwarfs its
+        # weights): as no weights, the bias B = 4 (v - out_zp) and the output stage 1/2 (mult
+        # 2**30, shift -1), which gives v exactly
+        def out(acc: np.ndarray) -> np.ndarray:
+            return np.clip(fp.multiply_by_quantized_multiplier(acc, mult[wide], shift[wide]) + zp_out, lo, hi)
+
+        v = out(bias[wide] - reach[wide])
+        if np.any(v != out(bias[wide] + reach[wide])) or np.any(np.abs(bias[wide]) + reach[wide] >= 2 ** 31):
+            return None
+        wd, bias, mult, shift = wd.copy(), bias.copy(), mult.copy(), shift.copy()
+        wd[wide], bias[wide], mult[wide], shift[wide] = 0, 4 * (v - zp_out), 2 ** 30, -1
+    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
+    if np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15):
+        return None
+    pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
+    u = lanes & 0xFFFF
+    words = (u[:, 0::2] | u[:, 1::2] << 16).reshape(m // 2, 2, n // 4).transpose(0, 2, 1).reshape(m // 2, -1)
+    # the output stage's: mult, e - 1 = ~shift and K = zp2 << (e - 1), exact while |q| + |K| < 2**31
+    # (|q| <= 2**23); a multiplier 0 gives out_zp with any shift, -1 here
+    shift = np.where(mult == 0, -1, shift)
+    if np.any(~shift > 22):
+        return None
+    out = np.stack([mult, ~shift, (2 * zp_out + 1) << ~shift], axis=1).reshape(m // 2, 6) & 0xFFFFFFFF
+    prep = np.concatenate([pbias.reshape(m // 2, 2), words, out], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwq_{digest}", prep
+
+
+def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """pw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
+    graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = pw_layout(node, g)
+    kept = g.meta.get(PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
 @_emitter("streamed_block")
 def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     expand, dw, project, add, chain = _block_parts(node)
@@ -204,10 +317,14 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
+    prep, pw = dw_prepared(node, g), pw_prepared(node, g)
+    # with its layout, P's weight and bias are not read (nor emitted where nothing else reads them)
+    unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
 
     def sub_ref(t: str) -> str:
         # E's kernel scratch is part of the block's (tte_block_s8 passes it on)
-        return "NULL" if t in inner or t == chain.output.name or t.endswith("@scratch") else ref(t)
+        return ("NULL" if t in inner or t in unread or t == chain.output.name or t.endswith("@scratch")
+                else ref(t))
 
     out = Emitted()
     names = {}
@@ -220,13 +337,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    prep = dw_prepared(node, g)
-    if prep is not None:
-        out.decls.append(_array("uint32_t", *prep))
+    for pr in (prep, pw):
+        if pr is not None:
+            out.decls.append(_array("uint32_t", *pr))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
-                     f"{prep[0] if prep is not None else 'NULL'}}};")
-    args = [ref(i) if i else "NULL" for i in node.inputs]
+                     f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}}};")
+    args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
     if sw is not None:
