@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.emit import EMITTERS
-from tte.compiler.emit.conv import FC_PREPARED_META, fc_layout
+from tte.compiler.emit.conv import FC_PREPARED_META, PW_BUFFER_META, fc_layout
 from tte.compiler.split import SplitWeight
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
@@ -534,6 +534,28 @@ def _quad_pointwise_case(seed: int) -> Case:
     cout = int(rng.integers(1, 41))
     return _pointwise_case(f"conv2d_quad_pointwise_{seed}", rng, (1, h, w, 32), cout, (1e-3, 1e-2),
                            bias=True, act=0, y_over_x=4.0)
+
+
+def _buffered_pointwise_case(seed: int) -> Case:
+    """1x1 convs with 40-336 input channels (multiples of 8 and of 16) given their optional pixel
+    buffer (PW_BUFFER_META: tte_conv2d_s8_ws's scratch, garbage on entry), a bias and the output
+    stage over all of int8, every other one with shifts below -21 (the wide stage): pointwise_s8.c's
+    four-pixel pass over the caller's buffer, pixel counts with every remainder of four, odd and
+    even output channel counts."""
+    rng = np.random.default_rng(5790 + seed)
+    h, w = 1 + seed % 3, 4 + seed % 5
+    cin, cout = (40, 48, 56, 144, 192, 336)[seed % 6], int(rng.integers(1, 41))
+    if seed % 2:
+        xq = rand_q(rng)
+        g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+        _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=False)
+        g.outputs = ["y"]
+        feeds = random_feeds(g, rng)
+    else:
+        c = _pointwise_case("", rng, (1, h, w, cin), cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+        g, feeds = c.graph, c.feeds
+    g.meta[PW_BUFFER_META] = frozenset(n.name for n in g.nodes if n.op == "conv2d")
+    return Case(f"conv2d_buffered_pointwise_{cin}_{seed}", g, feeds)
 
 
 def _quad_block_case(seed: int) -> Case:
@@ -1317,6 +1339,7 @@ def forward_cases() -> list[Case]:
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_quad_pointwise_case(s) for s in range(6)]
+    cases += [_buffered_pointwise_case(s) for s in range(12)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
     cases += [_wide_fc_case(s) for s in range(12)]
@@ -1745,7 +1768,8 @@ def _ties_case(dtype: str) -> Case:
     return Case(f"sgd_update_ties_{dtype}", g, {"grad": grad}, kind="exact")
 
 
-def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False) -> Case:
+def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
+               xfloat: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -1754,8 +1778,13 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     (tte.compiler.fuse._backward_head), fused too (tte_dwpw_backward_head_s8). ``wide``: 8 or 16
     channels (their mask bits a byte each) over 16-40 input channels and a head of 8-20 output
     channels (the M7's sixteen-channel list passes, odd and even pixel counts, and its
-    eight-weight column conversion)."""
+    eight-weight column conversion). ``dead``: channel 0 (whose 1x1 weights start with -128) and
+    every third one masked out everywhere: their weight rows' gradients all zero (the update only
+    clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
+    weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
+    two (the rest through the table)."""
     from tte.compiler.emit import dwpw_scratch_bytes
+    from tte.compiler.emit.dwpw import X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
@@ -1833,6 +1862,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     for t in ("d2", "g2") + (("e2", "dz2") if head else ()):
         del g.tensors[t]
     scratch = f"{fused.name}@scratch"
+    if xfloat:   # all of x's pixels, or (every other case) its first two
+        g.meta[X_FLOAT_META] = {fused.name: n * h * w if seed % 2 == 0 else 2}
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
@@ -1842,7 +1873,10 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     feeds = {**random_feeds(g, rng), **step_feed}
     zin = "gy" if head else "dz"
     feeds[zin] = np.where(rng.random(feeds[zin].shape) < 0.2, 0.0, feeds[zin]).astype(np.float32)
-    name = f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
+    if dead:
+        feeds["mask"][..., ::3] = False
+    name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -1861,6 +1895,8 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s) for s in range(12)]
     cases += [_dwpw_case(s, head=True) for s in range(12)]
     cases += [_dwpw_case(s, head=True, wide=True) for s in range(6)]
+    cases += [_dwpw_case(s, head=True, wide=s % 2 == 1, dead=True) for s in range(6)]
+    cases += [_dwpw_case(s, head=True, wide=True, dead=s % 3 == 2, xfloat=True) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     return cases

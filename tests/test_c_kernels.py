@@ -287,11 +287,14 @@ def test_split_checkpoint_helpers(harness: Harness) -> None:
 
 def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
     """The scratch the planner reserves for a conv (tte.compiler.emit.conv2d_scratch_bytes, also
-    inside a streamed block's) is tte_conv2d_s8_scratch_bytes of its geometry, on every path."""
+    inside a streamed block's) is tte_conv2d_s8_scratch_bytes of its geometry, on every path, plus
+    a plain 1x1's optional pixel buffer where the graph gives it one
+    (tte_conv2d_s8_pointwise_buffer_bytes, which pointwise_buffer_bytes follows for every conv)."""
     from tte.compiler.emit import conv2d_scratch_bytes
     from tte.compiler.emit.common import _chain_graph
+    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
 
-    figures = set()
+    figures, buffers = set(), set()
     for case in CASES:
         for node in case.graph.nodes:
             chain = node.attrs.get("chain") if node.op == "streamed_block" else None
@@ -308,9 +311,14 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
                        "dil_h": a["dilations"][0], "dil_w": a["dilations"][1], "pad_top": a["pads"][0],
                        "pad_left": a["pads"][1], "groups": a["groups"]}
                 want = harness.lib.tte_conv2d_s8_scratch_bytes(p)
-                assert conv2d_scratch_bytes(n, g) == want, f"{case.name}: {n.name}"
+                buf = harness.lib.tte_conv2d_s8_pointwise_buffer_bytes(p)
+                assert pointwise_buffer_bytes(n, g) == buf, f"{case.name}: {n.name}"
+                given = n.name in g.meta.get(PW_BUFFER_META, ())
+                assert conv2d_scratch_bytes(n, g) == want + (buf if given else 0), f"{case.name}: {n.name}"
                 figures.add(want)
+                buffers.add(buf if given else -1)
     assert len(figures) == 2   # cases on the window path and off it
+    assert len(buffers - {-1, 0}) >= 6   # buffers given, of several sizes
 
 
 def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:

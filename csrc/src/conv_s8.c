@@ -65,6 +65,12 @@ int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p)
     return tte_conv_scratch_bytes(&p->g);
 }
 
+int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p)
+{
+    const int32_t n = p->g.in_c;
+    return tte_conv_path(&p->g) == TTE_PATH_POINTWISE && n % 8 == 0 && 2 * n > TTE_PW_PAIRS_STACK ? 8 * n : 0;
+}
+
 void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                    const int32_t *bias, int8_t *y)
 {
@@ -78,7 +84,8 @@ void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const in
     const int32_t fast = tte_conv2d_s8_fast_rq(p);
     switch (tte_conv_path(g)) {
     case TTE_PATH_POINTWISE:
-        tte_conv2d_s8_pointwise_px(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y);
+        /* scratch (optional here): the pixel buffer of tte_conv2d_s8_pointwise_px_buf */
+        tte_conv2d_s8_pointwise_px_buf(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y, (int16_t *)scratch);
         return;
     case TTE_PATH_DEPTHWISE:
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);

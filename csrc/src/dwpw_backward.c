@@ -179,6 +179,11 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
     "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
     "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
+/* dwpw_update_list over x's floats: eight accumulators += s16 * s24..s31 */
+#define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) \
+    "vmla.f32 " a0 ", s16, s24\n\t" "vmla.f32 " a1 ", s16, s25\n\t" "vmla.f32 " a2 ", s16, s26\n\t" \
+    "vmla.f32 " a3 ", s16, s27\n\t" "vmla.f32 " a4 ", s16, s28\n\t" "vmla.f32 " a5 ", s16, s29\n\t" \
+    "vmla.f32 " a6 ", s16, s30\n\t" "vmla.f32 " a7 ", s16, s31\n\t"
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -1050,14 +1055,25 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
 }
 
 /* dwpw_update_row over the list of dwpw_dx_list, x dequantized through xtab (indexed by the
- * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); the row's gradients
- * go to grad (n_in floats) and are applied at once. */
+ * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); on the M4F/M7 the
+ * passes of eight and sixteen channels read the list's first nf pixels from xf instead (x's
+ * first pixels so dequantized once per call); the row's gradients go to grad (n_in floats)
+ * and are applied at once. */
 static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
-                             const int8_t *x, const float *xtab, const float *d, const int32_t *off, int32_t n,
-                             float *grad, int32_t step)
+                             const int8_t *x, const float *xtab, const float *xf, int32_t nf, const float *d,
+                             const int32_t *off, int32_t n, float *grad, int32_t step)
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
+#ifndef TTE_VFP_ASM
+    (void)xf, (void)nf;
+#endif
+    if (n == 0) {
+        /* a zero gradient row: every step is 0 (rounded, NaN or not), so the update only
+         * clamps -128 to -127 (apply_s8) */
+        qas_clamp_row_s8(wrow, u->n_in, packed ? NULL : u->in_idx);
+        return;
+    }
     for (; ci + 16 <= u->n_in; ci += 16) {
         /* sixteen consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
@@ -1072,15 +1088,48 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             break;
         }
 #ifdef TTE_VFP_ASM
+        if (nf > 0) {
+            /* a pixel's sixteen values by two VLDMs into s24-s31 */
+            const float *dp = d, *pp;
+            const int32_t *op = off, *oe = off + nf;
+            int32_t r0;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8("s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s15}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
+                               "memory");
+            if (nf == n) {
+                continue;
+            }
+        }
         if (n > 0) {
-            const float *dp = d;
-            const int32_t *op = off, *oe = off + n;
+            /* the list from nf on (its sums so far in grad when nf > 0) */
+            const float *dp = d + nf;
+            const int32_t *op = off + nf, *oe = off + n;
             const uint8_t *pp;
             uint32_t r0, r1, r2, r3;
             /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
-            const int32_t *const oe2 = off + (n & ~1);
-            __asm__ volatile("movs %[r0], #0\n\t"
+            const int32_t *const oe2 = op + ((n - nf) & ~1);
+            __asm__ volatile("cmp %[nf], #0\n\t"
+                             "bne 5f\n\t"
+                             "movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "b 6f\n\t"
+                             "5:\n\t"
+                             "vldmia %[g], {s0-s15}\n\t"
+                             "6:\n\t"
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -1104,7 +1153,8 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
                                [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xb), [oe] "r"(oe), [oe2] "r"(oe2), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : [xb] "r"(xb), [oe] "r"(oe), [oe2] "r"(oe2), [tab] "r"(xtab), [g] "r"(grad + ci),
+                               [nf] "r"(nf)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "cc", "memory");
             continue;
         }
@@ -1159,13 +1209,40 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
             break;
         }
 #ifdef TTE_VFP_ASM
-        if (n > 0) {
-            const float *dp = d;
-            const int32_t *op = off, *oe = off + n;
-            const uint8_t *pp;
-            uint32_t r0, r1, r2, r3;
+        if (nf > 0) {
+            const float *dp = d, *pp;
+            const int32_t *op = off, *oe = off + nf;
+            int32_t r0;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s7}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d8", "d12", "d13", "d14", "d15", "cc", "memory");
+            if (nf == n) {
+                continue;
+            }
+        }
+        if (n > 0) {
+            const float *dp = d + nf;
+            const int32_t *op = off + nf, *oe = off + n;
+            const uint8_t *pp;
+            uint32_t r0, r1, r2, r3;
+            __asm__ volatile("cmp %[nf], #0\n\t"
+                             "bne 5f\n\t"
+                             "movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "b 1f\n\t"
+                             "5:\n\t"
+                             "vldmia %[g], {s0-s7}\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16}\n\t"
@@ -1176,7 +1253,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "vstmia %[g], {s0-s7}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
                                [op] "+r"(op), [dp] "+r"(dp)
-                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci)
+                             : [xb] "r"(xb), [oe] "r"(oe), [tab] "r"(xtab), [g] "r"(grad + ci), [nf] "r"(nf)
                              : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "cc", "memory");
             continue;
         }
@@ -1309,6 +1386,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
     float *xtab;
+    float *xf = NULL;
     float stack_row[TTE_DWPW_ROW];
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
@@ -1337,6 +1415,17 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
         }
     }
+#ifdef TTE_VFP_ASM
+    if (q != NULL && q->x_float_pixels > 0 && p->w_update != NULL && x != NULL) {
+        /* x's first pixels dequantized once for every channel's weight update (after the list) */
+        const uint8_t *xu = (const uint8_t *)x;
+        const size_t nx = (size_t)q->x_float_pixels * (size_t)cin;
+        xf = (float *)(void *)(off + pixels);
+        for (i = 0; i < nx; ++i) {
+            xf[i] = xtab[xu[i]];
+        }
+    }
+#endif
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
         float bsum;
@@ -1502,7 +1591,21 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 /* split weights: in_idx is ws->sel, column ci of the trained part */
                 int8_t *wrow = ws != NULL ? ws->upd + (size_t)c * ws->n_sel : w + (size_t)c * cin;
                 if (off != NULL) {
-                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, tmp, off, nz, row, step);
+                    int32_t nf = xf != NULL && (size_t)q->x_float_pixels >= pixels ? nz : 0;
+                    if (xf != NULL && nf == 0) {
+                        /* the listed pixels below x_float_pixels (the list ascends) */
+                        const int32_t lim = q->x_float_pixels * cin;
+                        int32_t hi = nz;
+                        while (nf < hi) {
+                            const int32_t mid = nf + (hi - nf) / 2;
+                            if (off[mid] < lim) {
+                                nf = mid + 1;
+                            } else {
+                                hi = mid;
+                            }
+                        }
+                    }
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, xf, nf, tmp, off, nz, row, step);
                 } else {
                     dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }

@@ -204,6 +204,79 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
+def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+    """Which kernels get their optional scratch, recorded in both graphs' meta for the planner and
+    the emitters: the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
+    four pixels a pass) and the fused backward's x as floats (tte.compiler.emit.dwpw.
+    dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
+    if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
+    backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
+    none."""
+    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_pixels
+
+    graphs = (sg.graph, inf.graph)
+    inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
+
+    def arenas(pw: frozenset[str], xf: dict[str, int]) -> tuple[int, int]:
+        for g in graphs:
+            g.meta[PW_BUFFER_META] = pw
+            g.meta[X_FLOAT_META] = dict(xf)
+        if pw not in inf_arena:
+            inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                                        overlap=_overlap_fn(inf.graph)).arena_bytes
+        return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
+                inf_arena[pw])
+
+    def work(g: Graph, n: Node) -> int:
+        """MACs of a 1x1 conv; of the fused backward's weight update, its x times its rows"""
+        if n.op == "conv2d":
+            w = g.tensors[n.inputs[1]]
+            return g.tensors[n.outputs[0]].size // w.shape[0] * w.size
+        return g.tensors[n.inputs[4]].size * g.tensors[n.inputs[3]].shape[0]
+
+    pw_cand: dict[str, int] = {}
+    xf_cand: dict[str, tuple[int, int]] = {}
+    for g in graphs:
+        for n in g.nodes:
+            if pointwise_buffer_bytes(n, g):
+                pw_cand[n.name] = max(pw_cand.get(n.name, 0), work(g, n))
+            if (px := dwpw_x_float_pixels(n, g)):
+                xf_cand[n.name] = (px, work(g, n))
+    base = arenas(frozenset(), {})
+    if not pw_cand and not xf_cand:
+        return
+    every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
+    if all(a <= b for a, b in zip(arenas(*every), base)):
+        return
+    def fits(pw: frozenset[str], xf: dict[str, int]) -> bool:
+        return all(a <= b for a, b in zip(arenas(pw, xf), base))
+
+    pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
+    xf: dict[str, int] = {}
+    order = sorted([(w, "pw", k) for k, w in pw_cand.items() if k not in pw]
+                   + [(w, "xf", k) for k, (_, w) in xf_cand.items()], key=lambda t: (-t[0], t[1], t[2]))
+    for _, kind, name in order:
+        trial = (pw | {name}, xf) if kind == "pw" else (pw, {**xf, name: xf_cand[name][0]})
+        if fits(*trial):
+            pw, xf = trial
+    for _, kind, name in order:
+        if kind != "xf" or name in xf:
+            continue
+        # the most sixteenths of x's pixels that fit
+        q = max(1, xf_cand[name][0] // 16)
+        lo, hi = 0, xf_cand[name][0] // q
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if fits(pw, {**xf, name: mid * q}):
+                lo = mid
+            else:
+                hi = mid
+        if lo:
+            xf = {**xf, name: lo * q}
+    arenas(pw, xf)
+
+
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
     """float32 -> int8 QUANTIZE (tte_quantize_f32_s8) writes byte i after reading bytes
     4i..4i+3, in order: its output may start at its input's offset (or below), so a float
@@ -248,6 +321,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg = _choose_pointwise_in_place(sg, x)
     else:   # the unscheduled baseline ("sparse update without reordering") as it always was
         sg = without_in_place(sg, set(pointwise_in_place(sg)))
+    _choose_optional_scratch(sg, inf, x)
     scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
     mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
     ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))

@@ -35,8 +35,13 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
  * widened inputs and sums live there, not on the stack. */
 #define TTE_CONV_WINDOW_SCRATCH 1280
 int32_t tte_conv2d_s8_scratch_bytes(const tte_conv2d_s8_params_t *p);
+/* Bytes of a plain 1x1 conv's optional pixel buffer (see tte_conv2d_s8_ws) where it changes the
+ * path: 8 * in_c for in_c a multiple of 8 above TTE_PW_PAIRS_STACK / 2; else 0. */
+int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p);
 /* tte_conv2d_s8 with kernel scratch: tte_conv2d_s8_scratch_bytes(p) bytes, 8-byte aligned,
- * its content on entry does not matter (NULL: as tte_conv2d_s8). The same bytes. */
+ * its content on entry does not matter (NULL: as tte_conv2d_s8). The same bytes. A plain 1x1
+ * conv (scratch bytes 0) may be given 8 * in_c bytes: the pixel buffer of
+ * tte_conv2d_s8_pointwise_px_buf (four pixels a pass beyond TTE_PW_PAIRS_STACK / 2 channels). */
 void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                       const int32_t *bias, int8_t *y, void *scratch);
 /* The generic loop nest (what the fast paths must equal; exported for tests). */

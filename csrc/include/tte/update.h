@@ -111,6 +111,10 @@ typedef struct {
     const uint8_t *mask;               /* D's activation mask, bit-packed like D's output */
     int32_t *b;                        /* D's bias (updated in place) or NULL */
     const tte_update_params_t *b_update;
+    int32_t x_float_pixels;            /* tmp has room for this many pixels of x (from the first)
+                                        * as floats after the list (x_float_pixels * P's in_c
+                                        * floats more), which the M4F/M7 weight update reads
+                                        * dequantized once per call; 0: none */
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,

@@ -34,20 +34,42 @@ FC_BLOCK = 128       # TTE_FCP_BLOCK, ibid.
 FC_PREP_MIN_K = 8    # below: the plain kernel (its scalar loop), no layout
 FC_SUM_BITS = 23     # the prepared kernel's sums: 256 times the int32 sum, mod 2**32
 FC_PREPARED_META = "fc_prepared"   # Graph.meta key: the C array names choose_prepared keeps
+PW_PAIRS_STACK = 64  # TTE_PW_PAIRS_STACK in csrc/include/tte/conv.h
+PW_BUFFER_META = "pw_buffer"   # Graph.meta key: the 1x1 convs given a pixel buffer (tte.compiler.analysis)
+
+
+def _plain_pointwise(node: Node, g: Graph) -> bool:
+    """tte_conv_path's TTE_PATH_POINTWISE (csrc/include/tte/internal/conv_s8.h)."""
+    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    return (int(node.attrs["groups"]) == 1 and w.shape[1] == w.shape[2] == 1
+            and tuple(node.attrs["strides"]) == (1, 1) and not any(node.attrs["pads"])
+            and tuple(y.shape[1:3]) == tuple(x.shape[1:3]))
+
+
+def pointwise_buffer_bytes(node: Node, g: Graph) -> int:
+    """Bytes of the optional pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws on the pointwise
+    path: 8 in_c, four pixels' widened inputs) where it changes the kernel's path: in_c a multiple
+    of 8 and more than the stack's buffer runs four pixels a pass with; else 0."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g):
+        return 0
+    cin = _t(g, node.inputs[1]).shape[3]
+    return 8 * cin if cin % 8 == 0 and 2 * cin > PW_PAIRS_STACK else 0
 
 
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_conv2d_s8_scratch_bytes: the window path's widened inputs and sums (conv_window_s8.c)
     for a regular conv that is not a plain 1x1, has more than 32 window values (or is a strided
     1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
-    rows of 8 outputs or more) and at most 64 output channels; else 0. Planned in the
+    rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
+    PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes); else 0. Planned in the
     arena so that the kernel keeps them off the stack."""
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
-    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
     cout, kh, kw, cin = w.shape
-    pointwise = (kh == kw == 1 and tuple(node.attrs["strides"]) == (1, 1) and not any(node.attrs["pads"])
-                 and tuple(y.shape[1:3]) == tuple(x.shape[1:3]))
+    pointwise = _plain_pointwise(node, g)
+    if pointwise and node.name in g.meta.get(PW_BUFFER_META, ()):
+        return pointwise_buffer_bytes(node, g)
     strided_1x1 = kh == kw == 1 and cin % 16 == 0
     # tte_conv_strip's RGB stem (conv_strip_s8.c) takes the window path's scratch too
     stem = (kh == kw == 3 and cin == 3 and cout <= 16 and tuple(node.attrs["strides"]) == (1, 1)

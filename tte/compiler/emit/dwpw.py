@@ -49,12 +49,33 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
     return parts
 
 
+X_FLOAT_META = "dwpw_x_float"   # Graph.meta key: dwpw_backward node -> pixels of x its tmp holds as floats
+
+
+def dwpw_x_float_pixels(node: Node, g: Graph) -> int:
+    """The pixels of P's input x that a head variant updating P's weights over at least eight
+    input channels could hold as floats in its tmp (tte_dwpw_head_t.x_float_pixels: the weight
+    update reads them instead of a table per value): all of x's; else 0."""
+    if node.op != "dwpw_backward" or not node.attrs.get("head") or not node.inputs[4] or not node.inputs[3]:
+        return 0
+    if "u" not in _dwpw_parts(node):
+        return 0
+    x = _t(g, node.inputs[4])
+    return x.size // x.shape[-1] if x.shape[-1] >= 8 else 0
+
+
+def dwpw_x_float_given(node: Node, g: Graph) -> int:
+    """The pixels of x as floats that the graph's X_FLOAT_META gives the node (0: none)."""
+    return min(int(g.meta.get(X_FLOAT_META, {}).get(node.name, 0)), dwpw_x_float_pixels(node, g))
+
+
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
     with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
     window inside it), also one channel of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
-    D's taps) and one int32 per pixel (the nonzero pixels of a channel)."""
+    D's taps) and one int32 per pixel (the nonzero pixels of a channel); then the pixels of x as
+    floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given)."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
@@ -72,6 +93,9 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
         pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
         n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
+        pixels = dwpw_x_float_given(node, g)
+        if pixels:
+            n += pixels * _t(g, node.inputs[4]).shape[-1]
     return 4 * n
 
 
@@ -137,7 +161,7 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if ref(outs["db"]) != ref(b_dw):
             raise _err(node, f"parameter '{b_dw}' must be updated in place")
     decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
-                 f"{wq.shape[0]}, NULL, NULL, {qb_u}}};")
+                 f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}}};")
     return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
                            f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",

@@ -299,6 +299,19 @@ static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
     "add %[h], %[h], %[m3]\n\t"
 #endif
 
+/* apply_s8(w, 0) on n int8 weights of one output channel (wrow[sel(idx, j)]): the update of a
+ * row whose gradients are all zero */
+TTE_INTERNAL void qas_clamp_row_s8(int8_t *wrow, int32_t n, const int32_t *idx)
+{
+    int32_t j;
+    for (j = 0; j < n; ++j) {
+        int8_t *wp = wrow + sel(idx, j);
+        if (*wp == -128) {
+            *wp = -127;
+        }
+    }
+}
+
 /* qas_steps_s8 and apply_s8 on n int8 weights of one output channel: gradient g[j] (hash
  * index base + j) to wrow[sel(idx, j)]; the hash's terms formed incrementally. Stochastic
  * rounding (the paper's choice) has its own loops. */
