@@ -952,13 +952,14 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
-/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a 3x3 depthwise outside
- * tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the bias within
- * 2**30 - 1 - 9 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's derivation holds
- * for any shift in [-31, -1] (a model's layer whose multiplier is below 2**-21) */
-static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n)
+/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a depthwise of at most
+ * taps taps outside tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the
+ * bias within 2**30 - 1 - taps 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's
+ * derivation holds for any shift in [-31, -1] (a model's layer whose multiplier is below
+ * 2**-21) */
+static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int32_t taps)
 {
-    const int32_t room = (1 << 30) - 1 - 9 * 255 * 128;
+    const int32_t room = (1 << 30) - 1 - taps * 255 * 128;
     int32_t i;
     if (r->out_zp < -128 || r->out_zp > 127 || r->lo != -128 || r->hi != 127) {
         return 0;
@@ -979,7 +980,7 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3)) {
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
         rl.mode = 2;
     }
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
@@ -1310,7 +1311,7 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
         return 0;
     }
     r = rq_init(p, fast);
-    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3)) {
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, 9)) {
         r.mode = 2;
     }
     if (r.mode != 2) {
@@ -1470,6 +1471,135 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         }
     }
 }
+/* dw_small's largest image (input pixels): its copy of a channel group, 8 bytes a pixel, on
+ * the stack */
+#define TTE_DW_SMALL_PX 64
+
+/* The N taps of a window row from copied x words at xq (x - zp, 8 bytes a column) and weight
+ * words at wt (8 bytes a tap): an LDRD each and four multiplies, no sign extension */
+static TTE_ALWAYS_INLINE void dws_taps(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t *a0, int32_t *a1,
+                                       int32_t *a2, int32_t *a3)
+{
+    int32_t j;
+    for (j = 0; j < N; ++j) {
+        uint64_t xw, ww;
+        memcpy(&xw, xq + 2 * j, 8);
+        memcpy(&ww, wt + 2 * j, 8);
+        *a0 = smlabb((uint32_t)xw, (int32_t)(uint32_t)ww, *a0);
+        *a2 = smlatt((uint32_t)xw, (uint32_t)ww, *a2);
+        *a1 = smlabb((uint32_t)(xw >> 32), (int32_t)(uint32_t)(ww >> 32), *a1);
+        *a3 = smlatt((uint32_t)(xw >> 32), (uint32_t)(ww >> 32), *a3);
+    }
+}
+
+/* nrow window rows of N taps each (rows iw x words and KW weight words apart) */
+static TTE_ALWAYS_INLINE void dws_rows(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t nrow, int32_t iw,
+                                       int32_t kw, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    do {
+        dws_taps(xq, wt, N, a0, a1, a2, a3);
+        xq += 2 * iw;
+        wt += 2 * kw;
+    } while (--nrow > 0);
+}
+
+/* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
+ * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
+ * models, where nearly every pixel is a border one: per channel group the image is copied once
+ * sign-extended with the zero point subtracted (two words a pixel), then each pixel sums only
+ * its taps inside the image, a window row of n taps in one straight run, on the bias. */
+static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, int8_t *y)
+{
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, IW = g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8)));
+    int32_t c, j, t, oy, ox;
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
+        rl.mode = 2;
+    }
+    for (c = 0; c + 3 < C; c += 4) {
+        const int8_t *wc = w + (size_t)c * T;
+        int32_t bb[4], qm[4], qs[4];
+        int8_t *o = y + c;
+        for (j = 0; j < 4; ++j) {
+            qm[j] = r->mult[c + j];
+            qs[j] = ~r->shift[c + j];
+            bb[j] = bias ? bias[c + j] : 0;
+            rqb[DW4_QM + 2 * j] = (uint32_t)qm[j];
+            rqb[DW4_QM + 2 * j + 1] = (uint32_t)qs[j];
+        }
+        rqb[DW4_ZP2] = (uint32_t)r->zp2;
+        for (t = 0; t < T; ++t) {
+            const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
+                                | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
+            wq[2 * t] = tte_sxtb16(wv);
+            wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+        }
+        for (j = 0; j < IH * IW; ++j) {
+            const uint32_t v = load4(x + (size_t)j * C + c);
+            img[2 * j] = tte_ssub16(tte_sxtb16(v), zz);
+            img[2 * j + 1] = tte_ssub16(tte_sxtb16_ror8(v), zz);
+        }
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
+            for (ox = 0; ox < g->out_w; ++ox, o += C) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
+                const int32_t nrow = ky1 - ky0;
+                const uint32_t *xq = img + 2 * ((iy0 + ky0) * IW + ix0 + kx0);
+                const uint32_t *wt = wq + 2 * (ky0 * KW + kx0);
+                int32_t a0 = bb[0], a1 = bb[1], a2 = bb[2], a3 = bb[3];
+                if (nrow > 0) {
+                    /* one straight run a row for each tap count */
+                    switch (kx1 - kx0) {
+                    case 7:
+                        dws_rows(xq, wt, 7, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 6:
+                        dws_rows(xq, wt, 6, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 5:
+                        dws_rows(xq, wt, 5, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 4:
+                        dws_rows(xq, wt, 4, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 3:
+                        dws_rows(xq, wt, 3, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 2:
+                        dws_rows(xq, wt, 2, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    case 1:
+                        dws_rows(xq, wt, 1, nrow, IW, KW, &a0, &a1, &a2, &a3);
+                        break;
+                    default:
+                        break;
+                    }
+                }
+                if (r->mode == 2) {
+                    dw4_rq(rqb, a0, a1, a2, a3, o);
+                } else {
+                    rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
+                }
+            }
+        }
+    }
+}
+
+/* Whether dw_small takes a whole-image call of geometry g */
+static int32_t dw_small_fits(const tte_conv2d_geom_t *g)
+{
+    return g->k_h <= 7 && g->k_w <= 7 && !(g->k_h == 3 && g->k_w == 3) && g->in_h * g->in_w <= TTE_DW_SMALL_PX;
+}
+
 #endif
 
 /* dw3_ring_bytes for any call of the geometry: whole output rows (on the host too, where
@@ -1589,8 +1719,12 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         /* the whole image four channels at a time: weights transposed once per call */
         for (b = 0; b < g->batch; ++b) {
-            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
-                          NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+            if (dw_small_fits(g)) {
+                dw_small(p, &r, x + (size_t)b * g->in_h * row_bytes, w, bias, y + (size_t)b * y_image);
+            } else {
+                dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
+                              NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+            }
         }
         c4 = g->in_c & ~3;
         if (c4 == g->in_c) {
