@@ -1340,6 +1340,51 @@ def _dw3_ring_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng)
 
 
+def _dw_copy_case(seed: int) -> Case:
+    """A 5x5 or 7x7 depthwise (stride 1 or 2) over an input at most 8 wide, streamed into a 1x1
+    (depthwise_s8.c's dw_copy: per channel group and output row the window rows' columns copied
+    as x - zp into P's pair buffer, each pixel summing only its taps inside the image): flat,
+    after a 1x1 E, or with the residual add; widths 1 to 8, heights 1 to 9, paddings symmetric,
+    none, one-sided and wide; 8 to 96 channels (the pair buffer too small below about 40: the
+    other path), one or two images."""
+    rng = np.random.default_rng(9400 + seed)
+    kind = ("flat", "expand", "residual")[seed % 3]
+    k = ((5, 5), (7, 7), (5, 7))[seed // 3 % 3]
+    c = (40, 64, 72, 96, 8, 56)[seed % 6]
+    s = 1 if kind == "residual" else 1 + seed // 9 % 2
+    w, h = 1 + (seed * 3) % 8, 1 + (seed * 5) % 9
+    kh, kw = k
+    pads = ((kh // 2, kw // 2, kh // 2, kw // 2), (0, 0, 0, 0), (kh // 2, kw // 2, kh // 2 - 1, kw // 2 - 1),
+            (kh - 1, kw - 1, kh - 1, kw - 1))[seed % 4]
+    if kind == "residual":
+        pads = (kh // 2, kw // 2, kh // 2, kw // 2)
+    if h + pads[0] + pads[2] - kh < 0 or w + pads[1] + pads[3] - kw < 0:
+        pads = (kh - 1, kw - 1, kh - 1, kw - 1)
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
+        x, xq = "e", g.tensors["e"].quant
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    # most seeds keep every multiplier below 1/2 (the output stage of mode 2), every fifth not
+    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 2 * kh)
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
+                    (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    return _streamed_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1390,6 +1435,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
     cases += [_dw3_ring_case(s) for s in range(24)]
+    cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]
