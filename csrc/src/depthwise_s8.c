@@ -1599,6 +1599,14 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
     }
 }
 
+/* The halfwords lo, hi of one word (both sign-extended already) */
+static inline uint32_t dws_pack(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
 /* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
  * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
  * models, where nearly every pixel is a border one: per channel group the image is copied once
@@ -1623,10 +1631,9 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, &gq);
         for (t = 0; t < T; ++t) {
-            const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[T + t] << 8
-                                | (uint32_t)(uint8_t)wc[2 * T + t] << 16 | (uint32_t)(uint8_t)wc[3 * T + t] << 24;
-            wq[2 * t] = tte_sxtb16(wv);
-            wq[2 * t + 1] = tte_sxtb16_ror8(wv);
+            /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
+            wq[2 * t] = dws_pack(wc[t], wc[2 * T + t]);
+            wq[2 * t + 1] = dws_pack(wc[T + t], wc[3 * T + t]);
         }
         dws_copy(img, x + c, IH * IW, C, zz);
         for (oy = 0; oy < g->out_h; ++oy) {
