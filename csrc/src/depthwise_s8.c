@@ -376,12 +376,12 @@ static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, con
     prm[DW4_QM + 7] = ~(uint32_t)sh[3];
 }
 
-/* The output stage of one pixel's channel group in the other modes: one copy, not one per
- * call site (their rq4 is long, and rare) */
-static TTE_NOINLINE void dw3_out_any(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
-                                     int32_t a3, int32_t c, int8_t *o)
+/* The output stage of one pixel's channel group in the other modes (the group's multipliers
+ * qm, ASR amounts qs): one copy, not one per call site (their rq4 is long, and rare) */
+static TTE_NOINLINE void dw3_out_any(const int32_t *qm, const int32_t *qs, const rq_t *r, int32_t a0, int32_t a1,
+                                     int32_t a2, int32_t a3, int32_t c, int8_t *o)
 {
-    rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+    rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
 }
 
 /* The output stage of one pixel's channel group: dw4_rq's assembly in mode 2 */
@@ -391,7 +391,7 @@ static TTE_ALWAYS_INLINE void dw3_out(const dw3_group_t *gc, const rq_t *r, int3
     if (mode2) {
         dw4_rq(gc->blk + DW3_RQ, a0, a1, a2, a3, o);
     } else {
-        dw3_out_any(gc, r, a0, a1, a2, a3, c, o);
+        dw3_out_any(gc->qm, gc->qs, r, a0, a1, a2, a3, c, o);
     }
 }
 
@@ -1594,7 +1594,7 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         if (r->mode == 2) {
             dw4_rq(gq->rqb, a0, a1, a2, a3, o);
         } else {
-            rq4_pre(r, a0, a1, a2, a3, gq->qm, gq->qs, c, o);
+            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
         }
     }
 }
