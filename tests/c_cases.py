@@ -319,6 +319,47 @@ def _dw_window_case(seed: int) -> Case:
     return Case(f"conv2d_dw_window_{k}x{k}_s{s}_{seed}", g, random_feeds(g, rng))
 
 
+def _dw_small_case(seed: int) -> Case:
+    """A depthwise conv over a whole image of at most 64 pixels with a window up to 7x7 but not
+    3x3 (depthwise_s8.c's dw_small: a channel group's image copied once as x - zp, each pixel
+    summing only its taps inside the image): the paper models' 8x8 and 4x4 late layers (5x5,
+    7x7, stride 1 and 2) and other windows, 1x1 to 8x8 images, paddings symmetric, none,
+    one-sided and wide, 4 to 36 channels (some not a multiple of four), one or two images, the
+    output stage of mode 2 (some below tte_rq_fast_ok's shifts) and the exact one, with and
+    without a bias."""
+    rng = np.random.default_rng(9100 + seed)
+    kh, kw = ((5, 5), (7, 7), (5, 5), (7, 7), (5, 7), (3, 5), (1, 1), (2, 4))[seed % 8]
+    h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    if seed % 6 == 0:
+        h = w = 8 if seed % 12 == 0 else 4
+    s = ((1, 1), (2, 2), (1, 2))[seed % 3]
+    pads = ((kh // 2, kw // 2, kh // 2, kw // 2), (0, 0, 0, 0), (kh // 2, kw // 2, 0, 0),
+            (kh - 1, kw - 1, kh - 1, kw - 1), (0, kw // 2, kh // 2, kw - 1))[seed % 5]
+    if (h + pads[0] + pads[2] - kh) < 0 or (w + pads[1] + pads[3] - kw) < 0:
+        pads = (kh - 1, kw - 1, kh - 1, kw - 1)
+    c = (4, 8, 20, 22, 36, 7, 12, 16)[(seed + seed // 8) % 8]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    ins = ["x", "w"]
+    # every eighth seed with multipliers below 2**-22 (shifts past tte_rq_fast_ok's -21:
+    # dw3_fast_exact) and biases near 2**29 that reach the output
+    tiny = seed % 8 == 5
+    if seed % 5 != 2:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        b = rng.integers(-600_000_000, 600_000_000, c) if tiny else rng.integers(-3000, 3000, c)
+        g.add_const("b", b.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        ins.append("b")
+    # most seeds keep every multiplier below 1/2 (the output stage of mode 2), every fourth not
+    ys = float(xq.scale[0]) * (float(ws.max()) * 2 ** 23 if tiny else 0.02 if seed % 4 == 3 else 2 * kh)
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (1, 1), "pads": pads, "groups": c,
+                                    "activation": "relu" if seed % 5 == 4 else "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    g.outputs = ["y"]
+    return Case(f"conv2d_dw_small_{kh}x{kw}_s{s[0]}{s[1]}_{c}ch_h{h}w{w}_{seed}", g, random_feeds(g, rng))
+
+
 def _window_conv_case(seed: int) -> Case:
     """Regular convs whose window holds more than 32 values (the DSP path of
     conv_window_s8.c; over 1 or 7 input channels conv_stem_s8.c's GEMM): ResNet-like 3x3 over
@@ -1321,6 +1362,51 @@ def _dw3_ring_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng)
 
 
+def _dw_copy_case(seed: int) -> Case:
+    """A 5x5 or 7x7 depthwise (stride 1 or 2) over an input at most 8 wide, streamed into a 1x1
+    (depthwise_s8.c's dw_copy: per channel group and output row the window rows' columns copied
+    as x - zp into P's pair buffer, each pixel summing only its taps inside the image): flat,
+    after a 1x1 E, or with the residual add; widths 1 to 8, heights 1 to 9, paddings symmetric,
+    none, one-sided and wide; 8 to 96 channels (the pair buffer too small below about 40: the
+    other path), one or two images."""
+    rng = np.random.default_rng(9400 + seed)
+    kind = ("flat", "expand", "residual")[seed % 3]
+    k = ((5, 5), (7, 7), (5, 7))[seed // 3 % 3]
+    c = (40, 64, 72, 96, 8, 56)[seed % 6]
+    s = 1 if kind == "residual" else 1 + seed // 9 % 2
+    w, h = 1 + (seed * 3) % 8, 1 + (seed * 5) % 9
+    kh, kw = k
+    pads = ((kh // 2, kw // 2, kh // 2, kw // 2), (0, 0, 0, 0), (kh // 2, kw // 2, kh // 2 - 1, kw // 2 - 1),
+            (kh - 1, kw - 1, kh - 1, kw - 1))[seed % 4]
+    if kind == "residual":
+        pads = (kh // 2, kw // 2, kh // 2, kw // 2)
+    if h + pads[0] + pads[2] - kh < 0 or w + pads[1] + pads[3] - kw < 0:
+        pads = (kh - 1, kw - 1, kh - 1, kw - 1)
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
+        x, xq = "e", g.tensors["e"].quant
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    # most seeds keep every multiplier below 1/2 (the output stage of mode 2), every fifth not
+    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 2 * kh)
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
+                    (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    return _streamed_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng)
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1328,6 +1414,7 @@ def forward_cases() -> list[Case]:
     for kind in ("stem", "pointwise", "depthwise"):
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_dw_window_case(s) for s in range(12)]
+    cases += [_dw_small_case(s) for s in range(32)]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]
@@ -1371,6 +1458,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
     cases += [_dw3_ring_case(s) for s in range(24)]
+    cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]

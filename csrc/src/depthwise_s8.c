@@ -376,12 +376,12 @@ static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, con
     prm[DW4_QM + 7] = ~(uint32_t)sh[3];
 }
 
-/* The output stage of one pixel's channel group in the other modes: one copy, not one per
- * call site (their rq4 is long, and rare) */
-static TTE_NOINLINE void dw3_out_any(const dw3_group_t *gc, const rq_t *r, int32_t a0, int32_t a1, int32_t a2,
-                                     int32_t a3, int32_t c, int8_t *o)
+/* The output stage of one pixel's channel group in the other modes (the group's multipliers
+ * qm, ASR amounts qs): one copy, not one per call site (their rq4 is long, and rare) */
+static TTE_NOINLINE void dw3_out_any(const int32_t *qm, const int32_t *qs, const rq_t *r, int32_t a0, int32_t a1,
+                                     int32_t a2, int32_t a3, int32_t c, int8_t *o)
 {
-    rq4_pre(r, a0, a1, a2, a3, gc->qm, gc->qs, c, o);
+    rq4_pre(r, a0, a1, a2, a3, qm, qs, c, o);
 }
 
 /* The output stage of one pixel's channel group: dw4_rq's assembly in mode 2 */
@@ -391,7 +391,7 @@ static TTE_ALWAYS_INLINE void dw3_out(const dw3_group_t *gc, const rq_t *r, int3
     if (mode2) {
         dw4_rq(gc->blk + DW3_RQ, a0, a1, a2, a3, o);
     } else {
-        dw3_out_any(gc, r, a0, a1, a2, a3, c, o);
+        dw3_out_any(gc->qm, gc->qs, r, a0, a1, a2, a3, c, o);
     }
 }
 
@@ -952,13 +952,14 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
-/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a 3x3 depthwise outside
- * tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the bias within
- * 2**30 - 1 - 9 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's derivation holds
- * for any shift in [-31, -1] (a model's layer whose multiplier is below 2**-21) */
-static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n)
+/* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a depthwise of at most
+ * taps taps outside tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the
+ * bias within 2**30 - 1 - taps 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's
+ * derivation holds for any shift in [-31, -1] (a model's layer whose multiplier is below
+ * 2**-21) */
+static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int32_t taps)
 {
-    const int32_t room = (1 << 30) - 1 - 9 * 255 * 128;
+    const int32_t room = (1 << 30) - 1 - taps * 255 * 128;
     int32_t i;
     if (r->out_zp < -128 || r->out_zp > 127 || r->lo != -128 || r->hi != 127) {
         return 0;
@@ -979,7 +980,7 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
                                             const uint32_t *prep, int8_t *out, size_t ostride)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3)) {
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
         rl.mode = 2;
     }
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
@@ -1310,7 +1311,7 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
         return 0;
     }
     r = rq_init(p, fast);
-    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3)) {
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, 9)) {
         r.mode = 2;
     }
     if (r.mode != 2) {
@@ -1470,6 +1471,283 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         }
     }
 }
+/* dw_small's largest image (input pixels): its copy of a channel group, 8 bytes a pixel, on
+ * the stack */
+#define TTE_DW_SMALL_PX 64
+
+/* Tap J of dws_taps: its x words at xq[2 J], its weight words at wt[2 J] */
+#define TTE_DWS_TAP(J)                                                                  \
+    if (N > (J)) {                                                                      \
+        __asm__("ldrd %[x0], %[x1], [%[xq], #" #J " * 8]\n\t"                           \
+                "ldrd %[w0], %[w1], [%[wt], #" #J " * 8]\n\t"                           \
+                "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                 \
+                "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                 \
+                "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                 \
+                "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"                                 \
+                : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x0] "=&r"(x0), \
+                  [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)                        \
+                : [xq] "r"(xq), [wt] "r"(wt)                                            \
+                : "memory");                                                            \
+    }
+
+/* The N (1 to 7) taps of a window row from copied x words at xq (x - zp, 8 bytes a column)
+ * and weight words at wt (8 bytes a tap): two LDRDs each and four multiplies, no sign
+ * extension, one straight run */
+static TTE_ALWAYS_INLINE void dws_taps(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t *a0, int32_t *a1,
+                                       int32_t *a2, int32_t *a3)
+{
+    uint32_t x0, x1, w0, w1;
+    TTE_DWS_TAP(0)
+    TTE_DWS_TAP(1)
+    TTE_DWS_TAP(2)
+    TTE_DWS_TAP(3)
+    TTE_DWS_TAP(4)
+    TTE_DWS_TAP(5)
+    TTE_DWS_TAP(6)
+}
+
+/* nrow window rows of N taps each (rows iw x words and KW weight words apart) */
+static TTE_ALWAYS_INLINE void dws_rows(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t nrow, int32_t iw,
+                                       int32_t kw, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    do {
+        dws_taps(xq, wt, N, a0, a1, a2, a3);
+        xq += 2 * iw;
+        wt += 2 * kw;
+    } while (--nrow > 0);
+}
+
+/* A channel group's bias and output stage for dw_small and dw_copy */
+typedef struct {
+    uint32_t rqb[DW4_RQ_WORDS]; /* dw4_rq's block */
+    int32_t bb[4], qm[4], qs[4];
+} dws_group_t;
+
+static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int32_t c, dws_group_t *gq)
+{
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        gq->qm[j] = r->mult[c + j];
+        gq->qs[j] = ~r->shift[c + j];
+        gq->bb[j] = bias ? bias[c + j] : 0;
+        gq->rqb[DW4_QM + 2 * j] = (uint32_t)gq->qm[j];
+        gq->rqb[DW4_QM + 2 * j + 1] = (uint32_t)gq->qs[j];
+    }
+    gq->rqb[DW4_ZP2] = (uint32_t)r->zp2;
+}
+
+/* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column */
+static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t n, int32_t C, uint32_t zz)
+{
+    int32_t j;
+    for (j = 0; j < n; ++j, src += C) {
+        const uint32_t v = load4(src);
+        dst[2 * j] = tte_ssub16(tte_sxtb16(v), zz);
+        dst[2 * j + 1] = tte_ssub16(tte_sxtb16_ror8(v), zz);
+    }
+}
+
+/* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
+ * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
+ * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. */
+static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, const dws_group_t *gq,
+                                   const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
+                                   int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
+                                   size_t ostride)
+{
+    const int32_t KW = g->k_w, IW = g->in_w;
+    int32_t ox;
+    for (ox = ox0; ox < ox0 + k; ++ox, o += ostride) {
+        const int32_t ix0 = ox * g->stride_w - g->pad_left;
+        const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
+        const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo);
+        const uint32_t *wt = wq + 2 * (ky0 * KW + kx0);
+        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3];
+        if (nrow > 0) {
+            /* one straight run a row for each tap count */
+            switch (kx1 - kx0) {
+            case 7:
+                dws_rows(xq, wt, 7, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 6:
+                dws_rows(xq, wt, 6, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 5:
+                dws_rows(xq, wt, 5, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 4:
+                dws_rows(xq, wt, 4, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 3:
+                dws_rows(xq, wt, 3, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 2:
+                dws_rows(xq, wt, 2, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            case 1:
+                dws_rows(xq, wt, 1, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+                break;
+            default:
+                break;
+            }
+        }
+        if (r->mode == 2) {
+            dw4_rq(gq->rqb, a0, a1, a2, a3, o);
+        } else {
+            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
+        }
+    }
+}
+
+/* The halfwords lo, hi of one word (both sign-extended already) */
+static inline uint32_t dws_pack(int32_t lo, int32_t hi)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
+ * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
+ * models, where nearly every pixel is a border one: per channel group the image is copied once
+ * sign-extended with the zero point subtracted (two words a pixel), then each pixel sums only
+ * its taps inside the image, a window row of n taps in one straight run, on the bias. */
+static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, int8_t *y)
+{
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    const rq_t *const r = &rl;
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, IW = g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+    dws_group_t gq;
+    int32_t c, t, oy;
+    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
+        rl.mode = 2;
+    }
+    for (c = 0; c + 3 < C; c += 4) {
+        const int8_t *wc = w + (size_t)c * T;
+        dws_group(r, bias, c, &gq);
+        for (t = 0; t < T; ++t) {
+            /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
+            wq[2 * t] = dws_pack(wc[t], wc[2 * T + t]);
+            wq[2 * t + 1] = dws_pack(wc[T + t], wc[3 * T + t]);
+        }
+        dws_copy(img, x + c, IH * IW, C, zz);
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
+            dws_out_row(g, r, &gq, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
+                        y + (size_t)oy * g->out_w * C + c, (size_t)C);
+        }
+    }
+}
+
+/* Whether dw_small takes a whole-image call of geometry g */
+static int32_t dw_small_fits(const tte_conv2d_geom_t *g)
+{
+    return g->k_h <= 7 && g->k_w <= 7 && !(g->k_h == 3 && g->k_w == 3) && g->in_h * g->in_w <= TTE_DW_SMALL_PX;
+}
+
+/* The widest input dw_copy takes: past it most pixels are inside, where dw4_row57 reads x
+ * in place for less than the copy costs */
+#define TTE_DW_COPY_MAX_W 8
+
+/* dw_small for a call of dw_row_groups' (output pixels [ox0, ox0 + k) of one output row of
+ * rows_arg, or of nrows rows of image xb from oy0), the weights laid out at compile time: per
+ * channel group and output row, the columns [ix_lo, ix_lo + ncols) of its window rows inside
+ * the image copied as x - zp into scratch (buf, dw_copy_try's bytes), then dws_out_row */
+static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                 const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                 const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *buf,
+                                 int32_t ix_lo, int32_t ncols)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, T = KH * g->k_w, IH = g->in_h;
+    const size_t row_bytes = (size_t)g->in_w * C;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    dws_group_t gq;
+    int32_t c, oy, ky;
+    for (c = 0; c + 3 < C; c += 4) {
+        const uint32_t *wq = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T) + 4;
+        dws_group(r, bias, c, &gq);
+        for (oy = 0; oy < nrows; ++oy) {
+            int32_t ky0 = 0, ky1 = KH;
+            if (xb != NULL) {
+                const int32_t iy0 = (oy0 + oy) * g->stride_h - g->pad_top;
+                ky0 = iy0 < 0 ? -iy0 : 0;
+                ky1 = IH - iy0 < KH ? IH - iy0 : KH;
+                for (ky = ky0; ky < ky1; ++ky) {
+                    dws_copy(buf + 2 * (ky - ky0) * ncols, xb + (size_t)(iy0 + ky) * row_bytes + (size_t)ix_lo * C + c,
+                             ncols, C, zz);
+                }
+            } else {
+                while (ky0 < KH && rows_arg[ky0] == NULL) {
+                    ++ky0;
+                }
+                while (ky1 > ky0 && rows_arg[ky1 - 1] == NULL) {
+                    --ky1;
+                }
+                for (ky = ky0; ky < ky1; ++ky) {
+                    dws_copy(buf + 2 * (ky - ky0) * ncols, rows_arg[ky] + (size_t)ix_lo * C + c, ncols, C, zz);
+                }
+            }
+            dws_out_row(g, r, &gq, buf, ncols, ix_lo, ky0, ky1 - ky0, ox0, k, wq, c,
+                        out + (size_t)oy * k * ostride + c, ostride);
+        }
+    }
+}
+
+/* Whether dw_copy takes the channel groups of a call (a window up to 7x7 but not 3x3 over an
+ * input at most TTE_DW_COPY_MAX_W wide, multiplier 1, the weights laid out at compile time,
+ * 4-byte aligned scratch for the window rows' columns the pixels read, the rows outside the
+ * image only above and below): then it ran on them */
+static int32_t dw_copy_try(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows_arg,
+                           const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k, const int32_t *bias,
+                           const uint32_t *prep, int8_t *out, size_t ostride, void *ws, size_t ws_bytes)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t KH = g->k_h, KW = g->k_w;
+    int32_t ix_lo, ix_hi, ky, seen = 0, gap = 0;
+    rq_t r;
+    if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || KH > 7 || KW > 7 || (KH == 3 && KW == 3)
+        || g->in_w > TTE_DW_COPY_MAX_W || g->out_c != g->in_c || g->in_c < 4) {
+        return 0;
+    }
+    ix_lo = ox0 * g->stride_w - g->pad_left;
+    ix_hi = (ox0 + k - 1) * g->stride_w - g->pad_left + KW;
+    ix_lo = ix_lo < 0 ? 0 : ix_lo;
+    ix_hi = ix_hi > g->in_w ? g->in_w : ix_hi;
+    if (ix_hi < ix_lo) {
+        ix_hi = ix_lo;
+    }
+    if (ws_bytes < (size_t)8 * KH * (size_t)(ix_hi - ix_lo)) {
+        return 0;
+    }
+    if (xb == NULL) {
+        /* rows outside the image only at the ends */
+        for (ky = 0; ky < KH; ++ky) {
+            if (rows_arg[ky] != NULL) {
+                if (gap) {
+                    return 0;
+                }
+                seen = 1;
+            } else if (seen) {
+                gap = 1;
+            }
+        }
+    }
+    r = *rp;
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, KH * KW)) {
+        r.mode = 2;
+    }
+    dw_copy(p, &r, rows_arg, xb, xb != NULL ? nrows : 1, oy0, ox0, k, bias, prep, out, ostride, (uint32_t *)ws, ix_lo,
+            ix_hi - ix_lo);
+    return 1;
+}
+
 #endif
 
 /* dw3_ring_bytes for any call of the geometry: whole output rows (on the host too, where
@@ -1496,7 +1774,8 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
-        if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)) {
+        if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+            && !dw_copy_try(p, &r, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)) {
             dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
         }
         if (c4 < g->in_c) {
@@ -1553,7 +1832,9 @@ void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast
         /* every row in one call: each channel group set up once */
         const rq_t r = rq_init(p, fast);
         if (!dw3_ring_try(p, fast, NULL, xb, nrows, oy0, 0, g->out_w, bias, prep, out, (size_t)g->out_c, ws,
-                          ws_bytes)) {
+                          ws_bytes)
+            && !dw_copy_try(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, bias, prep, out, (size_t)g->out_c, ws,
+                            ws_bytes)) {
             dw_row_groups(p, &r, NULL, xb, nrows, oy0, 0, g->out_w, w, bias, prep, out, (size_t)g->out_c);
         }
         return;
@@ -1589,8 +1870,12 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
         /* the whole image four channels at a time: weights transposed once per call */
         for (b = 0; b < g->batch; ++b) {
-            dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
-                          NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+            if (dw_small_fits(g)) {
+                dw_small(p, &r, x + (size_t)b * g->in_h * row_bytes, w, bias, y + (size_t)b * y_image);
+            } else {
+                dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
+                              NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+            }
         }
         c4 = g->in_c & ~3;
         if (c4 == g->in_c) {
