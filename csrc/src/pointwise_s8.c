@@ -271,7 +271,7 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
 }
 
 /* output channels per table of pw_small_run (16 bytes of stack each) */
-#define TTE_PWS_OCB 16
+#define TTE_PWS_OCB 24
 
 /* tte_rq_fast_s8 of register A in place, with the sum doubled already (pw_small_run's doubled
  * inputs and biases: d = 2 acc, no QADD), one SMMLAR taking the zero point too: the multiplier
