@@ -796,6 +796,43 @@ def _fast_rq_edge_case(seed: int) -> Case:
     return Case(f"conv2d_fast_rq_edge_{cin}_{seed}", g, random_feeds(g, rng))
 
 
+def _small_run_bound_case(seed: int) -> Case:
+    """1x1 convs with 4-24 input channels, a bias, the clamp range all of int8 and at least eight
+    pixels, whose biases reach the bound of pointwise_s8.c's pw_small_run (doubled sums: |bias|
+    + cin 255 128 below 2**29): biases just inside it, with shifts -1 and -21 and between, inputs
+    over all of int8; odd seeds put one channel's bias on the bound (the layer takes pw_small)."""
+    from tte.numerics import fixedpoint as fp
+
+    rng = np.random.default_rng(9900 + seed)
+    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
+    h, w = int(rng.integers(2, 6)), int(rng.integers(4, 9))
+    cout = int(rng.integers(3, 40))
+    xq = rand_q(rng)
+    xs = float(xq.scale[0])
+    yq = q(xs, int(rng.integers(-128, 128)))
+    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.35, 0.35, 0.3])
+    ws = np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs))
+    _, shift = fp.quantize_multipliers(reals)
+    assert ((shift >= -21) & (shift <= -1)).all(), shift
+    lim = (1 << 29) - cin * 255 * 128
+    b = rng.integers(-3000, 3000, cout)
+    big = rng.random(cout) < 0.6
+    b[big] = rng.choice([-1, 1], int(big.sum())) * (lim - 1 - rng.integers(0, 1 << 12, int(big.sum())))
+    if seed % 2:
+        b[int(rng.integers(0, cout))] = int(rng.choice([-1, 1])) * lim
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xs) * ws).astype(np.float32)
+    g.add_const("b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                "groups": 1, "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_small_run_bound_{cin}_{seed}", g, random_feeds(g, rng))
+
+
 def _fc_case(seed: int) -> Case:
     rng = np.random.default_rng(100 + seed)
     rows, k, nout = int(rng.integers(1, 4)), int(rng.integers(1, 40)), int(rng.integers(1, 12))
@@ -1462,6 +1499,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]
+    cases += [_small_run_bound_case(s) for s in range(12)]
     cases += split_forward_cases()
     return cases
 

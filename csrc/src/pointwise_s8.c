@@ -270,39 +270,42 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
     }
 }
 
-/* output channels per table of pw_small_run (12 bytes of stack each) */
-#define TTE_PWS_OCB 16
+/* output channels per table of pw_small_run (16 bytes of stack each) */
+#define TTE_PWS_OCB 24
 
-/* tte_rq_fast_s8 of register A in place, one instruction less: the doubling and SMMULR as one
- * SMMLAR (as tte_rq_wide does), exact for any sum, with the multiplier in we as
- * tte_rq_wide_mult (mult << 1; mult 0 as 2**31 << 1), the ASR amount in e (~shift; 31 for
- * mult 0), zp2 in o; the byte stored at ADDR. The same bytes as tte_rq_fast_s8 where tte_rq_fast_ok
- * holds (shift in [-21, -1], mult 0 or in [2**30, 2**31)):
- *   |acc| < 2**30: the QADD does not saturate, so q is the same;
- *   else both are the exact tte_rq_exact (tte_rq_fast_s8's saturated q clamps, see common.h;
- *     SMMLAR's q is exact, |q| < 2**31), and the zero point's QADD saturates where q >> ~shift
- *     + zp2 would leave int32 (~shift 0), on the side it clamps to anyway;
- *   mult 0: q = floor((acc + 1) / 2) in [-2**30, 2**30], q - [q < 0] >> 31 is 0 or -1, and
- *     both halve with zp2 to out_zp, as tte_rq_fast_s8's q = 0 does. */
-#define TTE_PWS_RQ(A, ADDR)                                                             \
-    "smmlar %[" A "], %[" A "], %[we], %[" A "]\n\t"                                    \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+/* tte_rq_fast_s8 of register A in place, with the sum doubled already (pw_small_run's doubled
+ * inputs and biases: d = 2 acc, no QADD), one SMMLAR taking the zero point too: the multiplier
+ * in we, the ASR amount e (~shift; 0 for mult 0) in e, K = zp2 << e in o, T a free register,
+ * the byte stored at ADDR. SMMLAR(d, mult, K - [d < 0]) is q - [d < 0] + K exactly (q = SMMULR(d,
+ * mult), tte_rq_fast_s8's, and no int32 overflow: pws_fits keeps |d| < 2**30, so |q| < 2**29, and
+ * |K| < 2**28); >> e then gives (q - [d < 0]) >> e + zp2. [d < 0] is [q < 0] except where d < 0
+ * and q = 0: there zp2 - 1 instead of zp2 (zp2 = 2 out_zp + 1), and both halve to out_zp. */
+#define TTE_PWS_RQ(A, T, ADDR)                                                          \
+    "add %[" T "], %[o], %[" A "], asr #31\n\t"                                         \
+    "smmlar %[" A "], %[" A "], %[we], %[" T "]\n\t"                                    \
     "asr %[" A "], %[" A "], %[e]\n\t"                                                 \
-    "qadd %[" A "], %[" A "], %[o]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
-/* WORDS: the channel's dot product; zp2 and the end of the channels' weights at byte offsets ZO
- * and EO of xs (strings), past the unpacked pixels: the register that held their address holds
- * m, pixels 1..3's outputs at y + m, y + 2 m, y + 3 m. */
-#define TTE_PWS_LOOP(WORDS, ZO, EO)                                                      \
-    __asm__ volatile("1:\n\t"                                                            \
-                     "ldr %[a0], [%[q]], #4\n\t" WORDS                                   \
-                     "ldrd %[we], %[e], [%[q]], #8\n\t"                                  \
-                     "ldr %[o], [%[xs], #" ZO "]\n\t"                                    \
-                     "add %[w], %[y], %[m], lsl #1\n\t" TTE_PWS_RQ("a3", "[%[w], %[m]]") \
-                     TTE_PWS_RQ("a2", "[%[w]]")                                          \
-                     TTE_PWS_RQ("a1", "[%[y], %[m]]")                                    \
-                     TTE_PWS_RQ("a0", "[%[y]], #1")                                      \
+/* One output channel of four pixels: WORDS, its dot product, then its output stage. The register
+ * that held xs's address holds m, pixels 1..3's outputs at y + m, y + 2 m, y + 3 m. Per channel
+ * the table holds 2 bias, mult, e and K. */
+#define TTE_PWS_CHANNEL(WORDS)                                                          \
+    "ldr %[a0], [%[q]], #4\n\t" WORDS                                                   \
+    "ldrd %[we], %[e], [%[q]], #8\n\t"                                                  \
+    "ldr %[o], [%[q]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                    \
+    TTE_PWS_RQ("a2", "a1", "[%[y], %[m], lsl #1]")                                      \
+    "add %[w], %[y], %[m], lsl #1\n\t"                                                  \
+    TTE_PWS_RQ("a3", "a1", "[%[w], %[m]]")                                              \
+    TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
+/* Every channel of the table, two a pass (an odd count enters at the second); the end of the
+ * channels' weights and whether their count is odd at byte offsets EO and OO of xs (strings),
+ * past the unpacked pixels. */
+#define TTE_PWS_LOOP(WORDS, EO, OO)                                                      \
+    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
+                     "cmp %[w], #0\n\t"                                                  \
+                     "bne 2f\n"                                                          \
+                     "1:\n\t" TTE_PWS_CHANNEL(WORDS)                                     \
+                     "2:\n\t" TTE_PWS_CHANNEL(WORDS)                                     \
                      "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
                      "cmp %[wp], %[w]\n\t"                                               \
                      "bne 1b"                                                            \
@@ -311,32 +314,51 @@ static TTE_ALWAYS_INLINE void pw_small(const tte_conv2d_s8_params_t *p, const rq
                      : [xs] "r"(xs), [m] "r"(m)                                          \
                      : "cc", "memory")
 
+/* Whether pw_small_run's doubled sums are exact: the input zero point inside int8 and every
+ * |bias| + in_c 255 128 (the sum's reach) below 2**29, so that the doubled sum and its zero
+ * point's share stay inside int32 (TTE_PWS_RQ). Else pw_small takes the layer (the biases of
+ * trained models are far smaller). */
+static TTE_NOINLINE int32_t pws_fits(const tte_conv2d_s8_params_t *p, const int32_t *bias)
+{
+    const int32_t m = p->g.out_c;
+    const uint32_t lim = (1u << 29) - (uint32_t)p->g.in_c * 255u * 128u;
+    uint32_t bad = p->in_zp < -128 || p->in_zp > 127;
+    int32_t j;
+    for (j = 0; j < m; ++j) {
+        bad |= (uint32_t)bias[j] + (lim - 1u) >= 2u * lim - 1u;
+    }
+    return bad == 0;
+}
+
 /* pw_small in the common case (a bias, the clamp range all of int8) over whole groups of
- * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6): the
- * channel loop in assembly, each channel's bias, multiplier and ASR amount from a table
- * built per TTE_PWS_OCB channels (gcc spilled the four output pointers and reloaded the
- * output stage's parameters). */
+ * four pixels (npx a multiple of four), also for 20 and 24 input channels (NW 5, 6), where
+ * pws_fits holds: the channel loop in assembly, each channel's doubled bias, multiplier, ASR
+ * amount and zero point from a table built per TTE_PWS_OCB channels (gcc spilled the four output
+ * pointers and reloaded the output stage's parameters), the inputs doubled, so that the output
+ * stage needs no doubling. */
 static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x,
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                            const int32_t NW)
 {
     const int32_t n = 4 * NW, m = p->g.out_c;
-    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    /* 2 (x - zp) per lane as (x - 2 zp) + x, two SXTAB16 (int16: |x - 2 zp| <= 382) */
+    const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
     /* pixel q's unpacked word j at xs[2 (S q + j)]: S words a pixel, 4 (TTE_PWS_Wj) or 6; then
-     * zp2 and the end of the channels' weights (TTE_PWS_LOOP's ZO, EO) */
+     * the end of the channels' weights and whether their count is odd (TTE_PWS_LOOP's EO, OO) */
     const int32_t S = NW <= 4 ? 4 : 6;
     uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
-    int32_t tb[3 * TTE_PWS_OCB];
+    int32_t tb[4 * TTE_PWS_OCB] __attribute__((aligned(8)));
     int32_t oc0, i, j, q0;
     for (oc0 = 0; oc0 < m; oc0 += TTE_PWS_OCB) {
         const int32_t nch = m - oc0 < TTE_PWS_OCB ? m - oc0 : TTE_PWS_OCB;
-        xs[8 * S] = (uint32_t)r->zp2;
-        xs[8 * S + 1] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        xs[8 * S] = (uint32_t)(uintptr_t)(w + (size_t)(oc0 + nch) * n);
+        xs[8 * S + 1] = (uint32_t)(nch & 1);
         for (j = 0; j < nch; ++j) {
-            const int32_t mu = r->mult[oc0 + j];
-            tb[3 * j] = bias[oc0 + j];
-            tb[3 * j + 1] = tte_rq_wide_mult(mu);
-            tb[3 * j + 2] = mu != 0 ? ~r->shift[oc0 + j] : 31;
+            const int32_t mu = r->mult[oc0 + j], e = mu != 0 ? ~r->shift[oc0 + j] : 0;
+            tb[4 * j] = 2 * bias[oc0 + j];
+            tb[4 * j + 1] = mu;
+            tb[4 * j + 2] = e;
+            tb[4 * j + 3] = (int32_t)((uint32_t)r->zp2 << e);
         }
         for (i = 0; i < npx; i += 4) {
             const int8_t *wp = w + (size_t)oc0 * n;
@@ -349,8 +371,8 @@ static TTE_ALWAYS_INLINE void pw_small_run(const tte_conv2d_s8_params_t *p, cons
 #pragma GCC unroll 6
                 for (j = 0; j < NW; ++j) {
                     const uint32_t u = load4(xq + 4 * j);
-                    xs[2 * (S * q0 + j)] = tte_ssub16(tte_sxtb16(u), zz);
-                    xs[2 * (S * q0 + j) + 1] = tte_ssub16(tte_sxtb16_ror8(u), zz);
+                    xs[2 * (S * q0 + j)] = tte_sxtab16(tte_sxtab16(nz, u), u);
+                    xs[2 * (S * q0 + j) + 1] = tte_sxtab16_ror8(tte_sxtab16_ror8(nz, u), u);
                 }
             }
             if (NW == 5) {
@@ -377,7 +399,7 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     const rq_t rl = *rp;
     /* common: a bias and the clamp range [-128, 127], tested once here instead of per channel */
     const int32_t common = bias != NULL && rl.mode == 2;
-    if (common && npx >= 8) {
+    if (common && npx >= 8 && pws_fits(p, bias)) {
         /* whole groups of four pixels in assembly, the rest below */
         const int32_t n4 = npx & ~3;
         switch (p->g.in_c) {
@@ -818,7 +840,7 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
         pw_small_any(p, &r, x, npx, w, bias, y);
         return;
     }
-    if (npx >= 8 && (n == 20 || n == 24) && bias != NULL && r.mode == 2) {
+    if (npx >= 8 && (n == 20 || n == 24) && bias != NULL && r.mode == 2 && pws_fits(p, bias)) {
         /* whole groups of four pixels as pw_small_run (the rest below, one by one) */
         const int32_t n4 = npx & ~3;
         pw_small_any(p, &r, x, n4, w, bias, y);
