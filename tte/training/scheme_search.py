@@ -236,7 +236,7 @@ class SchemeSearch:
             return values[j if 0 <= j < len(values) else 2 * i - j]  # reflected at the ends
 
         ratios = list(g.ratios)
-        if rng.random() < swap:
+        if self.n >= 2 and rng.random() < swap:
             a, b = (int(v) for v in rng.choice(self.n, 2, replace=False))
             if ratios[a] != ratios[b] and ratios[a] in self.options[b] and ratios[b] in self.options[a]:
                 ratios[a], ratios[b] = ratios[b], ratios[a]
