@@ -30,7 +30,7 @@ Per task:
    scored on the test split; its accuracy is the mean over the repeats; so are every last-k
    up to the largest budget and bias-only (the reference points of the memory ratio).
 
-Budgets: those where more than one scheme fits (below MNIST's 20 KB and KWS's 46 KB only
+Budgets: those where more than one scheme fits (at MNIST's 16 KB and KWS's 24-40 KB only
 last-k:1 does, so every method ties), up to one just above last-k:5's peak.
 
 Reported: test accuracy and peak SRAM per (task, budget, method), mean over seeds; paired
