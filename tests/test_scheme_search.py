@@ -19,7 +19,7 @@ from tte.cli import main
 from tte.cli.scheme import load_model_and_data
 from tte.compiler.analysis import analyze
 from tte.training.contribution import Contributions, ContributionSettings, GainMeter, analyze_contributions
-from tte.training.scheme_search import Genome, MemoryModel, SchemeSearch, scheme_toml
+from tte.training.scheme_search import GainModel, Genome, MemoryModel, SchemeSearch, distance, scheme_toml
 from tte.training.sparse import resolve_scheme
 
 N_EXAMPLE = 11  # the example CNN's layers before the classifier
@@ -40,6 +40,12 @@ def memory() -> MemoryModel:
     return MemoryModel(example_int8())
 
 
+def composed(gains: list[float], room: float = 0.6) -> float:
+    """The diminishing-returns objective by hand: each part removes its share of the error left
+    below a ceiling of 100 % (the planted baseline is 40 %, so 0.6 is left)."""
+    return room * (1.0 - float(np.prod([1.0 - g / room for g in gains])))
+
+
 def test_search_finds_the_planted_optimum_random_search_misses(memory: MemoryModel) -> None:
     gains = {10: {1.0: 0.30}, 9: {0.5: 0.05, 1.0: 0.02}, 8: {0.25: 0.04}}
     contrib = planted(gains)
@@ -54,8 +60,8 @@ def test_search_finds_the_planted_optimum_random_search_misses(memory: MemoryMod
         g = Genome(0, tuple(ratios))
         peak = analyze(memory.graph, scheme=g.scheme()).report["peak_sram_bytes"]
         if peak <= budget:
-            best = max(best, sum(gains[i][r] for i, r in zip(gains, combo) if r))
-    assert best == pytest.approx(0.35)  # {10: 1, 9: 0.5} fits 32 KB; adding {8: 0.25} does not
+            best = max(best, composed([gains[i][r] for i, r in zip(gains, combo) if r]))
+    assert best == pytest.approx(composed([0.30, 0.05]))  # {10: 1, 9: 0.5} fits 32 KB; adding {8: 0.25} does not
     for seed in range(2):
         evo, rnd = search.evolutionary(60, seed=seed), search.random_search(60, seed=seed)
         assert evo.evaluations == rnd.evaluations == 60
@@ -65,27 +71,62 @@ def test_search_finds_the_planted_optimum_random_search_misses(memory: MemoryMod
         assert evo.best.peak_sram_bytes <= budget
 
 
+def test_gain_model_saturates_and_refits_its_ceiling() -> None:
+    gains = {10: {1.0: 0.30}, 9: {0.5: 0.05, 1.0: 0.02}, 8: {0.25: 0.04}}
+    model = GainModel(planted(gains))
+    both = Genome(0, (0.0,) * 9 + (0.5, 1.0))
+    assert model.gain(both) == pytest.approx(0.6 * (1 - (1 - 0.05 / 0.6) * (1 - 0.30 / 0.6)))
+    assert model.summed(both) == pytest.approx(0.35)
+    # whole-scheme gains generated with a ceiling of 85 %: the fit finds it from three schemes
+    truth = GainModel(planted(gains), ceiling=0.85)
+    schemes = [both, Genome(0, (0.0,) * 8 + (0.25, 0.5, 1.0)), Genome(0, (0.0,) * 8 + (0.25, 0.0, 1.0))]
+    fitted = model.calibrated({g: truth.gain(g) for g in schemes})
+    step = (1.0 - model.floor) / (GainModel.GRID - 1)
+    assert abs(fitted.ceiling - 0.85) <= step
+    assert model.calibrated({}) is model
+    # a scheme that fails where the model says it gains: its neighbours inherit part of the miss
+    alone = Genome(0, (0.0,) * 10 + (1.0,))
+    measured = {alone: model.prior(alone), both: model.prior(both) - 0.2}
+    fitted = model.calibrated(measured)
+    near, far = Genome(0, (0.0,) * 9 + (1.0, 1.0)), Genome(0, (0.0,) * 8 + (0.25, 0.0, 0.0))
+    assert distance(near, both) == 1 and distance(far, both) == 3
+    drop_near, drop_far = (fitted.prior(g) - fitted.gain(g) for g in (near, far))
+    assert drop_near > 0.02 and drop_near > 3 * abs(drop_far)
+    assert abs(fitted.gain(both) - measured[both]) < abs(fitted.prior(both) - measured[both])
+    # a ceiling below what one part reached alone is not allowed: gains stay finite
+    low = GainModel(planted(gains), ceiling=0.5)
+    assert low.ceiling == pytest.approx(0.71) and np.isfinite(low.gain(both))
 
-def test_remeasure_chooses_the_best_measured_of_the_best_predicted(memory: MemoryModel) -> None:
+
+def test_measurements_go_to_distinct_candidates_and_the_best_measured_wins(memory: MemoryModel) -> None:
     gains = {10: {1.0: 0.30}, 9: {0.5: 0.05, 1.0: 0.02}, 8: {0.25: 0.04}}
     search = SchemeSearch(memory.graph, planted(gains), 42 * 1024, memory=memory)
     result = search.evolutionary(60, seed=0)
-    ranked = sorted(result.top, key=lambda c: -c.predicted_gain)
+    assert result.measured == 0 and result.ceiling is None
+    ranked = sorted(result.pool, key=lambda c: -c.predicted_gain)
     assert result.best is not None and result.best.genome == ranked[0].genome
     # the parts do not add up: the best-predicted candidate measures 0.2 below its prediction
-    calls: list[Genome] = []
-
-    def measure(g: Genome) -> float:
-        calls.append(g)
+    def truth(g: Genome) -> float:
         return search.predicted(g) - (0.2 if g == ranked[0].genome else 0.0)
 
-    fixed = search.remeasure(result, measure, 3)
-    assert calls == [c.genome for c in ranked[:3]]
-    assert fixed.measured == 3 and fixed.evaluations == result.evaluations
-    assert fixed.best is not None and fixed.best.genome == ranked[1].genome
-    assert fixed.best.measured_gain == pytest.approx(ranked[1].predicted_gain)
-    assert [c.measured_gain is not None for c in fixed.top] == [i < 3 for i in range(len(fixed.top))]
-    assert search.remeasure(result, measure, 0) is result
+    for steered in (False, True):
+        calls: list[Genome] = []
+
+        def measure(g: Genome, calls: list[Genome] = calls) -> float:
+            calls.append(g)
+            return truth(g)
+
+        fixed = (search.evolutionary(60, seed=0, measure=measure, count=3) if steered
+                 else search.remeasure(result, measure, 3))
+        assert len(calls) == 3 and all(distance(a, b) >= 2 for a, b in itertools.combinations(calls, 2))
+        if not steered:  # measured at the end: the first is the best predicted
+            assert calls[0] == ranked[0].genome
+        assert fixed.measured == 3 and fixed.evaluations == 60 and fixed.ceiling is not None
+        assert fixed.best is not None and fixed.best.genome != ranked[0].genome
+        assert fixed.best.measured_gain == max(truth(g) for g in calls)
+        assert {c.genome for c in fixed.top if c.measured_gain is not None} == set(calls)
+        assert fixed.best.peak_sram_bytes <= 42 * 1024
+    assert search.remeasure(result, truth, 0) is result
 
 
 def test_greedy_adds_parts_by_contribution_while_they_fit(memory: MemoryModel) -> None:

@@ -1,11 +1,11 @@
 """`tte scheme search MODEL --data D --budget-kb N [--board B] -o scheme.toml`: find what to train.
 
 Contribution analysis on the user's data (tte.training.contribution), then an evolutionary
-search under the compiler's peak SRAM (tte.training.scheme_search); the best few candidates
-are fine-tuned once more and the best measured is chosen (parts do not add up exactly); the
-table shows measured next to predicted gains. The scheme is written in the .toml format
-`--scheme FILE` reads; `tte compile --scheme auto --data D` runs the same search
-(``search_for_budget``).
+search under the compiler's peak SRAM (tte.training.scheme_search) that fine-tunes a few
+distinct candidates along the way, refits its gain model to them and chooses the best measured
+(parts do not add up exactly); the table shows measured next to predicted gains. The scheme
+is written in the .toml format `--scheme FILE` reads; `tte compile --scheme auto --data D` runs
+the same search (``search_for_budget``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def search_for_budget(graph: Graph, x: np.ndarray, y: np.ndarray, budget_bytes: 
                       board: str = "stm32f746g-disco", seed: int = 0, evaluations: int = 200, measure: int = 3,
                       steps: int = 2000, lr: float = 0.02, val_samples: int = 250, repeats: int = 1,
                       progress: bool = True) -> tuple[UpdateScheme, dict[str, Any]]:
-    """The best fitting scheme (the best measured of the ``measure`` best predicted; with
+    """The best fitting scheme (the best of the ``measure`` candidates the search fine-tuned; with
     ``measure`` 0 the best predicted) and the search's table (JSON-ready)."""
     from tte.training.contribution import ContributionSettings, GainMeter, analyze_contributions
     from tte.training.scheme_search import SchemeSearch
@@ -70,19 +70,17 @@ def search_for_budget(graph: Graph, x: np.ndarray, y: np.ndarray, budget_bytes: 
                                     repeats=repeats)
     contrib = analyze_contributions(graph, x, y, seed=seed, settings=settings, progress=progress)
     search = SchemeSearch(graph, contrib, budget_bytes, board=board)
-    result = search.evolutionary(evaluations, seed=seed)
+    meter = GainMeter(graph, x, y, contrib, seed=seed, settings=settings)
+    result = search.evolutionary(evaluations, seed=seed, measure=lambda g: meter.gain(g.scheme()), count=measure)
     if result.best is None:
         smallest = min(search.memory.cache.values())
         raise TteError(f"no update scheme fits {budget_bytes / 1024:g} KB: the smallest analysed needs "
                        f"{smallest / 1024:.1f} KB (raise --budget-kb)")
-    meter = GainMeter(graph, x, y, contrib, seed=seed, settings=settings)
-    result = search.remeasure(result, lambda g: meter.gain(g.scheme()), measure)
-    assert result.best is not None
     last_k = search.last_k().best
     rows = [{"rank": i + 1, **cand.to_json()} for i, cand in enumerate(result.top)]
     best = result.best.genome.scheme(name=f"searched-{budget_bytes // 1024}kb")
     table = {"budget_bytes": budget_bytes, "board": search.memory.board.name, "seed": seed,
-             "evaluations": result.evaluations, "measured": result.measured,
+             "evaluations": result.evaluations, "measured": result.measured, "ceiling": result.ceiling,
              "memory": "tte.compiler.analysis peak_sram_bytes",
              "gain_over": "classifier-only (validation accuracy)", "classifier_only_accuracy": contrib.bias_acc[0],
              "bias_only_accuracy": contrib.baseline, "contribution_runs": contrib.runs,
@@ -112,7 +110,7 @@ def scheme_group() -> None:
 @click.option("--repeats", default=1, show_default=True,
               help="Training orders each contribution run is averaged over (less noise, that many times the time).")
 @click.option("--measure", default=3, show_default=True,
-              help="Best-predicted candidates fine-tuned to measure their gain; the best measured is chosen.")
+              help="Candidates fine-tuned during the search to measure their gain; the best measured is chosen.")
 @click.option("--calibration", default=None, help="Calibration data for a float MODEL (default: --data).")
 @click.option("--input-scale", default=1.0, show_default=True, type=float,
               help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
