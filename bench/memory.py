@@ -16,7 +16,9 @@ Where the peak comes from (sparse + reorder): the arena's high water in the firs
 input image is whole in the arena then), in the rest of the forward pass and in the backward
 pass, and the floor no arena placement can go under while the input image is whole in the arena
 at the step's start: input + trainable + step counter + stack estimate (the trainable weights
-and biases persist across steps). "goal KB" is 80 % of the paper's sparse + reorder figure.
+and biases persist across steps); and the bound after the first step: trainable + counter +
+stack + the arena's high water over the rest of the step, which no change to how the input and
+the first blocks are computed can lower. "goal KB" is 80 % of the paper's sparse + reorder figure.
 """
 
 from __future__ import annotations
@@ -67,9 +69,12 @@ def where(a: Analysis) -> dict[str, Any]:
     """Arena high water per phase of the training step, and the floor under the peak."""
     hw, fwd = a.plan.high_water, a.scheduled.forward_nodes
     r = a.report
-    floor = r["input_bytes"] + r["trainable_bytes"] + r["optimizer_bytes"] + r["target_bytes"] + r["stack_bytes"]
+    persistent = r["trainable_bytes"] + r["optimizer_bytes"] + r["target_bytes"] + r["stack_bytes"]
+    rest = max(hw[1:], default=0)
     return {"arena_high_water_first_step": hw[0], "arena_high_water_forward_rest": max(hw[1:fwd], default=0),
-            "arena_high_water_backward": max(hw[fwd:], default=0), "floor_bytes_input_whole_in_arena": floor}
+            "arena_high_water_backward": max(hw[fwd:], default=0),
+            "floor_bytes_input_whole_in_arena": r["input_bytes"] + persistent,
+            "bound_bytes_after_first_step": persistent + rest}
 
 
 def main() -> None:
@@ -112,7 +117,9 @@ def main() -> None:
         print(f"{'':<16} arena high water: first step {best['arena_high_water_first_step'] / KB:.1f} KB, "
               f"rest of forward {best['arena_high_water_forward_rest'] / KB:.1f} KB, "
               f"backward {best['arena_high_water_backward'] / KB:.1f} KB; floor (input + trainable + counter + "
-              f"stack) {best['floor_bytes_input_whole_in_arena'] / KB:.1f} KB; goal {entry['goal_kb']:.1f} KB")
+              f"stack) {best['floor_bytes_input_whole_in_arena'] / KB:.1f} KB; after the first step "
+              f"(trainable + counter + stack + rest of the step's arena) "
+              f"{best['bound_bytes_after_first_step'] / KB:.1f} KB; goal {entry['goal_kb']:.1f} KB")
         results["models"][model] = entry
     results["seconds"] = time.perf_counter() - t0
     print("KB = 1024 bytes. peak = arena (input image included) + trainable (in SRAM: a partially trained 1x1 "
