@@ -311,6 +311,16 @@ class SchemeSearch:
             p.predicted_gain = model.gain(p.genome)
         return model
 
+    def _measure_until(self, pool: list[Candidate], measured: dict[Genome, float], model: GainModel,
+                       measure: Measure, count: int) -> GainModel:
+        """Measure (``_measure_one``) until ``count`` are measured or none is left; the refitted model."""
+        while len(measured) < count:
+            refit = self._measure_one(pool, measured, model, measure)
+            if refit is None:
+                break
+            model = refit
+        return model
+
     def _result(self, method: str, evaluations: int, history: list[float], pool: list[Candidate],
                 measured: dict[Genome, float], model: GainModel) -> SearchResult:
         """The best measured candidate (ties: the better predicted), else the best predicted."""
@@ -352,11 +362,8 @@ class SchemeSearch:
             while checkpoints and len(seen) >= checkpoints[0]:
                 checkpoints.pop(0)
                 model = self._measure_one(fitting, measured, model, measure) or model  # type: ignore[arg-type]
-        while measure is not None and len(measured) < count:
-            refit = self._measure_one(fitting, measured, model, measure)
-            if refit is None:
-                break
-            model = refit
+        if measure is not None:
+            model = self._measure_until(fitting, measured, model, measure, count)
         return self._result(method, len(seen), history, fitting, measured, model)
 
     def random_search(self, evaluations: int, seed: int = 0, *, measure: Measure | None = None,
@@ -404,12 +411,7 @@ class SchemeSearch:
             return result
         pool = [replace(c, predicted_gain=self.model.gain(c.genome), measured_gain=None) for c in result.pool]
         measured: dict[Genome, float] = {}
-        model = self.model
-        while len(measured) < count:
-            refit = self._measure_one(pool, measured, model, measure)
-            if refit is None:
-                break
-            model = refit
+        model = self._measure_until(pool, measured, self.model, measure, count)
         return self._result(result.method, result.evaluations, result.history, pool, measured, model)
 
     def last_k(self) -> SearchResult:
