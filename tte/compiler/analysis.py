@@ -211,17 +211,20 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
     if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
-    none."""
+    none. Then the fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows),
+    as wide as fits the same way, the largest Q first."""
     from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
-    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_pixels
+    from tte.compiler.emit.dwpw import (Q_COLS_META, Q_COLS_MIN_BYTES, Q_COLS_WIDTHS, X_FLOAT_META, dwpw_q_rows,
+                                       dwpw_x_float_pixels)
 
     graphs = (sg.graph, inf.graph)
     inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
 
-    def arenas(pw: frozenset[str], xf: dict[str, int]) -> tuple[int, int]:
+    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> tuple[int, int]:
         for g in graphs:
             g.meta[PW_BUFFER_META] = pw
             g.meta[X_FLOAT_META] = dict(xf)
+            g.meta[Q_COLS_META] = dict(qc or {})
         if pw not in inf_arena:
             inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
                                         overlap=_overlap_fn(inf.graph)).arena_bytes
@@ -244,13 +247,17 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
-    if not pw_cand and not xf_cand:
+    qc_cand = {n.name: q for n in sg.graph.nodes
+               if (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
+    if not pw_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
-    if all(a <= b for a, b in zip(arenas(*every), base)):
+    widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
+    if all(a <= b for a, b in zip(arenas(*every, widest), base)):
         return
-    def fits(pw: frozenset[str], xf: dict[str, int]) -> bool:
-        return all(a <= b for a, b in zip(arenas(pw, xf), base))
+
+    def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
+        return all(a <= b for a, b in zip(arenas(pw, xf, qc), base))
 
     pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
     xf: dict[str, int] = {}
@@ -274,7 +281,12 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
                 hi = mid
         if lo:
             xf = {**xf, name: lo * q}
-    arenas(pw, xf)
+    qc: dict[str, int] = {}
+    for name in sorted(qc_cand, key=lambda k: (-qc_cand[k], k)):
+        width = next((w for w in Q_COLS_WIDTHS if fits(pw, xf, {**qc, name: w})), 0)
+        if width:
+            qc[name] = width
+    arenas(pw, xf, qc)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
