@@ -211,11 +211,18 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
     if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
-    none. Then the fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows),
-    as wide as fits the same way, the largest Q first."""
+    none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
+    before x as floats at their narrowest, the largest Q first, and are widened at the end where
+    that fits too."""
     from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
-    from tte.compiler.emit.dwpw import (Q_COLS_META, Q_COLS_MIN_BYTES, Q_COLS_WIDTHS, X_FLOAT_META, dwpw_q_rows,
-                                       dwpw_x_float_pixels)
+    from tte.compiler.emit.dwpw import (
+        Q_COLS_META,
+        Q_COLS_MIN_BYTES,
+        Q_COLS_WIDTHS,
+        X_FLOAT_META,
+        dwpw_q_rows,
+        dwpw_x_float_pixels,
+    )
 
     graphs = (sg.graph, inf.graph)
     inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
@@ -248,7 +255,8 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
     qc_cand = {n.name: q for n in sg.graph.nodes
-               if (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
+               if dwpw_q_rows(n, sg.graph)
+               and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
     if not pw_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
@@ -261,11 +269,18 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
 
     pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
     xf: dict[str, int] = {}
+    # Q's column copies, narrowest first: a column read that misses the D-cache costs more than
+    # x's table lookups that x as floats saves
+    qc: dict[str, int] = {}
+    by_size = sorted(qc_cand, key=lambda k: (-qc_cand[k], k))
+    for name in by_size:
+        if fits(pw, xf, {**qc, name: Q_COLS_WIDTHS[-1]}):
+            qc[name] = Q_COLS_WIDTHS[-1]
     order = sorted([(w, "pw", k) for k, w in pw_cand.items() if k not in pw]
                    + [(w, "xf", k) for k, (_, w) in xf_cand.items()], key=lambda t: (-t[0], t[1], t[2]))
     for _, kind, name in order:
         trial = (pw | {name}, xf) if kind == "pw" else (pw, {**xf, name: xf_cand[name][0]})
-        if fits(*trial):
+        if fits(*trial, qc):
             pw, xf = trial
     for _, kind, name in order:
         if kind != "xf" or name in xf:
@@ -275,15 +290,14 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         lo, hi = 0, xf_cand[name][0] // q
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if fits(pw, {**xf, name: mid * q}):
+            if fits(pw, {**xf, name: mid * q}, qc):
                 lo = mid
             else:
                 hi = mid
         if lo:
             xf = {**xf, name: lo * q}
-    qc: dict[str, int] = {}
-    for name in sorted(qc_cand, key=lambda k: (-qc_cand[k], k)):
-        width = next((w for w in Q_COLS_WIDTHS if fits(pw, xf, {**qc, name: w})), 0)
+    for name in by_size:   # then wider where they fit
+        width = next((w for w in Q_COLS_WIDTHS if w > qc.get(name, 0) and fits(pw, xf, {**qc, name: w})), 0)
         if width:
             qc[name] = width
     arenas(pw, xf, qc)
