@@ -1910,7 +1910,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
     two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
-    partial where the channels are not a multiple of it."""
+    partial where the channels are not a multiple of it (wide with 32: 40 channels)."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -1920,6 +1920,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
     if wide:
         h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
+    if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
+        h, w, c, cin = 3, 4, 40, 16
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1

@@ -374,6 +374,14 @@ static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
  * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
+/* four bytes, any alignment (one LDR and one STR on ARMv7-M) */
+static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
+{
+    uint32_t v;
+    memcpy(&v, src, sizeof v);
+    memcpy(dst, &v, sizeof v);
+}
+
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
                          float *wcol, int32_t *list, int8_t *qbuf)
 {
@@ -385,21 +393,31 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     const int8_t *col = q->w + c;
     int32_t stride = ch;
     if (qbuf != NULL) {
-        const int32_t j = c % q->q_cols;
+        const int32_t j = c & (q->q_cols - 1);
         if (j == 0) {
             /* columns [c, c + n) of every row, read along the rows: a line of flash serves n columns */
             const int32_t n = ch - c < q->q_cols ? ch - c : q->q_cols;
             const int8_t *src = q->w + c;
             int8_t *dst = qbuf;
-            for (o = 0; o < qc; ++o, src += ch, dst += q->q_cols) {
-                int32_t k = 0;
-                for (; k + 4 <= n; k += 4) {
-                    uint32_t v;
-                    memcpy(&v, src + k, sizeof v);
-                    memcpy(dst + k, &v, sizeof v);
+            if (n == 8 && q->q_cols == 8) {
+                for (o = 0; o < qc; ++o, src += ch, dst += 8) {
+                    copy_word(dst, src);
+                    copy_word(dst + 4, src + 4);
                 }
-                for (; k < n; ++k) {
-                    dst[k] = src[k];
+            } else if (n == 32) {
+                for (o = 0; o < qc; ++o, src += ch, dst += 32) {
+                    copy_word(dst, src);
+                    copy_word(dst + 4, src + 4);
+                    copy_word(dst + 8, src + 8);
+                    copy_word(dst + 12, src + 12);
+                    copy_word(dst + 16, src + 16);
+                    copy_word(dst + 20, src + 20);
+                    copy_word(dst + 24, src + 24);
+                    copy_word(dst + 28, src + 28);
+                }
+            } else {
+                for (o = 0; o < qc; ++o, src += ch, dst += q->q_cols) {
+                    memcpy(dst, src, (size_t)n);
                 }
             }
         }
