@@ -404,7 +404,7 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                     copy_word(dst, src);
                     copy_word(dst + 4, src + 4);
                 }
-            } else if (n == 32) {
+            } else if (n == 32 && q->q_cols == 32) {
                 for (o = 0; o < qc; ++o, src += ch, dst += 32) {
                     copy_word(dst, src);
                     copy_word(dst + 4, src + 4);
