@@ -1895,7 +1895,7 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False) -> Case:
+               xfloat: bool = False, qcols: int = 0) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -1908,9 +1908,11 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     every third one masked out everywhere: their weight rows' gradients all zero (the update only
     clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
     weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
-    two (the rest through the table)."""
+    two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
+    channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
+    partial where the channels are not a multiple of it (wide with 32: 40 channels)."""
     from tte.compiler.emit import dwpw_scratch_bytes
-    from tte.compiler.emit.dwpw import X_FLOAT_META
+    from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
@@ -1918,6 +1920,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
     if wide:
         h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
+    if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
+        h, w, c, cin = 3, 4, 40, 16
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -1990,6 +1994,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     scratch = f"{fused.name}@scratch"
     if xfloat:   # all of x's pixels, or (every other case) its first two
         g.meta[X_FLOAT_META] = {fused.name: n * h * w if seed % 2 == 0 else 2}
+    if qcols:
+        g.meta[Q_COLS_META] = {fused.name: qcols}
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
@@ -2002,7 +2008,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
-            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}")
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -2023,6 +2029,7 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=True) for s in range(6)]
     cases += [_dwpw_case(s, head=True, wide=s % 2 == 1, dead=True) for s in range(6)]
     cases += [_dwpw_case(s, head=True, wide=True, dead=s % 3 == 2, xfloat=True) for s in range(6)]
+    cases += [_dwpw_case(s, head=True, wide=s % 3 != 2, xfloat=s % 2 == 0, qcols=(8, 32)[s % 2]) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     return cases

@@ -211,17 +211,27 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
     if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
-    none."""
+    none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
+    before x as floats at their narrowest, the largest Q first, and are widened at the end where
+    that fits too."""
     from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
-    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_pixels
+    from tte.compiler.emit.dwpw import (
+        Q_COLS_META,
+        Q_COLS_MIN_BYTES,
+        Q_COLS_WIDTHS,
+        X_FLOAT_META,
+        dwpw_q_rows,
+        dwpw_x_float_pixels,
+    )
 
     graphs = (sg.graph, inf.graph)
     inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
 
-    def arenas(pw: frozenset[str], xf: dict[str, int]) -> tuple[int, int]:
+    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> tuple[int, int]:
         for g in graphs:
             g.meta[PW_BUFFER_META] = pw
             g.meta[X_FLOAT_META] = dict(xf)
+            g.meta[Q_COLS_META] = dict(qc or {})
         if pw not in inf_arena:
             inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
                                         overlap=_overlap_fn(inf.graph)).arena_bytes
@@ -244,21 +254,33 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
-    if not pw_cand and not xf_cand:
+    qc_cand = {n.name: q for n in sg.graph.nodes
+               if dwpw_q_rows(n, sg.graph)
+               and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
+    if not pw_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
-    if all(a <= b for a, b in zip(arenas(*every), base)):
+    widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
+    if all(a <= b for a, b in zip(arenas(*every, widest), base)):
         return
-    def fits(pw: frozenset[str], xf: dict[str, int]) -> bool:
-        return all(a <= b for a, b in zip(arenas(pw, xf), base))
+
+    def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
+        return all(a <= b for a, b in zip(arenas(pw, xf, qc), base))
 
     pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
     xf: dict[str, int] = {}
+    # Q's column copies, narrowest first: a column read that misses the D-cache costs more than
+    # x's table lookups that x as floats saves
+    qc: dict[str, int] = {}
+    by_size = sorted(qc_cand, key=lambda k: (-qc_cand[k], k))
+    for name in by_size:
+        if fits(pw, xf, {**qc, name: Q_COLS_WIDTHS[-1]}):
+            qc[name] = Q_COLS_WIDTHS[-1]
     order = sorted([(w, "pw", k) for k, w in pw_cand.items() if k not in pw]
                    + [(w, "xf", k) for k, (_, w) in xf_cand.items()], key=lambda t: (-t[0], t[1], t[2]))
     for _, kind, name in order:
         trial = (pw | {name}, xf) if kind == "pw" else (pw, {**xf, name: xf_cand[name][0]})
-        if fits(*trial):
+        if fits(*trial, qc):
             pw, xf = trial
     for _, kind, name in order:
         if kind != "xf" or name in xf:
@@ -268,13 +290,17 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         lo, hi = 0, xf_cand[name][0] // q
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if fits(pw, {**xf, name: mid * q}):
+            if fits(pw, {**xf, name: mid * q}, qc):
                 lo = mid
             else:
                 hi = mid
         if lo:
             xf = {**xf, name: lo * q}
-    arenas(pw, xf)
+    for name in by_size:   # then wider where they fit
+        width = next((w for w in Q_COLS_WIDTHS if w > qc.get(name, 0) and fits(pw, xf, {**qc, name: w})), 0)
+        if width:
+            qc[name] = width
+    arenas(pw, xf, qc)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
