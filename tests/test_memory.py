@@ -218,3 +218,28 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     assert all(w <= n for w, n in zip(with_them, without, strict=True)), (with_them, without)
     scratch = {b.name: b.size for b in a.plan.buffers if b.name.endswith("@scratch")}
     assert any(f"{name}@scratch" in scratch for name in chosen[0][0])
+
+
+def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blocks() -> None:
+    """MemoryPlan.floor_bytes is a lower bound no plan goes under; with the input image outside
+    the arena, the stem's output heads the chain of streamed outputs (plan_memory(chain_from=)),
+    and the inference plan then reaches its floor, 32 KB of the stem's output at 64x64x8 plus
+    block 1's scratch, below the plan that does not chain them."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+
+    a = analyze(paper_int8("mbv2-w0.35"), scheme="paper:mbv2-w0.35:99kb")
+    assert a.outside is not None
+    for plan in (a.plan, a.inference_plan, *a.outside):
+        check_plan(plan)
+        floor = plan.floor_bytes()
+        assert all(f <= h for f, h in zip(floor, plan.high_water, strict=True))
+        assert all(f <= live for f, live in zip(floor, plan.live_bytes, strict=True))
+    inf = a.outside[1]
+    stem_out = a.inference.graph.nodes[0].outputs[0]
+    assert a.inference.graph.tensors[stem_out].nbytes == 64 * 64 * 8
+    assert inf.offsets[stem_out] > 0 and any(i == stem_out for _, i in inf.overlaps)
+    assert inf.arena_bytes == max(inf.floor_bytes())
+    s = a.inference
+    plain = plan_memory(s, scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
+    assert inf.arena_bytes < plain.arena_bytes
+    assert a.report["arena_bytes_input_outside_arena"] == max(p.arena_bytes for p in a.outside)
