@@ -76,11 +76,15 @@ body:
     vmov r5, r6, s2, s3          @ a 64-bit move: not a multiple transfer
     ldr r0, =table
     movs r1, #0
+    .global pass1
+pass1:
 1:  ldr r2, [r0, r1, lsl #2]     @ pass 1: 256 reads, one miss per line
     adds r1, #1
     cmp r1, #{TABLE_BYTES // 4}
     bne 1b
     movs r1, #0
+    .global pass2
+pass2:
 2:  ldr r2, [r0, r1, lsl #2]     @ pass 2: 256 reads, all hits
     adds r1, #1
     cmp r1, #{TABLE_BYTES // 4}
@@ -95,6 +99,8 @@ evict:
     ldr r0, =big
     movs r3, #2
 3:  movs r1, #0
+    .global evict_load
+evict_load:
 4:  ldr r2, [r0, r1]             @ one read per line, twice over 8 KB: every read misses
     adds r1, #32
     cmp r1, #{EVICT_BYTES}
@@ -127,8 +133,9 @@ def _symbols(elf: Path) -> dict[str, int]:
     return {f[2]: int(f[0], 16) for f in (ln.split() for ln in out.splitlines()) if len(f) == 3}
 
 
-@pytest.fixture(scope="module")
-def counts(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, int]]:
+def _run(tmp_path_factory: pytest.TempPathFactory, profile: bool) -> tuple[list[dict[str, int]], dict[str, int], str]:
+    """The per-region cost counts (less the empty region's), the symbols and, with profile,
+    the profile file (sites: the blocks of body and evict)."""
     d = tmp_path_factory.mktemp("cycles")
     (d / "prog.S").write_text(PROGRAM)
     (d / "link.ld").write_text(LINK.format())
@@ -137,16 +144,24 @@ def counts(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, int]]:
                     "-nostdlib", "-T", str(d / "link.ld"), "-o", str(elf), str(d / "prog.S")], check=True)
     sym = _symbols(elf)
     model = CortexM7CostModel()
-    out = d / "counts.txt"
+    out, prof = d / "counts.txt", d / "prof.txt"
     args = [f"{build_plugin()}", f"begin=0x{sym['region_begin'] & ~1:x}", f"end=0x{sym['region_end'] & ~1:x}",
             f"out={out}", *model.plugin_args(sym["table"], sym["table_end"])]
+    if profile:
+        args += [f"prof={prof}", f"lo=0x{sym['body'] & ~1:x}", f"hi=0x{sym['table']:x}"]
     subprocess.run([QEMU, "-M", "mps2-an500", "-cpu", "cortex-m7", "-nographic", "-monitor", "none",
                     "-serial", "none", "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
                     "-plugin", ",".join(args)], check=True, timeout=60, capture_output=True)
     parsed = parse_plugin_output(out.read_text().splitlines())
     assert len(parsed.costs) == 3
     base = parsed.costs[0]
-    return [{k: c[k] - base[k] for k in COST_KEYS} for c in parsed.costs[1:]]
+    return ([{k: c[k] - base[k] for k in COST_KEYS} for c in parsed.costs[1:]], sym,
+            prof.read_text() if profile else "")
+
+
+@pytest.fixture(scope="module")
+def counts(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, int]]:
+    return _run(tmp_path_factory, profile=False)[0]
 
 
 def test_classes_counted_from_the_encodings(counts: list[dict[str, int]]) -> None:
@@ -191,3 +206,38 @@ def test_the_f746_board_sets_clock_and_wait_states() -> None:
     assert (m.clock_hz, m.flash_wait_states, m.miss_penalty) == (216_000_000, 7, 11)
     with pytest.raises(ValueError, match="Cortex-M7"):
         CortexM7CostModel.for_board(get_board("rp2040"))
+
+
+def test_the_profile_attributes_the_costs_to_instructions_blocks_and_sites(
+        tmp_path_factory: pytest.TempPathFactory, counts: list[dict[str, int]]) -> None:
+    with_prof, sym, text = _run(tmp_path_factory, profile=True)
+    assert with_prof == counts  # the profile changes no count
+    body, evict, end = sym["body"] & ~1, sym["evict"] & ~1, sym["table"]
+    flash: dict[int, tuple[int, int]] = {}
+    taken = {"body": 0, "evict": 0}
+    block_taken: dict[int, int] = {}
+    sites = {"body": dict.fromkeys(COST_KEYS, 0), "evict": dict.fromkeys(COST_KEYS, 0)}
+    for f in (line.split() for line in text.splitlines()):
+        a = int(f[1], 16)
+        part = "body" if body <= a < evict else "evict" if evict <= a < end else None
+        if f[0] == "flash":
+            old = flash.get(a, (0, 0))
+            flash[a] = (old[0] + int(f[2]), old[1] + int(f[3]))
+        elif f[0] == "tbcost" and part:
+            taken[part] += int(f[8])
+            block_taken[a] = block_taken.get(a, 0) + int(f[8])
+        elif f[0] == "sitecost" and part:
+            for k, v in zip(COST_KEYS, f[2:], strict=True):
+                sites[part][k] += int(v)
+    loop, lines = TABLE_BYTES // 4, EVICT_BYTES // 32
+    assert flash[sym["pass1"]] == (loop, TABLE_BYTES // 32)
+    assert flash[sym["pass2"]] == (loop, 0)
+    assert flash[sym["evict_load"]] == (2 * lines, 2 * lines)
+    # taken out of each function's blocks: its back edges and its return (the calls into
+    # them are taken out of reset's blocks)
+    assert taken == {"body": 2 * (loop - 1) + 1, "evict": 2 * (lines - 1) + 1 + 1}
+    # a loop's block starts at its label, entered by the back edge (its first iteration ran
+    # in the block before): the back edge is taken out of it once less than into it
+    assert block_taken[sym["pass1"]] == block_taken[sym["pass2"]] == loop - 2
+    # every count of a region falls on the sites that ran in it
+    assert sites == {"body": counts[0], "evict": counts[1]}
