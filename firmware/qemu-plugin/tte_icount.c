@@ -197,6 +197,20 @@ static void classify(const uint8_t *p, size_t size, uint64_t k[K_STATIC])
     }
 }
 
+/* The instruction's size from its first halfword (a 32-bit Thumb-2 instruction starts with
+ * 0b11101, 0b11110 or 0b11111). QEMU 7.2 reports 4 bytes for a 16-bit instruction that ends a
+ * block at a page boundary (the translator peeks at the next halfword to see whether that
+ * instruction crosses the page, and the plugin API counts the peeked bytes): the block would
+ * seem to end 2 bytes past where the next one starts, and every pass through it would count
+ * a taken branch. */
+static size_t thumb_size(const void *data, size_t reported)
+{
+    const uint8_t *p = data;
+    uint32_t hw1 = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    size_t size = (hw1 & 0xF800u) >= 0xE800u ? 4 : 2;
+    return size < reported ? size : reported;
+}
+
 static void on_tb_cost(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
@@ -261,7 +275,7 @@ static void add_cost_callbacks(struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        size_t size = qemu_plugin_insn_size(insn);
+        size_t size = thumb_size(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
         classify(qemu_plugin_insn_data(insn), size, c->k);
         struct insn_flash *f = NULL;
         if (prof != NULL && (f = calloc(1, sizeof *f)) != NULL) {
