@@ -653,18 +653,24 @@ static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int
     const int16_t *const end = buf + 4 * n;
     int8_t *const yend = y + nc;
     const int32_t by16 = (n & 15) == 0;
+    const int32_t odd16 = n & 16; /* 16 inputs before the first whole 32 */
     for (; y < yend; ++y, ++bias, ++mu, ++sh) {
         int32_t a0 = *bias, a1 = a0, a2 = a0, a3 = a0;
         const int16_t *xp = buf;
         const int8_t *wp = w;
         uint32_t e, o, wv, we;
         if (by16) {
-            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
+            /* 32 inputs a pass (half the loop's branches), the first pass entered halfway
+             * when in_c is an odd multiple of 16 */
+            __asm__ volatile("cmp %[odd], #0\n\t"
+                             "bne 2f\n"
+                             "1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
+                             "2:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
                              "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
                                [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
-                             : [end] "r"(end)
+                             : [end] "r"(end), [odd] "r"(odd16)
                              : "cc", "memory");
         } else {
             __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
