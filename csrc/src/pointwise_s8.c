@@ -673,7 +673,10 @@ static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int
                              : [end] "r"(end), [odd] "r"(odd16)
                              : "cc", "memory");
         } else {
-            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
+            /* in_c an odd multiple of 8: 16 inputs a pass, the first one entered halfway */
+            __asm__ volatile("b 2f\n"
+                             "1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
+                             "2:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
                              "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
