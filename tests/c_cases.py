@@ -1463,6 +1463,7 @@ def forward_cases() -> list[Case]:
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_quad_pointwise_case(s) for s in range(6)]
+    cases += quad_blocked_cases()
     cases += [_buffered_pointwise_case(s) for s in range(12)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
@@ -2043,3 +2044,47 @@ def all_cases() -> list[Case]:
 
 
 CaseFn = Callable[[], list[Case]]
+
+
+# ---- flashmiss: the cache-blocked four-pixel pass of pointwise_s8.c (pw_quad_blocks) ----
+
+def _quad_blocked_case(seed: int) -> Case:
+    """1x1 convs whose weights, biases, multipliers and shifts exceed pw_quad_blocks' 3 KB
+    (32-80 input channels, 70-260 output channels: two to six blocks of channels, odd and even
+    block sizes) over 8-23 pixels, not a multiple of four but for one: blocks that run the
+    groups of four pixels forwards and backwards, the last one short, then the pixels left.
+    Over 32 input channels the buffer on the stack, above it the caller's (PW_BUFFER_META);
+    every third one with shifts below -21 (the wide output stage)."""
+    rng = np.random.default_rng(9900 + seed)
+    cin = (32, 40, 48, 64, 80, 32, 56, 72)[seed % 8]
+    cout = (70, 97, 130, 163, 200, 259, 88, 120)[seed % 8]
+    h, w = ((3, 5), (2, 7), (1, 9), (3, 3), (2, 6), (1, 23), (2, 5), (1, 11))[seed % 8]
+    if seed % 3 == 2:
+        g = new_graph({"x": ((1, h, w, cin), "int8", rand_q(rng))})
+        _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=False)
+        g.outputs = ["y"]
+        feeds = random_feeds(g, rng)
+    else:
+        c = _pointwise_case("", rng, (1, h, w, cin), cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+        g, feeds = c.graph, c.feeds
+    if cin > 32:
+        g.meta[PW_BUFFER_META] = frozenset(n.name for n in g.nodes if n.op == "conv2d")
+    return Case(f"conv2d_quad_blocked_{cin}x{cout}_{h * w}px_{seed}", g, feeds)
+
+
+def _quad_blocked_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block whose 1x1 (48-80 input channels, 60-150 output
+    channels) exceeds pw_quad_blocks' 3 KB, rows of 9-13 pixels: the blocked four-pixel pass
+    over the block's buffer, row by row."""
+    rng = np.random.default_rng(9950 + seed)
+    c = (48, 64, 80, 56)[seed % 4]
+    h, w = 2 + seed % 2, (9, 13, 10, 11)[seed % 4]
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c)
+    add_random_conv(g, rng, "d", "p", (60, 101, 150, 77)[seed % 4], 1, 1, (0, 0, 0, 0), 1, act="none")
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_quad_blocked_{c}ch_{seed}", g, rng)
+
+
+def quad_blocked_cases() -> list[Case]:
+    return [_quad_blocked_case(s) for s in range(16)] + [_quad_blocked_block_case(s) for s in range(4)]
