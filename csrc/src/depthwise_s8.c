@@ -1327,6 +1327,105 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
 #endif
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw57_run's block (32-bit words): dw4_rq's words (its layout, so dw4_rq reads the block too),
+ * the run's end (the offset past its last pixel), the step (stride times C) and the outputs'
+ * step, the four folded biases, the KH row pointers (window row ky of the run's first pixel
+ * from its left column on), the tap words, the output pointer, C */
+enum { DW57_END = 9, DW57_STEP = 10, DW57_KB = 12, DW57_Q = 16, DW57_WT = 23, DW57_O = 24, DW57_C = 25,
+       DW57_WORDS = 26 };
+
+/* One tap of dw57_run: x word at ADDR into r5, the tap's weight words at byte WOFF of the tap
+ * words (r11) into r7, r8; sums r1..r4 (channels c, c + 1, c + 2, c + 3) */
+#define TTE_DW57_TAP(ADDR, WOFF)                                                        \
+    "ldr r5, " ADDR "\n\t"                                                             \
+    "ldrd r7, r8, [r11, #" WOFF "]\n\t"                                                \
+    "sxtb16 r6, r5\n\t"                                                                \
+    "sxtb16 r5, r5, ror #8\n\t"                                                        \
+    "smlabb r1, r6, r7, r1\n\t"                                                        \
+    "smlatt r3, r6, r7, r3\n\t"                                                        \
+    "smlabb r2, r5, r8, r2\n\t"                                                        \
+    "smlatt r4, r5, r8, r4\n\t"
+
+/* Window row ky (its pointer at byte QOFF of the block, plus the pixel's offset r12) of a 5- or
+ * 7-wide window, its tap words from byte B on: every x address one instruction (r10 = C) */
+#define TTE_DW57_ROW5(QOFF, B)                                                          \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                      \
+    "add r9, r9, r12\n\t"                                                              \
+    TTE_DW57_TAP("[r9]", B)                                                             \
+    TTE_DW57_TAP("[r9, r10]", B "+8")                                                   \
+    TTE_DW57_TAP("[r9, r10, lsl #1]", B "+16")                                          \
+    TTE_DW57_TAP("[r9, r10, lsl #2]", B "+32")                                          \
+    "add r9, r9, r10, lsl #1\n\t"                                                      \
+    TTE_DW57_TAP("[r9, r10]", B "+24")
+#define TTE_DW57_ROW7(QOFF, B)                                                          \
+    TTE_DW57_ROW5(QOFF, B)                                                              \
+    TTE_DW57_TAP("[r9, r10, lsl #2]", B "+48")                                          \
+    "add r9, r9, r10\n\t"                                                              \
+    TTE_DW57_TAP("[r9, r10, lsl #1]", B "+40")
+
+/* TTE_DW3R_RQ's output stage of the four sums at lr, then the next pixel: offset r12 on by
+ * the step, lr by the outputs' step, until the end word */
+#define TTE_DW57_TAIL                                                                   \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "ldrd r5, r6, [r0, #40]\n\t"                                                       \
+    "ldr r7, [r0, #36]\n\t"                                                            \
+    "add r12, r12, r5\n\t"                                                             \
+    "add lr, lr, r6\n\t"                                                               \
+    "cmp r12, r7\n\t"                                                                  \
+    "bne 1b\n\t"
+
+#define TTE_DW57_HEAD                                                                   \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr r10, [r0, #100]\n\t"                                                          \
+    "ldr r11, [r0, #92]\n\t"                                                           \
+    "ldr lr, [r0, #96]\n\t"                                                            \
+    "movs r12, #0\n\t"                                                                 \
+    "1:\n\t"                                                                           \
+    "ldrd r1, r2, [r0, #48]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #56]\n\t"
+
+/* The output pixels of a channel group whose KW x KW window (KW 5 or 7) lies inside the
+ * input, every one on the folded bias (no zero point per tap), all given by the block (r0):
+ * one straight path a pixel, one loop over the run, stride and output step from the block.
+ * The registers are saved and restored in the assembly (as dw3_ring_row). */
+static TTE_ALWAYS_INLINE void dw57_run(const uint32_t *blk, int32_t KW)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57_ROW5("64", "0")
+                         TTE_DW57_ROW5("68", "40")
+                         TTE_DW57_ROW5("72", "80")
+                         TTE_DW57_ROW5("76", "120")
+                         TTE_DW57_ROW5("80", "160")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57_ROW7("64", "0")
+                         TTE_DW57_ROW7("68", "56")
+                         TTE_DW57_ROW7("72", "112")
+                         TTE_DW57_ROW7("76", "168")
+                         TTE_DW57_ROW7("80", "224")
+                         TTE_DW57_ROW7("84", "280")
+                         TTE_DW57_ROW7("88", "336")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+#endif
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
  * their weights transposed once into one word per tap and unpacked (two words on the stack,
@@ -1338,21 +1437,45 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
                                                int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                                const uint32_t *prep, int8_t *out, size_t ostride)
 {
-    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
-    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8)));       /* dw4_rq's block */
+#if !defined(TTE_DW_FEW_REGISTERS)
+    uint32_t rqb[DW57_WORDS] __attribute__((aligned(8))); /* dw4_rq's block, dw57_run's */
+#else
+    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8))); /* dw4_rq's block */
+#endif
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in;
+    const int32_t sw = g->stride_w;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0;
     if (KH == 3 && KW == 3) {
         dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
         return;
     }
+    /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo > k ? k : in_lo;
+    in_hi = g->in_w + g->pad_left >= KW ? (g->in_w - KW + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi < in_lo ? in_lo : in_hi;
+#if !defined(TTE_DW_FEW_REGISTERS)
+    /* a square 5x5 or 7x7 window: its rows inside the input in dw57_run (the output stage of
+     * mode 2) */
+    if ((KW == 5 || KW == 7) && KH == KW && in_hi > in_lo) {
+        if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
+            rl.mode = 2;
+        }
+        run57 = rl.mode == 2;
+        rqb[DW57_STEP] = (uint32_t)(sw * C);
+        rqb[DW57_STEP + 1] = (uint32_t)ostride;
+        rqb[DW57_END] = (uint32_t)((in_hi - in_lo) * sw * C);
+        rqb[DW57_C] = (uint32_t)C;
+    }
+#endif
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
@@ -1403,7 +1526,26 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (ky = 0; ky < KH; ++ky) {
             rows_in &= rows[ky] != NULL;
         }
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (run57 && rows_in) {
+            /* the run of pixels inside in one assembly loop, the others below */
+            const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+            for (ky = 0; ky < KH; ++ky) {
+                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)(rows[ky] + xo);
+            }
+            for (j = 0; j < 4; ++j) {
+                rqb[DW57_KB + j] = (uint32_t)kb[j];
+            }
+            rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+            rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
+            dw57_run(rqb, KW);
+        }
+#endif
         for (i = 0; i < k; ++i) {
+            if (run57 && rows_in && i == in_lo) {
+                i = in_hi - 1;
+                continue;
+            }
             {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
