@@ -72,7 +72,7 @@ TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, con
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
-    const uint32_t zz = pack16(zp, zp);
+    const uint32_t nz = pack16(-zp, -zp); /* x - zp in one SXTAB16 */
     int32_t c, ky, kx;
     for (c = 0; c + 3 < C; c += 4) {
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
@@ -86,8 +86,8 @@ TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, con
             xp += xoff + c;
             for (kx = kx0; kx < kx1; ++kx) {
                 const uint32_t xv = load4(xp);
-                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
-                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+                const uint32_t xe = tte_sxtab16(nz, xv);
+                const uint32_t xo = tte_sxtab16_ror8(nz, xv);
                 a0 = smlabb(xe, wp[0], a0);
                 a1 = smlabb(xo, wp[T], a1);
                 a2 = smlatb(xe, wp[2 * T], a2);
@@ -218,14 +218,13 @@ static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int
     }
 }
 
-/* One tap with x - zp: x at ADDR, the tap's weight words from wt on */
+/* One tap with x - zp: x at ADDR, the tap's weight words from wt on (x - zp in one SXTAB16
+ * a lane pair, nz = -zp in both halves) */
 #define TTE_DW4_STAP(ADDR)                                                              \
     "ldr %[x], " ADDR "\n\t"                                                           \
     "ldrd %[we], %[wo], [%[wt]], #8\n\t"                                               \
-    "sxtb16 %[xe], %[x]\n\t"                                                           \
-    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
-    "ssub16 %[xe], %[xe], %[zz]\n\t"                                                   \
-    "ssub16 %[x], %[x], %[zz]\n\t"                                                     \
+    "sxtab16 %[xe], %[nz], %[x]\n\t"                                                   \
+    "sxtab16 %[x], %[nz], %[x], ror #8\n\t"                                            \
     "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
     "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
     "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
@@ -253,6 +252,7 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
     *a2 = b2;
     *a3 = b3;
 #else
+    const uint32_t nz = tte_ssub16(0, zz);
     uint32_t x, xe, we, wo;
     __asm__("tst %[n], #1\n\t"
             "beq 1f\n\t"
@@ -269,7 +269,7 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
             "2:"
             : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [wt] "+r"(wt), [n] "+r"(n),
               [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
-            : [c] "r"(C), [zz] "r"(zz)
+            : [c] "r"(C), [nz] "r"(nz)
             : "cc", "memory");
 #endif
 }
@@ -1681,11 +1681,12 @@ static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int3
 /* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column */
 static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t n, int32_t C, uint32_t zz)
 {
+    const uint32_t nz = tte_ssub16(0, zz); /* x - zp in one SXTAB16 */
     int32_t j;
     for (j = 0; j < n; ++j, src += C) {
         const uint32_t v = load4(src);
-        dst[2 * j] = tte_ssub16(tte_sxtb16(v), zz);
-        dst[2 * j + 1] = tte_ssub16(tte_sxtb16_ror8(v), zz);
+        dst[2 * j] = tte_sxtab16(nz, v);
+        dst[2 * j + 1] = tte_sxtab16_ror8(nz, v);
     }
 }
 
