@@ -1328,12 +1328,15 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)
-/* dw57_run's block (32-bit words): dw4_rq's words (its layout, so dw4_rq reads the block too),
- * the run's end (the offset past its last pixel), the step (stride times C) and the outputs'
- * step, the four folded biases, the KH row pointers (window row ky of the run's first pixel
- * from its left column on), the tap words, the output pointer, C */
+/* dw57_run's and dw57_edge's block (32-bit words): dw4_rq's words (its layout, so dw4_rq reads
+ * the block too), the run's end (the x offset past its last pixel), the step (stride times C)
+ * and the outputs' step, the four folded biases, the KH input rows (NULL outside), the tap
+ * words, the run's output pointer, C; for dw57_edge the four biases, the pixel's x offset (of
+ * its first tap inside), its first tap's words, its taps a row, -zp in both halves, its output;
+ * the run's first x offset */
 enum { DW57_END = 9, DW57_STEP = 10, DW57_KB = 12, DW57_Q = 16, DW57_WT = 23, DW57_O = 24, DW57_C = 25,
-       DW57_WORDS = 26 };
+       DW57_BB = 26, DW57_XO = 30, DW57_EW = 31, DW57_EN = 32, DW57_NZ = 33, DW57_EO = 34, DW57_RUN0 = 35,
+       DW57_WORDS = 36 };
 
 /* One tap of dw57_run: x word at ADDR into r5, the tap's weight words at byte WOFF of the tap
  * words (r11) into r7, r8; sums r1..r4 (channels c, c + 1, c + 2, c + 3) */
@@ -1384,7 +1387,7 @@ enum { DW57_END = 9, DW57_STEP = 10, DW57_KB = 12, DW57_Q = 16, DW57_WT = 23, DW
     "ldr r10, [r0, #100]\n\t"                                                          \
     "ldr r11, [r0, #92]\n\t"                                                           \
     "ldr lr, [r0, #96]\n\t"                                                            \
-    "movs r12, #0\n\t"                                                                 \
+    "ldr r12, [r0, #140]\n\t"                                                          \
     "1:\n\t"                                                                           \
     "ldrd r1, r2, [r0, #48]\n\t"                                                       \
     "ldrd r3, r4, [r0, #56]\n\t"
@@ -1424,6 +1427,92 @@ static TTE_ALWAYS_INLINE void dw57_run(const uint32_t *blk, int32_t KW)
                          : "cc", "memory");
     }
 }
+
+/* One tap of dw57_edge with x - zp (lr: -zp in both halves): x at ADDR, weights from r11 on */
+#define TTE_DW57_STAP(ADDR)                                                             \
+    "ldr r5, " ADDR "\n\t"                                                             \
+    "ldrd r7, r8, [r11], #8\n\t"                                                       \
+    "sxtab16 r6, lr, r5\n\t"                                                           \
+    "sxtab16 r5, lr, r5, ror #8\n\t"                                                   \
+    "smlabb r1, r6, r7, r1\n\t"                                                        \
+    "smlatt r3, r6, r7, r3\n\t"                                                        \
+    "smlabb r2, r5, r8, r2\n\t"                                                        \
+    "smlatt r4, r5, r8, r4\n\t"
+
+/* Window row ky of dw57_edge (its input row at byte QOFF of the block, skipped where NULL; its
+ * tap words WB bytes on from the pixel's first): the pixel's taps inside, two a pass, an odd
+ * first one alone */
+#define TTE_DW57_EROW(QOFF, WB)                                                         \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                      \
+    "cmp r9, #0\n\t"                                                                   \
+    "beq 3f\n\t"                                                                       \
+    "ldrd r12, r11, [r0, #120]\n\t"                                                    \
+    "add r9, r9, r12\n\t"                                                              \
+    "add r11, r11, #" WB "\n\t"                                                        \
+    "ldr r12, [r0, #128]\n\t"                                                          \
+    "tst r12, #1\n\t"                                                                  \
+    "beq 2f\n\t"                                                                       \
+    TTE_DW57_STAP("[r9]")                                                               \
+    "add r9, r9, r10\n\t"                                                              \
+    "subs r12, r12, #1\n\t"                                                            \
+    "beq 3f\n\t"                                                                       \
+    "2:\n\t"                                                                           \
+    TTE_DW57_STAP("[r9]")                                                               \
+    TTE_DW57_STAP("[r9, r10]")                                                          \
+    "add r9, r9, r10, lsl #1\n\t"                                                      \
+    "subs r12, r12, #2\n\t"                                                            \
+    "bne 2b\n\t"                                                                       \
+    "3:\n\t"
+
+/* dw57_edge's start: C (r10), -zp (lr), the biases (r1..r4); its end: dw4_rq's output stage at
+ * the pixel's output */
+#define TTE_DW57_EHEAD                                                                  \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr r10, [r0, #100]\n\t"                                                          \
+    "ldr lr, [r0, #132]\n\t"                                                           \
+    "ldrd r1, r2, [r0, #104]\n\t"                                                      \
+    "ldrd r3, r4, [r0, #112]\n\t"
+#define TTE_DW57_ETAIL                                                                  \
+    "ldr r9, [r0, #136]\n\t"                                                           \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[r9]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[r9, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[r9, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[r9, #3]")                                                   \
+    "pop {r1-r12, lr}"
+
+/* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
+ * padding: its taps inside (the same columns in every row inside, at least one) with x - zp on
+ * the plain bias, then the output stage, all given by the block (r0) */
+static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DW57_EHEAD
+                         TTE_DW57_EROW("64", "0")
+                         TTE_DW57_EROW("68", "40")
+                         TTE_DW57_EROW("72", "80")
+                         TTE_DW57_EROW("76", "120")
+                         TTE_DW57_EROW("80", "160")
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_EHEAD
+                         TTE_DW57_EROW("64", "0")
+                         TTE_DW57_EROW("68", "56")
+                         TTE_DW57_EROW("72", "112")
+                         TTE_DW57_EROW("76", "168")
+                         TTE_DW57_EROW("80", "224")
+                         TTE_DW57_EROW("84", "280")
+                         TTE_DW57_EROW("88", "336")
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
 #endif
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
@@ -1457,24 +1546,26 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
         return;
     }
+#if !defined(TTE_DW_FEW_REGISTERS)
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
     in_lo = (g->pad_left + sw - 1) / sw - ox0;
     in_lo = in_lo < 0 ? 0 : in_lo > k ? k : in_lo;
     in_hi = g->in_w + g->pad_left >= KW ? (g->in_w - KW + g->pad_left) / sw - ox0 + 1 : 0;
     in_hi = in_hi > k ? k : in_hi < in_lo ? in_lo : in_hi;
-#if !defined(TTE_DW_FEW_REGISTERS)
-    /* a square 5x5 or 7x7 window: its rows inside the input in dw57_run (the output stage of
-     * mode 2) */
-    if ((KW == 5 || KW == 7) && KH == KW && in_hi > in_lo) {
+    /* a square 5x5 or 7x7 window in assembly (the output stage of mode 2): the run of pixels
+     * inside the input in dw57_run, the others in dw57_edge */
+    if ((KW == 5 || KW == 7) && KH == KW) {
         if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
             rl.mode = 2;
         }
         run57 = rl.mode == 2;
         rqb[DW57_STEP] = (uint32_t)(sw * C);
         rqb[DW57_STEP + 1] = (uint32_t)ostride;
-        rqb[DW57_END] = (uint32_t)((in_hi - in_lo) * sw * C);
         rqb[DW57_C] = (uint32_t)C;
+        rqb[DW57_NZ] = pack16(-zp, -zp);
     }
+#else
+    (void)sw, (void)in_lo, (void)in_hi, (void)run57;
 #endif
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
@@ -1527,25 +1618,48 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
             rows_in &= rows[ky] != NULL;
         }
 #if !defined(TTE_DW_FEW_REGISTERS)
-        if (run57 && rows_in) {
-            /* the run of pixels inside in one assembly loop, the others below */
-            const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+        if (run57) {
             for (ky = 0; ky < KH; ++ky) {
-                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)(rows[ky] + xo);
+                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
             }
-            for (j = 0; j < 4; ++j) {
-                rqb[DW57_KB + j] = (uint32_t)kb[j];
+            if (oy == 0) {
+                for (j = 0; j < 4; ++j) {
+                    rqb[DW57_KB + j] = (uint32_t)kb[j];
+                    rqb[DW57_BB + j] = (uint32_t)bb[j];
+                }
             }
-            rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
-            rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
-            dw57_run(rqb, KW);
+            if (rows_in && in_hi > in_lo) {
+                /* the run of pixels inside in one assembly loop */
+                const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+                rqb[DW57_RUN0] = (uint32_t)xo;
+                rqb[DW57_END] = (uint32_t)(xo + (size_t)(in_hi - in_lo) * sw * C);
+                rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
+                dw57_run(rqb, KW);
+            }
+            for (i = 0; i < k; ++i) {
+                const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+                int8_t *const o = orow + (size_t)i * ostride + c;
+                if (rows_in && i == in_lo && in_hi > in_lo) {
+                    i = in_hi - 1;
+                    continue;
+                }
+                if (kx1 > kx0) {
+                    rqb[DW57_XO] = (uint32_t)((ix0 + kx0) * C + c);
+                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + 2 * kx0);
+                    rqb[DW57_EN] = (uint32_t)(kx1 - kx0);
+                    rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                    dw57_edge(rqb, KW);
+                } else {
+                    dw4_rq(rqb, bb[0], bb[1], bb[2], bb[3], o);
+                }
+            }
+            continue;
         }
 #endif
         for (i = 0; i < k; ++i) {
-            if (run57 && rows_in && i == in_lo) {
-                i = in_hi - 1;
-                continue;
-            }
             {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
             const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
