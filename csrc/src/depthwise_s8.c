@@ -1516,12 +1516,11 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
 #endif
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
- * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
- * their weights transposed once into one word per tap and unpacked (two words on the stack,
- * no SXTB16 per tap); for a window inside the input
- * the zero point's share is folded into the bias, border pixels subtract it. A 3x3 window
- * goes to dw3_groups. */
-TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+ * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
+ * time: their weights transposed once into one word per tap and unpacked (two words on the
+ * stack, no SXTB16 per tap); for a window inside the input the zero point's share is folded
+ * into the bias, border pixels subtract it. */
+TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                                int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                                const uint32_t *prep, int8_t *out, size_t ostride)
@@ -1542,10 +1541,6 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     const int32_t sw = g->stride_w;
     int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0;
-    if (KH == 3 && KW == 3) {
-        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
-        return;
-    }
 #if !defined(TTE_DW_FEW_REGISTERS)
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
     in_lo = (g->pad_left + sw - 1) / sw - ox0;
@@ -1727,6 +1722,20 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         }
     }
 }
+/* dw_row_groups_any, a 3x3 window in dw3_groups (a call of its own: dw_row_groups_any's frame,
+ * its tap words on the stack, is not under dw3_groups') */
+static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows_arg,
+                                       const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                       const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                       size_t ostride)
+{
+    if (p->g.k_h == 3 && p->g.k_w == 3) {
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+    } else {
+        dw_row_groups_any(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+    }
+}
+
 /* dw_small's largest image (input pixels): its copy of a channel group, 8 bytes a pixel, on
  * the stack */
 #define TTE_DW_SMALL_PX 64
