@@ -4,7 +4,9 @@
  * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
  * zero point's share folded in; at stride 1, given scratch, over a copy of three rows a
  * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
- * straight path).
+ * straight path). A square 5x5 or 7x7 window (stride 1 or 2) has its own assembly: the run of
+ * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
+ * one block over its taps inside (dw57_edge).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
