@@ -1217,10 +1217,34 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
  * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
  * row the windows read once, its columns sign-extended and the padding the zero point's, in
  * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
- * caller checks), weights laid out at compile time. */
+ * caller checks), weights laid out at compile time (prep), or made per channel group from w
+ * and bias into own (44 words) where prep is NULL. */
+/* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
+ * biases with the zero point's share folded in, then per tap the SXTB16 and SXTB16 ROR 8 of its
+ * four channels' weights) into dst, from the weights w and bias of a 3x3 depthwise */
+static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, uint32_t *dst)
+{
+    const int8_t *wc = w + (size_t)c * 9;
+    int32_t j, t;
+    for (j = 0; j < 4; ++j) {
+        int32_t s = 0;
+        for (t = 0; t < 9; ++t) {
+            s += wc[j * 9 + t];
+        }
+        dst[j] = (uint32_t)((bias ? bias[c + j] : 0) - zp * s);
+    }
+    for (t = 0; t < 9; ++t) {
+        const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
+                            | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
+        dst[4 + 2 * t] = tte_sxtb16(wv);
+        dst[5 + 2 * t] = tte_sxtb16_ror8(wv);
+    }
+}
+
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
-                                  const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
+                                  const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
+                                  int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
@@ -1249,7 +1273,15 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
             uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
             int8_t *o = out + c;
             const size_t xo = xo0 + (size_t)c;
-            blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            if (prep != NULL) {
+                blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            } else {
+                dw3_group_words(w, bias, p->in_zp, c, own);
+                if (cw == 4) {
+                    dw3_group_words(w, bias, p->in_zp, c + 4, own + 22);
+                }
+                blk[ip] = (uint32_t)(uintptr_t)own;
+            }
             dw3_rq_words(blk, r->mult + c, r->shift + c);
             if (cw == 4) {
                 dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
@@ -1319,7 +1351,7 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     if (r.mode != 2) {
         return 0;
     }
-    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, out, ostride, (uint32_t *)ws,
+    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
              ws_bytes >= dw3_ring_bytes(k, g->in_c));
     return 1;
 #else
@@ -1516,6 +1548,42 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
     }
 }
 #endif
+
+/* dw3_ring's scratch on the stack for a whole image (tte_conv2d_s8_depthwise: no planned scratch),
+ * at most this many bytes: below what the 3x3 chain had before dw_row_groups split off */
+#define TTE_DW3_RING_STACK 480
+
+/* A whole image of a 3x3 stride-1 depthwise (multiplier 1, dilation 1) through dw3_ring, the ring
+ * on the stack, the weights' words made per channel group (trained weights: no compile-time
+ * layout), channels [0, C & ~3); where the ring fits TTE_DW3_RING_STACK and the output stage is
+ * mode 2's: then it ran */
+static TTE_NOINLINE int32_t dw3_ring_image(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb,
+                                           const int8_t *w, const int32_t *bias, int8_t *y)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    const tte_conv2d_geom_t *g = &p->g;
+    uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
+    uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
+    rq_t r;
+    if (g->k_h != 3 || g->k_w != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1
+        || g->out_c != g->in_c || g->in_c < 4 || dw3_ring_bytes(g->out_w, 4) > TTE_DW3_RING_STACK) {
+        return 0;
+    }
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, 9)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    dw3_ring(p, &r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
+             dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
+    return 1;
+#else
+    (void)p, (void)fast, (void)xb, (void)w, (void)bias, (void)y;
+    return 0;
+#endif
+}
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
@@ -2140,7 +2208,8 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
         for (b = 0; b < g->batch; ++b) {
             if (dw_small_fits(g)) {
                 dw_small(p, &r, x + (size_t)b * g->in_h * row_bytes, w, bias, y + (size_t)b * y_image);
-            } else {
+            } else if (!dw3_ring_image(p, fast, x + (size_t)b * g->in_h * row_bytes, w, bias,
+                                       y + (size_t)b * y_image)) {
                 dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
                               NULL, y + (size_t)b * y_image, (size_t)g->out_c);
             }
