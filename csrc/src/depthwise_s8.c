@@ -1225,20 +1225,19 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
 static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, uint32_t *dst)
 {
     const int8_t *wc = w + (size_t)c * 9;
-    int32_t j, t;
-    for (j = 0; j < 4; ++j) {
-        int32_t s = 0;
-        for (t = 0; t < 9; ++t) {
-            s += wc[j * 9 + t];
-        }
-        dst[j] = (uint32_t)((bias ? bias[c + j] : 0) - zp * s);
-    }
+    const int32_t b4[4] = {bias ? bias[c] : 0, bias ? bias[c + 1] : 0, bias ? bias[c + 2] : 0, bias ? bias[c + 3] : 0};
+    uint32_t se = 0, so = 0; /* the weights' sums, lanes as the tap words' (nine int8: no wrap) */
+    int32_t t;
     for (t = 0; t < 9; ++t) {
         const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
                             | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
-        dst[4 + 2 * t] = tte_sxtb16(wv);
-        dst[5 + 2 * t] = tte_sxtb16_ror8(wv);
+        const uint32_t e = tte_sxtb16(wv), o = tte_sxtb16_ror8(wv);
+        dst[4 + 2 * t] = e;
+        dst[5 + 2 * t] = o;
+        se = sadd16(se, e);
+        so = sadd16(so, o);
     }
+    dw3_fold(b4, se, so, -zp, (int32_t *)(void *)dst);
 }
 
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
