@@ -1791,9 +1791,9 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
         }
     }
 }
-/* dw_row_groups_any, a 3x3 window in dw3_groups (a call of its own: dw_row_groups_any's frame,
- * its tap words on the stack, is not under dw3_groups') */
-static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows_arg,
+/* dw_row_groups_any, a 3x3 window in dw3_groups (each called from the caller: dw_row_groups_any's
+ * frame, its tap words on the stack, is not under dw3_groups', and no call in between) */
+static TTE_ALWAYS_INLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows_arg,
                                        const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                        const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
                                        size_t ostride)
