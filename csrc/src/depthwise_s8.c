@@ -976,13 +976,14 @@ static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int
     return 1;
 }
 
+/* tried: the caller tried dw3_fast_exact on rp already */
 TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                             const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                             int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
-                                            const uint32_t *prep, int8_t *out, size_t ostride)
+                                            const uint32_t *prep, int8_t *out, size_t ostride, int32_t tried)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
+    if (!tried && rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
         rl.mode = 2;
     }
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
@@ -1552,35 +1553,33 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
  * at most this many bytes: below what the 3x3 chain had before dw_row_groups split off */
 #define TTE_DW3_RING_STACK 480
 
-/* A whole image of a 3x3 stride-1 depthwise (multiplier 1, dilation 1) through dw3_ring, the ring
- * on the stack, the weights' words made per channel group (trained weights: no compile-time
- * layout), channels [0, C & ~3); where the ring fits TTE_DW3_RING_STACK and the output stage is
- * mode 2's: then it ran */
-static TTE_NOINLINE int32_t dw3_ring_image(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb,
-                                           const int8_t *w, const int32_t *bias, int8_t *y)
+/* Whether dw3_ring_image takes a whole image of geometry g: a 3x3 stride-1 depthwise (multiplier
+ * 1, dilation 1) whose ring fits TTE_DW3_RING_STACK */
+static int32_t dw3_ring_image_fits(const tte_conv2d_geom_t *g)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1
+           && g->out_c == g->in_c && g->in_c >= 4 && dw3_ring_bytes(g->out_w, 4) <= TTE_DW3_RING_STACK;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+/* A whole image (dw3_ring_image_fits) through dw3_ring, the ring on the stack, the weights' words
+ * made per channel group (trained weights: no compile-time layout), channels [0, C & ~3); r the
+ * output stage of mode 2 */
+static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xb,
+                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
 #if !defined(TTE_DW_FEW_REGISTERS)
     const tte_conv2d_geom_t *g = &p->g;
     uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
     uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
-    rq_t r;
-    if (g->k_h != 3 || g->k_w != 3 || g->stride_h != 1 || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1
-        || g->out_c != g->in_c || g->in_c < 4 || dw3_ring_bytes(g->out_w, 4) > TTE_DW3_RING_STACK) {
-        return 0;
-    }
-    r = rq_init(p, fast);
-    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, 9)) {
-        r.mode = 2;
-    }
-    if (r.mode != 2) {
-        return 0;
-    }
-    dw3_ring(p, &r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
+    dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
              dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
-    return 1;
 #else
-    (void)p, (void)fast, (void)xb, (void)w, (void)bias, (void)y;
-    return 0;
+    (void)p, (void)r, (void)xb, (void)w, (void)bias, (void)y;
 #endif
 }
 
@@ -1799,7 +1798,7 @@ static TTE_ALWAYS_INLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, con
                                        size_t ostride)
 {
     if (p->g.k_h == 3 && p->g.k_w == 3) {
-        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
     } else {
         dw_row_groups_any(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
     }
@@ -2203,14 +2202,24 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     int32_t b, oy, ox, ky, c4 = 0;
 #if defined(__ARM_FEATURE_DSP)
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
-        /* the whole image four channels at a time: weights transposed once per call */
+        /* the whole image four channels at a time: weights transposed once per call; a 3x3
+         * stride-1 window through dw3_ring where the output stage is mode 2's (tried once here) */
+        const int32_t ring3 = dw3_ring_image_fits(g);
+        rq_t r3 = r;
+        if (ring3 && r3.mode == 0 && dw3_fast_exact(&r3, bias, g->in_c & ~3, 9)) {
+            r3.mode = 2;
+        }
         for (b = 0; b < g->batch; ++b) {
+            const int8_t *const xb = x + (size_t)b * g->in_h * row_bytes;
+            int8_t *const yb = y + (size_t)b * y_image;
             if (dw_small_fits(g)) {
-                dw_small(p, &r, x + (size_t)b * g->in_h * row_bytes, w, bias, y + (size_t)b * y_image);
-            } else if (!dw3_ring_image(p, fast, x + (size_t)b * g->in_h * row_bytes, w, bias,
-                                       y + (size_t)b * y_image)) {
-                dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
-                              NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+                dw_small(p, &r, xb, w, bias, yb);
+            } else if (ring3 && r3.mode == 2) {
+                dw3_ring_image(p, &r3, xb, w, bias, yb);
+            } else if (ring3) {
+                dw3_groups(p, &r3, NULL, xb, g->out_h, 0, 0, g->out_w, w, bias, NULL, yb, (size_t)g->out_c, 1);
+            } else {
+                dw_row_groups(p, &r, NULL, xb, g->out_h, 0, 0, g->out_w, w, bias, NULL, yb, (size_t)g->out_c);
             }
         }
         c4 = g->in_c & ~3;
