@@ -1444,6 +1444,85 @@ def _dw_copy_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng)
 
 
+# --- dws2: dw57_run (depthwise_s8.c), the 5x5 / 7x7 pixels inside the input in one assembly loop ---
+def _dw57_run_case(seed: int) -> Case:
+    """A square 5x5 or 7x7 depthwise, stride 1 or 2, over an input wider than dw_copy takes (9 to
+    21 columns): streamed into a 1x1 (flat, after a 1x1 E, or with the residual add), or alone as a
+    whole-image conv2d (weights transposed per call, no compile-time layout) on every fourth seed.
+    Runs of pixels inside starting and ending at every column (paddings symmetric, none,
+    one-sided and wide; the run is a segment of the streamed rows' chunks); 6 to 46 channels, half
+    not a multiple of four (the last channels on the portable loop); every fifth seed a multiplier
+    above 1/2 (not the output stage of mode 2: the other path)."""
+    rng = np.random.default_rng(16570 + seed)
+    kind = ("flat", "expand", "residual", "whole")[seed % 4]
+    kk = (5, 7)[seed // 4 % 2]
+    c = (24, 46, 20, 13, 36, 6, 30, 40)[seed % 8]
+    s = 1 if kind == "residual" else 1 + seed // 8 % 2
+    w, h = 9 + (seed * 5) % 13, kk - 2 + (seed * 3) % 7
+    pads = ((kk // 2,) * 4, (0, 0, 0, 0), (kk // 2, kk // 2, kk // 2 - 1, kk // 2 - 2), (kk // 2 - 1, 1, kk // 2, 0),
+            (kk - 1,) * 4)[seed % 5]
+    if kind == "residual":
+        pads = (kk // 2,) * 4
+    if h + pads[0] + pads[2] - kk < 0:
+        pads = (kk - 1,) * 4
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
+        x, xq = "e", g.tensors["e"].quant
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, kk, kk, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 2 * kk)
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    name = f"dw57_run_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_{seed}"
+    if kind == "whole":
+        g.outputs = ["d"]
+        return Case(name, g, random_feeds(g, rng))
+    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
+                    (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    return _streamed_case(name, g, rng)
+
+
+def _dw3_ring_image_case(seed: int) -> Case:
+    """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
+    depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
+    wide (eight channels a pass where 48 bytes a column fit) and 9 to 18 (four a pass), 1 to 9 rows;
+    paddings symmetric, none, one-sided and two wide; 4 to 44 channels (C % 8 of 4: a last group of
+    four; some not a multiple of four: the portable loop after); one or two images; every fifth
+    seed a multiplier above 1/2 (not mode 2's output stage: dw3_groups)."""
+    rng = np.random.default_rng(17230 + seed)
+    c = (8, 12, 20, 7, 44, 4, 30, 16)[seed % 8]
+    w = 1 + (seed * 5) % 18
+    h = 1 + (seed * 7) % 9
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 0, 0, 1), (2, 2, 2, 2), (0, 1, 1, 0))[seed % 5]
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (1, 1, 1, 1)
+        h, w = max(h, 1), max(w, 1)
+    xq = rand_q(rng)
+    g = new_graph({"x": ((2 if seed % 6 == 5 else 1, h, w, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 6.0)
+    g.add_node("conv2d", ["x", "d.w", "d.b"], "d", {"strides": (1, 1), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    g.outputs = ["d"]
+    ow = w + pads[1] + pads[3] - 2
+    return Case(f"dw3_ring_image_{c}ch_w{w}_ow{ow}_h{h}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1497,6 +1576,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_fast_case(s) for s in range(24)]
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw_copy_case(s) for s in range(24)]
+    cases += [_dw57_run_case(s) for s in range(32)]
+    cases += [_dw3_ring_image_case(s) for s in range(30)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]

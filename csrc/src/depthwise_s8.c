@@ -4,7 +4,9 @@
  * window has its own DSP path (dw3_groups): every pixel, border ones too, on a bias with the
  * zero point's share folded in; at stride 1, given scratch, over a copy of three rows a
  * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
- * straight path).
+ * straight path). A square 5x5 or 7x7 window (stride 1 or 2) has its own assembly: the run of
+ * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
+ * one block over its taps inside (dw57_edge).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -72,7 +74,7 @@ TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, con
     const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
-    const uint32_t zz = pack16(zp, zp);
+    const uint32_t nz = pack16(-zp, -zp); /* x - zp in one SXTAB16 */
     int32_t c, ky, kx;
     for (c = 0; c + 3 < C; c += 4) {
         int32_t a0 = bias ? bias[c] : 0, a1 = bias ? bias[c + 1] : 0;
@@ -86,8 +88,8 @@ TTE_HOT static void dw_px_groups(const tte_conv2d_geom_t *g, const rq_t *rp, con
             xp += xoff + c;
             for (kx = kx0; kx < kx1; ++kx) {
                 const uint32_t xv = load4(xp);
-                const uint32_t xe = tte_ssub16(tte_sxtb16(xv), zz);
-                const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(xv), zz);
+                const uint32_t xe = tte_sxtab16(nz, xv);
+                const uint32_t xo = tte_sxtab16_ror8(nz, xv);
                 a0 = smlabb(xe, wp[0], a0);
                 a1 = smlabb(xo, wp[T], a1);
                 a2 = smlatb(xe, wp[2 * T], a2);
@@ -218,14 +220,13 @@ static TTE_ALWAYS_INLINE void dw4_row57(const int8_t *p, const uint32_t *wt, int
     }
 }
 
-/* One tap with x - zp: x at ADDR, the tap's weight words from wt on */
+/* One tap with x - zp: x at ADDR, the tap's weight words from wt on (x - zp in one SXTAB16
+ * a lane pair, nz = -zp in both halves) */
 #define TTE_DW4_STAP(ADDR)                                                              \
     "ldr %[x], " ADDR "\n\t"                                                           \
     "ldrd %[we], %[wo], [%[wt]], #8\n\t"                                               \
-    "sxtb16 %[xe], %[x]\n\t"                                                           \
-    "sxtb16 %[x], %[x], ror #8\n\t"                                                    \
-    "ssub16 %[xe], %[xe], %[zz]\n\t"                                                   \
-    "ssub16 %[x], %[x], %[zz]\n\t"                                                     \
+    "sxtab16 %[xe], %[nz], %[x]\n\t"                                                   \
+    "sxtab16 %[x], %[nz], %[x], ror #8\n\t"                                            \
     "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                            \
     "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                            \
     "smlabb %[a1], %[x], %[wo], %[a1]\n\t"                                             \
@@ -253,6 +254,7 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
     *a2 = b2;
     *a3 = b3;
 #else
+    const uint32_t nz = tte_ssub16(0, zz);
     uint32_t x, xe, we, wo;
     __asm__("tst %[n], #1\n\t"
             "beq 1f\n\t"
@@ -269,7 +271,7 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
             "2:"
             : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [p] "+r"(p), [wt] "+r"(wt), [n] "+r"(n),
               [x] "=&r"(x), [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo)
-            : [c] "r"(C), [zz] "r"(zz)
+            : [c] "r"(C), [nz] "r"(nz)
             : "cc", "memory");
 #endif
 }
@@ -974,13 +976,14 @@ static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int
     return 1;
 }
 
+/* tried: the caller tried dw3_fast_exact on rp already */
 TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                             const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                             int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
-                                            const uint32_t *prep, int8_t *out, size_t ostride)
+                                            const uint32_t *prep, int8_t *out, size_t ostride, int32_t tried)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
-    if (rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
+    if (!tried && rl.mode == 0 && dw3_fast_exact(&rl, bias, p->g.in_c & ~3, 9)) {
         rl.mode = 2;
     }
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
@@ -1215,10 +1218,33 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
  * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
  * row the windows read once, its columns sign-extended and the padding the zero point's, in
  * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
- * caller checks), weights laid out at compile time. */
+ * caller checks), weights laid out at compile time (prep), or made per channel group from w
+ * and bias into own (44 words) where prep is NULL. */
+/* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
+ * biases with the zero point's share folded in, then per tap the SXTB16 and SXTB16 ROR 8 of its
+ * four channels' weights) into dst, from the weights w and bias of a 3x3 depthwise */
+static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, uint32_t *dst)
+{
+    const int8_t *wc = w + (size_t)c * 9;
+    const int32_t b4[4] = {bias ? bias[c] : 0, bias ? bias[c + 1] : 0, bias ? bias[c + 2] : 0, bias ? bias[c + 3] : 0};
+    uint32_t se = 0, so = 0; /* the weights' sums, lanes as the tap words' (nine int8: no wrap) */
+    int32_t t;
+    for (t = 0; t < 9; ++t) {
+        const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
+                            | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
+        const uint32_t e = tte_sxtb16(wv), o = tte_sxtb16_ror8(wv);
+        dst[4 + 2 * t] = e;
+        dst[5 + 2 * t] = o;
+        se = sadd16(se, e);
+        so = sadd16(so, o);
+    }
+    dw3_fold(b4, se, so, -zp, (int32_t *)(void *)dst);
+}
+
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
-                                  const uint32_t *prep, int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
+                                  const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
+                                  int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
@@ -1247,7 +1273,15 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
             uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
             int8_t *o = out + c;
             const size_t xo = xo0 + (size_t)c;
-            blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            if (prep != NULL) {
+                blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            } else {
+                dw3_group_words(w, bias, p->in_zp, c, own);
+                if (cw == 4) {
+                    dw3_group_words(w, bias, p->in_zp, c + 4, own + 22);
+                }
+                blk[ip] = (uint32_t)(uintptr_t)own;
+            }
             dw3_rq_words(blk, r->mult + c, r->shift + c);
             if (cw == 4) {
                 dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
@@ -1317,7 +1351,7 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     if (r.mode != 2) {
         return 0;
     }
-    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, out, ostride, (uint32_t *)ws,
+    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
              ws_bytes >= dw3_ring_bytes(k, g->in_c));
     return 1;
 #else
@@ -1327,32 +1361,275 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
 #endif
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw57_run's and dw57_edge's block (32-bit words): dw4_rq's words (its layout, so dw4_rq reads
+ * the block too), the run's end (the x offset past its last pixel), the step (stride times C)
+ * and the outputs' step, the four folded biases, the KH input rows (NULL outside), the tap
+ * words, the run's output pointer, C; for dw57_edge the four biases, the pixel's x offset (of
+ * its first tap inside), its first tap's words, its taps a row, -zp in both halves, its output;
+ * the run's first x offset */
+enum { DW57_END = 9, DW57_STEP = 10, DW57_KB = 12, DW57_Q = 16, DW57_WT = 23, DW57_O = 24, DW57_C = 25,
+       DW57_BB = 26, DW57_XO = 30, DW57_EW = 31, DW57_EN = 32, DW57_NZ = 33, DW57_EO = 34, DW57_RUN0 = 35,
+       DW57_WORDS = 36 };
+
+/* One tap of dw57_run: x word at ADDR into r5, the tap's weight words at byte WOFF of the tap
+ * words (r11) into r7, r8; sums r1..r4 (channels c, c + 1, c + 2, c + 3) */
+#define TTE_DW57_TAP(ADDR, WOFF)                                                        \
+    "ldr r5, " ADDR "\n\t"                                                             \
+    "ldrd r7, r8, [r11, #" WOFF "]\n\t"                                                \
+    "sxtb16 r6, r5\n\t"                                                                \
+    "sxtb16 r5, r5, ror #8\n\t"                                                        \
+    "smlabb r1, r6, r7, r1\n\t"                                                        \
+    "smlatt r3, r6, r7, r3\n\t"                                                        \
+    "smlabb r2, r5, r8, r2\n\t"                                                        \
+    "smlatt r4, r5, r8, r4\n\t"
+
+/* Window row ky (its pointer at byte QOFF of the block, plus the pixel's offset r12) of a 5- or
+ * 7-wide window, its tap words from byte B on: every x address one instruction (r10 = C) */
+#define TTE_DW57_ROW5(QOFF, B)                                                          \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                      \
+    "add r9, r9, r12\n\t"                                                              \
+    TTE_DW57_TAP("[r9]", B)                                                             \
+    TTE_DW57_TAP("[r9, r10]", B "+8")                                                   \
+    TTE_DW57_TAP("[r9, r10, lsl #1]", B "+16")                                          \
+    TTE_DW57_TAP("[r9, r10, lsl #2]", B "+32")                                          \
+    "add r9, r9, r10, lsl #1\n\t"                                                      \
+    TTE_DW57_TAP("[r9, r10]", B "+24")
+#define TTE_DW57_ROW7(QOFF, B)                                                          \
+    TTE_DW57_ROW5(QOFF, B)                                                              \
+    TTE_DW57_TAP("[r9, r10, lsl #2]", B "+48")                                          \
+    "add r9, r9, r10\n\t"                                                              \
+    TTE_DW57_TAP("[r9, r10, lsl #1]", B "+40")
+
+/* TTE_DW3R_RQ's output stage of the four sums at lr, then the next pixel: offset r12 on by
+ * the step, lr by the outputs' step, until the end word */
+#define TTE_DW57_TAIL                                                                   \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "ldrd r5, r6, [r0, #40]\n\t"                                                       \
+    "ldr r7, [r0, #36]\n\t"                                                            \
+    "add r12, r12, r5\n\t"                                                             \
+    "add lr, lr, r6\n\t"                                                               \
+    "cmp r12, r7\n\t"                                                                  \
+    "bne 1b\n\t"
+
+#define TTE_DW57_HEAD                                                                   \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr r10, [r0, #100]\n\t"                                                          \
+    "ldr r11, [r0, #92]\n\t"                                                           \
+    "ldr lr, [r0, #96]\n\t"                                                            \
+    "ldr r12, [r0, #140]\n\t"                                                          \
+    "1:\n\t"                                                                           \
+    "ldrd r1, r2, [r0, #48]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #56]\n\t"
+
+/* The output pixels of a channel group whose KW x KW window (KW 5 or 7) lies inside the
+ * input, every one on the folded bias (no zero point per tap), all given by the block (r0):
+ * one straight path a pixel, one loop over the run, stride and output step from the block.
+ * The registers are saved and restored in the assembly (as dw3_ring_row). */
+static TTE_ALWAYS_INLINE void dw57_run(const uint32_t *blk, int32_t KW)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57_ROW5("64", "0")
+                         TTE_DW57_ROW5("68", "40")
+                         TTE_DW57_ROW5("72", "80")
+                         TTE_DW57_ROW5("76", "120")
+                         TTE_DW57_ROW5("80", "160")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57_ROW7("64", "0")
+                         TTE_DW57_ROW7("68", "56")
+                         TTE_DW57_ROW7("72", "112")
+                         TTE_DW57_ROW7("76", "168")
+                         TTE_DW57_ROW7("80", "224")
+                         TTE_DW57_ROW7("84", "280")
+                         TTE_DW57_ROW7("88", "336")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+
+/* One tap of dw57_edge with x - zp (lr: -zp in both halves): x at ADDR, weights from r11 on */
+#define TTE_DW57_STAP(ADDR)                                                             \
+    "ldr r5, " ADDR "\n\t"                                                             \
+    "ldrd r7, r8, [r11], #8\n\t"                                                       \
+    "sxtab16 r6, lr, r5\n\t"                                                           \
+    "sxtab16 r5, lr, r5, ror #8\n\t"                                                   \
+    "smlabb r1, r6, r7, r1\n\t"                                                        \
+    "smlatt r3, r6, r7, r3\n\t"                                                        \
+    "smlabb r2, r5, r8, r2\n\t"                                                        \
+    "smlatt r4, r5, r8, r4\n\t"
+
+/* Window row ky of dw57_edge (its input row at byte QOFF of the block, skipped where NULL; its
+ * tap words WB bytes on from the pixel's first): the pixel's taps inside, two a pass, an odd
+ * first one alone */
+#define TTE_DW57_EROW(QOFF, WB)                                                         \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                      \
+    "cmp r9, #0\n\t"                                                                   \
+    "beq 3f\n\t"                                                                       \
+    "ldrd r12, r11, [r0, #120]\n\t"                                                    \
+    "add r9, r9, r12\n\t"                                                              \
+    "add r11, r11, #" WB "\n\t"                                                        \
+    "ldr r12, [r0, #128]\n\t"                                                          \
+    "tst r12, #1\n\t"                                                                  \
+    "beq 2f\n\t"                                                                       \
+    TTE_DW57_STAP("[r9]")                                                               \
+    "add r9, r9, r10\n\t"                                                              \
+    "subs r12, r12, #1\n\t"                                                            \
+    "beq 3f\n\t"                                                                       \
+    "2:\n\t"                                                                           \
+    TTE_DW57_STAP("[r9]")                                                               \
+    TTE_DW57_STAP("[r9, r10]")                                                          \
+    "add r9, r9, r10, lsl #1\n\t"                                                      \
+    "subs r12, r12, #2\n\t"                                                            \
+    "bne 2b\n\t"                                                                       \
+    "3:\n\t"
+
+/* dw57_edge's start: C (r10), -zp (lr), the biases (r1..r4); its end: dw4_rq's output stage at
+ * the pixel's output */
+#define TTE_DW57_EHEAD                                                                  \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr r10, [r0, #100]\n\t"                                                          \
+    "ldr lr, [r0, #132]\n\t"                                                           \
+    "ldrd r1, r2, [r0, #104]\n\t"                                                      \
+    "ldrd r3, r4, [r0, #112]\n\t"
+#define TTE_DW57_ETAIL                                                                  \
+    "ldr r9, [r0, #136]\n\t"                                                           \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[r9]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[r9, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[r9, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[r9, #3]")                                                   \
+    "pop {r1-r12, lr}"
+
+/* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
+ * padding: its taps inside (the same columns in every row inside, at least one) with x - zp on
+ * the plain bias, then the output stage, all given by the block (r0) */
+static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DW57_EHEAD
+                         TTE_DW57_EROW("64", "0")
+                         TTE_DW57_EROW("68", "40")
+                         TTE_DW57_EROW("72", "80")
+                         TTE_DW57_EROW("76", "120")
+                         TTE_DW57_EROW("80", "160")
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_EHEAD
+                         TTE_DW57_EROW("64", "0")
+                         TTE_DW57_EROW("68", "56")
+                         TTE_DW57_EROW("72", "112")
+                         TTE_DW57_EROW("76", "168")
+                         TTE_DW57_EROW("80", "224")
+                         TTE_DW57_EROW("84", "280")
+                         TTE_DW57_EROW("88", "336")
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+#endif
+
+/* dw3_ring's scratch on the stack for a whole image (tte_conv2d_s8_depthwise: no planned scratch),
+ * at most this many bytes: below what the 3x3 chain had before dw_row_groups split off */
+#define TTE_DW3_RING_STACK 480
+
+/* Whether dw3_ring_image takes a whole image of geometry g: a 3x3 stride-1 depthwise (multiplier
+ * 1, dilation 1) whose ring fits TTE_DW3_RING_STACK */
+static int32_t dw3_ring_image_fits(const tte_conv2d_geom_t *g)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    return g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 && g->dil_w == 1
+           && g->out_c == g->in_c && g->in_c >= 4 && dw3_ring_bytes(g->out_w, 4) <= TTE_DW3_RING_STACK;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+/* A whole image (dw3_ring_image_fits) through dw3_ring, the ring on the stack, the weights' words
+ * made per channel group (trained weights: no compile-time layout), channels [0, C & ~3); r the
+ * output stage of mode 2 */
+static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *xb,
+                                        const int8_t *w, const int32_t *bias, int8_t *y)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    const tte_conv2d_geom_t *g = &p->g;
+    uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
+    uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
+    dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
+             dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
+#else
+    (void)p, (void)r, (void)xb, (void)w, (void)bias, (void)y;
+#endif
+}
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
- * (multiplier 1, dilation 1, at most 49 taps), four channels over all k pixels at a time:
- * their weights transposed once into one word per tap and unpacked (two words on the stack,
- * no SXTB16 per tap); for a window inside the input
- * the zero point's share is folded into the bias, border pixels subtract it. A 3x3 window
- * goes to dw3_groups. */
-TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp,
+ * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
+ * time: their weights transposed once into one word per tap and unpacked (two words on the
+ * stack, no SXTB16 per tap); for a window inside the input the zero point's share is folded
+ * into the bias, border pixels subtract it. */
+TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t *p, const rq_t *rp,
                                                const int8_t *const *rows_arg, const int8_t *xb, int32_t nrows,
                                                int32_t oy0, int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
                                                const uint32_t *prep, int8_t *out, size_t ostride)
 {
-    const rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
+    rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW;
     const int32_t zp = p->in_zp;
     const uint32_t zz = pack16(zp, zp);
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8))); /* per tap: SXTB16 of the transposed word, with ROR #8 */
-    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8)));       /* dw4_rq's block */
+#if !defined(TTE_DW_FEW_REGISTERS)
+    uint32_t rqb[DW57_WORDS] __attribute__((aligned(8))); /* dw4_rq's block, dw57_run's */
+#else
+    uint32_t rqb[DW4_RQ_WORDS] __attribute__((aligned(8))); /* dw4_rq's block */
+#endif
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
-    int32_t c, t, j, i, ky, kx, oy, rows_in;
-    if (KH == 3 && KW == 3) {
-        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
-        return;
+    const int32_t sw = g->stride_w;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0;
+#if !defined(TTE_DW_FEW_REGISTERS)
+    /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo > k ? k : in_lo;
+    in_hi = g->in_w + g->pad_left >= KW ? (g->in_w - KW + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi < in_lo ? in_lo : in_hi;
+    /* a square 5x5 or 7x7 window in assembly (the output stage of mode 2): the run of pixels
+     * inside the input in dw57_run, the others in dw57_edge */
+    if ((KW == 5 || KW == 7) && KH == KW) {
+        if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
+            rl.mode = 2;
+        }
+        run57 = rl.mode == 2;
+        rqb[DW57_STEP] = (uint32_t)(sw * C);
+        rqb[DW57_STEP + 1] = (uint32_t)ostride;
+        rqb[DW57_C] = (uint32_t)C;
+        rqb[DW57_NZ] = pack16(-zp, -zp);
     }
+#else
+    (void)sw, (void)in_lo, (void)in_hi, (void)run57;
+#endif
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
@@ -1403,6 +1680,48 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         for (ky = 0; ky < KH; ++ky) {
             rows_in &= rows[ky] != NULL;
         }
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (run57) {
+            for (ky = 0; ky < KH; ++ky) {
+                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
+            }
+            if (oy == 0) {
+                for (j = 0; j < 4; ++j) {
+                    rqb[DW57_KB + j] = (uint32_t)kb[j];
+                    rqb[DW57_BB + j] = (uint32_t)bb[j];
+                }
+            }
+            if (rows_in && in_hi > in_lo) {
+                /* the run of pixels inside in one assembly loop */
+                const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+                rqb[DW57_RUN0] = (uint32_t)xo;
+                rqb[DW57_END] = (uint32_t)(xo + (size_t)(in_hi - in_lo) * sw * C);
+                rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
+                dw57_run(rqb, KW);
+            }
+            for (i = 0; i < k; ++i) {
+                const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
+                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+                int8_t *const o = orow + (size_t)i * ostride + c;
+                if (rows_in && i == in_lo && in_hi > in_lo) {
+                    i = in_hi - 1;
+                    continue;
+                }
+                if (kx1 > kx0) {
+                    rqb[DW57_XO] = (uint32_t)((ix0 + kx0) * C + c);
+                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + 2 * kx0);
+                    rqb[DW57_EN] = (uint32_t)(kx1 - kx0);
+                    rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                    dw57_edge(rqb, KW);
+                } else {
+                    dw4_rq(rqb, bb[0], bb[1], bb[2], bb[3], o);
+                }
+            }
+            continue;
+        }
+#endif
         for (i = 0; i < k; ++i) {
             {
             const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
@@ -1471,6 +1790,20 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, 
         }
     }
 }
+/* dw_row_groups_any, a 3x3 window in dw3_groups (each called from the caller: dw_row_groups_any's
+ * frame, its tap words on the stack, is not under dw3_groups', and no call in between) */
+static TTE_ALWAYS_INLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows_arg,
+                                       const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                       const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                       size_t ostride)
+{
+    if (p->g.k_h == 3 && p->g.k_w == 3) {
+        dw3_groups(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, 0);
+    } else {
+        dw_row_groups_any(p, rp, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride);
+    }
+}
+
 /* dw_small's largest image (input pixels): its copy of a channel group, 8 bytes a pixel, on
  * the stack */
 #define TTE_DW_SMALL_PX 64
@@ -1539,11 +1872,12 @@ static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int3
 /* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column */
 static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t n, int32_t C, uint32_t zz)
 {
+    const uint32_t nz = tte_ssub16(0, zz); /* x - zp in one SXTAB16 */
     int32_t j;
     for (j = 0; j < n; ++j, src += C) {
         const uint32_t v = load4(src);
-        dst[2 * j] = tte_ssub16(tte_sxtb16(v), zz);
-        dst[2 * j + 1] = tte_ssub16(tte_sxtb16_ror8(v), zz);
+        dst[2 * j] = tte_sxtab16(nz, v);
+        dst[2 * j + 1] = tte_sxtab16_ror8(nz, v);
     }
 }
 
@@ -1868,13 +2202,24 @@ TTE_NOINLINE void tte_conv2d_s8_depthwise(const tte_conv2d_s8_params_t *p, int32
     int32_t b, oy, ox, ky, c4 = 0;
 #if defined(__ARM_FEATURE_DSP)
     if (g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1 && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
-        /* the whole image four channels at a time: weights transposed once per call */
+        /* the whole image four channels at a time: weights transposed once per call; a 3x3
+         * stride-1 window through dw3_ring where the output stage is mode 2's (tried once here) */
+        const int32_t ring3 = dw3_ring_image_fits(g);
+        rq_t r3 = r;
+        if (ring3 && r3.mode == 0 && dw3_fast_exact(&r3, bias, g->in_c & ~3, 9)) {
+            r3.mode = 2;
+        }
         for (b = 0; b < g->batch; ++b) {
+            const int8_t *const xb = x + (size_t)b * g->in_h * row_bytes;
+            int8_t *const yb = y + (size_t)b * y_image;
             if (dw_small_fits(g)) {
-                dw_small(p, &r, x + (size_t)b * g->in_h * row_bytes, w, bias, y + (size_t)b * y_image);
+                dw_small(p, &r, xb, w, bias, yb);
+            } else if (ring3 && r3.mode == 2) {
+                dw3_ring_image(p, &r3, xb, w, bias, yb);
+            } else if (ring3) {
+                dw3_groups(p, &r3, NULL, xb, g->out_h, 0, 0, g->out_w, w, bias, NULL, yb, (size_t)g->out_c, 1);
             } else {
-                dw_row_groups(p, &r, NULL, x + (size_t)b * g->in_h * row_bytes, g->out_h, 0, 0, g->out_w, w, bias,
-                              NULL, y + (size_t)b * y_image, (size_t)g->out_c);
+                dw_row_groups(p, &r, NULL, xb, g->out_h, 0, 0, g->out_w, w, bias, NULL, yb, (size_t)g->out_c);
             }
         }
         c4 = g->in_c & ~3;
