@@ -458,6 +458,194 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 }
 #endif
 
+/* ---- the expand 1x1 of a streamed block, laid out at compile time (tte.compiler.emit.block.pe_layout) ----
+ *
+ * pw_small_run's arithmetic (inputs doubled, 2 (x - zp) per lane; the output stage TTE_PWS_RQ) with
+ * its per-call table and the weights' unpacking done once at compile time: per output channel
+ * (TTE_PWE_CHANNEL_WORDS(n) words) its doubled bias, per four inputs the int16 lanes (w0, w2)
+ * and (w1, w3), then its multiplier, ASR amount e (~shift; 0 for mult 0) and K = zp2 << e.
+ * pe_layout builds one only where pws_fits and tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of
+ * 4). Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
+ * SXTB16. */
+#define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
+
+#if defined(__ARM_FEATURE_DSP)
+/* One unpacked weight word pair against four pixels (xs as pw_small_run's) */
+#define TTE_PWE_WORD(Q0, Q1, Q2, Q3)                                                    \
+    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"
+/* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
+#define TTE_PWE_FIRST(Q0, Q1, Q2, Q3)                                                   \
+    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_PWE4_1 TTE_PWE_FIRST(0, 32, 64, 96)
+#define TTE_PWE4_2 TTE_PWE4_1 TTE_PWE_WORD(8, 40, 72, 104)
+#define TTE_PWE4_3 TTE_PWE4_2 TTE_PWE_WORD(16, 48, 80, 112)
+#define TTE_PWE4_4 TTE_PWE4_3 TTE_PWE_WORD(24, 56, 88, 120)
+#define TTE_PWE6_5                                                                      \
+    TTE_PWE_FIRST(0, 48, 96, 144) TTE_PWE_WORD(8, 56, 104, 152) TTE_PWE_WORD(16, 64, 112, 160) \
+        TTE_PWE_WORD(24, 72, 120, 168) TTE_PWE_WORD(32, 80, 128, 176)
+#define TTE_PWE6_6 TTE_PWE6_5 TTE_PWE_WORD(40, 88, 136, 184)
+/* One output channel of four pixels: its doubled bias, WORDS, its output stage (TTE_PWS_RQ; pixels
+ * 1..3's outputs at y + m, y + 2 m, y + 3 m) */
+#define TTE_PWE_CHANNEL(WORDS)                                                          \
+    "ldr %[a0], [%[wp]], #4\n\t" WORDS                                                  \
+    "ldrd %[we], %[e], [%[wp]], #8\n\t"                                                 \
+    "ldr %[o], [%[wp]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                   \
+    TTE_PWS_RQ("a2", "a1", "[%[y], %[m], lsl #1]")                                      \
+    "add %[w], %[y], %[m], lsl #1\n\t"                                                  \
+    TTE_PWS_RQ("a3", "a1", "[%[w], %[m]]")                                              \
+    TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
+/* Every channel from wp to end, two a pass (an odd count, the word at byte OO of xs, enters at
+ * the second) */
+#define TTE_PWE_LOOP(WORDS, OO)                                                          \
+    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
+                     "cmp %[w], #0\n\t"                                                  \
+                     "bne 2f\n"                                                          \
+                     "1:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
+                     "2:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
+                     "cmp %[wp], %[end]\n\t"                                             \
+                     "bne 1b"                                                            \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
+                       [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
+                     : [xs] "r"(xs), [m] "r"(s), [end] "r"(end)                          \
+                     : "cc", "memory")
+
+/* Channels [c0, c0 + nch) of the layout over four pixels whose doubled x - zp are in xs (pixel q,
+ * word j at xs[2 (S q + j)], S = 4 or 6; the odd flag at xs[8 S + 1]), outputs of pixel q at
+ * y + q s. */
+static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int32_t n, uint32_t *xs, int8_t *yp,
+                                           int32_t s, const int32_t NW)
+{
+    const uint32_t *const end = wp + (size_t)nch * TTE_PWE_CHANNEL_WORDS(n);
+    int32_t a0, a1, a2, a3;
+    uint32_t wt, we, e, o;
+    if (NW == 1) {
+        TTE_PWE_LOOP(TTE_PWE4_1, "132");
+    } else if (NW == 2) {
+        TTE_PWE_LOOP(TTE_PWE4_2, "132");
+    } else if (NW == 3) {
+        TTE_PWE_LOOP(TTE_PWE4_3, "132");
+    } else if (NW == 4) {
+        TTE_PWE_LOOP(TTE_PWE4_4, "132");
+    } else if (NW == 5) {
+        TTE_PWE_LOOP(TTE_PWE6_5, "196");
+    } else {
+        TTE_PWE_LOOP(TTE_PWE6_6, "196");
+    }
+}
+
+/* bytes of layout a pass of channels reads while more than four pixels follow (the later pixels
+ * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
+#define TTE_PWE_PASS_BYTES 3584
+
+static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
+    const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
+    const int32_t S = NW <= 4 ? 4 : 6;
+    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
+    uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
+    int32_t c0, i, j, q;
+    for (c0 = 0; c0 < m; c0 += per) {
+        const int32_t nch = m - c0 < per ? m - c0 : per;
+        const uint32_t *const wc = prep + (size_t)c0 * cw;
+        xs[8 * S + 1] = (uint32_t)(nch & 1);
+        for (i = 0; i < npx; i += 4) {
+            /* past the last pixel: each of the last (fewer than four) pixels on its own, its
+             * four lanes the same pixel, all four outputs to its place (stride 0) */
+            const int32_t whole = npx - i >= 4;
+            const int32_t last = whole ? i + 4 : npx;
+            int32_t k = i;
+            do {
+                for (q = 0; q < 4; ++q) {
+                    const int8_t *xq = x + (size_t)(whole ? i + q : k) * n;
+#pragma GCC unroll 6
+                    for (j = 0; j < NW; ++j) {
+                        const uint32_t u = load4(xq + 4 * j);
+                        xs[2 * (S * q + j)] = tte_sxtab16(tte_sxtab16(nz, u), u);
+                        xs[2 * (S * q + j) + 1] = tte_sxtab16_ror8(tte_sxtab16_ror8(nz, u), u);
+                    }
+                }
+                pwe_channels(wc, nch, n, xs, y + (size_t)k * m + c0, whole ? m : 0, NW);
+                ++k;
+            } while (!whole && k < last);
+        }
+    }
+}
+#endif
+
+void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                           const uint32_t *prep, int8_t *y)
+{
+    const int32_t n = p->g.in_c, m = p->g.out_c;
+#if defined(__ARM_FEATURE_DSP)
+    (void)m;
+    switch (n) {
+    case 4:
+        pwe_run(p, x, npx, prep, y, 1);
+        break;
+    case 8:
+        pwe_run(p, x, npx, prep, y, 2);
+        break;
+    case 12:
+        pwe_run(p, x, npx, prep, y, 3);
+        break;
+    case 16:
+        pwe_run(p, x, npx, prep, y, 4);
+        break;
+    case 20:
+        pwe_run(p, x, npx, prep, y, 5);
+        break;
+    default:
+        pwe_run(p, x, npx, prep, y, 6);
+        break;
+    }
+#else
+    const int32_t cw = TTE_PWE_CHANNEL_WORDS(n), zp = p->in_zp;
+    int32_t i, oc, j;
+    for (i = 0; i < npx; ++i) {
+        const int8_t *xp = x + (size_t)i * n;
+        for (oc = 0; oc < m; ++oc) {
+            const uint32_t *c = prep + (size_t)oc * cw;
+            /* the doubled sum, from the layout's doubled bias and int16 lanes (w0, w2), (w1, w3) */
+            int32_t d = (int32_t)c[0];
+            for (j = 0; j < n; ++j) {
+                const uint32_t word = c[1 + 2 * (j / 4) + (j & 1)];
+                const int32_t wj = (int16_t)(uint16_t)((j & 2) ? word >> 16 : word & 0xFFFFu);
+                d += 2 * ((int32_t)xp[j] - zp) * wj;
+            }
+            /* the layout's multiplier and ~e (shift -1 for a multiplier 0: out_zp for any) */
+            y[(size_t)i * m + oc] = (int8_t)tte_rq_exact(d / 2, (int32_t)c[cw - 3], ~(int32_t)c[cw - 2], p->out_zp,
+                                                         -128, 127);
+        }
+    }
+#endif
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* One word (four input channels) of the 2x2 pointwise block: x0 and w0 post-incremented,
  * x1 and w1 at offset o = n - 4 from them; a0/b0 += pixel 0/1 . w0, a1/b1 += . w1. */
