@@ -1693,6 +1693,118 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* the most gathered input channels (each part rounded up to a multiple of four) pw_gather_quad
+ * takes: four pixels of int16 x - zp in pw_gather_pairs' 512 bytes of stack */
+#define TTE_GATHER_QUAD_MAX 64
+
+/* One weight word of four pixels: the word's x - zp at xp (pixel q's even lanes at byte 8 q,
+ * odd at 8 q + 4), xp and wp post-indexed past them. */
+#define TTE_GQ_WORD                                                                     \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* a[q] += the sums over `words` (>= 1) weight words at wp (unaligned) of pixel q; xp advanced */
+static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t *wp, int32_t words, int32_t a[4])
+{
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    uint32_t w, we, e, o;
+    __asm__ volatile("1:\n\t" TTE_GQ_WORD
+                     "subs %[k], %[k], #1\n\t"
+                     "bne 1b"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [k] "+r"(words), [w] "=&r"(w), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)
+                     :
+                     : "cc", "memory");
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    return xp;
+}
+
+/* pw_gather four pixels a pass where both parts, each rounded up to a multiple of four, fit
+ * TTE_GATHER_QUAD_MAX: each group of four pixels' x - zp gathered once (part a, then part b, each
+ * padded with zeros to whole words), then every output channel over it, each weight word unpacked
+ * once for the four pixels (a part's row is read in whole words: the padding's weights are the
+ * next row's first ones, times zero; the last channel's rows from a zero-padded copy, so that
+ * nothing past the weights is read). Whole groups of four pixels only; returns how many. */
+TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                                   int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
+                                                   const int32_t *ib, int32_t nb, const int8_t *wb,
+                                                   const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
+    const int32_t wa4 = (na + 3) >> 2, wb4 = (nb + 3) >> 2;
+    int16_t buf[4 * TTE_GATHER_QUAD_MAX] __attribute__((aligned(8)));
+    int8_t last[TTE_GATHER_QUAD_MAX] __attribute__((aligned(4)));
+    int32_t i, j, q, oc;
+    /* the last channel's rows, zero-padded */
+    memset(last, 0, sizeof last);
+    if (na > 0) {
+        memcpy(last, wa + (size_t)(m - 1) * na, (size_t)na);
+    }
+    if (nb > 0) {
+        memcpy(last + 4 * wa4, wb + (size_t)(m - 1) * nb, (size_t)nb);
+    }
+    for (i = 0; i + 3 < npx; i += 4) {
+        const int8_t *x0 = x + (size_t)i * n;
+        int8_t *const y0 = y + (size_t)i * m;
+        /* value t of word j, pixel q at halfword 16 j + 4 q + 2 (t & 1) + (t >> 1) */
+        for (j = 0; j < 4 * (wa4 + wb4); ++j) {
+            const int32_t part_a = j < 4 * wa4, t = part_a ? j : j - 4 * wa4;
+            const int32_t src = part_a ? (t < na ? ia[t] : -1) : (t < nb ? ib[t] : -1);
+            int16_t *const d = buf + 16 * (j >> 2) + 2 * (j & 1) + ((j >> 1) & 1);
+            for (q = 0; q < 4; ++q) {
+                d[4 * q] = (int16_t)(src < 0 ? 0 : x0[(size_t)q * n + src] - zp);
+            }
+        }
+        for (oc = 0; oc < m; ++oc) {
+            const int32_t b = bias ? bias[oc] : 0;
+            const int8_t *const ra = oc + 1 < m ? wa + (size_t)oc * na : last;
+            const int8_t *const rb = oc + 1 < m ? wb + (size_t)oc * nb : last + 4 * wa4;
+            const uint32_t *xp = (const uint32_t *)(const void *)buf;
+            int32_t a[4];
+            a[0] = a[1] = a[2] = a[3] = b;
+            if (wa4 > 0) {
+                xp = gq_dot(xp, ra, wa4, a);
+            }
+            if (wb4 > 0) {
+                gq_dot(xp, rb, wb4, a);
+            }
+            if (r->mode == 2) {
+                const int32_t mu = r->mult[oc], sh = r->shift[oc];
+                y0[oc] = (int8_t)tte_rq_fast_s8(a[0], mu, sh, r->zp2);
+                y0[m + oc] = (int8_t)tte_rq_fast_s8(a[1], mu, sh, r->zp2);
+                y0[2 * m + oc] = (int8_t)tte_rq_fast_s8(a[2], mu, sh, r->zp2);
+                y0[3 * m + oc] = (int8_t)tte_rq_fast_s8(a[3], mu, sh, r->zp2);
+            } else {
+                y0[oc] = rq(r, a[0], oc);
+                y0[m + oc] = rq(r, a[1], oc);
+                y0[2 * m + oc] = rq(r, a[2], oc);
+                y0[3 * m + oc] = rq(r, a[3], oc);
+            }
+        }
+    }
+    return i;
+}
+#endif
+
 int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                           const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
                                           int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y)
@@ -1700,6 +1812,15 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
 #if defined(__ARM_FEATURE_DSP)
     if (na + nb <= TTE_GATHER_MAX) {
         const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
+        if (npx >= 4 && ((na + 3) & ~3) + ((nb + 3) & ~3) <= TTE_GATHER_QUAD_MAX && p->g.out_c >= 1) {
+            const int32_t done = pw_gather_quad(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+            x += (size_t)done * p->g.in_c;
+            y += (size_t)done * p->g.out_c;
+            npx -= done;
+        }
+        if (npx == 0) {
+            return 1;
+        }
         if (npx >= 2 && 2 * ((na & ~7) + (nb & ~7)) >= na + nb) {
             pw_gather_pairs(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
         } else {
