@@ -410,7 +410,7 @@ def _small_layout(expand: Node, view: Graph) -> tuple[str, np.ndarray] | None:
     prep = np.concatenate([(2 * bias).reshape(m, 1), words, tail], axis=1) & 0xFFFFFFFF
     prep = prep.astype(np.uint32).reshape(-1)
     digest = hashlib.sha256(expand.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
-    return f"tte_peq_{digest}", prep
+    return f"tte_pwq_{digest}", prep
 
 
 def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
