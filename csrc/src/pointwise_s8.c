@@ -1722,9 +1722,15 @@ static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t
 {
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
     uint32_t w, we, e, o;
-    __asm__ volatile("1:\n\t" TTE_GQ_WORD
+    /* an odd word first, then two a pass */
+    __asm__ volatile("tst %[k], #1\n\t"
+                     "beq 1f\n\t" TTE_GQ_WORD
                      "subs %[k], %[k], #1\n\t"
-                     "bne 1b"
+                     "beq 2f\n"
+                     "1:\n\t" TTE_GQ_WORD TTE_GQ_WORD
+                     "subs %[k], %[k], #2\n\t"
+                     "bne 1b\n"
+                     "2:"
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
                        [k] "+r"(words), [w] "=&r"(w), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)
                      :
@@ -1788,11 +1794,17 @@ TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t 
                 gq_dot(xp, rb, wb4, a);
             }
             if (r->mode == 2) {
-                const int32_t mu = r->mult[oc], sh = r->shift[oc];
-                y0[oc] = (int8_t)tte_rq_fast_s8(a[0], mu, sh, r->zp2);
-                y0[m + oc] = (int8_t)tte_rq_fast_s8(a[1], mu, sh, r->zp2);
-                y0[2 * m + oc] = (int8_t)tte_rq_fast_s8(a[2], mu, sh, r->zp2);
-                y0[3 * m + oc] = (int8_t)tte_rq_fast_s8(a[3], mu, sh, r->zp2);
+                /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+                const int32_t mu = r->mult[oc], sh = ~r->shift[oc], z = r->zp2;
+                int8_t *yo = y0 + oc;
+                uint32_t t;
+                __asm__ volatile(TTE_RQS8("a0", "[%[y]]") TTE_RQS8("a1", "[%[y], %[m]]")
+                                 "add %[y], %[y], %[m], lsl #1\n\t"
+                                 TTE_RQS8("a2", "[%[y]]") TTE_RQS8("a3", "[%[y], %[m]]")
+                                 : [y] "+r"(yo), [t] "=&r"(t)
+                                 : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [mu] "r"(mu),
+                                   [sh] "r"(sh), [z] "r"(z), [m] "r"(m)
+                                 : "memory");
             } else {
                 y0[oc] = rq(r, a[0], oc);
                 y0[m + oc] = rq(r, a[1], oc);
