@@ -1582,11 +1582,11 @@ def split_forward_cases() -> list[Case]:
         k = 4 * int(rng.integers(1, cin // 4)) if s < 4 else int(rng.integers(1, cin // 2)) | 1
         cases.append(with_split(c, "w", tuple(int(i) for i in np.sort(rng.choice(cin, k, replace=False)))))
     for s in range(16):
-        # both parts, rounded up to whole words, at most 64 channels: pointwise_s8.c's pw_gather_quad
+        # both parts, rounded up to whole words, at most 96 channels: pointwise_s8.c's pw_gather_quad
         # (four pixels a pass; parts not a multiple of four read the next row's weights times
         # zero, the last channel a padded copy), pixel counts with every remainder of four
         rng = np.random.default_rng(12400 + s)
-        cin = (56, 32, 64, 12, 60, 20, 40, 8)[s % 8]
+        cin = (56, 32, 64, 12, 60, 20, 92, 8)[s % 8]   # 92: 16 + 80 and 20 + 76 words, the bound
         h, w = int(rng.integers(1, 4)), int(rng.integers(2, 7))
         cout = (1, 3, 17, 40, 2, 33, 8, 5)[s % 8]
         c = _pointwise_case(f"conv2d_split_quad_{s}", rng, (1, h, w, cin), cout, (2e-3, 2e-2),
