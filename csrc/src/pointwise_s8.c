@@ -1695,8 +1695,7 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
 
 #if defined(__ARM_FEATURE_DSP)
 /* the most gathered input channels (each part rounded up to a multiple of four) pw_gather_quad
- * takes: four pixels of int16 x - zp, 768 bytes of stack (pw_gather_pairs' 528 and 240 more:
- * MCUNet's painted stack peak 1,916 B of the 2,048 estimated) */
+ * takes: four pixels of int16 x - zp, 768 bytes of stack (pw_gather_pairs' 528 and 240 more) */
 #define TTE_GATHER_QUAD_MAX 96
 
 /* One weight word of four pixels: the word's x - zp at xp (pixel q's even lanes at byte 8 q,
@@ -1747,8 +1746,8 @@ static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t
  * TTE_GATHER_QUAD_MAX: each group of four pixels' x - zp gathered once (part a, then part b, each
  * padded with zeros to whole words), then every output channel over it, each weight word unpacked
  * once for the four pixels (a part's row is read in whole words: the padding's weights are the
- * next row's first ones, times zero; the last channel's rows from a zero-padded copy, so that
- * nothing past the weights is read). Whole groups of four pixels only; returns how many. */
+ * next row's first ones, times zero; the last channel's value by value then, so that nothing
+ * past the weights is read). Whole groups of four pixels only; returns how many. */
 TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                                    int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
                                                    const int32_t *ib, int32_t nb, const int8_t *wb,
@@ -1759,16 +1758,10 @@ TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t 
     const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
     const int32_t wa4 = (na + 3) >> 2, wb4 = (nb + 3) >> 2;
     int16_t buf[4 * TTE_GATHER_QUAD_MAX] __attribute__((aligned(8)));
-    int8_t last[TTE_GATHER_QUAD_MAX] __attribute__((aligned(4)));
+    /* the channels whose rows are read in whole words: all but the last where a part is not
+     * a multiple of four (its rows' padding would read past the weights) */
+    const int32_t mw = (na & 3) != 0 || (nb & 3) != 0 ? m - 1 : m;
     int32_t i, j, q, oc;
-    /* the last channel's rows, zero-padded */
-    memset(last, 0, sizeof last);
-    if (na > 0) {
-        memcpy(last, wa + (size_t)(m - 1) * na, (size_t)na);
-    }
-    if (nb > 0) {
-        memcpy(last + 4 * wa4, wb + (size_t)(m - 1) * nb, (size_t)nb);
-    }
     for (i = 0; i + 3 < npx; i += 4) {
         const int8_t *x0 = x + (size_t)i * n;
         int8_t *const y0 = y + (size_t)i * m;
@@ -1783,16 +1776,27 @@ TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t 
         }
         for (oc = 0; oc < m; ++oc) {
             const int32_t b = bias ? bias[oc] : 0;
-            const int8_t *const ra = oc + 1 < m ? wa + (size_t)oc * na : last;
-            const int8_t *const rb = oc + 1 < m ? wb + (size_t)oc * nb : last + 4 * wa4;
+            const int8_t *const ra = wa + (size_t)oc * na, *const rb = wb + (size_t)oc * nb;
             const uint32_t *xp = (const uint32_t *)(const void *)buf;
             int32_t a[4];
             a[0] = a[1] = a[2] = a[3] = b;
-            if (wa4 > 0) {
-                xp = gq_dot(xp, ra, wa4, a);
-            }
-            if (wb4 > 0) {
-                gq_dot(xp, rb, wb4, a);
+            if (oc == mw) {
+                /* the last channel value by value (buf's value t of word j: gather's order) */
+                for (j = 0; j < na + nb; ++j) {
+                    const int32_t t = j < na ? j : 4 * wa4 + j - na;
+                    const int32_t wv = j < na ? ra[j] : rb[j - na];
+                    const int16_t *const d = buf + 16 * (t >> 2) + 2 * (t & 1) + ((t >> 1) & 1);
+                    for (q = 0; q < 4; ++q) {
+                        a[q] += d[4 * q] * wv;
+                    }
+                }
+            } else {
+                if (wa4 > 0) {
+                    xp = gq_dot(xp, ra, wa4, a);
+                }
+                if (wb4 > 0) {
+                    gq_dot(xp, rb, wb4, a);
+                }
             }
             if (r->mode == 2) {
                 /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
