@@ -75,16 +75,16 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
-/* Row r of E's output (batch image xb) into dst; e_scratch: E's kernel scratch; prep: E's
- * compile-time layout (a plain 1x1) or NULL. */
-static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const int8_t *xb, const int8_t *w,
-                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch,
-                       const uint32_t *prep)
+/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. */
+static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
+                       const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
+    const tte_conv2d_s8_params_t *e = p->expand;
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
-    if (prep != NULL) {
-        tte_conv2d_s8_pointwise_small_prep_px(e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, prep, dst);
+    if (p->pe_prep != NULL) {
+        /* its compile-time layout (a plain 1x1) */
+        tte_conv2d_s8_pointwise_small_prep_px(e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, p->pe_prep, dst);
         return;
     }
     if (ws == NULL && fast_e >= 0) {
@@ -344,8 +344,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
-                               e_scratch, p->pe_prep);
+                    expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                               e_scratch);
                 }
             }
             for (ky = 0; ky < gd->k_h; ++ky) {
