@@ -82,15 +82,14 @@ static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int
     const tte_conv2d_s8_params_t *e = p->expand;
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
-    if (p->pe_prep != NULL) {
-        /* its compile-time layout (a plain 1x1) */
-        tte_conv2d_s8_pointwise_small_prep_px(e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, p->pe_prep, dst);
-        return;
-    }
     if (ws == NULL && fast_e >= 0) {
-        /* a plain 1x1 conv: the pointwise kernel on the row's pixels (what tte_conv2d_s8
-         * picks), the output stage's mode found once per block call */
-        tte_conv2d_s8_pointwise_px(e, fast_e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, w, bias, dst);
+        /* a plain 1x1 conv: from its compile-time layout, else the pointwise kernel on the row's
+         * pixels (what tte_conv2d_s8 picks), the output stage's mode found once per block call */
+        if (p->pe_prep != NULL) {
+            tte_conv2d_s8_pointwise_small_prep_px(e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, p->pe_prep, dst);
+        } else {
+            tte_conv2d_s8_pointwise_px(e, fast_e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, w, bias, dst);
+        }
         return;
     }
     q.g.batch = 1;
