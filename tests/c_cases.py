@@ -1297,6 +1297,59 @@ def _prep_block_case(seed: int) -> Case:
     return case
 
 
+def _prep_expand_block_case(seed: int) -> Case:
+    """An expand 1x1 -> 3x3 depthwise -> 1x1 [-> add] streamed block whose expand reads its
+    compile-time layout (tte.compiler.emit.block.pe_layout, pointwise_s8.c's
+    tte_conv2d_s8_pointwise_small_prep_px): 4-24 input channels (every word count), 3-150 output
+    channels (odd counts, several passes of channels), widths 1-10 (tails of 1-3 pixels), the
+    output stage over all of int8 (no activation, or a ReLU from zero point -128), shifts from -1
+    to -21, on every third seed biases just inside the bound of the doubled sums (|bias| + cin 255
+    128 below 2**29), on every fourth none."""
+    from tte.compiler.emit.block import pe_layout
+    from tte.numerics import fixedpoint as fp
+
+    rng = np.random.default_rng(12100 + seed)
+    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
+    cout = (3, 16, 48, 17, 150, 96, 33)[seed % 7]
+    h, w = int(rng.integers(2, 6)), int(rng.integers(1, 11))
+    residual = seed % 5 == 2
+    xq = rand_q(rng)
+    xs = float(xq.scale[0])
+    relu = seed % 2 == 1
+    yq = q(xs, -128 if relu else int(rng.integers(-128, 128)))
+    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.2, 0.2, 0.6])
+    ws = np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+    reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs))
+    _, shift = fp.quantize_multipliers(reals)
+    assert ((shift >= -21) & (shift <= -1)).all(), shift
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("e.w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "e.w"]
+    if seed % 4 != 3:
+        b = rng.integers(-3000, 3000, cout)
+        if seed % 3 == 0:
+            lim = (1 << 29) - cin * 255 * 128
+            big = rng.random(cout) < 0.5
+            b[big] = rng.choice([-1, 1], int(big.sum())) * (lim - 1 - rng.integers(0, 1 << 12, int(big.sum())))
+        g.add_const("e.b", b.astype(np.int32), "int32", q((np.float32(xs) * ws).astype(np.float32),
+                                                          np.zeros(cout, int), 0))
+        ins.append("e.b")
+    g.add_node("conv2d", ins, "e", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                    "activation": "relu" if relu else "none"}, quant=yq)
+    add_random_conv(g, rng, "e", "d", cout, 3, 1 if residual else int(rng.integers(1, 3)), (1, 1, 1, 1), cout)
+    add_random_conv(g, rng, "d", "p", cin if residual else int(rng.choice([8, 16, 40])), 1, 1, (0, 0, 0, 0), 1)
+    out = "p"
+    if residual:
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        out = "y"
+    g.outputs = [out]
+    case = _streamed_case(f"streamed_block_prep_expand_{cin}_{cout}_{seed}", g, rng)
+    assert pe_layout(case.graph.nodes[0], case.graph) is not None, case.name
+    return case
+
+
 def _dw3_case(seed: int) -> Case:
     """A 3x3 depthwise conv (depthwise_s8.c's dw3_groups on the DSP path: every pixel on a
     folded bias, a column in the padding on a corrected one, other borders reading the zero
@@ -1582,6 +1635,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += [_small_run_bound_case(s) for s in range(12)]
+    cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += split_forward_cases()
     return cases
 
@@ -1609,6 +1663,19 @@ def split_forward_cases() -> list[Case]:
                             bias=s % 4 != 1, act=(0, 1, 0, 2)[s % 4], y_over_x=4.0 if s % 2 == 0 else None)
         k = 4 * int(rng.integers(1, cin // 4)) if s < 4 else int(rng.integers(1, cin // 2)) | 1
         cases.append(with_split(c, "w", tuple(int(i) for i in np.sort(rng.choice(cin, k, replace=False)))))
+    for s in range(16):
+        # both parts, rounded up to whole words, at most 96 channels: pointwise_s8.c's pw_gather_quad
+        # (four pixels a pass; parts not a multiple of four read the next row's weights times
+        # zero, the last channel a padded copy), pixel counts with every remainder of four
+        rng = np.random.default_rng(12400 + s)
+        cin = (56, 32, 64, 12, 60, 20, 92, 8)[s % 8]   # 92: 16 + 80 and 20 + 76 words, the bound
+        h, w = int(rng.integers(1, 4)), int(rng.integers(2, 7))
+        cout = (1, 3, 17, 40, 2, 33, 8, 5)[s % 8]
+        c = _pointwise_case(f"conv2d_split_quad_{s}", rng, (1, h, w, cin), cout, (2e-3, 2e-2),
+                            bias=s % 5 != 1, act=(0, 1, 0, 2)[s % 4], y_over_x=4.0 if s % 2 == 0 else None)
+        k = (7, 16, 32, 4, 29, 1, 13, 7, 28, 16, 16, 9, 31, 19, 20, 3)[s]
+        cases.append(with_split(c, "w", tuple(int(i) for i in np.sort(rng.choice(cin, min(k, cin - 1),
+                                                                                  replace=False)))))
     for s in range(24):
         if s % 3 == 0:
             continue   # no expand conv

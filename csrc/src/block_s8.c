@@ -75,16 +75,21 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
-/* Row r of E's output (batch image xb) into dst; e_scratch: E's kernel scratch. */
-static void expand_row(const tte_conv2d_s8_params_t *e, int32_t fast_e, const int8_t *xb, const int8_t *w,
+/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. */
+static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
                        const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
+    const tte_conv2d_s8_params_t *e = p->expand;
     tte_conv2d_s8_params_t q = *e;
     const tte_conv2d_geom_t *g = &e->g;
     if (ws == NULL && fast_e >= 0) {
-        /* a plain 1x1 conv: the pointwise kernel on the row's pixels (what tte_conv2d_s8
-         * picks), the output stage's mode found once per block call */
-        tte_conv2d_s8_pointwise_px(e, fast_e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, w, bias, dst);
+        /* a plain 1x1 conv: from its compile-time layout, else the pointwise kernel on the row's
+         * pixels (what tte_conv2d_s8 picks), the output stage's mode found once per block call */
+        if (p->pe_prep != NULL) {
+            tte_conv2d_s8_pointwise_small_prep_px(e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, p->pe_prep, dst);
+        } else {
+            tte_conv2d_s8_pointwise_px(e, fast_e, xb + (size_t)r * g->in_w * g->in_c, g->in_w, w, bias, dst);
+        }
         return;
     }
     q.g.batch = 1;
@@ -129,11 +134,14 @@ static void input_rows(const tte_conv2d_geom_t *gd, const int8_t *xb, int32_t oy
 }
 
 /* P on n pixels of D's outputs d into y: from its compile-time layout where it has one
- * (pairs: the block's buffer, which it then has) */
+ * (pw_layout's form from 32 input channels on, with the block's buffer pairs; pe_layout's up to
+ * 24, tte.compiler.emit.block) */
 static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
                        const int8_t *w_p, const int32_t *b_p, int8_t *y, int16_t *pairs)
 {
-    if (p->pw_prep != NULL) {
+    if (p->pw_prep != NULL && p->project->g.in_c <= 24) {
+        tte_conv2d_s8_pointwise_small_prep_px(p->project, d, n, p->pw_prep, y);
+    } else if (p->pw_prep != NULL) {
         tte_conv2d_s8_pointwise_prep_px(p->project, d, n, p->pw_prep, y, pairs);
     } else {
         tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, d, n, w_p, b_p, y, pairs);
@@ -335,7 +343,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p->expand, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                    expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
                                e_scratch);
                 }
             }

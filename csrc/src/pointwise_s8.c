@@ -458,6 +458,194 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 }
 #endif
 
+/* ---- the expand 1x1 of a streamed block, laid out at compile time (tte.compiler.emit.block.pe_layout) ----
+ *
+ * pw_small_run's arithmetic (inputs doubled, 2 (x - zp) per lane; the output stage TTE_PWS_RQ) with
+ * its per-call table and the weights' unpacking done once at compile time: per output channel
+ * (TTE_PWE_CHANNEL_WORDS(n) words) its doubled bias, per four inputs the int16 lanes (w0, w2)
+ * and (w1, w3), then its multiplier, ASR amount e (~shift; 0 for mult 0) and K = zp2 << e.
+ * pe_layout builds one only where pws_fits and tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of
+ * 4). Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
+ * SXTB16. */
+#define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
+
+#if defined(__ARM_FEATURE_DSP)
+/* One unpacked weight word pair against four pixels (xs as pw_small_run's) */
+#define TTE_PWE_WORD(Q0, Q1, Q2, Q3)                                                    \
+    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"
+/* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
+#define TTE_PWE_FIRST(Q0, Q1, Q2, Q3)                                                   \
+    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_PWE4_1 TTE_PWE_FIRST(0, 32, 64, 96)
+#define TTE_PWE4_2 TTE_PWE4_1 TTE_PWE_WORD(8, 40, 72, 104)
+#define TTE_PWE4_3 TTE_PWE4_2 TTE_PWE_WORD(16, 48, 80, 112)
+#define TTE_PWE4_4 TTE_PWE4_3 TTE_PWE_WORD(24, 56, 88, 120)
+#define TTE_PWE6_5                                                                      \
+    TTE_PWE_FIRST(0, 48, 96, 144) TTE_PWE_WORD(8, 56, 104, 152) TTE_PWE_WORD(16, 64, 112, 160) \
+        TTE_PWE_WORD(24, 72, 120, 168) TTE_PWE_WORD(32, 80, 128, 176)
+#define TTE_PWE6_6 TTE_PWE6_5 TTE_PWE_WORD(40, 88, 136, 184)
+/* One output channel of four pixels: its doubled bias, WORDS, its output stage (TTE_PWS_RQ; pixels
+ * 1..3's outputs at y + m, y + 2 m, y + 3 m) */
+#define TTE_PWE_CHANNEL(WORDS)                                                          \
+    "ldr %[a0], [%[wp]], #4\n\t" WORDS                                                  \
+    "ldrd %[we], %[e], [%[wp]], #8\n\t"                                                 \
+    "ldr %[o], [%[wp]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                   \
+    TTE_PWS_RQ("a2", "a1", "[%[y], %[m], lsl #1]")                                      \
+    "add %[w], %[y], %[m], lsl #1\n\t"                                                  \
+    TTE_PWS_RQ("a3", "a1", "[%[w], %[m]]")                                              \
+    TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
+/* Every channel from wp to end, two a pass (an odd count, the word at byte OO of xs, enters at
+ * the second) */
+#define TTE_PWE_LOOP(WORDS, OO)                                                          \
+    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
+                     "cmp %[w], #0\n\t"                                                  \
+                     "bne 2f\n"                                                          \
+                     "1:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
+                     "2:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
+                     "cmp %[wp], %[end]\n\t"                                             \
+                     "bne 1b"                                                            \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
+                       [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
+                     : [xs] "r"(xs), [m] "r"(s), [end] "r"(end)                          \
+                     : "cc", "memory")
+
+/* Channels [c0, c0 + nch) of the layout over four pixels whose doubled x - zp are in xs (pixel q,
+ * word j at xs[2 (S q + j)], S = 4 or 6; the odd flag at xs[8 S + 1]), outputs of pixel q at
+ * y + q s. */
+static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int32_t n, uint32_t *xs, int8_t *yp,
+                                           int32_t s, const int32_t NW)
+{
+    const uint32_t *const end = wp + (size_t)nch * TTE_PWE_CHANNEL_WORDS(n);
+    int32_t a0, a1, a2, a3;
+    uint32_t wt, we, e, o;
+    if (NW == 1) {
+        TTE_PWE_LOOP(TTE_PWE4_1, "132");
+    } else if (NW == 2) {
+        TTE_PWE_LOOP(TTE_PWE4_2, "132");
+    } else if (NW == 3) {
+        TTE_PWE_LOOP(TTE_PWE4_3, "132");
+    } else if (NW == 4) {
+        TTE_PWE_LOOP(TTE_PWE4_4, "132");
+    } else if (NW == 5) {
+        TTE_PWE_LOOP(TTE_PWE6_5, "196");
+    } else {
+        TTE_PWE_LOOP(TTE_PWE6_6, "196");
+    }
+}
+
+/* bytes of layout a pass of channels reads while more than four pixels follow (the later pixels
+ * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
+#define TTE_PWE_PASS_BYTES 3584
+
+static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
+    const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
+    const int32_t S = NW <= 4 ? 4 : 6;
+    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
+    uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
+    int32_t c0, i, j, q;
+    for (c0 = 0; c0 < m; c0 += per) {
+        const int32_t nch = m - c0 < per ? m - c0 : per;
+        const uint32_t *const wc = prep + (size_t)c0 * cw;
+        xs[8 * S + 1] = (uint32_t)(nch & 1);
+        for (i = 0; i < npx; i += 4) {
+            /* past the last pixel: each of the last (fewer than four) pixels on its own, its
+             * four lanes the same pixel, all four outputs to its place (stride 0) */
+            const int32_t whole = npx - i >= 4;
+            const int32_t last = whole ? i + 4 : npx;
+            int32_t k = i;
+            do {
+                for (q = 0; q < 4; ++q) {
+                    const int8_t *xq = x + (size_t)(whole ? i + q : k) * n;
+#pragma GCC unroll 6
+                    for (j = 0; j < NW; ++j) {
+                        const uint32_t u = load4(xq + 4 * j);
+                        xs[2 * (S * q + j)] = tte_sxtab16(tte_sxtab16(nz, u), u);
+                        xs[2 * (S * q + j) + 1] = tte_sxtab16_ror8(tte_sxtab16_ror8(nz, u), u);
+                    }
+                }
+                pwe_channels(wc, nch, n, xs, y + (size_t)k * m + c0, whole ? m : 0, NW);
+                ++k;
+            } while (!whole && k < last);
+        }
+    }
+}
+#endif
+
+void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                           const uint32_t *prep, int8_t *y)
+{
+    const int32_t n = p->g.in_c, m = p->g.out_c;
+#if defined(__ARM_FEATURE_DSP)
+    (void)m;
+    switch (n) {
+    case 4:
+        pwe_run(p, x, npx, prep, y, 1);
+        break;
+    case 8:
+        pwe_run(p, x, npx, prep, y, 2);
+        break;
+    case 12:
+        pwe_run(p, x, npx, prep, y, 3);
+        break;
+    case 16:
+        pwe_run(p, x, npx, prep, y, 4);
+        break;
+    case 20:
+        pwe_run(p, x, npx, prep, y, 5);
+        break;
+    default:
+        pwe_run(p, x, npx, prep, y, 6);
+        break;
+    }
+#else
+    const int32_t cw = TTE_PWE_CHANNEL_WORDS(n), zp = p->in_zp;
+    int32_t i, oc, j;
+    for (i = 0; i < npx; ++i) {
+        const int8_t *xp = x + (size_t)i * n;
+        for (oc = 0; oc < m; ++oc) {
+            const uint32_t *c = prep + (size_t)oc * cw;
+            /* the doubled sum, from the layout's doubled bias and int16 lanes (w0, w2), (w1, w3) */
+            int32_t d = (int32_t)c[0];
+            for (j = 0; j < n; ++j) {
+                const uint32_t word = c[1 + 2 * (j / 4) + (j & 1)];
+                const int32_t wj = (int16_t)(uint16_t)((j & 2) ? word >> 16 : word & 0xFFFFu);
+                d += 2 * ((int32_t)xp[j] - zp) * wj;
+            }
+            /* the layout's multiplier and ~e (shift -1 for a multiplier 0: out_zp for any) */
+            y[(size_t)i * m + oc] = (int8_t)tte_rq_exact(d / 2, (int32_t)c[cw - 3], ~(int32_t)c[cw - 2], p->out_zp,
+                                                         -128, 127);
+        }
+    }
+#endif
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* One word (four input channels) of the 2x2 pointwise block: x0 and w0 post-incremented,
  * x1 and w1 at offset o = n - 4 from them; a0/b0 += pixel 0/1 . w0, a1/b1 += . w1. */
@@ -1579,6 +1767,135 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
 }
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+/* the most gathered input channels (each part rounded up to a multiple of four) pw_gather_quad
+ * takes: four pixels of int16 x - zp, 768 bytes of stack (pw_gather_pairs' 528 and 240 more) */
+#define TTE_GATHER_QUAD_MAX 96
+
+/* One weight word of four pixels: the word's x - zp at xp (pixel q's even lanes at byte 8 q,
+ * odd at 8 q + 4), xp and wp post-indexed past them. */
+#define TTE_GQ_WORD                                                                     \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* a[q] += the sums over `words` (>= 1) weight words at wp (unaligned) of pixel q; xp advanced */
+static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t *wp, int32_t words, int32_t a[4])
+{
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    uint32_t w, we, e, o;
+    /* an odd word first, then two a pass */
+    __asm__ volatile("tst %[k], #1\n\t"
+                     "beq 1f\n\t" TTE_GQ_WORD
+                     "subs %[k], %[k], #1\n\t"
+                     "beq 2f\n"
+                     "1:\n\t" TTE_GQ_WORD TTE_GQ_WORD
+                     "subs %[k], %[k], #2\n\t"
+                     "bne 1b\n"
+                     "2:"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp),
+                       [k] "+r"(words), [w] "=&r"(w), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o)
+                     :
+                     : "cc", "memory");
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    return xp;
+}
+
+/* pw_gather four pixels a pass where both parts, each rounded up to a multiple of four, fit
+ * TTE_GATHER_QUAD_MAX: each group of four pixels' x - zp gathered once (part a, then part b, each
+ * padded with zeros to whole words), then every output channel over it, each weight word unpacked
+ * once for the four pixels (a part's row is read in whole words: the padding's weights are the
+ * next row's first ones, times zero; the last channel's value by value then, so that nothing
+ * past the weights is read). Whole groups of four pixels only; returns how many. */
+TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                                   int32_t npx, const int32_t *ia, int32_t na, const int8_t *wa,
+                                                   const int32_t *ib, int32_t nb, const int8_t *wb,
+                                                   const int32_t *bias, int8_t *y)
+{
+    const rq_t rl = *rp;
+    const rq_t *const r = &rl;
+    const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
+    const int32_t wa4 = (na + 3) >> 2, wb4 = (nb + 3) >> 2;
+    int16_t buf[4 * TTE_GATHER_QUAD_MAX] __attribute__((aligned(8)));
+    /* the channels whose rows are read in whole words: all but the last where a part is not
+     * a multiple of four (its rows' padding would read past the weights) */
+    const int32_t mw = (na & 3) != 0 || (nb & 3) != 0 ? m - 1 : m;
+    int32_t i, j, q, oc;
+    for (i = 0; i + 3 < npx; i += 4) {
+        const int8_t *x0 = x + (size_t)i * n;
+        int8_t *const y0 = y + (size_t)i * m;
+        /* value t of word j, pixel q at halfword 16 j + 4 q + 2 (t & 1) + (t >> 1) */
+        for (j = 0; j < 4 * (wa4 + wb4); ++j) {
+            const int32_t part_a = j < 4 * wa4, t = part_a ? j : j - 4 * wa4;
+            const int32_t src = part_a ? (t < na ? ia[t] : -1) : (t < nb ? ib[t] : -1);
+            int16_t *const d = buf + 16 * (j >> 2) + 2 * (j & 1) + ((j >> 1) & 1);
+            for (q = 0; q < 4; ++q) {
+                d[4 * q] = (int16_t)(src < 0 ? 0 : x0[(size_t)q * n + src] - zp);
+            }
+        }
+        for (oc = 0; oc < m; ++oc) {
+            const int32_t b = bias ? bias[oc] : 0;
+            const int8_t *const ra = wa + (size_t)oc * na, *const rb = wb + (size_t)oc * nb;
+            const uint32_t *xp = (const uint32_t *)(const void *)buf;
+            int32_t a[4];
+            a[0] = a[1] = a[2] = a[3] = b;
+            if (oc == mw) {
+                /* the last channel value by value (buf's value t of word j: gather's order) */
+                for (j = 0; j < na + nb; ++j) {
+                    const int32_t t = j < na ? j : 4 * wa4 + j - na;
+                    const int32_t wv = j < na ? ra[j] : rb[j - na];
+                    const int16_t *const d = buf + 16 * (t >> 2) + 2 * (t & 1) + ((t >> 1) & 1);
+                    for (q = 0; q < 4; ++q) {
+                        a[q] += d[4 * q] * wv;
+                    }
+                }
+            } else {
+                if (wa4 > 0) {
+                    xp = gq_dot(xp, ra, wa4, a);
+                }
+                if (wb4 > 0) {
+                    gq_dot(xp, rb, wb4, a);
+                }
+            }
+            if (r->mode == 2) {
+                /* tte_rq_fast_s8 of the four sums in assembly (TTE_RQS8) */
+                const int32_t mu = r->mult[oc], sh = ~r->shift[oc], z = r->zp2;
+                int8_t *yo = y0 + oc;
+                uint32_t t;
+                __asm__ volatile(TTE_RQS8("a0", "[%[y]]") TTE_RQS8("a1", "[%[y], %[m]]")
+                                 "add %[y], %[y], %[m], lsl #1\n\t"
+                                 TTE_RQS8("a2", "[%[y]]") TTE_RQS8("a3", "[%[y], %[m]]")
+                                 : [y] "+r"(yo), [t] "=&r"(t)
+                                 : [a0] "r"(a[0]), [a1] "r"(a[1]), [a2] "r"(a[2]), [a3] "r"(a[3]), [mu] "r"(mu),
+                                   [sh] "r"(sh), [z] "r"(z), [m] "r"(m)
+                                 : "memory");
+            } else {
+                y0[oc] = rq(r, a[0], oc);
+                y0[m + oc] = rq(r, a[1], oc);
+                y0[2 * m + oc] = rq(r, a[2], oc);
+                y0[3 * m + oc] = rq(r, a[3], oc);
+            }
+        }
+    }
+    return i;
+}
+#endif
+
 int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                           const int32_t *ia, int32_t na, const int8_t *wa, const int32_t *ib,
                                           int32_t nb, const int8_t *wb, const int32_t *bias, int8_t *y)
@@ -1586,6 +1903,15 @@ int32_t tte_conv2d_s8_pointwise_gather_px(const tte_conv2d_s8_params_t *p, const
 #if defined(__ARM_FEATURE_DSP)
     if (na + nb <= TTE_GATHER_MAX) {
         const rq_t r = rq_init(p, tte_conv2d_s8_fast_rq(p));
+        if (npx >= 4 && ((na + 3) & ~3) + ((nb + 3) & ~3) <= TTE_GATHER_QUAD_MAX && p->g.out_c >= 1) {
+            const int32_t done = pw_gather_quad(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
+            x += (size_t)done * p->g.in_c;
+            y += (size_t)done * p->g.out_c;
+            npx -= done;
+        }
+        if (npx == 0) {
+            return 1;
+        }
         if (npx >= 2 && 2 * ((na & ~7) + (nb & ~7)) >= na + nb) {
             pw_gather_pairs(p, &r, x, npx, ia, na, wa, ib, nb, wb, bias, y);
         } else {

@@ -18,8 +18,12 @@ typedef struct {
     /* D's weights laid out at compile time for tte_conv2d_s8_dw_row_prep (frozen weights), or NULL */
     const uint32_t *dw_prep;
     /* P's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_prep_px
-     * (tte.compiler.emit.block.pw_layout; frozen weights), or NULL */
+     * (tte.compiler.emit.block.pw_layout; frozen weights; up to 24 input channels for
+     * tte_conv2d_s8_pointwise_small_prep_px), or NULL */
     const uint32_t *pw_prep;
+    /* E's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_small_prep_px
+     * (tte.compiler.emit.block.pe_layout; frozen weights, a plain 1x1), or NULL */
+    const uint32_t *pe_prep;
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,

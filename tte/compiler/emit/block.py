@@ -31,6 +31,8 @@ BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
 PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
 PW_SUM_BITS = 23  # tte_conv2d_s8_pointwise_prep_px's sums: 256 times the int32 sum, mod 2**32
+PE_MAX_IN = 24  # E's input channels up to which tte_conv2d_s8_pointwise_small_prep_px reads a layout
+PE_SUM_BITS = 29  # its doubled sums: |bias| + in_c 255 128 below 2**29 (pointwise_s8.c's pws_fits)
 
 
 def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, FusedChain]:
@@ -124,7 +126,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     last, one beside its weight first. A streamed block's 1x1 layout (pw_layout) is a candidate
     only where it replaces the weight (and the bias) because nothing else reads them (its cost:
     the output stage's multipliers and shifts, a few percent of the weight), and goes last; a
-    copy beside the weight would double the flash of a model's largest layers."""
+    copy beside the weight would double the flash of a model's largest layers. A streamed
+    block's expand 1x1 over few input channels (pe_layout, about twice its weight) replaces its
+    weight and bias where nothing else reads them, else comes beside them; ranked as the
+    depthwise ones, by its output rows."""
     cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
@@ -132,6 +137,12 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+            if (n.op == "streamed_block" and (pr := pe_layout(n, g)) is not None
+                    and not _fc_trained(_block_parts(n)[0], graphs, trained)):
+                expand, _, _, _, chain = _block_parts(n)
+                replaced = _pe_replaced_bytes(expand, graphs)
+                rows = _t(_chain_graph(g, chain), expand.outputs[0]).shape
+                cands[pr[0]] = (pr[1].nbytes - replaced, expand.inputs[1], rows[0] * rows[1])
             if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
                 _, _, project, _, _ = _block_parts(n)
                 replaced = _pw_replaced_bytes(project, graphs)
@@ -182,11 +193,36 @@ def _pw_replaced_bytes(project: Node, graphs: Sequence[Graph]) -> int:
     return total
 
 
+def _pe_reads(n: Node, name: str) -> bool:
+    """Whether streamed block n reads constant `name` only as its expand 1x1's weight or bias."""
+    if n.op != "streamed_block":
+        return False
+    expand, dw, project, add, _ = _block_parts(n)
+    if expand is None:
+        return False
+    others = {i for m in (dw, project, add) if m is not None for i in m.inputs} | {expand.inputs[0]}
+    return name in expand.inputs[1:3] and name not in others
+
+
+def _pe_replaced_bytes(expand: Node, graphs: Sequence[Graph]) -> int:
+    """The bytes of a block's expand weight and bias that its layout replaces (every reader is a
+    streamed block reading it as its expand's)."""
+    total = 0
+    for name in set(expand.inputs[1:3]) - {""}:
+        readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+        if readers and all(_pe_reads(n, name) and pe_layout(n, g) is not None for n, g in readers):
+            total += next(_t(g, name).nbytes for _, g in readers)
+    return total
+
+
 def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
-    """Whether a constant is read only as the 1x1 weight or bias of streamed blocks that read
-    their compile-time layout instead (pw_prepared): then it is not emitted."""
+    """Whether a constant is read only as the 1x1 weight or bias (P's, or E's) of streamed blocks
+    that read their compile-time layout instead (pw_prepared, pe_prepared): then it is not
+    emitted."""
     readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
-    return bool(readers) and all(_pw_reads(n, name) and pw_prepared(n, g) is not None for n, g in readers)
+    return bool(readers) and (
+        all(_pw_reads(n, name) and pw_prepared(n, g) is not None for n, g in readers)
+        or all(_pe_reads(n, name) and pe_prepared(n, g) is not None for n, g in readers))
 
 
 def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
@@ -258,7 +294,8 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     outside int16 (w1 = -128 beside a negative w0), a sum that may leave 24 bits (unless the
     channel's output is one constant: then a stand-in), an output stage other than
     tte_rq_fast_s8's over [-128, 127] with shifts in [-23, -1] (any with a multiplier 0), or
-    weights that are not constants."""
+    weights that are not constants. Up to 24 input channels pe_layout's form instead (where it
+    can be exact), which tte_block_s8 gives tte_conv2d_s8_pointwise_small_prep_px."""
     _, dw, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
@@ -268,6 +305,8 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
             or (bias_name is not None and _t(view, bias_name).data is None)):
         return None
     m, n = w.shape[0], w.shape[3]
+    if n <= PE_MAX_IN:
+        return _small_layout(project, view)
     if n < PW_PAIRS_MIN or n % 8 or m % 2:
         return None
     wd = np.asarray(w.data, np.int64).reshape(m, n)
@@ -322,6 +361,66 @@ def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return pr if pr is None or kept is None or pr[0] in kept else None
 
 
+def pe_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's expand 1x1 weights and biases as tte_conv2d_s8_pointwise_small_prep_px reads
+    them (csrc/src/pointwise_s8.c), with the C array's name (from the weight's name and bytes):
+    per output channel (uint32) its doubled bias, per four inputs the int16 lanes (w0, w2) and
+    (w1, w3), then its multiplier, e = ~shift (0 for a multiplier 0) and (2 out_zp + 1) << e.
+    None where the kernel could not be exact or reads none: no expand, not a plain 1x1 (stride
+    1, no padding, groups 1), input channels not a multiple of 4 from 4 to 24, an input zero
+    point outside int8, a |bias| + in_c 255 128 of 2**29 or more, an output stage other than
+    tte_rq_fast_s8's over [-128, 127] (shifts in [-21, -1] with multipliers from 2**30, or a
+    multiplier 0), or weights that are not constants."""
+    expand, _, _, _, chain = _block_parts(node)
+    return _small_layout(expand, _chain_graph(g, chain)) if expand is not None else None
+
+
+def _small_layout(expand: Node, view: Graph) -> tuple[str, np.ndarray] | None:
+    """pe_layout of the 1x1 conv `expand` (E's, or P's below 32 input channels: pw_layout)."""
+    x, w, y = _t(view, expand.inputs[0]), _t(view, expand.inputs[1]), _t(view, expand.outputs[0])
+    bias_name = expand.inputs[2] if len(expand.inputs) > 2 and expand.inputs[2] else None
+    if (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(expand.attrs["groups"]) != 1
+            or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
+            or tuple(int(v) for v in expand.attrs["strides"]) != (1, 1)
+            or any(int(v) for v in expand.attrs["pads"])
+            or (bias_name is not None and _t(view, bias_name).data is None)):
+        return None
+    m, n = w.shape[0], w.shape[3]
+    if n % 4 or not 4 <= n <= PE_MAX_IN:
+        return None
+    wd = np.asarray(w.data, np.int64).reshape(m, n)
+    bias = np.zeros(m, np.int64) if bias_name is None else np.asarray(_t(view, bias_name).data, np.int64).reshape(-1)
+    s_in, zp = _sz(expand, x)
+    s_out, zp_out = _sz(expand, y)
+    ws = _q(expand, w).scale.astype(np.float64)
+    ws = np.broadcast_to(ws, (m,)) if ws.size == 1 else ws
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    lo, hi = fp.activation_range_int8(expand.attrs["activation"], s_out, zp_out)
+    mult, shift = np.asarray(mult, np.int64), np.asarray(shift, np.int64)
+    if ((lo, hi) != (-128, 127) or not -128 <= zp <= 127 or not -128 <= zp_out <= 127
+            or np.any((mult != 0) & ((shift < -21) | (shift > -1) | (mult < 2 ** 30)))
+            or np.any(np.abs(bias) + n * 255 * 128 >= 2 ** PE_SUM_BITS)):
+        return None
+    e = np.where(mult == 0, 0, ~shift)
+    u = wd & 0xFFFF
+    even = u[:, 0::4] | u[:, 2::4] << 16
+    odd = u[:, 1::4] | u[:, 3::4] << 16
+    words = np.stack([even, odd], axis=2).reshape(m, n // 2)
+    tail = np.stack([mult, e, (2 * zp_out + 1) << e], axis=1)
+    prep = np.concatenate([(2 * bias).reshape(m, 1), words, tail], axis=1) & 0xFFFFFFFF
+    prep = prep.astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(expand.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwq_{digest}", prep
+
+
+def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """pe_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
+    graph it did not decide for (a kernel test's) keeps every layout."""
+    pr = pe_layout(node, g)
+    kept = g.meta.get(PREPARED_META)
+    return pr if pr is None or kept is None or pr[0] in kept else None
+
+
 @_emitter("streamed_block")
 def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     expand, dw, project, add, chain = _block_parts(node)
@@ -330,8 +429,11 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
     prep, pw = dw_prepared(node, g), pw_prepared(node, g)
-    # with its layout, P's weight and bias are not read (nor emitted where nothing else reads them)
+    pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
+    # with its layout, P's (E's) weight and bias are not read (nor emitted where nothing else reads them)
     unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
+    if pe is not None and expand is not None:
+        unread |= set(expand.inputs[1:3]) - {""}
 
     def sub_ref(t: str) -> str:
         # E's kernel scratch is part of the block's (tte_block_s8 passes it on)
@@ -349,12 +451,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    for pr in (prep, pw):
+    for pr in (prep, pw, pe):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
-                     f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}}};")
+                     f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
+                     f"{pe[0] if pe is not None else 'NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
