@@ -2012,6 +2012,55 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     return case
 
 
+# ---- bwd3: the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
+
+
+def _sr_edge_case(seed: int) -> Case:
+    """sgd_update on int8 rows twice: w through the whole row (tte_sgd_update_s8 applies it by
+    qas_apply_row_s8, whose M7 assembly decides the stochastic steps in integers) and w2 through
+    an explicit list of every column (C on every target); host and M7 must agree on both
+    (tests/test_qemu_kernels.py), and the two must be equal. Steps delta = lr / s * grad = grad
+    (lr = s = 0.5) sit on and beside the float32 decisions, made from the row's own hash values U
+    (u = U / 2**24): positive deltas whose fraction + u is exactly 1 - 2**-25 (rounds up) or 2**-24
+    below; negative deltas in (-0.5, 0) whose delta + 1 rounds to U's boundary (ties to even) or
+    lands on it; integers, +-0, -0.5, subnormals, +-31.99 and steps of 32 or more (the assembly
+    hands those pairs to C mid-row); weights at -128, -127 and 127 (saturation); odd and even
+    row lengths. On the ties the float32 decision is not the reference's float64 one (no
+    comparison with it here; tests/test_c_kernels.py bounds that on the random cases)."""
+    rng = np.random.default_rng(3100 + seed)
+    rows, n = 3, 41 + seed
+    g = new_graph({})
+    scale = np.full(rows, 0.5, np.float32)
+    w0 = rand_s8(rng, (rows, n))
+    w0.reshape(-1)[::7] = rng.choice([-128, -127, 127], w0.size // 7 + (w0.size % 7 > 0))
+    a = {"lr": 0.5, "qas": True, "rounding": "stochastic", "seed": int(rng.integers(0, 2**31)),
+         "out_channels": (), "in_channels": ()}
+    g.add_tensor(Tensor("grad", (rows, n), "float32"))
+    g.inputs.append("grad")
+    step_in, step_feed = _with_step(g, a, rng)
+    code = np.round(uniform_hash(a["seed"], int(step_feed["step"][0]), (rows * n,)) * 2.0**32).astype(np.int64)
+    big = [0.0, -0.0, 1.0, -1.0, -3.0, 2.0, -0.5, 0.5, 31.999998, -31.999998, 32.0, -32.0, 40.5, -200.0, 1e-40,
+           -1e-40, -2.0**-25, -3 * 2.0**-26, 2.0**-25]
+    grad = np.empty(rows * n, np.float32)
+    for i in range(rows * n):
+        u, r = int(code[i] >> 8), float(rng.random())
+        if r < 0.15:
+            grad[i] = np.float32(big[int(rng.integers(0, len(big)))])
+        elif r < 0.3:   # small steps of either sign, some above 1
+            grad[i] = np.float32(rng.choice([-1.0, 1.0]) * rng.uniform(0, 1) * 2.0 ** int(rng.integers(-30, 3)))
+        elif u >= 1 << 23:   # fraction + u = 1 - 2**-25 exactly, or 2**-24 below
+            grad[i] = np.float32(((1 << 25) - 1 - 2 * u - 2 * (r < 0.45)) * 2.0**-25)
+        elif r < 0.8:   # -(m + 1/2) 2**-24, m = u or u - 1: delta + 1 ties (to even), on u's boundary
+            grad[i] = np.float32(-(2 * (u - (r < 0.55)) + 1) * 2.0**-25)
+        else:   # -m 2**-24, m = u or u + 1
+            grad[i] = np.float32(-(u + (r < 0.9)) * 2.0**-24)
+    for sfx, cols in (("", ()), ("2", tuple(range(n)))):
+        g.add_const(f"w{sfx}", w0.copy(), "int8", q(scale, np.zeros(rows, int), 0))
+        g.add_node("sgd_update", [f"w{sfx}", "grad", *step_in], f"w{sfx}_new", {**a, "in_channels": cols})
+    g.outputs = ["w_new", "w2_new"]
+    feeds = {"grad": grad.reshape(rows, n), **step_feed}
+    return Case(f"sgd_update_sr_edges_{seed}", g, feeds, kind="pair", extra={"pairs": [("w2_new", "w_new")]})
+
 def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
     cases += [_conv_update_case(s) for s in range(24)]
@@ -2025,6 +2074,7 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=True, dead=s % 3 == 2, xfloat=True) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
+    cases += [_sr_edge_case(s) for s in range(3)]
     return cases
 
 

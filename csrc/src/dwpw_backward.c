@@ -381,41 +381,90 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     int32_t pend[8];
     size_t i, o, e = (size_t)c;
     size_t np = 0;
-    o = 0;
+    /* The column is read from flash with a stride of ch bytes, one cache line per weight,
+     * and the lines serve 32 channels in a row if they stay cached; when the column and the
+     * scales outgrow the D-cache, reading it in one direction evicts every line before its
+     * next use, so odd channels read it backwards (the most recent lines first). Each wcol
+     * element is one product, so the order changes no float. */
+    if ((c & 1) != 0) {
+        o = qc;
+        while ((o & 7u) != 0u) {
+            --o;
+            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+        }
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
-        /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
-        const int8_t *wp = q->w + c;
-        const float *sp = q->scale;
-        float *out = wcol;
-        float *const end = wcol + (qc & ~(size_t)7);
-        int32_t r0, r1, r2, r3;
-        __asm__ volatile("1:\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                         "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                         "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
-                         "vldmia %[sp]!, {s8-s15}\n\t"
-                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
-                         "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
-                         "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
-                         "vstmia %[out]!, {s0-s7}\n\t"
-                         "cmp %[out], %[end]\n\t"
-                         "bne 1b\n\t"
-                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
-                           [sp] "+&r"(sp), [out] "+&r"(out)
-                         : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(end)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
-        o = qc & ~(size_t)7;
-    }
+        if (o > 0u) {
+            /* eight at a time from the top: the block's rows o - 8 .. o - 1 */
+            const int8_t *wp = q->w + c + (o - 8u) * (size_t)ch;
+            const float *sp = q->scale + o;
+            float *out = wcol + o;
+            int32_t r0, r1, r2, r3;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "sub %[wp], %[wp], %[ch4], lsl #1\n\t"
+                             "sub %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             "vldmdb %[sp]!, {s8-s15}\n\t"
+                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             "vstmdb %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(wcol)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            o = 0;
+        }
 #endif
-    for (; o < qc; ++o) {
-        wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+        while (o > 0u) {
+            --o;
+            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+        }
+    } else {
+        o = 0;
+#ifdef TTE_VFP_ASM
+        if (qc >= 8u) {
+            /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
+            const int8_t *wp = q->w + c;
+            const float *sp = q->scale;
+            float *out = wcol;
+            float *const end = wcol + (qc & ~(size_t)7);
+            int32_t r0, r1, r2, r3;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(end)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            o = qc & ~(size_t)7;
+        }
+#endif
+        for (; o < qc; ++o) {
+            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+        }
     }
     /* the pixels where D's mask is set listed first (the others' dzc set to 0), then their
      * sums eight at a time */
