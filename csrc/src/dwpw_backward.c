@@ -179,11 +179,12 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
     "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
     "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
-/* dwpw_update_list over x's floats: eight accumulators += s16 * s24..s31 */
-#define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) \
-    "vmla.f32 " a0 ", s16, s24\n\t" "vmla.f32 " a1 ", s16, s25\n\t" "vmla.f32 " a2 ", s16, s26\n\t" \
-    "vmla.f32 " a3 ", s16, s27\n\t" "vmla.f32 " a4 ", s16, s28\n\t" "vmla.f32 " a5 ", s16, s29\n\t" \
-    "vmla.f32 " a6 ", s16, s30\n\t" "vmla.f32 " a7 ", s16, s31\n\t"
+/* dwpw_update_list over x's floats: eight accumulators += T * s24..s31 (T: s16 for TTE_UPDF_8) */
+#define TTE_UPDF_8T(T, a0, a1, a2, a3, a4, a5, a6, a7) \
+    "vmla.f32 " a0 ", " T ", s24\n\t" "vmla.f32 " a1 ", " T ", s25\n\t" "vmla.f32 " a2 ", " T ", s26\n\t" \
+    "vmla.f32 " a3 ", " T ", s27\n\t" "vmla.f32 " a4 ", " T ", s28\n\t" "vmla.f32 " a5 ", " T ", s29\n\t" \
+    "vmla.f32 " a6 ", " T ", s30\n\t" "vmla.f32 " a7 ", " T ", s31\n\t"
+#define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) TTE_UPDF_8T("s16", a0, a1, a2, a3, a4, a5, a6, a7)
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -475,21 +476,29 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         const size_t mstep = (size_t)ch >> 3;
         i = 0;
 #ifdef TTE_VFP_ASM
-        if (out_pixels > 0) {
+        if (out_pixels >= 4) {
+            /* four pixels a pass (the last out_pixels % 4 in C) */
             int32_t *lp = list, t;
+#define TTE_HEAD_MASK_ONE(AT) \
+    "ldrb %[t], " AT "\n\t" \
+    "tst %[t], %[bit]\n\t" \
+    "ite eq\n\t" \
+    "streq %[z], [%[dz], %[i], lsl #2]\n\t" \
+    "strne %[i], [%[lp]], #4\n\t" \
+    "add %[i], %[i], #1\n\t"
             __asm__ volatile("1:\n\t"
-                             "ldrb %[t], [%[mp]]\n\t"
-                             "add %[mp], %[mp], %[ms]\n\t"
-                             "tst %[t], %[bit]\n\t"
-                             "ite eq\n\t"
-                             "streq %[z], [%[dz], %[i], lsl #2]\n\t"
-                             "strne %[i], [%[lp]], #4\n\t"
-                             "add %[i], %[i], #1\n\t"
+                             TTE_HEAD_MASK_ONE("[%[mp]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms2]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms3]]")
+                             "add %[mp], %[mp], %[ms], lsl #2\n\t"
                              "cmp %[i], %[n]\n\t"
                              "bne 1b\n\t"
                              : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [i] "+&r"(i)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels)
+                             : [ms] "r"(mstep), [ms2] "r"(2 * mstep), [ms3] "r"(3 * mstep), [bit] "r"(bit),
+                               [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels & ~(size_t)3)
                              : "cc", "memory");
+#undef TTE_HEAD_MASK_ONE
             np = (size_t)(lp - list);
         }
 #endif
@@ -1138,25 +1147,45 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values by two VLDMs into s24-s31 */
+            /* a pixel's sixteen values by two VLDMs into s24-s31; two pixels a pass (their
+             * values in s16, s17), the last one of an odd count alone */
             const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
             int32_t r0;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "vldmia %[p]!, {s24-s31}\n\t"
-                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "vldmia %[p], {s24-s31}\n\t"
-                             TTE_UPDF_8("s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "cmp %[op], %[oe]\n\t"
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + o0), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
                                "memory");
             if (nf == n) {
@@ -1512,42 +1541,49 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    xx = 0;
 #ifdef TTE_VFP_ASM
-                    if (bytes && g->in_w > 0) {
-                        /* the loop below: the mask bit tested first, the kept values stored
-                         * and summed as they come */
+                    if (bytes && g->in_w >= 2) {
+                        /* the loop below, two pixels a pass without a branch: a value is kept
+                         * when its mask bit is set and its bits but the sign are not all 0
+                         * (LSLS under the IT of the mask test), then stored, listed and summed
+                         * under one IT; the last pixel of an odd row in C */
                         float *dst = tmp + nz;
                         int32_t *op = off + nz;
-                        const float *const se = src + g->in_w;
-                        int32_t io = (int32_t)(i * (size_t)cin), t0;
+                        const float *px = src;
+                        const float *const se2 = src + (g->in_w & ~1);
+                        int32_t io = (int32_t)(i * (size_t)cin), t0, v0, v1;
+#define TTE_LIST_ONE(AT, V) \
+    "ldrb %[t0], " AT "\n\t" \
+    "tst %[t0], %[bit]\n\t" \
+    "it ne\n\t" \
+    "lslsne.w %[t0], %[" V "], #1\n\t" \
+    "itttt ne\n\t" \
+    "strne %[" V "], [%[dst]], #4\n\t" \
+    "strne %[io], [%[op]], #4\n\t" \
+    "vmovne s0, %[" V "]\n\t" \
+    "vaddne.f32 %[bs], %[bs], s0\n\t" \
+    "add %[io], %[io], %[cin]\n\t"
                         __asm__ volatile("1:\n\t"
-                                         "ldrb %[t0], [%[mp]]\n\t"
-                                         "add %[mp], %[mp], %[ms]\n\t"
-                                         "tst %[t0], %[bit]\n\t"
-                                         "beq 2f\n\t"
-                                         "vldr s0, [%[src]]\n\t"
-                                         "vcmp.f32 s0, #0\n\t"
-                                         "vmrs APSR_nzcv, fpscr\n\t"
-                                         "beq 2f\n\t"
-                                         "vstmia %[dst]!, {s0}\n\t"
-                                         "str %[io], [%[op]], #4\n\t"
-                                         "vadd.f32 %[bs], %[bs], s0\n\t"
-                                         "2:\n\t"
-                                         "add %[src], %[src], #4\n\t"
-                                         "add %[io], %[io], %[cin]\n\t"
-                                         "cmp %[src], %[se]\n\t"
+                                         "ldrd %[v0], %[v1], [%[px]], #8\n\t"
+                                         TTE_LIST_ONE("[%[mp]]", "v0")
+                                         TTE_LIST_ONE("[%[mp], %[ms]]", "v1")
+                                         "add %[mp], %[mp], %[ms], lsl #1\n\t"
+                                         "cmp %[px], %[se2]\n\t"
                                          "bne 1b\n\t"
-                                         : [t0] "=&r"(t0), [mp] "+&r"(mp), [src] "+&r"(src), [dst] "+&r"(dst),
-                                           [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bsum)
-                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se] "r"(se)
+                                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp),
+                                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io),
+                                           [bs] "+&t"(bsum)
+                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
                                          : "s0", "cc", "memory");
+#undef TTE_LIST_ONE
                         nz = (int32_t)(dst - tmp);
-                        i += (size_t)g->in_w;
-                        continue;
+                        xx = g->in_w & ~1;
+                        i += (size_t)xx;
                     }
 #endif
                     if (bytes) {
-                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                        for (; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;
