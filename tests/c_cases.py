@@ -2075,7 +2075,7 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     cases += [_sr_edge_case(s) for s in range(3)]
-    # bwd3: the M7's 3x3 depthwise gradient four output pixels a pass at stride 2 (and 1)
+    # bwd3: the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]
     return cases
 

@@ -743,22 +743,6 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     ROW("s0", "s1", "s2") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s6", "s7", "s8")
-/* a row of four adjacent 3x3 windows (pixels A-D with dz in s9-s12) at stride 1 (six plane
- * floats) and 2 (nine); each element takes its terms in pixel order */
-#define TTE_DWG_QUAD1_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s21}\n\t" \
-    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
-    "vmla.f32 s17, s10, " w0 "\n\t" "vmla.f32 s18, s10, " w1 "\n\t" "vmla.f32 s19, s10, " w2 "\n\t" \
-    "vmla.f32 s18, s11, " w0 "\n\t" "vmla.f32 s19, s11, " w1 "\n\t" "vmla.f32 s20, s11, " w2 "\n\t" \
-    "vmla.f32 s19, s12, " w0 "\n\t" "vmla.f32 s20, s12, " w1 "\n\t" "vmla.f32 s21, s12, " w2 "\n\t" \
-    "vstm %[t], {s16-s21}\n\t"
-#define TTE_DWG_QUAD2_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s24}\n\t" \
-    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
-    "vmla.f32 s18, s10, " w0 "\n\t" "vmla.f32 s19, s10, " w1 "\n\t" "vmla.f32 s20, s10, " w2 "\n\t" \
-    "vmla.f32 s20, s11, " w0 "\n\t" "vmla.f32 s21, s11, " w1 "\n\t" "vmla.f32 s22, s11, " w2 "\n\t" \
-    "vmla.f32 s22, s12, " w0 "\n\t" "vmla.f32 s23, s12, " w1 "\n\t" "vmla.f32 s24, s12, " w2 "\n\t" \
-    "vstm %[t], {s16-s24}\n\t"
 
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
@@ -769,62 +753,9 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
     const float *const dze = dz + n;
     const float *wr;
     float *t;
-    if (k == 3 && (sw4 == 4 || sw4 == 8) && n >= 4) {
-        /* four pixels a pass, skipped when all are zero (a zero one adds products +-0, which
-         * change no element: the plane starts at +0 and no sum of its terms gives -0) */
-        const float *const dqe = dz + (n & ~3);
-        int32_t r0, r1, r2, r3;
-        if (sw4 == 4) {
-            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
-                             "1:\n\t"
-                             "vldmia %[dz]!, {s9-s12}\n\t"
-                             "vmov %[r0], %[r1], s9, s10\n\t"
-                             "vmov %[r2], %[r3], s11, s12\n\t"
-                             "orr %[r0], %[r0], %[r1]\n\t"
-                             "orr %[r2], %[r2], %[r3]\n\t"
-                             "orr %[r0], %[r0], %[r2]\n\t"
-                             "lsls %[r0], %[r0], #1\n\t"
-                             "beq 2f\n\t"
-                             "mov %[t], %[b]\n\t"
-                             TTE_DWG_PAIRS(TTE_DWG_QUAD1_ROW)
-                             "2:\n\t"
-                             "add %[b], %[b], #16\n\t"
-                             "cmp %[dz], %[dqe]\n\t"
-                             "bne 1b\n\t"
-                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
-                               [dz] "+&r"(dz), [b] "+&r"(b)
-                             : [w] "r"(wtap), [dqe] "r"(dqe), [pw4] "r"(pw4)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d8", "d9", "d10", "cc", "memory");
-        } else {
-            __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
-                             "1:\n\t"
-                             "vldmia %[dz]!, {s9-s12}\n\t"
-                             "vmov %[r0], %[r1], s9, s10\n\t"
-                             "vmov %[r2], %[r3], s11, s12\n\t"
-                             "orr %[r0], %[r0], %[r1]\n\t"
-                             "orr %[r2], %[r2], %[r3]\n\t"
-                             "orr %[r0], %[r0], %[r2]\n\t"
-                             "lsls %[r0], %[r0], #1\n\t"
-                             "beq 2f\n\t"
-                             "mov %[t], %[b]\n\t"
-                             TTE_DWG_PAIRS(TTE_DWG_QUAD2_ROW)
-                             "2:\n\t"
-                             "add %[b], %[b], #32\n\t"
-                             "cmp %[dz], %[dqe]\n\t"
-                             "bne 1b\n\t"
-                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3),
-                               [dz] "+&r"(dz), [b] "+&r"(b)
-                             : [w] "r"(wtap), [dqe] "r"(dqe), [pw4] "r"(pw4)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d8", "d9", "d10", "d11", "d12", "cc",
-                               "memory");
-        }
-        n &= 3;
-        if (n == 0) {
-            return;
-        }
-    }
     if (k == 3 && (sw4 == 4 || sw4 == 8) && n >= 2) {
-        /* two pixels a pass, skipped when both are zero (as above) */
+        /* two pixels a pass, skipped when both are zero (a zero one adds products +-0, which
+         * change no element: the plane starts at +0 and no sum of its terms gives -0) */
         const float *const dpe = dz + (n & ~1);
         int32_t r0, r1;
         if (sw4 == 4) {
