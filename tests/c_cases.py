@@ -1895,7 +1895,7 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False) -> Case:
+               xfloat: bool = False, chans: tuple[int, int] | None = None) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -1908,7 +1908,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     every third one masked out everywhere: their weight rows' gradients all zero (the update only
     clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
     weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
-    two (the rest through the table)."""
+    two (the rest through the table). ``chans``: (channels, head output channels) instead of the
+    drawn ones, over 2 x 3 pixels."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -1918,6 +1919,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
     if wide:
         h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
+    if chans is not None:
+        h, w, c = 2, 3, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -1940,6 +1943,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
     qc = int(rng.integers(8, 21)) if wide else int(rng.integers(1, 7))
+    if chans is not None:
+        qc = chans[1]
     head_bias = head and seed % 3 != 2
     if head:
         g.add_tensor(Tensor("gy", (n, oh, ow, qc), "float32"))
@@ -2002,7 +2007,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
-            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}")
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_c{c}q{qc}' if chans else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -2077,6 +2082,9 @@ def update_cases() -> list[Case]:
     cases += [_sr_edge_case(s) for s in range(3)]
     # bwd3: the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]
+    # bwd3: the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
+    # 128 channels with 64 head outputs), forward and backward
+    cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
     return cases
 
 

@@ -370,13 +370,44 @@ static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[0]] = a0;
 }
 
+/* Whether dwpw_head_dz reads Q's weight columns two channels at a time (an even channel's
+ * pass also keeps the next one's bytes): on the M4F/M7 where a column, its rows ch bytes
+ * apart, would not stay in the Cortex-M7's L1 D-cache (the F746's: 4 KB, 4 ways of 32 sets of
+ * 32-byte lines) from one channel to the next: rows ch bytes apart fall in only
+ * 1024 / gcd(ch, 1024) sets (all 32 when that is more), and at 8 or more rows a set (twice the
+ * ways) each channel's pass misses on at least half of its rows even read in alternate
+ * directions. The pair costs three instructions a row, so it pays only there. Needs an even
+ * ch, out_c a multiple of 8 and the stash (TTE_DWPW_ROW floats) for out_c bytes. */
+static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
+{
+#ifdef TTE_VFP_ASM
+    uint32_t a = 1024u, b;
+    int32_t sets;
+    if (q == NULL || (ch & 1) != 0 || ch <= 0 || (q->out_c & 7) != 0 || q->out_c <= 0 ||
+        (size_t)q->out_c > sizeof(float) * TTE_DWPW_ROW) {
+        return 0;
+    }
+    b = (uint32_t)ch;
+    while (b != 0u) {
+        const uint32_t r = a % b;
+        a = b;
+        b = r;
+    }
+    sets = a >= 32u ? (int32_t)(1024u / a) : 32;
+    return q->out_c >= 8 * sets;
+#else
+    (void)q, (void)ch;
+    return 0;
+#endif
+}
+
 /* Q's input gradient, channel c, pixels where D's mask is set (the others are 0), into dzc:
  * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
  * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list)
+                         float *wcol, int32_t *list, int8_t *stash)
 {
     const size_t qc = (size_t)q->out_c;
     int32_t pend[8];
@@ -387,7 +418,93 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
      * scales outgrow the D-cache, reading it in one direction evicts every line before its
      * next use, so odd channels read it backwards (the most recent lines first). Each wcol
      * element is one product, so the order changes no float. */
-    if ((c & 1) != 0) {
+    if (stash != NULL) {
+#ifdef TTE_VFP_ASM
+        /* dwpw_column_pairs: an even channel reads its column and the next channel's as
+         * halfwords (LDRSH; the low byte is its own), keeps the next one's bytes in the stash,
+         * and every other even channel reads backwards; the odd channel converts the stash */
+        const float *sp = q->scale;
+        float *out = wcol;
+        int32_t r0, r1, r2, r3;
+#define TTE_PAIR_ROWS(A, B, K0, K1) \
+    "ldrsh %[r0], [%[wp]]\n\t" "ldrsh %[r1], [%[wp], %[ch]]\n\t" "add %[wp], %[wp], %[ch2]\n\t" \
+    "sxtb %[r2], %[r0]\n\t" "sxtb %[r3], %[r1]\n\t" "vmov " A ", " B ", %[r2], %[r3]\n\t" \
+    "asr %[r0], %[r0], #8\n\t" "asr %[r1], %[r1], #8\n\t" \
+    "strb %[r0], [%[st], #" K0 "]\n\t" "strb %[r1], [%[st], #" K1 "]\n\t"
+#define TTE_PAIR_CVT \
+    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+#define TTE_PAIR_MUL \
+    "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
+    "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
+    "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+        if ((c & 1) != 0) {
+            const int8_t *st = stash;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[st], #0]\n\t" "ldrsb %[r1], [%[st], #1]\n\t" "vmov s0, s1, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #2]\n\t" "ldrsb %[r1], [%[st], #3]\n\t" "vmov s2, s3, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #4]\n\t" "ldrsb %[r1], [%[st], #5]\n\t" "vmov s4, s5, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #6]\n\t" "ldrsb %[r1], [%[st], #7]\n\t" "vmov s6, s7, %[r0], %[r1]\n\t"
+                             "add %[st], %[st], #8\n\t"
+                             TTE_PAIR_CVT
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [end] "r"(wcol + qc)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            (void)r2, (void)r3;
+        } else if ((c & 2) == 0) {
+            const int8_t *wp = q->w + c;
+            int8_t *st = stash;
+            __asm__ volatile("1:\n\t"
+                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
+                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
+                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
+                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             "add %[st], %[st], #8\n\t"
+                             TTE_PAIR_CVT
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol + qc)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        } else {
+            /* from the top, eight rows a pass: rows o - 8 .. o - 1 */
+            const int8_t *wp = q->w + c + (qc - 8u) * (size_t)ch;
+            int8_t *st = stash + qc - 8u;
+            sp += qc;
+            out += qc;
+            __asm__ volatile("1:\n\t"
+                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
+                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
+                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
+                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             "sub %[st], %[st], #8\n\t"
+                             "sub %[wp], %[wp], %[ch2], lsl #3\n\t"
+                             TTE_PAIR_CVT
+                             "vldmdb %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmdb %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        }
+#undef TTE_PAIR_ROWS
+#undef TTE_PAIR_CVT
+#undef TTE_PAIR_MUL
+#endif
+    } else if ((c & 1) != 0) {
         o = qc;
         while ((o & 7u) != 0u) {
             --o;
@@ -1466,6 +1583,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     float *xtab;
     float *xf = NULL;
     float stack_row[TTE_DWPW_ROW];
+    /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
+     * weights where dwpw_column_pairs says so */
+    int8_t *const stash = dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -1511,7 +1631,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, stash);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
