@@ -381,20 +381,13 @@ static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float
 static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
 {
 #ifdef TTE_VFP_ASM
-    uint32_t a = 1024u, b;
-    int32_t sets;
-    if (q == NULL || (ch & 1) != 0 || ch <= 0 || (q->out_c & 7) != 0 || q->out_c <= 0 ||
+    int32_t tz;
+    if ((ch & 1) != 0 || ch <= 0 || (q->out_c & 7) != 0 || q->out_c <= 0 ||
         (size_t)q->out_c > sizeof(float) * TTE_DWPW_ROW) {
         return 0;
     }
-    b = (uint32_t)ch;
-    while (b != 0u) {
-        const uint32_t r = a % b;
-        a = b;
-        b = r;
-    }
-    sets = a >= 32u ? (int32_t)(1024u / a) : 32;
-    return q->out_c >= 8 * sets;
+    tz = __builtin_ctz((unsigned)ch); /* gcd(ch, 1024) = 2**min(tz, 10) */
+    return q->out_c >= 8 * (tz < 5 ? 32 : 1024 >> (tz < 10 ? tz : 10));
 #else
     (void)q, (void)ch;
     return 0;
@@ -1583,9 +1576,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     float *xtab;
     float *xf = NULL;
     float stack_row[TTE_DWPW_ROW];
-    /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
-     * weights where dwpw_column_pairs says so */
-    int8_t *const stash = dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -1631,7 +1621,10 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, stash);
+            /* stack_row, unused with a head, keeps the next channel's column of Q's weights
+             * where dwpw_column_pairs says so */
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp,
+                         dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
