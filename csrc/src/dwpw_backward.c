@@ -1576,6 +1576,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     float *xtab;
     float *xf = NULL;
     float stack_row[TTE_DWPW_ROW];
+    /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
+     * weights where dwpw_column_pairs says so */
+    int8_t *const stash = q != NULL && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -1621,10 +1624,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            /* stack_row, unused with a head, keeps the next channel's column of Q's weights
-             * where dwpw_column_pairs says so */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp,
-                         dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, stash);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
