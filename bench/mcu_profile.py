@@ -11,6 +11,11 @@ a real image (the first of bench/mcu.py's steps) with the counting plugin in pro
     `/* i: OP name */` comments through the ELF's line table);
   * per function (exclusive), over the training step only when --step-only (the default
     subtracts nothing: it covers the whole run, so I/O and startup functions appear too).
+Both tables also give, from the plugin's cost mode (tte/targets/cycles.py), the flash D-cache
+misses and the cycle estimate of each row (instructions plus load/store-multiple beats,
+divides, taken branches and misses, priced for the paper board), and a third table lists the
+load instructions with the most flash misses, with their source lines. --no-cost skips the
+cost mode (faster; the instruction tables only).
 """
 
 from __future__ import annotations
@@ -30,13 +35,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from mcu import MODELS, int8_input, quantized  # noqa: E402
+from mcu import MODELS, PAPER_BOARD, int8_input, quantized  # noqa: E402
 from paper_pretrain import images  # noqa: E402
 
 from tte.compiler.analysis import BudgetError, analyze  # noqa: E402
 from tte.compiler.codegen import generate  # noqa: E402
 from tte.compiler.compile import compile_model  # noqa: E402
 from tte.targets.boards import get_board  # noqa: E402
+from tte.targets.cycles import COST_KEYS, CortexM7CostModel  # noqa: E402
 from tte.targets.firmware import NM, build_firmware  # noqa: E402
 from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 from tte.training.data import fashion_mnist  # noqa: E402
@@ -96,26 +102,91 @@ def _op_of_lines(elf: Path, addrs: list[int], src_dir: Path) -> dict[int, str]:
     return res
 
 
+@dataclasses.dataclass
+class Profile:
+    """The plugin's profile file: instructions per function (exclusive) and per op of the
+    generated C (callees included); with the cost mode also their cost counts (COST_KEYS)
+    and the flash reads and misses per load instruction."""
+
+    by_func: dict[str, int]
+    by_op: dict[str, int]
+    func_costs: dict[str, dict[str, int]]
+    op_costs: dict[str, dict[str, int]]
+    flash_insns: dict[int, tuple[int, int]]
+
+
+def _zero_costs() -> dict[str, int]:
+    return dict.fromkeys(COST_KEYS, 0)
+
+
 def read_profile(prof: Path, elf: Path, src_dir: Path, starts: list[int],
-                 funcs: list[tuple[int, int, str]]) -> tuple[dict[str, int], dict[str, int]]:
-    """The plugin's profile file as instructions per function (exclusive) and per op of the
-    generated C (callees included)."""
+                 funcs: list[tuple[int, int, str]]) -> Profile:
     by_func: dict[str, int] = defaultdict(int)
     sites: dict[int, int] = {}
+    site_costs: dict[int, list[int]] = {}
+    func_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
+    flash_insns: dict[int, tuple[int, int]] = {}
     for line in prof.read_text().splitlines():
         f = line.split()
         if f[0] == "tb":
             by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
         elif f[0] == "site":
             sites[int(f[1], 16)] = int(f[2])
+        elif f[0] == "sitecost":
+            site_costs[int(f[1], 16)] = [int(v) for v in f[2:]]
+        elif f[0] == "tbcost":
+            c = func_costs[_function_of(int(f[1], 16), starts, funcs)]
+            for k, v in zip(COST_KEYS[:7], f[2:], strict=True):
+                c[k] += int(v)
+        elif f[0] == "flash":
+            a, reads, misses = int(f[1], 16), int(f[2]), int(f[3])
+            old = flash_insns.get(a, (0, 0))  # a block translated twice reports twice
+            flash_insns[a] = (old[0] + reads, old[1] + misses)
+            c = func_costs[_function_of(a, starts, funcs)]
+            c["flash_reads"] += reads
+            c["flash_misses"] += misses
     labels = _op_of_lines(elf, sorted(sites), src_dir)
     by_op: dict[str, int] = defaultdict(int)
+    op_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
     for a, n in sites.items():
         by_op[labels[a]] += n
-    return by_func, by_op
+        for k, v in zip(COST_KEYS, site_costs.get(a, ()), strict=False):
+            op_costs[labels[a]][k] += v
+    return Profile(dict(by_func), dict(by_op), dict(func_costs), dict(op_costs), flash_insns)
 
 
-def profile(model: str, work: Path) -> dict[str, Any]:
+def source_lines(elf: Path, addrs: list[int]) -> dict[int, str]:
+    """file:line of each address (addr2line), the file without its folder."""
+    if not addrs:
+        return {}
+    out = subprocess.run([ADDR2LINE, "-e", str(elf), *[f"0x{a:x}" for a in addrs]], capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    return {a: Path(loc.split()[0]).name if loc.split() else "?" for a, loc in zip(addrs, out, strict=True)}
+
+
+def cost_columns(p: Profile, cost: CortexM7CostModel | None, table: str, key: str, n: int) -> str:
+    """The misses and cycle-estimate columns of one row ('' without the cost mode)."""
+    if cost is None:
+        return ""
+    c = (p.op_costs if table == "op" else p.func_costs).get(key, _zero_costs())
+    return f" {c['flash_misses']:>10,} {cost.estimate(n, c):>12,}"
+
+
+COST_HEADER = f" {'misses':>10} {'est. cycles':>12}"
+
+
+def print_flash_insns(p: Profile, elf: Path, starts: list[int], funcs: list[tuple[int, int, str]],
+                      top: int) -> None:
+    """The load instructions with the most flash D-cache misses (whole run)."""
+    rows = sorted(p.flash_insns.items(), key=lambda kv: -kv[1][1])[:top]
+    where = source_lines(elf, [a for a, _ in rows])
+    print(f"\nflash loads by misses (whole run), top {top}:")
+    print(f"  {'misses':>10} {'reads':>12}  address     function / source line")
+    for a, (reads, misses) in rows:
+        print(f"  {misses:>10,} {reads:>12,}  0x{a:08x}  {_function_of(a, starts, funcs)}  {where[a]}")
+
+
+def profile(model: str, work: Path, cost: CortexM7CostModel | None) -> tuple[dict[str, Any], Profile, Any]:
     budget = next(b for m, b in MODELS if m == model)
     g, _ = quantized(model)
     scheme = f"paper:{model}:{budget}"
@@ -138,11 +209,19 @@ def profile(model: str, work: Path) -> dict[str, Any]:
     xt, yt = fashion_mnist("test")
     s = Stream().train(int8_input(g, images(xt[:1])[0]), int(yt[0]))
     prof = work / "prof.txt"
-    res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"))
-    by_func, by_op = read_profile(prof, fw.elf, out, starts, funcs)
-    return {"model": model, "scheme": scheme, "instructions_per_train_step": res.train_instructions[0],
-            "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
-            "by_function_whole_run": dict(sorted(by_func.items(), key=lambda kv: -kv[1]))}
+    res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"),
+                       cost_model=cost)
+    p = read_profile(prof, fw.elf, out, starts, funcs)
+    summary: dict[str, Any] = {
+        "model": model, "scheme": scheme, "instructions_per_train_step": res.train_instructions[0],
+        "by_op": dict(sorted(p.by_op.items(), key=lambda kv: -kv[1])),
+        "by_function_whole_run": dict(sorted(p.by_func.items(), key=lambda kv: -kv[1]))}
+    if cost is not None:
+        summary["cycles_estimate_per_train_step"] = res.train_cycles_estimate[0]
+        summary["costs_per_train_step"] = res.region_costs[0]
+        summary["op_costs"] = p.op_costs
+        summary["function_costs_whole_run"] = p.func_costs
+    return summary, p, (fw.elf, starts, funcs)
 
 
 def main() -> None:
@@ -150,27 +229,47 @@ def main() -> None:
     ap.add_argument("--model", default="mbv2-w0.35", choices=[m for m, _ in MODELS])
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     args = ap.parse_args()
+    cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(PAPER_BOARD))
     with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
-        p = profile(args.model, Path(tmp))
-    total = p["instructions_per_train_step"]
-    print(f"{p['model']} ({p['scheme']}): {total:,} instructions per training step")
-    print(f"\nper op (callees included), top {args.top}:")
-    ops = p["by_op"]
-    for k, (label, n) in enumerate(ops.items()):
-        if k < args.top:
-            print(f"  {n:>12,} {100 * n / total:5.1f}%  {label}")
-    kinds: dict[str, int] = defaultdict(int)
-    for label, n in ops.items():
-        parts = label.split()
-        kinds[parts[1] if len(parts) > 1 and parts[0].isdigit() else label] += n
-    print("\nper op type:")
-    for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        print(f"  {n:>12,} {100 * n / total:5.1f}%  {kind}")
-    print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
-    for k, (fn, n) in enumerate(p["by_function_whole_run"].items()):
-        if k < args.top:
-            print(f"  {n:>12,} {100 * n / total:5.1f}%  {fn}")
+        p, prof, (elf, starts, funcs) = profile(args.model, Path(tmp), cost)
+        total = p["instructions_per_train_step"]
+        print(f"{p['model']} ({p['scheme']}): {total:,} instructions per training step")
+        if cost is not None:
+            c = p["costs_per_train_step"]
+            print(f"cycle estimate {p['cycles_estimate_per_train_step']:,} ({PAPER_BOARD}); flash reads "
+                  f"{c['flash_reads']:,}, misses {c['flash_misses']:,}, taken branches {c['taken']:,}")
+        head = COST_HEADER if cost is not None else ""
+        print(f"\nper op (callees included), top {args.top}:")
+        if head:
+            print(f"  {'instructions':>12} {'':>6}{head}")
+        ops = p["by_op"]
+        for k, (label, n) in enumerate(ops.items()):
+            if k < args.top:
+                print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(prof, cost, 'op', label, n)}  {label}")
+        kinds: dict[str, int] = defaultdict(int)
+        kind_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
+        for label, n in ops.items():
+            parts = label.split()
+            kind = parts[1] if len(parts) > 1 and parts[0].isdigit() else label
+            kinds[kind] += n
+            for key, v in prof.op_costs.get(label, {}).items():
+                kind_costs[kind][key] += v
+        kind_prof = Profile({}, {}, {}, dict(kind_costs), {})
+        print("\nper op type:")
+        if head:
+            print(f"  {'instructions':>12} {'':>6}{head}")
+        for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]):
+            print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(kind_prof, cost, 'op', kind, n)}  {kind}")
+        print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
+        if head:
+            print(f"  {'instructions':>12} {'':>6}{head}")
+        for k, (fn, n) in enumerate(p["by_function_whole_run"].items()):
+            if k < args.top:
+                print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(prof, cost, 'func', fn, n)}  {fn}")
+        if cost is not None:
+            print_flash_insns(prof, elf, starts, funcs, args.top)
     if args.json:
         args.json.write_text(json.dumps(p, indent=2) + "\n")
 

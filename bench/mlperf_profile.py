@@ -7,7 +7,8 @@ classifier-only) for QEMU mps2-an500, runs one inference on the first of its inp
 (tests/mltk_models.samples, seed 7) with the counting plugin in profile mode over
 tte_infer, and prints the two exact tables bench/mcu_profile.py prints for a training step:
 instructions per op of the generated inference (callees included) and per function
-(exclusive, whole run), plus the painted stack peak.
+(exclusive, whole run), each with its flash D-cache misses and cycle estimate, the loads with
+the most misses, and the painted stack peak (--no-cost: instructions only, faster).
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from mcu_profile import _functions, read_profile  # noqa: E402
-from mlperf_tiny import MLPERF, QEMU_BOARD, SCHEME  # noqa: E402
+from mcu_profile import COST_HEADER, _functions, cost_columns, print_flash_insns, read_profile  # noqa: E402
+from mlperf_tiny import BOARD, MLPERF, QEMU_BOARD, SCHEME  # noqa: E402
 from mltk_models import LR, MODELS, fetch, samples  # noqa: E402
 
 import tte  # noqa: E402
 from tte.compiler.compile import compile_model  # noqa: E402
+from tte.targets.boards import get_board  # noqa: E402
+from tte.targets.cycles import CortexM7CostModel  # noqa: E402
 from tte.targets.firmware import build_firmware  # noqa: E402
 from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 
@@ -38,7 +41,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="ic-resnet8", choices=MLPERF)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     args = ap.parse_args()
+    cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(BOARD))
     g = tte.load(fetch()[args.model])
     with tempfile.TemporaryDirectory(prefix="tte-mlperf-profile-") as tmp:
         out = Path(tmp) / "model"
@@ -50,16 +55,28 @@ def main() -> None:
         prof = Path(tmp) / "prof.txt"
         x = samples(g, 1, seed=7)[0]
         res = run_firmware(fw, Stream().infer(np.ascontiguousarray(x)),
-                           plugin_args=(f"prof={prof}", f"lo=0x{infer[0]:x}", f"hi=0x{infer[0] + infer[1]:x}"))
-        by_func, by_op = read_profile(prof, fw.elf, out, starts, funcs)
-    total = res.infer_instructions[0]
-    print(f"{args.model} ({SCHEME}): {total:,} instructions per inference, stack peak {res.stack_peak_bytes:,} B")
-    print(f"\nper op (callees included), top {args.top}:")
-    for label, n in sorted(by_op.items(), key=lambda kv: -kv[1])[:args.top]:
-        print(f"  {n:>12,} {100 * n / total:5.1f}%  {label[:120]}")
-    print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
-    for fn, n in sorted(by_func.items(), key=lambda kv: -kv[1])[:args.top]:
-        print(f"  {n:>12,}  {fn}")
+                           plugin_args=(f"prof={prof}", f"lo=0x{infer[0]:x}", f"hi=0x{infer[0] + infer[1]:x}"),
+                           cost_model=cost)
+        p = read_profile(prof, fw.elf, out, starts, funcs)
+        total = res.infer_instructions[0]
+        print(f"{args.model} ({SCHEME}): {total:,} instructions per inference, stack peak {res.stack_peak_bytes:,} B")
+        if cost is not None:
+            c = res.region_costs[0]
+            print(f"cycle estimate {res.infer_cycles_estimate[0]:,} ({BOARD}); flash reads {c['flash_reads']:,}, "
+                  f"misses {c['flash_misses']:,}, taken branches {c['taken']:,}")
+        head = f"  {'instructions':>12} {'':>6}{COST_HEADER}" if cost is not None else ""
+        print(f"\nper op (callees included), top {args.top}:")
+        if head:
+            print(head)
+        for label, n in sorted(p.by_op.items(), key=lambda kv: -kv[1])[:args.top]:
+            print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(p, cost, 'op', label, n)}  {label[:120]}")
+        print(f"\nper function (exclusive, whole run incl. startup and I/O), top {args.top}:")
+        if head:
+            print(head.replace(f" {'':>6}", ""))
+        for fn, n in sorted(p.by_func.items(), key=lambda kv: -kv[1])[:args.top]:
+            print(f"  {n:>12,}{cost_columns(p, cost, 'func', fn, n)}  {fn}")
+        if cost is not None:
+            print_flash_insns(p, fw.elf, starts, funcs, args.top)
 
 
 if __name__ == "__main__":

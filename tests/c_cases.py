@@ -1463,6 +1463,7 @@ def forward_cases() -> list[Case]:
     cases += [_pairs_pointwise_case(s) for s in range(6)]
     cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_quad_pointwise_case(s) for s in range(6)]
+    cases += quad_blocked_cases()
     cases += [_buffered_pointwise_case(s) for s in range(12)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
@@ -1895,7 +1896,7 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False, chans: tuple[int, int] | None = None) -> Case:
+               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -1908,10 +1909,12 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     every third one masked out everywhere: their weight rows' gradients all zero (the update only
     clamps -128 to -127). ``xfloat``: the scratch also holds x as floats (X_FLOAT_META: the M4F/M7
     weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
-    two (the rest through the table). ``chans``: (channels, head output channels) instead of the
-    drawn ones, over 2 x 3 pixels."""
+    two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
+    channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
+    partial where the channels are not a multiple of it (wide with 32: 40 channels).
+    ``chans``: (channels, head output channels) instead of the drawn ones, over 2 x 3 pixels."""
     from tte.compiler.emit import dwpw_scratch_bytes
-    from tte.compiler.emit.dwpw import X_FLOAT_META
+    from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
@@ -1919,6 +1922,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         int(rng.integers(1, 9)), int(rng.integers(1, 7))
     if wide:
         h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
+    if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
+        h, w, c, cin = 3, 4, 40, 16
     if chans is not None:
         h, w, c = 2, 3, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
@@ -1995,6 +2000,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     scratch = f"{fused.name}@scratch"
     if xfloat:   # all of x's pixels, or (every other case) its first two
         g.meta[X_FLOAT_META] = {fused.name: n * h * w if seed % 2 == 0 else 2}
+    if qcols:
+        g.meta[Q_COLS_META] = {fused.name: qcols}
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
@@ -2007,7 +2014,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
-            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_c{c}q{qc}' if chans else ''}")
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}"
+            f"{f'_c{c}q{qc}' if chans else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -2077,6 +2085,7 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=True) for s in range(6)]
     cases += [_dwpw_case(s, head=True, wide=s % 2 == 1, dead=True) for s in range(6)]
     cases += [_dwpw_case(s, head=True, wide=True, dead=s % 3 == 2, xfloat=True) for s in range(6)]
+    cases += [_dwpw_case(s, head=True, wide=s % 3 != 2, xfloat=s % 2 == 0, qcols=(8, 32)[s % 2]) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     cases += [_sr_edge_case(s) for s in range(3)]
@@ -2096,3 +2105,47 @@ def all_cases() -> list[Case]:
 
 
 CaseFn = Callable[[], list[Case]]
+
+
+# ---- flashmiss: the cache-blocked four-pixel pass of pointwise_s8.c (pw_quad_blocks) ----
+
+def _quad_blocked_case(seed: int) -> Case:
+    """1x1 convs whose weights, biases, multipliers and shifts exceed pw_quad_blocks' 3 KB
+    (32-80 input channels, 70-260 output channels: two to six blocks of channels, odd and even
+    block sizes) over 8-23 pixels, not a multiple of four but for one: blocks that run the
+    groups of four pixels forwards and backwards, the last one short, then the pixels left.
+    Over 32 input channels the buffer on the stack, above it the caller's (PW_BUFFER_META);
+    every third one with shifts below -21 (the wide output stage)."""
+    rng = np.random.default_rng(9900 + seed)
+    cin = (32, 40, 48, 64, 80, 32, 56, 72)[seed % 8]
+    cout = (70, 97, 130, 163, 200, 259, 88, 120)[seed % 8]
+    h, w = ((3, 5), (2, 7), (1, 9), (3, 3), (2, 6), (1, 23), (2, 5), (1, 11))[seed % 8]
+    if seed % 3 == 2:
+        g = new_graph({"x": ((1, h, w, cin), "int8", rand_q(rng))})
+        _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=False)
+        g.outputs = ["y"]
+        feeds = random_feeds(g, rng)
+    else:
+        c = _pointwise_case("", rng, (1, h, w, cin), cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+        g, feeds = c.graph, c.feeds
+    if cin > 32:
+        g.meta[PW_BUFFER_META] = frozenset(n.name for n in g.nodes if n.op == "conv2d")
+    return Case(f"conv2d_quad_blocked_{cin}x{cout}_{h * w}px_{seed}", g, feeds)
+
+
+def _quad_blocked_block_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block whose 1x1 (48-80 input channels, 60-150 output
+    channels) exceeds pw_quad_blocks' 3 KB, rows of 9-13 pixels: the blocked four-pixel pass
+    over the block's buffer, row by row."""
+    rng = np.random.default_rng(9950 + seed)
+    c = (48, 64, 80, 56)[seed % 4]
+    h, w = 2 + seed % 2, (9, 13, 10, 11)[seed % 4]
+    g = new_graph({"x": ((1, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, 1, (1, 1, 1, 1), c)
+    add_random_conv(g, rng, "d", "p", (60, 101, 150, 77)[seed % 4], 1, 1, (0, 0, 0, 0), 1, act="none")
+    g.outputs = ["p"]
+    return _streamed_case(f"streamed_block_quad_blocked_{c}ch_{seed}", g, rng)
+
+
+def quad_blocked_cases() -> list[Case]:
+    return [_quad_blocked_case(s) for s in range(16)] + [_quad_blocked_block_case(s) for s in range(4)]

@@ -189,12 +189,13 @@ def test_paper_schemes_fit_below_the_paper_with_split_weights(model: str, budget
 
 @pytest.mark.parametrize("model,budget", [("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb")])
 def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> None:
-    """The 1x1 convs' pixel buffers and the fused backward's x as floats (tte.compiler.analysis
-    ._choose_optional_scratch) are planned where neither arena grows: both plans with the chosen
-    ones are no larger than with none, and the paper models get some of each."""
+    """The 1x1 convs' pixel buffers, the fused backward's x as floats and its copies of Q's
+    columns (tte.compiler.analysis._choose_optional_scratch) are planned where neither arena
+    grows: both plans with the chosen ones are no larger than with none, and the paper models get
+    some of each."""
     from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
     from tte.compiler.emit.conv import PW_BUFFER_META
-    from tte.compiler.emit.dwpw import X_FLOAT_META
+    from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
 
     a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
     x = a.forward.inputs[0]
@@ -204,16 +205,41 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
         return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
                 for s in plans]
 
-    chosen = [(s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META]) for s in plans]
-    assert chosen[0][0] and chosen[0][1]
+    chosen = [(s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META]) for s in plans]
+    assert chosen[0][0] and chosen[0][1] and chosen[0][2]
     with_them = arenas()
     for s in plans:
-        s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META] = frozenset(), {}
+        s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = frozenset(), {}, {}
     try:
         without = arenas()
     finally:
-        for s, (pw, xf) in zip(plans, chosen, strict=True):
-            s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META] = pw, xf
+        for s, (pw, xf, qc) in zip(plans, chosen, strict=True):
+            s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = pw, xf, qc
     assert all(w <= n for w, n in zip(with_them, without, strict=True)), (with_them, without)
     scratch = {b.name: b.size for b in a.plan.buffers if b.name.endswith("@scratch")}
     assert any(f"{name}@scratch" in scratch for name in chosen[0][0])
+
+
+def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blocks() -> None:
+    """MemoryPlan.floor_bytes is a lower bound no plan goes under; with the input image outside
+    the arena, the stem's output heads the chain of streamed outputs (plan_memory(chain_from=)),
+    and the inference plan then reaches its floor, 32 KB of the stem's output at 64x64x8 plus
+    block 1's scratch, below the plan that does not chain them."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+
+    a = analyze(paper_int8("mbv2-w0.35"), scheme="paper:mbv2-w0.35:99kb")
+    assert a.outside is not None
+    for plan in (a.plan, a.inference_plan, *a.outside):
+        check_plan(plan)
+        floor = plan.floor_bytes()
+        assert all(f <= h for f, h in zip(floor, plan.high_water, strict=True))
+        assert all(f <= live for f, live in zip(floor, plan.live_bytes, strict=True))
+    inf = a.outside[1]
+    stem_out = a.inference.graph.nodes[0].outputs[0]
+    assert a.inference.graph.tensors[stem_out].nbytes == 64 * 64 * 8
+    assert inf.offsets[stem_out] > 0 and any(i == stem_out for _, i in inf.overlaps)
+    assert inf.arena_bytes == max(inf.floor_bytes())
+    s = a.inference
+    plain = plan_memory(s, scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
+    assert inf.arena_bytes < plain.arena_bytes
+    assert a.report["arena_bytes_input_outside_arena"] == max(p.arena_bytes for p in a.outside)

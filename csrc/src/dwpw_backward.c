@@ -399,15 +399,58 @@ static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
  * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
+/* four bytes, any alignment (one LDR and one STR on ARMv7-M) */
+static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
+{
+    uint32_t v;
+    memcpy(&v, src, sizeof v);
+    memcpy(dst, &v, sizeof v);
+}
+
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list, int8_t *stash)
+                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash)
 {
     const size_t qc = (size_t)q->out_c;
     int32_t pend[8];
     size_t i, o, e = (size_t)c;
     size_t np = 0;
-    /* The column is read from flash with a stride of ch bytes, one cache line per weight,
-     * and the lines serve 32 channels in a row if they stay cached; when the column and the
+    /* column c of Q: in flash with a stride of ch, or in qbuf (see tte_dwpw_head_t.q_cols) */
+    const int8_t *col = q->w + c;
+    int32_t stride = ch;
+    if (qbuf != NULL) {
+        const int32_t j = c & (q->q_cols - 1);
+        if (j == 0) {
+            /* columns [c, c + n) of every row, read along the rows: a line of flash serves n columns */
+            const int32_t n = ch - c < q->q_cols ? ch - c : q->q_cols;
+            const int8_t *src = q->w + c;
+            int8_t *dst = qbuf;
+            if (n == 8 && q->q_cols == 8) {
+                for (o = 0; o < qc; ++o, src += ch, dst += 8) {
+                    copy_word(dst, src);
+                    copy_word(dst + 4, src + 4);
+                }
+            } else if (n == 32 && q->q_cols == 32) {
+                for (o = 0; o < qc; ++o, src += ch, dst += 32) {
+                    copy_word(dst, src);
+                    copy_word(dst + 4, src + 4);
+                    copy_word(dst + 8, src + 8);
+                    copy_word(dst + 12, src + 12);
+                    copy_word(dst + 16, src + 16);
+                    copy_word(dst + 20, src + 20);
+                    copy_word(dst + 24, src + 24);
+                    copy_word(dst + 28, src + 28);
+                }
+            } else {
+                for (o = 0; o < qc; ++o, src += ch, dst += q->q_cols) {
+                    memcpy(dst, src, (size_t)n);
+                }
+            }
+        }
+        col = qbuf + j;
+        stride = q->q_cols;
+    }
+    /* Without qbuf the column is read from flash with a stride of ch bytes, one cache line per
+     * weight, and the lines serve 32 channels in a row if they stay cached; when the column and the
      * scales outgrow the D-cache, reading it in one direction evicts every line before its
      * next use, so odd channels read it backwards (the most recent lines first). Each wcol
      * element is one product, so the order changes no float. */
@@ -501,12 +544,12 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         o = qc;
         while ((o & 7u) != 0u) {
             --o;
-            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
         }
 #ifdef TTE_VFP_ASM
         if (o > 0u) {
             /* eight at a time from the top: the block's rows o - 8 .. o - 1 */
-            const int8_t *wp = q->w + c + (o - 8u) * (size_t)ch;
+            const int8_t *wp = col + (o - 8u) * (size_t)stride;
             const float *sp = q->scale + o;
             float *out = wcol + o;
             int32_t r0, r1, r2, r3;
@@ -530,21 +573,21 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "bne 1b\n\t"
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
-                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(wcol)
+                             : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(wcol)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
             o = 0;
         }
 #endif
         while (o > 0u) {
             --o;
-            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
         }
     } else {
         o = 0;
 #ifdef TTE_VFP_ASM
         if (qc >= 8u) {
             /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
-            const int8_t *wp = q->w + c;
+            const int8_t *wp = col;
             const float *sp = q->scale;
             float *out = wcol;
             float *const end = wcol + (qc & ~(size_t)7);
@@ -568,13 +611,13 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "bne 1b\n\t"
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
-                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [ch3] "r"(3 * ch), [ch4] "r"(4 * ch), [end] "r"(end)
+                             : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(end)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
             o = qc & ~(size_t)7;
         }
 #endif
         for (; o < qc; ++o) {
-            wcol[o] = (float)q->w[o * (size_t)ch + (size_t)c] * q->scale[o];
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
         }
     }
     /* the pixels where D's mask is set listed first (the others' dzc set to 0), then their
@@ -1575,10 +1618,13 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
     float *xtab;
     float *xf = NULL;
+    /* with a head and q_cols: Q's columns for q_cols channels, after x's floats */
+    int8_t *qbuf = NULL;
     float stack_row[TTE_DWPW_ROW];
     /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
      * weights where dwpw_column_pairs says so */
-    int8_t *const stash = q != NULL && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
+    int8_t *const stash =
+        q != NULL && q->q_cols == 0 && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -1606,6 +1652,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
         }
     }
+    if (q != NULL && q->q_cols > 0) {
+        qbuf = (int8_t *)(void *)((float *)(void *)(off + pixels) + (size_t)q->x_float_pixels * (size_t)cin);
+    }
 #ifdef TTE_VFP_ASM
     if (q != NULL && q->x_float_pixels > 0 && p->w_update != NULL && x != NULL) {
         /* x's first pixels dequantized once for every channel's weight update (after the list) */
@@ -1624,7 +1673,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, stash);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {

@@ -597,18 +597,34 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
 
 /* Four pixels' x - zp for pw_quad_channels: values 4 g .. 4 g + 3 at halfword 16 g, pixel q's
  * even lanes at 4 q, its odd lanes at 4 q + 2 (as SXTB16 and SXTB16 ROR #8 unpack a weight
- * word); n a multiple of four. */
+ * word); n a multiple of eight, buf word-aligned. Eight inputs a pass in assembly (two
+ * unaligned loads, one STRD per group): 14 instructions where the C loop took 20. */
 static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n, uint32_t zz)
 {
-    int32_t q, c;
+    int32_t q;
     for (q = 0; q < 4; ++q, x += n) {
+        const int8_t *xp = x;
+        const int8_t *const end = x + n;
         int16_t *dst = buf + 4 * q;
-        for (c = 0; c < n; c += 4, dst += 16) {
-            const uint32_t u = load4(x + c);
-            const uint32_t e = tte_ssub16(tte_sxtb16(u), zz), o = tte_ssub16(tte_sxtb16_ror8(u), zz);
-            memcpy(dst, &e, sizeof e);
-            memcpy(dst + 2, &o, sizeof o);
-        }
+        uint32_t a, b, e, f;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[a], [%[xp]], #4\n\t"
+                         "ldr %[b], [%[xp]], #4\n\t"
+                         "sxtb16 %[e], %[a]\n\t"
+                         "sxtb16 %[a], %[a], ror #8\n\t"
+                         "sxtb16 %[f], %[b]\n\t"
+                         "sxtb16 %[b], %[b], ror #8\n\t"
+                         "ssub16 %[e], %[e], %[zz]\n\t"
+                         "ssub16 %[a], %[a], %[zz]\n\t"
+                         "ssub16 %[f], %[f], %[zz]\n\t"
+                         "ssub16 %[b], %[b], %[zz]\n\t"
+                         "strd %[e], %[a], [%[d]], #32\n\t"
+                         "strd %[f], %[b], [%[d]], #32\n\t"
+                         "cmp %[xp], %[end]\n\t"
+                         "bne 1b"
+                         : [xp] "+r"(xp), [d] "+r"(dst), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f)
+                         : [end] "r"(end), [zz] "r"(zz)
+                         : "cc", "memory");
     }
 }
 
@@ -630,28 +646,37 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
  * once for the four outputs; eleven registers in the dot
  * product, against the pixel pairs' 2x2 block that needs the same loads per MAC and four times
  * the output stage's overhead per pass. */
-static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
-                                                    const int32_t *bias, const int32_t *mu, const int32_t *sh,
-                                                    int32_t zp2, int8_t *y, const int32_t wide)
+static TTE_ALWAYS_INLINE void pw_quad_channels_any(const int16_t *buf, const int8_t *w, int32_t n, int32_t nc,
+                                                    int32_t m, const int32_t *bias, const int32_t *mu,
+                                                    const int32_t *sh, int32_t zp2, int8_t *y, const int32_t wide)
 {
     const int16_t *const end = buf + 4 * n;
-    int8_t *const yend = y + m;
+    int8_t *const yend = y + nc;
     const int32_t by16 = (n & 15) == 0;
+    const int32_t odd16 = n & 16; /* 16 inputs before the first whole 32 */
     for (; y < yend; ++y, ++bias, ++mu, ++sh) {
         int32_t a0 = *bias, a1 = a0, a2 = a0, a3 = a0;
         const int16_t *xp = buf;
         const int8_t *wp = w;
         uint32_t e, o, wv, we;
         if (by16) {
-            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
+            /* 32 inputs a pass (half the loop's branches), the first pass entered halfway
+             * when in_c is an odd multiple of 16 */
+            __asm__ volatile("cmp %[odd], #0\n\t"
+                             "bne 2f\n"
+                             "1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
+                             "2:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD TTE_QUAD_WORD
                              "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
                                [wp] "+r"(wp), [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
-                             : [end] "r"(end)
+                             : [end] "r"(end), [odd] "r"(odd16)
                              : "cc", "memory");
         } else {
-            __asm__ volatile("1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
+            /* in_c an odd multiple of 8: 16 inputs a pass, the first one entered halfway */
+            __asm__ volatile("b 2f\n"
+                             "1:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
+                             "2:\n\t" TTE_QUAD_WORD TTE_QUAD_WORD
                              "cmp %[xp], %[end]\n\t"
                              "bne 1b"
                              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp),
@@ -691,19 +716,74 @@ static TTE_NOINLINE int32_t pw_no_zero_mult(const int32_t *mult, int32_t m)
     return (int32_t)((all >> 30) & 1u);
 }
 
-static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
+/* nc output channels (weights w, bias, mu, sh from the first) of the four pixels, whose
+ * outputs are m apart */
+static TTE_NOINLINE void pw_quad_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t nc, int32_t m,
                                           const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
                                           int8_t *y)
 {
-    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 0);
+    pw_quad_channels_any(buf, w, n, nc, m, bias, mu, sh, zp2, y, 0);
 }
 
 /* pw_quad_channels with the wide output stage (rq_t mode 3, the clamp range [-128, 127]) */
-static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t *w, int32_t n, int32_t m,
-                                               const int32_t *bias, const int32_t *mu, const int32_t *sh,
-                                               int32_t zp2, int8_t *y)
+static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t *w, int32_t n, int32_t nc,
+                                               int32_t m, const int32_t *bias, const int32_t *mu,
+                                               const int32_t *sh, int32_t zp2, int8_t *y)
 {
-    pw_quad_channels_any(buf, w, n, m, bias, mu, sh, zp2, y, 1);
+    pw_quad_channels_any(buf, w, n, nc, m, bias, mu, sh, zp2, y, 1);
+}
+
+/* Flash bytes of a block of output channels (weights, bias, multiplier, shift) that
+ * pw_quad_blocks keeps in the 4 KB D-cache over all groups of four pixels, and the largest
+ * in_c for which that pays: one more quad_fill of the four pixels per block (some 7 in_c
+ * instructions) against the block's lines missed again (a flash miss costs some 11 cycles). */
+#define TTE_PWQ_BLOCK_BYTES 3584
+#define TTE_PWQ_BLOCK_MAX_N 128
+
+/* Output channels per block of pw_quad_blocks: all of them unless the weights are in flash
+ * (the Cortex-M Code region, below 0x20000000; trained ones lie in SRAM, which does not miss)
+ * and exceed the D-cache, there are two groups of four pixels or more and in_c is small
+ * enough to pay. */
+static int32_t pw_quad_block(const int8_t *w, int32_t n, int32_t m, int32_t groups)
+{
+    const int32_t per_channel = n + 3 * (int32_t)sizeof(int32_t);
+    int32_t blocks;
+    if (groups < 2 || n > TTE_PWQ_BLOCK_MAX_N || m * per_channel <= TTE_PWQ_BLOCK_BYTES
+        || (uintptr_t)w >= 0x20000000u) {
+        return m;
+    }
+    blocks = (m * per_channel + TTE_PWQ_BLOCK_BYTES - 1) / TTE_PWQ_BLOCK_BYTES;
+    return (m + blocks - 1) / blocks;
+}
+
+/* pw_quad_channels over the groups whole groups of four pixels at x (outputs at y): a block
+ * of output channels whose flash fits the D-cache serves every group before the next block;
+ * the groups run forwards and backwards in turn, so that the group in buf carries over. */
+static TTE_NOINLINE void pw_quad_blocks(int16_t *buf, const int8_t *x, int32_t groups, const int8_t *w, int32_t n,
+                                        int32_t m, const int32_t *bias, const rq_t *r, uint32_t zz, int8_t *y,
+                                        int32_t wide)
+{
+    const int32_t per = pw_quad_block(w, n, m, groups);
+    int32_t c0, g = 0, step = 1, filled = -1;
+    for (c0 = 0; c0 < m; c0 += per) {
+        const int32_t nc = m - c0 < per ? m - c0 : per;
+        int32_t k;
+        for (k = 0; k < groups; ++k, g += step) {
+            if (g != filled) {
+                quad_fill(buf, x + (size_t)(4 * g) * n, n, zz);
+                filled = g;
+            }
+            if (wide) {
+                pw_quad_channels_wide(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0,
+                                      r->zp2, y + (size_t)(4 * g) * m + c0);
+            } else {
+                pw_quad_channels(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0, r->zp2,
+                                 y + (size_t)(4 * g) * m + c0);
+            }
+        }
+        step = -step;
+        g += step;
+    }
 }
 
 /* Two pixels at a time: their x - zp widened once (win_fill), then every pair of output
@@ -732,14 +812,8 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
     if (bias != NULL && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)
         && (wide || (r->mode == 2 && pw_no_zero_mult(r->mult, m)))) {
         /* four pixels a pass, one output channel at a time (pw_quad_channels) */
-        for (; i + 3 < npx; i += 4) {
-            quad_fill(buf, x + (size_t)i * n, n, zz);
-            if (wide) {
-                pw_quad_channels_wide(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
-            } else {
-                pw_quad_channels(buf, w, n, m, bias, r->mult, r->shift, r->zp2, y + (size_t)i * m);
-            }
-        }
+        pw_quad_blocks(buf, x, npx / 4, w, n, m, bias, r, zz, y, wide);
+        i = npx & ~3;
     }
     if (ext != NULL && common) {
         /* the caller's buffer holds two pairs: four pixels per pass over the weights (half

@@ -30,6 +30,13 @@
  *               misses of a simulated L1 D-cache (dcache bytes, dways ways, 32-byte lines,
  *               LRU). The host turns these counts into a cycle estimate (tte/targets/cycles.py).
  *   flash_lo, flash_hi, dcache, dways   the cost mode's flash range and D-cache geometry.
+ *   With both prof and cost=1, the profile file also gets, whole run:
+ *               "flash <insn vaddr> <flash reads> <flash misses>" per instruction that read flash,
+ *               "tbcost <vaddr> <ldm> <ldm_beats> <vldm> <vldm_beats> <div> <vdiv> <taken>" per
+ *               executed block (its static counts times its executions; taken: the times
+ *               the next block did not start where this one ended, i.e. branches taken from
+ *               it), and per site "sitecost <vaddr>" and the nine cost counts in the cost
+ *               line's order over that site's instructions.
  *
  * Counting: every translation block adds its instruction count to one 64-bit counter when
  * it starts executing (an inline add, no helper call). A block only stops early on an
@@ -119,7 +126,20 @@ static uint64_t flash_lo = 0, flash_hi = 0;
 struct tb_cost {
     uint64_t vaddr, end;
     uint64_t k[K_STATIC]; /* this block's static counts, added each time it executes */
+    uint64_t execs, taken_out;  /* profile mode: executions, taken branches out of it */
+    struct tb_cost *next;
 };
+static struct tb_cost *tb_cost_list; /* profile mode only */
+static struct tb_cost *last_tb;      /* the block that ran last (profile mode) */
+
+/* Profile and cost mode: flash reads and misses per load instruction. */
+struct insn_flash {
+    uint64_t vaddr, reads, misses;
+    struct insn_flash *next;
+};
+static struct insn_flash *insn_flash_list;
+static uint64_t site_k[TTE_MAX_SITES][K_N];
+static uint64_t site_kstart[K_N];
 
 #define LINE_SHIFT 5u /* 32-byte cache lines, as the Cortex-M7's L1 */
 #define MAX_WAYS 8u
@@ -177,27 +197,51 @@ static void classify(const uint8_t *p, size_t size, uint64_t k[K_STATIC])
     }
 }
 
+/* The instruction's size from its first halfword (a 32-bit Thumb-2 instruction starts with
+ * 0b11101, 0b11110 or 0b11111). QEMU 7.2 reports 4 bytes for a 16-bit instruction that ends a
+ * block at a page boundary (the translator peeks at the next halfword to see whether that
+ * instruction crosses the page, and the plugin API counts the peeked bytes): the block would
+ * seem to end 2 bytes past where the next one starts, and every pass through it would count
+ * a taken branch. */
+static size_t thumb_size(const void *data, size_t reported)
+{
+    const uint8_t *p = data;
+    uint32_t hw1 = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    size_t size = (hw1 & 0xF800u) >= 0xE800u ? 4 : 2;
+    return size < reported ? size : reported;
+}
+
 static void on_tb_cost(unsigned int vcpu, void *udata)
 {
     (void)vcpu;
-    const struct tb_cost *c = udata;
+    struct tb_cost *c = udata;
     if (c->vaddr != next_pc) {
         kcount[K_TAKEN]++;
+        if (last_tb != NULL) {
+            last_tb->taken_out++;
+        }
     }
     next_pc = c->end;
     for (unsigned i = 0; i < K_STATIC; i++) {
         kcount[i] += c->k[i];
+    }
+    if (prof != NULL) {
+        c->execs++;
+        last_tb = c;
     }
 }
 
 static void on_load(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
 {
     (void)vcpu;
-    (void)udata;
     if (qemu_plugin_mem_is_store(info) || vaddr < flash_lo || vaddr >= flash_hi) {
         return;
     }
     kcount[K_FLASH_READS]++;
+    struct insn_flash *f = udata; /* NULL outside profile mode */
+    if (f != NULL) {
+        f->reads++;
+    }
     uint64_t line = vaddr >> LINE_SHIFT;
     uint32_t set = (uint32_t)(line % n_sets);
     uint64_t *tags = tag_of[set], *used = used_at[set];
@@ -213,6 +257,9 @@ static void on_load(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vadd
         }
     }
     kcount[K_FLASH_MISSES]++;
+    if (f != NULL) {
+        f->misses++;
+    }
     tags[victim] = line + 1;
     used[victim] = dclock;
 }
@@ -228,11 +275,21 @@ static void add_cost_callbacks(struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        size_t size = qemu_plugin_insn_size(insn);
+        size_t size = thumb_size(qemu_plugin_insn_data(insn), qemu_plugin_insn_size(insn));
         classify(qemu_plugin_insn_data(insn), size, c->k);
+        struct insn_flash *f = NULL;
+        if (prof != NULL && (f = calloc(1, sizeof *f)) != NULL) {
+            f->vaddr = c->end;
+            f->next = insn_flash_list;
+            insn_flash_list = f;
+        }
         c->end += size;
         /* both directions, filtered in on_load: QEMU 7.2 applies the R/W filter the wrong way round */
-        qemu_plugin_register_vcpu_mem_cb(insn, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, NULL);
+        qemu_plugin_register_vcpu_mem_cb(insn, on_load, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, f);
+    }
+    if (prof != NULL) {
+        c->next = tb_cost_list;
+        tb_cost_list = c;
     }
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_tb_cost, QEMU_PLUGIN_CB_NO_REGS, c);
 }
@@ -241,6 +298,9 @@ static void close_site(void)
 {
     if (cur_site != SIZE_MAX) {
         site_insns[cur_site] += insns - site_start;
+        for (unsigned k = 0; k < K_N; k++) {
+            site_k[cur_site][k] += kcount[k] - site_kstart[k];
+        }
         cur_site = SIZE_MAX;
     }
 }
@@ -265,6 +325,7 @@ static void on_site(unsigned int vcpu, void *udata)
     }
     cur_site = i;
     site_start = insns;
+    memcpy(site_kstart, kcount, sizeof site_kstart);
 }
 
 static void on_begin(unsigned int vcpu, void *udata)
@@ -346,6 +407,29 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
         }
         for (size_t i = 0; i < n_sites; i++) {
             fprintf(prof, "site 0x%" PRIx64 " %" PRIu64 "\n", site_vaddr[i], site_insns[i]);
+        }
+        if (cost_mode) {
+            for (struct insn_flash *f = insn_flash_list; f != NULL; f = f->next) {
+                if (f->reads != 0) {
+                    fprintf(prof, "flash 0x%" PRIx64 " %" PRIu64 " %" PRIu64 "\n", f->vaddr, f->reads, f->misses);
+                }
+            }
+            for (struct tb_cost *c = tb_cost_list; c != NULL; c = c->next) {
+                if (c->execs != 0) {
+                    fprintf(prof, "tbcost 0x%" PRIx64, c->vaddr);
+                    for (unsigned k = 0; k < K_STATIC; k++) {
+                        fprintf(prof, " %" PRIu64, c->k[k] * c->execs);
+                    }
+                    fprintf(prof, " %" PRIu64 "\n", c->taken_out);
+                }
+            }
+            for (size_t i = 0; i < n_sites; i++) {
+                fprintf(prof, "sitecost 0x%" PRIx64, site_vaddr[i]);
+                for (unsigned k = 0; k < K_N; k++) {
+                    fprintf(prof, " %" PRIu64, site_k[i][k]);
+                }
+                fprintf(prof, "\n");
+            }
         }
         fclose(prof);
     }

@@ -178,6 +178,7 @@ uint32_t tte_probe(void)
         d.dw_scale = ds; d.in_c = PC; d.w_scale = ps; d.x_scale = 0.03f; d.x_zp = 3;
         d.w_update = &uw; d.b_update = &ub;
         hq.gy = dy; /* H * W * QC of its floats */ hq.w = wq; hq.scale = qs; hq.out_c = QC; hq.mask = dmask; hq.b = db; hq.b_update = &uq;
+        hq.x_float_pixels = 0; hq.q_cols = 0;
         for (pass = 0; pass < 3; ++pass) { /* pass 2: steps beyond 1024 among the others */
             const int32_t sub = pass == 1;
             uw.lr = pass == 2 ? 3e5 : 0.5; uw.qas = 1; uw.stochastic = !sub; uw.seed = 11u;

@@ -83,6 +83,8 @@ class Analysis:
     inference_plan: MemoryPlan
     board: Board
     report: dict[str, Any]
+    # the training and inference plans with the input image outside the arena (for comparison)
+    outside: tuple[MemoryPlan, MemoryPlan] | None = None
 
 
 def _check_int8(graph: Graph) -> None:
@@ -211,17 +213,27 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
     if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
-    none."""
+    none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
+    before x as floats at their narrowest, the largest Q first, and are widened at the end where
+    that fits too."""
     from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
-    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_pixels
+    from tte.compiler.emit.dwpw import (
+        Q_COLS_META,
+        Q_COLS_MIN_BYTES,
+        Q_COLS_WIDTHS,
+        X_FLOAT_META,
+        dwpw_q_rows,
+        dwpw_x_float_pixels,
+    )
 
     graphs = (sg.graph, inf.graph)
     inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
 
-    def arenas(pw: frozenset[str], xf: dict[str, int]) -> tuple[int, int]:
+    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> tuple[int, int]:
         for g in graphs:
             g.meta[PW_BUFFER_META] = pw
             g.meta[X_FLOAT_META] = dict(xf)
+            g.meta[Q_COLS_META] = dict(qc or {})
         if pw not in inf_arena:
             inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
                                         overlap=_overlap_fn(inf.graph)).arena_bytes
@@ -244,21 +256,33 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
-    if not pw_cand and not xf_cand:
+    qc_cand = {n.name: q for n in sg.graph.nodes
+               if dwpw_q_rows(n, sg.graph)
+               and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
+    if not pw_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
-    if all(a <= b for a, b in zip(arenas(*every), base)):
+    widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
+    if all(a <= b for a, b in zip(arenas(*every, widest), base)):
         return
-    def fits(pw: frozenset[str], xf: dict[str, int]) -> bool:
-        return all(a <= b for a, b in zip(arenas(pw, xf), base))
+
+    def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
+        return all(a <= b for a, b in zip(arenas(pw, xf, qc), base))
 
     pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
     xf: dict[str, int] = {}
+    # Q's column copies, narrowest first: a column read that misses the D-cache costs more than
+    # x's table lookups that x as floats saves
+    qc: dict[str, int] = {}
+    by_size = sorted(qc_cand, key=lambda k: (-qc_cand[k], k))
+    for name in by_size:
+        if fits(pw, xf, {**qc, name: Q_COLS_WIDTHS[-1]}):
+            qc[name] = Q_COLS_WIDTHS[-1]
     order = sorted([(w, "pw", k) for k, w in pw_cand.items() if k not in pw]
                    + [(w, "xf", k) for k, (_, w) in xf_cand.items()], key=lambda t: (-t[0], t[1], t[2]))
     for _, kind, name in order:
         trial = (pw | {name}, xf) if kind == "pw" else (pw, {**xf, name: xf_cand[name][0]})
-        if fits(*trial):
+        if fits(*trial, qc):
             pw, xf = trial
     for _, kind, name in order:
         if kind != "xf" or name in xf:
@@ -268,13 +292,17 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         lo, hi = 0, xf_cand[name][0] // q
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if fits(pw, {**xf, name: mid * q}):
+            if fits(pw, {**xf, name: mid * q}, qc):
                 lo = mid
             else:
                 hi = mid
         if lo:
             xf = {**xf, name: lo * q}
-    arenas(pw, xf)
+    for name in by_size:   # then wider where they fit
+        width = next((w for w in Q_COLS_WIDTHS if w > qc.get(name, 0) and fits(pw, xf, {**qc, name: w})), 0)
+        if width:
+            qc[name] = width
+    arenas(pw, xf, qc)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
@@ -334,12 +362,20 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
                      split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
     # kept for comparison: the peak with the input in a separate buffer of the caller's
-    arena_out = max(plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph)).arena_bytes,
-                    plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph)).arena_bytes)
+    outside = (_plan_input_outside(sg, x), _plan_input_outside(inf, x))
+    arena_out = max(p.arena_bytes for p in outside)
     report["arena_bytes_input_outside_arena"] = arena_out
     report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
                                                      + report["input_bytes"] + arena_out)
-    return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report)
+    return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report, outside)
+
+
+def _plan_input_outside(s: ScheduledGraph, x: str) -> MemoryPlan:
+    """The plan of ``s`` with the input image outside the arena: the output of the input's first
+    reader (the streamed stem) then heads the chain of streamed outputs that plan_memory pins,
+    each its allowed distance below the one before (``chain_from``)."""
+    first = next((n.outputs[0] for n in s.graph.nodes if x in n.inputs), None)
+    return plan_memory(s, scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph), chain_from=first)
 
 
 def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGraph, mp: MemoryPlan,

@@ -76,6 +76,18 @@ class MemoryPlan:
         """No placement without allowed overlaps can use less than the most bytes live at one step."""
         return max(self.live_bytes, default=0)
 
+    def floor_bytes(self) -> list[int]:
+        """Per step: the bytes no placement of these buffers can go under, the live bytes less
+        what the step's allowed overlap saves (an output born there may start its distance d
+        below the input that dies there: the two then span at least max(input + d, output))."""
+        by_name = {b.name: b for b in self.buffers}
+        floor = list(self.live_bytes)
+        for (o, i), d in self.overlaps.items():
+            out, inp = by_name[o], by_name[i]
+            if out.first == inp.last and 0 <= out.first < len(floor):
+                floor[out.first] -= inp.size + out.size - max(inp.size + d, out.size)
+        return floor
+
     def peak_step(self) -> int:
         """The step where the arena reaches highest (then: where the most bytes are live)."""
         return max(range(len(self.live_bytes)), key=lambda i: (self.high_water[i], self.live_bytes[i], -i)) \
@@ -211,7 +223,7 @@ def _overlap_chain(allow: Overlaps, start: str) -> list[tuple[str, int]]:
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
-                input_offset: int | None = None) -> MemoryPlan:
+                input_offset: int | None = None, chain_from: str | None = None) -> MemoryPlan:
     """Place every arena buffer with each planner; keep the smallest arena.
 
     ``arena_inputs`` are pinned first, one after the other from ``input_offset``. With one
@@ -219,14 +231,17 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     pin the outputs of those blocks, each its allowed distance below its input (the input
     image, then block 1's output under it, block 2's under that, ...; 1..MAX_CHAIN blocks
     are tried), and by default the input sits at the sum of those distances, so that the
-    last pinned output starts at offset 0."""
+    last pinned output starts at offset 0. Without arena inputs, ``chain_from`` (an arena
+    buffer, e.g. the first block's output when the input image lives outside the arena)
+    starts such a chain instead, pinned where the input would be."""
     names = list(planners) if planners else list(PLANNERS)
     results: dict[str, tuple[int, list[Buffer]]] = {}
     external: dict[str, str] = {}
     allow: Overlaps = {}
     bufs, external = buffers_of(sg, scratch, arena_inputs)
     allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
-    chain = _overlap_chain(allow, arena_inputs[0]) if len(arena_inputs) == 1 else []
+    start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
+    chain = _overlap_chain(allow, start) if start is not None else []
     lengths = range(len(chain) + 1) if chain else range(1)
     for name in names:
         for n_chain in lengths:
@@ -234,7 +249,7 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
             by_name = {b.name: b for b in bufs}
             # arena inputs go first, at the same offset in every plan: the application writes
             # the input there (tte_input_buffer()) before the step, whichever plan runs
-            pinned = [b for b in bufs if b.name in arena_inputs]
+            pinned = [b for b in bufs if b.name in arena_inputs or (n_chain and b.name == start)]
             dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
             base = input_offset if input_offset is not None else sum(dists)
             pos = base
@@ -248,7 +263,8 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
             for b in pinned:
                 b.offset = base
                 base += b.size
-            rest = [b for b in bufs if b.name not in arena_inputs and b not in outs]
+            fixed = {b.name for b in pinned + outs}
+            rest = [b for b in bufs if b.name not in fixed]
             key = name if n_chain == 0 else f"{name}/pin{n_chain}"
             results[key] = (_place(PLANNERS[name](rest), allow, pinned + outs), bufs)
     names = list(results)

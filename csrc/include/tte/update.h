@@ -115,6 +115,12 @@ typedef struct {
                                         * as floats after the list (x_float_pixels * P's in_c
                                         * floats more), which the M4F/M7 weight update reads
                                         * dequantized once per call; 0: none */
+    int32_t q_cols;                    /* tmp has room for Q's weights at this many (a power of
+                                        * two) of D's
+                                        * channels (out_c rows of q_cols bytes, after x's floats):
+                                        * each column of Q is read there, copied once per q_cols
+                                        * channels, not with a stride of D's channels through
+                                        * flash (where every column misses the D-cache); 0: none */
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,

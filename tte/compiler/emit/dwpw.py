@@ -69,13 +69,33 @@ def dwpw_x_float_given(node: Node, g: Graph) -> int:
     return min(int(g.meta.get(X_FLOAT_META, {}).get(node.name, 0)), dwpw_x_float_pixels(node, g))
 
 
+Q_COLS_META = "dwpw_q_cols"   # Graph.meta key: dwpw_backward node -> Q's columns per copy in its tmp
+Q_COLS_WIDTHS = (32, 8)       # the copies' widths tried, widest first (a line of flash is 32 bytes)
+Q_COLS_MIN_BYTES = 2048       # a smaller Q stays in the 4 KB D-cache while its columns are read
+
+
+def dwpw_q_rows(node: Node, g: Graph) -> int:
+    """Q's output channels in a head variant, whose column reads of Q (one per D channel, with a
+    stride of D's channels) can go through a copy in its tmp (tte_dwpw_head_t.q_cols); else 0.
+    Worth it where Q has at least Q_COLS_MIN_BYTES."""
+    if node.op != "dwpw_backward" or not node.attrs.get("head"):
+        return 0
+    return _t(g, _dwpw_parts(node)["q"].inputs[1]).shape[0]
+
+
+def dwpw_q_cols_given(node: Node, g: Graph) -> int:
+    """Q's columns per copy that the graph's Q_COLS_META gives the node (0: none)."""
+    return int(g.meta.get(Q_COLS_META, {}).get(node.name, 0)) if dwpw_q_rows(node, g) else 0
+
+
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
     with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
     window inside it), also one channel of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
     D's taps) and one int32 per pixel (the nonzero pixels of a channel); then the pixels of x as
-    floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given)."""
+    floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given), and Q's columns
+    for the channels of one copy that Q_COLS_META gives it (dwpw_q_cols_given)."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
@@ -96,6 +116,8 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         pixels = dwpw_x_float_given(node, g)
         if pixels:
             n += pixels * _t(g, node.inputs[4]).shape[-1]
+        if (cols := dwpw_q_cols_given(node, g)):
+            n += -(-dwpw_q_rows(node, g) * cols // 4)
     return 4 * n
 
 
@@ -161,7 +183,8 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if ref(outs["db"]) != ref(b_dw):
             raise _err(node, f"parameter '{b_dw}' must be updated in place")
     decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
-                 f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}}};")
+                 f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}, "
+                 f"{dwpw_q_cols_given(node, g)}}};")
     return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
                            f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",
