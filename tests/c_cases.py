@@ -2044,7 +2044,7 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False, qcols: int = 0) -> Case:
+               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2059,7 +2059,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     weight update's eight- and sixteen-channel passes read them), all of its pixels or the first
     two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
-    partial where the channels are not a multiple of it (wide with 32: 40 channels)."""
+    partial where the channels are not a multiple of it (wide with 32: 40 channels).
+    ``chans``: (channels, head output channels) instead of the drawn ones, over 2 x 3 pixels."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -2071,6 +2072,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         h, w, c, cin = int(rng.integers(3, 11)), int(rng.integers(3, 11)), 8 * (1 + seed % 2), int(rng.integers(16, 41))
     if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
         h, w, c, cin = 3, 4, 40, 16
+    if chans is not None:
+        h, w, c = 2, 3, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -2093,6 +2096,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
     dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
     qc = int(rng.integers(8, 21)) if wide else int(rng.integers(1, 7))
+    if chans is not None:
+        qc = chans[1]
     head_bias = head and seed % 3 != 2
     if head:
         g.add_tensor(Tensor("gy", (n, oh, ow, qc), "float32"))
@@ -2157,7 +2162,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
-            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}")
+            f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}"
+            f"{f'_c{c}q{qc}' if chans else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -2166,6 +2172,55 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         case = with_split(case, "w2", tuple(sorted(int(c) for c in ua["in_channels"])))
     return case
 
+
+# ---- bwd3: the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
+
+
+def _sr_edge_case(seed: int) -> Case:
+    """sgd_update on int8 rows twice: w through the whole row (tte_sgd_update_s8 applies it by
+    qas_apply_row_s8, whose M7 assembly decides the stochastic steps in integers) and w2 through
+    an explicit list of every column (C on every target); host and M7 must agree on both
+    (tests/test_qemu_kernels.py), and the two must be equal. Steps delta = lr / s * grad = grad
+    (lr = s = 0.5) sit on and beside the float32 decisions, made from the row's own hash values U
+    (u = U / 2**24): positive deltas whose fraction + u is exactly 1 - 2**-25 (rounds up) or 2**-24
+    below; negative deltas in (-0.5, 0) whose delta + 1 rounds to U's boundary (ties to even) or
+    lands on it; integers, +-0, -0.5, subnormals, +-31.99 and steps of 32 or more (the assembly
+    hands those pairs to C mid-row); weights at -128, -127 and 127 (saturation); odd and even
+    row lengths. On the ties the float32 decision is not the reference's float64 one (no
+    comparison with it here; tests/test_c_kernels.py bounds that on the random cases)."""
+    rng = np.random.default_rng(3100 + seed)
+    rows, n = 3, 41 + seed
+    g = new_graph({})
+    scale = np.full(rows, 0.5, np.float32)
+    w0 = rand_s8(rng, (rows, n))
+    w0.reshape(-1)[::7] = rng.choice([-128, -127, 127], w0.size // 7 + (w0.size % 7 > 0))
+    a = {"lr": 0.5, "qas": True, "rounding": "stochastic", "seed": int(rng.integers(0, 2**31)),
+         "out_channels": (), "in_channels": ()}
+    g.add_tensor(Tensor("grad", (rows, n), "float32"))
+    g.inputs.append("grad")
+    step_in, step_feed = _with_step(g, a, rng)
+    code = np.round(uniform_hash(a["seed"], int(step_feed["step"][0]), (rows * n,)) * 2.0**32).astype(np.int64)
+    big = [0.0, -0.0, 1.0, -1.0, -3.0, 2.0, -0.5, 0.5, 31.999998, -31.999998, 32.0, -32.0, 40.5, -200.0, 1e-40,
+           -1e-40, -2.0**-25, -3 * 2.0**-26, 2.0**-25]
+    grad = np.empty(rows * n, np.float32)
+    for i in range(rows * n):
+        u, r = int(code[i] >> 8), float(rng.random())
+        if r < 0.15:
+            grad[i] = np.float32(big[int(rng.integers(0, len(big)))])
+        elif r < 0.3:   # small steps of either sign, some above 1
+            grad[i] = np.float32(rng.choice([-1.0, 1.0]) * rng.uniform(0, 1) * 2.0 ** int(rng.integers(-30, 3)))
+        elif u >= 1 << 23:   # fraction + u = 1 - 2**-25 exactly, or 2**-24 below
+            grad[i] = np.float32(((1 << 25) - 1 - 2 * u - 2 * (r < 0.45)) * 2.0**-25)
+        elif r < 0.8:   # -(m + 1/2) 2**-24, m = u or u - 1: delta + 1 ties (to even), on u's boundary
+            grad[i] = np.float32(-(2 * (u - (r < 0.55)) + 1) * 2.0**-25)
+        else:   # -m 2**-24, m = u or u + 1
+            grad[i] = np.float32(-(u + (r < 0.9)) * 2.0**-24)
+    for sfx, cols in (("", ()), ("2", tuple(range(n)))):
+        g.add_const(f"w{sfx}", w0.copy(), "int8", q(scale, np.zeros(rows, int), 0))
+        g.add_node("sgd_update", [f"w{sfx}", "grad", *step_in], f"w{sfx}_new", {**a, "in_channels": cols})
+    g.outputs = ["w_new", "w2_new"]
+    feeds = {"grad": grad.reshape(rows, n), **step_feed}
+    return Case(f"sgd_update_sr_edges_{seed}", g, feeds, kind="pair", extra={"pairs": [("w2_new", "w_new")]})
 
 def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
@@ -2181,6 +2236,12 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=s % 3 != 2, xfloat=s % 2 == 0, qcols=(8, 32)[s % 2]) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
+    cases += [_sr_edge_case(s) for s in range(3)]
+    # bwd3: the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
+    cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]
+    # bwd3: the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
+    # 128 channels with 64 head outputs), forward and backward
+    cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
     return cases
 
 

@@ -179,11 +179,12 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
     "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
     "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
-/* dwpw_update_list over x's floats: eight accumulators += s16 * s24..s31 */
-#define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) \
-    "vmla.f32 " a0 ", s16, s24\n\t" "vmla.f32 " a1 ", s16, s25\n\t" "vmla.f32 " a2 ", s16, s26\n\t" \
-    "vmla.f32 " a3 ", s16, s27\n\t" "vmla.f32 " a4 ", s16, s28\n\t" "vmla.f32 " a5 ", s16, s29\n\t" \
-    "vmla.f32 " a6 ", s16, s30\n\t" "vmla.f32 " a7 ", s16, s31\n\t"
+/* dwpw_update_list over x's floats: eight accumulators += T * s24..s31 (T: s16 for TTE_UPDF_8) */
+#define TTE_UPDF_8T(T, a0, a1, a2, a3, a4, a5, a6, a7) \
+    "vmla.f32 " a0 ", " T ", s24\n\t" "vmla.f32 " a1 ", " T ", s25\n\t" "vmla.f32 " a2 ", " T ", s26\n\t" \
+    "vmla.f32 " a3 ", " T ", s27\n\t" "vmla.f32 " a4 ", " T ", s28\n\t" "vmla.f32 " a5 ", " T ", s29\n\t" \
+    "vmla.f32 " a6 ", " T ", s30\n\t" "vmla.f32 " a7 ", " T ", s31\n\t"
+#define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) TTE_UPDF_8T("s16", a0, a1, a2, a3, a4, a5, a6, a7)
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -369,6 +370,30 @@ static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[0]] = a0;
 }
 
+/* Whether dwpw_head_dz reads Q's weight columns two channels at a time (an even channel's
+ * pass also keeps the next one's bytes): on the M4F/M7 where a column, its rows ch bytes
+ * apart, would not stay in the Cortex-M7's L1 D-cache (the F746's: 4 KB, 4 ways of 32 sets of
+ * 32-byte lines) from one channel to the next: rows ch bytes apart fall in only
+ * 1024 / gcd(ch, 1024) sets (all 32 when that is more), and at 8 or more rows a set (twice the
+ * ways) each channel's pass misses on at least half of its rows even read in alternate
+ * directions. The pair costs three instructions a row, so it pays only there. Needs an even
+ * ch, out_c a multiple of 8 and the stash (TTE_DWPW_ROW floats) for out_c bytes. */
+static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
+{
+#ifdef TTE_VFP_ASM
+    int32_t tz;
+    if ((ch & 1) != 0 || ch <= 0 || (q->out_c & 7) != 0 || q->out_c <= 0 ||
+        (size_t)q->out_c > sizeof(float) * TTE_DWPW_ROW) {
+        return 0;
+    }
+    tz = __builtin_ctz((unsigned)ch); /* gcd(ch, 1024) = 2**min(tz, 10) */
+    return q->out_c >= 8 * (tz < 5 ? 32 : 1024 >> (tz < 10 ? tz : 10));
+#else
+    (void)q, (void)ch;
+    return 0;
+#endif
+}
+
 /* Q's input gradient, channel c, pixels where D's mask is set (the others are 0), into dzc:
  * dzc[i] = sum over oc in order of gy[i, oc] * (w[oc, c] * scale[oc]), as
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
@@ -383,7 +408,7 @@ static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
 }
 
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list, int8_t *qbuf)
+                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash)
 {
     const size_t qc = (size_t)q->out_c;
     int32_t pend[8];
@@ -424,42 +449,176 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         col = qbuf + j;
         stride = q->q_cols;
     }
-    o = 0;
+    /* Without qbuf the column is read from flash with a stride of ch bytes, one cache line per
+     * weight, and the lines serve 32 channels in a row if they stay cached; when the column and the
+     * scales outgrow the D-cache, reading it in one direction evicts every line before its
+     * next use, so odd channels read it backwards (the most recent lines first). Each wcol
+     * element is one product, so the order changes no float. */
+    if (stash != NULL) {
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
-        /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
-        const int8_t *wp = col;
+        /* dwpw_column_pairs: an even channel reads its column and the next channel's as
+         * halfwords (LDRSH; the low byte is its own), keeps the next one's bytes in the stash,
+         * and every other even channel reads backwards; the odd channel converts the stash */
         const float *sp = q->scale;
         float *out = wcol;
-        float *const end = wcol + (qc & ~(size_t)7);
         int32_t r0, r1, r2, r3;
-        __asm__ volatile("1:\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                         "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                         "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                         "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                         "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
-                         "vldmia %[sp]!, {s8-s15}\n\t"
-                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
-                         "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
-                         "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
-                         "vstmia %[out]!, {s0-s7}\n\t"
-                         "cmp %[out], %[end]\n\t"
-                         "bne 1b\n\t"
-                         : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
-                           [sp] "+&r"(sp), [out] "+&r"(out)
-                         : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride),
-                           [end] "r"(end)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
-        o = qc & ~(size_t)7;
-    }
+#define TTE_PAIR_ROWS(A, B, K0, K1) \
+    "ldrsh %[r0], [%[wp]]\n\t" "ldrsh %[r1], [%[wp], %[ch]]\n\t" "add %[wp], %[wp], %[ch2]\n\t" \
+    "sxtb %[r2], %[r0]\n\t" "sxtb %[r3], %[r1]\n\t" "vmov " A ", " B ", %[r2], %[r3]\n\t" \
+    "asr %[r0], %[r0], #8\n\t" "asr %[r1], %[r1], #8\n\t" \
+    "strb %[r0], [%[st], #" K0 "]\n\t" "strb %[r1], [%[st], #" K1 "]\n\t"
+#define TTE_PAIR_CVT \
+    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+#define TTE_PAIR_MUL \
+    "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
+    "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
+    "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+        if ((c & 1) != 0) {
+            const int8_t *st = stash;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[st], #0]\n\t" "ldrsb %[r1], [%[st], #1]\n\t" "vmov s0, s1, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #2]\n\t" "ldrsb %[r1], [%[st], #3]\n\t" "vmov s2, s3, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #4]\n\t" "ldrsb %[r1], [%[st], #5]\n\t" "vmov s4, s5, %[r0], %[r1]\n\t"
+                             "ldrsb %[r0], [%[st], #6]\n\t" "ldrsb %[r1], [%[st], #7]\n\t" "vmov s6, s7, %[r0], %[r1]\n\t"
+                             "add %[st], %[st], #8\n\t"
+                             TTE_PAIR_CVT
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [end] "r"(wcol + qc)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            (void)r2, (void)r3;
+        } else if ((c & 2) == 0) {
+            const int8_t *wp = q->w + c;
+            int8_t *st = stash;
+            __asm__ volatile("1:\n\t"
+                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
+                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
+                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
+                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             "add %[st], %[st], #8\n\t"
+                             TTE_PAIR_CVT
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol + qc)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        } else {
+            /* from the top, eight rows a pass: rows o - 8 .. o - 1 */
+            const int8_t *wp = q->w + c + (qc - 8u) * (size_t)ch;
+            int8_t *st = stash + qc - 8u;
+            sp += qc;
+            out += qc;
+            __asm__ volatile("1:\n\t"
+                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
+                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
+                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
+                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             "sub %[st], %[st], #8\n\t"
+                             "sub %[wp], %[wp], %[ch2], lsl #3\n\t"
+                             TTE_PAIR_CVT
+                             "vldmdb %[sp]!, {s8-s15}\n\t"
+                             TTE_PAIR_MUL
+                             "vstmdb %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        }
+#undef TTE_PAIR_ROWS
+#undef TTE_PAIR_CVT
+#undef TTE_PAIR_MUL
 #endif
-    for (; o < qc; ++o) {
-        wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
+    } else if ((c & 1) != 0) {
+        o = qc;
+        while ((o & 7u) != 0u) {
+            --o;
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
+        }
+#ifdef TTE_VFP_ASM
+        if (o > 0u) {
+            /* eight at a time from the top: the block's rows o - 8 .. o - 1 */
+            const int8_t *wp = col + (o - 8u) * (size_t)stride;
+            const float *sp = q->scale + o;
+            float *out = wcol + o;
+            int32_t r0, r1, r2, r3;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "sub %[wp], %[wp], %[ch4], lsl #1\n\t"
+                             "sub %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             "vldmdb %[sp]!, {s8-s15}\n\t"
+                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             "vstmdb %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(wcol)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            o = 0;
+        }
+#endif
+        while (o > 0u) {
+            --o;
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
+        }
+    } else {
+        o = 0;
+#ifdef TTE_VFP_ASM
+        if (qc >= 8u) {
+            /* eight at a time: four strided bytes per pointer step, VCVT, VMUL by the scales */
+            const int8_t *wp = col;
+            const float *sp = q->scale;
+            float *out = wcol;
+            float *const end = wcol + (qc & ~(size_t)7);
+            int32_t r0, r1, r2, r3;
+            __asm__ volatile("1:\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
+                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
+                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
+                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
+                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             "vldmia %[sp]!, {s8-s15}\n\t"
+                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
+                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
+                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             "vstmia %[out]!, {s0-s7}\n\t"
+                             "cmp %[out], %[end]\n\t"
+                             "bne 1b\n\t"
+                             : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
+                               [sp] "+&r"(sp), [out] "+&r"(out)
+                             : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(end)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+            o = qc & ~(size_t)7;
+        }
+#endif
+        for (; o < qc; ++o) {
+            wcol[o] = (float)col[o * (size_t)stride] * q->scale[o];
+        }
     }
     /* the pixels where D's mask is set listed first (the others' dzc set to 0), then their
      * sums eight at a time */
@@ -470,21 +629,29 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         const size_t mstep = (size_t)ch >> 3;
         i = 0;
 #ifdef TTE_VFP_ASM
-        if (out_pixels > 0) {
+        if (out_pixels >= 4) {
+            /* four pixels a pass (the last out_pixels % 4 in C) */
             int32_t *lp = list, t;
+#define TTE_HEAD_MASK_ONE(AT) \
+    "ldrb %[t], " AT "\n\t" \
+    "tst %[t], %[bit]\n\t" \
+    "ite eq\n\t" \
+    "streq %[z], [%[dz], %[i], lsl #2]\n\t" \
+    "strne %[i], [%[lp]], #4\n\t" \
+    "add %[i], %[i], #1\n\t"
             __asm__ volatile("1:\n\t"
-                             "ldrb %[t], [%[mp]]\n\t"
-                             "add %[mp], %[mp], %[ms]\n\t"
-                             "tst %[t], %[bit]\n\t"
-                             "ite eq\n\t"
-                             "streq %[z], [%[dz], %[i], lsl #2]\n\t"
-                             "strne %[i], [%[lp]], #4\n\t"
-                             "add %[i], %[i], #1\n\t"
+                             TTE_HEAD_MASK_ONE("[%[mp]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms2]]")
+                             TTE_HEAD_MASK_ONE("[%[mp], %[ms3]]")
+                             "add %[mp], %[mp], %[ms], lsl #2\n\t"
                              "cmp %[i], %[n]\n\t"
                              "bne 1b\n\t"
                              : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [i] "+&r"(i)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels)
+                             : [ms] "r"(mstep), [ms2] "r"(2 * mstep), [ms3] "r"(3 * mstep), [bit] "r"(bit),
+                               [dz] "r"(dzc), [z] "r"(0), [n] "r"(out_pixels & ~(size_t)3)
                              : "cc", "memory");
+#undef TTE_HEAD_MASK_ONE
             np = (size_t)(lp - list);
         }
 #endif
@@ -1133,25 +1300,45 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values by two VLDMs into s24-s31 */
+            /* a pixel's sixteen values by two VLDMs into s24-s31; two pixels a pass (their
+             * values in s16, s17), the last one of an odd count alone */
             const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
             int32_t r0;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "vldmia %[p]!, {s24-s31}\n\t"
-                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "vldmia %[p], {s24-s31}\n\t"
-                             TTE_UPDF_8("s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "cmp %[op], %[oe]\n\t"
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + o0), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
                                "memory");
             if (nf == n) {
@@ -1434,6 +1621,10 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     /* with a head and q_cols: Q's columns for q_cols channels, after x's floats */
     int8_t *qbuf = NULL;
     float stack_row[TTE_DWPW_ROW];
+    /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
+     * weights where dwpw_column_pairs says so */
+    int8_t *const stash =
+        q != NULL && q->q_cols == 0 && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -1482,7 +1673,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
@@ -1512,42 +1703,49 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    xx = 0;
 #ifdef TTE_VFP_ASM
-                    if (bytes && g->in_w > 0) {
-                        /* the loop below: the mask bit tested first, the kept values stored
-                         * and summed as they come */
+                    if (bytes && g->in_w >= 2) {
+                        /* the loop below, two pixels a pass without a branch: a value is kept
+                         * when its mask bit is set and its bits but the sign are not all 0
+                         * (LSLS under the IT of the mask test), then stored, listed and summed
+                         * under one IT; the last pixel of an odd row in C */
                         float *dst = tmp + nz;
                         int32_t *op = off + nz;
-                        const float *const se = src + g->in_w;
-                        int32_t io = (int32_t)(i * (size_t)cin), t0;
+                        const float *px = src;
+                        const float *const se2 = src + (g->in_w & ~1);
+                        int32_t io = (int32_t)(i * (size_t)cin), t0, v0, v1;
+#define TTE_LIST_ONE(AT, V) \
+    "ldrb %[t0], " AT "\n\t" \
+    "tst %[t0], %[bit]\n\t" \
+    "it ne\n\t" \
+    "lslsne.w %[t0], %[" V "], #1\n\t" \
+    "itttt ne\n\t" \
+    "strne %[" V "], [%[dst]], #4\n\t" \
+    "strne %[io], [%[op]], #4\n\t" \
+    "vmovne s0, %[" V "]\n\t" \
+    "vaddne.f32 %[bs], %[bs], s0\n\t" \
+    "add %[io], %[io], %[cin]\n\t"
                         __asm__ volatile("1:\n\t"
-                                         "ldrb %[t0], [%[mp]]\n\t"
-                                         "add %[mp], %[mp], %[ms]\n\t"
-                                         "tst %[t0], %[bit]\n\t"
-                                         "beq 2f\n\t"
-                                         "vldr s0, [%[src]]\n\t"
-                                         "vcmp.f32 s0, #0\n\t"
-                                         "vmrs APSR_nzcv, fpscr\n\t"
-                                         "beq 2f\n\t"
-                                         "vstmia %[dst]!, {s0}\n\t"
-                                         "str %[io], [%[op]], #4\n\t"
-                                         "vadd.f32 %[bs], %[bs], s0\n\t"
-                                         "2:\n\t"
-                                         "add %[src], %[src], #4\n\t"
-                                         "add %[io], %[io], %[cin]\n\t"
-                                         "cmp %[src], %[se]\n\t"
+                                         "ldrd %[v0], %[v1], [%[px]], #8\n\t"
+                                         TTE_LIST_ONE("[%[mp]]", "v0")
+                                         TTE_LIST_ONE("[%[mp], %[ms]]", "v1")
+                                         "add %[mp], %[mp], %[ms], lsl #1\n\t"
+                                         "cmp %[px], %[se2]\n\t"
                                          "bne 1b\n\t"
-                                         : [t0] "=&r"(t0), [mp] "+&r"(mp), [src] "+&r"(src), [dst] "+&r"(dst),
-                                           [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bsum)
-                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se] "r"(se)
+                                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp),
+                                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io),
+                                           [bs] "+&t"(bsum)
+                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
                                          : "s0", "cc", "memory");
+#undef TTE_LIST_ONE
                         nz = (int32_t)(dst - tmp);
-                        i += (size_t)g->in_w;
-                        continue;
+                        xx = g->in_w & ~1;
+                        i += (size_t)xx;
                     }
 #endif
                     if (bytes) {
-                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                        for (; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;

@@ -192,7 +192,17 @@ void tte_bias_update_f32(int32_t rows, int32_t channels, const tte_update_params
 void tte_sgd_update_s8(const tte_update_params_t *u, int8_t *w, int32_t d0, int32_t mid, int32_t dlast,
                        const float *grad, int32_t step)
 {
-    TTE_SGD_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)))
+    /* TTE_SGD_LOOP's qas_steps_s8 and apply_s8, a row of n_in weights at a time */
+    int32_t oi, m;
+    uint32_t index = 0;
+    (void)d0;
+    for (oi = 0; oi < u->n_out; ++oi) {
+        const int32_t o = sel(u->out_idx, oi);
+        const float kf = u->scale != NULL && u->n_scale >= 1 ? qas_factor_s8(u, oi) : 0.0f;
+        for (m = 0; m < mid; ++m, index += (uint32_t)u->n_in) {
+            qas_apply_row_s8(u, kf, grad + index, u->n_in, w + ((size_t)o * mid + m) * dlast, u->in_idx, index, step);
+        }
+    }
 }
 
 void tte_sgd_update_s32(const tte_update_params_t *u, int32_t *w, int32_t d0, int32_t mid, int32_t dlast,

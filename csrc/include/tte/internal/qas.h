@@ -261,41 +261,16 @@ static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
 }
 
 #ifdef TTE_VFP_ASM
-/* one weight of qas_apply_row_s8's stochastic loop: g[j] at gp, w[j] at wp, the hash's input in h
- * (the names of its asm operands); leaves for 3f before a step of 1024 or more, or NaN */
-#define TTE_QAS_SR_ONE \
-    "vldmia %[gp]!, {s0}\n\t" \
-    "vmul.f32 s0, %[k], s0\n\t" \
-    "vmov %[t0], s0\n\t" \
-    "cmp %[lim], %[t0], lsl #1\n\t" \
-    "bls 3f\n\t" \
-    "eor %[t1], %[h], %[h], lsr #16\n\t" \
-    "mul %[t1], %[t1], %[m1]\n\t" \
-    "eor %[t1], %[t1], %[t1], lsr #15\n\t" \
-    "mul %[t1], %[t1], %[m2]\n\t" \
-    "eor %[t1], %[t1], %[t1], lsr #16\n\t" \
-    "lsr %[t1], %[t1], #8\n\t" \
-    "vmov s1, %[t1]\n\t" \
-    "vcvt.f32.u32 s1, s1, #24\n\t" \
-    "vcvt.s32.f32 s2, s0\n\t" \
-    "vcvt.f32.s32 s3, s2\n\t" \
-    "vmov %[t2], s2\n\t" \
-    "vcmpe.f32 s3, s0\n\t" \
-    "vmrs APSR_nzcv, fpscr\n\t" \
-    "itt gt\n\t" \
-    "subgt %[t2], %[t2], #1\n\t" \
-    "vsubgt.f32 s3, s3, %[one]\n\t" \
-    "vsub.f32 s4, s0, s3\n\t" \
-    "vadd.f32 s4, s4, s1\n\t" \
-    "vcmpe.f32 %[below1], s4\n\t" \
-    "vmrs APSR_nzcv, fpscr\n\t" \
-    "ldrsb %[t3], [%[wp]]\n\t" \
-    "sbc %[t3], %[t3], %[t2]\n\t" \
-    "ssat %[t3], #8, %[t3]\n\t" \
-    "cmn %[t3], #127\n\t" \
-    "it lt\n\t" \
-    "mvnlt %[t3], #126\n\t" \
-    "strb %[t3], [%[wp]], #1\n\t" \
+/* one hash of qas_apply_row_s8's stochastic loop into t2 as 2 u + 1 (u = its top 24 bits),
+ * added to the step's fixed-point value in T; the next weight's hash input */
+#define TTE_QAS_SR_HASH(T) \
+    "eor %[t2], %[h], %[h], lsr #16\n\t" \
+    "mul %[t2], %[t2], %[m1]\n\t" \
+    "eor %[t2], %[t2], %[t2], lsr #15\n\t" \
+    "mul %[t2], %[t2], %[m2]\n\t" \
+    "eor %[t2], %[t2], %[t2], lsr #16\n\t" \
+    "orr %[t2], %[t2], #128\n\t" \
+    "add %[" T "], %[" T "], %[t2], lsr #7\n\t" \
     "add %[h], %[h], %[m3]\n\t"
 #endif
 
@@ -328,36 +303,73 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
     } else if (idx == NULL) {
         j = 0;
 #ifdef TTE_VFP_ASM
-        /* qas_stochastic_s8 and apply_s8 as they are, in assembly (the same float operations;
-         * u = (hash >> 8) / 2**24 by VCVT's fixed-point form, exact; the range test on the bits
-         * shifted out of the sign; z = (delta - f) + u < 1 as z <= 1's float predecessor, whose
-         * carry SBC takes as w - f - (z >= 1); the clamp by SSAT, then -128 -> -127); it stops
-         * before a step of 1024 or more, or NaN, which C takes */
+        /* qas_stochastic_s8 and apply_s8 in integers, two weights a pass, for |delta| < 32
+         * (a range test on the bits shifted out of the sign; larger steps and NaN stop the
+         * loop, and C takes the pair). The float sequence f = floor(delta),
+         * z = (delta - f) + u, step = f + (z >= 1) gives the same step as
+         * (X + 2 U + 1) >> 25 (arithmetic), with U = hash >> 8 (u = U / 2**24) and X the
+         * truncated 25-bit fixed-point value of delta (VCVT) or, for negative delta, of
+         * (delta + 1) - 1: z >= 1 exactly when the exact sum is at least 1 - 2**-25 (the
+         * midpoint below 1 rounds to 1), i.e. when floor((delta - f) * 2**25) + 2 U + 1
+         * reaches 2**25; delta - f is exact except for delta in (-0.5, 0), where it is
+         * delta + 1 rounded to 2**-24, and ((delta + 1) - 1) keeps that rounding (the
+         * subtraction is exact) and changes no other negative delta (its bits are at or above
+         * 2**-24). The pair of steps (|step| <= 32) is taken from the two weights by QSUB8
+         * (saturating at -128 and 127), then -128 becomes -127 by SSUB8 and SEL. */
         while (j + 2 <= n) {
-            /* two weights a pass */
             const float *gp = g + j;
             const float *const ge = gp + ((n - j) & ~1);
             int8_t *wp = wrow + j;
             int32_t t0, t1, t2, t3;
             __asm__ volatile("1:\n\t"
-                             TTE_QAS_SR_ONE
-                             TTE_QAS_SR_ONE
+                             "vldmia %[gp]!, {s0-s1}\n\t"
+                             "vmul.f32 s0, %[k], s0\n\t"
+                             "vmul.f32 s1, %[k], s1\n\t"
+                             "vmov %[t0], %[t1], s0, s1\n\t"
+                             "cmp %[lim], %[t0], lsl #1\n\t"
+                             "it hi\n\t"
+                             "cmphi %[lim], %[t1], lsl #1\n\t"
+                             "bls 3f\n\t"
+                             "cmp %[t0], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s0, s0, %[one]\n\t"
+                             "vsublt.f32 s0, s0, %[one]\n\t"
+                             "cmp %[t1], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s1, s1, %[one]\n\t"
+                             "vsublt.f32 s1, s1, %[one]\n\t"
+                             "vcvt.s32.f32 s0, s0, #25\n\t"
+                             "vcvt.s32.f32 s1, s1, #25\n\t"
+                             "vmov %[t0], %[t1], s0, s1\n\t"
+                             TTE_QAS_SR_HASH("t0")
+                             TTE_QAS_SR_HASH("t1")
+                             "asr %[t0], %[t0], #25\n\t"
+                             "asr %[t1], %[t1], #25\n\t"
+                             "bfi %[t0], %[t1], #8, #8\n\t"
+                             "ldrh %[t3], [%[wp]]\n\t"
+                             "qsub8 %[t3], %[t3], %[t0]\n\t"
+                             "ssub8 %[t2], %[t3], %[c81]\n\t"
+                             "sel %[t3], %[t3], %[c81]\n\t"
+                             "strh %[t3], [%[wp]], #2\n\t"
                              "cmp %[gp], %[ge]\n\t"
                              "bne 1b\n\t"
                              "b 4f\n\t"
                              "3:\n\t"
-                             "sub %[gp], %[gp], #4\n\t"
+                             "sub %[gp], %[gp], #8\n\t"
                              "4:\n\t"
                              : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+&r"(gp),
                                [wp] "+&r"(wp), [h] "+&r"(hx)
                              : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
-                               [lim] "r"(0x89000000u), [k] "t"(k), [one] "t"(1.0f), [below1] "t"(0x1.fffffep-1f)
-                             : "d0", "d1", "d2", "cc", "memory");
+                               [lim] "r"(0x84000000u), [c81] "r"(0x81818181u), [k] "t"(k), [one] "t"(1.0f)
+                             : "d0", "cc", "memory");
             j = (int32_t)(gp - g);
             if (gp != ge) {
+                /* the pair in C */
                 wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
-                ++j;
                 hx += 0x9E3779B1u;
+                wrow[j + 1] = apply_s8(wrow[j + 1], qas_round_s8(k * g[j + 1], 1, hash_mix(hx)));
+                hx += 0x9E3779B1u;
+                j += 2;
             }
         }
 #endif
