@@ -3,10 +3,11 @@ on the host.
 
 tests/test_c_kernels.py checks the host build against tte.reference; the M7 takes other
 paths for the same cases (SMLAD/SSAT/QADD/SMMULR under ``__ARM_FEATURE_DSP``, hard single
-float, soft double), which only this test runs case by case. One generated program holds
-every case with its initial buffers (inputs, weights, and garbage in the outputs so that a
-skipped element shows); built for the host and for the M7 (QEMU mps2-an500), it prints an
-FNV-1a digest of all buffers after each case, and the two listings must be equal.
+float, soft double), which only this test runs case by case. A few generated programs (as many
+as the M7 image's flash needs) hold the cases with their initial buffers (inputs, weights, and
+garbage in the outputs so that a skipped element shows); each, built for the host and for the
+M7 (QEMU mps2-an500), prints an FNV-1a digest of all buffers after each case, and the two
+listings must be equal.
 """
 
 from __future__ import annotations
