@@ -58,25 +58,6 @@ static void win4_fill(int16_t *buf, int32_t s, int32_t a, int32_t b, const int8_
     }
 }
 
-/* One weight word (four window values) of one channel (wp) by four pixels (xp; slot 0
- * last, its load post-indexed past the group). */
-#define TTE_WIN4_WORD                                                                   \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
-    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
-    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
-    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
-    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
-    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
-    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
-    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
-
 #define TTE_WIN4_OPERANDS                                                                                   \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xp] "+r"(xp), [wp] "+r"(wp), [e] "=&r"(e), \
       [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we)                                                             \

@@ -399,6 +399,18 @@ static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
  * tte_conv2d_grad_input_f32 (it skips zero gy terms, which change no float sum that starts at
  * +0). The column of weights is converted once (wcol: out_c floats), then eight pixels at a
  * time share each converted weight; list: out_pixels int32 (the pixels with D's mask set). */
+#ifdef TTE_VFP_ASM
+/* eight int8 weights of a column, in s0-s7 as integers, to floats times their scales (s8-s15) */
+#define TTE_COL8_CVT \
+    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+#define TTE_COL8_MUL \
+    "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
+    "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
+    "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+#endif
+
 /* four bytes, any alignment (one LDR and one STR on ARMv7-M) */
 static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
 {
@@ -467,14 +479,6 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     "sxtb %[r2], %[r0]\n\t" "sxtb %[r3], %[r1]\n\t" "vmov " A ", " B ", %[r2], %[r3]\n\t" \
     "asr %[r0], %[r0], #8\n\t" "asr %[r1], %[r1], #8\n\t" \
     "strb %[r0], [%[st], #" K0 "]\n\t" "strb %[r1], [%[st], #" K1 "]\n\t"
-#define TTE_PAIR_CVT \
-    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
-#define TTE_PAIR_MUL \
-    "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
-    "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
-    "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
         if ((c & 1) != 0) {
             const int8_t *st = stash;
             __asm__ volatile("1:\n\t"
@@ -483,9 +487,9 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "ldrsb %[r0], [%[st], #4]\n\t" "ldrsb %[r1], [%[st], #5]\n\t" "vmov s4, s5, %[r0], %[r1]\n\t"
                              "ldrsb %[r0], [%[st], #6]\n\t" "ldrsb %[r1], [%[st], #7]\n\t" "vmov s6, s7, %[r0], %[r1]\n\t"
                              "add %[st], %[st], #8\n\t"
-                             TTE_PAIR_CVT
+                             TTE_COL8_CVT
                              "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_PAIR_MUL
+                             TTE_COL8_MUL
                              "vstmia %[out]!, {s0-s7}\n\t"
                              "cmp %[out], %[end]\n\t"
                              "bne 1b\n\t"
@@ -502,9 +506,9 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              TTE_PAIR_ROWS("s4", "s5", "4", "5")
                              TTE_PAIR_ROWS("s6", "s7", "6", "7")
                              "add %[st], %[st], #8\n\t"
-                             TTE_PAIR_CVT
+                             TTE_COL8_CVT
                              "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_PAIR_MUL
+                             TTE_COL8_MUL
                              "vstmia %[out]!, {s0-s7}\n\t"
                              "cmp %[out], %[end]\n\t"
                              "bne 1b\n\t"
@@ -525,9 +529,9 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              TTE_PAIR_ROWS("s6", "s7", "6", "7")
                              "sub %[st], %[st], #8\n\t"
                              "sub %[wp], %[wp], %[ch2], lsl #3\n\t"
-                             TTE_PAIR_CVT
+                             TTE_COL8_CVT
                              "vldmdb %[sp]!, {s8-s15}\n\t"
-                             TTE_PAIR_MUL
+                             TTE_COL8_MUL
                              "vstmdb %[out]!, {s0-s7}\n\t"
                              "cmp %[out], %[end]\n\t"
                              "bne 1b\n\t"
@@ -537,8 +541,6 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
         }
 #undef TTE_PAIR_ROWS
-#undef TTE_PAIR_CVT
-#undef TTE_PAIR_MUL
 #endif
     } else if ((c & 1) != 0) {
         o = qc;
@@ -561,13 +563,9 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "sub %[wp], %[wp], %[ch4], lsl #1\n\t"
                              "sub %[wp], %[wp], %[ch4]\n\t"
                              "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             TTE_COL8_CVT
                              "vldmdb %[sp]!, {s8-s15}\n\t"
-                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
-                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
-                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             TTE_COL8_MUL
                              "vstmdb %[out]!, {s0-s7}\n\t"
                              "cmp %[out], %[end]\n\t"
                              "bne 1b\n\t"
@@ -599,13 +597,9 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                              "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
                              "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
                              "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                             "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                             "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                             TTE_COL8_CVT
                              "vldmia %[sp]!, {s8-s15}\n\t"
-                             "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t"
-                             "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t"
-                             "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+                             TTE_COL8_MUL
                              "vstmia %[out]!, {s0-s7}\n\t"
                              "cmp %[out], %[end]\n\t"
                              "bne 1b\n\t"

@@ -154,13 +154,9 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
 #endif
 
 #if defined(__ARM_FEATURE_DSP)
-/* One weight word (four input channels) of pw_small against four pixels: the word unpacked
- * once, each pixel's x - zp for it loaded as a pair (even, odd lanes) with one LDRD from
- * xs at byte offsets Q0..Q3. */
-#define TTE_PWS_WORD(Q0, Q1, Q2, Q3)                                                    \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+/* A weight word's even and odd lanes (we, w) against four pixels' x - zp pairs, each loaded
+ * with one LDRD from xs at byte offsets Q0..Q3. */
+#define TTE_PW4_SMLAD(Q0, Q1, Q2, Q3)                                                   \
     "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
@@ -173,12 +169,9 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
     "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
     "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
     "smlad %[a3], %[o], %[w], %[a3]\n\t"
-/* The first word of pw_small_run's channel: every pixel's sum starts from the bias in a0 (the
- * first SMLAD of pixels 1..3 reads it, pixel 0 last), no copies of it. */
-#define TTE_PWS_FIRST(Q0, Q1, Q2, Q3)                                                   \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+/* The same as a channel's first word: every pixel's sum starts from the bias in a0 (the first
+ * SMLAD of pixels 1..3 reads it, pixel 0 last), no copies of it. */
+#define TTE_PW4_SMLAD_FIRST(Q0, Q1, Q2, Q3)                                             \
     "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
     "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
@@ -191,6 +184,19 @@ static int32_t zp_bias(const int8_t *wp, int32_t n, int32_t zp, const int32_t *b
     "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
+/* One weight word (four input channels) of pw_small against four pixels, unpacked once. */
+#define TTE_PWS_WORD(Q0, Q1, Q2, Q3)                                                    \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    TTE_PW4_SMLAD(Q0, Q1, Q2, Q3)
+/* The first word of pw_small_run's channel: every pixel's sum starts from the bias in a0 (the
+ * first SMLAD of pixels 1..3 reads it, pixel 0 last), no copies of it. */
+#define TTE_PWS_FIRST(Q0, Q1, Q2, Q3)                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    TTE_PW4_SMLAD_FIRST(Q0, Q1, Q2, Q3)
 #define TTE_PWS_F0 TTE_PWS_FIRST(0, 32, 64, 96)
 #define TTE_PWS_W0 TTE_PWS_WORD(0, 32, 64, 96)
 #define TTE_PWS_W1 TTE_PWS_WORD(8, 40, 72, 104)
@@ -473,33 +479,11 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 /* One unpacked weight word pair against four pixels (xs as pw_small_run's) */
 #define TTE_PWE_WORD(Q0, Q1, Q2, Q3)                                                    \
     "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
-    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
-    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
-    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
-    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
-    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
-    "smlad %[a3], %[o], %[w], %[a3]\n\t"
+    TTE_PW4_SMLAD(Q0, Q1, Q2, Q3)
 /* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
 #define TTE_PWE_FIRST(Q0, Q1, Q2, Q3)                                                   \
     "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
-    "smlad %[a1], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
-    "smlad %[a2], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
-    "smlad %[a3], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+    TTE_PW4_SMLAD_FIRST(Q0, Q1, Q2, Q3)
 #define TTE_PWE4_1 TTE_PWE_FIRST(0, 32, 64, 96)
 #define TTE_PWE4_2 TTE_PWE4_1 TTE_PWE_WORD(8, 40, 72, 104)
 #define TTE_PWE4_3 TTE_PWE4_2 TTE_PWE_WORD(16, 48, 80, 112)
@@ -1772,25 +1756,6 @@ TTE_HOT static TTE_NOINLINE void pw_gather_pairs(const tte_conv2d_s8_params_t *p
  * takes: four pixels of int16 x - zp, 768 bytes of stack (pw_gather_pairs' 528 and 240 more) */
 #define TTE_GATHER_QUAD_MAX 96
 
-/* One weight word of four pixels: the word's x - zp at xp (pixel q's even lanes at byte 8 q,
- * odd at 8 q + 4), xp and wp post-indexed past them. */
-#define TTE_GQ_WORD                                                                     \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
-    "sxtb16 %[we], %[w]\n\t"                                                           \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
-    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
-    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
-    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
-    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
-    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
-    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
-    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
-    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
-    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
-    "smlad %[a0], %[o], %[w], %[a0]\n\t"
-
 /* a[q] += the sums over `words` (>= 1) weight words at wp (unaligned) of pixel q; xp advanced */
 static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t *wp, int32_t words, int32_t a[4])
 {
@@ -1798,10 +1763,10 @@ static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t
     uint32_t w, we, e, o;
     /* an odd word first, then two a pass */
     __asm__ volatile("tst %[k], #1\n\t"
-                     "beq 1f\n\t" TTE_GQ_WORD
+                     "beq 1f\n\t" TTE_WIN4_WORD
                      "subs %[k], %[k], #1\n\t"
                      "beq 2f\n"
-                     "1:\n\t" TTE_GQ_WORD TTE_GQ_WORD
+                     "1:\n\t" TTE_WIN4_WORD TTE_WIN4_WORD
                      "subs %[k], %[k], #2\n\t"
                      "bne 1b\n"
                      "2:"

@@ -205,6 +205,25 @@ static TTE_ALWAYS_INLINE void win_dot22(const int16_t *buf, const int8_t *wa, in
     acc[3] = b1;
 }
 
+/* One weight word (four values) of one channel (wp) by four pixels (xp: pixel q's x - zp pair
+ * at byte 8 q, pixel 0's load last and post-indexed past the group): conv_window_s8.c's four-pixel
+ * windows, pointwise_s8.c's four-pixel split-weight gather. */
+#define TTE_WIN4_WORD                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                    \
+    "ldrd %[e], %[o], [%[xp], #8]\n\t"                                                 \
+    "smlad %[a1], %[e], %[we], %[a1]\n\t"                                              \
+    "smlad %[a1], %[o], %[w], %[a1]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #16]\n\t"                                                \
+    "smlad %[a2], %[e], %[we], %[a2]\n\t"                                              \
+    "smlad %[a2], %[o], %[w], %[a2]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp], #24]\n\t"                                                \
+    "smlad %[a3], %[e], %[we], %[a3]\n\t"                                              \
+    "smlad %[a3], %[o], %[w], %[a3]\n\t"                                               \
+    "ldrd %[e], %[o], [%[xp]], #32\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
 /* The eight-pixel pass (conv_window_s8.c, conv_stem_s8.c) over int16 x - zp, each group of
  * four values 64 bytes: pixel q's even lanes at 8 q, its odd lanes at 8 q + 4. One weight
