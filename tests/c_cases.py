@@ -1410,6 +1410,42 @@ def _dw3_fast_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, rng)
 
 
+def _depthwise_graph(rng: np.random.Generator, kind: str, c: int, kernel: tuple[int, int], stride: int,
+                     pads: tuple[int, ...], h: int, w: int, images: int, out_factor: float) -> Graph:
+    """x into a depthwise conv 'd' over c channels (no activation), as the depthwise cases below
+    build it: kind 'expand' puts a 1x1 E from 8 or 16 channels before it; its output scale is
+    out_factor times its input's (a large factor keeps every multiplier below 1/2, the output
+    stage of mode 2; 0.02 does not)."""
+    kh, kw = kernel
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((images, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
+        x, xq = "e", g.tensors["e"].quant
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (stride, stride), "dilations": (1, 1), "pads": pads,
+                                                   "groups": c, "activation": "none"},
+               quant=q(float(xq.scale[0]) * out_factor, int(rng.integers(-40, 41))))
+    return g
+
+
+def _projected_case(name: str, g: Graph, rng: np.random.Generator, kind: str, c: int) -> Case:
+    """_depthwise_graph's 'd' into a 1x1 P (c outputs and the residual add for kind 'residual',
+    else 8, 16 or 64), streamed (_streamed_case)."""
+    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
+                    (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    return _streamed_case(name, g, rng)
+
+
 def _dw3_ring_case(seed: int) -> Case:
     """A 3x3 stride-1 depthwise conv whose output stage spans all of int8, streamed into a 1x1
     (depthwise_s8.c's dw3_ring: three rows a channel group copied sign-extended with the zero
@@ -1428,28 +1464,8 @@ def _dw3_ring_case(seed: int) -> Case:
         pads = (1, 1, 1, 1)
     if h + pads[0] + pads[2] - 2 < 1 or w + pads[1] + pads[3] - 2 < 1:
         pads = (1, 1, 1, 1)
-    xq = rand_q(rng)
-    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
-    g = new_graph({"x": ((2 if seed % 6 == 5 else 1, h, w, c0), "int8", xq)})
-    x = "x"
-    if kind == "expand":
-        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
-        x, xq = "e", g.tensors["e"].quant
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-    # an output scale that keeps every multiplier below 1/2: the output stage of mode 2
-    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (1, 1), "dilations": (1, 1), "pads": pads,
-                                                   "groups": c, "activation": "none"},
-               quant=q(float(xq.scale[0]) * 6, int(rng.integers(-40, 41))))
-    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
-                    (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
-    return _streamed_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng)
+    g = _depthwise_graph(rng, kind, c, (3, 3), 1, pads, h, w, 2 if seed % 6 == 5 else 1, 6)
+    return _projected_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng, kind, c)
 
 
 def _dw_copy_case(seed: int) -> Case:
@@ -1472,32 +1488,12 @@ def _dw_copy_case(seed: int) -> Case:
         pads = (kh // 2, kw // 2, kh // 2, kw // 2)
     if h + pads[0] + pads[2] - kh < 0 or w + pads[1] + pads[3] - kw < 0:
         pads = (kh - 1, kw - 1, kh - 1, kw - 1)
-    xq = rand_q(rng)
-    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
-    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c0), "int8", xq)})
-    x = "x"
-    if kind == "expand":
-        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
-        x, xq = "e", g.tensors["e"].quant
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("d.w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
     # most seeds keep every multiplier below 1/2 (the output stage of mode 2), every fifth not
-    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 2 * kh)
-    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
-                                                   "groups": c, "activation": "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
-    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
-                    (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
-    return _streamed_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng)
+    g = _depthwise_graph(rng, kind, c, k, s, pads, h, w, 2 if seed % 7 == 6 else 1, 0.02 if seed % 5 == 4 else 2 * kh)
+    return _projected_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng, kind, c)
 
 
-# --- dws2: dw57_run (depthwise_s8.c), the 5x5 / 7x7 pixels inside the input in one assembly loop ---
+# --- dw57_run (depthwise_s8.c), the 5x5 / 7x7 pixels inside the input in one assembly loop ---
 def _dw57_run_case(seed: int) -> Case:
     """A square 5x5 or 7x7 depthwise, stride 1 or 2, over an input wider than dw_copy takes (9 to
     21 columns): streamed into a 1x1 (flat, after a 1x1 E, or with the residual add), or alone as a
@@ -1518,32 +1514,13 @@ def _dw57_run_case(seed: int) -> Case:
         pads = (kk // 2,) * 4
     if h + pads[0] + pads[2] - kk < 0:
         pads = (kk - 1,) * 4
-    xq = rand_q(rng)
-    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
-    g = new_graph({"x": ((2 if seed % 7 == 6 else 1, h, w, c0), "int8", xq)})
-    x = "x"
-    if kind == "expand":
-        add_random_conv(g, rng, "x", "e", c, 1, 1, (0, 0, 0, 0), 1, act="none")
-        x, xq = "e", g.tensors["e"].quant
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("d.w", rand_s8(rng, (c, kk, kk, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 2 * kk)
-    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
-                                                   "groups": c, "activation": "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
+    g = _depthwise_graph(rng, kind, c, (kk, kk), s, pads, h, w, 2 if seed % 7 == 6 else 1,
+                         0.02 if seed % 5 == 4 else 2 * kk)
     name = f"dw57_run_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_{seed}"
     if kind == "whole":
         g.outputs = ["d"]
         return Case(name, g, random_feeds(g, rng))
-    add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
-                    (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
-    return _streamed_case(name, g, rng)
+    return _projected_case(name, g, rng, kind, c)
 
 
 def _dw3_ring_image_case(seed: int) -> Case:
@@ -1561,16 +1538,8 @@ def _dw3_ring_image_case(seed: int) -> Case:
     if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
         pads = (1, 1, 1, 1)
         h, w = max(h, 1), max(w, 1)
-    xq = rand_q(rng)
-    g = new_graph({"x": ((2 if seed % 6 == 5 else 1, h, w, c), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-    g.add_const("d.b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-    ys = float(xq.scale[0]) * (0.02 if seed % 5 == 4 else 6.0)
-    g.add_node("conv2d", ["x", "d.w", "d.b"], "d", {"strides": (1, 1), "dilations": (1, 1), "pads": pads,
-                                                   "groups": c, "activation": "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, pads, h, w, 2 if seed % 6 == 5 else 1,
+                         0.02 if seed % 5 == 4 else 6.0)
     g.outputs = ["d"]
     ow = w + pads[1] + pads[3] - 2
     return Case(f"dw3_ring_image_{c}ch_w{w}_ow{ow}_h{h}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
@@ -2173,7 +2142,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     return case
 
 
-# ---- bwd3: the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
+# ---- the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
 
 
 def _sr_edge_case(seed: int) -> Case:
@@ -2237,9 +2206,9 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
     cases += [_sr_edge_case(s) for s in range(3)]
-    # bwd3: the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
+    # the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]
-    # bwd3: the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
+    # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
     return cases
@@ -2255,7 +2224,7 @@ def all_cases() -> list[Case]:
 CaseFn = Callable[[], list[Case]]
 
 
-# ---- flashmiss: the cache-blocked four-pixel pass of pointwise_s8.c (pw_quad_blocks) ----
+# ---- the cache-blocked four-pixel pass of pointwise_s8.c (pw_quad_blocks) ----
 
 def _quad_blocked_case(seed: int) -> Case:
     """1x1 convs whose weights, biases, multipliers and shifts exceed pw_quad_blocks' 3 KB

@@ -22,7 +22,7 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout
+from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout, kept_layout
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
 from tte.numerics import fixedpoint as fp
@@ -83,11 +83,8 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """dw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
-    graph it did not decide for (a kernel test's) keeps every layout."""
-    pr = dw_layout(node, g)
-    kept = g.meta.get(PREPARED_META)
-    return pr if pr is None or kept is None or pr[0] in kept else None
+    """dw_layout where the flash policy keeps it (kept_layout)."""
+    return kept_layout(dw_layout(node, g), g, PREPARED_META)
 
 
 PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
@@ -354,11 +351,8 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 
 def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """pw_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
-    graph it did not decide for (a kernel test's) keeps every layout."""
-    pr = pw_layout(node, g)
-    kept = g.meta.get(PREPARED_META)
-    return pr if pr is None or kept is None or pr[0] in kept else None
+    """pw_layout where the flash policy keeps it (kept_layout)."""
+    return kept_layout(pw_layout(node, g), g, PREPARED_META)
 
 
 def pe_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -414,11 +408,8 @@ def _small_layout(expand: Node, view: Graph) -> tuple[str, np.ndarray] | None:
 
 
 def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """pe_layout where the flash policy (choose_prepared, recorded in the graph) keeps it; a
-    graph it did not decide for (a kernel test's) keeps every layout."""
-    pr = pe_layout(node, g)
-    kept = g.meta.get(PREPARED_META)
-    return pr if pr is None or kept is None or pr[0] in kept else None
+    """pe_layout where the flash policy keeps it (kept_layout)."""
+    return kept_layout(pe_layout(node, g), g, PREPARED_META)
 
 
 @_emitter("streamed_block")

@@ -153,12 +153,17 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return f"tte_fcq_{digest}", prep
 
 
-def fc_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """fc_layout where the flash policy (tte.compiler.emit.block.choose_prepared, recorded in
-    the graph) keeps it; a graph it did not decide for (a kernel test's) keeps every layout."""
-    pr = fc_layout(node, g)
-    kept = g.meta.get(FC_PREPARED_META)
+def kept_layout(pr: tuple[str, np.ndarray] | None, g: Graph, key: str) -> tuple[str, np.ndarray] | None:
+    """A compile-time layout where the flash policy (tte.compiler.emit.block.choose_prepared,
+    recorded in the graph's meta under ``key``) keeps it; a graph it did not decide for (a kernel
+    test's) keeps every layout."""
+    kept = g.meta.get(key)
     return pr if pr is None or kept is None or pr[0] in kept else None
+
+
+def fc_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """fc_layout where the flash policy keeps it (kept_layout)."""
+    return kept_layout(fc_layout(node, g), g, FC_PREPARED_META)
 
 
 @_emitter("fully_connected")
