@@ -4,7 +4,7 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,12 +137,12 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
             if (n.op == "streamed_block" and (pr := pe_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[0], graphs, trained)):
                 expand, _, _, _, chain = _block_parts(n)
-                replaced = _pe_replaced_bytes(expand, graphs)
+                replaced = _replaced_bytes(expand, graphs, "expand", pe_layout)
                 rows = _t(_chain_graph(g, chain), expand.outputs[0]).shape
                 cands[pr[0]] = (pr[1].nbytes - replaced, expand.inputs[1], rows[0] * rows[1])
             if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
                 _, _, project, _, _ = _block_parts(n)
-                replaced = _pw_replaced_bytes(project, graphs)
+                replaced = _replaced_bytes(project, graphs, "project", pw_layout)
                 if replaced >= _t(g, project.inputs[1]).nbytes:
                     cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1], float("inf"))
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
@@ -170,44 +170,27 @@ def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -
         "update" in n.op and params & set(n.inputs) for g in graphs for n in g.nodes)
 
 
-def _pw_reads(n: Node, name: str) -> bool:
-    """Whether streamed block n reads constant `name` only as its 1x1's weight or bias."""
+def _reads_as(n: Node, name: str, role: str) -> bool:
+    """Whether streamed block n reads constant `name` only as the weight or bias of its 1x1
+    `role`: "project" (P) or "expand" (E)."""
     if n.op != "streamed_block":
         return False
-    expand, dw, project, add, _ = _block_parts(n)
-    others = {i for m in (expand, dw, add) if m is not None for i in m.inputs} | {project.inputs[0]}
-    return name in project.inputs[1:3] and name not in others
-
-
-def _pw_replaced_bytes(project: Node, graphs: Sequence[Graph]) -> int:
-    """The bytes of a block's 1x1 weight and bias that its layout replaces (every reader is a
-    streamed block reading it as its 1x1's)."""
-    total = 0
-    for name in set(project.inputs[1:3]) - {""}:
-        readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
-        if readers and all(_pw_reads(n, name) and pw_layout(n, g) is not None for n, g in readers):
-            total += next(_t(g, name).nbytes for _, g in readers)
-    return total
-
-
-def _pe_reads(n: Node, name: str) -> bool:
-    """Whether streamed block n reads constant `name` only as its expand 1x1's weight or bias."""
-    if n.op != "streamed_block":
+    parts = _block_parts(n)[:4]
+    conv = parts[{"expand": 0, "project": 2}[role]]
+    if conv is None:
         return False
-    expand, dw, project, add, _ = _block_parts(n)
-    if expand is None:
-        return False
-    others = {i for m in (dw, project, add) if m is not None for i in m.inputs} | {expand.inputs[0]}
-    return name in expand.inputs[1:3] and name not in others
+    others = {i for m in parts if m is not None and m is not conv for i in m.inputs} | {conv.inputs[0]}
+    return name in conv.inputs[1:3] and name not in others
 
 
-def _pe_replaced_bytes(expand: Node, graphs: Sequence[Graph]) -> int:
-    """The bytes of a block's expand weight and bias that its layout replaces (every reader is a
-    streamed block reading it as its expand's)."""
+def _replaced_bytes(conv: Node, graphs: Sequence[Graph], role: str,
+                    layout: Callable[[Node, Graph], tuple[str, np.ndarray] | None]) -> int:
+    """The bytes of a block's 1x1 `role` weight and bias that its layout replaces (every reader
+    is a streamed block reading it as that 1x1's, with the layout)."""
     total = 0
-    for name in set(expand.inputs[1:3]) - {""}:
+    for name in set(conv.inputs[1:3]) - {""}:
         readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
-        if readers and all(_pe_reads(n, name) and pe_layout(n, g) is not None for n, g in readers):
+        if readers and all(_reads_as(n, name, role) and layout(n, g) is not None for n, g in readers):
             total += next(_t(g, name).nbytes for _, g in readers)
     return total
 
@@ -218,8 +201,8 @@ def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
     emitted."""
     readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
     return bool(readers) and (
-        all(_pw_reads(n, name) and pw_prepared(n, g) is not None for n, g in readers)
-        or all(_pe_reads(n, name) and pe_prepared(n, g) is not None for n, g in readers))
+        all(_reads_as(n, name, "project") and pw_prepared(n, g) is not None for n, g in readers)
+        or all(_reads_as(n, name, "expand") and pe_prepared(n, g) is not None for n, g in readers))
 
 
 def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
