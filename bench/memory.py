@@ -1,6 +1,6 @@
 """Peak SRAM of one training step for the paper's three models at 128x128, beside the paper.
 
-    python bench/memory.py            # prints the table, writes bench/results/memory.json
+    python bench/memory.py [--out FILE]   # prints the table, writes bench/results/memory.json
 
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 10 classes) under the
 paper's ~100 KB sparse-update schemes: peak SRAM, arena, trainable bytes and flash data,
@@ -29,6 +29,7 @@ the rows' ring not counted). "goal KB" is 80 % of the paper's sparse + reorder f
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -101,6 +102,10 @@ def where(a: Analysis) -> dict[str, Any]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "memory.json",
+                    help="where the JSON goes (default: bench/results/memory.json)")
+    args = ap.parse_args()
     paper = paper_results()["peak_memory_kb"]
     results: dict[str, Any] = {"board": BOARD, "resolution": 128, "num_classes": 10, "machine": machine_info(),
                                "models": {}}
@@ -156,7 +161,7 @@ def main() -> None:
     print("KB = 1024 bytes. peak = arena (input image included) + trainable (in SRAM: a partially trained 1x1 "
           "conv keeps only its trained input channels, tte/compiler/split.py) + step counter + stack estimate; "
           "arena = max(train, infer). in-buf: the input image in a separate buffer instead.")
-    out = Path(__file__).resolve().parent / "results" / "memory.json"
+    out = args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")
