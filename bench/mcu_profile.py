@@ -113,6 +113,8 @@ class Profile:
     func_costs: dict[str, dict[str, int]]
     op_costs: dict[str, dict[str, int]]
     flash_insns: dict[int, tuple[int, int]]
+    by_block: dict[int, int] = dataclasses.field(default_factory=dict)
+    block_costs: dict[int, dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 def _zero_costs() -> dict[str, int]:
@@ -126,18 +128,24 @@ def read_profile(prof: Path, elf: Path, src_dir: Path, starts: list[int],
     site_costs: dict[int, list[int]] = {}
     func_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
     flash_insns: dict[int, tuple[int, int]] = {}
+    by_block: dict[int, int] = defaultdict(int)
+    block_costs: dict[int, dict[str, int]] = defaultdict(_zero_costs)
+    loads: list[tuple[int, int, int]] = []
     for line in prof.read_text().splitlines():
         f = line.split()
         if f[0] == "tb":
             by_func[_function_of(int(f[1], 16), starts, funcs)] += int(f[2]) * int(f[3])
+            by_block[int(f[1], 16)] += int(f[2]) * int(f[3])
         elif f[0] == "site":
             sites[int(f[1], 16)] = int(f[2])
         elif f[0] == "sitecost":
             site_costs[int(f[1], 16)] = [int(v) for v in f[2:]]
         elif f[0] == "tbcost":
             c = func_costs[_function_of(int(f[1], 16), starts, funcs)]
+            b = block_costs[int(f[1], 16)]
             for k, v in zip(COST_KEYS[:7], f[2:], strict=True):
                 c[k] += int(v)
+                b[k] += int(v)
         elif f[0] == "flash":
             a, reads, misses = int(f[1], 16), int(f[2]), int(f[3])
             old = flash_insns.get(a, (0, 0))  # a block translated twice reports twice
@@ -145,6 +153,15 @@ def read_profile(prof: Path, elf: Path, src_dir: Path, starts: list[int],
             c = func_costs[_function_of(a, starts, funcs)]
             c["flash_reads"] += reads
             c["flash_misses"] += misses
+            loads.append((a, reads, misses))
+    block_starts = sorted(by_block)
+    for a, reads, misses in loads:
+        # a load's misses go to the block that holds it (the last one starting at or before it)
+        k = bisect.bisect_right(block_starts, a) - 1
+        if k >= 0:
+            blk = block_costs[block_starts[k]]
+            blk["flash_reads"] += reads
+            blk["flash_misses"] += misses
     labels = _op_of_lines(elf, sorted(sites), src_dir)
     by_op: dict[str, int] = defaultdict(int)
     op_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
@@ -152,7 +169,8 @@ def read_profile(prof: Path, elf: Path, src_dir: Path, starts: list[int],
         by_op[labels[a]] += n
         for k, v in zip(COST_KEYS, site_costs.get(a, ()), strict=False):
             op_costs[labels[a]][k] += v
-    return Profile(dict(by_func), dict(by_op), dict(func_costs), dict(op_costs), flash_insns)
+    return Profile(dict(by_func), dict(by_op), dict(func_costs), dict(op_costs), flash_insns, dict(by_block),
+                   dict(block_costs))
 
 
 def source_lines(elf: Path, addrs: list[int]) -> dict[int, str]:
@@ -184,6 +202,39 @@ def print_flash_insns(p: Profile, elf: Path, starts: list[int], funcs: list[tupl
     print(f"  {'misses':>10} {'reads':>12}  address     function / source line")
     for a, (reads, misses) in rows:
         print(f"  {misses:>10,} {reads:>12,}  0x{a:08x}  {_function_of(a, starts, funcs)}  {where[a]}")
+
+
+def print_lines(p: Profile, elf: Path, starts: list[int], funcs: list[tuple[int, int, str]],
+                cost: CortexM7CostModel | None, top: int) -> None:
+    """Instructions (and the estimate) per source line of the translated blocks' first
+    instructions, whole run: where inside a function with inlined helpers the time goes."""
+    where = source_lines_full(elf, sorted(p.by_block))
+    by_line: dict[str, int] = defaultdict(int)
+    line_costs: dict[str, dict[str, int]] = defaultdict(_zero_costs)
+    for a, n in p.by_block.items():
+        key = f"{_function_of(a, starts, funcs)}  {where[a]}"
+        by_line[key] += n
+        for k, v in p.block_costs.get(a, {}).items():
+            line_costs[key][k] += v
+    line_prof = Profile({}, {}, dict(line_costs), {}, {})
+    total = sum(by_line.values())
+    print(f"\nper source line of the blocks' first instructions (whole run), top {top}:")
+    if cost is not None:
+        print(f"  {'instructions':>12} {'':>6}{COST_HEADER}")
+    for key, n in sorted(by_line.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(line_prof, cost, 'func', key, n)}  {key}")
+
+
+def source_lines_full(elf: Path, addrs: list[int]) -> dict[int, str]:
+    """file:line of each address, inlined callers named (addr2line -i: the innermost line)."""
+    out: dict[int, str] = {}
+    for k in range(0, len(addrs), 2000):
+        chunk = addrs[k:k + 2000]
+        text = subprocess.run([ADDR2LINE, "-f", "-e", str(elf), *[f"0x{a:x}" for a in chunk]],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+        for a, fn, loc in zip(chunk, text[0::2], text[1::2], strict=True):
+            out[a] = f"{fn} {Path(loc.split()[0]).name if loc.split() else '?'}"
+    return out
 
 
 def profile(model: str, work: Path, cost: CortexM7CostModel | None) -> tuple[dict[str, Any], Profile, Any]:
@@ -230,6 +281,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
+    ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(PAPER_BOARD))
     with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
@@ -270,6 +322,8 @@ def main() -> None:
                 print(f"  {n:>12,} {100 * n / total:5.1f}%{cost_columns(prof, cost, 'func', fn, n)}  {fn}")
         if cost is not None:
             print_flash_insns(prof, elf, starts, funcs, args.top)
+        if args.lines:
+            print_lines(prof, elf, starts, funcs, cost, args.top)
     if args.json:
         args.json.write_text(json.dumps(p, indent=2) + "\n")
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from mcu_profile import COST_HEADER, _functions, cost_columns, print_flash_insns, read_profile  # noqa: E402
+from mcu_profile import COST_HEADER, _functions, cost_columns, print_flash_insns, print_lines, read_profile  # noqa: E402
 from mlperf_tiny import BOARD, MLPERF, QEMU_BOARD, SCHEME  # noqa: E402
 from mltk_models import LR, MODELS, fetch, samples  # noqa: E402
 
@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--model", default="ic-resnet8", choices=MLPERF)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
+    ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(BOARD))
     g = tte.load(fetch()[args.model])
@@ -77,6 +78,8 @@ def main() -> None:
             print(f"  {n:>12,}{cost_columns(p, cost, 'func', fn, n)}  {fn}")
         if cost is not None:
             print_flash_insns(p, fw.elf, starts, funcs, args.top)
+        if args.lines:
+            print_lines(p, fw.elf, starts, funcs, cost, args.top)
 
 
 if __name__ == "__main__":
