@@ -1609,7 +1609,7 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
  * bwd is 0, backward from the last when 1), x - zp on the plain bias, then the output stage.
  * The block's words as dw57_edge's, but DW57_XO the row offset of the entry (dw57_side_entry)
  * and DW57_EN the entry's byte offset in a row's taps less 2; DW57_WT the tap words. */
-static TTE_ALWAYS_INLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
+static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
 {
     register const uint32_t *b __asm__("r0") = blk;
     if (KW == 5 && !bwd) {
@@ -1842,8 +1842,20 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
                 const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
                 const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
                 const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
-                int8_t *const o = orow + (size_t)i * ostride + c;
-                if (rows_in && i == in_lo && in_hi > in_lo) {
+                int8_t *o = orow + (size_t)i * ostride + c;
+                if (i == in_lo && in_hi > in_lo) {
+                    if (!rows_in) {
+                        /* the pixels inside the input columns of a row cut above or below: each
+                         * window row's taps from the first on */
+                        int32_t xo = ix0 * C + c;
+                        rqb[DW57_EN] = (uint32_t)-2;
+                        rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                        for (; i < in_hi; ++i, xo += sw * C, o += ostride) {
+                            rqb[DW57_XO] = (uint32_t)xo;
+                            rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                            dw57_side(rqb, KW, 0);
+                        }
+                    }
                     i = in_hi - 1;
                     continue;
                 }
