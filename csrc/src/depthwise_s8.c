@@ -1721,6 +1721,24 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
 #endif
 }
 
+/* Whether the KH window rows are all inside the input (none NULL); where blk is not NULL, their
+ * pointers into the block of dw57_run and dw57_side */
+static int32_t dw57_rows(const int8_t *const *rows, int32_t KH, uint32_t *blk)
+{
+    int32_t ky, in = 1;
+    for (ky = 0; ky < KH; ++ky) {
+        in &= rows[ky] != NULL;
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (blk != NULL) {
+            blk[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
+        }
+#else
+        (void)blk;
+#endif
+    }
+    return in;
+}
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
  * time: their weights transposed once into one word per tap and unpacked (two words on the
@@ -1768,6 +1786,8 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
 #else
     (void)sw, (void)in_lo, (void)in_hi, (void)run57;
 #endif
+    /* one output row's window rows (rows_arg): the same for every channel group */
+    rows_in = xb == NULL ? dw57_rows(rows, KH, run57 ? rqb : NULL) : 0;
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
@@ -1813,16 +1833,10 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
                 const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top + ky;
                 xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
             }
-        }
-        rows_in = 1;
-        for (ky = 0; ky < KH; ++ky) {
-            rows_in &= rows[ky] != NULL;
+            rows_in = dw57_rows(rows, KH, run57 ? rqb : NULL);
         }
 #if !defined(TTE_DW_FEW_REGISTERS)
         if (run57) {
-            for (ky = 0; ky < KH; ++ky) {
-                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
-            }
             if (oy == 0) {
                 for (j = 0; j < 4; ++j) {
                     rqb[DW57_KB + j] = (uint32_t)kb[j];
