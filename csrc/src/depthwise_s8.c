@@ -6,7 +6,9 @@
  * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
  * straight path). A square 5x5 or 7x7 window (stride 1 or 2) has its own assembly: the run of
  * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
- * one block over its taps inside (dw57_edge).
+ * one block over its taps inside: straight runs of each window row's taps entered at an offset
+ * where the window is cut on one side or only above and below (dw57_side), a loop a row where
+ * it is cut on both (dw57_edge).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
