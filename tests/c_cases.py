@@ -1523,6 +1523,36 @@ def _dw57_run_case(seed: int) -> Case:
     return _projected_case(name, g, rng, kind, c)
 
 
+# --- dw57_side (depthwise_s8.c), the 5x5 / 7x7 border pixels whose window is cut on one side ---
+def _dw57_side_case(seed: int) -> Case:
+    """A square 5x5 or 7x7 depthwise, stride 1 or 2, on 6 to 30 channels (most not a multiple of
+    four; below 32 the streamed block has no pair buffer, so not dw_copy's path): border pixels
+    cut on the left (forward runs entered at the first tap inside), on the right (backward runs),
+    above and below only, and on both sides where the input is narrower than the window (5 to 16
+    columns). Paddings symmetric, none, left or right only, TF's stride-2 'same' (bottom-right
+    only) and wide; streamed after a 1x1 E or flat, or a whole-image conv2d (more than 64 pixels:
+    not dw_small) on every third seed; every fifth seed a multiplier above 1/2 (not mode 2)."""
+    rng = np.random.default_rng(23900 + seed)
+    kind = ("expand", "flat", "whole")[seed % 3]
+    kk = (5, 7)[seed // 3 % 2]
+    s = 1 + seed // 6 % 2
+    c = (13, 6, 30, 20, 7, 24, 9, 18)[seed % 8]
+    w = 5 + (seed * 7) % 12
+    h = max(kk - 1 + (seed * 5) % 6, 66 // w + 1) if kind == "whole" else kk - 1 + (seed * 5) % 6
+    p = kk // 2
+    pads = ((p, p, p, p), (0, 0, 0, 0), (p, p, p, 0), (p, 0, p, p), (0, 0, kk - 2, kk - 2), (kk - 1,) * 4,
+            (1, p + 1, p - 1, 1))[seed % 7]
+    if h + pads[0] + pads[2] - kk < 0 or w + pads[1] + pads[3] - kk < 0:
+        pads = (kk - 1,) * 4
+    g = _depthwise_graph(rng, "expand" if kind == "expand" else "flat", c, (kk, kk), s, pads, h, w,
+                         2 if seed % 8 == 7 else 1, 0.02 if seed % 5 == 4 else 2 * kk)
+    name = f"dw57_side_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if kind == "whole":
+        g.outputs = ["d"]
+        return Case(name, g, random_feeds(g, rng))
+    return _projected_case(name, g, rng, "flat", c)
+
+
 def _dw3_ring_image_case(seed: int) -> Case:
     """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
     depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
@@ -1599,6 +1629,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
+    cases += [_dw57_side_case(s) for s in range(28)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
