@@ -2044,7 +2044,8 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None) -> Case:
+               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
+               hw: tuple[int, int] = (2, 3)) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2060,7 +2061,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
     partial where the channels are not a multiple of it (wide with 32: 40 channels).
-    ``chans``: (channels, head output channels) instead of the drawn ones, over 2 x 3 pixels."""
+    ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -2073,7 +2074,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
         h, w, c, cin = 3, 4, 40, 16
     if chans is not None:
-        h, w, c = 2, 3, chans[0]
+        (h, w), c = hw, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -2173,6 +2174,28 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     return case
 
 
+# ---- dot2: dwpw_head_dz's rest of a pixel list (blocks of 8, then 4 and 1 or 2) ----
+
+def dwpw_rest_cases() -> list[Case]:
+    """Head variants whose channels have D's mask set on exactly 0, 1, ..., 19 pixels (in a
+    random place), so that dwpw_head_dz's lists end in every rest mod 8, once under eight
+    pixels and once over: a rest of seven padded to a block of 8, five or six as blocks of 4
+    and 1 or 2, three padded to 4; heads of 13 and 24 output channels (the M4F/M7 dot loops
+    with and without a rest in C)."""
+    cases = []
+    for s, chq, hw in ((0, (20, 13), (4, 5)), (2, (20, 24), (5, 4))):
+        case = _dwpw_case(s, head=True, chans=chq, hw=hw)
+        dmask = case.feeds["dmask"]
+        flat = np.zeros((dmask.size // chq[0], chq[0]), bool)
+        rng = np.random.default_rng(4100 + s)
+        for k in range(chq[0]):
+            flat[rng.permutation(flat.shape[0])[:k], k] = True
+        case.feeds["dmask"] = flat.reshape(dmask.shape)
+        case.name += "_every_rest"
+        cases.append(case)
+    return cases
+
+
 # ---- the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
 
 
@@ -2242,6 +2265,7 @@ def update_cases() -> list[Case]:
     # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
+    cases += dwpw_rest_cases()
     return cases
 
 
