@@ -292,7 +292,7 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
     (tte_conv2d_s8_pointwise_buffer_bytes, which pointwise_buffer_bytes follows for every conv)."""
     from tte.compiler.emit import conv2d_scratch_bytes
     from tte.compiler.emit.common import _chain_graph
-    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer_bytes
 
     figures, buffers = set(), set()
     for case in CASES:
@@ -313,10 +313,12 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
                 want = harness.lib.tte_conv2d_s8_scratch_bytes(p)
                 buf = harness.lib.tte_conv2d_s8_pointwise_buffer_bytes(p)
                 assert pointwise_buffer_bytes(n, g) == buf, f"{case.name}: {n.name}"
-                given = n.name in g.meta.get(PW_BUFFER_META, ())
-                assert conv2d_scratch_bytes(n, g) == want + (buf if given else 0), f"{case.name}: {n.name}"
+                # times the buffer given: eight pixels' (tte_conv2d_s8_ws_sized) is twice it
+                given = (0 if n.name not in g.meta.get(PW_BUFFER_META, ())
+                         else 2 if n.name in g.meta.get(PW_BUFFER8_META, ()) else 1)
+                assert conv2d_scratch_bytes(n, g) == want + buf * given, f"{case.name}: {n.name}"
                 figures.add(want)
-                buffers.add(buf if given else -1)
+                buffers.add(buf * given if given else -1)
     assert len(figures) == 2   # cases on the window path and off it
     assert len(buffers - {-1, 0}) >= 6   # buffers given, of several sizes
 

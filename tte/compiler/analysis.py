@@ -215,8 +215,9 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
     none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
     before x as floats at their narrowest, the largest Q first, and are widened at the end where
-    that fits too."""
-    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+    that fits too. Last, the 1x1 convs' buffers doubled (eight pixels a pass) where neither arena
+    grows from there (eight_pixels)."""
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
         Q_COLS_META,
         Q_COLS_MIN_BYTES,
@@ -227,18 +228,34 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     )
 
     graphs = (sg.graph, inf.graph)
-    inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
+    # the inference graph has no fused backward
+    inf_arena: dict[tuple[frozenset[str], frozenset[str]], int] = {}
 
-    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> tuple[int, int]:
+    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None,
+               pw8: frozenset[str] = frozenset()) -> tuple[int, int]:
         for g in graphs:
             g.meta[PW_BUFFER_META] = pw
+            g.meta[PW_BUFFER8_META] = pw8
             g.meta[X_FLOAT_META] = dict(xf)
             g.meta[Q_COLS_META] = dict(qc or {})
-        if pw not in inf_arena:
-            inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
-                                        overlap=_overlap_fn(inf.graph)).arena_bytes
+        if (pw, pw8) not in inf_arena:
+            inf_arena[pw, pw8] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                                             overlap=_overlap_fn(inf.graph)).arena_bytes
         return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
-                inf_arena[pw])
+                inf_arena[pw, pw8])
+
+    def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
+        """Last, with everything else chosen: the 1x1 convs given a buffer get eight pixels' (twice
+        it) where neither arena grows from that choice, all of them or each in turn, the most
+        work first; then the meta of the final choice."""
+        now = arenas(pw, xf, qc)
+        pw8: frozenset[str] = frozenset()
+        for trial in [pw] + [frozenset({k}) for k in sorted(pw, key=lambda k: (-pw_cand[k], k))]:
+            if trial - pw8 and all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | trial), now)):
+                pw8 |= trial
+            if pw8 == pw:
+                break
+        arenas(pw, xf, qc, pw8)
 
     def work(g: Graph, n: Node) -> int:
         """MACs of a 1x1 conv; of the fused backward's weight update, its x times its rows"""
@@ -264,6 +281,7 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
     widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
     if all(a <= b for a, b in zip(arenas(*every, widest), base)):
+        eight_pixels(*every, widest)
         return
 
     def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
@@ -302,7 +320,7 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         width = next((w for w in Q_COLS_WIDTHS if w > qc.get(name, 0) and fits(pw, xf, {**qc, name: w})), 0)
         if width:
             qc[name] = width
-    arenas(pw, xf, qc)
+    eight_pixels(pw, xf, qc)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:

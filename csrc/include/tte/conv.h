@@ -44,6 +44,10 @@ int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p);
  * tte_conv2d_s8_pointwise_px_buf (four pixels a pass beyond TTE_PW_PAIRS_STACK / 2 channels). */
 void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                       const int32_t *bias, int8_t *y, void *scratch);
+/* tte_conv2d_s8_ws with the scratch's size: a plain 1x1 conv given twice its pixel buffer
+ * (2 * tte_conv2d_s8_pointwise_buffer_bytes) runs eight pixels a pass; the same bytes. */
+void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch, int32_t scratch_bytes);
 /* The generic loop nest (what the fast paths must equal; exported for tests). */
 void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y);
@@ -96,6 +100,11 @@ void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast
 #define TTE_PW_PAIRS_STACK 64
 void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                     const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);
+/* pointwise_px_buf with buf_bytes of buffer (8-byte aligned): from 16 * in_c bytes on eight pixels
+ * a pass over the weights (half their reads); the same bytes. */
+void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
+                                      const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf,
+                                      int32_t buf_bytes);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pw_layout,
  * pointwise_s8.c; in_c a multiple of 8 from 32 on, out_c even, every sum within 24 bits, the
  * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-23, -1]),
