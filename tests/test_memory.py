@@ -243,3 +243,38 @@ def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blo
     plain = plan_memory(s, scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
     assert inf.arena_bytes < plain.arena_bytes
     assert a.report["arena_bytes_input_outside_arena"] == max(p.arena_bytes for p in a.outside)
+
+
+@pytest.mark.parametrize("model,budget", [("mcunet-5fps", "99kb"), ("proxyless-w0.3", "98kb")])
+def test_eight_pixel_buffers_never_grow_the_arenas(model: str, budget: str) -> None:
+    """The 1x1 convs whose pixel buffer _choose_optional_scratch doubles (PW_BUFFER8_META: eight
+    pixels a pass, tte_conv2d_s8_ws_sized) are some of those given one, and both plans are no
+    larger with the doubled buffers than with the plain ones; the generated C passes the doubled
+    size to the kernel."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer_bytes
+
+    a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
+    x = a.forward.inputs[0]
+    plans = (a.scheduled, a.inference)
+
+    def arenas() -> list[int]:
+        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+                for s in plans]
+
+    eight = [s.graph.meta[PW_BUFFER8_META] for s in plans]
+    assert eight[0] and eight[0] <= a.scheduled.graph.meta[PW_BUFFER_META]
+    with_them = arenas()
+    for s in plans:
+        s.graph.meta[PW_BUFFER8_META] = frozenset()
+    try:
+        four = arenas()
+    finally:
+        for s, e in zip(plans, eight, strict=True):
+            s.graph.meta[PW_BUFFER8_META] = e
+    assert all(w <= f for w, f in zip(with_them, four, strict=True)), (with_them, four)
+    g = a.scheduled.graph
+    scratch = {b.name: b.size for b in a.plan.buffers if b.name.endswith("@scratch")}
+    for name in eight[0]:
+        node = next(n for n in g.nodes if n.name == name)
+        assert scratch[f"{name}@scratch"] >= 2 * pointwise_buffer_bytes(node, g) > 0

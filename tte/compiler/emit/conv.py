@@ -69,17 +69,16 @@ def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
     rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
     PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes; pointwise_buffer8_bytes where
-    PW_BUFFER8_META names it); else 0. Planned in the
+    PW_BUFFER8_META names it too); else 0. Planned in the
     arena so that the kernel keeps them off the stack."""
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
     cout, kh, kw, cin = w.shape
     pointwise = _plain_pointwise(node, g)
-    if pointwise and node.name in g.meta.get(PW_BUFFER8_META, ()):
-        return pointwise_buffer8_bytes(node, g)
     if pointwise and node.name in g.meta.get(PW_BUFFER_META, ()):
-        return pointwise_buffer_bytes(node, g)
+        eight = node.name in g.meta.get(PW_BUFFER8_META, ())
+        return pointwise_buffer8_bytes(node, g) if eight else pointwise_buffer_bytes(node, g)
     strided_1x1 = kh == kw == 1 and cin % 16 == 0
     # tte_conv_strip's RGB stem (conv_strip_s8.c) takes the window path's scratch too
     stem = (kh == kw == 3 and cin == 3 and cout <= 16 and tuple(node.attrs["strides"]) == (1, 1)
@@ -115,7 +114,8 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
-    if _plain_pointwise(node, g) and node.name in g.meta.get(PW_BUFFER8_META, ()) and pointwise_buffer8_bytes(node, g):
+    if (_plain_pointwise(node, g) and node.name in g.meta.get(PW_BUFFER8_META, ())
+            and conv2d_scratch_bytes(node, g) == pointwise_buffer8_bytes(node, g) > 0):
         return Emitted(decls, [f"tte_conv2d_s8_ws_sized(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                                f"{ref(y.name)}, {ref(node.name + '@scratch')}, {pointwise_buffer8_bytes(node, g)});"])
     if conv2d_scratch_bytes(node, g):
