@@ -77,22 +77,28 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
     tte_conv2d_s8_ws(p, x, w, bias, y, NULL);
 }
 
-void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
-                      const int32_t *bias, int8_t *y, void *scratch)
-{
-    tte_conv2d_s8_ws_sized(p, x, w, bias, y, scratch, scratch != NULL ? 8 * p->g.in_c : 0);
-}
-
 void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y, void *scratch, int32_t scratch_bytes)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    if (scratch != NULL && tte_conv_path(g) == TTE_PATH_POINTWISE && scratch_bytes >= 16 * g->in_c) {
+        /* eight pixels' buffer (pointwise_px_buf with TTE_PW_BUF8) */
+        tte_conv2d_s8_pointwise_px_buf(p, tte_conv2d_s8_fast_rq(p) | TTE_PW_BUF8, x, g->batch * g->in_h * g->in_w, w,
+                                       bias, y, (int16_t *)scratch);
+        return;
+    }
+    tte_conv2d_s8_ws(p, x, w, bias, y, scratch);
+}
+
+void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                      const int32_t *bias, int8_t *y, void *scratch)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t fast = tte_conv2d_s8_fast_rq(p);
     switch (tte_conv_path(g)) {
     case TTE_PATH_POINTWISE:
-        /* scratch (optional here): the pixel buffer of tte_conv2d_s8_pointwise_px_sized */
-        tte_conv2d_s8_pointwise_px_sized(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y, (int16_t *)scratch,
-                                         scratch_bytes);
+        /* scratch (optional here): the pixel buffer of tte_conv2d_s8_pointwise_px_buf */
+        tte_conv2d_s8_pointwise_px_buf(p, fast, x, g->batch * g->in_h * g->in_w, w, bias, y, (int16_t *)scratch);
         return;
     case TTE_PATH_DEPTHWISE:
         tte_conv2d_s8_depthwise(p, fast, x, w, bias, y);

@@ -1180,11 +1180,13 @@ static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *r
 }
 #endif
 
-/* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
-TTE_HOT void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                              int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
-                                              int16_t *buf, int32_t buf_bytes)
+/* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y); fast may
+ * carry TTE_PW_BUF8 (buf holds eight pixels). */
+TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast_buf8, const int8_t *x,
+                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
+                                            int16_t *buf)
 {
+    const int32_t fast = fast_buf8 & ~TTE_PW_BUF8;
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
 #if defined(__ARM_FEATURE_DSP)
@@ -1194,7 +1196,6 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, i
 #endif
     int32_t i = 0;
     (void)buf;
-    (void)buf_bytes;
 #if defined(__ARM_FEATURE_DSP)
     if (npx >= 2 && n <= 16 && (n & 3) == 0) {
         pw_small_any(p, &r, x, npx, w, bias, y);
@@ -1210,7 +1211,7 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, i
     }
     if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
         /* pixels the buffer holds: eight from 16 in_c bytes on */
-        pw_pairs(p, &r, x, npx, w, bias, y, buf, buf == NULL ? 0 : buf_bytes >= 16 * n ? 8 : 4);
+        pw_pairs(p, &r, x, npx, w, bias, y, buf, buf == NULL ? 0 : fast_buf8 & TTE_PW_BUF8 ? 8 : 4);
         return;
     }
     if (npx >= 4) {
@@ -1326,16 +1327,10 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, i
     }
 }
 
-void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
-                                    const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf)
-{
-    tte_conv2d_s8_pointwise_px_sized(p, fast, x, npx, w, bias, y, buf, buf != NULL ? 8 * p->g.in_c : 0);
-}
-
 void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
-    tte_conv2d_s8_pointwise_px_sized(p, fast, x, npx, w, bias, y, NULL, 0);
+    tte_conv2d_s8_pointwise_px_buf(p, fast, x, npx, w, bias, y, NULL);
 }
 
 /* ---- weights laid out at compile time (tte.compiler.emit.block.pw_layout) ----

@@ -96,15 +96,12 @@ void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast
                                    int8_t *out, void *ws, size_t ws_bytes);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
- * TTE_PW_PAIRS_STACK input channels) */
+ * TTE_PW_PAIRS_STACK input channels); with TTE_PW_BUF8 or'ed into fast, 16 * in_c bytes,
+ * 8-byte aligned: eight pixels per pass over the weights */
 #define TTE_PW_PAIRS_STACK 64
+#define TTE_PW_BUF8 2
 void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                     const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);
-/* pointwise_px_buf with buf_bytes of buffer (8-byte aligned): from 16 * in_c bytes on eight pixels
- * a pass over the weights (half their reads); the same bytes. */
-void tte_conv2d_s8_pointwise_px_sized(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
-                                      const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf,
-                                      int32_t buf_bytes);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pw_layout,
  * pointwise_s8.c; in_c a multiple of 8 from 32 on, out_c even, every sum within 24 bits, the
  * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-23, -1]),
