@@ -215,9 +215,9 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
     none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
     before x as floats at their narrowest, the largest Q first, and are widened at the end where
-    that fits too. Last, the 1x1 convs' buffers doubled (eight pixels a pass) where neither arena
-    grows from there (eight_pixels)."""
-    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer_bytes
+    that fits too. Last, eight pixels' buffers for the 1x1 convs (eight pixels a pass) where neither
+    arena grows from there (eight_pixels)."""
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer8_bytes, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
         Q_COLS_META,
         Q_COLS_MIN_BYTES,
@@ -245,15 +245,17 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
                 inf_arena[pw, pw8])
 
     def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
-        """Last, with everything else chosen: the 1x1 convs given a buffer get eight pixels' (twice
-        it) where neither arena grows from that choice, all of them or each in turn, the most
-        work first; then the meta of the final choice."""
+        """Last, with everything else chosen: the 1x1 convs given a buffer, and those whose four
+        pixels fit the stack's, get eight pixels' (pointwise_buffer8_bytes) where neither arena
+        grows from that choice, all of them or each in turn, the most work first; then the meta
+        of the final choice."""
         now = arenas(pw, xf, qc)
+        cand = frozenset(k for k in pw8_cand if k in pw or k not in pw_cand)
         pw8: frozenset[str] = frozenset()
-        for trial in [pw] + [frozenset({k}) for k in sorted(pw, key=lambda k: (-pw_cand[k], k))]:
+        for trial in [cand] + [frozenset({k}) for k in sorted(cand, key=lambda k: (-pw8_cand[k], k))]:
             if trial - pw8 and all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | trial), now)):
                 pw8 |= trial
-            if pw8 == pw:
+            if pw8 == cand:
                 break
         arenas(pw, xf, qc, pw8)
 
@@ -265,18 +267,21 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         return g.tensors[n.inputs[4]].size * g.tensors[n.inputs[3]].shape[0]
 
     pw_cand: dict[str, int] = {}
+    pw8_cand: dict[str, int] = {}
     xf_cand: dict[str, tuple[int, int]] = {}
     for g in graphs:
         for n in g.nodes:
             if pointwise_buffer_bytes(n, g):
                 pw_cand[n.name] = max(pw_cand.get(n.name, 0), work(g, n))
+            if pointwise_buffer8_bytes(n, g):
+                pw8_cand[n.name] = max(pw8_cand.get(n.name, 0), work(g, n))
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
     qc_cand = {n.name: q for n in sg.graph.nodes
                if dwpw_q_rows(n, sg.graph)
                and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
-    if not pw_cand and not xf_cand and not qc_cand:
+    if not pw_cand and not pw8_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
     widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}

@@ -58,9 +58,14 @@ def pointwise_buffer_bytes(node: Node, g: Graph) -> int:
 
 
 def pointwise_buffer8_bytes(node: Node, g: Graph) -> int:
-    """Bytes of the larger pixel buffer (tte_conv2d_s8_ws_sized): eight pixels' widened inputs,
-    twice pointwise_buffer_bytes, with which the kernel reads the weights once per eight pixels."""
-    return 2 * pointwise_buffer_bytes(node, g)
+    """Bytes of the eight-pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws_sized: eight pixels'
+    widened inputs, 16 in_c, the weights read once per eight pixels) where the kernel takes it:
+    in_c a multiple of 8 from 32 on (twice pointwise_buffer_bytes, or where that is 0 since the
+    stack's buffer holds four pixels, 512 bytes); else 0."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g):
+        return 0
+    cin = _t(g, node.inputs[1]).shape[3]
+    return 16 * cin if cin % 8 == 0 and cin >= 32 else 0
 
 
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
@@ -69,16 +74,17 @@ def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
     rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
     PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes; pointwise_buffer8_bytes where
-    PW_BUFFER8_META names it too); else 0. Planned in the
+    PW_BUFFER8_META names it); else 0. Planned in the
     arena so that the kernel keeps them off the stack."""
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
     cout, kh, kw, cin = w.shape
     pointwise = _plain_pointwise(node, g)
+    if pointwise and node.name in g.meta.get(PW_BUFFER8_META, ()):
+        return pointwise_buffer8_bytes(node, g)
     if pointwise and node.name in g.meta.get(PW_BUFFER_META, ()):
-        eight = node.name in g.meta.get(PW_BUFFER8_META, ())
-        return pointwise_buffer8_bytes(node, g) if eight else pointwise_buffer_bytes(node, g)
+        return pointwise_buffer_bytes(node, g)
     strided_1x1 = kh == kw == 1 and cin % 16 == 0
     # tte_conv_strip's RGB stem (conv_strip_s8.c) takes the window path's scratch too
     stem = (kh == kw == 3 and cin == 3 and cout <= 16 and tuple(node.attrs["strides"]) == (1, 1)
