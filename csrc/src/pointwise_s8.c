@@ -767,6 +767,25 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
     pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 1);
 }
 
+/* One pixel's x - zp into quad_fill's or oct_fill's buffer, eight inputs a pass (two unaligned
+ * loads, one STRD per group of four), POST bytes from one group to the next. */
+#define TTE_PX_FILL(POST)                                                               \
+    "1:\n\t"                                                                            \
+    "ldr %[a], [%[xp]], #4\n\t"                                                         \
+    "ldr %[b], [%[xp]], #4\n\t"                                                         \
+    "sxtb16 %[e], %[a]\n\t"                                                             \
+    "sxtb16 %[a], %[a], ror #8\n\t"                                                     \
+    "sxtb16 %[f], %[b]\n\t"                                                             \
+    "sxtb16 %[b], %[b], ror #8\n\t"                                                     \
+    "ssub16 %[e], %[e], %[zz]\n\t"                                                      \
+    "ssub16 %[a], %[a], %[zz]\n\t"                                                      \
+    "ssub16 %[f], %[f], %[zz]\n\t"                                                      \
+    "ssub16 %[b], %[b], %[zz]\n\t"                                                      \
+    "strd %[e], %[a], [%[d]], #" #POST "\n\t"                                           \
+    "strd %[f], %[b], [%[d]], #" #POST "\n\t"                                           \
+    "cmp %[xp], %[end]\n\t"                                                             \
+    "bne 1b"
+
 /* Four pixels' x - zp for pw_quad_channels: values 4 g .. 4 g + 3 at halfword 16 g, pixel q's
  * even lanes at 4 q, its odd lanes at 4 q + 2 (as SXTB16 and SXTB16 ROR #8 unpack a weight
  * word); n a multiple of eight, buf word-aligned. Eight inputs a pass in assembly (two
@@ -779,21 +798,7 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
         const int8_t *const end = x + n;
         int16_t *dst = buf + 4 * q;
         uint32_t a, b, e, f;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[a], [%[xp]], #4\n\t"
-                         "ldr %[b], [%[xp]], #4\n\t"
-                         "sxtb16 %[e], %[a]\n\t"
-                         "sxtb16 %[a], %[a], ror #8\n\t"
-                         "sxtb16 %[f], %[b]\n\t"
-                         "sxtb16 %[b], %[b], ror #8\n\t"
-                         "ssub16 %[e], %[e], %[zz]\n\t"
-                         "ssub16 %[a], %[a], %[zz]\n\t"
-                         "ssub16 %[f], %[f], %[zz]\n\t"
-                         "ssub16 %[b], %[b], %[zz]\n\t"
-                         "strd %[e], %[a], [%[d]], #32\n\t"
-                         "strd %[f], %[b], [%[d]], #32\n\t"
-                         "cmp %[xp], %[end]\n\t"
-                         "bne 1b"
+        __asm__ volatile(TTE_PX_FILL(32)
                          : [xp] "+r"(xp), [d] "+r"(dst), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f)
                          : [end] "r"(end), [zz] "r"(zz)
                          : "cc", "memory");
@@ -811,21 +816,7 @@ static TTE_ALWAYS_INLINE void oct_fill(int16_t *buf, const int8_t *x, int32_t n,
         const int8_t *const end = x + n;
         int16_t *dst = buf + 4 * q;
         uint32_t a, b, e, f;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[a], [%[xp]], #4\n\t"
-                         "ldr %[b], [%[xp]], #4\n\t"
-                         "sxtb16 %[e], %[a]\n\t"
-                         "sxtb16 %[a], %[a], ror #8\n\t"
-                         "sxtb16 %[f], %[b]\n\t"
-                         "sxtb16 %[b], %[b], ror #8\n\t"
-                         "ssub16 %[e], %[e], %[zz]\n\t"
-                         "ssub16 %[a], %[a], %[zz]\n\t"
-                         "ssub16 %[f], %[f], %[zz]\n\t"
-                         "ssub16 %[b], %[b], %[zz]\n\t"
-                         "strd %[e], %[a], [%[d]], #64\n\t"
-                         "strd %[f], %[b], [%[d]], #64\n\t"
-                         "cmp %[xp], %[end]\n\t"
-                         "bne 1b"
+        __asm__ volatile(TTE_PX_FILL(64)
                          : [xp] "+r"(xp), [d] "+r"(dst), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f)
                          : [end] "r"(end), [zz] "r"(zz)
                          : "cc", "memory");

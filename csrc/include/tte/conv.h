@@ -44,8 +44,8 @@ int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p);
  * tte_conv2d_s8_pointwise_px_buf (four pixels a pass beyond TTE_PW_PAIRS_STACK / 2 channels). */
 void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                       const int32_t *bias, int8_t *y, void *scratch);
-/* tte_conv2d_s8_ws with the scratch's size: a plain 1x1 conv given twice its pixel buffer
- * (2 * tte_conv2d_s8_pointwise_buffer_bytes) runs eight pixels a pass; the same bytes. */
+/* tte_conv2d_s8_ws with the scratch's size: a plain 1x1 conv given 16 * in_c bytes or more (eight
+ * pixels' widened inputs) runs eight pixels a pass from 32 input channels on; the same bytes. */
 void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y, void *scratch, int32_t scratch_bytes);
 /* The generic loop nest (what the fast paths must equal; exported for tests). */
