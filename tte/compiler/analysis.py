@@ -247,16 +247,23 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
         """Last, with everything else chosen: the 1x1 convs given a buffer, and those whose four
         pixels fit the stack's, get eight pixels' (pointwise_buffer8_bytes) where neither arena
-        grows from that choice, all of them or each in turn, the most work first; then the meta
-        of the final choice."""
+        grows from that choice: all of them, else each half in turn (the more work first), and so
+        on down to single convs (fewer plans than one by one where most fit); then the meta of
+        the final choice."""
         now = arenas(pw, xf, qc)
-        cand = frozenset(k for k in pw8_cand if k in pw or k not in pw_cand)
         pw8: frozenset[str] = frozenset()
-        for trial in [cand] + [frozenset({k}) for k in sorted(cand, key=lambda k: (-pw8_cand[k], k))]:
-            if trial - pw8 and all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | trial), now)):
-                pw8 |= trial
-            if pw8 == cand:
-                break
+
+        def add(names: list[str]) -> None:
+            nonlocal pw8
+            if all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | frozenset(names)), now)):
+                pw8 |= frozenset(names)
+            elif len(names) > 1:
+                add(names[:len(names) // 2])
+                add(names[len(names) // 2:])
+
+        cand = sorted((k for k in pw8_cand if k in pw or k not in pw_cand), key=lambda k: (-pw8_cand[k], k))
+        if cand:
+            add(cand)
         arenas(pw, xf, qc, pw8)
 
     def work(g: Graph, n: Node) -> int:
