@@ -1,6 +1,7 @@
 """Instructions per training step on an emulated Cortex-M7, beside the paper's latencies.
 
-    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3]   # writes bench/results/mcu.json
+    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3] [--speed-kb 8]
+    # writes bench/results/mcu.json
 
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 128x128, 10 classes) under
 the paper's ~100 KB sparse-update schemes. The counts depend on the data (kernels skip
@@ -15,7 +16,9 @@ for both (sizes against 256 KB SRAM / 1 MB flash), and on QEMU: instructions per
 step and per inference counted exactly by our TCG plugin (min / median / max over the
 steps), the painted stack peak, and measured RAM (.data + .bss + painted stack) next to the
 compiler's peak_sram_bytes. The trained weights' CRC from QEMU must equal the host C
-engine's after the same steps (asserted).
+engine's after the same steps (asserted). With `--speed-kb N` (default 8), each model is also
+built with its arena allowed to grow by N KB for the kernels' optional scratch (`tte compile
+--speed-kb`), and measured the same way where that changes the C (`with_speed_sram`).
 
 The paper's latencies (tte/data/arch/tte-results.json, training_latency_ms: MobileNetV2,
 ProxylessNAS, MCUNet on the STM32F746) times the board's clock (boards/stm32f746g-disco.toml)
@@ -46,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_info  # noqa: E402
+from memory import SPEED_KB  # noqa: E402
 from paper_pretrain import Pretraining, images, pretrained_onnx  # noqa: E402
 
 import tte  # noqa: E402
@@ -104,10 +108,22 @@ def spread(counts: list[int]) -> dict[str, float]:
     return {"min": min(counts), "median": float(np.median(counts)), "max": max(counts)}
 
 
-def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict[str, Any]:
+def same_build(q: tte.Graph, scheme: str, speed_sram_bytes: int) -> bool:
+    """Whether the arena allowed to grow by speed_sram_bytes gives the same C as the smallest one."""
+    b = get_board("qemu-mps2-an500")
+    c0, c1 = (generate(analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR, speed_sram_bytes=s), "m")
+              for s in (0, speed_sram_bytes))
+    return c0 == c1
+
+
+def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_sram_bytes: int = 0) -> dict[str, Any]:
     q, pretraining = quantized(model)
     scheme = f"paper:{model}:{budget}"
-    entry: dict[str, Any] = {"scheme": scheme, "pretraining": pretraining}
+    entry: dict[str, Any] = {"scheme": scheme, "pretraining": pretraining, "speed_sram_bytes": speed_sram_bytes}
+    if speed_sram_bytes and same_build(q, scheme, speed_sram_bytes):
+        return {**entry, "same_build_as_smallest_arena": True}
+    work = work / f"speed-{speed_sram_bytes}"
+    work.mkdir(parents=True, exist_ok=True)
     xt, yt = fashion_mnist("test")
     train_x, train_y = images(xt[:steps]), yt[:steps]
     infer_x, infer_y = images(xt[steps:steps + infer]), yt[steps:steps + infer]
@@ -117,7 +133,8 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict
         out = work / f"{model}-{board}"
         b = get_board(board)
         try:
-            report = compile_model(q, board=b, scheme=scheme, out_dir=out, name=model.replace("-", "_"), lr=LR)
+            report = compile_model(q, board=b, scheme=scheme, out_dir=out, name=model.replace("-", "_"), lr=LR,
+                                   speed_sram_bytes=speed_sram_bytes)
             fits = True
         except BudgetError as e:
             if board != "qemu-mps2-an500":
@@ -125,7 +142,7 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path) -> dict
                                 "peak_sram_bytes": e.report["peak_sram_bytes"]}
                 continue
             # Count the instructions anyway: the emulated machine has 4 MB of RAM, so lift the budget.
-            a = analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR)
+            a = analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR, speed_sram_bytes=speed_sram_bytes)
             report, fits = a.report, False
             out.mkdir(parents=True)
             for fname, text in generate(a, model.replace("-", "_")).items():
@@ -191,7 +208,11 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(m for m, _ in MODELS))
     ap.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     ap.add_argument("--jobs", type=int, default=1, help="models measured in parallel")
+    ap.add_argument("--speed-kb", type=float, default=SPEED_KB,
+                    help="also measure each model with the arena allowed to grow by this many KB for faster kernels "
+                         "(`tte compile --speed-kb`), where that changes the build; 0: not")
     args = ap.parse_args()
+    speed = int(args.speed_kb * 1024)
     wanted = set(args.models.split(","))
     paper = paper_results()["training_latency_ms"]
     clock_hz = get_board(PAPER_BOARD).clock_hz
@@ -214,10 +235,16 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="tte-bench-mcu-") as tmp, ProcessPoolExecutor(args.jobs) as pool:
-        futures = {model: pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp))
-                   for model, budget in MODELS if model in wanted}
-        for model, future in futures.items():
+        futures = {(model, sp): pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp), sp)
+                   for model, budget in MODELS if model in wanted for sp in dict.fromkeys((0, speed))}
+        for (model, sp), future in futures.items():
             e = future.result()
+            if sp:
+                results["models"][model]["with_speed_sram"] = e
+                if e.get("same_build_as_smallest_arena"):
+                    print(f"{'':<16} --speed-kb {args.speed_kb:g}: the same build (every optional scratch fits "
+                          "the smallest arena)", flush=True)
+                    continue
             paper_ms = paper[model]["tte_sparse"]
             cycles = paper_ms * clock_hz // 1000
             e["paper_latency_ms"], e["paper_cycles"] = paper_ms, cycles
@@ -226,8 +253,10 @@ def main() -> None:
             e["median_instructions_vs_paper_cycles"] = st["median"] / cycles
             est = q["cycles_estimate_per_train_step"]["median"]
             e["median_cycles_estimate_vs_paper_cycles"] = est / cycles
-            results["models"][model] = e
-            print(f"{model:<16} {st['min'] / 1e6:>8.2f}/{st['median'] / 1e6:.2f}/{st['max'] / 1e6:.2f}M "
+            if not sp:
+                results["models"][model] = e
+            label = model if not sp else f"  +{args.speed_kb:g} KB"
+            print(f"{label:<16} {st['min'] / 1e6:>8.2f}/{st['median'] / 1e6:.2f}/{st['max'] / 1e6:.2f}M "
                   f"{est / 1e6:>10.2f}M {cycles / 1e6:>11.1f}M {e['median_instructions_vs_paper_cycles']:>6.2f} "
                   f"{e['median_cycles_estimate_vs_paper_cycles']:>9.2f} "
                   f"{q['instructions_per_inference']['median'] / 1e6:>17.2f}M "

@@ -223,6 +223,28 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     assert any(f"{name}@scratch" in scratch for name in chosen[0][0])
 
 
+def test_speed_sram_grows_the_arena_by_at_most_its_bytes_and_never_past_the_budget() -> None:
+    """`--speed-kb`: MCUNet's smallest arena leaves its largest fused backwards without x as
+    floats; allowed 8 KB more, the arena grows by at most that and every one gets all of x.
+    Where the faster arena would not fit the budget, the smallest one is planned."""
+    from tte.compiler.analysis import analyze
+    from tte.compiler.emit.dwpw import X_FLOAT_META, dwpw_x_float_pixels
+
+    q = paper_int8("mcunet-5fps")
+    small = analyze(q, scheme="paper:mcunet-5fps:99kb")
+    fast = analyze(q, scheme="paper:mcunet-5fps:99kb", speed_sram_bytes=8192)
+    r0, r1 = small.report, fast.report
+    assert r0["speed_sram_bytes"] == 0 and r1["speed_sram_bytes"] == 8192
+    assert r0["train_arena_bytes"] < r1["train_arena_bytes"] <= r0["train_arena_bytes"] + 8192
+    g0, g1 = small.scheduled.graph, fast.scheduled.graph
+    wanted = {n.name: dwpw_x_float_pixels(n, g1) for n in g1.nodes if dwpw_x_float_pixels(n, g1)}
+    assert any(g0.meta[X_FLOAT_META].get(k, 0) < v for k, v in wanted.items())
+    assert g1.meta[X_FLOAT_META] == wanted
+    tight = analyze(q, scheme="paper:mcunet-5fps:99kb", speed_sram_bytes=8192, budget_bytes=r0["peak_sram_bytes"])
+    assert tight.report["fits"] and tight.report["speed_sram_bytes"] == 0
+    assert tight.report["peak_sram_bytes"] == r0["peak_sram_bytes"]
+
+
 def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blocks() -> None:
     """MemoryPlan.floor_bytes is a lower bound no plan goes under; with the input image outside
     the arena, the stem's output heads the chain of streamed outputs (plan_memory(chain_from=)),

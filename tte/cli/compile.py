@@ -1,4 +1,4 @@
-"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--calibration DATA] -o DIR`."""
+"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--calibration DATA] -o DIR`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from tte.errors import TteError
 @click.option("--scheme", default="auto", show_default=True,
               help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
 @click.option("--budget-kb", type=float, default=None, help="SRAM budget in KB (default: the board's SRAM).")
+@click.option("--speed-kb", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="SRAM in KB the arena may grow by for faster kernels (pixel buffers, activations as floats "
+                   "in the backward); never past the budget. 0 keeps the smallest arena.")
 @click.option("--data", "data_name", default=None,
               help="Labelled training data: with --scheme auto, search the scheme that gains most on it within "
                    "the budget (as `tte scheme search` does).")
@@ -39,7 +42,8 @@ from tte.errors import TteError
               help="Also write the self-contained C library folder (as `tte package OUTPUT -o PACKAGE`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, data_name: str | None,
+def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, speed_kb: float,
+                    data_name: str | None,
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
@@ -78,7 +82,7 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     try:
         report = compile_model(g, board=board, scheme=chosen, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
-                               rounding=rounding, force=force)
+                               rounding=rounding, force=force, speed_sram_bytes=int(speed_kb * 1024))
     except BudgetError as e:
         if as_json:
             click.echo(json.dumps(e.report, indent=2, default=str))
@@ -99,6 +103,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
                f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
                f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")
+    if speed_kb > 0 and report["speed_sram_bytes"] == 0:
+        click.echo(f"  note: --speed-kb {speed_kb:g} unused: only the smallest arena fits the budget")
     for spec, why in report.get("auto_skipped", {}).items():
         click.echo(f"  note: scheme {spec} does not apply: {why}")
     if report.get("prepared_dropped_layers"):

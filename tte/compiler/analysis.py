@@ -206,17 +206,18 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
-def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int = 0) -> None:
     """Which kernels get their optional scratch, recorded in both graphs' meta for the planner and
     the emitters: the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
     four pixels a pass) and the fused backward's x as floats (tte.compiler.emit.dwpw.
-    dwpw_x_float_pixels). All of them where neither plan's arena grows, else (all the 1x1 convs'
-    if they fit) each in turn, the most work first, kept where neither grows; then, for a fused
-    backward left out, the most sixteenths of x's pixels that fit so. Never a larger arena than
-    none. The fused backward's copies of Q's columns (tte.compiler.emit.dwpw.dwpw_q_rows) go
-    before x as floats at their narrowest, the largest Q first, and are widened at the end where
-    that fits too. Last, eight pixels' buffers for the 1x1 convs (eight pixels a pass) where neither
-    arena grows from there (eight_pixels)."""
+    dwpw_x_float_pixels). All of them where neither plan's arena grows by more than
+    ``speed_sram_bytes`` (0: not at all), else (all the 1x1 convs' if they fit) each in turn, the
+    most work first, kept where neither grows so; then, for a fused backward left out, the most
+    sixteenths of x's pixels that fit so. The fused backward's copies of Q's columns
+    (tte.compiler.emit.dwpw.dwpw_q_rows) go before x as floats at their narrowest, the largest Q
+    first, and are widened at the end where that fits too. Last, eight pixels' buffers for the 1x1
+    convs (eight pixels a pass) where neither arena grows from there, or by no more than
+    ``speed_sram_bytes`` over none (eight_pixels)."""
     from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer8_bytes, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
         Q_COLS_META,
@@ -247,15 +248,16 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
     def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
         """Last, with everything else chosen: the 1x1 convs given a buffer, and those whose four
         pixels fit the stack's, get eight pixels' (pointwise_buffer8_bytes) where neither arena
-        grows from that choice: all of them, else each half in turn (the more work first), and so
-        on down to single convs (fewer plans than one by one where most fit); then the meta of
-        the final choice."""
+        grows from that choice (or past none's plus speed_sram_bytes): all of them, else each
+        half in turn (the more work first), and so on down to single convs (fewer plans than one
+        by one where most fit); then the meta of the final choice."""
         now = arenas(pw, xf, qc)
+        limit = [max(n, b + speed_sram_bytes) for n, b in zip(now, base)] if speed_sram_bytes else now
         pw8: frozenset[str] = frozenset()
 
         def add(names: list[str]) -> None:
             nonlocal pw8
-            if all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | frozenset(names)), now)):
+            if all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | frozenset(names)), limit)):
                 pw8 |= frozenset(names)
             elif len(names) > 1:
                 add(names[:len(names) // 2])
@@ -292,12 +294,12 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str) ->
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
     widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
-    if all(a <= b for a, b in zip(arenas(*every, widest), base)):
+    if all(a <= b + speed_sram_bytes for a, b in zip(arenas(*every, widest), base)):
         eight_pixels(*every, widest)
         return
 
     def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
-        return all(a <= b for a, b in zip(arenas(pw, xf, qc), base))
+        return all(a <= b + speed_sram_bytes for a, b in zip(arenas(pw, xf, qc), base))
 
     pw: frozenset[str] = every[0] if fits(every[0], {}) else frozenset()
     xf: dict[str, int] = {}
@@ -346,11 +348,16 @@ def _quantizes_in_place(n: Node, g: Graph) -> bool:
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
             rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None,
-            flash_reserve_bytes: int = 0) -> Analysis:
+            flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0) -> Analysis:
     """Training graph, schedule, memory plans and the report; no C.
 
     ``flash_reserve_bytes``: flash the compile-time layouts must leave free beside the weight
     data (the code, once measured: tte.compiler.compile).
+
+    ``speed_sram_bytes``: SRAM the arenas may grow by for the kernels' optional scratch (pixel
+    buffers, x as floats, copies of Q's columns: fewer instructions and flash reads), never so
+    much that a step which fits without it stops fitting; 0 (the default) keeps the smallest
+    arena.
 
     ``stream`` (default: as ``reorder``) fuses the frozen forward blocks into streamed
     kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
@@ -379,18 +386,24 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg = _choose_pointwise_in_place(sg, x)
     else:   # the unscheduled baseline ("sparse update without reordering") as it always was
         sg = without_in_place(sg, set(pointwise_in_place(sg)))
-    _choose_optional_scratch(sg, inf, x)
-    scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-    mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-    ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
-    if mp.offsets[x] != ip.offsets[x]:
-        base = max(mp.offsets[x], ip.offsets[x])
-        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
-                         overlap=_overlap_fn(sg.graph), input_offset=base)
-        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
-                         overlap=_overlap_fn(inf.graph), input_offset=base)
-    report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
-                     split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
+    if speed_sram_bytes < 0:
+        raise TteError(f"the SRAM for speed must be 0 or more bytes, got {speed_sram_bytes}")
+    for slack in dict.fromkeys((speed_sram_bytes, 0)):
+        _choose_optional_scratch(sg, inf, x, slack)
+        scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
+        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
+        if mp.offsets[x] != ip.offsets[x]:
+            base = max(mp.offsets[x], ip.offsets[x])
+            mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
+                             overlap=_overlap_fn(sg.graph), input_offset=base)
+            ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
+                             overlap=_overlap_fn(inf.graph), input_offset=base)
+        report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
+                         split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
+        report["speed_sram_bytes"] = slack
+        if report["fits"]:
+            break   # else the smallest arena, which may fit where the faster one did not
     # kept for comparison: the peak with the input in a separate buffer of the caller's
     outside = (_plan_input_outside(sg, x), _plan_input_outside(inf, x))
     arena_out = max(p.arena_bytes for p in outside)

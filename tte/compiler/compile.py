@@ -33,8 +33,10 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                   out_dir: str | os.PathLike[str] | None = None, budget_bytes: int | None = None,
                   reorder: bool = True, name: str | None = None, lr: float = 0.05, loss: str = "softmax_ce",
                   rounding: str = "stochastic", qas: bool = True, seed: int = 0,
-                  emit_c: bool = True, force: bool = False) -> dict[str, Any]:
+                  emit_c: bool = True, force: bool = False, speed_sram_bytes: int = 0) -> dict[str, Any]:
     """Compile; write ``<name>.c/.h``, ``report.json`` and ``memory.png`` into ``out_dir``.
+
+    ``speed_sram_bytes``: SRAM the arena may grow by for faster kernels (tte.compiler.analysis.analyze).
 
     ``out_dir`` must be new, empty, or (with ``force``) an earlier tte output folder, whose
     files of tte's are replaced; other files in it are never touched. Raises BudgetError (a
@@ -44,7 +46,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     if out_dir is not None:
         check_output_dir(out_dir, force=force, names=output_names(cname), adopt=earlier_compile_files)
     b = board if isinstance(board, Board) else get_board(board)
-    kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed}
+    kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed,
+          "speed_sram_bytes": speed_sram_bytes}
     if isinstance(scheme, str) and scheme == "auto":
         a = auto_scheme(graph, b, budget_bytes, **kw)
     else:
