@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.emit import EMITTERS
-from tte.compiler.emit.conv import FC_PREPARED_META, PW_BUFFER_META, fc_layout
+from tte.compiler.emit.conv import FC_PREPARED_META, PW_BUFFER8_META, PW_BUFFER_META, fc_layout
 from tte.compiler.split import SplitWeight
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
@@ -1595,6 +1595,7 @@ def forward_cases() -> list[Case]:
     cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_quad_pointwise_case(s) for s in range(6)]
     cases += quad_blocked_cases()
+    cases += oct_pointwise_cases()
     cases += [_buffered_pointwise_case(s) for s in range(12)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
@@ -2321,3 +2322,53 @@ def _quad_blocked_block_case(seed: int) -> Case:
 
 def quad_blocked_cases() -> list[Case]:
     return [_quad_blocked_case(s) for s in range(16)] + [_quad_blocked_block_case(s) for s in range(4)]
+
+
+# ---- eight pixels a pass of pointwise_s8.c (pw_oct_channels, PW_BUFFER8_META's buffer) ----
+
+def _oct_graph(rng: np.random.Generator, npx: int, cin: int, cout: int, wide: bool) -> tuple[Graph, dict]:
+    """A 1x1 conv over npx pixels given eight pixels' buffer (tte_conv2d_s8_ws_sized), a bias and the
+    output stage over all of int8; `wide`: shifts below -21 (the wide output stage)."""
+    shape = (1, 1, npx, cin)
+    if wide:
+        g = new_graph({"x": (shape, "int8", rand_q(rng))})
+        _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=False)
+        g.outputs = ["y"]
+        feeds = random_feeds(g, rng)
+    else:
+        c = _pointwise_case("", rng, shape, cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+        g, feeds = c.graph, c.feeds
+    names = frozenset(n.name for n in g.nodes if n.op == "conv2d")
+    if cin > 32:
+        g.meta[PW_BUFFER_META] = names
+    g.meta[PW_BUFFER8_META] = names
+    return g, feeds
+
+
+def _oct_pointwise_case(seed: int) -> Case:
+    """Input channels odd multiples of 8 (40, 56, 72) and of 16 (48, 80, 144, 208), 96 and 32 (whose
+    four pixels fit the stack's buffer: only the eight-pixel one planned); 8 to 31 pixels, every
+    remainder 0-7 of eight (after the eight-pixel passes one of four, then pairs and one); output
+    channel counts odd, even, not multiples of 4; every other one wide."""
+    rng = np.random.default_rng(12800 + seed)
+    cin = (40, 48, 56, 80, 144, 96, 72, 208, 32)[seed % 9]
+    npx = 8 * (1 + seed % 3) + (seed * 3) % 8
+    cout = int(rng.integers(1, 21)) * 2 + (seed // 2) % 2
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 2 == 1)
+    return Case(f"conv2d_oct_pointwise_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
+def _oct_blocked_case(seed: int) -> Case:
+    """Weights, biases, multipliers and shifts beyond pw_quad_blocks' 3.5 KB (40-128 input
+    channels, 70-163 output channels) over 16-39 pixels: blocks of channels that run the groups of
+    eight pixels forwards and backwards, then a group of four and the pixels left."""
+    rng = np.random.default_rng(12900 + seed)
+    cin = (40, 64, 96, 48, 128, 56)[seed % 6]
+    cout = (97, 130, 70, 163, 75, 120)[seed % 6]
+    npx = 16 + (seed * 5) % 24
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 3 == 2)
+    return Case(f"conv2d_oct_blocked_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
+def oct_pointwise_cases() -> list[Case]:
+    return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
