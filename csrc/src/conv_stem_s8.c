@@ -223,6 +223,125 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
     }
 }
 
+/* The fused output stage (stem_pass8_rq): channel c's eight sums requantized in their
+ * registers as they leave the pass, tte_rq_fast_s8 in place (TTE_RQW8 of pointwise_s8.c, its
+ * SMMLAR with mult << 1 exact where no multiplier is 0: mode 2 with rq_no_zero_mult). */
+#define TTE_STEM_RQ(A, ADDR)                                                            \
+    "smmlar %[" A "], %[" A "], %[e], %[" A "]\n\t"                                     \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[w]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The first weight word of a channel: pixels 1 to 7 start from a0, which holds the bias
+ * until pixel 0 (last) adds to it, so no sum is copied from the bias. */
+#define TTE_STEM_PX1(off, a)                                                            \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[a0]\n\t"                                          \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_STEM_FIRST                                                                  \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STEM_PX1(8, a1) TTE_STEM_PX1(16, a2)            \
+        TTE_STEM_PX1(24, a3) TTE_STEM_PX1(32, a4) TTE_STEM_PX1(40, a5)                   \
+        TTE_STEM_PX1(48, a6) TTE_STEM_PX1(56, a7)                                       \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* Where the fused pass finds the chunk and its end, the weights' step from one channel to the
+ * next, the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0,
+ * the end of the outputs of pixel 0, the bytes from one pixel's outputs to the next, zp2. */
+typedef struct {
+    const int16_t *buf, *end;
+    int32_t wstep;
+    const int32_t *bias, *mult;
+    int32_t sdelta;
+    int8_t *y;
+    const int8_t *yend;
+    int32_t m, zp2;
+} stem_rq_pass_t;
+
+/* One channel a loop pass: its bias, BODY (the dot product of its weight words with the eight
+ * pixels), the output stage of its eight sums into y, y + m, ..., y + 7 m. */
+#define TTE_STEM_PASS(BODY)                                                                             \
+    __asm__ volatile("2:\n\t"                                                                          \
+                     "ldr %[e], %[bsm]\n\t"                                                            \
+                     "ldr %[a0], [%[e]], #4\n\t"                                                       \
+                     "str %[e], %[bsm]\n\t"                                                            \
+                     "ldr %[xp], %[bufm]\n\t" TTE_STEM_FIRST BODY                                      \
+                     "ldr %[xp], %[mm]\n\t"                                                            \
+                     "ldr %[o], %[sdm]\n\t"                                                            \
+                     "ldr %[o], [%[xp], %[o]]\n\t"                                                     \
+                     "ldr %[e], [%[xp]], #4\n\t"                                                       \
+                     "str %[xp], %[mm]\n\t"                                                            \
+                     "lsl %[e], %[e], #1\n\t"                                                          \
+                     "mvn %[o], %[o]\n\t"                                                              \
+                     "ldr %[w], %[zm]\n\t"                                                             \
+                     "ldr %[we], %[msm]\n\t"                                                           \
+                     "ldr %[xp], %[ym]\n\t" TTE_STEM_RQ("a0", "[%[xp]]")                               \
+                     "add %[a0], %[xp], %[we], lsl #1\n\t" TTE_STEM_RQ("a1", "[%[xp], %[we]]")         \
+                     TTE_STEM_RQ("a2", "[%[a0]]") TTE_STEM_RQ("a3", "[%[a0], %[we]]")                  \
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a4", "[%[a0]]")                \
+                     TTE_STEM_RQ("a5", "[%[a0], %[we]]")                                               \
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                \
+                     TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                               \
+                     "add %[xp], %[xp], #1\n\t"                                                        \
+                     "str %[xp], %[ym]\n\t" TTE_WIN8_STEP                                              \
+                     "ldr %[w], %[yem]\n\t"                                                            \
+                     "cmp %[xp], %[w]\n\t"                                                             \
+                     "bne 2b"                                                                         \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [bsm] "+m"(prm.bias),  \
+                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)                                           \
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
+                       [sdm] "m"(prm.sdelta), [yem] "m"(prm.yend), [msm] "m"(prm.m), [zm] "m"(prm.zp2) \
+                     : "cc", "memory")
+
+/* stem_pass8 with the output stage fused for P == 8 pixels whose outputs are m bytes apart from
+ * y: channels [0, t0) from w (each n bytes on), [t0, m) from wtail; the sums start from bias and
+ * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf, nw % 4 in {2, 3}
+ * and nw >= 6. */
+TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int8_t *w0, const int8_t *wtail,
+                                       int32_t n, int32_t t0, int32_t m, const int32_t *bias, const rq_t *r,
+                                       int8_t *y)
+{
+    stem_rq_pass_t prm = {buf,    buf + 32 * nw, n - 4 * nw, bias, r->mult,
+                          (int32_t)((uintptr_t)r->shift - (uintptr_t)r->mult), y, y + t0, m, r->zp2};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    for (;;) {
+        if (prm.y != prm.yend) {
+            if (nw & 1) {
+                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+            } else {
+                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
+            }
+        }
+        if (prm.yend == y + m) {
+            break;
+        }
+        prm.yend = y + m;
+        wp = wtail;
+    }
+}
+
+/* no channel's multiplier is 0 (stem_pass8_rq takes mult << 1), where tte_rq_fast_ok holds:
+ * every other one has bit 30 set, so their AND has it */
+static int32_t rq_no_zero_mult(const int32_t *mult, int32_t m)
+{
+    uint32_t all = ~0u;
+    int32_t oc;
+    for (oc = 0; oc < m; ++oc) {
+        all &= (uint32_t)mult[oc];
+    }
+    return (int32_t)((all >> 30) & 1u);
+}
+
 /* One weight word of one channel by the first P pixels of the eight-pixel buffer (PXS: pixels
  * 1 to P - 1; pixel 0 last, its load post-indexed past the group). */
 #define TTE_GEMM_WORD(PXS)                                                              \
@@ -333,6 +452,10 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
+    const int32_t np4 = (n + 3) & ~3;
+    /* the output stage fused into stem_pass8_rq for eight pixels */
+    const int32_t fused = r.mode == 2 && bias != NULL && np4 >= 24 && ((np4 / 4) & 2) != 0
+                          && rq_no_zero_mult(r.mult, M);
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -389,6 +512,12 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
+            }
+            if (fused && P == 8) {
+                /* every channel in one pass, its sums requantized in registers */
+                stem_pass8_rq(buf, np4 / 4, w, wtail, n, t0, M, bias, &r, yb + (size_t)i * M);
+                i += P;
+                continue;
             }
             for (cb = 0; cb < M; cb += ocb) {
                 const int32_t ce = M - cb < ocb ? M : cb + ocb;
