@@ -1550,7 +1550,8 @@ def _stem_rq_case(seed: int) -> Case:
     """Regular convs over few input channels whose windows span 6, 7, 10 or 11 words (the RGB stem's
     27 values, 21 to 28 and 37 to 44: conv_stem_s8.c's stem_pass8_rq, which requantizes the eight
     pixels' sums in registers when the clamp range is all of int8), out_c 8 to 24 (not only
-    multiples of 8), output pixel counts with every remainder of 8, batch 2, 'same' and no padding,
+    multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
+    for eight inside the image (gemm_stem8), batch 2, 'same' and no padding,
     the clamp range all of int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), and a
     channel of multiplier 0 (scale below 2**-31: the exact output stage)."""
     rng = np.random.default_rng(9900 + seed)
@@ -1561,7 +1562,7 @@ def _stem_rq_case(seed: int) -> Case:
     s = (2, 2) if seed % 3 else (1, 2)
     pads = (kh // 2, kw // 2, (kh - 1) // 2, (kw - 1) // 2) if seed % 2 == 0 else (0, 0, 0, 0)
     # an odd output width: some height gives every remainder of the pixel count by 8
-    ow = int(rng.choice([3, 5, 7, 9, 11]))
+    ow = int(rng.choice([11, 13, 17, 19] if cin == 3 else [3, 5, 7, 9, 11]))
     oh = (seed + variant) % 8 * pow(ow, -1, 8) % 8
     oh += 8 if oh < 2 else 0
     h = (oh - 1) * s[0] + kh - pads[0] - pads[2]

@@ -138,6 +138,40 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
     } while (dst != end);
 }
 
+/* Two halves of a widened word, x - zp, stored at byte OFF of dst with one STRD. */
+#define TTE_STEM_STORE(OFF, U)                                                          \
+    do {                                                                                \
+        const uint32_t u_ = (U);                                                        \
+        __asm__ volatile("strd %1, %2, [%0, #" #OFF "]"                                  \
+                         :                                                              \
+                         : "r"(dst), "r"(tte_sxtab16(nz, u_)), "r"(tte_sxtab16_ror8(nz, u_)) \
+                         : "memory");                                                   \
+    } while (0)
+
+/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for eight windows, their
+ * seven words only (what stem_pass8 and stem_pass8_rq read): each word one STRD, the bytes that
+ * cross the rows merged by BFI and PKHBT. */
+TTE_NOINLINE static void gemm_stem8(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                    uint32_t zp24)
+{
+    uint32_t *const end = dst + 16;
+    do {
+        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        uint32_t u = load4(r1 - 1), v;
+        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(load4(r2)));
+        TTE_STEM_STORE(0, load4(src));
+        TTE_STEM_STORE(64, load4(src + 4));
+        TTE_STEM_STORE(128, u);
+        TTE_STEM_STORE(192, load4(r1 + 3));
+        TTE_STEM_STORE(256, v);
+        TTE_STEM_STORE(320, load4(r2 + 2));
+        TTE_STEM_STORE(384, (load4(r2 + 5) >> 8) | zp24);
+        src += step;
+        dst += 2;
+    } while (dst != end);
+}
+
 /* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
  * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
  * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
@@ -302,7 +336,7 @@ typedef struct {
 
 /* stem_pass8 with the output stage fused for P == 8 pixels whose outputs are m bytes apart from
  * y: channels [0, t0) from w (each n bytes on), [t0, m) from wtail; the sums start from bias and
- * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf, nw % 4 in {2, 3}
+ * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf: 7, or nw % 4 = 2
  * and nw >= 6. */
 TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int8_t *w0, const int8_t *wtail,
                                        int32_t n, int32_t t0, int32_t m, const int32_t *bias, const rq_t *r,
@@ -316,8 +350,9 @@ TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int
     uint32_t e, o, w, we;
     for (;;) {
         if (prm.y != prm.yend) {
-            if (nw & 1) {
-                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
+            if (nw == 7) {
+                /* the RGB stem's 27 values: straight through, no loop */
+                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD4);
             } else {
                 TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
             }
@@ -454,7 +489,7 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
     const int32_t np4 = (n + 3) & ~3;
     /* the output stage fused into stem_pass8_rq for eight pixels */
-    const int32_t fused = r.mode == 2 && bias != NULL && np4 >= 24 && ((np4 / 4) & 2) != 0
+    const int32_t fused = r.mode == 2 && bias != NULL && (np4 == 28 || (np4 >= 24 && (np4 & 15) == 8))
                           && rq_no_zero_mult(r.mult, M);
     int32_t b, i, q, cb;
     if (t0 < M) {
@@ -476,8 +511,12 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
             if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
                 && ix + (P - 1) * sw <= ix_max) {
                 /* the common case: P windows inside the image in one row of outputs */
-                gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
-                                (uint32_t *)(void *)buf, nz, zp24);
+                if (kind == 2 && P == 8) {
+                    gemm_stem8(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz, zp24);
+                } else {
+                    gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
+                                    (uint32_t *)(void *)buf, nz, zp24);
+                }
                 for (q = 0; q < P; ++q) {
                     y8[q] = yb + (size_t)(i + q) * M;
                 }
