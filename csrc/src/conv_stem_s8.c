@@ -299,7 +299,7 @@ typedef struct {
 
 /* One channel a loop pass: its bias, BODY (the dot product of its weight words with the eight
  * pixels), the output stage of its eight sums into y, y + m, ..., y + 7 m. */
-#define TTE_STEM_PASS(BODY)                                                                             \
+#define TTE_STEM_PASS(BODY, STEP)                                                                       \
     __asm__ volatile("2:\n\t"                                                                          \
                      "ldr %[e], %[bsm]\n\t"                                                            \
                      "ldr %[a0], [%[e]], #4\n\t"                                                       \
@@ -322,7 +322,7 @@ typedef struct {
                      "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                \
                      TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                               \
                      "add %[xp], %[xp], #1\n\t"                                                        \
-                     "str %[xp], %[ym]\n\t" TTE_WIN8_STEP                                              \
+                     "str %[xp], %[ym]\n\t" STEP                                                      \
                      "ldr %[w], %[yem]\n\t"                                                            \
                      "cmp %[xp], %[w]\n\t"                                                             \
                      "bne 2b"                                                                         \
@@ -336,8 +336,8 @@ typedef struct {
 
 /* stem_pass8 with the output stage fused for P == 8 pixels whose outputs are m bytes apart from
  * y: channels [0, t0) from w (each n bytes on), [t0, m) from wtail; the sums start from bias and
- * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf: 7, or nw % 4 = 2
- * and nw >= 6. */
+ * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf: 7 (then n is 27),
+ * or nw % 4 = 2 and nw >= 6. */
 TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int8_t *w0, const int8_t *wtail,
                                        int32_t n, int32_t t0, int32_t m, const int32_t *bias, const rq_t *r,
                                        int8_t *y)
@@ -351,10 +351,13 @@ TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int
     for (;;) {
         if (prm.y != prm.yend) {
             if (nw == 7) {
-                /* the RGB stem's 27 values: straight through, no loop */
-                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD4);
+                /* the RGB stem's 27 values: straight through, no loop, the last word's load
+                 * stepping to the next channel */
+                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
+                                  TTE_WIN8_WORD_X("3", 8, 64),
+                              "");
             } else {
-                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP);
+                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP, TTE_WIN8_STEP);
             }
         }
         if (prm.yend == y + m) {
@@ -489,7 +492,7 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
     const int32_t np4 = (n + 3) & ~3;
     /* the output stage fused into stem_pass8_rq for eight pixels */
-    const int32_t fused = r.mode == 2 && bias != NULL && (np4 == 28 || (np4 >= 24 && (np4 & 15) == 8))
+    const int32_t fused = r.mode == 2 && bias != NULL && (n == 27 || (np4 >= 24 && (np4 & 15) == 8))
                           && rq_no_zero_mult(r.mult, M);
     int32_t b, i, q, cb;
     if (t0 < M) {
@@ -505,6 +508,8 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
         for (i = 0; i < npx;) {
             /* P pixels a pass; under four, the last one repeats up to four */
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
+            /* the output stage fused into the pass (y8 unused) */
+            const int32_t fused8 = fused && P == 8;
             int8_t *y8[8];
             int32_t ly = py, lx = px, liy = iy, lix = ix;
             q = 0;
@@ -517,7 +522,7 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                     gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
                                     (uint32_t *)(void *)buf, nz, zp24);
                 }
-                for (q = 0; q < P; ++q) {
+                for (q = 0; q < P && !fused8; ++q) {
                     y8[q] = yb + (size_t)(i + q) * M;
                 }
                 px += P;
@@ -545,14 +550,16 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                         iy += sh;
                     }
                 }
-                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                if (!fused8) {
+                    y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                }
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
-            if (fused && P == 8) {
+            if (fused8) {
                 /* every channel in one pass, its sums requantized in registers */
                 stem_pass8_rq(buf, np4 / 4, w, wtail, n, t0, M, bias, &r, yb + (size_t)i * M);
                 i += P;
