@@ -1547,18 +1547,19 @@ def _dw3_ring_image_case(seed: int) -> Case:
 
 # --- stem_pass8_rq (conv_stem_s8.c): the eight-pixel pass with its output stage fused ---
 def _stem_rq_case(seed: int) -> Case:
-    """Regular convs over few input channels whose windows span 6, 7, 10 or 11 words (the RGB stem's
-    27 values, 21 to 28 and 37 to 44: conv_stem_s8.c's stem_pass8_rq, which requantizes the eight
-    pixels' sums in registers when the clamp range is all of int8), out_c 8 to 24 (not only
+    """Regular convs over few input channels (conv_stem_s8.c's eight-pixel passes): the RGB stem
+    (3x3x3, whose pass stem_pass8_rq requantizes the eight pixels' sums in registers when the
+    clamp range is all of int8) beside windows of 21 to 44 values, out_c 8 to 24 (not only
     multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
-    for eight inside the image (gemm_stem8), batch 2, 'same' and no padding,
-    the clamp range all of int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), and a
-    channel of multiplier 0 (scale below 2**-31: the exact output stage)."""
+    for eight inside the image (gemm_stem8), batch 2, 'same' and no padding, the clamp range all of
+    int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), and a channel of multiplier 0
+    (scale below 2**-31: the exact output stage)."""
     rng = np.random.default_rng(9900 + seed)
-    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (3, 3, 3), (5, 5, 1), (3, 7, 1), (2, 4, 3), (10, 4, 1), (4, 11, 1)][seed % 8]
-    # 0: the clamp range all of int8; 1: a ReLU's, its zero point -128 (all of int8) or not;
-    # 2: a channel of multiplier 0, or no bias
+    # 0 and 3: the clamp range all of int8 (3: the RGB stem); 1: a ReLU's, its zero point -128
+    # (all of int8) or not; 2: a channel of multiplier 0, or no bias
     variant = seed // 8
+    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (3, 3, 3), (5, 5, 1), (3, 7, 1), (2, 4, 3), (10, 4, 1), (4, 11, 1)][
+        0 if variant == 3 else seed % 8]
     s = (2, 2) if seed % 3 else (1, 2)
     pads = (kh // 2, kw // 2, (kh - 1) // 2, (kw - 1) // 2) if seed % 2 == 0 else (0, 0, 0, 0)
     # an odd output width: some height gives every remainder of the pixel count by 8
@@ -1567,7 +1568,7 @@ def _stem_rq_case(seed: int) -> Case:
     oh += 8 if oh < 2 else 0
     h = (oh - 1) * s[0] + kh - pads[0] - pads[2]
     w = (ow - 1) * s[1] + kw - pads[1] - pads[3]
-    cout = [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3) % 8]
+    cout = [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3 + variant) % 8]
     xq = rand_q(rng)
     act = "relu" if variant == 1 else "none"
     yq = q(float(rng.uniform(0.02, 0.08)), -128 if variant == 1 and seed % 2 else int(rng.integers(-40, 41)))
@@ -1647,7 +1648,7 @@ def forward_cases() -> list[Case]:
     cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
-    cases += [_stem_rq_case(s) for s in range(24)]
+    cases += [_stem_rq_case(s) for s in range(32)]
     cases += split_forward_cases()
     return cases
 

@@ -284,12 +284,11 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
-/* Where the fused pass finds the chunk and its end, the weights' step from one channel to the
- * next, the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0,
- * the end of the outputs of pixel 0, the bytes from one pixel's outputs to the next, zp2. */
+/* Where the fused pass finds the chunk, the next channel's bias, multiplier (its shift sdelta
+ * bytes on) and output of pixel 0, the end of the outputs of pixel 0, the bytes from one pixel's
+ * outputs to the next, zp2. */
 typedef struct {
-    const int16_t *buf, *end;
-    int32_t wstep;
+    const int16_t *buf;
     const int32_t *bias, *mult;
     int32_t sdelta;
     int8_t *y;
@@ -299,7 +298,7 @@ typedef struct {
 
 /* One channel a loop pass: its bias, BODY (the dot product of its weight words with the eight
  * pixels), the output stage of its eight sums into y, y + m, ..., y + 7 m. */
-#define TTE_STEM_PASS(BODY, STEP)                                                                       \
+#define TTE_STEM_PASS(BODY)                                                                             \
     __asm__ volatile("2:\n\t"                                                                          \
                      "ldr %[e], %[bsm]\n\t"                                                            \
                      "ldr %[a0], [%[e]], #4\n\t"                                                       \
@@ -322,7 +321,7 @@ typedef struct {
                      "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                \
                      TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                               \
                      "add %[xp], %[xp], #1\n\t"                                                        \
-                     "str %[xp], %[ym]\n\t" STEP                                                      \
+                     "str %[xp], %[ym]\n\t"                                                           \
                      "ldr %[w], %[yem]\n\t"                                                            \
                      "cmp %[xp], %[w]\n\t"                                                             \
                      "bne 2b"                                                                         \
@@ -330,35 +329,28 @@ typedef struct {
                        [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
                        [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [bsm] "+m"(prm.bias),  \
                        [mm] "+m"(prm.mult), [ym] "+m"(prm.y)                                           \
-                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [wsm] "m"(prm.wstep),                 \
-                       [sdm] "m"(prm.sdelta), [yem] "m"(prm.yend), [msm] "m"(prm.m), [zm] "m"(prm.zp2) \
+                     : [bufm] "m"(prm.buf), [sdm] "m"(prm.sdelta), [yem] "m"(prm.yend), [msm] "m"(prm.m), \
+                       [zm] "m"(prm.zp2)                                                               \
                      : "cc", "memory")
 
-/* stem_pass8 with the output stage fused for P == 8 pixels whose outputs are m bytes apart from
- * y: channels [0, t0) from w (each n bytes on), [t0, m) from wtail; the sums start from bias and
- * leave through tte_rq_fast_s8 (r mode 2, no multiplier 0). nw words of buf: 7 (then n is 27),
- * or nw % 4 = 2 and nw >= 6. */
-TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, int32_t nw, const int8_t *w0, const int8_t *wtail,
-                                       int32_t n, int32_t t0, int32_t m, const int32_t *bias, const rq_t *r,
-                                       int8_t *y)
+/* stem_pass8 for the RGB stem (27 values, seven words of buf) with the output stage fused, P = 8
+ * pixels whose outputs are m bytes apart from y: channels [0, t0) from w0 (each 27 bytes on),
+ * [t0, m) from wtail; the sums start from bias and leave through tte_rq_fast_s8 (p's; rq_t mode 2,
+ * no multiplier 0). */
+TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, const int8_t *w0, const int8_t *wtail, int32_t t0,
+                                       int32_t m, const int32_t *bias, const tte_conv2d_s8_params_t *p, int8_t *y)
 {
-    stem_rq_pass_t prm = {buf,    buf + 32 * nw, n - 4 * nw, bias, r->mult,
-                          (int32_t)((uintptr_t)r->shift - (uintptr_t)r->mult), y, y + t0, m, r->zp2};
+    stem_rq_pass_t prm = {buf, bias, p->mult, (int32_t)((uintptr_t)p->shift - (uintptr_t)p->mult), y, y + t0, m,
+                          2 * p->out_zp + 1};
     const int8_t *wp = w0;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
     for (;;) {
         if (prm.y != prm.yend) {
-            if (nw == 7) {
-                /* the RGB stem's 27 values: straight through, no loop, the last word's load
-                 * stepping to the next channel */
-                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
-                                  TTE_WIN8_WORD_X("3", 8, 64),
-                              "");
-            } else {
-                TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_LOOP, TTE_WIN8_STEP);
-            }
+            /* straight through, no loop, the last word's load stepping to the next channel */
+            TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
+                              TTE_WIN8_WORD_X("3", 8, 64));
         }
         if (prm.yend == y + m) {
             break;
@@ -464,9 +456,11 @@ static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t 
     }
 }
 
-TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax,
-                                          int32_t ocb)
+/* stem: the small-window path's instance (the RGB stem's gemm_stem8 and stem_pass8_rq; the
+ * other instance stays free of them) */
+static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                                       const int32_t *bias, int8_t *y, void *scratch, int32_t kmax, int32_t ocb,
+                                       const int32_t stem)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
@@ -490,10 +484,8 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
-    const int32_t np4 = (n + 3) & ~3;
     /* the output stage fused into stem_pass8_rq for eight pixels */
-    const int32_t fused = r.mode == 2 && bias != NULL && (n == 27 || (np4 >= 24 && (np4 & 15) == 8))
-                          && rq_no_zero_mult(r.mult, M);
+    const int32_t fused = stem && n == 27 && npx >= 8 && r.mode == 2 && bias != NULL && rq_no_zero_mult(r.mult, M);
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -508,21 +500,19 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
         for (i = 0; i < npx;) {
             /* P pixels a pass; under four, the last one repeats up to four */
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
-            /* the output stage fused into the pass (y8 unused) */
-            const int32_t fused8 = fused && P == 8;
             int8_t *y8[8];
             int32_t ly = py, lx = px, liy = iy, lix = ix;
             q = 0;
             if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
                 && ix + (P - 1) * sw <= ix_max) {
                 /* the common case: P windows inside the image in one row of outputs */
-                if (kind == 2 && P == 8) {
+                if (stem && kind == 2 && P == 8) {
                     gemm_stem8(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz, zp24);
                 } else {
                     gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
                                     (uint32_t *)(void *)buf, nz, zp24);
                 }
-                for (q = 0; q < P && !fused8; ++q) {
+                for (q = 0; q < P; ++q) {
                     y8[q] = yb + (size_t)(i + q) * M;
                 }
                 px += P;
@@ -550,18 +540,16 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                         iy += sh;
                     }
                 }
-                if (!fused8) {
-                    y8[q] = yb + ((size_t)ly * out_w + lx) * M;
-                }
+                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
-            if (fused8) {
+            if (fused && P == 8) {
                 /* every channel in one pass, its sums requantized in registers */
-                stem_pass8_rq(buf, np4 / 4, w, wtail, n, t0, M, bias, &r, yb + (size_t)i * M);
+                stem_pass8_rq(buf, w, wtail, t0, M, bias, p, yb + (size_t)i * M);
                 i += P;
                 continue;
             }
@@ -594,17 +582,17 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
  * kernel before kept there; the paper models' stem sits at their arena's peak), the sums of
  * four channels at a time. */
-TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
     uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN, 4) / 8];
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4);
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4, 1);
 }
 
-void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y, void *scratch)
 {
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB);
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB, 0);
 }
 #endif
 
