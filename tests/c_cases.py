@@ -1551,7 +1551,7 @@ def _stem_rq_case(seed: int) -> Case:
     (3x3x3, whose pass stem_pass8_rq requantizes the eight pixels' sums in registers when the
     clamp range is all of int8) beside windows of 21 to 44 values, out_c 8 to 24 (not only
     multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
-    for eight inside the image (gemm_stem8), batch 2, 'same' and no padding, the clamp range all of
+    for eight inside the image (gemm_stem_run), batch 2, 'same' and no padding, the clamp range all of
     int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), and a channel of multiplier 0
     (scale below 2**-31: the exact output stage)."""
     rng = np.random.default_rng(9900 + seed)

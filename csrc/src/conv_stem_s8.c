@@ -148,13 +148,13 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
                          : "memory");                                                   \
     } while (0)
 
-/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for eight windows, their
- * seven words only (what stem_pass8 and stem_pass8_rq read): each word one STRD, the bytes that
- * cross the rows merged by BFI and PKHBT. */
-TTE_NOINLINE static void gemm_stem8(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
-                                    uint32_t zp24)
+/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for cnt windows (1 to 8) of
+ * an eight-pixel pass, their seven words only (what stem_pass8 and stem_pass8_rq read): each
+ * word one STRD, the bytes that cross the rows merged by BFI and PKHBT. */
+TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                       uint32_t zp24, int32_t cnt)
 {
-    uint32_t *const end = dst + 16;
+    uint32_t *const end = dst + 2 * cnt;
     do {
         const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
         uint32_t u = load4(r1 - 1), v;
@@ -456,7 +456,7 @@ static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t 
     }
 }
 
-/* stem: the small-window path's instance (the RGB stem's gemm_stem8 and stem_pass8_rq; the
+/* stem: the small-window path's instance (the RGB stem's gemm_stem_run and stem_pass8_rq; the
  * other instance stays free of them) */
 static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                                        const int32_t *bias, int8_t *y, void *scratch, int32_t kmax, int32_t ocb,
@@ -500,6 +500,8 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
         for (i = 0; i < npx;) {
             /* P pixels a pass; under four, the last one repeats up to four */
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
+            /* the output stage fused into stem_pass8_rq: no output pointers */
+            const int32_t fused8 = fused && P == 8;
             int8_t *y8[8];
             int32_t ly = py, lx = px, liy = iy, lix = ix;
             q = 0;
@@ -507,12 +509,13 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                 && ix + (P - 1) * sw <= ix_max) {
                 /* the common case: P windows inside the image in one row of outputs */
                 if (stem && kind == 2 && P == 8) {
-                    gemm_stem8(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz, zp24);
+                    gemm_stem_run(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz,
+                                  zp24, 8);
                 } else {
                     gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
                                     (uint32_t *)(void *)buf, nz, zp24);
                 }
-                for (q = 0; q < P; ++q) {
+                for (q = 0; q < P && !fused8; ++q) {
                     y8[q] = yb + (size_t)(i + q) * M;
                 }
                 px += P;
@@ -527,6 +530,28 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
             }
             for (; q < slots; ++q) {
                 uint32_t *const dst = (uint32_t *)(void *)buf + 2 * q;
+                if (stem && kind == 2 && P == 8 && (uint32_t)iy <= (uint32_t)iy_max && (uint32_t)ix <= (uint32_t)ix_max) {
+                    /* a run of RGB windows inside the image in this row of outputs */
+                    int32_t run = 1;
+                    while (q + run < 8 && px + run < out_w && ix + run * sw <= ix_max) {
+                        ++run;
+                    }
+                    gemm_stem_run(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, dst, nz, zp24, run);
+                    for (; run > 0; --run, ++q) {
+                        if (!fused8) {
+                            y8[q] = yb + ((size_t)py * out_w + px) * M;
+                        }
+                        ix += sw;
+                        if (++px == out_w) {
+                            px = 0;
+                            ++py;
+                            ix = -g->pad_left;
+                            iy += sh;
+                        }
+                    }
+                    --q;
+                    continue;
+                }
                 if (q < P) {
                     ly = py;
                     lx = px;
@@ -540,14 +565,16 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                         iy += sh;
                     }
                 }
-                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                if (!fused8) {
+                    y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                }
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
-            if (fused && P == 8) {
+            if (fused8) {
                 /* every channel in one pass, its sums requantized in registers */
                 stem_pass8_rq(buf, w, wtail, t0, M, bias, p, yb + (size_t)i * M);
                 i += P;
