@@ -1552,8 +1552,8 @@ def _stem_rq_case(seed: int) -> Case:
     clamp range is all of int8) beside windows of 21 to 44 values, out_c 8 to 24 (not only
     multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
     for eight inside the image (gemm_stem_run), batch 2, 'same' and no padding, the clamp range all of
-    int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), and a channel of multiplier 0
-    (scale below 2**-31: the exact output stage)."""
+    int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), a channel of multiplier 0
+    (scale below 2**-31: the exact output stage), and rows dilated."""
     rng = np.random.default_rng(9900 + seed)
     # 0 and 3: the clamp range all of int8 (3: the RGB stem); 1: a ReLU's, its zero point -128
     # (all of int8) or not; 2: a channel of multiplier 0, or no bias
@@ -1566,7 +1566,8 @@ def _stem_rq_case(seed: int) -> Case:
     ow = int(rng.choice([11, 13, 17, 19] if cin == 3 else [3, 5, 7, 9, 11]))
     oh = (seed + variant) % 8 * pow(ow, -1, 8) % 8
     oh += 8 if oh < 2 else 0
-    h = (oh - 1) * s[0] + kh - pads[0] - pads[2]
+    dh = 2 if seed >= 30 else 1  # a dilated stem's rows
+    h = (oh - 1) * s[0] + (kh - 1) * dh + 1 - pads[0] - pads[2]
     w = (ow - 1) * s[1] + kw - pads[1] - pads[3]
     cout = [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3 + variant) % 8]
     xq = rand_q(rng)
@@ -1582,7 +1583,7 @@ def _stem_rq_case(seed: int) -> Case:
         bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
         g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
         ins.append("b")
-    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (1, 1), "pads": pads, "groups": 1,
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (dh, 1), "pads": pads, "groups": 1,
                                     "activation": act}, quant=yq)
     g.outputs = ["y"]
     return Case(f"conv2d_stem_rq_{seed}", g, random_feeds(g, rng))

@@ -172,6 +172,39 @@ TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t 
     } while (dst != end);
 }
 
+/* An RGB stem window (kind 2) whose first tap is at (iy0, ix0), some of its taps in the padding:
+ * its bytes in weight order into bytes (36, word-aligned; the zero point in the padding and past
+ * K) tap by tap, then widened into the buffer at dst (eight words, the last 0). */
+TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
+                                        int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
+{
+    uint32_t *const wb = (uint32_t *)__builtin_assume_aligned(bytes, 4);
+    int32_t ky, kx, j;
+    for (j = 0; j < 9; ++j) {
+        wb[j] = zz;
+    }
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t iy = iy0 + ky * dil_h;
+        if ((uint32_t)iy < (uint32_t)in_h) {
+            const int8_t *const row = xb + (size_t)iy * in_w * 3;
+            for (kx = 0; kx < 3; ++kx) {
+                const int32_t ix = ix0 + kx;
+                if ((uint32_t)ix < (uint32_t)in_w) {
+                    int8_t *const b = bytes + 9 * ky + 3 * kx;
+                    b[0] = row[3 * ix];
+                    b[1] = row[3 * ix + 1];
+                    b[2] = row[3 * ix + 2];
+                }
+            }
+        }
+    }
+    for (j = 0; j < 7; ++j, dst += 16) {
+        gemm_word(dst, wb[j], nz);
+    }
+    dst[0] = 0;
+    dst[1] = 0;
+}
+
 /* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
  * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
  * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
@@ -570,6 +603,8 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                 }
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
+                } else if (stem && kind == 2) {
+                    gemm_stem_edge(xb, liy, lix, g->in_h, in_w, g->dil_h, dst, nz, 0x01010101u * (zp24 >> 24), bytes);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
