@@ -1575,6 +1575,50 @@ def _dw3_ring_image_case(seed: int) -> Case:
     return Case(f"dw3_ring_image_{c}ch_w{w}_ow{ow}_h{h}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
 
 
+# --- stem_pass8_rq (conv_stem_s8.c): the eight-pixel pass with its output stage fused ---
+def _stem_rq_case(seed: int) -> Case:
+    """Regular convs over few input channels (conv_stem_s8.c's eight-pixel passes): the RGB stem
+    (3x3x3, whose pass stem_pass8_rq requantizes the eight pixels' sums in registers when the
+    clamp range is all of int8) beside windows of 21 to 44 values, out_c 8 to 24 (not only
+    multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
+    for eight inside the image (gemm_stem_run), batch 2, 'same' and no padding, the clamp range all of
+    int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), a channel of multiplier 0
+    (scale below 2**-31: the exact output stage), and rows dilated."""
+    rng = np.random.default_rng(9900 + seed)
+    # 0 and 3: the clamp range all of int8 (3: the RGB stem); 1: a ReLU's, its zero point -128
+    # (all of int8) or not; 2: a channel of multiplier 0, or no bias
+    variant = seed // 8
+    kh, kw, cin = [(3, 3, 3), (3, 3, 3), (3, 3, 3), (5, 5, 1), (3, 7, 1), (2, 4, 3), (10, 4, 1), (4, 11, 1)][
+        0 if variant == 3 else seed % 8]
+    s = (2, 2) if seed % 3 else (1, 2)
+    pads = (kh // 2, kw // 2, (kh - 1) // 2, (kw - 1) // 2) if seed % 2 == 0 else (0, 0, 0, 0)
+    # an odd output width: some height gives every remainder of the pixel count by 8
+    ow = int(rng.choice([11, 13, 17, 19] if cin == 3 else [3, 5, 7, 9, 11]))
+    oh = (seed + variant) % 8 * pow(ow, -1, 8) % 8
+    oh += 8 if oh < 2 else 0
+    dh = 2 if seed >= 30 else 1  # a dilated stem's rows
+    h = (oh - 1) * s[0] + (kh - 1) * dh + 1 - pads[0] - pads[2]
+    w = (ow - 1) * s[1] + kw - pads[1] - pads[3]
+    cout = [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3 + variant) % 8]
+    xq = rand_q(rng)
+    act = "relu" if variant == 1 else "none"
+    yq = q(float(rng.uniform(0.02, 0.08)), -128 if variant == 1 and seed % 2 else int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, h, w, cin), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    if variant == 2 and seed % 2 == 0:
+        ws[int(rng.integers(0, cout))] = np.float32(2.0 ** -34 * float(yq.scale[0]) / float(xq.scale[0]))
+    g.add_const("w", rand_s8(rng, (cout, kh, kw, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if variant != 2 or seed % 2 == 0:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (dh, 1), "pads": pads, "groups": 1,
+                                    "activation": act}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_stem_rq_{seed}", g, random_feeds(g, rng))
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -1637,6 +1681,7 @@ def forward_cases() -> list[Case]:
     cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
+    cases += [_stem_rq_case(s) for s in range(32)]
     cases += split_forward_cases()
     return cases
 

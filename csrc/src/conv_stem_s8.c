@@ -138,6 +138,73 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
     } while (dst != end);
 }
 
+/* Two halves of a widened word, x - zp, stored at byte OFF of dst with one STRD. */
+#define TTE_STEM_STORE(OFF, U)                                                          \
+    do {                                                                                \
+        const uint32_t u_ = (U);                                                        \
+        __asm__ volatile("strd %1, %2, [%0, #" #OFF "]"                                  \
+                         :                                                              \
+                         : "r"(dst), "r"(tte_sxtab16(nz, u_)), "r"(tte_sxtab16_ror8(nz, u_)) \
+                         : "memory");                                                   \
+    } while (0)
+
+/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for cnt windows (1 to 8) of
+ * an eight-pixel pass, their seven words only (what stem_pass8 and stem_pass8_rq read): each
+ * word one STRD, the bytes that cross the rows merged by BFI and PKHBT. */
+TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                       uint32_t zp24, int32_t cnt)
+{
+    uint32_t *const end = dst + 2 * cnt;
+    do {
+        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        uint32_t u = load4(r1 - 1), v;
+        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(load4(r2)));
+        TTE_STEM_STORE(0, load4(src));
+        TTE_STEM_STORE(64, load4(src + 4));
+        TTE_STEM_STORE(128, u);
+        TTE_STEM_STORE(192, load4(r1 + 3));
+        TTE_STEM_STORE(256, v);
+        TTE_STEM_STORE(320, load4(r2 + 2));
+        TTE_STEM_STORE(384, (load4(r2 + 5) >> 8) | zp24);
+        src += step;
+        dst += 2;
+    } while (dst != end);
+}
+
+/* An RGB stem window (kind 2) whose first tap is at (iy0, ix0), some of its taps in the padding:
+ * its bytes in weight order into bytes (36, word-aligned; the zero point in the padding and past
+ * K) tap by tap, then widened into the buffer at dst (eight words, the last 0). */
+TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
+                                        int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
+{
+    uint32_t *const wb = (uint32_t *)__builtin_assume_aligned(bytes, 4);
+    int32_t ky, kx, j;
+    for (j = 0; j < 9; ++j) {
+        wb[j] = zz;
+    }
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t iy = iy0 + ky * dil_h;
+        if ((uint32_t)iy < (uint32_t)in_h) {
+            const int8_t *const row = xb + (size_t)iy * in_w * 3;
+            for (kx = 0; kx < 3; ++kx) {
+                const int32_t ix = ix0 + kx;
+                if ((uint32_t)ix < (uint32_t)in_w) {
+                    int8_t *const b = bytes + 9 * ky + 3 * kx;
+                    b[0] = row[3 * ix];
+                    b[1] = row[3 * ix + 1];
+                    b[2] = row[3 * ix + 2];
+                }
+            }
+        }
+    }
+    for (j = 0; j < 7; ++j, dst += 16) {
+        gemm_word(dst, wb[j], nz);
+    }
+    dst[0] = 0;
+    dst[1] = 0;
+}
+
 /* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
  * the padding, into the buffer at dst: zeros for a row outside the image, else the row's word
  * with the zero point in the bytes of taps left or right of the image (loaded as a word where it
@@ -221,6 +288,121 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
         TTE_GEMM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_LOOP);
         break;
     }
+}
+
+/* The fused output stage (stem_pass8_rq): channel c's eight sums requantized in their
+ * registers as they leave the pass, tte_rq_fast_s8 in place (TTE_RQW8 of pointwise_s8.c, its
+ * SMMLAR with mult << 1 exact where no multiplier is 0: mode 2 with rq_no_zero_mult). */
+#define TTE_STEM_RQ(A, ADDR)                                                            \
+    "smmlar %[" A "], %[" A "], %[e], %[" A "]\n\t"                                     \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[w]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The first weight word of a channel: pixels 1 to 7 start from a0, which holds the bias
+ * until pixel 0 (last) adds to it, so no sum is copied from the bias. */
+#define TTE_STEM_PX1(off, a)                                                            \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[a0]\n\t"                                          \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_STEM_FIRST                                                                  \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_STEM_PX1(8, a1) TTE_STEM_PX1(16, a2)            \
+        TTE_STEM_PX1(24, a3) TTE_STEM_PX1(32, a4) TTE_STEM_PX1(40, a5)                   \
+        TTE_STEM_PX1(48, a6) TTE_STEM_PX1(56, a7)                                       \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* Where the fused pass finds the chunk, the next channel's bias, multiplier (its shift sdelta
+ * bytes on) and output of pixel 0, the end of the outputs of pixel 0, the bytes from one pixel's
+ * outputs to the next, zp2. */
+typedef struct {
+    const int16_t *buf;
+    const int32_t *bias, *mult;
+    int32_t sdelta;
+    int8_t *y;
+    const int8_t *yend;
+    int32_t m, zp2;
+} stem_rq_pass_t;
+
+/* One channel a loop pass: its bias, BODY (the dot product of its weight words with the eight
+ * pixels), the output stage of its eight sums into y, y + m, ..., y + 7 m. */
+#define TTE_STEM_PASS(BODY)                                                                             \
+    __asm__ volatile("2:\n\t"                                                                          \
+                     "ldr %[e], %[bsm]\n\t"                                                            \
+                     "ldr %[a0], [%[e]], #4\n\t"                                                       \
+                     "str %[e], %[bsm]\n\t"                                                            \
+                     "ldr %[xp], %[bufm]\n\t" TTE_STEM_FIRST BODY                                      \
+                     "ldr %[xp], %[mm]\n\t"                                                            \
+                     "ldr %[o], %[sdm]\n\t"                                                            \
+                     "ldr %[o], [%[xp], %[o]]\n\t"                                                     \
+                     "ldr %[e], [%[xp]], #4\n\t"                                                       \
+                     "str %[xp], %[mm]\n\t"                                                            \
+                     "lsl %[e], %[e], #1\n\t"                                                          \
+                     "mvn %[o], %[o]\n\t"                                                              \
+                     "ldr %[w], %[zm]\n\t"                                                             \
+                     "ldr %[we], %[msm]\n\t"                                                           \
+                     "ldr %[xp], %[ym]\n\t" TTE_STEM_RQ("a0", "[%[xp]]")                               \
+                     "add %[a0], %[xp], %[we], lsl #1\n\t" TTE_STEM_RQ("a1", "[%[xp], %[we]]")         \
+                     TTE_STEM_RQ("a2", "[%[a0]]") TTE_STEM_RQ("a3", "[%[a0], %[we]]")                  \
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a4", "[%[a0]]")                \
+                     TTE_STEM_RQ("a5", "[%[a0], %[we]]")                                               \
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                \
+                     TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                               \
+                     "add %[xp], %[xp], #1\n\t"                                                        \
+                     "str %[xp], %[ym]\n\t"                                                           \
+                     "ldr %[w], %[yem]\n\t"                                                            \
+                     "cmp %[xp], %[w]\n\t"                                                             \
+                     "bne 2b"                                                                         \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [bsm] "+m"(prm.bias),  \
+                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)                                           \
+                     : [bufm] "m"(prm.buf), [sdm] "m"(prm.sdelta), [yem] "m"(prm.yend), [msm] "m"(prm.m), \
+                       [zm] "m"(prm.zp2)                                                               \
+                     : "cc", "memory")
+
+/* stem_pass8 for the RGB stem (27 values, seven words of buf) with the output stage fused, P = 8
+ * pixels whose outputs are m bytes apart from y: channels [0, t0) from w0 (each 27 bytes on),
+ * [t0, m) from wtail; the sums start from bias and leave through tte_rq_fast_s8 (p's; rq_t mode 2,
+ * no multiplier 0). */
+TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, const int8_t *w0, const int8_t *wtail, int32_t t0,
+                                       int32_t m, const int32_t *bias, const tte_conv2d_s8_params_t *p, int8_t *y)
+{
+    stem_rq_pass_t prm = {buf, bias, p->mult, (int32_t)((uintptr_t)p->shift - (uintptr_t)p->mult), y, y + t0, m,
+                          2 * p->out_zp + 1};
+    const int8_t *wp = w0;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, w, we;
+    for (;;) {
+        if (prm.y != prm.yend) {
+            /* straight through, no loop, the last word's load stepping to the next channel */
+            TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
+                              TTE_WIN8_WORD_X("3", 8, 64));
+        }
+        if (prm.yend == y + m) {
+            break;
+        }
+        prm.yend = y + m;
+        wp = wtail;
+    }
+}
+
+/* no channel's multiplier is 0 (stem_pass8_rq takes mult << 1), where tte_rq_fast_ok holds:
+ * every other one has bit 30 set, so their AND has it */
+static int32_t rq_no_zero_mult(const int32_t *mult, int32_t m)
+{
+    uint32_t all = ~0u;
+    int32_t oc;
+    for (oc = 0; oc < m; ++oc) {
+        all &= (uint32_t)mult[oc];
+    }
+    return (int32_t)((all >> 30) & 1u);
 }
 
 /* One weight word of one channel by the first P pixels of the eight-pixel buffer (PXS: pixels
@@ -307,9 +489,11 @@ static void gemm_rq_out1(const rq_t *r, const int32_t *acc, int32_t c0, int32_t 
     }
 }
 
-TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                          const int8_t *w, const int32_t *bias, int8_t *y, void *scratch, int32_t kmax,
-                                          int32_t ocb)
+/* stem: the small-window path's instance (the RGB stem's gemm_stem_run and stem_pass8_rq; the
+ * other instance stays free of them) */
+static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+                                       const int32_t *bias, int8_t *y, void *scratch, int32_t kmax, int32_t ocb,
+                                       const int32_t stem)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t n = g->k_h * g->k_w * g->in_c, M = g->out_c;
@@ -333,6 +517,8 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
     const int32_t kind = g->dil_w != 1 || iy_max < 0 || ix_max < 0 ? 0 : (g->k_w * C == 4 ? 1 : (g->k_w * C == 9 && k_h == 3 ? 2 : 0));
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
+    /* the output stage fused into stem_pass8_rq for eight pixels */
+    const int32_t fused = stem && n == 27 && npx >= 8 && r.mode == 2 && bias != NULL && rq_no_zero_mult(r.mult, M);
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -347,15 +533,22 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
         for (i = 0; i < npx;) {
             /* P pixels a pass; under four, the last one repeats up to four */
             const int32_t P = npx - i < 8 ? npx - i : 8, slots = P < 4 ? 4 : P;
+            /* the output stage fused into stem_pass8_rq: no output pointers */
+            const int32_t fused8 = fused && P == 8;
             int8_t *y8[8];
             int32_t ly = py, lx = px, liy = iy, lix = ix;
             q = 0;
             if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
                 && ix + (P - 1) * sw <= ix_max) {
                 /* the common case: P windows inside the image in one row of outputs */
-                gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
-                                (uint32_t *)(void *)buf, nz, zp24);
-                for (q = 0; q < P; ++q) {
+                if (stem && kind == 2 && P == 8) {
+                    gemm_stem_run(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz,
+                                  zp24, 8);
+                } else {
+                    gemm_inside_run(kind, xb + ((size_t)iy * in_w + ix) * C, sw * C, P, rstride, k_h, nw,
+                                    (uint32_t *)(void *)buf, nz, zp24);
+                }
+                for (q = 0; q < P && !fused8; ++q) {
                     y8[q] = yb + (size_t)(i + q) * M;
                 }
                 px += P;
@@ -370,6 +563,28 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
             }
             for (; q < slots; ++q) {
                 uint32_t *const dst = (uint32_t *)(void *)buf + 2 * q;
+                if (stem && kind == 2 && P == 8 && (uint32_t)iy <= (uint32_t)iy_max && (uint32_t)ix <= (uint32_t)ix_max) {
+                    /* a run of RGB windows inside the image in this row of outputs */
+                    int32_t run = 1;
+                    while (q + run < 8 && px + run < out_w && ix + run * sw <= ix_max) {
+                        ++run;
+                    }
+                    gemm_stem_run(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, dst, nz, zp24, run);
+                    for (; run > 0; --run, ++q) {
+                        if (!fused8) {
+                            y8[q] = yb + ((size_t)py * out_w + px) * M;
+                        }
+                        ix += sw;
+                        if (++px == out_w) {
+                            px = 0;
+                            ++py;
+                            ix = -g->pad_left;
+                            iy += sh;
+                        }
+                    }
+                    --q;
+                    continue;
+                }
                 if (q < P) {
                     ly = py;
                     lx = px;
@@ -383,12 +598,22 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
                         iy += sh;
                     }
                 }
-                y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                if (!fused8) {
+                    y8[q] = yb + ((size_t)ly * out_w + lx) * M;
+                }
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
+                } else if (stem && kind == 2) {
+                    gemm_stem_edge(xb, liy, lix, g->in_h, in_w, g->dil_h, dst, nz, 0x01010101u * (zp24 >> 24), bytes);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
+            }
+            if (fused8) {
+                /* every channel in one pass, its sums requantized in registers */
+                stem_pass8_rq(buf, w, wtail, t0, M, bias, p, yb + (size_t)i * M);
+                i += P;
+                continue;
             }
             for (cb = 0; cb < M; cb += ocb) {
                 const int32_t ce = M - cb < ocb ? M : cb + ocb;
@@ -419,17 +644,17 @@ TTE_HOT TTE_NOINLINE static void gemm_run(const tte_conv2d_s8_params_t *p, int32
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
  * kernel before kept there; the paper models' stem sits at their arena's peak), the sums of
  * four channels at a time. */
-TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
                                                 const int8_t *w, const int32_t *bias, int8_t *y)
 {
     uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN, 4) / 8];
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4);
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4, 1);
 }
 
-void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
                             const int32_t *bias, int8_t *y, void *scratch)
 {
-    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB);
+    gemm_run(p, fast, x, w, bias, y, scratch, TTE_GEMM_K, TTE_GEMM_OCB, 0);
 }
 #endif
 
