@@ -8,7 +8,8 @@
  * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
  * one block over its taps inside: straight runs of each window row's taps entered at an offset
  * where the window is cut on one side or only above and below (dw57_side), a loop a row where
- * it is cut on both (dw57_edge).
+ * it is cut on both (dw57_edge); at stride 1, given scratch, over a copy of its window rows a
+ * channel group as dw3_ring's (dw57_pad: every pixel inside, no border code).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -1800,8 +1801,8 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
 }
 #endif
 
-/* Whether dw57_pad takes the channel groups of a call (a square 5x5 or 7x7 window, stride 1 or
- * 2, the output stage of mode 2, the weights laid out at compile time, the copy's 4-byte aligned
+/* Whether dw57_pad takes the channel groups of a call (a square 5x5 or 7x7 window, stride 1,
+ * the output stage of mode 2, the weights laid out at compile time, the copy's 4-byte aligned
  * scratch for k pixels): then it ran on them */
 static int32_t dw57_pad_try(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
                             int32_t k, const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride,
@@ -1811,7 +1812,7 @@ static int32_t dw57_pad_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     const tte_conv2d_geom_t *g = &p->g;
     rq_t r;
     if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || (g->k_w != 5 && g->k_w != 7)
-        || g->k_h != g->k_w || g->stride_w > 2 || g->dil_h != 1 || g->dil_w != 1 || g->out_c != g->in_c
+        || g->k_h != g->k_w || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1 || g->out_c != g->in_c
         || g->in_c < 4 || ws_bytes < (size_t)8 * g->k_h * ((size_t)(k - 1) * g->stride_w + g->k_w)) {
         return 0;
     }
@@ -2407,12 +2408,13 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
     return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
 }
 
-/* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 or 2,
- * multiplier 1, dilation 1, four channels or more; else 0): its KH rows of a whole output row's
+/* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 (at
+ * stride 2 the copy of two columns a pixel costs what it saves), multiplier 1, dilation 1, four
+ * channels or more; else 0): its KH rows of a whole output row's
  * columns, 8 bytes a column (on the host too: the planned scratch is the same) */
 size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g)
 {
-    const int32_t fits = (g->k_w == 5 || g->k_w == 7) && g->k_h == g->k_w && g->stride_w <= 2 && g->dil_h == 1
+    const int32_t fits = (g->k_w == 5 || g->k_w == 7) && g->k_h == g->k_w && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4 && g->out_w >= 1;
     return fits ? (size_t)8 * g->k_h * ((size_t)(g->out_w - 1) * g->stride_w + g->k_w) : 0;
 }
