@@ -1770,11 +1770,13 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     /* the columns outside the input: the zero point's, once (the fills leave them) */
     for (ky = 0; ky < KH; ++ky) {
         uint32_t *const d = pad + (size_t)ky * slot;
-        for (j = 0; j < ncol; ++j) {
-            if (j < lo || j >= hi) {
-                d[2 * j] = zz;
-                d[2 * j + 1] = zz;
-            }
+        for (j = 0; j < lo; ++j) {
+            d[2 * j] = zz;
+            d[2 * j + 1] = zz;
+        }
+        for (j = hi; j < ncol; ++j) {
+            d[2 * j] = zz;
+            d[2 * j + 1] = zz;
         }
         blk[DW57_Q + ky] = (uint32_t)(uintptr_t)d;
     }
