@@ -88,8 +88,9 @@ DW57_PAD_META = "dw57_pad"   # Graph.meta key: the streamed blocks given dw57_pa
 
 def dw57_pad_bytes(dw: Node, g: Graph) -> int:
     """tte_conv2d_s8_dw57_pad_bytes: the optional scratch of a square 5x5 or 7x7 depthwise (stride 1:
-    at stride 2 the copy costs what it saves; multiplier 1, dilation 1, at least four channels) over a padded, sign-extended copy of its
-    window rows, k_h rows of a whole output row's columns, 8 bytes a column; else 0."""
+    at stride 2 the copy costs what it saves; multiplier 1, dilation 1, at least four channels)
+    over a padded, sign-extended copy of its window rows, k_h rows of a whole output row's
+    columns, 8 bytes a column; else 0."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     kh, kw = (int(s) for s in w.shape[1:3])
     sw = int(dw.attrs["strides"][1])
