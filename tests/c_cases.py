@@ -1560,7 +1560,8 @@ def _dw57_pad_case(seed: int) -> Case:
     the window rows in its scratch (tte.compiler.emit.block.DW57_PAD_META) on three seeds of four
     (at stride 1; stride 2 is not a candidate: the old path), the old path on the fourth: inputs
     1 to 12 columns wide (narrower than the window too) and 25 to 36, paddings symmetric, none,
-    one-sided, TF's stride-2 'same' and wide; 4 to 45 channels, most not a multiple of four; every fifth seed a multiplier above 1/2 (not mode 2: the other path)."""
+    one-sided, TF's stride-2 'same' and wide; 4 to 45 channels, most not a multiple of four;
+    every fifth seed a multiplier above 1/2 (not mode 2: the other path)."""
     from tte.compiler.emit.block import DW57_PAD_META
 
     rng = np.random.default_rng(57570 + seed)
