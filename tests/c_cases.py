@@ -1553,6 +1553,47 @@ def _dw57_side_case(seed: int) -> Case:
     return _projected_case(name, g, rng, "flat", c)
 
 
+# --- dw57_pad (depthwise_s8.c): a 5x5 / 7x7 depthwise over a padded copy of its rows (dw57pad) ---
+def _dw57_pad_case(seed: int) -> Case:
+    """A square 5x5 or 7x7 depthwise, stride 1 or 2, streamed into a 1x1 (flat: whole rows and row
+    segments a call; after a 1x1 E; or with the residual add), its block given dw57_pad's copy of
+    the window rows in its scratch (tte.compiler.emit.block.DW57_PAD_META) on three seeds of four
+    (at stride 1; stride 2 is not a candidate: the old path), the old path on the fourth: inputs
+    1 to 12 columns wide (narrower than the window too) and 25 to 36, paddings symmetric, none,
+    one-sided, TF's stride-2 'same' and wide; 4 to 45 channels, most not a multiple of four;
+    every fifth seed a multiplier above 1/2 (not mode 2: the other path)."""
+    from tte.compiler.emit.block import DW57_PAD_META
+
+    rng = np.random.default_rng(57570 + seed)
+    kind = ("flat", "expand", "residual", "flat", "expand")[seed % 5]
+    kk = (5, 7)[seed // 2 % 2]
+    s = 1 if kind == "residual" else 1 + seed // 4 % 2
+    c = (13, 6, 30, 20, 45, 24, 9, 4, 18, 37)[seed % 10]
+    w, h = 1 + (seed * 5) % 12 + (24 if seed % 6 == 5 else 0), 1 + (seed * 3) % 9
+    p = kk // 2
+    pads = ((p, p, p, p), (0, 0, 0, 0), (p, p, p, 0), (p, 0, p, p), (0, 0, kk - 2, kk - 2), (kk - 1,) * 4,
+            (1, p + 1, p - 1, 1), (p, 1, p, kk - 1))[seed % 8]
+    if kind == "residual":
+        pads = (p, p, p, p)
+    if h + pads[0] + pads[2] - kk < 0 or w + pads[1] + pads[3] - kk < 0:
+        pads = (kk - 1,) * 4
+    g = _depthwise_graph(rng, kind, c, (kk, kk), s, pads, h, w, 2 if seed % 9 == 8 else 1,
+                         0.02 if seed % 5 == 4 else 2 * kk)
+    given = seed % 4 != 3
+    case = _projected_case(f"dw57_pad_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}"
+                           f"{'' if given else '_nocopy'}_{seed}", g, rng, kind, c)
+    if given:
+        from tte.compiler.emit import block_scratch_bytes
+
+        node = case.graph.nodes[0]
+        case.graph.meta[DW57_PAD_META] = frozenset({node.name})
+        scratch = f"{node.name}@scratch"
+        nbytes = block_scratch_bytes(node, case.graph)
+        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
+        case.feeds[scratch] = rand_s8(rng, (nbytes,))
+    return case
+
+
 def _dw3_ring_image_case(seed: int) -> Case:
     """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
     depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
@@ -1675,6 +1716,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]
+    cases += [_dw57_pad_case(s) for s in range(40)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]

@@ -245,6 +245,37 @@ def test_speed_sram_grows_the_arena_by_at_most_its_bytes_and_never_past_the_budg
     assert tight.report["peak_sram_bytes"] == r0["peak_sram_bytes"]
 
 
+def test_dw57_pad_copy_is_given_without_growing_either_arena() -> None:
+    """ProxylessNAS's stride-1 5x5 / 7x7 streamed blocks (five in the training step, more in the
+    inference graph) get dw57_pad's copy in their scratch at no extra SRAM: both arenas planned
+    again without any copy are as large, the blocks' scratch smaller."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.emit.block import DW57_PAD_META, dw57_pad_candidate
+
+    a = analyze(paper_int8("proxyless-w0.3"), scheme="paper:proxyless-w0.3:98kb")
+    both = (a.scheduled, a.inference)
+    given = a.scheduled.graph.meta[DW57_PAD_META]
+    cands = {n.name for s in both for n in s.graph.nodes if dw57_pad_candidate(n, s.graph)}
+    assert len([n for n in a.scheduled.graph.nodes if n.name in cands]) == 5
+    assert given == cands and a.inference.graph.meta[DW57_PAD_META] == given
+    x = a.forward.inputs[0]
+
+    def arenas() -> list[int]:
+        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+                for s in both]
+
+    def scratch() -> list[int]:
+        return [_scratch_fn(s)(n) for s in both for n in s.graph.nodes if n.name in given]
+
+    with_copy, bytes_with = arenas(), scratch()
+    for s in both:
+        s.graph.meta[DW57_PAD_META] = frozenset()
+    # (a copy no larger than P's pair buffer costs no scratch)
+    without = scratch()
+    assert all(b <= c for b, c in zip(without, bytes_with, strict=True)) and sum(without) < sum(bytes_with)
+    assert arenas() == with_copy
+
+
 def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blocks() -> None:
     """MemoryPlan.floor_bytes is a lower bound no plan goes under; with the input image outside
     the arena, the stem's output heads the chain of streamed outputs (plan_memory(chain_from=)),

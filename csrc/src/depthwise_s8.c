@@ -8,7 +8,8 @@
  * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
  * one block over its taps inside: straight runs of each window row's taps entered at an offset
  * where the window is cut on one side or only above and below (dw57_side), a loop a row where
- * it is cut on both (dw57_edge).
+ * it is cut on both (dw57_edge); at stride 1, given scratch, over a copy of its window rows a
+ * channel group as dw3_ring's (dw57_pad: every pixel inside, no border code).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -1687,7 +1688,151 @@ static TTE_ALWAYS_INLINE int32_t dw57_side_entry(uint32_t *blk, int32_t KW, int3
     blk[DW57_EN] = (uint32_t)(32 * j + 4 * steps - 2);
     return 1;
 }
+
+/* One tap of dw57_pad_run: the tap's x words (SXTB16 done) at byte XOFF of the padded row (r9)
+ * into r5, r6, its weight words at byte WOFF of the tap words (r11) into r7, r8 */
+#define TTE_DW57P_TAP(XOFF, WOFF)                                                       \
+    "ldrd r5, r6, [r9, #" XOFF "]\n\t"                                                \
+    "ldrd r7, r8, [r11, #" WOFF "]\n\t"                                               \
+    "smlabb r1, r5, r7, r1\n\t"                                                       \
+    "smlatt r3, r5, r7, r3\n\t"                                                       \
+    "smlabb r2, r6, r8, r2\n\t"                                                       \
+    "smlatt r4, r6, r8, r4\n\t"
+
+/* Window row ky of dw57_pad_run: its padded row's pointer at byte QOFF of the block plus the
+ * pixel's offset r12, 8 bytes a column; its tap words from byte B on */
+#define TTE_DW57P_ROW5(QOFF, B)                                                         \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                     \
+    "add r9, r9, r12\n\t"                                                             \
+    TTE_DW57P_TAP("0", B)                                                               \
+    TTE_DW57P_TAP("8", B "+8")                                                          \
+    TTE_DW57P_TAP("16", B "+16")                                                        \
+    TTE_DW57P_TAP("24", B "+24")                                                        \
+    TTE_DW57P_TAP("32", B "+32")
+#define TTE_DW57P_ROW7(QOFF, B)                                                         \
+    TTE_DW57P_ROW5(QOFF, B)                                                             \
+    TTE_DW57P_TAP("40", B "+40")                                                        \
+    TTE_DW57P_TAP("48", B "+48")
+
+/* dw57_run over dw57_pad's copy: the block's DW57_Q rows are the padded rows (every window
+ * inside them), the offsets r12 bytes into them (8 a column), so a tap is two loads and four
+ * multiplies, no sign extension, no zero point */
+static TTE_ALWAYS_INLINE void dw57_pad_run(const uint32_t *blk, int32_t KW)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57P_ROW5("64", "0")
+                         TTE_DW57P_ROW5("68", "40")
+                         TTE_DW57P_ROW5("72", "80")
+                         TTE_DW57P_ROW5("76", "120")
+                         TTE_DW57P_ROW5("80", "160")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_HEAD
+                         TTE_DW57P_ROW7("64", "0")
+                         TTE_DW57P_ROW7("68", "56")
+                         TTE_DW57P_ROW7("72", "112")
+                         TTE_DW57P_ROW7("76", "168")
+                         TTE_DW57P_ROW7("80", "224")
+                         TTE_DW57P_ROW7("84", "280")
+                         TTE_DW57P_ROW7("88", "336")
+                         TTE_DW57_TAIL
+                         "pop {r1-r12, lr}"
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+
+/* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one output row of a square 5x5 or
+ * 7x7 depthwise (mode 2, compile-time words prep) through a copy in scratch (pad,
+ * tte_conv2d_s8_dw57_pad_bytes): per channel group its KH window rows' ncol columns
+ * sign-extended, the zero point's outside the input, then every pixel inside (dw57_pad_run) */
+static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows,
+                                  int32_t ox0, int32_t k, const uint32_t *prep, int8_t *out, size_t ostride,
+                                  uint32_t *pad)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KW = g->k_w, KH = g->k_h, T = KH * KW, sw = g->stride_w;
+    const int32_t ncol = (k - 1) * sw + KW, ix0 = ox0 * sw - g->pad_left;
+    /* the columns [lo, hi) inside the input, read from input column ix0 + lo on */
+    const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
+    const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
+    const size_t slot = (size_t)2 * ncol, xo0 = (size_t)(ix0 + lo) * C;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t blk[DW57_WORDS] __attribute__((aligned(8)));
+    int32_t c, ky, j;
+    /* the columns outside the input: the zero point's, once (the fills leave them) */
+    for (ky = 0; ky < KH; ++ky) {
+        uint32_t *const d = pad + (size_t)ky * slot;
+        for (j = 0; j < lo; ++j) {
+            d[2 * j] = zz;
+            d[2 * j + 1] = zz;
+        }
+        for (j = hi; j < ncol; ++j) {
+            d[2 * j] = zz;
+            d[2 * j + 1] = zz;
+        }
+        blk[DW57_Q + ky] = (uint32_t)(uintptr_t)d;
+    }
+    blk[DW4_ZP2] = (uint32_t)r->zp2;
+    blk[DW57_STEP] = (uint32_t)(8 * sw);
+    blk[DW57_STEP + 1] = (uint32_t)ostride;
+    blk[DW57_RUN0] = 0;
+    blk[DW57_END] = (uint32_t)(8 * sw * k);
+    blk[DW57_C] = (uint32_t)C;
+    for (c = 0; c + 3 < C; c += 4) {
+        const uint32_t *pg = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T);
+        const size_t xo = xo0 + (size_t)c;
+        for (ky = 0; ky < KH; ++ky) {
+            dw3_ring_fill(pad + (size_t)ky * slot, rows[ky] == NULL ? NULL : rows[ky] + xo, lo, hi, C, zz, 2);
+        }
+        for (j = 0; j < 4; ++j) {
+            blk[DW57_KB + j] = pg[j];
+        }
+        dw3_rq_words(blk, r->mult + c, r->shift + c);
+        blk[DW57_WT] = (uint32_t)(uintptr_t)(pg + 4);
+        blk[DW57_O] = (uint32_t)(uintptr_t)(out + c);
+        dw57_pad_run(blk, KW);
+    }
+}
 #endif
+
+/* Whether dw57_pad takes the channel groups of a call (a square 5x5 or 7x7 window, stride 1,
+ * the output stage of mode 2, the weights laid out at compile time, the copy's 4-byte aligned
+ * scratch for k pixels): then it ran on them */
+static int32_t dw57_pad_try(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows, int32_t ox0,
+                            int32_t k, const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride,
+                            void *ws, size_t ws_bytes)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    const tte_conv2d_geom_t *g = &p->g;
+    rq_t r;
+    if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || k < 1 || (g->k_w != 5 && g->k_w != 7)
+        || g->k_h != g->k_w || g->stride_w != 1 || g->dil_h != 1 || g->dil_w != 1 || g->out_c != g->in_c
+        || g->in_c < 4 || ws_bytes < (size_t)8 * g->k_h * ((size_t)(k - 1) * g->stride_w + g->k_w)) {
+        return 0;
+    }
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c & ~3, g->k_h * g->k_w)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    dw57_pad(p, &r, rows, ox0, k, prep, out, ostride, (uint32_t *)ws);
+    return 1;
+#else
+    (void)p, (void)fast, (void)rows, (void)ox0, (void)k, (void)bias, (void)prep, (void)out, (void)ostride;
+    (void)ws, (void)ws_bytes;
+    return 0;
+#endif
+}
 
 /* dw3_ring's scratch on the stack for a whole image (tte_conv2d_s8_depthwise: no planned scratch),
  * at most this many bytes: below what the 3x3 chain had before dw_row_groups split off */
@@ -2265,6 +2410,17 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
     return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
 }
 
+/* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 (at
+ * stride 2 the copy of two columns a pixel costs what it saves), multiplier 1, dilation 1, four
+ * channels or more; else 0): its KH rows of a whole output row's
+ * columns, 8 bytes a column (on the host too: the planned scratch is the same) */
+size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g)
+{
+    const int32_t fits = (g->k_w == 5 || g->k_w == 7) && g->k_h == g->k_w && g->stride_w == 1 && g->dil_h == 1
+                         && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4 && g->out_w >= 1;
+    return fits ? (size_t)8 * g->k_h * ((size_t)(g->out_w - 1) * g->stride_w + g->k_w) : 0;
+}
+
 /* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL
  * (then any k pays: nothing is transposed per call); ws_bytes of scratch at ws for dw3_ring
  * (NULL: none). */
@@ -2281,6 +2437,7 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         const rq_t r = rq_init(p, fast);
         const int32_t c4 = g->in_c & ~3;
         if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+            && !dw57_pad_try(p, fast, rows, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
             && !dw_copy_try(p, &r, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)) {
             dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
         }
@@ -2333,8 +2490,10 @@ void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast
     const int8_t *rows[TTE_CONV_MAX_KH];
     int32_t oy, ky;
 #if defined(__ARM_FEATURE_DSP)
+    /* dw57_pad's copy given: row by row through dw_row_any, which takes it */
+    const size_t pad = tte_conv2d_s8_dw57_pad_bytes(g);
     if (prep != NULL && g->out_c == g->in_c && (g->in_c & 3) == 0 && g->dil_h == 1 && g->dil_w == 1
-        && g->k_h * g->k_w <= TTE_DW_MAX_TAPS) {
+        && g->k_h * g->k_w <= TTE_DW_MAX_TAPS && (pad == 0 || ws_bytes < pad)) {
         /* every row in one call: each channel group set up once */
         const rq_t r = rq_init(p, fast);
         if (!dw3_ring_try(p, fast, NULL, xb, nrows, oy0, 0, g->out_w, bias, prep, out, (size_t)g->out_c, ws,

@@ -206,7 +206,8 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
 
 
-def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int = 0) -> None:
+def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
+                             speed_sram_bytes: int = 0) -> tuple[int, int]:
     """Which kernels get their optional scratch, recorded in both graphs' meta for the planner and
     the emitters: the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
     four pixels a pass) and the fused backward's x as floats (tte.compiler.emit.dwpw.
@@ -217,7 +218,7 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
     (tte.compiler.emit.dwpw.dwpw_q_rows) go before x as floats at their narrowest, the largest Q
     first, and are widened at the end where that fits too. Last, eight pixels' buffers for the 1x1
     convs (eight pixels a pass) where neither arena grows from there, or by no more than
-    ``speed_sram_bytes`` over none (eight_pixels)."""
+    ``speed_sram_bytes`` over none (eight_pixels). Returns both arenas without any of them."""
     from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer8_bytes, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
         Q_COLS_META,
@@ -291,12 +292,12 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
                if dwpw_q_rows(n, sg.graph)
                and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
     if not pw_cand and not pw8_cand and not xf_cand and not qc_cand:
-        return
+        return base
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
     widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
     if all(a <= b + speed_sram_bytes for a, b in zip(arenas(*every, widest), base)):
         eight_pixels(*every, widest)
-        return
+        return base
 
     def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
         return all(a <= b + speed_sram_bytes for a, b in zip(arenas(pw, xf, qc), base))
@@ -335,6 +336,48 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
         if width:
             qc[name] = width
     eight_pixels(pw, xf, qc)
+    return base
+
+
+def _clear_dw57_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
+    """No streamed block given dw57_pad's copy (before the other optional scratch is chosen)."""
+    from tte.compiler.emit.block import DW57_PAD_META
+
+    for g in (sg.graph, inf.graph):
+        g.meta[DW57_PAD_META] = frozenset()
+
+
+def _choose_dw57_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
+                     base: tuple[int, int]) -> None:
+    """Which streamed blocks' 5x5 / 7x7 depthwise gets its padded copy of the window rows
+    (tte.compiler.emit.block.dw57_pad_bytes), recorded in both graphs' meta, after the other
+    optional scratch (_choose_optional_scratch, whose arenas without any are ``base``): all where
+    neither plan's arena exceeds ``base`` by more than ``speed_sram_bytes``, else each in turn, the
+    most taps times pixels first, kept where neither does."""
+    from tte.compiler.emit.block import DW57_PAD_META, dw57_pad_work
+
+    graphs = (sg.graph, inf.graph)
+
+    def fits(given: frozenset[str]) -> bool:
+        for g in graphs:
+            g.meta[DW57_PAD_META] = given
+        got = (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
+               plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)).arena_bytes)
+        return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
+
+    work: dict[str, int] = {}
+    for g in graphs:
+        for n in g.nodes:
+            if (wk := dw57_pad_work(n, g)):
+                work[n.name] = max(work.get(n.name, 0), wk)
+    given: frozenset[str] = frozenset(work)
+    if not work or fits(given):
+        return
+    given = frozenset()
+    for name in sorted(work, key=lambda k: (-work[k], k)):
+        if fits(given | {name}):
+            given |= {name}
+    fits(given)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
@@ -389,7 +432,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if speed_sram_bytes < 0:
         raise TteError(f"the SRAM for speed must be 0 or more bytes, got {speed_sram_bytes}")
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
-        _choose_optional_scratch(sg, inf, x, slack)
+        _clear_dw57_pad(sg, inf)
+        _choose_dw57_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
         mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
         ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))

@@ -88,6 +88,10 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * on) a 3x3 stride-1 window over a sign-extended copy of its rows there, the same bytes.
  * tte_conv2d_s8_dw_ws_bytes: the scratch that suits any call of geometry g (0: none is read). */
 size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g);
+/* dw_row_prep_ws's scratch for a square 5x5 or 7x7 window (stride 1) over a padded,
+ * sign-extended copy of its rows: 8 * k_h * ((k - 1) * stride_w + k_w) bytes for k pixels;
+ * this for a whole output row (0: not such a window) */
+size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g);
 void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                   int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                   int8_t *out, size_t ostride, void *ws, size_t ws_bytes);

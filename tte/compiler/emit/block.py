@@ -57,6 +57,7 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
     d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
+    d_ws = max(d_ws, dw57_pad_bytes(dw, view) if dw57_pad_given(node, g) else 0)
     n = max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
@@ -80,6 +81,46 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
+
+
+DW57_PAD_META = "dw57_pad"   # Graph.meta key: the streamed blocks given dw57_pad's copy (tte.compiler.analysis)
+
+
+def dw57_pad_bytes(dw: Node, g: Graph) -> int:
+    """tte_conv2d_s8_dw57_pad_bytes: the optional scratch of a square 5x5 or 7x7 depthwise (stride 1:
+    at stride 2 the copy costs what it saves; multiplier 1, dilation 1, at least four channels)
+    over a padded, sign-extended copy of its window rows, k_h rows of a whole output row's
+    columns, 8 bytes a column; else 0."""
+    w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    kh, kw = (int(s) for s in w.shape[1:3])
+    sw = int(dw.attrs["strides"][1])
+    fits = (kh == kw and kw in (5, 7) and sw == 1 and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1)
+            and d.shape[-1] == x.shape[-1] >= 4)
+    return 8 * kh * ((d.shape[2] - 1) * sw + kw) if fits else 0
+
+
+def dw57_pad_candidate(node: Node, g: Graph) -> int:
+    """The bytes dw57_pad's copy would take in streamed block ``node``'s scratch (0: not one)."""
+    if node.op != "streamed_block":
+        return 0
+    _, dw, _, _, chain = _block_parts(node)
+    return dw57_pad_bytes(dw, _chain_graph(g, chain))
+
+
+def dw57_pad_work(node: Node, g: Graph) -> int:
+    """Taps times output values of the depthwise of a streamed block that can take dw57_pad's
+    copy (0: none): the work the copy speeds up."""
+    if not dw57_pad_candidate(node, g):
+        return 0
+    _, dw, _, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    w = _t(view, dw.inputs[1])
+    return int(w.shape[1] * w.shape[2]) * _t(view, dw.outputs[0]).size
+
+
+def dw57_pad_given(node: Node, g: Graph) -> bool:
+    """Whether the graph's DW57_PAD_META gives streamed block ``node`` dw57_pad's copy."""
+    return node.name in g.meta.get(DW57_PAD_META, ()) and dw57_pad_candidate(node, g) > 0
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -431,7 +472,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
-                     f"{pe[0] if pe is not None else 'NULL'}}};")
+                     f"{pe[0] if pe is not None else 'NULL'}, {int(dw57_pad_given(node, g))}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
