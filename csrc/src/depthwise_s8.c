@@ -1881,55 +1881,82 @@ static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t
     }
 }
 
+/* The taps inside the image of a window row of the pixel whose window starts at input column
+ * ix0 (0 when nrow is 0: then the bias alone) */
+static TTE_ALWAYS_INLINE int32_t dws_ntaps(int32_t ix0, int32_t KW, int32_t IW, int32_t nrow)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
+    return nrow > 0 && kx1 > kx0 ? kx1 - kx0 : 0;
+}
+
+/* m pixels of dws_out_row's from the one whose window starts at input column ix0 on, each
+ * summing N (0 to 7) taps a window row: the tap count fixed, so no dispatch a pixel */
+static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img, int32_t pitch, int32_t ix_lo,
+                                      int32_t nrow, int32_t KW, int32_t S, int32_t ix0, int32_t m, int32_t N,
+                                      const uint32_t *wrow, int32_t mode2, const rq_t *r, int32_t c, int8_t *o,
+                                      size_t ostride)
+{
+    for (; m > 0; --m, ix0 += S, o += ostride) {
+        const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3];
+        if (N > 0) {
+            dws_rows(img + 2 * (ix0 + kx0 - ix_lo), wrow + 2 * kx0, N, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+        }
+        if (mode2) {
+            dw4_rq(gq->rqb, a0, a1, a2, a3, o);
+        } else {
+            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
+        }
+    }
+}
+
 /* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
  * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
- * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. */
+ * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. The
+ * pixels go in runs of equal tap counts a window row, one straight run of taps each. */
 static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, const dws_group_t *gq,
                                    const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
                                    int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
                                    size_t ostride)
 {
-    const int32_t KW = g->k_w, IW = g->in_w;
-    int32_t ox;
-    for (ox = ox0; ox < ox0 + k; ++ox, o += ostride) {
-        const int32_t ix0 = ox * g->stride_w - g->pad_left;
-        const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
-        const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo);
-        const uint32_t *wt = wq + 2 * (ky0 * KW + kx0);
-        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3];
-        if (nrow > 0) {
-            /* one straight run a row for each tap count */
-            switch (kx1 - kx0) {
-            case 7:
-                dws_rows(xq, wt, 7, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 6:
-                dws_rows(xq, wt, 6, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 5:
-                dws_rows(xq, wt, 5, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 4:
-                dws_rows(xq, wt, 4, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 3:
-                dws_rows(xq, wt, 3, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 2:
-                dws_rows(xq, wt, 2, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 1:
-                dws_rows(xq, wt, 1, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            default:
-                break;
-            }
+    const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w, mode2 = r->mode == 2;
+    const uint32_t *const wrow = wq + 2 * ky0 * KW;
+    int32_t ix0 = ox0 * S - g->pad_left, left = k;
+    while (left > 0) {
+        const int32_t n = dws_ntaps(ix0, KW, IW, nrow);
+        int32_t m = 1;
+        while (m < left && dws_ntaps(ix0 + m * S, KW, IW, nrow) == n) {
+            ++m;
         }
-        if (r->mode == 2) {
-            dw4_rq(gq->rqb, a0, a1, a2, a3, o);
-        } else {
-            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
+        switch (n) {
+        case 7:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 7, wrow, mode2, r, c, o, ostride);
+            break;
+        case 6:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 6, wrow, mode2, r, c, o, ostride);
+            break;
+        case 5:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 5, wrow, mode2, r, c, o, ostride);
+            break;
+        case 4:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 4, wrow, mode2, r, c, o, ostride);
+            break;
+        case 3:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 3, wrow, mode2, r, c, o, ostride);
+            break;
+        case 2:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 2, wrow, mode2, r, c, o, ostride);
+            break;
+        case 1:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 1, wrow, mode2, r, c, o, ostride);
+            break;
+        default:
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 0, wrow, mode2, r, c, o, ostride);
+            break;
         }
+        ix0 += m * S;
+        o += (size_t)m * ostride;
+        left -= m;
     }
 }
 
