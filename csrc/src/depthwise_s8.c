@@ -1839,22 +1839,22 @@ static TTE_ALWAYS_INLINE void dws_taps(const uint32_t *xq, const uint32_t *wt, i
     TTE_DWS_TAP(6)
 }
 
-/* nrow window rows of N taps each (rows iw x words and KW weight words apart) */
-static TTE_ALWAYS_INLINE void dws_rows(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t nrow, int32_t iw,
-                                       int32_t kw, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
-{
-    do {
-        dws_taps(xq, wt, N, a0, a1, a2, a3);
-        xq += 2 * iw;
-        wt += 2 * kw;
-    } while (--nrow > 0);
-}
-
-/* A channel group's bias and output stage for dw_small and dw_copy */
+/* A channel group's bias and output stage for dw_small and dw_copy, and dws_run_asm's state
+ * of a run of pixels (byte offsets DWS_*: the assembly reads them) */
 typedef struct {
     uint32_t rqb[DW4_RQ_WORDS]; /* dw4_rq's block */
     int32_t bb[4], qm[4], qs[4];
+    int32_t nrow;               /* window rows a pixel */
+    int32_t dx, dw;             /* the x and tap pointers' step from a pixel's last row on to the next pixel */
+    int8_t *o, *oend;           /* the run's next output pixel, its end */
+    int32_t ostride;
 } dws_group_t;
+enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_OSTRIDE = 104 };
+typedef char dws_group_layout[(offsetof(dws_group_t, bb) == DWS_BB && offsetof(dws_group_t, nrow) == DWS_NROW
+                               && offsetof(dws_group_t, dx) == DWS_DXW && offsetof(dws_group_t, o) == DWS_O
+                               && offsetof(dws_group_t, oend) == DWS_OEND
+                               && offsetof(dws_group_t, ostride) == DWS_OSTRIDE && sizeof(int8_t *) == 4)
+                              ? 1 : -1];
 
 static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int32_t c, dws_group_t *gq)
 {
@@ -1890,19 +1890,22 @@ static TTE_ALWAYS_INLINE int32_t dws_ntaps(int32_t ix0, int32_t KW, int32_t IW, 
 }
 
 /* m pixels of dws_out_row's from the one whose window starts at input column ix0 on, each
- * summing N (0 to 7) taps a window row: the tap count fixed, so no dispatch a pixel */
+ * summing N (0 to 7) taps a window row: the tap count fixed, so no dispatch a pixel (the
+ * output stage of any mode; dws_run_asm's in mode 2) */
 static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img, int32_t pitch, int32_t ix_lo,
                                       int32_t nrow, int32_t KW, int32_t S, int32_t ix0, int32_t m, int32_t N,
-                                      const uint32_t *wrow, int32_t mode2, const rq_t *r, int32_t c, int8_t *o,
-                                      size_t ostride)
+                                      const uint32_t *wrow, const rq_t *r, int32_t c, int8_t *o, size_t ostride)
 {
     for (; m > 0; --m, ix0 += S, o += ostride) {
         const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3];
-        if (N > 0) {
-            dws_rows(img + 2 * (ix0 + kx0 - ix_lo), wrow + 2 * kx0, N, nrow, pitch, KW, &a0, &a1, &a2, &a3);
+        const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo), *wt = wrow + 2 * kx0;
+        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3], y, t;
+        for (y = N > 0 ? nrow : 0; y > 0; --y, xq += 2 * pitch, wt += 2 * KW) {
+            for (t = 0; t < N; ++t) {
+                dws_taps(xq + 2 * t, wt + 2 * t, 1, &a0, &a1, &a2, &a3);
+            }
         }
-        if (mode2) {
+        if (r->mode == 2) {
             dw4_rq(gq->rqb, a0, a1, a2, a3, o);
         } else {
             dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
@@ -1910,50 +1913,161 @@ static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img
     }
 }
 
+/* Tap J of a window row in dws_run_asm: x words at [xp, #8 J], tap words at [wp, #8 J] */
+#define TTE_DWS_T(J)                                                                    \
+    "ldrd %[x0], %[x1], [%[xp], #" #J " * 8]\n\t"                                       \
+    "ldrd %[w0], %[w1], [%[wp], #" #J " * 8]\n\t"                                       \
+    "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                             \
+    "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                             \
+    "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
+#define TTE_DWS_T1 TTE_DWS_T(0)
+#define TTE_DWS_T2 TTE_DWS_T1 TTE_DWS_T(1)
+#define TTE_DWS_T3 TTE_DWS_T2 TTE_DWS_T(2)
+#define TTE_DWS_T4 TTE_DWS_T3 TTE_DWS_T(3)
+#define TTE_DWS_T5 TTE_DWS_T4 TTE_DWS_T(4)
+#define TTE_DWS_T6 TTE_DWS_T5 TTE_DWS_T(5)
+#define TTE_DWS_T7 TTE_DWS_T6 TTE_DWS_T(6)
+
+/* tte_rq_fast_s8 of A with channel J's words of the block at g (x0, x1), zp2 in w0, the
+ * byte stored at ADDR (TTE_DW4_RQ's, with dws_run_asm's registers) */
+#define TTE_DWS_RQ(A, J, ADDR)                                                          \
+    "ldrd %[x0], %[x1], [%[g], #" #J "]\n\t"                                           \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[x0]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[x1]\n\t"                                                \
+    "add %[" A "], %[" A "], %[w0]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The pixels [gq->o, gq->oend) of a run in mode 2, in one assembly loop: each the bias, its
+ * nrow window rows of TAPS taps from xp and wp on (rows xs and ws bytes apart), the next
+ * pixel's pointers gq->dx, gq->dw bytes on from its last row's end, dw4_rq's output stage */
+#define TTE_DWS_RUN(TAPS)                                                               \
+    __asm__ volatile("1:\n\t"                                                           \
+                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"                               \
+                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"                               \
+                     "ldr %[n], [%[g], #84]\n\t"                                        \
+                     "2:\n\t"                                                           \
+                     TAPS                                                               \
+                     "add %[xp], %[xp], %[xs]\n\t"                                      \
+                     "add %[wp], %[wp], %[ws]\n\t"                                      \
+                     "subs %[n], %[n], #1\n\t"                                          \
+                     "bgt 2b\n\t"                                                       \
+                     "ldrd %[x0], %[w0], [%[g], #88]\n\t"                               \
+                     "add %[xp], %[xp], %[x0]\n\t"                                      \
+                     "add %[wp], %[wp], %[w0]\n\t"                                      \
+                     "ldr %[w1], [%[g], #96]\n\t"                                       \
+                     "ldr %[w0], [%[g], #32]\n\t"                                       \
+                     TTE_DWS_RQ("a0", 0, "[%[w1]]")                                     \
+                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")                                 \
+                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")                                \
+                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")                                \
+                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"                              \
+                     "add %[w1], %[w1], %[x1]\n\t"                                      \
+                     "str %[w1], [%[g], #96]\n\t"                                       \
+                     "cmp %[w1], %[x0]\n\t"                                             \
+                     "bne 1b\n\t"                                                       \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
+                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [n] "=&r"(n), [xp] "+r"(xp), \
+                       [wp] "+r"(wp)                                                    \
+                     : [g] "r"(gq), [xs] "r"(xs), [ws] "r"(ws)                           \
+                     : "cc", "memory")
+
+/* The same for pixels with no tap inside the image (or no window row): the bias alone */
+#define TTE_DWS_RUN0                                                                    \
+    __asm__ volatile("1:\n\t"                                                           \
+                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"                               \
+                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"                               \
+                     "ldr %[w1], [%[g], #96]\n\t"                                       \
+                     "ldr %[w0], [%[g], #32]\n\t"                                       \
+                     TTE_DWS_RQ("a0", 0, "[%[w1]]")                                     \
+                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")                                 \
+                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")                                \
+                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")                                \
+                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"                              \
+                     "add %[w1], %[w1], %[x1]\n\t"                                      \
+                     "str %[w1], [%[g], #96]\n\t"                                       \
+                     "cmp %[w1], %[x0]\n\t"                                             \
+                     "bne 1b\n\t"                                                       \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
+                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)                  \
+                     : [g] "r"(gq)                                                      \
+                     : "cc", "memory")
+
+/* A run of pixels of N taps a window row in mode 2 (gq's run state set): its first pixel's x
+ * and tap words at xp and wp */
+static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, const uint32_t *xp, const uint32_t *wp, int32_t xs,
+                                          int32_t ws, int32_t N)
+{
+    int32_t a0, a1, a2, a3, n;
+    uint32_t x0, x1, w0, w1;
+    switch (N) {
+    case 7:
+        TTE_DWS_RUN(TTE_DWS_T7);
+        break;
+    case 6:
+        TTE_DWS_RUN(TTE_DWS_T6);
+        break;
+    case 5:
+        TTE_DWS_RUN(TTE_DWS_T5);
+        break;
+    case 4:
+        TTE_DWS_RUN(TTE_DWS_T4);
+        break;
+    case 3:
+        TTE_DWS_RUN(TTE_DWS_T3);
+        break;
+    case 2:
+        TTE_DWS_RUN(TTE_DWS_T2);
+        break;
+    case 1:
+        TTE_DWS_RUN(TTE_DWS_T1);
+        break;
+    default:
+        TTE_DWS_RUN0;
+        (void)n;
+        break;
+    }
+}
+
 /* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
  * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
  * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. The
- * pixels go in runs of equal tap counts a window row, one straight run of taps each. */
-static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, const dws_group_t *gq,
-                                   const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
-                                   int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
-                                   size_t ostride)
+ * pixels go in runs of equal tap counts a window row on one side of the left edge (the x
+ * pointer or the tap pointer steps by a fixed amount): one dispatch a run. */
+static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, dws_group_t *gq,
+                                     const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
+                                     int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
+                                     size_t ostride)
 {
-    const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w, mode2 = r->mode == 2;
+    const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w;
     const uint32_t *const wrow = wq + 2 * ky0 * KW;
     int32_t ix0 = ox0 * S - g->pad_left, left = k;
+    if (r->mode != 2) {
+        /* rare: pixel by pixel, tap by tap, through dw3_out_any */
+        for (; left > 0; --left, ix0 += S, o += ostride) {
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, 1, dws_ntaps(ix0, KW, IW, nrow), wrow, r, c, o,
+                    ostride);
+        }
+        return;
+    }
+    gq->nrow = nrow;
+    gq->ostride = (int32_t)ostride;
     while (left > 0) {
-        const int32_t n = dws_ntaps(ix0, KW, IW, nrow);
+        const int32_t n = dws_ntaps(ix0, KW, IW, nrow), neg = ix0 < 0;
+        const int32_t kx0 = neg ? -ix0 : 0;
         int32_t m = 1;
-        while (m < left && dws_ntaps(ix0 + m * S, KW, IW, nrow) == n) {
+        while (m < left && dws_ntaps(ix0 + m * S, KW, IW, nrow) == n && (ix0 + m * S < 0) == neg) {
             ++m;
         }
-        switch (n) {
-        case 7:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 7, wrow, mode2, r, c, o, ostride);
-            break;
-        case 6:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 6, wrow, mode2, r, c, o, ostride);
-            break;
-        case 5:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 5, wrow, mode2, r, c, o, ostride);
-            break;
-        case 4:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 4, wrow, mode2, r, c, o, ostride);
-            break;
-        case 3:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 3, wrow, mode2, r, c, o, ostride);
-            break;
-        case 2:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 2, wrow, mode2, r, c, o, ostride);
-            break;
-        case 1:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 1, wrow, mode2, r, c, o, ostride);
-            break;
-        default:
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, m, 0, wrow, mode2, r, c, o, ostride);
-            break;
-        }
+        /* left of the edge the window slides over the taps, else over x */
+        gq->dx = (neg ? 0 : 8 * S) - 8 * nrow * pitch;
+        gq->dw = (neg ? -8 * S : 0) - 8 * nrow * KW;
+        gq->o = o;
+        gq->oend = o + (size_t)m * ostride;
+        dws_run_asm(gq, img + 2 * (ix0 + kx0 - ix_lo), wrow + 2 * kx0, 8 * pitch, 8 * KW, n);
         ix0 += m * S;
         o += (size_t)m * ostride;
         left -= m;
@@ -1983,7 +2097,7 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
-    dws_group_t gq;
+    dws_group_t gq __attribute__((aligned(8)));
     int32_t c, t, oy;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
@@ -2029,7 +2143,7 @@ static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r,
     const int32_t C = g->in_c, KH = g->k_h, T = KH * g->k_w, IH = g->in_h;
     const size_t row_bytes = (size_t)g->in_w * C;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    dws_group_t gq;
+    dws_group_t gq __attribute__((aligned(8)));
     int32_t c, oy, ky;
     for (c = 0; c + 3 < C; c += 4) {
         const uint32_t *wq = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T) + 4;
