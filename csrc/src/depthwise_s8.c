@@ -1848,12 +1848,14 @@ typedef struct {
     int32_t dx, dw;             /* the x and tap pointers' step from a pixel's last row on to the next pixel */
     int8_t *o, *oend;           /* the run's next output pixel, its end */
     int32_t ostride;
+    uint32_t entry;             /* where a window row's taps start (the code address, Thumb bit set) */
+    int32_t dentry;             /* its step a pixel */
 } dws_group_t;
-enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_OSTRIDE = 104 };
+enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_ENTRY = 108 };
 typedef char dws_group_layout[(offsetof(dws_group_t, bb) == DWS_BB && offsetof(dws_group_t, nrow) == DWS_NROW
                                && offsetof(dws_group_t, dx) == DWS_DXW && offsetof(dws_group_t, o) == DWS_O
-                               && offsetof(dws_group_t, oend) == DWS_OEND
-                               && offsetof(dws_group_t, ostride) == DWS_OSTRIDE && sizeof(int8_t *) == 4)
+                               && offsetof(dws_group_t, oend) == DWS_OEND && offsetof(dws_group_t, ostride) == 104
+                               && offsetof(dws_group_t, entry) == DWS_ENTRY && sizeof(int8_t *) == 4)
                               ? 1 : -1];
 
 static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int32_t c, dws_group_t *gq)
@@ -1913,7 +1915,8 @@ static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img
     }
 }
 
-/* Tap J of a window row in dws_run_asm: x words at [xp, #8 J], tap words at [wp, #8 J] */
+/* Tap J of a window row in dws_run_asm: x words at [xp, #8 J], tap words at [wp, #8 J]; six
+ * 32-bit instructions (24 bytes: dws_run_asm enters the seven at tap 7 - N) */
 #define TTE_DWS_T(J)                                                                    \
     "ldrd %[x0], %[x1], [%[xp], #" #J " * 8]\n\t"                                       \
     "ldrd %[w0], %[w1], [%[wp], #" #J " * 8]\n\t"                                       \
@@ -1921,13 +1924,6 @@ static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img
     "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                             \
     "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                             \
     "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
-#define TTE_DWS_T1 TTE_DWS_T(0)
-#define TTE_DWS_T2 TTE_DWS_T1 TTE_DWS_T(1)
-#define TTE_DWS_T3 TTE_DWS_T2 TTE_DWS_T(2)
-#define TTE_DWS_T4 TTE_DWS_T3 TTE_DWS_T(3)
-#define TTE_DWS_T5 TTE_DWS_T4 TTE_DWS_T(4)
-#define TTE_DWS_T6 TTE_DWS_T5 TTE_DWS_T(5)
-#define TTE_DWS_T7 TTE_DWS_T6 TTE_DWS_T(6)
 
 /* tte_rq_fast_s8 of A with channel J's words of the block at g (x0, x1), zp2 in w0, the
  * byte stored at ADDR (TTE_DW4_RQ's, with dws_run_asm's registers) */
@@ -1941,102 +1937,62 @@ static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
-/* The pixels [gq->o, gq->oend) of a run in mode 2, in one assembly loop: each the bias, its
- * nrow window rows of TAPS taps from xp and wp on (rows xs and ws bytes apart), the next
- * pixel's pointers gq->dx, gq->dw bytes on from its last row's end, dw4_rq's output stage */
-#define TTE_DWS_RUN(TAPS)                                                               \
-    __asm__ volatile("1:\n\t"                                                           \
-                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"                               \
-                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"                               \
-                     "ldr %[n], [%[g], #84]\n\t"                                        \
-                     "2:\n\t"                                                           \
-                     TAPS                                                               \
-                     "add %[xp], %[xp], %[xs]\n\t"                                      \
-                     "add %[wp], %[wp], %[ws]\n\t"                                      \
-                     "subs %[n], %[n], #1\n\t"                                          \
-                     "bgt 2b\n\t"                                                       \
-                     "ldrd %[x0], %[w0], [%[g], #88]\n\t"                               \
-                     "add %[xp], %[xp], %[x0]\n\t"                                      \
-                     "add %[wp], %[wp], %[w0]\n\t"                                      \
-                     "ldr %[w1], [%[g], #96]\n\t"                                       \
-                     "ldr %[w0], [%[g], #32]\n\t"                                       \
-                     TTE_DWS_RQ("a0", 0, "[%[w1]]")                                     \
-                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")                                 \
-                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")                                \
-                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")                                \
-                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"                              \
-                     "add %[w1], %[w1], %[x1]\n\t"                                      \
-                     "str %[w1], [%[g], #96]\n\t"                                       \
-                     "cmp %[w1], %[x0]\n\t"                                             \
-                     "bne 1b\n\t"                                                       \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
-                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [n] "=&r"(n), [xp] "+r"(xp), \
-                       [wp] "+r"(wp)                                                    \
-                     : [g] "r"(gq), [xs] "r"(xs), [ws] "r"(ws)                           \
-                     : "cc", "memory")
-
-/* The same for pixels with no tap inside the image (or no window row): the bias alone */
-#define TTE_DWS_RUN0                                                                    \
-    __asm__ volatile("1:\n\t"                                                           \
-                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"                               \
-                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"                               \
-                     "ldr %[w1], [%[g], #96]\n\t"                                       \
-                     "ldr %[w0], [%[g], #32]\n\t"                                       \
-                     TTE_DWS_RQ("a0", 0, "[%[w1]]")                                     \
-                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")                                 \
-                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")                                \
-                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")                                \
-                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"                              \
-                     "add %[w1], %[w1], %[x1]\n\t"                                      \
-                     "str %[w1], [%[g], #96]\n\t"                                       \
-                     "cmp %[w1], %[x0]\n\t"                                             \
-                     "bne 1b\n\t"                                                       \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
-                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)                  \
-                     : [g] "r"(gq)                                                      \
-                     : "cc", "memory")
-
-/* A run of pixels of N taps a window row in mode 2 (gq's run state set): its first pixel's x
- * and tap words at xp and wp */
-static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, const uint32_t *xp, const uint32_t *wp, int32_t xs,
-                                          int32_t ws, int32_t N)
+/* The pixels [gq->o, gq->oend) of a run in mode 2 in one assembly loop, each: the bias, its
+ * nrow window rows of taps (each row a jump to gq->entry, into the seven taps at 7 - N, from
+ * xp and wp on, rows xs and ws bytes apart), dw4_rq's output stage; then the pointers
+ * gq->dx, gq->dw bytes and the entry gq->dentry on (the tap count changes by a fixed step
+ * along a run). gq->entry comes as the first pixel's byte offset into the taps less dentry. */
+static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, const void *xp, const void *wp, int32_t xs, int32_t ws)
 {
     int32_t a0, a1, a2, a3, n;
     uint32_t x0, x1, w0, w1;
-    switch (N) {
-    case 7:
-        TTE_DWS_RUN(TTE_DWS_T7);
-        break;
-    case 6:
-        TTE_DWS_RUN(TTE_DWS_T6);
-        break;
-    case 5:
-        TTE_DWS_RUN(TTE_DWS_T5);
-        break;
-    case 4:
-        TTE_DWS_RUN(TTE_DWS_T4);
-        break;
-    case 3:
-        TTE_DWS_RUN(TTE_DWS_T3);
-        break;
-    case 2:
-        TTE_DWS_RUN(TTE_DWS_T2);
-        break;
-    case 1:
-        TTE_DWS_RUN(TTE_DWS_T1);
-        break;
-    default:
-        TTE_DWS_RUN0;
-        (void)n;
-        break;
-    }
+    __asm__ volatile("adr %[x0], 3f\n\t"
+                     "ldr %[x1], [%[g], #108]\n\t"
+                     "add %[x0], %[x0], %[x1]\n\t"
+                     "orr %[x0], %[x0], #1\n\t"
+                     "str %[x0], [%[g], #108]\n\t"
+                     "1:\n\t"
+                     "ldrd %[x0], %[x1], [%[g], #108]\n\t"
+                     "add %[x0], %[x0], %[x1]\n\t"
+                     "str %[x0], [%[g], #108]\n\t"
+                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"
+                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"
+                     "ldr %[n], [%[g], #84]\n\t"
+                     "2:\n\t"
+                     "ldr pc, [%[g], #108]\n\t"
+                     "3:\n\t"
+                     TTE_DWS_T(0) TTE_DWS_T(1) TTE_DWS_T(2) TTE_DWS_T(3) TTE_DWS_T(4) TTE_DWS_T(5) TTE_DWS_T(6)
+                     "add %[xp], %[xp], %[xs]\n\t"
+                     "add %[wp], %[wp], %[ws]\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bgt 2b\n\t"
+                     "ldrd %[x0], %[w0], [%[g], #88]\n\t"
+                     "add %[xp], %[xp], %[x0]\n\t"
+                     "add %[wp], %[wp], %[w0]\n\t"
+                     "ldr %[w1], [%[g], #96]\n\t"
+                     "ldr %[w0], [%[g], #32]\n\t"
+                     TTE_DWS_RQ("a0", 0, "[%[w1]]")
+                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")
+                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")
+                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")
+                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"
+                     "add %[w1], %[w1], %[x1]\n\t"
+                     "str %[w1], [%[g], #96]\n\t"
+                     "cmp %[w1], %[x0]\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),
+                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [n] "=&r"(n), [xp] "+r"(xp), [wp] "+r"(wp)
+                     : [g] "r"(gq), [xs] "r"(xs), [ws] "r"(ws)
+                     : "cc", "memory");
 }
 
 /* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
  * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
- * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. The
- * pixels go in runs of equal tap counts a window row on one side of the left edge (the x
- * pointer or the tap pointer steps by a fixed amount): one dispatch a run. */
+ * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. In mode
+ * 2 the pixels go in at most three runs, split where the window's left end crosses the
+ * image's (before: the taps slide, after: the x words) and its right end the image's (before:
+ * all KW taps, after: the image's end), each in dws_run_asm with the tap count changing by a
+ * fixed step. */
 static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, dws_group_t *gq,
                                      const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
                                      int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
@@ -2045,8 +2001,10 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
     const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w;
     const uint32_t *const wrow = wq + 2 * ky0 * KW;
     int32_t ix0 = ox0 * S - g->pad_left, left = k;
-    if (r->mode != 2) {
-        /* rare: pixel by pixel, tap by tap, through dw3_out_any */
+    const int32_t ix_last = ix0 + (k - 1) * S;
+    if (r->mode != 2 || nrow <= 0 || ix0 + KW <= 0 || ix_last >= IW) {
+        /* rare (some pixel without a tap inside the image, or another output stage): pixel
+         * by pixel, tap by tap */
         for (; left > 0; --left, ix0 += S, o += ostride) {
             dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, 1, dws_ntaps(ix0, KW, IW, nrow), wrow, r, c, o,
                     ostride);
@@ -2056,18 +2014,25 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
     gq->nrow = nrow;
     gq->ostride = (int32_t)ostride;
     while (left > 0) {
-        const int32_t n = dws_ntaps(ix0, KW, IW, nrow), neg = ix0 < 0;
-        const int32_t kx0 = neg ? -ix0 : 0;
-        int32_t m = 1;
-        while (m < left && dws_ntaps(ix0 + m * S, KW, IW, nrow) == n && (ix0 + m * S < 0) == neg) {
-            ++m;
+        const int32_t neg = ix0 < 0, wide = ix0 + KW > IW;
+        const int32_t kx0 = neg ? -ix0 : 0, n = (wide ? IW - ix0 : KW) - kx0;
+        const int32_t dn = (neg ? S : 0) - (wide ? S : 0); /* the tap count's step a pixel */
+        int32_t m = left;
+        if (neg && (-ix0 + S - 1) / S < m) {
+            m = (-ix0 + S - 1) / S;
         }
-        /* left of the edge the window slides over the taps, else over x */
-        gq->dx = (neg ? 0 : 8 * S) - 8 * nrow * pitch;
-        gq->dw = (neg ? -8 * S : 0) - 8 * nrow * KW;
+        if (!wide && (IW - KW - ix0) / S + 1 < m) {
+            m = (IW - KW - ix0) / S + 1;
+        }
+        /* the first pixel's x and tap words 8 (7 - n) bytes early: taps 7 - n to 6 read them */
+        gq->dx = (neg ? 0 : 8 * S) + 8 * dn - 8 * nrow * pitch;
+        gq->dw = (neg ? -8 * S : 0) + 8 * dn - 8 * nrow * KW;
+        gq->dentry = -24 * dn;
+        gq->entry = (uint32_t)(24 * (7 - n) + 24 * dn);
         gq->o = o;
         gq->oend = o + (size_t)m * ostride;
-        dws_run_asm(gq, img + 2 * (ix0 + kx0 - ix_lo), wrow + 2 * kx0, 8 * pitch, 8 * KW, n);
+        dws_run_asm(gq, (const uint8_t *)(img + 2 * (ix0 + kx0 - ix_lo)) - 8 * (7 - n),
+                    (const uint8_t *)(wrow + 2 * kx0) - 8 * (7 - n), 8 * pitch, 8 * KW);
         ix0 += m * S;
         o += (size_t)m * ostride;
         left -= m;
