@@ -1986,37 +1986,33 @@ static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, const void *xp, const
                      : "cc", "memory");
 }
 
-/* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
- * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
- * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. In mode
- * 2 the pixels go in at most three runs, split where the window's left end crosses the
- * image's (before: the taps slide, after: the x words) and its right end the image's (before:
- * all KW taps, after: the image's end), each in dws_run_asm with the tap count changing by a
- * fixed step. */
-static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, dws_group_t *gq,
-                                     const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
-                                     int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
-                                     size_t ostride)
+/* The runs of dws_out_row's pixels, the same for every output row and channel group of a
+ * call: at most three, split where the window's left end crosses the image's (before it the
+ * taps slide, after it the x words) and where its right end does (before it all KW taps,
+ * after it the image's end); along a run the tap count changes by a fixed step. Per run (all
+ * in bytes): its pixels, its first pixel's x offset from the copy and tap offset from the
+ * window row's words (both 8 (7 - N) early: taps 7 - N to 6 read them), the entry into the
+ * taps less its step, the entry's step, the x and tap pointers' steps a pixel. None (n 0)
+ * where a pixel has no tap inside the image. */
+enum { DWS_M, DWS_XOFF, DWS_WOFF, DWS_E0, DWS_DE, DWS_DXP, DWS_DWP, DWS_RUN_WORDS };
+typedef struct {
+    int32_t n;
+    int16_t run[3][DWS_RUN_WORDS];
+} dws_runs_t;
+
+static void dws_plan(const tte_conv2d_geom_t *g, int32_t ox0, int32_t k, int32_t ix_lo, dws_runs_t *plan)
 {
     const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w;
-    const uint32_t *const wrow = wq + 2 * ky0 * KW;
     int32_t ix0 = ox0 * S - g->pad_left, left = k;
-    const int32_t ix_last = ix0 + (k - 1) * S;
-    if (r->mode != 2 || nrow <= 0 || ix0 + KW <= 0 || ix_last >= IW) {
-        /* rare (some pixel without a tap inside the image, or another output stage): pixel
-         * by pixel, tap by tap */
-        for (; left > 0; --left, ix0 += S, o += ostride) {
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, 1, dws_ntaps(ix0, KW, IW, nrow), wrow, r, c, o,
-                    ostride);
-        }
+    plan->n = 0;
+    if (k < 1 || ix0 + KW <= 0 || ix0 + (k - 1) * S >= IW) {
         return;
     }
-    gq->nrow = nrow;
-    gq->ostride = (int32_t)ostride;
     while (left > 0) {
         const int32_t neg = ix0 < 0, wide = ix0 + KW > IW;
         const int32_t kx0 = neg ? -ix0 : 0, n = (wide ? IW - ix0 : KW) - kx0;
-        const int32_t dn = (neg ? S : 0) - (wide ? S : 0); /* the tap count's step a pixel */
+        const int32_t dn = (neg ? S : 0) - (wide ? S : 0);
+        int16_t *d = plan->run[plan->n++];
         int32_t m = left;
         if (neg && (-ix0 + S - 1) / S < m) {
             m = (-ix0 + S - 1) / S;
@@ -2024,18 +2020,53 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         if (!wide && (IW - KW - ix0) / S + 1 < m) {
             m = (IW - KW - ix0) / S + 1;
         }
-        /* the first pixel's x and tap words 8 (7 - n) bytes early: taps 7 - n to 6 read them */
-        gq->dx = (neg ? 0 : 8 * S) + 8 * dn - 8 * nrow * pitch;
-        gq->dw = (neg ? -8 * S : 0) + 8 * dn - 8 * nrow * KW;
-        gq->dentry = -24 * dn;
-        gq->entry = (uint32_t)(24 * (7 - n) + 24 * dn);
-        gq->o = o;
-        gq->oend = o + (size_t)m * ostride;
-        dws_run_asm(gq, (const uint8_t *)(img + 2 * (ix0 + kx0 - ix_lo)) - 8 * (7 - n),
-                    (const uint8_t *)(wrow + 2 * kx0) - 8 * (7 - n), 8 * pitch, 8 * KW);
+        d[DWS_M] = (int16_t)m;
+        d[DWS_XOFF] = (int16_t)(8 * (ix0 + kx0 - ix_lo) - 8 * (7 - n));
+        d[DWS_WOFF] = (int16_t)(8 * kx0 - 8 * (7 - n));
+        d[DWS_E0] = (int16_t)(24 * (7 - n) + 24 * dn);
+        d[DWS_DE] = (int16_t)(-24 * dn);
+        d[DWS_DXP] = (int16_t)((neg ? 0 : 8 * S) + 8 * dn);
+        d[DWS_DWP] = (int16_t)((neg ? -8 * S : 0) + 8 * dn);
         ix0 += m * S;
-        o += (size_t)m * ostride;
         left -= m;
+    }
+}
+
+/* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
+ * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
+ * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. In mode
+ * 2 the runs of plan (dws_plan's for these pixels) each in dws_run_asm. */
+static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, dws_group_t *gq,
+                                     const dws_runs_t *plan, const uint32_t *img, int32_t pitch, int32_t ix_lo,
+                                     int32_t ky0, int32_t nrow, int32_t ox0, int32_t k, const uint32_t *wq, int32_t c,
+                                     int8_t *o, size_t ostride)
+{
+    const int32_t KW = g->k_w;
+    const uint32_t *const wrow = wq + 2 * ky0 * KW;
+    int32_t i;
+    if (r->mode != 2 || nrow <= 0 || plan->n == 0) {
+        /* rare (some pixel without a tap inside the image, or another output stage): pixel
+         * by pixel, tap by tap */
+        const int32_t S = g->stride_w;
+        int32_t ix0 = ox0 * S - g->pad_left;
+        for (i = 0; i < k; ++i, ix0 += S, o += ostride) {
+            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, 1, dws_ntaps(ix0, KW, g->in_w, nrow), wrow, r, c, o,
+                    ostride);
+        }
+        return;
+    }
+    gq->nrow = nrow;
+    gq->ostride = (int32_t)ostride;
+    for (i = 0; i < plan->n; ++i) {
+        const int16_t *d = plan->run[i];
+        gq->dx = d[DWS_DXP] - 8 * nrow * pitch;
+        gq->dw = d[DWS_DWP] - 8 * nrow * KW;
+        gq->entry = (uint32_t)d[DWS_E0];
+        gq->dentry = d[DWS_DE];
+        gq->o = o;
+        o += (size_t)d[DWS_M] * ostride;
+        gq->oend = o;
+        dws_run_asm(gq, (const uint8_t *)img + d[DWS_XOFF], (const uint8_t *)wrow + d[DWS_WOFF], 8 * pitch, 8 * KW);
     }
 }
 
@@ -2062,11 +2093,13 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
-    dws_group_t gq __attribute__((aligned(8)));
+    dws_group_t gq;
+    dws_runs_t plan;
     int32_t c, t, oy;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
+    dws_plan(g, 0, g->out_w, 0, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, &gq);
@@ -2079,7 +2112,7 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
-            dws_out_row(g, r, &gq, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
+            dws_out_row(g, r, &gq, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
                         y + (size_t)oy * g->out_w * C + c, (size_t)C);
         }
     }
@@ -2108,8 +2141,10 @@ static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r,
     const int32_t C = g->in_c, KH = g->k_h, T = KH * g->k_w, IH = g->in_h;
     const size_t row_bytes = (size_t)g->in_w * C;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    dws_group_t gq __attribute__((aligned(8)));
+    dws_group_t gq;
+    dws_runs_t plan;
     int32_t c, oy, ky;
+    dws_plan(g, ox0, k, ix_lo, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const uint32_t *wq = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T) + 4;
         dws_group(r, bias, c, &gq);
@@ -2134,7 +2169,7 @@ static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r,
                     dws_copy(buf + 2 * (ky - ky0) * ncols, rows_arg[ky] + (size_t)ix_lo * C + c, ncols, C, zz);
                 }
             }
-            dws_out_row(g, r, &gq, buf, ncols, ix_lo, ky0, ky1 - ky0, ox0, k, wq, c,
+            dws_out_row(g, r, &gq, &plan, buf, ncols, ix_lo, ky0, ky1 - ky0, ox0, k, wq, c,
                         out + (size_t)oy * k * ostride + c, ostride);
         }
     }
