@@ -2078,6 +2078,22 @@ static inline uint32_t dws_pack(int32_t lo, int32_t hi)
     return r;
 }
 
+/* The low halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_lo(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* The high halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_hi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 /* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
  * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
  * models, where nearly every pixel is a border one: per channel group the image is copied once
@@ -2103,7 +2119,25 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, &gq);
-        for (t = 0; t < T; ++t) {
+        for (t = 0; t + 3 < T; t += 4) {
+            /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
+             * pair channels c, c + 2 and c + 1, c + 3 */
+            const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
+            const uint32_t v3 = load4(wc + 3 * T + t);
+            const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
+            const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
+            const uint32_t o3 = tte_sxtb16_ror8(v3);
+            uint32_t *q = wq + 2 * t;
+            q[0] = dws_lo(e0, e2);
+            q[1] = dws_lo(e1, e3);
+            q[2] = dws_lo(o0, o2);
+            q[3] = dws_lo(o1, o3);
+            q[4] = dws_hi(e0, e2);
+            q[5] = dws_hi(e1, e3);
+            q[6] = dws_hi(o0, o2);
+            q[7] = dws_hi(o1, o3);
+        }
+        for (; t < T; ++t) {
             /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
             wq[2 * t] = dws_pack(wc[t], wc[2 * T + t]);
             wq[2 * t + 1] = dws_pack(wc[T + t], wc[3 * T + t]);
