@@ -1871,15 +1871,39 @@ static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int3
     gq->rqb[DW4_ZP2] = (uint32_t)r->zp2;
 }
 
-/* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column */
+/* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column (dst 4-byte
+ * aligned) */
 static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t n, int32_t C, uint32_t zz)
 {
     const uint32_t nz = tte_ssub16(0, zz); /* x - zp in one SXTAB16 */
-    int32_t j;
-    for (j = 0; j < n; ++j, src += C) {
+    uint32_t v0, v1, e, o;
+    if (n & 1) {
         const uint32_t v = load4(src);
-        dst[2 * j] = tte_sxtab16(nz, v);
-        dst[2 * j + 1] = tte_sxtab16_ror8(nz, v);
+        dst[0] = tte_sxtab16(nz, v);
+        dst[1] = tte_sxtab16_ror8(nz, v);
+        dst += 2;
+        src += C;
+    }
+    n >>= 1;
+    if (n > 0) {
+        /* two columns a pass, each one STRD */
+        __asm__ volatile("1:\n\t"
+                         "ldr %[v0], [%[src]]\n\t"
+                         "add %[src], %[src], %[c]\n\t"
+                         "ldr %[v1], [%[src]]\n\t"
+                         "add %[src], %[src], %[c]\n\t"
+                         "sxtab16 %[e], %[nz], %[v0]\n\t"
+                         "sxtab16 %[o], %[nz], %[v0], ror #8\n\t"
+                         "strd %[e], %[o], [%[dst]], #8\n\t"
+                         "sxtab16 %[e], %[nz], %[v1]\n\t"
+                         "sxtab16 %[o], %[nz], %[v1], ror #8\n\t"
+                         "strd %[e], %[o], [%[dst]], #8\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1),
+                           [e] "=&r"(e), [o] "=&r"(o)
+                         : [c] "r"(C), [nz] "r"(nz)
+                         : "cc", "memory");
     }
 }
 
