@@ -1808,35 +1808,21 @@ static TTE_ALWAYS_INLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, con
  * the stack */
 #define TTE_DW_SMALL_PX 64
 
-/* Tap J of dws_taps: its x words at xq[2 J], its weight words at wt[2 J] */
-#define TTE_DWS_TAP(J)                                                                  \
-    if (N > (J)) {                                                                      \
-        __asm__("ldrd %[x0], %[x1], [%[xq], #" #J " * 8]\n\t"                           \
-                "ldrd %[w0], %[w1], [%[wt], #" #J " * 8]\n\t"                           \
-                "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                 \
-                "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                 \
-                "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                 \
-                "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"                                 \
-                : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x0] "=&r"(x0), \
-                  [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)                        \
-                : [xq] "r"(xq), [wt] "r"(wt)                                            \
-                : "memory");                                                            \
-    }
-
-/* The N (1 to 7) taps of a window row from copied x words at xq (x - zp, 8 bytes a column)
- * and weight words at wt (8 bytes a tap): two LDRDs each and four multiplies, no sign
- * extension, one straight run */
-static TTE_ALWAYS_INLINE void dws_taps(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t *a0, int32_t *a1,
-                                       int32_t *a2, int32_t *a3)
+/* One tap of four channels: its x words at xq (x - zp), its weight words at wt */
+static TTE_ALWAYS_INLINE void dws_tap(const uint32_t *xq, const uint32_t *wt, int32_t *a0, int32_t *a1, int32_t *a2,
+                                      int32_t *a3)
 {
     uint32_t x0, x1, w0, w1;
-    TTE_DWS_TAP(0)
-    TTE_DWS_TAP(1)
-    TTE_DWS_TAP(2)
-    TTE_DWS_TAP(3)
-    TTE_DWS_TAP(4)
-    TTE_DWS_TAP(5)
-    TTE_DWS_TAP(6)
+    __asm__("ldrd %[x0], %[x1], [%[xq]]\n\t"
+            "ldrd %[w0], %[w1], [%[wt]]\n\t"
+            "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"
+            "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"
+            "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"
+            "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x0] "=&r"(x0), [x1] "=&r"(x1),
+              [w0] "=&r"(w0), [w1] "=&r"(w1)
+            : [xq] "r"(xq), [wt] "r"(wt)
+            : "memory");
 }
 
 /* A channel group's bias and output stage for dw_small and dw_copy, and dws_run_asm's state
@@ -1851,10 +1837,10 @@ typedef struct {
     uint32_t entry;             /* where a window row's taps start (the code address, Thumb bit set) */
     int32_t dentry;             /* its step a pixel */
 } dws_group_t;
-enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_ENTRY = 108 };
+enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_OSTRIDE = 104, DWS_ENTRY = 108 };
 typedef char dws_group_layout[(offsetof(dws_group_t, bb) == DWS_BB && offsetof(dws_group_t, nrow) == DWS_NROW
                                && offsetof(dws_group_t, dx) == DWS_DXW && offsetof(dws_group_t, o) == DWS_O
-                               && offsetof(dws_group_t, oend) == DWS_OEND && offsetof(dws_group_t, ostride) == 104
+                               && offsetof(dws_group_t, oend) == DWS_OEND && offsetof(dws_group_t, ostride) == DWS_OSTRIDE
                                && offsetof(dws_group_t, entry) == DWS_ENTRY && sizeof(int8_t *) == 4)
                               ? 1 : -1];
 
@@ -1915,27 +1901,24 @@ static TTE_ALWAYS_INLINE int32_t dws_ntaps(int32_t ix0, int32_t KW, int32_t IW, 
     return nrow > 0 && kx1 > kx0 ? kx1 - kx0 : 0;
 }
 
-/* m pixels of dws_out_row's from the one whose window starts at input column ix0 on, each
- * summing N (0 to 7) taps a window row: the tap count fixed, so no dispatch a pixel (the
- * output stage of any mode; dws_run_asm's in mode 2) */
-static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img, int32_t pitch, int32_t ix_lo,
-                                      int32_t nrow, int32_t KW, int32_t S, int32_t ix0, int32_t m, int32_t N,
-                                      const uint32_t *wrow, const rq_t *r, int32_t c, int8_t *o, size_t ostride)
+/* The pixel of dws_out_row's whose window starts at input column ix0, its N taps a window
+ * row one by one, the output stage of any mode */
+static TTE_ALWAYS_INLINE void dws_px(const dws_group_t *gq, const uint32_t *img, int32_t pitch, int32_t ix_lo,
+                                     int32_t nrow, int32_t KW, int32_t ix0, int32_t N, const uint32_t *wrow,
+                                     const rq_t *r, int32_t c, int8_t *o)
 {
-    for (; m > 0; --m, ix0 += S, o += ostride) {
-        const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-        const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo), *wt = wrow + 2 * kx0;
-        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3], y, t;
-        for (y = N > 0 ? nrow : 0; y > 0; --y, xq += 2 * pitch, wt += 2 * KW) {
-            for (t = 0; t < N; ++t) {
-                dws_taps(xq + 2 * t, wt + 2 * t, 1, &a0, &a1, &a2, &a3);
-            }
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo), *wt = wrow + 2 * kx0;
+    int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3], y, t;
+    for (y = N > 0 ? nrow : 0; y > 0; --y, xq += 2 * pitch, wt += 2 * KW) {
+        for (t = 0; t < N; ++t) {
+            dws_tap(xq + 2 * t, wt + 2 * t, &a0, &a1, &a2, &a3);
         }
-        if (r->mode == 2) {
-            dw4_rq(gq->rqb, a0, a1, a2, a3, o);
-        } else {
-            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
-        }
+    }
+    if (r->mode == 2) {
+        dw4_rq(gq->rqb, a0, a1, a2, a3, o);
+    } else {
+        dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
     }
 }
 
@@ -1966,7 +1949,7 @@ static TTE_ALWAYS_INLINE void dws_run(const dws_group_t *gq, const uint32_t *img
  * xp and wp on, rows xs and ws bytes apart), dw4_rq's output stage; then the pointers
  * gq->dx, gq->dw bytes and the entry gq->dentry on (the tap count changes by a fixed step
  * along a run). gq->entry comes as the first pixel's byte offset into the taps less dentry. */
-static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, const void *xp, const void *wp, int32_t xs, int32_t ws)
+static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, uintptr_t xp, uintptr_t wp, int32_t xs, int32_t ws)
 {
     int32_t a0, a1, a2, a3, n;
     uint32_t x0, x1, w0, w1;
@@ -2074,8 +2057,7 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         const int32_t S = g->stride_w;
         int32_t ix0 = ox0 * S - g->pad_left;
         for (i = 0; i < k; ++i, ix0 += S, o += ostride) {
-            dws_run(gq, img, pitch, ix_lo, nrow, KW, S, ix0, 1, dws_ntaps(ix0, KW, g->in_w, nrow), wrow, r, c, o,
-                    ostride);
+            dws_px(gq, img, pitch, ix_lo, nrow, KW, ix0, dws_ntaps(ix0, KW, g->in_w, nrow), wrow, r, c, o);
         }
         return;
     }
@@ -2090,7 +2072,9 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         gq->o = o;
         o += (size_t)d[DWS_M] * ostride;
         gq->oend = o;
-        dws_run_asm(gq, (const uint8_t *)img + d[DWS_XOFF], (const uint8_t *)wrow + d[DWS_WOFF], 8 * pitch, 8 * KW);
+        /* addresses as integers: the first ones may lie before the copy and the taps */
+        dws_run_asm(gq, (uintptr_t)img + (uintptr_t)(intptr_t)d[DWS_XOFF],
+                    (uintptr_t)wrow + (uintptr_t)(intptr_t)d[DWS_WOFF], 8 * pitch, 8 * KW);
     }
 }
 
