@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tte.compiler.emit import EMITTERS
-from tte.compiler.emit.conv import FC_PREPARED_META, PW_BUFFER_META, fc_layout
+from tte.compiler.emit.conv import FC_PREPARED_META, PW_BUFFER8_META, PW_BUFFER_META, fc_layout
 from tte.compiler.split import SplitWeight
 from tte.ir import Graph, QuantParams, Tensor
 from tte.reference.grad_ops import conv2d_grad_weight, uniform_hash
@@ -1580,6 +1580,36 @@ def _dw57_run_case(seed: int) -> Case:
     return _projected_case(name, g, rng, kind, c)
 
 
+# --- dw57_side (depthwise_s8.c), the 5x5 / 7x7 border pixels whose window is cut on one side ---
+def _dw57_side_case(seed: int) -> Case:
+    """A square 5x5 or 7x7 depthwise, stride 1 or 2, on 6 to 30 channels (most not a multiple of
+    four; below 32 the streamed block has no pair buffer, so not dw_copy's path): border pixels
+    cut on the left (forward runs entered at the first tap inside), on the right (backward runs),
+    above and below only, and on both sides where the input is narrower than the window (5 to 16
+    columns). Paddings symmetric, none, left or right only, TF's stride-2 'same' (bottom-right
+    only) and wide; streamed after a 1x1 E or flat, or a whole-image conv2d (more than 64 pixels:
+    not dw_small) on every third seed; every fifth seed a multiplier above 1/2 (not mode 2)."""
+    rng = np.random.default_rng(23900 + seed)
+    kind = ("expand", "flat", "whole")[seed % 3]
+    kk = (5, 7)[seed // 3 % 2]
+    s = 1 + seed // 6 % 2
+    c = (13, 6, 30, 20, 7, 24, 9, 18)[seed % 8]
+    w = 5 + (seed * 7) % 12
+    h = max(kk - 1 + (seed * 5) % 6, 66 // w + 1) if kind == "whole" else kk - 1 + (seed * 5) % 6
+    p = kk // 2
+    pads = ((p, p, p, p), (0, 0, 0, 0), (p, p, p, 0), (p, 0, p, p), (0, 0, kk - 2, kk - 2), (kk - 1,) * 4,
+            (1, p + 1, p - 1, 1))[seed % 7]
+    if h + pads[0] + pads[2] - kk < 0 or w + pads[1] + pads[3] - kk < 0:
+        pads = (kk - 1,) * 4
+    g = _depthwise_graph(rng, "expand" if kind == "expand" else "flat", c, (kk, kk), s, pads, h, w,
+                         2 if seed % 8 == 7 else 1, 0.02 if seed % 5 == 4 else 2 * kk)
+    name = f"dw57_side_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if kind == "whole":
+        g.outputs = ["d"]
+        return Case(name, g, random_feeds(g, rng))
+    return _projected_case(name, g, rng, "flat", c)
+
+
 def _dw3_ring_image_case(seed: int) -> Case:
     """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
     depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
@@ -1622,6 +1652,7 @@ def forward_cases() -> list[Case]:
     cases += [_pairs_common_case(s) for s in range(8)]
     cases += [_quad_pointwise_case(s) for s in range(6)]
     cases += quad_blocked_cases()
+    cases += oct_pointwise_cases()
     cases += [_buffered_pointwise_case(s) for s in range(12)]
     cases += [_wide_rq_pointwise_case(s) for s in range(24)]
     cases += [_fc_case(s) for s in range(8)]
@@ -1656,6 +1687,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
+    cases += [_dw57_side_case(s) for s in range(28)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
@@ -2072,7 +2104,8 @@ def _ties_case(dtype: str) -> Case:
 
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
-               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None) -> Case:
+               xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
+               hw: tuple[int, int] = (2, 3)) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2088,7 +2121,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
     partial where the channels are not a multiple of it (wide with 32: 40 channels).
-    ``chans``: (channels, head output channels) instead of the drawn ones, over 2 x 3 pixels."""
+    ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -2101,7 +2134,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if wide and qcols == 32:   # a whole copy of 32 channels, then one of 8 (and its M7 paths), small planes
         h, w, c, cin = 3, 4, 40, 16
     if chans is not None:
-        h, w, c = 2, 3, chans[0]
+        (h, w), c = hw, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
@@ -2201,6 +2234,28 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     return case
 
 
+# ---- dot2: dwpw_head_dz's rest of a pixel list (blocks of 8, then 4 and 1 or 2) ----
+
+def dwpw_rest_cases() -> list[Case]:
+    """Head variants whose channels have D's mask set on exactly 0, 1, ..., 19 pixels (in a
+    random place), so that dwpw_head_dz's lists end in every rest mod 8, once under eight
+    pixels and once over: a rest of seven padded to a block of 8, five or six as blocks of 4
+    and 1 or 2, three padded to 4; heads of 13 and 24 output channels (the M4F/M7 dot loops
+    with and without a rest in C)."""
+    cases = []
+    for s, chq, hw in ((0, (20, 13), (4, 5)), (2, (20, 24), (5, 4))):
+        case = _dwpw_case(s, head=True, chans=chq, hw=hw)
+        dmask = case.feeds["dmask"]
+        flat = np.zeros((dmask.size // chq[0], chq[0]), bool)
+        rng = np.random.default_rng(4100 + s)
+        for k in range(chq[0]):
+            flat[rng.permutation(flat.shape[0])[:k], k] = True
+        case.feeds["dmask"] = flat.reshape(dmask.shape)
+        case.name += "_every_rest"
+        cases.append(case)
+    return cases
+
+
 # ---- the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
 
 
@@ -2270,6 +2325,7 @@ def update_cases() -> list[Case]:
     # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
+    cases += dwpw_rest_cases()
     return cases
 
 
@@ -2325,3 +2381,53 @@ def _quad_blocked_block_case(seed: int) -> Case:
 
 def quad_blocked_cases() -> list[Case]:
     return [_quad_blocked_case(s) for s in range(16)] + [_quad_blocked_block_case(s) for s in range(4)]
+
+
+# ---- eight pixels a pass of pointwise_s8.c (pw_oct_channels, PW_BUFFER8_META's buffer) ----
+
+def _oct_graph(rng: np.random.Generator, npx: int, cin: int, cout: int, wide: bool) -> tuple[Graph, dict]:
+    """A 1x1 conv over npx pixels given eight pixels' buffer (tte_conv2d_s8_ws_sized), a bias and the
+    output stage over all of int8; `wide`: shifts below -21 (the wide output stage)."""
+    shape = (1, 1, npx, cin)
+    if wide:
+        g = new_graph({"x": (shape, "int8", rand_q(rng))})
+        _add_wide_rq_pointwise(g, rng, "x", "y", cout, "none", sweep=False)
+        g.outputs = ["y"]
+        feeds = random_feeds(g, rng)
+    else:
+        c = _pointwise_case("", rng, shape, cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+        g, feeds = c.graph, c.feeds
+    names = frozenset(n.name for n in g.nodes if n.op == "conv2d")
+    if cin > 32:
+        g.meta[PW_BUFFER_META] = names
+    g.meta[PW_BUFFER8_META] = names
+    return g, feeds
+
+
+def _oct_pointwise_case(seed: int) -> Case:
+    """Input channels odd multiples of 8 (40, 56, 72) and of 16 (48, 80, 144, 208), 96 and 32 (whose
+    four pixels fit the stack's buffer: only the eight-pixel one planned); 8 to 31 pixels, every
+    remainder 0-7 of eight (after the eight-pixel passes one of four, then pairs and one); output
+    channel counts odd, even, not multiples of 4; every other one wide."""
+    rng = np.random.default_rng(12800 + seed)
+    cin = (40, 48, 56, 80, 144, 96, 72, 208, 32)[seed % 9]
+    npx = 8 * (1 + seed % 3) + (seed * 3) % 8
+    cout = int(rng.integers(1, 21)) * 2 + (seed // 2) % 2
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 2 == 1)
+    return Case(f"conv2d_oct_pointwise_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
+def _oct_blocked_case(seed: int) -> Case:
+    """Weights, biases, multipliers and shifts beyond pw_quad_blocks' 3.5 KB (40-128 input
+    channels, 70-163 output channels) over 16-39 pixels: blocks of channels that run the groups of
+    eight pixels forwards and backwards, then a group of four and the pixels left."""
+    rng = np.random.default_rng(12900 + seed)
+    cin = (40, 64, 96, 48, 128, 56)[seed % 6]
+    cout = (97, 130, 70, 163, 75, 120)[seed % 6]
+    npx = 16 + (seed * 5) % 24
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 3 == 2)
+    return Case(f"conv2d_oct_blocked_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
+def oct_pointwise_cases() -> list[Case]:
+    return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]

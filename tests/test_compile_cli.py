@@ -133,3 +133,19 @@ def test_compile_writes_c_report_and_plot(model: Path, tmp_path: Path) -> None:
     assert report["fits"] and report["scheme"] == "last-k:2"
     h = (out / "fmnist.h").read_text()
     assert f"#define TTE_ARENA_BYTES {report['arena_bytes']}" in h
+
+
+def test_speed_kb_is_recorded_and_a_negative_one_refused(model: Path, tmp_path: Path) -> None:
+    """`--speed-kb N` reaches the planner (the report's speed_sram_bytes, the arena no larger
+    than the smallest one plus N KB); a negative N is a usage error that writes nothing."""
+    small, fast = tmp_path / "small", tmp_path / "fast"
+    code, _, err = run("compile", str(model), "--scheme", "last-k:2", "-o", str(small))
+    assert code == 0, err
+    code, _, err = run("compile", str(model), "--scheme", "last-k:2", "--speed-kb", "2", "-o", str(fast))
+    assert code == 0, err
+    r0, r1 = (json.loads((d / "report.json").read_text()) for d in (small, fast))
+    assert r0["speed_sram_bytes"] == 0 and r1["speed_sram_bytes"] == 2048
+    assert r0["arena_bytes"] <= r1["arena_bytes"] <= r0["arena_bytes"] + 2048
+    code, _, err = run("compile", str(model), "--speed-kb", "-1", "-o", str(tmp_path / "neg"))
+    assert code == 2 and "--speed-kb" in err
+    assert not (tmp_path / "neg").exists()

@@ -194,7 +194,7 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     grows: both plans with the chosen ones are no larger than with none, and the paper models get
     some of each."""
     from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
-    from tte.compiler.emit.conv import PW_BUFFER_META
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
 
     a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
@@ -208,13 +208,16 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     chosen = [(s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META]) for s in plans]
     assert chosen[0][0] and chosen[0][1] and chosen[0][2]
     with_them = arenas()
+    eight = [s.graph.meta.get(PW_BUFFER8_META, frozenset()) for s in plans]
     for s in plans:
         s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = frozenset(), {}, {}
+        s.graph.meta[PW_BUFFER8_META] = frozenset()
     try:
         without = arenas()
     finally:
-        for s, (pw, xf, qc) in zip(plans, chosen, strict=True):
+        for s, (pw, xf, qc), e in zip(plans, chosen, eight, strict=True):
             s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = pw, xf, qc
+            s.graph.meta[PW_BUFFER8_META] = e
     assert all(w <= n for w, n in zip(with_them, without, strict=True)), (with_them, without)
     scratch = {b.name: b.size for b in a.plan.buffers if b.name.endswith("@scratch")}
     assert any(f"{name}@scratch" in scratch for name in chosen[0][0])
@@ -265,3 +268,37 @@ def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blo
     plain = plan_memory(s, scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
     assert inf.arena_bytes < plain.arena_bytes
     assert a.report["arena_bytes_input_outside_arena"] == max(p.arena_bytes for p in a.outside)
+
+
+@pytest.mark.parametrize("model,budget", [("mcunet-5fps", "99kb"), ("mbv2-w0.35", "99kb")])
+def test_eight_pixel_buffers_never_grow_the_arenas(model: str, budget: str) -> None:
+    """The 1x1 convs that _choose_optional_scratch gives eight pixels' buffer (PW_BUFFER8_META:
+    eight pixels a pass, tte_conv2d_s8_ws_sized) get it planned in full, and both plans are no
+    larger with those buffers than with the four pixels' ones (or none) instead."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.emit.conv import PW_BUFFER8_META, pointwise_buffer8_bytes
+
+    a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
+    x = a.forward.inputs[0]
+    plans = (a.scheduled, a.inference)
+
+    def arenas() -> list[int]:
+        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+                for s in plans]
+
+    eight = [s.graph.meta[PW_BUFFER8_META] for s in plans]
+    assert eight[0]
+    with_them = arenas()
+    for s in plans:
+        s.graph.meta[PW_BUFFER8_META] = frozenset()
+    try:
+        four = arenas()
+    finally:
+        for s, e in zip(plans, eight, strict=True):
+            s.graph.meta[PW_BUFFER8_META] = e
+    assert all(w <= f for w, f in zip(with_them, four, strict=True)), (with_them, four)
+    g = a.scheduled.graph
+    scratch = {b.name: b.size for b in a.plan.buffers if b.name.endswith("@scratch")}
+    for name in eight[0]:
+        node = next(n for n in g.nodes if n.name == name)
+        assert scratch[f"{name}@scratch"] >= pointwise_buffer8_bytes(node, g) > 0

@@ -77,6 +77,19 @@ void tte_conv2d_s8(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_
     tte_conv2d_s8_ws(p, x, w, bias, y, NULL);
 }
 
+void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch, int32_t scratch_bytes)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    if (scratch != NULL && tte_conv_path(g) == TTE_PATH_POINTWISE && scratch_bytes >= 16 * g->in_c) {
+        /* eight pixels' buffer (pointwise_px_buf with TTE_PW_BUF8) */
+        tte_conv2d_s8_pointwise_px_buf(p, tte_conv2d_s8_fast_rq(p) | TTE_PW_BUF8, x, g->batch * g->in_h * g->in_w, w,
+                                       bias, y, (int16_t *)scratch);
+        return;
+    }
+    tte_conv2d_s8_ws(p, x, w, bias, y, scratch);
+}
+
 void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                       const int32_t *bias, int8_t *y, void *scratch)
 {

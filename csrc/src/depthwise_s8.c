@@ -6,7 +6,9 @@
  * channel group sign-extended with the zero point in the padding (dw3_ring: every pixel one
  * straight path). A square 5x5 or 7x7 window (stride 1 or 2) has its own assembly: the run of
  * pixels inside the input in one loop on the folded biases (dw57_run), each border pixel in
- * one block over its taps inside (dw57_edge).
+ * one block over its taps inside: straight runs of each window row's taps entered at an offset
+ * where the window is cut on one side or only above and below (dw57_side), a loop a row where
+ * it is cut on both (dw57_edge).
  *
  * Cortex-M4/M7 (ARMv7E-M DSP extension, under __ARM_FEATURE_DSP): the fast paths use its SIMD
  * (SXTB16, SSUB16, SMLABB/SMLATB/SMLATT) beside the portable C; every product and sum is an integer of the
@@ -1547,6 +1549,144 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
                          : "cc", "memory");
     }
 }
+
+/* One tap of dw57_side's straight rows with x - zp (lr): x at ADDR from r9 into r5, weights at
+ * byte WOFF of the pixel's tap words (r11); 32 bytes of code (every instruction 32-bit), so
+ * the entry into a row is an offset */
+#define TTE_DW57_XTAP(ADDR, WOFF)                                                       \
+    "ldr.w r5, " ADDR "\n\t"                                                           \
+    "ldrd r7, r8, [r11, #" WOFF "]\n\t"                                                \
+    "sxtab16 r6, lr, r5\n\t"                                                           \
+    "sxtab16 r5, lr, r5, ror #8\n\t"                                                   \
+    "smlabb r1, r6, r7, r1\n\t"                                                        \
+    "smlatt r3, r6, r7, r3\n\t"                                                        \
+    "smlabb r2, r5, r8, r2\n\t"                                                        \
+    "smlatt r4, r5, r8, r4\n\t"
+
+/* Window row ky of dw57_side (its input row at byte QOFF of the block, skipped where NULL):
+ * r9 = the row plus the pixel's entry offset, then a jump r12 + 2 bytes into the row's taps
+ * (SEQ, B its first tap word's byte) */
+#define TTE_DW57_SROW(QOFF, SEQ, B)                                                     \
+    "ldr r9, [r0, #" QOFF "]\n\t"                                                      \
+    "cmp r9, #0\n\t"                                                                   \
+    "beq 9f\n\t"                                                                       \
+    "ldr r5, [r0, #120]\n\t"                                                           \
+    "add r9, r9, r5\n\t"                                                               \
+    "add pc, r12\n\t"                                                                  \
+    SEQ(B)                                                                              \
+    "9:\n\t"
+
+/* A window row's taps kx = 0 .. KW - 1 from r9 (kx 0's x) on, entered at any kx (left border
+ * pixels and whole rows): each x address one instruction, r9 on by 2 C after kx 2 and kx 4 */
+#define TTE_DW57_FWD5(B)                                                                \
+    TTE_DW57_XTAP("[r9]", #B "+0") TTE_DW57_XTAP("[r9, r10]", #B "+8")                  \
+    TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+16")                                        \
+    "add.w r9, r9, r10, lsl #1\n\t"                                                    \
+    TTE_DW57_XTAP("[r9, r10]", #B "+24") TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+32")
+#define TTE_DW57_FWD7(B)                                                                \
+    TTE_DW57_FWD5(B)                                                                    \
+    "add.w r9, r9, r10, lsl #1\n\t"                                                    \
+    TTE_DW57_XTAP("[r9, r10]", #B "+40") TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+48")
+/* The same taps backwards, kx = KW - 1 .. 0 (right border pixels: entered at their last tap
+ * inside), r9 from kx KW - 3's x on, back by 2 C after each second tap */
+#define TTE_DW57_BWD5(B)                                                                \
+    TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+32") TTE_DW57_XTAP("[r9, r10]", #B "+24")   \
+    "sub.w r9, r9, r10, lsl #1\n\t"                                                    \
+    TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+16") TTE_DW57_XTAP("[r9, r10]", #B "+8")    \
+    TTE_DW57_XTAP("[r9]", #B "+0")
+#define TTE_DW57_BWD7(B)                                                                \
+    TTE_DW57_XTAP("[r9, r10, lsl #1]", #B "+48") TTE_DW57_XTAP("[r9, r10]", #B "+40")   \
+    "sub.w r9, r9, r10, lsl #1\n\t"                                                    \
+    TTE_DW57_BWD5(B)
+
+/* dw57_side's start: dw57_edge's, the tap words (r11) and the entry offset less 2 (r12) */
+#define TTE_DW57_SHEAD                                                                  \
+    TTE_DW57_EHEAD                                                                      \
+    "ldr r11, [r0, #92]\n\t"                                                           \
+    "ldr r12, [r0, #128]\n\t"
+
+/* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
+ * padding on one side only (or above and below only): in each window row inside, its taps
+ * inside in one straight run entered at an offset (forward from the first tap inside when
+ * bwd is 0, backward from the last when 1), x - zp on the plain bias, then the output stage.
+ * The block's words as dw57_edge's, but DW57_XO the row offset of the entry (dw57_side_entry)
+ * and DW57_EN the entry's byte offset in a row's taps less 2; DW57_WT the tap words. */
+static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    if (KW == 5 && !bwd) {
+        __asm__ volatile(TTE_DW57_SHEAD
+                         TTE_DW57_SROW("64", TTE_DW57_FWD5, 0)
+                         TTE_DW57_SROW("68", TTE_DW57_FWD5, 40)
+                         TTE_DW57_SROW("72", TTE_DW57_FWD5, 80)
+                         TTE_DW57_SROW("76", TTE_DW57_FWD5, 120)
+                         TTE_DW57_SROW("80", TTE_DW57_FWD5, 160)
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else if (KW == 5) {
+        __asm__ volatile(TTE_DW57_SHEAD
+                         TTE_DW57_SROW("64", TTE_DW57_BWD5, 0)
+                         TTE_DW57_SROW("68", TTE_DW57_BWD5, 40)
+                         TTE_DW57_SROW("72", TTE_DW57_BWD5, 80)
+                         TTE_DW57_SROW("76", TTE_DW57_BWD5, 120)
+                         TTE_DW57_SROW("80", TTE_DW57_BWD5, 160)
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else if (!bwd) {
+        __asm__ volatile(TTE_DW57_SHEAD
+                         TTE_DW57_SROW("64", TTE_DW57_FWD7, 0)
+                         TTE_DW57_SROW("68", TTE_DW57_FWD7, 56)
+                         TTE_DW57_SROW("72", TTE_DW57_FWD7, 112)
+                         TTE_DW57_SROW("76", TTE_DW57_FWD7, 168)
+                         TTE_DW57_SROW("80", TTE_DW57_FWD7, 224)
+                         TTE_DW57_SROW("84", TTE_DW57_FWD7, 280)
+                         TTE_DW57_SROW("88", TTE_DW57_FWD7, 336)
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DW57_SHEAD
+                         TTE_DW57_SROW("64", TTE_DW57_BWD7, 0)
+                         TTE_DW57_SROW("68", TTE_DW57_BWD7, 56)
+                         TTE_DW57_SROW("72", TTE_DW57_BWD7, 112)
+                         TTE_DW57_SROW("76", TTE_DW57_BWD7, 168)
+                         TTE_DW57_SROW("80", TTE_DW57_BWD7, 224)
+                         TTE_DW57_SROW("84", TTE_DW57_BWD7, 280)
+                         TTE_DW57_SROW("88", TTE_DW57_BWD7, 336)
+                         TTE_DW57_ETAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+
+/* dw57_side's entry for a pixel whose taps inside a window row are kx0 .. kx1 - 1 (kx0 0 or
+ * kx1 KW): into the block, DW57_XO the x offset r9 starts from (xo0: kx 0's, outside the input
+ * left of it), DW57_EN the byte offset of the first tap run less 2; returns bwd */
+static TTE_ALWAYS_INLINE int32_t dw57_side_entry(uint32_t *blk, int32_t KW, int32_t kx0, int32_t kx1, int32_t xo0,
+                                                 int32_t C)
+{
+    int32_t j, steps;
+    if (kx0 > 0 || kx1 == KW) {
+        /* forward from kx0: r9 on by 2 C after taps 2 and 4 */
+        j = kx0;
+        steps = (j >= 3) + (j >= 5);
+        blk[DW57_XO] = (uint32_t)(xo0 + 2 * steps * C);
+        blk[DW57_EN] = (uint32_t)(32 * j + 4 * steps - 2);
+        return 0;
+    }
+    /* backward from kx1 - 1: r9 starts at kx KW - 3, back by 2 C after each second tap */
+    j = KW - kx1;
+    steps = (j >= 2) + (KW == 7 && j >= 4);
+    blk[DW57_XO] = (uint32_t)(xo0 + (KW - 3 - 2 * steps) * C);
+    blk[DW57_EN] = (uint32_t)(32 * j + 4 * steps - 2);
+    return 1;
+}
 #endif
 
 /* dw3_ring's scratch on the stack for a whole image (tte_conv2d_s8_depthwise: no planned scratch),
@@ -1581,6 +1721,24 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
 #else
     (void)p, (void)r, (void)xb, (void)w, (void)bias, (void)y;
 #endif
+}
+
+/* Whether the KH window rows are all inside the input (none NULL); where blk is not NULL, their
+ * pointers into the block of dw57_run and dw57_side */
+static int32_t dw57_rows(const int8_t *const *rows, int32_t KH, uint32_t *blk)
+{
+    int32_t ky, in = 1;
+    for (ky = 0; ky < KH; ++ky) {
+        in &= rows[ky] != NULL;
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (blk != NULL) {
+            blk[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
+        }
+#else
+        (void)blk;
+#endif
+    }
+    return in;
 }
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
@@ -1630,6 +1788,8 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
 #else
     (void)sw, (void)in_lo, (void)in_hi, (void)run57;
 #endif
+    /* one output row's window rows (rows_arg): the same for every channel group */
+    rows_in = xb == NULL ? dw57_rows(rows, KH, run57 ? rqb : NULL) : 0;
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
@@ -1675,16 +1835,10 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
                 const int32_t iy = (oy0 + oy) * g->stride_h - g->pad_top + ky;
                 xrows[ky] = iy < 0 || iy >= g->in_h ? NULL : xb + (size_t)iy * g->in_w * C;
             }
-        }
-        rows_in = 1;
-        for (ky = 0; ky < KH; ++ky) {
-            rows_in &= rows[ky] != NULL;
+            rows_in = dw57_rows(rows, KH, run57 ? rqb : NULL);
         }
 #if !defined(TTE_DW_FEW_REGISTERS)
         if (run57) {
-            for (ky = 0; ky < KH; ++ky) {
-                rqb[DW57_Q + ky] = (uint32_t)(uintptr_t)rows[ky];
-            }
             if (oy == 0) {
                 for (j = 0; j < 4; ++j) {
                     rqb[DW57_KB + j] = (uint32_t)kb[j];
@@ -1704,12 +1858,30 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
                 const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
                 const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
                 const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
-                int8_t *const o = orow + (size_t)i * ostride + c;
-                if (rows_in && i == in_lo && in_hi > in_lo) {
+                int8_t *o = orow + (size_t)i * ostride + c;
+                if (i == in_lo && in_hi > in_lo) {
+                    if (!rows_in) {
+                        /* the pixels inside the input columns of a row cut above or below: each
+                         * window row's taps from the first on */
+                        int32_t xo = ix0 * C + c;
+                        rqb[DW57_EN] = (uint32_t)-2;
+                        rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                        for (; i < in_hi; ++i, xo += sw * C, o += ostride) {
+                            rqb[DW57_XO] = (uint32_t)xo;
+                            rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                            dw57_side(rqb, KW, 0);
+                        }
+                    }
                     i = in_hi - 1;
                     continue;
                 }
-                if (kx1 > kx0) {
+                if (kx1 > kx0 && (kx0 == 0 || kx1 == KW)) {
+                    /* one side (or none) of the window outside: straight runs of taps */
+                    const int32_t bwd = dw57_side_entry(rqb, KW, kx0, kx1, ix0 * C + c, C);
+                    rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                    rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                    dw57_side(rqb, KW, bwd);
+                } else if (kx1 > kx0) {
                     rqb[DW57_XO] = (uint32_t)((ix0 + kx0) * C + c);
                     rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + 2 * kx0);
                     rqb[DW57_EN] = (uint32_t)(kx1 - kx0);

@@ -668,25 +668,35 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     for (i = 0; i + 8 <= np; i += 8) {
         dwpw_dot8(q->gy, qc, list + i, wcol, dzc);
     }
-    /* the rest: padded with copies of the first pixel (its sum is made again, the same
-     * float) up to a block of 8 or 4 when that costs less than smaller blocks */
+    /* the rest: seven padded to a block of 8 with a copy of the first pixel (its sum is made
+     * again, the same float), five or six as a block of 4 and one of 1 or 2 (a padded pixel
+     * costs a load and eight VMLAs per eight oc, a block its own weight loads), three padded
+     * to a block of 4 */
     np -= i;
-    {
-        const size_t nb = np >= 5 ? 8 : (np >= 3 ? 4 : np);
-        for (o = 0; o < nb; ++o) {
+    if (np == 7u) {
+        for (o = 0; o < 8u; ++o) {
             pend[o] = list[o < np ? i + o : i];
         }
+        dwpw_dot8(q->gy, qc, pend, wcol, dzc);
+        return;
     }
-    if (np >= 3) {
-        if (np >= 5) {
-            dwpw_dot8(q->gy, qc, pend, wcol, dzc);
-        } else {
-            dwpw_dot4(q->gy, qc, pend, wcol, dzc);
-        }
-    } else if (np == 2) {
-        dwpw_dot2(q->gy, qc, pend, wcol, dzc);
-    } else if (np == 1) {
-        dwpw_dot1(q->gy, qc, pend, wcol, dzc);
+    if (np == 3u) {
+        pend[0] = list[i];
+        pend[1] = list[i + 1];
+        pend[2] = list[i + 2];
+        pend[3] = list[i];
+        dwpw_dot4(q->gy, qc, pend, wcol, dzc);
+        return;
+    }
+    if (np >= 4u) {
+        dwpw_dot4(q->gy, qc, list + i, wcol, dzc);
+        i += 4;
+        np -= 4;
+    }
+    if (np == 2u) {
+        dwpw_dot2(q->gy, qc, list + i, wcol, dzc);
+    } else if (np == 1u) {
+        dwpw_dot1(q->gy, qc, list + i, wcol, dzc);
     }
 }
 

@@ -767,6 +767,25 @@ static TTE_NOINLINE void pw_pairs_channels_wide(const int16_t *buf, int32_t pair
     pw_pairs_channels_any(buf, pairs, w, n, m, bias, mu, sh, zp2, y, 1);
 }
 
+/* One pixel's x - zp into quad_fill's or oct_fill's buffer, eight inputs a pass (two unaligned
+ * loads, one STRD per group of four), POST bytes from one group to the next. */
+#define TTE_PX_FILL(POST)                                                               \
+    "1:\n\t"                                                                            \
+    "ldr %[a], [%[xp]], #4\n\t"                                                         \
+    "ldr %[b], [%[xp]], #4\n\t"                                                         \
+    "sxtb16 %[e], %[a]\n\t"                                                             \
+    "sxtb16 %[a], %[a], ror #8\n\t"                                                     \
+    "sxtb16 %[f], %[b]\n\t"                                                             \
+    "sxtb16 %[b], %[b], ror #8\n\t"                                                     \
+    "ssub16 %[e], %[e], %[zz]\n\t"                                                      \
+    "ssub16 %[a], %[a], %[zz]\n\t"                                                      \
+    "ssub16 %[f], %[f], %[zz]\n\t"                                                      \
+    "ssub16 %[b], %[b], %[zz]\n\t"                                                      \
+    "strd %[e], %[a], [%[d]], #" #POST "\n\t"                                           \
+    "strd %[f], %[b], [%[d]], #" #POST "\n\t"                                           \
+    "cmp %[xp], %[end]\n\t"                                                             \
+    "bne 1b"
+
 /* Four pixels' x - zp for pw_quad_channels: values 4 g .. 4 g + 3 at halfword 16 g, pixel q's
  * even lanes at 4 q, its odd lanes at 4 q + 2 (as SXTB16 and SXTB16 ROR #8 unpack a weight
  * word); n a multiple of eight, buf word-aligned. Eight inputs a pass in assembly (two
@@ -779,21 +798,25 @@ static TTE_ALWAYS_INLINE void quad_fill(int16_t *buf, const int8_t *x, int32_t n
         const int8_t *const end = x + n;
         int16_t *dst = buf + 4 * q;
         uint32_t a, b, e, f;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[a], [%[xp]], #4\n\t"
-                         "ldr %[b], [%[xp]], #4\n\t"
-                         "sxtb16 %[e], %[a]\n\t"
-                         "sxtb16 %[a], %[a], ror #8\n\t"
-                         "sxtb16 %[f], %[b]\n\t"
-                         "sxtb16 %[b], %[b], ror #8\n\t"
-                         "ssub16 %[e], %[e], %[zz]\n\t"
-                         "ssub16 %[a], %[a], %[zz]\n\t"
-                         "ssub16 %[f], %[f], %[zz]\n\t"
-                         "ssub16 %[b], %[b], %[zz]\n\t"
-                         "strd %[e], %[a], [%[d]], #32\n\t"
-                         "strd %[f], %[b], [%[d]], #32\n\t"
-                         "cmp %[xp], %[end]\n\t"
-                         "bne 1b"
+        __asm__ volatile(TTE_PX_FILL(32)
+                         : [xp] "+r"(xp), [d] "+r"(dst), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f)
+                         : [end] "r"(end), [zz] "r"(zz)
+                         : "cc", "memory");
+    }
+}
+
+/* Eight pixels' x - zp for pw_oct_channels: quad_fill's layout with eight pixels a group of four
+ * inputs (values 4 g .. 4 g + 3 at halfword 32 g, pixel q's lanes at 8 q and 8 q + 2), as
+ * TTE_WIN8_WORD reads it; n a multiple of eight, buf word-aligned. */
+static TTE_ALWAYS_INLINE void oct_fill(int16_t *buf, const int8_t *x, int32_t n, uint32_t zz)
+{
+    int32_t q;
+    for (q = 0; q < 8; ++q, x += n) {
+        const int8_t *xp = x;
+        const int8_t *const end = x + n;
+        int16_t *dst = buf + 4 * q;
+        uint32_t a, b, e, f;
+        __asm__ volatile(TTE_PX_FILL(64)
                          : [xp] "+r"(xp), [d] "+r"(dst), [a] "=&r"(a), [b] "=&r"(b), [e] "=&r"(e), [f] "=&r"(f)
                          : [end] "r"(end), [zz] "r"(zz)
                          : "cc", "memory");
@@ -905,6 +928,70 @@ static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t 
     pw_quad_channels_any(buf, w, n, nc, m, bias, mu, sh, zp2, y, 1);
 }
 
+/* tte_rq_fast_s8 / tte_rq_wide as TTE_RQW8, in place on the sum A (no temporary register) */
+#define TTE_RQW8_IN(A, ADDR)                                                            \
+    "smmlar %[" A "], %[" A "], %[mu], %[" A "]\n\t"                                    \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                     \
+    "asr %[" A "], %[" A "], %[sh]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[z]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* pw_quad_channels_any for the eight pixels of oct_fill's buffer: each weight word loaded and
+ * unpacked once for eight pixels (TTE_WIN8_WORD: 27 instructions for 32 MACs, where the four
+ * pixels' word takes 15 for 16), half the weight reads. The dot product takes all 14 free
+ * registers, so its end stays in memory (as stem_pass8's); in_c >= 32, a multiple of 8. */
+static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t nc, int32_t m,
+                                         const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
+                                         int8_t *y, int32_t wide)
+{
+    const int16_t *const end = buf + 8 * n;
+    int8_t *const yend = y + nc;
+    const uint32_t odd = (uint32_t)n & 8u; /* 8 inputs before the first whole 16 */
+    for (; y < yend; ++y, ++bias, ++mu, ++sh) {
+        int32_t a0 = *bias, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        const int16_t *xp = buf;
+        const int8_t *wp = w;
+        uint32_t e = odd, o, wv, we;
+        /* 16 inputs a pass, the first one entered halfway when in_c is an odd multiple of 8 */
+        __asm__ volatile("cmp %[e], #0\n\t"
+                         "bne 2f\n"
+                         "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
+                         "2:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
+                         "ldr %[e], %[endm]\n\t"
+                         "cmp %[xp], %[e]\n\t"
+                         "bne 1b"
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
+                           [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [xp] "+r"(xp), [wp] "+r"(wp),
+                           [e] "+r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
+                         : [endm] "m"(end)
+                         : "cc", "memory");
+        w = wp;
+        {
+            /* the eight sums' output stage: tte_rq_wide, or tte_rq_fast_s8 without a multiplier
+             * 0 (the caller's pw_no_zero_mult) */
+            const uint32_t mv = wide ? (uint32_t)tte_rq_wide_mult(*mu) : (uint32_t)*mu << 1;
+            const uint32_t sv = ~(uint32_t)(wide ? tte_rq_wide_shift(*mu, *sh) : *sh);
+            int8_t *yp = y;
+            __asm__ volatile(TTE_RQW8_IN("a0", "[%[y]]")
+                             TTE_RQW8_IN("a1", "[%[y], %[m]]")
+                             "add %[y], %[y], %[m], lsl #1\n\t"
+                             TTE_RQW8_IN("a2", "[%[y]]")
+                             TTE_RQW8_IN("a3", "[%[y], %[m]]")
+                             "add %[y], %[y], %[m], lsl #1\n\t"
+                             TTE_RQW8_IN("a4", "[%[y]]")
+                             TTE_RQW8_IN("a5", "[%[y], %[m]]")
+                             "add %[y], %[y], %[m], lsl #1\n\t"
+                             TTE_RQW8_IN("a6", "[%[y]]")
+                             TTE_RQW8_IN("a7", "[%[y], %[m]]")
+                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
+                               [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [y] "+r"(yp)
+                             : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [m] "r"(m)
+                             : "memory");
+        }
+    }
+}
+
 /* Flash bytes of a block of output channels (weights, bias, multiplier, shift) that
  * pw_quad_blocks keeps in the 4 KB D-cache over all groups of four pixels, and the largest
  * in_c for which that pays: one more quad_fill of the four pixels per block (some 7 in_c
@@ -928,12 +1015,13 @@ static int32_t pw_quad_block(const int8_t *w, int32_t n, int32_t m, int32_t grou
     return (m + blocks - 1) / blocks;
 }
 
-/* pw_quad_channels over the groups whole groups of four pixels at x (outputs at y): a block
- * of output channels whose flash fits the D-cache serves every group before the next block;
- * the groups run forwards and backwards in turn, so that the group in buf carries over. */
+/* pw_quad_channels (px 4) or pw_oct_channels (px 8) over the groups whole groups of px pixels
+ * at x (outputs at y): a block of output channels whose flash fits the D-cache serves every
+ * group before the next block; the groups run forwards and backwards in turn, so that the group
+ * in buf carries over. */
 static TTE_NOINLINE void pw_quad_blocks(int16_t *buf, const int8_t *x, int32_t groups, const int8_t *w, int32_t n,
                                         int32_t m, const int32_t *bias, const rq_t *r, uint32_t zz, int8_t *y,
-                                        int32_t wide)
+                                        int32_t wide, int32_t px)
 {
     const int32_t per = pw_quad_block(w, n, m, groups);
     int32_t c0, g = 0, step = 1, filled = -1;
@@ -941,16 +1029,25 @@ static TTE_NOINLINE void pw_quad_blocks(int16_t *buf, const int8_t *x, int32_t g
         const int32_t nc = m - c0 < per ? m - c0 : per;
         int32_t k;
         for (k = 0; k < groups; ++k, g += step) {
+            const int8_t *const xg = x + (size_t)(px * g) * n;
+            int8_t *const yg = y + (size_t)(px * g) * m + c0;
             if (g != filled) {
-                quad_fill(buf, x + (size_t)(4 * g) * n, n, zz);
+                if (px == 8) {
+                    oct_fill(buf, xg, n, zz);
+                } else {
+                    quad_fill(buf, xg, n, zz);
+                }
                 filled = g;
             }
-            if (wide) {
+            if (px == 8) {
+                pw_oct_channels(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0, r->zp2,
+                                yg, wide);
+            } else if (wide) {
                 pw_quad_channels_wide(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0,
-                                      r->zp2, y + (size_t)(4 * g) * m + c0);
+                                      r->zp2, yg);
             } else {
                 pw_quad_channels(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0, r->zp2,
-                                 y + (size_t)(4 * g) * m + c0);
+                                 yg);
             }
         }
         step = -step;
@@ -966,7 +1063,7 @@ static TTE_NOINLINE void pw_quad_blocks(int16_t *buf, const int8_t *x, int32_t g
  * fast and exact ones only. */
 static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
                                            int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
-                                           int16_t *ext, const int32_t WIDE)
+                                           int16_t *ext, int32_t ext_px, const int32_t WIDE)
 {
     const rq_t rl = *rp;
     const rq_t *const r = &rl;
@@ -983,9 +1080,16 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
     int32_t i = 0, oc, j;
     if (bias != NULL && n8 == n && (ext != NULL || 2 * n <= TTE_PW_PAIRS_STACK)
         && (wide || (r->mode == 2 && pw_no_zero_mult(r->mult, m)))) {
-        /* four pixels a pass, one output channel at a time (pw_quad_channels) */
-        pw_quad_blocks(buf, x, npx / 4, w, n, m, bias, r, zz, y, wide);
-        i = npx & ~3;
+        if (ext_px >= 8 && npx >= 8) {
+            /* eight pixels a pass with a buffer that holds them (pw_oct_channels) */
+            pw_quad_blocks(buf, x, npx / 8, w, n, m, bias, r, zz, y, wide, 8);
+            i = npx & ~7;
+        }
+        if (npx - i >= 4) {
+            /* four pixels a pass, one output channel at a time (pw_quad_channels) */
+            pw_quad_blocks(buf, x + (size_t)i * n, (npx - i) / 4, w, n, m, bias, r, zz, y + (size_t)i * m, wide, 4);
+            i = npx & ~3;
+        }
     }
     if (ext != NULL && common) {
         /* the caller's buffer holds two pairs: four pixels per pass over the weights (half
@@ -1050,28 +1154,30 @@ static TTE_ALWAYS_INLINE void pw_pairs_any(const tte_conv2d_s8_params_t *p, cons
 
 /* pw_pairs_any where tte_rq_fast_ok does not hold: the wide output stage where it is exact */
 static TTE_NOINLINE void pw_pairs_slow(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                       const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+                                       const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext, int32_t ext_px)
 {
     const rq_t r = pw_rq_slow(p, bias);
-    pw_pairs_any(p, &r, x, npx, w, bias, y, ext, 1);
+    pw_pairs_any(p, &r, x, npx, w, bias, y, ext, ext_px, 1);
 }
 
 static TTE_NOINLINE void pw_pairs(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, int32_t npx,
-                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext)
+                                  const int8_t *w, const int32_t *bias, int8_t *y, int16_t *ext, int32_t ext_px)
 {
     if (rp->mode == 0) {
-        pw_pairs_slow(p, x, npx, w, bias, y, ext);
+        pw_pairs_slow(p, x, npx, w, bias, y, ext, ext_px);
         return;
     }
-    pw_pairs_any(p, rp, x, npx, w, bias, y, ext, 0);
+    pw_pairs_any(p, rp, x, npx, w, bias, y, ext, ext_px, 0);
 }
 #endif
 
-/* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y). */
-TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+/* 1x1 conv over npx consecutive pixels (in_c values each at x, out_c outputs each at y); fast may
+ * carry TTE_PW_BUF8 (buf holds eight pixels). */
+TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast_buf8, const int8_t *x,
                                             int32_t npx, const int8_t *w, const int32_t *bias, int8_t *y,
                                             int16_t *buf)
 {
+    const int32_t fast = fast_buf8 & ~TTE_PW_BUF8;
     const int32_t n = p->g.in_c;
     const int32_t m = p->g.out_c;
 #if defined(__ARM_FEATURE_DSP)
@@ -1095,7 +1201,8 @@ TTE_HOT void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int
         npx -= n4;
     }
     if (npx >= 2 && n >= 32 && (n <= TTE_PW_PAIRS_STACK || buf != NULL)) {
-        pw_pairs(p, &r, x, npx, w, bias, y, buf);
+        /* pixels the buffer holds: eight from 16 in_c bytes on */
+        pw_pairs(p, &r, x, npx, w, bias, y, buf, buf == NULL ? 0 : fast_buf8 & TTE_PW_BUF8 ? 8 : 4);
         return;
     }
     if (npx >= 4) {

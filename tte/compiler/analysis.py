@@ -215,8 +215,10 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
     most work first, kept where neither grows so; then, for a fused backward left out, the most
     sixteenths of x's pixels that fit so. The fused backward's copies of Q's columns
     (tte.compiler.emit.dwpw.dwpw_q_rows) go before x as floats at their narrowest, the largest Q
-    first, and are widened at the end where that fits too."""
-    from tte.compiler.emit.conv import PW_BUFFER_META, pointwise_buffer_bytes
+    first, and are widened at the end where that fits too. Last, eight pixels' buffers for the 1x1
+    convs (eight pixels a pass) where neither arena grows from there, or by no more than
+    ``speed_sram_bytes`` over none (eight_pixels)."""
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer8_bytes, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
         Q_COLS_META,
         Q_COLS_MIN_BYTES,
@@ -227,18 +229,44 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
     )
 
     graphs = (sg.graph, inf.graph)
-    inf_arena: dict[frozenset[str], int] = {}   # the inference graph has no fused backward
+    # the inference graph has no fused backward
+    inf_arena: dict[tuple[frozenset[str], frozenset[str]], int] = {}
 
-    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> tuple[int, int]:
+    def arenas(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None,
+               pw8: frozenset[str] = frozenset()) -> tuple[int, int]:
         for g in graphs:
             g.meta[PW_BUFFER_META] = pw
+            g.meta[PW_BUFFER8_META] = pw8
             g.meta[X_FLOAT_META] = dict(xf)
             g.meta[Q_COLS_META] = dict(qc or {})
-        if pw not in inf_arena:
-            inf_arena[pw] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
-                                        overlap=_overlap_fn(inf.graph)).arena_bytes
+        if (pw, pw8) not in inf_arena:
+            inf_arena[pw, pw8] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                                             overlap=_overlap_fn(inf.graph)).arena_bytes
         return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
-                inf_arena[pw])
+                inf_arena[pw, pw8])
+
+    def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
+        """Last, with everything else chosen: the 1x1 convs given a buffer, and those whose four
+        pixels fit the stack's, get eight pixels' (pointwise_buffer8_bytes) where neither arena
+        grows from that choice (or past none's plus speed_sram_bytes): all of them, else each
+        half in turn (the more work first), and so on down to single convs (fewer plans than one
+        by one where most fit); then the meta of the final choice."""
+        now = arenas(pw, xf, qc)
+        limit = [max(n, b + speed_sram_bytes) for n, b in zip(now, base)] if speed_sram_bytes else now
+        pw8: frozenset[str] = frozenset()
+
+        def add(names: list[str]) -> None:
+            nonlocal pw8
+            if all(a <= b for a, b in zip(arenas(pw, xf, qc, pw8 | frozenset(names)), limit)):
+                pw8 |= frozenset(names)
+            elif len(names) > 1:
+                add(names[:len(names) // 2])
+                add(names[len(names) // 2:])
+
+        cand = sorted((k for k in pw8_cand if k in pw or k not in pw_cand), key=lambda k: (-pw8_cand[k], k))
+        if cand:
+            add(cand)
+        arenas(pw, xf, qc, pw8)
 
     def work(g: Graph, n: Node) -> int:
         """MACs of a 1x1 conv; of the fused backward's weight update, its x times its rows"""
@@ -248,22 +276,26 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
         return g.tensors[n.inputs[4]].size * g.tensors[n.inputs[3]].shape[0]
 
     pw_cand: dict[str, int] = {}
+    pw8_cand: dict[str, int] = {}
     xf_cand: dict[str, tuple[int, int]] = {}
     for g in graphs:
         for n in g.nodes:
             if pointwise_buffer_bytes(n, g):
                 pw_cand[n.name] = max(pw_cand.get(n.name, 0), work(g, n))
+            if pointwise_buffer8_bytes(n, g):
+                pw8_cand[n.name] = max(pw8_cand.get(n.name, 0), work(g, n))
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
     qc_cand = {n.name: q for n in sg.graph.nodes
                if dwpw_q_rows(n, sg.graph)
                and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
-    if not pw_cand and not xf_cand and not qc_cand:
+    if not pw_cand and not pw8_cand and not xf_cand and not qc_cand:
         return
     every = (frozenset(pw_cand), {k: v[0] for k, v in xf_cand.items()})
     widest = {k: Q_COLS_WIDTHS[0] for k in qc_cand}
     if all(a <= b + speed_sram_bytes for a, b in zip(arenas(*every, widest), base)):
+        eight_pixels(*every, widest)
         return
 
     def fits(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int] | None = None) -> bool:
@@ -302,7 +334,7 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str, sp
         width = next((w for w in Q_COLS_WIDTHS if w > qc.get(name, 0) and fits(pw, xf, {**qc, name: w})), 0)
         if width:
             qc[name] = width
-    arenas(pw, xf, qc)
+    eight_pixels(pw, xf, qc)
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:

@@ -44,6 +44,10 @@ int32_t tte_conv2d_s8_pointwise_buffer_bytes(const tte_conv2d_s8_params_t *p);
  * tte_conv2d_s8_pointwise_px_buf (four pixels a pass beyond TTE_PW_PAIRS_STACK / 2 channels). */
 void tte_conv2d_s8_ws(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                       const int32_t *bias, int8_t *y, void *scratch);
+/* tte_conv2d_s8_ws with the scratch's size: a plain 1x1 conv given 16 * in_c bytes or more (eight
+ * pixels' widened inputs) runs eight pixels a pass from 32 input channels on; the same bytes. */
+void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, int8_t *y, void *scratch, int32_t scratch_bytes);
 /* The generic loop nest (what the fast paths must equal; exported for tests). */
 void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y);
@@ -92,8 +96,10 @@ void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast
                                    int8_t *out, void *ws, size_t ws_bytes);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
- * TTE_PW_PAIRS_STACK input channels) */
+ * TTE_PW_PAIRS_STACK input channels); with TTE_PW_BUF8 or'ed into fast, 16 * in_c bytes,
+ * 8-byte aligned: eight pixels per pass over the weights */
 #define TTE_PW_PAIRS_STACK 64
+#define TTE_PW_BUF8 2
 void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, int32_t npx,
                                     const int8_t *w, const int32_t *bias, int8_t *y, int16_t *buf);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pw_layout,

@@ -36,6 +36,7 @@ FC_SUM_BITS = 23     # the prepared kernel's sums: 256 times the int32 sum, mod 
 FC_PREPARED_META = "fc_prepared"   # Graph.meta key: the C array names choose_prepared keeps
 PW_PAIRS_STACK = 64  # TTE_PW_PAIRS_STACK in csrc/include/tte/conv.h
 PW_BUFFER_META = "pw_buffer"   # Graph.meta key: the 1x1 convs given a pixel buffer (tte.compiler.analysis)
+PW_BUFFER8_META = "pw_buffer8"   # Graph.meta key: those of them given eight pixels' (pointwise_buffer8_bytes)
 
 
 def _plain_pointwise(node: Node, g: Graph) -> bool:
@@ -56,18 +57,32 @@ def pointwise_buffer_bytes(node: Node, g: Graph) -> int:
     return 8 * cin if cin % 8 == 0 and 2 * cin > PW_PAIRS_STACK else 0
 
 
+def pointwise_buffer8_bytes(node: Node, g: Graph) -> int:
+    """Bytes of the eight-pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws_sized: eight pixels'
+    widened inputs, 16 in_c, the weights read once per eight pixels) where the kernel takes it:
+    in_c a multiple of 8 from 32 on (twice pointwise_buffer_bytes, or where that is 0 since the
+    stack's buffer holds four pixels, 512 bytes); else 0."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g):
+        return 0
+    cin = _t(g, node.inputs[1]).shape[3]
+    return 16 * cin if cin % 8 == 0 and cin >= 32 else 0
+
+
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_conv2d_s8_scratch_bytes: the window path's widened inputs and sums (conv_window_s8.c)
     for a regular conv that is not a plain 1x1, has more than 32 window values (or is a strided
     1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
     rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
-    PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes); else 0. Planned in the
+    PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes; pointwise_buffer8_bytes where
+    PW_BUFFER8_META names it); else 0. Planned in the
     arena so that the kernel keeps them off the stack."""
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
     cout, kh, kw, cin = w.shape
     pointwise = _plain_pointwise(node, g)
+    if pointwise and node.name in g.meta.get(PW_BUFFER8_META, ()):
+        return pointwise_buffer8_bytes(node, g)
     if pointwise and node.name in g.meta.get(PW_BUFFER_META, ()):
         return pointwise_buffer_bytes(node, g)
     strided_1x1 = kh == kw == 1 and cin % 16 == 0
@@ -105,6 +120,10 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
+    if (_plain_pointwise(node, g) and node.name in g.meta.get(PW_BUFFER8_META, ())
+            and conv2d_scratch_bytes(node, g) == pointwise_buffer8_bytes(node, g) > 0):
+        return Emitted(decls, [f"tte_conv2d_s8_ws_sized(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
+                               f"{ref(y.name)}, {ref(node.name + '@scratch')}, {pointwise_buffer8_bytes(node, g)});"])
     if conv2d_scratch_bytes(node, g):
         return Emitted(decls, [f"tte_conv2d_s8_ws(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                                f"{ref(y.name)}, {ref(node.name + '@scratch')});"])
