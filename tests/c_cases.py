@@ -1493,6 +1493,63 @@ def _dw_copy_case(seed: int) -> Case:
     return _projected_case(f"streamed_block_dw_copy_{kind}_{kh}x{kw}_s{s}_{c}ch_w{w}_h{h}_{seed}", g, rng, kind, c)
 
 
+# --- dws (depthwise_s8.c's dws_out_row: dw_small's and dw_copy's pixels in runs of one tap count) ---
+_DWS_SHAPES = ((1, 64), (64, 1), (8, 8), (4, 4), (1, 1), (2, 32), (3, 7), (7, 9), (5, 12), (16, 4), (1, 13), (6, 6))
+
+
+def _dws_pads(k: int, h: int, w: int, seed: int) -> tuple[int, int, int, int]:
+    """Paddings symmetric, one-sided, TF's 'same' at stride 2, the widest and none (where the
+    window fits the image), so that runs start left of the edge, on it and right of it."""
+    pads = ((k // 2, k // 2, k // 2, k // 2), (k // 2, k // 2, 0, 0), (k // 2 - 1, k // 2 - 1, k // 2, k // 2),
+            (k - 1, k - 1, k - 1, k - 1), (0, 0, 0, 0), (0, k - 1, k // 2, 1))[seed % 6]
+    if h + pads[0] + pads[2] - k < 0 or w + pads[1] + pads[3] - k < 0:
+        pads = (k - 1, k - 1, k - 1, k - 1)
+    return pads
+
+
+def _dws_small_run_case(seed: int) -> Case:
+    """A 5x5 or 7x7 depthwise, stride 1 or 2, over a whole image of 1 to 64 pixels (1-wide,
+    1-high, 8x8, 4x4, ...: depthwise_s8.c's dw_small, its pixels in runs of one tap count a
+    window row on one side of the left edge, each run in one assembly loop in mode 2): 5 to 36
+    channels (mostly not a multiple of four), the output stage of mode 2 and (every third seed)
+    the exact one, with and without a bias, one or two images."""
+    rng = np.random.default_rng(9700 + seed)
+    k, s = (5, 7)[seed % 2], (1, 2)[seed // 2 % 2]
+    h, w = _DWS_SHAPES[seed % len(_DWS_SHAPES)]
+    pads = _dws_pads(k, h, w, seed // 4)
+    c = (5, 7, 13, 22, 36, 12)[seed % 6]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((2 if seed % 9 == 8 else 1, h, w, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    ins = ["x", "w"]
+    if seed % 5 != 3:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        ins.append("b")
+    ys = float(xq.scale[0]) * (0.02 if seed % 3 == 2 else 2 * k)
+    g.add_node("conv2d", ins, "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads, "groups": c,
+                                    "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    g.outputs = ["y"]
+    return Case(f"dws_small_{k}x{k}_s{s}_{c}ch_h{h}w{w}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
+
+
+def _dws_copy_run_case(seed: int) -> Case:
+    """The same windows over inputs 1 to 8 wide and 1 to 9 high, streamed into a 1x1
+    (depthwise_s8.c's dw_copy, then the same runs): 42 to 98 channels (the pair buffer large
+    enough; most not a multiple of four), both output stages, one or two images."""
+    rng = np.random.default_rng(9800 + seed)
+    k, s = (5, 7)[seed % 2], (1, 2)[seed // 2 % 2]
+    w, h = (1, 8, 4, 3, 7, 2, 6, 5)[seed % 8], (9, 1, 4, 8, 2, 7, 3, 6)[seed // 2 % 8]
+    pads = _dws_pads(k, h, w, seed // 3)
+    c = (42, 64, 75, 98, 57)[seed % 5]
+    g = _depthwise_graph(rng, "flat", c, (k, k), s, pads, h, w, 2 if seed % 7 == 6 else 1,
+                         0.02 if seed % 3 == 1 else 2 * k)
+    return _projected_case(f"dws_copy_{k}x{k}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}", g, rng,
+                           "flat", c)
+
+
 # --- dw57_run (depthwise_s8.c), the 5x5 / 7x7 pixels inside the input in one assembly loop ---
 def _dw57_run_case(seed: int) -> Case:
     """A square 5x5 or 7x7 depthwise, stride 1 or 2, over an input wider than dw_copy takes (9 to
@@ -1717,6 +1774,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]
     cases += [_dw57_pad_case(s) for s in range(40)]
+    cases += [_dws_small_run_case(s) for s in range(36)]
+    cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]

@@ -2125,53 +2125,41 @@ static TTE_ALWAYS_INLINE void dw_row_groups(const tte_conv2d_s8_params_t *p, con
  * the stack */
 #define TTE_DW_SMALL_PX 64
 
-/* Tap J of dws_taps: its x words at xq[2 J], its weight words at wt[2 J] */
-#define TTE_DWS_TAP(J)                                                                  \
-    if (N > (J)) {                                                                      \
-        __asm__("ldrd %[x0], %[x1], [%[xq], #" #J " * 8]\n\t"                           \
-                "ldrd %[w0], %[w1], [%[wt], #" #J " * 8]\n\t"                           \
-                "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                 \
-                "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                 \
-                "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                 \
-                "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"                                 \
-                : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x0] "=&r"(x0), \
-                  [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1)                        \
-                : [xq] "r"(xq), [wt] "r"(wt)                                            \
-                : "memory");                                                            \
-    }
-
-/* The N (1 to 7) taps of a window row from copied x words at xq (x - zp, 8 bytes a column)
- * and weight words at wt (8 bytes a tap): two LDRDs each and four multiplies, no sign
- * extension, one straight run */
-static TTE_ALWAYS_INLINE void dws_taps(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t *a0, int32_t *a1,
-                                       int32_t *a2, int32_t *a3)
+/* One tap of four channels: its x words at xq (x - zp), its weight words at wt */
+static TTE_ALWAYS_INLINE void dws_tap(const uint32_t *xq, const uint32_t *wt, int32_t *a0, int32_t *a1, int32_t *a2,
+                                      int32_t *a3)
 {
     uint32_t x0, x1, w0, w1;
-    TTE_DWS_TAP(0)
-    TTE_DWS_TAP(1)
-    TTE_DWS_TAP(2)
-    TTE_DWS_TAP(3)
-    TTE_DWS_TAP(4)
-    TTE_DWS_TAP(5)
-    TTE_DWS_TAP(6)
+    __asm__("ldrd %[x0], %[x1], [%[xq]]\n\t"
+            "ldrd %[w0], %[w1], [%[wt]]\n\t"
+            "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"
+            "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"
+            "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"
+            "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
+            : [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2), [a3] "+r"(*a3), [x0] "=&r"(x0), [x1] "=&r"(x1),
+              [w0] "=&r"(w0), [w1] "=&r"(w1)
+            : [xq] "r"(xq), [wt] "r"(wt)
+            : "memory");
 }
 
-/* nrow window rows of N taps each (rows iw x words and KW weight words apart) */
-static TTE_ALWAYS_INLINE void dws_rows(const uint32_t *xq, const uint32_t *wt, int32_t N, int32_t nrow, int32_t iw,
-                                       int32_t kw, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
-{
-    do {
-        dws_taps(xq, wt, N, a0, a1, a2, a3);
-        xq += 2 * iw;
-        wt += 2 * kw;
-    } while (--nrow > 0);
-}
-
-/* A channel group's bias and output stage for dw_small and dw_copy */
+/* A channel group's bias and output stage for dw_small and dw_copy, and dws_run_asm's state
+ * of a run of pixels (byte offsets DWS_*: the assembly reads them) */
 typedef struct {
     uint32_t rqb[DW4_RQ_WORDS]; /* dw4_rq's block */
     int32_t bb[4], qm[4], qs[4];
+    int32_t nrow;               /* window rows a pixel */
+    int32_t dx, dw;             /* the x and tap pointers' step from a pixel's last row on to the next pixel */
+    int8_t *o, *oend;           /* the run's next output pixel, its end */
+    int32_t ostride;
+    uint32_t entry;             /* where a window row's taps start (the code address, Thumb bit set) */
+    int32_t dentry;             /* its step a pixel */
 } dws_group_t;
+enum { DWS_BB = 36, DWS_NROW = 84, DWS_DXW = 88, DWS_O = 96, DWS_OEND = 100, DWS_OSTRIDE = 104, DWS_ENTRY = 108 };
+typedef char dws_group_layout[(offsetof(dws_group_t, bb) == DWS_BB && offsetof(dws_group_t, nrow) == DWS_NROW
+                               && offsetof(dws_group_t, dx) == DWS_DXW && offsetof(dws_group_t, o) == DWS_O
+                               && offsetof(dws_group_t, oend) == DWS_OEND && offsetof(dws_group_t, ostride) == DWS_OSTRIDE
+                               && offsetof(dws_group_t, entry) == DWS_ENTRY && sizeof(int8_t *) == 4)
+                              ? 1 : -1];
 
 static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int32_t c, dws_group_t *gq)
 {
@@ -2186,67 +2174,224 @@ static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int3
     gq->rqb[DW4_ZP2] = (uint32_t)r->zp2;
 }
 
-/* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column */
+/* n columns of x from src on (C bytes apart) as x - zp words at dst, two a column (dst 4-byte
+ * aligned) */
 static TTE_ALWAYS_INLINE void dws_copy(uint32_t *dst, const int8_t *src, int32_t n, int32_t C, uint32_t zz)
 {
     const uint32_t nz = tte_ssub16(0, zz); /* x - zp in one SXTAB16 */
-    int32_t j;
-    for (j = 0; j < n; ++j, src += C) {
+    uint32_t v0, v1, e, o;
+    if (n & 1) {
         const uint32_t v = load4(src);
-        dst[2 * j] = tte_sxtab16(nz, v);
-        dst[2 * j + 1] = tte_sxtab16_ror8(nz, v);
+        dst[0] = tte_sxtab16(nz, v);
+        dst[1] = tte_sxtab16_ror8(nz, v);
+        dst += 2;
+        src += C;
+    }
+    n >>= 1;
+    if (n > 0) {
+        /* two columns a pass, each one STRD */
+        __asm__ volatile("1:\n\t"
+                         "ldr %[v0], [%[src]]\n\t"
+                         "add %[src], %[src], %[c]\n\t"
+                         "ldr %[v1], [%[src]]\n\t"
+                         "add %[src], %[src], %[c]\n\t"
+                         "sxtab16 %[e], %[nz], %[v0]\n\t"
+                         "sxtab16 %[o], %[nz], %[v0], ror #8\n\t"
+                         "strd %[e], %[o], [%[dst]], #8\n\t"
+                         "sxtab16 %[e], %[nz], %[v1]\n\t"
+                         "sxtab16 %[o], %[nz], %[v1], ror #8\n\t"
+                         "strd %[e], %[o], [%[dst]], #8\n\t"
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [src] "+r"(src), [dst] "+r"(dst), [n] "+r"(n), [v0] "=&r"(v0), [v1] "=&r"(v1),
+                           [e] "=&r"(e), [o] "=&r"(o)
+                         : [c] "r"(C), [nz] "r"(nz)
+                         : "cc", "memory");
+    }
+}
+
+/* The taps inside the image of a window row of the pixel whose window starts at input column
+ * ix0 (0 when nrow is 0: then the bias alone) */
+static TTE_ALWAYS_INLINE int32_t dws_ntaps(int32_t ix0, int32_t KW, int32_t IW, int32_t nrow)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
+    return nrow > 0 && kx1 > kx0 ? kx1 - kx0 : 0;
+}
+
+/* The pixel of dws_out_row's whose window starts at input column ix0, its N taps a window
+ * row one by one, the output stage of any mode */
+static TTE_ALWAYS_INLINE void dws_px(const dws_group_t *gq, const uint32_t *img, int32_t pitch, int32_t ix_lo,
+                                     int32_t nrow, int32_t KW, int32_t ix0, int32_t N, const uint32_t *wrow,
+                                     const rq_t *r, int32_t c, int8_t *o)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo), *wt = wrow + 2 * kx0;
+    int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3], y, t;
+    for (y = N > 0 ? nrow : 0; y > 0; --y, xq += 2 * pitch, wt += 2 * KW) {
+        for (t = 0; t < N; ++t) {
+            dws_tap(xq + 2 * t, wt + 2 * t, &a0, &a1, &a2, &a3);
+        }
+    }
+    if (r->mode == 2) {
+        dw4_rq(gq->rqb, a0, a1, a2, a3, o);
+    } else {
+        dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
+    }
+}
+
+/* Tap J of a window row in dws_run_asm: x words at [xp, #8 J], tap words at [wp, #8 J]; six
+ * 32-bit instructions (24 bytes: dws_run_asm enters the seven at tap 7 - N) */
+#define TTE_DWS_T(J)                                                                    \
+    "ldrd %[x0], %[x1], [%[xp], #" #J " * 8]\n\t"                                       \
+    "ldrd %[w0], %[w1], [%[wp], #" #J " * 8]\n\t"                                       \
+    "smlabb %[a0], %[x0], %[w0], %[a0]\n\t"                                             \
+    "smlatt %[a2], %[x0], %[w0], %[a2]\n\t"                                             \
+    "smlabb %[a1], %[x1], %[w1], %[a1]\n\t"                                             \
+    "smlatt %[a3], %[x1], %[w1], %[a3]\n\t"
+
+/* tte_rq_fast_s8 of A with channel J's words of the block at g (x0, x1), zp2 in w0, the
+ * byte stored at ADDR (TTE_DW4_RQ's, with dws_run_asm's registers) */
+#define TTE_DWS_RQ(A, J, ADDR)                                                          \
+    "ldrd %[x0], %[x1], [%[g], #" #J "]\n\t"                                           \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
+    "smmulr %[" A "], %[" A "], %[x0]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[x1]\n\t"                                                \
+    "add %[" A "], %[" A "], %[w0]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* The pixels [gq->o, gq->oend) of a run in mode 2 in one assembly loop, each: the bias, its
+ * nrow window rows of taps (each row a jump to gq->entry, into the seven taps at 7 - N, from
+ * xp and wp on, rows xs and ws bytes apart), dw4_rq's output stage; then the pointers
+ * gq->dx, gq->dw bytes and the entry gq->dentry on (the tap count changes by a fixed step
+ * along a run). gq->entry comes as the first pixel's byte offset into the taps less dentry. */
+static TTE_ALWAYS_INLINE void dws_run_asm(dws_group_t *gq, uintptr_t xp, uintptr_t wp, int32_t xs, int32_t ws)
+{
+    int32_t a0, a1, a2, a3, n;
+    uint32_t x0, x1, w0, w1;
+    __asm__ volatile("adr %[x0], 3f\n\t"
+                     "ldr %[x1], [%[g], #108]\n\t"
+                     "add %[x0], %[x0], %[x1]\n\t"
+                     "orr %[x0], %[x0], #1\n\t"
+                     "str %[x0], [%[g], #108]\n\t"
+                     "1:\n\t"
+                     "ldrd %[x0], %[x1], [%[g], #108]\n\t"
+                     "add %[x0], %[x0], %[x1]\n\t"
+                     "str %[x0], [%[g], #108]\n\t"
+                     "ldrd %[a0], %[a1], [%[g], #36]\n\t"
+                     "ldrd %[a2], %[a3], [%[g], #44]\n\t"
+                     "ldr %[n], [%[g], #84]\n\t"
+                     "2:\n\t"
+                     "ldr pc, [%[g], #108]\n\t"
+                     "3:\n\t"
+                     TTE_DWS_T(0) TTE_DWS_T(1) TTE_DWS_T(2) TTE_DWS_T(3) TTE_DWS_T(4) TTE_DWS_T(5) TTE_DWS_T(6)
+                     "add %[xp], %[xp], %[xs]\n\t"
+                     "add %[wp], %[wp], %[ws]\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bgt 2b\n\t"
+                     "ldrd %[x0], %[w0], [%[g], #88]\n\t"
+                     "add %[xp], %[xp], %[x0]\n\t"
+                     "add %[wp], %[wp], %[w0]\n\t"
+                     "ldr %[w1], [%[g], #96]\n\t"
+                     "ldr %[w0], [%[g], #32]\n\t"
+                     TTE_DWS_RQ("a0", 0, "[%[w1]]")
+                     TTE_DWS_RQ("a1", 8, "[%[w1], #1]")
+                     TTE_DWS_RQ("a2", 16, "[%[w1], #2]")
+                     TTE_DWS_RQ("a3", 24, "[%[w1], #3]")
+                     "ldrd %[x0], %[x1], [%[g], #100]\n\t"
+                     "add %[w1], %[w1], %[x1]\n\t"
+                     "str %[w1], [%[g], #96]\n\t"
+                     "cmp %[w1], %[x0]\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0),
+                       [x1] "=&r"(x1), [w0] "=&r"(w0), [w1] "=&r"(w1), [n] "=&r"(n), [xp] "+r"(xp), [wp] "+r"(wp)
+                     : [g] "r"(gq), [xs] "r"(xs), [ws] "r"(ws)
+                     : "cc", "memory");
+}
+
+/* The runs of dws_out_row's pixels, the same for every output row and channel group of a
+ * call: at most three, split where the window's left end crosses the image's (before it the
+ * taps slide, after it the x words) and where its right end does (before it all KW taps,
+ * after it the image's end); along a run the tap count changes by a fixed step. Per run (all
+ * in bytes): its pixels, its first pixel's x offset from the copy and tap offset from the
+ * window row's words (both 8 (7 - N) early: taps 7 - N to 6 read them), the entry into the
+ * taps less its step, the entry's step, the x and tap pointers' steps a pixel. None (n 0)
+ * where a pixel has no tap inside the image. */
+enum { DWS_M, DWS_XOFF, DWS_WOFF, DWS_E0, DWS_DE, DWS_DXP, DWS_DWP, DWS_RUN_WORDS };
+typedef struct {
+    int32_t n;
+    int16_t run[3][DWS_RUN_WORDS];
+} dws_runs_t;
+
+static void dws_plan(const tte_conv2d_geom_t *g, int32_t ox0, int32_t k, int32_t ix_lo, dws_runs_t *plan)
+{
+    const int32_t KW = g->k_w, IW = g->in_w, S = g->stride_w;
+    int32_t ix0 = ox0 * S - g->pad_left, left = k;
+    plan->n = 0;
+    if (k < 1 || ix0 + KW <= 0 || ix0 + (k - 1) * S >= IW) {
+        return;
+    }
+    while (left > 0) {
+        const int32_t neg = ix0 < 0, wide = ix0 + KW > IW;
+        const int32_t kx0 = neg ? -ix0 : 0, n = (wide ? IW - ix0 : KW) - kx0;
+        const int32_t dn = (neg ? S : 0) - (wide ? S : 0);
+        int16_t *d = plan->run[plan->n++];
+        int32_t m = left;
+        if (neg && (-ix0 + S - 1) / S < m) {
+            m = (-ix0 + S - 1) / S;
+        }
+        if (!wide && (IW - KW - ix0) / S + 1 < m) {
+            m = (IW - KW - ix0) / S + 1;
+        }
+        d[DWS_M] = (int16_t)m;
+        d[DWS_XOFF] = (int16_t)(8 * (ix0 + kx0 - ix_lo) - 8 * (7 - n));
+        d[DWS_WOFF] = (int16_t)(8 * kx0 - 8 * (7 - n));
+        d[DWS_E0] = (int16_t)(24 * (7 - n) + 24 * dn);
+        d[DWS_DE] = (int16_t)(-24 * dn);
+        d[DWS_DXP] = (int16_t)((neg ? 0 : 8 * S) + 8 * dn);
+        d[DWS_DWP] = (int16_t)((neg ? -8 * S : 0) + 8 * dn);
+        ix0 += m * S;
+        left -= m;
     }
 }
 
 /* Output pixels [ox0, ox0 + k) of one output row of channel group c (outputs from o on,
  * ostride apart) from a copy of x - zp (img): its rows window rows ky0 on (nrow of them,
- * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. */
-static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, const dws_group_t *gq,
-                                   const uint32_t *img, int32_t pitch, int32_t ix_lo, int32_t ky0, int32_t nrow,
-                                   int32_t ox0, int32_t k, const uint32_t *wq, int32_t c, int8_t *o,
-                                   size_t ostride)
+ * pitch columns apart), its column 0 input column ix_lo; the tap words from wq on. In mode
+ * 2 the runs of plan (dws_plan's for these pixels) each in dws_run_asm. */
+static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, dws_group_t *gq,
+                                     const dws_runs_t *plan, const uint32_t *img, int32_t pitch, int32_t ix_lo,
+                                     int32_t ky0, int32_t nrow, int32_t ox0, int32_t k, const uint32_t *wq, int32_t c,
+                                     int8_t *o, size_t ostride)
 {
-    const int32_t KW = g->k_w, IW = g->in_w;
-    int32_t ox;
-    for (ox = ox0; ox < ox0 + k; ++ox, o += ostride) {
-        const int32_t ix0 = ox * g->stride_w - g->pad_left;
-        const int32_t kx0 = ix0 < 0 ? -ix0 : 0, kx1 = IW - ix0 < KW ? IW - ix0 : KW;
-        const uint32_t *xq = img + 2 * (ix0 + kx0 - ix_lo);
-        const uint32_t *wt = wq + 2 * (ky0 * KW + kx0);
-        int32_t a0 = gq->bb[0], a1 = gq->bb[1], a2 = gq->bb[2], a3 = gq->bb[3];
-        if (nrow > 0) {
-            /* one straight run a row for each tap count */
-            switch (kx1 - kx0) {
-            case 7:
-                dws_rows(xq, wt, 7, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 6:
-                dws_rows(xq, wt, 6, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 5:
-                dws_rows(xq, wt, 5, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 4:
-                dws_rows(xq, wt, 4, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 3:
-                dws_rows(xq, wt, 3, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 2:
-                dws_rows(xq, wt, 2, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            case 1:
-                dws_rows(xq, wt, 1, nrow, pitch, KW, &a0, &a1, &a2, &a3);
-                break;
-            default:
-                break;
-            }
+    const int32_t KW = g->k_w;
+    const uint32_t *const wrow = wq + 2 * ky0 * KW;
+    int32_t i;
+    if (r->mode != 2 || nrow <= 0 || plan->n == 0) {
+        /* rare (some pixel without a tap inside the image, or another output stage): pixel
+         * by pixel, tap by tap */
+        const int32_t S = g->stride_w;
+        int32_t ix0 = ox0 * S - g->pad_left;
+        for (i = 0; i < k; ++i, ix0 += S, o += ostride) {
+            dws_px(gq, img, pitch, ix_lo, nrow, KW, ix0, dws_ntaps(ix0, KW, g->in_w, nrow), wrow, r, c, o);
         }
-        if (r->mode == 2) {
-            dw4_rq(gq->rqb, a0, a1, a2, a3, o);
-        } else {
-            dw3_out_any(gq->qm, gq->qs, r, a0, a1, a2, a3, c, o);
-        }
+        return;
+    }
+    gq->nrow = nrow;
+    gq->ostride = (int32_t)ostride;
+    for (i = 0; i < plan->n; ++i) {
+        const int16_t *d = plan->run[i];
+        gq->dx = d[DWS_DXP] - 8 * nrow * pitch;
+        gq->dw = d[DWS_DWP] - 8 * nrow * KW;
+        gq->entry = (uint32_t)d[DWS_E0];
+        gq->dentry = d[DWS_DE];
+        gq->o = o;
+        o += (size_t)d[DWS_M] * ostride;
+        gq->oend = o;
+        /* addresses as integers: the first ones may lie before the copy and the taps */
+        dws_run_asm(gq, (uintptr_t)img + (uintptr_t)(intptr_t)d[DWS_XOFF],
+                    (uintptr_t)wrow + (uintptr_t)(intptr_t)d[DWS_WOFF], 8 * pitch, 8 * KW);
     }
 }
 
@@ -2255,6 +2400,22 @@ static inline uint32_t dws_pack(int32_t lo, int32_t hi)
 {
     uint32_t r;
     __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
+    return r;
+}
+
+/* The low halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_lo(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* The high halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_hi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
 
@@ -2274,14 +2435,34 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
     dws_group_t gq;
+    dws_runs_t plan;
     int32_t c, t, oy;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
+    dws_plan(g, 0, g->out_w, 0, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, &gq);
-        for (t = 0; t < T; ++t) {
+        for (t = 0; t + 3 < T; t += 4) {
+            /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
+             * pair channels c, c + 2 and c + 1, c + 3 */
+            const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
+            const uint32_t v3 = load4(wc + 3 * T + t);
+            const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
+            const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
+            const uint32_t o3 = tte_sxtb16_ror8(v3);
+            uint32_t *q = wq + 2 * t;
+            q[0] = dws_lo(e0, e2);
+            q[1] = dws_lo(e1, e3);
+            q[2] = dws_lo(o0, o2);
+            q[3] = dws_lo(o1, o3);
+            q[4] = dws_hi(e0, e2);
+            q[5] = dws_hi(e1, e3);
+            q[6] = dws_hi(o0, o2);
+            q[7] = dws_hi(o1, o3);
+        }
+        for (; t < T; ++t) {
             /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
             wq[2 * t] = dws_pack(wc[t], wc[2 * T + t]);
             wq[2 * t + 1] = dws_pack(wc[T + t], wc[3 * T + t]);
@@ -2290,7 +2471,7 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
-            dws_out_row(g, r, &gq, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
+            dws_out_row(g, r, &gq, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
                         y + (size_t)oy * g->out_w * C + c, (size_t)C);
         }
     }
@@ -2320,7 +2501,9 @@ static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r,
     const size_t row_bytes = (size_t)g->in_w * C;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     dws_group_t gq;
+    dws_runs_t plan;
     int32_t c, oy, ky;
+    dws_plan(g, ox0, k, ix_lo, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const uint32_t *wq = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T) + 4;
         dws_group(r, bias, c, &gq);
@@ -2345,7 +2528,7 @@ static TTE_NOINLINE void dw_copy(const tte_conv2d_s8_params_t *p, const rq_t *r,
                     dws_copy(buf + 2 * (ky - ky0) * ncols, rows_arg[ky] + (size_t)ix_lo * C + c, ncols, C, zz);
                 }
             }
-            dws_out_row(g, r, &gq, buf, ncols, ix_lo, ky0, ky1 - ky0, ox0, k, wq, c,
+            dws_out_row(g, r, &gq, &plan, buf, ncols, ix_lo, ky0, ky1 - ky0, ox0, k, wq, c,
                         out + (size_t)oy * k * ostride + c, ostride);
         }
     }
