@@ -250,14 +250,14 @@ def test_dw57_pad_copy_is_given_without_growing_either_arena() -> None:
     inference graph) get dw57_pad's copy in their scratch at no extra SRAM: both arenas planned
     again without any copy are as large, the blocks' scratch smaller."""
     from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
-    from tte.compiler.emit.block import DW57_PAD_META, dw57_pad_candidate
+    from tte.compiler.emit.block import DW_PAD_META, dw_pad_candidate
 
     a = analyze(paper_int8("proxyless-w0.3"), scheme="paper:proxyless-w0.3:98kb")
     both = (a.scheduled, a.inference)
-    given = a.scheduled.graph.meta[DW57_PAD_META]
-    cands = {n.name for s in both for n in s.graph.nodes if dw57_pad_candidate(n, s.graph)}
+    given = a.scheduled.graph.meta[DW_PAD_META]
+    cands = {n.name for s in both for n in s.graph.nodes if dw_pad_candidate(n, s.graph)}
     assert len([n for n in a.scheduled.graph.nodes if n.name in cands]) == 5
-    assert given == cands and a.inference.graph.meta[DW57_PAD_META] == given
+    assert given == cands and a.inference.graph.meta[DW_PAD_META] == given
     x = a.forward.inputs[0]
 
     def arenas() -> list[int]:
@@ -269,7 +269,7 @@ def test_dw57_pad_copy_is_given_without_growing_either_arena() -> None:
 
     with_copy, bytes_with = arenas(), scratch()
     for s in both:
-        s.graph.meta[DW57_PAD_META] = frozenset()
+        s.graph.meta[DW_PAD_META] = frozenset()
     # (a copy no larger than P's pair buffer costs no scratch)
     without = scratch()
     assert all(b <= c for b, c in zip(without, bytes_with, strict=True)) and sum(without) < sum(bytes_with)

@@ -33,8 +33,10 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
 static int32_t pair_region_bytes(const tte_block_s8_params_t *p)
 {
     const int32_t d = p->expand == NULL && p->add == NULL ? (int32_t)tte_conv2d_s8_dw_ws_bytes(&p->dw->g) : 0;
-    /* given by the planner (optional): dw57_pad's copy of a 5x5 or 7x7 D's rows */
-    const int32_t pad = p->dw_pad ? (int32_t)tte_conv2d_s8_dw57_pad_bytes(&p->dw->g) : 0;
+    /* given by the planner (optional): D's padded copy of its rows, dw3_ring's for a 3x3 (its
+     * whole output row: every chunk fits), dw57_pad's for a 5x5 or 7x7 */
+    const size_t r3 = tte_conv2d_s8_dw_ws_bytes(&p->dw->g);
+    const int32_t pad = p->dw_pad ? (int32_t)(r3 > 0 ? r3 : tte_conv2d_s8_dw57_pad_bytes(&p->dw->g)) : 0;
     const int32_t m = d > pad ? d : pad;
     return m > pair_bytes(p) ? m : pair_bytes(p);
 }
