@@ -284,7 +284,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
-    ap.add_argument("--speed-kb", type=int, default=0, help="SRAM the arenas may grow by for speed (tte compile --speed-kb)")
+    ap.add_argument("--speed-kb", type=int, default=0, help="as tte compile --speed-kb")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(PAPER_BOARD))
     with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
