@@ -1656,8 +1656,9 @@ def _dw3_pad_case(seed: int) -> Case:
     """A 3x3 depthwise, stride 1 or 2, streamed into a 1x1 (flat; after a 1x1 E; or with the
     residual add), its block given the ring of three padded rows (tte.compiler.emit.block.
     dw_pad_bytes: dw3_ring's for its whole output row, which a 1x1 E or the add leave out of P's
-    pair buffer otherwise) on three seeds of four (at stride 2 not a candidate: the old path),
-    none on the fourth: widths 1 to 70, heights 1 to 6, paddings symmetric, none, one-sided,
+    pair buffer otherwise) on three seeds of four (at stride 2 or over DW3_PAD_MAX_WIDTH not a
+    candidate: the old path), none on the fourth: widths 1 to 70 (most of the given ones at most
+    32), heights 1 to 6, paddings symmetric, none, one-sided,
     TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four (fewer than
     32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
     from tte.compiler.emit import block_scratch_bytes
@@ -1667,7 +1668,7 @@ def _dw3_pad_case(seed: int) -> Case:
     kind = ("expand", "residual", "flat", "expand", "residual")[seed % 5]
     s = 1 if kind == "residual" else 1 + seed // 3 % 2
     c = (13, 6, 30, 20, 45, 24, 9, 4, 18, 37, 8, 42)[seed % 12]
-    w, h = 1 + (seed * 11) % 70, 1 + (seed * 5) % 6
+    w, h = 1 + (seed * 11) % (70 if seed % 3 == 0 else 32), 1 + (seed * 5) % 6
     pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 1, 1, 0), (1, 0, 1, 1), (0, 0, 1, 1), (2, 2, 2, 2), (0, 1, 2, 0))[seed % 7]
     if kind == "residual":
         pads = (1, 1, 1, 1)

@@ -99,12 +99,19 @@ def dw57_pad_bytes(dw: Node, g: Graph) -> int:
     return 8 * kh * ((d.shape[2] - 1) * sw + kw) if fits else 0
 
 
+DW3_PAD_MAX_WIDTH = 32   # widest 3x3 output given dw3_ring's ring as optional scratch
+
+
 def dw_pad_bytes(dw: Node, g: Graph) -> int:
     """The optional scratch of a depthwise over a padded, sign-extended copy of its window rows:
-    dw3_ring's three rows for a 3x3 stride-1 window (dw_ws_bytes; at stride 2 each output row
-    copies two new rows of two columns a pixel, about what the copy saves), dw57_pad's for a 5x5
-    or 7x7 (dw57_pad_bytes); else 0."""
-    return dw_ws_bytes(dw, g) or dw57_pad_bytes(dw, g)
+    dw3_ring's three rows for a 3x3 stride-1 window at most DW3_PAD_MAX_WIDTH wide (dw_ws_bytes;
+    measured in the paper models' blocks: 4 to 6 instructions less a pixel and channel group 16
+    and 32 wide, none 64 wide, where the three rows copied per output row cost what the taps
+    save; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's for a 5x5 or 7x7
+    (dw57_pad_bytes); else 0."""
+    if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
+        return ring
+    return dw57_pad_bytes(dw, g)
 
 
 def dw_pad_candidate(node: Node, g: Graph) -> int:
