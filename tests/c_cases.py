@@ -1656,11 +1656,11 @@ def _dw3_pad_case(seed: int) -> Case:
     """A 3x3 depthwise, stride 1 or 2, streamed into a 1x1 (flat; after a 1x1 E; or with the
     residual add), its block given the ring of three padded rows (tte.compiler.emit.block.
     dw_pad_bytes: dw3_ring's for its whole output row, which a 1x1 E or the add leave out of P's
-    pair buffer otherwise) on three seeds of four (at stride 2 or over DW3_PAD_MAX_WIDTH not a
-    candidate: the old path), none on the fourth: widths 1 to 70 (most of the given ones at most
-    32), heights 1 to 6, paddings symmetric, none, one-sided,
-    TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four (fewer than
-    32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
+    pair buffer otherwise) on three seeds of four (at stride 2, over DW3_PAD_MAX_WIDTH or where D
+    has the ring anyway, flat or within the pair buffer, not a candidate), none on the fourth:
+    widths 1 to 70 (most of the given ones at most 32), heights 1 to 6, paddings symmetric, none,
+    one-sided, TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four
+    (fewer than 32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
     from tte.compiler.emit import block_scratch_bytes
     from tte.compiler.emit.block import DW_PAD_META
 

@@ -115,11 +115,18 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
 
 
 def dw_pad_candidate(node: Node, g: Graph) -> int:
-    """The bytes the copy of dw_pad_bytes would take in streamed block ``node``'s scratch (0: not one)."""
+    """The bytes the copy of dw_pad_bytes would take in streamed block ``node``'s scratch (0: not one;
+    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer)."""
     if node.op != "streamed_block":
         return 0
-    _, dw, _, _, chain = _block_parts(node)
-    return dw_pad_bytes(dw, _chain_graph(g, chain))
+    expand, dw, _, add, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    n = dw_pad_bytes(dw, view)
+    if n and dw_ws_bytes(dw, view):
+        p_in = _t(view, dw.outputs[0]).shape[-1]
+        if (expand is None and add is None) or (p_in >= PW_PAIRS_MIN and 8 * p_in >= n):
+            return 0
+    return n
 
 
 def dw_pad_work(node: Node, g: Graph) -> int:
