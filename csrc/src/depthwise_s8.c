@@ -311,8 +311,8 @@ static TTE_ALWAYS_INLINE void dw4_rq_word(uint32_t *prm, int32_t mu, int32_t sh)
     "strb %[" A "], " ADDR "\n\t"
 
 /* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
- * the multipliers, ASR amounts and zp2 from the block at prm (gcc reloaded them from the
- * stack and packed the bytes). */
+ * dw4_rq_word's words and zp2 from the block at prm (gcc reloaded them from the stack and
+ * packed the bytes). */
 static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
 {
     uint32_t we, xe, wo;
