@@ -382,9 +382,8 @@ typedef struct {
     int32_t qm[4], qs[4];
 } dw3_group_t;
 
-/* dw4_rq's words of a channel group: dw4_rq_word's of its channels' multipliers mu and shifts sh
- * (once per group and call: one copy, not one per caller) */
-static TTE_NOINLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, const int32_t *sh)
+/* dw4_rq's words of a channel group: dw4_rq_word's of its channels' multipliers mu and shifts sh */
+static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, const int32_t *sh)
 {
     dw4_rq_word(prm + DW4_QM + 0, mu[0], sh[0]);
     dw4_rq_word(prm + DW4_QM + 2, mu[1], sh[1]);
