@@ -901,6 +901,68 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s6", "s7", "s8")
 
+/* a row of two adjacent 5x5 windows (pixels A, B with dz in s20, s21; taps w0-w4) at stride 1
+ * (six plane floats in s22-s27) and 2 (seven, s22-s28); each element takes A's term before B's */
+#define TTE_DWG5_PAIR1_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s27}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" \
+    "vmla.f32 s26, s21, " w3 "\n\t" "vmla.f32 s27, s21, " w4 "\n\t" \
+    "vstm %[t], {s22-s27}\n\t"
+#define TTE_DWG5_PAIR2_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s28}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vmla.f32 s24, s21, " w0 "\n\t" "vmla.f32 s25, s21, " w1 "\n\t" "vmla.f32 s26, s21, " w2 "\n\t" \
+    "vmla.f32 s27, s21, " w3 "\n\t" "vmla.f32 s28, s21, " w4 "\n\t" \
+    "vstm %[t], {s22-s28}\n\t"
+/* taps rows 0-2 stay in s0-s14, rows 3 and 4 are loaded in turn into s15-s19 */
+#define TTE_DWG5_PAIRS(ROW) \
+    ROW("s0", "s1", "s2", "s3", "s4") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s5", "s6", "s7", "s8", "s9") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s10", "s11", "s12", "s13", "s14") "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[w3], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19") "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[w4], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19")
+
+/* a row of two adjacent 7x7 windows (pixels A, B with dz in s7, s8; the row's taps loaded into
+ * s0-s6) at stride 1 (eight plane floats in s9-s16) and 2 (nine, s9-s17) */
+#define TTE_DWG7_PAIR1_ROW \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s16}\n\t" \
+    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
+    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
+    "vmla.f32 s10, s8, s0\n\t" "vmla.f32 s11, s8, s1\n\t" "vmla.f32 s12, s8, s2\n\t" "vmla.f32 s13, s8, s3\n\t" \
+    "vmla.f32 s14, s8, s4\n\t" "vmla.f32 s15, s8, s5\n\t" "vmla.f32 s16, s8, s6\n\t" \
+    "vstm %[t], {s9-s16}\n\t"
+#define TTE_DWG7_PAIR2_ROW \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s17}\n\t" \
+    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
+    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
+    "vmla.f32 s11, s8, s0\n\t" "vmla.f32 s12, s8, s1\n\t" "vmla.f32 s13, s8, s2\n\t" "vmla.f32 s14, s8, s3\n\t" \
+    "vmla.f32 s15, s8, s4\n\t" "vmla.f32 s16, s8, s5\n\t" "vmla.f32 s17, s8, s6\n\t" \
+    "vstm %[t], {s9-s17}\n\t"
+#define TTE_DWG7_PAIRS(ROW) \
+    ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" \
+    ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW
+
+/* the pair loop of dwpw_dw_row_vfp: pixels two a pass, skipped when both are zero (a zero one
+ * adds products +-0, which change no element: the plane starts at +0 and no sum of its terms
+ * gives -0); LOAD the pair's dz, START the pass's setup, BODY its rows, STEP the window step */
+#define TTE_DWG_PAIR_LOOP(LOAD, DZA, DZB, START, BODY, STEP) \
+    "1:\n\t" \
+    "vldmia %[dz]!, {" LOAD "}\n\t" \
+    "vmov %[r0], %[r1], " DZA ", " DZB "\n\t" \
+    "orr %[r0], %[r0], %[r1]\n\t" \
+    "lsls %[r0], %[r0], #1\n\t" \
+    "beq 2f\n\t" \
+    "mov %[t], %[b]\n\t" \
+    START \
+    BODY \
+    "2:\n\t" \
+    "add %[b], %[b], #" STEP "\n\t" \
+    "cmp %[dz], %[dpe]\n\t" \
+    "bne 1b\n\t"
+
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
  * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
@@ -949,6 +1011,51 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
                              : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
                              : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
+        }
+        if (dz == dze) {
+            return;
+        }
+    }
+    if (k == 5 && (sw4 == 4 || sw4 == 8) && n >= 2) {
+        const float *const dpe = dz + (n & ~1);
+        const float *const w3 = wtap + 15, *const w4 = wtap + 20;
+        int32_t r0, r1;
+        if (sw4 == 4) {
+            __asm__ volatile("vldmia %[w], {s0-s14}\n\t"
+                             TTE_DWG_PAIR_LOOP("s20-s21", "s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR1_ROW), "8")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [w3] "r"(w3), [w4] "r"(w4), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "cc", "memory");
+        } else {
+            __asm__ volatile("vldmia %[w], {s0-s14}\n\t"
+                             TTE_DWG_PAIR_LOOP("s20-s21", "s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR2_ROW), "16")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [w3] "r"(w3), [w4] "r"(w4), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "d14", "cc", "memory");
+        }
+        if (dz == dze) {
+            return;
+        }
+    }
+    if (k == 7 && (sw4 == 4 || sw4 == 8) && n >= 2) {
+        const float *const dpe = dz + (n & ~1);
+        int32_t r0, r1;
+        if (sw4 == 4) {
+            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7-s8", "s7", "s8", "mov %[wr], %[w]\n\t",
+                                               TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW), "8")
+                             : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz),
+                               [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+        } else {
+            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7-s8", "s7", "s8", "mov %[wr], %[w]\n\t",
+                                               TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW), "16")
+                             : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz),
+                               [b] "+&r"(b)
+                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
         }
         if (dz == dze) {
             return;
