@@ -1121,9 +1121,39 @@ static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
-    int32_t bi, oy, ox, ky, kx, t;
+    int32_t bi, oy, ox, ky, kx, t = 0;
     zero_f32(plane, (size_t)g->batch * psz);
-    for (t = 0; t < kk; ++t) {
+#ifdef TTE_VFP_ASM
+    if (kk >= 8) {
+        /* eight taps a pass, the same conversion and product as the loop below */
+        const int8_t *ws = wd;
+        float *wt = wtap;
+        float *const we = wtap + (kk & ~7);
+        int32_t a, b, c, d;
+        __asm__ volatile("vmov s8, %[sc]\n\t"
+                         "1:\n\t"
+                         "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
+                         "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
+                         "vmov s0, s1, %[a], %[b]\n\t" "vmov s2, s3, %[c], %[d]\n\t"
+                         "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
+                         "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
+                         "vmov s4, s5, %[a], %[b]\n\t" "vmov s6, s7, %[c], %[d]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s8\n\t" "vmul.f32 s2, s2, s8\n\t"
+                         "vmul.f32 s3, s3, s8\n\t" "vmul.f32 s4, s4, s8\n\t" "vmul.f32 s5, s5, s8\n\t"
+                         "vmul.f32 s6, s6, s8\n\t" "vmul.f32 s7, s7, s8\n\t"
+                         "vstmia %[wt]!, {s0-s7}\n\t"
+                         "cmp %[wt], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [ws] "+&r"(ws), [wt] "+&r"(wt)
+                         : [we] "r"(we), [sc] "r"(scale)
+                         : "d0", "d1", "d2", "d3", "d4", "cc", "memory");
+        t = kk & ~7;
+    }
+#endif
+    for (; t < kk; ++t) {
         wtap[t] = (float)wd[t] * scale;
     }
     for (bi = 0; bi < g->batch; ++bi) {
