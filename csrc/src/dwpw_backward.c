@@ -945,23 +945,54 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" \
     ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW
 
-/* the pair loop of dwpw_dw_row_vfp: pixels two a pass, skipped when both are zero (a zero one
- * adds products +-0, which change no element: the plane starts at +0 and no sum of its terms
- * gives -0); LOAD the pair's dz, START the pass's setup, BODY its rows, STEP the window step */
-#define TTE_DWG_PAIR_LOOP(LOAD, DZA, DZB, START, BODY, STEP) \
+/* the pair loop of dwpw_dw_row_vfp: pixels A, B two a pass (their dz loaded into DZA, DZB),
+ * both nonzero: START then PAIR (their rows); one nonzero: START then ONE (the rows of the
+ * pixel whose dz is in DZA, at t); both zero: skipped. STEP, HALF: the windows' step for a pair
+ * and for one pixel, in bytes. */
+#define TTE_DWG_PAIR_LOOP(DZA, DZB, START, PAIR, ONE, STEP, HALF) \
     "1:\n\t" \
-    "vldmia %[dz]!, {" LOAD "}\n\t" \
+    "vldmia %[dz]!, {" DZA "-" DZB "}\n\t" \
     "vmov %[r0], %[r1], " DZA ", " DZB "\n\t" \
-    "orr %[r0], %[r0], %[r1]\n\t" \
     "lsls %[r0], %[r0], #1\n\t" \
-    "beq 2f\n\t" \
+    "beq 4f\n\t" \
+    "lsls %[r1], %[r1], #1\n\t" \
+    "beq 5f\n\t" \
     "mov %[t], %[b]\n\t" \
     START \
-    BODY \
+    PAIR \
+    "add %[b], %[b], #" STEP "\n\t" \
+    "cmp %[dz], %[dpe]\n\t" \
+    "bne 1b\n\t" \
+    "b 3f\n\t" \
+    "4:\n\t" \
+    "lsls %[r1], %[r1], #1\n\t" \
+    "beq 2f\n\t" \
+    "vmov.f32 " DZA ", " DZB "\n\t" \
+    "add %[t], %[b], #" HALF "\n\t" \
+    "b 6f\n\t" \
+    "5:\n\t" \
+    "mov %[t], %[b]\n\t" \
+    "6:\n\t" \
+    START \
+    ONE \
     "2:\n\t" \
     "add %[b], %[b], #" STEP "\n\t" \
     "cmp %[dz], %[dpe]\n\t" \
-    "bne 1b\n\t"
+    "bne 1b\n\t" \
+    "3:\n\t"
+
+/* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s7, the
+ * row's taps loaded into s0-s6, plane floats in s9-s15), for the pairs with one zero pixel */
+#define TTE_DWG5_ONE_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s26}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vstm %[t], {s22-s26}\n\t"
+#define TTE_DWG7_ONE_ROW \
+    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s15}\n\t" \
+    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
+    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
+    "vstm %[t], {s9-s15}\n\t"
 
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
@@ -1022,14 +1053,16 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
         int32_t r0, r1;
         if (sw4 == 4) {
             __asm__ volatile("vldmia %[w], {s0-s14}\n\t"
-                             TTE_DWG_PAIR_LOOP("s20-s21", "s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR1_ROW), "8")
+                             TTE_DWG_PAIR_LOOP("s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR1_ROW),
+                                               TTE_DWG5_PAIRS(TTE_DWG5_ONE_ROW), "8", "4")
                              : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
                              : [w] "r"(wtap), [w3] "r"(w3), [w4] "r"(w4), [dpe] "r"(dpe), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
                                "d13", "cc", "memory");
         } else {
             __asm__ volatile("vldmia %[w], {s0-s14}\n\t"
-                             TTE_DWG_PAIR_LOOP("s20-s21", "s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR2_ROW), "16")
+                             TTE_DWG_PAIR_LOOP("s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR2_ROW),
+                                               TTE_DWG5_PAIRS(TTE_DWG5_ONE_ROW), "16", "8")
                              : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
                              : [w] "r"(wtap), [w3] "r"(w3), [w4] "r"(w4), [dpe] "r"(dpe), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
@@ -1043,15 +1076,15 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
         const float *const dpe = dz + (n & ~1);
         int32_t r0, r1;
         if (sw4 == 4) {
-            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7-s8", "s7", "s8", "mov %[wr], %[w]\n\t",
-                                               TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW), "8")
+            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7", "s8", "mov %[wr], %[w]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW),
+                                               TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "8", "4")
                              : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz),
                                [b] "+&r"(b)
                              : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
         } else {
-            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7-s8", "s7", "s8", "mov %[wr], %[w]\n\t",
-                                               TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW), "16")
+            __asm__ volatile(TTE_DWG_PAIR_LOOP("s7", "s8", "mov %[wr], %[w]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW),
+                                               TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "16", "8")
                              : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz),
                                [b] "+&r"(b)
                              : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
