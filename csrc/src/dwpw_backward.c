@@ -997,8 +997,8 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
 /* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
  * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
  * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
-static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int32_t sw4, int32_t pw4,
-                            const float *wtap)
+static TTE_ALWAYS_INLINE void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int32_t sw4,
+                                               int32_t pw4, const float *wtap)
 {
     const float *const dze = dz + n;
     const float *wr;
@@ -1149,8 +1149,8 @@ static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int
 
 /* D's input gradient, channel c, on the padded plane (zeroed first): output pixels in order,
  * taps in order, zero terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. */
-static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd, float scale,
-                             float *plane, float *wtap, int32_t ph, int32_t pw)
+static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
+                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw)
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
