@@ -884,25 +884,31 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     "vldm %[w3], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19") "add %[t], %[t], %[pw4]\n\t" \
     "vldm %[w4], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19")
 
-/* a row of two adjacent 7x7 windows (pixels A, B with dz in s7, s8; the row's taps loaded into
- * s0-s6) at stride 1 (eight plane floats in s9-s16) and 2 (nine, s9-s17) */
-#define TTE_DWG7_PAIR1_ROW \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s16}\n\t" \
-    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
-    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
-    "vmla.f32 s10, s8, s0\n\t" "vmla.f32 s11, s8, s1\n\t" "vmla.f32 s12, s8, s2\n\t" "vmla.f32 s13, s8, s3\n\t" \
-    "vmla.f32 s14, s8, s4\n\t" "vmla.f32 s15, s8, s5\n\t" "vmla.f32 s16, s8, s6\n\t" \
-    "vstm %[t], {s9-s16}\n\t"
-#define TTE_DWG7_PAIR2_ROW \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s17}\n\t" \
-    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
-    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
-    "vmla.f32 s11, s8, s0\n\t" "vmla.f32 s12, s8, s1\n\t" "vmla.f32 s13, s8, s2\n\t" "vmla.f32 s14, s8, s3\n\t" \
-    "vmla.f32 s15, s8, s4\n\t" "vmla.f32 s16, s8, s5\n\t" "vmla.f32 s17, s8, s6\n\t" \
-    "vstm %[t], {s9-s17}\n\t"
+/* a row of two adjacent 7x7 windows (pixels A, B with dz in s21, s22; taps w0-w6) at stride 1
+ * (eight plane floats in s23-s30) and 2 (nine, s23-s31); taps rows 0 and 1 stay in s0-s13, rows
+ * 2-6 are loaded in turn into s14-s20 */
+#define TTE_DWG7_PAIR1_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s30}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vmla.f32 s24, s22, " w0 "\n\t" "vmla.f32 s25, s22, " w1 "\n\t" "vmla.f32 s26, s22, " w2 "\n\t" "vmla.f32 s27, s22, " w3 "\n\t" \
+    "vmla.f32 s28, s22, " w4 "\n\t" "vmla.f32 s29, s22, " w5 "\n\t" "vmla.f32 s30, s22, " w6 "\n\t" \
+    "vstm %[t], {s23-s30}\n\t"
+#define TTE_DWG7_PAIR2_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s31}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vmla.f32 s25, s22, " w0 "\n\t" "vmla.f32 s26, s22, " w1 "\n\t" "vmla.f32 s27, s22, " w2 "\n\t" "vmla.f32 s28, s22, " w3 "\n\t" \
+    "vmla.f32 s29, s22, " w4 "\n\t" "vmla.f32 s30, s22, " w5 "\n\t" "vmla.f32 s31, s22, " w6 "\n\t" \
+    "vstm %[t], {s23-s31}\n\t"
 #define TTE_DWG7_PAIRS(ROW) \
-    ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" \
-    ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW "add %[t], %[t], %[pw4]\n\t" ROW
+    ROW("s0", "s1", "s2", "s3", "s4", "s5", "s6") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s7", "s8", "s9", "s10", "s11", "s12", "s13") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20")
 
 /* the plane loop of dwpw_dw_plane_vfp over rows of n output pixels, rows of dz one after the
  * other: pixels A, B two a pass (their dz loaded into DZA, DZB); both nonzero: START then PAIR
@@ -971,24 +977,24 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     "vldm %[t], {s16-s18}\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
     "vstm %[t], {s16-s18}\n\t"
-/* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s7, the
- * row's taps loaded into s0-s6, plane floats in s9-s15), for the pairs with one zero pixel */
+/* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s21,
+ * plane floats in s23-s29), for the pairs with one zero pixel */
 #define TTE_DWG5_ONE_ROW(w0, w1, w2, w3, w4) \
     "vldm %[t], {s22-s26}\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
     "vstm %[t], {s22-s26}\n\t"
-#define TTE_DWG7_ONE_ROW \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s9-s15}\n\t" \
-    "vmla.f32 s9, s7, s0\n\t" "vmla.f32 s10, s7, s1\n\t" "vmla.f32 s11, s7, s2\n\t" "vmla.f32 s12, s7, s3\n\t" \
-    "vmla.f32 s13, s7, s4\n\t" "vmla.f32 s14, s7, s5\n\t" "vmla.f32 s15, s7, s6\n\t" \
-    "vstm %[t], {s9-s15}\n\t"
+#define TTE_DWG7_ONE_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s29}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vstm %[t], {s23-s29}\n\t"
 
 /* D's input gradient over one image's padded plane for a square 3x3, 5x5 or 7x7 window at
  * dilation 1 and stride 1 or 2 (sw4 = 4 or 8 bytes): rows output rows of n gradients dz (zeros
  * skipped), the first window at b, the next ones sw4 bytes on, rows rs4 bytes apart; plane rows
  * pw4 bytes apart. 3x3 keeps the converted taps in registers, 5x5 those of rows 0-2 (3 and 4 are
- * loaded in turn), 7x7 loads them a row at a time. */
+ * loaded in turn), 7x7 those of rows 0-1 (2-6 loaded in turn). */
 static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int32_t n, int32_t rows, float *b,
                                                 int32_t sw4, int32_t pw4, int32_t rs4, const float *wtap)
 {
@@ -1040,19 +1046,25 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
                                "d13", "d14", "cc", "memory");
         }
     } else if (sw4 == 4) {
-        __asm__ volatile(TTE_DWG_PLANE("s7", "s8", "mov %[wr], %[w]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW),
+        __asm__ volatile("sub %[t], %[w2], #56\n\t"
+                         "vldmia %[t], {s0-s13}\n\t"
+                         TTE_DWG_PLANE("s21", "s22", "mov %[wr], %[w2]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW),
                                        TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "8", "4")
                          : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe),
                            [re] "=&r"(re), [dz] "+&r"(dz), [b] "+&r"(b)
-                         : [w] "r"(wtap), [geo] "r"(geo), [pw4] "r"(pw4)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+                         : [w2] "r"(wtap + 14), [geo] "r"(geo), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
     } else {
-        __asm__ volatile(TTE_DWG_PLANE("s7", "s8", "mov %[wr], %[w]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW),
+        __asm__ volatile("sub %[t], %[w2], #56\n\t"
+                         "vldmia %[t], {s0-s13}\n\t"
+                         TTE_DWG_PLANE("s21", "s22", "mov %[wr], %[w2]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW),
                                        TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "16", "8")
                          : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe),
                            [re] "=&r"(re), [dz] "+&r"(dz), [b] "+&r"(b)
-                         : [w] "r"(wtap), [geo] "r"(geo), [pw4] "r"(pw4)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+                         : [w2] "r"(wtap + 14), [geo] "r"(geo), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
     }
 }
 #endif
