@@ -2525,13 +2525,13 @@ def oct_pointwise_cases() -> list[Case]:
     return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
 
 
-# ---- dwg: the M7's 5x5 / 7x7 depthwise input gradient of the fused head, two pixels a pass ----
+# ---- dwg: the M7's 3x3 / 5x5 / 7x7 depthwise input gradient of the fused head, pixels in pairs ----
 
 def _dwg_pair_case(seed: int, k: int, st: int, pads: tuple[int, int], hw: tuple[int, int]) -> Case:
     """A fused backward head (tte_dwpw_backward_head_s8) over a k x k depthwise at stride st,
     pads (before, after), hw input pixels, six channels whose D gradients dz are zero in every
-    pattern of a row's pixel pairs (dwpw_dw_row_vfp's pair passes and its last odd pixel): none,
-    all, the first or the second of each pair (a pair with one zero is computed whole), random."""
+    pattern of a row's pixel pairs (dwpw_dw_plane_vfp's pair passes, its passes of one pixel of a
+    pair and an odd row's last pixel): none, all, the first or the second of each pair, random."""
     case = _dwpw_case(seed, head=True, chans=(6, 5), hw=hw, kernel=(k, st, pads))
     dmask = case.feeds["dmask"]
     rng = np.random.default_rng(15100 + seed)
