@@ -1783,6 +1783,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += [_stem_rq_case(s) for s in range(32)]
+    cases += dwrq_cases()
     cases += split_forward_cases()
     return cases
 
@@ -2555,3 +2556,96 @@ def dwg_pair_cases() -> list[Case]:
              (7, 1, (0, 0), (8, 10)), (7, 1, (2, 4), (3, 5)), (7, 2, (3, 3), (5, 9)), (7, 2, (2, 3), (4, 12)),
              (7, 2, (3, 3), (2, 3)), (7, 2, (0, 0), (8, 16)), (7, 1, (3, 3), (2, 1)))
     return [_dwg_pair_case(s, k, st, p, hw) for s, (k, st, p, hw) in enumerate(geoms)]
+
+
+# --- dwrq: the depthwise output stage (depthwise_s8.c's dw4_rq words, TTE_DW4_RQ and its copies) ---
+# (kernel, stride, kind, channels, h, w, pads, dw57_pad's copy): one geometry per depthwise path
+# that ends in the four-channel output stage: dw3_ring_image and dw3_fast (whole-image 3x3), the
+# streamed dw3_ring (eight and four channels a pass) and dw3_fast, dw57_run and its border pixels
+# (whole and streamed), dws over small images and over dw_copy's columns, dw57_pad; a 3x5 window
+# (dw_row_groups_any's pixel loop) and windows wholly in the padding (the bias alone)
+_DWRQ_PATHS: tuple[tuple[tuple[int, int], int, str, int, int, int, tuple[int, int, int, int], bool], ...] = (
+    ((3, 3), 1, "whole", 13, 5, 7, (1, 1, 1, 1), False),
+    ((3, 3), 1, "whole", 16, 3, 12, (1, 1, 1, 1), False),
+    ((3, 3), 2, "whole", 20, 6, 9, (0, 0, 1, 1), False),
+    ((3, 3), 1, "flat", 36, 4, 10, (1, 1, 1, 1), False),
+    ((3, 3), 1, "expand", 7, 3, 6, (0, 0, 0, 0), False),
+    ((3, 3), 2, "flat", 12, 5, 9, (1, 1, 1, 1), False),
+    ((5, 5), 1, "whole", 13, 6, 13, (2, 2, 2, 2), False),
+    ((7, 7), 2, "expand", 20, 8, 15, (3, 3, 3, 3), False),
+    ((7, 7), 1, "whole", 9, 8, 8, (3, 3, 3, 3), False),
+    ((5, 5), 2, "whole", 6, 4, 4, (1, 1, 2, 2), False),
+    ((5, 5), 1, "flat", 45, 6, 7, (2, 2, 2, 2), False),
+    ((5, 5), 1, "flat", 30, 6, 10, (2, 2, 2, 2), True),
+    ((7, 7), 1, "flat", 13, 7, 12, (3, 0, 3, 3), True),
+    ((3, 5), 1, "whole", 13, 6, 14, (1, 2, 1, 2), False),
+    ((5, 5), 1, "whole", 8, 3, 4, (5, 5, 5, 5), False),
+    ((7, 7), 2, "flat", 12, 5, 9, (7, 7, 7, 7), False),
+)
+
+
+def _dwrq_scales(rng: np.random.Generator, c: int, taps: int, variant: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel the requantization shift each variant aims at and the bias, cycling through
+    channel kinds: 0 shifts -1 (outputs clamping at both ends), -21 (biases near 2**29 that reach
+    the output) and -7; 1 the same with biases near the int32 ends on every other channel (sums of
+    2**30 and more: tte_rq_fast_s8's doubling saturates, the stage's SMMLAR does not); 2 shifts
+    -22 to -31 as well (depthwise_s8.c's dw3_fast_exact; biases within its room); 3 variant 0
+    with one channel of multiplier 0 (the layer not on the fast stage: the fallback). Shift 0
+    stands for multiplier 0."""
+    kinds = np.arange(c) % (4 if variant == 2 else 3)
+    sh = np.choose(kinds, [-1, -21, -7, -31] if variant == 2 else [-1, -21, -7]).astype(np.int64)
+    if variant == 2:
+        sh[kinds == 1] = rng.integers(-31, -21, int((kinds == 1).sum()))
+    big = (1 << 31) - 4 * taps * 255 * 128 if variant == 1 else (1 << 30) - 1 - 2 * taps * 255 * 128
+    reach = np.where(sh <= -21, rng.integers(1 << 27, 1 << 29, c), rng.integers(0, 3000, c))
+    b = np.minimum(reach, big) * rng.choice([-1, 1], c)
+    if variant == 1:
+        b[1::2] = rng.choice([-1, 1], len(b[1::2])) * (big - rng.integers(0, 1 << 16, len(b[1::2])))
+    if variant == 3:
+        sh[int(rng.integers(0, c))] = 0
+    return sh, b.astype(np.int64)
+
+
+def _dwrq_case(seed: int) -> Case:
+    """A depthwise conv of _DWRQ_PATHS' geometry (seed % 16) with the requantization of
+    _dwrq_scales' variant (seed // 13): shifts at both ends of the fast output stage's range and
+    past it, biases near the int32 ends, outputs clamping at -128 and 127, a channel of multiplier
+    0, channel counts not multiples of four; whole-image conv2d or streamed into a 1x1."""
+    from tte.compiler.emit.block import DW57_PAD_META
+    from tte.numerics import fixedpoint as fp
+
+    (kh, kw), s, kind, c, h, w, pads, pad_copy = _DWRQ_PATHS[seed % len(_DWRQ_PATHS)]
+    variant = seed // len(_DWRQ_PATHS)
+    rng = np.random.default_rng(31400 + seed)
+    g = _depthwise_graph(rng, "expand" if kind == "expand" else "flat", c, (kh, kw), s, pads, h, w, 1, 1.0)
+    x = g.nodes[-1].inputs[0]
+    xs = np.float64(np.float32(g.tensors[x].quant.scale[0]))
+    ys = np.float64(np.float32(g.tensors["d"].quant.scale[0]))
+    sh, b = _dwrq_scales(rng, c, kh * kw, variant)
+    real = rng.uniform(0.55, 0.95, c) * np.exp2(sh.astype(np.float64))
+    real[sh == 0] = 2.0 ** -34
+    ws = (real * ys / xs).astype(np.float32)
+    mult, shift = fp.quantize_multipliers(xs * ws.astype(np.float64) / ys)
+    assert np.array_equal(shift, sh) and np.all((mult == 0) == (sh == 0)), (shift, sh)
+    g.tensors["d.w"].quant = q(ws, np.zeros(c, int), 0)
+    g.tensors["d.b"].data = b.astype(np.int32)
+    g.tensors["d.b"].quant = q((np.float32(xs) * ws).astype(np.float32), np.zeros(c, int), 0)
+    name = f"dwrq_{kind}_{kh}x{kw}_s{s}_{c}ch_h{h}w{w}_v{variant}{'_pad' if pad_copy else ''}_{seed}"
+    if kind == "whole":
+        g.outputs = ["d"]
+        return Case(name, g, random_feeds(g, rng))
+    case = _projected_case(name, g, rng, "flat", c)
+    if pad_copy:
+        from tte.compiler.emit import block_scratch_bytes
+
+        node = case.graph.nodes[0]
+        case.graph.meta[DW57_PAD_META] = frozenset({node.name})
+        scratch = f"{node.name}@scratch"
+        nbytes = block_scratch_bytes(node, case.graph)
+        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
+        case.feeds[scratch] = rand_s8(rng, (nbytes,))
+    return case
+
+
+def dwrq_cases() -> list[Case]:
+    return [_dwrq_case(s) for s in range(4 * len(_DWRQ_PATHS))]

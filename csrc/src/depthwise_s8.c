@@ -281,24 +281,38 @@ static TTE_ALWAYS_INLINE void dw4_taps_sub(const int8_t *p, const uint32_t *wt, 
 
 #define TTE_DW_MAX_TAPS 49
 
-/* dw4_rq's block (32-bit words): each channel's multiplier and ASR amount (~shift), then zp2 */
+/* dw4_rq's block (32-bit words): each channel's two words (dw4_rq_word's), then zp2 */
 enum { DW4_QM = 0, DW4_ZP2 = 8, DW4_RQ_WORDS = 9 };
 
-/* tte_rq_fast_s8 of A in place with channel J's multiplier and ASR amount (from byte J of
- * the block at prm, into we and xe), zp2 in wo, the byte stored at ADDR */
+/* A channel's two words of dw4_rq's block, for the output stage tte_rq_fast_s8 where
+ * tte_rq_fast_ok or dw3_fast_exact holds (mult 0 or in [2**30, 2**31)): mult << 1 (m2 =
+ * 2 mult - 2**32 as an int32) and the ASR amount ~shift. SMMLAR(acc, m2, acc) = floor((acc
+ * 2**32 + acc m2 + 2**31) / 2**32) is srdhm(acc, mult) exactly for any acc (tte_rq_wide's
+ * argument): tte_rq_fast_s8's QADD doubling in one instruction, unsaturated, so the zero
+ * point's add saturates instead (QADD: only with ASR amount 0 can it overflow, and then the
+ * output clamps to the same end). Mult 0 gives m2 = 0 and SMMLAR acc itself: its ASR amount
+ * 31 then leaves 0 or -1 (acc - [acc < 0] >> 31), and both halve with zp2 = 2 out_zp + 1 to
+ * out_zp, mult 0's output for any shift: no layer-wide fallback. */
+static TTE_ALWAYS_INLINE void dw4_rq_word(uint32_t *prm, int32_t mu, int32_t sh)
+{
+    prm[0] = (uint32_t)mu << 1;
+    prm[1] = mu != 0 ? ~(uint32_t)sh : 31u;
+}
+
+/* tte_rq_fast_s8 of A in place with channel J's words (dw4_rq_word's, from byte J of the
+ * block at prm, into we and xe), zp2 in wo, the byte stored at ADDR */
 #define TTE_DW4_RQ(A, J, ADDR)                                                          \
     "ldrd %[we], %[xe], [%[prm], #" #J "]\n\t"                                         \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[we]\n\t"                                             \
+    "smmlar %[" A "], %[" A "], %[we], %[" A "]\n\t"                                    \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
     "asr %[" A "], %[" A "], %[xe]\n\t"                                                \
-    "add %[" A "], %[" A "], %[wo]\n\t"                                                \
+    "qadd %[" A "], %[" A "], %[wo]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
 /* The output stage over all of int8 of one pixel's channels c..c+3 (sums a0..a3) at out,
- * the multipliers, ASR amounts and zp2 from the block at prm (gcc reloaded them from the
- * stack and packed the bytes). */
+ * dw4_rq_word's words and zp2 from the block at prm (gcc reloaded them from the stack and
+ * packed the bytes). */
 static TTE_ALWAYS_INLINE void dw4_rq(const uint32_t *prm, int32_t a0, int32_t a1, int32_t a2, int32_t a3, int8_t *out)
 {
     uint32_t we, xe, wo;
@@ -368,17 +382,13 @@ typedef struct {
     int32_t qm[4], qs[4];
 } dw3_group_t;
 
-/* dw4_rq's words of a channel group: its channels' multipliers mu and ASR amounts (~sh) */
+/* dw4_rq's words of a channel group: dw4_rq_word's of its channels' multipliers mu and shifts sh */
 static TTE_ALWAYS_INLINE void dw3_rq_words(uint32_t *prm, const int32_t *mu, const int32_t *sh)
 {
-    prm[DW4_QM + 0] = (uint32_t)mu[0];
-    prm[DW4_QM + 1] = ~(uint32_t)sh[0];
-    prm[DW4_QM + 2] = (uint32_t)mu[1];
-    prm[DW4_QM + 3] = ~(uint32_t)sh[1];
-    prm[DW4_QM + 4] = (uint32_t)mu[2];
-    prm[DW4_QM + 5] = ~(uint32_t)sh[2];
-    prm[DW4_QM + 6] = (uint32_t)mu[3];
-    prm[DW4_QM + 7] = ~(uint32_t)sh[3];
+    dw4_rq_word(prm + DW4_QM + 0, mu[0], sh[0]);
+    dw4_rq_word(prm + DW4_QM + 2, mu[1], sh[1]);
+    dw4_rq_word(prm + DW4_QM + 4, mu[2], sh[2]);
+    dw4_rq_word(prm + DW4_QM + 6, mu[3], sh[3]);
 }
 
 /* The output stage of one pixel's channel group in the other modes (the group's multipliers
@@ -1013,11 +1023,10 @@ enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_P
 /* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
 #define TTE_DW3R_RQ(A, J, ADDR)                                                         \
     "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
-    "qadd " A ", " A ", " A "\n\t"                                                     \
-    "smmulr " A ", " A ", r7\n\t"                                                      \
+    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
     "add " A ", " A ", " A ", asr #31\n\t"                                             \
     "asr " A ", " A ", r5\n\t"                                                         \
-    "add " A ", " A ", r8\n\t"                                                         \
+    "qadd " A ", " A ", r8\n\t"                                                         \
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
 
@@ -1967,10 +1976,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
             }
         }
         if (r->mode == 2) {
-            for (j = 0; j < 4; ++j) {
-                rqb[DW4_QM + 2 * j] = (uint32_t)qm[j];
-                rqb[DW4_QM + 2 * j + 1] = (uint32_t)qs[j];
-            }
+            dw3_rq_words(rqb, qm, r->shift + c);
             rqb[DW4_ZP2] = (uint32_t)r->zp2;
         }
         for (oy = 0; oy < nrows; ++oy) {
@@ -2168,9 +2174,8 @@ static TTE_ALWAYS_INLINE void dws_group(const rq_t *r, const int32_t *bias, int3
         gq->qm[j] = r->mult[c + j];
         gq->qs[j] = ~r->shift[c + j];
         gq->bb[j] = bias ? bias[c + j] : 0;
-        gq->rqb[DW4_QM + 2 * j] = (uint32_t)gq->qm[j];
-        gq->rqb[DW4_QM + 2 * j + 1] = (uint32_t)gq->qs[j];
     }
+    dw3_rq_words(gq->rqb, gq->qm, r->shift + c);
     gq->rqb[DW4_ZP2] = (uint32_t)r->zp2;
 }
 
@@ -2253,11 +2258,10 @@ static TTE_ALWAYS_INLINE void dws_px(const dws_group_t *gq, const uint32_t *img,
  * byte stored at ADDR (TTE_DW4_RQ's, with dws_run_asm's registers) */
 #define TTE_DWS_RQ(A, J, ADDR)                                                          \
     "ldrd %[x0], %[x1], [%[g], #" #J "]\n\t"                                           \
-    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                            \
-    "smmulr %[" A "], %[" A "], %[x0]\n\t"                                             \
+    "smmlar %[" A "], %[" A "], %[x0], %[" A "]\n\t"                                    \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
     "asr %[" A "], %[" A "], %[x1]\n\t"                                                \
-    "add %[" A "], %[" A "], %[w0]\n\t"                                                \
+    "qadd %[" A "], %[" A "], %[w0]\n\t"                                                \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
