@@ -2232,7 +2232,7 @@ def _ties_case(dtype: str) -> Case:
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
                xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
-               hw: tuple[int, int] = (2, 3)) -> Case:
+               hw: tuple[int, int] = (2, 3), kernel: tuple[int, int, tuple[int, int]] | None = None) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2248,7 +2248,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     two (the rest through the table). ``qcols``: Q's columns are read from copies of this many
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
     partial where the channels are not a multiple of it (wide with 32: 40 channels).
-    ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels."""
+    ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels.
+    ``kernel``: (k, stride, (pad before, pad after)) instead of the drawn ones."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -2264,7 +2265,10 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         (h, w), c = hw, chans[0]
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
-    oh, ow = (h + 2 * pad - k) // st + 1, (w + 2 * pad - k) // st + 1
+    pb, pa = pad, pad
+    if kernel is not None:
+        k, st, (pb, pa) = kernel
+    oh, ow = (h + pb + pa - k) // st + 1, (w + pb + pa - k) // st + 1
     parts = [("b", "gx", "u"), ("b", "gx", "u"), ("gx", "u"), ("b", "u"), ("b", "gx"), ("u",)][seed % 6]
     a = _update_attrs(rng, seed, True)
     g = new_graph({"dz": ((n, oh, ow, c), "float32", None), "mask": ((n, h, w, c), "bool", None),
@@ -2282,7 +2286,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     if split:   # tte.compiler.split: the update's in_channels are the split's, ascending
         ua["in_channels"] = tuple(sorted(ua["in_channels"]))
     ba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 4 == 1)}
-    dattrs = {"strides": (st, st), "pads": (pad, pad, pad, pad), "groups": c, "input_shape": (n, h, w, c)}
+    dattrs = {"strides": (st, st), "pads": (pb, pb, pa, pa), "groups": c, "input_shape": (n, h, w, c)}
     qc = int(rng.integers(8, 21)) if wide else int(rng.integers(1, 7))
     if chans is not None:
         qc = chans[1]
@@ -2453,6 +2457,7 @@ def update_cases() -> list[Case]:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
     cases += dwpw_rest_cases()
+    cases += dwg_pair_cases()
     return cases
 
 
@@ -2558,6 +2563,38 @@ def _oct_blocked_case(seed: int) -> Case:
 
 def oct_pointwise_cases() -> list[Case]:
     return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
+
+
+# ---- dwg: the M7's 3x3 / 5x5 / 7x7 depthwise input gradient of the fused head, pixels in pairs ----
+
+def _dwg_pair_case(seed: int, k: int, st: int, pads: tuple[int, int], hw: tuple[int, int]) -> Case:
+    """A fused backward head (tte_dwpw_backward_head_s8) over a k x k depthwise at stride st,
+    pads (before, after), hw input pixels, six channels whose D gradients dz are zero in every
+    pattern of a row's pixel pairs (dwpw_dw_plane_vfp's pair passes, its passes of one pixel of a
+    pair and an odd row's last pixel): none, all, the first or the second of each pair, random."""
+    case = _dwpw_case(seed, head=True, chans=(6, 5), hw=hw, kernel=(k, st, pads))
+    dmask = case.feeds["dmask"]
+    rng = np.random.default_rng(15100 + seed)
+    ox = np.arange(dmask.shape[2])[None, None, :]
+    m = np.ones_like(dmask)
+    m[..., 0] = False
+    m[..., 2] = np.broadcast_to(ox % 2 == 1, m.shape[:3])
+    m[..., 3] = np.broadcast_to(ox % 2 == 0, m.shape[:3])
+    m[..., 4] = rng.random(m.shape[:3]) < 0.5
+    m[..., 5] = rng.random(m.shape[:3]) < 0.85
+    case.feeds["dmask"] = m
+    case.name += f"_k{k}s{st}p{pads[0]}{pads[1]}_{hw[0]}x{hw[1]}"
+    return case
+
+
+def dwg_pair_cases() -> list[Case]:
+    """Output widths 1 to 10, odd and even, at strides 1 and 2, paddings none, k // 2 and uneven."""
+    geoms = ((5, 1, (2, 2), (4, 7)), (5, 1, (2, 2), (3, 8)), (5, 1, (0, 0), (6, 9)), (5, 1, (1, 3), (5, 6)),
+             (5, 2, (2, 2), (5, 9)), (5, 2, (1, 2), (4, 8)), (5, 2, (2, 2), (3, 12)), (5, 2, (0, 0), (7, 12)),
+             (5, 1, (2, 2), (2, 1)), (5, 1, (2, 2), (3, 2)), (7, 1, (3, 3), (4, 7)), (7, 1, (3, 3), (3, 10)),
+             (7, 1, (0, 0), (8, 10)), (7, 1, (2, 4), (3, 5)), (7, 2, (3, 3), (5, 9)), (7, 2, (2, 3), (4, 12)),
+             (7, 2, (3, 3), (2, 3)), (7, 2, (0, 0), (8, 16)), (7, 1, (3, 3), (2, 1)))
+    return [_dwg_pair_case(s, k, st, p, hw) for s, (k, st, p, hw) in enumerate(geoms)]
 
 
 # --- dwrq: the depthwise output stage (depthwise_s8.c's dw4_rq words, TTE_DW4_RQ and its copies) ---

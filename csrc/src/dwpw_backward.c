@@ -842,47 +842,6 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
 }
 
 #ifdef TTE_VFP_ASM
-#define TTE_DWG_ROWS3 \
-    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s0\n\t" "vmla.f32 s18, s16, s1\n\t" "vmla.f32 s19, s16, s2\n\t" \
-    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s3\n\t" "vmla.f32 s18, s16, s4\n\t" "vmla.f32 s19, s16, s5\n\t" \
-    "vstm %[t], {s17-s19}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s17-s19}\n\t" "vmla.f32 s17, s16, s6\n\t" "vmla.f32 s18, s16, s7\n\t" "vmla.f32 s19, s16, s8\n\t" \
-    "vstm %[t], {s17-s19}\n\t"
-#define TTE_DWG_ROWS5 \
-    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s0\n\t" "vmla.f32 s26, s30, s1\n\t" "vmla.f32 s27, s30, s2\n\t" "vmla.f32 s28, s30, s3\n\t" "vmla.f32 s29, s30, s4\n\t" \
-    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s5\n\t" "vmla.f32 s26, s30, s6\n\t" "vmla.f32 s27, s30, s7\n\t" "vmla.f32 s28, s30, s8\n\t" "vmla.f32 s29, s30, s9\n\t" \
-    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s10\n\t" "vmla.f32 s26, s30, s11\n\t" "vmla.f32 s27, s30, s12\n\t" "vmla.f32 s28, s30, s13\n\t" "vmla.f32 s29, s30, s14\n\t" \
-    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s15\n\t" "vmla.f32 s26, s30, s16\n\t" "vmla.f32 s27, s30, s17\n\t" "vmla.f32 s28, s30, s18\n\t" "vmla.f32 s29, s30, s19\n\t" \
-    "vstm %[t], {s25-s29}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldm %[t], {s25-s29}\n\t" "vmla.f32 s25, s30, s20\n\t" "vmla.f32 s26, s30, s21\n\t" "vmla.f32 s27, s30, s22\n\t" "vmla.f32 s28, s30, s23\n\t" "vmla.f32 s29, s30, s24\n\t" \
-    "vstm %[t], {s25-s29}\n\t"
-#define TTE_DWG_ROWS7 \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t" "add %[t], %[t], %[pw4]\n\t" \
-    "vldmia %[wr]!, {s0-s6}\n\t" "vldm %[t], {s8-s14}\n\t" \
-    "vmla.f32 s8, s16, s0\n\t" "vmla.f32 s9, s16, s1\n\t" "vmla.f32 s10, s16, s2\n\t" "vmla.f32 s11, s16, s3\n\t" "vmla.f32 s12, s16, s4\n\t" "vmla.f32 s13, s16, s5\n\t" "vmla.f32 s14, s16, s6\n\t" \
-    "vstm %[t], {s8-s14}\n\t"
-
 /* a row of two adjacent 3x3 windows (pixels A, B with dz in s9, s10; taps w0-w2) at stride 1
  * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
  * element takes A's term before B's */
@@ -901,134 +860,269 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s6", "s7", "s8")
 
-/* One output row of dwpw_dw_grad_pad for a square 3x3, 5x5 or 7x7 window at dilation 1: the
- * n gradients dz (zeros skipped), window origins b, b + sw4 bytes, ...; plane rows pw4 bytes
- * apart. 3x3 and 5x5 keep the converted taps in registers, 7x7 loads them a row at a time. */
-static void dwpw_dw_row_vfp(int32_t k, const float *dz, int32_t n, float *b, int32_t sw4, int32_t pw4,
-                            const float *wtap)
+/* a row of two adjacent 5x5 windows (pixels A, B with dz in s20, s21; taps w0-w4) at stride 1
+ * (six plane floats in s22-s27) and 2 (seven, s22-s28); each element takes A's term before B's */
+#define TTE_DWG5_PAIR1_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s27}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" \
+    "vmla.f32 s26, s21, " w3 "\n\t" "vmla.f32 s27, s21, " w4 "\n\t" \
+    "vstm %[t], {s22-s27}\n\t"
+#define TTE_DWG5_PAIR2_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s28}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vmla.f32 s24, s21, " w0 "\n\t" "vmla.f32 s25, s21, " w1 "\n\t" "vmla.f32 s26, s21, " w2 "\n\t" \
+    "vmla.f32 s27, s21, " w3 "\n\t" "vmla.f32 s28, s21, " w4 "\n\t" \
+    "vstm %[t], {s22-s28}\n\t"
+/* taps rows 0-2 stay in s0-s14, rows 3 and 4 are loaded in turn into s15-s19 */
+#define TTE_DWG5_PAIRS(ROW) \
+    ROW("s0", "s1", "s2", "s3", "s4") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s5", "s6", "s7", "s8", "s9") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s10", "s11", "s12", "s13", "s14") "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[w3], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19") "add %[t], %[t], %[pw4]\n\t" \
+    "vldm %[w4], {s15-s19}\n\t" ROW("s15", "s16", "s17", "s18", "s19")
+
+/* a row of two adjacent 7x7 windows (pixels A, B with dz in s21, s22; taps w0-w6) at stride 1
+ * (eight plane floats in s23-s30) and 2 (nine, s23-s31); taps rows 0 and 1 stay in s0-s13, rows
+ * 2-6 are loaded in turn into s14-s20 */
+#define TTE_DWG7_PAIR1_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s30}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vmla.f32 s24, s22, " w0 "\n\t" "vmla.f32 s25, s22, " w1 "\n\t" "vmla.f32 s26, s22, " w2 "\n\t" "vmla.f32 s27, s22, " w3 "\n\t" \
+    "vmla.f32 s28, s22, " w4 "\n\t" "vmla.f32 s29, s22, " w5 "\n\t" "vmla.f32 s30, s22, " w6 "\n\t" \
+    "vstm %[t], {s23-s30}\n\t"
+#define TTE_DWG7_PAIR2_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s31}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vmla.f32 s25, s22, " w0 "\n\t" "vmla.f32 s26, s22, " w1 "\n\t" "vmla.f32 s27, s22, " w2 "\n\t" "vmla.f32 s28, s22, " w3 "\n\t" \
+    "vmla.f32 s29, s22, " w4 "\n\t" "vmla.f32 s30, s22, " w5 "\n\t" "vmla.f32 s31, s22, " w6 "\n\t" \
+    "vstm %[t], {s23-s31}\n\t"
+#define TTE_DWG7_PAIRS(ROW) \
+    ROW("s0", "s1", "s2", "s3", "s4", "s5", "s6") "add %[t], %[t], %[pw4]\n\t" \
+    ROW("s7", "s8", "s9", "s10", "s11", "s12", "s13") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20") "add %[t], %[t], %[pw4]\n\t" \
+    "vldmia %[wr]!, {s14-s20}\n\t" ROW("s14", "s15", "s16", "s17", "s18", "s19", "s20")
+
+/* the plane loop of dwpw_dw_plane_vfp over rows of n output pixels, rows of dz one after the
+ * other: pixels A, B two a pass (their dz loaded into DZA, DZB); both nonzero: START then PAIR
+ * (their window rows); one nonzero: START then ONE (the window rows of the pixel whose dz is in
+ * DZA, at t); both zero: skipped (a zero pixel adds products +-0, which change no element: the
+ * plane starts at +0 and no sum of its terms gives -0, so skipping it or not gives the same bits).
+ * An odd row's last pixel takes ONE alone. STEP, HALF: the windows' step for two pixels and one,
+ * in bytes; geo: 4 n, 4 (n & ~1), the step from a row's last window + STEP to the next row's
+ * first, the end of dz. */
+#define TTE_DWG_PLANE(DZA, DZB, START, PAIR, ONE, STEP, HALF) \
+    "10:\n\t" \
+    "ldr %[r0], [%[geo]]\n\t" \
+    "add %[re], %[dz], %[r0]\n\t" \
+    "ldr %[r0], [%[geo], #4]\n\t" \
+    "add %[dpe], %[dz], %[r0]\n\t" \
+    "cmp %[dz], %[dpe]\n\t" \
+    "beq 3f\n\t" \
+    "1:\n\t" \
+    "vldmia %[dz]!, {" DZA "-" DZB "}\n\t" \
+    "vmov %[r0], %[r1], " DZA ", " DZB "\n\t" \
+    "lsls %[r0], %[r0], #1\n\t" \
+    "beq 4f\n\t" \
+    "lsls %[r1], %[r1], #1\n\t" \
+    "beq 5f\n\t" \
+    "mov %[t], %[b]\n\t" \
+    START \
+    PAIR \
+    "add %[b], %[b], #" STEP "\n\t" \
+    "cmp %[dz], %[dpe]\n\t" \
+    "bne 1b\n\t" \
+    "b 3f\n\t" \
+    "4:\n\t" \
+    "lsls %[r1], %[r1], #1\n\t" \
+    "beq 2f\n\t" \
+    "vmov.f32 " DZA ", " DZB "\n\t" \
+    "add %[t], %[b], #" HALF "\n\t" \
+    "b 6f\n\t" \
+    "5:\n\t" \
+    "mov %[t], %[b]\n\t" \
+    "6:\n\t" \
+    START \
+    ONE \
+    "2:\n\t" \
+    "add %[b], %[b], #" STEP "\n\t" \
+    "cmp %[dz], %[dpe]\n\t" \
+    "bne 1b\n\t" \
+    "3:\n\t" \
+    "cmp %[dz], %[re]\n\t" \
+    "beq 7f\n\t" \
+    "vldmia %[dz]!, {" DZA "}\n\t" \
+    "mov %[dpe], %[dz]\n\t" \
+    "vmov %[r0], " DZA "\n\t" \
+    "lsls %[r0], %[r0], #1\n\t" \
+    "beq 2b\n\t" \
+    "mov %[t], %[b]\n\t" \
+    "b 6b\n\t" \
+    "7:\n\t" \
+    "ldr %[r0], [%[geo], #8]\n\t" \
+    "add %[b], %[b], %[r0]\n\t" \
+    "ldr %[r0], [%[geo], #12]\n\t" \
+    "cmp %[dz], %[r0]\n\t" \
+    "bne 10b\n\t"
+
+/* one 3x3 window row (dz in s9, plane floats in s16-s18) */
+#define TTE_DWG3_ONE_ROW(w0, w1, w2) \
+    "vldm %[t], {s16-s18}\n\t" \
+    "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
+    "vstm %[t], {s16-s18}\n\t"
+/* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s21,
+ * plane floats in s23-s29), for the pairs with one zero pixel */
+#define TTE_DWG5_ONE_ROW(w0, w1, w2, w3, w4) \
+    "vldm %[t], {s22-s26}\n\t" \
+    "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
+    "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
+    "vstm %[t], {s22-s26}\n\t"
+#define TTE_DWG7_ONE_ROW(w0, w1, w2, w3, w4, w5, w6) \
+    "vldm %[t], {s23-s29}\n\t" \
+    "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
+    "vmla.f32 s27, s21, " w4 "\n\t" "vmla.f32 s28, s21, " w5 "\n\t" "vmla.f32 s29, s21, " w6 "\n\t" \
+    "vstm %[t], {s23-s29}\n\t"
+
+/* D's input gradient over one image's padded plane for a square 3x3, 5x5 or 7x7 window at
+ * dilation 1 and stride 1 or 2 (sw4 = 4 or 8 bytes): rows output rows of n gradients dz (zeros
+ * skipped), the first window at b, the next ones sw4 bytes on, rows rs4 bytes apart; plane rows
+ * pw4 bytes apart. 3x3 keeps the converted taps in registers, 5x5 those of rows 0-2 (3 and 4 are
+ * loaded in turn), 7x7 those of rows 0-1 (2-6 loaded in turn). */
+static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int32_t n, int32_t rows, float *b,
+                                                int32_t sw4, int32_t pw4, int32_t rs4, const float *wtap)
 {
-    const float *const dze = dz + n;
+    const uint32_t geo[4] = {4u * (uint32_t)n, 4u * (uint32_t)(n & ~1), (uint32_t)(rs4 - (n + 1) / 2 * 2 * sw4),
+                             (uint32_t)(uintptr_t)(dz + (size_t)n * rows)};
     const float *wr;
-    float *t;
-    if (k == 3 && (sw4 == 4 || sw4 == 8) && n >= 2) {
-        /* two pixels a pass, skipped when both are zero (a zero one adds products +-0, which
-         * change no element: the plane starts at +0 and no sum of its terms gives -0) */
-        const float *const dpe = dz + (n & ~1);
-        int32_t r0, r1;
+    float *t, *re;
+    const float *dpe;
+    int32_t r0, r1;
+    if (k == 3) {
         if (sw4 == 4) {
             __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
-                             "1:\n\t"
-                             "vldmia %[dz]!, {s9-s10}\n\t"
-                             "vmov %[r0], %[r1], s9, s10\n\t"
-                             "orr %[r0], %[r0], %[r1]\n\t"
-                             "lsls %[r0], %[r0], #1\n\t"
-                             "beq 2f\n\t"
-                             "mov %[t], %[b]\n\t"
-                             TTE_DWG_PAIRS(TTE_DWG_PAIR1_ROW)
-                             "2:\n\t"
-                             "add %[b], %[b], #8\n\t"
-                             "cmp %[dz], %[dpe]\n\t"
-                             "bne 1b\n\t"
-                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
-                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             TTE_DWG_PLANE("s9", "s10", "", TTE_DWG_PAIRS(TTE_DWG_PAIR1_ROW),
+                                           TTE_DWG_PAIRS(TTE_DWG3_ONE_ROW), "8", "4")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe), [re] "=&r"(re),
+                               [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [geo] "r"(geo), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
         } else {
             __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
-                             "1:\n\t"
-                             "vldmia %[dz]!, {s9-s10}\n\t"
-                             "vmov %[r0], %[r1], s9, s10\n\t"
-                             "orr %[r0], %[r0], %[r1]\n\t"
-                             "lsls %[r0], %[r0], #1\n\t"
-                             "beq 2f\n\t"
-                             "mov %[t], %[b]\n\t"
-                             TTE_DWG_PAIRS(TTE_DWG_PAIR2_ROW)
-                             "2:\n\t"
-                             "add %[b], %[b], #16\n\t"
-                             "cmp %[dz], %[dpe]\n\t"
-                             "bne 1b\n\t"
-                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dz] "+&r"(dz), [b] "+&r"(b)
-                             : [w] "r"(wtap), [dpe] "r"(dpe), [pw4] "r"(pw4)
+                             TTE_DWG_PLANE("s9", "s10", "", TTE_DWG_PAIRS(TTE_DWG_PAIR2_ROW),
+                                           TTE_DWG_PAIRS(TTE_DWG3_ONE_ROW), "16", "8")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe), [re] "=&r"(re),
+                               [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w] "r"(wtap), [geo] "r"(geo), [pw4] "r"(pw4)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "cc", "memory");
         }
-        if (dz == dze) {
-            return;
-        }
-    }
-    if (k == 3) {
-        __asm__ volatile("vldmia %[w], {s0-s8}\n\t"
-                         "1:\n\t"
-                         "vldmia %[dz]!, {s16}\n\t"
-                         "vcmp.f32 s16, #0\n\t"
-                         "vmrs APSR_nzcv, fpscr\n\t"
-                         "beq 2f\n\t"
-                         "mov %[t], %[b]\n\t"
-                         TTE_DWG_ROWS3
-                         "2:\n\t"
-                         "add %[b], %[b], %[sw4]\n\t"
-                         "cmp %[dz], %[dze]\n\t"
-                         "bne 1b\n\t"
-                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
-                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
-                         : "d0", "d1", "d2", "d3", "d4", "d8", "d9", "cc", "memory");
     } else if (k == 5) {
-        __asm__ volatile("vldmia %[w], {s0-s24}\n\t"
-                         "1:\n\t"
-                         "vldmia %[dz]!, {s30}\n\t"
-                         "vcmp.f32 s30, #0\n\t"
-                         "vmrs APSR_nzcv, fpscr\n\t"
-                         "beq 2f\n\t"
-                         "mov %[t], %[b]\n\t"
-                         TTE_DWG_ROWS5
-                         "2:\n\t"
-                         "add %[b], %[b], %[sw4]\n\t"
-                         "cmp %[dz], %[dze]\n\t"
-                         "bne 1b\n\t"
-                         : [t] "=&r"(t), [dz] "+r"(dz), [b] "+r"(b)
-                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
+        const float *const w3 = wtap + 15, *const w4 = wtap + 20;
+        if (sw4 == 4) {
+            __asm__ volatile("sub %[t], %[w3], #60\n\t"
+                             "vldmia %[t], {s0-s14}\n\t"
+                             TTE_DWG_PLANE("s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR1_ROW),
+                                           TTE_DWG5_PAIRS(TTE_DWG5_ONE_ROW), "8", "4")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe), [re] "=&r"(re),
+                               [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w3] "r"(w3), [w4] "r"(w4), [geo] "r"(geo), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "cc", "memory");
+        } else {
+            __asm__ volatile("sub %[t], %[w3], #60\n\t"
+                             "vldmia %[t], {s0-s14}\n\t"
+                             TTE_DWG_PLANE("s20", "s21", "", TTE_DWG5_PAIRS(TTE_DWG5_PAIR2_ROW),
+                                           TTE_DWG5_PAIRS(TTE_DWG5_ONE_ROW), "16", "8")
+                             : [t] "=&r"(t), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe), [re] "=&r"(re),
+                               [dz] "+&r"(dz), [b] "+&r"(b)
+                             : [w3] "r"(w3), [w4] "r"(w4), [geo] "r"(geo), [pw4] "r"(pw4)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "d14", "cc", "memory");
+        }
+    } else if (sw4 == 4) {
+        __asm__ volatile("sub %[t], %[w2], #56\n\t"
+                         "vldmia %[t], {s0-s13}\n\t"
+                         TTE_DWG_PLANE("s21", "s22", "mov %[wr], %[w2]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR1_ROW),
+                                       TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "8", "4")
+                         : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe),
+                           [re] "=&r"(re), [dz] "+&r"(dz), [b] "+&r"(b)
+                         : [w2] "r"(wtap + 14), [geo] "r"(geo), [pw4] "r"(pw4)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
                            "d14", "d15", "cc", "memory");
     } else {
-        __asm__ volatile("1:\n\t"
-                         "vldmia %[dz]!, {s16}\n\t"
-                         "vcmp.f32 s16, #0\n\t"
-                         "vmrs APSR_nzcv, fpscr\n\t"
-                         "beq 2f\n\t"
-                         "mov %[t], %[b]\n\t"
-                         "mov %[wr], %[w]\n\t"
-                         TTE_DWG_ROWS7
-                         "2:\n\t"
-                         "add %[b], %[b], %[sw4]\n\t"
-                         "cmp %[dz], %[dze]\n\t"
-                         "bne 1b\n\t"
-                         : [t] "=&r"(t), [wr] "=&r"(wr), [dz] "+r"(dz), [b] "+r"(b)
-                         : [w] "r"(wtap), [dze] "r"(dze), [sw4] "r"(sw4), [pw4] "r"(pw4)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "cc", "memory");
+        __asm__ volatile("sub %[t], %[w2], #56\n\t"
+                         "vldmia %[t], {s0-s13}\n\t"
+                         TTE_DWG_PLANE("s21", "s22", "mov %[wr], %[w2]\n\t", TTE_DWG7_PAIRS(TTE_DWG7_PAIR2_ROW),
+                                       TTE_DWG7_PAIRS(TTE_DWG7_ONE_ROW), "16", "8")
+                         : [t] "=&r"(t), [wr] "=&r"(wr), [r0] "=&r"(r0), [r1] "=&r"(r1), [dpe] "=&r"(dpe),
+                           [re] "=&r"(re), [dz] "+&r"(dz), [b] "+&r"(b)
+                         : [w2] "r"(wtap + 14), [geo] "r"(geo), [pw4] "r"(pw4)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
     }
 }
 #endif
 
 /* D's input gradient, channel c, on the padded plane (zeroed first): output pixels in order,
  * taps in order, zero terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. */
-static void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd, float scale,
-                             float *plane, float *wtap, int32_t ph, int32_t pw)
+static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
+                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw)
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
-    int32_t bi, oy, ox, ky, kx, t;
+    int32_t bi, oy, ox, ky, kx, t = 0;
     zero_f32(plane, (size_t)g->batch * psz);
-    for (t = 0; t < kk; ++t) {
+#ifdef TTE_VFP_ASM
+    if (kk >= 8) {
+        /* eight taps a pass, the same conversion and product as the loop below */
+        const int8_t *ws = wd;
+        float *wt = wtap;
+        float *const we = wtap + (kk & ~7);
+        int32_t a, b, c, d;
+        __asm__ volatile("vmov s8, %[sc]\n\t"
+                         "1:\n\t"
+                         "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
+                         "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
+                         "vmov s0, s1, %[a], %[b]\n\t" "vmov s2, s3, %[c], %[d]\n\t"
+                         "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
+                         "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
+                         "vmov s4, s5, %[a], %[b]\n\t" "vmov s6, s7, %[c], %[d]\n\t"
+                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
+                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
+                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s8\n\t" "vmul.f32 s2, s2, s8\n\t"
+                         "vmul.f32 s3, s3, s8\n\t" "vmul.f32 s4, s4, s8\n\t" "vmul.f32 s5, s5, s8\n\t"
+                         "vmul.f32 s6, s6, s8\n\t" "vmul.f32 s7, s7, s8\n\t"
+                         "vstmia %[wt]!, {s0-s7}\n\t"
+                         "cmp %[wt], %[we]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [ws] "+&r"(ws), [wt] "+&r"(wt)
+                         : [we] "r"(we), [sc] "r"(scale)
+                         : "d0", "d1", "d2", "d3", "d4", "cc", "memory");
+        t = kk & ~7;
+    }
+#endif
+    for (; t < kk; ++t) {
         wtap[t] = (float)wd[t] * scale;
     }
     for (bi = 0; bi < g->batch; ++bi) {
         float *pb = plane + (size_t)bi * psz;
+#ifdef TTE_VFP_ASM
+        if (kh == kw && (kw == 3 || kw == 5 || kw == 7) && g->dil_h == 1 && g->dil_w == 1 &&
+            (g->stride_w == 1 || g->stride_w == 2) && g->out_h > 0 && g->out_w > 0) {
+            dwpw_dw_plane_vfp(kw, dzp, g->out_w, g->out_h, pb, 4 * g->stride_w, 4 * pw, 4 * g->stride_h * pw, wtap);
+            dzp += (size_t)g->out_h * g->out_w;
+            continue;
+        }
+#endif
         for (oy = 0; oy < g->out_h; ++oy, dzp += g->out_w) {
             float *rowp = pb + (size_t)oy * g->stride_h * pw;
-#ifdef TTE_VFP_ASM
-            if (kh == kw && (kw == 3 || kw == 5 || kw == 7) && g->dil_h == 1 && g->dil_w == 1) {
-                dwpw_dw_row_vfp(kw, dzp, g->out_w, rowp, 4 * g->stride_w, 4 * pw, wtap);
-                continue;
-            }
-#endif
             for (ox = 0; ox < g->out_w; ++ox) {
                 const float d = dzp[ox];
                 float *tp = rowp + (size_t)ox * g->stride_w;
