@@ -237,7 +237,8 @@ def source_lines_full(elf: Path, addrs: list[int]) -> dict[int, str]:
     return out
 
 
-def profile(model: str, work: Path, cost: CortexM7CostModel | None) -> tuple[dict[str, Any], Profile, Any]:
+def profile(model: str, work: Path, cost: CortexM7CostModel | None,
+            speed_sram_bytes: int = 0) -> tuple[dict[str, Any], Profile, Any]:
     budget = next(b for m, b in MODELS if m == model)
     g, _ = quantized(model)
     scheme = f"paper:{model}:{budget}"
@@ -245,9 +246,10 @@ def profile(model: str, work: Path, cost: CortexM7CostModel | None) -> tuple[dic
     out = work / "model"
     name = model.replace("-", "_").replace(".", "_")
     try:
-        report = compile_model(g, board=board, scheme=scheme, out_dir=out, name=name)
+        report = compile_model(g, board=board, scheme=scheme, out_dir=out, name=name,
+                               speed_sram_bytes=speed_sram_bytes)
     except BudgetError:
-        a = analyze(g, board=board, scheme=scheme, budget_bytes=1 << 40)
+        a = analyze(g, board=board, scheme=scheme, budget_bytes=1 << 40, speed_sram_bytes=speed_sram_bytes)
         report = a.report
         out.mkdir(parents=True, exist_ok=True)
         for fname, text in generate(a, name).items():
@@ -282,10 +284,11 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
+    ap.add_argument("--speed-kb", type=int, default=0, help="as tte compile --speed-kb")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(PAPER_BOARD))
     with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
-        p, prof, (elf, starts, funcs) = profile(args.model, Path(tmp), cost)
+        p, prof, (elf, starts, funcs) = profile(args.model, Path(tmp), cost, 1024 * args.speed_kb)
         total = p["instructions_per_train_step"]
         print(f"{p['model']} ({p['scheme']}): {total:,} instructions per training step")
         if cost is not None:

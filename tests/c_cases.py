@@ -1614,12 +1614,12 @@ def _dw57_side_case(seed: int) -> Case:
 def _dw57_pad_case(seed: int) -> Case:
     """A square 5x5 or 7x7 depthwise, stride 1 or 2, streamed into a 1x1 (flat: whole rows and row
     segments a call; after a 1x1 E; or with the residual add), its block given dw57_pad's copy of
-    the window rows in its scratch (tte.compiler.emit.block.DW57_PAD_META) on three seeds of four
+    the window rows in its scratch (tte.compiler.emit.block.DW_PAD_META) on three seeds of four
     (at stride 1; stride 2 is not a candidate: the old path), the old path on the fourth: inputs
     1 to 12 columns wide (narrower than the window too) and 25 to 36, paddings symmetric, none,
     one-sided, TF's stride-2 'same' and wide; 4 to 45 channels, most not a multiple of four;
     every fifth seed a multiplier above 1/2 (not mode 2: the other path)."""
-    from tte.compiler.emit.block import DW57_PAD_META
+    from tte.compiler.emit.block import DW_PAD_META
 
     rng = np.random.default_rng(57570 + seed)
     kind = ("flat", "expand", "residual", "flat", "expand")[seed % 5]
@@ -1643,7 +1643,45 @@ def _dw57_pad_case(seed: int) -> Case:
         from tte.compiler.emit import block_scratch_bytes
 
         node = case.graph.nodes[0]
-        case.graph.meta[DW57_PAD_META] = frozenset({node.name})
+        case.graph.meta[DW_PAD_META] = frozenset({node.name})
+        scratch = f"{node.name}@scratch"
+        nbytes = block_scratch_bytes(node, case.graph)
+        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
+        case.feeds[scratch] = rand_s8(rng, (nbytes,))
+    return case
+
+
+# --- dw3pad: a streamed 3x3 depthwise given dw3_ring's copy as optional block scratch (DW_PAD_META) ---
+def _dw3_pad_case(seed: int) -> Case:
+    """A 3x3 depthwise, stride 1 or 2, streamed into a 1x1 (flat; after a 1x1 E; or with the
+    residual add), its block given the ring of three padded rows (tte.compiler.emit.block.
+    dw_pad_bytes: dw3_ring's for its whole output row, which a 1x1 E or the add leave out of P's
+    pair buffer otherwise) on three seeds of four (at stride 2, over DW3_PAD_MAX_WIDTH or where D
+    has the ring anyway, flat or within the pair buffer, not a candidate), none on the fourth:
+    widths 1 to 70 (most of the given ones at most 32), heights 1 to 6, paddings symmetric, none,
+    one-sided, TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four
+    (fewer than 32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.emit.block import DW_PAD_META
+
+    rng = np.random.default_rng(33330 + seed)
+    kind = ("expand", "residual", "flat", "expand", "residual")[seed % 5]
+    s = 1 if kind == "residual" else 1 + seed // 3 % 2
+    c = (13, 6, 30, 20, 45, 24, 9, 4, 18, 37, 8, 42)[seed % 12]
+    w, h = 1 + (seed * 11) % (70 if seed % 3 == 0 else 32), 1 + (seed * 5) % 6
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 1, 1, 0), (1, 0, 1, 1), (0, 0, 1, 1), (2, 2, 2, 2), (0, 1, 2, 0))[seed % 7]
+    if kind == "residual":
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] - 3 < 0 or w + pads[1] + pads[3] - 3 < 0:
+        pads = (2, 2, 2, 2)
+    g = _depthwise_graph(rng, kind, c, (3, 3), s, pads, h, w, 2 if seed % 8 == 7 else 1,
+                         0.02 if seed % 7 == 6 else 6)
+    given = seed % 4 != 3
+    case = _projected_case(f"dw3_pad_{kind}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}"
+                           f"{'' if given else '_nocopy'}_{seed}", g, rng, kind, c)
+    if given:
+        node = case.graph.nodes[0]
+        case.graph.meta[DW_PAD_META] = frozenset({node.name})
         scratch = f"{node.name}@scratch"
         nbytes = block_scratch_bytes(node, case.graph)
         case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
@@ -1774,6 +1812,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]
     cases += [_dw57_pad_case(s) for s in range(40)]
+    cases += [_dw3_pad_case(s) for s in range(42)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
@@ -2611,7 +2650,7 @@ def _dwrq_case(seed: int) -> Case:
     _dwrq_scales' variant (seed // 13): shifts at both ends of the fast output stage's range and
     past it, biases near the int32 ends, outputs clamping at -128 and 127, a channel of multiplier
     0, channel counts not multiples of four; whole-image conv2d or streamed into a 1x1."""
-    from tte.compiler.emit.block import DW57_PAD_META
+    from tte.compiler.emit.block import DW_PAD_META
     from tte.numerics import fixedpoint as fp
 
     (kh, kw), s, kind, c, h, w, pads, pad_copy = _DWRQ_PATHS[seed % len(_DWRQ_PATHS)]
@@ -2639,7 +2678,7 @@ def _dwrq_case(seed: int) -> Case:
         from tte.compiler.emit import block_scratch_bytes
 
         node = case.graph.nodes[0]
-        case.graph.meta[DW57_PAD_META] = frozenset({node.name})
+        case.graph.meta[DW_PAD_META] = frozenset({node.name})
         scratch = f"{node.name}@scratch"
         nbytes = block_scratch_bytes(node, case.graph)
         case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")

@@ -245,19 +245,21 @@ def test_speed_sram_grows_the_arena_by_at_most_its_bytes_and_never_past_the_budg
     assert tight.report["peak_sram_bytes"] == r0["peak_sram_bytes"]
 
 
-def test_dw57_pad_copy_is_given_without_growing_either_arena() -> None:
-    """ProxylessNAS's stride-1 5x5 / 7x7 streamed blocks (five in the training step, more in the
-    inference graph) get dw57_pad's copy in their scratch at no extra SRAM: both arenas planned
-    again without any copy are as large, the blocks' scratch smaller."""
+def test_dw_pad_copy_is_given_without_growing_either_arena() -> None:
+    """ProxylessNAS's stride-1 streamed blocks (3x3 at most 32 wide: dw3_ring's ring; 5x5 / 7x7:
+    dw57_pad's copy; seven in the training step, more in the inference graph) get their copy in
+    their scratch at no extra SRAM: both arenas planned again without any copy are as large, the
+    blocks' scratch smaller. The first block's 3x3, 64 wide, is none (its ring would not pay)."""
     from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
-    from tte.compiler.emit.block import DW57_PAD_META, dw57_pad_candidate
+    from tte.compiler.emit.block import DW_PAD_META, dw_pad_candidate
 
     a = analyze(paper_int8("proxyless-w0.3"), scheme="paper:proxyless-w0.3:98kb")
     both = (a.scheduled, a.inference)
-    given = a.scheduled.graph.meta[DW57_PAD_META]
-    cands = {n.name for s in both for n in s.graph.nodes if dw57_pad_candidate(n, s.graph)}
-    assert len([n for n in a.scheduled.graph.nodes if n.name in cands]) == 5
-    assert given == cands and a.inference.graph.meta[DW57_PAD_META] == given
+    given = a.scheduled.graph.meta[DW_PAD_META]
+    cands = {n.name for s in both for n in s.graph.nodes if dw_pad_candidate(n, s.graph)}
+    assert len([n for n in a.scheduled.graph.nodes if n.name in cands]) == 7
+    assert given == cands and a.inference.graph.meta[DW_PAD_META] == given
+    assert "blocks.2.add@streamed" in given and "blocks.0.pointwise2@streamed" not in cands
     x = a.forward.inputs[0]
 
     def arenas() -> list[int]:
@@ -269,7 +271,7 @@ def test_dw57_pad_copy_is_given_without_growing_either_arena() -> None:
 
     with_copy, bytes_with = arenas(), scratch()
     for s in both:
-        s.graph.meta[DW57_PAD_META] = frozenset()
+        s.graph.meta[DW_PAD_META] = frozenset()
     # (a copy no larger than P's pair buffer costs no scratch)
     without = scratch()
     assert all(b <= c for b, c in zip(without, bytes_with, strict=True)) and sum(without) < sum(bytes_with)

@@ -27,14 +27,22 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* D's padded copy of its rows: dw3_ring's for a 3x3 (its whole output row: every chunk fits),
+ * dw57_pad's for a 5x5 or 7x7 */
+static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
+{
+    const size_t ring = tte_conv2d_s8_dw_ws_bytes(gd);
+    return (int32_t)(ring > 0 ? ring : tte_conv2d_s8_dw57_pad_bytes(gd));
+}
+
 /* The bytes at the start of P's pair buffer, D's scratch before P runs on each chunk: without E
  * and the add, at least what D reads (tte_conv2d_s8_dw_ws_bytes); with them the pair buffer
  * alone (more would raise the paper models' peak: D takes it where it fits) */
 static int32_t pair_region_bytes(const tte_block_s8_params_t *p)
 {
     const int32_t d = p->expand == NULL && p->add == NULL ? (int32_t)tte_conv2d_s8_dw_ws_bytes(&p->dw->g) : 0;
-    /* given by the planner (optional): dw57_pad's copy of a 5x5 or 7x7 D's rows */
-    const int32_t pad = p->dw_pad ? (int32_t)tte_conv2d_s8_dw57_pad_bytes(&p->dw->g) : 0;
+    /* given by the planner (optional): D's padded copy of its rows */
+    const int32_t pad = p->dw_pad ? dw_pad_bytes(&p->dw->g) : 0;
     const int32_t m = d > pad ? d : pad;
     return m > pair_bytes(p) ? m : pair_bytes(p);
 }

@@ -339,28 +339,28 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
     return base
 
 
-def _clear_dw57_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
-    """No streamed block given dw57_pad's copy (before the other optional scratch is chosen)."""
-    from tte.compiler.emit.block import DW57_PAD_META
+def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
+    """No streamed block given its depthwise's padded copy (before the other optional scratch is chosen)."""
+    from tte.compiler.emit.block import DW_PAD_META
 
     for g in (sg.graph, inf.graph):
-        g.meta[DW57_PAD_META] = frozenset()
+        g.meta[DW_PAD_META] = frozenset()
 
 
-def _choose_dw57_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
-                     base: tuple[int, int]) -> None:
-    """Which streamed blocks' 5x5 / 7x7 depthwise gets its padded copy of the window rows
-    (tte.compiler.emit.block.dw57_pad_bytes), recorded in both graphs' meta, after the other
+def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
+                   base: tuple[int, int]) -> None:
+    """Which streamed blocks' depthwise (3x3, 5x5 or 7x7, stride 1) gets its padded copy of the
+    window rows (tte.compiler.emit.block.dw_pad_bytes), recorded in both graphs' meta, after the other
     optional scratch (_choose_optional_scratch, whose arenas without any are ``base``): all where
     neither plan's arena exceeds ``base`` by more than ``speed_sram_bytes``, else each in turn, the
     most taps times pixels first, kept where neither does."""
-    from tte.compiler.emit.block import DW57_PAD_META, dw57_pad_work
+    from tte.compiler.emit.block import DW_PAD_META, dw_pad_work
 
     graphs = (sg.graph, inf.graph)
 
     def fits(given: frozenset[str]) -> bool:
         for g in graphs:
-            g.meta[DW57_PAD_META] = given
+            g.meta[DW_PAD_META] = given
         got = (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
                plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)).arena_bytes)
         return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
@@ -368,7 +368,7 @@ def _choose_dw57_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram
     work: dict[str, int] = {}
     for g in graphs:
         for n in g.nodes:
-            if (wk := dw57_pad_work(n, g)):
+            if (wk := dw_pad_work(n, g)):
                 work[n.name] = max(work.get(n.name, 0), wk)
     given: frozenset[str] = frozenset(work)
     if not work or fits(given):
@@ -432,8 +432,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if speed_sram_bytes < 0:
         raise TteError(f"the SRAM for speed must be 0 or more bytes, got {speed_sram_bytes}")
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
-        _clear_dw57_pad(sg, inf)
-        _choose_dw57_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
+        _clear_dw_pad(sg, inf)
+        _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
         mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
         ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))

@@ -24,8 +24,9 @@ typedef struct {
     /* E's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_small_prep_px
      * (tte.compiler.emit.block.pe_layout; frozen weights, a plain 1x1), or NULL */
     const uint32_t *pe_prep;
-    /* nonzero: D's scratch (P's pair buffer) holds at least tte_conv2d_s8_dw57_pad_bytes, for a
-     * 5x5 or 7x7 D over a padded copy of its rows (tte.compiler.emit.block.DW57_PAD_META) */
+    /* nonzero: D's scratch (P's pair buffer) holds at least tte_conv2d_s8_dw_ws_bytes (a 3x3 D)
+     * or tte_conv2d_s8_dw57_pad_bytes (a 5x5 or 7x7), for D over a padded copy of its rows
+     * (tte.compiler.emit.block.DW_PAD_META) */
     int32_t dw_pad;
 } tte_block_s8_params_t;
 

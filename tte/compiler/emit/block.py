@@ -57,7 +57,7 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
     d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
-    d_ws = max(d_ws, dw57_pad_bytes(dw, view) if dw57_pad_given(node, g) else 0)
+    d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) else 0)
     n = max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
@@ -83,7 +83,7 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
 
 
-DW57_PAD_META = "dw57_pad"   # Graph.meta key: the streamed blocks given dw57_pad's copy (tte.compiler.analysis)
+DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
 
 
 def dw57_pad_bytes(dw: Node, g: Graph) -> int:
@@ -99,18 +99,40 @@ def dw57_pad_bytes(dw: Node, g: Graph) -> int:
     return 8 * kh * ((d.shape[2] - 1) * sw + kw) if fits else 0
 
 
-def dw57_pad_candidate(node: Node, g: Graph) -> int:
-    """The bytes dw57_pad's copy would take in streamed block ``node``'s scratch (0: not one)."""
+DW3_PAD_MAX_WIDTH = 32   # widest 3x3 output given dw3_ring's ring as optional scratch
+
+
+def dw_pad_bytes(dw: Node, g: Graph) -> int:
+    """The optional scratch of a depthwise over a padded, sign-extended copy of its window rows:
+    dw3_ring's three rows for a 3x3 stride-1 window at most DW3_PAD_MAX_WIDTH wide (dw_ws_bytes;
+    measured in the paper models' blocks: 4 to 6 instructions less a pixel and channel group 16
+    and 32 wide, none 64 wide, where the three rows copied per output row cost what the taps
+    save; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's for a 5x5 or 7x7
+    (dw57_pad_bytes); else 0."""
+    if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
+        return ring
+    return dw57_pad_bytes(dw, g)
+
+
+def dw_pad_candidate(node: Node, g: Graph) -> int:
+    """The bytes the copy of dw_pad_bytes would take in streamed block ``node``'s scratch (0: not one;
+    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer)."""
     if node.op != "streamed_block":
         return 0
-    _, dw, _, _, chain = _block_parts(node)
-    return dw57_pad_bytes(dw, _chain_graph(g, chain))
+    expand, dw, _, add, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    n = dw_pad_bytes(dw, view)
+    if n and dw_ws_bytes(dw, view):
+        p_in = _t(view, dw.outputs[0]).shape[-1]
+        if (expand is None and add is None) or (p_in >= PW_PAIRS_MIN and 8 * p_in >= n):
+            return 0
+    return n
 
 
-def dw57_pad_work(node: Node, g: Graph) -> int:
-    """Taps times output values of the depthwise of a streamed block that can take dw57_pad's
-    copy (0: none): the work the copy speeds up."""
-    if not dw57_pad_candidate(node, g):
+def dw_pad_work(node: Node, g: Graph) -> int:
+    """Taps times output values of the depthwise of a streamed block that can take the copy of
+    dw_pad_bytes (0: none): the work the copy speeds up."""
+    if not dw_pad_candidate(node, g):
         return 0
     _, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
@@ -118,9 +140,9 @@ def dw57_pad_work(node: Node, g: Graph) -> int:
     return int(w.shape[1] * w.shape[2]) * _t(view, dw.outputs[0]).size
 
 
-def dw57_pad_given(node: Node, g: Graph) -> bool:
-    """Whether the graph's DW57_PAD_META gives streamed block ``node`` dw57_pad's copy."""
-    return node.name in g.meta.get(DW57_PAD_META, ()) and dw57_pad_candidate(node, g) > 0
+def dw_pad_given(node: Node, g: Graph) -> bool:
+    """Whether the graph's DW_PAD_META gives streamed block ``node`` the copy of dw_pad_bytes."""
+    return node.name in g.meta.get(DW_PAD_META, ()) and dw_pad_candidate(node, g) > 0
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -472,7 +494,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
-                     f"{pe[0] if pe is not None else 'NULL'}, {int(dw57_pad_given(node, g))}}};")
+                     f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
