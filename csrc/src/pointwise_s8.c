@@ -928,68 +928,113 @@ static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t 
     pw_quad_channels_any(buf, w, n, nc, m, bias, mu, sh, zp2, y, 1);
 }
 
-/* tte_rq_fast_s8 / tte_rq_wide as TTE_RQW8, in place on the sum A (no temporary register) */
-#define TTE_RQW8_IN(A, ADDR)                                                            \
-    "smmlar %[" A "], %[" A "], %[mu], %[" A "]\n\t"                                    \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                     \
-    "asr %[" A "], %[" A "], %[sh]\n\t"                                                 \
-    "qadd %[" A "], %[" A "], %[z]\n\t"                                                 \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+/* The first weight word of a channel for pw_oct_channels: pixels 1 to 7 start from a0, which
+ * holds the bias until pixel 0 (last) adds to it, so no sum is copied from the bias. */
+#define TTE_OCT_PX1(off, a)                                                             \
+    "ldrd %[e], %[o], [%[xp], #" #off "]\n\t"                                          \
+    "smlad %[" #a "], %[e], %[we], %[a0]\n\t"                                          \
+    "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
+#define TTE_OCT_FIRST                                                                   \
+    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "sxtb16 %[we], %[w]\n\t"                                                           \
+    "sxtb16 %[w], %[w], ror #8\n\t" TTE_OCT_PX1(8, a1) TTE_OCT_PX1(16, a2)              \
+        TTE_OCT_PX1(24, a3) TTE_OCT_PX1(32, a4) TTE_OCT_PX1(40, a5)                      \
+        TTE_OCT_PX1(48, a6) TTE_OCT_PX1(56, a7)                                         \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+
+/* tte_rq_fast_s8 / tte_rq_wide as TTE_RQW8, in place on the sum A (no temporary register);
+ * the multiplier in e, the inverted shift in o, zp2 in w */
+#define TTE_OCT_RQ(A, ADDR)                                                             \
+    "smmlar %[" A "], %[" A "], %[e], %[" A "]\n\t"                                     \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                    \
+    "asr %[" A "], %[" A "], %[o]\n\t"                                                 \
+    "qadd %[" A "], %[" A "], %[w]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
+
+/* Where pw_oct_channels' loop finds the buffer and its end, whether in_c is an odd multiple of
+ * 8, the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0, the
+ * end of the outputs of pixel 0, the bytes from one pixel's outputs to the next, zp2. */
+typedef struct {
+    const int16_t *buf, *end;
+    uint32_t odd;
+    const int32_t *bias, *mult;
+    int32_t sdelta;
+    int8_t *y;
+    const int8_t *yend;
+    int32_t m, zp2;
+} pw_oct_pass_t;
 
 /* pw_quad_channels_any for the eight pixels of oct_fill's buffer: each weight word loaded and
  * unpacked once for eight pixels (TTE_WIN8_WORD: 27 instructions for 32 MACs, where the four
  * pixels' word takes 15 for 16), half the weight reads. The dot product takes all 14 free
- * registers, so its end stays in memory (as stem_pass8's); in_c >= 32, a multiple of 8. */
+ * registers, so the whole channel loop is one assembly block (as stem_pass8_rq's) whose
+ * pointers stay in memory; in_c >= 32, a multiple of 8. The output stage is tte_rq_wide, or
+ * tte_rq_fast_s8 without a multiplier 0 (the caller's pw_no_zero_mult): they differ only where
+ * the multiplier is 0 (wide: 2**31 and shift -31), which the fast one never meets. */
 static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, int32_t n, int32_t nc, int32_t m,
                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
-                                         int8_t *y, int32_t wide)
+                                         int8_t *y)
 {
-    const int16_t *const end = buf + 8 * n;
-    int8_t *const yend = y + nc;
-    const uint32_t odd = (uint32_t)n & 8u; /* 8 inputs before the first whole 16 */
-    for (; y < yend; ++y, ++bias, ++mu, ++sh) {
-        int32_t a0 = *bias, a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        const int16_t *xp = buf;
-        const int8_t *wp = w;
-        uint32_t e = odd, o, wv, we;
-        /* 16 inputs a pass, the first one entered halfway when in_c is an odd multiple of 8 */
-        __asm__ volatile("cmp %[e], #0\n\t"
-                         "bne 2f\n"
-                         "1:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
-                         "2:\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
-                         "ldr %[e], %[endm]\n\t"
-                         "cmp %[xp], %[e]\n\t"
-                         "bne 1b"
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
-                           [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [xp] "+r"(xp), [wp] "+r"(wp),
-                           [e] "+r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we)
-                         : [endm] "m"(end)
-                         : "cc", "memory");
-        w = wp;
-        {
-            /* the eight sums' output stage: tte_rq_wide, or tte_rq_fast_s8 without a multiplier
-             * 0 (the caller's pw_no_zero_mult) */
-            const uint32_t mv = wide ? (uint32_t)tte_rq_wide_mult(*mu) : (uint32_t)*mu << 1;
-            const uint32_t sv = ~(uint32_t)(wide ? tte_rq_wide_shift(*mu, *sh) : *sh);
-            int8_t *yp = y;
-            __asm__ volatile(TTE_RQW8_IN("a0", "[%[y]]")
-                             TTE_RQW8_IN("a1", "[%[y], %[m]]")
-                             "add %[y], %[y], %[m], lsl #1\n\t"
-                             TTE_RQW8_IN("a2", "[%[y]]")
-                             TTE_RQW8_IN("a3", "[%[y], %[m]]")
-                             "add %[y], %[y], %[m], lsl #1\n\t"
-                             TTE_RQW8_IN("a4", "[%[y]]")
-                             TTE_RQW8_IN("a5", "[%[y], %[m]]")
-                             "add %[y], %[y], %[m], lsl #1\n\t"
-                             TTE_RQW8_IN("a6", "[%[y]]")
-                             TTE_RQW8_IN("a7", "[%[y], %[m]]")
-                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [a4] "+r"(a4),
-                               [a5] "+r"(a5), [a6] "+r"(a6), [a7] "+r"(a7), [y] "+r"(yp)
-                             : [mu] "r"(mv), [sh] "r"(sv), [z] "r"(zp2), [m] "r"(m)
-                             : "memory");
-        }
-    }
+    pw_oct_pass_t prm = {buf, buf + 8 * n, (uint32_t)n & 8u, bias, mu,
+                         (int32_t)((uintptr_t)sh - (uintptr_t)mu), y, y + nc, m, zp2};
+    const int8_t *wp = w;
+    const int16_t *xp;
+    int32_t a0, a1, a2, a3, a4, a5, a6, a7;
+    uint32_t e, o, wv, we;
+    /* per channel: its bias, the first two weight words (16 more when in_c is an even multiple
+     * of 8), 16 inputs a pass to the end, the output stage */
+    __asm__ volatile("2:\n\t"
+                     "ldr %[e], %[bsm]\n\t"
+                     "ldr %[a0], [%[e]], #4\n\t"
+                     "str %[e], %[bsm]\n\t"
+                     "ldr %[xp], %[bufm]\n\t" TTE_OCT_FIRST TTE_WIN8_WORD
+                     "ldr %[e], %[oddm]\n\t"
+                     "cmp %[e], #0\n\t"
+                     "bne 1f\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
+                     "1:\n\t" TTE_WIN8_WORD4
+                     "ldr %[e], %[endm]\n\t"
+                     "cmp %[xp], %[e]\n\t"
+                     "bne 1b\n\t"
+                     "ldr %[xp], %[mm]\n\t"
+                     "ldr %[o], %[sdm]\n\t"
+                     "ldr %[o], [%[xp], %[o]]\n\t"
+                     "ldr %[e], [%[xp]], #4\n\t"
+                     "str %[xp], %[mm]\n\t"
+                     "lsls %[e], %[e], #1\n\t"
+                     "beq 8f\n"
+                     "9:\n\t"
+                     "mvn %[o], %[o]\n\t"
+                     "ldr %[w], %[zm]\n\t"
+                     "ldr %[we], %[msm]\n\t"
+                     "ldr %[xp], %[ym]\n\t" TTE_OCT_RQ("a0", "[%[xp]]")
+                     "add %[a0], %[xp], %[we], lsl #1\n\t" TTE_OCT_RQ("a1", "[%[xp], %[we]]")
+                     TTE_OCT_RQ("a2", "[%[a0]]") TTE_OCT_RQ("a3", "[%[a0], %[we]]")
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_OCT_RQ("a4", "[%[a0]]")
+                     TTE_OCT_RQ("a5", "[%[a0], %[we]]")
+                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_OCT_RQ("a6", "[%[a0]]")
+                     TTE_OCT_RQ("a7", "[%[a0], %[we]]")
+                     "add %[xp], %[xp], #1\n\t"
+                     "str %[xp], %[ym]\n\t"
+                     "ldr %[w], %[yem]\n\t"
+                     "cmp %[xp], %[w]\n\t"
+                     "bne 2b\n\t"
+                     "b 7f\n"
+                     /* tte_rq_wide's multiplier 0: 2**31, shift -31 */
+                     "8:\n\t"
+                     "mov %[e], #0x80000000\n\t"
+                     "mvn %[o], #30\n\t"
+                     "b 9b\n"
+                     "7:"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),
+                       [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we), [bsm] "+m"(prm.bias),
+                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [oddm] "m"(prm.odd), [sdm] "m"(prm.sdelta),
+                       [yem] "m"(prm.yend), [msm] "m"(prm.m), [zm] "m"(prm.zp2)
+                     : "cc", "memory");
 }
 
 /* Flash bytes of a block of output channels (weights, bias, multiplier, shift) that
@@ -1041,7 +1086,7 @@ static TTE_NOINLINE void pw_quad_blocks(int16_t *buf, const int8_t *x, int32_t g
             }
             if (px == 8) {
                 pw_oct_channels(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0, r->zp2,
-                                yg, wide);
+                                yg);
             } else if (wide) {
                 pw_quad_channels_wide(buf, w + (size_t)c0 * n, n, nc, m, bias + c0, r->mult + c0, r->shift + c0,
                                       r->zp2, yg);
