@@ -1895,6 +1895,36 @@ static int32_t dw57_rows(const int8_t *const *rows, int32_t KH, uint32_t *blk)
     return in;
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_row_groups_any's pixels outside its run listed in its wq (four words each) at most */
+#define DW57_ITEMS 24
+
+/* A pixel outside dw57_run's run (its window's left column ix0, its output ooff bytes on), as
+ * four words at it for channel 0 (a group adds its c to the x offset): the x offset and EN
+ * word of dw57_side_entry and bwd (0 or 1); or for dw57_edge its first tap's x offset, its taps
+ * a row, 2 + 4 times its first tap's word offset; or 3, no tap inside */
+static TTE_ALWAYS_INLINE void dw57_item(uint32_t *blk, const tte_conv2d_geom_t *g, int32_t KW, int32_t C,
+                                        int32_t ix0, size_t ooff, uint32_t *it)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+    if (kx1 > kx0 && (kx0 == 0 || kx1 == KW)) {
+        it[2] = (uint32_t)dw57_side_entry(blk, KW, kx0, kx1, ix0 * C, C);
+        it[0] = blk[DW57_XO];
+        it[1] = blk[DW57_EN];
+    } else if (kx1 > kx0) {
+        it[0] = (uint32_t)((ix0 + kx0) * C);
+        it[1] = (uint32_t)(kx1 - kx0);
+        it[2] = 2u + ((uint32_t)(2 * kx0) << 2);
+    } else {
+        it[0] = 0;
+        it[1] = 0;
+        it[2] = 3;
+    }
+    it[3] = (uint32_t)ooff;
+}
+#endif
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
  * time: their weights transposed once into one word per tap and unpacked (two words on the
@@ -1920,7 +1950,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     const int32_t sw = g->stride_w;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0, nel = 0, n_left = 0, xrun = 0, listed = 0;
 #if !defined(TTE_DW_FEW_REGISTERS)
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
     in_lo = (g->pad_left + sw - 1) / sw - ox0;
@@ -1938,10 +1968,21 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
         rqb[DW57_STEP + 1] = (uint32_t)ostride;
         rqb[DW57_C] = (uint32_t)C;
         rqb[DW57_NZ] = pack16(-zp, -zp);
+        /* the pixels outside the run (each window cut left or right): the same for every
+         * channel group and output row, made once (in wq, free with compile-time words) */
+        n_left = in_hi > in_lo ? in_lo : k;
+        nel = n_left + (in_hi > in_lo ? k - in_hi : 0);
+        xrun = ((ox0 + in_lo) * sw - g->pad_left) * C;
+        listed = run57 && prep != NULL && nel <= DW57_ITEMS;
+        for (j = 0; listed && j < nel; ++j) {
+            const int32_t px = j < n_left ? j : j - n_left + in_hi;
+            dw57_item(rqb, g, KW, C, (ox0 + px) * sw - g->pad_left, (size_t)px * ostride, wq + 4 * j);
+        }
     }
 #else
-    (void)sw, (void)in_lo, (void)in_hi, (void)run57;
+    (void)sw, (void)in_lo, (void)in_hi, (void)run57, (void)nel, (void)n_left, (void)xrun, (void)listed;
 #endif
+    rqb[DW4_ZP2] = (uint32_t)rl.zp2; /* the output stage's (mode 2): the same for every group */
     /* one output row's window rows (rows_arg): the same for every channel group */
     rows_in = xb == NULL ? dw57_rows(rows, KH, run57 ? rqb : NULL) : 0;
     for (c = 0; c + 3 < C; c += 4) {
@@ -1949,9 +1990,13 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
         const uint32_t *wqp = wq;
         int32_t kb[4], bb[4], qm[4], qs[4];
         for (j = 0; j < 4; ++j) {
-            qm[j] = r->mult[c + j];
-            qs[j] = ~r->shift[c + j];
             bb[j] = bias ? bias[c + j] : 0;
+        }
+        if (r->mode != 2) {
+            for (j = 0; j < 4; ++j) {
+                qm[j] = r->mult[c + j];
+                qs[j] = ~r->shift[c + j];
+            }
         }
         if (prep != NULL) {
             /* laid out at compile time: the four folded biases, then the tap words */
@@ -1976,8 +2021,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
             }
         }
         if (r->mode == 2) {
-            dw3_rq_words(rqb, qm, r->shift + c);
-            rqb[DW4_ZP2] = (uint32_t)r->zp2;
+            dw3_rq_words(rqb, r->mult + c, r->shift + c);
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
@@ -1998,44 +2042,47 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
             }
             if (rows_in && in_hi > in_lo) {
                 /* the run of pixels inside in one assembly loop */
-                const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+                const size_t xo = (size_t)xrun + c;
                 rqb[DW57_RUN0] = (uint32_t)xo;
                 rqb[DW57_END] = (uint32_t)(xo + (size_t)(in_hi - in_lo) * sw * C);
                 rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
                 rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
                 dw57_run(rqb, KW);
             }
-            for (i = 0; i < k; ++i) {
-                const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
-                int8_t *o = orow + (size_t)i * ostride + c;
-                if (i == in_lo && in_hi > in_lo) {
-                    if (!rows_in) {
-                        /* the pixels inside the input columns of a row cut above or below: each
-                         * window row's taps from the first on */
-                        int32_t xo = ix0 * C + c;
-                        rqb[DW57_EN] = (uint32_t)-2;
-                        rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
-                        for (; i < in_hi; ++i, xo += sw * C, o += ostride) {
-                            rqb[DW57_XO] = (uint32_t)xo;
-                            rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
-                            dw57_side(rqb, KW, 0);
-                        }
-                    }
-                    i = in_hi - 1;
-                    continue;
+            if (!rows_in && in_hi > in_lo) {
+                /* the pixels inside the input columns of a row cut above or below: each
+                 * window row's taps from the first on */
+                int32_t xo = xrun + c;
+                int8_t *o = orow + (size_t)in_lo * ostride + c;
+                rqb[DW57_EN] = (uint32_t)-2;
+                rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                for (i = in_lo; i < in_hi; ++i, xo += sw * C, o += ostride) {
+                    rqb[DW57_XO] = (uint32_t)xo;
+                    rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                    dw57_side(rqb, KW, 0);
                 }
-                if (kx1 > kx0 && (kx0 == 0 || kx1 == KW)) {
+            }
+            for (j = 0; j < nel; ++j) {
+                uint32_t own[4];
+                const uint32_t *e = wq + 4 * j;
+                int8_t *o;
+                if (!listed) {
+                    const int32_t px = j < n_left ? j : j - n_left + in_hi;
+                    dw57_item(rqb, g, KW, C, (ox0 + px) * sw - g->pad_left, (size_t)px * ostride, own);
+                    e = own;
+                }
+                o = orow + e[3] + c;
+                if (e[2] < 2) {
                     /* one side (or none) of the window outside: straight runs of taps */
-                    const int32_t bwd = dw57_side_entry(rqb, KW, kx0, kx1, ix0 * C + c, C);
+                    rqb[DW57_XO] = e[0] + (uint32_t)c;
+                    rqb[DW57_EN] = e[1];
                     rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
                     rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
-                    dw57_side(rqb, KW, bwd);
-                } else if (kx1 > kx0) {
-                    rqb[DW57_XO] = (uint32_t)((ix0 + kx0) * C + c);
-                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + 2 * kx0);
-                    rqb[DW57_EN] = (uint32_t)(kx1 - kx0);
+                    dw57_side(rqb, KW, (int32_t)e[2]);
+                } else if (e[2] != 3) {
+                    rqb[DW57_XO] = e[0] + (uint32_t)c;
+                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + (e[2] >> 2));
+                    rqb[DW57_EN] = e[1];
                     rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
                     dw57_edge(rqb, KW);
                 } else {
