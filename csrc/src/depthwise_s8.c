@@ -1895,6 +1895,117 @@ static int32_t dw57_rows(const int8_t *const *rows, int32_t KH, uint32_t *blk)
     return in;
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_row_groups_any's pixels outside its run listed in its wq (four words each) at most */
+#define DW57_ITEMS 24
+
+/* A pixel outside dw57_run's run (its window's left column ix0, its output ooff bytes on), as
+ * four words at it for channel 0 (a group adds its c to the x offset): the x offset and EN
+ * word of dw57_side_entry and bwd (0 or 1); or for dw57_edge its first tap's x offset, its taps
+ * a row, 2 + 4 times its first tap's word offset; or 3, no tap inside */
+static TTE_ALWAYS_INLINE void dw57_item(uint32_t *blk, const tte_conv2d_geom_t *g, int32_t KW, int32_t C,
+                                        int32_t ix0, size_t ooff, uint32_t *it)
+{
+    const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+    const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
+    if (kx1 > kx0 && (kx0 == 0 || kx1 == KW)) {
+        it[2] = (uint32_t)dw57_side_entry(blk, KW, kx0, kx1, ix0 * C, C);
+        it[0] = blk[DW57_XO];
+        it[1] = blk[DW57_EN];
+    } else if (kx1 > kx0) {
+        it[0] = (uint32_t)((ix0 + kx0) * C);
+        it[1] = (uint32_t)(kx1 - kx0);
+        it[2] = 2u + ((uint32_t)(2 * kx0) << 2);
+    } else {
+        it[0] = 0;
+        it[1] = 0;
+        it[2] = 3;
+    }
+    it[3] = (uint32_t)ooff;
+}
+#endif
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw57_run, one copy for dw_row_groups_any and dw57_groups (the registers are saved in it) */
+static TTE_NOINLINE void dw57_run_once(const uint32_t *blk, int32_t KW)
+{
+    dw57_run(blk, KW);
+}
+
+/* dw57_edge, one copy for both (rare: a window cut on both sides) */
+static TTE_NOINLINE void dw57_edge_once(const uint32_t *blk, int32_t KW)
+{
+    dw57_edge(blk, KW);
+}
+
+/* dw_row_groups_any's channel groups of one output row in mode 2 with the words laid out at
+ * compile time (prep): the block's rows, steps, C, -zp and zp2 set by the caller, the pixels
+ * outside the run listed (nel items, dw57_item's); the run's pixels (n of them, the first's x
+ * offset xrun, its output orun bytes on) in dw57_run when rows_in, else each in dw57_side.
+ * Per group only its words: the folded biases, the biases, dw4_rq's. */
+static TTE_NOINLINE void dw57_groups(uint32_t *rqb, const rq_t *r, const uint32_t *items, int32_t nel, int32_t KW,
+                                     int32_t C, int32_t T, int32_t rows_in, int32_t n, int32_t xrun, size_t orun,
+                                     int32_t step, const int32_t *bias, const uint32_t *pg, int8_t *out,
+                                     size_t ostride)
+{
+    const size_t pstep = 4 + 2 * (size_t)T;
+    int32_t c, j;
+    if (bias == NULL) {
+        rqb[DW57_BB] = rqb[DW57_BB + 1] = rqb[DW57_BB + 2] = rqb[DW57_BB + 3] = 0;
+    }
+    for (c = 0; c + 3 < C; c += 4, pg += pstep) {
+        const uint32_t *const wqp = pg + 4;
+        rqb[DW57_KB] = pg[0];
+        rqb[DW57_KB + 1] = pg[1];
+        rqb[DW57_KB + 2] = pg[2];
+        rqb[DW57_KB + 3] = pg[3];
+        if (bias != NULL) {
+            rqb[DW57_BB] = (uint32_t)bias[c];
+            rqb[DW57_BB + 1] = (uint32_t)bias[c + 1];
+            rqb[DW57_BB + 2] = (uint32_t)bias[c + 2];
+            rqb[DW57_BB + 3] = (uint32_t)bias[c + 3];
+        }
+        dw3_rq_words(rqb, r->mult + c, r->shift + c);
+        rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+        if (n > 0 && rows_in) {
+            rqb[DW57_RUN0] = (uint32_t)(xrun + c);
+            rqb[DW57_END] = (uint32_t)(xrun + c + n * step);
+            rqb[DW57_O] = (uint32_t)(uintptr_t)(out + orun + c);
+            dw57_run_once(rqb, KW);
+        } else if (n > 0) {
+            /* a row cut above or below: each window row's taps from the first on */
+            int32_t xo = xrun + c;
+            int8_t *o = out + orun + c;
+            rqb[DW57_EN] = (uint32_t)-2;
+            for (j = 0; j < n; ++j, xo += step, o += ostride) {
+                rqb[DW57_XO] = (uint32_t)xo;
+                rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                dw57_side(rqb, KW, 0);
+            }
+        }
+        for (j = 0; j < nel; ++j) {
+            const uint32_t *const e = items + 4 * j;
+            int8_t *const o = out + e[3] + c;
+            if (e[2] < 2) {
+                rqb[DW57_XO] = e[0] + (uint32_t)c;
+                rqb[DW57_EN] = e[1];
+                rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                dw57_side(rqb, KW, (int32_t)e[2]);
+            } else if (e[2] != 3) {
+                rqb[DW57_XO] = e[0] + (uint32_t)c;
+                rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + (e[2] >> 2));
+                rqb[DW57_EN] = e[1];
+                rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                dw57_edge_once(rqb, KW);
+            } else {
+                dw4_rq(rqb, (int32_t)rqb[DW57_BB], (int32_t)rqb[DW57_BB + 1], (int32_t)rqb[DW57_BB + 2],
+                       (int32_t)rqb[DW57_BB + 3], o);
+            }
+        }
+    }
+}
+#endif
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one depthwise output row
  * (multiplier 1, dilation 1, at most 49 taps, not 3x3), four channels over all k pixels at a
  * time: their weights transposed once into one word per tap and unpacked (two words on the
@@ -1920,7 +2031,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
     const int8_t *xrows[TTE_CONV_MAX_KH];
     const int8_t *const *rows = xb != NULL ? xrows : rows_arg;
     const int32_t sw = g->stride_w;
-    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0;
+    int32_t c, t, j, i, ky, kx, oy, rows_in, in_lo, in_hi, run57 = 0, nel = 0, n_left = 0, xrun = 0, listed = 0;
 #if !defined(TTE_DW_FEW_REGISTERS)
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
     in_lo = (g->pad_left + sw - 1) / sw - ox0;
@@ -1938,20 +2049,46 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
         rqb[DW57_STEP + 1] = (uint32_t)ostride;
         rqb[DW57_C] = (uint32_t)C;
         rqb[DW57_NZ] = pack16(-zp, -zp);
+        /* the pixels outside the run (each window cut left or right): the same for every
+         * channel group and output row, made once (in wq, free with compile-time words) */
+        n_left = in_hi > in_lo ? in_lo : k;
+        nel = n_left + (in_hi > in_lo ? k - in_hi : 0);
+        xrun = ((ox0 + in_lo) * sw - g->pad_left) * C;
+        listed = run57 && prep != NULL && nel <= DW57_ITEMS;
+        for (j = 0; listed && j < nel; ++j) {
+            const int32_t px = j < n_left ? j : j - n_left + in_hi;
+            dw57_item(rqb, g, KW, C, (ox0 + px) * sw - g->pad_left, (size_t)px * ostride, wq + 4 * j);
+        }
     }
 #else
-    (void)sw, (void)in_lo, (void)in_hi, (void)run57;
+    (void)sw, (void)in_lo, (void)in_hi, (void)run57, (void)nel, (void)n_left, (void)xrun, (void)listed;
 #endif
+    rqb[DW4_ZP2] = (uint32_t)rl.zp2; /* the output stage's (mode 2): the same for every group */
     /* one output row's window rows (rows_arg): the same for every channel group */
     rows_in = xb == NULL ? dw57_rows(rows, KH, run57 ? rqb : NULL) : 0;
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (listed && xb == NULL) {
+        dw57_groups(rqb, r, wq, nel, KW, C, T, rows_in, in_hi - in_lo, xrun, (size_t)in_lo * ostride, sw * C, bias,
+                    prep, out, ostride);
+        return;
+    }
+#endif
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         const uint32_t *wqp = wq;
-        int32_t kb[4], bb[4], qm[4], qs[4];
-        for (j = 0; j < 4; ++j) {
-            qm[j] = r->mult[c + j];
-            qs[j] = ~r->shift[c + j];
-            bb[j] = bias ? bias[c + j] : 0;
+        int32_t kb[4], bb[4] = { 0, 0, 0, 0 }, qm[4], qs[4];
+        if (bias != NULL) {
+            /* written out: gcc kept a loop with a test per channel */
+            bb[0] = bias[c];
+            bb[1] = bias[c + 1];
+            bb[2] = bias[c + 2];
+            bb[3] = bias[c + 3];
+        }
+        if (r->mode != 2) {
+            for (j = 0; j < 4; ++j) {
+                qm[j] = r->mult[c + j];
+                qs[j] = ~r->shift[c + j];
+            }
         }
         if (prep != NULL) {
             /* laid out at compile time: the four folded biases, then the tap words */
@@ -1976,8 +2113,7 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
             }
         }
         if (r->mode == 2) {
-            dw3_rq_words(rqb, qm, r->shift + c);
-            rqb[DW4_ZP2] = (uint32_t)r->zp2;
+            dw3_rq_words(rqb, r->mult + c, r->shift + c);
         }
         for (oy = 0; oy < nrows; ++oy) {
         int8_t *orow = out + (size_t)oy * k * ostride;
@@ -1998,46 +2134,49 @@ TTE_HOT static TTE_NOINLINE void dw_row_groups_any(const tte_conv2d_s8_params_t 
             }
             if (rows_in && in_hi > in_lo) {
                 /* the run of pixels inside in one assembly loop */
-                const size_t xo = (size_t)((ox0 + in_lo) * sw - g->pad_left) * C + c;
+                const size_t xo = (size_t)xrun + c;
                 rqb[DW57_RUN0] = (uint32_t)xo;
                 rqb[DW57_END] = (uint32_t)(xo + (size_t)(in_hi - in_lo) * sw * C);
                 rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
                 rqb[DW57_O] = (uint32_t)(uintptr_t)(orow + (size_t)in_lo * ostride + c);
-                dw57_run(rqb, KW);
+                dw57_run_once(rqb, KW);
             }
-            for (i = 0; i < k; ++i) {
-                const int32_t ix0 = (ox0 + i) * sw - g->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = g->in_w - ix0 < KW ? g->in_w - ix0 : KW;
-                int8_t *o = orow + (size_t)i * ostride + c;
-                if (i == in_lo && in_hi > in_lo) {
-                    if (!rows_in) {
-                        /* the pixels inside the input columns of a row cut above or below: each
-                         * window row's taps from the first on */
-                        int32_t xo = ix0 * C + c;
-                        rqb[DW57_EN] = (uint32_t)-2;
-                        rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
-                        for (; i < in_hi; ++i, xo += sw * C, o += ostride) {
-                            rqb[DW57_XO] = (uint32_t)xo;
-                            rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
-                            dw57_side(rqb, KW, 0);
-                        }
-                    }
-                    i = in_hi - 1;
-                    continue;
+            if (!rows_in && in_hi > in_lo) {
+                /* the pixels inside the input columns of a row cut above or below: each
+                 * window row's taps from the first on */
+                int32_t xo = xrun + c;
+                int8_t *o = orow + (size_t)in_lo * ostride + c;
+                rqb[DW57_EN] = (uint32_t)-2;
+                rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
+                for (i = in_lo; i < in_hi; ++i, xo += sw * C, o += ostride) {
+                    rqb[DW57_XO] = (uint32_t)xo;
+                    rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
+                    dw57_side(rqb, KW, 0);
                 }
-                if (kx1 > kx0 && (kx0 == 0 || kx1 == KW)) {
+            }
+            for (j = 0; j < nel; ++j) {
+                uint32_t own[4];
+                const uint32_t *e = wq + 4 * j;
+                int8_t *o;
+                if (!listed) {
+                    const int32_t px = j < n_left ? j : j - n_left + in_hi;
+                    dw57_item(rqb, g, KW, C, (ox0 + px) * sw - g->pad_left, (size_t)px * ostride, own);
+                    e = own;
+                }
+                o = orow + e[3] + c;
+                if (e[2] < 2) {
                     /* one side (or none) of the window outside: straight runs of taps */
-                    const int32_t bwd = dw57_side_entry(rqb, KW, kx0, kx1, ix0 * C + c, C);
+                    rqb[DW57_XO] = e[0] + (uint32_t)c;
+                    rqb[DW57_EN] = e[1];
                     rqb[DW57_WT] = (uint32_t)(uintptr_t)wqp;
                     rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
-                    dw57_side(rqb, KW, bwd);
-                } else if (kx1 > kx0) {
-                    rqb[DW57_XO] = (uint32_t)((ix0 + kx0) * C + c);
-                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + 2 * kx0);
-                    rqb[DW57_EN] = (uint32_t)(kx1 - kx0);
+                    dw57_side(rqb, KW, (int32_t)e[2]);
+                } else if (e[2] != 3) {
+                    rqb[DW57_XO] = e[0] + (uint32_t)c;
+                    rqb[DW57_EW] = (uint32_t)(uintptr_t)(wqp + (e[2] >> 2));
+                    rqb[DW57_EN] = e[1];
                     rqb[DW57_EO] = (uint32_t)(uintptr_t)o;
-                    dw57_edge(rqb, KW);
+                    dw57_edge_once(rqb, KW);
                 } else {
                     dw4_rq(rqb, bb[0], bb[1], bb[2], bb[3], o);
                 }
