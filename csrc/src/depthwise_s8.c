@@ -2538,15 +2538,7 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
     }
 }
 
-/* The halfwords lo, hi of one word (both sign-extended already) */
-static inline uint32_t dws_pack(int32_t lo, int32_t hi)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(lo), "r"(hi));
-    return r;
-}
-
-/* The low halfwords of a and b in one word (a's low) */
+/* The low halfwords of a and b in one word (a's low): also two sign-extended halfwords packed */
 static inline uint32_t dws_lo(uint32_t a, uint32_t b)
 {
     uint32_t r;
@@ -2607,8 +2599,8 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
         }
         for (; t < T; ++t) {
             /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
-            wq[2 * t] = dws_pack(wc[t], wc[2 * T + t]);
-            wq[2 * t + 1] = dws_pack(wc[T + t], wc[3 * T + t]);
+            wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
+            wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
         }
         dws_copy(img, x + c, IH * IW, C, zz);
         for (oy = 0; oy < g->out_h; ++oy) {
