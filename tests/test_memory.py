@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,6 +18,16 @@ from tte.reference import execute
 from tte.reference.registry import KERNELS, KernelCtx
 from tte.training.autodiff import TrainingGraph, derive_training_graph
 from tte.training.sparse import resolve_scheme
+
+
+def plan_arenas(a: Any) -> list[int]:
+    """The training and the inference plan's arena bytes of an Analysis, planned again from its
+    graphs' meta as it is now (what the optional-scratch tests toggle)."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn
+
+    x = a.forward.inputs[0]
+    return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
+            for s in (a.scheduled, a.inference)]
 
 
 def training(g: Graph, scheme: str) -> TrainingGraph:
@@ -193,27 +204,22 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     columns (tte.compiler.analysis._choose_optional_scratch) are planned where neither arena
     grows: both plans with the chosen ones are no larger than with none, and the paper models get
     some of each."""
-    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.analysis import analyze
     from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
 
     a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
-    x = a.forward.inputs[0]
     plans = (a.scheduled, a.inference)
-
-    def arenas() -> list[int]:
-        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
-                for s in plans]
 
     chosen = [(s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META]) for s in plans]
     assert chosen[0][0] and chosen[0][1] and chosen[0][2]
-    with_them = arenas()
+    with_them = plan_arenas(a)
     eight = [s.graph.meta.get(PW_BUFFER8_META, frozenset()) for s in plans]
     for s in plans:
         s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = frozenset(), {}, {}
         s.graph.meta[PW_BUFFER8_META] = frozenset()
     try:
-        without = arenas()
+        without = plan_arenas(a)
     finally:
         for s, (pw, xf, qc), e in zip(plans, chosen, eight, strict=True):
             s.graph.meta[PW_BUFFER_META], s.graph.meta[X_FLOAT_META], s.graph.meta[Q_COLS_META] = pw, xf, qc
@@ -250,7 +256,7 @@ def test_dw_pad_copy_is_given_without_growing_either_arena() -> None:
     dw57_pad's copy; seven in the training step, more in the inference graph) get their copy in
     their scratch at no extra SRAM: both arenas planned again without any copy are as large, the
     blocks' scratch smaller. The first block's 3x3, 64 wide, is none (its ring would not pay)."""
-    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.analysis import _scratch_fn, analyze
     from tte.compiler.emit.block import DW_PAD_META, dw_pad_candidate
 
     a = analyze(paper_int8("proxyless-w0.3"), scheme="paper:proxyless-w0.3:98kb")
@@ -260,22 +266,17 @@ def test_dw_pad_copy_is_given_without_growing_either_arena() -> None:
     assert len([n for n in a.scheduled.graph.nodes if n.name in cands]) == 7
     assert given == cands and a.inference.graph.meta[DW_PAD_META] == given
     assert "blocks.2.add@streamed" in given and "blocks.0.pointwise2@streamed" not in cands
-    x = a.forward.inputs[0]
-
-    def arenas() -> list[int]:
-        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
-                for s in both]
 
     def scratch() -> list[int]:
         return [_scratch_fn(s)(n) for s in both for n in s.graph.nodes if n.name in given]
 
-    with_copy, bytes_with = arenas(), scratch()
+    with_copy, bytes_with = plan_arenas(a), scratch()
     for s in both:
         s.graph.meta[DW_PAD_META] = frozenset()
     # (a copy no larger than P's pair buffer costs no scratch)
     without = scratch()
     assert all(b <= c for b, c in zip(without, bytes_with, strict=True)) and sum(without) < sum(bytes_with)
-    assert arenas() == with_copy
+    assert plan_arenas(a) == with_copy
 
 
 def test_floor_bounds_every_plan_and_the_input_outside_plan_chains_the_first_blocks() -> None:
@@ -308,24 +309,19 @@ def test_eight_pixel_buffers_never_grow_the_arenas(model: str, budget: str) -> N
     """The 1x1 convs that _choose_optional_scratch gives eight pixels' buffer (PW_BUFFER8_META:
     eight pixels a pass, tte_conv2d_s8_ws_sized) get it planned in full, and both plans are no
     larger with those buffers than with the four pixels' ones (or none) instead."""
-    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+    from tte.compiler.analysis import analyze
     from tte.compiler.emit.conv import PW_BUFFER8_META, pointwise_buffer8_bytes
 
     a = analyze(paper_int8(model), scheme=f"paper:{model}:{budget}")
-    x = a.forward.inputs[0]
     plans = (a.scheduled, a.inference)
-
-    def arenas() -> list[int]:
-        return [plan_memory(s, scratch=_scratch_fn(s), arena_inputs=[x], overlap=_overlap_fn(s.graph)).arena_bytes
-                for s in plans]
 
     eight = [s.graph.meta[PW_BUFFER8_META] for s in plans]
     assert eight[0]
-    with_them = arenas()
+    with_them = plan_arenas(a)
     for s in plans:
         s.graph.meta[PW_BUFFER8_META] = frozenset()
     try:
-        four = arenas()
+        four = plan_arenas(a)
     finally:
         for s, e in zip(plans, eight, strict=True):
             s.graph.meta[PW_BUFFER8_META] = e
