@@ -1619,7 +1619,6 @@ def _dw57_pad_case(seed: int) -> Case:
     1 to 12 columns wide (narrower than the window too) and 25 to 36, paddings symmetric, none,
     one-sided, TF's stride-2 'same' and wide; 4 to 45 channels, most not a multiple of four;
     every fifth seed a multiplier above 1/2 (not mode 2: the other path)."""
-    from tte.compiler.emit.block import DW_PAD_META
 
     rng = np.random.default_rng(57570 + seed)
     kind = ("flat", "expand", "residual", "flat", "expand")[seed % 5]
@@ -1639,15 +1638,21 @@ def _dw57_pad_case(seed: int) -> Case:
     given = seed % 4 != 3
     case = _projected_case(f"dw57_pad_{kind}_{kk}x{kk}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}"
                            f"{'' if given else '_nocopy'}_{seed}", g, rng, kind, c)
-    if given:
-        from tte.compiler.emit import block_scratch_bytes
+    return _given_dw_pad(case, rng) if given else case
 
-        node = case.graph.nodes[0]
-        case.graph.meta[DW_PAD_META] = frozenset({node.name})
-        scratch = f"{node.name}@scratch"
-        nbytes = block_scratch_bytes(node, case.graph)
-        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
-        case.feeds[scratch] = rand_s8(rng, (nbytes,))
+
+def _given_dw_pad(case: Case, rng: np.random.Generator) -> Case:
+    """The case's streamed block given its depthwise's padded copy (DW_PAD_META) and the larger
+    block scratch that takes, garbage on entry."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.emit.block import DW_PAD_META
+
+    node = case.graph.nodes[0]
+    case.graph.meta[DW_PAD_META] = frozenset({node.name})
+    scratch = f"{node.name}@scratch"
+    nbytes = block_scratch_bytes(node, case.graph)
+    case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
+    case.feeds[scratch] = rand_s8(rng, (nbytes,))
     return case
 
 
@@ -1661,8 +1666,6 @@ def _dw3_pad_case(seed: int) -> Case:
     widths 1 to 70 (most of the given ones at most 32), heights 1 to 6, paddings symmetric, none,
     one-sided, TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four
     (fewer than 32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
-    from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.emit.block import DW_PAD_META
 
     rng = np.random.default_rng(33330 + seed)
     kind = ("expand", "residual", "flat", "expand", "residual")[seed % 5]
@@ -1679,14 +1682,7 @@ def _dw3_pad_case(seed: int) -> Case:
     given = seed % 4 != 3
     case = _projected_case(f"dw3_pad_{kind}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}"
                            f"{'' if given else '_nocopy'}_{seed}", g, rng, kind, c)
-    if given:
-        node = case.graph.nodes[0]
-        case.graph.meta[DW_PAD_META] = frozenset({node.name})
-        scratch = f"{node.name}@scratch"
-        nbytes = block_scratch_bytes(node, case.graph)
-        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
-        case.feeds[scratch] = rand_s8(rng, (nbytes,))
-    return case
+    return _given_dw_pad(case, rng) if given else case
 
 
 def _dw3_ring_image_case(seed: int) -> Case:
