@@ -99,6 +99,6 @@ def test_kernels_give_host_bits_on_qemu(cpu: str, host_digest: int, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     run = subprocess.run(["qemu-system-arm", "-M", MACHINES[cpu], "-nographic", "-monitor", "none", "-serial",
                           "none", "-semihosting", "-kernel", str(elf)], capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, f"{cpu}: {run.stdout}{run.stderr}"  # a fault, or the stack reached .bss
     printed = (run.stdout + run.stderr).strip().split()
     assert printed and int(printed[-1], 16) == host_digest, f"{cpu}: {printed} != {host_digest:08x}"

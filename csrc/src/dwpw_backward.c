@@ -191,30 +191,45 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_ACC(a, r) float a = 0.0f
 #endif
 
-/* v[0..n) = +0.0f; under TTE_VFP_ASM sixteen floats a VSTM. */
+/* v[0..n) = +0.0f; under TTE_VFP_ASM sixteen floats a VSTM, the last n % 16 by n's bits 3-0
+ * (one conditional VSTM/VSTR each, no loop). */
 static void zero_f32(float *v, size_t n)
 {
-    size_t i = 0;
 #ifdef TTE_VFP_ASM
-    if (n >= 16u) {
-        float *const ve = v + (n & ~(size_t)15);
-        __asm__ volatile("vmov s0, s1, %[z], %[z]\n\t" "vmov s2, s3, %[z], %[z]\n\t"
-                         "vmov s4, s5, %[z], %[z]\n\t" "vmov s6, s7, %[z], %[z]\n\t"
-                         "vmov s8, s9, %[z], %[z]\n\t" "vmov s10, s11, %[z], %[z]\n\t"
-                         "vmov s12, s13, %[z], %[z]\n\t" "vmov s14, s15, %[z], %[z]\n\t"
-                         "1:\n\t"
-                         "vstmia %[v]!, {s0-s15}\n\t"
-                         "cmp %[v], %[ve]\n\t"
-                         "bne 1b\n\t"
-                         : [v] "+&r"(v)
-                         : [ve] "r"(ve), [z] "r"(0)
-                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
-        n &= 15u;
-    }
-#endif
-    for (; i < n; ++i) {
+    float *const ve = v + (n & ~(size_t)15);
+    uint32_t r;
+    __asm__ volatile("vmov s0, s1, %[z], %[z]\n\t" "vmov s2, s3, %[z], %[z]\n\t"
+                     "vmov s4, s5, %[z], %[z]\n\t" "vmov s6, s7, %[z], %[z]\n\t"
+                     "vmov s8, s9, %[z], %[z]\n\t" "vmov s10, s11, %[z], %[z]\n\t"
+                     "vmov s12, s13, %[z], %[z]\n\t" "vmov s14, s15, %[z], %[z]\n\t"
+                     "cmp %[v], %[ve]\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "vstmia %[v]!, {s0-s15}\n\t"
+                     "cmp %[v], %[ve]\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     /* C = bit 3, N = bit 2 */
+                     "lsls %[r], %[n], #29\n\t"
+                     "it cs\n\t"
+                     "vstmiacs %[v]!, {s0-s7}\n\t"
+                     "it mi\n\t"
+                     "vstmiami %[v]!, {s0-s3}\n\t"
+                     /* C = bit 1, N = bit 0 */
+                     "lsls %[r], %[n], #31\n\t"
+                     "it cs\n\t"
+                     "vstmiacs %[v]!, {s0-s1}\n\t"
+                     "it mi\n\t"
+                     "vstrmi s0, [%[v]]\n\t"
+                     : [v] "+&r"(v), [r] "=&r"(r)
+                     : [ve] "r"(ve), [n] "r"((uint32_t)n), [z] "r"(0)
+                     : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+#else
+    size_t i;
+    for (i = 0; i < n; ++i) {
         v[i] = 0.0f;
     }
+#endif
 }
 
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
@@ -841,6 +856,29 @@ static void dwpw_plane(const tte_conv2d_geom_t *g, int32_t *ph, int32_t *pw)
     *pw = ew > g->pad_left + g->in_w ? ew : g->pad_left + g->in_w;
 }
 
+/* what dwpw_dw_grad_pad needs of the plane, worked out once a call (not per channel); three
+ * values only, each one a word more of dwpw_run's frame */
+typedef struct {
+    size_t span0; /* the interior's first element */
+    size_t span;  /* from it to the interior's last element, inclusive */
+    int32_t vfp_k; /* 3, 5 or 7 where dwpw_dw_plane_vfp takes the plane, else 0 */
+} dwpw_pad_t;
+
+static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
+{
+    dwpw_pad_t d;
+    d.span0 = (size_t)g->pad_top * pw + (size_t)g->pad_left;
+    d.span = (size_t)(g->in_h - 1) * pw + (size_t)g->in_w;
+    d.vfp_k = 0;
+#ifdef TTE_VFP_ASM
+    if (g->k_h == g->k_w && (g->k_w == 3 || g->k_w == 5 || g->k_w == 7) && g->dil_h == 1 && g->dil_w == 1 &&
+        (g->stride_w == 1 || g->stride_w == 2) && g->out_h > 0 && g->out_w > 0) {
+        d.vfp_k = g->k_w;
+    }
+#endif
+    return d;
+}
+
 #ifdef TTE_VFP_ASM
 /* a row of two adjacent 3x3 windows (pixels A, B with dz in s9, s10; taps w0-w2) at stride 1
  * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
@@ -1069,15 +1107,17 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
 }
 #endif
 
-/* D's input gradient, channel c, on the padded plane (zeroed first): output pixels in order,
- * taps in order, zero terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. */
+/* D's input gradient, channel c, on the padded plane: output pixels in order, taps in order, zero
+ * terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. Only the interior is
+ * read, so only the span from its first element to its last is zeroed first: the border rows above
+ * and below it take their (dropped) terms onto whatever they hold. */
 static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
-                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw)
+                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw,
+                                               const dwpw_pad_t *pd)
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
     int32_t bi, oy, ox, ky, kx, t = 0;
-    zero_f32(plane, (size_t)g->batch * psz);
 #ifdef TTE_VFP_ASM
     if (kk >= 8) {
         /* eight taps a pass, the same conversion and product as the loop below */
@@ -1108,15 +1148,21 @@ static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const
         t = kk & ~7;
     }
 #endif
-    for (; t < kk; ++t) {
+    if (kk - t == 1) {
+        /* the odd windows' last tap after the passes of eight, without a loop */
         wtap[t] = (float)wd[t] * scale;
+    } else {
+        for (; t < kk; ++t) {
+            wtap[t] = (float)wd[t] * scale;
+        }
     }
     for (bi = 0; bi < g->batch; ++bi) {
         float *pb = plane + (size_t)bi * psz;
+        zero_f32(pb + pd->span0, pd->span);
 #ifdef TTE_VFP_ASM
-        if (kh == kw && (kw == 3 || kw == 5 || kw == 7) && g->dil_h == 1 && g->dil_w == 1 &&
-            (g->stride_w == 1 || g->stride_w == 2) && g->out_h > 0 && g->out_w > 0) {
-            dwpw_dw_plane_vfp(kw, dzp, g->out_w, g->out_h, pb, 4 * g->stride_w, 4 * pw, 4 * g->stride_h * pw, wtap);
+        if (pd->vfp_k != 0) {
+            dwpw_dw_plane_vfp(pd->vfp_k, dzp, g->out_w, g->out_h, pb, 4 * g->stride_w, 4 * pw,
+                              4 * g->stride_h * pw, wtap);
             dzp += (size_t)g->out_h * g->out_w;
             continue;
         }
@@ -1709,6 +1755,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, D's input gradient is made on a padded plane (dwpw_plane) */
     int32_t ph = 0, pw = 0;
+    dwpw_pad_t pad = {0, 0, 0};
     size_t tsz = pixels;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc;
@@ -1734,6 +1781,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     size_t i;
     if (q != NULL) {
         dwpw_plane(g, &ph, &pw);
+        pad = dwpw_pad(g, pw);
         if ((size_t)g->batch * ph * pw > tsz) {
             tsz = (size_t)g->batch * ph * pw;
         }
@@ -1780,7 +1828,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                                                                 sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
                 }
             }
-            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw);
+            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad);
         } else {
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }

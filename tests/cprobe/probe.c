@@ -32,7 +32,8 @@ static int8_t wpw[COUT * CIN];
 static int8_t wdw[CIN * 2 * 9];
 static int32_t bias[CIN * 2];
 static int32_t mult[CIN * 2], shift[CIN * 2];
-static int8_t y1[H * W * CIN * 2], y2[H * W * CIN * 2];
+/* the largest output: the 1x1 conv's H * W * COUT (the depthwise's 3 * 3 * CIN * 2 is less) */
+static int8_t y1[H * W * COUT], y2[H * W * COUT];
 static float dy[H * W * CIN * 2], dx[H * W * CIN], fz[40], fg[40];
 
 uint32_t tte_probe(void)
