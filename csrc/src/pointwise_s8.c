@@ -493,14 +493,13 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
         TTE_PWE_WORD(24, 72, 120, 168) TTE_PWE_WORD(32, 80, 128, 176)
 #define TTE_PWE6_6 TTE_PWE6_5 TTE_PWE_WORD(40, 88, 136, 184)
 /* One output channel of four pixels: its doubled bias, WORDS, its output stage (TTE_PWS_RQ; pixels
- * 1..3's outputs at y + m, y + 2 m, y + 3 m) */
+ * 0..3's outputs at y, y + m, y2, y2 + m, y2 = y + 2 m: no address to form per channel) */
 #define TTE_PWE_CHANNEL(WORDS)                                                          \
     "ldr %[a0], [%[wp]], #4\n\t" WORDS                                                  \
     "ldrd %[we], %[e], [%[wp]], #8\n\t"                                                 \
     "ldr %[o], [%[wp]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                   \
-    TTE_PWS_RQ("a2", "a1", "[%[y], %[m], lsl #1]")                                      \
-    "add %[w], %[y], %[m], lsl #1\n\t"                                                  \
-    TTE_PWS_RQ("a3", "a1", "[%[w], %[m]]")                                              \
+    TTE_PWS_RQ("a3", "a1", "[%[y2], %[m]]")                                             \
+    TTE_PWS_RQ("a2", "a1", "[%[y2]], #1")                                               \
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
 /* Every channel from wp to end, two a pass (an odd count, the word at byte OO of xs, enters at
  * the second) */
@@ -513,7 +512,7 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
                      "cmp %[wp], %[end]\n\t"                                             \
                      "bne 1b"                                                            \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
-                       [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
+                       [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
                      : [xs] "r"(xs), [m] "r"(s), [end] "r"(end)                          \
                      : "cc", "memory")
 
@@ -524,6 +523,7 @@ static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int3
                                            int32_t s, const int32_t NW)
 {
     const uint32_t *const end = wp + (size_t)nch * TTE_PWE_CHANNEL_WORDS(n);
+    int8_t *y2 = yp + 2 * s;
     int32_t a0, a1, a2, a3;
     uint32_t wt, we, e, o;
     if (NW == 1) {
@@ -545,6 +545,32 @@ static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int3
  * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
 #define TTE_PWE_PASS_BYTES 3584
 
+/* Four pixels' doubled x - zp (two int16 lanes a word, pw_small_run's) into xs as pwe_channels
+ * reads them: pixel q's inputs at x + q step (step 0: one pixel in all four lanes) */
+static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t nz, uint32_t *xs, const int32_t NW)
+{
+    const int32_t S = NW <= 4 ? 4 : 6;
+    int32_t q, j;
+#pragma GCC unroll 4
+    for (q = 0; q < 4; ++q) {
+        const int8_t *xq = x + (size_t)q * step;
+#pragma GCC unroll 6
+        for (j = 0; j < NW; ++j) {
+            /* in assembly: gcc loaded every word first and spilled them */
+            uint32_t u, t0, t1;
+            __asm__ volatile("ldr %[u], [%[xq], %[jo]]\n\t"
+                             "sxtab16 %[t0], %[nz], %[u]\n\t"
+                             "sxtab16 %[t1], %[nz], %[u], ror #8\n\t"
+                             "sxtab16 %[t0], %[t0], %[u]\n\t"
+                             "sxtab16 %[t1], %[t1], %[u], ror #8\n\t"
+                             "strd %[t0], %[t1], [%[xs], %[ko]]"
+                             : [u] "=&r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             : [xq] "r"(xq), [xs] "r"(xs), [nz] "r"(nz), [jo] "i"(4 * j), [ko] "i"(8 * (S * q + j))
+                             : "memory");
+        }
+    }
+}
+
 static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                       const uint32_t *prep, int8_t *y, const int32_t NW)
 {
@@ -553,30 +579,17 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
     const int32_t S = NW <= 4 ? 4 : 6;
     const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
     uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
-    int32_t c0, i, j, q;
+    int32_t c0, i, whole = 1;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
         xs[8 * S + 1] = (uint32_t)(nch & 1);
-        for (i = 0; i < npx; i += 4) {
-            /* past the last pixel: each of the last (fewer than four) pixels on its own, its
-             * four lanes the same pixel, all four outputs to its place (stride 0) */
-            const int32_t whole = npx - i >= 4;
-            const int32_t last = whole ? i + 4 : npx;
-            int32_t k = i;
-            do {
-                for (q = 0; q < 4; ++q) {
-                    const int8_t *xq = x + (size_t)(whole ? i + q : k) * n;
-#pragma GCC unroll 6
-                    for (j = 0; j < NW; ++j) {
-                        const uint32_t u = load4(xq + 4 * j);
-                        xs[2 * (S * q + j)] = tte_sxtab16(tte_sxtab16(nz, u), u);
-                        xs[2 * (S * q + j) + 1] = tte_sxtab16_ror8(tte_sxtab16_ror8(nz, u), u);
-                    }
-                }
-                pwe_channels(wc, nch, n, xs, y + (size_t)k * m + c0, whole ? m : 0, NW);
-                ++k;
-            } while (!whole && k < last);
+        /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
+         * pixel, all four outputs to its place (stride 0) */
+        for (i = 0; i < npx; i += whole ? 4 : 1) {
+            whole = npx - i >= 4;
+            pwe_unpack(x + (size_t)i * n, whole ? n : 0, nz, xs, NW);
+            pwe_channels(wc, nch, n, xs, y + (size_t)i * m + c0, whole ? m : 0, NW);
         }
     }
 }
