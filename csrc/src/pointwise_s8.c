@@ -476,68 +476,120 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
-/* One unpacked weight word pair against four pixels (xs as pw_small_run's) */
-#define TTE_PWE_WORD(Q0, Q1, Q2, Q3)                                                    \
-    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    TTE_PW4_SMLAD(Q0, Q1, Q2, Q3)
+/* A channel's words are read in pairs with one LDRD each, whatever they hold: (2 bias, we_0),
+ * (w_0, we_1), ..., (w_last, mult), (e, K), one load a channel fewer than a load per field.
+ * The weight lanes thus rotate through three registers (a word's we_j and w_j come from two
+ * loads, the second also bringing we_{j+1} or the multiplier). */
+#define TTE_PWF_LD(A, B) "ldrd %[" A "], %[" B "], [%[wp]], #8\n\t"
+/* a weight word's lanes in registers WE and W against four pixels' x - zp pairs, each loaded
+ * with one LDRD (into e, o) from xs at byte offsets Q0..Q3 */
+#define TTE_PWF_WORD(WE, W, Q0, Q1, Q2, Q3)                                             \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                          \
+    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[" WE "], %[a1]\n\t"                                          \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[" WE "], %[a2]\n\t"                                          \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[" WE "], %[a3]\n\t"                                          \
+    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"
 /* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
-#define TTE_PWE_FIRST(Q0, Q1, Q2, Q3)                                                   \
-    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    TTE_PW4_SMLAD_FIRST(Q0, Q1, Q2, Q3)
-#define TTE_PWE4_1 TTE_PWE_FIRST(0, 32, 64, 96)
-#define TTE_PWE4_2 TTE_PWE4_1 TTE_PWE_WORD(8, 40, 72, 104)
-#define TTE_PWE4_3 TTE_PWE4_2 TTE_PWE_WORD(16, 48, 80, 112)
-#define TTE_PWE4_4 TTE_PWE4_3 TTE_PWE_WORD(24, 56, 88, 120)
-#define TTE_PWE6_5                                                                      \
-    TTE_PWE_FIRST(0, 48, 96, 144) TTE_PWE_WORD(8, 56, 104, 152) TTE_PWE_WORD(16, 64, 112, 160) \
-        TTE_PWE_WORD(24, 72, 120, 168) TTE_PWE_WORD(32, 80, 128, 176)
-#define TTE_PWE6_6 TTE_PWE6_5 TTE_PWE_WORD(40, 88, 136, 184)
-/* One output channel of four pixels: its doubled bias, WORDS, its output stage (TTE_PWS_RQ; pixels
- * 0..3's outputs at y, y + m, y2, y2 + m, y2 = y + 2 m: no address to form per channel) */
-#define TTE_PWE_CHANNEL(WORDS)                                                          \
-    "ldr %[a0], [%[wp]], #4\n\t" WORDS                                                  \
-    "ldrd %[we], %[e], [%[wp]], #8\n\t"                                                 \
-    "ldr %[o], [%[wp]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                   \
+#define TTE_PWF_FIRST(WE, W, Q0, Q1, Q2, Q3)                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
+    "smlad %[a1], %[e], %[" WE "], %[a0]\n\t"                                          \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
+    "smlad %[a2], %[e], %[" WE "], %[a0]\n\t"                                          \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
+    "smlad %[a3], %[e], %[" WE "], %[a0]\n\t"                                          \
+    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"                                           \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                          \
+    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"
+/* A channel's dot product with NW weight words (pixel q's word j at byte 8 (S q + j) of xs), the
+ * multiplier left in we (TTE_PWS_RQ's); T_NW names the register then free */
+#define TTE_PWF_1                                                                       \
+    TTE_PWF_LD("a0", "w") TTE_PWF_LD("wx", "we") TTE_PWF_FIRST("w", "wx", 0, 32, 64, 96)
+#define T_PWF_1 "w"
+#define TTE_PWF_2                                                                       \
+    TTE_PWF_LD("a0", "w") TTE_PWF_LD("we", "wx") TTE_PWF_FIRST("w", "we", 0, 32, 64, 96) \
+    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 8, 40, 72, 104)
+#define T_PWF_2 "wx"
+#define TTE_PWF_3                                                                       \
+    TTE_PWF_LD("a0", "we") TTE_PWF_LD("w", "wx") TTE_PWF_FIRST("we", "w", 0, 32, 64, 96) \
+    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 8, 40, 72, 104)                    \
+    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 16, 48, 80, 112)
+#define T_PWF_3 "w"
+#define TTE_PWF_4                                                                       \
+    TTE_PWF_LD("a0", "w") TTE_PWF_LD("wx", "we") TTE_PWF_FIRST("w", "wx", 0, 32, 64, 96) \
+    TTE_PWF_LD("w", "wx") TTE_PWF_WORD("we", "w", 8, 40, 72, 104)                     \
+    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 16, 48, 80, 112)                   \
+    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 24, 56, 88, 120)
+#define T_PWF_4 "w"
+#define TTE_PWF_5                                                                       \
+    TTE_PWF_LD("a0", "w") TTE_PWF_LD("we", "wx") TTE_PWF_FIRST("w", "we", 0, 48, 96, 144) \
+    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 8, 56, 104, 152)                    \
+    TTE_PWF_LD("wx", "w") TTE_PWF_WORD("we", "wx", 16, 64, 112, 160)                  \
+    TTE_PWF_LD("we", "wx") TTE_PWF_WORD("w", "we", 24, 72, 120, 168)                  \
+    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 32, 80, 128, 176)
+#define T_PWF_5 "wx"
+#define TTE_PWF_6                                                                       \
+    TTE_PWF_LD("a0", "we") TTE_PWF_LD("w", "wx") TTE_PWF_FIRST("we", "w", 0, 48, 96, 144) \
+    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 8, 56, 104, 152)                   \
+    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 16, 64, 112, 160)                  \
+    TTE_PWF_LD("w", "wx") TTE_PWF_WORD("we", "w", 24, 72, 120, 168)                   \
+    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 32, 80, 128, 176)                  \
+    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 40, 88, 136, 184)
+#define T_PWF_6 "w"
+/* One output channel of four pixels: DOT, then (e, K) and the output stage (TTE_PWS_RQ, T free
+ * at its start; pixels 0..3's outputs at y, y + m, y2, y2 + m, y2 = y + 2 m: no address to form
+ * per channel) */
+#define TTE_PWE_CHANNEL(DOT, T)                                                         \
+    DOT "ldrd %[e], %[o], [%[wp]], #8\n\t" TTE_PWS_RQ("a1", T, "[%[y], %[m]]")          \
     TTE_PWS_RQ("a3", "a1", "[%[y2], %[m]]")                                             \
     TTE_PWS_RQ("a2", "a1", "[%[y2]], #1")                                               \
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
-/* Every channel from wp to end, two a pass (an odd count, the word at byte OO of xs, enters at
- * the second) */
-#define TTE_PWE_LOOP(WORDS, OO)                                                          \
+/* Every channel from wp on, two a pass (an odd count, the word at byte OO of xs, enters at the
+ * second), to the end at byte OO - 4 of xs (no register left for it) */
+#define TTE_PWE_LOOP(DOT, T, OO, EO)                                                     \
     __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
                      "cmp %[w], #0\n\t"                                                  \
                      "bne 2f\n"                                                          \
-                     "1:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
-                     "2:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
-                     "cmp %[wp], %[end]\n\t"                                             \
+                     "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
+                     "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
+                     "cmp %[wp], %[w]\n\t"                                               \
                      "bne 1b"                                                            \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
-                       [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
-                     : [xs] "r"(xs), [m] "r"(s), [end] "r"(end)                          \
+                       [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), \
+                       [e] "=&r"(e), [o] "=&r"(o)                                        \
+                     : [xs] "r"(xs), [m] "r"(s)                                          \
                      : "cc", "memory")
 
-/* Channels [c0, c0 + nch) of the layout over four pixels whose doubled x - zp are in xs (pixel q,
- * word j at xs[2 (S q + j)], S = 4 or 6; the odd flag at xs[8 S + 1]), outputs of pixel q at
- * y + q s. */
-static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int32_t n, uint32_t *xs, int8_t *yp,
-                                           int32_t s, const int32_t NW)
+/* Channels from wp to the end at xs[8 S] of the layout over four pixels whose doubled x - zp are
+ * in xs (pixel q, word j at xs[2 (S q + j)], S = 4 or 6; whether their count is odd at xs[8 S +
+ * 1]), outputs of pixel q at y + q s. */
+static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int8_t *yp, int32_t s, const int32_t NW)
 {
-    const uint32_t *const end = wp + (size_t)nch * TTE_PWE_CHANNEL_WORDS(n);
     int8_t *y2 = yp + 2 * s;
     int32_t a0, a1, a2, a3;
-    uint32_t wt, we, e, o;
+    uint32_t wt, we, wx, e, o;
     if (NW == 1) {
-        TTE_PWE_LOOP(TTE_PWE4_1, "132");
+        TTE_PWE_LOOP(TTE_PWF_1, T_PWF_1, "132", "128");
     } else if (NW == 2) {
-        TTE_PWE_LOOP(TTE_PWE4_2, "132");
+        TTE_PWE_LOOP(TTE_PWF_2, T_PWF_2, "132", "128");
     } else if (NW == 3) {
-        TTE_PWE_LOOP(TTE_PWE4_3, "132");
+        TTE_PWE_LOOP(TTE_PWF_3, T_PWF_3, "132", "128");
     } else if (NW == 4) {
-        TTE_PWE_LOOP(TTE_PWE4_4, "132");
+        TTE_PWE_LOOP(TTE_PWF_4, T_PWF_4, "132", "128");
     } else if (NW == 5) {
-        TTE_PWE_LOOP(TTE_PWE6_5, "196");
+        TTE_PWE_LOOP(TTE_PWF_5, T_PWF_5, "196", "192");
     } else {
-        TTE_PWE_LOOP(TTE_PWE6_6, "196");
+        TTE_PWE_LOOP(TTE_PWF_6, T_PWF_6, "196", "192");
     }
 }
 
@@ -583,13 +635,14 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
+        xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
         xs[8 * S + 1] = (uint32_t)(nch & 1);
         /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
          * pixel, all four outputs to its place (stride 0) */
         for (i = 0; i < npx; i += whole ? 4 : 1) {
             whole = npx - i >= 4;
             pwe_unpack(x + (size_t)i * n, whole ? n : 0, nz, xs, NW);
-            pwe_channels(wc, nch, n, xs, y + (size_t)i * m + c0, whole ? m : 0, NW);
+            pwe_channels(wc, xs, y + (size_t)i * m + c0, whole ? m : 0, NW);
         }
     }
 }
