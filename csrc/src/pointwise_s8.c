@@ -553,14 +553,19 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     TTE_PWS_RQ("a3", "a1", "[%[y2], %[m]]")                                             \
     TTE_PWS_RQ("a2", "a1", "[%[y2]], #1")                                               \
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
-/* Every channel from wp on, two a pass (an odd count, the word at byte OO of xs, enters at the
- * second), to the end at byte OO - 4 of xs (no register left for it) */
+/* Every channel from wp on, four a pass (the first pass enters at channel k = the word at byte
+ * OO of xs, (-count) mod 4), to the end at byte OO - 4 of xs (no register left for it) */
 #define TTE_PWE_LOOP(DOT, T, OO, EO)                                                     \
     __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
-                     "cmp %[w], #0\n\t"                                                  \
-                     "bne 2f\n"                                                          \
+                     "cmp %[w], #2\n\t"                                                  \
+                     "beq 3f\n\t"                                                        \
+                     "bhi 4f\n\t"                                                        \
+                     "cmp %[w], #1\n\t"                                                  \
+                     "beq 2f\n"                                                          \
                      "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
                      "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
+                     "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
+                     "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
                      "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
                      "cmp %[wp], %[w]\n\t"                                               \
                      "bne 1b"                                                            \
@@ -571,8 +576,8 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
                      : "cc", "memory")
 
 /* Channels from wp to the end at xs[8 S] of the layout over four pixels whose doubled x - zp are
- * in xs (pixel q, word j at xs[2 (S q + j)], S = 4 or 6; whether their count is odd at xs[8 S +
- * 1]), outputs of pixel q at y + q s. */
+ * in xs (pixel q, word j at xs[2 (S q + j)], S = 4 or 6; (-count) mod 4 at xs[8 S + 1]),
+ * outputs of pixel q at y + q s. */
 static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int8_t *yp, int32_t s, const int32_t NW)
 {
     int8_t *y2 = yp + 2 * s;
@@ -636,7 +641,7 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
-        xs[8 * S + 1] = (uint32_t)(nch & 1);
+        xs[8 * S + 1] = (uint32_t)(-nch & 3);
         /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
          * pixel, all four outputs to its place (stride 0) */
         for (i = 0; i < npx; i += whole ? 4 : 1) {
