@@ -635,19 +635,25 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
     const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
     const int32_t S = NW <= 4 ? 4 : 6;
     const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
+    const int8_t *const xe = x + (size_t)npx * n;
     uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
-    int32_t c0, i, whole = 1;
+    int32_t c0;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
+        const int8_t *xp = x;
+        int8_t *yq = y + c0;
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
         xs[8 * S + 1] = (uint32_t)(-nch & 3);
         /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
-         * pixel, all four outputs to its place (stride 0) */
-        for (i = 0; i < npx; i += whole ? 4 : 1) {
-            whole = npx - i >= 4;
-            pwe_unpack(x + (size_t)i * n, whole ? n : 0, nz, xs, NW);
-            pwe_channels(wc, xs, y + (size_t)i * m + c0, whole ? m : 0, NW);
+         * pixel, all four outputs to its place (stride 0); pointers only, little to reload
+         * around the assembly */
+        while (xp < xe) {
+            const int32_t whole = xe - xp >= 4 * n;
+            pwe_unpack(xp, whole ? n : 0, nz, xs, NW);
+            pwe_channels(wc, xs, yq, whole ? m : 0, NW);
+            xp += whole ? 4 * n : n;
+            yq += whole ? 4 * m : m;
         }
     }
 }
