@@ -472,7 +472,8 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * and (w1, w3), then its multiplier, ASR amount e (~shift; 0 for mult 0) and K = zp2 << e.
  * pe_layout builds one only where pws_fits and tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of
  * 4). Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
- * SXTB16. */
+ * SXTB16; per channel (four pixels) NW + 2 loads of the layout, 8 NW SMLAD with 4 NW LDRD of
+ * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass. */
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
@@ -480,71 +481,71 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * (w_0, we_1), ..., (w_last, mult), (e, K), one load a channel fewer than a load per field.
  * The weight lanes thus rotate through three registers (a word's we_j and w_j come from two
  * loads, the second also bringing we_{j+1} or the multiplier). */
-#define TTE_PWF_LD(A, B) "ldrd %[" A "], %[" B "], [%[wp]], #8\n\t"
+#define TTE_PWE_LD(A, B) "ldrd %[" A "], %[" B "], [%[wp]], #8\n\t"
 /* a weight word's lanes in registers WE and W against four pixels' x - zp pairs, each loaded
  * with one LDRD (into e, o) from xs at byte offsets Q0..Q3 */
-#define TTE_PWF_WORD(WE, W, Q0, Q1, Q2, Q3)                                             \
-    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
-    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                          \
-    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
-    "smlad %[a1], %[e], %[" WE "], %[a1]\n\t"                                          \
-    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
-    "smlad %[a2], %[e], %[" WE "], %[a2]\n\t"                                          \
-    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
-    "smlad %[a3], %[e], %[" WE "], %[a3]\n\t"                                          \
+#define TTE_PWE_WORD(WE, W, Q0, Q1, Q2, Q3)                                             \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                            \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                            \
+    "smlad %[a1], %[e], %[" WE "], %[a1]\n\t"                                           \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                            \
+    "smlad %[a2], %[e], %[" WE "], %[a2]\n\t"                                           \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                            \
+    "smlad %[a3], %[e], %[" WE "], %[a3]\n\t"                                           \
     "smlad %[a3], %[o], %[" W "], %[a3]\n\t"
 /* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
-#define TTE_PWF_FIRST(WE, W, Q0, Q1, Q2, Q3)                                            \
-    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                           \
-    "smlad %[a1], %[e], %[" WE "], %[a0]\n\t"                                          \
-    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                           \
-    "smlad %[a2], %[e], %[" WE "], %[a0]\n\t"                                          \
-    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                           \
-    "smlad %[a3], %[e], %[" WE "], %[a0]\n\t"                                          \
-    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"                                           \
-    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                           \
-    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                          \
+#define TTE_PWE_FIRST(WE, W, Q0, Q1, Q2, Q3)                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                            \
+    "smlad %[a1], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                            \
+    "smlad %[a2], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                            \
+    "smlad %[a3], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                            \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                           \
     "smlad %[a0], %[o], %[" W "], %[a0]\n\t"
 /* A channel's dot product with NW weight words (pixel q's word j at byte 8 (S q + j) of xs), the
- * multiplier left in we (TTE_PWS_RQ's); T_NW names the register then free */
-#define TTE_PWF_1                                                                       \
-    TTE_PWF_LD("a0", "w") TTE_PWF_LD("wx", "we") TTE_PWF_FIRST("w", "wx", 0, 32, 64, 96)
-#define T_PWF_1 "w"
-#define TTE_PWF_2                                                                       \
-    TTE_PWF_LD("a0", "w") TTE_PWF_LD("we", "wx") TTE_PWF_FIRST("w", "we", 0, 32, 64, 96) \
-    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 8, 40, 72, 104)
-#define T_PWF_2 "wx"
-#define TTE_PWF_3                                                                       \
-    TTE_PWF_LD("a0", "we") TTE_PWF_LD("w", "wx") TTE_PWF_FIRST("we", "w", 0, 32, 64, 96) \
-    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 8, 40, 72, 104)                    \
-    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 16, 48, 80, 112)
-#define T_PWF_3 "w"
-#define TTE_PWF_4                                                                       \
-    TTE_PWF_LD("a0", "w") TTE_PWF_LD("wx", "we") TTE_PWF_FIRST("w", "wx", 0, 32, 64, 96) \
-    TTE_PWF_LD("w", "wx") TTE_PWF_WORD("we", "w", 8, 40, 72, 104)                     \
-    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 16, 48, 80, 112)                   \
-    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 24, 56, 88, 120)
-#define T_PWF_4 "w"
-#define TTE_PWF_5                                                                       \
-    TTE_PWF_LD("a0", "w") TTE_PWF_LD("we", "wx") TTE_PWF_FIRST("w", "we", 0, 48, 96, 144) \
-    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 8, 56, 104, 152)                    \
-    TTE_PWF_LD("wx", "w") TTE_PWF_WORD("we", "wx", 16, 64, 112, 160)                  \
-    TTE_PWF_LD("we", "wx") TTE_PWF_WORD("w", "we", 24, 72, 120, 168)                  \
-    TTE_PWF_LD("w", "we") TTE_PWF_WORD("wx", "w", 32, 80, 128, 176)
-#define T_PWF_5 "wx"
-#define TTE_PWF_6                                                                       \
-    TTE_PWF_LD("a0", "we") TTE_PWF_LD("w", "wx") TTE_PWF_FIRST("we", "w", 0, 48, 96, 144) \
-    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 8, 56, 104, 152)                   \
-    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 16, 64, 112, 160)                  \
-    TTE_PWF_LD("w", "wx") TTE_PWF_WORD("we", "w", 24, 72, 120, 168)                   \
-    TTE_PWF_LD("we", "w") TTE_PWF_WORD("wx", "we", 32, 80, 128, 176)                  \
-    TTE_PWF_LD("wx", "we") TTE_PWF_WORD("w", "wx", 40, 88, 136, 184)
-#define T_PWF_6 "w"
+ * multiplier left in we (TTE_PWS_RQ's); TTE_PWE_T<NW> names the register then free */
+#define TTE_PWE_DOT1                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("wx", "we") TTE_PWE_FIRST("w", "wx", 0, 32, 64, 96)
+#define TTE_PWE_T1 "w"
+#define TTE_PWE_DOT2                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("we", "wx") TTE_PWE_FIRST("w", "we", 0, 32, 64, 96) \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 8, 40, 72, 104)
+#define TTE_PWE_T2 "wx"
+#define TTE_PWE_DOT3                                                                    \
+    TTE_PWE_LD("a0", "we") TTE_PWE_LD("w", "wx") TTE_PWE_FIRST("we", "w", 0, 32, 64, 96) \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 8, 40, 72, 104)                      \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 16, 48, 80, 112)
+#define TTE_PWE_T3 "w"
+#define TTE_PWE_DOT4                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("wx", "we") TTE_PWE_FIRST("w", "wx", 0, 32, 64, 96) \
+    TTE_PWE_LD("w", "wx") TTE_PWE_WORD("we", "w", 8, 40, 72, 104)                       \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 16, 48, 80, 112)                     \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 24, 56, 88, 120)
+#define TTE_PWE_T4 "w"
+#define TTE_PWE_DOT5                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("we", "wx") TTE_PWE_FIRST("w", "we", 0, 48, 96, 144) \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 8, 56, 104, 152)                      \
+    TTE_PWE_LD("wx", "w") TTE_PWE_WORD("we", "wx", 16, 64, 112, 160)                    \
+    TTE_PWE_LD("we", "wx") TTE_PWE_WORD("w", "we", 24, 72, 120, 168)                    \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 32, 80, 128, 176)
+#define TTE_PWE_T5 "wx"
+#define TTE_PWE_DOT6                                                                    \
+    TTE_PWE_LD("a0", "we") TTE_PWE_LD("w", "wx") TTE_PWE_FIRST("we", "w", 0, 48, 96, 144) \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 8, 56, 104, 152)                     \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 16, 64, 112, 160)                    \
+    TTE_PWE_LD("w", "wx") TTE_PWE_WORD("we", "w", 24, 72, 120, 168)                     \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 32, 80, 128, 176)                    \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 40, 88, 136, 184)
+#define TTE_PWE_T6 "w"
 /* One output channel of four pixels: DOT, then (e, K) and the output stage (TTE_PWS_RQ, T free
  * at its start; pixels 0..3's outputs at y, y + m, y2, y2 + m, y2 = y + 2 m: no address to form
  * per channel) */
@@ -555,24 +556,24 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
 /* Every channel from wp on, four a pass (the first pass enters at channel k = the word at byte
  * OO of xs, (-count) mod 4), to the end at byte OO - 4 of xs (no register left for it) */
-#define TTE_PWE_LOOP(DOT, T, OO, EO)                                                     \
-    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
-                     "cmp %[w], #2\n\t"                                                  \
-                     "beq 3f\n\t"                                                        \
-                     "bhi 4f\n\t"                                                        \
-                     "cmp %[w], #1\n\t"                                                  \
-                     "beq 2f\n"                                                          \
-                     "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
-                     "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
-                     "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
-                     "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                    \
-                     "ldr %[w], [%[xs], #" EO "]\n\t"                                    \
-                     "cmp %[wp], %[w]\n\t"                                               \
-                     "bne 1b"                                                            \
+#define TTE_PWE_LOOP(DOT, T, OO, EO)                                                    \
+    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                   \
+                     "cmp %[w], #2\n\t"                                                 \
+                     "beq 3f\n\t"                                                       \
+                     "bhi 4f\n\t"                                                       \
+                     "cmp %[w], #1\n\t"                                                 \
+                     "beq 2f\n"                                                         \
+                     "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
+                     "cmp %[wp], %[w]\n\t"                                              \
+                     "bne 1b"                                                           \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
                        [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), \
-                       [e] "=&r"(e), [o] "=&r"(o)                                        \
-                     : [xs] "r"(xs), [m] "r"(s)                                          \
+                       [e] "=&r"(e), [o] "=&r"(o)                                       \
+                     : [xs] "r"(xs), [m] "r"(s)                                         \
                      : "cc", "memory")
 
 /* Channels from wp to the end at xs[8 S] of the layout over four pixels whose doubled x - zp are
@@ -584,17 +585,17 @@ static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int
     int32_t a0, a1, a2, a3;
     uint32_t wt, we, wx, e, o;
     if (NW == 1) {
-        TTE_PWE_LOOP(TTE_PWF_1, T_PWF_1, "132", "128");
+        TTE_PWE_LOOP(TTE_PWE_DOT1, TTE_PWE_T1, "132", "128");
     } else if (NW == 2) {
-        TTE_PWE_LOOP(TTE_PWF_2, T_PWF_2, "132", "128");
+        TTE_PWE_LOOP(TTE_PWE_DOT2, TTE_PWE_T2, "132", "128");
     } else if (NW == 3) {
-        TTE_PWE_LOOP(TTE_PWF_3, T_PWF_3, "132", "128");
+        TTE_PWE_LOOP(TTE_PWE_DOT3, TTE_PWE_T3, "132", "128");
     } else if (NW == 4) {
-        TTE_PWE_LOOP(TTE_PWF_4, T_PWF_4, "132", "128");
+        TTE_PWE_LOOP(TTE_PWE_DOT4, TTE_PWE_T4, "132", "128");
     } else if (NW == 5) {
-        TTE_PWE_LOOP(TTE_PWF_5, T_PWF_5, "196", "192");
+        TTE_PWE_LOOP(TTE_PWE_DOT5, TTE_PWE_T5, "196", "192");
     } else {
-        TTE_PWE_LOOP(TTE_PWF_6, T_PWF_6, "196", "192");
+        TTE_PWE_LOOP(TTE_PWE_DOT6, TTE_PWE_T6, "196", "192");
     }
 }
 
