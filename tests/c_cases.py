@@ -1817,6 +1817,7 @@ def forward_cases() -> list[Case]:
     cases += [_fast_rq_edge_case(s) for s in range(16)]
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
+    cases += pwe_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
     cases += dwrq_cases()
     cases += split_forward_cases()
@@ -2684,3 +2685,13 @@ def _dwrq_case(seed: int) -> Case:
 
 def dwrq_cases() -> list[Case]:
     return [_dwrq_case(s) for s in range(4 * len(_DWRQ_PATHS))]
+
+
+# ---- pwe (pointwise_s8.c's expand 1x1 over a compile-time layout): four channels a loop pass ----
+
+def pwe_cases() -> list[Case]:
+    """_prep_expand_block_case's other (input, output) channel pairs: with its first 24 seeds all
+    42 of 4-24 inputs (one to six weight words) by 3-150 outputs, so that every word count meets
+    every entry of pwe_channels' four-channel loop ((-count) mod 4, also per pass of channels
+    where the layout is split) and the rows of 1-10 pixels their tails of 1-3 pixels."""
+    return [_prep_expand_block_case(s) for s in range(24, 42)]

@@ -472,78 +472,162 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * and (w1, w3), then its multiplier, ASR amount e (~shift; 0 for mult 0) and K = zp2 << e.
  * pe_layout builds one only where pws_fits and tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of
  * 4). Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
- * SXTB16. */
+ * SXTB16; per channel (four pixels) NW + 2 loads of the layout, 8 NW SMLAD with 4 NW LDRD of
+ * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass. */
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
-/* One unpacked weight word pair against four pixels (xs as pw_small_run's) */
-#define TTE_PWE_WORD(Q0, Q1, Q2, Q3)                                                    \
-    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    TTE_PW4_SMLAD(Q0, Q1, Q2, Q3)
+/* A channel's words are read in pairs with one LDRD each, whatever they hold: (2 bias, we_0),
+ * (w_0, we_1), ..., (w_last, mult), (e, K), one load a channel fewer than a load per field.
+ * The weight lanes thus rotate through three registers (a word's we_j and w_j come from two
+ * loads, the second also bringing we_{j+1} or the multiplier). */
+#define TTE_PWE_LD(A, B) "ldrd %[" A "], %[" B "], [%[wp]], #8\n\t"
+/* a weight word's lanes in registers WE and W against four pixels' x - zp pairs, each loaded
+ * with one LDRD (into e, o) from xs at byte offsets Q0..Q3 */
+#define TTE_PWE_WORD(WE, W, Q0, Q1, Q2, Q3)                                             \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                            \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                            \
+    "smlad %[a1], %[e], %[" WE "], %[a1]\n\t"                                           \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                            \
+    "smlad %[a2], %[e], %[" WE "], %[a2]\n\t"                                           \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                            \
+    "smlad %[a3], %[e], %[" WE "], %[a3]\n\t"                                           \
+    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"
 /* the first word: every pixel's sum starts from the bias in a0 (pixel 0 last) */
-#define TTE_PWE_FIRST(Q0, Q1, Q2, Q3)                                                   \
-    "ldrd %[we], %[w], [%[wp]], #8\n\t"                                                \
-    TTE_PW4_SMLAD_FIRST(Q0, Q1, Q2, Q3)
-#define TTE_PWE4_1 TTE_PWE_FIRST(0, 32, 64, 96)
-#define TTE_PWE4_2 TTE_PWE4_1 TTE_PWE_WORD(8, 40, 72, 104)
-#define TTE_PWE4_3 TTE_PWE4_2 TTE_PWE_WORD(16, 48, 80, 112)
-#define TTE_PWE4_4 TTE_PWE4_3 TTE_PWE_WORD(24, 56, 88, 120)
-#define TTE_PWE6_5                                                                      \
-    TTE_PWE_FIRST(0, 48, 96, 144) TTE_PWE_WORD(8, 56, 104, 152) TTE_PWE_WORD(16, 64, 112, 160) \
-        TTE_PWE_WORD(24, 72, 120, 168) TTE_PWE_WORD(32, 80, 128, 176)
-#define TTE_PWE6_6 TTE_PWE6_5 TTE_PWE_WORD(40, 88, 136, 184)
-/* One output channel of four pixels: its doubled bias, WORDS, its output stage (TTE_PWS_RQ; pixels
- * 1..3's outputs at y + m, y + 2 m, y + 3 m) */
-#define TTE_PWE_CHANNEL(WORDS)                                                          \
-    "ldr %[a0], [%[wp]], #4\n\t" WORDS                                                  \
-    "ldrd %[we], %[e], [%[wp]], #8\n\t"                                                 \
-    "ldr %[o], [%[wp]], #4\n\t" TTE_PWS_RQ("a1", "w", "[%[y], %[m]]")                   \
-    TTE_PWS_RQ("a2", "a1", "[%[y], %[m], lsl #1]")                                      \
-    "add %[w], %[y], %[m], lsl #1\n\t"                                                  \
-    TTE_PWS_RQ("a3", "a1", "[%[w], %[m]]")                                              \
+#define TTE_PWE_FIRST(WE, W, Q0, Q1, Q2, Q3)                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q1 "]\n\t"                                            \
+    "smlad %[a1], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a1], %[o], %[" W "], %[a1]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q2 "]\n\t"                                            \
+    "smlad %[a2], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a2], %[o], %[" W "], %[a2]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q3 "]\n\t"                                            \
+    "smlad %[a3], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a3], %[o], %[" W "], %[a3]\n\t"                                            \
+    "ldrd %[e], %[o], [%[xs], #" #Q0 "]\n\t"                                            \
+    "smlad %[a0], %[e], %[" WE "], %[a0]\n\t"                                           \
+    "smlad %[a0], %[o], %[" W "], %[a0]\n\t"
+/* A channel's dot product with NW weight words (pixel q's word j at byte 8 (S q + j) of xs), the
+ * multiplier left in we (TTE_PWS_RQ's); TTE_PWE_T<NW> names the register then free */
+#define TTE_PWE_DOT1                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("wx", "we") TTE_PWE_FIRST("w", "wx", 0, 32, 64, 96)
+#define TTE_PWE_T1 "w"
+#define TTE_PWE_DOT2                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("we", "wx") TTE_PWE_FIRST("w", "we", 0, 32, 64, 96) \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 8, 40, 72, 104)
+#define TTE_PWE_T2 "wx"
+#define TTE_PWE_DOT3                                                                    \
+    TTE_PWE_LD("a0", "we") TTE_PWE_LD("w", "wx") TTE_PWE_FIRST("we", "w", 0, 32, 64, 96) \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 8, 40, 72, 104)                      \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 16, 48, 80, 112)
+#define TTE_PWE_T3 "w"
+#define TTE_PWE_DOT4                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("wx", "we") TTE_PWE_FIRST("w", "wx", 0, 32, 64, 96) \
+    TTE_PWE_LD("w", "wx") TTE_PWE_WORD("we", "w", 8, 40, 72, 104)                       \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 16, 48, 80, 112)                     \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 24, 56, 88, 120)
+#define TTE_PWE_T4 "w"
+#define TTE_PWE_DOT5                                                                    \
+    TTE_PWE_LD("a0", "w") TTE_PWE_LD("we", "wx") TTE_PWE_FIRST("w", "we", 0, 48, 96, 144) \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 8, 56, 104, 152)                      \
+    TTE_PWE_LD("wx", "w") TTE_PWE_WORD("we", "wx", 16, 64, 112, 160)                    \
+    TTE_PWE_LD("we", "wx") TTE_PWE_WORD("w", "we", 24, 72, 120, 168)                    \
+    TTE_PWE_LD("w", "we") TTE_PWE_WORD("wx", "w", 32, 80, 128, 176)
+#define TTE_PWE_T5 "wx"
+#define TTE_PWE_DOT6                                                                    \
+    TTE_PWE_LD("a0", "we") TTE_PWE_LD("w", "wx") TTE_PWE_FIRST("we", "w", 0, 48, 96, 144) \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 8, 56, 104, 152)                     \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 16, 64, 112, 160)                    \
+    TTE_PWE_LD("w", "wx") TTE_PWE_WORD("we", "w", 24, 72, 120, 168)                     \
+    TTE_PWE_LD("we", "w") TTE_PWE_WORD("wx", "we", 32, 80, 128, 176)                    \
+    TTE_PWE_LD("wx", "we") TTE_PWE_WORD("w", "wx", 40, 88, 136, 184)
+#define TTE_PWE_T6 "w"
+/* One output channel of four pixels: DOT, then (e, K) and the output stage (TTE_PWS_RQ, T free
+ * at its start; pixels 0..3's outputs at y, y + m, y2, y2 + m, y2 = y + 2 m: no address to form
+ * per channel) */
+#define TTE_PWE_CHANNEL(DOT, T)                                                         \
+    DOT "ldrd %[e], %[o], [%[wp]], #8\n\t" TTE_PWS_RQ("a1", T, "[%[y], %[m]]")          \
+    TTE_PWS_RQ("a3", "a1", "[%[y2], %[m]]")                                             \
+    TTE_PWS_RQ("a2", "a1", "[%[y2]], #1")                                               \
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
-/* Every channel from wp to end, two a pass (an odd count, the word at byte OO of xs, enters at
- * the second) */
-#define TTE_PWE_LOOP(WORDS, OO)                                                          \
-    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                    \
-                     "cmp %[w], #0\n\t"                                                  \
-                     "bne 2f\n"                                                          \
-                     "1:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
-                     "2:\n\t" TTE_PWE_CHANNEL(WORDS)                                     \
-                     "cmp %[wp], %[end]\n\t"                                             \
-                     "bne 1b"                                                            \
+/* Every channel from wp on, four a pass (the first pass enters at channel k = the word at byte
+ * OO of xs, (-count) mod 4), to the end at byte OO - 4 of xs (no register left for it) */
+#define TTE_PWE_LOOP(DOT, T, OO, EO)                                                    \
+    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                   \
+                     "cmp %[w], #2\n\t"                                                 \
+                     "beq 3f\n\t"                                                       \
+                     "bhi 4f\n\t"                                                       \
+                     "cmp %[w], #1\n\t"                                                 \
+                     "beq 2f\n"                                                         \
+                     "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
+                     "cmp %[wp], %[w]\n\t"                                              \
+                     "bne 1b"                                                           \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
-                       [y] "+r"(yp), [w] "=&r"(wt), [we] "=&r"(we), [e] "=&r"(e), [o] "=&r"(o) \
-                     : [xs] "r"(xs), [m] "r"(s), [end] "r"(end)                          \
+                       [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), \
+                       [e] "=&r"(e), [o] "=&r"(o)                                       \
+                     : [xs] "r"(xs), [m] "r"(s)                                         \
                      : "cc", "memory")
 
-/* Channels [c0, c0 + nch) of the layout over four pixels whose doubled x - zp are in xs (pixel q,
- * word j at xs[2 (S q + j)], S = 4 or 6; the odd flag at xs[8 S + 1]), outputs of pixel q at
- * y + q s. */
-static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, int32_t nch, int32_t n, uint32_t *xs, int8_t *yp,
-                                           int32_t s, const int32_t NW)
+/* Channels from wp to the end at xs[8 S] of the layout over four pixels whose doubled x - zp are
+ * in xs (pixel q, word j at xs[2 (S q + j)], S = 4 or 6; (-count) mod 4 at xs[8 S + 1]),
+ * outputs of pixel q at y + q s. */
+static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int8_t *yp, int32_t s, const int32_t NW)
 {
-    const uint32_t *const end = wp + (size_t)nch * TTE_PWE_CHANNEL_WORDS(n);
+    int8_t *y2 = yp + 2 * s;
     int32_t a0, a1, a2, a3;
-    uint32_t wt, we, e, o;
+    uint32_t wt, we, wx, e, o;
     if (NW == 1) {
-        TTE_PWE_LOOP(TTE_PWE4_1, "132");
+        TTE_PWE_LOOP(TTE_PWE_DOT1, TTE_PWE_T1, "132", "128");
     } else if (NW == 2) {
-        TTE_PWE_LOOP(TTE_PWE4_2, "132");
+        TTE_PWE_LOOP(TTE_PWE_DOT2, TTE_PWE_T2, "132", "128");
     } else if (NW == 3) {
-        TTE_PWE_LOOP(TTE_PWE4_3, "132");
+        TTE_PWE_LOOP(TTE_PWE_DOT3, TTE_PWE_T3, "132", "128");
     } else if (NW == 4) {
-        TTE_PWE_LOOP(TTE_PWE4_4, "132");
+        TTE_PWE_LOOP(TTE_PWE_DOT4, TTE_PWE_T4, "132", "128");
     } else if (NW == 5) {
-        TTE_PWE_LOOP(TTE_PWE6_5, "196");
+        TTE_PWE_LOOP(TTE_PWE_DOT5, TTE_PWE_T5, "196", "192");
     } else {
-        TTE_PWE_LOOP(TTE_PWE6_6, "196");
+        TTE_PWE_LOOP(TTE_PWE_DOT6, TTE_PWE_T6, "196", "192");
     }
 }
 
 /* bytes of layout a pass of channels reads while more than four pixels follow (the later pixels
  * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
 #define TTE_PWE_PASS_BYTES 3584
+
+/* Four pixels' doubled x - zp (two int16 lanes a word, pw_small_run's) into xs as pwe_channels
+ * reads them: pixel q's inputs at x + q step (step 0: one pixel in all four lanes) */
+static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t nz, uint32_t *xs, const int32_t NW)
+{
+    const int32_t S = NW <= 4 ? 4 : 6;
+    int32_t q, j;
+#pragma GCC unroll 4
+    for (q = 0; q < 4; ++q) {
+        const int8_t *xq = x + (size_t)q * step;
+#pragma GCC unroll 6
+        for (j = 0; j < NW; ++j) {
+            /* in assembly: gcc loaded every word first and spilled them */
+            uint32_t u, t0, t1;
+            __asm__ volatile("ldr %[u], [%[xq], %[jo]]\n\t"
+                             "sxtab16 %[t0], %[nz], %[u]\n\t"
+                             "sxtab16 %[t1], %[nz], %[u], ror #8\n\t"
+                             "sxtab16 %[t0], %[t0], %[u]\n\t"
+                             "sxtab16 %[t1], %[t1], %[u], ror #8\n\t"
+                             "strd %[t0], %[t1], [%[xs], %[ko]]"
+                             : [u] "=&r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             : [xq] "r"(xq), [xs] "r"(xs), [nz] "r"(nz), [jo] "i"(4 * j), [ko] "i"(8 * (S * q + j))
+                             : "memory");
+        }
+    }
+}
 
 static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                       const uint32_t *prep, int8_t *y, const int32_t NW)
@@ -552,31 +636,25 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
     const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
     const int32_t S = NW <= 4 ? 4 : 6;
     const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
+    const int8_t *const xe = x + (size_t)npx * n;
     uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
-    int32_t c0, i, j, q;
+    int32_t c0;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
-        xs[8 * S + 1] = (uint32_t)(nch & 1);
-        for (i = 0; i < npx; i += 4) {
-            /* past the last pixel: each of the last (fewer than four) pixels on its own, its
-             * four lanes the same pixel, all four outputs to its place (stride 0) */
-            const int32_t whole = npx - i >= 4;
-            const int32_t last = whole ? i + 4 : npx;
-            int32_t k = i;
-            do {
-                for (q = 0; q < 4; ++q) {
-                    const int8_t *xq = x + (size_t)(whole ? i + q : k) * n;
-#pragma GCC unroll 6
-                    for (j = 0; j < NW; ++j) {
-                        const uint32_t u = load4(xq + 4 * j);
-                        xs[2 * (S * q + j)] = tte_sxtab16(tte_sxtab16(nz, u), u);
-                        xs[2 * (S * q + j) + 1] = tte_sxtab16_ror8(tte_sxtab16_ror8(nz, u), u);
-                    }
-                }
-                pwe_channels(wc, nch, n, xs, y + (size_t)k * m + c0, whole ? m : 0, NW);
-                ++k;
-            } while (!whole && k < last);
+        const int8_t *xp = x;
+        int8_t *yq = y + c0;
+        xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
+        xs[8 * S + 1] = (uint32_t)(-nch & 3);
+        /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
+         * pixel, all four outputs to its place (stride 0); pointers only, little to reload
+         * around the assembly */
+        while (xp < xe) {
+            const int32_t whole = xe - xp >= 4 * n;
+            pwe_unpack(xp, whole ? n : 0, nz, xs, NW);
+            pwe_channels(wc, xs, yq, whole ? m : 0, NW);
+            xp += whole ? 4 * n : n;
+            yq += whole ? 4 * m : m;
         }
     }
 }
