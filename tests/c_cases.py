@@ -1786,6 +1786,7 @@ def forward_cases() -> list[Case]:
     cases += [_quantize_f32_case(s) for s in range(3)]
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_dequantize_case(s) for s in range(3)]
+    cases += fcae2_cases()
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
     cases += [_wide_avgpool_case(s) for s in range(6)]
@@ -2684,3 +2685,39 @@ def _dwrq_case(seed: int) -> Case:
 
 def dwrq_cases() -> list[Case]:
     return [_dwrq_case(s) for s in range(4 * len(_DWRQ_PATHS))]
+
+
+# ---- fcae2: QUANTIZE without the divide (elementwise_s8.c's quantize_bracketed) and FC rows of
+# few inputs and many outputs ----
+
+_BRACKET_SCALES = (0.1, 1 / 255, 3.0, 0.0123, 2.0 ** -125 * 1.3, 2.0 ** 125 * 1.7, 0.7, 5e-4)
+
+
+def _quantize_bracket_case(seed: int) -> Case:
+    """QUANTIZE of a scale not a power of two (the M7 multiplies by the reciprocal less and plus
+    one ulp and divides only where the two disagree): x / scale at every k + 1/2 the int8 range
+    reaches and one to three floats either side of it, random values, near and past +-1000,
+    zeros and subnormals; scales at the ends of the bracketed range (exponent field 2 and 252),
+    zero points at both ends and in between."""
+    rng = np.random.default_rng(47100 + seed)
+    s = np.float32(_BRACKET_SCALES[seed % len(_BRACKET_SCALES)])
+    zp = (-128, 127, 0, int(rng.integers(-100, 100)))[seed % 4]
+    r = np.concatenate([rng.standard_normal(400) * 60, np.array([999.5, 1000, 1000.5, 1001, 3e9, 2e18])])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        t = ((np.arange(-300, 300, dtype=np.float32) + np.float32(0.5)) * s).astype(np.float32)
+        near = [t]
+        up, down = t, t
+        for _ in range(3):
+            up, down = np.nextafter(up, np.float32(np.inf)), np.nextafter(down, np.float32(-np.inf))
+            near += [up, down]
+        far = (np.concatenate([r, -r]) * np.float64(s)).astype(np.float32)
+    x = np.concatenate(near + [far, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    x = x[np.isfinite(x)]
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(float(s), zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_bracket_{seed}", g, {"x": x.reshape(1, -1)})
+
+
+def fcae2_cases() -> list[Case]:
+    return [_quantize_bracket_case(s) for s in range(8)]
