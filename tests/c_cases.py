@@ -2719,5 +2719,47 @@ def _quantize_bracket_case(seed: int) -> Case:
     return Case(f"quantize_bracket_{seed}", g, {"x": x.reshape(1, -1)})
 
 
+_K128_OUTS = (4, 7, 260, 263, 130, 33, 8, 257)
+
+
+def _fc_k128_case(seed: int) -> Case:
+    """Fully connected rows of 128 inputs (FC-AE's output layer, fc_rows_k128_rq: the output
+    stage on the sums in registers; up to 263 outputs, the M7 harness's arena being small):
+    output counts a multiple of four and not (the tail in C), one row and two, weights and
+    inputs at the int8 ends, biases of +-2**20 and small, an output scale that spreads the
+    bytes over int8 and clamps some at both ends; seeds 3 and 7: sparse weights of +-1 and a
+    multiplier near 1/4 (shift -1 or -2: many rounding ties). Seeds 8 on: no bias, ReLU and
+    per-channel weights (the blocked path)."""
+    rng = np.random.default_rng(47200 + seed)
+    nout, rows = _K128_OUTS[seed % 8], 2 if seed % 3 == 1 else 1
+    xs, ws = float(np.exp(rng.uniform(np.log(2e-3), np.log(0.1)))), 0.01
+    g = new_graph({"x": ((rows, 128), "int8", q(xs, (-128, 127, int(rng.integers(-40, 41)))[seed % 3]))})
+    per_channel = seed >= 8 and seed % 3 == 0
+    if per_channel:
+        wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
+    else:
+        wq = q(ws)
+    ties = seed in (3, 7)   # an output multiplier near 1/4 (shift -1, -2): many rounding ties
+    spread = 30 if not ties else 0.3
+    w = np.clip(np.round(rng.normal(0, spread, (nout, 128))), -128, 127).astype(np.int8)
+    w[0, :] = 127
+    w[-1, :] = -128
+    g.add_const("w", w, "int8", wq)
+    ins = ["x", "w"]
+    if seed < 8 or seed % 3 == 2:
+        b = rng.integers(-30000, 30000, nout) if not ties else rng.integers(-300, 300, nout)
+        b[1:3] = (1 << 20, -(1 << 20))[:nout - 1]
+        g.add_const("b", b.astype(np.int32), "int32", q(xs * ws))
+        ins.append("b")
+    act = "relu" if seed >= 8 and seed % 3 == 1 else "none"
+    ys = xs * ws * float(rng.uniform(1500, 4000) if not ties else rng.uniform(2.2, 7.8))
+    g.add_node("fully_connected", ins, "y", {"activation": act}, quant=q(ys, int(rng.integers(-20, 21))))
+    g.outputs = ["y"]
+    g.meta[FC_PREPARED_META] = frozenset()
+    feeds = random_feeds(g, rng)
+    feeds["x"].flat[:2] = (-128, 127)
+    return Case(f"fc_k128_{nout}x{rows}_{seed}", g, feeds)
+
+
 def fcae2_cases() -> list[Case]:
-    return [_quantize_bracket_case(s) for s in range(8)]
+    return [_quantize_bracket_case(s) for s in range(8)] + [_fc_k128_case(s) for s in range(12)]

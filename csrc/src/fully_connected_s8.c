@@ -195,6 +195,76 @@ TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32
                      : "cc", "memory");
 }
 
+/* Rows of 128 inputs, the whole row in straight code with fixed offsets (x at xp, the quad's
+ * four rows at wp), and its output stage (tte_rq_fast_s8, one multiplier and shift) on the sums
+ * in registers: the biases read where the sums start, no sums on the stack. */
+#define TTE_FC_K128_AT(X0, X1, R0, R1, R2, R3)                                          \
+    "ldrd %[xe0], %[xo0], [%[xp], #" X0 "]\n\t"                                      \
+    "ldrd %[xe1], %[xo1], [%[xp], #" X1 "]\n\t" TTE_FC_ROW8("a0", "[%[wp], #" R0 "]") \
+        TTE_FC_ROW8("a1", "[%[wp], #" R1 "]") TTE_FC_ROW8("a2", "[%[wp], #" R2 "]")    \
+            TTE_FC_ROW8("a3", "[%[wp], #" R3 "]")
+#define TTE_FC_K128_ROW                                                                 \
+    TTE_FC_K128_AT("0", "8", "0", "128", "256", "384") \
+    TTE_FC_K128_AT("16", "24", "8", "136", "264", "392") \
+    TTE_FC_K128_AT("32", "40", "16", "144", "272", "400") \
+    TTE_FC_K128_AT("48", "56", "24", "152", "280", "408") \
+    TTE_FC_K128_AT("64", "72", "32", "160", "288", "416") \
+    TTE_FC_K128_AT("80", "88", "40", "168", "296", "424") \
+    TTE_FC_K128_AT("96", "104", "48", "176", "304", "432") \
+    TTE_FC_K128_AT("112", "120", "56", "184", "312", "440") \
+    TTE_FC_K128_AT("128", "136", "64", "192", "320", "448") \
+    TTE_FC_K128_AT("144", "152", "72", "200", "328", "456") \
+    TTE_FC_K128_AT("160", "168", "80", "208", "336", "464") \
+    TTE_FC_K128_AT("176", "184", "88", "216", "344", "472") \
+    TTE_FC_K128_AT("192", "200", "96", "224", "352", "480") \
+    TTE_FC_K128_AT("208", "216", "104", "232", "360", "488") \
+    TTE_FC_K128_AT("224", "232", "112", "240", "368", "496") \
+    TTE_FC_K128_AT("240", "248", "120", "248", "376", "504")
+/* tte_rq_fast_s8 of sum A (we: the multiplier, w1: ~shift, w0: zp2), its byte stored */
+#define TTE_FC_K128_OUT(A)                                                              \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                           \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                            \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w0]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], [%[yp]], #1\n\t"
+
+/* y[4 q + j] = the output stage of bias[4 q + j] + row 4 q + j of w (rows of 128 inputs) against
+ * the 128 widened values at xw, for q < nq (nq >= 1); the quad's biases are found from where its
+ * bytes go (bias - 4 y, mod 2**32, fourteen registers being all there are) */
+TTE_NOINLINE static void fc_rows_k128_rq(const uint32_t *xw, const int8_t *w, const int32_t *bias, const rq_t *r,
+                                         int8_t *y, int32_t nq)
+{
+    const uint32_t delta = (uint32_t)(uintptr_t)bias - 4u * (uint32_t)(uintptr_t)y;
+    const int32_t mult = r->mult[0], rsh = ~r->shift[0], zp2 = r->zp2;
+    const int8_t *const yend = y + 4 * nq;
+    const uint32_t *const xp = xw;
+    const int8_t *wp = w;
+    int8_t *yp = y;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
+    __asm__ volatile("2:\n\t"
+                     "ldr %[w0], %[delta]\n\t"
+                     "add %[w0], %[w0], %[yp], lsl #2\n\t"
+                     "ldrd %[a0], %[a1], [%[w0]]\n\t"
+                     "ldrd %[a2], %[a3], [%[w0], #8]\n\t" TTE_FC_K128_ROW
+                     "add %[wp], %[wp], #512\n\t"
+                     "ldr %[we], %[mult]\n\t"
+                     "ldr %[w1], %[rsh]\n\t"
+                     "ldr %[w0], %[zp2]\n\t" TTE_FC_K128_OUT("a0") TTE_FC_K128_OUT("a1") TTE_FC_K128_OUT("a2")
+                         TTE_FC_K128_OUT("a3")
+                     "ldr %[w0], %[yend]\n\t"
+                     "cmp %[yp], %[w0]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), [yp] "+r"(yp),
+                       [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1), [w0] "=&r"(w0),
+                       [w1] "=&r"(w1), [we] "=&r"(we)
+                     : [xp] "r"(xp), [delta] "m"(delta), [mult] "m"(mult), [rsh] "m"(rsh), [zp2] "m"(zp2),
+                       [yend] "m"(yend)
+                     : "cc", "memory");
+}
+
 /* x[k0, k0 + kc) - zp widened into xw (kc a multiple of 4) */
 static void fc_widen(const int8_t *x, int32_t kc, uint32_t zz, uint32_t *xw)
 {
@@ -264,6 +334,10 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
     int32_t n, nb, k0;
     if (single) {
         fc_widen(xr, k8, zz, xw);
+    }
+    if (K == TTE_FC_WIDE_MAX && bias && !p->per_channel && r->mode == 2) {
+        fc_rows_k128_rq(xw, w, bias, r, yr, N4 / 4);
+        return;
     }
     for (nb = 0; nb < N4; nb += TTE_FC_BLOCK) {
         const int32_t ne = N4 - nb < TTE_FC_BLOCK ? N4 : nb + TTE_FC_BLOCK;
