@@ -212,12 +212,17 @@ static TTE_ALWAYS_INLINE int32_t quantize_trunc2(float r)
 static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
 {
     int32_t i;
+#pragma GCC unroll 2
     for (i = 0; i < n; ++i) {
         const float v = x[i];
         const int32_t u = quantize_trunc2(v * lo);
         int32_t q;
-        if (__builtin_expect(u != quantize_trunc2(v * hi) || (u == 0 && v != v), 0)) {
+        if (__builtin_expect(u != quantize_trunc2(v * hi), 0)) {
             y[i] = quantize_value(v / scale, zp2);
+            continue;
+        }
+        if (__builtin_expect(u == 0, 0)) {
+            y[i] = v != v ? quantize_value(v / scale, zp2) : (int8_t)(zp2 >> 1);
             continue;
         }
         q = tte_qadd(u, zp2 + (u >> 31));
