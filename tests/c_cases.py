@@ -2761,5 +2761,20 @@ def _fc_k128_case(seed: int) -> Case:
     return Case(f"fc_k128_{nout}x{rows}_{seed}", g, feeds)
 
 
+def _dequantize_wide_case(seed: int) -> Case:
+    """DEQUANTIZE four values a pass (the M7's VMOV pairs and VSTM) and the tail: lengths not a
+    multiple of four, every int8 value, zero points at both ends."""
+    rng = np.random.default_rng(47300 + seed)
+    n = (640, 643, 5, 258)[seed % 4]
+    zp = (-128, 127, 0, int(rng.integers(-50, 50)))[seed % 4]
+    g = new_graph({"x": ((1, n), "int8", q(float(np.exp(rng.uniform(np.log(1e-4), np.log(3.0)))), zp))})
+    g.add_node("dequantize", ["x"], "y", {}, dtype="float32")
+    g.outputs = ["y"]
+    x = rng.integers(-128, 128, (1, n)).astype(np.int8)
+    x.flat[:min(n, 256)] = np.arange(-128, 128)[:min(n, 256)]
+    return Case(f"dequantize_wide_{n}_{seed}", g, {"x": x})
+
+
 def fcae2_cases() -> list[Case]:
-    return [_quantize_bracket_case(s) for s in range(8)] + [_fc_k128_case(s) for s in range(12)]
+    return ([_quantize_bracket_case(s) for s in range(8)] + [_fc_k128_case(s) for s in range(12)]
+            + [_dequantize_wide_case(s) for s in range(4)])
