@@ -209,25 +209,34 @@ static TTE_ALWAYS_INLINE int32_t quantize_trunc2(float r)
  * function of that u (|u| >= 2000 clamps as its +-1000 does; QADD keeps the saturated ends of
  * infinities there). A half-integer between the products (about r 2**-22 of the values) or a
  * NaN (u = 0) takes the divide. */
+static TTE_ALWAYS_INLINE int32_t quantize_one(float v, float scale, float lo, float hi, int32_t zp2)
+{
+    const int32_t u = quantize_trunc2(v * lo);
+    int32_t q;
+    if (__builtin_expect(u != quantize_trunc2(v * hi), 0)) {
+        return quantize_value(v / scale, zp2);
+    }
+    if (__builtin_expect(u == 0, 0)) {
+        return v != v ? quantize_value(v / scale, zp2) : zp2 >> 1;
+    }
+    q = tte_qadd(u, zp2 + (u >> 31));
+    __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
+    return q;
+}
+
 static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
 {
     int32_t i;
-#pragma GCC unroll 2
-    for (i = 0; i < n; ++i) {
-        const float v = x[i];
-        const int32_t u = quantize_trunc2(v * lo);
-        int32_t q;
-        if (__builtin_expect(u != quantize_trunc2(v * hi), 0)) {
-            y[i] = quantize_value(v / scale, zp2);
-            continue;
-        }
-        if (__builtin_expect(u == 0, 0)) {
-            y[i] = v != v ? quantize_value(v / scale, zp2) : (int8_t)(zp2 >> 1);
-            continue;
-        }
-        q = tte_qadd(u, zp2 + (u >> 31));
-        __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
-        y[i] = (int8_t)q;
+    /* two values a pass, loaded with one VLDM */
+    for (i = 0; i + 2 <= n; i += 2) {
+        register float v0 __asm__("s12");
+        register float v1 __asm__("s13");
+        __asm__("vldmia %2, {%0, %1}" : "=t"(v0), "=t"(v1) : "r"(x + i), "m"(x[i]), "m"(x[i + 1]));
+        y[i] = (int8_t)quantize_one(v0, scale, lo, hi, zp2);
+        y[i + 1] = (int8_t)quantize_one(v1, scale, lo, hi, zp2);
+    }
+    if (i < n) {
+        y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
     }
 }
 #endif
