@@ -523,8 +523,8 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
     "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP6_ROWS2("a0", "a1") TTE_FCP6_ROWS2("a2", "a3") \
         TTE_FCP6_ROWS2("a4", "a5")
 #define TTE_FCP6_STEP4 TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP
-/* the groups of six of a pass: six sums from *si (the prepared biases in the first pass) to *ao,
- * the weights read on from wp; thirteen registers, so the pointers to the sums live on the stack */
+/* the groups of six of a pass: six sums from *si (the prepared biases in the first pass) to ao,
+ * the weights read on from wp; fourteen registers, so the pointer si lives on the stack */
 #define TTE_FCP6_PASS(BODY)                                                                                  \
     __asm__ volatile("2:\n\t"                                                                                \
                      "ldr %[w0], %[si]\n\t"                                                                  \
@@ -534,18 +534,15 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                      "add %[w0], %[w0], #24\n\t"                                                             \
                      "str %[w0], %[si]\n\t"                                                                  \
                      "ldr %[xp], %[xw]\n\t" BODY                                                             \
-                     "ldr %[w0], %[ao]\n\t"                                                                  \
-                     "strd %[a0], %[a1], [%[w0]]\n\t"                                                        \
-                     "strd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
-                     "strd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
-                     "add %[w0], %[w0], #24\n\t"                                                             \
-                     "str %[w0], %[ao]\n\t"                                                                  \
+                     "strd %[a0], %[a1], [%[ao]], #24\n\t"                                                   \
+                     "strd %[a2], %[a3], [%[ao], #-16]\n\t"                                                  \
+                     "strd %[a4], %[a5], [%[ao], #-8]\n\t"                                                   \
                      "ldr %[w1], %[aend]\n\t"                                                                \
-                     "cmp %[w0], %[w1]\n\t"                                                                  \
+                     "cmp %[ao], %[w1]\n\t"                                                                  \
                      "bne 2b"                                                                                 \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
                        [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
-                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+m"(ao)                \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
                      : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend)                                        \
                      : "cc", "memory")
 /* sixteen inputs a loop pass up to the end of the widened inputs */
