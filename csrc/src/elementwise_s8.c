@@ -207,8 +207,9 @@ static TTE_ALWAYS_INLINE int32_t quantize_trunc2(float r)
  * rounded products bracket its correctly rounded quotient r; trunc(2 r) is monotone as well, so
  * where the products give the same u the quotient gives it too, and quantize_value's byte is a
  * function of that u (|u| >= 2000 clamps as its +-1000 does; QADD keeps the saturated ends of
- * infinities there). A half-integer between the products (about r 2**-22 of the values) or a
- * NaN (u = 0) takes the divide. */
+ * infinities there). A half-integer between the products (about r 2**-22 of the values; an
+ * input on an int8 step's midpoint, as a quarter of the MLPerf samples', always) or a NaN
+ * (u = 0) takes the divide. */
 static TTE_ALWAYS_INLINE int32_t quantize_one(float v, float scale, float lo, float hi, int32_t zp2)
 {
     const int32_t u = quantize_trunc2(v * lo);

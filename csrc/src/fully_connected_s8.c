@@ -143,9 +143,10 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
     }
 }
 
-/* Rows of 128 inputs (FC-AE's trained output layer): the four rows' offsets fit LDRD's
- * immediate, so each row reads eight weights with one LDRD against the four words of x at
- * xe0, xo0, xe1, xo1 (38 instructions per 32 products instead of 42). */
+/* Rows of 128 inputs without a bias, with per-channel weights or a narrower clamp (the rest
+ * take fc_rows_k128_rq below): the four rows' offsets fit LDRD's immediate, so each row reads
+ * eight weights with one LDRD against the four words of x at xe0, xo0, xe1, xo1 (38
+ * instructions per 32 products instead of 42). */
 #define TTE_FC_ROW8(A, ADDR)                                                            \
     "ldrd %[w0], %[w1], " ADDR "\n\t"                                                  \
     "sxtb16 %[we], %[w0]\n\t"                                                         \
