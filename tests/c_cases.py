@@ -1786,6 +1786,7 @@ def forward_cases() -> list[Case]:
     cases += [_quantize_f32_case(s) for s in range(3)]
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_dequantize_case(s) for s in range(3)]
+    cases += fcae2_cases()
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
     cases += [_wide_avgpool_case(s) for s in range(6)]
@@ -2695,3 +2696,96 @@ def pwe_cases() -> list[Case]:
     every entry of pwe_channels' four-channel loop ((-count) mod 4, also per pass of channels
     where the layout is split) and the rows of 1-10 pixels their tails of 1-3 pixels."""
     return [_prep_expand_block_case(s) for s in range(24, 42)]
+
+
+# ---- fcae2: QUANTIZE without the divide (elementwise_s8.c's quantize_bracketed) and FC rows of
+# few inputs and many outputs ----
+
+_BRACKET_SCALES = (0.1, 1 / 255, 3.0, 0.0123, 2.0 ** -125 * 1.3, 2.0 ** 125 * 1.7, 0.7, 5e-4)
+
+
+def _quantize_bracket_case(seed: int) -> Case:
+    """QUANTIZE of a scale not a power of two (the M7 multiplies by the reciprocal less and plus
+    one ulp and divides only where the two disagree): x / scale at every k + 1/2 the int8 range
+    reaches and one to three floats either side of it, random values, near and past +-1000,
+    zeros and subnormals; scales at the ends of the bracketed range (exponent field 2 and 252),
+    zero points at both ends and in between."""
+    rng = np.random.default_rng(47100 + seed)
+    s = np.float32(_BRACKET_SCALES[seed % len(_BRACKET_SCALES)])
+    zp = (-128, 127, 0, int(rng.integers(-100, 100)))[seed % 4]
+    r = np.concatenate([rng.standard_normal(400) * 60, np.array([999.5, 1000, 1000.5, 1001, 3e9, 2e18])])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        t = ((np.arange(-300, 300, dtype=np.float32) + np.float32(0.5)) * s).astype(np.float32)
+        near = [t]
+        up, down = t, t
+        for _ in range(3):
+            up, down = np.nextafter(up, np.float32(np.inf)), np.nextafter(down, np.float32(-np.inf))
+            near += [up, down]
+        far = (np.concatenate([r, -r]) * np.float64(s)).astype(np.float32)
+    x = np.concatenate(near + [far, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    x = x[np.isfinite(x)]
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(float(s), zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_bracket_{seed}", g, {"x": x.reshape(1, -1)})
+
+
+_K128_OUTS = (4, 7, 260, 263, 130, 33, 8, 257)
+
+
+def _fc_k128_case(seed: int) -> Case:
+    """Fully connected rows of 128 inputs (FC-AE's output layer, fc_rows_k128_rq: the output
+    stage on the sums in registers; up to 263 outputs, the M7 harness's arena being small):
+    output counts a multiple of four and not (the tail in C), one row and two, weights and
+    inputs at the int8 ends, biases of +-2**20 and small, an output scale that spreads the
+    bytes over int8 and clamps some at both ends; seeds 3 and 7: sparse weights of +-1 and a
+    multiplier near 1/4 (shift -1 or -2: many rounding ties). Seeds 8 on: no bias, ReLU and
+    per-channel weights (the blocked path)."""
+    rng = np.random.default_rng(47200 + seed)
+    nout, rows = _K128_OUTS[seed % 8], 2 if seed % 3 == 1 else 1
+    xs, ws = float(np.exp(rng.uniform(np.log(2e-3), np.log(0.1)))), 0.01
+    g = new_graph({"x": ((rows, 128), "int8", q(xs, (-128, 127, int(rng.integers(-40, 41)))[seed % 3]))})
+    per_channel = seed >= 8 and seed % 3 == 0
+    if per_channel:
+        wq = q(np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), nout)).astype(np.float32), np.zeros(nout, int), 0)
+    else:
+        wq = q(ws)
+    ties = seed in (3, 7)   # an output multiplier near 1/4 (shift -1, -2): many rounding ties
+    spread = 30 if not ties else 0.3
+    w = np.clip(np.round(rng.normal(0, spread, (nout, 128))), -128, 127).astype(np.int8)
+    w[0, :] = 127
+    w[-1, :] = -128
+    g.add_const("w", w, "int8", wq)
+    ins = ["x", "w"]
+    if seed < 8 or seed % 3 == 2:
+        b = rng.integers(-30000, 30000, nout) if not ties else rng.integers(-300, 300, nout)
+        b[1:3] = (1 << 20, -(1 << 20))[:nout - 1]
+        g.add_const("b", b.astype(np.int32), "int32", q(xs * ws))
+        ins.append("b")
+    act = "relu" if seed >= 8 and seed % 3 == 1 else "none"
+    ys = xs * ws * float(rng.uniform(1500, 4000) if not ties else rng.uniform(2.2, 7.8))
+    g.add_node("fully_connected", ins, "y", {"activation": act}, quant=q(ys, int(rng.integers(-20, 21))))
+    g.outputs = ["y"]
+    g.meta[FC_PREPARED_META] = frozenset()
+    feeds = random_feeds(g, rng)
+    feeds["x"].flat[:2] = (-128, 127)
+    return Case(f"fc_k128_{nout}x{rows}_{seed}", g, feeds)
+
+
+def _dequantize_wide_case(seed: int) -> Case:
+    """DEQUANTIZE four values a pass (the M7's VMOV pairs and VSTM) and the tail: lengths not a
+    multiple of four, every int8 value, zero points at both ends."""
+    rng = np.random.default_rng(47300 + seed)
+    n = (640, 643, 5, 258)[seed % 4]
+    zp = (-128, 127, 0, int(rng.integers(-50, 50)))[seed % 4]
+    g = new_graph({"x": ((1, n), "int8", q(float(np.exp(rng.uniform(np.log(1e-4), np.log(3.0)))), zp))})
+    g.add_node("dequantize", ["x"], "y", {}, dtype="float32")
+    g.outputs = ["y"]
+    x = rng.integers(-128, 128, (1, n)).astype(np.int8)
+    x.flat[:min(n, 256)] = np.arange(-128, 128)[:min(n, 256)]
+    return Case(f"dequantize_wide_{n}_{seed}", g, {"x": x})
+
+
+def fcae2_cases() -> list[Case]:
+    return ([_quantize_bracket_case(s) for s in range(8)] + [_fc_k128_case(s) for s in range(12)]
+            + [_dequantize_wide_case(s) for s in range(4)])

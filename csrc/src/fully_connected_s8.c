@@ -143,9 +143,10 @@ TTE_NOINLINE static void fc_pass(const uint32_t *xw, int32_t kc, const int8_t *w
     }
 }
 
-/* Rows of 128 inputs (FC-AE's trained output layer): the four rows' offsets fit LDRD's
- * immediate, so each row reads eight weights with one LDRD against the four words of x at
- * xe0, xo0, xe1, xo1 (38 instructions per 32 products instead of 42). */
+/* Rows of 128 inputs without a bias, with per-channel weights or a narrower clamp (the rest
+ * take fc_rows_k128_rq below): the four rows' offsets fit LDRD's immediate, so each row reads
+ * eight weights with one LDRD against the four words of x at xe0, xo0, xe1, xo1 (38
+ * instructions per 32 products instead of 42). */
 #define TTE_FC_ROW8(A, ADDR)                                                            \
     "ldrd %[w0], %[w1], " ADDR "\n\t"                                                  \
     "sxtb16 %[we], %[w0]\n\t"                                                         \
@@ -192,6 +193,76 @@ TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32
                        [ao] "+r"(ao), [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1),
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [we] "=&r"(we)
                      : [end] "m"(end), [acc_end] "m"(acc_end)
+                     : "cc", "memory");
+}
+
+/* Rows of 128 inputs, the whole row in straight code with fixed offsets (x at xp, the quad's
+ * four rows at wp), and its output stage (tte_rq_fast_s8, one multiplier and shift) on the sums
+ * in registers: the biases read where the sums start, no sums on the stack. */
+#define TTE_FC_K128_AT(X0, X1, R0, R1, R2, R3)                                          \
+    "ldrd %[xe0], %[xo0], [%[xp], #" X0 "]\n\t"                                      \
+    "ldrd %[xe1], %[xo1], [%[xp], #" X1 "]\n\t" TTE_FC_ROW8("a0", "[%[wp], #" R0 "]") \
+        TTE_FC_ROW8("a1", "[%[wp], #" R1 "]") TTE_FC_ROW8("a2", "[%[wp], #" R2 "]")    \
+            TTE_FC_ROW8("a3", "[%[wp], #" R3 "]")
+#define TTE_FC_K128_ROW                                                                 \
+    TTE_FC_K128_AT("0", "8", "0", "128", "256", "384") \
+    TTE_FC_K128_AT("16", "24", "8", "136", "264", "392") \
+    TTE_FC_K128_AT("32", "40", "16", "144", "272", "400") \
+    TTE_FC_K128_AT("48", "56", "24", "152", "280", "408") \
+    TTE_FC_K128_AT("64", "72", "32", "160", "288", "416") \
+    TTE_FC_K128_AT("80", "88", "40", "168", "296", "424") \
+    TTE_FC_K128_AT("96", "104", "48", "176", "304", "432") \
+    TTE_FC_K128_AT("112", "120", "56", "184", "312", "440") \
+    TTE_FC_K128_AT("128", "136", "64", "192", "320", "448") \
+    TTE_FC_K128_AT("144", "152", "72", "200", "328", "456") \
+    TTE_FC_K128_AT("160", "168", "80", "208", "336", "464") \
+    TTE_FC_K128_AT("176", "184", "88", "216", "344", "472") \
+    TTE_FC_K128_AT("192", "200", "96", "224", "352", "480") \
+    TTE_FC_K128_AT("208", "216", "104", "232", "360", "488") \
+    TTE_FC_K128_AT("224", "232", "112", "240", "368", "496") \
+    TTE_FC_K128_AT("240", "248", "120", "248", "376", "504")
+/* tte_rq_fast_s8 of sum A (we: the multiplier, w1: ~shift, w0: zp2), its byte stored */
+#define TTE_FC_K128_OUT(A)                                                              \
+    "qadd %[" A "], %[" A "], %[" A "]\n\t"                                           \
+    "smmulr %[" A "], %[" A "], %[we]\n\t"                                            \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w0]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], [%[yp]], #1\n\t"
+
+/* y[4 q + j] = the output stage of bias[4 q + j] + row 4 q + j of w (rows of 128 inputs) against
+ * the 128 widened values at xw, for q < nq (nq >= 1); the quad's biases are found from where its
+ * bytes go (bias - 4 y, mod 2**32, fourteen registers being all there are) */
+TTE_NOINLINE static void fc_rows_k128_rq(const uint32_t *xw, const int8_t *w, const int32_t *bias, const rq_t *r,
+                                         int8_t *y, int32_t nq)
+{
+    const uint32_t delta = (uint32_t)(uintptr_t)bias - 4u * (uint32_t)(uintptr_t)y;
+    const int32_t mult = r->mult[0], rsh = ~r->shift[0], zp2 = r->zp2;
+    const int8_t *const yend = y + 4 * nq;
+    const uint32_t *const xp = xw;
+    const int8_t *wp = w;
+    int8_t *yp = y;
+    int32_t a0, a1, a2, a3;
+    uint32_t xe0, xo0, xe1, xo1, w0, w1, we;
+    __asm__ volatile("2:\n\t"
+                     "ldr %[w0], %[delta]\n\t"
+                     "add %[w0], %[w0], %[yp], lsl #2\n\t"
+                     "ldrd %[a0], %[a1], [%[w0]]\n\t"
+                     "ldrd %[a2], %[a3], [%[w0], #8]\n\t" TTE_FC_K128_ROW
+                     "add %[wp], %[wp], #512\n\t"
+                     "ldr %[we], %[mult]\n\t"
+                     "ldr %[w1], %[rsh]\n\t"
+                     "ldr %[w0], %[zp2]\n\t" TTE_FC_K128_OUT("a0") TTE_FC_K128_OUT("a1") TTE_FC_K128_OUT("a2")
+                         TTE_FC_K128_OUT("a3")
+                     "ldr %[w0], %[yend]\n\t"
+                     "cmp %[yp], %[w0]\n\t"
+                     "bne 2b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), [yp] "+r"(yp),
+                       [xe0] "=&r"(xe0), [xo0] "=&r"(xo0), [xe1] "=&r"(xe1), [xo1] "=&r"(xo1), [w0] "=&r"(w0),
+                       [w1] "=&r"(w1), [we] "=&r"(we)
+                     : [xp] "r"(xp), [delta] "m"(delta), [mult] "m"(mult), [rsh] "m"(rsh), [zp2] "m"(zp2),
+                       [yend] "m"(yend)
                      : "cc", "memory");
 }
 
@@ -264,6 +335,10 @@ TTE_HOT static void fc_row_dsp(const tte_fc_s8_params_t *p, const rq_t *r, const
     int32_t n, nb, k0;
     if (single) {
         fc_widen(xr, k8, zz, xw);
+    }
+    if (K == TTE_FC_WIDE_MAX && bias && !p->per_channel && r->mode == 2) {
+        fc_rows_k128_rq(xw, w, bias, r, yr, N4 / 4);
+        return;
     }
     for (nb = 0; nb < N4; nb += TTE_FC_BLOCK) {
         const int32_t ne = N4 - nb < TTE_FC_BLOCK ? N4 : nb + TTE_FC_BLOCK;
@@ -346,8 +421,8 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
  *
  * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
- * (zero inputs up to a multiple of sixteen), per four rows, per four inputs: the four rows'
- * words. The kernel reads the weights once, in order. */
+ * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups6 groups of six, then
+ * fours), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
 
 /* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
  * that each pass of inputs is widened once */
@@ -356,6 +431,13 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
 static inline int32_t fcp_k16(int32_t k)
 {
     return (k + 15) & ~15;
+}
+
+/* the groups of six rows leading a block of n rows (a multiple of four), the rest in fours
+ * (tte.compiler.emit.conv.fc_groups_of_six): six rows share each load of the widened inputs */
+static inline int32_t fcp_groups6(int32_t n)
+{
+    return 2 * (n / 12);
 }
 
 /* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
@@ -429,6 +511,66 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
 
+/* one word of each of six rows against the widened X, Y */
+#define TTE_FCP6_ROWS2(A, B)                                                            \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "smlad %[" A "], %[x], %[w0], %[" A "]\n\t"                                        \
+    "smlad %[" A "], %[y], %[e], %[" A "]\n\t"                                         \
+    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "smlad %[" B "], %[x], %[w1], %[" B "]\n\t"                                        \
+    "smlad %[" B "], %[y], %[e], %[" B "]\n\t"
+#define TTE_FCP6_STEP                                                                   \
+    "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP6_ROWS2("a0", "a1") TTE_FCP6_ROWS2("a2", "a3") \
+        TTE_FCP6_ROWS2("a4", "a5")
+#define TTE_FCP6_STEP4 TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP
+/* the groups of six of a pass: six sums from *si (the prepared biases in the first pass) to ao,
+ * the weights read on from wp; fourteen registers, so the pointer si lives on the stack */
+#define TTE_FCP6_PASS(BODY)                                                                                  \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldr %[w0], %[si]\n\t"                                                                  \
+                     "ldrd %[a0], %[a1], [%[w0]]\n\t"                                                        \
+                     "ldrd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
+                     "ldrd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
+                     "add %[w0], %[w0], #24\n\t"                                                             \
+                     "str %[w0], %[si]\n\t"                                                                  \
+                     "ldr %[xp], %[xw]\n\t" BODY                                                             \
+                     "strd %[a0], %[a1], [%[ao]], #24\n\t"                                                   \
+                     "strd %[a2], %[a3], [%[ao], #-16]\n\t"                                                  \
+                     "strd %[a4], %[a5], [%[ao], #-8]\n\t"                                                   \
+                     "ldr %[w1], %[aend]\n\t"                                                                \
+                     "cmp %[ao], %[w1]\n\t"                                                                  \
+                     "bne 2b"                                                                                 \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
+                       [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
+                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend)                                        \
+                     : "cc", "memory")
+/* sixteen inputs a loop pass up to the end of the widened inputs */
+#define TTE_FCP6_LOOP                                                                   \
+    "1:\n\t" TTE_FCP6_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
+    "cmp %[xp], %[w0]\n\t"                                                             \
+    "bne 1b\n\t"
+
+/* acc[6 g + r] = src[6 g + r] + row 6 g + r's kc inputs (kc a positive multiple of 16) for
+ * g < n6 (src is acc or the prepared biases); returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass6(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                              const uint32_t *src, uint32_t *acc, int32_t n6)
+{
+    const uint32_t *const xend = xw + kc / 2;
+    const uint32_t *const aend = acc + 6 * n6;
+    const uint32_t *wp = w, *xq, *si = src;
+    uint32_t *ao = acc;
+    uint32_t a0, a1, a2, a3, a4, a5, xv, yv, w0, w1, e;
+    if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP6_PASS(TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4
+                          TTE_FCP6_STEP4 TTE_FCP6_STEP4);
+    } else {
+        TTE_FCP6_PASS(TTE_FCP6_LOOP);
+    }
+    return wp;
+}
+
 typedef struct {
     const uint32_t *xw, *end;
     const uint32_t *acc_end;
@@ -436,8 +578,8 @@ typedef struct {
 
 /* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 16) for
  * q < nq (src is acc or the prepared biases); returns the weights after them */
-TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w,
-                                             const uint32_t *src, uint32_t *acc, int32_t nq)
+TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                              const uint32_t *src, uint32_t *acc, int32_t nq)
 {
     const fcp_pass_t prm = {xw, xw + kc / 2, acc + 4 * nq};
     const fcp_pass_t *pp = &prm;
@@ -452,6 +594,19 @@ TTE_NOINLINE static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, con
     }
     return wp;
 }
+
+/* a pass over a block of rows: its fcp_groups6 groups of six, then its fours */
+static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
+                                uint32_t *acc, int32_t n)
+{
+    const int32_t n6 = fcp_groups6(n);
+    if (n6 > 0) {
+        w = fcp_pass6(xw, kc, w, src, acc, n6);
+        src += 6 * n6;
+        acc += 6 * n6;
+    }
+    return 6 * n6 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 6 * n6) / 4) : w;
+}
 #else
 /* SMLAD on int16 lanes, mod 2**32 */
 static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
@@ -461,18 +616,22 @@ static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
     return acc + (uint32_t)p + (uint32_t)q;
 }
 
+/* acc[r] = src[r] + row r's kc inputs for r < n (a multiple of four), the rows in groups of six
+ * and then four (fcp_groups6); returns the weights after them */
 static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
-                                uint32_t *acc, int32_t nq)
+                                uint32_t *acc, int32_t n)
 {
-    int32_t q, j, r;
-    for (q = 0; q < 4 * nq; ++q) {
-        acc[q] = src[q];
+    const int32_t six = 6 * fcp_groups6(n);
+    int32_t r0, j, r, g;
+    for (r = 0; r < n; ++r) {
+        acc[r] = src[r];
     }
-    for (q = 0; q < nq; ++q) {
+    for (r0 = 0; r0 < n; r0 += g) {
+        g = r0 < six ? 6 : 4;
         for (j = 0; j < kc / 4; ++j) {
-            for (r = 0; r < 4; ++r) {
+            for (r = r0; r < r0 + g; ++r) {
                 const uint32_t wd = *w++;
-                acc[4 * q + r] = fcp_smlad(xw[2 * j + 1], wd & 0x00FF00FFu, fcp_smlad(xw[2 * j], wd, acc[4 * q + r]));
+                acc[r] = fcp_smlad(xw[2 * j + 1], wd & 0x00FF00FFu, fcp_smlad(xw[2 * j], wd, acc[r]));
             }
         }
     }
@@ -529,7 +688,7 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
                     const int32_t s = fcp_widen(xr, K, k0, kc, xw);
                     even += nb == 0 ? s : 0;
                 }
-                wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, (ne - nb) / 4);
+                wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, ne - nb);
             }
             /* less 256 times 128 times the even inputs' sum */
             fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);
