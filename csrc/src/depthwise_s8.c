@@ -1023,17 +1023,12 @@ enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_P
 /* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
 #define TTE_DW3R_RQ(A, J, ADDR)                                                         \
     "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
-    TTE_DW3R_RQ_CORE(A, "r7", "r5", "r8")                                              \
-    "strb " A ", " ADDR "\n\t"
-
-/* TTE_DW4_RQ's arithmetic on register A, its words in registers M (mult << 1), S (the ASR
- * amount) and Z (zp2): the byte in A, not stored */
-#define TTE_DW3R_RQ_CORE(A, M, S, Z)                                                    \
-    "smmlar " A ", " A ", " M ", " A "\n\t"                                             \
+    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
     "add " A ", " A ", " A ", asr #31\n\t"                                             \
-    "asr " A ", " A ", " S "\n\t"                                                      \
-    "qadd " A ", " A ", " Z "\n\t"                                                     \
-    "ssat " A ", #8, " A ", asr #1\n\t"
+    "asr " A ", " A ", r5\n\t"                                                         \
+    "qadd " A ", " A ", r8\n\t"                                                         \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
 
 /* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
  * window inside: nine taps on the folded bias, one straight path), all given by the block
@@ -1344,249 +1339,6 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
         }
     }
 }
-
-/* dw3_ringt's block (32-bit words): zp2, the outputs' step, the bytes a channel's row pointers
- * walk in its passes (8 a pass), the end word (the assembly's), what the row pointers and the
- * output pointer move on from there to the next channel, the channels left, the three row
- * pointers and the output pointer of channel c; then the four channels' records (DW3T_REC
- * words each: the folded bias twice, dw4_rq_word's words, per window row its weights as the
- * halfword pairs (w0, w1) and (w1, w2)) */
-enum { DW3T_ZP2 = 0, DW3T_OS = 1, DW3T_NB = 2, DW3T_RADV = 4, DW3T_OADV = 5, DW3T_NCH = 6, DW3T_Q = 8,
-       DW3T_O = 11, DW3T_REC0 = 12, DW3T_REC = 10, DW3T_WORDS = 52 };
-
-/* One window row of dw3_ringt_row's four pixels of a channel: its words P0 = (x0, x1), P2 =
- * (x2, x3) (row pointer R, then on by a pass), P4 = (x4, x5); the record's (r7) weight words
- * (w0, w1), (w1, w2) at byte WOFF; pixel i's sum in r(1 + i): x0 w0 + x1 w1 in one SMLAD */
-#define TTE_DW3T_ROW(R, WOFF)                                                           \
-    "ldrd r5, r6, [" R "], #8\n\t"                                                     \
-    "ldrd r8, r9, [r7, #" #WOFF "]\n\t"                                                \
-    "smlad r1, r5, r8, r1\n\t"                                                         \
-    "smlabt r1, r6, r9, r1\n\t"                                                        \
-    "smlatb r2, r5, r8, r2\n\t"                                                        \
-    "smlad r2, r6, r9, r2\n\t"                                                         \
-    "ldr r5, [" R "]\n\t"                                                              \
-    "smlad r3, r6, r8, r3\n\t"                                                         \
-    "smlabt r3, r5, r9, r3\n\t"                                                        \
-    "smlatb r4, r6, r8, r4\n\t"                                                        \
-    "smlad r4, r5, r9, r4\n\t"
-
-/* The output row of a channel group from three rows of dw3_ringt_fill's (every window inside,
- * nine taps on the folded bias), all given by the block (r0): per channel, passes of four
- * pixels (eleven instructions a window row, the record's weight words loaded once a row for
- * the four), their output stage on the channel's words loaded once; registers saved as in
- * dw3_ring_row */
-static TTE_ALWAYS_INLINE void dw3_ringt_row(const uint32_t *blk)
-{
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldrd r10, r11, [r0, #32]\n\t"
-                     "ldrd r12, lr, [r0, #40]\n\t"
-                     "add r7, r0, #48\n\t"
-                     "2:\n\t"
-                     "ldr r5, [r0, #8]\n\t"
-                     "add r5, r10, r5\n\t"
-                     "str r5, [r0, #12]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [r7]\n\t"
-                     "ldrd r3, r4, [r7]\n\t"
-                     TTE_DW3T_ROW("r10", 16)
-                     TTE_DW3T_ROW("r11", 24)
-                     TTE_DW3T_ROW("r12", 32)
-                     "ldrd r8, r9, [r7, #8]\n\t"
-                     "ldrd r6, r5, [r0]\n\t"
-                     TTE_DW3R_RQ_CORE("r1", "r8", "r9", "r6")
-                     TTE_DW3R_RQ_CORE("r2", "r8", "r9", "r6")
-                     TTE_DW3R_RQ_CORE("r3", "r8", "r9", "r6")
-                     TTE_DW3R_RQ_CORE("r4", "r8", "r9", "r6")
-                     "strb r1, [lr]\n\t"
-                     "strb r2, [lr, r5]\n\t"
-                     "add lr, lr, r5, lsl #1\n\t"
-                     "strb r3, [lr]\n\t"
-                     "strb r4, [lr, r5]\n\t"
-                     "add lr, lr, r5, lsl #1\n\t"
-                     "ldr r5, [r0, #12]\n\t"
-                     "cmp r10, r5\n\t"
-                     "bne 1b\n\t"
-                     "ldrd r5, r6, [r0, #16]\n\t"
-                     "add r10, r10, r5\n\t"
-                     "add r11, r11, r5\n\t"
-                     "add r12, r12, r5\n\t"
-                     "add lr, lr, r6\n\t"
-                     "add r7, r7, #40\n\t"
-                     "ldr r5, [r0, #24]\n\t"
-                     "subs r5, r5, #1\n\t"
-                     "str r5, [r0, #24]\n\t"
-                     "bne 2b\n\t"
-                     "pop {r1-r12, lr}"
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
-}
-
-/* (lo(a), lo(b)) and (hi(a), hi(b)) as halfwords */
-static TTE_ALWAYS_INLINE uint32_t dw3_pkhbt(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t dw3_pkhtb(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-/* Column j of a slot of dw3_ringt (four channel rows of n halfwords) from the four bytes at src */
-static TTE_ALWAYS_INLINE void dw3_ringt_col(uint16_t *h, const int8_t *src, int32_t j, int32_t n)
-{
-    h[j] = (uint16_t)(int16_t)src[0];
-    h[n + j] = (uint16_t)(int16_t)src[1];
-    h[2 * n + j] = (uint16_t)(int16_t)src[2];
-    h[3 * n + j] = (uint16_t)(int16_t)src[3];
-}
-
-/* Columns [lo, hi) of a slot of dw3_ringt (channel c + i's row i, n halfwords: n even, the rows
- * word-aligned) from src on (C bytes apart; NULL: a row outside the image, every column the zero
- * point's, zz): two columns a pass, a channel's pair in one word; an odd first or last column
- * alone. The columns outside [lo, hi) hold the zero point's already (dw3_ringt_pad). */
-static TTE_NOINLINE void dw3_ringt_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
-                                        int32_t n, uint32_t zz)
-{
-    const int32_t hw = n >> 1;
-    int32_t j = lo;
-    if (src == NULL) {
-        for (j = 0; j < 2 * n; ++j) {
-            dst[j] = zz;
-        }
-        return;
-    }
-    if ((j & 1) != 0 && j < hi) {
-        dw3_ringt_col((uint16_t *)(void *)dst, src, j, n);
-        src += C;
-        ++j;
-    }
-    for (; j + 1 < hi; j += 2) {
-        const uint32_t a = load4(src), b = load4(src + C);
-        const uint32_t ea = tte_sxtb16(a), eb = tte_sxtb16(b), oa = tte_sxtb16_ror8(a), ob = tte_sxtb16_ror8(b);
-        uint32_t *const d = dst + (j >> 1);
-        d[0] = dw3_pkhbt(ea, eb);
-        d[hw] = dw3_pkhbt(oa, ob);
-        d[2 * hw] = dw3_pkhtb(ea, eb);
-        d[3 * hw] = dw3_pkhtb(oa, ob);
-        src += 2 * C;
-    }
-    if (j < hi) {
-        dw3_ringt_col((uint16_t *)(void *)dst, src, j, n);
-    }
-}
-
-/* The zero point in the columns outside [lo, hi) of the ring's twelve channel rows (three slots
- * of four) of n halfwords: once per call, the fills leave them */
-static void dw3_ringt_pad(uint32_t *ring, int32_t n, int32_t lo, int32_t hi, int32_t zp)
-{
-    uint16_t *const h = (uint16_t *)(void *)ring;
-    int32_t i, j;
-    for (i = 0; i < 12; ++i) {
-        for (j = 0; j < n; ++j) {
-            if (j < lo || j >= hi) {
-                h[i * n + j] = (uint16_t)zp;
-            }
-        }
-    }
-}
-
-/* The four channel records of dw3_ringt's block from channel group c's compile-time words pg
- * (dw3_group_words'): a channel's weights (lanes of the tap words) paired along the row */
-static TTE_ALWAYS_INLINE void dw3_ringt_records(uint32_t *rec, const uint32_t *pg, const rq_t *r, int32_t c)
-{
-    int32_t i, ky;
-    for (i = 0; i < 4; ++i) {
-        rec[DW3T_REC * i] = pg[i];
-        rec[DW3T_REC * i + 1] = pg[i];
-        dw4_rq_word(rec + DW3T_REC * i + 2, r->mult[c + i], r->shift[c + i]);
-    }
-    for (ky = 0; ky < 3; ++ky) {
-        const uint32_t *const t = pg + 4 + 6 * ky;
-        uint32_t *const d = rec + 4 + 2 * ky;
-        d[0] = dw3_pkhbt(t[0], t[2]);
-        d[1] = dw3_pkhbt(t[2], t[4]);
-        d[DW3T_REC] = dw3_pkhbt(t[1], t[3]);
-        d[DW3T_REC + 1] = dw3_pkhbt(t[3], t[5]);
-        d[2 * DW3T_REC] = dw3_pkhtb(t[0], t[2]);
-        d[2 * DW3T_REC + 1] = dw3_pkhtb(t[2], t[4]);
-        d[3 * DW3T_REC] = dw3_pkhtb(t[1], t[3]);
-        d[3 * DW3T_REC + 1] = dw3_pkhtb(t[3], t[5]);
-    }
-}
-
-/* dw3_ring for k a multiple of four (its arguments, the same ring bytes dw3_ring_bytes(k, 4)):
- * the ring's rows channel by channel (a row of k + 2 halfwords each), so that one word holds
- * two taps of a channel and a pass of four pixels reads its six columns in three words a window
- * row (dw3_ringt_row); four channels a group */
-static TTE_NOINLINE void dw3_ringt(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
-                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
-                                   const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
-                                   int8_t *out, size_t ostride, uint32_t *ring)
-{
-    const tte_conv2d_geom_t *g = &p->g;
-    const int32_t C = g->in_c, n = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
-    const int32_t lo = ix0 < 0 ? (-ix0 < n ? -ix0 : n) : 0;
-    const int32_t hi0 = g->in_w - ix0 < n ? g->in_w - ix0 : n, hi = hi0 < lo ? lo : hi0;
-    const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C, slot = (size_t)2 * n;
-    const int32_t top0 = oy0 - g->pad_top;
-    const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t blk[DW3T_WORDS] __attribute__((aligned(8)));
-    int32_t c, oy;
-    blk[DW3T_ZP2] = (uint32_t)r->zp2;
-    blk[DW3T_OS] = (uint32_t)ostride;
-    blk[DW3T_NB] = (uint32_t)(2 * k);
-    blk[DW3T_RADV] = (uint32_t)(2 * n - 2 * k);
-    blk[DW3T_OADV] = 1u - (uint32_t)k * (uint32_t)ostride;
-    dw3_ringt_pad(ring, n, lo, hi, p->in_zp);
-    for (c = 0; c + 4 <= C; c += 4) {
-        uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
-        int8_t *o = out + c;
-        const size_t xo = xo0 + (size_t)c;
-        const uint32_t *pg = prep != NULL ? prep + (size_t)(c >> 2) * 22 : own;
-        if (prep == NULL) {
-            dw3_group_words(w, bias, p->in_zp, c, own);
-        }
-        dw3_ringt_records(blk + DW3T_REC0, pg, r, c);
-        if (xb == NULL) {
-            dw3_ringt_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, n, zz);
-            dw3_ringt_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, n, zz);
-            dw3_ringt_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, n, zz);
-            nrows = 1;
-        } else {
-            dw3_ringt_fill(qa, (uint32_t)top0 < (uint32_t)in_h ? xb + xo + (size_t)top0 * row_bytes : NULL, lo, hi,
-                           C, n, zz);
-            dw3_ringt_fill(qb,
-                           (uint32_t)(top0 + 1) < (uint32_t)in_h ? xb + xo + (size_t)(top0 + 1) * row_bytes : NULL,
-                           lo, hi, C, n, zz);
-        }
-        for (oy = 0; oy < nrows; ++oy) {
-            if (xb != NULL) {
-                const int32_t iy = top0 + oy + 2;
-                dw3_ringt_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
-                               C, n, zz);
-            }
-            blk[DW3T_Q] = (uint32_t)(uintptr_t)qa;
-            blk[DW3T_Q + 1] = (uint32_t)(uintptr_t)qb;
-            blk[DW3T_Q + 2] = (uint32_t)(uintptr_t)qc;
-            blk[DW3T_O] = (uint32_t)(uintptr_t)o;
-            blk[DW3T_NCH] = 4;
-            dw3_ringt_row(blk);
-            o += (size_t)k * ostride;
-            {
-                uint32_t *const t = qa;
-                qa = qb;
-                qb = qc;
-                qc = t;
-            }
-        }
-    }
-}
 #endif
 
 /* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
@@ -1610,10 +1362,6 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     }
     if (r.mode != 2) {
         return 0;
-    }
-    if ((k & 3) == 0) {
-        dw3_ringt(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws);
-        return 1;
     }
     dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
              ws_bytes >= dw3_ring_bytes(k, g->in_c));
@@ -2122,10 +1870,6 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
     const tte_conv2d_geom_t *g = &p->g;
     uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
     uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
-    if ((g->out_w & 3) == 0) {
-        dw3_ringt(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring);
-        return;
-    }
     dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
              dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
 #else
