@@ -1822,6 +1822,7 @@ def forward_cases() -> list[Case]:
     cases += [_stem_rq_case(s) for s in range(32)]
     cases += dwrq_cases()
     cases += split_forward_cases()
+    cases += dw3_fill_cases()
     return cases
 
 
@@ -2789,3 +2790,31 @@ def _dequantize_wide_case(seed: int) -> Case:
 def fcae2_cases() -> list[Case]:
     return ([_quantize_bracket_case(s) for s in range(8)] + [_fc_k128_case(s) for s in range(12)]
             + [_dequantize_wide_case(s) for s in range(4)])
+
+
+# --- dw3v: dw3_ring_fill (depthwise_s8.c), word-aligned columns of eight channels two a pass ---
+def _dw3_fill_case(seed: int) -> Case:
+    """A 3x3 stride-1 depthwise whose ring (dw3_ring) is filled two columns a pass, each column's
+    eight channels in one LDRD where the input and C are word-aligned: streamed into a 1x1 (the
+    ring in P's pair buffer) on even seeds, a whole image (dw3_ring_image, the ring on the stack)
+    on odd ones; 8 to 40 channels (a multiple of eight; C % 8 of 4: a last group of four on the
+    two-columns path of one group; C % 4 != 0: the column-a-pass path for unaligned words), the
+    ring's columns inside odd and even in number (widths 1 to 13, paddings none, symmetric,
+    one-sided and two wide), 1 to 5 rows."""
+    rng = np.random.default_rng(41100 + seed)
+    c = (8, 16, 24, 40, 12, 20, 10, 8)[seed // 2 % 8]
+    w = (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13)[seed // 2 % 11] if seed % 2 == 0 else 1 + (seed // 2 * 5) % 9
+    h = 1 + seed % 5
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 0, 0, 1), (0, 1, 1, 0), (2, 2, 2, 2))[(seed // 2) % 5]
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (1, 1, 1, 1)
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, pads, h, w, 1, 6.0)
+    name = f"dw3_fill_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if seed % 2 == 1:
+        g.outputs = ["d"]
+        return Case(f"{name}_image", g, random_feeds(g, rng))
+    return _projected_case(f"{name}_streamed", g, rng, "flat", c)
+
+
+def dw3_fill_cases() -> list[Case]:
+    return [_dw3_fill_case(s) for s in range(32)]

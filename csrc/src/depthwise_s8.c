@@ -1157,8 +1157,51 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
         } while (--m > 0);
         return;
     }
+    if (cw == 4 && (((uintptr_t)src | (uintptr_t)C) & 3) == 0) {
+        /* word-aligned columns: two a pass, each in one LDRD, an odd first one alone (volatile:
+         * its outputs are not read, its stores are what counts) */
+        uint32_t v2, u2;
+        m = hi - lo;
+        __asm__ volatile("tst %[m], #1\n\t"
+                         "beq 2f\n\t"
+                         "ldrd %[v], %[u], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "sxtb16 %[e], %[v]\n\t"
+                         "sxtb16 %[f], %[v], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[u]\n\t"
+                         "sxtb16 %[f], %[u], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "subs %[m], %[m], #1\n\t"
+                         "beq 3f\n\t"
+                         "2:\n\t"
+                         "ldrd %[v], %[u], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "ldrd %[v2], %[u2], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "sxtb16 %[e], %[v]\n\t"
+                         "sxtb16 %[f], %[v], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[u]\n\t"
+                         "sxtb16 %[f], %[u], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[v2]\n\t"
+                         "sxtb16 %[f], %[v2], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "sxtb16 %[e], %[u2]\n\t"
+                         "sxtb16 %[f], %[u2], ror #8\n\t"
+                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         "subs %[m], %[m], #2\n\t"
+                         "bne 2b\n\t"
+                         "3:"
+                         : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [v2] "=&r"(v2),
+                           [u2] "=&r"(u2), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+        return;
+    }
     if (cw == 4) {
-        /* a column a pass (volatile: its outputs are not read, its stores are what counts) */
+        /* a column a pass (volatile: as above) */
         m = hi - lo;
         __asm__ volatile("1:\n\t"
                          "ldr %[v], [%[s]]\n\t"
@@ -1212,15 +1255,14 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * them */
 static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz, int32_t cw)
 {
-    int32_t s, j, i;
+    int32_t s, i;
     for (s = 0; s < 3; ++s) {
         uint32_t *const d = ring + (size_t)s * slot;
-        for (j = 0; j < n; ++j) {
-            if (j < lo || j >= hi) {
-                for (i = 0; i < cw; ++i) {
-                    d[cw * j + i] = zz;
-                }
-            }
+        for (i = 0; i < cw * lo; ++i) {
+            d[i] = zz;
+        }
+        for (i = cw * hi; i < cw * n; ++i) {
+            d[i] = zz;
         }
     }
 }
