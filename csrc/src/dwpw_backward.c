@@ -68,7 +68,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
- * nonzero pixel, t in s16 and eight dx values at a time in s17-s24: dx[k] += t * w[k] */
+ * nonzero pixel dx[k] += t * w[k] (TTE_DX_PIX16, TTE_DX_PIX8) */
 #define TTE_DX_CVT16 \
     "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
     "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
@@ -107,43 +107,46 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
-#define TTE_DX_VMLA_LO \
-    "vmla.f32 s17, s16, s0\n\t" \
-    "vmla.f32 s18, s16, s1\n\t" \
-    "vmla.f32 s19, s16, s2\n\t" \
-    "vmla.f32 s20, s16, s3\n\t" \
-    "vmla.f32 s21, s16, s4\n\t" \
-    "vmla.f32 s22, s16, s5\n\t" \
-    "vmla.f32 s23, s16, s6\n\t" \
-    "vmla.f32 s24, s16, s7\n\t"
-#define TTE_DX_VMLA_HI \
-    "vmla.f32 s17, s16, s8\n\t" \
-    "vmla.f32 s18, s16, s9\n\t" \
-    "vmla.f32 s19, s16, s10\n\t" \
-    "vmla.f32 s20, s16, s11\n\t" \
-    "vmla.f32 s21, s16, s12\n\t" \
-    "vmla.f32 s22, s16, s13\n\t" \
-    "vmla.f32 s23, s16, s14\n\t" \
-    "vmla.f32 s24, s16, s15\n\t"
-/* the sixteen-channel dwpw_dx_list: a pixel's eight dx values at a time in s18-s25, t in T */
-#define TTE_DX_ROW_LO(T) \
-    "vmla.f32 s18, " T ", s0\n\t" \
-    "vmla.f32 s19, " T ", s1\n\t" \
-    "vmla.f32 s20, " T ", s2\n\t" \
-    "vmla.f32 s21, " T ", s3\n\t" \
-    "vmla.f32 s22, " T ", s4\n\t" \
-    "vmla.f32 s23, " T ", s5\n\t" \
-    "vmla.f32 s24, " T ", s6\n\t" \
-    "vmla.f32 s25, " T ", s7\n\t"
-#define TTE_DX_ROW_HI(T) \
-    "vmla.f32 s18, " T ", s8\n\t" \
-    "vmla.f32 s19, " T ", s9\n\t" \
-    "vmla.f32 s20, " T ", s10\n\t" \
-    "vmla.f32 s21, " T ", s11\n\t" \
-    "vmla.f32 s22, " T ", s12\n\t" \
-    "vmla.f32 s23, " T ", s13\n\t" \
-    "vmla.f32 s24, " T ", s14\n\t" \
-    "vmla.f32 s25, " T ", s15\n\t"
+/* the eight-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
+ * eight dx values in s16-s23 */
+#define TTE_DX_PIX8(T) \
+    "ldr %[p], [%[op]], #4\n\t" \
+    "add %[p], %[base], %[p], lsl #2\n\t" \
+    "vldmia %[p], {s16-s23}\n\t" \
+    "vmla.f32 s16, " T ", s0\n\t" \
+    "vmla.f32 s17, " T ", s1\n\t" \
+    "vmla.f32 s18, " T ", s2\n\t" \
+    "vmla.f32 s19, " T ", s3\n\t" \
+    "vmla.f32 s20, " T ", s4\n\t" \
+    "vmla.f32 s21, " T ", s5\n\t" \
+    "vmla.f32 s22, " T ", s6\n\t" \
+    "vmla.f32 s23, " T ", s7\n\t" \
+    "vstmia %[p], {s16-s23}\n\t"
+/* the sixteen-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
+ * sixteen dx values eight at a time in s20-s27 */
+#define TTE_DX_PIX16(T) \
+    "ldr %[p], [%[op]], #4\n\t" \
+    "add %[p], %[base], %[p], lsl #2\n\t" \
+    "vldmia %[p], {s20-s27}\n\t" \
+    "vmla.f32 s20, " T ", s0\n\t" \
+    "vmla.f32 s21, " T ", s1\n\t" \
+    "vmla.f32 s22, " T ", s2\n\t" \
+    "vmla.f32 s23, " T ", s3\n\t" \
+    "vmla.f32 s24, " T ", s4\n\t" \
+    "vmla.f32 s25, " T ", s5\n\t" \
+    "vmla.f32 s26, " T ", s6\n\t" \
+    "vmla.f32 s27, " T ", s7\n\t" \
+    "vstmia %[p]!, {s20-s27}\n\t" \
+    "vldmia %[p], {s20-s27}\n\t" \
+    "vmla.f32 s20, " T ", s8\n\t" \
+    "vmla.f32 s21, " T ", s9\n\t" \
+    "vmla.f32 s22, " T ", s10\n\t" \
+    "vmla.f32 s23, " T ", s11\n\t" \
+    "vmla.f32 s24, " T ", s12\n\t" \
+    "vmla.f32 s25, " T ", s13\n\t" \
+    "vmla.f32 s26, " T ", s14\n\t" \
+    "vmla.f32 s27, " T ", s15\n\t" \
+    "vstmia %[p], {s20-s27}\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
@@ -1294,62 +1297,59 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         int32_t t0, t1;
         float *pp;
         if (j + 16 <= kn) {
-            /* two pixels a pass (their values in s16, s17), the last one of an odd count alone */
-            const int32_t *const oe2 = off + (n & ~1);
+            /* four pixels a pass (their values in s16-s19: one VLDM, one loop branch), then the
+             * last n % 4 one at a time */
+            const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT16
-                             "cmp %[op], %[oe2]\n\t"
+                             "cmp %[op], %[oe4]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[p], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16-s17}\n\t"
-                             "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_LO("s16")
-                             "vstmia %[p]!, {s18-s25}\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_HI("s16")
-                             "vstmia %[p], {s18-s25}\n\t"
-                             "ldr %[p], [%[op]], #4\n\t"
-                             "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_LO("s17")
-                             "vstmia %[p]!, {s18-s25}\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_HI("s17")
-                             "vstmia %[p], {s18-s25}\n\t"
-                             "cmp %[op], %[oe2]\n\t"
+                             "vldmia %[dp]!, {s16-s19}\n\t"
+                             TTE_DX_PIX16("s16")
+                             TTE_DX_PIX16("s17")
+                             TTE_DX_PIX16("s18")
+                             TTE_DX_PIX16("s19")
+                             "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
                              "3:\n\t"
                              "cmp %[op], %[oe]\n\t"
                              "beq 4f\n\t"
-                             "ldr %[p], [%[op]]\n\t"
-                             "vldr s16, [%[dp]]\n\t"
-                             "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_LO("s16")
-                             "vstmia %[p]!, {s18-s25}\n\t"
-                             "vldmia %[p], {s18-s25}\n\t"
-                             TTE_DX_ROW_HI("s16")
-                             "vstmia %[p], {s18-s25}\n\t"
+                             "2:\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             TTE_DX_PIX16("s16")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 2b\n\t"
                              "4:\n\t"
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [base] "r"(base), [oe] "r"(oe), [oe2] "r"(oe2), [wq] "r"(wp), [s] "t"(s)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "cc",
-                               "memory");
+                             : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "cc", "memory");
         } else {
+            /* as above: four pixels a pass (values in s8-s11), then the last n % 4 */
+            const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT8
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[p], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
-                             "add %[p], %[base], %[p], lsl #2\n\t"
-                             "vldmia %[p], {s17-s24}\n\t"
-                             TTE_DX_VMLA_LO
-                             "vstmia %[p], {s17-s24}\n\t"
-                             "cmp %[op], %[oe]\n\t"
+                             "vldmia %[dp]!, {s8-s11}\n\t"
+                             TTE_DX_PIX8("s8")
+                             TTE_DX_PIX8("s9")
+                             TTE_DX_PIX8("s10")
+                             TTE_DX_PIX8("s11")
+                             "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
-                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+r"(op), [dp] "+r"(dp)
-                             : [base] "r"(base), [oe] "r"(oe), [wq] "r"(wp), [s] "t"(s)
-                             : "d0", "d1", "d2", "d3", "d8", "d9", "d10", "d11", "s24", "cc", "memory");
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "2:\n\t"
+                             "vldmia %[dp]!, {s8}\n\t"
+                             TTE_DX_PIX8("s8")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 2b\n\t"
+                             "4:\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "d11", "cc", "memory");
         }
     }
 #endif
