@@ -99,3 +99,11 @@ def test_qemu_firmware_is_bit_exact_and_refuses_a_training_step(paths: dict, tmp
     bad = Stream().train(np.ascontiguousarray(xs[0]), 0, np.zeros(xs[0].size, np.float32))
     with pytest.raises(TteError, match="inference-only-model: no training step"):
         run_firmware(fw, bad)
+
+
+def test_package_of_an_inference_only_compile_is_refused(paths: dict, tmp_path: Path) -> None:
+    out, pkg = tmp_path / "out", tmp_path / "pkg"
+    r = CliRunner().invoke(main, ["compile", str(paths["ad-fcae"]), "--scheme", "none", "-o", str(out),
+                                  "--package", str(pkg)])
+    assert r.exit_code == 2 and "inference only" in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists() and not pkg.exists()

@@ -62,6 +62,9 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                      adopt=earlier_compile_files)
     if package_dir is not None:
         check_output_dir(package_dir, force=force)
+    if package_dir is not None and scheme == "none":
+        raise TteError("--package needs a training step (the package's examples train); scheme 'none' "
+                       "compiles inference only")
     if data_name is not None and scheme != "auto":
         raise TteError(f"--data is for --scheme auto (the scheme search); scheme '{scheme}' is fixed")
     g = tte.load(model)
