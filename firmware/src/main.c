@@ -7,6 +7,7 @@
  * payload) is rejected ("F bad-length", exit status 1) before any of it is used:
  *   'T' payload input[TTE_INPUT_BYTES]    one training step     -> "L <loss as f32 bits, hex>"
  *       (a regression model, TTE_REGRESSION: input, padding, then target[TTE_TARGET_BYTES], f32)
+ *       (an inference-only model, TTE_INFERENCE_ONLY: 'T' and 'C' fail with "F inference-only-model")
  *   'E' payload input                     one inference, scored -> "P <argmax> O <output hex>"
  *   'I' payload input                     one inference         -> "O <output hex>"
  *   'C'                                   trainable-weights CRC-32 -> "C <hex>"
@@ -29,6 +30,10 @@
 #error "TTE_MODEL_HEADER must name the generated model header"
 #endif
 #include TTE_MODEL_HEADER
+
+#if defined(TTE_INFERENCE_ONLY) && defined(TTE_FW_WEIGHTS_IO)
+#error "an inference-only model (scheme none) has no trained weights to get or set: build without weights I/O"
+#endif
 
 #if defined(TTE_IN_EMBEDDED)
 #define INPUT_MAPPED 1
@@ -244,6 +249,12 @@ int main(void)
         }
         switch (op) {
         case 'T': {
+#if defined(TTE_INFERENCE_ONLY)
+            /* compiled without a training step (scheme none): refused, never skipped */
+            (void)label;
+            fail("inference-only-model: no training step");
+            break;
+#else
             expect_length(length, TRAIN_PAYLOAD_BYTES);
             const tte_input_t *in = read_input();
 #if defined(TTE_REGRESSION) && TTE_REGRESSION
@@ -268,6 +279,7 @@ int main(void)
             p = tte_fmt_hex32(p, bits.u);
             put_line(line, p);
             break;
+#endif
         }
         case 'E':
         case 'I': {
@@ -296,11 +308,15 @@ int main(void)
             break;
         case 'C':
             expect_length(length, 0u);
+#if defined(TTE_INFERENCE_ONLY)
+            fail("inference-only-model: no trained weights");
+#else
             p = line;
             *p++ = 'C';
             *p++ = ' ';
             p = tte_fmt_hex32(p, tte_trainable_crc32());
             put_line(line, p);
+#endif
             break;
 #if defined(TTE_CHECKPOINT_BYTES)
         case 'D':

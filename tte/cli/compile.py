@@ -15,7 +15,9 @@ from tte.errors import TteError
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--board", default="stm32f746g-disco", show_default=True, help="Board name or boards/*.toml file.")
 @click.option("--scheme", default="auto", show_default=True,
-              help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, or a .toml/.json file.")
+              help="auto, full, last-k:N, bias-only, classifier-only, paper:<model>:<budget>, a .toml/.json file, "
+                   "or none: inference only (tte_infer; no training step, every weight frozen in flash; "
+                   "--loss, --lr and --rounding are then ignored).")
 @click.option("--budget-kb", type=float, default=None, help="SRAM budget in KB (default: the board's SRAM).")
 @click.option("--speed-kb", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="SRAM in KB the arena may grow by for faster kernels (pixel buffers, activations as floats "
@@ -47,7 +49,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
-    """Compile one on-device training step of an int8 MODEL into C for a board."""
+    """Compile one on-device training step (and inference) of an int8 MODEL into C for a board;
+    with --scheme none, inference only."""
     from pathlib import Path
 
     import tte
@@ -59,6 +62,9 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                      adopt=earlier_compile_files)
     if package_dir is not None:
         check_output_dir(package_dir, force=force)
+    if package_dir is not None and scheme == "none":
+        raise TteError("--package needs a training step (the package's examples train); scheme 'none' "
+                       "compiles inference only")
     if data_name is not None and scheme != "auto":
         raise TteError(f"--data is for --scheme auto (the scheme search); scheme '{scheme}' is fixed")
     g = tte.load(model)
@@ -100,6 +106,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         return
     kb = 1024
     click.echo(f"{report['name']}: scheme {report['scheme']} on {report['board']}: {report['verdict']}")
+    if report.get("inference_only"):
+        click.echo("  inference only: tte_infer, no training step (every weight frozen in flash)")
     click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
                f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
                f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")

@@ -25,6 +25,11 @@ SRAM accounting of a training step (``peak_sram_bytes``):
 * ``stack_bytes``: an estimate (``STACK_ESTIMATE_BYTES``); the firmware measures the truth
   by stack painting.
 
+An inference-only compile (scheme ``none``, ``inference_only`` in the report) has no training
+graph: the training fields of the Analysis are the inference ones (``training`` is the
+forward pass with no updates, no label and no loss), every weight is frozen (so every layer
+may take its compile-time layout), and ``peak_sram_bytes`` is ``inference_peak_sram_bytes``.
+
 Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and parameter
 data (trainable initial values included, as their load image lives in flash; the layouts
 some kernels read prepared at compile time, ``prepared_weight_bytes``, included, as many as
@@ -85,6 +90,11 @@ class Analysis:
     report: dict[str, Any]
     # the training and inference plans with the input image outside the arena (for comparison)
     outside: tuple[MemoryPlan, MemoryPlan] | None = None
+
+    @property
+    def inference_only(self) -> bool:
+        """No training step (scheme ``none``): ``training``/``scheduled``/``plan`` are the inference ones."""
+        return self.scheme.inference_only
 
 
 def _check_int8(graph: Graph) -> None:
@@ -406,18 +416,27 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     kernels (tte.compiler.fuse) in the training and the inference graph, and runs each block's
     depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward), and
     the updates under a global average pool from its masked gradient read lazily
-    (tte.compiler.pooled)."""
+    (tte.compiler.pooled).
+
+    An inference-only scheme (``none``) builds no training graph: ``loss``, ``lr``, ``qas``,
+    ``rounding`` and ``seed`` are then ignored (there is no step for them to shape)."""
     _check_int8(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
-    plan_sel = sch.to_plan(graph)
-    tg = derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas, rounding=rounding, seed=seed)
-    sg = schedule(tg, reorder=reorder)
+    frozen = sch.inference_only
+    plan_sel = {} if frozen else sch.to_plan(graph)
     inf = schedule_inference(graph)
+    tg = inf.training if frozen else derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas,
+                                                           rounding=rounding, seed=seed)
+    sg = inf if frozen else schedule(tg, reorder=reorder)
     # the input image lives in the arena, at the same offset in both plans (tte_input_buffer());
     # a streamed block may write its output over the input rows it has consumed
     x = graph.inputs[0]
-    if reorder if stream is None else stream:
+    if frozen:
+        if reorder if stream is None else stream:
+            inf = stream_blocks(inf)
+        sg, tg = inf, inf.training
+    elif reorder if stream is None else stream:
         streamed = stream_blocks(sg)
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
         variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
@@ -436,7 +455,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
         mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
+        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
         if mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
@@ -477,10 +496,12 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     arena = max(mp.arena_bytes, ip.arena_bytes)
     optimizer = STEP_COUNTER_BYTES if "step" in tg.graph.inputs else 0
     # a regression step reads a float target as large as the output (the firmware's buffer)
-    label = tg.graph.tensors[tg.label]
-    target = label.nbytes if label.dtype == "float32" else 0
+    label = None if sch.inference_only else tg.graph.tensors[tg.label]
+    target = label.nbytes if label is not None and label.dtype == "float32" else 0
     peak = arena + trainable_bytes + optimizer + target + STACK_ESTIMATE_BYTES
     inference_peak = ip.arena_bytes + out.nbytes + STACK_ESTIMATE_BYTES
+    if sch.inference_only:
+        peak = inference_peak   # no training step: an inference is all the board runs
     from tte.compiler.emit.block import choose_prepared
 
     # weights the emitters also lay out at compile time, once each, while the flash has room
@@ -498,7 +519,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         f"does not fit: needs {peak:,} B SRAM of {budget:,} B" if not fits_sram
         else f"does not fit: needs {flash_data:,} B flash of {board.flash_bytes:,} B")
     return {
-        "model": graph.name, "board": board.name, "scheme": sch.name,
+        "model": graph.name, "board": board.name, "scheme": sch.name, "inference_only": sch.inference_only,
         "peak_sram_bytes": peak, "inference_peak_sram_bytes": inference_peak,
         "arena_bytes": arena, "train_arena_bytes": mp.arena_bytes, "inference_arena_bytes": ip.arena_bytes,
         "trainable_bytes": trainable_bytes, "trainable_updated_bytes": updated_bytes,
@@ -534,7 +555,10 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
                   "(the same bytes) so that the flash data fits",
                   "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
                   "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "
-                  "the input in a buffer of its own"],
+                  "the input in a buffer of its own",
+                  *(["inference_only: scheme none compiles the forward pass alone (no training step, "
+                     "every weight frozen in flash); peak_sram_bytes is inference_peak_sram_bytes"]
+                    if sch.inference_only else [])],
     }
 
 

@@ -38,6 +38,9 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
 
     ``speed_sram_bytes``: SRAM the arena may grow by for faster kernels (tte.compiler.analysis.analyze).
 
+    ``scheme="none"`` compiles inference alone (tte_infer; no training step, every weight frozen in
+    flash); ``lr``, ``loss``, ``rounding``, ``qas`` and ``seed`` then shape nothing and are ignored.
+
     ``out_dir`` must be new, empty, or (with ``force``) an earlier tte output folder, whose
     files of tte's are replaced; other files in it are never touched. Raises BudgetError (a
     TteError) when the step does not fit, before writing anything.
@@ -76,7 +79,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                 raise BudgetError(format_breakdown(report), report)
     report["name"] = cname
     report["input"] = input_description(a.forward)
-    report["checkpoint"] = checkpoint_report(a.forward, list(a.training.updates))
+    # an inference-only compile (scheme none) has no trained weights, hence no checkpoint API
+    report["checkpoint"] = None if a.inference_only else checkpoint_report(a.forward, list(a.training.updates))
     if out_dir is not None:
         _write_outputs(Path(out_dir), a, report, sources, force=force)
     return report

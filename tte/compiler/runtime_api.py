@@ -36,7 +36,12 @@ def model_lr(graph: Graph) -> float | None:
 
 
 def add_runtime_api(a: Analysis, c: list[str], h: list[str]) -> None:
-    """Add the helpers to the generated source ``c`` and header ``h`` (line lists, in place)."""
+    """Add the helpers to the generated source ``c`` and header ``h`` (line lists, in place); an
+    inference-only model (tte.compiler.analysis, scheme none) gets tte_quantize_input alone."""
+    if a.inference_only:
+        c += _quantize_input(a)
+        _declare(h, None)
+        return
     lr = model_lr(a.training.graph)
     lr_value = 0.0 if lr is None else lr
     if not math.isfinite(lr_value):
@@ -57,21 +62,25 @@ def _lr_functions() -> list[str]:
             "float tte_get_lr(void)", "{", "    return (float)tte_lr;", "}", ""]
 
 
-def _declare(h: list[str], lr: float) -> None:
+def _declare(h: list[str], lr: float | None) -> None:
+    """The helpers' declarations; ``lr`` None: no learning rate (an inference-only model)."""
     end = max(i for i, line in enumerate(h) if line.startswith("#endif"))
     h[end:end] = [
         "#ifdef __cplusplus", "}", "#endif", ""]
+    lr_lines = [] if lr is None else [
+        "/* The learning rate of every update from the next step on. Without a call, the compile-time",
+        "   TTE_DEFAULT_LR (a double) applies; tte_set_lr(x) trains as compiling with lr = (double)x. */",
+        "void tte_set_lr(float lr);",
+        "float tte_get_lr(void);"]
     h[end:end] = [
-        f"#define TTE_DEFAULT_LR {float(lr).hex()} /* {lr!r}: the compile-time learning rate */",
+        *([] if lr is None
+          else [f"#define TTE_DEFAULT_LR {float(lr).hex()} /* {lr!r}: the compile-time learning rate */"]),
         "/* Write one float sample, in the source model's layout, as the step's input `out` (IR layout,",
         "   NHWC; may be tte_input_buffer()): quantized with TTE_INPUT_SCALE and TTE_INPUT_ZERO_POINT",
         "   as TFLite's QUANTIZE does (x / scale in float, rounded half away from zero, saturated);",
         "   a float-input model (TTE_INPUT_FLOAT) is only reordered: its step quantizes. */",
         "void tte_quantize_input(const float *x, tte_input_t *out);",
-        "/* The learning rate of every update from the next step on. Without a call, the compile-time",
-        "   TTE_DEFAULT_LR (a double) applies; tte_set_lr(x) trains as compiling with lr = (double)x. */",
-        "void tte_set_lr(float lr);",
-        "float tte_get_lr(void);", ""]
+        *lr_lines, ""]
     first = next(i for i, line in enumerate(h) if line.startswith("#include"))
     h[first + 1:first + 1] = ["#ifdef __cplusplus", 'extern "C" {', "#endif"]
 

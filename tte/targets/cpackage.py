@@ -204,6 +204,10 @@ def package_files(model: CompiledModel, *, version: str = "1.0.0", author: str =
 def write_package(compile_dir: str | Path, out: str | Path, *, force: bool = False, **meta: str) -> list[str]:
     """Write the package of the model compiled into ``compile_dir`` to ``out``; return its files."""
     model = CompiledModel.from_dir(compile_dir)
+    if model.report.get("inference_only"):
+        # the package's host program and sketch train: they need tte_train_step
+        raise TteError("an inference-only compile (scheme none) has no training step for the package's "
+                       "examples; compile with a training scheme to package it", file=str(compile_dir))
     files = package_files(model, **meta)
     with output_dir(out, command="package", force=force, nested=True) as stage:
         for rel, text in files.items():

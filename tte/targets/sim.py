@@ -21,6 +21,7 @@ import numpy as np
 
 from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import C_TYPES, generate, source_digest
+from tte.errors import TteError
 from tte.ir import Graph
 from tte.targets.paths import cache_dir
 
@@ -67,7 +68,8 @@ class Simulator:
     name: str
 
     def __post_init__(self) -> None:
-        self.regression = self.analysis.training.graph.tensors[self.analysis.training.label].dtype == "float32"
+        tg = self.analysis.training
+        self.regression = not self.analysis.inference_only and tg.graph.tensors[tg.label].dtype == "float32"
         fwd = self.analysis.forward
         self.in_dtype = np.dtype(fwd.tensors[fwd.inputs[0]].dtype)
         self.out_dtype = np.dtype(fwd.tensors[fwd.outputs[0]].dtype)
@@ -95,6 +97,8 @@ class Simulator:
 
     def _claim(self) -> None:
         key = self.key
+        if self.analysis.inference_only:
+            return   # nothing trained: no weights in SRAM to swap between Simulators
         if _OWNER.get(key) != id(self):
             self.lib.tte_set_weights(self.ffi.from_buffer(self._weights))
             _OWNER[key] = id(self)
@@ -117,7 +121,13 @@ class Simulator:
         self.lib.tte_infer(self._input(x), self.ffi.from_buffer(f"{self._out_c}[]", out))
         return out.reshape(out_t.shape)
 
+    def _trains(self) -> None:
+        if self.analysis.inference_only:
+            raise TteError(f"model '{self.name}' was compiled for inference only (scheme "
+                           f"'{self.analysis.scheme.name}'): it has no training step or trained weights")
+
     def train_step(self, x: np.ndarray, y: int | np.ndarray) -> float:
+        self._trains()
         self._claim()
         if self.regression:
             tgt = np.ascontiguousarray(y, np.float32).reshape(-1)
@@ -128,10 +138,13 @@ class Simulator:
         return float(loss)
 
     def crc32(self) -> int:
+        self._trains()
         self._claim()
         return int(self.lib.tte_trainable_crc32())
 
     def weights(self) -> dict[str, np.ndarray]:
+        if self.analysis.inference_only:
+            return {}   # nothing trained
         self._claim()
         raw, out, off = self._read(), {}, 0
         fwd = self.analysis.forward
@@ -142,6 +155,7 @@ class Simulator:
         return out
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        self._trains()
         self._claim()
         raw = b"".join(np.ascontiguousarray(weights[p], self.analysis.forward.tensors[p].dtype).tobytes()
                        for p in self.params)

@@ -9,6 +9,8 @@ Presets:
 * ``last-k:N``: weights and biases of the last N conv layers, plus the classifier.
 * ``bias-only``: every bias, plus the classifier.
 * ``classifier-only``: the classifier's weight and bias.
+* ``none``: nothing: an inference-only compile (tte.compiler.analysis plans and emits the
+  forward pass alone, every weight frozen in flash, no training step, no loss or label).
 * ``paper:<model>:<budget>``: the paper's schemes (e.g. ``paper:mbv2-w0.35:99kb``):
   the biases of the last ``n_bias_update`` convs, the listed convs' weights with the given
   ratio of input channels (depthwise: of channels), and the classifier.
@@ -33,7 +35,7 @@ from tte.errors import TteError
 from tte.ir import Graph, Node
 from tte.training.autodiff import ParamUpdate
 
-PRESETS = ("full", "last-k:N", "bias-only", "classifier-only", "paper:<model>:<budget>")
+PRESETS = ("full", "last-k:N", "bias-only", "classifier-only", "none", "paper:<model>:<budget>")
 
 
 @dataclass
@@ -58,6 +60,11 @@ class UpdateScheme:
     n_bias: int = 0
     classifier: bool = True
     all_layers: bool = False
+
+    @property
+    def inference_only(self) -> bool:
+        """Whether the scheme trains nothing by design (``none``): compiled for inference alone."""
+        return False
 
     # ---- (de)serialization --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -218,6 +225,8 @@ def resolve_scheme(spec: str | UpdateScheme) -> UpdateScheme:
         return UpdateScheme(name="bias-only", n_bias=10**9)
     if spec == "classifier-only":
         return UpdateScheme(name="classifier-only")
+    if spec == "none":
+        return _InferenceOnly(name="none", classifier=False)
     if spec.startswith("last-k:"):
         try:
             k = int(spec.split(":", 1)[1])
@@ -252,6 +261,20 @@ class _LastK(UpdateScheme):
         start = max(0, len(convs) - self.k)
         self.layers = [LayerRule(conv=i, weight_ratio=1.0) for i in range(start, len(convs))]
         return super().to_plan(graph)
+
+
+@dataclass
+class _InferenceOnly(UpdateScheme):
+    """``none``: no parameter is trained; the compiler builds no training step at all."""
+
+    @property
+    def inference_only(self) -> bool:
+        return True
+
+    def to_plan(self, graph: Graph) -> dict[str, ParamUpdate]:
+        raise TteError(f"scheme '{self.name}' is inference-only: it trains nothing in graph '{graph.name}' "
+                       "(compile it for inference with tte compile --scheme none; pick a training scheme "
+                       "to train)")
 
 
 def plan_bytes(graph: Graph, plan: dict[str, ParamUpdate]) -> int:
