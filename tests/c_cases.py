@@ -1819,6 +1819,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += pwe_cases()
+    cases += pwez_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
     cases += dwrq_cases()
     cases += split_forward_cases()
@@ -2818,3 +2819,59 @@ def _dw3_fill_case(seed: int) -> Case:
 
 def dw3_fill_cases() -> list[Case]:
     return [_dw3_fill_case(s) for s in range(32)]
+
+
+# ---- pwez (pe_layout with the input zero point folded into the bias, the weights doubled) ----
+
+def _pwez_bound_case(seed: int) -> Case:
+    """An expand 1x1 -> 3x3 depthwise -> 1x1 streamed block whose expand reads pe_layout's form
+    (2 (bias - zp sum(w)) and the doubled weights) at the edge of what it admits: the input zero
+    point -128 or 127, every weight of a channel 127 or -128 of the sign that makes zp sum(w)
+    grow the bias's magnitude, the biases just inside |bias| + cin 255 128 < 2**29, the pixels
+    all 127 or all -128 per row (the partial sums at their reach) or each byte either, 4-24
+    input channels; the
+    output stage as _prep_expand_block_case's (kinds of shifts from -1 to -21)."""
+    from tte.compiler.emit.block import pe_layout
+
+    rng = np.random.default_rng(16400 + seed)
+    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
+    cout = (5, 16, 33, 48)[seed % 4]
+    h, w = int(rng.integers(2, 5)), int(rng.integers(1, 9))
+    zp = -128 if seed // 6 % 2 == 0 else 127
+    xs = float(np.exp(rng.uniform(np.log(2e-3), np.log(0.3))))
+    relu = seed % 3 == 1
+    yq = q(xs, -128 if relu else int(rng.integers(-128, 128)))
+    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.2, 0.4, 0.4])
+    ws = np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+    sign = rng.choice([-1, 1], cout)
+    # -zp sum(w) of the bias's sign: weights of sign -sign zp
+    wsign = -sign * np.sign(zp)
+    wq = np.where(wsign[:, None] > 0, 127, -128) * np.ones((cout, cin), np.int64)
+    mixed = rng.random(cout) < 0.25
+    wq[mixed] = rng.integers(-128, 128, (int(mixed.sum()), cin))
+    lim = (1 << 29) - cin * 255 * 128
+    b = sign * (lim - 1 - rng.integers(0, 1 << 8, cout))
+    g = new_graph({"x": ((1, h, w, cin), "int8", q(xs, zp))})
+    g.add_const("e.w", wq.reshape(cout, 1, 1, cin).astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
+    g.add_const("e.b", b.astype(np.int32), "int32", q((np.float32(xs) * ws).astype(np.float32),
+                                                      np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "e.w", "e.b"], "e", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                    "groups": 1, "activation": "relu" if relu else "none"}, quant=yq)
+    add_random_conv(g, rng, "e", "d", cout, 3, 1, (1, 1, 1, 1), cout)
+    add_random_conv(g, rng, "d", "p", 8, 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    case = _streamed_case(f"streamed_block_prep_expand_bound_{cin}_{cout}_zp{zp}_{seed}", g, rng)
+    # per row: every pixel 127, every pixel -128, or each byte either
+    mode = rng.integers(0, 3, (1, h, 1, 1))
+    extremes = np.where(rng.random((1, h, w, cin)) < 0.5, 127, -128)
+    case.feeds["x"] = np.where(mode == 0, 127, np.where(mode == 1, -128, extremes)).astype(np.int8)
+    prep = pe_layout(case.graph.nodes[0], case.graph)
+    assert prep is not None, case.name
+    return case
+
+
+def pwez_cases() -> list[Case]:
+    """_pwez_bound_case over every input word count with both extreme zero points."""
+    return [_pwez_bound_case(s) for s in range(12)]

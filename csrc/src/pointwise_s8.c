@@ -466,14 +466,17 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 
 /* ---- the expand 1x1 of a streamed block, laid out at compile time (tte.compiler.emit.block.pe_layout) ----
  *
- * pw_small_run's arithmetic (inputs doubled, 2 (x - zp) per lane; the output stage TTE_PWS_RQ) with
- * its per-call table and the weights' unpacking done once at compile time: per output channel
- * (TTE_PWE_CHANNEL_WORDS(n) words) its doubled bias, per four inputs the int16 lanes (w0, w2)
- * and (w1, w3), then its multiplier, ASR amount e (~shift; 0 for mult 0) and K = zp2 << e.
- * pe_layout builds one only where pws_fits and tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of
- * 4). Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
+ * pw_small_run's doubled sum d = 2 (bias + sum((x - zp) w)) (the output stage TTE_PWS_RQ) with
+ * its per-call table, the weights' unpacking and the input zero point done once at compile time:
+ * d = 2 (bias - zp sum(w)) + sum(x 2 w), so the pixels need only their bytes sign-extended. Per
+ * output channel (TTE_PWE_CHANNEL_WORDS(n) words) 2 (bias - zp sum(w)), per four inputs the
+ * doubled weights' int16 lanes (2 w0, 2 w2) and (2 w1, 2 w3), then its multiplier, ASR amount e
+ * (~shift; 0 for mult 0) and K = zp2 << e. pe_layout builds one only where pws_fits and
+ * tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of 4; every partial sum then within int32).
+ * Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
  * SXTB16; per channel (four pixels) NW + 2 loads of the layout, 8 NW SMLAD with 4 NW LDRD of
- * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass. */
+ * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass; per word of a pixel
+ * an LDR, two SXTB16 and half an STRD. */
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
@@ -603,9 +606,9 @@ static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int
  * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
 #define TTE_PWE_PASS_BYTES 3584
 
-/* Four pixels' doubled x - zp (two int16 lanes a word, pw_small_run's) into xs as pwe_channels
- * reads them: pixel q's inputs at x + q step (step 0: one pixel in all four lanes) */
-static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t nz, uint32_t *xs, const int32_t NW)
+/* Four pixels' x (two int16 lanes a word, (x0, x2) and (x1, x3)) into xs as pwe_channels reads
+ * them: pixel q's inputs at x + q step (step 0: one pixel in all four lanes) */
+static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t *xs, const int32_t NW)
 {
     const int32_t S = NW <= 4 ? 4 : 6;
     int32_t q, j;
@@ -617,13 +620,11 @@ static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t
             /* in assembly: gcc loaded every word first and spilled them */
             uint32_t u, t0, t1;
             __asm__ volatile("ldr %[u], [%[xq], %[jo]]\n\t"
-                             "sxtab16 %[t0], %[nz], %[u]\n\t"
-                             "sxtab16 %[t1], %[nz], %[u], ror #8\n\t"
-                             "sxtab16 %[t0], %[t0], %[u]\n\t"
-                             "sxtab16 %[t1], %[t1], %[u], ror #8\n\t"
+                             "sxtb16 %[t0], %[u]\n\t"
+                             "sxtb16 %[t1], %[u], ror #8\n\t"
                              "strd %[t0], %[t1], [%[xs], %[ko]]"
                              : [u] "=&r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1)
-                             : [xq] "r"(xq), [xs] "r"(xs), [nz] "r"(nz), [jo] "i"(4 * j), [ko] "i"(8 * (S * q + j))
+                             : [xq] "r"(xq), [xs] "r"(xs), [jo] "i"(4 * j), [ko] "i"(8 * (S * q + j))
                              : "memory");
         }
     }
@@ -633,7 +634,6 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
                                       const uint32_t *prep, int8_t *y, const int32_t NW)
 {
     const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
-    const uint32_t nz = pack16(-2 * p->in_zp, -2 * p->in_zp);
     const int32_t S = NW <= 4 ? 4 : 6;
     const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
     const int8_t *const xe = x + (size_t)npx * n;
@@ -651,7 +651,7 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
          * around the assembly */
         while (xp < xe) {
             const int32_t whole = xe - xp >= 4 * n;
-            pwe_unpack(xp, whole ? n : 0, nz, xs, NW);
+            pwe_unpack(xp, whole ? n : 0, xs, NW);
             pwe_channels(wc, xs, yq, whole ? m : 0, NW);
             xp += whole ? 4 * n : n;
             yq += whole ? 4 * m : m;
@@ -687,18 +687,18 @@ void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, cons
         break;
     }
 #else
-    const int32_t cw = TTE_PWE_CHANNEL_WORDS(n), zp = p->in_zp;
+    const int32_t cw = TTE_PWE_CHANNEL_WORDS(n);
     int32_t i, oc, j;
     for (i = 0; i < npx; ++i) {
         const int8_t *xp = x + (size_t)i * n;
         for (oc = 0; oc < m; ++oc) {
             const uint32_t *c = prep + (size_t)oc * cw;
-            /* the doubled sum, from the layout's doubled bias and int16 lanes (w0, w2), (w1, w3) */
+            /* the doubled sum, from the layout's 2 (bias - zp sum(w)) and int16 lanes (2 w0, 2 w2),
+             * (2 w1, 2 w3) */
             int32_t d = (int32_t)c[0];
             for (j = 0; j < n; ++j) {
                 const uint32_t word = c[1 + 2 * (j / 4) + (j & 1)];
-                const int32_t wj = (int16_t)(uint16_t)((j & 2) ? word >> 16 : word & 0xFFFFu);
-                d += 2 * ((int32_t)xp[j] - zp) * wj;
+                d += (int32_t)xp[j] * (int16_t)(uint16_t)((j & 2) ? word >> 16 : word & 0xFFFFu);
             }
             /* the layout's multiplier and ~e (shift -1 for a multiplier 0: out_zp for any) */
             y[(size_t)i * m + oc] = (int8_t)tte_rq_exact(d / 2, (int32_t)c[cw - 3], ~(int32_t)c[cw - 2], p->out_zp,

@@ -404,8 +404,9 @@ def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 def pe_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """The block's expand 1x1 weights and biases as tte_conv2d_s8_pointwise_small_prep_px reads
     them (csrc/src/pointwise_s8.c), with the C array's name (from the weight's name and bytes):
-    per output channel (uint32) its doubled bias, per four inputs the int16 lanes (w0, w2) and
-    (w1, w3), then its multiplier, e = ~shift (0 for a multiplier 0) and (2 out_zp + 1) << e.
+    per output channel (uint32) its doubled bias with the input zero point's share folded in,
+    2 (bias - zp sum(w)), per four inputs the doubled weights' int16 lanes (2 w0, 2 w2) and (2 w1,
+    2 w3), then its multiplier, e = ~shift (0 for a multiplier 0) and (2 out_zp + 1) << e.
     None where the kernel could not be exact or reads none: no expand, not a plain 1x1 (stride
     1, no padding, groups 1), input channels not a multiple of 4 from 4 to 24, an input zero
     point outside int8, a |bias| + in_c 255 128 of 2**29 or more, an output stage other than
@@ -442,12 +443,17 @@ def _small_layout(expand: Node, view: Graph) -> tuple[str, np.ndarray] | None:
             or np.any(np.abs(bias) + n * 255 * 128 >= 2 ** PE_SUM_BITS)):
         return None
     e = np.where(mult == 0, 0, ~shift)
-    u = wd & 0xFFFF
+    # the kernel sums x (2 w) on 2 bias - 2 zp sum(w): today's doubled sum 2 (bias + sum((x - zp) w)),
+    # whose int32 reach the check above bounds; on the way, a partial sum is at most |2 bias| +
+    # 2 |zp| sum|w| + 2 128 sum|w| <= 2 |bias| + in_c 2**16 < 2**30 + in_c 256 < 2**31: no
+    # channel the check admits can overflow
+    u = 2 * wd & 0xFFFF
     even = u[:, 0::4] | u[:, 2::4] << 16
     odd = u[:, 1::4] | u[:, 3::4] << 16
     words = np.stack([even, odd], axis=2).reshape(m, n // 2)
     tail = np.stack([mult, e, (2 * zp_out + 1) << e], axis=1)
-    prep = np.concatenate([(2 * bias).reshape(m, 1), words, tail], axis=1) & 0xFFFFFFFF
+    folded = 2 * (bias - zp * wd.sum(axis=1))
+    prep = np.concatenate([folded.reshape(m, 1), words, tail], axis=1) & 0xFFFFFFFF
     prep = prep.astype(np.uint32).reshape(-1)
     digest = hashlib.sha256(expand.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_pwq_{digest}", prep
