@@ -1663,7 +1663,8 @@ def _dw3_pad_case(seed: int) -> Case:
     dw_pad_bytes: dw3_ring's for its whole output row, which a 1x1 E or the add leave out of P's
     pair buffer otherwise) on three seeds of four (at stride 2, over DW3_PAD_MAX_WIDTH or where D
     has the ring anyway, flat or within the pair buffer, not a candidate), none on the fourth:
-    widths 1 to 70 (most of the given ones at most 32), heights 1 to 6, paddings symmetric, none,
+    widths 1 to 70 (most of the given ones at most 32; from 33 to 64 the ring's rows span as many
+    columns as the first blocks' 64), heights 1 to 6, paddings symmetric, none,
     one-sided, TF's stride-2 'same' and two wide; 4 to 45 channels, most not a multiple of four
     (fewer than 32: no pair buffer at all); every seventh seed a multiplier above 1/2 (not mode 2)."""
 
@@ -1683,6 +1684,23 @@ def _dw3_pad_case(seed: int) -> Case:
     case = _projected_case(f"dw3_pad_{kind}_s{s}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}"
                            f"{'' if given else '_nocopy'}_{seed}", g, rng, kind, c)
     return _given_dw_pad(case, rng) if given else case
+
+
+# --- dw3wide: the paper models' first block (64 wide, 16 channels after a 1x1 E) given dw3_ring's ring ---
+def _dw3_wide_case(seed: int) -> Case:
+    """A 3x3 stride-1 depthwise after a 1x1 E (or with the residual add) streamed into a 1x1, its
+    block given dw3_ring's ring for a whole output row 32 to 64 columns wide (one of 65: over
+    DW3_PAD_MAX_WIDTH, dw3_groups), as the paper models' first block (64 wide, 16 channels, no pair
+    buffer: --speed-kb gives it): 16, 24 or 20 channels (eight a pass, then a group of four),
+    heights 1 to 4, paddings symmetric or TF's one-sided."""
+    rng = np.random.default_rng(64640 + seed)
+    kind = ("expand", "expand", "residual")[seed % 3]
+    c = (16, 24, 20)[seed // 2 % 3]
+    w, h = (64, 33, 48, 66, 57, 64)[seed % 6], 1 + seed % 4
+    pads = (1, 1, 1, 1) if kind == "residual" or seed % 2 == 0 else (0, 0, 1, 1)
+    g = _depthwise_graph(rng, kind, c, (3, 3), 1, pads, h, w, 1, 6)
+    case = _projected_case(f"dw3_wide_{kind}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}", g, rng, kind, c)
+    return _given_dw_pad(case, rng)
 
 
 def _dw3_ring_image_case(seed: int) -> Case:
@@ -1810,6 +1828,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw57_side_case(s) for s in range(28)]
     cases += [_dw57_pad_case(s) for s in range(40)]
     cases += [_dw3_pad_case(s) for s in range(42)]
+    cases += [_dw3_wide_case(s) for s in range(6)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]

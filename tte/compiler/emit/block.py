@@ -99,16 +99,18 @@ def dw57_pad_bytes(dw: Node, g: Graph) -> int:
     return 8 * kh * ((d.shape[2] - 1) * sw + kw) if fits else 0
 
 
-DW3_PAD_MAX_WIDTH = 32   # widest 3x3 output given dw3_ring's ring as optional scratch
+DW3_PAD_MAX_WIDTH = 64   # widest 3x3 output given dw3_ring's ring as optional scratch (the widest measured)
 
 
 def dw_pad_bytes(dw: Node, g: Graph) -> int:
     """The optional scratch of a depthwise over a padded, sign-extended copy of its window rows:
     dw3_ring's three rows for a 3x3 stride-1 window at most DW3_PAD_MAX_WIDTH wide (dw_ws_bytes;
-    measured in the paper models' blocks: 4 to 6 instructions less a pixel and channel group 16
-    and 32 wide, none 64 wide, where the three rows copied per output row cost what the taps
-    save; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's for a 5x5 or 7x7
-    (dw57_pad_bytes); else 0."""
+    in a block with E the rows are copied again for each output row, three columns of copy a
+    pixel and channel group against nine taps of 6 instructions, not dw3_fast's 8: measured
+    in the paper models' first blocks, 64 wide, 16 channels, where only --speed-kb gives it (no
+    pair buffer below 32 channels, so the ring grows the arena by its 3,168 bytes): MbV2 -146K
+    instructions a step; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's
+    for a 5x5 or 7x7 (dw57_pad_bytes); else 0."""
     if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
         return ring
     return dw57_pad_bytes(dw, g)
