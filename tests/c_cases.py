@@ -1297,6 +1297,15 @@ def _prep_block_case(seed: int) -> Case:
     return case
 
 
+def _expand_w_scales(rng: np.random.Generator, cout: int, p_deep: float) -> np.ndarray:
+    """The expand cases' per-channel weight scales: multipliers in (0.26, 0.49) (shift -1) on a
+    fifth of the channels, ones whose shift reaches -21 on p_deep of them, ordinary ones else."""
+    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.2, p_deep, 0.8 - p_deep])
+    return np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
+                    np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
+                             np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+
+
 def _prep_expand_block_case(seed: int) -> Case:
     """An expand 1x1 -> 3x3 depthwise -> 1x1 [-> add] streamed block whose expand reads its
     compile-time layout (tte.compiler.emit.block.pe_layout, pointwise_s8.c's
@@ -1317,10 +1326,7 @@ def _prep_expand_block_case(seed: int) -> Case:
     xs = float(xq.scale[0])
     relu = seed % 2 == 1
     yq = q(xs, -128 if relu else int(rng.integers(-128, 128)))
-    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.2, 0.2, 0.6])
-    ws = np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
-                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
-                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+    ws = _expand_w_scales(rng, cout, 0.2)
     reals = np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs))
     _, shift = fp.quantize_multipliers(reals)
     assert ((shift >= -21) & (shift <= -1)).all(), shift
@@ -2860,10 +2866,7 @@ def _pwez_bound_case(seed: int) -> Case:
     xs = float(np.exp(rng.uniform(np.log(2e-3), np.log(0.3))))
     relu = seed % 3 == 1
     yq = q(xs, -128 if relu else int(rng.integers(-128, 128)))
-    kinds = rng.choice(["one", "deep", "plain"], cout, p=[0.2, 0.4, 0.4])
-    ws = np.where(kinds == "one", rng.uniform(0.26, 0.49, cout),
-                  np.where(kinds == "deep", rng.uniform(1.1, 1.9, cout) * 2.0 ** -22,
-                           np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
+    ws = _expand_w_scales(rng, cout, 0.4)
     sign = rng.choice([-1, 1], cout)
     # -zp sum(w) of the bias's sign: weights of sign -sign zp
     wsign = -sign * np.sign(zp)

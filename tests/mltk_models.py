@@ -105,6 +105,17 @@ def fetch() -> dict[str, Path]:
     return paths
 
 
+def fetch_or_skip() -> dict[str, Path]:
+    """fetch() in a test: the test is skipped, saying why, where there is no network and nothing
+    cached."""
+    import pytest
+
+    try:
+        return fetch()
+    except RuntimeError as e:
+        pytest.skip(str(e))
+
+
 # --------------------------------------------------------------------------------------
 # a fixed training sample per model
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from mltk_models import fetch
+from mltk_models import fetch_or_skip
 
 import tte
 from tte.compiler import analysis
@@ -29,10 +29,7 @@ from tte.training.sparse import UpdateScheme, resolve_scheme
 
 @pytest.fixture(scope="module")
 def kws() -> Graph:
-    try:
-        return tte.load(fetch()["kws-dscnn"])
-    except RuntimeError as e:   # no network and nothing cached
-        pytest.skip(str(e))
+    return tte.load(fetch_or_skip()["kws-dscnn"])
 
 
 def full_gradient_bytes(g: Graph) -> int:

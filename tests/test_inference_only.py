@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from fwtools import needs_arm_gcc, needs_qemu
-from mltk_models import fetch, samples
+from mltk_models import fetch_or_skip, samples
 from tflite_oracles import run_tflm
 
 import tte
@@ -22,10 +22,7 @@ from tte.targets.sim import Simulator
 
 @pytest.fixture(scope="module")
 def paths() -> dict[str, object]:
-    try:
-        return dict(fetch())
-    except RuntimeError as e:   # no network and nothing cached
-        pytest.skip(str(e))
+    return dict(fetch_or_skip())
 
 
 def test_report_has_no_trainable_bytes_and_every_layer_prepared(paths: dict) -> None:

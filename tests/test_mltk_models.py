@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tflite
 from fwtools import needs_arm_gcc, needs_qemu
-from mltk_models import LR, MODELS, SCHEMES, fetch, samples, target_for
+from mltk_models import LR, MODELS, SCHEMES, fetch_or_skip, samples, target_for
 from tflite_oracles import run_tflm
 
 import tte
@@ -30,10 +30,7 @@ FLOAT_IO = {"kws-dscnn", "vww-mbv1", "ad-fcae", "magic-wand"}
 
 @pytest.fixture(scope="module")
 def paths() -> dict[str, object]:
-    try:
-        return dict(fetch())
-    except RuntimeError as e:   # no network and nothing cached
-        pytest.skip(str(e))
+    return dict(fetch_or_skip())
 
 
 def _ops(data: bytes) -> list[str]:

@@ -5,9 +5,8 @@ painted stack peak of a training step and an inference stays below ``stack_bytes
 
 from __future__ import annotations
 
-import pytest
 from fwtools import needs_arm_gcc, needs_qemu
-from mltk_models import LR, fetch, samples, target_for
+from mltk_models import LR, fetch_or_skip, samples, target_for
 
 import tte
 
@@ -16,10 +15,7 @@ MODEL, SCHEME = "kws-dscnn", "last-k:2"
 
 
 def test_kws_painted_stack_peak_is_below_the_report() -> None:
-    try:
-        path = fetch()[MODEL]
-    except RuntimeError as e:   # no network and nothing cached
-        pytest.skip(str(e))
+    path = fetch_or_skip()[MODEL]
     g = tte.load(path)
     x = samples(g, 1, seed=7)
     tr = tte.Trainer(g, scheme=SCHEME, engine="qemu", lr=LR[(MODEL, SCHEME)])
