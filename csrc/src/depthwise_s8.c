@@ -1136,6 +1136,12 @@ static size_t dw3_ring_bytes(int32_t k, int32_t C)
     return (size_t)3 * (C >= 8 ? 16 : 8) * ((size_t)k + 2);
 }
 
+/* dw3_ring_fill's column: word w's bytes as SXTB16 and SXTB16 ROR 8 of it, stored at d (two words) */
+#define TTE_DW3_WIDEN(w) \
+    "sxtb16 %[e], %[" w "]\n\t" \
+    "sxtb16 %[f], %[" w "], ror #8\n\t" \
+    "strd %[e], %[f], [%[d]], #8\n\t"
+
 /* Columns [lo, hi) of a padded row of dw3_ring (one channel group's, cw 2; two groups', cw 4),
  * read from src on (C bytes apart; NULL: a row outside the image, the zero point's, zz), each
  * the words SXTB16 and SXTB16 ROR 8 of its four bytes (of each four). The columns outside
@@ -1166,12 +1172,8 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                          "beq 2f\n\t"
                          "ldrd %[v], %[u], [%[s]]\n\t"
                          "add %[s], %[s], %[c]\n\t"
-                         "sxtb16 %[e], %[v]\n\t"
-                         "sxtb16 %[f], %[v], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
-                         "sxtb16 %[e], %[u]\n\t"
-                         "sxtb16 %[f], %[u], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         TTE_DW3_WIDEN("v")
+                         TTE_DW3_WIDEN("u")
                          "subs %[m], %[m], #1\n\t"
                          "beq 3f\n\t"
                          "2:\n\t"
@@ -1179,18 +1181,10 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                          "add %[s], %[s], %[c]\n\t"
                          "ldrd %[v2], %[u2], [%[s]]\n\t"
                          "add %[s], %[s], %[c]\n\t"
-                         "sxtb16 %[e], %[v]\n\t"
-                         "sxtb16 %[f], %[v], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
-                         "sxtb16 %[e], %[u]\n\t"
-                         "sxtb16 %[f], %[u], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
-                         "sxtb16 %[e], %[v2]\n\t"
-                         "sxtb16 %[f], %[v2], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
-                         "sxtb16 %[e], %[u2]\n\t"
-                         "sxtb16 %[f], %[u2], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         TTE_DW3_WIDEN("v")
+                         TTE_DW3_WIDEN("u")
+                         TTE_DW3_WIDEN("v2")
+                         TTE_DW3_WIDEN("u2")
                          "subs %[m], %[m], #2\n\t"
                          "bne 2b\n\t"
                          "3:"
@@ -1207,12 +1201,8 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                          "ldr %[v], [%[s]]\n\t"
                          "ldr %[u], [%[s], #4]\n\t"
                          "add %[s], %[s], %[c]\n\t"
-                         "sxtb16 %[e], %[v]\n\t"
-                         "sxtb16 %[f], %[v], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
-                         "sxtb16 %[e], %[u]\n\t"
-                         "sxtb16 %[f], %[u], ror #8\n\t"
-                         "strd %[e], %[f], [%[d]], #8\n\t"
+                         TTE_DW3_WIDEN("v")
+                         TTE_DW3_WIDEN("u")
                          "subs %[m], %[m], #1\n\t"
                          "bne 1b"
                          : [d] "+r"(d), [s] "+r"(src), [m] "+r"(m), [v] "=&r"(v), [u] "=&r"(u), [e] "=&r"(e),
@@ -1226,21 +1216,15 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                      "beq 2f\n\t"
                      "ldr %[v], [%[s]]\n\t"
                      "add %[s], %[s], %[c]\n\t"
-                     "sxtb16 %[e], %[v]\n\t"
-                     "sxtb16 %[f], %[v], ror #8\n\t"
-                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     TTE_DW3_WIDEN("v")
                      "subs %[m], %[m], #1\n\t"
                      "beq 3f\n\t"
                      "2:\n\t"
                      "ldr %[v], [%[s]]\n\t"
                      "ldr %[u], [%[s], %[c]]\n\t"
                      "add %[s], %[s], %[c], lsl #1\n\t"
-                     "sxtb16 %[e], %[v]\n\t"
-                     "sxtb16 %[f], %[v], ror #8\n\t"
-                     "strd %[e], %[f], [%[d]], #8\n\t"
-                     "sxtb16 %[e], %[u]\n\t"
-                     "sxtb16 %[f], %[u], ror #8\n\t"
-                     "strd %[e], %[f], [%[d]], #8\n\t"
+                     TTE_DW3_WIDEN("v")
+                     TTE_DW3_WIDEN("u")
                      "subs %[m], %[m], #2\n\t"
                      "bne 2b\n\t"
                      "3:"
