@@ -1758,6 +1758,10 @@ static TTE_ALWAYS_INLINE void dw57_pad_run(const uint32_t *blk, int32_t KW)
     }
 }
 
+/* Flipped by every call of dw57_pad and dw57_groups: each runs its channel groups in the
+ * other order than its last call (the order changes no output) */
+static uint32_t dw57_turn;
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one output row of a square 5x5 or
  * 7x7 depthwise (mode 2, compile-time words prep) through a copy in scratch (pad,
  * tte_conv2d_s8_dw57_pad_bytes): per channel group its KH window rows' ncol columns
@@ -1775,7 +1779,8 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     const size_t slot = (size_t)2 * ncol, xo0 = (size_t)(ix0 + lo) * C;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t blk[DW57_WORDS] __attribute__((aligned(8)));
-    int32_t c, ky, j;
+    const int32_t ng = C >> 2;
+    int32_t i, ky, j;
     /* the columns outside the input: the zero point's, once (the fills leave them) */
     for (ky = 0; ky < KH; ++ky) {
         uint32_t *const d = pad + (size_t)ky * slot;
@@ -1795,7 +1800,11 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     blk[DW57_RUN0] = 0;
     blk[DW57_END] = (uint32_t)(8 * sw * k);
     blk[DW57_C] = (uint32_t)C;
-    for (c = 0; c + 3 < C; c += 4) {
+    /* the groups in the other order than the last call's: the last ones' tap words (flash) are
+     * still in the D-cache */
+    dw57_turn ^= 1;
+    for (i = 0; i < ng; ++i) {
+        const int32_t c = 4 * (dw57_turn ? ng - 1 - i : i);
         const uint32_t *pg = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T);
         const size_t xo = xo0 + (size_t)c;
         for (ky = 0; ky < KH; ++ky) {
@@ -1949,11 +1958,17 @@ static TTE_NOINLINE void dw57_groups(uint32_t *rqb, const rq_t *r, const uint32_
                                      size_t ostride)
 {
     const size_t pstep = 4 + 2 * (size_t)T;
-    int32_t c, j;
+    const int32_t ng = C >> 2;
+    const uint32_t *const pg0 = pg;
+    int32_t c, i, j;
     if (bias == NULL) {
         rqb[DW57_BB] = rqb[DW57_BB + 1] = rqb[DW57_BB + 2] = rqb[DW57_BB + 3] = 0;
     }
-    for (c = 0; c + 3 < C; c += 4, pg += pstep) {
+    /* the groups in the other order than the last call's (dw57_turn) */
+    dw57_turn ^= 1;
+    for (i = 0; i < ng; ++i) {
+        c = 4 * (dw57_turn ? ng - 1 - i : i);
+        pg = pg0 + (size_t)(c >> 2) * pstep;
         const uint32_t *const wqp = pg + 4;
         rqb[DW57_KB] = pg[0];
         rqb[DW57_KB + 1] = pg[1];
@@ -2554,6 +2569,73 @@ static inline uint32_t dws_hi(uint32_t a, uint32_t b)
     return r;
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_whole4's block: dws_group_t's (its output stage, biases, o and ostride), then the copy
+ * of the image (x - zp, two words a pixel) and the tap words */
+typedef struct {
+    dws_group_t g;
+    const uint32_t *img, *wt;
+} dw_whole4_t;
+enum { DWW_IMG = 116 };
+typedef char dw_whole4_layout[(offsetof(dw_whole4_t, img) == DWW_IMG && offsetof(dw_whole4_t, wt) == DWW_IMG + 4)
+                              ? 1 : -1];
+
+/* Image row R (its four pixels) of dw_whole4's pixel: tap words 7 a window row */
+#define TTE_DWW_ROW(R)                                                                  \
+    TTE_DW57P_TAP(#R "*32+0", #R "*56+0") TTE_DW57P_TAP(#R "*32+8", #R "*56+8")         \
+    TTE_DW57P_TAP(#R "*32+16", #R "*56+16") TTE_DW57P_TAP(#R "*32+24", #R "*56+24")
+
+/* The 16 output pixels of a channel group of a 7x7 depthwise (stride 1, padding 3) over a 4x4
+ * image, where every window covers the whole image: each pixel the image's 16 taps in one
+ * straight path on the bias (the x words at fixed offsets of the copy, the tap words from
+ * its window's tap at image pixel 0 on: one tap left a pixel, a window row up a row), then
+ * dw4_rq's output stage; all given by the block (r0), the registers saved in the assembly */
+static TTE_NOINLINE void dw_whole4(const dw_whole4_t *blk)
+{
+    register const dw_whole4_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldrd r9, r11, [r0, #116]\n\t"
+                     "ldr lr, [r0, #96]\n\t"
+                     "ldr r12, [r0, #104]\n\t"
+                     "add r11, r11, #192\n\t"
+                     "mov r10, #16\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [r0, #36]\n\t"
+                     "ldrd r3, r4, [r0, #44]\n\t"
+                     TTE_DWW_ROW(0) TTE_DWW_ROW(1) TTE_DWW_ROW(2) TTE_DWW_ROW(3)
+                     "ldr r8, [r0, #32]\n\t"
+                     TTE_DW3R_RQ("r1", 0, "[lr]")
+                     TTE_DW3R_RQ("r2", 8, "[lr, #1]")
+                     TTE_DW3R_RQ("r3", 16, "[lr, #2]")
+                     TTE_DW3R_RQ("r4", 24, "[lr, #3]")
+                     "add lr, lr, r12\n\t"
+                     "subs r10, r10, #1\n\t"
+                     "lsls r5, r10, #30\n\t"
+                     "ite eq\n\t"
+                     "subeq r11, r11, #32\n\t"
+                     "subne r11, r11, #8\n\t"
+                     "cmp r10, #0\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+#endif
+
+/* Whether dw_whole4 takes a dw_small image of geometry g: 4x4, a 7x7 window at stride 1 and
+ * padding 3 (every window covers the image), 4x4 outputs */
+static int32_t dw_whole4_fits(const tte_conv2d_geom_t *g)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    return g->in_h == 4 && g->in_w == 4 && g->k_h == 7 && g->k_w == 7 && g->stride_h == 1 && g->stride_w == 1
+           && g->pad_top == 3 && g->pad_left == 3 && g->out_h == 4 && g->out_w == 4;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
 /* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
  * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
  * models, where nearly every pixel is a border one: per channel group the image is copied once
@@ -2569,16 +2651,25 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+#if !defined(TTE_DW_FEW_REGISTERS)
+    dw_whole4_t ww;
+    dws_group_t *const gp = &ww.g;
+#else
     dws_group_t gq;
+    dws_group_t *const gp = &gq;
+#endif
     dws_runs_t plan;
-    int32_t c, t, oy;
+    int32_t c, t, oy, whole4;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
+    /* every window over the whole 4x4 image (mode 2): dw_whole4 */
+    whole4 = rl.mode == 2 && dw_whole4_fits(g);
+    gp->ostride = (int32_t)C;
     dws_plan(g, 0, g->out_w, 0, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
-        dws_group(r, bias, c, &gq);
+        dws_group(r, bias, c, gp);
         for (t = 0; t + 3 < T; t += 4) {
             /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
              * pair channels c, c + 2 and c + 1, c + 3 */
@@ -2603,10 +2694,19 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
             wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
         }
         dws_copy(img, x + c, IH * IW, C, zz);
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (whole4) {
+            ww.img = img;
+            ww.wt = wq;
+            ww.g.o = y + c;
+            dw_whole4(&ww);
+            continue;
+        }
+#endif
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
-            dws_out_row(g, r, &gq, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
+            dws_out_row(g, r, gp, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
                         y + (size_t)oy * g->out_w * C + c, (size_t)C);
         }
     }
