@@ -2623,6 +2623,109 @@ static TTE_NOINLINE void dw_whole4(const dw_whole4_t *blk)
 }
 #endif
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_small8's block: dws_group_t's (its output stage, biases, o, oend and ostride), the x
+ * and tap words of the row's first pixel's window row 0, the entry into the window rows (its
+ * byte offset), the x step a pixel (bytes) */
+typedef struct {
+    dws_group_t g;
+    uintptr_t x, wt;
+    uint32_t entry;
+    int32_t xstep;
+} dw_small8_t;
+enum { DWS8_X = 116 };
+typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw_small8_t, wt) == DWS8_X + 4
+                               && offsetof(dw_small8_t, entry) == DWS8_X + 8
+                               && offsetof(dw_small8_t, xstep) == DWS8_X + 12) ? 1 : -1];
+
+/* Window row S of dw_small8 (tap J at x column J, P columns a row, K taps a row): KW taps of
+ * six 32-bit instructions each, so a row's code is 24 KW bytes */
+#define TTE_DWS8_TAP(S, J, P, K) TTE_DW57P_TAP(#S "*" #P "*8+" #J "*8", #S "*" #K "*8+" #J "*8")
+#define TTE_DWS8_ROW5(S)                                                                \
+    TTE_DWS8_TAP(S, 0, 10, 5) TTE_DWS8_TAP(S, 1, 10, 5) TTE_DWS8_TAP(S, 2, 10, 5)      \
+    TTE_DWS8_TAP(S, 3, 10, 5) TTE_DWS8_TAP(S, 4, 10, 5)
+#define TTE_DWS8_ROW7(S)                                                                \
+    TTE_DWS8_TAP(S, 0, 11, 7) TTE_DWS8_TAP(S, 1, 11, 7) TTE_DWS8_TAP(S, 2, 11, 7)      \
+    TTE_DWS8_TAP(S, 3, 11, 7) TTE_DWS8_TAP(S, 4, 11, 7) TTE_DWS8_TAP(S, 5, 11, 7)      \
+    TTE_DWS8_TAP(S, 6, 11, 7)
+
+/* dw_small8's start: the entry's address (r12, Thumb bit set), x (r9), taps (r11), output (lr);
+ * each pixel: the biases, then a jump into its window rows */
+#define TTE_DWS8_HEAD                                                                   \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "adr r12, 2f\n\t"                                                                  \
+    "ldr r5, [r0, #124]\n\t"                                                           \
+    "add r12, r12, r5\n\t"                                                             \
+    "orr r12, r12, #1\n\t"                                                             \
+    "ldrd r9, r11, [r0, #116]\n\t"                                                     \
+    "ldr lr, [r0, #96]\n\t"                                                            \
+    "1:\n\t"                                                                           \
+    "ldrd r1, r2, [r0, #36]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #44]\n\t"                                                       \
+    "bx r12\n\t"                                                                       \
+    "2:\n\t"
+/* then dw4_rq's output stage, the next pixel: x on by the step, the output by ostride, to oend */
+#define TTE_DWS8_TAIL                                                                   \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "ldrd r5, r6, [r0, #100]\n\t"                                                      \
+    "add lr, lr, r6\n\t"                                                               \
+    "ldr r7, [r0, #128]\n\t"                                                           \
+    "add r9, r9, r7\n\t"                                                               \
+    "cmp lr, r5\n\t"                                                                   \
+    "bne 1b\n\t"                                                                       \
+    "pop {r1-r12, lr}"
+
+/* One output row of a channel group of dw_small8's (KW 5 or 7) from its copy: every pixel its
+ * window rows inside the image (the code's last ones, entered at the block's entry), each
+ * whole (the copy's zero columns beside the image), on the bias, then the output stage; all
+ * given by the block (r0), the registers saved in the assembly */
+static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
+{
+    register const dw_small8_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DWS8_HEAD
+                         TTE_DWS8_ROW5(0) TTE_DWS8_ROW5(1) TTE_DWS8_ROW5(2) TTE_DWS8_ROW5(3) TTE_DWS8_ROW5(4)
+                         TTE_DWS8_TAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_DWS8_HEAD
+                         TTE_DWS8_ROW7(0) TTE_DWS8_ROW7(1) TTE_DWS8_ROW7(2) TTE_DWS8_ROW7(3) TTE_DWS8_ROW7(4)
+                         TTE_DWS8_ROW7(5) TTE_DWS8_ROW7(6)
+                         TTE_DWS8_TAIL
+                         :
+                         : "r"(b)
+                         : "cc", "memory");
+    }
+}
+#endif
+
+/* dw_small8's copy of an 8-wide image (x - zp, 8 bytes a column): its rows P = 8 + KW / 2
+ * columns apart, KW / 2 zero columns before each row (the last row's after it too), so every
+ * window row reads only the copy */
+#define TTE_DWS8_WORDS (2 * (8 * 11 + 3))
+
+/* Whether dw_small8 takes a dw_small image of geometry g: 8 wide, a square 5x5 or 7x7 window,
+ * padding KW / 2 on the left and every window inside the zero columns on the right, every
+ * output row with a window row inside the image */
+static int32_t dw_small8_fits(const tte_conv2d_geom_t *g)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    const int32_t KW = g->k_w, h = KW / 2;
+    return g->in_w == 8 && (KW == 5 || KW == 7) && g->k_h == KW && g->pad_left == h && g->pad_top <= KW - 1
+           && (g->out_w - 1) * g->stride_w - h + KW <= 8 + h && (g->out_h - 1) * g->stride_h - g->pad_top < g->in_h
+           && 2 * g->in_h * (8 + h) + 2 * h <= TTE_DWS8_WORDS;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
 /* Whether dw_whole4 takes a dw_small image of geometry g: 4x4, a 7x7 window at stride 1 and
  * padding 3 (every window covers the image), 4x4 outputs */
 static int32_t dw_whole4_fits(const tte_conv2d_geom_t *g)
@@ -2635,6 +2738,77 @@ static int32_t dw_whole4_fits(const tte_conv2d_geom_t *g)
     return 0;
 #endif
 }
+
+/* A channel group's tap words (dw_row_groups' layout, two a tap) from its four channels'
+ * weights wc (T taps each) into wq */
+static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, uint32_t *wq)
+{
+    int32_t t;
+    for (t = 0; t + 3 < T; t += 4) {
+        /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
+         * pair channels c, c + 2 and c + 1, c + 3 */
+        const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
+        const uint32_t v3 = load4(wc + 3 * T + t);
+        const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
+        const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
+        const uint32_t o3 = tte_sxtb16_ror8(v3);
+        uint32_t *q = wq + 2 * t;
+        q[0] = dws_lo(e0, e2);
+        q[1] = dws_lo(e1, e3);
+        q[2] = dws_lo(o0, o2);
+        q[3] = dws_lo(o1, o3);
+        q[4] = dws_hi(e0, e2);
+        q[5] = dws_hi(e1, e3);
+        q[6] = dws_hi(o0, o2);
+        q[7] = dws_hi(o1, o3);
+    }
+    for (; t < T; ++t) {
+        /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
+        wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
+        wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
+    }
+}
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_small for an image dw_small8_fits takes, in mode 2 (r): per channel group the image copied
+ * once with zero columns beside it (TTE_DWS8_WORDS), then each output row in dw_small8_row,
+ * its window rows inside the image whole */
+static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, h = KW / 2, P = 8 + h;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t img[TTE_DWS8_WORDS] __attribute__((aligned(8)));
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+    dw_small8_t b8;
+    int32_t c, oy, iy;
+    /* the zero columns (x - zp of the padding), once: the copies leave them */
+    memset(img, 0, sizeof(uint32_t) * (size_t)(2 * IH * P + 2 * h));
+    b8.g.ostride = (int32_t)C;
+    b8.xstep = 8 * g->stride_w;
+    for (c = 0; c + 3 < C; c += 4) {
+        dws_group(r, bias, c, &b8.g);
+        dws_weights(w + (size_t)c * T, T, wq);
+        for (iy = 0; iy < IH; ++iy) {
+            dws_copy(img + 2 * (h + iy * P), x + (size_t)iy * 8 * C + c, 8, C, zz);
+        }
+        for (oy = 0; oy < g->out_h; ++oy) {
+            /* window rows [ky0, ky1) inside the image: the code's last nrow rows, row s of the
+             * code window row s + d */
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH, d = ky1 - KH;
+            /* addresses as integers: the code's row 0 may lie before the copy and the taps */
+            b8.x = (uintptr_t)img + (uintptr_t)(intptr_t)(8 * (h + (iy0 + d) * P - h));
+            b8.wt = (uintptr_t)wq + (uintptr_t)(intptr_t)(8 * d * KW);
+            b8.entry = (uint32_t)(24 * KW * (KH - (ky1 - ky0)));
+            b8.g.o = y + (size_t)oy * g->out_w * C + c;
+            b8.g.oend = b8.g.o + (size_t)g->out_w * C;
+            dw_small8_row(&b8, KW);
+        }
+    }
+}
+#endif
 
 /* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
  * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
@@ -2659,10 +2833,16 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     dws_group_t *const gp = &gq;
 #endif
     dws_runs_t plan;
-    int32_t c, t, oy, whole4;
+    int32_t c, oy, whole4;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (rl.mode == 2 && dw_small8_fits(g)) {
+        dw_small8(p, r, x, w, bias, y);
+        return;
+    }
+#endif
     /* every window over the whole 4x4 image (mode 2): dw_whole4 */
     whole4 = rl.mode == 2 && dw_whole4_fits(g);
     gp->ostride = (int32_t)C;
@@ -2670,29 +2850,7 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, gp);
-        for (t = 0; t + 3 < T; t += 4) {
-            /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
-             * pair channels c, c + 2 and c + 1, c + 3 */
-            const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
-            const uint32_t v3 = load4(wc + 3 * T + t);
-            const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
-            const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
-            const uint32_t o3 = tte_sxtb16_ror8(v3);
-            uint32_t *q = wq + 2 * t;
-            q[0] = dws_lo(e0, e2);
-            q[1] = dws_lo(e1, e3);
-            q[2] = dws_lo(o0, o2);
-            q[3] = dws_lo(o1, o3);
-            q[4] = dws_hi(e0, e2);
-            q[5] = dws_hi(e1, e3);
-            q[6] = dws_hi(o0, o2);
-            q[7] = dws_hi(o1, o3);
-        }
-        for (; t < T; ++t) {
-            /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
-            wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
-            wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
-        }
+        dws_weights(wc, T, wq);
         dws_copy(img, x + c, IH * IW, C, zz);
 #if !defined(TTE_DW_FEW_REGISTERS)
         if (whole4) {
