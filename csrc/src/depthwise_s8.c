@@ -2726,25 +2726,28 @@ static int32_t dw_small8_fits(const tte_conv2d_geom_t *g)
 #endif
 }
 
-/* Whether dw_whole4 takes a dw_small image of geometry g: 4x4, a 7x7 window at stride 1 and
- * padding 3 (every window covers the image), 4x4 outputs */
+/* Whether dw_whole4 takes a dw_small image of geometry g: 4x4 at stride 1, 4x4 outputs, a
+ * window that is a 7x7 one at padding 3 with zero taps around it (at most 7x7, padding at most
+ * 3 above and left and its window at most 4 rows and columns below and right of it: then every
+ * 7x7 window covers the image) */
 static int32_t dw_whole4_fits(const tte_conv2d_geom_t *g)
 {
 #if !defined(TTE_DW_FEW_REGISTERS)
-    return g->in_h == 4 && g->in_w == 4 && g->k_h == 7 && g->k_w == 7 && g->stride_h == 1 && g->stride_w == 1
-           && g->pad_top == 3 && g->pad_left == 3 && g->out_h == 4 && g->out_w == 4;
+    return g->in_h == 4 && g->in_w == 4 && g->k_h <= 7 && g->k_w <= 7 && g->stride_h == 1 && g->stride_w == 1
+           && g->pad_top <= 3 && g->pad_left <= 3 && g->k_h - g->pad_top <= 4 && g->k_w - g->pad_left <= 4
+           && g->out_h == 4 && g->out_w == 4;
 #else
     (void)g;
     return 0;
 #endif
 }
 
-/* A channel group's tap words (dw_row_groups' layout, two a tap) from its four channels'
- * weights wc (T taps each) into wq */
-static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, uint32_t *wq)
+/* A channel group's tap words (dw_row_groups' layout, two a tap) of taps [0, n) from its four
+ * channels' weights wc (T apart) into wq */
+static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, int32_t n, uint32_t *wq)
 {
     int32_t t;
-    for (t = 0; t + 3 < T; t += 4) {
+    for (t = 0; t + 3 < n; t += 4) {
         /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
          * pair channels c, c + 2 and c + 1, c + 3 */
         const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
@@ -2762,7 +2765,7 @@ static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, uint32_t 
         q[6] = dws_hi(o0, o2);
         q[7] = dws_hi(o1, o3);
     }
-    for (; t < T; ++t) {
+    for (; t < n; ++t) {
         /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
         wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
         wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
@@ -2789,7 +2792,7 @@ static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *
     b8.xstep = 8 * g->stride_w;
     for (c = 0; c + 3 < C; c += 4) {
         dws_group(r, bias, c, &b8.g);
-        dws_weights(w + (size_t)c * T, T, wq);
+        dws_weights(w + (size_t)c * T, T, T, wq);
         for (iy = 0; iy < IH; ++iy) {
             dws_copy(img + 2 * (h + iy * P), x + (size_t)iy * 8 * C + c, 8, C, zz);
         }
@@ -2833,7 +2836,7 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     dws_group_t *const gp = &gq;
 #endif
     dws_runs_t plan;
-    int32_t c, oy, whole4;
+    int32_t c, oy, ky, whole4, embed7;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
@@ -2843,14 +2846,26 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
         return;
     }
 #endif
-    /* every window over the whole 4x4 image (mode 2): dw_whole4 */
+    /* every window over the whole 4x4 image (mode 2): dw_whole4, a window below 7x7 in a 7x7
+     * one whose other taps stay zero */
     whole4 = rl.mode == 2 && dw_whole4_fits(g);
+    embed7 = whole4 && (KH != 7 || KW != 7);
+    if (embed7) {
+        memset(wq, 0, sizeof(wq));
+    }
     gp->ostride = (int32_t)C;
     dws_plan(g, 0, g->out_w, 0, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
         dws_group(r, bias, c, gp);
-        dws_weights(wc, T, wq);
+        if (embed7) {
+            /* each window row's taps where they are in the 7x7 window */
+            for (ky = 0; ky < KH; ++ky) {
+                dws_weights(wc + ky * KW, T, KW, wq + 2 * ((ky + 3 - g->pad_top) * 7 + 3 - g->pad_left));
+            }
+        } else {
+            dws_weights(wc, T, T, wq);
+        }
         dws_copy(img, x + c, IH * IW, C, zz);
 #if !defined(TTE_DW_FEW_REGISTERS)
         if (whole4) {
