@@ -2713,18 +2713,15 @@ static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
 /* Whether dw_small8 takes a dw_small image of geometry g: 8 wide, a square 5x5 or 7x7 window,
  * padding KW / 2 on the left and every window inside the zero columns on the right, every
  * output row with a window row inside the image */
+#if !defined(TTE_DW_FEW_REGISTERS)
 static int32_t dw_small8_fits(const tte_conv2d_geom_t *g)
 {
-#if !defined(TTE_DW_FEW_REGISTERS)
     const int32_t KW = g->k_w, h = KW / 2;
     return g->in_w == 8 && (KW == 5 || KW == 7) && g->k_h == KW && g->pad_left == h && g->pad_top <= KW - 1
            && (g->out_w - 1) * g->stride_w - h + KW <= 8 + h && (g->out_h - 1) * g->stride_h - g->pad_top < g->in_h
            && 2 * g->in_h * (8 + h) + 2 * h <= TTE_DWS8_WORDS;
-#else
-    (void)g;
-    return 0;
-#endif
 }
+#endif
 
 /* Whether dw_whole4 takes a dw_small image of geometry g: 4x4 at stride 1, 4x4 outputs, a
  * window that is a 7x7 one at padding 3 with zero taps around it (at most 7x7, padding at most
