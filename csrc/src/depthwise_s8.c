@@ -1609,11 +1609,24 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
     "sub.w r9, r9, r10, lsl #1\n\t"                                                    \
     TTE_DW57_BWD5(B)
 
-/* dw57_side's start: dw57_edge's, the tap words (r11) and the entry offset less 2 (r12) */
+/* dw57_side's start: dw57_edge's but the registers' save (gcc saves those it must: dw57_side's
+ * asm clobbers them), the tap words (r11) and the entry offset less 2 (r12); its end
+ * dw57_edge's but the restore */
 #define TTE_DW57_SHEAD                                                                  \
-    TTE_DW57_EHEAD                                                                      \
+    "ldr r10, [r0, #100]\n\t"                                                          \
+    "ldr lr, [r0, #132]\n\t"                                                           \
+    "ldrd r1, r2, [r0, #104]\n\t"                                                      \
+    "ldrd r3, r4, [r0, #112]\n\t"                                                      \
     "ldr r11, [r0, #92]\n\t"                                                           \
     "ldr r12, [r0, #128]\n\t"
+#define TTE_DW57_STAIL                                                                  \
+    "ldr r9, [r0, #136]\n\t"                                                           \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[r9]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[r9, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[r9, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[r9, #3]")
+#define TTE_DW57_SCLOB "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
 
 /* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
  * padding on one side only (or above and below only): in each window row inside, its taps
@@ -1631,10 +1644,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("72", TTE_DW57_FWD5, 80)
                          TTE_DW57_SROW("76", TTE_DW57_FWD5, 120)
                          TTE_DW57_SROW("80", TTE_DW57_FWD5, 160)
-                         TTE_DW57_ETAIL
+                         TTE_DW57_STAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     } else if (KW == 5) {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_BWD5, 0)
@@ -1642,10 +1655,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("72", TTE_DW57_BWD5, 80)
                          TTE_DW57_SROW("76", TTE_DW57_BWD5, 120)
                          TTE_DW57_SROW("80", TTE_DW57_BWD5, 160)
-                         TTE_DW57_ETAIL
+                         TTE_DW57_STAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     } else if (!bwd) {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_FWD7, 0)
@@ -1655,10 +1668,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("80", TTE_DW57_FWD7, 224)
                          TTE_DW57_SROW("84", TTE_DW57_FWD7, 280)
                          TTE_DW57_SROW("88", TTE_DW57_FWD7, 336)
-                         TTE_DW57_ETAIL
+                         TTE_DW57_STAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     } else {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_BWD7, 0)
@@ -1668,10 +1681,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("80", TTE_DW57_BWD7, 224)
                          TTE_DW57_SROW("84", TTE_DW57_BWD7, 280)
                          TTE_DW57_SROW("88", TTE_DW57_BWD7, 336)
-                         TTE_DW57_ETAIL
+                         TTE_DW57_STAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     }
 }
 
