@@ -2593,46 +2593,45 @@ enum { DWW_IMG = 116 };
 typedef char dw_whole4_layout[(offsetof(dw_whole4_t, img) == DWW_IMG && offsetof(dw_whole4_t, wt) == DWW_IMG + 4)
                               ? 1 : -1];
 
-/* Image row R (its four pixels) of dw_whole4's pixel: tap words 7 a window row */
-#define TTE_DWW_ROW(R)                                                                  \
-    TTE_DW57P_TAP(#R "*32+0", #R "*56+0") TTE_DW57P_TAP(#R "*32+8", #R "*56+8")         \
-    TTE_DW57P_TAP(#R "*32+16", #R "*56+16") TTE_DW57P_TAP(#R "*32+24", #R "*56+24")
+/* Image row R (its four pixels) of dw_whole4's pixel J of an output row: tap words 7 a window
+ * row, pixel J's window one tap left of pixel J - 1's */
+#define TTE_DWW_ROW(R, J)                                                               \
+    TTE_DW57P_TAP(#R "*32+0", #R "*56+0-" #J "*8") TTE_DW57P_TAP(#R "*32+8", #R "*56+8-" #J "*8") \
+    TTE_DW57P_TAP(#R "*32+16", #R "*56+16-" #J "*8") TTE_DW57P_TAP(#R "*32+24", #R "*56+24-" #J "*8")
+/* Pixel J of an output row: the bias, the image's 16 taps, dw4_rq's output stage at lr, lr on */
+#define TTE_DWW_PX(J)                                                                   \
+    "ldrd r1, r2, [r0, #36]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #44]\n\t"                                                       \
+    TTE_DWW_ROW(0, J) TTE_DWW_ROW(1, J) TTE_DWW_ROW(2, J) TTE_DWW_ROW(3, J)             \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "add lr, lr, r12\n\t"
 
 /* The 16 output pixels of a channel group of a 7x7 depthwise (stride 1, padding 3) over a 4x4
  * image, where every window covers the whole image: each pixel the image's 16 taps in one
  * straight path on the bias (the x words at fixed offsets of the copy, the tap words from
  * its window's tap at image pixel 0 on: one tap left a pixel, a window row up a row), then
- * dw4_rq's output stage; all given by the block (r0), the registers saved in the assembly */
+ * dw4_rq's output stage, an output row's four pixels one straight path; all given by the
+ * block (r0) */
 static TTE_NOINLINE void dw_whole4(const dw_whole4_t *blk)
 {
     register const dw_whole4_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldrd r9, r11, [r0, #116]\n\t"
+    __asm__ volatile("ldrd r9, r11, [r0, #116]\n\t"
                      "ldr lr, [r0, #96]\n\t"
                      "ldr r12, [r0, #104]\n\t"
                      "add r11, r11, #192\n\t"
-                     "mov r10, #16\n\t"
+                     "mov r10, #4\n\t"
                      "1:\n\t"
-                     "ldrd r1, r2, [r0, #36]\n\t"
-                     "ldrd r3, r4, [r0, #44]\n\t"
-                     TTE_DWW_ROW(0) TTE_DWW_ROW(1) TTE_DWW_ROW(2) TTE_DWW_ROW(3)
-                     "ldr r8, [r0, #32]\n\t"
-                     TTE_DW3R_RQ("r1", 0, "[lr]")
-                     TTE_DW3R_RQ("r2", 8, "[lr, #1]")
-                     TTE_DW3R_RQ("r3", 16, "[lr, #2]")
-                     TTE_DW3R_RQ("r4", 24, "[lr, #3]")
-                     "add lr, lr, r12\n\t"
+                     TTE_DWW_PX(0) TTE_DWW_PX(1) TTE_DWW_PX(2) TTE_DWW_PX(3)
+                     "sub r11, r11, #56\n\t"
                      "subs r10, r10, #1\n\t"
-                     "lsls r5, r10, #30\n\t"
-                     "ite eq\n\t"
-                     "subeq r11, r11, #32\n\t"
-                     "subne r11, r11, #8\n\t"
-                     "cmp r10, #0\n\t"
                      "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
                      :
                      : "r"(b)
-                     : "cc", "memory");
+                     : TTE_DW57_SCLOB);
 }
 #endif
 
