@@ -2661,16 +2661,16 @@ typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw
     TTE_DWS8_TAP(S, 3, 11, 7) TTE_DWS8_TAP(S, 4, 11, 7) TTE_DWS8_TAP(S, 5, 11, 7)      \
     TTE_DWS8_TAP(S, 6, 11, 7)
 
-/* dw_small8's start: the entry's address (r12, Thumb bit set), x (r9), taps (r11), output (lr);
- * each pixel: the biases, then a jump into its window rows */
+/* dw_small8's start: the entry's address (r12, Thumb bit set), x (r9), taps (r11), output (lr),
+ * x step (r10); each pixel: the biases, then a jump into its window rows */
 #define TTE_DWS8_HEAD                                                                   \
-    "push {r1-r12, lr}\n\t"                                                            \
     "adr r12, 2f\n\t"                                                                  \
     "ldr r5, [r0, #124]\n\t"                                                           \
     "add r12, r12, r5\n\t"                                                             \
     "orr r12, r12, #1\n\t"                                                             \
     "ldrd r9, r11, [r0, #116]\n\t"                                                     \
     "ldr lr, [r0, #96]\n\t"                                                            \
+    "ldr r10, [r0, #128]\n\t"                                                          \
     "1:\n\t"                                                                           \
     "ldrd r1, r2, [r0, #36]\n\t"                                                       \
     "ldrd r3, r4, [r0, #44]\n\t"                                                       \
@@ -2685,16 +2685,14 @@ typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw
     TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
     "ldrd r5, r6, [r0, #100]\n\t"                                                      \
     "add lr, lr, r6\n\t"                                                               \
-    "ldr r7, [r0, #128]\n\t"                                                           \
-    "add r9, r9, r7\n\t"                                                               \
+    "add r9, r9, r10\n\t"                                                              \
     "cmp lr, r5\n\t"                                                                   \
-    "bne 1b\n\t"                                                                       \
-    "pop {r1-r12, lr}"
+    "bne 1b\n\t"
 
 /* One output row of a channel group of dw_small8's (KW 5 or 7) from its copy: every pixel its
  * window rows inside the image (the code's last ones, entered at the block's entry), each
  * whole (the copy's zero columns beside the image), on the bias, then the output stage; all
- * given by the block (r0), the registers saved in the assembly */
+ * given by the block (r0) */
 static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
 {
     register const dw_small8_t *b __asm__("r0") = blk;
@@ -2704,7 +2702,7 @@ static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
                          TTE_DWS8_TAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     } else {
         __asm__ volatile(TTE_DWS8_HEAD
                          TTE_DWS8_ROW7(0) TTE_DWS8_ROW7(1) TTE_DWS8_ROW7(2) TTE_DWS8_ROW7(3) TTE_DWS8_ROW7(4)
@@ -2712,7 +2710,7 @@ static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
                          TTE_DWS8_TAIL
                          :
                          : "r"(b)
-                         : "cc", "memory");
+                         : TTE_DW57_SCLOB);
     }
 }
 #endif
