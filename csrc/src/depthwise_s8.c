@@ -2780,12 +2780,15 @@ static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, int32_t n
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)
-/* dw_small for an image dw_small8_fits takes, in mode 2 (r): per channel group the image copied
- * once with zero columns beside it (TTE_DWS8_WORDS), then each output row in dw_small8_row,
- * its window rows inside the image whole */
-static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *x, const int8_t *w,
+/* dw_small for an image dw_small8_fits takes whose output stage can be mode 2's (rp's, or
+ * dw3_fast_exact holds): per channel group the image copied once with zero columns beside it
+ * (TTE_DWS8_WORDS), then each output row in dw_small8_row, its window rows inside the image
+ * whole */
+static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
                                    const int32_t *bias, int8_t *y)
 {
+    rq_t rl = *rp;
+    const rq_t *const r = &rl;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, h = KW / 2, P = 8 + h;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
@@ -2793,6 +2796,7 @@ static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
     dw_small8_t b8;
     int32_t c, oy, iy;
+    rl.mode = 2;
     /* the zero columns (x - zp of the padding), once: the copies leave them */
     memset(img, 0, sizeof(uint32_t) * (size_t)(2 * IH * P + 2 * h));
     b8.g.ostride = (int32_t)C;
@@ -2825,8 +2829,8 @@ static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *
  * models, where nearly every pixel is a border one: per channel group the image is copied once
  * sign-extended with the zero point subtracted (two words a pixel), then each pixel sums only
  * its taps inside the image, a window row of n taps in one straight run, on the bias. */
-static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
-                                  const int32_t *bias, int8_t *y)
+static TTE_NOINLINE void dw_small_image(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -2847,12 +2851,6 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
-#if !defined(TTE_DW_FEW_REGISTERS)
-    if (rl.mode == 2 && dw_small8_fits(g)) {
-        dw_small8(p, r, x, w, bias, y);
-        return;
-    }
-#endif
     /* every window over the whole 4x4 image (mode 2): dw_whole4, a window below 7x7 in a 7x7
      * one whose other taps stay zero */
     whole4 = rl.mode == 2 && dw_whole4_fits(g);
@@ -2890,6 +2888,21 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
                         y + (size_t)oy * g->out_w * C + c, (size_t)C);
         }
     }
+}
+
+/* dw_small: an 8-wide image in dw_small8 where it takes it in mode 2 (each a tail call: their
+ * frames side by side on the stack, not one on the other) */
+static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, int8_t *y)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (dw_small8_fits(&p->g)
+        && (rp->mode == 2 || (rp->mode == 0 && dw3_fast_exact(rp, bias, p->g.in_c & ~3, p->g.k_h * p->g.k_w)))) {
+        dw_small8(p, rp, x, w, bias, y);
+        return;
+    }
+#endif
+    dw_small_image(p, rp, x, w, bias, y);
 }
 
 /* Whether dw_small takes a whole-image call of geometry g */
