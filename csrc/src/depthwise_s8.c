@@ -1972,21 +1972,20 @@ static TTE_NOINLINE void dw57_groups(uint32_t *rqb, const rq_t *r, const uint32_
 {
     const size_t pstep = 4 + 2 * (size_t)T;
     const int32_t ng = C >> 2;
-    const uint32_t *const pg0 = pg;
-    int32_t c, i, j;
+    int32_t i, j;
     if (bias == NULL) {
         rqb[DW57_BB] = rqb[DW57_BB + 1] = rqb[DW57_BB + 2] = rqb[DW57_BB + 3] = 0;
     }
     /* the groups in the other order than the last call's (dw57_turn) */
     dw57_turn ^= 1;
     for (i = 0; i < ng; ++i) {
-        c = 4 * (dw57_turn ? ng - 1 - i : i);
-        pg = pg0 + (size_t)(c >> 2) * pstep;
-        const uint32_t *const wqp = pg + 4;
-        rqb[DW57_KB] = pg[0];
-        rqb[DW57_KB + 1] = pg[1];
-        rqb[DW57_KB + 2] = pg[2];
-        rqb[DW57_KB + 3] = pg[3];
+        const int32_t c = 4 * (dw57_turn ? ng - 1 - i : i);
+        const uint32_t *const pgc = pg + (size_t)(c >> 2) * pstep;
+        const uint32_t *const wqp = pgc + 4;
+        rqb[DW57_KB] = pgc[0];
+        rqb[DW57_KB + 1] = pgc[1];
+        rqb[DW57_KB + 2] = pgc[2];
+        rqb[DW57_KB + 3] = pgc[3];
         if (bias != NULL) {
             rqb[DW57_BB] = (uint32_t)bias[c];
             rqb[DW57_BB + 1] = (uint32_t)bias[c + 1];
