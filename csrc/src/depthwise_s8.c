@@ -1793,7 +1793,10 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t blk[DW57_WORDS] __attribute__((aligned(8)));
     const int32_t ng = C >> 2;
-    int32_t i, ky, j;
+    const size_t pstep = 4 + 2 * (size_t)T;
+    const uint32_t *pg;
+    ptrdiff_t dp;
+    int32_t i, ky, j, back, c, dc;
     /* the columns outside the input: the zero point's, once (the fills leave them) */
     for (ky = 0; ky < KH; ++ky) {
         uint32_t *const d = pad + (size_t)ky * slot;
@@ -1815,10 +1818,12 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     blk[DW57_C] = (uint32_t)C;
     /* the groups in the other order than the last call's: the last ones' tap words (flash) are
      * still in the D-cache */
-    dw57_turn ^= 1;
-    for (i = 0; i < ng; ++i) {
-        const int32_t c = 4 * (dw57_turn ? ng - 1 - i : i);
-        const uint32_t *pg = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T);
+    back = (int32_t)(dw57_turn ^= 1u) && ng > 0;
+    dc = back ? -4 : 4;
+    dp = back ? -(ptrdiff_t)pstep : (ptrdiff_t)pstep;
+    pg = back ? prep + (size_t)(ng - 1) * pstep : prep;
+    c = back ? 4 * (ng - 1) : 0;
+    for (i = 0; i < ng; ++i, c += dc, pg += dp) {
         const size_t xo = xo0 + (size_t)c;
         for (ky = 0; ky < KH; ++ky) {
             dw3_ring_fill(pad + (size_t)ky * slot, rows[ky] == NULL ? NULL : rows[ky] + xo, lo, hi, C, zz, 2);
@@ -1977,10 +1982,11 @@ static TTE_NOINLINE void dw57_groups(uint32_t *rqb, const rq_t *r, const uint32_
         rqb[DW57_BB] = rqb[DW57_BB + 1] = rqb[DW57_BB + 2] = rqb[DW57_BB + 3] = 0;
     }
     /* the groups in the other order than the last call's (dw57_turn) */
-    dw57_turn ^= 1;
-    for (i = 0; i < ng; ++i) {
-        const int32_t c = 4 * (dw57_turn ? ng - 1 - i : i);
-        const uint32_t *const pgc = pg + (size_t)(c >> 2) * pstep;
+    const int32_t back = (int32_t)(dw57_turn ^= 1u) && ng > 0, dc = back ? -4 : 4;
+    const ptrdiff_t dp = back ? -(ptrdiff_t)pstep : (ptrdiff_t)pstep;
+    const uint32_t *pgc = back ? pg + (size_t)(ng - 1) * pstep : pg;
+    int32_t c = back ? 4 * (ng - 1) : 0;
+    for (i = 0; i < ng; ++i, c += dc, pgc += dp) {
         const uint32_t *const wqp = pgc + 4;
         rqb[DW57_KB] = pgc[0];
         rqb[DW57_KB + 1] = pgc[1];
