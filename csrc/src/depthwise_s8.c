@@ -1609,23 +1609,13 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
     "sub.w r9, r9, r10, lsl #1\n\t"                                                    \
     TTE_DW57_BWD5(B)
 
-/* dw57_side's start: dw57_edge's but the registers' save (gcc saves those it must: dw57_side's
- * asm clobbers them), the tap words (r11) and the entry offset less 2 (r12); its end
- * dw57_edge's but the restore */
+/* dw57_side's start: dw57_edge's, the tap words (r11) and the entry offset less 2 (r12) */
 #define TTE_DW57_SHEAD                                                                  \
-    "ldr r10, [r0, #100]\n\t"                                                          \
-    "ldr lr, [r0, #132]\n\t"                                                           \
-    "ldrd r1, r2, [r0, #104]\n\t"                                                      \
-    "ldrd r3, r4, [r0, #112]\n\t"                                                      \
+    TTE_DW57_EHEAD                                                                      \
     "ldr r11, [r0, #92]\n\t"                                                           \
     "ldr r12, [r0, #128]\n\t"
-#define TTE_DW57_STAIL                                                                  \
-    "ldr r9, [r0, #136]\n\t"                                                           \
-    "ldr r8, [r0, #32]\n\t"                                                            \
-    TTE_DW3R_RQ("r1", 0, "[r9]")                                                        \
-    TTE_DW3R_RQ("r2", 8, "[r9, #1]")                                                    \
-    TTE_DW3R_RQ("r3", 16, "[r9, #2]")                                                   \
-    TTE_DW3R_RQ("r4", 24, "[r9, #3]")
+/* The registers an asm block of dw_whole4's and dw_small8_row's uses (gcc saves those it must
+ * in the function around it) */
 #define TTE_DW57_SCLOB "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
 
 /* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
@@ -1644,10 +1634,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("72", TTE_DW57_FWD5, 80)
                          TTE_DW57_SROW("76", TTE_DW57_FWD5, 120)
                          TTE_DW57_SROW("80", TTE_DW57_FWD5, 160)
-                         TTE_DW57_STAIL
+                         TTE_DW57_ETAIL
                          :
                          : "r"(b)
-                         : TTE_DW57_SCLOB);
+                         : "cc", "memory");
     } else if (KW == 5) {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_BWD5, 0)
@@ -1655,10 +1645,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("72", TTE_DW57_BWD5, 80)
                          TTE_DW57_SROW("76", TTE_DW57_BWD5, 120)
                          TTE_DW57_SROW("80", TTE_DW57_BWD5, 160)
-                         TTE_DW57_STAIL
+                         TTE_DW57_ETAIL
                          :
                          : "r"(b)
-                         : TTE_DW57_SCLOB);
+                         : "cc", "memory");
     } else if (!bwd) {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_FWD7, 0)
@@ -1668,10 +1658,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("80", TTE_DW57_FWD7, 224)
                          TTE_DW57_SROW("84", TTE_DW57_FWD7, 280)
                          TTE_DW57_SROW("88", TTE_DW57_FWD7, 336)
-                         TTE_DW57_STAIL
+                         TTE_DW57_ETAIL
                          :
                          : "r"(b)
-                         : TTE_DW57_SCLOB);
+                         : "cc", "memory");
     } else {
         __asm__ volatile(TTE_DW57_SHEAD
                          TTE_DW57_SROW("64", TTE_DW57_BWD7, 0)
@@ -1681,10 +1671,10 @@ static TTE_NOINLINE void dw57_side(const uint32_t *blk, int32_t KW, int32_t bwd)
                          TTE_DW57_SROW("80", TTE_DW57_BWD7, 224)
                          TTE_DW57_SROW("84", TTE_DW57_BWD7, 280)
                          TTE_DW57_SROW("88", TTE_DW57_BWD7, 336)
-                         TTE_DW57_STAIL
+                         TTE_DW57_ETAIL
                          :
                          : "r"(b)
-                         : TTE_DW57_SCLOB);
+                         : "cc", "memory");
     }
 }
 
@@ -1771,8 +1761,8 @@ static TTE_ALWAYS_INLINE void dw57_pad_run(const uint32_t *blk, int32_t KW)
     }
 }
 
-/* Flipped by every call of dw57_pad and dw57_groups: each runs its channel groups in the
- * other order than its last call (the order changes no output) */
+/* Flipped by every call of dw57_pad: it runs its channel groups in the other order than its
+ * last call (the order changes no output) */
 static uint32_t dw57_turn;
 
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one output row of a square 5x5 or
@@ -1976,22 +1966,16 @@ static TTE_NOINLINE void dw57_groups(uint32_t *rqb, const rq_t *r, const uint32_
                                      size_t ostride)
 {
     const size_t pstep = 4 + 2 * (size_t)T;
-    const int32_t ng = C >> 2;
-    int32_t i, j;
+    int32_t c, j;
     if (bias == NULL) {
         rqb[DW57_BB] = rqb[DW57_BB + 1] = rqb[DW57_BB + 2] = rqb[DW57_BB + 3] = 0;
     }
-    /* the groups in the other order than the last call's (dw57_turn) */
-    const int32_t back = (int32_t)(dw57_turn ^= 1u) && ng > 0, dc = back ? -4 : 4;
-    const ptrdiff_t dp = back ? -(ptrdiff_t)pstep : (ptrdiff_t)pstep;
-    const uint32_t *pgc = back ? pg + (size_t)(ng - 1) * pstep : pg;
-    int32_t c = back ? 4 * (ng - 1) : 0;
-    for (i = 0; i < ng; ++i, c += dc, pgc += dp) {
-        const uint32_t *const wqp = pgc + 4;
-        rqb[DW57_KB] = pgc[0];
-        rqb[DW57_KB + 1] = pgc[1];
-        rqb[DW57_KB + 2] = pgc[2];
-        rqb[DW57_KB + 3] = pgc[3];
+    for (c = 0; c + 3 < C; c += 4, pg += pstep) {
+        const uint32_t *const wqp = pg + 4;
+        rqb[DW57_KB] = pg[0];
+        rqb[DW57_KB + 1] = pg[1];
+        rqb[DW57_KB + 2] = pg[2];
+        rqb[DW57_KB + 3] = pg[3];
         if (bias != NULL) {
             rqb[DW57_BB] = (uint32_t)bias[c];
             rqb[DW57_BB + 1] = (uint32_t)bias[c + 1];
