@@ -2625,19 +2625,22 @@ static TTE_NOINLINE void dw_whole4(const dw_whole4_t *blk)
 #endif
 
 #if !defined(TTE_DW_FEW_REGISTERS)
-/* dw_small8's block: dws_group_t's (its output stage, biases, o, oend and ostride), the x
- * and tap words of the row's first pixel's window row 0, the entry into the window rows (its
- * byte offset), the x step a pixel (bytes) */
+/* dw_small8's block: dw4_rq's words, the biases, the output pixel, the row's end and the
+ * outputs' step, the x and tap words of the row's first pixel's window row 0, the entry into
+ * the window rows (its byte offset), the x step a pixel (bytes) */
 typedef struct {
-    dws_group_t g;
+    uint32_t rqb[DW4_RQ_WORDS];
+    int32_t bb[4];
+    int8_t *o, *oend;
+    int32_t ostride;
     uintptr_t x, wt;
     uint32_t entry;
     int32_t xstep;
 } dw_small8_t;
-enum { DWS8_X = 116 };
-typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw_small8_t, wt) == DWS8_X + 4
-                               && offsetof(dw_small8_t, entry) == DWS8_X + 8
-                               && offsetof(dw_small8_t, xstep) == DWS8_X + 12) ? 1 : -1];
+typedef char dw_small8_layout[(offsetof(dw_small8_t, bb) == 36 && offsetof(dw_small8_t, o) == 52
+                               && offsetof(dw_small8_t, ostride) == 60 && offsetof(dw_small8_t, x) == 64
+                               && offsetof(dw_small8_t, entry) == 72 && offsetof(dw_small8_t, xstep) == 76
+                               && sizeof(int8_t *) == 4 && sizeof(uintptr_t) == 4) ? 1 : -1];
 
 /* Window row S of dw_small8 (tap J at x column J, P columns a row, K taps a row): KW taps of
  * six 32-bit instructions each, so a row's code is 24 KW bytes */
@@ -2654,12 +2657,12 @@ typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw
  * x step (r10); each pixel: the biases, then a jump into its window rows */
 #define TTE_DWS8_HEAD                                                                   \
     "adr r12, 2f\n\t"                                                                  \
-    "ldr r5, [r0, #124]\n\t"                                                           \
+    "ldr r5, [r0, #72]\n\t"                                                            \
     "add r12, r12, r5\n\t"                                                             \
     "orr r12, r12, #1\n\t"                                                             \
-    "ldrd r9, r11, [r0, #116]\n\t"                                                     \
-    "ldr lr, [r0, #96]\n\t"                                                            \
-    "ldr r10, [r0, #128]\n\t"                                                          \
+    "ldrd r9, r11, [r0, #64]\n\t"                                                      \
+    "ldr lr, [r0, #52]\n\t"                                                            \
+    "ldr r10, [r0, #76]\n\t"                                                          \
     "1:\n\t"                                                                           \
     "ldrd r1, r2, [r0, #36]\n\t"                                                       \
     "ldrd r3, r4, [r0, #44]\n\t"                                                       \
@@ -2672,7 +2675,7 @@ typedef char dw_small8_layout[(offsetof(dw_small8_t, x) == DWS8_X && offsetof(dw
     TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
     TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
     TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
-    "ldrd r5, r6, [r0, #100]\n\t"                                                      \
+    "ldrd r5, r6, [r0, #56]\n\t"                                                       \
     "add lr, lr, r6\n\t"                                                               \
     "add r9, r9, r10\n\t"                                                              \
     "cmp lr, r5\n\t"                                                                   \
@@ -2776,8 +2779,7 @@ static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, int32_t n
 static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
                                    const int32_t *bias, int8_t *y)
 {
-    rq_t rl = *rp;
-    const rq_t *const r = &rl;
+    const rq_t *const r = rp;
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, h = KW / 2, P = 8 + h;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
@@ -2785,13 +2787,16 @@ static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
     dw_small8_t b8;
     int32_t c, oy, iy;
-    rl.mode = 2;
     /* the zero columns (x - zp of the padding), once: the copies leave them */
     memset(img, 0, sizeof(uint32_t) * (size_t)(2 * IH * P + 2 * h));
-    b8.g.ostride = (int32_t)C;
+    b8.ostride = (int32_t)C;
     b8.xstep = 8 * g->stride_w;
+    b8.rqb[DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4) {
-        dws_group(r, bias, c, &b8.g);
+        for (iy = 0; iy < 4; ++iy) {
+            b8.bb[iy] = bias != NULL ? bias[c + iy] : 0;
+        }
+        dw3_rq_words(b8.rqb, r->mult + c, r->shift + c);
         dws_weights(w + (size_t)c * T, T, T, wq);
         for (iy = 0; iy < IH; ++iy) {
             dws_copy(img + 2 * (h + iy * P), x + (size_t)iy * 8 * C + c, 8, C, zz);
@@ -2805,8 +2810,8 @@ static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *
             b8.x = (uintptr_t)img + (uintptr_t)(intptr_t)(8 * (h + (iy0 + d) * P - h));
             b8.wt = (uintptr_t)wq + (uintptr_t)(intptr_t)(8 * d * KW);
             b8.entry = (uint32_t)(24 * KW * (KH - (ky1 - ky0)));
-            b8.g.o = y + (size_t)oy * g->out_w * C + c;
-            b8.g.oend = b8.g.o + (size_t)g->out_w * C;
+            b8.o = y + (size_t)oy * g->out_w * C + c;
+            b8.oend = b8.o + (size_t)g->out_w * C;
             dw_small8_row(&b8, KW);
         }
     }
