@@ -1556,6 +1556,85 @@ def _dws_copy_run_case(seed: int) -> Case:
                            "flat", c)
 
 
+# --- dw_whole4 (depthwise_s8.c): a depthwise over a 4x4 image as a 7x7 one, every window the whole image ---
+def _dw_whole4_case(seed: int) -> Case:
+    """A depthwise at stride 1 over a whole 4x4 image with 4x4 outputs whose window, with zero taps
+    around it, is a 7x7 one at padding 3 that covers the whole image from every pixel
+    (depthwise_s8.c's dw_whole4 under dw_small: the paper models' late 4x4 layers, 7x7 at padding
+    3 and 5x5 at padding 2, each pixel's 16 taps in one straight path): windows 7x7, 5x5, 5x7,
+    7x5, 6x4 and 2x3, each padding above and left it allows, 4 to 36 channels (some not a
+    multiple of four), one or two images, with and without a bias, the output stage of mode 2
+    and the exact one (every sixth seed, and with a ReLU every fifth); every seventh seed no
+    padding above and left (a window that misses a row: dws_out_row's)."""
+    rng = np.random.default_rng(9900 + seed)
+    kh, kw = ((7, 7), (5, 5), (5, 7), (7, 5), (5, 5), (6, 4), (2, 3), (7, 7))[seed % 8]
+    top = int(rng.integers(max(0, kh - 4), min(3, kh - 1) + 1))
+    left = int(rng.integers(max(0, kw - 4), min(3, kw - 1) + 1))
+    if seed % 7 == 6:
+        top = left = 0
+    pads = (top, left, kh - 1 - top, kw - 1 - left)
+    c = (4, 8, 12, 20, 36, 7, 22, 16)[(seed + seed // 8) % 8]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, 4, 4, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    ins = ["x", "w"]
+    if seed % 4 != 2:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        ins.append("b")
+    ys = float(xq.scale[0]) * (0.02 if seed % 6 == 5 else 2.0 * kh)
+    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": pads, "groups": c,
+                                    "activation": "relu" if seed % 5 == 1 else "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    g.outputs = ["y"]
+    return Case(f"dw_whole4_{kh}x{kw}_{c}ch_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
+
+
+# --- dw_small8 (depthwise_s8.c): a 5x5 / 7x7 depthwise over an 8-wide image, each window row whole ---
+def _dw_small8_case(seed: int) -> Case:
+    """A square 5x5 or 7x7 depthwise over a whole image 8 wide and 1 to 8 high, padding k // 2 on
+    the left (depthwise_s8.c's dw_small8 under dw_small: the image copied with zero columns
+    beside it, each pixel its window rows inside the image whole, entered at the first one):
+    stride 1 or 2 each way, padding above none, one, k // 2 or k - 1 and below none, k // 2 or
+    k - 1, on the right k // 2 or less, 4 to 36 channels (some not a multiple of four), one or
+    two images, with and without a bias, the output stage of mode 2 and (every sixth seed) the
+    exact one; every eleventh seed padding k // 2 - 1 on the left and every thirteenth an image
+    7 wide (dw_small8 does not take them)."""
+    rng = np.random.default_rng(9950 + seed)
+    k = (5, 7)[seed % 2]
+    hk = k // 2
+    s = ((1, 1), (2, 2), (1, 2), (2, 1))[seed // 2 % 4]
+    h = int(rng.integers(1, 9))
+    w = 7 if seed % 13 == 12 else 8
+    top = (hk, 0, k - 1, 1)[seed % 4]
+    bottom = (hk, 0, k - 1)[seed % 3]
+    if h + top + bottom < k:
+        bottom = k - 1
+    left = hk - 1 if seed % 11 == 10 else hk
+    right = (hk, hk - 1, 0)[seed // 3 % 3]
+    if w + left + right < k:
+        right = hk
+    c = (4, 8, 12, 20, 36, 7, 22, 16)[(seed + seed // 8) % 8]
+    xq = rand_q(rng)
+    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, h, w, c), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    ins = ["x", "w"]
+    if seed % 4 != 1:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        ins.append("b")
+    ys = float(xq.scale[0]) * (0.02 if seed % 6 == 5 else 2.0 * k)
+    pads = (top, left, bottom, right)
+    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (1, 1), "pads": pads, "groups": c,
+                                    "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    g.outputs = ["y"]
+    return Case(f"dw_small8_{k}x{k}_s{s[0]}{s[1]}_{c}ch_h{h}w{w}_p{''.join(map(str, pads))}_{seed}", g,
+                random_feeds(g, rng))
+
+
 # --- dw57_run (depthwise_s8.c), the 5x5 / 7x7 pixels inside the input in one assembly loop ---
 def _dw57_run_case(seed: int) -> Case:
     """A square 5x5 or 7x7 depthwise, stride 1 or 2, over an input wider than dw_copy takes (9 to
@@ -1837,6 +1916,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_wide_case(s) for s in range(6)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
+    cases += [_dw_whole4_case(s) for s in range(32)]
+    cases += [_dw_small8_case(s) for s in range(40)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]

@@ -1640,6 +1640,9 @@ static TTE_ALWAYS_INLINE void dw57_edge(const uint32_t *blk, int32_t KW)
     TTE_DW57_EHEAD                                                                      \
     "ldr r11, [r0, #92]\n\t"                                                           \
     "ldr r12, [r0, #128]\n\t"
+/* The registers an asm block of dw_whole4's and dw_small8_row's uses (gcc saves those it must
+ * in the function around it) */
+#define TTE_DW57_SCLOB "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
 
 /* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
  * padding on one side only (or above and below only): in each window row inside, its taps
@@ -1784,6 +1787,10 @@ static TTE_ALWAYS_INLINE void dw57_pad_run(const uint32_t *blk, int32_t KW)
     }
 }
 
+/* Flipped by every call of dw57_pad: it runs its channel groups in the other order than its
+ * last call (the order changes no output) */
+static uint32_t dw57_turn;
+
 /* Channels [0, C & ~3) of output pixels [ox0, ox0 + k) of one output row of a square 5x5 or
  * 7x7 depthwise (mode 2, compile-time words prep) through a copy in scratch (pad,
  * tte_conv2d_s8_dw57_pad_bytes): per channel group its KH window rows' ncol columns
@@ -1801,7 +1808,11 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     const size_t slot = (size_t)2 * ncol, xo0 = (size_t)(ix0 + lo) * C;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t blk[DW57_WORDS] __attribute__((aligned(8)));
-    int32_t c, ky, j;
+    const int32_t ng = C >> 2;
+    const size_t pstep = 4 + 2 * (size_t)T;
+    const uint32_t *pg;
+    ptrdiff_t dp;
+    int32_t i, ky, j, back, c, dc;
     /* the columns outside the input: the zero point's, once (the fills leave them) */
     for (ky = 0; ky < KH; ++ky) {
         uint32_t *const d = pad + (size_t)ky * slot;
@@ -1821,8 +1832,14 @@ static TTE_NOINLINE void dw57_pad(const tte_conv2d_s8_params_t *p, const rq_t *r
     blk[DW57_RUN0] = 0;
     blk[DW57_END] = (uint32_t)(8 * sw * k);
     blk[DW57_C] = (uint32_t)C;
-    for (c = 0; c + 3 < C; c += 4) {
-        const uint32_t *pg = prep + (size_t)(c >> 2) * (4 + 2 * (size_t)T);
+    /* the groups in the other order than the last call's: the last ones' tap words (flash) are
+     * still in the D-cache */
+    back = (int32_t)(dw57_turn ^= 1u) && ng > 0;
+    dc = back ? -4 : 4;
+    dp = back ? -(ptrdiff_t)pstep : (ptrdiff_t)pstep;
+    pg = back ? prep + (size_t)(ng - 1) * pstep : prep;
+    c = back ? 4 * (ng - 1) : 0;
+    for (i = 0; i < ng; ++i, c += dc, pg += dp) {
         const size_t xo = xo0 + (size_t)c;
         for (ky = 0; ky < KH; ++ky) {
             dw3_ring_fill(pad + (size_t)ky * slot, rows[ky] == NULL ? NULL : rows[ky] + xo, lo, hi, C, zz, 2);
@@ -2580,13 +2597,260 @@ static inline uint32_t dws_hi(uint32_t a, uint32_t b)
     return r;
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_whole4's block: dws_group_t's (its output stage, biases, o and ostride), then the copy
+ * of the image (x - zp, two words a pixel) and the tap words */
+typedef struct {
+    dws_group_t g;
+    const uint32_t *img, *wt;
+} dw_whole4_t;
+enum { DWW_IMG = 116 };
+typedef char dw_whole4_layout[(offsetof(dw_whole4_t, img) == DWW_IMG && offsetof(dw_whole4_t, wt) == DWW_IMG + 4)
+                              ? 1 : -1];
+
+/* Image row R (its four pixels) of dw_whole4's pixel J of an output row: tap words 7 a window
+ * row, pixel J's window one tap left of pixel J - 1's */
+#define TTE_DWW_ROW(R, J)                                                               \
+    TTE_DW57P_TAP(#R "*32+0", #R "*56+0-" #J "*8") TTE_DW57P_TAP(#R "*32+8", #R "*56+8-" #J "*8") \
+    TTE_DW57P_TAP(#R "*32+16", #R "*56+16-" #J "*8") TTE_DW57P_TAP(#R "*32+24", #R "*56+24-" #J "*8")
+/* Pixel J of an output row: the bias, the image's 16 taps, dw4_rq's output stage at lr, lr on */
+#define TTE_DWW_PX(J)                                                                   \
+    "ldrd r1, r2, [r0, #36]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #44]\n\t"                                                       \
+    TTE_DWW_ROW(0, J) TTE_DWW_ROW(1, J) TTE_DWW_ROW(2, J) TTE_DWW_ROW(3, J)             \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "add lr, lr, r12\n\t"
+
+/* The 16 output pixels of a channel group of a 7x7 depthwise (stride 1, padding 3) over a 4x4
+ * image, where every window covers the whole image: each pixel the image's 16 taps in one
+ * straight path on the bias (the x words at fixed offsets of the copy, the tap words from
+ * its window's tap at image pixel 0 on: one tap left a pixel, a window row up a row), then
+ * dw4_rq's output stage, an output row's four pixels one straight path; all given by the
+ * block (r0) */
+static TTE_NOINLINE void dw_whole4(const dw_whole4_t *blk)
+{
+    register const dw_whole4_t *b __asm__("r0") = blk;
+    __asm__ volatile("ldrd r9, r11, [r0, #116]\n\t"
+                     "ldr lr, [r0, #96]\n\t"
+                     "ldr r12, [r0, #104]\n\t"
+                     "add r11, r11, #192\n\t"
+                     "mov r10, #4\n\t"
+                     "1:\n\t"
+                     TTE_DWW_PX(0) TTE_DWW_PX(1) TTE_DWW_PX(2) TTE_DWW_PX(3)
+                     "sub r11, r11, #56\n\t"
+                     "subs r10, r10, #1\n\t"
+                     "bne 1b\n\t"
+                     :
+                     : "r"(b)
+                     : TTE_DW57_SCLOB);
+}
+#endif
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_small8's block: dw4_rq's words, the biases, the output pixel, the row's end and the
+ * outputs' step, the x and tap words of the row's first pixel's window row 0, the entry into
+ * the window rows (its byte offset), the x step a pixel (bytes) */
+typedef struct {
+    uint32_t rqb[DW4_RQ_WORDS];
+    int32_t bb[4];
+    int8_t *o, *oend;
+    int32_t ostride;
+    uintptr_t x, wt;
+    uint32_t entry;
+    int32_t xstep;
+} dw_small8_t;
+typedef char dw_small8_layout[(offsetof(dw_small8_t, bb) == 36 && offsetof(dw_small8_t, o) == 52
+                               && offsetof(dw_small8_t, ostride) == 60 && offsetof(dw_small8_t, x) == 64
+                               && offsetof(dw_small8_t, entry) == 72 && offsetof(dw_small8_t, xstep) == 76
+                               && sizeof(int8_t *) == 4 && sizeof(uintptr_t) == 4) ? 1 : -1];
+
+/* Window row S of dw_small8 (tap J at x column J, P columns a row, K taps a row): KW taps of
+ * six 32-bit instructions each, so a row's code is 24 KW bytes */
+#define TTE_DWS8_TAP(S, J, P, K) TTE_DW57P_TAP(#S "*" #P "*8+" #J "*8", #S "*" #K "*8+" #J "*8")
+#define TTE_DWS8_ROW5(S)                                                                \
+    TTE_DWS8_TAP(S, 0, 10, 5) TTE_DWS8_TAP(S, 1, 10, 5) TTE_DWS8_TAP(S, 2, 10, 5)      \
+    TTE_DWS8_TAP(S, 3, 10, 5) TTE_DWS8_TAP(S, 4, 10, 5)
+#define TTE_DWS8_ROW7(S)                                                                \
+    TTE_DWS8_TAP(S, 0, 11, 7) TTE_DWS8_TAP(S, 1, 11, 7) TTE_DWS8_TAP(S, 2, 11, 7)      \
+    TTE_DWS8_TAP(S, 3, 11, 7) TTE_DWS8_TAP(S, 4, 11, 7) TTE_DWS8_TAP(S, 5, 11, 7)      \
+    TTE_DWS8_TAP(S, 6, 11, 7)
+
+/* dw_small8's start: the entry's address (r12, Thumb bit set), x (r9), taps (r11), output (lr),
+ * x step (r10); each pixel: the biases, then a jump into its window rows */
+#define TTE_DWS8_HEAD                                                                   \
+    "adr r12, 2f\n\t"                                                                  \
+    "ldr r5, [r0, #72]\n\t"                                                            \
+    "add r12, r12, r5\n\t"                                                             \
+    "orr r12, r12, #1\n\t"                                                             \
+    "ldrd r9, r11, [r0, #64]\n\t"                                                      \
+    "ldr lr, [r0, #52]\n\t"                                                            \
+    "ldr r10, [r0, #76]\n\t"                                                          \
+    "1:\n\t"                                                                           \
+    "ldrd r1, r2, [r0, #36]\n\t"                                                       \
+    "ldrd r3, r4, [r0, #44]\n\t"                                                       \
+    "bx r12\n\t"                                                                       \
+    "2:\n\t"
+/* then dw4_rq's output stage, the next pixel: x on by the step, the output by ostride, to oend */
+#define TTE_DWS8_TAIL                                                                   \
+    "ldr r8, [r0, #32]\n\t"                                                            \
+    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
+    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
+    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
+    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    "ldrd r5, r6, [r0, #56]\n\t"                                                       \
+    "add lr, lr, r6\n\t"                                                               \
+    "add r9, r9, r10\n\t"                                                              \
+    "cmp lr, r5\n\t"                                                                   \
+    "bne 1b\n\t"
+
+/* One output row of a channel group of dw_small8's (KW 5 or 7) from its copy: every pixel its
+ * window rows inside the image (the code's last ones, entered at the block's entry), each
+ * whole (the copy's zero columns beside the image), on the bias, then the output stage; all
+ * given by the block (r0) */
+static TTE_NOINLINE void dw_small8_row(const dw_small8_t *blk, int32_t KW)
+{
+    register const dw_small8_t *b __asm__("r0") = blk;
+    if (KW == 5) {
+        __asm__ volatile(TTE_DWS8_HEAD
+                         TTE_DWS8_ROW5(0) TTE_DWS8_ROW5(1) TTE_DWS8_ROW5(2) TTE_DWS8_ROW5(3) TTE_DWS8_ROW5(4)
+                         TTE_DWS8_TAIL
+                         :
+                         : "r"(b)
+                         : TTE_DW57_SCLOB);
+    } else {
+        __asm__ volatile(TTE_DWS8_HEAD
+                         TTE_DWS8_ROW7(0) TTE_DWS8_ROW7(1) TTE_DWS8_ROW7(2) TTE_DWS8_ROW7(3) TTE_DWS8_ROW7(4)
+                         TTE_DWS8_ROW7(5) TTE_DWS8_ROW7(6)
+                         TTE_DWS8_TAIL
+                         :
+                         : "r"(b)
+                         : TTE_DW57_SCLOB);
+    }
+}
+#endif
+
+/* dw_small8's copy of an 8-wide image (x - zp, 8 bytes a column): its rows P = 8 + KW / 2
+ * columns apart, KW / 2 zero columns before each row (the last row's after it too), so every
+ * window row reads only the copy */
+#define TTE_DWS8_WORDS (2 * (8 * 11 + 3))
+
+/* Whether dw_small8 takes a dw_small image of geometry g: 8 wide, a square 5x5 or 7x7 window,
+ * padding KW / 2 on the left and every window inside the zero columns on the right, every
+ * output row with a window row inside the image */
+#if !defined(TTE_DW_FEW_REGISTERS)
+static int32_t dw_small8_fits(const tte_conv2d_geom_t *g)
+{
+    const int32_t KW = g->k_w, h = KW / 2;
+    return g->in_w == 8 && (KW == 5 || KW == 7) && g->k_h == KW && g->pad_left == h && g->pad_top <= KW - 1
+           && (g->out_w - 1) * g->stride_w - h + KW <= 8 + h && (g->out_h - 1) * g->stride_h - g->pad_top < g->in_h
+           && 2 * g->in_h * (8 + h) + 2 * h <= TTE_DWS8_WORDS;
+}
+#endif
+
+/* Whether dw_whole4 takes a dw_small image of geometry g: 4x4 at stride 1, 4x4 outputs, a
+ * window that is a 7x7 one at padding 3 with zero taps around it (at most 7x7, padding at most
+ * 3 above and left and its window at most 4 rows and columns below and right of it: then every
+ * 7x7 window covers the image) */
+static int32_t dw_whole4_fits(const tte_conv2d_geom_t *g)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    return g->in_h == 4 && g->in_w == 4 && g->k_h <= 7 && g->k_w <= 7 && g->stride_h == 1 && g->stride_w == 1
+           && g->pad_top <= 3 && g->pad_left <= 3 && g->k_h - g->pad_top <= 4 && g->k_w - g->pad_left <= 4
+           && g->out_h == 4 && g->out_w == 4;
+#else
+    (void)g;
+    return 0;
+#endif
+}
+
+/* A channel group's tap words (dw_row_groups' layout, two a tap) of taps [0, n) from its four
+ * channels' weights wc (T apart) into wq */
+static TTE_ALWAYS_INLINE void dws_weights(const int8_t *wc, int32_t T, int32_t n, uint32_t *wq)
+{
+    int32_t t;
+    for (t = 0; t + 3 < n; t += 4) {
+        /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
+         * pair channels c, c + 2 and c + 1, c + 3 */
+        const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
+        const uint32_t v3 = load4(wc + 3 * T + t);
+        const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
+        const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
+        const uint32_t o3 = tte_sxtb16_ror8(v3);
+        uint32_t *q = wq + 2 * t;
+        q[0] = dws_lo(e0, e2);
+        q[1] = dws_lo(e1, e3);
+        q[2] = dws_lo(o0, o2);
+        q[3] = dws_lo(o1, o3);
+        q[4] = dws_hi(e0, e2);
+        q[5] = dws_hi(e1, e3);
+        q[6] = dws_hi(o0, o2);
+        q[7] = dws_hi(o1, o3);
+    }
+    for (; t < n; ++t) {
+        /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
+        wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
+        wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
+    }
+}
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw_small for an image dw_small8_fits takes whose output stage can be mode 2's (rp's, or
+ * dw3_fast_exact holds): per channel group the image copied once with zero columns beside it
+ * (TTE_DWS8_WORDS), then each output row in dw_small8_row, its window rows inside the image
+ * whole */
+static TTE_NOINLINE void dw_small8(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, int8_t *y)
+{
+    const rq_t *const r = rp;
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, KH = g->k_h, KW = g->k_w, T = KH * KW, IH = g->in_h, h = KW / 2, P = 8 + h;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t img[TTE_DWS8_WORDS] __attribute__((aligned(8)));
+    uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+    dw_small8_t b8;
+    int32_t c, oy, iy;
+    /* the zero columns (x - zp of the padding), once: the copies leave them */
+    memset(img, 0, sizeof(uint32_t) * (size_t)(2 * IH * P + 2 * h));
+    b8.ostride = (int32_t)C;
+    b8.xstep = 8 * g->stride_w;
+    b8.rqb[DW4_ZP2] = (uint32_t)r->zp2;
+    for (c = 0; c + 3 < C; c += 4) {
+        for (iy = 0; iy < 4; ++iy) {
+            b8.bb[iy] = bias != NULL ? bias[c + iy] : 0;
+        }
+        dw3_rq_words(b8.rqb, r->mult + c, r->shift + c);
+        dws_weights(w + (size_t)c * T, T, T, wq);
+        for (iy = 0; iy < IH; ++iy) {
+            dws_copy(img + 2 * (h + iy * P), x + (size_t)iy * 8 * C + c, 8, C, zz);
+        }
+        for (oy = 0; oy < g->out_h; ++oy) {
+            /* window rows [ky0, ky1) inside the image: the code's last nrow rows, row s of the
+             * code window row s + d */
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH, d = ky1 - KH;
+            /* addresses as integers: the code's row 0 may lie before the copy and the taps */
+            b8.x = (uintptr_t)img + (uintptr_t)(intptr_t)(8 * (h + (iy0 + d) * P - h));
+            b8.wt = (uintptr_t)wq + (uintptr_t)(intptr_t)(8 * d * KW);
+            b8.entry = (uint32_t)(24 * KW * (KH - (ky1 - ky0)));
+            b8.o = y + (size_t)oy * g->out_w * C + c;
+            b8.oend = b8.o + (size_t)g->out_w * C;
+            dw_small8_row(&b8, KW);
+        }
+    }
+}
+#endif
+
 /* A depthwise (multiplier 1, dilation 1, window at most 7x7, not 3x3) over one whole image of
  * at most TTE_DW_SMALL_PX pixels, channels [0, C & ~3), for the small late layers of the paper
  * models, where nearly every pixel is a border one: per channel group the image is copied once
  * sign-extended with the zero point subtracted (two words a pixel), then each pixel sums only
  * its taps inside the image, a window row of n taps in one straight run, on the bias. */
-static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
-                                  const int32_t *bias, int8_t *y)
+static TTE_NOINLINE void dw_small_image(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x,
+                                        const int8_t *w, const int32_t *bias, int8_t *y)
 {
     rq_t rl = *rp; /* a local copy: the int8 stores cannot alias it */
     const rq_t *const r = &rl;
@@ -2595,47 +2859,70 @@ static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t img[2 * TTE_DW_SMALL_PX] __attribute__((aligned(8)));
     uint32_t wq[2 * TTE_DW_MAX_TAPS] __attribute__((aligned(8)));
+#if !defined(TTE_DW_FEW_REGISTERS)
+    dw_whole4_t ww;
+    dws_group_t *const gp = &ww.g;
+#else
     dws_group_t gq;
+    dws_group_t *const gp = &gq;
+#endif
     dws_runs_t plan;
-    int32_t c, t, oy;
+    int32_t c, oy, ky, whole4, embed7;
     if (rl.mode == 0 && dw3_fast_exact(&rl, bias, C & ~3, T)) {
         rl.mode = 2;
     }
+    /* every window over the whole 4x4 image (mode 2): dw_whole4, a window below 7x7 in a 7x7
+     * one whose other taps stay zero */
+    whole4 = rl.mode == 2 && dw_whole4_fits(g);
+    embed7 = whole4 && (KH != 7 || KW != 7);
+    if (embed7) {
+        memset(wq, 0, sizeof(wq));
+    }
+    gp->ostride = (int32_t)C;
     dws_plan(g, 0, g->out_w, 0, &plan);
     for (c = 0; c + 3 < C; c += 4) {
         const int8_t *wc = w + (size_t)c * T;
-        dws_group(r, bias, c, &gq);
-        for (t = 0; t + 3 < T; t += 4) {
-            /* four taps of each channel a word: SXTB16 splits even and odd taps, PKHBT / PKHTB
-             * pair channels c, c + 2 and c + 1, c + 3 */
-            const uint32_t v0 = load4(wc + t), v1 = load4(wc + T + t), v2 = load4(wc + 2 * T + t);
-            const uint32_t v3 = load4(wc + 3 * T + t);
-            const uint32_t e0 = tte_sxtb16(v0), e1 = tte_sxtb16(v1), e2 = tte_sxtb16(v2), e3 = tte_sxtb16(v3);
-            const uint32_t o0 = tte_sxtb16_ror8(v0), o1 = tte_sxtb16_ror8(v1), o2 = tte_sxtb16_ror8(v2);
-            const uint32_t o3 = tte_sxtb16_ror8(v3);
-            uint32_t *q = wq + 2 * t;
-            q[0] = dws_lo(e0, e2);
-            q[1] = dws_lo(e1, e3);
-            q[2] = dws_lo(o0, o2);
-            q[3] = dws_lo(o1, o3);
-            q[4] = dws_hi(e0, e2);
-            q[5] = dws_hi(e1, e3);
-            q[6] = dws_hi(o0, o2);
-            q[7] = dws_hi(o1, o3);
-        }
-        for (; t < T; ++t) {
-            /* dw_row_groups' words straight from the four signed bytes (one PKHBT a word) */
-            wq[2 * t] = dws_lo((uint32_t)wc[t], (uint32_t)wc[2 * T + t]);
-            wq[2 * t + 1] = dws_lo((uint32_t)wc[T + t], (uint32_t)wc[3 * T + t]);
+        dws_group(r, bias, c, gp);
+        if (embed7) {
+            /* each window row's taps where they are in the 7x7 window */
+            for (ky = 0; ky < KH; ++ky) {
+                dws_weights(wc + ky * KW, T, KW, wq + 2 * ((ky + 3 - g->pad_top) * 7 + 3 - g->pad_left));
+            }
+        } else {
+            dws_weights(wc, T, T, wq);
         }
         dws_copy(img, x + c, IH * IW, C, zz);
+#if !defined(TTE_DW_FEW_REGISTERS)
+        if (whole4) {
+            ww.img = img;
+            ww.wt = wq;
+            ww.g.o = y + c;
+            dw_whole4(&ww);
+            continue;
+        }
+#endif
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t ky0 = iy0 < 0 ? -iy0 : 0, ky1 = IH - iy0 < KH ? IH - iy0 : KH;
-            dws_out_row(g, r, &gq, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
+            dws_out_row(g, r, gp, &plan, img + 2 * (iy0 + ky0) * IW, IW, 0, ky0, ky1 - ky0, 0, g->out_w, wq, c,
                         y + (size_t)oy * g->out_w * C + c, (size_t)C);
         }
     }
+}
+
+/* dw_small: an 8-wide image in dw_small8 where it takes it in mode 2 (each a tail call: their
+ * frames side by side on the stack, not one on the other) */
+static TTE_NOINLINE void dw_small(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, int8_t *y)
+{
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (dw_small8_fits(&p->g)
+        && (rp->mode == 2 || (rp->mode == 0 && dw3_fast_exact(rp, bias, p->g.in_c & ~3, p->g.k_h * p->g.k_w)))) {
+        dw_small8(p, rp, x, w, bias, y);
+        return;
+    }
+#endif
+    dw_small_image(p, rp, x, w, bias, y);
 }
 
 /* Whether dw_small takes a whole-image call of geometry g */
