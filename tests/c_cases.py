@@ -1513,6 +1513,27 @@ def _dws_pads(k: int, h: int, w: int, seed: int) -> tuple[int, int, int, int]:
     return pads
 
 
+def _dw_y_graph(rng: np.random.Generator, xq: QuantParams, shape: tuple[int, int, int, int], kernel: tuple[int, int],
+                strides: tuple[int, int], pads: tuple[int, int, int, int], bias: bool, out_factor: float,
+                act: str) -> Graph:
+    """x (shape, xq) into a depthwise conv 'y' (weights 'w', a bias 'b' of +-3000 if asked), its
+    output scale out_factor times its input's: the small-image depthwise cases' graph."""
+    c = shape[3]
+    g = new_graph({"x": (shape, "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (c, *kernel, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    ins = ["x", "w"]
+    if bias:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+        ins.append("b")
+    g.add_node("conv2d", ins, "y", {"strides": strides, "dilations": (1, 1), "pads": pads, "groups": c,
+                                    "activation": act},
+               quant=q(float(xq.scale[0]) * out_factor, int(rng.integers(-40, 41))))
+    g.outputs = ["y"]
+    return g
+
+
 def _dws_small_run_case(seed: int) -> Case:
     """A 5x5 or 7x7 depthwise, stride 1 or 2, over a whole image of 1 to 64 pixels (1-wide,
     1-high, 8x8, 4x4, ...: depthwise_s8.c's dw_small, its pixels in runs of one tap count a
@@ -1525,19 +1546,8 @@ def _dws_small_run_case(seed: int) -> Case:
     pads = _dws_pads(k, h, w, seed // 4)
     c = (5, 7, 13, 22, 36, 12)[seed % 6]
     xq = rand_q(rng)
-    g = new_graph({"x": ((2 if seed % 9 == 8 else 1, h, w, c), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    ins = ["x", "w"]
-    if seed % 5 != 3:
-        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-        ins.append("b")
-    ys = float(xq.scale[0]) * (0.02 if seed % 3 == 2 else 2 * k)
-    g.add_node("conv2d", ins, "y", {"strides": (s, s), "dilations": (1, 1), "pads": pads, "groups": c,
-                                    "activation": "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
-    g.outputs = ["y"]
+    g = _dw_y_graph(rng, xq, (2 if seed % 9 == 8 else 1, h, w, c), (k, k), (s, s), pads, seed % 5 != 3,
+                    0.02 if seed % 3 == 2 else 2 * k, "none")
     return Case(f"dws_small_{k}x{k}_s{s}_{c}ch_h{h}w{w}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
 
 
@@ -1575,19 +1585,8 @@ def _dw_whole4_case(seed: int) -> Case:
     pads = (top, left, kh - 1 - top, kw - 1 - left)
     c = (4, 8, 12, 20, 36, 7, 22, 16)[(seed + seed // 8) % 8]
     xq = rand_q(rng)
-    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, 4, 4, c), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("w", rand_s8(rng, (c, kh, kw, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    ins = ["x", "w"]
-    if seed % 4 != 2:
-        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-        ins.append("b")
-    ys = float(xq.scale[0]) * (0.02 if seed % 6 == 5 else 2.0 * kh)
-    g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": pads, "groups": c,
-                                    "activation": "relu" if seed % 5 == 1 else "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
-    g.outputs = ["y"]
+    g = _dw_y_graph(rng, xq, (2 if seed % 5 == 4 else 1, 4, 4, c), (kh, kw), (1, 1), pads, seed % 4 != 2,
+                    0.02 if seed % 6 == 5 else 2.0 * kh, "relu" if seed % 5 == 1 else "none")
     return Case(f"dw_whole4_{kh}x{kw}_{c}ch_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
 
 
@@ -1617,20 +1616,9 @@ def _dw_small8_case(seed: int) -> Case:
         right = hk
     c = (4, 8, 12, 20, 36, 7, 22, 16)[(seed + seed // 8) % 8]
     xq = rand_q(rng)
-    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, h, w, c), "int8", xq)})
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    ins = ["x", "w"]
-    if seed % 4 != 1:
-        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-        g.add_const("b", rng.integers(-3000, 3000, c).astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
-        ins.append("b")
-    ys = float(xq.scale[0]) * (0.02 if seed % 6 == 5 else 2.0 * k)
     pads = (top, left, bottom, right)
-    g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (1, 1), "pads": pads, "groups": c,
-                                    "activation": "none"},
-               quant=q(ys, int(rng.integers(-40, 41))))
-    g.outputs = ["y"]
+    g = _dw_y_graph(rng, xq, (2 if seed % 5 == 4 else 1, h, w, c), (k, k), s, pads, seed % 4 != 1,
+                    0.02 if seed % 6 == 5 else 2.0 * k, "none")
     return Case(f"dw_small8_{k}x{k}_s{s[0]}{s[1]}_{c}ch_h{h}w{w}_p{''.join(map(str, pads))}_{seed}", g,
                 random_feeds(g, rng))
 
