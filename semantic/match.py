@@ -2,7 +2,8 @@
 model, and which devices run a stale model.
 
 A model fits for training when an artifact's peak_sram_bytes <= the board's SRAM and its
-flash_bytes <= the board's flash; for inference, inference_peak_sram_bytes instead of the peak.
+flash_bytes <= the board's flash, unless the artifact is inference only (scheme none); for
+inference, inference_peak_sram_bytes instead of the peak.
 A model that names its input modality (tte:inputModality, e.g. camera) fits only devices with a
 sensor of that name, or that declare no sensors at all (the rule the fleet's device agent applies
 before it accepts a package): an image model does not fit an accelerometer-only device.

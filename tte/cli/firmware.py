@@ -10,6 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
+from tte.cli.frozen import is_inference_only
 from tte.cli.util import user_errors
 from tte.errors import TteError
 from tte.targets.boards import Board, get_board
@@ -98,27 +99,52 @@ def _model_sizes(out_dir: str) -> tuple[int, int]:
                    ".csv, or a folder of class subfolders of images); tte quantizes it (default: synthetic).")
 @click.option("--input-scale", default=1.0, show_default=True, type=float,
               help="Multiply every input by this (255 for a model trained on 0..255 pixels).")
-@click.option("--steps", default=8, show_default=True, help="Embedded data set: training steps.")
+@click.option("--steps", default=None, type=int,
+              help="Embedded data set: training steps  [default: 8; 0 for an inference-only model]")
+@click.option("--infer", "n_infer", default=None, type=int,
+              help="Embedded data set: scored inferences after the steps  [default: 0; 8 for an "
+                   "inference-only model]")
 @click.option("--json", "as_json", is_flag=True, help="Print the size report as JSON.")
 @user_errors
-def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | None, input_scale: float, steps: int,
-          as_json: bool) -> None:
-    """Compile and link the firmware for a compiled model in OUT_DIR: .elf, .bin, .hex, sizes."""
+def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | None, input_scale: float,
+          steps: int | None, n_infer: int | None, as_json: bool) -> None:
+    """Compile and link the firmware for a compiled model in OUT_DIR: .elf, .bin, .hex, sizes.
+
+    An inference-only model (`tte compile --scheme none`) gets an image that infers only: its
+    embedded data set holds inferences, its UART image no weights I/O; --steps is refused."""
     from tte.targets.firmware import build_firmware, format_size_report, size_report
     from tte.targets.qemu import Stream
 
+    frozen = is_inference_only(out_dir)
+    if frozen and steps:
+        raise TteError("compiled with --scheme none (inference only): no training step to embed; use --infer N",
+                       file=out_dir)
+    steps = (0 if frozen else 8) if steps is None else steps
+    n_infer = (8 if frozen else 0) if n_infer is None else n_infer
+    if steps < 0 or n_infer < 0:
+        raise TteError("--steps and --infer must not be negative")
     b = _board(out_dir, board)
     stream = None
     if io_mode == "embedded" or (io_mode is None and not b.qemu_machine):
         n_in, n_cls = _model_sizes(out_dir)
-        xs, ys = load_inputs(inputs, out_dir, input_scale) if inputs else synthetic_data(n_in, n_cls, steps, 0)
+        xs, ys = (load_inputs(inputs, out_dir, input_scale) if inputs
+                  else synthetic_data(n_in, n_cls, max(steps, n_infer, 1), 0))
         s = Stream()
         for i in range(steps):
             s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
-        s.crc().quit()
+        for i in range(n_infer):
+            s.evaluate(xs[i % len(xs)], int(ys[i % len(ys)]))
+        if not frozen:  # an inference-only image has no trained weights to checksum
+            s.crc()
+        s.quit()
         stream = s.to_bytes()
+        if frozen:
+            click.echo(f"inference only (compiled with --scheme none): the embedded data set runs {n_infer} "
+                       "inferences", err=True)
+    elif frozen and io_mode == "uart":
+        click.echo("inference only (compiled with --scheme none): the UART image infers, no weights I/O", err=True)
     # a board fed over its UART is driven by a host (tte fleet bridge): it may load and read its weights
-    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream, weights_io=io_mode == "uart")
+    fw = build_firmware(out_dir, b, in_mode=io_mode, stream=stream, weights_io=io_mode == "uart" and not frozen)
     report = size_report(fw)
     model_report = _report(out_dir)
     if "peak_sram_bytes" in model_report:
@@ -128,10 +154,15 @@ def build(out_dir: str, board: str | None, io_mode: str | None, inputs: str | No
 
 def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: str | None,
                    board: str | None = None, input_scale: float = 1.0) -> dict[str, Any]:
-    """Build (if needed) and run `steps` training steps and `infer` inferences on QEMU."""
+    """Build (if needed) and run `steps` training steps and `infer` inferences on QEMU (an
+    inference-only model: `steps` 0, refused otherwise before anything is built)."""
     from tte.targets.firmware import build_firmware
     from tte.targets.qemu import Stream, run_firmware
 
+    frozen = is_inference_only(out_dir)
+    if frozen and steps:
+        raise TteError(f"compiled with --scheme none (inference only): no training step to run ({steps} asked); "
+                       "use --steps 0", file=out_dir)
     b = _board(out_dir, board, qemu=True)
     if not b.qemu_machine:
         raise TteError(f"board '{b.name}' has no QEMU machine; use --board qemu-mps2-an500")
@@ -146,8 +177,9 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
         s.train(xs[i % len(xs)], int(ys[i % len(ys)]))
     for i in range(infer):
         s.evaluate(xs[i % len(xs)], int(ys[i % len(ys)]))
-    s.crc().quit()
-    res = run_firmware(fw, s)
+    if not frozen:  # an inference-only image has no trained weights to checksum
+        s.crc()
+    res = run_firmware(fw, s.quit())
     rep = _report(out_dir)
     measured = fw.sizes.ram_static_bytes + res.stack_peak_bytes
 
@@ -155,7 +187,7 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
         return max(xs) if xs else None
 
     return {
-        "board": b.name, "steps": steps, "inferences": infer,
+        "board": b.name, "inference_only": frozen, "steps": steps, "inferences": infer,
         "weights_crc32": f"{res.crc32:08x}" if res.crc32 is not None else None,
         "losses": res.losses, "accuracy": (res.correct / res.scored) if res.scored else None,
         "instructions_per_train_step": per(res.train_instructions),
@@ -175,7 +207,8 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @click.option("--qemu", is_flag=True, required=True, help="Run on qemu-system-arm (the only target for now).")
 @click.option("--board", default=None,
               help="A board with a QEMU machine (default: the compiled-for board if emulated, else qemu-mps2-an500).")
-@click.option("--steps", default=4, show_default=True, help="Training steps.")
+@click.option("--steps", default=None, type=int,
+              help="Training steps  [default: 4; 0 for an inference-only model]")
 @click.option("--infer", "n_infer", default=2, show_default=True, help="Inferences after training.")
 @click.option("--inputs", default=None, type=click.Path(),
               help="Your data (.npz with float x in the model's layout and labels y, a .csv, or a folder of "
@@ -185,16 +218,23 @@ def run_qemu_model(out_dir: str, *, steps: int, infer: int, seed: int, inputs: s
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @user_errors
-def run(out_dir: str, qemu: bool, board: str | None, steps: int, n_infer: int, inputs: str | None,
+def run(out_dir: str, qemu: bool, board: str | None, steps: int | None, n_infer: int, inputs: str | None,
         input_scale: float, seed: int, as_json: bool) -> None:
     """Run training steps and inferences of the model in OUT_DIR on an emulated board (QEMU: the
-    Cortex-M7 qemu-mps2-an500 or the Cortex-M33 qemu-mps2-an505)."""
+    Cortex-M7 qemu-mps2-an500 or the Cortex-M33 qemu-mps2-an505). An inference-only model
+    (`tte compile --scheme none`) runs the inferences alone."""
+    if steps is None:
+        steps = 0 if is_inference_only(out_dir) else 4
     r = run_qemu_model(out_dir, steps=steps, infer=n_infer, seed=seed, inputs=inputs, board=board,
                        input_scale=input_scale)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
-    click.echo(f"{r['steps']} training steps on QEMU ({r['board']}): weights CRC-32 {r['weights_crc32']}")
+    if r["inference_only"]:
+        click.echo(f"{r['inferences']} inferences on QEMU ({r['board']}), inference only (compiled with "
+                   "--scheme none)")
+    else:
+        click.echo(f"{r['steps']} training steps on QEMU ({r['board']}): weights CRC-32 {r['weights_crc32']}")
     if r["instructions_per_train_step"] is not None:
         click.echo(f"  instructions per training step {r['instructions_per_train_step']:>14,}")
     if r["instructions_per_inference"] is not None:

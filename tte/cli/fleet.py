@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from tte.cli.frozen import refuse_inference_only
 from tte.cli.util import user_errors
 
 DEFAULT_BROKER_DIR = ".tte/broker"
@@ -155,6 +156,9 @@ def deploy(package_dir: str, broker_dir: str, to: str, store_dir: str | None, en
 
     if not protocol.MIN_BLOCK <= block_size <= protocol.MAX_BLOCK:
         raise TteError(f"--block-size must be within {protocol.MIN_BLOCK}..{protocol.MAX_BLOCK}")
+    # a device self-tests and trains the package it installs (fleet/engine.py's Trainer)
+    refuse_inference_only(package_dir, "fleet devices train the packages they install; compile with a "
+                                       "training scheme to deploy it")
     cfg = _config(broker_dir)
     try:
         pkg = build(package_dir, load_signing_key(cfg.signing_key), model_id, modality)
@@ -344,6 +348,9 @@ def demo(report: str | None, model: str | None, devices: int) -> None:
 
     from fleet.demo import run_fleet_demo
 
+    if report is not None:
+        refuse_inference_only(report, "the demo's devices train the model; compile with a "
+                                                    "training scheme")
     with tempfile.TemporaryDirectory(prefix="tte-fleet-demo-") as tmp:
         if report is None or model is None:
             import tte

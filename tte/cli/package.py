@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from tte.cli.frozen import refuse_inference_only
 from tte.cli.util import user_errors
 
 
@@ -24,6 +25,8 @@ def package_command(out_dir: str, output: str, lib_version: str, author: str, ur
     an Arduino library with an example sketch, a PlatformIO library.json and a Zephyr module."""
     from tte.targets.cpackage import write_package
 
+    refuse_inference_only(out_dir, "no training step for the package's examples; compile with a training scheme "
+                                   "to package it")
     files = write_package(out_dir, output, force=force, version=lib_version, author=author, url=url)
     kernels = sum(1 for f in files if f.startswith("src/tte_kernels/"))
     click.echo(f"wrote {output}: {len(files)} files, {kernels} kernel sources; build with `make -C {output}`")

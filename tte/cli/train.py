@@ -75,6 +75,9 @@ def run_training(model: str, *, data_name: str, scheme: str, precision: str, eng
                  force: bool = False, test_data: str | None = None, input_scale: float = 1.0) -> dict[str, Any]:
     if epochs < 1 or batch_size < 1:
         raise TteError("--epochs and --batch-size must be at least 1")
+    if scheme == "none":
+        raise TteError("scheme 'none' is inference only (tte compile --scheme none): it trains nothing; "
+                       "choose a training scheme")
     if output:
         if precision != "int8":
             raise TteError("-o writes int8 .tflite; train with --precision int8 to export")

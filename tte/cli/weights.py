@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from tte.cli.frozen import refuse_inference_only
 from tte.cli.util import user_errors
 from tte.errors import TteError
 from tte.export.checkpoint import Checkpoint
@@ -99,6 +100,7 @@ def pull(out_dir: str, model_path: str, source: str | None, ckpt_path: str | Non
     from tte.export.checkpoint import apply_checkpoint, check_model, compile_layout
     from tte.outputs import check_output_file, is_tte_tflite
 
+    refuse_inference_only(out_dir, "no trained weights to pull (every weight is frozen in flash)")
     if sum(x is not None and x is not False for x in (source, ckpt_path, qemu or None)) != 1:
         raise TteError("give exactly one of --from LOG|DEVICE, --checkpoint FILE, --qemu")
     out = Path(output)
