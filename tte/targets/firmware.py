@@ -463,8 +463,11 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int |
                 return s, 0, r.stderr.strip()[:2000]
             return s, _text_bytes(size, o), None
 
+        # the longest compiles first (by source size), so that no large file starts last
+        order = sorted(range(len(todo)), key=lambda i: -todo[i].stat().st_size)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            built = list(pool.map(build, range(len(todo)), todo))
+            done = dict(zip(order, pool.map(build, order, [todo[i] for i in order])))
+        built = [done[i] for i in range(len(todo))]
     for s, _, err in built:  # the first failure in source order, as a sequential build reports it
         if err is not None:
             raise TteError(f"arm-none-eabi-gcc failed on {s.name}: {err}")
