@@ -227,7 +227,7 @@ TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32
     "smmulr %[" A "], %[" A "], %[we]\n\t"                                            \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
     "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "add %[" A "], %[" A "], %[w0]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w1]\n\t"                                               \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
     "strb %[" A "], [%[yp]], #1\n\t"
 
@@ -546,6 +546,39 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
                      : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend)                                        \
                      : "cc", "memory")
+/* tte_rq_fast_s8 of the sum A less x (se, the even inputs' share), A being 256 times the
+ * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at ao */
+#define TTE_FCP_RQ(A)                                                                   \
+    "sub %[" A "], %[" A "], %[x]\n\t"                                                \
+    "asr %[" A "], %[" A "], #7\n\t"                                                  \
+    "smmulr %[" A "], %[" A "], %[y]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
+    "asr %[" A "], %[" A "], %[w0]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], [%[ao]], #1\n\t"
+/* TTE_FCP6_PASS with the output stage on the six sums in registers (the last pass of a
+ * block): their bytes from ao on, up to aend */
+#define TTE_FCP6_PASS_RQ(BODY)                                                                               \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldr %[w0], %[si]\n\t"                                                                  \
+                     "ldrd %[a0], %[a1], [%[w0]]\n\t"                                                        \
+                     "ldrd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
+                     "ldrd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
+                     "add %[w0], %[w0], #24\n\t"                                                             \
+                     "str %[w0], %[si]\n\t"                                                                  \
+                     "ldr %[xp], %[xw]\n\t" BODY                                                             \
+                     "ldrd %[x], %[y], %[q]\n\t"                                                             \
+                     "ldrd %[w0], %[w1], %[q2]\n\t" TTE_FCP_RQ("a0") TTE_FCP_RQ("a1") TTE_FCP_RQ("a2")       \
+                         TTE_FCP_RQ("a3") TTE_FCP_RQ("a4") TTE_FCP_RQ("a5")                                   \
+                     "ldr %[w1], %[aend]\n\t"                                                                \
+                     "cmp %[ao], %[w1]\n\t"                                                                  \
+                     "bne 2b"                                                                                 \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
+                       [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
+                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
+                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend), [q] "m"(q1), [q2] "m"(q2)              \
+                     : "cc", "memory")
 /* sixteen inputs a loop pass up to the end of the widened inputs */
 #define TTE_FCP6_LOOP                                                                   \
     "1:\n\t" TTE_FCP6_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
@@ -567,6 +600,32 @@ TTE_NOINLINE static const uint32_t *fcp_pass6(const uint32_t *xw, int32_t kc, co
                           TTE_FCP6_STEP4 TTE_FCP6_STEP4);
     } else {
         TTE_FCP6_PASS(TTE_FCP6_LOOP);
+    }
+    return wp;
+}
+
+/* the output stage of a block's last pass on the sums in registers: less se, then
+ * tte_rq_fast_s8 (mu, ~shift, zp2) */
+typedef struct {
+    int32_t se, mu, rsh, zp2;
+} fcp_rq_t;
+
+/* y[6 g + r] = the output stage of src[6 g + r] + row 6 g + r's kc inputs (kc a positive
+ * multiple of 16) for g < n6; returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass6_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                                 const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t n6)
+{
+    const uint32_t *const xend = xw + kc / 2;
+    const int8_t *const aend = y + 6 * n6;
+    const int32_t q1[2] = {rq->se, rq->mu}, q2[2] = {rq->rsh, rq->zp2};
+    const uint32_t *wp = w, *xq, *si = src;
+    int8_t *ao = y;
+    uint32_t a0, a1, a2, a3, a4, a5, xv, yv, w0, w1, e;
+    if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP6_PASS_RQ(TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4
+                             TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4);
+    } else {
+        TTE_FCP6_PASS_RQ(TTE_FCP6_LOOP);
     }
     return wp;
 }
@@ -593,6 +652,61 @@ TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, co
         TTE_FCP_PASS(TTE_FCP_LOOP);
     }
     return wp;
+}
+
+/* fcp_pass_t with the output stage's constants after it (TTE_FCP_RQ: se, mu, ~shift, zp2) */
+typedef struct {
+    fcp_pass_t p;
+    fcp_rq_t q;
+} fcp_pass_rq_t;
+
+/* y[4 q + r] = the output stage of src[4 q + r] + row 4 q + r's kc inputs (kc a positive
+ * multiple of 16) for q < nq; returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                                 const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t nq)
+{
+    const fcp_pass_rq_t prm = {{xw, xw + kc / 2, (const uint32_t *)(y + 4 * nq)}, *rq};
+    const fcp_pass_rq_t *pp = &prm;
+    const uint32_t *wp = w, *xq, *si = src;
+    int8_t *ao = y;
+    uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
+#define TTE_FCP_PASS_RQ(BODY)                                                                                \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
+                     "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                     \
+                     "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0") TTE_FCP_RQ("a1") TTE_FCP_RQ("a2") \
+                         TTE_FCP_RQ("a3")                                                                     \
+                     "ldr %[w0], [%[pp], #8]\n\t"                                                            \
+                     "cmp %[ao], %[w0]\n\t"                                                                  \
+                     "bne 2b"                                                                                 \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [si] "+r"(si), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), \
+                       [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
+                     : [pp] "r"(pp)                                                                          \
+                     : "cc", "memory")
+    if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP_PASS_RQ(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
+                            TTE_FCP_STEP4 TTE_FCP_STEP4);
+    } else {
+        TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
+    }
+#undef TTE_FCP_PASS_RQ
+    return wp;
+}
+
+/* the last pass over a block of rows with its output stage (fcp_pass's groups) */
+static const uint32_t *fcp_pass_rq(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
+                                   const fcp_rq_t *rq, int8_t *y, int32_t n)
+{
+    const int32_t n6 = fcp_groups6(n);
+    if (n6 > 0) {
+        w = fcp_pass6_rq(xw, kc, w, src, rq, y, n6);
+        src += 6 * n6;
+        y += 6 * n6;
+    }
+    return 6 * n6 < n ? fcp_pass4_rq(xw, kc, w, src, rq, y, (n - 6 * n6) / 4) : w;
 }
 
 /* a pass over a block of rows: its fcp_groups6 groups of six, then its fours */
@@ -688,7 +802,18 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
                     const int32_t s = fcp_widen(xr, K, k0, kc, xw);
                     even += nb == 0 ? s : 0;
                 }
+#if defined(__ARM_FEATURE_DSP)
+                if (k0 + kc == K16 && ne <= N && !p->per_channel && r.mode == 2) {
+                    /* the last pass with the output stage on its sums in registers */
+                    const fcp_rq_t q = {(int32_t)((uint32_t)even << 15), r.mult[0], ~r.shift[0], r.zp2};
+                    wp = fcp_pass_rq(xw, kc, wp, k0 == 0 ? prep + nb : acc, &q, y + (size_t)row * N + nb, ne - nb);
+                    break;
+                }
+#endif
                 wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, ne - nb);
+            }
+            if (k0 < K16) {
+                continue;   /* the output stage ran in the last pass */
             }
             /* less 256 times 128 times the even inputs' sum */
             fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);
