@@ -227,7 +227,7 @@ TTE_NOINLINE static void fc_pass_k128(const uint32_t *xw, const int8_t *w, int32
     "smmulr %[" A "], %[" A "], %[we]\n\t"                                            \
     "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
     "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "add %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w0]\n\t"                                               \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
     "strb %[" A "], [%[yp]], #1\n\t"
 
@@ -421,8 +421,8 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
  *
  * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
- * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups6 groups of six, then
- * fours), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
+ * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups8 groups of eight, then
+ * a four), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
 
 /* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
  * that each pass of inputs is widened once */
@@ -433,11 +433,12 @@ static inline int32_t fcp_k16(int32_t k)
     return (k + 15) & ~15;
 }
 
-/* the groups of six rows leading a block of n rows (a multiple of four), the rest in fours
- * (tte.compiler.emit.conv.fc_groups_of_six): six rows share each load of the widened inputs */
-static inline int32_t fcp_groups6(int32_t n)
+/* the groups of eight rows leading a block of n rows (a multiple of four), the rest (none or
+ * four) a group of four (tte.compiler.emit.conv.fc_groups_of_eight): eight rows share each load
+ * of the widened inputs */
+static inline int32_t fcp_groups8(int32_t n)
 {
-    return 2 * (n / 12);
+    return n / 8;
 }
 
 /* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
@@ -511,44 +512,9 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
 
-/* one word of each of six rows against the widened X, Y */
-#define TTE_FCP6_ROWS2(A, B)                                                            \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "uxtb16 %[e], %[w0]\n\t"                                                           \
-    "smlad %[" A "], %[x], %[w0], %[" A "]\n\t"                                        \
-    "smlad %[" A "], %[y], %[e], %[" A "]\n\t"                                         \
-    "uxtb16 %[e], %[w1]\n\t"                                                           \
-    "smlad %[" B "], %[x], %[w1], %[" B "]\n\t"                                        \
-    "smlad %[" B "], %[y], %[e], %[" B "]\n\t"
-#define TTE_FCP6_STEP                                                                   \
-    "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP6_ROWS2("a0", "a1") TTE_FCP6_ROWS2("a2", "a3") \
-        TTE_FCP6_ROWS2("a4", "a5")
-#define TTE_FCP6_STEP4 TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP
-/* the groups of six of a pass: six sums from *si (the prepared biases in the first pass) to ao,
- * the weights read on from wp; fourteen registers, so the pointer si lives on the stack */
-#define TTE_FCP6_PASS(BODY)                                                                                  \
-    __asm__ volatile("2:\n\t"                                                                                \
-                     "ldr %[w0], %[si]\n\t"                                                                  \
-                     "ldrd %[a0], %[a1], [%[w0]]\n\t"                                                        \
-                     "ldrd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
-                     "ldrd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
-                     "add %[w0], %[w0], #24\n\t"                                                             \
-                     "str %[w0], %[si]\n\t"                                                                  \
-                     "ldr %[xp], %[xw]\n\t" BODY                                                             \
-                     "strd %[a0], %[a1], [%[ao]], #24\n\t"                                                   \
-                     "strd %[a2], %[a3], [%[ao], #-16]\n\t"                                                  \
-                     "strd %[a4], %[a5], [%[ao], #-8]\n\t"                                                   \
-                     "ldr %[w1], %[aend]\n\t"                                                                \
-                     "cmp %[ao], %[w1]\n\t"                                                                  \
-                     "bne 2b"                                                                                 \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
-                       [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
-                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
-                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend)                                        \
-                     : "cc", "memory")
 /* tte_rq_fast_s8 of the sum A less x (se, the even inputs' share), A being 256 times the
- * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at ao */
-#define TTE_FCP_RQ(A)                                                                   \
+ * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at P, which moves on */
+#define TTE_FCP_RQ(A, P)                                                                \
     "sub %[" A "], %[" A "], %[x]\n\t"                                                \
     "asr %[" A "], %[" A "], #7\n\t"                                                  \
     "smmulr %[" A "], %[" A "], %[y]\n\t"                                             \
@@ -556,53 +522,67 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
     "asr %[" A "], %[" A "], %[w0]\n\t"                                               \
     "add %[" A "], %[" A "], %[w1]\n\t"                                               \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], [%[ao]], #1\n\t"
-/* TTE_FCP6_PASS with the output stage on the six sums in registers (the last pass of a
- * block): their bytes from ao on, up to aend */
-#define TTE_FCP6_PASS_RQ(BODY)                                                                               \
+    "strb %[" A "], [%[" P "]], #1\n\t"
+/* one word of each of two rows (sums A, B) against the widened X, Y, each word widened in place
+ * after its first SMLAD (no register for the widened copy: eight sums fit) */
+#define TTE_FCP8_ROWS2(A, B)                                                            \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "smlad %[" A "], %[x], %[w0], %[" A "]\n\t"                                        \
+    "uxtb16 %[w0], %[w0]\n\t"                                                          \
+    "smlad %[" A "], %[y], %[w0], %[" A "]\n\t"                                        \
+    "smlad %[" B "], %[x], %[w1], %[" B "]\n\t"                                        \
+    "uxtb16 %[w1], %[w1]\n\t"                                                          \
+    "smlad %[" B "], %[y], %[w1], %[" B "]\n\t"
+/* one word of each of eight rows: 29 instructions for 32 products */
+#define TTE_FCP8_STEP                                                                   \
+    "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP8_ROWS2("a0", "a1") TTE_FCP8_ROWS2("a2", "a3") \
+        TTE_FCP8_ROWS2("a4", "a5") TTE_FCP8_ROWS2("a6", "a7")
+#define TTE_FCP8_STEP4 TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP
+/* sixteen inputs a loop pass up to the end of the widened inputs */
+#define TTE_FCP8_LOOP                                                                   \
+    "1:\n\t" TTE_FCP8_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
+    "cmp %[xp], %[w0]\n\t"                                                             \
+    "bne 1b\n\t"
+/* the groups of eight of a pass: eight sums from *si (the prepared biases in the first pass),
+ * the weights read on from wp, then TAIL; fourteen registers, so the pointers si and ao live
+ * on the stack */
+#define TTE_FCP8_PASS(BODY, TAIL)                                                                            \
     __asm__ volatile("2:\n\t"                                                                                \
                      "ldr %[w0], %[si]\n\t"                                                                  \
                      "ldrd %[a0], %[a1], [%[w0]]\n\t"                                                        \
                      "ldrd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
                      "ldrd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
-                     "add %[w0], %[w0], #24\n\t"                                                             \
+                     "ldrd %[a6], %[a7], [%[w0], #24]\n\t"                                                   \
+                     "add %[w0], %[w0], #32\n\t"                                                             \
                      "str %[w0], %[si]\n\t"                                                                  \
-                     "ldr %[xp], %[xw]\n\t" BODY                                                             \
-                     "ldrd %[x], %[y], %[q]\n\t"                                                             \
-                     "ldrd %[w0], %[w1], %[q2]\n\t" TTE_FCP_RQ("a0") TTE_FCP_RQ("a1") TTE_FCP_RQ("a2")       \
-                         TTE_FCP_RQ("a3") TTE_FCP_RQ("a4") TTE_FCP_RQ("a5")                                   \
-                     "ldr %[w1], %[aend]\n\t"                                                                \
-                     "cmp %[ao], %[w1]\n\t"                                                                  \
-                     "bne 2b"                                                                                 \
+                     "ldr %[xp], %[xw]\n\t" BODY TAIL                                                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
-                       [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
-                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
-                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend), [q] "m"(q1), [q2] "m"(q2)              \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xq), [wp] "+r"(wp),           \
+                       [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), [w1] "=&r"(w1), [si] "+m"(si), [ao] "+m"(ao) \
+                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend), [q1] "m"(q1), [q2] "m"(q2)            \
                      : "cc", "memory")
-/* sixteen inputs a loop pass up to the end of the widened inputs */
-#define TTE_FCP6_LOOP                                                                   \
-    "1:\n\t" TTE_FCP6_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
-    "cmp %[xp], %[w0]\n\t"                                                             \
-    "bne 1b\n\t"
-
-/* acc[6 g + r] = src[6 g + r] + row 6 g + r's kc inputs (kc a positive multiple of 16) for
- * g < n6 (src is acc or the prepared biases); returns the weights after them */
-TTE_NOINLINE static const uint32_t *fcp_pass6(const uint32_t *xw, int32_t kc, const uint32_t *w,
-                                              const uint32_t *src, uint32_t *acc, int32_t n6)
-{
-    const uint32_t *const xend = xw + kc / 2;
-    const uint32_t *const aend = acc + 6 * n6;
-    const uint32_t *wp = w, *xq, *si = src;
-    uint32_t *ao = acc;
-    uint32_t a0, a1, a2, a3, a4, a5, xv, yv, w0, w1, e;
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP6_PASS(TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4
-                          TTE_FCP6_STEP4 TTE_FCP6_STEP4);
-    } else {
-        TTE_FCP6_PASS(TTE_FCP6_LOOP);
-    }
-    return wp;
-}
+/* the eight sums stored at ao */
+#define TTE_FCP8_SUMS                                                                   \
+    "ldr %[x], %[ao]\n\t"                                                              \
+    "strd %[a0], %[a1], [%[x]], #32\n\t"                                               \
+    "strd %[a2], %[a3], [%[x], #-24]\n\t"                                              \
+    "strd %[a4], %[a5], [%[x], #-16]\n\t"                                              \
+    "strd %[a6], %[a7], [%[x], #-8]\n\t"                                               \
+    "str %[x], %[ao]\n\t"                                                              \
+    "ldr %[w1], %[aend]\n\t"                                                           \
+    "cmp %[x], %[w1]\n\t"                                                              \
+    "bne 2b"
+/* the eight sums' output stage, their bytes at ao (xp) */
+#define TTE_FCP8_RQ                                                                     \
+    "ldrd %[x], %[y], %[q1]\n\t"                                                       \
+    "ldrd %[w0], %[w1], %[q2]\n\t"                                                     \
+    "ldr %[xp], %[ao]\n\t" TTE_FCP_RQ("a0", "xp") TTE_FCP_RQ("a1", "xp") TTE_FCP_RQ("a2", "xp")      \
+        TTE_FCP_RQ("a3", "xp") TTE_FCP_RQ("a4", "xp") TTE_FCP_RQ("a5", "xp") TTE_FCP_RQ("a6", "xp")  \
+            TTE_FCP_RQ("a7", "xp")                                                     \
+    "str %[xp], %[ao]\n\t"                                                             \
+    "ldr %[w1], %[aend]\n\t"                                                           \
+    "cmp %[xp], %[w1]\n\t"                                                             \
+    "bne 2b"
 
 /* the output stage of a block's last pass on the sums in registers: less se, then
  * tte_rq_fast_s8 (mu, ~shift, zp2) */
@@ -610,22 +590,34 @@ typedef struct {
     int32_t se, mu, rsh, zp2;
 } fcp_rq_t;
 
-/* y[6 g + r] = the output stage of src[6 g + r] + row 6 g + r's kc inputs (kc a positive
- * multiple of 16) for g < n6; returns the weights after them */
-TTE_NOINLINE static const uint32_t *fcp_pass6_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
-                                                 const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t n6)
+/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 16): the sums
+ * src[8 g + r] + row 8 g + r's kc inputs to acc (rq NULL; src is acc or the prepared biases),
+ * or, in the block's last pass, their output stage's bytes to y (rq); returns the weights
+ * after them. */
+TTE_NOINLINE static const uint32_t *fcp_pass8(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                              const uint32_t *src, uint32_t *acc, const fcp_rq_t *rq, int8_t *y,
+                                              int32_t n8)
 {
     const uint32_t *const xend = xw + kc / 2;
-    const int8_t *const aend = y + 6 * n6;
-    const int32_t q1[2] = {rq->se, rq->mu}, q2[2] = {rq->rsh, rq->zp2};
+    const void *const aend = rq ? (const void *)(y + 8 * n8) : (const void *)(acc + 8 * n8);
+    const int32_t q1[2] = {rq ? rq->se : 0, rq ? rq->mu : 0}, q2[2] = {rq ? rq->rsh : 0, rq ? rq->zp2 : 0};
     const uint32_t *wp = w, *xq, *si = src;
-    int8_t *ao = y;
-    uint32_t a0, a1, a2, a3, a4, a5, xv, yv, w0, w1, e;
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP6_PASS_RQ(TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4
-                             TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4);
+    void *ao = rq ? (void *)y : (void *)acc;
+    uint32_t a0, a1, a2, a3, a4, a5, a6, a7, xv, yv, w0, w1;
+    if (rq != NULL) {
+        if (kc == TTE_FC_WIDE_MAX) {
+            TTE_FCP8_PASS(TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4
+                              TTE_FCP8_STEP4 TTE_FCP8_STEP4,
+                          TTE_FCP8_RQ);
+        } else {
+            TTE_FCP8_PASS(TTE_FCP8_LOOP, TTE_FCP8_RQ);
+        }
+    } else if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP8_PASS(TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4
+                          TTE_FCP8_STEP4 TTE_FCP8_STEP4,
+                      TTE_FCP8_SUMS);
     } else {
-        TTE_FCP6_PASS_RQ(TTE_FCP6_LOOP);
+        TTE_FCP8_PASS(TTE_FCP8_LOOP, TTE_FCP8_SUMS);
     }
     return wp;
 }
@@ -645,12 +637,7 @@ TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, co
     const uint32_t *wp = w, *xq, *si = src;
     uint32_t *ao = acc;
     uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP_PASS(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
-                         TTE_FCP_STEP4 TTE_FCP_STEP4);
-    } else {
-        TTE_FCP_PASS(TTE_FCP_LOOP);
-    }
+    TTE_FCP_PASS(TTE_FCP_LOOP);
     return wp;
 }
 
@@ -676,8 +663,8 @@ TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc,
                      "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
                      "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
                      "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                     \
-                     "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0") TTE_FCP_RQ("a1") TTE_FCP_RQ("a2") \
-                         TTE_FCP_RQ("a3")                                                                     \
+                     "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "ao") TTE_FCP_RQ("a1", "ao")          \
+                         TTE_FCP_RQ("a2", "ao") TTE_FCP_RQ("a3", "ao")                                                                     \
                      "ldr %[w0], [%[pp], #8]\n\t"                                                            \
                      "cmp %[ao], %[w0]\n\t"                                                                  \
                      "bne 2b"                                                                                 \
@@ -686,12 +673,7 @@ TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc,
                        [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP_PASS_RQ(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
-                            TTE_FCP_STEP4 TTE_FCP_STEP4);
-    } else {
-        TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
-    }
+    TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
 #undef TTE_FCP_PASS_RQ
     return wp;
 }
@@ -700,26 +682,26 @@ TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc,
 static const uint32_t *fcp_pass_rq(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
                                    const fcp_rq_t *rq, int8_t *y, int32_t n)
 {
-    const int32_t n6 = fcp_groups6(n);
-    if (n6 > 0) {
-        w = fcp_pass6_rq(xw, kc, w, src, rq, y, n6);
-        src += 6 * n6;
-        y += 6 * n6;
+    const int32_t n8 = fcp_groups8(n);
+    if (n8 > 0) {
+        w = fcp_pass8(xw, kc, w, src, NULL, rq, y, n8);
+        src += 8 * n8;
+        y += 8 * n8;
     }
-    return 6 * n6 < n ? fcp_pass4_rq(xw, kc, w, src, rq, y, (n - 6 * n6) / 4) : w;
+    return 8 * n8 < n ? fcp_pass4_rq(xw, kc, w, src, rq, y, (n - 8 * n8) / 4) : w;
 }
 
-/* a pass over a block of rows: its fcp_groups6 groups of six, then its fours */
+/* a pass over a block of rows: its fcp_groups8 groups of eight, then its four */
 static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
                                 uint32_t *acc, int32_t n)
 {
-    const int32_t n6 = fcp_groups6(n);
-    if (n6 > 0) {
-        w = fcp_pass6(xw, kc, w, src, acc, n6);
-        src += 6 * n6;
-        acc += 6 * n6;
+    const int32_t n8 = fcp_groups8(n);
+    if (n8 > 0) {
+        w = fcp_pass8(xw, kc, w, src, acc, NULL, NULL, n8);
+        src += 8 * n8;
+        acc += 8 * n8;
     }
-    return 6 * n6 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 6 * n6) / 4) : w;
+    return 8 * n8 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 8 * n8) / 4) : w;
 }
 #else
 /* SMLAD on int16 lanes, mod 2**32 */
@@ -730,18 +712,18 @@ static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
     return acc + (uint32_t)p + (uint32_t)q;
 }
 
-/* acc[r] = src[r] + row r's kc inputs for r < n (a multiple of four), the rows in groups of six
- * and then four (fcp_groups6); returns the weights after them */
+/* acc[r] = src[r] + row r's kc inputs for r < n (a multiple of four), the rows in groups of eight
+ * and then four (fcp_groups8); returns the weights after them */
 static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
                                 uint32_t *acc, int32_t n)
 {
-    const int32_t six = 6 * fcp_groups6(n);
+    const int32_t eight = 8 * fcp_groups8(n);
     int32_t r0, j, r, g;
     for (r = 0; r < n; ++r) {
         acc[r] = src[r];
     }
     for (r0 = 0; r0 < n; r0 += g) {
-        g = r0 < six ? 6 : 4;
+        g = r0 < eight ? 8 : 4;
         for (j = 0; j < kc / 4; ++j) {
             for (r = r0; r < r0 + g; ++r) {
                 const uint32_t wd = *w++;
