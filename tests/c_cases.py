@@ -3018,3 +3018,20 @@ def _fcp_rq_case(seed: int) -> Case:
 
 def fcp_rq_cases() -> list[Case]:
     return [_fcp_rq_case(s) for s in range(20)]
+
+
+def quantize_nan_cases() -> list[Case]:
+    """QUANTIZE over NaNs (at even and odd places of the pairs quantize_bracketed reads) among
+    ordinary values, scales not a power of two: no reference takes a NaN, so these run only where
+    the host's portable loop is the oracle (the M7's bytes against it)."""
+    cases = []
+    for seed, (scale, zp) in enumerate(((0.1, 3), (1 / 255, -128), (3.0, 127))):
+        rng = np.random.default_rng(9600 + seed)
+        x = (rng.standard_normal(24) * 40 * scale).astype(np.float32)
+        x[[0, 3, 6, 8, 9, 12, 17]] = np.float32(np.nan)   # 6 and 12: beside an ordinary value
+        x[[1, 4]] = (0.0, -0.0)
+        g = new_graph({"x": ((1, x.size), "float32", None)})
+        g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+        g.outputs = ["y"]
+        cases.append(Case(f"quantize_nan_{seed}", g, {"x": x.reshape(1, -1)}))
+    return cases

@@ -1,14 +1,16 @@
 """The prepared FC kernel's output stage in its last pass (fully_connected_s8.c's fcp_pass_rq):
 c_cases.fcp_rq_cases against the reference on the host, and the same bytes on the emulated
 Cortex-M7, where the fused path runs (the whole case list runs in test_c_kernels.py and
-test_qemu_kernels.py; this file checks these cases alone, in seconds)."""
+test_qemu_kernels.py; this file checks these cases alone, in seconds). And QUANTIZE over NaNs
+(c_cases.quantize_nan_cases, which no reference takes): the M7's pairs (quantize_bracketed)
+give the host's portable bytes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from c_cases import Harness, fcp_rq_cases
+from c_cases import Harness, fcp_rq_cases, quantize_nan_cases
 from fwtools import needs_arm_gcc, needs_qemu
 from test_qemu_kernels import _check_on_the_m7, _chunks
 
@@ -37,3 +39,9 @@ def test_outputs_are_not_all_clamped() -> None:
     for case in CASES:
         y = np.asarray(execute(case.graph, case.feeds)["y"])
         assert np.mean(np.abs(y.astype(int)) < 127) > 0.5, case.name
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_quantize_over_nans_gives_the_host_bytes_on_the_m7(tmp_path: Path) -> None:
+    _check_on_the_m7(quantize_nan_cases(), 0, tmp_path)
