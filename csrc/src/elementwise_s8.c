@@ -225,47 +225,17 @@ static TTE_ALWAYS_INLINE int32_t quantize_one(float v, float scale, float lo, fl
     return q;
 }
 
-/* the byte of u = trunc(2 r) (both brackets agreeing, u != 0), as quantize_one's */
-static TTE_ALWAYS_INLINE int32_t quantize_agreed(int32_t u, int32_t zp2)
-{
-    int32_t q = tte_qadd(u, zp2 + (u >> 31));
-    __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
-    return q;
-}
-
 static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
 {
     int32_t i;
-    /* two values a pass: one VLDM, the four products and their conversions, two VMOVs of a pair
-     * of brackets each; a pair with a disagreement or a zero (a NaN's u) takes quantize_one */
-    const float *xp = x;
-    int8_t *yp = y;
-    int8_t *const yend = y + (n & ~1);
-    for (; yp != yend; yp += 2, xp += 2) {
-        int32_t u0, t0, u1, t1;
-        __asm__("vldmia %[xp], {s8, s9}\n\t"
-                "vmul.f32 s10, s8, %[lo]\n\t"
-                "vmul.f32 s11, s8, %[hi]\n\t"
-                "vmul.f32 s12, s9, %[lo]\n\t"
-                "vmul.f32 s13, s9, %[hi]\n\t"
-                "vcvt.s32.f32 s10, s10, #1\n\t"
-                "vcvt.s32.f32 s11, s11, #1\n\t"
-                "vcvt.s32.f32 s12, s12, #1\n\t"
-                "vcvt.s32.f32 s13, s13, #1\n\t"
-                "vmov %[u0], %[t0], s10, s11\n\t"
-                "vmov %[u1], %[t1], s12, s13"
-                : [u0] "=r"(u0), [t0] "=r"(t0), [u1] "=r"(u1), [t1] "=r"(t1)
-                : [xp] "r"(xp), "m"(xp[0]), "m"(xp[1]), [lo] "t"(lo), [hi] "t"(hi)
-                : "s8", "s9", "s10", "s11", "s12", "s13");
-        if (__builtin_expect(((u0 ^ t0) | (u1 ^ t1)) != 0 || u0 == 0 || u1 == 0, 0)) {
-            yp[0] = (int8_t)quantize_one(xp[0], scale, lo, hi, zp2);
-            yp[1] = (int8_t)quantize_one(xp[1], scale, lo, hi, zp2);
-        } else {
-            yp[0] = (int8_t)quantize_agreed(u0, zp2);
-            yp[1] = (int8_t)quantize_agreed(u1, zp2);
-        }
+    /* two values a pass, loaded with one VLDM */
+    for (i = 0; i + 2 <= n; i += 2) {
+        register float v0 __asm__("s12");
+        register float v1 __asm__("s13");
+        __asm__("vldmia %2, {%0, %1}" : "=t"(v0), "=t"(v1) : "r"(x + i), "m"(x[i]), "m"(x[i + 1]));
+        y[i] = (int8_t)quantize_one(v0, scale, lo, hi, zp2);
+        y[i + 1] = (int8_t)quantize_one(v1, scale, lo, hi, zp2);
     }
-    i = n & ~1;
     if (i < n) {
         y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
     }
