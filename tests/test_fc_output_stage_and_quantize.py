@@ -2,8 +2,8 @@
 c_cases.fcp_rq_cases against the reference on the host, and the same bytes on the emulated
 Cortex-M7, where the fused path runs (the whole case list runs in test_c_kernels.py and
 test_qemu_kernels.py; this file checks these cases alone, in seconds). And QUANTIZE over NaNs
-(c_cases.quantize_nan_cases, which no reference takes): the M7's pairs (quantize_bracketed)
-give the host's portable bytes."""
+(c_cases.quantize_nan_cases, which no reference takes): the M7's bracketed path
+gives the host's portable bytes."""
 
 from __future__ import annotations
 
