@@ -2990,8 +2990,8 @@ _FCP_RQ_SHAPES = ((128, 128, 1), (640, 12, 1), (16, 8, 2), (40, 24, 1), (144, 13
 def _fcp_rq_case(seed: int) -> Case:
     """Prepared fully connected layers (fc_layout) whose output stage is tte_rq_fast_s8 with one
     multiplier (no activation, per-tensor weights), so that the last pass of each block of rows
-    applies it to the sums in registers (fcp_pass6_rq, fcp_pass4_rq): one pass and several,
-    groups of six and of four, a last block of four real rows (132) and one with zero rows (130,
+    applies it to the sums in registers (fcp_pass8 and fcp_pass4_rq): one pass and several,
+    groups of eight and of four, a last block of four real rows (132) and one with zero rows (130,
     the sums through fcp_out), the input zero point at -128, 127 or in between, inputs and
     weights at their extremes; the output scale keeps most bytes off the clamp."""
     rng = np.random.default_rng(9500 + seed)
