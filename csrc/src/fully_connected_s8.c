@@ -421,8 +421,8 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
  *
  * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
- * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups6 groups of six, then
- * fours), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
+ * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups8 groups of eight, then
+ * a four), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
 
 /* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
  * that each pass of inputs is widened once */
@@ -433,11 +433,12 @@ static inline int32_t fcp_k16(int32_t k)
     return (k + 15) & ~15;
 }
 
-/* the groups of six rows leading a block of n rows (a multiple of four), the rest in fours
- * (tte.compiler.emit.conv.fc_groups_of_six): six rows share each load of the widened inputs */
-static inline int32_t fcp_groups6(int32_t n)
+/* the groups of eight rows leading a block of n rows (a multiple of four), the rest (none or
+ * four) a group of four (tte.compiler.emit.conv.fc_groups_of_eight): eight rows share each load
+ * of the widened inputs */
+static inline int32_t fcp_groups8(int32_t n)
 {
-    return 2 * (n / 12);
+    return n / 8;
 }
 
 /* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
@@ -448,6 +449,37 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
 #if defined(__ARM_FEATURE_DSP)
     const uint32_t c127 = pack16(127, 127);
     const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
+    if (kend - k >= 8) {
+        /* eight inputs a loop pass: the even inputs summed in two int16 lanes by SXTAB16 (at
+         * most 32 values of |x| <= 128 a lane, kc <= 128), Y's even bytes by one AND of u << 8 */
+        const int8_t *xp = x + k;
+        const int8_t *const xend = xp + ((kend - k) & ~7);
+        const uint32_t mask = 0xFF00FF00u;
+        uint32_t u0, u1, o0, o1, lanes = 0;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[u0], [%[xp]], #4\n\t"
+                         "ldr %[u1], [%[xp]], #4\n\t"
+                         "sxtb16 %[o0], %[u0], ror #8\n\t"
+                         "ssub16 %[o0], %[o0], %[c127]\n\t"
+                         "sxtab16 %[s], %[s], %[u0]\n\t"
+                         "and %[u0], %[mask], %[u0], lsl #8\n\t"
+                         "ssub16 %[u0], %[u0], %[o0]\n\t"
+                         "sxtb16 %[o1], %[u1], ror #8\n\t"
+                         "ssub16 %[o1], %[o1], %[c127]\n\t"
+                         "sxtab16 %[s], %[s], %[u1]\n\t"
+                         "and %[u1], %[mask], %[u1], lsl #8\n\t"
+                         "ssub16 %[u1], %[u1], %[o1]\n\t"
+                         "strd %[o0], %[u0], [%[xw]], #16\n\t"
+                         "strd %[o1], %[u1], [%[xw], #-8]\n\t"
+                         "cmp %[xp], %[xend]\n\t"
+                         "bne 1b"
+                         : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [s] "+r"(lanes),
+                           [xp] "+r"(xp), [xw] "+r"(xw)
+                         : [xend] "r"(xend), [mask] "r"(mask), [c127] "r"(c127)
+                         : "cc", "memory");
+        s = (int32_t)(int16_t)(lanes & 0xFFFFu) + ((int32_t)lanes >> 16);
+        k = (int32_t)(xend - x);
+    }
     for (; k < kend; k += 4) {
         const uint32_t u = load4(x + k);
         const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
@@ -511,62 +543,112 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
 
-/* one word of each of six rows against the widened X, Y */
-#define TTE_FCP6_ROWS2(A, B)                                                            \
+/* tte_rq_fast_s8 of the sum A less x (se, the even inputs' share), A being 256 times the
+ * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at P, which moves on */
+#define TTE_FCP_RQ(A, P)                                                                \
+    "sub %[" A "], %[" A "], %[x]\n\t"                                                \
+    "asr %[" A "], %[" A "], #7\n\t"                                                  \
+    "smmulr %[" A "], %[" A "], %[y]\n\t"                                             \
+    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
+    "asr %[" A "], %[" A "], %[w0]\n\t"                                               \
+    "add %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], [%[" P "]], #1\n\t"
+/* one word of each of two rows (sums A, B) against the widened X, Y, each word widened in place
+ * after its first SMLAD (no register for the widened copy: eight sums fit) */
+#define TTE_FCP8_ROWS2(A, B)                                                            \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "uxtb16 %[e], %[w0]\n\t"                                                           \
     "smlad %[" A "], %[x], %[w0], %[" A "]\n\t"                                        \
-    "smlad %[" A "], %[y], %[e], %[" A "]\n\t"                                         \
-    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "uxtb16 %[w0], %[w0]\n\t"                                                          \
+    "smlad %[" A "], %[y], %[w0], %[" A "]\n\t"                                        \
     "smlad %[" B "], %[x], %[w1], %[" B "]\n\t"                                        \
-    "smlad %[" B "], %[y], %[e], %[" B "]\n\t"
-#define TTE_FCP6_STEP                                                                   \
-    "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP6_ROWS2("a0", "a1") TTE_FCP6_ROWS2("a2", "a3") \
-        TTE_FCP6_ROWS2("a4", "a5")
-#define TTE_FCP6_STEP4 TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP TTE_FCP6_STEP
-/* the groups of six of a pass: six sums from *si (the prepared biases in the first pass) to ao,
- * the weights read on from wp; fourteen registers, so the pointer si lives on the stack */
-#define TTE_FCP6_PASS(BODY)                                                                                  \
+    "uxtb16 %[w1], %[w1]\n\t"                                                          \
+    "smlad %[" B "], %[y], %[w1], %[" B "]\n\t"
+/* one word of each of eight rows: 29 instructions for 32 products */
+#define TTE_FCP8_STEP                                                                   \
+    "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP8_ROWS2("a0", "a1") TTE_FCP8_ROWS2("a2", "a3") \
+        TTE_FCP8_ROWS2("a4", "a5") TTE_FCP8_ROWS2("a6", "a7")
+#define TTE_FCP8_STEP4 TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP
+/* sixteen inputs a loop pass up to the end of the widened inputs */
+#define TTE_FCP8_LOOP                                                                   \
+    "1:\n\t" TTE_FCP8_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
+    "cmp %[xp], %[w0]\n\t"                                                             \
+    "bne 1b\n\t"
+/* the groups of eight of a pass: eight sums from *si (the prepared biases in the first pass),
+ * the weights read on from wp, then TAIL; fourteen registers, so the pointers si and ao live
+ * on the stack */
+#define TTE_FCP8_PASS(BODY, TAIL)                                                                            \
     __asm__ volatile("2:\n\t"                                                                                \
                      "ldr %[w0], %[si]\n\t"                                                                  \
                      "ldrd %[a0], %[a1], [%[w0]]\n\t"                                                        \
                      "ldrd %[a2], %[a3], [%[w0], #8]\n\t"                                                    \
                      "ldrd %[a4], %[a5], [%[w0], #16]\n\t"                                                   \
-                     "add %[w0], %[w0], #24\n\t"                                                             \
+                     "ldrd %[a6], %[a7], [%[w0], #24]\n\t"                                                   \
+                     "add %[w0], %[w0], #32\n\t"                                                             \
                      "str %[w0], %[si]\n\t"                                                                  \
-                     "ldr %[xp], %[xw]\n\t" BODY                                                             \
-                     "strd %[a0], %[a1], [%[ao]], #24\n\t"                                                   \
-                     "strd %[a2], %[a3], [%[ao], #-16]\n\t"                                                  \
-                     "strd %[a4], %[a5], [%[ao], #-8]\n\t"                                                   \
-                     "ldr %[w1], %[aend]\n\t"                                                                \
-                     "cmp %[ao], %[w1]\n\t"                                                                  \
-                     "bne 2b"                                                                                 \
+                     "ldr %[xp], %[xw]\n\t" BODY TAIL                                                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),          \
-                       [a5] "=&r"(a5), [xp] "=&r"(xq), [wp] "+r"(wp), [x] "=&r"(xv), [y] "=&r"(yv),              \
-                       [w0] "=&r"(w0), [w1] "=&r"(w1), [e] "=&r"(e), [si] "+m"(si), [ao] "+r"(ao)                \
-                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend)                                        \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xq), [wp] "+r"(wp),           \
+                       [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), [w1] "=&r"(w1), [si] "+m"(si), [ao] "+m"(ao) \
+                     : [xw] "m"(xw), [xend] "m"(xend), [aend] "m"(aend), [q1] "m"(q1), [q2] "m"(q2)            \
                      : "cc", "memory")
-/* sixteen inputs a loop pass up to the end of the widened inputs */
-#define TTE_FCP6_LOOP                                                                   \
-    "1:\n\t" TTE_FCP6_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
-    "cmp %[xp], %[w0]\n\t"                                                             \
-    "bne 1b\n\t"
+/* the eight sums stored at ao */
+#define TTE_FCP8_SUMS                                                                   \
+    "ldr %[x], %[ao]\n\t"                                                              \
+    "strd %[a0], %[a1], [%[x]], #32\n\t"                                               \
+    "strd %[a2], %[a3], [%[x], #-24]\n\t"                                              \
+    "strd %[a4], %[a5], [%[x], #-16]\n\t"                                              \
+    "strd %[a6], %[a7], [%[x], #-8]\n\t"                                               \
+    "str %[x], %[ao]\n\t"                                                              \
+    "ldr %[w1], %[aend]\n\t"                                                           \
+    "cmp %[x], %[w1]\n\t"                                                              \
+    "bne 2b"
+/* the eight sums' output stage, their bytes at ao (xp) */
+#define TTE_FCP8_RQ                                                                     \
+    "ldrd %[x], %[y], %[q1]\n\t"                                                       \
+    "ldrd %[w0], %[w1], %[q2]\n\t"                                                     \
+    "ldr %[xp], %[ao]\n\t" TTE_FCP_RQ("a0", "xp") TTE_FCP_RQ("a1", "xp") TTE_FCP_RQ("a2", "xp")      \
+        TTE_FCP_RQ("a3", "xp") TTE_FCP_RQ("a4", "xp") TTE_FCP_RQ("a5", "xp") TTE_FCP_RQ("a6", "xp")  \
+            TTE_FCP_RQ("a7", "xp")                                                     \
+    "str %[xp], %[ao]\n\t"                                                             \
+    "ldr %[w1], %[aend]\n\t"                                                           \
+    "cmp %[xp], %[w1]\n\t"                                                             \
+    "bne 2b"
 
-/* acc[6 g + r] = src[6 g + r] + row 6 g + r's kc inputs (kc a positive multiple of 16) for
- * g < n6 (src is acc or the prepared biases); returns the weights after them */
-TTE_NOINLINE static const uint32_t *fcp_pass6(const uint32_t *xw, int32_t kc, const uint32_t *w,
-                                              const uint32_t *src, uint32_t *acc, int32_t n6)
+/* the output stage of a block's last pass on the sums in registers: less se, then
+ * tte_rq_fast_s8 (mu, ~shift, zp2) */
+typedef struct {
+    int32_t se, mu, rsh, zp2;
+} fcp_rq_t;
+
+/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 16): the sums
+ * src[8 g + r] + row 8 g + r's kc inputs to acc (rq NULL; src is acc or the prepared biases),
+ * or, in the block's last pass, their output stage's bytes to y (rq); returns the weights
+ * after them. */
+TTE_NOINLINE static const uint32_t *fcp_pass8(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                              const uint32_t *src, uint32_t *acc, const fcp_rq_t *rq, int8_t *y,
+                                              int32_t n8)
 {
     const uint32_t *const xend = xw + kc / 2;
-    const uint32_t *const aend = acc + 6 * n6;
+    const void *const aend = rq ? (const void *)(y + 8 * n8) : (const void *)(acc + 8 * n8);
+    const int32_t q1[2] = {rq ? rq->se : 0, rq ? rq->mu : 0}, q2[2] = {rq ? rq->rsh : 0, rq ? rq->zp2 : 0};
     const uint32_t *wp = w, *xq, *si = src;
-    uint32_t *ao = acc;
-    uint32_t a0, a1, a2, a3, a4, a5, xv, yv, w0, w1, e;
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP6_PASS(TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4 TTE_FCP6_STEP4
-                          TTE_FCP6_STEP4 TTE_FCP6_STEP4);
+    void *ao = rq ? (void *)y : (void *)acc;
+    uint32_t a0, a1, a2, a3, a4, a5, a6, a7, xv, yv, w0, w1;
+    if (rq != NULL) {
+        if (kc == TTE_FC_WIDE_MAX) {
+            TTE_FCP8_PASS(TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4
+                              TTE_FCP8_STEP4 TTE_FCP8_STEP4,
+                          TTE_FCP8_RQ);
+        } else {
+            TTE_FCP8_PASS(TTE_FCP8_LOOP, TTE_FCP8_RQ);
+        }
+    } else if (kc == TTE_FC_WIDE_MAX) {
+        TTE_FCP8_PASS(TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4 TTE_FCP8_STEP4
+                          TTE_FCP8_STEP4 TTE_FCP8_STEP4,
+                      TTE_FCP8_SUMS);
     } else {
-        TTE_FCP6_PASS(TTE_FCP6_LOOP);
+        TTE_FCP8_PASS(TTE_FCP8_LOOP, TTE_FCP8_SUMS);
     }
     return wp;
 }
@@ -586,26 +668,71 @@ TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, co
     const uint32_t *wp = w, *xq, *si = src;
     uint32_t *ao = acc;
     uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
-    if (kc == TTE_FC_WIDE_MAX) {
-        TTE_FCP_PASS(TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4 TTE_FCP_STEP4
-                         TTE_FCP_STEP4 TTE_FCP_STEP4);
-    } else {
-        TTE_FCP_PASS(TTE_FCP_LOOP);
-    }
+    TTE_FCP_PASS(TTE_FCP_LOOP);
     return wp;
 }
 
-/* a pass over a block of rows: its fcp_groups6 groups of six, then its fours */
+/* fcp_pass_t with the output stage's constants after it (TTE_FCP_RQ: se, mu, ~shift, zp2) */
+typedef struct {
+    fcp_pass_t p;
+    fcp_rq_t q;
+} fcp_pass_rq_t;
+
+/* y[4 q + r] = the output stage of src[4 q + r] + row 4 q + r's kc inputs (kc a positive
+ * multiple of 16) for q < nq; returns the weights after them */
+TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
+                                                 const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t nq)
+{
+    const fcp_pass_rq_t prm = {{xw, xw + kc / 2, (const uint32_t *)(y + 4 * nq)}, *rq};
+    const fcp_pass_rq_t *pp = &prm;
+    const uint32_t *wp = w, *xq, *si = src;
+    int8_t *ao = y;
+    uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
+#define TTE_FCP_PASS_RQ(BODY)                                                                                \
+    __asm__ volatile("2:\n\t"                                                                                \
+                     "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
+                     "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
+                     "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                     \
+                     "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "ao") TTE_FCP_RQ("a1", "ao")          \
+                         TTE_FCP_RQ("a2", "ao") TTE_FCP_RQ("a3", "ao")                                                                     \
+                     "ldr %[w0], [%[pp], #8]\n\t"                                                            \
+                     "cmp %[ao], %[w0]\n\t"                                                                  \
+                     "bne 2b"                                                                                 \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
+                       [wp] "+r"(wp), [ao] "+r"(ao), [si] "+r"(si), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), \
+                       [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
+                     : [pp] "r"(pp)                                                                          \
+                     : "cc", "memory")
+    TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
+#undef TTE_FCP_PASS_RQ
+    return wp;
+}
+
+/* the last pass over a block of rows with its output stage (fcp_pass's groups) */
+static const uint32_t *fcp_pass_rq(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
+                                   const fcp_rq_t *rq, int8_t *y, int32_t n)
+{
+    const int32_t n8 = fcp_groups8(n);
+    if (n8 > 0) {
+        w = fcp_pass8(xw, kc, w, src, NULL, rq, y, n8);
+        src += 8 * n8;
+        y += 8 * n8;
+    }
+    return 8 * n8 < n ? fcp_pass4_rq(xw, kc, w, src, rq, y, (n - 8 * n8) / 4) : w;
+}
+
+/* a pass over a block of rows: its fcp_groups8 groups of eight, then its four */
 static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
                                 uint32_t *acc, int32_t n)
 {
-    const int32_t n6 = fcp_groups6(n);
-    if (n6 > 0) {
-        w = fcp_pass6(xw, kc, w, src, acc, n6);
-        src += 6 * n6;
-        acc += 6 * n6;
+    const int32_t n8 = fcp_groups8(n);
+    if (n8 > 0) {
+        w = fcp_pass8(xw, kc, w, src, acc, NULL, NULL, n8);
+        src += 8 * n8;
+        acc += 8 * n8;
     }
-    return 6 * n6 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 6 * n6) / 4) : w;
+    return 8 * n8 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 8 * n8) / 4) : w;
 }
 #else
 /* SMLAD on int16 lanes, mod 2**32 */
@@ -616,18 +743,18 @@ static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
     return acc + (uint32_t)p + (uint32_t)q;
 }
 
-/* acc[r] = src[r] + row r's kc inputs for r < n (a multiple of four), the rows in groups of six
- * and then four (fcp_groups6); returns the weights after them */
+/* acc[r] = src[r] + row r's kc inputs for r < n (a multiple of four), the rows in groups of eight
+ * and then four (fcp_groups8); returns the weights after them */
 static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *w, const uint32_t *src,
                                 uint32_t *acc, int32_t n)
 {
-    const int32_t six = 6 * fcp_groups6(n);
+    const int32_t eight = 8 * fcp_groups8(n);
     int32_t r0, j, r, g;
     for (r = 0; r < n; ++r) {
         acc[r] = src[r];
     }
     for (r0 = 0; r0 < n; r0 += g) {
-        g = r0 < six ? 6 : 4;
+        g = r0 < eight ? 8 : 4;
         for (j = 0; j < kc / 4; ++j) {
             for (r = r0; r < r0 + g; ++r) {
                 const uint32_t wd = *w++;
@@ -688,7 +815,18 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
                     const int32_t s = fcp_widen(xr, K, k0, kc, xw);
                     even += nb == 0 ? s : 0;
                 }
+#if defined(__ARM_FEATURE_DSP)
+                if (k0 + kc == K16 && ne <= N && !p->per_channel && r.mode == 2) {
+                    /* the last pass with the output stage on its sums in registers */
+                    const fcp_rq_t q = {(int32_t)((uint32_t)even << 15), r.mult[0], ~r.shift[0], r.zp2};
+                    wp = fcp_pass_rq(xw, kc, wp, k0 == 0 ? prep + nb : acc, &q, y + (size_t)row * N + nb, ne - nb);
+                    break;
+                }
+#endif
                 wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, ne - nb);
+            }
+            if (k0 < K16) {
+                continue;   /* the output stage ran in the last pass */
             }
             /* less 256 times 128 times the even inputs' sum */
             fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);

@@ -131,10 +131,10 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                            f"{ref(y.name)});"])
 
 
-def fc_groups_of_six(rows: int) -> int:
-    """The groups of six rows (an even number) that lead a block of ``rows`` (a multiple of
-    four) in fc_layout, the rest in fours: as fcp_groups6 in csrc/src/fully_connected_s8.c."""
-    return 2 * (rows // 12)
+def fc_groups_of_eight(rows: int) -> int:
+    """The groups of eight rows that lead a block of ``rows`` (a multiple of four) in fc_layout,
+    the rest (none or four) a group of four: as fcp_groups8 in csrc/src/fully_connected_s8.c."""
+    return rows // 8
 
 
 def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -142,8 +142,8 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     (csrc/src/fully_connected_s8.c), with the C array's name (from the weight's name and bytes):
     the rows rounded up to four prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
     inputs)) mod 2**32, then per block of 128 rows, per pass of 128 inputs (zero rows and
-    inputs up to multiples of 4 and 16), per group of six rows (fc_groups_of_six), then per
-    four rows, and per four inputs the group's words, each
+    inputs up to multiples of 4 and 16), per group of eight rows (fc_groups_of_eight), then
+    per four rows, and per four inputs the group's words, each
     the int16 lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel could not
     be exact (a sum that may leave 24 bits), where the weight or bias is not a constant, or
     below 8 inputs or 4 outputs (the plain kernel's)."""
@@ -173,9 +173,9 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
         ne = min(n4, nb + FC_BLOCK)
         for k0 in range(0, k16, FC_PASS):
             sub = words[nb:ne, k0 // 4:min(k16, k0 + FC_PASS) // 4]
-            six = fc_groups_of_six(ne - nb)
-            for rows in (6, 4):
-                grp = sub[:6 * six] if rows == 6 else sub[6 * six:]
+            eight = fc_groups_of_eight(ne - nb)
+            for rows in (8, 4):
+                grp = sub[:8 * eight] if rows == 8 else sub[8 * eight:]
                 parts.append(grp.reshape(len(grp) // rows, rows, sub.shape[1]).transpose(0, 2, 1).reshape(-1))
     prep = np.concatenate(parts).astype(np.uint32)
     digest = hashlib.sha256(node.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
