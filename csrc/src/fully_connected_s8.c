@@ -525,15 +525,13 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
     "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
-/* the quads of a pass: their sums from src (the prepared biases in the first pass) to acc, the
- * weights read on from wp */
-#define TTE_FCP_PASS(BODY)                                                                                   \
+/* a loop over the quads of a pass: their sums from src (the prepared biases in the first pass),
+ * BODY's products, then TAIL (their store, or their output stage), the weights read on from wp */
+#define TTE_FCP_QUADS(BODY, TAIL)                                                                            \
     __asm__ volatile("2:\n\t"                                                                                \
                      "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
                      "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
-                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
-                     "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                   \
-                     "strd %[a2], %[a3], [%[ao], #-8]\n\t"                                                   \
+                     "ldr %[xp], [%[pp]]\n\t" BODY TAIL                                                      \
                      "ldr %[w0], [%[pp], #8]\n\t"                                                            \
                      "cmp %[ao], %[w0]\n\t"                                                                  \
                      "bne 2b"                                                                                \
@@ -542,6 +540,10 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
                        [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
                      : [pp] "r"(pp)                                                                          \
                      : "cc", "memory")
+/* the quads' sums to acc */
+#define TTE_FCP_PASS(BODY)                                                                                   \
+    TTE_FCP_QUADS(BODY, "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                \
+                        "strd %[a2], %[a3], [%[ao], #-8]\n\t")
 
 /* tte_rq_fast_s8 of the sum A less x (se, the even inputs' share), A being 256 times the
  * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at P, which moves on */
@@ -689,21 +691,9 @@ TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc,
     int8_t *ao = y;
     uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
 #define TTE_FCP_PASS_RQ(BODY)                                                                                \
-    __asm__ volatile("2:\n\t"                                                                                \
-                     "ldrd %[a0], %[a1], [%[si]], #16\n\t"                                                   \
-                     "ldrd %[a2], %[a3], [%[si], #-8]\n\t"                                                   \
-                     "ldr %[xp], [%[pp]]\n\t" BODY                                                           \
-                     "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                     \
-                     "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "ao") TTE_FCP_RQ("a1", "ao")          \
-                         TTE_FCP_RQ("a2", "ao") TTE_FCP_RQ("a3", "ao")                                                                     \
-                     "ldr %[w0], [%[pp], #8]\n\t"                                                            \
-                     "cmp %[ao], %[w0]\n\t"                                                                  \
-                     "bne 2b"                                                                                 \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xp] "=&r"(xq),         \
-                       [wp] "+r"(wp), [ao] "+r"(ao), [si] "+r"(si), [x] "=&r"(xv), [y] "=&r"(yv), [w0] "=&r"(w0), \
-                       [w1] "=&r"(w1), [e] "=&r"(e)                                                           \
-                     : [pp] "r"(pp)                                                                          \
-                     : "cc", "memory")
+    TTE_FCP_QUADS(BODY, "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                  \
+                        "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "ao") TTE_FCP_RQ("a1", "ao")  \
+                        TTE_FCP_RQ("a2", "ao") TTE_FCP_RQ("a3", "ao"))
     TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
 #undef TTE_FCP_PASS_RQ
     return wp;
