@@ -2745,7 +2745,6 @@ def _dwrq_case(seed: int) -> Case:
     _dwrq_scales' variant (seed // 13): shifts at both ends of the fast output stage's range and
     past it, biases near the int32 ends, outputs clamping at -128 and 127, a channel of multiplier
     0, channel counts not multiples of four; whole-image conv2d or streamed into a 1x1."""
-    from tte.compiler.emit.block import DW_PAD_META
     from tte.numerics import fixedpoint as fp
 
     (kh, kw), s, kind, c, h, w, pads, pad_copy = _DWRQ_PATHS[seed % len(_DWRQ_PATHS)]
@@ -2769,16 +2768,7 @@ def _dwrq_case(seed: int) -> Case:
         g.outputs = ["d"]
         return Case(name, g, random_feeds(g, rng))
     case = _projected_case(name, g, rng, "flat", c)
-    if pad_copy:
-        from tte.compiler.emit import block_scratch_bytes
-
-        node = case.graph.nodes[0]
-        case.graph.meta[DW_PAD_META] = frozenset({node.name})
-        scratch = f"{node.name}@scratch"
-        nbytes = block_scratch_bytes(node, case.graph)
-        case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
-        case.feeds[scratch] = rand_s8(rng, (nbytes,))
-    return case
+    return _given_dw_pad(case, rng) if pad_copy else case
 
 
 def dwrq_cases() -> list[Case]:
