@@ -1029,6 +1029,11 @@ enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_P
     "qadd " A ", " A ", r8\n\t"                                                         \
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
+/* TTE_DW3R_RQ of the four sums r1-r4 (the block's words at bytes 0-31), their bytes at register P
+ * and the three after it */
+#define TTE_DW3R_RQ4(P)                                                                 \
+    TTE_DW3R_RQ("r1", 0, "[" P "]") TTE_DW3R_RQ("r2", 8, "[" P ", #1]")                 \
+    TTE_DW3R_RQ("r3", 16, "[" P ", #2]") TTE_DW3R_RQ("r4", 24, "[" P ", #3]")
 
 /* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
  * window inside: nine taps on the folded bias, one straight path), all given by the block
@@ -1056,10 +1061,7 @@ static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
                      TTE_DW3R_TAP("[r11]", 72)
                      TTE_DW3R_TAP("[r11, #8]", 80)
                      "ldr r8, [r0, #32]\n\t"
-                     TTE_DW3R_RQ("r1", 0, "[r12]")
-                     TTE_DW3R_RQ("r2", 8, "[r12, #1]")
-                     TTE_DW3R_RQ("r3", 16, "[r12, #2]")
-                     TTE_DW3R_RQ("r4", 24, "[r12, #3]")
+                     TTE_DW3R_RQ4("r12")
                      "ldrd r7, r5, [r0, #36]\n\t"
                      "add r12, r12, r5\n\t"
                      "cmp r9, r7\n\t"
@@ -1099,10 +1101,7 @@ static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
                      TTE_DW3R_TAP("[r11]", 72)
                      TTE_DW3R_TAP("[r11, #16]", 80)
                      "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 0, "[r12]")
-                     TTE_DW3R_RQ("r2", 8, "[r12, #1]")
-                     TTE_DW3R_RQ("r3", 16, "[r12, #2]")
-                     TTE_DW3R_RQ("r4", 24, "[r12, #3]")
+                     TTE_DW3R_RQ4("r12")
                      "ldrd r1, r2, [lr, #88]\n\t"
                      "ldrd r3, r4, [lr, #96]\n\t"
                      TTE_DW3R_TAP("[r9, #-8]", 104)
@@ -1443,10 +1442,7 @@ enum { DW57_END = 9, DW57_STEP = 10, DW57_KB = 12, DW57_Q = 16, DW57_WT = 23, DW
  * the step, lr by the outputs' step, until the end word */
 #define TTE_DW57_TAIL                                                                   \
     "ldr r8, [r0, #32]\n\t"                                                            \
-    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
-    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
-    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
-    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    TTE_DW3R_RQ4("lr")                                                                 \
     "ldrd r5, r6, [r0, #40]\n\t"                                                       \
     "ldr r7, [r0, #36]\n\t"                                                            \
     "add r12, r12, r5\n\t"                                                             \
@@ -1547,10 +1543,7 @@ static TTE_ALWAYS_INLINE void dw57_run(const uint32_t *blk, int32_t KW)
 #define TTE_DW57_ETAIL                                                                  \
     "ldr r9, [r0, #136]\n\t"                                                           \
     "ldr r8, [r0, #32]\n\t"                                                            \
-    TTE_DW3R_RQ("r1", 0, "[r9]")                                                        \
-    TTE_DW3R_RQ("r2", 8, "[r9, #1]")                                                    \
-    TTE_DW3R_RQ("r3", 16, "[r9, #2]")                                                   \
-    TTE_DW3R_RQ("r4", 24, "[r9, #3]")                                                   \
+    TTE_DW3R_RQ4("r9")                                                                 \
     "pop {r1-r12, lr}"
 
 /* One output pixel of a channel group whose KW x KW window (KW 5 or 7) reaches into the
@@ -2619,10 +2612,7 @@ typedef char dw_whole4_layout[(offsetof(dw_whole4_t, img) == DWW_IMG && offsetof
     "ldrd r3, r4, [r0, #44]\n\t"                                                       \
     TTE_DWW_ROW(0, J) TTE_DWW_ROW(1, J) TTE_DWW_ROW(2, J) TTE_DWW_ROW(3, J)             \
     "ldr r8, [r0, #32]\n\t"                                                            \
-    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
-    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
-    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
-    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    TTE_DW3R_RQ4("lr")                                                                 \
     "add lr, lr, r12\n\t"
 
 /* The 16 output pixels of a channel group of a 7x7 depthwise (stride 1, padding 3) over a 4x4
@@ -2697,10 +2687,7 @@ typedef char dw_small8_layout[(offsetof(dw_small8_t, bb) == 36 && offsetof(dw_sm
 /* then dw4_rq's output stage, the next pixel: x on by the step, the output by ostride, to oend */
 #define TTE_DWS8_TAIL                                                                   \
     "ldr r8, [r0, #32]\n\t"                                                            \
-    TTE_DW3R_RQ("r1", 0, "[lr]")                                                        \
-    TTE_DW3R_RQ("r2", 8, "[lr, #1]")                                                    \
-    TTE_DW3R_RQ("r3", 16, "[lr, #2]")                                                   \
-    TTE_DW3R_RQ("r4", 24, "[lr, #3]")                                                   \
+    TTE_DW3R_RQ4("lr")                                                                 \
     "ldrd r5, r6, [r0, #56]\n\t"                                                       \
     "add lr, lr, r6\n\t"                                                               \
     "add r9, r9, r10\n\t"                                                              \
