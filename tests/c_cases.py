@@ -876,6 +876,18 @@ _PREP_FC_SHAPES = ((9, 5, 1), (13, 7, 3), (128, 37, 2), (20, 133, 1), (127, 9, 1
                    (640, 12, 1), (144, 131, 1), (8, 6, 1), (131, 11, 3), (40, 257, 1))
 
 
+def _fc_lanes_in_int16(w: np.ndarray) -> np.ndarray:
+    """w with the even weight of each pair whose odd weight is -128 made non-negative (its
+    magnitude, at most 127), so that fc_layout's int16 lanes w0 + 256 w1 hold every pair: such
+    rows keep a -128 at an odd input and take the prepared kernel."""
+    w = w.copy()
+    pairs = w.shape[1] // 2 * 2
+    even, odd = w[:, 0:pairs:2], w[:, 1:pairs:2]
+    bad = (odd == -128) & (even < 0)
+    even[bad] = np.minimum(-even[bad].astype(np.int32), 127).astype(np.int8)
+    return w
+
+
 def _prep_fc_case(seed: int) -> Case:
     """Fully connected layers with their weights laid out at compile time (fc_layout, read by
     tte_fully_connected_s8_prep): inputs not a multiple of 4, 16 or 128 (one pass and several),
@@ -894,7 +906,7 @@ def _prep_fc_case(seed: int) -> Case:
         wq = q(0.01)
     w = np.clip(np.round(rng.normal(0, 12, (nout, k))), -128, 127).astype(np.int8)
     w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
-    g.add_const("w", w, "int8", wq)
+    g.add_const("w", _fc_lanes_in_int16(w), "int8", wq)
     ins = ["x", "w"]
     if seed % 3 != 1:
         g.add_const("b", rng.integers(-20000, 20000, nout).astype(np.int32), "int32", q(1e-4))
@@ -2979,7 +2991,7 @@ def _fcp_rq_case(seed: int) -> Case:
     g = new_graph({"x": ((rows, k), "int8", q(xs, zp))})
     w = np.clip(np.round(rng.normal(0, 20, (nout, k))), -128, 127).astype(np.int8)
     w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
-    g.add_const("w", w, "int8", q(ws))
+    g.add_const("w", _fc_lanes_in_int16(w), "int8", q(ws))
     ins = ["x", "w"]
     if seed % 4 != 3:
         b = int(1600 * math.sqrt(k))   # about the sums' spread

@@ -144,9 +144,10 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     inputs)) mod 2**32, then per block of 128 rows, per pass of 128 inputs (zero rows and
     inputs up to multiples of 4 and 16), per group of eight rows (fc_groups_of_eight), then
     per four rows, and per four inputs the group's words, each
-    the int16 lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel could not
-    be exact (a sum that may leave 24 bits), where the weight or bias is not a constant, or
-    below 8 inputs or 4 outputs (the plain kernel's)."""
+    the int16 lanes w0 + 256 w1, w2 + 256 w3. None where the kernel could not be exact (a sum
+    that may leave 24 bits, a lane below int16: w1 or w3 at -128 after a negative weight),
+    where the weight or bias is not a constant, or below 8 inputs or 4 outputs (the plain
+    kernel's)."""
     x, w = _t(g, node.inputs[0]), _t(g, node.inputs[1])
     bias_name = _opt(node, 2)
     if w.data is None or w.dtype != "int8" or x.dtype != "int8" or len(w.shape) != 2:
@@ -165,9 +166,11 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     pad[:nout, :k] = wd
     pbias = np.zeros(n4, np.int64)
     pbias[:nout] = bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1)
-    b = (pad & 0xFF).reshape(n4, k16 // 4, 4)
-    b[:, :, 0::2] ^= 0x80   # the even bytes' sign bit: w + 128 unsigned
-    words = b[:, :, 0] | b[:, :, 1] << 8 | b[:, :, 2] << 16 | b[:, :, 3] << 24
+    lanes = pad[:, 0::2] + 256 * pad[:, 1::2]
+    if np.any(lanes < -(2 ** 15)):
+        return None
+    lanes = (lanes & 0xFFFF).reshape(n4, k16 // 4, 2)
+    words = lanes[:, :, 0] | lanes[:, :, 1] << 16
     parts = [(pbias << 8) & 0xFFFFFFFF]
     for nb in range(0, n4, FC_BLOCK):
         ne = min(n4, nb + FC_BLOCK)
