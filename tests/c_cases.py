@@ -1010,6 +1010,30 @@ def _quantize_f32_edge_case(seed: int) -> Case:
     return Case(f"quantize_f32_edge_{seed}", g, {"x": x.reshape(1, -1)})
 
 
+def _quantize_f32_window_case(seed: int) -> Case:
+    """QUANTIZE by one product per value (elementwise_s8.c's quantize_windowed on the M7, for a
+    scale not a power of two): x / scale at k + 1/2, one float either side of it, and at
+    m / 2**16 either side for m around the kernel's window of 16 (inside it: the divide; outside:
+    the product), for every int8 k and near the clamp (+-257.5), up to just below 2**15 (where
+    the product's fixed-point conversion would saturate and send the whole buffer back to the
+    bracketed path), zeros and subnormals; odd counts leave one value after the pairs."""
+    scale = (1 / 255, 0.1, 3.0, 0.0037, 17.3, 1 / 3)[seed]
+    zp = (-128, 3, 127, 0, -60, 45)[seed]
+    s = np.float32(scale)
+    k = np.concatenate([np.arange(-140, 140), [-258, -257, 256, 257]]).astype(np.float32) + np.float32(0.5)
+    off = np.array([15, 16, 17, 18, 24], np.float32) / np.float32(2 ** 16)
+    r = np.concatenate([k, np.nextafter(k, np.float32(np.inf)), np.nextafter(k, np.float32(-np.inf)),
+                        *[k + o for o in off], *[k - o for o in off],
+                        np.array([1000.5, 32000.5, 32767.0, 32767.25], np.float32)])
+    r = np.concatenate([r, -r, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    x = (r * s).astype(np.float32)
+    x = x[: x.size - seed % 2]
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_f32_window_{seed}", g, {"x": x.reshape(1, -1)})
+
+
 def _dequantize_case(seed: int) -> Case:
     rng = np.random.default_rng(360 + seed)
     g = new_graph({"x": ((1, 10), "int8", rand_q(rng))})
@@ -1889,6 +1913,7 @@ def forward_cases() -> list[Case]:
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
+    cases += [_quantize_f32_window_case(s) for s in range(6)]
     cases += [_dequantize_case(s) for s in range(3)]
     cases += fcae2_cases()
     for op in ("avgpool2d", "maxpool2d"):

@@ -240,6 +240,107 @@ static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale
         y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
     }
 }
+
+/* FPSCR's cumulative Invalid Operation flag: a VCVT to an integer sets it for a NaN or out of
+ * range */
+#define TTE_FPSCR_IOC 1u
+
+static TTE_ALWAYS_INLINE uint32_t fpscr_read(void)
+{
+    uint32_t r;
+    __asm__ volatile("vmrs %0, fpscr" : "=r"(r));
+    return r;
+}
+
+static TTE_ALWAYS_INLINE void fpscr_write(uint32_t r)
+{
+    __asm__ volatile("vmsr fpscr, %0" : : "r"(r) : "memory");
+}
+
+/* QUANTIZE_WINDOW_K - (t << 16) is below QUANTIZE_WINDOW_L where t / 2**16 is within 16 / 2**16
+ * of a half-integer */
+#define QUANTIZE_WINDOW_K 0x80100000u
+#define QUANTIZE_WINDOW_L 0x00200000u
+
+/* One product per value, x * inv (inv = 1 / scale rounded), as t = trunc(2**16 x inv) (one VCVT
+ * to fixed point): x inv and the quotient r = x / scale are within 3 * 2**-24 |r| of each
+ * other, at most 2**-14 where a rounding can still tell the bytes apart (|r| < 258; beyond,
+ * both clamp to the same end), so where t / 2**16 lies more than 16 / 2**16 from a
+ * half-integer, no half-integer lies between x inv and r, and r's byte is the nearest integer
+ * to t / 2**16 (no tie) plus zp, clamped: SSAT(QADD(t, 2**15 + zp 2**16) >> 16) (QADD: the
+ * saturated ends clamp alike). A value near a half-integer takes the divide. A NaN (VCVT gives
+ * 0) and |x inv| >= 2**15 (saturated) set FPSCR's IOC flag: then the whole buffer runs again
+ * through quantize_bracketed. Returns whether the flag stayed clear. */
+static int32_t quantize_windowed(const float *x, int8_t *y, int32_t n, float scale, float inv, int32_t zp)
+{
+    const int32_t c = (int32_t)((uint32_t)zp << 16) + 0x8000, zp2 = 2 * zp + 1;
+    const uint32_t k = QUANTIZE_WINDOW_K, before = fpscr_read();
+    const float *xp = x, *const xend = x + (n & ~1);
+    int8_t *yp = y;
+    uint32_t after;
+    fpscr_write(before & ~TTE_FPSCR_IOC);
+    if (xp != xend) {
+        uint32_t t0, t1, d0, d1;
+        register float v0 __asm__("s12");
+        register float v1 __asm__("s13");
+        /* a value near a half-integer (QUANTIZE_WINDOW_L) takes quantize_value's divide (3: and
+         * 5:; r = x / scale is then below 2**15 and needs no clamp before its VCVT) */
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[xp]!, {%[v0], %[v1]}\n\t"
+                         "vmul.f32 %[v0], %[v0], %[inv]\n\t"
+                         "vmul.f32 %[v1], %[v1], %[inv]\n\t"
+                         "vcvt.s32.f32 %[v0], %[v0], #16\n\t"
+                         "vcvt.s32.f32 %[v1], %[v1], #16\n\t"
+                         "vmov %[t0], %[t1], %[v0], %[v1]\n\t"
+                         "sub %[d0], %[k], %[t0], lsl #16\n\t"
+                         "sub %[d1], %[k], %[t1], lsl #16\n\t"
+                         "qadd %[t0], %[t0], %[c]\n\t"
+                         "qadd %[t1], %[t1], %[c]\n\t"
+                         "ssat %[t0], #8, %[t0], asr #16\n\t"
+                         "ssat %[t1], #8, %[t1], asr #16\n\t"
+                         "cmp %[d0], %[l]\n\t"
+                         "blo 3f\n\t"
+                         "4:\n\t"
+                         "cmp %[d1], %[l]\n\t"
+                         "blo 5f\n\t"
+                         "6:\n\t"
+                         "strb %[t1], [%[yp], #1]\n\t"
+                         "strb %[t0], [%[yp]], #2\n\t"
+                         "cmp %[xp], %[xend]\n\t"
+                         "bne 1b\n\t"
+                         "b 9f\n\t"
+                         "3:\n\t"
+                         "vldr %[v0], [%[xp], #-8]\n\t"
+                         "vdiv.f32 %[v0], %[v0], %[scale]\n\t"
+                         "vcvt.s32.f32 %[v0], %[v0], #1\n\t"
+                         "vmov %[t0], %[v0]\n\t"
+                         "add %[t0], %[t0], %[t0], asr #31\n\t"
+                         "add %[t0], %[t0], %[zp2]\n\t"
+                         "ssat %[t0], #8, %[t0], asr #1\n\t"
+                         "b 4b\n\t"
+                         "5:\n\t"
+                         "vldr %[v1], [%[xp], #-4]\n\t"
+                         "vdiv.f32 %[v1], %[v1], %[scale]\n\t"
+                         "vcvt.s32.f32 %[v1], %[v1], #1\n\t"
+                         "vmov %[t1], %[v1]\n\t"
+                         "add %[t1], %[t1], %[t1], asr #31\n\t"
+                         "add %[t1], %[t1], %[zp2]\n\t"
+                         "ssat %[t1], #8, %[t1], asr #1\n\t"
+                         "b 6b\n\t"
+                         "9:"
+                         : [xp] "+r"(xp), [yp] "+r"(yp), [t0] "=&r"(t0), [t1] "=&r"(t1), [d0] "=&r"(d0),
+                           [d1] "=&r"(d1), [v0] "=&t"(v0), [v1] "=&t"(v1)
+                         : [xend] "r"(xend), [inv] "t"(inv), [scale] "t"(scale), [k] "r"(k),
+                           [l] "I"(QUANTIZE_WINDOW_L), [c] "r"(c), [zp2] "r"(zp2)
+                         : "cc", "memory");
+    }
+    if (n & 1) {
+        y[n - 1] = quantize_value(x[n - 1] / scale, zp2);
+    }
+    after = fpscr_read();
+    fpscr_write(after | (before & TTE_FPSCR_IOC));
+    return (after & TTE_FPSCR_IOC) == 0;
+}
 #endif
 
 void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int32_t zp)
@@ -270,7 +371,9 @@ void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int3
         memcpy(&lo, &ib, sizeof lo);
         ib += 2u;
         memcpy(&hi, &ib, sizeof hi);
-        quantize_bracketed(x, y, n, scale, lo, hi, zp2);
+        if (!quantize_windowed(x, y, n, scale, inv, zp)) {
+            quantize_bracketed(x, y, n, scale, lo, hi, zp2);
+        }
         return;
     }
 #endif
