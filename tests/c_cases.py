@@ -1034,6 +1034,21 @@ def _quantize_f32_window_case(seed: int) -> Case:
     return Case(f"quantize_f32_window_{seed}", g, {"x": x.reshape(1, -1)})
 
 
+def _dequantize_pass8_case(seed: int) -> Case:
+    """DEQUANTIZE eight values a pass on the M7 (SXTB16 lanes, VCVT from 16-bit fixed point), then
+    four, then one: 8, 13 and 261 values (a four and a one after the eights) and 640, over int8
+    codes from -128 to 127 (all 256 in the 640), the zero point at -128, 127 and in between
+    (|x - zp| up to 255)."""
+    rng = np.random.default_rng(370 + seed)
+    n, zp = ((8, -128), (13, 127), (261, 0), (640, -7))[seed]
+    g = new_graph({"x": ((1, n), "int8", q(float(np.exp(rng.uniform(np.log(2e-3), np.log(3.0)))), zp))})
+    g.add_node("dequantize", ["x"], "y", {}, dtype="float32")
+    g.outputs = ["y"]
+    x = rng.permutation(np.resize(np.arange(-128, 128), max(n, 256)))[:n].astype(np.int8)
+    x[:2] = (-128, 127)
+    return Case(f"dequantize_pass8_{n}", g, {"x": x.reshape(1, n)})
+
+
 def _dequantize_case(seed: int) -> Case:
     rng = np.random.default_rng(360 + seed)
     g = new_graph({"x": ((1, 10), "int8", rand_q(rng))})
@@ -1915,6 +1930,7 @@ def forward_cases() -> list[Case]:
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_quantize_f32_window_case(s) for s in range(6)]
     cases += [_dequantize_case(s) for s in range(3)]
+    cases += [_dequantize_pass8_case(s) for s in range(4)]
     cases += fcae2_cases()
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]

@@ -421,16 +421,16 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
  *
  * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
- * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups8 groups of eight, then
+ * (zero inputs up to a multiple of eight), per group of rows (fcp_groups8 groups of eight, then
  * a four), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
 
 /* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
  * that each pass of inputs is widened once */
 #define TTE_FCP_BLOCK 128
 
-static inline int32_t fcp_k16(int32_t k)
+static inline int32_t fcp_k8(int32_t k)
 {
-    return (k + 15) & ~15;
+    return (k + 7) & ~7;
 }
 
 /* the groups of eight rows leading a block of n rows (a multiple of four), the rest (none or
@@ -441,6 +441,23 @@ static inline int32_t fcp_groups8(int32_t n)
     return n / 8;
 }
 
+#if defined(__ARM_FEATURE_DSP)
+/* eight inputs from xp widened to xw (both move on), Y's even bytes by one AND of u << 8 */
+#define TTE_FCP_WIDEN8(U0, U1, O0, O1)                                                  \
+    "ldr %[" U0 "], [%[xp]], #4\n\t"                                                   \
+    "ldr %[" U1 "], [%[xp]], #4\n\t"                                                   \
+    "sxtb16 %[" O0 "], %[" U0 "], ror #8\n\t"                                          \
+    "ssub16 %[" O0 "], %[" O0 "], %[c127]\n\t"                                         \
+    "and %[" U0 "], %[mask], %[" U0 "], lsl #8\n\t"                                    \
+    "ssub16 %[" U0 "], %[" U0 "], %[" O0 "]\n\t"                                       \
+    "sxtb16 %[" O1 "], %[" U1 "], ror #8\n\t"                                          \
+    "ssub16 %[" O1 "], %[" O1 "], %[c127]\n\t"                                         \
+    "and %[" U1 "], %[mask], %[" U1 "], lsl #8\n\t"                                    \
+    "ssub16 %[" U1 "], %[" U1 "], %[" O1 "]\n\t"                                       \
+    "strd %[" O0 "], %[" U0 "], [%[xw]], #16\n\t"                                      \
+    "strd %[" O1 "], %[" U1 "], [%[xw], #-8]\n\t"
+#endif
+
 /* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0) */
 static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
 {
@@ -449,30 +466,28 @@ static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32
     const uint32_t c127 = pack16(127, 127);
     const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
     if (kend - k >= 8) {
-        /* eight inputs a loop pass, Y's even bytes by one AND of u << 8 */
+        /* sixteen inputs a loop pass (eight first where their count is not a multiple of
+         * sixteen) */
         const int8_t *xp = x + k;
         const int8_t *const xend = xp + ((kend - k) & ~7);
         const uint32_t mask = 0xFF00FF00u;
-        uint32_t u0, u1, o0, o1;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[u0], [%[xp]], #4\n\t"
-                         "ldr %[u1], [%[xp]], #4\n\t"
-                         "sxtb16 %[o0], %[u0], ror #8\n\t"
-                         "ssub16 %[o0], %[o0], %[c127]\n\t"
-                         "and %[u0], %[mask], %[u0], lsl #8\n\t"
-                         "ssub16 %[u0], %[u0], %[o0]\n\t"
-                         "sxtb16 %[o1], %[u1], ror #8\n\t"
-                         "ssub16 %[o1], %[o1], %[c127]\n\t"
-                         "and %[u1], %[mask], %[u1], lsl #8\n\t"
-                         "ssub16 %[u1], %[u1], %[o1]\n\t"
-                         "strd %[o0], %[u0], [%[xw]], #16\n\t"
-                         "strd %[o1], %[u1], [%[xw], #-8]\n\t"
-                         "cmp %[xp], %[xend]\n\t"
-                         "bne 1b"
-                         : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [xp] "+r"(xp),
-                           [xw] "+r"(xw)
-                         : [xend] "r"(xend), [mask] "r"(mask), [c127] "r"(c127)
-                         : "cc", "memory");
+        uint32_t u0, u1, o0, o1, u2, u3, o2, o3;
+        if (((kend - k) & 8) != 0) {
+            __asm__ volatile(TTE_FCP_WIDEN8("u0", "u1", "o0", "o1")
+                             : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [xp] "+r"(xp),
+                               [xw] "+r"(xw)
+                             : [mask] "r"(mask), [c127] "r"(c127)
+                             : "cc", "memory");
+        }
+        if (xp != xend) {
+            __asm__ volatile("1:\n\t" TTE_FCP_WIDEN8("u0", "u1", "o0", "o1") TTE_FCP_WIDEN8("u2", "u3", "o2", "o3")
+                             "cmp %[xp], %[xend]\n\t"
+                             "bne 1b"
+                             : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [u2] "=&r"(u2),
+                               [u3] "=&r"(u3), [o2] "=&r"(o2), [o3] "=&r"(o3), [xp] "+r"(xp), [xw] "+r"(xw)
+                             : [xend] "r"(xend), [mask] "r"(mask), [c127] "r"(c127)
+                             : "cc", "memory");
+        }
         k = (int32_t)(xend - x);
     }
     for (; k < kend; k += 4) {
@@ -512,9 +527,9 @@ static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32
     "smlad %[a3], %[x], %[w1], %[a3]\n\t"                                              \
     "smlad %[a3], %[y], %[e], %[a3]\n\t"
 #define TTE_FCP_STEP4 TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP
-/* sixteen inputs a loop pass up to the end of the widened inputs */
+/* eight inputs a loop pass up to the end of the widened inputs */
 #define TTE_FCP_LOOP                                                                    \
-    "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
+    "1:\n\t" TTE_FCP_STEP TTE_FCP_STEP "ldr %[w0], [%[pp], #4]\n\t"                                \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
 /* a loop over the quads of a pass: their sums from src (the prepared biases in the first pass),
@@ -564,9 +579,9 @@ static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32
     "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP8_ROWS2("a0", "a1") TTE_FCP8_ROWS2("a2", "a3") \
         TTE_FCP8_ROWS2("a4", "a5") TTE_FCP8_ROWS2("a6", "a7")
 #define TTE_FCP8_STEP4 TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP
-/* sixteen inputs a loop pass up to the end of the widened inputs */
+/* eight inputs a loop pass up to the end of the widened inputs */
 #define TTE_FCP8_LOOP                                                                   \
-    "1:\n\t" TTE_FCP8_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
+    "1:\n\t" TTE_FCP8_STEP TTE_FCP8_STEP "ldr %[w0], %[xend]\n\t"                                   \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
 /* the groups of eight of a pass: eight sums from *si (the prepared biases in the first pass),
@@ -616,7 +631,7 @@ typedef struct {
     int32_t mu, kz, e;
 } fcp_rq_t;
 
-/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 16): the sums
+/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 8): the sums
  * src[8 g + r] + row 8 g + r's kc inputs to acc (rq NULL; src is acc or the prepared biases),
  * or, in the block's last pass, their output stage's bytes to y (rq); returns the weights
  * after them. */
@@ -653,7 +668,7 @@ typedef struct {
     const uint32_t *acc_end;
 } fcp_pass_t;
 
-/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 16) for
+/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 8) for
  * q < nq (src is acc or the prepared biases); returns the weights after them */
 TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, const uint32_t *w,
                                               const uint32_t *src, uint32_t *acc, int32_t nq)
@@ -674,7 +689,7 @@ typedef struct {
 } fcp_pass_rq_t;
 
 /* y[4 q + r] = the output stage of src[4 q + r] + row 4 q + r's kc inputs (kc a positive
- * multiple of 16) for q < nq; returns the weights after them */
+ * multiple of 8) for q < nq; returns the weights after them */
 TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
                                                  const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t nq)
 {
@@ -780,8 +795,8 @@ static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, int
 
 void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y)
 {
-    const int32_t K = p->in_features, N = p->out_features, K16 = fcp_k16(K), N4 = (N + 3) & ~3;
-    const int32_t single = K16 <= TTE_FC_WIDE_MAX;
+    const int32_t K = p->in_features, N = p->out_features, K8 = fcp_k8(K), N4 = (N + 3) & ~3;
+    const int32_t single = K8 <= TTE_FC_WIDE_MAX;
     const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
                                         p->act_max);
     const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
@@ -792,17 +807,17 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
         const int8_t *xr = x + (size_t)row * K;
         const uint32_t *wp = prep + N4;
         if (single) {
-            fcp_widen(xr, K, 0, K16, xw);
+            fcp_widen(xr, K, 0, K8, xw);
         }
         for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
             const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
-            for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
-                const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
+            for (k0 = 0; k0 < K8; k0 += TTE_FC_WIDE_MAX) {
+                const int32_t kc = K8 - k0 < TTE_FC_WIDE_MAX ? K8 - k0 : TTE_FC_WIDE_MAX;
                 if (!single) {
                     fcp_widen(xr, K, k0, kc, xw);
                 }
 #if defined(__ARM_FEATURE_DSP)
-                if (k0 + kc == K16 && ne <= N && !p->per_channel && r.mode == 2) {
+                if (k0 + kc == K8 && ne <= N && !p->per_channel && r.mode == 2) {
                     /* the last pass with the output stage on its sums in registers */
                     const int32_t e = -r.shift[0];
                     const fcp_rq_t q = {r.mult[0], (int32_t)((uint32_t)r.zp2 << (e - 1)), e};
@@ -812,7 +827,7 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
 #endif
                 wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, ne - nb);
             }
-            if (k0 < K16) {
+            if (k0 < K8) {
                 continue;   /* the output stage ran in the last pass */
             }
             fcp_out(&r, p->per_channel, acc, nb, ne < N ? ne : N, y + (size_t)row * N);
