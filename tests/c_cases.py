@@ -876,6 +876,18 @@ _PREP_FC_SHAPES = ((9, 5, 1), (13, 7, 3), (128, 37, 2), (20, 133, 1), (127, 9, 1
                    (640, 12, 1), (144, 131, 1), (8, 6, 1), (131, 11, 3), (40, 257, 1))
 
 
+def _fc_lanes_in_int16(w: np.ndarray) -> np.ndarray:
+    """w with the even weight of each pair whose odd weight is -128 made non-negative (its
+    magnitude, at most 127), so that fc_layout's int16 lanes w0 + 256 w1 hold every pair: such
+    rows keep a -128 at an odd input and take the prepared kernel."""
+    w = w.copy()
+    pairs = w.shape[1] // 2 * 2
+    even, odd = w[:, 0:pairs:2], w[:, 1:pairs:2]
+    bad = (odd == -128) & (even < 0)
+    even[bad] = np.minimum(-even[bad].astype(np.int32), 127).astype(np.int8)
+    return w
+
+
 def _prep_fc_case(seed: int) -> Case:
     """Fully connected layers with their weights laid out at compile time (fc_layout, read by
     tte_fully_connected_s8_prep): inputs not a multiple of 4, 16 or 128 (one pass and several),
@@ -894,7 +906,7 @@ def _prep_fc_case(seed: int) -> Case:
         wq = q(0.01)
     w = np.clip(np.round(rng.normal(0, 12, (nout, k))), -128, 127).astype(np.int8)
     w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
-    g.add_const("w", w, "int8", wq)
+    g.add_const("w", _fc_lanes_in_int16(w), "int8", wq)
     ins = ["x", "w"]
     if seed % 3 != 1:
         g.add_const("b", rng.integers(-20000, 20000, nout).astype(np.int32), "int32", q(1e-4))
@@ -996,6 +1008,45 @@ def _quantize_f32_edge_case(seed: int) -> Case:
     g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
     g.outputs = ["y"]
     return Case(f"quantize_f32_edge_{seed}", g, {"x": x.reshape(1, -1)})
+
+
+def _quantize_f32_window_case(seed: int) -> Case:
+    """QUANTIZE by one product per value (elementwise_s8.c's quantize_windowed on the M7, for a
+    scale not a power of two): x / scale at k + 1/2, one float either side of it, and at
+    m / 2**16 either side for m around the kernel's window of 16 (inside it: the divide; outside:
+    the product), for every int8 k and near the clamp (+-257.5), up to just below 2**15 (where
+    the product's fixed-point conversion would saturate and send the whole buffer back to the
+    bracketed path), zeros and subnormals; odd counts leave one value after the pairs."""
+    scale = (1 / 255, 0.1, 3.0, 0.0037, 17.3, 1 / 3)[seed]
+    zp = (-128, 3, 127, 0, -60, 45)[seed]
+    s = np.float32(scale)
+    k = np.concatenate([np.arange(-140, 140), [-258, -257, 256, 257]]).astype(np.float32) + np.float32(0.5)
+    off = np.array([15, 16, 17, 18, 24], np.float32) / np.float32(2 ** 16)
+    r = np.concatenate([k, np.nextafter(k, np.float32(np.inf)), np.nextafter(k, np.float32(-np.inf)),
+                        *[k + o for o in off], *[k - o for o in off],
+                        np.array([1000.5, 32000.5, 32767.0, 32767.25], np.float32)])
+    r = np.concatenate([r, -r, np.array([0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    x = (r * s).astype(np.float32)
+    x = x[: x.size - seed % 2]
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_f32_window_{seed}", g, {"x": x.reshape(1, -1)})
+
+
+def _dequantize_pass8_case(seed: int) -> Case:
+    """DEQUANTIZE eight values a pass on the M7 (SXTB16 lanes, VCVT from 16-bit fixed point), then
+    four, then one: 8, 13 and 261 values (a four and a one after the eights) and 640, over int8
+    codes from -128 to 127 (all 256 in the 640), the zero point at -128, 127 and in between
+    (|x - zp| up to 255)."""
+    rng = np.random.default_rng(370 + seed)
+    n, zp = ((8, -128), (13, 127), (261, 0), (640, -7))[seed]
+    g = new_graph({"x": ((1, n), "int8", q(float(np.exp(rng.uniform(np.log(2e-3), np.log(3.0)))), zp))})
+    g.add_node("dequantize", ["x"], "y", {}, dtype="float32")
+    g.outputs = ["y"]
+    x = rng.permutation(np.resize(np.arange(-128, 128), max(n, 256)))[:n].astype(np.int8)
+    x[:2] = (-128, 127)
+    return Case(f"dequantize_pass8_{n}", g, {"x": x.reshape(1, n)})
 
 
 def _dequantize_case(seed: int) -> Case:
@@ -1877,7 +1928,9 @@ def forward_cases() -> list[Case]:
         cases += [_unary_case(op, s) for s in range(6)]
     cases += [_quantize_f32_case(s) for s in range(3)]
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
+    cases += [_quantize_f32_window_case(s) for s in range(6)]
     cases += [_dequantize_case(s) for s in range(3)]
+    cases += [_dequantize_pass8_case(s) for s in range(4)]
     cases += fcae2_cases()
     for op in ("avgpool2d", "maxpool2d"):
         cases += [_pool_case(op, s) for s in range(10)]
@@ -2979,7 +3032,7 @@ def _fcp_rq_case(seed: int) -> Case:
     g = new_graph({"x": ((rows, k), "int8", q(xs, zp))})
     w = np.clip(np.round(rng.normal(0, 20, (nout, k))), -128, 127).astype(np.int8)
     w.flat[rng.choice(w.size, min(w.size, 4), replace=False)] = (-128, 127, -128, 127)[:min(w.size, 4)]
-    g.add_const("w", w, "int8", q(ws))
+    g.add_const("w", _fc_lanes_in_int16(w), "int8", q(ws))
     ins = ["x", "w"]
     if seed % 4 != 3:
         b = int(1600 * math.sqrt(k))   # about the sums' spread

@@ -24,7 +24,7 @@ from tte.targets.qemu import QemuEngine
 from tte.targets.sim import Simulator
 
 BOARD, SCHEME = "qemu-mps2-an500", "classifier-only"
-SIZES = (40, 24, 24, 5)   # two frozen layers (inputs not a multiple of 16), the trained classifier
+SIZES = (36, 20, 24, 5)   # two frozen layers (inputs not a multiple of 8), the trained classifier
 
 
 @cache
@@ -53,11 +53,11 @@ def _arrays(c: str) -> dict[str, str]:
 
 def _padding_bytes() -> int:
     """What the frozen layers' layouts add to their weights and biases: zero rows up to a
-    multiple of 4 and zero inputs up to a multiple of 16 (a bias word per row either way)."""
+    multiple of 4 and zero inputs up to a multiple of 8 (a bias word per row either way)."""
     total = 0
     for k, n in zip(SIZES[:2], SIZES[1:3]):
-        n4, k16 = -(-n // 4) * 4, -(-k // 16) * 16
-        total += n4 * k16 + 4 * n4 - (n * k + 4 * n)
+        n4, k8 = -(-n // 4) * 4, -(-k // 8) * 8
+        total += n4 * k8 + 4 * n4 - (n * k + 4 * n)
     return total
 
 

@@ -240,6 +240,106 @@ static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale
         y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
     }
 }
+
+/* FPSCR's cumulative Invalid Operation flag: a VCVT to an integer sets it for a NaN or out of
+ * range */
+#define TTE_FPSCR_IOC 1u
+
+static TTE_ALWAYS_INLINE uint32_t fpscr_read(void)
+{
+    uint32_t r;
+    __asm__ volatile("vmrs %0, fpscr" : "=r"(r));
+    return r;
+}
+
+static TTE_ALWAYS_INLINE void fpscr_write(uint32_t r)
+{
+    __asm__ volatile("vmsr fpscr, %0" : : "r"(r) : "memory");
+}
+
+/* QUANTIZE_WINDOW_K - (t << 16) is below QUANTIZE_WINDOW_L where t / 2**16 is within 16 / 2**16
+ * of a half-integer */
+#define QUANTIZE_WINDOW_K 0x80100000u
+#define QUANTIZE_WINDOW_L 0x00200000u
+
+/* One product per value, x * inv (inv = 1 / scale rounded), as t = trunc(2**16 x inv) (one VCVT
+ * to fixed point): x inv and the quotient r = x / scale are within 3 * 2**-24 |r| of each
+ * other, at most 2**-14 where a rounding can still tell the bytes apart (|r| < 258; beyond,
+ * both clamp to the same end), so where t / 2**16 lies more than 16 / 2**16 from a
+ * half-integer, no half-integer lies between x inv and r, and r's byte is the nearest integer
+ * to t / 2**16 (no tie) plus zp, clamped: SSAT(QADD(t, 2**15 + zp 2**16) >> 16) (QADD: the
+ * saturated ends clamp alike). A value near a half-integer takes the divide. A NaN (VCVT gives
+ * 0) and |x inv| >= 2**15 (saturated) set FPSCR's IOC flag: then the whole buffer runs again
+ * through quantize_bracketed. Returns whether the flag stayed clear. */
+/* one value of a quad (s12 + I, t I): its window test, its byte in t I or, near a half-integer,
+ * a branch to its divide at 3I:, which comes back to 4I: */
+#define QUANTIZE_ONE(I)                                                                 \
+    "sub %[d], %[k], %[t" I "], lsl #16\n\t"                                           \
+    "cmp %[d], %[l]\n\t"                                                               \
+    "blo 3" I "f\n\t"                                                                  \
+    "qadd %[t" I "], %[t" I "], %[c]\n\t"                                              \
+    "ssat %[t" I "], #8, %[t" I "], asr #16\n\t"                                       \
+    "4" I ":\n\t"
+/* quantize_value of x[I] (xp has moved past the quad): r = x / scale is below 2**15 here and
+ * needs no clamp before its VCVT */
+#define QUANTIZE_DIVIDE(I, S)                                                           \
+    "3" I ":\n\t"                                                                      \
+    "vldr " S ", [%[xp], #(" I " * 4 - 16)]\n\t"                                       \
+    "vdiv.f32 " S ", " S ", %[scale]\n\t"                                              \
+    "vcvt.s32.f32 " S ", " S ", #1\n\t"                                                \
+    "vmov %[t" I "], " S "\n\t"                                                        \
+    "add %[t" I "], %[t" I "], %[t" I "], asr #31\n\t"                                 \
+    "add %[t" I "], %[t" I "], %[zp2]\n\t"                                             \
+    "ssat %[t" I "], #8, %[t" I "], asr #1\n\t"                                        \
+    "b 4" I "b\n\t"
+
+static int32_t quantize_windowed(const float *x, int8_t *y, int32_t n, float scale, float inv, int32_t zp)
+{
+    const int32_t c = (int32_t)((uint32_t)zp << 16) + 0x8000, zp2 = 2 * zp + 1;
+    const uint32_t k = QUANTIZE_WINDOW_K, before = fpscr_read();
+    const float *xp = x, *const xend = x + (n & ~3);
+    int8_t *yp = y;
+    uint32_t after;
+    int32_t i;
+    fpscr_write(before & ~TTE_FPSCR_IOC);
+    if (xp != xend) {
+        uint32_t t0, t1, t2, t3, d;
+        /* four values a loop pass */
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[xp]!, {s12-s15}\n\t"
+                         "vmul.f32 s12, s12, %[inv]\n\t"
+                         "vmul.f32 s13, s13, %[inv]\n\t"
+                         "vmul.f32 s14, s14, %[inv]\n\t"
+                         "vmul.f32 s15, s15, %[inv]\n\t"
+                         "vcvt.s32.f32 s12, s12, #16\n\t"
+                         "vcvt.s32.f32 s13, s13, #16\n\t"
+                         "vcvt.s32.f32 s14, s14, #16\n\t"
+                         "vcvt.s32.f32 s15, s15, #16\n\t"
+                         "vmov %[t0], %[t1], s12, s13\n\t"
+                         "vmov %[t2], %[t3], s14, s15\n\t" QUANTIZE_ONE("0") QUANTIZE_ONE("1") QUANTIZE_ONE("2")
+                             QUANTIZE_ONE("3")
+                         "strb %[t1], [%[yp], #1]\n\t"
+                         "strb %[t2], [%[yp], #2]\n\t"
+                         "strb %[t3], [%[yp], #3]\n\t"
+                         "strb %[t0], [%[yp]], #4\n\t"
+                         "cmp %[xp], %[xend]\n\t"
+                         "bne 1b\n\t"
+                         "b 9f\n\t" QUANTIZE_DIVIDE("0", "s12") QUANTIZE_DIVIDE("1", "s13")
+                             QUANTIZE_DIVIDE("2", "s14") QUANTIZE_DIVIDE("3", "s15")
+                         "9:"
+                         : [xp] "+r"(xp), [yp] "+r"(yp), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2),
+                           [t3] "=&r"(t3), [d] "=&r"(d)
+                         : [xend] "r"(xend), [inv] "t"(inv), [scale] "t"(scale), [k] "r"(k),
+                           [l] "I"(QUANTIZE_WINDOW_L), [c] "r"(c), [zp2] "r"(zp2)
+                         : "s12", "s13", "s14", "s15", "cc", "memory");
+    }
+    for (i = n & ~3; i < n; ++i) {
+        y[i] = quantize_value(x[i] / scale, zp2);
+    }
+    after = fpscr_read();
+    fpscr_write(after | (before & TTE_FPSCR_IOC));
+    return (after & TTE_FPSCR_IOC) == 0;
+}
 #endif
 
 void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int32_t zp)
@@ -270,7 +370,9 @@ void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int3
         memcpy(&lo, &ib, sizeof lo);
         ib += 2u;
         memcpy(&hi, &ib, sizeof hi);
-        quantize_bracketed(x, y, n, scale, lo, hi, zp2);
+        if (!quantize_windowed(x, y, n, scale, inv, zp)) {
+            quantize_bracketed(x, y, n, scale, lo, hi, zp2);
+        }
         return;
     }
 #endif
@@ -283,6 +385,60 @@ void tte_dequantize_s8_f32(const int8_t *x, float *y, int32_t n, float scale, in
 {
     int32_t i = 0;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FP) && (__ARM_FP & 4)
+    if (n >= 8) {
+        /* eight values a pass, the same conversions and multiplies as the loop below: each word's
+         * x - zp in int16 lanes (SXTB16, SSUB16; |x - zp| <= 255), each value in the low half of
+         * an S register, converted by VCVT from 16-bit fixed point with no fraction bits */
+        const int8_t *xp = x;
+        const int8_t *const xend = x + (n & ~7);
+        float *yp = y;
+        const uint32_t zz = ((uint32_t)zp & 0xFFFFu) * 0x10001u;
+        uint32_t u0, u1, a0, b0, a1, b1, c0, c1, e0, e1;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[u0], [%[xp]], #4\n\t"
+                         "ldr %[u1], [%[xp]], #4\n\t"
+                         "sxtb16 %[a0], %[u0]\n\t"
+                         "sxtb16 %[b0], %[u0], ror #8\n\t"
+                         "sxtb16 %[a1], %[u1]\n\t"
+                         "sxtb16 %[b1], %[u1], ror #8\n\t"
+                         "ssub16 %[a0], %[a0], %[zz]\n\t"
+                         "ssub16 %[b0], %[b0], %[zz]\n\t"
+                         "ssub16 %[a1], %[a1], %[zz]\n\t"
+                         "ssub16 %[b1], %[b1], %[zz]\n\t"
+                         "lsr %[c0], %[a0], #16\n\t"
+                         "lsr %[e0], %[b0], #16\n\t"
+                         "lsr %[c1], %[a1], #16\n\t"
+                         "lsr %[e1], %[b1], #16\n\t"
+                         "vmov s8, s9, %[a0], %[b0]\n\t"
+                         "vmov s10, s11, %[c0], %[e0]\n\t"
+                         "vmov s12, s13, %[a1], %[b1]\n\t"
+                         "vmov s14, s15, %[c1], %[e1]\n\t"
+                         "vcvt.f32.s16 s8, s8, #0\n\t"
+                         "vcvt.f32.s16 s9, s9, #0\n\t"
+                         "vcvt.f32.s16 s10, s10, #0\n\t"
+                         "vcvt.f32.s16 s11, s11, #0\n\t"
+                         "vcvt.f32.s16 s12, s12, #0\n\t"
+                         "vcvt.f32.s16 s13, s13, #0\n\t"
+                         "vcvt.f32.s16 s14, s14, #0\n\t"
+                         "vcvt.f32.s16 s15, s15, #0\n\t"
+                         "vmul.f32 s8, s8, %[s]\n\t"
+                         "vmul.f32 s9, s9, %[s]\n\t"
+                         "vmul.f32 s10, s10, %[s]\n\t"
+                         "vmul.f32 s11, s11, %[s]\n\t"
+                         "vmul.f32 s12, s12, %[s]\n\t"
+                         "vmul.f32 s13, s13, %[s]\n\t"
+                         "vmul.f32 s14, s14, %[s]\n\t"
+                         "vmul.f32 s15, s15, %[s]\n\t"
+                         "vstmia %[yp]!, {s8-s15}\n\t"
+                         "cmp %[xp], %[xend]\n\t"
+                         "bne 1b"
+                         : [xp] "+r"(xp), [yp] "+r"(yp), [u0] "=&r"(u0), [u1] "=&r"(u1), [a0] "=&r"(a0),
+                           [b0] "=&r"(b0), [a1] "=&r"(a1), [b1] "=&r"(b1), [c0] "=&r"(c0), [c1] "=&r"(c1),
+                           [e0] "=&r"(e0), [e1] "=&r"(e1)
+                         : [xend] "r"(xend), [zz] "r"(zz), [s] "t"(scale)
+                         : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+        i = n & ~7;
+    }
     /* four values a pass, the same conversions and multiplies as the loop below: the int32
      * pairs moved with one VMOV each, the four floats stored with one VSTM */
     for (; i + 4 <= n; i += 4) {

@@ -9,7 +9,7 @@
  * bytes are the same (tests/test_qemu_kernels.py).
  *
  * tte_fully_connected_s8_prep (below) reads a frozen layer's weights as the compiler laid
- * them out (one UXTB16 per weight word instead of two SXTB16); the plain kernel serves the
+ * them out (one SXTB16 per weight word instead of two); the plain kernel serves the
  * trained layers, whose weights change in place. */
 #include "tte/internal/optimized.h"
 #include "tte/internal/conv_s8.h"
@@ -408,29 +408,29 @@ void tte_fully_connected_s8(const tte_fc_s8_params_t *p, const int8_t *x, const 
 
 /* ---- weights laid out at compile time (tte.compiler.emit.conv.fc_layout) ----
  *
- * Each weight word holds four weights b0..b3 of one row as two int16 lanes 256 b1 + (b0 + 128)
- * and 256 b3 + (b2 + 128) (the even bytes' sign bit flipped), so that the word itself is one
- * SMLAD operand and UXTB16 of it (b0 + 128, b2 + 128) the other: against the widened inputs
- * X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 + 127) (raw int8 x, both
- * in int16 for any x), SMLAD(X, W) + SMLAD(Y, UXTB16(W)) is 256 (x0 b0 + x1 b1 + x2 b2 + x3 b3
- * + 128 (x0 + x2) - 127 (b1 + b3)): four products for LDR + UXTB16 + 2 SMLAD. The sums run
- * mod 2**32 on 256 times the exact int32 sum, which tte.compiler.emit.conv.fc_layout lays out
- * only where it stays within 24 bits for any input; the prepared biases hold 256 times the
- * bias, the input zero point's share and the odd weights' 127 (b1 + b3); the runtime takes
- * 256 times 128 times the sum of the even inputs. So the sum before the output stage is the portable loop's.
+ * Each weight word holds four weights b0..b3 of one row as two int16 lanes b0 + 256 b1 and
+ * b2 + 256 b3 (fc_layout keeps no row where one would leave int16), so that the word itself is
+ * one SMLAD operand and SXTB16 of it (its bytes 0 and 2: b0, b2) the other: against the
+ * widened inputs X = (x1 - 127, x3 - 127) and Y = (256 x0 - x1 + 127, 256 x2 - x3 + 127) (raw
+ * int8 x, both in int16 for any x), SMLAD(X, W) + SMLAD(Y, SXTB16(W)) is 256 (x0 b0 + x1 b1 +
+ * x2 b2 + x3 b3 - 127 (b1 + b3)): four products for LDR + SXTB16 + 2 SMLAD. The sums are 256
+ * times the exact int32 sum, which tte.compiler.emit.conv.fc_layout lays out only where it
+ * stays within 24 bits for any input; the prepared biases hold 256 times the bias, the input
+ * zero point's share and the odd weights' 127 (b1 + b3). So the sum before the output stage is
+ * the portable loop's, times 256.
  *
  * Layout (uint32): the out_features rounded up to four prepared biases (mod 2**32), then per block of
  * TTE_FCP_BLOCK rows (zero rows up to a multiple of four), per pass of TTE_FC_WIDE_MAX inputs
- * (zero inputs up to a multiple of sixteen), per group of rows (fcp_groups8 groups of eight, then
+ * (zero inputs up to a multiple of eight), per group of rows (fcp_groups8 groups of eight, then
  * a four), per four inputs: the group's rows' words. The kernel reads the weights once, in order. */
 
 /* outputs per block (four bytes each on the stack): FC-AE's 640-input layer's 128 in one, so
  * that each pass of inputs is widened once */
 #define TTE_FCP_BLOCK 128
 
-static inline int32_t fcp_k16(int32_t k)
+static inline int32_t fcp_k8(int32_t k)
 {
-    return (k + 15) & ~15;
+    return (k + 7) & ~7;
 }
 
 /* the groups of eight rows leading a block of n rows (a multiple of four), the rest (none or
@@ -441,49 +441,58 @@ static inline int32_t fcp_groups8(int32_t n)
     return n / 8;
 }
 
-/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0);
- * returns the sum of the even ones */
-static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
+#if defined(__ARM_FEATURE_DSP)
+/* eight inputs from xp widened to xw (both move on), Y's even bytes by one AND of u << 8 */
+#define TTE_FCP_WIDEN8(U0, U1, O0, O1)                                                  \
+    "ldr %[" U0 "], [%[xp]], #4\n\t"                                                   \
+    "ldr %[" U1 "], [%[xp]], #4\n\t"                                                   \
+    "sxtb16 %[" O0 "], %[" U0 "], ror #8\n\t"                                          \
+    "ssub16 %[" O0 "], %[" O0 "], %[c127]\n\t"                                         \
+    "and %[" U0 "], %[mask], %[" U0 "], lsl #8\n\t"                                    \
+    "ssub16 %[" U0 "], %[" U0 "], %[" O0 "]\n\t"                                       \
+    "sxtb16 %[" O1 "], %[" U1 "], ror #8\n\t"                                          \
+    "ssub16 %[" O1 "], %[" O1 "], %[c127]\n\t"                                         \
+    "and %[" U1 "], %[mask], %[" U1 "], lsl #8\n\t"                                    \
+    "ssub16 %[" U1 "], %[" U1 "], %[" O1 "]\n\t"                                       \
+    "strd %[" O0 "], %[" U0 "], [%[xw]], #16\n\t"                                      \
+    "strd %[" O1 "], %[" U1 "], [%[xw], #-8]\n\t"
+#endif
+
+/* x[k0, k0 + kc) widened into xw, X and Y words per four inputs (inputs past K are 0) */
+static void fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uint32_t *xw)
 {
-    int32_t k = k0, j, s = 0;
+    int32_t k = k0, j;
 #if defined(__ARM_FEATURE_DSP)
     const uint32_t c127 = pack16(127, 127);
     const int32_t kend = k0 + kc < (K & ~3) ? k0 + kc : (K & ~3);
     if (kend - k >= 8) {
-        /* eight inputs a loop pass: the even inputs summed in two int16 lanes by SXTAB16 (at
-         * most 32 values of |x| <= 128 a lane, kc <= 128), Y's even bytes by one AND of u << 8 */
+        /* sixteen inputs a loop pass (eight first where their count is not a multiple of
+         * sixteen) */
         const int8_t *xp = x + k;
         const int8_t *const xend = xp + ((kend - k) & ~7);
         const uint32_t mask = 0xFF00FF00u;
-        uint32_t u0, u1, o0, o1, lanes = 0;
-        __asm__ volatile("1:\n\t"
-                         "ldr %[u0], [%[xp]], #4\n\t"
-                         "ldr %[u1], [%[xp]], #4\n\t"
-                         "sxtb16 %[o0], %[u0], ror #8\n\t"
-                         "ssub16 %[o0], %[o0], %[c127]\n\t"
-                         "sxtab16 %[s], %[s], %[u0]\n\t"
-                         "and %[u0], %[mask], %[u0], lsl #8\n\t"
-                         "ssub16 %[u0], %[u0], %[o0]\n\t"
-                         "sxtb16 %[o1], %[u1], ror #8\n\t"
-                         "ssub16 %[o1], %[o1], %[c127]\n\t"
-                         "sxtab16 %[s], %[s], %[u1]\n\t"
-                         "and %[u1], %[mask], %[u1], lsl #8\n\t"
-                         "ssub16 %[u1], %[u1], %[o1]\n\t"
-                         "strd %[o0], %[u0], [%[xw]], #16\n\t"
-                         "strd %[o1], %[u1], [%[xw], #-8]\n\t"
-                         "cmp %[xp], %[xend]\n\t"
-                         "bne 1b"
-                         : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [s] "+r"(lanes),
-                           [xp] "+r"(xp), [xw] "+r"(xw)
-                         : [xend] "r"(xend), [mask] "r"(mask), [c127] "r"(c127)
-                         : "cc", "memory");
-        s = (int32_t)(int16_t)(lanes & 0xFFFFu) + ((int32_t)lanes >> 16);
+        uint32_t u0, u1, o0, o1, u2, u3, o2, o3;
+        if (((kend - k) & 8) != 0) {
+            __asm__ volatile(TTE_FCP_WIDEN8("u0", "u1", "o0", "o1")
+                             : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [xp] "+r"(xp),
+                               [xw] "+r"(xw)
+                             : [mask] "r"(mask), [c127] "r"(c127)
+                             : "cc", "memory");
+        }
+        if (xp != xend) {
+            __asm__ volatile("1:\n\t" TTE_FCP_WIDEN8("u0", "u1", "o0", "o1") TTE_FCP_WIDEN8("u2", "u3", "o2", "o3")
+                             "cmp %[xp], %[xend]\n\t"
+                             "bne 1b"
+                             : [u0] "=&r"(u0), [u1] "=&r"(u1), [o0] "=&r"(o0), [o1] "=&r"(o1), [u2] "=&r"(u2),
+                               [u3] "=&r"(u3), [o2] "=&r"(o2), [o3] "=&r"(o3), [xp] "+r"(xp), [xw] "+r"(xw)
+                             : [xend] "r"(xend), [mask] "r"(mask), [c127] "r"(c127)
+                             : "cc", "memory");
+        }
         k = (int32_t)(xend - x);
     }
     for (; k < kend; k += 4) {
         const uint32_t u = load4(x + k);
         const uint32_t xo = tte_ssub16(tte_sxtb16_ror8(u), c127);
-        s = tte_smlad(tte_sxtb16(u), 0x00010001u, s);
         xw[0] = xo;
         xw[1] = tte_ssub16((u << 8) & 0xFF00FF00u, xo);
         xw += 2;
@@ -494,11 +503,9 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
         for (j = 0; j < 4; ++j) {
             v[j] = k + j < K ? x[k + j] : 0;
         }
-        s += v[0] + v[2];
         *xw++ = ((uint32_t)(v[1] - 127) & 0xFFFFu) | (uint32_t)(v[3] - 127) << 16;
         *xw++ = ((uint32_t)(256 * v[0] - v[1] + 127) & 0xFFFFu) | (uint32_t)(256 * v[2] - v[3] + 127) << 16;
     }
-    return s;
 }
 
 #if defined(__ARM_FEATURE_DSP)
@@ -506,23 +513,23 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
 #define TTE_FCP_STEP                                                                    \
     "ldrd %[x], %[y], [%[xp]], #8\n\t"                                                 \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "sxtb16 %[e], %[w0]\n\t"                                                           \
     "smlad %[a0], %[x], %[w0], %[a0]\n\t"                                              \
     "smlad %[a0], %[y], %[e], %[a0]\n\t"                                               \
-    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "sxtb16 %[e], %[w1]\n\t"                                                           \
     "smlad %[a1], %[x], %[w1], %[a1]\n\t"                                              \
     "smlad %[a1], %[y], %[e], %[a1]\n\t"                                               \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "uxtb16 %[e], %[w0]\n\t"                                                           \
+    "sxtb16 %[e], %[w0]\n\t"                                                           \
     "smlad %[a2], %[x], %[w0], %[a2]\n\t"                                              \
     "smlad %[a2], %[y], %[e], %[a2]\n\t"                                               \
-    "uxtb16 %[e], %[w1]\n\t"                                                           \
+    "sxtb16 %[e], %[w1]\n\t"                                                           \
     "smlad %[a3], %[x], %[w1], %[a3]\n\t"                                              \
     "smlad %[a3], %[y], %[e], %[a3]\n\t"
 #define TTE_FCP_STEP4 TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP TTE_FCP_STEP
-/* sixteen inputs a loop pass up to the end of the widened inputs */
+/* eight inputs a loop pass up to the end of the widened inputs */
 #define TTE_FCP_LOOP                                                                    \
-    "1:\n\t" TTE_FCP_STEP4 "ldr %[w0], [%[pp], #4]\n\t"                                \
+    "1:\n\t" TTE_FCP_STEP TTE_FCP_STEP "ldr %[w0], [%[pp], #4]\n\t"                                \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
 /* a loop over the quads of a pass: their sums from src (the prepared biases in the first pass),
@@ -545,35 +552,36 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
     TTE_FCP_QUADS(BODY, "strd %[a0], %[a1], [%[ao]], #16\n\t"                                                \
                         "strd %[a2], %[a3], [%[ao], #-8]\n\t")
 
-/* tte_rq_fast_s8 of the sum A less x (se, the even inputs' share), A being 256 times the
- * layer's sum: y the multiplier, w0 ~shift, w1 zp2; its byte stored at P, which moves on */
-#define TTE_FCP_RQ(A, P)                                                                \
-    "sub %[" A "], %[" A "], %[x]\n\t"                                                \
+/* tte_rq_fast_s8 of the sum A / 256 (fcp_rq_t: x the multiplier, y zp2 << (e - 1), w0 e),
+ * through T; its byte stored at P, which moves on. tte_rq_fast's q - [q < 0] takes the sign
+ * of the sum instead of q's: they differ only where q is 0 and the sum -1 (a multiplier of
+ * 2**30) or negative (a multiplier of 0), where ((q - 1) >> (e - 1) + zp2) >> 1 is still out_zp;
+ * zp2 joins before the shift, (q - [sum < 0] + zp2 2**(e-1)) >> e (|q| < 2**23, e <= 21) */
+#define TTE_FCP_RQ(A, T, P)                                                             \
     "asr %[" A "], %[" A "], #7\n\t"                                                  \
-    "smmulr %[" A "], %[" A "], %[y]\n\t"                                             \
-    "add %[" A "], %[" A "], %[" A "], asr #31\n\t"                                   \
-    "asr %[" A "], %[" A "], %[w0]\n\t"                                               \
-    "add %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], [%[" P "]], #1\n\t"
+    "smmlar %[" T "], %[" A "], %[x], %[y]\n\t"                                       \
+    "add %[" T "], %[" T "], %[" A "], asr #31\n\t"                                   \
+    "asr %[" T "], %[" T "], %[w0]\n\t"                                               \
+    "ssat %[" T "], #8, %[" T "]\n\t"                                                 \
+    "strb %[" T "], [%[" P "]], #1\n\t"
 /* one word of each of two rows (sums A, B) against the widened X, Y, each word widened in place
  * after its first SMLAD (no register for the widened copy: eight sums fit) */
 #define TTE_FCP8_ROWS2(A, B)                                                            \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
     "smlad %[" A "], %[x], %[w0], %[" A "]\n\t"                                        \
-    "uxtb16 %[w0], %[w0]\n\t"                                                          \
+    "sxtb16 %[w0], %[w0]\n\t"                                                          \
     "smlad %[" A "], %[y], %[w0], %[" A "]\n\t"                                        \
     "smlad %[" B "], %[x], %[w1], %[" B "]\n\t"                                        \
-    "uxtb16 %[w1], %[w1]\n\t"                                                          \
+    "sxtb16 %[w1], %[w1]\n\t"                                                          \
     "smlad %[" B "], %[y], %[w1], %[" B "]\n\t"
 /* one word of each of eight rows: 29 instructions for 32 products */
 #define TTE_FCP8_STEP                                                                   \
     "ldrd %[x], %[y], [%[xp]], #8\n\t" TTE_FCP8_ROWS2("a0", "a1") TTE_FCP8_ROWS2("a2", "a3") \
         TTE_FCP8_ROWS2("a4", "a5") TTE_FCP8_ROWS2("a6", "a7")
 #define TTE_FCP8_STEP4 TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP TTE_FCP8_STEP
-/* sixteen inputs a loop pass up to the end of the widened inputs */
+/* eight inputs a loop pass up to the end of the widened inputs */
 #define TTE_FCP8_LOOP                                                                   \
-    "1:\n\t" TTE_FCP8_STEP4 "ldr %[w0], %[xend]\n\t"                                   \
+    "1:\n\t" TTE_FCP8_STEP TTE_FCP8_STEP "ldr %[w0], %[xend]\n\t"                                   \
     "cmp %[xp], %[w0]\n\t"                                                             \
     "bne 1b\n\t"
 /* the groups of eight of a pass: eight sums from *si (the prepared biases in the first pass),
@@ -608,22 +616,22 @@ static int32_t fcp_widen(const int8_t *x, int32_t K, int32_t k0, int32_t kc, uin
 /* the eight sums' output stage, their bytes at ao (xp) */
 #define TTE_FCP8_RQ                                                                     \
     "ldrd %[x], %[y], %[q1]\n\t"                                                       \
-    "ldrd %[w0], %[w1], %[q2]\n\t"                                                     \
-    "ldr %[xp], %[ao]\n\t" TTE_FCP_RQ("a0", "xp") TTE_FCP_RQ("a1", "xp") TTE_FCP_RQ("a2", "xp")      \
-        TTE_FCP_RQ("a3", "xp") TTE_FCP_RQ("a4", "xp") TTE_FCP_RQ("a5", "xp") TTE_FCP_RQ("a6", "xp")  \
-            TTE_FCP_RQ("a7", "xp")                                                     \
+    "ldr %[w0], %[q2]\n\t"                                                             \
+    "ldr %[xp], %[ao]\n\t" TTE_FCP_RQ("a0", "w1", "xp") TTE_FCP_RQ("a1", "w1", "xp")              \
+        TTE_FCP_RQ("a2", "w1", "xp") TTE_FCP_RQ("a3", "w1", "xp") TTE_FCP_RQ("a4", "w1", "xp")      \
+            TTE_FCP_RQ("a5", "w1", "xp") TTE_FCP_RQ("a6", "w1", "xp") TTE_FCP_RQ("a7", "w1", "xp") \
     "str %[xp], %[ao]\n\t"                                                             \
     "ldr %[w1], %[aend]\n\t"                                                           \
     "cmp %[xp], %[w1]\n\t"                                                             \
     "bne 2b"
 
-/* the output stage of a block's last pass on the sums in registers: less se, then
- * tte_rq_fast_s8 (mu, ~shift, zp2) */
+/* the output stage of a block's last pass on the sums in registers (TTE_FCP_RQ): tte_rq_fast_s8's
+ * multiplier, zp2 << (e - 1) and the right shift e */
 typedef struct {
-    int32_t se, mu, rsh, zp2;
+    int32_t mu, kz, e;
 } fcp_rq_t;
 
-/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 16): the sums
+/* Over the n8 groups of eight rows of a pass (kc inputs, a positive multiple of 8): the sums
  * src[8 g + r] + row 8 g + r's kc inputs to acc (rq NULL; src is acc or the prepared biases),
  * or, in the block's last pass, their output stage's bytes to y (rq); returns the weights
  * after them. */
@@ -633,7 +641,7 @@ TTE_NOINLINE static const uint32_t *fcp_pass8(const uint32_t *xw, int32_t kc, co
 {
     const uint32_t *const xend = xw + kc / 2;
     const void *const aend = rq ? (const void *)(y + 8 * n8) : (const void *)(acc + 8 * n8);
-    const int32_t q1[2] = {rq ? rq->se : 0, rq ? rq->mu : 0}, q2[2] = {rq ? rq->rsh : 0, rq ? rq->zp2 : 0};
+    const int32_t q1[2] = {rq ? rq->mu : 0, rq ? rq->kz : 0}, q2 = rq ? rq->e : 0;
     const uint32_t *wp = w, *xq, *si = src;
     void *ao = rq ? (void *)y : (void *)acc;
     uint32_t a0, a1, a2, a3, a4, a5, a6, a7, xv, yv, w0, w1;
@@ -660,7 +668,7 @@ typedef struct {
     const uint32_t *acc_end;
 } fcp_pass_t;
 
-/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 16) for
+/* acc[4 q + r] = src[4 q + r] + row 4 q + r's kc inputs (kc a positive multiple of 8) for
  * q < nq (src is acc or the prepared biases); returns the weights after them */
 TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, const uint32_t *w,
                                               const uint32_t *src, uint32_t *acc, int32_t nq)
@@ -674,14 +682,14 @@ TTE_NOINLINE static const uint32_t *fcp_pass4(const uint32_t *xw, int32_t kc, co
     return wp;
 }
 
-/* fcp_pass_t with the output stage's constants after it (TTE_FCP_RQ: se, mu, ~shift, zp2) */
+/* fcp_pass_t with the output stage's constants after it (TTE_FCP_RQ) */
 typedef struct {
     fcp_pass_t p;
     fcp_rq_t q;
 } fcp_pass_rq_t;
 
 /* y[4 q + r] = the output stage of src[4 q + r] + row 4 q + r's kc inputs (kc a positive
- * multiple of 16) for q < nq; returns the weights after them */
+ * multiple of 8) for q < nq; returns the weights after them */
 TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc, const uint32_t *w,
                                                  const uint32_t *src, const fcp_rq_t *rq, int8_t *y, int32_t nq)
 {
@@ -692,8 +700,8 @@ TTE_NOINLINE static const uint32_t *fcp_pass4_rq(const uint32_t *xw, int32_t kc,
     uint32_t a0, a1, a2, a3, xv, yv, w0, w1, e;
 #define TTE_FCP_PASS_RQ(BODY)                                                                                \
     TTE_FCP_QUADS(BODY, "ldrd %[x], %[y], [%[pp], #12]\n\t"                                                  \
-                        "ldrd %[w0], %[w1], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "ao") TTE_FCP_RQ("a1", "ao")  \
-                        TTE_FCP_RQ("a2", "ao") TTE_FCP_RQ("a3", "ao"))
+                        "ldr %[w0], [%[pp], #20]\n\t" TTE_FCP_RQ("a0", "e", "ao") TTE_FCP_RQ("a1", "e", "ao")  \
+                        TTE_FCP_RQ("a2", "e", "ao") TTE_FCP_RQ("a3", "e", "ao"))
     TTE_FCP_PASS_RQ(TTE_FCP_LOOP);
 #undef TTE_FCP_PASS_RQ
     return wp;
@@ -725,6 +733,12 @@ static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *
     return 8 * n8 < n ? fcp_pass4(xw, kc, w, src, acc, (n - 8 * n8) / 4) : w;
 }
 #else
+/* SXTB16: bytes 0 and 2 of w sign-extended to int16 lanes */
+static inline uint32_t fcp_sxtb16(uint32_t w)
+{
+    return ((uint32_t)(int32_t)(int8_t)(w & 0xFFu) & 0xFFFFu) | (uint32_t)(int32_t)(int8_t)((w >> 16) & 0xFFu) << 16;
+}
+
 /* SMLAD on int16 lanes, mod 2**32 */
 static inline uint32_t fcp_smlad(uint32_t a, uint32_t b, uint32_t acc)
 {
@@ -748,7 +762,7 @@ static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *
         for (j = 0; j < kc / 4; ++j) {
             for (r = r0; r < r0 + g; ++r) {
                 const uint32_t wd = *w++;
-                acc[r] = fcp_smlad(xw[2 * j + 1], wd & 0x00FF00FFu, fcp_smlad(xw[2 * j], wd, acc[r]));
+                acc[r] = fcp_smlad(xw[2 * j + 1], fcp_sxtb16(wd), fcp_smlad(xw[2 * j], wd, acc[r]));
             }
         }
     }
@@ -756,17 +770,16 @@ static const uint32_t *fcp_pass(const uint32_t *xw, int32_t kc, const uint32_t *
 }
 #endif
 
-/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0) - se, 256 times the layer's (so that
+/* y[n0, n1) = the output stage of the sums acc[0, n1 - n0), 256 times the layer's (so that
  * |sum| < 2**23: the QADD doubling tte_rq_fast starts with is an arithmetic shift by 7) */
-static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, uint32_t se, int32_t n0, int32_t n1,
-                    int8_t *y)
+static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, int32_t n0, int32_t n1, int8_t *y)
 {
     int32_t n;
 #if defined(__ARM_FEATURE_DSP)
     if (!per_channel && r->mode == 2) {
         const int32_t mu = r->mult[0], sh = ~r->shift[0], zp2 = r->zp2;
         for (n = n0; n < n1; ++n) {
-            int32_t q = tte_smmulr((int32_t)(*acc++ - se) >> 7, mu);
+            int32_t q = tte_smmulr((int32_t)*acc++ >> 7, mu);
             q += q >> 31;
             q = (q >> sh) + zp2;
             __asm__("ssat %0, #8, %1, asr #1" : "=r"(q) : "r"(q));
@@ -776,14 +789,14 @@ static void fcp_out(const rq_t *r, int32_t per_channel, const uint32_t *acc, uin
     }
 #endif
     for (n = n0; n < n1; ++n) {
-        y[n] = fc_out(r, per_channel, (int32_t)(*acc++ - se) >> 8, n);
+        y[n] = fc_out(r, per_channel, (int32_t)*acc++ >> 8, n);
     }
 }
 
 void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, const uint32_t *prep, int8_t *y)
 {
-    const int32_t K = p->in_features, N = p->out_features, K16 = fcp_k16(K), N4 = (N + 3) & ~3;
-    const int32_t single = K16 <= TTE_FC_WIDE_MAX;
+    const int32_t K = p->in_features, N = p->out_features, K8 = fcp_k8(K), N4 = (N + 3) & ~3;
+    const int32_t single = K8 <= TTE_FC_WIDE_MAX;
     const int32_t fast = tte_rq_fast_ok(p->mult, p->shift, p->per_channel ? N : 1, p->out_zp, p->act_min,
                                         p->act_max);
     const rq_t r = rq_make(p->mult, p->shift, fast, p->out_zp, p->act_min, p->act_max);
@@ -793,33 +806,31 @@ void tte_fully_connected_s8_prep(const tte_fc_s8_params_t *p, const int8_t *x, c
     for (row = 0; row < p->rows; ++row) {
         const int8_t *xr = x + (size_t)row * K;
         const uint32_t *wp = prep + N4;
-        int32_t even = 0;   /* the sum of the even inputs (from the first block's widening) */
         if (single) {
-            even = fcp_widen(xr, K, 0, K16, xw);
+            fcp_widen(xr, K, 0, K8, xw);
         }
         for (nb = 0; nb < N4; nb += TTE_FCP_BLOCK) {
             const int32_t ne = N4 - nb < TTE_FCP_BLOCK ? N4 : nb + TTE_FCP_BLOCK;
-            for (k0 = 0; k0 < K16; k0 += TTE_FC_WIDE_MAX) {
-                const int32_t kc = K16 - k0 < TTE_FC_WIDE_MAX ? K16 - k0 : TTE_FC_WIDE_MAX;
+            for (k0 = 0; k0 < K8; k0 += TTE_FC_WIDE_MAX) {
+                const int32_t kc = K8 - k0 < TTE_FC_WIDE_MAX ? K8 - k0 : TTE_FC_WIDE_MAX;
                 if (!single) {
-                    const int32_t s = fcp_widen(xr, K, k0, kc, xw);
-                    even += nb == 0 ? s : 0;
+                    fcp_widen(xr, K, k0, kc, xw);
                 }
 #if defined(__ARM_FEATURE_DSP)
-                if (k0 + kc == K16 && ne <= N && !p->per_channel && r.mode == 2) {
+                if (k0 + kc == K8 && ne <= N && !p->per_channel && r.mode == 2) {
                     /* the last pass with the output stage on its sums in registers */
-                    const fcp_rq_t q = {(int32_t)((uint32_t)even << 15), r.mult[0], ~r.shift[0], r.zp2};
+                    const int32_t e = -r.shift[0];
+                    const fcp_rq_t q = {r.mult[0], (int32_t)((uint32_t)r.zp2 << (e - 1)), e};
                     wp = fcp_pass_rq(xw, kc, wp, k0 == 0 ? prep + nb : acc, &q, y + (size_t)row * N + nb, ne - nb);
                     break;
                 }
 #endif
                 wp = fcp_pass(xw, kc, wp, k0 == 0 ? prep + nb : acc, acc, ne - nb);
             }
-            if (k0 < K16) {
+            if (k0 < K8) {
                 continue;   /* the output stage ran in the last pass */
             }
-            /* less 256 times 128 times the even inputs' sum */
-            fcp_out(&r, p->per_channel, acc, (uint32_t)even << 15, nb, ne < N ? ne : N, y + (size_t)row * N);
+            fcp_out(&r, p->per_channel, acc, nb, ne < N ? ne : N, y + (size_t)row * N);
         }
     }
 }

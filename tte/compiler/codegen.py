@@ -130,6 +130,15 @@ def _storage_ctype(g: Graph, name: str) -> str:
     return C_TYPES[t.dtype]
 
 
+def _direct_output(g: Graph, out: str) -> bool:
+    """Whether the inference's last node may write the output into tte_infer's ``out`` itself (no
+    copy from the arena): a DEQUANTIZE (its kernel reads only its input and writes each output
+    once) producing the output, which no node reads."""
+    last = g.nodes[-1] if g.nodes else None
+    return (last is not None and last.op == "dequantize" and last.outputs == [out]
+            and not any(out in n.inputs for n in g.nodes))
+
+
 def _missing_emitters(*graphs: Graph) -> list[str]:
     from tte.compiler.emit import EMITTERS
     return sorted({n.op for g in graphs for n in g.nodes if n.op not in EMITTERS})
@@ -238,8 +247,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
 
     split_refs = {p: f"(&{names.by_tensor[p]})" for p in splits}
 
-    def make_ref(g: Graph, mp: MemoryPlan, extra: dict[str, str]) -> _Ref:
+    def make_ref(g: Graph, mp: MemoryPlan, extra: dict[str, str], direct: dict[str, str] | None = None) -> _Ref:
         def ref(tensor: str) -> str:
+            if direct and tensor in direct:
+                return direct[tensor]
             if tensor in mp.offsets:
                 return f"(({_storage_ctype(g, tensor)} *)(tte_arena + {mp.offsets[tensor]}))"
             root = mp.external.get(tensor, tensor)
@@ -254,8 +265,9 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
 
     declared: set[str] = set()
 
-    def body(sgr: ScheduledGraph, mp: MemoryPlan, extra: dict[str, str], prefix: str) -> list[str]:
-        ref = make_ref(sgr.graph, mp, extra)
+    def body(sgr: ScheduledGraph, mp: MemoryPlan, extra: dict[str, str], prefix: str,
+             direct: dict[str, str] | None = None) -> list[str]:
+        ref = make_ref(sgr.graph, mp, extra, direct)
         lines: list[str] = []
         for i, node in enumerate(sgr.graph.nodes):
             em = EMITTERS[node.op](node, sgr.graph, ref, f"{prefix}{i}_")
@@ -270,7 +282,10 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
     if x_off is None or ip.offsets.get(x_name) != x_off:
         raise TteError("codegen: the input must be planned in the arena at one offset in both plans "
                        "(plan_memory arena_inputs)")
-    infer_lines = body(inf, ip, {}, "tte_i")
+    out_name = fwd.outputs[0]
+    # the output written straight into tte_infer's out where it can be, not copied from the arena
+    direct = {out_name: f"(({out_c} *)out)"} if _direct_output(inf.graph, out_name) else {}
+    infer_lines = body(inf, ip, {}, "tte_i", direct)
     if not frozen:
         train_extra = {tg.label: "target" if regression else "tte_label", "step": "tte_step"}
         train_lines = body(sg, plan, train_extra, "tte_t")
@@ -285,7 +300,7 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
           f"    if (in != NULL && in != (const tte_input_t *)(tte_arena + {x_off})) {{",
           f"        memcpy(tte_arena + {x_off}, in, TTE_INPUT_BYTES);", "    }", "}", "",
           "void tte_infer(const tte_input_t *in, tte_output_t *out)", "{", "    tte_load_input(in);", *infer_lines,
-          f"    memcpy(out, {out_ref}, TTE_OUTPUT_BYTES);", "}", ""]
+          *([] if direct else [f"    memcpy(out, {out_ref}, TTE_OUTPUT_BYTES);"]), "}", ""]
     if frozen:
         add_runtime_api(a, c, h)
         return {f"{name}.c": "\n".join(c), f"{name}.h": "\n".join(h)}

@@ -142,11 +142,12 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     (csrc/src/fully_connected_s8.c), with the C array's name (from the weight's name and bytes):
     the rows rounded up to four prepared biases, 256 (bias - zp sum(w) + 127 sum(w at odd
     inputs)) mod 2**32, then per block of 128 rows, per pass of 128 inputs (zero rows and
-    inputs up to multiples of 4 and 16), per group of eight rows (fc_groups_of_eight), then
+    inputs up to multiples of 4 and 8), per group of eight rows (fc_groups_of_eight), then
     per four rows, and per four inputs the group's words, each
-    the int16 lanes 256 w1 + (w0 + 128), 256 w3 + (w2 + 128). None where the kernel could not
-    be exact (a sum that may leave 24 bits), where the weight or bias is not a constant, or
-    below 8 inputs or 4 outputs (the plain kernel's)."""
+    the int16 lanes w0 + 256 w1, w2 + 256 w3. None where the kernel could not be exact (a sum
+    that may leave 24 bits, a lane below int16: w1 or w3 at -128 after a negative weight),
+    where the weight or bias is not a constant, or below 8 inputs or 4 outputs (the plain
+    kernel's)."""
     x, w = _t(g, node.inputs[0]), _t(g, node.inputs[1])
     bias_name = _opt(node, 2)
     if w.data is None or w.dtype != "int8" or x.dtype != "int8" or len(w.shape) != 2:
@@ -160,19 +161,21 @@ def fc_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     span = max(zp + 128, 127 - zp)   # the largest |x - zp|
     if np.any(np.abs(bias) + span * np.abs(wd).sum(axis=1) >= 2 ** FC_SUM_BITS):
         return None
-    n4, k16 = -(-nout // 4) * 4, -(-k // 16) * 16
-    pad = np.zeros((n4, k16), np.int64)
+    n4, k8 = -(-nout // 4) * 4, -(-k // 8) * 8
+    pad = np.zeros((n4, k8), np.int64)
     pad[:nout, :k] = wd
     pbias = np.zeros(n4, np.int64)
     pbias[:nout] = bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1)
-    b = (pad & 0xFF).reshape(n4, k16 // 4, 4)
-    b[:, :, 0::2] ^= 0x80   # the even bytes' sign bit: w + 128 unsigned
-    words = b[:, :, 0] | b[:, :, 1] << 8 | b[:, :, 2] << 16 | b[:, :, 3] << 24
+    lanes = pad[:, 0::2] + 256 * pad[:, 1::2]
+    if np.any(lanes < -(2 ** 15)):
+        return None
+    lanes = (lanes & 0xFFFF).reshape(n4, k8 // 4, 2)
+    words = lanes[:, :, 0] | lanes[:, :, 1] << 16
     parts = [(pbias << 8) & 0xFFFFFFFF]
     for nb in range(0, n4, FC_BLOCK):
         ne = min(n4, nb + FC_BLOCK)
-        for k0 in range(0, k16, FC_PASS):
-            sub = words[nb:ne, k0 // 4:min(k16, k0 + FC_PASS) // 4]
+        for k0 in range(0, k8, FC_PASS):
+            sub = words[nb:ne, k0 // 4:min(k8, k0 + FC_PASS) // 4]
             eight = fc_groups_of_eight(ne - nb)
             for rows in (8, 4):
                 grp = sub[:8 * eight] if rows == 8 else sub[8 * eight:]
