@@ -1600,9 +1600,12 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "cmp %[xp], %[w0]\n\t"                                                              \
     "bne 1b\n"                                                                          \
     "2:\n\t"
-/* 64 input channels, no loop */
+/* 32, 64 or 128 input channels, no loop (no compare, no taken branch per four groups) */
 #define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
+#define TTE_PWP_G16 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+#define TTE_PWP_DOT32 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4
 #define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+#define TTE_PWP_DOT128 TTE_PWP_DOT64 TTE_PWP_G16
 
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
@@ -1652,6 +1655,10 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.y0 = y0;
     if (n == 64) {
         TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+    } else if (n == 32) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT32);
+    } else if (n == 128) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT128);
     } else if ((n & 15) == 0) {
         TTE_PWP_CHANNELS(TTE_PWP_DOT16);
     } else {
@@ -1702,7 +1709,9 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
                   TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_DOT8 TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_G4 TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP
+#define TTE_PWP2_DOT32 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
 #define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
+#define TTE_PWP2_DOT128 TTE_PWP2_DOT64 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_CHANNELS(DOT)                                                          \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
@@ -1733,6 +1742,10 @@ static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m,
     c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     if (n == 64) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
+    } else if (n == 32) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32);
+    } else if (n == 128) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128);
     } else if ((n & 15) == 0) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
     } else {
