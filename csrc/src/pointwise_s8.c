@@ -1487,10 +1487,11 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "strd %[X0], %[X1], [%[d]], #32\n\t"
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
+    /* (early clobbers: end may equal x1, which must not share its register) */
     __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
                      "cmp %[x0], %[end]\n\t"
                      "bne 1b"
-                     : [x0] "+r"(x0), [x1] "+r"(x1), [d] "+r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
+                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
                        [X1] "=&r"(X1)
                      : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
                      : "cc", "memory");
@@ -1770,12 +1771,81 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
  * and later pixels find it in the 4 KB D-cache (the pixels are widened again per pass) */
 #define TTE_PWP_PASS_BYTES 3584
 
+/* passes of channels over the layout for npx pixels */
+static int32_t pwp_passes(int32_t n, int32_t m, int32_t npx)
+{
+    return npx > 4 ? (4 * (m / 2) * TTE_PWP_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+}
+
+int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, int32_t npx)
+{
+    return pwp_passes(p->g.in_c, p->g.out_c, npx) > 1 ? (npx + 3) / 4 * 8 * p->g.in_c : 0;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* pixels i.. (up to four) widened into xw as prep_px's pass reads them: one to three pixels as
+ * its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's words; a third pixel as 2, 2 in
+ * the second pair's) */
+static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
+{
+    const int32_t left = npx - i;
+    const int8_t *const x0 = x + (size_t)i * n;
+    pwp_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
+    if (left >= 4) {
+        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
+    } else if (left == 3) {
+        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
+    }
+}
+
+/* channel pairs from wp (nc of them) over the group of pixels i.. that pwp_widen_group widened */
+static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
+                          int32_t i, int32_t npx)
+{
+    const int32_t left = npx - i;
+    if (left >= 4) {
+        pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
+        return;
+    }
+    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, left == 1 ? 0 : m);
+    if (left == 3) {
+        pwp_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
+    }
+}
+#endif
+
+void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                         const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
+    const int32_t passes = pwp_passes(n, m, npx), per = (pairs + passes - 1) / passes;
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    int32_t i, c0;
+    if (passes == 1) {
+        tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+        return;
+    }
+    for (i = 0; i < npx; i += 4) {
+        pwp_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
+    }
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        for (i = 0; i < npx; i += 4) {
+            pwp_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
+        }
+    }
+#else
+    tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+#endif
+}
+
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
 {
     const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
     uint32_t *const xw = (uint32_t *)(void *)buf;
-    const int32_t passes = npx > 4 ? (4 * pairs * pw + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+    const int32_t passes = pwp_passes(n, m, npx);
     const int32_t per = (pairs + passes - 1) / passes;
     int32_t i, c0;
     for (c0 = 0; c0 < pairs; c0 += per) {

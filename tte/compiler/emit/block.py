@@ -65,7 +65,8 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
         # further pixels of D's output: three from 128 channels on, else one (flat_dbuf_pixels)
         n += (3 if d.shape[-1] >= 128 else 1) * d.shape[-1]
         if dw_all_given(node, g):
-            n += dw_all_bytes(node, g)
+            wide = pw_all_wide_bytes(node, g)
+            n += dw_all_bytes(node, g) + (7 + wide if wide else 0)
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
@@ -164,6 +165,22 @@ def dw_all_bytes(node: Node, g: Graph) -> int:
         return 0
     d = _t(_chain_graph(g, chain), dw.outputs[0])
     return d.shape[1] * d.shape[2] * d.shape[3] if d.shape[1] * d.shape[2] > 4 else 0
+
+
+PWP_PASS_BYTES = 3584   # pointwise_s8.c's TTE_PWP_PASS_BYTES: layout bytes a pass of channels reads
+
+
+def pw_all_wide_bytes(node: Node, g: Graph) -> int:
+    """block_run_all's buffer of P's widened pixels (tte_conv2d_s8_pointwise_prep_all_bytes): every
+    pixel's 2 in_c int16 words where P reads pw_layout's form (from 32 input channels on) in more
+    than one pass of channels (more than PWP_PASS_BYTES over more than four pixels), else 0."""
+    _, dw, project, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    d, p = _t(view, dw.outputs[0]), _t(view, project.outputs[0])
+    n, m, npix = d.shape[-1], p.shape[-1], d.shape[1] * d.shape[2]
+    if n < PW_PAIRS_MIN or npix <= 4 or 4 * (m // 2) * (8 + n // 2) <= PWP_PASS_BYTES:
+        return 0
+    return (npix + 3) // 4 * 8 * n
 
 
 def dw_all_work(node: Node, g: Graph) -> int:
