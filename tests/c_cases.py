@@ -1302,8 +1302,10 @@ def _dw_all_case(seed: int) -> Case:
     layout, given D's outputs of a whole image in its scratch (tte.compiler.emit.block.DW_ALL_META,
     block_s8.c's block_run_all: D over every row, then P once over every pixel, each pass of
     channels over all of them; where the layout takes more than one pass, every pixel widened once
-    first, tte_conv2d_s8_pointwise_prep_all_px): 32 to 256 input channels (pw_layout) and 8 to 24 (pe_layout's
-    form, tte_conv2d_s8_pointwise_small_prep_px), 2 to 80 output channels, 5 to 42
+    first, tte_conv2d_s8_pointwise_prep_all_px, a last pixel alone two channel pairs at a time):
+    32 to 256 input channels (pw_layout) and 8 to 24 (pe_layout's form,
+    tte_conv2d_s8_pointwise_small_prep_px), 2 to 80 output channels (78 from seed 27 on: passes
+    of an odd number of channel pairs, over 9 or 25 pixels), 5 to 42
     pixels an image (every remainder of four, the last pass of one, two or three pixels),
     stride 1 or 2, one image or two, every third seed from 32 input channels on channels whose
     bias dwarfs their weights (pw_layout's stand-in; pe_layout takes none)."""
@@ -1313,12 +1315,14 @@ def _dw_all_case(seed: int) -> Case:
     c = (32, 64, 128, 40, 256, 96, 16, 24, 8)[seed % 9]
     s = 2 if seed % 4 == 3 else 1
     h, w = int(rng.integers(2, 8)), int(rng.integers(3, 8))
-    if c == 256 and seed % 2 == 1:
-        h, w = 3, 3   # VWW's last blocks: nine pixels, a last pass of one
+    if (c == 256 and seed % 2 == 1) or seed >= 27:
+        h, w = (3, 3) if c >= 128 else (5, 5)   # VWW's last blocks: a last pass of one pixel
     if s == 2:
         h, w = 2 * h, 2 * w
     batch = 2 if seed % 5 == 1 else 1
     cout = 2 * int(rng.integers(1, 41))
+    if seed >= 27:
+        cout = 78   # 39 channel pairs: passes of an odd number of pairs
     while batch * h * w * c * (s * s + 4) // (s * s) + 2 * cout * c > 36000 and h > 2 * s:
         h -= s   # the M7 harness's buffers stay small
     g = new_graph({"x": ((batch, h, w, c), "int8", rand_q(rng))})
@@ -1958,7 +1962,7 @@ def forward_cases() -> list[Case]:
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
-    cases += [_dw_all_case(s) for s in range(27)]
+    cases += [_dw_all_case(s) for s in range(36)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

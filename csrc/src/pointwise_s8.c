@@ -1798,6 +1798,71 @@ static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t np
     }
 }
 
+/* One pixel (pass pixel 0), two channel pairs at a time: per group of four inputs the pixel's X
+ * and Y words loaded once for four channels (TTE_PWP_GROUP's products, pixel 0's only) */
+#define TTE_PWP1_GROUP                                                                  \
+    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
+    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
+    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
+    "sxtb16 %[w0], %[w0]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1]\n\t"                                                         \
+    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
+    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
+    "sxtb16 %[w0], %[w0]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1]\n\t"                                                         \
+    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+/* TTE_PWP_RQ with the channel's mult, ~shift and K read from W (post-indexed), K in xa */
+#define TTE_PWP1_RQ(W, A, ADDR)                                                         \
+    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
+    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
+    "asr %[" A "], %[" A "], #7\n\t"                                                  \
+    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], " ADDR "\n\t"
+/* two channel pairs (wa, wb) of one pixel, GROUPS groups a loop pass */
+#define TTE_PWP1_PAIRS(GROUPS)                                                          \
+    __asm__ volatile("ldrd %[a0], %[a1], [%[wa]], #8\n\t"                               \
+                     "ldrd %[a2], %[a3], [%[wb]], #8\n"                                  \
+                     "1:\n\t" GROUPS                                                    \
+                     "cmp %[xp], %[xend]\n\t"                                           \
+                     "bne 1b\n\t" TTE_PWP1_RQ("wa", "a0", "[%[y]]")                     \
+                         TTE_PWP1_RQ("wa", "a1", "[%[y], #1]") TTE_PWP1_RQ("wb", "a2", "[%[y], #2]") \
+                             TTE_PWP1_RQ("wb", "a3", "[%[y], #3]")                        \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [w0] "=&r"(w0), \
+                       [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [xp] "+&r"(xp), [wa] "+&r"(wa),   \
+                       [wb] "+&r"(wb)                                                     \
+                     : [y] "r"(y0), [xend] "r"(xend)                                      \
+                     : "cc", "memory")
+
+/* pwp_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time, an
+ * odd last pair as pwp_channels2's pixels 0 and 0 */
+static TTE_NOINLINE void pwp_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
+{
+    const int32_t pw = TTE_PWP_PAIR_WORDS(n);
+    const uint32_t *const xend = xw + 2 * n;
+    int32_t k;
+    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
+        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
+        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
+        if ((n & 15) == 0) {
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP);
+        } else {
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP);
+        }
+    }
+    if (k < m) {
+        pwp_channels2(xw, n, 2, wp, y0, 0);
+    }
+}
+
 /* channel pairs from wp (nc of them) over the group of pixels i.. that pwp_widen_group widened */
 static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
                           int32_t i, int32_t npx)
@@ -1807,7 +1872,11 @@ static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, 
         pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
         return;
     }
-    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, left == 1 ? 0 : m);
+    if (left == 1) {
+        pwp_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
+        return;
+    }
+    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
     if (left == 3) {
         pwp_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
     }
