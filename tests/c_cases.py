@@ -1348,6 +1348,75 @@ def _prep_block_case(seed: int) -> Case:
     return case
 
 
+def _dw_all_case(seed: int) -> Case:
+    """A 3x3 depthwise -> 1x1 streamed block without E and the add whose 1x1 reads its compile-time
+    layout, given D's outputs of a whole image in its scratch (tte.compiler.emit.block.DW_ALL_META,
+    block_s8.c's block_run_all: D over every row, then P once over every pixel, each pass of
+    channels over all of them; where the layout takes more than one pass, every pixel widened once
+    first, tte_conv2d_s8_pointwise_prep_all_px, a last pixel alone two channel pairs at a time):
+    32 to 256 input channels (pw_layout) and 8 to 24 (pe_layout's form,
+    tte_conv2d_s8_pointwise_small_prep_px), 2 to 80 output channels (78 from seed 27 on: passes
+    of an odd number of channel pairs, over 9 or 25 pixels), 5 to 42
+    pixels an image (every remainder of four, the last pass of one, two or three pixels),
+    stride 1 or 2, one image or two, every third seed from 32 input channels on channels whose
+    bias dwarfs their weights (pw_layout's stand-in; pe_layout takes none)."""
+    from tte.compiler.emit.block import dw_all_given
+
+    rng = np.random.default_rng(8800 + seed)
+    c = (32, 64, 128, 40, 256, 96, 16, 24, 8)[seed % 9]
+    s = 2 if seed % 4 == 3 else 1
+    h, w = int(rng.integers(2, 8)), int(rng.integers(3, 8))
+    if (c == 256 and seed % 2 == 1) or seed >= 27:
+        h, w = (3, 3) if c >= 128 else (5, 5)   # VWW's last blocks: a last pass of one pixel
+    if s == 2:
+        h, w = 2 * h, 2 * w
+    batch = 2 if seed % 5 == 1 else 1
+    cout = 2 * int(rng.integers(1, 41))
+    if seed >= 27:
+        cout = 78   # 39 channel pairs: passes of an odd number of pairs
+    while batch * h * w * c * (s * s + 4) // (s * s) + 2 * cout * c > 36000 and h > 2 * s:
+        h -= s   # the M7 harness's buffers stay small
+    g = new_graph({"x": ((batch, h, w, c), "int8", rand_q(rng))})
+    add_random_conv(g, rng, "x", "d", c, 3, s, (1, 1, 1, 1), c)
+    wq = rng.integers(-127, 128, (cout, 1, 1, c))
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), cout)).astype(np.float32)
+    dq = g.tensors["d"].quant
+    assert dq is not None
+    g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
+    bias = rng.integers(-3000, 3000, cout)
+    if seed % 3 == 0 and c >= 32:
+        dead = rng.choice(cout, max(1, cout // 8), replace=False)
+        bias[dead] = rng.choice([-1, 1], dead.size) * rng.integers(2 ** 29, 2 ** 30, dead.size)
+    g.add_const("p.b", bias.astype(np.int32), "int32",
+                q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
+    relu = seed % 2 == 1
+    pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))
+    g.add_node("conv2d", ["d", "p.w", "p.b"], "p", {"strides": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                                  "dilations": (1, 1), "activation": "relu" if relu else "none"},
+               quant=pq)
+    g.outputs = ["p"]
+    npix = g.tensors["d"].shape[1] * g.tensors["d"].shape[2]
+    case = _given_dw_all(_streamed_case(f"streamed_block_dw_all_{c}ch_{cout}_s{s}_b{batch}_{npix}px_{seed}", g, rng),
+                         rng)
+    assert dw_all_given(case.graph.nodes[0], case.graph), case.name
+    return case
+
+
+def _given_dw_all(case: Case, rng: np.random.Generator) -> Case:
+    """The case's streamed block given D's outputs of a whole image (DW_ALL_META) and the larger
+    block scratch that takes, garbage on entry."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.emit.block import DW_ALL_META
+
+    node = case.graph.nodes[0]
+    case.graph.meta[DW_ALL_META] = frozenset({node.name})
+    scratch = f"{node.name}@scratch"
+    nbytes = block_scratch_bytes(node, case.graph)
+    case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
+    case.feeds[scratch] = rand_s8(rng, (nbytes,))
+    return case
+
+
 def _expand_w_scales(rng: np.random.Generator, cout: int, p_deep: float) -> np.ndarray:
     """The expand cases' per-channel weight scales: multipliers in (0.26, 0.49) (shift -1) on a
     fifth of the channels, ones whose shift reaches -21 on p_deep of them, ordinary ones else."""
@@ -1946,6 +2015,7 @@ def forward_cases() -> list[Case]:
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
+    cases += [_dw_all_case(s) for s in range(36)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

@@ -116,6 +116,37 @@ def test_float_boundary_costs_no_second_input_copy(paths: dict) -> None:
         assert plan.offsets[q] == plan.offsets[x]
 
 
+def test_vww_blocks_get_their_depthwise_image_without_growing_the_arena(paths: dict) -> None:
+    """VWW's streamed blocks without E and the add whose 1x1 reads its layout (all twelve after the
+    first, whose E is the stem) get D's outputs of a whole image in their scratch (DW_ALL_META:
+    their 1x1 reads each flash weight once an image): the inference arena is the float input's,
+    as without any; the whole-image scratch (and, where P's layout takes more than one pass of
+    channels, every pixel widened once) is what makes the blocks' scratch larger."""
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn
+    from tte.compiler.emit.block import DW_ALL_META, dw_all_bytes, pw_all_wide_bytes
+    from tte.compiler.memory import check_plan, plan_memory
+
+    g = tte.load(paths["vww-mbv1"])
+    a = analyze(g, scheme="none")
+    inf = a.inference
+    given = inf.graph.meta[DW_ALL_META]
+    cands = {n.name for n in inf.graph.nodes if dw_all_bytes(n, inf.graph)}
+    assert len(cands) == 12 and given == cands
+    check_plan(a.inference_plan)
+    assert a.inference_plan.arena_bytes == a.report["input_bytes"] == 96 * 96 * 3 * 4
+    blocks = [n for n in inf.graph.nodes if n.name in given]
+    with_all = [_scratch_fn(inf)(n) for n in blocks]
+    inf.graph.meta[DW_ALL_META] = frozenset()
+    without = [_scratch_fn(inf)(n) for n in blocks]
+    x = g.inputs[0]
+    assert plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                       overlap=_overlap_fn(inf.graph)).arena_bytes == a.inference_plan.arena_bytes
+    wide = [pw_all_wide_bytes(n, inf.graph) for n in blocks]
+    assert sum(1 for b in wide if b) == 9   # the 1x1s whose layout takes more than one pass of channels
+    assert [w - o for w, o in zip(with_all, without, strict=True)] == [
+        dw_all_bytes(n, inf.graph) + (7 + b if b else 0) for n, b in zip(blocks, wide, strict=True)]
+
+
 def test_float_io_header(paths: dict) -> None:
     g = tte.load(paths["ad-fcae"])
     h = generate(analyze(g, scheme="classifier-only", loss="mse"), "ad")["ad.h"]

@@ -70,12 +70,26 @@ static int32_t flat_dbuf_pixels(const tte_conv2d_geom_t *gd)
     return gd->out_c >= 128 ? 4 : 2;
 }
 
+/* block_run_all's buffer of P's widened pixels (tte_conv2d_s8_pointwise_prep_all_px; 0: none) */
+static int32_t all_wide_bytes(const tte_block_s8_params_t *p)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    return p->pw_prep != NULL && p->project->g.in_c > 24
+               ? tte_conv2d_s8_pointwise_prep_all_bytes(p->project, gd->out_h * gd->out_w)
+               : 0;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     int32_t n = expand_bytes(p) + add_bytes(p) + pair_region_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
+        if (p->dw_all) {
+            const int32_t wide = all_wide_bytes(p);
+            n += gd->out_h * gd->out_w * gd->out_c; /* block_run_all's image of D */
+            n += wide > 0 ? 7 + wide : 0;           /* and P's widened pixels, 8-byte aligned */
+        }
     }
     if (p->expand != NULL) {
         n += ring_span(gd) * gd->in_w * gd->in_c;
@@ -156,6 +170,38 @@ static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int
         tte_conv2d_s8_pointwise_prep_px(p->project, d, n, p->pw_prep, y, pairs);
     } else {
         tte_conv2d_s8_pointwise_px_buf(p->project, fast_p, d, n, w_p, b_p, y, pairs);
+    }
+}
+
+/* Without E and the add, D's outputs of a whole image in scratch (dw_all): D over every output
+ * row in one call, then P once over every pixel (x is not read after D, so y may overlap it
+ * anywhere) */
+static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_d, const int32_t *b_d,
+                          const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    const size_t x_image = (size_t)gd->in_h * gd->in_w * gd->in_c;
+    const int32_t npix = gd->out_h * gd->out_w;
+    const size_t y_image = (size_t)npix * p->project->g.out_c;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)scratch : NULL;
+    const size_t dw_bytes = (size_t)pair_region_bytes(p);
+    void *const dw_ws = dw_bytes > 0 ? scratch : NULL;
+    /* after block_run_flat's own pixels of D; then P's widened pixels, where it has them */
+    const size_t d_at = dw_bytes + (size_t)flat_dbuf_pixels(gd) * gd->out_c;
+    int8_t *const d = scratch + d_at;
+    int16_t *const wide = (int16_t *)(void *)(scratch + ((d_at + (size_t)npix * gd->out_c + 7) & ~(size_t)7));
+    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
+    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    int32_t b;
+    for (b = 0; b < gd->batch; ++b) {
+        int8_t *const yb = y + (size_t)b * y_image;
+        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, p->dw_prep, d,
+                                      dw_ws, dw_bytes);
+        if (all_wide_bytes(p) > 0) {
+            tte_conv2d_s8_pointwise_prep_all_px(p->project, d, npix, p->pw_prep, yb, wide);
+        } else {
+            project_px(p, fast_p, d, npix, w_p, b_p, yb, pairs);
+        }
     }
 }
 
@@ -333,7 +379,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         return; /* never emitted: tte.compiler.emit refuses such a kernel height */
     }
     if (p->expand == NULL && p->add == NULL) {
-        block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
+        if (p->dw_all) {
+            block_run_all(p, x, w_d, b_d, w_p, b_p, y, scratch);
+        } else {
+            block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
+        }
         return;
     }
     for (b = 0; b < gd->batch; ++b) {

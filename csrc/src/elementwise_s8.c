@@ -225,6 +225,53 @@ static TTE_ALWAYS_INLINE int32_t quantize_one(float v, float scale, float lo, fl
     return q;
 }
 
+/* QUANTIZE by a power-of-two scale, the bytes of quantize_value(v inv): u = trunc(2 v inv) by
+ * one VCVT to fixed point (saturated: an infinity or |r| >= 2**30 clamps as quantize_value's
+ * +-1000 does, QADD keeping the saturated ends); u = 0 (|r| < 1/2, or a NaN, which the VCVT
+ * makes 0 and quantize_value sends low) takes quantize_value. */
+static TTE_ALWAYS_INLINE void quantize_pow2_store(int8_t *y, int32_t u, const float *x, float inv, int32_t zp2)
+{
+    int32_t q;
+    if (__builtin_expect(u == 0, 0)) {
+        *y = quantize_value(*x * inv, zp2);
+        return;
+    }
+    q = tte_qadd(u, zp2 + (u >> 31));
+    __asm__("ssat %0, #8, %0, asr #1\n\t"
+            "strb %0, %1"
+            : "+r"(q), "=m"(*y));
+}
+
+/* four values a pass: one VLDM, their products and conversions, two VMOVs of two words */
+static void quantize_pow2(const float *x, int8_t *y, int32_t n, float inv, int32_t zp2)
+{
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        int32_t u0, u1, u2, u3;
+        __asm__("vldmia %[x], {s12-s15}\n\t"
+                "vmul.f32 s12, s12, %[inv]\n\t"
+                "vmul.f32 s13, s13, %[inv]\n\t"
+                "vmul.f32 s14, s14, %[inv]\n\t"
+                "vmul.f32 s15, s15, %[inv]\n\t"
+                "vcvt.s32.f32 s12, s12, #1\n\t"
+                "vcvt.s32.f32 s13, s13, #1\n\t"
+                "vcvt.s32.f32 s14, s14, #1\n\t"
+                "vcvt.s32.f32 s15, s15, #1\n\t"
+                "vmov %[u0], %[u1], s12, s13\n\t"
+                "vmov %[u2], %[u3], s14, s15"
+                : [u0] "=r"(u0), [u1] "=r"(u1), [u2] "=r"(u2), [u3] "=r"(u3)
+                : [x] "r"(x + i), [inv] "t"(inv), "m"(x[i]), "m"(x[i + 1]), "m"(x[i + 2]), "m"(x[i + 3])
+                : "s12", "s13", "s14", "s15");
+        quantize_pow2_store(y + i, u0, x + i, inv, zp2);
+        quantize_pow2_store(y + i + 1, u1, x + i + 1, inv, zp2);
+        quantize_pow2_store(y + i + 2, u2, x + i + 2, inv, zp2);
+        quantize_pow2_store(y + i + 3, u3, x + i + 3, inv, zp2);
+    }
+    for (; i < n; ++i) {
+        quantize_pow2_store(y + i, quantize_trunc2(x[i] * inv), x + i, inv, zp2);
+    }
+}
+
 static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
 {
     int32_t i;
@@ -353,9 +400,13 @@ void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int3
      * so the multiply (not the divide, 14 cycles on a Cortex-M7) gives the same r */
     if ((sb & 0x807FFFFFu) == 0 && (sb >> 23) >= 1 && (sb >> 23) <= 253) {
         const float inv = 1.0f / scale;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FP) && (__ARM_FP & 4)
+        quantize_pow2(x, y, n, inv, zp2);
+#else
         for (i = 0; i < n; ++i) {
             y[i] = quantize_value(x[i] * inv, zp2);
         }
+#endif
         return;
     }
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FP) && (__ARM_FP & 4)

@@ -1487,10 +1487,11 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "strd %[X0], %[X1], [%[d]], #32\n\t"
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
+    /* (early clobbers: end may equal x1, which must not share its register) */
     __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
                      "cmp %[x0], %[end]\n\t"
                      "bne 1b"
-                     : [x0] "+r"(x0), [x1] "+r"(x1), [d] "+r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
+                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
                        [X1] "=&r"(X1)
                      : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
                      : "cc", "memory");
@@ -1600,9 +1601,12 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "cmp %[xp], %[w0]\n\t"                                                              \
     "bne 1b\n"                                                                          \
     "2:\n\t"
-/* 64 input channels, no loop */
+/* 32, 64 or 128 input channels, no loop (no compare, no taken branch per four groups) */
 #define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
+#define TTE_PWP_G16 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+#define TTE_PWP_DOT32 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4
 #define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
+#define TTE_PWP_DOT128 TTE_PWP_DOT64 TTE_PWP_G16
 
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
@@ -1652,6 +1656,10 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.y0 = y0;
     if (n == 64) {
         TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+    } else if (n == 32) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT32);
+    } else if (n == 128) {
+        TTE_PWP_CHANNELS(TTE_PWP_DOT128);
     } else if ((n & 15) == 0) {
         TTE_PWP_CHANNELS(TTE_PWP_DOT16);
     } else {
@@ -1702,7 +1710,9 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
                   TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_DOT8 TTE_PWP2_LOOP(TTE_PWP2_FIRST TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_G4 TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP
+#define TTE_PWP2_DOT32 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
 #define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
+#define TTE_PWP2_DOT128 TTE_PWP2_DOT64 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_CHANNELS(DOT)                                                          \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
@@ -1733,6 +1743,10 @@ static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m,
     c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     if (n == 64) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
+    } else if (n == 32) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32);
+    } else if (n == 128) {
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128);
     } else if ((n & 15) == 0) {
         TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
     } else {
@@ -1757,12 +1771,150 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
  * and later pixels find it in the 4 KB D-cache (the pixels are widened again per pass) */
 #define TTE_PWP_PASS_BYTES 3584
 
+/* passes of channels over the layout for npx pixels */
+static int32_t pwp_passes(int32_t n, int32_t m, int32_t npx)
+{
+    return npx > 4 ? (4 * (m / 2) * TTE_PWP_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+}
+
+int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, int32_t npx)
+{
+    return pwp_passes(p->g.in_c, p->g.out_c, npx) > 1 ? (npx + 3) / 4 * 8 * p->g.in_c : 0;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* pixels i.. (up to four) widened into xw as prep_px's pass reads them: one to three pixels as
+ * its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's words; a third pixel as 2, 2 in
+ * the second pair's) */
+static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
+{
+    const int32_t left = npx - i;
+    const int8_t *const x0 = x + (size_t)i * n;
+    pwp_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
+    if (left >= 4) {
+        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
+    } else if (left == 3) {
+        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
+    }
+}
+
+/* One pixel (pass pixel 0), two channel pairs at a time: per group of four inputs the pixel's X
+ * and Y words loaded once for four channels (TTE_PWP_GROUP's products, pixel 0's only) */
+#define TTE_PWP1_GROUP                                                                  \
+    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
+    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
+    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
+    "sxtb16 %[w0], %[w0]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1]\n\t"                                                         \
+    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
+    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
+    "sxtb16 %[w0], %[w0]\n\t"                                                         \
+    "sxtb16 %[w1], %[w1]\n\t"                                                         \
+    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+/* TTE_PWP_RQ with the channel's mult, ~shift and K read from W (post-indexed), K in xa */
+#define TTE_PWP1_RQ(W, A, ADDR)                                                         \
+    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
+    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
+    "asr %[" A "], %[" A "], #7\n\t"                                                  \
+    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], " ADDR "\n\t"
+/* two channel pairs (wa, wb) of one pixel, GROUPS groups a loop pass */
+#define TTE_PWP1_PAIRS(GROUPS)                                                          \
+    __asm__ volatile("ldrd %[a0], %[a1], [%[wa]], #8\n\t"                               \
+                     "ldrd %[a2], %[a3], [%[wb]], #8\n"                                  \
+                     "1:\n\t" GROUPS                                                    \
+                     "cmp %[xp], %[xend]\n\t"                                           \
+                     "bne 1b\n\t" TTE_PWP1_RQ("wa", "a0", "[%[y]]")                     \
+                         TTE_PWP1_RQ("wa", "a1", "[%[y], #1]") TTE_PWP1_RQ("wb", "a2", "[%[y], #2]") \
+                             TTE_PWP1_RQ("wb", "a3", "[%[y], #3]")                        \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [w0] "=&r"(w0), \
+                       [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [xp] "+&r"(xp), [wa] "+&r"(wa),   \
+                       [wb] "+&r"(wb)                                                     \
+                     : [y] "r"(y0), [xend] "r"(xend)                                      \
+                     : "cc", "memory")
+
+/* pwp_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time, an
+ * odd last pair as pwp_channels2's pixels 0 and 0 */
+static TTE_NOINLINE void pwp_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
+{
+    const int32_t pw = TTE_PWP_PAIR_WORDS(n);
+    const uint32_t *const xend = xw + 2 * n;
+    int32_t k;
+    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
+        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
+        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
+        if ((n & 15) == 0) {
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP);
+        } else {
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP);
+        }
+    }
+    if (k < m) {
+        pwp_channels2(xw, n, 2, wp, y0, 0);
+    }
+}
+
+/* channel pairs from wp (nc of them) over the group of pixels i.. that pwp_widen_group widened */
+static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
+                          int32_t i, int32_t npx)
+{
+    const int32_t left = npx - i;
+    if (left >= 4) {
+        pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
+        return;
+    }
+    if (left == 1) {
+        pwp_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
+        return;
+    }
+    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
+    if (left == 3) {
+        pwp_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
+    }
+}
+#endif
+
+void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                         const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
+    const int32_t passes = pwp_passes(n, m, npx), per = (pairs + passes - 1) / passes;
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    int32_t i, c0;
+    if (passes == 1) {
+        tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+        return;
+    }
+    for (i = 0; i < npx; i += 4) {
+        pwp_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
+    }
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        for (i = 0; i < npx; i += 4) {
+            pwp_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
+        }
+    }
+#else
+    tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+#endif
+}
+
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
 {
     const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
     uint32_t *const xw = (uint32_t *)(void *)buf;
-    const int32_t passes = npx > 4 ? (4 * pairs * pw + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+    const int32_t passes = pwp_passes(n, m, npx);
     const int32_t per = (pairs + passes - 1) / passes;
     int32_t i, c0;
     for (c0 = 0; c0 < pairs; c0 += per) {

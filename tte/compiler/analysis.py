@@ -350,27 +350,38 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
 
 
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
-    """No streamed block given its depthwise's padded copy (before the other optional scratch is chosen)."""
-    from tte.compiler.emit.block import DW_PAD_META
+    """No streamed block given its depthwise's padded copy nor D's whole image (before the other
+    optional scratch is chosen)."""
+    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
 
     for g in (sg.graph, inf.graph):
         g.meta[DW_PAD_META] = frozenset()
+        g.meta[DW_ALL_META] = frozenset()
 
 
 def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
                    base: tuple[int, int]) -> None:
     """Which streamed blocks' depthwise (3x3, 5x5 or 7x7, stride 1) gets its padded copy of the
-    window rows (tte.compiler.emit.block.dw_pad_bytes), recorded in both graphs' meta, after the other
-    optional scratch (_choose_optional_scratch, whose arenas without any are ``base``): all where
-    neither plan's arena exceeds ``base`` by more than ``speed_sram_bytes``, else each in turn, the
-    most taps times pixels first, kept where neither does."""
-    from tte.compiler.emit.block import DW_PAD_META, dw_pad_work
+    window rows (tte.compiler.emit.block.dw_pad_bytes), then which blocks without E and the add
+    get D's outputs of a whole image (dw_all_bytes; the most flash weights first), recorded in
+    both graphs' meta, after the other optional scratch (_choose_optional_scratch, whose arenas
+    without any are ``base``)."""
+    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META, dw_all_work, dw_pad_work
 
+    _choose_given(sg, inf, x, speed_sram_bytes, base, DW_PAD_META, dw_pad_work)
+    _choose_given(sg, inf, x, speed_sram_bytes, base, DW_ALL_META, dw_all_work)
+
+
+def _choose_given(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
+                  base: tuple[int, int], key: str, work_of: Callable[[Node, Graph], int]) -> None:
+    """The blocks given the optional scratch of meta ``key`` (candidates: ``work_of`` nonzero, the
+    work it speeds up): all where neither plan's arena exceeds ``base`` by more than
+    ``speed_sram_bytes``, else each in turn, the most work first, kept where neither does."""
     graphs = (sg.graph, inf.graph)
 
     def fits(given: frozenset[str]) -> bool:
         for g in graphs:
-            g.meta[DW_PAD_META] = given
+            g.meta[key] = given
         got = (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
                plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)).arena_bytes)
         return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
@@ -378,7 +389,7 @@ def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_b
     work: dict[str, int] = {}
     for g in graphs:
         for n in g.nodes:
-            if (wk := dw_pad_work(n, g)):
+            if (wk := work_of(n, g)):
                 work[n.name] = max(work.get(n.name, 0), wk)
     given: frozenset[str] = frozenset(work)
     if not work or fits(given):

@@ -28,14 +28,18 @@ typedef struct {
      * or tte_conv2d_s8_dw57_pad_bytes (a 5x5 or 7x7), for D over a padded copy of its rows
      * (tte.compiler.emit.block.DW_PAD_META) */
     int32_t dw_pad;
+    /* nonzero (without E and the add only): scratch holds D's outputs of a whole image too, so D
+     * runs over every pixel first and P once over them all, each flash weight of P's read once
+     * per image, not once per chunk of pixels (tte.compiler.emit.block.DW_ALL_META) */
+    int32_t dw_all;
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,
  * when expand != NULL), the add's (tte_add_s8_scratch_bytes of one output image, when add !=
  * NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
  * channels on, tte_conv2d_s8_pointwise_px_buf), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
- * NULL), one pixel of D's output (two without expand and add), and one pixel of P's output
- * (when add). scratch must be
+ * NULL), one pixel of D's output (two without expand and add; then a whole image's more
+ * where dw_all), and one pixel of P's output (when add). scratch must be
  * 8-byte aligned. */
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 

@@ -112,6 +112,15 @@ void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fas
  * any npx >= 1; buf: 8 * in_c bytes, 4-byte aligned. The same bytes as pointwise_px. */
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf);
+/* Bytes of the buffer of tte_conv2d_s8_pointwise_prep_all_px over npx pixels: every pixel's
+ * widened inputs (8 * in_c bytes per four pixels) where the layout is read in more than one pass
+ * of channels (more than 3.5 KB over more than four pixels), else 0 (prep_px's buffer does). */
+int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, int32_t npx);
+/* tte_conv2d_s8_pointwise_prep_px with every pixel widened once (not once per pass of channels)
+ * into buf, tte_conv2d_s8_pointwise_prep_all_bytes(p, npx) bytes, 4-byte aligned (when that is
+ * 0, prep_px's buffer of 8 * in_c bytes). The same bytes. */
+void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                         const uint32_t *prep, int8_t *y, int16_t *buf);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pe_layout,
  * pointwise_s8.c; in_c 4 to 24, a multiple of 4; the doubled sums within int32 as pws_fits, the
  * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-21, -1]),

@@ -64,6 +64,9 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     if expand is None and add is None:
         # further pixels of D's output: three from 128 channels on, else one (flat_dbuf_pixels)
         n += (3 if d.shape[-1] >= 128 else 1) * d.shape[-1]
+        if dw_all_given(node, g):
+            wide = pw_all_wide_bytes(node, g)
+            n += dw_all_bytes(node, g) + (7 + wide if wide else 0)
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
@@ -145,6 +148,51 @@ def dw_pad_work(node: Node, g: Graph) -> int:
 def dw_pad_given(node: Node, g: Graph) -> bool:
     """Whether the graph's DW_PAD_META gives streamed block ``node`` the copy of dw_pad_bytes."""
     return node.name in g.meta.get(DW_PAD_META, ()) and dw_pad_candidate(node, g) > 0
+
+
+DW_ALL_META = "dw_all"   # Graph.meta key: the streamed blocks given D's outputs of a whole image in scratch
+
+
+def dw_all_bytes(node: Node, g: Graph) -> int:
+    """The scratch block_run_all adds for D's outputs of one whole image (0: not a candidate): a
+    streamed block without E and the add whose 1x1 reads its compile-time layout (pw_layout) over
+    more than four pixels, which then reads each flash weight once per image, not once per chunk
+    of pixels."""
+    if node.op != "streamed_block":
+        return 0
+    expand, dw, _, add, chain = _block_parts(node)
+    if expand is not None or add is not None or pw_prepared(node, g) is None:
+        return 0
+    d = _t(_chain_graph(g, chain), dw.outputs[0])
+    return d.shape[1] * d.shape[2] * d.shape[3] if d.shape[1] * d.shape[2] > 4 else 0
+
+
+PWP_PASS_BYTES = 3584   # pointwise_s8.c's TTE_PWP_PASS_BYTES: layout bytes a pass of channels reads
+
+
+def pw_all_wide_bytes(node: Node, g: Graph) -> int:
+    """block_run_all's buffer of P's widened pixels (tte_conv2d_s8_pointwise_prep_all_bytes): every
+    pixel's 2 in_c int16 words where P reads pw_layout's form (from 32 input channels on) in more
+    than one pass of channels (more than PWP_PASS_BYTES over more than four pixels), else 0."""
+    _, dw, project, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    d, p = _t(view, dw.outputs[0]), _t(view, project.outputs[0])
+    n, m, npix = d.shape[-1], p.shape[-1], d.shape[1] * d.shape[2]
+    if n < PW_PAIRS_MIN or npix <= 4 or 4 * (m // 2) * (8 + n // 2) <= PWP_PASS_BYTES:
+        return 0
+    return (npix + 3) // 4 * 8 * n
+
+
+def dw_all_work(node: Node, g: Graph) -> int:
+    """The bytes of P's layout of a candidate for dw_all_bytes (0: none): what each chunk of pixels
+    after the first reads from flash again without it."""
+    pw = pw_prepared(node, g) if dw_all_bytes(node, g) else None
+    return int(pw[1].nbytes) if pw is not None else 0
+
+
+def dw_all_given(node: Node, g: Graph) -> bool:
+    """Whether the graph's DW_ALL_META gives streamed block ``node`` D's outputs of a whole image."""
+    return node.name in g.meta.get(DW_ALL_META, ()) and dw_all_bytes(node, g) > 0
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -502,7 +550,8 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
-                     f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}}};")
+                     f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
+                     f"{int(dw_all_given(node, g))}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
