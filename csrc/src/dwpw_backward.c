@@ -107,12 +107,32 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+/* eight floats at P + OFF (bytes) into / from d8-d11 (s16-s23) by four 64-bit VLDR / VSTR: the
+ * pixel's pointer is formed anew for each pixel, so no writeback is needed, and a 64-bit
+ * transfer is one beat where a VLDM of eight singles adds four beats to its issue */
+#define TTE_LD8_D8(P, OFF) \
+    "vldr d8, [%[" P "], #" #OFF "]\n\t" "vldr d9, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d10, [%[" P "], #" #OFF " + 16]\n\t" "vldr d11, [%[" P "], #" #OFF " + 24]\n\t"
+#define TTE_ST8_D8(P, OFF) \
+    "vstr d8, [%[" P "], #" #OFF "]\n\t" "vstr d9, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vstr d10, [%[" P "], #" #OFF " + 16]\n\t" "vstr d11, [%[" P "], #" #OFF " + 24]\n\t"
+/* the same into / from d10-d13 (s20-s27) */
+#define TTE_LD8_D10(P, OFF) \
+    "vldr d10, [%[" P "], #" #OFF "]\n\t" "vldr d11, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d12, [%[" P "], #" #OFF " + 16]\n\t" "vldr d13, [%[" P "], #" #OFF " + 24]\n\t"
+#define TTE_ST8_D10(P, OFF) \
+    "vstr d10, [%[" P "], #" #OFF "]\n\t" "vstr d11, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vstr d12, [%[" P "], #" #OFF " + 16]\n\t" "vstr d13, [%[" P "], #" #OFF " + 24]\n\t"
+/* eight floats at P + OFF (bytes) into d12-d15 (s24-s31), as TTE_LD8_D8 */
+#define TTE_LD8_D12(P, OFF) \
+    "vldr d12, [%[" P "], #" #OFF "]\n\t" "vldr d13, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d14, [%[" P "], #" #OFF " + 16]\n\t" "vldr d15, [%[" P "], #" #OFF " + 24]\n\t"
 /* the eight-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
  * eight dx values in s16-s23 */
 #define TTE_DX_PIX8(T) \
     "ldr %[p], [%[op]], #4\n\t" \
     "add %[p], %[base], %[p], lsl #2\n\t" \
-    "vldmia %[p], {s16-s23}\n\t" \
+    TTE_LD8_D8("p", 0) \
     "vmla.f32 s16, " T ", s0\n\t" \
     "vmla.f32 s17, " T ", s1\n\t" \
     "vmla.f32 s18, " T ", s2\n\t" \
@@ -121,13 +141,13 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s21, " T ", s5\n\t" \
     "vmla.f32 s22, " T ", s6\n\t" \
     "vmla.f32 s23, " T ", s7\n\t" \
-    "vstmia %[p], {s16-s23}\n\t"
+    TTE_ST8_D8("p", 0)
 /* the sixteen-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
  * sixteen dx values eight at a time in s20-s27 */
 #define TTE_DX_PIX16(T) \
     "ldr %[p], [%[op]], #4\n\t" \
     "add %[p], %[base], %[p], lsl #2\n\t" \
-    "vldmia %[p], {s20-s27}\n\t" \
+    TTE_LD8_D10("p", 0) \
     "vmla.f32 s20, " T ", s0\n\t" \
     "vmla.f32 s21, " T ", s1\n\t" \
     "vmla.f32 s22, " T ", s2\n\t" \
@@ -136,8 +156,8 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s25, " T ", s5\n\t" \
     "vmla.f32 s26, " T ", s6\n\t" \
     "vmla.f32 s27, " T ", s7\n\t" \
-    "vstmia %[p]!, {s20-s27}\n\t" \
-    "vldmia %[p], {s20-s27}\n\t" \
+    TTE_ST8_D10("p", 0) \
+    TTE_LD8_D10("p", 32) \
     "vmla.f32 s20, " T ", s8\n\t" \
     "vmla.f32 s21, " T ", s9\n\t" \
     "vmla.f32 s22, " T ", s10\n\t" \
@@ -146,7 +166,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s25, " T ", s13\n\t" \
     "vmla.f32 s26, " T ", s14\n\t" \
     "vmla.f32 s27, " T ", s15\n\t" \
-    "vstmia %[p], {s20-s27}\n\t"
+    TTE_ST8_D10("p", 32)
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
@@ -887,15 +907,15 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
  * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
  * element takes A's term before B's */
 #define TTE_DWG_PAIR1_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s19}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr d9, [%[t], #8]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
     "vmla.f32 s17, s10, " w0 "\n\t" "vmla.f32 s18, s10, " w1 "\n\t" "vmla.f32 s19, s10, " w2 "\n\t" \
-    "vstm %[t], {s16-s19}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr d9, [%[t], #8]\n\t"
 #define TTE_DWG_PAIR2_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s20}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr d9, [%[t], #8]\n\t" "vldr s20, [%[t], #16]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
     "vmla.f32 s18, s10, " w0 "\n\t" "vmla.f32 s19, s10, " w1 "\n\t" "vmla.f32 s20, s10, " w2 "\n\t" \
-    "vstm %[t], {s16-s20}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr d9, [%[t], #8]\n\t" "vstr s20, [%[t], #16]\n\t"
 #define TTE_DWG_PAIRS(ROW) \
     ROW("s0", "s1", "s2") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
@@ -904,19 +924,19 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
 /* a row of two adjacent 5x5 windows (pixels A, B with dz in s20, s21; taps w0-w4) at stride 1
  * (six plane floats in s22-s27) and 2 (seven, s22-s28); each element takes A's term before B's */
 #define TTE_DWG5_PAIR1_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s27}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr d13, [%[t], #16]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
     "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" \
     "vmla.f32 s26, s21, " w3 "\n\t" "vmla.f32 s27, s21, " w4 "\n\t" \
-    "vstm %[t], {s22-s27}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr d13, [%[t], #16]\n\t"
 #define TTE_DWG5_PAIR2_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s28}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr d13, [%[t], #16]\n\t" "vldr s28, [%[t], #24]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
     "vmla.f32 s24, s21, " w0 "\n\t" "vmla.f32 s25, s21, " w1 "\n\t" "vmla.f32 s26, s21, " w2 "\n\t" \
     "vmla.f32 s27, s21, " w3 "\n\t" "vmla.f32 s28, s21, " w4 "\n\t" \
-    "vstm %[t], {s22-s28}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr d13, [%[t], #16]\n\t" "vstr s28, [%[t], #24]\n\t"
 /* taps rows 0-2 stay in s0-s14, rows 3 and 4 are loaded in turn into s15-s19 */
 #define TTE_DWG5_PAIRS(ROW) \
     ROW("s0", "s1", "s2", "s3", "s4") "add %[t], %[t], %[pw4]\n\t" \
@@ -1015,16 +1035,16 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
 
 /* one 3x3 window row (dz in s9, plane floats in s16-s18) */
 #define TTE_DWG3_ONE_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s18}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr s18, [%[t], #8]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
-    "vstm %[t], {s16-s18}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr s18, [%[t], #8]\n\t"
 /* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s21,
  * plane floats in s23-s29), for the pairs with one zero pixel */
 #define TTE_DWG5_ONE_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s26}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr s26, [%[t], #16]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
-    "vstm %[t], {s22-s26}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr s26, [%[t], #16]\n\t"
 #define TTE_DWG7_ONE_ROW(w0, w1, w2, w3, w4, w5, w6) \
     "vldm %[t], {s23-s29}\n\t" \
     "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
@@ -1444,7 +1464,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values by two VLDMs into s24-s31; two pixels a pass (their
+            /* a pixel's sixteen values eight at a time into s24-s31; two pixels a pass (their
              * values in s16, s17), the last one of an odd count alone */
             const float *dp = d, *pp;
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
@@ -1457,15 +1477,15 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "ldr %[r0], [%[op]], #4\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
@@ -1475,9 +1495,9 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]]\n\t"
                              "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
@@ -1594,7 +1614,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "cmp %[op], %[oe]\n\t"
                              "bne 1b\n\t"
