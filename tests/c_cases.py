@@ -2545,6 +2545,10 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=s % 3 != 2, xfloat=s % 2 == 0, qcols=(8, 32)[s % 2]) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
+    # the M7's update over a selection of input channels from x's floats packed in the
+    # selection's order (sixteen, eight, four and one channels at a time), split or not, batch 2
+    cases += [_dwpw_case(s, head=True, wide=True, split=sp, xfloat=True) for sp in (False, True)
+              for s in (36, 42, 66, 72, 84, 90)]
     cases += [_sr_edge_case(s) for s in range(3)]
     # the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]

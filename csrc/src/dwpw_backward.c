@@ -1433,15 +1433,17 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
  * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); on the M4F/M7 the
  * passes of eight and sixteen channels read the list's first nf pixels from xf instead (x's
  * first pixels so dequantized once per call); the row's gradients go to grad (n_in floats)
- * and are applied at once. */
+ * and are applied at once. xsel (M4F/M7 only, with nf == n): xf holds x's selected channels in
+ * their selection order, a pixel's first n_in floats, so that a selection reads them as
+ * consecutive channels (four and one at a time too). */
 static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
-                             const int8_t *x, const float *xtab, const float *xf, int32_t nf, const float *d,
-                             const int32_t *off, int32_t n, float *grad, int32_t step)
+                             const int8_t *x, const float *xtab, const float *xf, int32_t nf, int32_t xsel,
+                             const float *d, const int32_t *off, int32_t n, float *grad, int32_t step)
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
 #ifndef TTE_VFP_ASM
-    (void)xf, (void)nf;
+    (void)nf;
 #endif
     if (n == 0) {
         /* a zero gradient row: every step is 0 (rounded, NaN or not), so the update only
@@ -1455,7 +1457,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
         float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f, a15 = 0.0f;
-        int32_t run = u->in_idx == NULL ? 16 : 1;
+        int32_t run = u->in_idx == NULL || xsel ? 16 : 1;
         while (run < 16 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1502,7 +1504,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
                                "memory");
             if (nf == n) {
@@ -1596,7 +1598,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o0 = sel(u->in_idx, ci);
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
-        int32_t run = u->in_idx == NULL ? 8 : 1;
+        int32_t run = u->in_idx == NULL || xsel ? 8 : 1;
         while (run < 8 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1620,7 +1622,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "bne 1b\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d8", "d12", "d13", "d14", "d15", "cc", "memory");
             if (nf == n) {
                 continue;
@@ -1679,6 +1681,28 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
 #ifdef TTE_VFP_ASM
+        if (xsel) {
+            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads */
+            const float *dp = d, *pp;
+            const int32_t *op = off, *oe = off + n;
+            int32_t r0;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
+                             "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
+                             "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s3}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xf + ci), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
         if (n > 0) {
             /* four channels anywhere: a byte pointer each, the pixel's offset as the index */
             const float *dp = d;
@@ -1727,8 +1751,15 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
     for (; ci < u->n_in; ++ci) {
         const uint8_t *xp = xu + sel(u->in_idx, ci);
         float a0 = 0.0f;
-        for (l = 0; l < n; ++l) {
-            a0 += d[l] * xtab[xp[off[l]]];
+        if (xsel) {
+            const float *xs = xf + ci;
+            for (l = 0; l < n; ++l) {
+                a0 += d[l] * xs[off[l]];
+            }
+        } else {
+            for (l = 0; l < n; ++l) {
+                a0 += d[l] * xtab[xp[off[l]]];
+            }
         }
         grad[ci] = a0;
     }
@@ -1783,6 +1814,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
     float *xtab;
     float *xf = NULL;
+    /* xf holds x's selected channels first (dwpw_update_list's xsel) */
+    int32_t xsel = 0;
     /* with a head and q_cols: Q's columns for q_cols channels, after x's floats */
     int8_t *qbuf = NULL;
     float stack_row[TTE_DWPW_ROW];
@@ -1826,9 +1859,21 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         /* x's first pixels dequantized once for every channel's weight update (after the list) */
         const uint8_t *xu = (const uint8_t *)x;
         const size_t nx = (size_t)q->x_float_pixels * (size_t)cin;
+        const tte_update_params_t *u = p->w_update;
         xf = (float *)(void *)(off + pixels);
-        for (i = 0; i < nx; ++i) {
-            xf[i] = xtab[xu[i]];
+        if (u->in_idx != NULL && (size_t)q->x_float_pixels >= pixels) {
+            /* all of x, each pixel's selected channels in order (the update reads no others) */
+            int32_t ci;
+            xsel = 1;
+            for (i = 0; i < nx; i += (size_t)cin) {
+                for (ci = 0; ci < u->n_in; ++ci) {
+                    xf[i + (size_t)ci] = xtab[xu[i + (size_t)u->in_idx[ci]]];
+                }
+            }
+        } else {
+            for (i = 0; i < nx; ++i) {
+                xf[i] = xtab[xu[i]];
+            }
         }
     }
 #endif
@@ -2018,7 +2063,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                             }
                         }
                     }
-                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, xf, nf, tmp, off, nz, row, step);
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, xf, nf, xsel, tmp, off, nz, row, step);
                 } else {
                     dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }
