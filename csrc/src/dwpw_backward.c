@@ -1436,9 +1436,10 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
  * and are applied at once. xsel (M4F/M7 only, with nf == n): xf holds x's selected channels in
  * their selection order, a pixel's first n_in floats, so that a selection reads them as
  * consecutive channels (four and one at a time too). */
-static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
-                             const int8_t *x, const float *xtab, const float *xf, int32_t nf, int32_t xsel,
-                             const float *d, const int32_t *off, int32_t n, float *grad, int32_t step)
+static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow,
+                                          int32_t packed, const int8_t *x, const float *xtab, const float *xf,
+                                          int32_t nf, int32_t xsel, const float *d, const int32_t *off, int32_t n,
+                                          float *grad, int32_t step)
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
@@ -1795,6 +1796,99 @@ static float sum_f32(const float *v, size_t n)
     return acc;
 }
 
+#ifdef TTE_VFP_ASM
+/* what dwpw_list_rows carries from one image to the next: the mask byte of the next pixel, its
+ * offset into x and dx, the masked sum so far */
+typedef struct {
+    const uint8_t *mp;
+    int32_t io;
+    float bs;
+} dwpw_list_state_t;
+
+/* dwpw_run's list of one image (channel c's mask bits a byte each, mstep bytes apart): rows
+ * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
+ * appended to dst with their offsets to op, in pixel order, and summed; returns how many. A
+ * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
+ * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
+ * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
+ * test), then stored, listed and summed under one IT; the last pixel of an odd row in C.
+ * dst may be px's plane: it is written at or before where px reads. */
+static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
+                                           uint32_t bit, int32_t cin, float *dst, int32_t *op,
+                                           dwpw_list_state_t *st)
+{
+    float *const d0 = dst;
+    const uint8_t *mp = st->mp;
+    int32_t io = st->io, t0, v0, v1, y;
+    float bs = st->bs;
+    const int32_t w2 = in_w & ~1;
+#define TTE_LIST_ONE(AT, V) \
+    "ldrb %[t0], " AT "\n\t" \
+    "tst %[t0], %[bit]\n\t" \
+    "it ne\n\t" \
+    "lslsne.w %[t0], %[" V "], #1\n\t" \
+    "itttt ne\n\t" \
+    "strne %[" V "], [%[dst]], #4\n\t" \
+    "strne %[io], [%[op]], #4\n\t" \
+    "vmovne s0, %[" V "]\n\t" \
+    "vaddne.f32 %[bs], %[bs], s0\n\t" \
+    "add %[io], %[io], %[cin]\n\t"
+#define TTE_LIST_PAIRS \
+    "1:\n\t" \
+    "ldrd %[v0], %[v1], [%[px]], #8\n\t" \
+    TTE_LIST_ONE("[%[mp]]", "v0") \
+    TTE_LIST_ONE("[%[mp], %[ms]]", "v1") \
+    "add %[mp], %[mp], %[ms], lsl #1\n\t" \
+    "cmp %[px], %[se2]\n\t" \
+    "bne 1b\n\t"
+    if (in_w == w2 && rows > 0) {
+        /* every row in the one loop: the row's end from geo[0], the next row's start by geo[1],
+         * the last one's end at geo[2] */
+        const uint32_t geo[3] = {4u * (uint32_t)w2, 4u * (uint32_t)(pw - w2),
+                                 (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
+        const float *se2;
+        __asm__ volatile("2:\n\t"
+                         "ldr %[t0], [%[geo]]\n\t"
+                         "add %[se2], %[px], %[t0]\n\t"
+                         TTE_LIST_PAIRS
+                         "ldr %[t0], [%[geo], #4]\n\t"
+                         "add %[px], %[px], %[t0]\n\t"
+                         "ldr %[t0], [%[geo], #8]\n\t"
+                         "cmp %[px], %[t0]\n\t"
+                         "bne 2b\n\t"
+                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                         : "s0", "cc", "memory");
+        rows = 0;
+    }
+    for (y = 0; y < rows; ++y, px += pw - w2) {
+        const float *const se2 = px + w2;
+        __asm__ volatile(TTE_LIST_PAIRS
+                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp), [px] "+&r"(px),
+                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
+                         : "s0", "cc", "memory");
+        if (in_w != w2) {
+            const float t = *px;
+            if (t != 0.0f && (*mp & bit) != 0u) {
+                *dst++ = t;
+                *op++ = io;
+                bs += t;
+            }
+            mp += mstep;
+            io += cin;
+        }
+    }
+#undef TTE_LIST_PAIRS
+#undef TTE_LIST_ONE
+    st->mp = mp;
+    st->io = io;
+    st->bs = bs;
+    return (int32_t)(dst - d0);
+}
+#endif
+
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
                      const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
                      const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
@@ -1910,53 +2004,26 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const int32_t bytes = (ch & 7) == 0;
             bsum = 0.0f;
             i = 0;
+#ifdef TTE_VFP_ASM
+            if (bytes && g->in_w >= 2) {
+                /* each image's rows in one call (dwpw_list_rows), the state carried on */
+                dwpw_list_state_t st;
+                st.mp = mp;
+                st.io = 0;
+                st.bs = 0.0f;
+                for (bi = 0; bi < g->batch; ++bi) {
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)g->pad_top) * pw + g->pad_left;
+                    nz += dwpw_list_rows(src, g->in_h, g->in_w, pw, mstep, bit, cin, tmp + nz, off + nz, &st);
+                }
+                bsum = st.bs;
+            } else
+#endif
             for (bi = 0; bi < g->batch; ++bi) {
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
-                    xx = 0;
-#ifdef TTE_VFP_ASM
-                    if (bytes && g->in_w >= 2) {
-                        /* the loop below, two pixels a pass without a branch: a value is kept
-                         * when its mask bit is set and its bits but the sign are not all 0
-                         * (LSLS under the IT of the mask test), then stored, listed and summed
-                         * under one IT; the last pixel of an odd row in C */
-                        float *dst = tmp + nz;
-                        int32_t *op = off + nz;
-                        const float *px = src;
-                        const float *const se2 = src + (g->in_w & ~1);
-                        int32_t io = (int32_t)(i * (size_t)cin), t0, v0, v1;
-#define TTE_LIST_ONE(AT, V) \
-    "ldrb %[t0], " AT "\n\t" \
-    "tst %[t0], %[bit]\n\t" \
-    "it ne\n\t" \
-    "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itttt ne\n\t" \
-    "strne %[" V "], [%[dst]], #4\n\t" \
-    "strne %[io], [%[op]], #4\n\t" \
-    "vmovne s0, %[" V "]\n\t" \
-    "vaddne.f32 %[bs], %[bs], s0\n\t" \
-    "add %[io], %[io], %[cin]\n\t"
-                        __asm__ volatile("1:\n\t"
-                                         "ldrd %[v0], %[v1], [%[px]], #8\n\t"
-                                         TTE_LIST_ONE("[%[mp]]", "v0")
-                                         TTE_LIST_ONE("[%[mp], %[ms]]", "v1")
-                                         "add %[mp], %[mp], %[ms], lsl #1\n\t"
-                                         "cmp %[px], %[se2]\n\t"
-                                         "bne 1b\n\t"
-                                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp),
-                                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io),
-                                           [bs] "+&t"(bsum)
-                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
-                                         : "s0", "cc", "memory");
-#undef TTE_LIST_ONE
-                        nz = (int32_t)(dst - tmp);
-                        xx = g->in_w & ~1;
-                        i += (size_t)xx;
-                    }
-#endif
                     if (bytes) {
-                        for (; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;
