@@ -2218,10 +2218,14 @@ def _finish_update(case: Case, delta: np.ndarray, a: dict[str, Any], feeds: dict
     return case
 
 
-def _fc_update_case(seed: int) -> Case:
+def _fc_update_case(seed: int, wide: bool = False) -> Case:
+    """``wide``: 33-90 input features (rows of gradients in more than one of
+    tte_fc_weight_update_s8's chunks of 32)."""
     rng = np.random.default_rng(1700 + seed)
     quantized = seed % 6 != 5
     rows, k, nout = int(rng.integers(1, 3)), int(rng.integers(2, 30)), int(rng.integers(2, 12))
+    if wide:
+        k = int(rng.integers(33, 91))
     xq = rand_q(rng) if seed % 3 != 2 else None
     g = new_graph({"x": ((rows, k), "int8" if xq else "float32", xq), "dy": ((rows, nout), "float32", None)})
     ws = (np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), nout)).astype(np.float32) if seed % 2
@@ -2238,7 +2242,7 @@ def _fc_update_case(seed: int) -> Case:
     g.outputs = ["w_new"]
     feeds = {**random_feeds(g, rng), **step_feed}
     if not quantized:
-        return Case(f"fc_weight_update_f32_{seed}", g, feeds, kind="float")
+        return Case(f"fc_weight_update_f32_{seed}{'_wide' if wide else ''}", g, feeds, kind="float")
     x = feeds["x"].astype(np.float64)
     if xq is not None:
         x = (x - int(xq.zero_point[0])) * float(xq.scale[0])
@@ -2248,7 +2252,8 @@ def _fc_update_case(seed: int) -> Case:
     if a["in_channels"]:
         grad = grad[:, list(a["in_channels"])]
     sel = ws[list(a["out_channels"])] if a["out_channels"] and ws.size > 1 else ws
-    return _finish_update(Case(f"fc_weight_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+    return _finish_update(Case(f"fc_weight_update_{seed}{'_wide' if wide else ''}", g, feeds, kind="update"),
+                          _qdelta(grad, sel, a), a, feeds)
 
 
 def _bias_update_case(seed: int) -> Case:
@@ -2535,6 +2540,7 @@ def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
     cases += [_conv_update_case(s) for s in range(24)]
     cases += [_fc_update_case(s) for s in range(18)]
+    cases += [_fc_update_case(s, wide=True) for s in range(18, 24)]
     cases += [_bias_update_case(s) for s in range(12)]
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]

@@ -124,11 +124,35 @@ static float fc_weight_grad(int32_t rows, int32_t in_features, int32_t out_featu
     }                                                                                          \
     (void)index
 
+/* Gradients of an FC weight row taken at a time by tte_fc_weight_update_s8 (on the stack). */
+#define TTE_FC_UPDATE_CHUNK 32
+
 void tte_fc_weight_update_s8(int32_t rows, int32_t in_features, int32_t out_features,
                              const tte_update_params_t *u, int8_t *w, const int8_t *x_q, const float *x_f,
                              float x_scale, int32_t x_zp, const float *dy, int32_t step)
 {
-    TTE_FC_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)));
+    /* TTE_FC_UPDATE_LOOP's qas_steps_s8 and apply_s8, each row's gradients a chunk at a time
+     * through qas_apply_row_s8 (the same steps, hash indices oi * n_in + ki) */
+    float g[TTE_FC_UPDATE_CHUNK];
+    int32_t oi, k0, j;
+    for (oi = 0; oi < u->n_out; ++oi) {
+        const int32_t n = sel(u->out_idx, oi);
+        const float kf = u->scale != NULL ? qas_factor_s8(u, oi) : 0.0f;
+        const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
+        int8_t *const wrow = w + (size_t)n * in_features;
+        for (k0 = 0; k0 < u->n_in; k0 += TTE_FC_UPDATE_CHUNK) {
+            const int32_t m = u->n_in - k0 < TTE_FC_UPDATE_CHUNK ? u->n_in - k0 : TTE_FC_UPDATE_CHUNK;
+            for (j = 0; j < m; ++j) {
+                g[j] = fc_weight_grad(rows, in_features, out_features, n, sel(u->in_idx, k0 + j), x_q, x_f,
+                                      x_scale, x_zp, dy);
+            }
+            if (u->in_idx != NULL) {
+                qas_apply_row_s8(u, kf, g, m, wrow, u->in_idx + k0, base + (uint32_t)k0, step);
+            } else {
+                qas_apply_row_s8(u, kf, g, m, wrow + k0, NULL, base + (uint32_t)k0, step);
+            }
+        }
+    }
 }
 
 void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_features,
