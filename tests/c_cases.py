@@ -2256,10 +2256,13 @@ def _fc_update_case(seed: int, wide: bool = False) -> Case:
                           _qdelta(grad, sel, a), a, feeds)
 
 
-def _bias_update_case(seed: int) -> Case:
+def _bias_update_case(seed: int, wide: bool = False) -> Case:
+    """``wide``: 17-40 channels (tte_bias_update_s32's passes of eight channels, then the rest)."""
     rng = np.random.default_rng(1800 + seed)
     quantized = seed % 4 != 3
     c = int(rng.integers(2, 16))
+    if wide:
+        c = int(rng.integers(17, 41))
     dshape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), c) if seed % 2 else (1, c)
     g = new_graph({"dy": (dshape, "float32", None)})
     bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
@@ -2276,12 +2279,13 @@ def _bias_update_case(seed: int) -> Case:
     g.outputs = ["b_new"]
     feeds = {**random_feeds(g, rng), **step_feed}
     if not quantized:
-        return Case(f"bias_update_f32_{seed}", g, feeds, kind="float")
+        return Case(f"bias_update_f32_{seed}{'_wide' if wide else ''}", g, feeds, kind="float")
     grad = feeds["dy"].astype(np.float64).reshape(-1, c).sum(axis=0)
     sel = bs[list(a["out_channels"])] if a["out_channels"] else bs
     if a["out_channels"]:
         grad = grad[list(a["out_channels"])]
-    return _finish_update(Case(f"bias_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+    return _finish_update(Case(f"bias_update_{seed}{'_wide' if wide else ''}", g, feeds, kind="update"),
+                          _qdelta(grad, sel, a), a, feeds)
 
 
 def _sgd_case(seed: int) -> Case:
@@ -2542,6 +2546,7 @@ def update_cases() -> list[Case]:
     cases += [_fc_update_case(s) for s in range(18)]
     cases += [_fc_update_case(s, wide=True) for s in range(18, 24)]
     cases += [_bias_update_case(s) for s in range(12)]
+    cases += [_bias_update_case(s, wide=True) for s in range(12, 18)]
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]
     cases += [_dwpw_case(s, head=True) for s in range(12)]
