@@ -2083,6 +2083,20 @@ def _avgpool_grad_case(seed: int) -> Case:
     return Case(f"avgpool2d_grad_{seed}", g, random_feeds(g, rng))
 
 
+def _global_avgpool_grad_case(seed: int) -> Case:
+    """A global average pool's gradient (tte_avgpool2d_grad_f32's one share per element), batch 1
+    or 2, with -0 and +0 among dy (each share is 0.0f + dy / count: +0 for both)."""
+    rng = np.random.default_rng(1250 + seed)
+    n, h, w, c = 1 + seed % 2, int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 21))
+    g = new_graph({"dy": ((n, 1, 1, c), "float32", None)})
+    g.add_node("avgpool2d_grad", ["dy"], "dx", {"kernel": (h, w), "strides": (1, 1), "pads": (0, 0, 0, 0),
+                                                "count_include_pad": bool(seed % 3), "input_shape": (n, h, w, c)})
+    g.outputs = ["dx"]
+    feeds = random_feeds(g, rng)
+    feeds["dy"].reshape(-1)[:2] = [-0.0, 0.0]
+    return Case(f"avgpool2d_grad_global_{seed}", g, feeds)
+
+
 def _mean_grad_case(seed: int) -> Case:
     rng = np.random.default_rng(1300 + seed)
     xs = (1, int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 9)))
@@ -2131,6 +2145,7 @@ def backward_cases() -> list[Case]:
     cases += [_pointwise_inplace_case(s) for s in range(9)]
     cases += [_fc_grad_input_case(s) for s in range(6)]
     cases += [_avgpool_grad_case(s) for s in range(10)]
+    cases += [_global_avgpool_grad_case(s) for s in range(6)]
     cases += [_mean_grad_case(s) for s in range(8)]
     cases += [_float_binary_case(op, s) for op in ("add", "mul") for s in range(3)]
     cases += [_movement_case(op, s, "float32") for op in ("pad", "transpose", "reshape") for s in range(4)]
