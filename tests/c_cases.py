@@ -2206,6 +2206,20 @@ def _avgpool_grad_case(seed: int) -> Case:
     return Case(f"avgpool2d_grad_{seed}", g, random_feeds(g, rng))
 
 
+def _global_avgpool_grad_case(seed: int) -> Case:
+    """A global average pool's gradient (tte_avgpool2d_grad_f32's one share per element), batch 1
+    or 2, with -0 and +0 among dy (each share is 0.0f + dy / count: +0 for both)."""
+    rng = np.random.default_rng(1250 + seed)
+    n, h, w, c = 1 + seed % 2, int(rng.integers(1, 9)), int(rng.integers(1, 9)), int(rng.integers(1, 21))
+    g = new_graph({"dy": ((n, 1, 1, c), "float32", None)})
+    g.add_node("avgpool2d_grad", ["dy"], "dx", {"kernel": (h, w), "strides": (1, 1), "pads": (0, 0, 0, 0),
+                                                "count_include_pad": bool(seed % 3), "input_shape": (n, h, w, c)})
+    g.outputs = ["dx"]
+    feeds = random_feeds(g, rng)
+    feeds["dy"].reshape(-1)[:2] = [-0.0, 0.0]
+    return Case(f"avgpool2d_grad_global_{seed}", g, feeds)
+
+
 def _mean_grad_case(seed: int) -> Case:
     rng = np.random.default_rng(1300 + seed)
     xs = (1, int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 9)))
@@ -2254,6 +2268,7 @@ def backward_cases() -> list[Case]:
     cases += [_pointwise_inplace_case(s) for s in range(9)]
     cases += [_fc_grad_input_case(s) for s in range(6)]
     cases += [_avgpool_grad_case(s) for s in range(10)]
+    cases += [_global_avgpool_grad_case(s) for s in range(6)]
     cases += [_mean_grad_case(s) for s in range(8)]
     cases += [_float_binary_case(op, s) for op in ("add", "mul") for s in range(3)]
     cases += [_movement_case(op, s, "float32") for op in ("pad", "transpose", "reshape") for s in range(4)]
@@ -2341,10 +2356,14 @@ def _finish_update(case: Case, delta: np.ndarray, a: dict[str, Any], feeds: dict
     return case
 
 
-def _fc_update_case(seed: int) -> Case:
+def _fc_update_case(seed: int, wide: bool = False) -> Case:
+    """``wide``: 33-90 input features (rows of gradients in more than one of
+    tte_fc_weight_update_s8's chunks of 32)."""
     rng = np.random.default_rng(1700 + seed)
     quantized = seed % 6 != 5
     rows, k, nout = int(rng.integers(1, 3)), int(rng.integers(2, 30)), int(rng.integers(2, 12))
+    if wide:
+        k = int(rng.integers(33, 91))
     xq = rand_q(rng) if seed % 3 != 2 else None
     g = new_graph({"x": ((rows, k), "int8" if xq else "float32", xq), "dy": ((rows, nout), "float32", None)})
     ws = (np.exp(rng.uniform(np.log(2e-3), np.log(3e-2), nout)).astype(np.float32) if seed % 2
@@ -2361,7 +2380,7 @@ def _fc_update_case(seed: int) -> Case:
     g.outputs = ["w_new"]
     feeds = {**random_feeds(g, rng), **step_feed}
     if not quantized:
-        return Case(f"fc_weight_update_f32_{seed}", g, feeds, kind="float")
+        return Case(f"fc_weight_update_f32_{seed}{'_wide' if wide else ''}", g, feeds, kind="float")
     x = feeds["x"].astype(np.float64)
     if xq is not None:
         x = (x - int(xq.zero_point[0])) * float(xq.scale[0])
@@ -2371,13 +2390,17 @@ def _fc_update_case(seed: int) -> Case:
     if a["in_channels"]:
         grad = grad[:, list(a["in_channels"])]
     sel = ws[list(a["out_channels"])] if a["out_channels"] and ws.size > 1 else ws
-    return _finish_update(Case(f"fc_weight_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+    return _finish_update(Case(f"fc_weight_update_{seed}{'_wide' if wide else ''}", g, feeds, kind="update"),
+                          _qdelta(grad, sel, a), a, feeds)
 
 
-def _bias_update_case(seed: int) -> Case:
+def _bias_update_case(seed: int, wide: bool = False) -> Case:
+    """``wide``: 17-40 channels (tte_bias_update_s32's passes of eight channels, then the rest)."""
     rng = np.random.default_rng(1800 + seed)
     quantized = seed % 4 != 3
     c = int(rng.integers(2, 16))
+    if wide:
+        c = int(rng.integers(17, 41))
     dshape = (1, int(rng.integers(1, 6)), int(rng.integers(1, 6)), c) if seed % 2 else (1, c)
     g = new_graph({"dy": (dshape, "float32", None)})
     bs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
@@ -2394,12 +2417,13 @@ def _bias_update_case(seed: int) -> Case:
     g.outputs = ["b_new"]
     feeds = {**random_feeds(g, rng), **step_feed}
     if not quantized:
-        return Case(f"bias_update_f32_{seed}", g, feeds, kind="float")
+        return Case(f"bias_update_f32_{seed}{'_wide' if wide else ''}", g, feeds, kind="float")
     grad = feeds["dy"].astype(np.float64).reshape(-1, c).sum(axis=0)
     sel = bs[list(a["out_channels"])] if a["out_channels"] else bs
     if a["out_channels"]:
         grad = grad[list(a["out_channels"])]
-    return _finish_update(Case(f"bias_update_{seed}", g, feeds, kind="update"), _qdelta(grad, sel, a), a, feeds)
+    return _finish_update(Case(f"bias_update_{seed}{'_wide' if wide else ''}", g, feeds, kind="update"),
+                          _qdelta(grad, sel, a), a, feeds)
 
 
 def _sgd_case(seed: int) -> Case:
@@ -2658,7 +2682,9 @@ def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
     cases += [_conv_update_case(s) for s in range(24)]
     cases += [_fc_update_case(s) for s in range(18)]
+    cases += [_fc_update_case(s, wide=True) for s in range(18, 24)]
     cases += [_bias_update_case(s) for s in range(12)]
+    cases += [_bias_update_case(s, wide=True) for s in range(12, 18)]
     cases += [_sgd_case(s) for s in range(9)]
     cases += [_dwpw_case(s) for s in range(12)]
     cases += [_dwpw_case(s, head=True) for s in range(12)]
@@ -2668,6 +2694,10 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=s % 3 != 2, xfloat=s % 2 == 0, qcols=(8, 32)[s % 2]) for s in range(6)]
     cases += [_dwpw_case(s, head=h, split=True) for h in (False, True) for s in range(12)
               if s % 3 == 0 and s % 4 != 3]
+    # the M7's update over a selection of input channels from x's floats packed in the
+    # selection's order (sixteen, eight, four and one channels at a time), split or not, batch 2
+    cases += [_dwpw_case(s, head=True, wide=True, split=sp, xfloat=True) for sp in (False, True)
+              for s in (36, 42, 66, 72, 84, 90)]
     cases += [_sr_edge_case(s) for s in range(3)]
     # the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]

@@ -107,12 +107,32 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+/* eight floats at P + OFF (bytes) into / from d8-d11 (s16-s23) by four 64-bit VLDR / VSTR: the
+ * pixel's pointer is formed anew for each pixel, so no writeback is needed, and a 64-bit
+ * transfer is one beat where a VLDM of eight singles adds four beats to its issue */
+#define TTE_LD8_D8(P, OFF) \
+    "vldr d8, [%[" P "], #" #OFF "]\n\t" "vldr d9, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d10, [%[" P "], #" #OFF " + 16]\n\t" "vldr d11, [%[" P "], #" #OFF " + 24]\n\t"
+#define TTE_ST8_D8(P, OFF) \
+    "vstr d8, [%[" P "], #" #OFF "]\n\t" "vstr d9, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vstr d10, [%[" P "], #" #OFF " + 16]\n\t" "vstr d11, [%[" P "], #" #OFF " + 24]\n\t"
+/* the same into / from d10-d13 (s20-s27) */
+#define TTE_LD8_D10(P, OFF) \
+    "vldr d10, [%[" P "], #" #OFF "]\n\t" "vldr d11, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d12, [%[" P "], #" #OFF " + 16]\n\t" "vldr d13, [%[" P "], #" #OFF " + 24]\n\t"
+#define TTE_ST8_D10(P, OFF) \
+    "vstr d10, [%[" P "], #" #OFF "]\n\t" "vstr d11, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vstr d12, [%[" P "], #" #OFF " + 16]\n\t" "vstr d13, [%[" P "], #" #OFF " + 24]\n\t"
+/* eight floats at P + OFF (bytes) into d12-d15 (s24-s31), as TTE_LD8_D8 */
+#define TTE_LD8_D12(P, OFF) \
+    "vldr d12, [%[" P "], #" #OFF "]\n\t" "vldr d13, [%[" P "], #" #OFF " + 8]\n\t" \
+    "vldr d14, [%[" P "], #" #OFF " + 16]\n\t" "vldr d15, [%[" P "], #" #OFF " + 24]\n\t"
 /* the eight-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
  * eight dx values in s16-s23 */
 #define TTE_DX_PIX8(T) \
     "ldr %[p], [%[op]], #4\n\t" \
     "add %[p], %[base], %[p], lsl #2\n\t" \
-    "vldmia %[p], {s16-s23}\n\t" \
+    TTE_LD8_D8("p", 0) \
     "vmla.f32 s16, " T ", s0\n\t" \
     "vmla.f32 s17, " T ", s1\n\t" \
     "vmla.f32 s18, " T ", s2\n\t" \
@@ -121,13 +141,13 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s21, " T ", s5\n\t" \
     "vmla.f32 s22, " T ", s6\n\t" \
     "vmla.f32 s23, " T ", s7\n\t" \
-    "vstmia %[p], {s16-s23}\n\t"
+    TTE_ST8_D8("p", 0)
 /* the sixteen-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
  * sixteen dx values eight at a time in s20-s27 */
 #define TTE_DX_PIX16(T) \
     "ldr %[p], [%[op]], #4\n\t" \
     "add %[p], %[base], %[p], lsl #2\n\t" \
-    "vldmia %[p], {s20-s27}\n\t" \
+    TTE_LD8_D10("p", 0) \
     "vmla.f32 s20, " T ", s0\n\t" \
     "vmla.f32 s21, " T ", s1\n\t" \
     "vmla.f32 s22, " T ", s2\n\t" \
@@ -136,8 +156,8 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s25, " T ", s5\n\t" \
     "vmla.f32 s26, " T ", s6\n\t" \
     "vmla.f32 s27, " T ", s7\n\t" \
-    "vstmia %[p]!, {s20-s27}\n\t" \
-    "vldmia %[p], {s20-s27}\n\t" \
+    TTE_ST8_D10("p", 0) \
+    TTE_LD8_D10("p", 32) \
     "vmla.f32 s20, " T ", s8\n\t" \
     "vmla.f32 s21, " T ", s9\n\t" \
     "vmla.f32 s22, " T ", s10\n\t" \
@@ -146,7 +166,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s25, " T ", s13\n\t" \
     "vmla.f32 s26, " T ", s14\n\t" \
     "vmla.f32 s27, " T ", s15\n\t" \
-    "vstmia %[p], {s20-s27}\n\t"
+    TTE_ST8_D10("p", 32)
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
@@ -887,15 +907,15 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
  * (four plane floats, B's window one to the right) and 2 (five, two to the right); each
  * element takes A's term before B's */
 #define TTE_DWG_PAIR1_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s19}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr d9, [%[t], #8]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
     "vmla.f32 s17, s10, " w0 "\n\t" "vmla.f32 s18, s10, " w1 "\n\t" "vmla.f32 s19, s10, " w2 "\n\t" \
-    "vstm %[t], {s16-s19}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr d9, [%[t], #8]\n\t"
 #define TTE_DWG_PAIR2_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s20}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr d9, [%[t], #8]\n\t" "vldr s20, [%[t], #16]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
     "vmla.f32 s18, s10, " w0 "\n\t" "vmla.f32 s19, s10, " w1 "\n\t" "vmla.f32 s20, s10, " w2 "\n\t" \
-    "vstm %[t], {s16-s20}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr d9, [%[t], #8]\n\t" "vstr s20, [%[t], #16]\n\t"
 #define TTE_DWG_PAIRS(ROW) \
     ROW("s0", "s1", "s2") "add %[t], %[t], %[pw4]\n\t" \
     ROW("s3", "s4", "s5") "add %[t], %[t], %[pw4]\n\t" \
@@ -904,19 +924,19 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
 /* a row of two adjacent 5x5 windows (pixels A, B with dz in s20, s21; taps w0-w4) at stride 1
  * (six plane floats in s22-s27) and 2 (seven, s22-s28); each element takes A's term before B's */
 #define TTE_DWG5_PAIR1_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s27}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr d13, [%[t], #16]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
     "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" \
     "vmla.f32 s26, s21, " w3 "\n\t" "vmla.f32 s27, s21, " w4 "\n\t" \
-    "vstm %[t], {s22-s27}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr d13, [%[t], #16]\n\t"
 #define TTE_DWG5_PAIR2_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s28}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr d13, [%[t], #16]\n\t" "vldr s28, [%[t], #24]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
     "vmla.f32 s24, s21, " w0 "\n\t" "vmla.f32 s25, s21, " w1 "\n\t" "vmla.f32 s26, s21, " w2 "\n\t" \
     "vmla.f32 s27, s21, " w3 "\n\t" "vmla.f32 s28, s21, " w4 "\n\t" \
-    "vstm %[t], {s22-s28}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr d13, [%[t], #16]\n\t" "vstr s28, [%[t], #24]\n\t"
 /* taps rows 0-2 stay in s0-s14, rows 3 and 4 are loaded in turn into s15-s19 */
 #define TTE_DWG5_PAIRS(ROW) \
     ROW("s0", "s1", "s2", "s3", "s4") "add %[t], %[t], %[pw4]\n\t" \
@@ -1015,16 +1035,16 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
 
 /* one 3x3 window row (dz in s9, plane floats in s16-s18) */
 #define TTE_DWG3_ONE_ROW(w0, w1, w2) \
-    "vldm %[t], {s16-s18}\n\t" \
+    "vldr d8, [%[t]]\n\t" "vldr s18, [%[t], #8]\n\t" \
     "vmla.f32 s16, s9, " w0 "\n\t" "vmla.f32 s17, s9, " w1 "\n\t" "vmla.f32 s18, s9, " w2 "\n\t" \
-    "vstm %[t], {s16-s18}\n\t"
+    "vstr d8, [%[t]]\n\t" "vstr s18, [%[t], #8]\n\t"
 /* one 5x5 window row (dz in s20, plane floats in s22-s26) and one 7x7 window row (dz in s21,
  * plane floats in s23-s29), for the pairs with one zero pixel */
 #define TTE_DWG5_ONE_ROW(w0, w1, w2, w3, w4) \
-    "vldm %[t], {s22-s26}\n\t" \
+    "vldr d11, [%[t]]\n\t" "vldr d12, [%[t], #8]\n\t" "vldr s26, [%[t], #16]\n\t" \
     "vmla.f32 s22, s20, " w0 "\n\t" "vmla.f32 s23, s20, " w1 "\n\t" "vmla.f32 s24, s20, " w2 "\n\t" \
     "vmla.f32 s25, s20, " w3 "\n\t" "vmla.f32 s26, s20, " w4 "\n\t" \
-    "vstm %[t], {s22-s26}\n\t"
+    "vstr d11, [%[t]]\n\t" "vstr d12, [%[t], #8]\n\t" "vstr s26, [%[t], #16]\n\t"
 #define TTE_DWG7_ONE_ROW(w0, w1, w2, w3, w4, w5, w6) \
     "vldm %[t], {s23-s29}\n\t" \
     "vmla.f32 s23, s21, " w0 "\n\t" "vmla.f32 s24, s21, " w1 "\n\t" "vmla.f32 s25, s21, " w2 "\n\t" "vmla.f32 s26, s21, " w3 "\n\t" \
@@ -1413,15 +1433,18 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
  * byte: xtab[(uint8_t)v] = (float)(v - x_zp) * x_scale, the same float); on the M4F/M7 the
  * passes of eight and sixteen channels read the list's first nf pixels from xf instead (x's
  * first pixels so dequantized once per call); the row's gradients go to grad (n_in floats)
- * and are applied at once. */
-static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow, int32_t packed,
-                             const int8_t *x, const float *xtab, const float *xf, int32_t nf, const float *d,
-                             const int32_t *off, int32_t n, float *grad, int32_t step)
+ * and are applied at once. xsel (M4F/M7 only, with nf == n): xf holds x's selected channels in
+ * their selection order, a pixel's first n_in floats, so that a selection reads them as
+ * consecutive channels (four and one at a time too). */
+static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *wrow,
+                                          int32_t packed, const int8_t *x, const float *xtab, const float *xf,
+                                          int32_t nf, int32_t xsel, const float *d, const int32_t *off, int32_t n,
+                                          float *grad, int32_t step)
 {
     const uint8_t *xu = (const uint8_t *)x;
     int32_t ci = 0, l;
 #ifndef TTE_VFP_ASM
-    (void)xf, (void)nf;
+    (void)nf;
 #endif
     if (n == 0) {
         /* a zero gradient row: every step is 0 (rounded, NaN or not), so the update only
@@ -1435,7 +1458,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
         float a8 = 0.0f, a9 = 0.0f, a10 = 0.0f, a11 = 0.0f, a12 = 0.0f, a13 = 0.0f, a14 = 0.0f, a15 = 0.0f;
-        int32_t run = u->in_idx == NULL ? 16 : 1;
+        int32_t run = u->in_idx == NULL || xsel ? 16 : 1;
         while (run < 16 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1444,7 +1467,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values by two VLDMs into s24-s31; two pixels a pass (their
+            /* a pixel's sixteen values eight at a time into s24-s31; two pixels a pass (their
              * values in s16, s17), the last one of an odd count alone */
             const float *dp = d, *pp;
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
@@ -1457,15 +1480,15 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "ldr %[r0], [%[op]], #4\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "cmp %[op], %[oe2]\n\t"
                              "bne 1b\n\t"
@@ -1475,14 +1498,14 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]]\n\t"
                              "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p]!, {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
                                "memory");
             if (nf == n) {
@@ -1576,7 +1599,7 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o0 = sel(u->in_idx, ci);
         const uint8_t *xb = xu + o0;
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
-        int32_t run = u->in_idx == NULL ? 8 : 1;
+        int32_t run = u->in_idx == NULL || xsel ? 8 : 1;
         while (run < 8 && sel(u->in_idx, ci + run) == o0 + run) {
             ++run;
         }
@@ -1594,13 +1617,13 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "vldmia %[p], {s24-s31}\n\t"
+                             TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "cmp %[op], %[oe]\n\t"
                              "bne 1b\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
                              : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + o0), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [g] "r"(grad + ci)
                              : "d0", "d1", "d2", "d3", "d8", "d12", "d13", "d14", "d15", "cc", "memory");
             if (nf == n) {
                 continue;
@@ -1659,6 +1682,28 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
         const int32_t o2 = sel(u->in_idx, ci + 2), o3 = sel(u->in_idx, ci + 3);
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
 #ifdef TTE_VFP_ASM
+        if (xsel) {
+            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads */
+            const float *dp = d, *pp;
+            const int32_t *op = off, *oe = off + n;
+            int32_t r0;
+            __asm__ volatile("movs %[r0], #0\n\t"
+                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "1:\n\t"
+                             "ldr %[r0], [%[op]], #4\n\t"
+                             "vldmia %[dp]!, {s16}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
+                             "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
+                             "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 1b\n\t"
+                             "vstmia %[g], {s0-s3}\n\t"
+                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [xb] "r"(xf + ci), [oe] "r"(oe), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+            continue;
+        }
         if (n > 0) {
             /* four channels anywhere: a byte pointer each, the pixel's offset as the index */
             const float *dp = d;
@@ -1707,8 +1752,15 @@ static void dwpw_update_list(const tte_update_params_t *u, int32_t oi, int8_t *w
     for (; ci < u->n_in; ++ci) {
         const uint8_t *xp = xu + sel(u->in_idx, ci);
         float a0 = 0.0f;
-        for (l = 0; l < n; ++l) {
-            a0 += d[l] * xtab[xp[off[l]]];
+        if (xsel) {
+            const float *xs = xf + ci;
+            for (l = 0; l < n; ++l) {
+                a0 += d[l] * xs[off[l]];
+            }
+        } else {
+            for (l = 0; l < n; ++l) {
+                a0 += d[l] * xtab[xp[off[l]]];
+            }
         }
         grad[ci] = a0;
     }
@@ -1744,6 +1796,99 @@ static float sum_f32(const float *v, size_t n)
     return acc;
 }
 
+#ifdef TTE_VFP_ASM
+/* what dwpw_list_rows carries from one image to the next: the mask byte of the next pixel, its
+ * offset into x and dx, the masked sum so far */
+typedef struct {
+    const uint8_t *mp;
+    int32_t io;
+    float bs;
+} dwpw_list_state_t;
+
+/* dwpw_run's list of one image (channel c's mask bits a byte each, mstep bytes apart): rows
+ * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
+ * appended to dst with their offsets to op, in pixel order, and summed; returns how many. A
+ * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
+ * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
+ * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
+ * test), then stored, listed and summed under one IT; the last pixel of an odd row in C.
+ * dst may be px's plane: it is written at or before where px reads. */
+static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
+                                           uint32_t bit, int32_t cin, float *dst, int32_t *op,
+                                           dwpw_list_state_t *st)
+{
+    float *const d0 = dst;
+    const uint8_t *mp = st->mp;
+    int32_t io = st->io, t0, v0, v1, y;
+    float bs = st->bs;
+    const int32_t w2 = in_w & ~1;
+#define TTE_LIST_ONE(AT, V) \
+    "ldrb %[t0], " AT "\n\t" \
+    "tst %[t0], %[bit]\n\t" \
+    "it ne\n\t" \
+    "lslsne.w %[t0], %[" V "], #1\n\t" \
+    "itttt ne\n\t" \
+    "strne %[" V "], [%[dst]], #4\n\t" \
+    "strne %[io], [%[op]], #4\n\t" \
+    "vmovne s0, %[" V "]\n\t" \
+    "vaddne.f32 %[bs], %[bs], s0\n\t" \
+    "add %[io], %[io], %[cin]\n\t"
+#define TTE_LIST_PAIRS \
+    "1:\n\t" \
+    "ldrd %[v0], %[v1], [%[px]], #8\n\t" \
+    TTE_LIST_ONE("[%[mp]]", "v0") \
+    TTE_LIST_ONE("[%[mp], %[ms]]", "v1") \
+    "add %[mp], %[mp], %[ms], lsl #1\n\t" \
+    "cmp %[px], %[se2]\n\t" \
+    "bne 1b\n\t"
+    if (in_w == w2 && rows > 0) {
+        /* every row in the one loop: the row's end from geo[0], the next row's start by geo[1],
+         * the last one's end at geo[2] */
+        const uint32_t geo[3] = {4u * (uint32_t)w2, 4u * (uint32_t)(pw - w2),
+                                 (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
+        const float *se2;
+        __asm__ volatile("2:\n\t"
+                         "ldr %[t0], [%[geo]]\n\t"
+                         "add %[se2], %[px], %[t0]\n\t"
+                         TTE_LIST_PAIRS
+                         "ldr %[t0], [%[geo], #4]\n\t"
+                         "add %[px], %[px], %[t0]\n\t"
+                         "ldr %[t0], [%[geo], #8]\n\t"
+                         "cmp %[px], %[t0]\n\t"
+                         "bne 2b\n\t"
+                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                         : "s0", "cc", "memory");
+        rows = 0;
+    }
+    for (y = 0; y < rows; ++y, px += pw - w2) {
+        const float *const se2 = px + w2;
+        __asm__ volatile(TTE_LIST_PAIRS
+                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp), [px] "+&r"(px),
+                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
+                         : "s0", "cc", "memory");
+        if (in_w != w2) {
+            const float t = *px;
+            if (t != 0.0f && (*mp & bit) != 0u) {
+                *dst++ = t;
+                *op++ = io;
+                bs += t;
+            }
+            mp += mstep;
+            io += cin;
+        }
+    }
+#undef TTE_LIST_PAIRS
+#undef TTE_LIST_ONE
+    st->mp = mp;
+    st->io = io;
+    st->bs = bs;
+    return (int32_t)(dst - d0);
+}
+#endif
+
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
                      const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
                      const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
@@ -1763,6 +1908,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
     float *xtab;
     float *xf = NULL;
+    /* xf holds x's selected channels first (dwpw_update_list's xsel) */
+    int32_t xsel = 0;
     /* with a head and q_cols: Q's columns for q_cols channels, after x's floats */
     int8_t *qbuf = NULL;
     float stack_row[TTE_DWPW_ROW];
@@ -1806,9 +1953,21 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         /* x's first pixels dequantized once for every channel's weight update (after the list) */
         const uint8_t *xu = (const uint8_t *)x;
         const size_t nx = (size_t)q->x_float_pixels * (size_t)cin;
+        const tte_update_params_t *u = p->w_update;
         xf = (float *)(void *)(off + pixels);
-        for (i = 0; i < nx; ++i) {
-            xf[i] = xtab[xu[i]];
+        if (u->in_idx != NULL && (size_t)q->x_float_pixels >= pixels) {
+            /* all of x, each pixel's selected channels in order (the update reads no others) */
+            int32_t ci;
+            xsel = 1;
+            for (i = 0; i < nx; i += (size_t)cin) {
+                for (ci = 0; ci < u->n_in; ++ci) {
+                    xf[i + (size_t)ci] = xtab[xu[i + (size_t)u->in_idx[ci]]];
+                }
+            }
+        } else {
+            for (i = 0; i < nx; ++i) {
+                xf[i] = xtab[xu[i]];
+            }
         }
     }
 #endif
@@ -1845,53 +2004,26 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const int32_t bytes = (ch & 7) == 0;
             bsum = 0.0f;
             i = 0;
+#ifdef TTE_VFP_ASM
+            if (bytes && g->in_w >= 2) {
+                /* each image's rows in one call (dwpw_list_rows), the state carried on */
+                dwpw_list_state_t st;
+                st.mp = mp;
+                st.io = 0;
+                st.bs = 0.0f;
+                for (bi = 0; bi < g->batch; ++bi) {
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)g->pad_top) * pw + g->pad_left;
+                    nz += dwpw_list_rows(src, g->in_h, g->in_w, pw, mstep, bit, cin, tmp + nz, off + nz, &st);
+                }
+                bsum = st.bs;
+            } else
+#endif
             for (bi = 0; bi < g->batch; ++bi) {
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
                     const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
-                    xx = 0;
-#ifdef TTE_VFP_ASM
-                    if (bytes && g->in_w >= 2) {
-                        /* the loop below, two pixels a pass without a branch: a value is kept
-                         * when its mask bit is set and its bits but the sign are not all 0
-                         * (LSLS under the IT of the mask test), then stored, listed and summed
-                         * under one IT; the last pixel of an odd row in C */
-                        float *dst = tmp + nz;
-                        int32_t *op = off + nz;
-                        const float *px = src;
-                        const float *const se2 = src + (g->in_w & ~1);
-                        int32_t io = (int32_t)(i * (size_t)cin), t0, v0, v1;
-#define TTE_LIST_ONE(AT, V) \
-    "ldrb %[t0], " AT "\n\t" \
-    "tst %[t0], %[bit]\n\t" \
-    "it ne\n\t" \
-    "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itttt ne\n\t" \
-    "strne %[" V "], [%[dst]], #4\n\t" \
-    "strne %[io], [%[op]], #4\n\t" \
-    "vmovne s0, %[" V "]\n\t" \
-    "vaddne.f32 %[bs], %[bs], s0\n\t" \
-    "add %[io], %[io], %[cin]\n\t"
-                        __asm__ volatile("1:\n\t"
-                                         "ldrd %[v0], %[v1], [%[px]], #8\n\t"
-                                         TTE_LIST_ONE("[%[mp]]", "v0")
-                                         TTE_LIST_ONE("[%[mp], %[ms]]", "v1")
-                                         "add %[mp], %[mp], %[ms], lsl #1\n\t"
-                                         "cmp %[px], %[se2]\n\t"
-                                         "bne 1b\n\t"
-                                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp),
-                                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io),
-                                           [bs] "+&t"(bsum)
-                                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
-                                         : "s0", "cc", "memory");
-#undef TTE_LIST_ONE
-                        nz = (int32_t)(dst - tmp);
-                        xx = g->in_w & ~1;
-                        i += (size_t)xx;
-                    }
-#endif
                     if (bytes) {
-                        for (; xx < g->in_w; ++xx, ++i, mp += mstep) {
+                        for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;
@@ -1998,7 +2130,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                             }
                         }
                     }
-                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, xf, nf, tmp, off, nz, row, step);
+                    dwpw_update_list(u, oi, wrow, ws != NULL, x, xtab, xf, nf, xsel, tmp, off, nz, row, step);
                 } else {
                     dwpw_update_row(u, oi, wrow, ws != NULL, x, p->x_scale, p->x_zp, cin, tmp, pixels, step);
                 }

@@ -7,6 +7,25 @@ void tte_avgpool2d_grad_f32(const tte_pool_params_t *p, const float *dy, float *
     const size_t n_dx = (size_t)p->batch * p->in_h * p->in_w * p->c;
     int32_t b, oy, ox, ch, ky, kx;
     size_t i;
+    if (p->out_h == 1 && p->out_w == 1 && p->k_h == p->in_h && p->k_w == p->in_w && p->pad_top == 0 &&
+        p->pad_left == 0) {
+        /* a global pool: each dx element takes its one share, 0.0f + dy / count (as below: +0 for
+         * a -0 share), the quotient formed once per channel */
+        const float count = (float)(p->k_h * p->k_w);
+        const size_t hw = (size_t)p->in_h * p->in_w;
+        for (b = 0; b < p->batch; ++b) {
+            const float *dyb = dy + (size_t)b * p->c;
+            float *dxb = dx + (size_t)b * hw * p->c;
+            for (ch = 0; ch < p->c; ++ch) {
+                const float q = 0.0f + dyb[ch] / count;
+                float *d = dxb + ch;
+                for (i = 0; i < hw; ++i, d += p->c) {
+                    *d = q;
+                }
+            }
+        }
+        return;
+    }
     for (i = 0; i < n_dx; ++i) {
         dx[i] = 0.0f;
     }

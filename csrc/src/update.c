@@ -124,11 +124,35 @@ static float fc_weight_grad(int32_t rows, int32_t in_features, int32_t out_featu
     }                                                                                          \
     (void)index
 
+/* Gradients of an FC weight row taken at a time by tte_fc_weight_update_s8 (on the stack). */
+#define TTE_FC_UPDATE_CHUNK 32
+
 void tte_fc_weight_update_s8(int32_t rows, int32_t in_features, int32_t out_features,
                              const tte_update_params_t *u, int8_t *w, const int8_t *x_q, const float *x_f,
                              float x_scale, int32_t x_zp, const float *dy, int32_t step)
 {
-    TTE_FC_UPDATE_LOOP(w[wi] = apply_s8(w[wi], qas_steps_s8(u, kf, gr, index, step)));
+    /* TTE_FC_UPDATE_LOOP's qas_steps_s8 and apply_s8, each row's gradients a chunk at a time
+     * through qas_apply_row_s8 (the same steps, hash indices oi * n_in + ki) */
+    float g[TTE_FC_UPDATE_CHUNK];
+    int32_t oi, k0, j;
+    for (oi = 0; oi < u->n_out; ++oi) {
+        const int32_t n = sel(u->out_idx, oi);
+        const float kf = u->scale != NULL ? qas_factor_s8(u, oi) : 0.0f;
+        const uint32_t base = (uint32_t)oi * (uint32_t)u->n_in;
+        int8_t *const wrow = w + (size_t)n * in_features;
+        for (k0 = 0; k0 < u->n_in; k0 += TTE_FC_UPDATE_CHUNK) {
+            const int32_t m = u->n_in - k0 < TTE_FC_UPDATE_CHUNK ? u->n_in - k0 : TTE_FC_UPDATE_CHUNK;
+            for (j = 0; j < m; ++j) {
+                g[j] = fc_weight_grad(rows, in_features, out_features, n, sel(u->in_idx, k0 + j), x_q, x_f,
+                                      x_scale, x_zp, dy);
+            }
+            if (u->in_idx != NULL) {
+                qas_apply_row_s8(u, kf, g, m, wrow, u->in_idx + k0, base + (uint32_t)k0, step);
+            } else {
+                qas_apply_row_s8(u, kf, g, m, wrow + k0, NULL, base + (uint32_t)k0, step);
+            }
+        }
+    }
 }
 
 void tte_fc_weight_update_f32(int32_t rows, int32_t in_features, int32_t out_features,
@@ -149,12 +173,51 @@ static float bias_grad(int32_t rows, int32_t channels, int32_t n, const float *d
     return acc;
 }
 
+/* bias_grad of eight consecutive channels n0..n0 + 7 at once into g (each its own sum, in row
+ * order): a row's eight values are read together instead of one strided walk per channel */
+static void bias_grad8(int32_t rows, int32_t channels, int32_t n0, const float *dy, float *g)
+{
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f, a4 = 0.0f, a5 = 0.0f, a6 = 0.0f, a7 = 0.0f;
+    const float *p = dy + n0;
+    int32_t r;
+    for (r = 0; r < rows; ++r, p += channels) {
+        a0 += p[0];
+        a1 += p[1];
+        a2 += p[2];
+        a3 += p[3];
+        a4 += p[4];
+        a5 += p[5];
+        a6 += p[6];
+        a7 += p[7];
+    }
+    g[0] = a0;
+    g[1] = a1;
+    g[2] = a2;
+    g[3] = a3;
+    g[4] = a4;
+    g[5] = a5;
+    g[6] = a6;
+    g[7] = a7;
+}
+
 void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
                          const float *dy, int32_t step)
 {
     const float lr = (float)tte_update_lr(u);
-    int32_t oi;
-    for (oi = 0; oi < u->n_out; ++oi) {
+    int32_t oi = 0;
+    if (u->out_idx == NULL) {
+        /* every channel: eight at a time */
+        float g[8];
+        int32_t j;
+        for (; oi + 8 <= u->n_out; oi += 8) {
+            bias_grad8(rows, channels, oi, dy, g);
+            for (j = 0; j < 8; ++j) {
+                b[oi + j] = apply_s32(b[oi + j], qas_steps_bias(u, qas_factor_bias(u, lr, oi + j), g[j], oi + j,
+                                                                (uint32_t)(oi + j), step));
+            }
+        }
+    }
+    for (; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
         b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), bias_grad(rows, channels, n, dy), oi,
                                               (uint32_t)oi, step));
