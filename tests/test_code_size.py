@@ -5,8 +5,11 @@ the firmware's flags, -g included (the way before the cache)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -101,3 +104,31 @@ def _stat(path: Path) -> list[str]:
     pid, rest = text.split(" (", 1)
     comm, rest = rest.rsplit(") ", 1)
     return [pid, comm, *rest.split()]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_leaves_the_parents_compilers_alone(tmp_path: Path) -> None:
+    """A child forked while kernels build (a multiprocessing worker) starts with no builds of its
+    own, and its exit kills none of the parent's compilers: the parent's sizes all arrive."""
+    script = textwrap.dedent("""
+        import os, sys
+        from tte.targets import code_size
+        from tte.targets.boards import get_board
+        # three small kernels are enough to have compilers running at the fork
+        small = sorted(code_size._kernels(), key=lambda p: p.stat().st_size)[:3]
+        code_size._kernels = lambda: sorted(small)
+        parent = code_size._BUILDS
+        code_size.prefetch_code_size(get_board("stm32f746g-disco"), "fm")
+        assert parent._procs or parent._queue
+        pid = os.fork()
+        if pid == 0:
+            fresh = code_size._BUILDS is not parent and not code_size._BUILDS._pending
+            sys.exit(0 if fresh else 3)   # a normal exit: atexit handlers run
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        results = [parent.result(k) for k in sorted(parent._pending | set(parent._results))]
+        assert len(results) == 3 and all(err is None and n > 0 for n, err in results), results
+    """)
+    env = {**os.environ, "TTE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(Path(tte.__file__).parents[1])}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr

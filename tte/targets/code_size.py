@@ -227,6 +227,18 @@ class _Builds:
 _BUILDS = _Builds()
 
 
+def _forget_builds_in_child() -> None:
+    """A forked child has none of the parent's compilers: it must neither wait for their results
+    nor kill them (or remove their folder) when it exits."""
+    global _BUILDS
+    atexit.unregister(_BUILDS.close)
+    _BUILDS = _Builds()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_builds_in_child)
+
+
 def _tools() -> tuple[str, str] | None:
     gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
     return (gcc, size) if gcc and size else None
