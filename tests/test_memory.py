@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from models import example_int8, paper_int8
 
-from tte.compiler.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
+from tte.compiler.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_arena_bytes, plan_memory, plot_memory
 from tte.compiler.schedule import ScheduledGraph, schedule, schedule_inference
 from tte.ir import Graph
 from tte.reference import execute
@@ -185,8 +185,8 @@ def test_placements_equal_placing_one_by_one_and_repeat_from_the_cache() -> None
     """plan_memory's indexed, cached placement gives each planner's arena and the kept plan's
     offsets as the plain one-by-one placement does, on MCUNet's training and inference graphs
     (streamed blocks over their input, scratch, a pinned input; an input offset given; the
-    input outside the arena, chained from the stem); planning again (from the cache, then
-    with the cache emptied) gives the same plan."""
+    input outside the arena, chained from the stem), and plan_arena_bytes the smallest of those
+    arenas; planning again (from the cache, then with the cache emptied) gives the same plan."""
     from tte.compiler import memory
     from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
 
@@ -197,6 +197,10 @@ def test_placements_equal_placing_one_by_one_and_repeat_from_the_cache() -> None
         for kw in ({"arena_inputs": [x]}, {"arena_inputs": [x], "input_offset": 4096}, {"chain_from": first}):
             kw.update(scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
             want = placed_one_by_one(s, **kw)
+            memory._PLACEMENTS.clear()
+            memory._ARENAS.clear()
+            # the arena alone, each placement given up once it reaches the smallest so far
+            assert plan_arena_bytes(s, **kw) == min(end for end, _ in want.values())
             plan = plan_memory(s, **kw)
             assert plan.candidates == {k: v[0] for k, v in want.items()}
             assert plan.offsets == {t: want[plan.planner][1][b.name] for b in plan.buffers for t in b.tensors}

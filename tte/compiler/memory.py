@@ -252,9 +252,10 @@ class _Layout:
                 as_input.setdefault(index[i], {})[index[o]] = d
         return cls(bufs, _time_conflicts(bufs), as_output, as_input)
 
-    def place(self, order: Sequence[int], offsets: list[int]) -> int:
+    def place(self, order: Sequence[int], offsets: list[int], limit: int | None = None) -> int:
         """_place by index: ``offsets`` holds the pinned buffers' offsets (-1: not placed yet);
-        each of ``order`` goes to the lowest offset that fits; returns the arena's end."""
+        each of ``order`` goes to the lowest offset that fits; returns the arena's end, or, with
+        a ``limit``, an end no smaller than it as soon as the arena reaches it."""
         sizes = [b.size for b in self.bufs]
         ends = [o + s if o >= 0 else -1 for o, s in zip(offsets, sizes)]
         end = max([0, *ends])
@@ -275,6 +276,8 @@ class _Layout:
             ends[i] = off + size
             if off + size > end:
                 end = off + size
+                if limit is not None and end >= limit:
+                    return end
         return end
 
     def _span(self, i: int, j: int, offsets: list[int], sizes: list[int]) -> tuple[int, int]:
@@ -303,20 +306,11 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     last pinned output starts at offset 0. Without arena inputs, ``chain_from`` (an arena
     buffer, e.g. the first block's output when the input image lives outside the arena)
     starts such a chain instead, pinned where the input would be."""
-    names = list(planners) if planners else list(PLANNERS)
-    bufs, external = buffers_of(sg, scratch, arena_inputs)
-    allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
-    start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
-    chain = _overlap_chain(allow, start) if start is not None else []
-    lengths = range(len(chain) + 1) if chain else range(1)
-    key = (tuple((b.name, b.size, b.first, b.last) for b in bufs), tuple(sorted(allow.items())),
-           tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
-    results = _PLACEMENTS.get(key)
+    job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
+    results = _PLACEMENTS.get(job.key)
     if results is None:
-        results = _placements(bufs, allow, names, arena_inputs, start, chain, lengths, input_offset)
-        _PLACEMENTS[key] = results
-        if len(_PLACEMENTS) > _PLACEMENTS_KEPT:
-            del _PLACEMENTS[next(iter(_PLACEMENTS))]
+        results = _remember(_PLACEMENTS, job.key, job.place())
+    bufs = job.bufs
     keys = list(results)
     best = min(keys, key=lambda k: (results[k][0], keys.index(k)))
     arena, offsets = results[best]
@@ -330,48 +324,102 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
             live[s] += b.size
             high[s] = max(high[s], b.offset + b.size)
     offsets_of = {t: b.offset for b in bufs for t in b.tensors}
-    return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, external, steps,
-                      live, high, {k: v[0] for k, v in results.items()}, allow)
+    return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, job.external, steps,
+                      live, high, {k: v[0] for k, v in results.items()}, job.allow)
+
+
+def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
+                     scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
+                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                     input_offset: int | None = None, chain_from: str | None = None) -> int:
+    """``plan_memory(...).arena_bytes`` without the plan (what the compiler's choices compare):
+    the same placements, each given up once its arena reaches the smallest one so far."""
+    job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
+    if job.key in _PLACEMENTS:
+        return min(arena for arena, _ in _PLACEMENTS[job.key].values())
+    if job.key not in _ARENAS:
+        _remember(_ARENAS, job.key, min(arena for arena, _ in job.place(smallest_only=True).values()))
+    return _ARENAS[job.key]
+
+
+@dataclass
+class _Planning:
+    """What one plan places: the buffers, the allowed overlaps, the planners and the pinning."""
+
+    bufs: list[Buffer]
+    external: dict[str, str]
+    allow: Overlaps
+    names: list[str]
+    arena_inputs: Sequence[str]
+    start: str | None
+    chain: list[tuple[str, int]]
+    input_offset: int | None
+    key: tuple[Any, ...] = ()   # everything the placements depend on
+
+    @classmethod
+    def of(cls, sg: ScheduledGraph, planners: Sequence[str] | None, scratch: Callable[[Node], int] | None,
+           arena_inputs: Sequence[str], overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None,
+           input_offset: int | None, chain_from: str | None) -> _Planning:
+        bufs, external = buffers_of(sg, scratch, arena_inputs)
+        allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+        start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
+        chain = _overlap_chain(allow, start) if start is not None else []
+        names = list(planners) if planners else list(PLANNERS)
+        key = (tuple((b.name, b.size, b.first, b.last) for b in bufs), tuple(sorted(allow.items())),
+               tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
+        return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, key)
+
+    def place(self, smallest_only: bool = False) -> dict[str, tuple[int, list[int]]]:
+        """Per planner (and number of pinned chain outputs): the arena's end and every buffer's
+        offset. ``smallest_only``: a placement stops once it reaches the smallest arena so far
+        (its end is then no smaller, its offsets incomplete)."""
+        bufs, chain, start = self.bufs, self.chain, self.start
+        layout = _Layout.of(bufs, self.allow)
+        index = {b.name: i for i, b in enumerate(bufs)}
+        # a planner's order of all buffers; leaving out the pinned ones keeps the rest's order
+        orders = {name: [index[b.name] for b in PLANNERS[name](bufs)] for name in self.names}
+        results: dict[str, tuple[int, list[int]]] = {}
+        smallest: int | None = None
+        for name in self.names:
+            for n_chain in range(len(chain) + 1) if chain else range(1):
+                offsets = [-1] * len(bufs)
+                # arena inputs go first, at the same offset in every plan: the application writes
+                # the input there (tte_input_buffer()) before the step, whichever plan runs
+                pinned = [i for i, b in enumerate(bufs)
+                          if b.name in self.arena_inputs or (n_chain and b.name == start)]
+                dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
+                base = self.input_offset if self.input_offset is not None else sum(dists)
+                pos = base
+                outs: list[int] = []
+                for (o, _), d in zip(chain[:n_chain], dists):
+                    pos -= d
+                    offsets[index[o]] = pos
+                    outs.append(index[o])
+                if pos < 0:
+                    continue
+                for i in pinned:
+                    offsets[i] = base
+                    base += bufs[i].size
+                fixed = set(pinned) | set(outs)
+                end = layout.place([i for i in orders[name] if i not in fixed], offsets,
+                                   smallest if smallest_only else None)
+                results[name if n_chain == 0 else f"{name}/pin{n_chain}"] = (end, offsets)
+                smallest = end if smallest is None else min(smallest, end)
+        return results
 
 
 # Placements by everything they depend on: the planners' choices (tte.compiler.analysis) plan
 # the same buffers many times over, and a placement is most of a plan's time.
 _PLACEMENTS: dict[tuple[Any, ...], dict[str, tuple[int, list[int]]]] = {}
-_PLACEMENTS_KEPT = 512
+_ARENAS: dict[tuple[Any, ...], int] = {}      # plan_arena_bytes's, where no whole plan was needed
+_KEPT = 512
 
 
-def _placements(bufs: list[Buffer], allow: Overlaps, names: list[str], arena_inputs: Sequence[str],
-                start: str | None, chain: list[tuple[str, int]], lengths: range,
-                input_offset: int | None) -> dict[str, tuple[int, list[int]]]:
-    """Per planner (and number of pinned chain outputs): the arena's end and every buffer's offset."""
-    layout = _Layout.of(bufs, allow)
-    index = {b.name: i for i, b in enumerate(bufs)}
-    # a planner's order of all buffers; leaving out the pinned ones keeps the rest's order
-    orders = {name: [index[b.name] for b in PLANNERS[name](bufs)] for name in names}
-    results: dict[str, tuple[int, list[int]]] = {}
-    for name in names:
-        for n_chain in lengths:
-            offsets = [-1] * len(bufs)
-            # arena inputs go first, at the same offset in every plan: the application writes
-            # the input there (tte_input_buffer()) before the step, whichever plan runs
-            pinned = [i for i, b in enumerate(bufs) if b.name in arena_inputs or (n_chain and b.name == start)]
-            dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
-            base = input_offset if input_offset is not None else sum(dists)
-            pos = base
-            outs: list[int] = []
-            for (o, _), d in zip(chain[:n_chain], dists):
-                pos -= d
-                offsets[index[o]] = pos
-                outs.append(index[o])
-            if pos < 0:
-                continue
-            for i in pinned:
-                offsets[i] = base
-                base += bufs[i].size
-            fixed = set(pinned) | set(outs)
-            label = name if n_chain == 0 else f"{name}/pin{n_chain}"
-            results[label] = (layout.place([i for i in orders[name] if i not in fixed], offsets), offsets)
-    return results
+def _remember(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
+    cache[key] = value
+    if len(cache) > _KEPT:
+        del cache[next(iter(cache))]
+    return value
 
 
 def check_plan(plan: MemoryPlan) -> None:
