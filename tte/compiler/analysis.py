@@ -371,8 +371,8 @@ def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_b
     def fits(given: frozenset[str]) -> bool:
         for g in graphs:
             g.meta[DW_PAD_META] = given
-        got = (plan_arena_bytes(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)),
-               plan_arena_bytes(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)))
+        got = (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
+               plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)).arena_bytes)
         return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
 
     work: dict[str, int] = {}
