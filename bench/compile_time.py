@@ -1,6 +1,6 @@
 """Wall time of `tte compile` on the paper's three models, end to end, as a user runs it.
 
-    python bench/compile_time.py [--repeat 3]      # writes bench/results/compile_time.json
+    python bench/compile_time.py [--repeat 3] [--baseline SRC]   # writes bench/results/compile_time.json
 
 Per model (MCUNet-5FPS, MobileNetV2-w0.35, ProxylessNAS-w0.3 from tte/models/paper.py, float
 ONNX at 128x128, 10 classes) the command is
@@ -10,13 +10,18 @@ ONNX at 128x128, 10 classes) the command is
 
 in a fresh Python process (imports included): quantization on the calibration images, the
 training graph, memory plan, C generation, and the flash measurement with arm-none-eabi-gcc.
-"cold" runs with an empty tte cache (the kernels' code sizes compiled and cached), "warm" with
-the cache a user has after the first compile (the median of --repeat runs). Besides wall time,
-the CPU seconds of the process and its compilers (less sensitive to other load on the machine),
-and the load average. The SHA-256 of every file written is recorded, so that two runs (before
-and after a change to the compiler) can be checked for byte-identical output; with
-``--baseline SRC`` (a source tree of tte before the change, e.g. ``git archive main``) the same
-commands run from it in the same session, interleaved, for a ratio and the byte-for-byte check.
+Each model is compiled both ways, --repeat times each:
+
+* cold: a first compile on a fresh machine, with an empty tte cache of its own (TTE_CACHE_DIR):
+  every kernel is compiled once for its code size (and cached);
+* warm: with the cache a user has after the first compile (filled by one run not counted).
+
+Besides wall time (median), the CPU seconds of the process and its compilers (less sensitive to
+other load on the machine), and the load average. The SHA-256 of every file written is recorded,
+so that two runs (before and after a change to the compiler) can be checked for byte-identical
+output; with ``--baseline SRC`` (a source tree of tte before the change, e.g. ``git archive
+main``) the same cold and warm commands run from it in the same session, interleaved run by run
+with this tree's, for cold/cold and warm/warm ratios and the byte-for-byte check.
 """
 
 from __future__ import annotations
@@ -56,7 +61,9 @@ def run_compile(model: Path, calib: Path, scheme: str, out: Path, cache: Path, r
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = os.getloadavg()[0]
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    # from the tree's own folder: `python -m` puts the working directory first on sys.path, so
+    # from any other checkout a baseline run would import that checkout's tte
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, check=False)
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
@@ -66,51 +73,75 @@ def run_compile(model: Path, calib: Path, scheme: str, out: Path, cache: Path, r
     return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "load_avg_1min": round(load, 2), "files": files}
 
 
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"wall_s": [r["wall_s"] for r in runs], "cpu_s": [r["cpu_s"] for r in runs],
+            "load_avg_1min": [r["load_avg_1min"] for r in runs],
+            "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+            "median_cpu_s": statistics.median(r["cpu_s"] for r in runs)}
+
+
+def time_model(work: Path, model: str, scheme: str, calib: Path, trees: dict[str, Path],
+               repeat: int) -> dict[str, Any]:
+    """Cold and warm runs of one model from every tree, interleaved (cold, warm, tree by tree,
+    ``repeat`` times), so that load from elsewhere on the machine falls on all alike."""
+    path = work / f"{model}.onnx"
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {t: {"cold": [], "warm": []} for t in trees}
+    for tree, root in trees.items():  # fills the warm cache
+        run_compile(path, calib, scheme, work / f"{model}-{tree}-fill", work / f"cache-{model}-{tree}", root)
+    for k in range(repeat):
+        for tree, root in trees.items():
+            runs[tree]["cold"].append(run_compile(path, calib, scheme, work / f"{model}-{tree}-cold{k}",
+                                                  work / f"cache-{model}-{tree}-cold{k}", root))
+            runs[tree]["warm"].append(run_compile(path, calib, scheme, work / f"{model}-{tree}-warm{k}",
+                                                  work / f"cache-{model}-{tree}", root))
+    files = runs["tte"]["cold"][0]["files"]
+    assert all(r["files"] == files for kind in runs["tte"].values() for r in kind), f"{model}: output differs"
+    row: dict[str, Any] = {"scheme": scheme, "cold": _summary(runs["tte"]["cold"]),
+                           "warm": _summary(runs["tte"]["warm"]), "output_sha256": files}
+    if "baseline" in trees:
+        base = {kind: _summary(rs) for kind, rs in runs["baseline"].items()}
+        row["baseline"] = base
+        for kind in ("cold", "warm"):
+            for what in ("wall", "cpu"):
+                row[f"{kind}_{what}_vs_baseline"] = round(row[kind][f"median_{what}_s"]
+                                                          / base[kind][f"median_{what}_s"], 3)
+        row["output_identical_to_baseline"] = all(r["files"] == files for kind in runs["baseline"].values()
+                                                  for r in kind)
+    return row
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="cold and warm runs per model (and per tree)")
     ap.add_argument("--baseline", help="a tte source tree to time the same commands from, for a ratio")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "compile_time.json"))
     args = ap.parse_args()
 
+    trees = {"tte": ROOT, **({"baseline": Path(args.baseline)} if args.baseline else {})}
     rows: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         calib = work / "calib.npz"
         np.savez(calib, x=np.random.default_rng(0).uniform(-1, 1, (8, 3, 128, 128)).astype(np.float32))
-        cache = work / "cache"
-        for i, (model, budget) in enumerate(MODELS):
-            path = work / f"{model}.onnx"
-            onnx.save(build_paper_onnx(model, resolution=128, num_classes=10, seed=0), path)
-            scheme = f"paper:{model}:{budget}"
-            cold = run_compile(path, calib, scheme, work / f"{model}-cold", work / f"cache-cold-{i}")
-            warm = [run_compile(path, calib, scheme, work / f"{model}-warm{k}", cache) for k in range(args.repeat + 1)]
-            warm = warm[1:]  # the first fills the shared cache
-            assert all(w["files"] == cold["files"] for w in warm), f"{model}: output differs between runs"
-            rows[model] = {
-                "scheme": scheme, "cold": {k: cold[k] for k in ("wall_s", "cpu_s", "load_avg_1min")},
-                "warm_wall_s": [w["wall_s"] for w in warm], "warm_cpu_s": [w["cpu_s"] for w in warm],
-                "warm_load_avg_1min": [w["load_avg_1min"] for w in warm],
-                "warm_median_wall_s": statistics.median(w["wall_s"] for w in warm),
-                "warm_median_cpu_s": statistics.median(w["cpu_s"] for w in warm),
-                "output_sha256": cold["files"],
-            }
-            r = rows[model]
-            if args.baseline:
-                base = [run_compile(path, calib, scheme, work / f"{model}-base{k}", work / f"cache-base-{i}-{k}",
-                                    Path(args.baseline)) for k in range(args.repeat)]
-                r["baseline_wall_s"] = [b["wall_s"] for b in base]
-                r["baseline_cpu_s"] = [b["cpu_s"] for b in base]
-                r["baseline_median_wall_s"] = statistics.median(r["baseline_wall_s"])
-                r["baseline_median_cpu_s"] = statistics.median(r["baseline_cpu_s"])
-                r["warm_vs_baseline_cpu"] = round(r["warm_median_cpu_s"] / r["baseline_median_cpu_s"], 3)
-                r["output_identical_to_baseline"] = all(b["files"] == cold["files"] for b in base)
-            print(f"{model:<16} cold {cold['wall_s']:6.2f} s (cpu {cold['cpu_s']:5.2f})   warm median "
-                  f"{r['warm_median_wall_s']:6.2f} s (cpu {r['warm_median_cpu_s']:5.2f})   load "
-                  f"{cold['load_avg_1min']:.1f}", flush=True)
+        for model, budget in MODELS:
+            onnx.save(build_paper_onnx(model, resolution=128, num_classes=10, seed=0), work / f"{model}.onnx")
+            r = rows[model] = time_model(work, model, f"paper:{model}:{budget}", calib, trees, args.repeat)
+            line = (f"{model:<16} cold {r['cold']['median_wall_s']:5.2f} s (cpu {r['cold']['median_cpu_s']:5.2f})"
+                    f"   warm {r['warm']['median_wall_s']:5.2f} s (cpu {r['warm']['median_cpu_s']:5.2f})")
+            if "baseline" in r:
+                b = r["baseline"]
+                line += (f"   baseline cold {b['cold']['median_wall_s']:5.2f} s, "
+                         f"warm {b['warm']['median_wall_s']:5.2f} s"
+                         f"   ratio cold {r['cold_wall_vs_baseline']:.2f}, warm {r['warm_wall_vs_baseline']:.2f}"
+                         f"   same bytes: {r['output_identical_to_baseline']}")
+            print(line + f"   load {statistics.median(r['cold']['load_avg_1min']):.1f}", flush=True)
     out = {"machine": machine_info(), "board": BOARD, "target_s": TARGET_S, "baseline": args.baseline,
+           "repeat": args.repeat,
            "command": "tte compile MODEL.onnx --calibration calib.npz --samples 8 --board "
                       f"{BOARD} --scheme paper:<model>:<budget> -o OUT (python -m tte.cli, a fresh process)",
+           "runs": "cold: an empty tte cache per run (the first compile on a fresh machine: every kernel compiled "
+                   "for its code size); warm: the cache after a first compile; medians over --repeat runs, "
+                   "this tree's and the baseline's interleaved",
            "models": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")

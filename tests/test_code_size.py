@@ -1,11 +1,16 @@
 """The flash code size in report.json: kernels' sizes come from the user cache after the first
-compile, and equal what arm-none-eabi-gcc and arm-none-eabi-size give for every object built
-one by one (the way before the cache)."""
+compile (built in the background from prefetch_code_size on, or in measure_code_size), and
+equal what arm-none-eabi-gcc and arm-none-eabi-size give for every object built one by one with
+the firmware's flags, -g included (the way before the cache)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -13,8 +18,10 @@ import pytest
 import tte
 from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
+from tte.targets import code_size
 from tte.targets.boards import get_board
-from tte.targets.firmware import CFLAGS, CSRC_DIR, measure_code_size
+from tte.targets.code_size import measure_code_size, prefetch_code_size
+from tte.targets.firmware import CFLAGS, CSRC_DIR
 from tte.training.data import fashion_mnist
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "fmnist_cnn.onnx"
@@ -45,8 +52,83 @@ def test_cached_kernel_sizes_equal_a_fresh_build(tmp_path: Path, monkeypatch: py
     sources = generate(analyze(q, board=board, scheme="last-k:2"), "fm")
     (tmp_path / "w").mkdir()
     want = text_bytes_one_by_one(sources, "fm", [*board.gcc_flags(), *CFLAGS], tmp_path / "w")
+    monkeypatch.setattr(code_size, "_BUILDS", code_size._Builds())
+    prefetch_code_size(board, "fm")
     cold = measure_code_size(sources, "fm", board)
     cached = sorted((tmp_path / "cache" / "code-size").iterdir())
     assert len(cached) == len(list((CSRC_DIR / "src").glob("*.c")))
     warm = measure_code_size(sources, "fm", board)
-    assert cold == warm == want > 0
+    # half the kernels missing from the cache and no prefetch: built by measure_code_size itself
+    for p in cached[::2]:
+        p.unlink()
+    monkeypatch.setattr(code_size, "_BUILDS", code_size._Builds())
+    rebuilt = measure_code_size(sources, "fm", board)
+    assert sorted((tmp_path / "cache" / "code-size").iterdir()) == cached
+    assert cold == warm == rebuilt == want > 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc")
+def test_closing_the_background_builds_kills_their_compilers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the prefetch still compiles when Python exits (a compile that failed on its budget)
+    is killed, the compiler driver with its cc1 and as, and its objects removed."""
+    monkeypatch.setenv("TTE_CACHE_DIR", str(tmp_path / "cache"))
+    builds = code_size._Builds()
+    monkeypatch.setattr(code_size, "_BUILDS", builds)
+    prefetch_code_size(get_board("stm32f746g-disco"), "fm")
+    with builds._cond:
+        while not builds._procs:
+            builds._cond.wait(0.01)
+        procs = list(builds._procs)
+        work = builds._dir
+    assert work is not None and work.is_dir()
+    builds.close()
+    assert all(p.poll() is not None for p in procs) and not work.exists()
+    # cc1 and as (each driver heads a session of its own; they are reparented when it dies) go
+    # as soon as the kill is delivered, well before any kernel's compile would end
+    sessions = {str(p.pid) for p in procs}
+    deadline = time.monotonic() + 0.5
+    while (left := [st for st in map(_stat, Path("/proc").glob("[0-9]*/stat")) if st[5:6] and st[5] in sessions
+                    and st[2] != "Z"]):
+        assert time.monotonic() < deadline, left
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError):
+        builds.result("never-submitted")
+
+
+def _stat(path: Path) -> list[str]:
+    """/proc/PID/stat's fields (pid, comm, state, ppid, pgrp, session, ...); [] once it is gone."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return []
+    pid, rest = text.split(" (", 1)
+    comm, rest = rest.rsplit(") ", 1)
+    return [pid, comm, *rest.split()]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_leaves_the_parents_compilers_alone(tmp_path: Path) -> None:
+    """A child forked while kernels build (a multiprocessing worker) starts with no builds of its
+    own, and its exit kills none of the parent's compilers: the parent's sizes all arrive."""
+    script = textwrap.dedent("""
+        import os, sys
+        from tte.targets import code_size
+        from tte.targets.boards import get_board
+        # three small kernels are enough to have compilers running at the fork
+        small = sorted(code_size._kernels(), key=lambda p: p.stat().st_size)[:3]
+        code_size._kernels = lambda: sorted(small)
+        parent = code_size._BUILDS
+        code_size.prefetch_code_size(get_board("stm32f746g-disco"), "fm")
+        assert parent._procs or parent._queue
+        pid = os.fork()
+        if pid == 0:
+            fresh = code_size._BUILDS is not parent and not code_size._BUILDS._pending
+            sys.exit(0 if fresh else 3)   # a normal exit: atexit handlers run
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        results = [parent.result(k) for k in sorted(parent._pending | set(parent._results))]
+        assert len(results) == 3 and all(err is None and n > 0 for n, err in results), results
+    """)
+    env = {**os.environ, "TTE_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(Path(tte.__file__).parents[1])}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr

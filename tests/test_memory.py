@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from models import example_int8, paper_int8
 
-from tte.compiler.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_memory, plot_memory
+from tte.compiler.memory import ALIGN, PLANNERS, MemoryPlan, check_plan, plan_arena_bytes, plan_memory, plot_memory
 from tte.compiler.schedule import ScheduledGraph, schedule, schedule_inference
 from tte.ir import Graph
 from tte.reference import execute
@@ -133,6 +133,84 @@ def test_planners_are_compared_and_the_best_kept() -> None:
     assert plan.candidates[plan.planner] == plan.arena_bytes
     assert plan.lower_bound <= plan.arena_bytes
     assert all(b.offset % ALIGN == 0 for b in plan.buffers)
+
+
+def placed_one_by_one(sg: ScheduledGraph, **kw: Any) -> dict[str, tuple[int, dict[str, int]]]:
+    """The planners' placements the plain way, as plan_memory's docstring states them: per
+    planner and number of pinned chain outputs, every buffer in the planner's order at the
+    lowest offset where it collides with no placed buffer alive with it (an allowed overlap
+    lets an output reach its distance below its input). Returns arena end and offsets."""
+    from tte.compiler.memory import _overlap_chain, align, allowed_overlaps, buffers_of
+
+    inputs = kw.get("arena_inputs", ())
+    bufs, _ = buffers_of(sg, kw.get("scratch"), inputs)
+    allow = allowed_overlaps(sg, bufs, kw["overlap"]) if kw.get("overlap") else {}
+    start = inputs[0] if len(inputs) == 1 else kw.get("chain_from")
+    chain = _overlap_chain(allow, start) if start is not None else []
+    out: dict[str, tuple[int, dict[str, int]]] = {}
+    for name, order in PLANNERS.items():
+        for n_chain in range(len(chain) + 1):
+            off: dict[str, int] = {}
+            dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
+            base = kw["input_offset"] if kw.get("input_offset") is not None else sum(dists)
+            pos = base
+            for (o, _), d in zip(chain[:n_chain], dists):
+                pos -= d
+                off[o] = pos
+            if pos < 0:
+                continue
+            for b in bufs:
+                if b.name in inputs or (n_chain and b.name == start):
+                    off[b.name], base = base, base + b.size
+            for b in order([b for b in bufs if b.name not in off]):
+                taken = []
+                for p in bufs:
+                    if p.name not in off or not p.overlaps(b):
+                        continue
+                    lo, hi = off[p.name], off[p.name] + p.size
+                    if (b.name, p.name) in allow:
+                        lo += max(0, b.size - allow[b.name, p.name])
+                    if (p.name, b.name) in allow:
+                        hi = off[p.name] + min(allow[p.name, b.name], p.size)
+                    taken.append((lo, hi))
+                # the lowest free offset is 0 or the end of a taken span
+                off[b.name] = min(at for at in {0, *(hi for _, hi in taken)}
+                                  if at >= 0 and not any(lo < at + b.size and at < hi for lo, hi in taken))
+            end = max(off[b.name] + b.size for b in bufs)
+            out[name if n_chain == 0 else f"{name}/pin{n_chain}"] = (end, off)
+    return out
+
+
+def test_placements_equal_placing_one_by_one_and_repeat_from_the_cache() -> None:
+    """plan_memory's indexed, cached placement gives each planner's arena and the kept plan's
+    offsets as the plain one-by-one placement does, on MCUNet's training and inference graphs
+    (streamed blocks over their input, scratch, a pinned input; an input offset given; the
+    input outside the arena, chained from the stem), and plan_arena_bytes the smallest of those
+    arenas; planning again (from the cache, then with the cache emptied) gives the same plan."""
+    from tte.compiler import memory
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn, analyze
+
+    a = analyze(paper_int8("mcunet-5fps"), scheme="paper:mcunet-5fps:99kb")
+    x = a.forward.inputs[0]
+    first = next(n.outputs[0] for n in a.inference.graph.nodes if x in n.inputs)
+    for s in (a.scheduled, a.inference):
+        for kw in ({"arena_inputs": [x]}, {"arena_inputs": [x], "input_offset": 4096}, {"chain_from": first}):
+            kw.update(scratch=_scratch_fn(s), overlap=_overlap_fn(s.graph))
+            want = placed_one_by_one(s, **kw)
+            memory._PLACEMENTS.clear()
+            memory._ARENAS.clear()
+            # the arena alone, each placement given up once it reaches the smallest so far
+            assert plan_arena_bytes(s, **kw) == min(end for end, _ in want.values())
+            plan = plan_memory(s, **kw)
+            assert plan.candidates == {k: v[0] for k, v in want.items()}
+            assert plan.offsets == {t: want[plan.planner][1][b.name] for b in plan.buffers for t in b.tensors}
+            check_plan(plan)
+            again = plan_memory(s, **kw)
+            memory._PLACEMENTS.clear()
+            fresh = plan_memory(s, **kw)
+            for p in (again, fresh):
+                assert (p.planner, p.candidates, p.offsets, p.high_water) == \
+                    (plan.planner, plan.candidates, plan.offsets, plan.high_water)
 
 
 def test_inference_plan_is_the_lean_forward_pass() -> None:

@@ -67,6 +67,7 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                        "compiles inference only")
     if data_name is not None and scheme != "auto":
         raise TteError(f"--data is for --scheme auto (the scheme search); scheme '{scheme}' is fixed")
+    _prefetch_code_size(board, c_identifier(name or Path(model).stem))
     g = tte.load(model)
     calibration = calibration or data_name
     if not g.is_quantized:
@@ -123,6 +124,19 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     click.echo(f"wrote {out_dir}/ ({report['name']}.c, {report['name']}.h, report.json, memory.png)")
     if package_dir is not None:
         click.echo(f"wrote {package_dir}/ (the C library; build with `make -C {package_dir}`)")
+
+
+def _prefetch_code_size(board: str, cname: str) -> None:
+    """Start building the kernels' code sizes (tte.targets.code_size) before the model is loaded
+    and quantized; a board that does not resolve is left for compile_model to report."""
+    from tte.targets.boards import get_board
+    from tte.targets.code_size import prefetch_code_size
+
+    try:
+        b = get_board(board)
+    except TteError:
+        return
+    prefetch_code_size(b, cname)
 
 
 COMMANDS = [compile_command]

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks, unfusable_groups
-from tte.compiler.memory import MemoryPlan, plan_memory
+from tte.compiler.memory import MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -177,7 +177,7 @@ def _train_plan(sg: ScheduledGraph, x: str) -> MemoryPlan:
 
 
 def _train_arena(sg: ScheduledGraph, x: str) -> int:
-    return _train_plan(sg, x).arena_bytes
+    return plan_arena_bytes(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
 
 
 def _forward_sets_arena(sg: ScheduledGraph, x: str) -> bool:
@@ -251,9 +251,9 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
             g.meta[X_FLOAT_META] = dict(xf)
             g.meta[Q_COLS_META] = dict(qc or {})
         if (pw, pw8) not in inf_arena:
-            inf_arena[pw, pw8] = plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
-                                             overlap=_overlap_fn(inf.graph)).arena_bytes
-        return (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
+            inf_arena[pw, pw8] = plan_arena_bytes(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
+                                                  overlap=_overlap_fn(inf.graph))
+        return (plan_arena_bytes(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)),
                 inf_arena[pw, pw8])
 
     def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:

@@ -25,7 +25,7 @@ from tte.ir import Graph
 from tte.layout import source_shape
 from tte.outputs import check_output_dir, output_dir
 from tte.targets.boards import Board, get_board
-from tte.targets.firmware import measure_code_size
+from tte.targets.code_size import measure_code_size, prefetch_code_size
 from tte.training.sparse import UpdateScheme
 
 
@@ -49,6 +49,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     if out_dir is not None:
         check_output_dir(out_dir, force=force, names=output_names(cname), adopt=earlier_compile_files)
     b = board if isinstance(board, Board) else get_board(board)
+    if emit_c:  # the kernels' code sizes build while the compiler plans
+        prefetch_code_size(b, cname)
     kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed,
           "speed_sram_bytes": speed_sram_bytes}
     if isinstance(scheme, str) and scheme == "auto":

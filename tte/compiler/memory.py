@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tte.compiler.schedule import ScheduledGraph, storage_bytes
 from tte.ir import Node
 
@@ -220,6 +222,76 @@ def _overlap_chain(allow: Overlaps, start: str) -> list[tuple[str, int]]:
     return chain
 
 
+def _time_conflicts(bufs: Sequence[Buffer]) -> list[list[int]]:
+    """Per buffer: the indices of the other buffers whose lifetimes overlap its own (the only
+    ones a placement has to look at)."""
+    first = np.array([b.first for b in bufs], dtype=np.int64)
+    last = np.array([b.last for b in bufs], dtype=np.int64)
+    live_together = (first[:, None] <= last[None, :]) & (first[None, :] <= last[:, None])
+    np.fill_diagonal(live_together, False)
+    return [np.flatnonzero(row).tolist() for row in live_together]
+
+
+@dataclass
+class _Layout:
+    """The buffers of one plan_memory call by index, what every planner's placement reads."""
+
+    bufs: list[Buffer]
+    conflicts: list[list[int]]
+    as_output: dict[int, dict[int, int]]   # buffer -> {input buffer it may overlap: distance}
+    as_input: dict[int, dict[int, int]]    # buffer -> {output buffer that may overlap it: distance}
+
+    @classmethod
+    def of(cls, bufs: list[Buffer], allow: Overlaps) -> _Layout:
+        index = {b.name: i for i, b in enumerate(bufs)}
+        as_output: dict[int, dict[int, int]] = {}
+        as_input: dict[int, dict[int, int]] = {}
+        for (o, i), d in allow.items():
+            if o in index and i in index:
+                as_output.setdefault(index[o], {})[index[i]] = d
+                as_input.setdefault(index[i], {})[index[o]] = d
+        return cls(bufs, _time_conflicts(bufs), as_output, as_input)
+
+    def place(self, order: Sequence[int], offsets: list[int], limit: int | None = None) -> int:
+        """_place by index: ``offsets`` holds the pinned buffers' offsets (-1: not placed yet);
+        each of ``order`` goes to the lowest offset that fits; returns the arena's end, or, with
+        a ``limit``, an end no smaller than it as soon as the arena reaches it."""
+        sizes = [b.size for b in self.bufs]
+        ends = [o + s if o >= 0 else -1 for o, s in zip(offsets, sizes)]
+        end = max([0, *ends])
+        for i in order:
+            size = sizes[i]
+            conflicts = self.conflicts[i]
+            if i in self.as_output or i in self.as_input:
+                spans = sorted(self._span(i, j, offsets, sizes) for j in conflicts if offsets[j] >= 0)
+            else:
+                spans = sorted([(offsets[j], ends[j]) for j in conflicts if offsets[j] >= 0])
+            off = 0
+            for start, stop in spans:
+                if off + size <= start:
+                    break
+                if stop > off:
+                    off = stop
+            offsets[i] = off
+            ends[i] = off + size
+            if off + size > end:
+                end = off + size
+                if limit is not None and end >= limit:
+                    return end
+        return end
+
+    def _span(self, i: int, j: int, offsets: list[int], sizes: list[int]) -> tuple[int, int]:
+        """_span by index: the offsets of buffer i that collide with the placed buffer j."""
+        start, stop = offsets[j], offsets[j] + sizes[j]
+        d = self.as_output.get(i, {}).get(j)
+        if d is not None:
+            start = offsets[j] + max(0, sizes[i] - d)
+        d = self.as_input.get(i, {}).get(j)
+        if d is not None:
+            stop = offsets[j] + min(d, sizes[j])
+        return start, stop
+
+
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
@@ -234,42 +306,16 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     last pinned output starts at offset 0. Without arena inputs, ``chain_from`` (an arena
     buffer, e.g. the first block's output when the input image lives outside the arena)
     starts such a chain instead, pinned where the input would be."""
-    names = list(planners) if planners else list(PLANNERS)
-    results: dict[str, tuple[int, list[Buffer]]] = {}
-    external: dict[str, str] = {}
-    allow: Overlaps = {}
-    bufs, external = buffers_of(sg, scratch, arena_inputs)
-    allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
-    start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
-    chain = _overlap_chain(allow, start) if start is not None else []
-    lengths = range(len(chain) + 1) if chain else range(1)
-    for name in names:
-        for n_chain in lengths:
-            bufs, _ = buffers_of(sg, scratch, arena_inputs)
-            by_name = {b.name: b for b in bufs}
-            # arena inputs go first, at the same offset in every plan: the application writes
-            # the input there (tte_input_buffer()) before the step, whichever plan runs
-            pinned = [b for b in bufs if b.name in arena_inputs or (n_chain and b.name == start)]
-            dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
-            base = input_offset if input_offset is not None else sum(dists)
-            pos = base
-            outs: list[Buffer] = []
-            for (o, _), d in zip(chain[:n_chain], dists):
-                pos -= d
-                by_name[o].offset = pos
-                outs.append(by_name[o])
-            if pos < 0:
-                continue
-            for b in pinned:
-                b.offset = base
-                base += b.size
-            fixed = {b.name for b in pinned + outs}
-            rest = [b for b in bufs if b.name not in fixed]
-            key = name if n_chain == 0 else f"{name}/pin{n_chain}"
-            results[key] = (_place(PLANNERS[name](rest), allow, pinned + outs), bufs)
-    names = list(results)
-    best = min(names, key=lambda k: (results[k][0], names.index(k)))
-    arena, bufs = results[best]
+    job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
+    results = _PLACEMENTS.get(job.key)
+    if results is None:
+        results = _remember(_PLACEMENTS, job.key, job.place())
+    bufs = job.bufs
+    keys = list(results)
+    best = min(keys, key=lambda k: (results[k][0], keys.index(k)))
+    arena, offsets = results[best]
+    for b, off in zip(bufs, offsets):
+        b.offset = off
     steps = [n.name for n in sg.graph.nodes]
     live = [0] * len(steps)
     high = [0] * len(steps)
@@ -277,10 +323,103 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
         for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
             live[s] += b.size
             high[s] = max(high[s], b.offset + b.size)
-    offsets = {t: b.offset for b in bufs for t in b.tensors}
-    return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets, external, steps,
-                      live, high, {k: v[0] for k, v in results.items()}, allow)
+    offsets_of = {t: b.offset for b in bufs for t in b.tensors}
+    return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, job.external, steps,
+                      live, high, {k: v[0] for k, v in results.items()}, job.allow)
 
+
+def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
+                     scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
+                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                     input_offset: int | None = None, chain_from: str | None = None) -> int:
+    """``plan_memory(...).arena_bytes`` without the plan (what the compiler's choices compare):
+    the same placements, each given up once its arena reaches the smallest one so far."""
+    job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
+    if job.key in _PLACEMENTS:
+        return min(arena for arena, _ in _PLACEMENTS[job.key].values())
+    if job.key not in _ARENAS:
+        _remember(_ARENAS, job.key, min(arena for arena, _ in job.place(smallest_only=True).values()))
+    return _ARENAS[job.key]
+
+
+@dataclass
+class _Planning:
+    """What one plan places: the buffers, the allowed overlaps, the planners and the pinning."""
+
+    bufs: list[Buffer]
+    external: dict[str, str]
+    allow: Overlaps
+    names: list[str]
+    arena_inputs: Sequence[str]
+    start: str | None
+    chain: list[tuple[str, int]]
+    input_offset: int | None
+    key: tuple[Any, ...] = ()   # everything the placements depend on
+
+    @classmethod
+    def of(cls, sg: ScheduledGraph, planners: Sequence[str] | None, scratch: Callable[[Node], int] | None,
+           arena_inputs: Sequence[str], overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None,
+           input_offset: int | None, chain_from: str | None) -> _Planning:
+        bufs, external = buffers_of(sg, scratch, arena_inputs)
+        allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+        start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
+        chain = _overlap_chain(allow, start) if start is not None else []
+        names = list(planners) if planners else list(PLANNERS)
+        key = (tuple((b.name, b.size, b.first, b.last) for b in bufs), tuple(sorted(allow.items())),
+               tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
+        return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, key)
+
+    def place(self, smallest_only: bool = False) -> dict[str, tuple[int, list[int]]]:
+        """Per planner (and number of pinned chain outputs): the arena's end and every buffer's
+        offset. ``smallest_only``: a placement stops once it reaches the smallest arena so far
+        (its end is then no smaller, its offsets incomplete)."""
+        bufs, chain, start = self.bufs, self.chain, self.start
+        layout = _Layout.of(bufs, self.allow)
+        index = {b.name: i for i, b in enumerate(bufs)}
+        # a planner's order of all buffers; leaving out the pinned ones keeps the rest's order
+        orders = {name: [index[b.name] for b in PLANNERS[name](bufs)] for name in self.names}
+        results: dict[str, tuple[int, list[int]]] = {}
+        smallest: int | None = None
+        for name in self.names:
+            for n_chain in range(len(chain) + 1) if chain else range(1):
+                offsets = [-1] * len(bufs)
+                # arena inputs go first, at the same offset in every plan: the application writes
+                # the input there (tte_input_buffer()) before the step, whichever plan runs
+                pinned = [i for i, b in enumerate(bufs)
+                          if b.name in self.arena_inputs or (n_chain and b.name == start)]
+                dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
+                base = self.input_offset if self.input_offset is not None else sum(dists)
+                pos = base
+                outs: list[int] = []
+                for (o, _), d in zip(chain[:n_chain], dists):
+                    pos -= d
+                    offsets[index[o]] = pos
+                    outs.append(index[o])
+                if pos < 0:
+                    continue
+                for i in pinned:
+                    offsets[i] = base
+                    base += bufs[i].size
+                fixed = set(pinned) | set(outs)
+                end = layout.place([i for i in orders[name] if i not in fixed], offsets,
+                                   smallest if smallest_only else None)
+                results[name if n_chain == 0 else f"{name}/pin{n_chain}"] = (end, offsets)
+                smallest = end if smallest is None else min(smallest, end)
+        return results
+
+
+# Placements by everything they depend on: the planners' choices (tte.compiler.analysis) plan
+# the same buffers many times over, and a placement is most of a plan's time.
+_PLACEMENTS: dict[tuple[Any, ...], dict[str, tuple[int, list[int]]]] = {}
+_ARENAS: dict[tuple[Any, ...], int] = {}      # plan_arena_bytes's, where no whole plan was needed
+_KEPT = 512
+
+
+def _remember(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], value: Any) -> Any:
+    cache[key] = value
+    if len(cache) > _KEPT:
+        del cache[next(iter(cache))]
+    return value
 
 
 def check_plan(plan: MemoryPlan) -> None:

@@ -11,16 +11,12 @@ stack reserve exceeds the board's SRAM fails with a TteError that gives the over
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -389,97 +385,3 @@ def format_size_report(fw: Firmware) -> str:
         rows.append(f"  of the RAM, {fw.input_buffer_bytes:,} B are the firmware's I/O buffers ({fw.in_mode} input)")
     return "\n".join(rows)
 
-
-_INCLUDE = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
-
-
-def _text_bytes(size: str, obj: str) -> int:
-    """The .text* section bytes of one object file (``arm-none-eabi-size -A``)."""
-    r = subprocess.run([size, "-A", obj], capture_output=True, text=True, check=True)
-    total = 0
-    for line in r.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
-            total += int(parts[1])
-    return total
-
-
-@functools.cache
-def _tool_version(tool: str) -> str:
-    r = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False)
-    return f"{tool}\n{r.stdout}"
-
-
-def _kernel_cache_key(gcc: str, flags: list[str], src: Path, shadowing: dict[str, str]) -> str:
-    """What a kernel object's .text size depends on: the compiler, the flags, the source, every
-    csrc header, and any generated file a kernel could include in their place (a model named
-    ``string`` writes ``string.h``, which ``#include <string.h>`` would find first)."""
-    h = hashlib.sha256(json.dumps([_tool_version(gcc), flags, src.name, sorted(shadowing.items())]).encode())
-    h.update(src.read_bytes())
-    for p in sorted((CSRC_DIR / "include").rglob("*")):
-        if p.is_file():
-            h.update(str(p.relative_to(CSRC_DIR)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()[:32]
-
-
-def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int | None:
-    """Bytes of machine code (.text) of the generated C plus kernels for the board's core,
-    compiled with the firmware's own flags (``CFLAGS``); None when no ARM compiler is installed.
-
-    The kernels' sizes do not depend on the model: each is kept in the user cache
-    (``tte.training.contribution.cache_dir()/code-size``) under a key of everything it depends
-    on, and what is not there yet is compiled in parallel with the model's own C."""
-    from tte.training.contribution import cache_dir
-
-    gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
-    if not gcc or not size:
-        return None
-    flags = [*board.gcc_flags(), *CFLAGS]
-    kernels = sorted((CSRC_DIR / "src").glob("*.c"))
-    included = {m for p in [*kernels, *(CSRC_DIR / "include").rglob("*.h")] for m in _INCLUDE.findall(p.read_text())}
-    shadowing = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in sources.items() if k in included}
-    try:
-        cache: Path | None = cache_dir() / "code-size"
-    except RuntimeError:  # no home directory to find the cache in: build every kernel
-        cache = None
-    keys = {src: _kernel_cache_key(gcc, flags, src, shadowing) for src in kernels}
-    sizes: dict[Path, int] = {}
-    for src, key in keys.items():
-        try:
-            if cache is not None:
-                sizes[src] = int((cache / key).read_text())
-        except (OSError, ValueError):
-            pass
-    with tempfile.TemporaryDirectory() as d:
-        for k, v in sources.items():
-            Path(d, k).write_text(v)
-        todo = [Path(d, f"{name}.c")] + [src for src in kernels if src not in sizes]
-
-        def build(i: int, s: Path) -> tuple[Path, int, str | None]:
-            o = str(Path(d, f"o{i}.o"))
-            cmd = [gcc, *flags, "-I", d, "-I", str(CSRC_DIR / "include"), "-c", str(s), "-o", o]
-            r = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if r.returncode != 0:
-                return s, 0, r.stderr.strip()[:2000]
-            return s, _text_bytes(size, o), None
-
-        # the longest compiles first (by source size), so that no large file starts last
-        order = sorted(range(len(todo)), key=lambda i: -todo[i].stat().st_size)
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            done = dict(zip(order, pool.map(build, order, [todo[i] for i in order])))
-        built = [done[i] for i in range(len(todo))]
-    for s, _, err in built:  # the first failure in source order, as a sequential build reports it
-        if err is not None:
-            raise TteError(f"arm-none-eabi-gcc failed on {s.name}: {err}")
-    for s, n, _ in built[1:]:
-        sizes[s] = n
-        if cache is None:
-            continue
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-            tmp = cache / f".{keys[s]}.{os.getpid()}"
-            tmp.write_text(str(n))
-            tmp.replace(cache / keys[s])
-        except OSError:
-            pass  # an unwritable cache only costs the next compile its time
-    return built[0][1] + sum(sizes.values())
