@@ -27,6 +27,13 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* D's window rows kept sign-extended and padded across its calls (given by the planner, optional,
+ * with E: each row of E's output widened once, tte_conv2d_s8_dw3_wide_bytes), else 0 */
+static int32_t wide_bytes(const tte_block_s8_params_t *p)
+{
+    return p->dw_pad && p->expand != NULL ? (int32_t)tte_conv2d_s8_dw3_wide_bytes(&p->dw->g) : 0;
+}
+
 /* D's padded copy of its rows: dw3_ring's for a 3x3 (its whole output row: every chunk fits),
  * dw57_pad's for a 5x5 or 7x7 */
 static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
@@ -41,8 +48,8 @@ static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
 static int32_t pair_region_bytes(const tte_block_s8_params_t *p)
 {
     const int32_t d = p->expand == NULL && p->add == NULL ? (int32_t)tte_conv2d_s8_dw_ws_bytes(&p->dw->g) : 0;
-    /* given by the planner (optional): D's padded copy of its rows */
-    const int32_t pad = p->dw_pad ? dw_pad_bytes(&p->dw->g) : 0;
+    /* given by the planner (optional): D's padded copy of its rows (unless kept whole, wide_bytes) */
+    const int32_t pad = p->dw_pad && wide_bytes(p) == 0 ? dw_pad_bytes(&p->dw->g) : 0;
     const int32_t m = d > pad ? d : pad;
     return m > pair_bytes(p) ? m : pair_bytes(p);
 }
@@ -73,7 +80,7 @@ static int32_t flat_dbuf_pixels(const tte_conv2d_geom_t *gd)
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = expand_bytes(p) + add_bytes(p) + pair_region_bytes(p) + gd->out_c;
+    int32_t n = expand_bytes(p) + add_bytes(p) + wide_bytes(p) + pair_region_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
     }
@@ -276,6 +283,41 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     }
 }
 
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows (wslots: widened, or NULL)
+ * into out, pixels out_c apart */
+static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows,
+                    const void *const *wslots, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
+                    void *dw_ws, size_t dw_bytes)
+{
+    const size_t os = (size_t)p->dw->g.out_c;
+    if (wslots == NULL || !tte_conv2d_s8_dw3_wide_row(p->dw, fast_d, wslots, ox, k, b_d, p->dw_prep, out, os)) {
+        tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+    }
+}
+
+/* The widened slots of D's window rows from top on (wide: three slots of sb bytes, held[s] the
+ * input row slot s holds), each row widened once from E's ring (ring, span rows of row_bytes; a
+ * zero point's row outside the image); 0 where D does not take them (then nothing is widened) */
+static int32_t wide_rows(const tte_block_s8_params_t *p, int32_t fast_d, const int32_t *b_d, int32_t top,
+                         const int8_t *ring, int32_t span, size_t row_bytes, int8_t *wide, size_t sb, int32_t *held,
+                         const void **wslots)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    int32_t ky;
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t iy = top + ky, s = (iy % 3 + 3) % 3;
+        if (held[s] != iy) {
+            const int8_t *src = iy < 0 || iy >= gd->in_h ? NULL : ring + (size_t)(iy % span) * row_bytes;
+            if (!tte_conv2d_s8_dw3_wide_fill(p->dw, fast_d, b_d, p->dw_prep, src, wide + (size_t)s * sb)) {
+                return 0;
+            }
+            held[s] = iy;
+        }
+        wslots[ky] = wide + (size_t)s * sb;
+    }
+    return 1;
+}
+
 /* P on n pixels of D's outputs d into yp, then the add with the residual xp in place */
 static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
                         const int8_t *w_p, const int32_t *b_p, int8_t *yp, const int8_t *xp, int16_t *pairs,
@@ -308,17 +350,23 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p);
+    const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
-    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + e_bytes + a_bytes) : NULL;
+    /* D's widened rows (w_bytes: three slots), then P's pair buffer */
+    int8_t *const wide = scratch + e_bytes + a_bytes;
+    const size_t slot_bytes = (size_t)w_bytes / 3;
+    int8_t *const pr = wide + w_bytes;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)pr : NULL;
     /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
     const size_t dw_bytes = (size_t)pair_region_bytes(p);
-    void *const dw_ws = dw_bytes > 0 ? scratch + e_bytes + a_bytes : NULL;
-    int8_t *ring = scratch + e_bytes + a_bytes + dw_bytes;
+    void *const dw_ws = dw_bytes > 0 ? pr : NULL;
+    int8_t *ring = pr + dw_bytes;
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
+    const void *wslots[3];
+    int32_t held[3];
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
     const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
     /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
@@ -342,6 +390,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         int32_t next = 0; /* the next row of E's output to compute */
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
+        int32_t use_wide = w_bytes > 0; /* D over its widened rows (until it declines them) */
+        held[0] = held[1] = held[2] = INT32_MIN;
         for (oy = 0; oy < gd->out_h; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             if (p->expand != NULL) {
@@ -368,6 +418,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
             }
+            use_wide = use_wide && wide_rows(p, fast_d, b_d, top, ring, span, row_bytes, wide, slot_bytes, held, wslots);
             /* the lowest input byte still to be read from here on (the add reads the rows of
              * the carried pixels too) */
             lo_row = p->expand != NULL ? next * gx->stride_h - gx->pad_top : top;
@@ -402,8 +453,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, fresh, w_d, b_d, p->dw_prep,
-                                                 dk + (size_t)c * gd->out_c, (size_t)gd->out_c, dw_ws, dw_bytes);
+                    dw_part(p, fast_d, rows, use_wide ? wslots : NULL, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c,
+                            dw_ws, dw_bytes);
                     if (!row_end || oy + 1 < gd->out_h) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
@@ -417,8 +468,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c,
-                                             dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, use_wide ? wslots : NULL, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {

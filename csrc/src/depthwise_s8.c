@@ -1366,6 +1366,66 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
 }
 #endif
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw3_ring's rows kept whole across calls (tte_conv2d_s8_dw3_wide_bytes): output pixels
+ * [ox0, ox0 + k) of one output row from the three slots of its window rows, laid out as
+ * dw3_ring's rows but for every input column and channel (eight channels a pass, then four:
+ * cw words a column, ncol columns a pass), so nothing is copied per call. Mode 2, weights laid
+ * out at compile time (prep). */
+static TTE_NOINLINE void dw3_wide(const tte_conv2d_s8_params_t *p, const rq_t *r, const uint32_t *const *slots,
+                                  int32_t ox0, int32_t k, const uint32_t *prep, int8_t *out, size_t ostride)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = g->out_w + 2;
+    uint32_t blk[DW3E_WORDS] __attribute__((aligned(8)));
+    size_t off = 0; /* the pass's first word in a slot */
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        const int32_t n = 2 * cw;
+        const int32_t ie = cw == 4 ? DW3E_END : DW3R_END, iq = cw == 4 ? DW3E_Q : DW3R_Q;
+        const int32_t io = cw == 4 ? DW3E_O : DW3R_O, ip = cw == 4 ? DW3E_PREP : DW3R_PREP;
+        blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r->zp2;
+        blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+        for (; c + n <= C; c += n, off += (size_t)cw * ncol) {
+            const uint32_t *const qa = slots[0] + off + (size_t)cw * ox0;
+            blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+            blk[ie] = (uint32_t)(uintptr_t)(qa + (size_t)cw * k);
+            blk[iq] = (uint32_t)(uintptr_t)qa;
+            blk[iq + 1] = (uint32_t)(uintptr_t)(slots[1] + off + (size_t)cw * ox0);
+            blk[iq + 2] = (uint32_t)(uintptr_t)(slots[2] + off + (size_t)cw * ox0);
+            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            if (cw == 4) {
+                dw3_ring8_row(blk);
+            } else {
+                dw3_ring_row(blk);
+            }
+        }
+    }
+}
+#endif
+
+/* Whether dw3_wide takes a call of this depthwise: the ring's geometry
+ * (tte_conv2d_s8_dw3_wide_bytes), the output stage of mode 2, the weights laid out at compile
+ * time; r: the output stage */
+#if !defined(TTE_DW_FEW_REGISTERS)
+static int32_t dw3_wide_ok(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias, const uint32_t *prep,
+                           rq_t *r)
+{
+    if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(&p->g) == 0) {
+        return 0;
+    }
+    *r = rq_init(p, fast);
+    if (r->mode == 0 && dw3_fast_exact(r, bias, p->g.in_c, 9)) {
+        r->mode = 2;
+    }
+    return r->mode == 2;
+}
+#endif
+
 /* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
  * stage of mode 2, the weights laid out at compile time, enough 4-byte aligned scratch):
  * then it ran on them */
@@ -3026,6 +3086,67 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
     const int32_t ring = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4;
     return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
+}
+
+size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g)
+{
+    const int32_t fits = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+                         && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4 && (g->in_c & 3) == 0
+                         && g->out_w >= 1;
+    return fits ? (size_t)3 * 2 * (size_t)g->in_c * ((size_t)g->out_w + 2) : 0;
+}
+
+int32_t tte_conv2d_s8_dw3_wide_fill(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                    const uint32_t *prep, const int8_t *src, void *slot)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t *d = (uint32_t *)slot;
+    rq_t r;
+    int32_t c = 0, cw, i;
+    if (!dw3_wide_ok(p, fast, bias, prep, &r)) {
+        return 0;
+    }
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+            /* the padding's columns, then the row's */
+            for (i = 0; i < cw * lo; ++i) {
+                d[i] = zz;
+            }
+            for (i = cw * hi; i < cw * ncol; ++i) {
+                d[i] = zz;
+            }
+            dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+        }
+    }
+    return 1;
+#else
+    (void)p, (void)fast, (void)bias, (void)prep, (void)src, (void)slot;
+    return 0;
+#endif
+}
+
+int32_t tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, int32_t fast, const void *const *slots,
+                                   int32_t ox0, int32_t k, const int32_t *bias, const uint32_t *prep, int8_t *out,
+                                   size_t ostride)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    const uint32_t *s[3];
+    rq_t r;
+    if (k < 1 || !dw3_wide_ok(p, fast, bias, prep, &r)) {
+        return 0;
+    }
+    s[0] = (const uint32_t *)slots[0];
+    s[1] = (const uint32_t *)slots[1];
+    s[2] = (const uint32_t *)slots[2];
+    dw3_wide(p, &r, s, ox0, k, prep, out, ostride);
+    return 1;
+#else
+    (void)p, (void)fast, (void)slots, (void)ox0, (void)k, (void)bias, (void)prep, (void)out, (void)ostride;
+    return 0;
+#endif
 }
 
 /* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 (at

@@ -56,9 +56,10 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
+    wide = dw3_wide_bytes(dw, view) if expand is not None and dw_pad_given(node, g) else 0
     d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
-    d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) else 0)
-    n = max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
+    d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) and not wide else 0)
+    n = wide + max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
@@ -81,6 +82,18 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
+
+
+def dw3_wide_bytes(dw: Node, g: Graph) -> int:
+    """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
+    of four channels) three window rows kept sign-extended and padded across its calls, its output
+    width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
+    no copy per output row and call); else 0."""
+    w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    c = d.shape[-1]
+    fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
+            and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and c == x.shape[-1] >= 4 and c % 4 == 0)
+    return 6 * c * (d.shape[2] + 2) if fits else 0
 
 
 DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
@@ -118,11 +131,15 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
 
 def dw_pad_candidate(node: Node, g: Graph) -> int:
     """The bytes the copy of dw_pad_bytes would take in streamed block ``node``'s scratch (0: not one;
-    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer)."""
+    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer); with E,
+    D's rows kept whole where dw3_wide_bytes takes D (each widened once, not once per output row and
+    call: measured on MobileNetV2's stride-1 blocks)."""
     if node.op != "streamed_block":
         return 0
     expand, dw, _, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
+    if expand is not None and (wide := dw3_wide_bytes(dw, view)):
+        return wide
     n = dw_pad_bytes(dw, view)
     if n and dw_ws_bytes(dw, view):
         p_in = _t(view, dw.outputs[0]).shape[-1]
