@@ -283,24 +283,25 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     }
 }
 
-/* D on output pixels [ox, ox + k) of the row whose window rows are rows (wslots: widened, or NULL)
- * into out, pixels out_c apart */
-static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows,
-                    const void *const *wslots, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c
+ * apart: over the widened rows in wide's slots sl where wide is not NULL */
+static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows, void *wide,
+                    const int32_t *sl, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
                     void *dw_ws, size_t dw_bytes)
 {
     const size_t os = (size_t)p->dw->g.out_c;
-    if (wslots == NULL || !tte_conv2d_s8_dw3_wide_row(p->dw, fast_d, wslots, ox, k, b_d, p->dw_prep, out, os)) {
+    if (wide != NULL) {
+        tte_conv2d_s8_dw3_wide_row(p->dw, wide, sl, ox, k, out, os);
+    } else {
         tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
     }
 }
 
-/* The widened slots of D's window rows from top on (wide: three slots of sb bytes, held[s] the
- * input row slot s holds), each row widened once from E's ring (ring, span rows of row_bytes; a
- * zero point's row outside the image); 0 where D does not take them (then nothing is widened) */
-static int32_t wide_rows(const tte_block_s8_params_t *p, int32_t fast_d, const int32_t *b_d, int32_t top,
-                         const int8_t *ring, int32_t span, size_t row_bytes, int8_t *wide, size_t sb, int32_t *held,
-                         const void **wslots)
+/* The slots sl of wide holding D's window rows from top on (held[s]: the input row in slot s),
+ * each row widened once from E's ring (ring, span rows of row_bytes; outside the image the zero
+ * point's) */
+static void wide_rows(const tte_block_s8_params_t *p, int32_t top, const int8_t *ring, int32_t span,
+                      size_t row_bytes, void *wide, int32_t *held, int32_t *sl)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     int32_t ky;
@@ -308,14 +309,11 @@ static int32_t wide_rows(const tte_block_s8_params_t *p, int32_t fast_d, const i
         const int32_t iy = top + ky, s = (iy % 3 + 3) % 3;
         if (held[s] != iy) {
             const int8_t *src = iy < 0 || iy >= gd->in_h ? NULL : ring + (size_t)(iy % span) * row_bytes;
-            if (!tte_conv2d_s8_dw3_wide_fill(p->dw, fast_d, b_d, p->dw_prep, src, wide + (size_t)s * sb)) {
-                return 0;
-            }
+            tte_conv2d_s8_dw3_wide_fill(p->dw, wide, s, src);
             held[s] = iy;
         }
-        wslots[ky] = wide + (size_t)s * sb;
+        sl[ky] = s;
     }
-    return 1;
 }
 
 /* P on n pixels of D's outputs d into yp, then the add with the residual xp in place */
@@ -353,10 +351,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
-    /* D's widened rows (w_bytes: three slots), then P's pair buffer */
-    int8_t *const wide = scratch + e_bytes + a_bytes;
-    const size_t slot_bytes = (size_t)w_bytes / 3;
-    int8_t *const pr = wide + w_bytes;
+    /* D's widened rows (w_bytes, where D takes them), then P's pair buffer */
+    void *const wide = w_bytes > 0 && tte_conv2d_s8_dw3_wide_init(p->dw, tte_conv2d_s8_fast_rq(p->dw), b_d,
+                                                                  p->dw_prep, scratch + e_bytes + a_bytes)
+                           ? scratch + e_bytes + a_bytes
+                           : NULL;
+    int8_t *const pr = scratch + e_bytes + a_bytes + w_bytes;
     int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)pr : NULL;
     /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
     const size_t dw_bytes = (size_t)pair_region_bytes(p);
@@ -365,8 +365,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
-    const void *wslots[3];
-    int32_t held[3];
+    int32_t sl[3], held[3];
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
     const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
     /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
@@ -390,7 +389,6 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         int32_t next = 0; /* the next row of E's output to compute */
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
-        int32_t use_wide = w_bytes > 0; /* D over its widened rows (until it declines them) */
         held[0] = held[1] = held[2] = INT32_MIN;
         for (oy = 0; oy < gd->out_h; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
@@ -418,7 +416,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
             }
-            use_wide = use_wide && wide_rows(p, fast_d, b_d, top, ring, span, row_bytes, wide, slot_bytes, held, wslots);
+            if (wide != NULL) {
+                wide_rows(p, top, ring, span, row_bytes, wide, held, sl);
+            }
             /* the lowest input byte still to be read from here on (the add reads the rows of
              * the carried pixels too) */
             lo_row = p->expand != NULL ? next * gx->stride_h - gx->pad_top : top;
@@ -453,8 +453,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    dw_part(p, fast_d, rows, use_wide ? wslots : NULL, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c,
-                            dw_ws, dw_bytes);
+                    dw_part(p, fast_d, rows, wide, sl, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
+                            dw_bytes);
                     if (!row_end || oy + 1 < gd->out_h) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
@@ -468,7 +468,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                dw_part(p, fast_d, rows, use_wide ? wslots : NULL, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, wide, sl, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {
