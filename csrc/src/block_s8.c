@@ -283,36 +283,17 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     }
 }
 
-/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c
- * apart: over the widened rows in wide's slots sl where wide is not NULL */
-static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows, void *wide,
-                    const int32_t *sl, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
-                    void *dw_ws, size_t dw_bytes)
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c apart, dw_bytes of scratch at dw_ws; dw_ws given with no bytes: the
+ * widened rows there (tte_conv2d_s8_dw3_wide_init took them; one variable less on block_run's
+ * frame, which is on the deepest stack path) */
+static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out, void *dw_ws,
+                    size_t dw_bytes)
 {
     const size_t os = (size_t)p->dw->g.out_c;
-    if (wide != NULL) {
-        tte_conv2d_s8_dw3_wide_row(p->dw, wide, sl, ox, k, out, os);
+    if (dw_ws != NULL && dw_bytes == 0) {
+        tte_conv2d_s8_dw3_wide_row(p->dw, dw_ws, ox, k, out, os);
     } else {
         tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
-    }
-}
-
-/* The slots sl of wide holding D's window rows from top on (held[s]: the input row in slot s),
- * each row widened once from E's ring (ring, span rows of row_bytes; outside the image the zero
- * point's) */
-static void wide_rows(const tte_block_s8_params_t *p, int32_t top, const int8_t *ring, int32_t span,
-                      size_t row_bytes, void *wide, int32_t *held, int32_t *sl)
-{
-    const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t ky;
-    for (ky = 0; ky < 3; ++ky) {
-        const int32_t iy = top + ky, s = (iy % 3 + 3) % 3;
-        if (held[s] != iy) {
-            const int8_t *src = iy < 0 || iy >= gd->in_h ? NULL : ring + (size_t)(iy % span) * row_bytes;
-            tte_conv2d_s8_dw3_wide_fill(p->dw, wide, s, src);
-            held[s] = iy;
-        }
-        sl[ky] = s;
     }
 }
 
@@ -351,21 +332,17 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
-    /* D's widened rows (w_bytes, where D takes them), then P's pair buffer */
-    void *const wide = w_bytes > 0 && tte_conv2d_s8_dw3_wide_init(p->dw, tte_conv2d_s8_fast_rq(p->dw), b_d,
-                                                                  p->dw_prep, scratch + e_bytes + a_bytes)
-                           ? scratch + e_bytes + a_bytes
-                           : NULL;
+    /* D's widened rows (w_bytes, where D takes them: set up per image), then P's pair buffer */
     int8_t *const pr = scratch + e_bytes + a_bytes + w_bytes;
     int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)pr : NULL;
-    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
-    const size_t dw_bytes = (size_t)pair_region_bytes(p);
-    void *const dw_ws = dw_bytes > 0 ? pr : NULL;
+    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile (or, no bytes
+     * given, the widened rows: dw_part) */
+    size_t dw_bytes = (size_t)pair_region_bytes(p);
+    void *dw_ws = dw_bytes > 0 ? pr : NULL;
     int8_t *ring = pr + dw_bytes;
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
-    int32_t sl[3], held[3];
     const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
     const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
     /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
@@ -383,13 +360,16 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
         return;
     }
+    if (w_bytes > 0 && tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes)) {
+        dw_ws = scratch + e_bytes + a_bytes;
+        dw_bytes = 0;
+    }
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         int32_t next = 0; /* the next row of E's output to compute */
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
-        held[0] = held[1] = held[2] = INT32_MIN;
         for (oy = 0; oy < gd->out_h; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             if (p->expand != NULL) {
@@ -416,8 +396,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
             }
-            if (wide != NULL) {
-                wide_rows(p, top, ring, span, row_bytes, wide, held, sl);
+            if (dw_ws != NULL && dw_bytes == 0) {
+                /* the rows of image b numbered apart from the other images' */
+                tte_conv2d_s8_dw3_wide_rows(p->dw, dw_ws, top + b * (gd->in_h + 4), rows);
             }
             /* the lowest input byte still to be read from here on (the add reads the rows of
              * the carried pixels too) */
@@ -453,7 +434,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    dw_part(p, fast_d, rows, wide, sl, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
+                    dw_part(p, fast_d, rows, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
                             dw_bytes);
                     if (!row_end || oy + 1 < gd->out_h) {
                         /* the rest is carried; it always fits the next chunk (the room left
@@ -468,7 +449,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                dw_part(p, fast_d, rows, wide, sl, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {

@@ -88,13 +88,13 @@ def dw3_wide_bytes(dw: Node, g: Graph) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
     of four channels) three window rows kept sign-extended and padded across its calls, its output
     width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
-    no copy per output row and call), after the assembly's block of 96 bytes per eight channels
-    (the output stage's words made once per block call); else 0."""
+    no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
+    block of 96 bytes per eight channels (the output stage's words made once per image); else 0."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     c = d.shape[-1]
     fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and c == x.shape[-1] >= 4 and c % 4 == 0)
-    return 96 * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
+    return 16 + 96 * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
 
 
 DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
@@ -123,7 +123,8 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
     pixel and channel group against nine taps of 6 instructions, not dw3_fast's 8: measured
     in the paper models' first blocks, 64 wide, 16 channels, where only --speed-kb gives it (no
     pair buffer below 32 channels, so the ring grows the arena by its 3,168 bytes): MbV2 -146K
-    instructions a step; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's
+    instructions a step; at stride 2, twice the columns copied a pixel, a loss; where a block with
+    E has a multiple of four channels, dw_pad_candidate gives it dw3_wide_bytes instead), dw57_pad's
     for a 5x5 or 7x7 (dw57_pad_bytes); else 0."""
     if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
         return ring
