@@ -283,11 +283,13 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     }
 }
 
-/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c apart, dw_bytes of scratch at dw_ws; dw_ws given with no bytes: the
- * widened rows there (tte_conv2d_s8_dw3_wide_init took them; one variable less on block_run's
- * frame, which is on the deepest stack path) */
-static void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows, int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out, void *dw_ws,
-                    size_t dw_bytes)
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c
+ * apart, dw_bytes of scratch at dw_ws; dw_ws given with no bytes: the widened rows there
+ * (tte_conv2d_s8_dw3_wide_init took them). Inlined, and no variable of its own on block_run's
+ * frame: both are on the deepest stack path (a frame of its own took 64 bytes more). */
+static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows,
+                                      int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
+                                      void *dw_ws, size_t dw_bytes)
 {
     const size_t os = (size_t)p->dw->g.out_c;
     if (dw_ws != NULL && dw_bytes == 0) {
