@@ -1896,6 +1896,38 @@ def _dw3_wide_case(seed: int) -> Case:
     return _given_dw_pad(case, rng)
 
 
+# --- dw3keep: a streamed block with E whose 3x3 stride-1 depthwise keeps its widened rows across calls ---
+def _dw3_keep_case(seed: int) -> Case:
+    """A 1x1 E (from 8 or 16 channels) -> 3x3 stride-1 depthwise -> 1x1 P, with the residual add of
+    the block input on every other seed (MobileNetV2's stride-1 blocks), streamed and given its
+    depthwise's rows kept widened across calls (DW_PAD_META: depthwise_s8.c's dw3_wide, each row of
+    E's output widened once into one of three slots, the padding's rows the zero point's): 4 to 96
+    channels, all multiples of four (eight a pass, a last group of four where C % 8 is 4), outputs
+    1 to 19 wide (odd and even), 1 to 7 rows (a row outside above and below, windows cut by the
+    image's bottom), paddings symmetric, none, one-sided and two wide (rows -2 and in_h + 1
+    reach slots); one or two images (the slots refilled per image); every fifth seed a multiplier
+    above 1/2 (not mode 2's output stage: the int8 ring's path)."""
+    rng = np.random.default_rng(41410 + seed)
+    residual = seed % 2 == 1
+    c = (4, 8, 12, 16, 20, 36, 48, 96, 44, 24)[seed % 10]
+    w, h = 1 + (seed * 7) % 19, 1 + (seed * 3) % 7
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
+    if residual:
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (2, 2, 2, 2)
+    g = _depthwise_graph(rng, "expand", c, (3, 3), 1, pads, h, w, 2 if seed % 7 == 6 else 1,
+                         0.02 if seed % 5 == 4 else 6)
+    c0 = g.tensors["x"].shape[-1]
+    add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if residual:
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    name = f"dw3_keep_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    return _given_dw_pad(_streamed_case(name, g, rng), rng)
+
+
 def _dw3_ring_image_case(seed: int) -> Case:
     """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
     depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
@@ -2026,6 +2058,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw57_pad_case(s) for s in range(40)]
     cases += [_dw3_pad_case(s) for s in range(42)]
     cases += [_dw3_wide_case(s) for s in range(6)]
+    cases += [_dw3_keep_case(s) for s in range(40)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw_whole4_case(s) for s in range(32)]

@@ -19,11 +19,13 @@ in a subprocess with the sanitizer runtime preloaded).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
 from c_cases import Case, Harness, all_cases
 
+from tte.ir import Graph, Node
 from tte.reference import execute
 from tte.reference.grad_ops import uniform_hash
 
@@ -336,3 +338,44 @@ def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
                 assert add_scratch_bytes(n, case.graph) == want, case.name
                 figures.add(want)
     assert len(figures) == 2   # sums through the table and below its length
+
+
+def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None:
+    """The scratch the planner reserves for a streamed block (tte.compiler.emit.block_scratch_bytes)
+    is tte_block_s8_scratch_bytes of its parameters, with and without the depthwise's padded copy
+    or its widened rows (dw_pad), on every case's block (the M7's paths use what the host's do not,
+    so an excess there would go unseen by the sanitizers)."""
+    from tte.compiler.emit import block_scratch_bytes
+    from tte.compiler.emit.block import _block_parts, dw3_wide_bytes, dw_pad_given
+    from tte.compiler.emit.common import _chain_graph
+
+    def conv(n: Node, g: Graph) -> Any:
+        (bn, h, w, c), (_, oh, ow, co) = g.tensors[n.inputs[0]].shape, g.tensors[n.outputs[0]].shape
+        kh, kw = g.tensors[n.inputs[1]].shape[1:3]
+        a, p = n.attrs, harness.ffi.new("tte_conv2d_s8_params_t *")
+        p.g = {"batch": bn, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+               "k_h": kh, "k_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+               "dil_h": a["dilations"][0], "dil_w": a["dilations"][1], "pad_top": a["pads"][0],
+               "pad_left": a["pads"][1], "groups": a["groups"]}
+        return p
+
+    wide = 0
+    for case in CASES:
+        for node in case.graph.nodes:
+            if node.op != "streamed_block":
+                continue
+            expand, dw, project, add, chain = _block_parts(node)
+            g = _chain_graph(case.graph, chain)
+            keep = [conv(dw, g), conv(project, g)]
+            b = harness.ffi.new("tte_block_s8_params_t *")
+            b.dw, b.project = keep
+            if expand is not None:
+                keep.append(conv(expand, g))
+                b.expand = keep[-1]
+            if add is not None:
+                keep.append(harness.ffi.new("tte_add_s8_params_t *"))
+                b.add = keep[-1]
+            b.dw_pad = int(dw_pad_given(node, case.graph))
+            assert harness.lib.tte_block_s8_scratch_bytes(b) == block_scratch_bytes(node, case.graph), case.name
+            wide += bool(b.dw_pad and expand is not None and dw3_wide_bytes(dw, g))
+    assert wide >= 20   # blocks given the widened rows among them

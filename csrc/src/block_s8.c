@@ -27,6 +27,13 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
     return n >= 32 ? 8 * n : 0;
 }
 
+/* D's window rows kept sign-extended and padded across its calls (given by the planner, optional,
+ * with E: each row of E's output widened once, tte_conv2d_s8_dw3_wide_bytes), else 0 */
+static int32_t wide_bytes(const tte_block_s8_params_t *p)
+{
+    return p->dw_pad && p->expand != NULL ? (int32_t)tte_conv2d_s8_dw3_wide_bytes(&p->dw->g) : 0;
+}
+
 /* D's padded copy of its rows: dw3_ring's for a 3x3 (its whole output row: every chunk fits),
  * dw57_pad's for a 5x5 or 7x7 */
 static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
@@ -41,8 +48,8 @@ static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
 static int32_t pair_region_bytes(const tte_block_s8_params_t *p)
 {
     const int32_t d = p->expand == NULL && p->add == NULL ? (int32_t)tte_conv2d_s8_dw_ws_bytes(&p->dw->g) : 0;
-    /* given by the planner (optional): D's padded copy of its rows */
-    const int32_t pad = p->dw_pad ? dw_pad_bytes(&p->dw->g) : 0;
+    /* given by the planner (optional): D's padded copy of its rows (unless kept whole, wide_bytes) */
+    const int32_t pad = p->dw_pad && wide_bytes(p) == 0 ? dw_pad_bytes(&p->dw->g) : 0;
     const int32_t m = d > pad ? d : pad;
     return m > pair_bytes(p) ? m : pair_bytes(p);
 }
@@ -82,7 +89,7 @@ static int32_t all_wide_bytes(const tte_block_s8_params_t *p)
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
-    int32_t n = expand_bytes(p) + add_bytes(p) + pair_region_bytes(p) + gd->out_c;
+    int32_t n = expand_bytes(p) + add_bytes(p) + wide_bytes(p) + pair_region_bytes(p) + gd->out_c;
     if (p->expand == NULL && p->add == NULL) {
         n += (flat_dbuf_pixels(gd) - 1) * gd->out_c; /* block_run_flat's further pixels of D */
         if (p->dw_all) {
@@ -322,6 +329,22 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     }
 }
 
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows into out, pixels out_c
+ * apart, dw_bytes of scratch at dw_ws; dw_ws given with no bytes: the widened rows there
+ * (tte_conv2d_s8_dw3_wide_init took them). Inlined, and no variable of its own on block_run's
+ * frame: both are on the deepest stack path (a frame of its own took 64 bytes more). */
+static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows,
+                                      int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
+                                      void *dw_ws, size_t dw_bytes)
+{
+    const size_t os = (size_t)p->dw->g.out_c;
+    if (dw_ws != NULL && dw_bytes == 0) {
+        tte_conv2d_s8_dw3_wide_row(p->dw, dw_ws, ox, k, out, os);
+    } else {
+        tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+    }
+}
+
 /* P on n pixels of D's outputs d into yp, then the add with the residual xp in place */
 static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
                         const int8_t *w_p, const int32_t *b_p, int8_t *yp, const int8_t *xp, int16_t *pairs,
@@ -354,14 +377,17 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
-    const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p);
+    const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
-    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)(scratch + e_bytes + a_bytes) : NULL;
-    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile */
-    const size_t dw_bytes = (size_t)pair_region_bytes(p);
-    void *const dw_ws = dw_bytes > 0 ? scratch + e_bytes + a_bytes : NULL;
-    int8_t *ring = scratch + e_bytes + a_bytes + dw_bytes;
+    /* D's widened rows (w_bytes, where D takes them: set up per image), then P's pair buffer */
+    int8_t *const pr = scratch + e_bytes + a_bytes + w_bytes;
+    int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)pr : NULL;
+    /* D runs before P on each chunk: P's pair buffer is D's scratch meanwhile (or, no bytes
+     * given, the widened rows: dw_part) */
+    size_t dw_bytes = (size_t)pair_region_bytes(p);
+    void *dw_ws = dw_bytes > 0 ? pr : NULL;
+    int8_t *ring = pr + dw_bytes;
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
@@ -385,6 +411,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
         }
         return;
+    }
+    if (w_bytes > 0 && tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes)) {
+        dw_ws = scratch + e_bytes + a_bytes;
+        dw_bytes = 0;
     }
     for (b = 0; b < gd->batch; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
@@ -417,6 +447,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 } else {
                     rows[ky] = xb + (size_t)iy * row_bytes;
                 }
+            }
+            if (dw_ws != NULL && dw_bytes == 0) {
+                /* the rows of image b numbered apart from the other images' */
+                tte_conv2d_s8_dw3_wide_rows(p->dw, dw_ws, top + b * (gd->in_h + 4), rows);
             }
             /* the lowest input byte still to be read from here on (the add reads the rows of
              * the carried pixels too) */
@@ -452,8 +486,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, fresh, w_d, b_d, p->dw_prep,
-                                                 dk + (size_t)c * gd->out_c, (size_t)gd->out_c, dw_ws, dw_bytes);
+                    dw_part(p, fast_d, rows, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
+                            dw_bytes);
                     if (!row_end || oy + 1 < gd->out_h) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
@@ -467,8 +501,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, 1, w_d, b_d, p->dw_prep, dbuf, (size_t)gd->out_c,
-                                             dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {

@@ -1366,6 +1366,133 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
 }
 #endif
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dw3_ring's rows kept whole across calls (tte_conv2d_s8_dw3_wide_bytes's scratch ws): first
+ * the input row each slot holds and the current output row's first window row (DW3W_HEAD words:
+ * DW3W_TOP the latter), a block of DW3E_WORDS words per pass of
+ * eight channels (then four), set up once by tte_conv2d_s8_dw3_wide_init (the output stage's
+ * words, the compile-time words' address), then three slots of input rows laid out as
+ * dw3_ring's rows but for every input column and channel (cw words a column, ncol columns a
+ * pass), so nothing is copied per call */
+enum { DW3W_TOP = 3, DW3W_HEAD = 4 };
+
+/* The slot of input row iy (three consecutive rows: three slots) */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_of(int32_t iy)
+{
+    return (iy % 3 + 3) % 3;
+}
+
+static int32_t dw3_wide_passes(int32_t C)
+{
+    return (C + 4) / 8;
+}
+
+/* The first word of slot s of ws */
+static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
+{
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3E_WORDS * dw3_wide_passes(g->in_c)
+           + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
+}
+
+/* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
+ * slots of ws: per pass its block's row pointers, end and output, then dw3_ring8_row or
+ * dw3_ring_row */
+static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+                                  int8_t *out, size_t ostride)
+{
+    const int32_t C = g->in_c, ncol = g->out_w + 2;
+    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
+    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
+    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    size_t off = (size_t)0; /* the pass's first word in a slot */
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        const int32_t ie = cw == 4 ? DW3E_END : DW3R_END, iq = cw == 4 ? DW3E_Q : DW3R_Q;
+        const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
+        for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
+            const size_t o = off + (size_t)cw * ox0;
+            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
+            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
+            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
+            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
+            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            if (cw == 4) {
+                dw3_ring8_row(blk);
+            } else {
+                dw3_ring_row(blk);
+            }
+        }
+    }
+}
+
+/* Whether dw3_wide takes this depthwise (tte_conv2d_s8_dw3_wide_bytes's geometry, the output
+ * stage of mode 2, the weights laid out at compile time): then each pass's block in ws, and the
+ * padding's columns of the three slots the zero point's (the fills leave them) */
+static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                              const uint32_t *prep, void *ws)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    rq_t r;
+    int32_t c = 0, cw, s, i;
+    if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
+        return 0;
+    }
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, C, 9)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
+            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r.zp2;
+            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r.mult + c, r.shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+            }
+        }
+    }
+    for (s = 0; s < 3; ++s) {
+        uint32_t *d = dw3_wide_slot(g, ws, s);
+        ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
+        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                for (i = 0; i < cw * lo; ++i) {
+                    d[i] = zz;
+                }
+                for (i = cw * hi; i < cw * ncol; ++i) {
+                    d[i] = zz;
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+/* Input row src (NULL: a row of the padding, the zero point's) into slot s of ws, each pass's
+ * columns inside the image */
+static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws, int32_t s, const int8_t *src)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t *d = dw3_wide_slot(g, ws, s);
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+            dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+        }
+    }
+}
+#endif
+
 /* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
  * stage of mode 2, the weights laid out at compile time, enough 4-byte aligned scratch):
  * then it ran on them */
@@ -3026,6 +3153,57 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
     const int32_t ring = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4;
     return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
+}
+
+size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g)
+{
+    const int32_t fits = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
+                         && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4 && (g->in_c & 3) == 0
+                         && g->out_w >= 1;
+    return fits ? (size_t)16 + (size_t)4 * 24 * (size_t)((g->in_c + 4) / 8)
+                      + (size_t)3 * 2 * (size_t)g->in_c * ((size_t)g->out_w + 2)
+                : 0;
+}
+
+int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                    const uint32_t *prep, void *ws)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    return dw3_wide_setup(p, fast, bias, prep, ws);
+#else
+    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
+    return 0;
+#endif
+}
+
+void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    int32_t *const held = (int32_t *)ws;
+    int32_t ky;
+    held[DW3W_TOP] = top;
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t s = dw3_wide_of(top + ky);
+        if (held[s] != top + ky) {
+            dw3_wide_put(p, ws, s, rows[ky]);
+            held[s] = top + ky;
+        }
+    }
+#else
+    (void)p, (void)ws, (void)top, (void)rows;
+#endif
+}
+
+void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
+                                size_t ostride)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    if (k >= 1) {
+        dw3_wide(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
+    }
+#else
+    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
+#endif
 }
 
 /* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 (at

@@ -24,9 +24,10 @@ typedef struct {
     /* E's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_small_prep_px
      * (tte.compiler.emit.block.pe_layout; frozen weights, a plain 1x1), or NULL */
     const uint32_t *pe_prep;
-    /* nonzero: D's scratch (P's pair buffer) holds at least tte_conv2d_s8_dw_ws_bytes (a 3x3 D)
-     * or tte_conv2d_s8_dw57_pad_bytes (a 5x5 or 7x7), for D over a padded copy of its rows
-     * (tte.compiler.emit.block.DW_PAD_META) */
+    /* nonzero: with E and a D that tte_conv2d_s8_dw3_wide_bytes takes, that many bytes of scratch
+     * of its own for D's window rows, each widened once; else D's scratch (P's pair buffer) holds
+     * at least tte_conv2d_s8_dw_ws_bytes (a 3x3 D) or tte_conv2d_s8_dw57_pad_bytes (a 5x5 or
+     * 7x7), for D over a padded copy of its rows (tte.compiler.emit.block.DW_PAD_META) */
     int32_t dw_pad;
     /* nonzero (without E and the add only): scratch holds D's outputs of a whole image too, so D
      * runs over every pixel first and P once over them all, each flash weight of P's read once
@@ -37,7 +38,7 @@ typedef struct {
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,
  * when expand != NULL), the add's (tte_add_s8_scratch_bytes of one output image, when add !=
  * NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
- * channels on, tte_conv2d_s8_pointwise_px_buf), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
+ * channels on, tte_conv2d_s8_pointwise_px_buf; given dw_pad, D's widened rows before it), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
  * NULL), one pixel of D's output (two without expand and add; then a whole image's more
  * where dw_all), and one pixel of P's output (when add). scratch must be
  * 8-byte aligned. */

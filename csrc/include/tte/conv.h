@@ -92,6 +92,23 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g);
  * sign-extended copy of its rows: 8 * k_h * ((k - 1) * stride_w + k_w) bytes for k pixels;
  * this for a whole output row (0: not such a window) */
 size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g);
+/* A 3x3 stride-1 depthwise (multiplier 1, dilation 1, a multiple of four channels) over three
+ * input rows kept sign-extended and padded across calls (a streamed block's ring, each row
+ * widened once) in scratch ws of tte_conv2d_s8_dw3_wide_bytes (0: not such a depthwise; 4-byte
+ * aligned): tte_conv2d_s8_dw3_wide_init sets it up and returns whether the depthwise takes
+ * it (the output stage, weights laid out at compile time in prep, the DSP path; else 0 and the
+ * caller takes dw_row_prep_ws); then, per output row, whose window starts at row top (an input
+ * row's number, offset per image so that no two images share one), tte_conv2d_s8_dw3_wide_rows widens those of
+ * its window rows (rows[ky]: row top + ky, NULL in the padding) not held yet (each once, in
+ * order), and
+ * tte_conv2d_s8_dw3_wide_row runs output pixels [ox0, ox0 + k) of that row (the last given to
+ * wide_rows), the bytes dw_row_prep gives. */
+size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g);
+int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                    const uint32_t *prep, void *ws);
+void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows);
+void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
+                                size_t ostride);
 void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                   int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                   int8_t *out, size_t ostride, void *ws, size_t ws_bytes);

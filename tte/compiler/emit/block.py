@@ -56,17 +56,18 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
+    wide = dw3_wide_bytes(dw, view) if expand is not None and dw_pad_given(node, g) else 0
     d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
-    d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) else 0)
-    n = max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
+    d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) and not wide else 0)
+    n = wide + max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
     if expand is not None:
         n += conv2d_scratch_bytes(expand, view)
     if expand is None and add is None:
         # further pixels of D's output: three from 128 channels on, else one (flat_dbuf_pixels)
         n += (3 if d.shape[-1] >= 128 else 1) * d.shape[-1]
         if dw_all_given(node, g):
-            wide = pw_all_wide_bytes(node, g)
-            n += dw_all_bytes(node, g) + (7 + wide if wide else 0)
+            all_wide = pw_all_wide_bytes(node, g)
+            n += dw_all_bytes(node, g) + (7 + all_wide if all_wide else 0)
     if expand is not None:
         n += ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
     if add is not None:
@@ -84,6 +85,19 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
+
+
+def dw3_wide_bytes(dw: Node, g: Graph) -> int:
+    """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
+    of four channels) three window rows kept sign-extended and padded across its calls, its output
+    width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
+    no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
+    block of 96 bytes per eight channels (the output stage's words made once per image); else 0."""
+    w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    c = d.shape[-1]
+    fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
+            and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and c == x.shape[-1] >= 4 and c % 4 == 0)
+    return 16 + 96 * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
 
 
 DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
@@ -112,7 +126,8 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
     pixel and channel group against nine taps of 6 instructions, not dw3_fast's 8: measured
     in the paper models' first blocks, 64 wide, 16 channels, where only --speed-kb gives it (no
     pair buffer below 32 channels, so the ring grows the arena by its 3,168 bytes): MbV2 -146K
-    instructions a step; at stride 2, twice the columns copied a pixel, a loss), dw57_pad's
+    instructions a step; at stride 2, twice the columns copied a pixel, a loss; where a block with
+    E has a multiple of four channels, dw_pad_candidate gives it dw3_wide_bytes instead), dw57_pad's
     for a 5x5 or 7x7 (dw57_pad_bytes); else 0."""
     if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
         return ring
@@ -121,11 +136,15 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
 
 def dw_pad_candidate(node: Node, g: Graph) -> int:
     """The bytes the copy of dw_pad_bytes would take in streamed block ``node``'s scratch (0: not one;
-    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer)."""
+    nor a 3x3 ring that D has without it: without E and the add, or within P's pair buffer); with E,
+    D's rows kept whole where dw3_wide_bytes takes D (each widened once, not once per output row and
+    call: measured on MobileNetV2's stride-1 blocks)."""
     if node.op != "streamed_block":
         return 0
     expand, dw, _, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
+    if expand is not None and (wide := dw3_wide_bytes(dw, view)):
+        return wide
     n = dw_pad_bytes(dw, view)
     if n and dw_ws_bytes(dw, view):
         p_in = _t(view, dw.outputs[0]).shape[-1]
