@@ -343,10 +343,10 @@ def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
 def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None:
     """The scratch the planner reserves for a streamed block (tte.compiler.emit.block_scratch_bytes)
     is tte_block_s8_scratch_bytes of its parameters, with and without the depthwise's padded copy
-    or its widened rows (dw_pad), on every case's block (the M7's paths use what the host's do not,
-    so an excess there would go unseen by the sanitizers)."""
+    or its widened rows (dw_pad) and D's whole image (dw_all), on every case's block (the M7's
+    paths use what the host's do not, so an excess there would go unseen by the sanitizers)."""
     from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.emit.block import _block_parts, dw3_wide_bytes, dw_pad_given
+    from tte.compiler.emit.block import _block_parts, dw3_wide_bytes, dw_all_given, dw_pad_given, pw_prepared
     from tte.compiler.emit.common import _chain_graph
 
     def conv(n: Node, g: Graph) -> Any:
@@ -359,7 +359,7 @@ def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None
                "pad_left": a["pads"][1], "groups": a["groups"]}
         return p
 
-    wide = 0
+    wide = whole = 0
     for case in CASES:
         for node in case.graph.nodes:
             if node.op != "streamed_block":
@@ -376,6 +376,13 @@ def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None
                 keep.append(harness.ffi.new("tte_add_s8_params_t *"))
                 b.add = keep[-1]
             b.dw_pad = int(dw_pad_given(node, case.graph))
+            b.dw_all = int(dw_all_given(node, case.graph))
+            if pw_prepared(node, case.graph) is not None:
+                # the size reads only whether P has its layout, as the emitted block's pw_prep says
+                keep.append(harness.ffi.new("uint32_t[1]"))
+                b.pw_prep = keep[-1]
             assert harness.lib.tte_block_s8_scratch_bytes(b) == block_scratch_bytes(node, case.graph), case.name
             wide += bool(b.dw_pad and expand is not None and dw3_wide_bytes(dw, g))
+            whole += b.dw_all
     assert wide >= 20   # blocks given the widened rows among them
+    assert whole >= 20  # and blocks given D's whole image
