@@ -2665,7 +2665,7 @@ def dwpw_rest_cases() -> list[Case]:
 # ---- the M7's stochastic rounding of an int8 weight row (qas_apply_row_s8) --------
 
 
-def _sr_edge_case(seed: int) -> Case:
+def _sr_edge_case(seed: int, p_big: float = 0.15) -> Case:
     """sgd_update on int8 rows twice: w through the whole row (tte_sgd_update_s8 applies it by
     qas_apply_row_s8, whose M7 assembly decides the stochastic steps in integers) and w2 through
     an explicit list of every column (C on every target); host and M7 must agree on both
@@ -2675,7 +2675,9 @@ def _sr_edge_case(seed: int) -> Case:
     below; negative deltas in (-0.5, 0) whose delta + 1 rounds to U's boundary (ties to even) or
     lands on it; integers, +-0, -0.5, subnormals, +-31.99 and steps of 32 or more (the assembly
     hands those pairs to C mid-row); weights at -128, -127 and 127 (saturation); odd and even
-    row lengths. On the ties the float32 decision is not the reference's float64 one (no
+    row lengths (every length mod 4: the assembly takes four weights a pass, then a pair). ``p_big``:
+    the share of the listed values (large steps stop the four-weight loop; rare ones let it run
+    long). On the ties the float32 decision is not the reference's float64 one (no
     comparison with it here; tests/test_c_kernels.py bounds that on the random cases)."""
     rng = np.random.default_rng(3100 + seed)
     rows, n = 3, 41 + seed
@@ -2694,7 +2696,7 @@ def _sr_edge_case(seed: int) -> Case:
     grad = np.empty(rows * n, np.float32)
     for i in range(rows * n):
         u, r = int(code[i] >> 8), float(rng.random())
-        if r < 0.15:
+        if r < p_big:
             grad[i] = np.float32(big[int(rng.integers(0, len(big)))])
         elif r < 0.3:   # small steps of either sign, some above 1
             grad[i] = np.float32(rng.choice([-1.0, 1.0]) * rng.uniform(0, 1) * 2.0 ** int(rng.integers(-30, 3)))
@@ -2709,7 +2711,8 @@ def _sr_edge_case(seed: int) -> Case:
         g.add_node("sgd_update", [f"w{sfx}", "grad", *step_in], f"w{sfx}_new", {**a, "in_channels": cols})
     g.outputs = ["w_new", "w2_new"]
     feeds = {"grad": grad.reshape(rows, n), **step_feed}
-    return Case(f"sgd_update_sr_edges_{seed}", g, feeds, kind="pair", extra={"pairs": [("w2_new", "w_new")]})
+    name = f"sgd_update_sr_edges_{seed}" + ("" if p_big == 0.15 else f"_big{round(p_big * 100)}")
+    return Case(name, g, feeds, kind="pair", extra={"pairs": [("w2_new", "w_new")]})
 
 def update_cases() -> list[Case]:
     cases: list[Case] = [_ties_case("int8"), _ties_case("int32")]
@@ -2731,7 +2734,8 @@ def update_cases() -> list[Case]:
     # selection's order (sixteen, eight, four and one channels at a time), split or not, batch 2
     cases += [_dwpw_case(s, head=True, wide=True, split=sp, xfloat=True) for sp in (False, True)
               for s in (36, 42, 66, 72, 84, 90)]
-    cases += [_sr_edge_case(s) for s in range(3)]
+    cases += [_sr_edge_case(s) for s in range(4)]
+    cases += [_sr_edge_case(s, p_big=0.02) for s in (4, 5, 6, 7)]
     # the M7's 3x3 depthwise gradient (two output pixels a pass) at stride 2 over 4-5 columns
     cases += [_dwpw_case(s, head=True, wide=w) for s, w in ((10, True), (22, True), (28, False), (34, True))]
     # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:

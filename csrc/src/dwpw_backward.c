@@ -55,6 +55,24 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
     "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
     "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+/* the same at byte offset OFF from pointers that do not move (64-bit VLDR, one beat each where a
+ * VLDM of eight singles adds four beats to its issue); w[OFF / 4 ...] in s8-s15 by TTE_DOT_W */
+#define TTE_DOT_PAIR_AT(ga, gb, a, b, OFF) \
+    "vldr d8, [%[" ga "], #" OFF "]\n\t" "vldr d9, [%[" ga "], #" OFF " + 8]\n\t" \
+    "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
+    "vldr d12, [%[" gb "], #" OFF "]\n\t" "vldr d13, [%[" gb "], #" OFF " + 8]\n\t" \
+    "vldr d14, [%[" gb "], #" OFF " + 16]\n\t" "vldr d15, [%[" gb "], #" OFF " + 24]\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" "vmla.f32 %[" b "], s24, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" "vmla.f32 %[" b "], s25, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" "vmla.f32 %[" b "], s26, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" "vmla.f32 %[" b "], s27, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" "vmla.f32 %[" b "], s28, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+#define TTE_DOT_W(OFF) \
+    "vldr d4, [%[w], #" OFF "]\n\t" "vldr d5, [%[w], #" OFF " + 8]\n\t" \
+    "vldr d6, [%[w], #" OFF " + 16]\n\t" "vldr d7, [%[w], #" OFF " + 24]\n\t"
 #define TTE_DOT_ONE(ga, a) \
     "vldmia %[" ga "]!, {s16-s23}\n\t" \
     "vmla.f32 %[" a "], s16, s8\n\t" \
@@ -273,22 +291,45 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
     size_t o;
 #ifdef TTE_VFP_ASM
     if (qc >= 8u) {
-        const float *we = wcol + (qc & ~(size_t)7);
+        /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
+         * then the last eight of qc % 16 by VLDM */
+        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "beq 2f\n\t"
                          "1:\n\t"
+                         TTE_DOT_W("0")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
+                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
+                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "0")
+                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "0")
+                         TTE_DOT_W("32")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
+                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
+                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "32")
+                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "32")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
+                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
+                         "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
+                         "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "bne 1b\n\t"
+                         "2:\n\t"
+                         "cmp %[w], %[we]\n\t"
+                         "beq 3f\n\t"
                          "vldmia %[w]!, {s8-s15}\n\t"
                          TTE_DOT_PAIR("g0", "g1", "a0", "a1")
                          TTE_DOT_PAIR("g2", "g3", "a2", "a3")
                          TTE_DOT_PAIR("g4", "g5", "a4", "a5")
                          TTE_DOT_PAIR("g6", "g7", "a6", "a7")
-                         "cmp %[w], %[we]\n\t"
-                         "bne 1b\n\t"
+                         "3:\n\t"
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),
                            [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1),
                            [g2] "+r"(g2), [g3] "+r"(g3), [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6),
                            [g7] "+r"(g7), [w] "+r"(wcol)
-                         : [we] "r"(we), [z] "r"(0)
+                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
                          : TTE_DOT_CLOBBERS);
         qc &= 7u;
     }
@@ -324,17 +365,33 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     size_t o;
 #ifdef TTE_VFP_ASM
     if (qc >= 8u) {
-        const float *we = wcol + (qc & ~(size_t)7);
+        /* as dwpw_dot8: sixteen oc a pass by 64-bit loads, then the last eight by VLDM */
+        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "beq 2f\n\t"
                          "1:\n\t"
+                         TTE_DOT_W("0")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
+                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
+                         TTE_DOT_W("32")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
+                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
+                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "bne 1b\n\t"
+                         "2:\n\t"
+                         "cmp %[w], %[we]\n\t"
+                         "beq 3f\n\t"
                          "vldmia %[w]!, {s8-s15}\n\t"
                          TTE_DOT_PAIR("g0", "g1", "a0", "a1")
                          TTE_DOT_PAIR("g2", "g3", "a2", "a3")
-                         "cmp %[w], %[we]\n\t"
-                         "bne 1b\n\t"
+                         "3:\n\t"
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0),
                            [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [w] "+r"(wcol)
-                         : [we] "r"(we), [z] "r"(0)
+                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
                          : TTE_DOT_CLOBBERS);
         qc &= 7u;
     }

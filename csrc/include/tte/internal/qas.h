@@ -316,6 +316,87 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
          * subtraction is exact) and changes no other negative delta (its bits are at or above
          * 2**-24). The pair of steps (|step| <= 32) is taken from the two weights by QSUB8
          * (saturating at -128 and 127), then -128 becomes -127 by SSUB8 and SEL. */
+        /* four weights a pass first (one load and one store of their word, one QSUB8): the
+         * pair's operations on two pairs, the four range tests before any; a quad with a
+         * larger step or NaN stops the loop and C takes it */
+        while (j + 4 <= n) {
+            const float *gp = g + j;
+            const float *const ge = gp + ((n - j) & ~3);
+            int8_t *wp = wrow + j;
+            int32_t t0, t1, t2, t3;
+            __asm__ volatile("1:\n\t"
+                             "vldmia %[gp]!, {s0-s3}\n\t"
+                             "vmul.f32 s0, %[k], s0\n\t"
+                             "vmul.f32 s1, %[k], s1\n\t"
+                             "vmul.f32 s2, %[k], s2\n\t"
+                             "vmul.f32 s3, %[k], s3\n\t"
+                             "vmov %[t0], %[t1], s0, s1\n\t"
+                             "vmov %[t2], %[t3], s2, s3\n\t"
+                             "cmp %[lim], %[t0], lsl #1\n\t"
+                             "itt hi\n\t"
+                             "cmphi %[lim], %[t1], lsl #1\n\t"
+                             "cmphi %[lim], %[t2], lsl #1\n\t"
+                             "it hi\n\t"
+                             "cmphi %[lim], %[t3], lsl #1\n\t"
+                             "bls 3f\n\t"
+                             "cmp %[t0], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s0, s0, %[one]\n\t"
+                             "vsublt.f32 s0, s0, %[one]\n\t"
+                             "cmp %[t1], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s1, s1, %[one]\n\t"
+                             "vsublt.f32 s1, s1, %[one]\n\t"
+                             "cmp %[t2], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s2, s2, %[one]\n\t"
+                             "vsublt.f32 s2, s2, %[one]\n\t"
+                             "cmp %[t3], #0\n\t"
+                             "itt lt\n\t"
+                             "vaddlt.f32 s3, s3, %[one]\n\t"
+                             "vsublt.f32 s3, s3, %[one]\n\t"
+                             "vcvt.s32.f32 s0, s0, #25\n\t"
+                             "vcvt.s32.f32 s1, s1, #25\n\t"
+                             "vcvt.s32.f32 s2, s2, #25\n\t"
+                             "vcvt.s32.f32 s3, s3, #25\n\t"
+                             "vmov %[t0], %[t1], s0, s1\n\t"
+                             TTE_QAS_SR_HASH("t0")
+                             TTE_QAS_SR_HASH("t1")
+                             "asr %[t0], %[t0], #25\n\t"
+                             "asr %[t1], %[t1], #25\n\t"
+                             "bfi %[t0], %[t1], #8, #8\n\t"
+                             "vmov %[t1], %[t3], s2, s3\n\t"
+                             TTE_QAS_SR_HASH("t1")
+                             TTE_QAS_SR_HASH("t3")
+                             "asr %[t1], %[t1], #25\n\t"
+                             "asr %[t3], %[t3], #25\n\t"
+                             "bfi %[t0], %[t1], #16, #8\n\t"
+                             "bfi %[t0], %[t3], #24, #8\n\t"
+                             "ldr %[t3], [%[wp]]\n\t"
+                             "qsub8 %[t3], %[t3], %[t0]\n\t"
+                             "ssub8 %[t2], %[t3], %[c81]\n\t"
+                             "sel %[t3], %[t3], %[c81]\n\t"
+                             "str %[t3], [%[wp]], #4\n\t"
+                             "cmp %[gp], %[ge]\n\t"
+                             "bne 1b\n\t"
+                             "b 4f\n\t"
+                             "3:\n\t"
+                             "sub %[gp], %[gp], #16\n\t"
+                             "4:\n\t"
+                             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [gp] "+&r"(gp),
+                               [wp] "+&r"(wp), [h] "+&r"(hx)
+                             : [ge] "r"(ge), [m1] "r"(0x7FEB352Du), [m2] "r"(0x846CA68Bu), [m3] "r"(0x9E3779B1u),
+                               [lim] "r"(0x84000000u), [c81] "r"(0x81818181u), [k] "t"(k), [one] "t"(1.0f)
+                             : "d0", "d1", "cc", "memory");
+            j = (int32_t)(gp - g);
+            if (gp != ge) {
+                /* the quad in C */
+                const int32_t je = j + 4;
+                for (; j < je; ++j, hx += 0x9E3779B1u) {
+                    wrow[j] = apply_s8(wrow[j], qas_round_s8(k * g[j], 1, hash_mix(hx)));
+                }
+            }
+        }
         while (j + 2 <= n) {
             const float *gp = g + j;
             const float *const ge = gp + ((n - j) & ~1);
