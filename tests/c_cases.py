@@ -2779,8 +2779,21 @@ def _oct_blocked_case(seed: int) -> Case:
     return Case(f"conv2d_oct_blocked_{cin}x{cout}_{npx}px_{seed}", g, feeds)
 
 
+def _oct_body_case(seed: int) -> Case:
+    """Input channels past the loop body of pw_oct_channels (16 words after the first two, entered
+    partway for the rest): every part of a pass (4 to 16 words) and up to five whole passes (88, 104,
+    120, 136, 152, 176, 264, 336 input channels), 8 to 23 pixels, every other one wide."""
+    rng = np.random.default_rng(13000 + seed)
+    cin = (88, 104, 120, 136, 152, 176, 264, 336)[seed % 8]
+    npx = 8 + (seed * 5) % 16
+    cout = int(rng.integers(1, 9)) * 2 + seed % 2
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 2 == 1)
+    return Case(f"conv2d_oct_body_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
 def oct_pointwise_cases() -> list[Case]:
-    return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
+    return ([_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
+            + [_oct_body_case(s) for s in range(8)])
 
 
 # ---- dwg: the M7's 3x3 / 5x5 / 7x7 depthwise input gradient of the fused head, pixels in pairs ----

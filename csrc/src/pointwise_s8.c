@@ -1032,12 +1032,20 @@ static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t 
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
-/* Where pw_oct_channels' loop finds the buffer and its end, whether in_c is an odd multiple of
- * 8, the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0, the
+/* The words of pw_oct_channels' loop body (straight code: one compare and taken branch per 16,
+ * where four words a pass took four), and the bytes of one word (TTE_WIN8_WORD: 27
+ * instructions, each of 32 bits in Thumb-2: post-indexed LDR, SXTB16, LDRD and SMLAD have no
+ * 16-bit form) by which its entry steps back from the body's end */
+#define TTE_OCT_BODY_WORDS 16
+#define TTE_WIN8_WORD_BYTES 108
+#define TTE_OCT_BODY TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4
+
+/* Where pw_oct_channels' loop finds the buffer and its end, its entry for the words after the
+ * first two (pw_oct_channels' back, then the address), the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0, the
  * end of the outputs of pixel 0, the bytes from one pixel's outputs to the next, zp2. */
 typedef struct {
     const int16_t *buf, *end;
-    uint32_t odd;
+    uint32_t entry;
     const int32_t *bias, *mult;
     int32_t sdelta;
     int8_t *y;
@@ -1056,23 +1064,33 @@ static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, in
                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
                                          int8_t *y)
 {
-    pw_oct_pass_t prm = {buf, buf + 8 * n, (uint32_t)n & 8u, bias, mu,
+    /* the words after the first two: the first pass of the loop runs the last `part` words of
+     * its body (all of them when they divide evenly), entered `back` bytes before its end */
+    const int32_t rest = n / 4 - 2, part = rest % TTE_OCT_BODY_WORDS ? rest % TTE_OCT_BODY_WORDS : TTE_OCT_BODY_WORDS;
+    const uint32_t back = (uint32_t)part * TTE_WIN8_WORD_BYTES;
+    pw_oct_pass_t prm = {buf, buf + 8 * n, back, bias, mu,
                          (int32_t)((uintptr_t)sh - (uintptr_t)mu), y, y + nc, m, zp2};
     const int8_t *wp = w;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, wv, we;
-    /* per channel: its bias, the first two weight words (16 more when in_c is an even multiple
-     * of 8), 16 inputs a pass to the end, the output stage */
-    __asm__ volatile("2:\n\t"
+    /* first the loop's entry (its body's end less `back`, the Thumb bit set); per channel: its
+     * bias, the first two weight words, a branch into the loop's body (the rest's first, partial
+     * pass), TTE_OCT_BODY_WORDS words a pass to the end, the output stage */
+    __asm__ volatile("adr.w %[e], 5f\n\t"
+                     "ldr %[o], %[entrym]\n\t"
+                     "sub %[e], %[e], %[o]\n\t"
+                     "orr %[e], %[e], #1\n\t"
+                     "str %[e], %[entrym]\n"
+                     "2:\n\t"
                      "ldr %[e], %[bsm]\n\t"
                      "ldr %[a0], [%[e]], #4\n\t"
                      "str %[e], %[bsm]\n\t"
                      "ldr %[xp], %[bufm]\n\t" TTE_OCT_FIRST TTE_WIN8_WORD
-                     "ldr %[e], %[oddm]\n\t"
-                     "cmp %[e], #0\n\t"
-                     "bne 1f\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
-                     "1:\n\t" TTE_WIN8_WORD4
+                     "ldr %[e], %[entrym]\n\t"
+                     "bx %[e]\n"
+                     "1:\n\t" TTE_OCT_BODY
+                     "5:\n\t"
                      "ldr %[e], %[endm]\n\t"
                      "cmp %[xp], %[e]\n\t"
                      "bne 1b\n\t"
@@ -1109,8 +1127,8 @@ static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, in
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),
                        [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),
                        [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we), [bsm] "+m"(prm.bias),
-                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)
-                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [oddm] "m"(prm.odd), [sdm] "m"(prm.sdelta),
+                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y), [entrym] "+m"(prm.entry)
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [sdm] "m"(prm.sdelta),
                        [yem] "m"(prm.yend), [msm] "m"(prm.m), [zm] "m"(prm.zp2)
                      : "cc", "memory");
 }
