@@ -1597,28 +1597,28 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 #define TTE_PWP_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
     "ldr %[xp], [%[wp]], #4\n\t"
-/* the groups after the first three: four a pass up to the end of the widened inputs */
-#define TTE_PWP_DOT16                                                                   \
-    TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                             \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "beq 2f\n"                                                                          \
-    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                   \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "bne 1b\n"                                                                          \
-    "2:\n\t"
-/* the same two groups a pass after the first one (in_c a multiple of 8 only) */
-#define TTE_PWP_DOT8                                                                    \
+/* Other input channel counts: the first two groups, then a branch into a loop body of
+ * TTE_PWP_BODY_GROUPS groups of straight code (its entry, in c, steps TTE_PWP_GROUP_BYTES back
+ * from the body's end per group of the rest's first, partial pass), one compare and taken
+ * branch per 16 groups where a loop of two or four groups took one per pass */
+#define TTE_PWP_BODY_GROUPS 16
+#define TTE_PWP_GROUP_BYTES 92 /* 23 instructions of 32 bits: LDRD, SMLAD, SXTB16 have no 16-bit form */
+#define TTE_PWP_DOTN                                                                    \
     TTE_PWP_FIRST TTE_PWP_GROUP                                                         \
+    "ldr %[w0], %[entry]\n\t"                                                          \
+    "bx %[w0]\n"                                                                        \
+    "1:\n\t" TTE_PWP_G16                                                                \
+    "5:\n\t"                                                                            \
     "ldr %[w0], %[xend]\n\t"                                                            \
     "cmp %[xp], %[w0]\n\t"                                                              \
-    "beq 2f\n"                                                                          \
-    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP                                                \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "bne 1b\n"                                                                          \
-    "2:\n\t"
+    "bne 1b\n\t"
+/* the loop's entry once per call: its body's end less c's bytes, the Thumb bit set */
+#define TTE_PWP_ENTRY                                                                   \
+    "adr.w %[w0], 5f\n\t"                                                               \
+    "ldr %[w1], %[entry]\n\t"                                                           \
+    "sub %[w0], %[w0], %[w1]\n\t"                                                       \
+    "orr %[w0], %[w0], #1\n\t"                                                          \
+    "str %[w0], %[entry]\n\t"
 /* 32, 64 or 128 input channels, no loop (no compare, no taken branch per four groups) */
 #define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
 #define TTE_PWP_G16 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
@@ -1630,8 +1630,8 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
  * piece of assembly: the fourteen registers of the dot product, everything else in memory
  * (the context c, on the stack). */
-#define TTE_PWP_CHANNELS(DOT)                                                           \
-    __asm__ volatile("3:\n\t"                                                           \
+#define TTE_PWP_CHANNELS(PRE, DOT)                                                      \
+    __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
                      "ldr %[xa], %[y0]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
                      "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
@@ -1649,7 +1649,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0)                             \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0), [entry] "+m"(c.entry)      \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
                      : "cc", "memory")
 
@@ -1657,6 +1657,7 @@ typedef struct {
     const uint32_t *buf, *xend, *wend;
     int32_t s;
     int8_t *y0;
+    uint32_t entry;
 } pwp_ctx_t;
 
 /* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
@@ -1673,15 +1674,17 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.s = s;
     c.y0 = y0;
     if (n == 64) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT64);
     } else if (n == 32) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT32);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT32);
     } else if (n == 128) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT128);
-    } else if ((n & 15) == 0) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT16);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT128);
     } else {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT8);
+        /* the groups after the first two (at least six: in_c >= 32) */
+        const int32_t rest = n / 4 - 2;
+        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
+        c.entry = (uint32_t)part * TTE_PWP_GROUP_BYTES;
+        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN);
     }
 }
 
