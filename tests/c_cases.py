@@ -1296,7 +1296,7 @@ def _dsconv_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
-def _prep_block_case(seed: int) -> Case:
+def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     """A 3x3 depthwise -> 1x1 streamed block whose 1x1 reads its compile-time layout
     (tte.compiler.emit.block.pw_layout, pointwise_s8.c's tte_conv2d_s8_pointwise_prep_px): 32-128
     input channels (multiples of 16 and of 8 only), 2-80 output channels, the output stage
@@ -1304,9 +1304,9 @@ def _prep_block_case(seed: int) -> Case:
     [-127, 127] with some -128 beside a non-negative weight (a lane at the edge of int16), on
     every third seed channels with a bias of 2**29 or more (one output for any input: the
     layout's stand-in); flat, with an expand conv or with an add, pixel counts with every
-    remainder of four."""
+    remainder of four. `channels`: that many input channels instead."""
     rng = np.random.default_rng(7900 + seed)
-    c = (64, 40, 32, 96, 128, 56)[seed % 6]
+    c = channels if channels is not None else (64, 40, 32, 96, 128, 56)[seed % 6]
     kind = ("flat", "expand", "residual")[seed % 3]
     h, w = int(rng.integers(2, 7)), int(rng.integers(2, 8))
     c0 = int(rng.choice([8, 16])) if kind == "expand" else c
@@ -2047,6 +2047,9 @@ def forward_cases() -> list[Case]:
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
+    # past the first two groups of four inputs, pwp_channels' 16-group loop body entered partway:
+    # parts of 10, 16 and 2 groups, then up to two whole passes (40, 56 and 96 above: 8, 12, 6)
+    cases += [_prep_block_case(100 + s, c) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
     cases += [_dw_all_case(s) for s in range(36)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
@@ -2846,8 +2849,21 @@ def _oct_blocked_case(seed: int) -> Case:
     return Case(f"conv2d_oct_blocked_{cin}x{cout}_{npx}px_{seed}", g, feeds)
 
 
+def _oct_body_case(seed: int) -> Case:
+    """Input channels past the loop body of pw_oct_channels (16 words after the first two, entered
+    partway for the rest): every part of a pass (4 to 16 words) and up to five whole passes (88, 104,
+    120, 136, 152, 176, 264, 336 input channels), 8 to 23 pixels, every other one wide."""
+    rng = np.random.default_rng(13000 + seed)
+    cin = (88, 104, 120, 136, 152, 176, 264, 336)[seed % 8]
+    npx = 8 + (seed * 5) % 16
+    cout = int(rng.integers(1, 9)) * 2 + seed % 2
+    g, feeds = _oct_graph(rng, npx, cin, cout, wide=seed % 2 == 1)
+    return Case(f"conv2d_oct_body_{cin}x{cout}_{npx}px_{seed}", g, feeds)
+
+
 def oct_pointwise_cases() -> list[Case]:
-    return [_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
+    return ([_oct_pointwise_case(s) for s in range(27)] + [_oct_blocked_case(s) for s in range(8)]
+            + [_oct_body_case(s) for s in range(8)])
 
 
 # ---- dwg: the M7's 3x3 / 5x5 / 7x7 depthwise input gradient of the fused head, pixels in pairs ----

@@ -1032,12 +1032,20 @@ static TTE_NOINLINE void pw_quad_channels_wide(const int16_t *buf, const int8_t 
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
     "strb %[" A "], " ADDR "\n\t"
 
-/* Where pw_oct_channels' loop finds the buffer and its end, whether in_c is an odd multiple of
- * 8, the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0, the
+/* The words of pw_oct_channels' loop body (straight code: one compare and taken branch per 16,
+ * where four words a pass took four), and the bytes of one word (TTE_WIN8_WORD: 27
+ * instructions, each of 32 bits in Thumb-2: post-indexed LDR, SXTB16, LDRD and SMLAD have no
+ * 16-bit form) by which its entry steps back from the body's end */
+#define TTE_OCT_BODY_WORDS 16
+#define TTE_WIN8_WORD_BYTES 108
+#define TTE_OCT_BODY TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4 TTE_WIN8_WORD4
+
+/* Where pw_oct_channels' loop finds the buffer and its end, its entry for the words after the
+ * first two (pw_oct_channels' back, then the address), the next channel's bias, multiplier (its shift sdelta bytes on) and output of pixel 0, the
  * end of the outputs of pixel 0, the bytes from one pixel's outputs to the next, zp2. */
 typedef struct {
     const int16_t *buf, *end;
-    uint32_t odd;
+    uint32_t entry;
     const int32_t *bias, *mult;
     int32_t sdelta;
     int8_t *y;
@@ -1056,23 +1064,33 @@ static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, in
                                          const int32_t *bias, const int32_t *mu, const int32_t *sh, int32_t zp2,
                                          int8_t *y)
 {
-    pw_oct_pass_t prm = {buf, buf + 8 * n, (uint32_t)n & 8u, bias, mu,
+    /* the words after the first two: the first pass of the loop runs the last `part` words of
+     * its body (all of them when they divide evenly), entered `back` bytes before its end */
+    const int32_t rest = n / 4 - 2, part = rest % TTE_OCT_BODY_WORDS ? rest % TTE_OCT_BODY_WORDS : TTE_OCT_BODY_WORDS;
+    const uint32_t back = (uint32_t)part * TTE_WIN8_WORD_BYTES;
+    pw_oct_pass_t prm = {buf, buf + 8 * n, back, bias, mu,
                          (int32_t)((uintptr_t)sh - (uintptr_t)mu), y, y + nc, m, zp2};
     const int8_t *wp = w;
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, wv, we;
-    /* per channel: its bias, the first two weight words (16 more when in_c is an even multiple
-     * of 8), 16 inputs a pass to the end, the output stage */
-    __asm__ volatile("2:\n\t"
+    /* first the loop's entry (its body's end less `back`, the Thumb bit set); per channel: its
+     * bias, the first two weight words, a branch into the loop's body (the rest's first, partial
+     * pass), TTE_OCT_BODY_WORDS words a pass to the end, the output stage */
+    __asm__ volatile("adr.w %[e], 5f\n\t"
+                     "ldr %[o], %[entrym]\n\t"
+                     "sub %[e], %[e], %[o]\n\t"
+                     "orr %[e], %[e], #1\n\t"
+                     "str %[e], %[entrym]\n"
+                     "2:\n\t"
                      "ldr %[e], %[bsm]\n\t"
                      "ldr %[a0], [%[e]], #4\n\t"
                      "str %[e], %[bsm]\n\t"
                      "ldr %[xp], %[bufm]\n\t" TTE_OCT_FIRST TTE_WIN8_WORD
-                     "ldr %[e], %[oddm]\n\t"
-                     "cmp %[e], #0\n\t"
-                     "bne 1f\n\t" TTE_WIN8_WORD TTE_WIN8_WORD
-                     "1:\n\t" TTE_WIN8_WORD4
+                     "ldr %[e], %[entrym]\n\t"
+                     "bx %[e]\n"
+                     "1:\n\t" TTE_OCT_BODY
+                     "5:\n\t"
                      "ldr %[e], %[endm]\n\t"
                      "cmp %[xp], %[e]\n\t"
                      "bne 1b\n\t"
@@ -1109,8 +1127,8 @@ static TTE_NOINLINE void pw_oct_channels(const int16_t *buf, const int8_t *w, in
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),
                        [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),
                        [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(wv), [we] "=&r"(we), [bsm] "+m"(prm.bias),
-                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)
-                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [oddm] "m"(prm.odd), [sdm] "m"(prm.sdelta),
+                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y), [entrym] "+m"(prm.entry)
+                     : [bufm] "m"(prm.buf), [endm] "m"(prm.end), [sdm] "m"(prm.sdelta),
                        [yem] "m"(prm.yend), [msm] "m"(prm.m), [zm] "m"(prm.zp2)
                      : "cc", "memory");
 }
@@ -1579,28 +1597,28 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 #define TTE_PWP_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
     "ldr %[xp], [%[wp]], #4\n\t"
-/* the groups after the first three: four a pass up to the end of the widened inputs */
-#define TTE_PWP_DOT16                                                                   \
-    TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                             \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "beq 2f\n"                                                                          \
-    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP                   \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "bne 1b\n"                                                                          \
-    "2:\n\t"
-/* the same two groups a pass after the first one (in_c a multiple of 8 only) */
-#define TTE_PWP_DOT8                                                                    \
+/* Other input channel counts: the first two groups, then a branch into a loop body of
+ * TTE_PWP_BODY_GROUPS groups of straight code (its entry, in c, steps TTE_PWP_GROUP_BYTES back
+ * from the body's end per group of the rest's first, partial pass), one compare and taken
+ * branch per 16 groups where a loop of two or four groups took one per pass */
+#define TTE_PWP_BODY_GROUPS 16
+#define TTE_PWP_GROUP_BYTES 92 /* 23 instructions of 32 bits: LDRD, SMLAD, SXTB16 have no 16-bit form */
+#define TTE_PWP_DOTN                                                                    \
     TTE_PWP_FIRST TTE_PWP_GROUP                                                         \
+    "ldr %[w0], %[entry]\n\t"                                                          \
+    "bx %[w0]\n"                                                                        \
+    "1:\n\t" TTE_PWP_G16                                                                \
+    "5:\n\t"                                                                            \
     "ldr %[w0], %[xend]\n\t"                                                            \
     "cmp %[xp], %[w0]\n\t"                                                              \
-    "beq 2f\n"                                                                          \
-    "1:\n\t" TTE_PWP_GROUP TTE_PWP_GROUP                                                \
-    "ldr %[w0], %[xend]\n\t"                                                            \
-    "cmp %[xp], %[w0]\n\t"                                                              \
-    "bne 1b\n"                                                                          \
-    "2:\n\t"
+    "bne 1b\n\t"
+/* the loop's entry once per call: its body's end less c's bytes, the Thumb bit set */
+#define TTE_PWP_ENTRY                                                                   \
+    "adr.w %[w0], 5f\n\t"                                                               \
+    "ldr %[w1], %[entry]\n\t"                                                           \
+    "sub %[w0], %[w0], %[w1]\n\t"                                                       \
+    "orr %[w0], %[w0], #1\n\t"                                                          \
+    "str %[w0], %[entry]\n\t"
 /* 32, 64 or 128 input channels, no loop (no compare, no taken branch per four groups) */
 #define TTE_PWP_G4 TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP
 #define TTE_PWP_G16 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
@@ -1612,8 +1630,8 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
  * piece of assembly: the fourteen registers of the dot product, everything else in memory
  * (the context c, on the stack). */
-#define TTE_PWP_CHANNELS(DOT)                                                           \
-    __asm__ volatile("3:\n\t"                                                           \
+#define TTE_PWP_CHANNELS(PRE, DOT)                                                      \
+    __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
                      "ldr %[xa], %[y0]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
                      "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
@@ -1631,7 +1649,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0)                             \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0), [entry] "+m"(c.entry)      \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
                      : "cc", "memory")
 
@@ -1639,6 +1657,7 @@ typedef struct {
     const uint32_t *buf, *xend, *wend;
     int32_t s;
     int8_t *y0;
+    uint32_t entry;
 } pwp_ctx_t;
 
 /* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
@@ -1655,15 +1674,17 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.s = s;
     c.y0 = y0;
     if (n == 64) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT64);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT64);
     } else if (n == 32) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT32);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT32);
     } else if (n == 128) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT128);
-    } else if ((n & 15) == 0) {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT16);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT128);
     } else {
-        TTE_PWP_CHANNELS(TTE_PWP_DOT8);
+        /* the groups after the first two (at least six: in_c >= 32) */
+        const int32_t rest = n / 4 - 2;
+        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
+        c.entry = (uint32_t)part * TTE_PWP_GROUP_BYTES;
+        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN);
     }
 }
 
