@@ -1402,19 +1402,25 @@ def _dw_all_case(seed: int) -> Case:
     return case
 
 
-def _given_dw_all(case: Case, rng: np.random.Generator) -> Case:
-    """The case's streamed block given D's outputs of a whole image (DW_ALL_META) and the larger
-    block scratch that takes, garbage on entry."""
+def _given_scratch(case: Case, rng: np.random.Generator, meta: str) -> Case:
+    """The case's streamed block given the optional scratch the graph's meta key names (DW_ALL_META,
+    DW_PAD_META) and the larger block scratch that takes, garbage on entry."""
     from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.emit.block import DW_ALL_META
 
     node = case.graph.nodes[0]
-    case.graph.meta[DW_ALL_META] = frozenset({node.name})
+    case.graph.meta[meta] = frozenset({node.name})
     scratch = f"{node.name}@scratch"
     nbytes = block_scratch_bytes(node, case.graph)
     case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
     case.feeds[scratch] = rand_s8(rng, (nbytes,))
     return case
+
+
+def _given_dw_all(case: Case, rng: np.random.Generator) -> Case:
+    """The case's streamed block given D's outputs of a whole image (DW_ALL_META)."""
+    from tte.compiler.emit.block import DW_ALL_META
+
+    return _given_scratch(case, rng, DW_ALL_META)
 
 
 def _expand_w_scales(rng: np.random.Generator, cout: int, p_deep: float) -> np.ndarray:
@@ -1835,18 +1841,10 @@ def _dw57_pad_case(seed: int) -> Case:
 
 
 def _given_dw_pad(case: Case, rng: np.random.Generator) -> Case:
-    """The case's streamed block given its depthwise's padded copy (DW_PAD_META) and the larger
-    block scratch that takes, garbage on entry."""
-    from tte.compiler.emit import block_scratch_bytes
+    """The case's streamed block given its depthwise's padded copy or widened rows (DW_PAD_META)."""
     from tte.compiler.emit.block import DW_PAD_META
 
-    node = case.graph.nodes[0]
-    case.graph.meta[DW_PAD_META] = frozenset({node.name})
-    scratch = f"{node.name}@scratch"
-    nbytes = block_scratch_bytes(node, case.graph)
-    case.graph.tensors[scratch] = Tensor(scratch, (nbytes,), "int8")
-    case.feeds[scratch] = rand_s8(rng, (nbytes,))
-    return case
+    return _given_scratch(case, rng, DW_PAD_META)
 
 
 # --- dw3pad: a streamed 3x3 depthwise given dw3_ring's copy as optional block scratch (DW_PAD_META) ---
