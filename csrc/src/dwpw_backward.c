@@ -125,26 +125,19 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
-/* eight floats at P + OFF (bytes) into / from d8-d11 (s16-s23) by four 64-bit VLDR / VSTR: the
- * pixel's pointer is formed anew for each pixel, so no writeback is needed, and a 64-bit
- * transfer is one beat where a VLDM of eight singles adds four beats to its issue */
-#define TTE_LD8_D8(P, OFF) \
-    "vldr d8, [%[" P "], #" #OFF "]\n\t" "vldr d9, [%[" P "], #" #OFF " + 8]\n\t" \
-    "vldr d10, [%[" P "], #" #OFF " + 16]\n\t" "vldr d11, [%[" P "], #" #OFF " + 24]\n\t"
-#define TTE_ST8_D8(P, OFF) \
-    "vstr d8, [%[" P "], #" #OFF "]\n\t" "vstr d9, [%[" P "], #" #OFF " + 8]\n\t" \
-    "vstr d10, [%[" P "], #" #OFF " + 16]\n\t" "vstr d11, [%[" P "], #" #OFF " + 24]\n\t"
-/* the same into / from d10-d13 (s20-s27) */
-#define TTE_LD8_D10(P, OFF) \
-    "vldr d10, [%[" P "], #" #OFF "]\n\t" "vldr d11, [%[" P "], #" #OFF " + 8]\n\t" \
-    "vldr d12, [%[" P "], #" #OFF " + 16]\n\t" "vldr d13, [%[" P "], #" #OFF " + 24]\n\t"
-#define TTE_ST8_D10(P, OFF) \
-    "vstr d10, [%[" P "], #" #OFF "]\n\t" "vstr d11, [%[" P "], #" #OFF " + 8]\n\t" \
-    "vstr d12, [%[" P "], #" #OFF " + 16]\n\t" "vstr d13, [%[" P "], #" #OFF " + 24]\n\t"
-/* eight floats at P + OFF (bytes) into d12-d15 (s24-s31), as TTE_LD8_D8 */
-#define TTE_LD8_D12(P, OFF) \
-    "vldr d12, [%[" P "], #" #OFF "]\n\t" "vldr d13, [%[" P "], #" #OFF " + 8]\n\t" \
-    "vldr d14, [%[" P "], #" #OFF " + 16]\n\t" "vldr d15, [%[" P "], #" #OFF " + 24]\n\t"
+/* eight floats at P + OFF (bytes) into / from four D registers (OP vldr or vstr; D0-D3 their
+ * names) by four 64-bit transfers: the pixel's pointer is formed anew for each pixel, so no
+ * writeback is needed, and a 64-bit transfer is one beat where a VLDM of eight singles adds four
+ * beats to its issue */
+#define TTE_XFER8(OP, D0, D1, D2, D3, P, OFF) \
+    OP " " D0 ", [%[" P "], #" #OFF "]\n\t" OP " " D1 ", [%[" P "], #" #OFF " + 8]\n\t" \
+    OP " " D2 ", [%[" P "], #" #OFF " + 16]\n\t" OP " " D3 ", [%[" P "], #" #OFF " + 24]\n\t"
+/* d8-d11 (s16-s23), d10-d13 (s20-s27), d12-d15 (s24-s31) */
+#define TTE_LD8_D8(P, OFF) TTE_XFER8("vldr", "d8", "d9", "d10", "d11", P, OFF)
+#define TTE_ST8_D8(P, OFF) TTE_XFER8("vstr", "d8", "d9", "d10", "d11", P, OFF)
+#define TTE_LD8_D10(P, OFF) TTE_XFER8("vldr", "d10", "d11", "d12", "d13", P, OFF)
+#define TTE_ST8_D10(P, OFF) TTE_XFER8("vstr", "d10", "d11", "d12", "d13", P, OFF)
+#define TTE_LD8_D12(P, OFF) TTE_XFER8("vldr", "d12", "d13", "d14", "d15", P, OFF)
 /* the eight-channel dwpw_dx_list: one pixel (its offset read from op, its value t in T), its
  * eight dx values in s16-s23 */
 #define TTE_DX_PIX8(T) \

@@ -272,6 +272,13 @@ static inline int32_t qas_stochastic_s8(float delta, uint32_t hash)
     "orr %[t2], %[t2], #128\n\t" \
     "add %[" T "], %[" T "], %[t2], lsr #7\n\t" \
     "add %[h], %[h], %[m3]\n\t"
+/* a negative step (its bits in T) as (S + 1) - 1 in S: the rounding qas_apply_row_s8's
+ * fixed-point conversion needs below zero */
+#define TTE_QAS_SR_NEG(T, S) \
+    "cmp %[" T "], #0\n\t" \
+    "itt lt\n\t" \
+    "vaddlt.f32 " S ", " S ", %[one]\n\t" \
+    "vsublt.f32 " S ", " S ", %[one]\n\t"
 #endif
 
 /* apply_s8(w, 0) on n int8 weights of one output channel (wrow[sel(idx, j)]): the update of a
@@ -339,22 +346,10 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
                              "it hi\n\t"
                              "cmphi %[lim], %[t3], lsl #1\n\t"
                              "bls 3f\n\t"
-                             "cmp %[t0], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s0, s0, %[one]\n\t"
-                             "vsublt.f32 s0, s0, %[one]\n\t"
-                             "cmp %[t1], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s1, s1, %[one]\n\t"
-                             "vsublt.f32 s1, s1, %[one]\n\t"
-                             "cmp %[t2], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s2, s2, %[one]\n\t"
-                             "vsublt.f32 s2, s2, %[one]\n\t"
-                             "cmp %[t3], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s3, s3, %[one]\n\t"
-                             "vsublt.f32 s3, s3, %[one]\n\t"
+                             TTE_QAS_SR_NEG("t0", "s0")
+                             TTE_QAS_SR_NEG("t1", "s1")
+                             TTE_QAS_SR_NEG("t2", "s2")
+                             TTE_QAS_SR_NEG("t3", "s3")
                              "vcvt.s32.f32 s0, s0, #25\n\t"
                              "vcvt.s32.f32 s1, s1, #25\n\t"
                              "vcvt.s32.f32 s2, s2, #25\n\t"
@@ -411,14 +406,8 @@ TTE_INTERNAL void qas_apply_row_s8(const tte_update_params_t *u, float k, const 
                              "it hi\n\t"
                              "cmphi %[lim], %[t1], lsl #1\n\t"
                              "bls 3f\n\t"
-                             "cmp %[t0], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s0, s0, %[one]\n\t"
-                             "vsublt.f32 s0, s0, %[one]\n\t"
-                             "cmp %[t1], #0\n\t"
-                             "itt lt\n\t"
-                             "vaddlt.f32 s1, s1, %[one]\n\t"
-                             "vsublt.f32 s1, s1, %[one]\n\t"
+                             TTE_QAS_SR_NEG("t0", "s0")
+                             TTE_QAS_SR_NEG("t1", "s1")
                              "vcvt.s32.f32 s0, s0, #25\n\t"
                              "vcvt.s32.f32 s1, s1, #25\n\t"
                              "vmov %[t0], %[t1], s0, s1\n\t"
