@@ -1321,22 +1321,7 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     edge = rng.random(wq.shape) < 0.05
     wq[..., 1::2][edge[..., 1::2]] = -128
     wq[..., 0::2] = np.where(wq[..., 1::2] == -128, np.abs(wq[..., 0::2]), wq[..., 0::2])
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), cout)).astype(np.float32)
-    dq = g.tensors["d"].quant
-    assert dq is not None
-    g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
-    bias = rng.integers(-3000, 3000, cout)
-    if seed % 3 == 0:
-        # channels whose bias dwarfs their weights (VWW's dead ones): one output for every input
-        dead = rng.choice(cout, max(1, cout // 8), replace=False)
-        bias[dead] = rng.choice([-1, 1], dead.size) * rng.integers(2 ** 29, 2 ** 30, dead.size)
-    g.add_const("p.b", bias.astype(np.int32), "int32",
-                q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
-    relu = seed % 2 == 1
-    pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))
-    g.add_node("conv2d", ["d", "p.w", "p.b"], "p", {"strides": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
-                                                  "dilations": (1, 1), "activation": "relu" if relu else "none"},
-               quant=pq)
+    _add_project(g, rng, wq, dead=seed % 3 == 0, relu=seed % 2 == 1)
     out = "p"
     if kind == "residual":
         g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
@@ -1346,6 +1331,27 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     from tte.compiler.emit.block import pw_layout
     assert pw_layout(case.graph.nodes[0], case.graph) is not None, case.name
     return case
+
+
+def _add_project(g: Graph, rng: np.random.Generator, wq: np.ndarray, dead: bool, relu: bool) -> None:
+    """The 1x1 d -> p of a streamed block's case: int8 weights wq (cout, 1, 1, c), per-channel
+    scales, int32 biases (dead: an eighth of the channels with a bias that dwarfs their weights,
+    VWW's dead ones, one output for every input), a ReLU or none."""
+    cout = wq.shape[0]
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), cout)).astype(np.float32)
+    dq = g.tensors["d"].quant
+    assert dq is not None
+    g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
+    bias = rng.integers(-3000, 3000, cout)
+    if dead:
+        chosen = rng.choice(cout, max(1, cout // 8), replace=False)
+        bias[chosen] = rng.choice([-1, 1], chosen.size) * rng.integers(2 ** 29, 2 ** 30, chosen.size)
+    g.add_const("p.b", bias.astype(np.int32), "int32",
+                q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
+    pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))
+    g.add_node("conv2d", ["d", "p.w", "p.b"], "p", {"strides": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
+                                                  "dilations": (1, 1), "activation": "relu" if relu else "none"},
+               quant=pq)
 
 
 def _dw_all_case(seed: int) -> Case:
@@ -1379,21 +1385,7 @@ def _dw_all_case(seed: int) -> Case:
     g = new_graph({"x": ((batch, h, w, c), "int8", rand_q(rng))})
     add_random_conv(g, rng, "x", "d", c, 3, s, (1, 1, 1, 1), c)
     wq = rng.integers(-127, 128, (cout, 1, 1, c))
-    ws = np.exp(rng.uniform(np.log(2e-3), np.log(2e-2), cout)).astype(np.float32)
-    dq = g.tensors["d"].quant
-    assert dq is not None
-    g.add_const("p.w", wq.astype(np.int8), "int8", q(ws, np.zeros(cout, int), 0))
-    bias = rng.integers(-3000, 3000, cout)
-    if seed % 3 == 0 and c >= 32:
-        dead = rng.choice(cout, max(1, cout // 8), replace=False)
-        bias[dead] = rng.choice([-1, 1], dead.size) * rng.integers(2 ** 29, 2 ** 30, dead.size)
-    g.add_const("p.b", bias.astype(np.int32), "int32",
-                q((np.float32(dq.scale[0]) * ws).astype(np.float32), np.zeros(cout, int), 0))
-    relu = seed % 2 == 1
-    pq = q(float(dq.scale[0]) * float(rng.uniform(2.0, 6.0)), -128 if relu else int(rng.integers(-40, 41)))
-    g.add_node("conv2d", ["d", "p.w", "p.b"], "p", {"strides": (1, 1), "pads": (0, 0, 0, 0), "groups": 1,
-                                                  "dilations": (1, 1), "activation": "relu" if relu else "none"},
-               quant=pq)
+    _add_project(g, rng, wq, dead=seed % 3 == 0 and c >= 32, relu=seed % 2 == 1)
     g.outputs = ["p"]
     npix = g.tensors["d"].shape[1] * g.tensors["d"].shape[2]
     case = _given_dw_all(_streamed_case(f"streamed_block_dw_all_{c}ch_{cout}_s{s}_b{batch}_{npix}px_{seed}", g, rng),

@@ -45,8 +45,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #ifdef TTE_VFP_ASM
 
 /* a += g[o] * w[o] for eight o in order, pixels A (g in s16-s23) and B (s24-s31), w in s8-s15 */
-#define TTE_DOT_PAIR(ga, gb, a, b) \
-    "vldmia %[" ga "]!, {s16-s23}\n\t" "vldmia %[" gb "]!, {s24-s31}\n\t" \
+#define TTE_DOT_PAIR_MLA(a, b) \
     "vmla.f32 %[" a "], s16, s8\n\t" "vmla.f32 %[" b "], s24, s8\n\t" \
     "vmla.f32 %[" a "], s17, s9\n\t" "vmla.f32 %[" b "], s25, s9\n\t" \
     "vmla.f32 %[" a "], s18, s10\n\t" "vmla.f32 %[" b "], s26, s10\n\t" \
@@ -55,6 +54,10 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
     "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
     "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+/* the same from g at pointers GA and GB, which move on by eight floats */
+#define TTE_DOT_PAIR(ga, gb, a, b) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" "vldmia %[" gb "]!, {s24-s31}\n\t" \
+    TTE_DOT_PAIR_MLA(a, b)
 /* the same at byte offset OFF from pointers that do not move (64-bit VLDR, one beat each where a
  * VLDM of eight singles adds four beats to its issue); w[OFF / 4 ...] in s8-s15 by TTE_DOT_W */
 #define TTE_DOT_PAIR_AT(ga, gb, a, b, OFF) \
@@ -62,14 +65,7 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
     "vldr d12, [%[" gb "], #" OFF "]\n\t" "vldr d13, [%[" gb "], #" OFF " + 8]\n\t" \
     "vldr d14, [%[" gb "], #" OFF " + 16]\n\t" "vldr d15, [%[" gb "], #" OFF " + 24]\n\t" \
-    "vmla.f32 %[" a "], s16, s8\n\t" "vmla.f32 %[" b "], s24, s8\n\t" \
-    "vmla.f32 %[" a "], s17, s9\n\t" "vmla.f32 %[" b "], s25, s9\n\t" \
-    "vmla.f32 %[" a "], s18, s10\n\t" "vmla.f32 %[" b "], s26, s10\n\t" \
-    "vmla.f32 %[" a "], s19, s11\n\t" "vmla.f32 %[" b "], s27, s11\n\t" \
-    "vmla.f32 %[" a "], s20, s12\n\t" "vmla.f32 %[" b "], s28, s12\n\t" \
-    "vmla.f32 %[" a "], s21, s13\n\t" "vmla.f32 %[" b "], s29, s13\n\t" \
-    "vmla.f32 %[" a "], s22, s14\n\t" "vmla.f32 %[" b "], s30, s14\n\t" \
-    "vmla.f32 %[" a "], s23, s15\n\t" "vmla.f32 %[" b "], s31, s15\n\t"
+    TTE_DOT_PAIR_MLA(a, b)
 #define TTE_DOT_W(OFF) \
     "vldr d4, [%[w], #" OFF "]\n\t" "vldr d5, [%[w], #" OFF " + 8]\n\t" \
     "vldr d6, [%[w], #" OFF " + 16]\n\t" "vldr d7, [%[w], #" OFF " + 24]\n\t"
