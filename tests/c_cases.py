@@ -2639,10 +2639,11 @@ def dwpw_rest_cases() -> list[Case]:
     """Head variants whose channels have D's mask set on exactly 0, 1, ..., 19 pixels (in a
     random place), so that dwpw_head_dz's lists end in every rest mod 8, once under eight
     pixels and once over: a rest of seven padded to a block of 8, five or six as blocks of 4
-    and 1 or 2, three padded to 4; heads of 13 and 24 output channels (the M4F/M7 dot loops
-    with and without a rest in C)."""
+    and 1 or 2, three padded to 4; heads of 13, 24 and 37 output channels (the M4F/M7 dot
+    loops: eight by VLDM and a rest in C; one sixteen-channel pass and eight by VLDM; two
+    sixteen-channel passes and a rest in C)."""
     cases = []
-    for s, chq, hw in ((0, (20, 13), (4, 5)), (2, (20, 24), (5, 4))):
+    for s, chq, hw in ((0, (20, 13), (4, 5)), (2, (20, 24), (5, 4)), (3, (20, 37), (4, 5))):
         case = _dwpw_case(s, head=True, chans=chq, hw=hw)
         dmask = case.feeds["dmask"]
         flat = np.zeros((dmask.size // chq[0], chq[0]), bool)

@@ -79,6 +79,18 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 %[" a "], s21, s13\n\t" \
     "vmla.f32 %[" a "], s22, s14\n\t" \
     "vmla.f32 %[" a "], s23, s15\n\t"
+/* TTE_DOT_ONE at byte offset OFF from a pointer that does not move (as TTE_DOT_PAIR_AT) */
+#define TTE_DOT_ONE_AT(ga, a, OFF) \
+    "vldr d8, [%[" ga "], #" OFF "]\n\t" "vldr d9, [%[" ga "], #" OFF " + 8]\n\t" \
+    "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
+    "vmla.f32 %[" a "], s16, s8\n\t" \
+    "vmla.f32 %[" a "], s17, s9\n\t" \
+    "vmla.f32 %[" a "], s18, s10\n\t" \
+    "vmla.f32 %[" a "], s19, s11\n\t" \
+    "vmla.f32 %[" a "], s20, s12\n\t" \
+    "vmla.f32 %[" a "], s21, s13\n\t" \
+    "vmla.f32 %[" a "], s22, s14\n\t" \
+    "vmla.f32 %[" a "], s23, s15\n\t"
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
@@ -406,15 +418,28 @@ static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float
     size_t o;
 #ifdef TTE_VFP_ASM
     if (qc >= 8u) {
-        const float *we = wcol + (qc & ~(size_t)7);
+        /* as dwpw_dot8: sixteen oc a pass by 64-bit loads, then the last eight by VLDM */
+        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "beq 2f\n\t"
                          "1:\n\t"
+                         TTE_DOT_W("0")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
+                         TTE_DOT_W("32")
+                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "bne 1b\n\t"
+                         "2:\n\t"
+                         "cmp %[w], %[we]\n\t"
+                         "beq 3f\n\t"
                          "vldmia %[w]!, {s8-s15}\n\t"
                          TTE_DOT_PAIR("g0", "g1", "a0", "a1")
-                         "cmp %[w], %[we]\n\t"
-                         "bne 1b\n\t"
+                         "3:\n\t"
                          : [a0] "=t"(a0), [a1] "=t"(a1), [g0] "+r"(g0), [g1] "+r"(g1), [w] "+r"(wcol)
-                         : [we] "r"(we), [z] "r"(0)
+                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
                          : TTE_DOT_CLOBBERS);
         qc &= 7u;
     }
@@ -435,15 +460,28 @@ static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float
     size_t o;
 #ifdef TTE_VFP_ASM
     if (qc >= 8u) {
-        const float *we = wcol + (qc & ~(size_t)7);
+        /* as dwpw_dot8: sixteen oc a pass by 64-bit loads, then the last eight by VLDM */
+        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
         __asm__ volatile("vmov %[a0], %[z]\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "beq 2f\n\t"
                          "1:\n\t"
+                         TTE_DOT_W("0")
+                         TTE_DOT_ONE_AT("g0", "a0", "0")
+                         TTE_DOT_W("32")
+                         TTE_DOT_ONE_AT("g0", "a0", "32")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t"
+                         "cmp %[w], %[we16]\n\t"
+                         "bne 1b\n\t"
+                         "2:\n\t"
+                         "cmp %[w], %[we]\n\t"
+                         "beq 3f\n\t"
                          "vldmia %[w]!, {s8-s15}\n\t"
                          TTE_DOT_ONE("g0", "a0")
-                         "cmp %[w], %[we]\n\t"
-                         "bne 1b\n\t"
+                         "3:\n\t"
                          : [a0] "=t"(a0), [g0] "+r"(g0), [w] "+r"(wcol)
-                         : [we] "r"(we), [z] "r"(0)
+                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
                          : TTE_DOT_CLOBBERS);
         qc &= 7u;
     }

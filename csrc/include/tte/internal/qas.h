@@ -129,13 +129,15 @@ TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
 TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
 {
     const float sf = u->scale[u->n_scale > 1 ? oi : 0];
-    const double s = (double)sf;
     const double lr = tte_update_lr(u);
     float k;
-    if (u->qas && div_df_exact(lr, sf, &k)) {
+    if (!u->qas) {
+        return (float)(lr * (double)sf);
+    }
+    if (div_df_exact(lr, sf, &k)) {
         return k;
     }
-    return (float)(u->qas ? lr / s : lr * s);
+    return (float)(lr / (double)sf); /* sf's widening (software on the M7) only here */
 }
 
 /* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
