@@ -69,8 +69,8 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_DOT_W(OFF) \
     "vldr d4, [%[w], #" OFF "]\n\t" "vldr d5, [%[w], #" OFF " + 8]\n\t" \
     "vldr d6, [%[w], #" OFF " + 16]\n\t" "vldr d7, [%[w], #" OFF " + 24]\n\t"
-#define TTE_DOT_ONE(ga, a) \
-    "vldmia %[" ga "]!, {s16-s23}\n\t" \
+/* a += g[o] * w[o] for eight o in order, one pixel (g in s16-s23), w in s8-s15 */
+#define TTE_DOT_ONE_MLA(a) \
     "vmla.f32 %[" a "], s16, s8\n\t" \
     "vmla.f32 %[" a "], s17, s9\n\t" \
     "vmla.f32 %[" a "], s18, s10\n\t" \
@@ -79,18 +79,14 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 %[" a "], s21, s13\n\t" \
     "vmla.f32 %[" a "], s22, s14\n\t" \
     "vmla.f32 %[" a "], s23, s15\n\t"
+#define TTE_DOT_ONE(ga, a) \
+    "vldmia %[" ga "]!, {s16-s23}\n\t" \
+    TTE_DOT_ONE_MLA(a)
 /* TTE_DOT_ONE at byte offset OFF from a pointer that does not move (as TTE_DOT_PAIR_AT) */
 #define TTE_DOT_ONE_AT(ga, a, OFF) \
     "vldr d8, [%[" ga "], #" OFF "]\n\t" "vldr d9, [%[" ga "], #" OFF " + 8]\n\t" \
     "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
-    "vmla.f32 %[" a "], s16, s8\n\t" \
-    "vmla.f32 %[" a "], s17, s9\n\t" \
-    "vmla.f32 %[" a "], s18, s10\n\t" \
-    "vmla.f32 %[" a "], s19, s11\n\t" \
-    "vmla.f32 %[" a "], s20, s12\n\t" \
-    "vmla.f32 %[" a "], s21, s13\n\t" \
-    "vmla.f32 %[" a "], s22, s14\n\t" \
-    "vmla.f32 %[" a "], s23, s15\n\t"
+    TTE_DOT_ONE_MLA(a)
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
