@@ -1629,34 +1629,35 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
  * piece of assembly: the fourteen registers of the dot product, everything else in memory
- * (the context c, on the stack). */
+ * (the context c, on the stack). The outputs' addresses come from two bases, pixel 0's (c.ym1
+ * keeps it less one) and pixel 2's, each stepped on to the second channel by the writeback of
+ * its first store there, so that pixel 0's base ends where the next pair's less one lies. */
 #define TTE_PWP_CHANNELS(PRE, DOT)                                                      \
     __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
-                     "ldr %[xa], %[y0]\n\t" TTE_PWP_RQ("a00", "[%[xa]]")                \
+                     "ldr %[xa], %[ym1]\n\t" TTE_PWP_RQ("a00", "[%[xa], #1]!")          \
                      "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
-                     "add %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[xa]]") \
-                         TTE_PWP_RQ("a30", "[%[xa], %[a00]]")                           \
-                     "add %[xa], %[xa], #1\n\t" TTE_PWP_PARAMS TTE_PWP_RQ("a21", "[%[xa]]") \
-                         TTE_PWP_RQ("a31", "[%[xa], %[a00]]")                           \
-                     "sub %[xa], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]") \
-                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")                           \
-                     "add %[xa], %[xa], #1\n\t"                                         \
-                     "str %[xa], %[y0]\n\t"                                             \
+                     "add %[a10], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[a10]]") \
+                         TTE_PWP_RQ("a30", "[%[a10], %[a00]]")                          \
+                             TTE_PWP_PARAMS TTE_PWP_RQ("a21", "[%[a10], #1]!")           \
+                                 TTE_PWP_RQ("a31", "[%[a10], %[a00]]")                  \
+                                     TTE_PWP_RQ("a01", "[%[xa], #1]!")                  \
+                                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")           \
+                     "str %[xa], %[ym1]\n\t"                                            \
                      "ldr %[w0], %[wend]\n\t"                                           \
                      "cmp %[wp], %[w0]\n\t"                                             \
                      "bne 3b"                                                           \
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+m"(c.y0), [entry] "+m"(c.entry)      \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [ym1] "+m"(c.ym1), [entry] "+m"(c.entry)    \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
                      : "cc", "memory")
 
 typedef struct {
     const uint32_t *buf, *xend, *wend;
     int32_t s;
-    int8_t *y0;
+    uintptr_t ym1; /* pwp_channels: the next pair's pixel-0 output address less one */
     uint32_t entry;
 } pwp_ctx_t;
 
@@ -1672,7 +1673,7 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.xend = xw + 2 * n;
     c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     c.s = s;
-    c.y0 = y0;
+    c.ym1 = (uintptr_t)y0 - 1u;
     if (n == 64) {
         TTE_PWP_CHANNELS("", TTE_PWP_DOT64);
     } else if (n == 32) {
