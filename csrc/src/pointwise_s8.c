@@ -576,44 +576,80 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
 #define TTE_PWE_U6(Q, N, S) TTE_PWE_U5(Q, N, S) TTE_PWE_UW(Q, 5, N, S)
 #define TTE_PWE_UNPACK(U, N, S) U(0, N, S) U(1, N, S) U(2, N, S) U(3, N, S)
 
+/* TTE_PWE_GROUPS' head: the pass's first weights and the current pixels' outputs */
+#define TTE_PWE_HEAD(OO, WC)                                                            \
+    "6:\n\t"                                                                            \
+    "ldrd %[wp], %[y], [%[xs], #" WC "]\n\t"                                            \
+    "add %[y2], %[y], %[m], lsl #1\n\t"                                                 \
+    "ldr %[w], [%[xs], #" OO "]\n\t"                                                    \
+    "cmp %[w], #0\n\t"                                                                  \
+    "bne 7f\n"
+/* and its tail, past the pass: the next four pixels (N4 bytes on) unpacked while any are left,
+ * their outputs 4 m on, and the pass again */
+#define TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                                                \
+    "ldrd %[w], %[e], [%[xs], #" XP "]\n\t"                                             \
+    "cmp %[w], %[e]\n\t"                                                                \
+    "beq 9f\n\t"                                                                        \
+    "ldr %[y], [%[xs], #" YQ "]\n\t"                                                    \
+    "add %[y], %[y], %[m], lsl #2\n\t"                                                  \
+    "str %[y], [%[xs], #" YQ "]\n\t" UNPACK                                             \
+    "add %[w], %[w], #" N4 "\n\t"                                                       \
+    "str %[w], [%[xs], #" XP "]\n\t"                                                    \
+    "b 6b\n"
+#define TTE_PWE_GROUPS_OPS                                                              \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "=&r"(wp), [y] "=&r"(yp), \
+      [y2] "=&r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), [e] "=&r"(e), [o] "=&r"(o) \
+    : [xs] "r"(xs), [m] "r"(s)                                                          \
+    : "cc", "memory"
+
 /* Every channel of the pass (four a loop pass; a count not a multiple of four enters at channel
  * k = (-count) mod 4, by a branch taken only then) over the four pixels in xs, then, while
  * pixels are left to unpack (XP < XE), the next four (N4 bytes) and the pass again: the
  * pixel loop in assembly too, its state in xs, so that nothing is spilled around it. */
 #define TTE_PWE_GROUPS(DOT, T, UNPACK, N4, EO, OO, XP, WC, YQ)                          \
-    __asm__ volatile("6:\n\t"                                                           \
-                     "ldrd %[wp], %[y], [%[xs], #" WC "]\n\t"                           \
-                     "add %[y2], %[y], %[m], lsl #1\n\t"                                \
-                     "ldr %[w], [%[xs], #" OO "]\n\t"                                   \
-                     "cmp %[w], #0\n\t"                                                 \
-                     "bne 7f\n"                                                         \
+    __asm__ volatile(TTE_PWE_HEAD(OO, WC)                                               \
                      "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
                      "cmp %[wp], %[w]\n\t"                                              \
-                     "bne 1b\n\t"                                                       \
-                     "ldrd %[w], %[e], [%[xs], #" XP "]\n\t"                            \
-                     "cmp %[w], %[e]\n\t"                                               \
-                     "beq 9f\n\t"                                                       \
-                     "ldr %[y], [%[xs], #" YQ "]\n\t"                                   \
-                     "add %[y], %[y], %[m], lsl #2\n\t"                                 \
-                     "str %[y], [%[xs], #" YQ "]\n\t" UNPACK                            \
-                     "add %[w], %[w], #" N4 "\n\t"                                      \
-                     "str %[w], [%[xs], #" XP "]\n\t"                                   \
-                     "b 6b\n"                                                           \
+                     "bne 1b\n\t" TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                      \
                      "7:\n\t"                                                           \
                      "cmp %[w], #2\n\t"                                                 \
                      "beq 3b\n\t"                                                       \
                      "bhi 4b\n\t"                                                       \
                      "b 2b\n"                                                           \
-                     "9:"                                                               \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "=&r"(wp), \
-                       [y] "=&r"(yp), [y2] "=&r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), \
-                       [e] "=&r"(e), [o] "=&r"(o)                                       \
-                     : [xs] "r"(xs), [m] "r"(s)                                         \
-                     : "cc", "memory")
+                     "9:" TTE_PWE_GROUPS_OPS)
+/* The same eight channels a loop pass (k = (-count) mod 8, at xs's byte OO): half the loop's
+ * compares and taken branches, for 8 and 16 input channels (MobileNetV2's first blocks) */
+#define TTE_PWE_GROUPS8(DOT, T, UNPACK, N4, EO, OO, XP, WC, YQ)                         \
+    __asm__ volatile(TTE_PWE_HEAD(OO, WC)                                               \
+                     "10:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "11:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "12:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "13:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "14:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "15:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "16:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "17:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
+                     "cmp %[wp], %[w]\n\t"                                              \
+                     "bne 10b\n\t" TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                     \
+                     "7:\n\t"                                                           \
+                     "cmp %[w], #4\n\t"                                                 \
+                     "beq 14b\n\t"                                                      \
+                     "bhi 8f\n\t"                                                       \
+                     "cmp %[w], #2\n\t"                                                 \
+                     "beq 12b\n\t"                                                      \
+                     "bhi 13b\n\t"                                                      \
+                     "b 11b\n"                                                          \
+                     "8:\n\t"                                                           \
+                     "cmp %[w], #6\n\t"                                                 \
+                     "beq 16b\n\t"                                                      \
+                     "bhi 17b\n\t"                                                      \
+                     "b 15b\n"                                                          \
+                     "9:" TTE_PWE_GROUPS_OPS)
 
 /* The pass whose state is in xs (TTE_PWE_GROUPS; pixel q, word j at xs[2 (S q + j)], S = 4 or
  * 6), outputs of the current pixel q at y + q s. */
@@ -625,14 +661,14 @@ static TTE_ALWAYS_INLINE void pwe_groups(uint32_t *xs, int32_t s, const int32_t 
         TTE_PWE_GROUPS(TTE_PWE_DOT1, TTE_PWE_T1, TTE_PWE_UNPACK(TTE_PWE_U1, 4, 4), "16", "128", "132", "136",
                        "144", "148");
     } else if (NW == 2) {
-        TTE_PWE_GROUPS(TTE_PWE_DOT2, TTE_PWE_T2, TTE_PWE_UNPACK(TTE_PWE_U2, 8, 4), "32", "128", "132", "136",
-                       "144", "148");
+        TTE_PWE_GROUPS8(TTE_PWE_DOT2, TTE_PWE_T2, TTE_PWE_UNPACK(TTE_PWE_U2, 8, 4), "32", "128", "132", "136",
+                        "144", "148");
     } else if (NW == 3) {
         TTE_PWE_GROUPS(TTE_PWE_DOT3, TTE_PWE_T3, TTE_PWE_UNPACK(TTE_PWE_U3, 12, 4), "48", "128", "132", "136",
                        "144", "148");
     } else if (NW == 4) {
-        TTE_PWE_GROUPS(TTE_PWE_DOT4, TTE_PWE_T4, TTE_PWE_UNPACK(TTE_PWE_U4, 16, 4), "64", "128", "132", "136",
-                       "144", "148");
+        TTE_PWE_GROUPS8(TTE_PWE_DOT4, TTE_PWE_T4, TTE_PWE_UNPACK(TTE_PWE_U4, 16, 4), "64", "128", "132", "136",
+                        "144", "148");
     } else if (NW == 5) {
         TTE_PWE_GROUPS(TTE_PWE_DOT5, TTE_PWE_T5, TTE_PWE_UNPACK(TTE_PWE_U5, 20, 6), "80", "192", "196", "200",
                        "208", "212");
@@ -675,7 +711,10 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
 {
     const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
     const int32_t S = NW <= 4 ? 4 : 6;
-    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
+    /* passes of a multiple of eight channels (no entry branch in either loop but on the last) */
+    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
+    /* the loop's entry: eight channels a pass for two and four words, else four */
+    const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
     uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
     int32_t c0;
     for (c0 = 0; c0 < m; c0 += per) {
@@ -683,7 +722,7 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         const uint32_t *const wc = prep + (size_t)c0 * cw;
         int32_t i = 0;
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
-        xs[8 * S + 1] = (uint32_t)(-nch & 3);
+        xs[8 * S + 1] = (uint32_t)-nch & kmask;
         xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
         /* every whole four pixels in one call; past them, each pixel on its own, its four lanes
          * the same pixel, all four outputs to its place (stride 0) */
