@@ -475,8 +475,11 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of 4; every partial sum then within int32).
  * Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
  * SXTB16; per channel (four pixels) NW + 2 loads of the layout, 8 NW SMLAD with 4 NW LDRD of
- * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass; per word of a pixel
- * an LDR, two SXTB16 and half an STRD. */
+ * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass (eight over 8 and 16
+ * inputs); per word of a pixel an LDR, two SXTB16 and half an STRD; per four pixels about 15
+ * instructions of loop (pwe_groups). That is about 12 instructions an output over 8 inputs, of
+ * which 4 SMLAD and 5 of output stage: the rest are the loads of x (the four accumulators of
+ * four pixels leave no register to keep x across channels) and of the layout. */
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
