@@ -1424,21 +1424,23 @@ def _expand_w_scales(rng: np.random.Generator, cout: int, p_deep: float) -> np.n
                              np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)))).astype(np.float32)
 
 
-def _prep_expand_block_case(seed: int) -> Case:
+def _prep_expand_block_case(seed: int, cin: int | None = None, cout: int | None = None,
+                            width: int | None = None) -> Case:
     """An expand 1x1 -> 3x3 depthwise -> 1x1 [-> add] streamed block whose expand reads its
     compile-time layout (tte.compiler.emit.block.pe_layout, pointwise_s8.c's
     tte_conv2d_s8_pointwise_small_prep_px): 4-24 input channels (every word count), 3-150 output
     channels (odd counts, several passes of channels), widths 1-10 (tails of 1-3 pixels), the
     output stage over all of int8 (no activation, or a ReLU from zero point -128), shifts from -1
     to -21, on every third seed biases just inside the bound of the doubled sums (|bias| + cin 255
-    128 below 2**29), on every fourth none."""
+    128 below 2**29), on every fourth none. cin, cout and width, where given, replace the seed's."""
     from tte.compiler.emit.block import pe_layout
     from tte.numerics import fixedpoint as fp
 
     rng = np.random.default_rng(12100 + seed)
-    cin = (4, 8, 12, 16, 20, 24)[seed % 6]
-    cout = (3, 16, 48, 17, 150, 96, 33)[seed % 7]
+    cin = (4, 8, 12, 16, 20, 24)[seed % 6] if cin is None else cin
+    cout = (3, 16, 48, 17, 150, 96, 33)[seed % 7] if cout is None else cout
     h, w = int(rng.integers(2, 6)), int(rng.integers(1, 11))
+    w = w if width is None else width
     residual = seed % 5 == 2
     xq = rand_q(rng)
     xs = float(xq.scale[0])
@@ -2063,6 +2065,7 @@ def forward_cases() -> list[Case]:
     cases += [_small_run_bound_case(s) for s in range(12)]
     cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += pwe_cases()
+    cases += pwe8_cases()
     cases += pwez_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
     cases += dwrq_cases()
@@ -2980,6 +2983,17 @@ def pwe_cases() -> list[Case]:
     every entry of pwe_channels' four-channel loop ((-count) mod 4, also per pass of channels
     where the layout is split) and the rows of 1-10 pixels their tails of 1-3 pixels."""
     return [_prep_expand_block_case(s) for s in range(24, 42)]
+
+
+def pwe8_cases() -> list[Case]:
+    """_prep_expand_block_case over 8 and 16 input channels (pwe_groups' eight-channel loop) with
+    the output counts pwe_cases leaves out of its entries: (-count) mod 8 of 1, 3, 4 and 6 (7, 5,
+    4, 2 outputs; 14 and 11: 2 and 5 past eight), and a layout split into passes whose last one
+    enters late (121 outputs over 8 inputs: 112 + 9; 79 over 16: 72 + 7; rows of 9 and 6 pixels,
+    more than four: the split applies)."""
+    pairs = [(8, c, None) for c in (7, 5, 4, 2, 14)] + [(8, 121, 9)]
+    pairs += [(16, c, None) for c in (7, 5, 4, 2, 11)] + [(16, 79, 6)]
+    return [_prep_expand_block_case(42 + i, cin, cout, w) for i, (cin, cout, w) in enumerate(pairs)]
 
 
 # ---- fcae2: QUANTIZE without the divide (elementwise_s8.c's quantize_bracketed) and FC rows of

@@ -475,8 +475,11 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
  * tte_rq_fast_s8 hold (in_c 4 to 24, a multiple of 4; every partial sum then within int32).
  * Per weight word of four pixels one LDRD of weights where pw_small_run took an LDR and two
  * SXTB16; per channel (four pixels) NW + 2 loads of the layout, 8 NW SMLAD with 4 NW LDRD of
- * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass; per word of a pixel
- * an LDR, two SXTB16 and half an STRD. */
+ * xs, and 5 instructions an output (TTE_PWS_RQ), four channels a loop pass (eight over 8 and 16
+ * inputs); per word of a pixel an LDR, two SXTB16 and half an STRD; per four pixels about 15
+ * instructions of loop (pwe_groups). That is about 12 instructions an output over 8 inputs, of
+ * which 4 SMLAD and 5 of output stage: the rest are the loads of x (the four accumulators of
+ * four pixels leave no register to keep x across channels) and of the layout. */
 #define TTE_PWE_CHANNEL_WORDS(n) (4 + (n) / 2)
 
 #if defined(__ARM_FEATURE_DSP)
@@ -557,48 +560,124 @@ TTE_HOT static TTE_NOINLINE void pw_small_any(const tte_conv2d_s8_params_t *p, c
     TTE_PWS_RQ("a3", "a1", "[%[y2], %[m]]")                                             \
     TTE_PWS_RQ("a2", "a1", "[%[y2]], #1")                                               \
     TTE_PWS_RQ("a0", "a1", "[%[y]], #1")
-/* Every channel from wp on, four a pass (the first pass enters at channel k = the word at byte
- * OO of xs, (-count) mod 4), to the end at byte OO - 4 of xs (no register left for it) */
-#define TTE_PWE_LOOP(DOT, T, OO, EO)                                                    \
-    __asm__ volatile("ldr %[w], [%[xs], #" OO "]\n\t"                                   \
-                     "cmp %[w], #2\n\t"                                                 \
-                     "beq 3f\n\t"                                                       \
-                     "bhi 4f\n\t"                                                       \
-                     "cmp %[w], #1\n\t"                                                 \
-                     "beq 2f\n"                                                         \
+/* xs's words past the unpacked pixels (from word 8 S on; byte offsets EO, OO, XP, XE, WC, YQ):
+ * the end of the pass's weights, (-count) mod 4, the pixels to unpack next and their end, the
+ * pass's first weights and the current pixels' first output */
+#define TTE_PWE_SLOTS 6
+/* one word of pixel Q (pixels of N bytes from %[w] on) into xs as pwe_unpack puts it (S words a
+ * pixel): its (x0, x2) and (x1, x3) int16 lanes at byte 8 (S Q + J) */
+#define TTE_PWE_UW(Q, J, N, S)                                                          \
+    "ldr %[a0], [%[w], #(" #Q "*" #N "+4*" #J ")]\n\t"                                 \
+    "sxtb16 %[a1], %[a0]\n\t"                                                          \
+    "sxtb16 %[a0], %[a0], ror #8\n\t"                                                  \
+    "strd %[a1], %[a0], [%[xs], #(8*(" #S "*" #Q "+" #J "))]\n\t"
+#define TTE_PWE_U1(Q, N, S) TTE_PWE_UW(Q, 0, N, S)
+#define TTE_PWE_U2(Q, N, S) TTE_PWE_U1(Q, N, S) TTE_PWE_UW(Q, 1, N, S)
+#define TTE_PWE_U3(Q, N, S) TTE_PWE_U2(Q, N, S) TTE_PWE_UW(Q, 2, N, S)
+#define TTE_PWE_U4(Q, N, S) TTE_PWE_U3(Q, N, S) TTE_PWE_UW(Q, 3, N, S)
+#define TTE_PWE_U5(Q, N, S) TTE_PWE_U4(Q, N, S) TTE_PWE_UW(Q, 4, N, S)
+#define TTE_PWE_U6(Q, N, S) TTE_PWE_U5(Q, N, S) TTE_PWE_UW(Q, 5, N, S)
+#define TTE_PWE_UNPACK(U, N, S) U(0, N, S) U(1, N, S) U(2, N, S) U(3, N, S)
+
+/* TTE_PWE_GROUPS' head: the pass's first weights and the current pixels' outputs */
+#define TTE_PWE_HEAD(OO, WC)                                                            \
+    "6:\n\t"                                                                            \
+    "ldrd %[wp], %[y], [%[xs], #" WC "]\n\t"                                            \
+    "add %[y2], %[y], %[m], lsl #1\n\t"                                                 \
+    "ldr %[w], [%[xs], #" OO "]\n\t"                                                    \
+    "cmp %[w], #0\n\t"                                                                  \
+    "bne 7f\n"
+/* and its tail, past the pass: the next four pixels (N4 bytes on) unpacked while any are left,
+ * their outputs 4 m on, and the pass again */
+#define TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                                                \
+    "ldrd %[w], %[e], [%[xs], #" XP "]\n\t"                                             \
+    "cmp %[w], %[e]\n\t"                                                                \
+    "beq 9f\n\t"                                                                        \
+    "ldr %[y], [%[xs], #" YQ "]\n\t"                                                    \
+    "add %[y], %[y], %[m], lsl #2\n\t"                                                  \
+    "str %[y], [%[xs], #" YQ "]\n\t" UNPACK                                             \
+    "add %[w], %[w], #" N4 "\n\t"                                                       \
+    "str %[w], [%[xs], #" XP "]\n\t"                                                    \
+    "b 6b\n"
+#define TTE_PWE_GROUPS_OPS                                                              \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "=&r"(wp), [y] "=&r"(yp), \
+      [y2] "=&r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), [e] "=&r"(e), [o] "=&r"(o) \
+    : [xs] "r"(xs), [m] "r"(s)                                                          \
+    : "cc", "memory"
+
+/* Every channel of the pass (four a loop pass; a count not a multiple of four enters at channel
+ * k = (-count) mod 4, by a branch taken only then) over the four pixels in xs, then, while
+ * pixels are left to unpack (XP < XE), the next four (N4 bytes) and the pass again: the
+ * pixel loop in assembly too, its state in xs, so that nothing is spilled around it. */
+#define TTE_PWE_GROUPS(DOT, T, UNPACK, N4, EO, OO, XP, WC, YQ)                          \
+    __asm__ volatile(TTE_PWE_HEAD(OO, WC)                                               \
                      "1:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "2:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "3:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "4:\n\t" TTE_PWE_CHANNEL(DOT, T)                                   \
                      "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
                      "cmp %[wp], %[w]\n\t"                                              \
-                     "bne 1b"                                                           \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wp] "+r"(wp), \
-                       [y] "+r"(yp), [y2] "+r"(y2), [w] "=&r"(wt), [we] "=&r"(we), [wx] "=&r"(wx), \
-                       [e] "=&r"(e), [o] "=&r"(o)                                       \
-                     : [xs] "r"(xs), [m] "r"(s)                                         \
-                     : "cc", "memory")
+                     "bne 1b\n\t" TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                      \
+                     "7:\n\t"                                                           \
+                     "cmp %[w], #2\n\t"                                                 \
+                     "beq 3b\n\t"                                                       \
+                     "bhi 4b\n\t"                                                       \
+                     "b 2b\n"                                                           \
+                     "9:" TTE_PWE_GROUPS_OPS)
+/* The same eight channels a loop pass (k = (-count) mod 8, at xs's byte OO): half the loop's
+ * compares and taken branches, for 8 and 16 input channels (MobileNetV2's first blocks) */
+#define TTE_PWE_GROUPS8(DOT, T, UNPACK, N4, EO, OO, XP, WC, YQ)                         \
+    __asm__ volatile(TTE_PWE_HEAD(OO, WC)                                               \
+                     "10:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "11:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "12:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "13:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "14:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "15:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "16:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "17:\n\t" TTE_PWE_CHANNEL(DOT, T)                                  \
+                     "ldr %[w], [%[xs], #" EO "]\n\t"                                   \
+                     "cmp %[wp], %[w]\n\t"                                              \
+                     "bne 10b\n\t" TTE_PWE_NEXT(UNPACK, N4, XP, YQ)                     \
+                     "7:\n\t"                                                           \
+                     "cmp %[w], #4\n\t"                                                 \
+                     "beq 14b\n\t"                                                      \
+                     "bhi 8f\n\t"                                                       \
+                     "cmp %[w], #2\n\t"                                                 \
+                     "beq 12b\n\t"                                                      \
+                     "bhi 13b\n\t"                                                      \
+                     "b 11b\n"                                                          \
+                     "8:\n\t"                                                           \
+                     "cmp %[w], #6\n\t"                                                 \
+                     "beq 16b\n\t"                                                      \
+                     "bhi 17b\n\t"                                                      \
+                     "b 15b\n"                                                          \
+                     "9:" TTE_PWE_GROUPS_OPS)
 
-/* Channels from wp to the end at xs[8 S] of the layout over four pixels whose doubled x - zp are
- * in xs (pixel q, word j at xs[2 (S q + j)], S = 4 or 6; (-count) mod 4 at xs[8 S + 1]),
- * outputs of pixel q at y + q s. */
-static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int8_t *yp, int32_t s, const int32_t NW)
+/* The pass whose state is in xs (TTE_PWE_GROUPS; pixel q, word j at xs[2 (S q + j)], S = 4 or
+ * 6), outputs of the current pixel q at y + q s. */
+static TTE_ALWAYS_INLINE void pwe_groups(uint32_t *xs, int32_t s, const int32_t NW)
 {
-    int8_t *y2 = yp + 2 * s;
     int32_t a0, a1, a2, a3;
-    uint32_t wt, we, wx, e, o;
+    uint32_t wp, yp, y2, wt, we, wx, e, o;
     if (NW == 1) {
-        TTE_PWE_LOOP(TTE_PWE_DOT1, TTE_PWE_T1, "132", "128");
+        TTE_PWE_GROUPS(TTE_PWE_DOT1, TTE_PWE_T1, TTE_PWE_UNPACK(TTE_PWE_U1, 4, 4), "16", "128", "132", "136",
+                       "144", "148");
     } else if (NW == 2) {
-        TTE_PWE_LOOP(TTE_PWE_DOT2, TTE_PWE_T2, "132", "128");
+        TTE_PWE_GROUPS8(TTE_PWE_DOT2, TTE_PWE_T2, TTE_PWE_UNPACK(TTE_PWE_U2, 8, 4), "32", "128", "132", "136",
+                        "144", "148");
     } else if (NW == 3) {
-        TTE_PWE_LOOP(TTE_PWE_DOT3, TTE_PWE_T3, "132", "128");
+        TTE_PWE_GROUPS(TTE_PWE_DOT3, TTE_PWE_T3, TTE_PWE_UNPACK(TTE_PWE_U3, 12, 4), "48", "128", "132", "136",
+                       "144", "148");
     } else if (NW == 4) {
-        TTE_PWE_LOOP(TTE_PWE_DOT4, TTE_PWE_T4, "132", "128");
+        TTE_PWE_GROUPS8(TTE_PWE_DOT4, TTE_PWE_T4, TTE_PWE_UNPACK(TTE_PWE_U4, 16, 4), "64", "128", "132", "136",
+                        "144", "148");
     } else if (NW == 5) {
-        TTE_PWE_LOOP(TTE_PWE_DOT5, TTE_PWE_T5, "196", "192");
+        TTE_PWE_GROUPS(TTE_PWE_DOT5, TTE_PWE_T5, TTE_PWE_UNPACK(TTE_PWE_U5, 20, 6), "80", "192", "196", "200",
+                       "208", "212");
     } else {
-        TTE_PWE_LOOP(TTE_PWE_DOT6, TTE_PWE_T6, "196", "192");
+        TTE_PWE_GROUPS(TTE_PWE_DOT6, TTE_PWE_T6, TTE_PWE_UNPACK(TTE_PWE_U6, 24, 6), "96", "192", "196", "200",
+                       "208", "212");
     }
 }
 
@@ -606,7 +685,7 @@ static TTE_ALWAYS_INLINE void pwe_channels(const uint32_t *wp, uint32_t *xs, int
  * find it in the 4 KB D-cache; the pixels are unpacked again per pass) */
 #define TTE_PWE_PASS_BYTES 3584
 
-/* Four pixels' x (two int16 lanes a word, (x0, x2) and (x1, x3)) into xs as pwe_channels reads
+/* Four pixels' x (two int16 lanes a word, (x0, x2) and (x1, x3)) into xs as pwe_groups reads
  * them: pixel q's inputs at x + q step (step 0: one pixel in all four lanes) */
 static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t *xs, const int32_t NW)
 {
@@ -635,26 +714,31 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
 {
     const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
     const int32_t S = NW <= 4 ? 4 : 6;
-    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? TTE_PWE_PASS_BYTES / (4 * cw) : m;
-    const int8_t *const xe = x + (size_t)npx * n;
-    uint32_t xs[4 * 6 * 2 + 2] __attribute__((aligned(8)));
+    /* passes of a multiple of eight channels (no entry branch in either loop but on the last) */
+    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
+    /* the loop's entry: eight channels a pass for two and four words, else four */
+    const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
+    uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
     int32_t c0;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
-        const int8_t *xp = x;
-        int8_t *yq = y + c0;
+        int32_t i = 0;
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
-        xs[8 * S + 1] = (uint32_t)(-nch & 3);
-        /* four pixels a pass; past the last four, each pixel on its own, its four lanes the same
-         * pixel, all four outputs to its place (stride 0); pointers only, little to reload
-         * around the assembly */
-        while (xp < xe) {
-            const int32_t whole = xe - xp >= 4 * n;
-            pwe_unpack(xp, whole ? n : 0, xs, NW);
-            pwe_channels(wc, xs, yq, whole ? m : 0, NW);
-            xp += whole ? 4 * n : n;
-            yq += whole ? 4 * m : m;
+        xs[8 * S + 1] = (uint32_t)-nch & kmask;
+        xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
+        /* every whole four pixels in one call; past them, each pixel on its own, its four lanes
+         * the same pixel, all four outputs to its place (stride 0) */
+        while (i < npx) {
+            const int32_t groups = (npx - i) / 4;
+            const int8_t *const xp = x + (size_t)i * n;
+            const int32_t step = groups > 0 ? n : 0;
+            pwe_unpack(xp, step, xs, NW);
+            xs[8 * S + 2] = (uint32_t)(uintptr_t)(xp + 4 * step);
+            xs[8 * S + 3] = (uint32_t)(uintptr_t)(xp + (size_t)groups * 4 * n);
+            xs[8 * S + 5] = (uint32_t)(uintptr_t)(y + (size_t)i * m + c0);
+            pwe_groups(xs, groups > 0 ? m : 0, NW);
+            i += groups > 0 ? 4 * groups : 1;
         }
     }
 }
