@@ -575,12 +575,23 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
     TTE_DW4_ATAP("[%[q2], %[c]]", "prm", T5)                                            \
     TTE_DW3_OUT
 
+/* One interior pixel of TTE_DW3_ROW, then q0, q1, q2 and o on to the next (STEP: the
+ * stride's shift of C) */
+#define TTE_DW3_PX9_NEXT(STEP)                                                          \
+    TTE_DW3_PX9                                                                         \
+    "add %[o], %[o], %[c]\n\t"                                                        \
+    "add %[q0], %[q0], %[c]" STEP "\n\t"                                              \
+    "add %[q1], %[q1], %[c]" STEP "\n\t"                                              \
+    "add %[q2], %[q2], %[c]" STEP "\n\t"
+
 /* A whole output row of one channel group in one assembly block (STEP: the stride's shift of
  * C, ADV: the columns from the left border pixel's first inside one to the next pixel's left
  * one): the left border pixel where bit 0 of the block's flags says so, the interior pixels
- * up to the run's end (q0 at the block's end word), the right border pixel where bit 1 says
- * so; outputs C bytes apart from o on. Every operand in a register (gcc spilled the row
- * pointers between taps and pixels); fourteen of them, so at -O2 only. */
+ * up to the run's end (q0 at the block's end word), two a pass (one end test and one taken
+ * branch a pair; an odd count enters at the pass's second pixel, bit 2 of the flags), the
+ * right border pixel where bit 1 says so; outputs C bytes apart from o on. Every operand in a
+ * register (gcc spilled the row pointers between taps and pixels); fourteen of them, so at
+ * -O2 only. */
 #define TTE_DW3_ROW(STEP, ADV)                                                          \
     __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
                      "tst %[we], #1\n\t"                                               \
@@ -592,12 +603,13 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
                      "ldr %[we], [%[prm], #124]\n\t"                                   \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "beq 3f\n\t"                                                      \
+                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #4\n\t"                                               \
+                     "bne 5f\n\t"                                                      \
                      "1:\n\t"                                                          \
-                     TTE_DW3_PX9                                                        \
-                     "add %[o], %[o], %[c]\n\t"                                        \
-                     "add %[q0], %[q0], %[c]" STEP "\n\t"                              \
-                     "add %[q1], %[q1], %[c]" STEP "\n\t"                              \
-                     "add %[q2], %[q2], %[c]" STEP "\n\t"                              \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
+                     "5:\n\t"                                                          \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
                      "ldr %[we], [%[prm], #124]\n\t"                                   \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "bne 1b\n\t"                                                      \
@@ -841,7 +853,8 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     row_fast = fast && (in_lo == 0 || lb) && (in_hi == k || rb);
     /* the first column dw3_fast reads (the left border pixel's first inside one) */
     xq = (size_t)(lb ? 0 : (ox0 + in_lo) * sw - g->pad_left) * C;
-    gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1);
+    /* bit 2: an odd count of interior pixels (TTE_DW3_ROW's pairs) */
+    gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1 | ((in_hi - in_lo) & 1) << 2);
     gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
