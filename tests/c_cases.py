@@ -2047,7 +2047,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
-    cases += [_dw3_fast_case(s, wide=True) for s in range(26)]
+    cases += [_dw3_fast_case(s, wide=True) for s in range(52)]
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
