@@ -839,6 +839,73 @@ static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt,
 #endif
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* PKHBT a, b LSL 16: the low halfwords of a and b; PKHTB b, a ASR 16: the high ones */
+static inline uint32_t dw3_pkhbt(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
+
+/* dw3_pair_words in four PKHBT / PKHTB */
+static TTE_ALWAYS_INLINE void dw3_pair_words_dsp(uint32_t *dst, const uint32_t *wa, const uint32_t *wb)
+{
+    const uint32_t ea = wa[0], oa = wa[1], eb = wb[0], ob = wb[1];
+    dst[0] = dw3_pkhbt(ea, eb);
+    dst[1] = dw3_pkhbt(oa, ob);
+    dst[2] = dw3_pkhtb(eb, ea);
+    dst[3] = dw3_pkhtb(ob, oa);
+}
+
+/* One output row of every channel group whose window rows are all inside (rows, each from
+ * dw3_body's first column xq on), mode 2, the words laid out at compile time (prep), outputs
+ * packed from out on: dw3_body's row_fast rows of a streamed call, with per group only the
+ * words its block needs (the left and right biases where flags has that border pixel); run:
+ * the bytes from a group's first column to its end word */
+static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *rows, int32_t C, int32_t zp,
+                                         const uint32_t *prep, size_t xq, size_t run, uint32_t flags, int32_t sw,
+                                         int8_t *out)
+{
+    dw3_group_t gc __attribute__((aligned(8)));
+    const int8_t *q0 = rows[0] + xq, *q1 = rows[1] + xq, *q2 = rows[2] + xq;
+    int32_t c;
+    gc.blk[DW3_FLAGS] = flags;
+    gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
+    for (c = 0; c + 3 < C; c += 4, prep += 22, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+        const uint32_t *const wqp = prep + 4;
+        const int32_t *const kb = (const int32_t *)(const void *)prep;
+        dw3_rq_words(gc.blk + DW3_RQ, r->mult + c, r->shift + c);
+        dw3_copy2(gc.blk + DW3_KB, prep, 0);
+        dw3_copy2(gc.blk + DW3_KB, prep, 2);
+        dw3_pair_words_dsp(gc.blk + DW3_W, wqp, wqp + 6);
+        dw3_pair_words_dsp(gc.blk + DW3_W + 4, wqp + 2, wqp + 8);
+        dw3_pair_words_dsp(gc.blk + DW3_W + 8, wqp + 4, wqp + 10);
+        dw3_pair_words_dsp(gc.blk + DW3_W + 12, wqp + 12, wqp + 14);
+        dw3_copy2(gc.blk + DW3_W, wqp, 16);
+        gc.blk[DW3_T7] = wqp[14];
+        gc.blk[DW3_T7 + 1] = wqp[15];
+        if (flags & 1) {
+            /* column 0 out: its weights' share of the zero point on the bias */
+            dw3_fold(kb, sadd16(sadd16(wqp[0], wqp[6]), wqp[12]), sadd16(sadd16(wqp[1], wqp[7]), wqp[13]), zp,
+                     (int32_t *)(void *)(gc.blk + DW3_KK + 4));
+        }
+        if (flags & 2) {
+            dw3_fold(kb, sadd16(sadd16(wqp[4], wqp[10]), wqp[16]), sadd16(sadd16(wqp[5], wqp[11]), wqp[17]), zp,
+                     (int32_t *)(void *)(gc.blk + DW3_KK + 8));
+        }
+        gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + run);
+        dw3_fast(gc.blk, C, q0, q1, q2, sw, out);
+    }
+}
+#endif
+
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
  * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
  * (mode2: r->mode is 2) */
@@ -897,6 +964,14 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     xq = (size_t)(lb ? 0 : (ox0 + in_lo) * sw - g->pad_left) * C;
     /* bit 2: an odd count of interior pixels (TTE_DW3_ROW's pairs) */
     gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1 | ((in_hi - in_lo) & 1) << 2);
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (row_fast && prep != NULL && xb == NULL && nrows == 1 && rows_arg[0] != NULL && rows_arg[1] != NULL
+        && rows_arg[2] != NULL) {
+        dw3_fast_groups(r, rows_arg, C, zp, prep, xq, (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C,
+                        gc.blk[DW3_FLAGS], sw, out);
+        return;
+    }
+#endif
     gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
