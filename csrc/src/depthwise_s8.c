@@ -864,11 +864,41 @@ static TTE_ALWAYS_INLINE void dw3_pair_words_dsp(uint32_t *dst, const uint32_t *
     dst[3] = dw3_pkhtb(ob, oa);
 }
 
+/* dw3_fast's block of channel group c for dw3_fast_groups: the output stage's words, the
+ * folded biases and the tap words from the group's compile-time words pg, the left and right
+ * biases where flags has that border pixel (a leaf of its own: around dw3_fast's fourteen
+ * registers gcc reloaded every value here from the stack) */
+static TTE_NOINLINE void dw3_group_block(uint32_t *blk, const uint32_t *pg, const int32_t *mu, const int32_t *sh,
+                                         int32_t zp, uint32_t flags)
+{
+    const uint32_t *const wqp = pg + 4;
+    const int32_t *const kb = (const int32_t *)(const void *)pg;
+    dw3_rq_words(blk + DW3_RQ, mu, sh);
+    dw3_copy2(blk + DW3_KB, pg, 0);
+    dw3_copy2(blk + DW3_KB, pg, 2);
+    dw3_pair_words_dsp(blk + DW3_W, wqp, wqp + 6);
+    dw3_pair_words_dsp(blk + DW3_W + 4, wqp + 2, wqp + 8);
+    dw3_pair_words_dsp(blk + DW3_W + 8, wqp + 4, wqp + 10);
+    dw3_pair_words_dsp(blk + DW3_W + 12, wqp + 12, wqp + 14);
+    dw3_copy2(blk + DW3_W, wqp, 16);
+    blk[DW3_T7] = wqp[14];
+    blk[DW3_T7 + 1] = wqp[15];
+    if (flags & 1) {
+        /* column 0 out: its weights' share of the zero point on the bias */
+        dw3_fold(kb, sadd16(sadd16(wqp[0], wqp[6]), wqp[12]), sadd16(sadd16(wqp[1], wqp[7]), wqp[13]), zp,
+                 (int32_t *)(void *)(blk + DW3_KK + 4));
+    }
+    if (flags & 2) {
+        dw3_fold(kb, sadd16(sadd16(wqp[4], wqp[10]), wqp[16]), sadd16(sadd16(wqp[5], wqp[11]), wqp[17]), zp,
+                 (int32_t *)(void *)(blk + DW3_KK + 8));
+    }
+}
+
 /* One output row of every channel group whose window rows are all inside (rows, each from
  * dw3_body's first column xq on), mode 2, the words laid out at compile time (prep), outputs
  * packed from out on: dw3_body's row_fast rows of a streamed call, with per group only the
- * words its block needs (the left and right biases where flags has that border pixel); run:
- * the bytes from a group's first column to its end word */
+ * words its block needs (dw3_group_block); run: the bytes from a group's first column to its
+ * end word */
 static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *rows, int32_t C, int32_t zp,
                                          const uint32_t *prep, size_t xq, size_t run, uint32_t flags, int32_t sw,
                                          int8_t *out)
@@ -879,27 +909,7 @@ static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *row
     gc.blk[DW3_FLAGS] = flags;
     gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4, prep += 22, q0 += 4, q1 += 4, q2 += 4, out += 4) {
-        const uint32_t *const wqp = prep + 4;
-        const int32_t *const kb = (const int32_t *)(const void *)prep;
-        dw3_rq_words(gc.blk + DW3_RQ, r->mult + c, r->shift + c);
-        dw3_copy2(gc.blk + DW3_KB, prep, 0);
-        dw3_copy2(gc.blk + DW3_KB, prep, 2);
-        dw3_pair_words_dsp(gc.blk + DW3_W, wqp, wqp + 6);
-        dw3_pair_words_dsp(gc.blk + DW3_W + 4, wqp + 2, wqp + 8);
-        dw3_pair_words_dsp(gc.blk + DW3_W + 8, wqp + 4, wqp + 10);
-        dw3_pair_words_dsp(gc.blk + DW3_W + 12, wqp + 12, wqp + 14);
-        dw3_copy2(gc.blk + DW3_W, wqp, 16);
-        gc.blk[DW3_T7] = wqp[14];
-        gc.blk[DW3_T7 + 1] = wqp[15];
-        if (flags & 1) {
-            /* column 0 out: its weights' share of the zero point on the bias */
-            dw3_fold(kb, sadd16(sadd16(wqp[0], wqp[6]), wqp[12]), sadd16(sadd16(wqp[1], wqp[7]), wqp[13]), zp,
-                     (int32_t *)(void *)(gc.blk + DW3_KK + 4));
-        }
-        if (flags & 2) {
-            dw3_fold(kb, sadd16(sadd16(wqp[4], wqp[10]), wqp[16]), sadd16(sadd16(wqp[5], wqp[11]), wqp[17]), zp,
-                     (int32_t *)(void *)(gc.blk + DW3_KK + 8));
-        }
+        dw3_group_block(gc.blk, prep, r->mult + c, r->shift + c, zp, flags);
         gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + run);
         dw3_fast(gc.blk, C, q0, q1, q2, sw, out);
     }
