@@ -1500,16 +1500,19 @@ def _dw3_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dw3_{c}ch_{seed}", g, rng)
 
 
-def _dw3_fast_case(seed: int) -> Case:
+def _dw3_fast_case(seed: int, wide: bool = False) -> Case:
     """A 3x3 depthwise conv whose output stage spans all of int8 (depthwise_s8.c's dw3_fast: an
     output row of a channel group in one assembly block, its one border pixel a side on a
     folded bias): widths 1 to 9, heights 1 to 6, stride 1 or 2, paddings symmetric, none,
     TF's one-sided 'same' and wider, 4 to 36 channels (some not a multiple of four). Even
     seeds through tte_conv2d_s8 (the whole image a call), odd ones through a streamed block
-    (weights laid out at compile time, whole rows and row segments a call)."""
-    rng = np.random.default_rng(8300 + seed)
+    (weights laid out at compile time, whole rows and row segments a call). wide: widths 10
+    to 22 (rows of 4 to 20 interior pixels, even and odd counts: TTE_DW3_ROW's two pixels a
+    pass, entered at the second where the count is odd)."""
+    rng = np.random.default_rng(8300 + seed + (1000 if wide else 0))
     c = (4, 8, 16, 5, 12, 36, 20, 7)[seed % 8]
-    w, h, s = 1 + seed % 9, int(rng.integers(1, 7)), 1 + (seed // 9) % 2
+    w = 10 + seed % 13 if wide else 1 + seed % 9
+    h, s = int(rng.integers(1, 7)), 1 + (seed // (13 if wide else 9)) % 2
     pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 2, 0, 1), (2, 1, 2, 0))[seed % 5]
     if (h + pads[0] + pads[2] - 3) // s + 1 < 1 or (w + pads[1] + pads[3] - 3) // s + 1 < 1:
         pads = (1, 1, 1, 1)
@@ -1530,10 +1533,10 @@ def _dw3_fast_case(seed: int) -> Case:
                quant=q(ys, int(rng.integers(-40, 41))))
     if seed % 2 == 0:
         g.outputs = ["d"]
-        return Case(f"conv2d_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, random_feeds(g, rng))
+        return Case(f"conv2d_dw3_fast_{c}ch_w{w}_s{s}_{seed}{'_wide' if wide else ''}", g, random_feeds(g, rng))
     add_random_conv(g, rng, "d", "p", int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
     g.outputs = ["p"]
-    return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}", g, rng)
+    return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}{'_wide' if wide else ''}", g, rng)
 
 
 def _depthwise_graph(rng: np.random.Generator, kind: str, c: int, kernel: tuple[int, int], stride: int,
@@ -2046,6 +2049,7 @@ def forward_cases() -> list[Case]:
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
+    cases += [_dw3_fast_case(s, wide=True) for s in range(52)]
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]

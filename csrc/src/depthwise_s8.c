@@ -371,9 +371,14 @@ static TTE_ALWAYS_INLINE void dw3_taps6(const int8_t *q0, const int8_t *q1, cons
 
 /* dw3_fast's block (32-bit words): the tap words, the folded biases, dw4_rq's words, the
  * run's end (q0 past its last interior pixel), dw3_biases' three sets (whole window, left
- * column out, right column out), the border flags; the byte offsets are written out in the
- * assembly */
-enum { DW3_W = 0, DW3_KB = 18, DW3_RQ = 22, DW3_END = 31, DW3_KK = 32, DW3_FLAGS = 44, DW3_BLK_WORDS = 46 };
+ * column out, right column out), the border flags, one more tap's words; the byte offsets are
+ * written out in the assembly. The tap words at DW3_W in the assembly's form (dw3_pair_words):
+ * words 0-11 the window's columns 0, 1, 2 as pairs of rows 0 and 1 (per column four words, one
+ * a channel: its two int16 weights), words 12-15 row 2's columns 0 and 1 as pairs, words 16, 17
+ * row 2's column 2 as dw3_row reads a tap (channels c, c + 2 and c + 1, c + 3), words
+ * DW3_T7 row 2's column 1 so; in C (TTE_DW_FEW_REGISTERS) the nine taps as dw3_row reads them. */
+enum { DW3_W = 0, DW3_KB = 18, DW3_RQ = 22, DW3_END = 31, DW3_KK = 32, DW3_FLAGS = 44, DW3_T7 = 46,
+       DW3_BLK_WORDS = 48 };
 
 /* What a channel group of dw3_groups sets up once per call: dw4_rq's block (mode 2), else the
  * output stage's multipliers (qm) and ASR amounts (qs) */
@@ -537,19 +542,37 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
     dw3_out(gc, r, a0, a1, a2, a3, c, o, mode2);
 }
 
+/* Two taps of four channels in one SMLAD each: the x words at ADDR0 and ADDR1 (two rows of a
+ * column, or two columns of a row) packed into each channel's pair of int16 (PKHBT / PKHTB of
+ * the halfwords, then SXTB16), the pairs' weight words (dw3_pair_words) at byte WOFF of the
+ * block; the same four registers as TTE_DW4_ATAP */
+#define TTE_DW3_PAIR(ADDR0, ADDR1, WOFF)                                                \
+    "ldr %[x], " ADDR0 "\n\t"                                                          \
+    "ldr %[xe], " ADDR1 "\n\t"                                                         \
+    "pkhbt %[we], %[x], %[xe], lsl #16\n\t"                                            \
+    "pkhtb %[xe], %[xe], %[x], asr #16\n\t"                                            \
+    "sxtb16 %[x], %[we]\n\t"                                                           \
+    "sxtb16 %[we], %[we], ror #8\n\t"                                                  \
+    "ldr %[wo], [%[prm], #" #WOFF "]\n\t"                                              \
+    "smlad %[a0], %[x], %[wo], %[a0]\n\t"                                              \
+    "ldr %[wo], [%[prm], #" #WOFF " + 4]\n\t"                                          \
+    "smlad %[a1], %[we], %[wo], %[a1]\n\t"                                             \
+    "sxtb16 %[x], %[xe]\n\t"                                                           \
+    "sxtb16 %[xe], %[xe], ror #8\n\t"                                                  \
+    "ldrd %[we], %[wo], [%[prm], #" #WOFF " + 8]\n\t"                                  \
+    "smlad %[a2], %[x], %[we], %[a2]\n\t"                                              \
+    "smlad %[a3], %[xe], %[wo], %[a3]\n\t"
+
 /* One pixel's nine taps on kb and its output stage, as text: rows q0, q1, q2 from its left
- * column on, the output at o, the words at prm (dw3_fast's block) */
+ * column on, the output at o, the words at prm (dw3_fast's block): rows 0 and 1 a column a
+ * pair, row 2's first two columns a pair, its third alone */
 #define TTE_DW3_PX9                                                                     \
     "ldrd %[a0], %[a1], [%[prm], #72]\n\t"                                             \
     "ldrd %[a2], %[a3], [%[prm], #80]\n\t"                                             \
-    TTE_DW4_ATAP("[%[q0]]", "prm", 0)                                                   \
-    TTE_DW4_ATAP("[%[q0], %[c]]", "prm", 8)                                             \
-    TTE_DW4_ATAP("[%[q0], %[c], lsl #1]", "prm", 16)                                    \
-    TTE_DW4_ATAP("[%[q1]]", "prm", 24)                                                  \
-    TTE_DW4_ATAP("[%[q1], %[c]]", "prm", 32)                                            \
-    TTE_DW4_ATAP("[%[q1], %[c], lsl #1]", "prm", 40)                                    \
-    TTE_DW4_ATAP("[%[q2]]", "prm", 48)                                                  \
-    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 56)                                            \
+    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
+    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
+    TTE_DW3_PAIR("[%[q0], %[c], lsl #1]", "[%[q1], %[c], lsl #1]", 32)                  \
+    TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
     TTE_DW4_ATAP("[%[q2], %[c], lsl #1]", "prm", 64)                                    \
     TTE_DW3_OUT
 
@@ -561,43 +584,63 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
     TTE_DW4_RQ("a2", 104, "[%[o], #2]")                                                 \
     TTE_DW4_RQ("a3", 112, "[%[o], #3]")
 
-/* One pixel whose window has every row inside and its left (KOFF 144: taps 1 and 2 on the
- * bias of column 0 out) or right column (KOFF 160: taps 0 and 1) in the padding, as text:
- * rows q0, q1, q2 from its first column inside on */
-#define TTE_DW3_PX6(KOFF, T0, T1, T2, T3, T4, T5)                                       \
-    "ldrd %[a0], %[a1], [%[prm], #" KOFF "]\n\t"                                       \
-    "ldrd %[a2], %[a3], [%[prm], #" KOFF " + 8]\n\t"                                   \
-    TTE_DW4_ATAP("[%[q0]]", "prm", T0)                                                  \
-    TTE_DW4_ATAP("[%[q0], %[c]]", "prm", T1)                                            \
-    TTE_DW4_ATAP("[%[q1]]", "prm", T2)                                                  \
-    TTE_DW4_ATAP("[%[q1], %[c]]", "prm", T3)                                            \
-    TTE_DW4_ATAP("[%[q2]]", "prm", T4)                                                  \
-    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", T5)                                            \
+/* One pixel whose window has every row inside and its left column in the padding (taps of
+ * columns 1 and 2 on the bias of column 0 out, byte 144), as text: rows q0, q1, q2 from its
+ * first column inside on */
+#define TTE_DW3_PX6L                                                                    \
+    "ldrd %[a0], %[a1], [%[prm], #144]\n\t"                                            \
+    "ldrd %[a2], %[a3], [%[prm], #152]\n\t"                                            \
+    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
+    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
+    TTE_DW4_ATAP("[%[q2]]", "prm", 184)                                                 \
+    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
     TTE_DW3_OUT
+
+/* The same with its right column in the padding (taps of columns 0 and 1 on the bias of
+ * column 2 out, byte 160) */
+#define TTE_DW3_PX6R                                                                    \
+    "ldrd %[a0], %[a1], [%[prm], #160]\n\t"                                            \
+    "ldrd %[a2], %[a3], [%[prm], #168]\n\t"                                            \
+    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
+    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
+    TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
+    TTE_DW3_OUT
+
+/* One interior pixel of TTE_DW3_ROW, then q0, q1, q2 and o on to the next (STEP: the
+ * stride's shift of C) */
+#define TTE_DW3_PX9_NEXT(STEP)                                                          \
+    TTE_DW3_PX9                                                                         \
+    "add %[o], %[o], %[c]\n\t"                                                        \
+    "add %[q0], %[q0], %[c]" STEP "\n\t"                                              \
+    "add %[q1], %[q1], %[c]" STEP "\n\t"                                              \
+    "add %[q2], %[q2], %[c]" STEP "\n\t"
 
 /* A whole output row of one channel group in one assembly block (STEP: the stride's shift of
  * C, ADV: the columns from the left border pixel's first inside one to the next pixel's left
  * one): the left border pixel where bit 0 of the block's flags says so, the interior pixels
- * up to the run's end (q0 at the block's end word), the right border pixel where bit 1 says
- * so; outputs C bytes apart from o on. Every operand in a register (gcc spilled the row
- * pointers between taps and pixels); fourteen of them, so at -O2 only. */
+ * up to the run's end (q0 at the block's end word), two a pass (one end test and one taken
+ * branch a pair; an odd count enters at the pass's second pixel, bit 2 of the flags), the
+ * right border pixel where bit 1 says so; outputs C bytes apart from o on. Every operand in a
+ * register (gcc spilled the row pointers between taps and pixels); fourteen of them, so at
+ * -O2 only. */
 #define TTE_DW3_ROW(STEP, ADV)                                                          \
     __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
                      "tst %[we], #1\n\t"                                               \
                      "beq 2f\n\t"                                                      \
-                     TTE_DW3_PX6("144", 8, 16, 32, 40, 56, 64)                          \
+                     TTE_DW3_PX6L                                                       \
                      "add %[o], %[o], %[c]\n\t"                                        \
                      ADV                                                                \
                      "2:\n\t"                                                          \
                      "ldr %[we], [%[prm], #124]\n\t"                                   \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "beq 3f\n\t"                                                      \
+                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "tst %[we], #4\n\t"                                               \
+                     "bne 5f\n\t"                                                      \
                      "1:\n\t"                                                          \
-                     TTE_DW3_PX9                                                        \
-                     "add %[o], %[o], %[c]\n\t"                                        \
-                     "add %[q0], %[q0], %[c]" STEP "\n\t"                              \
-                     "add %[q1], %[q1], %[c]" STEP "\n\t"                              \
-                     "add %[q2], %[q2], %[c]" STEP "\n\t"                              \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
+                     "5:\n\t"                                                          \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
                      "ldr %[we], [%[prm], #124]\n\t"                                   \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "bne 1b\n\t"                                                      \
@@ -605,13 +648,24 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
                      "ldr %[we], [%[prm], #176]\n\t"                                   \
                      "tst %[we], #2\n\t"                                               \
                      "beq 4f\n\t"                                                      \
-                     TTE_DW3_PX6("160", 0, 8, 24, 32, 48, 56)                           \
+                     TTE_DW3_PX6R                                                       \
                      "4:"                                                               \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
                        [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
                        [q2] "+r"(q2), [o] "+r"(o)                                       \
                      : [prm] "r"(blk), [c] "r"(C)                                       \
                      : "cc", "memory")
+
+/* The four words of a pair of taps A and B of dw3_fast's block from their words as dw3_row
+ * reads them (ea, oa and eb, ob: channels c, c + 2 and c + 1, c + 3): per channel its weight of
+ * A in the low halfword, of B in the high one (SMLAD's operand against TTE_DW3_PAIR's x) */
+static TTE_ALWAYS_INLINE void dw3_pair_words(uint32_t *dst, uint32_t ea, uint32_t oa, uint32_t eb, uint32_t ob)
+{
+    dst[0] = (ea & 0xFFFFu) | eb << 16;
+    dst[1] = (oa & 0xFFFFu) | ob << 16;
+    dst[2] = ea >> 16 | (eb & 0xFFFF0000u);
+    dst[3] = oa >> 16 | (ob & 0xFFFF0000u);
+}
 
 /* words i, i + 1 of src to dst (one LDRD, one STRD: no loop, no memcpy call) */
 static TTE_ALWAYS_INLINE void dw3_copy2(uint32_t *dst, const uint32_t *src, int32_t i)
@@ -785,6 +839,83 @@ static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt,
 #endif
 }
 
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* PKHBT a, b LSL 16: the low halfwords of a and b; PKHTB b, a ASR 16: the high ones */
+static inline uint32_t dw3_pkhbt(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
+
+/* dw3_pair_words in four PKHBT / PKHTB */
+static TTE_ALWAYS_INLINE void dw3_pair_words_dsp(uint32_t *dst, const uint32_t *wa, const uint32_t *wb)
+{
+    const uint32_t ea = wa[0], oa = wa[1], eb = wb[0], ob = wb[1];
+    dst[0] = dw3_pkhbt(ea, eb);
+    dst[1] = dw3_pkhbt(oa, ob);
+    dst[2] = dw3_pkhtb(eb, ea);
+    dst[3] = dw3_pkhtb(ob, oa);
+}
+
+/* dw3_fast's block of channel group c for dw3_fast_groups: the output stage's words, the
+ * folded biases and the tap words from the group's compile-time words pg, the left and right
+ * biases where flags has that border pixel (a leaf of its own: around dw3_fast's fourteen
+ * registers gcc reloaded every value here from the stack) */
+static TTE_NOINLINE void dw3_group_block(uint32_t *blk, const uint32_t *pg, const int32_t *mu, const int32_t *sh,
+                                         int32_t zp, uint32_t flags)
+{
+    const uint32_t *const wqp = pg + 4;
+    const int32_t *const kb = (const int32_t *)(const void *)pg;
+    dw3_rq_words(blk + DW3_RQ, mu, sh);
+    dw3_copy2(blk + DW3_KB, pg, 0);
+    dw3_copy2(blk + DW3_KB, pg, 2);
+    dw3_pair_words_dsp(blk + DW3_W, wqp, wqp + 6);
+    dw3_pair_words_dsp(blk + DW3_W + 4, wqp + 2, wqp + 8);
+    dw3_pair_words_dsp(blk + DW3_W + 8, wqp + 4, wqp + 10);
+    dw3_pair_words_dsp(blk + DW3_W + 12, wqp + 12, wqp + 14);
+    dw3_copy2(blk + DW3_W, wqp, 16);
+    blk[DW3_T7] = wqp[14];
+    blk[DW3_T7 + 1] = wqp[15];
+    if (flags & 1) {
+        /* column 0 out: its weights' share of the zero point on the bias */
+        dw3_fold(kb, sadd16(sadd16(wqp[0], wqp[6]), wqp[12]), sadd16(sadd16(wqp[1], wqp[7]), wqp[13]), zp,
+                 (int32_t *)(void *)(blk + DW3_KK + 4));
+    }
+    if (flags & 2) {
+        dw3_fold(kb, sadd16(sadd16(wqp[4], wqp[10]), wqp[16]), sadd16(sadd16(wqp[5], wqp[11]), wqp[17]), zp,
+                 (int32_t *)(void *)(blk + DW3_KK + 8));
+    }
+}
+
+/* One output row of every channel group whose window rows are all inside (rows, each from
+ * dw3_body's first column xq on), mode 2, the words laid out at compile time (prep), outputs
+ * packed from out on: dw3_body's row_fast rows of a streamed call, with per group only the
+ * words its block needs (dw3_group_block); run: the bytes from a group's first column to its
+ * end word */
+static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *rows, int32_t C, int32_t zp,
+                                         const uint32_t *prep, size_t xq, size_t run, uint32_t flags, int32_t sw,
+                                         int8_t *out)
+{
+    dw3_group_t gc __attribute__((aligned(8)));
+    const int8_t *q0 = rows[0] + xq, *q1 = rows[1] + xq, *q2 = rows[2] + xq;
+    int32_t c;
+    gc.blk[DW3_FLAGS] = flags;
+    gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
+    for (c = 0; c + 3 < C; c += 4, prep += 22, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+        dw3_group_block(gc.blk, prep, r->mult + c, r->shift + c, zp, flags);
+        gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + run);
+        dw3_fast(gc.blk, C, q0, q1, q2, sw, out);
+    }
+}
+#endif
+
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
  * column on, step bytes on per pixel), channel group c: nine taps on kb, the output stage
  * (mode2: r->mode is 2) */
@@ -841,7 +972,16 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     row_fast = fast && (in_lo == 0 || lb) && (in_hi == k || rb);
     /* the first column dw3_fast reads (the left border pixel's first inside one) */
     xq = (size_t)(lb ? 0 : (ox0 + in_lo) * sw - g->pad_left) * C;
-    gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1);
+    /* bit 2: an odd count of interior pixels (TTE_DW3_ROW's pairs) */
+    gc.blk[DW3_FLAGS] = (uint32_t)(lb | rb << 1 | ((in_hi - in_lo) & 1) << 2);
+#if !defined(TTE_DW_FEW_REGISTERS)
+    if (row_fast && prep != NULL && xb == NULL && nrows == 1 && rows_arg[0] != NULL && rows_arg[1] != NULL
+        && rows_arg[2] != NULL) {
+        dw3_fast_groups(r, rows_arg, C, zp, prep, xq, (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C,
+                        gc.blk[DW3_FLAGS], sw, out);
+        return;
+    }
+#endif
     gc.blk[DW3_RQ + DW4_ZP2] = (uint32_t)r->zp2;
     for (c = 0; c + 3 < C; c += 4) {
         const int32_t *mu = r->mult + c, *sh = r->shift + c;
@@ -881,6 +1021,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
         }
         if (row_fast) {
             /* the assembly's block: the tap words and folded biases beside the output stage's */
+#if defined(TTE_DW_FEW_REGISTERS)
             dw3_copy2(gc.blk + DW3_W, wqp, 0);
             dw3_copy2(gc.blk + DW3_W, wqp, 2);
             dw3_copy2(gc.blk + DW3_W, wqp, 4);
@@ -890,6 +1031,15 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
             dw3_copy2(gc.blk + DW3_W, wqp, 12);
             dw3_copy2(gc.blk + DW3_W, wqp, 14);
             dw3_copy2(gc.blk + DW3_W, wqp, 16);
+#else
+            dw3_pair_words(gc.blk + DW3_W, wqp[0], wqp[1], wqp[6], wqp[7]);
+            dw3_pair_words(gc.blk + DW3_W + 4, wqp[2], wqp[3], wqp[8], wqp[9]);
+            dw3_pair_words(gc.blk + DW3_W + 8, wqp[4], wqp[5], wqp[10], wqp[11]);
+            dw3_pair_words(gc.blk + DW3_W + 12, wqp[12], wqp[13], wqp[14], wqp[15]);
+            dw3_copy2(gc.blk + DW3_W, wqp, 16);
+            gc.blk[DW3_T7] = wqp[14];
+            gc.blk[DW3_T7 + 1] = wqp[15];
+#endif
             for (j = 0; j < 4; ++j) {
                 gc.blk[DW3_KB + j] = (uint32_t)kb[j];
             }
@@ -928,7 +1078,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
                     m_kk = m;
                 }
                 gc.blk[DW3_END] = (uint32_t)(uintptr_t)(q0 + (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C);
-                dw3_fast2(gc.blk, gc.blk + DW3_W + (m == 6 ? 6 : 0), C, q0, rows[(m == 6) + 1] + xq + c, sw, orow);
+                dw3_fast2(gc.blk, wqp + (m == 6 ? 6 : 0), C, q0, rows[(m == 6) + 1] + xq + c, sw, orow);
                 continue;
             }
             if (m == 7 && in_hi > in_lo) {
