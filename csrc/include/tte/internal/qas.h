@@ -124,13 +124,34 @@ TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
     return 1;
 }
 
+/* u->k (the step factors made at compile time for the learning rate u->lr) while the learning
+ * rate is u->lr, bit for bit (an integer compare: double compares are software on the M7),
+ * else NULL */
+TTE_INTERNAL const float *qas_k_table(const tte_update_params_t *u)
+{
+    uint64_t now, made;
+    if (u->k == NULL || u->lr_live == NULL) {
+        return u->k;
+    }
+    memcpy(&now, u->lr_live, sizeof now);
+    memcpy(&made, &u->lr, sizeof made);
+    return now == made ? u->k : NULL;
+}
+
 /* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
- * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float. */
+ * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float;
+ * read from u->k where it holds them (the same floats, made so at compile time: no divides). */
 TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
 {
-    const float sf = u->scale[u->n_scale > 1 ? oi : 0];
-    const double lr = tte_update_lr(u);
-    float k;
+    const int32_t si = u->n_scale > 1 ? oi : 0;
+    const float *const kt = qas_k_table(u);
+    float sf, k;
+    double lr;
+    if (kt != NULL) {
+        return kt[si];
+    }
+    sf = u->scale[si];
+    lr = tte_update_lr(u);
     if (!u->qas) {
         return (float)(lr * (double)sf);
     }
@@ -179,10 +200,16 @@ TTE_INTERNAL int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g
 }
 
 /* The float32 factor kb of an int32 bias's step, RNf(RNf(lr) / s) (QAS) or RNf(RNf(lr) * s):
- * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. */
-TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, float lr, int32_t oi)
+ * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. lr is
+ * (float)tte_update_lr(u); kt is qas_k_table(u) (then the same float from u->k, no divide). */
+TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, const float *kt, float lr, int32_t oi)
 {
-    const float s = u->scale[u->n_scale > 1 ? oi : 0];
+    const int32_t si = u->n_scale > 1 ? oi : 0;
+    float s;
+    if (kt != NULL) {
+        return kt[si];
+    }
+    s = u->scale[si];
     return u->qas ? lr / s : lr * s;
 }
 
