@@ -1152,6 +1152,26 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
+def _act_mask_sixteen_case(seed: int) -> Case:
+    """Sizes around the sixteen-element passes: none, one, several; with and without a pass of
+    eight after them and a partial byte; values at the bounds."""
+    n = [15, 16, 23, 24, 31, 48, 57, 200][seed]
+    rng = np.random.default_rng(840 + seed)
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75}][seed % 3]
+    q = rand_q(rng, 10)
+    g = new_graph({"y": ((1, n), "int8", q)})
+    g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
+    g.outputs = ["m"]
+    feeds = random_feeds(g, rng)
+    y = feeds["y"].reshape(-1)
+    at = rng.random(n) < 0.4
+    zp = int(q.zero_point[0])
+    edges = np.clip([-128, -127, 126, 127, zp - 1, zp, zp + 1], -128, 127)
+    y[at] = rng.choice(edges.astype(np.int8), size=int(at.sum()))
+    return Case(f"act_mask_sixteen_{seed}", g, feeds)
+
+
 def _act_mask_wide_case(seed: int) -> Case:
     """Long rows (the word-at-a-time path plus a partial tail) with values at the bounds."""
     rng = np.random.default_rng(820 + seed)
@@ -2032,6 +2052,7 @@ def forward_cases() -> list[Case]:
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_act_mask_wide_case(s) for s in range(5)]
+    cases += [_act_mask_sixteen_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
