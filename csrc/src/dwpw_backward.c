@@ -1878,20 +1878,19 @@ static float sum_f32(const float *v, size_t n)
 
 #ifdef TTE_VFP_ASM
 /* what dwpw_list_rows carries from one image to the next: the mask byte of the next pixel, its
- * offset into x and dx, the masked sum so far */
+ * offset into x and dx */
 typedef struct {
     const uint8_t *mp;
     int32_t io;
-    float bs;
 } dwpw_list_state_t;
 
 /* dwpw_run's list of one image (channel c's mask bits a byte each, mstep bytes apart): rows
  * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
- * appended to dst with their offsets to op, in pixel order, and summed; returns how many. A
+ * appended to dst with their offsets to op, in pixel order; returns how many. A
  * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
  * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
  * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
- * test), then stored, listed and summed under one IT; the last pixel of an odd row in C.
+ * test), then stored and listed under one IT; the last pixel of an odd row in C.
  * dst may be px's plane: it is written at or before where px reads. */
 static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
                                            uint32_t bit, int32_t cin, float *dst, int32_t *op,
@@ -1900,18 +1899,15 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
     float *const d0 = dst;
     const uint8_t *mp = st->mp;
     int32_t io = st->io, t0, v0, v1, y;
-    float bs = st->bs;
     const int32_t w2 = in_w & ~1;
 #define TTE_LIST_ONE(AT, V) \
     "ldrb %[t0], " AT "\n\t" \
     "tst %[t0], %[bit]\n\t" \
     "it ne\n\t" \
     "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itttt ne\n\t" \
+    "itt ne\n\t" \
     "strne %[" V "], [%[dst]], #4\n\t" \
     "strne %[io], [%[op]], #4\n\t" \
-    "vmovne s0, %[" V "]\n\t" \
-    "vaddne.f32 %[bs], %[bs], s0\n\t" \
     "add %[io], %[io], %[cin]\n\t"
 #define TTE_LIST_PAIRS \
     "1:\n\t" \
@@ -1937,24 +1933,23 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
                          "cmp %[px], %[t0]\n\t"
                          "bne 2b\n\t"
                          : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
                          : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                         : "s0", "cc", "memory");
+                         : "cc", "memory");
         rows = 0;
     }
     for (y = 0; y < rows; ++y, px += pw - w2) {
         const float *const se2 = px + w2;
         __asm__ volatile(TTE_LIST_PAIRS
                          : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp), [px] "+&r"(px),
-                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
                          : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
-                         : "s0", "cc", "memory");
+                         : "cc", "memory");
         if (in_w != w2) {
             const float t = *px;
             if (t != 0.0f && (*mp & bit) != 0u) {
                 *dst++ = t;
                 *op++ = io;
-                bs += t;
             }
             mp += mstep;
             io += cin;
@@ -1964,7 +1959,6 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 #undef TTE_LIST_ONE
     st->mp = mp;
     st->io = io;
-    st->bs = bs;
     return (int32_t)(dst - d0);
 }
 #endif
@@ -2055,7 +2049,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
 #endif
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
-        float bsum;
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
@@ -2074,9 +2067,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
         if (off != NULL) {
-            /* the activation mask (tte_mask_grad_f32) and the bias gradient (the masked sum in
-             * order; zero terms change no sum), the nonzero values moved to the front of tmp
-             * with their pixels' offsets into x and dx */
+            /* the activation mask (tte_mask_grad_f32): the nonzero values moved to the front of
+             * tmp with their pixels' offsets into x and dx (the bias gradient, the masked sum in
+             * order, is their sum: zero terms change no sum) */
             size_t e = (size_t)c;
             int32_t bi, y, xx;
             /* channel c's mask bits as above (one bit of every (ch / 8)-th byte) or by bit_at */
@@ -2084,7 +2077,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const uint32_t bit = 1u << (c & 7);
             const size_t mstep = (size_t)ch >> 3;
             const int32_t bytes = (ch & 7) == 0;
-            bsum = 0.0f;
             i = 0;
 #ifdef TTE_VFP_ASM
             if (bytes && g->in_w >= 2) {
@@ -2092,12 +2084,10 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 dwpw_list_state_t st;
                 st.mp = mp;
                 st.io = 0;
-                st.bs = 0.0f;
                 for (bi = 0; bi < g->batch; ++bi) {
                     const float *src = tmp + ((size_t)bi * ph + (size_t)g->pad_top) * pw + g->pad_left;
                     nz += dwpw_list_rows(src, g->in_h, g->in_w, pw, mstep, bit, cin, tmp + nz, off + nz, &st);
                 }
-                bsum = st.bs;
             } else
 #endif
             for (bi = 0; bi < g->batch; ++bi) {
@@ -2110,7 +2100,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;
                                 off[nz++] = (int32_t)(i * (size_t)cin);
-                                bsum += t;
                             }
                         }
                         continue;
@@ -2120,7 +2109,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                         if (t != 0.0f && bit_at(mask, e)) {
                             tmp[nz] = t;
                             off[nz++] = (int32_t)(i * (size_t)cin);
-                            bsum += t;
                         }
                     }
                 }
@@ -2133,11 +2121,12 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     tmp[i] = 0.0f;
                 }
             }
-            bsum = p->b_update != NULL ? sum_f32(tmp, pixels) : 0.0f;
         }
         if (p->b_update != NULL) {
             const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
             if (oi >= 0) {
+                /* the bias gradient: the listed values' sum, or the masked channel's */
+                const float bsum = sum_f32(tmp, off != NULL ? (size_t)nz : pixels);
                 b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, kt_b, lr_b, oi), bsum, oi,
                                                       (uint32_t)oi, step));
             }
