@@ -1998,8 +1998,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     int32_t *off;
     const float lr_b = p->b_update != NULL ? (float)tte_update_lr(p->b_update) : 0.0f;
     const float lr_qb = q != NULL && q->b_update != NULL ? (float)tte_update_lr(q->b_update) : 0.0f;
-    const float *const kt_b = p->b_update != NULL ? qas_k_table(p->b_update) : NULL;
-    const float *const kt_qb = q != NULL && q->b_update != NULL ? qas_k_table(q->b_update) : NULL;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
     if (q != NULL) {
@@ -2067,7 +2065,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
                     const tte_update_params_t *u = q->b_update;
-                    q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, kt_qb, lr_qb, oi),
+                    q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, lr_qb, oi),
                                                                 sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
                 }
             }
@@ -2136,7 +2134,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             if (oi >= 0) {
                 /* the bias gradient: the listed values' sum, or the masked channel's */
                 const float bsum = sum_f32(tmp, off != NULL ? (size_t)nz : pixels);
-                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, kt_b, lr_b, oi), bsum, oi,
+                b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi), bsum, oi,
                                                       (uint32_t)oi, step));
             }
         }

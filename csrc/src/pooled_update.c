@@ -17,7 +17,6 @@ void tte_pooled_bias_update_s32(int32_t rows, int32_t channels, const tte_update
                                 const float *dyp, float count, const uint8_t *mask, int32_t step)
 {
     const float lr = (float)tte_update_lr(u);
-    const float *const kt = qas_k_table(u);
     int32_t oi, r;
     for (oi = 0; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
@@ -25,7 +24,7 @@ void tte_pooled_bias_update_s32(int32_t rows, int32_t channels, const tte_update
         for (r = 0; r < rows; ++r) {
             acc += pooled(dyp, count, mask, (size_t)r * channels + n, n);
         }
-        b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, kt, lr, oi), acc, oi, (uint32_t)oi, step));
+        b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), acc, oi, (uint32_t)oi, step));
     }
 }
 

@@ -204,7 +204,6 @@ void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params
                          const float *dy, int32_t step)
 {
     const float lr = (float)tte_update_lr(u);
-    const float *const kt = qas_k_table(u);
     int32_t oi = 0;
     if (u->out_idx == NULL) {
         /* every channel: eight at a time */
@@ -213,14 +212,14 @@ void tte_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params
         for (; oi + 8 <= u->n_out; oi += 8) {
             bias_grad8(rows, channels, oi, dy, g);
             for (j = 0; j < 8; ++j) {
-                b[oi + j] = apply_s32(b[oi + j], qas_steps_bias(u, qas_factor_bias(u, kt, lr, oi + j), g[j], oi + j,
+                b[oi + j] = apply_s32(b[oi + j], qas_steps_bias(u, qas_factor_bias(u, lr, oi + j), g[j], oi + j,
                                                                 (uint32_t)(oi + j), step));
             }
         }
     }
     for (; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
-        b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, kt, lr, oi), bias_grad(rows, channels, n, dy), oi,
+        b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), bias_grad(rows, channels, n, dy), oi,
                                               (uint32_t)oi, step));
     }
 }

@@ -53,7 +53,7 @@ def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all:
             scale = scale[out_sel]
         decls.append(_array("float", f"{prefix}_scale", scale))
         n_scale, scale_ref = int(scale.size), f"{prefix}_scale"
-        k = step_factors(w.dtype, scale, float(a["lr"]), bool(a["qas"]))
+        k = step_factors(scale, float(a["lr"]), bool(a["qas"])) if w.dtype == "int8" else None
         if k is not None:
             decls.append(_array("float", f"{prefix}_k", k))
             k_ref = f"{prefix}_k"
@@ -68,21 +68,17 @@ def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all:
     return decls, quantized
 
 
-def step_factors(dtype: str, scale: np.ndarray, lr: float, qas: bool) -> np.ndarray | None:
-    """The step factors ``tte_update_params_t.k`` of a quantized parameter with these scales
-    (float32) at learning rate ``lr``, the floats the C forms at run time
-    (csrc/include/tte/internal/qas.h): an int8 weight's qas_factor_s8, lr / s (QAS) or lr * s in
-    double rounded once to float32; an int32 bias's qas_factor_bias, float32(lr) / s or
-    float32(lr) * s in float32. Both are correctly rounded IEEE operations, so numpy gives the
-    same bits. None where a factor is not finite (the C then forms them, as without a table)."""
-    s = np.asarray(scale, dtype=np.float32)
+def step_factors(scale: np.ndarray, lr: float, qas: bool) -> np.ndarray | None:
+    """The step factors ``tte_update_params_t.k`` of an int8 weight with these scales (float32)
+    at learning rate ``lr``: the floats qas_factor_s8 forms at run time
+    (csrc/include/tte/internal/qas.h), lr / s (QAS) or lr * s in double rounded once to float32,
+    correctly rounded IEEE operations both, so numpy gives the same bits. Only int8 weights take
+    a table: their factor costs a double division (software on the M7) per output channel, a
+    bias's one float division, not worth its flash. None where a factor is not finite (the C then
+    forms them, as without a table)."""
+    s64 = np.asarray(scale, dtype=np.float32).astype(np.float64)
     with np.errstate(all="ignore"):
-        if dtype == "int8":
-            s64 = s.astype(np.float64)
-            k = (np.float64(lr) / s64 if qas else np.float64(lr) * s64).astype(np.float32)
-        else:
-            lr32 = np.full(s.shape, lr, dtype=np.float32)
-            k = np.divide(lr32, s, dtype=np.float32) if qas else np.multiply(lr32, s, dtype=np.float32)
+        k = (np.float64(lr) / s64 if qas else np.float64(lr) * s64).astype(np.float32)
     if k.size == 0 or not bool(np.all(np.isfinite(k))):
         return None
     return k

@@ -200,16 +200,10 @@ TTE_INTERNAL int32_t qas_steps_s8(const tte_update_params_t *u, float k, float g
 }
 
 /* The float32 factor kb of an int32 bias's step, RNf(RNf(lr) / s) (QAS) or RNf(RNf(lr) * s):
- * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. lr is
- * (float)tte_update_lr(u); kt is qas_k_table(u) (then the same float from u->k, no divide). */
-TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, const float *kt, float lr, int32_t oi)
+ * within two float roundings of lr / s (lr * s); only qas_steps_bias's fast path uses it. */
+TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, float lr, int32_t oi)
 {
-    const int32_t si = u->n_scale > 1 ? oi : 0;
-    float s;
-    if (kt != NULL) {
-        return kt[si];
-    }
-    s = u->scale[si];
+    const float s = u->scale[u->n_scale > 1 ? oi : 0];
     return u->qas ? lr / s : lr * s;
 }
 
