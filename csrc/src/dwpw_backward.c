@@ -1848,32 +1848,54 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                      (uint32_t)oi * (uint32_t)u->n_in, step);
 }
 
+/* the sum of v[0..n) in order from +0.0f; under TTE_VFP_ASM eight a pass (one VLDM), then the
+ * last n % 8 as a block of 4, 2 and 1 by n's bits 2-0, in order (the sum in s8: the loads take
+ * s0-s7, and no register the caller must keep is touched) */
 static float sum_f32(const float *v, size_t n)
 {
+#ifdef TTE_VFP_ASM
+    register float acc __asm__("s8");
+    const float *const ve = v + (n & ~(size_t)7);
+    uint32_t r;
+#define TTE_SUM_ADD(S) "vadd.f32 %[a], %[a], " S "\n\t"
+    __asm__ volatile("vmov %[a], %[z]\n\t"
+                     "cmp %[v], %[ve]\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "vldmia %[v]!, {s0-s7}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1") TTE_SUM_ADD("s2") TTE_SUM_ADD("s3")
+                     TTE_SUM_ADD("s4") TTE_SUM_ADD("s5") TTE_SUM_ADD("s6") TTE_SUM_ADD("s7")
+                     "cmp %[v], %[ve]\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     /* C = bit 2, N = bit 1 */
+                     "lsls %[r], %[n], #30\n\t"
+                     "bcc 3f\n\t"
+                     "vldmia %[v]!, {s0-s3}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1") TTE_SUM_ADD("s2") TTE_SUM_ADD("s3")
+                     "3:\n\t"
+                     "bpl 4f\n\t"
+                     "vldmia %[v]!, {s0-s1}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1")
+                     "4:\n\t"
+                     "tst %[n], #1\n\t"
+                     "beq 5f\n\t"
+                     "vldr s0, [%[v]]\n\t"
+                     TTE_SUM_ADD("s0")
+                     "5:\n\t"
+                     : [a] "=&t"(acc), [v] "+&r"(v), [r] "=&r"(r)
+                     : [ve] "r"(ve), [n] "r"((uint32_t)n), [z] "r"(0)
+                     : "d0", "d1", "d2", "d3", "cc", "memory");
+#undef TTE_SUM_ADD
+    return acc;
+#else
     float acc = 0.0f;
     size_t i;
-#ifdef TTE_VFP_ASM
-    if (n >= 8u) {
-        /* eight at a time into the one accumulator, in order */
-        const float *const ve = v + (n & ~(size_t)7);
-        __asm__ volatile("1:\n\t"
-                         "vldmia %[v]!, {s0-s7}\n\t"
-                         "vadd.f32 %[a], %[a], s0\n\t" "vadd.f32 %[a], %[a], s1\n\t"
-                         "vadd.f32 %[a], %[a], s2\n\t" "vadd.f32 %[a], %[a], s3\n\t"
-                         "vadd.f32 %[a], %[a], s4\n\t" "vadd.f32 %[a], %[a], s5\n\t"
-                         "vadd.f32 %[a], %[a], s6\n\t" "vadd.f32 %[a], %[a], s7\n\t"
-                         "cmp %[v], %[ve]\n\t"
-                         "bne 1b\n\t"
-                         : [a] "+t"(acc), [v] "+r"(v)
-                         : [ve] "r"(ve)
-                         : "d0", "d1", "d2", "d3", "cc", "memory");
-        n &= 7u;
-    }
-#endif
     for (i = 0; i < n; ++i) {
         acc += v[i];
     }
     return acc;
+#endif
 }
 
 #ifdef TTE_VFP_ASM
