@@ -1688,23 +1688,43 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf;
-            int32_t r0;
+            /* two pixels a pass (their values in s16, s17, their offsets by one LDRD; the second
+             * one's eight values in s8-s15), the last one of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             "vmla.f32 s0, s17, s8\n\t" "vmla.f32 s1, s17, s9\n\t" "vmla.f32 s2, s17, s10\n\t"
+                             "vmla.f32 s3, s17, s11\n\t" "vmla.f32 s4, s17, s12\n\t" "vmla.f32 s5, s17, s13\n\t"
+                             "vmla.f32 s6, s17, s14\n\t" "vmla.f32 s7, s17, s15\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 1b\n\t"
+                             "4:\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d8", "d12", "d13", "d14", "d15", "cc", "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
+                               "memory");
             if (nf == n) {
                 continue;
             }
@@ -1763,25 +1783,44 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
 #ifdef TTE_VFP_ASM
         if (xsel) {
-            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads */
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + n;
-            int32_t r0;
+            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads; two
+             * pixels a pass (their values in s16, s17, their offsets by one LDRD), the last one
+             * of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + n, *const oe2 = off + (n & ~1);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
+                             "vldr d11, [%[q]]\n\t" "vldr d12, [%[q], #8]\n\t"
+                             "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
+                             "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
+                             "vmla.f32 s0, s17, s22\n\t" "vmla.f32 s1, s17, s23\n\t"
+                             "vmla.f32 s2, s17, s24\n\t" "vmla.f32 s3, s17, s25\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
                              "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
                              "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 1b\n\t"
+                             "4:\n\t"
                              "vstmia %[g], {s0-s3}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + ci), [oe] "r"(oe), [g] "r"(grad + ci)
-                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + ci), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "d11", "d12", "cc", "memory");
             continue;
         }
         if (n > 0) {
