@@ -14,7 +14,7 @@
 
 /* Position of channel c in a selection (NULL: all), or -1. *cur: where the last one was
  * found, so an ascending selection walked in channel order costs O(1) per channel. */
-static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
+static TTE_ALWAYS_INLINE int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
 {
     int32_t i;
     if (idx == NULL) {

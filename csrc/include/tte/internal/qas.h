@@ -4,8 +4,8 @@
  *
  * Internal, hidden from the cffi declarations. Static, not inline (TTE_INTERNAL): each kernel
  * file gets its own copy and gcc inlines them as when they all lived in one file; qas_steps,
- * qas_factor_s8 and qas_steps_bias stay out of line (TTE_NOINLINE) as they were there, so the
- * Cortex-M instruction counts do not change.
+ * qas_factor_s8_formed (the factor's software double arithmetic) and qas_steps_bias stay out of
+ * line (TTE_NOINLINE); qas_factor_s8 (a table read where the compiler made one) is inline.
  */
 #ifndef TTE_INTERNAL_QAS_H
 #define TTE_INTERNAL_QAS_H
@@ -139,19 +139,13 @@ TTE_INTERNAL const float *qas_k_table(const tte_update_params_t *u)
 }
 
 /* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
- * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float;
- * read from u->k where it holds them (the same floats, made so at compile time: no divides). */
-TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
+ * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float
+ * (out of line: the software double arithmetic is long). */
+TTE_INTERNAL TTE_NOINLINE float qas_factor_s8_formed(const tte_update_params_t *u, int32_t oi)
 {
-    const int32_t si = u->n_scale > 1 ? oi : 0;
-    const float *const kt = qas_k_table(u);
-    float sf, k;
-    double lr;
-    if (kt != NULL) {
-        return kt[si];
-    }
-    sf = u->scale[si];
-    lr = tte_update_lr(u);
+    const float sf = u->scale[u->n_scale > 1 ? oi : 0];
+    const double lr = tte_update_lr(u);
+    float k;
     if (!u->qas) {
         return (float)(lr * (double)sf);
     }
@@ -159,6 +153,14 @@ TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int3
         return k;
     }
     return (float)(lr / (double)sf); /* sf's widening (software on the M7) only here */
+}
+
+/* qas_factor_s8_formed's factor, read from u->k where it holds them (the same floats, made so at
+ * compile time: no divides, no call) */
+static inline float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
+{
+    const float *const kt = qas_k_table(u);
+    return kt != NULL ? kt[u->n_scale > 1 ? oi : 0] : qas_factor_s8_formed(u, oi);
 }
 
 /* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
