@@ -2289,6 +2289,20 @@ def _float_binary_case(op: str, seed: int) -> Case:
     return Case(f"{op}_f32_{seed}", g, random_feeds(g, rng))
 
 
+def _float_add_wide_case(seed: int) -> Case:
+    """A float ADD over sizes around the M4F/M7's eight-float passes (none, one, several, with
+    and without a tail), into a fresh buffer or in place over either input."""
+    n = [7, 8, 9, 16, 23, 69][seed % 6]
+    rng = np.random.default_rng(1450 + seed)
+    g = new_graph({"a": ((1, n), "float32", None), "b": ((1, n), "float32", None)})
+    g.add_node("add", ["a", "b"], "y0")
+    g.add_node("add", ["a", "b"], "y")
+    g.outputs = ["y0", "y"]
+    if seed % 3:
+        g.meta["alias"] = {"y": "a" if seed % 3 == 1 else "b"}
+    return Case(f"add_f32_wide_{seed}", g, random_feeds(g, rng), kind="float")
+
+
 def _loss_case(loss: str, seed: int) -> Case:
     rng = np.random.default_rng(1500 + seed)
     batch, classes = [(1, 10), (1, 2), (3, 7), (1, 100)][seed % 4]
@@ -2318,6 +2332,7 @@ def backward_cases() -> list[Case]:
     cases += [_global_avgpool_grad_case(s) for s in range(6)]
     cases += [_mean_grad_case(s) for s in range(8)]
     cases += [_float_binary_case(op, s) for op in ("add", "mul") for s in range(3)]
+    cases += [_float_add_wide_case(s) for s in range(9)]
     cases += [_movement_case(op, s, "float32") for op in ("pad", "transpose", "reshape") for s in range(4)]
     cases += [_loss_case(loss, s) for loss in ("softmax_ce", "mse") for s in range(8)]
     return cases
