@@ -4,8 +4,9 @@
  *
  * Internal, hidden from the cffi declarations. Static, not inline (TTE_INTERNAL): each kernel
  * file gets its own copy and gcc inlines them as when they all lived in one file; qas_steps,
- * qas_factor_s8_formed (the factor's software double arithmetic) and qas_steps_bias stay out of
- * line (TTE_NOINLINE); qas_factor_s8 (a table read where the compiler made one) is inline.
+ * qas_factor_s8_formed (the factor's software double arithmetic) stay out of line (TTE_NOINLINE);
+ * qas_factor_s8 (a table read where the compiler made one) and qas_steps_bias (its float32 fast
+ * path; the double one is qas_steps) are inline, no call per channel.
  */
 #ifndef TTE_INTERNAL_QAS_H
 #define TTE_INTERNAL_QAS_H
@@ -216,7 +217,7 @@ TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, float lr, int32
  * sum delta + u by < 2**-31 of an integer (|delta| < 2**20). So where the float value is
  * farther than m = 4e-7 (|df| + 1) from a rounding boundary, the boundary alone decides and
  * the result is qas_steps's; near one (rarely), or for large or NaN steps, qas_steps runs. */
-TTE_INTERNAL TTE_NOINLINE int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
+static inline int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
                               int32_t step)
 {
     const float df = kb * g;
