@@ -1152,6 +1152,26 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
+def _act_mask_sixteen_case(seed: int) -> Case:
+    """Sizes around the sixteen-element passes: none, one, several; with and without a pass of
+    eight after them and a partial byte; values at the bounds."""
+    n = [15, 16, 23, 24, 31, 48, 57, 200][seed]
+    rng = np.random.default_rng(840 + seed)
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75}][seed % 3]
+    q = rand_q(rng, 10)
+    g = new_graph({"y": ((1, n), "int8", q)})
+    g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
+    g.outputs = ["m"]
+    feeds = random_feeds(g, rng)
+    y = feeds["y"].reshape(-1)
+    at = rng.random(n) < 0.4
+    zp = int(q.zero_point[0])
+    edges = np.clip([-128, -127, 126, 127, zp - 1, zp, zp + 1], -128, 127)
+    y[at] = rng.choice(edges.astype(np.int8), size=int(at.sum()))
+    return Case(f"act_mask_sixteen_{seed}", g, feeds)
+
+
 def _act_mask_wide_case(seed: int) -> Case:
     """Long rows (the word-at-a-time path plus a partial tail) with values at the bounds."""
     rng = np.random.default_rng(820 + seed)
@@ -2037,6 +2057,7 @@ def forward_cases() -> list[Case]:
     cases += [_softmax_case(s) for s in range(12)]
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_act_mask_wide_case(s) for s in range(5)]
+    cases += [_act_mask_sixteen_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
     cases += [_dsconv_block_case(s) for s in range(16)]
@@ -2275,6 +2296,20 @@ def _float_binary_case(op: str, seed: int) -> Case:
     return Case(f"{op}_f32_{seed}", g, random_feeds(g, rng))
 
 
+def _float_add_wide_case(seed: int) -> Case:
+    """A float ADD over sizes around the M4F/M7's eight-float passes (none, one, several, with
+    and without a tail), into a fresh buffer or in place over either input."""
+    n = [7, 8, 9, 16, 23, 69][seed % 6]
+    rng = np.random.default_rng(1450 + seed)
+    g = new_graph({"a": ((1, n), "float32", None), "b": ((1, n), "float32", None)})
+    g.add_node("add", ["a", "b"], "y0")
+    g.add_node("add", ["a", "b"], "y")
+    g.outputs = ["y0", "y"]
+    if seed % 3:
+        g.meta["alias"] = {"y": "a" if seed % 3 == 1 else "b"}
+    return Case(f"add_f32_wide_{seed}", g, random_feeds(g, rng), kind="float")
+
+
 def _loss_case(loss: str, seed: int) -> Case:
     rng = np.random.default_rng(1500 + seed)
     batch, classes = [(1, 10), (1, 2), (3, 7), (1, 100)][seed % 4]
@@ -2304,6 +2339,7 @@ def backward_cases() -> list[Case]:
     cases += [_global_avgpool_grad_case(s) for s in range(6)]
     cases += [_mean_grad_case(s) for s in range(8)]
     cases += [_float_binary_case(op, s) for op in ("add", "mul") for s in range(3)]
+    cases += [_float_add_wide_case(s) for s in range(9)]
     cases += [_movement_case(op, s, "float32") for op in ("pad", "transpose", "reshape") for s in range(4)]
     cases += [_loss_case(loss, s) for loss in ("softmax_ce", "mse") for s in range(8)]
     return cases

@@ -134,6 +134,87 @@ def test_uniform_hash_matches_reference(harness: Harness) -> None:
         np.testing.assert_array_equal(got, want)
 
 
+def _update_run(harness: Harness, kind: str, u_fields: dict[str, Any], k: np.ndarray | None,
+                live: float | None, seed: int, dy_given: np.ndarray | None = None) -> np.ndarray:
+    """One tte_fc_weight_update_s8 (kind "w") or tte_bias_update_s32 ("b") on fixed random
+    data of ``seed``, with the update parameters ``u_fields``, step factors ``k`` (None: NULL)
+    and ``lr_live`` pointing at ``live`` (None: NULL); the updated parameter. ``dy_given``: one
+    row of output gradients, the weights' gradients exactly (x's single row dequantizes to 1.0)."""
+    ffi, lib = harness.ffi, harness.lib
+    rng = np.random.default_rng(seed)
+    rows, n_in, n_out = 3, 24, 40
+    scales = np.asarray(u_fields["scales"], np.float32)
+    x = rng.integers(-128, 128, (rows, n_in)).astype(np.int8)
+    dy = (rng.standard_normal((rows, n_out)) * 10.0 ** rng.uniform(-4, 1, (rows, n_out))).astype(np.float32)
+    x_scale, x_zp = 0.03, -5
+    if dy_given is not None:
+        rows, dy = 1, np.asarray(dy_given, np.float32).reshape(1, n_out)
+        x, x_scale, x_zp = np.ones((1, n_in), np.int8), 1.0, 0
+    keep = [ffi.new("float[]", scales.tolist()), ffi.new("double *", live if live is not None else 0.0)]
+    u = ffi.new("tte_update_params_t *")
+    u.lr, u.qas, u.stochastic, u.seed = u_fields["lr"], u_fields["qas"], u_fields["stochastic"], 77
+    u.n_out, u.out_idx, u.n_in, u.in_idx = n_out, ffi.NULL, n_in if kind == "w" else 1, ffi.NULL
+    u.n_scale, u.scale = scales.size, keep[0]
+    u.lr_live = keep[1] if live is not None else ffi.NULL
+    if k is not None:
+        keep.append(ffi.new("float[]", np.asarray(k, np.float32).tolist()))
+        u.k = keep[-1]
+    else:
+        u.k = ffi.NULL
+    if kind == "w":
+        w = rng.integers(-128, 128, (n_out, n_in)).astype(np.int8)
+        lib.tte_fc_weight_update_s8(rows, n_in, n_out, u, ffi.cast("int8_t *", w.ctypes.data),
+                                    ffi.cast("int8_t *", x.ctypes.data), ffi.NULL, x_scale, x_zp,
+                                    ffi.cast("float *", dy.ctypes.data), 9)
+        return w
+    b = rng.integers(-(2**20), 2**20, n_out).astype(np.int32)
+    lib.tte_bias_update_s32(rows, n_out, u, ffi.cast("int32_t *", b.ctypes.data),
+                            ffi.cast("float *", dy.ctypes.data), 9)
+    return b
+
+
+def test_step_factor_tables_give_the_computed_updates(harness: Harness) -> None:
+    """tte_update_params_t.k, as the compiler makes it (step_factors), gives an int8 weight's
+    updates the bits of the factors formed at run time, over scales of many magnitudes; it is read
+    while lr_live holds lr, and ignored when it holds another rate (and by a bias's update)."""
+    from tte.compiler.emit.update import step_factors
+    rng = np.random.default_rng(11)
+    moved = 0
+    for trial in range(24):
+        kind = "w" if trial % 2 == 0 else "b"
+        n_scale = 1 if trial % 6 == 0 else 40
+        f = {"lr": float([0.05, 0.003, 0.5, 1e-5][trial % 4] * rng.uniform(0.5, 2.0)),
+             "qas": int(trial % 5 != 4), "stochastic": int(trial % 3 != 2),
+             "scales": (2.0 ** rng.uniform(-24, 2, n_scale)).astype(np.float32)}
+        k = step_factors(f["scales"], f["lr"], bool(f["qas"]))
+        assert k is not None
+        plain = _update_run(harness, kind, f, None, None, trial)
+        np.testing.assert_array_equal(_update_run(harness, kind, f, k, None, trial), plain)
+        np.testing.assert_array_equal(_update_run(harness, kind, f, k, f["lr"], trial), plain)
+        base = _update_run(harness, kind, {**f, "lr": 0.0}, None, None, trial)
+        moved += int(np.count_nonzero(plain != base))
+        # another live rate: the table (here a wrong one) is not read
+        other = f["lr"] * 3.0
+        np.testing.assert_array_equal(_update_run(harness, kind, f, k * 7.0, other, trial),
+                                      _update_run(harness, kind, {**f, "lr": other}, None, None, trial))
+    assert moved > 500
+    # an int8 weight's factor to the bit: gradients g that put k * g on either side of a half
+    # step, one ulp of g apart, so that a factor one ulp off moves where the step rounds up
+    flips = 0
+    for trial in range(12):
+        f = {"lr": float(rng.uniform(1e-3, 0.5)), "qas": int(trial % 3 != 2), "stochastic": 0,
+             "scales": (2.0 ** rng.uniform(-20, 0, 1)).astype(np.float32)}
+        k = step_factors(f["scales"], f["lr"], bool(f["qas"]))
+        assert k is not None
+        g0 = np.float32((0.5 + int(rng.integers(0, 40))) / float(k[0]))
+        dy = g0 + (np.arange(40) - 20).astype(np.float32) * np.spacing(g0)
+        plain = _update_run(harness, "w", f, None, None, trial, dy)
+        np.testing.assert_array_equal(_update_run(harness, "w", f, k, f["lr"], trial, dy), plain)
+        off = _update_run(harness, "w", f, np.nextafter(k, np.float32(np.inf)), f["lr"], trial, dy)
+        flips += int(np.any(off != plain))
+    assert flips >= 6
+
+
 def test_expf_logf_accuracy(harness: Harness) -> None:
     """tte's own exp/log: within 2 ulp-ish (relative 3e-7) of the float64 truth."""
     ffi, lib = harness.ffi, harness.lib

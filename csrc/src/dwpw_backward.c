@@ -14,7 +14,7 @@
 
 /* Position of channel c in a selection (NULL: all), or -1. *cur: where the last one was
  * found, so an ascending selection walked in channel order costs O(1) per channel. */
-static int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
+static TTE_ALWAYS_INLINE int32_t sel_pos(const int32_t *idx, int32_t n, int32_t c, int32_t *cur)
 {
     int32_t i;
     if (idx == NULL) {
@@ -1688,23 +1688,43 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf;
-            int32_t r0;
+            /* two pixels a pass (their values in s16, s17, their offsets by one LDRD; the second
+             * one's eight values in s8-s15), the last one of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             "vmla.f32 s0, s17, s8\n\t" "vmla.f32 s1, s17, s9\n\t" "vmla.f32 s2, s17, s10\n\t"
+                             "vmla.f32 s3, s17, s11\n\t" "vmla.f32 s4, s17, s12\n\t" "vmla.f32 s5, s17, s13\n\t"
+                             "vmla.f32 s6, s17, s14\n\t" "vmla.f32 s7, s17, s15\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 1b\n\t"
+                             "4:\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d8", "d12", "d13", "d14", "d15", "cc", "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
+                               "memory");
             if (nf == n) {
                 continue;
             }
@@ -1763,25 +1783,44 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
 #ifdef TTE_VFP_ASM
         if (xsel) {
-            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads */
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + n;
-            int32_t r0;
+            /* four selected channels, consecutive in xf: a pixel's by two 64-bit loads; two
+             * pixels a pass (their values in s16, s17, their offsets by one LDRD), the last one
+             * of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + n, *const oe2 = off + (n & ~1);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "beq 3f\n\t"
                              "1:\n\t"
-                             "ldr %[r0], [%[op]], #4\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s17}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
+                             "vldr d11, [%[q]]\n\t" "vldr d12, [%[q], #8]\n\t"
+                             "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
+                             "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
+                             "vmla.f32 s0, s17, s22\n\t" "vmla.f32 s1, s17, s23\n\t"
+                             "vmla.f32 s2, s17, s24\n\t" "vmla.f32 s3, s17, s25\n\t"
+                             "cmp %[op], %[oe2]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "ldr %[r0], [%[op]]\n\t"
+                             "vldr s16, [%[dp]]\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
                              "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
                              "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 1b\n\t"
+                             "4:\n\t"
                              "vstmia %[g], {s0-s3}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + ci), [oe] "r"(oe), [g] "r"(grad + ci)
-                             : "d0", "d1", "d8", "d9", "d10", "cc", "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + ci), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
+                             : "d0", "d1", "d8", "d9", "d10", "d11", "d12", "cc", "memory");
             continue;
         }
         if (n > 0) {
@@ -1848,50 +1887,71 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                      (uint32_t)oi * (uint32_t)u->n_in, step);
 }
 
+/* the sum of v[0..n) in order from +0.0f; under TTE_VFP_ASM eight a pass (one VLDM), then the
+ * last n % 8 as a block of 4, 2 and 1 by n's bits 2-0, in order (the sum in s8: the loads take
+ * s0-s7, and no register the caller must keep is touched) */
 static float sum_f32(const float *v, size_t n)
 {
+#ifdef TTE_VFP_ASM
+    register float acc __asm__("s8");
+    const float *const ve = v + (n & ~(size_t)7);
+    uint32_t r;
+#define TTE_SUM_ADD(S) "vadd.f32 %[a], %[a], " S "\n\t"
+    __asm__ volatile("vmov %[a], %[z]\n\t"
+                     "cmp %[v], %[ve]\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     "vldmia %[v]!, {s0-s7}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1") TTE_SUM_ADD("s2") TTE_SUM_ADD("s3")
+                     TTE_SUM_ADD("s4") TTE_SUM_ADD("s5") TTE_SUM_ADD("s6") TTE_SUM_ADD("s7")
+                     "cmp %[v], %[ve]\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     /* C = bit 2, N = bit 1 */
+                     "lsls %[r], %[n], #30\n\t"
+                     "bcc 3f\n\t"
+                     "vldmia %[v]!, {s0-s3}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1") TTE_SUM_ADD("s2") TTE_SUM_ADD("s3")
+                     "3:\n\t"
+                     "bpl 4f\n\t"
+                     "vldmia %[v]!, {s0-s1}\n\t"
+                     TTE_SUM_ADD("s0") TTE_SUM_ADD("s1")
+                     "4:\n\t"
+                     "tst %[n], #1\n\t"
+                     "beq 5f\n\t"
+                     "vldr s0, [%[v]]\n\t"
+                     TTE_SUM_ADD("s0")
+                     "5:\n\t"
+                     : [a] "=&t"(acc), [v] "+&r"(v), [r] "=&r"(r)
+                     : [ve] "r"(ve), [n] "r"((uint32_t)n), [z] "r"(0)
+                     : "d0", "d1", "d2", "d3", "cc", "memory");
+#undef TTE_SUM_ADD
+    return acc;
+#else
     float acc = 0.0f;
     size_t i;
-#ifdef TTE_VFP_ASM
-    if (n >= 8u) {
-        /* eight at a time into the one accumulator, in order */
-        const float *const ve = v + (n & ~(size_t)7);
-        __asm__ volatile("1:\n\t"
-                         "vldmia %[v]!, {s0-s7}\n\t"
-                         "vadd.f32 %[a], %[a], s0\n\t" "vadd.f32 %[a], %[a], s1\n\t"
-                         "vadd.f32 %[a], %[a], s2\n\t" "vadd.f32 %[a], %[a], s3\n\t"
-                         "vadd.f32 %[a], %[a], s4\n\t" "vadd.f32 %[a], %[a], s5\n\t"
-                         "vadd.f32 %[a], %[a], s6\n\t" "vadd.f32 %[a], %[a], s7\n\t"
-                         "cmp %[v], %[ve]\n\t"
-                         "bne 1b\n\t"
-                         : [a] "+t"(acc), [v] "+r"(v)
-                         : [ve] "r"(ve)
-                         : "d0", "d1", "d2", "d3", "cc", "memory");
-        n &= 7u;
-    }
-#endif
     for (i = 0; i < n; ++i) {
         acc += v[i];
     }
     return acc;
+#endif
 }
 
 #ifdef TTE_VFP_ASM
 /* what dwpw_list_rows carries from one image to the next: the mask byte of the next pixel, its
- * offset into x and dx, the masked sum so far */
+ * offset into x and dx */
 typedef struct {
     const uint8_t *mp;
     int32_t io;
-    float bs;
 } dwpw_list_state_t;
 
 /* dwpw_run's list of one image (channel c's mask bits a byte each, mstep bytes apart): rows
  * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
- * appended to dst with their offsets to op, in pixel order, and summed; returns how many. A
+ * appended to dst with their offsets to op, in pixel order; returns how many. A
  * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
  * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
  * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
- * test), then stored, listed and summed under one IT; the last pixel of an odd row in C.
+ * test), then stored and listed under one IT; the last pixel of an odd row in C.
  * dst may be px's plane: it is written at or before where px reads. */
 static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
                                            uint32_t bit, int32_t cin, float *dst, int32_t *op,
@@ -1900,18 +1960,15 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
     float *const d0 = dst;
     const uint8_t *mp = st->mp;
     int32_t io = st->io, t0, v0, v1, y;
-    float bs = st->bs;
     const int32_t w2 = in_w & ~1;
 #define TTE_LIST_ONE(AT, V) \
     "ldrb %[t0], " AT "\n\t" \
     "tst %[t0], %[bit]\n\t" \
     "it ne\n\t" \
     "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itttt ne\n\t" \
+    "itt ne\n\t" \
     "strne %[" V "], [%[dst]], #4\n\t" \
     "strne %[io], [%[op]], #4\n\t" \
-    "vmovne s0, %[" V "]\n\t" \
-    "vaddne.f32 %[bs], %[bs], s0\n\t" \
     "add %[io], %[io], %[cin]\n\t"
 #define TTE_LIST_PAIRS \
     "1:\n\t" \
@@ -1937,24 +1994,23 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
                          "cmp %[px], %[t0]\n\t"
                          "bne 2b\n\t"
                          : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
                          : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                         : "s0", "cc", "memory");
+                         : "cc", "memory");
         rows = 0;
     }
     for (y = 0; y < rows; ++y, px += pw - w2) {
         const float *const se2 = px + w2;
         __asm__ volatile(TTE_LIST_PAIRS
                          : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [mp] "+&r"(mp), [px] "+&r"(px),
-                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io), [bs] "+&t"(bs)
+                           [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
                          : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [se2] "r"(se2)
-                         : "s0", "cc", "memory");
+                         : "cc", "memory");
         if (in_w != w2) {
             const float t = *px;
             if (t != 0.0f && (*mp & bit) != 0u) {
                 *dst++ = t;
                 *op++ = io;
-                bs += t;
             }
             mp += mstep;
             io += cin;
@@ -1964,7 +2020,6 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 #undef TTE_LIST_ONE
     st->mp = mp;
     st->io = io;
-    st->bs = bs;
     return (int32_t)(dst - d0);
 }
 #endif
@@ -2045,7 +2100,16 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 }
             }
         } else {
-            for (i = 0; i < nx; ++i) {
+            /* four bytes a word (little-endian, as every M4F/M7 here) */
+            for (i = 0; i + 4 <= nx; i += 4) {
+                uint32_t v;
+                memcpy(&v, xu + i, sizeof v);
+                xf[i] = xtab[v & 0xFFu];
+                xf[i + 1] = xtab[(v >> 8) & 0xFFu];
+                xf[i + 2] = xtab[(v >> 16) & 0xFFu];
+                xf[i + 3] = xtab[v >> 24];
+            }
+            for (; i < nx; ++i) {
                 xf[i] = xtab[xu[i]];
             }
         }
@@ -2053,7 +2117,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
 #endif
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
-        float bsum;
         if (q != NULL) {
             /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
              * update (tte_bias_update_s32: pixels in order) */
@@ -2072,9 +2135,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
         if (off != NULL) {
-            /* the activation mask (tte_mask_grad_f32) and the bias gradient (the masked sum in
-             * order; zero terms change no sum), the nonzero values moved to the front of tmp
-             * with their pixels' offsets into x and dx */
+            /* the activation mask (tte_mask_grad_f32): the nonzero values moved to the front of
+             * tmp with their pixels' offsets into x and dx (the bias gradient, the masked sum in
+             * order, is their sum: zero terms change no sum) */
             size_t e = (size_t)c;
             int32_t bi, y, xx;
             /* channel c's mask bits as above (one bit of every (ch / 8)-th byte) or by bit_at */
@@ -2082,7 +2145,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             const uint32_t bit = 1u << (c & 7);
             const size_t mstep = (size_t)ch >> 3;
             const int32_t bytes = (ch & 7) == 0;
-            bsum = 0.0f;
             i = 0;
 #ifdef TTE_VFP_ASM
             if (bytes && g->in_w >= 2) {
@@ -2090,12 +2152,10 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 dwpw_list_state_t st;
                 st.mp = mp;
                 st.io = 0;
-                st.bs = 0.0f;
                 for (bi = 0; bi < g->batch; ++bi) {
                     const float *src = tmp + ((size_t)bi * ph + (size_t)g->pad_top) * pw + g->pad_left;
                     nz += dwpw_list_rows(src, g->in_h, g->in_w, pw, mstep, bit, cin, tmp + nz, off + nz, &st);
                 }
-                bsum = st.bs;
             } else
 #endif
             for (bi = 0; bi < g->batch; ++bi) {
@@ -2108,7 +2168,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                             if (t != 0.0f && (*mp & bit) != 0u) {
                                 tmp[nz] = t;
                                 off[nz++] = (int32_t)(i * (size_t)cin);
-                                bsum += t;
                             }
                         }
                         continue;
@@ -2118,7 +2177,6 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                         if (t != 0.0f && bit_at(mask, e)) {
                             tmp[nz] = t;
                             off[nz++] = (int32_t)(i * (size_t)cin);
-                            bsum += t;
                         }
                     }
                 }
@@ -2131,11 +2189,12 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     tmp[i] = 0.0f;
                 }
             }
-            bsum = p->b_update != NULL ? sum_f32(tmp, pixels) : 0.0f;
         }
         if (p->b_update != NULL) {
             const int32_t oi = sel_pos(p->b_update->out_idx, p->b_update->n_out, c, &cur_b);
             if (oi >= 0) {
+                /* the bias gradient: the listed values' sum, or the masked channel's */
+                const float bsum = sum_f32(tmp, off != NULL ? (size_t)nz : pixels);
                 b[c] = apply_s32(b[c], qas_steps_bias(p->b_update, qas_factor_bias(p->b_update, lr_b, oi), bsum, oi,
                                                       (uint32_t)oi, step));
             }

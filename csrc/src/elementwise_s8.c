@@ -1,6 +1,7 @@
 /* int8 ADD, MUL, requantize (QUANTIZE/RELU/CLIP), quantize and dequantize. */
 #include "tte/internal/optimized.h"
 #include "tte/elementwise.h"
+#include "tte/internal/vfp.h"
 #include "tte/mathf.h"
 #include <string.h>
 
@@ -517,9 +518,31 @@ void tte_dequantize_s8_f32(const int8_t *x, float *y, int32_t n, float scale, in
     }
 }
 
+/* y = a + b elementwise; y may be a or b (in place). Under TTE_VFP_ASM eight a pass: both
+ * inputs' eight floats by one VLDM each, before the pass's VSTM (so y may also start before a
+ * or b, as the element loop allows), the last n % 8 in C. */
 void tte_add_f32(const float *a, const float *b, float *y, int32_t n)
 {
     int32_t i;
+#ifdef TTE_VFP_ASM
+    if (n >= 8) {
+        const float *const ae = a + (n & ~7);
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[a]!, {s0-s7}\n\t"
+                         "vldmia %[b]!, {s8-s15}\n\t"
+                         "vadd.f32 s0, s0, s8\n\t" "vadd.f32 s1, s1, s9\n\t"
+                         "vadd.f32 s2, s2, s10\n\t" "vadd.f32 s3, s3, s11\n\t"
+                         "vadd.f32 s4, s4, s12\n\t" "vadd.f32 s5, s5, s13\n\t"
+                         "vadd.f32 s6, s6, s14\n\t" "vadd.f32 s7, s7, s15\n\t"
+                         "vstmia %[y]!, {s0-s7}\n\t"
+                         "cmp %[a], %[ae]\n\t"
+                         "bne 1b\n\t"
+                         : [a] "+&r"(a), [b] "+&r"(b), [y] "+&r"(y)
+                         : [ae] "r"(ae)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
+        n &= 7;
+    }
+#endif
     for (i = 0; i < n; ++i) {
         y[i] = a[i] + b[i];
     }

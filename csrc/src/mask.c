@@ -6,9 +6,25 @@
 
 /* lo < y < hi as one unsigned compare: y in [lo1, hi1] (int8 bounds, empty when lo1 > hi1)
  * is (uint8)(y - lo1) <= hi1 - lo1. Eight elements per mask byte, no per-bit branches;
- * under the DSP extension four bytes per word: USUB8 subtracts lo1 bytewise (mod 256),
- * a second USUB8 sets the GE flags where the difference is at most hi1 - lo1, SEL turns
- * them into 0xFF bytes, and one multiply gathers the eight flag bits of two words. */
+ * under the DSP extension four bytes per word: USUB8 subtracts lo1 bytewise (mod 256), a
+ * second USUB8 sets the GE flags where the difference is at most hi1 - lo1, SEL keeps the
+ * bytes of the word's bit pattern (b: bit j of byte j, or bit 4 + j) there, and one multiply
+ * gathers the eight bits of two words into the top byte; sixteen elements a pass, then eight. */
+#if defined(__ARM_FEATURE_DSP)
+static TTE_ALWAYS_INLINE uint32_t mask_bits4(const int8_t *y, uint32_t l4, uint32_t k4, uint32_t b)
+{
+    uint32_t v, d, t;
+    memcpy(&v, y, sizeof v);
+    __asm__("usub8 %0, %2, %3\n\t"
+            "usub8 %1, %4, %0\n\t"
+            "sel %0, %5, %6"
+            : "=&r"(d), "=&r"(t)
+            : "r"(v), "r"(l4), "r"(k4), "r"(b), "r"(0u)
+            : "cc");
+    return d;
+}
+#endif
+
 void tte_act_mask_s8(const int8_t *y, uint8_t *mask, int32_t n, int32_t lo, int32_t hi)
 {
     const int32_t lo1 = lo + 1 < -128 ? -128 : lo + 1;
@@ -23,29 +39,27 @@ void tte_act_mask_s8(const int8_t *y, uint8_t *mask, int32_t n, int32_t lo, int3
 #if defined(__ARM_FEATURE_DSP)
         const uint32_t l4 = (uint32_t)(uint8_t)lo1 * 0x01010101u;
         const uint32_t k4 = k * 0x01010101u;
-        const uint32_t ones = 0xFFFFFFFFu;
-        /* in registers (gcc would rebuild the masks with four BICs each) */
+        /* in registers (gcc would rebuild them in the loop) */
         uint32_t b0 = 0x08040201u, b1 = 0x80402010u, sum = 0x01010101u;
         __asm__("" : "+r"(b0), "+r"(b1), "+r"(sum));
-        for (; i + 7 < n; i += 8) {
-            uint32_t v0, v1, d, t;
-            memcpy(&v0, y + i, 4);
-            memcpy(&v1, y + i + 4, 4);
-            __asm__("usub8 %0, %2, %3\n\t"
-                    "usub8 %1, %4, %0\n\t"
-                    "sel %0, %5, %6"
-                    : "=&r"(d), "=&r"(t)
-                    : "r"(v0), "r"(l4), "r"(k4), "r"(ones), "r"(0u)
-                    : "cc");
-            v0 = d & b0;
-            __asm__("usub8 %0, %2, %3\n\t"
-                    "usub8 %1, %4, %0\n\t"
-                    "sel %0, %5, %6"
-                    : "=&r"(d), "=&r"(t)
-                    : "r"(v1), "r"(l4), "r"(k4), "r"(ones), "r"(0u)
-                    : "cc");
-            v0 |= d & b1;
-            mask[i >> 3] = (uint8_t)((v0 * sum) >> 24);
+        if (n >= 16) {
+            const int8_t *yp = y;
+            const int8_t *const ye = y + (n & ~15);
+            uint8_t *mp = mask;
+            do {
+                const uint32_t m0 = (mask_bits4(yp, l4, k4, b0) | mask_bits4(yp + 4, l4, k4, b1)) * sum;
+                const uint32_t m1 = (mask_bits4(yp + 8, l4, k4, b0) | mask_bits4(yp + 12, l4, k4, b1)) * sum;
+                mp[0] = (uint8_t)(m0 >> 24);
+                mp[1] = (uint8_t)(m1 >> 24);
+                yp += 16;
+                mp += 2;
+            } while (yp != ye);
+            i = n & ~15;
+        }
+        if (i + 7 < n) {
+            const uint32_t m0 = (mask_bits4(y + i, l4, k4, b0) | mask_bits4(y + i + 4, l4, k4, b1)) * sum;
+            mask[i >> 3] = (uint8_t)(m0 >> 24);
+            i += 8;
         }
 #endif
         for (; i < n; i += 8) {

@@ -88,7 +88,7 @@ uint32_t tte_probe(void)
 
     /* fused QAS update, stochastic and nearest */
     u.lr = 0.05; u.qas = 1; u.stochastic = 1; u.seed = 99u; u.n_out = CIN * 2; u.out_idx = 0;
-    u.n_in = 1; u.in_idx = 0; u.n_scale = CIN * 2; u.scale = scales; u.lr_live = 0;
+    u.n_in = 1; u.in_idx = 0; u.n_scale = CIN * 2; u.scale = scales; u.lr_live = 0; u.k = 0;
     tte_conv2d_weight_update_s8(&p.g, &u, wdw, x, 0, 0.02f, -7, dy, 41);
     mix(wdw, sizeof(wdw));
     u.stochastic = 0;
@@ -126,7 +126,7 @@ uint32_t tte_probe(void)
         d.dw.dil_h = 1; d.dw.dil_w = 1; d.dw.pad_top = 1; d.dw.pad_left = 1; d.dw.groups = COUT;
         d.dw_scale = scales; d.in_c = CIN; d.w_scale = scales; d.x_scale = 0.02f; d.x_zp = -7;
         u2.lr = 0.5; u2.qas = 1; u2.stochastic = 1; u2.seed = 7u; u2.n_out = COUT; u2.out_idx = 0;
-        u2.n_in = NSEL; u2.in_idx = sel; u2.n_scale = COUT; u2.scale = scales; u2.lr_live = 0;
+        u2.n_in = NSEL; u2.in_idx = sel; u2.n_scale = COUT; u2.scale = scales; u2.lr_live = 0; u2.k = 0;
         d.w_update = &u2; d.b_update = 0;
         for (i = 0; i < COUT * CIN; ++i) wa[i] = wpw[i];
         tte_dwpw_backward_s8(&d, dy, wdw, mask, wa, x, 0, dx, 5, tmp);
@@ -184,7 +184,7 @@ uint32_t tte_probe(void)
             const int32_t sub = pass == 1;
             uw.lr = pass == 2 ? 3e5 : 0.5; uw.qas = 1; uw.stochastic = !sub; uw.seed = 11u;
             uw.n_out = sub ? 6 : HC; uw.out_idx = sub ? osel : 0; uw.n_in = sub ? 20 : PC; uw.in_idx = sub ? isel : 0;
-            uw.n_scale = 1; uw.scale = ps; uw.lr_live = 0;
+            uw.n_scale = 1; uw.scale = ps; uw.lr_live = 0; uw.k = 0;
             ub = uw; ub.lr = 1e-3; ub.n_in = 1; ub.in_idx = 0;
             uq = ub; uq.scale = ds; uq.out_idx = 0; uq.n_out = HC;
             tte_dwpw_backward_head_s8(&d, &hq, wd, pmask, wp, xp, pb, ddx, 9 + pass, htmp);

@@ -35,6 +35,10 @@ typedef struct {
     const float *scale;      /* parameter scales (float32, as stored); NULL for float params */
     const double *lr_live;   /* non-NULL: the learning rate is *lr_live (a generated model's
                                 tte_set_lr), lr is ignored; NULL: lr */
+    const float *k;          /* NULL, or an int8 weight's step factors for the learning rate
+                                lr, one per scale (n_scale), made at compile time:
+                                (float)(lr / (double)s) (QAS) or (float)(lr * (double)s); read
+                                while the learning rate is lr (bit for bit), else formed anew */
 } tte_update_params_t;
 
 #ifndef TTE_CDEF

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from tte.compiler.emit.common import (
     Emitted,
     Ref,
@@ -44,12 +46,17 @@ def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all:
     n_out = len(out_sel) or n_out_all
     n_in = len(in_sel) or n_in_all
     quantized = w.dtype in ("int8", "int32")
+    k_ref = "NULL"
     if quantized:
         scale = _q(node, w).scale
         if out_sel and scale.size > 1:
             scale = scale[out_sel]
         decls.append(_array("float", f"{prefix}_scale", scale))
         n_scale, scale_ref = int(scale.size), f"{prefix}_scale"
+        k = step_factors(scale, float(a["lr"]), bool(a["qas"])) if w.dtype == "int8" else None
+        if k is not None:
+            decls.append(_array("float", f"{prefix}_k", k))
+            k_ref = f"{prefix}_k"
     elif w.dtype == "float32":
         n_scale, scale_ref = 0, "NULL"
     else:
@@ -57,8 +64,24 @@ def _update_params(node: Node, w: Tensor, prefix: str, n_out_all: int, n_in_all:
     seed = int(a["seed"]) & 0xFFFFFFFF
     decls.append(f"static const tte_update_params_t {prefix}_u = {{{f64(float(a['lr']))}, {int(bool(a['qas']))}, "
                  f"{int(a['rounding'] == 'stochastic')}, {seed}u, {n_out}, {out_idx}, {n_in}, {in_idx}, "
-                 f"{n_scale}, {scale_ref}, {lr_live(ref, node)}}};")
+                 f"{n_scale}, {scale_ref}, {lr_live(ref, node)}, {k_ref}}};")
     return decls, quantized
+
+
+def step_factors(scale: np.ndarray, lr: float, qas: bool) -> np.ndarray | None:
+    """The step factors ``tte_update_params_t.k`` of an int8 weight with these scales (float32)
+    at learning rate ``lr``: the floats qas_factor_s8 forms at run time
+    (csrc/include/tte/internal/qas.h), lr / s (QAS) or lr * s in double rounded once to float32,
+    correctly rounded IEEE operations both, so numpy gives the same bits. Only int8 weights take
+    a table: their factor costs a double division (software on the M7) per output channel, a
+    bias's one float division, not worth its flash. None where a factor is not finite (the C then
+    forms them, as without a table)."""
+    s64 = np.asarray(scale, dtype=np.float32).astype(np.float64)
+    with np.errstate(all="ignore"):
+        k = (np.float64(lr) / s64 if qas else np.float64(lr) * s64).astype(np.float32)
+    if k.size == 0 or not bool(np.all(np.isfinite(k))):
+        return None
+    return k
 
 
 def _step_arg(node: Node, ref: Ref, step_index: int) -> str:

@@ -4,8 +4,9 @@
  *
  * Internal, hidden from the cffi declarations. Static, not inline (TTE_INTERNAL): each kernel
  * file gets its own copy and gcc inlines them as when they all lived in one file; qas_steps,
- * qas_factor_s8 and qas_steps_bias stay out of line (TTE_NOINLINE) as they were there, so the
- * Cortex-M instruction counts do not change.
+ * qas_factor_s8_formed (the factor's software double arithmetic) stay out of line (TTE_NOINLINE);
+ * qas_factor_s8 (a table read where the compiler made one) and qas_steps_bias (its float32 fast
+ * path; the double one is qas_steps) are inline, no call per channel.
  */
 #ifndef TTE_INTERNAL_QAS_H
 #define TTE_INTERNAL_QAS_H
@@ -124,9 +125,24 @@ TTE_INTERNAL int32_t div_df_exact(double a, float b, float *out)
     return 1;
 }
 
+/* u->k (the step factors made at compile time for the learning rate u->lr) while the learning
+ * rate is u->lr, bit for bit (an integer compare: double compares are software on the M7),
+ * else NULL */
+TTE_INTERNAL const float *qas_k_table(const tte_update_params_t *u)
+{
+    uint64_t now, made;
+    if (u->k == NULL || u->lr_live == NULL) {
+        return u->k;
+    }
+    memcpy(&now, u->lr_live, sizeof now);
+    memcpy(&made, &u->lr, sizeof made);
+    return now == made ? u->k : NULL;
+}
+
 /* The factor k of the step delta = k * g of the oi-th selected output channel of an int8
- * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float. */
-TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
+ * weight: lr / s (QAS) or lr * s, formed in double once per channel, then rounded to float
+ * (out of line: the software double arithmetic is long). */
+TTE_INTERNAL TTE_NOINLINE float qas_factor_s8_formed(const tte_update_params_t *u, int32_t oi)
 {
     const float sf = u->scale[u->n_scale > 1 ? oi : 0];
     const double lr = tte_update_lr(u);
@@ -138,6 +154,14 @@ TTE_INTERNAL TTE_NOINLINE float qas_factor_s8(const tte_update_params_t *u, int3
         return k;
     }
     return (float)(lr / (double)sf); /* sf's widening (software on the M7) only here */
+}
+
+/* qas_factor_s8_formed's factor, read from u->k where it holds them (the same floats, made so at
+ * compile time: no divides, no call) */
+static inline float qas_factor_s8(const tte_update_params_t *u, int32_t oi)
+{
+    const float *const kt = qas_k_table(u);
+    return kt != NULL ? kt[u->n_scale > 1 ? oi : 0] : qas_factor_s8_formed(u, oi);
 }
 
 /* Integer steps of an int8 weight, in float32 (the Cortex-M7 FPU is single precision; double
@@ -193,7 +217,7 @@ TTE_INTERNAL float qas_factor_bias(const tte_update_params_t *u, float lr, int32
  * sum delta + u by < 2**-31 of an integer (|delta| < 2**20). So where the float value is
  * farther than m = 4e-7 (|df| + 1) from a rounding boundary, the boundary alone decides and
  * the result is qas_steps's; near one (rarely), or for large or NaN steps, qas_steps runs. */
-TTE_INTERNAL TTE_NOINLINE int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
+static inline int64_t qas_steps_bias(const tte_update_params_t *u, float kb, float g, int32_t oi, uint32_t index,
                               int32_t step)
 {
     const float df = kb * g;
