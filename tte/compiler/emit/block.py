@@ -519,7 +519,10 @@ def pw_conv_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 
 def pw_conv_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """pw_conv_layout where the flash policy keeps it (kept_layout)."""
+    """pw_conv_layout where the flash policy keeps it (kept_layout); none in a graph it did not
+    decide for (a kernel test's 1x1 takes the plain kernels)."""
+    if PREPARED_META not in g.meta:
+        return None
     return kept_layout(pw_conv_layout(node, g), g, PREPARED_META)
 
 
