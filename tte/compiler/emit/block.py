@@ -4,7 +4,7 @@ project (-> add), the unfused ops' parameters in one streaming kernel (csrc/incl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,14 @@ from tte.compiler.emit.common import (
     _unsupported,
     split_ref,
 )
-from tte.compiler.emit.conv import FC_PREPARED_META, conv2d_scratch_bytes, emit_conv2d, fc_layout, kept_layout
+from tte.compiler.emit.conv import (
+    FC_PREPARED_META,
+    _plain_pointwise,
+    conv2d_scratch_bytes,
+    emit_conv2d,
+    fc_layout,
+    kept_layout,
+)
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
 from tte.numerics import fixedpoint as fp
@@ -258,7 +265,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     copy beside the weight would double the flash of a model's largest layers. A streamed
     block's expand 1x1 over few input channels (pe_layout, about twice its weight) replaces its
     weight and bias where nothing else reads them, else comes beside them; ranked as the
-    depthwise ones, by its output rows."""
+    depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
+    weight and bias where nothing else reads them and goes last; else (a backward reads the
+    weight) it comes beside the weight, ranked below every other layout (the first dropped when
+    the flash is short; among them, the fewest output pixels first)."""
     cands: dict[str, tuple[int, str, float]] = {}
     for g in graphs:
         for n in g.nodes:
@@ -269,17 +279,26 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
             if (n.op == "streamed_block" and (pr := pe_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[0], graphs, trained)):
                 expand, _, _, _, chain = _block_parts(n)
-                replaced = _replaced_bytes(expand, graphs, "expand", pe_layout)
+                replaced = _replaced_bytes(expand, graphs)
                 rows = _t(_chain_graph(g, chain), expand.outputs[0]).shape
                 cands[pr[0]] = (pr[1].nbytes - replaced, expand.inputs[1], rows[0] * rows[1])
-            if n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None:
+            if (n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None
+                    and not _fc_trained(_block_parts(n)[2], graphs, trained)):
                 _, _, project, _, _ = _block_parts(n)
-                replaced = _replaced_bytes(project, graphs, "project", pw_layout)
+                replaced = _replaced_bytes(project, graphs)
                 if replaced >= _t(g, project.inputs[1]).nbytes:
                     cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1], float("inf"))
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
+            elif n.op == "conv2d" and not _fc_trained(n, graphs, trained) and (pr := pw_conv_layout(n, g)):
+                replaced = _replaced_bytes(n, graphs)
+                pixels = _t(g, n.outputs[0]).size // _t(g, n.inputs[1]).shape[0]
+                beside = -1.0 / pixels   # below every other rank: the fewest pixels (work per byte) first
+                rank = float("inf") if replaced >= _t(g, n.inputs[1]).nbytes else beside
+                # a block's 1x1 may read the same array (the inference graph's): its rank if higher
+                rank = max(rank, cands[pr[0]][2]) if pr[0] in cands else rank
+                cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], rank)
     order = sorted(cands, key=lambda k: (cands[k][2], -cands[k][0], k))
     total = sum(c[0] for c in cands.values())
     dropped: set[str] = set()
@@ -315,26 +334,37 @@ def _reads_as(n: Node, name: str, role: str) -> bool:
     return name in conv.inputs[1:3] and name not in others
 
 
-def _replaced_bytes(conv: Node, graphs: Sequence[Graph], role: str,
-                    layout: Callable[[Node, Graph], tuple[str, np.ndarray] | None]) -> int:
-    """The bytes of a block's 1x1 `role` weight and bias that its layout replaces (every reader
-    is a streamed block reading it as that 1x1's, with the layout)."""
+def _via_layout(n: Node, g: Graph, name: str, kept: bool = False) -> bool:
+    """Whether node n reads constant `name` only as the weight or bias of a 1x1 that reads its
+    compile-time layout instead: a streamed block's P (pw_layout) or E (pe_layout), or a
+    standalone 1x1 (pw_conv_layout); ``kept``: one the flash policy keeps (pw_prepared,
+    pe_prepared, pw_conv_prepared)."""
+    if _reads_as(n, name, "project"):
+        return (pw_prepared if kept else pw_layout)(n, g) is not None
+    if _reads_as(n, name, "expand"):
+        return (pe_prepared if kept else pe_layout)(n, g) is not None
+    if n.op == "conv2d" and name in n.inputs[1:3] and n.inputs[0] != name:
+        return (pw_conv_prepared if kept else pw_conv_layout)(n, g) is not None
+    return False
+
+
+def _replaced_bytes(conv: Node, graphs: Sequence[Graph]) -> int:
+    """The bytes of a 1x1's weight and bias that its layout replaces (every reader is a 1x1
+    reading it with its layout: _via_layout)."""
     total = 0
     for name in set(conv.inputs[1:3]) - {""}:
         readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
-        if readers and all(_reads_as(n, name, role) and layout(n, g) is not None for n, g in readers):
+        if readers and all(_via_layout(n, g, name) for n, g in readers):
             total += next(_t(g, name).nbytes for _, g in readers)
     return total
 
 
 def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
-    """Whether a constant is read only as the 1x1 weight or bias (P's, or E's) of streamed blocks
-    that read their compile-time layout instead (pw_prepared, pe_prepared): then it is not
-    emitted."""
+    """Whether a constant is read only as the 1x1 weight or bias (P's, or E's) of streamed blocks,
+    or of standalone 1x1 convs, that read their compile-time layout instead (pw_prepared,
+    pe_prepared, pw_conv_prepared): then it is not emitted."""
     readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
-    return bool(readers) and (
-        all(_reads_as(n, name, "project") and pw_prepared(n, g) is not None for n, g in readers)
-        or all(_reads_as(n, name, "expand") and pe_prepared(n, g) is not None for n, g in readers))
+    return bool(readers) and all(_via_layout(n, g, name, kept=True) for n, g in readers)
 
 
 def fc_replaced(name: str, graphs: Sequence[Graph]) -> bool:
@@ -408,8 +438,12 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     tte_rq_fast_s8's over [-128, 127] with shifts in [-23, -1] (any with a multiplier 0), or
     weights that are not constants. Up to 24 input channels pe_layout's form instead (where it
     can be exact), which tte_block_s8 gives tte_conv2d_s8_pointwise_small_prep_px."""
-    _, dw, project, _, chain = _block_parts(node)
-    view = _chain_graph(g, chain)
+    _, _, project, _, chain = _block_parts(node)
+    return _wide_layout(project, _chain_graph(g, chain))
+
+
+def _wide_layout(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
+    """pw_layout of the 1x1 conv `project` (P's, or a standalone 1x1's: pw_conv_layout)."""
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
     bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
     if (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
@@ -468,6 +502,28 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """pw_layout where the flash policy keeps it (kept_layout)."""
     return kept_layout(pw_layout(node, g), g, PREPARED_META)
+
+
+def pw_conv_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """A standalone plain 1x1 conv's weights and biases in pw_layout's form: from 32 input
+    channels on for tte_conv2d_s8_pointwise_prep_px, in the pixel buffer the planner gives the
+    conv (tte.compiler.emit.conv.conv2d_scratch_bytes, at least 8 in_c bytes: so no arena
+    grows), up to 24 pe_layout's for tte_conv2d_s8_pointwise_small_prep_px (no buffer). None
+    where it has no such buffer in ``g``, or where pw_layout could not be exact."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g):
+        return None
+    cin = _t(g, node.inputs[1]).shape[3]
+    if cin > PE_MAX_IN and conv2d_scratch_bytes(node, g) < 8 * cin:
+        return None
+    return _wide_layout(node, g)
+
+
+def pw_conv_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """pw_conv_layout where the flash policy keeps it (kept_layout); none in a graph it did not
+    decide for (a kernel test's 1x1 takes the plain kernels)."""
+    if PREPARED_META not in g.meta:
+        return None
+    return kept_layout(pw_conv_layout(node, g), g, PREPARED_META)
 
 
 def pe_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:

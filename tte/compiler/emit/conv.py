@@ -120,6 +120,18 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
+    from tte.compiler.emit.block import PE_MAX_IN, pw_conv_prepared
+
+    prep = pw_conv_prepared(node, g)
+    if prep is not None:
+        # the layout replaces the weight and bias; from 32 input channels on, the planner's
+        # pixel buffer is the kernel's
+        npx = int(math.prod(y.shape[:-1]))
+        call = (f"tte_conv2d_s8_pointwise_small_prep_px(&{prefix}_params, {ref(x.name)}, {npx}, {prep[0]}, "
+                f"{ref(y.name)});" if w.shape[3] <= PE_MAX_IN else
+                f"tte_conv2d_s8_pointwise_prep_px(&{prefix}_params, {ref(x.name)}, {npx}, {prep[0]}, "
+                f"{ref(y.name)}, (int16_t *){ref(node.name + '@scratch')});")
+        return Emitted([*decls, _array("uint32_t", *prep)], [call])
     if (_plain_pointwise(node, g) and node.name in g.meta.get(PW_BUFFER8_META, ())
             and conv2d_scratch_bytes(node, g) == pointwise_buffer8_bytes(node, g) > 0):
         return Emitted(decls, [f"tte_conv2d_s8_ws_sized(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
