@@ -1004,22 +1004,6 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)
-/* dw3_ring_row's block (32-bit words): dw4_rq's words of the channel group, the end (q0
- * past the last pixel's left column), the outputs' step, the three row pointers, the output
- * pointer, the group's compile-time words (its four folded biases, then its tap words) */
-enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_PREP = 15, DW3R_WORDS = 16 };
-
-/* One tap of dw3_ring_row: the tap's x words (SXTB16 done) at ADDR into r5, r6, its weight
- * words at byte WOFF of the group's compile-time words (lr) into r7, r8; sums r1..r4
- * (channels c, c + 1, c + 2, c + 3) */
-#define TTE_DW3R_TAP(ADDR, WOFF)                                                        \
-    "ldrd r5, r6, " ADDR "\n\t"                                                        \
-    "ldrd r7, r8, [lr, #" #WOFF "]\n\t"                                                \
-    "smlabb r1, r5, r7, r1\n\t"                                                        \
-    "smlatt r3, r5, r7, r3\n\t"                                                        \
-    "smlabb r2, r6, r8, r2\n\t"                                                        \
-    "smlatt r4, r6, r8, r4\n\t"
-
 /* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
 #define TTE_DW3R_RQ(A, J, ADDR)                                                         \
     "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
@@ -1034,99 +1018,6 @@ enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_P
 #define TTE_DW3R_RQ4(P)                                                                 \
     TTE_DW3R_RQ("r1", 0, "[" P "]") TTE_DW3R_RQ("r2", 8, "[" P ", #1]")                 \
     TTE_DW3R_RQ("r3", 16, "[" P ", #2]") TTE_DW3R_RQ("r4", 24, "[" P ", #3]")
-
-/* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
- * window inside: nine taps on the folded bias, one straight path), all given by the block
- * (r0): rows q0, q1, q2 (r9..r11) from the first pixel's left column on, 8 bytes a pixel up to
- * the end word, outputs from o (r12) on, a step apart. The registers are saved and restored
- * in the assembly itself (no operand but the block: gcc keeps the caller's values in
- * registers around it, where fourteen operands made it spill them). */
-static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
-{
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #60]\n\t"
-                     "ldrd r9, r10, [r0, #44]\n\t"
-                     "ldrd r11, r12, [r0, #52]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [lr]\n\t"
-                     "ldrd r3, r4, [lr, #8]\n\t"
-                     TTE_DW3R_TAP("[r9], #8", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #8]", 32)
-                     TTE_DW3R_TAP("[r10], #8", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #8]", 56)
-                     TTE_DW3R_TAP("[r11], #8", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #8]", 80)
-                     "ldr r8, [r0, #32]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r7, r5, [r0, #36]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
-}
-
-/* dw3_ring8_row's block (32-bit words): dw4_rq's words of channels c..c+3, then of c+4..c+7,
- * zp2, the end, the outputs' step, the three row pointers, the output pointer, the first
- * group's compile-time words (the second's 22 words on) */
-enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
-
-/* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
- * rows: the first group's two, then the second's): each pixel's first group, then its
- * second, on the same registers; one loop, one pass of the rows' pointers */
-static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
-{
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #92]\n\t"
-                     "ldr r9, [r0, #76]\n\t"
-                     "ldrd r10, r11, [r0, #80]\n\t"
-                     "ldr r12, [r0, #88]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [lr]\n\t"
-                     "ldrd r3, r4, [lr, #8]\n\t"
-                     TTE_DW3R_TAP("[r9], #16", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #16]", 32)
-                     TTE_DW3R_TAP("[r10], #16", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #16]", 56)
-                     TTE_DW3R_TAP("[r11], #16", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #16]", 80)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r1, r2, [lr, #88]\n\t"
-                     "ldrd r3, r4, [lr, #96]\n\t"
-                     TTE_DW3R_TAP("[r9, #-8]", 104)
-                     TTE_DW3R_TAP("[r9, #8]", 112)
-                     TTE_DW3R_TAP("[r9, #24]", 120)
-                     TTE_DW3R_TAP("[r10, #-8]", 128)
-                     TTE_DW3R_TAP("[r10, #8]", 136)
-                     TTE_DW3R_TAP("[r10, #24]", 144)
-                     TTE_DW3R_TAP("[r11, #-8]", 152)
-                     TTE_DW3R_TAP("[r11, #8]", 160)
-                     TTE_DW3R_TAP("[r11, #24]", 168)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
-                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
-                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
-                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
-                     "ldrd r7, r5, [r0, #68]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
-}
 
 /* dw3_ring's bytes of scratch for k output pixels a row: three rows of k + 2 columns of
  * two words a channel group, two groups at a time from eight channels on */
@@ -1144,7 +1035,7 @@ static size_t dw3_ring_bytes(int32_t k, int32_t C)
 /* Columns [lo, hi) of a padded row of dw3_ring (one channel group's, cw 2; two groups', cw 4),
  * read from src on (C bytes apart; NULL: a row outside the image, the zero point's, zz), each
  * the words SXTB16 and SXTB16 ROR 8 of its four bytes (of each four). The columns outside
- * [lo, hi) hold the zero point's already (dw3_ring_pad). */
+ * [lo, hi) hold the zero point's already. */
 static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
                                             uint32_t zz, int32_t cw)
 {
@@ -1233,51 +1124,356 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                      : "cc", "memory");
 }
 
-/* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
- * ring's three slots (slot words apart, cw words a column): once per layout, the fills leave
- * them */
-static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz, int32_t cw)
+/* The pixel-pair layout of dw3_ring's and dw3_wide's rows (dwp_*): per pass of G channels (8,
+ * then 4), a row of ncol columns is G / 2 words a column; columns 2i and 2i + 1 make a pair
+ * of G words, word c the int16 lanes (x at 2i, x at 2i + 1) of channel c, so that one SMLAD
+ * takes two taps of a channel; an odd row's last column, alone, is G int16 in channel order.
+ * The pass's block (32-bit words): dw4_rq_word's words of its channels, zp2, the outputs'
+ * step, the end (q0 past the last pair), the three row pointers, the output pointer, the
+ * pass's words of _dw3_pair_words (tte/compiler/emit/block.py: per channel pair two folded
+ * biases, then per window row w0 + 65536 w1 and w1 + 65536 w2 of each channel) */
+enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 23, DWP_WORDS = 24 };
+
+/* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
+ * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
+ * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
+#define TTE_DWP_ROW(R, P0, P1, WA, WB)                                                  \
+    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlatb r3, r5, r7, r3\n\t"                                                         \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "smlatb r4, r6, r8, r4\n\t"                                                         \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
+/* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
+ * block's (r0) words at byte J */
+#define TTE_DWP_RQ2(A, B, J)                                                            \
+    "ldrd r7, r5, [r0, #" J "]\n\t"                                                    \
+    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
+    "smmlar " B ", " B ", r7, " B "\n\t"                                                \
+    "add " A ", " A ", " A ", asr #31\n\t"                                             \
+    "add " B ", " B ", " B ", asr #31\n\t"                                             \
+    "asr " A ", " A ", r5\n\t"                                                         \
+    "asr " B ", " B ", r5\n\t"
+
+/* The zero point (r7) and the byte of sum A at ADDR */
+#define TTE_DWP_PUT(A, ADDR)                                                            \
+    "qadd " A ", " A ", r7\n\t"                                                         \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
+
+/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: P0 the pair's byte 8 h in a
+ * row, P1 that of the next pair, W the pair's words (byte 56 h of lr), J its output stage's
+ * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
+#define TTE_DWP_SUB(P0, P1, W, J, O)                                                    \
+    "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
+    "mov r3, r1\n\t"                                                                    \
+    "mov r4, r2\n\t"                                                                    \
+    TTE_DWP_ROW("r9", P0, P1, W "+8", W "+16")                                          \
+    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
+    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")                                        \
+    TTE_DWP_RQ2("r1", "r3", J)                                                          \
+    TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
+    "ldrd r7, r8, [r0, #64]\n\t"                                                       \
+    "add r6, r12, r8\n\t"                                                               \
+    TTE_DWP_PUT("r1", "[r12, #" O "]")                                                 \
+    TTE_DWP_PUT("r2", "[r12, #" O "+1]")                                               \
+    TTE_DWP_PUT("r3", "[r6, #" O "]")                                                  \
+    TTE_DWP_PUT("r4", "[r6, #" O "+1]")
+
+/* The loop over the pairs of output pixels of a pass (block at r0; STEP: a pair's bytes in a
+ * row); the registers saved and restored in the assembly (as dw57_run) */
+#define TTE_DWP_LOOP(BODY, STEP)                                                        \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr lr, [r0, #92]\n\t"                                                            \
+    "ldrd r9, r10, [r0, #76]\n\t"                                                      \
+    "ldrd r11, r12, [r0, #84]\n\t"                                                     \
+    "1:\n\t" BODY                                                                       \
+    "add r9, r9, #" STEP "\n\t"                                                        \
+    "add r10, r10, #" STEP "\n\t"                                                      \
+    "add r11, r11, #" STEP "\n\t"                                                      \
+    "ldrd r8, r7, [r0, #68]\n\t"                                                       \
+    "add r12, r12, r8, lsl #1\n\t"                                                     \
+    "cmp r9, r7\n\t"                                                                    \
+    "bne 1b\n\t"                                                                        \
+    "pop {r1-r12, lr}"
+
+/* The pairs of output pixels of an eight-channel pass */
+static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
 {
-    int32_t s, i;
-    for (s = 0; s < 3; ++s) {
-        uint32_t *const d = ring + (size_t)s * slot;
-        for (i = 0; i < cw * lo; ++i) {
-            d[i] = zz;
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "32", "0", "0", "0") TTE_DWP_SUB("8", "40", "56", "16", "2")
+                                      TTE_DWP_SUB("16", "48", "112", "32", "4")
+                                          TTE_DWP_SUB("24", "56", "168", "48", "6"),
+                                  "32")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* The pairs of output pixels of a four-channel pass */
+static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "16", "0", "0", "0") TTE_DWP_SUB("8", "24", "56", "16", "2"),
+                                  "16")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* TTE_DW4_RQ of sum a with the channel's words at rq, zp2 z, its byte at o */
+static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a, int8_t *o)
+{
+    uint32_t m, s;
+    __asm__ volatile("ldrd %[m], %[s], [%[rq]]\n\t"
+                     "smmlar %[a], %[a], %[m], %[a]\n\t"
+                     "add %[a], %[a], %[a], asr #31\n\t"
+                     "asr %[a], %[a], %[s]\n\t"
+                     "qadd %[a], %[a], %[z]\n\t"
+                     "ssat %[a], #8, %[a], asr #1\n\t"
+                     "strb %[a], [%[o]]"
+                     : [a] "+r"(a), [m] "=&r"(m), [s] "=&r"(s)
+                     : [rq] "r"(rq), [z] "r"(z), [o] "r"(o)
+                     : "memory");
+}
+
+/* Output pixel j alone (window columns j..j + 2) of a pass of G channels over rows s0..s2 of
+ * ncol columns, the pass's block blk, into o: where no pair of pixels starts at an even column.
+ * From an even column, SMLAD of its pair by w0 w1 and the third column (the next pair's first,
+ * or an odd row's last column alone) by w2; from an odd one, its pair's second column by w0 and
+ * SMLAD of the next pair by w1 w2. */
+static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
+                                  int32_t G, int32_t ncol, int32_t j, int8_t *o)
+{
+    const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
+    const uint32_t *const rows[3] = {s0, s1, s2};
+    const int32_t cw = G >> 1, odd = j & 1, last = (ncol & 1) != 0 && j + 2 == ncol - 1;
+    const size_t p0 = (size_t)cw * (size_t)(j - odd), p1 = p0 + (size_t)G;
+    int32_t c, ky;
+    for (c = 0; c < G; ++c) {
+        const uint32_t *const pw = wp + 14 * (c >> 1) + (c & 1);
+        int32_t a = (int32_t)pw[0];
+        for (ky = 0; ky < 3; ++ky) {
+            const uint32_t w01 = pw[2 + 4 * ky], w12 = pw[4 + 4 * ky];
+            if (odd) {
+                a = smlatb(rows[ky][p0 + c], (int32_t)(int16_t)w01, a);
+                a = tte_smlad(rows[ky][p1 + c], w12, a);
+            } else {
+                const int32_t x2 = last ? ((const int16_t *)(const void *)(rows[ky] + p1))[c]
+                                        : (int32_t)(int16_t)rows[ky][p1 + c];
+                a = tte_smlad(rows[ky][p0 + c], w01, a);
+                a = smlabb((uint32_t)x2, (int32_t)(int16_t)(w12 >> 16), a);
+            }
         }
-        for (i = cw * hi; i < cw * n; ++i) {
-            d[i] = zz;
+        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+    }
+}
+
+/* Output pixels [j, j + k) of a pass of G channels over rows s0..s2 of ncol columns (block blk:
+ * its output stage, zp2, step and words set) into out, a step ostride: pairs from an even
+ * column in dwp_row8 / dwp_row4, a pixel left at either end alone */
+static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
+                     int32_t ncol, int32_t j, int32_t k, int8_t *out, size_t ostride)
+{
+    const int32_t end = j + k;
+    int32_t np;
+    if ((j & 1) != 0) {
+        dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
+        out += ostride;
+        ++j;
+    }
+    np = (end - j) >> 1;
+    if (np > 0) {
+        const size_t at = (size_t)(G >> 1) * (size_t)j;
+        blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
+        blk[DWP_Q + 1] = (uint32_t)(uintptr_t)(s1 + at);
+        blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
+        blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
+        blk[DWP_O] = (uint32_t)(uintptr_t)out;
+        if (G == 8) {
+            dwp_row8(blk);
+        } else {
+            dwp_row4(blk);
+        }
+        out += (size_t)2 * np * ostride;
+        j += 2 * np;
+    }
+    if (j < end) {
+        dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
+    }
+}
+
+/* The words of a pair of columns (channels of pass q at a and b, G of them; NULL: the zero
+ * point's, zz) at d */
+static TTE_ALWAYS_INLINE void dwp_pair(uint32_t *d, const int8_t *a, const int8_t *b, int32_t G, uint32_t zz)
+{
+    int32_t q;
+    for (q = 0; q < G; q += 4) {
+        uint32_t u, ea = zz, oa = zz, eb = zz, ob = zz;
+        if (a != NULL) {
+            memcpy(&u, a + q, 4);
+            ea = tte_sxtb16(u);
+            oa = tte_sxtb16_ror8(u);
+        }
+        if (b != NULL) {
+            memcpy(&u, b + q, 4);
+            eb = tte_sxtb16(u);
+            ob = tte_sxtb16_ror8(u);
+        }
+        d[q] = (ea & 0xFFFFu) | eb << 16;
+        d[q + 1] = (oa & 0xFFFFu) | ob << 16;
+        d[q + 2] = (eb & 0xFFFF0000u) | ea >> 16;
+        d[q + 3] = (ob & 0xFFFF0000u) | oa >> 16;
+    }
+}
+
+/* Two columns' four channels from registers a and b (bytes) as the pair's four words at d on:
+ * PKHBT and PKHTB take channels 0, 1 and 2, 3 of both columns into one word each, SXTB16 and
+ * SXTB16 ROR 8 split them */
+#define TTE_DWP_PACK(A, B)                                                              \
+    "pkhbt %[t], %[" A "], %[" B "], lsl #16\n\t"                                    \
+    "pkhtb %[u], %[" B "], %[" A "], asr #16\n\t"                                    \
+    "sxtb16 %[e], %[t]\n\t"                                                           \
+    "sxtb16 %[f], %[t], ror #8\n\t"                                                   \
+    "strd %[e], %[f], [%[d]], #8\n\t"                                                \
+    "sxtb16 %[e], %[u]\n\t"                                                           \
+    "sxtb16 %[f], %[u], ror #8\n\t"                                                   \
+    "strd %[e], %[f], [%[d]], #8\n\t"
+
+/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels */
+static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
+{
+    uint32_t a0, a1, b0, b1, t, u, e, f;
+    if (G == 8) {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[a0], [%[s]]\n\t"
+                         "ldr %[a1], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "ldr %[b0], [%[s]]\n\t"
+                         "ldr %[b1], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         TTE_DWP_PACK("a1", "b1")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[a0], [%[s]]\n\t"
+                         "ldr %[b0], [%[s], %[c]]\n\t"
+                         "add %[s], %[s], %[c], lsl #1\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [b0] "=&r"(b0), [t] "=&r"(t),
+                           [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    }
+}
+
+/* An odd row's last column alone (channels at a; NULL: the zero point's) at d, in channel order */
+static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, uint32_t zz)
+{
+    int32_t q;
+    for (q = 0; q < G; q += 4) {
+        uint32_t u, e = zz, f = zz;
+        if (a != NULL) {
+            memcpy(&u, a + q, 4);
+            e = tte_sxtb16(u);
+            f = tte_sxtb16_ror8(u);
+        }
+        d[q / 2] = (e & 0xFFFFu) | f << 16;
+        d[q / 2 + 1] = (f & 0xFFFF0000u) | e >> 16;
+    }
+}
+
+/* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
+ * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
+ * takes the zero point in its other column (dwp_pad's columns) */
+static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+                                  int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
+    int32_t col = lo;
+    if (col < hi && (col & 1) != 0) {
+        dwp_pair(d + cw * (col - 1), NULL, src, G, zz);
+        src = src != NULL ? src + C : NULL;
+        ++col;
+    }
+    if (src == NULL) {
+        for (; col + 1 < hi; col += 2) {
+            dwp_pair(d + cw * col, NULL, NULL, G, zz);
+        }
+    } else if (col + 1 < hi) {
+        const int32_t np = (hi - col) >> 1;
+        dwp_pairs(d + cw * col, src, np, C, G);
+        src += (size_t)2 * np * C;
+        col += 2 * np;
+    }
+    if (col < hi) {
+        if (col == ncol - 1) {
+            dwp_last(d + cw * col, src, G, zz);
+        } else {
+            dwp_pair(d + cw * col, src, NULL, G, zz);
+        }
+    }
+}
+
+/* The zero point's words (zz) in the pairs of a pass's row d (ncol columns) not wholly inside
+ * [lo, hi): once per layout, the fills leave them */
+static void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
+    int32_t col, i;
+    for (col = 0; col < ncol; col += 2) {
+        if (col >= lo && col + 1 < hi) {
+            continue;
+        }
+        for (i = 0; i < (col + 1 < ncol ? G : cw); ++i) {
+            d[cw * col + i] = zz;
+        }
+    }
+}
+
+/* dwp's words of channels [c, c + G) (_dw3_pair_words's) into dst, from the weights w and bias
+ * of a 3x3 depthwise with input zero point zp */
+static void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, int32_t G, uint32_t *dst)
+{
+    int32_t i, ky;
+    for (i = 0; i < G; ++i) {
+        const int8_t *const wc = w + (size_t)(c + i) * 9;
+        uint32_t *const pw = dst + 14 * (i >> 1) + (i & 1);
+        uint32_t sum = 0;
+        int32_t t;
+        for (t = 0; t < 9; ++t) {
+            sum += (uint32_t)(int32_t)wc[t];
+        }
+        pw[0] = (bias != NULL ? (uint32_t)bias[c + i] : 0u) - (uint32_t)zp * sum;
+        for (ky = 0; ky < 3; ++ky) {
+            pw[2 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky] | (uint32_t)(uint16_t)wc[3 * ky + 1] << 16;
+            pw[4 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky + 1] | (uint32_t)(uint16_t)wc[3 * ky + 2] << 16;
         }
     }
 }
 
 /* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
  * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
- * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
- * row the windows read once, its columns sign-extended and the padding the zero point's, in
- * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
- * caller checks), weights laid out at compile time (prep), or made per channel group from w
- * and bias into own (44 words) where prep is NULL. */
-/* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
- * biases with the zero point's share folded in, then per tap the SXTB16 and SXTB16 ROR 8 of its
- * four channels' weights) into dst, from the weights w and bias of a 3x3 depthwise */
-static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, uint32_t *dst)
-{
-    const int8_t *wc = w + (size_t)c * 9;
-    const int32_t b4[4] = {bias ? bias[c] : 0, bias ? bias[c + 1] : 0, bias ? bias[c + 2] : 0, bias ? bias[c + 3] : 0};
-    uint32_t se = 0, so = 0; /* the weights' sums, lanes as the tap words' (nine int8: no wrap) */
-    int32_t t;
-    for (t = 0; t < 9; ++t) {
-        const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
-                            | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
-        const uint32_t e = tte_sxtb16(wv), o = tte_sxtb16_ror8(wv);
-        dst[4 + 2 * t] = e;
-        dst[5 + 2 * t] = o;
-        se = sadd16(se, e);
-        so = sadd16(so, o);
-    }
-    dw3_fold(b4, se, so, -zp, (int32_t *)(void *)dst);
-}
-
+ * copy in scratch (ring, dw3_ring_bytes): per pass of eight channels (wide) or four, each input
+ * row the windows read once in dwp's layout, the padding the zero point's, in a ring of three;
+ * then every pixel is inside (dwp_span). Mode 2 (the caller checks), weights laid out at
+ * compile time (prep: dw_layout's, then _dw3_pair_words's), or made per pass from w and bias
+ * into own (56 words) where prep is NULL. */
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                   const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
@@ -1291,67 +1487,54 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
     const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
     const int32_t top0 = oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t blk[DW3E_WORDS] __attribute__((aligned(8)));
-    int32_t c = 0, cw, oy;
-    /* eight channels a pass (cw 4 words a column), then four */
-    for (cw = wide ? 4 : 2; cw >= 2; cw -= 2) {
-        const int32_t n = 2 * cw;
-        const size_t slot = (size_t)cw * ncol;
-        const int32_t iz = cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2, ie = cw == 4 ? DW3E_END : DW3R_END;
-        const int32_t iq = cw == 4 ? DW3E_Q : DW3R_Q, io = cw == 4 ? DW3E_O : DW3R_O;
-        const int32_t ip = cw == 4 ? DW3E_PREP : DW3R_PREP;
-        if (c + n > C) {
+    const uint32_t *const pairs = prep != NULL ? prep + (size_t)(C >> 2) * 22 : NULL;
+    uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
+    int32_t c = 0, G, oy, s;
+    blk[DWP_ZP2] = (uint32_t)r->zp2;
+    blk[DWP_OS] = (uint32_t)ostride;
+    /* eight channels a pass, then four */
+    for (G = wide ? 8 : 4; G >= 4; G -= 4) {
+        const size_t slot = (size_t)(G >> 1) * ncol;
+        if (c + G > C) {
             continue;
         }
-        blk[iz] = (uint32_t)r->zp2;
-        blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
-        dw3_ring_pad(ring, slot, lo, hi, ncol, zz, cw);
-        for (; c + n <= C; c += n) {
+        for (s = 0; s < 3; ++s) {
+            dwp_pad(ring + (size_t)s * slot, lo, hi, ncol, G, zz);
+        }
+        for (; c + G <= C; c += G) {
             uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
             int8_t *o = out + c;
             const size_t xo = xo0 + (size_t)c;
-            if (prep != NULL) {
-                blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            if (pairs != NULL) {
+                blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
             } else {
-                dw3_group_words(w, bias, p->in_zp, c, own);
-                if (cw == 4) {
-                    dw3_group_words(w, bias, p->in_zp, c + 4, own + 22);
-                }
-                blk[ip] = (uint32_t)(uintptr_t)own;
+                dwp_words(w, bias, p->in_zp, c, G, own);
+                blk[DWP_W] = (uint32_t)(uintptr_t)own;
             }
             dw3_rq_words(blk, r->mult + c, r->shift + c);
-            if (cw == 4) {
+            if (G == 8) {
                 dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
             }
             if (xb == NULL) {
                 /* one output row, its three window rows given */
-                dw3_ring_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, zz, cw);
-                dw3_ring_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, zz, cw);
-                dw3_ring_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, zz, cw);
+                dwp_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, ncol, C, G, zz);
+                dwp_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, ncol, C, G, zz);
+                dwp_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, ncol, C, G, zz);
                 nrows = 1;
             } else {
                 const int32_t iy = top0;
-                dw3_ring_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, C,
-                              zz, cw);
-                dw3_ring_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
-                              lo, hi, C, zz, cw);
+                dwp_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, ncol,
+                         C, G, zz);
+                dwp_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
+                         lo, hi, ncol, C, G, zz);
             }
             for (oy = 0; oy < nrows; ++oy) {
                 if (xb != NULL) {
                     const int32_t iy = top0 + oy + 2;
-                    dw3_ring_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo,
-                                  hi, C, zz, cw);
+                    dwp_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
+                             ncol, C, G, zz);
                 }
-                blk[ie] = (uint32_t)(uintptr_t)(qa + (size_t)cw * k);
-                blk[iq] = (uint32_t)(uintptr_t)qa;
-                blk[iq + 1] = (uint32_t)(uintptr_t)qb;
-                blk[iq + 2] = (uint32_t)(uintptr_t)qc;
-                blk[io] = (uint32_t)(uintptr_t)o;
-                if (cw == 4) {
-                    dw3_ring8_row(blk);
-                } else {
-                    dw3_ring_row(blk);
-                }
+                dwp_span(blk, qa, qb, qc, G, ncol, 0, k, o, ostride);
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */
@@ -1369,11 +1552,10 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
 #if !defined(TTE_DW_FEW_REGISTERS)
 /* dw3_ring's rows kept whole across calls (tte_conv2d_s8_dw3_wide_bytes's scratch ws): first
  * the input row each slot holds and the current output row's first window row (DW3W_HEAD words:
- * DW3W_TOP the latter), a block of DW3E_WORDS words per pass of
- * eight channels (then four), set up once by tte_conv2d_s8_dw3_wide_init (the output stage's
- * words, the compile-time words' address), then three slots of input rows laid out as
- * dw3_ring's rows but for every input column and channel (cw words a column, ncol columns a
- * pass), so nothing is copied per call */
+ * DW3W_TOP the latter), a block of DWP_WORDS words per pass of eight channels (then four), set
+ * up once by tte_conv2d_s8_dw3_wide_init (the output stage's words, zp2, the pass's words'
+ * address), then three slots of input rows laid out as dw3_ring's rows but for every input
+ * column and channel (ncol columns a pass), so nothing is copied per call */
 enum { DW3W_TOP = 3, DW3W_HEAD = 4 };
 
 /* The slot of input row iy (three consecutive rows: three slots) */
@@ -1390,13 +1572,12 @@ static int32_t dw3_wide_passes(int32_t C)
 /* The first word of slot s of ws */
 static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 {
-    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3E_WORDS * dw3_wide_passes(g->in_c)
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DWP_WORDS * dw3_wide_passes(g->in_c)
            + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
 }
 
 /* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
- * slots of ws: per pass its block's row pointers, end and output, then dw3_ring8_row or
- * dw3_ring_row */
+ * slots of ws: per pass its block's step, then dwp_span */
 static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
                                   int8_t *out, size_t ostride)
 {
@@ -1406,23 +1587,11 @@ static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t 
     const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = (size_t)0; /* the pass's first word in a slot */
-    int32_t c = 0, cw;
-    for (cw = 4; cw >= 2; cw -= 2) {
-        const int32_t ie = cw == 4 ? DW3E_END : DW3R_END, iq = cw == 4 ? DW3E_Q : DW3R_Q;
-        const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
-        for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
-            const size_t o = off + (size_t)cw * ox0;
-            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
-            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
-            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
-            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
-            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
-            blk[io] = (uint32_t)(uintptr_t)(out + c);
-            if (cw == 4) {
-                dw3_ring8_row(blk);
-            } else {
-                dw3_ring_row(blk);
-            }
+    int32_t c = 0, G;
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
+            blk[DWP_OS] = (uint32_t)ostride;
+            dwp_span(blk, s0 + off, s1 + off, s2 + off, G, ncol, ox0, k, out + c, ostride);
         }
     }
 }
@@ -1438,7 +1607,7 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     rq_t r;
-    int32_t c = 0, cw, s, i;
+    int32_t c = 0, G, s;
     if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
         return 0;
     }
@@ -1449,12 +1618,12 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     if (r.mode != 2) {
         return 0;
     }
-    for (cw = 4; cw >= 2; cw -= 2) {
-        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
-            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r.zp2;
-            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, blk += DWP_WORDS) {
+            blk[DWP_ZP2] = (uint32_t)r.zp2;
+            blk[DWP_W] = (uint32_t)(uintptr_t)(prep + (size_t)(C >> 2) * 22 + (size_t)7 * c);
             dw3_rq_words(blk, r.mult + c, r.shift + c);
-            if (cw == 4) {
+            if (G == 8) {
                 dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
             }
         }
@@ -1462,14 +1631,9 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     for (s = 0; s < 3; ++s) {
         uint32_t *d = dw3_wide_slot(g, ws, s);
         ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
-        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
-            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
-                for (i = 0; i < cw * lo; ++i) {
-                    d[i] = zz;
-                }
-                for (i = cw * hi; i < cw * ncol; ++i) {
-                    d[i] = zz;
-                }
+        for (c = 0, G = 8; G >= 4; G -= 4) {
+            for (; c + G <= C; c += G, d += (G >> 1) * ncol) {
+                dwp_pad(d, lo, hi, ncol, G, zz);
             }
         }
     }
@@ -1484,10 +1648,10 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
     const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *d = dw3_wide_slot(g, ws, s);
-    int32_t c = 0, cw;
-    for (cw = 4; cw >= 2; cw -= 2) {
-        for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
-            dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+    int32_t c = 0, G;
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, d += (G >> 1) * ncol) {
+            dwp_fill(d, src == NULL ? NULL : src + c, lo, hi, ncol, C, G, zz);
         }
     }
 }
@@ -2032,7 +2196,7 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
 #if !defined(TTE_DW_FEW_REGISTERS)
     const tte_conv2d_geom_t *g = &p->g;
     uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
-    uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
+    uint32_t own[56] __attribute__((aligned(8))); /* a pass's words (dwp_words), made per pass */
     dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
              dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
 #else
