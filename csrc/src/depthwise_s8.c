@@ -1019,6 +1019,115 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
     TTE_DW3R_RQ("r1", 0, "[" P "]") TTE_DW3R_RQ("r2", 8, "[" P ", #1]")                 \
     TTE_DW3R_RQ("r3", 16, "[" P ", #2]") TTE_DW3R_RQ("r4", 24, "[" P ", #3]")
 
+/* dw3_ring_row's block (32-bit words): dw4_rq's words of the channel group, the end (q0
+ * past the last pixel's left column), the outputs' step, the three row pointers, the output
+ * pointer, the group's compile-time words (its four folded biases, then its tap words) */
+enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_PREP = 15, DW3R_WORDS = 16 };
+
+/* One tap of dw3_ring_row: the tap's x words (SXTB16 done) at ADDR into r5, r6, its weight
+ * words at byte WOFF of the group's compile-time words (lr) into r7, r8; sums r1..r4
+ * (channels c, c + 1, c + 2, c + 3) */
+#define TTE_DW3R_TAP(ADDR, WOFF)                                                        \
+    "ldrd r5, r6, " ADDR "\n\t"                                                        \
+    "ldrd r7, r8, [lr, #" #WOFF "]\n\t"                                                \
+    "smlabb r1, r5, r7, r1\n\t"                                                        \
+    "smlatt r3, r5, r7, r3\n\t"                                                        \
+    "smlabb r2, r6, r8, r2\n\t"                                                        \
+    "smlatt r4, r6, r8, r4\n\t"
+
+/* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
+ * window inside: nine taps on the folded bias, one straight path), all given by the block
+ * (r0): rows q0, q1, q2 (r9..r11) from the first pixel's left column on, 8 bytes a pixel up to
+ * the end word, outputs from o (r12) on, a step apart. The registers are saved and restored
+ * in the assembly itself (no operand but the block: gcc keeps the caller's values in
+ * registers around it, where fourteen operands made it spill them). */
+static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #60]\n\t"
+                     "ldrd r9, r10, [r0, #44]\n\t"
+                     "ldrd r11, r12, [r0, #52]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [lr]\n\t"
+                     "ldrd r3, r4, [lr, #8]\n\t"
+                     TTE_DW3R_TAP("[r9], #8", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #8]", 32)
+                     TTE_DW3R_TAP("[r10], #8", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #8]", 56)
+                     TTE_DW3R_TAP("[r11], #8", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #8]", 80)
+                     "ldr r8, [r0, #32]\n\t"
+                     TTE_DW3R_RQ4("r12")
+                     "ldrd r7, r5, [r0, #36]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dw3_ring8_row's block (32-bit words): dw4_rq's words of channels c..c+3, then of c+4..c+7,
+ * zp2, the end, the outputs' step, the three row pointers, the output pointer, the first
+ * group's compile-time words (the second's 22 words on) */
+enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
+
+/* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
+ * rows: the first group's two, then the second's): each pixel's first group, then its
+ * second, on the same registers; one loop, one pass of the rows' pointers */
+static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #92]\n\t"
+                     "ldr r9, [r0, #76]\n\t"
+                     "ldrd r10, r11, [r0, #80]\n\t"
+                     "ldr r12, [r0, #88]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [lr]\n\t"
+                     "ldrd r3, r4, [lr, #8]\n\t"
+                     TTE_DW3R_TAP("[r9], #16", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #16]", 32)
+                     TTE_DW3R_TAP("[r10], #16", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #16]", 56)
+                     TTE_DW3R_TAP("[r11], #16", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #16]", 80)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ4("r12")
+                     "ldrd r1, r2, [lr, #88]\n\t"
+                     "ldrd r3, r4, [lr, #96]\n\t"
+                     TTE_DW3R_TAP("[r9, #-8]", 104)
+                     TTE_DW3R_TAP("[r9, #8]", 112)
+                     TTE_DW3R_TAP("[r9, #24]", 120)
+                     TTE_DW3R_TAP("[r10, #-8]", 128)
+                     TTE_DW3R_TAP("[r10, #8]", 136)
+                     TTE_DW3R_TAP("[r10, #24]", 144)
+                     TTE_DW3R_TAP("[r11, #-8]", 152)
+                     TTE_DW3R_TAP("[r11, #8]", 160)
+                     TTE_DW3R_TAP("[r11, #24]", 168)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
+                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
+                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
+                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
+                     "ldrd r7, r5, [r0, #68]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
 /* dw3_ring's bytes of scratch for k output pixels a row: three rows of k + 2 columns of
  * two words a channel group, two groups at a time from eight channels on */
 static size_t dw3_ring_bytes(int32_t k, int32_t C)
@@ -1151,6 +1260,23 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlabt r2, r6, r8, r2\n\t"                                                         \
     "smlad r4, r6, r8, r4\n\t"
 
+/* TTE_DWP_ROW for a pair of pixels from an odd column j: the pairs (j - 1, j), (j + 1, j + 2)
+ * and (j + 3, j + 4) at bytes PA, PB, PC of R */
+#define TTE_DWP_ROW_ODD(R, PA, PB, PC, WA, WB)                                          \
+    "ldrd r5, r6, [" R ", #" PA "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlatb r1, r5, r7, r1\n\t"                                                         \
+    "smlatb r2, r6, r8, r2\n\t"                                                         \
+    "ldrd r5, r6, [" R ", #" PB "]\n\t"                                                \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlad r4, r6, r8, r4\n\t"                                                          \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "ldrd r5, r6, [" R ", #" PC "]\n\t"                                                \
+    "smlabt r3, r5, r7, r3\n\t"                                                         \
+    "smlabt r4, r6, r8, r4\n\t"
+
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
 #define TTE_DWP_RQ2(A, B, J)                                                            \
@@ -1171,13 +1297,23 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
 /* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: P0 the pair's byte 8 h in a
  * row, P1 that of the next pair, W the pair's words (byte 56 h of lr), J its output stage's
  * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
-#define TTE_DWP_SUB(P0, P1, W, J, O)                                                    \
+#define TTE_DWP_SUB(P0, P1, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(P0, P1, W), W, J, O)
+#define TTE_DWP_ROWS(P0, P1, W)                                                         \
+    TTE_DWP_ROW("r9", P0, P1, W "+8", W "+16")                                          \
+    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
+    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
+/* TTE_DWP_SUB from an odd column (TTE_DWP_ROW_ODD; PA, PB, PC as there) */
+#define TTE_DWP_SUB_ODD(PA, PB, PC, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS_ODD(PA, PB, PC, W), W, J, O)
+#define TTE_DWP_ROWS_ODD(PA, PB, PC, W)                                                 \
+    TTE_DWP_ROW_ODD("r9", PA, PB, PC, W "+8", W "+16")                                  \
+    TTE_DWP_ROW_ODD("r10", PA, PB, PC, W "+24", W "+32")                                \
+    TTE_DWP_ROW_ODD("r11", PA, PB, PC, W "+40", W "+48")
+/* The biases, the window's rows (ROWS) and the output stage of a channel pair */
+#define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
     "mov r3, r1\n\t"                                                                    \
     "mov r4, r2\n\t"                                                                    \
-    TTE_DWP_ROW("r9", P0, P1, W "+8", W "+16")                                          \
-    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
-    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")                                        \
+    ROWS                                                                                \
     TTE_DWP_RQ2("r1", "r3", J)                                                          \
     TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
     "ldrd r7, r8, [r0, #64]\n\t"                                                       \
@@ -1222,6 +1358,32 @@ static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
 {
     register const uint32_t *b __asm__("r0") = blk;
     __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "16", "0", "0", "0") TTE_DWP_SUB("8", "24", "56", "16", "2"),
+                                  "16")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dwp_row8 from an odd column (rows pointers at the pair before it) */
+static TTE_NOINLINE void dwp_row8_odd(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB_ODD("0", "32", "64", "0", "0", "0")
+                                      TTE_DWP_SUB_ODD("8", "40", "72", "56", "16", "2")
+                                          TTE_DWP_SUB_ODD("16", "48", "80", "112", "32", "4")
+                                              TTE_DWP_SUB_ODD("24", "56", "88", "168", "48", "6"),
+                                  "32")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dwp_row4 from an odd column */
+static TTE_NOINLINE void dwp_row4_odd(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB_ODD("0", "16", "32", "0", "0", "0")
+                                      TTE_DWP_SUB_ODD("8", "24", "40", "56", "16", "2"),
                                   "16")
                      :
                      : "r"(b)
@@ -1276,61 +1438,60 @@ static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const
     }
 }
 
+/* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1) of a pass of G channels
+ * over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4, from an odd j their
+ * _odd forms */
+static void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
+                          int32_t j, int32_t np, int8_t *out)
+{
+    const int32_t odd = j & 1;
+    const size_t at = (size_t)(G >> 1) * (size_t)(j - odd);
+    blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
+    blk[DWP_Q + 1] = (uint32_t)(uintptr_t)(s1 + at);
+    blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
+    blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
+    blk[DWP_O] = (uint32_t)(uintptr_t)out;
+    if (G == 8) {
+        if (odd) {
+            dwp_row8_odd(blk);
+        } else {
+            dwp_row8(blk);
+        }
+    } else if (odd) {
+        dwp_row4_odd(blk);
+    } else {
+        dwp_row4(blk);
+    }
+}
+
 /* Output pixels [j, j + k) of a pass of G channels over rows s0..s2 of ncol columns (block blk:
- * its output stage, zp2, step and words set) into out, a step ostride: pairs from an even
- * column in dwp_row8 / dwp_row4, a pixel left at either end alone */
+ * its output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
+ * dwp_pairs_run; a pixel left (the last of an odd k; from an odd j, also the pair whose window
+ * would reach an odd row's last column, alone in its layout) as the first of a pair whose second
+ * goes to a buffer of its own, where the pair's columns lie in the row, else in dwp_lone */
 static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
                      int32_t ncol, int32_t j, int32_t k, int8_t *out, size_t ostride)
 {
     const int32_t end = j + k;
-    int32_t np;
-    if ((j & 1) != 0) {
-        dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
-        out += ostride;
-        ++j;
+    int32_t np = k >> 1;
+    int8_t spare[8]; /* the outputs of a pair's second pixel past the span */
+    if ((j & 1) != 0 && (ncol & 1) != 0 && np > 0 && j + 2 * np + 1 == ncol - 1) {
+        --np;
     }
-    np = (end - j) >> 1;
     if (np > 0) {
-        const size_t at = (size_t)(G >> 1) * (size_t)j;
-        blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
-        blk[DWP_Q + 1] = (uint32_t)(uintptr_t)(s1 + at);
-        blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
-        blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
-        blk[DWP_O] = (uint32_t)(uintptr_t)out;
-        if (G == 8) {
-            dwp_row8(blk);
-        } else {
-            dwp_row4(blk);
-        }
+        dwp_pairs_run(blk, s0, s1, s2, G, j, np, out);
         out += (size_t)2 * np * ostride;
         j += 2 * np;
     }
-    if (j < end) {
-        dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
-    }
-}
-
-/* The words of a pair of columns (channels of pass q at a and b, G of them; NULL: the zero
- * point's, zz) at d */
-static TTE_ALWAYS_INLINE void dwp_pair(uint32_t *d, const int8_t *a, const int8_t *b, int32_t G, uint32_t zz)
-{
-    int32_t q;
-    for (q = 0; q < G; q += 4) {
-        uint32_t u, ea = zz, oa = zz, eb = zz, ob = zz;
-        if (a != NULL) {
-            memcpy(&u, a + q, 4);
-            ea = tte_sxtb16(u);
-            oa = tte_sxtb16_ror8(u);
+    for (; j < end; ++j, out += ostride) {
+        /* the pair's last column: j + 3 from an even j, j + 4 from an odd one */
+        if (j + 3 + (j & 1) <= ncol - 1) {
+            blk[DWP_OS] = (uint32_t)((uintptr_t)spare - (uintptr_t)out);
+            dwp_pairs_run(blk, s0, s1, s2, G, j, 1, out);
+            blk[DWP_OS] = (uint32_t)ostride;
+        } else {
+            dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
         }
-        if (b != NULL) {
-            memcpy(&u, b + q, 4);
-            eb = tte_sxtb16(u);
-            ob = tte_sxtb16_ror8(u);
-        }
-        d[q] = (ea & 0xFFFFu) | eb << 16;
-        d[q + 1] = (oa & 0xFFFFu) | ob << 16;
-        d[q + 2] = (eb & 0xFFFF0000u) | ea >> 16;
-        d[q + 3] = (ob & 0xFFFF0000u) | oa >> 16;
     }
 }
 
@@ -1382,6 +1543,35 @@ static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t 
     }
 }
 
+/* The words of a pair of columns (G channels at a and b; NULL: the zero point's bytes, zb) at
+ * d: as dwp_pairs (TTE_DWP_PACK) */
+static TTE_ALWAYS_INLINE void dwp_pair(uint32_t *d, const int8_t *a, const int8_t *b, int32_t G, uint32_t zb)
+{
+    uint32_t a0 = zb, a1 = zb, b0 = zb, b1 = zb, t, u, e, f;
+    if (a != NULL) {
+        memcpy(&a0, a, 4);
+        if (G == 8) {
+            memcpy(&a1, a + 4, 4);
+        }
+    }
+    if (b != NULL) {
+        memcpy(&b0, b, 4);
+        if (G == 8) {
+            memcpy(&b1, b + 4, 4);
+        }
+    }
+    __asm__ volatile(TTE_DWP_PACK("a0", "b0")
+                     : [d] "+r"(d), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                     : [a0] "r"(a0), [b0] "r"(b0)
+                     : "memory");
+    if (G == 8) {
+        __asm__ volatile(TTE_DWP_PACK("a1", "b1")
+                         : [d] "+r"(d), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [a1] "r"(a1), [b1] "r"(b1)
+                         : "memory");
+    }
+}
+
 /* An odd row's last column alone (channels at a; NULL: the zero point's) at d, in channel order */
 static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, uint32_t zz)
 {
@@ -1401,21 +1591,29 @@ static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, 
 /* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
  * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
  * takes the zero point in its other column (dwp_pad's columns) */
-static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+static TTE_ALWAYS_INLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
                                   int32_t G, uint32_t zz)
 {
     const int32_t cw = G >> 1;
+    const uint32_t zb = (zz & 0xFFu) * 0x01010101u; /* the zero point's byte in each byte */
     int32_t col = lo;
+    if (src == NULL) {
+        /* the pairs [lo, hi) touches (an odd row's last column: half a pair) all the zero point's */
+        const int32_t end = ((hi + 1) & ~1) < ncol ? (hi + 1) & ~1 : ncol;
+        uint32_t *q = d + cw * (lo & ~1);
+        uint32_t *const e = d + cw * end;
+        for (; q < e; q += 2) {
+            q[0] = zz;
+            q[1] = zz;
+        }
+        return;
+    }
     if (col < hi && (col & 1) != 0) {
-        dwp_pair(d + cw * (col - 1), NULL, src, G, zz);
-        src = src != NULL ? src + C : NULL;
+        dwp_pair(d + cw * (col - 1), NULL, src, G, zb);
+        src += C;
         ++col;
     }
-    if (src == NULL) {
-        for (; col + 1 < hi; col += 2) {
-            dwp_pair(d + cw * col, NULL, NULL, G, zz);
-        }
-    } else if (col + 1 < hi) {
+    if (col + 1 < hi) {
         const int32_t np = (hi - col) >> 1;
         dwp_pairs(d + cw * col, src, np, C, G);
         src += (size_t)2 * np * C;
@@ -1425,7 +1623,7 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
         if (col == ncol - 1) {
             dwp_last(d + cw * col, src, G, zz);
         } else {
-            dwp_pair(d + cw * col, src, NULL, G, zz);
+            dwp_pair(d + cw * col, src, NULL, G, zb);
         }
     }
 }
@@ -1438,6 +1636,7 @@ static void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G
     int32_t col, i;
     for (col = 0; col < ncol; col += 2) {
         if (col >= lo && col + 1 < hi) {
+            col = (hi & ~1) - 2; /* on to the first pair that reaches hi */
             continue;
         }
         for (i = 0; i < (col + 1 < ncol ? G : cw); ++i) {
@@ -1552,10 +1751,11 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
 #if !defined(TTE_DW_FEW_REGISTERS)
 /* dw3_ring's rows kept whole across calls (tte_conv2d_s8_dw3_wide_bytes's scratch ws): first
  * the input row each slot holds and the current output row's first window row (DW3W_HEAD words:
- * DW3W_TOP the latter), a block of DWP_WORDS words per pass of eight channels (then four), set
- * up once by tte_conv2d_s8_dw3_wide_init (the output stage's words, zp2, the pass's words'
- * address), then three slots of input rows laid out as dw3_ring's rows but for every input
- * column and channel (ncol columns a pass), so nothing is copied per call */
+ * DW3W_TOP the latter), a block of DW3E_WORDS words per pass of
+ * eight channels (then four), set up once by tte_conv2d_s8_dw3_wide_init (the output stage's
+ * words, the compile-time words' address), then three slots of input rows laid out as
+ * dw3_ring's rows but for every input column and channel (cw words a column, ncol columns a
+ * pass), so nothing is copied per call */
 enum { DW3W_TOP = 3, DW3W_HEAD = 4 };
 
 /* The slot of input row iy (three consecutive rows: three slots) */
@@ -1572,12 +1772,13 @@ static int32_t dw3_wide_passes(int32_t C)
 /* The first word of slot s of ws */
 static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 {
-    return (uint32_t *)ws + DW3W_HEAD + (size_t)DWP_WORDS * dw3_wide_passes(g->in_c)
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3E_WORDS * dw3_wide_passes(g->in_c)
            + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
 }
 
 /* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
- * slots of ws: per pass its block's step, then dwp_span */
+ * slots of ws: per pass its block's row pointers, end and output, then dw3_ring8_row or
+ * dw3_ring_row */
 static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
                                   int8_t *out, size_t ostride)
 {
@@ -1587,11 +1788,23 @@ static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t 
     const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = (size_t)0; /* the pass's first word in a slot */
-    int32_t c = 0, G;
-    for (G = 8; G >= 4; G -= 4) {
-        for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
-            blk[DWP_OS] = (uint32_t)ostride;
-            dwp_span(blk, s0 + off, s1 + off, s2 + off, G, ncol, ox0, k, out + c, ostride);
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        const int32_t ie = cw == 4 ? DW3E_END : DW3R_END, iq = cw == 4 ? DW3E_Q : DW3R_Q;
+        const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
+        for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
+            const size_t o = off + (size_t)cw * ox0;
+            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
+            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
+            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
+            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
+            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            if (cw == 4) {
+                dw3_ring8_row(blk);
+            } else {
+                dw3_ring_row(blk);
+            }
         }
     }
 }
@@ -1607,7 +1820,7 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     rq_t r;
-    int32_t c = 0, G, s;
+    int32_t c = 0, cw, s, i;
     if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
         return 0;
     }
@@ -1618,12 +1831,12 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     if (r.mode != 2) {
         return 0;
     }
-    for (G = 8; G >= 4; G -= 4) {
-        for (; c + G <= C; c += G, blk += DWP_WORDS) {
-            blk[DWP_ZP2] = (uint32_t)r.zp2;
-            blk[DWP_W] = (uint32_t)(uintptr_t)(prep + (size_t)(C >> 2) * 22 + (size_t)7 * c);
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
+            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r.zp2;
+            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
             dw3_rq_words(blk, r.mult + c, r.shift + c);
-            if (G == 8) {
+            if (cw == 4) {
                 dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
             }
         }
@@ -1631,9 +1844,14 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     for (s = 0; s < 3; ++s) {
         uint32_t *d = dw3_wide_slot(g, ws, s);
         ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
-        for (c = 0, G = 8; G >= 4; G -= 4) {
-            for (; c + G <= C; c += G, d += (G >> 1) * ncol) {
-                dwp_pad(d, lo, hi, ncol, G, zz);
+        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                for (i = 0; i < cw * lo; ++i) {
+                    d[i] = zz;
+                }
+                for (i = cw * hi; i < cw * ncol; ++i) {
+                    d[i] = zz;
+                }
             }
         }
     }
@@ -1648,10 +1866,10 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
     const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *d = dw3_wide_slot(g, ws, s);
-    int32_t c = 0, G;
-    for (G = 8; G >= 4; G -= 4) {
-        for (; c + G <= C; c += G, d += (G >> 1) * ncol) {
-            dwp_fill(d, src == NULL ? NULL : src + c, lo, hi, ncol, C, G, zz);
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+            dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
         }
     }
 }
