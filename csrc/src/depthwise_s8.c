@@ -1260,6 +1260,39 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlabt r2, r6, r8, r2\n\t"                                                         \
     "smlad r4, r6, r8, r4\n\t"
 
+/* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
+ * their first product) */
+#define TTE_DWP_ROW_FIRST(R, P0, P1, WA, WB)                                            \
+    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlatb r3, r5, r7, r1\n\t"                                                         \
+    "smlatb r4, r6, r8, r2\n\t"                                                         \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
+/* TTE_DWP_ROW_ODD on the biases (as TTE_DWP_ROW_FIRST: pixel j + 1's sums first) */
+#define TTE_DWP_ROW_ODD_FIRST(R, PA, PB, PC, WA, WB)                                    \
+    "ldrd r5, r6, [" R ", #" PB "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlad r3, r5, r7, r1\n\t"                                                          \
+    "smlad r4, r6, r8, r2\n\t"                                                          \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "ldrd r5, r6, [" R ", #" PC "]\n\t"                                                \
+    "smlabt r3, r5, r7, r3\n\t"                                                         \
+    "smlabt r4, r6, r8, r4\n\t"                                                         \
+    "ldrd r5, r6, [" R ", #" PA "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlatb r1, r5, r7, r1\n\t"                                                         \
+    "smlatb r2, r6, r8, r2\n\t"
+
 /* TTE_DWP_ROW for a pair of pixels from an odd column j: the pairs (j - 1, j), (j + 1, j + 2)
  * and (j + 3, j + 4) at bytes PA, PB, PC of R */
 #define TTE_DWP_ROW_ODD(R, PA, PB, PC, WA, WB)                                          \
@@ -1299,20 +1332,19 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
  * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
 #define TTE_DWP_SUB(P0, P1, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(P0, P1, W), W, J, O)
 #define TTE_DWP_ROWS(P0, P1, W)                                                         \
-    TTE_DWP_ROW("r9", P0, P1, W "+8", W "+16")                                          \
+    TTE_DWP_ROW_FIRST("r9", P0, P1, W "+8", W "+16")                                    \
     TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
     TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
 /* TTE_DWP_SUB from an odd column (TTE_DWP_ROW_ODD; PA, PB, PC as there) */
 #define TTE_DWP_SUB_ODD(PA, PB, PC, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS_ODD(PA, PB, PC, W), W, J, O)
 #define TTE_DWP_ROWS_ODD(PA, PB, PC, W)                                                 \
-    TTE_DWP_ROW_ODD("r9", PA, PB, PC, W "+8", W "+16")                                  \
+    TTE_DWP_ROW_ODD_FIRST("r9", PA, PB, PC, W "+8", W "+16")                            \
     TTE_DWP_ROW_ODD("r10", PA, PB, PC, W "+24", W "+32")                                \
     TTE_DWP_ROW_ODD("r11", PA, PB, PC, W "+40", W "+48")
-/* The biases, the window's rows (ROWS) and the output stage of a channel pair */
+/* The biases, the window's rows (ROWS, the first on the biases) and the output stage of a
+ * channel pair */
 #define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
-    "mov r3, r1\n\t"                                                                    \
-    "mov r4, r2\n\t"                                                                    \
     ROWS                                                                                \
     TTE_DWP_RQ2("r1", "r3", J)                                                          \
     TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
@@ -1591,7 +1623,7 @@ static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, 
 /* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
  * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
  * takes the zero point in its other column (dwp_pad's columns) */
-static TTE_ALWAYS_INLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
                                   int32_t G, uint32_t zz)
 {
     const int32_t cw = G >> 1;
