@@ -1593,14 +1593,12 @@ def _dw3_ring_case(seed: int) -> Case:
 
 
 def _dw3_pair_case(seed: int) -> Case:
-    """A 3x3 stride-1 depthwise conv streamed into a 1x1 without E (depthwise_s8.c's dw3_ring in its
-    pixel-pair layout: two neighbouring columns of a channel in one word), over odd and even
-    output widths 13 to 30 (an odd row: its last column alone in the layout), so that the
-    block's chunks cut rows at odd and even pixels (spans from an odd column: dwp_row8_odd /
-    dwp_row4_odd; a pixel left alone at either end: the pair kernel with a spare second pixel, or
-    dwp_lone at a row's end), 8 to 28 channels (eight a pass, a pass of four, a tail of one to
-    three pixel by pixel), 2 to 6 rows, paddings symmetric, none, one-sided and two wide, one or
-    two images."""
+    """A 3x3 stride-1 depthwise conv streamed into a 1x1 without E (depthwise_s8.c's dw3_ring: whole
+    rows in its pixel-pair layout, two neighbouring columns of a channel in one word; row
+    segments on channel pairs, dw3_ring_chan), over odd and even output widths 13 to 30 (an odd
+    row: its last pixel as the first of a pair whose second is dropped, over one more column),
+    8 to 28 channels (eight a pass, a pass of four, a tail of one to three pixel by pixel), 2 to
+    6 rows, paddings symmetric, none, one-sided and two wide, one or two images."""
     rng = np.random.default_rng(27270 + seed)
     c = (8, 12, 16, 20, 24, 28, 9, 22, 13)[seed % 9]
     w, h = 13 + (seed * 7) % 18, 2 + seed % 5

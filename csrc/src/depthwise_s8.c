@@ -1276,40 +1276,6 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlabt r2, r6, r8, r2\n\t"                                                         \
     "smlad r4, r6, r8, r4\n\t"
 
-/* TTE_DWP_ROW_ODD on the biases (as TTE_DWP_ROW_FIRST: pixel j + 1's sums first) */
-#define TTE_DWP_ROW_ODD_FIRST(R, PA, PB, PC, WA, WB)                                    \
-    "ldrd r5, r6, [" R ", #" PB "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
-    "smlad r3, r5, r7, r1\n\t"                                                          \
-    "smlad r4, r6, r8, r2\n\t"                                                          \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlad r1, r5, r7, r1\n\t"                                                          \
-    "smlad r2, r6, r8, r2\n\t"                                                          \
-    "ldrd r5, r6, [" R ", #" PC "]\n\t"                                                \
-    "smlabt r3, r5, r7, r3\n\t"                                                         \
-    "smlabt r4, r6, r8, r4\n\t"                                                         \
-    "ldrd r5, r6, [" R ", #" PA "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
-    "smlatb r1, r5, r7, r1\n\t"                                                         \
-    "smlatb r2, r6, r8, r2\n\t"
-
-/* TTE_DWP_ROW for a pair of pixels from an odd column j: the pairs (j - 1, j), (j + 1, j + 2)
- * and (j + 3, j + 4) at bytes PA, PB, PC of R */
-#define TTE_DWP_ROW_ODD(R, PA, PB, PC, WA, WB)                                          \
-    "ldrd r5, r6, [" R ", #" PA "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
-    "smlatb r1, r5, r7, r1\n\t"                                                         \
-    "smlatb r2, r6, r8, r2\n\t"                                                         \
-    "ldrd r5, r6, [" R ", #" PB "]\n\t"                                                \
-    "smlad r3, r5, r7, r3\n\t"                                                          \
-    "smlad r4, r6, r8, r4\n\t"                                                          \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlad r1, r5, r7, r1\n\t"                                                          \
-    "smlad r2, r6, r8, r2\n\t"                                                          \
-    "ldrd r5, r6, [" R ", #" PC "]\n\t"                                                \
-    "smlabt r3, r5, r7, r3\n\t"                                                         \
-    "smlabt r4, r6, r8, r4\n\t"
-
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
 #define TTE_DWP_RQ2(A, B, J)                                                            \
@@ -1335,12 +1301,6 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     TTE_DWP_ROW_FIRST("r9", P0, P1, W "+8", W "+16")                                    \
     TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
     TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
-/* TTE_DWP_SUB from an odd column (TTE_DWP_ROW_ODD; PA, PB, PC as there) */
-#define TTE_DWP_SUB_ODD(PA, PB, PC, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS_ODD(PA, PB, PC, W), W, J, O)
-#define TTE_DWP_ROWS_ODD(PA, PB, PC, W)                                                 \
-    TTE_DWP_ROW_ODD_FIRST("r9", PA, PB, PC, W "+8", W "+16")                            \
-    TTE_DWP_ROW_ODD("r10", PA, PB, PC, W "+24", W "+32")                                \
-    TTE_DWP_ROW_ODD("r11", PA, PB, PC, W "+40", W "+48")
 /* The biases, the window's rows (ROWS, the first on the biases) and the output stage of a
  * channel pair */
 #define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
@@ -1396,32 +1356,6 @@ static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
                      : "cc", "memory");
 }
 
-/* dwp_row8 from an odd column (rows pointers at the pair before it) */
-static TTE_NOINLINE void dwp_row8_odd(const uint32_t *blk)
-{
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB_ODD("0", "32", "64", "0", "0", "0")
-                                      TTE_DWP_SUB_ODD("8", "40", "72", "56", "16", "2")
-                                          TTE_DWP_SUB_ODD("16", "48", "80", "112", "32", "4")
-                                              TTE_DWP_SUB_ODD("24", "56", "88", "168", "48", "6"),
-                                  "32")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
-}
-
-/* dwp_row4 from an odd column */
-static TTE_NOINLINE void dwp_row4_odd(const uint32_t *blk)
-{
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB_ODD("0", "16", "32", "0", "0", "0")
-                                      TTE_DWP_SUB_ODD("8", "24", "40", "56", "16", "2"),
-                                  "16")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
-}
-
 /* TTE_DW4_RQ of sum a with the channel's words at rq, zp2 z, its byte at o */
 static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a, int8_t *o)
 {
@@ -1438,91 +1372,68 @@ static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a,
                      : "memory");
 }
 
-/* Output pixel j alone (window columns j..j + 2) of a pass of G channels over rows s0..s2 of
- * ncol columns, the pass's block blk, into o: where no pair of pixels starts at an even column.
- * From an even column, SMLAD of its pair by w0 w1 and the third column (the next pair's first,
- * or an odd row's last column alone) by w2; from an odd one, its pair's second column by w0 and
- * SMLAD of the next pair by w1 w2. */
+/* Output pixel j alone (window columns j..j + 2, j even) of a pass of G channels over rows s0..s2
+ * of ncol columns, the pass's block blk, into o: the last of an odd row with no column past its
+ * window. SMLAD of its pair by w0 w1, and the third column (an odd row's last, alone) by w2. */
 static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
                                   int32_t G, int32_t ncol, int32_t j, int8_t *o)
 {
     const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
     const uint32_t *const rows[3] = {s0, s1, s2};
-    const int32_t cw = G >> 1, odd = j & 1, last = (ncol & 1) != 0 && j + 2 == ncol - 1;
-    const size_t p0 = (size_t)cw * (size_t)(j - odd), p1 = p0 + (size_t)G;
+    const int32_t last = (ncol & 1) != 0 && j + 2 == ncol - 1;
+    const size_t p0 = (size_t)(G >> 1) * (size_t)j, p1 = p0 + (size_t)G;
     int32_t c, ky;
     for (c = 0; c < G; ++c) {
         const uint32_t *const pw = wp + 14 * (c >> 1) + (c & 1);
         int32_t a = (int32_t)pw[0];
         for (ky = 0; ky < 3; ++ky) {
-            const uint32_t w01 = pw[2 + 4 * ky], w12 = pw[4 + 4 * ky];
-            if (odd) {
-                a = smlatb(rows[ky][p0 + c], (int32_t)(int16_t)w01, a);
-                a = tte_smlad(rows[ky][p1 + c], w12, a);
-            } else {
-                const int32_t x2 = last ? ((const int16_t *)(const void *)(rows[ky] + p1))[c]
-                                        : (int32_t)(int16_t)rows[ky][p1 + c];
-                a = tte_smlad(rows[ky][p0 + c], w01, a);
-                a = smlabb((uint32_t)x2, (int32_t)(int16_t)(w12 >> 16), a);
-            }
+            const int32_t x2 = last ? ((const int16_t *)(const void *)(rows[ky] + p1))[c]
+                                    : (int32_t)(int16_t)rows[ky][p1 + c];
+            a = tte_smlad(rows[ky][p0 + c], pw[2 + 4 * ky], a);
+            a = smlabb((uint32_t)x2, (int32_t)(int16_t)(pw[4 + 4 * ky] >> 16), a);
         }
         dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
     }
 }
 
-/* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1) of a pass of G channels
- * over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4, from an odd j their
- * _odd forms */
+/* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
+ * channels over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4 */
 static void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
                           int32_t j, int32_t np, int8_t *out)
 {
-    const int32_t odd = j & 1;
-    const size_t at = (size_t)(G >> 1) * (size_t)(j - odd);
+    const size_t at = (size_t)(G >> 1) * (size_t)j;
     blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
     blk[DWP_Q + 1] = (uint32_t)(uintptr_t)(s1 + at);
     blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
     blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
     blk[DWP_O] = (uint32_t)(uintptr_t)out;
     if (G == 8) {
-        if (odd) {
-            dwp_row8_odd(blk);
-        } else {
-            dwp_row8(blk);
-        }
-    } else if (odd) {
-        dwp_row4_odd(blk);
+        dwp_row8(blk);
     } else {
         dwp_row4(blk);
     }
 }
 
-/* Output pixels [j, j + k) of a pass of G channels over rows s0..s2 of ncol columns (block blk:
- * its output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
- * dwp_pairs_run; a pixel left (the last of an odd k; from an odd j, also the pair whose window
- * would reach an odd row's last column, alone in its layout) as the first of a pair whose second
- * goes to a buffer of its own, where the pair's columns lie in the row, else in dwp_lone */
+/* Output pixels [0, k) of a pass of G channels over rows s0..s2 of ncol columns (block blk: its
+ * output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
+ * dwp_pairs_run; the last of an odd k as the first of a pair whose second goes to a buffer of
+ * its own where the row has a column past the window (dw3_ring's extra one), else in dwp_lone */
 static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
-                     int32_t ncol, int32_t j, int32_t k, int8_t *out, size_t ostride)
+                     int32_t ncol, int32_t k, int8_t *out, size_t ostride)
 {
-    const int32_t end = j + k;
-    int32_t np = k >> 1;
+    const int32_t np = k >> 1;
     int8_t spare[8]; /* the outputs of a pair's second pixel past the span */
-    if ((j & 1) != 0 && (ncol & 1) != 0 && np > 0 && j + 2 * np + 1 == ncol - 1) {
-        --np;
-    }
     if (np > 0) {
-        dwp_pairs_run(blk, s0, s1, s2, G, j, np, out);
+        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out);
         out += (size_t)2 * np * ostride;
-        j += 2 * np;
     }
-    for (; j < end; ++j, out += ostride) {
-        /* the pair's last column: j + 3 from an even j, j + 4 from an odd one */
-        if (j + 3 + (j & 1) <= ncol - 1) {
+    if ((k & 1) != 0) {
+        if (k + 2 <= ncol - 1) {
             blk[DWP_OS] = (uint32_t)((uintptr_t)spare - (uintptr_t)out);
-            dwp_pairs_run(blk, s0, s1, s2, G, j, 1, out);
+            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out);
             blk[DWP_OS] = (uint32_t)ostride;
         } else {
-            dwp_lone(blk, s0, s1, s2, G, ncol, j, out);
+            dwp_lone(blk, s0, s1, s2, G, ncol, k - 1, out);
         }
     }
 }
@@ -1698,6 +1609,135 @@ static void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t 
     }
 }
 
+/* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
+ * ring's three slots (slot words apart, cw words a column): once per layout, the fills leave
+ * them */
+static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, int32_t n, uint32_t zz, int32_t cw)
+{
+    int32_t s, i;
+    for (s = 0; s < 3; ++s) {
+        uint32_t *const d = ring + (size_t)s * slot;
+        for (i = 0; i < cw * lo; ++i) {
+            d[i] = zz;
+        }
+        for (i = cw * hi; i < cw * n; ++i) {
+            d[i] = zz;
+        }
+    }
+}
+
+/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row: the layout
+ * dw3_wide keeps), where a call's one output row fills all three window rows (rows_arg), or
+ * its rows are narrow (DW3_PAIR_MIN_K): their fill costs less than the pixel-pair layout's. Weights laid out at compile time (prep), or
+ * made per channel group from w and bias into own (44 words) where prep is NULL. */
+/* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
+ * biases with the zero point's share folded in, then per tap the SXTB16 and SXTB16 ROR 8 of its
+ * four channels' weights) into dst, from the weights w and bias of a 3x3 depthwise */
+static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, uint32_t *dst)
+{
+    const int8_t *wc = w + (size_t)c * 9;
+    const int32_t b4[4] = {bias ? bias[c] : 0, bias ? bias[c + 1] : 0, bias ? bias[c + 2] : 0, bias ? bias[c + 3] : 0};
+    uint32_t se = 0, so = 0; /* the weights' sums, lanes as the tap words' (nine int8: no wrap) */
+    int32_t t;
+    for (t = 0; t < 9; ++t) {
+        const uint32_t wv = (uint32_t)(uint8_t)wc[t] | (uint32_t)(uint8_t)wc[9 + t] << 8
+                            | (uint32_t)(uint8_t)wc[18 + t] << 16 | (uint32_t)(uint8_t)wc[27 + t] << 24;
+        const uint32_t e = tte_sxtb16(wv), o = tte_sxtb16_ror8(wv);
+        dst[4 + 2 * t] = e;
+        dst[5 + 2 * t] = o;
+        se = sadd16(se, e);
+        so = sadd16(so, o);
+    }
+    dw3_fold(b4, se, so, -zp, (int32_t *)(void *)dst);
+}
+
+static TTE_NOINLINE void dw3_ring_chan(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                  const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                  const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
+                                  int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
+    /* the slot columns [lo, hi) inside the image, read from input column ix0 + lo on */
+    const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
+    const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
+    const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
+    const int32_t top0 = oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t blk[DW3E_WORDS] __attribute__((aligned(8)));
+    int32_t c = 0, cw, oy;
+    /* eight channels a pass (cw 4 words a column), then four */
+    for (cw = wide ? 4 : 2; cw >= 2; cw -= 2) {
+        const int32_t n = 2 * cw;
+        const size_t slot = (size_t)cw * ncol;
+        const int32_t iz = cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2, ie = cw == 4 ? DW3E_END : DW3R_END;
+        const int32_t iq = cw == 4 ? DW3E_Q : DW3R_Q, io = cw == 4 ? DW3E_O : DW3R_O;
+        const int32_t ip = cw == 4 ? DW3E_PREP : DW3R_PREP;
+        if (c + n > C) {
+            continue;
+        }
+        blk[iz] = (uint32_t)r->zp2;
+        blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+        dw3_ring_pad(ring, slot, lo, hi, ncol, zz, cw);
+        for (; c + n <= C; c += n) {
+            uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
+            int8_t *o = out + c;
+            const size_t xo = xo0 + (size_t)c;
+            if (prep != NULL) {
+                blk[ip] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            } else {
+                dw3_group_words(w, bias, p->in_zp, c, own);
+                if (cw == 4) {
+                    dw3_group_words(w, bias, p->in_zp, c + 4, own + 22);
+                }
+                blk[ip] = (uint32_t)(uintptr_t)own;
+            }
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+            if (xb == NULL) {
+                /* one output row, its three window rows given */
+                dw3_ring_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, C, zz, cw);
+                dw3_ring_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, C, zz, cw);
+                nrows = 1;
+            } else {
+                const int32_t iy = top0;
+                dw3_ring_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, C,
+                              zz, cw);
+                dw3_ring_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
+                              lo, hi, C, zz, cw);
+            }
+            for (oy = 0; oy < nrows; ++oy) {
+                if (xb != NULL) {
+                    const int32_t iy = top0 + oy + 2;
+                    dw3_ring_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo,
+                                  hi, C, zz, cw);
+                }
+                blk[ie] = (uint32_t)(uintptr_t)(qa + (size_t)cw * k);
+                blk[iq] = (uint32_t)(uintptr_t)qa;
+                blk[iq + 1] = (uint32_t)(uintptr_t)qb;
+                blk[iq + 2] = (uint32_t)(uintptr_t)qc;
+                blk[io] = (uint32_t)(uintptr_t)o;
+                if (cw == 4) {
+                    dw3_ring8_row(blk);
+                } else {
+                    dw3_ring_row(blk);
+                }
+                o += (size_t)k * ostride;
+                {
+                    /* the next output row's window: one input row on */
+                    uint32_t *const t = qa;
+                    qa = qb;
+                    qb = qc;
+                    qc = t;
+                }
+            }
+        }
+    }
+}
+
 /* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
  * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
  * copy in scratch (ring, dw3_ring_bytes): per pass of eight channels (wide) or four, each input
@@ -1708,10 +1748,14 @@ static void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t 
 static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                   const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
-                                  int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
+                                  int8_t *out, size_t ostride, uint32_t *ring, size_t ring_bytes)
 {
     const tte_conv2d_geom_t *g = &p->g;
-    const int32_t C = g->in_c, ncol = k + 2, ix0 = ox0 - g->pad_left, in_h = g->in_h;
+    const int32_t wide = ring_bytes >= dw3_ring_bytes(k, g->in_c);
+    /* an odd k: one more column where it fits, so that no column is alone in the layout and the
+     * last pixel goes as a pair's first (dwp_span) */
+    const int32_t more = (k & 1) != 0 && ring_bytes >= dw3_ring_bytes(k + 1, wide ? g->in_c : 4);
+    const int32_t C = g->in_c, ncol = k + 2 + more, ix0 = ox0 - g->pad_left, in_h = g->in_h;
     /* the slot columns [lo, hi) inside the image, read from input column ix0 + lo on */
     const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
     const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
@@ -1765,7 +1809,7 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                     dwp_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
                              ncol, C, G, zz);
                 }
-                dwp_span(blk, qa, qb, qc, G, ncol, 0, k, o, ostride);
+                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride);
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */
@@ -1907,6 +1951,10 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
 }
 #endif
 
+/* The fewest output pixels a row for which dw3_ring's pixel pairs beat dw3_ring_chan's channel
+ * pairs (their fill and an odd row's extra pixel cost more on narrower rows: KWS's five) */
+#define DW3_PAIR_MIN_K 6
+
 /* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
  * stage of mode 2, the weights laid out at compile time, enough 4-byte aligned scratch):
  * then it ran on them */
@@ -1929,8 +1977,13 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     if (r.mode != 2) {
         return 0;
     }
-    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
-             ws_bytes >= dw3_ring_bytes(k, g->in_c));
+    if (xb == NULL || k < DW3_PAIR_MIN_K) {
+        dw3_ring_chan(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
+                      ws_bytes >= dw3_ring_bytes(k, g->in_c));
+    } else {
+        dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
+                 ws_bytes);
+    }
     return 1;
 #else
     (void)p, (void)fast, (void)rows_arg, (void)xb, (void)nrows, (void)oy0, (void)ox0, (void)k, (void)bias;
@@ -2448,7 +2501,7 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
     uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
     uint32_t own[56] __attribute__((aligned(8))); /* a pass's words (dwp_words), made per pass */
     dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
-             dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
+             (size_t)TTE_DW3_RING_STACK);
 #else
     (void)p, (void)r, (void)xb, (void)w, (void)bias, (void)y;
 #endif
