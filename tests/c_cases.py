@@ -1617,6 +1617,22 @@ def _dw3_ring_case(seed: int) -> Case:
     return _projected_case(f"streamed_block_dw3_ring_{kind}_{c}ch_w{w}_h{h}_{seed}", g, rng, kind, c)
 
 
+def _dw3_pair_case(seed: int) -> Case:
+    """A 3x3 stride-1 depthwise conv streamed into a 1x1 without E (depthwise_s8.c's dw3_ring: whole
+    rows in its pixel-pair layout, two neighbouring columns of a channel in one word; row
+    segments on channel pairs, dw3_ring_chan), over odd and even output widths 13 to 30 (an odd
+    row: its last pixel as the first of a pair whose second is dropped, over one more column),
+    8 to 28 channels (eight a pass, a pass of four, a tail of one to three pixel by pixel), 2 to
+    6 rows, paddings symmetric, none, one-sided and two wide, one or two images."""
+    rng = np.random.default_rng(27270 + seed)
+    c = (8, 12, 16, 20, 24, 28, 9, 22, 13)[seed % 9]
+    w, h = 13 + (seed * 7) % 18, 2 + seed % 5
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 2, 0, 1), (2, 2, 2, 2))[seed % 5]
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, pads, h, w, 2 if seed % 4 == 3 else 1, 6)
+    return _projected_case(f"streamed_block_dw3_pair_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}", g, rng,
+                           "flat", c)
+
+
 def _dw_copy_case(seed: int) -> Case:
     """A 5x5 or 7x7 depthwise (stride 1 or 2) over an input at most 8 wide, streamed into a 1x1
     (depthwise_s8.c's dw_copy: per channel group and output row the window rows' columns copied
@@ -2072,6 +2088,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_fast_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s, wide=True) for s in range(52)]
     cases += [_dw3_ring_case(s) for s in range(24)]
+    cases += [_dw3_pair_case(s) for s in range(27)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]

@@ -1154,6 +1154,21 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)
+/* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
+#define TTE_DW3R_RQ(A, J, ADDR)                                                         \
+    "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
+    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
+    "add " A ", " A ", " A ", asr #31\n\t"                                             \
+    "asr " A ", " A ", r5\n\t"                                                         \
+    "qadd " A ", " A ", r8\n\t"                                                         \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
+/* TTE_DW3R_RQ of the four sums r1-r4 (the block's words at bytes 0-31), their bytes at register P
+ * and the three after it */
+#define TTE_DW3R_RQ4(P)                                                                 \
+    TTE_DW3R_RQ("r1", 0, "[" P "]") TTE_DW3R_RQ("r2", 8, "[" P ", #1]")                 \
+    TTE_DW3R_RQ("r3", 16, "[" P ", #2]") TTE_DW3R_RQ("r4", 24, "[" P ", #3]")
+
 /* dw3_ring_row's block (32-bit words): dw4_rq's words of the channel group, the end (q0
  * past the last pixel's left column), the outputs' step, the three row pointers, the output
  * pointer, the group's compile-time words (its four folded biases, then its tap words) */
@@ -1169,21 +1184,6 @@ enum { DW3R_RQ = 0, DW3R_END = 9, DW3R_OS = 10, DW3R_Q = 11, DW3R_O = 14, DW3R_P
     "smlatt r3, r5, r7, r3\n\t"                                                        \
     "smlabb r2, r6, r8, r2\n\t"                                                        \
     "smlatt r4, r6, r8, r4\n\t"
-
-/* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
-#define TTE_DW3R_RQ(A, J, ADDR)                                                         \
-    "ldrd r7, r5, [r0, #" #J "]\n\t"                                                   \
-    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
-    "add " A ", " A ", " A ", asr #31\n\t"                                             \
-    "asr " A ", " A ", r5\n\t"                                                         \
-    "qadd " A ", " A ", r8\n\t"                                                         \
-    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
-    "strb " A ", " ADDR "\n\t"
-/* TTE_DW3R_RQ of the four sums r1-r4 (the block's words at bytes 0-31), their bytes at register P
- * and the three after it */
-#define TTE_DW3R_RQ4(P)                                                                 \
-    TTE_DW3R_RQ("r1", 0, "[" P "]") TTE_DW3R_RQ("r2", 8, "[" P ", #1]")                 \
-    TTE_DW3R_RQ("r3", 16, "[" P ", #2]") TTE_DW3R_RQ("r4", 24, "[" P ", #3]")
 
 /* The output pixels of a channel group from three padded rows of dw3_ring_fill's (every
  * window inside: nine taps on the folded bias, one straight path), all given by the block
@@ -1294,7 +1294,7 @@ static size_t dw3_ring_bytes(int32_t k, int32_t C)
 /* Columns [lo, hi) of a padded row of dw3_ring (one channel group's, cw 2; two groups', cw 4),
  * read from src on (C bytes apart; NULL: a row outside the image, the zero point's, zz), each
  * the words SXTB16 and SXTB16 ROR 8 of its four bytes (of each four). The columns outside
- * [lo, hi) hold the zero point's already (dw3_ring_pad). */
+ * [lo, hi) hold the zero point's already. */
 static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, int32_t lo, int32_t hi, int32_t C,
                                             uint32_t zz, int32_t cw)
 {
@@ -1383,6 +1383,382 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
                      : "cc", "memory");
 }
 
+/* The pixel-pair layout of dw3_ring's and dw3_wide's rows (dwp_*): per pass of G channels (8,
+ * then 4), a row of ncol columns is G / 2 words a column; columns 2i and 2i + 1 make a pair
+ * of G words, word c the int16 lanes (x at 2i, x at 2i + 1) of channel c, so that one SMLAD
+ * takes two taps of a channel; an odd row's last column, alone, is G int16 in channel order.
+ * The pass's block (32-bit words): dw4_rq_word's words of its channels, zp2, the outputs'
+ * step, the end (q0 past the last pair), the three row pointers, the output pointer, the
+ * pass's words of _dw3_pair_words (tte/compiler/emit/block.py: per channel pair two folded
+ * biases, then per window row w0 + 65536 w1 and w1 + 65536 w2 of each channel) */
+enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 23, DWP_WORDS = 24 };
+
+/* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
+ * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
+ * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
+#define TTE_DWP_ROW(R, P0, P1, WA, WB)                                                  \
+    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlatb r3, r5, r7, r3\n\t"                                                         \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "smlatb r4, r6, r8, r4\n\t"                                                         \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
+/* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
+ * their first product) */
+#define TTE_DWP_ROW_FIRST(R, P0, P1, WA, WB)                                            \
+    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
+    "smlatb r3, r5, r7, r1\n\t"                                                         \
+    "smlatb r4, r6, r8, r2\n\t"                                                         \
+    "smlad r1, r5, r7, r1\n\t"                                                          \
+    "smlad r2, r6, r8, r2\n\t"                                                          \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
+/* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
+ * block's (r0) words at byte J */
+#define TTE_DWP_RQ2(A, B, J)                                                            \
+    "ldrd r7, r5, [r0, #" J "]\n\t"                                                    \
+    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
+    "smmlar " B ", " B ", r7, " B "\n\t"                                                \
+    "add " A ", " A ", " A ", asr #31\n\t"                                             \
+    "add " B ", " B ", " B ", asr #31\n\t"                                             \
+    "asr " A ", " A ", r5\n\t"                                                         \
+    "asr " B ", " B ", r5\n\t"
+
+/* The zero point (r7) and the byte of sum A at ADDR */
+#define TTE_DWP_PUT(A, ADDR)                                                            \
+    "qadd " A ", " A ", r7\n\t"                                                         \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
+
+/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: P0 the pair's byte 8 h in a
+ * row, P1 that of the next pair, W the pair's words (byte 56 h of lr), J its output stage's
+ * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
+#define TTE_DWP_SUB(P0, P1, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(P0, P1, W), W, J, O)
+#define TTE_DWP_ROWS(P0, P1, W)                                                         \
+    TTE_DWP_ROW_FIRST("r9", P0, P1, W "+8", W "+16")                                    \
+    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
+    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
+/* The biases, the window's rows (ROWS, the first on the biases) and the output stage of a
+ * channel pair */
+#define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
+    "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
+    ROWS                                                                                \
+    TTE_DWP_RQ2("r1", "r3", J)                                                          \
+    TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
+    "ldrd r7, r8, [r0, #64]\n\t"                                                       \
+    "add r6, r12, r8\n\t"                                                               \
+    TTE_DWP_PUT("r1", "[r12, #" O "]")                                                 \
+    TTE_DWP_PUT("r2", "[r12, #" O "+1]")                                               \
+    TTE_DWP_PUT("r3", "[r6, #" O "]")                                                  \
+    TTE_DWP_PUT("r4", "[r6, #" O "+1]")
+
+/* The loop over the pairs of output pixels of a pass (block at r0; STEP: a pair's bytes in a
+ * row); the registers saved and restored in the assembly (as dw57_run) */
+#define TTE_DWP_LOOP(BODY, STEP)                                                        \
+    "push {r1-r12, lr}\n\t"                                                            \
+    "ldr lr, [r0, #92]\n\t"                                                            \
+    "ldrd r9, r10, [r0, #76]\n\t"                                                      \
+    "ldrd r11, r12, [r0, #84]\n\t"                                                     \
+    "1:\n\t" BODY                                                                       \
+    "add r9, r9, #" STEP "\n\t"                                                        \
+    "add r10, r10, #" STEP "\n\t"                                                      \
+    "add r11, r11, #" STEP "\n\t"                                                      \
+    "ldrd r8, r7, [r0, #68]\n\t"                                                       \
+    "add r12, r12, r8, lsl #1\n\t"                                                     \
+    "cmp r9, r7\n\t"                                                                    \
+    "bne 1b\n\t"                                                                        \
+    "pop {r1-r12, lr}"
+
+/* The pairs of output pixels of an eight-channel pass */
+static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "32", "0", "0", "0") TTE_DWP_SUB("8", "40", "56", "16", "2")
+                                      TTE_DWP_SUB("16", "48", "112", "32", "4")
+                                          TTE_DWP_SUB("24", "56", "168", "48", "6"),
+                                  "32")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* The pairs of output pixels of a four-channel pass */
+static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "16", "0", "0", "0") TTE_DWP_SUB("8", "24", "56", "16", "2"),
+                                  "16")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* TTE_DW4_RQ of sum a with the channel's words at rq, zp2 z, its byte at o */
+static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a, int8_t *o)
+{
+    uint32_t m, s;
+    __asm__ volatile("ldrd %[m], %[s], [%[rq]]\n\t"
+                     "smmlar %[a], %[a], %[m], %[a]\n\t"
+                     "add %[a], %[a], %[a], asr #31\n\t"
+                     "asr %[a], %[a], %[s]\n\t"
+                     "qadd %[a], %[a], %[z]\n\t"
+                     "ssat %[a], #8, %[a], asr #1\n\t"
+                     "strb %[a], [%[o]]"
+                     : [a] "+r"(a), [m] "=&r"(m), [s] "=&r"(s)
+                     : [rq] "r"(rq), [z] "r"(z), [o] "r"(o)
+                     : "memory");
+}
+
+/* Output pixel j alone (window columns j..j + 2, j even) of a pass of G channels over rows s0..s2
+ * of ncol columns, the pass's block blk, into o: the last of an odd row with no column past its
+ * window. SMLAD of its pair by w0 w1, and the third column (an odd row's last, alone) by w2. */
+static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
+                                  int32_t G, int32_t ncol, int32_t j, int8_t *o)
+{
+    const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
+    const uint32_t *const rows[3] = {s0, s1, s2};
+    const int32_t last = (ncol & 1) != 0 && j + 2 == ncol - 1;
+    const size_t p0 = (size_t)(G >> 1) * (size_t)j, p1 = p0 + (size_t)G;
+    int32_t c, ky;
+    for (c = 0; c < G; ++c) {
+        const uint32_t *const pw = wp + 14 * (c >> 1) + (c & 1);
+        int32_t a = (int32_t)pw[0];
+        for (ky = 0; ky < 3; ++ky) {
+            const int32_t x2 = last ? ((const int16_t *)(const void *)(rows[ky] + p1))[c]
+                                    : (int32_t)(int16_t)rows[ky][p1 + c];
+            a = tte_smlad(rows[ky][p0 + c], pw[2 + 4 * ky], a);
+            a = smlabb((uint32_t)x2, (int32_t)(int16_t)(pw[4 + 4 * ky] >> 16), a);
+        }
+        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+    }
+}
+
+/* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
+ * channels over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4 */
+static void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
+                          int32_t j, int32_t np, int8_t *out)
+{
+    const size_t at = (size_t)(G >> 1) * (size_t)j;
+    blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
+    blk[DWP_Q + 1] = (uint32_t)(uintptr_t)(s1 + at);
+    blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
+    blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
+    blk[DWP_O] = (uint32_t)(uintptr_t)out;
+    if (G == 8) {
+        dwp_row8(blk);
+    } else {
+        dwp_row4(blk);
+    }
+}
+
+/* Output pixels [0, k) of a pass of G channels over rows s0..s2 of ncol columns (block blk: its
+ * output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
+ * dwp_pairs_run; the last of an odd k as the first of a pair whose second goes to a buffer of
+ * its own where the row has a column past the window (dw3_ring's extra one), else in dwp_lone */
+static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
+                     int32_t ncol, int32_t k, int8_t *out, size_t ostride)
+{
+    const int32_t np = k >> 1;
+    int8_t spare[8]; /* the outputs of a pair's second pixel past the span */
+    if (np > 0) {
+        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out);
+        out += (size_t)2 * np * ostride;
+    }
+    if ((k & 1) != 0) {
+        if (k + 2 <= ncol - 1) {
+            blk[DWP_OS] = (uint32_t)((uintptr_t)spare - (uintptr_t)out);
+            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out);
+            blk[DWP_OS] = (uint32_t)ostride;
+        } else {
+            dwp_lone(blk, s0, s1, s2, G, ncol, k - 1, out);
+        }
+    }
+}
+
+/* Two columns' four channels from registers a and b (bytes) as the pair's four words at d on:
+ * PKHBT and PKHTB take channels 0, 1 and 2, 3 of both columns into one word each, SXTB16 and
+ * SXTB16 ROR 8 split them */
+#define TTE_DWP_PACK(A, B)                                                              \
+    "pkhbt %[t], %[" A "], %[" B "], lsl #16\n\t"                                    \
+    "pkhtb %[u], %[" B "], %[" A "], asr #16\n\t"                                    \
+    "sxtb16 %[e], %[t]\n\t"                                                           \
+    "sxtb16 %[f], %[t], ror #8\n\t"                                                   \
+    "strd %[e], %[f], [%[d]], #8\n\t"                                                \
+    "sxtb16 %[e], %[u]\n\t"                                                           \
+    "sxtb16 %[f], %[u], ror #8\n\t"                                                   \
+    "strd %[e], %[f], [%[d]], #8\n\t"
+
+/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels */
+static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
+{
+    uint32_t a0, a1, b0, b1, t, u, e, f;
+    if (G == 8) {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[a0], [%[s]]\n\t"
+                         "ldr %[a1], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "ldr %[b0], [%[s]]\n\t"
+                         "ldr %[b1], [%[s], #4]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         TTE_DWP_PACK("a1", "b1")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    } else {
+        __asm__ volatile("1:\n\t"
+                         "ldr %[a0], [%[s]]\n\t"
+                         "ldr %[b0], [%[s], %[c]]\n\t"
+                         "add %[s], %[s], %[c], lsl #1\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [b0] "=&r"(b0), [t] "=&r"(t),
+                           [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    }
+}
+
+/* The words of a pair of columns (G channels at a and b; NULL: the zero point's bytes, zb) at
+ * d: as dwp_pairs (TTE_DWP_PACK) */
+static TTE_ALWAYS_INLINE void dwp_pair(uint32_t *d, const int8_t *a, const int8_t *b, int32_t G, uint32_t zb)
+{
+    uint32_t a0 = zb, a1 = zb, b0 = zb, b1 = zb, t, u, e, f;
+    if (a != NULL) {
+        memcpy(&a0, a, 4);
+        if (G == 8) {
+            memcpy(&a1, a + 4, 4);
+        }
+    }
+    if (b != NULL) {
+        memcpy(&b0, b, 4);
+        if (G == 8) {
+            memcpy(&b1, b + 4, 4);
+        }
+    }
+    __asm__ volatile(TTE_DWP_PACK("a0", "b0")
+                     : [d] "+r"(d), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                     : [a0] "r"(a0), [b0] "r"(b0)
+                     : "memory");
+    if (G == 8) {
+        __asm__ volatile(TTE_DWP_PACK("a1", "b1")
+                         : [d] "+r"(d), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [a1] "r"(a1), [b1] "r"(b1)
+                         : "memory");
+    }
+}
+
+/* An odd row's last column alone (channels at a; NULL: the zero point's) at d, in channel order */
+static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, uint32_t zz)
+{
+    int32_t q;
+    for (q = 0; q < G; q += 4) {
+        uint32_t u, e = zz, f = zz;
+        if (a != NULL) {
+            memcpy(&u, a + q, 4);
+            e = tte_sxtb16(u);
+            f = tte_sxtb16_ror8(u);
+        }
+        d[q / 2] = (e & 0xFFFFu) | f << 16;
+        d[q / 2 + 1] = (f & 0xFFFF0000u) | e >> 16;
+    }
+}
+
+/* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
+ * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
+ * takes the zero point in its other column (dwp_pad's columns) */
+static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+                                  int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
+    const uint32_t zb = (zz & 0xFFu) * 0x01010101u; /* the zero point's byte in each byte */
+    int32_t col = lo;
+    if (src == NULL) {
+        /* the pairs [lo, hi) touches (an odd row's last column: half a pair) all the zero point's */
+        const int32_t end = ((hi + 1) & ~1) < ncol ? (hi + 1) & ~1 : ncol;
+        uint32_t *q = d + cw * (lo & ~1);
+        uint32_t *const e = d + cw * end;
+        for (; q < e; q += 2) {
+            q[0] = zz;
+            q[1] = zz;
+        }
+        return;
+    }
+    if (col < hi && (col & 1) != 0) {
+        dwp_pair(d + cw * (col - 1), NULL, src, G, zb);
+        src += C;
+        ++col;
+    }
+    if (col + 1 < hi) {
+        const int32_t np = (hi - col) >> 1;
+        dwp_pairs(d + cw * col, src, np, C, G);
+        src += (size_t)2 * np * C;
+        col += 2 * np;
+    }
+    if (col < hi) {
+        if (col == ncol - 1) {
+            dwp_last(d + cw * col, src, G, zz);
+        } else {
+            dwp_pair(d + cw * col, src, NULL, G, zb);
+        }
+    }
+}
+
+/* The zero point's words (zz) in the pairs of a pass's row d (ncol columns) not wholly inside
+ * [lo, hi): once per layout, the fills leave them */
+static void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
+    int32_t col, i;
+    for (col = 0; col < ncol; col += 2) {
+        if (col >= lo && col + 1 < hi) {
+            col = (hi & ~1) - 2; /* on to the first pair that reaches hi */
+            continue;
+        }
+        for (i = 0; i < (col + 1 < ncol ? G : cw); ++i) {
+            d[cw * col + i] = zz;
+        }
+    }
+}
+
+/* dwp's words of channels [c, c + G) (_dw3_pair_words's) into dst, from the weights w and bias
+ * of a 3x3 depthwise with input zero point zp */
+static void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, int32_t G, uint32_t *dst)
+{
+    int32_t i, ky;
+    for (i = 0; i < G; ++i) {
+        const int8_t *const wc = w + (size_t)(c + i) * 9;
+        uint32_t *const pw = dst + 14 * (i >> 1) + (i & 1);
+        uint32_t sum = 0;
+        int32_t t;
+        for (t = 0; t < 9; ++t) {
+            sum += (uint32_t)(int32_t)wc[t];
+        }
+        pw[0] = (bias != NULL ? (uint32_t)bias[c + i] : 0u) - (uint32_t)zp * sum;
+        for (ky = 0; ky < 3; ++ky) {
+            pw[2 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky] | (uint32_t)(uint16_t)wc[3 * ky + 1] << 16;
+            pw[4 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky + 1] | (uint32_t)(uint16_t)wc[3 * ky + 2] << 16;
+        }
+    }
+}
+
 /* The zero point's words (zz) in the columns outside [lo, hi) of the n-column rows of the
  * ring's three slots (slot words apart, cw words a column): once per layout, the fills leave
  * them */
@@ -1400,13 +1776,10 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
     }
 }
 
-/* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
- * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
- * copy in scratch (ring, dw3_ring_bytes): per two channel groups (wide) or one, each input
- * row the windows read once, its columns sign-extended and the padding the zero point's, in
- * a ring of three; then every pixel is inside (dw3_ring8_row, dw3_ring_row). Mode 2 (the
- * caller checks), weights laid out at compile time (prep), or made per channel group from w
- * and bias into own (44 words) where prep is NULL. */
+/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row: the layout
+ * dw3_wide keeps), where a call's one output row fills all three window rows (rows_arg), or
+ * its rows are narrow (DW3_PAIR_MIN_K): their fill costs less than the pixel-pair layout's. Weights laid out at compile time (prep), or
+ * made per channel group from w and bias into own (44 words) where prep is NULL. */
 /* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
  * biases with the zero point's share folded in, then per tap the SXTB16 and SXTB16 ROR 8 of its
  * four channels' weights) into dst, from the weights w and bias of a 3x3 depthwise */
@@ -1428,7 +1801,7 @@ static void dw3_group_words(const int8_t *w, const int32_t *bias, int32_t zp, in
     dw3_fold(b4, se, so, -zp, (int32_t *)(void *)dst);
 }
 
-static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+static TTE_NOINLINE void dw3_ring_chan(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                   const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                   const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
                                   int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
@@ -1502,6 +1875,91 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                 } else {
                     dw3_ring_row(blk);
                 }
+                o += (size_t)k * ostride;
+                {
+                    /* the next output row's window: one input row on */
+                    uint32_t *const t = qa;
+                    qa = qb;
+                    qb = qc;
+                    qc = t;
+                }
+            }
+        }
+    }
+}
+
+/* A 3x3 stride-1 depthwise over channels [0, C & ~3) of output pixels [ox0, ox0 + k) of
+ * nrows output rows (from image xb, rows oy0 on; or, xb NULL, one row of rows_arg) through a
+ * copy in scratch (ring, dw3_ring_bytes): per pass of eight channels (wide) or four, each input
+ * row the windows read once in dwp's layout, the padding the zero point's, in a ring of three;
+ * then every pixel is inside (dwp_span). Mode 2 (the caller checks), weights laid out at
+ * compile time (prep: dw_layout's, then _dw3_pair_words's), or made per pass from w and bias
+ * into own (56 words) where prep is NULL. */
+static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
+                                  const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                  const uint32_t *prep, const int8_t *w, const int32_t *bias, uint32_t *own,
+                                  int8_t *out, size_t ostride, uint32_t *ring, size_t ring_bytes)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t wide = ring_bytes >= dw3_ring_bytes(k, g->in_c);
+    /* an odd k: one more column where it fits, so that no column is alone in the layout and the
+     * last pixel goes as a pair's first (dwp_span) */
+    const int32_t more = (k & 1) != 0 && ring_bytes >= dw3_ring_bytes(k + 1, wide ? g->in_c : 4);
+    const int32_t C = g->in_c, ncol = k + 2 + more, ix0 = ox0 - g->pad_left, in_h = g->in_h;
+    /* the slot columns [lo, hi) inside the image, read from input column ix0 + lo on */
+    const int32_t lo = ix0 < 0 ? (-ix0 < ncol ? -ix0 : ncol) : 0;
+    const int32_t hi0 = g->in_w - ix0 < ncol ? g->in_w - ix0 : ncol, hi = hi0 < lo ? lo : hi0;
+    const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
+    const int32_t top0 = oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    const uint32_t *const pairs = prep != NULL ? prep + (size_t)(C >> 2) * 22 : NULL;
+    uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
+    int32_t c = 0, G, oy, s;
+    blk[DWP_ZP2] = (uint32_t)r->zp2;
+    blk[DWP_OS] = (uint32_t)ostride;
+    /* eight channels a pass, then four */
+    for (G = wide ? 8 : 4; G >= 4; G -= 4) {
+        const size_t slot = (size_t)(G >> 1) * ncol;
+        if (c + G > C) {
+            continue;
+        }
+        for (s = 0; s < 3; ++s) {
+            dwp_pad(ring + (size_t)s * slot, lo, hi, ncol, G, zz);
+        }
+        for (; c + G <= C; c += G) {
+            uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
+            int8_t *o = out + c;
+            const size_t xo = xo0 + (size_t)c;
+            if (pairs != NULL) {
+                blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
+            } else {
+                dwp_words(w, bias, p->in_zp, c, G, own);
+                blk[DWP_W] = (uint32_t)(uintptr_t)own;
+            }
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (G == 8) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+            if (xb == NULL) {
+                /* one output row, its three window rows given */
+                dwp_fill(qa, rows_arg[0] == NULL ? NULL : rows_arg[0] + xo, lo, hi, ncol, C, G, zz);
+                dwp_fill(qb, rows_arg[1] == NULL ? NULL : rows_arg[1] + xo, lo, hi, ncol, C, G, zz);
+                dwp_fill(qc, rows_arg[2] == NULL ? NULL : rows_arg[2] + xo, lo, hi, ncol, C, G, zz);
+                nrows = 1;
+            } else {
+                const int32_t iy = top0;
+                dwp_fill(qa, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi, ncol,
+                         C, G, zz);
+                dwp_fill(qb, (uint32_t)(iy + 1) < (uint32_t)in_h ? xb + xo + (size_t)(iy + 1) * row_bytes : NULL,
+                         lo, hi, ncol, C, G, zz);
+            }
+            for (oy = 0; oy < nrows; ++oy) {
+                if (xb != NULL) {
+                    const int32_t iy = top0 + oy + 2;
+                    dwp_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
+                             ncol, C, G, zz);
+                }
+                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride);
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */
@@ -1643,6 +2101,10 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
 }
 #endif
 
+/* The fewest output pixels a row for which dw3_ring's pixel pairs beat dw3_ring_chan's channel
+ * pairs (their fill and an odd row's extra pixel cost more on narrower rows: KWS's five) */
+#define DW3_PAIR_MIN_K 6
+
 /* Whether dw3_ring takes the channel groups of a call (a 3x3 stride-1 window, the output
  * stage of mode 2, the weights laid out at compile time, enough 4-byte aligned scratch):
  * then it ran on them */
@@ -1665,8 +2127,13 @@ static int32_t dw3_ring_try(const tte_conv2d_s8_params_t *p, int32_t fast, const
     if (r.mode != 2) {
         return 0;
     }
-    dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
-             ws_bytes >= dw3_ring_bytes(k, g->in_c));
+    if (xb == NULL || k < DW3_PAIR_MIN_K) {
+        dw3_ring_chan(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
+                      ws_bytes >= dw3_ring_bytes(k, g->in_c));
+    } else {
+        dw3_ring(p, &r, rows_arg, xb, nrows, oy0, ox0, k, prep, NULL, NULL, NULL, out, ostride, (uint32_t *)ws,
+                 ws_bytes);
+    }
     return 1;
 #else
     (void)p, (void)fast, (void)rows_arg, (void)xb, (void)nrows, (void)oy0, (void)ox0, (void)k, (void)bias;
@@ -2182,9 +2649,9 @@ static TTE_NOINLINE void dw3_ring_image(const tte_conv2d_s8_params_t *p, const r
 #if !defined(TTE_DW_FEW_REGISTERS)
     const tte_conv2d_geom_t *g = &p->g;
     uint32_t ring[TTE_DW3_RING_STACK / 4] __attribute__((aligned(8)));
-    uint32_t own[44] __attribute__((aligned(8))); /* two channel groups' words, made per group */
+    uint32_t own[56] __attribute__((aligned(8))); /* a pass's words (dwp_words), made per pass */
     dw3_ring(p, r, NULL, xb, g->out_h, 0, 0, g->out_w, NULL, w, bias, own, y, (size_t)g->out_c, ring,
-             dw3_ring_bytes(g->out_w, g->in_c) <= TTE_DW3_RING_STACK);
+             (size_t)TTE_DW3_RING_STACK);
 #else
     (void)p, (void)r, (void)xb, (void)w, (void)bias, (void)y;
 #endif

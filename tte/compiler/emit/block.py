@@ -394,10 +394,10 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
     share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
-    one word each. None where the kernel reads none (a channel multiplier, a dilation, more than
-    49 taps, fewer than four channels). A streamed block's weights are frozen
-    (tte.compiler.fuse), so the layout is computed once, here."""
-    _, dw, _, _, chain = _block_parts(node)
+    one word each; for a 3x3 stride-1 window that dw3_ring may take, then _dw3_pair_words. None where the kernel reads
+    none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). A
+    streamed block's weights are frozen (tte.compiler.fuse), so the layout is computed once, here."""
+    expand, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
     x = _t(view, dw.inputs[0])
@@ -421,8 +421,26 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     odd = lo[:, 1, :] | lo[:, 3, :] << 16
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
+    # dw3_ring's words, unless the block keeps D's rows whole (dw3_wide: the ring never runs)
+    kept_whole = expand is not None and dw_pad_given(node, g) and dw3_wide_bytes(dw, view) > 0
+    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1) and not kept_whole:
+        prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1))])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
+
+
+def _dw3_pair_words(taps: np.ndarray, folded: np.ndarray) -> np.ndarray:
+    """The 3x3 stride-1 depthwise's words for its pixel-pair kernel (csrc/src/depthwise_s8.c
+    dwp_row), after dw_layout's: per pair of channels (c, c + 1) their two folded biases, then
+    per window row the words w0 + 65536 w1 of c and of c + 1, then w1 + 65536 w2 of c and of
+    c + 1 (int16 lanes), so that one SMLAD multiplies a word of two neighbouring pixels of a
+    channel by two of its taps."""
+    lo = taps.reshape(-1, 3, 3) & 0xFFFF
+    w01 = (lo[:, :, 0] | lo[:, :, 1] << 16).reshape(-1, 2, 3)   # [pair, channel, row]
+    w12 = (lo[:, :, 1] | lo[:, :, 2] << 16).reshape(-1, 2, 3)
+    rows = np.stack([w01, w12], axis=1).transpose(0, 3, 1, 2).reshape(-1, 12)  # [pair, row, w01/w12, ch]
+    words = np.concatenate([(folded & 0xFFFFFFFF).reshape(-1, 2), rows], axis=1)
+    return words.astype(np.uint32).reshape(-1)
 
 
 def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
