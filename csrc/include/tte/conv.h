@@ -141,6 +141,8 @@ void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const 
 /* prep_px and prep_all_px over the doubled layout (tte.compiler.emit.block.pwd_layout: the
  * weights as doubled int16 lanes, twice pw_layout's weight bytes, on the same conditions, where
  * the flash has room), with the same buffers. The same bytes. */
+typedef void (*tte_pw_prep_fn)(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep,
+                               int8_t *y, int16_t *buf);
 void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                       const uint32_t *prep, int8_t *y, int16_t *buf);
 void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,

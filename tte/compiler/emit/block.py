@@ -645,11 +645,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     for pr in (prep, pw, pe):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
+    doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
+                   if pw is not None and pw[0].startswith("tte_pwd_") else "NULL, NULL")
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
-                     f"{int(dw_all_given(node, g))}, {int(pw is not None and pw[0].startswith('tte_pwd_'))}}};")
+                     f"{int(dw_all_given(node, g))}, {doubled_fns}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
