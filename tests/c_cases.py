@@ -1353,6 +1353,22 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     return case
 
 
+def _doubled(case: Case) -> Case:
+    """The case with its streamed block's 1x1 layout in the doubled form (tte.compiler.emit.block.
+    pwd_layout, tte_conv2d_s8_pointwise_prepd_px / _prepd_all_px), as choose_prepared picks it
+    where the flash has room."""
+    from tte.compiler.emit.block import PW_DOUBLED_META, pw_layout, pw_prepared
+
+    node = case.graph.nodes[0]
+    pr = pw_layout(node, case.graph)
+    assert pr is not None, case.name
+    case.graph.meta[PW_DOUBLED_META] = frozenset({pr[0]})
+    got = pw_prepared(node, case.graph)
+    assert got is not None and got[0].startswith("tte_pwd_"), case.name
+    case.name += "_doubled"
+    return case
+
+
 def _add_project(g: Graph, rng: np.random.Generator, wq: np.ndarray, dead: bool, relu: bool) -> None:
     """The 1x1 d -> p of a streamed block's case: int8 weights wq (cout, 1, 1, c), per-channel
     scales, int32 biases (dead: an eighth of the channels with a bias that dwarfs their weights,
@@ -2083,6 +2099,11 @@ def forward_cases() -> list[Case]:
     # parts of 10, 16 and 2 groups, then up to two whole passes (40, 56 and 96 above: 8, 12, 6)
     cases += [_prep_block_case(100 + s, c) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
     cases += [_dw_all_case(s) for s in range(36)]
+    # the doubled 1x1 layout: four, two and one pixels a pass, the 16-group body entered partway
+    # (48 to 200 inputs), passes of channels over pixels widened once (dw_all) and widened per pass
+    cases += [_doubled(_prep_block_case(s)) for s in range(18)]
+    cases += [_doubled(_prep_block_case(100 + s, c)) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
+    cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

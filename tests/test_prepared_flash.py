@@ -10,6 +10,7 @@ import json
 import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from click.testing import CliRunner
@@ -125,3 +126,47 @@ def test_compile_cli_says_which_layouts_gave_way(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     n = len(report["prepared_dropped_layers"])
     assert n and f"{n} layers (depthwise, fully connected) without their compile-time layout" in r.stdout
+
+
+def test_doubled_1x1_layouts_only_where_the_flash_has_room() -> None:
+    """An inference-only image's streamed 1x1 layouts take their doubled form (pwd_layout) while
+    the flash has room for the extra weight bytes and fall back to pw_layout where it has not; a
+    training image never doubles them; every build gives the reference's bytes."""
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme="none")
+    r = full.report
+    assert r["prepared_doubled_layers"] and not r["prepared_dropped_layers"]
+    assert not analyze(g, board=BOARD, scheme=SCHEME).report["prepared_doubled_layers"]
+    assert len(_doubled_arrays(generate(full, "m")["m.c"])) == len(r["prepared_doubled_layers"])
+    # no room for the doubled forms: the same layouts, none doubled, the extra bytes gone
+    undoubled = analyze(g, board=dataclasses.replace(get_board(BOARD), flash_bytes=1 << 40), scheme="none")
+    plain = undoubled.report["flash_data_bytes"] - sum(_extra_bytes(undoubled).values())
+    none = analyze(g, board=dataclasses.replace(get_board(BOARD), flash_bytes=plain), scheme="none")
+    r0 = none.report
+    assert r0["fits"] and not r0["prepared_doubled_layers"] and not r0["prepared_dropped_layers"]
+    assert r0["prepared_layers"] == r["prepared_layers"]
+    assert not _doubled_arrays(generate(none, "m")["m.c"])
+    # room for some: the most pixels first, within the flash
+    some = dataclasses.replace(get_board(BOARD), flash_bytes=plain + max(_extra_bytes(undoubled).values()))
+    r1 = analyze(g, board=some, scheme="none").report
+    assert r1["fits"] and 0 < len(r1["prepared_doubled_layers"]) < len(r["prepared_doubled_layers"])
+    assert r1["flash_data_bytes"] <= some.flash_bytes
+    x = np.random.default_rng(5).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
+    for a in (full, none):
+        np.testing.assert_array_equal(Simulator(a, generate(a, "m"), "m").infer(x), want)
+
+
+def _doubled_arrays(c: str) -> list[str]:
+    return re.findall(r"const uint32_t (tte_pwd_[0-9a-f]+)\[", c)
+
+
+def _extra_bytes(a: Any) -> dict[str, int]:
+    """The doubled layouts' extra flash over pw_layout's, per pw_layout name (its weight bytes)."""
+    from tte.compiler.emit.block import PW_DOUBLED_META, pw_layout, pwd_layout
+
+    graph = a.inference.graph
+    doubled = graph.meta[PW_DOUBLED_META]
+    return {pr[0]: pwd_layout(n, graph)[1].nbytes - pr[1].nbytes for n in graph.nodes
+            if n.op == "streamed_block" and (pr := pw_layout(n, graph)) is not None and pr[0] in doubled}
+

@@ -173,6 +173,8 @@ static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int
 {
     if (p->pw_prep != NULL && p->project->g.in_c <= 24) {
         tte_conv2d_s8_pointwise_small_prep_px(p->project, d, n, p->pw_prep, y);
+    } else if (p->pw_prep != NULL && p->pw_doubled_px != NULL) {
+        p->pw_doubled_px(p->project, d, n, p->pw_prep, y, pairs);
     } else if (p->pw_prep != NULL) {
         tte_conv2d_s8_pointwise_prep_px(p->project, d, n, p->pw_prep, y, pairs);
     } else {
@@ -205,7 +207,11 @@ static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const
         tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, p->dw_prep, d,
                                       dw_ws, dw_bytes);
         if (all_wide_bytes(p) > 0) {
-            tte_conv2d_s8_pointwise_prep_all_px(p->project, d, npix, p->pw_prep, yb, wide);
+            if (p->pw_doubled_all_px != NULL) {
+                p->pw_doubled_all_px(p->project, d, npix, p->pw_prep, yb, wide);
+            } else {
+                tte_conv2d_s8_pointwise_prep_all_px(p->project, d, npix, p->pw_prep, yb, wide);
+            }
         } else {
             project_px(p, fast_p, d, npix, w_p, b_p, yb, pairs);
         }

@@ -1716,17 +1716,17 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * (the context c, on the stack). The outputs' addresses come from two bases, pixel 0's (c.ym1
  * keeps it less one) and pixel 2's, each stepped on to the second channel by the writeback of
  * its first store there, so that pixel 0's base ends where the next pair's less one lies. */
-#define TTE_PWP_CHANNELS(PRE, DOT)                                                      \
+#define TTE_PWP_CHANNELS(PRE, DOT, RQ)                                                      \
     __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
-                     "ldr %[xa], %[ym1]\n\t" TTE_PWP_RQ("a00", "[%[xa], #1]!")          \
-                     "ldr %[a00], %[s]\n\t" TTE_PWP_RQ("a10", "[%[xa], %[a00]]")         \
-                     "add %[a10], %[xa], %[a00], lsl #1\n\t" TTE_PWP_RQ("a20", "[%[a10]]") \
-                         TTE_PWP_RQ("a30", "[%[a10], %[a00]]")                          \
-                             TTE_PWP_PARAMS TTE_PWP_RQ("a21", "[%[a10], #1]!")           \
-                                 TTE_PWP_RQ("a31", "[%[a10], %[a00]]")                  \
-                                     TTE_PWP_RQ("a01", "[%[xa], #1]!")                  \
-                                         TTE_PWP_RQ("a11", "[%[xa], %[a00]]")           \
+                     "ldr %[xa], %[ym1]\n\t" RQ("a00", "[%[xa], #1]!")          \
+                     "ldr %[a00], %[s]\n\t" RQ("a10", "[%[xa], %[a00]]")         \
+                     "add %[a10], %[xa], %[a00], lsl #1\n\t" RQ("a20", "[%[a10]]") \
+                         RQ("a30", "[%[a10], %[a00]]")                          \
+                             TTE_PWP_PARAMS RQ("a21", "[%[a10], #1]!")           \
+                                 RQ("a31", "[%[a10], %[a00]]")                  \
+                                     RQ("a01", "[%[xa], #1]!")                  \
+                                         RQ("a11", "[%[xa], %[a00]]")           \
                      "str %[xa], %[ym1]\n\t"                                            \
                      "ldr %[w0], %[wend]\n\t"                                           \
                      "cmp %[wp], %[w0]\n\t"                                             \
@@ -1759,17 +1759,17 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
     c.s = s;
     c.ym1 = (uintptr_t)y0 - 1u;
     if (n == 64) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT64);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT64, TTE_PWP_RQ);
     } else if (n == 32) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT32);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT32, TTE_PWP_RQ);
     } else if (n == 128) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT128);
+        TTE_PWP_CHANNELS("", TTE_PWP_DOT128, TTE_PWP_RQ);
     } else {
         /* the groups after the first two (at least six: in_c >= 32) */
         const int32_t rest = n / 4 - 2;
         const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
         c.entry = (uint32_t)part * TTE_PWP_GROUP_BYTES;
-        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN);
+        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN, TTE_PWP_RQ);
     }
 }
 
@@ -1819,13 +1819,13 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
 #define TTE_PWP2_DOT32 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
 #define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_DOT128 TTE_PWP2_DOT64 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
-#define TTE_PWP2_CHANNELS(DOT)                                                          \
+#define TTE_PWP2_CHANNELS(DOT, RQ)                                                          \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
-                     TTE_PWP_PARAMS TTE_PWP_RQ("a00", "[%[y0]]")                          \
-                         TTE_PWP_RQ("a10", "[%[y0], %[s]]") TTE_PWP_PARAMS              \
-                     "add %[xa], %[y0], #1\n\t" TTE_PWP_RQ("a01", "[%[xa]]")             \
-                         TTE_PWP_RQ("a11", "[%[xa], %[s]]")                             \
+                     TTE_PWP_PARAMS RQ("a00", "[%[y0]]")                          \
+                         RQ("a10", "[%[y0], %[s]]") TTE_PWP_PARAMS              \
+                     "add %[xa], %[y0], #1\n\t" RQ("a01", "[%[xa]]")             \
+                         RQ("a11", "[%[xa], %[s]]")                             \
                      "add %[y0], %[y0], #2\n\t"                                         \
                      "ldr %[w0], %[wend]\n\t"                                           \
                      "cmp %[wp], %[w0]\n\t"                                             \
@@ -1848,15 +1848,15 @@ static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m,
     c.xend = xw + 2 * n;
     c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
     if (n == 64) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64);
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64, TTE_PWP_RQ);
     } else if (n == 32) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32);
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32, TTE_PWP_RQ);
     } else if (n == 128) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128);
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128, TTE_PWP_RQ);
     } else if ((n & 15) == 0) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16);
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16, TTE_PWP_RQ);
     } else {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8);
+        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8, TTE_PWP_RQ);
     }
 }
 #else
@@ -1934,14 +1934,14 @@ static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t np
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
     "strb %[" A "], " ADDR "\n\t"
 /* two channel pairs (wa, wb) of one pixel, GROUPS groups a loop pass */
-#define TTE_PWP1_PAIRS(GROUPS)                                                          \
+#define TTE_PWP1_PAIRS(GROUPS, RQ)                                                          \
     __asm__ volatile("ldrd %[a0], %[a1], [%[wa]], #8\n\t"                               \
                      "ldrd %[a2], %[a3], [%[wb]], #8\n"                                  \
                      "1:\n\t" GROUPS                                                    \
                      "cmp %[xp], %[xend]\n\t"                                           \
-                     "bne 1b\n\t" TTE_PWP1_RQ("wa", "a0", "[%[y]]")                     \
-                         TTE_PWP1_RQ("wa", "a1", "[%[y], #1]") TTE_PWP1_RQ("wb", "a2", "[%[y], #2]") \
-                             TTE_PWP1_RQ("wb", "a3", "[%[y], #3]")                        \
+                     "bne 1b\n\t" RQ("wa", "a0", "[%[y]]")                     \
+                         RQ("wa", "a1", "[%[y], #1]") RQ("wb", "a2", "[%[y], #2]") \
+                             RQ("wb", "a3", "[%[y], #3]")                        \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [w0] "=&r"(w0), \
                        [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [xp] "+&r"(xp), [wa] "+&r"(wa),   \
                        [wb] "+&r"(wb)                                                     \
@@ -1959,9 +1959,9 @@ static TTE_NOINLINE void pwp_channels1(const uint32_t *xw, int32_t n, int32_t m,
         const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
         uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
         if ((n & 15) == 0) {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP);
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
         } else {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP);
+            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
         }
     }
     if (k < m) {
@@ -2071,6 +2071,369 @@ void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8
 #endif
         }
     }
+}
+
+/* ---- the doubled layout (tte.compiler.emit.block.pwd_layout), where the flash has room ----
+ *
+ * pw_layout's form with the weights as doubled int16 lanes: per pair of output channels their
+ * doubled biases 2 (bias - in_zp sum(w)) mod 2**32, per four inputs b0..b3 the words (2 b0,
+ * 2 b2) of both channels, then (2 b1, 2 b3) of both, then the same output stage words. Against
+ * the raw inputs widened once per pixel as (x0, x2) and (x1, x3), two SMLAD give the doubled sum
+ * tte_rq_fast_s8 starts with (mod 2**32 on the way, exact at the end within pw_layout's 24
+ * bits): no SXTB16 per weight word (22 instructions per 32 products where pw_layout takes 23)
+ * and no shift in the output stage, for twice the weight bytes. */
+#define TTE_PWD_PAIR_WORDS(n) (8 + (n))
+
+/* two pixels' words for inputs 4 g .. 4 g + 3: (x0, x2) at d[8 g], d[8 g + 1], (x1, x3) at
+ * d[8 g + 4], d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
+static TTE_ALWAYS_INLINE void pwd_widen2(uint32_t *d, const int8_t *x0, const int8_t *x1, int32_t n)
+{
+#if defined(__ARM_FEATURE_DSP)
+#define TTE_PWD_WIDEN                                                                   \
+    "ldr %[u0], [%[x0]], #4\n\t"                                                       \
+    "ldr %[u1], [%[x1]], #4\n\t"                                                       \
+    "sxtb16 %[X0], %[u0]\n\t"                                                          \
+    "sxtb16 %[X1], %[u1]\n\t"                                                          \
+    "sxtb16 %[u0], %[u0], ror #8\n\t"                                                  \
+    "sxtb16 %[u1], %[u1], ror #8\n\t"                                                  \
+    "strd %[u0], %[u1], [%[d], #16]\n\t"                                               \
+    "strd %[X0], %[X1], [%[d]], #32\n\t"
+    const int8_t *const end = x0 + n;
+    uint32_t u0, u1, X0, X1;
+    /* (early clobbers: end may equal x1, which must not share its register) */
+    __asm__ volatile("1:\n\t" TTE_PWD_WIDEN TTE_PWD_WIDEN
+                     "cmp %[x0], %[end]\n\t"
+                     "bne 1b"
+                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
+                       [X1] "=&r"(X1)
+                     : [end] "r"(end)
+                     : "cc", "memory");
+#else
+    int32_t g;
+    for (g = 0; g < n; g += 4, d += 8) {
+        const int8_t *v0 = x0 + g, *v1 = x1 + g;
+        d[0] = ((uint32_t)(int32_t)v0[0] & 0xFFFFu) | (uint32_t)(int32_t)v0[2] << 16;
+        d[1] = ((uint32_t)(int32_t)v1[0] & 0xFFFFu) | (uint32_t)(int32_t)v1[2] << 16;
+        d[4] = ((uint32_t)(int32_t)v0[1] & 0xFFFFu) | (uint32_t)(int32_t)v0[3] << 16;
+        d[5] = ((uint32_t)(int32_t)v1[1] & 0xFFFFu) | (uint32_t)(int32_t)v1[3] << 16;
+    }
+#endif
+}
+
+/* passes of channels over the doubled layout for npx pixels (as pwp_passes) */
+static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
+{
+    return npx > 4 ? (4 * (m / 2) * TTE_PWD_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* TTE_PWP_GROUP with the second weight words loaded where it sign-extends the first */
+#define TTE_PWD_GROUP                                                                   \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* TTE_PWP_FIRST's order, the same change */
+#define TTE_PWD_FIRST                                                                   \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
+    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+/* TTE_PWP_RQ on the doubled sum itself (no shift first) */
+#define TTE_PWD_RQ(A, ADDR)                                                             \
+    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
+    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWD_GROUP_BYTES 88 /* 22 instructions of 32 bits */
+#define TTE_PWD_G4 TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP
+#define TTE_PWD_G16 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4
+#define TTE_PWD_DOT32 TTE_PWD_FIRST TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_G4
+#define TTE_PWD_DOT64 TTE_PWD_FIRST TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4
+#define TTE_PWD_DOT128 TTE_PWD_DOT64 TTE_PWD_G16
+#define TTE_PWD_DOTN                                                                    \
+    TTE_PWD_FIRST TTE_PWD_GROUP                                                         \
+    "ldr %[w0], %[entry]\n\t"                                                          \
+    "bx %[w0]\n"                                                                        \
+    "1:\n\t" TTE_PWD_G16                                                                \
+    "5:\n\t"                                                                            \
+    "ldr %[w0], %[xend]\n\t"                                                            \
+    "cmp %[xp], %[w0]\n\t"                                                              \
+    "bne 1b\n\t"
+
+/* pwp_channels over the doubled layout */
+static TTE_NOINLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                      int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
+    c.s = s;
+    c.ym1 = (uintptr_t)y0 - 1u;
+    if (n == 64) {
+        TTE_PWP_CHANNELS("", TTE_PWD_DOT64, TTE_PWD_RQ);
+    } else if (n == 32) {
+        TTE_PWP_CHANNELS("", TTE_PWD_DOT32, TTE_PWD_RQ);
+    } else if (n == 128) {
+        TTE_PWP_CHANNELS("", TTE_PWD_DOT128, TTE_PWD_RQ);
+    } else {
+        const int32_t rest = n / 4 - 2;
+        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
+        c.entry = (uint32_t)part * TTE_PWD_GROUP_BYTES;
+        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWD_DOTN, TTE_PWD_RQ);
+    }
+}
+
+#define TTE_PWD2_GROUP                                                                  \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWD2_FIRST                                                                  \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
+    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWD2_DOT16                                                                  \
+    TTE_PWP2_LOOP(TTE_PWD2_FIRST TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP,          \
+                  TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP)
+#define TTE_PWD2_DOT8 TTE_PWP2_LOOP(TTE_PWD2_FIRST TTE_PWD2_GROUP, TTE_PWD2_GROUP TTE_PWD2_GROUP)
+#define TTE_PWD2_G4 TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP
+#define TTE_PWD2_DOT32 TTE_PWD2_FIRST TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_G4
+#define TTE_PWD2_DOT64 TTE_PWD2_FIRST TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4
+#define TTE_PWD2_DOT128 TTE_PWD2_DOT64 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4
+
+/* pwp_channels2 over the doubled layout */
+static TTE_NOINLINE void pwd_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                       int32_t s)
+{
+    pwp_ctx_t c;
+    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
+    const uint32_t *xp;
+    c.buf = xw;
+    c.xend = xw + 2 * n;
+    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
+    if (n == 64) {
+        TTE_PWP2_CHANNELS(TTE_PWD2_DOT64, TTE_PWD_RQ);
+    } else if (n == 32) {
+        TTE_PWP2_CHANNELS(TTE_PWD2_DOT32, TTE_PWD_RQ);
+    } else if (n == 128) {
+        TTE_PWP2_CHANNELS(TTE_PWD2_DOT128, TTE_PWD_RQ);
+    } else if ((n & 15) == 0) {
+        TTE_PWP2_CHANNELS(TTE_PWD2_DOT16, TTE_PWD_RQ);
+    } else {
+        TTE_PWP2_CHANNELS(TTE_PWD2_DOT8, TTE_PWD_RQ);
+    }
+}
+
+#define TTE_PWD1_GROUP                                                                  \
+    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
+    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
+    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
+    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
+    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
+    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
+    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
+    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+#define TTE_PWD1_RQ(W, A, ADDR)                                                         \
+    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
+    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
+    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
+    "strb %[" A "], " ADDR "\n\t"
+
+/* pwp_channels1 over the doubled layout */
+static TTE_NOINLINE void pwd_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
+{
+    const int32_t pw = TTE_PWD_PAIR_WORDS(n);
+    const uint32_t *const xend = xw + 2 * n;
+    int32_t k;
+    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
+        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
+        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
+        if ((n & 15) == 0) {
+            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
+        } else {
+            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
+        }
+    }
+    if (k < m) {
+        pwd_channels2(xw, n, 2, wp, y0, 0);
+    }
+}
+
+/* pwp_widen_group's pixels, widened for the doubled layout */
+static void pwd_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
+{
+    const int32_t left = npx - i;
+    const int8_t *const x0 = x + (size_t)i * n;
+    pwd_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
+    if (left >= 4) {
+        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
+    } else if (left == 3) {
+        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
+    }
+}
+
+/* pwp_run_group over the doubled layout */
+static void pwd_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
+                          int32_t i, int32_t npx)
+{
+    const int32_t left = npx - i;
+    if (left >= 4) {
+        pwd_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
+        return;
+    }
+    if (left == 1) {
+        pwd_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
+        return;
+    }
+    pwd_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
+    if (left == 3) {
+        pwd_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
+    }
+}
+#else
+/* the portable sums of channel pair wq's channel j over the widened pixels xw (pass pixel q) */
+static int32_t pwd_sum(const uint32_t *wq, const uint32_t *xw, int32_t n, int32_t j, int32_t q)
+{
+    uint32_t acc = wq[j];
+    int32_t g;
+    for (g = 0; g < n / 4; ++g) {
+        acc = pwp_smlad(xw[8 * g + 4 + q], wq[4 + 4 * g + j], pwp_smlad(xw[8 * g + q], wq[2 + 4 * g + j], acc));
+    }
+    return (int32_t)acc;
+}
+#endif
+
+void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    const int32_t passes = pwd_passes(n, m, npx);
+    const int32_t per = (pairs + passes - 1) / passes;
+    int32_t i, c0;
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        const uint32_t *const wp = prep + (size_t)c0 * pw;
+        for (i = 0; i < npx; i += 4) {
+#if defined(__ARM_FEATURE_DSP)
+            pwd_widen_group(xw, x, i, npx, n);
+            pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, i, npx);
+#else
+            const int32_t left = npx - i < 4 ? npx - i : 4;
+            int32_t oc, j, q;
+            pwd_widen2(xw, x + (size_t)i * n, x + (size_t)(i + (left > 1)) * n, n);
+            pwd_widen2(xw + 2, x + (size_t)(i + (left > 2 ? 2 : 0)) * n, x + (size_t)(i + (left > 3 ? 3 : 0)) * n, n);
+            for (oc = 0; oc < 2 * nc; oc += 2) {
+                const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;
+                for (j = 0; j < 2; ++j) {
+                    /* the layout's multiplier and ~shift (a constant channel's stand-in) */
+                    const int32_t mu = (int32_t)wq[2 + n + 3 * j], sh = ~(int32_t)wq[3 + n + 3 * j];
+                    for (q = 0; q < left; ++q) {
+                        y[(size_t)(i + q) * m + 2 * c0 + oc + j] =
+                            (int8_t)tte_rq_exact(pwd_sum(wq, xw, n, j, q) / 2, mu, sh, p->out_zp, -128, 127);
+                    }
+                }
+            }
+#endif
+        }
+    }
+}
+
+void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
+    const int32_t passes = pwd_passes(n, m, npx), per = (pairs + passes - 1) / passes;
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    int32_t i, c0;
+    /* buf holds every pixel only where pw_layout would take several passes
+     * (tte_conv2d_s8_pointwise_prep_all_bytes) */
+    if (passes == 1 || pwp_passes(n, m, npx) == 1) {
+        tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+        return;
+    }
+    for (i = 0; i < npx; i += 4) {
+        pwd_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
+    }
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        for (i = 0; i < npx; i += 4) {
+            pwd_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
+        }
+    }
+#else
+    tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+#endif
 }
 
 #if defined(__ARM_FEATURE_DSP)

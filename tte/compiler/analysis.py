@@ -518,7 +518,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
     # weights the emitters also lay out at compile time, once each, while the flash has room
     # for them (tte.compiler.emit.block.choose_prepared decides for the emitters too)
     prepared = choose_prepared((sg.graph, inf.graph), board.flash_bytes - flash_reserve - frozen_bytes - whole_bytes,
-                               trained=tg.updates)
+                               trained=tg.updates, doubling=sch.inference_only)
     prepared_bytes = prepared.kept_bytes
     flash_data = frozen_bytes + whole_bytes + prepared_bytes
     budget = budget_bytes if budget_bytes is not None else board.sram_bytes
@@ -548,6 +548,7 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
         "prepared_layers": sorted(w for _, w in prepared.kept.values()),
         "prepared_dropped_layers": sorted(w for _, w in prepared.dropped.values()),
         "prepared_dropped_bytes": prepared.dropped_bytes,
+        "prepared_doubled_layers": sorted(w for _, w in prepared.doubled.values()),
         "macs_forward": fwd, "macs_backward": bwd,
         "budget_bytes": budget, "sram_bytes": board.sram_bytes, "flash_capacity_bytes": board.flash_bytes,
         "fits": fits_sram and fits_flash, "verdict": verdict,
@@ -563,7 +564,8 @@ def _report(graph: Graph, sch: UpdateScheme, tg: TrainingGraph, sg: ScheduledGra
                   "stack_bytes is an estimate; the firmware measures the peak stack by painting",
                   "prepared_layers: the depthwise and fully connected layers whose weights are laid out at compile "
                   "time (prepared_weight_bytes of flash); prepared_dropped_layers: those left to the plain path "
-                  "(the same bytes) so that the flash data fits",
+                  "(the same bytes) so that the flash data fits; prepared_doubled_layers: the 1x1 layers whose layout "
+                  "takes its doubled form (twice the weight bytes, fewer instructions) in the flash left",
                   "the input image lives in the arena at tte_input_buffer() (input_bytes are part of "
                   "arena_bytes); peak_sram_bytes_input_outside_arena: the peak if the caller kept "
                   "the input in a buffer of its own",

@@ -138,6 +138,15 @@ int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, 
  * 0, prep_px's buffer of 8 * in_c bytes). The same bytes. */
 void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                          const uint32_t *prep, int8_t *y, int16_t *buf);
+/* prep_px and prep_all_px over the doubled layout (tte.compiler.emit.block.pwd_layout: the
+ * weights as doubled int16 lanes, twice pw_layout's weight bytes, on the same conditions, where
+ * the flash has room), with the same buffers. The same bytes. */
+typedef void (*tte_pw_prep_fn)(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep,
+                               int8_t *y, int16_t *buf);
+void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, int16_t *buf);
+void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pe_layout,
  * pointwise_s8.c; in_c 4 to 24, a multiple of 4; the doubled sums within int32 as pws_fits, the
  * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-21, -1]),

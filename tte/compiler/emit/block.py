@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -227,6 +227,7 @@ def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 
 PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
+PW_DOUBLED_META = "pw_doubled"   # Graph.meta key: the pw_layout names choose_prepared doubles (pwd_layout)
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,7 @@ class PreparedChoice:
     """choose_prepared's decision: per C array, its bytes and its depthwise weight's name."""
     kept: dict[str, tuple[int, str]]
     dropped: dict[str, tuple[int, str]]
+    doubled: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def kept_bytes(self) -> int:
@@ -244,7 +246,8 @@ class PreparedChoice:
         return sum(b for b, _ in self.dropped.values())
 
 
-def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str] = ()) -> PreparedChoice:
+def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str] = (),
+                    doubling: bool = False) -> PreparedChoice:
     """Which compile-time weight layouts the emitters read, given ``room`` bytes of flash left
     by the other weight data; recorded in each graph for dw_prepared and fc_prepared
     (tte.compiler.emit.conv), so the emitters and the report (tte.compiler.analysis) follow this
@@ -268,8 +271,12 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
     weight and bias where nothing else reads them and goes last; else (a backward reads the
     weight) it comes beside the weight, ranked below every other layout (the first dropped when
-    the flash is short; among them, the fewest output pixels first)."""
+    the flash is short; among them, the fewest output pixels first). With ``doubling`` (an
+    inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
+    form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
+    image keeps pw_layout."""
     cands: dict[str, tuple[int, str, float]] = {}
+    doubles: dict[str, tuple[int, int]] = {}   # pw_layout name: pwd_layout's extra bytes, P's pixels
     for g in graphs:
         for n in g.nodes:
             if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
@@ -284,10 +291,13 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 cands[pr[0]] = (pr[1].nbytes - replaced, expand.inputs[1], rows[0] * rows[1])
             if (n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[2], graphs, trained)):
-                _, _, project, _, _ = _block_parts(n)
+                _, _, project, _, chain = _block_parts(n)
                 replaced = _replaced_bytes(project, graphs)
                 if replaced >= _t(g, project.inputs[1]).nbytes:
                     cands[pr[0]] = (pr[1].nbytes - replaced, project.inputs[1], float("inf"))
+                    if (pd := pwd_layout(n, g)) is not None:
+                        out = _t(_chain_graph(g, chain), project.outputs[0]).shape
+                        doubles[pr[0]] = (pd[1].nbytes - pr[1].nbytes, int(np.prod(out[:-1])))
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
@@ -308,10 +318,28 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
         dropped.add(name)
         total -= cands[name][0]
     kept = frozenset(cands) - dropped
+    doubled = _choose_doubled({k: v for k, v in doubles.items() if k in kept and doubling}, room - total)
     for g in graphs:
         g.meta[PREPARED_META] = kept
         g.meta[FC_PREPARED_META] = kept
-    return PreparedChoice({k: cands[k][:2] for k in sorted(kept)}, {k: cands[k][:2] for k in sorted(dropped)})
+        g.meta[PW_DOUBLED_META] = doubled
+    size = {k: cands[k][0] + (doubles[k][0] if k in doubled else 0) for k in kept}
+    return PreparedChoice({k: (size[k], cands[k][1]) for k in sorted(kept)},
+                          {k: cands[k][:2] for k in sorted(dropped)},
+                          {k: (size[k], cands[k][1]) for k in sorted(doubled)})
+
+
+def _choose_doubled(doubles: dict[str, tuple[int, int]], room: int) -> frozenset[str]:
+    """The kept 1x1 layouts (pw_layout) that take their doubled form (pwd_layout) in the flash
+    left after every kept layout (room): its saving per byte is about P's pixels (the weight
+    bytes are the extra flash, the products the saving), so the most pixels first while they
+    fit; none where they would not."""
+    chosen: set[str] = set()
+    for name in sorted(doubles, key=lambda k: (-doubles[k][1], doubles[k][0], k)):
+        if doubles[name][0] <= room:
+            chosen.add(name)
+            room -= doubles[name][0]
+    return frozenset(chosen)
 
 
 def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -> bool:
@@ -462,15 +490,73 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 def _wide_layout(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
     """pw_layout of the 1x1 conv `project` (P's, or a standalone 1x1's: pw_conv_layout)."""
+    if not _pw_checks(project, view):
+        return None
+    if _t(view, project.inputs[1]).shape[3] <= PE_MAX_IN:
+        return _small_layout(project, view)
+    parts = _pw_parts(project, view)
+    if parts is None:
+        return None
+    wd, bias, zp, words_out = parts
+    m, n = wd.shape
+    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
+    if np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15):
+        return None
+    pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
+    u = lanes & 0xFFFF
+    words = (u[:, 0::2] | u[:, 1::2] << 16).reshape(m // 2, 2, n // 4).transpose(0, 2, 1).reshape(m // 2, -1)
+    prep = np.concatenate([pbias.reshape(m // 2, 2), words, words_out], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwq_{digest}", prep
+
+
+def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """pw_layout's doubled form, as tte_conv2d_s8_pointwise_prepd_px reads it
+    (csrc/src/pointwise_s8.c): per pair of output channels their doubled biases 2 (bias - zp
+    sum(w)) mod 2**32, per four inputs the int16 lanes (2 w0, 2 w2) of both channels, then (2 w1,
+    2 w3) of both, then pw_layout's output stage words. Twice pw_layout's weight bytes for no
+    SXTB16 per weight word and no shift per output; None where pw_layout's form is pe_layout's
+    (up to 24 input channels) or the kernel could not be exact (pw_layout's conditions but the
+    lanes', which doubled int8 weights always meet)."""
+    _, _, project, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    w = _t(view, project.inputs[1])
+    if len(w.shape) != 4 or w.shape[3] <= PE_MAX_IN:
+        return None
+    parts = _pw_parts(project, view)
+    if parts is None:
+        return None
+    wd, bias, zp, words_out = parts
+    m, n = wd.shape
+    pbias = (2 * (bias - zp * wd.sum(axis=1))) & 0xFFFFFFFF
+    u = 2 * wd & 0xFFFF
+    even = (u[:, 0::4] | u[:, 2::4] << 16).reshape(m // 2, 2, n // 4)
+    odd = (u[:, 1::4] | u[:, 3::4] << 16).reshape(m // 2, 2, n // 4)
+    words = np.stack([even[:, 0], even[:, 1], odd[:, 0], odd[:, 1]], axis=2).reshape(m // 2, n)
+    prep = np.concatenate([pbias.reshape(m // 2, 2), words, words_out], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwd_{digest}", prep
+
+
+def _pw_checks(project: Node, view: Graph) -> bool:
+    """Whether a prepared layout can serve the 1x1 conv `project` at all: int8 constant weights
+    of shape (m, 1, 1, n), an int8 input, one group, a constant bias if any."""
+    x, w = _t(view, project.inputs[0]), _t(view, project.inputs[1])
+    bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
+    return not (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
+                or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
+                or (bias_name is not None and _t(view, bias_name).data is None))
+
+
+def _pw_parts(project: Node, view: Graph) -> tuple[np.ndarray, np.ndarray, int, np.ndarray] | None:
+    """What pw_layout and pwd_layout share: the 1x1's weights (m, n) and biases (a constant
+    channel's stand-in in place), its input zero point and the output stage's words per pair of
+    channels; None where neither kernel could be exact (pw_layout's conditions but the lanes')."""
+    if not _pw_checks(project, view):
+        return None
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
     bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
-    if (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
-            or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
-            or (bias_name is not None and _t(view, bias_name).data is None)):
-        return None
     m, n = w.shape[0], w.shape[3]
-    if n <= PE_MAX_IN:
-        return _small_layout(project, view)
     if n < PW_PAIRS_MIN or n % 8 or m % 2:
         return None
     wd = np.asarray(w.data, np.int64).reshape(m, n)
@@ -500,26 +586,22 @@ def _wide_layout(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
             return None
         wd, bias, mult, shift = wd.copy(), bias.copy(), mult.copy(), shift.copy()
         wd[wide], bias[wide], mult[wide], shift[wide] = 0, 4 * (v - zp_out), 2 ** 30, -1
-    lanes = 256 * wd[:, 1::2] + wd[:, 0::2]
-    if np.any(lanes < -2 ** 15) or np.any(lanes >= 2 ** 15):
-        return None
-    pbias = (256 * (bias - zp * wd.sum(axis=1) + 127 * wd[:, 1::2].sum(axis=1))) & 0xFFFFFFFF
-    u = lanes & 0xFFFF
-    words = (u[:, 0::2] | u[:, 1::2] << 16).reshape(m // 2, 2, n // 4).transpose(0, 2, 1).reshape(m // 2, -1)
     # the output stage's: mult, e - 1 = ~shift and K = zp2 << (e - 1), exact while |q| + |K| < 2**31
     # (|q| <= 2**23); a multiplier 0 gives out_zp with any shift, -1 here
     shift = np.where(mult == 0, -1, shift)
     if np.any(~shift > 22):
         return None
     out = np.stack([mult, ~shift, (2 * zp_out + 1) << ~shift], axis=1).reshape(m // 2, 6) & 0xFFFFFFFF
-    prep = np.concatenate([pbias.reshape(m // 2, 2), words, out], axis=1).astype(np.uint32).reshape(-1)
-    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
-    return f"tte_pwq_{digest}", prep
+    return wd, bias, int(zp), out
 
 
 def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """pw_layout where the flash policy keeps it (kept_layout)."""
-    return kept_layout(pw_layout(node, g), g, PREPARED_META)
+    """pw_layout where the flash policy keeps it (kept_layout), in its doubled form (pwd_layout)
+    where the policy also doubles it."""
+    pr = kept_layout(pw_layout(node, g), g, PREPARED_META)
+    if pr is not None and pr[0] in g.meta.get(PW_DOUBLED_META, ()):
+        return pwd_layout(node, g)
+    return pr
 
 
 def pw_conv_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -640,11 +722,13 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     for pr in (prep, pw, pe):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
+    doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
+                   if pw is not None and pw[0].startswith("tte_pwd_") else "NULL, NULL")
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
-                     f"{int(dw_all_given(node, g))}}};")
+                     f"{int(dw_all_given(node, g))}, {doubled_fns}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
