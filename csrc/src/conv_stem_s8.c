@@ -389,17 +389,26 @@ static void stem_rq_table(uint32_t *tab, const int32_t *mult, const int32_t *shi
 #define TTE_STEM_BODY                                                                   \
     TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD_X("3", 8, 64)
 
+/* stem_pass8_rq's arguments that stay the same for a call of the kernel (named as there) */
+typedef struct {
+    const int16_t *buf;
+    const int8_t *w0, *wtail;
+    int32_t t0, m;
+    const int32_t *bias;
+    const uint32_t *tab;
+    int32_t zp2;
+} stem_rq_args_t;
+
 /* stem_pass8 for the RGB stem (27 values, seven words of buf) with the output stage fused, P = 8
  * pixels whose outputs are m bytes apart from y: channels [c0, c1), those below t0 from w0 (each 27
  * bytes on), the others from wtail; the sums start from bias and leave through tte_rq_fast_s8
  * (rq_t mode 2, no multiplier 0) with the constants of tab (channel c0's first). */
-TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, const int8_t *w0, const int8_t *wtail, int32_t t0,
-                                       int32_t c0, int32_t c1, int32_t m, const int32_t *bias, const uint32_t *tab,
-                                       int32_t zp2, int8_t *y)
+TTE_NOINLINE static void stem_pass8_rq(const stem_rq_args_t *a, int32_t c0, int32_t c1, int8_t *y)
 {
-    const int32_t split = c0 < t0 && t0 < c1;
-    stem_rq_pass_t prm = {buf, bias + c0, tab, y + c0, y + (split ? t0 : c1), m, zp2};
-    const int8_t *wp = c0 < t0 ? w0 + 27 * c0 : wtail + 27 * (c0 - t0);
+    const int32_t t0 = a->t0, m = a->m, split = c0 < t0 && t0 < c1;
+    const int8_t *const wtail = a->wtail;
+    stem_rq_pass_t prm = {a->buf, a->bias + c0, a->tab, y + c0, y + (split ? t0 : c1), m, a->zp2};
+    const int8_t *wp = c0 < t0 ? a->w0 + 27 * c0 : wtail + 27 * (c0 - t0);
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
@@ -552,6 +561,7 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
     /* stem_rq_table's channels in the sums' place; whether it holds all M channels' */
     const int32_t tabn = 4 * ocb;
     int32_t tab_all = 0;
+    const stem_rq_args_t sa = {buf, w, wtail, t0, M, bias, (const uint32_t *)(void *)acc, r.zp2};
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -644,16 +654,21 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                 }
             }
             if (fused8) {
-                /* tabn channels a pass, their sums requantized in registers */
-                for (cb = 0; cb < M; cb += tabn) {
-                    const int32_t ce = M - cb < tabn ? M : cb + tabn;
+                /* the sums requantized in registers: every channel in one call, the table made once
+                 * an image; or tabn channels a call, each chunk's table made first */
+                if (M <= tabn) {
                     if (!tab_all) {
-                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, cb, ce);
+                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, 0, M);
+                        tab_all = 1;
                     }
-                    stem_pass8_rq(buf, w, wtail, t0, cb, ce, M, bias, (const uint32_t *)(void *)acc, r.zp2,
-                                  yb + (size_t)i * M);
+                    stem_pass8_rq(&sa, 0, M, yb + (size_t)i * M);
+                } else {
+                    for (cb = 0; cb < M; cb += tabn) {
+                        const int32_t ce = M - cb < tabn ? M : cb + tabn;
+                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, cb, ce);
+                        stem_pass8_rq(&sa, cb, ce, yb + (size_t)i * M);
+                    }
                 }
-                tab_all = M <= tabn;
                 i += P;
                 continue;
             }
