@@ -1998,14 +1998,16 @@ def _dw3_ring_image_case(seed: int) -> Case:
 
 
 # --- stem_pass8_rq (conv_stem_s8.c): the eight-pixel pass with its output stage fused ---
-def _stem_rq_case(seed: int) -> Case:
+def _stem_rq_case(seed: int, wide: int = 0) -> Case:
     """Regular convs over few input channels (conv_stem_s8.c's eight-pixel passes): the RGB stem
     (3x3x3, whose pass stem_pass8_rq requantizes the eight pixels' sums in registers when the
     clamp range is all of int8) beside windows of 21 to 44 values, out_c 8 to 24 (not only
     multiples of 8), output pixel counts with every remainder of 8, rows of RGB windows wide enough
     for eight inside the image (gemm_stem_run), batch 2, 'same' and no padding, the clamp range all of
     int8 (mode 2) or a ReLU's (mode 1), no bias (the unfused pass), a channel of multiplier 0
-    (scale below 2**-31: the exact output stage), and rows dilated."""
+    (scale below 2**-31: the exact output stage), and rows dilated. ``wide``: that many output
+    channels instead (over 16: stem_pass8_rq's table of output stage constants in chunks of 16
+    channels, the last channel's weights, from the padded copy, in the last chunk)."""
     rng = np.random.default_rng(9900 + seed)
     # 0 and 3: the clamp range all of int8 (3: the RGB stem); 1: a ReLU's, its zero point -128
     # (all of int8) or not; 2: a channel of multiplier 0, or no bias
@@ -2021,7 +2023,7 @@ def _stem_rq_case(seed: int) -> Case:
     dh = 2 if seed >= 30 else 1  # a dilated stem's rows
     h = (oh - 1) * s[0] + (kh - 1) * dh + 1 - pads[0] - pads[2]
     w = (ow - 1) * s[1] + kw - pads[1] - pads[3]
-    cout = [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3 + variant) % 8]
+    cout = wide or [8, 16, 24, 9, 13, 17, 23, 16][(seed * 3 + variant) % 8]
     xq = rand_q(rng)
     act = "relu" if variant == 1 else "none"
     yq = q(float(rng.uniform(0.02, 0.08)), -128 if variant == 1 and seed % 2 else int(rng.integers(-40, 41)))
@@ -2038,7 +2040,7 @@ def _stem_rq_case(seed: int) -> Case:
     g.add_node("conv2d", ins, "y", {"strides": s, "dilations": (dh, 1), "pads": pads, "groups": 1,
                                     "activation": act}, quant=yq)
     g.outputs = ["y"]
-    return Case(f"conv2d_stem_rq_{seed}", g, random_feeds(g, rng))
+    return Case(f"conv2d_stem_rq_{seed}" + (f"_oc{wide}" if wide else ""), g, random_feeds(g, rng))
 
 
 def forward_cases() -> list[Case]:
@@ -2131,6 +2133,8 @@ def forward_cases() -> list[Case]:
     cases += pwe8_cases()
     cases += pwez_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
+    # the RGB stem's fused pass over two and three chunks of constants (seeds 24-29: mode 2)
+    cases += [_stem_rq_case(s, wide) for s, wide in ((24, 32), (26, 33), (27, 40), (29, 48))]
     cases += dwrq_cases()
     cases += split_forward_cases()
     cases += dw3_fill_cases()

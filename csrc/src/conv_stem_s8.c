@@ -317,78 +317,115 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
     "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
     "smlad %[a0], %[o], %[w], %[a0]\n\t"
 
-/* Where the fused pass finds the chunk, the next channel's bias, multiplier (its shift sdelta
- * bytes on) and output of pixel 0, the end of the outputs of pixel 0, the bytes from one pixel's
- * outputs to the next, zp2. */
+/* Where the fused pass finds the chunk, the next channel's bias, its pair of mult << 1 and ~shift
+ * (stem_rq_table) and its output of pixel 0, the end of the outputs of pixel 0, the bytes from one
+ * pixel's outputs to the next, zp2. */
 typedef struct {
     const int16_t *buf;
-    const int32_t *bias, *mult;
-    int32_t sdelta;
+    const int32_t *bias;
+    const uint32_t *tab;
     int8_t *y;
     const int8_t *yend;
     int32_t m, zp2;
 } stem_rq_pass_t;
 
+/* Channels [c0, c1)'s output stage constants as stem_pass8_rq takes them, a pair of words each:
+ * mult << 1 (SMMLAR's factor) and ~shift (the shift before the halving), one LDRD a channel. */
+static void stem_rq_table(uint32_t *tab, const int32_t *mult, const int32_t *shift, int32_t c0, int32_t c1)
+{
+    int32_t c;
+    for (c = c0; c < c1; ++c, tab += 2) {
+        tab[0] = (uint32_t)mult[c] << 1;
+        tab[1] = ~(uint32_t)shift[c];
+    }
+}
+
+/* The output stage of a channel's eight sums into y, y + m, ..., y + 7 m (y at ym, m at msm), y
+ * stepped to the next channel's in xp: the addresses formed from m in registers. */
+#define TTE_STEM_OUT_ANY                                                                                \
+    "ldr %[we], %[msm]\n\t"                                                                             \
+    "ldr %[xp], %[ym]\n\t" TTE_STEM_RQ("a0", "[%[xp]]")                                                 \
+    "add %[a0], %[xp], %[we], lsl #1\n\t" TTE_STEM_RQ("a1", "[%[xp], %[we]]")                           \
+    TTE_STEM_RQ("a2", "[%[a0]]") TTE_STEM_RQ("a3", "[%[a0], %[we]]")                                    \
+    "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a4", "[%[a0]]")                                  \
+    TTE_STEM_RQ("a5", "[%[a0], %[we]]")                                                                 \
+    "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                                  \
+    TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                                                 \
+    "add %[xp], %[xp], #1\n\t"
+/* the same where m is known (M1 to M7: m to 7 m, strings): immediate offsets, pixel 0's store
+ * post-indexed to the next channel */
+#define TTE_STEM_OUT_AT(M1, M2, M3, M4, M5, M6, M7)                                                     \
+    "ldr %[xp], %[ym]\n\t" TTE_STEM_RQ("a1", "[%[xp], #" M1 "]")                                        \
+    TTE_STEM_RQ("a2", "[%[xp], #" M2 "]") TTE_STEM_RQ("a3", "[%[xp], #" M3 "]")                         \
+    TTE_STEM_RQ("a4", "[%[xp], #" M4 "]") TTE_STEM_RQ("a5", "[%[xp], #" M5 "]")                         \
+    TTE_STEM_RQ("a6", "[%[xp], #" M6 "]") TTE_STEM_RQ("a7", "[%[xp], #" M7 "]")                         \
+    TTE_STEM_RQ("a0", "[%[xp]], #1")
+
 /* One channel a loop pass: its bias, BODY (the dot product of its weight words with the eight
- * pixels), the output stage of its eight sums into y, y + m, ..., y + 7 m. */
-#define TTE_STEM_PASS(BODY)                                                                             \
-    __asm__ volatile("2:\n\t"                                                                          \
-                     "ldr %[e], %[bsm]\n\t"                                                            \
-                     "ldr %[a0], [%[e]], #4\n\t"                                                       \
-                     "str %[e], %[bsm]\n\t"                                                            \
-                     "ldr %[xp], %[bufm]\n\t" TTE_STEM_FIRST BODY                                      \
-                     "ldr %[xp], %[mm]\n\t"                                                            \
-                     "ldr %[o], %[sdm]\n\t"                                                            \
-                     "ldr %[o], [%[xp], %[o]]\n\t"                                                     \
-                     "ldr %[e], [%[xp]], #4\n\t"                                                       \
-                     "str %[xp], %[mm]\n\t"                                                            \
-                     "lsl %[e], %[e], #1\n\t"                                                          \
-                     "mvn %[o], %[o]\n\t"                                                              \
-                     "ldr %[w], %[zm]\n\t"                                                             \
-                     "ldr %[we], %[msm]\n\t"                                                           \
-                     "ldr %[xp], %[ym]\n\t" TTE_STEM_RQ("a0", "[%[xp]]")                               \
-                     "add %[a0], %[xp], %[we], lsl #1\n\t" TTE_STEM_RQ("a1", "[%[xp], %[we]]")         \
-                     TTE_STEM_RQ("a2", "[%[a0]]") TTE_STEM_RQ("a3", "[%[a0], %[we]]")                  \
-                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a4", "[%[a0]]")                \
-                     TTE_STEM_RQ("a5", "[%[a0], %[we]]")                                               \
-                     "add %[a0], %[a0], %[we], lsl #1\n\t" TTE_STEM_RQ("a6", "[%[a0]]")                \
-                     TTE_STEM_RQ("a7", "[%[a0], %[we]]")                                               \
-                     "add %[xp], %[xp], #1\n\t"                                                        \
-                     "str %[xp], %[ym]\n\t"                                                           \
-                     "ldr %[w], %[yem]\n\t"                                                            \
-                     "cmp %[xp], %[w]\n\t"                                                             \
-                     "bne 2b"                                                                         \
+ * pixels), OUT (the output stage of its eight sums). */
+#define TTE_STEM_PASS(BODY, OUT)                                                                        \
+    __asm__ volatile("2:\n\t"                                                                           \
+                     "ldr %[e], %[bsm]\n\t"                                                             \
+                     "ldr %[a0], [%[e]], #4\n\t"                                                        \
+                     "str %[e], %[bsm]\n\t"                                                             \
+                     "ldr %[xp], %[bufm]\n\t" TTE_STEM_FIRST BODY                                       \
+                     "ldr %[xp], %[tm]\n\t"                                                             \
+                     "ldrd %[e], %[o], [%[xp]], #8\n\t"                                                 \
+                     "str %[xp], %[tm]\n\t"                                                             \
+                     "ldr %[w], %[zm]\n\t" OUT                                                          \
+                     "str %[xp], %[ym]\n\t"                                                             \
+                     "ldr %[w], %[yem]\n\t"                                                             \
+                     "cmp %[xp], %[w]\n\t"                                                              \
+                     "bne 2b"                                                                           \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [a4] "=&r"(a4),  \
-                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),    \
+                       [a5] "=&r"(a5), [a6] "=&r"(a6), [a7] "=&r"(a7), [xp] "=&r"(xp), [wp] "+r"(wp),   \
                        [e] "=&r"(e), [o] "=&r"(o), [w] "=&r"(w), [we] "=&r"(we), [bsm] "+m"(prm.bias),  \
-                       [mm] "+m"(prm.mult), [ym] "+m"(prm.y)                                           \
-                     : [bufm] "m"(prm.buf), [sdm] "m"(prm.sdelta), [yem] "m"(prm.yend), [msm] "m"(prm.m), \
-                       [zm] "m"(prm.zp2)                                                               \
+                       [tm] "+m"(prm.tab), [ym] "+m"(prm.y)                                             \
+                     : [bufm] "m"(prm.buf), [yem] "m"(prm.yend), [msm] "m"(prm.m),                      \
+                       [zm] "m"(prm.zp2)                                                                \
                      : "cc", "memory")
 
+/* straight through, no loop, the last word's load stepping to the next channel */
+#define TTE_STEM_BODY                                                                   \
+    TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD_X("3", 8, 64)
+
+/* stem_pass8_rq's arguments that stay the same for a call of the kernel (named as there) */
+typedef struct {
+    const int16_t *buf;
+    const int8_t *w0, *wtail;
+    int32_t t0, m;
+    const int32_t *bias;
+    const uint32_t *tab;
+    int32_t zp2;
+} stem_rq_args_t;
+
 /* stem_pass8 for the RGB stem (27 values, seven words of buf) with the output stage fused, P = 8
- * pixels whose outputs are m bytes apart from y: channels [0, t0) from w0 (each 27 bytes on),
- * [t0, m) from wtail; the sums start from bias and leave through tte_rq_fast_s8 (p's; rq_t mode 2,
- * no multiplier 0). */
-TTE_NOINLINE static void stem_pass8_rq(const int16_t *buf, const int8_t *w0, const int8_t *wtail, int32_t t0,
-                                       int32_t m, const int32_t *bias, const tte_conv2d_s8_params_t *p, int8_t *y)
+ * pixels whose outputs are m bytes apart from y: channels [c0, c1), those below t0 from w0 (each 27
+ * bytes on), the others from wtail; the sums start from bias and leave through tte_rq_fast_s8
+ * (rq_t mode 2, no multiplier 0) with the constants of tab (channel c0's first). */
+TTE_NOINLINE static void stem_pass8_rq(const stem_rq_args_t *a, int32_t c0, int32_t c1, int8_t *y)
 {
-    stem_rq_pass_t prm = {buf, bias, p->mult, (int32_t)((uintptr_t)p->shift - (uintptr_t)p->mult), y, y + t0, m,
-                          2 * p->out_zp + 1};
-    const int8_t *wp = w0;
+    const int32_t t0 = a->t0, m = a->m, split = c0 < t0 && t0 < c1;
+    const int8_t *const wtail = a->wtail;
+    stem_rq_pass_t prm = {a->buf, a->bias + c0, a->tab, y + c0, y + (split ? t0 : c1), m, a->zp2};
+    const int8_t *wp = c0 < t0 ? a->w0 + 27 * c0 : wtail + 27 * (c0 - t0);
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
     for (;;) {
-        if (prm.y != prm.yend) {
-            /* straight through, no loop, the last word's load stepping to the next channel */
-            TTE_STEM_PASS(TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD
-                              TTE_WIN8_WORD_X("3", 8, 64));
+        /* the outputs of a pixel 16 or 8 bytes apart (the paper models' stem, VWW's) at immediate
+         * offsets */
+        if (m == 16) {
+            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("16", "32", "48", "64", "80", "96", "112"));
+        } else if (m == 8) {
+            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("8", "16", "24", "32", "40", "48", "56"));
+        } else {
+            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_ANY);
         }
-        if (prm.yend == y + m) {
+        if (prm.yend == y + c1) {
             break;
         }
-        prm.yend = y + m;
+        prm.yend = y + c1;
         wp = wtail;
     }
 }
@@ -507,8 +544,9 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
      * windows, wtail */
     int32_t *const acc = (int32_t *)__builtin_assume_aligned(scratch, 8);
     int16_t *const buf = (int16_t *)(void *)(acc + 8 * ocb);
-    /* one window's bytes for gemm_edge in the sums' place: they are used up before a pass */
-    int8_t *const bytes = (int8_t *)(void *)acc;
+    /* one window's bytes for gemm_edge in the sums' place: they are used up before a pass; in
+     * the fused pass, past the seven words it reads (the sums' place holds stem_rq_table's) */
+    int8_t *const bytes = (int8_t *)(void *)acc, *const bytes8 = (int8_t *)(void *)(buf + 32 * 7);
     int8_t *const wtail = (int8_t *)(void *)(buf + 8 * kmax);
     /* the geometry in locals (the buffer's stores could alias p) */
     const int32_t C = g->in_c, k_h = g->k_h, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, sh = g->stride_h;
@@ -518,7 +556,12 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
     const uint32_t zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
     static const int32_t zeros[TTE_GEMM_OCB] = {0};
     /* the output stage fused into stem_pass8_rq for eight pixels */
-    const int32_t fused = stem && n == 27 && npx >= 8 && r.mode == 2 && bias != NULL && rq_no_zero_mult(r.mult, M);
+    const int32_t fused = stem && n == 27 && kind == 2 && npx >= 8 && r.mode == 2 && bias != NULL
+                          && rq_no_zero_mult(r.mult, M);
+    /* stem_rq_table's channels in the sums' place; whether it holds all M channels' */
+    const int32_t tabn = 4 * ocb;
+    int32_t tab_all = 0;
+    const stem_rq_args_t sa = {buf, w, wtail, t0, M, bias, (const uint32_t *)(void *)acc, r.zp2};
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -604,17 +647,33 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                 if (kind != 0 && (uint32_t)liy <= (uint32_t)iy_max && (uint32_t)lix <= (uint32_t)ix_max) {
                     gemm_inside(kind, xb + ((size_t)liy * in_w + lix) * C, rstride, k_h, nw, dst, nz, zp24);
                 } else if (stem && kind == 2) {
-                    gemm_stem_edge(xb, liy, lix, g->in_h, in_w, g->dil_h, dst, nz, 0x01010101u * (zp24 >> 24), bytes);
+                    gemm_stem_edge(xb, liy, lix, g->in_h, in_w, g->dil_h, dst, nz, 0x01010101u * (zp24 >> 24),
+                                   fused8 ? bytes8 : bytes);
                 } else if (kind != 1 || !gemm_cut4(p, xb, liy, lix, nw, dst, nz)) {
                     gemm_edge(p, xb, ly, lx, nw, dst, nz, bytes);
                 }
             }
             if (fused8) {
-                /* every channel in one pass, its sums requantized in registers */
-                stem_pass8_rq(buf, w, wtail, t0, M, bias, p, yb + (size_t)i * M);
+                /* the sums requantized in registers: every channel in one call, the table made once
+                 * an image; or tabn channels a call, each chunk's table made first */
+                if (M <= tabn) {
+                    if (!tab_all) {
+                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, 0, M);
+                        tab_all = 1;
+                    }
+                    stem_pass8_rq(&sa, 0, M, yb + (size_t)i * M);
+                } else {
+                    for (cb = 0; cb < M; cb += tabn) {
+                        const int32_t ce = M - cb < tabn ? M : cb + tabn;
+                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, cb, ce);
+                        stem_pass8_rq(&sa, cb, ce, yb + (size_t)i * M);
+                    }
+                }
                 i += P;
                 continue;
             }
+            /* the sums' place taken */
+            tab_all = 0;
             for (cb = 0; cb < M; cb += ocb) {
                 const int32_t ce = M - cb < ocb ? M : cb + ocb;
                 /* channels [cb, cb + nd) straight from w, the rest from wtail */
