@@ -839,14 +839,26 @@ static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt,
 #endif
 }
 
-#if !defined(TTE_DW_FEW_REGISTERS)
-/* PKHBT a, b LSL 16: the low halfwords of a and b; PKHTB b, a ASR 16: the high ones */
-static inline uint32_t dw3_pkhbt(uint32_t a, uint32_t b)
+/* The low halfwords of a and b in one word (a's low): also two sign-extended halfwords packed */
+static inline uint32_t dws_lo(uint32_t a, uint32_t b)
 {
     uint32_t r;
     __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+
+/* The high halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_hi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dws_hi(a, b) with the asm's inputs listed b first: the same PKHTB, but gcc picks other
+ * registers for dw3_pair_words_dsp with dws_hi's order (and for dws_weights with this one),
+ * so each keeps the code it was measured with */
 static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
 {
     uint32_t r;
@@ -858,8 +870,8 @@ static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
 static TTE_ALWAYS_INLINE void dw3_pair_words_dsp(uint32_t *dst, const uint32_t *wa, const uint32_t *wb)
 {
     const uint32_t ea = wa[0], oa = wa[1], eb = wb[0], ob = wb[1];
-    dst[0] = dw3_pkhbt(ea, eb);
-    dst[1] = dw3_pkhbt(oa, ob);
+    dst[0] = dws_lo(ea, eb);
+    dst[1] = dws_lo(oa, ob);
     dst[2] = dw3_pkhtb(eb, ea);
     dst[3] = dw3_pkhtb(ob, oa);
 }
@@ -3316,22 +3328,6 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         dws_run_asm(gq, (uintptr_t)img + (uintptr_t)(intptr_t)d[DWS_XOFF],
                     (uintptr_t)wrow + (uintptr_t)(intptr_t)d[DWS_WOFF], 8 * pitch, 8 * KW);
     }
-}
-
-/* The low halfwords of a and b in one word (a's low): also two sign-extended halfwords packed */
-static inline uint32_t dws_lo(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-/* The high halfwords of a and b in one word (a's low) */
-static inline uint32_t dws_hi(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)
