@@ -1405,6 +1405,16 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * biases, then per window row w0 + 65536 w1 and w1 + 65536 w2 of each channel) */
 enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 23, DWP_WORDS = 24 };
 
+/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at byte P1 of
+ * row register R on the weight words (w1 w2) at byte WB of lr */
+#define TTE_DWP_ROW_P1(R, P1, WB)                                                       \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
 /* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
  * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
  * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
@@ -1415,12 +1425,7 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlatb r3, r5, r7, r3\n\t"                                                         \
     "smlad r2, r6, r8, r2\n\t"                                                          \
     "smlatb r4, r6, r8, r4\n\t"                                                         \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlabt r1, r5, r7, r1\n\t"                                                         \
-    "smlad r3, r5, r7, r3\n\t"                                                          \
-    "smlabt r2, r6, r8, r2\n\t"                                                         \
-    "smlad r4, r6, r8, r4\n\t"
+    TTE_DWP_ROW_P1(R, P1, WB)
 
 /* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
  * their first product) */
@@ -1431,12 +1436,7 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlatb r4, r6, r8, r2\n\t"                                                         \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlad r2, r6, r8, r2\n\t"                                                          \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlabt r1, r5, r7, r1\n\t"                                                         \
-    "smlad r3, r5, r7, r3\n\t"                                                          \
-    "smlabt r2, r6, r8, r2\n\t"                                                         \
-    "smlad r4, r6, r8, r4\n\t"
+    TTE_DWP_ROW_P1(R, P1, WB)
 
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
