@@ -1152,13 +1152,9 @@ def _act_mask_case(seed: int) -> Case:
     return Case(f"act_mask_{seed}", g, random_feeds(g, rng))
 
 
-def _act_mask_sixteen_case(seed: int) -> Case:
-    """Sizes around the sixteen-element passes: none, one, several; with and without a pass of
-    eight after them and a partial byte; values at the bounds."""
-    n = [15, 16, 23, 24, 31, 48, 57, 200][seed]
-    rng = np.random.default_rng(840 + seed)
-    attrs = [{"activation": "relu"}, {"activation": "relu6"},
-             {"activation": "none", "min": -0.5, "max": 0.75}][seed % 3]
+def _act_mask_bounds_case(name: str, rng: np.random.Generator, n: int, attrs: dict[str, Any]) -> Case:
+    """An act_mask over a row of n int8 values, about two in five of them at the bounds (the
+    int8 range's ends and the zero point's neighbours)."""
     q = rand_q(rng, 10)
     g = new_graph({"y": ((1, n), "int8", q)})
     g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
@@ -1169,7 +1165,17 @@ def _act_mask_sixteen_case(seed: int) -> Case:
     zp = int(q.zero_point[0])
     edges = np.clip([-128, -127, 126, 127, zp - 1, zp, zp + 1], -128, 127)
     y[at] = rng.choice(edges.astype(np.int8), size=int(at.sum()))
-    return Case(f"act_mask_sixteen_{seed}", g, feeds)
+    return Case(name, g, feeds)
+
+
+def _act_mask_sixteen_case(seed: int) -> Case:
+    """Sizes around the sixteen-element passes: none, one, several; with and without a pass of
+    eight after them and a partial byte; values at the bounds."""
+    n = [15, 16, 23, 24, 31, 48, 57, 200][seed]
+    rng = np.random.default_rng(840 + seed)
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75}][seed % 3]
+    return _act_mask_bounds_case(f"act_mask_sixteen_{seed}", rng, n, attrs)
 
 
 def _act_mask_wide_case(seed: int) -> Case:
@@ -1180,17 +1186,7 @@ def _act_mask_wide_case(seed: int) -> Case:
              {"activation": "none", "min": -0.5, "max": 0.75},
              {"activation": "none", "min": None, "max": None},
              {"activation": "none", "min": -2.0, "max": None}][seed % 5]
-    q = rand_q(rng, 10)
-    g = new_graph({"y": ((1, n), "int8", q)})
-    g.add_node("act_mask", ["y"], "m", attrs, dtype="bool")
-    g.outputs = ["m"]
-    feeds = random_feeds(g, rng)
-    y = feeds["y"].reshape(-1)
-    at = rng.random(n) < 0.4
-    zp = int(q.zero_point[0])
-    edges = np.clip([-128, -127, 126, 127, zp - 1, zp, zp + 1], -128, 127)
-    y[at] = rng.choice(edges.astype(np.int8), size=int(at.sum()))
-    return Case(f"act_mask_wide_{seed}", g, feeds)
+    return _act_mask_bounds_case(f"act_mask_wide_{seed}", rng, n, attrs)
 
 
 def add_random_conv(g: Graph, rng: np.random.Generator, x: str, y: str, cout: int, kk: int, stride: int,

@@ -7,8 +7,13 @@ import shutil
 import numpy as np
 import pytest
 
+from tte.compiler.analysis import Analysis
+from tte.compiler.codegen import generate
 from tte.ir import Graph
+from tte.reference import execute
 from tte.targets.firmware import FIRMWARE_DIR, ModelSources
+from tte.targets.qemu import QemuEngine
+from tte.targets.sim import Simulator
 from tte.training.trainer import Trainer
 
 needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
@@ -38,3 +43,19 @@ def assert_qemu_trains_like_host(q: Graph, scheme: str, xs: np.ndarray, ys: np.n
         assert emulated.weights_crc32() == host.weights_crc32() != untrained
     finally:
         emulated.sim.close()  # type: ignore[union-attr]
+
+
+def assert_infers_like_reference(g: Graph, a: Analysis, m7: bool, board: str = "qemu-mps2-an500") -> dict[str, str]:
+    """The C generated for a (model "m") infers the reference's bytes for g on one random input:
+    as host C and, with m7, on the emulated board. Returns the generated sources."""
+    sources = generate(a, "m")
+    x = np.random.default_rng(5).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
+    np.testing.assert_array_equal(Simulator(a, sources, "m").infer(x).reshape(want.shape), want)
+    if m7:
+        q = QemuEngine(a, sources, "m", board=board)
+        try:
+            np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
+        finally:
+            q.close()
+    return sources

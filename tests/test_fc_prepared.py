@@ -12,16 +12,13 @@ import re
 from functools import cache
 
 import numpy as np
-from fwtools import needs_arm_gcc, needs_qemu
+from fwtools import assert_infers_like_reference, needs_arm_gcc, needs_qemu
 from onnx import TensorProto, helper, numpy_helper
 
 import tte
 from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import generate
-from tte.reference import execute
 from tte.targets.boards import get_board
-from tte.targets.qemu import QemuEngine
-from tte.targets.sim import Simulator
 
 BOARD, SCHEME = "qemu-mps2-an500", "classifier-only"
 SIZES = (36, 20, 24, 5)   # two frozen layers (inputs not a multiple of 8), the trained classifier
@@ -62,18 +59,7 @@ def _padding_bytes() -> int:
 
 
 def _check_inference(a: Analysis, m7: bool) -> None:
-    g = _mlp()
-    sources = generate(a, "m")
-    x = np.random.default_rng(5).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
-    want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
-    np.testing.assert_array_equal(Simulator(a, sources, "m").infer(x).reshape(want.shape), want)
-    if not m7:
-        return
-    q = QemuEngine(a, sources, "m", board=BOARD)
-    try:
-        np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
-    finally:
-        q.close()
+    assert_infers_like_reference(_mlp(), a, m7, BOARD)
 
 
 @needs_arm_gcc

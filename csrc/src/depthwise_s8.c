@@ -839,14 +839,26 @@ static TTE_ALWAYS_INLINE void dw3_fast2(const uint32_t *blk, const uint32_t *wt,
 #endif
 }
 
-#if !defined(TTE_DW_FEW_REGISTERS)
-/* PKHBT a, b LSL 16: the low halfwords of a and b; PKHTB b, a ASR 16: the high ones */
-static inline uint32_t dw3_pkhbt(uint32_t a, uint32_t b)
+/* The low halfwords of a and b in one word (a's low): also two sign-extended halfwords packed */
+static inline uint32_t dws_lo(uint32_t a, uint32_t b)
 {
     uint32_t r;
     __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
+
+/* The high halfwords of a and b in one word (a's low) */
+static inline uint32_t dws_hi(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* dws_hi(a, b) with the asm's inputs listed b first: the same PKHTB, but gcc picks other
+ * registers for dw3_pair_words_dsp with dws_hi's order (and for dws_weights with this one),
+ * so each keeps the code it was measured with */
 static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
 {
     uint32_t r;
@@ -858,8 +870,8 @@ static inline uint32_t dw3_pkhtb(uint32_t b, uint32_t a)
 static TTE_ALWAYS_INLINE void dw3_pair_words_dsp(uint32_t *dst, const uint32_t *wa, const uint32_t *wb)
 {
     const uint32_t ea = wa[0], oa = wa[1], eb = wb[0], ob = wb[1];
-    dst[0] = dw3_pkhbt(ea, eb);
-    dst[1] = dw3_pkhbt(oa, ob);
+    dst[0] = dws_lo(ea, eb);
+    dst[1] = dws_lo(oa, ob);
     dst[2] = dw3_pkhtb(eb, ea);
     dst[3] = dw3_pkhtb(ob, oa);
 }
@@ -1393,6 +1405,16 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * biases, then per window row w0 + 65536 w1 and w1 + 65536 w2 of each channel) */
 enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 23, DWP_WORDS = 24 };
 
+/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at byte P1 of
+ * row register R on the weight words (w1 w2) at byte WB of lr */
+#define TTE_DWP_ROW_P1(R, P1, WB)                                                       \
+    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
+    "smlabt r1, r5, r7, r1\n\t"                                                         \
+    "smlad r3, r5, r7, r3\n\t"                                                          \
+    "smlabt r2, r6, r8, r2\n\t"                                                         \
+    "smlad r4, r6, r8, r4\n\t"
+
 /* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
  * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
  * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
@@ -1403,12 +1425,7 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlatb r3, r5, r7, r3\n\t"                                                         \
     "smlad r2, r6, r8, r2\n\t"                                                          \
     "smlatb r4, r6, r8, r4\n\t"                                                         \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlabt r1, r5, r7, r1\n\t"                                                         \
-    "smlad r3, r5, r7, r3\n\t"                                                          \
-    "smlabt r2, r6, r8, r2\n\t"                                                         \
-    "smlad r4, r6, r8, r4\n\t"
+    TTE_DWP_ROW_P1(R, P1, WB)
 
 /* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
  * their first product) */
@@ -1419,12 +1436,7 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     "smlatb r4, r6, r8, r2\n\t"                                                         \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlad r2, r6, r8, r2\n\t"                                                          \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
-    "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
-    "smlabt r1, r5, r7, r1\n\t"                                                         \
-    "smlad r3, r5, r7, r3\n\t"                                                          \
-    "smlabt r2, r6, r8, r2\n\t"                                                         \
-    "smlad r4, r6, r8, r4\n\t"
+    TTE_DWP_ROW_P1(R, P1, WB)
 
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
@@ -3316,22 +3328,6 @@ static TTE_NOINLINE void dws_out_row(const tte_conv2d_geom_t *g, const rq_t *r, 
         dws_run_asm(gq, (uintptr_t)img + (uintptr_t)(intptr_t)d[DWS_XOFF],
                     (uintptr_t)wrow + (uintptr_t)(intptr_t)d[DWS_WOFF], 8 * pitch, 8 * KW);
     }
-}
-
-/* The low halfwords of a and b in one word (a's low): also two sign-extended halfwords packed */
-static inline uint32_t dws_lo(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
-/* The high halfwords of a and b in one word (a's low) */
-static inline uint32_t dws_hi(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhtb %0, %2, %1, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
 }
 
 #if !defined(TTE_DW_FEW_REGISTERS)

@@ -223,6 +223,12 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 " a3 ", " T ", s27\n\t" "vmla.f32 " a4 ", " T ", s28\n\t" "vmla.f32 " a5 ", " T ", s29\n\t" \
     "vmla.f32 " a6 ", " T ", s30\n\t" "vmla.f32 " a7 ", " T ", s31\n\t"
 #define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) TTE_UPDF_8T("s16", a0, a1, a2, a3, a4, a5, a6, a7)
+/* the end of the two-pixel loops (label 1, pairs up to oe2) and their tail (label 3): done where
+ * op is at oe (on to 4), else the last pixel's factor in s16 and its row at p */
+#define TTE_UPDF_LAST \
+    "cmp %[op], %[oe2]\n\t" "bne 1b\n\t" \
+    "3:\n\t" "cmp %[op], %[oe]\n\t" "beq 4f\n\t" \
+    "ldr %[r0], [%[op]]\n\t" "vldr s16, [%[dp]]\n\t" "add %[p], %[xb], %[r0], lsl #2\n\t"
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -1570,14 +1576,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              TTE_LD8_D12("p", 32)
                              TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "cmp %[op], %[oe2]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "ldr %[r0], [%[op]]\n\t"
-                             "vldr s16, [%[dp]]\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              TTE_LD8_D12("p", 32)
@@ -1708,14 +1707,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vmla.f32 s0, s17, s8\n\t" "vmla.f32 s1, s17, s9\n\t" "vmla.f32 s2, s17, s10\n\t"
                              "vmla.f32 s3, s17, s11\n\t" "vmla.f32 s4, s17, s12\n\t" "vmla.f32 s5, s17, s13\n\t"
                              "vmla.f32 s6, s17, s14\n\t" "vmla.f32 s7, s17, s15\n\t"
-                             "cmp %[op], %[oe2]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "ldr %[r0], [%[op]]\n\t"
-                             "vldr s16, [%[dp]]\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "4:\n\t"
@@ -1804,14 +1796,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
                              "vmla.f32 s0, s17, s22\n\t" "vmla.f32 s1, s17, s23\n\t"
                              "vmla.f32 s2, s17, s24\n\t" "vmla.f32 s3, s17, s25\n\t"
-                             "cmp %[op], %[oe2]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "ldr %[r0], [%[op]]\n\t"
-                             "vldr s16, [%[dp]]\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             TTE_UPDF_LAST
                              "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
                              "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
                              "vmla.f32 s2, s16, s20\n\t" "vmla.f32 s3, s16, s21\n\t"
