@@ -1745,33 +1745,36 @@ typedef struct {
     uint32_t entry;
 } pwp_ctx_t;
 
-/* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
- * at y0, y0 + s, y0 + 2 s, y0 + 3 s */
-static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                      int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
-    c.s = s;
-    c.ym1 = (uintptr_t)y0 - 1u;
-    if (n == 64) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT64, TTE_PWP_RQ);
-    } else if (n == 32) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT32, TTE_PWP_RQ);
-    } else if (n == 128) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT128, TTE_PWP_RQ);
-    } else {
-        /* the groups after the first two (at least six: in_c >= 32) */
-        const int32_t rest = n / 4 - 2;
-        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
-        c.entry = (uint32_t)part * TTE_PWP_GROUP_BYTES;
-        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN, TTE_PWP_RQ);
+/* fam_channels, over layout FAM's pairs (TTE_<FAM>_PAIR_WORDS words each, its DOT, GROUP_BYTES
+ * and RQ macros): every pair of channels over the widened inputs xw of one pass, outputs of pass
+ * pixels 0..3 at y0, y0 + s, y0 + 2 s, y0 + 3 s */
+#define TTE_PW_CHANNELS_FN(fam, FAM)                                                    \
+    static TTE_NOINLINE void fam##_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                            int8_t *y0, int32_t s)                      \
+    {                                                                                   \
+        pwp_ctx_t c;                                                                    \
+        uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;                \
+        const uint32_t *xp;                                                             \
+        c.buf = xw;                                                                     \
+        c.xend = xw + 2 * n;                                                            \
+        c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
+        c.s = s;                                                                        \
+        c.ym1 = (uintptr_t)y0 - 1u;                                                     \
+        if (n == 64) {                                                                  \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64, TTE_##FAM##_RQ);                    \
+        } else if (n == 32) {                                                           \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32, TTE_##FAM##_RQ);                    \
+        } else if (n == 128) {                                                          \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128, TTE_##FAM##_RQ);                   \
+        } else {                                                                        \
+            /* the groups after the first two (at least six: in_c >= 32) */             \
+            const int32_t rest = n / 4 - 2;                                             \
+            const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS; \
+            c.entry = (uint32_t)part * TTE_##FAM##_GROUP_BYTES;                         \
+            TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_##FAM##_DOTN, TTE_##FAM##_RQ);          \
+        }                                                                               \
     }
-}
+TTE_PW_CHANNELS_FN(pwp, PWP)
 
 /* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
 #define TTE_PWP2_GROUP                                                                  \
@@ -1837,28 +1840,31 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
                        [wend] "m"(c.wend)                                                \
                      : "cc", "memory")
 
-/* pwp_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s) */
-static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                       int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
-    if (n == 64) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64, TTE_PWP_RQ);
-    } else if (n == 32) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32, TTE_PWP_RQ);
-    } else if (n == 128) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128, TTE_PWP_RQ);
-    } else if ((n & 15) == 0) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16, TTE_PWP_RQ);
-    } else {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8, TTE_PWP_RQ);
+/* fam_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s), with layout FAM's
+ * TTE_<FAM>2_DOT and TTE_<FAM>_RQ */
+#define TTE_PW_CHANNELS2_FN(fam, FAM)                                                   \
+    static TTE_NOINLINE void fam##_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                             int8_t *y0, int32_t s)                     \
+    {                                                                                   \
+        pwp_ctx_t c;                                                                    \
+        uint32_t a00, a01, a10, a11, w0, w1, xa, xb;                                    \
+        const uint32_t *xp;                                                             \
+        c.buf = xw;                                                                     \
+        c.xend = xw + 2 * n;                                                            \
+        c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
+        if (n == 64) {                                                                  \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64, TTE_##FAM##_RQ);                      \
+        } else if (n == 32) {                                                           \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32, TTE_##FAM##_RQ);                      \
+        } else if (n == 128) {                                                          \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128, TTE_##FAM##_RQ);                     \
+        } else if ((n & 15) == 0) {                                                     \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT16, TTE_##FAM##_RQ);                      \
+        } else {                                                                        \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT8, TTE_##FAM##_RQ);                       \
+        }                                                                               \
     }
-}
+TTE_PW_CHANNELS2_FN(pwp, PWP)
 #else
 /* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
 static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
@@ -2200,30 +2206,7 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
     "bne 1b\n\t"
 
 /* pwp_channels over the doubled layout */
-static TTE_NOINLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                      int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
-    c.s = s;
-    c.ym1 = (uintptr_t)y0 - 1u;
-    if (n == 64) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT64, TTE_PWD_RQ);
-    } else if (n == 32) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT32, TTE_PWD_RQ);
-    } else if (n == 128) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT128, TTE_PWD_RQ);
-    } else {
-        const int32_t rest = n / 4 - 2;
-        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
-        c.entry = (uint32_t)part * TTE_PWD_GROUP_BYTES;
-        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWD_DOTN, TTE_PWD_RQ);
-    }
-}
+TTE_PW_CHANNELS_FN(pwd, PWD)
 
 #define TTE_PWD2_GROUP                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
@@ -2262,27 +2245,7 @@ static TTE_NOINLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, 
 #define TTE_PWD2_DOT128 TTE_PWD2_DOT64 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4
 
 /* pwp_channels2 over the doubled layout */
-static TTE_NOINLINE void pwd_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                       int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
-    if (n == 64) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT64, TTE_PWD_RQ);
-    } else if (n == 32) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT32, TTE_PWD_RQ);
-    } else if (n == 128) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT128, TTE_PWD_RQ);
-    } else if ((n & 15) == 0) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT16, TTE_PWD_RQ);
-    } else {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT8, TTE_PWD_RQ);
-    }
-}
+TTE_PW_CHANNELS2_FN(pwd, PWD)
 
 #define TTE_PWD1_GROUP                                                                  \
     "ldr %[xb], [%[xp], #16]\n\t"                                                     \
