@@ -1895,20 +1895,22 @@ int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, 
 }
 
 #if defined(__ARM_FEATURE_DSP)
-/* pixels i.. (up to four) widened into xw as prep_px's pass reads them: one to three pixels as
- * its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's words; a third pixel as 2, 2 in
- * the second pair's) */
-static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
-{
-    const int32_t left = npx - i;
-    const int8_t *const x0 = x + (size_t)i * n;
-    pwp_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
-    if (left >= 4) {
-        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
-    } else if (left == 3) {
-        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
+/* fam_widen_group: pixels i.. (up to four) widened (fam_widen2) into xw as prep_px's pass reads
+ * them: one to three pixels as its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's
+ * words; a third pixel as 2, 2 in the second pair's) */
+#define TTE_PW_WIDEN_GROUP_FN(fam)                                                      \
+    static void fam##_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n) \
+    {                                                                                   \
+        const int32_t left = npx - i;                                                   \
+        const int8_t *const x0 = x + (size_t)i * n;                                     \
+        fam##_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);                               \
+        if (left >= 4) {                                                                \
+            fam##_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);                            \
+        } else if (left == 3) {                                                         \
+            fam##_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);                            \
+        }                                                                               \
     }
-}
+TTE_PW_WIDEN_GROUP_FN(pwp)
 
 /* One pixel (pass pixel 0), two channel pairs at a time: per group of four inputs the pixel's X
  * and Y words loaded once for four channels (TTE_PWP_GROUP's products, pixel 0's only) */
@@ -1954,45 +1956,53 @@ static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t np
                      : [y] "r"(y0), [xend] "r"(xend)                                      \
                      : "cc", "memory")
 
-/* pwp_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time, an
- * odd last pair as pwp_channels2's pixels 0 and 0 */
-static TTE_NOINLINE void pwp_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
-{
-    const int32_t pw = TTE_PWP_PAIR_WORDS(n);
-    const uint32_t *const xend = xw + 2 * n;
-    int32_t k;
-    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
-        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
-        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
-        if ((n & 15) == 0) {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
-        } else {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
-        }
+/* fam_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time
+ * (TTE_<FAM>1_GROUP, TTE_<FAM>1_RQ), an odd last pair as fam_channels2's pixels 0 and 0 */
+#define TTE_PW_CHANNELS1_FN(fam, FAM)                                                   \
+    static TTE_NOINLINE void fam##_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                             int8_t *y0)                                \
+    {                                                                                   \
+        const int32_t pw = TTE_##FAM##_PAIR_WORDS(n);                                   \
+        const uint32_t *const xend = xw + 2 * n;                                        \
+        int32_t k;                                                                      \
+        for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {                        \
+            const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;                           \
+            uint32_t a0, a1, a2, a3, w0, w1, xa, xb;                                    \
+            if ((n & 15) == 0) {                                                        \
+                TTE_PWP1_PAIRS(TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP \
+                                   TTE_##FAM##1_GROUP,                                  \
+                               TTE_##FAM##1_RQ);                                        \
+            } else {                                                                    \
+                TTE_PWP1_PAIRS(TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP, TTE_##FAM##1_RQ); \
+            }                                                                           \
+        }                                                                               \
+        if (k < m) {                                                                    \
+            fam##_channels2(xw, n, 2, wp, y0, 0);                                       \
+        }                                                                               \
     }
-    if (k < m) {
-        pwp_channels2(xw, n, 2, wp, y0, 0);
-    }
-}
+TTE_PW_CHANNELS1_FN(pwp, PWP)
 
-/* channel pairs from wp (nc of them) over the group of pixels i.. that pwp_widen_group widened */
-static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
-                          int32_t i, int32_t npx)
-{
-    const int32_t left = npx - i;
-    if (left >= 4) {
-        pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-        return;
+/* fam_run_group: channel pairs from wp (nc of them) over the group of pixels i.. that
+ * fam_widen_group widened */
+#define TTE_PW_RUN_GROUP_FN(fam)                                                        \
+    static void fam##_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, \
+                                int8_t *yc, int32_t i, int32_t npx)                     \
+    {                                                                                   \
+        const int32_t left = npx - i;                                                   \
+        if (left >= 4) {                                                                \
+            fam##_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);                   \
+            return;                                                                     \
+        }                                                                               \
+        if (left == 1) {                                                                \
+            fam##_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);                     \
+            return;                                                                     \
+        }                                                                               \
+        fam##_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);                      \
+        if (left == 3) {                                                                \
+            fam##_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);        \
+        }                                                                               \
     }
-    if (left == 1) {
-        pwp_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
-        return;
-    }
-    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-    if (left == 3) {
-        pwp_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
-    }
-}
+TTE_PW_RUN_GROUP_FN(pwp)
 #endif
 
 void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
@@ -2272,56 +2282,13 @@ TTE_PW_CHANNELS2_FN(pwd, PWD)
     "strb %[" A "], " ADDR "\n\t"
 
 /* pwp_channels1 over the doubled layout */
-static TTE_NOINLINE void pwd_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
-{
-    const int32_t pw = TTE_PWD_PAIR_WORDS(n);
-    const uint32_t *const xend = xw + 2 * n;
-    int32_t k;
-    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
-        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
-        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
-        if ((n & 15) == 0) {
-            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
-        } else {
-            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
-        }
-    }
-    if (k < m) {
-        pwd_channels2(xw, n, 2, wp, y0, 0);
-    }
-}
+TTE_PW_CHANNELS1_FN(pwd, PWD)
 
 /* pwp_widen_group's pixels, widened for the doubled layout */
-static void pwd_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
-{
-    const int32_t left = npx - i;
-    const int8_t *const x0 = x + (size_t)i * n;
-    pwd_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
-    if (left >= 4) {
-        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
-    } else if (left == 3) {
-        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
-    }
-}
+TTE_PW_WIDEN_GROUP_FN(pwd)
 
 /* pwp_run_group over the doubled layout */
-static void pwd_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
-                          int32_t i, int32_t npx)
-{
-    const int32_t left = npx - i;
-    if (left >= 4) {
-        pwd_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-        return;
-    }
-    if (left == 1) {
-        pwd_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
-        return;
-    }
-    pwd_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-    if (left == 3) {
-        pwd_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
-    }
-}
+TTE_PW_RUN_GROUP_FN(pwd)
 #else
 /* the portable sums of channel pair wq's channel j over the widened pixels xw (pass pixel q) */
 static int32_t pwd_sum(const uint32_t *wq, const uint32_t *xw, int32_t n, int32_t j, int32_t q)
