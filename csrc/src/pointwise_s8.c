@@ -2005,31 +2005,44 @@ TTE_PW_CHANNELS1_FN(pwp, PWP)
 TTE_PW_RUN_GROUP_FN(pwp)
 #endif
 
-void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                         const uint32_t *prep, int8_t *y, int16_t *buf)
-{
+/* NAME: ONE_PX (each pass of channels a group of pixels at a time) for the layout of fam and
+ * FAM, but where it takes several passes, every pixel widened into buf once (fam_widen_group)
+ * and each pass over all of them. buf holds every pixel only where pw_layout would take several
+ * passes (tte_conv2d_s8_pointwise_prep_all_bytes): BUF_BY_PWP 1 for a layout whose passes can
+ * outnumber pw_layout's (the doubled one), so that it falls back to ONE_PX there too. */
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
-    const int32_t passes = pwp_passes(n, m, npx), per = (pairs + passes - 1) / passes;
-    uint32_t *const xw = (uint32_t *)(void *)buf;
-    int32_t i, c0;
-    if (passes == 1) {
-        tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
-        return;
-    }
-    for (i = 0; i < npx; i += 4) {
-        pwp_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
-    }
-    for (c0 = 0; c0 < pairs; c0 += per) {
-        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
-        for (i = 0; i < npx; i += 4) {
-            pwp_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
-        }
+#define TTE_PW_ALL_PX_FN(NAME, ONE_PX, fam, FAM, BUF_BY_PWP)                       \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep, int8_t *y, \
+              int16_t *buf)                                                             \
+    {                                                                                   \
+        const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_##FAM##_PAIR_WORDS(n); \
+        const int32_t passes = fam##_passes(n, m, npx), per = (pairs + passes - 1) / passes; \
+        uint32_t *const xw = (uint32_t *)(void *)buf;                                   \
+        int32_t i, c0;                                                                  \
+        if (passes == 1 || (BUF_BY_PWP && pwp_passes(n, m, npx) == 1)) {                \
+            ONE_PX(p, x, npx, prep, y, buf);                                            \
+            return;                                                                     \
+        }                                                                               \
+        for (i = 0; i < npx; i += 4) {                                                  \
+            fam##_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);                \
+        }                                                                               \
+        for (c0 = 0; c0 < pairs; c0 += per) {                                           \
+            const int32_t nc = pairs - c0 < per ? pairs - c0 : per;                     \
+            for (i = 0; i < npx; i += 4) {                                              \
+                fam##_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, \
+                                npx);                                                   \
+            }                                                                           \
+        }                                                                               \
     }
 #else
-    tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+#define TTE_PW_ALL_PX_FN(NAME, ONE_PX, fam, FAM, BUF_BY_PWP)                       \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep, int8_t *y, \
+              int16_t *buf)                                                             \
+    {                                                                                   \
+        ONE_PX(p, x, npx, prep, y, buf);                                                \
+    }
 #endif
-}
+TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prep_all_px, tte_conv2d_s8_pointwise_prep_px, pwp, PWP, 0)
 
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
@@ -2338,33 +2351,7 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
     }
 }
 
-void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                          const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-#if defined(__ARM_FEATURE_DSP)
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
-    const int32_t passes = pwd_passes(n, m, npx), per = (pairs + passes - 1) / passes;
-    uint32_t *const xw = (uint32_t *)(void *)buf;
-    int32_t i, c0;
-    /* buf holds every pixel only where pw_layout would take several passes
-     * (tte_conv2d_s8_pointwise_prep_all_bytes) */
-    if (passes == 1 || pwp_passes(n, m, npx) == 1) {
-        tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
-        return;
-    }
-    for (i = 0; i < npx; i += 4) {
-        pwd_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
-    }
-    for (c0 = 0; c0 < pairs; c0 += per) {
-        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
-        for (i = 0; i < npx; i += 4) {
-            pwd_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
-        }
-    }
-#else
-    tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
-#endif
-}
+TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prepd_all_px, tte_conv2d_s8_pointwise_prepd_px, pwd, PWD, 1)
 
 #if defined(__ARM_FEATURE_DSP)
 /* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
