@@ -1610,59 +1610,86 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 }
 
 #if defined(__ARM_FEATURE_DSP)
+/* Pieces of the pair kernels' groups, the same for pw_layout and the doubled layout, which
+ * differ in how a group's second weight words come (W2: TTE_PWP_W2 sign-extends the first,
+ * TTE_PWD_W2 loads them from the pair's words at W). TTE_PW_PX01 and TTE_PW_PX23: the X or Y
+ * words at LOAD times w0, w1 into pass pixels 0 and 1's sums, or 2 and 3's. */
+#define TTE_PW_PX01(LOAD)                                                               \
+    "ldrd %[xa], %[xb], " LOAD "\n\t"                                                   \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PW_PX23(LOAD)                                                               \
+    "ldrd %[xa], %[xb], " LOAD "\n\t"                                                   \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                            \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                            \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                            \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWP_W2(W)                                                                   \
+    "sxtb16 %[w0], %[w0]\n\t"                                                           \
+    "sxtb16 %[w1], %[w1]\n\t"
+#define TTE_PWD_W2(W) "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"
 /* One group of four inputs: both channels' words, then the four pixels' X (post-indexed past
  * the group) and Y. */
-#define TTE_PWP_GROUP                                                                   \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PW_GROUP(W2)                                                                \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t" TTE_PW_PX01("[%[xp]], #32") TTE_PW_PX23("[%[xp], #-24]") \
+        W2("wp") TTE_PW_PX01("[%[xp], #-16]") TTE_PW_PX23("[%[xp], #-8]")
 /* The first group: the biases in a00, a01 start every pixel's sums (pixels 2, 3 and 1 read
  * them before pixel 0's change them). */
-#define TTE_PWP_FIRST                                                                   \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
-    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PW_FIRST(W2)                                                                \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                                \
+    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                            \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                               \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    W2("wp") TTE_PW_PX01("[%[xp], #-16]") TTE_PW_PX23("[%[xp], #-8]")
+/* the same for two pixels (0 and 1 of the pass) */
+#define TTE_PW2_GROUP(W2)                                                               \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t" TTE_PW_PX01("[%[xp]], #32") W2("wp") TTE_PW_PX01("[%[xp], #-16]")
+#define TTE_PW2_FIRST(W2)                                                               \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                               \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    W2("wp") TTE_PW_PX01("[%[xp], #-16]")
+/* one pixel, two channel pairs (wa, wb): the pixel's X and Y words loaded once for four channels */
+#define TTE_PW1_GROUP(W2)                                                               \
+    "ldr %[xb], [%[xp], #16]\n\t"                                                       \
+    "ldr %[xa], [%[xp]], #32\n\t"                                                       \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                                \
+    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a1], %[xa], %[w1], %[a1]\n\t" W2("wa")                                     \
+    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                                \
+    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a3], %[xa], %[w1], %[a3]\n\t" W2("wb")                                     \
+    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+/* the output stage's end on the doubled sum in A with K in register K (TTE_PWP_RQ) */
+#define TTE_PW_RQ_K(K, A, ADDR)                                                         \
+    "add %[xb], %[" K "], %[" A "], asr #31\n\t"                                        \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+/* a channel's mult, ~shift and K read from W (post-indexed), K in xa */
+#define TTE_PW1_PARAMS(W)                                                               \
+    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                             \
+    "ldr %[xa], [%[" W "]], #4\n\t"
+#define TTE_PWP_GROUP TTE_PW_GROUP(TTE_PWP_W2)
+#define TTE_PWP_FIRST TTE_PW_FIRST(TTE_PWP_W2)
 /* tte_rq_fast_s8 of 256 times the sum in register A, in place, with %[w0] = mult, %[w1] = e - 1
  * = ~shift and %[xp] = K = zp2 << (e - 1) (the layout's), %[xb] clobbered; the byte stored at
  * ADDR. The doubled sum is d = A >> 7, q = SMMULR(d, mult) as tte_rq_fast_s8's (no saturation
@@ -1671,12 +1698,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * keeps |q| + |K| < 2**31), and >> (e - 1) leaves (q - [q < 0]) >> (e - 1) + zp2 for the
  * halving SSAT. */
 #define TTE_PWP_RQ(A, ADDR)                                                             \
-    "asr %[" A "], %[" A "], #7\n\t"                                                   \
-    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
+    "asr %[" A "], %[" A "], #7\n\t" TTE_PW_RQ_K("xp", A, ADDR)
 /* the next channel's mult, ~shift, K */
 #define TTE_PWP_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
@@ -1777,35 +1799,8 @@ typedef struct {
 TTE_PW_CHANNELS_FN(pwp, PWP)
 
 /* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
-#define TTE_PWP2_GROUP                                                                  \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
-#define TTE_PWP2_FIRST                                                                  \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_GROUP TTE_PW2_GROUP(TTE_PWP_W2)
+#define TTE_PWP2_FIRST TTE_PW2_FIRST(TTE_PWP_W2)
 #define TTE_PWP2_LOOP(HEAD, BODY)                                                       \
     HEAD "ldr %[w0], %[xend]\n\t"                                                       \
          "cmp %[xp], %[w0]\n\t"                                                         \
@@ -1914,33 +1909,10 @@ TTE_PW_WIDEN_GROUP_FN(pwp)
 
 /* One pixel (pass pixel 0), two channel pairs at a time: per group of four inputs the pixel's X
  * and Y words loaded once for four channels (TTE_PWP_GROUP's products, pixel 0's only) */
-#define TTE_PWP1_GROUP                                                                  \
-    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
-    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
-    "sxtb16 %[w0], %[w0]\n\t"                                                         \
-    "sxtb16 %[w1], %[w1]\n\t"                                                         \
-    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
-    "sxtb16 %[w0], %[w0]\n\t"                                                         \
-    "sxtb16 %[w1], %[w1]\n\t"                                                         \
-    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+#define TTE_PWP1_GROUP TTE_PW1_GROUP(TTE_PWP_W2)
 /* TTE_PWP_RQ with the channel's mult, ~shift and K read from W (post-indexed), K in xa */
 #define TTE_PWP1_RQ(W, A, ADDR)                                                         \
-    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
-    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
-    "asr %[" A "], %[" A "], #7\n\t"                                                  \
-    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], " ADDR "\n\t"
+    TTE_PW1_PARAMS(W) "asr %[" A "], %[" A "], #7\n\t" TTE_PW_RQ_K("xa", A, ADDR)
 /* two channel pairs (wa, wb) of one pixel, GROUPS groups a loop pass */
 #define TTE_PWP1_PAIRS(GROUPS, RQ)                                                          \
     __asm__ volatile("ldrd %[a0], %[a1], [%[wa]], #8\n\t"                               \
@@ -2157,61 +2129,11 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
 
 #if defined(__ARM_FEATURE_DSP)
 /* TTE_PWP_GROUP with the second weight words loaded where it sign-extends the first */
-#define TTE_PWD_GROUP                                                                   \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWD_GROUP TTE_PW_GROUP(TTE_PWD_W2)
 /* TTE_PWP_FIRST's order, the same change */
-#define TTE_PWD_FIRST                                                                   \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
-    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWD_FIRST TTE_PW_FIRST(TTE_PWD_W2)
 /* TTE_PWP_RQ on the doubled sum itself (no shift first) */
-#define TTE_PWD_RQ(A, ADDR)                                                             \
-    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWD_RQ(A, ADDR) TTE_PW_RQ_K("xp", A, ADDR)
 #define TTE_PWD_GROUP_BYTES 88 /* 22 instructions of 32 bits */
 #define TTE_PWD_G4 TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP
 #define TTE_PWD_G16 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4
@@ -2231,33 +2153,8 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
 /* pwp_channels over the doubled layout */
 TTE_PW_CHANNELS_FN(pwd, PWD)
 
-#define TTE_PWD2_GROUP                                                                  \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
-#define TTE_PWD2_FIRST                                                                  \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWD2_GROUP TTE_PW2_GROUP(TTE_PWD_W2)
+#define TTE_PWD2_FIRST TTE_PW2_FIRST(TTE_PWD_W2)
 #define TTE_PWD2_DOT16                                                                  \
     TTE_PWP2_LOOP(TTE_PWD2_FIRST TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP,          \
                   TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP)
@@ -2270,29 +2167,8 @@ TTE_PW_CHANNELS_FN(pwd, PWD)
 /* pwp_channels2 over the doubled layout */
 TTE_PW_CHANNELS2_FN(pwd, PWD)
 
-#define TTE_PWD1_GROUP                                                                  \
-    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
-    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
-#define TTE_PWD1_RQ(W, A, ADDR)                                                         \
-    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
-    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
-    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWD1_GROUP TTE_PW1_GROUP(TTE_PWD_W2)
+#define TTE_PWD1_RQ(W, A, ADDR) TTE_PW1_PARAMS(W) TTE_PW_RQ_K("xa", A, ADDR)
 
 /* pwp_channels1 over the doubled layout */
 TTE_PW_CHANNELS1_FN(pwd, PWD)
