@@ -1587,16 +1587,20 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "ssub16 %[u1], %[u1], %[X1]\n\t"                                                   \
     "strd %[u0], %[u1], [%[d], #16]\n\t"                                               \
     "strd %[X0], %[X1], [%[d]], #32\n\t"
+/* the widening loop, two groups a pass, over x0 .. end with the layout's WIDEN and the inputs
+ * the macro INPUTS lists (early clobbers: end may equal x1, which must not share its register) */
+#define TTE_PW_WIDEN_LOOP(WIDEN, INPUTS)                                                \
+    __asm__ volatile("1:\n\t" WIDEN WIDEN                                               \
+                     "cmp %[x0], %[end]\n\t"                                           \
+                     "bne 1b"                                                           \
+                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), \
+                       [X0] "=&r"(X0), [X1] "=&r"(X1)                                   \
+                     : INPUTS                                                           \
+                     : "cc", "memory")
+#define TTE_PWP_WIDEN_IN [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
-    /* (early clobbers: end may equal x1, which must not share its register) */
-    __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
-                     "cmp %[x0], %[end]\n\t"
-                     "bne 1b"
-                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
-                       [X1] "=&r"(X1)
-                     : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
-                     : "cc", "memory");
+    TTE_PW_WIDEN_LOOP(TTE_PWP_WIDEN, TTE_PWP_WIDEN_IN);
 #else
     int32_t g;
     for (g = 0; g < n; g += 4, d += 8) {
@@ -2101,14 +2105,7 @@ static TTE_ALWAYS_INLINE void pwd_widen2(uint32_t *d, const int8_t *x0, const in
     "strd %[X0], %[X1], [%[d]], #32\n\t"
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
-    /* (early clobbers: end may equal x1, which must not share its register) */
-    __asm__ volatile("1:\n\t" TTE_PWD_WIDEN TTE_PWD_WIDEN
-                     "cmp %[x0], %[end]\n\t"
-                     "bne 1b"
-                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
-                       [X1] "=&r"(X1)
-                     : [end] "r"(end)
-                     : "cc", "memory");
+    TTE_PW_WIDEN_LOOP(TTE_PWD_WIDEN, [end] "r"(end));
 #else
     int32_t g;
     for (g = 0; g < n; g += 4, d += 8) {
