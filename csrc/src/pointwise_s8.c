@@ -1587,16 +1587,20 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
     "ssub16 %[u1], %[u1], %[X1]\n\t"                                                   \
     "strd %[u0], %[u1], [%[d], #16]\n\t"                                               \
     "strd %[X0], %[X1], [%[d]], #32\n\t"
+/* the widening loop, two groups a pass, over x0 .. end with the layout's WIDEN and the inputs
+ * the macro INPUTS lists (early clobbers: end may equal x1, which must not share its register) */
+#define TTE_PW_WIDEN_LOOP(WIDEN, INPUTS)                                                \
+    __asm__ volatile("1:\n\t" WIDEN WIDEN                                               \
+                     "cmp %[x0], %[end]\n\t"                                           \
+                     "bne 1b"                                                           \
+                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), \
+                       [X0] "=&r"(X0), [X1] "=&r"(X1)                                   \
+                     : INPUTS                                                           \
+                     : "cc", "memory")
+#define TTE_PWP_WIDEN_IN [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
-    /* (early clobbers: end may equal x1, which must not share its register) */
-    __asm__ volatile("1:\n\t" TTE_PWP_WIDEN TTE_PWP_WIDEN
-                     "cmp %[x0], %[end]\n\t"
-                     "bne 1b"
-                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
-                       [X1] "=&r"(X1)
-                     : [end] "r"(end), [c] "r"(0xFF81FF81u), [hi] "r"(0xFF00FF00u)
-                     : "cc", "memory");
+    TTE_PW_WIDEN_LOOP(TTE_PWP_WIDEN, TTE_PWP_WIDEN_IN);
 #else
     int32_t g;
     for (g = 0; g < n; g += 4, d += 8) {
@@ -1610,59 +1614,86 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 }
 
 #if defined(__ARM_FEATURE_DSP)
+/* Pieces of the pair kernels' groups, the same for pw_layout and the doubled layout, which
+ * differ in how a group's second weight words come (W2: TTE_PWP_W2 sign-extends the first,
+ * TTE_PWD_W2 loads them from the pair's words at W). TTE_PW_PX01 and TTE_PW_PX23: the X or Y
+ * words at LOAD times w0, w1 into pass pixels 0 and 1's sums, or 2 and 3's. */
+#define TTE_PW_PX01(LOAD)                                                               \
+    "ldrd %[xa], %[xb], " LOAD "\n\t"                                                   \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PW_PX23(LOAD)                                                               \
+    "ldrd %[xa], %[xb], " LOAD "\n\t"                                                   \
+    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                            \
+    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                            \
+    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                            \
+    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWP_W2(W)                                                                   \
+    "sxtb16 %[w0], %[w0]\n\t"                                                           \
+    "sxtb16 %[w1], %[w1]\n\t"
+#define TTE_PWD_W2(W) "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"
 /* One group of four inputs: both channels' words, then the four pixels' X (post-indexed past
  * the group) and Y. */
-#define TTE_PWP_GROUP                                                                   \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PW_GROUP(W2)                                                                \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t" TTE_PW_PX01("[%[xp]], #32") TTE_PW_PX23("[%[xp], #-24]") \
+        W2("wp") TTE_PW_PX01("[%[xp], #-16]") TTE_PW_PX23("[%[xp], #-8]")
 /* The first group: the biases in a00, a01 start every pixel's sums (pixels 2, 3 and 1 read
  * them before pixel 0's change them). */
-#define TTE_PWP_FIRST                                                                   \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
-    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PW_FIRST(W2)                                                                \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                                \
+    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                            \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                               \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    W2("wp") TTE_PW_PX01("[%[xp], #-16]") TTE_PW_PX23("[%[xp], #-8]")
+/* the same for two pixels (0 and 1 of the pass) */
+#define TTE_PW2_GROUP(W2)                                                               \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t" TTE_PW_PX01("[%[xp]], #32") W2("wp") TTE_PW_PX01("[%[xp], #-16]")
+#define TTE_PW2_FIRST(W2)                                                               \
+    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                               \
+    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                            \
+    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
+    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
+    W2("wp") TTE_PW_PX01("[%[xp], #-16]")
+/* one pixel, two channel pairs (wa, wb): the pixel's X and Y words loaded once for four channels */
+#define TTE_PW1_GROUP(W2)                                                               \
+    "ldr %[xb], [%[xp], #16]\n\t"                                                       \
+    "ldr %[xa], [%[xp]], #32\n\t"                                                       \
+    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                                \
+    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a1], %[xa], %[w1], %[a1]\n\t" W2("wa")                                     \
+    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                              \
+    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                              \
+    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                                \
+    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a3], %[xa], %[w1], %[a3]\n\t" W2("wb")                                     \
+    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                              \
+    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+/* the output stage's end on the doubled sum in A with K in register K (TTE_PWP_RQ) */
+#define TTE_PW_RQ_K(K, A, ADDR)                                                         \
+    "add %[xb], %[" K "], %[" A "], asr #31\n\t"                                        \
+    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+/* a channel's mult, ~shift and K read from W (post-indexed), K in xa */
+#define TTE_PW1_PARAMS(W)                                                               \
+    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                             \
+    "ldr %[xa], [%[" W "]], #4\n\t"
+#define TTE_PWP_GROUP TTE_PW_GROUP(TTE_PWP_W2)
+#define TTE_PWP_FIRST TTE_PW_FIRST(TTE_PWP_W2)
 /* tte_rq_fast_s8 of 256 times the sum in register A, in place, with %[w0] = mult, %[w1] = e - 1
  * = ~shift and %[xp] = K = zp2 << (e - 1) (the layout's), %[xb] clobbered; the byte stored at
  * ADDR. The doubled sum is d = A >> 7, q = SMMULR(d, mult) as tte_rq_fast_s8's (no saturation
@@ -1671,12 +1702,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * keeps |q| + |K| < 2**31), and >> (e - 1) leaves (q - [q < 0]) >> (e - 1) + zp2 for the
  * halving SSAT. */
 #define TTE_PWP_RQ(A, ADDR)                                                             \
-    "asr %[" A "], %[" A "], #7\n\t"                                                   \
-    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
+    "asr %[" A "], %[" A "], #7\n\t" TTE_PW_RQ_K("xp", A, ADDR)
 /* the next channel's mult, ~shift, K */
 #define TTE_PWP_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                              \
@@ -1745,64 +1771,40 @@ typedef struct {
     uint32_t entry;
 } pwp_ctx_t;
 
-/* every pair of channels over the widened inputs xw of one pass: outputs of pass pixels 0..3
- * at y0, y0 + s, y0 + 2 s, y0 + 3 s */
-static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                      int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
-    c.s = s;
-    c.ym1 = (uintptr_t)y0 - 1u;
-    if (n == 64) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT64, TTE_PWP_RQ);
-    } else if (n == 32) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT32, TTE_PWP_RQ);
-    } else if (n == 128) {
-        TTE_PWP_CHANNELS("", TTE_PWP_DOT128, TTE_PWP_RQ);
-    } else {
-        /* the groups after the first two (at least six: in_c >= 32) */
-        const int32_t rest = n / 4 - 2;
-        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
-        c.entry = (uint32_t)part * TTE_PWP_GROUP_BYTES;
-        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWP_DOTN, TTE_PWP_RQ);
+/* fam_channels, over layout FAM's pairs (TTE_<FAM>_PAIR_WORDS words each, its DOT, GROUP_BYTES
+ * and RQ macros): every pair of channels over the widened inputs xw of one pass, outputs of pass
+ * pixels 0..3 at y0, y0 + s, y0 + 2 s, y0 + 3 s */
+#define TTE_PW_CHANNELS_FN(fam, FAM)                                                    \
+    static TTE_NOINLINE void fam##_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                            int8_t *y0, int32_t s)                      \
+    {                                                                                   \
+        pwp_ctx_t c;                                                                    \
+        uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;                \
+        const uint32_t *xp;                                                             \
+        c.buf = xw;                                                                     \
+        c.xend = xw + 2 * n;                                                            \
+        c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
+        c.s = s;                                                                        \
+        c.ym1 = (uintptr_t)y0 - 1u;                                                     \
+        if (n == 64) {                                                                  \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64, TTE_##FAM##_RQ);                    \
+        } else if (n == 32) {                                                           \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32, TTE_##FAM##_RQ);                    \
+        } else if (n == 128) {                                                          \
+            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128, TTE_##FAM##_RQ);                   \
+        } else {                                                                        \
+            /* the groups after the first two (at least six: in_c >= 32) */             \
+            const int32_t rest = n / 4 - 2;                                             \
+            const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS; \
+            c.entry = (uint32_t)part * TTE_##FAM##_GROUP_BYTES;                         \
+            TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_##FAM##_DOTN, TTE_##FAM##_RQ);          \
+        }                                                                               \
     }
-}
+TTE_PW_CHANNELS_FN(pwp, PWP)
 
 /* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
-#define TTE_PWP2_GROUP                                                                  \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
-#define TTE_PWP2_FIRST                                                                  \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "sxtb16 %[w0], %[w0]\n\t"                                                          \
-    "sxtb16 %[w1], %[w1]\n\t"                                                          \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWP2_GROUP TTE_PW2_GROUP(TTE_PWP_W2)
+#define TTE_PWP2_FIRST TTE_PW2_FIRST(TTE_PWP_W2)
 #define TTE_PWP2_LOOP(HEAD, BODY)                                                       \
     HEAD "ldr %[w0], %[xend]\n\t"                                                       \
          "cmp %[xp], %[w0]\n\t"                                                         \
@@ -1837,28 +1839,31 @@ static TTE_NOINLINE void pwp_channels(const uint32_t *xw, int32_t n, int32_t m, 
                        [wend] "m"(c.wend)                                                \
                      : "cc", "memory")
 
-/* pwp_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s) */
-static TTE_NOINLINE void pwp_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                       int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWP_PAIR_WORDS(n));
-    if (n == 64) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT64, TTE_PWP_RQ);
-    } else if (n == 32) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT32, TTE_PWP_RQ);
-    } else if (n == 128) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT128, TTE_PWP_RQ);
-    } else if ((n & 15) == 0) {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT16, TTE_PWP_RQ);
-    } else {
-        TTE_PWP2_CHANNELS(TTE_PWP2_DOT8, TTE_PWP_RQ);
+/* fam_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s), with layout FAM's
+ * TTE_<FAM>2_DOT and TTE_<FAM>_RQ */
+#define TTE_PW_CHANNELS2_FN(fam, FAM)                                                   \
+    static TTE_NOINLINE void fam##_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                             int8_t *y0, int32_t s)                     \
+    {                                                                                   \
+        pwp_ctx_t c;                                                                    \
+        uint32_t a00, a01, a10, a11, w0, w1, xa, xb;                                    \
+        const uint32_t *xp;                                                             \
+        c.buf = xw;                                                                     \
+        c.xend = xw + 2 * n;                                                            \
+        c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
+        if (n == 64) {                                                                  \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64, TTE_##FAM##_RQ);                      \
+        } else if (n == 32) {                                                           \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32, TTE_##FAM##_RQ);                      \
+        } else if (n == 128) {                                                          \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128, TTE_##FAM##_RQ);                     \
+        } else if ((n & 15) == 0) {                                                     \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT16, TTE_##FAM##_RQ);                      \
+        } else {                                                                        \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT8, TTE_##FAM##_RQ);                       \
+        }                                                                               \
     }
-}
+TTE_PW_CHANNELS2_FN(pwp, PWP)
 #else
 /* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
 static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
@@ -1889,50 +1894,29 @@ int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, 
 }
 
 #if defined(__ARM_FEATURE_DSP)
-/* pixels i.. (up to four) widened into xw as prep_px's pass reads them: one to three pixels as
- * its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's words; a third pixel as 2, 2 in
- * the second pair's) */
-static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
-{
-    const int32_t left = npx - i;
-    const int8_t *const x0 = x + (size_t)i * n;
-    pwp_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
-    if (left >= 4) {
-        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
-    } else if (left == 3) {
-        pwp_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
+/* fam_widen_group: pixels i.. (up to four) widened (fam_widen2) into xw as prep_px's pass reads
+ * them: one to three pixels as its two-pixel passes (pixels 0, 1 or 0, 0 in the first pair's
+ * words; a third pixel as 2, 2 in the second pair's) */
+#define TTE_PW_WIDEN_GROUP_FN(fam)                                                      \
+    static void fam##_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n) \
+    {                                                                                   \
+        const int32_t left = npx - i;                                                   \
+        const int8_t *const x0 = x + (size_t)i * n;                                     \
+        fam##_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);                               \
+        if (left >= 4) {                                                                \
+            fam##_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);                            \
+        } else if (left == 3) {                                                         \
+            fam##_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);                            \
+        }                                                                               \
     }
-}
+TTE_PW_WIDEN_GROUP_FN(pwp)
 
 /* One pixel (pass pixel 0), two channel pairs at a time: per group of four inputs the pixel's X
  * and Y words loaded once for four channels (TTE_PWP_GROUP's products, pixel 0's only) */
-#define TTE_PWP1_GROUP                                                                  \
-    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
-    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
-    "sxtb16 %[w0], %[w0]\n\t"                                                         \
-    "sxtb16 %[w1], %[w1]\n\t"                                                         \
-    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
-    "sxtb16 %[w0], %[w0]\n\t"                                                         \
-    "sxtb16 %[w1], %[w1]\n\t"                                                         \
-    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
+#define TTE_PWP1_GROUP TTE_PW1_GROUP(TTE_PWP_W2)
 /* TTE_PWP_RQ with the channel's mult, ~shift and K read from W (post-indexed), K in xa */
 #define TTE_PWP1_RQ(W, A, ADDR)                                                         \
-    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
-    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
-    "asr %[" A "], %[" A "], #7\n\t"                                                  \
-    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], " ADDR "\n\t"
+    TTE_PW1_PARAMS(W) "asr %[" A "], %[" A "], #7\n\t" TTE_PW_RQ_K("xa", A, ADDR)
 /* two channel pairs (wa, wb) of one pixel, GROUPS groups a loop pass */
 #define TTE_PWP1_PAIRS(GROUPS, RQ)                                                          \
     __asm__ volatile("ldrd %[a0], %[a1], [%[wa]], #8\n\t"                               \
@@ -1948,72 +1932,93 @@ static void pwp_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t np
                      : [y] "r"(y0), [xend] "r"(xend)                                      \
                      : "cc", "memory")
 
-/* pwp_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time, an
- * odd last pair as pwp_channels2's pixels 0 and 0 */
-static TTE_NOINLINE void pwp_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
-{
-    const int32_t pw = TTE_PWP_PAIR_WORDS(n);
-    const uint32_t *const xend = xw + 2 * n;
-    int32_t k;
-    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
-        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
-        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
-        if ((n & 15) == 0) {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
-        } else {
-            TTE_PWP1_PAIRS(TTE_PWP1_GROUP TTE_PWP1_GROUP, TTE_PWP1_RQ);
-        }
+/* fam_channels for pass pixel 0 alone (its output at y0): m channels, two pairs at a time
+ * (TTE_<FAM>1_GROUP, TTE_<FAM>1_RQ), an odd last pair as fam_channels2's pixels 0 and 0 */
+#define TTE_PW_CHANNELS1_FN(fam, FAM)                                                   \
+    static TTE_NOINLINE void fam##_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
+                                             int8_t *y0)                                \
+    {                                                                                   \
+        const int32_t pw = TTE_##FAM##_PAIR_WORDS(n);                                   \
+        const uint32_t *const xend = xw + 2 * n;                                        \
+        int32_t k;                                                                      \
+        for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {                        \
+            const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;                           \
+            uint32_t a0, a1, a2, a3, w0, w1, xa, xb;                                    \
+            if ((n & 15) == 0) {                                                        \
+                TTE_PWP1_PAIRS(TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP \
+                                   TTE_##FAM##1_GROUP,                                  \
+                               TTE_##FAM##1_RQ);                                        \
+            } else {                                                                    \
+                TTE_PWP1_PAIRS(TTE_##FAM##1_GROUP TTE_##FAM##1_GROUP, TTE_##FAM##1_RQ); \
+            }                                                                           \
+        }                                                                               \
+        if (k < m) {                                                                    \
+            fam##_channels2(xw, n, 2, wp, y0, 0);                                       \
+        }                                                                               \
     }
-    if (k < m) {
-        pwp_channels2(xw, n, 2, wp, y0, 0);
-    }
-}
+TTE_PW_CHANNELS1_FN(pwp, PWP)
 
-/* channel pairs from wp (nc of them) over the group of pixels i.. that pwp_widen_group widened */
-static void pwp_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
-                          int32_t i, int32_t npx)
-{
-    const int32_t left = npx - i;
-    if (left >= 4) {
-        pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-        return;
+/* fam_run_group: channel pairs from wp (nc of them) over the group of pixels i.. that
+ * fam_widen_group widened */
+#define TTE_PW_RUN_GROUP_FN(fam)                                                        \
+    static void fam##_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, \
+                                int8_t *yc, int32_t i, int32_t npx)                     \
+    {                                                                                   \
+        const int32_t left = npx - i;                                                   \
+        if (left >= 4) {                                                                \
+            fam##_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);                   \
+            return;                                                                     \
+        }                                                                               \
+        if (left == 1) {                                                                \
+            fam##_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);                     \
+            return;                                                                     \
+        }                                                                               \
+        fam##_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);                      \
+        if (left == 3) {                                                                \
+            fam##_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);        \
+        }                                                                               \
     }
-    if (left == 1) {
-        pwp_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
-        return;
-    }
-    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-    if (left == 3) {
-        pwp_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
-    }
-}
+TTE_PW_RUN_GROUP_FN(pwp)
 #endif
 
-void tte_conv2d_s8_pointwise_prep_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                         const uint32_t *prep, int8_t *y, int16_t *buf)
-{
+/* NAME: ONE_PX (each pass of channels a group of pixels at a time) for the layout of fam and
+ * FAM, but where it takes several passes, every pixel widened into buf once (fam_widen_group)
+ * and each pass over all of them. buf holds every pixel only where pw_layout would take several
+ * passes (tte_conv2d_s8_pointwise_prep_all_bytes): BUF_BY_PWP 1 for a layout whose passes can
+ * outnumber pw_layout's (the doubled one), so that it falls back to ONE_PX there too. */
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
-    const int32_t passes = pwp_passes(n, m, npx), per = (pairs + passes - 1) / passes;
-    uint32_t *const xw = (uint32_t *)(void *)buf;
-    int32_t i, c0;
-    if (passes == 1) {
-        tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
-        return;
-    }
-    for (i = 0; i < npx; i += 4) {
-        pwp_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
-    }
-    for (c0 = 0; c0 < pairs; c0 += per) {
-        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
-        for (i = 0; i < npx; i += 4) {
-            pwp_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
-        }
+#define TTE_PW_ALL_PX_FN(NAME, ONE_PX, fam, FAM, BUF_BY_PWP)                       \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep, int8_t *y, \
+              int16_t *buf)                                                             \
+    {                                                                                   \
+        const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_##FAM##_PAIR_WORDS(n); \
+        const int32_t passes = fam##_passes(n, m, npx), per = (pairs + passes - 1) / passes; \
+        uint32_t *const xw = (uint32_t *)(void *)buf;                                   \
+        int32_t i, c0;                                                                  \
+        if (passes == 1 || (BUF_BY_PWP && pwp_passes(n, m, npx) == 1)) {                \
+            ONE_PX(p, x, npx, prep, y, buf);                                            \
+            return;                                                                     \
+        }                                                                               \
+        for (i = 0; i < npx; i += 4) {                                                  \
+            fam##_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);                \
+        }                                                                               \
+        for (c0 = 0; c0 < pairs; c0 += per) {                                           \
+            const int32_t nc = pairs - c0 < per ? pairs - c0 : per;                     \
+            for (i = 0; i < npx; i += 4) {                                              \
+                fam##_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, \
+                                npx);                                                   \
+            }                                                                           \
+        }                                                                               \
     }
 #else
-    tte_conv2d_s8_pointwise_prep_px(p, x, npx, prep, y, buf);
+#define TTE_PW_ALL_PX_FN(NAME, ONE_PX, fam, FAM, BUF_BY_PWP)                       \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep, int8_t *y, \
+              int16_t *buf)                                                             \
+    {                                                                                   \
+        ONE_PX(p, x, npx, prep, y, buf);                                                \
+    }
 #endif
-}
+TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prep_all_px, tte_conv2d_s8_pointwise_prep_px, pwp, PWP, 0)
 
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf)
@@ -2100,14 +2105,7 @@ static TTE_ALWAYS_INLINE void pwd_widen2(uint32_t *d, const int8_t *x0, const in
     "strd %[X0], %[X1], [%[d]], #32\n\t"
     const int8_t *const end = x0 + n;
     uint32_t u0, u1, X0, X1;
-    /* (early clobbers: end may equal x1, which must not share its register) */
-    __asm__ volatile("1:\n\t" TTE_PWD_WIDEN TTE_PWD_WIDEN
-                     "cmp %[x0], %[end]\n\t"
-                     "bne 1b"
-                     : [x0] "+&r"(x0), [x1] "+&r"(x1), [d] "+&r"(d), [u0] "=&r"(u0), [u1] "=&r"(u1), [X0] "=&r"(X0),
-                       [X1] "=&r"(X1)
-                     : [end] "r"(end)
-                     : "cc", "memory");
+    TTE_PW_WIDEN_LOOP(TTE_PWD_WIDEN, [end] "r"(end));
 #else
     int32_t g;
     for (g = 0; g < n; g += 4, d += 8) {
@@ -2128,61 +2126,11 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
 
 #if defined(__ARM_FEATURE_DSP)
 /* TTE_PWP_GROUP with the second weight words loaded where it sign-extends the first */
-#define TTE_PWD_GROUP                                                                   \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-24]\n\t"                                             \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWD_GROUP TTE_PW_GROUP(TTE_PWD_W2)
 /* TTE_PWP_FIRST's order, the same change */
-#define TTE_PWD_FIRST                                                                   \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                               \
-    "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[xa], %[xb], [%[xp], #-8]\n\t"                                              \
-    "smlad %[a20], %[xa], %[w0], %[a20]\n\t"                                           \
-    "smlad %[a21], %[xa], %[w1], %[a21]\n\t"                                           \
-    "smlad %[a30], %[xb], %[w0], %[a30]\n\t"                                           \
-    "smlad %[a31], %[xb], %[w1], %[a31]\n\t"
+#define TTE_PWD_FIRST TTE_PW_FIRST(TTE_PWD_W2)
 /* TTE_PWP_RQ on the doubled sum itself (no shift first) */
-#define TTE_PWD_RQ(A, ADDR)                                                             \
-    "add %[xb], %[xp], %[" A "], asr #31\n\t"                                          \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                      \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                                \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                          \
-    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWD_RQ(A, ADDR) TTE_PW_RQ_K("xp", A, ADDR)
 #define TTE_PWD_GROUP_BYTES 88 /* 22 instructions of 32 bits */
 #define TTE_PWD_G4 TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP TTE_PWD_GROUP
 #define TTE_PWD_G16 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4 TTE_PWD_G4
@@ -2200,58 +2148,10 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
     "bne 1b\n\t"
 
 /* pwp_channels over the doubled layout */
-static TTE_NOINLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                      int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
-    c.s = s;
-    c.ym1 = (uintptr_t)y0 - 1u;
-    if (n == 64) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT64, TTE_PWD_RQ);
-    } else if (n == 32) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT32, TTE_PWD_RQ);
-    } else if (n == 128) {
-        TTE_PWP_CHANNELS("", TTE_PWD_DOT128, TTE_PWD_RQ);
-    } else {
-        const int32_t rest = n / 4 - 2;
-        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS;
-        c.entry = (uint32_t)part * TTE_PWD_GROUP_BYTES;
-        TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_PWD_DOTN, TTE_PWD_RQ);
-    }
-}
+TTE_PW_CHANNELS_FN(pwd, PWD)
 
-#define TTE_PWD2_GROUP                                                                  \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
-#define TTE_PWD2_FIRST                                                                  \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                             \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                              \
-    "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                               \
-    "ldrd %[xa], %[xb], [%[xp], #-16]\n\t"                                             \
-    "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                           \
-    "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                           \
-    "smlad %[a10], %[xb], %[w0], %[a10]\n\t"                                           \
-    "smlad %[a11], %[xb], %[w1], %[a11]\n\t"
+#define TTE_PWD2_GROUP TTE_PW2_GROUP(TTE_PWD_W2)
+#define TTE_PWD2_FIRST TTE_PW2_FIRST(TTE_PWD_W2)
 #define TTE_PWD2_DOT16                                                                  \
     TTE_PWP2_LOOP(TTE_PWD2_FIRST TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP,          \
                   TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP TTE_PWD2_GROUP)
@@ -2262,103 +2162,19 @@ static TTE_NOINLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, 
 #define TTE_PWD2_DOT128 TTE_PWD2_DOT64 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4 TTE_PWD2_G4
 
 /* pwp_channels2 over the doubled layout */
-static TTE_NOINLINE void pwd_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
-                                       int32_t s)
-{
-    pwp_ctx_t c;
-    uint32_t a00, a01, a10, a11, w0, w1, xa, xb;
-    const uint32_t *xp;
-    c.buf = xw;
-    c.xend = xw + 2 * n;
-    c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_PWD_PAIR_WORDS(n));
-    if (n == 64) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT64, TTE_PWD_RQ);
-    } else if (n == 32) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT32, TTE_PWD_RQ);
-    } else if (n == 128) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT128, TTE_PWD_RQ);
-    } else if ((n & 15) == 0) {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT16, TTE_PWD_RQ);
-    } else {
-        TTE_PWP2_CHANNELS(TTE_PWD2_DOT8, TTE_PWD_RQ);
-    }
-}
+TTE_PW_CHANNELS2_FN(pwd, PWD)
 
-#define TTE_PWD1_GROUP                                                                  \
-    "ldr %[xb], [%[xp], #16]\n\t"                                                     \
-    "ldr %[xa], [%[xp]], #32\n\t"                                                     \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xa], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xa], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wa]], #8\n\t"                                              \
-    "smlad %[a0], %[xb], %[w0], %[a0]\n\t"                                            \
-    "smlad %[a1], %[xb], %[w1], %[a1]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xa], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xa], %[w1], %[a3]\n\t"                                            \
-    "ldrd %[w0], %[w1], [%[wb]], #8\n\t"                                              \
-    "smlad %[a2], %[xb], %[w0], %[a2]\n\t"                                            \
-    "smlad %[a3], %[xb], %[w1], %[a3]\n\t"
-#define TTE_PWD1_RQ(W, A, ADDR)                                                         \
-    "ldrd %[w0], %[w1], [%[" W "]], #8\n\t"                                           \
-    "ldr %[xa], [%[" W "]], #4\n\t"                                                   \
-    "add %[xb], %[xa], %[" A "], asr #31\n\t"                                         \
-    "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                     \
-    "asr %[" A "], %[" A "], %[w1]\n\t"                                               \
-    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                         \
-    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWD1_GROUP TTE_PW1_GROUP(TTE_PWD_W2)
+#define TTE_PWD1_RQ(W, A, ADDR) TTE_PW1_PARAMS(W) TTE_PW_RQ_K("xa", A, ADDR)
 
 /* pwp_channels1 over the doubled layout */
-static TTE_NOINLINE void pwd_channels1(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0)
-{
-    const int32_t pw = TTE_PWD_PAIR_WORDS(n);
-    const uint32_t *const xend = xw + 2 * n;
-    int32_t k;
-    for (k = 0; k + 4 <= m; k += 4, wp += 2 * pw, y0 += 4) {
-        const uint32_t *xp = xw, *wa = wp, *wb = wp + pw;
-        uint32_t a0, a1, a2, a3, w0, w1, xa, xb;
-        if ((n & 15) == 0) {
-            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
-        } else {
-            TTE_PWP1_PAIRS(TTE_PWD1_GROUP TTE_PWD1_GROUP, TTE_PWD1_RQ);
-        }
-    }
-    if (k < m) {
-        pwd_channels2(xw, n, 2, wp, y0, 0);
-    }
-}
+TTE_PW_CHANNELS1_FN(pwd, PWD)
 
 /* pwp_widen_group's pixels, widened for the doubled layout */
-static void pwd_widen_group(uint32_t *xw, const int8_t *x, int32_t i, int32_t npx, int32_t n)
-{
-    const int32_t left = npx - i;
-    const int8_t *const x0 = x + (size_t)i * n;
-    pwd_widen2(xw, x0, left == 1 ? x0 : x0 + n, n);
-    if (left >= 4) {
-        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 3 * n, n);
-    } else if (left == 3) {
-        pwd_widen2(xw + 2, x0 + 2 * n, x0 + 2 * n, n);
-    }
-}
+TTE_PW_WIDEN_GROUP_FN(pwd)
 
 /* pwp_run_group over the doubled layout */
-static void pwd_run_group(const uint32_t *xw, int32_t n, int32_t m, int32_t nc, const uint32_t *wp, int8_t *yc,
-                          int32_t i, int32_t npx)
-{
-    const int32_t left = npx - i;
-    if (left >= 4) {
-        pwd_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-        return;
-    }
-    if (left == 1) {
-        pwd_channels1(xw, n, 2 * nc, wp, yc + (size_t)i * m);
-        return;
-    }
-    pwd_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, m);
-    if (left == 3) {
-        pwd_channels2(xw + 2, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
-    }
-}
+TTE_PW_RUN_GROUP_FN(pwd)
 #else
 /* the portable sums of channel pair wq's channel j over the widened pixels xw (pass pixel q) */
 static int32_t pwd_sum(const uint32_t *wq, const uint32_t *xw, int32_t n, int32_t j, int32_t q)
@@ -2408,33 +2224,7 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
     }
 }
 
-void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                          const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-#if defined(__ARM_FEATURE_DSP)
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
-    const int32_t passes = pwd_passes(n, m, npx), per = (pairs + passes - 1) / passes;
-    uint32_t *const xw = (uint32_t *)(void *)buf;
-    int32_t i, c0;
-    /* buf holds every pixel only where pw_layout would take several passes
-     * (tte_conv2d_s8_pointwise_prep_all_bytes) */
-    if (passes == 1 || pwp_passes(n, m, npx) == 1) {
-        tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
-        return;
-    }
-    for (i = 0; i < npx; i += 4) {
-        pwd_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
-    }
-    for (c0 = 0; c0 < pairs; c0 += per) {
-        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
-        for (i = 0; i < npx; i += 4) {
-            pwd_run_group(xw + (size_t)i / 4 * 2 * n, n, m, nc, prep + (size_t)c0 * pw, y + 2 * c0, i, npx);
-        }
-    }
-#else
-    tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
-#endif
-}
+TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prepd_all_px, tte_conv2d_s8_pointwise_prepd_px, pwd, PWD, 1)
 
 #if defined(__ARM_FEATURE_DSP)
 /* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
