@@ -63,7 +63,7 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     sources: dict[str, str] = {}
     if emit_c:
         sources = generate(a, cname)
-        code = measure_code_size(sources, cname, b)
+        code = measure_code_size(sources, cname, b, data_bytes=report["flash_data_bytes"])
         if code is not None and report["flash_data_bytes"] + code > b.flash_bytes and report["prepared_weight_bytes"]:
             # the code leaves too little flash for every compile-time layout: fewer of them
             a = analyze(graph, board=b, scheme=a.scheme, budget_bytes=budget_bytes, flash_reserve_bytes=code, **kw)
@@ -71,7 +71,7 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
             a.report["notes"] += [n for n in report["notes"] if n not in a.report["notes"]]
             report = a.report
             sources = generate(a, cname)
-            code = measure_code_size(sources, cname, b)
+            code = measure_code_size(sources, cname, b, data_bytes=report["flash_data_bytes"])
         if code is not None:
             report["flash_code_bytes"] = code
             report["flash_bytes"] = report["flash_data_bytes"] + code

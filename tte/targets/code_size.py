@@ -40,13 +40,14 @@ def size_flags(board: Board) -> list[str]:
     return [*board.gcc_flags(), *(f for f in CFLAGS if f != "-g")]
 
 
-def _text_bytes(size: str, obj: str) -> int:
-    """The .text* section bytes of one object file (``arm-none-eabi-size -A``)."""
+def _section_bytes(size: str, obj: str, sections: tuple[str, ...] = (".text",)) -> int:
+    """The bytes of one object file's sections whose names start with one of ``sections``
+    (``arm-none-eabi-size -A``); .text* by default."""
     r = subprocess.run([size, "-A", obj], capture_output=True, text=True, check=True)
     total = 0
     for line in r.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".text") and parts[1].isdigit():
+        if len(parts) >= 2 and parts[0].startswith(sections) and parts[1].isdigit():
             total += int(parts[1])
     return total
 
@@ -193,7 +194,7 @@ class _Builds:
             _, err = proc.communicate()
             if proc.returncode != 0:
                 return 0, err.strip()[:2000] or f"exit status {proc.returncode}"
-            n = _text_bytes(job.size_tool, str(job.obj))
+            n = _section_bytes(job.size_tool, str(job.obj))
         except (OSError, subprocess.CalledProcessError) as e:
             return 0, str(e)
         finally:
@@ -259,9 +260,13 @@ def prefetch_code_size(board: Board, name: str) -> None:
             _BUILDS.submit(key, src, gcc, size, flags, [str(CSRC_DIR / "include")], cache)
 
 
-def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int | None:
-    """Bytes of machine code (.text) of the generated C plus kernels for the board's core,
-    compiled with the firmware's flags (``size_flags``); None when no ARM compiler is installed.
+def measure_code_size(sources: dict[str, str], name: str, board: Board, data_bytes: int = 0) -> int | None:
+    """Bytes of flash beside the weight data for the board's core, compiled with the firmware's
+    flags (``size_flags``): every kernel's machine code (.text) and the generated C's object whole
+    (its code, and its .rodata and .data less ``data_bytes``, the weight and layout data the
+    compiler's report counts: what stays is the model's own tables, the output stages'
+    multipliers and shifts, the update factors); None when no ARM compiler is installed. Every
+    kernel counts, linked or not, so the figure errs high by the ones a model does not call.
     Kernel sizes come from the cache, from builds that ``prefetch_code_size`` started, or are
     built now, beside the model's own C."""
     tools = _tools()
@@ -285,7 +290,8 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board) -> int |
         obj = Path(d, "model.o")
         r = subprocess.run([gcc, *flags, "-I", d, "-I", str(CSRC_DIR / "include"), "-c", str(Path(d, f"{name}.c")),
                             "-o", str(obj)], capture_output=True, text=True, check=False)
-        model = (_text_bytes(size, str(obj)), None) if r.returncode == 0 else (0, r.stderr.strip()[:2000])
+        model = ((_section_bytes(size, str(obj)) + max(0, _section_bytes(size, str(obj), (".rodata", ".data")) - data_bytes),
+                  None) if r.returncode == 0 else (0, r.stderr.strip()[:2000]))
         built = [(Path(d, f"{name}.c"), *model)] + [(src, *_BUILDS.result(keys[src])) for src in missing]
     for s, _, err in built:  # the first failure in source order, as a sequential build reports it
         if err is not None:
