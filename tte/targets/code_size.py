@@ -290,8 +290,11 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board, data_byt
         obj = Path(d, "model.o")
         r = subprocess.run([gcc, *flags, "-I", d, "-I", str(CSRC_DIR / "include"), "-c", str(Path(d, f"{name}.c")),
                             "-o", str(obj)], capture_output=True, text=True, check=False)
-        model = ((_section_bytes(size, str(obj)) + max(0, _section_bytes(size, str(obj), (".rodata", ".data")) - data_bytes),
-                  None) if r.returncode == 0 else (0, r.stderr.strip()[:2000]))
+        if r.returncode == 0:
+            tables = _section_bytes(size, str(obj), (".rodata", ".data")) - data_bytes
+            model: tuple[int, str | None] = (_section_bytes(size, str(obj)) + max(0, tables), None)
+        else:
+            model = (0, r.stderr.strip()[:2000])
         built = [(Path(d, f"{name}.c"), *model)] + [(src, *_BUILDS.result(keys[src])) for src in missing]
     for s, _, err in built:  # the first failure in source order, as a sequential build reports it
         if err is not None:
