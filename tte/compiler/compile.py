@@ -62,16 +62,11 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
         raise BudgetError(format_breakdown(report), report)
     sources: dict[str, str] = {}
     if emit_c:
-        sources = generate(a, cname)
-        code = measure_code_size(sources, cname, b, data_bytes=report["flash_data_bytes"])
-        if code is not None and report["flash_data_bytes"] + code > b.flash_bytes and report["prepared_weight_bytes"]:
-            # the code leaves too little flash for every compile-time layout: fewer of them
-            a = analyze(graph, board=b, scheme=a.scheme, budget_bytes=budget_bytes, flash_reserve_bytes=code, **kw)
+        a, sources, code = layouts_within_flash(graph, a, b, cname, budget_bytes=budget_bytes, **kw)
+        if a.report is not report:
             a.report.update({k: report[k] for k in ("auto_skipped",) if k in report})
             a.report["notes"] += [n for n in report["notes"] if n not in a.report["notes"]]
             report = a.report
-            sources = generate(a, cname)
-            code = measure_code_size(sources, cname, b, data_bytes=report["flash_data_bytes"])
         if code is not None:
             report["flash_code_bytes"] = code
             report["flash_bytes"] = report["flash_data_bytes"] + code
@@ -86,6 +81,22 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     if out_dir is not None:
         _write_outputs(Path(out_dir), a, report, sources, force=force)
     return report
+
+
+def layouts_within_flash(graph: Graph, a: Analysis, board: Board, name: str,
+                         **analyze_kw: Any) -> tuple[Analysis, dict[str, str], int | None]:
+    """The C of ``a`` and its measured code size (tte.targets.code_size.measure_code_size; None
+    without an ARM compiler); where the code leaves too little flash for every compile-time
+    layout, ``graph`` analyzed again (``analyze_kw``, ``a``'s scheme) with the code reserved,
+    so that fewer layouts take the flash that is left."""
+    sources = generate(a, name)
+    code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
+    if (code is not None and a.report["flash_data_bytes"] + code > board.flash_bytes
+            and a.report["prepared_weight_bytes"]):
+        a = analyze(graph, board=board, scheme=a.scheme, flash_reserve_bytes=code, **analyze_kw)
+        sources = generate(a, name)
+        code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
+    return a, sources, code
 
 
 def input_description(graph: Graph) -> dict[str, Any]:

@@ -65,12 +65,14 @@ class Trainer:
             if precision != "int8":
                 raise TteError("engine 'qemu' runs int8 training; use --precision int8")
             from tte.compiler.analysis import analyze
-            from tte.compiler.codegen import generate
+            from tte.compiler.compile import layouts_within_flash
+            from tte.targets.boards import get_board
             from tte.targets.qemu import QemuEngine
 
-            a = analyze(self.forward, scheme=self.scheme, budget_bytes=1 << 40, lr=lr, loss=loss,
-                        rounding=rounding, qas=qas, seed=seed)  # the same C as engine 'c'
-            self.sim = QemuEngine(a, generate(a, "trainer"), "trainer", board=qemu_board)
+            kw = {"budget_bytes": 1 << 40, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed}
+            a = analyze(self.forward, scheme=self.scheme, **kw)  # engine 'c''s C, but the layouts the flash takes
+            a, sources, _ = layouts_within_flash(self.forward, a, get_board(qemu_board), "trainer", **kw)
+            self.sim = QemuEngine(a, sources, "trainer", board=qemu_board)
 
     def attach(self, engine: object, name: str) -> None:
         """Run the steps on `engine` from now on (train_step, weights, crc32, as QemuEngine: e.g. a
