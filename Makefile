@@ -38,6 +38,8 @@ $(STAMP): pyproject.toml Makefile $(PIN)
 	$(PY) -m pip install -q --no-deps -r $(PIN) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
+	@# the lock as pip's constraint for any later install into this venv (pip reads sys.prefix/pip.conf)
+	printf '[install]\nconstraint = %s\n' "$(abspath $(PIN))" > $(VENV)/pip.conf
 	touch $(STAMP)
 
 # Resolve pyproject.toml's ranges afresh in a throw-away venv and pin what it installed.
