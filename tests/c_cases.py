@@ -2127,6 +2127,7 @@ def forward_cases() -> list[Case]:
     cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += pwe_cases()
     cases += pwe8_cases()
+    cases += pwe_rows_cases()
     cases += pwez_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
     # the RGB stem's fused pass over two and three chunks of constants (seeds 24-29: mode 2)
@@ -3073,6 +3074,69 @@ def pwe8_cases() -> list[Case]:
     pairs += [(16, c, None) for c in (7, 5, 4, 2, 11)] + [(16, 79, 6)]
     return [_prep_expand_block_case(42 + i, cin, cout, w) for i, (cin, cout, w) in enumerate(pairs)]
 
+
+
+# ---- pwerows: E over its compile-time layout several rows a call into the block's ring ----
+
+def _pwe_rows_case(seed: int) -> Case:
+    """A 1x1 E over its compile-time layout (pe_layout) -> depthwise D -> 1x1 P [-> add], streamed,
+    E's rows into the block's ring several a call (block_s8.c's expand_rows, pointwise_s8.c's
+    tte_conv2d_s8_pointwise_small_prep_ring): a 3x3 stride-1 D given its rows kept widened (E up to
+    three rows ahead, into slots that wrap; the last call cut by the image's bottom), or a 3x3 or
+    5x5 D at stride 2 (two rows a call, slots that wrap) or a 5x5 at stride 1 (the first rows in
+    one call); 3 to 12 rows, widths 1 to 11 (tails of 1 to 3 pixels), 4 to 24 inputs, outputs with
+    every entry of the channel loop and layouts split into passes (150 over 4, 144 over 24, 76
+    over 16), one or two images, every fifth seed a D multiplier above 1/2 (the plain ring: E
+    not ahead)."""
+    from tte.compiler.emit.block import pe_layout
+    from tte.numerics import fixedpoint as fp
+
+    rng = np.random.default_rng(52520 + seed)
+    kind = ("wide", "s2", "wide", "k5s2", "wide", "k5s1")[seed % 6]
+    cin = (4, 8, 12, 16, 20, 24)[(seed * 5 + seed // 6) % 6]
+    cout = (12, 48, 76, 21, 144, 36, 150, 8)[seed % 8]
+    h, w, images = 3 + (seed * 7) % 10, 1 + (seed * 3) % 11, 2 if seed % 7 == 3 else 1
+    residual = kind == "wide" and seed % 4 == 0
+    kk, stride = (5, 2) if kind == "k5s2" else (5, 1) if kind == "k5s1" else (3, 2) if kind == "s2" else (3, 1)
+    pads = (kk // 2,) * 4 if seed % 3 else (0, 0, kk // 2, kk // 2) if stride == 2 else (0, 0, 0, 0)
+    if residual:
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] < kk or w + pads[1] + pads[3] < kk:
+        pads = (kk - 1,) * 4
+    xq = rand_q(rng)
+    xs = float(xq.scale[0])
+    yq = q(xs, -128 if seed % 2 else int(rng.integers(-128, 128)))
+    ws = _expand_w_scales(rng, cout, 0.1)
+    _, shift = fp.quantize_multipliers(np.float64(np.float32(xs)) * ws.astype(np.float64) / np.float64(np.float32(xs)))
+    assert ((shift >= -21) & (shift <= -1)).all(), shift
+    g = new_graph({"x": ((images, h, w, cin), "int8", xq)})
+    g.add_const("e.w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    g.add_const("e.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+                q((np.float32(xs) * ws).astype(np.float32), np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "e.w", "e.b"], "e", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                                  "groups": 1, "activation": "relu" if seed % 2 else "none"},
+               quant=yq)
+    wd = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), cout)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (cout, kk, kk, 1)), "int8", q(wd, np.zeros(cout, int), 0))
+    g.add_const("d.b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32",
+                q((np.float32(xs) * wd).astype(np.float32), np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["e", "d.w", "d.b"], "d", {"strides": (stride, stride), "dilations": (1, 1), "pads": pads,
+                                                  "groups": cout, "activation": "none"},
+               quant=q(xs * (0.02 if seed % 5 == 4 else 6), int(rng.integers(-40, 41))))
+    add_random_conv(g, rng, "d", "p", cin if residual else int(rng.choice([8, 16, 40])), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["p"]
+    if residual:
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        g.outputs = ["y"]
+    name = f"pwe_rows_{kind}_{cin}_{cout}_w{w}_h{h}_n{images}_{seed}"
+    case = _streamed_case(name, g, rng)
+    assert pe_layout(case.graph.nodes[0], case.graph) is not None, case.name
+    return _given_dw_pad(case, rng) if kind == "wide" else case
+
+
+def pwe_rows_cases() -> list[Case]:
+    """_pwe_rows_case over 30 seeds: every kind of D meets several input widths and heights."""
+    return [_pwe_rows_case(s) for s in range(30)]
 
 # ---- fcae2: QUANTIZE without the divide (elementwise_s8.c's quantize_bracketed) and FC rows of
 # few inputs and many outputs ----

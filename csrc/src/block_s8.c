@@ -141,6 +141,24 @@ static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int
     }
 }
 
+/* Rows next..hi of E's output from its compile-time layout (a plain 1x1, pe_prep) into their
+ * slots of the ring in one call, so that the layout is read once for them all. ahead (D's rows
+ * kept widened, dw3_wide: D reads a row of the ring once, when it enters D's window, and every row
+ * before next has): up to span rows from next on, none of whose slots holds a row still to be
+ * read, so that most output rows call E not at all. Returns the next row to compute. */
+static TTE_NOINLINE int32_t expand_rows(const tte_block_s8_params_t *p, const int8_t *xb, int32_t next, int32_t hi, int8_t *ring,
+                                        int32_t span, int32_t ahead)
+{
+    const tte_conv2d_geom_t *g = &p->expand->g;
+    int32_t last = hi;
+    if (ahead) {
+        last = next + span - 1 < g->out_h - 1 ? next + span - 1 : g->out_h - 1;
+    }
+    tte_conv2d_s8_pointwise_small_prep_ring(p->expand, xb + (size_t)next * g->in_w * g->in_c, g->in_w,
+                                            last - next + 1, p->pe_prep, ring, span, next % span);
+    return last + 1;
+}
+
 #define TTE_BLOCK_MAX_KH 16
 
 /* The end of the free bytes of y from yp on: y_end, or the lowest input byte still needed
@@ -438,6 +456,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 if (next < lo) {
                     next = lo;
+                }
+                if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
+                    next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
                 }
                 for (; next <= hi; ++next) {
                     expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,

@@ -709,69 +709,93 @@ static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t
     }
 }
 
-static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                      const uint32_t *prep, int8_t *y, const int32_t NW)
+/* rows runs of npx pixels (run r at x + r npx n), run r's outputs in slot (slot + r) mod slots of
+ * ring (slots of npx m bytes): each pass of channels over every run before the next pass, so that
+ * a pass's layout is read from flash once per call, not once per run */
+static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
+                                      const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
+                                      const int32_t NW)
 {
     const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
     const int32_t S = NW <= 4 ? 4 : 6;
+    const size_t run_x = (size_t)npx * n, run_y = (size_t)npx * m;
     /* passes of a multiple of eight channels (no entry branch in either loop but on the last) */
-    const int32_t per = npx > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
+    const int32_t per =
+        npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
     /* the loop's entry: eight channels a pass for two and four words, else four */
     const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
     uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
-    int32_t c0;
+    int32_t c0, r, s;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
         const uint32_t *const wc = prep + (size_t)c0 * cw;
-        int32_t i = 0;
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
         xs[8 * S + 1] = (uint32_t)-nch & kmask;
         xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
-        /* every whole four pixels in one call; past them, each pixel on its own, its four lanes
-         * the same pixel, all four outputs to its place (stride 0) */
-        while (i < npx) {
-            const int32_t groups = (npx - i) / 4;
-            const int8_t *const xp = x + (size_t)i * n;
-            const int32_t step = groups > 0 ? n : 0;
-            pwe_unpack(xp, step, xs, NW);
-            xs[8 * S + 2] = (uint32_t)(uintptr_t)(xp + 4 * step);
-            xs[8 * S + 3] = (uint32_t)(uintptr_t)(xp + (size_t)groups * 4 * n);
-            xs[8 * S + 5] = (uint32_t)(uintptr_t)(y + (size_t)i * m + c0);
-            pwe_groups(xs, groups > 0 ? m : 0, NW);
-            i += groups > 0 ? 4 * groups : 1;
+        for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
+            const int8_t *const xr = x + (size_t)r * run_x;
+            int8_t *const y = ring + (size_t)s * run_y;
+            int32_t i = 0;
+            /* every whole four pixels in one call; past them, each pixel on its own, its four
+             * lanes the same pixel, all four outputs to its place (stride 0) */
+            while (i < npx) {
+                const int32_t groups = (npx - i) / 4;
+                const int8_t *const xp = xr + (size_t)i * n;
+                const int32_t step = groups > 0 ? n : 0;
+                pwe_unpack(xp, step, xs, NW);
+                xs[8 * S + 2] = (uint32_t)(uintptr_t)(xp + 4 * step);
+                xs[8 * S + 3] = (uint32_t)(uintptr_t)(xp + (size_t)groups * 4 * n);
+                xs[8 * S + 5] = (uint32_t)(uintptr_t)(y + (size_t)i * m + c0);
+                pwe_groups(xs, groups > 0 ? m : 0, NW);
+                i += groups > 0 ? 4 * groups : 1;
+            }
         }
     }
 }
 #endif
 
-void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                           const uint32_t *prep, int8_t *y)
+void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                             int32_t rows, const uint32_t *prep, int8_t *ring, int32_t slots,
+                                             int32_t slot)
 {
-    const int32_t n = p->g.in_c, m = p->g.out_c;
 #if defined(__ARM_FEATURE_DSP)
-    (void)m;
-    switch (n) {
+    switch (p->g.in_c) {
     case 4:
-        pwe_run(p, x, npx, prep, y, 1);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 1);
         break;
     case 8:
-        pwe_run(p, x, npx, prep, y, 2);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 2);
         break;
     case 12:
-        pwe_run(p, x, npx, prep, y, 3);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 3);
         break;
     case 16:
-        pwe_run(p, x, npx, prep, y, 4);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 4);
         break;
     case 20:
-        pwe_run(p, x, npx, prep, y, 5);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 5);
         break;
     default:
-        pwe_run(p, x, npx, prep, y, 6);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 6);
         break;
     }
 #else
-    const int32_t cw = TTE_PWE_CHANNEL_WORDS(n);
+    const size_t run_x = (size_t)npx * p->g.in_c, run_y = (size_t)npx * p->g.out_c;
+    int32_t r;
+    for (r = 0; r < rows; ++r) {
+        tte_conv2d_s8_pointwise_small_prep_px(p, x + (size_t)r * run_x, npx, prep,
+                                              ring + (size_t)((slot + r) % slots) * run_y);
+    }
+#endif
+}
+
+void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                           const uint32_t *prep, int8_t *y)
+{
+#if defined(__ARM_FEATURE_DSP)
+    tte_conv2d_s8_pointwise_small_prep_ring(p, x, npx, 1, prep, y, 1, 0);
+#else
+    const int32_t n = p->g.in_c, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
     int32_t i, oc, j;
     for (i = 0; i < npx; ++i) {
         const int8_t *xp = x + (size_t)i * n;

@@ -21,8 +21,9 @@ typedef struct {
      * (tte.compiler.emit.block.pw_layout; frozen weights; up to 24 input channels for
      * tte_conv2d_s8_pointwise_small_prep_px), or NULL */
     const uint32_t *pw_prep;
-    /* E's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_small_prep_px
-     * (tte.compiler.emit.block.pe_layout; frozen weights, a plain 1x1), or NULL */
+    /* E's weights and biases laid out at compile time for tte_conv2d_s8_pointwise_small_prep_ring
+     * (tte.compiler.emit.block.pe_layout; frozen weights, a plain 1x1: the rows D's window takes
+     * next in one call, up to three ahead where D keeps its rows widened), or NULL */
     const uint32_t *pe_prep;
     /* nonzero: with E and a D that tte_conv2d_s8_dw3_wide_bytes takes, that many bytes of scratch
      * of its own for D's window rows, each widened once; else D's scratch (P's pair buffer) holds

@@ -153,6 +153,13 @@ void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const
  * any npx >= 1. The same bytes as pointwise_px. */
 void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                            const uint32_t *prep, int8_t *y);
+/* small_prep_px on rows consecutive runs of npx pixels of x (run r from x + r npx in_c on), run r's
+ * outputs into slot (slot + r) mod slots of ring (slots of npx out_c bytes; slot < slots): a
+ * streamed block's rows of E into its ring, each pass of the layout's channels over all of them,
+ * so that the layout is read once per call. rows >= 1. The same bytes as small_prep_px per run. */
+void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                             int32_t rows, const uint32_t *prep, int8_t *ring, int32_t slots,
+                                             int32_t slot);
 
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */
