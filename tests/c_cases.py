@@ -1178,6 +1178,16 @@ def _act_mask_sixteen_case(seed: int) -> Case:
     return _act_mask_bounds_case(f"act_mask_sixteen_{seed}", rng, n, attrs)
 
 
+def _act_mask_thirtytwo_case(seed: int) -> Case:
+    """Sizes around the thirty-two-element passes: one, several, each followed by none, one or
+    both of the sixteen and eight passes and a partial byte; values at the bounds."""
+    n = [32, 40, 63, 64, 88, 95, 120, 129][seed]
+    rng = np.random.default_rng(860 + seed)
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75}, {"activation": "relu6"}][seed % 4]
+    return _act_mask_bounds_case(f"act_mask_thirtytwo_{seed}", rng, n, attrs)
+
+
 def _act_mask_wide_case(seed: int) -> Case:
     """Long rows (the word-at-a-time path plus a partial tail) with values at the bounds."""
     rng = np.random.default_rng(820 + seed)
@@ -1274,6 +1284,29 @@ def _block_case(seed: int, wide: bool = False) -> Case:
     g.outputs = [out]
     name = f"streamed_block_{'wide_' if wide else ''}{expand}{'_residual' if residual else ''}_{seed}"
     return _streamed_case(name, g, rng)
+
+
+def _block_add_table_case(seed: int) -> Case:
+    """A residual block whose output image reaches TTE_ADD_TABLE_MIN, so that its add's table is
+    built once per call and every chunk (of any length: odd channel counts leave tails of the
+    four-element loop) adds on it: either input first, every activation (the full range, ReLU's
+    low end, ReLU6's both ends); one with equal input scales, where no table applies (side 0)."""
+    rng = np.random.default_rng(7900 + seed)
+    c0 = (5, 8, 16, 3, 12, 8, 7, 16)[seed]
+    h, w = int(rng.integers(8, 15)), int(rng.integers(8, 15))
+    while h * w * c0 < 512:
+        h += 2
+    qx = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c0), "int8", qx)})
+    add_random_conv(g, rng, "x", "e", int(rng.choice([16, 24])), 1, 1, (0, 0, 0, 0), 1)
+    add_random_conv(g, rng, "e", "d", g.tensors["e"].shape[-1], 3, 1, (1, 1, 1, 1), g.tensors["e"].shape[-1])
+    add_random_conv(g, rng, "d", "p", c0, 1, 1, (0, 0, 0, 0), 1)
+    if seed == 5:
+        g.tensors["p"].quant = q(float(qx.scale[0]), int(rng.integers(-40, 41)))
+    g.add_node("add", ["x", "p"] if seed % 2 else ["p", "x"], "y", {"activation": ("none", "relu", "relu6")[seed % 3]},
+               quant=rand_q(rng))
+    g.outputs = ["y"]
+    return _streamed_case(f"streamed_block_add_table_{c0}ch_{h}x{w}_{seed}", g, rng)
 
 
 def _dsconv_block_case(seed: int) -> Case:
@@ -2088,8 +2121,10 @@ def forward_cases() -> list[Case]:
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_act_mask_wide_case(s) for s in range(5)]
     cases += [_act_mask_sixteen_case(s) for s in range(8)]
+    cases += [_act_mask_thirtytwo_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
+    cases += [_block_add_table_case(s) for s in range(8)]
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
