@@ -2026,6 +2026,29 @@ def _dw3_ring_image_case(seed: int) -> Case:
     return Case(f"dw3_ring_image_{c}ch_w{w}_ow{ow}_h{h}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
 
 
+def _dw3_ring_image_taps_case(seed: int) -> Case:
+    """dw3_ring_image's words made per channel group (dwp_words: each channel's nine taps as two
+    words and a byte, their sum by USAD8) on taps at the int8 ends: a channel all -128, all 127,
+    alternating, one end with the other at the ninth tap, random; with a bias and without (NULL)."""
+    rng = np.random.default_rng(17300 + seed)
+    c = (8, 12, 16, 20)[seed % 4]
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, (1, 1, 1, 1), 3 + seed, 4 + 2 * seed, 1, 6.0)
+    taps = rand_s8(rng, (c, 9))
+    patterns = [np.full(9, -128), np.full(9, 127), np.tile([-128, 127], 5)[:9], np.r_[np.full(8, 127), -128],
+                np.r_[np.full(8, -128), 127]]
+    for i in range(c):
+        if i % 6 < len(patterns):
+            taps[i] = patterns[(i + seed) % len(patterns)]
+    g.tensors["d.w"].data = taps.reshape(c, 3, 3, 1).astype(np.int8)
+    if seed % 2:
+        node = g.nodes[-1]
+        node.inputs = node.inputs[:2]
+        del g.tensors["d.b"]
+    g.outputs = ["d"]
+    return Case(f"dw3_ring_image_taps_{c}ch_{'bias' if seed % 2 == 0 else 'nobias'}_{seed}", g,
+                random_feeds(g, rng))
+
+
 # --- stem_pass8_rq (conv_stem_s8.c): the eight-pixel pass with its output stage fused ---
 def _stem_rq_case(seed: int, wide: int = 0) -> Case:
     """Regular convs over few input channels (conv_stem_s8.c's eight-pixel passes): the RGB stem
@@ -2155,6 +2178,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw_whole4_case(s) for s in range(32)]
     cases += [_dw_small8_case(s) for s in range(40)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
+    cases += [_dw3_ring_image_taps_case(s) for s in range(4)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]

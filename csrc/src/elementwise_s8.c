@@ -55,19 +55,59 @@ static void add_table_build(const tte_add_s8_params_t *p, int32_t zl, int32_t zt
     }
 }
 
-/* add_table_run's elements over the whole int8 range, four a loop pass (h2: 2**left_shift) */
+#if defined(__ARM_FEATURE_DSP)
+/* add_out with the zero point taken by SMMLAR's accumulator (as pw_small_run's TTE_PWS_RQ): with
+ * e = ~eo and k = zp2 << e, SMMLAR(d, mo, k - [d < 0]) is q - [d < 0] + k exactly where that
+ * stays inside int32 (|q| <= 2**30 + 1 as |d| < 2**31; add_zp_in_smmlar checks |k|), and >> e
+ * gives (q - [d < 0]) >> e + zp2. [d < 0] is [q < 0] (mo >= 0) except where d < 0 and q = 0:
+ * zp2 - 1 there instead of zp2, and both halve to out_zp. */
+static TTE_ALWAYS_INLINE int32_t add_out_k(int32_t d, int32_t mo, int32_t e, int32_t k)
+{
+    int32_t q;
+    __asm__("add %0, %3, %1, asr #31\n\t"
+            "smmlar %0, %1, %2, %0\n\t"
+            "asr %0, %0, %4\n\t"
+            "ssat %0, #8, %0, asr #1"
+            : "=&r"(q)
+            : "r"(d), "r"(mo), "r"(k), "r"(e));
+    return q;
+}
+
+/* Whether add_out_k is exact: |zp2| << ~eo at most 2**30 - 3 */
+static int32_t add_zp_in_smmlar(int32_t eo, int32_t zp2)
+{
+    const int64_t k = (int64_t)(zp2 < 0 ? -zp2 : zp2) << ~eo;
+    return k <= ((int64_t)1 << 30) - 3;
+}
+#endif
+
+/* One element of add_table_full: add_out, or add_out_k where KZ (a constant) */
+static TTE_ALWAYS_INLINE int32_t add_out_any(int32_t d, int32_t mo, int32_t eo, int32_t zp2, int32_t k, int32_t KZ)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (KZ) {
+        return add_out_k(d, mo, ~eo, k);
+    }
+#endif
+    (void)k, (void)KZ;
+    return add_out(d, mo, eo, zp2);
+}
+
+/* add_table_run's elements over the whole int8 range, four a loop pass (h2: 2**left_shift; k, KZ:
+ * add_out_any's) */
 static TTE_ALWAYS_INLINE void add_table_full(const int8_t *lin, const int8_t *tab, int8_t *y, int32_t n,
-                                             const int32_t *tc, int32_t h2, int32_t mo, int32_t eo, int32_t zp2)
+                                             const int32_t *tc, int32_t h2, int32_t mo, int32_t eo, int32_t zp2,
+                                             int32_t k, int32_t KZ)
 {
     int32_t i;
     for (i = 0; i + 4 <= n; i += 4) {
-        y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
-        y[i + 1] = (int8_t)add_out(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2);
-        y[i + 2] = (int8_t)add_out(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2);
-        y[i + 3] = (int8_t)add_out(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2);
+        y[i] = (int8_t)add_out_any(lin[i] * h2 + tc[tab[i]], mo, eo, zp2, k, KZ);
+        y[i + 1] = (int8_t)add_out_any(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2, k, KZ);
+        y[i + 2] = (int8_t)add_out_any(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2, k, KZ);
+        y[i + 3] = (int8_t)add_out_any(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2, k, KZ);
     }
     for (; i < n; ++i) {
-        y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+        y[i] = (int8_t)add_out_any(lin[i] * h2 + tc[tab[i]], mo, eo, zp2, k, KZ);
     }
 }
 
@@ -81,11 +121,18 @@ static void add_table_run(const tte_add_s8_params_t *p, const int8_t *lin, const
     int32_t i;
     /* four elements a loop pass: the loop's compare and branch once for the four */
     if (lo == -128 && hi == 127) {
+#if defined(__ARM_FEATURE_DSP)
+        if (p->left_shift == 20 && add_zp_in_smmlar(eo, zp2)) {
+            /* int8's shift as a constant (the product is the add's shifted operand), the zero
+             * point in SMMLAR */
+            add_table_full(lin, tab, y, n, tc, (int32_t)1 << 20, mo, eo, zp2, (int32_t)((uint32_t)zp2 << ~eo), 1);
+            return;
+        }
+#endif
         if (p->left_shift == 20) {
-            /* int8's shift as a constant: the product is the add's shifted operand */
-            add_table_full(lin, tab, y, n, tc, (int32_t)1 << 20, mo, eo, zp2);
+            add_table_full(lin, tab, y, n, tc, (int32_t)1 << 20, mo, eo, zp2, 0, 0);
         } else {
-            add_table_full(lin, tab, y, n, tc, h2, mo, eo, zp2);
+            add_table_full(lin, tab, y, n, tc, h2, mo, eo, zp2, 0, 0);
         }
         return;
     }
