@@ -1178,6 +1178,16 @@ def _act_mask_sixteen_case(seed: int) -> Case:
     return _act_mask_bounds_case(f"act_mask_sixteen_{seed}", rng, n, attrs)
 
 
+def _act_mask_thirtytwo_case(seed: int) -> Case:
+    """Sizes around the thirty-two-element passes: one, several, each followed by none, one or
+    both of the sixteen and eight passes and a partial byte; values at the bounds."""
+    n = [32, 40, 63, 64, 88, 95, 120, 129][seed]
+    rng = np.random.default_rng(860 + seed)
+    attrs = [{"activation": "relu"}, {"activation": "relu6"},
+             {"activation": "none", "min": -0.5, "max": 0.75}, {"activation": "relu6"}][seed % 4]
+    return _act_mask_bounds_case(f"act_mask_thirtytwo_{seed}", rng, n, attrs)
+
+
 def _act_mask_wide_case(seed: int) -> Case:
     """Long rows (the word-at-a-time path plus a partial tail) with values at the bounds."""
     rng = np.random.default_rng(820 + seed)
@@ -1274,6 +1284,29 @@ def _block_case(seed: int, wide: bool = False) -> Case:
     g.outputs = [out]
     name = f"streamed_block_{'wide_' if wide else ''}{expand}{'_residual' if residual else ''}_{seed}"
     return _streamed_case(name, g, rng)
+
+
+def _block_add_table_case(seed: int) -> Case:
+    """A residual block whose output image reaches TTE_ADD_TABLE_MIN, so that its add's table is
+    built once per call and every chunk (of any length: odd channel counts leave tails of the
+    four-element loop) adds on it: either input first, every activation (the full range, ReLU's
+    low end, ReLU6's both ends); one with equal input scales, where no table applies (side 0)."""
+    rng = np.random.default_rng(7900 + seed)
+    c0 = (5, 8, 16, 3, 12, 8, 7, 16)[seed]
+    h, w = int(rng.integers(8, 15)), int(rng.integers(8, 15))
+    while h * w * c0 < 512:
+        h += 2
+    qx = rand_q(rng)
+    g = new_graph({"x": ((1, h, w, c0), "int8", qx)})
+    add_random_conv(g, rng, "x", "e", int(rng.choice([16, 24])), 1, 1, (0, 0, 0, 0), 1)
+    add_random_conv(g, rng, "e", "d", g.tensors["e"].shape[-1], 3, 1, (1, 1, 1, 1), g.tensors["e"].shape[-1])
+    add_random_conv(g, rng, "d", "p", c0, 1, 1, (0, 0, 0, 0), 1)
+    if seed == 5:
+        g.tensors["p"].quant = q(float(qx.scale[0]), int(rng.integers(-40, 41)))
+    g.add_node("add", ["x", "p"] if seed % 2 else ["p", "x"], "y", {"activation": ("none", "relu", "relu6")[seed % 3]},
+               quant=rand_q(rng))
+    g.outputs = ["y"]
+    return _streamed_case(f"streamed_block_add_table_{c0}ch_{h}x{w}_{seed}", g, rng)
 
 
 def _dsconv_block_case(seed: int) -> Case:
@@ -1993,6 +2026,29 @@ def _dw3_ring_image_case(seed: int) -> Case:
     return Case(f"dw3_ring_image_{c}ch_w{w}_ow{ow}_h{h}_p{''.join(map(str, pads))}_{seed}", g, random_feeds(g, rng))
 
 
+def _dw3_ring_image_taps_case(seed: int) -> Case:
+    """dw3_ring_image's words made per channel group (dwp_words: each channel's nine taps as two
+    words and a byte, their sum by USAD8) on taps at the int8 ends: a channel all -128, all 127,
+    alternating, one end with the other at the ninth tap, random; with a bias and without (NULL)."""
+    rng = np.random.default_rng(17300 + seed)
+    c = (8, 12, 16, 20)[seed % 4]
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, (1, 1, 1, 1), 3 + seed, 4 + 2 * seed, 1, 6.0)
+    taps = rand_s8(rng, (c, 9))
+    patterns = [np.full(9, -128), np.full(9, 127), np.tile([-128, 127], 5)[:9], np.r_[np.full(8, 127), -128],
+                np.r_[np.full(8, -128), 127]]
+    for i in range(c):
+        if i % 6 < len(patterns):
+            taps[i] = patterns[(i + seed) % len(patterns)]
+    g.tensors["d.w"].data = taps.reshape(c, 3, 3, 1).astype(np.int8)
+    if seed % 2:
+        node = g.nodes[-1]
+        node.inputs = node.inputs[:2]
+        del g.tensors["d.b"]
+    g.outputs = ["d"]
+    return Case(f"dw3_ring_image_taps_{c}ch_{'bias' if seed % 2 == 0 else 'nobias'}_{seed}", g,
+                random_feeds(g, rng))
+
+
 # --- stem_pass8_rq (conv_stem_s8.c): the eight-pixel pass with its output stage fused ---
 def _stem_rq_case(seed: int, wide: int = 0) -> Case:
     """Regular convs over few input channels (conv_stem_s8.c's eight-pixel passes): the RGB stem
@@ -2088,8 +2144,10 @@ def forward_cases() -> list[Case]:
     cases += [_act_mask_case(s) for s in range(8)]
     cases += [_act_mask_wide_case(s) for s in range(5)]
     cases += [_act_mask_sixteen_case(s) for s in range(8)]
+    cases += [_act_mask_thirtytwo_case(s) for s in range(8)]
     cases += [_block_case(s) for s in range(24)]
     cases += [_block_case(s, wide=True) for s in range(9)]
+    cases += [_block_add_table_case(s) for s in range(8)]
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
@@ -2120,6 +2178,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw_whole4_case(s) for s in range(32)]
     cases += [_dw_small8_case(s) for s in range(40)]
     cases += [_dw3_ring_image_case(s) for s in range(30)]
+    cases += [_dw3_ring_image_taps_case(s) for s in range(4)]
     cases += [_wide_rq_quad_case(s) for s in range(14)]
     cases += [_wide_rq_quad_block_case(s) for s in range(6)]
     cases += [_fast_rq_edge_case(s) for s in range(16)]

@@ -369,19 +369,26 @@ static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fa
     }
 }
 
+/* The add of len elements, the residual xp and P's outputs py, into yp: on the table that
+ * block_run built once (side, tte_add_s8_table_init) */
+static void residual_add(const tte_block_s8_params_t *p, const int8_t *xp, const int8_t *py, int8_t *yp,
+                         int32_t len, int32_t *table, int32_t side)
+{
+    if (p->residual_first) {
+        tte_add_s8_tab(p->add, side, xp, py, yp, len, table);
+    } else {
+        tte_add_s8_tab(p->add, side, py, xp, yp, len, table);
+    }
+}
+
 /* P on n pixels of D's outputs d into yp, then the add with the residual xp in place */
 static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
                         const int8_t *w_p, const int32_t *b_p, int8_t *yp, const int8_t *xp, int16_t *pairs,
-                        int32_t *table)
+                        int32_t *table, int32_t side)
 {
-    const int32_t len = n * p->project->g.out_c;
     project_px(p, fast_p, d, n, w_p, b_p, yp, pairs);
     if (p->add != NULL) {
-        if (p->residual_first) {
-            tte_add_s8_ws(p->add, xp, yp, yp, len, table);
-        } else {
-            tte_add_s8_ws(p->add, yp, xp, yp, len, table);
-        }
+        residual_add(p, xp, yp, yp, n * p->project->g.out_c, table, side);
     }
 }
 
@@ -404,6 +411,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
     int8_t *const e_scratch = e_bytes > 0 ? scratch : NULL;
     int32_t *const table = a_bytes > 0 ? (int32_t *)(void *)(scratch + e_bytes) : NULL;
+    /* the add's table built once for every chunk (0: none) */
+    const int32_t side = table != NULL ? tte_add_s8_table_init(p->add, table) : 0;
     /* D's widened rows (w_bytes, where D takes them: set up per image), then P's pair buffer */
     int8_t *const pr = scratch + e_bytes + a_bytes + w_bytes;
     int16_t *const pairs = pair_bytes(p) > 0 ? (int16_t *)(void *)pr : NULL;
@@ -502,7 +511,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 if (c > 0 && k <= c) {
                     /* (no room for a new pixel) P and the add on the carried ones where they are */
-                    project_add(p, fast_p, carry, c, w_p, b_p, yp, xp, pairs, table);
+                    project_add(p, fast_p, carry, c, w_p, b_p, yp, xp, pairs, table, side);
                     c = 0;
                     continue;
                 }
@@ -521,7 +530,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                         np = k >= 4 ? k & ~3 : row_end ? 0 : k & ~1;
                     }
                     if (np > 0) {
-                        project_add(p, fast_p, dk, np, w_p, b_p, yp, xp, pairs, table);
+                        project_add(p, fast_p, dk, np, w_p, b_p, yp, xp, pairs, table, side);
                     }
                     ox += fresh;
                     c = k - np;
@@ -533,11 +542,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
                 } else {
                     project_px(p, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
-                    if (p->residual_first) {
-                        tte_add_s8_ws(p->add, xp, pbuf, yp, out_c, table);
-                    } else {
-                        tte_add_s8_ws(p->add, pbuf, xp, yp, out_c, table);
-                    }
+                    residual_add(p, xp, pbuf, yp, out_c, table, side);
                 }
                 ++ox;
             }

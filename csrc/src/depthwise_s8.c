@@ -1707,7 +1707,14 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
         const int32_t end = ((hi + 1) & ~1) < ncol ? (hi + 1) & ~1 : ncol;
         uint32_t *q = d + cw * (lo & ~1);
         uint32_t *const e = d + cw * end;
-        for (; q < e; q += 2) {
+        /* four words a pass (an even count: two STRD), then two */
+        for (; q + 4 <= e; q += 4) {
+            q[0] = zz;
+            q[1] = zz;
+            q[2] = zz;
+            q[3] = zz;
+        }
+        if (q < e) {
             q[0] = zz;
             q[1] = zz;
         }
@@ -1750,24 +1757,68 @@ static void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G
     }
 }
 
-/* dwp's words of channels [c, c + G) (_dw3_pair_words's) into dst, from the weights w and bias
- * of a 3x3 depthwise with input zero point zp */
-static void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, int32_t G, uint32_t *dst)
+/* The sum of a 3x3 channel's nine taps, its first eight bytes in u0 and u1, the ninth w8: USAD8
+ * and USADA8 add the eight bytes flipped to unsigned (x + 128: 1,024 too many) */
+static TTE_ALWAYS_INLINE uint32_t dwp_tap_sum(uint32_t u0, uint32_t u1, int32_t w8)
 {
-    int32_t i, ky;
-    for (i = 0; i < G; ++i) {
-        const int8_t *const wc = w + (size_t)(c + i) * 9;
-        uint32_t *const pw = dst + 14 * (i >> 1) + (i & 1);
-        uint32_t sum = 0;
-        int32_t t;
-        for (t = 0; t < 9; ++t) {
-            sum += (uint32_t)(int32_t)wc[t];
-        }
-        pw[0] = (bias != NULL ? (uint32_t)bias[c + i] : 0u) - (uint32_t)zp * sum;
-        for (ky = 0; ky < 3; ++ky) {
-            pw[2 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky] | (uint32_t)(uint16_t)wc[3 * ky + 1] << 16;
-            pw[4 + 4 * ky] = (uint32_t)(uint16_t)wc[3 * ky + 1] | (uint32_t)(uint16_t)wc[3 * ky + 2] << 16;
-        }
+    uint32_t s;
+    __asm__("usad8 %0, %1, %3\n\t"
+            "usada8 %0, %2, %3, %0"
+            : "=&r"(s)
+            : "r"(u0 ^ 0x80808080u), "r"(u1 ^ 0x80808080u), "r"(0u));
+    return s - 1024u + (uint32_t)w8;
+}
+
+/* Halfword packing: the low half of a with the high half of b (PKHBT), of b << 16 (PKHBT LSL
+ * #16); the high half of a with the low half of b >> 16 (PKHTB ASR #16) */
+static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+static TTE_ALWAYS_INLINE uint32_t dwp_pkhtb16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* dwp's words of one channel (taps wc, bias b) at pw: its nine taps read as two words and a byte,
+ * their int16 lanes by SXTB16 (bytes 0 2, 1 3, 4 6, 5 7) and halfword packing */
+static TTE_ALWAYS_INLINE void dwp_channel_words(const int8_t *wc, int32_t b, int32_t zp, uint32_t *pw)
+{
+    const uint32_t u0 = load4(wc), u1 = load4(wc + 4);
+    const int32_t w8 = wc[8];
+    const uint32_t e0 = tte_sxtb16(u0), o0 = tte_sxtb16_ror8(u0);
+    const uint32_t e1 = tte_sxtb16(u1), o1 = tte_sxtb16_ror8(u1);
+    pw[0] = (uint32_t)b - (uint32_t)zp * dwp_tap_sum(u0, u1, w8);
+    pw[2] = dwp_pkhbt16(e0, o0);
+    pw[4] = dwp_pkhbt(o0, e0);
+    pw[6] = o0 >> 16 | e1 << 16;
+    pw[8] = dwp_pkhbt16(e1, o1);
+    pw[10] = dwp_pkhtb16(o1, e1);
+    pw[12] = o1 >> 16 | (uint32_t)w8 << 16;
+}
+
+/* dwp's words of channels [c, c + G) (_dw3_pair_words's; G 4 or 8) into dst, from the weights w
+ * and bias (NULL: zeros) of a 3x3 depthwise with input zero point zp, a channel pair a pass */
+static TTE_NOINLINE void dwp_words(const int8_t *w, const int32_t *bias, int32_t zp, int32_t c, int32_t G, uint32_t *dst)
+{
+    static const int32_t no_bias[8];
+    const int32_t *b = bias != NULL ? bias + c : no_bias;
+    const int8_t *wc = w + (size_t)c * 9;
+    uint32_t *pw = dst;
+    uint32_t *const end = dst + 7 * G;
+    for (; pw != end; pw += 14, wc += 18, b += 2) {
+        dwp_channel_words(wc, b[0], zp, pw);
+        dwp_channel_words(wc + 9, b[1], zp, pw + 1);
     }
 }
 

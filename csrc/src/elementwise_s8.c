@@ -45,26 +45,94 @@ static TTE_ALWAYS_INLINE int32_t add_out(int32_t d, int32_t mo, int32_t eo, int3
  * Both terms are integers of the loop in tte_add_s8 and doubled before the output stage
  * (the doubling tte_rq_fast_raw does, which never saturates here: |sum| < 2**30), so the
  * bytes are the same. */
-static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t zl, const int8_t *tab, int32_t zt,
-                      int32_t mt, int32_t et, int8_t *y, int32_t n, int32_t *t2)
+static void add_table_build(const tte_add_s8_params_t *p, int32_t zl, int32_t zt, int32_t mt, int32_t et,
+                            int32_t *t2)
 {
-    const int32_t scale = (int32_t)1 << p->left_shift, h2 = scale;
-    const int32_t mo = p->out_mult, eo = p->out_shift, zp2 = 2 * p->out_zp + 1, lo = p->act_min, hi = p->act_max;
-    const int32_t *const tc = t2 + 128; /* tc[v]: the term of the value v */
-    int32_t v, i;
+    const int32_t scale = (int32_t)1 << p->left_shift;
+    int32_t v;
     for (v = -128; v < 128; ++v) {
         t2[v + 128] = 2 * (tte_rq_fast_raw((v - zt) * scale, mt, et, 1) - zl * (scale >> 1));
     }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* add_out with the zero point taken by SMMLAR's accumulator (as pw_small_run's TTE_PWS_RQ): with
+ * e = ~eo and k = zp2 << e, SMMLAR(d, mo, k - [d < 0]) is q - [d < 0] + k exactly where that
+ * stays inside int32 (|q| <= 2**30 + 1 as |d| < 2**31; add_zp_in_smmlar checks |k|), and >> e
+ * gives (q - [d < 0]) >> e + zp2. [d < 0] is [q < 0] (mo >= 0) except where d < 0 and q = 0:
+ * zp2 - 1 there instead of zp2, and both halve to out_zp. */
+static TTE_ALWAYS_INLINE int32_t add_out_k(int32_t d, int32_t mo, int32_t e, int32_t k)
+{
+    int32_t q;
+    __asm__("add %0, %3, %1, asr #31\n\t"
+            "smmlar %0, %1, %2, %0\n\t"
+            "asr %0, %0, %4\n\t"
+            "ssat %0, #8, %0, asr #1"
+            : "=&r"(q)
+            : "r"(d), "r"(mo), "r"(k), "r"(e));
+    return q;
+}
+
+/* Whether add_out_k is exact: |zp2| << ~eo at most 2**30 - 3 */
+static int32_t add_zp_in_smmlar(int32_t eo, int32_t zp2)
+{
+    const int64_t k = (int64_t)(zp2 < 0 ? -zp2 : zp2) << ~eo;
+    return k <= ((int64_t)1 << 30) - 3;
+}
+#endif
+
+/* One element of add_table_full: add_out, or add_out_k where KZ (a constant) */
+static TTE_ALWAYS_INLINE int32_t add_out_any(int32_t d, int32_t mo, int32_t eo, int32_t zp2, int32_t k, int32_t KZ)
+{
+#if defined(__ARM_FEATURE_DSP)
+    if (KZ) {
+        return add_out_k(d, mo, ~eo, k);
+    }
+#endif
+    (void)k, (void)KZ;
+    return add_out(d, mo, eo, zp2);
+}
+
+/* add_table_run's elements over the whole int8 range, four a loop pass (h2: 2**left_shift; k, KZ:
+ * add_out_any's) */
+static TTE_ALWAYS_INLINE void add_table_full(const int8_t *lin, const int8_t *tab, int8_t *y, int32_t n,
+                                             const int32_t *tc, int32_t h2, int32_t mo, int32_t eo, int32_t zp2,
+                                             int32_t k, int32_t KZ)
+{
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        y[i] = (int8_t)add_out_any(lin[i] * h2 + tc[tab[i]], mo, eo, zp2, k, KZ);
+        y[i + 1] = (int8_t)add_out_any(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2, k, KZ);
+        y[i + 2] = (int8_t)add_out_any(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2, k, KZ);
+        y[i + 3] = (int8_t)add_out_any(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2, k, KZ);
+    }
+    for (; i < n; ++i) {
+        y[i] = (int8_t)add_out_any(lin[i] * h2 + tc[tab[i]], mo, eo, zp2, k, KZ);
+    }
+}
+
+/* The elements of add_table on its built table t2 */
+static void add_table_run(const tte_add_s8_params_t *p, const int8_t *lin, const int8_t *tab, int8_t *y, int32_t n,
+                          const int32_t *t2)
+{
+    const int32_t h2 = (int32_t)1 << p->left_shift;
+    const int32_t mo = p->out_mult, eo = p->out_shift, zp2 = 2 * p->out_zp + 1, lo = p->act_min, hi = p->act_max;
+    const int32_t *const tc = t2 + 128; /* tc[v]: the term of the value v */
+    int32_t i;
     /* four elements a loop pass: the loop's compare and branch once for the four */
     if (lo == -128 && hi == 127) {
-        for (i = 0; i + 4 <= n; i += 4) {
-            y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
-            y[i + 1] = (int8_t)add_out(lin[i + 1] * h2 + tc[tab[i + 1]], mo, eo, zp2);
-            y[i + 2] = (int8_t)add_out(lin[i + 2] * h2 + tc[tab[i + 2]], mo, eo, zp2);
-            y[i + 3] = (int8_t)add_out(lin[i + 3] * h2 + tc[tab[i + 3]], mo, eo, zp2);
+#if defined(__ARM_FEATURE_DSP)
+        if (p->left_shift == 20 && add_zp_in_smmlar(eo, zp2)) {
+            /* int8's shift as a constant (the product is the add's shifted operand), the zero
+             * point in SMMLAR */
+            add_table_full(lin, tab, y, n, tc, (int32_t)1 << 20, mo, eo, zp2, (int32_t)((uint32_t)zp2 << ~eo), 1);
+            return;
         }
-        for (; i < n; ++i) {
-            y[i] = (int8_t)add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
+#endif
+        if (p->left_shift == 20) {
+            add_table_full(lin, tab, y, n, tc, (int32_t)1 << 20, mo, eo, zp2, 0, 0);
+        } else {
+            add_table_full(lin, tab, y, n, tc, h2, mo, eo, zp2, 0, 0);
         }
         return;
     }
@@ -89,6 +157,52 @@ static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t z
     for (i = 0; i < n; ++i) {
         const int32_t q = add_out(lin[i] * h2 + tc[tab[i]], mo, eo, zp2);
         y[i] = (int8_t)(q < lo ? lo : (q > hi ? hi : q));
+    }
+}
+
+static void add_table(const tte_add_s8_params_t *p, const int8_t *lin, int32_t zl, const int8_t *tab, int32_t zt,
+                      int32_t mt, int32_t et, int8_t *y, int32_t n, int32_t *t2)
+{
+    add_table_build(p, zl, zt, mt, et, t2);
+    add_table_run(p, lin, tab, y, n, t2);
+}
+
+/* Which input add_table takes as the halved one (1: in1, 2: in2, in tte_add_s8_ws's order of
+ * checks), 0 where the table does not apply */
+static int32_t add_table_side(const tte_add_s8_params_t *p)
+{
+    if (!add_fast_ok(p) || p->left_shift < 1) {
+        return 0;
+    }
+    if (p->in1_mult == (1 << 30) && p->in1_shift == 0 && p->in2_shift != 0) {
+        return 1;
+    }
+    if (p->in2_mult == (1 << 30) && p->in2_shift == 0 && p->in1_shift != 0) {
+        return 2;
+    }
+    return 0;
+}
+
+int32_t tte_add_s8_table_init(const tte_add_s8_params_t *p, int32_t *table)
+{
+    const int32_t side = add_table_side(p);
+    if (side == 1) {
+        add_table_build(p, p->in1_zp, p->in2_zp, p->in2_mult, p->in2_shift, table);
+    } else if (side == 2) {
+        add_table_build(p, p->in2_zp, p->in1_zp, p->in1_mult, p->in1_shift, table);
+    }
+    return side;
+}
+
+void tte_add_s8_tab(const tte_add_s8_params_t *p, int32_t side, const int8_t *a, const int8_t *b, int8_t *y,
+                    int32_t n, int32_t *table)
+{
+    if (side == 1) {
+        add_table_run(p, a, b, y, n, table);
+    } else if (side == 2) {
+        add_table_run(p, b, a, y, n, table);
+    } else {
+        tte_add_s8_ws(p, a, b, y, n, table);
     }
 }
 

@@ -2446,6 +2446,35 @@ static TTE_ALWAYS_INLINE const uint32_t *gq_dot(const uint32_t *xp, const int8_t
     return xp;
 }
 
+/* Pixel q's word u of gq_gather_words widened into its two words at d (8-byte aligned: one STRD
+ * at an immediate offset) */
+#define gq_put(d, q, u, nz)                                                             \
+    do {                                                                                \
+        const uint32_t u_ = (u);                                                        \
+        __asm__ volatile("strd %1, %2, [%0, #" #q " * 8]"                               \
+                         :                                                              \
+                         : "r"(d), "r"(tte_sxtab16(nz, u_)), "r"(tte_sxtab16_ror8(nz, u_)) \
+                         : "memory");                                                   \
+    } while (0)
+
+/* words whole words (four values each, input channels idx[4 j] .. idx[4 j + 3]) of four pixels
+ * (x0 on, n bytes apart) into pw_gather_quad's buffer at d: pixel q's word j the bytes packed as
+ * one word, x - zp widened by SXTAB16 (bytes 0 2) and SXTAB16 ROR 8 (bytes 1 3) against nz,
+ * the halfwords of value 0 2 1 3 */
+static TTE_ALWAYS_INLINE void gq_gather_words(const int8_t *x0, int32_t n, const int32_t *idx, int32_t words,
+                                              int16_t *d, uint32_t nz)
+{
+    const uint8_t *const x1 = (const uint8_t *)x0, *const x2 = x1 + n, *const x3 = x2 + n, *const x4 = x3 + n;
+    int32_t j;
+    for (j = 0; j < words; ++j, idx += 4, d += 16) {
+        const int32_t i0 = idx[0], i1 = idx[1], i2 = idx[2], i3 = idx[3];
+        gq_put(d, 0, x1[i0] | (uint32_t)x1[i1] << 8 | (uint32_t)x1[i2] << 16 | (uint32_t)x1[i3] << 24, nz);
+        gq_put(d, 1, x2[i0] | (uint32_t)x2[i1] << 8 | (uint32_t)x2[i2] << 16 | (uint32_t)x2[i3] << 24, nz);
+        gq_put(d, 2, x3[i0] | (uint32_t)x3[i1] << 8 | (uint32_t)x3[i2] << 16 | (uint32_t)x3[i3] << 24, nz);
+        gq_put(d, 3, x4[i0] | (uint32_t)x4[i1] << 8 | (uint32_t)x4[i2] << 16 | (uint32_t)x4[i3] << 24, nz);
+    }
+}
+
 /* pw_gather four pixels a pass where both parts, each rounded up to a multiple of four, fit
  * TTE_GATHER_QUAD_MAX: each group of four pixels' x - zp gathered once (part a, then part b, each
  * padded with zeros to whole words), then every output channel over it, each weight word unpacked
@@ -2461,24 +2490,37 @@ TTE_HOT static TTE_NOINLINE int32_t pw_gather_quad(const tte_conv2d_s8_params_t 
     const rq_t *const r = &rl;
     const int32_t n = p->g.in_c, m = p->g.out_c, zp = p->in_zp;
     const int32_t wa4 = (na + 3) >> 2, wb4 = (nb + 3) >> 2;
+    const uint32_t nz = pack16(-zp, -zp);
     int16_t buf[4 * TTE_GATHER_QUAD_MAX] __attribute__((aligned(8)));
     /* the channels whose rows are read in whole words: all but the last where a part is not
      * a multiple of four (its rows' padding would read past the weights) */
     const int32_t mw = (na & 3) != 0 || (nb & 3) != 0 ? m - 1 : m;
-    int32_t i, j, q, oc;
+    int32_t i, j, q;
     for (i = 0; i + 3 < npx; i += 4) {
         const int8_t *x0 = x + (size_t)i * n;
         int8_t *const y0 = y + (size_t)i * m;
-        /* value t of word j, pixel q at halfword 16 j + 4 q + 2 (t & 1) + (t >> 1) */
+        /* value t of word j, pixel q at halfword 16 j + 4 q + 2 (t & 1) + (t >> 1): each part's
+         * whole words four bytes at once, a part's last word with padding value by value */
+        gq_gather_words(x0, n, ia, na >> 2, buf, nz);
+        gq_gather_words(x0, n, ib, nb >> 2, buf + 16 * wa4, nz);
         for (j = 0; j < 4 * (wa4 + wb4); ++j) {
             const int32_t part_a = j < 4 * wa4, t = part_a ? j : j - 4 * wa4;
             const int32_t src = part_a ? (t < na ? ia[t] : -1) : (t < nb ? ib[t] : -1);
             int16_t *const d = buf + 16 * (j >> 2) + 2 * (j & 1) + ((j >> 1) & 1);
+            if (t < 4 * ((part_a ? na : nb) >> 2)) {
+                j |= 3; /* a whole word, gathered above */
+                continue;
+            }
             for (q = 0; q < 4; ++q) {
                 d[4 * q] = (int16_t)(src < 0 ? 0 : x0[(size_t)q * n + src] - zp);
             }
         }
-        for (oc = 0; oc < m; ++oc) {
+        /* every other group of pixels takes the channels backwards: the rows read last (at
+         * the end of a weight larger than the D-cache) are still there */
+        const int32_t back = (i & 4) != 0;
+        int32_t k;
+        for (k = 0; k < m; ++k) {
+            const int32_t oc = back ? m - 1 - k : k;
             const int32_t b = bias ? bias[oc] : 0;
             const int8_t *const ra = wa + (size_t)oc * na, *const rb = wb + (size_t)oc * nb;
             const uint32_t *xp = (const uint32_t *)(const void *)buf;

@@ -31,6 +31,14 @@ int32_t tte_add_s8_scratch_bytes(int32_t n);
  * irrelevant; NULL: as tte_add_s8). */
 void tte_add_s8_ws(const tte_add_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n,
                    int32_t *table);
+/* A caller that adds many short runs with the same parameters (a streamed block's residual add,
+ * chunk by chunk) builds the table once: tte_add_s8_table_init fills table
+ * (TTE_ADD_TABLE_BYTES) and returns the side it took (0: none applies), then tte_add_s8_tab
+ * adds n elements of any count on it (side 0: as tte_add_s8_ws with that scratch), the bytes of
+ * tte_add_s8. */
+int32_t tte_add_s8_table_init(const tte_add_s8_params_t *p, int32_t *table);
+void tte_add_s8_tab(const tte_add_s8_params_t *p, int32_t side, const int8_t *a, const int8_t *b, int8_t *y,
+                    int32_t n, int32_t *table);
 void tte_mul_s8(const tte_mul_s8_params_t *p, const int8_t *a, const int8_t *b, int8_t *y, int32_t n);
 /* y = clamp(out_zp + M (x - in_zp), act_min, act_max): QUANTIZE int8->int8, RELU, CLIP
  * (QuantizedReluX). In place allowed. */
