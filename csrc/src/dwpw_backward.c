@@ -971,6 +971,7 @@ typedef struct {
     size_t span0; /* the interior's first element */
     size_t span;  /* from it to the interior's last element, inclusive */
     int32_t vfp_k; /* 3, 5 or 7 where dwpw_dw_plane_vfp takes the plane, else 0 */
+    int32_t g3_w;  /* 4 or 8 where dwpw_dw_gather3 makes the interior, else 0 */
 } dwpw_pad_t;
 
 static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
@@ -979,7 +980,13 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
     d.span0 = (size_t)g->pad_top * pw + (size_t)g->pad_left;
     d.span = (size_t)(g->in_h - 1) * pw + (size_t)g->in_w;
     d.vfp_k = 0;
+    d.g3_w = 0;
 #ifdef TTE_VFP_ASM
+    if (g->k_h == 3 && g->k_w == 3 && g->dil_h == 1 && g->dil_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+        g->pad_top == 1 && g->pad_left == 1 && g->out_h == g->in_h && g->out_w == g->in_w && g->in_h >= 2 &&
+        (g->in_w == 4 || g->in_w == 8) && pw == g->in_w + 2) {
+        d.g3_w = g->in_w;
+    }
     if (g->k_h == g->k_w && (g->k_w == 3 || g->k_w == 5 || g->k_w == 7) && g->dil_h == 1 && g->dil_w == 1 &&
         (g->stride_w == 1 || g->stride_w == 2) && g->out_h > 0 && g->out_w > 0) {
         d.vfp_k = g->k_w;
@@ -1214,6 +1221,121 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
                            "d14", "d15", "cc", "memory");
     }
 }
+
+/* D's input gradient gathered, for a 3x3 window at stride 1 with one pixel of padding on every
+ * side over a 4- or 8-pixel-wide image (dwpw_pad's g3_w): each interior element of the plane is
+ * made whole in two accumulators (s10, s11: two neighbouring elements A and B), its terms in the
+ * order in which the scatter above adds them (output pixels in order: the dz row above, its own,
+ * the one below, each left to right), every term a dz times a tap, a zero dz's included: a zero
+ * dz adds +-0, which changes no sum that starts at +0 (no sum of its terms gives -0), so the
+ * bits are those of the scatter, which skips them. No element of the interior is read before it
+ * is written, so the plane is not zeroed first; its border is left as it is (no one reads it).
+ * Terms of columns or rows outside the image are not made. Registers: taps s0-s8 (row-major),
+ * one d register per two dz columns (the row above in d6-d8, its own in d9-d11, the one below
+ * in d12-d14, three in turn). */
+/* one dz row's terms of A (s10) and B (s11), columns c_1 .. c2 around A (A's is c0), taps
+ * w2, w1, w0 (kx = 2, 1, 0: the leftmost pixel's term first); TL without column -1, TR without
+ * column 2 */
+#define TTE_G3_T(c_1, c0, c1, c2, w2, w1, w0) \
+    "vmla.f32 s10, " c_1 ", " w2 "\n\t" "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t" "vmla.f32 s11, " c2 ", " w0 "\n\t"
+#define TTE_G3_TL(c0, c1, c2, w2, w1, w0) \
+    "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t" "vmla.f32 s11, " c2 ", " w0 "\n\t"
+#define TTE_G3_TR(c_1, c0, c1, w2, w1, w0) \
+    "vmla.f32 s10, " c_1 ", " w2 "\n\t" "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t"
+/* the pairs of a row by the slots' halves (a0l, a0h: columns 0, 1 of slot 0, ...): P0 .. P3 of
+ * an 8-wide row (slots 0, 1, 2, 0 for columns 0-1, 2-3, 4-5, 6-7), Q0, Q1 of a 4-wide one */
+#define TTE_G3_P0(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TL(a0l, a0h, a1l, w2, w1, w0)
+#define TTE_G3_P1(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_T(a0h, a1l, a1h, a2l, w2, w1, w0)
+#define TTE_G3_P2(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_T(a1h, a2l, a2h, a0l, w2, w1, w0)
+#define TTE_G3_P3(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TR(a2h, a0l, a0h, w2, w1, w0)
+#define TTE_G3_Q1(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TR(a0h, a1l, a1h, w2, w1, w0)
+#define TTE_G3_APPLY(m, ...) m(__VA_ARGS__)
+#define TTE_G3_UP "s12", "s13", "s14", "s15", "s16", "s17", "s8", "s7", "s6"
+#define TTE_G3_MID "s18", "s19", "s20", "s21", "s22", "s23", "s5", "s4", "s3"
+#define TTE_G3_DN "s24", "s25", "s26", "s27", "s28", "s29", "s2", "s1", "s0"
+#define TTE_G3_KEEP(x) x
+#define TTE_G3_DROP(x)
+/* pair P of a row (UP, DN: TTE_G3_KEEP or TTE_G3_DROP, whether the row above / below is in
+ * the image), stored at byte AT of the plane row */
+#define TTE_G3_PAIR(P, UP, DN, AT) \
+    "vmov s10, s11, %[z], %[z]\n\t" \
+    UP(TTE_G3_APPLY(P, TTE_G3_UP)) TTE_G3_APPLY(P, TTE_G3_MID) DN(TTE_G3_APPLY(P, TTE_G3_DN)) \
+    "vstr d5, [%[o], #" AT "]\n\t"
+#define TTE_G3_LD(D, AT) "vldr " D ", [%[p], #" AT "]\n\t"
+/* one plane row from dz row p (the rows above and below 4 W bytes away), then p and o on */
+#define TTE_G3_ROW8(UP, DN) \
+    UP(TTE_G3_LD("d6", "-32") TTE_G3_LD("d7", "-24")) TTE_G3_LD("d9", "0") TTE_G3_LD("d10", "8") \
+    DN(TTE_G3_LD("d12", "32") TTE_G3_LD("d13", "40")) \
+    TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
+    UP(TTE_G3_LD("d8", "-16")) TTE_G3_LD("d11", "16") DN(TTE_G3_LD("d14", "48")) \
+    TTE_G3_PAIR(TTE_G3_P1, UP, DN, "8") \
+    UP(TTE_G3_LD("d6", "-8")) TTE_G3_LD("d9", "24") DN(TTE_G3_LD("d12", "56")) \
+    TTE_G3_PAIR(TTE_G3_P2, UP, DN, "16") \
+    TTE_G3_PAIR(TTE_G3_P3, UP, DN, "24") \
+    "add %[p], %[p], #32\n\t" "add %[o], %[o], %[pw4]\n\t"
+#define TTE_G3_ROW4(UP, DN) \
+    UP(TTE_G3_LD("d6", "-16") TTE_G3_LD("d7", "-8")) TTE_G3_LD("d9", "0") TTE_G3_LD("d10", "8") \
+    DN(TTE_G3_LD("d12", "16") TTE_G3_LD("d13", "24")) \
+    TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
+    TTE_G3_PAIR(TTE_G3_Q1, UP, DN, "8") \
+    "add %[p], %[p], #16\n\t" "add %[o], %[o], %[pw4]\n\t"
+/* the image: its first row, the rows between, its last row (h >= 2) */
+#define TTE_G3_IMAGE(ROW) \
+    "vldmia %[w], {s0-s8}\n\t" \
+    ROW(TTE_G3_DROP, TTE_G3_KEEP) \
+    "cmp %[p], %[pe]\n\t" \
+    "beq 2f\n\t" \
+    "1:\n\t" \
+    ROW(TTE_G3_KEEP, TTE_G3_KEEP) \
+    "cmp %[p], %[pe]\n\t" \
+    "bne 1b\n\t" \
+    "2:\n\t" \
+    ROW(TTE_G3_KEEP, TTE_G3_DROP)
+
+/* dz: h rows of w (4 or 8) gradients; o: the plane's first interior element, rows pw4 bytes apart */
+static TTE_ALWAYS_INLINE void dwpw_dw_gather3(const float *dz, int32_t h, int32_t w, float *o, int32_t pw4,
+                                              const float *wtap)
+{
+    const float *const pe = dz + (size_t)(h - 1) * w;
+    if (w == 8) {
+        __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW8)
+                         : [p] "+&r"(dz), [o] "+&r"(o)
+                         : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                           "d13", "d14", "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW4)
+                         : [p] "+&r"(dz), [o] "+&r"(o)
+                         : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                           "d13", "d14", "cc", "memory");
+    }
+}
+#undef TTE_G3_IMAGE
+#undef TTE_G3_ROW4
+#undef TTE_G3_ROW8
+#undef TTE_G3_LD
+#undef TTE_G3_PAIR
+#undef TTE_G3_DROP
+#undef TTE_G3_KEEP
+#undef TTE_G3_DN
+#undef TTE_G3_MID
+#undef TTE_G3_UP
+#undef TTE_G3_APPLY
+#undef TTE_G3_Q1
+#undef TTE_G3_P3
+#undef TTE_G3_P2
+#undef TTE_G3_P1
+#undef TTE_G3_P0
+#undef TTE_G3_TR
+#undef TTE_G3_TL
+#undef TTE_G3_T
 #endif
 
 /* D's input gradient, channel c, on the padded plane: output pixels in order, taps in order, zero
@@ -1267,6 +1389,13 @@ static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const
     }
     for (bi = 0; bi < g->batch; ++bi) {
         float *pb = plane + (size_t)bi * psz;
+#ifdef TTE_VFP_ASM
+        if (pd->g3_w != 0) {
+            dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, pb + pd->span0, 4 * pw, wtap);
+            dzp += (size_t)g->out_h * g->out_w;
+            continue;
+        }
+#endif
         zero_f32(pb + pd->span0, pd->span);
 #ifdef TTE_VFP_ASM
         if (pd->vfp_k != 0) {
@@ -2020,7 +2149,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, D's input gradient is made on a padded plane (dwpw_plane) */
     int32_t ph = 0, pw = 0;
-    dwpw_pad_t pad = {0, 0, 0};
+    dwpw_pad_t pad = {0, 0, 0, 0};
     size_t tsz = pixels;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc;
