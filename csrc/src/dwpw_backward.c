@@ -1268,19 +1268,23 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     UP(TTE_G3_APPLY(P, TTE_G3_UP)) TTE_G3_APPLY(P, TTE_G3_MID) DN(TTE_G3_APPLY(P, TTE_G3_DN)) \
     "vstr d5, [%[o], #" AT "]\n\t"
 #define TTE_G3_LD(D, AT) "vldr " D ", [%[p], #" AT "]\n\t"
+/* a load of the image's own row, its two values also added to the sum (s30) in order */
+#define TTE_G3_LDS(D, AT, LO, HI) TTE_G3_LD(D, AT) "vadd.f32 s30, s30, " LO "\n\t" "vadd.f32 s30, s30, " HI "\n\t"
 /* one plane row from dz row p (the rows above and below 4 W bytes away), then p and o on */
 #define TTE_G3_ROW8(UP, DN) \
-    UP(TTE_G3_LD("d6", "-32") TTE_G3_LD("d7", "-24")) TTE_G3_LD("d9", "0") TTE_G3_LD("d10", "8") \
+    UP(TTE_G3_LD("d6", "-32") TTE_G3_LD("d7", "-24")) \
+    TTE_G3_LDS("d9", "0", "s18", "s19") TTE_G3_LDS("d10", "8", "s20", "s21") \
     DN(TTE_G3_LD("d12", "32") TTE_G3_LD("d13", "40")) \
     TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
-    UP(TTE_G3_LD("d8", "-16")) TTE_G3_LD("d11", "16") DN(TTE_G3_LD("d14", "48")) \
+    UP(TTE_G3_LD("d8", "-16")) TTE_G3_LDS("d11", "16", "s22", "s23") DN(TTE_G3_LD("d14", "48")) \
     TTE_G3_PAIR(TTE_G3_P1, UP, DN, "8") \
-    UP(TTE_G3_LD("d6", "-8")) TTE_G3_LD("d9", "24") DN(TTE_G3_LD("d12", "56")) \
+    UP(TTE_G3_LD("d6", "-8")) TTE_G3_LDS("d9", "24", "s18", "s19") DN(TTE_G3_LD("d12", "56")) \
     TTE_G3_PAIR(TTE_G3_P2, UP, DN, "16") \
     TTE_G3_PAIR(TTE_G3_P3, UP, DN, "24") \
     "add %[p], %[p], #32\n\t" "add %[o], %[o], %[pw4]\n\t"
 #define TTE_G3_ROW4(UP, DN) \
-    UP(TTE_G3_LD("d6", "-16") TTE_G3_LD("d7", "-8")) TTE_G3_LD("d9", "0") TTE_G3_LD("d10", "8") \
+    UP(TTE_G3_LD("d6", "-16") TTE_G3_LD("d7", "-8")) \
+    TTE_G3_LDS("d9", "0", "s18", "s19") TTE_G3_LDS("d10", "8", "s20", "s21") \
     DN(TTE_G3_LD("d12", "16") TTE_G3_LD("d13", "24")) \
     TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
     TTE_G3_PAIR(TTE_G3_Q1, UP, DN, "8") \
@@ -1298,28 +1302,32 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     "2:\n\t" \
     ROW(TTE_G3_KEEP, TTE_G3_DROP)
 
-/* dz: h rows of w (4 or 8) gradients; o: the plane's first interior element, rows pw4 bytes apart */
-static TTE_ALWAYS_INLINE void dwpw_dw_gather3(const float *dz, int32_t h, int32_t w, float *o, int32_t pw4,
-                                              const float *wtap)
+/* dz: h rows of w (4 or 8) gradients; o: the plane's first interior element, rows pw4 bytes
+ * apart; returns sum + dz's values in order (sum_f32's order, carried on from image to image) */
+static TTE_ALWAYS_INLINE float dwpw_dw_gather3(const float *dz, int32_t h, int32_t w, float *o, int32_t pw4,
+                                               const float *wtap, float sum)
 {
     const float *const pe = dz + (size_t)(h - 1) * w;
+    register float acc __asm__("s30") = sum;
     if (w == 8) {
         __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW8)
-                         : [p] "+&r"(dz), [o] "+&r"(o)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc)
                          : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
                            "d13", "d14", "cc", "memory");
     } else {
         __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW4)
-                         : [p] "+&r"(dz), [o] "+&r"(o)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc)
                          : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
                            "d13", "d14", "cc", "memory");
     }
+    return acc;
 }
 #undef TTE_G3_IMAGE
 #undef TTE_G3_ROW4
 #undef TTE_G3_ROW8
+#undef TTE_G3_LDS
 #undef TTE_G3_LD
 #undef TTE_G3_PAIR
 #undef TTE_G3_DROP
@@ -1341,10 +1349,11 @@ static TTE_ALWAYS_INLINE void dwpw_dw_gather3(const float *dz, int32_t h, int32_
 /* D's input gradient, channel c, on the padded plane: output pixels in order, taps in order, zero
  * terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. Only the interior is
  * read, so only the span from its first element to its last is zeroed first: the border rows above
- * and below it take their (dropped) terms onto whatever they hold. */
-static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
-                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw,
-                                               const dwpw_pad_t *pd)
+ * and below it take their (dropped) terms onto whatever they hold. Returns 1 where it also left
+ * in *dsum the sum of dzp's values (sum_f32's, in the same order), else 0. */
+static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
+                                                  float scale, float *plane, float *wtap, int32_t ph, int32_t pw,
+                                                  const dwpw_pad_t *pd, float *dsum)
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
@@ -1391,7 +1400,7 @@ static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const
         float *pb = plane + (size_t)bi * psz;
 #ifdef TTE_VFP_ASM
         if (pd->g3_w != 0) {
-            dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, pb + pd->span0, 4 * pw, wtap);
+            *dsum = dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, pb + pd->span0, 4 * pw, wtap, bi == 0 ? 0.0f : *dsum);
             dzp += (size_t)g->out_h * g->out_w;
             continue;
         }
@@ -1422,6 +1431,8 @@ static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const
             }
         }
     }
+    (void)dsum;
+    return pd->g3_w != 0;
 }
 
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
@@ -2232,19 +2243,22 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
         if (q != NULL) {
-            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
-             * update (tte_bias_update_s32: pixels in order) */
+            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), D's input gradient,
+             * then D's bias update (tte_bias_update_s32: pixels in order; dzc is still whole) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
+            float dsum = 0.0f;
+            int32_t summed;
             dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash);
+            summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad, &dsum);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
                     const tte_update_params_t *u = q->b_update;
                     q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, lr_qb, oi),
-                                                                sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
+                                                                summed ? dsum : sum_f32(dzc, out_pixels), oi,
+                                                                (uint32_t)oi, step));
                 }
             }
-            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad);
         } else {
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
