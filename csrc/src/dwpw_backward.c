@@ -1289,9 +1289,22 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
     TTE_G3_PAIR(TTE_G3_Q1, UP, DN, "8") \
     "add %[p], %[p], #16\n\t" "add %[o], %[o], %[pw4]\n\t"
+/* the taps: int8 at wd, converted and scaled (s31) as in dwpw_dw_grad_pad */
+#define TTE_G3_TAPS \
+    "ldrsb %[t0], [%[wd]]\n\t" "ldrsb %[t1], [%[wd], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #2]\n\t" "ldrsb %[t1], [%[wd], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #4]\n\t" "ldrsb %[t1], [%[wd], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #6]\n\t" "ldrsb %[t1], [%[wd], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #8]\n\t" "vmov s8, %[t0]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" "vcvt.f32.s32 s3, s3\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" \
+    "vmul.f32 s0, s0, %[sc]\n\t" "vmul.f32 s1, s1, %[sc]\n\t" "vmul.f32 s2, s2, %[sc]\n\t" \
+    "vmul.f32 s3, s3, %[sc]\n\t" "vmul.f32 s4, s4, %[sc]\n\t" "vmul.f32 s5, s5, %[sc]\n\t" \
+    "vmul.f32 s6, s6, %[sc]\n\t" "vmul.f32 s7, s7, %[sc]\n\t" "vmul.f32 s8, s8, %[sc]\n\t"
 /* the image: its first row, the rows between, its last row (h >= 2) */
 #define TTE_G3_IMAGE(ROW) \
-    "vldmia %[w], {s0-s8}\n\t" \
+    TTE_G3_TAPS \
     ROW(TTE_G3_DROP, TTE_G3_KEEP) \
     "cmp %[p], %[pe]\n\t" \
     "beq 2f\n\t" \
@@ -1303,28 +1316,32 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     ROW(TTE_G3_KEEP, TTE_G3_DROP)
 
 /* dz: h rows of w (4 or 8) gradients; o: the plane's first interior element, rows pw4 bytes
- * apart; returns sum + dz's values in order (sum_f32's order, carried on from image to image) */
+ * apart; wd: D's nine int8 taps, times scale; returns sum + dz's values in order (sum_f32's
+ * order, carried on from image to image) */
 static TTE_ALWAYS_INLINE float dwpw_dw_gather3(const float *dz, int32_t h, int32_t w, float *o, int32_t pw4,
-                                               const float *wtap, float sum)
+                                               const int8_t *wd, float scale, float sum)
 {
     const float *const pe = dz + (size_t)(h - 1) * w;
     register float acc __asm__("s30") = sum;
+    register float sc __asm__("s31") = scale;
+    int32_t t0, t1;
     if (w == 8) {
         __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW8)
-                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc)
-                         : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                         : [wd] "r"(wd), [sc] "t"(sc), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
                            "d13", "d14", "cc", "memory");
     } else {
         __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW4)
-                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc)
-                         : [w] "r"(wtap), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                         : [wd] "r"(wd), [sc] "t"(sc), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
                          : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
                            "d13", "d14", "cc", "memory");
     }
     return acc;
 }
 #undef TTE_G3_IMAGE
+#undef TTE_G3_TAPS
 #undef TTE_G3_ROW4
 #undef TTE_G3_ROW8
 #undef TTE_G3_LDS
@@ -1359,6 +1376,16 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
     const size_t psz = (size_t)ph * pw;
     int32_t bi, oy, ox, ky, kx, t = 0;
 #ifdef TTE_VFP_ASM
+    if (pd->g3_w != 0) {
+        /* the taps converted in dwpw_dw_gather3's registers (wtap is not written) */
+        float sum = 0.0f;
+        for (bi = 0; bi < g->batch; ++bi, dzp += (size_t)g->out_h * g->out_w) {
+            sum = dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, plane + (size_t)bi * psz + pd->span0, 4 * pw, wd, scale,
+                                  sum);
+        }
+        *dsum = sum;
+        return 1;
+    }
     if (kk >= 8) {
         /* eight taps a pass, the same conversion and product as the loop below */
         const int8_t *ws = wd;
@@ -1398,13 +1425,6 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
     }
     for (bi = 0; bi < g->batch; ++bi) {
         float *pb = plane + (size_t)bi * psz;
-#ifdef TTE_VFP_ASM
-        if (pd->g3_w != 0) {
-            *dsum = dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, pb + pd->span0, 4 * pw, wtap, bi == 0 ? 0.0f : *dsum);
-            dzp += (size_t)g->out_h * g->out_w;
-            continue;
-        }
-#endif
         zero_f32(pb + pd->span0, pd->span);
 #ifdef TTE_VFP_ASM
         if (pd->vfp_k != 0) {
@@ -1432,7 +1452,7 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
         }
     }
     (void)dsum;
-    return pd->g3_w != 0;
+    return 0;
 }
 
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
@@ -2149,6 +2169,25 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 }
 #endif
 
+/* dst[at[j]] = src[j] for j < n: a split weight's row put together (its trained and frozen
+ * parts); four a pass, each pass's indices and bytes loaded before its stores (which may alias
+ * them as char stores), in a function of its own so that its pointers stay in registers */
+static TTE_NOINLINE void dwpw_place_bytes(int8_t *dst, const int32_t *at, const int8_t *src, int32_t n)
+{
+    int32_t j;
+    for (j = 0; j + 4 <= n; j += 4) {
+        const int32_t a0 = at[j], a1 = at[j + 1], a2 = at[j + 2], a3 = at[j + 3];
+        const int8_t v0 = src[j], v1 = src[j + 1], v2 = src[j + 2], v3 = src[j + 3];
+        dst[a0] = v0;
+        dst[a1] = v1;
+        dst[a2] = v2;
+        dst[a3] = v3;
+    }
+    for (; j < n; ++j) {
+        dst[at[j]] = src[j];
+    }
+}
+
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
                      const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
                      const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
@@ -2338,20 +2377,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
                     const int32_t nf = ws->in_c - ws->n_sel, ns = ws->n_sel;
-                    /* locals: the byte stores below could alias ws's fields */
-                    const int32_t *const sel = ws->sel, *const frz = ws->frz;
                     int8_t *gathered = (int8_t *)(void *)row;
-                    for (j = 0; j < ns; ++j) {
-                        gathered[sel[j]] = up[j];
-                    }
-                    for (j = 0; j + 2 <= nf; j += 2) {
-                        const int8_t f0 = fp[j], f1 = fp[j + 1];
-                        gathered[frz[j]] = f0;
-                        gathered[frz[j + 1]] = f1;
-                    }
-                    if (j < nf) {
-                        gathered[frz[j]] = fp[j];
-                    }
+                    dwpw_place_bytes(gathered, ws->sel, up, ns);
+                    dwpw_place_bytes(gathered, ws->frz, fp, nf);
                     dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
                 } else {
                     dwpw_dx_list(dx, tmp, off, nz, cin, w + (size_t)c * cin, s);
