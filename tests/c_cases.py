@@ -2816,6 +2816,12 @@ def update_cases() -> list[Case]:
     # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
+    # Q's columns from copies of 32 channels whose outputs are a multiple of 8: the M7 converts them
+    # sixteen rows a pass (and eight: 24, 40), its copies by LDRD; over 3x3 stride 1 (seeds 0, 6,
+    # 12) the gathered plane, 5x5 (seed 3) and stride 2 (seed 4) beside it
+    cases += [_dwpw_case(s, head=True, wide=True, qcols=32, chans=ch, hw=hw)
+              for s, ch, hw in ((0, (64, 24), (4, 4)), (6, (40, 16), (3, 8)), (12, (64, 40), (2, 8)),
+                                (3, (40, 8), (3, 5)), (4, (40, 32), (4, 4)))]
     cases += dwpw_rest_cases()
     cases += dwg_pair_cases()
     return cases

@@ -543,6 +543,83 @@ static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
     memcpy(dst, &v, sizeof v);
 }
 
+#ifdef TTE_VFP_ASM
+/* sixteen (then eight) of a column of 32-byte rows to floats: the int8 at byte 32 k in s0-s15 by
+ * immediate offsets (no pointer step per four rows) */
+#define TTE_COL32_LD2(A, B, K0, K1) \
+    "ldrsb %[r0], [%[wp], #" K0 "]\n\t" "ldrsb %[r1], [%[wp], #" K1 "]\n\t" "vmov " A ", " B ", %[r0], %[r1]\n\t"
+#define TTE_COL32_LD8(B0, B1, B2, B3, B4, B5, B6, B7, K) \
+    TTE_COL32_LD2(B0, B1, K "0", K "32") TTE_COL32_LD2(B2, B3, K "64", K "96") \
+    TTE_COL32_LD2(B4, B5, K "128", K "160") TTE_COL32_LD2(B6, B7, K "192", K "224")
+
+/* wcol[o] = (float)col[32 o] * scale[o] for o < qc (a multiple of 8), in order: Q's column in
+ * qbuf at q_cols 32, sixteen rows a pass (eight for the last qc % 16), the same conversion and
+ * product as dwpw_head_dz's loops (VCVT, VMUL) */
+static TTE_ALWAYS_INLINE void dwpw_col32_cvt(const int8_t *wp, const float *sp, float *out, size_t qc)
+{
+    float *const e16 = out + (qc & ~(size_t)15), *const end = out + qc;
+    int32_t r0, r1;
+    __asm__ volatile("cmp %[out], %[e16]\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     TTE_COL32_LD8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "")
+                     "ldrsb %[r0], [%[wp], #256]\n\t" "ldrsb %[r1], [%[wp], #288]\n\t" "vmov s8, s9, %[r0], %[r1]\n\t"
+                     "ldrsb %[r0], [%[wp], #320]\n\t" "ldrsb %[r1], [%[wp], #352]\n\t" "vmov s10, s11, %[r0], %[r1]\n\t"
+                     "ldrsb %[r0], [%[wp], #384]\n\t" "ldrsb %[r1], [%[wp], #416]\n\t" "vmov s12, s13, %[r0], %[r1]\n\t"
+                     "ldrsb %[r0], [%[wp], #448]\n\t" "ldrsb %[r1], [%[wp], #480]\n\t" "vmov s14, s15, %[r0], %[r1]\n\t"
+                     "add %[wp], %[wp], #512\n\t"
+                     TTE_COL8_CVT
+                     "vcvt.f32.s32 s8, s8\n\t" "vcvt.f32.s32 s9, s9\n\t" "vcvt.f32.s32 s10, s10\n\t"
+                     "vcvt.f32.s32 s11, s11\n\t" "vcvt.f32.s32 s12, s12\n\t" "vcvt.f32.s32 s13, s13\n\t"
+                     "vcvt.f32.s32 s14, s14\n\t" "vcvt.f32.s32 s15, s15\n\t"
+                     "vldmia %[sp]!, {s16-s31}\n\t"
+                     "vmul.f32 s0, s0, s16\n\t" "vmul.f32 s1, s1, s17\n\t" "vmul.f32 s2, s2, s18\n\t"
+                     "vmul.f32 s3, s3, s19\n\t" "vmul.f32 s4, s4, s20\n\t" "vmul.f32 s5, s5, s21\n\t"
+                     "vmul.f32 s6, s6, s22\n\t" "vmul.f32 s7, s7, s23\n\t" "vmul.f32 s8, s8, s24\n\t"
+                     "vmul.f32 s9, s9, s25\n\t" "vmul.f32 s10, s10, s26\n\t" "vmul.f32 s11, s11, s27\n\t"
+                     "vmul.f32 s12, s12, s28\n\t" "vmul.f32 s13, s13, s29\n\t" "vmul.f32 s14, s14, s30\n\t"
+                     "vmul.f32 s15, s15, s31\n\t"
+                     "vstmia %[out]!, {s0-s15}\n\t"
+                     "cmp %[out], %[e16]\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[out], %[end]\n\t"
+                     "beq 3f\n\t"
+                     TTE_COL32_LD8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "")
+                     TTE_COL8_CVT
+                     "vldmia %[sp], {s8-s15}\n\t"
+                     TTE_COL8_MUL
+                     "vstmia %[out], {s0-s7}\n\t"
+                     "3:\n\t"
+                     : [r0] "=&r"(r0), [r1] "=&r"(r1), [wp] "+&r"(wp), [sp] "+&r"(sp), [out] "+&r"(out)
+                     : [e16] "r"(e16), [end] "r"(end)
+                     : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                       "d14", "d15", "cc", "memory");
+}
+#undef TTE_COL32_LD8
+#undef TTE_COL32_LD2
+
+/* Q's rows of 32 bytes (columns c .. c + 31) into qbuf, four LDRD and four STRD a row (src and
+ * ch word-aligned) */
+static TTE_ALWAYS_INLINE void dwpw_copy_rows32(int8_t *dst, const int8_t *src, int32_t ch, size_t rows)
+{
+    int8_t *const end = dst + 32 * rows;
+    int32_t r0, r1, r2, r3;
+    __asm__ volatile("1:\n\t"
+                     "ldrd %[r0], %[r1], [%[src]]\n\t" "ldrd %[r2], %[r3], [%[src], #8]\n\t"
+                     "strd %[r0], %[r1], [%[dst]]\n\t" "strd %[r2], %[r3], [%[dst], #8]\n\t"
+                     "ldrd %[r0], %[r1], [%[src], #16]\n\t" "ldrd %[r2], %[r3], [%[src], #24]\n\t"
+                     "add %[src], %[src], %[ch]\n\t"
+                     "strd %[r0], %[r1], [%[dst], #16]\n\t" "strd %[r2], %[r3], [%[dst], #24]\n\t"
+                     "add %[dst], %[dst], #32\n\t"
+                     "cmp %[dst], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [src] "+&r"(src), [dst] "+&r"(dst)
+                     : [ch] "r"(ch), [end] "r"(end)
+                     : "cc", "memory");
+}
+#endif
+
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
                          float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash)
 {
@@ -566,7 +643,17 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                     copy_word(dst + 4, src + 4);
                 }
             } else if (n == 32 && q->q_cols == 32) {
-                for (o = 0; o < qc; ++o, src += ch, dst += 32) {
+#ifdef TTE_VFP_ASM
+                if ((((uintptr_t)src | (uintptr_t)ch) & 3u) == 0u && qc > 0u) {
+                    dwpw_copy_rows32(dst, src, ch, qc);
+                    o = qc;
+                } else {
+                    o = 0;
+                }
+#else
+                o = 0;
+#endif
+                for (; o < qc; ++o, src += ch, dst += 32) {
                     copy_word(dst, src);
                     copy_word(dst + 4, src + 4);
                     copy_word(dst + 8, src + 8);
@@ -590,6 +677,12 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
      * scales outgrow the D-cache, reading it in one direction evicts every line before its
      * next use, so odd channels read it backwards (the most recent lines first). Each wcol
      * element is one product, so the order changes no float. */
+#ifdef TTE_VFP_ASM
+    if (qbuf != NULL && q->q_cols == 32 && (qc & 7u) == 0u && qc > 0u) {
+        /* in qbuf (SRAM): no direction to choose, the rows at immediate offsets */
+        dwpw_col32_cvt(col, q->scale, wcol, qc);
+    } else
+#endif
     if (stash != NULL) {
 #ifdef TTE_VFP_ASM
         /* dwpw_column_pairs: an even channel reads its column and the next channel's as
