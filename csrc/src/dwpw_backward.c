@@ -2263,12 +2263,37 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 #endif
 
 /* dst[at[j]] = src[j] for j < n: a split weight's row put together (its trained and frozen
- * parts); four a pass, each pass's indices and bytes loaded before its stores (which may alias
- * them as char stores), in a function of its own so that its pointers stay in registers */
-static TTE_NOINLINE void dwpw_place_bytes(int8_t *dst, const int32_t *at, const int8_t *src, int32_t n)
+ * parts), four a pass, each pass's indices and bytes loaded before its stores (which may alias
+ * them as char stores); under TTE_VFP_ASM the four indices by two LDRD, the four bytes by one
+ * LDR (any alignment on ARMv7-M, little-endian) */
+static TTE_ALWAYS_INLINE void dwpw_place_bytes(int8_t *dst, const int32_t *at, const int8_t *src, int32_t n)
 {
-    int32_t j;
-    for (j = 0; j + 4 <= n; j += 4) {
+    int32_t j = 0;
+#ifdef TTE_VFP_ASM
+    if (n >= 4) {
+        const int32_t *const ae = at + (n & ~3);
+        int32_t a0, a1, a2, a3, v;
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[at]], #8\n\t"
+                         "ldrd %[a2], %[a3], [%[at]], #8\n\t"
+                         "ldr %[v], [%[src]], #4\n\t"
+                         "strb %[v], [%[dst], %[a0]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "strb %[v], [%[dst], %[a1]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "strb %[v], [%[dst], %[a2]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "cmp %[at], %[ae]\n\t"
+                         "strb %[v], [%[dst], %[a3]]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [v] "=&r"(v),
+                           [at] "+&r"(at), [src] "+&r"(src)
+                         : [dst] "r"(dst), [ae] "r"(ae)
+                         : "cc", "memory");
+        n &= 3;
+    }
+#endif
+    for (; j + 4 <= n; j += 4) {
         const int32_t a0 = at[j], a1 = at[j + 1], a2 = at[j + 2], a3 = at[j + 3];
         const int8_t v0 = src[j], v1 = src[j + 1], v2 = src[j + 2], v3 = src[j + 3];
         dst[a0] = v0;
