@@ -621,15 +621,20 @@ static TTE_ALWAYS_INLINE void dwpw_copy_rows32(int8_t *dst, const int8_t *src, i
 #endif
 
 static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash)
+                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash, int32_t *list2, size_t *np2)
 {
     const size_t qc = (size_t)q->out_c;
+    /* the pixels listed for the sums: list, or list2 where the previous channel made it */
+    const int32_t *lst = list;
     int32_t pend[8];
     size_t i, o, e = (size_t)c;
     size_t np = 0;
     /* column c of Q: in flash with a stride of ch, or in qbuf (see tte_dwpw_head_t.q_cols) */
     const int8_t *col = q->w + c;
     int32_t stride = ch;
+#ifndef TTE_VFP_ASM
+    (void)list2, (void)np2;
+#endif
     if (qbuf != NULL) {
         const int32_t j = c & (q->q_cols - 1);
         if (j == 0) {
@@ -840,7 +845,53 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         const size_t mstep = (size_t)ch >> 3;
         i = 0;
 #ifdef TTE_VFP_ASM
-        if (out_pixels >= 4) {
+        if (list2 != NULL && (c & 1) != 0) {
+            /* listed with channel c - 1's (below): dzc zeroed whole, the listed sums written over it */
+            zero_f32(dzc, out_pixels);
+            lst = list2;
+            np = *np2;
+            i = out_pixels;
+        } else if (list2 != NULL) {
+            /* an even channel: the odd one after it has its bit in the same bytes, so its list is
+             * made too (into list2, without its zeros), two pixels a pass (an odd count's last in C) */
+            int32_t *lp = list, *lp2 = list2, t;
+#define TTE_HEAD_MASK_TWO(AT) \
+    "ldrb %[t], " AT "\n\t" \
+    "tst %[t], %[bit]\n\t" \
+    "ite eq\n\t" \
+    "streq %[z], [%[dz], %[i], lsl #2]\n\t" \
+    "strne %[i], [%[lp]], #4\n\t" \
+    "tst %[t], %[bit], lsl #1\n\t" \
+    "it ne\n\t" \
+    "strne %[i], [%[lp2]], #4\n\t" \
+    "add %[i], %[i], #1\n\t"
+            if (out_pixels >= 2) {
+                __asm__ volatile("1:\n\t"
+                                 TTE_HEAD_MASK_TWO("[%[mp]]")
+                                 TTE_HEAD_MASK_TWO("[%[mp], %[ms]]")
+                                 "add %[mp], %[mp], %[ms], lsl #1\n\t"
+                                 "cmp %[i], %[n]\n\t"
+                                 "bne 1b\n\t"
+                                 : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [lp2] "+&r"(lp2), [i] "+&r"(i)
+                                 : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0),
+                                   [n] "r"(out_pixels & ~(size_t)1)
+                                 : "cc", "memory");
+            }
+#undef TTE_HEAD_MASK_TWO
+            if (i < out_pixels) {
+                if ((*mp & bit) == 0u) {
+                    dzc[i] = 0.0f;
+                } else {
+                    *lp++ = (int32_t)i;
+                }
+                if ((*mp & (bit << 1)) != 0u) {
+                    *lp2++ = (int32_t)i;
+                }
+                i = out_pixels;
+            }
+            np = (size_t)(lp - list);
+            *np2 = (size_t)(lp2 - list2);
+        } else if (out_pixels >= 4) {
             /* four pixels a pass (the last out_pixels % 4 in C) */
             int32_t *lp = list, t;
 #define TTE_HEAD_MASK_ONE(AT) \
@@ -883,7 +934,7 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         }
     }
     for (i = 0; i + 8 <= np; i += 8) {
-        dwpw_dot8(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot8(q->gy, qc, lst + i, wcol, dzc);
     }
     /* the rest: seven padded to a block of 8 with a copy of the first pixel (its sum is made
      * again, the same float), five or six as a block of 4 and one of 1 or 2 (a padded pixel
@@ -892,28 +943,28 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     np -= i;
     if (np == 7u) {
         for (o = 0; o < 8u; ++o) {
-            pend[o] = list[o < np ? i + o : i];
+            pend[o] = lst[o < np ? i + o : i];
         }
         dwpw_dot8(q->gy, qc, pend, wcol, dzc);
         return;
     }
     if (np == 3u) {
-        pend[0] = list[i];
-        pend[1] = list[i + 1];
-        pend[2] = list[i + 2];
-        pend[3] = list[i];
+        pend[0] = lst[i];
+        pend[1] = lst[i + 1];
+        pend[2] = lst[i + 2];
+        pend[3] = lst[i];
         dwpw_dot4(q->gy, qc, pend, wcol, dzc);
         return;
     }
     if (np >= 4u) {
-        dwpw_dot4(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot4(q->gy, qc, lst + i, wcol, dzc);
         i += 4;
         np -= 4;
     }
     if (np == 2u) {
-        dwpw_dot2(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot2(q->gy, qc, lst + i, wcol, dzc);
     } else if (np == 1u) {
-        dwpw_dot1(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot1(q->gy, qc, lst + i, wcol, dzc);
     }
 }
 
@@ -2334,6 +2385,17 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
      * weights where dwpw_column_pairs says so */
     int8_t *const stash =
         q != NULL && q->q_cols == 0 && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
+#ifdef TTE_VFP_ASM
+    /* with a head and without the stash, stack_row keeps the list of an odd channel's pixels,
+     * made with the even channel's (dwpw_head_dz) where the mask bits are bytes */
+    int32_t *const list2 = q != NULL && stash == NULL && (g->in_c & 7) == 0 &&
+                                   (size_t)g->batch * g->out_h * g->out_w <= TTE_DWPW_ROW
+                               ? (int32_t *)(void *)stack_row
+                               : NULL;
+#else
+    int32_t *const list2 = NULL;
+#endif
+    size_t np2 = 0;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -2405,7 +2467,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
             float dsum = 0.0f;
             int32_t summed;
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash, list2, &np2);
             summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad, &dsum);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
