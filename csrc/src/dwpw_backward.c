@@ -412,7 +412,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[3]] = a3;
 }
 
-static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
+static TTE_ALWAYS_INLINE void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc;
     TTE_ACC(a0, "s0");
@@ -455,7 +455,7 @@ static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[1]] = a1;
 }
 
-static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
+static TTE_ALWAYS_INLINE void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc;
     TTE_ACC(a0, "s0");
@@ -620,8 +620,9 @@ static TTE_ALWAYS_INLINE void dwpw_copy_rows32(int8_t *dst, const int8_t *src, i
 }
 #endif
 
-static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash, int32_t *list2, size_t *np2)
+static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels,
+                                           float *dzc, float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash,
+                                           int32_t *list2, size_t *np2)
 {
     const size_t qc = (size_t)q->out_c;
     /* the pixels listed for the sums: list, or list2 where the previous channel made it */
@@ -846,8 +847,26 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         i = 0;
 #ifdef TTE_VFP_ASM
         if (list2 != NULL && (c & 1) != 0) {
-            /* listed with channel c - 1's (below): dzc zeroed whole, the listed sums written over it */
-            zero_f32(dzc, out_pixels);
+            /* listed with channel c - 1's (below): dzc zeroed whole (sixteen floats a pass by
+             * STRD, no setup of zero registers), the listed sums written over it */
+            float *zp = dzc;
+            if (out_pixels >= 16u) {
+                float *const ze = dzc + (out_pixels & ~(size_t)15);
+                __asm__ volatile("1:\n\t"
+                                 "strd %[z], %[z], [%[zp]]\n\t" "strd %[z], %[z], [%[zp], #8]\n\t"
+                                 "strd %[z], %[z], [%[zp], #16]\n\t" "strd %[z], %[z], [%[zp], #24]\n\t"
+                                 "strd %[z], %[z], [%[zp], #32]\n\t" "strd %[z], %[z], [%[zp], #40]\n\t"
+                                 "strd %[z], %[z], [%[zp], #48]\n\t" "strd %[z], %[z], [%[zp], #56]\n\t"
+                                 "add %[zp], %[zp], #64\n\t"
+                                 "cmp %[zp], %[ze]\n\t"
+                                 "bne 1b\n\t"
+                                 : [zp] "+&r"(zp)
+                                 : [z] "r"(0), [ze] "r"(ze)
+                                 : "cc", "memory");
+            }
+            if ((out_pixels & 15u) != 0u) {
+                zero_f32(zp, out_pixels & 15u);
+            }
             lst = list2;
             np = *np2;
             i = out_pixels;
