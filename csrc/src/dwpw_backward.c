@@ -544,13 +544,13 @@ static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
 }
 
 #ifdef TTE_VFP_ASM
-/* sixteen (then eight) of a column of 32-byte rows to floats: the int8 at byte 32 k in s0-s15 by
- * immediate offsets (no pointer step per four rows) */
+/* a column of 32-byte rows into s0-s7 (then s8-s15): the int8 at byte 32 k, by immediate
+ * offsets (no pointer step per four rows) */
 #define TTE_COL32_LD2(A, B, K0, K1) \
     "ldrsb %[r0], [%[wp], #" K0 "]\n\t" "ldrsb %[r1], [%[wp], #" K1 "]\n\t" "vmov " A ", " B ", %[r0], %[r1]\n\t"
-#define TTE_COL32_LD8(B0, B1, B2, B3, B4, B5, B6, B7, K) \
-    TTE_COL32_LD2(B0, B1, K "0", K "32") TTE_COL32_LD2(B2, B3, K "64", K "96") \
-    TTE_COL32_LD2(B4, B5, K "128", K "160") TTE_COL32_LD2(B6, B7, K "192", K "224")
+#define TTE_COL32_LD8 \
+    TTE_COL32_LD2("s0", "s1", "0", "32") TTE_COL32_LD2("s2", "s3", "64", "96") \
+    TTE_COL32_LD2("s4", "s5", "128", "160") TTE_COL32_LD2("s6", "s7", "192", "224")
 
 /* wcol[o] = (float)col[32 o] * scale[o] for o < qc (a multiple of 8), in order: Q's column in
  * qbuf at q_cols 32, sixteen rows a pass (eight for the last qc % 16), the same conversion and
@@ -562,11 +562,9 @@ static TTE_ALWAYS_INLINE void dwpw_col32_cvt(const int8_t *wp, const float *sp, 
     __asm__ volatile("cmp %[out], %[e16]\n\t"
                      "beq 2f\n\t"
                      "1:\n\t"
-                     TTE_COL32_LD8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "")
-                     "ldrsb %[r0], [%[wp], #256]\n\t" "ldrsb %[r1], [%[wp], #288]\n\t" "vmov s8, s9, %[r0], %[r1]\n\t"
-                     "ldrsb %[r0], [%[wp], #320]\n\t" "ldrsb %[r1], [%[wp], #352]\n\t" "vmov s10, s11, %[r0], %[r1]\n\t"
-                     "ldrsb %[r0], [%[wp], #384]\n\t" "ldrsb %[r1], [%[wp], #416]\n\t" "vmov s12, s13, %[r0], %[r1]\n\t"
-                     "ldrsb %[r0], [%[wp], #448]\n\t" "ldrsb %[r1], [%[wp], #480]\n\t" "vmov s14, s15, %[r0], %[r1]\n\t"
+                     TTE_COL32_LD8
+                     TTE_COL32_LD2("s8", "s9", "256", "288") TTE_COL32_LD2("s10", "s11", "320", "352")
+                     TTE_COL32_LD2("s12", "s13", "384", "416") TTE_COL32_LD2("s14", "s15", "448", "480")
                      "add %[wp], %[wp], #512\n\t"
                      TTE_COL8_CVT
                      "vcvt.f32.s32 s8, s8\n\t" "vcvt.f32.s32 s9, s9\n\t" "vcvt.f32.s32 s10, s10\n\t"
@@ -585,7 +583,7 @@ static TTE_ALWAYS_INLINE void dwpw_col32_cvt(const int8_t *wp, const float *sp, 
                      "2:\n\t"
                      "cmp %[out], %[end]\n\t"
                      "beq 3f\n\t"
-                     TTE_COL32_LD8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "")
+                     TTE_COL32_LD8
                      TTE_COL8_CVT
                      "vldmia %[sp], {s8-s15}\n\t"
                      TTE_COL8_MUL
