@@ -2876,6 +2876,12 @@ def update_cases() -> list[Case]:
     # the M7 reads the head's weight columns two channels at a time (dwpw_column_pairs:
     # 128 channels with 64 head outputs), forward and backward
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
+    # Q's columns from copies of 32 channels whose outputs are a multiple of 8: the M7 converts them
+    # sixteen rows a pass (and eight: 24, 40), its copies by LDRD; over 3x3 stride 1 (seeds 0, 6,
+    # 12) the gathered plane, 5x5 (seed 3) and stride 2 (seed 4) beside it
+    cases += [_dwpw_case(s, head=True, wide=True, qcols=32, chans=ch, hw=hw)
+              for s, ch, hw in ((0, (64, 24), (4, 4)), (6, (40, 16), (3, 8)), (12, (64, 40), (2, 8)),
+                                (3, (40, 8), (3, 5)), (4, (40, 32), (4, 4)))]
     cases += dwpw_rest_cases()
     cases += dwg_pair_cases()
     return cases
@@ -3021,12 +3027,17 @@ def _dwg_pair_case(seed: int, k: int, st: int, pads: tuple[int, int], hw: tuple[
 
 
 def dwg_pair_cases() -> list[Case]:
-    """Output widths 1 to 10, odd and even, at strides 1 and 2, paddings none, k // 2 and uneven."""
+    """Output widths 1 to 10, odd and even, at strides 1 and 2, paddings none, k // 2 and uneven;
+    3x3 at stride 1 over 4 and 8 columns (the gathered plane) and beside them (6 columns, one row)."""
     geoms = ((5, 1, (2, 2), (4, 7)), (5, 1, (2, 2), (3, 8)), (5, 1, (0, 0), (6, 9)), (5, 1, (1, 3), (5, 6)),
              (5, 2, (2, 2), (5, 9)), (5, 2, (1, 2), (4, 8)), (5, 2, (2, 2), (3, 12)), (5, 2, (0, 0), (7, 12)),
              (5, 1, (2, 2), (2, 1)), (5, 1, (2, 2), (3, 2)), (7, 1, (3, 3), (4, 7)), (7, 1, (3, 3), (3, 10)),
              (7, 1, (0, 0), (8, 10)), (7, 1, (2, 4), (3, 5)), (7, 2, (3, 3), (5, 9)), (7, 2, (2, 3), (4, 12)),
-             (7, 2, (3, 3), (2, 3)), (7, 2, (0, 0), (8, 16)), (7, 1, (3, 3), (2, 1)))
+             (7, 2, (3, 3), (2, 3)), (7, 2, (0, 0), (8, 16)), (7, 1, (3, 3), (2, 1)),
+             # 3x3, stride 1, pads 1 over 4 or 8 columns: the M7 gathers each element (dwpw_dw_gather3;
+             # two rows, first and last row only; batches of two at seeds 19 and 24)
+             (3, 1, (1, 1), (2, 4)), (3, 1, (1, 1), (4, 4)), (3, 1, (1, 1), (8, 8)), (3, 1, (1, 1), (3, 8)),
+             (3, 1, (1, 1), (5, 4)), (3, 1, (1, 1), (2, 8)), (3, 1, (1, 1), (4, 6)), (3, 1, (1, 1), (1, 8)))
     return [_dwg_pair_case(s, k, st, p, hw) for s, (k, st, p, hw) in enumerate(geoms)]
 
 

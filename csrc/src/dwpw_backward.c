@@ -412,7 +412,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[3]] = a3;
 }
 
-static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
+static TTE_ALWAYS_INLINE void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc;
     TTE_ACC(a0, "s0");
@@ -455,7 +455,7 @@ static void dwpw_dot2(const float *gy, size_t qc, const int32_t *pi, const float
     dzc[pi[1]] = a1;
 }
 
-static void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
+static TTE_ALWAYS_INLINE void dwpw_dot1(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc;
     TTE_ACC(a0, "s0");
@@ -543,16 +543,97 @@ static TTE_ALWAYS_INLINE void copy_word(int8_t *dst, const int8_t *src)
     memcpy(dst, &v, sizeof v);
 }
 
-static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels, float *dzc,
-                         float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash)
+#ifdef TTE_VFP_ASM
+/* a column of 32-byte rows into s0-s7 (then s8-s15): the int8 at byte 32 k, by immediate
+ * offsets (no pointer step per four rows) */
+#define TTE_COL32_LD2(A, B, K0, K1) \
+    "ldrsb %[r0], [%[wp], #" K0 "]\n\t" "ldrsb %[r1], [%[wp], #" K1 "]\n\t" "vmov " A ", " B ", %[r0], %[r1]\n\t"
+#define TTE_COL32_LD8 \
+    TTE_COL32_LD2("s0", "s1", "0", "32") TTE_COL32_LD2("s2", "s3", "64", "96") \
+    TTE_COL32_LD2("s4", "s5", "128", "160") TTE_COL32_LD2("s6", "s7", "192", "224")
+
+/* wcol[o] = (float)col[32 o] * scale[o] for o < qc (a multiple of 8), in order: Q's column in
+ * qbuf at q_cols 32, sixteen rows a pass (eight for the last qc % 16), the same conversion and
+ * product as dwpw_head_dz's loops (VCVT, VMUL) */
+static TTE_ALWAYS_INLINE void dwpw_col32_cvt(const int8_t *wp, const float *sp, float *out, size_t qc)
+{
+    float *const e16 = out + (qc & ~(size_t)15), *const end = out + qc;
+    int32_t r0, r1;
+    __asm__ volatile("cmp %[out], %[e16]\n\t"
+                     "beq 2f\n\t"
+                     "1:\n\t"
+                     TTE_COL32_LD8
+                     TTE_COL32_LD2("s8", "s9", "256", "288") TTE_COL32_LD2("s10", "s11", "320", "352")
+                     TTE_COL32_LD2("s12", "s13", "384", "416") TTE_COL32_LD2("s14", "s15", "448", "480")
+                     "add %[wp], %[wp], #512\n\t"
+                     TTE_COL8_CVT
+                     "vcvt.f32.s32 s8, s8\n\t" "vcvt.f32.s32 s9, s9\n\t" "vcvt.f32.s32 s10, s10\n\t"
+                     "vcvt.f32.s32 s11, s11\n\t" "vcvt.f32.s32 s12, s12\n\t" "vcvt.f32.s32 s13, s13\n\t"
+                     "vcvt.f32.s32 s14, s14\n\t" "vcvt.f32.s32 s15, s15\n\t"
+                     "vldmia %[sp]!, {s16-s31}\n\t"
+                     "vmul.f32 s0, s0, s16\n\t" "vmul.f32 s1, s1, s17\n\t" "vmul.f32 s2, s2, s18\n\t"
+                     "vmul.f32 s3, s3, s19\n\t" "vmul.f32 s4, s4, s20\n\t" "vmul.f32 s5, s5, s21\n\t"
+                     "vmul.f32 s6, s6, s22\n\t" "vmul.f32 s7, s7, s23\n\t" "vmul.f32 s8, s8, s24\n\t"
+                     "vmul.f32 s9, s9, s25\n\t" "vmul.f32 s10, s10, s26\n\t" "vmul.f32 s11, s11, s27\n\t"
+                     "vmul.f32 s12, s12, s28\n\t" "vmul.f32 s13, s13, s29\n\t" "vmul.f32 s14, s14, s30\n\t"
+                     "vmul.f32 s15, s15, s31\n\t"
+                     "vstmia %[out]!, {s0-s15}\n\t"
+                     "cmp %[out], %[e16]\n\t"
+                     "bne 1b\n\t"
+                     "2:\n\t"
+                     "cmp %[out], %[end]\n\t"
+                     "beq 3f\n\t"
+                     TTE_COL32_LD8
+                     TTE_COL8_CVT
+                     "vldmia %[sp], {s8-s15}\n\t"
+                     TTE_COL8_MUL
+                     "vstmia %[out], {s0-s7}\n\t"
+                     "3:\n\t"
+                     : [r0] "=&r"(r0), [r1] "=&r"(r1), [wp] "+&r"(wp), [sp] "+&r"(sp), [out] "+&r"(out)
+                     : [e16] "r"(e16), [end] "r"(end)
+                     : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                       "d14", "d15", "cc", "memory");
+}
+#undef TTE_COL32_LD8
+#undef TTE_COL32_LD2
+
+/* Q's rows of 32 bytes (columns c .. c + 31) into qbuf, four LDRD and four STRD a row (src and
+ * ch word-aligned) */
+static TTE_ALWAYS_INLINE void dwpw_copy_rows32(int8_t *dst, const int8_t *src, int32_t ch, size_t rows)
+{
+    int8_t *const end = dst + 32 * rows;
+    int32_t r0, r1, r2, r3;
+    __asm__ volatile("1:\n\t"
+                     "ldrd %[r0], %[r1], [%[src]]\n\t" "ldrd %[r2], %[r3], [%[src], #8]\n\t"
+                     "strd %[r0], %[r1], [%[dst]]\n\t" "strd %[r2], %[r3], [%[dst], #8]\n\t"
+                     "ldrd %[r0], %[r1], [%[src], #16]\n\t" "ldrd %[r2], %[r3], [%[src], #24]\n\t"
+                     "add %[src], %[src], %[ch]\n\t"
+                     "strd %[r0], %[r1], [%[dst], #16]\n\t" "strd %[r2], %[r3], [%[dst], #24]\n\t"
+                     "add %[dst], %[dst], #32\n\t"
+                     "cmp %[dst], %[end]\n\t"
+                     "bne 1b\n\t"
+                     : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [src] "+&r"(src), [dst] "+&r"(dst)
+                     : [ch] "r"(ch), [end] "r"(end)
+                     : "cc", "memory");
+}
+#endif
+
+static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels,
+                                           float *dzc, float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash,
+                                           int32_t *list2, size_t *np2)
 {
     const size_t qc = (size_t)q->out_c;
+    /* the pixels listed for the sums: list, or list2 where the previous channel made it */
+    const int32_t *lst = list;
     int32_t pend[8];
     size_t i, o, e = (size_t)c;
     size_t np = 0;
     /* column c of Q: in flash with a stride of ch, or in qbuf (see tte_dwpw_head_t.q_cols) */
     const int8_t *col = q->w + c;
     int32_t stride = ch;
+#ifndef TTE_VFP_ASM
+    (void)list2, (void)np2;
+#endif
     if (qbuf != NULL) {
         const int32_t j = c & (q->q_cols - 1);
         if (j == 0) {
@@ -566,7 +647,17 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
                     copy_word(dst + 4, src + 4);
                 }
             } else if (n == 32 && q->q_cols == 32) {
-                for (o = 0; o < qc; ++o, src += ch, dst += 32) {
+#ifdef TTE_VFP_ASM
+                if ((((uintptr_t)src | (uintptr_t)ch) & 3u) == 0u && qc > 0u) {
+                    dwpw_copy_rows32(dst, src, ch, qc);
+                    o = qc;
+                } else {
+                    o = 0;
+                }
+#else
+                o = 0;
+#endif
+                for (; o < qc; ++o, src += ch, dst += 32) {
                     copy_word(dst, src);
                     copy_word(dst + 4, src + 4);
                     copy_word(dst + 8, src + 8);
@@ -590,6 +681,12 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
      * scales outgrow the D-cache, reading it in one direction evicts every line before its
      * next use, so odd channels read it backwards (the most recent lines first). Each wcol
      * element is one product, so the order changes no float. */
+#ifdef TTE_VFP_ASM
+    if (qbuf != NULL && q->q_cols == 32 && (qc & 7u) == 0u && qc > 0u) {
+        /* in qbuf (SRAM): no direction to choose, the rows at immediate offsets */
+        dwpw_col32_cvt(col, q->scale, wcol, qc);
+    } else
+#endif
     if (stash != NULL) {
 #ifdef TTE_VFP_ASM
         /* dwpw_column_pairs: an even channel reads its column and the next channel's as
@@ -747,7 +844,71 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         const size_t mstep = (size_t)ch >> 3;
         i = 0;
 #ifdef TTE_VFP_ASM
-        if (out_pixels >= 4) {
+        if (list2 != NULL && (c & 1) != 0) {
+            /* listed with channel c - 1's (below): dzc zeroed whole (sixteen floats a pass by
+             * STRD, no setup of zero registers), the listed sums written over it */
+            float *zp = dzc;
+            if (out_pixels >= 16u) {
+                float *const ze = dzc + (out_pixels & ~(size_t)15);
+                __asm__ volatile("1:\n\t"
+                                 "strd %[z], %[z], [%[zp]]\n\t" "strd %[z], %[z], [%[zp], #8]\n\t"
+                                 "strd %[z], %[z], [%[zp], #16]\n\t" "strd %[z], %[z], [%[zp], #24]\n\t"
+                                 "strd %[z], %[z], [%[zp], #32]\n\t" "strd %[z], %[z], [%[zp], #40]\n\t"
+                                 "strd %[z], %[z], [%[zp], #48]\n\t" "strd %[z], %[z], [%[zp], #56]\n\t"
+                                 "add %[zp], %[zp], #64\n\t"
+                                 "cmp %[zp], %[ze]\n\t"
+                                 "bne 1b\n\t"
+                                 : [zp] "+&r"(zp)
+                                 : [z] "r"(0), [ze] "r"(ze)
+                                 : "cc", "memory");
+            }
+            if ((out_pixels & 15u) != 0u) {
+                zero_f32(zp, out_pixels & 15u);
+            }
+            lst = list2;
+            np = *np2;
+            i = out_pixels;
+        } else if (list2 != NULL) {
+            /* an even channel: the odd one after it has its bit in the same bytes, so its list is
+             * made too (into list2, without its zeros), two pixels a pass (an odd count's last in C) */
+            int32_t *lp = list, *lp2 = list2, t;
+#define TTE_HEAD_MASK_TWO(AT) \
+    "ldrb %[t], " AT "\n\t" \
+    "tst %[t], %[bit]\n\t" \
+    "ite eq\n\t" \
+    "streq %[z], [%[dz], %[i], lsl #2]\n\t" \
+    "strne %[i], [%[lp]], #4\n\t" \
+    "tst %[t], %[bit], lsl #1\n\t" \
+    "it ne\n\t" \
+    "strne %[i], [%[lp2]], #4\n\t" \
+    "add %[i], %[i], #1\n\t"
+            if (out_pixels >= 2) {
+                __asm__ volatile("1:\n\t"
+                                 TTE_HEAD_MASK_TWO("[%[mp]]")
+                                 TTE_HEAD_MASK_TWO("[%[mp], %[ms]]")
+                                 "add %[mp], %[mp], %[ms], lsl #1\n\t"
+                                 "cmp %[i], %[n]\n\t"
+                                 "bne 1b\n\t"
+                                 : [t] "=&r"(t), [mp] "+&r"(mp), [lp] "+&r"(lp), [lp2] "+&r"(lp2), [i] "+&r"(i)
+                                 : [ms] "r"(mstep), [bit] "r"(bit), [dz] "r"(dzc), [z] "r"(0),
+                                   [n] "r"(out_pixels & ~(size_t)1)
+                                 : "cc", "memory");
+            }
+#undef TTE_HEAD_MASK_TWO
+            if (i < out_pixels) {
+                if ((*mp & bit) == 0u) {
+                    dzc[i] = 0.0f;
+                } else {
+                    *lp++ = (int32_t)i;
+                }
+                if ((*mp & (bit << 1)) != 0u) {
+                    *lp2++ = (int32_t)i;
+                }
+                i = out_pixels;
+            }
+            np = (size_t)(lp - list);
+            *np2 = (size_t)(lp2 - list2);
+        } else if (out_pixels >= 4) {
             /* four pixels a pass (the last out_pixels % 4 in C) */
             int32_t *lp = list, t;
 #define TTE_HEAD_MASK_ONE(AT) \
@@ -790,7 +951,7 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
         }
     }
     for (i = 0; i + 8 <= np; i += 8) {
-        dwpw_dot8(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot8(q->gy, qc, lst + i, wcol, dzc);
     }
     /* the rest: seven padded to a block of 8 with a copy of the first pixel (its sum is made
      * again, the same float), five or six as a block of 4 and one of 1 or 2 (a padded pixel
@@ -799,28 +960,28 @@ static void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t
     np -= i;
     if (np == 7u) {
         for (o = 0; o < 8u; ++o) {
-            pend[o] = list[o < np ? i + o : i];
+            pend[o] = lst[o < np ? i + o : i];
         }
         dwpw_dot8(q->gy, qc, pend, wcol, dzc);
         return;
     }
     if (np == 3u) {
-        pend[0] = list[i];
-        pend[1] = list[i + 1];
-        pend[2] = list[i + 2];
-        pend[3] = list[i];
+        pend[0] = lst[i];
+        pend[1] = lst[i + 1];
+        pend[2] = lst[i + 2];
+        pend[3] = lst[i];
         dwpw_dot4(q->gy, qc, pend, wcol, dzc);
         return;
     }
     if (np >= 4u) {
-        dwpw_dot4(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot4(q->gy, qc, lst + i, wcol, dzc);
         i += 4;
         np -= 4;
     }
     if (np == 2u) {
-        dwpw_dot2(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot2(q->gy, qc, lst + i, wcol, dzc);
     } else if (np == 1u) {
-        dwpw_dot1(q->gy, qc, list + i, wcol, dzc);
+        dwpw_dot1(q->gy, qc, lst + i, wcol, dzc);
     }
 }
 
@@ -971,6 +1132,7 @@ typedef struct {
     size_t span0; /* the interior's first element */
     size_t span;  /* from it to the interior's last element, inclusive */
     int32_t vfp_k; /* 3, 5 or 7 where dwpw_dw_plane_vfp takes the plane, else 0 */
+    int32_t g3_w;  /* 4 or 8 where dwpw_dw_gather3 makes the interior, else 0 */
 } dwpw_pad_t;
 
 static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
@@ -979,7 +1141,13 @@ static dwpw_pad_t dwpw_pad(const tte_conv2d_geom_t *g, int32_t pw)
     d.span0 = (size_t)g->pad_top * pw + (size_t)g->pad_left;
     d.span = (size_t)(g->in_h - 1) * pw + (size_t)g->in_w;
     d.vfp_k = 0;
+    d.g3_w = 0;
 #ifdef TTE_VFP_ASM
+    if (g->k_h == 3 && g->k_w == 3 && g->dil_h == 1 && g->dil_w == 1 && g->stride_h == 1 && g->stride_w == 1 &&
+        g->pad_top == 1 && g->pad_left == 1 && g->out_h == g->in_h && g->out_w == g->in_w && g->in_h >= 2 &&
+        (g->in_w == 4 || g->in_w == 8) && pw == g->in_w + 2) {
+        d.g3_w = g->in_w;
+    }
     if (g->k_h == g->k_w && (g->k_w == 3 || g->k_w == 5 || g->k_w == 7) && g->dil_h == 1 && g->dil_w == 1 &&
         (g->stride_w == 1 || g->stride_w == 2) && g->out_h > 0 && g->out_w > 0) {
         d.vfp_k = g->k_w;
@@ -1214,20 +1382,171 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
                            "d14", "d15", "cc", "memory");
     }
 }
+
+/* D's input gradient gathered, for a 3x3 window at stride 1 with one pixel of padding on every
+ * side over a 4- or 8-pixel-wide image (dwpw_pad's g3_w): each interior element of the plane is
+ * made whole in two accumulators (s10, s11: two neighbouring elements A and B), its terms in the
+ * order in which the scatter above adds them (output pixels in order: the dz row above, its own,
+ * the one below, each left to right), every term a dz times a tap, a zero dz's included: a zero
+ * dz adds +-0, which changes no sum that starts at +0 (no sum of its terms gives -0), so the
+ * bits are those of the scatter, which skips them. No element of the interior is read before it
+ * is written, so the plane is not zeroed first; its border is left as it is (no one reads it).
+ * Terms of columns or rows outside the image are not made. Registers: taps s0-s8 (row-major),
+ * one d register per two dz columns (the row above in d6-d8, its own in d9-d11, the one below
+ * in d12-d14, three in turn). */
+/* one dz row's terms of A (s10) and B (s11), columns c_1 .. c2 around A (A's is c0), taps
+ * w2, w1, w0 (kx = 2, 1, 0: the leftmost pixel's term first); TL without column -1, TR without
+ * column 2 */
+#define TTE_G3_T(c_1, c0, c1, c2, w2, w1, w0) \
+    "vmla.f32 s10, " c_1 ", " w2 "\n\t" "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t" "vmla.f32 s11, " c2 ", " w0 "\n\t"
+#define TTE_G3_TL(c0, c1, c2, w2, w1, w0) \
+    "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t" "vmla.f32 s11, " c2 ", " w0 "\n\t"
+#define TTE_G3_TR(c_1, c0, c1, w2, w1, w0) \
+    "vmla.f32 s10, " c_1 ", " w2 "\n\t" "vmla.f32 s11, " c0 ", " w2 "\n\t" \
+    "vmla.f32 s10, " c0 ", " w1 "\n\t" "vmla.f32 s11, " c1 ", " w1 "\n\t" \
+    "vmla.f32 s10, " c1 ", " w0 "\n\t"
+/* the pairs of a row by the slots' halves (a0l, a0h: columns 0, 1 of slot 0, ...): P0 .. P3 of
+ * an 8-wide row (slots 0, 1, 2, 0 for columns 0-1, 2-3, 4-5, 6-7), Q0, Q1 of a 4-wide one */
+#define TTE_G3_P0(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TL(a0l, a0h, a1l, w2, w1, w0)
+#define TTE_G3_P1(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_T(a0h, a1l, a1h, a2l, w2, w1, w0)
+#define TTE_G3_P2(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_T(a1h, a2l, a2h, a0l, w2, w1, w0)
+#define TTE_G3_P3(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TR(a2h, a0l, a0h, w2, w1, w0)
+#define TTE_G3_Q1(a0l, a0h, a1l, a1h, a2l, a2h, w2, w1, w0) TTE_G3_TR(a0h, a1l, a1h, w2, w1, w0)
+#define TTE_G3_APPLY(m, ...) m(__VA_ARGS__)
+#define TTE_G3_UP "s12", "s13", "s14", "s15", "s16", "s17", "s8", "s7", "s6"
+#define TTE_G3_MID "s18", "s19", "s20", "s21", "s22", "s23", "s5", "s4", "s3"
+#define TTE_G3_DN "s24", "s25", "s26", "s27", "s28", "s29", "s2", "s1", "s0"
+#define TTE_G3_KEEP(x) x
+#define TTE_G3_DROP(x)
+/* pair P of a row (UP, DN: TTE_G3_KEEP or TTE_G3_DROP, whether the row above / below is in
+ * the image), stored at byte AT of the plane row */
+#define TTE_G3_PAIR(P, UP, DN, AT) \
+    "vmov s10, s11, %[z], %[z]\n\t" \
+    UP(TTE_G3_APPLY(P, TTE_G3_UP)) TTE_G3_APPLY(P, TTE_G3_MID) DN(TTE_G3_APPLY(P, TTE_G3_DN)) \
+    "vstr d5, [%[o], #" AT "]\n\t"
+#define TTE_G3_LD(D, AT) "vldr " D ", [%[p], #" AT "]\n\t"
+/* a load of the image's own row, its two values also added to the sum (s30) in order */
+#define TTE_G3_LDS(D, AT, LO, HI) TTE_G3_LD(D, AT) "vadd.f32 s30, s30, " LO "\n\t" "vadd.f32 s30, s30, " HI "\n\t"
+/* one plane row from dz row p (the rows above and below 4 W bytes away), then p and o on */
+#define TTE_G3_ROW8(UP, DN) \
+    UP(TTE_G3_LD("d6", "-32") TTE_G3_LD("d7", "-24")) \
+    TTE_G3_LDS("d9", "0", "s18", "s19") TTE_G3_LDS("d10", "8", "s20", "s21") \
+    DN(TTE_G3_LD("d12", "32") TTE_G3_LD("d13", "40")) \
+    TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
+    UP(TTE_G3_LD("d8", "-16")) TTE_G3_LDS("d11", "16", "s22", "s23") DN(TTE_G3_LD("d14", "48")) \
+    TTE_G3_PAIR(TTE_G3_P1, UP, DN, "8") \
+    UP(TTE_G3_LD("d6", "-8")) TTE_G3_LDS("d9", "24", "s18", "s19") DN(TTE_G3_LD("d12", "56")) \
+    TTE_G3_PAIR(TTE_G3_P2, UP, DN, "16") \
+    TTE_G3_PAIR(TTE_G3_P3, UP, DN, "24") \
+    "add %[p], %[p], #32\n\t" "add %[o], %[o], %[pw4]\n\t"
+#define TTE_G3_ROW4(UP, DN) \
+    UP(TTE_G3_LD("d6", "-16") TTE_G3_LD("d7", "-8")) \
+    TTE_G3_LDS("d9", "0", "s18", "s19") TTE_G3_LDS("d10", "8", "s20", "s21") \
+    DN(TTE_G3_LD("d12", "16") TTE_G3_LD("d13", "24")) \
+    TTE_G3_PAIR(TTE_G3_P0, UP, DN, "0") \
+    TTE_G3_PAIR(TTE_G3_Q1, UP, DN, "8") \
+    "add %[p], %[p], #16\n\t" "add %[o], %[o], %[pw4]\n\t"
+/* the taps: int8 at wd, converted and scaled (s31) as in dwpw_dw_grad_pad */
+#define TTE_G3_TAPS \
+    "ldrsb %[t0], [%[wd]]\n\t" "ldrsb %[t1], [%[wd], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #2]\n\t" "ldrsb %[t1], [%[wd], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #4]\n\t" "ldrsb %[t1], [%[wd], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #6]\n\t" "ldrsb %[t1], [%[wd], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wd], #8]\n\t" "vmov s8, %[t0]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" "vcvt.f32.s32 s3, s3\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" \
+    "vmul.f32 s0, s0, %[sc]\n\t" "vmul.f32 s1, s1, %[sc]\n\t" "vmul.f32 s2, s2, %[sc]\n\t" \
+    "vmul.f32 s3, s3, %[sc]\n\t" "vmul.f32 s4, s4, %[sc]\n\t" "vmul.f32 s5, s5, %[sc]\n\t" \
+    "vmul.f32 s6, s6, %[sc]\n\t" "vmul.f32 s7, s7, %[sc]\n\t" "vmul.f32 s8, s8, %[sc]\n\t"
+/* the image: its first row, the rows between, its last row (h >= 2) */
+#define TTE_G3_IMAGE(ROW) \
+    TTE_G3_TAPS \
+    ROW(TTE_G3_DROP, TTE_G3_KEEP) \
+    "cmp %[p], %[pe]\n\t" \
+    "beq 2f\n\t" \
+    "1:\n\t" \
+    ROW(TTE_G3_KEEP, TTE_G3_KEEP) \
+    "cmp %[p], %[pe]\n\t" \
+    "bne 1b\n\t" \
+    "2:\n\t" \
+    ROW(TTE_G3_KEEP, TTE_G3_DROP)
+
+/* dz: h rows of w (4 or 8) gradients; o: the plane's first interior element, rows pw4 bytes
+ * apart; wd: D's nine int8 taps, times scale; returns sum + dz's values in order (sum_f32's
+ * order, carried on from image to image) */
+static TTE_ALWAYS_INLINE float dwpw_dw_gather3(const float *dz, int32_t h, int32_t w, float *o, int32_t pw4,
+                                               const int8_t *wd, float scale, float sum)
+{
+    const float *const pe = dz + (size_t)(h - 1) * w;
+    register float acc __asm__("s30") = sum;
+    register float sc __asm__("s31") = scale;
+    int32_t t0, t1;
+    if (w == 8) {
+        __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW8)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                         : [wd] "r"(wd), [sc] "t"(sc), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                           "d13", "d14", "cc", "memory");
+    } else {
+        __asm__ volatile(TTE_G3_IMAGE(TTE_G3_ROW4)
+                         : [p] "+&r"(dz), [o] "+&r"(o), [a] "+&t"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                         : [wd] "r"(wd), [sc] "t"(sc), [pe] "r"(pe), [pw4] "r"(pw4), [z] "r"(0)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                           "d13", "d14", "cc", "memory");
+    }
+    return acc;
+}
+#undef TTE_G3_IMAGE
+#undef TTE_G3_TAPS
+#undef TTE_G3_ROW4
+#undef TTE_G3_ROW8
+#undef TTE_G3_LDS
+#undef TTE_G3_LD
+#undef TTE_G3_PAIR
+#undef TTE_G3_DROP
+#undef TTE_G3_KEEP
+#undef TTE_G3_DN
+#undef TTE_G3_MID
+#undef TTE_G3_UP
+#undef TTE_G3_APPLY
+#undef TTE_G3_Q1
+#undef TTE_G3_P3
+#undef TTE_G3_P2
+#undef TTE_G3_P1
+#undef TTE_G3_P0
+#undef TTE_G3_TR
+#undef TTE_G3_TL
+#undef TTE_G3_T
 #endif
 
 /* D's input gradient, channel c, on the padded plane: output pixels in order, taps in order, zero
  * terms skipped, as tte_conv2d_grad_input_f32; dzp: out pixels, stride 1. Only the interior is
  * read, so only the span from its first element to its last is zeroed first: the border rows above
- * and below it take their (dropped) terms onto whatever they hold. */
-static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
-                                               float scale, float *plane, float *wtap, int32_t ph, int32_t pw,
-                                               const dwpw_pad_t *pd)
+ * and below it take their (dropped) terms onto whatever they hold. Returns 1 where it also left
+ * in *dsum the sum of dzp's values (sum_f32's, in the same order), else 0. */
+static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const float *dzp, const int8_t *wd,
+                                                  float scale, float *plane, float *wtap, int32_t ph, int32_t pw,
+                                                  const dwpw_pad_t *pd, float *dsum)
 {
     const int32_t kh = g->k_h, kw = g->k_w, kk = kh * kw;
     const size_t psz = (size_t)ph * pw;
     int32_t bi, oy, ox, ky, kx, t = 0;
 #ifdef TTE_VFP_ASM
+    if (pd->g3_w != 0) {
+        /* the taps converted in dwpw_dw_gather3's registers (wtap is not written) */
+        float sum = 0.0f;
+        for (bi = 0; bi < g->batch; ++bi, dzp += (size_t)g->out_h * g->out_w) {
+            sum = dwpw_dw_gather3(dzp, g->out_h, pd->g3_w, plane + (size_t)bi * psz + pd->span0, 4 * pw, wd, scale,
+                                  sum);
+        }
+        *dsum = sum;
+        return 1;
+    }
     if (kk >= 8) {
         /* eight taps a pass, the same conversion and product as the loop below */
         const int8_t *ws = wd;
@@ -1293,6 +1612,8 @@ static TTE_ALWAYS_INLINE void dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, const
             }
         }
     }
+    (void)dsum;
+    return 0;
 }
 
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
@@ -2009,6 +2330,50 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 }
 #endif
 
+/* dst[at[j]] = src[j] for j < n: a split weight's row put together (its trained and frozen
+ * parts), four a pass, each pass's indices and bytes loaded before its stores (which may alias
+ * them as char stores); under TTE_VFP_ASM the four indices by two LDRD, the four bytes by one
+ * LDR (any alignment on ARMv7-M, little-endian) */
+static TTE_ALWAYS_INLINE void dwpw_place_bytes(int8_t *dst, const int32_t *at, const int8_t *src, int32_t n)
+{
+    int32_t j = 0;
+#ifdef TTE_VFP_ASM
+    if (n >= 4) {
+        const int32_t *const ae = at + (n & ~3);
+        int32_t a0, a1, a2, a3, v;
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[at]], #8\n\t"
+                         "ldrd %[a2], %[a3], [%[at]], #8\n\t"
+                         "ldr %[v], [%[src]], #4\n\t"
+                         "strb %[v], [%[dst], %[a0]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "strb %[v], [%[dst], %[a1]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "strb %[v], [%[dst], %[a2]]\n\t"
+                         "lsr %[v], %[v], #8\n\t"
+                         "cmp %[at], %[ae]\n\t"
+                         "strb %[v], [%[dst], %[a3]]\n\t"
+                         "bne 1b\n\t"
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [v] "=&r"(v),
+                           [at] "+&r"(at), [src] "+&r"(src)
+                         : [dst] "r"(dst), [ae] "r"(ae)
+                         : "cc", "memory");
+        n &= 3;
+    }
+#endif
+    for (; j + 4 <= n; j += 4) {
+        const int32_t a0 = at[j], a1 = at[j + 1], a2 = at[j + 2], a3 = at[j + 3];
+        const int8_t v0 = src[j], v1 = src[j + 1], v2 = src[j + 2], v3 = src[j + 3];
+        dst[a0] = v0;
+        dst[a1] = v1;
+        dst[a2] = v2;
+        dst[a3] = v3;
+    }
+    for (; j < n; ++j) {
+        dst[at[j]] = src[j];
+    }
+}
+
 static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q, const float *dz,
                      const int8_t *w_dw, const uint8_t *mask, int8_t *w, const tte_split_s8_t *ws,
                      const int8_t *x, int32_t *b, float *dx, int32_t step, float *tmp)
@@ -2020,7 +2385,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const size_t out_pixels = (size_t)g->batch * g->out_h * g->out_w;
     /* with a head, D's input gradient is made on a padded plane (dwpw_plane) */
     int32_t ph = 0, pw = 0;
-    dwpw_pad_t pad = {0, 0, 0};
+    dwpw_pad_t pad = {0, 0, 0, 0};
     size_t tsz = pixels;
     /* with a head, channel c of dz is computed into dzc (after tmp); else read from dz */
     float *dzc;
@@ -2037,6 +2402,17 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
      * weights where dwpw_column_pairs says so */
     int8_t *const stash =
         q != NULL && q->q_cols == 0 && dwpw_column_pairs(q, ch) ? (int8_t *)(void *)stack_row : NULL;
+#ifdef TTE_VFP_ASM
+    /* with a head and without the stash, stack_row keeps the list of an odd channel's pixels,
+     * made with the even channel's (dwpw_head_dz) where the mask bits are bytes */
+    int32_t *const list2 = q != NULL && stash == NULL && (g->in_c & 7) == 0 &&
+                                   (size_t)g->batch * g->out_h * g->out_w <= TTE_DWPW_ROW
+                               ? (int32_t *)(void *)stack_row
+                               : NULL;
+#else
+    int32_t *const list2 = NULL;
+#endif
+    size_t np2 = 0;
     const int32_t kk = g->k_h * g->k_w;
     const int32_t qk = q != NULL && q->out_c > kk ? q->out_c : kk;
     const int32_t cap = q == NULL ? TTE_DWPW_ROW : (cin > qk ? cin : qk);
@@ -2103,19 +2479,22 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     for (c = 0; c < ch; ++c) {
         int32_t nz = 0;
         if (q != NULL) {
-            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), then D's bias
-             * update (tte_bias_update_s32: pixels in order) */
+            /* Q's input gradient and D's activation mask (tte_mask_grad_f32), D's input gradient,
+             * then D's bias update (tte_bias_update_s32: pixels in order; dzc is still whole) */
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash);
+            float dsum = 0.0f;
+            int32_t summed;
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash, list2, &np2);
+            summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad, &dsum);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
                     const tte_update_params_t *u = q->b_update;
                     q->b[c] = apply_s32(q->b[c], qas_steps_bias(u, qas_factor_bias(u, lr_qb, oi),
-                                                                sum_f32(dzc, out_pixels), oi, (uint32_t)oi, step));
+                                                                summed ? dsum : sum_f32(dzc, out_pixels), oi,
+                                                                (uint32_t)oi, step));
                 }
             }
-            dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad);
         } else {
             dwpw_dw_grad(g, dz + c, (size_t)ch, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
         }
@@ -2195,20 +2574,9 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                     const int8_t *up = ws->upd + (size_t)c * ws->n_sel;
                     const int8_t *fp = ws->frozen + (size_t)c * (ws->in_c - ws->n_sel);
                     const int32_t nf = ws->in_c - ws->n_sel, ns = ws->n_sel;
-                    /* locals: the byte stores below could alias ws's fields */
-                    const int32_t *const sel = ws->sel, *const frz = ws->frz;
                     int8_t *gathered = (int8_t *)(void *)row;
-                    for (j = 0; j < ns; ++j) {
-                        gathered[sel[j]] = up[j];
-                    }
-                    for (j = 0; j + 2 <= nf; j += 2) {
-                        const int8_t f0 = fp[j], f1 = fp[j + 1];
-                        gathered[frz[j]] = f0;
-                        gathered[frz[j + 1]] = f1;
-                    }
-                    if (j < nf) {
-                        gathered[frz[j]] = fp[j];
-                    }
+                    dwpw_place_bytes(gathered, ws->sel, up, ns);
+                    dwpw_place_bytes(gathered, ws->frz, fp, nf);
                     dwpw_dx_list(dx, tmp, off, nz, cin, gathered, s);
                 } else {
                     dwpw_dx_list(dx, tmp, off, nz, cin, w + (size_t)c * cin, s);
