@@ -275,10 +275,11 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
     weight and bias where nothing else reads them and goes last; else (a backward reads the
     weight) it comes beside the weight, ranked below every other layout (the first dropped when
-    the flash is short; among them, the fewest output pixels first). With ``doubling`` (an
-    inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
-    form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
-    image keeps pw_layout."""
+    the flash is short; among them, the fewest output pixels first), as does one whose bias a
+    step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). With
+    ``doubling`` (an inference-only image), the kept 1x1 layouts of the streamed blocks then take
+    their doubled form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a
+    training image keeps pw_layout."""
     cands: dict[str, tuple[int, str, float]] = {}
     doubles: dict[str, tuple[int, int]] = {}   # pw_layout name: pwd_layout's extra bytes, P's pixels
     _mark_live_biases(graphs, trained)
@@ -654,8 +655,10 @@ def pw_conv_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """A standalone plain 1x1 conv's weights and biases in pw_layout's form: from 32 input
     channels on for tte_conv2d_s8_pointwise_prep_px, in the pixel buffer the planner gives the
     conv (tte.compiler.emit.conv.conv2d_scratch_bytes, at least 8 in_c bytes: so no arena
-    grows), up to 24 pe_layout's for tte_conv2d_s8_pointwise_small_prep_px (no buffer). None
-    where it has no such buffer in ``g``, or where pw_layout could not be exact."""
+    grows), up to 24 pe_layout's for tte_conv2d_s8_pointwise_small_prep_px (no buffer); a conv
+    whose bias a step trains (live_bias) from 32 inputs on only, with bias 0, for
+    tte_conv2d_s8_pointwise_prep_bias_px. None where it has no such buffer in ``g``, or where
+    pw_layout could not be exact."""
     if node.op != "conv2d" or not _plain_pointwise(node, g):
         return None
     cin = _t(g, node.inputs[1]).shape[3]
