@@ -1750,11 +1750,8 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 #define TTE_PWP_DOT32 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4
 #define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
 #define TTE_PWP_DOT128 TTE_PWP_DOT64 TTE_PWP_G16
-/* the same from prep_bias_px's live biases (the _b kernels) */
+/* the same from prep_bias_px's live biases (the _b kernels, the loop only) */
 #define TTE_PWP_FIRST_b TTE_PW_FIRST_AFTER(TTE_PW_LIVE_BIASES, TTE_PWP_W2)
-#define TTE_PWP_DOT32_b TTE_PWP_FIRST_b TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4
-#define TTE_PWP_DOT64_b TTE_PWP_FIRST_b TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
-#define TTE_PWP_DOT128_b TTE_PWP_DOT64_b TTE_PWP_G16
 #define TTE_PWP_DOTN_b TTE_PWP_DOTN_FROM(TTE_PWP_FIRST_b)
 
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
@@ -1763,7 +1760,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * (the context c, on the stack). The outputs' addresses come from two bases, pixel 0's (c.ym1
  * keeps it less one) and pixel 2's, each stepped on to the second channel by the writeback of
  * its first store there, so that pixel 0's base ends where the next pair's less one lies. */
-#define TTE_PWP_CHANNELS(PRE, DOT, RQ, MORE)                                                \
+#define TTE_PWP_CHANNELS(PRE, DOT, RQ, MORE)                                            \
     __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
                      "ldr %[xa], %[ym1]\n\t" RQ("a00", "[%[xa], #1]!")          \
@@ -1797,6 +1794,28 @@ typedef struct {
  * and stepped on by TTE_PW_LIVE_BIASES as asm operand bp) */
 #define TTE_PW_BIAS_OPERAND
 #define TTE_PW_BIAS_OPERAND_b , [bp] "+m"(bias)
+/* The in_c of 64, 32 and 128 in straight code (no loop), the branches before the loop's:
+ * TTE_PW_FIXED_N in fam_channels, TTE_PW2_FIXED_N in fam_channels2. The _b kernels take the
+ * loops only: their code counts against every model's flash (tte.targets.code_size), used or
+ * not, and their layers' in_c are the expanded channels of late blocks. */
+#define TTE_PW_FIXED_N(FAM)                                                             \
+    if (n == 64) {                                                                      \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64, TTE_##FAM##_RQ, );                      \
+    } else if (n == 32) {                                                               \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32, TTE_##FAM##_RQ, );                      \
+    } else if (n == 128) {                                                              \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128, TTE_##FAM##_RQ, );                     \
+    } else
+#define TTE_PW_FIXED_N_b(FAM)
+#define TTE_PW2_FIXED_N(FAM)                                                            \
+    if (n == 64) {                                                                      \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64, TTE_##FAM##_RQ, );                        \
+    } else if (n == 32) {                                                               \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32, TTE_##FAM##_RQ, );                        \
+    } else if (n == 128) {                                                              \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128, TTE_##FAM##_RQ, );                       \
+    } else
+#define TTE_PW2_FIXED_N_b(FAM)
 
 /* fam_channels, over layout FAM's pairs (TTE_<FAM>_PAIR_WORDS words each, its DOT, GROUP_BYTES
  * and RQ macros): every pair of channels over the widened inputs xw of one pass, outputs of pass
@@ -1815,13 +1834,7 @@ typedef struct {
         c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
         c.s = s;                                                                        \
         c.ym1 = (uintptr_t)y0 - 1u;                                                     \
-        if (n == 64) {                                                                  \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else if (n == 32) {                                                           \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else if (n == 128) {                                                          \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else {                                                                        \
+        TTE_PW_FIXED_N##LIVE(FAM) {                                                     \
             /* the groups after the first two (at least six: in_c >= 32) */             \
             const int32_t rest = n / 4 - 2;                                             \
             const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS; \
@@ -1852,17 +1865,13 @@ TTE_PW_CHANNELS_LIVE_FN(pwp, PWP, _b)
 #define TTE_PWP2_DOT32 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
 #define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_DOT128 TTE_PWP2_DOT64 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
-/* the same from prep_bias_px's live biases (the _b kernels) */
+/* the same from prep_bias_px's live biases (the _b kernels, the loops only) */
 #define TTE_PWP2_FIRST_b TTE_PW2_FIRST_AFTER(TTE_PW_LIVE_BIASES, TTE_PWP_W2)
 #define TTE_PWP2_DOT16_b                                                                \
     TTE_PWP2_LOOP(TTE_PWP2_FIRST_b TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP,        \
                   TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
 #define TTE_PWP2_DOT8_b TTE_PWP2_LOOP(TTE_PWP2_FIRST_b TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
-#define TTE_PWP2_DOT32_b TTE_PWP2_FIRST_b TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
-#define TTE_PWP2_DOT64_b                                                                \
-    TTE_PWP2_FIRST_b TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
-#define TTE_PWP2_DOT128_b TTE_PWP2_DOT64_b TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
-#define TTE_PWP2_CHANNELS(DOT, RQ, MORE)                                                    \
+#define TTE_PWP2_CHANNELS(DOT, RQ, MORE)                                                \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
                      TTE_PWP_PARAMS RQ("a00", "[%[y0]]")                          \
@@ -1875,7 +1884,7 @@ TTE_PW_CHANNELS_LIVE_FN(pwp, PWP, _b)
                      "bne 3b"                                                           \
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0) MORE                          \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0) MORE                \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "r"(s),                          \
                        [wend] "m"(c.wend)                                                \
                      : "cc", "memory")
@@ -1894,13 +1903,7 @@ TTE_PW_CHANNELS_LIVE_FN(pwp, PWP, _b)
         c.buf = xw;                                                                     \
         c.xend = xw + 2 * n;                                                            \
         c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
-        if (n == 64) {                                                                  \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else if (n == 32) {                                                           \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else if (n == 128) {                                                          \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
-        } else if ((n & 15) == 0) {                                                     \
+        TTE_PW2_FIXED_N##LIVE(FAM) if ((n & 15) == 0) {                                 \
             TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT16##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
         } else {                                                                        \
             TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT8##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
@@ -1931,6 +1934,17 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
 static int32_t pwp_passes(int32_t n, int32_t m, int32_t npx)
 {
     return npx > 4 ? (4 * (m / 2) * TTE_PWP_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+}
+
+/* prep_bias_px's passes: pwp_passes', or one where reading the whole layout again per group of
+ * four pixels (a D-cache miss, about 11 cycles, per 32-byte line after the first group) costs
+ * less than widening the pixels again per pass (about 6 n instructions a group): a live bias's
+ * layer has no buffer of every pixel widened (prep_all_px's), and few pixels (late blocks) */
+static int32_t pwp_passes_b(int32_t n, int32_t m, int32_t npx)
+{
+    const int32_t passes = pwp_passes(n, m, npx), groups = (npx + 3) / 4;
+    const int32_t lines = (m / 2) * TTE_PWP_PAIR_WORDS(n) / 8;
+    return (groups - 1) * lines * 11 < (passes - 1) * groups * 6 * n ? 1 : passes;
 }
 
 int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, int32_t npx)
@@ -2075,7 +2089,7 @@ TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prep_all_px, tte_conv2d_s8_pointwise_pr
     {                                                                                   \
         const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n); \
         uint32_t *const xw = (uint32_t *)(void *)buf;                                   \
-        const int32_t passes = pwp_passes(n, m, npx);                                   \
+        const int32_t passes = pwp_passes##LIVE(n, m, npx);                             \
         const int32_t per = (pairs + passes - 1) / passes;                              \
         int32_t i, c0;                                                                  \
         for (c0 = 0; c0 < pairs; c0 += per) {                                           \
