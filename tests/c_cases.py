@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclasses_replace
 from typing import Any
 
 import numpy as np
@@ -597,6 +598,42 @@ def _buffered_pointwise_case(seed: int) -> Case:
         g, feeds = c.graph, c.feeds
     g.meta[PW_BUFFER_META] = frozenset(n.name for n in g.nodes if n.op == "conv2d")
     return Case(f"conv2d_buffered_pointwise_{cin}_{seed}", g, feeds)
+
+
+def _live_bias_pointwise_case(seed: int) -> Case:
+    """A standalone 1x1 conv over 40-200 input channels (multiples of 16 and of 8 only) whose
+    layout leaves its bias out for a live one (tte.compiler.emit.block.LIVE_BIAS_META,
+    pointwise_s8.c's tte_conv2d_s8_pointwise_prep_bias_px), in its pixel buffer: 2-80 output
+    channels, 1-23 pixels (every remainder of four; several passes of channels over more than
+    3.5 KB of layout), the output stage over all of int8, biases from a few thousand up to the
+    layout's bound (live_bias_limit) on every other seed, on every fifth one channel past it
+    (the plain kernel over the plain weight)."""
+    from tte.compiler.emit.block import LIVE_BIAS_META, PREPARED_META, live_bias_limit, pw_conv_layout
+
+    rng = np.random.default_rng(13300 + seed)
+    cin = (40, 48, 56, 64, 72, 96, 128, 144, 200)[seed % 9]
+    npx = (1, 2, 3, 4, 5, 6, 7, 9, 14, 23)[seed % 10]
+    cout = 2 * int(rng.integers(1, 41))
+    case = _pointwise_case("", rng, (1, 1, npx, cin), cout, (1e-3, 1e-2), bias=True, act=0, y_over_x=4.0)
+    g = case.graph
+    # TFLite's weights in [-127, 127] (no lane below int16)
+    w = rng.integers(-127, 128, g.tensors["w"].shape).astype(np.int8)
+    g.tensors["w"] = dataclasses_replace(g.tensors["w"], data=w)
+    conv = next(n for n in g.nodes if n.op == "conv2d")
+    g.meta[PW_BUFFER_META] = frozenset({conv.name})
+    g.meta[LIVE_BIAS_META] = frozenset({"b"})
+    limit = live_bias_limit(conv, g)
+    bias = rng.integers(-3000, 3000, cout)
+    if seed % 2:
+        bias = rng.integers(-limit, limit + 1, cout)
+        bias[::4] = rng.choice([-limit, limit], bias[::4].size)
+    if seed % 5 == 4:
+        bias[int(rng.integers(0, cout))] = rng.choice([-1, 1]) * (limit + 1)
+    g.tensors["b"] = dataclasses_replace(g.tensors["b"], data=bias.astype(np.int32))
+    layout = pw_conv_layout(conv, g)
+    assert layout is not None, seed
+    g.meta[PREPARED_META] = frozenset({layout[0]})
+    return Case(f"conv2d_pointwise_live_bias_{cin}x{cout}_{npx}px_{seed}", g, case.feeds)
 
 
 def _quad_block_case(seed: int) -> Case:
@@ -2151,6 +2188,7 @@ def forward_cases() -> list[Case]:
     cases += [_dsconv_block_case(s) for s in range(16)]
     cases += [_quad_block_case(s) for s in range(4)]
     cases += [_prep_block_case(s) for s in range(18)]
+    cases += [_live_bias_pointwise_case(s) for s in range(30)]
     # past the first two groups of four inputs, pwp_channels' 16-group loop body entered partway:
     # parts of 10, 16 and 2 groups, then up to two whole passes (40, 56 and 96 above: 8, 12, 6)
     cases += [_prep_block_case(100 + s, c) for s, c in enumerate((48, 72, 80, 112, 144, 200))]

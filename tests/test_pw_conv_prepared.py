@@ -6,6 +6,7 @@ tte_conv2d_s8_pointwise_prep_px's and _small_prep_px's DSP paths run)."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
 from functools import cache
@@ -17,7 +18,10 @@ from onnx import TensorProto, helper, numpy_helper
 import tte
 from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.codegen import generate
+from tte.reference import execute
 from tte.targets.boards import get_board
+from tte.targets.qemu import QemuEngine
+from tte.targets.sim import Simulator
 from tte.training.sparse import LayerRule, UpdateScheme
 
 BOARD = "qemu-mps2-an500"
@@ -116,3 +120,64 @@ def test_a_dropped_replacing_layout_gives_the_conv_its_weight_back() -> None:
     assert a.report["fits"] and a.report["prepared_dropped_layers"]
     c = _check_inference(a, m7=False)
     assert len(_int8_constants(c)) == len(a.report["prepared_dropped_layers"]), "a dropped layout's weight is missing"
+
+
+# the second conv's bias trained alone (its weight frozen): its layout leaves the bias out and
+# tte_conv2d_s8_pointwise_prep_bias_px adds the live one (a copy beside the weight, which the
+# plain kernel reads past the layout's bound)
+SECOND_BIAS = UpdateScheme(layers=[LayerRule(conv=1)])
+
+
+def _with_params(g: tte.Graph, params: dict[str, np.ndarray]) -> tte.Graph:
+    """g with the parameters' values replaced (the reference's graph after an update)."""
+    h = copy.deepcopy(g)
+    for name, v in params.items():
+        h.tensors[name] = dataclasses.replace(h.tensors[name], data=np.asarray(v, h.tensors[name].dtype))
+    return h
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_a_trained_bias_reads_the_layout_with_the_live_bias() -> None:
+    from tte.compiler.emit.block import live_bias_limit
+
+    g = _convnet()
+    a = analyze(g, board=BOARD, scheme=SECOND_BIAS)
+    assert "w1" in a.report["prepared_layers"]
+    sources = generate(a, "m")
+    c = sources["m.c"]
+    assert c.count("tte_conv2d_s8_pointwise_prep_bias_px(") == 2   # inference and the step's forward
+    assert "tte_w_w1" in _int8_constants(c)   # the plain kernel's past the bound
+    bias = next(p for p in a.training.updates if p == "b1")
+    conv = next(n for n in g.nodes if n.op == "conv2d" and n.inputs[2] == bias)
+    limit = live_bias_limit(conv, g)
+    rng = np.random.default_rng(9)
+    x = rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    sim, q = Simulator(a, sources, "m"), QemuEngine(a, sources, "m", board=BOARD)
+    try:
+        base = sim.weights()
+        moved = base[bias].astype(np.int64) + rng.integers(-20000, 20000, base[bias].shape)
+        edge = moved.copy()
+        edge[::3] = np.where(edge[::3] < 0, -limit, limit)   # at the bound: still the layout
+        past = edge.copy()
+        past[1] = limit + 1   # one channel past it: the plain kernel for the layer
+        for b in (moved, edge, past):
+            w = {**base, bias: b.astype(np.int32)}
+            want = execute(_with_params(g, w), {g.inputs[0]: x})[g.outputs[0]]
+            sim.set_weights(w)
+            q.session.set_weights(b"".join(np.ascontiguousarray(w[p]).tobytes() for p in q.params))
+            np.testing.assert_array_equal(sim.infer(x).reshape(want.shape), want)
+            np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
+        # a training step moves the bias; the host and the M7 agree, and infer as the reference
+        sim.set_weights(base)
+        q.session.set_weights(b"".join(np.ascontiguousarray(base[p]).tobytes() for p in q.params))
+        sim.train_step(x, 1)
+        q.train_step(x, 1)
+        trained = sim.weights()
+        assert not np.array_equal(trained[bias], base[bias])
+        assert sim.crc32() == q.crc32()
+        want = execute(_with_params(g, trained), {g.inputs[0]: x})[g.outputs[0]]
+        np.testing.assert_array_equal(sim.infer(x).reshape(want.shape), want)
+        np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
+    finally:
+        q.close()

@@ -1592,6 +1592,9 @@ void tte_conv2d_s8_pointwise_px(const tte_conv2d_s8_params_t *p, int32_t fast, c
  * channels at a time: per four inputs one LDRD of weights, two SXTB16, four LDRD of widened
  * inputs and sixteen SMLAD for 32 products. */
 #define TTE_PWP_PAIR_WORDS(n) (8 + (n) / 2)
+/* the parameter of a kernel over a layout with bias 0 (LIVE _b) for the live biases */
+#define TTE_PW_BIAS_PARAM
+#define TTE_PW_BIAS_PARAM_b , const int32_t *bias
 
 /* two pixels' X and Y words for inputs 4 g .. 4 g + 3 at d[8 g], d[8 g + 1] and d[8 g + 4],
  * d[8 g + 5] (pixel x0, then x1; n a multiple of 8) */
@@ -1665,9 +1668,20 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
         W2("wp") TTE_PW_PX01("[%[xp], #-16]") TTE_PW_PX23("[%[xp], #-8]")
 /* The first group: the biases in a00, a01 start every pixel's sums (pixels 2, 3 and 1 read
  * them before pixel 0's change them). */
-#define TTE_PW_FIRST(W2)                                                                \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+#define TTE_PW_FIRST(W2) TTE_PW_FIRST_AFTER(TTE_PW_BIASES, W2)
+/* the pair's prepared biases into a00, a01 */
+#define TTE_PW_BIASES "ldrd %[a00], %[a01], [%[wp]], #8\n\t"
+/* prep_bias_px's (a layout with bias 0): 256 times the pair's live biases (%[bp], stepped on to
+ * the next pair's) added to the prepared ones, w0, w1 and xa free until the group loads them */
+#define TTE_PW_LIVE_BIASES                                                              \
+    TTE_PW_BIASES "ldr %[xa], %[bp]\n\t"                                                \
+    "ldrd %[w0], %[w1], [%[xa]], #8\n\t"                                                \
+    "str %[xa], %[bp]\n\t"                                                              \
+    "add %[a00], %[a00], %[w0], lsl #8\n\t"                                             \
+    "add %[a01], %[a01], %[w1], lsl #8\n\t"
+/* the first group with a00, a01 set by BIASES */
+#define TTE_PW_FIRST_AFTER(BIASES, W2)                                                  \
+    BIASES "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                         \
     "ldrd %[xa], %[xb], [%[xp], #8]\n\t"                                                \
     "smlad %[a20], %[xa], %[w0], %[a00]\n\t"                                            \
     "smlad %[a21], %[xa], %[w1], %[a01]\n\t"                                            \
@@ -1682,9 +1696,9 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 /* the same for two pixels (0 and 1 of the pass) */
 #define TTE_PW2_GROUP(W2)                                                               \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t" TTE_PW_PX01("[%[xp]], #32") W2("wp") TTE_PW_PX01("[%[xp], #-16]")
-#define TTE_PW2_FIRST(W2)                                                               \
-    "ldrd %[a00], %[a01], [%[wp]], #8\n\t"                                              \
-    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+#define TTE_PW2_FIRST(W2) TTE_PW2_FIRST_AFTER(TTE_PW_BIASES, W2)
+#define TTE_PW2_FIRST_AFTER(BIASES, W2)                                                 \
+    BIASES "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                         \
     "ldrd %[xa], %[xb], [%[xp]], #32\n\t"                                               \
     "smlad %[a10], %[xb], %[w0], %[a00]\n\t"                                            \
     "smlad %[a11], %[xb], %[w1], %[a01]\n\t"                                            \
@@ -1737,8 +1751,9 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * branch per 16 groups where a loop of two or four groups took one per pass */
 #define TTE_PWP_BODY_GROUPS 16
 #define TTE_PWP_GROUP_BYTES 92 /* 23 instructions of 32 bits: LDRD, SMLAD, SXTB16 have no 16-bit form */
-#define TTE_PWP_DOTN                                                                    \
-    TTE_PWP_FIRST TTE_PWP_GROUP                                                         \
+#define TTE_PWP_DOTN TTE_PWP_DOTN_FROM(TTE_PWP_FIRST)
+#define TTE_PWP_DOTN_FROM(FIRST)                                                        \
+    FIRST TTE_PWP_GROUP                                                                 \
     "ldr %[w0], %[entry]\n\t"                                                          \
     "bx %[w0]\n"                                                                        \
     "1:\n\t" TTE_PWP_G16                                                                \
@@ -1759,6 +1774,9 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
 #define TTE_PWP_DOT32 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4
 #define TTE_PWP_DOT64 TTE_PWP_FIRST TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_GROUP TTE_PWP_G4 TTE_PWP_G4 TTE_PWP_G4
 #define TTE_PWP_DOT128 TTE_PWP_DOT64 TTE_PWP_G16
+/* the same from prep_bias_px's live biases (the _b kernels, the loop only) */
+#define TTE_PWP_FIRST_b TTE_PW_FIRST_AFTER(TTE_PW_LIVE_BIASES, TTE_PWP_W2)
+#define TTE_PWP_DOTN_b TTE_PWP_DOTN_FROM(TTE_PWP_FIRST_b)
 
 /* Every pair of channels (DOT, then both channels' outputs from the multipliers and shifts
  * that follow their words: the first channel's pixels 0..3, the second's 2, 3, 0, 1) in one
@@ -1766,7 +1784,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
  * (the context c, on the stack). The outputs' addresses come from two bases, pixel 0's (c.ym1
  * keeps it less one) and pixel 2's, each stepped on to the second channel by the writeback of
  * its first store there, so that pixel 0's base ends where the next pair's less one lies. */
-#define TTE_PWP_CHANNELS(PRE, DOT, RQ)                                                      \
+#define TTE_PWP_CHANNELS(PRE, DOT, RQ, MORE)                                            \
     __asm__ volatile(PRE "3:\n\t"                                                       \
                      "ldr %[xp], %[buf]\n\t" DOT TTE_PWP_PARAMS                         \
                      "ldr %[xa], %[ym1]\n\t" RQ("a00", "[%[xa], #1]!")          \
@@ -1784,7 +1802,7 @@ static TTE_ALWAYS_INLINE void pwp_widen2(uint32_t *d, const int8_t *x0, const in
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [a20] "=&r"(a20), [a21] "=&r"(a21), [a30] "=&r"(a30), [a31] "=&r"(a31),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [ym1] "+m"(c.ym1), [entry] "+m"(c.entry)    \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [ym1] "+m"(c.ym1), [entry] "+m"(c.entry) MORE \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "m"(c.s), [wend] "m"(c.wend)     \
                      : "cc", "memory")
 
@@ -1795,12 +1813,42 @@ typedef struct {
     uint32_t entry;
 } pwp_ctx_t;
 
+/* The live bias of the kernels fam_channels and fam_channels2 (LIVE: nothing, or _b for
+ * prep_bias_px's: their bias parameter (TTE_PW_BIAS_PARAM), the next pair's live biases, read
+ * and stepped on by TTE_PW_LIVE_BIASES as asm operand bp) */
+#define TTE_PW_BIAS_OPERAND
+#define TTE_PW_BIAS_OPERAND_b , [bp] "+m"(bias)
+/* The in_c of 64, 32 and 128 in straight code (no loop), the branches before the loop's:
+ * TTE_PW_FIXED_N in fam_channels, TTE_PW2_FIXED_N in fam_channels2. The _b kernels take the
+ * loops only: their code counts against every model's flash (tte.targets.code_size), used or
+ * not, and their layers' in_c are the expanded channels of late blocks. */
+#define TTE_PW_FIXED_N(FAM)                                                             \
+    if (n == 64) {                                                                      \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64, TTE_##FAM##_RQ, );                      \
+    } else if (n == 32) {                                                               \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32, TTE_##FAM##_RQ, );                      \
+    } else if (n == 128) {                                                              \
+        TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128, TTE_##FAM##_RQ, );                     \
+    } else
+#define TTE_PW_FIXED_N_b(FAM)
+#define TTE_PW2_FIXED_N(FAM)                                                            \
+    if (n == 64) {                                                                      \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64, TTE_##FAM##_RQ, );                        \
+    } else if (n == 32) {                                                               \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32, TTE_##FAM##_RQ, );                        \
+    } else if (n == 128) {                                                              \
+        TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128, TTE_##FAM##_RQ, );                       \
+    } else
+#define TTE_PW2_FIXED_N_b(FAM)
+
 /* fam_channels, over layout FAM's pairs (TTE_<FAM>_PAIR_WORDS words each, its DOT, GROUP_BYTES
  * and RQ macros): every pair of channels over the widened inputs xw of one pass, outputs of pass
  * pixels 0..3 at y0, y0 + s, y0 + 2 s, y0 + 3 s */
-#define TTE_PW_CHANNELS_FN(fam, FAM)                                                    \
-    static TTE_NOINLINE void fam##_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
-                                            int8_t *y0, int32_t s)                      \
+#define TTE_PW_CHANNELS_FN(fam, FAM) TTE_PW_CHANNELS_LIVE_FN(fam, FAM, )
+/* the same with LIVE: fam_channels##LIVE from the DOT macros TTE_<FAM>_DOT*##LIVE */
+#define TTE_PW_CHANNELS_LIVE_FN(fam, FAM, LIVE)                                         \
+    static TTE_NOINLINE void fam##_channels##LIVE(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp \
+                                                  TTE_PW_BIAS_PARAM##LIVE, int8_t *y0, int32_t s) \
     {                                                                                   \
         pwp_ctx_t c;                                                                    \
         uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;                \
@@ -1810,21 +1858,17 @@ typedef struct {
         c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
         c.s = s;                                                                        \
         c.ym1 = (uintptr_t)y0 - 1u;                                                     \
-        if (n == 64) {                                                                  \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT64, TTE_##FAM##_RQ);                    \
-        } else if (n == 32) {                                                           \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT32, TTE_##FAM##_RQ);                    \
-        } else if (n == 128) {                                                          \
-            TTE_PWP_CHANNELS("", TTE_##FAM##_DOT128, TTE_##FAM##_RQ);                   \
-        } else {                                                                        \
+        TTE_PW_FIXED_N##LIVE(FAM) {                                                     \
             /* the groups after the first two (at least six: in_c >= 32) */             \
             const int32_t rest = n / 4 - 2;                                             \
             const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS; \
             c.entry = (uint32_t)part * TTE_##FAM##_GROUP_BYTES;                         \
-            TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_##FAM##_DOTN, TTE_##FAM##_RQ);          \
+            TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_##FAM##_DOTN##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
         }                                                                               \
     }
 TTE_PW_CHANNELS_FN(pwp, PWP)
+/* pwp_channels over a live-bias layout (prep_bias_px): 256 bias[c] added to each prepared bias */
+TTE_PW_CHANNELS_LIVE_FN(pwp, PWP, _b)
 
 /* Two pixels (0 and 1 of the pass): one group of four inputs, the first one from the biases */
 #define TTE_PWP2_GROUP TTE_PW2_GROUP(TTE_PWP_W2)
@@ -1845,7 +1889,13 @@ TTE_PW_CHANNELS_FN(pwp, PWP)
 #define TTE_PWP2_DOT32 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4
 #define TTE_PWP2_DOT64 TTE_PWP2_FIRST TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
 #define TTE_PWP2_DOT128 TTE_PWP2_DOT64 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4 TTE_PWP2_G4
-#define TTE_PWP2_CHANNELS(DOT, RQ)                                                          \
+/* the same from prep_bias_px's live biases (the _b kernels, the loops only) */
+#define TTE_PWP2_FIRST_b TTE_PW2_FIRST_AFTER(TTE_PW_LIVE_BIASES, TTE_PWP_W2)
+#define TTE_PWP2_DOT16_b                                                                \
+    TTE_PWP2_LOOP(TTE_PWP2_FIRST_b TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP,        \
+                  TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_DOT8_b TTE_PWP2_LOOP(TTE_PWP2_FIRST_b TTE_PWP2_GROUP, TTE_PWP2_GROUP TTE_PWP2_GROUP)
+#define TTE_PWP2_CHANNELS(DOT, RQ, MORE)                                                \
     __asm__ volatile("3:\n\t"                                                           \
                      "ldr %[xp], %[buf]\n\t" DOT                                        \
                      TTE_PWP_PARAMS RQ("a00", "[%[y0]]")                          \
@@ -1858,16 +1908,18 @@ TTE_PW_CHANNELS_FN(pwp, PWP)
                      "bne 3b"                                                           \
                      : [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11),    \
                        [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb),            \
-                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0)                               \
+                       [xp] "=&r"(xp), [wp] "+r"(wp), [y0] "+r"(y0) MORE                \
                      : [buf] "m"(c.buf), [xend] "m"(c.xend), [s] "r"(s),                          \
                        [wend] "m"(c.wend)                                                \
                      : "cc", "memory")
 
 /* fam_channels for pass pixels 0 and 1 only (outputs at y0 and y0 + s), with layout FAM's
  * TTE_<FAM>2_DOT and TTE_<FAM>_RQ */
-#define TTE_PW_CHANNELS2_FN(fam, FAM)                                                   \
-    static TTE_NOINLINE void fam##_channels2(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, \
-                                             int8_t *y0, int32_t s)                     \
+#define TTE_PW_CHANNELS2_FN(fam, FAM) TTE_PW_CHANNELS2_LIVE_FN(fam, FAM, )
+/* the same with LIVE (TTE_PW_CHANNELS_LIVE_FN's) */
+#define TTE_PW_CHANNELS2_LIVE_FN(fam, FAM, LIVE)                                        \
+    static TTE_NOINLINE void fam##_channels2##LIVE(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp \
+                                                   TTE_PW_BIAS_PARAM##LIVE, int8_t *y0, int32_t s) \
     {                                                                                   \
         pwp_ctx_t c;                                                                    \
         uint32_t a00, a01, a10, a11, w0, w1, xa, xb;                                    \
@@ -1875,19 +1927,15 @@ TTE_PW_CHANNELS_FN(pwp, PWP)
         c.buf = xw;                                                                     \
         c.xend = xw + 2 * n;                                                            \
         c.wend = wp + (size_t)(m / 2) * (size_t)(TTE_##FAM##_PAIR_WORDS(n));            \
-        if (n == 64) {                                                                  \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT64, TTE_##FAM##_RQ);                      \
-        } else if (n == 32) {                                                           \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT32, TTE_##FAM##_RQ);                      \
-        } else if (n == 128) {                                                          \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT128, TTE_##FAM##_RQ);                     \
-        } else if ((n & 15) == 0) {                                                     \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT16, TTE_##FAM##_RQ);                      \
+        TTE_PW2_FIXED_N##LIVE(FAM) if ((n & 15) == 0) {                                 \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT16##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
         } else {                                                                        \
-            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT8, TTE_##FAM##_RQ);                       \
+            TTE_PWP2_CHANNELS(TTE_##FAM##2_DOT8##LIVE, TTE_##FAM##_RQ, TTE_PW_BIAS_OPERAND##LIVE); \
         }                                                                               \
     }
 TTE_PW_CHANNELS2_FN(pwp, PWP)
+/* pwp_channels2 over a live-bias layout (prep_bias_px) */
+TTE_PW_CHANNELS2_LIVE_FN(pwp, PWP, _b)
 #else
 /* SMLAD on int16 lanes, mod 2**32, and SXTB16 */
 static inline uint32_t pwp_smlad(uint32_t a, uint32_t b, uint32_t acc)
@@ -1910,6 +1958,17 @@ static inline uint32_t pwp_sxtb16(uint32_t w)
 static int32_t pwp_passes(int32_t n, int32_t m, int32_t npx)
 {
     return npx > 4 ? (4 * (m / 2) * TTE_PWP_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
+}
+
+/* prep_bias_px's passes: pwp_passes', or one where reading the whole layout again per group of
+ * four pixels (a D-cache miss, about 11 cycles, per 32-byte line after the first group) costs
+ * less than widening the pixels again per pass (about 6 n instructions a group): a live bias's
+ * layer has no buffer of every pixel widened (prep_all_px's), and few pixels (late blocks) */
+static int32_t pwp_passes_b(int32_t n, int32_t m, int32_t npx)
+{
+    const int32_t passes = pwp_passes(n, m, npx), groups = (npx + 3) / 4;
+    const int32_t lines = (m / 2) * TTE_PWP_PAIR_WORDS(n) / 8;
+    return (groups - 1) * lines * 11 < (passes - 1) * groups * 6 * n ? 1 : passes;
 }
 
 int32_t tte_conv2d_s8_pointwise_prep_all_bytes(const tte_conv2d_s8_params_t *p, int32_t npx)
@@ -2044,62 +2103,87 @@ TTE_PW_RUN_GROUP_FN(pwp)
 #endif
 TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prep_all_px, tte_conv2d_s8_pointwise_prep_px, pwp, PWP, 0)
 
-void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                     const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n);
-    uint32_t *const xw = (uint32_t *)(void *)buf;
-    const int32_t passes = pwp_passes(n, m, npx);
-    const int32_t per = (pairs + passes - 1) / passes;
-    int32_t i, c0;
-    for (c0 = 0; c0 < pairs; c0 += per) {
-        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
-        const uint32_t *const wp = prep + (size_t)c0 * pw;
-        for (i = 0; i < npx; i += 4) {
-            /* past the last pixel: pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so
-             * that pass pixels 1 and 3 stay one pixel after 0 and 2 */
-            const int32_t left = npx - i;
-            const int32_t s = left == 1 ? 0 : m;
-            const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;
-            const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};
-            int8_t *const yc = y + 2 * c0;
-            pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);
+/* The body of prep_px (LIVE nothing) and of prep_bias_px (LIVE _b: the pairs' live biases given
+ * to the _b kernels, or added to the portable sums), one group of up to four pixels at a time:
+ * past the last pixel, pixels (0, 0, 0, 0), (0, 1, 0, 1), (0, 1, 1, 2) of the rest, so that
+ * pass pixels 1 and 3 stay one pixel after 0 and 2 */
+#define TTE_PWP_PREP_PX_FN(NAME, LIVE)                                                  \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,            \
+              const uint32_t *prep TTE_PW_BIAS_PARAM##LIVE, int8_t *y, int16_t *buf)    \
+    {                                                                                   \
+        const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWP_PAIR_WORDS(n); \
+        uint32_t *const xw = (uint32_t *)(void *)buf;                                   \
+        const int32_t passes = pwp_passes##LIVE(n, m, npx);                             \
+        const int32_t per = (pairs + passes - 1) / passes;                              \
+        int32_t i, c0;                                                                  \
+        for (c0 = 0; c0 < pairs; c0 += per) {                                           \
+            const int32_t nc = pairs - c0 < per ? pairs - c0 : per;                     \
+            const uint32_t *const wp = prep + (size_t)c0 * pw;                          \
+            for (i = 0; i < npx; i += 4) {                                              \
+                const int32_t left = npx - i;                                           \
+                const int32_t s = left == 1 ? 0 : m;                                    \
+                const int32_t p2 = left >= 4 ? 2 : left - 2 > 0 ? left - 2 : 0;         \
+                const int32_t px[4] = {i, i + (s != 0), i + p2, i + p2 + (s != 0)};     \
+                int8_t *const yc = y + 2 * c0;                                          \
+                pwp_widen2(xw, x + (size_t)px[0] * n, x + (size_t)px[1] * n, n);        \
+                TTE_PWP_PREP_GROUP(LIVE)                                                \
+            }                                                                           \
+        }                                                                               \
+    }
+/* the bias argument of the _b kernels: the pass's first pair's live biases */
+#define TTE_PW_BIAS_ARG
+#define TTE_PW_BIAS_ARG_b , bias + 2 * c0
 #if defined(__ARM_FEATURE_DSP)
-            if (left < 4) {
-                /* one to three pixels: two-pixel passes (pixels 0, 1 or 0, 0; then 2, 2) */
-                pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
-                if (left == 3) {
-                    pwp_widen2(xw, x + (size_t)(i + 2) * n, x + (size_t)(i + 2) * n, n);
-                    pwp_channels2(xw, n, 2 * nc, wp, yc + (size_t)(i + 2) * m, 0);
-                }
-                continue;
-            }
-            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
-            pwp_channels(xw, n, 2 * nc, wp, yc + (size_t)i * m, s);
+/* one to three pixels: two-pixel passes (pixels 0, 1 or 0, 0; then 2, 2) */
+#define TTE_PWP_PREP_GROUP(LIVE)                                                        \
+    if (left < 4) {                                                                     \
+        pwp_channels2##LIVE(xw, n, 2 * nc, wp TTE_PW_BIAS_ARG##LIVE, yc + (size_t)i * m, s); \
+        if (left == 3) {                                                                \
+            pwp_widen2(xw, x + (size_t)(i + 2) * n, x + (size_t)(i + 2) * n, n);        \
+            pwp_channels2##LIVE(xw, n, 2 * nc, wp TTE_PW_BIAS_ARG##LIVE, yc + (size_t)(i + 2) * m, 0); \
+        }                                                                               \
+        continue;                                                                       \
+    }                                                                                   \
+    pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);                \
+    pwp_channels##LIVE(xw, n, 2 * nc, wp TTE_PW_BIAS_ARG##LIVE, yc + (size_t)i * m, s);
 #else
-            pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);
-            {
-                int32_t oc, g, q, j;
-                for (oc = 0; oc < 2 * nc; oc += 2) {
-                    const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;
-                    for (j = 0; j < 2; ++j) {
-                        for (q = 0; q < 4; ++q) {
-                            uint32_t acc = wq[j];
-                            for (g = 0; g < n / 4; ++g) {
-                                const uint32_t w = wq[2 + 2 * g + j];
-                                acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc));
-                            }
-                            /* the layout's multiplier and ~shift (a constant channel's stand-in) */
-                            const int32_t mu = (int32_t)wq[2 + n / 2 + 3 * j], sh = ~(int32_t)wq[3 + n / 2 + 3 * j];
-                            yc[(size_t)px[q] * m + oc + j] =
-                                (int8_t)tte_rq_exact((int32_t)acc >> 8, mu, sh, p->out_zp, -128, 127);
-                        }
-                    }
-                }
-            }
+/* 256 times a live bias added to the layout's (bias 0) */
+#define TTE_PW_BIAS_ADD
+#define TTE_PW_BIAS_ADD_b +((uint32_t)bias[2 * c0 + oc + j] << 8)
+/* the portable sums, from the layout's multiplier and ~shift (a constant channel's stand-in) */
+#define TTE_PWP_PREP_GROUP(LIVE)                                                        \
+    pwp_widen2(xw + 2, x + (size_t)px[2] * n, x + (size_t)px[3] * n, n);                \
+    {                                                                                   \
+        int32_t oc, g, q, j;                                                            \
+        for (oc = 0; oc < 2 * nc; oc += 2) {                                            \
+            const uint32_t *const wq = wp + (size_t)(oc / 2) * pw;                      \
+            for (j = 0; j < 2; ++j) {                                                   \
+                for (q = 0; q < 4; ++q) {                                               \
+                    uint32_t acc = wq[j] TTE_PW_BIAS_ADD##LIVE;                         \
+                    for (g = 0; g < n / 4; ++g) {                                       \
+                        const uint32_t w = wq[2 + 2 * g + j];                           \
+                        acc = pwp_smlad(xw[8 * g + 4 + q], pwp_sxtb16(w), pwp_smlad(xw[8 * g + q], w, acc)); \
+                    }                                                                   \
+                    const int32_t mu = (int32_t)wq[2 + n / 2 + 3 * j], sh = ~(int32_t)wq[3 + n / 2 + 3 * j]; \
+                    yc[(size_t)px[q] * m + oc + j] =                                    \
+                        (int8_t)tte_rq_exact((int32_t)acc >> 8, mu, sh, p->out_zp, -128, 127); \
+                }                                                                       \
+            }                                                                           \
+        }                                                                               \
+    }
 #endif
+TTE_PWP_PREP_PX_FN(tte_conv2d_s8_pointwise_prep_px, )
+TTE_PWP_PREP_PX_FN(tte_conv2d_s8_pointwise_prep_bias_px, _b)
+
+int32_t tte_pointwise_bias_fits(const int32_t *bias, int32_t m, int32_t limit)
+{
+    int32_t c;
+    for (c = 0; c < m; ++c) {
+        if (bias[c] > limit || bias[c] < -limit) {
+            return 0;
         }
     }
+    return 1;
 }
 
 /* ---- the doubled layout (tte.compiler.emit.block.pwd_layout), where the flash has room ----

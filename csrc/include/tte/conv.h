@@ -129,6 +129,14 @@ void tte_conv2d_s8_pointwise_px_buf(const tte_conv2d_s8_params_t *p, int32_t fas
  * any npx >= 1; buf: 8 * in_c bytes, 4-byte aligned. The same bytes as pointwise_px. */
 void tte_conv2d_s8_pointwise_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                      const uint32_t *prep, int8_t *y, int16_t *buf);
+/* tte_conv2d_s8_pointwise_prep_px with a live (trained) int32 bias: prep laid out with bias 0
+ * (tte.compiler.emit.block.pw_conv_layout's live_bias form), 256 bias[c] added to channel c's
+ * prepared bias as each pair's are loaded; every |bias[c]| within the layout's bound (the sums
+ * stay within 24 bits; tte_pointwise_bias_fits). The same bytes as pointwise_px. */
+void tte_conv2d_s8_pointwise_prep_bias_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, const int32_t *bias, int8_t *y, int16_t *buf);
+/* Whether every |bias[c]|, c < m, is at most limit (prep_bias_px's condition). */
+int32_t tte_pointwise_bias_fits(const int32_t *bias, int32_t m, int32_t limit);
 /* Bytes of the buffer of tte_conv2d_s8_pointwise_prep_all_px over npx pixels: every pixel's
  * widened inputs (8 * in_c bytes per four pixels) where the layout is read in more than one pass
  * of channels (more than 3.5 KB over more than four pixels), else 0 (prep_px's buffer does). */

@@ -37,6 +37,7 @@ from tte.numerics import fixedpoint as fp
 BLOCK_MAX_KH = 16  # TTE_BLOCK_MAX_KH in csrc/src/block_s8.c
 PW_PAIRS_MIN = 32  # P's input channels from which tte_block_s8 gives the 1x1 a pixel-pair buffer (block_s8.c)
 DW_MAX_TAPS = 49  # TTE_DW_MAX_TAPS in csrc/src/depthwise_s8.c
+LIVE_BIAS_MIN = 2 ** 16  # a live bias's layout only with room for the bias to move (else no gain)
 PW_SUM_BITS = 23  # tte_conv2d_s8_pointwise_prep_px's sums: 256 times the int32 sum, mod 2**32
 PE_MAX_IN = 24  # E's input channels up to which tte_conv2d_s8_pointwise_small_prep_px reads a layout
 PE_SUM_BITS = 29  # its doubled sums: |bias| + in_c 255 128 below 2**29 (pointwise_s8.c's pws_fits)
@@ -228,6 +229,9 @@ def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
 PW_DOUBLED_META = "pw_doubled"   # Graph.meta key: the pw_layout names choose_prepared doubles (pwd_layout)
+# Graph.meta key: the trained biases of 1x1 convs with frozen weights (choose_prepared's), which
+# pw_conv_layout lays out with bias 0 for tte_conv2d_s8_pointwise_prep_bias_px to add live
+LIVE_BIAS_META = "pw_live_bias"
 
 
 @dataclass(frozen=True)
@@ -271,12 +275,14 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
     weight and bias where nothing else reads them and goes last; else (a backward reads the
     weight) it comes beside the weight, ranked below every other layout (the first dropped when
-    the flash is short; among them, the fewest output pixels first). With ``doubling`` (an
-    inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
-    form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
-    image keeps pw_layout."""
+    the flash is short; among them, the fewest output pixels first), as does one whose bias a
+    step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). With
+    ``doubling`` (an inference-only image), the kept 1x1 layouts of the streamed blocks then take
+    their doubled form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a
+    training image keeps pw_layout."""
     cands: dict[str, tuple[int, str, float]] = {}
     doubles: dict[str, tuple[int, int]] = {}   # pw_layout name: pwd_layout's extra bytes, P's pixels
+    _mark_live_biases(graphs, trained)
     for g in graphs:
         for n in g.nodes:
             if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
@@ -301,7 +307,8 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
             elif n.op == "fully_connected" and not _fc_trained(n, graphs, trained) and (pr := fc_layout(n, g)):
                 replaced = _fc_replaced_bytes(n, g, graphs)
                 cands[pr[0]] = (pr[1].nbytes - replaced, n.inputs[1], float("inf") if replaced else 0.5)
-            elif n.op == "conv2d" and not _fc_trained(n, graphs, trained) and (pr := pw_conv_layout(n, g)):
+            elif (n.op == "conv2d" and (not _fc_trained(n, graphs, trained) or live_bias(n, g))
+                  and (pr := pw_conv_layout(n, g))):
                 replaced = _replaced_bytes(n, graphs)
                 pixels = _t(g, n.outputs[0]).size // _t(g, n.inputs[1]).shape[0]
                 beside = -1.0 / pixels   # below every other rank: the fewest pixels (work per byte) first
@@ -342,6 +349,34 @@ def _choose_doubled(doubles: dict[str, tuple[int, int]], room: int) -> frozenset
     return frozenset(chosen)
 
 
+def _mark_live_biases(graphs: Sequence[Graph], trained: Collection[str]) -> None:
+    """Record in each graph (LIVE_BIAS_META) the biases a step updates of the convs whose weights
+    it does not (as _fc_trained tells trained parameters)."""
+    updated = set(trained) | {i for g in graphs for n in g.nodes if "update" in n.op for i in n.inputs}
+    live = frozenset(n.inputs[2] for g in graphs for n in g.nodes
+                     if n.op == "conv2d" and len(n.inputs) > 2 and n.inputs[2] in updated
+                     and n.inputs[1] not in updated)
+    for g in graphs:
+        g.meta[LIVE_BIAS_META] = live
+
+
+def live_bias(node: Node, g: Graph) -> bool:
+    """Whether the conv's bias is trained while its weight is frozen (LIVE_BIAS_META): its
+    layout (pw_conv_layout) leaves the bias out, the kernel adds it live."""
+    bias = node.inputs[2] if len(node.inputs) > 2 else ""
+    return bool(bias) and bias in g.meta.get(LIVE_BIAS_META, ())
+
+
+def live_bias_limit(node: Node, g: Graph) -> int:
+    """The largest |bias| for which tte_conv2d_s8_pointwise_prep_bias_px over the conv's live
+    layout stays exact: every channel's |bias| + its weights' reach below 2**PW_SUM_BITS."""
+    x, w = _t(g, node.inputs[0]), _t(g, node.inputs[1])
+    _, zp = _sz(node, x)
+    span = max(zp + 128, 127 - zp)   # the largest |x - zp|
+    reach = span * np.abs(np.asarray(w.data, np.int64).reshape(w.shape[0], -1)).sum(axis=1)
+    return int(2 ** PW_SUM_BITS - 1 - reach.max())
+
+
 def _fc_trained(node: Node, graphs: Sequence[Graph], trained: Collection[str]) -> bool:
     """Whether a step may change the layer's weight or bias (an update reads it)."""
     params = set(node.inputs[1:3]) - {""}
@@ -372,7 +407,8 @@ def _via_layout(n: Node, g: Graph, name: str, kept: bool = False) -> bool:
     if _reads_as(n, name, "expand"):
         return (pe_prepared if kept else pe_layout)(n, g) is not None
     if n.op == "conv2d" and name in n.inputs[1:3] and n.inputs[0] != name:
-        return (pw_conv_prepared if kept else pw_conv_layout)(n, g) is not None
+        # a live bias's conv keeps its weight for the plain kernel past the layout's bound
+        return not live_bias(n, g) and (pw_conv_prepared if kept else pw_conv_layout)(n, g) is not None
     return False
 
 
@@ -488,13 +524,17 @@ def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return _wide_layout(project, _chain_graph(g, chain))
 
 
-def _wide_layout(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
-    """pw_layout of the 1x1 conv `project` (P's, or a standalone 1x1's: pw_conv_layout)."""
-    if not _pw_checks(project, view):
+def _wide_layout(project: Node, view: Graph, live: bool = False) -> tuple[str, np.ndarray] | None:
+    """pw_layout of the 1x1 conv `project` (P's, or a standalone 1x1's: pw_conv_layout); ``live``:
+    with bias 0 for tte_conv2d_s8_pointwise_prep_bias_px (from 32 inputs on, no stand-ins, a
+    bound left for the bias: live_bias_limit)."""
+    if not _pw_checks(project, view, live):
         return None
     if _t(view, project.inputs[1]).shape[3] <= PE_MAX_IN:
-        return _small_layout(project, view)
-    parts = _pw_parts(project, view)
+        return None if live else _small_layout(project, view)
+    if live and live_bias_limit(project, view) < LIVE_BIAS_MIN:
+        return None
+    parts = _pw_parts(project, view, live)
     if parts is None:
         return None
     wd, bias, zp, words_out = parts
@@ -538,24 +578,31 @@ def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return f"tte_pwd_{digest}", prep
 
 
-def _pw_checks(project: Node, view: Graph) -> bool:
+def _layout_bias(project: Node, live: bool) -> str | None:
+    """The bias a 1x1's layout folds in: none for a live one (the kernel adds it) or none at all."""
+    return None if live or len(project.inputs) <= 2 or not project.inputs[2] else project.inputs[2]
+
+
+def _pw_checks(project: Node, view: Graph, live: bool = False) -> bool:
     """Whether a prepared layout can serve the 1x1 conv `project` at all: int8 constant weights
-    of shape (m, 1, 1, n), an int8 input, one group, a constant bias if any."""
+    of shape (m, 1, 1, n), an int8 input, one group, a constant bias if any (``live``: the bias
+    left to the kernel)."""
     x, w = _t(view, project.inputs[0]), _t(view, project.inputs[1])
-    bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
+    bias_name = _layout_bias(project, live)
     return not (w.data is None or w.dtype != "int8" or x.dtype != "int8" or int(project.attrs["groups"]) != 1
                 or len(w.shape) != 4 or w.shape[1] != 1 or w.shape[2] != 1
                 or (bias_name is not None and _t(view, bias_name).data is None))
 
 
-def _pw_parts(project: Node, view: Graph) -> tuple[np.ndarray, np.ndarray, int, np.ndarray] | None:
+def _pw_parts(project: Node, view: Graph, live: bool = False) -> tuple[np.ndarray, np.ndarray, int, np.ndarray] | None:
     """What pw_layout and pwd_layout share: the 1x1's weights (m, n) and biases (a constant
-    channel's stand-in in place), its input zero point and the output stage's words per pair of
-    channels; None where neither kernel could be exact (pw_layout's conditions but the lanes')."""
-    if not _pw_checks(project, view):
+    channel's stand-in in place; ``live``: bias 0), its input zero point and the output stage's
+    words per pair of channels; None where neither kernel could be exact (pw_layout's conditions
+    but the lanes')."""
+    if not _pw_checks(project, view, live):
         return None
     x, w, y = _t(view, project.inputs[0]), _t(view, project.inputs[1]), _t(view, project.outputs[0])
-    bias_name = project.inputs[2] if len(project.inputs) > 2 and project.inputs[2] else None
+    bias_name = _layout_bias(project, live)
     m, n = w.shape[0], w.shape[3]
     if n < PW_PAIRS_MIN or n % 8 or m % 2:
         return None
@@ -608,14 +655,16 @@ def pw_conv_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """A standalone plain 1x1 conv's weights and biases in pw_layout's form: from 32 input
     channels on for tte_conv2d_s8_pointwise_prep_px, in the pixel buffer the planner gives the
     conv (tte.compiler.emit.conv.conv2d_scratch_bytes, at least 8 in_c bytes: so no arena
-    grows), up to 24 pe_layout's for tte_conv2d_s8_pointwise_small_prep_px (no buffer). None
-    where it has no such buffer in ``g``, or where pw_layout could not be exact."""
+    grows), up to 24 pe_layout's for tte_conv2d_s8_pointwise_small_prep_px (no buffer); a conv
+    whose bias a step trains (live_bias) from 32 inputs on only, with bias 0, for
+    tte_conv2d_s8_pointwise_prep_bias_px. None where it has no such buffer in ``g``, or where
+    pw_layout could not be exact."""
     if node.op != "conv2d" or not _plain_pointwise(node, g):
         return None
     cin = _t(g, node.inputs[1]).shape[3]
     if cin > PE_MAX_IN and conv2d_scratch_bytes(node, g) < 8 * cin:
         return None
-    return _wide_layout(node, g)
+    return _wide_layout(node, g, live_bias(node, g))
 
 
 def pw_conv_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:

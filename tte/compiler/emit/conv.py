@@ -120,9 +120,17 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
-    from tte.compiler.emit.block import PE_MAX_IN, pw_conv_prepared
+    from tte.compiler.emit.block import PE_MAX_IN, live_bias, live_bias_limit, pw_conv_prepared
 
     prep = pw_conv_prepared(node, g)
+    if prep is not None and live_bias(node, g):
+        # the trained bias added live while within the layout's bound, else the plain kernel
+        npx = int(math.prod(y.shape[:-1]))
+        call = (f"if (tte_pointwise_bias_fits({b}, {cout}, {live_bias_limit(node, g)})) {{ "
+                f"tte_conv2d_s8_pointwise_prep_bias_px(&{prefix}_params, {ref(x.name)}, {npx}, {prep[0]}, {b}, "
+                f"{ref(y.name)}, (int16_t *){ref(node.name + '@scratch')}); }} else {{ "
+                f"{_plain_call(node, g, prefix, ref, b)} }}")
+        return Emitted([*decls, _array("uint32_t", *prep)], [call])
     if prep is not None:
         # the layout replaces the weight and bias; from 32 input channels on, the planner's
         # pixel buffer is the kernel's
@@ -132,15 +140,21 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                 f"tte_conv2d_s8_pointwise_prep_px(&{prefix}_params, {ref(x.name)}, {npx}, {prep[0]}, "
                 f"{ref(y.name)}, (int16_t *){ref(node.name + '@scratch')});")
         return Emitted([*decls, _array("uint32_t", *prep)], [call])
+    return Emitted(decls, [_plain_call(node, g, prefix, ref, b)])
+
+
+def _plain_call(node: Node, g: Graph, prefix: str, ref: Ref, b: str) -> str:
+    """The conv's call of the plain kernels (its weight as it is): with the planner's 1x1
+    buffer where it has one, with its scratch, or without."""
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     if (_plain_pointwise(node, g) and node.name in g.meta.get(PW_BUFFER8_META, ())
             and conv2d_scratch_bytes(node, g) == pointwise_buffer8_bytes(node, g) > 0):
-        return Emitted(decls, [f"tte_conv2d_s8_ws_sized(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
-                               f"{ref(y.name)}, {ref(node.name + '@scratch')}, {pointwise_buffer8_bytes(node, g)});"])
+        return (f"tte_conv2d_s8_ws_sized(&{prefix}_params, {ref(x)}, {ref(w)}, {b}, "
+                f"{ref(y)}, {ref(node.name + '@scratch')}, {pointwise_buffer8_bytes(node, g)});")
     if conv2d_scratch_bytes(node, g):
-        return Emitted(decls, [f"tte_conv2d_s8_ws(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
-                               f"{ref(y.name)}, {ref(node.name + '@scratch')});"])
-    return Emitted(decls, [f"tte_conv2d_s8(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
-                           f"{ref(y.name)});"])
+        return (f"tte_conv2d_s8_ws(&{prefix}_params, {ref(x)}, {ref(w)}, {b}, "
+                f"{ref(y)}, {ref(node.name + '@scratch')});")
+    return f"tte_conv2d_s8(&{prefix}_params, {ref(x)}, {ref(w)}, {b}, {ref(y)});"
 
 
 def fc_groups_of_eight(rows: int) -> int:
