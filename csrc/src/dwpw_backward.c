@@ -1934,9 +1934,11 @@ typedef struct {
  * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
  * appended to dst with their offsets to op, in pixel order; returns how many. A
  * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
- * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
- * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
- * test), then stored and listed under one IT; the last pixel of an odd row in C.
+ * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass
+ * (four where in_w is a multiple of 4) without a branch: a value is kept when its mask bit is
+ * set and its bits but the sign are not all 0, under one IT: the mask test sets NE, the LSLS
+ * within the block sets it again for the two stores (each instruction of an IT block tests the
+ * flags as they are then); the last pixel of an odd row in C.
  * dst may be px's plane: it is written at or before where px reads. */
 static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
                                            uint32_t bit, int32_t cin, float *dst, int32_t *op,
@@ -1949,18 +1951,25 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 #define TTE_LIST_ONE(AT, V) \
     "ldrb %[t0], " AT "\n\t" \
     "tst %[t0], %[bit]\n\t" \
-    "it ne\n\t" \
+    "ittt ne\n\t" \
     "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itt ne\n\t" \
     "strne %[" V "], [%[dst]], #4\n\t" \
     "strne %[io], [%[op]], #4\n\t" \
     "add %[io], %[io], %[cin]\n\t"
-#define TTE_LIST_PAIRS \
-    "1:\n\t" \
+#define TTE_LIST_TWO \
     "ldrd %[v0], %[v1], [%[px]], #8\n\t" \
     TTE_LIST_ONE("[%[mp]]", "v0") \
     TTE_LIST_ONE("[%[mp], %[ms]]", "v1") \
-    "add %[mp], %[mp], %[ms], lsl #1\n\t" \
+    "add %[mp], %[mp], %[ms], lsl #1\n\t"
+#define TTE_LIST_PAIRS \
+    "1:\n\t" \
+    TTE_LIST_TWO \
+    "cmp %[px], %[se2]\n\t" \
+    "bne 1b\n\t"
+#define TTE_LIST_QUADS \
+    "1:\n\t" \
+    TTE_LIST_TWO \
+    TTE_LIST_TWO \
     "cmp %[px], %[se2]\n\t" \
     "bne 1b\n\t"
     if (in_w == w2 && rows > 0) {
@@ -1969,19 +1978,35 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
         const uint32_t geo[3] = {4u * (uint32_t)w2, 4u * (uint32_t)(pw - w2),
                                  (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
         const float *se2;
-        __asm__ volatile("2:\n\t"
-                         "ldr %[t0], [%[geo]]\n\t"
-                         "add %[se2], %[px], %[t0]\n\t"
-                         TTE_LIST_PAIRS
-                         "ldr %[t0], [%[geo], #4]\n\t"
-                         "add %[px], %[px], %[t0]\n\t"
-                         "ldr %[t0], [%[geo], #8]\n\t"
-                         "cmp %[px], %[t0]\n\t"
-                         "bne 2b\n\t"
-                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                         : "cc", "memory");
+        if ((in_w & 3) == 0) {
+            __asm__ volatile("2:\n\t"
+                             "ldr %[t0], [%[geo]]\n\t"
+                             "add %[se2], %[px], %[t0]\n\t"
+                             TTE_LIST_QUADS
+                             "ldr %[t0], [%[geo], #4]\n\t"
+                             "add %[px], %[px], %[t0]\n\t"
+                             "ldr %[t0], [%[geo], #8]\n\t"
+                             "cmp %[px], %[t0]\n\t"
+                             "bne 2b\n\t"
+                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                             : "cc", "memory");
+        } else {
+            __asm__ volatile("2:\n\t"
+                             "ldr %[t0], [%[geo]]\n\t"
+                             "add %[se2], %[px], %[t0]\n\t"
+                             TTE_LIST_PAIRS
+                             "ldr %[t0], [%[geo], #4]\n\t"
+                             "add %[px], %[px], %[t0]\n\t"
+                             "ldr %[t0], [%[geo], #8]\n\t"
+                             "cmp %[px], %[t0]\n\t"
+                             "bne 2b\n\t"
+                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                             : "cc", "memory");
+        }
         rows = 0;
     }
     for (y = 0; y < rows; ++y, px += pw - w2) {
@@ -2001,7 +2026,9 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
             io += cin;
         }
     }
+#undef TTE_LIST_QUADS
 #undef TTE_LIST_PAIRS
+#undef TTE_LIST_TWO
 #undef TTE_LIST_ONE
     st->mp = mp;
     st->io = io;
