@@ -146,7 +146,10 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * eight dx values in s16-s23 */
 #define TTE_DX_PIX8(T) \
     "ldr %[p], [%[op]], #4\n\t" \
-    "add %[p], %[base], %[p], lsl #2\n\t" \
+    TTE_DX_AT8(T, "p")
+/* TTE_DX_PIX8 with the pixel's offset already in register R (two of them read by one LDRD) */
+#define TTE_DX_AT8(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
     TTE_LD8_D8("p", 0) \
     "vmla.f32 s16, " T ", s0\n\t" \
     "vmla.f32 s17, " T ", s1\n\t" \
@@ -161,7 +164,10 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * sixteen dx values eight at a time in s20-s27 */
 #define TTE_DX_PIX16(T) \
     "ldr %[p], [%[op]], #4\n\t" \
-    "add %[p], %[base], %[p], lsl #2\n\t" \
+    TTE_DX_AT16(T, "p")
+/* TTE_DX_PIX16 with the pixel's offset already in register R (as TTE_DX_AT8) */
+#define TTE_DX_AT16(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
     TTE_LD8_D10("p", 0) \
     "vmla.f32 s20, " T ", s0\n\t" \
     "vmla.f32 s21, " T ", s1\n\t" \
@@ -1403,18 +1409,20 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         int32_t t0, t1;
         float *pp;
         if (j + 16 <= kn) {
-            /* four pixels a pass (their values in s16-s19: one VLDM, one loop branch), then the
-             * last n % 4 one at a time */
+            /* four pixels a pass (their values in s16-s19: one VLDM, their offsets by two LDRD,
+             * one loop branch), then the last n % 4 one at a time */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT16
                              "cmp %[op], %[oe4]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
                              "vldmia %[dp]!, {s16-s19}\n\t"
-                             TTE_DX_PIX16("s16")
-                             TTE_DX_PIX16("s17")
-                             TTE_DX_PIX16("s18")
-                             TTE_DX_PIX16("s19")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT16("s16", "t0")
+                             TTE_DX_AT16("s17", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT16("s18", "t0")
+                             TTE_DX_AT16("s19", "t1")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
                              "3:\n\t"
@@ -1438,10 +1446,12 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
                              "beq 3f\n\t"
                              "1:\n\t"
                              "vldmia %[dp]!, {s8-s11}\n\t"
-                             TTE_DX_PIX8("s8")
-                             TTE_DX_PIX8("s9")
-                             TTE_DX_PIX8("s10")
-                             TTE_DX_PIX8("s11")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT8("s8", "t0")
+                             TTE_DX_AT8("s9", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT8("s10", "t0")
+                             TTE_DX_AT8("s11", "t1")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
                              "3:\n\t"
@@ -1553,13 +1563,43 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values eight at a time into s24-s31; two pixels a pass (their
-             * values in s16, s17), the last one of an odd count alone */
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
-            int32_t r0;
+            /* a pixel's sixteen values eight at a time into s24-s31; four pixels a pass (their
+             * values in s16-s19, their offsets by two LDRD), then at most one pass of two (s16,
+             * s17) and the last one of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 5f\n\t"
+                             "6:\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s19}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("p", 32)
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_LD8_D12("q", 0)
+                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("q", 32)
+                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("p", 32)
+                             TTE_UPDF_8T("s18", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_LD8_D12("q", 0)
+                             TTE_UPDF_8T("s19", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("q", 32)
+                             TTE_UPDF_8T("s19", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 6b\n\t"
+                             "5:\n\t"
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -1583,10 +1623,12 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
-                               "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
+                               [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
+                               "cc", "memory");
             if (nf == n) {
                 continue;
             }
