@@ -87,6 +87,26 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vldr d8, [%[" ga "], #" OFF "]\n\t" "vldr d9, [%[" ga "], #" OFF " + 8]\n\t" \
     "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
     TTE_DOT_ONE_MLA(a)
+/* dwpw_dot8 / dwpw_dot4 in s8-s15 only, so that no call saves and restores the callee-saved
+ * s16-s31 (16 registers each way): four o from byte offset OFF, w's four in s8-s11 (TTE_DOT4_W),
+ * pixels A and B two o at a time in s12-s13 and s14-s15; a += g[o] * w[o] in order of o */
+#define TTE_DOT4_W(OFF) \
+    "vldr d4, [%[w], #" OFF "]\n\t" "vldr d5, [%[w], #" OFF " + 8]\n\t"
+#define TTE_DOT4_PAIR(ga, gb, a, b, OFF) \
+    "vldr d6, [%[" ga "], #" OFF "]\n\t" "vldr d7, [%[" gb "], #" OFF "]\n\t" \
+    "vmla.f32 %[" a "], s12, s8\n\t" "vmla.f32 %[" b "], s14, s8\n\t" \
+    "vmla.f32 %[" a "], s13, s9\n\t" "vmla.f32 %[" b "], s15, s9\n\t" \
+    "vldr d6, [%[" ga "], #" OFF " + 8]\n\t" "vldr d7, [%[" gb "], #" OFF " + 8]\n\t" \
+    "vmla.f32 %[" a "], s12, s10\n\t" "vmla.f32 %[" b "], s14, s10\n\t" \
+    "vmla.f32 %[" a "], s13, s11\n\t" "vmla.f32 %[" b "], s15, s11\n\t"
+/* the four o from OFF for dwpw_dot8's eight pixels, dwpw_dot4's four */
+#define TTE_DOT4_EIGHT(OFF) \
+    TTE_DOT4_W(OFF) \
+    TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF) \
+    TTE_DOT4_PAIR("g4", "g5", "a4", "a5", OFF) TTE_DOT4_PAIR("g6", "g7", "a6", "a7", OFF)
+#define TTE_DOT4_FOUR(OFF) \
+    TTE_DOT4_W(OFF) \
+    TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF)
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
@@ -283,8 +303,8 @@ static void zero_f32(float *v, size_t n)
 }
 
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
- * once (each converted weight loaded once for all of them; under TTE_VFP_ASM eight oc per
- * pass of the assembly loop, the last qc % 8 in C). */
+ * once (each converted weight loaded once for all of them; under TTE_VFP_ASM the 8 and 4 wholly
+ * in assembly, the 2 and 1 eight oc per pass of the assembly loop and the last qc % 8 in C). */
 static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
@@ -297,52 +317,69 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a5, "s5");
     TTE_ACC(a6, "s6");
     TTE_ACC(a7, "s7");
-    size_t o;
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
+    {
         /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
-         * then the last eight of qc % 16 by VLDM */
-        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
+         * then eight where qc % 16 has them, then the last qc % 8 one at a time; all in s0-s15
+         * (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we16 = wcol + (qc & ~(size_t)15), *const wend = wcol + qc;
+        uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
                          "cmp %[w], %[we16]\n\t"
                          "beq 2f\n\t"
                          "1:\n\t"
-                         TTE_DOT_W("0")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
-                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "0")
-                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "0")
-                         TTE_DOT_W("32")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
-                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "32")
-                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "32")
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         TTE_DOT4_EIGHT("32")
+                         TTE_DOT4_EIGHT("48")
                          "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
-                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
-                         "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
+                         "adds %[g3], %[g3], #64\n\t" "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
                          "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
                          "cmp %[w], %[we16]\n\t"
                          "bne 1b\n\t"
                          "2:\n\t"
-                         "cmp %[w], %[we]\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #32\n\t"
+                         "blo 4f\n\t"
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         "adds %[w], %[w], #32\n\t"
+                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
+                         "adds %[g3], %[g3], #32\n\t" "adds %[g4], %[g4], #32\n\t" "adds %[g5], %[g5], #32\n\t"
+                         "adds %[g6], %[g6], #32\n\t" "adds %[g7], %[g7], #32\n\t"
+                         "4:\n\t"
+                         "cmp %[w], %[wend]\n\t"
                          "beq 3f\n\t"
-                         "vldmia %[w]!, {s8-s15}\n\t"
-                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
-                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
-                         TTE_DOT_PAIR("g4", "g5", "a4", "a5")
-                         TTE_DOT_PAIR("g6", "g7", "a6", "a7")
+                         "5:\n\t"
+                         "vldr s8, [%[w]]\n\t"
+                         "adds %[w], %[w], #4\n\t"
+                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
+                         "vmla.f32 %[a1], s13, s8\n\t"
+                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
+                         "vmla.f32 %[a3], s13, s8\n\t"
+                         "vldr s12, [%[g4]]\n\t" "vldr s13, [%[g5]]\n\t" "vmla.f32 %[a4], s12, s8\n\t"
+                         "vmla.f32 %[a5], s13, s8\n\t"
+                         "vldr s12, [%[g6]]\n\t" "vldr s13, [%[g7]]\n\t" "vmla.f32 %[a6], s12, s8\n\t"
+                         "vmla.f32 %[a7], s13, s8\n\t"
+                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
+                         "adds %[g3], %[g3], #4\n\t" "adds %[g4], %[g4], #4\n\t" "adds %[g5], %[g5], #4\n\t"
+                         "adds %[g6], %[g6], #4\n\t" "adds %[g7], %[g7], #4\n\t"
+                         "cmp %[w], %[wend]\n\t"
+                         "bne 5b\n\t"
                          "3:\n\t"
-                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),
-                           [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1),
-                           [g2] "+r"(g2), [g3] "+r"(g3), [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6),
-                           [g7] "+r"(g7), [w] "+r"(wcol)
-                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
-                         : TTE_DOT_CLOBBERS);
-        qc &= 7u;
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4), [a5] "=t"(a5),
+                           [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
+                           [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
+                           [w] "+r"(wcol), [z] "+r"(z)
+                         : [we16] "r"(we16), [wend] "r"(wend)
+                         : "d4", "d5", "d6", "d7", "cc", "memory");
+        /* the stores read pi anew (its values were not kept across the loops) */
+        __asm__("" : "+r"(pi));
     }
-#endif
+#else
+    size_t o;
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -354,6 +391,7 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
         a6 += g6[o] * wv;
         a7 += g7[o] * wv;
     }
+#endif
     dzc[pi[0]] = a0;
     dzc[pi[1]] = a1;
     dzc[pi[2]] = a2;
@@ -371,40 +409,60 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
     TTE_ACC(a3, "s3");
-    size_t o;
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
-        /* as dwpw_dot8: sixteen oc a pass by 64-bit loads, then the last eight by VLDM */
-        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
+    {
+        /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
+         * then eight where qc % 16 has them, then the last qc % 8 one at a time; all in s0-s15
+         * (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we16 = wcol + (qc & ~(size_t)15), *const wend = wcol + qc;
+        uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "cmp %[w], %[we16]\n\t"
                          "beq 2f\n\t"
                          "1:\n\t"
-                         TTE_DOT_W("0")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
-                         TTE_DOT_W("32")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         TTE_DOT4_FOUR("32")
+                         TTE_DOT4_FOUR("48")
                          "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
-                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
+                         "adds %[g3], %[g3], #64\n\t"
                          "cmp %[w], %[we16]\n\t"
                          "bne 1b\n\t"
                          "2:\n\t"
-                         "cmp %[w], %[we]\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #32\n\t"
+                         "blo 4f\n\t"
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         "adds %[w], %[w], #32\n\t"
+                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
+                         "adds %[g3], %[g3], #32\n\t"
+                         "4:\n\t"
+                         "cmp %[w], %[wend]\n\t"
                          "beq 3f\n\t"
-                         "vldmia %[w]!, {s8-s15}\n\t"
-                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
-                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         "5:\n\t"
+                         "vldr s8, [%[w]]\n\t"
+                         "adds %[w], %[w], #4\n\t"
+                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
+                         "vmla.f32 %[a1], s13, s8\n\t"
+                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
+                         "vmla.f32 %[a3], s13, s8\n\t"
+                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
+                         "adds %[g3], %[g3], #4\n\t"
+                         "cmp %[w], %[wend]\n\t"
+                         "bne 5b\n\t"
                          "3:\n\t"
-                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0),
-                           [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [w] "+r"(wcol)
-                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
-                         : TTE_DOT_CLOBBERS);
-        qc &= 7u;
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
+                           [g2] "+r"(g2), [g3] "+r"(g3),
+                           [w] "+r"(wcol), [z] "+r"(z)
+                         : [we16] "r"(we16), [wend] "r"(wend)
+                         : "d4", "d5", "d6", "d7", "cc", "memory");
+        /* the stores read pi anew (its values were not kept across the loops) */
+        __asm__("" : "+r"(pi));
     }
-#endif
+#else
+    size_t o;
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -412,6 +470,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
         a2 += g2[o] * wv;
         a3 += g3[o] * wv;
     }
+#endif
     dzc[pi[0]] = a0;
     dzc[pi[1]] = a1;
     dzc[pi[2]] = a2;
