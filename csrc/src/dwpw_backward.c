@@ -249,6 +249,11 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 " a3 ", " T ", s27\n\t" "vmla.f32 " a4 ", " T ", s28\n\t" "vmla.f32 " a5 ", " T ", s29\n\t" \
     "vmla.f32 " a6 ", " T ", s30\n\t" "vmla.f32 " a7 ", " T ", s31\n\t"
 #define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) TTE_UPDF_8T("s16", a0, a1, a2, a3, a4, a5, a6, a7)
+/* the eight-channel update's second pixel of a pair: s0-s7 += T * s8..s15 */
+#define TTE_UPDF_8B(T) \
+    "vmla.f32 s0, " T ", s8\n\t" "vmla.f32 s1, " T ", s9\n\t" "vmla.f32 s2, " T ", s10\n\t" \
+    "vmla.f32 s3, " T ", s11\n\t" "vmla.f32 s4, " T ", s12\n\t" "vmla.f32 s5, " T ", s13\n\t" \
+    "vmla.f32 s6, " T ", s14\n\t" "vmla.f32 s7, " T ", s15\n\t"
 /* the end of the two-pixel loops (label 1, pairs up to oe2) and their tail (label 3): done where
  * op is at oe (on to 4), else the last pixel's factor in s16 and its row at p */
 #define TTE_UPDF_LAST \
@@ -1788,13 +1793,35 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* two pixels a pass (their values in s16, s17, their offsets by one LDRD; the second
-             * one's eight values in s8-s15), the last one of an odd count alone */
+            /* four pixels a pass (their values in s16-s19, their offsets by two LDRD; the second
+             * of each pair's eight values in s8-s15), then at most one pass of two (s16, s17)
+             * and the last one of an odd count alone */
             const float *dp = d, *pp, *pq;
-            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 5f\n\t"
+                             "6:\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s19}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             TTE_UPDF_8B("s17")
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             TTE_UPDF_8B("s19")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 6b\n\t"
+                             "5:\n\t"
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -1805,9 +1832,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             "vmla.f32 s0, s17, s8\n\t" "vmla.f32 s1, s17, s9\n\t" "vmla.f32 s2, s17, s10\n\t"
-                             "vmla.f32 s3, s17, s11\n\t" "vmla.f32 s4, s17, s12\n\t" "vmla.f32 s5, s17, s13\n\t"
-                             "vmla.f32 s6, s17, s14\n\t" "vmla.f32 s7, s17, s15\n\t"
+                             TTE_UPDF_8B("s17")
                              TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
@@ -1815,9 +1840,10 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vstmia %[g], {s0-s7}\n\t"
                              : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
                                [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
-                               "memory");
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
+                               [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
+                               "cc", "memory");
             if (nf == n) {
                 continue;
             }
@@ -1953,6 +1979,20 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         grad[ci + 1] = a1;
         grad[ci + 2] = a2;
         grad[ci + 3] = a3;
+    }
+    for (; xsel && ci + 2 <= u->n_in; ci += 2) {
+        /* two selected channels, consecutive in xf: each listed value and offset read once for
+         * both */
+        const float *xs = xf + ci;
+        float a0 = 0.0f, a1 = 0.0f;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const float *xp = xs + off[l];
+            a0 += t * xp[0];
+            a1 += t * xp[1];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
     }
     for (; ci < u->n_in; ++ci) {
         const uint8_t *xp = xu + sel(u->in_idx, ci);
