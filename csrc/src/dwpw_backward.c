@@ -149,6 +149,67 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+/* dwpw_dx_list's twenty-four channels (kn % 16 == 8 from 24 on: one pass where 16 and 8 took two):
+ * the weights (float)wq[k] * s into s0-s23, s in s31 until then (TTE_DX_CVT24); per nonzero
+ * pixel (its offset in register R, its value t in T) dx[k] += t * w[k] four at a time in
+ * s28-s31 (TTE_DX_AT24) */
+#define TTE_DX_CVT24 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #16]\n\t" "ldrsb %[t1], [%[wq], #17]\n\t" "vmov s16, s17, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #18]\n\t" "ldrsb %[t1], [%[wq], #19]\n\t" "vmov s18, s19, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #20]\n\t" "ldrsb %[t1], [%[wq], #21]\n\t" "vmov s20, s21, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #22]\n\t" "ldrsb %[t1], [%[wq], #23]\n\t" "vmov s22, s23, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, s31\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, s31\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, s31\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, s31\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, s31\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, s31\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, s31\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, s31\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, s31\n\t" \
+    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, s31\n\t" \
+    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, s31\n\t" \
+    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, s31\n\t" \
+    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, s31\n\t" \
+    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, s31\n\t" \
+    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, s31\n\t" \
+    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, s31\n\t" \
+    "vcvt.f32.s32 s16, s16\n\t" "vmul.f32 s16, s16, s31\n\t" \
+    "vcvt.f32.s32 s17, s17\n\t" "vmul.f32 s17, s17, s31\n\t" \
+    "vcvt.f32.s32 s18, s18\n\t" "vmul.f32 s18, s18, s31\n\t" \
+    "vcvt.f32.s32 s19, s19\n\t" "vmul.f32 s19, s19, s31\n\t" \
+    "vcvt.f32.s32 s20, s20\n\t" "vmul.f32 s20, s20, s31\n\t" \
+    "vcvt.f32.s32 s21, s21\n\t" "vmul.f32 s21, s21, s31\n\t" \
+    "vcvt.f32.s32 s22, s22\n\t" "vmul.f32 s22, s22, s31\n\t" \
+    "vcvt.f32.s32 s23, s23\n\t" "vmul.f32 s23, s23, s31\n\t"
+#define TTE_DX_AT24(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
+    "vldr d14, [%[p], #0]\n\t" "vldr d15, [%[p], #8]\n\t" \
+    "vmla.f32 s28, " T ", s0\n\t" "vmla.f32 s29, " T ", s1\n\t" "vmla.f32 s30, " T ", s2\n\t" "vmla.f32 s31, " T ", s3\n\t" \
+    "vstr d14, [%[p], #0]\n\t" "vstr d15, [%[p], #8]\n\t" \
+    "vldr d14, [%[p], #16]\n\t" "vldr d15, [%[p], #24]\n\t" \
+    "vmla.f32 s28, " T ", s4\n\t" "vmla.f32 s29, " T ", s5\n\t" "vmla.f32 s30, " T ", s6\n\t" "vmla.f32 s31, " T ", s7\n\t" \
+    "vstr d14, [%[p], #16]\n\t" "vstr d15, [%[p], #24]\n\t" \
+    "vldr d14, [%[p], #32]\n\t" "vldr d15, [%[p], #40]\n\t" \
+    "vmla.f32 s28, " T ", s8\n\t" "vmla.f32 s29, " T ", s9\n\t" "vmla.f32 s30, " T ", s10\n\t" "vmla.f32 s31, " T ", s11\n\t" \
+    "vstr d14, [%[p], #32]\n\t" "vstr d15, [%[p], #40]\n\t" \
+    "vldr d14, [%[p], #48]\n\t" "vldr d15, [%[p], #56]\n\t" \
+    "vmla.f32 s28, " T ", s12\n\t" "vmla.f32 s29, " T ", s13\n\t" "vmla.f32 s30, " T ", s14\n\t" "vmla.f32 s31, " T ", s15\n\t" \
+    "vstr d14, [%[p], #48]\n\t" "vstr d15, [%[p], #56]\n\t" \
+    "vldr d14, [%[p], #64]\n\t" "vldr d15, [%[p], #72]\n\t" \
+    "vmla.f32 s28, " T ", s16\n\t" "vmla.f32 s29, " T ", s17\n\t" "vmla.f32 s30, " T ", s18\n\t" "vmla.f32 s31, " T ", s19\n\t" \
+    "vstr d14, [%[p], #64]\n\t" "vstr d15, [%[p], #72]\n\t" \
+    "vldr d14, [%[p], #80]\n\t" "vldr d15, [%[p], #88]\n\t" \
+    "vmla.f32 s28, " T ", s20\n\t" "vmla.f32 s29, " T ", s21\n\t" "vmla.f32 s30, " T ", s22\n\t" "vmla.f32 s31, " T ", s23\n\t" \
+    "vstr d14, [%[p], #80]\n\t" "vstr d15, [%[p], #88]\n\t"
 /* eight floats at P + OFF (bytes) into / from four D registers (OP vldr or vstr; D0-D3 their
  * names) by four 64-bit transfers: the pixel's pointer is formed anew for each pixel, so no
  * writeback is needed, and a 64-bit transfer is one beat where a VLDM of eight singles adds four
@@ -1465,14 +1526,48 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         return;
     }
 #ifdef TTE_VFP_ASM
-    for (; j + 8 <= kn; j += j + 16 <= kn ? 16 : 8) {
+    for (; j + 8 <= kn; j += j + 24 == kn ? 24 : (j + 16 <= kn ? 16 : 8)) {
         float *base = dx + j;
         const int8_t *wp = wq + j;
         const float *dp = d;
         const int32_t *op = off, *oe = off + n;
         int32_t t0, t1;
         float *pp;
-        if (j + 16 <= kn) {
+        if (j + 24 == kn) {
+            /* the last twenty-four channels in one pass (TTE_DX_AT24): four pixels a pass
+             * (values in s24-s27), then the last n % 4 one at a time */
+            const int32_t *const oe4 = off + (n & ~3);
+            uint32_t sbits;
+            memcpy(&sbits, &s, sizeof sbits);
+            __asm__ volatile("vmov s31, %[sb]\n\t"
+                             TTE_DX_CVT24
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 3f\n\t"
+                             "1:\n\t"
+                             "vldmia %[dp]!, {s24-s27}\n\t"
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT24("s24", "t0")
+                             TTE_DX_AT24("s25", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT24("s26", "t0")
+                             TTE_DX_AT24("s27", "t1")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "2:\n\t"
+                             "vldmia %[dp]!, {s24}\n\t"
+                             "ldr %[t0], [%[op]], #4\n\t"
+                             TTE_DX_AT24("s24", "t0")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 2b\n\t"
+                             "4:\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [sb] "r"(sbits)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "d14", "d15", "cc", "memory");
+        } else if (j + 16 <= kn) {
             /* four pixels a pass (their values in s16-s19: one VLDM, their offsets by two LDRD,
              * one loop branch), then the last n % 4 one at a time */
             const int32_t *const oe4 = off + (n & ~3);
