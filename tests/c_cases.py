@@ -2822,9 +2822,10 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=True, chans=(128, 64)) for s in (0, 3)]
     cases += dwpw_rest_cases()
     # the M7's twenty-four-channel passes over the list (input channels 24, 40, 56: the last 24
-    # in one pass), with and without x as floats, odd and even list lengths
+    # in one pass; the weight update's where all of x is floats and no selection, seeds 2, 20 and 38),
+    # with and without x as floats, odd and even list lengths
     cases += [_dwpw_case(s, head=True, wide=True, xfloat=s % 2 == 0, in_c=ic)
-              for s, ic in ((0, 24), (1, 40), (4, 56), (6, 24), (7, 40))]
+              for s, ic in ((0, 24), (1, 40), (2, 24), (4, 56), (6, 24), (7, 40), (20, 40), (38, 40))]
     cases += dwg_pair_cases()
     return cases
 

@@ -315,6 +315,21 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s0, " T ", s8\n\t" "vmla.f32 s1, " T ", s9\n\t" "vmla.f32 s2, " T ", s10\n\t" \
     "vmla.f32 s3, " T ", s11\n\t" "vmla.f32 s4, " T ", s12\n\t" "vmla.f32 s5, " T ", s13\n\t" \
     "vmla.f32 s6, " T ", s14\n\t" "vmla.f32 s7, " T ", s15\n\t"
+/* dwpw_update_list's twenty-four channels over x's floats: s0-s23 += T * x[k], x four at a time
+ * in s28-s31 from pointer P */
+#define TTE_UPDF_24(P, T) \
+    "vldr d14, [%[" P "], #0]\n\t" "vldr d15, [%[" P "], #8]\n\t" \
+    "vmla.f32 s0, " T ", s28\n\t" "vmla.f32 s1, " T ", s29\n\t" "vmla.f32 s2, " T ", s30\n\t" "vmla.f32 s3, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #16]\n\t" "vldr d15, [%[" P "], #24]\n\t" \
+    "vmla.f32 s4, " T ", s28\n\t" "vmla.f32 s5, " T ", s29\n\t" "vmla.f32 s6, " T ", s30\n\t" "vmla.f32 s7, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #32]\n\t" "vldr d15, [%[" P "], #40]\n\t" \
+    "vmla.f32 s8, " T ", s28\n\t" "vmla.f32 s9, " T ", s29\n\t" "vmla.f32 s10, " T ", s30\n\t" "vmla.f32 s11, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #48]\n\t" "vldr d15, [%[" P "], #56]\n\t" \
+    "vmla.f32 s12, " T ", s28\n\t" "vmla.f32 s13, " T ", s29\n\t" "vmla.f32 s14, " T ", s30\n\t" "vmla.f32 s15, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #64]\n\t" "vldr d15, [%[" P "], #72]\n\t" \
+    "vmla.f32 s16, " T ", s28\n\t" "vmla.f32 s17, " T ", s29\n\t" "vmla.f32 s18, " T ", s30\n\t" "vmla.f32 s19, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #80]\n\t" "vldr d15, [%[" P "], #88]\n\t" \
+    "vmla.f32 s20, " T ", s28\n\t" "vmla.f32 s21, " T ", s29\n\t" "vmla.f32 s22, " T ", s30\n\t" "vmla.f32 s23, " T ", s31\n\t"
 /* the end of the two-pixel loops (label 1, pairs up to oe2) and their tail (label 3): done where
  * op is at oe (on to 4), else the last pixel's factor in s16 and its row at p */
 #define TTE_UPDF_LAST \
@@ -1707,7 +1722,15 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         qas_clamp_row_s8(wrow, u->n_in, packed ? NULL : u->in_idx);
         return;
     }
-    for (; ci + 16 <= u->n_in; ci += 16) {
+#ifdef TTE_VFP_ASM
+    /* with every listed pixel's x as floats, consecutive channels and n_in % 16 == 8 from 24 on:
+     * the last 24 in one pass (below) where 16 and 8 took two */
+    const int32_t last24 =
+        nf == n && (u->in_idx == NULL || xsel) && u->n_in >= 24 && (u->n_in & 15) == 8 ? u->n_in - 24 : -1;
+#else
+    const int32_t last24 = -1;
+#endif
+    for (; ci + 16 <= u->n_in && ci != last24; ci += 16) {
         /* sixteen consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
         const uint8_t *xb = xu + o0;
@@ -1874,6 +1897,55 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         grad[ci + 14] = a14;
         grad[ci + 15] = a15;
     }
+#ifdef TTE_VFP_ASM
+    if (ci == last24) {
+        /* four pixels a pass (their values in s24-s27, their offsets by two LDRD), then the last
+         * n % 4 one at a time; the sums in s0-s23 */
+        const float *dp = d, *pp, *pq;
+        const int32_t *op = off, *oe = off + n, *const oe4 = off + (n & ~3);
+        int32_t r0, r1;
+        __asm__ volatile("movs %[r0], #0\n\t"
+                         "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t"
+                         "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t"
+                         "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                         "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t"
+                         "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
+                         "cmp %[op], %[oe4]\n\t"
+                         "beq 5f\n\t"
+                         "6:\n\t"
+                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                         "vldmia %[dp]!, {s24-s27}\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         "add %[q], %[xb], %[r1], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s24")
+                         TTE_UPDF_24("q", "s25")
+                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         "add %[q], %[xb], %[r1], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s26")
+                         TTE_UPDF_24("q", "s27")
+                         "cmp %[op], %[oe4]\n\t"
+                         "bne 6b\n\t"
+                         "5:\n\t"
+                         "cmp %[op], %[oe]\n\t"
+                         "beq 4f\n\t"
+                         "7:\n\t"
+                         "ldr %[r0], [%[op]], #4\n\t"
+                         "vldmia %[dp]!, {s24}\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s24")
+                         "cmp %[op], %[oe]\n\t"
+                         "bne 7b\n\t"
+                         "4:\n\t"
+                         "vstmia %[g], {s0-s23}\n\t"
+                         : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                           [dp] "+&r"(dp)
+                         : [xb] "r"(xf + ci), [oe] "r"(oe), [oe4] "r"(oe4), [g] "r"(grad + ci)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
+        ci += 24;
+    }
+#endif
     for (; ci + 8 <= u->n_in; ci += 8) {
         /* eight consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
