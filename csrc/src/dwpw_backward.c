@@ -400,16 +400,34 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a7, "s7");
 #ifdef TTE_VFP_ASM
     {
-        /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
-         * then eight where qc % 16 has them, then the last qc % 8 one at a time; all in s0-s15
-         * (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
-        const float *we16 = wcol + (qc & ~(size_t)15), *const wend = wcol + qc;
+        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
+         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
+         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "beq 2f\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "beq 6f\n\t"
                          "1:\n\t"
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         TTE_DOT4_EIGHT("32")
+                         TTE_DOT4_EIGHT("48")
+                         TTE_DOT4_EIGHT("64")
+                         TTE_DOT4_EIGHT("80")
+                         TTE_DOT4_EIGHT("96")
+                         TTE_DOT4_EIGHT("112")
+                         "adds %[w], %[w], #128\n\t"
+                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
+                         "adds %[g3], %[g3], #128\n\t" "adds %[g4], %[g4], #128\n\t" "adds %[g5], %[g5], #128\n\t"
+                         "adds %[g6], %[g6], #128\n\t" "adds %[g7], %[g7], #128\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "bne 1b\n\t"
+                         "6:\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #64\n\t"
+                         "blo 2f\n\t"
                          TTE_DOT4_EIGHT("0")
                          TTE_DOT4_EIGHT("16")
                          TTE_DOT4_EIGHT("32")
@@ -418,8 +436,6 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
                          "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
                          "adds %[g3], %[g3], #64\n\t" "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
                          "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "bne 1b\n\t"
                          "2:\n\t"
                          "sub %[z], %[wend], %[w]\n\t"
                          "cmp %[z], #32\n\t"
@@ -454,7 +470,7 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
                            [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
                            [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
                            [w] "+r"(wcol), [z] "+r"(z)
-                         : [we16] "r"(we16), [wend] "r"(wend)
+                         : [we32] "r"(we32), [wend] "r"(wend)
                          : "d4", "d5", "d6", "d7", "cc", "memory");
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
@@ -492,15 +508,32 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a3, "s3");
 #ifdef TTE_VFP_ASM
     {
-        /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
-         * then eight where qc % 16 has them, then the last qc % 8 one at a time; all in s0-s15
-         * (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
-        const float *we16 = wcol + (qc & ~(size_t)15), *const wend = wcol + qc;
+        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
+         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
+         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "beq 2f\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "beq 6f\n\t"
                          "1:\n\t"
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         TTE_DOT4_FOUR("32")
+                         TTE_DOT4_FOUR("48")
+                         TTE_DOT4_FOUR("64")
+                         TTE_DOT4_FOUR("80")
+                         TTE_DOT4_FOUR("96")
+                         TTE_DOT4_FOUR("112")
+                         "adds %[w], %[w], #128\n\t"
+                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
+                         "adds %[g3], %[g3], #128\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "bne 1b\n\t"
+                         "6:\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #64\n\t"
+                         "blo 2f\n\t"
                          TTE_DOT4_FOUR("0")
                          TTE_DOT4_FOUR("16")
                          TTE_DOT4_FOUR("32")
@@ -508,8 +541,6 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
                          "adds %[w], %[w], #64\n\t"
                          "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
                          "adds %[g3], %[g3], #64\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "bne 1b\n\t"
                          "2:\n\t"
                          "sub %[z], %[wend], %[w]\n\t"
                          "cmp %[z], #32\n\t"
@@ -537,7 +568,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
                            [g2] "+r"(g2), [g3] "+r"(g3),
                            [w] "+r"(wcol), [z] "+r"(z)
-                         : [we16] "r"(we16), [wend] "r"(wend)
+                         : [we32] "r"(we32), [wend] "r"(wend)
                          : "d4", "d5", "d6", "d7", "cc", "memory");
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
