@@ -2679,7 +2679,8 @@ def _ties_case(dtype: str) -> Case:
 
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
                xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
-               hw: tuple[int, int] = (2, 3), kernel: tuple[int, int, tuple[int, int]] | None = None) -> Case:
+               hw: tuple[int, int] = (2, 3), kernel: tuple[int, int, tuple[int, int]] | None = None,
+               in_c: int | None = None) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2696,7 +2697,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     channels in the scratch (Q_COLS_META; after x's floats with ``xfloat``), the last one
     partial where the channels are not a multiple of it (wide with 32: 40 channels).
     ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels.
-    ``kernel``: (k, stride, (pad before, pad after)) instead of the drawn ones."""
+    ``kernel``: (k, stride, (pad before, pad after)) instead of the drawn ones. ``in_c``: the 1x1
+    conv's input channels instead of the drawn ones."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
@@ -2710,6 +2712,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         h, w, c, cin = 3, 4, 40, 16
     if chans is not None:
         (h, w), c = hw, chans[0]
+    if in_c is not None:
+        cin = in_c
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     pb, pa = pad, pad
@@ -2802,7 +2806,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
             f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}"
-            f"{f'_c{c}q{qc}' if chans else ''}")
+            f"{f'_c{c}q{qc}' if chans else ''}{f'_cin{cin}' if in_c is not None else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -2921,6 +2925,11 @@ def update_cases() -> list[Case]:
               for s, ch, hw in ((0, (64, 24), (4, 4)), (6, (40, 16), (3, 8)), (12, (64, 40), (2, 8)),
                                 (3, (40, 8), (3, 5)), (4, (40, 32), (4, 4)))]
     cases += dwpw_rest_cases()
+    # the M7's twenty-four-channel passes over the list (input channels 24, 40, 56: the last 24
+    # in one pass; the weight update's where all of x is floats and no selection, seeds 2, 20 and 38),
+    # with and without x as floats, odd and even list lengths
+    cases += [_dwpw_case(s, head=True, wide=True, xfloat=s % 2 == 0, in_c=ic)
+              for s, ic in ((0, 24), (1, 40), (2, 24), (4, 56), (6, 24), (7, 40), (20, 40), (38, 40))]
     cases += dwg_pair_cases()
     return cases
 

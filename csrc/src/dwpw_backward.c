@@ -87,6 +87,26 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vldr d8, [%[" ga "], #" OFF "]\n\t" "vldr d9, [%[" ga "], #" OFF " + 8]\n\t" \
     "vldr d10, [%[" ga "], #" OFF " + 16]\n\t" "vldr d11, [%[" ga "], #" OFF " + 24]\n\t" \
     TTE_DOT_ONE_MLA(a)
+/* dwpw_dot8 / dwpw_dot4 in s8-s15 only, so that no call saves and restores the callee-saved
+ * s16-s31 (16 registers each way): four o from byte offset OFF, w's four in s8-s11 (TTE_DOT4_W),
+ * pixels A and B two o at a time in s12-s13 and s14-s15; a += g[o] * w[o] in order of o */
+#define TTE_DOT4_W(OFF) \
+    "vldr d4, [%[w], #" OFF "]\n\t" "vldr d5, [%[w], #" OFF " + 8]\n\t"
+#define TTE_DOT4_PAIR(ga, gb, a, b, OFF) \
+    "vldr d6, [%[" ga "], #" OFF "]\n\t" "vldr d7, [%[" gb "], #" OFF "]\n\t" \
+    "vmla.f32 %[" a "], s12, s8\n\t" "vmla.f32 %[" b "], s14, s8\n\t" \
+    "vmla.f32 %[" a "], s13, s9\n\t" "vmla.f32 %[" b "], s15, s9\n\t" \
+    "vldr d6, [%[" ga "], #" OFF " + 8]\n\t" "vldr d7, [%[" gb "], #" OFF " + 8]\n\t" \
+    "vmla.f32 %[" a "], s12, s10\n\t" "vmla.f32 %[" b "], s14, s10\n\t" \
+    "vmla.f32 %[" a "], s13, s11\n\t" "vmla.f32 %[" b "], s15, s11\n\t"
+/* the four o from OFF for dwpw_dot8's eight pixels, dwpw_dot4's four */
+#define TTE_DOT4_EIGHT(OFF) \
+    TTE_DOT4_W(OFF) \
+    TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF) \
+    TTE_DOT4_PAIR("g4", "g5", "a4", "a5", OFF) TTE_DOT4_PAIR("g6", "g7", "a6", "a7", OFF)
+#define TTE_DOT4_FOUR(OFF) \
+    TTE_DOT4_W(OFF) \
+    TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF)
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
@@ -129,6 +149,67 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
     "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+/* dwpw_dx_list's twenty-four channels (kn % 16 == 8 from 24 on: one pass where 16 and 8 took two):
+ * the weights (float)wq[k] * s into s0-s23, s in s31 until then (TTE_DX_CVT24); per nonzero
+ * pixel (its offset in register R, its value t in T) dx[k] += t * w[k] four at a time in
+ * s28-s31 (TTE_DX_AT24) */
+#define TTE_DX_CVT24 \
+    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #16]\n\t" "ldrsb %[t1], [%[wq], #17]\n\t" "vmov s16, s17, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #18]\n\t" "ldrsb %[t1], [%[wq], #19]\n\t" "vmov s18, s19, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #20]\n\t" "ldrsb %[t1], [%[wq], #21]\n\t" "vmov s20, s21, %[t0], %[t1]\n\t" \
+    "ldrsb %[t0], [%[wq], #22]\n\t" "ldrsb %[t1], [%[wq], #23]\n\t" "vmov s22, s23, %[t0], %[t1]\n\t" \
+    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, s31\n\t" \
+    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, s31\n\t" \
+    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, s31\n\t" \
+    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, s31\n\t" \
+    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, s31\n\t" \
+    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, s31\n\t" \
+    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, s31\n\t" \
+    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, s31\n\t" \
+    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, s31\n\t" \
+    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, s31\n\t" \
+    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, s31\n\t" \
+    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, s31\n\t" \
+    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, s31\n\t" \
+    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, s31\n\t" \
+    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, s31\n\t" \
+    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, s31\n\t" \
+    "vcvt.f32.s32 s16, s16\n\t" "vmul.f32 s16, s16, s31\n\t" \
+    "vcvt.f32.s32 s17, s17\n\t" "vmul.f32 s17, s17, s31\n\t" \
+    "vcvt.f32.s32 s18, s18\n\t" "vmul.f32 s18, s18, s31\n\t" \
+    "vcvt.f32.s32 s19, s19\n\t" "vmul.f32 s19, s19, s31\n\t" \
+    "vcvt.f32.s32 s20, s20\n\t" "vmul.f32 s20, s20, s31\n\t" \
+    "vcvt.f32.s32 s21, s21\n\t" "vmul.f32 s21, s21, s31\n\t" \
+    "vcvt.f32.s32 s22, s22\n\t" "vmul.f32 s22, s22, s31\n\t" \
+    "vcvt.f32.s32 s23, s23\n\t" "vmul.f32 s23, s23, s31\n\t"
+#define TTE_DX_AT24(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
+    "vldr d14, [%[p], #0]\n\t" "vldr d15, [%[p], #8]\n\t" \
+    "vmla.f32 s28, " T ", s0\n\t" "vmla.f32 s29, " T ", s1\n\t" "vmla.f32 s30, " T ", s2\n\t" "vmla.f32 s31, " T ", s3\n\t" \
+    "vstr d14, [%[p], #0]\n\t" "vstr d15, [%[p], #8]\n\t" \
+    "vldr d14, [%[p], #16]\n\t" "vldr d15, [%[p], #24]\n\t" \
+    "vmla.f32 s28, " T ", s4\n\t" "vmla.f32 s29, " T ", s5\n\t" "vmla.f32 s30, " T ", s6\n\t" "vmla.f32 s31, " T ", s7\n\t" \
+    "vstr d14, [%[p], #16]\n\t" "vstr d15, [%[p], #24]\n\t" \
+    "vldr d14, [%[p], #32]\n\t" "vldr d15, [%[p], #40]\n\t" \
+    "vmla.f32 s28, " T ", s8\n\t" "vmla.f32 s29, " T ", s9\n\t" "vmla.f32 s30, " T ", s10\n\t" "vmla.f32 s31, " T ", s11\n\t" \
+    "vstr d14, [%[p], #32]\n\t" "vstr d15, [%[p], #40]\n\t" \
+    "vldr d14, [%[p], #48]\n\t" "vldr d15, [%[p], #56]\n\t" \
+    "vmla.f32 s28, " T ", s12\n\t" "vmla.f32 s29, " T ", s13\n\t" "vmla.f32 s30, " T ", s14\n\t" "vmla.f32 s31, " T ", s15\n\t" \
+    "vstr d14, [%[p], #48]\n\t" "vstr d15, [%[p], #56]\n\t" \
+    "vldr d14, [%[p], #64]\n\t" "vldr d15, [%[p], #72]\n\t" \
+    "vmla.f32 s28, " T ", s16\n\t" "vmla.f32 s29, " T ", s17\n\t" "vmla.f32 s30, " T ", s18\n\t" "vmla.f32 s31, " T ", s19\n\t" \
+    "vstr d14, [%[p], #64]\n\t" "vstr d15, [%[p], #72]\n\t" \
+    "vldr d14, [%[p], #80]\n\t" "vldr d15, [%[p], #88]\n\t" \
+    "vmla.f32 s28, " T ", s20\n\t" "vmla.f32 s29, " T ", s21\n\t" "vmla.f32 s30, " T ", s22\n\t" "vmla.f32 s31, " T ", s23\n\t" \
+    "vstr d14, [%[p], #80]\n\t" "vstr d15, [%[p], #88]\n\t"
 /* eight floats at P + OFF (bytes) into / from four D registers (OP vldr or vstr; D0-D3 their
  * names) by four 64-bit transfers: the pixel's pointer is formed anew for each pixel, so no
  * writeback is needed, and a 64-bit transfer is one beat where a VLDM of eight singles adds four
@@ -146,7 +227,10 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * eight dx values in s16-s23 */
 #define TTE_DX_PIX8(T) \
     "ldr %[p], [%[op]], #4\n\t" \
-    "add %[p], %[base], %[p], lsl #2\n\t" \
+    TTE_DX_AT8(T, "p")
+/* TTE_DX_PIX8 with the pixel's offset already in register R (two of them read by one LDRD) */
+#define TTE_DX_AT8(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
     TTE_LD8_D8("p", 0) \
     "vmla.f32 s16, " T ", s0\n\t" \
     "vmla.f32 s17, " T ", s1\n\t" \
@@ -161,7 +245,10 @@ static int32_t bit_at(const uint8_t *m, size_t e)
  * sixteen dx values eight at a time in s20-s27 */
 #define TTE_DX_PIX16(T) \
     "ldr %[p], [%[op]], #4\n\t" \
-    "add %[p], %[base], %[p], lsl #2\n\t" \
+    TTE_DX_AT16(T, "p")
+/* TTE_DX_PIX16 with the pixel's offset already in register R (as TTE_DX_AT8) */
+#define TTE_DX_AT16(T, R) \
+    "add %[p], %[base], %[" R "], lsl #2\n\t" \
     TTE_LD8_D10("p", 0) \
     "vmla.f32 s20, " T ", s0\n\t" \
     "vmla.f32 s21, " T ", s1\n\t" \
@@ -223,6 +310,26 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 " a3 ", " T ", s27\n\t" "vmla.f32 " a4 ", " T ", s28\n\t" "vmla.f32 " a5 ", " T ", s29\n\t" \
     "vmla.f32 " a6 ", " T ", s30\n\t" "vmla.f32 " a7 ", " T ", s31\n\t"
 #define TTE_UPDF_8(a0, a1, a2, a3, a4, a5, a6, a7) TTE_UPDF_8T("s16", a0, a1, a2, a3, a4, a5, a6, a7)
+/* the eight-channel update's second pixel of a pair: s0-s7 += T * s8..s15 */
+#define TTE_UPDF_8B(T) \
+    "vmla.f32 s0, " T ", s8\n\t" "vmla.f32 s1, " T ", s9\n\t" "vmla.f32 s2, " T ", s10\n\t" \
+    "vmla.f32 s3, " T ", s11\n\t" "vmla.f32 s4, " T ", s12\n\t" "vmla.f32 s5, " T ", s13\n\t" \
+    "vmla.f32 s6, " T ", s14\n\t" "vmla.f32 s7, " T ", s15\n\t"
+/* dwpw_update_list's twenty-four channels over x's floats: s0-s23 += T * x[k], x four at a time
+ * in s28-s31 from pointer P */
+#define TTE_UPDF_24(P, T) \
+    "vldr d14, [%[" P "], #0]\n\t" "vldr d15, [%[" P "], #8]\n\t" \
+    "vmla.f32 s0, " T ", s28\n\t" "vmla.f32 s1, " T ", s29\n\t" "vmla.f32 s2, " T ", s30\n\t" "vmla.f32 s3, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #16]\n\t" "vldr d15, [%[" P "], #24]\n\t" \
+    "vmla.f32 s4, " T ", s28\n\t" "vmla.f32 s5, " T ", s29\n\t" "vmla.f32 s6, " T ", s30\n\t" "vmla.f32 s7, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #32]\n\t" "vldr d15, [%[" P "], #40]\n\t" \
+    "vmla.f32 s8, " T ", s28\n\t" "vmla.f32 s9, " T ", s29\n\t" "vmla.f32 s10, " T ", s30\n\t" "vmla.f32 s11, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #48]\n\t" "vldr d15, [%[" P "], #56]\n\t" \
+    "vmla.f32 s12, " T ", s28\n\t" "vmla.f32 s13, " T ", s29\n\t" "vmla.f32 s14, " T ", s30\n\t" "vmla.f32 s15, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #64]\n\t" "vldr d15, [%[" P "], #72]\n\t" \
+    "vmla.f32 s16, " T ", s28\n\t" "vmla.f32 s17, " T ", s29\n\t" "vmla.f32 s18, " T ", s30\n\t" "vmla.f32 s19, " T ", s31\n\t" \
+    "vldr d14, [%[" P "], #80]\n\t" "vldr d15, [%[" P "], #88]\n\t" \
+    "vmla.f32 s20, " T ", s28\n\t" "vmla.f32 s21, " T ", s29\n\t" "vmla.f32 s22, " T ", s30\n\t" "vmla.f32 s23, " T ", s31\n\t"
 /* the end of the two-pixel loops (label 1, pairs up to oe2) and their tail (label 3): done where
  * op is at oe (on to 4), else the last pixel's factor in s16 and its row at p */
 #define TTE_UPDF_LAST \
@@ -277,8 +384,8 @@ static void zero_f32(float *v, size_t n)
 }
 
 /* dzc[pi[j]] = sum over oc in order of gy[pi[j], oc] * wcol[oc], for 8, 4, 2 or 1 pixels at
- * once (each converted weight loaded once for all of them; under TTE_VFP_ASM eight oc per
- * pass of the assembly loop, the last qc % 8 in C). */
+ * once (each converted weight loaded once for all of them; under TTE_VFP_ASM the 8 and 4 wholly
+ * in assembly, the 2 and 1 eight oc per pass of the assembly loop and the last qc % 8 in C). */
 static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float *wcol, float *dzc)
 {
     const float *g0 = gy + (size_t)pi[0] * qc, *g1 = gy + (size_t)pi[1] * qc, *g2 = gy + (size_t)pi[2] * qc, *g3 = gy + (size_t)pi[3] * qc;
@@ -291,52 +398,85 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a5, "s5");
     TTE_ACC(a6, "s6");
     TTE_ACC(a7, "s7");
-    size_t o;
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
-        /* sixteen oc a pass by 64-bit loads at immediate offsets (one pointer add each a pass),
-         * then the last eight of qc % 16 by VLDM */
-        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
+    {
+        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
+         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
+         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
+        uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "beq 2f\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "beq 6f\n\t"
                          "1:\n\t"
-                         TTE_DOT_W("0")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
-                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "0")
-                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "0")
-                         TTE_DOT_W("32")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
-                         TTE_DOT_PAIR_AT("g4", "g5", "a4", "a5", "32")
-                         TTE_DOT_PAIR_AT("g6", "g7", "a6", "a7", "32")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
-                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
-                         "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
-                         "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
-                         "cmp %[w], %[we16]\n\t"
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         TTE_DOT4_EIGHT("32")
+                         TTE_DOT4_EIGHT("48")
+                         TTE_DOT4_EIGHT("64")
+                         TTE_DOT4_EIGHT("80")
+                         TTE_DOT4_EIGHT("96")
+                         TTE_DOT4_EIGHT("112")
+                         "adds %[w], %[w], #128\n\t"
+                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
+                         "adds %[g3], %[g3], #128\n\t" "adds %[g4], %[g4], #128\n\t" "adds %[g5], %[g5], #128\n\t"
+                         "adds %[g6], %[g6], #128\n\t" "adds %[g7], %[g7], #128\n\t"
+                         "cmp %[w], %[we32]\n\t"
                          "bne 1b\n\t"
+                         "6:\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #64\n\t"
+                         "blo 2f\n\t"
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         TTE_DOT4_EIGHT("32")
+                         TTE_DOT4_EIGHT("48")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
+                         "adds %[g3], %[g3], #64\n\t" "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
+                         "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
                          "2:\n\t"
-                         "cmp %[w], %[we]\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #32\n\t"
+                         "blo 4f\n\t"
+                         TTE_DOT4_EIGHT("0")
+                         TTE_DOT4_EIGHT("16")
+                         "adds %[w], %[w], #32\n\t"
+                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
+                         "adds %[g3], %[g3], #32\n\t" "adds %[g4], %[g4], #32\n\t" "adds %[g5], %[g5], #32\n\t"
+                         "adds %[g6], %[g6], #32\n\t" "adds %[g7], %[g7], #32\n\t"
+                         "4:\n\t"
+                         "cmp %[w], %[wend]\n\t"
                          "beq 3f\n\t"
-                         "vldmia %[w]!, {s8-s15}\n\t"
-                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
-                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
-                         TTE_DOT_PAIR("g4", "g5", "a4", "a5")
-                         TTE_DOT_PAIR("g6", "g7", "a6", "a7")
+                         "5:\n\t"
+                         "vldr s8, [%[w]]\n\t"
+                         "adds %[w], %[w], #4\n\t"
+                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
+                         "vmla.f32 %[a1], s13, s8\n\t"
+                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
+                         "vmla.f32 %[a3], s13, s8\n\t"
+                         "vldr s12, [%[g4]]\n\t" "vldr s13, [%[g5]]\n\t" "vmla.f32 %[a4], s12, s8\n\t"
+                         "vmla.f32 %[a5], s13, s8\n\t"
+                         "vldr s12, [%[g6]]\n\t" "vldr s13, [%[g7]]\n\t" "vmla.f32 %[a6], s12, s8\n\t"
+                         "vmla.f32 %[a7], s13, s8\n\t"
+                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
+                         "adds %[g3], %[g3], #4\n\t" "adds %[g4], %[g4], #4\n\t" "adds %[g5], %[g5], #4\n\t"
+                         "adds %[g6], %[g6], #4\n\t" "adds %[g7], %[g7], #4\n\t"
+                         "cmp %[w], %[wend]\n\t"
+                         "bne 5b\n\t"
                          "3:\n\t"
-                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4),
-                           [a5] "=t"(a5), [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1),
-                           [g2] "+r"(g2), [g3] "+r"(g3), [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6),
-                           [g7] "+r"(g7), [w] "+r"(wcol)
-                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
-                         : TTE_DOT_CLOBBERS);
-        qc &= 7u;
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4), [a5] "=t"(a5),
+                           [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
+                           [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
+                           [w] "+r"(wcol), [z] "+r"(z)
+                         : [we32] "r"(we32), [wend] "r"(wend)
+                         : "d4", "d5", "d6", "d7", "cc", "memory");
+        /* the stores read pi anew (its values were not kept across the loops) */
+        __asm__("" : "+r"(pi));
     }
-#endif
+#else
+    size_t o;
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -348,6 +488,7 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
         a6 += g6[o] * wv;
         a7 += g7[o] * wv;
     }
+#endif
     dzc[pi[0]] = a0;
     dzc[pi[1]] = a1;
     dzc[pi[2]] = a2;
@@ -365,40 +506,75 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a1, "s1");
     TTE_ACC(a2, "s2");
     TTE_ACC(a3, "s3");
-    size_t o;
 #ifdef TTE_VFP_ASM
-    if (qc >= 8u) {
-        /* as dwpw_dot8: sixteen oc a pass by 64-bit loads, then the last eight by VLDM */
-        const float *we = wcol + (qc & ~(size_t)7), *we16 = wcol + (qc & ~(size_t)15);
+    {
+        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
+         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
+         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
+        uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
-                         "cmp %[w], %[we16]\n\t"
-                         "beq 2f\n\t"
+                         "cmp %[w], %[we32]\n\t"
+                         "beq 6f\n\t"
                          "1:\n\t"
-                         TTE_DOT_W("0")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "0")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "0")
-                         TTE_DOT_W("32")
-                         TTE_DOT_PAIR_AT("g0", "g1", "a0", "a1", "32")
-                         TTE_DOT_PAIR_AT("g2", "g3", "a2", "a3", "32")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t"
-                         "adds %[g2], %[g2], #64\n\t" "adds %[g3], %[g3], #64\n\t"
-                         "cmp %[w], %[we16]\n\t"
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         TTE_DOT4_FOUR("32")
+                         TTE_DOT4_FOUR("48")
+                         TTE_DOT4_FOUR("64")
+                         TTE_DOT4_FOUR("80")
+                         TTE_DOT4_FOUR("96")
+                         TTE_DOT4_FOUR("112")
+                         "adds %[w], %[w], #128\n\t"
+                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
+                         "adds %[g3], %[g3], #128\n\t"
+                         "cmp %[w], %[we32]\n\t"
                          "bne 1b\n\t"
+                         "6:\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #64\n\t"
+                         "blo 2f\n\t"
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         TTE_DOT4_FOUR("32")
+                         TTE_DOT4_FOUR("48")
+                         "adds %[w], %[w], #64\n\t"
+                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
+                         "adds %[g3], %[g3], #64\n\t"
                          "2:\n\t"
-                         "cmp %[w], %[we]\n\t"
+                         "sub %[z], %[wend], %[w]\n\t"
+                         "cmp %[z], #32\n\t"
+                         "blo 4f\n\t"
+                         TTE_DOT4_FOUR("0")
+                         TTE_DOT4_FOUR("16")
+                         "adds %[w], %[w], #32\n\t"
+                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
+                         "adds %[g3], %[g3], #32\n\t"
+                         "4:\n\t"
+                         "cmp %[w], %[wend]\n\t"
                          "beq 3f\n\t"
-                         "vldmia %[w]!, {s8-s15}\n\t"
-                         TTE_DOT_PAIR("g0", "g1", "a0", "a1")
-                         TTE_DOT_PAIR("g2", "g3", "a2", "a3")
+                         "5:\n\t"
+                         "vldr s8, [%[w]]\n\t"
+                         "adds %[w], %[w], #4\n\t"
+                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
+                         "vmla.f32 %[a1], s13, s8\n\t"
+                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
+                         "vmla.f32 %[a3], s13, s8\n\t"
+                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
+                         "adds %[g3], %[g3], #4\n\t"
+                         "cmp %[w], %[wend]\n\t"
+                         "bne 5b\n\t"
                          "3:\n\t"
-                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0),
-                           [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3), [w] "+r"(wcol)
-                         : [we] "r"(we), [we16] "r"(we16), [z] "r"(0)
-                         : TTE_DOT_CLOBBERS);
-        qc &= 7u;
+                         : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
+                           [g2] "+r"(g2), [g3] "+r"(g3),
+                           [w] "+r"(wcol), [z] "+r"(z)
+                         : [we32] "r"(we32), [wend] "r"(wend)
+                         : "d4", "d5", "d6", "d7", "cc", "memory");
+        /* the stores read pi anew (its values were not kept across the loops) */
+        __asm__("" : "+r"(pi));
     }
-#endif
+#else
+    size_t o;
     for (o = 0; o < qc; ++o) {
         const float wv = wcol[o];
         a0 += g0[o] * wv;
@@ -406,6 +582,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
         a2 += g2[o] * wv;
         a3 += g3[o] * wv;
     }
+#endif
     dzc[pi[0]] = a0;
     dzc[pi[1]] = a1;
     dzc[pi[2]] = a2;
@@ -1716,26 +1893,62 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         return;
     }
 #ifdef TTE_VFP_ASM
-    for (; j + 8 <= kn; j += j + 16 <= kn ? 16 : 8) {
+    for (; j + 8 <= kn; j += j + 24 == kn ? 24 : (j + 16 <= kn ? 16 : 8)) {
         float *base = dx + j;
         const int8_t *wp = wq + j;
         const float *dp = d;
         const int32_t *op = off, *oe = off + n;
         int32_t t0, t1;
         float *pp;
-        if (j + 16 <= kn) {
-            /* four pixels a pass (their values in s16-s19: one VLDM, one loop branch), then the
-             * last n % 4 one at a time */
+        if (j + 24 == kn) {
+            /* the last twenty-four channels in one pass (TTE_DX_AT24): four pixels a pass
+             * (values in s24-s27), then the last n % 4 one at a time */
+            const int32_t *const oe4 = off + (n & ~3);
+            uint32_t sbits;
+            memcpy(&sbits, &s, sizeof sbits);
+            __asm__ volatile("vmov s31, %[sb]\n\t"
+                             TTE_DX_CVT24
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 3f\n\t"
+                             "1:\n\t"
+                             "vldmia %[dp]!, {s24-s27}\n\t"
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT24("s24", "t0")
+                             TTE_DX_AT24("s25", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT24("s26", "t0")
+                             TTE_DX_AT24("s27", "t1")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 1b\n\t"
+                             "3:\n\t"
+                             "cmp %[op], %[oe]\n\t"
+                             "beq 4f\n\t"
+                             "2:\n\t"
+                             "vldmia %[dp]!, {s24}\n\t"
+                             "ldr %[t0], [%[op]], #4\n\t"
+                             TTE_DX_AT24("s24", "t0")
+                             "cmp %[op], %[oe]\n\t"
+                             "bne 2b\n\t"
+                             "4:\n\t"
+                             : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
+                             : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [sb] "r"(sbits)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+                               "d13", "d14", "d15", "cc", "memory");
+        } else if (j + 16 <= kn) {
+            /* four pixels a pass (their values in s16-s19: one VLDM, their offsets by two LDRD,
+             * one loop branch), then the last n % 4 one at a time */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT16
                              "cmp %[op], %[oe4]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
                              "vldmia %[dp]!, {s16-s19}\n\t"
-                             TTE_DX_PIX16("s16")
-                             TTE_DX_PIX16("s17")
-                             TTE_DX_PIX16("s18")
-                             TTE_DX_PIX16("s19")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT16("s16", "t0")
+                             TTE_DX_AT16("s17", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT16("s18", "t0")
+                             TTE_DX_AT16("s19", "t1")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
                              "3:\n\t"
@@ -1759,10 +1972,12 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
                              "beq 3f\n\t"
                              "1:\n\t"
                              "vldmia %[dp]!, {s8-s11}\n\t"
-                             TTE_DX_PIX8("s8")
-                             TTE_DX_PIX8("s9")
-                             TTE_DX_PIX8("s10")
-                             TTE_DX_PIX8("s11")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT8("s8", "t0")
+                             TTE_DX_AT8("s9", "t1")
+                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
+                             TTE_DX_AT8("s10", "t0")
+                             TTE_DX_AT8("s11", "t1")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 1b\n\t"
                              "3:\n\t"
@@ -1859,7 +2074,15 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         qas_clamp_row_s8(wrow, u->n_in, packed ? NULL : u->in_idx);
         return;
     }
-    for (; ci + 16 <= u->n_in; ci += 16) {
+#ifdef TTE_VFP_ASM
+    /* with every listed pixel's x as floats, consecutive channels and n_in % 16 == 8 from 24 on:
+     * the last 24 in one pass (below) where 16 and 8 took two */
+    const int32_t last24 =
+        nf == n && (u->in_idx == NULL || xsel) && u->n_in >= 24 && (u->n_in & 15) == 8 ? u->n_in - 24 : -1;
+#else
+    const int32_t last24 = -1;
+#endif
+    for (; ci + 16 <= u->n_in && ci != last24; ci += 16) {
         /* sixteen consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
         const uint8_t *xb = xu + o0;
@@ -1874,13 +2097,43 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* a pixel's sixteen values eight at a time into s24-s31; two pixels a pass (their
-             * values in s16, s17), the last one of an odd count alone */
-            const float *dp = d, *pp;
-            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
-            int32_t r0;
+            /* a pixel's sixteen values eight at a time into s24-s31; four pixels a pass (their
+             * values in s16-s19, their offsets by two LDRD), then at most one pass of two (s16,
+             * s17) and the last one of an odd count alone */
+            const float *dp = d, *pp, *pq;
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
+            int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 5f\n\t"
+                             "6:\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s19}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("p", 32)
+                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_LD8_D12("q", 0)
+                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("q", 32)
+                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("p", 32)
+                             TTE_UPDF_8T("s18", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_LD8_D12("q", 0)
+                             TTE_UPDF_8T("s19", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_LD8_D12("q", 32)
+                             TTE_UPDF_8T("s19", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 6b\n\t"
+                             "5:\n\t"
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -1904,10 +2157,12 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
-                             : [p] "=&r"(pp), [r0] "=&r"(r0), [op] "+&r"(op), [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
-                               "memory");
+                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                               [dp] "+&r"(dp)
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
+                               [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
+                               "cc", "memory");
             if (nf == n) {
                 continue;
             }
@@ -1994,6 +2249,55 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         grad[ci + 14] = a14;
         grad[ci + 15] = a15;
     }
+#ifdef TTE_VFP_ASM
+    if (ci == last24) {
+        /* four pixels a pass (their values in s24-s27, their offsets by two LDRD), then the last
+         * n % 4 one at a time; the sums in s0-s23 */
+        const float *dp = d, *pp, *pq;
+        const int32_t *op = off, *oe = off + n, *const oe4 = off + (n & ~3);
+        int32_t r0, r1;
+        __asm__ volatile("movs %[r0], #0\n\t"
+                         "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t"
+                         "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t"
+                         "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                         "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t"
+                         "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
+                         "cmp %[op], %[oe4]\n\t"
+                         "beq 5f\n\t"
+                         "6:\n\t"
+                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                         "vldmia %[dp]!, {s24-s27}\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         "add %[q], %[xb], %[r1], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s24")
+                         TTE_UPDF_24("q", "s25")
+                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         "add %[q], %[xb], %[r1], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s26")
+                         TTE_UPDF_24("q", "s27")
+                         "cmp %[op], %[oe4]\n\t"
+                         "bne 6b\n\t"
+                         "5:\n\t"
+                         "cmp %[op], %[oe]\n\t"
+                         "beq 4f\n\t"
+                         "7:\n\t"
+                         "ldr %[r0], [%[op]], #4\n\t"
+                         "vldmia %[dp]!, {s24}\n\t"
+                         "add %[p], %[xb], %[r0], lsl #2\n\t"
+                         TTE_UPDF_24("p", "s24")
+                         "cmp %[op], %[oe]\n\t"
+                         "bne 7b\n\t"
+                         "4:\n\t"
+                         "vstmia %[g], {s0-s23}\n\t"
+                         : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
+                           [dp] "+&r"(dp)
+                         : [xb] "r"(xf + ci), [oe] "r"(oe), [oe4] "r"(oe4), [g] "r"(grad + ci)
+                         : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13",
+                           "d14", "d15", "cc", "memory");
+        ci += 24;
+    }
+#endif
     for (; ci + 8 <= u->n_in; ci += 8) {
         /* eight consecutive channels (all, or a run of a selection) */
         const int32_t o0 = sel(u->in_idx, ci);
@@ -2008,13 +2312,35 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         }
 #ifdef TTE_VFP_ASM
         if (nf > 0) {
-            /* two pixels a pass (their values in s16, s17, their offsets by one LDRD; the second
-             * one's eight values in s8-s15), the last one of an odd count alone */
+            /* four pixels a pass (their values in s16-s19, their offsets by two LDRD; the second
+             * of each pair's eight values in s8-s15), then at most one pass of two (s16, s17)
+             * and the last one of an odd count alone */
             const float *dp = d, *pp, *pq;
-            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1);
+            const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             "cmp %[op], %[oe4]\n\t"
+                             "beq 5f\n\t"
+                             "6:\n\t"
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "vldmia %[dp]!, {s16-s19}\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             TTE_UPDF_8B("s17")
+                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
+                             "add %[p], %[xb], %[r0], lsl #2\n\t"
+                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_LD8_D12("p", 0)
+                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
+                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
+                             TTE_UPDF_8B("s19")
+                             "cmp %[op], %[oe4]\n\t"
+                             "bne 6b\n\t"
+                             "5:\n\t"
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -2025,9 +2351,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             "vmla.f32 s0, s17, s8\n\t" "vmla.f32 s1, s17, s9\n\t" "vmla.f32 s2, s17, s10\n\t"
-                             "vmla.f32 s3, s17, s11\n\t" "vmla.f32 s4, s17, s12\n\t" "vmla.f32 s5, s17, s13\n\t"
-                             "vmla.f32 s6, s17, s14\n\t" "vmla.f32 s7, s17, s15\n\t"
+                             TTE_UPDF_8B("s17")
                              TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
@@ -2035,9 +2359,10 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vstmia %[g], {s0-s7}\n\t"
                              : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
                                [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d12", "d13", "d14", "d15", "cc",
-                               "memory");
+                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
+                               [g] "r"(grad + ci)
+                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
+                               "cc", "memory");
             if (nf == n) {
                 continue;
             }
@@ -2174,6 +2499,20 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         grad[ci + 2] = a2;
         grad[ci + 3] = a3;
     }
+    for (; xsel && ci + 2 <= u->n_in; ci += 2) {
+        /* two selected channels, consecutive in xf: each listed value and offset read once for
+         * both */
+        const float *xs = xf + ci;
+        float a0 = 0.0f, a1 = 0.0f;
+        for (l = 0; l < n; ++l) {
+            const float t = d[l];
+            const float *xp = xs + off[l];
+            a0 += t * xp[0];
+            a1 += t * xp[1];
+        }
+        grad[ci] = a0;
+        grad[ci + 1] = a1;
+    }
     for (; ci < u->n_in; ++ci) {
         const uint8_t *xp = xu + sel(u->in_idx, ci);
         float a0 = 0.0f;
@@ -2255,9 +2594,11 @@ typedef struct {
  * of in_w (at least 2) plane floats from px, pw apart; the values kept (mask bit set, nonzero)
  * appended to dst with their offsets to op, in pixel order; returns how many. A
  * function of its own, so that its rows' loop keeps its pointers in registers (in dwpw_run they
- * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass without a branch: a value is kept when
- * its mask bit is set and its bits but the sign are not all 0 (LSLS under the IT of the mask
- * test), then stored and listed under one IT; the last pixel of an odd row in C.
+ * were spilled and reloaded per row; with in_w even, one loop over every row). Two pixels a pass
+ * (four where in_w is a multiple of 4) without a branch: a value is kept when its mask bit is
+ * set and its bits but the sign are not all 0, under one IT: the mask test sets NE, the LSLS
+ * within the block sets it again for the two stores (each instruction of an IT block tests the
+ * flags as they are then); the last pixel of an odd row in C.
  * dst may be px's plane: it is written at or before where px reads. */
 static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_t in_w, int32_t pw, size_t mstep,
                                            uint32_t bit, int32_t cin, float *dst, int32_t *op,
@@ -2270,18 +2611,25 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
 #define TTE_LIST_ONE(AT, V) \
     "ldrb %[t0], " AT "\n\t" \
     "tst %[t0], %[bit]\n\t" \
-    "it ne\n\t" \
+    "ittt ne\n\t" \
     "lslsne.w %[t0], %[" V "], #1\n\t" \
-    "itt ne\n\t" \
     "strne %[" V "], [%[dst]], #4\n\t" \
     "strne %[io], [%[op]], #4\n\t" \
     "add %[io], %[io], %[cin]\n\t"
-#define TTE_LIST_PAIRS \
-    "1:\n\t" \
+#define TTE_LIST_TWO \
     "ldrd %[v0], %[v1], [%[px]], #8\n\t" \
     TTE_LIST_ONE("[%[mp]]", "v0") \
     TTE_LIST_ONE("[%[mp], %[ms]]", "v1") \
-    "add %[mp], %[mp], %[ms], lsl #1\n\t" \
+    "add %[mp], %[mp], %[ms], lsl #1\n\t"
+#define TTE_LIST_PAIRS \
+    "1:\n\t" \
+    TTE_LIST_TWO \
+    "cmp %[px], %[se2]\n\t" \
+    "bne 1b\n\t"
+#define TTE_LIST_QUADS \
+    "1:\n\t" \
+    TTE_LIST_TWO \
+    TTE_LIST_TWO \
     "cmp %[px], %[se2]\n\t" \
     "bne 1b\n\t"
     if (in_w == w2 && rows > 0) {
@@ -2290,19 +2638,35 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
         const uint32_t geo[3] = {4u * (uint32_t)w2, 4u * (uint32_t)(pw - w2),
                                  (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
         const float *se2;
-        __asm__ volatile("2:\n\t"
-                         "ldr %[t0], [%[geo]]\n\t"
-                         "add %[se2], %[px], %[t0]\n\t"
-                         TTE_LIST_PAIRS
-                         "ldr %[t0], [%[geo], #4]\n\t"
-                         "add %[px], %[px], %[t0]\n\t"
-                         "ldr %[t0], [%[geo], #8]\n\t"
-                         "cmp %[px], %[t0]\n\t"
-                         "bne 2b\n\t"
-                         : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                           [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                         : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                         : "cc", "memory");
+        if ((in_w & 3) == 0) {
+            __asm__ volatile("2:\n\t"
+                             "ldr %[t0], [%[geo]]\n\t"
+                             "add %[se2], %[px], %[t0]\n\t"
+                             TTE_LIST_QUADS
+                             "ldr %[t0], [%[geo], #4]\n\t"
+                             "add %[px], %[px], %[t0]\n\t"
+                             "ldr %[t0], [%[geo], #8]\n\t"
+                             "cmp %[px], %[t0]\n\t"
+                             "bne 2b\n\t"
+                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                             : "cc", "memory");
+        } else {
+            __asm__ volatile("2:\n\t"
+                             "ldr %[t0], [%[geo]]\n\t"
+                             "add %[se2], %[px], %[t0]\n\t"
+                             TTE_LIST_PAIRS
+                             "ldr %[t0], [%[geo], #4]\n\t"
+                             "add %[px], %[px], %[t0]\n\t"
+                             "ldr %[t0], [%[geo], #8]\n\t"
+                             "cmp %[px], %[t0]\n\t"
+                             "bne 2b\n\t"
+                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
+                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
+                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
+                             : "cc", "memory");
+        }
         rows = 0;
     }
     for (y = 0; y < rows; ++y, px += pw - w2) {
@@ -2322,7 +2686,9 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
             io += cin;
         }
     }
+#undef TTE_LIST_QUADS
 #undef TTE_LIST_PAIRS
+#undef TTE_LIST_TWO
 #undef TTE_LIST_ONE
     st->mp = mp;
     st->io = io;
