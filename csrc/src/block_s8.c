@@ -294,8 +294,8 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
-                                                 dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                    tte_conv2d_s8_dw_row_blk_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep, p->dw3_blocks,
+                                                dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                     q += seg;
                 }
                 np = k;
@@ -325,8 +325,8 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 const int32_t qx = (pix + q) % gd->out_w;
                 const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
-                                             dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                tte_conv2d_s8_dw_row_blk_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep, p->dw3_blocks,
+                                            dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                 q += seg;
             }
             project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);
@@ -347,7 +347,8 @@ static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fa
     if (dw_ws != NULL && dw_bytes == 0) {
         tte_conv2d_s8_dw3_wide_row(p->dw, dw_ws, ox, k, out, os);
     } else {
-        tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+        tte_conv2d_s8_dw_row_blk_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, p->dw3_blocks, out, os, dw_ws,
+                                    dw_bytes);
     }
 }
 
