@@ -1020,11 +1020,19 @@ static TTE_NOINLINE void dw3_fast_groups_b(const int8_t *const *rows, int32_t C,
                                            size_t run, uint32_t flags, int32_t sw, int8_t *out)
 {
     const int8_t *q0 = rows[0] + xq, *q1 = rows[1] + xq, *q2 = rows[2] + xq;
+    const uint32_t *const last = blocks + (size_t)(C >> 2) * DW3B_WORDS;
     uint32_t fl = flags, end;
-    int32_t c;
-    for (c = 0; c + 3 < C; c += 4, blocks += DW3B_WORDS, q0 += 4, q1 += 4, q2 += 4, out += 4) {
-        end = (uint32_t)(uintptr_t)(q0 + run);
-        dw3_fast_b(blocks, &fl, &end, C, q0, q1, q2, sw, out);
+    /* a loop per stride: the stride's test out of the loop */
+    if (sw == 1) {
+        for (; blocks != last; blocks += DW3B_WORDS, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+            end = (uint32_t)(uintptr_t)(q0 + run);
+            dw3_fast_b(blocks, &fl, &end, C, q0, q1, q2, 1, out);
+        }
+    } else {
+        for (; blocks != last; blocks += DW3B_WORDS, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+            end = (uint32_t)(uintptr_t)(q0 + run);
+            dw3_fast_b(blocks, &fl, &end, C, q0, q1, q2, 2, out);
+        }
     }
 }
 #endif
