@@ -270,8 +270,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     weight and bias where nothing else reads them, else comes beside them; ranked as the
     depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
     weight and bias where nothing else reads them and goes last; else (a backward reads the
-    weight) it comes beside the weight, ranked below every other layout (the first dropped when
-    the flash is short; among them, the fewest output pixels first). With ``doubling`` (an
+    weight) it comes beside the weight, ranked below every other layout but the blocks (dropped when
+    the flash is short; among them, the fewest output pixels first). A 3x3 depthwise's blocks
+    (dw3_blocks_layout, beside its dw_layout) rank below all of them, the fewest output rows
+    first, and never serve a depthwise a step updates. With ``doubling`` (an
     inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
     form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
     image keeps pw_layout."""
@@ -284,8 +286,9 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
                 if (pb := dw3_blocks_layout(n, g)) is not None and not _fc_trained(dw, graphs, trained):
-                    # below every dw_layout (it saves a part of the work they save): more rows first
-                    cands[pb[0]] = (pb[1].nbytes, dw.inputs[1], 1.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
+                    # below every other layout (the first dropped: it saves a part of what
+                    # dw_layout saves, and no other layout gives way for it); more rows first
+                    cands[pb[0]] = (pb[1].nbytes, dw.inputs[1], -2.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
             if (n.op == "streamed_block" and (pr := pe_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[0], graphs, trained)):
                 expand, _, _, _, chain = _block_parts(n)
