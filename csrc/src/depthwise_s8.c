@@ -4037,32 +4037,44 @@ void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast,
     dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes);
 }
 
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+/* tte_conv2d_s8_dw_row_blk_ws of a 3x3 depthwise given its blocks: dw_row_any's order,
+ * dw3_blocks_try just before dw_row_groups (dw57_pad_try takes no 3x3) */
+static TTE_NOINLINE void dw_row_blk(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                    int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                    const uint32_t *prep, int8_t *out, size_t ostride, void *ws, size_t ws_bytes,
+                                    const uint32_t *blocks)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const rq_t r = rq_init(p, fast);
+    const int32_t c4 = g->in_c & ~3;
+    int32_t i;
+    if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+        && !dw_copy_try(p, &r, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+        && !dw3_blocks_try(p, &r, rows, ox0, k, bias, blocks, out, ostride)) {
+        dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
+    }
+    if (c4 < g->in_c) {
+        /* the last in_c % 4 channels */
+        for (i = 0; i < k; ++i) {
+            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+            const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+            dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride, c4);
+        }
+    }
+}
+#endif
+
+/* without blocks (or not a 3x3 of multiplier 1 and dilation 1): dw_row_prep_ws's path */
 void tte_conv2d_s8_dw_row_blk_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                  int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
-                                 const uint32_t *blocks, int8_t *out, size_t ostride, void *ws, size_t ws_bytes)
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks)
 {
 #if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    const tte_conv2d_geom_t *g = &p->g;
-    int32_t i;
-    /* dw_row_any's order, dw3_blocks_try just before dw_row_groups (dw57_pad_try takes no 3x3) */
-    if (blocks != NULL && g->k_h == 3 && g->k_w == 3 && g->out_c == g->in_c && g->dil_h == 1 && g->dil_w == 1) {
-        const rq_t r = rq_init(p, fast);
-        const int32_t c4 = g->in_c & ~3;
-        if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
-            && !dw_copy_try(p, &r, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
-            && !dw3_blocks_try(p, &r, rows, ox0, k, bias, blocks, out, ostride)) {
-            dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
-        }
-        if (c4 < g->in_c) {
-            /* the last in_c % 4 channels */
-            for (i = 0; i < k; ++i) {
-                const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-                dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride,
-                           c4);
-            }
-        }
+    if (blocks != NULL && p->g.k_h == 3 && p->g.k_w == 3 && p->g.out_c == p->g.in_c && p->g.dil_h == 1
+        && p->g.dil_w == 1) {
+        dw_row_blk(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes, blocks);
         return;
     }
 #else
