@@ -1641,6 +1641,52 @@ def _dw3_fast_case(seed: int, wide: bool = False) -> Case:
     return _streamed_case(f"streamed_block_dw3_fast_{c}ch_w{w}_s{s}_{seed}{'_wide' if wide else ''}", g, rng)
 
 
+def _dw3_blocks_case(seed: int) -> Case:
+    """A streamed block whose 3x3 depthwise (stride 1 or 2, the output stage over all of int8)
+    reads the compile-time blocks of tte.compiler.emit.block.dw3_blocks_layout
+    (depthwise_s8.c's dw3_fast_groups_b): widths 63 to 65 and 31 to 33 (the paper models' 64-wide
+    first block, odd and even counts of interior pixels), paddings symmetric, TF's one-sided
+    'same' and none (a border pixel on the left, the right, both or neither), 4 to 22 channels
+    (some with a tail of 1 to 3 channels after the groups of four), flat, with an expand conv
+    or with an add; a third of the seeds with multipliers below 2**-22 (dw3_fast_exact's mode 2)
+    and biases near 2**29."""
+    rng = np.random.default_rng(8900 + seed)
+    c = int(rng.choice([4, 8, 16, 6, 12, 21, 20, 7, 22]))
+    w = (64, 63, 65, 32, 31, 33)[(seed // 6) % 6]
+    s = 1 + seed % 2
+    kind = ("flat", "expand", "residual")[(seed // 2) % 3]
+    s = 1 if kind == "residual" else s
+    pads = (1, 1, 1, 1) if kind == "residual" else ((1, 1, 1, 1), (0, 0, 1, 1), (0, 0, 0, 0), (1, 1, 0, 0))[
+        int(rng.integers(0, 4))]
+    h = int(rng.integers(3, 6))
+    xq = rand_q(rng)
+    c0 = int(rng.choice([8, 16])) if kind == "expand" else c
+    g = new_graph({"x": ((1, h, w, c0), "int8", xq)})
+    x = "x"
+    if kind == "expand":
+        add_random_conv(g, rng, x, "e", c, 1, 1, (0, 0, 0, 0), 1)
+        x = "e"
+    eq = g.tensors[x].quant
+    assert eq is not None
+    ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+    g.add_const("d.w", rand_s8(rng, (c, 3, 3, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(eq.scale[0]) * ws).astype(np.float32)
+    tiny = seed % 3 == 2
+    b = rng.integers(-600_000_000, 600_000_000, c) if tiny else rng.integers(-3000, 3000, c)
+    g.add_const("d.b", b.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    ys = float(eq.scale[0]) * (float(ws.max()) * 2 ** 23 if tiny else 6)
+    g.add_node("conv2d", [x, "d.w", "d.b"], "d", {"strides": (s, s), "dilations": (1, 1), "pads": pads,
+                                                  "groups": c, "activation": "none"},
+               quant=q(ys, int(rng.integers(-40, 41))))
+    add_random_conv(g, rng, "d", "p", c0 if kind == "residual" else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
+    out = "p"
+    if kind == "residual":
+        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
+        out = "y"
+    g.outputs = [out]
+    return _streamed_case(f"streamed_block_dw3_blocks_{kind}_{c}ch_w{w}_s{s}_{seed}", g, rng)
+
+
 def _depthwise_graph(rng: np.random.Generator, kind: str, c: int, kernel: tuple[int, int], stride: int,
                      pads: tuple[int, ...], h: int, w: int, images: int, out_factor: float) -> Graph:
     """x into a depthwise conv 'd' over c channels (no activation), as the depthwise cases below
@@ -2202,6 +2248,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s, wide=True) for s in range(52)]
+    cases += [_dw3_blocks_case(s) for s in range(36)]
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw3_pair_case(s) for s in range(27)]
     cases += [_dw_copy_case(s) for s in range(24)]

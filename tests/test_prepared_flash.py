@@ -77,8 +77,8 @@ def test_generated_c_holds_only_the_kept_layouts() -> None:
 
 
 def _layout_arrays(c: str) -> dict[str, str]:
-    """The compile-time layouts' C arrays (depthwise and 1x1): name -> element count."""
-    return dict(re.findall(r"const uint32_t (tte_(?:dw|pw)q_[0-9a-f]+)\[(\d+)\]", c))
+    """The compile-time layouts' C arrays (depthwise, its 3x3 blocks, and 1x1): name -> element count."""
+    return dict(re.findall(r"const uint32_t (tte_(?:dwq|dwb|pwq)_[0-9a-f]+)\[(\d+)\]", c))
 
 
 @needs_arm_gcc
@@ -86,9 +86,13 @@ def _layout_arrays(c: str) -> dict[str, str]:
 def test_plain_path_of_a_dropped_layout_gives_the_same_bytes_on_the_m7() -> None:
     g = _small_mbv2()
     full = analyze(g, board=BOARD, scheme=SCHEME)
-    tight = dataclasses.replace(get_board(BOARD), flash_bytes=full.report["flash_data_bytes"] - 1)
+    # past the 3x3 blocks (dropped first): a depthwise layout dropped too, its kernel's plain path
+    every = _layout_arrays(generate(full, "m")["m.c"])
+    blocks = 4 * sum(int(n) for k, n in every.items() if k.startswith("tte_dwb_"))
+    tight = dataclasses.replace(get_board(BOARD), flash_bytes=full.report["flash_data_bytes"] - blocks - 1)
     a = analyze(g, board=tight, scheme=SCHEME)
-    assert a.report["prepared_dropped_layers"]
+    kept = _layout_arrays(generate(a, "m")["m.c"])
+    assert blocks and any(k.startswith("tte_dwq_") and k not in kept for k in every)
     x = np.random.default_rng(4).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
     want = execute(g, {g.inputs[0]: x})[g.outputs[0]]
     q = QemuEngine(a, generate(a, "m"), "m", board=BOARD)

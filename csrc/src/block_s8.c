@@ -236,6 +236,20 @@ static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const
     }
 }
 
+/* D on output pixels [ox, ox + k) of the row whose window rows are rows, outputs os apart from
+ * out: through the 3x3 blocks laid out at compile time where the block has them (the test here,
+ * not in a wrapper: a call without them costs what it did, and links no blocks kernel) */
+static TTE_ALWAYS_INLINE void dw_row_call(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *const *rows,
+                                          int32_t ox, int32_t k, const int8_t *w_d, const int32_t *b_d, int8_t *out,
+                                          size_t os, void *dw_ws, size_t dw_bytes)
+{
+    if (p->dw3_row_blk != NULL) {
+        p->dw3_row_blk(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes, p->dw3_blocks);
+    } else {
+        tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+    }
+}
+
 /* Without E and the add: D reads x itself, so a chunk of pixels runs on across output rows
  * (D row segment by row segment) and P sees longer runs than one row. The same parking of
  * D's outputs in y as block_run, below the first input row the chunk's first pixel reads
@@ -312,8 +326,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                    tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
-                                                 dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                    dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                     q += seg;
                 }
                 np = k;
@@ -343,8 +356,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 const int32_t qx = (pix + q) % gd->out_w;
                 const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, qx, seg, w_d, b_d, p->dw_prep,
-                                             dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                 q += seg;
             }
             project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);
@@ -365,7 +377,7 @@ static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fa
     if (dw_ws != NULL && dw_bytes == 0) {
         tte_conv2d_s8_dw3_wide_row(p->dw, dw_ws, ox, k, out, os);
     } else {
-        tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+        dw_row_call(p, fast_d, rows, ox, k, w_d, b_d, out, os, dw_ws, dw_bytes);
     }
 }
 

@@ -926,6 +926,115 @@ static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *row
         dw3_fast(gc.blk, C, q0, q1, q2, sw, out);
     }
 }
+
+/* dw3_fast's words laid out at compile time (tte.compiler.emit.block.dw3_blocks_layout), per
+ * channel group DW3B_WORDS words: dw3_fast's block up to its zp2 word (the tap words, the
+ * folded biases, dw4_rq's words and zp2 at the same bytes), then the biases of a left border
+ * pixel (column 0 out) and of a right one (column 2 out), then row 2's column 1 as dw3_row reads
+ * it (DW3_T7's words); the run's end and the border flags are the call's, on the stack. */
+enum { DW3B_KL = 31, DW3B_KR = 35, DW3B_T7 = 39, DW3B_WORDS = 41 };
+
+/* TTE_DW3_PX6L and TTE_DW3_PX6R on a compile-time block (DW3B_KL at byte 124, DW3B_KR at 140,
+ * DW3B_T7 at 156) */
+#define TTE_DW3B_PX6L                                                                   \
+    "ldrd %[a0], %[a1], [%[prm], #124]\n\t"                                            \
+    "ldrd %[a2], %[a3], [%[prm], #132]\n\t"                                            \
+    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
+    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
+    TTE_DW4_ATAP("[%[q2]]", "prm", 156)                                                 \
+    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
+    TTE_DW3_OUT
+#define TTE_DW3B_PX6R                                                                   \
+    "ldrd %[a0], %[a1], [%[prm], #140]\n\t"                                            \
+    "ldrd %[a2], %[a3], [%[prm], #148]\n\t"                                            \
+    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
+    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
+    TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
+    TTE_DW3_OUT
+
+/* TTE_DW3_ROW on a compile-time block (prm, in flash): the flags and the run's end are memory
+ * operands (stack slots: every register is taken), the same instructions */
+#define TTE_DW3B_ROW(STEP, ADV)                                                         \
+    __asm__ volatile("ldr %[we], %[fl]\n\t"                                            \
+                     "tst %[we], #1\n\t"                                               \
+                     "beq 2f\n\t"                                                      \
+                     TTE_DW3B_PX6L                                                      \
+                     "add %[o], %[o], %[c]\n\t"                                        \
+                     ADV                                                                \
+                     "2:\n\t"                                                          \
+                     "ldr %[we], %[end]\n\t"                                           \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "beq 3f\n\t"                                                      \
+                     "ldr %[we], %[fl]\n\t"                                            \
+                     "tst %[we], #4\n\t"                                               \
+                     "bne 5f\n\t"                                                      \
+                     "1:\n\t"                                                          \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
+                     "5:\n\t"                                                          \
+                     TTE_DW3_PX9_NEXT(STEP)                                             \
+                     "ldr %[we], %[end]\n\t"                                           \
+                     "cmp %[q0], %[we]\n\t"                                            \
+                     "bne 1b\n\t"                                                      \
+                     "3:\n\t"                                                          \
+                     "ldr %[we], %[fl]\n\t"                                            \
+                     "tst %[we], #2\n\t"                                               \
+                     "beq 4f\n\t"                                                      \
+                     TTE_DW3B_PX6R                                                      \
+                     "4:"                                                               \
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
+                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
+                       [q2] "+r"(q2), [o] "+r"(o)                                       \
+                     : [prm] "r"(blk), [c] "r"(C), [fl] "m"(*fl), [end] "m"(*end)     \
+                     : "cc", "memory")
+
+/* dw3_fast on a compile-time block blk (dw3_blocks_layout's, one channel group's): fl points at
+ * the border flags (dw3_fast's DW3_FLAGS word), end at the run's end (DW3_END's) */
+static TTE_ALWAYS_INLINE void dw3_fast_b(const uint32_t *blk, const uint32_t *fl, const uint32_t *end, int32_t C,
+                                         const int8_t *q0, const int8_t *q1, const int8_t *q2, int32_t stride,
+                                         int8_t *o)
+{
+    int32_t a0, a1, a2, a3;
+    uint32_t x, xe, we, wo;
+    if (stride == 1) {
+        TTE_DW3B_ROW("", "");
+    } else {
+        TTE_DW3B_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
+    }
+    (void)a0;
+    (void)a1;
+    (void)a2;
+    (void)a3;
+    (void)x;
+    (void)xe;
+    (void)we;
+    (void)wo;
+    (void)q0;
+    (void)q1;
+    (void)q2;
+    (void)o;
+}
+
+/* dw3_fast_groups on the blocks laid out at compile time (blocks: dw3_blocks_layout's), no
+ * block made per group: per group only the run's end */
+static TTE_NOINLINE void dw3_fast_groups_b(const int8_t *const *rows, int32_t C, const uint32_t *blocks, size_t xq,
+                                           size_t run, uint32_t flags, int32_t sw, int8_t *out)
+{
+    const int8_t *q0 = rows[0] + xq, *q1 = rows[1] + xq, *q2 = rows[2] + xq;
+    const uint32_t *const last = blocks + (size_t)(C >> 2) * DW3B_WORDS;
+    uint32_t fl = flags, end;
+    /* a loop per stride: the stride's test out of the loop */
+    if (sw == 1) {
+        for (; blocks != last; blocks += DW3B_WORDS, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+            end = (uint32_t)(uintptr_t)(q0 + run);
+            dw3_fast_b(blocks, &fl, &end, C, q0, q1, q2, 1, out);
+        }
+    } else {
+        for (; blocks != last; blocks += DW3B_WORDS, q0 += 4, q1 += 4, q2 += 4, out += 4) {
+            end = (uint32_t)(uintptr_t)(q0 + run);
+            dw3_fast_b(blocks, &fl, &end, C, q0, q1, q2, 2, out);
+        }
+    }
+}
 #endif
 
 /* The windows inside the input of n output pixels (rows q0, q1, q2 from their left
@@ -1164,6 +1273,43 @@ TTE_HOT static TTE_NOINLINE void dw3_groups(const tte_conv2d_s8_params_t *p, con
     /* one copy for every mode (the code size): the mode tested per pixel outside dw3_fast */
     dw3_body(p, &rl, rows_arg, xb, nrows, oy0, ox0, k, w, bias, prep, out, ostride, rl.mode == 2);
 }
+
+#if !defined(TTE_DW_FEW_REGISTERS)
+/* One output row of a 3x3 depthwise through dw3_fast_groups_b on the blocks laid out at compile
+ * time, where dw3_body would take dw3_fast_groups (stride 1 or 2, every window row inside,
+ * the output stage of mode 2, outputs packed, the pixels left and right of the interior at
+ * most one with one column out each): 1, else 0 and nothing written */
+static int32_t dw3_blocks_try(const tte_conv2d_s8_params_t *p, const rq_t *rp, const int8_t *const *rows,
+                              int32_t ox0, int32_t k, const int32_t *bias, const uint32_t *blocks, int8_t *out,
+                              size_t ostride)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, sw = g->stride_w, in_w = g->in_w;
+    int32_t in_lo, in_hi, lb, rb, ixr;
+    if (blocks == NULL || g->k_h != 3 || g->k_w != 3 || sw < 1 || sw > 2 || ostride != (size_t)C || k < 2
+        || rows[0] == NULL || rows[1] == NULL || rows[2] == NULL) {
+        return 0;
+    }
+    /* dw3_body's interior [in_lo, in_hi) and border pixels */
+    in_lo = (g->pad_left + sw - 1) / sw - ox0;
+    in_lo = in_lo < 0 ? 0 : in_lo;
+    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
+    in_hi = in_hi > k ? k : in_hi;
+    in_lo = in_lo > k ? k : in_lo;
+    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    lb = in_lo == 1 && ox0 * sw - g->pad_left == -1 && in_w >= 2;
+    ixr = (ox0 + in_hi) * sw - g->pad_left;
+    rb = in_hi == k - 1 && ixr >= 0 && in_w - ixr == 2;
+    if (!((in_lo == 0 || lb) && (in_hi == k || rb))
+        || !(rp->mode == 2 || (rp->mode == 0 && dw3_fast_exact(rp, bias, C & ~3, 9)))) {
+        return 0;
+    }
+    dw3_fast_groups_b(rows, C, blocks, (size_t)(lb ? 0 : (ox0 + in_lo) * sw - g->pad_left) * C,
+                      (size_t)(lb * (sw - 1) + (in_hi - in_lo) * sw) * C,
+                      (uint32_t)(lb | rb << 1 | ((in_hi - in_lo) & 1) << 2), sw, out);
+    return 1;
+}
+#endif
 
 #if !defined(TTE_DW_FEW_REGISTERS)
 /* TTE_DW4_RQ on register A with the block's (r0) words at byte J, zp2 in r8 */
@@ -3939,6 +4085,52 @@ void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast,
                                   int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                   int8_t *out, size_t ostride, void *ws, size_t ws_bytes)
 {
+    dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes);
+}
+
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+/* tte_conv2d_s8_dw_row_blk_ws of a 3x3 depthwise given its blocks: dw_row_any's order,
+ * dw3_blocks_try just before dw_row_groups (dw57_pad_try takes no 3x3) */
+static TTE_NOINLINE void dw_row_blk(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                    int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias,
+                                    const uint32_t *prep, int8_t *out, size_t ostride, void *ws, size_t ws_bytes,
+                                    const uint32_t *blocks)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const rq_t r = rq_init(p, fast);
+    const int32_t c4 = g->in_c & ~3;
+    int32_t i;
+    if (!dw3_ring_try(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+        && !dw_copy_try(p, &r, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)
+        && !dw3_blocks_try(p, &r, rows, ox0, k, bias, blocks, out, ostride)) {
+        dw_row_groups(p, &r, rows, NULL, 1, 0, ox0, k, w, bias, prep, out, ostride);
+    }
+    if (c4 < g->in_c) {
+        /* the last in_c % 4 channels */
+        for (i = 0; i < k; ++i) {
+            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
+            const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
+            dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride, c4);
+        }
+    }
+}
+#endif
+
+/* without blocks (or not a 3x3 of multiplier 1 and dilation 1): dw_row_prep_ws's path */
+void tte_conv2d_s8_dw_row_blk_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                 int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    if (blocks != NULL && p->g.k_h == 3 && p->g.k_w == 3 && p->g.out_c == p->g.in_c && p->g.dil_h == 1
+        && p->g.dil_w == 1) {
+        dw_row_blk(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes, blocks);
+        return;
+    }
+#else
+    (void)blocks;
+#endif
     dw_row_any(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes);
 }
 

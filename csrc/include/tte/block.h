@@ -39,6 +39,11 @@ typedef struct {
      * reads the layout links them; NULL: pw_prep in pw_layout's form */
     tte_pw_prep_fn pw_doubled_px;
     tte_pw_prep_fn pw_doubled_all_px;
+    /* D's output rows of a 3x3 window, stride 1 or 2, laid out at compile time for
+     * tte_conv2d_s8_dw_row_blk_ws (tte.compiler.emit.block.dw3_blocks_layout; frozen weights), and
+     * that kernel, named here so that only an image that reads the blocks links it; NULL, NULL: none */
+    tte_dw_row_blk_fn dw3_row_blk;
+    const uint32_t *dw3_blocks;
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,

@@ -115,6 +115,20 @@ void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast,
 void tte_conv2d_s8_dw_rows_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *xb, int32_t oy0,
                                    int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                    int8_t *out, void *ws, size_t ws_bytes);
+/* dw_row_prep_ws with a 3x3 depthwise's output rows of stride 1 or 2 also laid out at compile
+ * time (tte.compiler.emit.block.dw3_blocks_layout; NULL: none): per four channels c..c+3 below
+ * in_c & ~3, 41 words: the tap words (rows 0 and 1 of each column as one pair of int16 weights
+ * per channel, then row 2's columns 0 and 1 so, then row 2's column 2 as prep's tap words),
+ * prep's four biases, per channel the output stage's mult << 1 and ~shift (31 for mult 0), then
+ * 2 * out_zp + 1, the biases of a pixel whose left window column is in the padding, of one whose
+ * right one is, and row 2's column 1 as prep's tap words. Read on the ARMv7E-M DSP path where
+ * every window row is inside and the output stage is tte_rq_fast_s8's; the same bytes. */
+typedef void (*tte_dw_row_blk_fn)(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                  int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                  int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks);
+void tte_conv2d_s8_dw_row_blk_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                 int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks);
 /* pointwise_px with a buffer for its pixel-pair path (8 * in_c bytes, 4-byte aligned: two
  * pairs of pixels per pass over the weights; NULL: one pair in the stack's, up to
  * TTE_PW_PAIRS_STACK input channels); with TTE_PW_BUF8 or'ed into fast, 16 * in_c bytes,

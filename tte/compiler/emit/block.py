@@ -274,12 +274,14 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     weight and bias where nothing else reads them, else comes beside them; ranked as the
     depthwise ones, by its output rows. A standalone frozen 1x1's (pw_conv_layout) replaces its
     weight and bias where nothing else reads them and goes last; else (a backward reads the
-    weight) it comes beside the weight, ranked below every other layout (the first dropped when
-    the flash is short; among them, the fewest output pixels first), as does one whose bias a
-    step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). With
-    ``doubling`` (an inference-only image), the kept 1x1 layouts of the streamed blocks then take
-    their doubled form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a
-    training image keeps pw_layout."""
+    weight) it comes beside the weight, ranked below every other layout but the blocks (dropped
+    when the flash is short; among them, the fewest output pixels first), as does one whose bias a
+    step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). A 3x3
+    depthwise's blocks (dw3_blocks_layout, beside its dw_layout) rank below all of them, the
+    fewest output rows first, and never serve a depthwise a step updates. With ``doubling`` (an
+    inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
+    form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
+    image keeps pw_layout."""
     cands: dict[str, tuple[int, str, float]] = {}
     doubles: dict[str, tuple[int, int]] = {}   # pw_layout name: pwd_layout's extra bytes, P's pixels
     _mark_live_biases(graphs, trained)
@@ -289,6 +291,10 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+                if (pb := dw3_blocks_layout(n, g)) is not None and not _fc_trained(dw, graphs, trained):
+                    # below every other layout (the first dropped: it saves a part of what
+                    # dw_layout saves, and no other layout gives way for it); more rows first
+                    cands[pb[0]] = (pb[1].nbytes, dw.inputs[1], -2.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
             if (n.op == "streamed_block" and (pr := pe_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[0], graphs, trained)):
                 expand, _, _, _, chain = _block_parts(n)
@@ -505,6 +511,64 @@ def _dw3_pair_words(taps: np.ndarray, folded: np.ndarray) -> np.ndarray:
     rows = np.stack([w01, w12], axis=1).transpose(0, 3, 1, 2).reshape(-1, 12)  # [pair, row, w01/w12, ch]
     words = np.concatenate([(folded & 0xFFFFFFFF).reshape(-1, 2), rows], axis=1)
     return words.astype(np.uint32).reshape(-1)
+
+
+DW3_BLOCK_WORDS = 41   # depthwise_s8.c's DW3B_WORDS: dw3_blocks_layout's words per four channels
+
+
+def dw3_blocks_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's 3x3 depthwise (stride 1 or 2) as tte_conv2d_s8_dw_row_blk_ws reads it
+    (csrc/include/tte/conv.h), with the C array's name: per four channels, in the order the
+    assembly of dw3_fast_groups_b reads them, the tap words as int16 pairs (rows 0 and 1 of each
+    column, then row 2's columns 0 and 1, then row 2's column 2 as dw_layout's tap words), the
+    folded biases, the output stage's words (mult << 1 and ~shift per channel, 2 out_zp + 1), the
+    biases of a pixel with its left window column in the padding and of one with its right one,
+    and row 2's column 1 as dw_layout's words: no block packed per channel group and call. None
+    where the kernel would not read it: no dw_layout, not a 3x3 of stride 1 or 2, an output
+    range not all of int8 (not the output stage of mode 2), or D's rows taken by another path
+    (stride 1 given the padded copy or dw3_wide's rows: dw_pad_given; a whole image at once)."""
+    pr = dw_layout(node, g)
+    if pr is None:
+        return None
+    _, dw, _, _, chain = _block_parts(node)
+    view = _chain_graph(g, chain)
+    w, x, y = _t(view, dw.inputs[1]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
+    c4 = w.shape[0] & ~3
+    sh, sw = (int(s) for s in dw.attrs["strides"])
+    s_out, zp_out = _sz(dw, y)
+    if (w.shape[1], w.shape[2]) != (3, 3) or sw not in (1, 2) or dw_all_given(node, g) or fp.activation_range_int8(
+            dw.attrs["activation"], s_out, zp_out) != (-128, 127):
+        return None
+    if sw == 1 and sh == 1 and dw_pad_given(node, g):
+        return None
+    s_in, zp = _sz(dw, x)
+    ws = np.broadcast_to(_q(dw, w).scale.astype(np.float64), (w.shape[0],))
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    prep = pr[1][:c4 // 4 * 22].astype(np.int64).reshape(c4 // 4, 22)
+    folded = prep[:, :4].astype(np.uint32).astype(np.int32).astype(np.int64)
+    taps = np.asarray(w.data, np.int64).reshape(-1, 9)[:c4].reshape(c4 // 4, 4, 9)
+    lo = taps & 0xFFFF
+
+    def pair(a: int, b: int) -> np.ndarray:
+        return lo[:, :, a] | lo[:, :, b] << 16
+
+    mu, sf = mult[:c4].reshape(-1, 4), shift[:c4].reshape(-1, 4)
+    rq = np.stack([mu << 1, np.where(mu != 0, ~sf, 31)], axis=2).reshape(-1, 8)
+    words = np.concatenate([
+        pair(0, 3), pair(1, 4), pair(2, 5), pair(6, 7), prep[:, 4 + 16:4 + 18], folded, rq,
+        np.full((c4 // 4, 1), 2 * zp_out + 1, np.int64),
+        folded + zp * taps[:, :, [0, 3, 6]].sum(axis=2), folded + zp * taps[:, :, [2, 5, 8]].sum(axis=2),
+        prep[:, 4 + 14:4 + 16]], axis=1)
+    assert words.shape[1] == DW3_BLOCK_WORDS
+    blocks = (words & 0xFFFFFFFF).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + blocks.tobytes()).hexdigest()[:16]
+    return f"tte_dwb_{digest}", blocks
+
+
+def dw3_blocks_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """dw3_blocks_layout where the flash policy keeps it (kept_layout; never for a depthwise whose
+    weight or bias a step updates)."""
+    return kept_layout(dw3_blocks_layout(node, g), g, PREPARED_META)
 
 
 def pw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
@@ -745,7 +809,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
-    prep, pw = dw_prepared(node, g), pw_prepared(node, g)
+    prep, pw, dwb = dw_prepared(node, g), pw_prepared(node, g), dw3_blocks_prepared(node, g)
     pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
     # with its layout, P's (E's) weight and bias are not read (nor emitted where nothing else reads them)
     unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
@@ -768,7 +832,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    for pr in (prep, pw, pe):
+    for pr in (prep, pw, pe, dwb):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
     doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
@@ -777,7 +841,8 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
-                     f"{int(dw_all_given(node, g))}, {doubled_fns}}};")
+                     f"{int(dw_all_given(node, g))}, {doubled_fns}, "
+                     f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
