@@ -195,6 +195,11 @@ TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t i
         const int32_t iy = iy0 + ky * dil_h;
         if ((uint32_t)iy < (uint32_t)in_h) {
             const int8_t *const row = xb + (size_t)iy * in_w * 3;
+            if (ix0 >= 0 && ix0 + 3 <= in_w) {
+                /* the row's three taps inside the image (a window cut by the bottom or top only) */
+                memcpy(bytes + 9 * ky, row + 3 * ix0, 9);
+                continue;
+            }
             for (kx = 0; kx < 3; ++kx) {
                 const int32_t ix = ix0 + kx;
                 if ((uint32_t)ix < (uint32_t)in_w) {
