@@ -2178,6 +2178,34 @@ def _stem_rq_case(seed: int, wide: int = 0) -> Case:
     return Case(f"conv2d_stem_rq_{seed}" + (f"_oc{wide}" if wide else ""), g, random_feeds(g, rng))
 
 
+# --- stem_pass8_rq's runs (conv_stem_s8.c): a row's passes inside the image in one call ---
+def _stem_run_case(seed: int) -> Case:
+    """The RGB stem (3x3x3, clamp range all of int8, a bias) over rows wide enough for runs of up to
+    eight passes of eight windows inside the image (stem_pass8_rq widening each pass's windows
+    itself), the row's last pass or two through the windows one by one: output channels 16 and 8
+    (outputs at immediate offsets), 3, 5, 13 (any stride) and 24 (two chunks of constants, no runs),
+    widths a multiple of 8 or not (a pass across two rows), stride 2 and 1, 'same' padding of
+    TensorFlow (right and bottom only) or on both sides, batch 1 or 2."""
+    rng = np.random.default_rng(9950 + seed)
+    cout = [16, 8, 3, 16, 5, 24, 13, 8][seed % 8]
+    s = (1, 1) if seed % 4 == 3 else (2, 2)
+    oh, ow = [(3, 64), (4, 48), (2, 67), (3, 40), (5, 33), (2, 56), (3, 29), (2, 71)][seed % 8]
+    pads = (0, 0, 1, 1) if seed % 2 == 0 else (1, 1, 1, 1)
+    h = (oh - 1) * s[0] + 3 - pads[0] - pads[2]
+    w = (ow - 1) * s[1] + 3 - pads[1] - pads[3]
+    xq = rand_q(rng)
+    yq = q(float(rng.uniform(0.02, 0.08)), int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((2 if seed % 3 == 1 else 1, h, w, 3), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, 3)), "int8", q(ws, np.zeros(cout, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": s, "dilations": (1, 1), "pads": pads, "groups": 1,
+                                                "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_stem_run_{seed}", g, random_feeds(g, rng))
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -2276,6 +2304,7 @@ def forward_cases() -> list[Case]:
     cases += [_stem_rq_case(s) for s in range(32)]
     # the RGB stem's fused pass over two and three chunks of constants (seeds 24-29: mode 2)
     cases += [_stem_rq_case(s, wide) for s, wide in ((24, 32), (26, 33), (27, 40), (29, 48))]
+    cases += [_stem_run_case(s) for s in range(8)]
     cases += dwrq_cases()
     cases += split_forward_cases()
     cases += dw3_fill_cases()

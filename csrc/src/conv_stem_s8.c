@@ -150,9 +150,10 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
 
 /* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for cnt windows (1 to 8) of
  * an eight-pixel pass, their seven words only (what stem_pass8 and stem_pass8_rq read): each
- * word one STRD, the bytes that cross the rows merged by BFI and PKHBT. */
-TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
-                                       uint32_t zp24, int32_t cnt)
+ * word one STRD, the bytes that cross the rows merged by BFI and PKHBT (gemm_stem_run, and
+ * stem_pass8_rq for its runs of passes). */
+static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                          uint32_t zp24, int32_t cnt)
 {
     uint32_t *const end = dst + 2 * cnt;
     do {
@@ -172,6 +173,13 @@ TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t 
     } while (dst != end);
 }
 
+/* stem_widen out of line: the runs of windows inside the image in a pass that reaches its edge */
+TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                       uint32_t zp24, int32_t cnt)
+{
+    stem_widen(src, step, rstride, dst, nz, zp24, cnt);
+}
+
 /* An RGB stem window (kind 2) whose first tap is at (iy0, ix0), some of its taps in the padding:
  * its bytes in weight order into bytes (36, word-aligned; the zero point in the padding and past
  * K) tap by tap, then widened into the buffer at dst (eight words, the last 0). */
@@ -187,6 +195,11 @@ TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t i
         const int32_t iy = iy0 + ky * dil_h;
         if ((uint32_t)iy < (uint32_t)in_h) {
             const int8_t *const row = xb + (size_t)iy * in_w * 3;
+            if (ix0 >= 0 && ix0 + 3 <= in_w) {
+                /* the row's three taps inside the image (a window cut by the bottom or top only) */
+                memcpy(bytes + 9 * ky, row + 3 * ix0, 9);
+                continue;
+            }
             for (kx = 0; kx < 3; ++kx) {
                 const int32_t ix = ix0 + kx;
                 if ((uint32_t)ix < (uint32_t)in_w) {
@@ -308,7 +321,7 @@ TTE_NOINLINE static void stem_pass8(const int16_t *buf, int32_t nw, const int8_t
     "smlad %[" #a "], %[e], %[we], %[a0]\n\t"                                          \
     "smlad %[" #a "], %[o], %[w], %[" #a "]\n\t"
 #define TTE_STEM_FIRST                                                                  \
-    "ldr %[w], [%[wp]], #4\n\t"                                                        \
+    "ldr %[w], [%[wp], #4]!\n\t"                                                       \
     "sxtb16 %[we], %[w]\n\t"                                                           \
     "sxtb16 %[w], %[w], ror #8\n\t" TTE_STEM_PX1(8, a1) TTE_STEM_PX1(16, a2)            \
         TTE_STEM_PX1(24, a3) TTE_STEM_PX1(32, a4) TTE_STEM_PX1(40, a5)                   \
@@ -385,49 +398,88 @@ static void stem_rq_table(uint32_t *tab, const int32_t *mult, const int32_t *shi
                        [zm] "m"(prm.zp2)                                                                \
                      : "cc", "memory")
 
-/* straight through, no loop, the last word's load stepping to the next channel */
-#define TTE_STEM_BODY                                                                   \
-    TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD TTE_WIN8_WORD_X("3", 8, 64)
+/* One weight word of a channel (its bytes from LOAD, unpacked by UNPACK) by the eight pixels */
+#define TTE_STEM_WORD_L(LOAD, UNPACK)                                                   \
+    LOAD UNPACK TTE_WIN8_PX(8, a1) TTE_WIN8_PX(16, a2) TTE_WIN8_PX(24, a3)              \
+        TTE_WIN8_PX(32, a4) TTE_WIN8_PX(40, a5) TTE_WIN8_PX(48, a6) TTE_WIN8_PX(56, a7)  \
+    "ldrd %[e], %[o], [%[xp]], #64\n\t"                                                \
+    "smlad %[a0], %[e], %[we], %[a0]\n\t"                                              \
+    "smlad %[a0], %[o], %[w], %[a0]\n\t"
+#define TTE_STEM_WORD                                                                   \
+    TTE_STEM_WORD_L("ldr %[w], [%[wp], #4]!\n\t",                                      \
+                    "sxtb16 %[we], %[w]\n\t"                                           \
+                    "sxtb16 %[w], %[w], ror #8\n\t")
+/* The last word, values 24 to 26, loaded from the channel's byte 23 so that no byte past it is
+ * read: rotated by 8, the lanes of 24 and 26; by 16, those of 25 and 23, the latter meeting the
+ * window's lane 27, which is 0. wp ends on byte 23, 4 before the next channel's. */
+#define TTE_STEM_WORD_LAST                                                              \
+    TTE_STEM_WORD_L("ldr %[w], [%[wp], #3]!\n\t",                                      \
+                    "sxtb16 %[we], %[w], ror #8\n\t"                                   \
+                    "sxtb16 %[w], %[w], ror #16\n\t")
+
+/* straight through, no loop, every load pre-indexed (wp 4 bytes before a channel's weights) */
+#define TTE_STEM_BODY TTE_STEM_WORD TTE_STEM_WORD TTE_STEM_WORD TTE_STEM_WORD TTE_STEM_WORD TTE_STEM_WORD_LAST
 
 /* stem_pass8_rq's arguments that stay the same for a call of the kernel (named as there) */
 typedef struct {
     const int16_t *buf;
-    const int8_t *w0, *wtail;
-    int32_t t0, m;
+    const int8_t *w0;
+    int32_t m;
     const int32_t *bias;
     const uint32_t *tab;
     int32_t zp2;
 } stem_rq_args_t;
 
 /* stem_pass8 for the RGB stem (27 values, seven words of buf) with the output stage fused, P = 8
- * pixels whose outputs are m bytes apart from y: channels [c0, c1), those below t0 from w0 (each 27
- * bytes on), the others from wtail; the sums start from bias and leave through tte_rq_fast_s8
+ * pixels whose outputs are m bytes apart from y: channels [c0, c1) from w0 (each 27 bytes on, no
+ * byte past the last channel's read); the sums start from bias and leave through tte_rq_fast_s8
  * (rq_t mode 2, no multiplier 0) with the constants of tab (channel c0's first). */
-TTE_NOINLINE static void stem_pass8_rq(const stem_rq_args_t *a, int32_t c0, int32_t c1, int8_t *y)
+static TTE_ALWAYS_INLINE void stem_rq_channels(const stem_rq_args_t *a, int32_t c0, int32_t c1, int8_t *y)
 {
-    const int32_t t0 = a->t0, m = a->m, split = c0 < t0 && t0 < c1;
-    const int8_t *const wtail = a->wtail;
-    stem_rq_pass_t prm = {a->buf, a->bias + c0, a->tab, y + c0, y + (split ? t0 : c1), m, a->zp2};
-    const int8_t *wp = c0 < t0 ? a->w0 + 27 * c0 : wtail + 27 * (c0 - t0);
+    const int32_t m = a->m;
+    stem_rq_pass_t prm = {a->buf, a->bias + c0, a->tab, y + c0, y + c1, m, a->zp2};
+    /* the loads are pre-indexed: 4 bytes before channel c0's weights (an address only) */
+    const int8_t *wp = (const int8_t *)((uintptr_t)(a->w0 + 27 * c0) - 4);
     const int16_t *xp;
     int32_t a0, a1, a2, a3, a4, a5, a6, a7;
     uint32_t e, o, w, we;
-    for (;;) {
-        /* the outputs of a pixel 16 or 8 bytes apart (the paper models' stem, VWW's) at immediate
-         * offsets */
-        if (m == 16) {
-            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("16", "32", "48", "64", "80", "96", "112"));
-        } else if (m == 8) {
-            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("8", "16", "24", "32", "40", "48", "56"));
-        } else {
-            TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_ANY);
-        }
-        if (prm.yend == y + c1) {
-            break;
-        }
-        prm.yend = y + c1;
-        wp = wtail;
+    /* the outputs of a pixel 16 or 8 bytes apart (the paper models' stem, VWW's) at immediate
+     * offsets */
+    if (m == 16) {
+        TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("16", "32", "48", "64", "80", "96", "112"));
+    } else if (m == 8) {
+        TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_AT("8", "16", "24", "32", "40", "48", "56"));
+    } else {
+        TTE_STEM_PASS(TTE_STEM_BODY, TTE_STEM_OUT_ANY);
     }
+}
+
+/* A run of n passes of eight RGB windows inside the image one after the other in a row of
+ * outputs: the first window's first tap at src, each window's step bytes after the one before,
+ * rstride bytes from a row of taps to the next; nz and zp24 as gemm_stem_run takes them. */
+typedef struct {
+    const int8_t *src;
+    int32_t step, rstride;
+    uint32_t nz, zp24;
+    int32_t n;
+} stem_run_t;
+
+/* Channels [c0, c1) of eight pixels through stem_rq_channels, their outputs from y on: the
+ * windows already in the buffer (run NULL), or each of run's passes' windows widened into it
+ * first as gemm_stem_run does (the outputs of a pass 8 m bytes after the one before). */
+TTE_NOINLINE static void stem_pass8_rq(const stem_rq_args_t *a, const stem_run_t *run, int32_t c0, int32_t c1,
+                                       int8_t *y)
+{
+    const int8_t *src = run != NULL ? run->src : NULL;
+    int32_t n = run != NULL ? run->n : 1;
+    do {
+        if (src != NULL) {
+            stem_widen(src, run->step, run->rstride, (uint32_t *)(void *)a->buf, run->nz, run->zp24, 8);
+            src += 8 * run->step;
+        }
+        stem_rq_channels(a, c0, c1, y);
+        y += 8 * a->m;
+    } while (--n > 0);
 }
 
 /* no channel's multiplier is 0 (stem_pass8_rq takes mult << 1), where tte_rq_fast_ok holds:
@@ -561,7 +613,7 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
     /* stem_rq_table's channels in the sums' place; whether it holds all M channels' */
     const int32_t tabn = 4 * ocb;
     int32_t tab_all = 0;
-    const stem_rq_args_t sa = {buf, w, wtail, t0, M, bias, (const uint32_t *)(void *)acc, r.zp2};
+    const stem_rq_args_t sa = {buf, w, M, bias, (const uint32_t *)(void *)acc, r.zp2};
     int32_t b, i, q, cb;
     if (t0 < M) {
         memcpy(wtail, w + (size_t)t0 * n, (size_t)(M - t0) * n);
@@ -584,6 +636,29 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
             if (kind != 0 && P == slots && px + P <= out_w && (uint32_t)iy <= (uint32_t)iy_max && ix >= 0
                 && ix + (P - 1) * sw <= ix_max) {
                 /* the common case: P windows inside the image in one row of outputs */
+                if (fused8 && M <= tabn) {
+                    /* and the passes after it in this row inside too, all in one call */
+                    int32_t n = 1;
+                    while (i + 8 * (n + 1) <= npx && px + 8 * (n + 1) <= out_w && ix + (8 * (n + 1) - 1) * sw <= ix_max) {
+                        ++n;
+                    }
+                    if (!tab_all) {
+                        stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, 0, M);
+                        tab_all = 1;
+                    }
+                    const stem_run_t run = {xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, nz, zp24, n};
+                    stem_pass8_rq(&sa, &run, 0, M, yb + (size_t)i * M);
+                    i += 8 * n;
+                    px += 8 * n;
+                    ix += 8 * n * sw;
+                    if (px == out_w) {
+                        px = 0;
+                        ++py;
+                        ix = -g->pad_left;
+                        iy += sh;
+                    }
+                    continue;
+                }
                 if (stem && kind == 2 && P == 8) {
                     gemm_stem_run(xb + ((size_t)iy * in_w + ix) * C, sw * C, rstride, (uint32_t *)(void *)buf, nz,
                                   zp24, 8);
@@ -661,12 +736,12 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
                         stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, 0, M);
                         tab_all = 1;
                     }
-                    stem_pass8_rq(&sa, 0, M, yb + (size_t)i * M);
+                    stem_pass8_rq(&sa, NULL, 0, M, yb + (size_t)i * M);
                 } else {
                     for (cb = 0; cb < M; cb += tabn) {
                         const int32_t ce = M - cb < tabn ? M : cb + tabn;
                         stem_rq_table((uint32_t *)(void *)acc, r.mult, r.shift, cb, ce);
-                        stem_pass8_rq(&sa, cb, ce, yb + (size_t)i * M);
+                        stem_pass8_rq(&sa, NULL, cb, ce, yb + (size_t)i * M);
                     }
                 }
                 i += P;
