@@ -266,7 +266,8 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     call, per output row of the depthwise in a streamed block, and a layout's bytes grow as
     that work does: the benefit per byte is about D's output rows (ties: the larger layout
     first); a fully connected layout that replaces its weight costs only its padding and goes
-    last, one beside its weight first. A streamed block's 1x1 layout (pw_layout) is a candidate
+    last, one beside its weight first. No layout serves a depthwise a step may change (the
+    inference graph streams its block too). A streamed block's 1x1 layout (pw_layout) is a candidate
     only where it replaces the weight (and the bias) because nothing else reads them (its cost:
     the output stage's multipliers and shifts, a few percent of the weight), and goes last; a
     copy beside the weight would double the flash of a model's largest layers. A streamed
@@ -287,11 +288,14 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     _mark_live_biases(graphs, trained)
     for g in graphs:
         for n in g.nodes:
-            if n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None:
+            # the inference graph streams every block, trained ones too: a depthwise a step
+            # may change reads its live arrays (a layout would keep the compile-time values)
+            if (n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None
+                    and not _fc_trained(_block_parts(n)[1], graphs, trained)):
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
                 cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
-                if (pb := dw3_blocks_layout(n, g)) is not None and not _fc_trained(dw, graphs, trained):
+                if (pb := dw3_blocks_layout(n, g)) is not None:
                     # below every other layout (the first dropped: it saves a part of what
                     # dw_layout saves, and no other layout gives way for it); more rows first
                     cands[pb[0]] = (pb[1].nbytes, dw.inputs[1], -2.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
@@ -465,8 +469,9 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     graphs share one array): per four channels the int32 biases with the input zero point's
     share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
     one word each; for a 3x3 stride-1 window that dw3_ring may take, then _dw3_pair_words. None where the kernel reads
-    none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). A
-    streamed block's weights are frozen (tte.compiler.fuse), so the layout is computed once, here."""
+    none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
+    training graph streams only frozen blocks (tte.compiler.fuse), but the inference graph every
+    block: choose_prepared offers the layout only for a depthwise no step changes."""
     expand, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
@@ -708,7 +713,11 @@ def _pw_parts(project: Node, view: Graph, live: bool = False) -> tuple[np.ndarra
 
 def pw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     """pw_layout where the flash policy keeps it (kept_layout), in its doubled form (pwd_layout)
-    where the policy also doubles it."""
+    where the policy also doubles it; none where a step trains P's bias (live_bias: the inference
+    graph streams P's block, and the training graph's standalone P's layout with bias 0, kept by
+    name, equals pw_layout where the compile-time bias is 0)."""
+    if live_bias(_block_parts(node)[2], g):
+        return None
     pr = kept_layout(pw_layout(node, g), g, PREPARED_META)
     if pr is not None and pr[0] in g.meta.get(PW_DOUBLED_META, ()):
         return pwd_layout(node, g)
