@@ -14,8 +14,8 @@ from functools import cache
 
 import numpy as np
 import pytest
+from blocknet import block_net
 from fwtools import needs_arm_gcc, needs_qemu
-from onnx import TensorProto, helper, numpy_helper
 
 import tte
 from tte.compiler.analysis import analyze
@@ -41,37 +41,7 @@ STEPS, LR = 4, 2.0
 
 @cache
 def _net() -> tte.Graph:
-    rng = np.random.default_rng(3)
-    inits: list = []
-    nodes: list = []
-
-    def conv(x: str, y: str, cin: int, cout: int, k: int, stride: int, groups: int, relu: bool) -> str:
-        w = rng.normal(0, 0.4, (cout, cin // groups, k, k)).astype(np.float32)
-        b = np.zeros(cout, np.float32) if y == "b1p" else rng.normal(0, 0.1, cout).astype(np.float32)
-        inits.extend([numpy_helper.from_array(w, f"{y}.w"), numpy_helper.from_array(b, f"{y}.b")])
-        nodes.append(helper.make_node("Conv", [x, f"{y}.w", f"{y}.b"], [y], strides=[stride, stride],
-                                      pads=[k // 2] * 4, group=groups, name=y))
-        if relu:
-            nodes.append(helper.make_node("Relu", [y], [f"{y}.r"]))
-            return f"{y}.r"
-        return y
-
-    x = conv("x", "stem", 3, 8, 3, 2, 1, True)
-    for i, (cin, mid, stride, cout) in enumerate(BLOCKS):
-        e = conv(x, f"b{i}e", cin, mid, 1, 1, 1, True)
-        d = conv(e, f"b{i}d", mid, mid, 3, stride, mid, True)
-        x = conv(d, f"b{i}p", mid, cout, 1, 1, 1, False)
-    inits += [numpy_helper.from_array(rng.normal(0, 0.3, (CLASSES, BLOCKS[-1][3])).astype(np.float32), "fc.w"),
-              numpy_helper.from_array(np.zeros(CLASSES, np.float32), "fc.b")]
-    nodes += [helper.make_node("GlobalAveragePool", [x], ["gap"]),
-              helper.make_node("Flatten", ["gap"], ["flat"]),
-              helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["y"], transB=1)]
-    graph = helper.make_graph(
-        nodes, "trainednet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, SIDE, SIDE])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, CLASSES])], inits)
-    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    return tte.quantize(tte.load(m.SerializeToString()),
-                        calibration=rng.uniform(-1, 1, (8, 3, SIDE, SIDE)).astype(np.float32))
+    return block_net(BLOCKS, SIDE, CLASSES, "trainednet", zero_bias={"b1p"})
 
 
 def _with_params(g: tte.Graph, params: dict[str, np.ndarray]) -> tte.Graph:
