@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import shutil
 
 import numpy as np
@@ -59,3 +61,11 @@ def assert_infers_like_reference(g: Graph, a: Analysis, m7: bool, board: str = "
         finally:
             q.close()
     return sources
+
+
+def with_params(g: Graph, params: dict[str, np.ndarray]) -> Graph:
+    """g with the parameters' values replaced (the reference's graph after steps or an update)."""
+    h = copy.deepcopy(g)
+    for name, v in params.items():
+        h.tensors[name] = dataclasses.replace(h.tensors[name], data=np.asarray(v, h.tensors[name].dtype))
+    return h

@@ -6,13 +6,12 @@ tte_conv2d_s8_pointwise_prep_px's and _small_prep_px's DSP paths run)."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 from functools import cache
 
 import numpy as np
-from fwtools import assert_infers_like_reference, needs_arm_gcc, needs_qemu
+from fwtools import assert_infers_like_reference, needs_arm_gcc, needs_qemu, with_params
 from onnx import TensorProto, helper, numpy_helper
 
 import tte
@@ -128,13 +127,6 @@ def test_a_dropped_replacing_layout_gives_the_conv_its_weight_back() -> None:
 SECOND_BIAS = UpdateScheme(layers=[LayerRule(conv=1)])
 
 
-def _with_params(g: tte.Graph, params: dict[str, np.ndarray]) -> tte.Graph:
-    """g with the parameters' values replaced (the reference's graph after an update)."""
-    h = copy.deepcopy(g)
-    for name, v in params.items():
-        h.tensors[name] = dataclasses.replace(h.tensors[name], data=np.asarray(v, h.tensors[name].dtype))
-    return h
-
 
 @needs_arm_gcc
 @needs_qemu
@@ -163,7 +155,7 @@ def test_a_trained_bias_reads_the_layout_with_the_live_bias() -> None:
         past[1] = limit + 1   # one channel past it: the plain kernel for the layer
         for b in (moved, edge, past):
             w = {**base, bias: b.astype(np.int32)}
-            want = execute(_with_params(g, w), {g.inputs[0]: x})[g.outputs[0]]
+            want = execute(with_params(g, w), {g.inputs[0]: x})[g.outputs[0]]
             sim.set_weights(w)
             q.session.set_weights(b"".join(np.ascontiguousarray(w[p]).tobytes() for p in q.params))
             np.testing.assert_array_equal(sim.infer(x).reshape(want.shape), want)
@@ -176,7 +168,7 @@ def test_a_trained_bias_reads_the_layout_with_the_live_bias() -> None:
         trained = sim.weights()
         assert not np.array_equal(trained[bias], base[bias])
         assert sim.crc32() == q.crc32()
-        want = execute(_with_params(g, trained), {g.inputs[0]: x})[g.outputs[0]]
+        want = execute(with_params(g, trained), {g.inputs[0]: x})[g.outputs[0]]
         np.testing.assert_array_equal(sim.infer(x).reshape(want.shape), want)
         np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
     finally:

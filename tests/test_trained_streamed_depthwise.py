@@ -8,14 +8,12 @@ bytes with the trained parameters, as host C does."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from functools import cache
 
 import numpy as np
 import pytest
 from blocknet import block_net
-from fwtools import needs_arm_gcc, needs_qemu
+from fwtools import needs_arm_gcc, needs_qemu, with_params
 
 import tte
 from tte.compiler.analysis import analyze
@@ -44,13 +42,6 @@ def _net() -> tte.Graph:
     return block_net(BLOCKS, SIDE, CLASSES, "trainednet", zero_bias={"b1p"})
 
 
-def _with_params(g: tte.Graph, params: dict[str, np.ndarray]) -> tte.Graph:
-    """g with the parameters' values replaced (the reference's graph after the steps)."""
-    h = copy.deepcopy(g)
-    for name, v in params.items():
-        h.tensors[name] = dataclasses.replace(h.tensors[name], data=np.asarray(v, h.tensors[name].dtype))
-    return h
-
 
 @needs_arm_gcc
 @needs_qemu
@@ -74,7 +65,7 @@ def test_trained_layer_infers_with_its_trained_parameters(case: str) -> None:
         assert sim.crc32() == q.crc32()
         assert any(not np.array_equal(trained[p], base[p]) for p in params), "the steps moved nothing"
         x = xs[0]
-        want = execute(_with_params(g, trained), {g.inputs[0]: x})[g.outputs[0]]
+        want = execute(with_params(g, trained), {g.inputs[0]: x})[g.outputs[0]]
         assert not np.array_equal(want, execute(g, {g.inputs[0]: x})[g.outputs[0]]), "no change to see"
         np.testing.assert_array_equal(sim.infer(x).reshape(want.shape), want)
         np.testing.assert_array_equal(q.infer(x).reshape(want.shape), want)
