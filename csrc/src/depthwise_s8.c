@@ -585,22 +585,22 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
     TTE_DW4_RQ("a3", 112, "[%[o], #3]")
 
 /* One pixel whose window has every row inside and its left column in the padding (taps of
- * columns 1 and 2 on the bias of column 0 out, byte 144), as text: rows q0, q1, q2 from its
- * first column inside on */
-#define TTE_DW3_PX6L                                                                    \
-    "ldrd %[a0], %[a1], [%[prm], #144]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #152]\n\t"                                            \
+ * columns 1 and 2 on the bias of column 0 out, at byte KL; row 2's column 1 word at byte T7), as
+ * text: rows q0, q1, q2 from its first column inside on */
+#define TTE_DW3_PX6L_AT(KL, T7)                                                         \
+    "ldrd %[a0], %[a1], [%[prm], #" #KL "]\n\t"                                        \
+    "ldrd %[a2], %[a3], [%[prm], #" #KL " + 8]\n\t"                                    \
     TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
     TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
-    TTE_DW4_ATAP("[%[q2]]", "prm", 184)                                                 \
+    TTE_DW4_ATAP("[%[q2]]", "prm", T7)                                                  \
     TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
     TTE_DW3_OUT
 
 /* The same with its right column in the padding (taps of columns 0 and 1 on the bias of
- * column 2 out, byte 160) */
-#define TTE_DW3_PX6R                                                                    \
-    "ldrd %[a0], %[a1], [%[prm], #160]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #168]\n\t"                                            \
+ * column 2 out, at byte KR) */
+#define TTE_DW3_PX6R_AT(KR)                                                             \
+    "ldrd %[a0], %[a1], [%[prm], #" #KR "]\n\t"                                        \
+    "ldrd %[a2], %[a3], [%[prm], #" #KR " + 8]\n\t"                                    \
     TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
     TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
     TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
@@ -617,44 +617,75 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
 
 /* A whole output row of one channel group in one assembly block (STEP: the stride's shift of
  * C, ADV: the columns from the left border pixel's first inside one to the next pixel's left
- * one): the left border pixel where bit 0 of the block's flags says so, the interior pixels
- * up to the run's end (q0 at the block's end word), two a pass (one end test and one taken
+ * one): the left border pixel where bit 0 of the flags (at FL) says so, the interior pixels
+ * up to the run's end (q0 at the end word, at END), two a pass (one end test and one taken
  * branch a pair; an odd count enters at the pass's second pixel, bit 2 of the flags), the
- * right border pixel where bit 1 says so; outputs C bytes apart from o on. Every operand in a
- * register (gcc spilled the row pointers between taps and pixels); fourteen of them, so at
- * -O2 only. */
-#define TTE_DW3_ROW(STEP, ADV)                                                          \
-    __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
+ * right border pixel where bit 1 says so; outputs C bytes apart from o on. The border pixels'
+ * biases at bytes KL and KR of the block, row 2's column 1 word at T7; the inputs after those
+ * (the block prm, c, and the operands FL and END name). Every operand in a register (gcc
+ * spilled the row pointers between taps and pixels); fourteen of them, so at -O2 only. */
+#define TTE_DW3_ROW_ASM(STEP, ADV, FL, END, KL, T7, KR, ...)                            \
+    __asm__ volatile("ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #1\n\t"                                               \
                      "beq 2f\n\t"                                                      \
-                     TTE_DW3_PX6L                                                       \
+                     TTE_DW3_PX6L_AT(KL, T7)                                            \
                      "add %[o], %[o], %[c]\n\t"                                        \
                      ADV                                                                \
                      "2:\n\t"                                                          \
-                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "ldr %[we], " END "\n\t"                                          \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "beq 3f\n\t"                                                      \
-                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #4\n\t"                                               \
                      "bne 5f\n\t"                                                      \
                      "1:\n\t"                                                          \
                      TTE_DW3_PX9_NEXT(STEP)                                             \
                      "5:\n\t"                                                          \
                      TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "ldr %[we], " END "\n\t"                                          \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "bne 1b\n\t"                                                      \
                      "3:\n\t"                                                          \
-                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #2\n\t"                                               \
                      "beq 4f\n\t"                                                      \
-                     TTE_DW3_PX6R                                                       \
+                     TTE_DW3_PX6R_AT(KR)                                                \
                      "4:"                                                               \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
                        [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
                        [q2] "+r"(q2), [o] "+r"(o)                                       \
-                     : [prm] "r"(blk), [c] "r"(C)                                       \
+                     : __VA_ARGS__                                                      \
                      : "cc", "memory")
+
+/* TTE_DW3_ROW_ASM on dw3_fast's block (blk): the flags and the run's end its words */
+#define TTE_DW3_ROW(STEP, ADV)                                                          \
+    TTE_DW3_ROW_ASM(STEP, ADV, "[%[prm], #176]", "[%[prm], #124]", 144, 184, 160, [prm] "r"(blk), [c] "r"(C))
+
+/* The columns a stride of 2 adds after the left border pixel */
+#define TTE_DW3_ADV2 "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t"
+
+/* The body of dw3_fast's assembly path (stride, blk, C, q0, q1, q2, o the caller's): ROW
+ * (TTE_DW3_ROW or TTE_DW3B_ROW) once per stride */
+#define TTE_DW3_FAST_ASM(ROW)                                                           \
+    int32_t a0, a1, a2, a3;                                                             \
+    uint32_t x, xe, we, wo;                                                             \
+    if (stride == 1) {                                                                  \
+        ROW("", "");                                                                    \
+    } else {                                                                            \
+        ROW(", lsl #1", TTE_DW3_ADV2);                                                  \
+    }                                                                                   \
+    (void)a0;                                                                           \
+    (void)a1;                                                                           \
+    (void)a2;                                                                           \
+    (void)a3;                                                                           \
+    (void)x;                                                                            \
+    (void)xe;                                                                           \
+    (void)we;                                                                           \
+    (void)wo;                                                                           \
+    (void)q0;                                                                           \
+    (void)q1;                                                                           \
+    (void)q2;                                                                           \
+    (void)o
 
 /* The four words of a pair of taps A and B of dw3_fast's block from their words as dw3_row
  * reads them (ea, oa and eb, ob: channels c, c + 2 and c + 1, c + 3): per channel its weight of
@@ -710,25 +741,7 @@ static TTE_ALWAYS_INLINE void dw3_fast(const uint32_t *blk, int32_t C, const int
         dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
     }
 #else
-    int32_t a0, a1, a2, a3;
-    uint32_t x, xe, we, wo;
-    if (stride == 1) {
-        TTE_DW3_ROW("", "");
-    } else {
-        TTE_DW3_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
-    }
-    (void)a0;
-    (void)a1;
-    (void)a2;
-    (void)a3;
-    (void)x;
-    (void)xe;
-    (void)we;
-    (void)wo;
-    (void)q0;
-    (void)q1;
-    (void)q2;
-    (void)o;
+    TTE_DW3_FAST_ASM(TTE_DW3_ROW);
 #endif
 }
 
@@ -934,58 +947,12 @@ static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *row
  * it (DW3_T7's words); the run's end and the border flags are the call's, on the stack. */
 enum { DW3B_KL = 31, DW3B_KR = 35, DW3B_T7 = 39, DW3B_WORDS = 41 };
 
-/* TTE_DW3_PX6L and TTE_DW3_PX6R on a compile-time block (DW3B_KL at byte 124, DW3B_KR at 140,
- * DW3B_T7 at 156) */
-#define TTE_DW3B_PX6L                                                                   \
-    "ldrd %[a0], %[a1], [%[prm], #124]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #132]\n\t"                                            \
-    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
-    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
-    TTE_DW4_ATAP("[%[q2]]", "prm", 156)                                                 \
-    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
-    TTE_DW3_OUT
-#define TTE_DW3B_PX6R                                                                   \
-    "ldrd %[a0], %[a1], [%[prm], #140]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #148]\n\t"                                            \
-    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
-    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
-    TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
-    TTE_DW3_OUT
-
-/* TTE_DW3_ROW on a compile-time block (prm, in flash): the flags and the run's end are memory
- * operands (stack slots: every register is taken), the same instructions */
+/* TTE_DW3_ROW on a compile-time block (prm, in flash; DW3B_KL at byte 124, DW3B_KR at 140,
+ * DW3B_T7 at 156): the flags and the run's end are memory operands (stack slots: every
+ * register is taken), the same instructions */
 #define TTE_DW3B_ROW(STEP, ADV)                                                         \
-    __asm__ volatile("ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #1\n\t"                                               \
-                     "beq 2f\n\t"                                                      \
-                     TTE_DW3B_PX6L                                                      \
-                     "add %[o], %[o], %[c]\n\t"                                        \
-                     ADV                                                                \
-                     "2:\n\t"                                                          \
-                     "ldr %[we], %[end]\n\t"                                           \
-                     "cmp %[q0], %[we]\n\t"                                            \
-                     "beq 3f\n\t"                                                      \
-                     "ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #4\n\t"                                               \
-                     "bne 5f\n\t"                                                      \
-                     "1:\n\t"                                                          \
-                     TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "5:\n\t"                                                          \
-                     TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "ldr %[we], %[end]\n\t"                                           \
-                     "cmp %[q0], %[we]\n\t"                                            \
-                     "bne 1b\n\t"                                                      \
-                     "3:\n\t"                                                          \
-                     "ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #2\n\t"                                               \
-                     "beq 4f\n\t"                                                      \
-                     TTE_DW3B_PX6R                                                      \
-                     "4:"                                                               \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
-                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
-                       [q2] "+r"(q2), [o] "+r"(o)                                       \
-                     : [prm] "r"(blk), [c] "r"(C), [fl] "m"(*fl), [end] "m"(*end)     \
-                     : "cc", "memory")
+    TTE_DW3_ROW_ASM(STEP, ADV, "%[fl]", "%[end]", 124, 156, 140, [prm] "r"(blk), [c] "r"(C), [fl] "m"(*fl), \
+                    [end] "m"(*end))
 
 /* dw3_fast on a compile-time block blk (dw3_blocks_layout's, one channel group's): fl points at
  * the border flags (dw3_fast's DW3_FLAGS word), end at the run's end (DW3_END's) */
@@ -993,25 +960,7 @@ static TTE_ALWAYS_INLINE void dw3_fast_b(const uint32_t *blk, const uint32_t *fl
                                          const int8_t *q0, const int8_t *q1, const int8_t *q2, int32_t stride,
                                          int8_t *o)
 {
-    int32_t a0, a1, a2, a3;
-    uint32_t x, xe, we, wo;
-    if (stride == 1) {
-        TTE_DW3B_ROW("", "");
-    } else {
-        TTE_DW3B_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
-    }
-    (void)a0;
-    (void)a1;
-    (void)a2;
-    (void)a3;
-    (void)x;
-    (void)xe;
-    (void)we;
-    (void)wo;
-    (void)q0;
-    (void)q1;
-    (void)q2;
-    (void)o;
+    TTE_DW3_FAST_ASM(TTE_DW3B_ROW);
 }
 
 /* dw3_fast_groups on the blocks laid out at compile time (blocks: dw3_blocks_layout's), no
