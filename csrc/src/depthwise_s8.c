@@ -1864,24 +1864,12 @@ static TTE_ALWAYS_INLINE uint32_t dwp_tap_sum(uint32_t u0, uint32_t u1, int32_t 
     return s - 1024u + (uint32_t)w8;
 }
 
-/* Halfword packing: the low half of a with the high half of b (PKHBT), of b << 16 (PKHBT LSL
- * #16); the high half of a with the low half of b >> 16 (PKHTB ASR #16) */
+/* Halfword packing: the low half of a with the high half of b (PKHBT; b << 16 is dws_lo, the
+ * high half of a with b >> 16 dw3_pkhtb) */
 static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt(uint32_t a, uint32_t b)
 {
     uint32_t r;
     __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt16(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t dwp_pkhtb16(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
 
@@ -1894,11 +1882,11 @@ static TTE_ALWAYS_INLINE void dwp_channel_words(const int8_t *wc, int32_t b, int
     const uint32_t e0 = tte_sxtb16(u0), o0 = tte_sxtb16_ror8(u0);
     const uint32_t e1 = tte_sxtb16(u1), o1 = tte_sxtb16_ror8(u1);
     pw[0] = (uint32_t)b - (uint32_t)zp * dwp_tap_sum(u0, u1, w8);
-    pw[2] = dwp_pkhbt16(e0, o0);
+    pw[2] = dws_lo(e0, o0);
     pw[4] = dwp_pkhbt(o0, e0);
     pw[6] = o0 >> 16 | e1 << 16;
-    pw[8] = dwp_pkhbt16(e1, o1);
-    pw[10] = dwp_pkhtb16(o1, e1);
+    pw[8] = dws_lo(e1, o1);
+    pw[10] = dw3_pkhtb(o1, e1);
     pw[12] = o1 >> 16 | (uint32_t)w8 << 16;
 }
 
