@@ -3964,6 +3964,21 @@ size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g)
     return fits ? (size_t)8 * g->k_h * ((size_t)(g->out_w - 1) * g->stride_w + g->k_w) : 0;
 }
 
+/* The channels from c4 on (the last in_c % 4 after the groups of four) of k pixels of one
+ * output row from ox0 on (multiplier 1, dilation 1; the geometry g, rq_t r, loop counter i),
+ * their outputs ostride bytes apart: a macro, not an inline function, since gcc -Os gave the
+ * inlined copy other operand orders than each caller had */
+#define TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i)                                    \
+    do {                                                                                                        \
+        for ((i) = 0; (i) < (k); ++(i)) {                                                                       \
+            const int32_t ix0 = ((ox0) + (i)) * (g)->stride_w - (g)->pad_left;                                 \
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;                                                             \
+            const int32_t kx1 = (g)->in_w - ix0 < (g)->k_w ? (g)->in_w - ix0 : (g)->k_w;                        \
+            dw_px_rest(p, &(r), rows, (size_t)(ix0 + kx0) * (g)->in_c, kx0, kx1, w, bias,                       \
+                       (out) + (size_t)(i) * (ostride), c4);                                                    \
+        }                                                                                                       \
+    } while (0)
+
 /* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL
  * (then any k pays: nothing is transposed per call); ws_bytes of scratch at ws for dw3_ring
  * (NULL: none). */
@@ -3986,13 +4001,7 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         }
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
-            for (i = 0; i < k; ++i) {
-                const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-                dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride,
-                           c4);
-            }
+            TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i);
         }
         return;
     }
@@ -4044,12 +4053,7 @@ static TTE_NOINLINE void dw_row_blk(const tte_conv2d_s8_params_t *p, int32_t fas
     }
     if (c4 < g->in_c) {
         /* the last in_c % 4 channels */
-        for (i = 0; i < k; ++i) {
-            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
-            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-            const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-            dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride, c4);
-        }
+        TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i);
     }
 }
 #endif
