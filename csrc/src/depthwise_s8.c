@@ -1005,6 +1005,19 @@ static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, c
     }
 }
 
+/* The pixels [in_lo, in_hi) of the k from ox0 on whose 3x3 window lies inside the input
+ * columns (geometry g, stride sw, input width in_w): a macro, as an inline function gave
+ * dw3_body other registers and frame at -O2 */
+#define TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi)                                         \
+    do {                                                                                            \
+        (in_lo) = ((g)->pad_left + (sw) - 1) / (sw) - (ox0);                                        \
+        (in_lo) = (in_lo) < 0 ? 0 : (in_lo);                                                        \
+        (in_hi) = (in_w) + (g)->pad_left >= 3 ? ((in_w) - 3 + (g)->pad_left) / (sw) - (ox0) + 1 : 0; \
+        (in_hi) = (in_hi) > (k) ? (k) : (in_hi);                                                    \
+        (in_lo) = (in_lo) > (k) ? (k) : (in_lo);                                                    \
+        (in_hi) = (in_hi) < (in_lo) ? (in_lo) : (in_hi);                                            \
+    } while (0)
+
 /* dw_row_groups for a 3x3 window: every pixel on a folded bias (no zp subtracted per tap),
  * the pixels whose window lies inside the input in one run, which pixels those are found once
  * per call; the taps outside the image only in the bias (dw3_biases, once per set of rows) */
@@ -1025,12 +1038,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     int32_t c, t, j, i, oy, in_lo, in_hi, m, m_kk, fast, row_fast, lb, rb;
     size_t xq;
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
-    in_lo = (g->pad_left + sw - 1) / sw - ox0;
-    in_lo = in_lo < 0 ? 0 : in_lo;
-    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
-    in_hi = in_hi > k ? k : in_hi;
-    in_lo = in_lo > k ? k : in_lo;
-    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi);
     /* dw3_fast (the output stage of mode 2, outputs packed) for the rows all inside where the
      * pixels left and right of the interior are at most one with one column out each */
     fast = mode2 && ostride == (size_t)C && sw <= 2 && k * nrows >= 2;
@@ -1240,12 +1248,7 @@ static int32_t dw3_blocks_try(const tte_conv2d_s8_params_t *p, const rq_t *rp, c
         return 0;
     }
     /* dw3_body's interior [in_lo, in_hi) and border pixels */
-    in_lo = (g->pad_left + sw - 1) / sw - ox0;
-    in_lo = in_lo < 0 ? 0 : in_lo;
-    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
-    in_hi = in_hi > k ? k : in_hi;
-    in_lo = in_lo > k ? k : in_lo;
-    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi);
     lb = in_lo == 1 && ox0 * sw - g->pad_left == -1 && in_w >= 2;
     ixr = (ox0 + in_hi) * sw - g->pad_left;
     rb = in_hi == k - 1 && ixr >= 0 && in_w - ixr == 2;
