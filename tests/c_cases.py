@@ -1256,6 +1256,15 @@ def add_random_conv(g: Graph, rng: np.random.Generator, x: str, y: str, cout: in
                                   "dilations": (d, d), "activation": act}, quant=rand_q(rng))
 
 
+def _block_output(g: Graph, rng: np.random.Generator, residual: bool, act: str = "none") -> None:
+    """The block's output: its 1x1 'p', or with `residual` x + p as 'y' (an add with activation
+    `act`, its output stage drawn from rng)."""
+    g.outputs = ["p"]
+    if residual:
+        g.add_node("add", ["x", "p"], "y", {"activation": act}, quant=rand_q(rng))
+        g.outputs = ["y"]
+
+
 def _streamed_case(name: str, g: Graph, rng: np.random.Generator) -> Case:
     """The block graph `g` fused into one streamed_block, its scratch an input filled with random
     bytes (the kernel must not read what it did not write), `g` itself kept as the oracle."""
@@ -1374,11 +1383,7 @@ def _dsconv_block_case(seed: int) -> Case:
     # P over all of int8 on even seeds: the 1x1's output stage in assembly
     conv("d", "p", c0 if kind == "residual" else int(rng.choice([16, 64, 80])), 1, 1, (0, 0, 0, 0), 1,
          "none" if seed % 2 == 0 else None)
-    out = "p"
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "relu"}, quant=rand_q(rng))
-        out = "y"
-    g.outputs = [out]
+    _block_output(g, rng, kind == "residual", "relu")
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
@@ -1408,11 +1413,7 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     wq[..., 1::2][edge[..., 1::2]] = -128
     wq[..., 0::2] = np.where(wq[..., 1::2] == -128, np.abs(wq[..., 0::2]), wq[..., 0::2])
     _add_project(g, rng, wq, dead=seed % 3 == 0, relu=seed % 2 == 1)
-    out = "p"
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        out = "y"
-    g.outputs = [out]
+    _block_output(g, rng, kind == "residual")
     case = _streamed_case(f"streamed_block_prep_{kind}_{c}ch_{seed}", g, rng)
     from tte.compiler.emit.block import pw_layout
     assert pw_layout(case.graph.nodes[0], case.graph) is not None, case.name
@@ -1568,11 +1569,7 @@ def _prep_expand_block_case(seed: int, cin: int | None = None, cout: int | None 
                                     "activation": "relu" if relu else "none"}, quant=yq)
     add_random_conv(g, rng, "e", "d", cout, 3, 1 if residual else int(rng.integers(1, 3)), (1, 1, 1, 1), cout)
     add_random_conv(g, rng, "d", "p", cin if residual else int(rng.choice([8, 16, 40])), 1, 1, (0, 0, 0, 0), 1)
-    out = "p"
-    if residual:
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        out = "y"
-    g.outputs = [out]
+    _block_output(g, rng, residual)
     case = _streamed_case(f"streamed_block_prep_expand_{cin}_{cout}_{seed}", g, rng)
     assert pe_layout(case.graph.nodes[0], case.graph) is not None, case.name
     return case
@@ -1679,11 +1676,7 @@ def _dw3_blocks_case(seed: int) -> Case:
                                                   "groups": c, "activation": "none"},
                quant=q(ys, int(rng.integers(-40, 41))))
     add_random_conv(g, rng, "d", "p", c0 if kind == "residual" else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
-    out = "p"
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        out = "y"
-    g.outputs = [out]
+    _block_output(g, rng, kind == "residual")
     return _streamed_case(f"streamed_block_dw3_blocks_{kind}_{c}ch_w{w}_s{s}_{seed}", g, rng)
 
 
@@ -1716,10 +1709,7 @@ def _projected_case(name: str, g: Graph, rng: np.random.Generator, kind: str, c:
     else 8, 16 or 64), streamed (_streamed_case)."""
     add_random_conv(g, rng, "d", "p", c if kind == "residual" else int(rng.choice([8, 16, 64])), 1, 1,
                     (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if kind == "residual":
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
+    _block_output(g, rng, kind == "residual")
     return _streamed_case(name, g, rng)
 
 
@@ -2079,10 +2069,7 @@ def _dw3_keep_case(seed: int) -> Case:
                          0.02 if seed % 5 == 4 else 6)
     c0 = g.tensors["x"].shape[-1]
     add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if residual:
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
+    _block_output(g, rng, residual)
     name = f"dw3_keep_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
     return _given_dw_pad(_streamed_case(name, g, rng), rng)
 
@@ -3317,10 +3304,7 @@ def _pwe_rows_case(seed: int) -> Case:
                                                   "groups": cout, "activation": "none"},
                quant=q(xs * (0.02 if seed % 5 == 4 else 6), int(rng.integers(-40, 41))))
     add_random_conv(g, rng, "d", "p", cin if residual else int(rng.choice([8, 16, 40])), 1, 1, (0, 0, 0, 0), 1)
-    g.outputs = ["p"]
-    if residual:
-        g.add_node("add", ["x", "p"], "y", {"activation": "none"}, quant=rand_q(rng))
-        g.outputs = ["y"]
+    _block_output(g, rng, residual)
     name = f"pwe_rows_{kind}_{cin}_{cout}_w{w}_h{h}_n{images}_{seed}"
     case = _streamed_case(name, g, rng)
     assert pe_layout(case.graph.nodes[0], case.graph) is not None, case.name

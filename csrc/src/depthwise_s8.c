@@ -585,22 +585,22 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
     TTE_DW4_RQ("a3", 112, "[%[o], #3]")
 
 /* One pixel whose window has every row inside and its left column in the padding (taps of
- * columns 1 and 2 on the bias of column 0 out, byte 144), as text: rows q0, q1, q2 from its
- * first column inside on */
-#define TTE_DW3_PX6L                                                                    \
-    "ldrd %[a0], %[a1], [%[prm], #144]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #152]\n\t"                                            \
+ * columns 1 and 2 on the bias of column 0 out, at byte KL; row 2's column 1 word at byte T7), as
+ * text: rows q0, q1, q2 from its first column inside on */
+#define TTE_DW3_PX6L_AT(KL, T7)                                                         \
+    "ldrd %[a0], %[a1], [%[prm], #" #KL "]\n\t"                                        \
+    "ldrd %[a2], %[a3], [%[prm], #" #KL " + 8]\n\t"                                    \
     TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
     TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
-    TTE_DW4_ATAP("[%[q2]]", "prm", 184)                                                 \
+    TTE_DW4_ATAP("[%[q2]]", "prm", T7)                                                  \
     TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
     TTE_DW3_OUT
 
 /* The same with its right column in the padding (taps of columns 0 and 1 on the bias of
- * column 2 out, byte 160) */
-#define TTE_DW3_PX6R                                                                    \
-    "ldrd %[a0], %[a1], [%[prm], #160]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #168]\n\t"                                            \
+ * column 2 out, at byte KR) */
+#define TTE_DW3_PX6R_AT(KR)                                                             \
+    "ldrd %[a0], %[a1], [%[prm], #" #KR "]\n\t"                                        \
+    "ldrd %[a2], %[a3], [%[prm], #" #KR " + 8]\n\t"                                    \
     TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
     TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
     TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
@@ -617,44 +617,75 @@ static TTE_ALWAYS_INLINE void dw3_edge(const dw3_group_t *gc, const rq_t *r, con
 
 /* A whole output row of one channel group in one assembly block (STEP: the stride's shift of
  * C, ADV: the columns from the left border pixel's first inside one to the next pixel's left
- * one): the left border pixel where bit 0 of the block's flags says so, the interior pixels
- * up to the run's end (q0 at the block's end word), two a pass (one end test and one taken
+ * one): the left border pixel where bit 0 of the flags (at FL) says so, the interior pixels
+ * up to the run's end (q0 at the end word, at END), two a pass (one end test and one taken
  * branch a pair; an odd count enters at the pass's second pixel, bit 2 of the flags), the
- * right border pixel where bit 1 says so; outputs C bytes apart from o on. Every operand in a
- * register (gcc spilled the row pointers between taps and pixels); fourteen of them, so at
- * -O2 only. */
-#define TTE_DW3_ROW(STEP, ADV)                                                          \
-    __asm__ volatile("ldr %[we], [%[prm], #176]\n\t"                                   \
+ * right border pixel where bit 1 says so; outputs C bytes apart from o on. The border pixels'
+ * biases at bytes KL and KR of the block, row 2's column 1 word at T7; the inputs after those
+ * (the block prm, c, and the operands FL and END name). Every operand in a register (gcc
+ * spilled the row pointers between taps and pixels); fourteen of them, so at -O2 only. */
+#define TTE_DW3_ROW_ASM(STEP, ADV, FL, END, KL, T7, KR, ...)                            \
+    __asm__ volatile("ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #1\n\t"                                               \
                      "beq 2f\n\t"                                                      \
-                     TTE_DW3_PX6L                                                       \
+                     TTE_DW3_PX6L_AT(KL, T7)                                            \
                      "add %[o], %[o], %[c]\n\t"                                        \
                      ADV                                                                \
                      "2:\n\t"                                                          \
-                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "ldr %[we], " END "\n\t"                                          \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "beq 3f\n\t"                                                      \
-                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #4\n\t"                                               \
                      "bne 5f\n\t"                                                      \
                      "1:\n\t"                                                          \
                      TTE_DW3_PX9_NEXT(STEP)                                             \
                      "5:\n\t"                                                          \
                      TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "ldr %[we], [%[prm], #124]\n\t"                                   \
+                     "ldr %[we], " END "\n\t"                                          \
                      "cmp %[q0], %[we]\n\t"                                            \
                      "bne 1b\n\t"                                                      \
                      "3:\n\t"                                                          \
-                     "ldr %[we], [%[prm], #176]\n\t"                                   \
+                     "ldr %[we], " FL "\n\t"                                           \
                      "tst %[we], #2\n\t"                                               \
                      "beq 4f\n\t"                                                      \
-                     TTE_DW3_PX6R                                                       \
+                     TTE_DW3_PX6R_AT(KR)                                                \
                      "4:"                                                               \
                      : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
                        [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
                        [q2] "+r"(q2), [o] "+r"(o)                                       \
-                     : [prm] "r"(blk), [c] "r"(C)                                       \
+                     : __VA_ARGS__                                                      \
                      : "cc", "memory")
+
+/* TTE_DW3_ROW_ASM on dw3_fast's block (blk): the flags and the run's end its words */
+#define TTE_DW3_ROW(STEP, ADV)                                                          \
+    TTE_DW3_ROW_ASM(STEP, ADV, "[%[prm], #176]", "[%[prm], #124]", 144, 184, 160, [prm] "r"(blk), [c] "r"(C))
+
+/* The columns a stride of 2 adds after the left border pixel */
+#define TTE_DW3_ADV2 "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t"
+
+/* The body of dw3_fast's assembly path (stride, blk, C, q0, q1, q2, o the caller's): ROW
+ * (TTE_DW3_ROW or TTE_DW3B_ROW) once per stride */
+#define TTE_DW3_FAST_ASM(ROW)                                                           \
+    int32_t a0, a1, a2, a3;                                                             \
+    uint32_t x, xe, we, wo;                                                             \
+    if (stride == 1) {                                                                  \
+        ROW("", "");                                                                    \
+    } else {                                                                            \
+        ROW(", lsl #1", TTE_DW3_ADV2);                                                  \
+    }                                                                                   \
+    (void)a0;                                                                           \
+    (void)a1;                                                                           \
+    (void)a2;                                                                           \
+    (void)a3;                                                                           \
+    (void)x;                                                                            \
+    (void)xe;                                                                           \
+    (void)we;                                                                           \
+    (void)wo;                                                                           \
+    (void)q0;                                                                           \
+    (void)q1;                                                                           \
+    (void)q2;                                                                           \
+    (void)o
 
 /* The four words of a pair of taps A and B of dw3_fast's block from their words as dw3_row
  * reads them (ea, oa and eb, ob: channels c, c + 2 and c + 1, c + 3): per channel its weight of
@@ -710,25 +741,7 @@ static TTE_ALWAYS_INLINE void dw3_fast(const uint32_t *blk, int32_t C, const int
         dw4_rq(blk + DW3_RQ, a0, a1, a2, a3, o);
     }
 #else
-    int32_t a0, a1, a2, a3;
-    uint32_t x, xe, we, wo;
-    if (stride == 1) {
-        TTE_DW3_ROW("", "");
-    } else {
-        TTE_DW3_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
-    }
-    (void)a0;
-    (void)a1;
-    (void)a2;
-    (void)a3;
-    (void)x;
-    (void)xe;
-    (void)we;
-    (void)wo;
-    (void)q0;
-    (void)q1;
-    (void)q2;
-    (void)o;
+    TTE_DW3_FAST_ASM(TTE_DW3_ROW);
 #endif
 }
 
@@ -934,58 +947,12 @@ static TTE_NOINLINE void dw3_fast_groups(const rq_t *r, const int8_t *const *row
  * it (DW3_T7's words); the run's end and the border flags are the call's, on the stack. */
 enum { DW3B_KL = 31, DW3B_KR = 35, DW3B_T7 = 39, DW3B_WORDS = 41 };
 
-/* TTE_DW3_PX6L and TTE_DW3_PX6R on a compile-time block (DW3B_KL at byte 124, DW3B_KR at 140,
- * DW3B_T7 at 156) */
-#define TTE_DW3B_PX6L                                                                   \
-    "ldrd %[a0], %[a1], [%[prm], #124]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #132]\n\t"                                            \
-    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 16)                                              \
-    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 32)                                  \
-    TTE_DW4_ATAP("[%[q2]]", "prm", 156)                                                 \
-    TTE_DW4_ATAP("[%[q2], %[c]]", "prm", 64)                                            \
-    TTE_DW3_OUT
-#define TTE_DW3B_PX6R                                                                   \
-    "ldrd %[a0], %[a1], [%[prm], #140]\n\t"                                            \
-    "ldrd %[a2], %[a3], [%[prm], #148]\n\t"                                            \
-    TTE_DW3_PAIR("[%[q0]]", "[%[q1]]", 0)                                               \
-    TTE_DW3_PAIR("[%[q0], %[c]]", "[%[q1], %[c]]", 16)                                  \
-    TTE_DW3_PAIR("[%[q2]]", "[%[q2], %[c]]", 48)                                        \
-    TTE_DW3_OUT
-
-/* TTE_DW3_ROW on a compile-time block (prm, in flash): the flags and the run's end are memory
- * operands (stack slots: every register is taken), the same instructions */
+/* TTE_DW3_ROW on a compile-time block (prm, in flash; DW3B_KL at byte 124, DW3B_KR at 140,
+ * DW3B_T7 at 156): the flags and the run's end are memory operands (stack slots: every
+ * register is taken), the same instructions */
 #define TTE_DW3B_ROW(STEP, ADV)                                                         \
-    __asm__ volatile("ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #1\n\t"                                               \
-                     "beq 2f\n\t"                                                      \
-                     TTE_DW3B_PX6L                                                      \
-                     "add %[o], %[o], %[c]\n\t"                                        \
-                     ADV                                                                \
-                     "2:\n\t"                                                          \
-                     "ldr %[we], %[end]\n\t"                                           \
-                     "cmp %[q0], %[we]\n\t"                                            \
-                     "beq 3f\n\t"                                                      \
-                     "ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #4\n\t"                                               \
-                     "bne 5f\n\t"                                                      \
-                     "1:\n\t"                                                          \
-                     TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "5:\n\t"                                                          \
-                     TTE_DW3_PX9_NEXT(STEP)                                             \
-                     "ldr %[we], %[end]\n\t"                                           \
-                     "cmp %[q0], %[we]\n\t"                                            \
-                     "bne 1b\n\t"                                                      \
-                     "3:\n\t"                                                          \
-                     "ldr %[we], %[fl]\n\t"                                            \
-                     "tst %[we], #2\n\t"                                               \
-                     "beq 4f\n\t"                                                      \
-                     TTE_DW3B_PX6R                                                      \
-                     "4:"                                                               \
-                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "=&r"(x), \
-                       [xe] "=&r"(xe), [we] "=&r"(we), [wo] "=&r"(wo), [q0] "+r"(q0), [q1] "+r"(q1), \
-                       [q2] "+r"(q2), [o] "+r"(o)                                       \
-                     : [prm] "r"(blk), [c] "r"(C), [fl] "m"(*fl), [end] "m"(*end)     \
-                     : "cc", "memory")
+    TTE_DW3_ROW_ASM(STEP, ADV, "%[fl]", "%[end]", 124, 156, 140, [prm] "r"(blk), [c] "r"(C), [fl] "m"(*fl), \
+                    [end] "m"(*end))
 
 /* dw3_fast on a compile-time block blk (dw3_blocks_layout's, one channel group's): fl points at
  * the border flags (dw3_fast's DW3_FLAGS word), end at the run's end (DW3_END's) */
@@ -993,25 +960,7 @@ static TTE_ALWAYS_INLINE void dw3_fast_b(const uint32_t *blk, const uint32_t *fl
                                          const int8_t *q0, const int8_t *q1, const int8_t *q2, int32_t stride,
                                          int8_t *o)
 {
-    int32_t a0, a1, a2, a3;
-    uint32_t x, xe, we, wo;
-    if (stride == 1) {
-        TTE_DW3B_ROW("", "");
-    } else {
-        TTE_DW3B_ROW(", lsl #1", "add %[q0], %[q0], %[c]\n\tadd %[q1], %[q1], %[c]\n\tadd %[q2], %[q2], %[c]\n\t");
-    }
-    (void)a0;
-    (void)a1;
-    (void)a2;
-    (void)a3;
-    (void)x;
-    (void)xe;
-    (void)we;
-    (void)wo;
-    (void)q0;
-    (void)q1;
-    (void)q2;
-    (void)o;
+    TTE_DW3_FAST_ASM(TTE_DW3B_ROW);
 }
 
 /* dw3_fast_groups on the blocks laid out at compile time (blocks: dw3_blocks_layout's), no
@@ -1056,6 +1005,19 @@ static TTE_ALWAYS_INLINE void dw3_inside(const dw3_group_t *gc, const rq_t *r, c
     }
 }
 
+/* The pixels [in_lo, in_hi) of the k from ox0 on whose 3x3 window lies inside the input
+ * columns (geometry g, stride sw, input width in_w): a macro, as an inline function gave
+ * dw3_body other registers and frame at -O2 */
+#define TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi)                                         \
+    do {                                                                                            \
+        (in_lo) = ((g)->pad_left + (sw) - 1) / (sw) - (ox0);                                        \
+        (in_lo) = (in_lo) < 0 ? 0 : (in_lo);                                                        \
+        (in_hi) = (in_w) + (g)->pad_left >= 3 ? ((in_w) - 3 + (g)->pad_left) / (sw) - (ox0) + 1 : 0; \
+        (in_hi) = (in_hi) > (k) ? (k) : (in_hi);                                                    \
+        (in_lo) = (in_lo) > (k) ? (k) : (in_lo);                                                    \
+        (in_hi) = (in_hi) < (in_lo) ? (in_lo) : (in_hi);                                            \
+    } while (0)
+
 /* dw_row_groups for a 3x3 window: every pixel on a folded bias (no zp subtracted per tap),
  * the pixels whose window lies inside the input in one run, which pixels those are found once
  * per call; the taps outside the image only in the bias (dw3_biases, once per set of rows) */
@@ -1076,12 +1038,7 @@ static TTE_ALWAYS_INLINE void dw3_body(const tte_conv2d_s8_params_t *p, const rq
     int32_t c, t, j, i, oy, in_lo, in_hi, m, m_kk, fast, row_fast, lb, rb;
     size_t xq;
     /* the pixels [in_lo, in_hi) whose window lies inside the input columns */
-    in_lo = (g->pad_left + sw - 1) / sw - ox0;
-    in_lo = in_lo < 0 ? 0 : in_lo;
-    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
-    in_hi = in_hi > k ? k : in_hi;
-    in_lo = in_lo > k ? k : in_lo;
-    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi);
     /* dw3_fast (the output stage of mode 2, outputs packed) for the rows all inside where the
      * pixels left and right of the interior are at most one with one column out each */
     fast = mode2 && ostride == (size_t)C && sw <= 2 && k * nrows >= 2;
@@ -1291,12 +1248,7 @@ static int32_t dw3_blocks_try(const tte_conv2d_s8_params_t *p, const rq_t *rp, c
         return 0;
     }
     /* dw3_body's interior [in_lo, in_hi) and border pixels */
-    in_lo = (g->pad_left + sw - 1) / sw - ox0;
-    in_lo = in_lo < 0 ? 0 : in_lo;
-    in_hi = in_w + g->pad_left >= 3 ? (in_w - 3 + g->pad_left) / sw - ox0 + 1 : 0;
-    in_hi = in_hi > k ? k : in_hi;
-    in_lo = in_lo > k ? k : in_lo;
-    in_hi = in_hi < in_lo ? in_lo : in_hi;
+    TTE_DW3_INTERIOR(g, sw, in_w, ox0, k, in_lo, in_hi);
     lb = in_lo == 1 && ox0 * sw - g->pad_left == -1 && in_w >= 2;
     ixr = (ox0 + in_hi) * sw - g->pad_left;
     rb = in_hi == k - 1 && ixr >= 0 && in_w - ixr == 2;
@@ -1915,24 +1867,12 @@ static TTE_ALWAYS_INLINE uint32_t dwp_tap_sum(uint32_t u0, uint32_t u1, int32_t 
     return s - 1024u + (uint32_t)w8;
 }
 
-/* Halfword packing: the low half of a with the high half of b (PKHBT), of b << 16 (PKHBT LSL
- * #16); the high half of a with the low half of b >> 16 (PKHTB ASR #16) */
+/* Halfword packing: the low half of a with the high half of b (PKHBT; b << 16 is dws_lo, the
+ * high half of a with b >> 16 dw3_pkhtb) */
 static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt(uint32_t a, uint32_t b)
 {
     uint32_t r;
     __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t dwp_pkhbt16(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-static TTE_ALWAYS_INLINE uint32_t dwp_pkhtb16(uint32_t a, uint32_t b)
-{
-    uint32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
     return r;
 }
 
@@ -1945,11 +1885,11 @@ static TTE_ALWAYS_INLINE void dwp_channel_words(const int8_t *wc, int32_t b, int
     const uint32_t e0 = tte_sxtb16(u0), o0 = tte_sxtb16_ror8(u0);
     const uint32_t e1 = tte_sxtb16(u1), o1 = tte_sxtb16_ror8(u1);
     pw[0] = (uint32_t)b - (uint32_t)zp * dwp_tap_sum(u0, u1, w8);
-    pw[2] = dwp_pkhbt16(e0, o0);
+    pw[2] = dws_lo(e0, o0);
     pw[4] = dwp_pkhbt(o0, e0);
     pw[6] = o0 >> 16 | e1 << 16;
-    pw[8] = dwp_pkhbt16(e1, o1);
-    pw[10] = dwp_pkhtb16(o1, e1);
+    pw[8] = dws_lo(e1, o1);
+    pw[10] = dw3_pkhtb(o1, e1);
     pw[12] = o1 >> 16 | (uint32_t)w8 << 16;
 }
 
@@ -4027,6 +3967,21 @@ size_t tte_conv2d_s8_dw57_pad_bytes(const tte_conv2d_geom_t *g)
     return fits ? (size_t)8 * g->k_h * ((size_t)(g->out_w - 1) * g->stride_w + g->k_w) : 0;
 }
 
+/* The channels from c4 on (the last in_c % 4 after the groups of four) of k pixels of one
+ * output row from ox0 on (multiplier 1, dilation 1; the geometry g, rq_t r, loop counter i),
+ * their outputs ostride bytes apart: a macro, not an inline function, since gcc -Os gave the
+ * inlined copy other operand orders than each caller had */
+#define TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i)                                    \
+    do {                                                                                                        \
+        for ((i) = 0; (i) < (k); ++(i)) {                                                                       \
+            const int32_t ix0 = ((ox0) + (i)) * (g)->stride_w - (g)->pad_left;                                 \
+            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;                                                             \
+            const int32_t kx1 = (g)->in_w - ix0 < (g)->k_w ? (g)->in_w - ix0 : (g)->k_w;                        \
+            dw_px_rest(p, &(r), rows, (size_t)(ix0 + kx0) * (g)->in_c, kx0, kx1, w, bias,                       \
+                       (out) + (size_t)(i) * (ostride), c4);                                                    \
+        }                                                                                                       \
+    } while (0)
+
 /* dw_row, with the weights of dw_row_groups laid out at compile time when prep is not NULL
  * (then any k pays: nothing is transposed per call); ws_bytes of scratch at ws for dw3_ring
  * (NULL: none). */
@@ -4049,13 +4004,7 @@ static void dw_row_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int8
         }
         if (c4 < g->in_c) {
             /* the last in_c % 4 channels */
-            for (i = 0; i < k; ++i) {
-                const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-                dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride,
-                           c4);
-            }
+            TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i);
         }
         return;
     }
@@ -4107,12 +4056,7 @@ static TTE_NOINLINE void dw_row_blk(const tte_conv2d_s8_params_t *p, int32_t fas
     }
     if (c4 < g->in_c) {
         /* the last in_c % 4 channels */
-        for (i = 0; i < k; ++i) {
-            const int32_t ix0 = (ox0 + i) * g->stride_w - g->pad_left;
-            const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-            const int32_t kx1 = g->in_w - ix0 < g->k_w ? g->in_w - ix0 : g->k_w;
-            dw_px_rest(p, &r, rows, (size_t)(ix0 + kx0) * g->in_c, kx0, kx1, w, bias, out + (size_t)i * ostride, c4);
-        }
+        TTE_DW_ROW_REST(p, g, r, rows, ox0, k, w, bias, out, ostride, c4, i);
     }
 }
 #endif
