@@ -75,6 +75,7 @@ def test_internal_headers_compile_standalone(cpu: str, tmp_path: Path) -> None:
 
 PROBE = Path(__file__).resolve().parent / "cprobe"
 MACHINES = {"cortex-m7": "mps2-an500", "cortex-m0plus": "microbit"}   # microbit: a Cortex-M0 (ARMv6-M)
+PROBE_FLASH = {"cortex-m7": ["-Wl,--defsym=tte_probe_flash=0x100000"], "cortex-m0plus": []}   # mcu.ld
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,8 @@ def test_kernels_give_host_bits_on_qemu(cpu: str, host_digest: int, tmp_path: Pa
     elf = tmp_path / "probe.elf"
     hosted = [f for f in FLAGS if f != "-ffreestanding"]
     proc = subprocess.run([CC, *CPUS[cpu], *hosted, f"-I{cbuild.INCLUDE}", "-nostartfiles",
-                           "-T", str(PROBE / "mcu.ld"), "-Wl,--gc-sections", "-o", str(elf), str(PROBE / "probe.c"),
+                           "-T", str(PROBE / "mcu.ld"), *PROBE_FLASH[cpu], "-Wl,--gc-sections", "-o", str(elf),
+                           str(PROBE / "probe.c"),
                            str(PROBE / "mcu_main.c"), *(str(s) for s in cbuild.kernel_sources()), "-lc", "-lgcc"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
