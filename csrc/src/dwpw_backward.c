@@ -336,6 +336,30 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "cmp %[op], %[oe2]\n\t" "bne 1b\n\t" \
     "3:\n\t" "cmp %[op], %[oe]\n\t" "beq 4f\n\t" \
     "ldr %[r0], [%[op]]\n\t" "vldr s16, [%[dp]]\n\t" "add %[p], %[xb], %[r0], lsl #2\n\t"
+/* dwpw_update_list's sixteen channels over x's floats: s0-s15 += T * the pixel's floats at P,
+ * eight at a time through s24-s31 */
+#define TTE_UPDF_16(P, T) \
+    TTE_LD8_D12(P, 0) TTE_UPDF_8T(T, "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7") \
+    TTE_LD8_D12(P, 32) TTE_UPDF_8T(T, "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+/* the next two listed pixels' offsets by one LDRD, their float rows at p and q */
+#define TTE_UPDF_PQ \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" \
+    "add %[q], %[xb], %[r1], lsl #2\n\t"
+/* the eight-channel update over x's floats: s0-s7 += TA * the floats at p (through s24-s31),
+ * then += TB * those at q (through s8-s15) */
+#define TTE_UPDF_8PQ(TA, TB) \
+    TTE_LD8_D12("p", 0) TTE_UPDF_8T(TA, "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7") \
+    TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0) TTE_UPDF_8B(TB)
+/* +0.0f into the accumulators s0-s3 (s0-s7, s0-s15, s0-s23) two at a time from r0, which holds 0 */
+#define TTE_ZERO4 "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+#define TTE_ZERO8 TTE_ZERO4 "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+#define TTE_ZERO16 \
+    TTE_ZERO8 "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" \
+    "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+#define TTE_ZERO24 \
+    TTE_ZERO16 "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t" \
+    "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -2104,7 +2128,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             TTE_ZERO16
                              "cmp %[op], %[oe4]\n\t"
                              "beq 5f\n\t"
                              "6:\n\t"
@@ -2112,25 +2136,11 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vldmia %[dp]!, {s16-s19}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             TTE_LD8_D12("q", 0)
-                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("q", 32)
-                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s18", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             TTE_LD8_D12("q", 0)
-                             TTE_UPDF_8T("s19", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("q", 32)
-                             TTE_UPDF_8T("s19", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s16")
+                             TTE_UPDF_16("q", "s17")
+                             TTE_UPDF_PQ
+                             TTE_UPDF_16("p", "s18")
+                             TTE_UPDF_16("q", "s19")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 6b\n\t"
                              "5:\n\t"
@@ -2140,21 +2150,12 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s16")
                              "ldr %[r0], [%[op]], #4\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s17")
                              TTE_UPDF_LAST
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s16")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
                              : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
@@ -2178,7 +2179,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             __asm__ volatile("cmp %[nf], #0\n\t"
                              "bne 5f\n\t"
                              "movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             TTE_ZERO16
                              "b 6f\n\t"
                              "5:\n\t"
                              "vldmia %[g], {s0-s15}\n\t"
@@ -2257,11 +2258,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         const int32_t *op = off, *oe = off + n, *const oe4 = off + (n & ~3);
         int32_t r0, r1;
         __asm__ volatile("movs %[r0], #0\n\t"
-                         "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t"
-                         "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t"
-                         "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
-                         "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t"
-                         "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
+                         TTE_ZERO24
                          "cmp %[op], %[oe4]\n\t"
                          "beq 5f\n\t"
                          "6:\n\t"
@@ -2271,9 +2268,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                          "add %[q], %[xb], %[r1], lsl #2\n\t"
                          TTE_UPDF_24("p", "s24")
                          TTE_UPDF_24("q", "s25")
-                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                         "add %[p], %[xb], %[r0], lsl #2\n\t"
-                         "add %[q], %[xb], %[r1], lsl #2\n\t"
+                         TTE_UPDF_PQ
                          TTE_UPDF_24("p", "s26")
                          TTE_UPDF_24("q", "s27")
                          "cmp %[op], %[oe4]\n\t"
@@ -2319,7 +2314,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             TTE_ZERO8
                              "cmp %[op], %[oe4]\n\t"
                              "beq 5f\n\t"
                              "6:\n\t"
@@ -2327,17 +2322,9 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vldmia %[dp]!, {s16-s19}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s17")
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s19")
+                             TTE_UPDF_8PQ("s16", "s17")
+                             TTE_UPDF_PQ
+                             TTE_UPDF_8PQ("s18", "s19")
                              "cmp %[op], %[oe4]\n\t"
                              "bne 6b\n\t"
                              "5:\n\t"
@@ -2348,10 +2335,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
                              "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s17")
+                             TTE_UPDF_8PQ("s16", "s17")
                              TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
@@ -2375,7 +2359,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             __asm__ volatile("cmp %[nf], #0\n\t"
                              "bne 5f\n\t"
                              "movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             TTE_ZERO8
                              "b 1f\n\t"
                              "5:\n\t"
                              "vldmia %[g], {s0-s7}\n\t"
@@ -2428,7 +2412,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + n, *const oe2 = off + (n & ~1);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             TTE_ZERO4
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -2460,7 +2444,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + n;
             int32_t r0, r1, o;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             TTE_ZERO4
                              "1:\n\t"
                              "ldr %[o], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16}\n\t"
