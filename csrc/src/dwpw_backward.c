@@ -109,107 +109,48 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF)
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
+/* the weight bytes I and I + 1 (as int32) into sI, sI+1 */
+#define TTE_DX_LD2(I, J) \
+    "ldrsb %[t0], [%[wq], #" #I "]\n\t" "ldrsb %[t1], [%[wq], #" #J "]\n\t" "vmov s" #I ", s" #J ", %[t0], %[t1]\n\t"
+/* sR = (float)sR * S */
+#define TTE_DX_SC(R, S) "vcvt.f32.s32 s" #R ", s" #R "\n\t" "vmul.f32 s" #R ", s" #R ", " S "\n\t"
+#define TTE_DX_LD8 \
+    TTE_DX_LD2(0, 1) TTE_DX_LD2(2, 3) TTE_DX_LD2(4, 5) TTE_DX_LD2(6, 7)
+#define TTE_DX_LD16 \
+    TTE_DX_LD8 \
+    TTE_DX_LD2(8, 9) TTE_DX_LD2(10, 11) TTE_DX_LD2(12, 13) TTE_DX_LD2(14, 15)
+#define TTE_DX_SC8(S) \
+    TTE_DX_SC(0, S) TTE_DX_SC(1, S) TTE_DX_SC(2, S) TTE_DX_SC(3, S) \
+    TTE_DX_SC(4, S) TTE_DX_SC(5, S) TTE_DX_SC(6, S) TTE_DX_SC(7, S)
+#define TTE_DX_SC16(S) \
+    TTE_DX_SC8(S) \
+    TTE_DX_SC(8, S) TTE_DX_SC(9, S) TTE_DX_SC(10, S) TTE_DX_SC(11, S) \
+    TTE_DX_SC(12, S) TTE_DX_SC(13, S) TTE_DX_SC(14, S) TTE_DX_SC(15, S)
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
  * nonzero pixel dx[k] += t * w[k] (TTE_DX_PIX16, TTE_DX_PIX8) */
-#define TTE_DX_CVT16 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, %[s]\n\t" \
-    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, %[s]\n\t" \
-    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, %[s]\n\t" \
-    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, %[s]\n\t" \
-    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, %[s]\n\t" \
-    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, %[s]\n\t" \
-    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, %[s]\n\t" \
-    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, %[s]\n\t"
-#define TTE_DX_CVT8 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+#define TTE_DX_CVT16 TTE_DX_LD16 TTE_DX_SC16("%[s]")
+#define TTE_DX_CVT8 TTE_DX_LD8 TTE_DX_SC8("%[s]")
 /* dwpw_dx_list's twenty-four channels (kn % 16 == 8 from 24 on: one pass where 16 and 8 took two):
  * the weights (float)wq[k] * s into s0-s23, s in s31 until then (TTE_DX_CVT24); per nonzero
  * pixel (its offset in register R, its value t in T) dx[k] += t * w[k] four at a time in
  * s28-s31 (TTE_DX_AT24) */
 #define TTE_DX_CVT24 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #16]\n\t" "ldrsb %[t1], [%[wq], #17]\n\t" "vmov s16, s17, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #18]\n\t" "ldrsb %[t1], [%[wq], #19]\n\t" "vmov s18, s19, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #20]\n\t" "ldrsb %[t1], [%[wq], #21]\n\t" "vmov s20, s21, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #22]\n\t" "ldrsb %[t1], [%[wq], #23]\n\t" "vmov s22, s23, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, s31\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, s31\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, s31\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, s31\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, s31\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, s31\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, s31\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, s31\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, s31\n\t" \
-    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, s31\n\t" \
-    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, s31\n\t" \
-    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, s31\n\t" \
-    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, s31\n\t" \
-    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, s31\n\t" \
-    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, s31\n\t" \
-    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, s31\n\t" \
-    "vcvt.f32.s32 s16, s16\n\t" "vmul.f32 s16, s16, s31\n\t" \
-    "vcvt.f32.s32 s17, s17\n\t" "vmul.f32 s17, s17, s31\n\t" \
-    "vcvt.f32.s32 s18, s18\n\t" "vmul.f32 s18, s18, s31\n\t" \
-    "vcvt.f32.s32 s19, s19\n\t" "vmul.f32 s19, s19, s31\n\t" \
-    "vcvt.f32.s32 s20, s20\n\t" "vmul.f32 s20, s20, s31\n\t" \
-    "vcvt.f32.s32 s21, s21\n\t" "vmul.f32 s21, s21, s31\n\t" \
-    "vcvt.f32.s32 s22, s22\n\t" "vmul.f32 s22, s22, s31\n\t" \
-    "vcvt.f32.s32 s23, s23\n\t" "vmul.f32 s23, s23, s31\n\t"
+    TTE_DX_LD16 \
+    TTE_DX_LD2(16, 17) TTE_DX_LD2(18, 19) TTE_DX_LD2(20, 21) TTE_DX_LD2(22, 23) \
+    TTE_DX_SC16("s31") \
+    TTE_DX_SC(16, "s31") TTE_DX_SC(17, "s31") TTE_DX_SC(18, "s31") TTE_DX_SC(19, "s31") \
+    TTE_DX_SC(20, "s31") TTE_DX_SC(21, "s31") TTE_DX_SC(22, "s31") TTE_DX_SC(23, "s31")
+/* one of TTE_DX_AT24's six: the four dx floats at p + O (bytes) += T * sA..sA+3 */
+#define TTE_DX_Q4(T, O, O8, A, B, C, D) \
+    "vldr d14, [%[p], #" #O "]\n\t" "vldr d15, [%[p], #" #O8 "]\n\t" \
+    "vmla.f32 s28, " T ", s" #A "\n\t" "vmla.f32 s29, " T ", s" #B "\n\t" \
+    "vmla.f32 s30, " T ", s" #C "\n\t" "vmla.f32 s31, " T ", s" #D "\n\t" \
+    "vstr d14, [%[p], #" #O "]\n\t" "vstr d15, [%[p], #" #O8 "]\n\t"
 #define TTE_DX_AT24(T, R) \
     "add %[p], %[base], %[" R "], lsl #2\n\t" \
-    "vldr d14, [%[p], #0]\n\t" "vldr d15, [%[p], #8]\n\t" \
-    "vmla.f32 s28, " T ", s0\n\t" "vmla.f32 s29, " T ", s1\n\t" "vmla.f32 s30, " T ", s2\n\t" "vmla.f32 s31, " T ", s3\n\t" \
-    "vstr d14, [%[p], #0]\n\t" "vstr d15, [%[p], #8]\n\t" \
-    "vldr d14, [%[p], #16]\n\t" "vldr d15, [%[p], #24]\n\t" \
-    "vmla.f32 s28, " T ", s4\n\t" "vmla.f32 s29, " T ", s5\n\t" "vmla.f32 s30, " T ", s6\n\t" "vmla.f32 s31, " T ", s7\n\t" \
-    "vstr d14, [%[p], #16]\n\t" "vstr d15, [%[p], #24]\n\t" \
-    "vldr d14, [%[p], #32]\n\t" "vldr d15, [%[p], #40]\n\t" \
-    "vmla.f32 s28, " T ", s8\n\t" "vmla.f32 s29, " T ", s9\n\t" "vmla.f32 s30, " T ", s10\n\t" "vmla.f32 s31, " T ", s11\n\t" \
-    "vstr d14, [%[p], #32]\n\t" "vstr d15, [%[p], #40]\n\t" \
-    "vldr d14, [%[p], #48]\n\t" "vldr d15, [%[p], #56]\n\t" \
-    "vmla.f32 s28, " T ", s12\n\t" "vmla.f32 s29, " T ", s13\n\t" "vmla.f32 s30, " T ", s14\n\t" "vmla.f32 s31, " T ", s15\n\t" \
-    "vstr d14, [%[p], #48]\n\t" "vstr d15, [%[p], #56]\n\t" \
-    "vldr d14, [%[p], #64]\n\t" "vldr d15, [%[p], #72]\n\t" \
-    "vmla.f32 s28, " T ", s16\n\t" "vmla.f32 s29, " T ", s17\n\t" "vmla.f32 s30, " T ", s18\n\t" "vmla.f32 s31, " T ", s19\n\t" \
-    "vstr d14, [%[p], #64]\n\t" "vstr d15, [%[p], #72]\n\t" \
-    "vldr d14, [%[p], #80]\n\t" "vldr d15, [%[p], #88]\n\t" \
-    "vmla.f32 s28, " T ", s20\n\t" "vmla.f32 s29, " T ", s21\n\t" "vmla.f32 s30, " T ", s22\n\t" "vmla.f32 s31, " T ", s23\n\t" \
-    "vstr d14, [%[p], #80]\n\t" "vstr d15, [%[p], #88]\n\t"
+    TTE_DX_Q4(T, 0, 8, 0, 1, 2, 3) TTE_DX_Q4(T, 16, 24, 4, 5, 6, 7) \
+    TTE_DX_Q4(T, 32, 40, 8, 9, 10, 11) TTE_DX_Q4(T, 48, 56, 12, 13, 14, 15) \
+    TTE_DX_Q4(T, 64, 72, 16, 17, 18, 19) TTE_DX_Q4(T, 80, 88, 20, 21, 22, 23)
 /* eight floats at P + OFF (bytes) into / from four D registers (OP vldr or vstr; D0-D3 their
  * names) by four 64-bit transfers: the pixel's pointer is formed anew for each pixel, so no
  * writeback is needed, and a 64-bit transfer is one beat where a VLDM of eight singles adds four
