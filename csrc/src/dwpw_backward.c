@@ -2557,6 +2557,21 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
     TTE_LIST_TWO \
     "cmp %[px], %[se2]\n\t" \
     "bne 1b\n\t"
+/* the one loop over every row (geo below), LOOP the loop over a row's pixels */
+#define TTE_LIST_ROWS(LOOP) \
+    __asm__ volatile("2:\n\t" \
+                     "ldr %[t0], [%[geo]]\n\t" \
+                     "add %[se2], %[px], %[t0]\n\t" \
+                     LOOP \
+                     "ldr %[t0], [%[geo], #4]\n\t" \
+                     "add %[px], %[px], %[t0]\n\t" \
+                     "ldr %[t0], [%[geo], #8]\n\t" \
+                     "cmp %[px], %[t0]\n\t" \
+                     "bne 2b\n\t" \
+                     : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp), \
+                       [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io) \
+                     : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo) \
+                     : "cc", "memory")
     if (in_w == w2 && rows > 0) {
         /* every row in the one loop: the row's end from geo[0], the next row's start by geo[1],
          * the last one's end at geo[2] */
@@ -2564,33 +2579,9 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
                                  (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
         const float *se2;
         if ((in_w & 3) == 0) {
-            __asm__ volatile("2:\n\t"
-                             "ldr %[t0], [%[geo]]\n\t"
-                             "add %[se2], %[px], %[t0]\n\t"
-                             TTE_LIST_QUADS
-                             "ldr %[t0], [%[geo], #4]\n\t"
-                             "add %[px], %[px], %[t0]\n\t"
-                             "ldr %[t0], [%[geo], #8]\n\t"
-                             "cmp %[px], %[t0]\n\t"
-                             "bne 2b\n\t"
-                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                             : "cc", "memory");
+            TTE_LIST_ROWS(TTE_LIST_QUADS);
         } else {
-            __asm__ volatile("2:\n\t"
-                             "ldr %[t0], [%[geo]]\n\t"
-                             "add %[se2], %[px], %[t0]\n\t"
-                             TTE_LIST_PAIRS
-                             "ldr %[t0], [%[geo], #4]\n\t"
-                             "add %[px], %[px], %[t0]\n\t"
-                             "ldr %[t0], [%[geo], #8]\n\t"
-                             "cmp %[px], %[t0]\n\t"
-                             "bne 2b\n\t"
-                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                             : "cc", "memory");
+            TTE_LIST_ROWS(TTE_LIST_PAIRS);
         }
         rows = 0;
     }
@@ -2611,6 +2602,7 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
             io += cin;
         }
     }
+#undef TTE_LIST_ROWS
 #undef TTE_LIST_QUADS
 #undef TTE_LIST_PAIRS
 #undef TTE_LIST_TWO
