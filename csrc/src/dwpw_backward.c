@@ -107,6 +107,43 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_DOT4_FOUR(OFF) \
     TTE_DOT4_W(OFF) \
     TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF)
+/* dwpw_dot8 / dwpw_dot4's loops: thirty-two o a pass (BLK, four o at each byte offset), then
+ * sixteen and eight, then one at a time (ONE, w's in s8); G(N) moves the pixels' pointers on by
+ * N bytes */
+#define TTE_DOT4_LOOPS(BLK, G, ONE) \
+    "cmp %[w], %[we32]\n\t" "beq 6f\n\t" \
+    "1:\n\t" \
+    BLK("0") BLK("16") BLK("32") BLK("48") BLK("64") BLK("80") BLK("96") BLK("112") \
+    "adds %[w], %[w], #128\n\t" G("128") \
+    "cmp %[w], %[we32]\n\t" "bne 1b\n\t" \
+    "6:\n\t" \
+    "sub %[z], %[wend], %[w]\n\t" "cmp %[z], #64\n\t" "blo 2f\n\t" \
+    BLK("0") BLK("16") BLK("32") BLK("48") \
+    "adds %[w], %[w], #64\n\t" G("64") \
+    "2:\n\t" \
+    "sub %[z], %[wend], %[w]\n\t" "cmp %[z], #32\n\t" "blo 4f\n\t" \
+    BLK("0") BLK("16") \
+    "adds %[w], %[w], #32\n\t" G("32") \
+    "4:\n\t" \
+    "cmp %[w], %[wend]\n\t" "beq 3f\n\t" \
+    "5:\n\t" \
+    "vldr s8, [%[w]]\n\t" "adds %[w], %[w], #4\n\t" \
+    ONE G("4") \
+    "cmp %[w], %[wend]\n\t" "bne 5b\n\t" \
+    "3:\n\t"
+#define TTE_DOT4_G4(N) \
+    "adds %[g0], %[g0], #" N "\n\t" "adds %[g1], %[g1], #" N "\n\t" \
+    "adds %[g2], %[g2], #" N "\n\t" "adds %[g3], %[g3], #" N "\n\t"
+#define TTE_DOT4_G8(N) \
+    TTE_DOT4_G4(N) \
+    "adds %[g4], %[g4], #" N "\n\t" "adds %[g5], %[g5], #" N "\n\t" \
+    "adds %[g6], %[g6], #" N "\n\t" "adds %[g7], %[g7], #" N "\n\t"
+/* one o of pixels A and B (g at GA, GB) times w's in s8 */
+#define TTE_DOT1_PAIR(ga, gb, a, b) \
+    "vldr s12, [%[" ga "]]\n\t" "vldr s13, [%[" gb "]]\n\t" \
+    "vmla.f32 %[" a "], s12, s8\n\t" "vmla.f32 %[" b "], s13, s8\n\t"
+#define TTE_DOT1_FOUR TTE_DOT1_PAIR("g0", "g1", "a0", "a1") TTE_DOT1_PAIR("g2", "g3", "a2", "a3")
+#define TTE_DOT1_EIGHT TTE_DOT1_FOUR TTE_DOT1_PAIR("g4", "g5", "a4", "a5") TTE_DOT1_PAIR("g6", "g7", "a6", "a7")
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
 /* the weight bytes I and I + 1 (as int32) into sI, sI+1 */
@@ -372,65 +409,7 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "beq 6f\n\t"
-                         "1:\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         TTE_DOT4_EIGHT("32")
-                         TTE_DOT4_EIGHT("48")
-                         TTE_DOT4_EIGHT("64")
-                         TTE_DOT4_EIGHT("80")
-                         TTE_DOT4_EIGHT("96")
-                         TTE_DOT4_EIGHT("112")
-                         "adds %[w], %[w], #128\n\t"
-                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
-                         "adds %[g3], %[g3], #128\n\t" "adds %[g4], %[g4], #128\n\t" "adds %[g5], %[g5], #128\n\t"
-                         "adds %[g6], %[g6], #128\n\t" "adds %[g7], %[g7], #128\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "bne 1b\n\t"
-                         "6:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #64\n\t"
-                         "blo 2f\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         TTE_DOT4_EIGHT("32")
-                         TTE_DOT4_EIGHT("48")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
-                         "adds %[g3], %[g3], #64\n\t" "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
-                         "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
-                         "2:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #32\n\t"
-                         "blo 4f\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         "adds %[w], %[w], #32\n\t"
-                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
-                         "adds %[g3], %[g3], #32\n\t" "adds %[g4], %[g4], #32\n\t" "adds %[g5], %[g5], #32\n\t"
-                         "adds %[g6], %[g6], #32\n\t" "adds %[g7], %[g7], #32\n\t"
-                         "4:\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "beq 3f\n\t"
-                         "5:\n\t"
-                         "vldr s8, [%[w]]\n\t"
-                         "adds %[w], %[w], #4\n\t"
-                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
-                         "vmla.f32 %[a1], s13, s8\n\t"
-                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
-                         "vmla.f32 %[a3], s13, s8\n\t"
-                         "vldr s12, [%[g4]]\n\t" "vldr s13, [%[g5]]\n\t" "vmla.f32 %[a4], s12, s8\n\t"
-                         "vmla.f32 %[a5], s13, s8\n\t"
-                         "vldr s12, [%[g6]]\n\t" "vldr s13, [%[g7]]\n\t" "vmla.f32 %[a6], s12, s8\n\t"
-                         "vmla.f32 %[a7], s13, s8\n\t"
-                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
-                         "adds %[g3], %[g3], #4\n\t" "adds %[g4], %[g4], #4\n\t" "adds %[g5], %[g5], #4\n\t"
-                         "adds %[g6], %[g6], #4\n\t" "adds %[g7], %[g7], #4\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "bne 5b\n\t"
-                         "3:\n\t"
+                         TTE_DOT4_LOOPS(TTE_DOT4_EIGHT, TTE_DOT4_G8, TTE_DOT1_EIGHT)
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4), [a5] "=t"(a5),
                            [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
                            [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
@@ -479,57 +458,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
         const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "beq 6f\n\t"
-                         "1:\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         TTE_DOT4_FOUR("32")
-                         TTE_DOT4_FOUR("48")
-                         TTE_DOT4_FOUR("64")
-                         TTE_DOT4_FOUR("80")
-                         TTE_DOT4_FOUR("96")
-                         TTE_DOT4_FOUR("112")
-                         "adds %[w], %[w], #128\n\t"
-                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
-                         "adds %[g3], %[g3], #128\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "bne 1b\n\t"
-                         "6:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #64\n\t"
-                         "blo 2f\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         TTE_DOT4_FOUR("32")
-                         TTE_DOT4_FOUR("48")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
-                         "adds %[g3], %[g3], #64\n\t"
-                         "2:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #32\n\t"
-                         "blo 4f\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         "adds %[w], %[w], #32\n\t"
-                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
-                         "adds %[g3], %[g3], #32\n\t"
-                         "4:\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "beq 3f\n\t"
-                         "5:\n\t"
-                         "vldr s8, [%[w]]\n\t"
-                         "adds %[w], %[w], #4\n\t"
-                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
-                         "vmla.f32 %[a1], s13, s8\n\t"
-                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
-                         "vmla.f32 %[a3], s13, s8\n\t"
-                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
-                         "adds %[g3], %[g3], #4\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "bne 5b\n\t"
-                         "3:\n\t"
+                         TTE_DOT4_LOOPS(TTE_DOT4_FOUR, TTE_DOT4_G4, TTE_DOT1_FOUR)
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
                            [g2] "+r"(g2), [g3] "+r"(g3),
                            [w] "+r"(wcol), [z] "+r"(z)
