@@ -452,9 +452,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a3, "s3");
 #ifdef TTE_VFP_ASM
     {
-        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
-         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
-         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        /* as dwpw_dot8, four pixels */
         const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
