@@ -247,6 +247,23 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s26, " T ", s14\n\t" \
     "vmla.f32 s27, " T ", s15\n\t" \
     TTE_ST8_D10("p", 32)
+/* dwpw_dx_list's loops: four pixels a pass (their values in V0-V3, loaded as VQ; their offsets
+ * by two LDRD; AT one pixel's channels), then the last n % 4 one at a time (ONE) */
+#define TTE_DX_LOOPS(AT, VQ, V0, V1, V2, V3, ONE) \
+    "cmp %[op], %[oe4]\n\t" "beq 3f\n\t" \
+    "1:\n\t" \
+    "vldmia %[dp]!, {" VQ "}\n\t" \
+    "ldrd %[t0], %[t1], [%[op]], #8\n\t" AT(V0, "t0") AT(V1, "t1") \
+    "ldrd %[t0], %[t1], [%[op]], #8\n\t" AT(V2, "t0") AT(V3, "t1") \
+    "cmp %[op], %[oe4]\n\t" "bne 1b\n\t" \
+    "3:\n\t" \
+    "cmp %[op], %[oe]\n\t" "beq 4f\n\t" \
+    "2:\n\t" \
+    "vldmia %[dp]!, {" V0 "}\n\t" ONE \
+    "cmp %[op], %[oe]\n\t" "bne 2b\n\t" \
+    "4:\n\t"
+/* TTE_DX_LOOPS's last pixels for twenty-four channels */
+#define TTE_DX_ONE24 "ldr %[t0], [%[op]], #4\n\t" TTE_DX_AT24("s24", "t0")
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
@@ -1800,28 +1817,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
             memcpy(&sbits, &s, sizeof sbits);
             __asm__ volatile("vmov s31, %[sb]\n\t"
                              TTE_DX_CVT24
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s24-s27}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT24("s24", "t0")
-                             TTE_DX_AT24("s25", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT24("s26", "t0")
-                             TTE_DX_AT24("s27", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s24}\n\t"
-                             "ldr %[t0], [%[op]], #4\n\t"
-                             TTE_DX_AT24("s24", "t0")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT24, "s24-s27", "s24", "s25", "s26", "s27", TTE_DX_ONE24)
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [sb] "r"(sbits)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
@@ -1831,27 +1827,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
              * one loop branch), then the last n % 4 one at a time */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT16
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT16("s16", "t0")
-                             TTE_DX_AT16("s17", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT16("s18", "t0")
-                             TTE_DX_AT16("s19", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
-                             TTE_DX_PIX16("s16")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT16, "s16-s19", "s16", "s17", "s18", "s19", TTE_DX_PIX16("s16"))
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
@@ -1860,27 +1836,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
             /* as above: four pixels a pass (values in s8-s11), then the last n % 4 */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT8
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s8-s11}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT8("s8", "t0")
-                             TTE_DX_AT8("s9", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT8("s10", "t0")
-                             TTE_DX_AT8("s11", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s8}\n\t"
-                             TTE_DX_PIX8("s8")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT8, "s8-s11", "s8", "s9", "s10", "s11", TTE_DX_PIX8("s8"))
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "d11", "cc", "memory");
