@@ -619,6 +619,21 @@ static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
     "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
     "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
     "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+/* the end of a pass of eight: converted, times the scales (s8-s15, LD from sp), stored (ST from
+ * out), the loop on to end; UP in order, DOWN from the top */
+#define TTE_COL8_PASS(LD, ST) \
+    TTE_COL8_CVT LD " %[sp]!, {s8-s15}\n\t" TTE_COL8_MUL ST " %[out]!, {s0-s7}\n\t" \
+    "cmp %[out], %[end]\n\t" "bne 1b\n\t"
+#define TTE_COL8_UP TTE_COL8_PASS("vldmia", "vstmia")
+#define TTE_COL8_DOWN TTE_COL8_PASS("vldmdb", "vstmdb")
+/* four weights of a column with a stride of ch (rows wp .. wp + 3 ch) into A-D as integers,
+ * wp moved on by STEP (four rows on, or twelve back) */
+#define TTE_COL8_LD4(STEP, A, B, C, D) \
+    "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t" \
+    "ldrsb %[r3], [%[wp], %[ch3]]\n\t" STEP \
+    "vmov " A ", " B ", %[r0], %[r1]\n\t" "vmov " C ", " D ", %[r2], %[r3]\n\t"
+#define TTE_COL8_FWD4 "add %[wp], %[wp], %[ch4]\n\t"
+#define TTE_COL8_BACK12 "sub %[wp], %[wp], %[ch4], lsl #1\n\t" "sub %[wp], %[wp], %[ch4]\n\t"
 #endif
 
 /* four bytes, any alignment (one LDR and one STR on ARMv7-M) */
@@ -786,6 +801,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
     "sxtb %[r2], %[r0]\n\t" "sxtb %[r3], %[r1]\n\t" "vmov " A ", " B ", %[r2], %[r3]\n\t" \
     "asr %[r0], %[r0], #8\n\t" "asr %[r1], %[r1], #8\n\t" \
     "strb %[r0], [%[st], #" K0 "]\n\t" "strb %[r1], [%[st], #" K1 "]\n\t"
+#define TTE_PAIR_ROWS8 \
+    TTE_PAIR_ROWS("s0", "s1", "0", "1") TTE_PAIR_ROWS("s2", "s3", "2", "3") \
+    TTE_PAIR_ROWS("s4", "s5", "4", "5") TTE_PAIR_ROWS("s6", "s7", "6", "7")
         if ((c & 1) != 0) {
             const int8_t *st = stash;
             __asm__ volatile("1:\n\t"
@@ -794,12 +812,7 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
                              "ldrsb %[r0], [%[st], #4]\n\t" "ldrsb %[r1], [%[st], #5]\n\t" "vmov s4, s5, %[r0], %[r1]\n\t"
                              "ldrsb %[r0], [%[st], #6]\n\t" "ldrsb %[r1], [%[st], #7]\n\t" "vmov s6, s7, %[r0], %[r1]\n\t"
                              "add %[st], %[st], #8\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [end] "r"(wcol + qc)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
@@ -808,17 +821,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             const int8_t *wp = q->w + c;
             int8_t *st = stash;
             __asm__ volatile("1:\n\t"
-                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
-                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
-                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
-                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             TTE_PAIR_ROWS8
                              "add %[st], %[st], #8\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol + qc)
@@ -830,23 +835,16 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             sp += qc;
             out += qc;
             __asm__ volatile("1:\n\t"
-                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
-                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
-                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
-                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             TTE_PAIR_ROWS8
                              "sub %[st], %[st], #8\n\t"
                              "sub %[wp], %[wp], %[ch2], lsl #3\n\t"
-                             TTE_COL8_CVT
-                             "vldmdb %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmdb %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_DOWN
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
         }
+#undef TTE_PAIR_ROWS8
 #undef TTE_PAIR_ROWS
 #endif
     } else if ((c & 1) != 0) {
@@ -863,19 +861,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             float *out = wcol + o;
             int32_t r0, r1, r2, r3;
             __asm__ volatile("1:\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "sub %[wp], %[wp], %[ch4], lsl #1\n\t"
-                             "sub %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             TTE_COL8_CVT
-                             "vldmdb %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmdb %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s0", "s1", "s2", "s3")
+                             TTE_COL8_LD4(TTE_COL8_BACK12, "s4", "s5", "s6", "s7")
+                             TTE_COL8_DOWN
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(wcol)
@@ -898,18 +886,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             float *const end = wcol + (qc & ~(size_t)7);
             int32_t r0, r1, r2, r3;
             __asm__ volatile("1:\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s0", "s1", "s2", "s3")
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s4", "s5", "s6", "s7")
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(end)
