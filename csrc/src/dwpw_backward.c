@@ -346,6 +346,19 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_UPDF_8PQ(TA, TB) \
     TTE_LD8_D12("p", 0) TTE_UPDF_8T(TA, "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7") \
     TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0) TTE_UPDF_8B(TB)
+/* TTE_UPDF_16 / TTE_UPDF_24 for the pair of pixels at p and q (factors TA, TB) */
+#define TTE_UPDF_16PQ(TA, TB) TTE_UPDF_16("p", TA) TTE_UPDF_16("q", TB)
+#define TTE_UPDF_24PQ(TA, TB) TTE_UPDF_24("p", TA) TTE_UPDF_24("q", TB)
+/* the float update's loop of four pixels a pass (to oe4; their factors T0-T3 by one VLDM as VQ,
+ * their offsets by two LDRD), PAIR(TA, TB) the update of the pixels at p and q */
+#define TTE_UPDF_QUADS(PAIR, VQ, T0, T1, T2, T3) \
+    "cmp %[op], %[oe4]\n\t" "beq 5f\n\t" \
+    "6:\n\t" \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" "vldmia %[dp]!, {" VQ "}\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" "add %[q], %[xb], %[r1], lsl #2\n\t" \
+    PAIR(T0, T1) TTE_UPDF_PQ PAIR(T2, T3) \
+    "cmp %[op], %[oe4]\n\t" "bne 6b\n\t" \
+    "5:\n\t"
 /* +0.0f into the accumulators s0-s3 (s0-s7, s0-s15, s0-s23) two at a time from r0, which holds 0 */
 #define TTE_ZERO4 "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
 #define TTE_ZERO8 TTE_ZERO4 "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
@@ -1932,21 +1945,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              TTE_ZERO16
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 5f\n\t"
-                             "6:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_UPDF_16("p", "s16")
-                             TTE_UPDF_16("q", "s17")
-                             TTE_UPDF_PQ
-                             TTE_UPDF_16("p", "s18")
-                             TTE_UPDF_16("q", "s19")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 6b\n\t"
-                             "5:\n\t"
+                             TTE_UPDF_QUADS(TTE_UPDF_16PQ, "s16-s19", "s16", "s17", "s18", "s19")
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
@@ -2062,21 +2061,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         int32_t r0, r1;
         __asm__ volatile("movs %[r0], #0\n\t"
                          TTE_ZERO24
-                         "cmp %[op], %[oe4]\n\t"
-                         "beq 5f\n\t"
-                         "6:\n\t"
-                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                         "vldmia %[dp]!, {s24-s27}\n\t"
-                         "add %[p], %[xb], %[r0], lsl #2\n\t"
-                         "add %[q], %[xb], %[r1], lsl #2\n\t"
-                         TTE_UPDF_24("p", "s24")
-                         TTE_UPDF_24("q", "s25")
-                         TTE_UPDF_PQ
-                         TTE_UPDF_24("p", "s26")
-                         TTE_UPDF_24("q", "s27")
-                         "cmp %[op], %[oe4]\n\t"
-                         "bne 6b\n\t"
-                         "5:\n\t"
+                         TTE_UPDF_QUADS(TTE_UPDF_24PQ, "s24-s27", "s24", "s25", "s26", "s27")
                          "cmp %[op], %[oe]\n\t"
                          "beq 4f\n\t"
                          "7:\n\t"
@@ -2118,19 +2103,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              TTE_ZERO8
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 5f\n\t"
-                             "6:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_UPDF_8PQ("s16", "s17")
-                             TTE_UPDF_PQ
-                             TTE_UPDF_8PQ("s18", "s19")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 6b\n\t"
-                             "5:\n\t"
+                             TTE_UPDF_QUADS(TTE_UPDF_8PQ, "s16-s19", "s16", "s17", "s18", "s19")
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
