@@ -1694,6 +1694,20 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
     return 0;
 }
 
+/* dp[k] += t * wk for eight k in order (a pixel's eight input-gradient channels) */
+static TTE_ALWAYS_INLINE void dwpw_axpy8(float *dp, float t, float w0, float w1, float w2, float w3, float w4,
+                                         float w5, float w6, float w7)
+{
+    dp[0] += t * w0;
+    dp[1] += t * w1;
+    dp[2] += t * w2;
+    dp[3] += t * w3;
+    dp[4] += t * w4;
+    dp[5] += t * w5;
+    dp[6] += t * w6;
+    dp[7] += t * w7;
+}
+
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
  * sum: dx's sums start at +0 too), eight k at a time with their weights in registers. */
 static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, int32_t k0, int32_t n,
@@ -1710,14 +1724,7 @@ static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, i
             if (t == 0.0f) {
                 continue;
             }
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
         }
     }
     for (; j < n; ++j) {
@@ -1846,22 +1853,8 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
-            dp[8] += t * w8;
-            dp[9] += t * w9;
-            dp[10] += t * w10;
-            dp[11] += t * w11;
-            dp[12] += t * w12;
-            dp[13] += t * w13;
-            dp[14] += t * w14;
-            dp[15] += t * w15;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
+            dwpw_axpy8(dp + 8, t, w8, w9, w10, w11, w12, w13, w14, w15);
         }
     }
     for (; j + 8 <= kn; j += 8) {
@@ -1872,14 +1865,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
         }
     }
     for (; j < kn; ++j) {
