@@ -359,6 +359,13 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     PAIR(T0, T1) TTE_UPDF_PQ PAIR(T2, T3) \
     "cmp %[op], %[oe4]\n\t" "bne 6b\n\t" \
     "5:\n\t"
+/* the start of the two-pixel loops of TTE_UPDF_LAST (label 1, to oe2): the pair's factors in
+ * s16, s17 by one VLDM, their offsets by one LDRD, their rows at p and q */
+#define TTE_UPDF_PAIRS \
+    "cmp %[op], %[oe2]\n\t" "beq 3f\n\t" \
+    "1:\n\t" \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" "vldmia %[dp]!, {s16-s17}\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" "add %[q], %[xb], %[r1], lsl #2\n\t"
 /* +0.0f into the accumulators s0-s3 (s0-s7, s0-s15, s0-s23) two at a time from r0, which holds 0 */
 #define TTE_ZERO4 "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
 #define TTE_ZERO8 TTE_ZERO4 "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
@@ -2090,13 +2097,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             __asm__ volatile("movs %[r0], #0\n\t"
                              TTE_ZERO8
                              TTE_UPDF_QUADS(TTE_UPDF_8PQ, "s16-s19", "s16", "s17", "s18", "s19")
-                             "cmp %[op], %[oe2]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s17}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_UPDF_PAIRS
                              TTE_UPDF_8PQ("s16", "s17")
                              TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
@@ -2175,13 +2176,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
                              TTE_ZERO4
-                             "cmp %[op], %[oe2]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s17}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_UPDF_PAIRS
                              "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
                              "vldr d11, [%[q]]\n\t" "vldr d12, [%[q], #8]\n\t"
                              "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
