@@ -131,6 +131,9 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     ONE G("4") \
     "cmp %[w], %[wend]\n\t" "bne 5b\n\t" \
     "3:\n\t"
+/* the operands of TTE_DOT4_LOOPS after the accumulators and the pixels' pointers */
+#define TTE_DOT4_OPERANDS \
+    [w] "+r"(wcol), [z] "+r"(z) : [we32] "r"(we32), [wend] "r"(wend) : "d4", "d5", "d6", "d7", "cc", "memory"
 #define TTE_DOT4_G4(N) \
     "adds %[g0], %[g0], #" N "\n\t" "adds %[g1], %[g1], #" N "\n\t" \
     "adds %[g2], %[g2], #" N "\n\t" "adds %[g3], %[g3], #" N "\n\t"
@@ -366,6 +369,12 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "1:\n\t" \
     "ldrd %[r0], %[r1], [%[op]], #8\n\t" "vldmia %[dp]!, {s16-s17}\n\t" \
     "add %[p], %[xb], %[r0], lsl #2\n\t" "add %[q], %[xb], %[r1], lsl #2\n\t"
+/* the operands of the sixteen- and eight-channel passes over x's floats (xb: x's floats at
+ * the pass's first channel) */
+#define TTE_UPDF_XF_OPERANDS \
+    : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op), [dp] "+&r"(dp) \
+    : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4), [g] "r"(grad + ci) \
+    : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15", "cc", "memory"
 /* +0.0f into the accumulators s0-s3 (s0-s7, s0-s15, s0-s23) two at a time from r0, which holds 0 */
 #define TTE_ZERO4 "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
 #define TTE_ZERO8 TTE_ZERO4 "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
@@ -450,9 +459,7 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4), [a5] "=t"(a5),
                            [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
                            [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
-                           [w] "+r"(wcol), [z] "+r"(z)
-                         : [we32] "r"(we32), [wend] "r"(wend)
-                         : "d4", "d5", "d6", "d7", "cc", "memory");
+                           TTE_DOT4_OPERANDS);
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
     }
@@ -496,9 +503,7 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
                          TTE_DOT4_LOOPS(TTE_DOT4_FOUR, TTE_DOT4_G4, TTE_DOT1_FOUR)
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
                            [g2] "+r"(g2), [g3] "+r"(g3),
-                           [w] "+r"(wcol), [z] "+r"(z)
-                         : [we32] "r"(we32), [wend] "r"(wend)
-                         : "d4", "d5", "d6", "d7", "cc", "memory");
+                           TTE_DOT4_OPERANDS);
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
     }
@@ -1953,12 +1958,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_UPDF_16("p", "s16")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
-                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
-                               [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
-                               [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
-                               "cc", "memory");
+                             TTE_UPDF_XF_OPERANDS);
             if (nf == n) {
                 continue;
             }
@@ -2104,12 +2104,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "4:\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
-                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
-                               [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
-                               [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
-                               "cc", "memory");
+                             TTE_UPDF_XF_OPERANDS);
             if (nf == n) {
                 continue;
             }
