@@ -640,6 +640,11 @@ static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
     "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
     "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+/* s0-s7 times one scale S */
+#define TTE_COL8_MULS(S) \
+    "vmul.f32 s0, s0, " S "\n\t" "vmul.f32 s1, s1, " S "\n\t" "vmul.f32 s2, s2, " S "\n\t" \
+    "vmul.f32 s3, s3, " S "\n\t" "vmul.f32 s4, s4, " S "\n\t" "vmul.f32 s5, s5, " S "\n\t" \
+    "vmul.f32 s6, s6, " S "\n\t" "vmul.f32 s7, s7, " S "\n\t"
 #define TTE_COL8_MUL \
     "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
     "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
@@ -1547,12 +1552,8 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     "ldrsb %[t0], [%[wd], #4]\n\t" "ldrsb %[t1], [%[wd], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
     "ldrsb %[t0], [%[wd], #6]\n\t" "ldrsb %[t1], [%[wd], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
     "ldrsb %[t0], [%[wd], #8]\n\t" "vmov s8, %[t0]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" "vcvt.f32.s32 s3, s3\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" \
-    "vmul.f32 s0, s0, %[sc]\n\t" "vmul.f32 s1, s1, %[sc]\n\t" "vmul.f32 s2, s2, %[sc]\n\t" \
-    "vmul.f32 s3, s3, %[sc]\n\t" "vmul.f32 s4, s4, %[sc]\n\t" "vmul.f32 s5, s5, %[sc]\n\t" \
-    "vmul.f32 s6, s6, %[sc]\n\t" "vmul.f32 s7, s7, %[sc]\n\t" "vmul.f32 s8, s8, %[sc]\n\t"
+    TTE_COL8_CVT "vcvt.f32.s32 s8, s8\n\t" \
+    TTE_COL8_MULS("%[sc]") "vmul.f32 s8, s8, %[sc]\n\t"
 /* the image: its first row, the rows between, its last row (h >= 2) */
 #define TTE_G3_IMAGE(ROW) \
     TTE_G3_TAPS \
@@ -1651,12 +1652,8 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
                          "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
                          "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
                          "vmov s4, s5, %[a], %[b]\n\t" "vmov s6, s7, %[c], %[d]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
-                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s8\n\t" "vmul.f32 s2, s2, s8\n\t"
-                         "vmul.f32 s3, s3, s8\n\t" "vmul.f32 s4, s4, s8\n\t" "vmul.f32 s5, s5, s8\n\t"
-                         "vmul.f32 s6, s6, s8\n\t" "vmul.f32 s7, s7, s8\n\t"
+                         TTE_COL8_CVT
+                         TTE_COL8_MULS("s8")
                          "vstmia %[wt]!, {s0-s7}\n\t"
                          "cmp %[wt], %[we]\n\t"
                          "bne 1b\n\t"
