@@ -267,41 +267,24 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "4:\n\t"
 /* TTE_DX_LOOPS's last pixels for twenty-four channels */
 #define TTE_DX_ONE24 "ldr %[t0], [%[op]], #4\n\t" TTE_DX_AT24("s24", "t0")
+/* one step of four channels (bytes and accumulators I0-I3): the table's floats for the bytes at
+ * p + I moved into X0-X3, then sI += T * X */
+#define TTE_UPD_Q(T, X0, X1, X2, X3, I0, I1, I2, I3) \
+    "ldrb %[r0], [%[p], #" #I0 "]\n\t" "ldrb %[r1], [%[p], #" #I1 "]\n\t" \
+    "ldrb %[r2], [%[p], #" #I2 "]\n\t" "ldrb %[r3], [%[p], #" #I3 "]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov " X0 ", " X1 ", %[r0], %[r1]\n\t" "vmov " X2 ", " X3 ", %[r2], %[r3]\n\t" \
+    "vmla.f32 s" #I0 ", " T ", " X0 "\n\t" "vmla.f32 s" #I1 ", " T ", " X1 "\n\t" \
+    "vmla.f32 s" #I2 ", " T ", " X2 "\n\t" "vmla.f32 s" #I3 ", " T ", " X3 "\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
 #define TTE_UPD_16(T) \
-    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, " T ", s18\n\t" "vmla.f32 s1, " T ", s19\n\t" "vmla.f32 s2, " T ", s20\n\t" "vmla.f32 s3, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, " T ", s18\n\t" "vmla.f32 s5, " T ", s19\n\t" "vmla.f32 s6, " T ", s20\n\t" "vmla.f32 s7, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s8, " T ", s18\n\t" "vmla.f32 s9, " T ", s19\n\t" "vmla.f32 s10, " T ", s20\n\t" "vmla.f32 s11, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s12, " T ", s18\n\t" "vmla.f32 s13, " T ", s19\n\t" "vmla.f32 s14, " T ", s20\n\t" "vmla.f32 s15, " T ", s21\n\t"
+    TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 0, 1, 2, 3) TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 4, 5, 6, 7) \
+    TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 8, 9, 10, 11) TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 12, 13, 14, 15)
 #define TTE_UPD_8 \
-    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
-    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
+    TTE_UPD_Q("s16", "s17", "s18", "s19", "s20", 0, 1, 2, 3) TTE_UPD_Q("s16", "s17", "s18", "s19", "s20", 4, 5, 6, 7)
 /* dwpw_update_list over x's floats: eight accumulators += T * s24..s31 (T: s16 for TTE_UPDF_8) */
 #define TTE_UPDF_8T(T, a0, a1, a2, a3, a4, a5, a6, a7) \
     "vmla.f32 " a0 ", " T ", s24\n\t" "vmla.f32 " a1 ", " T ", s25\n\t" "vmla.f32 " a2 ", " T ", s26\n\t" \
