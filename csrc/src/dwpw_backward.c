@@ -107,109 +107,90 @@ static int32_t bit_at(const uint8_t *m, size_t e)
 #define TTE_DOT4_FOUR(OFF) \
     TTE_DOT4_W(OFF) \
     TTE_DOT4_PAIR("g0", "g1", "a0", "a1", OFF) TTE_DOT4_PAIR("g2", "g3", "a2", "a3", OFF)
+/* dwpw_dot8 / dwpw_dot4's loops: thirty-two o a pass (BLK, four o at each byte offset), then
+ * sixteen and eight, then one at a time (ONE, w's in s8); G(N) moves the pixels' pointers on by
+ * N bytes */
+#define TTE_DOT4_LOOPS(BLK, G, ONE) \
+    "cmp %[w], %[we32]\n\t" "beq 6f\n\t" \
+    "1:\n\t" \
+    BLK("0") BLK("16") BLK("32") BLK("48") BLK("64") BLK("80") BLK("96") BLK("112") \
+    "adds %[w], %[w], #128\n\t" G("128") \
+    "cmp %[w], %[we32]\n\t" "bne 1b\n\t" \
+    "6:\n\t" \
+    "sub %[z], %[wend], %[w]\n\t" "cmp %[z], #64\n\t" "blo 2f\n\t" \
+    BLK("0") BLK("16") BLK("32") BLK("48") \
+    "adds %[w], %[w], #64\n\t" G("64") \
+    "2:\n\t" \
+    "sub %[z], %[wend], %[w]\n\t" "cmp %[z], #32\n\t" "blo 4f\n\t" \
+    BLK("0") BLK("16") \
+    "adds %[w], %[w], #32\n\t" G("32") \
+    "4:\n\t" \
+    "cmp %[w], %[wend]\n\t" "beq 3f\n\t" \
+    "5:\n\t" \
+    "vldr s8, [%[w]]\n\t" "adds %[w], %[w], #4\n\t" \
+    ONE G("4") \
+    "cmp %[w], %[wend]\n\t" "bne 5b\n\t" \
+    "3:\n\t"
+/* the operands of TTE_DOT4_LOOPS after the accumulators and the pixels' pointers */
+#define TTE_DOT4_OPERANDS \
+    [w] "+r"(wcol), [z] "+r"(z) : [we32] "r"(we32), [wend] "r"(wend) : "d4", "d5", "d6", "d7", "cc", "memory"
+#define TTE_DOT4_G4(N) \
+    "adds %[g0], %[g0], #" N "\n\t" "adds %[g1], %[g1], #" N "\n\t" \
+    "adds %[g2], %[g2], #" N "\n\t" "adds %[g3], %[g3], #" N "\n\t"
+#define TTE_DOT4_G8(N) \
+    TTE_DOT4_G4(N) \
+    "adds %[g4], %[g4], #" N "\n\t" "adds %[g5], %[g5], #" N "\n\t" \
+    "adds %[g6], %[g6], #" N "\n\t" "adds %[g7], %[g7], #" N "\n\t"
+/* one o of pixels A and B (g at GA, GB) times w's in s8 */
+#define TTE_DOT1_PAIR(ga, gb, a, b) \
+    "vldr s12, [%[" ga "]]\n\t" "vldr s13, [%[" gb "]]\n\t" \
+    "vmla.f32 %[" a "], s12, s8\n\t" "vmla.f32 %[" b "], s13, s8\n\t"
+#define TTE_DOT1_FOUR TTE_DOT1_PAIR("g0", "g1", "a0", "a1") TTE_DOT1_PAIR("g2", "g3", "a2", "a3")
+#define TTE_DOT1_EIGHT TTE_DOT1_FOUR TTE_DOT1_PAIR("g4", "g5", "a4", "a5") TTE_DOT1_PAIR("g6", "g7", "a6", "a7")
 #define TTE_DOT_CLOBBERS \
     "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15", "cc", "memory"
+/* the weight bytes I and I + 1 (as int32) into sI, sI+1 */
+#define TTE_DX_LD2(I, J) \
+    "ldrsb %[t0], [%[wq], #" #I "]\n\t" "ldrsb %[t1], [%[wq], #" #J "]\n\t" "vmov s" #I ", s" #J ", %[t0], %[t1]\n\t"
+/* sR = (float)sR * S */
+#define TTE_DX_SC(R, S) "vcvt.f32.s32 s" #R ", s" #R "\n\t" "vmul.f32 s" #R ", s" #R ", " S "\n\t"
+#define TTE_DX_LD8 \
+    TTE_DX_LD2(0, 1) TTE_DX_LD2(2, 3) TTE_DX_LD2(4, 5) TTE_DX_LD2(6, 7)
+#define TTE_DX_LD16 \
+    TTE_DX_LD8 \
+    TTE_DX_LD2(8, 9) TTE_DX_LD2(10, 11) TTE_DX_LD2(12, 13) TTE_DX_LD2(14, 15)
+#define TTE_DX_SC8(S) \
+    TTE_DX_SC(0, S) TTE_DX_SC(1, S) TTE_DX_SC(2, S) TTE_DX_SC(3, S) \
+    TTE_DX_SC(4, S) TTE_DX_SC(5, S) TTE_DX_SC(6, S) TTE_DX_SC(7, S)
+#define TTE_DX_SC16(S) \
+    TTE_DX_SC8(S) \
+    TTE_DX_SC(8, S) TTE_DX_SC(9, S) TTE_DX_SC(10, S) TTE_DX_SC(11, S) \
+    TTE_DX_SC(12, S) TTE_DX_SC(13, S) TTE_DX_SC(14, S) TTE_DX_SC(15, S)
 /* dwpw_dx_list: sixteen (eight) weights (float)wq[k] * s into s0-s15 (s0-s7); then per
  * nonzero pixel dx[k] += t * w[k] (TTE_DX_PIX16, TTE_DX_PIX8) */
-#define TTE_DX_CVT16 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, %[s]\n\t" \
-    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, %[s]\n\t" \
-    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, %[s]\n\t" \
-    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, %[s]\n\t" \
-    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, %[s]\n\t" \
-    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, %[s]\n\t" \
-    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, %[s]\n\t" \
-    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, %[s]\n\t"
-#define TTE_DX_CVT8 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, %[s]\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, %[s]\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, %[s]\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, %[s]\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, %[s]\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, %[s]\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, %[s]\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, %[s]\n\t"
+#define TTE_DX_CVT16 TTE_DX_LD16 TTE_DX_SC16("%[s]")
+#define TTE_DX_CVT8 TTE_DX_LD8 TTE_DX_SC8("%[s]")
 /* dwpw_dx_list's twenty-four channels (kn % 16 == 8 from 24 on: one pass where 16 and 8 took two):
  * the weights (float)wq[k] * s into s0-s23, s in s31 until then (TTE_DX_CVT24); per nonzero
  * pixel (its offset in register R, its value t in T) dx[k] += t * w[k] four at a time in
  * s28-s31 (TTE_DX_AT24) */
 #define TTE_DX_CVT24 \
-    "ldrsb %[t0], [%[wq], #0]\n\t" "ldrsb %[t1], [%[wq], #1]\n\t" "vmov s0, s1, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #2]\n\t" "ldrsb %[t1], [%[wq], #3]\n\t" "vmov s2, s3, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #4]\n\t" "ldrsb %[t1], [%[wq], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #6]\n\t" "ldrsb %[t1], [%[wq], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #8]\n\t" "ldrsb %[t1], [%[wq], #9]\n\t" "vmov s8, s9, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #10]\n\t" "ldrsb %[t1], [%[wq], #11]\n\t" "vmov s10, s11, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #12]\n\t" "ldrsb %[t1], [%[wq], #13]\n\t" "vmov s12, s13, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #14]\n\t" "ldrsb %[t1], [%[wq], #15]\n\t" "vmov s14, s15, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #16]\n\t" "ldrsb %[t1], [%[wq], #17]\n\t" "vmov s16, s17, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #18]\n\t" "ldrsb %[t1], [%[wq], #19]\n\t" "vmov s18, s19, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #20]\n\t" "ldrsb %[t1], [%[wq], #21]\n\t" "vmov s20, s21, %[t0], %[t1]\n\t" \
-    "ldrsb %[t0], [%[wq], #22]\n\t" "ldrsb %[t1], [%[wq], #23]\n\t" "vmov s22, s23, %[t0], %[t1]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vmul.f32 s0, s0, s31\n\t" \
-    "vcvt.f32.s32 s1, s1\n\t" "vmul.f32 s1, s1, s31\n\t" \
-    "vcvt.f32.s32 s2, s2\n\t" "vmul.f32 s2, s2, s31\n\t" \
-    "vcvt.f32.s32 s3, s3\n\t" "vmul.f32 s3, s3, s31\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vmul.f32 s4, s4, s31\n\t" \
-    "vcvt.f32.s32 s5, s5\n\t" "vmul.f32 s5, s5, s31\n\t" \
-    "vcvt.f32.s32 s6, s6\n\t" "vmul.f32 s6, s6, s31\n\t" \
-    "vcvt.f32.s32 s7, s7\n\t" "vmul.f32 s7, s7, s31\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" "vmul.f32 s8, s8, s31\n\t" \
-    "vcvt.f32.s32 s9, s9\n\t" "vmul.f32 s9, s9, s31\n\t" \
-    "vcvt.f32.s32 s10, s10\n\t" "vmul.f32 s10, s10, s31\n\t" \
-    "vcvt.f32.s32 s11, s11\n\t" "vmul.f32 s11, s11, s31\n\t" \
-    "vcvt.f32.s32 s12, s12\n\t" "vmul.f32 s12, s12, s31\n\t" \
-    "vcvt.f32.s32 s13, s13\n\t" "vmul.f32 s13, s13, s31\n\t" \
-    "vcvt.f32.s32 s14, s14\n\t" "vmul.f32 s14, s14, s31\n\t" \
-    "vcvt.f32.s32 s15, s15\n\t" "vmul.f32 s15, s15, s31\n\t" \
-    "vcvt.f32.s32 s16, s16\n\t" "vmul.f32 s16, s16, s31\n\t" \
-    "vcvt.f32.s32 s17, s17\n\t" "vmul.f32 s17, s17, s31\n\t" \
-    "vcvt.f32.s32 s18, s18\n\t" "vmul.f32 s18, s18, s31\n\t" \
-    "vcvt.f32.s32 s19, s19\n\t" "vmul.f32 s19, s19, s31\n\t" \
-    "vcvt.f32.s32 s20, s20\n\t" "vmul.f32 s20, s20, s31\n\t" \
-    "vcvt.f32.s32 s21, s21\n\t" "vmul.f32 s21, s21, s31\n\t" \
-    "vcvt.f32.s32 s22, s22\n\t" "vmul.f32 s22, s22, s31\n\t" \
-    "vcvt.f32.s32 s23, s23\n\t" "vmul.f32 s23, s23, s31\n\t"
+    TTE_DX_LD16 \
+    TTE_DX_LD2(16, 17) TTE_DX_LD2(18, 19) TTE_DX_LD2(20, 21) TTE_DX_LD2(22, 23) \
+    TTE_DX_SC16("s31") \
+    TTE_DX_SC(16, "s31") TTE_DX_SC(17, "s31") TTE_DX_SC(18, "s31") TTE_DX_SC(19, "s31") \
+    TTE_DX_SC(20, "s31") TTE_DX_SC(21, "s31") TTE_DX_SC(22, "s31") TTE_DX_SC(23, "s31")
+/* one of TTE_DX_AT24's six: the four dx floats at p + O (bytes) += T * sA..sA+3 */
+#define TTE_DX_Q4(T, O, O8, A, B, C, D) \
+    "vldr d14, [%[p], #" #O "]\n\t" "vldr d15, [%[p], #" #O8 "]\n\t" \
+    "vmla.f32 s28, " T ", s" #A "\n\t" "vmla.f32 s29, " T ", s" #B "\n\t" \
+    "vmla.f32 s30, " T ", s" #C "\n\t" "vmla.f32 s31, " T ", s" #D "\n\t" \
+    "vstr d14, [%[p], #" #O "]\n\t" "vstr d15, [%[p], #" #O8 "]\n\t"
 #define TTE_DX_AT24(T, R) \
     "add %[p], %[base], %[" R "], lsl #2\n\t" \
-    "vldr d14, [%[p], #0]\n\t" "vldr d15, [%[p], #8]\n\t" \
-    "vmla.f32 s28, " T ", s0\n\t" "vmla.f32 s29, " T ", s1\n\t" "vmla.f32 s30, " T ", s2\n\t" "vmla.f32 s31, " T ", s3\n\t" \
-    "vstr d14, [%[p], #0]\n\t" "vstr d15, [%[p], #8]\n\t" \
-    "vldr d14, [%[p], #16]\n\t" "vldr d15, [%[p], #24]\n\t" \
-    "vmla.f32 s28, " T ", s4\n\t" "vmla.f32 s29, " T ", s5\n\t" "vmla.f32 s30, " T ", s6\n\t" "vmla.f32 s31, " T ", s7\n\t" \
-    "vstr d14, [%[p], #16]\n\t" "vstr d15, [%[p], #24]\n\t" \
-    "vldr d14, [%[p], #32]\n\t" "vldr d15, [%[p], #40]\n\t" \
-    "vmla.f32 s28, " T ", s8\n\t" "vmla.f32 s29, " T ", s9\n\t" "vmla.f32 s30, " T ", s10\n\t" "vmla.f32 s31, " T ", s11\n\t" \
-    "vstr d14, [%[p], #32]\n\t" "vstr d15, [%[p], #40]\n\t" \
-    "vldr d14, [%[p], #48]\n\t" "vldr d15, [%[p], #56]\n\t" \
-    "vmla.f32 s28, " T ", s12\n\t" "vmla.f32 s29, " T ", s13\n\t" "vmla.f32 s30, " T ", s14\n\t" "vmla.f32 s31, " T ", s15\n\t" \
-    "vstr d14, [%[p], #48]\n\t" "vstr d15, [%[p], #56]\n\t" \
-    "vldr d14, [%[p], #64]\n\t" "vldr d15, [%[p], #72]\n\t" \
-    "vmla.f32 s28, " T ", s16\n\t" "vmla.f32 s29, " T ", s17\n\t" "vmla.f32 s30, " T ", s18\n\t" "vmla.f32 s31, " T ", s19\n\t" \
-    "vstr d14, [%[p], #64]\n\t" "vstr d15, [%[p], #72]\n\t" \
-    "vldr d14, [%[p], #80]\n\t" "vldr d15, [%[p], #88]\n\t" \
-    "vmla.f32 s28, " T ", s20\n\t" "vmla.f32 s29, " T ", s21\n\t" "vmla.f32 s30, " T ", s22\n\t" "vmla.f32 s31, " T ", s23\n\t" \
-    "vstr d14, [%[p], #80]\n\t" "vstr d15, [%[p], #88]\n\t"
+    TTE_DX_Q4(T, 0, 8, 0, 1, 2, 3) TTE_DX_Q4(T, 16, 24, 4, 5, 6, 7) \
+    TTE_DX_Q4(T, 32, 40, 8, 9, 10, 11) TTE_DX_Q4(T, 48, 56, 12, 13, 14, 15) \
+    TTE_DX_Q4(T, 64, 72, 16, 17, 18, 19) TTE_DX_Q4(T, 80, 88, 20, 21, 22, 23)
 /* eight floats at P + OFF (bytes) into / from four D registers (OP vldr or vstr; D0-D3 their
  * names) by four 64-bit transfers: the pixel's pointer is formed anew for each pixel, so no
  * writeback is needed, and a 64-bit transfer is one beat where a VLDM of eight singles adds four
@@ -269,41 +250,41 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "vmla.f32 s26, " T ", s14\n\t" \
     "vmla.f32 s27, " T ", s15\n\t" \
     TTE_ST8_D10("p", 32)
+/* dwpw_dx_list's loops: four pixels a pass (their values in V0-V3, loaded as VQ; their offsets
+ * by two LDRD; AT one pixel's channels), then the last n % 4 one at a time (ONE) */
+#define TTE_DX_LOOPS(AT, VQ, V0, V1, V2, V3, ONE) \
+    "cmp %[op], %[oe4]\n\t" "beq 3f\n\t" \
+    "1:\n\t" \
+    "vldmia %[dp]!, {" VQ "}\n\t" \
+    "ldrd %[t0], %[t1], [%[op]], #8\n\t" AT(V0, "t0") AT(V1, "t1") \
+    "ldrd %[t0], %[t1], [%[op]], #8\n\t" AT(V2, "t0") AT(V3, "t1") \
+    "cmp %[op], %[oe4]\n\t" "bne 1b\n\t" \
+    "3:\n\t" \
+    "cmp %[op], %[oe]\n\t" "beq 4f\n\t" \
+    "2:\n\t" \
+    "vldmia %[dp]!, {" V0 "}\n\t" ONE \
+    "cmp %[op], %[oe]\n\t" "bne 2b\n\t" \
+    "4:\n\t"
+/* TTE_DX_LOOPS's last pixels for twenty-four channels */
+#define TTE_DX_ONE24 "ldr %[t0], [%[op]], #4\n\t" TTE_DX_AT24("s24", "t0")
+/* one step of four channels (bytes and accumulators I0-I3): the table's floats for the bytes at
+ * p + I moved into X0-X3, then sI += T * X */
+#define TTE_UPD_Q(T, X0, X1, X2, X3, I0, I1, I2, I3) \
+    "ldrb %[r0], [%[p], #" #I0 "]\n\t" "ldrb %[r1], [%[p], #" #I1 "]\n\t" \
+    "ldrb %[r2], [%[p], #" #I2 "]\n\t" "ldrb %[r3], [%[p], #" #I3 "]\n\t" \
+    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
+    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
+    "vmov " X0 ", " X1 ", %[r0], %[r1]\n\t" "vmov " X2 ", " X3 ", %[r2], %[r3]\n\t" \
+    "vmla.f32 s" #I0 ", " T ", " X0 "\n\t" "vmla.f32 s" #I1 ", " T ", " X1 "\n\t" \
+    "vmla.f32 s" #I2 ", " T ", " X2 "\n\t" "vmla.f32 s" #I3 ", " T ", " X3 "\n\t"
 /* dwpw_update_list: a[k] += t * xtab[xp[k]] for sixteen (eight) channels, a[k] in s0-s15,
  * t in T (s16 for eight), the table's floats moved in pairs from core registers into s18-s21
  * (s17-s20 for eight; ldr takes a register index, vldr does not) */
 #define TTE_UPD_16(T) \
-    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, " T ", s18\n\t" "vmla.f32 s1, " T ", s19\n\t" "vmla.f32 s2, " T ", s20\n\t" "vmla.f32 s3, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, " T ", s18\n\t" "vmla.f32 s5, " T ", s19\n\t" "vmla.f32 s6, " T ", s20\n\t" "vmla.f32 s7, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #8]\n\t" "ldrb %[r1], [%[p], #9]\n\t" "ldrb %[r2], [%[p], #10]\n\t" "ldrb %[r3], [%[p], #11]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s8, " T ", s18\n\t" "vmla.f32 s9, " T ", s19\n\t" "vmla.f32 s10, " T ", s20\n\t" "vmla.f32 s11, " T ", s21\n\t" \
-    "ldrb %[r0], [%[p], #12]\n\t" "ldrb %[r1], [%[p], #13]\n\t" "ldrb %[r2], [%[p], #14]\n\t" "ldrb %[r3], [%[p], #15]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s18, s19, %[r0], %[r1]\n\t" "vmov s20, s21, %[r2], %[r3]\n\t" \
-    "vmla.f32 s12, " T ", s18\n\t" "vmla.f32 s13, " T ", s19\n\t" "vmla.f32 s14, " T ", s20\n\t" "vmla.f32 s15, " T ", s21\n\t"
+    TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 0, 1, 2, 3) TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 4, 5, 6, 7) \
+    TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 8, 9, 10, 11) TTE_UPD_Q(T, "s18", "s19", "s20", "s21", 12, 13, 14, 15)
 #define TTE_UPD_8 \
-    "ldrb %[r0], [%[p], #0]\n\t" "ldrb %[r1], [%[p], #1]\n\t" "ldrb %[r2], [%[p], #2]\n\t" "ldrb %[r3], [%[p], #3]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s0, s16, s17\n\t" "vmla.f32 s1, s16, s18\n\t" "vmla.f32 s2, s16, s19\n\t" "vmla.f32 s3, s16, s20\n\t" \
-    "ldrb %[r0], [%[p], #4]\n\t" "ldrb %[r1], [%[p], #5]\n\t" "ldrb %[r2], [%[p], #6]\n\t" "ldrb %[r3], [%[p], #7]\n\t" \
-    "ldr %[r0], [%[tab], %[r0], lsl #2]\n\t" "ldr %[r1], [%[tab], %[r1], lsl #2]\n\t" \
-    "ldr %[r2], [%[tab], %[r2], lsl #2]\n\t" "ldr %[r3], [%[tab], %[r3], lsl #2]\n\t" \
-    "vmov s17, s18, %[r0], %[r1]\n\t" "vmov s19, s20, %[r2], %[r3]\n\t" \
-    "vmla.f32 s4, s16, s17\n\t" "vmla.f32 s5, s16, s18\n\t" "vmla.f32 s6, s16, s19\n\t" "vmla.f32 s7, s16, s20\n\t"
+    TTE_UPD_Q("s16", "s17", "s18", "s19", "s20", 0, 1, 2, 3) TTE_UPD_Q("s16", "s17", "s18", "s19", "s20", 4, 5, 6, 7)
 /* dwpw_update_list over x's floats: eight accumulators += T * s24..s31 (T: s16 for TTE_UPDF_8) */
 #define TTE_UPDF_8T(T, a0, a1, a2, a3, a4, a5, a6, a7) \
     "vmla.f32 " a0 ", " T ", s24\n\t" "vmla.f32 " a1 ", " T ", s25\n\t" "vmla.f32 " a2 ", " T ", s26\n\t" \
@@ -336,6 +317,56 @@ static int32_t bit_at(const uint8_t *m, size_t e)
     "cmp %[op], %[oe2]\n\t" "bne 1b\n\t" \
     "3:\n\t" "cmp %[op], %[oe]\n\t" "beq 4f\n\t" \
     "ldr %[r0], [%[op]]\n\t" "vldr s16, [%[dp]]\n\t" "add %[p], %[xb], %[r0], lsl #2\n\t"
+/* dwpw_update_list's sixteen channels over x's floats: s0-s15 += T * the pixel's floats at P,
+ * eight at a time through s24-s31 */
+#define TTE_UPDF_16(P, T) \
+    TTE_LD8_D12(P, 0) TTE_UPDF_8T(T, "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7") \
+    TTE_LD8_D12(P, 32) TTE_UPDF_8T(T, "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+/* the next two listed pixels' offsets by one LDRD, their float rows at p and q */
+#define TTE_UPDF_PQ \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" \
+    "add %[q], %[xb], %[r1], lsl #2\n\t"
+/* the eight-channel update over x's floats: s0-s7 += TA * the floats at p (through s24-s31),
+ * then += TB * those at q (through s8-s15) */
+#define TTE_UPDF_8PQ(TA, TB) \
+    TTE_LD8_D12("p", 0) TTE_UPDF_8T(TA, "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7") \
+    TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0) TTE_UPDF_8B(TB)
+/* TTE_UPDF_16 / TTE_UPDF_24 for the pair of pixels at p and q (factors TA, TB) */
+#define TTE_UPDF_16PQ(TA, TB) TTE_UPDF_16("p", TA) TTE_UPDF_16("q", TB)
+#define TTE_UPDF_24PQ(TA, TB) TTE_UPDF_24("p", TA) TTE_UPDF_24("q", TB)
+/* the float update's loop of four pixels a pass (to oe4; their factors T0-T3 by one VLDM as VQ,
+ * their offsets by two LDRD), PAIR(TA, TB) the update of the pixels at p and q */
+#define TTE_UPDF_QUADS(PAIR, VQ, T0, T1, T2, T3) \
+    "cmp %[op], %[oe4]\n\t" "beq 5f\n\t" \
+    "6:\n\t" \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" "vldmia %[dp]!, {" VQ "}\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" "add %[q], %[xb], %[r1], lsl #2\n\t" \
+    PAIR(T0, T1) TTE_UPDF_PQ PAIR(T2, T3) \
+    "cmp %[op], %[oe4]\n\t" "bne 6b\n\t" \
+    "5:\n\t"
+/* the start of the two-pixel loops of TTE_UPDF_LAST (label 1, to oe2): the pair's factors in
+ * s16, s17 by one VLDM, their offsets by one LDRD, their rows at p and q */
+#define TTE_UPDF_PAIRS \
+    "cmp %[op], %[oe2]\n\t" "beq 3f\n\t" \
+    "1:\n\t" \
+    "ldrd %[r0], %[r1], [%[op]], #8\n\t" "vldmia %[dp]!, {s16-s17}\n\t" \
+    "add %[p], %[xb], %[r0], lsl #2\n\t" "add %[q], %[xb], %[r1], lsl #2\n\t"
+/* the operands of the sixteen- and eight-channel passes over x's floats (xb: x's floats at
+ * the pass's first channel) */
+#define TTE_UPDF_XF_OPERANDS \
+    : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op), [dp] "+&r"(dp) \
+    : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4), [g] "r"(grad + ci) \
+    : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15", "cc", "memory"
+/* +0.0f into the accumulators s0-s3 (s0-s7, s0-s15, s0-s23) two at a time from r0, which holds 0 */
+#define TTE_ZERO4 "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+#define TTE_ZERO8 TTE_ZERO4 "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+#define TTE_ZERO16 \
+    TTE_ZERO8 "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" \
+    "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+#define TTE_ZERO24 \
+    TTE_ZERO16 "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t" \
+    "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
 /* the accumulators of the dot blocks: s0-s7 for the VFP loops (the rest of s8-s31 theirs) */
 #define TTE_ACC(a, r) register float a __asm__(r) = 0.0f
 #else
@@ -407,71 +438,11 @@ static void dwpw_dot8(const float *gy, size_t qc, const int32_t *pi, const float
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
                          "vmov %[a4], %[a5], %[z], %[z]\n\t" "vmov %[a6], %[a7], %[z], %[z]\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "beq 6f\n\t"
-                         "1:\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         TTE_DOT4_EIGHT("32")
-                         TTE_DOT4_EIGHT("48")
-                         TTE_DOT4_EIGHT("64")
-                         TTE_DOT4_EIGHT("80")
-                         TTE_DOT4_EIGHT("96")
-                         TTE_DOT4_EIGHT("112")
-                         "adds %[w], %[w], #128\n\t"
-                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
-                         "adds %[g3], %[g3], #128\n\t" "adds %[g4], %[g4], #128\n\t" "adds %[g5], %[g5], #128\n\t"
-                         "adds %[g6], %[g6], #128\n\t" "adds %[g7], %[g7], #128\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "bne 1b\n\t"
-                         "6:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #64\n\t"
-                         "blo 2f\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         TTE_DOT4_EIGHT("32")
-                         TTE_DOT4_EIGHT("48")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
-                         "adds %[g3], %[g3], #64\n\t" "adds %[g4], %[g4], #64\n\t" "adds %[g5], %[g5], #64\n\t"
-                         "adds %[g6], %[g6], #64\n\t" "adds %[g7], %[g7], #64\n\t"
-                         "2:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #32\n\t"
-                         "blo 4f\n\t"
-                         TTE_DOT4_EIGHT("0")
-                         TTE_DOT4_EIGHT("16")
-                         "adds %[w], %[w], #32\n\t"
-                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
-                         "adds %[g3], %[g3], #32\n\t" "adds %[g4], %[g4], #32\n\t" "adds %[g5], %[g5], #32\n\t"
-                         "adds %[g6], %[g6], #32\n\t" "adds %[g7], %[g7], #32\n\t"
-                         "4:\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "beq 3f\n\t"
-                         "5:\n\t"
-                         "vldr s8, [%[w]]\n\t"
-                         "adds %[w], %[w], #4\n\t"
-                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
-                         "vmla.f32 %[a1], s13, s8\n\t"
-                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
-                         "vmla.f32 %[a3], s13, s8\n\t"
-                         "vldr s12, [%[g4]]\n\t" "vldr s13, [%[g5]]\n\t" "vmla.f32 %[a4], s12, s8\n\t"
-                         "vmla.f32 %[a5], s13, s8\n\t"
-                         "vldr s12, [%[g6]]\n\t" "vldr s13, [%[g7]]\n\t" "vmla.f32 %[a6], s12, s8\n\t"
-                         "vmla.f32 %[a7], s13, s8\n\t"
-                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
-                         "adds %[g3], %[g3], #4\n\t" "adds %[g4], %[g4], #4\n\t" "adds %[g5], %[g5], #4\n\t"
-                         "adds %[g6], %[g6], #4\n\t" "adds %[g7], %[g7], #4\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "bne 5b\n\t"
-                         "3:\n\t"
+                         TTE_DOT4_LOOPS(TTE_DOT4_EIGHT, TTE_DOT4_G8, TTE_DOT1_EIGHT)
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [a4] "=t"(a4), [a5] "=t"(a5),
                            [a6] "=t"(a6), [a7] "=t"(a7), [g0] "+r"(g0), [g1] "+r"(g1), [g2] "+r"(g2), [g3] "+r"(g3),
                            [g4] "+r"(g4), [g5] "+r"(g5), [g6] "+r"(g6), [g7] "+r"(g7),
-                           [w] "+r"(wcol), [z] "+r"(z)
-                         : [we32] "r"(we32), [wend] "r"(wend)
-                         : "d4", "d5", "d6", "d7", "cc", "memory");
+                           TTE_DOT4_OPERANDS);
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
     }
@@ -508,68 +479,14 @@ static void dwpw_dot4(const float *gy, size_t qc, const int32_t *pi, const float
     TTE_ACC(a3, "s3");
 #ifdef TTE_VFP_ASM
     {
-        /* thirty-two oc a pass by 64-bit loads at immediate offsets (one pointer add each a
-         * pass), then sixteen and eight where qc % 32 has them, then the last qc % 8 one at a
-         * time; all in s0-s15 (TTE_DOT4_PAIR), so that no call saves the callee-saved s16-s31 */
+        /* as dwpw_dot8, four pixels */
         const float *we32 = wcol + (qc & ~(size_t)31), *const wend = wcol + qc;
         uint32_t z = 0;
         __asm__ volatile("vmov %[a0], %[a1], %[z], %[z]\n\t" "vmov %[a2], %[a3], %[z], %[z]\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "beq 6f\n\t"
-                         "1:\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         TTE_DOT4_FOUR("32")
-                         TTE_DOT4_FOUR("48")
-                         TTE_DOT4_FOUR("64")
-                         TTE_DOT4_FOUR("80")
-                         TTE_DOT4_FOUR("96")
-                         TTE_DOT4_FOUR("112")
-                         "adds %[w], %[w], #128\n\t"
-                         "adds %[g0], %[g0], #128\n\t" "adds %[g1], %[g1], #128\n\t" "adds %[g2], %[g2], #128\n\t"
-                         "adds %[g3], %[g3], #128\n\t"
-                         "cmp %[w], %[we32]\n\t"
-                         "bne 1b\n\t"
-                         "6:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #64\n\t"
-                         "blo 2f\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         TTE_DOT4_FOUR("32")
-                         TTE_DOT4_FOUR("48")
-                         "adds %[w], %[w], #64\n\t"
-                         "adds %[g0], %[g0], #64\n\t" "adds %[g1], %[g1], #64\n\t" "adds %[g2], %[g2], #64\n\t"
-                         "adds %[g3], %[g3], #64\n\t"
-                         "2:\n\t"
-                         "sub %[z], %[wend], %[w]\n\t"
-                         "cmp %[z], #32\n\t"
-                         "blo 4f\n\t"
-                         TTE_DOT4_FOUR("0")
-                         TTE_DOT4_FOUR("16")
-                         "adds %[w], %[w], #32\n\t"
-                         "adds %[g0], %[g0], #32\n\t" "adds %[g1], %[g1], #32\n\t" "adds %[g2], %[g2], #32\n\t"
-                         "adds %[g3], %[g3], #32\n\t"
-                         "4:\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "beq 3f\n\t"
-                         "5:\n\t"
-                         "vldr s8, [%[w]]\n\t"
-                         "adds %[w], %[w], #4\n\t"
-                         "vldr s12, [%[g0]]\n\t" "vldr s13, [%[g1]]\n\t" "vmla.f32 %[a0], s12, s8\n\t"
-                         "vmla.f32 %[a1], s13, s8\n\t"
-                         "vldr s12, [%[g2]]\n\t" "vldr s13, [%[g3]]\n\t" "vmla.f32 %[a2], s12, s8\n\t"
-                         "vmla.f32 %[a3], s13, s8\n\t"
-                         "adds %[g0], %[g0], #4\n\t" "adds %[g1], %[g1], #4\n\t" "adds %[g2], %[g2], #4\n\t"
-                         "adds %[g3], %[g3], #4\n\t"
-                         "cmp %[w], %[wend]\n\t"
-                         "bne 5b\n\t"
-                         "3:\n\t"
+                         TTE_DOT4_LOOPS(TTE_DOT4_FOUR, TTE_DOT4_G4, TTE_DOT1_FOUR)
                          : [a0] "=t"(a0), [a1] "=t"(a1), [a2] "=t"(a2), [a3] "=t"(a3), [g0] "+r"(g0), [g1] "+r"(g1),
                            [g2] "+r"(g2), [g3] "+r"(g3),
-                           [w] "+r"(wcol), [z] "+r"(z)
-                         : [we32] "r"(we32), [wend] "r"(wend)
-                         : "d4", "d5", "d6", "d7", "cc", "memory");
+                           TTE_DOT4_OPERANDS);
         /* the stores read pi anew (its values were not kept across the loops) */
         __asm__("" : "+r"(pi));
     }
@@ -706,10 +623,30 @@ static int32_t dwpw_column_pairs(const tte_dwpw_head_t *q, int32_t ch)
     "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" \
     "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" \
     "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
+/* s0-s7 times one scale S */
+#define TTE_COL8_MULS(S) \
+    "vmul.f32 s0, s0, " S "\n\t" "vmul.f32 s1, s1, " S "\n\t" "vmul.f32 s2, s2, " S "\n\t" \
+    "vmul.f32 s3, s3, " S "\n\t" "vmul.f32 s4, s4, " S "\n\t" "vmul.f32 s5, s5, " S "\n\t" \
+    "vmul.f32 s6, s6, " S "\n\t" "vmul.f32 s7, s7, " S "\n\t"
 #define TTE_COL8_MUL \
     "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s9\n\t" "vmul.f32 s2, s2, s10\n\t" \
     "vmul.f32 s3, s3, s11\n\t" "vmul.f32 s4, s4, s12\n\t" "vmul.f32 s5, s5, s13\n\t" \
     "vmul.f32 s6, s6, s14\n\t" "vmul.f32 s7, s7, s15\n\t"
+/* the end of a pass of eight: converted, times the scales (s8-s15, LD from sp), stored (ST from
+ * out), the loop on to end; UP in order, DOWN from the top */
+#define TTE_COL8_PASS(LD, ST) \
+    TTE_COL8_CVT LD " %[sp]!, {s8-s15}\n\t" TTE_COL8_MUL ST " %[out]!, {s0-s7}\n\t" \
+    "cmp %[out], %[end]\n\t" "bne 1b\n\t"
+#define TTE_COL8_UP TTE_COL8_PASS("vldmia", "vstmia")
+#define TTE_COL8_DOWN TTE_COL8_PASS("vldmdb", "vstmdb")
+/* four weights of a column with a stride of ch (rows wp .. wp + 3 ch) into A-D as integers,
+ * wp moved on by STEP (four rows on, or twelve back) */
+#define TTE_COL8_LD4(STEP, A, B, C, D) \
+    "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t" \
+    "ldrsb %[r3], [%[wp], %[ch3]]\n\t" STEP \
+    "vmov " A ", " B ", %[r0], %[r1]\n\t" "vmov " C ", " D ", %[r2], %[r3]\n\t"
+#define TTE_COL8_FWD4 "add %[wp], %[wp], %[ch4]\n\t"
+#define TTE_COL8_BACK12 "sub %[wp], %[wp], %[ch4], lsl #1\n\t" "sub %[wp], %[wp], %[ch4]\n\t"
 #endif
 
 /* four bytes, any alignment (one LDR and one STR on ARMv7-M) */
@@ -877,6 +814,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
     "sxtb %[r2], %[r0]\n\t" "sxtb %[r3], %[r1]\n\t" "vmov " A ", " B ", %[r2], %[r3]\n\t" \
     "asr %[r0], %[r0], #8\n\t" "asr %[r1], %[r1], #8\n\t" \
     "strb %[r0], [%[st], #" K0 "]\n\t" "strb %[r1], [%[st], #" K1 "]\n\t"
+#define TTE_PAIR_ROWS8 \
+    TTE_PAIR_ROWS("s0", "s1", "0", "1") TTE_PAIR_ROWS("s2", "s3", "2", "3") \
+    TTE_PAIR_ROWS("s4", "s5", "4", "5") TTE_PAIR_ROWS("s6", "s7", "6", "7")
         if ((c & 1) != 0) {
             const int8_t *st = stash;
             __asm__ volatile("1:\n\t"
@@ -885,12 +825,7 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
                              "ldrsb %[r0], [%[st], #4]\n\t" "ldrsb %[r1], [%[st], #5]\n\t" "vmov s4, s5, %[r0], %[r1]\n\t"
                              "ldrsb %[r0], [%[st], #6]\n\t" "ldrsb %[r1], [%[st], #7]\n\t" "vmov s6, s7, %[r0], %[r1]\n\t"
                              "add %[st], %[st], #8\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [end] "r"(wcol + qc)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
@@ -899,17 +834,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             const int8_t *wp = q->w + c;
             int8_t *st = stash;
             __asm__ volatile("1:\n\t"
-                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
-                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
-                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
-                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             TTE_PAIR_ROWS8
                              "add %[st], %[st], #8\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol + qc)
@@ -921,23 +848,16 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             sp += qc;
             out += qc;
             __asm__ volatile("1:\n\t"
-                             TTE_PAIR_ROWS("s0", "s1", "0", "1")
-                             TTE_PAIR_ROWS("s2", "s3", "2", "3")
-                             TTE_PAIR_ROWS("s4", "s5", "4", "5")
-                             TTE_PAIR_ROWS("s6", "s7", "6", "7")
+                             TTE_PAIR_ROWS8
                              "sub %[st], %[st], #8\n\t"
                              "sub %[wp], %[wp], %[ch2], lsl #3\n\t"
-                             TTE_COL8_CVT
-                             "vldmdb %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmdb %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_DOWN
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [st] "+&r"(st), [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(ch), [ch2] "r"(2 * ch), [end] "r"(wcol)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "cc", "memory");
         }
+#undef TTE_PAIR_ROWS8
 #undef TTE_PAIR_ROWS
 #endif
     } else if ((c & 1) != 0) {
@@ -954,19 +874,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             float *out = wcol + o;
             int32_t r0, r1, r2, r3;
             __asm__ volatile("1:\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "sub %[wp], %[wp], %[ch4], lsl #1\n\t"
-                             "sub %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             TTE_COL8_CVT
-                             "vldmdb %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmdb %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s0", "s1", "s2", "s3")
+                             TTE_COL8_LD4(TTE_COL8_BACK12, "s4", "s5", "s6", "s7")
+                             TTE_COL8_DOWN
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(wcol)
@@ -989,18 +899,9 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
             float *const end = wcol + (qc & ~(size_t)7);
             int32_t r0, r1, r2, r3;
             __asm__ volatile("1:\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s0, s1, %[r0], %[r1]\n\t" "vmov s2, s3, %[r2], %[r3]\n\t"
-                             "ldrsb %[r0], [%[wp]]\n\t" "ldrsb %[r1], [%[wp], %[ch]]\n\t" "ldrsb %[r2], [%[wp], %[ch2]]\n\t"
-                             "ldrsb %[r3], [%[wp], %[ch3]]\n\t" "add %[wp], %[wp], %[ch4]\n\t"
-                             "vmov s4, s5, %[r0], %[r1]\n\t" "vmov s6, s7, %[r2], %[r3]\n\t"
-                             TTE_COL8_CVT
-                             "vldmia %[sp]!, {s8-s15}\n\t"
-                             TTE_COL8_MUL
-                             "vstmia %[out]!, {s0-s7}\n\t"
-                             "cmp %[out], %[end]\n\t"
-                             "bne 1b\n\t"
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s0", "s1", "s2", "s3")
+                             TTE_COL8_LD4(TTE_COL8_FWD4, "s4", "s5", "s6", "s7")
+                             TTE_COL8_UP
                              : [r0] "=&r"(r0), [r1] "=&r"(r1), [r2] "=&r"(r2), [r3] "=&r"(r3), [wp] "+&r"(wp),
                                [sp] "+&r"(sp), [out] "+&r"(out)
                              : [ch] "r"(stride), [ch2] "r"(2 * stride), [ch3] "r"(3 * stride), [ch4] "r"(4 * stride), [end] "r"(end)
@@ -1634,12 +1535,8 @@ static TTE_ALWAYS_INLINE void dwpw_dw_plane_vfp(int32_t k, const float *dz, int3
     "ldrsb %[t0], [%[wd], #4]\n\t" "ldrsb %[t1], [%[wd], #5]\n\t" "vmov s4, s5, %[t0], %[t1]\n\t" \
     "ldrsb %[t0], [%[wd], #6]\n\t" "ldrsb %[t1], [%[wd], #7]\n\t" "vmov s6, s7, %[t0], %[t1]\n\t" \
     "ldrsb %[t0], [%[wd], #8]\n\t" "vmov s8, %[t0]\n\t" \
-    "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t" "vcvt.f32.s32 s3, s3\n\t" \
-    "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t" "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t" \
-    "vcvt.f32.s32 s8, s8\n\t" \
-    "vmul.f32 s0, s0, %[sc]\n\t" "vmul.f32 s1, s1, %[sc]\n\t" "vmul.f32 s2, s2, %[sc]\n\t" \
-    "vmul.f32 s3, s3, %[sc]\n\t" "vmul.f32 s4, s4, %[sc]\n\t" "vmul.f32 s5, s5, %[sc]\n\t" \
-    "vmul.f32 s6, s6, %[sc]\n\t" "vmul.f32 s7, s7, %[sc]\n\t" "vmul.f32 s8, s8, %[sc]\n\t"
+    TTE_COL8_CVT "vcvt.f32.s32 s8, s8\n\t" \
+    TTE_COL8_MULS("%[sc]") "vmul.f32 s8, s8, %[sc]\n\t"
 /* the image: its first row, the rows between, its last row (h >= 2) */
 #define TTE_G3_IMAGE(ROW) \
     TTE_G3_TAPS \
@@ -1738,12 +1635,8 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
                          "ldrsb %[a], [%[ws]], #1\n\t" "ldrsb %[b], [%[ws]], #1\n\t"
                          "ldrsb %[c], [%[ws]], #1\n\t" "ldrsb %[d], [%[ws]], #1\n\t"
                          "vmov s4, s5, %[a], %[b]\n\t" "vmov s6, s7, %[c], %[d]\n\t"
-                         "vcvt.f32.s32 s0, s0\n\t" "vcvt.f32.s32 s1, s1\n\t" "vcvt.f32.s32 s2, s2\n\t"
-                         "vcvt.f32.s32 s3, s3\n\t" "vcvt.f32.s32 s4, s4\n\t" "vcvt.f32.s32 s5, s5\n\t"
-                         "vcvt.f32.s32 s6, s6\n\t" "vcvt.f32.s32 s7, s7\n\t"
-                         "vmul.f32 s0, s0, s8\n\t" "vmul.f32 s1, s1, s8\n\t" "vmul.f32 s2, s2, s8\n\t"
-                         "vmul.f32 s3, s3, s8\n\t" "vmul.f32 s4, s4, s8\n\t" "vmul.f32 s5, s5, s8\n\t"
-                         "vmul.f32 s6, s6, s8\n\t" "vmul.f32 s7, s7, s8\n\t"
+                         TTE_COL8_CVT
+                         TTE_COL8_MULS("s8")
                          "vstmia %[wt]!, {s0-s7}\n\t"
                          "cmp %[wt], %[we]\n\t"
                          "bne 1b\n\t"
@@ -1793,6 +1686,20 @@ static TTE_ALWAYS_INLINE int32_t dwpw_dw_grad_pad(const tte_conv2d_geom_t *g, co
     return 0;
 }
 
+/* dp[k] += t * wk for eight k in order (a pixel's eight input-gradient channels) */
+static TTE_ALWAYS_INLINE void dwpw_axpy8(float *dp, float t, float w0, float w1, float w2, float w3, float w4,
+                                         float w5, float w6, float w7)
+{
+    dp[0] += t * w0;
+    dp[1] += t * w1;
+    dp[2] += t * w2;
+    dp[3] += t * w3;
+    dp[4] += t * w4;
+    dp[5] += t * w5;
+    dp[6] += t * w6;
+    dp[7] += t * w7;
+}
+
 /* dx[i, k] += d[i] * wrow[k], k in [k0, k0 + n), pixels with d[i] != 0 (zero terms change no
  * sum: dx's sums start at +0 too), eight k at a time with their weights in registers. */
 static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, int32_t k0, int32_t n,
@@ -1809,14 +1716,7 @@ static void dwpw_dx_row(float *dx, const float *d, size_t pixels, int32_t cin, i
             if (t == 0.0f) {
                 continue;
             }
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
         }
     }
     for (; j < n; ++j) {
@@ -1908,28 +1808,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
             memcpy(&sbits, &s, sizeof sbits);
             __asm__ volatile("vmov s31, %[sb]\n\t"
                              TTE_DX_CVT24
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s24-s27}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT24("s24", "t0")
-                             TTE_DX_AT24("s25", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT24("s26", "t0")
-                             TTE_DX_AT24("s27", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s24}\n\t"
-                             "ldr %[t0], [%[op]], #4\n\t"
-                             TTE_DX_AT24("s24", "t0")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT24, "s24-s27", "s24", "s25", "s26", "s27", TTE_DX_ONE24)
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [sb] "r"(sbits)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
@@ -1939,27 +1818,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
              * one loop branch), then the last n % 4 one at a time */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT16
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT16("s16", "t0")
-                             TTE_DX_AT16("s17", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT16("s18", "t0")
-                             TTE_DX_AT16("s19", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s16}\n\t"
-                             TTE_DX_PIX16("s16")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT16, "s16-s19", "s16", "s17", "s18", "s19", TTE_DX_PIX16("s16"))
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
@@ -1968,27 +1827,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
             /* as above: four pixels a pass (values in s8-s11), then the last n % 4 */
             const int32_t *const oe4 = off + (n & ~3);
             __asm__ volatile(TTE_DX_CVT8
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "vldmia %[dp]!, {s8-s11}\n\t"
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT8("s8", "t0")
-                             TTE_DX_AT8("s9", "t1")
-                             "ldrd %[t0], %[t1], [%[op]], #8\n\t"
-                             TTE_DX_AT8("s10", "t0")
-                             TTE_DX_AT8("s11", "t1")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 1b\n\t"
-                             "3:\n\t"
-                             "cmp %[op], %[oe]\n\t"
-                             "beq 4f\n\t"
-                             "2:\n\t"
-                             "vldmia %[dp]!, {s8}\n\t"
-                             TTE_DX_PIX8("s8")
-                             "cmp %[op], %[oe]\n\t"
-                             "bne 2b\n\t"
-                             "4:\n\t"
+                             TTE_DX_LOOPS(TTE_DX_AT8, "s8-s11", "s8", "s9", "s10", "s11", TTE_DX_PIX8("s8"))
                              : [p] "=&r"(pp), [t0] "=&r"(t0), [t1] "=&r"(t1), [op] "+&r"(op), [dp] "+&r"(dp)
                              : [base] "r"(base), [oe] "r"(oe), [oe4] "r"(oe4), [wq] "r"(wp), [s] "t"(s)
                              : "d0", "d1", "d2", "d3", "d4", "d5", "d8", "d9", "d10", "d11", "cc", "memory");
@@ -2006,22 +1845,8 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
-            dp[8] += t * w8;
-            dp[9] += t * w9;
-            dp[10] += t * w10;
-            dp[11] += t * w11;
-            dp[12] += t * w12;
-            dp[13] += t * w13;
-            dp[14] += t * w14;
-            dp[15] += t * w15;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
+            dwpw_axpy8(dp + 8, t, w8, w9, w10, w11, w12, w13, w14, w15);
         }
     }
     for (; j + 8 <= kn; j += 8) {
@@ -2032,14 +1857,7 @@ static void dwpw_dx_list(float *dx, const float *d, const int32_t *off, int32_t 
         for (l = 0; l < n; ++l) {
             const float t = d[l];
             float *dp = base + off[l];
-            dp[0] += t * w0;
-            dp[1] += t * w1;
-            dp[2] += t * w2;
-            dp[3] += t * w3;
-            dp[4] += t * w4;
-            dp[5] += t * w5;
-            dp[6] += t * w6;
-            dp[7] += t * w7;
+            dwpw_axpy8(dp, t, w0, w1, w2, w3, w4, w5, w6, w7);
         }
     }
     for (; j < kn; ++j) {
@@ -2104,65 +1922,23 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 5f\n\t"
-                             "6:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             TTE_LD8_D12("q", 0)
-                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("q", 32)
-                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s18", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             TTE_LD8_D12("q", 0)
-                             TTE_UPDF_8T("s19", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("q", 32)
-                             TTE_UPDF_8T("s19", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 6b\n\t"
-                             "5:\n\t"
+                             TTE_ZERO16
+                             TTE_UPDF_QUADS(TTE_UPDF_16PQ, "s16-s19", "s16", "s17", "s18", "s19")
                              "cmp %[op], %[oe2]\n\t"
                              "beq 3f\n\t"
                              "1:\n\t"
                              "ldr %[r0], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16-s17}\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s16")
                              "ldr %[r0], [%[op]], #4\n\t"
                              "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s17", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s17", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s17")
                              TTE_UPDF_LAST
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_LD8_D12("p", 32)
-                             TTE_UPDF_8T("s16", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15")
+                             TTE_UPDF_16("p", "s16")
                              "4:\n\t"
                              "vstmia %[g], {s0-s15}\n\t"
-                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
-                               [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
-                               [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
-                               "cc", "memory");
+                             TTE_UPDF_XF_OPERANDS);
             if (nf == n) {
                 continue;
             }
@@ -2178,7 +1954,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             __asm__ volatile("cmp %[nf], #0\n\t"
                              "bne 5f\n\t"
                              "movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t" "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
+                             TTE_ZERO16
                              "b 6f\n\t"
                              "5:\n\t"
                              "vldmia %[g], {s0-s15}\n\t"
@@ -2257,28 +2033,8 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
         const int32_t *op = off, *oe = off + n, *const oe4 = off + (n & ~3);
         int32_t r0, r1;
         __asm__ volatile("movs %[r0], #0\n\t"
-                         "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t"
-                         "vmov s6, s7, %[r0], %[r0]\n\t" "vmov s8, s9, %[r0], %[r0]\n\t" "vmov s10, s11, %[r0], %[r0]\n\t"
-                         "vmov s12, s13, %[r0], %[r0]\n\t" "vmov s14, s15, %[r0], %[r0]\n\t"
-                         "vmov s16, s17, %[r0], %[r0]\n\t" "vmov s18, s19, %[r0], %[r0]\n\t"
-                         "vmov s20, s21, %[r0], %[r0]\n\t" "vmov s22, s23, %[r0], %[r0]\n\t"
-                         "cmp %[op], %[oe4]\n\t"
-                         "beq 5f\n\t"
-                         "6:\n\t"
-                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                         "vldmia %[dp]!, {s24-s27}\n\t"
-                         "add %[p], %[xb], %[r0], lsl #2\n\t"
-                         "add %[q], %[xb], %[r1], lsl #2\n\t"
-                         TTE_UPDF_24("p", "s24")
-                         TTE_UPDF_24("q", "s25")
-                         "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                         "add %[p], %[xb], %[r0], lsl #2\n\t"
-                         "add %[q], %[xb], %[r1], lsl #2\n\t"
-                         TTE_UPDF_24("p", "s26")
-                         TTE_UPDF_24("q", "s27")
-                         "cmp %[op], %[oe4]\n\t"
-                         "bne 6b\n\t"
-                         "5:\n\t"
+                         TTE_ZERO24
+                         TTE_UPDF_QUADS(TTE_UPDF_24PQ, "s24-s27", "s24", "s25", "s26", "s27")
                          "cmp %[op], %[oe]\n\t"
                          "beq 4f\n\t"
                          "7:\n\t"
@@ -2319,50 +2075,16 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + nf, *const oe2 = off + (nf & ~1), *const oe4 = off + (nf & ~3);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
-                             "cmp %[op], %[oe4]\n\t"
-                             "beq 5f\n\t"
-                             "6:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s19}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s16", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s17")
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8T("s18", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s19")
-                             "cmp %[op], %[oe4]\n\t"
-                             "bne 6b\n\t"
-                             "5:\n\t"
-                             "cmp %[op], %[oe2]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s17}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
-                             TTE_LD8_D12("p", 0)
-                             TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
-                             TTE_XFER8("vldr", "d4", "d5", "d6", "d7", "q", 0)
-                             TTE_UPDF_8B("s17")
+                             TTE_ZERO8
+                             TTE_UPDF_QUADS(TTE_UPDF_8PQ, "s16-s19", "s16", "s17", "s18", "s19")
+                             TTE_UPDF_PAIRS
+                             TTE_UPDF_8PQ("s16", "s17")
                              TTE_UPDF_LAST
                              TTE_LD8_D12("p", 0)
                              TTE_UPDF_8("s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7")
                              "4:\n\t"
                              "vstmia %[g], {s0-s7}\n\t"
-                             : [p] "=&r"(pp), [q] "=&r"(pq), [r0] "=&r"(r0), [r1] "=&r"(r1), [op] "+&r"(op),
-                               [dp] "+&r"(dp)
-                             : [xb] "r"(xf + (xsel ? ci : o0)), [oe] "r"(oe), [oe2] "r"(oe2), [oe4] "r"(oe4),
-                               [g] "r"(grad + ci)
-                             : "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d12", "d13", "d14", "d15",
-                               "cc", "memory");
+                             TTE_UPDF_XF_OPERANDS);
             if (nf == n) {
                 continue;
             }
@@ -2375,7 +2097,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             __asm__ volatile("cmp %[nf], #0\n\t"
                              "bne 5f\n\t"
                              "movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t" "vmov s4, s5, %[r0], %[r0]\n\t" "vmov s6, s7, %[r0], %[r0]\n\t"
+                             TTE_ZERO8
                              "b 1f\n\t"
                              "5:\n\t"
                              "vldmia %[g], {s0-s7}\n\t"
@@ -2428,14 +2150,8 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + n, *const oe2 = off + (n & ~1);
             int32_t r0, r1;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
-                             "cmp %[op], %[oe2]\n\t"
-                             "beq 3f\n\t"
-                             "1:\n\t"
-                             "ldrd %[r0], %[r1], [%[op]], #8\n\t"
-                             "vldmia %[dp]!, {s16-s17}\n\t"
-                             "add %[p], %[xb], %[r0], lsl #2\n\t"
-                             "add %[q], %[xb], %[r1], lsl #2\n\t"
+                             TTE_ZERO4
+                             TTE_UPDF_PAIRS
                              "vldr d9, [%[p]]\n\t" "vldr d10, [%[p], #8]\n\t"
                              "vldr d11, [%[q]]\n\t" "vldr d12, [%[q], #8]\n\t"
                              "vmla.f32 s0, s16, s18\n\t" "vmla.f32 s1, s16, s19\n\t"
@@ -2460,7 +2176,7 @@ static TTE_NOINLINE void dwpw_update_list(const tte_update_params_t *u, int32_t 
             const int32_t *op = off, *oe = off + n;
             int32_t r0, r1, o;
             __asm__ volatile("movs %[r0], #0\n\t"
-                             "vmov s0, s1, %[r0], %[r0]\n\t" "vmov s2, s3, %[r0], %[r0]\n\t"
+                             TTE_ZERO4
                              "1:\n\t"
                              "ldr %[o], [%[op]], #4\n\t"
                              "vldmia %[dp]!, {s16}\n\t"
@@ -2632,6 +2348,21 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
     TTE_LIST_TWO \
     "cmp %[px], %[se2]\n\t" \
     "bne 1b\n\t"
+/* the one loop over every row (geo below), LOOP the loop over a row's pixels */
+#define TTE_LIST_ROWS(LOOP) \
+    __asm__ volatile("2:\n\t" \
+                     "ldr %[t0], [%[geo]]\n\t" \
+                     "add %[se2], %[px], %[t0]\n\t" \
+                     LOOP \
+                     "ldr %[t0], [%[geo], #4]\n\t" \
+                     "add %[px], %[px], %[t0]\n\t" \
+                     "ldr %[t0], [%[geo], #8]\n\t" \
+                     "cmp %[px], %[t0]\n\t" \
+                     "bne 2b\n\t" \
+                     : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp), \
+                       [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io) \
+                     : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo) \
+                     : "cc", "memory")
     if (in_w == w2 && rows > 0) {
         /* every row in the one loop: the row's end from geo[0], the next row's start by geo[1],
          * the last one's end at geo[2] */
@@ -2639,33 +2370,9 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
                                  (uint32_t)(uintptr_t)(px + (size_t)rows * pw)};
         const float *se2;
         if ((in_w & 3) == 0) {
-            __asm__ volatile("2:\n\t"
-                             "ldr %[t0], [%[geo]]\n\t"
-                             "add %[se2], %[px], %[t0]\n\t"
-                             TTE_LIST_QUADS
-                             "ldr %[t0], [%[geo], #4]\n\t"
-                             "add %[px], %[px], %[t0]\n\t"
-                             "ldr %[t0], [%[geo], #8]\n\t"
-                             "cmp %[px], %[t0]\n\t"
-                             "bne 2b\n\t"
-                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                             : "cc", "memory");
+            TTE_LIST_ROWS(TTE_LIST_QUADS);
         } else {
-            __asm__ volatile("2:\n\t"
-                             "ldr %[t0], [%[geo]]\n\t"
-                             "add %[se2], %[px], %[t0]\n\t"
-                             TTE_LIST_PAIRS
-                             "ldr %[t0], [%[geo], #4]\n\t"
-                             "add %[px], %[px], %[t0]\n\t"
-                             "ldr %[t0], [%[geo], #8]\n\t"
-                             "cmp %[px], %[t0]\n\t"
-                             "bne 2b\n\t"
-                             : [t0] "=&r"(t0), [v0] "=&r"(v0), [v1] "=&r"(v1), [se2] "=&r"(se2), [mp] "+&r"(mp),
-                               [px] "+&r"(px), [dst] "+&r"(dst), [op] "+&r"(op), [io] "+&r"(io)
-                             : [ms] "r"(mstep), [bit] "r"(bit), [cin] "r"(cin), [geo] "r"(geo)
-                             : "cc", "memory");
+            TTE_LIST_ROWS(TTE_LIST_PAIRS);
         }
         rows = 0;
     }
@@ -2686,6 +2393,7 @@ static TTE_NOINLINE int32_t dwpw_list_rows(const float *px, int32_t rows, int32_
             io += cin;
         }
     }
+#undef TTE_LIST_ROWS
 #undef TTE_LIST_QUADS
 #undef TTE_LIST_PAIRS
 #undef TTE_LIST_TWO
