@@ -2080,15 +2080,15 @@ def _dw3_live_case(seed: int) -> Case:
     seed) given its depthwise's rows kept widened, its depthwise bias marked as one a step trains
     (DW_LIVE_META): the block reads dw_layout with biases 0 through tte_conv2d_s8_dw3_wide_live,
     which adds the bias array the call is given (so the reference's bias, which the layout does
-    not hold, must come out) to each pass's block: 4 to 96 channels (eight a pass, a last group
-    of four where C % 8 is 4), outputs 1 to 19 wide, 1 to 7 rows, paddings symmetric, none,
+    not hold, must come out) to each pass's block: 8 to 96 channels (a multiple of eight, eight a
+    pass: dw_live), outputs 1 to 19 wide, 1 to 7 rows, paddings symmetric, none,
     one-sided and two wide; every fifth seed a multiplier above 1/2 (not mode 2: the plain path
     over the live arrays, no layout read)."""
     from tte.compiler.emit.block import DW_LIVE_META, _block_parts, dw_live_given
 
     rng = np.random.default_rng(52520 + seed)
     residual = seed % 2 == 1
-    c = (4, 12, 8, 20, 36, 48, 96, 44, 24, 16)[seed % 10]
+    c = (8, 16, 24, 48, 96, 40, 64, 32, 56, 8)[seed % 10]
     w, h = 1 + (seed * 5) % 19, 1 + (seed * 3) % 7
     pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
     if residual:

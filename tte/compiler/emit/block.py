@@ -101,8 +101,8 @@ def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
     no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
     block of 96 bytes per eight channels (the output stage's words made once per image); else 0.
-    ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes): 32 bytes more per eight
-    channels, the block's biases plus the live ones."""
+    ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes: a multiple of eight
+    channels): 32 bytes more per eight channels, the block's biases plus the live ones."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     c = d.shape[-1]
     fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
@@ -238,14 +238,16 @@ DW_LIVE_META = "dw_live_bias"
 
 def dw_live(node: Node, g: Graph) -> bool:
     """Whether streamed block ``node``'s depthwise has a bias a step trains (DW_LIVE_META, its
-    weight frozen) and the geometry of dw3_wide after a 1x1 E, which adds the live biases to a
-    layout of biases 0 (tte_conv2d_s8_dw3_wide_live) where DW_PAD_META gives the block the rows."""
+    weight frozen) and the geometry of dw3_wide after a 1x1 E over a multiple of eight channels,
+    which adds the live biases to a layout of biases 0 (tte_conv2d_s8_dw3_wide_live) where
+    DW_PAD_META gives the block the rows."""
     if node.op != "streamed_block":
         return False
     expand, dw, _, _, chain = _block_parts(node)
     bias = dw.inputs[2] if len(dw.inputs) > 2 else ""
+    view = _chain_graph(g, chain)
     return (expand is not None and bool(bias) and bias in g.meta.get(DW_LIVE_META, ())
-            and dw3_wide_bytes(dw, _chain_graph(g, chain)) > 0)
+            and _t(view, dw.outputs[0]).shape[-1] % 8 == 0 and dw3_wide_bytes(dw, view) > 0)
 
 
 def dw_live_given(node: Node, g: Graph) -> bool:
@@ -318,7 +320,9 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     when the flash is short; among them, the fewest output pixels first), as does one whose bias a
     step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). A 3x3
     depthwise's blocks (dw3_blocks_layout, beside its dw_layout) rank below all of them, the
-    fewest output rows first, and never serve a depthwise a step updates. With ``doubling`` (an
+    fewest output rows first, and never serve a depthwise a step updates. Below those, the
+    layout of biases 0 of a depthwise whose bias alone a step trains (dw_live_given: only the
+    inference reads it), the fewest output rows first. With ``doubling`` (an
     inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
     form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
     image keeps pw_layout."""
@@ -330,10 +334,11 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
             # the inference graph streams every block, trained ones too: a depthwise a step
             # may change reads its live arrays (a layout would keep the compile-time values)
             if n.op == "streamed_block" and dw_live_given(n, g) and (pr := dw_layout(n, g, live=True)) is not None:
-                # its biases 0, the live ones added per call: ranked as the other depthwise layouts
+                # its biases 0, the live ones added per call: it serves only the inference, so below
+                # every other layout (the first dropped; no step gives way for it), more rows first
                 _, dw, _, _, chain = _block_parts(n)
                 d = _t(_chain_graph(g, chain), dw.outputs[0])
-                cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], d.shape[0] * d.shape[1])
+                cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], -4.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
             if (n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[1], graphs, trained)):
                 _, dw, _, _, chain = _block_parts(n)
