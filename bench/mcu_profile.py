@@ -1,6 +1,6 @@
 """Where the instructions of one training step go, on the emulated Cortex-M7.
 
-    python bench/mcu_profile.py [--model mbv2-w0.35] [--top 25] [--json FILE]
+    python bench/mcu_profile.py [--model mbv2-w0.35] [--top 25] [--json FILE] [--infer]
 
 Compiles a paper model under its paper scheme (as bench/mcu.py does: weights pretrained on
 real images, calibrated on real images), builds the QEMU firmware, runs one training step on
@@ -15,7 +15,8 @@ Both tables also give, from the plugin's cost mode (tte/targets/cycles.py), the 
 misses and the cycle estimate of each row (instructions plus load/store-multiple beats,
 divides, taken branches and misses, priced for the paper board), and a third table lists the
 load instructions with the most flash misses, with their source lines. --no-cost skips the
-cost mode (faster; the instruction tables only).
+cost mode (faster; the instruction tables only). --infer profiles tte_infer on a second image
+after that step instead (the inference after training: its graph streams the trained blocks too).
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ def source_lines_full(elf: Path, addrs: list[int]) -> dict[int, str]:
 
 
 def profile(model: str, work: Path, cost: CortexM7CostModel | None,
-            speed_sram_bytes: int = 0) -> tuple[dict[str, Any], Profile, Any]:
+            speed_sram_bytes: int = 0, infer: bool = False) -> tuple[dict[str, Any], Profile, Any]:
     budget = next(b for m, b in MODELS if m == model)
     g, _ = quantized(model)
     scheme = f"paper:{model}:{budget}"
@@ -258,20 +259,28 @@ def profile(model: str, work: Path, cost: CortexM7CostModel | None,
         board = dataclasses.replace(board, sram_bytes=4 << 20)
     fw = build_firmware(out, board, in_mode="semihost")
     starts, funcs = _functions(fw.elf)
-    step = next(f for f in funcs if f[2] == "tte_train_step")
+    # inference after training: tte_infer on a second image, after one step changed the trained
+    # parameters (the inference graph streams every block, trained ones too)
+    step = next(f for f in funcs if f[2] == ("tte_infer" if infer else "tte_train_step"))
     xt, yt = fashion_mnist("test")
-    s = Stream().train(int8_input(g, images(xt[:1])[0]), int(yt[0]))
+    x = images(xt[:2])
+    s = Stream().train(int8_input(g, x[0]), int(yt[0]))
+    if infer:
+        s.infer(int8_input(g, x[1]))
     prof = work / "prof.txt"
     res = run_firmware(fw, s, plugin_args=(f"prof={prof}", f"lo=0x{step[0]:x}", f"hi=0x{step[0] + step[1]:x}"),
                        cost_model=cost)
     p = read_profile(prof, fw.elf, out, starts, funcs)
+    counts, estimates = ((res.infer_instructions, res.infer_cycles_estimate) if infer
+                         else (res.train_instructions, res.train_cycles_estimate))
     summary: dict[str, Any] = {
-        "model": model, "scheme": scheme, "instructions_per_train_step": res.train_instructions[0],
+        "model": model, "scheme": scheme, "region": "inference after one step" if infer else "training step",
+        "instructions_per_train_step": counts[0],
         "by_op": dict(sorted(p.by_op.items(), key=lambda kv: -kv[1])),
         "by_function_whole_run": dict(sorted(p.by_func.items(), key=lambda kv: -kv[1]))}
     if cost is not None:
-        summary["cycles_estimate_per_train_step"] = res.train_cycles_estimate[0]
-        summary["costs_per_train_step"] = res.region_costs[0]
+        summary["cycles_estimate_per_train_step"] = estimates[0]
+        summary["costs_per_train_step"] = res.region_costs[-1 if infer else 0]
         summary["op_costs"] = p.op_costs
         summary["function_costs_whole_run"] = p.func_costs
     return summary, p, (fw.elf, starts, funcs)
@@ -285,12 +294,14 @@ def main() -> None:
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
     ap.add_argument("--speed-kb", type=int, default=0, help="as tte compile --speed-kb")
+    ap.add_argument("--infer", action="store_true",
+                    help="profile tte_infer after one training step (the inference after training) instead of the step")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(PAPER_BOARD))
     with tempfile.TemporaryDirectory(prefix="tte-mcu-profile-") as tmp:
-        p, prof, (elf, starts, funcs) = profile(args.model, Path(tmp), cost, 1024 * args.speed_kb)
+        p, prof, (elf, starts, funcs) = profile(args.model, Path(tmp), cost, 1024 * args.speed_kb, args.infer)
         total = p["instructions_per_train_step"]
-        print(f"{p['model']} ({p['scheme']}): {total:,} instructions per training step")
+        print(f"{p['model']} ({p['scheme']}): {total:,} instructions per {p['region']}")
         if cost is not None:
             c = p["costs_per_train_step"]
             print(f"cycle estimate {p['cycles_estimate_per_train_step']:,} ({PAPER_BOARD}); flash reads "

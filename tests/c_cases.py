@@ -2074,6 +2074,41 @@ def _dw3_keep_case(seed: int) -> Case:
     return _given_dw_pad(_streamed_case(name, g, rng), rng)
 
 
+# --- dw3live: dw3keep's block whose depthwise bias a step trains (DW_LIVE_META): a layout of biases 0 ---
+def _dw3_live_case(seed: int) -> Case:
+    """dw3keep's block (1x1 E -> 3x3 stride-1 depthwise -> 1x1 P, the residual add on every other
+    seed) given its depthwise's rows kept widened, its depthwise bias marked as one a step trains
+    (DW_LIVE_META): the block reads dw_layout with biases 0 through tte_conv2d_s8_dw3_wide_live,
+    which adds the bias array the call is given (so the reference's bias, which the layout does
+    not hold, must come out) to each pass's block: 8 to 96 channels (a multiple of eight, eight a
+    pass: dw_live), outputs 1 to 19 wide, 1 to 7 rows, paddings symmetric, none,
+    one-sided and two wide; every fifth seed a multiplier above 1/2 (not mode 2: the plain path
+    over the live arrays, no layout read)."""
+    from tte.compiler.emit.block import DW_LIVE_META, _block_parts, dw_live_given
+
+    rng = np.random.default_rng(52520 + seed)
+    residual = seed % 2 == 1
+    c = (8, 16, 24, 48, 96, 40, 64, 32, 56, 8)[seed % 10]
+    w, h = 1 + (seed * 5) % 19, 1 + (seed * 3) % 7
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
+    if residual:
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (2, 2, 2, 2)
+    g = _depthwise_graph(rng, "expand", c, (3, 3), 1, pads, h, w, 2 if seed % 7 == 6 else 1,
+                         0.02 if seed % 5 == 4 else 6)
+    c0 = g.tensors["x"].shape[-1]
+    add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
+    _block_output(g, rng, residual)
+    name = f"dw3_live_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    case = _streamed_case(name, g, rng)
+    node = case.graph.nodes[0]
+    case.graph.meta[DW_LIVE_META] = frozenset({_block_parts(node)[1].inputs[2]})
+    case = _given_dw_pad(case, rng)
+    assert dw_live_given(node, case.graph), name
+    return case
+
+
 def _dw3_ring_image_case(seed: int) -> Case:
     """A whole-image 3x3 stride-1 depthwise conv2d (trained weights: no compile-time layout) that
     depthwise_s8.c's dw3_ring_image runs through dw3_ring with the ring on the stack: outputs 1 to 8
@@ -2273,6 +2308,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_pad_case(s) for s in range(42)]
     cases += [_dw3_wide_case(s) for s in range(6)]
     cases += [_dw3_keep_case(s) for s in range(40)]
+    cases += [_dw3_live_case(s) for s in range(30)]
     cases += [_dws_small_run_case(s) for s in range(36)]
     cases += [_dws_copy_run_case(s) for s in range(24)]
     cases += [_dw_whole4_case(s) for s in range(32)]

@@ -427,7 +427,14 @@ def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None
     or its widened rows (dw_pad) and D's whole image (dw_all), on every case's block (the M7's
     paths use what the host's do not, so an excess there would go unseen by the sanitizers)."""
     from tte.compiler.emit import block_scratch_bytes
-    from tte.compiler.emit.block import _block_parts, dw3_wide_bytes, dw_all_given, dw_pad_given, pw_prepared
+    from tte.compiler.emit.block import (
+        _block_parts,
+        dw3_wide_bytes,
+        dw_all_given,
+        dw_live_prepared,
+        dw_pad_given,
+        pw_prepared,
+    )
     from tte.compiler.emit.common import _chain_graph
 
     def conv(n: Node, g: Graph) -> Any:
@@ -440,7 +447,7 @@ def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None
                "pad_left": a["pads"][1], "groups": a["groups"]}
         return p
 
-    wide = whole = 0
+    wide = whole = live = 0
     for case in CASES:
         for node in case.graph.nodes:
             if node.op != "streamed_block":
@@ -462,8 +469,16 @@ def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None
                 # the size reads only whether P has its layout, as the emitted block's pw_prep says
                 keep.append(harness.ffi.new("uint32_t[1]"))
                 b.pw_prep = keep[-1]
+            if dw_live_prepared(node, case.graph) is not None:
+                # a layout of biases 0: the widened rows' blocks hold the live biases too (the
+                # size reads only dw3_live's bytes, tte_conv2d_s8_dw3_wide_live's)
+                keep.append(harness.ffi.new("tte_dw3_wide_ops_t *"))
+                keep[-1].bytes = harness.lib.tte_conv2d_s8_dw3_wide_b_bytes
+                b.dw3_live = keep[-1]
+                live += 1
             assert harness.lib.tte_block_s8_scratch_bytes(b) == block_scratch_bytes(node, case.graph), case.name
             wide += bool(b.dw_pad and expand is not None and dw3_wide_bytes(dw, g))
             whole += b.dw_all
     assert wide >= 20   # blocks given the widened rows among them
     assert whole >= 20  # and blocks given D's whole image
+    assert live >= 20   # and blocks whose widened rows add a live depthwise bias

@@ -28,10 +28,14 @@ static int32_t pair_bytes(const tte_block_s8_params_t *p)
 }
 
 /* D's window rows kept sign-extended and padded across its calls (given by the planner, optional,
- * with E: each row of E's output widened once, tte_conv2d_s8_dw3_wide_bytes), else 0 */
+ * with E: each row of E's output widened once, tte_conv2d_s8_dw3_wide_bytes; over a layout of
+ * biases 0, dw3_live's), else 0 */
 static int32_t wide_bytes(const tte_block_s8_params_t *p)
 {
-    return p->dw_pad && p->expand != NULL ? (int32_t)tte_conv2d_s8_dw3_wide_bytes(&p->dw->g) : 0;
+    if (!p->dw_pad || p->expand == NULL) {
+        return 0;
+    }
+    return (int32_t)(p->dw3_live != NULL ? p->dw3_live->bytes(&p->dw->g) : tte_conv2d_s8_dw3_wide_bytes(&p->dw->g));
 }
 
 /* D's padded copy of its rows: dw3_ring's for a 3x3 (its whole output row: every chunk fits),
@@ -374,7 +378,9 @@ static TTE_ALWAYS_INLINE void dw_part(const tte_block_s8_params_t *p, int32_t fa
                                       void *dw_ws, size_t dw_bytes)
 {
     const size_t os = (size_t)p->dw->g.out_c;
-    if (dw_ws != NULL && dw_bytes == 0) {
+    if (dw_ws != NULL && dw_bytes == 0 && p->dw3_live != NULL) {
+        p->dw3_live->row(p->dw, dw_ws, ox, k, out, os);
+    } else if (dw_ws != NULL && dw_bytes == 0) {
         tte_conv2d_s8_dw3_wide_row(p->dw, dw_ws, ox, k, out, os);
     } else {
         dw_row_call(p, fast_d, rows, ox, k, w_d, b_d, out, os, dw_ws, dw_bytes);
@@ -457,7 +463,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         }
         return;
     }
-    if (w_bytes > 0 && tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes)) {
+    /* over a layout of biases 0, the live biases added once here (dw3_live) */
+    if (w_bytes > 0
+        && (p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, b_d, p->dw_prep_live, scratch + e_bytes + a_bytes)
+                                : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes))) {
         dw_ws = scratch + e_bytes + a_bytes;
         dw_bytes = 0;
     }
@@ -498,7 +507,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             }
             if (dw_ws != NULL && dw_bytes == 0) {
                 /* the rows of image b numbered apart from the other images' */
-                tte_conv2d_s8_dw3_wide_rows(p->dw, dw_ws, top + b * (gd->in_h + 4), rows);
+                if (p->dw3_live != NULL) {
+                    p->dw3_live->rows(p->dw, dw_ws, top + b * (gd->in_h + 4), rows);
+                } else {
+                    tte_conv2d_s8_dw3_wide_rows(p->dw, dw_ws, top + b * (gd->in_h + 4), rows);
+                }
             }
             /* the lowest input byte still to be read from here on (the add reads the rows of
              * the carried pixels too) */

@@ -2248,6 +2248,141 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
         }
     }
 }
+
+/* dw3_wide over a layout whose biases are 0 (a depthwise whose bias a step trains: the folded
+ * biases of tte.compiler.emit.block.dw_layout with bias 0), a multiple of eight channels: each
+ * pass's block is DW3L_WORDS words, dw3_wide's (DW3E_*) and after them, at DW3L_KB, the folded
+ * biases plus the live ones of its channels, made once per call of
+ * tte_conv2d_s8_dw3_wide_init_b, which dw3_ring8_row_b reads where dw3_ring8_row reads the
+ * layout's: the same loop. The slots follow the blocks, 8 words a pass later than dw3_wide's
+ * (dw3_wide_slot_b), so dw3_wide_put fills them given ws that much further on. */
+enum { DW3L_KB = 24, DW3L_WORDS = 32 };
+
+/* dw3_ring8_row on the block's biases (DW3L_KB: the first group's four, then the second's) */
+static TTE_ALWAYS_INLINE void dw3_ring8_row_b(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile("push {r1-r12, lr}\n\t"
+                     "ldr lr, [r0, #92]\n\t"
+                     "ldr r9, [r0, #76]\n\t"
+                     "ldrd r10, r11, [r0, #80]\n\t"
+                     "ldr r12, [r0, #88]\n\t"
+                     "1:\n\t"
+                     "ldrd r1, r2, [r0, #96]\n\t"
+                     "ldrd r3, r4, [r0, #104]\n\t"
+                     TTE_DW3R_TAP("[r9], #16", 16)
+                     TTE_DW3R_TAP("[r9]", 24)
+                     TTE_DW3R_TAP("[r9, #16]", 32)
+                     TTE_DW3R_TAP("[r10], #16", 40)
+                     TTE_DW3R_TAP("[r10]", 48)
+                     TTE_DW3R_TAP("[r10, #16]", 56)
+                     TTE_DW3R_TAP("[r11], #16", 64)
+                     TTE_DW3R_TAP("[r11]", 72)
+                     TTE_DW3R_TAP("[r11, #16]", 80)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ4("r12")
+                     "ldrd r1, r2, [r0, #112]\n\t"
+                     "ldrd r3, r4, [r0, #120]\n\t"
+                     TTE_DW3R_TAP("[r9, #-8]", 104)
+                     TTE_DW3R_TAP("[r9, #8]", 112)
+                     TTE_DW3R_TAP("[r9, #24]", 120)
+                     TTE_DW3R_TAP("[r10, #-8]", 128)
+                     TTE_DW3R_TAP("[r10, #8]", 136)
+                     TTE_DW3R_TAP("[r10, #24]", 144)
+                     TTE_DW3R_TAP("[r11, #-8]", 152)
+                     TTE_DW3R_TAP("[r11, #8]", 160)
+                     TTE_DW3R_TAP("[r11, #24]", 168)
+                     "ldr r8, [r0, #64]\n\t"
+                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
+                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
+                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
+                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
+                     "ldrd r7, r5, [r0, #68]\n\t"
+                     "add r12, r12, r5\n\t"
+                     "cmp r9, r7\n\t"
+                     "bne 1b\n\t"
+                     "pop {r1-r12, lr}"
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dw3_wide_slot with blocks of DW3L_WORDS */
+static uint32_t *dw3_wide_slot_b(const tte_conv2d_geom_t *g, void *ws, int32_t s)
+{
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3L_WORDS * dw3_wide_passes(g->in_c)
+           + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
+}
+
+/* dw3_wide on the blocks of DW3L_WORDS (passes of eight channels only) */
+static TTE_NOINLINE void dw3_wide_b(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+                                    int8_t *out, size_t ostride)
+{
+    const int32_t C = g->in_c, ncol = g->out_w + 2;
+    const uint32_t *const s0 = dw3_wide_slot_b(g, ws, dw3_wide_of(top));
+    const uint32_t *const s1 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 1));
+    const uint32_t *const s2 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 2));
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    size_t o = (size_t)4 * ox0; /* the pass's first word in a slot, from column ox0 on */
+    int32_t c;
+    for (c = 0; c + 8 <= C; c += 8, o += (size_t)4 * ncol, blk += DW3L_WORDS) {
+        blk[DW3E_END] = (uint32_t)(uintptr_t)(s0 + o + (size_t)4 * k);
+        blk[DW3E_OS] = (uint32_t)ostride;
+        blk[DW3E_Q] = (uint32_t)(uintptr_t)(s0 + o);
+        blk[DW3E_Q + 1] = (uint32_t)(uintptr_t)(s1 + o);
+        blk[DW3E_Q + 2] = (uint32_t)(uintptr_t)(s2 + o);
+        blk[DW3E_O] = (uint32_t)(uintptr_t)(out + c);
+        dw3_ring8_row_b(blk);
+    }
+}
+
+/* dw3_wide_setup over prep's biases of 0 (a multiple of eight channels; else 0): each pass's
+ * block also holds its channels' folded biases plus bias (the live ones; int32 sums wrap as
+ * the kernels' own do) */
+static int32_t dw3_wide_setup_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                const uint32_t *prep, void *ws)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    const uint32_t zz = pack16(p->in_zp, p->in_zp);
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    rq_t r;
+    int32_t c, s, i;
+    if (prep == NULL || bias == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || (C & 7) != 0
+        || ((uintptr_t)ws & 3) != 0) {
+        return 0;
+    }
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, C, 9)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    for (c = 0; c < C; c += 8, blk += DW3L_WORDS) {
+        blk[DW3E_ZP2] = (uint32_t)r.zp2;
+        blk[DW3E_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+        dw3_rq_words(blk, r.mult + c, r.shift + c);
+        dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+        for (i = 0; i < 8; ++i) {
+            /* the group of channel c + i: its biases at 22 words a group */
+            blk[DW3L_KB + i] = prep[(size_t)((c + i) >> 2) * 22 + (i & 3)] + (uint32_t)bias[c + i];
+        }
+    }
+    for (s = 0; s < 3; ++s) {
+        uint32_t *d = dw3_wide_slot_b(g, ws, s);
+        ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
+        for (c = 0; c < C; c += 8, d += 4 * ncol) {
+            for (i = 0; i < 4 * lo; ++i) {
+                d[i] = zz;
+            }
+            for (i = 4 * hi; i < 4 * ncol; ++i) {
+                d[i] = zz;
+            }
+        }
+    }
+    return 1;
+}
 #endif
 
 /* The fewest output pixels a row for which dw3_ring's pixel pairs beat dw3_ring_chan's channel
@@ -3955,6 +4090,59 @@ void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32
     (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
 #endif
 }
+
+size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
+{
+    const size_t n = tte_conv2d_s8_dw3_wide_bytes(g);
+    /* each pass's block 8 words longer: its channels' biases (a multiple of eight channels) */
+    return n > 0 && (g->in_c & 7) == 0 ? n + (size_t)4 * 8 * (size_t)(g->in_c / 8) : 0;
+}
+
+int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                      const uint32_t *prep, void *ws)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    return dw3_wide_setup_b(p, fast, bias, prep, ws);
+#else
+    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
+    return 0;
+#endif
+}
+
+void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    int32_t *const held = (int32_t *)ws;
+    int32_t ky;
+    held[DW3W_TOP] = top;
+    for (ky = 0; ky < 3; ++ky) {
+        const int32_t s = dw3_wide_of(top + ky);
+        if (held[s] != top + ky) {
+            /* dw3_wide_slot_b's slots: dw3_wide_slot's of ws 8 words a pass further on */
+            dw3_wide_put(p, (uint32_t *)ws + 8 * dw3_wide_passes(p->g.in_c), s, rows[ky]);
+            held[s] = top + ky;
+        }
+    }
+#else
+    (void)p, (void)ws, (void)top, (void)rows;
+#endif
+}
+
+void tte_conv2d_s8_dw3_wide_row_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
+                                  size_t ostride)
+{
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+    if (k >= 1) {
+        dw3_wide_b(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
+    }
+#else
+    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
+#endif
+}
+
+const tte_dw3_wide_ops_t tte_conv2d_s8_dw3_wide_live = {
+    tte_conv2d_s8_dw3_wide_b_bytes, tte_conv2d_s8_dw3_wide_init_b, tte_conv2d_s8_dw3_wide_rows_b,
+    tte_conv2d_s8_dw3_wide_row_b};
 
 /* dw57_pad's scratch for any call of the geometry (a square 5x5 or 7x7 window, stride 1 (at
  * stride 2 the copy of two columns a pixel costs what it saves), multiplier 1, dilation 1, four

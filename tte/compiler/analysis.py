@@ -462,6 +462,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg = without_in_place(sg, set(pointwise_in_place(sg)))
     if speed_sram_bytes < 0:
         raise TteError(f"the SRAM for speed must be 0 or more bytes, got {speed_sram_bytes}")
+    from tte.compiler.emit.block import mark_live_depthwise
+
+    # the trained depthwise biases of the streamed blocks: their scratch (dw_live) in the plans
+    mark_live_depthwise((sg.graph, inf.graph), () if frozen else tg.updates)
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))

@@ -44,6 +44,12 @@ typedef struct {
      * that kernel, named here so that only an image that reads the blocks links it; NULL, NULL: none */
     tte_dw_row_blk_fn dw3_row_blk;
     const uint32_t *dw3_blocks;
+    /* D's weights laid out with biases 0 (tte.compiler.emit.block.dw_layout of a D whose bias a
+     * step trains, its weights frozen; dw_prep NULL) and the dw3_wide functions that add the live
+     * biases (&tte_conv2d_s8_dw3_wide_live), where D keeps its rows widened (dw_pad with E); else
+     * NULL, NULL */
+    const uint32_t *dw_prep_live;
+    const tte_dw3_wide_ops_t *dw3_live;
 } tte_block_s8_params_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,

@@ -109,6 +109,27 @@ int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fas
 void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows);
 void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
                                 size_t ostride);
+/* The dw3_wide_* functions over prep with biases 0 (tte.compiler.emit.block.dw_layout of a
+ * depthwise whose bias a step trains, its weights frozen): tte_conv2d_s8_dw3_wide_init_b adds
+ * the live biases to the layout's folded ones once per call, in its scratch of
+ * tte_conv2d_s8_dw3_wide_b_bytes (8 words more per pass of eight channels), and the rows read
+ * them there, the same loop as over a layout's biases; the same bytes as dw_row_prep over the
+ * compile-time layout of those biases. tte_conv2d_s8_dw3_wide_live names the four, so that only
+ * an image whose block reads such a layout links them (tte_block_s8_params_t.dw3_live). */
+size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g);
+int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                      const uint32_t *prep, void *ws);
+void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows);
+void tte_conv2d_s8_dw3_wide_row_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
+                                  size_t ostride);
+typedef struct {
+    size_t (*bytes)(const tte_conv2d_geom_t *g);
+    int32_t (*init)(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias, const uint32_t *prep,
+                    void *ws);
+    void (*rows)(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows);
+    void (*row)(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out, size_t ostride);
+} tte_dw3_wide_ops_t;
+extern const tte_dw3_wide_ops_t tte_conv2d_s8_dw3_wide_live;
 void tte_conv2d_s8_dw_row_prep_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                   int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
                                   int8_t *out, size_t ostride, void *ws, size_t ws_bytes);

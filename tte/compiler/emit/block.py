@@ -64,7 +64,7 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     kh, dh = _t(view, dw.inputs[1]).shape[1], int(dw.attrs["dilations"][0])
     p_in = d.shape[-1]
-    wide = dw3_wide_bytes(dw, view) if expand is not None and dw_pad_given(node, g) else 0
+    wide = dw3_wide_bytes(dw, view, dw_live(node, g)) if expand is not None and dw_pad_given(node, g) else 0
     d_ws = dw_ws_bytes(dw, view) if expand is None and add is None else 0
     d_ws = max(d_ws, dw_pad_bytes(dw, view) if dw_pad_given(node, g) and not wide else 0)
     n = wide + max(8 * p_in if p_in >= PW_PAIRS_MIN else 0, d_ws) + d.shape[-1]
@@ -95,17 +95,19 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
 
 
-def dw3_wide_bytes(dw: Node, g: Graph) -> int:
+def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
     of four channels) three window rows kept sign-extended and padded across its calls, its output
     width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
     no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
-    block of 96 bytes per eight channels (the output stage's words made once per image); else 0."""
+    block of 96 bytes per eight channels (the output stage's words made once per image); else 0.
+    ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes: a multiple of eight
+    channels): 32 bytes more per eight channels, the block's biases plus the live ones."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     c = d.shape[-1]
     fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and c == x.shape[-1] >= 4 and c % 4 == 0)
-    return 16 + 96 * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
+    return 16 + (128 if live else 96) * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
 
 
 DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
@@ -151,7 +153,7 @@ def dw_pad_candidate(node: Node, g: Graph) -> int:
         return 0
     expand, dw, _, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
-    if expand is not None and (wide := dw3_wide_bytes(dw, view)):
+    if expand is not None and (wide := dw3_wide_bytes(dw, view, dw_live(node, g))):
         return wide
     n = dw_pad_bytes(dw, view)
     if n and dw_ws_bytes(dw, view):
@@ -223,8 +225,47 @@ def dw_all_given(node: Node, g: Graph) -> bool:
 
 
 def dw_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
-    """dw_layout where the flash policy keeps it (kept_layout)."""
-    return kept_layout(dw_layout(node, g), g, PREPARED_META)
+    """dw_layout where the flash policy keeps it (kept_layout); none for a depthwise whose bias is
+    live (dw_live_prepared: a compile-time bias of 0 would give the same array)."""
+    return None if dw_live_given(node, g) else kept_layout(dw_layout(node, g), g, PREPARED_META)
+
+
+# Graph.meta key: the biases a step trains of convs whose weights it does not (live_biases), set
+# before the memory plans (tte.compiler.analysis): a streamed block's depthwise among them reads
+# a layout of biases 0 where it keeps its rows widened (dw_live), whose scratch is larger
+DW_LIVE_META = "dw_live_bias"
+
+
+def dw_live(node: Node, g: Graph) -> bool:
+    """Whether streamed block ``node``'s depthwise has a bias a step trains (DW_LIVE_META, its
+    weight frozen) and the geometry of dw3_wide after a 1x1 E over a multiple of eight channels,
+    which adds the live biases to a layout of biases 0 (tte_conv2d_s8_dw3_wide_live) where
+    DW_PAD_META gives the block the rows."""
+    if node.op != "streamed_block":
+        return False
+    expand, dw, _, _, chain = _block_parts(node)
+    bias = dw.inputs[2] if len(dw.inputs) > 2 else ""
+    view = _chain_graph(g, chain)
+    return (expand is not None and bool(bias) and bias in g.meta.get(DW_LIVE_META, ())
+            and _t(view, dw.outputs[0]).shape[-1] % 8 == 0 and dw3_wide_bytes(dw, view) > 0)
+
+
+def dw_live_given(node: Node, g: Graph) -> bool:
+    """dw_live where the block keeps D's rows widened (dw_pad_given)."""
+    return dw_live(node, g) and dw_pad_given(node, g)
+
+
+def dw_live_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """dw_layout with biases 0 for a dw_live_given block, where the flash policy keeps it."""
+    return kept_layout(dw_layout(node, g, live=True), g, PREPARED_META) if dw_live_given(node, g) else None
+
+
+def mark_live_depthwise(graphs: Sequence[Graph], trained: Collection[str]) -> None:
+    """Record in each graph (DW_LIVE_META) the biases a step trains of convs whose weights it
+    does not, for the plans' block scratch (dw_live) and choose_prepared's candidates."""
+    live = live_biases(graphs, trained)
+    for g in graphs:
+        g.meta[DW_LIVE_META] = live
 
 
 PREPARED_META = "dw_prepared"   # Graph.meta key: the C array names choose_prepared keeps
@@ -279,7 +320,9 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     when the flash is short; among them, the fewest output pixels first), as does one whose bias a
     step trains while its weight is frozen (LIVE_BIAS_META: its layout leaves the bias out). A 3x3
     depthwise's blocks (dw3_blocks_layout, beside its dw_layout) rank below all of them, the
-    fewest output rows first, and never serve a depthwise a step updates. With ``doubling`` (an
+    fewest output rows first, and never serve a depthwise a step updates. Below those, the
+    layout of biases 0 of a depthwise whose bias alone a step trains (dw_live_given: only the
+    inference reads it), the fewest output rows first. With ``doubling`` (an
     inference-only image), the kept 1x1 layouts of the streamed blocks then take their doubled
     form (pwd_layout) in the flash left, the most pixels first (_choose_doubled); a training
     image keeps pw_layout."""
@@ -290,6 +333,12 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
         for n in g.nodes:
             # the inference graph streams every block, trained ones too: a depthwise a step
             # may change reads its live arrays (a layout would keep the compile-time values)
+            if n.op == "streamed_block" and dw_live_given(n, g) and (pr := dw_layout(n, g, live=True)) is not None:
+                # its biases 0, the live ones added per call: it serves only the inference, so below
+                # every other layout (the first dropped; no step gives way for it), more rows first
+                _, dw, _, _, chain = _block_parts(n)
+                d = _t(_chain_graph(g, chain), dw.outputs[0])
+                cands[pr[0]] = (pr[1].nbytes, dw.inputs[1], -4.0 - 1.0 / (1 + d.shape[0] * d.shape[1]))
             if (n.op == "streamed_block" and (pr := dw_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[1], graphs, trained)):
                 _, dw, _, _, chain = _block_parts(n)
@@ -361,13 +410,19 @@ def _choose_doubled(doubles: dict[str, tuple[int, int]], room: int) -> frozenset
 
 def _mark_live_biases(graphs: Sequence[Graph], trained: Collection[str]) -> None:
     """Record in each graph (LIVE_BIAS_META) the biases a step updates of the convs whose weights
-    it does not (as _fc_trained tells trained parameters)."""
-    updated = set(trained) | {i for g in graphs for n in g.nodes if "update" in n.op for i in n.inputs}
-    live = frozenset(n.inputs[2] for g in graphs for n in g.nodes
-                     if n.op == "conv2d" and len(n.inputs) > 2 and n.inputs[2] in updated
-                     and n.inputs[1] not in updated)
+    it does not (live_biases)."""
+    live = live_biases(graphs, trained)
     for g in graphs:
         g.meta[LIVE_BIAS_META] = live
+
+
+def live_biases(graphs: Sequence[Graph], trained: Collection[str]) -> frozenset[str]:
+    """The biases a step updates of the convs whose weights it does not (as _fc_trained tells
+    trained parameters)."""
+    updated = set(trained) | {i for g in graphs for n in g.nodes if "update" in n.op for i in n.inputs}
+    return frozenset(n.inputs[2] for g in graphs for n in g.nodes
+                     if n.op == "conv2d" and len(n.inputs) > 2 and n.inputs[2] in updated
+                     and n.inputs[1] not in updated)
 
 
 def live_bias(node: Node, g: Graph) -> bool:
@@ -463,7 +518,7 @@ def _fc_replaced_bytes(node: Node, g: Graph, graphs: Sequence[Graph]) -> int:
     return total
 
 
-def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray] | None:
     """The block's depthwise weights as tte_conv2d_s8_dw_row_prep reads them (csrc/include/tte/conv.h),
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
@@ -471,7 +526,9 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     one word each; for a 3x3 stride-1 window that dw3_ring may take, then _dw3_pair_words. None where the kernel reads
     none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
     training graph streams only frozen blocks (tte.compiler.fuse), but the inference graph every
-    block: choose_prepared offers the layout only for a depthwise no step changes."""
+    block: choose_prepared offers the layout only for a depthwise no step changes, or, ``live``,
+    with biases 0 for one whose bias alone a step trains (dw_live_given: the kernel adds the live
+    biases once per call)."""
     expand, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
@@ -481,9 +538,9 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
             or tuple(int(d) for d in dw.attrs["dilations"]) != (1, 1)):
         return None
     bias_name = dw.inputs[2] if len(dw.inputs) > 2 and dw.inputs[2] else None
-    bias = (np.zeros(c, np.int64) if bias_name is None
+    bias = (np.zeros(c, np.int64) if bias_name is None or live
             else np.asarray(_t(view, bias_name).data, np.int64).reshape(-1))
-    if bias_name is not None and _t(view, bias_name).data is None:
+    if bias_name is not None and not live and _t(view, bias_name).data is None:
         return None
     _, zp = _sz(dw, x)
     c4 = c & ~3
@@ -819,6 +876,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
     prep, pw, dwb = dw_prepared(node, g), pw_prepared(node, g), dw3_blocks_prepared(node, g)
+    live = dw_live_prepared(node, g)
     pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
     # with its layout, P's (E's) weight and bias are not read (nor emitted where nothing else reads them)
     unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
@@ -841,7 +899,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    for pr in (prep, pw, pe, dwb):
+    for pr in (prep, pw, pe, dwb, live):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
     doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
@@ -851,7 +909,8 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
-                     f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}}};")
+                     f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
+                     f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
