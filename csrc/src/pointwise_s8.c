@@ -710,11 +710,12 @@ static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t
 }
 
 /* rows runs of npx pixels (run r at x + r npx n), run r's outputs in slot (slot + r) mod slots of
- * ring (slots of npx m bytes): each pass of channels over every run before the next pass, so that
- * a pass's layout is read from flash once per call, not once per run */
+ * ring (slots of npx m bytes), each run's pixels from i0 on (those before, pw3_run's): each pass
+ * of channels over every run before the next pass, so that a pass's layout is read from flash once
+ * per call, not once per run */
 static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
                                       const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
-                                      const int32_t NW)
+                                      int32_t i0, const int32_t NW)
 {
     const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
     const int32_t S = NW <= 4 ? 4 : 6;
@@ -735,7 +736,7 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
             const int8_t *const xr = x + (size_t)r * run_x;
             int8_t *const y = ring + (size_t)s * run_y;
-            int32_t i = 0;
+            int32_t i = i0;
             /* every whole four pixels in one call; past them, each pixel on its own, its four
              * lanes the same pixel, all four outputs to its place (stride 0) */
             while (i < npx) {
@@ -752,6 +753,146 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         }
     }
 }
+
+/* ---- 16 and 24 inputs: three pixels by two output channels a step ----
+ *
+ * Over four weight words or more, pwe_groups' loads of x (four LDRD a weight word of a channel,
+ * each feeding two SMLAD) cost more than its layout loads save by serving four pixels: three
+ * pixels by two channels (six sums) take per weight word two LDRD of the layout and three of x for
+ * twelve SMLAD, 17 instructions for six products' pairs where pwe_groups takes 12 for four plus
+ * its layout's share. Per channel pair its biases (two LDR), per channel its multiplier, e and K
+ * (LDRD + LDR) and TTE_PWS_RQ's five instructions an output; the outputs' pointer and stride come
+ * from xs, as the dot products leave no register for them: about 18 instructions an output over
+ * 16 inputs (pwe_groups: 19.2), 23.7 over 24 (25.5). Two channel pairs a loop pass (a pass's
+ * channel count a multiple of four); x of pixel q, word j at byte 8 (NW q + j) of xs, then the
+ * outputs' pointer, m and the pass's end at bytes TTE_PW3_Y, +4 and +8 (the strings TTE_PW3_YS and
+ * TTE_PW3_ES in the assembly). */
+#define TTE_PW3_Y 144
+#define TTE_PW3_YS "144"
+#define TTE_PW3_ES "152"
+#define TTE_PW3_X(Q, J, NW) "[%[xs], #(8*(" #NW "*" #Q "+" #J "))]"
+/* the x pair in (xe, xo) into pixel sums A (channel A's weights in wa, wo) and B (vb, vo), from
+ * AI and BI */
+#define TTE_PW3_MAC(A, B, AI, BI)                                                       \
+    "smlad %[" A "], %[xe], %[wa], %[" AI "]\n\t"                                       \
+    "smlad %[" A "], %[xo], %[wo], %[" A "]\n\t"                                        \
+    "smlad %[" B "], %[xe], %[vb], %[" BI "]\n\t"                                       \
+    "smlad %[" B "], %[xo], %[vo], %[" B "]\n\t"
+/* weight word J of the channel pair at byte P of wp (channel B CB bytes on) */
+#define TTE_PW3_WLD(P, CB, J)                                                           \
+    "ldrd %[wa], %[wo], [%[wp], #(" #P "+4+8*" #J ")]\n\t"                              \
+    "ldrd %[vb], %[vo], [%[wp], #(" #P "+" #CB "+4+8*" #J ")]\n\t"
+/* the first word: the biases in a0 and b0 start pixels 1 and 2's sums, pixel 0's last */
+#define TTE_PW3_FIRST(P, CB, NW)                                                        \
+    "ldr %[a0], [%[wp], #" #P "]\n\t"                                                   \
+    "ldr %[b0], [%[wp], #(" #P "+" #CB ")]\n\t" TTE_PW3_WLD(P, CB, 0)                   \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(1, 0, NW) "\n\t" TTE_PW3_MAC("a1", "b1", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(2, 0, NW) "\n\t" TTE_PW3_MAC("a2", "b2", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(0, 0, NW) "\n\t" TTE_PW3_MAC("a0", "b0", "a0", "b0")
+#define TTE_PW3_WORD(P, CB, J, NW)                                                      \
+    TTE_PW3_WLD(P, CB, J)                                                               \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(0, J, NW) "\n\t" TTE_PW3_MAC("a0", "b0", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(1, J, NW) "\n\t" TTE_PW3_MAC("a1", "b1", "a1", "b1") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(2, J, NW) "\n\t" TTE_PW3_MAC("a2", "b2", "a2", "b2")
+/* TTE_PWS_RQ on this block's registers: multiplier wa, e wo, K vb, vo free; y in xe, m in xo */
+#define TTE_PW3_RQ(A, ADDR)                                                             \
+    "add %[vo], %[vb], %[" A "], asr #31\n\t"                                           \
+    "smmlar %[" A "], %[" A "], %[wa], %[vo]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[wo]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+/* channel C's (A's at byte P, B's at P + CB) output stage over the three pixels' sums S0..S2 */
+#define TTE_PW3_OUT1(C, S0, S1, S2, NW)                                                 \
+    "ldrd %[wa], %[wo], [%[wp], #(" C "+4+8*" #NW ")]\n\t"                              \
+    "ldr %[vb], [%[wp], #(" C "+12+8*" #NW ")]\n\t"                                     \
+    TTE_PW3_RQ(S1, "[%[xe], %[xo]]") TTE_PW3_RQ(S2, "[%[xe], %[xo], lsl #1]")           \
+    TTE_PW3_RQ(S0, "[%[xe]], #1")
+#define TTE_PW3_OUT(P, CB, NW)                                                          \
+    "ldrd %[xe], %[xo], [%[xs], #" TTE_PW3_YS "]\n\t"                                              \
+    TTE_PW3_OUT1(#P, "a0", "a1", "a2", NW) TTE_PW3_OUT1("(" #P "+" #CB ")", "b0", "b1", "b2", NW) \
+    "str %[xe], [%[xs], #" TTE_PW3_YS "]\n\t"
+#define TTE_PW3_OPS                                                                     \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), \
+      [wa] "=&r"(wa), [wo] "=&r"(wo), [vb] "=&r"(vb), [vo] "=&r"(vo), [xe] "=&r"(xe), [xo] "=&r"(xo), \
+      [wp] "+r"(wp)                                                                     \
+    : [xs] "r"(xs)                                                                      \
+    : "cc", "memory"
+/* the loop: two channel pairs (PAIR at bytes 0 and 2 CB) a pass, wp on by 4 CB, to xs's end */
+#define TTE_PW3_LOOP(PAIR, CB)                                                          \
+    __asm__ volatile("1:\n\t" PAIR(0) PAIR(2 * CB) "add %[wp], %[wp], #(4*" #CB ")\n\t" \
+                     "ldr %[wa], [%[xs], #" TTE_PW3_ES "]\n\t"                                     \
+                     "cmp %[wp], %[wa]\n\t"                                             \
+                     "bne 1b" TTE_PW3_OPS)
+#define TTE_PW3_PAIR4(P) TTE_PW3_FIRST(P, 48, 4) TTE_PW3_WORD(P, 48, 1, 4) TTE_PW3_WORD(P, 48, 2, 4) \
+    TTE_PW3_WORD(P, 48, 3, 4) TTE_PW3_OUT(P, 48, 4)
+#define TTE_PW3_PAIR6(P) TTE_PW3_FIRST(P, 64, 6) TTE_PW3_WORD(P, 64, 1, 6) TTE_PW3_WORD(P, 64, 2, 6) \
+    TTE_PW3_WORD(P, 64, 3, 6) TTE_PW3_WORD(P, 64, 4, 6) TTE_PW3_WORD(P, 64, 5, 6) TTE_PW3_OUT(P, 64, 6)
+
+/* every channel of the pass from wp on (xs's end) over the three pixels unpacked in xs */
+static TTE_ALWAYS_INLINE void pw3_channels(const uint32_t *xs, const uint32_t *w, const int32_t NW)
+{
+    int32_t a0, a1, a2, b0, b1, b2;
+    uint32_t wa, wo, vb, vo, xe, xo;
+    const uint32_t *wp = w;
+    if (NW == 4) {
+        TTE_PW3_LOOP(TTE_PW3_PAIR4, 48);
+    } else {
+        TTE_PW3_LOOP(TTE_PW3_PAIR6, 64);
+    }
+}
+
+/* three pixels' x from x (n = 4 NW bytes each) into xs as pw3_channels reads them */
+static TTE_ALWAYS_INLINE void pw3_unpack(const int8_t *x, uint32_t *xs, const int32_t NW)
+{
+    int32_t q, j;
+#pragma GCC unroll 3
+    for (q = 0; q < 3; ++q) {
+#pragma GCC unroll 6
+        for (j = 0; j < NW; ++j) {
+            uint32_t u, t0, t1;
+            __asm__ volatile("ldr %[u], [%[x], %[jo]]\n\t"
+                             "sxtb16 %[t0], %[u]\n\t"
+                             "sxtb16 %[t1], %[u], ror #8\n\t"
+                             "strd %[t0], %[t1], [%[xs], %[ko]]"
+                             : [u] "=&r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             : [x] "r"(x), [xs] "r"(xs), [jo] "i"(4 * (NW * q + j)), [ko] "i"(8 * (NW * q + j))
+                             : "memory");
+        }
+    }
+}
+
+/* For 16 or 24 inputs and a multiple of four outputs, pwe_run's runs up to pixel i3 of each,
+ * three pixels at a time: i3 leaves the run's last four or eight pixels (a count not a multiple of
+ * three) to pwe_run's four-pixel groups. Returns i3. */
+static TTE_ALWAYS_INLINE int32_t pw3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
+                                         const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
+                                         const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
+    const size_t run_x = (size_t)npx * n, run_y = (size_t)npx * m;
+    const int32_t per =
+        npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
+    const int32_t r3 = npx % 3;
+    const int32_t i3 = r3 == 1 && npx >= 4 ? npx - 4 : r3 == 2 && npx >= 8 ? npx - 8 : npx - r3;
+    uint32_t xs[TTE_PW3_Y / 4 + 3] __attribute__((aligned(8)));
+    int32_t c0, r, s, i;
+    for (c0 = 0; c0 < m && i3 > 0; c0 += per) {
+        const int32_t nch = m - c0 < per ? m - c0 : per;
+        const uint32_t *const wc = prep + (size_t)c0 * cw;
+        xs[TTE_PW3_Y / 4 + 1] = (uint32_t)m;
+        xs[TTE_PW3_Y / 4 + 2] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
+        for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
+            const int8_t *const xr = x + (size_t)r * run_x;
+            int8_t *const y = ring + (size_t)s * run_y + c0;
+            for (i = 0; i < i3; i += 3) {
+                pw3_unpack(xr + (size_t)i * n, xs, NW);
+                xs[TTE_PW3_Y / 4] = (uint32_t)(uintptr_t)(y + (size_t)i * m);
+                pw3_channels(xs, wc, NW);
+            }
+        }
+    }
+    return i3;
+}
 #endif
 
 void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
@@ -759,24 +900,27 @@ void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, co
                                              int32_t slot)
 {
 #if defined(__ARM_FEATURE_DSP)
+    const int32_t fours = p->g.out_c % 4 == 0;
     switch (p->g.in_c) {
     case 4:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 1);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 1);
         break;
     case 8:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 2);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 2);
         break;
     case 12:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 3);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 3);
         break;
     case 16:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 4);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot,
+                fours ? pw3_run(p, x, npx, rows, prep, ring, slots, slot, 4) : 0, 4);
         break;
     case 20:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 5);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 5);
         break;
     default:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 6);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot,
+                fours ? pw3_run(p, x, npx, rows, prep, ring, slots, slot, 6) : 0, 6);
         break;
     }
 #else
