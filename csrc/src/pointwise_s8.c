@@ -709,51 +709,6 @@ static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t
     }
 }
 
-/* rows runs of npx pixels (run r at x + r npx n), run r's outputs in slot (slot + r) mod slots of
- * ring (slots of npx m bytes), each run's pixels from i0 on (those before, pw3_run's): each pass
- * of channels over every run before the next pass, so that a pass's layout is read from flash once
- * per call, not once per run */
-static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
-                                      const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
-                                      int32_t i0, const int32_t NW)
-{
-    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
-    const int32_t S = NW <= 4 ? 4 : 6;
-    const size_t run_x = (size_t)npx * n, run_y = (size_t)npx * m;
-    /* passes of a multiple of eight channels (no entry branch in either loop but on the last) */
-    const int32_t per =
-        npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
-    /* the loop's entry: eight channels a pass for two and four words, else four */
-    const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
-    uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
-    int32_t c0, r, s;
-    for (c0 = 0; c0 < m; c0 += per) {
-        const int32_t nch = m - c0 < per ? m - c0 : per;
-        const uint32_t *const wc = prep + (size_t)c0 * cw;
-        xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
-        xs[8 * S + 1] = (uint32_t)-nch & kmask;
-        xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
-        for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
-            const int8_t *const xr = x + (size_t)r * run_x;
-            int8_t *const y = ring + (size_t)s * run_y;
-            int32_t i = i0;
-            /* every whole four pixels in one call; past them, each pixel on its own, its four
-             * lanes the same pixel, all four outputs to its place (stride 0) */
-            while (i < npx) {
-                const int32_t groups = (npx - i) / 4;
-                const int8_t *const xp = xr + (size_t)i * n;
-                const int32_t step = groups > 0 ? n : 0;
-                pwe_unpack(xp, step, xs, NW);
-                xs[8 * S + 2] = (uint32_t)(uintptr_t)(xp + 4 * step);
-                xs[8 * S + 3] = (uint32_t)(uintptr_t)(xp + (size_t)groups * 4 * n);
-                xs[8 * S + 5] = (uint32_t)(uintptr_t)(y + (size_t)i * m + c0);
-                pwe_groups(xs, groups > 0 ? m : 0, NW);
-                i += groups > 0 ? 4 * groups : 1;
-            }
-        }
-    }
-}
-
 /* ---- 16 and 24 inputs: three pixels by two output channels a step ----
  *
  * Over four weight words or more, pwe_groups' loads of x (four LDRD a weight word of a channel,
@@ -861,38 +816,82 @@ static TTE_ALWAYS_INLINE void pw3_unpack(const int8_t *x, uint32_t *xs, const in
     }
 }
 
-/* For 16 or 24 inputs and a multiple of four outputs, pwe_run's runs up to pixel i3 of each,
- * three pixels at a time: i3 leaves the run's last four or eight pixels (a count not a multiple of
- * three) to pwe_run's four-pixel groups. Returns i3. */
-static TTE_ALWAYS_INLINE int32_t pw3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
-                                         const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
-                                         const int32_t NW)
+/* where pwe_run's three-pixel steps end in a run of npx pixels: before the last four or eight
+ * where npx is not a multiple of three, so that pwe_groups takes those four at a time */
+static TTE_ALWAYS_INLINE int32_t pw3_end(int32_t npx)
 {
-    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
-    const size_t run_x = (size_t)npx * n, run_y = (size_t)npx * m;
-    const int32_t per =
-        npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
     const int32_t r3 = npx % 3;
-    const int32_t i3 = r3 == 1 && npx >= 4 ? npx - 4 : r3 == 2 && npx >= 8 ? npx - 8 : npx - r3;
-    uint32_t xs[TTE_PW3_Y / 4 + 3] __attribute__((aligned(8)));
-    int32_t c0, r, s, i;
-    for (c0 = 0; c0 < m && i3 > 0; c0 += per) {
-        const int32_t nch = m - c0 < per ? m - c0 : per;
-        const uint32_t *const wc = prep + (size_t)c0 * cw;
-        xs[TTE_PW3_Y / 4 + 1] = (uint32_t)m;
-        xs[TTE_PW3_Y / 4 + 2] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
-        for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
-            const int8_t *const xr = x + (size_t)r * run_x;
-            int8_t *const y = ring + (size_t)s * run_y + c0;
-            for (i = 0; i < i3; i += 3) {
-                pw3_unpack(xr + (size_t)i * n, xs, NW);
-                xs[TTE_PW3_Y / 4] = (uint32_t)(uintptr_t)(y + (size_t)i * m);
-                pw3_channels(xs, wc, NW);
-            }
-        }
+    return r3 == 1 && npx >= 4 ? npx - 4 : r3 == 2 && npx >= 8 ? npx - 8 : npx - r3;
+}
+
+/* pixels [0, i3) of a run (x, outputs of the pass's first channel at y) over the pass's channels
+ * (wc on, x3's end set): three at a time. Returns i3. */
+static TTE_ALWAYS_INLINE int32_t pw3_pixels(const int8_t *x, int8_t *y, int32_t i3, int32_t n, int32_t m,
+                                            uint32_t *x3, const uint32_t *wc, const int32_t NW)
+{
+    const int8_t *const end = x + (size_t)i3 * n;
+    while (x != end) {
+        pw3_unpack(x, x3, NW);
+        x3[TTE_PW3_Y / 4] = (uint32_t)(uintptr_t)y;
+        pw3_channels(x3, wc, NW);
+        x += 3 * n;
+        y += 3 * m;
     }
     return i3;
 }
+
+/* rows runs of npx pixels (run r at x + r npx n), run r's outputs in slot (slot + r) mod slots of
+ * ring (slots of npx m bytes): each pass of channels over every run before the next pass, so that
+ * a pass's layout is read from flash once per call, not once per run; over 16 and 24 inputs and
+ * a multiple of four outputs, each run's pixels three at a time up to pw3_end's (pw3_pixels) */
+static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
+                                      const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
+                                      const int32_t NW)
+{
+    const int32_t n = 4 * NW, m = p->g.out_c, cw = TTE_PWE_CHANNEL_WORDS(n);
+    const int32_t S = NW <= 4 ? 4 : 6;
+    const size_t run_x = (size_t)npx * n, run_y = (size_t)npx * m;
+    /* passes of a multiple of eight channels (no entry branch in either loop but on the last) */
+    const int32_t per =
+        npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
+    /* the loop's entry: eight channels a pass for two and four words, else four */
+    const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
+    const int32_t i3 = (NW == 4 || NW == 6) && m % 4 == 0 ? pw3_end(npx) : 0;
+    uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
+    uint32_t x3[TTE_PW3_Y / 4 + 3] __attribute__((aligned(8)));
+    int32_t c0, r, s;
+    for (c0 = 0; c0 < m; c0 += per) {
+        const int32_t nch = m - c0 < per ? m - c0 : per;
+        const uint32_t *const wc = prep + (size_t)c0 * cw;
+        xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
+        xs[8 * S + 1] = (uint32_t)-nch & kmask;
+        xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
+        x3[TTE_PW3_Y / 4 + 1] = (uint32_t)m;
+        x3[TTE_PW3_Y / 4 + 2] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
+        for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
+            const int8_t *const xr = x + (size_t)r * run_x;
+            int8_t *const y = ring + (size_t)s * run_y;
+            int32_t i = 0;
+            if (NW == 4 || NW == 6) {
+                i = pw3_pixels(xr, y + c0, i3, n, m, x3, wc, NW);
+            }
+            /* every whole four pixels in one call; past them, each pixel on its own, its four
+             * lanes the same pixel, all four outputs to its place (stride 0) */
+            while (i < npx) {
+                const int32_t groups = (npx - i) / 4;
+                const int8_t *const xp = xr + (size_t)i * n;
+                const int32_t step = groups > 0 ? n : 0;
+                pwe_unpack(xp, step, xs, NW);
+                xs[8 * S + 2] = (uint32_t)(uintptr_t)(xp + 4 * step);
+                xs[8 * S + 3] = (uint32_t)(uintptr_t)(xp + (size_t)groups * 4 * n);
+                xs[8 * S + 5] = (uint32_t)(uintptr_t)(y + (size_t)i * m + c0);
+                pwe_groups(xs, groups > 0 ? m : 0, NW);
+                i += groups > 0 ? 4 * groups : 1;
+            }
+        }
+    }
+}
+
 #endif
 
 void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
@@ -900,27 +899,24 @@ void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, co
                                              int32_t slot)
 {
 #if defined(__ARM_FEATURE_DSP)
-    const int32_t fours = p->g.out_c % 4 == 0;
     switch (p->g.in_c) {
     case 4:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 1);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 1);
         break;
     case 8:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 2);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 2);
         break;
     case 12:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 3);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 3);
         break;
     case 16:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot,
-                fours ? pw3_run(p, x, npx, rows, prep, ring, slots, slot, 4) : 0, 4);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 4);
         break;
     case 20:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 0, 5);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 5);
         break;
     default:
-        pwe_run(p, x, npx, rows, prep, ring, slots, slot,
-                fours ? pw3_run(p, x, npx, rows, prep, ring, slots, slot, 6) : 0, 6);
+        pwe_run(p, x, npx, rows, prep, ring, slots, slot, 6);
         break;
     }
 #else
