@@ -2322,6 +2322,7 @@ def forward_cases() -> list[Case]:
     cases += [_prep_expand_block_case(s) for s in range(24)]
     cases += pwe_cases()
     cases += pwe8_cases()
+    cases += pw3_cases()
     cases += pwe_rows_cases()
     cases += pwez_cases()
     cases += [_stem_rq_case(s) for s in range(32)]
@@ -3290,6 +3291,20 @@ def pwe8_cases() -> list[Case]:
     pairs += [(16, c, None) for c in (7, 5, 4, 2, 11)] + [(16, 79, 6)]
     return [_prep_expand_block_case(42 + i, cin, cout, w) for i, (cin, cout, w) in enumerate(pairs)]
 
+
+
+def pw3_cases() -> list[Case]:
+    """_prep_expand_block_case over 16 and 24 input channels and a multiple of four outputs
+    (pointwise_s8.c's pw3_run: three pixels by two channels a step, each row's last four or eight
+    pixels by pwe_groups where its width is not a multiple of three): widths 1-14 (a multiple of
+    three, one or two past it, and rows too short for any group of three), 4 to 40 outputs (one
+    loop pass of two channel pairs and several), layouts split into passes (96 over 16: 72 + 24;
+    144 over 24: 56 + 56 + 32), the doubled sums' bound on every third seed; P over a 16- or 24-channel
+    D takes the path too (8, 16 or 40 outputs)."""
+    pairs = [(16, 4, 1), (16, 8, 2), (16, 32, 3), (16, 12, 4), (16, 16, 5), (16, 40, 6), (16, 24, 7),
+             (16, 96, 11), (16, 32, 13), (16, 16, 14), (24, 4, 3), (24, 8, 4), (24, 24, 5), (24, 16, 9),
+             (24, 144, 10), (24, 40, 11), (24, 28, 12), (24, 20, 14)]
+    return [_prep_expand_block_case(60 + i, cin, cout, w) for i, (cin, cout, w) in enumerate(pairs)]
 
 
 # ---- pwerows: E over its compile-time layout several rows a call into the block's ring ----

@@ -709,9 +709,141 @@ static TTE_ALWAYS_INLINE void pwe_unpack(const int8_t *x, int32_t step, uint32_t
     }
 }
 
+/* ---- 16 and 24 inputs: three pixels by two output channels a step ----
+ *
+ * Over four weight words or more, pwe_groups' loads of x (four LDRD a weight word of a channel,
+ * each feeding two SMLAD) cost more than its layout loads save by serving four pixels: three
+ * pixels by two channels (six sums) take per weight word two LDRD of the layout and three of x for
+ * twelve SMLAD, 17 instructions for six products' pairs where pwe_groups takes 12 for four plus
+ * its layout's share. Per channel pair its biases (two LDR), per channel its multiplier, e and K
+ * (LDRD + LDR) and TTE_PWS_RQ's five instructions an output; the outputs' pointer and stride come
+ * from xs, as the dot products leave no register for them: about 18 instructions an output over
+ * 16 inputs (pwe_groups: 19.2), 23.7 over 24 (25.5). Two channel pairs a loop pass (a pass's
+ * channel count a multiple of four); x of pixel q, word j at byte 8 (NW q + j) of xs, then the
+ * outputs' pointer, m and the pass's end at bytes TTE_PW3_Y, +4 and +8 (the strings TTE_PW3_YS and
+ * TTE_PW3_ES in the assembly). */
+#define TTE_PW3_Y 144
+#define TTE_PW3_YS "144"
+#define TTE_PW3_ES "152"
+#define TTE_PW3_X(Q, J, NW) "[%[xs], #(8*(" #NW "*" #Q "+" #J "))]"
+/* the x pair in (xe, xo) into pixel sums A (channel A's weights in wa, wo) and B (vb, vo), from
+ * AI and BI */
+#define TTE_PW3_MAC(A, B, AI, BI)                                                       \
+    "smlad %[" A "], %[xe], %[wa], %[" AI "]\n\t"                                       \
+    "smlad %[" A "], %[xo], %[wo], %[" A "]\n\t"                                        \
+    "smlad %[" B "], %[xe], %[vb], %[" BI "]\n\t"                                       \
+    "smlad %[" B "], %[xo], %[vo], %[" B "]\n\t"
+/* weight word J of the channel pair at byte P of wp (channel B CB bytes on) */
+#define TTE_PW3_WLD(P, CB, J)                                                           \
+    "ldrd %[wa], %[wo], [%[wp], #(" #P "+4+8*" #J ")]\n\t"                              \
+    "ldrd %[vb], %[vo], [%[wp], #(" #P "+" #CB "+4+8*" #J ")]\n\t"
+/* the first word: the biases in a0 and b0 start pixels 1 and 2's sums, pixel 0's last */
+#define TTE_PW3_FIRST(P, CB, NW)                                                        \
+    "ldr %[a0], [%[wp], #" #P "]\n\t"                                                   \
+    "ldr %[b0], [%[wp], #(" #P "+" #CB ")]\n\t" TTE_PW3_WLD(P, CB, 0)                   \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(1, 0, NW) "\n\t" TTE_PW3_MAC("a1", "b1", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(2, 0, NW) "\n\t" TTE_PW3_MAC("a2", "b2", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(0, 0, NW) "\n\t" TTE_PW3_MAC("a0", "b0", "a0", "b0")
+#define TTE_PW3_WORD(P, CB, J, NW)                                                      \
+    TTE_PW3_WLD(P, CB, J)                                                               \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(0, J, NW) "\n\t" TTE_PW3_MAC("a0", "b0", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(1, J, NW) "\n\t" TTE_PW3_MAC("a1", "b1", "a1", "b1") \
+    "ldrd %[xe], %[xo], " TTE_PW3_X(2, J, NW) "\n\t" TTE_PW3_MAC("a2", "b2", "a2", "b2")
+/* TTE_PWS_RQ on this block's registers: multiplier wa, e wo, K vb, vo free; y in xe, m in xo */
+#define TTE_PW3_RQ(A, ADDR)                                                             \
+    "add %[vo], %[vb], %[" A "], asr #31\n\t"                                           \
+    "smmlar %[" A "], %[" A "], %[wa], %[vo]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[wo]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+/* channel C's (A's at byte P, B's at P + CB) output stage over the three pixels' sums S0..S2 */
+#define TTE_PW3_OUT1(C, S0, S1, S2, NW)                                                 \
+    "ldrd %[wa], %[wo], [%[wp], #(" C "+4+8*" #NW ")]\n\t"                              \
+    "ldr %[vb], [%[wp], #(" C "+12+8*" #NW ")]\n\t"                                     \
+    TTE_PW3_RQ(S1, "[%[xe], %[xo]]") TTE_PW3_RQ(S2, "[%[xe], %[xo], lsl #1]")           \
+    TTE_PW3_RQ(S0, "[%[xe]], #1")
+#define TTE_PW3_OUT(P, CB, NW)                                                          \
+    "ldrd %[xe], %[xo], [%[xs], #" TTE_PW3_YS "]\n\t"                                              \
+    TTE_PW3_OUT1(#P, "a0", "a1", "a2", NW) TTE_PW3_OUT1("(" #P "+" #CB ")", "b0", "b1", "b2", NW) \
+    "str %[xe], [%[xs], #" TTE_PW3_YS "]\n\t"
+#define TTE_PW3_OPS                                                                     \
+    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1), [b2] "=&r"(b2), \
+      [wa] "=&r"(wa), [wo] "=&r"(wo), [vb] "=&r"(vb), [vo] "=&r"(vo), [xe] "=&r"(xe), [xo] "=&r"(xo), \
+      [wp] "+r"(wp)                                                                     \
+    : [xs] "r"(xs)                                                                      \
+    : "cc", "memory"
+/* the loop: two channel pairs (PAIR at bytes 0 and 2 CB) a pass, wp on by 4 CB, to xs's end */
+#define TTE_PW3_LOOP(PAIR, CB)                                                          \
+    __asm__ volatile("1:\n\t" PAIR(0) PAIR(2 * CB) "add %[wp], %[wp], #(4*" #CB ")\n\t" \
+                     "ldr %[wa], [%[xs], #" TTE_PW3_ES "]\n\t"                                     \
+                     "cmp %[wp], %[wa]\n\t"                                             \
+                     "bne 1b" TTE_PW3_OPS)
+#define TTE_PW3_PAIR4(P) TTE_PW3_FIRST(P, 48, 4) TTE_PW3_WORD(P, 48, 1, 4) TTE_PW3_WORD(P, 48, 2, 4) \
+    TTE_PW3_WORD(P, 48, 3, 4) TTE_PW3_OUT(P, 48, 4)
+#define TTE_PW3_PAIR6(P) TTE_PW3_FIRST(P, 64, 6) TTE_PW3_WORD(P, 64, 1, 6) TTE_PW3_WORD(P, 64, 2, 6) \
+    TTE_PW3_WORD(P, 64, 3, 6) TTE_PW3_WORD(P, 64, 4, 6) TTE_PW3_WORD(P, 64, 5, 6) TTE_PW3_OUT(P, 64, 6)
+
+/* every channel of the pass from wp on (xs's end) over the three pixels unpacked in xs */
+static TTE_ALWAYS_INLINE void pw3_channels(const uint32_t *xs, const uint32_t *w, const int32_t NW)
+{
+    int32_t a0, a1, a2, b0, b1, b2;
+    uint32_t wa, wo, vb, vo, xe, xo;
+    const uint32_t *wp = w;
+    if (NW == 4) {
+        TTE_PW3_LOOP(TTE_PW3_PAIR4, 48);
+    } else {
+        TTE_PW3_LOOP(TTE_PW3_PAIR6, 64);
+    }
+}
+
+/* three pixels' x from x (n = 4 NW bytes each) into xs as pw3_channels reads them */
+static TTE_ALWAYS_INLINE void pw3_unpack(const int8_t *x, uint32_t *xs, const int32_t NW)
+{
+    int32_t q, j;
+#pragma GCC unroll 3
+    for (q = 0; q < 3; ++q) {
+#pragma GCC unroll 6
+        for (j = 0; j < NW; ++j) {
+            uint32_t u, t0, t1;
+            __asm__ volatile("ldr %[u], [%[x], %[jo]]\n\t"
+                             "sxtb16 %[t0], %[u]\n\t"
+                             "sxtb16 %[t1], %[u], ror #8\n\t"
+                             "strd %[t0], %[t1], [%[xs], %[ko]]"
+                             : [u] "=&r"(u), [t0] "=&r"(t0), [t1] "=&r"(t1)
+                             : [x] "r"(x), [xs] "r"(xs), [jo] "i"(4 * (NW * q + j)), [ko] "i"(8 * (NW * q + j))
+                             : "memory");
+        }
+    }
+}
+
+/* where pwe_run's three-pixel steps end in a run of npx pixels: before the last four or eight
+ * where npx is not a multiple of three, so that pwe_groups takes those four at a time */
+static TTE_ALWAYS_INLINE int32_t pw3_end(int32_t npx)
+{
+    const int32_t r3 = npx % 3;
+    return r3 == 1 && npx >= 4 ? npx - 4 : r3 == 2 && npx >= 8 ? npx - 8 : npx - r3;
+}
+
+/* pixels [0, i3) of a run (x, outputs of the pass's first channel at y) over the pass's channels
+ * (wc on, x3's end set): three at a time. Returns i3. */
+static TTE_ALWAYS_INLINE int32_t pw3_pixels(const int8_t *x, int8_t *y, int32_t i3, int32_t n, int32_t m,
+                                            uint32_t *x3, const uint32_t *wc, const int32_t NW)
+{
+    const int8_t *const end = x + (size_t)i3 * n;
+    while (x != end) {
+        pw3_unpack(x, x3, NW);
+        x3[TTE_PW3_Y / 4] = (uint32_t)(uintptr_t)y;
+        pw3_channels(x3, wc, NW);
+        x += 3 * n;
+        y += 3 * m;
+    }
+    return i3;
+}
+
 /* rows runs of npx pixels (run r at x + r npx n), run r's outputs in slot (slot + r) mod slots of
  * ring (slots of npx m bytes): each pass of channels over every run before the next pass, so that
- * a pass's layout is read from flash once per call, not once per run */
+ * a pass's layout is read from flash once per call, not once per run; over 16 and 24 inputs and
+ * a multiple of four outputs, each run's pixels three at a time up to pw3_end's (pw3_pixels) */
 static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, int32_t rows,
                                       const uint32_t *prep, int8_t *ring, int32_t slots, int32_t slot,
                                       const int32_t NW)
@@ -724,7 +856,9 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         npx * rows > 4 && 4 * m * cw > TTE_PWE_PASS_BYTES ? (TTE_PWE_PASS_BYTES / (4 * cw) & ~7) : m;
     /* the loop's entry: eight channels a pass for two and four words, else four */
     const uint32_t kmask = NW == 2 || NW == 4 ? 7 : 3;
+    const int32_t i3 = (NW == 4 || NW == 6) && m % 4 == 0 ? pw3_end(npx) : 0;
     uint32_t xs[4 * 6 * 2 + TTE_PWE_SLOTS] __attribute__((aligned(8)));
+    uint32_t x3[TTE_PW3_Y / 4 + 3] __attribute__((aligned(8)));
     int32_t c0, r, s;
     for (c0 = 0; c0 < m; c0 += per) {
         const int32_t nch = m - c0 < per ? m - c0 : per;
@@ -732,10 +866,15 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         xs[8 * S] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
         xs[8 * S + 1] = (uint32_t)-nch & kmask;
         xs[8 * S + 4] = (uint32_t)(uintptr_t)wc;
+        x3[TTE_PW3_Y / 4 + 1] = (uint32_t)m;
+        x3[TTE_PW3_Y / 4 + 2] = (uint32_t)(uintptr_t)(wc + (size_t)nch * cw);
         for (r = 0, s = slot; r < rows; ++r, s = s + 1 == slots ? 0 : s + 1) {
             const int8_t *const xr = x + (size_t)r * run_x;
             int8_t *const y = ring + (size_t)s * run_y;
             int32_t i = 0;
+            if (NW == 4 || NW == 6) {
+                i = pw3_pixels(xr, y + c0, i3, n, m, x3, wc, NW);
+            }
             /* every whole four pixels in one call; past them, each pixel on its own, its four
              * lanes the same pixel, all four outputs to its place (stride 0) */
             while (i < npx) {
@@ -752,6 +891,7 @@ static TTE_ALWAYS_INLINE void pwe_run(const tte_conv2d_s8_params_t *p, const int
         }
     }
 }
+
 #endif
 
 void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
