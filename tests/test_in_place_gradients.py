@@ -209,3 +209,23 @@ def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPa
     assert max(b.size for b in plain.plan.buffers) >= full
     assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
     assert_trains_to_the_same_bits(g, a, plain, ("ex_pooled", "ex_stored"), 6, 10)
+
+
+def test_fused_head_reads_the_masked_pool_gradient_and_keeps_every_bit(kws: Graph,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Biases of the last three layers: the last block's fused backward head reads the global
+    pool's gradient through the last 1x1 conv's ReLU mask lazily, beside that conv's pooled bias
+    update (tte.compiler.pooled.pool_heads), so no full-resolution gradient is planned, and the
+    C trains to the bits of the stored gradient's kernels."""
+    scheme = UpdateScheme("bias-last-3", n_bias=3)
+    full = full_gradient_bytes(kws)
+    a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    heads = [n for n in a.scheduled.graph.nodes if n.op == "dwpw_backward" and n.attrs.get("pool")]
+    assert len(heads) == 1 and len(heads[0].attrs["pool"]) == 2 and heads[0].inputs[10]
+    assert [n.attrs["roles"] for n in a.scheduled.graph.nodes if n.op == "pooled_update"] == [("b",)]
+    assert max(b.size for b in a.plan.buffers) < full
+    pooled_off(monkeypatch)
+    plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    assert max(b.size for b in plain.plan.buffers) >= full
+    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
+    assert_trains_to_the_same_bits(kws, a, plain, ("kws_pool_head", "kws_pool_head_stored"), 8, 12)
