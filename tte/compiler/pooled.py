@@ -8,6 +8,13 @@ become one ``pooled_update``
 (the original nodes in ``attrs["chain"]``) whose C kernels (tte/pooled_update.h) compute each
 element of G where they read it: G is never stored. Sums keep the unfused kernels' order, so
 every bit stays; the reference runs the original nodes.
+
+Where the layer under the pool is the 1x1 conv Q of a fused backward head (tte.compiler.fuse,
+``dwpw_backward``, whose input gradient it computes channel by channel), ``pool_heads`` lets
+that head read dyp too (the mask, if any, beside it; G, masked or not, also with no mask), and
+Q's bias and weight updates become a ``pooled_update``: the head's kernel forms the shares
+0 + dyp / count once, and without a mask each of D's channels' sum over Q's channels once, the
+same float at every pixel.
 """
 
 from __future__ import annotations
