@@ -28,8 +28,15 @@ void tte_pooled_bias_update_s32(int32_t rows, int32_t channels, const tte_update
         const int32_t n = sel(u->out_idx, oi);
         const float share = 0.0f + dyp[n] / count;
         float acc = 0.0f;
-        for (r = 0; r < rows; ++r) {
-            acc += masked(share, mask, (size_t)r * channels + n);
+        if (mask == NULL) {
+            /* the pool's gradient itself: the share summed once per row, as the stored one is */
+            for (r = 0; r < rows; ++r) {
+                acc += share;
+            }
+        } else {
+            for (r = 0; r < rows; ++r) {
+                acc += masked(share, mask, (size_t)r * channels + n);
+            }
         }
         b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), acc, oi, (uint32_t)oi, step));
     }
