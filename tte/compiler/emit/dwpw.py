@@ -180,9 +180,11 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     q = parts["q"]
     wq = _t(g, q.inputs[1])
     # gy, or with a pool its dy and mask (tte_dwpw_head_t.dyp, dy_mask): gy is never stored
-    gy_ref, dyp, dy_mask, count = ref(q.inputs[0]) if "pool" not in parts else "NULL", "NULL", "NULL", "0.0f"
-    if "pool" in parts:
-        dyp, count = ref(node.inputs[0]), f32(float(node.attrs["count"]))
+    dyp, dy_mask, count = "NULL", "NULL", "0.0f"
+    if "pool" not in parts:
+        gy_ref = ref(q.inputs[0])
+    else:   # gy itself exists nowhere
+        gy_ref, dyp, count = "NULL", ref(node.inputs[0]), f32(float(node.attrs["count"]))
         if "pm" in parts:
             dy_mask = f"(const uint8_t *)({ref(node.inputs[10])})"
     _weight_zero_points_zero(node, wq)
