@@ -2780,7 +2780,7 @@ def _ties_case(dtype: str) -> Case:
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
                xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
                hw: tuple[int, int] = (2, 3), kernel: tuple[int, int, tuple[int, int]] | None = None,
-               in_c: int | None = None) -> Case:
+               in_c: int | None = None, pool: str = "", q_trained: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -2798,10 +2798,14 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     partial where the channels are not a multiple of it (wide with 32: 40 channels).
     ``chans``: (channels, head output channels) instead of the drawn ones, over ``hw`` pixels.
     ``kernel``: (k, stride, (pad before, pad after)) instead of the drawn ones. ``in_c``: the 1x1
-    conv's input channels instead of the drawn ones."""
+    conv's input channels instead of the drawn ones. ``pool`` (with ``head``, one image): Q's
+    output gradient is a global average pool's ("plain") or that through a mask ("mask"), also
+    read by Q's bias update and, with ``q_trained``, Q's weight update; fused, the head reads the
+    pool's gradient (tte.compiler.pooled.pool_heads) and the updates are one pooled_update."""
     from tte.compiler.emit import dwpw_scratch_bytes
     from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
+    from tte.compiler.pooled import _head_pool_group, fuse_head_pool
 
     rng = np.random.default_rng(2300 + seed + 100 * head)
     n, h, w, c, cin = 1 + (seed % 5 == 4), int(rng.integers(2, 9)), int(rng.integers(2, 9)), \
@@ -2814,6 +2818,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         (h, w), c = hw, chans[0]
     if in_c is not None:
         cin = in_c
+    if pool:
+        n = 1
     k, st = (3, 5)[seed % 2], 1 + (seed % 3 == 1)
     pad = k // 2
     pb, pa = pad, pad
@@ -2851,11 +2857,33 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         dbs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), c)).astype(np.float32)
         dbias = rng.integers(-5000, 5000, c).astype(np.int32)
         dba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, c, seed % 2 == 1)}
+    if pool:   # gy is made from the pool's gradient dyp (C floats) below
+        g.inputs.remove("gy")
+        del g.tensors["gy"]
+        g.add_tensor(Tensor("dyp", (1, 1, 1, qc), "float32"))
+        g.add_tensor(Tensor("gmask", (1, oh, ow, qc), "bool"))
+        g.add_tensor(Tensor("xq", (1, oh, ow, c), "int8", quant=rand_q(rng)))
+        g.inputs += ["dyp"] + ["gmask"] * (pool == "mask") + ["xq"] * q_trained
+        qbs = np.exp(rng.uniform(np.log(1e-5), np.log(1e-3), qc)).astype(np.float32)
+        qbias = rng.integers(-5000, 5000, qc).astype(np.int32)
+        qba = {**a, "lr": a["lr"] * 1e-3, "out_channels": _subset(rng, qc, seed % 2 == 0)}
+        qwa = {**a, "kernel": (1, 1), "out_channels": _subset(rng, qc, seed % 3 == 1),
+               "in_channels": _subset(rng, c, seed % 3 == 2)}
+        if q_trained:
+            g.add_const("wq2", g.tensors["wq"].data.copy(), "int8", g.tensors["wq"].quant)
     for sfx in ("", "2"):
         dz = "dz"
         if head:
             dz = f"dz{sfx}"
-            g.add_node("conv2d_grad_input", ["gy", "wq"], f"e{sfx}", {"input_shape": (n, oh, ow, c)},
+            gy, wqn = "gy", "wq"
+            if pool:
+                gy, wqn = f"gp{sfx}", f"wq{sfx}" if q_trained else "wq"
+                g.add_node("avgpool2d_grad", ["dyp"], gy, {"kernel": (oh, ow), "input_shape": (1, oh, ow, qc)},
+                           dtype="float32")
+                if pool == "mask":
+                    g.add_node("mask_grad", [gy, "gmask"], f"gy{sfx}", {}, dtype="float32")
+                    gy = f"gy{sfx}"
+            g.add_node("conv2d_grad_input", [gy, wqn], f"e{sfx}", {"input_shape": (n, oh, ow, c)},
                        dtype="float32")
             g.add_node("mask_grad", [f"e{sfx}", "dmask"], dz, {}, dtype="float32")
             if head_bias:
@@ -2872,12 +2900,17 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
                        dtype="float32")
         if "u" in parts:
             g.add_node("conv2d_weight_update", [f"w{sfx}", "x", f"g{sfx}", *step_in], f"w{sfx}_new", ua)
+        if pool:   # Q's updates on its output gradient, after the head read Q's weights
+            g.add_const(f"qb{sfx}", qbias.copy(), "int32", q(qbs, np.zeros(qc, int), 0))
+            g.add_node("bias_update", [f"qb{sfx}", gy, *step_in], f"qb{sfx}_new", qba)
+            if q_trained:
+                g.add_node("conv2d_weight_update", [wqn, "xq", gy, *step_in], f"{wqn}_new", qwa)
     half = len(g.nodes) // 2
     readers: dict[str, list[int]] = {}
     for i, nd in enumerate(g.nodes):
         for name in set(nd.inputs):
             readers.setdefault(name, []).append(i)
-    d_at = half + (2 + head_bias if head else 0)
+    d_at = half + (2 + head_bias if head else 0) + (1 + (pool == "mask") if pool else 0)
     grp = _backward_group(g, d_at, readers)
     assert grp is not None and len(grp) == len(parts) + 2, grp
     if head:
@@ -2885,7 +2918,24 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         assert hd is not None and len(hd) == 2 + head_bias, hd
         grp = {**grp, **hd}
     fused = fuse_backward_group(g, grp)
-    g.nodes = g.nodes[:half] + [fused]
+    if pool:
+        first = min(grp.values())
+        g.nodes = g.nodes[:half] + [fused if k == first else nd for k, nd in enumerate(g.nodes)
+                                    if k >= half and (k == first or k not in grp.values())]
+        prod = {o: k for k, nd in enumerate(g.nodes) for o in nd.outputs}
+        readers = {}
+        for i, nd in enumerate(g.nodes):
+            for name in set(nd.inputs):
+                readers.setdefault(name, []).append(i)
+        pg = _head_pool_group(g, g.nodes.index(fused), readers, prod)
+        assert pg is not None and ("m" in pg) == (pool == "mask") and ("u" in pg) == q_trained, pg
+        fused, upd = fuse_head_pool(g, pg)
+        assert upd is not None
+        g.nodes = g.nodes[:half] + [fused, upd]
+        for t in ("gp2",) + ("gy2",) * (pool == "mask"):
+            del g.tensors[t]
+    else:
+        g.nodes = g.nodes[:half] + [fused]
     for t in ("d2", "g2") + (("e2", "dz2") if head else ()):
         del g.tensors[t]
     scratch = f"{fused.name}@scratch"
@@ -2898,16 +2948,21 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     g.inputs.append(scratch)
     g.meta["alias"] = {o: fused.inputs[{"w": 3, "b": 5, "db": 9}[r]]
                        for o, r in zip(fused.outputs, fused.attrs["roles"]) if r != "dx"}
+    outs = list(fused.outputs)
+    if pool:
+        g.meta["alias"].update({o: upd.inputs[{"w": 3, "b": 2}[r]] for o, r in zip(upd.outputs, upd.attrs["roles"])})
+        outs += upd.outputs
     g.outputs = [o for nd in g.nodes for o in nd.outputs if o not in ("d", "g", "e", "dz")]
     feeds = {**random_feeds(g, rng), **step_feed}
-    zin = "gy" if head else "dz"
+    zin = "dyp" if pool else "gy" if head else "dz"
     feeds[zin] = np.where(rng.random(feeds[zin].shape) < 0.2, 0.0, feeds[zin]).astype(np.float32)
     if dead:
         feeds["mask"][..., ::3] = False
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
             f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}"
-            f"{f'_c{c}q{qc}' if chans else ''}{f'_cin{cin}' if in_c is not None else ''}")
-    case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in fused.outputs]})
+            f"{f'_c{c}q{qc}' if chans else ''}{f'_cin{cin}' if in_c is not None else ''}"
+            f"{f'_pool{pool}' if pool else ''}{'_qw' if q_trained else ''}")
+    case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in outs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
         if not ua["in_channels"]:
@@ -3025,6 +3080,10 @@ def update_cases() -> list[Case]:
               for s, ch, hw in ((0, (64, 24), (4, 4)), (6, (40, 16), (3, 8)), (12, (64, 40), (2, 8)),
                                 (3, (40, 8), (3, 5)), (4, (40, 32), (4, 4)))]
     cases += dwpw_rest_cases()
+    # Q's output gradient a global pool's, masked or not, Q's weight frozen or trained
+    # (tte.compiler.pooled.pool_heads), over 1-6 or 8-20 of Q's channels
+    cases += [_dwpw_case(s, head=True, wide=s % 3 == 1, pool=("plain", "mask")[s % 2], q_trained=s % 4 >= 2)
+              for s in range(8)]
     # the M7's twenty-four-channel passes over the list (input channels 24, 40, 56: the last 24
     # in one pass; the weight update's where all of x is floats and no selection, seeds 2, 20 and 38),
     # with and without x as floats, odd and even list lengths

@@ -41,10 +41,15 @@ def test_training_graph_streams_only_the_frozen_part_and_is_identical() -> None:
     sg, sg0 = a.scheduled, plain.scheduled
     fused = [n for n in sg.graph.nodes if n.op == "streamed_block"]
     assert fused and all(i < sg.forward_nodes for i, n in enumerate(sg.graph.nodes) if n.op == "streamed_block")
-    # the backward part is untouched but for the dwpw_backward groups; nothing it reads went into a chain
+    # the backward part is untouched but for the dwpw_backward groups and the pooled updates beside
+    # the last one (which both stand for the pool's gradient, tte.compiler.pooled.pool_heads);
+    # nothing it reads went into a chain
     expanded = [c.name for n in sg.graph.nodes[sg.forward_nodes:]
-                for c in (n.attrs["chain"].nodes if n.op == "dwpw_backward" else (n,))]
-    assert sorted(expanded) == sorted(n.name for n in sg0.graph.nodes[sg0.forward_nodes:])
+                for c in (n.attrs["chain"].nodes if n.op in ("dwpw_backward", "pooled_update") else (n,))]
+    assert sorted(set(expanded)) == sorted(n.name for n in sg0.graph.nodes[sg0.forward_nodes:])
+    pooled = [n for n in sg.graph.nodes if n.op == "dwpw_backward" and n.attrs.get("pool")]
+    assert len(pooled) == 1 and pooled[0].inputs[0] == "pool@grad"
+    assert len(expanded) == len(set(expanded)) + len(pooled[0].attrs["pool"])
     assert any(n.op == "dwpw_backward" for n in sg.graph.nodes)
     inner = {t.name for n in fused for t in n.attrs["chain"].intermediates}
     assert not inner & {i for n in sg.graph.nodes for i in n.inputs} and not inner & set(a.training.saved)

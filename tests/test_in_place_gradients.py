@@ -18,7 +18,7 @@ import pytest
 from mltk_models import fetch_or_skip
 
 import tte
-from tte.compiler import analysis
+from tte.compiler import analysis, pooled
 from tte.compiler.analysis import Analysis, analyze
 from tte.compiler.fuse import stream_backward
 from tte.compiler.schedule import ScheduledGraph, pointwise_in_place, without_in_place
@@ -45,6 +45,13 @@ def big_at_peak(a: Analysis, nbytes: int) -> list[dict[str, Any]]:
 def no_pooled(sg: ScheduledGraph, with_gx: bool = True) -> ScheduledGraph:
     """tte.compiler.pooled off: the tests of the other mechanisms see the gradient stored."""
     return sg
+
+
+def pooled_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither the pooled updates nor the fused heads reading the pool's gradient
+    (tte.compiler.pooled.pool_heads, which stream_backward applies)."""
+    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    monkeypatch.setattr(pooled, "pool_heads", no_pooled)
 
 
 def assert_trains_to_the_same_bits(g: Graph, a: Analysis, plain: Analysis, names: tuple[str, str], seed: int,
@@ -78,7 +85,7 @@ def test_kws_bias_last_2_plans_one_full_gradient(kws: Graph, monkeypatch: pytest
     """Biases of the last 1x1 conv and the depthwise below it: the 1x1 conv's input gradient
     (the depthwise output's) is written over its output gradient, so one 32,000 B buffer
     carries both; without that, both are live at the peak."""
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     full = full_gradient_bytes(kws)
     scheme = UpdateScheme("bias-last-2", n_bias=2)
     a = analyze(kws, scheme=scheme)
@@ -102,7 +109,7 @@ def test_kws_bias_last_k_below_a_block_plans_one_full_gradient(kws: Graph, monke
     """Biases of the last k layers, k >= 4: the fused backward of the block below the last
     holds the 1x1 conv's output gradient (its input) and the input gradient of the 1x1 below
     (its output), both whole; unfused, the chain runs in place in one buffer."""
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     full = full_gradient_bytes(kws)
     scheme = UpdateScheme(f"bias-last-{k}", n_bias=k)
     a = analyze(kws, scheme=scheme)
@@ -119,7 +126,7 @@ def test_kws_last_k_plans_one_full_gradient(kws: Graph, monkeypatch: pytest.Monk
     """Weights of the last k layers: the 1x1 conv's input gradient must read the weight
     before its update, which also reads the output gradient dy; with a snapshot of the
     weight (its int8 bytes) the update runs first and the input gradient overwrites dy."""
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     full = full_gradient_bytes(kws)
     a = analyze(kws, scheme=f"last-k:{k}")
     snaps = [n for n in a.scheduled.graph.nodes if n.op == "weight_snapshot"]
@@ -141,7 +148,7 @@ def test_in_place_and_unfused_never_raise_the_plan(kws: Graph, monkeypatch: pyte
     arena shrinks: never a plan above the one with all groups fused and nothing in place."""
     schemes = [UpdateScheme(f"bias-{k}", n_bias=k) for k in range(1, 10)] + [f"last-k:{k}" for k in (1, 2, 4)]
     everything = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     with_pairs = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
     monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
     without = [analyze(kws, scheme=s).report["peak_sram_bytes"] for s in schemes]
@@ -157,7 +164,7 @@ SCHEMES = [UpdateScheme("bias-last-2", n_bias=2), UpdateScheme("bias-last-5", n_
 @pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: s.name)
 def test_in_place_training_keeps_every_bit_in_c(kws: Graph, monkeypatch: pytest.MonkeyPatch,
                                                 scheme: UpdateScheme) -> None:
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     monkeypatch.setattr(analysis, "_choose_backward_fusion", always_fused)
     plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
@@ -177,7 +184,7 @@ def test_pooled_updates_store_no_full_gradient_and_keep_every_bit(kws: Graph, mo
     a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert any(n.op == "pooled_update" for n in a.scheduled.graph.nodes)
     assert max(b.size for b in a.plan.buffers) < full
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
     assert len(big_at_peak(plain, full)) == 1
     assert_trains_to_the_same_bits(kws, a, plain, ("kws_pooled", "kws_stored"), 4, 12)
@@ -194,11 +201,31 @@ def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPa
     g = example_int8()
     full = full_gradient_bytes(g)
     a = analyze(g, scheme=scheme, budget_bytes=1 << 40)
-    pooled = [n for n in a.scheduled.graph.nodes if n.op == "pooled_update"]
-    assert pooled and "dx" in pooled[0].attrs["roles"]
+    pool_nodes = [n for n in a.scheduled.graph.nodes if n.op == "pooled_update"]
+    assert pool_nodes and "dx" in pool_nodes[0].attrs["roles"]
     assert max(b.size for b in a.plan.buffers) < full
-    monkeypatch.setattr(analysis, "pooled_updates", no_pooled)
+    pooled_off(monkeypatch)
     plain = analyze(g, scheme=scheme, budget_bytes=1 << 40)
     assert max(b.size for b in plain.plan.buffers) >= full
     assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
     assert_trains_to_the_same_bits(g, a, plain, ("ex_pooled", "ex_stored"), 6, 10)
+
+
+def test_fused_head_reads_the_masked_pool_gradient_and_keeps_every_bit(kws: Graph,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Biases of the last three layers: the last block's fused backward head reads the global
+    pool's gradient through the last 1x1 conv's ReLU mask lazily, beside that conv's pooled bias
+    update (tte.compiler.pooled.pool_heads), so no full-resolution gradient is planned, and the
+    C trains to the bits of the stored gradient's kernels."""
+    scheme = UpdateScheme("bias-last-3", n_bias=3)
+    full = full_gradient_bytes(kws)
+    a = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    heads = [n for n in a.scheduled.graph.nodes if n.op == "dwpw_backward" and n.attrs.get("pool")]
+    assert len(heads) == 1 and len(heads[0].attrs["pool"]) == 2 and heads[0].inputs[10]
+    assert [n.attrs["roles"] for n in a.scheduled.graph.nodes if n.op == "pooled_update"] == [("b",)]
+    assert max(b.size for b in a.plan.buffers) < full
+    pooled_off(monkeypatch)
+    plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
+    assert max(b.size for b in plain.plan.buffers) >= full
+    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
+    assert_trains_to_the_same_bits(kws, a, plain, ("kws_pool_head", "kws_pool_head_stored"), 8, 12)

@@ -482,8 +482,9 @@ FUSED_OPS: dict[str, OpSpec] = {
                              "[conv2d ->] depthwise conv2d -> 1x1 conv2d [-> add of x], int8, computed "
                              "output row by output row: only a ring of k_h rows of the first conv's "
                              "output exists (kernel scratch); 'chain' holds the original nodes"),
-    "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step", "w_q", "dz_mask", "b_dw"), 7,
-                            {"chain": None, "roles": (), "out_shapes": (), "head": (), "depthwise": ""},
+    "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step", "w_q", "dz_mask", "b_dw", "dy_mask"), 8,
+                            {"chain": None, "roles": (), "out_shapes": (), "head": (), "depthwise": "",
+                             "pool": (), "count": 0},
                             _given_outputs,
                             "depthwise input gradient -> activation mask -> a 1x1 conv's bias update, "
                             "input gradient and weight update, channel by channel: one channel of the "
@@ -491,10 +492,13 @@ FUSED_OPS: dict[str, OpSpec] = {
                             "the original nodes, 'roles' names the outputs ('dx', 'w', 'b', 'db'). With a "
                             "'head' (names of chain nodes), 'dz' is the gradient of the 1x1 conv Q after "
                             "the depthwise (weights 'w_q') and the depthwise's masked output gradient is "
-                            "made channel by channel too ('dz_mask', depthwise bias 'b_dw')"),
-    "pooled_update": OpSpec(("dyp", "mask", "b", "w", "x", "step", "w_gx"), 5,
+                            "made channel by channel too ('dz_mask', depthwise bias 'b_dw'); with a "
+                            "'pool' (names of chain nodes), 'dz' is instead a global average pool's "
+                            "gradient dy (C floats): Q's output gradient is 0 + dy / 'count' at every pixel, "
+                            "masked by 'dy_mask' if given (tte.compiler.pooled.pool_heads)"),
+    "pooled_update": OpSpec(("dyp", "mask", "b", "w", "x", "step", "w_gx"), 6,
                             {"chain": None, "roles": (), "out_shapes": (), "count": 1}, _given_outputs,
-                            "a global average pool's input gradient through an activation mask into the "
+                            "a global average pool's input gradient through an activation mask (or none) into the "
                             "bias ('b') and weight ('w') updates and the 1x1 conv input gradient ('dx', "
                             "weights 'w_gx') of the layer below, the gradient read "
                             "element by element and never stored; 'chain' holds the original nodes"),

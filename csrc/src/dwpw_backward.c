@@ -732,9 +732,40 @@ static TTE_ALWAYS_INLINE void dwpw_copy_rows32(int8_t *dst, const int8_t *src, i
 }
 #endif
 
+/* dzc at the np listed pixels where Q's output gradient is a global pool's (tte_dwpw_head_t.dyp):
+ * pv[oc] (the shares) at every pixel, masked by q->dy_mask if set, each sum in the order of
+ * dwpw_dot8 (zero terms included, as there). Without a mask every pixel's sum is the same
+ * float: made once (dwpw_dot1), stored at each. */
+static void dwpw_pooled_dz(const tte_dwpw_head_t *q, size_t qc, const int32_t *lst, size_t np, const float *pv,
+                           const float *wcol, float *dzc)
+{
+    size_t j, o;
+    if (np == 0u) {
+        return;
+    }
+    if (q->dy_mask == NULL) {
+        const int32_t first = 0;
+        float s;
+        dwpw_dot1(pv, qc, &first, wcol, &s);
+        for (j = 0; j < np; ++j) {
+            dzc[lst[j]] = s;
+        }
+        return;
+    }
+    for (j = 0; j < np; ++j) {
+        const size_t e = (size_t)lst[j] * qc;
+        float acc = 0.0f;
+        for (o = 0; o < qc; ++o) {
+            const float gv = bit_at(q->dy_mask, e + o) ? pv[o] : 0.0f;
+            acc += gv * wcol[o];
+        }
+        dzc[lst[j]] = acc;
+    }
+}
+
 static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch, int32_t c, size_t out_pixels,
                                            float *dzc, float *wcol, int32_t *list, int8_t *qbuf, int8_t *stash,
-                                           int32_t *list2, size_t *np2)
+                                           int32_t *list2, size_t *np2, const float *pv)
 {
     const size_t qc = (size_t)q->out_c;
     /* the pixels listed for the sums: list, or list2 where the previous channel made it */
@@ -1027,6 +1058,10 @@ static TTE_ALWAYS_INLINE void dwpw_head_dz(const tte_dwpw_head_t *q, int32_t ch,
                 list[np++] = (int32_t)i;
             }
         }
+    }
+    if (pv != NULL) {
+        dwpw_pooled_dz(q, qc, lst, np, pv, wcol, dzc);
+        return;
     }
     for (i = 0; i + 8 <= np; i += 8) {
         dwpw_dot8(q->gy, qc, lst + i, wcol, dzc);
@@ -2471,6 +2506,8 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     int32_t xsel = 0;
     /* with a head and q_cols: Q's columns for q_cols channels, after x's floats */
     int8_t *qbuf = NULL;
+    /* with a head under a global pool: the shares of Q's output gradient (tte_dwpw_head_t.dyp) */
+    float *pv = NULL;
     float stack_row[TTE_DWPW_ROW];
     /* with a head on the M4F/M7, stack_row (unused then) keeps the next channel's column of Q's
      * weights where dwpw_column_pairs says so */
@@ -2518,6 +2555,15 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     if (q != NULL && q->q_cols > 0) {
         qbuf = (int8_t *)(void *)((float *)(void *)(off + pixels) + (size_t)q->x_float_pixels * (size_t)cin);
     }
+    if (q != NULL && q->gy == NULL) {
+        /* gy is a global pool's gradient: its shares (tte_avgpool2d_grad_f32's 0.0f + dy / count)
+         * once, after Q's columns */
+        const size_t qcols = q->q_cols > 0 ? ((size_t)q->out_c * (size_t)q->q_cols + 3u) / 4u : 0u;
+        pv = (float *)(void *)(off + pixels) + (size_t)q->x_float_pixels * (size_t)cin + qcols;
+        for (i = 0; i < (size_t)q->out_c; ++i) {
+            pv[i] = 0.0f + q->dyp[i] / q->count;
+        }
+    }
 #ifdef TTE_VFP_ASM
     if (q != NULL && q->x_float_pixels > 0 && p->w_update != NULL && x != NULL) {
         /* x's first pixels dequantized once for every channel's weight update (after the list) */
@@ -2558,7 +2604,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             /* tmp's plane (at least out_pixels long) holds the list until dwpw_dw_grad_pad */
             float dsum = 0.0f;
             int32_t summed;
-            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash, list2, &np2);
+            dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash, list2, &np2, pv);
             summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad, &dsum);
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);

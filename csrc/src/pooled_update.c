@@ -6,11 +6,17 @@
 #include "tte/internal/qas.h"
 #include "tte/internal/window.h"
 
-/* G[i] for flat element i of channel c: as tte_avgpool2d_grad_f32 (0.0f plus the share)
- * then tte_mask_grad_f32 */
+/* G[i] for flat element i of a channel whose share (tte_avgpool2d_grad_f32's 0.0f + dyp / count)
+ * is s: then tte_mask_grad_f32, or none when mask is NULL */
+static float masked(float s, const uint8_t *mask, size_t i)
+{
+    return mask == NULL || ((mask[i >> 3] >> (i & 7)) & 1u) ? s : 0.0f;
+}
+
+/* G[i] for flat element i of channel c */
 static float pooled(const float *dyp, float count, const uint8_t *mask, size_t i, int32_t c)
 {
-    return ((mask[i >> 3] >> (i & 7)) & 1u) ? 0.0f + dyp[c] / count : 0.0f;
+    return masked(0.0f + dyp[c] / count, mask, i);
 }
 
 void tte_pooled_bias_update_s32(int32_t rows, int32_t channels, const tte_update_params_t *u, int32_t *b,
@@ -20,9 +26,17 @@ void tte_pooled_bias_update_s32(int32_t rows, int32_t channels, const tte_update
     int32_t oi, r;
     for (oi = 0; oi < u->n_out; ++oi) {
         const int32_t n = sel(u->out_idx, oi);
+        const float share = 0.0f + dyp[n] / count;
         float acc = 0.0f;
-        for (r = 0; r < rows; ++r) {
-            acc += pooled(dyp, count, mask, (size_t)r * channels + n, n);
+        if (mask == NULL) {
+            /* the pool's gradient itself: the share summed once per row, as the stored one is */
+            for (r = 0; r < rows; ++r) {
+                acc += share;
+            }
+        } else {
+            for (r = 0; r < rows; ++r) {
+                acc += masked(share, mask, (size_t)r * channels + n);
+            }
         }
         b[n] = apply_s32(b[n], qas_steps_bias(u, qas_factor_bias(u, lr, oi), acc, oi, (uint32_t)oi, step));
     }
@@ -38,6 +52,7 @@ static float weight_grad(const tte_conv2d_geom_t *g, int32_t o, int32_t ky, int3
     const int32_t offy = ky * g->dil_h - g->pad_top;
     const int32_t offx = kx * g->dil_w - g->pad_left;
     const size_t xstep = (size_t)g->stride_w * g->in_c;
+    const float share = 0.0f + dyp[o] / count;
     float acc = 0.0f;
     int32_t b, oy, oy0, oy1, ox0, ox1, n, k;
     valid_range(g->out_h, g->stride_h, offy, g->in_h, &oy0, &oy1);
@@ -53,7 +68,7 @@ static float weight_grad(const tte_conv2d_geom_t *g, int32_t o, int32_t ky, int3
                               + cabs;
             size_t di = (((size_t)b * g->out_h + oy) * g->out_w + ox0) * g->out_c + o;
             for (k = 0; k < n; ++k) {
-                const float d = pooled(dyp, count, mask, di, o);
+                const float d = masked(share, mask, di);
                 const size_t xk = xi + (size_t)k * xstep;
                 if (x_q != NULL) {
                     acc += d * ((float)((int32_t)x_q[xk] - x_zp) * x_scale);

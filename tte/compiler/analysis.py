@@ -189,27 +189,28 @@ def _forward_sets_arena(sg: ScheduledGraph, x: str) -> bool:
             and plan.arena_bytes <= max(plan.live_bytes[:sg.forward_nodes], default=0))
 
 
-def _choose_backward_fusion(sg: ScheduledGraph, x: str) -> ScheduledGraph:
-    """``sg`` with its depthwise -> 1x1 conv backward groups fused (stream_backward), except
+def _choose_backward_fusion(sg: ScheduledGraph, x: str, pool: bool = True) -> ScheduledGraph:
+    """``sg`` with its depthwise -> 1x1 conv backward groups fused (stream_backward; ``pool``: a
+    head under a global pool reads its gradient lazily), except
     those that the training plan's arena is smaller without (unfusable_groups), each tried
     in turn, with weight snapshots (tte.compiler.snapshot) where they let an input gradient
     run in place and the arena shrinks; then the 1x1 conv input gradients in place where
     they pay. Never a larger arena than all groups fused without snapshots."""
     def build(skip: frozenset[str], snaps_off: frozenset[str]) -> ScheduledGraph:
-        s = stream_backward(sg, skip=skip)
+        s = stream_backward(sg, skip=skip, pool=pool)
         return with_snapshots(s, [n for n in snapshot_candidates(s) if n not in snaps_off])
 
-    fused = _choose_pointwise_in_place(stream_backward(sg), x)
+    fused = _choose_pointwise_in_place(stream_backward(sg, pool=pool), x)
     if _forward_sets_arena(fused, x):
         return fused
     skip: frozenset[str] = frozenset()
     snaps_off: frozenset[str] = frozenset()
     best = _train_arena(build(skip, snaps_off), x)
-    for name in unfusable_groups(stream_backward(sg), with_weights=True):
+    for name in unfusable_groups(stream_backward(sg, pool=pool), with_weights=True):
         cost = _train_arena(build(skip | {name}, snaps_off), x)
         if cost < best:
             skip, best = skip | {name}, cost
-    for name in snapshot_candidates(stream_backward(sg, skip=skip)):
+    for name in snapshot_candidates(stream_backward(sg, skip=skip, pool=pool)):
         cost = _train_arena(build(skip, snaps_off | {name}), x)
         if cost < best:
             snaps_off, best = snaps_off | {name}, cost
@@ -455,6 +456,9 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
             variants.pop()
         options = [_choose_backward_fusion(v, x) for v in variants]
+        # a head reading the pool's gradient (the faster, first at a tie) or not, whichever plans less
+        options += [_choose_backward_fusion(v, x, pool=False) for v, o in zip(variants, options)
+                    if any(n.attrs.get("pool") for n in o.graph.nodes if n.op == "dwpw_backward")]
         sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
     elif reorder:
         sg = _choose_pointwise_in_place(sg, x)

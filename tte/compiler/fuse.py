@@ -310,7 +310,8 @@ def fuse_backward_group(g: Graph, grp: dict[str, int]) -> Node:
                  "head": head, "depthwise": n1.name})
 
 
-def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[str] = frozenset()) -> ScheduledGraph:
+def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[str] = frozenset(),
+                    pool: bool = True) -> ScheduledGraph:
     """A copy of ``sg`` where each depthwise input gradient -> mask -> 1x1 conv backward
     (bias update, input gradient, weight update) is one ``dwpw_backward`` node: the float
     gradient of the 1x1 conv's output (the largest backward tensor of an inverted-residual
@@ -319,7 +320,11 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[s
     else reads their results: dz (the largest float tensor of such a block when the
     depthwise has stride 1) is then computed channel by channel too. The C kernel keeps
     every sum in the unfused kernels' order. Groups whose depthwise input gradient node is
-    named in ``skip`` stay unfused (``unfusable_groups``: the plan may be smaller without)."""
+    named in ``skip`` stay unfused (``unfusable_groups``: the plan may be smaller without).
+    With ``pool``, a head under a global average pool then reads the pool's gradient lazily
+    (tte.compiler.pooled.pool_heads)."""
+    from tte.compiler.pooled import pool_heads  # it builds on this module
+
     tg = sg.training
     g = tg.graph.copy()
     readers: dict[str, list[int]] = {}
@@ -341,7 +346,8 @@ def stream_backward(sg: ScheduledGraph, head_too: bool = True, skip: frozenset[s
             taken |= set(grp.values())
     if not groups:
         return sg
-    return replace_groups(sg, g, groups, taken, fuse_backward_group)
+    fused = replace_groups(sg, g, groups, taken, fuse_backward_group)
+    return pool_heads(fused) if pool else fused
 
 
 def replace_groups(sg: ScheduledGraph, g: Graph, groups: dict[int, dict[str, int]], taken: set[int],

@@ -8,13 +8,21 @@ become one ``pooled_update``
 (the original nodes in ``attrs["chain"]``) whose C kernels (tte/pooled_update.h) compute each
 element of G where they read it: G is never stored. Sums keep the unfused kernels' order, so
 every bit stays; the reference runs the original nodes.
+
+Where the layer under the pool is the 1x1 conv Q of a fused backward head (tte.compiler.fuse,
+``dwpw_backward``, whose input gradient it computes channel by channel), ``pool_heads`` lets
+that head read dyp too (the mask, if any, beside it; G, masked or not, also with no mask), and
+Q's bias and weight updates become a ``pooled_update``: the head's kernel forms the shares
+0 + dyp / count once, and without a mask each of D's channels' sum over Q's channels once, the
+same float at every pixel.
 """
 
 from __future__ import annotations
 
-from tte.compiler.fuse import replace_groups
-from tte.compiler.schedule import ScheduledGraph, pointwise_grad_in_place
+from tte.compiler.fuse import BACKWARD_OP, replace_groups
+from tte.compiler.schedule import ScheduledGraph, choose_inplace, pointwise_grad_in_place
 from tte.ir import FusedChain, Graph, Node
+from tte.training.autodiff import TrainingGraph
 
 POOLED_OP = "pooled_update"
 
@@ -80,12 +88,14 @@ def _group(g: Graph, i: int, readers: dict[str, list[int]], with_gx: bool = True
 
 
 def fuse_pooled(g: Graph, grp: dict[str, int]) -> Node:
-    """The pooled_update node standing for one group; does not modify g."""
+    """The pooled_update node standing for one group (without "m": G is the pool's gradient
+    itself, no mask); does not modify g."""
     nodes = g.nodes
-    p, m = nodes[grp["p"]], nodes[grp["m"]]
+    p = nodes[grp["p"]]
+    m = nodes[grp["m"]] if "m" in grp else None
     b, u, gx = (nodes[grp[k]] if k in grp else None for k in ("b", "u", "gx"))
     step = next((n.inputs[i] for n, i in ((u, 3), (b, 2)) if n is not None and len(n.inputs) > i and n.inputs[i]), "")
-    inputs = [p.inputs[0], m.inputs[1], b.inputs[0] if b is not None else "",
+    inputs = [p.inputs[0], m.inputs[1] if m is not None else "", b.inputs[0] if b is not None else "",
               u.inputs[0] if u is not None else "", u.inputs[1] if u is not None else "", step,
               gx.inputs[1] if gx is not None else ""]
     outs, roles = [], []
@@ -93,9 +103,10 @@ def fuse_pooled(g: Graph, grp: dict[str, int]) -> Node:
         if n is not None:
             outs.append(n.outputs[0])
             roles.append(role)
-    chain = FusedChain(tuple(nodes[k] for k in sorted(grp.values())),
-                       (g.tensors[p.outputs[0]], g.tensors[m.outputs[0]]), g.tensors[outs[0]])
-    return Node(f"{m.outputs[0]}@pooled", POOLED_OP, inputs, outs,
+    inner = tuple(g.tensors[n.outputs[0]] for n in (p, m) if n is not None)
+    group = sorted(k for r, k in grp.items() if r in ("p", "m", "b", "u", "gx"))
+    chain = FusedChain(tuple(nodes[k] for k in group), inner, g.tensors[outs[0]])
+    return Node(f"{inner[-1].name}@pooled", POOLED_OP, inputs, outs,
                 {"chain": chain, "roles": tuple(roles), "out_shapes": tuple(g.tensors[o].shape for o in outs),
                  "count": global_pool_count(p, g)})
 
@@ -123,3 +134,114 @@ def pooled_updates(sg: ScheduledGraph, with_gx: bool = True) -> ScheduledGraph:
     if not groups:
         return sg
     return replace_groups(sg, g, groups, taken, fuse_pooled)
+
+
+# ---- a fused backward head whose 1x1 conv Q has a global pool's gradient as output gradient ----
+
+def _head_pool_group(g: Graph, k: int, readers: dict[str, list[int]], prod: dict[str, int]) -> dict[str, int] | None:
+    """Roles -> node indices around the dwpw_backward head at node k (h) whose Q output gradient
+    gy is a global average pool's gradient (p), through an activation mask (m) or not, and is
+    read besides only by Q's bias update (b) and weight update (u); else None."""
+    nodes, t = g.nodes, g.tensors
+    h = nodes[k]
+    if h.op != BACKWARD_OP or not h.attrs.get("head") or h.attrs.get("pool"):
+        return None
+    gy = h.inputs[0]
+    if gy in g.outputs or gy not in prod or h.inputs.count(gy) != 1:
+        return None
+    grp = {"h": k}
+    src = prod[gy]
+    if nodes[src].op == "mask_grad":
+        m = nodes[src]
+        g0 = m.inputs[0]
+        if (m.inputs[0] == m.inputs[1] or g0 in g.outputs or g0 not in prod or readers.get(g0, []) != [src]
+                or t[m.inputs[1]].dtype != "bool"):
+            return None
+        grp["m"] = src
+        src = prod[g0]
+    if global_pool_count(nodes[src], g) is None or t[nodes[src].outputs[0]].shape[0] != 1:
+        return None
+    grp["p"] = src
+    for r in readers.get(gy, []):
+        n = nodes[r]
+        if r == k:
+            continue
+        role = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u"}.get((n.op, n.inputs.index(gy)))
+        if role is None or role in grp or n.inputs.count(gy) != 1:
+            return None
+        grp[role] = r
+    if "b" in grp and t[nodes[grp["b"]].inputs[0]].dtype != "int32":
+        return None
+    if "u" in grp:
+        u = nodes[grp["u"]]
+        if t[u.inputs[0]].dtype != "int8" or t[u.inputs[1]].dtype not in ("int8", "float32"):
+            return None
+    # the updates run as one pooled_update at the later one's place: nobody after the earlier
+    # one's place may read what it updates
+    at = max((grp[r] for r in ("b", "u") if r in grp), default=0)
+    own = {grp[r] for r in ("p", "m", "b", "u") if r in grp}
+    for r in ("b", "u"):
+        if r in grp and any(j not in own and nodes[grp[r]].inputs[0] in nodes[j].inputs
+                            for j in range(grp[r] + 1, at + 1)):
+            return None
+    return grp
+
+
+def fuse_head_pool(g: Graph, grp: dict[str, int]) -> tuple[Node, Node | None]:
+    """The head reading the pooled gradient (its input dz is the pool's dy, C floats, and
+    input dy_mask the mask, if any; the pool's nodes lead its chain) and the pooled_update of
+    Q's bias and weight updates, if any; does not modify g."""
+    nodes = g.nodes
+    h = nodes[grp["h"]]
+    chain = h.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    pool = tuple(nodes[grp[r]] for r in ("p", "m") if r in grp)
+    inner = chain.intermediates + tuple(g.tensors[n.outputs[0]] for n in pool)
+    inputs = [pool[0].inputs[0], *h.inputs[1:]] + [""] * (10 - len(h.inputs)) + [
+        pool[1].inputs[1] if len(pool) > 1 else ""]
+    head = Node(h.name, h.op, inputs, list(h.outputs),
+                {**h.attrs, "chain": FusedChain(pool + chain.nodes, inner, chain.output),
+                 "pool": tuple(n.name for n in pool), "count": global_pool_count(pool[0], g)})
+    upd = None
+    if "b" in grp or "u" in grp:
+        upd = fuse_pooled(g, {r: grp[r] for r in ("p", "m", "b", "u") if r in grp})
+    return head, upd
+
+
+def pool_heads(sg: ScheduledGraph) -> ScheduledGraph:
+    """A copy of ``sg`` where each dwpw_backward head (tte.compiler.fuse) whose Q output gradient
+    is a global average pool's (masked or not) reads the pool's gradient dy lazily (C floats
+    instead of H * W * C), and Q's bias and weight updates on it become one pooled_update: the
+    full-resolution gradient is never stored. The same bits (the kernels keep every sum's order)."""
+    tg = sg.training
+    g = tg.graph.copy()
+    readers: dict[str, list[int]] = {}
+    prod: dict[str, int] = {}
+    for k, n in enumerate(g.nodes):
+        for name in set(n.inputs):
+            if name:
+                readers.setdefault(name, []).append(k)
+        for o in n.outputs:
+            prod[o] = k
+    new_at: dict[int, Node] = {}
+    drop: set[int] = set()
+    inner: list[str] = []
+    for k in range(tg.forward_nodes, len(g.nodes)):
+        grp = _head_pool_group(g, k, readers, prod)
+        if grp is None or drop & set(grp.values()):
+            continue
+        head, upd = fuse_head_pool(g, grp)
+        new_at[k] = head
+        drop |= {grp[r] for r in ("p", "m", "b", "u") if r in grp}
+        if upd is not None:
+            new_at[max(grp[r] for r in ("b", "u") if r in grp)] = upd
+        inner += [g.nodes[grp[r]].outputs[0] for r in ("p", "m") if r in grp]
+    if not new_at:
+        return sg
+    g.nodes = [new_at.get(k, n) for k, n in enumerate(g.nodes) if k in new_at or k not in drop]
+    for name in inner:
+        del g.tensors[name]
+    g.validate()
+    out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
+    external = set(g.inputs) | set(g.constants())
+    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)

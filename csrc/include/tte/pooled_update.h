@@ -1,7 +1,8 @@
 /* Updates from a global average pool's gradient through an activation mask, read lazily:
  * the gradient the updates (and a 1x1 conv's input gradient) see,
  * G[p, c] = mask[p, c] ? 0 + dyp[c] / count : 0
- * (tte_avgpool2d_grad_f32 then tte_mask_grad_f32), is computed per element where it is read
+ * (tte_avgpool2d_grad_f32 then tte_mask_grad_f32; a NULL mask: the pool's gradient itself, no
+ * mask), is computed per element where it is read
  * and never stored, so G costs no memory. Every sum runs in the order of tte_bias_update_s32,
  * tte_conv2d_weight_update_s8 and tte_conv2d_grad_input_f32 reading the stored G: the same bits. */
 #ifndef TTE_POOLED_UPDATE_H

@@ -125,6 +125,13 @@ typedef struct {
                                         * each column of Q is read there, copied once per q_cols
                                         * channels, not with a stride of D's channels through
                                         * flash (where every column misses the D-cache); 0: none */
+    const float *dyp;                  /* with gy NULL: Q's output gradient is a global average
+                                        * pool's, 0 + dyp[oc] / count at every pixel
+                                        * (tte_avgpool2d_grad_f32), masked by dy_mask (bit-packed
+                                        * like gy) unless NULL (tte_mask_grad_f32); tmp then has
+                                        * out_c floats more (after Q's columns) for the shares */
+    float count;
+    const uint8_t *dy_mask;
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,

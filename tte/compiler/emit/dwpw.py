@@ -36,7 +36,11 @@ def _dwpw_parts(node: Node) -> dict[str, Node]:
         raise _err(node, "no fused chain")
     parts: dict[str, Node] = {}
     head = node.attrs.get("head", ())
+    pool = node.attrs.get("pool", ())
     for n in chain.nodes:
+        if n.name in pool:   # the pool's gradient (and mask) that make gy (tte.compiler.pooled.pool_heads)
+            parts[{"avgpool2d_grad": "pool", "mask_grad": "pm"}[n.op]] = n
+            continue
         if n.name in head:   # the nodes that make dz (tte.compiler.fuse._backward_head)
             parts[{"conv2d_grad_input": "q", "mask_grad": "qm", "bias_update": "qb"}[n.op]] = n
             continue
@@ -94,8 +98,9 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     window inside it), also one channel of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
     D's taps) and one int32 per pixel (the nonzero pixels of a channel); then the pixels of x as
-    floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given), and Q's columns
-    for the channels of one copy that Q_COLS_META gives it (dwpw_q_cols_given)."""
+    floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given), Q's columns
+    for the channels of one copy that Q_COLS_META gives it (dwpw_q_cols_given), and with a pool
+    (tte.compiler.pooled.pool_heads) its shares of gy, one float per Q output channel."""
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
     d = chain.intermediates[0]
@@ -118,6 +123,8 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
             n += pixels * _t(g, node.inputs[4]).shape[-1]
         if (cols := dwpw_q_cols_given(node, g)):
             n += -(-dwpw_q_rows(node, g) * cols // 4)
+        if node.attrs.get("pool"):
+            n += dwpw_q_rows(node, g)
     return 4 * n
 
 
@@ -171,7 +178,15 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         return Emitted(decls, [f"tte_dwpw_backward_{sfx}(&{prefix}_params, {ref(dz.name)}, {', '.join(args)}, "
                                f"{scratch});"])
     q = parts["q"]
-    gy, wq = _t(g, q.inputs[0]), _t(g, q.inputs[1])
+    wq = _t(g, q.inputs[1])
+    # gy, or with a pool its dy and mask (tte_dwpw_head_t.dyp, dy_mask): gy is never stored
+    dyp, dy_mask, count = "NULL", "NULL", "0.0f"
+    if "pool" not in parts:
+        gy_ref = ref(q.inputs[0])
+    else:   # gy itself exists nowhere
+        gy_ref, dyp, count = "NULL", ref(node.inputs[0]), f32(float(node.attrs["count"]))
+        if "pm" in parts:
+            dy_mask = f"(const uint8_t *)({ref(node.inputs[10])})"
     _weight_zero_points_zero(node, wq)
     decls.append(_array("float", f"{prefix}_qscale", np.broadcast_to(_q(node, wq).scale, (wq.shape[0],))))
     b_dw, qb_u = "NULL", "NULL"
@@ -184,8 +199,9 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
             raise _err(node, f"parameter '{b_dw}' must be updated in place")
     decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
                  f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}, "
-                 f"{dwpw_q_cols_given(node, g)}}};")
-    return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {ref(gy.name)}; h.w = {ref(wq.name)}; "
+                 f"{dwpw_q_cols_given(node, g)}, NULL, {count}, NULL}};")
+    return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {gy_ref}; h.w = {ref(wq.name)}; "
+                           f"h.dyp = {dyp}; h.dy_mask = {dy_mask}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
                            f"h.b = {ref(b_dw) if b_dw != 'NULL' else 'NULL'};",
                            f"  tte_dwpw_backward_head_{sfx}(&{prefix}_params, &h, {', '.join(args)}, {scratch}); }}"])

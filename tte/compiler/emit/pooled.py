@@ -15,9 +15,10 @@ from tte.ir import FusedChain, Graph, Node
 def emit_pooled_update(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     chain = node.attrs["chain"]
     assert isinstance(chain, FusedChain)
-    grad = chain.intermediates[1]               # G: its shape, never its storage
+    grad = chain.intermediates[-1]              # G: its shape, never its storage
     by_op = {n.op: n for n in chain.nodes}
-    dyp, mask = ref(node.inputs[0]), ref(node.inputs[1])
+    dyp = ref(node.inputs[0])
+    mask = ref(node.inputs[1]) if node.inputs[1] else "NULL"     # none: G is the pool's gradient
     count = f32(float(node.attrs["count"]))
     decls: list[str] = []
     calls: list[str] = []
