@@ -39,8 +39,8 @@ def _blocks_arrays(c: str) -> list[str]:
 
 
 def _block_params_blocks(c: str) -> list[str]:
-    """The last field (dw3_blocks) of every emitted tte_block_s8_params_t."""
-    return re.findall(r"tte_block_s8_params_t \w+ = \{[^;]*, (\w+)\};", c)
+    """The dw3_blocks field (before in_rows, the last) of every emitted tte_block_s8_params_t."""
+    return re.findall(r"tte_block_s8_params_t \w+ = \{[^;]*, (\w+), \d\};", c)
 
 
 def test_blocks_hold_the_words_the_kernel_packed() -> None:

@@ -8,7 +8,10 @@
  * chunk is as long as fits behind the chunk's own outputs), and P reads them from there,
  * over a multiple of four pixels (its fast pass) where the rest can be carried to the next
  * chunk; where too few pixels fit (the last pixels of y) they go through scratch. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
- * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes. */
+ * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes.
+ * A block that reads the model's input row by row (in_rows, tte_block_s8_rows) takes E's input
+ * rows from the caller's image in place, or from its reader through a window of E's kernel rows at
+ * the end of scratch, on which E runs as on a small image (expand_row_window). */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
 #include "tte/internal/conv_s8.h"
@@ -86,6 +89,18 @@ static int32_t all_wide_bytes(const tte_block_s8_params_t *p)
                : 0;
 }
 
+/* The window of the model's input rows (in_rows): from the 8-byte boundary at or after the
+ * block's other scratch, E's kernel rows of its input */
+static int32_t window_at(int32_t n)
+{
+    return (n + 7) & ~7;
+}
+
+static int32_t window_rows(const tte_conv2d_geom_t *ge)
+{
+    return (ge->k_h - 1) * ge->dil_h + 1;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
@@ -103,6 +118,9 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     }
     if (p->add != NULL) {
         n += p->project->g.out_c;
+    }
+    if (p->in_rows && p->expand != NULL) {
+        n = window_at(n) + window_rows(&p->expand->g) * p->expand->g.in_w * p->expand->g.in_c;
     }
     return n;
 }
@@ -157,6 +175,74 @@ static TTE_NOINLINE int32_t expand_rows(const tte_block_s8_params_t *p, const in
     tte_conv2d_s8_pointwise_small_prep_ring(p->expand, xb + (size_t)next * g->in_w * g->in_c, g->in_w,
                                             last - next + 1, p->pe_prep, ring, span, next % span);
     return last + 1;
+}
+
+/* The input rows E reads next (in_rows with a reader): rows [ask - n, ask) of image base / in_h,
+ * contiguous at buf */
+typedef struct {
+    int8_t *buf;
+    int32_t n;
+    int32_t ask;
+    int32_t base;
+} in_window_t;
+
+/* The window brought to the input rows E's output row r reads: the rows before them dropped (the
+ * kept ones moved down, at most window_rows - 1 rows), the rows after it asked for in order, each
+ * once; rows E skips are asked for and dropped too. */
+static void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w, int32_t r)
+{
+    const size_t row_bytes = (size_t)ge->in_w * ge->in_c;
+    const int32_t top = r * ge->stride_h - ge->pad_top;
+    const int32_t lo = top < 0 ? 0 : top;
+    const int32_t last = top + (ge->k_h - 1) * ge->dil_h;
+    const int32_t hi = last < ge->in_h - 1 ? last : ge->in_h - 1;
+    int32_t drop = lo - (w->ask - w->n);
+    if (drop > w->n) {
+        drop = w->n;
+    }
+    if (drop > 0) {
+        w->n -= drop;
+        memmove(w->buf, w->buf + (size_t)drop * row_bytes, (size_t)w->n * row_bytes);
+    }
+    for (; w->ask <= hi; ++w->ask) {
+        /* a row before lo comes with n == 0 (every kept row was before it too): dropped */
+        src->read_row(src->ctx, w->base + w->ask, w->buf + (size_t)w->n * row_bytes);
+        if (w->ask >= lo) {
+            ++w->n;
+        }
+    }
+}
+
+/* The rows of the image no E row read: asked for all the same, in order (the reader's contract) */
+static void window_drain(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w)
+{
+    for (; w->ask < ge->in_h; ++w->ask) {
+        src->read_row(src->ctx, w->base + w->ask, w->buf);
+    }
+}
+
+/* Row r of E's output from the window (E's input rows it reads, whole: tte_conv2d_s8 on the
+ * window's rows as a small image, its padding moved to match) into dst */
+static void expand_row_window(const tte_block_s8_params_t *p, int32_t fast_e, const in_window_t *w, const int8_t *w_e,
+                              const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
+{
+    const tte_conv2d_geom_t *g = &p->expand->g;
+    tte_conv2d_s8_params_t q;
+    if (fast_e >= 0 || (g->k_h == 1 && g->stride_h == 1 && g->pad_top == 0)) {
+        /* one input row gives one output row: the window is row r alone */
+        expand_row(p, fast_e, w->buf, w_e, ws, bias, 0, dst, e_scratch);
+        return;
+    }
+    q = *p->expand;
+    q.g.batch = 1;
+    q.g.out_h = 1;
+    q.g.in_h = w->n;
+    q.g.pad_top = g->pad_top - r * g->stride_h + (w->ask - w->n);
+    if (ws != NULL) {
+        tte_conv2d_s8_split(&q, w->buf, ws, bias, dst);
+    } else {
+        tte_conv2d_s8_ws(&q, w->buf, w_e, bias, dst, e_scratch);
+    }
 }
 
 #define TTE_BLOCK_MAX_KH 16
@@ -404,9 +490,11 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
     }
 }
 
+/* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
+ * of its rows in scratch, and no input byte is in y's way */
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
                       const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
-                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -417,7 +505,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
     int8_t *const y_end = y + (size_t)gd->batch * y_image;
     const size_t x_row = (size_t)gx->in_w * gx->in_c;
-    const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
+    const uintptr_t x_end = src != NULL ? 0 : (uintptr_t)(x + (size_t)gd->batch * x_image);
+    const tte_block_rows_t *const reader = src != NULL && src->image == NULL ? src : NULL;
+    in_window_t win;
     uintptr_t x_lo;
     int32_t lo_row;
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
@@ -465,6 +555,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         int32_t next = 0; /* the next row of E's output to compute */
+        win.buf = (int8_t *)(uintptr_t)x;
+        win.n = 0;
+        win.ask = 0;
+        win.base = b * gx->in_h;
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
         for (oy = 0; oy < gd->out_h; ++oy) {
@@ -478,8 +572,13 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 if (next < lo) {
                     next = lo;
                 }
-                if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
+                if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0 && reader == NULL) {
                     next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
+                }
+                for (; next <= hi && reader != NULL; ++next) {
+                    window_advance(reader, gx, &win, next);
+                    expand_row_window(p, fast_e, &win, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                                      e_scratch);
                 }
                 for (; next <= hi; ++next) {
                     expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
@@ -506,12 +605,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             if (p->add != NULL && (oy * gd->out_w - c) / gd->out_w < lo_row) {
                 lo_row = (oy * gd->out_w - c) / gd->out_w;
             }
-            x_lo = (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
+            x_lo = src != NULL ? 0 : (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
             for (ox = 0; ox < gd->out_w;) {
                 /* the chunk's first pixel: the first of the c carried ones */
                 const size_t pix = (size_t)oy * gd->out_w + ox - c;
                 int8_t *yp = yb + pix * out_c;
-                const int8_t *xp = xb + pix * out_c;
+                const int8_t *xp = p->add != NULL ? xb + pix * out_c : xb;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
                  * tte.compiler.fuse.block_overlap), then P and the add run over them at once,
@@ -559,6 +658,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 ++ox;
             }
         }
+        if (reader != NULL) {
+            window_drain(reader, gx, &win);
+        }
     }
 }
 
@@ -566,12 +668,46 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch)
 {
-    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch);
+    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
 }
 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
-    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch);
+    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+}
+
+/* The input of a block with in_rows: the caller's image, or the window of its rows at the end of
+ * scratch (tte_block_s8_scratch_bytes), or NULL when src gives no rows */
+static const int8_t *rows_input(const tte_block_s8_params_t *p, const tte_block_rows_t *src, int8_t *scratch)
+{
+    if (src->image != NULL) {
+        return src->image;
+    }
+    if (src->read_row == NULL || p->expand == NULL || !p->in_rows) {
+        return NULL;
+    }
+    return scratch + (size_t)(tte_block_s8_scratch_bytes(p)
+                              - window_rows(&p->expand->g) * p->expand->g.in_w * p->expand->g.in_c);
+}
+
+void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src, const int8_t *w_e,
+                       const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
+                       const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const int8_t *const x = rows_input(p, src, scratch);
+    if (x != NULL) {
+        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+    }
+}
+
+void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
+                             const tte_split_s8_t *w_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
+                             const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const int8_t *const x = rows_input(p, src, scratch);
+    if (x != NULL) {
+        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+    }
 }

@@ -1,0 +1,137 @@
+"""Row-streamed input (analyze / compile_model ``input_rows``, `tte compile --input-rows`): the
+input image is not in the arena; the first streamed block reads it row by row, from the image
+passed as ``in`` or from the application's reader (tte_set_input_reader). Oracles: tte.reference,
+the normal compile's C on the host and the emulated M7, and the rows the reader was asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from rowsnet import rows_net
+
+from tte.compiler.analysis import analyze
+from tte.compiler.codegen import generate
+from tte.errors import TteError
+from tte.ir import Tensor
+from tte.reference import execute
+from tte.targets.sim import Simulator
+
+# (side, stem kernel, stem stride): the paper models' 3x3 stride-2 stem on an odd side (its last
+# rows at the border), and a 1x1 stride-2 stem (the odd rows read by no E row, the last one after
+# E's last row: asked for and dropped)
+SHAPES = [(15, 3, 2), (16, 1, 2)]
+
+
+def _sim(g: Any, rows: bool, scheme: str = "last-k:2", tag: str = "") -> Simulator:
+    a = analyze(g, scheme=scheme, budget_bytes=1 << 40, input_rows=rows)
+    name = f"rows{int(rows)}_{tag}"
+    return Simulator(a, generate(a, name), name)
+
+
+def _reader(sim: Simulator, x: np.ndarray, asked: list[int]) -> Any:
+    """A reader of image x (NHWC, batch 1) that records the rows it is asked for."""
+    ffi = sim.ffi
+    img = np.ascontiguousarray(x)
+    row_bytes = img.nbytes // img.shape[1]
+
+    @ffi.callback("void(void *, int32_t, int8_t *)")
+    def read_row(ctx: Any, row: int, dst: Any) -> None:
+        asked.append(int(row))
+        ffi.memmove(dst, img[0, row].tobytes(), row_bytes)
+    return read_row
+
+
+@pytest.mark.parametrize("side,k,stride", SHAPES)
+def test_rows_give_the_normal_compiles_bits_by_pointer_and_by_reader(side: int, k: int, stride: int) -> None:
+    g = rows_net(side, k, stride, name=f"rowsnet{side}_{k}")
+    x_name = g.inputs[0]
+    rng = np.random.default_rng(side)
+    xs = [rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8) for _ in range(3)]
+    tag = f"{side}_{k}_{stride}"
+    normal, rows = _sim(g, False, tag=tag), _sim(g, True, tag=tag)
+    assert rows.analysis.report["input_rows"] and not rows.analysis.report["input_in_arena"]
+    assert x_name not in rows.analysis.plan.offsets and x_name not in rows.analysis.inference_plan.offsets
+    for x in xs:
+        want = execute(g, {x_name: x})[g.outputs[0]]
+        np.testing.assert_array_equal(normal.infer(x), want)
+        np.testing.assert_array_equal(rows.infer(x), want)
+    start = {p: w.copy() for p, w in rows.weights().items()}
+    losses = [(normal.train_step(x, i % 4), rows.train_step(x, i % 4)) for i, x in enumerate(xs)]
+    assert all(a == b for a, b in losses), losses
+    assert normal.crc32() == rows.crc32()
+    trained = rows.weights()
+    assert any(not np.array_equal(trained[p], start[p]) for p in start)
+
+    # the same steps through the reader (in == NULL): the same losses and weights; every row asked
+    # for once per step, in order
+    ffi, lib = rows.ffi, rows.lib
+    lib.tte_init()
+    rows.set_weights(start)
+    h = g.tensors[x_name].shape[1]
+    for i, x in enumerate(xs):
+        asked: list[int] = []
+        fn = _reader(rows, x, asked)
+        lib.tte_set_input_reader(fn, ffi.NULL)
+        assert lib.tte_train_step(ffi.NULL, i % 4) == losses[i][1]
+        assert asked == list(range(h))
+    assert lib.tte_trainable_crc32() == normal.crc32()
+    x = xs[0]
+    asked = []
+    fn = _reader(rows, x, asked)
+    lib.tte_set_input_reader(fn, ffi.NULL)
+    out = np.zeros(g.tensors[g.outputs[0]].size, np.int8)
+    lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", out))
+    assert asked == list(range(h))
+    np.testing.assert_array_equal(out.reshape(g.tensors[g.outputs[0]].shape), rows.infer(x))
+    # neither an image nor a reader: no step runs
+    lib.tte_set_input_reader(ffi.NULL, ffi.NULL)
+    crc = lib.tte_trainable_crc32()
+    assert lib.tte_train_step(ffi.NULL, 0) == -1.0 and lib.tte_trainable_crc32() == crc
+
+
+def test_the_arena_holds_no_input_and_the_header_says_so() -> None:
+    """Inference alone: the normal arena holds the whole image (the first block's output over its
+    consumed rows), the row-streamed one only the window of the stem's three rows, in the first
+    block's scratch."""
+    g = rows_net(16, 3, 2, name="rowsnet_arena")
+    x = g.tensors[g.inputs[0]]
+    normal = analyze(g, scheme="none", input_rows=False).report
+    rows_a = analyze(g, scheme="none", input_rows=True)
+    rows = rows_a.report
+    assert normal["input_in_arena"] and not rows["input_in_arena"] and rows["input_rows"]
+    window = 3 * x.shape[2] * x.shape[3]
+    assert rows["arena_bytes"] < normal["arena_bytes"]
+    assert g.inputs[0] not in rows_a.inference_plan.offsets
+    assert rows["peak_sram_bytes"] == normal["peak_sram_bytes"] - normal["arena_bytes"] + rows["arena_bytes"]
+    scratch = next(b for b in rows_a.inference_plan.buffers if b.name.endswith("@scratch") and b.first == 0)
+    normal_scratch = next(b for b in analyze(g, scheme="none").inference_plan.buffers
+                          if b.name.endswith("@scratch") and b.first == 0)
+    assert window <= scratch.size - normal_scratch.size <= window + 7
+    src = generate(rows_a, "rowsnet_arena")
+    h = src["rowsnet_arena.h"]
+    assert "#define TTE_INPUT_ROWS 1" in h and f"#define TTE_INPUT_ROW_BYTES {x.shape[2] * x.shape[3]}" in h
+    assert "tte_set_input_reader(" in h and "tte_input_buffer(void)" not in h + src["rowsnet_arena.c"]
+
+
+def test_inputs_the_block_cannot_take_row_by_row_are_refused() -> None:
+    from blocknet import block_net
+
+    # the first op a plain conv (the stem alone, not a streamed block's expand conv)
+    g = block_net([(8, 16, 1, 8)], 8, 3, "stem_first")
+    with pytest.raises(TteError, match=r"first op is conv2d '[^']*'.*not a streamed block"):
+        analyze(g, scheme="last-k:1", input_rows=True)
+    # nothing streamed without reordering
+    g = rows_net(16, 3, 2, name="rows_unstreamed")
+    with pytest.raises(TteError, match=r"first op is conv2d 'stem'.*not a streamed block"):
+        analyze(g, scheme="last-k:1", reorder=False, input_rows=True)
+    # a float input: QUANTIZE reads it whole
+    f = g.copy()
+    x = f.inputs[0]
+    f.add_tensor(Tensor("x_float", f.tensors[x].shape, "float32"))
+    f.add_node("quantize", ["x_float"], [x])
+    f.nodes.insert(0, f.nodes.pop())
+    f.inputs = ["x_float"]
+    with pytest.raises(TteError, match=r"needs an int8 input.*first op quantize .*QUANTIZE"):
+        analyze(f, scheme="last-k:1", input_rows=True)
