@@ -5,10 +5,12 @@ the normal compile's C on the host and the emulated M7, and the rows the reader 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from fwtools import needs_arm_gcc, needs_qemu
 from rowsnet import rows_net
 
 from tte.compiler.analysis import analyze
@@ -135,3 +137,96 @@ def test_inputs_the_block_cannot_take_row_by_row_are_refused() -> None:
     f.inputs = ["x_float"]
     with pytest.raises(TteError, match=r"needs an int8 input.*first op quantize .*QUANTIZE"):
         analyze(f, scheme="last-k:1", input_rows=True)
+
+
+@needs_arm_gcc
+@needs_qemu
+@pytest.mark.parametrize("in_mode", ["semihost", pytest.param("embedded", marks=pytest.mark.slow)])
+def test_rows_on_the_emulated_m7_give_the_host_bits(in_mode: str, tmp_path: Path) -> None:
+    """The M7 build (its DSP stem and streamed block) of a row-streamed compile: the input from
+    the harness's own buffer (semihosting: the transport's, not the model's) or read in place from
+    flash (embedded data): the losses, outputs and trained weights of the normal compile on the host."""
+    from tte.compiler.compile import compile_model
+    from tte.targets.firmware import build_firmware
+    from tte.targets.qemu import Stream, run_firmware
+
+    g = rows_net(15, 3, 2, name="rowsnet_m7")
+    x_name = g.inputs[0]
+    rng = np.random.default_rng(7)
+    xs = [rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8) for _ in range(3)]
+    out = tmp_path / "m"
+    report = compile_model(g, board="qemu-mps2-an500", scheme="last-k:2", out_dir=out, input_rows=True)
+    assert report["input_rows"] and not report["input_in_arena"]
+    s = Stream()
+    for i, x in enumerate(xs[:2]):
+        s.train(x, i)
+    s.infer(xs[2]).crc().quit()
+    fw = build_firmware(out, "qemu-mps2-an500", out_dir=tmp_path / "fw", in_mode=in_mode,
+                        stream=s.to_bytes() if in_mode == "embedded" else None)
+    assert ("input_image" in fw.ram_symbols) == (in_mode == "semihost")
+    r = run_firmware(fw, s)
+    host = _sim(g, False, tag="m7")
+    losses = [host.train_step(x, i) for i, x in enumerate(xs[:2])]
+    assert r.losses == losses
+    np.testing.assert_array_equal(r.outputs[0].reshape(-1), host.infer(xs[2]).reshape(-1))
+    assert r.crc32 == host.crc32()
+
+
+SANITIZED_RUN = """
+import sys
+sys.path.insert(0, "tests")
+import numpy as np
+from rowsnet import rows_net
+from tte.compiler.analysis import analyze
+from tte.compiler.codegen import generate
+from tte.reference import execute
+from tte.targets import cbuild
+
+out = sys.argv[1]
+g = rows_net(15, 3, 2, name="rows_asan")
+a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
+from pathlib import Path
+for k, v in generate(a, "rows_asan").items():
+    (Path(out) / k).write_text(v)
+cdef = "typedef int8_t tte_input_t; typedef int8_t tte_output_t; void tte_init(void); " \\
+       "void tte_set_input_reader(void (*)(void *, int32_t, int8_t *), void *); " \\
+       "void tte_infer(const int8_t *, int8_t *); float tte_train_step(const int8_t *, int32_t);"
+ffi, lib = cbuild.load([Path(out) / "rows_asan.c"], extra_cdef=cdef, include_dirs=[Path(out)], sanitize=True,
+                       name="rows_asan")
+x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+want = execute(g, {g.inputs[0]: x})[g.outputs[0]].reshape(-1)
+asked = []
+
+@ffi.callback("void(void *, int32_t, int8_t *)")
+def read_row(ctx, row, dst):
+    asked.append(row)
+    ffi.memmove(dst, x[0, row].tobytes(), x[0, row].nbytes)
+
+lib.tte_init()
+got = np.zeros(want.size, np.int8)
+lib.tte_infer(ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", got))
+assert np.array_equal(got, want)
+lib.tte_set_input_reader(read_row, ffi.NULL)
+lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
+assert np.array_equal(got, want) and asked == list(range(15))
+losses = [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]
+print("rows ok", losses)
+"""
+
+
+@pytest.mark.slow
+def test_row_paths_under_asan_and_ubsan(tmp_path: Path) -> None:
+    """The pointer and reader paths (inference and training steps) with the kernels and the
+    generated C under AddressSanitizer and UndefinedBehaviorSanitizer (tests/test_c_sanitizers.py)."""
+    import subprocess
+    import sys
+
+    from tte.targets import cbuild
+
+    script = tmp_path / "rows_asan.py"
+    script.write_text(SANITIZED_RUN)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, env=cbuild.sanitizer_env(), timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "rows ok" in out and "AddressSanitizer" not in out and "runtime error" not in out, out[-4000:]
