@@ -89,8 +89,33 @@ static int32_t all_wide_bytes(const tte_block_s8_params_t *p)
                : 0;
 }
 
-/* The window of the model's input rows (in_rows): from the 8-byte boundary at or after the
- * block's other scratch, E's kernel rows of its input */
+/* The window of the model's input rows E reads next (in_rows with a reader), in scratch from the
+ * 8-byte boundary at or after the block's other scratch: rows [ask - n, ask) of image base / in_h,
+ * contiguous after this head (in scratch, not on block_run's frame, which is on the deepest stack
+ * path), room for E's kernel rows of its input */
+typedef struct {
+    int32_t n;
+    int32_t ask;
+    int32_t base;
+    int32_t unused;
+} in_window_t;
+
+static in_window_t *window_of(const int8_t *x)
+{
+    return (in_window_t *)(uintptr_t)(x - sizeof(in_window_t));
+}
+
+static int8_t *window_buf(in_window_t *w)
+{
+    return (int8_t *)(void *)(w + 1);
+}
+
+/* Whether src gives the input through its reader (x is then the window's rows) */
+static TTE_ALWAYS_INLINE int reads_rows(const tte_block_rows_t *src)
+{
+    return src != NULL && src->image == NULL;
+}
+
 static int32_t window_at(int32_t n)
 {
     return (n + 7) & ~7;
@@ -120,13 +145,16 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
         n += p->project->g.out_c;
     }
     if (p->in_rows && p->expand != NULL) {
-        n = window_at(n) + window_rows(&p->expand->g) * p->expand->g.in_w * p->expand->g.in_c;
+        const tte_conv2d_geom_t *ge = &p->expand->g;
+        n = window_at(n) + (int32_t)sizeof(in_window_t) + window_rows(ge) * ge->in_w * ge->in_c;
     }
     return n;
 }
 
-/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. */
-static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
+/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. Inlined
+ * in block_run, as its only caller but expand_row_window, so that no frame of its own adds to the
+ * deepest stack path. */
+static TTE_ALWAYS_INLINE void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
                        const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
     const tte_conv2d_s8_params_t *e = p->expand;
@@ -177,19 +205,10 @@ static TTE_NOINLINE int32_t expand_rows(const tte_block_s8_params_t *p, const in
     return last + 1;
 }
 
-/* The input rows E reads next (in_rows with a reader): rows [ask - n, ask) of image base / in_h,
- * contiguous at buf */
-typedef struct {
-    int8_t *buf;
-    int32_t n;
-    int32_t ask;
-    int32_t base;
-} in_window_t;
-
 /* The window brought to the input rows E's output row r reads: the rows before them dropped (the
  * kept ones moved down, at most window_rows - 1 rows), the rows after it asked for in order, each
  * once; rows E skips are asked for and dropped too. */
-static void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w, int32_t r)
+static TTE_NOINLINE void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w, int32_t r)
 {
     const size_t row_bytes = (size_t)ge->in_w * ge->in_c;
     const int32_t top = r * ge->stride_h - ge->pad_top;
@@ -202,11 +221,11 @@ static void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t 
     }
     if (drop > 0) {
         w->n -= drop;
-        memmove(w->buf, w->buf + (size_t)drop * row_bytes, (size_t)w->n * row_bytes);
+        memmove(window_buf(w), window_buf(w) + (size_t)drop * row_bytes, (size_t)w->n * row_bytes);
     }
     for (; w->ask <= hi; ++w->ask) {
         /* a row before lo comes with n == 0 (every kept row was before it too): dropped */
-        src->read_row(src->ctx, w->base + w->ask, w->buf + (size_t)w->n * row_bytes);
+        src->read_row(src->ctx, w->base + w->ask, window_buf(w) + (size_t)w->n * row_bytes);
         if (w->ask >= lo) {
             ++w->n;
         }
@@ -214,23 +233,23 @@ static void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t 
 }
 
 /* The rows of the image no E row read: asked for all the same, in order (the reader's contract) */
-static void window_drain(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w)
+static TTE_NOINLINE void window_drain(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w)
 {
     for (; w->ask < ge->in_h; ++w->ask) {
-        src->read_row(src->ctx, w->base + w->ask, w->buf);
+        src->read_row(src->ctx, w->base + w->ask, window_buf(w));
     }
 }
 
 /* Row r of E's output from the window (E's input rows it reads, whole: tte_conv2d_s8 on the
  * window's rows as a small image, its padding moved to match) into dst */
-static void expand_row_window(const tte_block_s8_params_t *p, int32_t fast_e, const in_window_t *w, const int8_t *w_e,
+static TTE_NOINLINE void expand_row_window(const tte_block_s8_params_t *p, int32_t fast_e, in_window_t *w, const int8_t *w_e,
                               const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
     const tte_conv2d_geom_t *g = &p->expand->g;
     tte_conv2d_s8_params_t q;
     if (fast_e >= 0 || (g->k_h == 1 && g->stride_h == 1 && g->pad_top == 0)) {
         /* one input row gives one output row: the window is row r alone */
-        expand_row(p, fast_e, w->buf, w_e, ws, bias, 0, dst, e_scratch);
+        expand_row(p, fast_e, window_buf(w), w_e, ws, bias, 0, dst, e_scratch);
         return;
     }
     q = *p->expand;
@@ -239,10 +258,28 @@ static void expand_row_window(const tte_block_s8_params_t *p, int32_t fast_e, co
     q.g.in_h = w->n;
     q.g.pad_top = g->pad_top - r * g->stride_h + (w->ask - w->n);
     if (ws != NULL) {
-        tte_conv2d_s8_split(&q, w->buf, ws, bias, dst);
+        tte_conv2d_s8_split(&q, window_buf(w), ws, bias, dst);
     } else {
-        tte_conv2d_s8_ws(&q, w->buf, w_e, bias, dst, e_scratch);
+        tte_conv2d_s8_ws(&q, window_buf(w), w_e, bias, dst, e_scratch);
     }
+}
+
+/* Rows next..hi of E's output from the model's input rows through the window (reads_rows: x is
+ * its rows) into their slots of D's ring. Returns the next row to compute. */
+static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
+                                               const int8_t *x, int32_t fast_e, const int8_t *w_e,
+                                               const tte_split_s8_t *ws_e, const int32_t *b_e, int32_t next,
+                                               int32_t hi, int8_t *ring, void *e_scratch)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    const size_t row_bytes = (size_t)gd->in_w * gd->in_c;
+    const int32_t span = ring_span(gd);
+    for (; next <= hi; ++next) {
+        window_advance(src, &p->expand->g, window_of(x), next);
+        expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                          e_scratch);
+    }
+    return next;
 }
 
 #define TTE_BLOCK_MAX_KH 16
@@ -506,8 +543,6 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     int8_t *const y_end = y + (size_t)gd->batch * y_image;
     const size_t x_row = (size_t)gx->in_w * gx->in_c;
     const uintptr_t x_end = src != NULL ? 0 : (uintptr_t)(x + (size_t)gd->batch * x_image);
-    const tte_block_rows_t *const reader = src != NULL && src->image == NULL ? src : NULL;
-    in_window_t win;
     uintptr_t x_lo;
     int32_t lo_row;
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
@@ -555,10 +590,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         int32_t next = 0; /* the next row of E's output to compute */
-        win.buf = (int8_t *)(uintptr_t)x;
-        win.n = 0;
-        win.ask = 0;
-        win.base = b * gx->in_h;
+        if (reads_rows(src)) {
+            window_of(x)->n = 0;
+            window_of(x)->ask = 0;
+            window_of(x)->base = b * gx->in_h;
+        }
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
         for (oy = 0; oy < gd->out_h; ++oy) {
@@ -572,13 +608,10 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 if (next < lo) {
                     next = lo;
                 }
-                if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0 && reader == NULL) {
+                if (next <= hi && reads_rows(src)) {
+                    next = expand_rows_window(p, src, x, fast_e, w_e, ws_e, b_e, next, hi, ring, e_scratch);
+                } else if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
                     next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
-                }
-                for (; next <= hi && reader != NULL; ++next) {
-                    window_advance(reader, gx, &win, next);
-                    expand_row_window(p, fast_e, &win, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
-                                      e_scratch);
                 }
                 for (; next <= hi; ++next) {
                     expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
@@ -658,8 +691,8 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 ++ox;
             }
         }
-        if (reader != NULL) {
-            window_drain(reader, gx, &win);
+        if (reads_rows(src)) {
+            window_drain(src, gx, window_of(x));
         }
     }
 }
@@ -678,7 +711,7 @@ void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const t
     block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
 }
 
-/* The input of a block with in_rows: the caller's image, or the window of its rows at the end of
+/* The input of a block with in_rows: the caller's image, or the rows of the window at the end of
  * scratch (tte_block_s8_scratch_bytes), or NULL when src gives no rows */
 static const int8_t *rows_input(const tte_block_s8_params_t *p, const tte_block_rows_t *src, int8_t *scratch)
 {

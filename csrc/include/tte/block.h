@@ -45,8 +45,9 @@ typedef struct {
     tte_dw_row_blk_fn dw3_row_blk;
     const uint32_t *dw3_blocks;
     /* nonzero: x is the model's input, given row by row (tte_block_s8_rows; with E, without the
-     * add): scratch ends with a window of E's kernel rows of it, (k_h - 1) * dil_h + 1 rows of
-     * in_w * in_c bytes from an 8-byte boundary (tte.compiler.emit.block.input_window_bytes) */
+     * add): scratch ends with a window of E's kernel rows of it, from an 8-byte boundary a 16-byte
+     * head, then (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes
+     * (tte.compiler.emit.block.input_window_bytes) */
     int32_t in_rows;
 } tte_block_s8_params_t;
 

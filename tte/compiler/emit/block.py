@@ -58,7 +58,8 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 def block_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
     32 input channels on; without E and the add at least D's scratch, dw_ws_bytes) + ring of E's output rows + one pixel
-    of D (two or four without E and the add) (+ one of P)."""
+    of D (two or four without E and the add) (+ one of P); reading the model's input row by row
+    (reads_input_rows), then from an 8-byte boundary the window of its rows (input_window_bytes)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
@@ -88,6 +89,7 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
 
 INPUT_ROWS_META = "input_rows"   # Graph.meta key: the model's input, given row by row (tte.compiler.analysis)
 INPUT_SOURCE = "tte_input_rows"  # the generated C's tte_block_rows_t of the input (tte.compiler.codegen)
+INPUT_WINDOW_HEAD = 16  # sizeof(in_window_t) in csrc/src/block_s8.c
 
 
 def reads_input_rows(node: Node, g: Graph) -> bool:
@@ -97,15 +99,16 @@ def reads_input_rows(node: Node, g: Graph) -> bool:
 
 
 def input_window_bytes(node: Node, g: Graph) -> int:
-    """The window of the model's input rows in the scratch of block ``node`` (reads_input_rows): E's
-    kernel rows, (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes (block_s8.c window_rows)."""
+    """The window of the model's input rows in the scratch of block ``node`` (reads_input_rows): a
+    16-byte head (block_s8.c in_window_t: the window's state, kept off the stack), then E's kernel
+    rows, (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes (window_rows)."""
     expand, _, _, _, chain = _block_parts(node)
     if expand is None:
         raise _err(node, "reads the input row by row without an expand conv")
     view = _chain_graph(g, chain)
     x = _t(view, expand.inputs[0])
     kh, dh = _t(view, expand.inputs[1]).shape[1], int(expand.attrs["dilations"][0])
-    return ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
+    return INPUT_WINDOW_HEAD + ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
 
 
 def dw_ws_bytes(dw: Node, g: Graph) -> int:
