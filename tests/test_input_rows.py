@@ -232,3 +232,27 @@ def test_row_paths_under_asan_and_ubsan(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     assert "rows ok" in out and "AddressSanitizer" not in out and "runtime error" not in out, out[-4000:]
+
+
+def test_compile_cli_input_rows(tmp_path: Path) -> None:
+    """`tte compile --input-rows`: the report and the header of the mode; a model whose first op
+    cannot take the rows is refused with the reason (exit 2, nothing written)."""
+    import json
+
+    from click.testing import CliRunner
+
+    import tte
+    from tte.cli import main
+
+    model = tmp_path / "rows.tflite"
+    tte.export(rows_net(15, 3, 2, name="rows_cli"), model)   # an odd side: no PAD op in TFLite
+    out = tmp_path / "out"
+    r = CliRunner().invoke(main, ["compile", str(model), "--scheme", "last-k:2", "--input-rows", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "input given row by row" in r.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["input_rows"] and not report["input_in_arena"]
+    assert "#define TTE_INPUT_ROWS 1" in (out / "rows.h").read_text()
+    r = CliRunner().invoke(main, ["compile", str(model), "--scheme", "last-k:2", "--input-rows", "--no-reorder",
+                                  "-o", str(tmp_path / "refused")])
+    assert r.exit_code == 2 and "not a streamed block" in r.stderr and not (tmp_path / "refused").exists()
