@@ -1,6 +1,6 @@
 """Instructions per training step on an emulated Cortex-M7, beside the paper's latencies.
 
-    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3] [--speed-kb 8]
+    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3] [--speed-kb 8] [--input-rows]
     # writes bench/results/mcu.json
 
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 128x128, 10 classes) under
@@ -18,7 +18,10 @@ steps), the painted stack peak, and measured RAM (.data + .bss + painted stack) 
 compiler's peak_sram_bytes. The trained weights' CRC from QEMU must equal the host C
 engine's after the same steps (asserted). With `--speed-kb N` (default 8), each model is also
 built with its arena allowed to grow by N KB for the kernels' optional scratch (`tte compile
---speed-kb`), and measured the same way where that changes the C (`with_speed_sram`).
+--speed-kb`), and measured the same way where that changes the C (`with_speed_sram`). With
+`--input-rows`, each model is also built with `tte compile --input-rows` (the input image not in
+SRAM: the first block reads its rows from the firmware's copy of the input, in place) and measured
+the same way (`with_input_rows`); its trained weights' CRC must be the normal build's (asserted).
 
 The paper's latencies (tte/data/arch/tte-results.json, training_latency_ms: MobileNetV2,
 ProxylessNAS, MCUNet on the STM32F746) times the board's clock (boards/stm32f746g-disco.toml)
@@ -116,13 +119,15 @@ def same_build(q: tte.Graph, scheme: str, speed_sram_bytes: int) -> bool:
     return c0 == c1
 
 
-def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_sram_bytes: int = 0) -> dict[str, Any]:
+def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_sram_bytes: int = 0,
+            input_rows: bool = False) -> dict[str, Any]:
     q, pretraining = quantized(model)
     scheme = f"paper:{model}:{budget}"
-    entry: dict[str, Any] = {"scheme": scheme, "pretraining": pretraining, "speed_sram_bytes": speed_sram_bytes}
+    entry: dict[str, Any] = {"scheme": scheme, "pretraining": pretraining, "speed_sram_bytes": speed_sram_bytes,
+                             "input_rows": input_rows}
     if speed_sram_bytes and same_build(q, scheme, speed_sram_bytes):
         return {**entry, "same_build_as_smallest_arena": True}
-    work = work / f"speed-{speed_sram_bytes}"
+    work = work / f"speed-{speed_sram_bytes}{'-rows' if input_rows else ''}"
     work.mkdir(parents=True, exist_ok=True)
     xt, yt = fashion_mnist("test")
     train_x, train_y = images(xt[:steps]), yt[:steps]
@@ -134,7 +139,7 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_s
         b = get_board(board)
         try:
             report = compile_model(q, board=b, scheme=scheme, out_dir=out, name=model.replace("-", "_"), lr=LR,
-                                   speed_sram_bytes=speed_sram_bytes)
+                                   speed_sram_bytes=speed_sram_bytes, input_rows=input_rows)
             fits = True
         except BudgetError as e:
             if board != "qemu-mps2-an500":
@@ -142,7 +147,8 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_s
                                 "peak_sram_bytes": e.report["peak_sram_bytes"]}
                 continue
             # Count the instructions anyway: the emulated machine has 4 MB of RAM, so lift the budget.
-            a = analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR, speed_sram_bytes=speed_sram_bytes)
+            a = analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR, speed_sram_bytes=speed_sram_bytes,
+                        input_rows=input_rows)
             report, fits = a.report, False
             out.mkdir(parents=True)
             for fname, text in generate(a, model.replace("-", "_")).items():
@@ -211,6 +217,9 @@ def main() -> None:
     ap.add_argument("--speed-kb", type=float, default=SPEED_KB,
                     help="also measure each model with the arena allowed to grow by this many KB for faster kernels "
                          "(`tte compile --speed-kb`), where that changes the build; 0: not")
+    ap.add_argument("--input-rows", action="store_true",
+                    help="also measure each model built with `tte compile --input-rows` (the input image not in "
+                         "SRAM, read row by row by the first block): with_input_rows in the JSON")
     args = ap.parse_args()
     speed = int(args.speed_kb * 1024)
     wanted = set(args.models.split(","))
@@ -235,11 +244,19 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="tte-bench-mcu-") as tmp, ProcessPoolExecutor(args.jobs) as pool:
-        futures = {(model, sp): pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp), sp)
-                   for model, budget in MODELS if model in wanted for sp in dict.fromkeys((0, speed))}
-        for (model, sp), future in futures.items():
+        builds = [(sp, False) for sp in dict.fromkeys((0, speed))] + ([(0, True)] if args.input_rows else [])
+        futures = {(model, sp, rows): pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp), sp, rows)
+                   for model, budget in MODELS if model in wanted for sp, rows in builds}
+        for (model, sp, rows), future in futures.items():
             e = future.result()
-            if sp:
+            if rows:
+                results["models"][model]["with_input_rows"] = e
+                base = results["models"][model]["qemu-mps2-an500"]
+                crc = e["qemu-mps2-an500"]["weights_crc32"]
+                if crc != base["weights_crc32"]:
+                    raise AssertionError(f"{model}: trained-weights CRC with input rows {crc}, "
+                                         f"normal build {base['weights_crc32']}")
+            elif sp:
                 results["models"][model]["with_speed_sram"] = e
                 if e.get("same_build_as_smallest_arena"):
                     print(f"{'':<16} --speed-kb {args.speed_kb:g}: the same build (every optional scratch fits "
@@ -253,9 +270,9 @@ def main() -> None:
             e["median_instructions_vs_paper_cycles"] = st["median"] / cycles
             est = q["cycles_estimate_per_train_step"]["median"]
             e["median_cycles_estimate_vs_paper_cycles"] = est / cycles
-            if not sp:
+            if not sp and not rows:
                 results["models"][model] = e
-            label = model if not sp else f"  +{args.speed_kb:g} KB"
+            label = model if not sp and not rows else "  input rows" if rows else f"  +{args.speed_kb:g} KB"
             print(f"{label:<16} {st['min'] / 1e6:>8.2f}/{st['median'] / 1e6:.2f}/{st['max'] / 1e6:.2f}M "
                   f"{est / 1e6:>10.2f}M {cycles / 1e6:>11.1f}M {e['median_instructions_vs_paper_cycles']:>6.2f} "
                   f"{e['median_cycles_estimate_vs_paper_cycles']:>9.2f} "

@@ -8,7 +8,10 @@
  * chunk is as long as fits behind the chunk's own outputs), and P reads them from there,
  * over a multiple of four pixels (its fast pass) where the rest can be carried to the next
  * chunk; where too few pixels fit (the last pixels of y) they go through scratch. D, P are depthwise_s8.c's row / pixel and pointwise_s8.c's kernels, the add
- * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes. */
+ * tte_add_s8_ws (in place): the same integer arithmetic as the unfused ops, the same bytes.
+ * A block that reads the model's input row by row (in_rows, tte_block_s8_rows) takes E's input
+ * rows from the caller's image in place, or from its reader through a window of E's kernel rows at
+ * the end of scratch, on which E runs as on a small image (expand_row_window). */
 #include "tte/internal/optimized.h"
 #include "tte/block.h"
 #include "tte/internal/conv_s8.h"
@@ -90,6 +93,43 @@ static int32_t all_wide_bytes(const tte_block_s8_params_t *p)
                : 0;
 }
 
+/* The window of the model's input rows E reads next (in_rows with a reader), in scratch from the
+ * 8-byte boundary at or after the block's other scratch: rows [ask - n, ask) of image base / in_h,
+ * contiguous after this head (in scratch, not on block_run's frame, which is on the deepest stack
+ * path), room for E's kernel rows of its input */
+typedef struct {
+    int32_t n;
+    int32_t ask;
+    int32_t base;
+    int32_t unused;
+} in_window_t;
+
+static in_window_t *window_of(const int8_t *x)
+{
+    return (in_window_t *)(uintptr_t)(x - sizeof(in_window_t));
+}
+
+static int8_t *window_buf(in_window_t *w)
+{
+    return (int8_t *)(void *)(w + 1);
+}
+
+/* Whether src gives the input through its reader (x is then the window's rows) */
+static TTE_ALWAYS_INLINE int reads_rows(const tte_block_rows_t *src)
+{
+    return src != NULL && src->image == NULL;
+}
+
+static int32_t window_at(int32_t n)
+{
+    return (n + 7) & ~7;
+}
+
+static int32_t window_rows(const tte_conv2d_geom_t *ge)
+{
+    return (ge->k_h - 1) * ge->dil_h + 1;
+}
+
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
@@ -108,11 +148,17 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     if (p->add != NULL) {
         n += p->project->g.out_c;
     }
+    if (p->in_rows && p->expand != NULL) {
+        const tte_conv2d_geom_t *ge = &p->expand->g;
+        n = window_at(n) + (int32_t)sizeof(in_window_t) + window_rows(ge) * ge->in_w * ge->in_c;
+    }
     return n;
 }
 
-/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. */
-static void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
+/* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. Inlined
+ * in block_run, as its only caller but expand_row_window, so that no frame of its own adds to the
+ * deepest stack path. */
+static TTE_ALWAYS_INLINE void expand_row(const tte_block_s8_params_t *p, int32_t fast_e, const int8_t *xb, const int8_t *w,
                        const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
 {
     const tte_conv2d_s8_params_t *e = p->expand;
@@ -161,6 +207,83 @@ static TTE_NOINLINE int32_t expand_rows(const tte_block_s8_params_t *p, const in
     tte_conv2d_s8_pointwise_small_prep_ring(p->expand, xb + (size_t)next * g->in_w * g->in_c, g->in_w,
                                             last - next + 1, p->pe_prep, ring, span, next % span);
     return last + 1;
+}
+
+/* The window brought to the input rows E's output row r reads: the rows before them dropped (the
+ * kept ones moved down, at most window_rows - 1 rows), the rows after it asked for in order, each
+ * once; rows E skips are asked for and dropped too. */
+static TTE_NOINLINE void window_advance(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w, int32_t r)
+{
+    const size_t row_bytes = (size_t)ge->in_w * ge->in_c;
+    const int32_t top = r * ge->stride_h - ge->pad_top;
+    const int32_t lo = top < 0 ? 0 : top;
+    const int32_t last = top + (ge->k_h - 1) * ge->dil_h;
+    const int32_t hi = last < ge->in_h - 1 ? last : ge->in_h - 1;
+    int32_t drop = lo - (w->ask - w->n);
+    if (drop > w->n) {
+        drop = w->n;
+    }
+    if (drop > 0) {
+        w->n -= drop;
+        memmove(window_buf(w), window_buf(w) + (size_t)drop * row_bytes, (size_t)w->n * row_bytes);
+    }
+    for (; w->ask <= hi; ++w->ask) {
+        /* a row before lo comes with n == 0 (every kept row was before it too): dropped */
+        src->read_row(src->ctx, w->base + w->ask, window_buf(w) + (size_t)w->n * row_bytes);
+        if (w->ask >= lo) {
+            ++w->n;
+        }
+    }
+}
+
+/* The rows of the image no E row read: asked for all the same, in order (the reader's contract) */
+static TTE_NOINLINE void window_drain(const tte_block_rows_t *src, const tte_conv2d_geom_t *ge, in_window_t *w)
+{
+    for (; w->ask < ge->in_h; ++w->ask) {
+        src->read_row(src->ctx, w->base + w->ask, window_buf(w));
+    }
+}
+
+/* Row r of E's output from the window (E's input rows it reads, whole: tte_conv2d_s8 on the
+ * window's rows as a small image, its padding moved to match) into dst */
+static TTE_NOINLINE void expand_row_window(const tte_block_s8_params_t *p, int32_t fast_e, in_window_t *w, const int8_t *w_e,
+                              const tte_split_s8_t *ws, const int32_t *bias, int32_t r, int8_t *dst, void *e_scratch)
+{
+    const tte_conv2d_geom_t *g = &p->expand->g;
+    tte_conv2d_s8_params_t q;
+    if (fast_e >= 0 || (g->k_h == 1 && g->stride_h == 1 && g->pad_top == 0)) {
+        /* one input row gives one output row: the window is row r alone */
+        expand_row(p, fast_e, window_buf(w), w_e, ws, bias, 0, dst, e_scratch);
+        return;
+    }
+    q = *p->expand;
+    q.g.batch = 1;
+    q.g.out_h = 1;
+    q.g.in_h = w->n;
+    q.g.pad_top = g->pad_top - r * g->stride_h + (w->ask - w->n);
+    if (ws != NULL) {
+        tte_conv2d_s8_split(&q, window_buf(w), ws, bias, dst);
+    } else {
+        tte_conv2d_s8_ws(&q, window_buf(w), w_e, bias, dst, e_scratch);
+    }
+}
+
+/* Rows next..hi of E's output from the model's input rows through the window (reads_rows: x is
+ * its rows) into their slots of D's ring. Returns the next row to compute. */
+static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
+                                               const int8_t *x, int32_t fast_e, const int8_t *w_e,
+                                               const tte_split_s8_t *ws_e, const int32_t *b_e, int32_t next,
+                                               int32_t hi, int8_t *ring, void *e_scratch)
+{
+    const tte_conv2d_geom_t *gd = &p->dw->g;
+    const size_t row_bytes = (size_t)gd->in_w * gd->in_c;
+    const int32_t span = ring_span(gd);
+    for (; next <= hi; ++next) {
+        window_advance(src, &p->expand->g, window_of(x), next);
+        expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                          e_scratch);
+    }
+    return next;
 }
 
 #define TTE_BLOCK_MAX_KH 16
@@ -410,9 +533,11 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
     }
 }
 
+/* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
+ * of its rows in scratch, and no input byte is in y's way */
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
                       const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
-                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -423,7 +548,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
     int8_t *const y_end = y + (size_t)gd->batch * y_image;
     const size_t x_row = (size_t)gx->in_w * gx->in_c;
-    const uintptr_t x_end = (uintptr_t)(x + (size_t)gd->batch * x_image);
+    const uintptr_t x_end = src != NULL ? 0 : (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
     int32_t lo_row;
     const int32_t e_bytes = expand_bytes(p), a_bytes = add_bytes(p), w_bytes = wide_bytes(p);
@@ -474,6 +599,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = y + (size_t)b * y_image;
         int32_t next = 0; /* the next row of E's output to compute */
+        if (reads_rows(src)) {
+            window_of(x)->n = 0;
+            window_of(x)->ask = 0;
+            window_of(x)->base = b * gx->in_h;
+        }
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
         for (oy = 0; oy < gd->out_h; ++oy) {
@@ -487,7 +617,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 if (next < lo) {
                     next = lo;
                 }
-                if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
+                if (next <= hi && reads_rows(src)) {
+                    next = expand_rows_window(p, src, x, fast_e, w_e, ws_e, b_e, next, hi, ring, e_scratch);
+                } else if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
                     next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
                 }
                 for (; next <= hi; ++next) {
@@ -519,12 +651,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             if (p->add != NULL && (oy * gd->out_w - c) / gd->out_w < lo_row) {
                 lo_row = (oy * gd->out_w - c) / gd->out_w;
             }
-            x_lo = (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
+            x_lo = src != NULL ? 0 : (uintptr_t)(xb + (size_t)(lo_row < 0 ? 0 : lo_row) * x_row);
             for (ox = 0; ox < gd->out_w;) {
                 /* the chunk's first pixel: the first of the c carried ones */
                 const size_t pix = (size_t)oy * gd->out_w + ox - c;
                 int8_t *yp = yb + pix * out_c;
-                const int8_t *xp = xb + pix * out_c;
+                const int8_t *xp = p->add != NULL ? xb + pix * out_c : xb;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
                  * tte.compiler.fuse.block_overlap), then P and the add run over them at once,
@@ -572,6 +704,9 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 ++ox;
             }
         }
+        if (reads_rows(src)) {
+            window_drain(src, gx, window_of(x));
+        }
     }
 }
 
@@ -579,12 +714,46 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch)
 {
-    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch);
+    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
 }
 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
-    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch);
+    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+}
+
+/* The input of a block with in_rows: the caller's image, or the rows of the window at the end of
+ * scratch (tte_block_s8_scratch_bytes), or NULL when src gives no rows */
+static const int8_t *rows_input(const tte_block_s8_params_t *p, const tte_block_rows_t *src, int8_t *scratch)
+{
+    if (src->image != NULL) {
+        return src->image;
+    }
+    if (src->read_row == NULL || p->expand == NULL || !p->in_rows) {
+        return NULL;
+    }
+    return scratch + (size_t)(tte_block_s8_scratch_bytes(p)
+                              - window_rows(&p->expand->g) * p->expand->g.in_w * p->expand->g.in_c);
+}
+
+void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src, const int8_t *w_e,
+                       const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
+                       const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const int8_t *const x = rows_input(p, src, scratch);
+    if (x != NULL) {
+        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+    }
+}
+
+void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
+                             const tte_split_s8_t *w_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
+                             const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
+{
+    const int8_t *const x = rows_input(p, src, scratch);
+    if (x != NULL) {
+        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+    }
 }

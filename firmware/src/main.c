@@ -41,6 +41,13 @@
 /* inputs are read straight into the model's arena (tte_input_buffer()), no buffer here */
 #define INPUT_MAPPED 0
 #endif
+#if defined(TTE_INPUT_ROWS) && !INPUT_MAPPED
+/* A model compiled with input rows (TTE_INPUT_ROWS) keeps no input in its arena: it reads the
+ * image's rows from the pointer it is given. This buffer is the transport's, not the model's: the
+ * command stream delivers each input whole, so it lands here first (a camera would give the model
+ * its rows through tte_set_input_reader instead, with no image buffer at all). */
+static tte_input_t input_image[TTE_INPUT_BYTES / sizeof(tte_input_t)];
+#endif
 #if defined(TTE_REGRESSION) && TTE_REGRESSION
 /* a training step's target and an inference's output are never needed at once: one buffer */
 static union {
@@ -137,12 +144,18 @@ static void read_weights(void)
 #endif
 
 /* The input for the next step or inference: a mapped pointer (copied into the arena by the
- * step), or NULL once it has been read into the arena at tte_input_buffer(). */
+ * step, or with TTE_INPUT_ROWS read in place), the transport's image buffer (TTE_INPUT_ROWS), or
+ * NULL once it has been read into the arena at tte_input_buffer(). */
 static const tte_input_t *read_input(void)
 {
 #if INPUT_MAPPED
     const tte_input_t *p = (const tte_input_t *)tte_io_map(TTE_INPUT_BYTES);
     if (p == NULL) {
+        fail("truncated-input");
+    }
+#elif defined(TTE_INPUT_ROWS)
+    const tte_input_t *p = input_image;
+    if (!tte_io_read(input_image, TTE_INPUT_BYTES)) {
         fail("truncated-input");
     }
 #else

@@ -1,4 +1,4 @@
-"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--calibration DATA] -o DIR`."""
+"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--input-rows] [--calibration D] -o DIR`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ from tte.errors import TteError
 @click.option("--speed-kb", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="SRAM in KB the arena may grow by for faster kernels (pixel buffers, activations as floats "
                    "in the backward); never past the budget. 0 keeps the smallest arena.")
+@click.option("--input-rows", is_flag=True,
+              help="Keep the int8 input image out of SRAM: the first block (its expand conv the only reader of "
+                   "the input) reads it row by row, from the image passed to tte_infer / tte_train_step or, with "
+                   "NULL, from the reader set by tte_set_input_reader (rows 0..H-1, each once, in order; no "
+                   "tte_input_buffer()).")
 @click.option("--data", "data_name", default=None,
               help="Labelled training data: with --scheme auto, search the scheme that gains most on it within "
                    "the budget (as `tte scheme search` does).")
@@ -45,7 +50,7 @@ from tte.errors import TteError
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, speed_kb: float,
-                    data_name: str | None,
+                    input_rows: bool, data_name: str | None,
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
@@ -89,7 +94,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     try:
         report = compile_model(g, board=board, scheme=chosen, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
-                               rounding=rounding, force=force, speed_sram_bytes=int(speed_kb * 1024))
+                               rounding=rounding, force=force, speed_sram_bytes=int(speed_kb * 1024),
+                               input_rows=input_rows)
     except BudgetError as e:
         if as_json:
             click.echo(json.dumps(e.report, indent=2, default=str))
@@ -112,6 +118,9 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
                f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
                f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")
+    if report.get("input_rows"):
+        click.echo(f"  input given row by row (not in SRAM): {report['input_bytes'] / kb:.1f} KB image read "
+                   "from `in` or tte_set_input_reader's reader")
     if speed_kb > 0 and report["speed_sram_bytes"] == 0:
         click.echo(f"  note: --speed-kb {speed_kb:g} unused: only the smallest arena fits the budget")
     for spec, why in report.get("auto_skipped", {}).items():

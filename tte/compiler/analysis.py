@@ -22,6 +22,10 @@ SRAM accounting of a training step (``peak_sram_bytes``):
   block has consumed (tte.compiler.fuse.block_overlap); a float input (float I/O around an
   int8 body, the TFLite converter's default) takes 4 bytes a value and is quantized in place
   by the first op, so the int8 copy costs nothing more;
+* with ``input_rows`` (analyze) the int8 input image is not in the arena (``input_in_arena``
+  False, ``input_bytes`` not in ``arena_bytes``): the first streamed block reads it row by row
+  from the caller's image or its reader, through a window of its expand conv's kernel rows in
+  the block's scratch (tte.compiler.emit.block.input_window_bytes, in the arena);
 * ``stack_bytes``: an estimate (``STACK_ESTIMATE_BYTES``); the firmware measures the truth
   by stack painting.
 
@@ -44,7 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tte.compiler.fuse import block_overlap, stream_backward, stream_blocks, unfusable_groups
+from tte.compiler.emit.block import INPUT_ROWS_META
+from tte.compiler.fuse import FUSED_OP, block_overlap, stream_backward, stream_blocks, unfusable_groups
 from tte.compiler.memory import MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
@@ -173,12 +178,21 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
     return fn
 
 
+def _inputs_kw(s: ScheduledGraph, x: str) -> dict[str, Any]:
+    """Where the plans of ``s`` put the input image: pinned in the arena, or, given row by row
+    (INPUT_ROWS_META, analyze's ``input_rows``), not at all: the first block's output then heads
+    the chain of streamed outputs (as _plan_input_outside)."""
+    if s.graph.meta.get(INPUT_ROWS_META) == x:
+        return {"chain_from": next(n.outputs[0] for n in s.graph.nodes if x in n.inputs)}
+    return {"arena_inputs": [x]}
+
+
 def _train_plan(sg: ScheduledGraph, x: str) -> MemoryPlan:
-    return plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+    return plan_memory(sg, scratch=_scratch_fn(sg), overlap=_overlap_fn(sg.graph), **_inputs_kw(sg, x))
 
 
 def _train_arena(sg: ScheduledGraph, x: str) -> int:
-    return plan_arena_bytes(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph))
+    return plan_arena_bytes(sg, scratch=_scratch_fn(sg), overlap=_overlap_fn(sg.graph), **_inputs_kw(sg, x))
 
 
 def _forward_sets_arena(sg: ScheduledGraph, x: str) -> bool:
@@ -253,10 +267,8 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
             g.meta[X_FLOAT_META] = dict(xf)
             g.meta[Q_COLS_META] = dict(qc or {})
         if (pw, pw8) not in inf_arena:
-            inf_arena[pw, pw8] = plan_arena_bytes(inf, scratch=_scratch_fn(inf), arena_inputs=[x],
-                                                  overlap=_overlap_fn(inf.graph))
-        return (plan_arena_bytes(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)),
-                inf_arena[pw, pw8])
+            inf_arena[pw, pw8] = _train_arena(inf, x)
+        return _train_arena(sg, x), inf_arena[pw, pw8]
 
     def eight_pixels(pw: frozenset[str], xf: dict[str, int], qc: dict[str, int]) -> None:
         """Last, with everything else chosen: the 1x1 convs given a buffer, and those whose four
@@ -384,8 +396,7 @@ def _choose_given(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_by
     def fits(given: frozenset[str]) -> bool:
         for g in graphs:
             g.meta[key] = given
-        got = (plan_memory(sg, scratch=_scratch_fn(sg), arena_inputs=[x], overlap=_overlap_fn(sg.graph)).arena_bytes,
-               plan_memory(inf, scratch=_scratch_fn(inf), arena_inputs=[x], overlap=_overlap_fn(inf.graph)).arena_bytes)
+        got = (_train_plan(sg, x).arena_bytes, _train_plan(inf, x).arena_bytes)
         return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
 
     work: dict[str, int] = {}
@@ -414,7 +425,7 @@ def _quantizes_in_place(n: Node, g: Graph) -> bool:
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
             rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None,
-            flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0) -> Analysis:
+            flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0, input_rows: bool = False) -> Analysis:
     """Training graph, schedule, memory plans and the report; no C.
 
     ``flash_reserve_bytes``: flash the compile-time layouts must leave free beside the weight
@@ -431,9 +442,16 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     the updates under a global average pool from its masked gradient read lazily
     (tte.compiler.pooled).
 
+    ``input_rows``: the int8 input image is not in the arena; the first streamed block, whose
+    expand conv alone reads it, takes it row by row (tte_block_s8_rows) through a window of
+    the conv's kernel rows in its scratch, from the caller's image or a reader the application
+    sets (tte.compiler.codegen); a TteError where the model's first op is not such a block.
+
     An inference-only scheme (``none``) builds no training graph: ``loss``, ``lr``, ``qas``,
     ``rounding`` and ``seed`` are then ignored (there is no step for them to shape)."""
     _check_int8(graph)
+    if input_rows:
+        _check_input_rows_dtype(graph)
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
     frozen = sch.inference_only
@@ -448,9 +466,13 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if frozen:
         if reorder if stream is None else stream:
             inf = stream_blocks(inf)
+        if input_rows:
+            _mark_input_rows(inf, x)
         sg, tg = inf, inf.training
     elif reorder if stream is None else stream:
         streamed = stream_blocks(sg)
+        if input_rows:
+            _mark_input_rows(streamed, x)
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
         variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
         if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
@@ -460,6 +482,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         options += [_choose_backward_fusion(v, x, pool=False) for v, o in zip(variants, options)
                     if any(n.attrs.get("pool") for n in o.graph.nodes if n.op == "dwpw_backward")]
         sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
+        if input_rows:
+            _mark_input_rows(inf, x)
+    elif input_rows:
+        _mark_input_rows(sg, x)   # raises: nothing is streamed
     elif reorder:
         sg = _choose_pointwise_in_place(sg, x)
     else:   # the unscheduled baseline ("sparse update without reordering") as it always was
@@ -474,9 +500,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x], overlap=_overlap_fn(sg.graph))
-        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, arena_inputs=[x], overlap=_overlap_fn(inf.graph))
-        if mp.offsets[x] != ip.offsets[x]:
+        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), **_inputs_kw(sg, x))
+        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph),
+                                           **_inputs_kw(inf, x))
+        if not input_rows and mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
                              overlap=_overlap_fn(sg.graph), input_offset=base)
@@ -485,6 +512,14 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
                          split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
         report["speed_sram_bytes"] = slack
+        report["input_rows"] = input_rows
+        report["input_in_arena"] = not input_rows
+        if input_rows:
+            report["notes"] = [n if not n.startswith("the input image lives in the arena") else
+                               "input_rows: the input image is not in the arena (input_bytes are not part of "
+                               "arena_bytes): the first block reads it row by row, from the image passed as `in` "
+                               "or the reader set by tte_set_input_reader, through a window of its kernel rows "
+                               "in the block's scratch" for n in report["notes"]]
         if report["fits"]:
             break   # else the smallest arena, which may fit where the faster one did not
     # kept for comparison: the peak with the input in a separate buffer of the caller's
@@ -494,6 +529,48 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
                                                      + report["input_bytes"] + arena_out)
     return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report, outside)
+
+
+def _first_op(g: Graph) -> str:
+    return f"{g.nodes[0].op} '{g.nodes[0].name}'" if g.nodes else "none"
+
+
+def _check_input_rows_dtype(graph: Graph) -> None:
+    """input_rows takes an int8 input: a float one is quantized in place by a QUANTIZE that needs
+    it whole in the arena."""
+    x = graph.inputs[0]
+    if graph.tensors[x].dtype != "int8":
+        readers = ", ".join(f"{n.op.upper()} '{n.name}'" for n in graph.consumers(x))
+        raise TteError(f"input_rows needs an int8 input; '{graph.name}' takes {graph.tensors[x].dtype} input "
+                       f"'{x}', which its first op {_first_op(graph)} reads ({readers} quantizes it whole in the "
+                       "arena, not row by row)")
+
+
+def _mark_input_rows(s: ScheduledGraph, x: str) -> None:
+    """Records in ``s``'s graph meta that the input ``x`` comes row by row (INPUT_ROWS_META: the
+    planner leaves it out of the arena, the block reading it takes tte_block_s8_rows and a window
+    of its rows in scratch), after checking that its only reader is a streamed block whose expand
+    conv reads it (no residual add of it), on a batch of one image."""
+    g = s.graph
+    readers = g.consumers(x)
+    why = None
+    if len(readers) != 1:
+        why = f"{len(readers)} ops read the input ({', '.join(n.op for n in readers)}); it must have one reader"
+    elif readers[0].op != FUSED_OP:
+        why = (f"its reader {readers[0].op} '{readers[0].name}' is not a streamed block (tte.compiler.fuse: "
+               "a frozen expand -> depthwise -> 1x1 chain, streamed when reorder/stream is on)")
+    else:
+        chain = readers[0].attrs["chain"]
+        if sum(n.op == "conv2d" for n in chain.nodes) < 3:   # [E,] D, P[, add]: E reads the block's input
+            why = f"its streamed block '{readers[0].name}' has no expand conv reading it"
+        elif chain.nodes[-1].op == "add":
+            why = f"its streamed block '{readers[0].name}' adds the input to its output (a residual)"
+        elif g.tensors[x].shape[0] != 1:
+            why = f"the input is a batch of {g.tensors[x].shape[0]} images"
+    if why is not None:
+        raise TteError(f"input_rows: the input '{x}' of '{g.name}' cannot be given row by row: the model's "
+                       f"first op is {_first_op(g)}; {why}", node=readers[0].name if readers else None)
+    g.meta[INPUT_ROWS_META] = x
 
 
 def _plan_input_outside(s: ScheduledGraph, x: str) -> MemoryPlan:
@@ -593,7 +670,8 @@ def format_breakdown(report: dict[str, Any]) -> str:
              f"    arena           {r['arena_bytes']:>10,} B  (training {r['train_arena_bytes']:,}, "
              f"inference {r['inference_arena_bytes']:,})",
              f"    trainable       {r['trainable_bytes']:>10,} B  ({len(r['trainable_tensors'])} tensors)",
-             f"    (input image    {r['input_bytes']:>10,} B, in the arena)",
+             f"    (input image    {r['input_bytes']:>10,} B, "
+             f"{'in the arena' if r.get('input_in_arena', True) else 'given row by row, not in SRAM'})",
              f"    optimizer       {r['optimizer_bytes']:>10,} B",
              *([f"    target (mse)    {r['target_bytes']:>10,} B"] if r.get("target_bytes") else []),
              f"    stack (est.)    {r['stack_bytes']:>10,} B",

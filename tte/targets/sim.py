@@ -28,6 +28,7 @@ from tte.targets.paths import cache_dir
 _CDEF = """
 void tte_init(void);
 tte_input_t *tte_input_buffer(void);
+void tte_set_input_reader(void (*read_row)(void *ctx, int32_t row, tte_input_t *dst), void *ctx);
 void tte_infer(const tte_input_t *in, tte_output_t *out);
 float tte_train_step(const tte_input_t *in, int32_t label);
 float tte_train_step_regression(const tte_input_t *in, const float *target);

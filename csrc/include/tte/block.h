@@ -50,15 +50,31 @@ typedef struct {
      * NULL, NULL */
     const uint32_t *dw_prep_live;
     const tte_dw3_wide_ops_t *dw3_live;
+    /* nonzero: x is the model's input, given row by row (tte_block_s8_rows; with E, without the
+     * add): scratch ends with a window of E's kernel rows of it, from an 8-byte boundary a 16-byte
+     * head, then (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes
+     * (tte.compiler.emit.block.input_window_bytes) */
+    int32_t in_rows;
 } tte_block_s8_params_t;
+
+/* Where a block that reads the model's input row by row (in_rows) gets it: the whole image, read
+ * in place (no copy), or, image NULL, read_row(ctx, row, dst), which writes one row (in_w * in_c
+ * bytes) of E's input to dst. Rows are asked for once each, in increasing order 0 .. in_h - 1
+ * (image b of a batch: b * in_h + row), rows E reads none of included (asked and dropped), so a
+ * camera that delivers the image row by row can feed it without keeping the image. */
+typedef struct {
+    const int8_t *image;
+    void (*read_row)(void *ctx, int32_t row, int8_t *dst);
+    void *ctx;
+} tte_block_rows_t;
 
 /* Bytes of scratch tte_block_s8 needs: E's kernel scratch (tte_conv2d_s8_scratch_bytes,
  * when expand != NULL), the add's (tte_add_s8_scratch_bytes of one output image, when add !=
  * NULL), P's pixel-pair buffer (8 * P's in_c from 32 input
  * channels on, tte_conv2d_s8_pointwise_px_buf; given dw_pad, D's widened rows before it), a ring of (k_h - 1) * dil_h + 1 rows of E's output (when expand !=
  * NULL), one pixel of D's output (two without expand and add; then a whole image's more
- * where dw_all), and one pixel of P's output (when add). scratch must be
- * 8-byte aligned. */
+ * where dw_all), and one pixel of P's output (when add); with in_rows, then the window of the
+ * input's rows, from an 8-byte boundary. scratch must be 8-byte aligned. */
 int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p);
 
 /* y = the block of x, computed output row by output row; bit-identical to running the ops
@@ -74,5 +90,13 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch);
+/* tte_block_s8 / tte_block_s8_split of a block with in_rows, its input x from src: the same bytes
+ * in y. With neither src->image nor src->read_row, nothing runs (y is not written). */
+void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src, const int8_t *w_e,
+                       const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
+                       const int32_t *b_p, int8_t *y, int8_t *scratch);
+void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
+                             const tte_split_s8_t *w_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
+                             const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch);
 
 #endif

@@ -58,7 +58,8 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
 def block_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
     32 input channels on; without E and the add at least D's scratch, dw_ws_bytes) + ring of E's output rows + one pixel
-    of D (two or four without E and the add) (+ one of P)."""
+    of D (two or four without E and the add) (+ one of P); reading the model's input row by row
+    (reads_input_rows), then from an 8-byte boundary the window of its rows (input_window_bytes)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
@@ -81,7 +82,33 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     if add is not None:
         y = _t(view, project.outputs[0])
         n += y.shape[-1] + add_table_bytes(y.size // y.shape[0])   # the table: for one image's sums
+    if reads_input_rows(node, g):
+        n = (n + 7) // 8 * 8 + input_window_bytes(node, g)
     return n
+
+
+INPUT_ROWS_META = "input_rows"   # Graph.meta key: the model's input, given row by row (tte.compiler.analysis)
+INPUT_SOURCE = "tte_input_rows"  # the generated C's tte_block_rows_t of the input (tte.compiler.codegen)
+INPUT_WINDOW_HEAD = 16  # sizeof(in_window_t) in csrc/src/block_s8.c
+
+
+def reads_input_rows(node: Node, g: Graph) -> bool:
+    """Whether streamed block ``node`` reads the model's input row by row (INPUT_ROWS_META names it):
+    tte_block_s8_rows, its scratch ending with a window of E's kernel rows of the input."""
+    return node.op == "streamed_block" and bool(node.inputs) and g.meta.get(INPUT_ROWS_META) == node.inputs[0]
+
+
+def input_window_bytes(node: Node, g: Graph) -> int:
+    """The window of the model's input rows in the scratch of block ``node`` (reads_input_rows): a
+    16-byte head (block_s8.c in_window_t: the window's state, kept off the stack), then E's kernel
+    rows, (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes (window_rows)."""
+    expand, _, _, _, chain = _block_parts(node)
+    if expand is None:
+        raise _err(node, "reads the input row by row without an expand conv")
+    view = _chain_graph(g, chain)
+    x = _t(view, expand.inputs[0])
+    kh, dh = _t(view, expand.inputs[1]).shape[1], int(expand.attrs["dilations"][0])
+    return INPUT_WINDOW_HEAD + ((kh - 1) * dh + 1) * x.shape[2] * x.shape[3]
 
 
 def dw_ws_bytes(dw: Node, g: Graph) -> int:
@@ -875,6 +902,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
     inner = {t.name for t in chain.intermediates}
+    rows = reads_input_rows(node, g)
     prep, pw, dwb = dw_prepared(node, g), pw_prepared(node, g), dw3_blocks_prepared(node, g)
     live = dw_live_prepared(node, g)
     pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
@@ -910,12 +938,15 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
                      f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
-                     f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}}};")
+                     f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
+                     f", {int(rows)}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
     if sw is not None:
         args[1], kernel = sw, "tte_block_s8_split"
+    if rows:   # the input from the caller's image or its reader (tte.compiler.codegen)
+        args[0], kernel = f"&{INPUT_SOURCE}", kernel + "_rows"
     out.call.append(f"{kernel}(&{prefix}_params, {', '.join(args)}, {ref(node.outputs[0])}, "
                     f"(int8_t *){ref(node.name + '@scratch')});")
     return out
