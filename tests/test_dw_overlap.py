@@ -23,6 +23,7 @@ from tte.compiler.memory import check_plan
 from tte.ir import Graph, Tensor
 
 SCHEME = "paper:mbv2-w0.35:99kb"
+LATEST_BORN_FIRST = {"latest-born-first": lambda bs: sorted(bs, key=lambda b: (-b.first, -b.size, b.name))}
 
 
 def _dw(shape: tuple[int, int, int, int], k: int, stride: int, pad: int, dtype: str = "int8",
@@ -71,8 +72,7 @@ def plans() -> Iterator[tuple[Analysis, Analysis]]:
     leave the overlaps unused, as the arena's peak is the first step."""
     g = mbv2_int8()
     mp = pytest.MonkeyPatch()
-    mp.setattr(memory, "PLANNERS", {"latest-born-first": lambda bs: sorted(bs, key=lambda b: (-b.first, -b.size,
-                                                                                                  b.name))})
+    mp.setattr(memory, "PLANNERS", LATEST_BORN_FIRST)
     try:
         with_dw = analyze(g, scheme=SCHEME)
         mp.setattr(analysis, "depthwise_overlap", lambda n, g: None)
@@ -118,6 +118,29 @@ def test_planner_places_depthwise_outputs_on_the_step(plans: tuple[Analysis, Ana
     assert without.plan.floor_bytes()[step] - plan.floor_bytes()[step] == out.size - d
 
 
+def test_stepped_placement_is_the_lowest_on_the_step(plans: tuple[Analysis, Analysis],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """plan_memory's indexed placement with stepped overlaps equals the plain one-by-one
+    placement (tests/test_memory.py placed_one_by_one: each buffer at the lowest offset that
+    fits, on the step where it shares bytes with a partner)."""
+    import test_memory
+
+    from tte.compiler.analysis import _overlap_fn, _scratch_fn
+    from tte.compiler.memory import plan_memory
+
+    with_dw, _ = plans
+    monkeypatch.setattr(memory, "PLANNERS", LATEST_BORN_FIRST)
+    monkeypatch.setattr(test_memory, "PLANNERS", LATEST_BORN_FIRST)
+    sg = with_dw.scheduled
+    kw: dict[str, Any] = {"arena_inputs": [with_dw.forward.inputs[0]], "scratch": _scratch_fn(sg),
+                          "overlap": _overlap_fn(sg.graph)}
+    want = test_memory.placed_one_by_one(sg, **kw)
+    plan = plan_memory(sg, **kw)
+    assert plan.candidates == {k: v[0] for k, v in want.items()}
+    assert plan.offsets == {t: want[plan.planner][1][b.name] for b in plan.buffers for t in b.tensors}
+    assert plan.offsets == with_dw.plan.offsets
+
+
 def _run(engines: list[Any], shape: tuple[int, ...]) -> None:
     rng = np.random.default_rng(21)
     for k in range(3):
@@ -158,3 +181,26 @@ def test_overlapped_plan_trains_as_the_plain_one_on_the_m7(plans: tuple[Analysis
     finally:
         for e in engines:
             e.close()
+
+
+def test_a_shared_placement_moves_onto_the_step() -> None:
+    """Where the lowest free offset would share bytes off the step, the buffer moves to the
+    next offset on it: an output below its input closer to it, an input above its output
+    further from it (the distance stays at least the allowed one)."""
+    from tte.compiler.memory import Buffer, _Layout
+
+    def layout() -> tuple[list[Buffer], _Layout]:
+        bufs = [Buffer("keep", ["keep"], 40, 0, 5), Buffer("gap", ["gap"], 48, 0, 1),
+                Buffer("in", ["in"], 96, 0, 2), Buffer("out", ["out"], 96, 2, 4)]
+        return bufs, _Layout.of(bufs, {("out", "in"): 32}, {("out", "in"): 32})
+
+    bufs, lay = layout()
+    offsets = [-1] * 4
+    lay.place([0, 1, 2, 3], offsets)
+    # the input at 88; the output's lowest free offset 40 is 48 below it: on the step, 32 below
+    assert offsets == [0, 40, 88, 56]
+    bufs, lay = layout()
+    offsets = [-1] * 4
+    lay.place([0, 3, 1, 2], offsets)
+    # the output at 40; the input's lowest free offset 88 is 48 above it: on the step, 64 above
+    assert offsets == [0, 40, 104, 40]
