@@ -298,10 +298,11 @@ def _conv_case(seed: int, kind: str) -> Case:
 # (h, w, k, stride) of the depthwise overlap cases: the whole-image paths of depthwise_s8.c on
 # the M7 (3x3 stride 1 through dw3_ring_image up to 18 wide, dw3_groups / dw_row_groups past it;
 # 5x5 and 7x7 through dw_whole4 at 4x4, dw_small8 8 wide, dw_small up to 64 pixels, dw_row_groups
-# beyond; stride 2), the pixel path on the host
+# beyond; stride 2; rows as wide as the unstreamed first blocks' rows), the pixel path on the host
 DW_OVERLAP_SHAPES = ((8, 8, 3, 1), (4, 4, 3, 1), (6, 18, 3, 1), (5, 20, 3, 1), (3, 24, 3, 1), (4, 4, 5, 1),
                      (8, 8, 5, 1), (6, 10, 5, 1), (9, 12, 5, 1), (4, 4, 7, 1), (8, 8, 7, 1), (10, 9, 7, 1),
-                     (16, 16, 3, 2), (9, 24, 3, 2), (8, 8, 5, 2), (12, 12, 5, 2), (8, 8, 7, 2), (14, 14, 7, 2))
+                     (16, 16, 3, 2), (9, 24, 3, 2), (8, 8, 5, 2), (12, 12, 5, 2), (8, 8, 7, 2), (14, 14, 7, 2),
+                     (10, 64, 3, 1), (12, 64, 3, 2), (6, 40, 5, 1), (9, 36, 7, 2))
 
 
 def _dw_overlap_case(seed: int) -> Case:
