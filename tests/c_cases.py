@@ -98,7 +98,29 @@ def _buffers(g: Graph) -> dict[str, int]:
             index[n.outputs[0]] = index[n.inputs[0]]
     for out, src in g.meta.get("alias", {}).items():   # in-place kernels (tte.compiler.schedule.choose_inplace)
         index[out] = index[src]
+    for out, (src, _) in g.meta.get(BELOW, {}).items():
+        index[out] = index[src]
     return index
+
+
+# an output that starts a distance below its input in one buffer (the memory planner's allowed
+# overlaps, tte.compiler.memory): {output: (input, distance)}; the buffer holds distance bytes
+# of garbage, then the input, and the output is read from its start
+BELOW = "below"
+
+
+def below_offsets(g: Graph) -> dict[str, int]:
+    """Tensor -> its byte offset in its buffer (the inputs that an output starts below)."""
+    return {src: d for src, d in g.meta.get(BELOW, {}).values()}
+
+
+def slot_bytes(g: Graph, name: str, data: bytes, garbage: bytes) -> bytes:
+    """A buffer's initial bytes from its first tensor's: the distance's garbage in front of an
+    input that an output starts below, and garbage up to the output's end."""
+    d = below_offsets(g).get(name, 0)
+    outs = [o for o, (src, _) in g.meta.get(BELOW, {}).items() if src == name]
+    most = max([d + len(data), *(g.tensors[o].nbytes for o in outs)])
+    return garbage[:d] + data + garbage[d:d + most - d - len(data)]
 
 
 def emit_cases(cases: list[Case]) -> tuple[str, str]:
@@ -112,7 +134,9 @@ def emit_cases(cases: list[Case]) -> tuple[str, str]:
         index = _buffers(g)
 
         def plain(name: str, g: Graph = g, index: dict[str, int] = index) -> str:
-            return f"(({CTYPE[g.tensors[name].dtype]} *)b[{index[name]}])"
+            at = below_offsets(g).get(name, 0)
+            base = f"b[{index[name]}]" if not at else f"((uint8_t *)b[{index[name]}] + {at})"
+            return f"(({CTYPE[g.tensors[name].dtype]} *){base})"
 
         body: list[str] = []
         ref = _SplitRef(plain)
@@ -209,6 +233,9 @@ class Harness:
             most = max(g.tensors[k].size for k, v in index.items() if v == slot)
             if t.dtype == "float32" and most > arr.size:
                 arr = np.concatenate([arr.ravel(), np.full(most - arr.size, np.nan, np.float32)])
+            if name in below_offsets(g):
+                garbage = rng.integers(0, 256, below_offsets(g)[name] + max(t.nbytes for t in g.tensors.values()))
+                arr = np.frombuffer(slot_bytes(g, name, arr.tobytes(), garbage.astype(np.uint8).tobytes()), np.uint8)
             arrays[slot] = np.ascontiguousarray(arr)
         ptrs = self.ffi.new("void *[]", max(len(index), 1))
         for slot, arr in arrays.items():
@@ -224,6 +251,9 @@ class Harness:
         out: dict[str, np.ndarray] = {}
         for name, t in g.tensors.items():
             arr = arrays[index[name]]
+            if index[name] in {index[src] for src in below_offsets(g)}:
+                at = below_offsets(g).get(name, 0)
+                arr = arr.view(np.uint8)[at:at + t.nbytes].view(t.dtype)
             if t.dtype == "bool":
                 arr = np.unpackbits(arr, bitorder="little")[:t.size].astype(bool).reshape(t.shape)
             if t.dtype != "bool" and arr.size != t.size:
@@ -263,6 +293,51 @@ def _conv_case(seed: int, kind: str) -> Case:
                                     "activation": ["none", "relu", "relu6"][seed % 3]}, quant=yq)
     g.outputs = ["y"]
     return Case(f"conv2d_{kind}_{seed}", g, random_feeds(g, rng))
+
+
+# (h, w, k, stride) of the depthwise overlap cases: the whole-image paths of depthwise_s8.c on
+# the M7 (3x3 stride 1 through dw3_ring_image up to 18 wide, dw3_groups / dw_row_groups past it;
+# 5x5 and 7x7 through dw_whole4 at 4x4, dw_small8 8 wide, dw_small up to 64 pixels, dw_row_groups
+# beyond; stride 2; rows as wide as the unstreamed first blocks' rows), the pixel path on the host
+DW_OVERLAP_SHAPES = ((8, 8, 3, 1), (4, 4, 3, 1), (6, 18, 3, 1), (5, 20, 3, 1), (3, 24, 3, 1), (4, 4, 5, 1),
+                     (8, 8, 5, 1), (6, 10, 5, 1), (9, 12, 5, 1), (4, 4, 7, 1), (8, 8, 7, 1), (10, 9, 7, 1),
+                     (16, 16, 3, 2), (9, 24, 3, 2), (8, 8, 5, 2), (12, 12, 5, 2), (8, 8, 7, 2), (14, 14, 7, 2),
+                     (10, 64, 3, 1), (12, 64, 3, 2), (6, 40, 5, 1), (9, 36, 7, 2))
+
+
+def _dw_overlap_case(seed: int) -> Case:
+    """A depthwise conv whose output starts tte.compiler.fuse.depthwise_overlap's distance below
+    its input in one buffer (a further step below for every third), as the memory planner
+    may place them: the bytes of the reference on separate buffers. Odd seeds take a paper-like
+    output stage (small multipliers, biases near zero: the assembly's fast stage, mode 2), even
+    ones random scales."""
+    from tte.compiler.fuse import depthwise_overlap
+
+    rng = np.random.default_rng(9100 + seed)
+    h, w, k, stride = DW_OVERLAP_SHAPES[(seed // 2) % len(DW_OVERLAP_SHAPES)]
+    c = int(rng.choice([8, 12, 16, 20, 48]))
+    if seed % 2:
+        xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.025, -128)
+        ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), c)).astype(np.float32)
+        bias = rng.integers(-300, 300, c)
+    else:
+        xq, yq = rand_q(rng), rand_q(rng)
+        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+        bias = rng.integers(-3000, 3000, c)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", bias.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (stride, stride), "dilations": (1, 1),
+                                                "pads": (k // 2,) * 4, "groups": c,
+                                                "activation": "relu6" if seed % 2 else ["none", "relu"][seed % 4 // 2]},
+               quant=yq)
+    g.outputs = ["y"]
+    over = depthwise_overlap(g.nodes[0], g)
+    assert over is not None
+    d, step = over
+    g.meta[BELOW] = {"y": ("x", d + (step if seed % 3 == 2 else 0))}
+    return Case(f"depthwise_overlap_{seed}_{h}x{w}x{c}_k{k}s{stride}", g, random_feeds(g, rng))
 
 
 def _wide_conv_case(seed: int, kind: str) -> Case:
@@ -2236,6 +2311,7 @@ def forward_cases() -> list[Case]:
         cases += [_wide_conv_case(s, kind) for s in range(6)]
     cases += [_dw_window_case(s) for s in range(12)]
     cases += [_dw_small_case(s) for s in range(32)]
+    cases += [_dw_overlap_case(s) for s in range(2 * len(DW_OVERLAP_SHAPES))]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]

@@ -140,11 +140,11 @@ def placed_one_by_one(sg: ScheduledGraph, **kw: Any) -> dict[str, tuple[int, dic
     planner and number of pinned chain outputs, every buffer in the planner's order at the
     lowest offset where it collides with no placed buffer alive with it (an allowed overlap
     lets an output reach its distance below its input). Returns arena end and offsets."""
-    from tte.compiler.memory import _overlap_chain, align, allowed_overlaps, buffers_of
+    from tte.compiler.memory import _allowed, _overlap_chain, align, buffers_of
 
     inputs = kw.get("arena_inputs", ())
     bufs, _ = buffers_of(sg, kw.get("scratch"), inputs)
-    allow = allowed_overlaps(sg, bufs, kw["overlap"]) if kw.get("overlap") else {}
+    allow, steps = _allowed(sg, bufs, kw["overlap"]) if kw.get("overlap") else ({}, {})
     start = inputs[0] if len(inputs) == 1 else kw.get("chain_from")
     chain = _overlap_chain(allow, start) if start is not None else []
     out: dict[str, tuple[int, dict[str, int]]] = {}
@@ -164,6 +164,10 @@ def placed_one_by_one(sg: ScheduledGraph, **kw: Any) -> dict[str, tuple[int, dic
                     off[b.name], base = base, base + b.size
             for b in order([b for b in bufs if b.name not in off]):
                 taken = []
+                # (offset, size, step) of a placed partner of a stepped overlap: where they share
+                # bytes, its offset less b's is a multiple of the step
+                stepped: list[tuple[int, int, int]] = []
+                at_step: set[int] = set()
                 for p in bufs:
                     if p.name not in off or not p.overlaps(b):
                         continue
@@ -173,9 +177,17 @@ def placed_one_by_one(sg: ScheduledGraph, **kw: Any) -> dict[str, tuple[int, dic
                     if (p.name, b.name) in allow:
                         hi = off[p.name] + min(allow[p.name, b.name], p.size)
                     taken.append((lo, hi))
-                # the lowest free offset is 0 or the end of a taken span
-                off[b.name] = min(at for at in {0, *(hi for _, hi in taken)}
-                                  if at >= 0 and not any(lo < at + b.size and at < hi for lo, hi in taken))
+                    step = steps.get((b.name, p.name), steps.get((p.name, b.name)))
+                    if step is not None:
+                        stepped.append((off[p.name], p.size, step))
+                        at_step.update(range(off[p.name] - b.size, off[p.name] + p.size, ALIGN))
+
+                def fits(at: int, size: int = b.size, taken: list[tuple[int, int]] = taken,
+                         stepped: list[tuple[int, int, int]] = stepped) -> bool:
+                    return at >= 0 and not any(lo < at + size and at < hi for lo, hi in taken) and all(
+                        (o - at) % step == 0 for o, n, step in stepped if o < at + size and at < o + n)
+                # the lowest free offset is 0, the end of a taken span or an offset beside a stepped partner
+                off[b.name] = min(at for at in {0, *(hi for _, hi in taken), *at_step} if fits(at))
             end = max(off[b.name] + b.size for b in bufs)
             out[name if n_chain == 0 else f"{name}/pin{n_chain}"] = (end, off)
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from c_cases import CTYPE, Case, _buffers, all_cases, emit_cases
+from c_cases import CTYPE, Case, _buffers, all_cases, below_offsets, emit_cases, slot_bytes
 
 from tte.ir import Tensor
 from tte.targets import cbuild
@@ -103,6 +103,10 @@ def _program(cases: list[Case], first: int = 0) -> str:
                 continue
             assert t.dtype in CTYPE, t.dtype
             data = _initial(t, case.feeds.get(name, t.data), rng)
+            if name in below_offsets(g):
+                data = slot_bytes(g, name, data, rng.integers(0, 256, len(data) + below_offsets(g)[name]
+                                                              + max(t.nbytes for t in g.tensors.values()))
+                                  .astype(np.uint8).tobytes())
             layout[slot] = (len(blob), len(data))
             blob += data + bytes(-len(data) % 8)
         n_slots = max(index.values()) + 1
@@ -199,3 +203,13 @@ def _check_on_the_m7(cases: list[Case], first: int, tmp_path: Path) -> None:
     assert not missing, f"the M7 run stopped before {missing[:3]}"
     differ = [cases[i].name for i in want if got[i] != want[i]]
     assert not differ, f"{len(differ)} of {len(cases)} cases differ on the M7 from the host: {differ}"
+
+
+def test_overlapping_depthwise_gives_host_bytes_on_the_m7(tmp_path: Path) -> None:
+    """The depthwise cases whose output starts its allowed distance below the input in one
+    buffer (tests/c_cases.py _dw_overlap_case; host == reference in tests/test_c_kernels.py): the
+    M7's DSP and assembly paths, which run channel groups over every row, give the host's bytes."""
+    cases = [c for c in all_cases() if c.name.startswith("depthwise_overlap_")]
+    assert len(cases) >= 30
+    first = next(i for i, c in enumerate(all_cases()) if c.name == cases[0].name)
+    _check_on_the_m7(cases, first, tmp_path)

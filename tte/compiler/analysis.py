@@ -49,7 +49,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tte.compiler.emit.block import INPUT_ROWS_META
-from tte.compiler.fuse import FUSED_OP, block_overlap, stream_backward, stream_blocks, unfusable_groups
+from tte.compiler.fuse import (
+    FUSED_OP,
+    block_overlap,
+    depthwise_overlap,
+    stream_backward,
+    stream_blocks,
+    unfusable_groups,
+)
 from tte.compiler.memory import MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
@@ -167,14 +174,18 @@ def _choose_pointwise_in_place(sg: ScheduledGraph, x: str) -> ScheduledGraph:
     return without_in_place(sg, off)
 
 
-def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int]]]:
-    """Per node: (output, input, distance) where the kernel may write its output over its
-    input (tte.compiler.memory, "Overlap by design"); streamed blocks (tte.compiler.fuse.block_overlap)."""
-    def fn(n: Node) -> list[tuple[str, str, int]]:
+def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int] | tuple[str, str, int, int]]]:
+    """Per node: (output, input, distance[, step]) where the kernel may write its output over its
+    input (tte.compiler.memory, "Overlap by design"); streamed blocks (tte.compiler.fuse.block_overlap),
+    whole-image depthwise convs (tte.compiler.fuse.depthwise_overlap)."""
+    def fn(n: Node) -> list[tuple[str, str, int] | tuple[str, str, int, int]]:
         if _quantizes_in_place(n, g):
             return [(n.outputs[0], n.inputs[0], 0)]
         d = block_overlap(n, g)
-        return [] if d is None else [(n.outputs[0], n.inputs[0], d)]
+        if d is not None:
+            return [(n.outputs[0], n.inputs[0], d)]
+        dw = depthwise_overlap(n, g)
+        return [] if dw is None else [(n.outputs[0], n.inputs[0], *dw)]
     return fn
 
 

@@ -21,8 +21,10 @@ fused node takes the chain's place at its last node.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+from tte.compiler.memory import ALIGN
 from tte.compiler.schedule import ScheduledGraph, choose_inplace
 from tte.ir import FusedChain, Graph, Node
 from tte.training.autodiff import TrainingGraph
@@ -428,6 +430,36 @@ def block_rows_read(node: Node, g: Graph) -> list[int]:
     for oy in range(len(per_row) - 2, -1, -1):
         per_row[oy] = min(per_row[oy], per_row[oy + 1])
     return per_row
+
+
+def depthwise_overlap(node: Node, g: Graph) -> tuple[int, int] | None:
+    """(distance, step): how far (bytes) below its input the output of a whole-image int8
+    depthwise conv (tte_conv2d_s8 -> tte_conv2d_s8_depthwise, batch 1, multiplier 1, channels a
+    multiple of 4, dilation 1) must start at least so that it may overlap the input, and the
+    step the distance must be a multiple of. Every path of the kernel writes output row oy of a
+    channel after it read that channel's window rows; the DSP paths run each group of four
+    channels over all rows (the next group's input bytes are read after the last output row
+    of this one is written), so the output may overlap only where each channel's bytes land on
+    the same channel's (a distance that is a multiple of the channel count); some write two
+    output rows in one pass, so output row oy may still be written while the rows of output
+    row oy - 1's window are read: it must end above input row stride * (oy - 1) - pad_top.
+    None for other nodes."""
+    if node.op != "conv2d" or len(node.inputs) < 2:
+        return None
+    x, w, y = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]], g.tensors[node.outputs[0]]
+    if (x.dtype != "int8" or y.dtype != "int8" or len(x.shape) != 4 or len(y.shape) != 4
+            or x.shape[0] != 1 or y.shape[0] != 1):
+        return None
+    c = x.shape[3]
+    if int(node.attrs["groups"]) != c or y.shape[3] != c or c % 4 or w.shape[1] > 7:
+        return None
+    if tuple(int(v) for v in node.attrs.get("dilations", (1, 1))) != (1, 1):
+        return None
+    stride, pad = int(node.attrs["strides"][0]), int(node.attrs["pads"][0])
+    x_row, y_row = x.nbytes // x.shape[1], y.nbytes // y.shape[1]
+    d = max((oy + 1) * y_row - max(0, stride * (oy - 1) - pad) * x_row for oy in range(y.shape[1]))
+    step = math.lcm(c, ALIGN)
+    return -(-d // step) * step, step
 
 
 def block_overlap(node: Node, g: Graph) -> int | None:

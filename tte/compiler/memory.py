@@ -21,11 +21,15 @@ consumed. ``plan_memory(overlap=...)`` asks, per node, for such (output, input, 
 triples: the output buffer may then share bytes with the input buffer, at the one step
 where the input dies and the output is born, if it starts at least ``distance`` bytes below
 the input (``MemoryPlan.overlaps``; ``check_plan`` verifies every such pair). The distance
-comes from the kernel's row access pattern (``tte.compiler.fuse.block_overlap``).
+comes from the kernel's row access pattern (``tte.compiler.fuse.block_overlap``). A triple may
+carry a fourth value, a step: the distance of a shared placement must then also be a multiple
+of it (a depthwise conv that runs each group of channels over every row, whose channels must
+land on their own bytes: ``tte.compiler.fuse.depthwise_overlap``).
 """
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -72,6 +76,7 @@ class MemoryPlan:
     high_water: list[int]                   # per step: highest end offset among live buffers
     candidates: dict[str, int] = field(default_factory=dict)   # planner -> arena bytes
     overlaps: dict[tuple[str, str], int] = field(default_factory=dict)  # (out buffer, in buffer) -> distance
+    overlap_steps: dict[tuple[str, str], int] = field(default_factory=dict)  # the same pairs -> step, where not ALIGN
 
     @property
     def lower_bound(self) -> int:
@@ -151,6 +156,7 @@ def buffers_of(sg: ScheduledGraph, scratch: Callable[[Node], int] | None = None,
 
 
 Overlaps = dict[tuple[str, str], int]
+OverlapOffer = Callable[[Node], Sequence[tuple[int | str, ...]]]   # (output, input, distance[, step])
 
 
 def _span(b: Buffer, p: Buffer, allow: Overlaps) -> tuple[int, int]:
@@ -192,19 +198,30 @@ PLANNERS: dict[str, Callable[[list[Buffer]], list[Buffer]]] = {
 }
 
 
-def allowed_overlaps(sg: ScheduledGraph, bufs: Sequence[Buffer],
-                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]]) -> Overlaps:
+def allowed_overlaps(sg: ScheduledGraph, bufs: Sequence[Buffer], overlap: OverlapOffer) -> Overlaps:
     """(output buffer, input buffer) -> distance, for the triples that ``overlap`` offers
     whose input buffer dies at the node and whose output buffer is born there."""
+    return _allowed(sg, bufs, overlap)[0]
+
+
+def _allowed(sg: ScheduledGraph, bufs: Sequence[Buffer], overlap: OverlapOffer) -> tuple[Overlaps, Overlaps]:
+    """allowed_overlaps and the steps of its pairs that have one (a multiple of ALIGN; the
+    distance rounded up to a multiple of it)."""
     root: dict[str, Buffer] = {t: b for b in bufs for t in b.tensors}
     allow: Overlaps = {}
+    steps: Overlaps = {}
     for i, n in enumerate(sg.graph.nodes):
-        for out, inp, dist in overlap(n):
+        for offer in overlap(n):
+            out, inp, dist = str(offer[0]), str(offer[1]), int(offer[2])
+            step = math.lcm(int(offer[3]), ALIGN) if len(offer) > 3 else ALIGN
             bo, bi = root.get(out), root.get(inp)
             if bo is None or bi is None or bo is bi or bo.first != i or bi.last != i or dist < 0:
                 continue
+            if step > ALIGN:
+                steps[(bo.name, bi.name)] = step
+                dist = -(-dist // step) * step
             allow[(bo.name, bi.name)] = dist
-    return allow
+    return allow, steps
 
 
 MAX_CHAIN = 3  # streamed blocks at the start whose outputs plan_memory may pin, each below its input
@@ -240,17 +257,23 @@ class _Layout:
     conflicts: list[list[int]]
     as_output: dict[int, dict[int, int]]   # buffer -> {input buffer it may overlap: distance}
     as_input: dict[int, dict[int, int]]    # buffer -> {output buffer that may overlap it: distance}
+    stepped: dict[int, list[tuple[int, int, int]]]   # buffer -> [(other buffer, step, +1 output / -1 input)]
 
     @classmethod
-    def of(cls, bufs: list[Buffer], allow: Overlaps) -> _Layout:
+    def of(cls, bufs: list[Buffer], allow: Overlaps, steps: Overlaps | None = None) -> _Layout:
         index = {b.name: i for i, b in enumerate(bufs)}
         as_output: dict[int, dict[int, int]] = {}
         as_input: dict[int, dict[int, int]] = {}
+        stepped: dict[int, list[tuple[int, int, int]]] = {}
         for (o, i), d in allow.items():
             if o in index and i in index:
                 as_output.setdefault(index[o], {})[index[i]] = d
                 as_input.setdefault(index[i], {})[index[o]] = d
-        return cls(bufs, _time_conflicts(bufs), as_output, as_input)
+        for (o, i), m in (steps or {}).items():
+            if o in index and i in index:
+                stepped.setdefault(index[o], []).append((index[i], m, 1))
+                stepped.setdefault(index[i], []).append((index[o], m, -1))
+        return cls(bufs, _time_conflicts(bufs), as_output, as_input, stepped)
 
     def place(self, order: Sequence[int], offsets: list[int], limit: int | None = None) -> int:
         """_place by index: ``offsets`` holds the pinned buffers' offsets (-1: not placed yet);
@@ -266,12 +289,12 @@ class _Layout:
                 spans = sorted(self._span(i, j, offsets, sizes) for j in conflicts if offsets[j] >= 0)
             else:
                 spans = sorted([(offsets[j], ends[j]) for j in conflicts if offsets[j] >= 0])
-            off = 0
-            for start, stop in spans:
-                if off + size <= start:
+            off = _lowest(spans, size, 0)
+            while i in self.stepped:
+                on_step = self._on_step(i, off, offsets, sizes)
+                if on_step == off:
                     break
-                if stop > off:
-                    off = stop
+                off = _lowest(spans, size, on_step)
             offsets[i] = off
             ends[i] = off + size
             if off + size > end:
@@ -279,6 +302,20 @@ class _Layout:
                 if limit is not None and end >= limit:
                     return end
         return end
+
+    def _on_step(self, i: int, off: int, offsets: list[int], sizes: list[int]) -> int:
+        """The lowest offset from ``off`` on where buffer i shares bytes with no placed partner of
+        a stepped overlap at a distance off its step (moving closer to an output below, or
+        further above an input: the distance stays at least the allowed one, a multiple of the
+        step)."""
+        for j, step, side in self.stepped[i]:
+            if offsets[j] < 0 or not (off < offsets[j] + sizes[j] and offsets[j] < off + sizes[i]):
+                continue
+            if side > 0:
+                off += (offsets[j] - off) % step
+            else:
+                off = min(off + (offsets[j] - off) % step, offsets[j] + sizes[j])
+        return off
 
     def _span(self, i: int, j: int, offsets: list[int], sizes: list[int]) -> tuple[int, int]:
         """_span by index: the offsets of buffer i that collide with the placed buffer j."""
@@ -292,9 +329,20 @@ class _Layout:
         return start, stop
 
 
+def _lowest(spans: list[tuple[int, int]], size: int, off: int) -> int:
+    """The lowest offset from ``off`` on where ``size`` bytes collide with none of the spans
+    (sorted by start)."""
+    for start, stop in spans:
+        if off + size <= start:
+            break
+        if stop > off:
+            off = stop
+    return off
+
+
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
-                overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                overlap: OverlapOffer | None = None,
                 input_offset: int | None = None, chain_from: str | None = None) -> MemoryPlan:
     """Place every arena buffer with each planner; keep the smallest arena.
 
@@ -325,12 +373,12 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
             high[s] = max(high[s], b.offset + b.size)
     offsets_of = {t: b.offset for b in bufs for t in b.tensors}
     return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, job.external, steps,
-                      live, high, {k: v[0] for k, v in results.items()}, job.allow)
+                      live, high, {k: v[0] for k, v in results.items()}, job.allow, job.steps)
 
 
 def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
-                     overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None = None,
+                     overlap: OverlapOffer | None = None,
                      input_offset: int | None = None, chain_from: str | None = None) -> int:
     """``plan_memory(...).arena_bytes`` without the plan (what the compiler's choices compare):
     the same placements, each given up once its arena reaches the smallest one so far."""
@@ -354,27 +402,28 @@ class _Planning:
     start: str | None
     chain: list[tuple[str, int]]
     input_offset: int | None
+    steps: Overlaps = field(default_factory=dict)
     key: tuple[Any, ...] = ()   # everything the placements depend on
 
     @classmethod
     def of(cls, sg: ScheduledGraph, planners: Sequence[str] | None, scratch: Callable[[Node], int] | None,
-           arena_inputs: Sequence[str], overlap: Callable[[Node], Sequence[tuple[str, str, int]]] | None,
+           arena_inputs: Sequence[str], overlap: OverlapOffer | None,
            input_offset: int | None, chain_from: str | None) -> _Planning:
         bufs, external = buffers_of(sg, scratch, arena_inputs)
-        allow = allowed_overlaps(sg, bufs, overlap) if overlap is not None else {}
+        allow, steps = _allowed(sg, bufs, overlap) if overlap is not None else ({}, {})
         start = arena_inputs[0] if len(arena_inputs) == 1 else None if arena_inputs else chain_from
         chain = _overlap_chain(allow, start) if start is not None else []
         names = list(planners) if planners else list(PLANNERS)
         key = (tuple((b.name, b.size, b.first, b.last) for b in bufs), tuple(sorted(allow.items())),
-               tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
-        return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, key)
+               tuple(sorted(steps.items())), tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
+        return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, steps, key)
 
     def place(self, smallest_only: bool = False) -> dict[str, tuple[int, list[int]]]:
         """Per planner (and number of pinned chain outputs): the arena's end and every buffer's
         offset. ``smallest_only``: a placement stops once it reaches the smallest arena so far
         (its end is then no smaller, its offsets incomplete)."""
         bufs, chain, start = self.bufs, self.chain, self.start
-        layout = _Layout.of(bufs, self.allow)
+        layout = _Layout.of(bufs, self.allow, self.steps)
         index = {b.name: i for i, b in enumerate(bufs)}
         # a planner's order of all buffers; leaving out the pinned ones keeps the rest's order
         orders = {name: [index[b.name] for b in PLANNERS[name](bufs)] for name in self.names}
@@ -433,7 +482,9 @@ def check_plan(plan: MemoryPlan) -> None:
             if a.overlaps(b) and not (a.offset + a.size <= b.offset or b.offset + b.size <= a.offset):
                 for out, inp in ((a, b), (b, a)):
                     d = plan.overlaps.get((out.name, inp.name))
-                    if d is not None and out.first == inp.last and inp.offset - out.offset >= d:
+                    step = plan.overlap_steps.get((out.name, inp.name), ALIGN)
+                    if (d is not None and out.first == inp.last and inp.offset - out.offset >= d
+                            and (inp.offset - out.offset) % step == 0):
                         break
                 else:
                     raise AssertionError((a, b))
