@@ -468,11 +468,11 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
     share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
-    one word each; for a 3x3 stride-1 window that dw3_ring may take, then _dw3_pair_words. None where the kernel reads
-    none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
+    one word each; for a 3x3 stride-1 window (dw3_ring's or dw3_wide's), then _dw3_pair_words. None
+    where the kernel reads none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
     training graph streams only frozen blocks (tte.compiler.fuse), but the inference graph every
     block: choose_prepared offers the layout only for a depthwise no step changes."""
-    expand, dw, _, _, chain = _block_parts(node)
+    _, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
     x = _t(view, dw.inputs[0])
@@ -496,9 +496,8 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     odd = lo[:, 1, :] | lo[:, 3, :] << 16
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
-    # dw3_ring's words, unless the block keeps D's rows whole (dw3_wide: the ring never runs)
-    kept_whole = expand is not None and dw_pad_given(node, g) and dw3_wide_bytes(dw, view) > 0
-    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1) and not kept_whole:
+    # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows whole)
+    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
         prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1))])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
