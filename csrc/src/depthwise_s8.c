@@ -1925,8 +1925,7 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
     }
 }
 
-/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row: the layout
- * dw3_wide keeps), where a call's one output row fills all three window rows (rows_arg), or
+/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row), where a call's one output row fills all three window rows (rows_arg), or
  * its rows are narrow (DW3_PAIR_MIN_K): their fill costs less than the pixel-pair layout's. Weights laid out at compile time (prep), or
  * made per channel group from w and bias into own (44 words) where prep is NULL. */
 /* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four

@@ -97,10 +97,11 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
 
 def dw3_wide_bytes(dw: Node, g: Graph) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
-    of four channels) three window rows kept sign-extended and padded across its calls, its output
-    width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
-    no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
-    block of 96 bytes per eight channels (the output stage's words made once per image); else 0."""
+    of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded across
+    its calls, its output width + 2 columns of 2 bytes a channel each (a block with E widens each row
+    of E's output once: no copy per output row and call), after the rows the slots hold (16 bytes) and
+    the assembly's block of 96 bytes per eight channels (the output stage's words made once per
+    image); else 0."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     c = d.shape[-1]
     fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
