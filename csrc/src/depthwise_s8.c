@@ -1925,7 +1925,8 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
     }
 }
 
-/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row), where a call's one output row fills all three window rows (rows_arg), or
+/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row), where a call's
+ * one output row fills all three window rows (rows_arg), or
  * its rows are narrow (DW3_PAIR_MIN_K): their fill costs less than the pixel-pair layout's. Weights laid out at compile time (prep), or
  * made per channel group from w and bias into own (44 words) where prep is NULL. */
 /* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
@@ -2218,10 +2219,9 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
     }
 }
 
-/* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
- * slots of ws: dw3_wide_pass per pass of G channels */
-static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
-                                  int8_t *out, size_t ostride)
+/* dw3_wide on pixel-pair slots: dw3_wide_pass per pass of G channels */
+static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+                                       int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
     const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
@@ -2238,17 +2238,102 @@ static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t 
     }
 }
 
-/* The zero point's words (zz) in the columns of a pass's row d (ncol columns, G / 2 words each)
- * of the pairs wholly outside [lo, hi): dwp_fill writes every pair [lo, hi) touches */
-static void dw3_wide_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
+/* dw3_wide on channel-pair slots (dw3_ring_fill's layout, dw3_wide_pairs false): per pass its
+ * block's row pointers, end and output, then dw3_ring8_row or dw3_ring_row */
+static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+                                  int8_t *out, size_t ostride)
 {
-    const int32_t cw = G >> 1, a = lo & ~1, b = (hi + 1) & ~1;
+    const int32_t C = g->in_c, ncol = g->out_w + 2;
+    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
+    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
+    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    size_t off = (size_t)0; /* the pass's first word in a slot */
+    int32_t c = 0, cw;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        const int32_t ie = cw == 4 ? DW3E_END : DW3R_END, iq = cw == 4 ? DW3E_Q : DW3R_Q;
+        const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
+        for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
+            const size_t o = off + (size_t)cw * ox0;
+            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
+            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
+            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
+            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
+            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
+            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            if (cw == 4) {
+                dw3_ring8_row(blk);
+            } else {
+                dw3_ring_row(blk);
+            }
+        }
+    }
+}
+
+/* Whether dw3_wide's slots take dwp's pixel-pair layout: an even number of columns (out_w + 2).
+ * An odd one leaves the row's last column alone, and its last pixel to dwp_lone, one channel at
+ * a time (the slots have no room for the column more that dw3_ring adds): there (KWS's rows of
+ * five) the channel pairs of dw3_ring_fill's layout cost less. */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_pairs(const tte_conv2d_geom_t *g)
+{
+    return (g->out_w & 1) == 0;
+}
+
+/* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
+ * slots of ws */
+static void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k, int8_t *out,
+                     size_t ostride)
+{
+    if (dw3_wide_pairs(g)) {
+        dw3_wide_pair(g, ws, top, ox0, k, out, ostride);
+    } else {
+        dw3_wide_chan(g, ws, top, ox0, k, out, ostride);
+    }
+}
+
+/* The zero point's words (zz) in the columns of a pass's row d (ncol columns, G / 2 words each)
+ * outside [a, b): the pairs wholly outside the image, as dwp_fill writes every pair it touches */
+static void dw3_wide_pad(uint32_t *d, int32_t a, int32_t b, int32_t ncol, int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
     int32_t i;
     for (i = 0; i < cw * a; ++i) {
         d[i] = zz;
     }
     for (i = cw * (b < ncol ? b : ncol); i < cw * ncol; ++i) {
         d[i] = zz;
+    }
+}
+
+/* dw3_wide_setup's blocks and padding on channel-pair slots (dw3_wide_pairs false; rq the output
+ * stage of mode 2, zz the zero point's word) */
+static void dw3_wide_setup_chan(const tte_conv2d_geom_t *g, const rq_t *r, const uint32_t *prep, void *ws, uint32_t zz)
+{
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    int32_t c = 0, cw, s, i;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
+            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r->zp2;
+            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+        }
+    }
+    for (s = 0; s < 3; ++s) {
+        uint32_t *d = dw3_wide_slot(g, ws, s);
+        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                for (i = 0; i < cw * lo; ++i) {
+                    d[i] = zz;
+                }
+                for (i = cw * hi; i < cw * ncol; ++i) {
+                    d[i] = zz;
+                }
+            }
+        }
     }
 }
 
@@ -2279,17 +2364,21 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     for (s = 0; s < 3; ++s) {
         ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
     }
+    if (!dw3_wide_pairs(g)) {
+        dw3_wide_setup_chan(g, &r, prep, ws, zz);
+        return 1;
+    }
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
-            blk[DWP_ZP2] = (uint32_t)r.zp2;
-            blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN;
-            blk[DWP_W] = (uint32_t)(uintptr_t)(prep + (size_t)(C >> 2) * 22 + (size_t)7 * c);
             dw3_rq_words(blk, r.mult + c, r.shift + c);
             if (G == 8) {
                 dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
             }
+            blk[DWP_ZP2] = (uint32_t)r.zp2;
+            blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN;
+            blk[DWP_W] = (uint32_t)(uintptr_t)(prep + (size_t)(C >> 2) * 22 + (size_t)7 * c);
             for (s = 0; s < 3; ++s) {
-                dw3_wide_pad(dw3_wide_slot(g, ws, s) + off, lo, hi, ncol, G, zz);
+                dw3_wide_pad(dw3_wide_slot(g, ws, s) + off, lo & ~1, (hi + 1) & ~1, ncol, G, zz);
             }
         }
     }
@@ -2304,7 +2393,15 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
     const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *d = dw3_wide_slot(g, ws, s);
-    int32_t c = 0, G;
+    int32_t c = 0, G, cw;
+    if (!dw3_wide_pairs(g)) {
+        for (cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+            }
+        }
+        return;
+    }
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, d += (size_t)(G >> 1) * ncol) {
             dwp_fill(d, src == NULL ? NULL : src + c, lo, hi, ncol, C, G, zz);
