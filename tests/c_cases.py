@@ -1146,6 +1146,28 @@ def _quantize_f32_window_case(seed: int) -> Case:
     return Case(f"quantize_f32_window_{seed}", g, {"x": x.reshape(1, -1)})
 
 
+def _quantize_f32_pow2_case(seed: int) -> Case:
+    """QUANTIZE by a power-of-two scale with every |x / scale| below 2**14 (elementwise_s8.c's
+    quantize_pow2_fast on the M7 keeps its bytes: eight values a pass, no product for a scale
+    of 1): x / scale at k + 1/2 and one float either side of it for every int8 k and near the
+    clamp, up to just below 2**14 and at -2**14 exactly (the int16 conversion's lowest value),
+    zeros and subnormals; counts that leave 0-7 values after the passes."""
+    scale = (1.0, 2.0 ** -7, 8.0, 1.0)[seed]
+    zp = (-128, 0, 17, 5)[seed]
+    s = np.float32(scale)
+    k = np.concatenate([np.arange(-140, 140), [-258, -257, 256, 257, 1000, 16382]]).astype(np.float32)
+    k = k + np.float32(0.5)
+    r = np.concatenate([k, np.nextafter(k, np.float32(np.inf)), np.nextafter(k, np.float32(-np.inf)),
+                        np.array([16383.75, 0.25, 0.75, 2.0, 3.0], np.float32)])
+    r = np.concatenate([r, -r, np.array([-16384.0, 0.0, -0.0, 1e-45, -1e-45, 1.2e-38], np.float32)])
+    x = (r * s).astype(np.float32)
+    x = x[: x.size - (3 * seed + 1) % 8]
+    g = new_graph({"x": ((1, x.size), "float32", None)})
+    g.add_node("quantize", ["x"], "y", {}, dtype="int8", quant=q(scale, zp))
+    g.outputs = ["y"]
+    return Case(f"quantize_f32_pow2_{seed}", g, {"x": x.reshape(1, -1)})
+
+
 def _dequantize_pass8_case(seed: int) -> Case:
     """DEQUANTIZE eight values a pass on the M7 (SXTB16 lanes, VCVT from 16-bit fixed point), then
     four, then one: 8, 13 and 261 values (a four and a one after the eights) and 640, over int8
@@ -2340,6 +2362,7 @@ def forward_cases() -> list[Case]:
     cases += [_quantize_f32_case(s) for s in range(3)]
     cases += [_quantize_f32_edge_case(s) for s in range(8)]
     cases += [_quantize_f32_window_case(s) for s in range(6)]
+    cases += [_quantize_f32_pow2_case(s) for s in range(4)]
     cases += [_dequantize_case(s) for s in range(3)]
     cases += [_dequantize_pass8_case(s) for s in range(4)]
     cases += fcae2_cases()

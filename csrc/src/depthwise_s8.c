@@ -1925,8 +1925,8 @@ static void dw3_ring_pad(uint32_t *ring, size_t slot, int32_t lo, int32_t hi, in
     }
 }
 
-/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row: the layout
- * dw3_wide keeps), where a call's one output row fills all three window rows (rows_arg), or
+/* dw3_ring on channel-pair rows (dw3_ring_fill's, dw3_ring8_row, dw3_ring_row), where a call's
+ * one output row fills all three window rows (rows_arg), or
  * its rows are narrow (DW3_PAIR_MIN_K): their fill costs less than the pixel-pair layout's. Weights laid out at compile time (prep), or
  * made per channel group from w and bias into own (44 words) where prep is NULL. */
 /* The compile-time words of channel group c (tte.compiler.emit.block.dw_layout's: the four
@@ -2126,10 +2126,10 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
 #if !defined(TTE_DW_FEW_REGISTERS)
 /* dw3_ring's rows kept whole across calls (tte_conv2d_s8_dw3_wide_bytes's scratch ws): first
  * the input row each slot holds and the current output row's first window row (DW3W_HEAD words:
- * DW3W_TOP the latter), a block of DW3E_WORDS words per pass of
- * eight channels (then four), set up once by tte_conv2d_s8_dw3_wide_init (the output stage's
- * words, the compile-time words' address), then three slots of input rows laid out as
- * dw3_ring's rows but for every input column and channel (cw words a column, ncol columns a
+ * DW3W_TOP the latter), a block of DWP_WORDS words per pass of eight channels (then four), set
+ * up once by tte_conv2d_s8_dw3_wide_init (the output stage's words, the address of the pass's
+ * words of _dw3_pair_words, after dw_layout's), then three slots of input rows in dwp's
+ * pixel-pair layout over every input column and channel (G / 2 words a column, ncol columns a
  * pass), so nothing is copied per call */
 enum { DW3W_TOP = 3, DW3W_HEAD = 4 };
 
@@ -2147,14 +2147,100 @@ static int32_t dw3_wide_passes(int32_t C)
 /* The first word of slot s of ws */
 static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 {
-    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3E_WORDS * dw3_wide_passes(g->in_c)
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DWP_WORDS * dw3_wide_passes(g->in_c)
            + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
 }
 
-/* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
- * slots of ws: per pass its block's row pointers, end and output, then dw3_ring8_row or
- * dw3_ring_row */
-static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+/* Output pixel j (odd: window columns j..j + 2, the second of pair j - 1 and the pair j + 1) of
+ * a pass of G channels over rows s0..s2, the pass's block blk, into o: a chunk that starts at an
+ * odd pixel. SMLATB of its first column by w0, SMLAD of the pair by w1 w2. */
+static TTE_NOINLINE void dwp_odd(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
+                                 int32_t G, int32_t j, int8_t *o)
+{
+    const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
+    const uint32_t *const rows[3] = {s0, s1, s2};
+    const size_t p0 = (size_t)(G >> 1) * (size_t)(j - 1), p1 = p0 + (size_t)G;
+    int32_t c, ky;
+    for (c = 0; c < G; ++c) {
+        const uint32_t *const pw = wp + 14 * (c >> 1) + (c & 1);
+        int32_t a = (int32_t)pw[0];
+        for (ky = 0; ky < 3; ++ky) {
+            a = smlatb(rows[ky][p0 + c], (int32_t)pw[2 + 4 * ky], a);
+            a = tte_smlad(rows[ky][p1 + c], pw[4 + 4 * ky], a);
+        }
+        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+    }
+}
+
+/* dw3_wide's words of a pass's block that outlive a call (DWP_Q's and DWP_O's, which a run sets
+ * afresh): the outputs of the pixel after a call's last (the second of its last pair, whose
+ * first alone was due), then the output row's first window row and that pixel's index, so that
+ * the next call, which starts there, copies them. */
+enum { DW3W_NEXT = DWP_Q, DW3W_NEXT_TOP = DWP_Q + 2, DW3W_NEXT_PX = DWP_O };
+
+/* Output pixels [j, j + n) of a pass of G channels over slot rows q0..q2 (its columns from 0 on)
+ * of the output row whose window starts at input row top, the pass's block blk, into o on (a
+ * step ostride): an odd first pixel from the previous call's block where it made it, else in
+ * dwp_odd; then the pairs; an even last pixel as a pair whose second goes to the block for the
+ * next call */
+static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1, const uint32_t *q2, int32_t G,
+                          int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride)
+{
+    const int32_t np = ((j & 1) != 0 ? n - 1 : n) >> 1;
+    if ((j & 1) != 0) {
+        if ((int32_t)blk[DW3W_NEXT_TOP] == top && (int32_t)blk[DW3W_NEXT_PX] == j) {
+            memcpy(o, blk + DW3W_NEXT, (size_t)G);
+        } else {
+            dwp_odd(blk, q0, q1, q2, G, j, o);
+        }
+        o += ostride;
+        ++j;
+        --n;
+    }
+    blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN; /* nothing kept for the next call (yet) */
+    if (np > 0) {
+        dwp_pairs_run(blk, q0, q1, q2, G, j, np, o);
+        o += (size_t)2 * np * ostride;
+        j += 2 * np;
+    }
+    if ((n & 1) == 0) {
+        return;
+    }
+    if (j + 3 <= ncol - 1) {
+        uint32_t next[2];
+        blk[DWP_OS] = (uint32_t)((uintptr_t)next - (uintptr_t)o);
+        dwp_pairs_run(blk, q0, q1, q2, G, j, 1, o);
+        blk[DWP_OS] = (uint32_t)ostride;
+        memcpy(blk + DW3W_NEXT, next, (size_t)G);
+        blk[DW3W_NEXT_TOP] = (uint32_t)top;
+        blk[DW3W_NEXT_PX] = (uint32_t)(j + 1);
+    } else {
+        dwp_lone(blk, q0, q1, q2, G, ncol, j, o);
+    }
+}
+
+/* dw3_wide on pixel-pair slots: dw3_wide_pass per pass of G channels */
+static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
+                                       int8_t *out, size_t ostride)
+{
+    const int32_t C = g->in_c, ncol = g->out_w + 2;
+    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
+    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
+    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    size_t off = 0; /* the pass's first word in a slot */
+    int32_t c = 0, G;
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
+            blk[DWP_OS] = (uint32_t)ostride;
+            dw3_wide_pass(blk, s0 + off, s1 + off, s2 + off, G, ncol, top, ox0, k, out + c, ostride);
+        }
+    }
+}
+
+/* dw3_wide on channel-pair slots (dw3_ring_fill's layout, dw3_wide_pairs false): per pass its
+ * block's row pointers, end and output, then dw3_ring8_row or dw3_ring_row */
+static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
                                   int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
@@ -2184,9 +2270,77 @@ static TTE_NOINLINE void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t 
     }
 }
 
+/* Whether dw3_wide's slots take dwp's pixel-pair layout: an even number of columns (out_w + 2).
+ * An odd one leaves the row's last column alone, and its last pixel to dwp_lone, one channel at
+ * a time (the slots have no room for the column more that dw3_ring adds): there (KWS's rows of
+ * five) the channel pairs of dw3_ring_fill's layout cost less. */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_pairs(const tte_conv2d_geom_t *g)
+{
+    return (g->out_w & 1) == 0;
+}
+
+/* Output pixels [ox0, ox0 + k) of the output row whose window starts at input row top, from the
+ * slots of ws */
+static void dw3_wide(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k, int8_t *out,
+                     size_t ostride)
+{
+    if (dw3_wide_pairs(g)) {
+        dw3_wide_pair(g, ws, top, ox0, k, out, ostride);
+    } else {
+        dw3_wide_chan(g, ws, top, ox0, k, out, ostride);
+    }
+}
+
+/* The zero point's words (zz) in the columns of a pass's row d (ncol columns, G / 2 words each)
+ * outside [a, b): the pairs wholly outside the image, as dwp_fill writes every pair it touches */
+static void dw3_wide_pad(uint32_t *d, int32_t a, int32_t b, int32_t ncol, int32_t G, uint32_t zz)
+{
+    const int32_t cw = G >> 1;
+    int32_t i;
+    for (i = 0; i < cw * a; ++i) {
+        d[i] = zz;
+    }
+    for (i = cw * (b < ncol ? b : ncol); i < cw * ncol; ++i) {
+        d[i] = zz;
+    }
+}
+
+/* dw3_wide_setup's blocks and padding on channel-pair slots (dw3_wide_pairs false; rq the output
+ * stage of mode 2, zz the zero point's word) */
+static void dw3_wide_setup_chan(const tte_conv2d_geom_t *g, const rq_t *r, const uint32_t *prep, void *ws, uint32_t zz)
+{
+    const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
+    uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    int32_t c = 0, cw, s, i;
+    for (cw = 4; cw >= 2; cw -= 2) {
+        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
+            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r->zp2;
+            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+            dw3_rq_words(blk, r->mult + c, r->shift + c);
+            if (cw == 4) {
+                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            }
+        }
+    }
+    for (s = 0; s < 3; ++s) {
+        uint32_t *d = dw3_wide_slot(g, ws, s);
+        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                for (i = 0; i < cw * lo; ++i) {
+                    d[i] = zz;
+                }
+                for (i = cw * hi; i < cw * ncol; ++i) {
+                    d[i] = zz;
+                }
+            }
+        }
+    }
+}
+
 /* Whether dw3_wide takes this depthwise (tte_conv2d_s8_dw3_wide_bytes's geometry, the output
- * stage of mode 2, the weights laid out at compile time): then each pass's block in ws, and the
- * padding's columns of the three slots the zero point's (the fills leave them) */
+ * stage of mode 2, the weights laid out at compile time with _dw3_pair_words's after
+ * dw_layout's): then each pass's block in ws, and the pairs of the three slots wholly outside
+ * the image the zero point's (the fills leave them) */
 static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
                               const uint32_t *prep, void *ws)
 {
@@ -2195,7 +2349,8 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     rq_t r;
-    int32_t c = 0, cw, s, i;
+    size_t off = 0;
+    int32_t c = 0, G, s;
     if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
         return 0;
     }
@@ -2206,27 +2361,24 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     if (r.mode != 2) {
         return 0;
     }
-    for (cw = 4; cw >= 2; cw -= 2) {
-        for (; c + 2 * cw <= C; c += 2 * cw, blk += DW3E_WORDS) {
-            blk[cw == 4 ? DW3E_ZP2 : DW3R_RQ + DW4_ZP2] = (uint32_t)r.zp2;
-            blk[cw == 4 ? DW3E_PREP : DW3R_PREP] = (uint32_t)(uintptr_t)(prep + (size_t)(c >> 2) * 22);
+    for (s = 0; s < 3; ++s) {
+        ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
+    }
+    if (!dw3_wide_pairs(g)) {
+        dw3_wide_setup_chan(g, &r, prep, ws, zz);
+        return 1;
+    }
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
             dw3_rq_words(blk, r.mult + c, r.shift + c);
-            if (cw == 4) {
+            if (G == 8) {
                 dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
             }
-        }
-    }
-    for (s = 0; s < 3; ++s) {
-        uint32_t *d = dw3_wide_slot(g, ws, s);
-        ((int32_t *)ws)[s] = INT32_MIN; /* no row yet */
-        for (c = 0, cw = 4; cw >= 2; cw -= 2) {
-            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
-                for (i = 0; i < cw * lo; ++i) {
-                    d[i] = zz;
-                }
-                for (i = cw * hi; i < cw * ncol; ++i) {
-                    d[i] = zz;
-                }
+            blk[DWP_ZP2] = (uint32_t)r.zp2;
+            blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN;
+            blk[DWP_W] = (uint32_t)(uintptr_t)(prep + (size_t)(C >> 2) * 22 + (size_t)7 * c);
+            for (s = 0; s < 3; ++s) {
+                dw3_wide_pad(dw3_wide_slot(g, ws, s) + off, lo & ~1, (hi + 1) & ~1, ncol, G, zz);
             }
         }
     }
@@ -2241,10 +2393,18 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
     const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     uint32_t *d = dw3_wide_slot(g, ws, s);
-    int32_t c = 0, cw;
-    for (cw = 4; cw >= 2; cw -= 2) {
-        for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
-            dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+    int32_t c = 0, G, cw;
+    if (!dw3_wide_pairs(g)) {
+        for (cw = 4; cw >= 2; cw -= 2) {
+            for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
+                dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
+            }
+        }
+        return;
+    }
+    for (G = 8; G >= 4; G -= 4) {
+        for (; c + G <= C; c += G, d += (size_t)(G >> 1) * ncol) {
+            dwp_fill(d, src == NULL ? NULL : src + c, lo, hi, ncol, C, G, zz);
         }
     }
 }

@@ -387,21 +387,40 @@ static void quantize_pow2(const float *x, int8_t *y, int32_t n, float inv, int32
     }
 }
 
-static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
-{
-    int32_t i;
-    /* two values a pass, loaded with one VLDM */
-    for (i = 0; i + 2 <= n; i += 2) {
-        register float v0 __asm__("s12");
-        register float v1 __asm__("s13");
-        __asm__("vldmia %2, {%0, %1}" : "=t"(v0), "=t"(v1) : "r"(x + i), "m"(x[i]), "m"(x[i + 1]));
-        y[i] = (int8_t)quantize_one(v0, scale, lo, hi, zp2);
-        y[i + 1] = (int8_t)quantize_one(v1, scale, lo, hi, zp2);
-    }
-    if (i < n) {
-        y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
-    }
-}
+/* Two of quantize_pow2_fast's values (S registers A, B, converted) into registers RA, RB and
+ * bytes OA, OB from yp: each u sign-extended from 16 bits, so that SMLAD by 0x00010001 forms
+ * u + (u >> 31) + zp2 in one instruction, then quantize_value's halving and clamp in SSAT */
+#define QUANTIZE_P2_PAIR(A, B, RA, RB, OA, OB)                                          \
+    "vmov %[" RA "], %[" RB "], " A ", " B "\n\t"                                      \
+    "smlad %[" RA "], %[" RA "], %[one], %[zp2]\n\t"                                   \
+    "smlad %[" RB "], %[" RB "], %[one], %[zp2]\n\t"                                   \
+    "ssat %[" RA "], #8, %[" RA "], asr #1\n\t"                                        \
+    "ssat %[" RB "], #8, %[" RB "], asr #1\n\t"                                        \
+    "strb %[" RA "], [%[yp], #" OA "]\n\t"                                             \
+    "strb %[" RB "], [%[yp], #" OB "]\n\t"
+/* A pass of quantize_pow2_fast after s8-s15 hold x (or x / scale): their VCVTs, their eight
+ * bytes (the first in c, stored last with yp's step), the loop's test */
+#define QUANTIZE_P2_CVT                                                                 \
+    "vcvt.s16.f32 s8, s8, #1\n\t"                                                      \
+    "vcvt.s16.f32 s9, s9, #1\n\t"                                                      \
+    "vcvt.s16.f32 s10, s10, #1\n\t"                                                    \
+    "vcvt.s16.f32 s11, s11, #1\n\t"                                                    \
+    "vcvt.s16.f32 s12, s12, #1\n\t"                                                    \
+    "vcvt.s16.f32 s13, s13, #1\n\t"                                                    \
+    "vcvt.s16.f32 s14, s14, #1\n\t"                                                    \
+    "vcvt.s16.f32 s15, s15, #1\n\t"                                                    \
+    "vmov %[c], %[b], s8, s9\n\t"                                                      \
+    "smlad %[c], %[c], %[one], %[zp2]\n\t"                                             \
+    "smlad %[b], %[b], %[one], %[zp2]\n\t"                                             \
+    "ssat %[c], #8, %[c], asr #1\n\t"                                                  \
+    "ssat %[b], #8, %[b], asr #1\n\t"                                                  \
+    "strb %[b], [%[yp], #1]\n\t"                                                       \
+    QUANTIZE_P2_PAIR("s10", "s11", "a", "b", "2", "3")                                  \
+    QUANTIZE_P2_PAIR("s12", "s13", "a", "b", "4", "5")                                  \
+    QUANTIZE_P2_PAIR("s14", "s15", "a", "b", "6", "7")                                  \
+    "strb %[c], [%[yp]], #8\n\t"                                                       \
+    "cmp %[xp], %[xend]\n\t"                                                           \
+    "bne 1b\n\t"
 
 /* FPSCR's cumulative Invalid Operation flag: a VCVT to an integer sets it for a NaN or out of
  * range */
@@ -417,6 +436,65 @@ static TTE_ALWAYS_INLINE uint32_t fpscr_read(void)
 static TTE_ALWAYS_INLINE void fpscr_write(uint32_t r)
 {
     __asm__ volatile("vmsr fpscr, %0" : : "r"(r) : "memory");
+}
+
+/* quantize_pow2's bytes, eight values a pass with no branch per value: trunc(2 r) by VCVT to
+ * 16-bit fixed point (one fraction bit; no product for a scale of 1) and quantize_value's
+ * rounding, zp and clamp in SMLAD + SSAT (u = -2**15, r = -2**14 exactly, fits the sum). A
+ * NaN (VCVT: 0, where quantize_value sends it low) and |2 r| >= 2**15 (saturated) set FPSCR's
+ * IOC flag: then the caller runs the buffer again through quantize_pow2. Returns whether the
+ * flag stayed clear. */
+static int32_t quantize_pow2_fast(const float *x, int8_t *y, int32_t n, float inv, int32_t zp2)
+{
+    const uint32_t before = fpscr_read();
+    const float *xp = x, *const xend = x + (n & ~7);
+    int8_t *yp = y;
+    uint32_t a, b, c, after;
+    int32_t i;
+    fpscr_write(before & ~TTE_FPSCR_IOC);
+    if (xp != xend && inv == 1.0f) {
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[xp]!, {s8-s15}\n\t" QUANTIZE_P2_CVT
+                         : [xp] "+r"(xp), [yp] "+r"(yp), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c)
+                         : [xend] "r"(xend), [one] "r"(0x00010001u), [zp2] "r"(zp2)
+                         : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    } else if (xp != xend) {
+        __asm__ volatile("1:\n\t"
+                         "vldmia %[xp]!, {s8-s15}\n\t"
+                         "vmul.f32 s8, s8, %[inv]\n\t"
+                         "vmul.f32 s9, s9, %[inv]\n\t"
+                         "vmul.f32 s10, s10, %[inv]\n\t"
+                         "vmul.f32 s11, s11, %[inv]\n\t"
+                         "vmul.f32 s12, s12, %[inv]\n\t"
+                         "vmul.f32 s13, s13, %[inv]\n\t"
+                         "vmul.f32 s14, s14, %[inv]\n\t"
+                         "vmul.f32 s15, s15, %[inv]\n\t" QUANTIZE_P2_CVT
+                         : [xp] "+r"(xp), [yp] "+r"(yp), [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c)
+                         : [xend] "r"(xend), [inv] "t"(inv), [one] "r"(0x00010001u), [zp2] "r"(zp2)
+                         : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+    }
+    for (i = n & ~7; i < n; ++i) {
+        quantize_pow2_store(y + i, quantize_trunc2(x[i] * inv), x + i, inv, zp2);
+    }
+    after = fpscr_read();
+    fpscr_write(after | (before & TTE_FPSCR_IOC));
+    return (after & TTE_FPSCR_IOC) == 0;
+}
+
+static void quantize_bracketed(const float *x, int8_t *y, int32_t n, float scale, float lo, float hi, int32_t zp2)
+{
+    int32_t i;
+    /* two values a pass, loaded with one VLDM */
+    for (i = 0; i + 2 <= n; i += 2) {
+        register float v0 __asm__("s12");
+        register float v1 __asm__("s13");
+        __asm__("vldmia %2, {%0, %1}" : "=t"(v0), "=t"(v1) : "r"(x + i), "m"(x[i]), "m"(x[i + 1]));
+        y[i] = (int8_t)quantize_one(v0, scale, lo, hi, zp2);
+        y[i + 1] = (int8_t)quantize_one(v1, scale, lo, hi, zp2);
+    }
+    if (i < n) {
+        y[i] = (int8_t)quantize_one(x[i], scale, lo, hi, zp2);
+    }
 }
 
 /* QUANTIZE_WINDOW_K - (t << 16) is below QUANTIZE_WINDOW_L where t / 2**16 is within 16 / 2**16
@@ -516,7 +594,9 @@ void tte_quantize_f32_s8(const float *x, int8_t *y, int32_t n, float scale, int3
     if ((sb & 0x807FFFFFu) == 0 && (sb >> 23) >= 1 && (sb >> 23) <= 253) {
         const float inv = 1.0f / scale;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FP) && (__ARM_FP & 4)
-        quantize_pow2(x, y, n, inv, zp2);
+        if (!quantize_pow2_fast(x, y, n, inv, zp2)) {
+            quantize_pow2(x, y, n, inv, zp2);
+        }
 #else
         for (i = 0; i < n; ++i) {
             y[i] = quantize_value(x[i] * inv, zp2);

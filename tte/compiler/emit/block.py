@@ -124,7 +124,7 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
 
 def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
-    of four channels) three window rows kept sign-extended and padded across its calls, its output
+    of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded across its calls, its output
     width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
     no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
     block of 96 bytes per eight channels (the output stage's words made once per image); else 0.
@@ -550,8 +550,8 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
     share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
-    one word each; for a 3x3 stride-1 window that dw3_ring may take, then _dw3_pair_words. None where the kernel reads
-    none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
+    one word each; for a 3x3 stride-1 window (dw3_ring's or dw3_wide's), then _dw3_pair_words. None
+    where the kernel reads none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
     training graph streams only frozen blocks (tte.compiler.fuse), but the inference graph every
     block: choose_prepared offers the layout only for a depthwise no step changes, or, ``live``,
     with biases 0 for one whose bias alone a step trains (dw_live_given: the kernel adds the live
@@ -580,9 +580,8 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     odd = lo[:, 1, :] | lo[:, 3, :] << 16
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
-    # dw3_ring's words, unless the block keeps D's rows whole (dw3_wide: the ring never runs)
-    kept_whole = expand is not None and dw_pad_given(node, g) and dw3_wide_bytes(dw, view) > 0
-    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1) and not kept_whole:
+    # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows whole)
+    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
         prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1))])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
