@@ -1753,16 +1753,16 @@ def _dw3_pair_case(seed: int) -> Case:
 
 def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
     """dw3_ring's output stage on doubled words (depthwise_s8.c's dwp_row8k, dwp_row4k and
-    dwp_lone's: tte/compiler/emit/block.py's _dw3_pairs_doubled for the words laid out at compile
-    time, dwp_double for those made per pass) and where it may not be: variant 0, a channel's
+    dwp_lone's, where tte/compiler/emit/block.py's _dw3_pairs_doubled lets the words laid out at
+    compile time be doubled) and where it may not be: variant 0, a channel's
     folded bias at the doubled sums' bound (2**30 - 1 - 9 128 128 from 0) and one at minus it,
     taps at the int8 ends, and a channel of shift -21 whose outputs stay inside int8; 1, a folded
     bias one past the bound (the plain words); 2, a channel of multiplier 0 and a bias near an
     int32 end (any sum gives out_zp: doubled all the same) and one of shift -21; 3, a channel of
     shift -22 (doubled) or -30 ((2 out_zp + 1) << 29 mostly past int32: the plain words), both
     mode 2 only by dw3_fast_exact. Streamed into a 1x1 (compile-time words; widths 13 to 17 and 6
-    to 7) or a whole image (``image``: words made per pass; widths 7 to 13), 8 to 20 channels
-    (passes of eight and four), zero points across int8's ends."""
+    to 7) or a whole image (``image``: words made per pass, never doubled: the plain stage on the
+    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four)."""
     rng = np.random.default_rng((27600 if image else 27500) + seed)
     variant = seed % 4
     c = (8, 12, 16, 20)[seed // 4 % 4]

@@ -1674,55 +1674,32 @@ static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
                      : "cc", "memory");
 }
 
-/* The output stage's words of a pass of G channels on doubled words, from the channels'
- * multipliers mu and shifts sh and zp2 (dwp_double's): per channel pair mult and K of each
- * channel, then the ASR amounts ~shift. On a doubled sum d = 2 acc (|acc| < 2**30) SMMULR(d,
+/* The output stage's words of a channel pair on doubled words at q, from the channels'
+ * multipliers mu and shifts sh and zp2 (_dw3_pairs_doubled's): mult and K of each channel, then
+ * the ASR amounts ~shift. On a doubled sum d = 2 acc (|acc| < 2**30) SMMULR(d,
  * mult) is tte_rq_fast_s8's q without saturation, K = zp2 << ~shift turns its (q - [q < 0]) >>
  * ~shift + zp2 into one shift of q - [q < 0] + K, and [q < 0] may be taken as [d < 0]: they
  * differ only where q is 0, whose (K - 1) >> ~shift = zp2 - 1 halves to out_zp as zp2 does (as
  * TTE_PWP_RQ). Multiplier 0: K = zp2, ASR amount 0, out_zp for any sum. */
+static TTE_ALWAYS_INLINE void dwp_k_pair(uint32_t *q, const int32_t *mu, const int32_t *sh, uint32_t zp2)
+{
+    const uint32_t e0 = mu[0] != 0 ? ~(uint32_t)sh[0] : 0u, e1 = mu[1] != 0 ? ~(uint32_t)sh[1] : 0u;
+    q[0] = (uint32_t)mu[0];
+    q[1] = zp2 << e0;
+    q[2] = (uint32_t)mu[1];
+    q[3] = zp2 << e1;
+    q[4] = e0;
+    q[5] = e1;
+}
+/* dwp_k_pair's words of a pass of G channels (4 or 8) at q */
 static TTE_ALWAYS_INLINE void dwp_k_words(uint32_t *q, const int32_t *mu, const int32_t *sh, int32_t zp2, int32_t G)
 {
-    const int32_t *const end = mu + G;
-    for (; mu != end; mu += 2, sh += 2, q += 6) {
-        const uint32_t e0 = mu[0] != 0 ? ~(uint32_t)sh[0] : 0u, e1 = mu[1] != 0 ? ~(uint32_t)sh[1] : 0u;
-        q[0] = (uint32_t)mu[0];
-        q[1] = (uint32_t)zp2 << e0;
-        q[2] = (uint32_t)mu[1];
-        q[3] = (uint32_t)zp2 << e1;
-        q[4] = e0;
-        q[5] = e1;
+    dwp_k_pair(q, mu, sh, (uint32_t)zp2);
+    dwp_k_pair(q + 6, mu + 2, sh + 2, (uint32_t)zp2);
+    if (G == 8) {
+        dwp_k_pair(q + 12, mu + 4, sh + 4, (uint32_t)zp2);
+        dwp_k_pair(q + 18, mu + 6, sh + 6, (uint32_t)zp2);
     }
-}
-
-/* Whether a pass's words made at run time (dwp_words', folded biases at own) may be doubled
- * (tte/compiler/emit/block.py _dw3_pairs_doubled's test: for each channel of a nonzero
- * multiplier, its sums within 2**30 of 0 and the rounded product plus |zp2| << ~shift inside
- * int32): then doubled in place, 1. mu, sh: mode 2's (multiplier 0 or at least 2**30, shift in
- * [-31, -1]). */
-static int32_t dwp_double(uint32_t *own, int32_t G, const int32_t *mu, const int32_t *sh, int32_t zp2)
-{
-    const int64_t z = zp2 < 0 ? -(int64_t)zp2 : zp2;
-    uint32_t *pw;
-    int32_t c;
-    for (c = 0; c < G; ++c) {
-        const int64_t b = (int32_t)own[14 * (c >> 1) + (c & 1)];
-        const int64_t span = (b < 0 ? -b : b) + 9 * 128 * 128;
-        if (mu[c] != 0
-            && (span >= ((int64_t)1 << 30)
-                || ((span * mu[c]) >> 31) + 1 + (z << ~sh[c]) >= ((int64_t)1 << 31) - 1)) {
-            return 0;
-        }
-    }
-    /* per channel pair two biases, then twelve words of int16 lanes (doubled lane by lane) */
-    for (pw = own; pw != own + 7 * G; pw += 14) {
-        pw[0] += pw[0];
-        pw[1] += pw[1];
-        for (c = 2; c < 14; ++c) {
-            pw[c] = sadd16(pw[c], pw[c]);
-        }
-    }
-    return 1;
 }
 
 /* TTE_DWPK_Q and TTE_DWPK_PUT of doubled sum a with the channel's mult and K at q, ASR amount e,
@@ -1786,11 +1763,15 @@ static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const
     }
 }
 
+/* A pass's kernel over its pairs of output pixels (dwp_row8, dwp_row4, dwp_row8k, dwp_row4k),
+ * chosen once a pass */
+typedef void (*dwp_run_fn)(const uint32_t *blk);
+
 /* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
- * channels over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4, on doubled
- * words (dbl) dwp_row8k / dwp_row4k */
-static TTE_ALWAYS_INLINE void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
-                          int32_t j, int32_t np, int8_t *out, int32_t dbl)
+ * channels over rows s0..s2 into out on (blk as dwp_span's) by the pass's kernel run */
+static TTE_ALWAYS_INLINE void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1,
+                                            const uint32_t *s2, int32_t G, int32_t j, int32_t np, int8_t *out,
+                                            dwp_run_fn run)
 {
     const size_t at = (size_t)(G >> 1) * (size_t)j;
     blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
@@ -1798,37 +1779,27 @@ static TTE_ALWAYS_INLINE void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, c
     blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
     blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
     blk[DWP_O] = (uint32_t)(uintptr_t)out;
-    if (dbl) {
-        if (G == 8) {
-            dwp_row8k(blk);
-        } else {
-            dwp_row4k(blk);
-        }
-    } else if (G == 8) {
-        dwp_row8(blk);
-    } else {
-        dwp_row4(blk);
-    }
+    run(blk);
 }
 
 /* Output pixels [0, k) of a pass of G channels over rows s0..s2 of ncol columns (block blk: its
  * output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
  * dwp_pairs_run; the last of an odd k as the first of a pair whose second goes to a buffer of
  * its own where the row has a column past the window (dw3_ring's extra one), else in dwp_lone;
- * dbl: the words doubled (dwp_k_words' output stage) */
+ * run: the pass's kernel, dbl: whether its words are doubled (dwp_k_words' output stage) */
 static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
-                     int32_t ncol, int32_t k, int8_t *out, size_t ostride, int32_t dbl)
+                     int32_t ncol, int32_t k, int8_t *out, size_t ostride, dwp_run_fn run, int32_t dbl)
 {
     const int32_t np = k >> 1;
     int8_t spare[8]; /* the outputs of a pair's second pixel past the span */
     if (np > 0) {
-        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out, dbl);
+        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out, run);
         out += (size_t)2 * np * ostride;
     }
     if ((k & 1) != 0) {
         if (k + 2 <= ncol - 1) {
             blk[DWP_OS] = (uint32_t)((uintptr_t)spare - (uintptr_t)out);
-            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out, dbl);
+            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out, run);
             blk[DWP_OS] = (uint32_t)ostride;
         } else {
             dwp_lone(blk, s0, s1, s2, G, ncol, k - 1, out, dbl);
@@ -2202,6 +2173,7 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t *const pairs = prep != NULL ? prep + (size_t)(C >> 2) * 22 : NULL;
     uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
     int32_t c = 0, G, oy, s, dbl;
+    dwp_run_fn run;
     blk[DWP_ZP2] = (uint32_t)r->zp2;
     blk[DWP_OS] = (uint32_t)ostride;
     /* eight channels a pass, then four */
@@ -2221,10 +2193,13 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                 blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
                 dbl = pairs[(size_t)7 * (C & ~3)] != 0; /* _dw3_pair_words' flag */
             } else {
+                /* made per pass: plain (doubling them and testing whether it may costs more
+                 * than it saves on the few pixels of a pass of these images) */
                 dwp_words(w, bias, p->in_zp, c, G, own);
                 blk[DWP_W] = (uint32_t)(uintptr_t)own;
-                dbl = dwp_double(own, G, r->mult + c, r->shift + c, r->zp2);
+                dbl = 0;
             }
+            run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
             if (dbl) {
                 dwp_k_words(blk, r->mult + c, r->shift + c, r->zp2, G);
             } else {
@@ -2252,7 +2227,7 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                     dwp_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
                              ncol, C, G, zz);
                 }
-                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride, dbl);
+                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride, run, dbl);
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */

@@ -508,11 +508,11 @@ def dw_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 
 def _dw3_pairs_doubled(dw: Node, view: Graph, folded: np.ndarray) -> bool:
     """Whether _dw3_pair_words may be doubled for dwp_row's output stage on doubled sums
-    (csrc/src/depthwise_s8.c dwp_k_words; dwp_double makes the same test at run time): for every
-    channel of a nonzero multiplier (at least 2**30, shift in [-31, -1]) each sum (its folded
-    bias and nine products of int8 values, each within 128 * 128) stays below 2**30 in
-    magnitude, so twice it is an int32, and the rounded product plus (2 out_zp + 1) << (-shift -
-    1) stays inside int32. A multiplier 0 gives out_zp for any sum."""
+    (csrc/src/depthwise_s8.c dwp_k_words): for every channel of a nonzero multiplier (at least
+    2**30, shift in [-31, -1]) each sum (its folded bias and nine products of int8 values, each
+    within 128 * 128) stays below 2**30 in magnitude, so twice it is an int32, and the rounded
+    product plus (2 out_zp + 1) << (-shift - 1) stays inside int32. A multiplier 0 gives out_zp
+    for any sum."""
     w, x, y = _t(view, dw.inputs[1]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
     (s_in, _), (s_out, zp_out) = _sz(dw, x), _sz(dw, y)
     ws = np.broadcast_to(_q(dw, w).scale.astype(np.float64), (w.shape[0],))
