@@ -1820,8 +1820,9 @@ static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, cons
     "sxtb16 %[f], %[u], ror #8\n\t"                                                   \
     "strd %[e], %[f], [%[d]], #8\n\t"
 
-/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels */
-static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
+/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels;
+ * returns src past them */
+static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
 {
     uint32_t a0, a1, b0, b1, t, u, e, f;
     if (G == 8) {
@@ -1853,6 +1854,7 @@ static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t 
                          : [c] "r"(C)
                          : "cc", "memory");
     }
+    return src;
 }
 
 /* The words of a pair of columns (G channels at a and b; NULL: the zero point's bytes, zb) at
@@ -1903,8 +1905,8 @@ static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, 
 /* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
  * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
  * takes the zero point in its other column (dwp_pad's columns) */
-static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
-                                  int32_t G, uint32_t zz)
+static TTE_ALWAYS_INLINE void dwp_fill_g(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol,
+                                         int32_t C, int32_t G, uint32_t zz)
 {
     const int32_t cw = G >> 1;
     const uint32_t zb = (zz & 0xFFu) * 0x01010101u; /* the zero point's byte in each byte */
@@ -1934,8 +1936,7 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
     }
     if (col + 1 < hi) {
         const int32_t np = (hi - col) >> 1;
-        dwp_pairs(d + cw * col, src, np, C, G);
-        src += (size_t)2 * np * C;
+        src = dwp_pairs(d + cw * col, src, np, C, G);
         col += 2 * np;
     }
     if (col < hi) {
@@ -1944,6 +1945,18 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
         } else {
             dwp_pair(d + cw * col, src, NULL, G, zb);
         }
+    }
+}
+
+/* dwp_fill_g with G (8 or 4) a constant in each copy: no test of G per column pair and fewer
+ * values on the stack */
+static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+                                  int32_t G, uint32_t zz)
+{
+    if (G == 8) {
+        dwp_fill_g(d, src, lo, hi, ncol, C, 8, zz);
+    } else {
+        dwp_fill_g(d, src, lo, hi, ncol, C, 4, zz);
     }
 }
 
