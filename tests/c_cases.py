@@ -1848,6 +1848,59 @@ def _dw3_pair_case(seed: int) -> Case:
                            "flat", c)
 
 
+def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
+    """dw3_ring's output stage on doubled words (depthwise_s8.c's dwp_row8k, dwp_row4k and
+    dwp_lone's, where tte/compiler/emit/block.py's _dw3_pairs_doubled lets the words laid out at
+    compile time be doubled) and where it may not be: variant 0, a channel's
+    folded bias at the doubled sums' bound (2**30 - 1 - 9 128 128 from 0) and one at minus it,
+    taps at the int8 ends, and a channel of shift -21 whose outputs stay inside int8; 1, a folded
+    bias one past the bound (the plain words); 2, a channel of multiplier 0 and a bias near an
+    int32 end (any sum gives out_zp: doubled all the same) and one of shift -21; 3, a channel of
+    shift -22 (doubled) or -30 ((2 out_zp + 1) << 29 mostly past int32: the plain words), both
+    mode 2 only by dw3_fast_exact. Streamed into a 1x1 (compile-time words; widths 13 to 17 and 6
+    to 7) or a whole image (``image``: words made per pass, never doubled: the plain stage on the
+    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four)."""
+    rng = np.random.default_rng((27600 if image else 27500) + seed)
+    variant = seed % 4
+    c = (8, 12, 16, 20)[seed // 4 % 4]
+    w = (7, 8, 9, 13)[seed % 4] if image else (13, 14, 15, 17, 6, 7)[seed % 6]
+    h = 3 + seed % 3
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 2, 0, 1))[seed % 3]
+    out_factor = 6.0
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, pads, h, w, 1, out_factor)
+    xzp = int(np.asarray(g.tensors["x"].quant.zero_point).reshape(-1)[0])
+    taps = np.asarray(g.tensors["d.w"].data, np.int64).reshape(c, 9)
+    bias = np.asarray(g.tensors["d.b"].data, np.int64).copy()
+    ws = np.asarray(g.tensors["d.w"].quant.scale, np.float64).reshape(-1).copy()
+    room = (1 << 30) - 1 - 9 * 128 * 128
+    if variant == 0:
+        taps[0], taps[1] = -128, 127
+        bias[0] = room + xzp * taps[0].sum()
+        bias[1] = -room + xzp * taps[1].sum()
+        ws[2] = 0.7 * 2.0 ** -21 * out_factor
+        bias[2] = int(rng.integers(-(1 << 27), 1 << 27))
+    elif variant == 1:
+        bias[c - 1] = room + 1 + xzp * taps[c - 1].sum()
+    elif variant == 2:
+        ws[0] = 2.0 ** -34 * out_factor
+        bias[0] = (1 << 31) - 200000 if seed % 8 == 2 else -(1 << 31) + 200000
+        ws[c - 1] = 0.6 * 2.0 ** -21 * out_factor
+        bias[c - 1] = int(rng.integers(-(1 << 27), 1 << 27))
+    else:
+        ws[1] = 0.7 * 2.0 ** (-22 if seed % 8 == 3 else -30) * out_factor
+        bias[1] = int(rng.integers(-(1 << 27), 1 << 27))
+    xs = np.float32(g.tensors["x"].quant.scale.reshape(-1)[0])
+    g.tensors["d.w"].data = taps.reshape(c, 3, 3, 1).astype(np.int8)
+    g.tensors["d.w"].quant = q(ws.astype(np.float32), np.zeros(c, int), 0)
+    g.tensors["d.b"].data = bias.astype(np.int32)
+    g.tensors["d.b"].quant = q((xs * ws.astype(np.float32)).astype(np.float32), np.zeros(c, int), 0)
+    name = f"dw3_pair_rq{variant}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if image:
+        g.outputs = ["d"]
+        return Case(name, g, random_feeds(g, rng))
+    return _projected_case(name, g, rng, "flat", c)
+
+
 def _dw_copy_case(seed: int) -> Case:
     """A 5x5 or 7x7 depthwise (stride 1 or 2) over an input at most 8 wide, streamed into a 1x1
     (depthwise_s8.c's dw_copy: per channel group and output row the window rows' columns copied
@@ -2400,6 +2453,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_blocks_case(s) for s in range(36)]
     cases += [_dw3_ring_case(s) for s in range(24)]
     cases += [_dw3_pair_case(s) for s in range(27)]
+    cases += [_dw3_pair_rq_case(s) for s in range(16)]
+    cases += [_dw3_pair_rq_case(s, image=True) for s in range(16)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]

@@ -1497,11 +1497,12 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * then 4), a row of ncol columns is G / 2 words a column; columns 2i and 2i + 1 make a pair
  * of G words, word c the int16 lanes (x at 2i, x at 2i + 1) of channel c, so that one SMLAD
  * takes two taps of a channel; an odd row's last column, alone, is G int16 in channel order.
- * The pass's block (32-bit words): dw4_rq_word's words of its channels, zp2, the outputs'
- * step, the end (q0 past the last pair), the three row pointers, the output pointer, the
- * pass's words of _dw3_pair_words (tte/compiler/emit/block.py: per channel pair two folded
- * biases, then per window row w0 + 65536 w1 and w1 + 65536 w2 of each channel) */
-enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 23, DWP_WORDS = 24 };
+ * The pass's block (32-bit words): the output stage's words (dw4_rq_word's of its channels,
+ * or on doubled words dwp_k_words'), zp2, the outputs' step, the end (q0 past the last pair),
+ * the three row pointers, the output pointer, the pass's words of _dw3_pair_words
+ * (tte/compiler/emit/block.py: per channel pair two folded biases, then per window row
+ * w0 + 65536 w1 and w1 + 65536 w2 of each channel; doubled: all twice theirs) */
+enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 31, DWP_WORDS = 32 };
 
 /* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at byte P1 of
  * row register R on the weight words (w1 w2) at byte WB of lr */
@@ -1568,25 +1569,58 @@ enum { DWP_ZP2 = 16, DWP_OS = 17, DWP_END = 18, DWP_Q = 19, DWP_O = 22, DWP_W = 
     ROWS                                                                                \
     TTE_DWP_RQ2("r1", "r3", J)                                                          \
     TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
-    "ldrd r7, r8, [r0, #64]\n\t"                                                       \
+    "ldrd r7, r8, [r0, #96]\n\t"                                                       \
     "add r6, r12, r8\n\t"                                                               \
     TTE_DWP_PUT("r1", "[r12, #" O "]")                                                 \
     TTE_DWP_PUT("r2", "[r12, #" O "+1]")                                               \
     TTE_DWP_PUT("r3", "[r6, #" O "]")                                                  \
     TTE_DWP_PUT("r4", "[r6, #" O "+1]")
 
+/* The output stage on doubled sums A and B (one channel, two pixels; dwp_k_words' words mult
+ * and K at byte J of the block): SMMLAR adds the rounded high product to K - [sum < 0], which
+ * leaves q - [q < 0] + (zp2 << ~shift) for the shift (dwp_k_words) */
+#define TTE_DWPK_Q(A, B, J)                                                             \
+    "ldrd r7, r8, [r0, #" J "]\n\t"                                                    \
+    "add r5, r8, " A ", asr #31\n\t"                                                   \
+    "add r6, r8, " B ", asr #31\n\t"                                                   \
+    "smmlar " A ", " A ", r7, r5\n\t"                                                  \
+    "smmlar " B ", " B ", r7, r6\n\t"
+
+/* The halving, the clamp and the byte of A at ADDR */
+#define TTE_DWPK_PUT(A, ADDR)                                                           \
+    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
+    "strb " A ", " ADDR "\n\t"
+
+/* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block) */
+#define TTE_DWPK_SUB(P0, P1, W, J, O)                                                   \
+    "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
+    TTE_DWP_ROWS(P0, P1, W)                                                             \
+    TTE_DWPK_Q("r1", "r3", J)                                                           \
+    TTE_DWPK_Q("r2", "r4", J "+8")                                                      \
+    "ldrd r7, r8, [r0, #" J "+16]\n\t"                                                 \
+    "asr r1, r1, r7\n\t"                                                                \
+    "asr r3, r3, r7\n\t"                                                                \
+    "asr r2, r2, r8\n\t"                                                                \
+    "asr r4, r4, r8\n\t"                                                                \
+    "ldr r8, [r0, #100]\n\t"                                                            \
+    "add r6, r12, r8\n\t"                                                               \
+    TTE_DWPK_PUT("r1", "[r12, #" O "]")                                                \
+    TTE_DWPK_PUT("r2", "[r12, #" O "+1]")                                              \
+    TTE_DWPK_PUT("r3", "[r6, #" O "]")                                                 \
+    TTE_DWPK_PUT("r4", "[r6, #" O "+1]")
+
 /* The loop over the pairs of output pixels of a pass (block at r0; STEP: a pair's bytes in a
  * row); the registers saved and restored in the assembly (as dw57_run) */
 #define TTE_DWP_LOOP(BODY, STEP)                                                        \
     "push {r1-r12, lr}\n\t"                                                            \
-    "ldr lr, [r0, #92]\n\t"                                                            \
-    "ldrd r9, r10, [r0, #76]\n\t"                                                      \
-    "ldrd r11, r12, [r0, #84]\n\t"                                                     \
+    "ldr lr, [r0, #124]\n\t"                                                           \
+    "ldrd r9, r10, [r0, #108]\n\t"                                                     \
+    "ldrd r11, r12, [r0, #116]\n\t"                                                    \
     "1:\n\t" BODY                                                                       \
     "add r9, r9, #" STEP "\n\t"                                                        \
     "add r10, r10, #" STEP "\n\t"                                                      \
     "add r11, r11, #" STEP "\n\t"                                                      \
-    "ldrd r8, r7, [r0, #68]\n\t"                                                       \
+    "ldrd r8, r7, [r0, #100]\n\t"                                                     \
     "add r12, r12, r8, lsl #1\n\t"                                                     \
     "cmp r9, r7\n\t"                                                                    \
     "bne 1b\n\t"                                                                        \
@@ -1616,6 +1650,74 @@ static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
                      : "cc", "memory");
 }
 
+/* dwp_row8 on doubled words (dwp_k_words' output stage) */
+static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "32", "0", "0", "0") TTE_DWPK_SUB("8", "40", "56", "24", "2")
+                                      TTE_DWPK_SUB("16", "48", "112", "48", "4")
+                                          TTE_DWPK_SUB("24", "56", "168", "72", "6"),
+                                  "32")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* dwp_row4 on doubled words */
+static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
+{
+    register const uint32_t *b __asm__("r0") = blk;
+    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "16", "0", "0", "0") TTE_DWPK_SUB("8", "24", "56", "24", "2"),
+                                  "16")
+                     :
+                     : "r"(b)
+                     : "cc", "memory");
+}
+
+/* The output stage's words of a channel pair on doubled words at q, from the channels'
+ * multipliers mu and shifts sh and zp2 (_dw3_pairs_doubled's): mult and K of each channel, then
+ * the ASR amounts ~shift. On a doubled sum d = 2 acc (|acc| < 2**30) SMMULR(d,
+ * mult) is tte_rq_fast_s8's q without saturation, K = zp2 << ~shift turns its (q - [q < 0]) >>
+ * ~shift + zp2 into one shift of q - [q < 0] + K, and [q < 0] may be taken as [d < 0]: they
+ * differ only where q is 0, whose (K - 1) >> ~shift = zp2 - 1 halves to out_zp as zp2 does (as
+ * TTE_PWP_RQ). Multiplier 0: K = zp2, ASR amount 0, out_zp for any sum. */
+static TTE_ALWAYS_INLINE void dwp_k_pair(uint32_t *q, const int32_t *mu, const int32_t *sh, uint32_t zp2)
+{
+    const uint32_t e0 = mu[0] != 0 ? ~(uint32_t)sh[0] : 0u, e1 = mu[1] != 0 ? ~(uint32_t)sh[1] : 0u;
+    q[0] = (uint32_t)mu[0];
+    q[1] = zp2 << e0;
+    q[2] = (uint32_t)mu[1];
+    q[3] = zp2 << e1;
+    q[4] = e0;
+    q[5] = e1;
+}
+/* dwp_k_pair's words of a pass of G channels (4 or 8) at q */
+static TTE_ALWAYS_INLINE void dwp_k_words(uint32_t *q, const int32_t *mu, const int32_t *sh, int32_t zp2, int32_t G)
+{
+    dwp_k_pair(q, mu, sh, (uint32_t)zp2);
+    dwp_k_pair(q + 6, mu + 2, sh + 2, (uint32_t)zp2);
+    if (G == 8) {
+        dwp_k_pair(q + 12, mu + 4, sh + 4, (uint32_t)zp2);
+        dwp_k_pair(q + 18, mu + 6, sh + 6, (uint32_t)zp2);
+    }
+}
+
+/* TTE_DWPK_Q and TTE_DWPK_PUT of doubled sum a with the channel's mult and K at q, ASR amount e,
+ * its byte at o */
+static TTE_ALWAYS_INLINE void dwp_rqk1(const uint32_t *q, uint32_t e, int32_t a, int8_t *o)
+{
+    uint32_t m, k;
+    __asm__ volatile("ldrd %[m], %[k], [%[q]]\n\t"
+                     "add %[k], %[k], %[a], asr #31\n\t"
+                     "smmlar %[a], %[a], %[m], %[k]\n\t"
+                     "asr %[a], %[a], %[e]\n\t"
+                     "ssat %[a], #8, %[a], asr #1\n\t"
+                     "strb %[a], [%[o]]"
+                     : [a] "+r"(a), [m] "=&r"(m), [k] "=&r"(k)
+                     : [q] "r"(q), [e] "r"(e), [o] "r"(o)
+                     : "memory");
+}
+
 /* TTE_DW4_RQ of sum a with the channel's words at rq, zp2 z, its byte at o */
 static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a, int8_t *o)
 {
@@ -1636,7 +1738,7 @@ static TTE_ALWAYS_INLINE void dwp_rq1(const uint32_t *rq, uint32_t z, int32_t a,
  * of ncol columns, the pass's block blk, into o: the last of an odd row with no column past its
  * window. SMLAD of its pair by w0 w1, and the third column (an odd row's last, alone) by w2. */
 static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
-                                  int32_t G, int32_t ncol, int32_t j, int8_t *o)
+                                  int32_t G, int32_t ncol, int32_t j, int8_t *o, int32_t dbl)
 {
     const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
     const uint32_t *const rows[3] = {s0, s1, s2};
@@ -1652,14 +1754,24 @@ static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const
             a = tte_smlad(rows[ky][p0 + c], pw[2 + 4 * ky], a);
             a = smlabb((uint32_t)x2, (int32_t)(int16_t)(pw[4 + 4 * ky] >> 16), a);
         }
-        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        if (dbl) {
+            const uint32_t *const q = blk + 6 * (c >> 1);
+            dwp_rqk1(q + 2 * (c & 1), q[4 + (c & 1)], a, o + c);
+        } else {
+            dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        }
     }
 }
 
+/* A pass's kernel over its pairs of output pixels (dwp_row8, dwp_row4, dwp_row8k, dwp_row4k),
+ * chosen once a pass */
+typedef void (*dwp_run_fn)(const uint32_t *blk);
+
 /* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
- * channels over rows s0..s2 into out on (blk as dwp_span's): dwp_row8 / dwp_row4 */
-static void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
-                          int32_t j, int32_t np, int8_t *out)
+ * channels over rows s0..s2 into out on (blk as dwp_span's) by the pass's kernel run */
+static TTE_ALWAYS_INLINE void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1,
+                                            const uint32_t *s2, int32_t G, int32_t j, int32_t np, int8_t *out,
+                                            dwp_run_fn run)
 {
     const size_t at = (size_t)(G >> 1) * (size_t)j;
     blk[DWP_Q] = (uint32_t)(uintptr_t)(s0 + at);
@@ -1667,33 +1779,30 @@ static void dwp_pairs_run(uint32_t *blk, const uint32_t *s0, const uint32_t *s1,
     blk[DWP_Q + 2] = (uint32_t)(uintptr_t)(s2 + at);
     blk[DWP_END] = (uint32_t)(uintptr_t)(s0 + at + (size_t)G * np);
     blk[DWP_O] = (uint32_t)(uintptr_t)out;
-    if (G == 8) {
-        dwp_row8(blk);
-    } else {
-        dwp_row4(blk);
-    }
+    run(blk);
 }
 
 /* Output pixels [0, k) of a pass of G channels over rows s0..s2 of ncol columns (block blk: its
  * output stage, zp2, step and words set) into out, a step ostride: pairs of pixels in
  * dwp_pairs_run; the last of an odd k as the first of a pair whose second goes to a buffer of
- * its own where the row has a column past the window (dw3_ring's extra one), else in dwp_lone */
+ * its own where the row has a column past the window (dw3_ring's extra one), else in dwp_lone;
+ * run: the pass's kernel, dbl: whether its words are doubled (dwp_k_words' output stage) */
 static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2, int32_t G,
-                     int32_t ncol, int32_t k, int8_t *out, size_t ostride)
+                     int32_t ncol, int32_t k, int8_t *out, size_t ostride, dwp_run_fn run, int32_t dbl)
 {
     const int32_t np = k >> 1;
     int8_t spare[8]; /* the outputs of a pair's second pixel past the span */
     if (np > 0) {
-        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out);
+        dwp_pairs_run(blk, s0, s1, s2, G, 0, np, out, run);
         out += (size_t)2 * np * ostride;
     }
     if ((k & 1) != 0) {
         if (k + 2 <= ncol - 1) {
             blk[DWP_OS] = (uint32_t)((uintptr_t)spare - (uintptr_t)out);
-            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out);
+            dwp_pairs_run(blk, s0, s1, s2, G, k - 1, 1, out, run);
             blk[DWP_OS] = (uint32_t)ostride;
         } else {
-            dwp_lone(blk, s0, s1, s2, G, ncol, k - 1, out);
+            dwp_lone(blk, s0, s1, s2, G, ncol, k - 1, out, dbl);
         }
     }
 }
@@ -1711,8 +1820,9 @@ static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, cons
     "sxtb16 %[f], %[u], ror #8\n\t"                                                   \
     "strd %[e], %[f], [%[d]], #8\n\t"
 
-/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels */
-static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
+/* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels;
+ * returns src past them */
+static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
 {
     uint32_t a0, a1, b0, b1, t, u, e, f;
     if (G == 8) {
@@ -1744,6 +1854,7 @@ static TTE_ALWAYS_INLINE void dwp_pairs(uint32_t *d, const int8_t *src, int32_t 
                          : [c] "r"(C)
                          : "cc", "memory");
     }
+    return src;
 }
 
 /* The words of a pair of columns (G channels at a and b; NULL: the zero point's bytes, zb) at
@@ -1794,8 +1905,8 @@ static TTE_ALWAYS_INLINE void dwp_last(uint32_t *d, const int8_t *a, int32_t G, 
 /* Columns [lo, hi) of a pass's row d of ncol columns from src on (the channels of column lo;
  * C bytes a column; NULL: a row of the padding, the zero point's, zz); a pair across lo or hi
  * takes the zero point in its other column (dwp_pad's columns) */
-static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
-                                  int32_t G, uint32_t zz)
+static TTE_ALWAYS_INLINE void dwp_fill_g(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol,
+                                         int32_t C, int32_t G, uint32_t zz)
 {
     const int32_t cw = G >> 1;
     const uint32_t zb = (zz & 0xFFu) * 0x01010101u; /* the zero point's byte in each byte */
@@ -1825,8 +1936,7 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
     }
     if (col + 1 < hi) {
         const int32_t np = (hi - col) >> 1;
-        dwp_pairs(d + cw * col, src, np, C, G);
-        src += (size_t)2 * np * C;
+        src = dwp_pairs(d + cw * col, src, np, C, G);
         col += 2 * np;
     }
     if (col < hi) {
@@ -1835,6 +1945,18 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
         } else {
             dwp_pair(d + cw * col, src, NULL, G, zb);
         }
+    }
+}
+
+/* dwp_fill_g with G (8 or 4) a constant in each copy: no test of G per column pair and fewer
+ * values on the stack */
+static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+                                  int32_t G, uint32_t zz)
+{
+    if (G == 8) {
+        dwp_fill_g(d, src, lo, hi, ncol, C, 8, zz);
+    } else {
+        dwp_fill_g(d, src, lo, hi, ncol, C, 4, zz);
     }
 }
 
@@ -2063,7 +2185,8 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
     const uint32_t *const pairs = prep != NULL ? prep + (size_t)(C >> 2) * 22 : NULL;
     uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
-    int32_t c = 0, G, oy, s;
+    int32_t c = 0, G, oy, s, dbl;
+    dwp_run_fn run;
     blk[DWP_ZP2] = (uint32_t)r->zp2;
     blk[DWP_OS] = (uint32_t)ostride;
     /* eight channels a pass, then four */
@@ -2081,13 +2204,22 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
             const size_t xo = xo0 + (size_t)c;
             if (pairs != NULL) {
                 blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
+                dbl = pairs[(size_t)7 * (C & ~3)] != 0; /* _dw3_pair_words' flag */
             } else {
+                /* made per pass: plain (doubling them and testing whether it may costs more
+                 * than it saves on the few pixels of a pass of these images) */
                 dwp_words(w, bias, p->in_zp, c, G, own);
                 blk[DWP_W] = (uint32_t)(uintptr_t)own;
+                dbl = 0;
             }
-            dw3_rq_words(blk, r->mult + c, r->shift + c);
-            if (G == 8) {
-                dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+            run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
+            if (dbl) {
+                dwp_k_words(blk, r->mult + c, r->shift + c, r->zp2, G);
+            } else {
+                dw3_rq_words(blk, r->mult + c, r->shift + c);
+                if (G == 8) {
+                    dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
+                }
             }
             if (xb == NULL) {
                 /* one output row, its three window rows given */
@@ -2108,7 +2240,7 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                     dwp_fill(qc, (uint32_t)iy < (uint32_t)in_h ? xb + xo + (size_t)iy * row_bytes : NULL, lo, hi,
                              ncol, C, G, zz);
                 }
-                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride);
+                dwp_span(blk, qa, qb, qc, G, ncol, k, o, ostride, run, dbl);
                 o += (size_t)k * ostride;
                 {
                     /* the next output row's window: one input row on */
@@ -2186,6 +2318,8 @@ enum { DW3W_NEXT = DWP_Q, DW3W_NEXT_TOP = DWP_Q + 2, DW3W_NEXT_PX = DWP_O };
 static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1, const uint32_t *q2, int32_t G,
                           int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride)
 {
+    /* the pair words of a block that keeps its rows whole are plain (_dw3_pair_words undoubled) */
+    const dwp_run_fn run = G == 8 ? dwp_row8 : dwp_row4;
     const int32_t np = ((j & 1) != 0 ? n - 1 : n) >> 1;
     if ((j & 1) != 0) {
         if ((int32_t)blk[DW3W_NEXT_TOP] == top && (int32_t)blk[DW3W_NEXT_PX] == j) {
@@ -2199,7 +2333,7 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
     }
     blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN; /* nothing kept for the next call (yet) */
     if (np > 0) {
-        dwp_pairs_run(blk, q0, q1, q2, G, j, np, o);
+        dwp_pairs_run(blk, q0, q1, q2, G, j, np, o, run);
         o += (size_t)2 * np * ostride;
         j += 2 * np;
     }
@@ -2209,13 +2343,13 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
     if (j + 3 <= ncol - 1) {
         uint32_t next[2];
         blk[DWP_OS] = (uint32_t)((uintptr_t)next - (uintptr_t)o);
-        dwp_pairs_run(blk, q0, q1, q2, G, j, 1, o);
+        dwp_pairs_run(blk, q0, q1, q2, G, j, 1, o, run);
         blk[DWP_OS] = (uint32_t)ostride;
         memcpy(blk + DW3W_NEXT, next, (size_t)G);
         blk[DW3W_NEXT_TOP] = (uint32_t)top;
         blk[DW3W_NEXT_PX] = (uint32_t)(j + 1);
     } else {
-        dwp_lone(blk, q0, q1, q2, G, ncol, j, o);
+        dwp_lone(blk, q0, q1, q2, G, ncol, j, o, 0);
     }
 }
 

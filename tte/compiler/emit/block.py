@@ -124,9 +124,9 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
 
 def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
-    of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded across its calls, its output
-    width + 2 columns of 2 bytes a channel each (a block with E widens each row of E's output once:
-    no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
+    of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded
+    across its calls, its output width + 2 columns of 2 bytes a channel each (a block with E widens
+    each row of E's output once: no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
     block of 96 bytes per eight channels (the output stage's words made once per image); else 0.
     ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes: a multiple of eight
     channels): 32 bytes more per eight channels, the block's biases plus the live ones."""
@@ -580,19 +580,49 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     odd = lo[:, 1, :] | lo[:, 3, :] << 16
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
-    # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows whole)
+    # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows
+    # whole), then whether they are doubled (dw3_ring's output stage on doubled sums; dw3_wide
+    # reads them plain)
     if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
-        prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1))])
+        kept_whole = expand is not None and dw_pad_given(node, g) and dw3_wide_bytes(dw, view) > 0
+        doubled = not kept_whole and _dw3_pairs_doubled(dw, view, folded.reshape(-1))
+        prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1), doubled),
+                               np.array([int(doubled)], np.uint32)])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
 
 
-def _dw3_pair_words(taps: np.ndarray, folded: np.ndarray) -> np.ndarray:
+def _dw3_pairs_doubled(dw: Node, view: Graph, folded: np.ndarray) -> bool:
+    """Whether _dw3_pair_words may be doubled for dwp_row's output stage on doubled sums
+    (csrc/src/depthwise_s8.c dwp_k_words): for every channel of a nonzero multiplier (at least
+    2**30, shift in [-31, -1]) each sum (its folded bias and nine products of int8 values, each
+    within 128 * 128) stays below 2**30 in magnitude, so twice it is an int32, and the rounded
+    product plus (2 out_zp + 1) << (-shift - 1) stays inside int32. A multiplier 0 gives out_zp
+    for any sum."""
+    w, x, y = _t(view, dw.inputs[1]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
+    (s_in, _), (s_out, zp_out) = _sz(dw, x), _sz(dw, y)
+    ws = np.broadcast_to(_q(dw, w).scale.astype(np.float64), (w.shape[0],))
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    c4 = folded.shape[0]
+    mult, shift = mult[:c4], shift[:c4]
+    live = mult != 0
+    if np.any(live & ((mult < 1 << 30) | (shift > -1) | (shift < -31))):
+        return False
+    span = np.abs(folded) + 9 * 128 * 128
+    k = abs(2 * zp_out + 1) << np.where(live, -shift - 1, 0)
+    fits = (span < 1 << 30) & ((span * mult >> 31) + 1 + k < (1 << 31) - 1)
+    return bool(np.all(~live | fits))
+
+
+def _dw3_pair_words(taps: np.ndarray, folded: np.ndarray, doubled: bool = False) -> np.ndarray:
     """The 3x3 stride-1 depthwise's words for its pixel-pair kernel (csrc/src/depthwise_s8.c
     dwp_row), after dw_layout's: per pair of channels (c, c + 1) their two folded biases, then
     per window row the words w0 + 65536 w1 of c and of c + 1, then w1 + 65536 w2 of c and of
     c + 1 (int16 lanes), so that one SMLAD multiplies a word of two neighbouring pixels of a
-    channel by two of its taps."""
+    channel by two of its taps. ``doubled`` (_dw3_pairs_doubled): biases and taps twice theirs,
+    so that the sums come out doubled. dw_layout puts one word after them: 1 if doubled, else 0."""
+    if doubled:
+        taps, folded = 2 * taps, 2 * folded
     lo = taps.reshape(-1, 3, 3) & 0xFFFF
     w01 = (lo[:, :, 0] | lo[:, :, 1] << 16).reshape(-1, 2, 3)   # [pair, channel, row]
     w12 = (lo[:, :, 1] | lo[:, :, 2] << 16).reshape(-1, 2, 3)
