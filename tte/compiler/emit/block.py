@@ -126,8 +126,9 @@ def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     """tte_conv2d_s8_dw3_wide_bytes: a 3x3 stride-1 depthwise's (multiplier 1, dilation 1, a multiple
     of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded
     across its calls, its output width + 2 columns of 2 bytes a channel each (a block with E widens
-    each row of E's output once: no copy per output row and call), after the rows the slots hold (16 bytes) and the assembly's
-    block of 96 bytes per eight channels (the output stage's words made once per image); else 0.
+    each row of E's output once: no copy per output row and call), after the rows the slots hold
+    (16 bytes) and the assembly's block of 96 bytes per eight channels (the output stage's words
+    made once per image); else 0.
     ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes: a multiple of eight
     channels): 32 bytes more per eight channels, the block's biases plus the live ones."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
