@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <string.h>
 
+/* words of each pass's block in dw3_wide's scratch, before its slots: at least DWP_WORDS (the
+ * pixel-pair passes), DW3E_WORDS (channel pairs) and DW3L_WORDS (over a layout of biases 0) */
+enum { DW3W_BLOCK_WORDS = 32 };
+
 #include "tte/internal/conv_s8.h"
 
 #if defined(__ARM_FEATURE_DSP)
@@ -2279,7 +2283,7 @@ static int32_t dw3_wide_passes(int32_t C)
 /* The first word of slot s of ws */
 static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 {
-    return (uint32_t *)ws + DW3W_HEAD + (size_t)DWP_WORDS * dw3_wide_passes(g->in_c)
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3W_BLOCK_WORDS * dw3_wide_passes(g->in_c)
            + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
 }
 
@@ -2521,14 +2525,13 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
 
 /* Input row src (NULL: a row of the padding, the zero point's) into slot s of ws, each pass's
  * columns inside the image */
-static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws, int32_t s, const int8_t *src)
+static TTE_NOINLINE void dw3_wide_fill(const tte_conv2d_s8_params_t *p, uint32_t *d, const int8_t *src, int32_t pairs)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t C = g->in_c, ncol = g->out_w + 2, lo = g->pad_left, hi = g->pad_left + g->in_w;
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    uint32_t *d = dw3_wide_slot(g, ws, s);
     int32_t c = 0, G, cw;
-    if (!dw3_wide_pairs(g)) {
+    if (!pairs) {
         for (cw = 4; cw >= 2; cw -= 2) {
             for (; c + 2 * cw <= C; c += 2 * cw, d += cw * ncol) {
                 dw3_ring_fill(d, src == NULL ? NULL : src + c, lo, hi, C, zz, cw);
@@ -2543,6 +2546,13 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
     }
 }
 
+/* Input row src (NULL: the padding) into slot s of ws: pixel pairs where the row has an even
+ * number of columns (dw3_wide_pairs), else channel pairs */
+static void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws, int32_t s, const int8_t *src)
+{
+    dw3_wide_fill(p, dw3_wide_slot(&p->g, ws, s), src, dw3_wide_pairs(&p->g));
+}
+
 /* dw3_wide over a layout whose biases are 0 (a depthwise whose bias a step trains: the folded
  * biases of tte.compiler.emit.block.dw_layout with bias 0), a multiple of eight channels: each
  * pass's block is DW3L_WORDS words, dw3_wide's (DW3E_*) and after them, at DW3L_KB, the folded
@@ -2551,6 +2561,9 @@ static TTE_NOINLINE void dw3_wide_put(const tte_conv2d_s8_params_t *p, void *ws,
  * layout's: the same loop. The slots follow the blocks, 8 words a pass later than dw3_wide's
  * (dw3_wide_slot_b), so dw3_wide_put fills them given ws that much further on. */
 enum { DW3L_KB = 24, DW3L_WORDS = 32 };
+/* every pass's block fits the words dw3_wide's scratch gives it */
+typedef char dw3w_blocks_fit[(int)DWP_WORDS <= (int)DW3W_BLOCK_WORDS && (int)DW3E_WORDS <= (int)DW3W_BLOCK_WORDS
+                             && (int)DW3L_WORDS <= (int)DW3W_BLOCK_WORDS ? 1 : -1];
 
 /* dw3_ring8_row on the block's biases (DW3L_KB: the first group's four, then the second's) */
 static TTE_ALWAYS_INLINE void dw3_ring8_row_b(const uint32_t *blk)
@@ -2604,7 +2617,7 @@ static TTE_ALWAYS_INLINE void dw3_ring8_row_b(const uint32_t *blk)
 /* dw3_wide_slot with blocks of DW3L_WORDS */
 static uint32_t *dw3_wide_slot_b(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 {
-    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3L_WORDS * dw3_wide_passes(g->in_c)
+    return (uint32_t *)ws + DW3W_HEAD + (size_t)DW3W_BLOCK_WORDS * dw3_wide_passes(g->in_c)
            + (size_t)s * (size_t)g->in_c / 2 * ((size_t)g->out_w + 2);
 }
 
@@ -4339,7 +4352,7 @@ size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g)
     const int32_t fits = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4 && (g->in_c & 3) == 0
                          && g->out_w >= 1;
-    return fits ? (size_t)16 + (size_t)4 * 24 * (size_t)((g->in_c + 4) / 8)
+    return fits ? (size_t)16 + (size_t)4 * DW3W_BLOCK_WORDS * (size_t)((g->in_c + 4) / 8)
                       + (size_t)3 * 2 * (size_t)g->in_c * ((size_t)g->out_w + 2)
                 : 0;
 }
@@ -4388,8 +4401,9 @@ void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32
 size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
 {
     const size_t n = tte_conv2d_s8_dw3_wide_bytes(g);
-    /* each pass's block 8 words longer: its channels' biases (a multiple of eight channels) */
-    return n > 0 && (g->in_c & 7) == 0 ? n + (size_t)4 * 8 * (size_t)(g->in_c / 8) : 0;
+    /* each pass's block (DW3L_WORDS) holds its channels' biases too: the same bytes (a multiple
+     * of eight channels) */
+    return (g->in_c & 7) == 0 ? n : 0;
 }
 
 int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
@@ -4412,8 +4426,8 @@ void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, in
     for (ky = 0; ky < 3; ++ky) {
         const int32_t s = dw3_wide_of(top + ky);
         if (held[s] != top + ky) {
-            /* dw3_wide_slot_b's slots: dw3_wide_slot's of ws 8 words a pass further on */
-            dw3_wide_put(p, (uint32_t *)ws + 8 * dw3_wide_passes(p->g.in_c), s, rows[ky]);
+            /* channel pairs, what dw3_ring8_row_b reads */
+            dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0);
             held[s] = top + ky;
         }
     }

@@ -127,15 +127,16 @@ def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
     of four channels) three window rows kept sign-extended (in the pixel-pair layout) and padded
     across its calls, its output width + 2 columns of 2 bytes a channel each (a block with E widens
     each row of E's output once: no copy per output row and call), after the rows the slots hold
-    (16 bytes) and the assembly's block of 96 bytes per eight channels (the output stage's words
-    made once per image); else 0.
-    ``live`` (over a layout of biases 0, tte_conv2d_s8_dw3_wide_b_bytes: a multiple of eight
-    channels): 32 bytes more per eight channels, the block's biases plus the live ones."""
+    (16 bytes) and the assembly's block of 128 bytes per eight channels (DW3W_BLOCK_WORDS: the
+    output stage's words made once per image); else 0. ``live`` (over a layout of biases 0,
+    tte_conv2d_s8_dw3_wide_b_bytes): a multiple of eight channels, the same bytes (each block
+    holds its channels' biases plus the live ones)."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
     c = d.shape[-1]
     fits = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and c == x.shape[-1] >= 4 and c % 4 == 0)
-    return 16 + (128 if live else 96) * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
+    fits = fits and (c % 8 == 0 or not live)
+    return 16 + 128 * ((c + 4) // 8) + 6 * c * (d.shape[2] + 2) if fits else 0
 
 
 DW_PAD_META = "dw_pad"   # Graph.meta key: the streamed blocks given dw_pad_bytes of D's scratch (tte.compiler.analysis)
