@@ -1341,52 +1341,57 @@ static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
  * group's compile-time words (the second's 22 words on) */
 enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
 
+/* dw3_ring8_row's assembly, the first group's four folded biases loaded from B0, B1 (two words
+ * each), the second's from B2, B3 */
+#define TTE_DW3E_LOOP(B0, B1, B2, B3)                                                   \
+    "push {r1-r12, lr}\n\t"                                                             \
+    "ldr lr, [r0, #92]\n\t"                                                             \
+    "ldr r9, [r0, #76]\n\t"                                                             \
+    "ldrd r10, r11, [r0, #80]\n\t"                                                      \
+    "ldr r12, [r0, #88]\n\t"                                                            \
+    "1:\n\t"                                                                            \
+    "ldrd r1, r2, " B0 "\n\t"                                                           \
+    "ldrd r3, r4, " B1 "\n\t"                                                           \
+    TTE_DW3R_TAP("[r9], #16", 16)                                                       \
+    TTE_DW3R_TAP("[r9]", 24)                                                            \
+    TTE_DW3R_TAP("[r9, #16]", 32)                                                       \
+    TTE_DW3R_TAP("[r10], #16", 40)                                                      \
+    TTE_DW3R_TAP("[r10]", 48)                                                           \
+    TTE_DW3R_TAP("[r10, #16]", 56)                                                      \
+    TTE_DW3R_TAP("[r11], #16", 64)                                                      \
+    TTE_DW3R_TAP("[r11]", 72)                                                           \
+    TTE_DW3R_TAP("[r11, #16]", 80)                                                      \
+    "ldr r8, [r0, #64]\n\t"                                                             \
+    TTE_DW3R_RQ4("r12")                                                                 \
+    "ldrd r1, r2, " B2 "\n\t"                                                           \
+    "ldrd r3, r4, " B3 "\n\t"                                                           \
+    TTE_DW3R_TAP("[r9, #-8]", 104)                                                      \
+    TTE_DW3R_TAP("[r9, #8]", 112)                                                       \
+    TTE_DW3R_TAP("[r9, #24]", 120)                                                      \
+    TTE_DW3R_TAP("[r10, #-8]", 128)                                                     \
+    TTE_DW3R_TAP("[r10, #8]", 136)                                                      \
+    TTE_DW3R_TAP("[r10, #24]", 144)                                                     \
+    TTE_DW3R_TAP("[r11, #-8]", 152)                                                     \
+    TTE_DW3R_TAP("[r11, #8]", 160)                                                      \
+    TTE_DW3R_TAP("[r11, #24]", 168)                                                     \
+    "ldr r8, [r0, #64]\n\t"                                                             \
+    TTE_DW3R_RQ("r1", 32, "[r12, #4]")                                                  \
+    TTE_DW3R_RQ("r2", 40, "[r12, #5]")                                                  \
+    TTE_DW3R_RQ("r3", 48, "[r12, #6]")                                                  \
+    TTE_DW3R_RQ("r4", 56, "[r12, #7]")                                                  \
+    "ldrd r7, r5, [r0, #68]\n\t"                                                        \
+    "add r12, r12, r5\n\t"                                                              \
+    "cmp r9, r7\n\t"                                                                    \
+    "bne 1b\n\t"                                                                        \
+    "pop {r1-r12, lr}"
+
 /* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
  * rows: the first group's two, then the second's): each pixel's first group, then its
  * second, on the same registers; one loop, one pass of the rows' pointers */
 static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
 {
     register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #92]\n\t"
-                     "ldr r9, [r0, #76]\n\t"
-                     "ldrd r10, r11, [r0, #80]\n\t"
-                     "ldr r12, [r0, #88]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [lr]\n\t"
-                     "ldrd r3, r4, [lr, #8]\n\t"
-                     TTE_DW3R_TAP("[r9], #16", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #16]", 32)
-                     TTE_DW3R_TAP("[r10], #16", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #16]", 56)
-                     TTE_DW3R_TAP("[r11], #16", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #16]", 80)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r1, r2, [lr, #88]\n\t"
-                     "ldrd r3, r4, [lr, #96]\n\t"
-                     TTE_DW3R_TAP("[r9, #-8]", 104)
-                     TTE_DW3R_TAP("[r9, #8]", 112)
-                     TTE_DW3R_TAP("[r9, #24]", 120)
-                     TTE_DW3R_TAP("[r10, #-8]", 128)
-                     TTE_DW3R_TAP("[r10, #8]", 136)
-                     TTE_DW3R_TAP("[r10, #24]", 144)
-                     TTE_DW3R_TAP("[r11, #-8]", 152)
-                     TTE_DW3R_TAP("[r11, #8]", 160)
-                     TTE_DW3R_TAP("[r11, #24]", 168)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
-                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
-                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
-                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
-                     "ldrd r7, r5, [r0, #68]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
+    __asm__ volatile(TTE_DW3E_LOOP("[lr]", "[lr, #8]", "[lr, #88]", "[lr, #96]")
                      :
                      : "r"(b)
                      : "cc", "memory");
@@ -2569,46 +2574,7 @@ typedef char dw3w_blocks_fit[(int)DWP_WORDS <= (int)DW3W_BLOCK_WORDS && (int)DW3
 static TTE_ALWAYS_INLINE void dw3_ring8_row_b(const uint32_t *blk)
 {
     register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #92]\n\t"
-                     "ldr r9, [r0, #76]\n\t"
-                     "ldrd r10, r11, [r0, #80]\n\t"
-                     "ldr r12, [r0, #88]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [r0, #96]\n\t"
-                     "ldrd r3, r4, [r0, #104]\n\t"
-                     TTE_DW3R_TAP("[r9], #16", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #16]", 32)
-                     TTE_DW3R_TAP("[r10], #16", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #16]", 56)
-                     TTE_DW3R_TAP("[r11], #16", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #16]", 80)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r1, r2, [r0, #112]\n\t"
-                     "ldrd r3, r4, [r0, #120]\n\t"
-                     TTE_DW3R_TAP("[r9, #-8]", 104)
-                     TTE_DW3R_TAP("[r9, #8]", 112)
-                     TTE_DW3R_TAP("[r9, #24]", 120)
-                     TTE_DW3R_TAP("[r10, #-8]", 128)
-                     TTE_DW3R_TAP("[r10, #8]", 136)
-                     TTE_DW3R_TAP("[r10, #24]", 144)
-                     TTE_DW3R_TAP("[r11, #-8]", 152)
-                     TTE_DW3R_TAP("[r11, #8]", 160)
-                     TTE_DW3R_TAP("[r11, #24]", 168)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
-                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
-                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
-                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
-                     "ldrd r7, r5, [r0, #68]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
+    __asm__ volatile(TTE_DW3E_LOOP("[r0, #96]", "[r0, #104]", "[r0, #112]", "[r0, #120]")
                      :
                      : "r"(b)
                      : "cc", "memory");
