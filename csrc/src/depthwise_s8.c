@@ -1635,52 +1635,41 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "bne 1b\n\t"                                                                        \
     "pop {r1-r12, lr}"
 
+/* TTE_DWP_RUN: a pass's loop (TTE_DWP_LOOP) of BODY on the block blk. TTE_DWP_ROW8, TTE_DWP_ROW4:
+ * the body of an eight- or four-channel pass, its channel pairs' sub-blocks SUB (TTE_DWP_SUB, or
+ * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3 */
+#define TTE_DWP_RUN(blk, BODY, STEP)                                                    \
+    do {                                                                                \
+        register const uint32_t *b __asm__("r0") = (blk);                               \
+        __asm__ volatile(TTE_DWP_LOOP(BODY, STEP) : : "r"(b) : "cc", "memory");        \
+    } while (0)
+#define TTE_DWP_ROW8(SUB, J1, J2, J3)                                                   \
+    SUB("0", "32", "0", "0", "0") SUB("8", "40", "56", J1, "2") SUB("16", "48", "112", J2, "4") \
+        SUB("24", "56", "168", J3, "6")
+#define TTE_DWP_ROW4(SUB, J1) SUB("0", "16", "0", "0", "0") SUB("8", "24", "56", J1, "2")
+
 /* The pairs of output pixels of an eight-channel pass */
 static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "32", "0", "0", "0") TTE_DWP_SUB("8", "40", "56", "16", "2")
-                                      TTE_DWP_SUB("16", "48", "112", "32", "4")
-                                          TTE_DWP_SUB("24", "56", "168", "48", "6"),
-                                  "32")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "32");
 }
 
 /* The pairs of output pixels of a four-channel pass */
 static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "16", "0", "0", "0") TTE_DWP_SUB("8", "24", "56", "16", "2"),
-                                  "16")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "16");
 }
 
 /* dwp_row8 on doubled words (dwp_k_words' output stage) */
 static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "32", "0", "0", "0") TTE_DWPK_SUB("8", "40", "56", "24", "2")
-                                      TTE_DWPK_SUB("16", "48", "112", "48", "4")
-                                          TTE_DWPK_SUB("24", "56", "168", "72", "6"),
-                                  "32")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "32");
 }
 
 /* dwp_row4 on doubled words */
 static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "16", "0", "0", "0") TTE_DWPK_SUB("8", "24", "56", "24", "2"),
-                                  "16")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "16");
 }
 
 /* The output stage's words of a channel pair on doubled words at q, from the channels'
