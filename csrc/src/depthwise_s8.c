@@ -4312,18 +4312,28 @@ size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g)
                 : 0;
 }
 
-int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
-                                    const uint32_t *prep, void *ws)
+size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
+{
+    const size_t n = tte_conv2d_s8_dw3_wide_bytes(g);
+    /* each pass's block (DW3L_WORDS) holds its channels' biases too: the same bytes (a multiple
+     * of eight channels) */
+    return (g->in_c & 7) == 0 ? n : 0;
+}
+
+/* The dw3_wide_* functions over a layout's biases (live 0) or the block's (live 1, the _b ones) */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_init_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                                   const uint32_t *prep, void *ws, int32_t live)
 {
 #if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    return dw3_wide_setup(p, fast, bias, prep, ws);
+    return live ? dw3_wide_setup_b(p, fast, bias, prep, ws) : dw3_wide_setup(p, fast, bias, prep, ws);
 #else
-    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
+    (void)p, (void)fast, (void)bias, (void)prep, (void)ws, (void)live;
     return 0;
 #endif
 }
 
-void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
+static TTE_ALWAYS_INLINE void dw3_wide_rows_any(const tte_conv2d_s8_params_t *p, void *ws, int32_t top,
+                                                const int8_t *const *rows, int32_t live)
 {
 #if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
     int32_t *const held = (int32_t *)ws;
@@ -4332,13 +4342,29 @@ void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int3
     for (ky = 0; ky < 3; ++ky) {
         const int32_t s = dw3_wide_of(top + ky);
         if (held[s] != top + ky) {
-            dw3_wide_put(p, ws, s, rows[ky]);
+            if (live) {
+                /* channel pairs, what dw3_ring8_row_b reads */
+                dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0);
+            } else {
+                dw3_wide_put(p, ws, s, rows[ky]);
+            }
             held[s] = top + ky;
         }
     }
 #else
-    (void)p, (void)ws, (void)top, (void)rows;
+    (void)p, (void)ws, (void)top, (void)rows, (void)live;
 #endif
+}
+
+int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                    const uint32_t *prep, void *ws)
+{
+    return dw3_wide_init_any(p, fast, bias, prep, ws, 0);
+}
+
+void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
+{
+    dw3_wide_rows_any(p, ws, top, rows, 0);
 }
 
 void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
@@ -4353,42 +4379,15 @@ void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32
 #endif
 }
 
-size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
-{
-    const size_t n = tte_conv2d_s8_dw3_wide_bytes(g);
-    /* each pass's block (DW3L_WORDS) holds its channels' biases too: the same bytes (a multiple
-     * of eight channels) */
-    return (g->in_c & 7) == 0 ? n : 0;
-}
-
 int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
                                       const uint32_t *prep, void *ws)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    return dw3_wide_setup_b(p, fast, bias, prep, ws);
-#else
-    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
-    return 0;
-#endif
+    return dw3_wide_init_any(p, fast, bias, prep, ws, 1);
 }
 
 void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    int32_t *const held = (int32_t *)ws;
-    int32_t ky;
-    held[DW3W_TOP] = top;
-    for (ky = 0; ky < 3; ++ky) {
-        const int32_t s = dw3_wide_of(top + ky);
-        if (held[s] != top + ky) {
-            /* channel pairs, what dw3_ring8_row_b reads */
-            dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0);
-            held[s] = top + ky;
-        }
-    }
-#else
-    (void)p, (void)ws, (void)top, (void)rows;
-#endif
+    dw3_wide_rows_any(p, ws, top, rows, 1);
 }
 
 void tte_conv2d_s8_dw3_wide_row_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
