@@ -4320,86 +4320,72 @@ size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
     return (g->in_c & 7) == 0 ? n : 0;
 }
 
-/* The dw3_wide_* functions over a layout's biases (live 0) or the block's (live 1, the _b ones) */
-static TTE_ALWAYS_INLINE int32_t dw3_wide_init_any(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
-                                                   const uint32_t *prep, void *ws, int32_t live)
-{
+/* The bodies of tte_conv2d_s8_dw3_wide_init, _rows and _row and of their _b forms (a layout of
+ * biases 0 and the block's biases): SETUP (dw3_wide_setup, dw3_wide_setup_b) on the layout;
+ * PUT widening window row ky (row top + ky) into slot s (dw3_wide_put's, or dw3_wide_slot_b's
+ * channel pairs, what dw3_ring8_row_b reads); RUN (dw3_wide, dw3_wide_b) on the row the last
+ * rows call gave. Macros: the same bodies as inline functions compile differently at -O2. */
 #if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    return live ? dw3_wide_setup_b(p, fast, bias, prep, ws) : dw3_wide_setup(p, fast, bias, prep, ws);
+#define TTE_DW3W_INIT(SETUP) return SETUP(p, fast, bias, prep, ws)
+#define TTE_DW3W_ROWS(PUT)                                                              \
+    do {                                                                                \
+        int32_t *const held = (int32_t *)ws;                                            \
+        int32_t ky;                                                                     \
+        held[DW3W_TOP] = top;                                                           \
+        for (ky = 0; ky < 3; ++ky) {                                                    \
+            const int32_t s = dw3_wide_of(top + ky);                                    \
+            if (held[s] != top + ky) {                                                  \
+                PUT;                                                                    \
+                held[s] = top + ky;                                                     \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+#define TTE_DW3W_ROW(RUN)                                                               \
+    do {                                                                                \
+        if (k >= 1) {                                                                   \
+            RUN(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);      \
+        }                                                                               \
+    } while (0)
 #else
-    (void)p, (void)fast, (void)bias, (void)prep, (void)ws, (void)live;
-    return 0;
+#define TTE_DW3W_INIT(SETUP)                                                            \
+    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;                              \
+    return 0
+#define TTE_DW3W_ROWS(PUT) ((void)p, (void)ws, (void)top, (void)rows)
+#define TTE_DW3W_ROW(RUN) ((void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride)
 #endif
-}
-
-static TTE_ALWAYS_INLINE void dw3_wide_rows_any(const tte_conv2d_s8_params_t *p, void *ws, int32_t top,
-                                                const int8_t *const *rows, int32_t live)
-{
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    int32_t *const held = (int32_t *)ws;
-    int32_t ky;
-    held[DW3W_TOP] = top;
-    for (ky = 0; ky < 3; ++ky) {
-        const int32_t s = dw3_wide_of(top + ky);
-        if (held[s] != top + ky) {
-            if (live) {
-                /* channel pairs, what dw3_ring8_row_b reads */
-                dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0);
-            } else {
-                dw3_wide_put(p, ws, s, rows[ky]);
-            }
-            held[s] = top + ky;
-        }
-    }
-#else
-    (void)p, (void)ws, (void)top, (void)rows, (void)live;
-#endif
-}
 
 int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
                                     const uint32_t *prep, void *ws)
 {
-    return dw3_wide_init_any(p, fast, bias, prep, ws, 0);
+    TTE_DW3W_INIT(dw3_wide_setup);
 }
 
 void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
 {
-    dw3_wide_rows_any(p, ws, top, rows, 0);
+    TTE_DW3W_ROWS(dw3_wide_put(p, ws, s, rows[ky]));
 }
 
 void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
                                 size_t ostride)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    if (k >= 1) {
-        dw3_wide(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
-    }
-#else
-    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
-#endif
+    TTE_DW3W_ROW(dw3_wide);
 }
 
 int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
                                       const uint32_t *prep, void *ws)
 {
-    return dw3_wide_init_any(p, fast, bias, prep, ws, 1);
+    TTE_DW3W_INIT(dw3_wide_setup_b);
 }
 
 void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
 {
-    dw3_wide_rows_any(p, ws, top, rows, 1);
+    TTE_DW3W_ROWS(dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0));
 }
 
 void tte_conv2d_s8_dw3_wide_row_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
                                   size_t ostride)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    if (k >= 1) {
-        dw3_wide_b(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
-    }
-#else
-    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
-#endif
+    TTE_DW3W_ROW(dw3_wide_b);
 }
 
 const tte_dw3_wide_ops_t tte_conv2d_s8_dw3_wide_live = {
