@@ -2351,14 +2351,28 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
     }
 }
 
+/* The three window rows' slots s0-s2 (SLOT: dw3_wide_slot, dw3_wide_slot_b) of the output row
+ * whose window starts at row top */
+#define TTE_DW3W_SLOTS(SLOT)                                                            \
+    const uint32_t *const s0 = SLOT(g, ws, dw3_wide_of(top));                           \
+    const uint32_t *const s1 = SLOT(g, ws, dw3_wide_of(top + 1));                       \
+    const uint32_t *const s2 = SLOT(g, ws, dw3_wide_of(top + 2))
+/* A channel-pair pass's block blk aimed at its k pixels: the end (index IE, CW words a column),
+ * the outputs' step (IOS), the rows from word o of the slots (IQ..IQ + 2), the output (IO) */
+#define TTE_DW3W_AIM(IE, IOS, IQ, IO, CW)                                               \
+    blk[IE] = (uint32_t)(uintptr_t)(s0 + o + (size_t)(CW) * k);                         \
+    blk[IOS] = (uint32_t)ostride;                                                       \
+    blk[IQ] = (uint32_t)(uintptr_t)(s0 + o);                                            \
+    blk[(IQ) + 1] = (uint32_t)(uintptr_t)(s1 + o);                                      \
+    blk[(IQ) + 2] = (uint32_t)(uintptr_t)(s2 + o);                                      \
+    blk[IO] = (uint32_t)(uintptr_t)(out + c)
+
 /* dw3_wide on pixel-pair slots: dw3_wide_pass per pass of G channels */
 static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
                                        int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = 0; /* the pass's first word in a slot */
     int32_t c = 0, G;
@@ -2376,9 +2390,7 @@ static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int
                                   int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = (size_t)0; /* the pass's first word in a slot */
     int32_t c = 0, cw;
@@ -2387,12 +2399,7 @@ static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int
         const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
         for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
             const size_t o = off + (size_t)cw * ox0;
-            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
-            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
-            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
-            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
-            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
-            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            TTE_DW3W_AIM(ie, cw == 4 ? DW3E_OS : DW3R_OS, iq, io, cw);
             if (cw == 4) {
                 dw3_ring8_row(blk);
             } else {
@@ -2581,19 +2588,12 @@ static TTE_NOINLINE void dw3_wide_b(const tte_conv2d_geom_t *g, void *ws, int32_
                                     int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot_b(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot_b);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t o = (size_t)4 * ox0; /* the pass's first word in a slot, from column ox0 on */
     int32_t c;
     for (c = 0; c + 8 <= C; c += 8, o += (size_t)4 * ncol, blk += DW3L_WORDS) {
-        blk[DW3E_END] = (uint32_t)(uintptr_t)(s0 + o + (size_t)4 * k);
-        blk[DW3E_OS] = (uint32_t)ostride;
-        blk[DW3E_Q] = (uint32_t)(uintptr_t)(s0 + o);
-        blk[DW3E_Q + 1] = (uint32_t)(uintptr_t)(s1 + o);
-        blk[DW3E_Q + 2] = (uint32_t)(uintptr_t)(s2 + o);
-        blk[DW3E_O] = (uint32_t)(uintptr_t)(out + c);
+        TTE_DW3W_AIM(DW3E_END, DW3E_OS, DW3E_Q, DW3E_O, 4);
         dw3_ring8_row_b(blk);
     }
 }
