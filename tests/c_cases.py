@@ -2196,6 +2196,26 @@ def _dw3_wide_case(seed: int) -> Case:
 
 
 # --- dw3keep: a streamed block with E whose 3x3 stride-1 depthwise keeps its widened rows across calls ---
+def _dw3_block_case(kind: str, seed: int, rng: np.random.Generator, c: int, w: int) -> Case:
+    """dw3keep's and dw3live's streamed block, named dw3_<kind>_...: a 1x1 E -> 3x3 stride-1
+    depthwise of c channels, w outputs wide -> 1x1 P, the residual add on odd seeds; the rows,
+    paddings and multipliers from the seed (see _dw3_keep_case)."""
+    residual = seed % 2 == 1
+    h = 1 + (seed * 3) % 7
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
+    if residual:
+        pads = (1, 1, 1, 1)
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (2, 2, 2, 2)
+    g = _depthwise_graph(rng, "expand", c, (3, 3), 1, pads, h, w, 2 if seed % 7 == 6 else 1,
+                         0.02 if seed % 5 == 4 else 6)
+    c0 = g.tensors["x"].shape[-1]
+    add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
+    _block_output(g, rng, residual)
+    name = f"dw3_{kind}_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    return _streamed_case(name, g, rng)
+
+
 def _dw3_keep_case(seed: int) -> Case:
     """A 1x1 E (from 8 or 16 channels) -> 3x3 stride-1 depthwise -> 1x1 P, with the residual add of
     the block input on every other seed (MobileNetV2's stride-1 blocks), streamed and given its
@@ -2207,21 +2227,8 @@ def _dw3_keep_case(seed: int) -> Case:
     reach slots); one or two images (the slots refilled per image); every fifth seed a multiplier
     above 1/2 (not mode 2's output stage: the int8 ring's path)."""
     rng = np.random.default_rng(41410 + seed)
-    residual = seed % 2 == 1
     c = (4, 8, 12, 16, 20, 36, 48, 96, 44, 24)[seed % 10]
-    w, h = 1 + (seed * 7) % 19, 1 + (seed * 3) % 7
-    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
-    if residual:
-        pads = (1, 1, 1, 1)
-    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
-        pads = (2, 2, 2, 2)
-    g = _depthwise_graph(rng, "expand", c, (3, 3), 1, pads, h, w, 2 if seed % 7 == 6 else 1,
-                         0.02 if seed % 5 == 4 else 6)
-    c0 = g.tensors["x"].shape[-1]
-    add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
-    _block_output(g, rng, residual)
-    name = f"dw3_keep_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
-    return _given_dw_pad(_streamed_case(name, g, rng), rng)
+    return _given_dw_pad(_dw3_block_case("keep", seed, rng, c, 1 + (seed * 7) % 19), rng)
 
 
 # --- dw3live: dw3keep's block whose depthwise bias a step trains (DW_LIVE_META): a layout of biases 0 ---
@@ -2237,25 +2244,12 @@ def _dw3_live_case(seed: int) -> Case:
     from tte.compiler.emit.block import DW_LIVE_META, _block_parts, dw_live_given
 
     rng = np.random.default_rng(52520 + seed)
-    residual = seed % 2 == 1
     c = (8, 16, 24, 48, 96, 40, 64, 32, 56, 8)[seed % 10]
-    w, h = 1 + (seed * 5) % 19, 1 + (seed * 3) % 7
-    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (0, 0, 1, 1), (1, 1, 0, 0), (2, 2, 2, 2), (1, 0, 2, 1))[seed % 6]
-    if residual:
-        pads = (1, 1, 1, 1)
-    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
-        pads = (2, 2, 2, 2)
-    g = _depthwise_graph(rng, "expand", c, (3, 3), 1, pads, h, w, 2 if seed % 7 == 6 else 1,
-                         0.02 if seed % 5 == 4 else 6)
-    c0 = g.tensors["x"].shape[-1]
-    add_random_conv(g, rng, "d", "p", c0 if residual else int(rng.choice([8, 16])), 1, 1, (0, 0, 0, 0), 1)
-    _block_output(g, rng, residual)
-    name = f"dw3_live_{'residual' if residual else 'expand'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
-    case = _streamed_case(name, g, rng)
+    case = _dw3_block_case("live", seed, rng, c, 1 + (seed * 5) % 19)
     node = case.graph.nodes[0]
     case.graph.meta[DW_LIVE_META] = frozenset({_block_parts(node)[1].inputs[2]})
     case = _given_dw_pad(case, rng)
-    assert dw_live_given(node, case.graph), name
+    assert dw_live_given(node, case.graph), case.name
     return case
 
 

@@ -190,6 +190,19 @@ def test_pooled_updates_store_no_full_gradient_and_keep_every_bit(kws: Graph, mo
     assert_trains_to_the_same_bits(kws, a, plain, ("kws_pooled", "kws_stored"), 4, 12)
 
 
+def assert_pool_gradient_saved(g: Graph, a: Analysis, scheme: UpdateScheme, full: int,
+                               monkeypatch: pytest.MonkeyPatch, names: tuple[str, str], seed: int,
+                               classes: int) -> None:
+    """a (g's analysis under scheme) plans no buffer of the full gradient's bytes, the analysis
+    without the pooled nodes plans one and has the higher peak, and both train to the same bits."""
+    assert max(b.size for b in a.plan.buffers) < full
+    pooled_off(monkeypatch)
+    plain = analyze(g, scheme=scheme, budget_bytes=1 << 40)
+    assert max(b.size for b in plain.plan.buffers) >= full
+    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
+    assert_trains_to_the_same_bits(g, a, plain, names, seed, classes)
+
+
 @pytest.mark.parametrize("scheme", [UpdateScheme("bias-last-2", n_bias=2), resolve_scheme("last-k:2")],
                          ids=lambda s: s.name)
 def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPatch, scheme: UpdateScheme) -> None:
@@ -203,12 +216,7 @@ def test_pooled_input_gradient_on_the_example_model(monkeypatch: pytest.MonkeyPa
     a = analyze(g, scheme=scheme, budget_bytes=1 << 40)
     pool_nodes = [n for n in a.scheduled.graph.nodes if n.op == "pooled_update"]
     assert pool_nodes and "dx" in pool_nodes[0].attrs["roles"]
-    assert max(b.size for b in a.plan.buffers) < full
-    pooled_off(monkeypatch)
-    plain = analyze(g, scheme=scheme, budget_bytes=1 << 40)
-    assert max(b.size for b in plain.plan.buffers) >= full
-    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
-    assert_trains_to_the_same_bits(g, a, plain, ("ex_pooled", "ex_stored"), 6, 10)
+    assert_pool_gradient_saved(g, a, scheme, full, monkeypatch, ("ex_pooled", "ex_stored"), 6, 10)
 
 
 def test_fused_head_reads_the_masked_pool_gradient_and_keeps_every_bit(kws: Graph,
@@ -223,9 +231,4 @@ def test_fused_head_reads_the_masked_pool_gradient_and_keeps_every_bit(kws: Grap
     heads = [n for n in a.scheduled.graph.nodes if n.op == "dwpw_backward" and n.attrs.get("pool")]
     assert len(heads) == 1 and len(heads[0].attrs["pool"]) == 2 and heads[0].inputs[10]
     assert [n.attrs["roles"] for n in a.scheduled.graph.nodes if n.op == "pooled_update"] == [("b",)]
-    assert max(b.size for b in a.plan.buffers) < full
-    pooled_off(monkeypatch)
-    plain = analyze(kws, scheme=scheme, budget_bytes=1 << 40)
-    assert max(b.size for b in plain.plan.buffers) >= full
-    assert a.report["peak_sram_bytes"] < plain.report["peak_sram_bytes"]
-    assert_trains_to_the_same_bits(kws, a, plain, ("kws_pool_head", "kws_pool_head_stored"), 8, 12)
+    assert_pool_gradient_saved(kws, a, scheme, full, monkeypatch, ("kws_pool_head", "kws_pool_head_stored"), 8, 12)

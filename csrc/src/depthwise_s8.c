@@ -1341,52 +1341,57 @@ static TTE_ALWAYS_INLINE void dw3_ring_row(const uint32_t *blk)
  * group's compile-time words (the second's 22 words on) */
 enum { DW3E_ZP2 = 16, DW3E_END = 17, DW3E_OS = 18, DW3E_Q = 19, DW3E_O = 22, DW3E_PREP = 23, DW3E_WORDS = 24 };
 
+/* dw3_ring8_row's assembly, the first group's four folded biases loaded from B0, B1 (two words
+ * each), the second's from B2, B3 */
+#define TTE_DW3E_LOOP(B0, B1, B2, B3)                                                   \
+    "push {r1-r12, lr}\n\t"                                                             \
+    "ldr lr, [r0, #92]\n\t"                                                             \
+    "ldr r9, [r0, #76]\n\t"                                                             \
+    "ldrd r10, r11, [r0, #80]\n\t"                                                      \
+    "ldr r12, [r0, #88]\n\t"                                                            \
+    "1:\n\t"                                                                            \
+    "ldrd r1, r2, " B0 "\n\t"                                                           \
+    "ldrd r3, r4, " B1 "\n\t"                                                           \
+    TTE_DW3R_TAP("[r9], #16", 16)                                                       \
+    TTE_DW3R_TAP("[r9]", 24)                                                            \
+    TTE_DW3R_TAP("[r9, #16]", 32)                                                       \
+    TTE_DW3R_TAP("[r10], #16", 40)                                                      \
+    TTE_DW3R_TAP("[r10]", 48)                                                           \
+    TTE_DW3R_TAP("[r10, #16]", 56)                                                      \
+    TTE_DW3R_TAP("[r11], #16", 64)                                                      \
+    TTE_DW3R_TAP("[r11]", 72)                                                           \
+    TTE_DW3R_TAP("[r11, #16]", 80)                                                      \
+    "ldr r8, [r0, #64]\n\t"                                                             \
+    TTE_DW3R_RQ4("r12")                                                                 \
+    "ldrd r1, r2, " B2 "\n\t"                                                           \
+    "ldrd r3, r4, " B3 "\n\t"                                                           \
+    TTE_DW3R_TAP("[r9, #-8]", 104)                                                      \
+    TTE_DW3R_TAP("[r9, #8]", 112)                                                       \
+    TTE_DW3R_TAP("[r9, #24]", 120)                                                      \
+    TTE_DW3R_TAP("[r10, #-8]", 128)                                                     \
+    TTE_DW3R_TAP("[r10, #8]", 136)                                                      \
+    TTE_DW3R_TAP("[r10, #24]", 144)                                                     \
+    TTE_DW3R_TAP("[r11, #-8]", 152)                                                     \
+    TTE_DW3R_TAP("[r11, #8]", 160)                                                      \
+    TTE_DW3R_TAP("[r11, #24]", 168)                                                     \
+    "ldr r8, [r0, #64]\n\t"                                                             \
+    TTE_DW3R_RQ("r1", 32, "[r12, #4]")                                                  \
+    TTE_DW3R_RQ("r2", 40, "[r12, #5]")                                                  \
+    TTE_DW3R_RQ("r3", 48, "[r12, #6]")                                                  \
+    TTE_DW3R_RQ("r4", 56, "[r12, #7]")                                                  \
+    "ldrd r7, r5, [r0, #68]\n\t"                                                        \
+    "add r12, r12, r5\n\t"                                                              \
+    "cmp r9, r7\n\t"                                                                    \
+    "bne 1b\n\t"                                                                        \
+    "pop {r1-r12, lr}"
+
 /* dw3_ring_row for two channel groups at once (eight channels, columns of four words in the
  * rows: the first group's two, then the second's): each pixel's first group, then its
  * second, on the same registers; one loop, one pass of the rows' pointers */
 static TTE_ALWAYS_INLINE void dw3_ring8_row(const uint32_t *blk)
 {
     register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #92]\n\t"
-                     "ldr r9, [r0, #76]\n\t"
-                     "ldrd r10, r11, [r0, #80]\n\t"
-                     "ldr r12, [r0, #88]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [lr]\n\t"
-                     "ldrd r3, r4, [lr, #8]\n\t"
-                     TTE_DW3R_TAP("[r9], #16", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #16]", 32)
-                     TTE_DW3R_TAP("[r10], #16", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #16]", 56)
-                     TTE_DW3R_TAP("[r11], #16", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #16]", 80)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r1, r2, [lr, #88]\n\t"
-                     "ldrd r3, r4, [lr, #96]\n\t"
-                     TTE_DW3R_TAP("[r9, #-8]", 104)
-                     TTE_DW3R_TAP("[r9, #8]", 112)
-                     TTE_DW3R_TAP("[r9, #24]", 120)
-                     TTE_DW3R_TAP("[r10, #-8]", 128)
-                     TTE_DW3R_TAP("[r10, #8]", 136)
-                     TTE_DW3R_TAP("[r10, #24]", 144)
-                     TTE_DW3R_TAP("[r11, #-8]", 152)
-                     TTE_DW3R_TAP("[r11, #8]", 160)
-                     TTE_DW3R_TAP("[r11, #24]", 168)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
-                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
-                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
-                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
-                     "ldrd r7, r5, [r0, #68]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
+    __asm__ volatile(TTE_DW3E_LOOP("[lr]", "[lr, #8]", "[lr, #88]", "[lr, #96]")
                      :
                      : "r"(b)
                      : "cc", "memory");
@@ -1630,52 +1635,41 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "bne 1b\n\t"                                                                        \
     "pop {r1-r12, lr}"
 
+/* TTE_DWP_RUN: a pass's loop (TTE_DWP_LOOP) of BODY on the block blk. TTE_DWP_ROW8, TTE_DWP_ROW4:
+ * the body of an eight- or four-channel pass, its channel pairs' sub-blocks SUB (TTE_DWP_SUB, or
+ * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3 */
+#define TTE_DWP_RUN(blk, BODY, STEP)                                                    \
+    do {                                                                                \
+        register const uint32_t *b __asm__("r0") = (blk);                               \
+        __asm__ volatile(TTE_DWP_LOOP(BODY, STEP) : : "r"(b) : "cc", "memory");        \
+    } while (0)
+#define TTE_DWP_ROW8(SUB, J1, J2, J3)                                                   \
+    SUB("0", "32", "0", "0", "0") SUB("8", "40", "56", J1, "2") SUB("16", "48", "112", J2, "4") \
+        SUB("24", "56", "168", J3, "6")
+#define TTE_DWP_ROW4(SUB, J1) SUB("0", "16", "0", "0", "0") SUB("8", "24", "56", J1, "2")
+
 /* The pairs of output pixels of an eight-channel pass */
 static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "32", "0", "0", "0") TTE_DWP_SUB("8", "40", "56", "16", "2")
-                                      TTE_DWP_SUB("16", "48", "112", "32", "4")
-                                          TTE_DWP_SUB("24", "56", "168", "48", "6"),
-                                  "32")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "32");
 }
 
 /* The pairs of output pixels of a four-channel pass */
 static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWP_SUB("0", "16", "0", "0", "0") TTE_DWP_SUB("8", "24", "56", "16", "2"),
-                                  "16")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "16");
 }
 
 /* dwp_row8 on doubled words (dwp_k_words' output stage) */
 static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "32", "0", "0", "0") TTE_DWPK_SUB("8", "40", "56", "24", "2")
-                                      TTE_DWPK_SUB("16", "48", "112", "48", "4")
-                                          TTE_DWPK_SUB("24", "56", "168", "72", "6"),
-                                  "32")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "32");
 }
 
 /* dwp_row4 on doubled words */
 static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
 {
-    register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile(TTE_DWP_LOOP(TTE_DWPK_SUB("0", "16", "0", "0", "0") TTE_DWPK_SUB("8", "24", "56", "24", "2"),
-                                  "16")
-                     :
-                     : "r"(b)
-                     : "cc", "memory");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "16");
 }
 
 /* The output stage's words of a channel pair on doubled words at q, from the channels'
@@ -2357,14 +2351,28 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
     }
 }
 
+/* The three window rows' slots s0-s2 (SLOT: dw3_wide_slot, dw3_wide_slot_b) of the output row
+ * whose window starts at row top */
+#define TTE_DW3W_SLOTS(SLOT)                                                            \
+    const uint32_t *const s0 = SLOT(g, ws, dw3_wide_of(top));                           \
+    const uint32_t *const s1 = SLOT(g, ws, dw3_wide_of(top + 1));                       \
+    const uint32_t *const s2 = SLOT(g, ws, dw3_wide_of(top + 2))
+/* A channel-pair pass's block blk aimed at its k pixels: the end (index IE, CW words a column),
+ * the outputs' step (IOS), the rows from word o of the slots (IQ..IQ + 2), the output (IO) */
+#define TTE_DW3W_AIM(IE, IOS, IQ, IO, CW)                                               \
+    blk[IE] = (uint32_t)(uintptr_t)(s0 + o + (size_t)(CW) * k);                         \
+    blk[IOS] = (uint32_t)ostride;                                                       \
+    blk[IQ] = (uint32_t)(uintptr_t)(s0 + o);                                            \
+    blk[(IQ) + 1] = (uint32_t)(uintptr_t)(s1 + o);                                      \
+    blk[(IQ) + 2] = (uint32_t)(uintptr_t)(s2 + o);                                      \
+    blk[IO] = (uint32_t)(uintptr_t)(out + c)
+
 /* dw3_wide on pixel-pair slots: dw3_wide_pass per pass of G channels */
 static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int32_t top, int32_t ox0, int32_t k,
                                        int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = 0; /* the pass's first word in a slot */
     int32_t c = 0, G;
@@ -2382,9 +2390,7 @@ static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int
                                   int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t off = (size_t)0; /* the pass's first word in a slot */
     int32_t c = 0, cw;
@@ -2393,12 +2399,7 @@ static TTE_NOINLINE void dw3_wide_chan(const tte_conv2d_geom_t *g, void *ws, int
         const int32_t io = cw == 4 ? DW3E_O : DW3R_O;
         for (; c + 2 * cw <= C; c += 2 * cw, off += (size_t)cw * ncol, blk += DW3E_WORDS) {
             const size_t o = off + (size_t)cw * ox0;
-            blk[ie] = (uint32_t)(uintptr_t)(s0 + o + (size_t)cw * k);
-            blk[cw == 4 ? DW3E_OS : DW3R_OS] = (uint32_t)ostride;
-            blk[iq] = (uint32_t)(uintptr_t)(s0 + o);
-            blk[iq + 1] = (uint32_t)(uintptr_t)(s1 + o);
-            blk[iq + 2] = (uint32_t)(uintptr_t)(s2 + o);
-            blk[io] = (uint32_t)(uintptr_t)(out + c);
+            TTE_DW3W_AIM(ie, cw == 4 ? DW3E_OS : DW3R_OS, iq, io, cw);
             if (cw == 4) {
                 dw3_ring8_row(blk);
             } else {
@@ -2569,46 +2570,7 @@ typedef char dw3w_blocks_fit[(int)DWP_WORDS <= (int)DW3W_BLOCK_WORDS && (int)DW3
 static TTE_ALWAYS_INLINE void dw3_ring8_row_b(const uint32_t *blk)
 {
     register const uint32_t *b __asm__("r0") = blk;
-    __asm__ volatile("push {r1-r12, lr}\n\t"
-                     "ldr lr, [r0, #92]\n\t"
-                     "ldr r9, [r0, #76]\n\t"
-                     "ldrd r10, r11, [r0, #80]\n\t"
-                     "ldr r12, [r0, #88]\n\t"
-                     "1:\n\t"
-                     "ldrd r1, r2, [r0, #96]\n\t"
-                     "ldrd r3, r4, [r0, #104]\n\t"
-                     TTE_DW3R_TAP("[r9], #16", 16)
-                     TTE_DW3R_TAP("[r9]", 24)
-                     TTE_DW3R_TAP("[r9, #16]", 32)
-                     TTE_DW3R_TAP("[r10], #16", 40)
-                     TTE_DW3R_TAP("[r10]", 48)
-                     TTE_DW3R_TAP("[r10, #16]", 56)
-                     TTE_DW3R_TAP("[r11], #16", 64)
-                     TTE_DW3R_TAP("[r11]", 72)
-                     TTE_DW3R_TAP("[r11, #16]", 80)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ4("r12")
-                     "ldrd r1, r2, [r0, #112]\n\t"
-                     "ldrd r3, r4, [r0, #120]\n\t"
-                     TTE_DW3R_TAP("[r9, #-8]", 104)
-                     TTE_DW3R_TAP("[r9, #8]", 112)
-                     TTE_DW3R_TAP("[r9, #24]", 120)
-                     TTE_DW3R_TAP("[r10, #-8]", 128)
-                     TTE_DW3R_TAP("[r10, #8]", 136)
-                     TTE_DW3R_TAP("[r10, #24]", 144)
-                     TTE_DW3R_TAP("[r11, #-8]", 152)
-                     TTE_DW3R_TAP("[r11, #8]", 160)
-                     TTE_DW3R_TAP("[r11, #24]", 168)
-                     "ldr r8, [r0, #64]\n\t"
-                     TTE_DW3R_RQ("r1", 32, "[r12, #4]")
-                     TTE_DW3R_RQ("r2", 40, "[r12, #5]")
-                     TTE_DW3R_RQ("r3", 48, "[r12, #6]")
-                     TTE_DW3R_RQ("r4", 56, "[r12, #7]")
-                     "ldrd r7, r5, [r0, #68]\n\t"
-                     "add r12, r12, r5\n\t"
-                     "cmp r9, r7\n\t"
-                     "bne 1b\n\t"
-                     "pop {r1-r12, lr}"
+    __asm__ volatile(TTE_DW3E_LOOP("[r0, #96]", "[r0, #104]", "[r0, #112]", "[r0, #120]")
                      :
                      : "r"(b)
                      : "cc", "memory");
@@ -2626,19 +2588,12 @@ static TTE_NOINLINE void dw3_wide_b(const tte_conv2d_geom_t *g, void *ws, int32_
                                     int8_t *out, size_t ostride)
 {
     const int32_t C = g->in_c, ncol = g->out_w + 2;
-    const uint32_t *const s0 = dw3_wide_slot_b(g, ws, dw3_wide_of(top));
-    const uint32_t *const s1 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 1));
-    const uint32_t *const s2 = dw3_wide_slot_b(g, ws, dw3_wide_of(top + 2));
+    TTE_DW3W_SLOTS(dw3_wide_slot_b);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     size_t o = (size_t)4 * ox0; /* the pass's first word in a slot, from column ox0 on */
     int32_t c;
     for (c = 0; c + 8 <= C; c += 8, o += (size_t)4 * ncol, blk += DW3L_WORDS) {
-        blk[DW3E_END] = (uint32_t)(uintptr_t)(s0 + o + (size_t)4 * k);
-        blk[DW3E_OS] = (uint32_t)ostride;
-        blk[DW3E_Q] = (uint32_t)(uintptr_t)(s0 + o);
-        blk[DW3E_Q + 1] = (uint32_t)(uintptr_t)(s1 + o);
-        blk[DW3E_Q + 2] = (uint32_t)(uintptr_t)(s2 + o);
-        blk[DW3E_O] = (uint32_t)(uintptr_t)(out + c);
+        TTE_DW3W_AIM(DW3E_END, DW3E_OS, DW3E_Q, DW3E_O, 4);
         dw3_ring8_row_b(blk);
     }
 }
@@ -4357,47 +4312,6 @@ size_t tte_conv2d_s8_dw3_wide_bytes(const tte_conv2d_geom_t *g)
                 : 0;
 }
 
-int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
-                                    const uint32_t *prep, void *ws)
-{
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    return dw3_wide_setup(p, fast, bias, prep, ws);
-#else
-    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
-    return 0;
-#endif
-}
-
-void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
-{
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    int32_t *const held = (int32_t *)ws;
-    int32_t ky;
-    held[DW3W_TOP] = top;
-    for (ky = 0; ky < 3; ++ky) {
-        const int32_t s = dw3_wide_of(top + ky);
-        if (held[s] != top + ky) {
-            dw3_wide_put(p, ws, s, rows[ky]);
-            held[s] = top + ky;
-        }
-    }
-#else
-    (void)p, (void)ws, (void)top, (void)rows;
-#endif
-}
-
-void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
-                                size_t ostride)
-{
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    if (k >= 1) {
-        dw3_wide(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
-    }
-#else
-    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
-#endif
-}
-
 size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
 {
     const size_t n = tte_conv2d_s8_dw3_wide_bytes(g);
@@ -4406,46 +4320,72 @@ size_t tte_conv2d_s8_dw3_wide_b_bytes(const tte_conv2d_geom_t *g)
     return (g->in_c & 7) == 0 ? n : 0;
 }
 
+/* The bodies of tte_conv2d_s8_dw3_wide_init, _rows and _row and of their _b forms (a layout of
+ * biases 0 and the block's biases): SETUP (dw3_wide_setup, dw3_wide_setup_b) on the layout;
+ * PUT widening window row ky (row top + ky) into slot s (dw3_wide_put's, or dw3_wide_slot_b's
+ * channel pairs, what dw3_ring8_row_b reads); RUN (dw3_wide, dw3_wide_b) on the row the last
+ * rows call gave. Macros: the same bodies as inline functions compile differently at -O2. */
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
+#define TTE_DW3W_INIT(SETUP) return SETUP(p, fast, bias, prep, ws)
+#define TTE_DW3W_ROWS(PUT)                                                              \
+    do {                                                                                \
+        int32_t *const held = (int32_t *)ws;                                            \
+        int32_t ky;                                                                     \
+        held[DW3W_TOP] = top;                                                           \
+        for (ky = 0; ky < 3; ++ky) {                                                    \
+            const int32_t s = dw3_wide_of(top + ky);                                    \
+            if (held[s] != top + ky) {                                                  \
+                PUT;                                                                    \
+                held[s] = top + ky;                                                     \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+#define TTE_DW3W_ROW(RUN)                                                               \
+    do {                                                                                \
+        if (k >= 1) {                                                                   \
+            RUN(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);      \
+        }                                                                               \
+    } while (0)
+#else
+#define TTE_DW3W_INIT(SETUP)                                                            \
+    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;                              \
+    return 0
+#define TTE_DW3W_ROWS(PUT) ((void)p, (void)ws, (void)top, (void)rows)
+#define TTE_DW3W_ROW(RUN) ((void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride)
+#endif
+
+int32_t tte_conv2d_s8_dw3_wide_init(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
+                                    const uint32_t *prep, void *ws)
+{
+    TTE_DW3W_INIT(dw3_wide_setup);
+}
+
+void tte_conv2d_s8_dw3_wide_rows(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
+{
+    TTE_DW3W_ROWS(dw3_wide_put(p, ws, s, rows[ky]));
+}
+
+void tte_conv2d_s8_dw3_wide_row(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
+                                size_t ostride)
+{
+    TTE_DW3W_ROW(dw3_wide);
+}
+
 int32_t tte_conv2d_s8_dw3_wide_init_b(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias,
                                       const uint32_t *prep, void *ws)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    return dw3_wide_setup_b(p, fast, bias, prep, ws);
-#else
-    (void)p, (void)fast, (void)bias, (void)prep, (void)ws;
-    return 0;
-#endif
+    TTE_DW3W_INIT(dw3_wide_setup_b);
 }
 
 void tte_conv2d_s8_dw3_wide_rows_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t top, const int8_t *const *rows)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    int32_t *const held = (int32_t *)ws;
-    int32_t ky;
-    held[DW3W_TOP] = top;
-    for (ky = 0; ky < 3; ++ky) {
-        const int32_t s = dw3_wide_of(top + ky);
-        if (held[s] != top + ky) {
-            /* channel pairs, what dw3_ring8_row_b reads */
-            dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0);
-            held[s] = top + ky;
-        }
-    }
-#else
-    (void)p, (void)ws, (void)top, (void)rows;
-#endif
+    TTE_DW3W_ROWS(dw3_wide_fill(p, dw3_wide_slot_b(&p->g, ws, s), rows[ky], 0));
 }
 
 void tte_conv2d_s8_dw3_wide_row_b(const tte_conv2d_s8_params_t *p, void *ws, int32_t ox0, int32_t k, int8_t *out,
                                   size_t ostride)
 {
-#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
-    if (k >= 1) {
-        dw3_wide_b(&p->g, ws, ((const int32_t *)ws)[DW3W_TOP], ox0, k, out, ostride);
-    }
-#else
-    (void)p, (void)ws, (void)ox0, (void)k, (void)out, (void)ostride;
-#endif
+    TTE_DW3W_ROW(dw3_wide_b);
 }
 
 const tte_dw3_wide_ops_t tte_conv2d_s8_dw3_wide_live = {

@@ -356,7 +356,6 @@ def replace_groups(sg: ScheduledGraph, g: Graph, groups: dict[int, dict[str, int
                    fuse: Callable[[Graph, dict[str, int]], Node]) -> ScheduledGraph:
     """``sg`` with each group of backward nodes (keyed by the position of its fused node) made one
     node by ``fuse``, the group's other nodes and inner tensors dropped; ``g`` is the copy edited."""
-    tg = sg.training
     new_nodes: list[Node] = []
     inner: list[str] = []
     for k, n in enumerate(g.nodes):
@@ -367,6 +366,13 @@ def replace_groups(sg: ScheduledGraph, g: Graph, groups: dict[int, dict[str, int
         elif k not in taken:
             new_nodes.append(n)
     g.nodes = new_nodes
+    return rescheduled(sg, g, inner)
+
+
+def rescheduled(sg: ScheduledGraph, g: Graph, inner: list[str]) -> ScheduledGraph:
+    """``sg`` on ``g``, its edited copy of the graph, with the tensors ``inner`` (no node's now)
+    dropped, checked and its buffers chosen again."""
+    tg = sg.training
     for name in inner:
         del g.tensors[name]
     g.validate()

@@ -19,10 +19,9 @@ same float at every pixel.
 
 from __future__ import annotations
 
-from tte.compiler.fuse import BACKWARD_OP, replace_groups
-from tte.compiler.schedule import ScheduledGraph, choose_inplace, pointwise_grad_in_place
+from tte.compiler.fuse import BACKWARD_OP, replace_groups, rescheduled
+from tte.compiler.schedule import ScheduledGraph, pointwise_grad_in_place
 from tte.ir import FusedChain, Graph, Node
-from tte.training.autodiff import TrainingGraph
 
 POOLED_OP = "pooled_update"
 
@@ -40,6 +39,33 @@ def global_pool_count(n: Node, g: Graph) -> int | None:
     return dx.shape[1] * dx.shape[2]
 
 
+# the roles of a bias update's and a weight update's reading of a gradient: (op, input index) -> role
+_UPDATES: dict[tuple[str, int], str | None] = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u"}
+
+
+def _take_readers(g: Graph, grp: dict[str, int], name: str, readers: dict[str, list[int]],
+                  roles: dict[tuple[str, int], str | None], skip: int = -1) -> bool:
+    """Puts each reader of ``name`` (but node ``skip``) in ``grp`` under its role in ``roles``; False
+    where one has none, a role is taken twice, a node reads ``name`` twice, or the bias update
+    (b) or weight update (u) is not on the types the pooled_update kernels take."""
+    nodes, t = g.nodes, g.tensors
+    for k in readers.get(name, []):
+        if k == skip:
+            continue
+        n = nodes[k]
+        role = roles.get((n.op, n.inputs.index(name)))
+        if role is None or role in grp or n.inputs.count(name) != 1:
+            return False
+        grp[role] = k
+    if "b" in grp and t[nodes[grp["b"]].inputs[0]].dtype != "int32":
+        return False
+    if "u" in grp:
+        u = nodes[grp["u"]]
+        if t[u.inputs[0]].dtype != "int8" or t[u.inputs[1]].dtype not in ("int8", "float32"):
+            return False
+    return True
+
+
 def _group(g: Graph, i: int, readers: dict[str, list[int]], with_gx: bool = True) -> dict[str, int] | None:
     """Roles -> node indices (p: pool gradient, m: mask_grad, b: bias update, u: weight
     update, gx: a 1x1 conv's input gradient, before u) of a group starting at node i, or None."""
@@ -55,19 +81,9 @@ def _group(g: Graph, i: int, readers: dict[str, list[int]], with_gx: bool = True
     if gname in g.outputs or t[m.inputs[1]].dtype != "bool":
         return None
     grp = {"p": i, "m": r[0]}
-    for k in readers.get(gname, []):
-        n = nodes[k]
-        role = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u",
-                ("conv2d_grad_input", 0): "gx" if with_gx else None}.get((n.op, n.inputs.index(gname)))
-        if role is None or role in grp or n.inputs.count(gname) != 1:
-            return None
-        grp[role] = k
-    if "b" in grp and t[nodes[grp["b"]].inputs[0]].dtype != "int32":
+    roles = {**_UPDATES, ("conv2d_grad_input", 0): "gx" if with_gx else None}
+    if not _take_readers(g, grp, gname, readers, roles):
         return None
-    if "u" in grp:
-        u = nodes[grp["u"]]
-        if t[u.inputs[0]].dtype != "int8" or t[u.inputs[1]].dtype not in ("int8", "float32"):
-            return None
     if "gx" in grp:
         gx = nodes[grp["gx"]]
         w = t[gx.inputs[1]]
@@ -162,20 +178,8 @@ def _head_pool_group(g: Graph, k: int, readers: dict[str, list[int]], prod: dict
     if global_pool_count(nodes[src], g) is None or t[nodes[src].outputs[0]].shape[0] != 1:
         return None
     grp["p"] = src
-    for r in readers.get(gy, []):
-        n = nodes[r]
-        if r == k:
-            continue
-        role = {("bias_update", 1): "b", ("conv2d_weight_update", 2): "u"}.get((n.op, n.inputs.index(gy)))
-        if role is None or role in grp or n.inputs.count(gy) != 1:
-            return None
-        grp[role] = r
-    if "b" in grp and t[nodes[grp["b"]].inputs[0]].dtype != "int32":
+    if not _take_readers(g, grp, gy, readers, _UPDATES, skip=k):
         return None
-    if "u" in grp:
-        u = nodes[grp["u"]]
-        if t[u.inputs[0]].dtype != "int8" or t[u.inputs[1]].dtype not in ("int8", "float32"):
-            return None
     # the updates run as one pooled_update at the later one's place: nobody after the earlier
     # one's place may read what it updates
     at = max((grp[r] for r in ("b", "u") if r in grp), default=0)
@@ -239,9 +243,4 @@ def pool_heads(sg: ScheduledGraph) -> ScheduledGraph:
     if not new_at:
         return sg
     g.nodes = [new_at.get(k, n) for k, n in enumerate(g.nodes) if k in new_at or k not in drop]
-    for name in inner:
-        del g.tensors[name]
-    g.validate()
-    out = TrainingGraph(g, tg.forward_nodes, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved))
-    external = set(g.inputs) | set(g.constants())
-    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+    return rescheduled(sg, g, inner)
