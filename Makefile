@@ -36,6 +36,12 @@ system-packages:
 $(STAMP): pyproject.toml Makefile $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "$(LOCK_PINS)" $(LOCK) > $(PIN)
+	@# the lock as pip's constraint for every install into this venv, these included (pip reads sys.prefix/pip.conf;
+	@# written first, so that one an earlier setup wrote never names a lock that is gone);
+	@# a pip.conf that make setup did not write is left as it is
+	@if [ ! -e $(VENV)/pip.conf ] || head -1 $(VENV)/pip.conf | grep -qx '$(PIPCONF_MARK)'; then \
+	  printf '%s\n[install]\nconstraint = %s\n' '$(PIPCONF_MARK)' "$(abspath $(PIN))" > $(VENV)/pip.conf; \
+	else echo "$(VENV)/pip.conf was not written by make setup: left as it is (add: constraint = $(abspath $(PIN)))"; fi
 	@echo "installing Python packages into $(VENV) (log: $(VENV)/pip.log) ..."
 	@# pip and setuptools first (a pip that reads pylock.toml; tte built with the locked setuptools, no isolation)
 	$(PY) -m pip install -q -c $(PIN) pip setuptools > $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
@@ -44,11 +50,6 @@ $(STAMP): pyproject.toml Makefile $(LOCK)
 	$(PY) -m pip install -q --no-deps -r $(LOCK) >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . >> $(VENV)/pip.log 2>&1 || { tail -30 $(VENV)/pip.log; exit 1; }
 	$(PY) -c "import tte, onnxruntime, ai_edge_litert, torch, hypothesis"
-	@# the lock as pip's constraint for any later install into this venv (pip reads sys.prefix/pip.conf);
-	@# a pip.conf that make setup did not write is left as it is
-	@if [ ! -e $(VENV)/pip.conf ] || head -1 $(VENV)/pip.conf | grep -qx '$(PIPCONF_MARK)'; then \
-	  printf '%s\n[install]\nconstraint = %s\n' '$(PIPCONF_MARK)' "$(abspath $(PIN))" > $(VENV)/pip.conf; \
-	else echo "$(VENV)/pip.conf was not written by make setup: left as it is (add: constraint = $(abspath $(PIN)))"; fi
 	touch $(STAMP)
 
 # Resolve pyproject.toml's ranges afresh in a throw-away venv and lock the files it installed.
