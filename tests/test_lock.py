@@ -6,6 +6,7 @@ distributions' own metadata, so a lock that drifts from either side fails here."
 
 from __future__ import annotations
 
+import sysconfig
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -58,9 +59,12 @@ def test_the_lock_satisfies_pyproject() -> None:
 
 
 def test_the_venv_holds_the_locked_versions() -> None:
-    """What make setup installed is the lock, version for version (tte itself, editable, aside)."""
+    """What make setup installed is the lock, version for version (tte itself, editable, aside).
+    Only the environment's site-packages are read: a package may put its vendored copies on
+    sys.path (ray's thirdparty_files carry psutil and colorama), which pip did not install."""
     lock = _lock()
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    site = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions(path=site)}
     installed.pop("tte", None)
     if "pip" not in installed:
         pytest.skip("not a pip-managed environment")
