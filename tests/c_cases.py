@@ -2440,6 +2440,10 @@ def forward_cases() -> list[Case]:
     cases += [_doubled(_prep_block_case(s)) for s in range(18)]
     cases += [_doubled(_prep_block_case(100 + s, c)) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
     cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
+    # 256 inputs and 10 to 35 channel pairs: two pairs a pass (what the D-cache holds, pwd_per_pass),
+    # widened per pass, rows of 4, 5 and 7 pixels (whole groups of four in one call, pwd_groups,
+    # then a last one or three)
+    cases += [_doubled(_prep_block_case(s, 256)) for s in (111, 114, 124)]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

@@ -2372,6 +2372,21 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
     return npx > 4 ? (4 * (m / 2) * TTE_PWD_PAIR_WORDS(n) + TTE_PWP_PASS_BYTES - 1) / TTE_PWP_PASS_BYTES : 1;
 }
 
+/* the D-cache's bytes (the F746's L1): a pass of more layout than this reads every line from
+ * flash again for each group of pixels after the first (LRU over a stream larger than the cache) */
+#define TTE_PWD_CACHE_BYTES 4096
+
+/* channel pairs per pass of the doubled layout: pwd_passes' share, at most the even number of
+ * pairs the D-cache holds (pwd_channels1 takes two pairs at a time, an odd last one as two
+ * pixels), so that 256 inputs (1,056 bytes a pair) take two pairs a pass where pwd_passes'
+ * share of four would leave none of a pass's lines for its next group */
+static int32_t pwd_per_pass(int32_t n, int32_t m, int32_t npx)
+{
+    const int32_t pairs = m / 2, passes = pwd_passes(n, m, npx), per = (pairs + passes - 1) / passes;
+    const int32_t fit = TTE_PWD_CACHE_BYTES / (4 * TTE_PWD_PAIR_WORDS(n));
+    return npx > 4 && per > fit ? (fit > 1 ? fit & ~1 : 1) : per;
+}
+
 #if defined(__ARM_FEATURE_DSP)
 /* TTE_PWP_GROUP with the second weight words loaded where it sign-extends the first */
 #define TTE_PWD_GROUP TTE_PW_GROUP(TTE_PWD_W2)
@@ -2394,9 +2409,6 @@ static int32_t pwd_passes(int32_t n, int32_t m, int32_t npx)
     "ldr %[w0], %[xend]\n\t"                                                            \
     "cmp %[xp], %[w0]\n\t"                                                              \
     "bne 1b\n\t"
-
-/* pwp_channels over the doubled layout */
-TTE_PW_CHANNELS_FN(pwd, PWD)
 
 #define TTE_PWD2_GROUP TTE_PW2_GROUP(TTE_PWD_W2)
 #define TTE_PWD2_FIRST TTE_PW2_FIRST(TTE_PWD_W2)
@@ -2421,6 +2433,51 @@ TTE_PW_CHANNELS1_FN(pwd, PWD)
 /* pwp_widen_group's pixels, widened for the doubled layout */
 TTE_PW_WIDEN_GROUP_FN(pwd)
 
+/* fam_groups: fam_channels over `groups` whole groups of four pixels in one call, nc channel
+ * pairs from wp0, group g's outputs of pixel 0 at y + 4 m g: group g's widened words at
+ * wide + 2 n g (prep_all_px's buffer of every pixel), or where wide is NULL each group widened
+ * from x (4 n bytes on a group) into buf first. One prologue a pass where a call of
+ * fam_run_group and one of fam_channels per group took about 60 cycles more. */
+#define TTE_PW_GROUPS_FN(fam, FAM)                                                      \
+    static TTE_NOINLINE void fam##_groups(const int8_t *x, uint32_t *buf, const uint32_t *wide, int32_t n, int32_t m, \
+                                          int32_t nc, const uint32_t *wp0, int8_t *y, int32_t groups) \
+    {                                                                                   \
+        const int32_t rest = n / 4 - 2;                                                 \
+        const int32_t part = rest % TTE_PWP_BODY_GROUPS ? rest % TTE_PWP_BODY_GROUPS : TTE_PWP_BODY_GROUPS; \
+        pwp_ctx_t c;                                                                    \
+        uint32_t a00, a01, a10, a11, a20, a21, a30, a31, w0, w1, xa, xb;                \
+        const uint32_t *xp, *wp;                                                        \
+        int32_t g;                                                                      \
+        c.wend = wp0 + (size_t)nc * (size_t)(TTE_##FAM##_PAIR_WORDS(n));                \
+        c.s = m;                                                                        \
+        for (g = 0; g < groups; ++g, y += 4 * m) {                                      \
+            const uint32_t *const xg = wide ? wide + (size_t)g * 2 * (size_t)n : buf;    \
+            if (!wide) {                                                                \
+                fam##_widen2(buf, x, x + n, n);                                         \
+                fam##_widen2(buf + 2, x + 2 * n, x + 3 * n, n);                         \
+                x += 4 * n;                                                             \
+            }                                                                           \
+            c.buf = xg;                                                                 \
+            c.xend = xg + 2 * n;                                                        \
+            c.ym1 = (uintptr_t)y - 1u;                                                  \
+            wp = wp0;                                                                   \
+            TTE_PW_FIXED_N(FAM) {                                                       \
+                c.entry = (uint32_t)part * TTE_##FAM##_GROUP_BYTES;                     \
+                TTE_PWP_CHANNELS(TTE_PWP_ENTRY, TTE_##FAM##_DOTN, TTE_##FAM##_RQ, );    \
+            }                                                                           \
+        }                                                                               \
+    }
+
+/* pwp_channels over the doubled layout, whole groups of four pixels a call */
+TTE_PW_GROUPS_FN(pwd, PWD)
+
+/* pwp_channels over the doubled layout: one group (pwd_groups once) */
+static TTE_ALWAYS_INLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                           int32_t s)
+{
+    pwd_groups(NULL, NULL, xw, n, s, m / 2, wp, y0, 1);
+}
+
 /* pwp_run_group over the doubled layout */
 TTE_PW_RUN_GROUP_FN(pwd)
 #else
@@ -2441,17 +2498,24 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
 {
     const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
     uint32_t *const xw = (uint32_t *)(void *)buf;
-    const int32_t passes = pwd_passes(n, m, npx);
-    const int32_t per = (pairs + passes - 1) / passes;
-    int32_t i, c0;
+    const int32_t per = pwd_per_pass(n, m, npx);
+    int32_t c0;
     for (c0 = 0; c0 < pairs; c0 += per) {
         const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
         const uint32_t *const wp = prep + (size_t)c0 * pw;
-        for (i = 0; i < npx; i += 4) {
 #if defined(__ARM_FEATURE_DSP)
-            pwd_widen_group(xw, x, i, npx, n);
-            pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, i, npx);
+        /* the whole groups of four pixels in one call, then the last one to three */
+        const int32_t whole = npx / 4;
+        if (whole > 0) {
+            pwd_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
+        }
+        if (4 * whole < npx) {
+            pwd_widen_group(xw, x, 4 * whole, npx, n);
+            pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+        }
 #else
+        int32_t i;
+        for (i = 0; i < npx; i += 4) {
             const int32_t left = npx - i < 4 ? npx - i : 4;
             int32_t oc, j, q;
             pwd_widen2(xw, x + (size_t)i * n, x + (size_t)(i + (left > 1)) * n, n);
@@ -2467,12 +2531,43 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
                     }
                 }
             }
-#endif
         }
+#endif
     }
 }
 
-TTE_PW_ALL_PX_FN(tte_conv2d_s8_pointwise_prepd_all_px, tte_conv2d_s8_pointwise_prepd_px, pwd, PWD, 1)
+/* prepd_px where pw_layout's form takes several passes (its buffer, prep_all_bytes, holds every
+ * pixel): every pixel widened into buf once, then each pass over all of them, the whole groups
+ * of four in one call (pwd_groups) */
+void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+#if defined(__ARM_FEATURE_DSP)
+    const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
+    const int32_t per = pwd_per_pass(n, m, npx), whole = npx / 4;
+    uint32_t *const xw = (uint32_t *)(void *)buf;
+    int32_t i, c0;
+    if (per >= pairs || pwp_passes(n, m, npx) == 1) {
+        tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+        return;
+    }
+    for (i = 0; i < npx; i += 4) {
+        pwd_widen_group(xw + (size_t)i / 4 * 2 * n, x, i, npx, n);
+    }
+    for (c0 = 0; c0 < pairs; c0 += per) {
+        const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
+        const uint32_t *const wp = prep + (size_t)c0 * pw;
+        if (whole > 0) {
+            pwd_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
+        }
+        if (4 * whole < npx) {
+            pwd_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+        }
+    }
+#else
+    tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+#endif
+}
 
 #if defined(__ARM_FEATURE_DSP)
 /* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
