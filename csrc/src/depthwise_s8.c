@@ -1513,10 +1513,11 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * w0 + 65536 w1 and w1 + 65536 w2 of each channel; doubled: all twice theirs) */
 enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 31, DWP_WORDS = 32 };
 
-/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at byte P1 of
- * row register R on the weight words (w1 w2) at byte WB of lr */
-#define TTE_DWP_ROW_P1(R, P1, WB)                                                       \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at address A1
+ * of row register R (its offset and bracket: "#32]!" moves R on to the next pair of pixels) on
+ * the weight words (w1 w2) at byte WB of lr */
+#define TTE_DWP_ROW_P1(R, A1, WB)                                                       \
+    "ldrd r5, r6, [" R ", " A1 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
     "smlabt r1, r5, r7, r1\n\t"                                                         \
     "smlad r3, r5, r7, r3\n\t"                                                          \
@@ -1524,27 +1525,28 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "smlad r4, r6, r8, r4\n\t"
 
 /* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
- * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
- * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
-#define TTE_DWP_ROW(R, P0, P1, WA, WB)                                                  \
-    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+ * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at address A0, the pair
+ * (j + 2, j + 3) at A1 (TTE_DWP_ROW_P1's), the row's weight words at bytes WA (w0 w1) and WB
+ * (w1 w2) of lr */
+#define TTE_DWP_ROW(R, A0, A1, WA, WB)                                                  \
+    "ldrd r5, r6, [" R ", " A0 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlatb r3, r5, r7, r3\n\t"                                                         \
     "smlad r2, r6, r8, r2\n\t"                                                          \
     "smlatb r4, r6, r8, r4\n\t"                                                         \
-    TTE_DWP_ROW_P1(R, P1, WB)
+    TTE_DWP_ROW_P1(R, A1, WB)
 
 /* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
  * their first product) */
-#define TTE_DWP_ROW_FIRST(R, P0, P1, WA, WB)                                            \
-    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+#define TTE_DWP_ROW_FIRST(R, A0, A1, WA, WB)                                            \
+    "ldrd r5, r6, [" R ", " A0 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
     "smlatb r3, r5, r7, r1\n\t"                                                         \
     "smlatb r4, r6, r8, r2\n\t"                                                         \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlad r2, r6, r8, r2\n\t"                                                          \
-    TTE_DWP_ROW_P1(R, P1, WB)
+    TTE_DWP_ROW_P1(R, A1, WB)
 
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
@@ -1563,27 +1565,32 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
 
-/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: P0 the pair's byte 8 h in a
- * row, P1 that of the next pair, W the pair's words (byte 56 h of lr), J its output stage's
- * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
-#define TTE_DWP_SUB(P0, P1, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(P0, P1, W), W, J, O)
-#define TTE_DWP_ROWS(P0, P1, W)                                                         \
-    TTE_DWP_ROW_FIRST("r9", P0, P1, W "+8", W "+16")                                    \
-    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
-    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
+/* The four bytes of a channel pair through PUT (TTE_DWP_PUT or TTE_DWPK_PUT), the outputs' step
+ * in r8: pixel j + 1's at r12 + r8, pixel j's at r12, which each moves on by one (no address
+ * formed per pair, and r12 past the pass's channels at the end) */
+#define TTE_DWP_PUT4(PUT)                                                               \
+    PUT("r3", "[r12, r8]")                                                              \
+    PUT("r1", "[r12], #1")                                                              \
+    PUT("r4", "[r12, r8]")                                                              \
+    PUT("r2", "[r12], #1")
+
+/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: A0 the address of the pair in a
+ * row, A1 that of the next pair (TTE_DWP_ROW's), W the pair's words (byte 56 h of lr), J its
+ * output stage's words (byte 16 h of the block) */
+#define TTE_DWP_SUB(A0, A1, W, J) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(A0, A1, W), W, J)
+#define TTE_DWP_ROWS(A0, A1, W)                                                         \
+    TTE_DWP_ROW_FIRST("r9", A0, A1, W "+8", W "+16")                                    \
+    TTE_DWP_ROW("r10", A0, A1, W "+24", W "+32")                                        \
+    TTE_DWP_ROW("r11", A0, A1, W "+40", W "+48")
 /* The biases, the window's rows (ROWS, the first on the biases) and the output stage of a
  * channel pair */
-#define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
+#define TTE_DWP_SUB_ANY(ROWS, W, J)                                                     \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
     ROWS                                                                                \
     TTE_DWP_RQ2("r1", "r3", J)                                                          \
     TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
     "ldrd r7, r8, [r0, #96]\n\t"                                                       \
-    "add r6, r12, r8\n\t"                                                               \
-    TTE_DWP_PUT("r1", "[r12, #" O "]")                                                 \
-    TTE_DWP_PUT("r2", "[r12, #" O "+1]")                                               \
-    TTE_DWP_PUT("r3", "[r6, #" O "]")                                                  \
-    TTE_DWP_PUT("r4", "[r6, #" O "+1]")
+    TTE_DWP_PUT4(TTE_DWP_PUT)
 
 /* The output stage on doubled sums A and B (one channel, two pixels; dwp_k_words' words mult
  * and K at byte J of the block): SMMLAR adds the rounded high product to K - [sum < 0], which
@@ -1600,10 +1607,11 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
 
-/* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block) */
-#define TTE_DWPK_SUB(P0, P1, W, J, O)                                                   \
+/* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block); the
+ * outputs' step and the pass's end into r8 and r7 (TTE_DWP_LOOP's tail after the last pair) */
+#define TTE_DWPK_SUB(A0, A1, W, J)                                                      \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
-    TTE_DWP_ROWS(P0, P1, W)                                                             \
+    TTE_DWP_ROWS(A0, A1, W)                                                             \
     TTE_DWPK_Q("r1", "r3", J)                                                           \
     TTE_DWPK_Q("r2", "r4", J "+8")                                                      \
     "ldrd r7, r8, [r0, #" J "+16]\n\t"                                                 \
@@ -1611,65 +1619,65 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "asr r3, r3, r7\n\t"                                                                \
     "asr r2, r2, r8\n\t"                                                                \
     "asr r4, r4, r8\n\t"                                                                \
-    "ldr r8, [r0, #100]\n\t"                                                            \
-    "add r6, r12, r8\n\t"                                                               \
-    TTE_DWPK_PUT("r1", "[r12, #" O "]")                                                \
-    TTE_DWPK_PUT("r2", "[r12, #" O "+1]")                                              \
-    TTE_DWPK_PUT("r3", "[r6, #" O "]")                                                 \
-    TTE_DWPK_PUT("r4", "[r6, #" O "+1]")
+    "ldrd r8, r7, [r0, #100]\n\t"                                                      \
+    TTE_DWP_PUT4(TTE_DWPK_PUT)
 
-/* The loop over the pairs of output pixels of a pass (block at r0; STEP: a pair's bytes in a
- * row); the registers saved and restored in the assembly (as dw57_run) */
-#define TTE_DWP_LOOP(BODY, STEP)                                                        \
+/* The loop over the pairs of output pixels of a pass (block at r0; the body's first channel
+ * pair moves the row registers on to the next pairs, its channel pairs' stores r12 on by G,
+ * the pass's channels; TAIL: the outputs' step and the end into r8 and r7 where the body has not
+ * left them there); the registers saved and restored in the assembly (as dw57_run) */
+#define TTE_DWP_LOOP(BODY, G, TAIL)                                                     \
     "push {r1-r12, lr}\n\t"                                                            \
     "ldr lr, [r0, #124]\n\t"                                                           \
     "ldrd r9, r10, [r0, #108]\n\t"                                                     \
     "ldrd r11, r12, [r0, #116]\n\t"                                                    \
-    "1:\n\t" BODY                                                                       \
-    "add r9, r9, #" STEP "\n\t"                                                        \
-    "add r10, r10, #" STEP "\n\t"                                                      \
-    "add r11, r11, #" STEP "\n\t"                                                      \
-    "ldrd r8, r7, [r0, #100]\n\t"                                                     \
+    "1:\n\t" BODY TAIL                                                                  \
     "add r12, r12, r8, lsl #1\n\t"                                                     \
+    "sub r12, r12, #" G "\n\t"                                                         \
     "cmp r9, r7\n\t"                                                                    \
     "bne 1b\n\t"                                                                        \
     "pop {r1-r12, lr}"
 
 /* TTE_DWP_RUN: a pass's loop (TTE_DWP_LOOP) of BODY on the block blk. TTE_DWP_ROW8, TTE_DWP_ROW4:
  * the body of an eight- or four-channel pass, its channel pairs' sub-blocks SUB (TTE_DWP_SUB, or
- * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3 */
-#define TTE_DWP_RUN(blk, BODY, STEP)                                                    \
+ * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3;
+ * the first pair's second loads move the rows on by a pair of pixels (32 or 16 bytes), the
+ * other pairs' addresses from there */
+#define TTE_DWP_RUN(blk, BODY, G, TAIL)                                                 \
     do {                                                                                \
         register const uint32_t *b __asm__("r0") = (blk);                               \
-        __asm__ volatile(TTE_DWP_LOOP(BODY, STEP) : : "r"(b) : "cc", "memory");        \
+        __asm__ volatile(TTE_DWP_LOOP(BODY, G, TAIL) : : "r"(b) : "cc", "memory");     \
     } while (0)
 #define TTE_DWP_ROW8(SUB, J1, J2, J3)                                                   \
-    SUB("0", "32", "0", "0", "0") SUB("8", "40", "56", J1, "2") SUB("16", "48", "112", J2, "4") \
-        SUB("24", "56", "168", J3, "6")
-#define TTE_DWP_ROW4(SUB, J1) SUB("0", "16", "0", "0", "0") SUB("8", "24", "56", J1, "2")
+    SUB("#0]", "#32]!", "0", "0") SUB("#-24]", "#8]", "56", J1) SUB("#-16]", "#16]", "112", J2) \
+        SUB("#-8]", "#24]", "168", J3)
+#define TTE_DWP_ROW4(SUB, J1) SUB("#0]", "#16]!", "0", "0") SUB("#-8]", "#8]", "56", J1)
+
+/* the outputs' step and the end (TTE_DWP_LOOP's TAIL after TTE_DWP_SUB) */
+#define TTE_DWP_TAIL "ldrd r8, r7, [r0, #100]\n\t"
 
 /* The pairs of output pixels of an eight-channel pass */
 static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "32");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "8", TTE_DWP_TAIL);
 }
 
 /* The pairs of output pixels of a four-channel pass */
 static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "16");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "4", TTE_DWP_TAIL);
 }
 
 /* dwp_row8 on doubled words (dwp_k_words' output stage) */
 static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "32");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "8", "");
 }
 
 /* dwp_row4 on doubled words */
 static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "16");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "4", "");
 }
 
 /* The output stage's words of a channel pair on doubled words at q, from the channels'
