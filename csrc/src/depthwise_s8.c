@@ -2291,9 +2291,10 @@ static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 
 /* Output pixel j (odd: window columns j..j + 2, the second of pair j - 1 and the pair j + 1) of
  * a pass of G channels over rows s0..s2, the pass's block blk, into o: a chunk that starts at an
- * odd pixel. SMLATB of its first column by w0, SMLAD of the pair by w1 w2. */
+ * odd pixel. SMLATB of its first column by w0, SMLAD of the pair by w1 w2; dbl: whether the
+ * words are doubled (dwp_k_words' output stage, as dwp_lone's) */
 static TTE_NOINLINE void dwp_odd(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
-                                 int32_t G, int32_t j, int8_t *o)
+                                 int32_t G, int32_t j, int8_t *o, int32_t dbl)
 {
     const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
     const uint32_t *const rows[3] = {s0, s1, s2};
@@ -2306,7 +2307,12 @@ static TTE_NOINLINE void dwp_odd(const uint32_t *blk, const uint32_t *s0, const 
             a = smlatb(rows[ky][p0 + c], (int32_t)pw[2 + 4 * ky], a);
             a = tte_smlad(rows[ky][p1 + c], pw[4 + 4 * ky], a);
         }
-        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        if (dbl) {
+            const uint32_t *const q = blk + 6 * (c >> 1);
+            dwp_rqk1(q + 2 * (c & 1), q[4 + (c & 1)], a, o + c);
+        } else {
+            dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        }
     }
 }
 
@@ -2320,18 +2326,17 @@ enum { DW3W_NEXT = DWP_Q, DW3W_NEXT_TOP = DWP_Q + 2, DW3W_NEXT_PX = DWP_O };
  * of the output row whose window starts at input row top, the pass's block blk, into o on (a
  * step ostride): an odd first pixel from the previous call's block where it made it, else in
  * dwp_odd; then the pairs; an even last pixel as a pair whose second goes to the block for the
- * next call */
+ * next call. dbl: whether the pass's words are doubled (dw3_wide_doubled) */
 static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1, const uint32_t *q2, int32_t G,
-                          int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride)
+                          int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride, int32_t dbl)
 {
-    /* the pair words of a block that keeps its rows whole are plain (_dw3_pair_words undoubled) */
-    const dwp_run_fn run = G == 8 ? dwp_row8 : dwp_row4;
+    const dwp_run_fn run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
     const int32_t np = ((j & 1) != 0 ? n - 1 : n) >> 1;
     if ((j & 1) != 0) {
         if ((int32_t)blk[DW3W_NEXT_TOP] == top && (int32_t)blk[DW3W_NEXT_PX] == j) {
             memcpy(o, blk + DW3W_NEXT, (size_t)G);
         } else {
-            dwp_odd(blk, q0, q1, q2, G, j, o);
+            dwp_odd(blk, q0, q1, q2, G, j, o, dbl);
         }
         o += ostride;
         ++j;
@@ -2355,8 +2360,15 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
         blk[DW3W_NEXT_TOP] = (uint32_t)top;
         blk[DW3W_NEXT_PX] = (uint32_t)(j + 1);
     } else {
-        dwp_lone(blk, q0, q1, q2, G, ncol, j, o, 0);
+        dwp_lone(blk, q0, q1, q2, G, ncol, j, o, dbl);
     }
+}
+
+/* Whether the pair words of a 3x3 depthwise of C channels laid out at compile time are doubled:
+ * _dw3_pair_words' flag after them, given the words of its first pass (pairs) */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_doubled(const uint32_t *pairs, int32_t C)
+{
+    return pairs[(size_t)7 * (size_t)(C & ~3)] != 0;
 }
 
 /* The three window rows' slots s0-s2 (SLOT: dw3_wide_slot, dw3_wide_slot_b) of the output row
@@ -2382,12 +2394,13 @@ static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int
     const int32_t C = g->in_c, ncol = g->out_w + 2;
     TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    const int32_t dbl = dw3_wide_doubled((const uint32_t *)(uintptr_t)blk[DWP_W], C);
     size_t off = 0; /* the pass's first word in a slot */
     int32_t c = 0, G;
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
             blk[DWP_OS] = (uint32_t)ostride;
-            dw3_wide_pass(blk, s0 + off, s1 + off, s2 + off, G, ncol, top, ox0, k, out + c, ostride);
+            dw3_wide_pass(blk, s0 + off, s1 + off, s2 + off, G, ncol, top, ox0, k, out + c, ostride, dbl);
         }
     }
 }
@@ -2497,7 +2510,7 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     rq_t r;
     size_t off = 0;
-    int32_t c = 0, G, s;
+    int32_t c = 0, G, s, dbl;
     if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
         return 0;
     }
@@ -2515,11 +2528,16 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
         dw3_wide_setup_chan(g, &r, prep, ws, zz);
         return 1;
     }
+    dbl = dw3_wide_doubled(prep + (size_t)(C >> 2) * 22, C);
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
-            dw3_rq_words(blk, r.mult + c, r.shift + c);
-            if (G == 8) {
-                dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+            if (dbl) {
+                dwp_k_words(blk, r.mult + c, r.shift + c, r.zp2, G);
+            } else {
+                dw3_rq_words(blk, r.mult + c, r.shift + c);
+                if (G == 8) {
+                    dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+                }
             }
             blk[DWP_ZP2] = (uint32_t)r.zp2;
             blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN;
