@@ -1827,11 +1827,27 @@ static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, cons
     "strd %[e], %[f], [%[d]], #8\n\t"
 
 /* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels;
- * returns src past them */
+ * returns src past them. Eight channels of columns at word addresses (src and C multiples of
+ * four): each column's two words in one LDRD (which faults on an unaligned address, where LDR
+ * does not) */
 static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
 {
     uint32_t a0, a1, b0, b1, t, u, e, f;
-    if (G == 8) {
+    if (G == 8 && (((uintptr_t)src | (uint32_t)C) & 3u) == 0) {
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "ldrd %[b0], %[b1], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         TTE_DWP_PACK("a1", "b1")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    } else if (G == 8) {
         __asm__ volatile("1:\n\t"
                          "ldr %[a0], [%[s]]\n\t"
                          "ldr %[a1], [%[s], #4]\n\t"
