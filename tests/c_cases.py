@@ -2195,6 +2195,28 @@ def _dw3_wide_case(seed: int) -> Case:
     return _given_dw_pad(case, rng)
 
 
+
+def _dw3_wide_plain_case(seed: int) -> Case:
+    """_dw3_wide_case's block (a 1x1 E -> 3x3 stride-1 depthwise -> 1x1, given its depthwise's rows
+    kept whole: dw3_wide) where the pixel-pair words may not be doubled (tte/compiler/emit/block.py
+    _dw3_pairs_doubled): a channel's folded bias one past the doubled sums' bound, so that dw3_wide
+    takes the plain output stage (dwp_row8, dwp_row4, dwp_odd's and dwp_lone's) while the other
+    cases of dw3_wide take the doubled one: 16, 20 or 24 channels, 33 to 66 wide, 2 to 4 rows."""
+    rng = np.random.default_rng(64650 + seed)
+    kind = ("expand", "residual", "expand")[seed % 3]
+    c = (16, 20, 24)[seed % 3]
+    w, h = (64, 33, 66)[seed % 3], 2 + seed % 3
+    pads = (1, 1, 1, 1) if kind == "residual" or seed % 2 == 0 else (0, 0, 1, 1)
+    g = _depthwise_graph(rng, kind, c, (3, 3), 1, pads, h, w, 1, 6)
+    xzp = int(np.asarray(g.tensors["x"].quant.zero_point).reshape(-1)[0])
+    taps = np.asarray(g.tensors["d.w"].data, np.int64).reshape(c, 9)
+    bias = np.asarray(g.tensors["d.b"].data, np.int64).copy()
+    bias[seed % c] = (1 << 30) - 9 * 128 * 128 + xzp * taps[seed % c].sum()   # folded: one past the bound
+    g.tensors["d.b"].data = bias.astype(np.int32)
+    case = _projected_case(f"dw3_wide_plain_{kind}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}", g, rng,
+                           kind, c)
+    return _given_dw_pad(case, rng)
+
 # --- dw3keep: a streamed block with E whose 3x3 stride-1 depthwise keeps its widened rows across calls ---
 def _dw3_block_case(kind: str, seed: int, rng: np.random.Generator, c: int, w: int) -> Case:
     """dw3keep's and dw3live's streamed block, named dw3_<kind>_...: a 1x1 E -> 3x3 stride-1
@@ -2459,6 +2481,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw57_pad_case(s) for s in range(40)]
     cases += [_dw3_pad_case(s) for s in range(42)]
     cases += [_dw3_wide_case(s) for s in range(6)]
+    cases += [_dw3_wide_plain_case(s) for s in range(3)]
     cases += [_dw3_keep_case(s) for s in range(40)]
     cases += [_dw3_live_case(s) for s in range(30)]
     cases += [_dws_small_run_case(s) for s in range(36)]

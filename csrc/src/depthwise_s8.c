@@ -1513,10 +1513,11 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * w0 + 65536 w1 and w1 + 65536 w2 of each channel; doubled: all twice theirs) */
 enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 31, DWP_WORDS = 32 };
 
-/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at byte P1 of
- * row register R on the weight words (w1 w2) at byte WB of lr */
-#define TTE_DWP_ROW_P1(R, P1, WB)                                                       \
-    "ldrd r5, r6, [" R ", #" P1 "]\n\t"                                                \
+/* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at address A1
+ * of row register R (its offset and bracket: "#32]!" moves R on to the next pair of pixels) on
+ * the weight words (w1 w2) at byte WB of lr */
+#define TTE_DWP_ROW_P1(R, A1, WB)                                                       \
+    "ldrd r5, r6, [" R ", " A1 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WB "]\n\t"                                                   \
     "smlabt r1, r5, r7, r1\n\t"                                                         \
     "smlad r3, r5, r7, r3\n\t"                                                          \
@@ -1524,27 +1525,28 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "smlad r4, r6, r8, r4\n\t"
 
 /* One window row of a channel pair's two output pixels (sums r1, r2: pixel j, channels c,
- * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at byte P0, the pair
- * (j + 2, j + 3) at byte P1, the row's weight words at bytes WA (w0 w1) and WB (w1 w2) of lr */
-#define TTE_DWP_ROW(R, P0, P1, WA, WB)                                                  \
-    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+ * c + 1; r3, r4: pixel j + 1) from row register R: the pair (j, j + 1) at address A0, the pair
+ * (j + 2, j + 3) at A1 (TTE_DWP_ROW_P1's), the row's weight words at bytes WA (w0 w1) and WB
+ * (w1 w2) of lr */
+#define TTE_DWP_ROW(R, A0, A1, WA, WB)                                                  \
+    "ldrd r5, r6, [" R ", " A0 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlatb r3, r5, r7, r3\n\t"                                                         \
     "smlad r2, r6, r8, r2\n\t"                                                          \
     "smlatb r4, r6, r8, r4\n\t"                                                         \
-    TTE_DWP_ROW_P1(R, P1, WB)
+    TTE_DWP_ROW_P1(R, A1, WB)
 
 /* TTE_DWP_ROW on the biases (r1, r2: pixel j's sums start from them, r3, r4 from r1, r2 before
  * their first product) */
-#define TTE_DWP_ROW_FIRST(R, P0, P1, WA, WB)                                            \
-    "ldrd r5, r6, [" R ", #" P0 "]\n\t"                                                \
+#define TTE_DWP_ROW_FIRST(R, A0, A1, WA, WB)                                            \
+    "ldrd r5, r6, [" R ", " A0 "\n\t"                                                  \
     "ldrd r7, r8, [lr, #" WA "]\n\t"                                                   \
     "smlatb r3, r5, r7, r1\n\t"                                                         \
     "smlatb r4, r6, r8, r2\n\t"                                                         \
     "smlad r1, r5, r7, r1\n\t"                                                          \
     "smlad r2, r6, r8, r2\n\t"                                                          \
-    TTE_DWP_ROW_P1(R, P1, WB)
+    TTE_DWP_ROW_P1(R, A1, WB)
 
 /* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
  * block's (r0) words at byte J */
@@ -1563,27 +1565,32 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
 
-/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: P0 the pair's byte 8 h in a
- * row, P1 that of the next pair, W the pair's words (byte 56 h of lr), J its output stage's
- * words (byte 16 h of the block), O its first channel's byte in an output pixel (2 h) */
-#define TTE_DWP_SUB(P0, P1, W, J, O) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(P0, P1, W), W, J, O)
-#define TTE_DWP_ROWS(P0, P1, W)                                                         \
-    TTE_DWP_ROW_FIRST("r9", P0, P1, W "+8", W "+16")                                    \
-    TTE_DWP_ROW("r10", P0, P1, W "+24", W "+32")                                        \
-    TTE_DWP_ROW("r11", P0, P1, W "+40", W "+48")
+/* The four bytes of a channel pair through PUT (TTE_DWP_PUT or TTE_DWPK_PUT), the outputs' step
+ * in r8: pixel j + 1's at r12 + r8, pixel j's at r12, which each moves on by one (no address
+ * formed per pair, and r12 past the pass's channels at the end) */
+#define TTE_DWP_PUT4(PUT)                                                               \
+    PUT("r3", "[r12, r8]")                                                              \
+    PUT("r1", "[r12], #1")                                                              \
+    PUT("r4", "[r12, r8]")                                                              \
+    PUT("r2", "[r12], #1")
+
+/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: A0 the address of the pair in a
+ * row, A1 that of the next pair (TTE_DWP_ROW's), W the pair's words (byte 56 h of lr), J its
+ * output stage's words (byte 16 h of the block) */
+#define TTE_DWP_SUB(A0, A1, W, J) TTE_DWP_SUB_ANY(TTE_DWP_ROWS(A0, A1, W), W, J)
+#define TTE_DWP_ROWS(A0, A1, W)                                                         \
+    TTE_DWP_ROW_FIRST("r9", A0, A1, W "+8", W "+16")                                    \
+    TTE_DWP_ROW("r10", A0, A1, W "+24", W "+32")                                        \
+    TTE_DWP_ROW("r11", A0, A1, W "+40", W "+48")
 /* The biases, the window's rows (ROWS, the first on the biases) and the output stage of a
  * channel pair */
-#define TTE_DWP_SUB_ANY(ROWS, W, J, O)                                                  \
+#define TTE_DWP_SUB_ANY(ROWS, W, J)                                                     \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
     ROWS                                                                                \
     TTE_DWP_RQ2("r1", "r3", J)                                                          \
     TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
     "ldrd r7, r8, [r0, #96]\n\t"                                                       \
-    "add r6, r12, r8\n\t"                                                               \
-    TTE_DWP_PUT("r1", "[r12, #" O "]")                                                 \
-    TTE_DWP_PUT("r2", "[r12, #" O "+1]")                                               \
-    TTE_DWP_PUT("r3", "[r6, #" O "]")                                                  \
-    TTE_DWP_PUT("r4", "[r6, #" O "+1]")
+    TTE_DWP_PUT4(TTE_DWP_PUT)
 
 /* The output stage on doubled sums A and B (one channel, two pixels; dwp_k_words' words mult
  * and K at byte J of the block): SMMLAR adds the rounded high product to K - [sum < 0], which
@@ -1600,10 +1607,11 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
     "strb " A ", " ADDR "\n\t"
 
-/* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block) */
-#define TTE_DWPK_SUB(P0, P1, W, J, O)                                                   \
+/* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block); the
+ * outputs' step and the pass's end into r8 and r7 (TTE_DWP_LOOP's tail after the last pair) */
+#define TTE_DWPK_SUB(A0, A1, W, J)                                                      \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
-    TTE_DWP_ROWS(P0, P1, W)                                                             \
+    TTE_DWP_ROWS(A0, A1, W)                                                             \
     TTE_DWPK_Q("r1", "r3", J)                                                           \
     TTE_DWPK_Q("r2", "r4", J "+8")                                                      \
     "ldrd r7, r8, [r0, #" J "+16]\n\t"                                                 \
@@ -1611,65 +1619,65 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "asr r3, r3, r7\n\t"                                                                \
     "asr r2, r2, r8\n\t"                                                                \
     "asr r4, r4, r8\n\t"                                                                \
-    "ldr r8, [r0, #100]\n\t"                                                            \
-    "add r6, r12, r8\n\t"                                                               \
-    TTE_DWPK_PUT("r1", "[r12, #" O "]")                                                \
-    TTE_DWPK_PUT("r2", "[r12, #" O "+1]")                                              \
-    TTE_DWPK_PUT("r3", "[r6, #" O "]")                                                 \
-    TTE_DWPK_PUT("r4", "[r6, #" O "+1]")
+    "ldrd r8, r7, [r0, #100]\n\t"                                                      \
+    TTE_DWP_PUT4(TTE_DWPK_PUT)
 
-/* The loop over the pairs of output pixels of a pass (block at r0; STEP: a pair's bytes in a
- * row); the registers saved and restored in the assembly (as dw57_run) */
-#define TTE_DWP_LOOP(BODY, STEP)                                                        \
+/* The loop over the pairs of output pixels of a pass (block at r0; the body's first channel
+ * pair moves the row registers on to the next pairs, its channel pairs' stores r12 on by G,
+ * the pass's channels; TAIL: the outputs' step and the end into r8 and r7 where the body has not
+ * left them there); the registers saved and restored in the assembly (as dw57_run) */
+#define TTE_DWP_LOOP(BODY, G, TAIL)                                                     \
     "push {r1-r12, lr}\n\t"                                                            \
     "ldr lr, [r0, #124]\n\t"                                                           \
     "ldrd r9, r10, [r0, #108]\n\t"                                                     \
     "ldrd r11, r12, [r0, #116]\n\t"                                                    \
-    "1:\n\t" BODY                                                                       \
-    "add r9, r9, #" STEP "\n\t"                                                        \
-    "add r10, r10, #" STEP "\n\t"                                                      \
-    "add r11, r11, #" STEP "\n\t"                                                      \
-    "ldrd r8, r7, [r0, #100]\n\t"                                                     \
+    "1:\n\t" BODY TAIL                                                                  \
     "add r12, r12, r8, lsl #1\n\t"                                                     \
+    "sub r12, r12, #" G "\n\t"                                                         \
     "cmp r9, r7\n\t"                                                                    \
     "bne 1b\n\t"                                                                        \
     "pop {r1-r12, lr}"
 
 /* TTE_DWP_RUN: a pass's loop (TTE_DWP_LOOP) of BODY on the block blk. TTE_DWP_ROW8, TTE_DWP_ROW4:
  * the body of an eight- or four-channel pass, its channel pairs' sub-blocks SUB (TTE_DWP_SUB, or
- * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3 */
-#define TTE_DWP_RUN(blk, BODY, STEP)                                                    \
+ * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3;
+ * the first pair's second loads move the rows on by a pair of pixels (32 or 16 bytes), the
+ * other pairs' addresses from there */
+#define TTE_DWP_RUN(blk, BODY, G, TAIL)                                                 \
     do {                                                                                \
         register const uint32_t *b __asm__("r0") = (blk);                               \
-        __asm__ volatile(TTE_DWP_LOOP(BODY, STEP) : : "r"(b) : "cc", "memory");        \
+        __asm__ volatile(TTE_DWP_LOOP(BODY, G, TAIL) : : "r"(b) : "cc", "memory");     \
     } while (0)
 #define TTE_DWP_ROW8(SUB, J1, J2, J3)                                                   \
-    SUB("0", "32", "0", "0", "0") SUB("8", "40", "56", J1, "2") SUB("16", "48", "112", J2, "4") \
-        SUB("24", "56", "168", J3, "6")
-#define TTE_DWP_ROW4(SUB, J1) SUB("0", "16", "0", "0", "0") SUB("8", "24", "56", J1, "2")
+    SUB("#0]", "#32]!", "0", "0") SUB("#-24]", "#8]", "56", J1) SUB("#-16]", "#16]", "112", J2) \
+        SUB("#-8]", "#24]", "168", J3)
+#define TTE_DWP_ROW4(SUB, J1) SUB("#0]", "#16]!", "0", "0") SUB("#-8]", "#8]", "56", J1)
+
+/* the outputs' step and the end (TTE_DWP_LOOP's TAIL after TTE_DWP_SUB) */
+#define TTE_DWP_TAIL "ldrd r8, r7, [r0, #100]\n\t"
 
 /* The pairs of output pixels of an eight-channel pass */
 static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "32");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWP_SUB, "16", "32", "48"), "8", TTE_DWP_TAIL);
 }
 
 /* The pairs of output pixels of a four-channel pass */
 static TTE_NOINLINE void dwp_row4(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "16");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWP_SUB, "16"), "4", TTE_DWP_TAIL);
 }
 
 /* dwp_row8 on doubled words (dwp_k_words' output stage) */
 static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "32");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPK_SUB, "24", "48", "72"), "8", "");
 }
 
 /* dwp_row4 on doubled words */
 static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
 {
-    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "16");
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "4", "");
 }
 
 /* The output stage's words of a channel pair on doubled words at q, from the channels'
@@ -1819,11 +1827,27 @@ static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, cons
     "strd %[e], %[f], [%[d]], #8\n\t"
 
 /* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels;
- * returns src past them */
+ * returns src past them. Eight channels of columns at word addresses (src and C multiples of
+ * four): each column's two words in one LDRD (which faults on an unaligned address, where LDR
+ * does not) */
 static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src, int32_t np, int32_t C, int32_t G)
 {
     uint32_t a0, a1, b0, b1, t, u, e, f;
-    if (G == 8) {
+    if (G == 8 && (((uintptr_t)src | (uint32_t)C) & 3u) == 0) {
+        __asm__ volatile("1:\n\t"
+                         "ldrd %[a0], %[a1], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         "ldrd %[b0], %[b1], [%[s]]\n\t"
+                         "add %[s], %[s], %[c]\n\t"
+                         TTE_DWP_PACK("a0", "b0")
+                         TTE_DWP_PACK("a1", "b1")
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b"
+                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
+                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+    } else if (G == 8) {
         __asm__ volatile("1:\n\t"
                          "ldr %[a0], [%[s]]\n\t"
                          "ldr %[a1], [%[s], #4]\n\t"
@@ -2283,9 +2307,10 @@ static uint32_t *dw3_wide_slot(const tte_conv2d_geom_t *g, void *ws, int32_t s)
 
 /* Output pixel j (odd: window columns j..j + 2, the second of pair j - 1 and the pair j + 1) of
  * a pass of G channels over rows s0..s2, the pass's block blk, into o: a chunk that starts at an
- * odd pixel. SMLATB of its first column by w0, SMLAD of the pair by w1 w2. */
+ * odd pixel. SMLATB of its first column by w0, SMLAD of the pair by w1 w2; dbl: whether the
+ * words are doubled (dwp_k_words' output stage, as dwp_lone's) */
 static TTE_NOINLINE void dwp_odd(const uint32_t *blk, const uint32_t *s0, const uint32_t *s1, const uint32_t *s2,
-                                 int32_t G, int32_t j, int8_t *o)
+                                 int32_t G, int32_t j, int8_t *o, int32_t dbl)
 {
     const uint32_t *const wp = (const uint32_t *)(uintptr_t)blk[DWP_W];
     const uint32_t *const rows[3] = {s0, s1, s2};
@@ -2298,7 +2323,12 @@ static TTE_NOINLINE void dwp_odd(const uint32_t *blk, const uint32_t *s0, const 
             a = smlatb(rows[ky][p0 + c], (int32_t)pw[2 + 4 * ky], a);
             a = tte_smlad(rows[ky][p1 + c], pw[4 + 4 * ky], a);
         }
-        dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        if (dbl) {
+            const uint32_t *const q = blk + 6 * (c >> 1);
+            dwp_rqk1(q + 2 * (c & 1), q[4 + (c & 1)], a, o + c);
+        } else {
+            dwp_rq1(blk + 2 * c, blk[DWP_ZP2], a, o + c);
+        }
     }
 }
 
@@ -2312,18 +2342,17 @@ enum { DW3W_NEXT = DWP_Q, DW3W_NEXT_TOP = DWP_Q + 2, DW3W_NEXT_PX = DWP_O };
  * of the output row whose window starts at input row top, the pass's block blk, into o on (a
  * step ostride): an odd first pixel from the previous call's block where it made it, else in
  * dwp_odd; then the pairs; an even last pixel as a pair whose second goes to the block for the
- * next call */
+ * next call. dbl: whether the pass's words are doubled (dw3_wide_doubled) */
 static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1, const uint32_t *q2, int32_t G,
-                          int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride)
+                          int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride, int32_t dbl)
 {
-    /* the pair words of a block that keeps its rows whole are plain (_dw3_pair_words undoubled) */
-    const dwp_run_fn run = G == 8 ? dwp_row8 : dwp_row4;
+    const dwp_run_fn run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
     const int32_t np = ((j & 1) != 0 ? n - 1 : n) >> 1;
     if ((j & 1) != 0) {
         if ((int32_t)blk[DW3W_NEXT_TOP] == top && (int32_t)blk[DW3W_NEXT_PX] == j) {
             memcpy(o, blk + DW3W_NEXT, (size_t)G);
         } else {
-            dwp_odd(blk, q0, q1, q2, G, j, o);
+            dwp_odd(blk, q0, q1, q2, G, j, o, dbl);
         }
         o += ostride;
         ++j;
@@ -2347,8 +2376,15 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
         blk[DW3W_NEXT_TOP] = (uint32_t)top;
         blk[DW3W_NEXT_PX] = (uint32_t)(j + 1);
     } else {
-        dwp_lone(blk, q0, q1, q2, G, ncol, j, o, 0);
+        dwp_lone(blk, q0, q1, q2, G, ncol, j, o, dbl);
     }
+}
+
+/* Whether the pair words of a 3x3 depthwise of C channels laid out at compile time are doubled:
+ * _dw3_pair_words' flag after them, given the words of its first pass (pairs) */
+static TTE_ALWAYS_INLINE int32_t dw3_wide_doubled(const uint32_t *pairs, int32_t C)
+{
+    return pairs[(size_t)7 * (size_t)(C & ~3)] != 0;
 }
 
 /* The three window rows' slots s0-s2 (SLOT: dw3_wide_slot, dw3_wide_slot_b) of the output row
@@ -2374,12 +2410,13 @@ static TTE_NOINLINE void dw3_wide_pair(const tte_conv2d_geom_t *g, void *ws, int
     const int32_t C = g->in_c, ncol = g->out_w + 2;
     TTE_DW3W_SLOTS(dw3_wide_slot);
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
+    const int32_t dbl = dw3_wide_doubled((const uint32_t *)(uintptr_t)blk[DWP_W], C);
     size_t off = 0; /* the pass's first word in a slot */
     int32_t c = 0, G;
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
             blk[DWP_OS] = (uint32_t)ostride;
-            dw3_wide_pass(blk, s0 + off, s1 + off, s2 + off, G, ncol, top, ox0, k, out + c, ostride);
+            dw3_wide_pass(blk, s0 + off, s1 + off, s2 + off, G, ncol, top, ox0, k, out + c, ostride, dbl);
         }
     }
 }
@@ -2489,7 +2526,7 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
     uint32_t *blk = (uint32_t *)ws + DW3W_HEAD;
     rq_t r;
     size_t off = 0;
-    int32_t c = 0, G, s;
+    int32_t c = 0, G, s, dbl;
     if (prep == NULL || tte_conv2d_s8_dw3_wide_bytes(g) == 0 || ((uintptr_t)ws & 3) != 0) {
         return 0;
     }
@@ -2507,11 +2544,16 @@ static int32_t dw3_wide_setup(const tte_conv2d_s8_params_t *p, int32_t fast, con
         dw3_wide_setup_chan(g, &r, prep, ws, zz);
         return 1;
     }
+    dbl = dw3_wide_doubled(prep + (size_t)(C >> 2) * 22, C);
     for (G = 8; G >= 4; G -= 4) {
         for (; c + G <= C; c += G, off += (size_t)(G >> 1) * ncol, blk += DWP_WORDS) {
-            dw3_rq_words(blk, r.mult + c, r.shift + c);
-            if (G == 8) {
-                dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+            if (dbl) {
+                dwp_k_words(blk, r.mult + c, r.shift + c, r.zp2, G);
+            } else {
+                dw3_rq_words(blk, r.mult + c, r.shift + c);
+                if (G == 8) {
+                    dw3_rq_words(blk + 8, r.mult + c + 4, r.shift + c + 4);
+                }
             }
             blk[DWP_ZP2] = (uint32_t)r.zp2;
             blk[DW3W_NEXT_TOP] = (uint32_t)INT32_MIN;

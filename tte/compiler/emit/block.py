@@ -558,7 +558,7 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     block: choose_prepared offers the layout only for a depthwise no step changes, or, ``live``,
     with biases 0 for one whose bias alone a step trains (dw_live_given: the kernel adds the live
     biases once per call)."""
-    expand, dw, _, _, chain = _block_parts(node)
+    _, dw, _, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, dw.inputs[1])
     x = _t(view, dw.inputs[0])
@@ -583,11 +583,9 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
     # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows
-    # whole), then whether they are doubled (dw3_ring's output stage on doubled sums; dw3_wide
-    # reads them plain)
+    # whole), then whether they are doubled (the output stage of both on doubled sums)
     if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
-        kept_whole = expand is not None and dw_pad_given(node, g) and dw3_wide_bytes(dw, view) > 0
-        doubled = not kept_whole and _dw3_pairs_doubled(dw, view, folded.reshape(-1))
+        doubled = _dw3_pairs_doubled(dw, view, folded.reshape(-1))
         prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1), doubled),
                                np.array([int(doubled)], np.uint32)])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
