@@ -793,18 +793,18 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
  *
  * stem_pass8_rq takes per weight word of a channel an LDR and two SXTB16 of the weights and eight
  * LDRD of the pixels for sixteen SMLAD; here each call first lays its channels' weights out as
- * doubled int16 lanes (2 w0, 2 w2), (2 w1, 2 w3) (stem3_layout, in chunks of up to eight
- * channels on the stack), so that per weight word pair of two channels two LDRD of the layout
+ * doubled int16 lanes (2 w0, 2 w2), (2 w1, 2 w3) (stem3_layout, on the stack: four or
+ * eight channels, VWW's stem), so that per weight word pair of two channels two LDRD of the layout
  * and three of the pixels feed twelve SMLAD: 17 instructions where stem_pass8_rq takes 20.25 for
  * as many products. The sums are doubled, d = 2 (bias + sum((x - zp) w)), so that the output
  * stage needs no doubling (TTE_PWS_RQ's five instructions in pointwise_s8.c; exact while every
  * |bias| + 27 255 128 stays below 2**29, stem3_fits). Per channel (TTE_STEM3_CW words) 2 bias, the
  * seven words' lane pairs, the multiplier, e = ~shift (0 for a multiplier 0) and K = zp2 << e.
- * The three pixels' windows are widened once per chunk into xs (word j of pixel q at byte
- * 24 j + 8 q, stem_widen's order), then the outputs' pointer, m and the chunk's layout end at
+ * The three pixels' windows are widened once into xs (word j of pixel q at byte
+ * 24 j + 8 q, stem_widen's order), then the outputs' pointer, m and the layout's end at
  * bytes TTE_STEM3_Y, +4, +8. */
 #define TTE_STEM3_CW 18
-#define TTE_STEM3_OCB 8
+#define TTE_STEM3_OC 8
 #define TTE_STEM3_Y 168
 #define TTE_STEM3_YS "168"
 #define TTE_STEM3_ES "176"
@@ -853,7 +853,7 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
     TTE_STEM3_OUT1(#P, "a0", "a1", "a2") TTE_STEM3_OUT1("(" #P "+72)", "b0", "b1", "b2") \
     "str %[xe], [%[xs], #" TTE_STEM3_YS "]\n\t"
 
-/* every channel of the chunk from lay on (a multiple of four: two pairs a loop pass, to xs's
+/* every channel from lay on (a multiple of four: two pairs a loop pass, to xs's
  * layout end) over the three pixels widened in xs */
 static TTE_ALWAYS_INLINE void stem3_pairs(const uint32_t *xs, const uint32_t *lay)
 {
@@ -875,7 +875,7 @@ static TTE_ALWAYS_INLINE void stem3_pairs(const uint32_t *xs, const uint32_t *la
 /* Where a run of stem3's groups finds its windows: the first tap of the first group's first
  * window, the bytes from a window's to the next one's and from a row of taps to the next, nz and
  * zp24 as stem_widen takes them; the bytes from where a group's pass leaves the outputs' pointer
- * to the next group's first output (3 m less the chunk's channels). */
+ * to the next group's first output (2 m). */
 typedef struct {
     const int8_t *src;
     int32_t step, rstride;
@@ -899,7 +899,8 @@ TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const s
 }
 
 /* Whether stem3 takes the conv: the RGB stem's window (3x3 over three channels, rows of taps
- * contiguous, the image at least a window big), a multiple of four output channels, rows of
+ * contiguous, the image at least a window big), four or eight output channels (over more, the
+ * chunks' windows widened again cost more than stem3 saves: stem_pass8_rq), rows of
  * three outputs or more, a bias, tte_rq_fast_s8's output stage over all of int8 (fast, the
  * clamp range [-128, 127]), the input zero point inside int8 and every |bias| + 27 255 128
  * below 2**29 (the doubled sums inside int32, TTE_PWS_RQ). */
@@ -910,7 +911,7 @@ static int32_t stem3_fits(const tte_conv2d_s8_params_t *p, int32_t fast, const i
     uint32_t bad = 0;
     int32_t c;
     if (g->k_h != 3 || g->k_w != 3 || g->in_c != 3 || g->dil_w != 1 || g->in_h < 1 + 2 * g->dil_h || g->in_w < 3
-        || g->out_c % 4 != 0 || g->out_w < 3 || bias == NULL || !fast || p->act_min != -128 || p->act_max != 127
+        || g->out_c % 4 != 0 || g->out_c > TTE_STEM3_OC || g->out_w < 3 || bias == NULL || !fast || p->act_min != -128 || p->act_max != 127
         || p->in_zp < -128 || p->in_zp > 127) {
         return 0;
     }
@@ -933,14 +934,14 @@ static TTE_ALWAYS_INLINE void stem3_lanes(uint32_t *l, uint32_t u)
     __asm__ volatile("strd %1, %2, [%0]" : : "r"(l), "r"(e), "r"(o) : "memory");
 }
 
-/* Channels [c0, c0 + mc) of w (27 bytes each) laid out at lay as stem3_pairs reads them */
-static void stem3_layout(const tte_conv2d_s8_params_t *p, const int8_t *w, const int32_t *bias, int32_t c0,
-                         int32_t mc, uint32_t *lay)
+/* The m channels of w (27 bytes each) laid out at lay as stem3_pairs reads them */
+static void stem3_layout(const tte_conv2d_s8_params_t *p, const int8_t *w, const int32_t *bias, int32_t m,
+                         uint32_t *lay)
 {
     const uint32_t zp2 = (uint32_t)(2 * p->out_zp + 1);
-    const int8_t *wc = w + (size_t)c0 * 27;
-    uint32_t *const end = lay + mc * TTE_STEM3_CW;
-    int32_t c = c0, j;
+    const int8_t *wc = w;
+    uint32_t *const end = lay + m * TTE_STEM3_CW;
+    int32_t c = 0, j;
     for (; lay != end; ++c, wc += 27, lay += TTE_STEM3_CW) {
         const int32_t mu = p->mult[c], e = mu != 0 ? ~p->shift[c] : 0;
         lay[0] = 2u * (uint32_t)bias[c];
@@ -976,10 +977,10 @@ static TTE_ALWAYS_INLINE int32_t stem3_ox(int32_t k, int32_t ng, int32_t out_w)
     return k + 1 < ng ? 3 * k : out_w - 3;
 }
 
-/* The conv where stem3_fits: per chunk of up to TTE_STEM3_OCB channels its layout, then every
- * row's pixels three at a time (a row's last three where its width is not a multiple of three,
- * computing one or two pixels again): groups whose windows are all inside the image widened and
- * computed in one call a run (stem3_groups), the others with their windows widened one by one. */
+/* The conv where stem3_fits: its channels' layout, then every row's pixels three at a time (a
+ * row's last three where its width is not a multiple of three, computing one or two pixels
+ * again): groups whose windows are all inside the image widened and computed in one call a run
+ * (stem3_groups), the others with their windows widened one by one. */
 TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                                    const int32_t *bias, int8_t *y)
 {
@@ -991,11 +992,11 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
      * groups before gc are 3 outputs apart (a run) */
     const int32_t ng = (out_w + 2) / 3, gc = out_w % 3 == 0 ? ng : ng - 1;
     int32_t g0 = 0, g1;
-    uint32_t lay[TTE_STEM3_OCB * TTE_STEM3_CW] __attribute__((aligned(8)));
+    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
     uint32_t xs[TTE_STEM3_Y / 4 + 4] __attribute__((aligned(8)));
     uint32_t bytes[9];
     stem3_src_t s;
-    int32_t c0, b, oy, k, q;
+    int32_t b, oy, k, q;
     s.step = 3 * sw;
     s.rstride = g->dil_h * in_w * 3;
     s.nz = pack16(-p->in_zp, -p->in_zp);
@@ -1008,41 +1009,38 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
     while (g1 > g0 && (stem3_ox(g1 - 1, ng, out_w) + 2) * sw - pl > ix_max) {
         --g1;
     }
+    stem3_layout(p, w, bias, M, lay);
     xs[TTE_STEM3_Y / 4 + 1] = (uint32_t)M;
-    for (c0 = 0; c0 < M; c0 += TTE_STEM3_OCB) {
-        const int32_t mc = M - c0 < TTE_STEM3_OCB ? M - c0 : TTE_STEM3_OCB;
-        stem3_layout(p, w, bias, c0, mc, lay);
-        xs[TTE_STEM3_Y / 4 + 2] = (uint32_t)(uintptr_t)(lay + mc * TTE_STEM3_CW);
-        s.adv = 3 * M - mc;
-        for (b = 0; b < g->batch; ++b) {
-            const int8_t *const xb = x + (size_t)b * g->in_h * in_w * 3;
-            for (oy = 0; oy < g->out_h; ++oy) {
-                const int32_t iy = oy * g->stride_h - g->pad_top;
-                const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
-                int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M + c0;
-                for (k = 0; k < ng;) {
-                    const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
-                    xs[TTE_STEM3_Y / 4] = (uint32_t)(uintptr_t)(yr + (size_t)ox * M);
-                    if (inside && k >= g0 && k < g1) {
-                        const int32_t run = (g1 < gc ? g1 : gc) - k;
-                        s.src = xb + ((size_t)iy * in_w + ix) * 3;
-                        stem3_groups(xs, lay, &s, run > 1 ? run : 1);
-                        k += run > 1 ? run : 1;
-                        continue;
-                    }
-                    for (q = 0; q < 3; ++q) {
-                        const int32_t iq = ix + q * sw;
-                        if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
-                            stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
-                                        s.zp24, 1);
-                        } else {
-                            stem3_edge(xb, iy, iq, g->in_h, in_w, g->dil_h, xs + 2 * q, s.nz, zz,
-                                       (int8_t *)(void *)bytes);
-                        }
-                    }
-                    stem3_groups(xs, lay, &s, 0);
-                    ++k;
+    xs[TTE_STEM3_Y / 4 + 2] = (uint32_t)(uintptr_t)(lay + M * TTE_STEM3_CW);
+    s.adv = 2 * M;
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *const xb = x + (size_t)b * g->in_h * in_w * 3;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy = oy * g->stride_h - g->pad_top;
+            const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
+            int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M;
+            for (k = 0; k < ng;) {
+                const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
+                xs[TTE_STEM3_Y / 4] = (uint32_t)(uintptr_t)(yr + (size_t)ox * M);
+                if (inside && k >= g0 && k < g1) {
+                    const int32_t run = (g1 < gc ? g1 : gc) - k;
+                    s.src = xb + ((size_t)iy * in_w + ix) * 3;
+                    stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    k += run > 1 ? run : 1;
+                    continue;
                 }
+                for (q = 0; q < 3; ++q) {
+                    const int32_t iq = ix + q * sw;
+                    if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
+                        stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
+                                    s.zp24, 1);
+                    } else {
+                        stem3_edge(xb, iy, iq, g->in_h, in_w, g->dil_h, xs + 2 * q, s.nz, zz,
+                                   (int8_t *)(void *)bytes);
+                    }
+                }
+                stem3_groups(xs, lay, &s, 0);
+                ++k;
             }
         }
     }
