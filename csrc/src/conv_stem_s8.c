@@ -921,36 +921,39 @@ static int32_t stem3_fits(const tte_conv2d_s8_params_t *p, int32_t fast, const i
     return bad == 0;
 }
 
-/* the doubled lanes of weight word u, (2 w0, 2 w2) and (2 w1, 2 w3), at l with one STRD */
-static TTE_ALWAYS_INLINE void stem3_lanes(uint32_t *l, uint32_t u)
-{
-    uint32_t e, o;
-    __asm__("sxtb16 %[e], %[u]\n\t"
-            "sxtab16 %[e], %[e], %[u]\n\t"
-            "sxtb16 %[o], %[u], ror #8\n\t"
-            "sxtab16 %[o], %[o], %[u], ror #8"
-            : [e] "=&r"(e), [o] "=&r"(o)
-            : [u] "r"(u));
-    __asm__ volatile("strd %1, %2, [%0]" : : "r"(l), "r"(e), "r"(o) : "memory");
-}
+/* the doubled lanes of weight word u, (2 w0, 2 w2) and (2 w1, 2 w3), at byte OFF (a constant)
+ * of l with one STRD */
+#define TTE_STEM3_LANES(l, OFF, U)                                                      \
+    do {                                                                                \
+        const uint32_t u_ = (U);                                                        \
+        uint32_t e_, o_;                                                                \
+        __asm__("sxtb16 %[e], %[u]\n\t"                                                 \
+                "sxtab16 %[e], %[e], %[u]\n\t"                                          \
+                "sxtb16 %[o], %[u], ror #8\n\t"                                         \
+                "sxtab16 %[o], %[o], %[u], ror #8"                                       \
+                : [e] "=&r"(e_), [o] "=&r"(o_)                                          \
+                : [u] "r"(u_));                                                         \
+        __asm__ volatile("strd %1, %2, [%0, %3]" : : "r"(l), "r"(e_), "r"(o_), "i"(OFF) : "memory"); \
+    } while (0)
 
 /* The m channels of w (27 bytes each) laid out at lay as stem3_pairs reads them */
 static void stem3_layout(const tte_conv2d_s8_params_t *p, const int8_t *w, const int32_t *bias, int32_t m,
                          uint32_t *lay)
 {
     const uint32_t zp2 = (uint32_t)(2 * p->out_zp + 1);
-    const int8_t *wc = w;
-    uint32_t *const end = lay + m * TTE_STEM3_CW;
-    int32_t c = 0, j;
-    for (; lay != end; ++c, wc += 27, lay += TTE_STEM3_CW) {
-        const int32_t mu = p->mult[c], e = mu != 0 ? ~p->shift[c] : 0;
+    const int32_t *const mult = p->mult, *const shift = p->shift;
+    int32_t c;
+    for (c = 0; c < m; ++c, w += 27, lay += TTE_STEM3_CW) {
+        const int32_t mu = mult[c], e = mu != 0 ? ~shift[c] : 0;
         lay[0] = 2u * (uint32_t)bias[c];
-#pragma GCC unroll 6
-        for (j = 0; j < 6; ++j) {
-            stem3_lanes(lay + 1 + 2 * j, load4(wc + 4 * j));
-        }
+        TTE_STEM3_LANES(lay, 4, load4(w));
+        TTE_STEM3_LANES(lay, 12, load4(w + 4));
+        TTE_STEM3_LANES(lay, 20, load4(w + 8));
+        TTE_STEM3_LANES(lay, 28, load4(w + 12));
+        TTE_STEM3_LANES(lay, 36, load4(w + 16));
+        TTE_STEM3_LANES(lay, 44, load4(w + 20));
         /* the last word's three bytes (from byte 23's word shifted: no byte past the channel read) */
-        stem3_lanes(lay + 13, load4(wc + 23) >> 8);
+        TTE_STEM3_LANES(lay, 52, load4(w + 23) >> 8);
         lay[15] = (uint32_t)mu;
         lay[16] = (uint32_t)e;
         lay[17] = zp2 << e;
