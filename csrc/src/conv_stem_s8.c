@@ -898,9 +898,10 @@ TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const s
     } while (--n > 0);
 }
 
-/* Whether stem3 takes the conv: the RGB stem's window (3x3 over three channels, rows of taps
- * contiguous, the image at least a window big), four or eight output channels (over more, the
- * chunks' windows widened again cost more than stem3 saves: stem_pass8_rq), rows of
+/* Whether stem3 takes the conv of at most TTE_STEM3_OC output channels (over more, chunks of
+ * eight, each widening the windows again, cost more than stem3 saves: stem_pass8_rq, as the
+ * caller decides first): the RGB stem's window (3x3 over three channels, rows of taps
+ * contiguous, the image at least a window big), a multiple of four output channels, rows of
  * three outputs or more, a bias, tte_rq_fast_s8's output stage over all of int8 (fast, the
  * clamp range [-128, 127]), the input zero point inside int8 and every |bias| + 27 255 128
  * below 2**29 (the doubled sums inside int32, TTE_PWS_RQ). */
@@ -910,9 +911,9 @@ static int32_t stem3_fits(const tte_conv2d_s8_params_t *p, int32_t fast, const i
     const uint32_t lim = (1u << 29) - 27u * 255u * 128u;
     uint32_t bad = 0;
     int32_t c;
-    if (g->k_h != 3 || g->k_w != 3 || g->in_c != 3 || g->dil_w != 1 || g->in_h < 1 + 2 * g->dil_h || g->in_w < 3
-        || g->out_c % 4 != 0 || g->out_c > TTE_STEM3_OC || g->out_w < 3 || bias == NULL || !fast || p->act_min != -128 || p->act_max != 127
-        || p->in_zp < -128 || p->in_zp > 127) {
+    if (g->out_c % 4 != 0 || g->k_h != 3 || g->k_w != 3 || g->in_c != 3 || g->dil_w != 1
+        || g->in_h < 1 + 2 * g->dil_h || g->in_w < 3 || g->out_w < 3 || bias == NULL || !fast || p->act_min != -128
+        || p->act_max != 127 || p->in_zp < -128 || p->in_zp > 127) {
         return 0;
     }
     for (c = 0; c < g->out_c; ++c) {
@@ -1060,13 +1061,25 @@ TTE_NOINLINE static void small_window_gemm(const tte_conv2d_s8_params_t *p, int3
 }
 
 /* the RGB stem through stem3 where it fits, else the GEMM; each path's buffers in its own frame */
-TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                                const int8_t *w, const int32_t *bias, int8_t *y)
+TTE_NOINLINE static void small_window_stem3(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                            const int8_t *w, const int32_t *bias, int8_t *y)
 {
     if (stem3_fits(p, fast, bias)) {
         stem3_run(p, x, w, bias, y);
     } else {
         small_window_gemm(p, fast, x, w, bias, y);
+    }
+}
+
+/* more output channels than stem3 takes (the paper models' stems) straight to the GEMM, before
+ * stem3_fits' other tests */
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    if (p->g.out_c > TTE_STEM3_OC) {
+        small_window_gemm(p, fast, x, w, bias, y);
+    } else {
+        small_window_stem3(p, fast, x, w, bias, y);
     }
 }
 
