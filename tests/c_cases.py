@@ -2394,6 +2394,41 @@ def _stem_run_case(seed: int) -> Case:
     return Case(f"conv2d_stem_run_{seed}", g, random_feeds(g, rng))
 
 
+# --- stem3 (conv_stem_s8.c): the RGB stem, three pixels by two output channels a step ---
+def _stem3_case(seed: int) -> Case:
+    """The RGB stem (3x3x3, a bias, clamp range all of int8) over 4 and 8 output channels (stem3:
+    weights laid out per call, groups of three pixels): row widths of every remainder by 3 (a row's
+    last group computing one or two pixels again) down to 3 and 4, rows with no group inside the
+    image, stride 2 (VWW's 96x96 to 48x48 below; one case of stride 1, which the strip kernel
+    takes where it can), 'same' padding of TensorFlow (right and bottom only) or on every side,
+    rows dilated, batch 2, input zero points -128 and 127, a bias at stem3's bound and one past
+    it (the GEMM instead)."""
+    rng = np.random.default_rng(9980 + seed)
+    cout = 8 if seed % 2 == 0 else 4
+    s = (1, 1) if seed == 3 else (2, 2)
+    oh, ow = [(3, 48), (2, 13), (4, 14), (3, 3), (2, 4), (5, 5), (2, 31), (3, 16), (48, 48), (2, 7)][seed % 10]
+    pads = (0, 0, 1, 1) if seed % 3 != 1 else (1, 1, 1, 1)
+    dh = 2 if seed in (5, 10) else 1
+    h = (oh - 1) * s[0] + 2 * dh + 1 - pads[0] - pads[2]
+    w = (ow - 1) * s[1] + 3 - pads[1] - pads[3]
+    zp = [-128, 127][seed % 2] if seed in (2, 3, 11) else int(rng.integers(-60, 60))
+    xq = q(float(rng.uniform(0.01, 0.05)), zp)
+    yq = q(float(rng.uniform(0.02, 0.08)), int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, h, w, 3), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("w", rand_s8(rng, (cout, 3, 3, 3)), "int8", q(ws, np.zeros(cout, int), 0))
+    b = rng.integers(-3000, 3000, cout).astype(np.int64)
+    if seed in (7, 11):
+        # the largest |bias| stem3 takes, or one past it
+        b[int(rng.integers(0, cout))] = (2 ** 29 - 27 * 255 * 128 - (1 if seed == 7 else 0)) * (-1) ** seed
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": s, "dilations": (dh, 1), "pads": pads, "groups": 1,
+                                                "activation": "none"}, quant=yq)
+    g.outputs = ["y"]
+    return Case(f"conv2d_stem3_{seed}", g, random_feeds(g, rng))
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -2504,6 +2539,7 @@ def forward_cases() -> list[Case]:
     # the RGB stem's fused pass over two and three chunks of constants (seeds 24-29: mode 2)
     cases += [_stem_rq_case(s, wide) for s, wide in ((24, 32), (26, 33), (27, 40), (29, 48))]
     cases += [_stem_run_case(s) for s in range(8)]
+    cases += [_stem3_case(s) for s in range(12)]
     cases += dwrq_cases()
     cases += split_forward_cases()
     cases += dw3_fill_cases()

@@ -138,22 +138,25 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
     } while (dst != end);
 }
 
-/* Two halves of a widened word, x - zp, stored at byte OFF of dst with one STRD. */
+/* Two halves of a widened word, x - zp, stored at byte OFF (a constant) of dst with one STRD. */
 #define TTE_STEM_STORE(OFF, U)                                                          \
     do {                                                                                \
         const uint32_t u_ = (U);                                                        \
-        __asm__ volatile("strd %1, %2, [%0, #" #OFF "]"                                  \
+        __asm__ volatile("strd %1, %2, [%0, %3]"                                        \
                          :                                                              \
-                         : "r"(dst), "r"(tte_sxtab16(nz, u_)), "r"(tte_sxtab16_ror8(nz, u_)) \
+                         : "r"(dst), "r"(tte_sxtab16(nz, u_)), "r"(tte_sxtab16_ror8(nz, u_)), \
+                           "i"(OFF)                                                     \
                          : "memory");                                                   \
     } while (0)
 
-/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for cnt windows (1 to 8) of
- * an eight-pixel pass, their seven words only (what stem_pass8 and stem_pass8_rq read): each
- * word one STRD, the bytes that cross the rows merged by BFI and PKHBT (gemm_stem_run, and
- * stem_pass8_rq for its runs of passes). */
+/* gemm_inside_run of kind 2 (the RGB stem, 3x3 over three channels) for cnt windows one after
+ * the other in a buffer of widened words (a window's two words' halves 8 bytes after the one
+ * before, word j of a window ws bytes after word 0: 64 in an eight-pixel pass, 24 in stem3's
+ * three-pixel one), their seven words only (what stem_pass8, stem_pass8_rq and stem3_pairs
+ * read): each word one STRD, the bytes that cross the rows merged by BFI and PKHBT
+ * (gemm_stem_run, stem_pass8_rq for its runs of passes, stem3_widen). */
 static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
-                                          uint32_t zp24, int32_t cnt)
+                                          uint32_t zp24, int32_t cnt, const int32_t ws)
 {
     uint32_t *const end = dst + 2 * cnt;
     do {
@@ -162,12 +165,12 @@ static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_
         __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
         __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(load4(r2)));
         TTE_STEM_STORE(0, load4(src));
-        TTE_STEM_STORE(64, load4(src + 4));
-        TTE_STEM_STORE(128, u);
-        TTE_STEM_STORE(192, load4(r1 + 3));
-        TTE_STEM_STORE(256, v);
-        TTE_STEM_STORE(320, load4(r2 + 2));
-        TTE_STEM_STORE(384, (load4(r2 + 5) >> 8) | zp24);
+        TTE_STEM_STORE(ws, load4(src + 4));
+        TTE_STEM_STORE(2 * ws, u);
+        TTE_STEM_STORE(3 * ws, load4(r1 + 3));
+        TTE_STEM_STORE(4 * ws, v);
+        TTE_STEM_STORE(5 * ws, load4(r2 + 2));
+        TTE_STEM_STORE(6 * ws, (load4(r2 + 5) >> 8) | zp24);
         src += step;
         dst += 2;
     } while (dst != end);
@@ -177,14 +180,16 @@ static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_
 TTE_NOINLINE static void gemm_stem_run(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
                                        uint32_t zp24, int32_t cnt)
 {
-    stem_widen(src, step, rstride, dst, nz, zp24, cnt);
+    stem_widen(src, step, rstride, dst, nz, zp24, cnt, 64);
 }
 
 /* An RGB stem window (kind 2) whose first tap is at (iy0, ix0), some of its taps in the padding:
  * its bytes in weight order into bytes (36, word-aligned; the zero point in the padding and past
- * K) tap by tap, then widened into the buffer at dst (eight words, the last 0). */
-TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
-                                        int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
+ * K) tap by tap, then widened into the buffer at dst (word j ws words after word 0; an eighth
+ * word 0 where eighth). */
+static TTE_ALWAYS_INLINE void stem_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
+                                        int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes,
+                                        const int32_t ws, const int32_t eighth)
 {
     uint32_t *const wb = (uint32_t *)__builtin_assume_aligned(bytes, 4);
     int32_t ky, kx, j;
@@ -211,11 +216,20 @@ TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t i
             }
         }
     }
-    for (j = 0; j < 7; ++j, dst += 16) {
+    for (j = 0; j < 7; ++j, dst += ws) {
         gemm_word(dst, wb[j], nz);
     }
-    dst[0] = 0;
-    dst[1] = 0;
+    if (eighth) {
+        dst[0] = 0;
+        dst[1] = 0;
+    }
+}
+
+/* stem_edge into an eight-pixel pass (gemm_run) */
+TTE_NOINLINE static void gemm_stem_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
+                                        int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
+{
+    stem_edge(xb, iy0, ix0, in_h, in_w, dil_h, dst, nz, zz, bytes, 16, 1);
 }
 
 /* A window of rows of one word (kind 1) whose first tap is at (iy0, ix0), some of its taps in
@@ -474,7 +488,7 @@ TTE_NOINLINE static void stem_pass8_rq(const stem_rq_args_t *a, const stem_run_t
     int32_t n = run != NULL ? run->n : 1;
     do {
         if (src != NULL) {
-            stem_widen(src, run->step, run->rstride, (uint32_t *)(void *)a->buf, run->nz, run->zp24, 8);
+            stem_widen(src, run->step, run->rstride, (uint32_t *)(void *)a->buf, run->nz, run->zp24, 8, 64);
             src += 8 * run->step;
         }
         stem_rq_channels(a, c0, c1, y);
@@ -775,14 +789,298 @@ static TTE_ALWAYS_INLINE void gemm_run(const tte_conv2d_s8_params_t *p, int32_t 
     }
 }
 
+/* ---- the RGB stem, three pixels by two output channels a step (stem3) ----
+ *
+ * stem_pass8_rq takes per weight word of a channel an LDR and two SXTB16 of the weights and eight
+ * LDRD of the pixels for sixteen SMLAD; here each call first lays its channels' weights out as
+ * doubled int16 lanes (2 w0, 2 w2), (2 w1, 2 w3) (stem3_layout, on the stack: four or
+ * eight channels, VWW's stem), so that per weight word pair of two channels two LDRD of the layout
+ * and three of the pixels feed twelve SMLAD: 17 instructions where stem_pass8_rq takes 20.25 for
+ * as many products. The sums are doubled, d = 2 (bias + sum((x - zp) w)), so that the output
+ * stage needs no doubling (TTE_PWS_RQ's five instructions in pointwise_s8.c; exact while every
+ * |bias| + 27 255 128 stays below 2**29, stem3_fits). Per channel (TTE_STEM3_CW words) 2 bias, the
+ * seven words' lane pairs, the multiplier, e = ~shift (0 for a multiplier 0) and K = zp2 << e.
+ * The three pixels' windows are widened once into xs (word j of pixel q at byte
+ * 24 j + 8 q, stem_widen's order), then the outputs' pointer, m and the layout's end at
+ * bytes TTE_STEM3_Y, +4, +8. */
+#define TTE_STEM3_CW 18
+#define TTE_STEM3_OC 8
+#define TTE_STEM3_Y 168
+#define TTE_STEM3_YS "168"
+#define TTE_STEM3_ES "176"
+#define TTE_STEM3_X(Q, J) "[%[xs], #(24*" #J "+8*" #Q ")]"
+/* the x pair in (xe, xo) into pixel sums A (channel A's lanes in wa, wo) and B (vb, vo), from AI
+ * and BI */
+#define TTE_STEM3_MAC(A, B, AI, BI)                                                     \
+    "smlad %[" A "], %[xe], %[wa], %[" AI "]\n\t"                                       \
+    "smlad %[" A "], %[xo], %[wo], %[" A "]\n\t"                                        \
+    "smlad %[" B "], %[xe], %[vb], %[" BI "]\n\t"                                       \
+    "smlad %[" B "], %[xo], %[vo], %[" B "]\n\t"
+/* weight word J of the channel pair at byte P of wp (channel B 72 bytes on) */
+#define TTE_STEM3_WLD(P, J)                                                             \
+    "ldrd %[wa], %[wo], [%[wp], #(" #P "+4+8*" #J ")]\n\t"                              \
+    "ldrd %[vb], %[vo], [%[wp], #(" #P "+76+8*" #J ")]\n\t"
+/* the first word: the biases in a0 and b0 start pixels 1 and 2's sums, pixel 0's last */
+#define TTE_STEM3_FIRST(P)                                                              \
+    "ldr %[a0], [%[wp], #" #P "]\n\t"                                                   \
+    "ldr %[b0], [%[wp], #(" #P "+72)]\n\t" TTE_STEM3_WLD(P, 0)                          \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(1, 0) "\n\t" TTE_STEM3_MAC("a1", "b1", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(2, 0) "\n\t" TTE_STEM3_MAC("a2", "b2", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(0, 0) "\n\t" TTE_STEM3_MAC("a0", "b0", "a0", "b0")
+#define TTE_STEM3_WORD(P, J)                                                            \
+    TTE_STEM3_WLD(P, J)                                                                 \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(0, J) "\n\t" TTE_STEM3_MAC("a0", "b0", "a0", "b0") \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(1, J) "\n\t" TTE_STEM3_MAC("a1", "b1", "a1", "b1") \
+    "ldrd %[xe], %[xo], " TTE_STEM3_X(2, J) "\n\t" TTE_STEM3_MAC("a2", "b2", "a2", "b2")
+/* TTE_PWS_RQ on this block's registers: multiplier wa, e wo, K vb, vo free; y in xe, m in xo */
+#define TTE_STEM3_RQ(A, ADDR)                                                           \
+    "add %[vo], %[vb], %[" A "], asr #31\n\t"                                           \
+    "smmlar %[" A "], %[" A "], %[wa], %[vo]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[wo]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+/* channel C's (bytes, a string) output stage over the three pixels' sums S0..S2 */
+#define TTE_STEM3_OUT1(C, S0, S1, S2)                                                   \
+    "ldrd %[wa], %[wo], [%[wp], #(" C "+60)]\n\t"                                       \
+    "ldr %[vb], [%[wp], #(" C "+68)]\n\t"                                               \
+    TTE_STEM3_RQ(S1, "[%[xe], %[xo]]") TTE_STEM3_RQ(S2, "[%[xe], %[xo], lsl #1]")       \
+    TTE_STEM3_RQ(S0, "[%[xe]], #1")
+/* a channel pair at byte P of wp: its seven words, then both channels' output stage */
+#define TTE_STEM3_PAIR(P)                                                               \
+    TTE_STEM3_FIRST(P) TTE_STEM3_WORD(P, 1) TTE_STEM3_WORD(P, 2) TTE_STEM3_WORD(P, 3)   \
+    TTE_STEM3_WORD(P, 4) TTE_STEM3_WORD(P, 5) TTE_STEM3_WORD(P, 6)                      \
+    "ldrd %[xe], %[xo], [%[xs], #" TTE_STEM3_YS "]\n\t"                                 \
+    TTE_STEM3_OUT1(#P, "a0", "a1", "a2") TTE_STEM3_OUT1("(" #P "+72)", "b0", "b1", "b2") \
+    "str %[xe], [%[xs], #" TTE_STEM3_YS "]\n\t"
+
+/* every channel from lay on (a multiple of four: two pairs a loop pass, to xs's
+ * layout end) over the three pixels widened in xs */
+static TTE_ALWAYS_INLINE void stem3_pairs(const uint32_t *xs, const uint32_t *lay)
+{
+    int32_t a0, a1, a2, b0, b1, b2;
+    uint32_t wa, wo, vb, vo, xe, xo;
+    const uint32_t *wp = lay;
+    __asm__ volatile("1:\n\t" TTE_STEM3_PAIR(0) TTE_STEM3_PAIR(144)
+                     "add %[wp], %[wp], #288\n\t"
+                     "ldr %[wa], [%[xs], #" TTE_STEM3_ES "]\n\t"
+                     "cmp %[wp], %[wa]\n\t"
+                     "bne 1b"
+                     : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [b0] "=&r"(b0), [b1] "=&r"(b1),
+                       [b2] "=&r"(b2), [wa] "=&r"(wa), [wo] "=&r"(wo), [vb] "=&r"(vb), [vo] "=&r"(vo),
+                       [xe] "=&r"(xe), [xo] "=&r"(xo), [wp] "+r"(wp)
+                     : [xs] "r"(xs)
+                     : "cc", "memory");
+}
+
+/* Where a run of stem3's groups finds its windows: the first tap of the first group's first
+ * window, the bytes from a window's to the next one's and from a row of taps to the next, nz and
+ * zp24 as stem_widen takes them; the bytes from where a group's pass leaves the outputs' pointer
+ * to the next group's first output (2 m). */
+typedef struct {
+    const int8_t *src;
+    int32_t step, rstride;
+    uint32_t nz, zp24;
+    int32_t adv;
+} stem3_src_t;
+
+/* n groups of three pixels one after the other in a row of outputs, every window inside the
+ * image (from s on; n 0: the three windows already in xs), their outputs from xs's pointer on */
+TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+{
+    const int8_t *src = s->src;
+    do {
+        if (n > 0) {
+            stem_widen(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24);
+            src += 3 * s->step;
+        }
+        stem3_pairs(xs, lay);
+        xs[TTE_STEM3_Y / 4] += (uint32_t)s->adv;
+    } while (--n > 0);
+}
+
+/* Whether stem3 takes the conv of at most TTE_STEM3_OC output channels (over more, chunks of
+ * eight, each widening the windows again, cost more than stem3 saves: stem_pass8_rq, as the
+ * caller decides first): the RGB stem's window (3x3 over three channels, rows of taps
+ * contiguous, the image at least a window big), a multiple of four output channels, rows of
+ * three outputs or more, a bias, tte_rq_fast_s8's output stage over all of int8 (fast, the
+ * clamp range [-128, 127]), the input zero point inside int8 and every |bias| + 27 255 128
+ * below 2**29 (the doubled sums inside int32, TTE_PWS_RQ). */
+static int32_t stem3_fits(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const uint32_t lim = (1u << 29) - 27u * 255u * 128u;
+    uint32_t bad = 0;
+    int32_t c;
+    if (g->out_c % 4 != 0 || g->k_h != 3 || g->k_w != 3 || g->in_c != 3 || g->dil_w != 1
+        || g->in_h < 1 + 2 * g->dil_h || g->in_w < 3 || g->out_w < 3 || bias == NULL || !fast || p->act_min != -128
+        || p->act_max != 127 || p->in_zp < -128 || p->in_zp > 127) {
+        return 0;
+    }
+    for (c = 0; c < g->out_c; ++c) {
+        bad |= (uint32_t)bias[c] + (lim - 1u) >= 2u * lim - 1u;
+    }
+    return bad == 0;
+}
+
+/* the doubled lanes of weight word u, (2 w0, 2 w2) and (2 w1, 2 w3), at byte OFF (a constant)
+ * of l with one STRD */
+#define TTE_STEM3_LANES(l, OFF, U)                                                      \
+    do {                                                                                \
+        const uint32_t u_ = (U);                                                        \
+        uint32_t e_, o_;                                                                \
+        __asm__("sxtb16 %[e], %[u]\n\t"                                                 \
+                "sxtab16 %[e], %[e], %[u]\n\t"                                          \
+                "sxtb16 %[o], %[u], ror #8\n\t"                                         \
+                "sxtab16 %[o], %[o], %[u], ror #8"                                       \
+                : [e] "=&r"(e_), [o] "=&r"(o_)                                          \
+                : [u] "r"(u_));                                                         \
+        __asm__ volatile("strd %1, %2, [%0, %3]" : : "r"(l), "r"(e_), "r"(o_), "i"(OFF) : "memory"); \
+    } while (0)
+
+/* The m channels of w (27 bytes each) laid out at lay as stem3_pairs reads them */
+static void stem3_layout(const tte_conv2d_s8_params_t *p, const int8_t *w, const int32_t *bias, int32_t m,
+                         uint32_t *lay)
+{
+    const uint32_t zp2 = (uint32_t)(2 * p->out_zp + 1);
+    const int32_t *const mult = p->mult, *const shift = p->shift;
+    int32_t c;
+    for (c = 0; c < m; ++c, w += 27, lay += TTE_STEM3_CW) {
+        const int32_t mu = mult[c], e = mu != 0 ? ~shift[c] : 0;
+        lay[0] = 2u * (uint32_t)bias[c];
+        TTE_STEM3_LANES(lay, 4, load4(w));
+        TTE_STEM3_LANES(lay, 12, load4(w + 4));
+        TTE_STEM3_LANES(lay, 20, load4(w + 8));
+        TTE_STEM3_LANES(lay, 28, load4(w + 12));
+        TTE_STEM3_LANES(lay, 36, load4(w + 16));
+        TTE_STEM3_LANES(lay, 44, load4(w + 20));
+        /* the last word's three bytes (from byte 23's word shifted: no byte past the channel read) */
+        TTE_STEM3_LANES(lay, 52, load4(w + 23) >> 8);
+        lay[15] = (uint32_t)mu;
+        lay[16] = (uint32_t)e;
+        lay[17] = zp2 << e;
+    }
+}
+
+/* stem_widen into stem3's three-pixel buffer (cnt windows from slot 0 of dst on) */
+TTE_NOINLINE static void stem3_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                     uint32_t zp24, int32_t cnt)
+{
+    stem_widen(src, step, rstride, dst, nz, zp24, cnt, 24);
+}
+
+/* stem_edge into stem3's three-pixel buffer */
+TTE_NOINLINE static void stem3_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
+                                    int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
+{
+    stem_edge(xb, iy0, ix0, in_h, in_w, dil_h, dst, nz, zz, bytes, 6, 0);
+}
+
+/* the first output of stem3's group k of a row (ng groups): 3 k, the last one's out_w - 3 */
+static TTE_ALWAYS_INLINE int32_t stem3_ox(int32_t k, int32_t ng, int32_t out_w)
+{
+    return k + 1 < ng ? 3 * k : out_w - 3;
+}
+
+/* The conv where stem3_fits: its channels' layout, then every row's pixels three at a time (a
+ * row's last three where its width is not a multiple of three, computing one or two pixels
+ * again): groups whose windows are all inside the image widened and computed in one call a run
+ * (stem3_groups), the others with their windows widened one by one. */
+TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, int8_t *y)
+{
+    const tte_conv2d_geom_t *g = &p->g;
+    const int32_t M = g->out_c, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, pl = g->pad_left;
+    const int32_t iy_max = g->in_h - 1 - 2 * g->dil_h, ix_max = in_w - 3;
+    const uint32_t zz = 0x01010101u * (uint8_t)p->in_zp;
+    /* ng groups a row; [g0, g1) those whose windows are inside the image where their rows are;
+     * groups before gc are 3 outputs apart (a run) */
+    const int32_t ng = (out_w + 2) / 3, gc = out_w % 3 == 0 ? ng : ng - 1;
+    int32_t g0 = 0, g1;
+    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
+    uint32_t xs[TTE_STEM3_Y / 4 + 4] __attribute__((aligned(8)));
+    uint32_t bytes[9];
+    stem3_src_t s;
+    int32_t b, oy, k, q;
+    s.step = 3 * sw;
+    s.rstride = g->dil_h * in_w * 3;
+    s.nz = pack16(-p->in_zp, -p->in_zp);
+    s.zp24 = (uint32_t)(uint8_t)p->in_zp << 24;
+    while (g0 < ng && stem3_ox(g0, ng, out_w) * sw - pl < 0) {
+        ++g0;
+    }
+    /* from the row's end: a group or two past the image's right edge at most where padded */
+    g1 = ng;
+    while (g1 > g0 && (stem3_ox(g1 - 1, ng, out_w) + 2) * sw - pl > ix_max) {
+        --g1;
+    }
+    stem3_layout(p, w, bias, M, lay);
+    xs[TTE_STEM3_Y / 4 + 1] = (uint32_t)M;
+    xs[TTE_STEM3_Y / 4 + 2] = (uint32_t)(uintptr_t)(lay + M * TTE_STEM3_CW);
+    s.adv = 2 * M;
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *const xb = x + (size_t)b * g->in_h * in_w * 3;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            const int32_t iy = oy * g->stride_h - g->pad_top;
+            const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
+            int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M;
+            for (k = 0; k < ng;) {
+                const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
+                xs[TTE_STEM3_Y / 4] = (uint32_t)(uintptr_t)(yr + (size_t)ox * M);
+                if (inside && k >= g0 && k < g1) {
+                    const int32_t run = (g1 < gc ? g1 : gc) - k;
+                    s.src = xb + ((size_t)iy * in_w + ix) * 3;
+                    stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    k += run > 1 ? run : 1;
+                    continue;
+                }
+                for (q = 0; q < 3; ++q) {
+                    const int32_t iq = ix + q * sw;
+                    if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
+                        stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
+                                    s.zp24, 1);
+                    } else {
+                        stem3_edge(xb, iy, iq, g->in_h, in_w, g->dil_h, xs + 2 * q, s.nz, zz,
+                                   (int8_t *)(void *)bytes);
+                    }
+                }
+                stem3_groups(xs, lay, &s, 0);
+                ++k;
+            }
+        }
+    }
+}
+
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
  * kernel before kept there; the paper models' stem sits at their arena's peak), the sums of
  * four channels at a time. */
-TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
-                                                const int8_t *w, const int32_t *bias, int8_t *y)
+TTE_NOINLINE static void small_window_gemm(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias, int8_t *y)
 {
     uint64_t scratch[TTE_GEMM_BYTES(TTE_CONV_WIN, 4) / 8];
     gemm_run(p, fast, x, w, bias, y, scratch, TTE_CONV_WIN, 4, 1);
+}
+
+/* the RGB stem through stem3 where it fits, else the GEMM; each path's buffers in its own frame */
+TTE_NOINLINE static void small_window_stem3(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                            const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    if (stem3_fits(p, fast, bias)) {
+        stem3_run(p, x, w, bias, y);
+    } else {
+        small_window_gemm(p, fast, x, w, bias, y);
+    }
+}
+
+/* more output channels than stem3 takes (the paper models' stems) straight to the GEMM, before
+ * stem3_fits' other tests */
+TTE_HOT TTE_NOINLINE void tte_conv2d_s8_small_window_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x,
+                                                const int8_t *w, const int32_t *bias, int8_t *y)
+{
+    if (p->g.out_c > TTE_STEM3_OC) {
+        small_window_gemm(p, fast, x, w, bias, y);
+    } else {
+        small_window_stem3(p, fast, x, w, bias, y);
+    }
 }
 
 TTE_HOT TTE_NOINLINE void tte_conv2d_s8_gemm_dsp(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *x, const int8_t *w,
