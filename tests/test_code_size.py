@@ -69,6 +69,32 @@ def test_cached_kernel_sizes_equal_a_fresh_build(tmp_path: Path, monkeypatch: py
     assert cold == warm == rebuilt == want > 0
 
 
+def test_byte_arrays_as_strings_compile_to_the_same_object(tmp_path: Path) -> None:
+    """The copy of the model's C that measure_code_size compiles (its byte arrays as string
+    literals) gives the object of the C itself, byte for byte."""
+    xs, _ = fashion_mnist("train")
+    q = tte.quantize(tte.load(EXAMPLE), calibration=xs[:50])
+    board = get_board("stm32f746g-disco")
+    sources = generate(analyze(q, board=board, scheme="last-k:2"), "fm")
+    fast = code_size.byte_arrays_as_strings(sources["fm.c"])
+    assert fast.count('"\\x') > 5 and len(fast) < len(sources["fm.c"])
+    objects = []
+    for d, text in (("plain", sources["fm.c"]), ("strings", fast)):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "fm.c").write_text(text)
+        (tmp_path / d / "fm.h").write_text(sources["fm.h"])
+        subprocess.run(["arm-none-eabi-gcc", *code_size.size_flags(board), "-I", str(tmp_path / d), "-I",
+                        str(CSRC_DIR / "include"), "-c", "fm.c", "-o", "fm.o"], cwd=tmp_path / d, check=True)
+        objects.append((tmp_path / d / "fm.o").read_bytes())
+    assert objects[0] == objects[1]
+    small = "static const int8_t a[3] = {\n    -128, 0, 127\n};\nstatic uint8_t b[2] = {255, 16};\n"
+    assert code_size.byte_arrays_as_strings(small) == ('static const int8_t a[3] = "\\x80\\x00\\x7f";\n'
+                                                       'static uint8_t b[2] = "\\xff\\x10";\n')
+    # a count that is not the array's, or a value out of a byte's range: left as it is
+    odd = "static const int8_t a[4] = {1, 2, 3};\nstatic const uint8_t b[1] = {256};\n"
+    assert code_size.byte_arrays_as_strings(odd) == odd
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="reads the processes from /proc")
 def test_closing_the_background_builds_kills_their_compilers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the prefetch still compiles when Python exits (a compile that failed on its budget)

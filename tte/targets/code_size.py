@@ -26,11 +26,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from tte.errors import TteError
 from tte.targets.boards import Board
 from tte.targets.firmware import CFLAGS, CSRC_DIR
 
 _INCLUDE = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
+# a byte array of the generated C with its values in decimal (tte.compiler.codegen._c_array)
+_BYTE_ARRAY = re.compile(r"^((?:static )?(?:const )?u?int8_t \w+\[(\d+)\] = )\{([-0-9,\s]*)\};$", re.MULTILINE)
 
 
 def size_flags(board: Board) -> list[str]:
@@ -240,6 +244,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_builds_in_child)
 
 
+def byte_arrays_as_strings(c: str) -> str:
+    """``c`` with every int8/uint8 array initialized by a string literal of its bytes (``\\xNN``
+    each) in place of its list of values: the same object (tests/test_code_size.py compares
+    them), which gcc parses in about half the time, as the weights are most of a model's C."""
+    def literal(m: re.Match[str]) -> str:
+        vals = np.fromstring(m.group(3), dtype=np.int64, sep=",")
+        if vals.size != int(m.group(2)) or vals.size == 0 or vals.min() < -128 or vals.max() > 255:
+            return m.group(0)
+        chars = np.empty((vals.size, 4), np.uint8)
+        chars[:, 0], chars[:, 1] = ord("\\"), ord("x")
+        chars[:, 2:] = _HEX[(vals & 0xFF).astype(np.uint8)]
+        return f'{m.group(1)}"{chars.tobytes().decode()}";'
+    return _BYTE_ARRAY.sub(literal, c)
+
+
+_HEX = np.array([[ord(c) for c in f"{v:02x}"] for v in range(256)], np.uint8)
+
+
 def _tools() -> tuple[str, str] | None:
     gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
     return (gcc, size) if gcc and size else None
@@ -281,7 +303,7 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board, data_byt
     sizes = {src: n for src, key in keys.items() if (n := _read_cached(cache, key)) is not None}
     with tempfile.TemporaryDirectory() as d:
         for k, v in sources.items():
-            Path(d, k).write_text(v)
+            Path(d, k).write_text(byte_arrays_as_strings(v) if k == f"{name}.c" else v)
         # the generated files are on the kernels' include path only where their keys cover them
         includes = [d, str(CSRC_DIR / "include")] if shadowing else [str(CSRC_DIR / "include")]
         missing = [src for src in keys if src not in sizes]
