@@ -38,8 +38,9 @@ Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and 
 data (trainable initial values included, as their load image lives in flash; the layouts
 some kernels read prepared at compile time, ``prepared_weight_bytes``, included, as many as
 fit the flash beside the rest: ``prepared_layers``, ``prepared_dropped_layers``) plus the
-code size when an ARM compiler was available to measure it (``flash_code_bytes``: every
-kernel's code and the generated C's code and tables, tte.targets.code_size.measure_code_size).
+code size when an ARM compiler was available to measure it (``flash_code_bytes``: the code of
+every kernel object the generated C links and the generated C's code and tables,
+tte.targets.code_size.measure_code_size).
 """
 
 from __future__ import annotations
