@@ -35,7 +35,8 @@ pytestmark = [pytest.mark.skipif(not shutil.which("arm-none-eabi-gcc"), reason="
 def flash_bytes_one_by_one(sources: dict[str, str], name: str, flags: list[str], work: Path) -> int:
     """The generated C's object whole (code, tables, weights) plus the code of every kernel object
     that a link of it with an archive of them all takes (as ld reports it); each kernel object
-    defines only global symbols its source names (what measure_code_size's search relies on)."""
+    defines only global symbols that start with tte_ and that its source names (what
+    measure_code_size's search relies on)."""
     for k, v in sources.items():
         (work / k).write_text(v)
     objects = []
@@ -47,7 +48,8 @@ def flash_bytes_one_by_one(sources: dict[str, str], name: str, flags: list[str],
             words = set(re.findall(r"[A-Za-z_]\w*", src.read_text()))
             nm = subprocess.run(["arm-none-eabi-nm", "-g", "--defined-only", "-P", str(objects[-1])],
                                 capture_output=True, text=True, check=True).stdout
-            assert {line.split()[0] for line in nm.splitlines()} <= words, src.name
+            defined = {line.split()[0] for line in nm.splitlines()}
+            assert defined <= words and all(d.startswith(code_size.KERNEL_PREFIX) for d in defined), src.name
     subprocess.run(["arm-none-eabi-ar", "rcs", str(work / "kernels.a"), *map(str, objects[1:])], check=True)
     trace = subprocess.run(["arm-none-eabi-ld", "-r", "-t", "-t", "-o", str(work / "linked.o"), str(objects[0]),
                             str(work / "kernels.a")], capture_output=True, text=True, check=True).stdout

@@ -3,9 +3,10 @@
 
 A kernel object's size and symbols do not depend on the model: each is kept in the user cache
 (``tte.training.contribution.cache_dir()/code-size``) under a key of everything it depends on.
-What the cache lacks is compiled in the background, at most one compiler per core, from the
-moment ``prefetch_code_size`` is called (``tte compile`` calls it before it loads the model), so
-that a first compile on a fresh machine builds the kernels while the compiler plans;
+What the cache lacks is compiled in the background from the moment ``prefetch_code_size`` is
+called (``tte compile`` calls it before it loads the model), so that a first compile on a fresh
+machine builds the kernels while the compiler plans, one compiler per core but the compiler's
+own until ``measure_code_size``, then one per core;
 ``measure_code_size`` waits for the ones the model links and drops the others from the queue.
 Compilers still running when Python exits (a compile that failed on its budget, a kernel the model
 does not link) are killed; the sizes already known stay cached.
@@ -36,6 +37,7 @@ from tte.targets.firmware import CFLAGS, CSRC_DIR
 
 _INCLUDE = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
 _WORD = re.compile(r"[A-Za-z_]\w*")
+KERNEL_PREFIX = "tte_"   # of every global symbol a kernel defines
 # a byte array of the generated C with its values in decimal (tte.compiler.codegen._c_array)
 _BYTE_ARRAY = re.compile(r"^((?:static )?(?:const )?u?int8_t \w+\[(\d+)\] = )\{([-0-9,\s]*)\};$", re.MULTILINE)
 
@@ -57,6 +59,10 @@ def _section_bytes(size: str, obj: str, sections: tuple[str, ...] = (".text",)) 
         if len(parts) >= 2 and parts[0].startswith(sections) and parts[1].isdigit():
             total += int(parts[1])
     return total
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
 
 
 @functools.cache
@@ -173,6 +179,7 @@ class _Builds:
         self._procs: set[subprocess.Popen[str]] = set()
         self._dropped: set[str] = set()                      # taken off the queue: not queued again unless asked
         self._workers = 0
+        self._limit = _cores()                               # compilers at most at once
         self._dir: Path | None = None
         self._closed = False
 
@@ -192,9 +199,18 @@ class _Builds:
             self._queue.append(_Job(key, cmd, obj, tools, src.stat().st_size, cache))
             self._queue.sort(key=lambda j: -j.cost)
             self._pending.add(key)
-            if self._workers < (os.cpu_count() or 1):
-                self._workers += 1
-                threading.Thread(target=self._work, name="tte-code-size", daemon=True).start()
+            self._start_workers()
+
+    def limit(self, n: int) -> None:
+        """At most ``n`` compilers at once from now on (running ones finish)."""
+        with self._cond:
+            self._limit = max(1, n)
+            self._start_workers()
+
+    def _start_workers(self) -> None:
+        while self._workers < min(self._limit, len(self._queue)):
+            self._workers += 1
+            threading.Thread(target=self._work, name="tte-code-size", daemon=True).start()
 
     def drop(self, keys: set[str]) -> None:
         """Takes the queued builds of ``keys`` off the queue (running ones go on, to the cache)."""
@@ -203,6 +219,11 @@ class _Builds:
             self._queue = [j for j in self._queue if j.key not in gone]
             self._pending -= gone
             self._dropped |= gone
+
+    def first(self, keys: set[str]) -> None:
+        """Moves the queued builds of ``keys`` ahead of the others (the longest first still)."""
+        with self._cond:
+            self._queue.sort(key=lambda j: (j.key not in keys, -j.cost))
 
     def done(self, key: str) -> bool:
         """Whether the build of ``key`` has ended."""
@@ -228,7 +249,7 @@ class _Builds:
 
     def _next(self) -> _Job | None:
         with self._cond:
-            if self._closed or not self._queue:
+            if self._closed or not self._queue or self._workers > self._limit:
                 self._workers -= 1
                 return None
             return self._queue.pop(0)
@@ -328,6 +349,9 @@ def prefetch_code_size(board: Board, name: str) -> None:
     gcc, objtools = tools
     flags = size_flags(board)
     cache = _cache()
+    # a core is the compiler's, which plans meanwhile (measure_code_size, which waits, takes it):
+    # the builds that have not started when the model's calls are known can still be dropped
+    _BUILDS.limit(_cores() - 1)
     for src, key in _kernel_cache_keys(gcc, flags, {}).items():
         if _read_cached(cache, key) is None:
             _BUILDS.submit(key, src, gcc, objtools, flags, [str(CSRC_DIR / "include")], cache)
@@ -348,6 +372,7 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board, data_byt
     if tools is None:
         return None
     gcc, (size, nm) = tools
+    _BUILDS.limit(_cores())
     flags = size_flags(board)
     included = _included_names()
     shadowing = {k: hashlib.sha256(v.encode()).hexdigest() for k, v in sources.items() if k in included}
@@ -382,7 +407,8 @@ def measure_code_size(sources: dict[str, str], name: str, board: Board, data_byt
             return known[src]
 
         # while the generated files are there for the kernels that include them
-        linked = linked_kernels(calls, list(keys), kernel, lambda src: src in known or _BUILDS.done(keys[src]))
+        linked = linked_kernels(calls, list(keys), kernel, lambda src: src in known or _BUILDS.done(keys[src]),
+                                lambda srcs: _BUILDS.first({keys[src] for src in srcs}))
         _BUILDS.drop({keys[src] for src in missing if src not in linked})
     return model + sum(o.text for o in linked.values())
 
@@ -399,24 +425,30 @@ def _words(src: Path, mtime_ns: int, size: int) -> frozenset[str]:
 
 
 def linked_kernels(calls: frozenset[str], kernels: list[Path], kernel: Callable[[Path], KernelObject],
-                   ready: Callable[[Path], bool] = lambda src: True) -> dict[Path, KernelObject]:
+                   ready: Callable[[Path], bool] = lambda src: True,
+                   want: Callable[[set[Path]], None] = lambda srcs: None) -> dict[Path, KernelObject]:
     """The kernel objects a link of an object that leaves ``calls`` undefined pulls in, as a
     linker takes the members of an archive: each object that defines a symbol still needed, with
     the symbols it needs in turn. ``kernel`` gives an object (waiting for its build if need be);
-    it is asked only for the sources that name the symbol, the ``ready`` ones first: every global
-    symbol a kernel defines is named in its source (tests/test_code_size.py checks it), so a
-    symbol that no source names (memcpy, the compiler's helpers) is no kernel's."""
+    it is asked only for the sources that name the symbol, the ``ready`` ones first, and ``want``
+    hears of every source a round of symbols may ask for before the first is asked (so that their
+    builds go first): every global symbol a kernel defines starts with ``tte_`` and is named in its
+    source (tests/test_code_size.py checks it), so a symbol that does not (memcpy, the compiler's
+    helpers) is no kernel's."""
     words = {src: _source_words(src) for src in kernels}
     linked: dict[Path, KernelObject] = {}
     todo, seen = sorted(calls), set(calls)
     while todo:
-        sym = todo.pop()
-        for src in sorted((src for src in kernels if sym in words[src]), key=lambda src: not ready(src)):
-            o = kernel(src)
-            if sym in o.defined:
-                if src not in linked:
-                    linked[src] = o
-                    todo.extend(sorted(o.undefined - seen))
-                    seen |= o.undefined
-                break
+        names = {sym: [src for src in kernels if sym in words[src]] for sym in todo if sym.startswith(KERNEL_PREFIX)}
+        want({src for srcs in names.values() for src in srcs if not ready(src)})
+        todo = []
+        for sym, srcs in names.items():
+            for src in sorted(srcs, key=lambda src: not ready(src)):
+                o = kernel(src)
+                if sym in o.defined:
+                    if src not in linked:
+                        linked[src] = o
+                        todo.extend(sorted(o.undefined - seen))
+                        seen |= o.undefined
+                    break
     return linked
