@@ -92,13 +92,14 @@ def layouts_within_flash(graph: Graph, a: Analysis, board: Board, name: str,
     """The C of ``a`` and its measured code size (tte.targets.code_size.measure_code_size; None
     without an ARM compiler); where the code leaves too little flash for every compile-time
     layout, ``a`` as ``graph`` analyzed again (``analyze_kw``, ``a``'s scheme) with the code
-    reserved, so that fewer layouts take the flash that is left: the same plans with the layouts
-    chosen again (with_flash_reserve), which is what that analysis gives."""
+    reserved, so that fewer layouts take the flash that is left: where ``a`` was made for
+    ``board``, the same plans with the layouts chosen again (with_flash_reserve), which is what
+    that analysis gives."""
     sources = generate(a, name)
     code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
     if (code is not None and a.report["flash_data_bytes"] + code > board.flash_bytes
             and a.report["prepared_weight_bytes"]):
-        a = (with_flash_reserve(a, code)
+        a = ((with_flash_reserve(a, code) if a.board == board else None)
              or analyze(graph, board=board, scheme=a.scheme, flash_reserve_bytes=code, **analyze_kw))
         sources = generate(a, name)
         code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
