@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from fwtools import needs_arm_gcc, needs_qemu
 
 import tte
 from tte.cli import main
-from tte.compiler.analysis import analyze
+from tte.compiler.analysis import analyze, with_flash_reserve
 from tte.compiler.codegen import generate
 from tte.compiler.compile import compile_model
 from tte.compiler.emit.block import pw_replaced
@@ -113,6 +114,38 @@ def test_the_measured_code_takes_its_flash_before_the_layouts() -> None:
     r = compile_model(g, board=tight, scheme=SCHEME)
     assert r["fits"] and r["flash_bytes"] <= tight.flash_bytes
     assert r["prepared_dropped_layers"] and r["prepared_weight_bytes"] < full["prepared_weight_bytes"]
+
+
+@pytest.mark.parametrize("scheme,kw", [(SCHEME, {}), ("none", {}), (SCHEME, {"input_rows": True}),
+                                       (SCHEME, {"speed_sram_bytes": 4096})])
+def test_layouts_chosen_again_equal_a_second_analysis(scheme: str, kw: dict[str, Any]) -> None:
+    """with_flash_reserve (what the compile does when the measured code leaves the layouts too
+    little flash) gives the report and the C of a new analysis with that reserve, for reserves
+    that drop none, some and all of the layouts."""
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme=scheme, **kw).report
+    assert full["prepared_weight_bytes"]
+    room = get_board(BOARD).flash_bytes - full["flash_data_bytes"]
+    dropped = set()
+    for reserve in (room, room + 1, room + full["prepared_weight_bytes"] // 2, room + full["prepared_weight_bytes"]):
+        again = analyze(g, board=BOARD, scheme=scheme, flash_reserve_bytes=reserve, **kw)
+        chosen = with_flash_reserve(analyze(g, board=BOARD, scheme=scheme, **kw), reserve)
+        assert chosen is not None and chosen.report == again.report
+        assert generate(chosen, "m") == generate(again, "m")
+        dropped.add(len(again.report["prepared_dropped_layers"]))
+    assert len(dropped) >= 3, dropped
+
+
+def test_layouts_are_chosen_again_only_on_the_first_plans() -> None:
+    """Where the faster arena did not fit and analyze planned again, its second plans followed the
+    first ones' layouts: no shortcut then (the compile analyzes again)."""
+    g = _small_mbv2()
+    full = analyze(g, board=BOARD, scheme=SCHEME, speed_sram_bytes=8192)
+    assert full.report["speed_sram_bytes"] == 8192 and with_flash_reserve(full, 1) is not None
+    small = analyze(g, board=BOARD, scheme=SCHEME).report["peak_sram_bytes"]
+    a = analyze(g, board=BOARD, scheme=SCHEME, speed_sram_bytes=8192, budget_bytes=small)
+    assert a.report["fits"] and a.report["speed_sram_bytes"] == 0
+    assert with_flash_reserve(a, 1) is None
 
 
 def test_compile_cli_says_which_layouts_gave_way(tmp_path: Path) -> None:

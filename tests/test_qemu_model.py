@@ -75,7 +75,7 @@ def test_tte_run_reports_counts_and_measured_ram(compiled: Path) -> None:
     assert abs(static - (rep["peak_sram_bytes"] - rep["stack_bytes"])) <= 512  # firmware's own buffers
     assert res["ram_bytes"] <= rep["peak_sram_bytes"]
     # the linker's flash image (.text + .rodata + .data) within the compiler's figure, which counts
-    # the generated C's tables and every kernel's code
+    # the generated C's tables and the code of every kernel object the model links, whole
     assert res["flash_bytes"] <= rep["flash_bytes"] and rep["flash_code_bytes"]
     again = json.loads(CliRunner().invoke(main, ["run", str(compiled), "--qemu", "--steps", "2", "--infer", "1",
                                                  "--json"]).output)

@@ -38,8 +38,9 @@ Frozen weights stay in flash (``const``); ``flash_bytes`` counts all weight and 
 data (trainable initial values included, as their load image lives in flash; the layouts
 some kernels read prepared at compile time, ``prepared_weight_bytes``, included, as many as
 fit the flash beside the rest: ``prepared_layers``, ``prepared_dropped_layers``) plus the
-code size when an ARM compiler was available to measure it (``flash_code_bytes``: every
-kernel's code and the generated C's code and tables, tte.targets.code_size.measure_code_size).
+code size when an ARM compiler was available to measure it (``flash_code_bytes``: the code of
+every kernel object the generated C links and the generated C's code and tables,
+tte.targets.code_size.measure_code_size).
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ class Analysis:
     report: dict[str, Any]
     # the training and inference plans with the input image outside the arena (for comparison)
     outside: tuple[MemoryPlan, MemoryPlan] | None = None
+    budget_bytes: int | None = None   # analyze's budget_bytes (None: the board's SRAM)
+    input_rows: bool = False          # analyze's input_rows
+    first_plans: bool = True          # the plans are the first analyze made (see with_flash_reserve)
 
     @property
     def inference_only(self) -> bool:
@@ -507,6 +511,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
     # the trained depthwise biases of the streamed blocks: their scratch (dw_live) in the plans
     mark_live_depthwise((sg.graph, inf.graph), () if frozen else tg.updates)
+    a: Analysis | None = None
+    updated_bytes = plan_bytes(graph, plan_sel)
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
@@ -520,26 +526,56 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
                              overlap=_overlap_fn(sg.graph), input_offset=base)
             ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
                              overlap=_overlap_fn(inf.graph), input_offset=base)
-        report = _report(graph, sch, tg, sg, mp, inf, ip, b, budget_bytes, plan_bytes(graph, plan_sel),
-                         split_weights(tg, (sg.graph, inf.graph)), flash_reserve_bytes)
-        report["speed_sram_bytes"] = slack
-        report["input_rows"] = input_rows
-        report["input_in_arena"] = not input_rows
-        if input_rows:
-            report["notes"] = [n if not n.startswith("the input image lives in the arena") else
-                               "input_rows: the input image is not in the arena (input_bytes are not part of "
-                               "arena_bytes): the first block reads it row by row, from the image passed as `in` "
-                               "or the reader set by tte_set_input_reader, through a window of its kernel rows "
-                               "in the block's scratch" for n in report["notes"]]
-        if report["fits"]:
+        a = Analysis(graph, sch, tg, sg, mp, inf, ip, b, {}, None, budget_bytes, input_rows, first_plans=a is None)
+        a.report = _plans_report(a, flash_reserve_bytes, slack, updated_bytes)
+        if a.report["fits"]:
             break   # else the smallest arena, which may fit where the faster one did not
-    # kept for comparison: the peak with the input in a separate buffer of the caller's
-    outside = (_plan_input_outside(sg, x), _plan_input_outside(inf, x))
-    arena_out = max(p.arena_bytes for p in outside)
-    report["arena_bytes_input_outside_arena"] = arena_out
-    report["peak_sram_bytes_input_outside_arena"] = (report["peak_sram_bytes"] - report["arena_bytes"]
-                                                     + report["input_bytes"] + arena_out)
-    return Analysis(graph, sch, tg, sg, mp, inf, ip, b, report, outside)
+    assert a is not None
+    return _with_outside_plans(a)
+
+
+def with_flash_reserve(a: Analysis, flash_reserve_bytes: int) -> Analysis | None:
+    """``a`` as analyze makes it with ``flash_reserve_bytes`` (the same graph, scheme and options):
+    only the compile-time layouts (choose_prepared, in the report) and the plans made after them
+    change, as the reserve shapes nothing before (tests/test_prepared_flash.py checks it against a
+    second analyze). The graphs are ``a``'s, which then follow the new choice: ``a`` is replaced,
+    not kept. None where analyze planned twice (the faster arena did not fit: its second plans
+    would follow the first ones' layouts)."""
+    if not a.first_plans:
+        return None
+    b = Analysis(a.forward, a.scheme, a.training, a.scheduled, a.plan, a.inference, a.inference_plan, a.board,
+                 {}, None, a.budget_bytes, a.input_rows)
+    b.report = _plans_report(b, flash_reserve_bytes, a.report["speed_sram_bytes"], a.report["trainable_updated_bytes"])
+    return _with_outside_plans(b)
+
+
+def _plans_report(a: Analysis, flash_reserve_bytes: int, slack: int, updated_bytes: int) -> dict[str, Any]:
+    """The report of ``a``'s plans, planned with ``slack`` bytes of SRAM for speed."""
+    sg, inf, input_rows = a.scheduled, a.inference, a.input_rows
+    report = _report(a.forward, a.scheme, a.training, sg, a.plan, inf, a.inference_plan, a.board, a.budget_bytes,
+                     updated_bytes, split_weights(a.training, (sg.graph, inf.graph)), flash_reserve_bytes)
+    report["speed_sram_bytes"] = slack
+    report["input_rows"] = input_rows
+    report["input_in_arena"] = not input_rows
+    if input_rows:
+        report["notes"] = [n if not n.startswith("the input image lives in the arena") else
+                           "input_rows: the input image is not in the arena (input_bytes are not part of "
+                           "arena_bytes): the first block reads it row by row, from the image passed as `in` "
+                           "or the reader set by tte_set_input_reader, through a window of its kernel rows "
+                           "in the block's scratch" for n in report["notes"]]
+    return report
+
+
+def _with_outside_plans(a: Analysis) -> Analysis:
+    """``a`` with the plans kept for comparison: the peak with the input in a separate buffer of
+    the caller's (after choose_prepared, whose layouts they follow)."""
+    x = a.forward.inputs[0]
+    a.outside = (_plan_input_outside(a.scheduled, x), _plan_input_outside(a.inference, x))
+    arena_out = max(p.arena_bytes for p in a.outside)
+    a.report["arena_bytes_input_outside_arena"] = arena_out
+    a.report["peak_sram_bytes_input_outside_arena"] = (a.report["peak_sram_bytes"] - a.report["arena_bytes"]
+                                                       + a.report["input_bytes"] + arena_out)
+    return a
 
 
 def _first_op(g: Graph) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown
+from tte.compiler.analysis import Analysis, BudgetError, analyze, auto_scheme, format_breakdown, with_flash_reserve
 from tte.compiler.checkpoint import checkpoint_report
 from tte.compiler.codegen import generate
 from tte.compiler.memory import plot_memory
@@ -91,13 +91,16 @@ def layouts_within_flash(graph: Graph, a: Analysis, board: Board, name: str,
                          **analyze_kw: Any) -> tuple[Analysis, dict[str, str], int | None]:
     """The C of ``a`` and its measured code size (tte.targets.code_size.measure_code_size; None
     without an ARM compiler); where the code leaves too little flash for every compile-time
-    layout, ``graph`` analyzed again (``analyze_kw``, ``a``'s scheme) with the code reserved,
-    so that fewer layouts take the flash that is left."""
+    layout, ``a`` as ``graph`` analyzed again (``analyze_kw``, ``a``'s scheme) with the code
+    reserved, so that fewer layouts take the flash that is left: where ``a`` was made for
+    ``board``, the same plans with the layouts chosen again (with_flash_reserve), which is what
+    that analysis gives."""
     sources = generate(a, name)
     code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
     if (code is not None and a.report["flash_data_bytes"] + code > board.flash_bytes
             and a.report["prepared_weight_bytes"]):
-        a = analyze(graph, board=board, scheme=a.scheme, flash_reserve_bytes=code, **analyze_kw)
+        a = ((with_flash_reserve(a, code) if a.board == board else None)
+             or analyze(graph, board=board, scheme=a.scheme, flash_reserve_bytes=code, **analyze_kw))
         sources = generate(a, name)
         code = measure_code_size(sources, name, board, data_bytes=a.report["flash_data_bytes"])
     return a, sources, code
