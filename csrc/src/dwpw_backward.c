@@ -2500,7 +2500,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     float *dzc;
     /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
-    float *xtab;
+    const float *xtab = NULL;
     float *xf = NULL;
     /* xf holds x's selected channels first (dwpw_update_list's xsel) */
     int32_t xsel = 0;
@@ -2541,16 +2541,22 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
         }
     }
     dzc = tmp + tsz;
-    xtab = q != NULL ? dzc + out_pixels : NULL;
-    row = q != NULL ? xtab + 256 : stack_row;
+    row = stack_row;
+    if (q != NULL && q->xtab != NULL) {
+        /* the caller's table (a compile-time constant in flash): none in tmp */
+        xtab = q->xtab;
+        row = dzc + out_pixels;
+    } else if (q != NULL) {
+        float *own = dzc + out_pixels;
+        for (i = 0; i < 256; ++i) {
+            own[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
+        }
+        xtab = own;
+        row = own + 256;
+    }
     off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     if (dx != NULL) {
         zero_f32(dx, pixels * (size_t)cin);
-    }
-    if (xtab != NULL) {
-        for (i = 0; i < 256; ++i) {
-            xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
-        }
     }
     if (q != NULL && q->q_cols > 0) {
         qbuf = (int8_t *)(void *)((float *)(void *)(off + pixels) + (size_t)q->x_float_pixels * (size_t)cin);

@@ -92,12 +92,24 @@ def dwpw_q_cols_given(node: Node, g: Graph) -> int:
     return int(g.meta.get(Q_COLS_META, {}).get(node.name, 0)) if dwpw_q_rows(node, g) else 0
 
 
+def dwpw_xtab(node: Node, g: Graph) -> np.ndarray | None:
+    """x's dequantization table (tte_dwpw_head_t.xtab: a flash constant, none in the scratch) for
+    a head variant that reads x: table[(uint8_t)v] = float32(v - x_zp) * float32(x_scale), the
+    floats the kernel would make; else None."""
+    if node.op != "dwpw_backward" or not node.attrs.get("head") or not node.inputs[4]:
+        return None
+    s, z = _sz(node, _t(g, node.inputs[4]))
+    v = np.arange(256, dtype=np.int32).astype(np.uint8).view(np.int8).astype(np.int32) - z
+    return v.astype(np.float32) * np.float32(s)
+
+
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
     with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
     window inside it), also one channel of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
-    D's taps) and one int32 per pixel (the nonzero pixels of a channel); then the pixels of x as
+    D's taps) and one int32 per pixel (the nonzero pixels of a channel), the table left out where
+    it is a flash constant (dwpw_xtab: wherever x is read); then the pixels of x as
     floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given), Q's columns
     for the channels of one copy that Q_COLS_META gives it (dwpw_q_cols_given), and with a pool
     (tte.compiler.pooled.pool_heads) its shares of gy, one float per Q output channel."""
@@ -117,7 +129,8 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         pt, pl = int(a["pads"][0]), int(a["pads"][1])
         ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
         pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
-        n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
+        table = 0 if node.inputs[4] else 256
+        n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + table + row + n
         pixels = dwpw_x_float_given(node, g)
         if pixels:
             n += pixels * _t(g, node.inputs[4]).shape[-1]
@@ -197,9 +210,13 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         qb_u = f"&{prefix}_qb_u"
         if ref(outs["db"]) != ref(b_dw):
             raise _err(node, f"parameter '{b_dw}' must be updated in place")
+    xtab = dwpw_xtab(node, g)
+    if xtab is not None:
+        decls.append(_array("float", f"{prefix}_xtab", xtab))
     decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
                  f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}, "
-                 f"{dwpw_q_cols_given(node, g)}, NULL, {count}, NULL}};")
+                 f"{dwpw_q_cols_given(node, g)}, NULL, {count}, NULL, "
+                 f"{f'{prefix}_xtab' if xtab is not None else 'NULL'}}};")
     return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {gy_ref}; h.w = {ref(wq.name)}; "
                            f"h.dyp = {dyp}; h.dy_mask = {dy_mask}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
