@@ -188,6 +188,7 @@ uint32_t tte_probe(void)
             ub = uw; ub.lr = 1e-3; ub.n_in = 1; ub.in_idx = 0;
             uq = ub; uq.scale = ds; uq.out_idx = 0; uq.n_out = HC;
             hq.xtab = 0;
+            hq.unpadded = pass == 1; /* pass 1: D's input gradient on the unpadded plane */
             if (pass == 2) { /* the caller's table (the generated code's): htmp's last 256 floats, which it frees */
                 float *xt = htmp + sizeof(htmp) / sizeof(htmp[0]) - 256;
                 for (i = 0; i < 256; ++i) xt[i] = (float)((int32_t)(int8_t)(uint8_t)i - d.x_zp) * d.x_scale;

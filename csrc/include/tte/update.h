@@ -137,6 +137,10 @@ typedef struct {
                                         * makes), read in place of the one tmp would hold (tmp
                                         * then has 256 floats fewer, the weight row right after
                                         * dz's channel); NULL: made in tmp */
+    int32_t unpadded;                  /* 1: D's input gradient on an in_h x in_w plane (windows
+                                        * clipped at the borders, slower), tmp's plane then
+                                        * batch * max(in_h * in_w, out_h * out_w) floats in place
+                                        * of the padded ph x pw ones; 0: padded */
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,
