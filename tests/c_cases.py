@@ -2991,7 +2991,7 @@ def _ties_case(dtype: str) -> Case:
 def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = False, dead: bool = False,
                xfloat: bool = False, qcols: int = 0, chans: tuple[int, int] | None = None,
                hw: tuple[int, int] = (2, 3), kernel: tuple[int, int, tuple[int, int]] | None = None,
-               in_c: int | None = None, pool: str = "", q_trained: bool = False) -> Case:
+               in_c: int | None = None, pool: str = "", q_trained: bool = False, unpadded: bool = False) -> Case:
     """One block's backward from a depthwise conv to the 1x1 conv before it, twice: unfused
     (conv2d_grad_input -> mask_grad -> bias_update, conv2d_grad_input, conv2d_weight_update on
     w, b) and as tte.compiler.fuse's dwpw_backward (on copies w2, b2, with its one-channel scratch);
@@ -3012,9 +3012,11 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     conv's input channels instead of the drawn ones. ``pool`` (with ``head``, one image): Q's
     output gradient is a global average pool's ("plain") or that through a mask ("mask"), also
     read by Q's bias update and, with ``q_trained``, Q's weight update; fused, the head reads the
-    pool's gradient (tte.compiler.pooled.pool_heads) and the updates are one pooled_update."""
+    pool's gradient (tte.compiler.pooled.pool_heads) and the updates are one pooled_update.
+    ``unpadded`` (with ``head``): D's input gradient on the unpadded plane (PADDED_META without
+    the node: tte_dwpw_head_t.unpadded, a smaller scratch)."""
     from tte.compiler.emit import dwpw_scratch_bytes
-    from tte.compiler.emit.dwpw import Q_COLS_META, X_FLOAT_META
+    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
     from tte.compiler.fuse import _backward_group, _backward_head, fuse_backward_group
     from tte.compiler.pooled import _head_pool_group, fuse_head_pool
 
@@ -3154,6 +3156,8 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
         g.meta[X_FLOAT_META] = {fused.name: n * h * w if seed % 2 == 0 else 2}
     if qcols:
         g.meta[Q_COLS_META] = {fused.name: qcols}
+    if unpadded:
+        g.meta[PADDED_META] = frozenset()
     nbytes = dwpw_scratch_bytes(fused, g)
     g.add_tensor(Tensor(scratch, (nbytes // 4,), "float32"))
     g.inputs.append(scratch)
@@ -3172,7 +3176,7 @@ def _dwpw_case(seed: int, head: bool = False, split: bool = False, wide: bool = 
     name = (f"dwpw_backward_{'head_' if head else ''}{'_'.join(parts)}_{seed}{'_wide' if wide else ''}"
             f"{'_dead' if dead else ''}{'_xfloat' if xfloat else ''}{f'_qcols{qcols}' if qcols else ''}"
             f"{f'_c{c}q{qc}' if chans else ''}{f'_cin{cin}' if in_c is not None else ''}"
-            f"{f'_pool{pool}' if pool else ''}{'_qw' if q_trained else ''}")
+            f"{f'_pool{pool}' if pool else ''}{'_qw' if q_trained else ''}{'_unpadded' if unpadded else ''}")
     case = Case(name, g, feeds, kind="pair", extra={"pairs": [(o, o.replace("2", "")) for o in outs]})
     if split:   # the fused copy's 1x1 weights split over the updated input channels
         assert not ua["out_channels"]
@@ -3301,6 +3305,25 @@ def update_cases() -> list[Case]:
     cases += [_dwpw_case(s, head=True, wide=True, xfloat=s % 2 == 0, in_c=ic)
               for s, ic in ((0, 24), (1, 40), (2, 24), (4, 56), (6, 24), (7, 40), (20, 40), (38, 40))]
     cases += dwg_pair_cases()
+    cases += dwpw_unpadded_cases()
+    return cases
+
+
+def dwpw_unpadded_cases() -> list[Case]:
+    """Head variants with D's input gradient on the unpadded plane (tte_dwpw_head_t.unpadded: each
+    window clipped to the image, dwpw_dw_grad): 3x3 and 5x5 at strides 1 and 2, batches of two,
+    wide lists, x as floats with Q's column copies, split weights, a pool's masked gradient, and
+    7x7 / 5x5 geometries whose padded plane is much larger than the image (none, uneven pads)."""
+    cases = [_dwpw_case(s, head=True, wide=s % 2 == 0, unpadded=True) for s in range(10)]
+    cases += [_dwpw_case(s, head=True, wide=True, xfloat=True, qcols=8, unpadded=True) for s in (1, 4)]
+    cases += [_dwpw_case(s, head=True, split=True, unpadded=True) for s in (0, 6)]
+    cases += [_dwpw_case(s, head=True, pool="mask", unpadded=True) for s in (1, 3)]
+    geoms = ((7, 1, (3, 3), (4, 4)), (7, 2, (2, 3), (4, 12)), (7, 1, (0, 0), (8, 10)), (5, 1, (1, 3), (5, 6)),
+             (5, 2, (0, 0), (7, 12)), (3, 1, (1, 1), (4, 4)), (7, 1, (3, 3), (2, 1)))
+    for s, (k, st, pads, hw) in enumerate(geoms):
+        case = _dwpw_case(s, head=True, chans=(6, 5), hw=hw, kernel=(k, st, pads), unpadded=True)
+        case.name += f"_k{k}s{st}p{pads[0]}{pads[1]}_{hw[0]}x{hw[1]}"
+        cases.append(case)
     return cases
 
 

@@ -319,6 +319,35 @@ def test_optional_scratch_never_grows_the_arenas(model: str, budget: str) -> Non
     assert any(f"{name}@scratch" in scratch for name in chosen[0][0])
 
 
+def test_fused_backward_heads_keep_their_padded_planes_where_the_arena_has_room() -> None:
+    """The fused backward heads' padded planes (tte.compiler.emit.dwpw.PADDED_META) are optional
+    scratch: ProxylessNAS, whose arenas its first blocks set, keeps every head's plane without
+    either arena growing; unpadded, block 18's 7x7 head over 4x4 pixels (pads 3) takes
+    (10 * 10 - 4 * 4) * 4 bytes less of its scratch, and its step's floor drops by as much."""
+    from tte.compiler.analysis import _scratch_fn, analyze
+    from tte.compiler.emit.dwpw import PADDED_META, dwpw_pad_work
+
+    a = analyze(paper_int8("proxyless-w0.3"), scheme="paper:proxyless-w0.3:98kb")
+    g = a.scheduled.graph
+    heads = frozenset(n.name for n in g.nodes if dwpw_pad_work(n, g))
+    assert len(heads) >= 6 and g.meta[PADDED_META] == heads
+    step = next(i for i, n in enumerate(g.nodes) if n.name == "blocks.18.pointwise1.relu6@dz@dwpw")
+    node = g.nodes[step]
+    padded, floor = _scratch_fn(a.scheduled)(node), a.plan.floor_bytes()[step]
+    with_them = plan_arenas(a)
+    g.meta[PADDED_META] = frozenset()
+    try:
+        unpadded = _scratch_fn(a.scheduled)(node)
+        without = plan_arenas(a)
+        x = a.forward.inputs[0]
+        lower = plan_memory(a.scheduled, scratch=_scratch_fn(a.scheduled), arena_inputs=[x]).floor_bytes()[step]
+    finally:
+        g.meta[PADDED_META] = heads
+    assert padded - unpadded == (10 * 10 - 4 * 4) * 4
+    assert with_them == without, (with_them, without)
+    assert floor - lower == padded - unpadded
+
+
 def test_speed_sram_grows_the_arena_by_at_most_its_bytes_and_never_past_the_budget() -> None:
     """`--speed-kb`: MCUNet's smallest arena leaves its largest fused backwards without x as
     floats; allowed 8 KB more, the arena grows by at most that and every one gets all of x.

@@ -2500,7 +2500,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     float *dzc;
     /* with a head, also x's dequantization table, the converted weight rows (cap floats) and
      * the nonzero pixels' list (see tte_dwpw_backward_head_s8) */
-    float *xtab;
+    const float *xtab = NULL;
     float *xf = NULL;
     /* xf holds x's selected channels first (dwpw_update_list's xsel) */
     int32_t xsel = 0;
@@ -2533,24 +2533,41 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
     const float lr_qb = q != NULL && q->b_update != NULL ? (float)tte_update_lr(q->b_update) : 0.0f;
     int32_t c, cur_qb = 0, cur_b = 0, cur_w = 0;
     size_t i;
-    if (q != NULL) {
+    /* where D's input gradient starts in each image's plane (the interior of a padded one) */
+    int32_t ptop = 0, pleft = 0;
+    if (q != NULL && q->unpadded) {
+        /* an in_h x in_w plane (dwpw_dw_grad: windows clipped), which also holds head_dz's list */
+        ph = g->in_h;
+        pw = g->in_w;
+        if (out_pixels > tsz) {
+            tsz = out_pixels;
+        }
+    } else if (q != NULL) {
         dwpw_plane(g, &ph, &pw);
         pad = dwpw_pad(g, pw);
+        ptop = g->pad_top;
+        pleft = g->pad_left;
         if ((size_t)g->batch * ph * pw > tsz) {
             tsz = (size_t)g->batch * ph * pw;
         }
     }
     dzc = tmp + tsz;
-    xtab = q != NULL ? dzc + out_pixels : NULL;
-    row = q != NULL ? xtab + 256 : stack_row;
+    row = stack_row;
+    if (q != NULL && q->xtab != NULL) {
+        /* the caller's table (a compile-time constant in flash): none in tmp */
+        xtab = q->xtab;
+        row = dzc + out_pixels;
+    } else if (q != NULL) {
+        float *own = dzc + out_pixels;
+        for (i = 0; i < 256; ++i) {
+            own[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
+        }
+        xtab = own;
+        row = own + 256;
+    }
     off = q != NULL ? (int32_t *)(void *)(row + cap) : NULL;
     if (dx != NULL) {
         zero_f32(dx, pixels * (size_t)cin);
-    }
-    if (xtab != NULL) {
-        for (i = 0; i < 256; ++i) {
-            xtab[i] = (float)((int32_t)(int8_t)(uint8_t)i - p->x_zp) * p->x_scale;
-        }
     }
     if (q != NULL && q->q_cols > 0) {
         qbuf = (int8_t *)(void *)((float *)(void *)(off + pixels) + (size_t)q->x_float_pixels * (size_t)cin);
@@ -2605,7 +2622,13 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             float dsum = 0.0f;
             int32_t summed;
             dwpw_head_dz(q, ch, c, out_pixels, dzc, row, (int32_t *)(void *)tmp, qbuf, stash, list2, &np2, pv);
-            summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad, &dsum);
+            if (q->unpadded) {
+                dwpw_dw_grad(g, dzc, 1, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, cap);
+                summed = 0;
+            } else {
+                summed = dwpw_dw_grad_pad(g, dzc, w_dw + (size_t)c * kk, p->dw_scale[c], tmp, row, ph, pw, &pad,
+                                          &dsum);
+            }
             if (q->b_update != NULL) {
                 const int32_t oi = sel_pos(q->b_update->out_idx, q->b_update->n_out, c, &cur_qb);
                 if (oi >= 0) {
@@ -2637,7 +2660,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
                 st.mp = mp;
                 st.io = 0;
                 for (bi = 0; bi < g->batch; ++bi) {
-                    const float *src = tmp + ((size_t)bi * ph + (size_t)g->pad_top) * pw + g->pad_left;
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)ptop) * pw + pleft;
                     nz += dwpw_list_rows(src, g->in_h, g->in_w, pw, mstep, bit, cin, tmp + nz, off + nz, &st);
                 }
             } else
@@ -2645,7 +2668,7 @@ static void dwpw_run(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t 
             for (bi = 0; bi < g->batch; ++bi) {
                 for (y = 0; y < g->in_h; ++y) {
                     /* read at or after where tmp[nz] is written (pw >= in_w, ph >= in_h) */
-                    const float *src = tmp + ((size_t)bi * ph + (size_t)(y + g->pad_top)) * pw + g->pad_left;
+                    const float *src = tmp + ((size_t)bi * ph + (size_t)(y + ptop)) * pw + pleft;
                     if (bytes) {
                         for (xx = 0; xx < g->in_w; ++xx, ++i, mp += mstep) {
                             const float t = src[xx];

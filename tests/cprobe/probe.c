@@ -179,7 +179,7 @@ uint32_t tte_probe(void)
         d.dw_scale = ds; d.in_c = PC; d.w_scale = ps; d.x_scale = 0.03f; d.x_zp = 3;
         d.w_update = &uw; d.b_update = &ub;
         hq.gy = dy; /* H * W * QC of its floats */ hq.w = wq; hq.scale = qs; hq.out_c = QC; hq.mask = dmask; hq.b = db; hq.b_update = &uq;
-        hq.x_float_pixels = 0; hq.q_cols = 0;
+        hq.x_float_pixels = 0; hq.q_cols = 0; hq.dyp = 0; hq.count = 0.0f; hq.dy_mask = 0;
         for (pass = 0; pass < 3; ++pass) { /* pass 2: steps beyond 1024 among the others */
             const int32_t sub = pass == 1;
             uw.lr = pass == 2 ? 3e5 : 0.5; uw.qas = 1; uw.stochastic = !sub; uw.seed = 11u;
@@ -187,6 +187,13 @@ uint32_t tte_probe(void)
             uw.n_scale = 1; uw.scale = ps; uw.lr_live = 0; uw.k = 0;
             ub = uw; ub.lr = 1e-3; ub.n_in = 1; ub.in_idx = 0;
             uq = ub; uq.scale = ds; uq.out_idx = 0; uq.n_out = HC;
+            hq.xtab = 0;
+            hq.unpadded = pass == 1; /* pass 1: D's input gradient on the unpadded plane */
+            if (pass == 2) { /* the caller's table (the generated code's): htmp's last 256 floats, which it frees */
+                float *xt = htmp + sizeof(htmp) / sizeof(htmp[0]) - 256;
+                for (i = 0; i < 256; ++i) xt[i] = (float)((int32_t)(int8_t)(uint8_t)i - d.x_zp) * d.x_scale;
+                hq.xtab = xt;
+            }
             tte_dwpw_backward_head_s8(&d, &hq, wd, pmask, wp, xp, pb, ddx, 9 + pass, htmp);
             mix(ddx, sizeof(ddx));
             mix(wp, sizeof(wp));

@@ -250,7 +250,9 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str, pool: bool = True) -> Sc
 def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
                              speed_sram_bytes: int = 0) -> tuple[int, int]:
     """Which kernels get their optional scratch, recorded in both graphs' meta for the planner and
-    the emitters: the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
+    the emitters: first the fused backward heads' padded planes (tte.compiler.emit.dwpw.
+    dwpw_padded: all where neither arena grows past ``speed_sram_bytes`` over none, else each in
+    turn, the most taps first), then the plain 1x1 convs' pixel buffer (tte.compiler.emit.conv.pointwise_buffer_bytes:
     four pixels a pass) and the fused backward's x as floats (tte.compiler.emit.dwpw.
     dwpw_x_float_pixels). All of them where neither plan's arena grows by more than
     ``speed_sram_bytes`` (0: not at all), else (all the 1x1 convs' if they fit) each in turn, the
@@ -262,10 +264,12 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
     ``speed_sram_bytes`` over none (eight_pixels). Returns both arenas without any of them."""
     from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer8_bytes, pointwise_buffer_bytes
     from tte.compiler.emit.dwpw import (
+        PADDED_META,
         Q_COLS_META,
         Q_COLS_MIN_BYTES,
         Q_COLS_WIDTHS,
         X_FLOAT_META,
+        dwpw_pad_work,
         dwpw_q_rows,
         dwpw_x_float_pixels,
     )
@@ -327,6 +331,8 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
             if (px := dwpw_x_float_pixels(n, g)):
                 xf_cand[n.name] = (px, work(g, n))
     base = arenas(frozenset(), {})
+    # the fused backward heads' padded planes first (few bytes for the D gradient's fast passes)
+    _choose_given(sg, inf, x, speed_sram_bytes, base, PADDED_META, dwpw_pad_work)
     qc_cand = {n.name: q for n in sg.graph.nodes
                if dwpw_q_rows(n, sg.graph)
                and (q := dwpw_q_rows(n, sg.graph) * n.attrs["chain"].intermediates[0].shape[3]) >= Q_COLS_MIN_BYTES}
@@ -379,13 +385,15 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
 
 
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
-    """No streamed block given its depthwise's padded copy nor D's whole image (before the other
-    optional scratch is chosen)."""
+    """No streamed block given its depthwise's padded copy nor D's whole image, no fused backward
+    head its padded plane (before the other optional scratch is chosen)."""
     from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
+    from tte.compiler.emit.dwpw import PADDED_META
 
     for g in (sg.graph, inf.graph):
         g.meta[DW_PAD_META] = frozenset()
         g.meta[DW_ALL_META] = frozenset()
+        g.meta[PADDED_META] = frozenset()
 
 
 def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,

@@ -102,10 +102,10 @@ void tte_dwpw_backward_s8(const tte_dwpw_backward_params_t *p, const float *dz, 
  * for the 1x1 conv Q that reads D's output (stride 1, unpadded, int8 weights [out_c, ch]),
  * in the order of tte_conv2d_grad_input_f32, then D's bias update (tte_bias_update_s32) on
  * it when b_update is set. tmp then holds batch * (max(in_h * in_w, ph * pw) + out_h * out_w)
- * + 256 + max(Q's out_c, P's in_c, D's k_h * k_w) floats and batch * in_h * in_w int32 after
- * them (D's input gradient on a padded ph x pw plane that holds every output pixel's whole
- * window, ph = max((out_h - 1) * stride_h + (k_h - 1) * dil_h + 1, pad_top + in_h), pw
- * likewise; x's dequantization table; one converted weight row; the list of the pixels where
+ * + 256 (0 with the head's xtab) + max(Q's out_c, P's in_c, D's k_h * k_w) floats and
+ * batch * in_h * in_w int32 after them (D's input gradient on a padded ph x pw plane that holds
+ * every output pixel's whole window, ph = max((out_h - 1) * stride_h + (k_h - 1) * dil_h + 1,
+ * pad_top + in_h), pw likewise; x's dequantization table; one converted weight row; the list of the pixels where
  * a channel's gradient is nonzero, so that the 1x1 conv's loops skip the rest). */
 typedef struct {
     const float *gy;                   /* dL/d(Q's output), [pixels of D's output, out_c] */
@@ -132,6 +132,15 @@ typedef struct {
                                         * out_c floats more (after Q's columns) for the shares */
     float count;
     const uint8_t *dy_mask;
+    const float *xtab;                 /* x's dequantization table, xtab[(uint8_t)v] =
+                                        * (float)(v - x_zp) * x_scale (a constant the compiler
+                                        * makes), read in place of the one tmp would hold (tmp
+                                        * then has 256 floats fewer, the weight row right after
+                                        * dz's channel); NULL: made in tmp */
+    int32_t unpadded;                  /* 1: D's input gradient on an in_h x in_w plane (windows
+                                        * clipped at the borders, slower), tmp's plane then
+                                        * batch * max(in_h * in_w, out_h * out_w) floats in place
+                                        * of the padded ph x pw ones; 0: padded */
 } tte_dwpw_head_t;
 
 void tte_dwpw_backward_head_s8(const tte_dwpw_backward_params_t *p, const tte_dwpw_head_t *q,

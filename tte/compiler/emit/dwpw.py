@@ -92,12 +92,65 @@ def dwpw_q_cols_given(node: Node, g: Graph) -> int:
     return int(g.meta.get(Q_COLS_META, {}).get(node.name, 0)) if dwpw_q_rows(node, g) else 0
 
 
+PADDED_META = "dwpw_padded"   # Graph.meta key: the head variants given D's padded plane (absent: all of them)
+
+
+def dwpw_padded(node: Node, g: Graph) -> bool:
+    """Whether a head variant makes D's input gradient on the padded plane (tte_dwpw_head_t.unpadded
+    0: no window clipped, the M4F/M7's plane passes), which the graph's PADDED_META gives it (every
+    head without the key); else on an unpadded one, fewer floats of its scratch."""
+    given = g.meta.get(PADDED_META)
+    return given is None or node.name in given
+
+
+def dwpw_pad_work(node: Node, g: Graph) -> int:
+    """A head variant's padded plane as optional scratch (tte.compiler.analysis): the taps of D's
+    input gradient it speeds up, where it takes more floats than the unpadded plane; else 0."""
+    if node.op != "dwpw_backward" or not node.attrs.get("head"):
+        return 0
+    if _plane_floats(node, g, True) <= _plane_floats(node, g, False):
+        return 0
+    dz = node.attrs["chain"].intermediates[3]
+    w_dw = _t(_chain_graph(g, node.attrs["chain"]), _dwpw_parts(node)["d"].inputs[1])
+    return dz.size * w_dw.shape[1] * w_dw.shape[2]
+
+
+def _plane_floats(node: Node, g: Graph, padded: bool) -> int:
+    """The floats of the head's plane: D's input gradient on its padded plane (dwpw_backward.c
+    dwpw_plane) or unpadded, at least one channel of D's input and of dz (head_dz's list)."""
+    chain = node.attrs["chain"]
+    d, dz = chain.intermediates[0], chain.intermediates[3]
+    n = d.shape[0] * d.shape[1] * d.shape[2]
+    if not padded:
+        return max(n, dz.shape[0] * dz.shape[1] * dz.shape[2])
+    w_dw = _t(_chain_graph(g, chain), _dwpw_parts(node)["d"].inputs[1])
+    a = _dwpw_parts(node)["d"].attrs
+    (sh, sw), (dh, dw) = a["strides"], a["dilations"]
+    pt, pl = int(a["pads"][0]), int(a["pads"][1])
+    ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
+    pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
+    return max(n, d.shape[0] * ph * pw)
+
+
+def dwpw_xtab(node: Node, g: Graph) -> np.ndarray | None:
+    """x's dequantization table (tte_dwpw_head_t.xtab: a flash constant, none in the scratch) for
+    a head variant that reads x: table[(uint8_t)v] = float32(v - x_zp) * float32(x_scale), the
+    floats the kernel would make; else None."""
+    if node.op != "dwpw_backward" or not node.attrs.get("head") or not node.inputs[4]:
+        return None
+    s, z = _sz(node, _t(g, node.inputs[4]))
+    v = np.arange(256, dtype=np.int32).astype(np.uint8).view(np.int8).astype(np.int32) - z
+    return v.astype(np.float32) * np.float32(s)
+
+
 def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_dwpw_backward_s8's tmp: one channel of the 1x1 conv's output gradient (floats);
     with a head (tte_dwpw_backward_head_s8) that channel on a padded plane (every depthwise
-    window inside it), also one channel of dz, the 256-float table that
+    window inside it; unpadded where PADDED_META leaves it out, dwpw_padded), also one channel
+    of dz, the 256-float table that
     dequantizes x, one converted weight row (max of Q's output channels, P's input channels,
-    D's taps) and one int32 per pixel (the nonzero pixels of a channel); then the pixels of x as
+    D's taps) and one int32 per pixel (the nonzero pixels of a channel), the table left out where
+    it is a flash constant (dwpw_xtab: wherever x is read); then the pixels of x as
     floats that the graph's X_FLOAT_META gives the node (dwpw_x_float_given), Q's columns
     for the channels of one copy that Q_COLS_META gives it (dwpw_q_cols_given), and with a pool
     (tte.compiler.pooled.pool_heads) its shares of gy, one float per Q output channel."""
@@ -111,13 +164,9 @@ def dwpw_scratch_bytes(node: Node, g: Graph) -> int:
         w_dw = _t(_chain_graph(g, chain), parts["d"].inputs[1])
         cin = _t(g, node.inputs[3]).shape[3] if node.inputs[3] else 0
         row = max(_t(g, parts["q"].inputs[1]).shape[0], cin, w_dw.shape[1] * w_dw.shape[2])
-        # D's input gradient on its padded plane (dwpw_backward.c dwpw_plane), at least n floats
-        a = parts["d"].attrs
-        (sh, sw), (dh, dw) = a["strides"], a["dilations"]
-        pt, pl = int(a["pads"][0]), int(a["pads"][1])
-        ph = max((dz.shape[1] - 1) * int(sh) + (w_dw.shape[1] - 1) * int(dh) + 1, pt + d.shape[1])
-        pw = max((dz.shape[2] - 1) * int(sw) + (w_dw.shape[2] - 1) * int(dw) + 1, pl + d.shape[2])
-        n = max(n, d.shape[0] * ph * pw) + dz.shape[0] * dz.shape[1] * dz.shape[2] + 256 + row + n
+        table = 0 if node.inputs[4] else 256
+        n = (_plane_floats(node, g, dwpw_padded(node, g)) + dz.shape[0] * dz.shape[1] * dz.shape[2] + table + row
+             + n)
         pixels = dwpw_x_float_given(node, g)
         if pixels:
             n += pixels * _t(g, node.inputs[4]).shape[-1]
@@ -197,9 +246,13 @@ def emit_dwpw_backward(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         qb_u = f"&{prefix}_qb_u"
         if ref(outs["db"]) != ref(b_dw):
             raise _err(node, f"parameter '{b_dw}' must be updated in place")
+    xtab = dwpw_xtab(node, g)
+    if xtab is not None:
+        decls.append(_array("float", f"{prefix}_xtab", xtab))
     decls.append(f"static const tte_dwpw_head_t {prefix}_head = {{NULL, NULL, {prefix}_qscale, "
                  f"{wq.shape[0]}, NULL, NULL, {qb_u}, {dwpw_x_float_given(node, g)}, "
-                 f"{dwpw_q_cols_given(node, g)}, NULL, {count}, NULL}};")
+                 f"{dwpw_q_cols_given(node, g)}, NULL, {count}, NULL, "
+                 f"{f'{prefix}_xtab' if xtab is not None else 'NULL'}, {int(not dwpw_padded(node, g))}}};")
     return Emitted(decls, [f"{{ tte_dwpw_head_t h = {prefix}_head; h.gy = {gy_ref}; h.w = {ref(wq.name)}; "
                            f"h.dyp = {dyp}; h.dy_mask = {dy_mask}; "
                            f"h.mask = (const uint8_t *)({ref(node.inputs[8])}); "
