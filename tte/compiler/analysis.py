@@ -44,11 +44,13 @@ kernel's code and the generated C's code and tables, tte.targets.code_size.measu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tte.compiler.emit.block import INPUT_ROWS_META
+from tte.compiler.emit.conv import DW_IN_PLACE_META, dw_in_place, dw_in_place_group
 from tte.compiler.fuse import (
     FUSED_OP,
     block_overlap,
@@ -57,7 +59,7 @@ from tte.compiler.fuse import (
     stream_blocks,
     unfusable_groups,
 )
-from tte.compiler.memory import MemoryPlan, plan_arena_bytes, plan_memory
+from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -184,6 +186,8 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int] | tuple[
         d = block_overlap(n, g)
         if d is not None:
             return [(n.outputs[0], n.inputs[0], d)]
+        if dw_in_place(n, g):   # each channel's output bytes over the same channel's input
+            return [(n.outputs[0], n.inputs[0], 0, math.lcm(g.tensors[n.inputs[0]].shape[3], ALIGN))]
         dw = depthwise_overlap(n, g)
         return [] if dw is None else [(n.outputs[0], n.inputs[0], *dw)]
     return fn
@@ -374,6 +378,50 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
     return base
 
 
+def _dw_in_place_all(graphs: tuple[Graph, ...]) -> frozenset[str]:
+    """Marks every depthwise conv of ``graphs`` that can run over its input (dw_in_place_group) as
+    doing so (DW_IN_PLACE_META) and returns their names: the choices made before
+    _choose_dw_in_place then see the forward pass at its lowest."""
+    names = frozenset(n.name for g in graphs for n in g.nodes if dw_in_place_group(n, g))
+    for g in graphs:
+        g.meta[DW_IN_PLACE_META] = names
+    return names
+
+
+def _choose_dw_in_place(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+    """Which depthwise convs run over their input (tte_conv2d_s8_depthwise_inplace: a pass of
+    channels at a time through a copy, a little slower), recorded in both graphs' meta: from all of
+    them (_dw_in_place_all), those that neither plan's arena needs are dropped. First those whose
+    step's floor without it stays under every floor with all of them (one pair of plans where that
+    holds), else each in turn, kept dropped where neither arena grows."""
+    graphs = (sg.graph, inf.graph)
+    every = _dw_in_place_all(graphs)
+    if not every:
+        return
+
+    def arenas(names: frozenset[str]) -> tuple[int, int]:
+        for g in graphs:
+            g.meta[DW_IN_PLACE_META] = names
+        return _train_arena(sg, x), _train_arena(inf, x)
+
+    base = arenas(every)
+    need: set[str] = set()
+    for s in (sg, inf):
+        top = max(_train_plan(s, x).floor_bytes(), default=0)
+        arenas(frozenset())
+        plan = _train_plan(s, x)
+        need |= {name for name, f in zip(plan.steps, plan.floor_bytes()) if name in every and f > top}
+        arenas(every)
+    keep = frozenset(need)
+    if all(a <= b for a, b in zip(arenas(keep), base)):
+        return
+    keep = every
+    for name in sorted(every):
+        if all(a <= b for a, b in zip(arenas(keep - {name}), base)):
+            keep -= {name}
+    arenas(keep)
+
+
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
     """No streamed block given its depthwise's padded copy nor D's whole image (before the other
     optional scratch is chosen)."""
@@ -484,6 +532,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         streamed = stream_blocks(sg)
         if input_rows:
             _mark_input_rows(streamed, x)
+        _dw_in_place_all((streamed.graph,))
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
         variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
         if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
@@ -507,6 +556,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
     # the trained depthwise biases of the streamed blocks: their scratch (dw_live) in the plans
     mark_live_depthwise((sg.graph, inf.graph), () if frozen else tg.updates)
+    _choose_dw_in_place(sg, inf, x)
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))

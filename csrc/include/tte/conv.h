@@ -204,6 +204,15 @@ void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, co
                                              int32_t rows, const uint32_t *prep, int8_t *ring, int32_t slots,
                                              int32_t slot);
 
+/* A depthwise conv (multiplier 1) whose output y may start over its input x, or a multiple of
+ * in_c bytes below it (or lie apart): `group` channels a pass (the last pass the rest), each
+ * pass's input channels copied into scratch of tte_conv2d_s8_depthwise_inplace_bytes(g, group)
+ * bytes and run by tte_conv2d_s8 into the rest of it, then copied to y, whose bytes of those
+ * channels no later pass reads. The same bytes as tte_conv2d_s8. */
+size_t tte_conv2d_s8_depthwise_inplace_bytes(const tte_conv2d_geom_t *g, int32_t group);
+void tte_conv2d_s8_depthwise_inplace(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                     const int32_t *bias, int8_t *y, int8_t *scratch, int32_t group);
+
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */
     int32_t in_features;      /* K */
