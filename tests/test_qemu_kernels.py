@@ -213,3 +213,13 @@ def test_overlapping_depthwise_gives_host_bytes_on_the_m7(tmp_path: Path) -> Non
     assert len(cases) >= 30
     first = next(i for i, c in enumerate(all_cases()) if c.name == cases[0].name)
     _check_on_the_m7(cases, first, tmp_path)
+
+
+def test_in_place_depthwise_gives_host_bytes_on_the_m7(tmp_path: Path) -> None:
+    """The depthwise cases run over their input (tests/c_cases.py _dw_in_place_case; host ==
+    reference in tests/test_c_kernels.py): each pass of channels through the M7's DSP paths of
+    tte_conv2d_s8 gives the host's bytes."""
+    cases = [c for c in all_cases() if c.name.startswith("depthwise_in_place_")]
+    assert len(cases) >= 16
+    first = next(i for i, c in enumerate(all_cases()) if c.name == cases[0].name)
+    _check_on_the_m7(cases, first, tmp_path)
