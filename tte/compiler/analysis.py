@@ -378,46 +378,39 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
     return base
 
 
-def _dw_in_place_all(graphs: tuple[Graph, ...]) -> frozenset[str]:
-    """Marks every depthwise conv of ``graphs`` that can run over its input (dw_in_place_group) as
-    doing so (DW_IN_PLACE_META) and returns their names: the choices made before
-    _choose_dw_in_place then see the forward pass at its lowest."""
-    names = frozenset(n.name for g in graphs for n in g.nodes if dw_in_place_group(n, g))
-    for g in graphs:
-        g.meta[DW_IN_PLACE_META] = names
-    return names
-
-
 def _choose_dw_in_place(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
     """Which depthwise convs run over their input (tte_conv2d_s8_depthwise_inplace: a pass of
-    channels at a time through a copy, a little slower), recorded in both graphs' meta: from all of
-    them (_dw_in_place_all), those that neither plan's arena needs are dropped. First those whose
-    step's floor without it stays under every floor with all of them (one pair of plans where that
-    holds), else each in turn, kept dropped where neither arena grows."""
+    channels at a time through a copy, a little slower), recorded in both graphs' meta: of those
+    whose step's floor comes within their output (or input) of a plan's highest floor, all where
+    neither plan's arena grows and one shrinks, then each dropped again where neither grows
+    without it; else none."""
     graphs = (sg.graph, inf.graph)
-    every = _dw_in_place_all(graphs)
-    if not every:
-        return
 
     def arenas(names: frozenset[str]) -> tuple[int, int]:
         for g in graphs:
             g.meta[DW_IN_PLACE_META] = names
         return _train_arena(sg, x), _train_arena(inf, x)
 
-    base = arenas(every)
-    need: set[str] = set()
+    arenas(frozenset())
+    near: set[str] = set()
     for s in (sg, inf):
-        top = max(_train_plan(s, x).floor_bytes(), default=0)
-        arenas(frozenset())
-        plan = _train_plan(s, x)
-        need |= {name for name, f in zip(plan.steps, plan.floor_bytes()) if name in every and f > top}
-        arenas(every)
-    keep = frozenset(need)
-    if all(a <= b for a, b in zip(arenas(keep), base)):
+        floors = _train_plan(s, x).floor_bytes()
+        top = max(floors, default=0)
+        for n, floor in zip(s.graph.nodes, floors):
+            if dw_in_place_group(n, s.graph):
+                smaller = min(s.graph.tensors[n.inputs[0]].nbytes, s.graph.tensors[n.outputs[0]].nbytes)
+                if floor > top - smaller:
+                    near.add(n.name)
+    if not near:
         return
-    keep = every
-    for name in sorted(every):
-        if all(a <= b for a, b in zip(arenas(keep - {name}), base)):
+    base = arenas(frozenset())
+    keep = frozenset(near)
+    now = arenas(keep)
+    if not (all(a <= b for a, b in zip(now, base)) and now != base):
+        arenas(frozenset())
+        return
+    for name in sorted(near):
+        if all(a <= b for a, b in zip(arenas(keep - {name}), now)):
             keep -= {name}
     arenas(keep)
 
@@ -532,7 +525,6 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         streamed = stream_blocks(sg)
         if input_rows:
             _mark_input_rows(streamed, x)
-        _dw_in_place_all((streamed.graph,))
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
         variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
         if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
