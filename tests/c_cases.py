@@ -378,6 +378,46 @@ def _dw_in_place_case(seed: int) -> Case:
     return Case(f"depthwise_in_place_{seed}_{h}x{w}x{c}_k{k}s{stride}", g, random_feeds(g, rng))
 
 
+# (h, w, in_c, out_c) of the pixel-by-pixel 1x1 cases: output at the input's offset (out_c at most
+# half in_c and 128: pixel 0's outputs made aside), or out_c bytes below it (the paper models'
+# late projections among them), odd pixel counts and channel counts off the word size
+PW_BY_PIXEL_SHAPES = ((4, 4, 384, 96), (4, 4, 336, 112), (3, 5, 64, 32), (1, 1, 40, 20), (2, 3, 36, 24),
+                      (4, 4, 192, 104), (3, 3, 20, 20), (5, 1, 200, 128), (2, 2, 300, 128), (1, 7, 17, 5))
+
+
+def _pw_by_pixel_case(seed: int) -> Case:
+    """A plain 1x1 conv run pixel by pixel (tte_conv2d_s8_pointwise_by_pixel, PW_BY_PIXEL_META): its
+    output starts tte.compiler.emit.conv.pw_by_pixel_distance below its input in one buffer (a
+    further 8 bytes below for every third seed), with and without a bias; the reference's bytes.
+    Odd seeds take a paper-like output stage (the fast stage), even ones random scales."""
+    from tte.compiler.emit.conv import PW_BY_PIXEL_META, pw_by_pixel_distance
+
+    rng = np.random.default_rng(9500 + seed)
+    h, w, cin, cout = PW_BY_PIXEL_SHAPES[(seed // 2) % len(PW_BY_PIXEL_SHAPES)]
+    if seed % 2:
+        xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.05, int(rng.integers(-10, 10)))
+        ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), cout)).astype(np.float32)
+    else:
+        xq, yq = rand_q(rng), rand_q(rng)
+        ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 5 != 4:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    node = g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                           "groups": 1, "activation": ["none", "relu", "relu6"][seed % 3]},
+                      quant=yq)
+    g.outputs = ["y"]
+    d = pw_by_pixel_distance(node, g)
+    assert d == (0 if 2 * cout <= cin and cout <= 128 else -(-cout // 8) * 8)
+    g.meta[PW_BY_PIXEL_META] = frozenset({node.name})
+    g.meta[BELOW] = {"y": ("x", d + (8 if seed % 3 == 2 else 0))}
+    return Case(f"pointwise_by_pixel_{seed}_{h}x{w}x{cin}_to{cout}", g, random_feeds(g, rng))
+
+
 def _wide_conv_case(seed: int, kind: str) -> Case:
     """Layer shapes of the paper models (the stem, wide 1x1, depthwise 3/5/7 with interior
     pixels), which take the kernels' specialized paths that the small cases above miss."""
@@ -2420,6 +2460,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw_small_case(s) for s in range(32)]
     cases += [_dw_overlap_case(s) for s in range(2 * len(DW_OVERLAP_SHAPES))]
     cases += [_dw_in_place_case(s) for s in range(2 * len(DW_IN_PLACE_SHAPES))]
+    cases += [_pw_by_pixel_case(s) for s in range(2 * len(PW_BY_PIXEL_SHAPES))]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]

@@ -382,6 +382,7 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
         dw_in_place,
         dw_in_place_group,
         pointwise_buffer_bytes,
+        pw_by_pixel,
     )
 
     figures, buffers, in_place = set(), set(), set()
@@ -401,6 +402,9 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
                        "dil_h": a["dilations"][0], "dil_w": a["dilations"][1], "pad_top": a["pads"][0],
                        "pad_left": a["pads"][1], "groups": a["groups"]}
                 want = harness.lib.tte_conv2d_s8_scratch_bytes(p)
+                if pw_by_pixel(n, g):   # pixel by pixel: no buffer, no scratch
+                    assert conv2d_scratch_bytes(n, g) == pointwise_buffer_bytes(n, g) == want == 0, case.name
+                    continue
                 buf = harness.lib.tte_conv2d_s8_pointwise_buffer_bytes(p)
                 assert pointwise_buffer_bytes(n, g) == buf, f"{case.name}: {n.name}"
                 given = buf if n.name in g.meta.get(PW_BUFFER_META, ()) else 0

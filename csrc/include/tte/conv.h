@@ -212,6 +212,15 @@ void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, co
 size_t tte_conv2d_s8_depthwise_inplace_bytes(const tte_conv2d_geom_t *g, int32_t group);
 void tte_conv2d_s8_depthwise_inplace(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                                      const int32_t *bias, int8_t *y, int8_t *scratch, int32_t group);
+/* A plain 1x1 conv (stride 1, no padding) one pixel at a time in order (tte_conv2d_s8_pointwise_px
+ * of one pixel, which reads only that pixel's in_c inputs): its output y may start out_c bytes or
+ * more below its input x where out_c <= in_c, as pixel i's outputs then end at or below pixel i's
+ * inputs; at x or below where 2 out_c <= in_c and out_c <= TTE_PW_BY_PIXEL_FIRST (pixel 0's
+ * outputs made in a buffer of that many bytes on the stack, then stored over its inputs; pixel
+ * i >= 1's end at or below pixel i's inputs). The same bytes as tte_conv2d_s8. */
+#define TTE_PW_BY_PIXEL_FIRST 128
+void tte_conv2d_s8_pointwise_by_pixel(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                      const int32_t *bias, int8_t *y);
 
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */

@@ -39,6 +39,8 @@ PW_BUFFER_META = "pw_buffer"   # Graph.meta key: the 1x1 convs given a pixel buf
 PW_BUFFER8_META = "pw_buffer8"   # Graph.meta key: those of them given eight pixels' (pointwise_buffer8_bytes)
 DW_IN_PLACE_META = "dw_in_place"   # Graph.meta key: the depthwise convs run over their input (tte.compiler.analysis)
 DW_IN_PLACE_PASS_BYTES = 256   # about the scratch of a pass of dw_in_place_group's channels
+PW_BY_PIXEL_META = "pw_by_pixel"   # Graph.meta key: the 1x1 convs run pixel by pixel below their input
+PW_BY_PIXEL_FIRST = 128   # TTE_PW_BY_PIXEL_FIRST in csrc/include/tte/conv.h
 
 
 def _plain_pointwise(node: Node, g: Graph) -> bool:
@@ -52,8 +54,9 @@ def _plain_pointwise(node: Node, g: Graph) -> bool:
 def pointwise_buffer_bytes(node: Node, g: Graph) -> int:
     """Bytes of the optional pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws on the pointwise
     path: 8 in_c, four pixels' widened inputs) where it changes the kernel's path: in_c a multiple
-    of 8 and more than the stack's buffer runs four pixels a pass with; else 0."""
-    if node.op != "conv2d" or not _plain_pointwise(node, g):
+    of 8 and more than the stack's buffer runs four pixels a pass with; else 0 (also for one run
+    pixel by pixel)."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g) or pw_by_pixel(node, g):
         return 0
     cin = _t(g, node.inputs[1]).shape[3]
     return 8 * cin if cin % 8 == 0 and 2 * cin > PW_PAIRS_STACK else 0
@@ -63,8 +66,8 @@ def pointwise_buffer8_bytes(node: Node, g: Graph) -> int:
     """Bytes of the eight-pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws_sized: eight pixels'
     widened inputs, 16 in_c, the weights read once per eight pixels) where the kernel takes it:
     in_c a multiple of 8 from 32 on (twice pointwise_buffer_bytes, or where that is 0 since the
-    stack's buffer holds four pixels, 512 bytes); else 0."""
-    if node.op != "conv2d" or not _plain_pointwise(node, g):
+    stack's buffer holds four pixels, 512 bytes); else 0 (also for one run pixel by pixel)."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g) or pw_by_pixel(node, g):
         return 0
     cin = _t(g, node.inputs[1]).shape[3]
     return 16 * cin if cin % 8 == 0 and cin >= 32 else 0
@@ -99,6 +102,26 @@ def dw_in_place(node: Node, g: Graph) -> bool:
     return node.name in g.meta.get(DW_IN_PLACE_META, ()) and dw_in_place_group(node, g) > 0
 
 
+def pw_by_pixel_distance(node: Node, g: Graph) -> int | None:
+    """How far (bytes, a multiple of 8) below its input the output of a plain int8 1x1 conv with
+    constant weights and no more outputs than inputs may start when it runs pixel by pixel
+    (tte_conv2d_s8_pointwise_by_pixel: pixel i's outputs then end at or below pixel i's inputs):
+    0 where it makes pixel 0's outputs aside (at most PW_BY_PIXEL_FIRST outputs, at most half
+    the inputs), else out_c rounded up; None for other nodes."""
+    if node.op != "conv2d" or len(node.inputs) < 2 or not _plain_pointwise(node, g):
+        return None
+    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    n, m = x.shape[3], y.shape[3]
+    if x.dtype != "int8" or y.dtype != "int8" or w.data is None or m > n:
+        return None
+    return 0 if 2 * m <= n and m <= PW_BY_PIXEL_FIRST else -(-m // 8) * 8
+
+
+def pw_by_pixel(node: Node, g: Graph) -> bool:
+    """Whether the 1x1 conv runs pixel by pixel: the graph's PW_BY_PIXEL_META names it."""
+    return node.name in g.meta.get(PW_BY_PIXEL_META, ()) and pw_by_pixel_distance(node, g) is not None
+
+
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_conv2d_s8_scratch_bytes: the window path's widened inputs and sums (conv_window_s8.c)
     for a regular conv that is not a plain 1x1, has more than 32 window values (or is a strided
@@ -106,9 +129,12 @@ def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
     PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes; pointwise_buffer8_bytes where
     PW_BUFFER8_META names it); a depthwise run over its input (dw_in_place): its passes' copies;
-    else 0. Planned in the arena so that the kernel keeps them off the stack."""
+    a 1x1 run pixel by pixel (pw_by_pixel): none; else 0. Planned in the arena so that the kernel
+    keeps them off the stack."""
     if node.op == "conv2d" and dw_in_place(node, g):
         return dw_in_place_bytes(node, g)
+    if node.op == "conv2d" and pw_by_pixel(node, g):
+        return 0
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
@@ -153,6 +179,9 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
+    if pw_by_pixel(node, g):
+        return Emitted(decls, [f"tte_conv2d_s8_pointwise_by_pixel(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, "
+                               f"{b}, {ref(y.name)});"])
     if dw_in_place(node, g):
         return Emitted(decls, [f"tte_conv2d_s8_depthwise_inplace(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
                                f"{ref(y.name)}, {ref(node.name + '@scratch')}, {dw_in_place_group(node, g)});"])

@@ -1,6 +1,7 @@
-/* A depthwise conv whose output may lie over its input: a pass of `group` channels at a time,
- * each pass's input channels copied out first, so that its outputs overwrite only bytes that
- * no later pass reads. */
+/* Convs whose output may lie over their input: a depthwise conv a pass of `group` channels at a
+ * time, each pass's input channels copied out first, so that its outputs overwrite only bytes
+ * that no later pass reads; a 1x1 conv pixel by pixel, each pixel's outputs below its own and
+ * every later pixel's inputs. */
 #include <string.h>
 
 #include "tte/internal/optimized.h"
@@ -47,5 +48,24 @@ void tte_conv2d_s8_depthwise_inplace(const tte_conv2d_s8_params_t *p, const int8
         copy_channels(xs, (size_t)n, x + c0, (size_t)c_n, in_px, n);
         tte_conv2d_s8(&sub, xs, w + (size_t)c0 * taps, bias ? bias + c0 : NULL, ys);
         copy_channels(y + c0, (size_t)c_n, ys, (size_t)n, out_px, n);
+    }
+}
+
+void tte_conv2d_s8_pointwise_by_pixel(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                      const int32_t *bias, int8_t *y)
+{
+    const int32_t fast = tte_conv2d_s8_fast_rq(p);
+    const int32_t n = p->g.in_c, m = p->g.out_c;
+    const size_t npx = (size_t)p->g.batch * p->g.in_h * p->g.in_w;
+    size_t i = 0;
+    if (npx > 0 && 2 * m <= n && m <= TTE_PW_BY_PIXEL_FIRST) {
+        /* pixel 0's outputs land on its own inputs: made aside, stored once it is read */
+        int8_t first[TTE_PW_BY_PIXEL_FIRST];
+        tte_conv2d_s8_pointwise_px(p, fast, x, 1, w, bias, first);
+        memcpy(y, first, (size_t)m);
+        i = 1;
+    }
+    for (; i < npx; ++i) {
+        tte_conv2d_s8_pointwise_px(p, fast, x + i * (size_t)n, 1, w, bias, y + i * (size_t)m);
     }
 }
