@@ -379,16 +379,18 @@ def _dw_in_place_case(seed: int) -> Case:
 
 
 # (h, w, in_c, out_c) of the pixel-by-pixel 1x1 cases: output at the input's offset (out_c at most
-# half in_c and 128: pixel 0's outputs made aside), or out_c bytes below it (the paper models'
-# late projections among them), odd pixel counts and channel counts off the word size
+# 512: the first pixels' outputs made aside, one to many at a time, out_c up to in_c), or out_c
+# bytes below it; the paper models' late projections among them, odd pixel counts and channel
+# counts off the word size
 PW_BY_PIXEL_SHAPES = ((4, 4, 384, 96), (4, 4, 336, 112), (3, 5, 64, 32), (1, 1, 40, 20), (2, 3, 36, 24),
-                      (4, 4, 192, 104), (3, 3, 20, 20), (5, 1, 200, 128), (2, 2, 300, 128), (1, 7, 17, 5))
+                      (4, 4, 192, 104), (3, 3, 20, 20), (5, 1, 200, 200), (2, 2, 160, 140), (1, 7, 17, 5),
+                      (3, 3, 48, 40))
 
 
 def _pw_by_pixel_case(seed: int) -> Case:
     """A plain 1x1 conv run pixel by pixel (tte_conv2d_s8_pointwise_by_pixel, PW_BY_PIXEL_META): its
-    output starts tte.compiler.emit.conv.pw_by_pixel_distance below its input in one buffer (a
-    further 8 bytes below for every third seed), with and without a bias; the reference's bytes.
+    output starts tte.compiler.emit.conv.pw_by_pixel_distance below its input in one buffer (or
+    8 bytes further, or out_c bytes below), with and without a bias; the reference's bytes.
     Odd seeds take a paper-like output stage (the fast stage), even ones random scales."""
     from tte.compiler.emit.conv import PW_BY_PIXEL_META, pw_by_pixel_distance
 
@@ -412,9 +414,10 @@ def _pw_by_pixel_case(seed: int) -> Case:
                       quant=yq)
     g.outputs = ["y"]
     d = pw_by_pixel_distance(node, g)
-    assert d == (0 if 2 * cout <= cin and cout <= 128 else -(-cout // 8) * 8)
+    assert d == (0 if cout <= 512 else -(-cout // 8) * 8)
     g.meta[PW_BY_PIXEL_META] = frozenset({node.name})
-    g.meta[BELOW] = {"y": ("x", d + (8 if seed % 3 == 2 else 0))}
+    # the distance, 8 bytes more, or the output's channels (as where they exceed the stack's buffer)
+    g.meta[BELOW] = {"y": ("x", [d, d + 8, -(-cout // 8) * 8][seed % 3])}
     return Case(f"pointwise_by_pixel_{seed}_{h}x{w}x{cin}_to{cout}", g, random_feeds(g, rng))
 
 

@@ -39,8 +39,9 @@ PW_BUFFER_META = "pw_buffer"   # Graph.meta key: the 1x1 convs given a pixel buf
 PW_BUFFER8_META = "pw_buffer8"   # Graph.meta key: those of them given eight pixels' (pointwise_buffer8_bytes)
 DW_IN_PLACE_META = "dw_in_place"   # Graph.meta key: the depthwise convs run over their input (tte.compiler.analysis)
 DW_IN_PLACE_PASS_BYTES = 256   # about the scratch of a pass of dw_in_place_group's channels
+DW_IN_PLACE_PARAMS_BYTES = 128   # TTE_DW_INPLACE_PARAMS_BYTES in csrc/include/tte/conv.h
 PW_BY_PIXEL_META = "pw_by_pixel"   # Graph.meta key: the 1x1 convs run pixel by pixel below their input
-PW_BY_PIXEL_FIRST = 128   # TTE_PW_BY_PIXEL_FIRST in csrc/include/tte/conv.h
+PW_BY_PIXEL_FIRST = 512   # TTE_PW_BY_PIXEL_FIRST in csrc/include/tte/conv.h
 
 
 def _plain_pointwise(node: Node, g: Graph) -> bool:
@@ -91,10 +92,11 @@ def dw_in_place_group(node: Node, g: Graph) -> int:
 
 
 def dw_in_place_bytes(node: Node, g: Graph) -> int:
-    """tte_conv2d_s8_depthwise_inplace_bytes: the copies of a pass's input and output channels."""
+    """tte_conv2d_s8_depthwise_inplace_bytes: the passes' parameters and the copies of a pass's
+    input and output channels."""
     group = dw_in_place_group(node, g)
     x, y = _t(g, node.inputs[0]), _t(g, node.outputs[0])
-    return (x.shape[1] * x.shape[2] + y.shape[1] * y.shape[2]) * group
+    return DW_IN_PLACE_PARAMS_BYTES + (x.shape[1] * x.shape[2] + y.shape[1] * y.shape[2]) * group
 
 
 def dw_in_place(node: Node, g: Graph) -> bool:
@@ -106,15 +108,15 @@ def pw_by_pixel_distance(node: Node, g: Graph) -> int | None:
     """How far (bytes, a multiple of 8) below its input the output of a plain int8 1x1 conv with
     constant weights and no more outputs than inputs may start when it runs pixel by pixel
     (tte_conv2d_s8_pointwise_by_pixel: pixel i's outputs then end at or below pixel i's inputs):
-    0 where it makes pixel 0's outputs aside (at most PW_BY_PIXEL_FIRST outputs, at most half
-    the inputs), else out_c rounded up; None for other nodes."""
+    0 where it makes the first pixels' outputs aside (at most PW_BY_PIXEL_FIRST outputs), else
+    out_c rounded up; None for other nodes."""
     if node.op != "conv2d" or len(node.inputs) < 2 or not _plain_pointwise(node, g):
         return None
     x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
     n, m = x.shape[3], y.shape[3]
     if x.dtype != "int8" or y.dtype != "int8" or w.data is None or m > n:
         return None
-    return 0 if 2 * m <= n and m <= PW_BY_PIXEL_FIRST else -(-m // 8) * 8
+    return 0 if m <= PW_BY_PIXEL_FIRST else -(-m // 8) * 8
 
 
 def pw_by_pixel(node: Node, g: Graph) -> bool:
