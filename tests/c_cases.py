@@ -340,6 +340,87 @@ def _dw_overlap_case(seed: int) -> Case:
     return Case(f"depthwise_overlap_{seed}_{h}x{w}x{c}_k{k}s{stride}", g, random_feeds(g, rng))
 
 
+# (h, w, k, stride, c) of the in-place depthwise cases: the paper models' late blocks (4x4 with
+# 3x3 and 7x7, 8x8 with 5x5), a stride-2 one, and channel counts whose last pass is short
+DW_IN_PLACE_SHAPES = ((4, 4, 7, 1, 24), (4, 4, 3, 1, 20), (8, 8, 5, 1, 12), (8, 8, 3, 2, 16), (5, 7, 3, 1, 36),
+                      (4, 4, 5, 1, 52), (2, 2, 3, 1, 8), (6, 6, 7, 2, 28))
+
+
+def _dw_in_place_case(seed: int) -> Case:
+    """A depthwise conv run over its input (tte_conv2d_s8_depthwise_inplace, DW_IN_PLACE_META): its
+    output at its input's offset in one buffer, or a channel step below it for every third seed
+    (as the planner may place them), on garbage-filled scratch; the reference's bytes. Odd seeds
+    take the paper-like output stage (the assembly's fast stage), even ones random scales."""
+    from tte.compiler.emit.conv import DW_IN_PLACE_META, dw_in_place_group
+
+    rng = np.random.default_rng(9400 + seed)
+    h, w, k, stride, c = DW_IN_PLACE_SHAPES[(seed // 2) % len(DW_IN_PLACE_SHAPES)]
+    if seed % 2:
+        xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.025, -128)
+        ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), c)).astype(np.float32)
+        bias = rng.integers(-300, 300, c)
+    else:
+        xq, yq = rand_q(rng), rand_q(rng)
+        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
+        bias = rng.integers(-3000, 3000, c)
+    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
+    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("b", bias.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    act = "relu6" if seed % 2 else ["none", "relu"][seed % 4 // 2]
+    node = g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (stride, stride), "dilations": (1, 1),
+                                                       "pads": (k // 2,) * 4, "groups": c, "activation": act},
+                      quant=yq)
+    g.outputs = ["y"]
+    assert dw_in_place_group(node, g) % 4 == 0 < dw_in_place_group(node, g)
+    g.meta[DW_IN_PLACE_META] = frozenset({node.name})
+    g.meta[BELOW] = {"y": ("x", c if seed % 3 == 2 else 0)}
+    return Case(f"depthwise_in_place_{seed}_{h}x{w}x{c}_k{k}s{stride}", g, random_feeds(g, rng))
+
+
+# (h, w, in_c, out_c) of the pixel-by-pixel 1x1 cases: output at the input's offset (out_c at most
+# 512: the first pixels' outputs made aside, one to many at a time, out_c up to in_c), or out_c
+# bytes below it; the paper models' late projections among them, odd pixel counts and channel
+# counts off the word size
+PW_BY_PIXEL_SHAPES = ((4, 4, 384, 96), (4, 4, 336, 112), (3, 5, 64, 32), (1, 1, 40, 20), (2, 3, 36, 24),
+                      (4, 4, 192, 104), (3, 3, 20, 20), (5, 1, 200, 200), (2, 2, 160, 140), (1, 7, 17, 5),
+                      (3, 3, 48, 40))
+
+
+def _pw_by_pixel_case(seed: int) -> Case:
+    """A plain 1x1 conv run pixel by pixel (tte_conv2d_s8_pointwise_by_pixel, PW_BY_PIXEL_META): its
+    output starts tte.compiler.emit.conv.pw_by_pixel_distance below its input in one buffer (or
+    8 bytes further, or out_c bytes below), with and without a bias; the reference's bytes.
+    Odd seeds take a paper-like output stage (the fast stage), even ones random scales."""
+    from tte.compiler.emit.conv import PW_BY_PIXEL_META, pw_by_pixel_distance
+
+    rng = np.random.default_rng(9500 + seed)
+    h, w, cin, cout = PW_BY_PIXEL_SHAPES[(seed // 2) % len(PW_BY_PIXEL_SHAPES)]
+    if seed % 2:
+        xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.05, int(rng.integers(-10, 10)))
+        ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), cout)).astype(np.float32)
+    else:
+        xq, yq = rand_q(rng), rand_q(rng)
+        ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g = new_graph({"x": ((1, h, w, cin), "int8", xq)})
+    g.add_const("w", rand_s8(rng, (cout, 1, 1, cin)), "int8", q(ws, np.zeros(cout, int), 0))
+    ins = ["x", "w"]
+    if seed % 5 != 4:
+        bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+        g.add_const("b", rng.integers(-3000, 3000, cout).astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+        ins.append("b")
+    node = g.add_node("conv2d", ins, "y", {"strides": (1, 1), "dilations": (1, 1), "pads": (0, 0, 0, 0),
+                                           "groups": 1, "activation": ["none", "relu", "relu6"][seed % 3]},
+                      quant=yq)
+    g.outputs = ["y"]
+    d = pw_by_pixel_distance(node, g)
+    assert d == (0 if cout <= 512 else -(-cout // 8) * 8)
+    g.meta[PW_BY_PIXEL_META] = frozenset({node.name})
+    # the distance, 8 bytes more, or the output's channels (as where they exceed the stack's buffer)
+    g.meta[BELOW] = {"y": ("x", [d, d + 8, -(-cout // 8) * 8][seed % 3])}
+    return Case(f"pointwise_by_pixel_{seed}_{h}x{w}x{cin}_to{cout}", g, random_feeds(g, rng))
+
+
 def _wide_conv_case(seed: int, kind: str) -> Case:
     """Layer shapes of the paper models (the stem, wide 1x1, depthwise 3/5/7 with interior
     pixels), which take the kernels' specialized paths that the small cases above miss."""
@@ -2438,6 +2519,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw_window_case(s) for s in range(12)]
     cases += [_dw_small_case(s) for s in range(32)]
     cases += [_dw_overlap_case(s) for s in range(2 * len(DW_OVERLAP_SHAPES))]
+    cases += [_dw_in_place_case(s) for s in range(2 * len(DW_IN_PLACE_SHAPES))]
+    cases += [_pw_by_pixel_case(s) for s in range(2 * len(PW_BY_PIXEL_SHAPES))]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]

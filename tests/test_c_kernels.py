@@ -372,12 +372,20 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
     """The scratch the planner reserves for a conv (tte.compiler.emit.conv2d_scratch_bytes, also
     inside a streamed block's) is tte_conv2d_s8_scratch_bytes of its geometry, on every path, plus
     a plain 1x1's optional pixel buffer where the graph gives it one
-    (tte_conv2d_s8_pointwise_buffer_bytes, which pointwise_buffer_bytes follows for every conv)."""
+    (tte_conv2d_s8_pointwise_buffer_bytes, which pointwise_buffer_bytes follows for every conv), and
+    a depthwise run over its input its passes' copies (tte_conv2d_s8_depthwise_inplace_bytes)."""
     from tte.compiler.emit import conv2d_scratch_bytes
     from tte.compiler.emit.common import _chain_graph
-    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META, pointwise_buffer_bytes
+    from tte.compiler.emit.conv import (
+        PW_BUFFER8_META,
+        PW_BUFFER_META,
+        dw_in_place,
+        dw_in_place_group,
+        pointwise_buffer_bytes,
+        pw_by_pixel,
+    )
 
-    figures, buffers = set(), set()
+    figures, buffers, in_place = set(), set(), set()
     for case in CASES:
         for node in case.graph.nodes:
             chain = node.attrs.get("chain") if node.op == "streamed_block" else None
@@ -394,17 +402,26 @@ def test_planned_conv_scratch_is_what_the_kernel_takes(harness: Harness) -> None
                        "dil_h": a["dilations"][0], "dil_w": a["dilations"][1], "pad_top": a["pads"][0],
                        "pad_left": a["pads"][1], "groups": a["groups"]}
                 want = harness.lib.tte_conv2d_s8_scratch_bytes(p)
+                if pw_by_pixel(n, g):   # pixel by pixel: no buffer, no scratch
+                    assert conv2d_scratch_bytes(n, g) == pointwise_buffer_bytes(n, g) == want == 0, case.name
+                    continue
                 buf = harness.lib.tte_conv2d_s8_pointwise_buffer_bytes(p)
                 assert pointwise_buffer_bytes(n, g) == buf, f"{case.name}: {n.name}"
                 given = buf if n.name in g.meta.get(PW_BUFFER_META, ()) else 0
                 if n.name in g.meta.get(PW_BUFFER8_META, ()):
                     # eight pixels' (tte_conv2d_s8_ws_sized): 16 in_c, from 32 input channels on
                     given = 16 * c if c % 8 == 0 and c >= 32 and want == 0 else 0
+                if dw_in_place(n, g):
+                    # the depthwise over its input: the copies of a pass of channels
+                    given = harness.lib.tte_conv2d_s8_depthwise_inplace_bytes(
+                        harness.ffi.addressof(p[0], "g"), dw_in_place_group(n, g))
+                    in_place.add(given)
                 assert conv2d_scratch_bytes(n, g) == want + given, f"{case.name}: {n.name}"
                 figures.add(want)
                 buffers.add(given if given else -1)
     assert len(figures) == 2   # cases on the window path and off it
     assert len(buffers - {-1, 0}) >= 6   # buffers given, of several sizes
+    assert len(in_place) >= 4   # depthwise convs over their input, scratch of several sizes
 
 
 def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:

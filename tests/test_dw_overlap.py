@@ -181,6 +181,8 @@ def test_unstreamed_plan_uses_the_overlaps_and_keeps_every_bit() -> None:
     with_dw = analyze(g, scheme=scheme, stream=False)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(analysis, "depthwise_overlap", lambda n, g: None)
+        # nor any depthwise run over its input (tests/test_dw_in_place.py)
+        mp.setattr(analysis, "_choose_over_input", lambda sg, inf, x: None)
         without = analyze(g, scheme=scheme, stream=False)
     assert ("blocks.0.depthwise.relu6", "first_conv.relu6") in _shared(with_dw)
     assert with_dw.report["arena_bytes"] < without.report["arena_bytes"] - 32 * 1024

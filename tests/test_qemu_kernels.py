@@ -213,3 +213,18 @@ def test_overlapping_depthwise_gives_host_bytes_on_the_m7(tmp_path: Path) -> Non
     assert len(cases) >= 30
     first = next(i for i, c in enumerate(all_cases()) if c.name == cases[0].name)
     _check_on_the_m7(cases, first, tmp_path)
+
+
+def test_convs_over_their_input_give_host_bytes_on_the_m7(tmp_path: Path) -> None:
+    """The depthwise cases run over their input and the 1x1 cases run pixel by pixel below it
+    (tests/c_cases.py _dw_in_place_case, _pw_by_pixel_case; host == reference in
+    tests/test_c_kernels.py): the M7's DSP paths of tte_conv2d_s8 give the host's bytes."""
+    every = all_cases()
+    for prefix in ("depthwise_in_place_", "pointwise_by_pixel_"):
+        cases = [c for c in every if c.name.startswith(prefix)]
+        assert len(cases) >= 16
+        first = next(i for i, c in enumerate(every) if c.name == cases[0].name)
+        for k, run in enumerate(_chunks(cases)):
+            part = tmp_path / f"{prefix}{k}"
+            part.mkdir()
+            _check_on_the_m7([cases[i] for i in run], first + run.start, part)

@@ -45,11 +45,20 @@ tte.targets.code_size.measure_code_size).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from tte.compiler.emit.block import INPUT_ROWS_META
+from tte.compiler.emit.conv import (
+    DW_IN_PLACE_META,
+    PW_BY_PIXEL_META,
+    dw_in_place,
+    dw_in_place_group,
+    pw_by_pixel,
+    pw_by_pixel_distance,
+)
 from tte.compiler.fuse import (
     FUSED_OP,
     block_overlap,
@@ -58,7 +67,7 @@ from tte.compiler.fuse import (
     stream_blocks,
     unfusable_groups,
 )
-from tte.compiler.memory import MemoryPlan, plan_arena_bytes, plan_memory
+from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -188,6 +197,10 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int] | tuple[
         d = block_overlap(n, g)
         if d is not None:
             return [(n.outputs[0], n.inputs[0], d)]
+        if dw_in_place(n, g):   # each channel's output bytes over the same channel's input
+            return [(n.outputs[0], n.inputs[0], 0, math.lcm(g.tensors[n.inputs[0]].shape[3], ALIGN))]
+        if pw_by_pixel(n, g):   # each pixel's outputs below its own inputs
+            return [(n.outputs[0], n.inputs[0], pw_by_pixel_distance(n, g) or 0)]
         dw = depthwise_overlap(n, g)
         return [] if dw is None else [(n.outputs[0], n.inputs[0], *dw)]
     return fn
@@ -384,6 +397,60 @@ def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
     return base
 
 
+def _over_input_saving(n: Node, g: Graph) -> tuple[str, int] | None:
+    """(meta key, bytes it can save at its step) where ``n`` has a variant whose output may lie
+    over its input: a depthwise conv in passes of channels (DW_IN_PLACE_META: the smaller of its
+    input and output), a 1x1 conv pixel by pixel (PW_BY_PIXEL_META: its output less the
+    distance)."""
+    if dw_in_place_group(n, g):
+        return DW_IN_PLACE_META, min(g.tensors[n.inputs[0]].nbytes, g.tensors[n.outputs[0]].nbytes)
+    if (d := pw_by_pixel_distance(n, g)) is not None and g.tensors[n.outputs[0]].nbytes > d:
+        return PW_BY_PIXEL_META, g.tensors[n.outputs[0]].nbytes - d
+    return None
+
+
+def _choose_over_input(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
+    """Which convs take a slower variant whose output may lie over its input (_over_input_saving:
+    tte_conv2d_s8_depthwise_inplace, tte_conv2d_s8_pointwise_by_pixel), recorded in both graphs'
+    meta. In rounds: those whose step's floor comes within that saving of a plan's highest floor
+    are added where neither plan's arena grows and one shrinks (until none is); then each is
+    dropped again where neither arena grows without it."""
+    graphs = (sg.graph, inf.graph)
+    keys = (DW_IN_PLACE_META, PW_BY_PIXEL_META)
+    kind: dict[str, str] = {}
+
+    def arenas(names: frozenset[str]) -> tuple[int, int]:
+        for g in graphs:
+            for key in keys:
+                g.meta[key] = frozenset(k for k in names if kind.get(k) == key)
+        return _train_arena(sg, x), _train_arena(inf, x)
+
+    def near(keep: frozenset[str]) -> set[str]:
+        """The candidates not in ``keep`` whose step's floor (with ``keep``) is near the top."""
+        arenas(keep)
+        found: set[str] = set()
+        for s in (sg, inf):
+            floors = _train_plan(s, x).floor_bytes()
+            top = max(floors, default=0)
+            for n, floor in zip(s.graph.nodes, floors):
+                if n.name not in keep and (var := _over_input_saving(n, s.graph)) and floor > top - var[1]:
+                    kind[n.name] = var[0]
+                    found.add(n.name)
+        return found
+
+    keep: frozenset[str] = frozenset()
+    now = arenas(keep)
+    while (more := near(keep)):
+        got = arenas(keep | more)
+        if not (all(a <= b for a, b in zip(got, now)) and got != now):
+            break
+        keep, now = keep | more, got
+    for name in sorted(keep):
+        if all(a <= b for a, b in zip(arenas(keep - {name}), now)):
+            keep -= {name}
+    arenas(keep)
+
+
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
     """No streamed block given its depthwise's padded copy nor D's whole image, no fused backward
     head its padded plane (before the other optional scratch is chosen)."""
@@ -519,6 +586,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
 
     # the trained depthwise biases of the streamed blocks: their scratch (dw_live) in the plans
     mark_live_depthwise((sg.graph, inf.graph), () if frozen else tg.updates)
+    _choose_over_input(sg, inf, x)
     a: Analysis | None = None
     updated_bytes = plan_bytes(graph, plan_sel)
     for slack in dict.fromkeys((speed_sram_bytes, 0)):

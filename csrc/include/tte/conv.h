@@ -204,6 +204,26 @@ void tte_conv2d_s8_pointwise_small_prep_ring(const tte_conv2d_s8_params_t *p, co
                                              int32_t rows, const uint32_t *prep, int8_t *ring, int32_t slots,
                                              int32_t slot);
 
+/* A depthwise conv (multiplier 1) whose output y may start over its input x, or a multiple of
+ * in_c bytes below it (or lie apart): `group` channels a pass (the last pass the rest), each
+ * pass's input channels copied into scratch of tte_conv2d_s8_depthwise_inplace_bytes(g, group)
+ * bytes (8-byte aligned: the passes' parameters, TTE_DW_INPLACE_PARAMS_BYTES, then the copies)
+ * and run by tte_conv2d_s8 into the rest of it, then copied to y, whose bytes of those channels
+ * no later pass reads. The same bytes as tte_conv2d_s8. */
+#define TTE_DW_INPLACE_PARAMS_BYTES 128
+size_t tte_conv2d_s8_depthwise_inplace_bytes(const tte_conv2d_geom_t *g, int32_t group);
+void tte_conv2d_s8_depthwise_inplace(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                     const int32_t *bias, int8_t *y, int8_t *scratch, int32_t group);
+/* A plain 1x1 conv (stride 1, no padding) over runs of pixels in order (tte_conv2d_s8_pointwise_px,
+ * which reads only a run's inputs): each run as long as its outputs end at or below the first
+ * input not read yet (or lie clear of them); where none would, the pixels whose outputs fit a
+ * buffer of TTE_PW_BY_PIXEL_FIRST bytes on the stack made there and stored once they are read.
+ * So its output y may start out_c bytes or more below its input x where out_c <= in_c, and at x
+ * or below where also out_c <= TTE_PW_BY_PIXEL_FIRST. The same bytes as tte_conv2d_s8. */
+#define TTE_PW_BY_PIXEL_FIRST 512
+void tte_conv2d_s8_pointwise_by_pixel(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                      const int32_t *bias, int8_t *y);
+
 typedef struct {
     int32_t rows;             /* product of the leading dimensions */
     int32_t in_features;      /* K */

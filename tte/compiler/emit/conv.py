@@ -37,6 +37,11 @@ FC_PREPARED_META = "fc_prepared"   # Graph.meta key: the C array names choose_pr
 PW_PAIRS_STACK = 64  # TTE_PW_PAIRS_STACK in csrc/include/tte/conv.h
 PW_BUFFER_META = "pw_buffer"   # Graph.meta key: the 1x1 convs given a pixel buffer (tte.compiler.analysis)
 PW_BUFFER8_META = "pw_buffer8"   # Graph.meta key: those of them given eight pixels' (pointwise_buffer8_bytes)
+DW_IN_PLACE_META = "dw_in_place"   # Graph.meta key: the depthwise convs run over their input (tte.compiler.analysis)
+DW_IN_PLACE_PASS_BYTES = 256   # about the scratch of a pass of dw_in_place_group's channels
+DW_IN_PLACE_PARAMS_BYTES = 128   # TTE_DW_INPLACE_PARAMS_BYTES in csrc/include/tte/conv.h
+PW_BY_PIXEL_META = "pw_by_pixel"   # Graph.meta key: the 1x1 convs run pixel by pixel below their input
+PW_BY_PIXEL_FIRST = 512   # TTE_PW_BY_PIXEL_FIRST in csrc/include/tte/conv.h
 
 
 def _plain_pointwise(node: Node, g: Graph) -> bool:
@@ -50,8 +55,9 @@ def _plain_pointwise(node: Node, g: Graph) -> bool:
 def pointwise_buffer_bytes(node: Node, g: Graph) -> int:
     """Bytes of the optional pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws on the pointwise
     path: 8 in_c, four pixels' widened inputs) where it changes the kernel's path: in_c a multiple
-    of 8 and more than the stack's buffer runs four pixels a pass with; else 0."""
-    if node.op != "conv2d" or not _plain_pointwise(node, g):
+    of 8 and more than the stack's buffer runs four pixels a pass with; else 0 (also for one run
+    pixel by pixel)."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g) or pw_by_pixel(node, g):
         return 0
     cin = _t(g, node.inputs[1]).shape[3]
     return 8 * cin if cin % 8 == 0 and 2 * cin > PW_PAIRS_STACK else 0
@@ -61,11 +67,61 @@ def pointwise_buffer8_bytes(node: Node, g: Graph) -> int:
     """Bytes of the eight-pixel buffer of a plain 1x1 conv (tte_conv2d_s8_ws_sized: eight pixels'
     widened inputs, 16 in_c, the weights read once per eight pixels) where the kernel takes it:
     in_c a multiple of 8 from 32 on (twice pointwise_buffer_bytes, or where that is 0 since the
-    stack's buffer holds four pixels, 512 bytes); else 0."""
-    if node.op != "conv2d" or not _plain_pointwise(node, g):
+    stack's buffer holds four pixels, 512 bytes); else 0 (also for one run pixel by pixel)."""
+    if node.op != "conv2d" or not _plain_pointwise(node, g) or pw_by_pixel(node, g):
         return 0
     cin = _t(g, node.inputs[1]).shape[3]
     return 16 * cin if cin % 8 == 0 and cin >= 32 else 0
+
+
+def dw_in_place_group(node: Node, g: Graph) -> int:
+    """Channels a pass of tte_conv2d_s8_depthwise_inplace for an int8 depthwise conv (multiplier 1,
+    channels a multiple of four, batch 1, not a split weight), whose output may then lie over its
+    input (tte.compiler.analysis._overlap_fn): a multiple of four that keeps the two copies of a
+    pass near DW_IN_PLACE_PASS_BYTES; 0 for other nodes."""
+    if node.op != "conv2d" or len(node.inputs) < 2:
+        return 0
+    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    if x.dtype != "int8" or y.dtype != "int8" or len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != 1:
+        return 0
+    c = x.shape[3]
+    if int(node.attrs["groups"]) != c or y.shape[3] != c or w.shape[3] != 1 or c % 4:
+        return 0
+    px = x.shape[1] * x.shape[2] + y.shape[1] * y.shape[2]
+    return 4 * max(1, min(c // 4, DW_IN_PLACE_PASS_BYTES // (4 * px)))
+
+
+def dw_in_place_bytes(node: Node, g: Graph) -> int:
+    """tte_conv2d_s8_depthwise_inplace_bytes: the passes' parameters and the copies of a pass's
+    input and output channels."""
+    group = dw_in_place_group(node, g)
+    x, y = _t(g, node.inputs[0]), _t(g, node.outputs[0])
+    return DW_IN_PLACE_PARAMS_BYTES + (x.shape[1] * x.shape[2] + y.shape[1] * y.shape[2]) * group
+
+
+def dw_in_place(node: Node, g: Graph) -> bool:
+    """Whether the depthwise conv runs over its input: the graph's DW_IN_PLACE_META names it."""
+    return node.name in g.meta.get(DW_IN_PLACE_META, ()) and dw_in_place_group(node, g) > 0
+
+
+def pw_by_pixel_distance(node: Node, g: Graph) -> int | None:
+    """How far (bytes, a multiple of 8) below its input the output of a plain int8 1x1 conv with
+    constant weights and no more outputs than inputs may start when it runs pixel by pixel
+    (tte_conv2d_s8_pointwise_by_pixel: pixel i's outputs then end at or below pixel i's inputs):
+    0 where it makes the first pixels' outputs aside (at most PW_BY_PIXEL_FIRST outputs), else
+    out_c rounded up; None for other nodes."""
+    if node.op != "conv2d" or len(node.inputs) < 2 or not _plain_pointwise(node, g):
+        return None
+    x, w, y = _t(g, node.inputs[0]), _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    n, m = x.shape[3], y.shape[3]
+    if x.dtype != "int8" or y.dtype != "int8" or w.data is None or m > n:
+        return None
+    return 0 if m <= PW_BY_PIXEL_FIRST else -(-m // 8) * 8
+
+
+def pw_by_pixel(node: Node, g: Graph) -> bool:
+    """Whether the 1x1 conv runs pixel by pixel: the graph's PW_BY_PIXEL_META names it."""
+    return node.name in g.meta.get(PW_BY_PIXEL_META, ()) and pw_by_pixel_distance(node, g) is not None
 
 
 def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
@@ -74,8 +130,13 @@ def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     1x1 over a multiple of 16 channels, or a stride-1 3x3 RGB stem into at most 16 channels with
     rows of 8 outputs or more) and at most 64 output channels; a plain 1x1 that the graph's
     PW_BUFFER_META names: its pixel buffer (pointwise_buffer_bytes; pointwise_buffer8_bytes where
-    PW_BUFFER8_META names it); else 0. Planned in the
-    arena so that the kernel keeps them off the stack."""
+    PW_BUFFER8_META names it); a depthwise run over its input (dw_in_place): its passes' copies;
+    a 1x1 run pixel by pixel (pw_by_pixel): none; else 0. Planned in the arena so that the kernel
+    keeps them off the stack."""
+    if node.op == "conv2d" and dw_in_place(node, g):
+        return dw_in_place_bytes(node, g)
+    if node.op == "conv2d" and pw_by_pixel(node, g):
+        return 0
     if node.op != "conv2d" or int(node.attrs["groups"]) != 1:
         return 0
     w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
@@ -120,6 +181,12 @@ def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         if int(node.attrs["groups"]) != 1:
             raise _err(node, "split weights need groups 1")
         return Emitted(decls, [f"tte_conv2d_s8_split(&{prefix}_params, {ref(x.name)}, {sw}, {b}, {ref(y.name)});"])
+    if pw_by_pixel(node, g):
+        return Emitted(decls, [f"tte_conv2d_s8_pointwise_by_pixel(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, "
+                               f"{b}, {ref(y.name)});"])
+    if dw_in_place(node, g):
+        return Emitted(decls, [f"tte_conv2d_s8_depthwise_inplace(&{prefix}_params, {ref(x.name)}, {ref(w.name)}, {b}, "
+                               f"{ref(y.name)}, {ref(node.name + '@scratch')}, {dw_in_place_group(node, g)});"])
     from tte.compiler.emit.block import PE_MAX_IN, live_bias, live_bias_limit, pw_conv_prepared
 
     prep = pw_conv_prepared(node, g)
