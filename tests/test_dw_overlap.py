@@ -76,6 +76,8 @@ def plans() -> Iterator[tuple[Analysis, Analysis]]:
     try:
         with_dw = analyze(g, scheme=SCHEME)
         mp.setattr(analysis, "depthwise_overlap", lambda n, g: None)
+        # nor any depthwise run over its input (tte.compiler.analysis._choose_over_input)
+        mp.setattr(analysis, "_choose_over_input", lambda sg, inf, x: None)
         without = analyze(g, scheme=SCHEME)
     finally:
         mp.undo()
