@@ -533,11 +533,26 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
     }
 }
 
+/* A part of one image's output rows, for tte_block_s8_pair: rows [oy0, oy1) of image b, y holding
+ * output row y_row on (up to y_end: the parking room of D's outputs), E's next row kept in *next
+ * across the calls (the ring and the input window in scratch are kept too); no pixel is carried
+ * past oy1. The window of the input rows starts with oy0 == 0 and is drained with oy1 == out_h. */
+typedef struct {
+    int32_t b;
+    int32_t oy0;
+    int32_t oy1;
+    int32_t y_row;
+    int32_t *next;
+    int8_t *y_end;
+} block_range_t;
+
 /* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
- * of its rows in scratch, and no input byte is in y's way */
+ * of its rows in scratch, and no input byte is in y's way; rg: a part of the output rows (else NULL:
+ * every row of every image) */
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
                       const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
-                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src)
+                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src,
+                      const block_range_t *rg)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -546,7 +561,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const size_t x_image = (size_t)gx->in_h * gx->in_w * gx->in_c;
     const int32_t out_c = p->project->g.out_c;
     const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
-    int8_t *const y_end = y + (size_t)gd->batch * y_image;
+    int8_t *const y_end = rg != NULL ? rg->y_end : y + (size_t)gd->batch * y_image;
+    /* the image and rows to compute, the first pixel y holds */
+    const int32_t b0 = rg != NULL ? rg->b : 0, b1 = rg != NULL ? rg->b + 1 : gd->batch;
+    const int32_t oy0 = rg != NULL ? rg->oy0 : 0, oy1 = rg != NULL ? rg->oy1 : gd->out_h;
+    const size_t y_pix0 = rg != NULL ? (size_t)rg->y_row * gd->out_w : 0;
     const size_t x_row = (size_t)gx->in_w * gx->in_c;
     const uintptr_t x_end = src != NULL ? 0 : (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
@@ -595,18 +614,18 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
         dw_ws = scratch + e_bytes + a_bytes;
         dw_bytes = 0;
     }
-    for (b = 0; b < gd->batch; ++b) {
+    for (b = b0; b < b1; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
-        int8_t *yb = y + (size_t)b * y_image;
-        int32_t next = 0; /* the next row of E's output to compute */
-        if (reads_rows(src)) {
+        int8_t *yb = rg != NULL ? y : y + (size_t)b * y_image;
+        int32_t next = rg != NULL ? *rg->next : 0; /* the next row of E's output to compute */
+        if (reads_rows(src) && oy0 == 0) {
             window_of(x)->n = 0;
             window_of(x)->ask = 0;
             window_of(x)->base = b * gx->in_h;
         }
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
-        for (oy = 0; oy < gd->out_h; ++oy) {
+        for (oy = oy0; oy < oy1; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             if (p->expand != NULL) {
                 int32_t lo = top < 0 ? 0 : top;
@@ -655,7 +674,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             for (ox = 0; ox < gd->out_w;) {
                 /* the chunk's first pixel: the first of the c carried ones */
                 const size_t pix = (size_t)oy * gd->out_w + ox - c;
-                int8_t *yp = yb + pix * out_c;
+                int8_t *yp = yb + (pix - y_pix0) * out_c;
                 const int8_t *xp = p->add != NULL ? xb + pix * out_c : xb;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
@@ -681,7 +700,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     }
                     dw_part(p, fast_d, rows, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
                             dw_bytes);
-                    if (!row_end || oy + 1 < gd->out_h) {
+                    if (!row_end || oy + 1 < oy1) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
                         np = k >= 4 ? k & ~3 : row_end ? 0 : k & ~1;
@@ -704,8 +723,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 ++ox;
             }
         }
-        if (reads_rows(src)) {
+        if (reads_rows(src) && oy1 == gd->out_h) {
             window_drain(src, gx, window_of(x));
+        }
+        if (rg != NULL) {
+            *rg->next = next;
         }
     }
 }
@@ -714,14 +736,14 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch)
 {
-    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL, NULL);
 }
 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
-    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL, NULL);
 }
 
 /* The input of a block with in_rows: the caller's image, or the rows of the window at the end of
@@ -744,7 +766,7 @@ void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *s
 {
     const int8_t *const x = rows_input(p, src, scratch);
     if (x != NULL) {
-        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src, NULL);
     }
 }
 
@@ -754,6 +776,156 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
 {
     const int8_t *const x = rows_input(p, src, scratch);
     if (x != NULL) {
-        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src, NULL);
+    }
+}
+
+/* ---- two blocks run together (tte_block_s8_pair) ----
+ *
+ * B's output rows are made in passes of p->rows; before each pass A makes the rows of its output
+ * that B's E reads for it (every row left before the last pass: B's window drains them, and A's
+ * own input is read to its end) into the band, from its first byte: B has read every row before
+ * them. B reads them through its window of E's input rows (in_rows), from pair_row, which copies
+ * one row of the band. Both keep their ring, window and E's next row in their scratch across the
+ * passes; neither runs inside the other, so the deepest stack path is one block's. */
+
+typedef struct {
+    tte_block_rows_t src;  /* B's input: pair_row on this state */
+    const int8_t *band;
+    int32_t first;         /* the first row of A's output (of image base / in_h) the band holds */
+    int32_t made;          /* the rows of A's output made so far */
+    int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
+    int32_t row_bytes;
+    int32_t a_next;        /* A's and B's E next row (block_range_t.next) */
+    int32_t b_next;
+    block_range_t rg;
+} pair_state_t;
+
+/* its bytes in scratch, the same on every target (tte.compiler.emit.block.PAIR_STATE_BYTES) */
+#define PAIR_STATE_BYTES 96
+typedef char pair_state_fits[sizeof(pair_state_t) <= PAIR_STATE_BYTES ? 1 : -1];
+
+static int32_t align8(int32_t n)
+{
+    return (n + 7) & ~7;
+}
+
+/* The last row of A's output B's E reads for B's output rows up to oy (the last of B's rows:
+ * every row of A's) */
+static int32_t pair_last_row(const tte_block_s8_params_t *b, int32_t oy)
+{
+    const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
+    int32_t d_hi = oy * gd->stride_h - gd->pad_top + (gd->k_h - 1) * gd->dil_h;
+    int32_t e_hi;
+    if (oy >= gd->out_h - 1) {
+        return ge->in_h - 1;
+    }
+    if (d_hi > gd->in_h - 1) {
+        d_hi = gd->in_h - 1;
+    }
+    e_hi = d_hi * ge->stride_h - ge->pad_top + (ge->k_h - 1) * ge->dil_h;
+    return e_hi < ge->in_h - 1 ? e_hi : ge->in_h - 1;
+}
+
+/* The rows of A's output the band holds: the most one pass makes */
+static int32_t pair_band_rows(const tte_block_s8_pair_t *p)
+{
+    const int32_t out_h = p->second->dw->g.out_h;
+    int32_t made = 0, most = 0, oy;
+    for (oy = 0; oy < out_h; oy += p->rows) {
+        const int32_t last = pair_last_row(p->second, oy + p->rows - 1);
+        if (last + 1 - made > most) {
+            most = last + 1 - made;
+        }
+        if (last + 1 > made) {
+            made = last + 1;
+        }
+    }
+    return most;
+}
+
+/* A's output row bytes, and the room after the band's rows where A parks D's outputs: one row of
+ * them, so that every chunk of A takes a whole row */
+static int32_t pair_row_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gp = &p->first->project->g;
+    return gp->out_w * gp->out_c;
+}
+
+static int32_t pair_park_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gd = &p->first->dw->g;
+    return gd->out_w * gd->out_c;
+}
+
+int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p)
+{
+    return align8(tte_block_s8_scratch_bytes(p->second)) + align8(tte_block_s8_scratch_bytes(p->first))
+           + PAIR_STATE_BYTES + pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
+}
+
+/* B's window's reader: row (of image base / in_h) of A's output from the band */
+static void pair_row(void *ctx, int32_t row, int8_t *dst)
+{
+    const pair_state_t *st = (const pair_state_t *)ctx;
+    const int32_t r = row - st->base;
+    if (r >= st->first && r < st->made) {
+        memcpy(dst, st->band + (size_t)(r - st->first) * st->row_bytes, (size_t)st->row_bytes);
+    }
+}
+
+void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
+                       int8_t *scratch)
+{
+    const tte_block_s8_params_t *a = p->first, *bk = p->second;
+    const tte_block_s8_weights_t *wa = p->first_w, *wb = p->second_w;
+    int8_t *const sb = scratch;
+    int8_t *const sa = sb + align8(tte_block_s8_scratch_bytes(bk));
+    pair_state_t *const st = (pair_state_t *)(void *)(sa + align8(tte_block_s8_scratch_bytes(a)));
+    int8_t *const band = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+    const int32_t a_h = a->project->g.out_h, out_h = bk->dw->g.out_h;
+    const size_t y_image = (size_t)out_h * bk->dw->g.out_w * bk->project->g.out_c;
+    const int8_t *xa = src != NULL ? rows_input(a, src, sa) : x;
+    const int32_t band_bytes = pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
+    const int8_t *xb;
+    int32_t b, oy;
+    if (xa == NULL) {
+        return; /* A's input given by neither an image nor a reader */
+    }
+    st->src.image = NULL;
+    st->src.read_row = pair_row;
+    st->src.ctx = st;
+    st->band = band;
+    st->row_bytes = pair_row_bytes(p);
+    xb = rows_input(bk, &st->src, sb);
+    for (b = 0; b < bk->dw->g.batch; ++b) {
+        st->first = 0;
+        st->made = 0;
+        st->base = b * a_h;
+        st->a_next = 0;
+        st->b_next = 0;
+        for (oy = 0; oy < out_h; oy += p->rows) {
+            const int32_t last = pair_last_row(bk, oy + p->rows - 1);
+            if (last >= st->made) {
+                st->rg.b = b;
+                st->rg.oy0 = st->made;
+                st->rg.oy1 = last + 1;
+                st->rg.y_row = st->made;
+                st->rg.next = &st->a_next;
+                st->rg.y_end = band + band_bytes;
+                block_run(a, xa, wa->w_e, NULL, wa->b_e, wa->w_d, wa->b_d, wa->w_p, wa->b_p, band, sa, src,
+                          &st->rg);
+                st->first = st->made;
+                st->made = last + 1;
+            }
+            st->rg.b = b;
+            st->rg.oy0 = oy;
+            st->rg.oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
+            st->rg.y_row = 0;
+            st->rg.next = &st->b_next;
+            st->rg.y_end = y + (size_t)(b + 1) * y_image;
+            block_run(bk, xb, wb->w_e, NULL, wb->b_e, wb->w_d, wb->b_d, wb->w_p, wb->b_p, y + (size_t)b * y_image, sb,
+                      &st->src, &st->rg);
+        }
     }
 }
