@@ -16,7 +16,7 @@ from rowsnet import pair_net
 from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
 from tte.compiler.emit import SCRATCH
-from tte.compiler.emit.block import block_scratch_bytes, pair_parts
+from tte.compiler.emit.block import DW_PAD_META, block_scratch_bytes, pair_parts
 from tte.reference import execute
 from tte.targets.sim import Simulator
 
@@ -56,11 +56,16 @@ def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
         band_row = view.tensors[first.outputs[0]].nbytes // view.tensors[first.outputs[0]].shape[1]
         assert scratch.size == (SCRATCH["streamed_pair"](pair, sg.graph) + 7) // 8 * 8
         assert own + 2 * band_row < scratch.size < own + view.tensors[first.outputs[0]].nbytes
-        # the pair's step against the two blocks' of the normal plan (without its input image)
         pair_step = plan.floor_bytes()[0]
-        out_whole = view.tensors[first.outputs[0]].nbytes
-        assert pair_step == scratch.size + sg.graph.tensors[pair.outputs[0]].nbytes
-        assert pair_step < out_whole + block_scratch_bytes(second, view) + sg.graph.tensors[pair.outputs[0]].nbytes
+        out, out_whole = sg.graph.tensors[pair.outputs[0]].nbytes, view.tensors[first.outputs[0]].nbytes
+        assert pair_step == scratch.size + out
+        # without optional scratch (given after the pairing, where the shared arena has room), the
+        # pair's step against the second block's step unpaired, the first's output whole
+        given = sg.graph.meta.get(DW_PAD_META, frozenset())
+        sg.graph.meta[DW_PAD_META] = frozenset()
+        bare, second_alone = SCRATCH["streamed_pair"](pair, sg.graph), block_scratch_bytes(second, view)
+        sg.graph.meta[DW_PAD_META] = given
+        assert bare + out < out_whole + second_alone + out
     assert [n.op for n in normal.scheduled.graph.nodes[:2]] == ["streamed_block", "streamed_block"]
     assert [n.op for n in normal.inference.graph.nodes[:2]] == ["streamed_block", "streamed_block"]
 

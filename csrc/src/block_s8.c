@@ -549,9 +549,8 @@ typedef struct {
 /* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
  * of its rows in scratch, and no input byte is in y's way; rg: a part of the output rows (else NULL:
  * every row of every image) */
-static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
-                      const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
-                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src,
+static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte_block_s8_weights_t *w,
+                      const tte_split_s8_t *ws_e, int8_t *y, int8_t *scratch, const tte_block_rows_t *src,
                       const block_range_t *rg)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
@@ -601,16 +600,16 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     }
     if (p->expand == NULL && p->add == NULL) {
         if (p->dw_all) {
-            block_run_all(p, x, w_d, b_d, w_p, b_p, y, scratch);
+            block_run_all(p, x, w->w_d, w->b_d, w->w_p, w->b_p, y, scratch);
         } else {
-            block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
+            block_run_flat(p, x, w->w_d, w->b_d, w->w_p, w->b_p, y, scratch);
         }
         return;
     }
     /* over a layout of biases 0, the live biases added once here (dw3_live) */
     if (w_bytes > 0
-        && (p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, b_d, p->dw_prep_live, scratch + e_bytes + a_bytes)
-                                : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes))) {
+        && (p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, w->b_d, p->dw_prep_live, scratch + e_bytes + a_bytes)
+                                : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, w->b_d, p->dw_prep, scratch + e_bytes + a_bytes))) {
         dw_ws = scratch + e_bytes + a_bytes;
         dw_bytes = 0;
     }
@@ -637,12 +636,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 if (next <= hi && reads_rows(src)) {
-                    next = expand_rows_window(p, src, x, fast_e, w_e, ws_e, b_e, next, hi, ring, e_scratch);
+                    next = expand_rows_window(p, src, x, fast_e, w->w_e, ws_e, w->b_e, next, hi, ring, e_scratch);
                 } else if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
                     next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                    expand_row(p, fast_e, xb, w->w_e, ws_e, w->b_e, next, ring + (size_t)(next % span) * row_bytes,
                                e_scratch);
                 }
             }
@@ -687,7 +686,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 if (c > 0 && k <= c) {
                     /* (no room for a new pixel) P and the add on the carried ones where they are */
-                    project_add(p, fast_p, carry, c, w_p, b_p, yp, xp, pairs, table, side);
+                    project_add(p, fast_p, carry, c, w->w_p, w->b_p, yp, xp, pairs, table, side);
                     c = 0;
                     continue;
                 }
@@ -698,7 +697,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    dw_part(p, fast_d, rows, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
+                    dw_part(p, fast_d, rows, ox, fresh, w->w_d, w->b_d, dk + (size_t)c * gd->out_c, dw_ws,
                             dw_bytes);
                     if (!row_end || oy + 1 < oy1) {
                         /* the rest is carried; it always fits the next chunk (the room left
@@ -706,18 +705,18 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                         np = k >= 4 ? k & ~3 : row_end ? 0 : k & ~1;
                     }
                     if (np > 0) {
-                        project_add(p, fast_p, dk, np, w_p, b_p, yp, xp, pairs, table, side);
+                        project_add(p, fast_p, dk, np, w->w_p, w->b_p, yp, xp, pairs, table, side);
                     }
                     ox += fresh;
                     c = k - np;
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                dw_part(p, fast_d, rows, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, ox, 1, w->w_d, w->b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
-                    project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
+                    project_px(p, fast_p, dbuf, 1, w->w_p, w->b_p, yp, pairs);
                 } else {
-                    project_px(p, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
+                    project_px(p, fast_p, dbuf, 1, w->w_p, w->b_p, pbuf, pairs);
                     residual_add(p, xp, pbuf, yp, out_c, table, side);
                 }
                 ++ox;
@@ -736,14 +735,16 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch)
 {
-    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL, NULL);
+    const tte_block_s8_weights_t w = {w_e, b_e, w_d, b_d, w_p, b_p};
+    block_run(p, x, &w, NULL, y, scratch, NULL, NULL);
 }
 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
-    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL, NULL);
+    const tte_block_s8_weights_t w = {NULL, b_e, w_d, b_d, w_p, b_p};
+    block_run(p, x, &w, w_e, y, scratch, NULL, NULL);
 }
 
 /* The input of a block with in_rows: the caller's image, or the rows of the window at the end of
@@ -765,8 +766,9 @@ void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *s
                        const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
     const int8_t *const x = rows_input(p, src, scratch);
+    const tte_block_s8_weights_t w = {w_e, b_e, w_d, b_d, w_p, b_p};
     if (x != NULL) {
-        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src, NULL);
+        block_run(p, x, &w, NULL, y, scratch, src, NULL);
     }
 }
 
@@ -775,8 +777,9 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
                              const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
     const int8_t *const x = rows_input(p, src, scratch);
+    const tte_block_s8_weights_t w = {NULL, b_e, w_d, b_d, w_p, b_p};
     if (x != NULL) {
-        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src, NULL);
+        block_run(p, x, &w, w_e, y, scratch, src, NULL);
     }
 }
 
@@ -791,7 +794,6 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
 
 typedef struct {
     tte_block_rows_t src;  /* B's input: pair_row on this state */
-    const int8_t *band;
     int32_t first;         /* the first row of A's output (of image base / in_h) the band holds */
     int32_t made;          /* the rows of A's output made so far */
     int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
@@ -799,10 +801,17 @@ typedef struct {
     int32_t a_next;        /* A's and B's E next row (block_range_t.next) */
     int32_t b_next;
     block_range_t rg;
+    /* block_run's arguments for A (0) and B (1): y[0] is the band, y[1] image b's output */
+    const tte_block_s8_params_t *bp[2];
+    const tte_block_s8_weights_t *w[2];
+    const int8_t *x[2];
+    int8_t *y[2];
+    int8_t *s[2];
+    const tte_block_rows_t *a_src;
 } pair_state_t;
 
 /* its bytes in scratch, the same on every target (tte.compiler.emit.block.PAIR_STATE_BYTES) */
-#define PAIR_STATE_BYTES 96
+#define PAIR_STATE_BYTES 176
 typedef char pair_state_fits[sizeof(pair_state_t) <= PAIR_STATE_BYTES ? 1 : -1];
 
 static int32_t align8(int32_t n)
@@ -870,62 +879,87 @@ static void pair_row(void *ctx, int32_t row, int8_t *dst)
     const pair_state_t *st = (const pair_state_t *)ctx;
     const int32_t r = row - st->base;
     if (r >= st->first && r < st->made) {
-        memcpy(dst, st->band + (size_t)(r - st->first) * st->row_bytes, (size_t)st->row_bytes);
+        memcpy(dst, st->y[0] + (size_t)(r - st->first) * st->row_bytes, (size_t)st->row_bytes);
+    }
+}
+
+/* block_run of A (k 0) or B (k 1) on the range st->rg, every argument from st: pair_pass, its one
+ * caller, keeps few values on its frame, which is on the deepest stack path */
+static TTE_ALWAYS_INLINE void pair_block(const pair_state_t *st, int32_t k)
+{
+    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg);
+}
+
+/* st set up for a call (the part that block_run's frame need not sit on); 0: no input */
+static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_t *st, const tte_block_rows_t *src,
+                                       const int8_t *x, int8_t *scratch)
+{
+    int8_t *const sa = scratch + align8(tte_block_s8_scratch_bytes(p->second));
+    st->bp[0] = p->first;
+    st->bp[1] = p->second;
+    st->w[0] = p->first_w;
+    st->w[1] = p->second_w;
+    st->s[0] = sa;
+    st->s[1] = scratch;
+    st->a_src = src;
+    st->x[0] = src != NULL ? rows_input(p->first, src, sa) : x;
+    st->src.image = NULL;
+    st->src.read_row = pair_row;
+    st->src.ctx = st;
+    st->x[1] = rows_input(p->second, &st->src, scratch);
+    st->y[0] = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+    st->row_bytes = pair_row_bytes(p);
+    st->rg.y_end = st->y[0] + pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
+    return st->x[0] != NULL;
+}
+
+/* One pass: A's rows that B's output rows [oy, oy + rows) read (made into the band from its start),
+ * then those rows of B */
+static TTE_NOINLINE void pair_pass(const tte_block_s8_pair_t *p, pair_state_t *st, int8_t *y_end, int32_t oy)
+{
+    const int32_t last = pair_last_row(p->second, oy + p->rows - 1), out_h = p->second->dw->g.out_h;
+    if (last >= st->made) {
+        st->rg.oy0 = st->made;
+        st->rg.oy1 = last + 1;
+        st->rg.y_row = st->made;
+        st->rg.next = &st->a_next;
+        pair_block(st, 0);
+        st->first = st->made;
+        st->made = last + 1;
+    }
+    st->rg.oy0 = oy;
+    st->rg.oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
+    st->rg.y_row = 0;
+    st->rg.next = &st->b_next;
+    {
+        int8_t *const band_end = st->rg.y_end;
+        st->rg.y_end = y_end;
+        pair_block(st, 1);
+        st->rg.y_end = band_end;
     }
 }
 
 void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
                        int8_t *scratch)
 {
-    const tte_block_s8_params_t *a = p->first, *bk = p->second;
-    const tte_block_s8_weights_t *wa = p->first_w, *wb = p->second_w;
-    int8_t *const sb = scratch;
-    int8_t *const sa = sb + align8(tte_block_s8_scratch_bytes(bk));
-    pair_state_t *const st = (pair_state_t *)(void *)(sa + align8(tte_block_s8_scratch_bytes(a)));
-    int8_t *const band = (int8_t *)(void *)st + PAIR_STATE_BYTES;
-    const int32_t a_h = a->project->g.out_h, out_h = bk->dw->g.out_h;
-    const size_t y_image = (size_t)out_h * bk->dw->g.out_w * bk->project->g.out_c;
-    const int8_t *xa = src != NULL ? rows_input(a, src, sa) : x;
-    const int32_t band_bytes = pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
-    const int8_t *xb;
+    pair_state_t *const st = (pair_state_t *)(void *)(scratch + align8(tte_block_s8_scratch_bytes(p->second))
+                                                      + align8(tte_block_s8_scratch_bytes(p->first)));
+    const tte_conv2d_geom_t *gd = &p->second->dw->g;
+    const size_t y_image = (size_t)gd->out_h * gd->out_w * p->second->project->g.out_c;
     int32_t b, oy;
-    if (xa == NULL) {
+    if (!pair_begin(p, st, src, x, scratch)) {
         return; /* A's input given by neither an image nor a reader */
     }
-    st->src.image = NULL;
-    st->src.read_row = pair_row;
-    st->src.ctx = st;
-    st->band = band;
-    st->row_bytes = pair_row_bytes(p);
-    xb = rows_input(bk, &st->src, sb);
-    for (b = 0; b < bk->dw->g.batch; ++b) {
+    for (b = 0; b < gd->batch; ++b) {
         st->first = 0;
         st->made = 0;
-        st->base = b * a_h;
+        st->base = b * p->first->project->g.out_h;
         st->a_next = 0;
         st->b_next = 0;
-        for (oy = 0; oy < out_h; oy += p->rows) {
-            const int32_t last = pair_last_row(bk, oy + p->rows - 1);
-            if (last >= st->made) {
-                st->rg.b = b;
-                st->rg.oy0 = st->made;
-                st->rg.oy1 = last + 1;
-                st->rg.y_row = st->made;
-                st->rg.next = &st->a_next;
-                st->rg.y_end = band + band_bytes;
-                block_run(a, xa, wa->w_e, NULL, wa->b_e, wa->w_d, wa->b_d, wa->w_p, wa->b_p, band, sa, src,
-                          &st->rg);
-                st->first = st->made;
-                st->made = last + 1;
-            }
-            st->rg.b = b;
-            st->rg.oy0 = oy;
-            st->rg.oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
-            st->rg.y_row = 0;
-            st->rg.next = &st->b_next;
-            st->rg.y_end = y + (size_t)(b + 1) * y_image;
-            block_run(bk, xb, wb->w_e, NULL, wb->b_e, wb->w_d, wb->b_d, wb->w_p, wb->b_p, y + (size_t)b * y_image, sb,
-                      &st->src, &st->rg);
+        st->rg.b = b;
+        st->y[1] = y + (size_t)b * y_image;
+        for (oy = 0; oy < gd->out_h; oy += p->rows) {
+            pair_pass(p, st, st->y[1] + y_image, oy);
         }
     }
 }

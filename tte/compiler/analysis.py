@@ -402,15 +402,17 @@ def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_b
 def _choose_given(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
                   base: tuple[int, int], key: str, work_of: Callable[[Node, Graph], int]) -> None:
     """The blocks given the optional scratch of meta ``key`` (candidates: ``work_of`` nonzero, the
-    work it speeds up): all where neither plan's arena exceeds ``base`` by more than
-    ``speed_sram_bytes``, else each in turn, the most work first, kept where neither does."""
+    work it speeds up): all where the shared arena (the larger plan's) exceeds ``base``'s by no more
+    than ``speed_sram_bytes``, else each in turn, the most work first, kept where it does not."""
     graphs = (sg.graph, inf.graph)
 
     def fits(given: frozenset[str]) -> bool:
+        # the two plans share one arena: the larger of the two may not grow (the inference plan may
+        # take its blocks' scratch below the training plan's height, e.g. beside a streamed_pair)
         for g in graphs:
             g.meta[key] = given
         got = (_train_plan(sg, x).arena_bytes, _train_plan(inf, x).arena_bytes)
-        return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
+        return max(got) <= max(base) + speed_sram_bytes
 
     work: dict[str, int] = {}
     for graph in graphs:
