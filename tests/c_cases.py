@@ -2493,7 +2493,8 @@ def _pair_case(seed: int) -> Case:
     streamed_pair: B reads A's rows from the band as A makes them. 1 to 3 of B's output rows a pass
     (PAIR_ROWS_META: bands of 1 to 7 rows), one or two images, heights and widths 3 to 14 (odd and
     even), the paper models' channels on every third seed (3 -> 16 -> 8, 8 -> 48 -> 8), and on
-    every fourth A given its depthwise's widened rows (DW_PAD_META); the scratch garbage on entry."""
+    every fourth both given their depthwise's widened rows (DW_PAD_META: kept across the passes);
+    the scratch garbage on entry."""
     from tte.compiler.emit import SCRATCH
     from tte.compiler.emit.block import DW_PAD_META, PAIR_ROWS_META
     from tte.compiler.fuse import pair_blocks, pair_candidates, stream_blocks
@@ -2542,8 +2543,8 @@ def _pair_case(seed: int) -> Case:
     node = fused.nodes[0]
     rows = 1 + seed % 3
     fused.meta[PAIR_ROWS_META] = {node.name: rows}
-    if seed % 4 == 3:
-        fused.meta[DW_PAD_META] = frozenset({node.attrs["chain"].nodes[0].name})
+    if seed % 4 == 3:   # both blocks' (where a block takes them: a 3x3 stride-1 D after E)
+        fused.meta[DW_PAD_META] = frozenset(n.name for n in node.attrs["chain"].nodes)
     scratch = f"{node.name}@scratch"
     nbytes = SCRATCH["streamed_pair"](node, fused)
     fused.add_tensor(Tensor(scratch, (nbytes,), "int8"))

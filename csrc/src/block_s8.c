@@ -534,7 +534,7 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
 }
 
 /* A part of one image's output rows, for tte_block_s8_pair: rows [oy0, oy1) of image b, y holding
- * output row y_row on (up to y_end: the parking room of D's outputs), E's next row kept in *next
+ * output row y_row on (up to y_end: the parking room of D's outputs), E's next row kept in next
  * across the calls (the ring and the input window in scratch are kept too); no pixel is carried
  * past oy1. The window of the input rows starts with oy0 == 0 and is drained with oy1 == out_h. */
 typedef struct {
@@ -542,16 +542,36 @@ typedef struct {
     int32_t oy0;
     int32_t oy1;
     int32_t y_row;
-    int32_t *next;
+    int32_t next; /* E's next row */
+    int32_t wide; /* D's widened rows set up (block_wide_init), kept across the ranges */
     int8_t *y_end;
 } block_range_t;
+
+/* D's widened rows set up (tte_conv2d_s8_dw3_wide_init, or dw3_live's) at the first range of a
+ * call's images (rg NULL: the call's one), whose result the later ranges take: their slots then
+ * keep the rows widened so far (numbered apart per image), the state one call would have. Nonzero:
+ * D takes them. */
+static int32_t block_wide_init(const tte_block_s8_params_t *p, int32_t fast_d, const int32_t *b_d, void *ws,
+                               block_range_t *rg)
+{
+    int32_t wide;
+    if (rg != NULL && (rg->oy0 > 0 || rg->b > 0)) {
+        return rg->wide;
+    }
+    wide = p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, b_d, p->dw_prep_live, ws)
+                               : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, ws);
+    if (rg != NULL) {
+        rg->wide = wide;
+    }
+    return wide;
+}
 
 /* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
  * of its rows in scratch, and no input byte is in y's way; rg: a part of the output rows (else NULL:
  * every row of every image) */
 static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte_block_s8_weights_t *w,
                       const tte_split_s8_t *ws_e, int8_t *y, int8_t *scratch, const tte_block_rows_t *src,
-                      const block_range_t *rg)
+                      block_range_t *rg)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -606,17 +626,16 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte
         }
         return;
     }
-    /* over a layout of biases 0, the live biases added once here (dw3_live) */
-    if (w_bytes > 0
-        && (p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, w->b_d, p->dw_prep_live, scratch + e_bytes + a_bytes)
-                                : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, w->b_d, p->dw_prep, scratch + e_bytes + a_bytes))) {
+    /* over a layout of biases 0, the live biases added once here (dw3_live); a range after the
+     * first keeps the rows widened so far, as one call would (block_range_t.wide) */
+    if (w_bytes > 0 && block_wide_init(p, fast_d, w->b_d, scratch + e_bytes + a_bytes, rg)) {
         dw_ws = scratch + e_bytes + a_bytes;
         dw_bytes = 0;
     }
     for (b = b0; b < b1; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = rg != NULL ? y : y + (size_t)b * y_image;
-        int32_t next = rg != NULL ? *rg->next : 0; /* the next row of E's output to compute */
+        int32_t next = rg != NULL ? rg->next : 0; /* the next row of E's output to compute */
         if (reads_rows(src) && oy0 == 0) {
             window_of(x)->n = 0;
             window_of(x)->ask = 0;
@@ -726,7 +745,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte
             window_drain(src, gx, window_of(x));
         }
         if (rg != NULL) {
-            *rg->next = next;
+            rg->next = next;
         }
     }
 }
@@ -798,9 +817,7 @@ typedef struct {
     int32_t made;          /* the rows of A's output made so far */
     int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
     int32_t row_bytes;
-    int32_t a_next;        /* A's and B's E next row (block_range_t.next) */
-    int32_t b_next;
-    block_range_t rg;
+    block_range_t rg[2];   /* A's and B's ranges (E's next row and D's rows kept in each) */
     /* block_run's arguments for A (0) and B (1): y[0] is the band, y[1] image b's output */
     const tte_block_s8_params_t *bp[2];
     const tte_block_s8_weights_t *w[2];
@@ -811,7 +828,7 @@ typedef struct {
 } pair_state_t;
 
 /* its bytes in scratch, the same on every target (tte.compiler.emit.block.PAIR_STATE_BYTES) */
-#define PAIR_STATE_BYTES 176
+#define PAIR_STATE_BYTES 192
 typedef char pair_state_fits[sizeof(pair_state_t) <= PAIR_STATE_BYTES ? 1 : -1];
 
 static int32_t align8(int32_t n)
@@ -885,9 +902,9 @@ static void pair_row(void *ctx, int32_t row, int8_t *dst)
 
 /* block_run of A (k 0) or B (k 1) on the range st->rg, every argument from st: pair_pass, its one
  * caller, keeps few values on its frame, which is on the deepest stack path */
-static TTE_ALWAYS_INLINE void pair_block(const pair_state_t *st, int32_t k)
+static TTE_ALWAYS_INLINE void pair_block(pair_state_t *st, int32_t k)
 {
-    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg);
+    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
 }
 
 /* st set up for a call (the part that block_run's frame need not sit on); 0: no input */
@@ -909,34 +926,26 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
     st->x[1] = rows_input(p->second, &st->src, scratch);
     st->y[0] = (int8_t *)(void *)st + PAIR_STATE_BYTES;
     st->row_bytes = pair_row_bytes(p);
-    st->rg.y_end = st->y[0] + pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
+    st->rg[0].y_end = st->y[0] + pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
     return st->x[0] != NULL;
 }
 
 /* One pass: A's rows that B's output rows [oy, oy + rows) read (made into the band from its start),
  * then those rows of B */
-static TTE_NOINLINE void pair_pass(const tte_block_s8_pair_t *p, pair_state_t *st, int8_t *y_end, int32_t oy)
+static TTE_NOINLINE void pair_pass(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t oy)
 {
     const int32_t last = pair_last_row(p->second, oy + p->rows - 1), out_h = p->second->dw->g.out_h;
     if (last >= st->made) {
-        st->rg.oy0 = st->made;
-        st->rg.oy1 = last + 1;
-        st->rg.y_row = st->made;
-        st->rg.next = &st->a_next;
+        st->rg[0].oy0 = st->made;
+        st->rg[0].oy1 = last + 1;
+        st->rg[0].y_row = st->made;
         pair_block(st, 0);
         st->first = st->made;
         st->made = last + 1;
     }
-    st->rg.oy0 = oy;
-    st->rg.oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
-    st->rg.y_row = 0;
-    st->rg.next = &st->b_next;
-    {
-        int8_t *const band_end = st->rg.y_end;
-        st->rg.y_end = y_end;
-        pair_block(st, 1);
-        st->rg.y_end = band_end;
-    }
+    st->rg[1].oy0 = oy;
+    st->rg[1].oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
+    pair_block(st, 1);
 }
 
 void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
@@ -954,12 +963,13 @@ void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src
         st->first = 0;
         st->made = 0;
         st->base = b * p->first->project->g.out_h;
-        st->a_next = 0;
-        st->b_next = 0;
-        st->rg.b = b;
+        st->rg[0].b = st->rg[1].b = b;
+        st->rg[0].next = st->rg[1].next = 0;
+        st->rg[1].y_row = 0;
         st->y[1] = y + (size_t)b * y_image;
+        st->rg[1].y_end = st->y[1] + y_image;
         for (oy = 0; oy < gd->out_h; oy += p->rows) {
-            pair_pass(p, st, st->y[1] + y_image, oy);
+            pair_pass(p, st, oy);
         }
     }
 }

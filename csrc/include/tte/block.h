@@ -122,7 +122,7 @@ typedef struct {
 } tte_block_s8_pair_t;
 
 /* Bytes of scratch tte_block_s8_pair needs: the second block's (with its window of input rows),
- * from an 8-byte boundary the first's, from another a 176-byte state, then the band: the most rows
+ * from an 8-byte boundary the first's, from another a 192-byte state, then the band: the most rows
  * of the first's output one pass makes, and one row of its depthwise's outputs more (where its
  * chunks park them). scratch must be 8-byte aligned. */
 int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p);

@@ -999,7 +999,7 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
 
 # ---- two streamed blocks run together (tte.compiler.fuse.pair_blocks, tte_block_s8_pair) -----
 
-PAIR_STATE_BYTES = 176   # PAIR_STATE_BYTES in csrc/src/block_s8.c: the pair's state in its scratch
+PAIR_STATE_BYTES = 192   # PAIR_STATE_BYTES in csrc/src/block_s8.c: the pair's state in its scratch
 
 
 def pair_parts(node: Node, g: Graph) -> tuple[Node, Node, Graph]:
