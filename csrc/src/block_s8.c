@@ -268,6 +268,13 @@ static TTE_NOINLINE void expand_row_window(const tte_block_s8_params_t *p, int32
     }
 }
 
+/* The window's row through E, a plain 1x1 from its layout (pe_prep), into dst, as expand_row takes
+ * it: without expand_row_window's frame (its copy of E's parameters) on the deepest stack path */
+static TTE_NOINLINE void expand_row_prep(const tte_block_s8_params_t *p, in_window_t *w, int8_t *dst)
+{
+    tte_conv2d_s8_pointwise_small_prep_px(p->expand, window_buf(w), p->expand->g.in_w, p->pe_prep, dst);
+}
+
 /* Rows next..hi of E's output from the model's input rows through the window (reads_rows: x is
  * its rows) into their slots of D's ring. Returns the next row to compute. */
 static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
@@ -280,8 +287,12 @@ static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, c
     const int32_t span = ring_span(gd);
     for (; next <= hi; ++next) {
         window_advance(src, &p->expand->g, window_of(x), next);
-        expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
-                          e_scratch);
+        if (p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
+            expand_row_prep(p, window_of(x), ring + (size_t)(next % span) * row_bytes);
+        } else {
+            expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                              e_scratch);
+        }
     }
     return next;
 }
