@@ -166,6 +166,7 @@ class _SplitRef:
     def __init__(self, fn: Callable[[str], str]) -> None:
         self.fn = fn
         self.split: dict[str, str] = {}
+        self.constant_refs = False   # its buffers come at run time (b[i]): no static initializer takes them
 
     def __call__(self, name: str) -> str:
         return self.fn(name)
@@ -2626,7 +2627,81 @@ def forward_cases() -> list[Case]:
     cases += dwrq_cases()
     cases += split_forward_cases()
     cases += dw3_fill_cases()
+    cases += pair_cases()
     return cases
+
+
+# --- pair: two streamed blocks run together (tte_block_s8_pair), the first's output a band of rows ---
+def _pair_case(seed: int) -> Case:
+    """Block A ([E: a 3x3 conv over 3 channels at stride 1 or 2 (a stem), or a 1x1] -> depthwise ->
+    1x1 [-> the residual add after a 1x1 E]) then block B (a 1x1 or 3x3 E -> depthwise 3x3 or 5x5,
+    stride 1 or 2, paddings from none to two wide -> 1x1), fused by tte.compiler.fuse into one
+    streamed_pair: B reads A's rows from the band as A makes them. 1 to 3 of B's output rows a pass
+    (PAIR_ROWS_META: bands of 1 to 7 rows), one or two images, heights and widths 3 to 14 (odd and
+    even), the paper models' channels on every third seed (3 -> 16 -> 8, 8 -> 48 -> 8), and on
+    every fourth both given their depthwise's widened rows (DW_PAD_META: kept across the passes);
+    the scratch garbage on entry."""
+    from tte.compiler.emit import SCRATCH
+    from tte.compiler.emit.block import DW_PAD_META, PAIR_ROWS_META
+    from tte.compiler.fuse import pair_blocks, pair_candidates, stream_blocks
+    from tte.compiler.schedule import schedule_inference
+
+    rng = np.random.default_rng(61610 + seed)
+    paper = seed % 3 == 0
+    a_kind = ("stem", "pointwise", "residual")[seed % 3] if not paper else "stem"
+    n = 2 if seed % 5 == 4 else 1
+    h, w = int(rng.integers(3, 15)), int(rng.integers(3, 15))
+    c0 = 3 if a_kind == "stem" else int(rng.choice([4, 8, 12]))
+    g = new_graph({"x": ((n, h, w, c0), "int8", rand_q(rng))})
+
+    def conv(x: str, y: str, cout: int, kk: int, stride: int, pads: tuple[int, ...], groups: int) -> None:
+        add_random_conv(g, rng, x, y, cout, kk, stride, pads, groups)
+
+    ca = 16 if paper else int(rng.choice([4, 8, 12, 16]))
+    if a_kind == "stem":
+        conv("x", "ae", ca, 3, 1 + seed % 2, (1, 1, 1, 1), 1)
+    else:
+        conv("x", "ae", ca, 1, 1, (0, 0, 0, 0), 1)
+    conv("ae", "ad", ca, 3, 1, (1, 1, 1, 1), ca)
+    conv("ad", "ap", c0 if a_kind == "residual" else (8 if paper else int(rng.integers(2, 13))), 1, 1, (0, 0, 0, 0), 1)
+    a_out = "ap"
+    if a_kind == "residual":
+        g.add_node("add", ["x", "ap"], "ay", {"activation": "none"}, quant=rand_q(rng))
+        a_out = "ay"
+    cb = 48 if paper else int(rng.choice([4, 8, 16, 24]))
+    if seed % 7 == 5:
+        conv(a_out, "be", cb, 3, 1, (1, 1, 1, 1), 1)
+    else:
+        conv(a_out, "be", cb, 1, 1, (0, 0, 0, 0), 1)
+    side = min(g.tensors["be"].shape[1:3])
+    k = 5 if seed % 4 == 1 and side >= 5 else 3
+    pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 0, 1, 0), (2, 2, 2, 2), (0, 1, 1, 0))[seed % 5] if k == 3 else (2, 2, 2, 2)
+    stride = 2 if paper or seed % 2 == 0 else 1
+    if (side + pads[0] + pads[2] - k) < 0 or (min(g.tensors["be"].shape[1:3]) + pads[1] + pads[3] - k) < 0:
+        pads = (k // 2,) * 4
+    conv("be", "bd", cb, k, stride, pads, cb)
+    conv("bd", "bp", 8 if paper else int(rng.integers(1, 13)), 1, 1, (0, 0, 0, 0), 1)
+    g.outputs = ["bp"]
+    feeds = random_feeds(g, rng)
+    streamed = stream_blocks(schedule_inference(g))
+    fused = pair_blocks(streamed, pair_candidates(streamed.graph)).graph
+    assert [nd.op for nd in fused.nodes] == ["streamed_pair"], [nd.op for nd in fused.nodes]
+    node = fused.nodes[0]
+    rows = 1 + seed % 3
+    fused.meta[PAIR_ROWS_META] = {node.name: rows}
+    if seed % 4 == 3:   # both blocks' (where a block takes them: a 3x3 stride-1 D after E)
+        fused.meta[DW_PAD_META] = frozenset(n.name for n in node.attrs["chain"].nodes)
+    scratch = f"{node.name}@scratch"
+    nbytes = SCRATCH["streamed_pair"](node, fused)
+    fused.add_tensor(Tensor(scratch, (nbytes,), "int8"))
+    fused.inputs.append(scratch)
+    feeds[scratch] = rand_s8(rng, (nbytes,))
+    name = f"streamed_pair_{a_kind}_{'paper_' if paper else ''}k{k}s{stride}_r{rows}_n{n}_{h}x{w}_{seed}"
+    return Case(name, fused, feeds, extra={"unfused": g})
+
+
+def pair_cases() -> list[Case]:
+    return [_pair_case(s) for s in range(24)]
 
 
 def _some_channels(rng: np.random.Generator, n: int) -> tuple[int, ...]:

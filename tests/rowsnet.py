@@ -21,3 +21,19 @@ def rows_net(side: int = 15, stem_k: int = 3, stem_stride: int = 2, classes: int
     x = net.conv(x, "b1d", 16, 16, 3, 2, 16, True)
     x = net.conv(x, "b1p", 16, 8, 1, 1, 1, False)
     return net.quantized(x, 8, side, classes, name)
+
+
+def pair_net(side: int = 32, stem_stride: int = 2, classes: int = 4, name: str = "pairnet") -> tte.Graph:
+    """rows_net's two blocks, then a third (1x1 expand 8 -> 16, 3x3 depthwise, 1x1 16 -> 8) for a
+    last-k scheme to train: the first two stay frozen, so they stream and can run as a pair."""
+    net = OnnxNet(np.random.default_rng(6))
+    x = net.conv("x", "stem", 3, 8, 3, stem_stride, 1, True)
+    x = net.conv(x, "b0d", 8, 8, 3, 1, 8, True)
+    x = net.conv(x, "b0p", 8, 8, 1, 1, 1, False)
+    x = net.conv(x, "b1e", 8, 16, 1, 1, 1, True)
+    x = net.conv(x, "b1d", 16, 16, 3, 2, 16, True)
+    x = net.conv(x, "b1p", 16, 8, 1, 1, 1, False)
+    x = net.conv(x, "b2e", 8, 16, 1, 1, 1, True)
+    x = net.conv(x, "b2d", 16, 16, 3, 1, 16, True)
+    x = net.conv(x, "b2p", 16, 8, 1, 1, 1, False)
+    return net.quantized(x, 8, side, classes, name)

@@ -482,6 +482,12 @@ FUSED_OPS: dict[str, OpSpec] = {
                              "[conv2d ->] depthwise conv2d -> 1x1 conv2d [-> add of x], int8, computed "
                              "output row by output row: only a ring of k_h rows of the first conv's "
                              "output exists (kernel scratch); 'chain' holds the original nodes"),
+    "streamed_pair": OpSpec(("x", "w_expand", "b_expand", "w_dw", "b_dw", "w_project", "b_project",
+                             "w2_expand", "b2_expand", "w2_dw", "b2_dw", "w2_project", "b2_project"), 12,
+                            {"chain": None}, _chain_shape,
+                            "two streamed_blocks run together: the second (with an expand conv, without the "
+                            "add) reads the first's output row by row as the first makes it, so only a band "
+                            "of its rows exists (kernel scratch); 'chain' holds the two streamed_block nodes"),
     "dwpw_backward": OpSpec(("dz", "w_dw", "mask", "w", "x", "b", "step", "w_q", "dz_mask", "b_dw", "dy_mask"), 8,
                             {"chain": None, "roles": (), "out_shapes": (), "head": (), "depthwise": "",
                              "pool": (), "count": 0},

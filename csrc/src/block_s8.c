@@ -268,6 +268,13 @@ static TTE_NOINLINE void expand_row_window(const tte_block_s8_params_t *p, int32
     }
 }
 
+/* The window's row through E, a plain 1x1 from its layout (pe_prep), into dst, as expand_row takes
+ * it: without expand_row_window's frame (its copy of E's parameters) on the deepest stack path */
+static TTE_NOINLINE void expand_row_prep(const tte_block_s8_params_t *p, in_window_t *w, int8_t *dst)
+{
+    tte_conv2d_s8_pointwise_small_prep_px(p->expand, window_buf(w), p->expand->g.in_w, p->pe_prep, dst);
+}
+
 /* Rows next..hi of E's output from the model's input rows through the window (reads_rows: x is
  * its rows) into their slots of D's ring. Returns the next row to compute. */
 static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, const tte_block_rows_t *src,
@@ -280,8 +287,12 @@ static TTE_NOINLINE int32_t expand_rows_window(const tte_block_s8_params_t *p, c
     const int32_t span = ring_span(gd);
     for (; next <= hi; ++next) {
         window_advance(src, &p->expand->g, window_of(x), next);
-        expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
-                          e_scratch);
+        if (p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
+            expand_row_prep(p, window_of(x), ring + (size_t)(next % span) * row_bytes);
+        } else {
+            expand_row_window(p, fast_e, window_of(x), w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                              e_scratch);
+        }
     }
     return next;
 }
@@ -533,11 +544,45 @@ static void project_add(const tte_block_s8_params_t *p, int32_t fast_p, const in
     }
 }
 
+/* A part of one image's output rows, for tte_block_s8_pair: rows [oy0, oy1) of image b, y holding
+ * output row y_row on (up to y_end: the parking room of D's outputs), E's next row kept in next
+ * across the calls (the ring and the input window in scratch are kept too); no pixel is carried
+ * past oy1. The window of the input rows starts with oy0 == 0 and is drained with oy1 == out_h. */
+typedef struct {
+    int32_t b;
+    int32_t oy0;
+    int32_t oy1;
+    int32_t y_row;
+    int32_t next; /* E's next row */
+    int32_t wide; /* D's widened rows set up (block_wide_init), kept across the ranges */
+    int8_t *y_end;
+} block_range_t;
+
+/* D's widened rows set up (tte_conv2d_s8_dw3_wide_init, or dw3_live's) at the first range of a
+ * call's images (rg NULL: the call's one), whose result the later ranges take: their slots then
+ * keep the rows widened so far (numbered apart per image), the state one call would have. Nonzero:
+ * D takes them. */
+static int32_t block_wide_init(const tte_block_s8_params_t *p, int32_t fast_d, const int32_t *b_d, void *ws,
+                               block_range_t *rg)
+{
+    int32_t wide;
+    if (rg != NULL && (rg->oy0 > 0 || rg->b > 0)) {
+        return rg->wide;
+    }
+    wide = p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, b_d, p->dw_prep_live, ws)
+                               : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, ws);
+    if (rg != NULL) {
+        rg->wide = wide;
+    }
+    return wide;
+}
+
 /* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
- * of its rows in scratch, and no input byte is in y's way */
-static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int8_t *w_e,
-                      const tte_split_s8_t *ws_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
-                      const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch, const tte_block_rows_t *src)
+ * of its rows in scratch, and no input byte is in y's way; rg: a part of the output rows (else NULL:
+ * every row of every image) */
+static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte_block_s8_weights_t *w,
+                      const tte_split_s8_t *ws_e, int8_t *y, int8_t *scratch, const tte_block_rows_t *src,
+                      block_range_t *rg)
 {
     const tte_conv2d_geom_t *gd = &p->dw->g;
     const tte_conv2d_geom_t *gx = p->expand != NULL ? &p->expand->g : gd;
@@ -546,7 +591,11 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     const size_t x_image = (size_t)gx->in_h * gx->in_w * gx->in_c;
     const int32_t out_c = p->project->g.out_c;
     const size_t y_image = (size_t)gd->out_h * gd->out_w * out_c;
-    int8_t *const y_end = y + (size_t)gd->batch * y_image;
+    int8_t *const y_end = rg != NULL ? rg->y_end : y + (size_t)gd->batch * y_image;
+    /* the image and rows to compute, the first pixel y holds */
+    const int32_t b0 = rg != NULL ? rg->b : 0, b1 = rg != NULL ? rg->b + 1 : gd->batch;
+    const int32_t oy0 = rg != NULL ? rg->oy0 : 0, oy1 = rg != NULL ? rg->oy1 : gd->out_h;
+    const size_t y_pix0 = rg != NULL ? (size_t)rg->y_row * gd->out_w : 0;
     const size_t x_row = (size_t)gx->in_w * gx->in_c;
     const uintptr_t x_end = src != NULL ? 0 : (uintptr_t)(x + (size_t)gd->batch * x_image);
     uintptr_t x_lo;
@@ -582,31 +631,30 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
     }
     if (p->expand == NULL && p->add == NULL) {
         if (p->dw_all) {
-            block_run_all(p, x, w_d, b_d, w_p, b_p, y, scratch);
+            block_run_all(p, x, w->w_d, w->b_d, w->w_p, w->b_p, y, scratch);
         } else {
-            block_run_flat(p, x, w_d, b_d, w_p, b_p, y, scratch);
+            block_run_flat(p, x, w->w_d, w->b_d, w->w_p, w->b_p, y, scratch);
         }
         return;
     }
-    /* over a layout of biases 0, the live biases added once here (dw3_live) */
-    if (w_bytes > 0
-        && (p->dw3_live != NULL ? p->dw3_live->init(p->dw, fast_d, b_d, p->dw_prep_live, scratch + e_bytes + a_bytes)
-                                : tte_conv2d_s8_dw3_wide_init(p->dw, fast_d, b_d, p->dw_prep, scratch + e_bytes + a_bytes))) {
+    /* over a layout of biases 0, the live biases added once here (dw3_live); a range after the
+     * first keeps the rows widened so far, as one call would (block_range_t.wide) */
+    if (w_bytes > 0 && block_wide_init(p, fast_d, w->b_d, scratch + e_bytes + a_bytes, rg)) {
         dw_ws = scratch + e_bytes + a_bytes;
         dw_bytes = 0;
     }
-    for (b = 0; b < gd->batch; ++b) {
+    for (b = b0; b < b1; ++b) {
         const int8_t *xb = x + (size_t)b * x_image;
-        int8_t *yb = y + (size_t)b * y_image;
-        int32_t next = 0; /* the next row of E's output to compute */
-        if (reads_rows(src)) {
+        int8_t *yb = rg != NULL ? y : y + (size_t)b * y_image;
+        int32_t next = rg != NULL ? rg->next : 0; /* the next row of E's output to compute */
+        if (reads_rows(src) && oy0 == 0) {
             window_of(x)->n = 0;
             window_of(x)->ask = 0;
             window_of(x)->base = b * gx->in_h;
         }
         int32_t c = 0;    /* pixels carried to the next chunk: D ran on them, their outputs at carry */
         const int8_t *carry = NULL;
-        for (oy = 0; oy < gd->out_h; ++oy) {
+        for (oy = oy0; oy < oy1; ++oy) {
             const int32_t top = oy * gd->stride_h - gd->pad_top;
             if (p->expand != NULL) {
                 int32_t lo = top < 0 ? 0 : top;
@@ -618,12 +666,12 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     next = lo;
                 }
                 if (next <= hi && reads_rows(src)) {
-                    next = expand_rows_window(p, src, x, fast_e, w_e, ws_e, b_e, next, hi, ring, e_scratch);
+                    next = expand_rows_window(p, src, x, fast_e, w->w_e, ws_e, w->b_e, next, hi, ring, e_scratch);
                 } else if (next <= hi && p->pe_prep != NULL && ws_e == NULL && fast_e >= 0) {
                     next = expand_rows(p, xb, next, hi, ring, span, dw_ws != NULL && dw_bytes == 0);
                 }
                 for (; next <= hi; ++next) {
-                    expand_row(p, fast_e, xb, w_e, ws_e, b_e, next, ring + (size_t)(next % span) * row_bytes,
+                    expand_row(p, fast_e, xb, w->w_e, ws_e, w->b_e, next, ring + (size_t)(next % span) * row_bytes,
                                e_scratch);
                 }
             }
@@ -655,7 +703,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
             for (ox = 0; ox < gd->out_w;) {
                 /* the chunk's first pixel: the first of the c carried ones */
                 const size_t pix = (size_t)oy * gd->out_w + ox - c;
-                int8_t *yp = yb + pix * out_c;
+                int8_t *yp = yb + (pix - y_pix0) * out_c;
                 const int8_t *xp = p->add != NULL ? xb + pix * out_c : xb;
                 /* a chunk of k pixels: D's outputs are parked in y behind the chunk's own
                  * outputs, below any input byte still to be read (y may overlap x, see
@@ -668,7 +716,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                 }
                 if (c > 0 && k <= c) {
                     /* (no room for a new pixel) P and the add on the carried ones where they are */
-                    project_add(p, fast_p, carry, c, w_p, b_p, yp, xp, pairs, table, side);
+                    project_add(p, fast_p, carry, c, w->w_p, w->b_p, yp, xp, pairs, table, side);
                     c = 0;
                     continue;
                 }
@@ -679,33 +727,36 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const int
                     if (c > 0) {
                         memmove(dk, carry, (size_t)c * gd->out_c);
                     }
-                    dw_part(p, fast_d, rows, ox, fresh, w_d, b_d, dk + (size_t)c * gd->out_c, dw_ws,
+                    dw_part(p, fast_d, rows, ox, fresh, w->w_d, w->b_d, dk + (size_t)c * gd->out_c, dw_ws,
                             dw_bytes);
-                    if (!row_end || oy + 1 < gd->out_h) {
+                    if (!row_end || oy + 1 < oy1) {
                         /* the rest is carried; it always fits the next chunk (the room left
                          * is at least its D outputs and P outputs) */
                         np = k >= 4 ? k & ~3 : row_end ? 0 : k & ~1;
                     }
                     if (np > 0) {
-                        project_add(p, fast_p, dk, np, w_p, b_p, yp, xp, pairs, table, side);
+                        project_add(p, fast_p, dk, np, w->w_p, w->b_p, yp, xp, pairs, table, side);
                     }
                     ox += fresh;
                     c = k - np;
                     carry = dk + (size_t)np * gd->out_c;
                     continue;
                 }
-                dw_part(p, fast_d, rows, ox, 1, w_d, b_d, dbuf, dw_ws, dw_bytes);
+                dw_part(p, fast_d, rows, ox, 1, w->w_d, w->b_d, dbuf, dw_ws, dw_bytes);
                 if (p->add == NULL) {
-                    project_px(p, fast_p, dbuf, 1, w_p, b_p, yp, pairs);
+                    project_px(p, fast_p, dbuf, 1, w->w_p, w->b_p, yp, pairs);
                 } else {
-                    project_px(p, fast_p, dbuf, 1, w_p, b_p, pbuf, pairs);
+                    project_px(p, fast_p, dbuf, 1, w->w_p, w->b_p, pbuf, pairs);
                     residual_add(p, xp, pbuf, yp, out_c, table, side);
                 }
                 ++ox;
             }
         }
-        if (reads_rows(src)) {
+        if (reads_rows(src) && oy1 == gd->out_h) {
             window_drain(src, gx, window_of(x));
+        }
+        if (rg != NULL) {
+            rg->next = next;
         }
     }
 }
@@ -714,14 +765,16 @@ void tte_block_s8(const tte_block_s8_params_t *p, const int8_t *x, const int8_t 
                   const int8_t *w_d, const int32_t *b_d, const int8_t *w_p, const int32_t *b_p, int8_t *y,
                   int8_t *scratch)
 {
-    block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+    const tte_block_s8_weights_t w = {w_e, b_e, w_d, b_d, w_p, b_p};
+    block_run(p, x, &w, NULL, y, scratch, NULL, NULL);
 }
 
 void tte_block_s8_split(const tte_block_s8_params_t *p, const int8_t *x, const tte_split_s8_t *w_e,
                         const int32_t *b_e, const int8_t *w_d, const int32_t *b_d, const int8_t *w_p,
                         const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
-    block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, NULL);
+    const tte_block_s8_weights_t w = {NULL, b_e, w_d, b_d, w_p, b_p};
+    block_run(p, x, &w, w_e, y, scratch, NULL, NULL);
 }
 
 /* The input of a block with in_rows: the caller's image, or the rows of the window at the end of
@@ -743,8 +796,9 @@ void tte_block_s8_rows(const tte_block_s8_params_t *p, const tte_block_rows_t *s
                        const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
     const int8_t *const x = rows_input(p, src, scratch);
+    const tte_block_s8_weights_t w = {w_e, b_e, w_d, b_d, w_p, b_p};
     if (x != NULL) {
-        block_run(p, x, w_e, NULL, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+        block_run(p, x, &w, NULL, y, scratch, src, NULL);
     }
 }
 
@@ -753,7 +807,181 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
                              const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch)
 {
     const int8_t *const x = rows_input(p, src, scratch);
+    const tte_block_s8_weights_t w = {NULL, b_e, w_d, b_d, w_p, b_p};
     if (x != NULL) {
-        block_run(p, x, NULL, w_e, b_e, w_d, b_d, w_p, b_p, y, scratch, src);
+        block_run(p, x, &w, w_e, y, scratch, src, NULL);
+    }
+}
+
+/* ---- two blocks run together (tte_block_s8_pair) ----
+ *
+ * B's output rows are made in passes of p->rows; before each pass A makes the rows of its output
+ * that B's E reads for it (every row left before the last pass: B's window drains them, and A's
+ * own input is read to its end) into the band, from its first byte: B has read every row before
+ * them. B reads them through its window of E's input rows (in_rows), from pair_row, which copies
+ * one row of the band. Both keep their ring, window and E's next row in their scratch across the
+ * passes; neither runs inside the other, so the deepest stack path is one block's. */
+
+typedef struct {
+    tte_block_rows_t src;  /* B's input: pair_row on this state */
+    int32_t first;         /* the first row of A's output (of image base / in_h) the band holds */
+    int32_t made;          /* the rows of A's output made so far */
+    int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
+    int32_t row_bytes;
+    block_range_t rg[2];   /* A's and B's ranges (E's next row and D's rows kept in each) */
+    /* block_run's arguments for A (0) and B (1): y[0] is the band, y[1] image b's output */
+    const tte_block_s8_params_t *bp[2];
+    const tte_block_s8_weights_t *w[2];
+    const int8_t *x[2];
+    int8_t *y[2];
+    int8_t *s[2];
+    const tte_block_rows_t *a_src;
+} pair_state_t;
+
+/* its bytes in scratch, the same on every target (tte.compiler.emit.block.PAIR_STATE_BYTES) */
+#define PAIR_STATE_BYTES 192
+typedef char pair_state_fits[sizeof(pair_state_t) <= PAIR_STATE_BYTES ? 1 : -1];
+
+static int32_t align8(int32_t n)
+{
+    return (n + 7) & ~7;
+}
+
+/* The last row of A's output B's E reads for B's output rows up to oy (the last of B's rows:
+ * every row of A's) */
+static int32_t pair_last_row(const tte_block_s8_params_t *b, int32_t oy)
+{
+    const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
+    int32_t d_hi = oy * gd->stride_h - gd->pad_top + (gd->k_h - 1) * gd->dil_h;
+    int32_t e_hi;
+    if (oy >= gd->out_h - 1) {
+        return ge->in_h - 1;
+    }
+    if (d_hi > gd->in_h - 1) {
+        d_hi = gd->in_h - 1;
+    }
+    e_hi = d_hi * ge->stride_h - ge->pad_top + (ge->k_h - 1) * ge->dil_h;
+    return e_hi < ge->in_h - 1 ? e_hi : ge->in_h - 1;
+}
+
+/* The rows of A's output the band holds: the most one pass makes */
+static int32_t pair_band_rows(const tte_block_s8_pair_t *p)
+{
+    const int32_t out_h = p->second->dw->g.out_h;
+    int32_t made = 0, most = 0, oy;
+    for (oy = 0; oy < out_h; oy += p->rows) {
+        const int32_t last = pair_last_row(p->second, oy + p->rows - 1);
+        if (last + 1 - made > most) {
+            most = last + 1 - made;
+        }
+        if (last + 1 > made) {
+            made = last + 1;
+        }
+    }
+    return most;
+}
+
+/* A's output row bytes, and the room after the band's rows where A parks D's outputs: one row of
+ * them, so that every chunk of A takes a whole row */
+static int32_t pair_row_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gp = &p->first->project->g;
+    return gp->out_w * gp->out_c;
+}
+
+static int32_t pair_park_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gd = &p->first->dw->g;
+    return gd->out_w * gd->out_c;
+}
+
+int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p)
+{
+    return align8(tte_block_s8_scratch_bytes(p->second)) + align8(tte_block_s8_scratch_bytes(p->first))
+           + PAIR_STATE_BYTES + pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
+}
+
+/* B's window's reader: row (of image base / in_h) of A's output from the band */
+static void pair_row(void *ctx, int32_t row, int8_t *dst)
+{
+    const pair_state_t *st = (const pair_state_t *)ctx;
+    const int32_t r = row - st->base;
+    if (r >= st->first && r < st->made) {
+        memcpy(dst, st->y[0] + (size_t)(r - st->first) * st->row_bytes, (size_t)st->row_bytes);
+    }
+}
+
+/* block_run of A (k 0) or B (k 1) on its range st->rg[k], every argument from st: the pair's frame,
+ * on the deepest stack path, keeps few values (inlined there with pair_pass: one frame, 80 bytes on
+ * the M7, where two took 96) */
+static TTE_ALWAYS_INLINE void pair_block(pair_state_t *st, int32_t k)
+{
+    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
+}
+
+/* st set up for a call (the part that block_run's frame need not sit on); 0: no input */
+static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_t *st, const tte_block_rows_t *src,
+                                       const int8_t *x, int8_t *scratch)
+{
+    int8_t *const sa = scratch + align8(tte_block_s8_scratch_bytes(p->second));
+    st->bp[0] = p->first;
+    st->bp[1] = p->second;
+    st->w[0] = p->first_w;
+    st->w[1] = p->second_w;
+    st->s[0] = sa;
+    st->s[1] = scratch;
+    st->a_src = src;
+    st->x[0] = src != NULL ? rows_input(p->first, src, sa) : x;
+    st->src.image = NULL;
+    st->src.read_row = pair_row;
+    st->src.ctx = st;
+    st->x[1] = rows_input(p->second, &st->src, scratch);
+    st->y[0] = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+    st->row_bytes = pair_row_bytes(p);
+    st->rg[0].y_end = st->y[0] + pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
+    return st->x[0] != NULL;
+}
+
+/* One pass: A's rows that B's output rows [oy, oy + rows) read (made into the band from its start),
+ * then those rows of B */
+static TTE_ALWAYS_INLINE void pair_pass(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t oy)
+{
+    const int32_t last = pair_last_row(p->second, oy + p->rows - 1), out_h = p->second->dw->g.out_h;
+    if (last >= st->made) {
+        st->rg[0].oy0 = st->made;
+        st->rg[0].oy1 = last + 1;
+        st->rg[0].y_row = st->made;
+        pair_block(st, 0);
+        st->first = st->made;
+        st->made = last + 1;
+    }
+    st->rg[1].oy0 = oy;
+    st->rg[1].oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
+    pair_block(st, 1);
+}
+
+void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
+                       int8_t *scratch)
+{
+    pair_state_t *const st = (pair_state_t *)(void *)(scratch + align8(tte_block_s8_scratch_bytes(p->second))
+                                                      + align8(tte_block_s8_scratch_bytes(p->first)));
+    const tte_conv2d_geom_t *gd = &p->second->dw->g;
+    const size_t y_image = (size_t)gd->out_h * gd->out_w * p->second->project->g.out_c;
+    int32_t b, oy;
+    if (!pair_begin(p, st, src, x, scratch)) {
+        return; /* A's input given by neither an image nor a reader */
+    }
+    for (b = 0; b < gd->batch; ++b) {
+        st->first = 0;
+        st->made = 0;
+        st->base = b * p->first->project->g.out_h;
+        st->rg[0].b = st->rg[1].b = b;
+        st->rg[0].next = st->rg[1].next = 0;
+        st->rg[1].y_row = 0;
+        st->y[1] = y + (size_t)b * y_image;
+        st->rg[1].y_end = st->y[1] + y_image;
+        for (oy = 0; oy < gd->out_h; oy += p->rows) {
+            pair_pass(p, st, oy);
+        }
     }
 }

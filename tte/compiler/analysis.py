@@ -46,11 +46,11 @@ tte.targets.code_size.measure_code_size).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from tte.compiler.emit.block import INPUT_ROWS_META
+from tte.compiler.emit.block import INPUT_ROWS_META, streamed_blocks
 from tte.compiler.emit.conv import (
     DW_IN_PLACE_META,
     PW_BY_PIXEL_META,
@@ -63,6 +63,8 @@ from tte.compiler.fuse import (
     FUSED_OP,
     block_overlap,
     depthwise_overlap,
+    pair_blocks,
+    pair_candidates,
     stream_backward,
     stream_blocks,
     unfusable_groups,
@@ -479,19 +481,21 @@ def _choose_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_b
 def _choose_given(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_bytes: int,
                   base: tuple[int, int], key: str, work_of: Callable[[Node, Graph], int]) -> None:
     """The blocks given the optional scratch of meta ``key`` (candidates: ``work_of`` nonzero, the
-    work it speeds up): all where neither plan's arena exceeds ``base`` by more than
-    ``speed_sram_bytes``, else each in turn, the most work first, kept where neither does."""
+    work it speeds up): all where the shared arena (the larger plan's) exceeds ``base``'s by no more
+    than ``speed_sram_bytes``, else each in turn, the most work first, kept where it does not."""
     graphs = (sg.graph, inf.graph)
 
     def fits(given: frozenset[str]) -> bool:
+        # the two plans share one arena: the larger of the two may not grow (the inference plan may
+        # take its blocks' scratch below the training plan's height, e.g. beside a streamed_pair)
         for g in graphs:
             g.meta[key] = given
         got = (_train_plan(sg, x).arena_bytes, _train_plan(inf, x).arena_bytes)
-        return all(a <= b + speed_sram_bytes for a, b in zip(got, base))
+        return max(got) <= max(base) + speed_sram_bytes
 
     work: dict[str, int] = {}
-    for g in graphs:
-        for n in g.nodes:
+    for graph in graphs:
+        for n, g in streamed_blocks(graph):
             if (wk := work_of(n, g)):
                 work[n.name] = max(work.get(n.name, 0), wk)
     given: frozenset[str] = frozenset(work)
@@ -502,6 +506,30 @@ def _choose_given(sg: ScheduledGraph, inf: ScheduledGraph, x: str, speed_sram_by
         if fits(given | {name}):
             given |= {name}
     fits(given)
+
+
+def _choose_pairs(s: ScheduledGraph, x: str, trained: Collection[str]) -> ScheduledGraph:
+    """``s`` with each pair of streamed blocks that can run together (tte.compiler.fuse.pair_candidates:
+    the second reads the first's output alone, row by row) made one streamed_pair, each kept where
+    the plan's arena, then the most bytes a forward step needs (floor_bytes), shrinks (the first's
+    output then exists only as a band of rows; with the input image in the arena the pair's
+    scratch costs more than that)."""
+    def cost(c: ScheduledGraph) -> tuple[int, int]:
+        plan = _train_plan(c, x)
+        return plan.arena_bytes, max(plan.floor_bytes()[:c.forward_nodes], default=0)
+
+    best, chosen = cost(s), s
+    for i in pair_candidates(s.graph, trained):
+        trial = pair_blocks(s, [*_pair_positions(chosen, s), i], trained)
+        if (c := cost(trial)) < best:
+            best, chosen = c, trial
+    return chosen
+
+
+def _pair_positions(chosen: ScheduledGraph, s: ScheduledGraph) -> list[int]:
+    """The positions in ``s`` of the first blocks that ``chosen`` (a pairing of s) has paired."""
+    firsts = {n.attrs["chain"].nodes[0].name for n in chosen.graph.nodes if n.op == "streamed_pair"}
+    return [i for i, n in enumerate(s.graph.nodes) if n.name in firsts]
 
 
 def _quantizes_in_place(n: Node, g: Graph) -> bool:
@@ -558,11 +586,13 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
             inf = stream_blocks(inf)
         if input_rows:
             _mark_input_rows(inf, x)
+        inf = _choose_pairs(inf, x, ())
         sg, tg = inf, inf.training
     elif reorder if stream is None else stream:
         streamed = stream_blocks(sg)
         if input_rows:
             _mark_input_rows(streamed, x)
+        streamed = _choose_pairs(streamed, x, tg.updates)
         # the 1x1 conv input gradient under the pool reads G lazily, or G feeds a streamed head
         variants = [pooled_updates(streamed, with_gx=w) for w in (True, False)]
         if [n.name for n in variants[0].graph.nodes] == [n.name for n in variants[1].graph.nodes]:
@@ -574,6 +604,7 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         sg, inf = min(options, key=lambda s: _train_arena(s, x)), stream_blocks(inf)
         if input_rows:
             _mark_input_rows(inf, x)
+        inf = _choose_pairs(inf, x, tg.updates)
     elif input_rows:
         _mark_input_rows(sg, x)   # raises: nothing is streamed
     elif reorder:

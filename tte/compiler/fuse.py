@@ -22,7 +22,7 @@ fused node takes the chain's place at its last node.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from tte.compiler.memory import ALIGN
 from tte.compiler.schedule import ScheduledGraph, choose_inplace
@@ -145,6 +145,92 @@ def stream_blocks(sg: ScheduledGraph) -> ScheduledGraph:
         del g.tensors[t]
     g.validate()
     out = TrainingGraph(g, tg.forward_nodes - removed_forward, tg.logits, tg.label, tg.loss, dict(tg.updates),
+                        list(tg.saved))
+    external = set(g.inputs) | set(g.constants())
+    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+
+
+
+# ---- two streamed blocks run together: the first's output as a band of rows ----------------
+
+PAIR_OP = "streamed_pair"
+
+
+def _block_chain(n: Node) -> FusedChain:
+    chain = n.attrs["chain"]
+    assert isinstance(chain, FusedChain)
+    return chain
+
+
+def pairable(a: Node, b: Node, g: Graph, trained: Collection[str] = ()) -> bool:
+    """Whether streamed blocks ``a`` then ``b`` (the next node) can run as one streamed_pair: b reads
+    a's output through its expand conv alone (no residual add reads it whole), a's output is read by
+    nothing else and is no graph output, a makes its output rows in order (an expand conv or an
+    add: tte_block_s8's row loop, not the flat one), one batch shape, and no weight of either is
+    one a step changes (``trained``: the inference graph streams trained blocks too)."""
+    if a.op != FUSED_OP or b.op != FUSED_OP or not b.inputs or b.inputs[0] != a.outputs[0]:
+        return False
+    ca, cb = _block_chain(a), _block_chain(b)
+    convs_b = [n for n in cb.nodes if n.op == "conv2d"]
+    if len(convs_b) != 3 or cb.nodes[-1].op == "add":
+        return False
+    if len([n for n in ca.nodes if n.op == "conv2d"]) != 3 and ca.nodes[-1].op != "add":
+        return False
+    t = a.outputs[0]
+    if t in g.outputs or sum(t in n.inputs for n in g.nodes) != 1 or b.inputs.count(t) != 1:
+        return False
+    weights = [i for n in (a, b) for i in n.inputs[1:] if i]
+    if any(not g.tensors[w].is_const or w in trained for w in weights):
+        return False
+    return g.tensors[a.inputs[0]].shape[0] == g.tensors[t].shape[0]
+
+
+def pair_candidates(g: Graph, trained: Collection[str] = ()) -> list[int]:
+    """The positions i of the nodes that pair with node i + 1 (pairable), disjoint, in order."""
+    out: list[int] = []
+    i = 0
+    while i + 1 < len(g.nodes):
+        if pairable(g.nodes[i], g.nodes[i + 1], g, trained):
+            out.append(i)
+            i += 2
+        else:
+            i += 1
+    return out
+
+
+def fuse_pair(g: Graph, a: Node, b: Node) -> Node:
+    """The streamed_pair node standing for blocks ``a`` then ``b``; does not modify g."""
+    inputs = list(a.inputs) + [""] * (7 - len(a.inputs)) + list(b.inputs[1:]) + [""] * (7 - len(b.inputs))
+    fc = FusedChain((a, b), (g.tensors[a.outputs[0]],), g.tensors[b.outputs[0]])
+    return Node(f"{b.name}@pair", PAIR_OP, inputs, list(b.outputs), {"chain": fc})
+
+
+def pair_blocks(sg: ScheduledGraph, at: Collection[int], trained: Collection[str] = ()) -> ScheduledGraph:
+    """A copy of ``sg`` whose streamed blocks at positions ``at`` (pair_candidates) run with the next
+    one as a streamed_pair: the first's output (whole, the largest activation after the stem in the
+    paper models) then never exists, only a band of its rows in the pair's scratch."""
+    g = sg.training.graph.copy()
+    firsts = {i for i in at if i + 1 < len(g.nodes) and pairable(g.nodes[i], g.nodes[i + 1], g, trained)}
+    if not firsts:
+        return sg
+    nodes: list[Node] = []
+    inner: list[str] = []
+    forward = sg.training.forward_nodes
+    for i, n in enumerate(g.nodes):
+        if i in firsts:
+            continue
+        if i - 1 in firsts:
+            nodes.append(fuse_pair(g, g.nodes[i - 1], n))
+            inner.append(g.nodes[i - 1].outputs[0])
+        else:
+            nodes.append(n)
+    g.nodes = nodes
+    tg = sg.training
+    for name in inner:
+        del g.tensors[name]
+    g.validate()
+    removed = sum(1 for i in firsts if i < forward)
+    out = TrainingGraph(g, tg.forward_nodes - removed, tg.logits, tg.label, tg.loss, dict(tg.updates),
                         list(tg.saved))
     external = set(g.inputs) | set(g.constants())
     return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)

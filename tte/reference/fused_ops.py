@@ -1,7 +1,8 @@
 """Reference kernels of fused ops: they run the original nodes' int8 kernels in sequence,
 so a fused op gives the same bytes as the unfused nodes by construction.
 
-``streamed_block``, ``dwpw_backward`` (built by ``tte.compiler.fuse``) and ``pooled_update``
+``streamed_block``, ``streamed_pair`` (its chain: two streamed_blocks), ``dwpw_backward`` (built by
+``tte.compiler.fuse``) and ``pooled_update``
 (``tte.compiler.pooled``) carry their original nodes
 in ``attrs["chain"]``; whole intermediate tensors exist here (numpy), only the C kernels
 stream them (row by row, channel by channel).
@@ -16,6 +17,7 @@ from tte.ir import FusedChain, Tensor
 from tte.reference.registry import KERNELS, KernelCtx, register
 
 
+@register("streamed_pair", "int8")
 @register("streamed_block", "int8")
 def streamed_block(ctx: KernelCtx, values: list[np.ndarray | None]) -> list[np.ndarray]:
     chain = ctx.attrs["chain"]

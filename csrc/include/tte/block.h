@@ -99,4 +99,38 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
                              const tte_split_s8_t *w_e, const int32_t *b_e, const int8_t *w_d, const int32_t *b_d,
                              const int8_t *w_p, const int32_t *b_p, int8_t *y, int8_t *scratch);
 
+/* A block's weights and biases, as tte_block_s8 takes them (NULL where it has none) */
+typedef struct {
+    const int8_t *w_e;
+    const int32_t *b_e;
+    const int8_t *w_d;
+    const int32_t *b_d;
+    const int8_t *w_p;
+    const int32_t *b_p;
+} tte_block_s8_weights_t;
+
+/* Two streamed blocks run together (tte.compiler.fuse.pair_blocks): the second (with E, without
+ * the add, in_rows) reads the first's output, whose only reader it is, row by row, so that the
+ * first's output never exists whole: only a band of its rows does. rows: the second's output rows
+ * a pass (before each pass the first makes the rows of its output that pass reads). */
+typedef struct {
+    const tte_block_s8_params_t *first;
+    const tte_block_s8_weights_t *first_w;
+    const tte_block_s8_params_t *second;
+    const tte_block_s8_weights_t *second_w;
+    int32_t rows;
+} tte_block_s8_pair_t;
+
+/* Bytes of scratch tte_block_s8_pair needs: the second block's (with its window of input rows),
+ * from an 8-byte boundary the first's, from another a 192-byte state, then the band: the most rows
+ * of the first's output one pass makes, and one row of its depthwise's outputs more (where its
+ * chunks park them). scratch must be 8-byte aligned. */
+int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p);
+
+/* y = second(first(x)), the bytes of tte_block_s8 run on each in turn. The first block reads x, or
+ * with in_rows the model's input from src (x unused; with neither src->image nor src->read_row
+ * nothing runs). y must not overlap x or scratch. */
+void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
+                       int8_t *scratch);
+
 #endif

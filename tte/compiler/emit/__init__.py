@@ -50,7 +50,13 @@ from tte.compiler.emit import (
     structural,
     update,
 )
-from tte.compiler.emit.block import BLOCK_MAX_KH, block_scratch_bytes, emit_streamed_block
+from tte.compiler.emit.block import (
+    BLOCK_MAX_KH,
+    block_scratch_bytes,
+    emit_streamed_block,
+    emit_streamed_pair,
+    pair_scratch_bytes,
+)
 from tte.compiler.emit.common import EMITTERS, HEADER, Emitted, Emitter, Ref, c_nbytes, f32, f64, split_ref
 from tte.compiler.emit.conv import conv2d_scratch_bytes, emit_conv2d, emit_fully_connected
 from tte.compiler.emit.dwpw import _dwpw_parts, dwpw_scratch_bytes, emit_dwpw_backward
@@ -77,6 +83,7 @@ from tte.ir import Graph, Node
 # whenever the geometry allows it)
 SCRATCH: dict[str, Callable[[Node, Graph], int]] = {"conv2d": conv2d_scratch_bytes, "add": add_scratch_bytes,
                                                     "streamed_block": block_scratch_bytes,
+                                                    "streamed_pair": pair_scratch_bytes,
                                                     "dwpw_backward": dwpw_scratch_bytes,
                                                     "conv2d_grad_input": _depthwise_grad_scratch}
 
@@ -94,5 +101,6 @@ __all__ = [
     "emit_mean_grad", "emit_mse", "emit_mul", "emit_pad", "emit_pool", "emit_pooled_update", "emit_quantize",
     "emit_relu_clip",
     "emit_reshape", "emit_sgd_update", "emit_softmax", "emit_softmax_ce", "emit_streamed_block",
+    "emit_streamed_pair",
     "emit_transpose", "f32", "f64", "softmax_params", "split_ref",
 ]

@@ -20,6 +20,7 @@ from tte.compiler.emit.common import (
     _sz,
     _t,
     _unsupported,
+    constant_refs,
     split_ref,
 )
 from tte.compiler.emit.conv import (
@@ -55,11 +56,12 @@ def _block_parts(node: Node) -> tuple[Node | None, Node, Node, Node | None, Fuse
     return expand, nodes[0], nodes[1], add, chain
 
 
-def block_scratch_bytes(node: Node, g: Graph) -> int:
+def block_scratch_bytes(node: Node, g: Graph, rows: bool | None = None) -> int:
     """tte_block_s8_scratch_bytes: E's kernel scratch + the add's table + P's pixel-pair buffer (from
     32 input channels on; without E and the add at least D's scratch, dw_ws_bytes) + ring of E's output rows + one pixel
     of D (two or four without E and the add) (+ one of P); reading the model's input row by row
-    (reads_input_rows), then from an 8-byte boundary the window of its rows (input_window_bytes)."""
+    (reads_input_rows, or ``rows``: the second block of a streamed_pair), then from an 8-byte boundary
+    the window of its rows (input_window_bytes)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     x, d = _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
@@ -82,7 +84,7 @@ def block_scratch_bytes(node: Node, g: Graph) -> int:
     if add is not None:
         y = _t(view, project.outputs[0])
         n += y.shape[-1] + add_table_bytes(y.size // y.shape[0])   # the table: for one image's sums
-    if reads_input_rows(node, g):
+    if reads_input_rows(node, g) if rows is None else rows:
         n = (n + 7) // 8 * 8 + input_window_bytes(node, g)
     return n
 
@@ -358,8 +360,8 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
     cands: dict[str, tuple[int, str, float]] = {}
     doubles: dict[str, tuple[int, int]] = {}   # pw_layout name: pwd_layout's extra bytes, P's pixels
     _mark_live_biases(graphs, trained)
-    for g in graphs:
-        for n in g.nodes:
+    for graph in graphs:
+        for n, g in streamed_blocks(graph):
             # the inference graph streams every block, trained ones too: a depthwise a step
             # may change reads its live arrays (a layout would keep the compile-time values)
             if n.op == "streamed_block" and dw_live_given(n, g) and (pr := dw_layout(n, g, live=True)) is not None:
@@ -511,7 +513,7 @@ def _replaced_bytes(conv: Node, graphs: Sequence[Graph]) -> int:
     reading it with its layout: _via_layout)."""
     total = 0
     for name in set(conv.inputs[1:3]) - {""}:
-        readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+        readers = [(n, v) for g in graphs for n, v in streamed_blocks(g) if name in n.inputs]
         if readers and all(_via_layout(n, g, name) for n, g in readers):
             total += next(_t(g, name).nbytes for _, g in readers)
     return total
@@ -521,7 +523,7 @@ def pw_replaced(name: str, graphs: Sequence[Graph]) -> bool:
     """Whether a constant is read only as the 1x1 weight or bias (P's, or E's) of streamed blocks,
     or of standalone 1x1 convs, that read their compile-time layout instead (pw_prepared,
     pe_prepared, pw_conv_prepared): then it is not emitted."""
-    readers = [(n, g) for g in graphs for n in g.nodes if name in n.inputs]
+    readers = [(n, v) for g in graphs for n, v in streamed_blocks(g) if name in n.inputs]
     return bool(readers) and all(_via_layout(n, g, name, kept=True) for n, g in readers)
 
 
@@ -924,14 +926,17 @@ def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return kept_layout(pe_layout(node, g), g, PREPARED_META)
 
 
-@_emitter("streamed_block")
-def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
+                 hidden: Collection[str] = ()) -> tuple[Emitted, list[str], set[str]]:
+    """The declarations of streamed block ``node`` (its ops' parameters, its layouts and
+    ``{prefix}_params``; ``rows``: in_rows), the C arguments of its weights and biases (NULL where
+    a layout replaces them) and the inputs it does not read. ``hidden``: tensors stored nowhere (a
+    streamed_pair's band)."""
     expand, dw, project, add, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     if _t(view, dw.inputs[1]).shape[1] > BLOCK_MAX_KH:
         raise _unsupported(node, f"depthwise kernel height above {BLOCK_MAX_KH}")
-    inner = {t.name for t in chain.intermediates}
-    rows = reads_input_rows(node, g)
+    inner = {t.name for t in chain.intermediates} | set(hidden)
     prep, pw, dwb = dw_prepared(node, g), pw_prepared(node, g), dw3_blocks_prepared(node, g)
     live = dw_live_prepared(node, g)
     pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
@@ -969,7 +974,16 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
                      f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
                      f", {int(rows)}}};")
-    args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs]
+    args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
+    return out, args, unread
+
+
+@_emitter("streamed_block")
+def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    expand = _block_parts(node)[0]
+    rows = reads_input_rows(node, g)
+    out, weights, unread = _block_decls(node, g, ref, prefix, rows)
+    args = [ref(node.inputs[0]) if node.inputs[0] not in unread else "NULL", *weights]
     kernel = "tte_block_s8"
     sw = split_ref(ref, node.inputs[1]) if expand is not None and node.inputs[1] else None
     if sw is not None:
@@ -978,4 +992,114 @@ def emit_streamed_block(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
         args[0], kernel = f"&{INPUT_SOURCE}", kernel + "_rows"
     out.call.append(f"{kernel}(&{prefix}_params, {', '.join(args)}, {ref(node.outputs[0])}, "
                     f"(int8_t *){ref(node.name + '@scratch')});")
+    return out
+
+
+# ---- two streamed blocks run together (tte.compiler.fuse.pair_blocks, tte_block_s8_pair) -----
+
+PAIR_STATE_BYTES = 192   # PAIR_STATE_BYTES in csrc/src/block_s8.c: the pair's state in its scratch
+
+
+def pair_parts(node: Node, g: Graph) -> tuple[Node, Node, Graph]:
+    """The two streamed blocks of a streamed_pair and a view of g that knows the first's output
+    (its meta g's own, so that the choices recorded there hold for both)."""
+    chain = node.attrs.get("chain")
+    if not isinstance(chain, FusedChain) or len(chain.nodes) != 2:
+        raise _err(node, "a streamed_pair needs its chain of two streamed blocks")
+    view = _chain_graph(g, chain)
+    view.meta = g.meta
+    return chain.nodes[0], chain.nodes[1], view
+
+
+def streamed_blocks(g: Graph) -> list[tuple[Node, Graph]]:
+    """Every node of g with the graph it reads, a streamed_pair as its two blocks (over pair_parts'
+    view): what the choices of layouts and optional scratch look at."""
+    out: list[tuple[Node, Graph]] = []
+    for n in g.nodes:
+        if n.op == "streamed_pair":
+            a, b, view = pair_parts(n, g)
+            out += [(a, view), (b, view)]
+        else:
+            out.append((n, g))
+    return out
+
+
+def _last_row(node: Node, g: Graph, oy: int) -> int:
+    """pair_last_row (block_s8.c): the last row of its input that streamed block ``node``'s expand
+    conv reads for its output rows up to oy (every row at the last output row)."""
+    expand, dw, _, _, chain = _block_parts(node)
+    assert expand is not None
+    view = _chain_graph(g, chain)
+    x, d_in, d_out = _t(view, expand.inputs[0]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
+    if oy >= d_out.shape[1] - 1:
+        return x.shape[1] - 1
+
+    def hi(n: Node, row: int, height: int) -> int:
+        kh = _t(view, n.inputs[1]).shape[1]
+        last = row * int(n.attrs["strides"][0]) - int(n.attrs["pads"][0]) + (kh - 1) * int(n.attrs["dilations"][0])
+        return min(last, height - 1)
+
+    return hi(expand, hi(dw, oy, d_in.shape[1]), x.shape[1])
+
+
+PAIR_ROWS_META = "pair_rows"   # Graph.meta key: per streamed_pair, the second block's output rows a pass (else 1)
+
+
+def pair_rows(node: Node, g: Graph) -> int:
+    """The second block's output rows a pass of streamed_pair ``node`` (tte_block_s8_pair_t.rows)."""
+    return int(g.meta.get(PAIR_ROWS_META, {}).get(node.name, 1))
+
+
+def pair_band_rows(node: Node, g: Graph) -> int:
+    """pair_band_rows (block_s8.c): the most rows of the first block's output one pass makes."""
+    _, b, view = pair_parts(node, g)
+    rows = pair_rows(node, g)
+    out_h = _t(view, b.outputs[0]).shape[1]
+    made = most = 0
+    for oy in range(0, out_h, rows):
+        last = _last_row(b, view, oy + rows - 1)
+        most = max(most, last + 1 - made)
+        made = max(made, last + 1)
+    return most
+
+
+def pair_scratch_bytes(node: Node, g: Graph) -> int:
+    """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows,
+    from an 8-byte boundary the first's, from another the state (PAIR_STATE_BYTES), then the band:
+    pair_band_rows rows of the first's output and one row of its depthwise's outputs (where its
+    chunks park them)."""
+    a, b, view = pair_parts(node, g)
+    _, dw, _, _, chain = _block_parts(a)
+    a_out, d = _t(view, a.outputs[0]), _t(_chain_graph(view, chain), dw.outputs[0])
+
+    def al(n: int) -> int:
+        return (n + 7) // 8 * 8
+
+    band = pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3]
+    return al(block_scratch_bytes(b, view, rows=True)) + al(block_scratch_bytes(a, view)) + PAIR_STATE_BYTES + band
+
+
+@_emitter("streamed_pair")
+def emit_streamed_pair(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    a, b, view = pair_parts(node, g)
+    rows = reads_input_rows(a, view)
+    out = Emitted()
+    # the weights' pointers and the pair in flash (static const: no stack), where the weights'
+    # expressions are address constants (else in a block of the call)
+    static = constant_refs(ref)
+    local: list[str] = []
+    for key, blk, in_rows in (("a", a, rows), ("b", b, True)):
+        em, args, _ = _block_decls(blk, view, ref, f"{prefix}{key}", in_rows, hidden=a.outputs)
+        out.decls += em.decls
+        (out.decls if static else local).append(
+            f"{'static ' if static else ''}const tte_block_s8_weights_t {prefix}{key}_w = {{(const int8_t *){args[0]}, "
+            f"(const int32_t *){args[1]}, (const int8_t *){args[2]}, (const int32_t *){args[3]}, "
+            f"(const int8_t *){args[4]}, (const int32_t *){args[5]}}};")
+    (out.decls if static else local).append(
+        f"{'static ' if static else ''}const tte_block_s8_pair_t {prefix}pair = {{&{prefix}a_params, &{prefix}a_w, "
+        f"&{prefix}b_params, &{prefix}b_w, {pair_rows(node, g)}}};")
+    src, x = (f"&{INPUT_SOURCE}", "NULL") if rows else ("NULL", ref(node.inputs[0]))
+    call = (f"tte_block_s8_pair(&{prefix}pair, {src}, {x}, {ref(node.outputs[0])}, "
+            f"(int8_t *){ref(node.name + '@scratch')});")
+    out.call += ["{", *local, call, "}"] if local else [call]
     return out

@@ -43,6 +43,13 @@ def split_ref(ref: Ref, tensor: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
+def constant_refs(ref: Ref) -> bool:
+    """Whether ``ref``'s expressions of constants are address constants (array names, arena
+    offsets: the generated model's), which a static initializer may hold; a ref may say not by a
+    false ``constant_refs`` (a test harness passing buffers at run time)."""
+    return bool(getattr(ref, "constant_refs", True))
+
+
 def lr_live(ref: Ref, node: Node) -> str:
     """The C expression of the ``const double *`` through which an update reads its learning rate
     at run time (the generated ``tte_set_lr``), or NULL (the compile-time lr only). The generator

@@ -1,0 +1,198 @@
+"""Two streamed blocks run together (tte.compiler.fuse.pair_blocks, tte_block_s8_pair): in the
+row-streamed input build the first block's output, whose only reader is the second, exists only
+as a band of its rows. Oracles: tte.reference, the normal compile's C (two blocks, the first's
+output whole) on the host and the emulated M7, the plans' own buffers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fwtools import needs_arm_gcc, needs_qemu
+from rowsnet import pair_net
+
+from tte.compiler.analysis import analyze
+from tte.compiler.codegen import generate
+from tte.compiler.emit import SCRATCH
+from tte.compiler.emit.block import DW_PAD_META, block_scratch_bytes, pair_parts
+from tte.reference import execute
+from tte.targets.sim import Simulator
+
+
+def _sim(g: Any, rows: bool, scheme: str, tag: str) -> Simulator:
+    a = analyze(g, scheme=scheme, budget_bytes=1 << 40, input_rows=rows)
+    name = f"pair{int(rows)}_{tag}"
+    return Simulator(a, generate(a, name), name)
+
+
+def _reader(sim: Simulator, x: np.ndarray, asked: list[int]) -> Any:
+    """A reader of image x (NHWC, batch 1) that records the rows it is asked for."""
+    img = np.ascontiguousarray(x)
+
+    @sim.ffi.callback("void(void *, int32_t, int8_t *)")
+    def read_row(ctx: Any, row: int, dst: Any) -> None:
+        asked.append(int(row))
+        sim.ffi.memmove(dst, img[0, row].tobytes(), img[0, row].nbytes)
+    return read_row
+
+
+def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
+    """With the input given row by row the first two blocks run as one streamed_pair in both plans:
+    the first block's output is no buffer, the pair's scratch (both blocks' scratch, the state and
+    the band) is, and the first step needs fewer bytes than the two blocks' steps did. With the
+    input in the arena the pair's scratch would cost more than the output it saves: two blocks."""
+    g = pair_net(32, name="pairnet_plan")
+    a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
+    normal = analyze(g, scheme="last-k:2", budget_bytes=1 << 40)
+    for sg, plan in ((a.scheduled, a.plan), (a.inference, a.inference_plan)):
+        pair = sg.graph.nodes[0]
+        assert pair.op == "streamed_pair"
+        first, second, view = pair_parts(pair, sg.graph)
+        assert first.outputs[0] not in plan.offsets and first.outputs[0] not in sg.graph.tensors
+        scratch = next(b for b in plan.buffers if b.name == f"{pair.name}@scratch")
+        own = block_scratch_bytes(first, view) + block_scratch_bytes(second, view, rows=True)
+        band_row = view.tensors[first.outputs[0]].nbytes // view.tensors[first.outputs[0]].shape[1]
+        assert scratch.size == (SCRATCH["streamed_pair"](pair, sg.graph) + 7) // 8 * 8
+        assert own + 2 * band_row < scratch.size < own + view.tensors[first.outputs[0]].nbytes
+        pair_step = plan.floor_bytes()[0]
+        out, out_whole = sg.graph.tensors[pair.outputs[0]].nbytes, view.tensors[first.outputs[0]].nbytes
+        assert pair_step == scratch.size + out
+        # without optional scratch (given after the pairing, where the shared arena has room), the
+        # pair's step against the second block's step unpaired, the first's output whole
+        given = sg.graph.meta.get(DW_PAD_META, frozenset())
+        sg.graph.meta[DW_PAD_META] = frozenset()
+        bare, second_alone = SCRATCH["streamed_pair"](pair, sg.graph), block_scratch_bytes(second, view)
+        sg.graph.meta[DW_PAD_META] = given
+        assert bare + out < out_whole + second_alone + out
+    assert [n.op for n in normal.scheduled.graph.nodes[:2]] == ["streamed_block", "streamed_block"]
+    assert [n.op for n in normal.inference.graph.nodes[:2]] == ["streamed_block", "streamed_block"]
+
+
+@pytest.mark.parametrize("side", [32, 31])
+def test_the_pair_gives_the_normal_compiles_bits_by_pointer_and_by_reader(side: int) -> None:
+    """Inference and training steps of the paired rows build: the reference's outputs, the normal
+    compile's losses and trained weights; through the reader every input row asked for once, in
+    order."""
+    g = pair_net(side, name=f"pairnet{side}")
+    x_name = g.inputs[0]
+    rng = np.random.default_rng(side)
+    xs = [rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8) for _ in range(3)]
+    normal, rows = _sim(g, False, "last-k:2", str(side)), _sim(g, True, "last-k:2", str(side))
+    assert rows.analysis.scheduled.graph.nodes[0].op == "streamed_pair"
+    for x in xs:
+        want = execute(g, {x_name: x})[g.outputs[0]]
+        np.testing.assert_array_equal(normal.infer(x), want)
+        np.testing.assert_array_equal(rows.infer(x), want)
+    start = {p: w.copy() for p, w in rows.weights().items()}
+    losses = [(normal.train_step(x, i % 4), rows.train_step(x, i % 4)) for i, x in enumerate(xs)]
+    assert all(a == b for a, b in losses), losses
+    assert normal.crc32() == rows.crc32()
+    assert any(not np.array_equal(rows.weights()[p], start[p]) for p in start)
+    ffi, lib = rows.ffi, rows.lib
+    lib.tte_init()
+    rows.set_weights(start)
+    for i, x in enumerate(xs):
+        asked: list[int] = []
+        fn = _reader(rows, x, asked)
+        lib.tte_set_input_reader(fn, ffi.NULL)
+        assert lib.tte_train_step(ffi.NULL, i % 4) == losses[i][1]
+        assert asked == list(range(side))
+    assert lib.tte_trainable_crc32() == normal.crc32()
+
+
+def test_an_inference_only_pair_gives_the_reference_bits() -> None:
+    """Scheme none: every block frozen, the pair in the inference image alone."""
+    g = pair_net(31, name="pairnet_inf")
+    sim = _sim(g, True, "none", "inf")
+    assert sim.analysis.inference.graph.nodes[0].op == "streamed_pair"
+    for seed in range(2):
+        x = np.random.default_rng(seed).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+        np.testing.assert_array_equal(sim.infer(x), execute(g, {g.inputs[0]: x})[g.outputs[0]])
+
+
+@needs_arm_gcc
+@needs_qemu
+def test_the_pair_on_the_emulated_m7_gives_the_host_bits(tmp_path: Path) -> None:
+    """The M7 build of the paired rows compile (its DSP kernels and assembly in both blocks): the
+    losses, outputs and trained weights of the normal compile on the host."""
+    from tte.compiler.compile import compile_model
+    from tte.targets.firmware import build_firmware
+    from tte.targets.qemu import Stream, run_firmware
+
+    g = pair_net(31, name="pairnet_m7")
+    rng = np.random.default_rng(9)
+    xs = [rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8) for _ in range(3)]
+    out = tmp_path / "m"
+    compile_model(g, board="qemu-mps2-an500", scheme="last-k:2", out_dir=out, input_rows=True)
+    assert "tte_block_s8_pair(" in (out / "pairnet_m7.c").read_text()
+    s = Stream()
+    for i, x in enumerate(xs[:2]):
+        s.train(x, i)
+    s.infer(xs[2]).crc().quit()
+    fw = build_firmware(out, "qemu-mps2-an500", out_dir=tmp_path / "fw", in_mode="semihost")
+    r = run_firmware(fw, s)
+    host = _sim(g, False, "last-k:2", "m7")
+    assert r.losses == [host.train_step(x, i) for i, x in enumerate(xs[:2])]
+    np.testing.assert_array_equal(r.outputs[0].reshape(-1), host.infer(xs[2]).reshape(-1))
+    assert r.crc32 == host.crc32()
+
+
+SANITIZED_RUN = """
+import sys
+sys.path.insert(0, "tests")
+from pathlib import Path
+import numpy as np
+from rowsnet import pair_net
+from tte.compiler.analysis import analyze
+from tte.compiler.codegen import generate
+from tte.reference import execute
+from tte.targets import cbuild
+
+out = sys.argv[1]
+g = pair_net(31, name="pair_asan")
+a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
+assert a.scheduled.graph.nodes[0].op == "streamed_pair"
+for k, v in generate(a, "pair_asan").items():
+    (Path(out) / k).write_text(v)
+cdef = "typedef int8_t tte_input_t; typedef int8_t tte_output_t; void tte_init(void); " \\
+       "void tte_set_input_reader(void (*)(void *, int32_t, int8_t *), void *); " \\
+       "void tte_infer(const int8_t *, int8_t *); float tte_train_step(const int8_t *, int32_t);"
+ffi, lib = cbuild.load([Path(out) / "pair_asan.c"], extra_cdef=cdef, include_dirs=[Path(out)], sanitize=True,
+                       name="pair_asan")
+x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+want = execute(g, {g.inputs[0]: x})[g.outputs[0]].reshape(-1)
+
+@ffi.callback("void(void *, int32_t, int8_t *)")
+def read_row(ctx, row, dst):
+    ffi.memmove(dst, x[0, row].tobytes(), x[0, row].nbytes)
+
+lib.tte_init()
+got = np.zeros(want.size, np.int8)
+lib.tte_infer(ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", got))
+assert np.array_equal(got, want)
+lib.tte_set_input_reader(read_row, ffi.NULL)
+lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
+assert np.array_equal(got, want)
+losses = [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]
+print("pair ok", losses)
+"""
+
+
+@pytest.mark.slow
+def test_the_pair_under_asan_and_ubsan(tmp_path: Path) -> None:
+    """The paired rows build (by pointer and by reader, inference and steps) with the kernels and
+    the generated C under AddressSanitizer and UndefinedBehaviorSanitizer."""
+    import subprocess
+    import sys
+
+    from tte.targets import cbuild
+
+    script = tmp_path / "pair_asan.py"
+    script.write_text(SANITIZED_RUN)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, env=cbuild.sanitizer_env(), timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "pair ok" in out and "AddressSanitizer" not in out and "runtime error" not in out, out[-4000:]
