@@ -102,10 +102,20 @@ def test_late_block_of_proxyless_runs_over_its_inputs_and_keeps_every_bit() -> N
                ("tte_conv2d_s8_depthwise_inplace", "tte_conv2d_s8_pointwise_by_pixel"))
 
 
-def test_streamed_paper_plans_leave_it_out_where_the_first_blocks_set_the_arena() -> None:
-    """The streamed paper plans' arenas peak at the first blocks: no depthwise conv pays the copies
-    there (each one's step stays further below the highest floor than its output)."""
+def test_streamed_proxyless_takes_them_where_only_rounds_together_shrink_the_arena() -> None:
+    """ProxylessNAS (rows build, its first blocks paired): its last block's depthwise conv over its
+    input lowers that step's floor but alone leaves the placement as high; with the next rounds'
+    convs the arena shrinks below the plan without any, and its highest floor is then the pair's,
+    which no conv over its input lowers."""
     g = paper_int8("proxyless-w0.3")
-    a = analyze(g, scheme="paper:proxyless-w0.3:98kb", input_rows=True)
-    assert a.plan.peak_step() <= 1
-    assert not a.scheduled.graph.meta.get(DW_IN_PLACE_META)
+    scheme = "paper:proxyless-w0.3:98kb"
+    a = analyze(g, scheme=scheme, input_rows=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(analysis, "_choose_over_input", lambda sg, inf, x: None)
+        plain = analyze(g, scheme=scheme, input_rows=True)
+    meta = a.scheduled.graph.meta
+    assert "blocks.19.depthwise" in meta[DW_IN_PLACE_META]
+    assert not plain.scheduled.graph.meta.get(DW_IN_PLACE_META)
+    assert a.report["arena_bytes"] < plain.report["arena_bytes"]
+    floors = a.plan.floor_bytes()
+    assert a.scheduled.graph.nodes[floors.index(max(floors))].op == "streamed_pair"

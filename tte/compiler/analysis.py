@@ -411,12 +411,20 @@ def _over_input_saving(n: Node, g: Graph) -> tuple[str, int] | None:
     return None
 
 
+def _shrinks(got: tuple[int, int], now: tuple[int, int]) -> bool:
+    """Whether neither arena of ``got`` exceeds ``now``'s and one is smaller."""
+    return all(a <= b for a, b in zip(got, now)) and got != now
+
+
 def _choose_over_input(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
     """Which convs take a slower variant whose output may lie over its input (_over_input_saving:
     tte_conv2d_s8_depthwise_inplace, tte_conv2d_s8_pointwise_by_pixel), recorded in both graphs'
-    meta. In rounds: those whose step's floor comes within that saving of a plan's highest floor
-    are added where neither plan's arena grows and one shrinks (until none is); then each is
-    dropped again where neither arena grows without it."""
+    meta, judged by the floors without the optional scratch (chosen after this, into the arena this
+    leaves). In rounds: those whose step's floor comes within that saving of a plan's highest floor
+    (with the rounds before) are added, and the rounds so far kept where neither plan's arena grows
+    and one shrinks (a round alone may not shrink it: the floor it lowers can leave the placement
+    as high); then all candidates, kept so; then each is dropped again where neither arena grows
+    without it."""
     graphs = (sg.graph, inf.graph)
     keys = (DW_IN_PLACE_META, PW_BY_PIXEL_META)
     kind: dict[str, str] = {}
@@ -440,13 +448,25 @@ def _choose_over_input(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
                     found.add(n.name)
         return found
 
+    def every_candidate(s: ScheduledGraph) -> set[str]:
+        found: set[str] = set()
+        for n in s.graph.nodes:
+            if (var := _over_input_saving(n, s.graph)):
+                kind[n.name] = var[0]
+                found.add(n.name)
+        return found
+
+    _clear_dw_pad(sg, inf)
     keep: frozenset[str] = frozenset()
     now = arenas(keep)
-    while (more := near(keep)):
-        got = arenas(keep | more)
-        if not (all(a <= b for a, b in zip(got, now)) and got != now):
-            break
-        keep, now = keep | more, got
+    trial = keep
+    while (more := near(trial)):
+        trial |= more
+        if _shrinks(got := arenas(trial), now):
+            keep, now = trial, got
+    every = frozenset(every_candidate(sg) | every_candidate(inf))
+    if every - keep and _shrinks(got := arenas(every), now):
+        keep, now = every, got
     for name in sorted(keep):
         if all(a <= b for a, b in zip(arenas(keep - {name}), now)):
             keep -= {name}
