@@ -77,11 +77,19 @@ def test_trained_layer_infers_with_its_trained_parameters(case: str) -> None:
 
 
 def test_a_trained_depthwise_takes_no_layout() -> None:
+    """A trained depthwise weight never has a compile-time layout; a trained bias has one only
+    where its block keeps D's rows widened (dw_live_given: the layout with biases 0, below)."""
+    from tte.compiler.emit.block import dw_live_given
+
     for scheme, layer, _ in (CASES["dw-bias"], CASES["dw-weight"]):
         a = analyze(_net(), board=BOARD, scheme=scheme)
-        assert f"{layer}.w" not in a.report["prepared_layers"]
+        g = a.inference.graph
+        node = next(n for n in g.nodes if n.op == "streamed_block" and f"{layer}.w" in n.inputs)
+        live = layer != "b0d" and dw_live_given(node, g)
+        assert (f"{layer}.w" in a.report["prepared_layers"]) == live
         c = generate(a, "m")["m.c"]
-        assert c.count("static const uint32_t tte_dwq_") == 1   # the other depthwise's
+        # the other depthwise's, and the trained bias's layout with biases 0 where its rows are widened
+        assert c.count("static const uint32_t tte_dwq_") == 1 + live
 
 
 def test_a_trained_bias_with_widened_rows_reads_a_layout_of_biases_0() -> None:
