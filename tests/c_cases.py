@@ -306,17 +306,10 @@ DW_OVERLAP_SHAPES = ((8, 8, 3, 1), (4, 4, 3, 1), (6, 18, 3, 1), (5, 20, 3, 1), (
                      (10, 64, 3, 1), (12, 64, 3, 2), (6, 40, 5, 1), (9, 36, 7, 2))
 
 
-def _dw_overlap_case(seed: int) -> Case:
-    """A depthwise conv whose output starts tte.compiler.fuse.depthwise_overlap's distance below
-    its input in one buffer (a further step below for every third), as the memory planner
-    may place them: the bytes of the reference on separate buffers. Odd seeds take a paper-like
-    output stage (small multipliers, biases near zero: the assembly's fast stage, mode 2), even
-    ones random scales."""
-    from tte.compiler.fuse import depthwise_overlap
-
-    rng = np.random.default_rng(9100 + seed)
-    h, w, k, stride = DW_OVERLAP_SHAPES[(seed // 2) % len(DW_OVERLAP_SHAPES)]
-    c = int(rng.choice([8, 12, 16, 20, 48]))
+def _depthwise_consts(rng: np.random.Generator, seed: int, h: int, w: int, k: int, c: int) -> tuple[Graph, Any]:
+    """A graph with the int8 input x (1, h, w, c) and a k x k depthwise's weights w and biases b,
+    and the output's quantization: odd seeds the paper-like output stage (the assembly's fast
+    stage), even ones random scales."""
     if seed % 2:
         xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.025, -128)
         ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), c)).astype(np.float32)
@@ -329,6 +322,21 @@ def _dw_overlap_case(seed: int) -> Case:
     g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
     bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
     g.add_const("b", bias.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    return g, yq
+
+
+def _dw_overlap_case(seed: int) -> Case:
+    """A depthwise conv whose output starts tte.compiler.fuse.depthwise_overlap's distance below
+    its input in one buffer (a further step below for every third), as the memory planner
+    may place them: the bytes of the reference on separate buffers. Odd seeds take a paper-like
+    output stage (small multipliers, biases near zero: the assembly's fast stage, mode 2), even
+    ones random scales."""
+    from tte.compiler.fuse import depthwise_overlap
+
+    rng = np.random.default_rng(9100 + seed)
+    h, w, k, stride = DW_OVERLAP_SHAPES[(seed // 2) % len(DW_OVERLAP_SHAPES)]
+    c = int(rng.choice([8, 12, 16, 20, 48]))
+    g, yq = _depthwise_consts(rng, seed, h, w, k, c)
     g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (stride, stride), "dilations": (1, 1),
                                                 "pads": (k // 2,) * 4, "groups": c,
                                                 "activation": "relu6" if seed % 2 else ["none", "relu"][seed % 4 // 2]},
@@ -356,18 +364,7 @@ def _dw_in_place_case(seed: int) -> Case:
 
     rng = np.random.default_rng(9400 + seed)
     h, w, k, stride, c = DW_IN_PLACE_SHAPES[(seed // 2) % len(DW_IN_PLACE_SHAPES)]
-    if seed % 2:
-        xq, yq = q(0.02, int(rng.integers(-128, -100))), q(0.025, -128)
-        ws = np.exp(rng.uniform(np.log(5e-3), np.log(2e-2), c)).astype(np.float32)
-        bias = rng.integers(-300, 300, c)
-    else:
-        xq, yq = rand_q(rng), rand_q(rng)
-        ws = np.exp(rng.uniform(np.log(2e-3), np.log(5e-2), c)).astype(np.float32)
-        bias = rng.integers(-3000, 3000, c)
-    g = new_graph({"x": ((1, h, w, c), "int8", xq)})
-    g.add_const("w", rand_s8(rng, (c, k, k, 1)), "int8", q(ws, np.zeros(c, int), 0))
-    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
-    g.add_const("b", bias.astype(np.int32), "int32", q(bs, np.zeros(c, int), 0))
+    g, yq = _depthwise_consts(rng, seed, h, w, k, c)
     act = "relu6" if seed % 2 else ["none", "relu"][seed % 4 // 2]
     node = g.add_node("conv2d", ["x", "w", "b"], "y", {"strides": (stride, stride), "dilations": (1, 1),
                                                        "pads": (k // 2,) * 4, "groups": c, "activation": act},

@@ -37,3 +37,43 @@ def pair_net(side: int = 32, stem_stride: int = 2, classes: int = 4, name: str =
     x = net.conv(x, "b2d", 16, 16, 3, 1, 16, True)
     x = net.conv(x, "b2p", 16, 8, 1, 1, 1, False)
     return net.quantized(x, 8, side, classes, name)
+
+
+def run_rows_sanitized(g: tte.Graph, name: str, out: str, first_op: str | None = None) -> list[float]:
+    """``g``'s row-streamed build (analyze input_rows=True) compiled with its kernels under
+    AddressSanitizer and UndefinedBehaviorSanitizer (run in a process started with
+    cbuild.sanitizer_env()): inference by pointer and by reader equal tte.reference, the reader
+    asked for rows 0..H-1 once each in order; returns the losses of two steps (reader, pointer)."""
+    from pathlib import Path
+
+    from tte.compiler.analysis import analyze
+    from tte.compiler.codegen import generate
+    from tte.reference import execute
+    from tte.targets import cbuild
+
+    a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
+    assert first_op is None or a.scheduled.graph.nodes[0].op == first_op
+    for k, v in generate(a, name).items():
+        (Path(out) / k).write_text(v)
+    cdef = ("typedef int8_t tte_input_t; typedef int8_t tte_output_t; void tte_init(void); "
+            "void tte_set_input_reader(void (*)(void *, int32_t, int8_t *), void *); "
+            "void tte_infer(const int8_t *, int8_t *); float tte_train_step(const int8_t *, int32_t);")
+    ffi, lib = cbuild.load([Path(out) / f"{name}.c"], extra_cdef=cdef, include_dirs=[Path(out)], sanitize=True,
+                           name=name)
+    x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
+    want = execute(g, {g.inputs[0]: x})[g.outputs[0]].reshape(-1)
+    asked: list[int] = []
+
+    @ffi.callback("void(void *, int32_t, int8_t *)")
+    def read_row(ctx: object, row: int, dst: object) -> None:
+        asked.append(row)
+        ffi.memmove(dst, x[0, row].tobytes(), x[0, row].nbytes)
+
+    lib.tte_init()
+    got = np.zeros(want.size, np.int8)
+    lib.tte_infer(ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", got))
+    assert np.array_equal(got, want)
+    lib.tte_set_input_reader(read_row, ffi.NULL)
+    lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
+    assert np.array_equal(got, want) and asked == list(range(x.shape[1]))
+    return [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]

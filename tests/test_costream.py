@@ -142,41 +142,9 @@ def test_the_pair_on_the_emulated_m7_gives_the_host_bits(tmp_path: Path) -> None
 SANITIZED_RUN = """
 import sys
 sys.path.insert(0, "tests")
-from pathlib import Path
-import numpy as np
-from rowsnet import pair_net
-from tte.compiler.analysis import analyze
-from tte.compiler.codegen import generate
-from tte.reference import execute
-from tte.targets import cbuild
+from rowsnet import pair_net, run_rows_sanitized
 
-out = sys.argv[1]
-g = pair_net(31, name="pair_asan")
-a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
-assert a.scheduled.graph.nodes[0].op == "streamed_pair"
-for k, v in generate(a, "pair_asan").items():
-    (Path(out) / k).write_text(v)
-cdef = "typedef int8_t tte_input_t; typedef int8_t tte_output_t; void tte_init(void); " \\
-       "void tte_set_input_reader(void (*)(void *, int32_t, int8_t *), void *); " \\
-       "void tte_infer(const int8_t *, int8_t *); float tte_train_step(const int8_t *, int32_t);"
-ffi, lib = cbuild.load([Path(out) / "pair_asan.c"], extra_cdef=cdef, include_dirs=[Path(out)], sanitize=True,
-                       name="pair_asan")
-x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
-want = execute(g, {g.inputs[0]: x})[g.outputs[0]].reshape(-1)
-
-@ffi.callback("void(void *, int32_t, int8_t *)")
-def read_row(ctx, row, dst):
-    ffi.memmove(dst, x[0, row].tobytes(), x[0, row].nbytes)
-
-lib.tte_init()
-got = np.zeros(want.size, np.int8)
-lib.tte_infer(ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", got))
-assert np.array_equal(got, want)
-lib.tte_set_input_reader(read_row, ffi.NULL)
-lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
-assert np.array_equal(got, want)
-losses = [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]
-print("pair ok", losses)
+print("pair ok", run_rows_sanitized(pair_net(31, name="pair_asan"), "pair_asan", sys.argv[1], first_op="streamed_pair"))
 """
 
 

@@ -177,42 +177,9 @@ def test_rows_on_the_emulated_m7_give_the_host_bits(in_mode: str, tmp_path: Path
 SANITIZED_RUN = """
 import sys
 sys.path.insert(0, "tests")
-import numpy as np
-from rowsnet import rows_net
-from tte.compiler.analysis import analyze
-from tte.compiler.codegen import generate
-from tte.reference import execute
-from tte.targets import cbuild
+from rowsnet import rows_net, run_rows_sanitized
 
-out = sys.argv[1]
-g = rows_net(15, 3, 2, name="rows_asan")
-a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
-from pathlib import Path
-for k, v in generate(a, "rows_asan").items():
-    (Path(out) / k).write_text(v)
-cdef = "typedef int8_t tte_input_t; typedef int8_t tte_output_t; void tte_init(void); " \\
-       "void tte_set_input_reader(void (*)(void *, int32_t, int8_t *), void *); " \\
-       "void tte_infer(const int8_t *, int8_t *); float tte_train_step(const int8_t *, int32_t);"
-ffi, lib = cbuild.load([Path(out) / "rows_asan.c"], extra_cdef=cdef, include_dirs=[Path(out)], sanitize=True,
-                       name="rows_asan")
-x = np.random.default_rng(3).integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8)
-want = execute(g, {g.inputs[0]: x})[g.outputs[0]].reshape(-1)
-asked = []
-
-@ffi.callback("void(void *, int32_t, int8_t *)")
-def read_row(ctx, row, dst):
-    asked.append(row)
-    ffi.memmove(dst, x[0, row].tobytes(), x[0, row].nbytes)
-
-lib.tte_init()
-got = np.zeros(want.size, np.int8)
-lib.tte_infer(ffi.from_buffer("int8_t[]", x), ffi.from_buffer("int8_t[]", got))
-assert np.array_equal(got, want)
-lib.tte_set_input_reader(read_row, ffi.NULL)
-lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
-assert np.array_equal(got, want) and asked == list(range(15))
-losses = [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]
-print("rows ok", losses)
+print("rows ok", run_rows_sanitized(rows_net(15, 3, 2, name="rows_asan"), "rows_asan", sys.argv[1]))
 """
 
 

@@ -1826,6 +1826,15 @@ static void dwp_span(uint32_t *blk, const uint32_t *s0, const uint32_t *s1, cons
     "sxtb16 %[f], %[u], ror #8\n\t"                                                   \
     "strd %[e], %[f], [%[d]], #8\n\t"
 
+/* The end of dwp_pairs' eight-channel loops (their loads differ): the count down, the operands */
+#define TTE_DWP_PAIRS8_END                                                                              \
+    "subs %[n], %[n], #1\n\t"                                                                         \
+    "bne 1b"                                                                                           \
+    : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0),          \
+      [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)                             \
+    : [c] "r"(C)                                                                                       \
+    : "cc", "memory"
+
 /* np pairs of columns (dwp_pair's words) from src on (C bytes a column) at d on, G channels;
  * returns src past them. Eight channels of columns at word addresses (src and C multiples of
  * four): each column's two words in one LDRD (which faults on an unaligned address, where LDR
@@ -1841,12 +1850,7 @@ static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src,
                          "add %[s], %[s], %[c]\n\t"
                          TTE_DWP_PACK("a0", "b0")
                          TTE_DWP_PACK("a1", "b1")
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b"
-                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
-                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
-                         : [c] "r"(C)
-                         : "cc", "memory");
+                         TTE_DWP_PAIRS8_END);
     } else if (G == 8) {
         __asm__ volatile("1:\n\t"
                          "ldr %[a0], [%[s]]\n\t"
@@ -1857,12 +1861,7 @@ static TTE_ALWAYS_INLINE const int8_t *dwp_pairs(uint32_t *d, const int8_t *src,
                          "add %[s], %[s], %[c]\n\t"
                          TTE_DWP_PACK("a0", "b0")
                          TTE_DWP_PACK("a1", "b1")
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b"
-                         : [d] "+r"(d), [s] "+r"(src), [n] "+r"(np), [a0] "=&r"(a0), [a1] "=&r"(a1),
-                           [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [u] "=&r"(u), [e] "=&r"(e), [f] "=&r"(f)
-                         : [c] "r"(C)
-                         : "cc", "memory");
+                         TTE_DWP_PAIRS8_END);
     } else {
         __asm__ volatile("1:\n\t"
                          "ldr %[a0], [%[s]]\n\t"
