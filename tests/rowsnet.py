@@ -3,10 +3,13 @@ shape: a stem conv as the block's expand conv, then a depthwise and a 1x1), for 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from blocknet import OnnxNet
 
 import tte
+from tte.targets.sim import Simulator
 
 
 def rows_net(side: int = 15, stem_k: int = 3, stem_stride: int = 2, classes: int = 4,
@@ -77,3 +80,52 @@ def run_rows_sanitized(g: tte.Graph, name: str, out: str, first_op: str | None =
     lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", got))
     assert np.array_equal(got, want) and asked == list(range(x.shape[1]))
     return [lib.tte_train_step(ffi.NULL, 1), lib.tte_train_step(ffi.from_buffer("int8_t[]", x), 2)]
+
+
+def rows_sim(g: tte.Graph, rows: bool, scheme: str, name: str) -> Simulator:
+    """``g`` compiled (input_rows ``rows``, no SRAM budget) and built on the host as ``name``."""
+    from tte.compiler.analysis import analyze
+    from tte.compiler.codegen import generate
+
+    a = analyze(g, scheme=scheme, budget_bytes=1 << 40, input_rows=rows)
+    return Simulator(a, generate(a, name), name)
+
+
+def row_reader(sim: Simulator, x: np.ndarray, asked: list[int]) -> Any:
+    """A reader of image x (NHWC, batch 1) that records the rows it is asked for."""
+    img = np.ascontiguousarray(x)
+
+    @sim.ffi.callback("void(void *, int32_t, int8_t *)")
+    def read_row(ctx: Any, row: int, dst: Any) -> None:
+        asked.append(int(row))
+        sim.ffi.memmove(dst, img[0, row].tobytes(), img[0, row].nbytes)
+    return read_row
+
+
+def check_rows_like_normal(g: tte.Graph, normal: Simulator, rows: Simulator, xs: list[np.ndarray]) -> None:
+    """The rows build ``rows`` against the normal build ``normal`` of ``g`` over images ``xs``:
+    both infer tte.reference's outputs; steps by pointer give the same losses and trained weights
+    (which moved); the same steps from the same start through the reader (in == NULL) too, every
+    input row asked for once per step, in order."""
+    from tte.reference import execute
+
+    x_name = g.inputs[0]
+    for x in xs:
+        want = execute(g, {x_name: x})[g.outputs[0]]
+        np.testing.assert_array_equal(normal.infer(x), want)
+        np.testing.assert_array_equal(rows.infer(x), want)
+    start = {p: w.copy() for p, w in rows.weights().items()}
+    losses = [(normal.train_step(x, i % 4), rows.train_step(x, i % 4)) for i, x in enumerate(xs)]
+    assert all(a == b for a, b in losses), losses
+    assert normal.crc32() == rows.crc32()
+    assert any(not np.array_equal(rows.weights()[p], start[p]) for p in start)
+    ffi, lib = rows.ffi, rows.lib
+    lib.tte_init()
+    rows.set_weights(start)
+    for i, x in enumerate(xs):
+        asked: list[int] = []
+        fn = row_reader(rows, x, asked)
+        lib.tte_set_input_reader(fn, ffi.NULL)
+        assert lib.tte_train_step(ffi.NULL, i % 4) == losses[i][1]
+        assert asked == list(range(x.shape[1]))
+    assert lib.tte_trainable_crc32() == normal.crc32()

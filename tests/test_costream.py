@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 from fwtools import needs_arm_gcc, needs_qemu
-from rowsnet import pair_net
+from rowsnet import check_rows_like_normal, pair_net, rows_sim
 
 from tte.compiler.analysis import analyze
-from tte.compiler.codegen import generate
 from tte.compiler.emit import SCRATCH
 from tte.compiler.emit.block import DW_PAD_META, block_scratch_bytes, pair_parts
 from tte.reference import execute
@@ -22,20 +21,7 @@ from tte.targets.sim import Simulator
 
 
 def _sim(g: Any, rows: bool, scheme: str, tag: str) -> Simulator:
-    a = analyze(g, scheme=scheme, budget_bytes=1 << 40, input_rows=rows)
-    name = f"pair{int(rows)}_{tag}"
-    return Simulator(a, generate(a, name), name)
-
-
-def _reader(sim: Simulator, x: np.ndarray, asked: list[int]) -> Any:
-    """A reader of image x (NHWC, batch 1) that records the rows it is asked for."""
-    img = np.ascontiguousarray(x)
-
-    @sim.ffi.callback("void(void *, int32_t, int8_t *)")
-    def read_row(ctx: Any, row: int, dst: Any) -> None:
-        asked.append(int(row))
-        sim.ffi.memmove(dst, img[0, row].tobytes(), img[0, row].nbytes)
-    return read_row
+    return rows_sim(g, rows, scheme, f"pair{int(rows)}_{tag}")
 
 
 def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
@@ -81,25 +67,7 @@ def test_the_pair_gives_the_normal_compiles_bits_by_pointer_and_by_reader(side: 
     xs = [rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8) for _ in range(3)]
     normal, rows = _sim(g, False, "last-k:2", str(side)), _sim(g, True, "last-k:2", str(side))
     assert rows.analysis.scheduled.graph.nodes[0].op == "streamed_pair"
-    for x in xs:
-        want = execute(g, {x_name: x})[g.outputs[0]]
-        np.testing.assert_array_equal(normal.infer(x), want)
-        np.testing.assert_array_equal(rows.infer(x), want)
-    start = {p: w.copy() for p, w in rows.weights().items()}
-    losses = [(normal.train_step(x, i % 4), rows.train_step(x, i % 4)) for i, x in enumerate(xs)]
-    assert all(a == b for a, b in losses), losses
-    assert normal.crc32() == rows.crc32()
-    assert any(not np.array_equal(rows.weights()[p], start[p]) for p in start)
-    ffi, lib = rows.ffi, rows.lib
-    lib.tte_init()
-    rows.set_weights(start)
-    for i, x in enumerate(xs):
-        asked: list[int] = []
-        fn = _reader(rows, x, asked)
-        lib.tte_set_input_reader(fn, ffi.NULL)
-        assert lib.tte_train_step(ffi.NULL, i % 4) == losses[i][1]
-        assert asked == list(range(side))
-    assert lib.tte_trainable_crc32() == normal.crc32()
+    check_rows_like_normal(g, normal, rows, xs)
 
 
 def test_an_inference_only_pair_gives_the_reference_bits() -> None:

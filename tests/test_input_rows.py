@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from fwtools import needs_arm_gcc, needs_qemu
-from rowsnet import rows_net
+from rowsnet import check_rows_like_normal, row_reader, rows_net, rows_sim
 
 from tte.compiler.analysis import analyze
 from tte.compiler.codegen import generate
 from tte.compiler.emit.block import INPUT_WINDOW_HEAD
 from tte.errors import TteError
 from tte.ir import Tensor
-from tte.reference import execute
 from tte.targets.sim import Simulator
 
 # (side, stem kernel, stem stride): the paper models' 3x3 stride-2 stem on an odd side (its last
@@ -28,22 +27,7 @@ SHAPES = [(15, 3, 2), (16, 1, 2)]
 
 
 def _sim(g: Any, rows: bool, scheme: str = "last-k:2", tag: str = "") -> Simulator:
-    a = analyze(g, scheme=scheme, budget_bytes=1 << 40, input_rows=rows)
-    name = f"rows{int(rows)}_{tag}"
-    return Simulator(a, generate(a, name), name)
-
-
-def _reader(sim: Simulator, x: np.ndarray, asked: list[int]) -> Any:
-    """A reader of image x (NHWC, batch 1) that records the rows it is asked for."""
-    ffi = sim.ffi
-    img = np.ascontiguousarray(x)
-    row_bytes = img.nbytes // img.shape[1]
-
-    @ffi.callback("void(void *, int32_t, int8_t *)")
-    def read_row(ctx: Any, row: int, dst: Any) -> None:
-        asked.append(int(row))
-        ffi.memmove(dst, img[0, row].tobytes(), row_bytes)
-    return read_row
+    return rows_sim(g, rows, scheme, f"rows{int(rows)}_{tag}")
 
 
 @pytest.mark.parametrize("side,k,stride", SHAPES)
@@ -56,33 +40,12 @@ def test_rows_give_the_normal_compiles_bits_by_pointer_and_by_reader(side: int, 
     normal, rows = _sim(g, False, tag=tag), _sim(g, True, tag=tag)
     assert rows.analysis.report["input_rows"] and not rows.analysis.report["input_in_arena"]
     assert x_name not in rows.analysis.plan.offsets and x_name not in rows.analysis.inference_plan.offsets
-    for x in xs:
-        want = execute(g, {x_name: x})[g.outputs[0]]
-        np.testing.assert_array_equal(normal.infer(x), want)
-        np.testing.assert_array_equal(rows.infer(x), want)
-    start = {p: w.copy() for p, w in rows.weights().items()}
-    losses = [(normal.train_step(x, i % 4), rows.train_step(x, i % 4)) for i, x in enumerate(xs)]
-    assert all(a == b for a, b in losses), losses
-    assert normal.crc32() == rows.crc32()
-    trained = rows.weights()
-    assert any(not np.array_equal(trained[p], start[p]) for p in start)
-
-    # the same steps through the reader (in == NULL): the same losses and weights; every row asked
-    # for once per step, in order
+    check_rows_like_normal(g, normal, rows, xs)
     ffi, lib = rows.ffi, rows.lib
-    lib.tte_init()
-    rows.set_weights(start)
     h = g.tensors[x_name].shape[1]
-    for i, x in enumerate(xs):
-        asked: list[int] = []
-        fn = _reader(rows, x, asked)
-        lib.tte_set_input_reader(fn, ffi.NULL)
-        assert lib.tte_train_step(ffi.NULL, i % 4) == losses[i][1]
-        assert asked == list(range(h))
-    assert lib.tte_trainable_crc32() == normal.crc32()
     x = xs[0]
     asked = []
-    fn = _reader(rows, x, asked)
+    fn = row_reader(rows, x, asked)
     lib.tte_set_input_reader(fn, ffi.NULL)
     out = np.zeros(g.tensors[g.outputs[0]].size, np.int8)
     lib.tte_infer(ffi.NULL, ffi.from_buffer("int8_t[]", out))
