@@ -42,6 +42,20 @@ def test_every_locked_package_names_one_hashed_file() -> None:
             assert len(f["hashes"]["sha256"]) == 64, f"{name}: {f.get('name')} has no sha256"
 
 
+# locked from a file on this machine's disk, not from PyPI: the CPU build of torch (PyPI's
+# torch 2.13.0 wheel for Linux is the CUDA build, several GB); the README's set-up says so
+LOCAL_FILES = {"torch"}
+
+
+def test_every_locked_file_comes_from_pypi() -> None:
+    """A fresh machine reaches PyPI, not this one's disk: every locked file is PyPI's (the
+    sha256 then checks it), but for LOCAL_FILES."""
+    for name, p in _lock().items():
+        for f in p.get("wheels", []) + ([p["sdist"]] if "sdist" in p else []):
+            if name not in LOCAL_FILES:
+                assert f.get("url", "").startswith("https://files.pythonhosted.org/"), f"{name}: {f.get('url')}"
+
+
 def test_the_lock_satisfies_pyproject() -> None:
     """Every dependency and extra of pyproject.toml is locked at a version its specifier admits
     (the oracles' == pins included; a local tag such as torch's +cpu is ignored, as pip does)."""
