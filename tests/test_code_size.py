@@ -88,6 +88,25 @@ def test_cached_kernel_sizes_equal_a_fresh_build(tmp_path: Path, monkeypatch: py
     assert all(again[k] == v for k, v in cached.items() if k in again)
     assert cold == warm == rebuilt == want > 0
 
+    # what make setup leaves (`tte kernel-sizes`, the command line itself): a first compile then
+    # starts no compiler for a kernel, and measures the same bytes
+    env = {**os.environ, "TTE_CACHE_DIR": str(tmp_path / "installed"), "PYTHONPATH": str(Path(tte.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "tte.cli", "kernel-sizes", "--board", "stm32f746g-disco", "--board", "qemu-mps2-an500"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    n_kernels = len(list((CSRC_DIR / "src").glob("*.c")))
+    assert f"{n_kernels} built, 0 cached" in first and f"{n_kernels} as an earlier board's" in first, first
+    assert f"0 built, {n_kernels} cached" in subprocess.run(cmd, capture_output=True, text=True, env=env,
+                                                             check=True).stdout
+    installed = {p.name: p.read_text() for p in (tmp_path / "installed" / "code-size").iterdir()}
+    assert all(installed[k] == v for k, v in cached.items())
+    monkeypatch.setenv("TTE_CACHE_DIR", str(tmp_path / "installed"))
+    builds = code_size._Builds()
+    submitted: list[str] = []
+    monkeypatch.setattr(builds, "submit", lambda key, *a, **k: submitted.append(key))
+    monkeypatch.setattr(code_size, "_BUILDS", builds)
+    prefetch_code_size(board, "fm")
+    assert measure_code_size(sources, "fm", board) == want and submitted == []
+
 
 def test_byte_arrays_as_strings_compile_to_the_same_object(tmp_path: Path) -> None:
     """The copy of the model's C that measure_code_size compiles (its byte arrays as string

@@ -49,6 +49,28 @@ def boards(as_json: bool) -> None:
                    f"{b.clock_hz / 1e6:>5.0f}  {b.qemu_machine or '-'}")
 
 
+@main.command("kernel-sizes")
+@click.option("--board", "board_names", multiple=True,
+              help="A board name or .toml (repeat for more); default: every board tte knows.")
+@user_errors
+def kernel_sizes(board_names: tuple[str, ...]) -> None:
+    """Compile the kernel library once per board for its flash code size, into tte's cache, so
+    that a first `tte compile` need not (make setup runs this). Kernels already sized are skipped."""
+    import time
+
+    from tte.targets.boards import get_board, list_boards
+    from tte.targets.code_size import build_kernel_sizes
+
+    bs = [get_board(n) for n in board_names] if board_names else list_boards()
+    seen: set[str] = set()   # boards with the same core and flags share their kernels
+    for b in bs:
+        t = time.perf_counter()
+        counts = build_kernel_sizes([b], seen)
+        shared = f", {counts['shared']} as an earlier board's" if counts["shared"] else ""
+        click.echo(f"kernel sizes for {b.name} ({b.core}): {counts['built']} built, "
+                   f"{counts['cached']} cached{shared} ({time.perf_counter() - t:.1f} s)")
+
+
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=False))
 @click.option("--calibration", required=True,

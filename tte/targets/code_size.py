@@ -25,7 +25,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -355,6 +355,49 @@ def prefetch_code_size(board: Board, name: str) -> None:
     for src, key in _kernel_cache_keys(gcc, flags, {}).items():
         if _read_cached(cache, key) is None:
             _BUILDS.submit(key, src, gcc, objtools, flags, [str(CSRC_DIR / "include")], cache)
+
+
+def build_kernel_sizes(boards: Sequence[Board], seen: set[str] | None = None) -> dict[str, int]:
+    """Compiles, for each of ``boards``' flags, every kernel whose size the cache lacks, as a
+    toolchain builds its runtime library once at install (``make setup`` runs it through ``tte
+    kernel-sizes``), so that a first ``tte compile`` finds them all; the cache's keys cover
+    every byte a size depends on, so nothing goes stale. Kernels whose keys are in ``seen``
+    (which gets this call's keys) are skipped: boards of one core and flags share them.
+    Returns how many were built, found in the cache, and skipped as shared ({"built": n,
+    "cached": m, "shared": k}); raises TteError when the ARM compiler is missing, the cache
+    cannot be written, or a kernel does not compile."""
+    tools = _tools()
+    if tools is None:
+        raise TteError("arm-none-eabi-gcc (with arm-none-eabi-size and -nm) is not installed: "
+                       "there are no kernel sizes to build")
+    cache = _cache()
+    if cache is None:
+        raise TteError("no cache folder for the kernel sizes: set TTE_CACHE_DIR or HOME")
+    gcc, objtools = tools
+    _BUILDS.limit(_cores())
+    counts = {"built": 0, "cached": 0, "shared": 0}
+    seen = set() if seen is None else seen
+    for board in boards:
+        flags = size_flags(board)
+        todo: dict[str, Path] = {}
+        for src, key in _kernel_cache_keys(gcc, flags, {}).items():
+            if key in seen:
+                counts["shared"] += 1
+                continue
+            seen.add(key)
+            if _read_cached(cache, key) is not None:
+                counts["cached"] += 1
+                continue
+            _BUILDS.submit(key, src, gcc, objtools, flags, [str(CSRC_DIR / "include")], cache, again=True)
+            todo[key] = src
+        for key, src in todo.items():
+            o, err = _BUILDS.result(key)
+            if o is None:
+                raise TteError(f"arm-none-eabi-gcc failed on {src.name} for {board.name}: {err}")
+            if _read_cached(cache, key) != o:
+                raise TteError(f"could not write the size of {src.name} to the cache {cache}")
+            counts["built"] += 1
+    return counts
 
 
 def measure_code_size(sources: dict[str, str], name: str, board: Board, data_bytes: int = 0) -> int | None:
