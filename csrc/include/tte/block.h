@@ -55,7 +55,12 @@ typedef struct {
      * head, then (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes
      * (tte.compiler.emit.block.input_window_bytes) */
     int32_t in_rows;
+    /* tte_conv2d_s8_fast_rq of D, P and E as the compiler found it (their multipliers and shifts
+     * are constants): TTE_BLOCK_RQ_KNOWN, with TTE_BLOCK_RQ_D, _P, _E where it holds, so that no
+     * call walks every channel's multiplier and shift again; 0: each call finds it */
+    int32_t rq_fast;
 } tte_block_s8_params_t;
+enum { TTE_BLOCK_RQ_D = 1, TTE_BLOCK_RQ_P = 2, TTE_BLOCK_RQ_E = 4, TTE_BLOCK_RQ_KNOWN = 8 };
 
 /* Where a block that reads the model's input row by row (in_rows) gets it: the whole image, read
  * in place (no copy), or, image NULL, read_row(ctx, row, dst), which writes one row (in_w * in_c

@@ -30,6 +30,7 @@ from tte.compiler.emit.conv import (
     emit_conv2d,
     fc_layout,
     kept_layout,
+    rq_fast_ok,
 )
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
@@ -926,6 +927,16 @@ def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return kept_layout(pe_layout(node, g), g, PREPARED_META)
 
 
+BLOCK_RQ_KNOWN = 8   # TTE_BLOCK_RQ_KNOWN in csrc/include/tte/block.h (D, P, E: bits 1, 2, 4)
+
+
+def _block_rq_fast(expand: Node | None, dw: Node, project: Node, view: Graph) -> int:
+    """tte_block_s8_params_t.rq_fast: whether each conv's fast output stage is exact, found here
+    once rather than per call over every channel."""
+    bits = BLOCK_RQ_KNOWN | int(rq_fast_ok(dw, view)) | int(rq_fast_ok(project, view)) << 1
+    return bits | (int(rq_fast_ok(expand, view)) << 2 if expand is not None else 0)
+
+
 def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                  hidden: Collection[str] = ()) -> tuple[Emitted, list[str], set[str]]:
     """The declarations of streamed block ``node`` (its ops' parameters, its layouts and
@@ -973,7 +984,7 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
                      f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
-                     f", {int(rows)}}};")
+                     f", {int(rows)}, {_block_rq_fast(expand, dw, project, view)}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
     return out, args, unread
 
