@@ -162,6 +162,19 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
+/* E (parameters q: one output row's over the whole image) on x into dst: the stem's compile-time
+ * layout where the block has one (stem3_layout checked the image), else tte_conv2d_s8 */
+static TTE_ALWAYS_INLINE void expand_conv(const tte_block_s8_params_t *p, const tte_conv2d_s8_params_t *q,
+                                          const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *dst,
+                                          void *e_scratch)
+{
+    if (p->stem_prep != NULL) {
+        tte_conv2d_s8_stem3_prep(q, x, p->stem_prep, dst);
+    } else {
+        tte_conv2d_s8_ws(q, x, w, bias, dst, e_scratch);
+    }
+}
+
 /* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. Inlined
  * in block_run, as its only caller but expand_row_window, so that no frame of its own adds to the
  * deepest stack path. */
@@ -194,7 +207,7 @@ static TTE_ALWAYS_INLINE void expand_row(const tte_block_s8_params_t *p, int32_t
     if (ws != NULL) {
         tte_conv2d_s8_split(&q, xb, ws, bias, dst);
     } else {
-        tte_conv2d_s8_ws(&q, xb, w, bias, dst, e_scratch);
+        expand_conv(p, &q, xb, w, bias, dst, e_scratch);
     }
 }
 

@@ -981,12 +981,12 @@ static TTE_ALWAYS_INLINE int32_t stem3_ox(int32_t k, int32_t ng, int32_t out_w)
     return k + 1 < ng ? 3 * k : out_w - 3;
 }
 
-/* The conv where stem3_fits: its channels' layout, then every row's pixels three at a time (a
- * row's last three where its width is not a multiple of three, computing one or two pixels
- * again): groups whose windows are all inside the image widened and computed in one call a run
- * (stem3_groups), the others with their windows widened one by one. */
-TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
-                                   const int32_t *bias, int8_t *y)
+/* The conv where stem3_fits over its channels' layout lay (stem3_layout's): every row's pixels
+ * three at a time (a row's last three where its width is not a multiple of three, computing one
+ * or two pixels again): groups whose windows are all inside the image widened and computed in one
+ * call a run (stem3_groups), the others with their windows widened one by one. */
+static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
+                                         int8_t *y)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t M = g->out_c, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, pl = g->pad_left;
@@ -996,7 +996,6 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
      * groups before gc are 3 outputs apart (a run) */
     const int32_t ng = (out_w + 2) / 3, gc = out_w % 3 == 0 ? ng : ng - 1;
     int32_t g0 = 0, g1;
-    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
     uint32_t xs[TTE_STEM3_Y / 4 + 4] __attribute__((aligned(8)));
     uint32_t bytes[9];
     stem3_src_t s;
@@ -1013,7 +1012,6 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
     while (g1 > g0 && (stem3_ox(g1 - 1, ng, out_w) + 2) * sw - pl > ix_max) {
         --g1;
     }
-    stem3_layout(p, w, bias, M, lay);
     xs[TTE_STEM3_Y / 4 + 1] = (uint32_t)M;
     xs[TTE_STEM3_Y / 4 + 2] = (uint32_t)(uintptr_t)(lay + M * TTE_STEM3_CW);
     s.adv = 2 * M;
@@ -1048,6 +1046,21 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
             }
         }
     }
+}
+
+/* The conv where stem3_fits: its channels' layout on the stack, then stem3_rows */
+TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, int8_t *y)
+{
+    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
+    stem3_layout(p, w, bias, p->g.out_c, lay);
+    stem3_rows(p, x, lay, y);
+}
+
+TTE_NOINLINE void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
+                                           int8_t *y)
+{
+    stem3_rows(p, x, lay, y);
 }
 
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
@@ -1134,6 +1147,46 @@ TTE_NOINLINE void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, in
                         acc += (int32_t)win[c] * (int32_t)wp[c];
                     }
                     yo[oc] = rq(&r, acc, oc);
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if !defined(__ARM_FEATURE_DSP)
+/* The portable sums of tte_conv2d_s8_stem3_prep: per output channel (TTE_STEM3_CW words of lay)
+ * the doubled bias, then the window's 27 taps (ky, kx, c) as the int16 lanes (2 w0, 2 w2), (2 w1,
+ * 2 w3) of each four, on x - zp (0 in the padding); the output stage from the layout's multiplier
+ * and e = ~shift (a multiplier 0 gives out_zp for any shift) */
+void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y)
+{
+    enum { CW = 18 };
+    const tte_conv2d_geom_t *g = &p->g;
+    int32_t b, oy, ox, oc, ky, kx, c;
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *const xb = x + (size_t)b * g->in_h * g->in_w * 3;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            for (ox = 0; ox < g->out_w; ++ox) {
+                int8_t *const yo = y + (((size_t)b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                for (oc = 0; oc < g->out_c; ++oc) {
+                    const uint32_t *const lc = lay + (size_t)oc * CW;
+                    int32_t d = (int32_t)lc[0];
+                    for (ky = 0; ky < 3; ++ky) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+                        for (kx = 0; kx < 3; ++kx) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx;
+                            for (c = 0; c < 3; ++c) {
+                                const int32_t t = 9 * ky + 3 * kx + c;
+                                const uint32_t word = lc[1 + 2 * (t / 4) + (t & 1)];
+                                const int32_t w2 = (int16_t)(uint16_t)((t & 2) ? word >> 16 : word & 0xFFFFu);
+                                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                                    d += ((int32_t)xb[((size_t)iy * g->in_w + ix) * 3 + c] - p->in_zp) * w2;
+                                }
+                            }
+                        }
+                    }
+                    yo[oc] = (int8_t)tte_rq_exact(d / 2, (int32_t)lc[15], ~(int32_t)lc[16], p->out_zp, -128, 127);
                 }
             }
         }
