@@ -155,25 +155,34 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
  * three-pixel one), their seven words only (what stem_pass8, stem_pass8_rq and stem3_pairs
  * read): each word one STRD, the bytes that cross the rows merged by BFI and PKHBT
  * (gemm_stem_run, stem_pass8_rq for its runs of passes, stem3_widen). */
-static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
-                                          uint32_t zp24, int32_t cnt, const int32_t ws)
+static TTE_ALWAYS_INLINE void stem_widen_any(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst,
+                                              uint32_t nz, uint32_t zp24, int32_t cnt, const int32_t ws,
+                                              const int32_t cut)
 {
     uint32_t *const end = dst + 2 * cnt;
+    /* cut: the window's third row below the image, its bytes the zero point's (zp24's byte) */
+    const uint32_t zz = zp24 | zp24 >> 8 | zp24 >> 16 | zp24 >> 24;
     do {
-        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        const int8_t *const r1 = src + rstride, *const r2 = cut ? r1 : r1 + rstride;
         uint32_t u = load4(r1 - 1), v;
         __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
-        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(load4(r2)));
+        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(cut ? zz : load4(r2)));
         TTE_STEM_STORE(0, load4(src));
         TTE_STEM_STORE(ws, load4(src + 4));
         TTE_STEM_STORE(2 * ws, u);
         TTE_STEM_STORE(3 * ws, load4(r1 + 3));
         TTE_STEM_STORE(4 * ws, v);
-        TTE_STEM_STORE(5 * ws, load4(r2 + 2));
-        TTE_STEM_STORE(6 * ws, (load4(r2 + 5) >> 8) | zp24);
+        TTE_STEM_STORE(5 * ws, cut ? zz : load4(r2 + 2));
+        TTE_STEM_STORE(6 * ws, cut ? zz : (load4(r2 + 5) >> 8) | zp24);
         src += step;
         dst += 2;
     } while (dst != end);
+}
+
+static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                          uint32_t zp24, int32_t cnt, const int32_t ws)
+{
+    stem_widen_any(src, step, rstride, dst, nz, zp24, cnt, ws, 0);
 }
 
 /* stem_widen out of line: the runs of windows inside the image in a pass that reaches its edge */
@@ -884,18 +893,32 @@ typedef struct {
 } stem3_src_t;
 
 /* n groups of three pixels one after the other in a row of outputs, every window inside the
- * image (from s on; n 0: the three windows already in xs), their outputs from xs's pointer on */
-TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+ * image (from s on; n 0: the three windows already in xs), their outputs from xs's pointer on;
+ * cut: every window's third row below the image, the other two inside */
+static TTE_ALWAYS_INLINE void stem3_groups_any(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n,
+                                               const int32_t cut)
 {
     const int8_t *src = s->src;
     do {
         if (n > 0) {
-            stem_widen(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24);
+            stem_widen_any(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24, cut);
             src += 3 * s->step;
         }
         stem3_pairs(xs, lay);
         xs[TTE_STEM3_Y / 4] += (uint32_t)s->adv;
     } while (--n > 0);
+}
+
+TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+{
+    stem3_groups_any(xs, lay, s, n, 0);
+}
+
+/* stem3_groups for a row whose windows' third row is below the image (the last output row of
+ * TensorFlow's 'same' padding): no window byte by byte */
+TTE_NOINLINE static void stem3_groups_cut(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+{
+    stem3_groups_any(xs, lay, s, n, 1);
 }
 
 /* Whether stem3 takes the conv of at most TTE_STEM3_OC output channels (over more, chunks of
@@ -1020,14 +1043,20 @@ static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const 
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy = oy * g->stride_h - g->pad_top;
             const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
+            /* the windows' third row below the image, the first two inside */
+            const int32_t cut = !inside && iy >= 0 && iy + g->dil_h < g->in_h;
             int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M;
             for (k = 0; k < ng;) {
                 const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
                 xs[TTE_STEM3_Y / 4] = (uint32_t)(uintptr_t)(yr + (size_t)ox * M);
-                if (inside && k >= g0 && k < g1) {
+                if ((inside || cut) && k >= g0 && k < g1) {
                     const int32_t run = (g1 < gc ? g1 : gc) - k;
                     s.src = xb + ((size_t)iy * in_w + ix) * 3;
-                    stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    if (cut) {
+                        stem3_groups_cut(xs, lay, &s, run > 1 ? run : 1);
+                    } else {
+                        stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    }
                     k += run > 1 ? run : 1;
                     continue;
                 }
