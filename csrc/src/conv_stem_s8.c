@@ -157,23 +157,26 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
  * (gemm_stem_run, stem_pass8_rq for its runs of passes, stem3_widen). */
 static TTE_ALWAYS_INLINE void stem_widen_any(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst,
                                               uint32_t nz, uint32_t zp24, int32_t cnt, const int32_t ws,
-                                              const int32_t cut)
+                                              const int32_t cut, const int32_t right)
 {
     uint32_t *const end = dst + 2 * cnt;
-    /* cut: the window's third row below the image, its bytes the zero point's (zp24's byte) */
+    /* cut: the window's third row below the image; right: its third column right of it (every
+     * byte read then inside the image); their bytes the zero point's (zp24's byte) */
     const uint32_t zz = zp24 | zp24 >> 8 | zp24 >> 16 | zp24 >> 24;
     do {
         const int8_t *const r1 = src + rstride, *const r2 = cut ? r1 : r1 + rstride;
         uint32_t u = load4(r1 - 1), v;
-        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
-        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(cut ? zz : load4(r2)));
+        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"(right ? zz : (uint32_t)(uint8_t)src[8]));
+        __asm__("pkhbt %0, %1, %2, lsl #16"
+                : "=r"(v)
+                : "r"(right ? zz : load4(r1 + 7)), "r"(cut ? zz : load4(r2)));
         TTE_STEM_STORE(0, load4(src));
-        TTE_STEM_STORE(ws, load4(src + 4));
+        TTE_STEM_STORE(ws, right ? (load4(src + 2) >> 16) | (zz & 0xFFFF0000u) : load4(src + 4));
         TTE_STEM_STORE(2 * ws, u);
-        TTE_STEM_STORE(3 * ws, load4(r1 + 3));
+        TTE_STEM_STORE(3 * ws, right ? (load4(r1 + 2) >> 8) | zp24 : load4(r1 + 3));
         TTE_STEM_STORE(4 * ws, v);
         TTE_STEM_STORE(5 * ws, cut ? zz : load4(r2 + 2));
-        TTE_STEM_STORE(6 * ws, cut ? zz : (load4(r2 + 5) >> 8) | zp24);
+        TTE_STEM_STORE(6 * ws, cut || right ? zz : (load4(r2 + 5) >> 8) | zp24);
         src += step;
         dst += 2;
     } while (dst != end);
@@ -182,7 +185,7 @@ static TTE_ALWAYS_INLINE void stem_widen_any(const int8_t *src, int32_t step, in
 static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
                                           uint32_t zp24, int32_t cnt, const int32_t ws)
 {
-    stem_widen_any(src, step, rstride, dst, nz, zp24, cnt, ws, 0);
+    stem_widen_any(src, step, rstride, dst, nz, zp24, cnt, ws, 0, 0);
 }
 
 /* stem_widen out of line: the runs of windows inside the image in a pass that reaches its edge */
@@ -901,7 +904,7 @@ static TTE_ALWAYS_INLINE void stem3_groups_any(uint32_t *xs, const uint32_t *lay
     const int8_t *src = s->src;
     do {
         if (n > 0) {
-            stem_widen_any(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24, cut);
+            stem_widen_any(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24, cut, 0);
             src += 3 * s->step;
         }
         stem3_pairs(xs, lay);
@@ -991,6 +994,20 @@ TTE_NOINLINE static void stem3_widen(const int8_t *src, int32_t step, int32_t rs
     stem_widen(src, step, rstride, dst, nz, zp24, cnt, 24);
 }
 
+/* One window at src into stem3's buffer at dst whose third row is below the image (cut) or
+ * whose third column is right of it (right), or both: the rest read by words, not byte by byte */
+TTE_NOINLINE static void stem3_widen_cut(const int8_t *src, int32_t rstride, uint32_t *dst, uint32_t nz, uint32_t zp24,
+                                         int32_t cut, int32_t right)
+{
+    if (!right) {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 1, 0);
+    } else if (cut) {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 1, 1);
+    } else {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 0, 1);
+    }
+}
+
 /* stem_edge into stem3's three-pixel buffer */
 TTE_NOINLINE static void stem3_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
                                     int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
@@ -1062,9 +1079,14 @@ static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const 
                 }
                 for (q = 0; q < 3; ++q) {
                     const int32_t iq = ix + q * sw;
+                    /* its third column just right of the image, the first two inside */
+                    const int32_t right = iq == ix_max + 1 && iq >= 1;
                     if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
                         stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
                                     s.zp24, 1);
+                    } else if ((inside || cut) && ((uint32_t)iq <= (uint32_t)ix_max || right)) {
+                        stem3_widen_cut(xb + ((size_t)iy * in_w + iq) * 3, s.rstride, xs + 2 * q, s.nz, s.zp24, cut,
+                                        right);
                     } else {
                         stem3_edge(xb, iy, iq, g->in_h, in_w, g->dil_h, xs + 2 * q, s.nz, zz,
                                    (int8_t *)(void *)bytes);
