@@ -168,8 +168,8 @@ static TTE_ALWAYS_INLINE void expand_conv(const tte_block_s8_params_t *p, const 
                                           const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *dst,
                                           void *e_scratch)
 {
-    if (p->stem_prep != NULL) {
-        tte_conv2d_s8_stem3_prep(q, x, p->stem_prep, dst);
+    if (p->stem3 != NULL) {
+        p->stem3(q, x, p->stem_prep, dst);
     } else {
         tte_conv2d_s8_ws(q, x, w, bias, dst, e_scratch);
     }

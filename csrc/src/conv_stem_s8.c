@@ -1026,7 +1026,7 @@ static TTE_ALWAYS_INLINE int32_t stem3_ox(int32_t k, int32_t ng, int32_t out_w)
  * or two pixels again): groups whose windows are all inside the image widened and computed in one
  * call a run (stem3_groups), the others with their windows widened one by one. */
 static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
-                                         int8_t *y)
+                                         int8_t *y, const int32_t edges)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t M = g->out_c, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, pl = g->pad_left;
@@ -1061,7 +1061,7 @@ static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const 
             const int32_t iy = oy * g->stride_h - g->pad_top;
             const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
             /* the windows' third row below the image, the first two inside */
-            const int32_t cut = !inside && iy >= 0 && iy + g->dil_h < g->in_h;
+            const int32_t cut = edges && !inside && iy >= 0 && iy + g->dil_h < g->in_h;
             int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M;
             for (k = 0; k < ng;) {
                 const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
@@ -1084,7 +1084,7 @@ static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const 
                     if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
                         stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
                                     s.zp24, 1);
-                    } else if ((inside || cut) && ((uint32_t)iq <= (uint32_t)ix_max || right)) {
+                    } else if (edges && (inside || cut) && ((uint32_t)iq <= (uint32_t)ix_max || right)) {
                         stem3_widen_cut(xb + ((size_t)iy * in_w + iq) * 3, s.rstride, xs + 2 * q, s.nz, s.zp24, cut,
                                         right);
                     } else {
@@ -1105,13 +1105,15 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
 {
     uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
     stem3_layout(p, w, bias, p->g.out_c, lay);
-    stem3_rows(p, x, lay, y);
+    stem3_rows(p, x, lay, y, 0);
 }
 
+/* stem3_rows over a compile-time layout, the windows cut by the bottom or right padding by words
+ * (stem3_groups_cut, stem3_widen_cut: only an image that names this function links them) */
 TTE_NOINLINE void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
                                            int8_t *y)
 {
-    stem3_rows(p, x, lay, y);
+    stem3_rows(p, x, lay, y, 1);
 }
 
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's

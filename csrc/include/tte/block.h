@@ -59,8 +59,10 @@ typedef struct {
      * are constants): TTE_BLOCK_RQ_KNOWN, with TTE_BLOCK_RQ_D, _P, _E where it holds, so that no
      * call walks every channel's multiplier and shift again; 0: each call finds it */
     int32_t rq_fast;
-    /* E, the RGB stem, laid out at compile time for tte_conv2d_s8_stem3_prep
-     * (tte.compiler.emit.block.stem3_layout; frozen weights), or NULL */
+    /* E, the RGB stem, laid out at compile time (tte.compiler.emit.block.stem3_layout; frozen
+     * weights) and its kernel, tte_conv2d_s8_stem3_prep, named here so that only an image that
+     * reads such a layout links it; NULL, NULL: none */
+    tte_stem3_prep_fn stem3;
     const uint32_t *stem_prep;
 } tte_block_s8_params_t;
 enum { TTE_BLOCK_RQ_D = 1, TTE_BLOCK_RQ_P = 2, TTE_BLOCK_RQ_E = 4, TTE_BLOCK_RQ_KNOWN = 8 };

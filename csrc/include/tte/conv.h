@@ -61,6 +61,7 @@ void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, con
  * point inside int8, every |bias| + 27 255 128 below 2**29): a streamed block's expand conv, no
  * layout made per call. The same bytes as tte_conv2d_s8. */
 void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y);
+typedef void (*tte_stem3_prep_fn)(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y);
 
 /* Building blocks of tte_conv2d_s8 that tte_block_s8 and tte_conv2d_s8_split reuse.
  * fast_rq: whether the fast output stage is exact for every channel (tte_rq_fast_ok);

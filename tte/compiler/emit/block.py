@@ -1050,7 +1050,7 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                      f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
                      f", {int(rows)}, {_block_rq_fast(expand, dw, project, view)}, "
-                     f"{st[0] if st is not None else 'NULL'}}};")
+                     f"{f'tte_conv2d_s8_stem3_prep, {st[0]}' if st is not None else 'NULL, NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
     return out, args, unread
 
