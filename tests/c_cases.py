@@ -2508,6 +2508,47 @@ def _stem3_case(seed: int) -> Case:
     return Case(f"conv2d_stem3_{seed}", g, random_feeds(g, rng))
 
 
+def _stem3_block_case(seed: int) -> Case:
+    """A streamed block whose expand conv is an RGB stem laid out at compile time
+    (tte.compiler.emit.block.stem3_layout, conv_stem_s8.c's tte_conv2d_s8_stem3_prep; VWW's first
+    block): 4 and 8 output channels, stride 2 and 1, 'same' padding of TensorFlow (right and bottom
+    only) or on every side, rows dilated, output rows of 3 to 13 pixels (every remainder by three),
+    batch 2, input zero points -128 and 127, a bias at the kernel's bound, a ReLU from zero point -128
+    (the clamp range still all of int8); then a 3x3 depthwise and a 1x1."""
+    from tte.compiler.emit.block import stem3_layout
+
+    rng = np.random.default_rng(9990 + seed)
+    cout = 8 if seed % 2 == 0 else 4
+    st = 1 if seed % 4 == 3 else 2
+    oh, ow = [(3, 12), (2, 13), (4, 5), (3, 3), (2, 4), (5, 7), (3, 8), (4, 10)][seed % 8]
+    pads = (0, 0, 1, 1) if seed % 3 != 1 else (1, 1, 1, 1)
+    dh = 2 if seed in (5, 9) else 1
+    h = (oh - 1) * st + 2 * dh + 1 - pads[0] - pads[2]
+    w = (ow - 1) * st + 3 - pads[1] - pads[3]
+    zp = [-128, 127][seed % 2] if seed in (2, 3, 10) else int(rng.integers(-60, 60))
+    xq = q(float(rng.uniform(0.01, 0.05)), zp)
+    relu = seed % 3 == 2
+    yq = q(float(rng.uniform(0.02, 0.08)), -128 if relu else int(rng.integers(-40, 41)))
+    g = new_graph({"x": ((2 if seed % 5 == 4 else 1, h, w, 3), "int8", xq)})
+    ws = np.exp(rng.uniform(np.log(1e-3), np.log(2e-2), cout)).astype(np.float32)
+    g.add_const("e.w", rand_s8(rng, (cout, 3, 3, 3)), "int8", q(ws, np.zeros(cout, int), 0))
+    b = rng.integers(-3000, 3000, cout).astype(np.int64)
+    if seed in (6, 7):
+        # the largest |bias| the kernel takes (stem3_fits' bound)
+        b[int(rng.integers(0, cout))] = (2 ** 29 - 27 * 255 * 128 - 1) * (-1) ** seed
+    bs = (np.float32(xq.scale[0]) * ws).astype(np.float32)
+    g.add_const("e.b", b.astype(np.int32), "int32", q(bs, np.zeros(cout, int), 0))
+    g.add_node("conv2d", ["x", "e.w", "e.b"], "e", {"strides": (st, st), "dilations": (dh, 1), "pads": pads,
+                                                    "groups": 1, "activation": "relu" if relu else "none"},
+               quant=yq)
+    add_random_conv(g, rng, "e", "d", cout, 3, 1, (1, 1, 1, 1), cout)
+    add_random_conv(g, rng, "d", "p", 16, 1, 1, (0, 0, 0, 0), 1)
+    _block_output(g, rng, False)
+    case = _streamed_case(f"streamed_block_stem3_{cout}_{seed}", g, rng)
+    assert stem3_layout(case.graph.nodes[0], case.graph) is not None, case.name
+    return case
+
+
 def forward_cases() -> list[Case]:
     cases: list[Case] = []
     for kind in ("regular", "pointwise", "depthwise", "grouped"):
@@ -2621,6 +2662,7 @@ def forward_cases() -> list[Case]:
     cases += [_stem_rq_case(s, wide) for s, wide in ((24, 32), (26, 33), (27, 40), (29, 48))]
     cases += [_stem_run_case(s) for s in range(8)]
     cases += [_stem3_case(s) for s in range(12)]
+    cases += [_stem3_block_case(s) for s in range(12)]
     cases += dwrq_cases()
     cases += split_forward_cases()
     cases += dw3_fill_cases()

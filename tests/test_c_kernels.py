@@ -438,6 +438,51 @@ def test_planned_add_scratch_is_what_the_kernel_takes(harness: Harness) -> None:
     assert len(figures) == 2   # sums through the table and below its length
 
 
+def test_block_rq_fast_is_what_the_kernels_find(harness: Harness) -> None:
+    """The output stages' fast flags the compiler gives a streamed block
+    (tte_block_s8_params_t.rq_fast, tte.compiler.emit.conv.rq_fast_ok) are what
+    tte_conv2d_s8_fast_rq finds on the same multipliers, shifts, zero point and clamp, for every
+    conv of every case's blocks, and for the same convs with a multiplier too small or a shift
+    out of its range."""
+    from tte.compiler.emit.block import _block_parts
+    from tte.compiler.emit.common import _chain_graph, _q, _sz, _t
+    from tte.compiler.emit.conv import rq_fast_ok, stage_fast_ok
+    from tte.numerics import fixedpoint as fp
+
+    def c_fast(n: Node, g: Graph, mult: np.ndarray, shift: np.ndarray) -> bool:
+        s_out, zp_out = _sz(n, _t(g, n.outputs[0]))
+        lo, hi = fp.activation_range_int8(n.attrs["activation"], s_out, zp_out)
+        p = harness.ffi.new("tte_conv2d_s8_params_t *")
+        keep = [harness.ffi.new("int32_t[]", [int(v) for v in mult]),
+                harness.ffi.new("int32_t[]", [int(v) for v in shift])]
+        p.g.out_c, p.out_zp, p.act_min, p.act_max = len(mult), zp_out, lo, hi
+        p.mult, p.shift = keep
+        fast = bool(harness.lib.tte_conv2d_s8_fast_rq(p))
+        assert stage_fast_ok(mult, shift, zp_out, lo, hi) == fast
+        return fast
+
+    seen = 0
+    for case in CASES:
+        for node in case.graph.nodes:
+            if node.op != "streamed_block":
+                continue
+            expand, dw, project, _, chain = _block_parts(node)
+            g = _chain_graph(case.graph, chain)
+            for n in (dw, project) if expand is None else (expand, dw, project):
+                w = _t(g, n.inputs[1])
+                ws = _q(n, w).scale.astype(np.float64)
+                ws = np.broadcast_to(ws, (w.shape[0],)) if ws.size == 1 else ws
+                mult, shift = (np.asarray(a, np.int64) for a in fp.quantize_multipliers(
+                    _sz(n, _t(g, n.inputs[0]))[0] * ws / _sz(n, _t(g, n.outputs[0]))[0]))
+                assert rq_fast_ok(n, g) == c_fast(n, g, mult, shift), (case.name, n.name)
+                seen += 1
+                # stages both refuse: a multiplier below 2**30, a shift of 0
+                small, zero = mult.copy(), shift.copy()
+                small[-1], zero[0] = (1 << 30) - 1, 0
+                assert not c_fast(n, g, small, shift) and not c_fast(n, g, mult, zero)
+    assert seen >= 60
+
+
 def test_planned_block_scratch_is_what_the_block_takes(harness: Harness) -> None:
     """The scratch the planner reserves for a streamed block (tte.compiler.emit.block_scratch_bytes)
     is tte_block_s8_scratch_bytes of its parameters, with and without the depthwise's padded copy

@@ -18,6 +18,13 @@
 
 #include <string.h>
 
+/* tte_conv2d_s8_fast_rq of the block's conv c (bit: its TTE_BLOCK_RQ_* bit), from the compiler's
+ * rq_fast where it gives it */
+static int32_t block_fast_rq(const tte_block_s8_params_t *p, const tte_conv2d_s8_params_t *c, int32_t bit)
+{
+    return p->rq_fast & TTE_BLOCK_RQ_KNOWN ? (p->rq_fast & bit) != 0 : tte_conv2d_s8_fast_rq(c);
+}
+
 static int32_t ring_span(const tte_conv2d_geom_t *gd)
 {
     return (gd->k_h - 1) * gd->dil_h + 1;
@@ -155,6 +162,19 @@ int32_t tte_block_s8_scratch_bytes(const tte_block_s8_params_t *p)
     return n;
 }
 
+/* E (parameters q: one output row's over the whole image) on x into dst: the stem's compile-time
+ * layout where the block has one (stem3_layout checked the image), else tte_conv2d_s8 */
+static TTE_ALWAYS_INLINE void expand_conv(const tte_block_s8_params_t *p, const tte_conv2d_s8_params_t *q,
+                                          const int8_t *x, const int8_t *w, const int32_t *bias, int8_t *dst,
+                                          void *e_scratch)
+{
+    if (p->stem3 != NULL) {
+        p->stem3(q, x, p->stem_prep, dst);
+    } else {
+        tte_conv2d_s8_ws(q, x, w, bias, dst, e_scratch);
+    }
+}
+
 /* Row r of block p's E output (batch image xb) into dst; e_scratch: E's kernel scratch. Inlined
  * in block_run, as its only caller but expand_row_window, so that no frame of its own adds to the
  * deepest stack path. */
@@ -187,7 +207,7 @@ static TTE_ALWAYS_INLINE void expand_row(const tte_block_s8_params_t *p, int32_t
     if (ws != NULL) {
         tte_conv2d_s8_split(&q, xb, ws, bias, dst);
     } else {
-        tte_conv2d_s8_ws(&q, xb, w, bias, dst, e_scratch);
+        expand_conv(p, &q, xb, w, bias, dst, e_scratch);
     }
 }
 
@@ -355,8 +375,8 @@ static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const
     const size_t d_at = dw_bytes + (size_t)flat_dbuf_pixels(gd) * gd->out_c;
     int8_t *const d = scratch + d_at;
     int16_t *const wide = (int16_t *)(void *)(scratch + ((d_at + (size_t)npix * gd->out_c + 7) & ~(size_t)7));
-    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
-    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    const int32_t fast_d = block_fast_rq(p, p->dw, TTE_BLOCK_RQ_D);
+    const int32_t fast_p = block_fast_rq(p, p->project, TTE_BLOCK_RQ_P);
     int32_t b;
     for (b = 0; b < gd->batch; ++b) {
         int8_t *const yb = y + (size_t)b * y_image;
@@ -409,8 +429,8 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
     const size_t dw_bytes = (size_t)pair_region_bytes(p);
     void *const dw_ws = dw_bytes > 0 ? scratch : NULL;
     int8_t *const dbuf = scratch + dw_bytes;
-    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
-    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    const int32_t fast_d = block_fast_rq(p, p->dw, TTE_BLOCK_RQ_D);
+    const int32_t fast_p = block_fast_rq(p, p->project, TTE_BLOCK_RQ_P);
     const int8_t *rows[TTE_BLOCK_MAX_KH];
     int32_t b, pix, q;
     for (b = 0; b < gd->batch; ++b) {
@@ -616,14 +636,14 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte
     int8_t *dbuf = ring + (p->expand != NULL ? (size_t)span * row_bytes : 0);
     int8_t *pbuf = dbuf + gd->out_c;
     const int8_t *rows[TTE_BLOCK_MAX_KH];
-    const int32_t fast_d = tte_conv2d_s8_fast_rq(p->dw);
-    const int32_t fast_p = tte_conv2d_s8_fast_rq(p->project);
+    const int32_t fast_d = block_fast_rq(p, p->dw, TTE_BLOCK_RQ_D);
+    const int32_t fast_p = block_fast_rq(p, p->project, TTE_BLOCK_RQ_P);
     /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
     const tte_conv2d_geom_t *ge = p->expand != NULL ? &p->expand->g : NULL;
     const int32_t fast_e = ge != NULL && ge->groups == 1 && ge->k_h == 1 && ge->k_w == 1 && ge->stride_h == 1
                                    && ge->stride_w == 1 && ge->pad_top == 0 && ge->pad_left == 0
                                    && ge->out_h == ge->in_h && ge->out_w == ge->in_w
-                               ? tte_conv2d_s8_fast_rq(p->expand)
+                               ? block_fast_rq(p, p->expand, TTE_BLOCK_RQ_E)
                                : -1;
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {

@@ -155,25 +155,37 @@ TTE_NOINLINE static void gemm_inside_run(int32_t kind, const int8_t *src, int32_
  * three-pixel one), their seven words only (what stem_pass8, stem_pass8_rq and stem3_pairs
  * read): each word one STRD, the bytes that cross the rows merged by BFI and PKHBT
  * (gemm_stem_run, stem_pass8_rq for its runs of passes, stem3_widen). */
-static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
-                                          uint32_t zp24, int32_t cnt, const int32_t ws)
+static TTE_ALWAYS_INLINE void stem_widen_any(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst,
+                                              uint32_t nz, uint32_t zp24, int32_t cnt, const int32_t ws,
+                                              const int32_t cut, const int32_t right)
 {
     uint32_t *const end = dst + 2 * cnt;
+    /* cut: the window's third row below the image; right: its third column right of it (every
+     * byte read then inside the image); their bytes the zero point's (zp24's byte) */
+    const uint32_t zz = zp24 | zp24 >> 8 | zp24 >> 16 | zp24 >> 24;
     do {
-        const int8_t *const r1 = src + rstride, *const r2 = r1 + rstride;
+        const int8_t *const r1 = src + rstride, *const r2 = cut ? r1 : r1 + rstride;
         uint32_t u = load4(r1 - 1), v;
-        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"((uint32_t)(uint8_t)src[8]));
-        __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(v) : "r"(load4(r1 + 7)), "r"(load4(r2)));
+        __asm__("bfi %0, %1, #0, #8" : "+r"(u) : "r"(right ? zz : (uint32_t)(uint8_t)src[8]));
+        __asm__("pkhbt %0, %1, %2, lsl #16"
+                : "=r"(v)
+                : "r"(right ? zz : load4(r1 + 7)), "r"(cut ? zz : load4(r2)));
         TTE_STEM_STORE(0, load4(src));
-        TTE_STEM_STORE(ws, load4(src + 4));
+        TTE_STEM_STORE(ws, right ? (load4(src + 2) >> 16) | (zz & 0xFFFF0000u) : load4(src + 4));
         TTE_STEM_STORE(2 * ws, u);
-        TTE_STEM_STORE(3 * ws, load4(r1 + 3));
+        TTE_STEM_STORE(3 * ws, right ? (load4(r1 + 2) >> 8) | zp24 : load4(r1 + 3));
         TTE_STEM_STORE(4 * ws, v);
-        TTE_STEM_STORE(5 * ws, load4(r2 + 2));
-        TTE_STEM_STORE(6 * ws, (load4(r2 + 5) >> 8) | zp24);
+        TTE_STEM_STORE(5 * ws, cut ? zz : load4(r2 + 2));
+        TTE_STEM_STORE(6 * ws, cut || right ? zz : (load4(r2 + 5) >> 8) | zp24);
         src += step;
         dst += 2;
     } while (dst != end);
+}
+
+static TTE_ALWAYS_INLINE void stem_widen(const int8_t *src, int32_t step, int32_t rstride, uint32_t *dst, uint32_t nz,
+                                          uint32_t zp24, int32_t cnt, const int32_t ws)
+{
+    stem_widen_any(src, step, rstride, dst, nz, zp24, cnt, ws, 0, 0);
 }
 
 /* stem_widen out of line: the runs of windows inside the image in a pass that reaches its edge */
@@ -884,18 +896,32 @@ typedef struct {
 } stem3_src_t;
 
 /* n groups of three pixels one after the other in a row of outputs, every window inside the
- * image (from s on; n 0: the three windows already in xs), their outputs from xs's pointer on */
-TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+ * image (from s on; n 0: the three windows already in xs), their outputs from xs's pointer on;
+ * cut: every window's third row below the image, the other two inside */
+static TTE_ALWAYS_INLINE void stem3_groups_any(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n,
+                                               const int32_t cut)
 {
     const int8_t *src = s->src;
     do {
         if (n > 0) {
-            stem_widen(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24);
+            stem_widen_any(src, s->step, s->rstride, xs, s->nz, s->zp24, 3, 24, cut, 0);
             src += 3 * s->step;
         }
         stem3_pairs(xs, lay);
         xs[TTE_STEM3_Y / 4] += (uint32_t)s->adv;
     } while (--n > 0);
+}
+
+TTE_NOINLINE static void stem3_groups(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+{
+    stem3_groups_any(xs, lay, s, n, 0);
+}
+
+/* stem3_groups for a row whose windows' third row is below the image (the last output row of
+ * TensorFlow's 'same' padding): no window byte by byte */
+TTE_NOINLINE static void stem3_groups_cut(uint32_t *xs, const uint32_t *lay, const stem3_src_t *s, int32_t n)
+{
+    stem3_groups_any(xs, lay, s, n, 1);
 }
 
 /* Whether stem3 takes the conv of at most TTE_STEM3_OC output channels (over more, chunks of
@@ -968,6 +994,20 @@ TTE_NOINLINE static void stem3_widen(const int8_t *src, int32_t step, int32_t rs
     stem_widen(src, step, rstride, dst, nz, zp24, cnt, 24);
 }
 
+/* One window at src into stem3's buffer at dst whose third row is below the image (cut) or
+ * whose third column is right of it (right), or both: the rest read by words, not byte by byte */
+TTE_NOINLINE static void stem3_widen_cut(const int8_t *src, int32_t rstride, uint32_t *dst, uint32_t nz, uint32_t zp24,
+                                         int32_t cut, int32_t right)
+{
+    if (!right) {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 1, 0);
+    } else if (cut) {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 1, 1);
+    } else {
+        stem_widen_any(src, 0, rstride, dst, nz, zp24, 1, 24, 0, 1);
+    }
+}
+
 /* stem_edge into stem3's three-pixel buffer */
 TTE_NOINLINE static void stem3_edge(const int8_t *xb, int32_t iy0, int32_t ix0, int32_t in_h, int32_t in_w,
                                     int32_t dil_h, uint32_t *dst, uint32_t nz, uint32_t zz, int8_t *bytes)
@@ -981,12 +1021,12 @@ static TTE_ALWAYS_INLINE int32_t stem3_ox(int32_t k, int32_t ng, int32_t out_w)
     return k + 1 < ng ? 3 * k : out_w - 3;
 }
 
-/* The conv where stem3_fits: its channels' layout, then every row's pixels three at a time (a
- * row's last three where its width is not a multiple of three, computing one or two pixels
- * again): groups whose windows are all inside the image widened and computed in one call a run
- * (stem3_groups), the others with their windows widened one by one. */
-TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
-                                   const int32_t *bias, int8_t *y)
+/* The conv where stem3_fits over its channels' layout lay (stem3_layout's): every row's pixels
+ * three at a time (a row's last three where its width is not a multiple of three, computing one
+ * or two pixels again): groups whose windows are all inside the image widened and computed in one
+ * call a run (stem3_groups), the others with their windows widened one by one. */
+static TTE_ALWAYS_INLINE void stem3_rows(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
+                                         int8_t *y, const int32_t edges)
 {
     const tte_conv2d_geom_t *g = &p->g;
     const int32_t M = g->out_c, in_w = g->in_w, out_w = g->out_w, sw = g->stride_w, pl = g->pad_left;
@@ -996,7 +1036,6 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
      * groups before gc are 3 outputs apart (a run) */
     const int32_t ng = (out_w + 2) / 3, gc = out_w % 3 == 0 ? ng : ng - 1;
     int32_t g0 = 0, g1;
-    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
     uint32_t xs[TTE_STEM3_Y / 4 + 4] __attribute__((aligned(8)));
     uint32_t bytes[9];
     stem3_src_t s;
@@ -1013,7 +1052,6 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
     while (g1 > g0 && (stem3_ox(g1 - 1, ng, out_w) + 2) * sw - pl > ix_max) {
         --g1;
     }
-    stem3_layout(p, w, bias, M, lay);
     xs[TTE_STEM3_Y / 4 + 1] = (uint32_t)M;
     xs[TTE_STEM3_Y / 4 + 2] = (uint32_t)(uintptr_t)(lay + M * TTE_STEM3_CW);
     s.adv = 2 * M;
@@ -1022,22 +1060,33 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
         for (oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy = oy * g->stride_h - g->pad_top;
             const int32_t inside = (uint32_t)iy <= (uint32_t)iy_max;
+            /* the windows' third row below the image, the first two inside */
+            const int32_t cut = edges && !inside && iy >= 0 && iy + g->dil_h < g->in_h;
             int8_t *const yr = y + ((size_t)b * g->out_h + oy) * out_w * M;
             for (k = 0; k < ng;) {
                 const int32_t ox = stem3_ox(k, ng, out_w), ix = ox * sw - pl;
                 xs[TTE_STEM3_Y / 4] = (uint32_t)(uintptr_t)(yr + (size_t)ox * M);
-                if (inside && k >= g0 && k < g1) {
+                if ((inside || cut) && k >= g0 && k < g1) {
                     const int32_t run = (g1 < gc ? g1 : gc) - k;
                     s.src = xb + ((size_t)iy * in_w + ix) * 3;
-                    stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    if (cut) {
+                        stem3_groups_cut(xs, lay, &s, run > 1 ? run : 1);
+                    } else {
+                        stem3_groups(xs, lay, &s, run > 1 ? run : 1);
+                    }
                     k += run > 1 ? run : 1;
                     continue;
                 }
                 for (q = 0; q < 3; ++q) {
                     const int32_t iq = ix + q * sw;
+                    /* its third column just right of the image, the first two inside */
+                    const int32_t right = iq == ix_max + 1 && iq >= 1;
                     if (inside && (uint32_t)iq <= (uint32_t)ix_max) {
                         stem3_widen(xb + ((size_t)iy * in_w + iq) * 3, s.step, s.rstride, xs + 2 * q, s.nz,
                                     s.zp24, 1);
+                    } else if (edges && (inside || cut) && ((uint32_t)iq <= (uint32_t)ix_max || right)) {
+                        stem3_widen_cut(xb + ((size_t)iy * in_w + iq) * 3, s.rstride, xs + 2 * q, s.nz, s.zp24, cut,
+                                        right);
                     } else {
                         stem3_edge(xb, iy, iq, g->in_h, in_w, g->dil_h, xs + 2 * q, s.nz, zz,
                                    (int8_t *)(void *)bytes);
@@ -1048,6 +1097,23 @@ TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t
             }
         }
     }
+}
+
+/* The conv where stem3_fits: its channels' layout on the stack, then stem3_rows */
+TTE_NOINLINE static void stem3_run(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, int8_t *y)
+{
+    uint32_t lay[TTE_STEM3_OC * TTE_STEM3_CW] __attribute__((aligned(8)));
+    stem3_layout(p, w, bias, p->g.out_c, lay);
+    stem3_rows(p, x, lay, y, 0);
+}
+
+/* stem3_rows over a compile-time layout, the windows cut by the bottom or right padding by words
+ * (stem3_groups_cut, stem3_widen_cut: only an image that names this function links them) */
+TTE_NOINLINE void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay,
+                                           int8_t *y)
+{
+    stem3_rows(p, x, lay, y, 1);
 }
 
 /* At most TTE_CONV_WIN window values: the buffers on the stack (no more bytes than the stem's
@@ -1134,6 +1200,46 @@ TTE_NOINLINE void tte_conv2d_s8_small_window(const tte_conv2d_s8_params_t *p, in
                         acc += (int32_t)win[c] * (int32_t)wp[c];
                     }
                     yo[oc] = rq(&r, acc, oc);
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if !defined(__ARM_FEATURE_DSP)
+/* The portable sums of tte_conv2d_s8_stem3_prep: per output channel (TTE_STEM3_CW words of lay)
+ * the doubled bias, then the window's 27 taps (ky, kx, c) as the int16 lanes (2 w0, 2 w2), (2 w1,
+ * 2 w3) of each four, on x - zp (0 in the padding); the output stage from the layout's multiplier
+ * and e = ~shift (a multiplier 0 gives out_zp for any shift) */
+void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y)
+{
+    enum { CW = 18 };
+    const tte_conv2d_geom_t *g = &p->g;
+    int32_t b, oy, ox, oc, ky, kx, c;
+    for (b = 0; b < g->batch; ++b) {
+        const int8_t *const xb = x + (size_t)b * g->in_h * g->in_w * 3;
+        for (oy = 0; oy < g->out_h; ++oy) {
+            for (ox = 0; ox < g->out_w; ++ox) {
+                int8_t *const yo = y + (((size_t)b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                for (oc = 0; oc < g->out_c; ++oc) {
+                    const uint32_t *const lc = lay + (size_t)oc * CW;
+                    int32_t d = (int32_t)lc[0];
+                    for (ky = 0; ky < 3; ++ky) {
+                        const int32_t iy = oy * g->stride_h - g->pad_top + ky * g->dil_h;
+                        for (kx = 0; kx < 3; ++kx) {
+                            const int32_t ix = ox * g->stride_w - g->pad_left + kx;
+                            for (c = 0; c < 3; ++c) {
+                                const int32_t t = 9 * ky + 3 * kx + c;
+                                const uint32_t word = lc[1 + 2 * (t / 4) + (t & 1)];
+                                const int32_t w2 = (int16_t)(uint16_t)((t & 2) ? word >> 16 : word & 0xFFFFu);
+                                if (iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w) {
+                                    d += ((int32_t)xb[((size_t)iy * g->in_w + ix) * 3 + c] - p->in_zp) * w2;
+                                }
+                            }
+                        }
+                    }
+                    yo[oc] = (int8_t)tte_rq_exact(d / 2, (int32_t)lc[15], ~(int32_t)lc[16], p->out_zp, -128, 127);
                 }
             }
         }

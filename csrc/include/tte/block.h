@@ -55,7 +55,17 @@ typedef struct {
      * head, then (k_h - 1) * dil_h + 1 rows of in_w * in_c bytes
      * (tte.compiler.emit.block.input_window_bytes) */
     int32_t in_rows;
+    /* tte_conv2d_s8_fast_rq of D, P and E as the compiler found it (their multipliers and shifts
+     * are constants): TTE_BLOCK_RQ_KNOWN, with TTE_BLOCK_RQ_D, _P, _E where it holds, so that no
+     * call walks every channel's multiplier and shift again; 0: each call finds it */
+    int32_t rq_fast;
+    /* E, the RGB stem, laid out at compile time (tte.compiler.emit.block.stem3_layout; frozen
+     * weights) and its kernel, tte_conv2d_s8_stem3_prep, named here so that only an image that
+     * reads such a layout links it; NULL, NULL: none */
+    tte_stem3_prep_fn stem3;
+    const uint32_t *stem_prep;
 } tte_block_s8_params_t;
+enum { TTE_BLOCK_RQ_D = 1, TTE_BLOCK_RQ_P = 2, TTE_BLOCK_RQ_E = 4, TTE_BLOCK_RQ_KNOWN = 8 };
 
 /* Where a block that reads the model's input row by row (in_rows) gets it: the whole image, read
  * in place (no copy), or, image NULL, read_row(ctx, row, dst), which writes one row (in_w * in_c

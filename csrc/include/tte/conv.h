@@ -52,6 +52,17 @@ void tte_conv2d_s8_ws_sized(const tte_conv2d_s8_params_t *p, const int8_t *x, co
 void tte_conv2d_s8_generic(const tte_conv2d_s8_params_t *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, int8_t *y);
 
+/* The RGB stem (3x3 over three channels, dilated rows allowed, a multiple of four output channels
+ * up to eight) over its channels laid out at compile time (tte.compiler.emit.block.stem3_layout:
+ * per channel 18 words, its doubled bias, the 27 weights as doubled int16 lanes (2 w0, 2 w2),
+ * (2 w1, 2 w3) of each four (the last word's fourth 0), its multiplier, e = ~shift (0 for a
+ * multiplier 0) and (2 out_zp + 1) << e), where the compiler found the per-call layout's kernel
+ * exact (conv_stem_s8.c's stem3_fits: clamp range all of int8, tte_rq_fast_ok, the input zero
+ * point inside int8, every |bias| + 27 255 128 below 2**29): a streamed block's expand conv, no
+ * layout made per call. The same bytes as tte_conv2d_s8. */
+void tte_conv2d_s8_stem3_prep(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y);
+typedef void (*tte_stem3_prep_fn)(const tte_conv2d_s8_params_t *p, const int8_t *x, const uint32_t *lay, int8_t *y);
+
 /* Building blocks of tte_conv2d_s8 that tte_block_s8 and tte_conv2d_s8_split reuse.
  * fast_rq: whether the fast output stage is exact for every channel (tte_rq_fast_ok);
  * pass its result as `fast`. pointwise_px: a 1x1 conv of npx consecutive pixels.

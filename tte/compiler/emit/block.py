@@ -30,6 +30,8 @@ from tte.compiler.emit.conv import (
     emit_conv2d,
     fc_layout,
     kept_layout,
+    rq_fast_ok,
+    stage_fast_ok,
 )
 from tte.compiler.emit.elementwise import add_table_bytes, emit_add
 from tte.ir import FusedChain, Graph, Node
@@ -385,6 +387,13 @@ def choose_prepared(graphs: Sequence[Graph], room: int, trained: Collection[str]
                 replaced = _replaced_bytes(expand, graphs)
                 rows = _t(_chain_graph(g, chain), expand.outputs[0]).shape
                 cands[pr[0]] = (pr[1].nbytes - replaced, expand.inputs[1], rows[0] * rows[1])
+            if (n.op == "streamed_block" and (pr := stem3_layout(n, g)) is not None
+                    and not _fc_trained(_block_parts(n)[0], graphs, trained)):
+                # the stem's weights stay beside it (the other paths read them): its bytes all
+                # extra; ranked as pe_layout's, by the rows that make it once per call
+                expand, _, _, _, chain = _block_parts(n)
+                rows = _t(_chain_graph(g, chain), expand.outputs[0]).shape
+                cands[pr[0]] = (pr[1].nbytes, expand.inputs[1], rows[0] * rows[1])
             if (n.op == "streamed_block" and (pr := pw_layout(n, g)) is not None
                     and not _fc_trained(_block_parts(n)[2], graphs, trained)):
                 _, _, project, _, chain = _block_parts(n)
@@ -926,6 +935,72 @@ def pe_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     return kept_layout(pe_layout(node, g), g, PREPARED_META)
 
 
+STEM3_MAX_OC = 8   # TTE_STEM3_OC in csrc/src/conv_stem_s8.c
+STEM3_SUM_BITS = 29   # stem3_fits: every |bias| + 27 255 128 below 2**29 (the doubled sums in int32)
+
+
+def stem3_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """The block's expand conv, an RGB stem, as tte_conv2d_s8_stem3_prep reads it
+    (csrc/include/tte/conv.h), with the C array's name: per output channel (uint32) its doubled
+    bias, the 27 weights (ky, kx, c) as the doubled int16 lanes (2 w0, 2 w2), (2 w1, 2 w3) of each
+    four (the seventh word's fourth 0), its multiplier, e = ~shift (0 for a multiplier 0) and (2
+    out_zp + 1) << e: what conv_stem_s8.c's stem3_layout builds per call. None where that kernel
+    would not take the conv (stem3_fits): not a 3x3 over three channels with columns undilated,
+    output channels not a multiple of four up to eight, an image below a window or rows under three
+    outputs, no bias, an input zero point outside int8, a |bias| + 27 255 128 of 2**29 or more, an
+    output stage other than tte_rq_fast_s8's over [-128, 127], or weights that are not constants."""
+    expand, _, _, _, chain = _block_parts(node)
+    if expand is None or expand.op != "conv2d":
+        return None
+    view = _chain_graph(g, chain)
+    x, w, y = _t(view, expand.inputs[0]), _t(view, expand.inputs[1]), _t(view, expand.outputs[0])
+    bias_name = expand.inputs[2] if len(expand.inputs) > 2 and expand.inputs[2] else None
+    if (bias_name is None or w.data is None or _t(view, bias_name).data is None or w.dtype != "int8"
+            or x.dtype != "int8" or int(expand.attrs["groups"]) != 1 or tuple(w.shape[1:]) != (3, 3, 3)):
+        return None
+    m = w.shape[0]
+    dil_h, dil_w = (int(v) for v in expand.attrs["dilations"])
+    if (m % 4 or m > STEM3_MAX_OC or dil_w != 1 or x.shape[1] < 1 + 2 * dil_h or x.shape[2] < 3
+            or y.shape[2] < 3):
+        return None
+    bias = np.asarray(_t(view, bias_name).data, np.int64).reshape(-1)
+    s_in, zp = _sz(expand, x)
+    s_out, zp_out = _sz(expand, y)
+    ws = _q(expand, w).scale.astype(np.float64)
+    ws = np.broadcast_to(ws, (m,)) if ws.size == 1 else ws
+    mult, shift = (np.asarray(a, np.int64) for a in fp.quantize_multipliers(s_in * ws / s_out))
+    if (fp.activation_range_int8(expand.attrs["activation"], s_out, zp_out) != (-128, 127)
+            or not -128 <= zp <= 127 or not stage_fast_ok(mult, shift, zp_out, -128, 127)
+            or np.any(np.abs(bias) + 27 * 255 * 128 >= 2 ** STEM3_SUM_BITS)):
+        return None
+    e = np.where(mult == 0, 0, ~shift)
+    wd = np.concatenate([np.asarray(w.data, np.int64).reshape(m, 27), np.zeros((m, 1), np.int64)], axis=1)
+    u = 2 * wd & 0xFFFF
+    even = u[:, 0::4] | u[:, 2::4] << 16
+    odd = u[:, 1::4] | u[:, 3::4] << 16
+    words = np.stack([even, odd], axis=2).reshape(m, 14)
+    tail = np.stack([mult, e, (2 * zp_out + 1) << e], axis=1)
+    lay = np.concatenate([(2 * bias).reshape(m, 1), words, tail], axis=1) & 0xFFFFFFFF
+    lay = lay.astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(expand.inputs[1].encode() + b"\0" + lay.tobytes()).hexdigest()[:16]
+    return f"tte_st3_{digest}", lay
+
+
+def stem3_prepared(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
+    """stem3_layout where the flash policy keeps it (kept_layout)."""
+    return kept_layout(stem3_layout(node, g), g, PREPARED_META)
+
+
+BLOCK_RQ_KNOWN = 8   # TTE_BLOCK_RQ_KNOWN in csrc/include/tte/block.h (D, P, E: bits 1, 2, 4)
+
+
+def _block_rq_fast(expand: Node | None, dw: Node, project: Node, view: Graph) -> int:
+    """tte_block_s8_params_t.rq_fast: whether each conv's fast output stage is exact, found here
+    once rather than per call over every channel."""
+    bits = BLOCK_RQ_KNOWN | int(rq_fast_ok(dw, view)) | int(rq_fast_ok(project, view)) << 1
+    return bits | (int(rq_fast_ok(expand, view)) << 2 if expand is not None else 0)
+
+
 def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                  hidden: Collection[str] = ()) -> tuple[Emitted, list[str], set[str]]:
     """The declarations of streamed block ``node`` (its ops' parameters, its layouts and
@@ -940,6 +1015,7 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     prep, pw, dwb = dw_prepared(node, g), pw_prepared(node, g), dw3_blocks_prepared(node, g)
     live = dw_live_prepared(node, g)
     pe = pe_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
+    st = stem3_prepared(node, g) if expand is not None and split_ref(ref, node.inputs[1]) is None else None
     # with its layout, P's (E's) weight and bias are not read (nor emitted where nothing else reads them)
     unread = set(project.inputs[1:3]) - {""} if pw is not None else set()
     if pe is not None and expand is not None:
@@ -961,7 +1037,7 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
         out.decls += emit_add(add, view, sub_ref, f"{prefix}_a").decls
         names["a"] = f"&{prefix}_a_params"
         residual_first = int(add.inputs[0] == chain.nodes[0].inputs[0])
-    for pr in (prep, pw, pe, dwb, live):
+    for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
     doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
@@ -973,7 +1049,8 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
                      f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
-                     f", {int(rows)}}};")
+                     f", {int(rows)}, {_block_rq_fast(expand, dw, project, view)}, "
+                     f"{f'tte_conv2d_s8_stem3_prep, {st[0]}' if st is not None else 'NULL, NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
     return out, args, unread
 

@@ -155,6 +155,25 @@ def conv2d_scratch_bytes(node: Node, g: Graph) -> int:
     return CONV_WINDOW_SCRATCH
 
 
+def rq_fast_ok(node: Node, g: Graph) -> bool:
+    """tte_rq_fast_ok of conv ``node``'s output stage (csrc/include/tte/common.h): every shift in
+    [-21, -1], every multiplier 0 or at least 2**30, out_zp and the clamp range inside int8."""
+    w, y = _t(g, node.inputs[1]), _t(g, node.outputs[0])
+    s_in, _ = _sz(node, _t(g, node.inputs[0]))
+    s_out, zp_out = _sz(node, y)
+    ws = _q(node, w).scale.astype(np.float64)
+    ws = np.broadcast_to(ws, (w.shape[0],)) if ws.size == 1 else ws
+    mult, shift = fp.quantize_multipliers(s_in * ws / s_out)
+    lo, hi = fp.activation_range_int8(node.attrs["activation"], s_out, zp_out)
+    return stage_fast_ok(np.asarray(mult, np.int64), np.asarray(shift, np.int64), zp_out, lo, hi)
+
+
+def stage_fast_ok(mult: np.ndarray, shift: np.ndarray, zp_out: int, lo: int, hi: int) -> bool:
+    """tte_rq_fast_ok on an output stage's multipliers, shifts, zero point and clamp range."""
+    return (-128 <= zp_out <= 127 and lo >= -128 and hi <= 127 and bool(np.all((shift >= -21) & (shift <= -1)))
+            and bool(np.all((mult == 0) | (mult >= 1 << 30))))
+
+
 @_emitter("conv2d")
 def emit_conv2d(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     _need_dtype(node, g, ("int8",))
