@@ -1024,50 +1024,53 @@ def streamed_blocks(g: Graph) -> list[tuple[Node, Graph]]:
     return out
 
 
-def _last_row(node: Node, g: Graph, oy: int) -> int:
-    """pair_last_row (block_s8.c): the last row of its input that streamed block ``node``'s expand
-    conv reads for its output rows up to oy (every row at the last output row)."""
-    expand, dw, _, _, chain = _block_parts(node)
+def _pair_geoms(node: Node, g: Graph) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(out_h, in_h, stride, pad_top, k_h, dil_h) of the second block's depthwise, then of its
+    expand conv, of streamed_pair ``node``."""
+    _, b, view = pair_parts(node, g)
+    expand, dw, _, _, chain = _block_parts(b)
     assert expand is not None
-    view = _chain_graph(g, chain)
-    x, d_in, d_out = _t(view, expand.inputs[0]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
-    if oy >= d_out.shape[1] - 1:
-        return x.shape[1] - 1
+    v = _chain_graph(view, chain)
 
-    def hi(n: Node, row: int, height: int) -> int:
-        kh = _t(view, n.inputs[1]).shape[1]
-        last = row * int(n.attrs["strides"][0]) - int(n.attrs["pads"][0]) + (kh - 1) * int(n.attrs["dilations"][0])
-        return min(last, height - 1)
+    def geom(n: Node) -> tuple[int, ...]:
+        return (_t(v, n.outputs[0]).shape[1], _t(v, n.inputs[0]).shape[1], int(n.attrs["strides"][0]),
+                int(n.attrs["pads"][0]), _t(v, n.inputs[1]).shape[1], int(n.attrs["dilations"][0]))
 
-    return hi(expand, hi(dw, oy, d_in.shape[1]), x.shape[1])
-
-
-PAIR_ROWS_META = "pair_rows"   # Graph.meta key: per streamed_pair, the second block's output rows a pass (else 1)
-
-
-def pair_rows(node: Node, g: Graph) -> int:
-    """The second block's output rows a pass of streamed_pair ``node`` (tte_block_s8_pair_t.rows)."""
-    return int(g.meta.get(PAIR_ROWS_META, {}).get(node.name, 1))
+    return geom(dw), geom(expand)
 
 
 def pair_band_rows(node: Node, g: Graph) -> int:
-    """pair_band_rows (block_s8.c): the most rows of the first block's output one pass makes."""
-    _, b, view = pair_parts(node, g)
-    rows = pair_rows(node, g)
-    out_h = _t(view, b.outputs[0]).shape[1]
-    made = most = 0
-    for oy in range(0, out_h, rows):
-        last = _last_row(b, view, oy + rows - 1)
-        most = max(most, last + 1 - made)
-        made = max(made, last + 1)
+    """pair_band_rows (block_s8.c): the most rows of the first block's output that one expand row of
+    the second reads and none before it (the rows of the expand conv's output its depthwise reads,
+    in order)."""
+    (out_h, in_h, s, pad, k, dil), (_, e_in_h, es, epad, ek, edil) = _pair_geoms(node, g)
+    made = most = nxt = 0
+    for oy in range(out_h):
+        top = oy * s - pad
+        for r in range(max(nxt, top, 0), min(top + (k - 1) * dil, in_h - 1) + 1):
+            last = min(r * es - epad + (ek - 1) * edil, e_in_h - 1)
+            most, made = max(most, last + 1 - made), max(made, last + 1)
+            nxt = r + 1
     return most
+
+
+def pair_in_slots(node: Node, g: Graph) -> bool:
+    """pair_in_slots (block_s8.c): whether the first block makes each row of its output in the slot
+    of the second's ring that the expand row reading it then writes (no band): a 1x1 expand at
+    stride 1, one new row for each expand row, a ring row at least as long as the first's."""
+    a, b, view = pair_parts(node, g)
+    _, dw, _, _, chain = _block_parts(b)
+    d_in, a_out = _t(_chain_graph(view, chain), dw.inputs[0]), _t(view, a.outputs[0])
+    _, (_, _, es, epad, ek, _) = _pair_geoms(node, g)
+    return ((ek, es, epad) == (1, 1, 0) and pair_band_rows(node, g) == 1
+            and d_in.shape[2] * d_in.shape[3] >= a_out.shape[2] * a_out.shape[3])
 
 
 def pair_scratch_bytes(node: Node, g: Graph) -> int:
     """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows,
-    from an 8-byte boundary the first's, from another the state (PAIR_STATE_BYTES), then the band:
-    pair_band_rows rows of the first's output and one row of its depthwise's outputs (where its
-    chunks park them)."""
+    from an 8-byte boundary the first's, from another the state (PAIR_STATE_BYTES), then the band
+    (none where pair_in_slots): pair_band_rows rows of the first's output and one row of its
+    depthwise's outputs (where its chunks park them)."""
     a, b, view = pair_parts(node, g)
     _, dw, _, _, chain = _block_parts(a)
     a_out, d = _t(view, a.outputs[0]), _t(_chain_graph(view, chain), dw.outputs[0])
@@ -1075,7 +1078,8 @@ def pair_scratch_bytes(node: Node, g: Graph) -> int:
     def al(n: int) -> int:
         return (n + 7) // 8 * 8
 
-    band = pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3]
+    band = 0 if pair_in_slots(node, g) else (
+        pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3])
     return al(block_scratch_bytes(b, view, rows=True)) + al(block_scratch_bytes(a, view)) + PAIR_STATE_BYTES + band
 
 
@@ -1097,7 +1101,7 @@ def emit_streamed_pair(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
             f"(const int8_t *){args[4]}, (const int32_t *){args[5]}}};")
     (out.decls if static else local).append(
         f"{'static ' if static else ''}const tte_block_s8_pair_t {prefix}pair = {{&{prefix}a_params, &{prefix}a_w, "
-        f"&{prefix}b_params, &{prefix}b_w, {pair_rows(node, g)}}};")
+        f"&{prefix}b_params, &{prefix}b_w}};")
     src, x = (f"&{INPUT_SOURCE}", "NULL") if rows else ("NULL", ref(node.inputs[0]))
     call = (f"tte_block_s8_pair(&{prefix}pair, {src}, {x}, {ref(node.outputs[0])}, "
             f"(int8_t *){ref(node.name + '@scratch')});")
