@@ -658,8 +658,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte
         const int8_t *xb = x + (size_t)b * x_image;
         int8_t *yb = rg != NULL ? y : y + (size_t)b * y_image;
         int32_t next = rg != NULL ? rg->next : 0; /* the next row of E's output to compute */
-        /* (a pair's B: its window set up by the pair, which has run E's first rows, next > 0) */
-        if (reads_rows(src) && oy0 == 0 && next == 0) {
+        if (reads_rows(src) && oy0 == 0) {
             window_of(x)->n = 0;
             window_of(x)->ask = 0;
             window_of(x)->base = b * gx->in_h;
@@ -828,27 +827,32 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
 /* ---- two blocks run together (tte_block_s8_pair) ----
  *
  * B's output rows are made one at a time. Before each, the pair runs B's E on the rows of E's
- * output that D's window needs (expand_rows_window, on B's window of E's input rows, from
- * pair_row, which copies one row of A's output), each after A has made the rows of its output
- * that E row reads and none made so far; then block_run of B makes the output row, its E rows
- * all there. A makes its rows into the band, from its first byte, or, where every E row of B
- * reads one new row of A's output alone (a 1x1 E at stride 1: pair_in_slots), into the ring
- * slot of B's D that the E row is then written to, dead until then, so that no band exists.
- * A's rows that no E row reads are made last, one at a time, into B's window, dead by then
- * (A's own input is read to its end, and B's window drains them). Both keep their ring, window
+ * output that D's window needs, each after A has made the rows of its output that E row reads
+ * and none made before; then block_run of B makes the output row from its ring, every E row it
+ * reads there (its input given as an image: it reads none). Where every E row of B reads one new
+ * row of A's output alone (a 1x1 E at stride 1), A makes it where nothing else lives until E has
+ * read it: in B's output from the row to be made next on (pair_in_output; E reads it there), else
+ * in the ring slot of B's D that the E row then writes (pair_in_slots; E reads it through B's
+ * window of its input rows, from pair_row's copy); else into the band, from its first byte,
+ * which B's window reads from the same way. A's rows that no E row reads are made last, one at a
+ * time, where nothing reads them (A's own input is read to its end). Both keep their ring, window
  * and E's next row in their scratch across the calls; neither runs inside the other, so the
  * deepest stack path is one block's. */
 
+enum { PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT };
+
 typedef struct {
-    tte_block_rows_t src;  /* B's input: pair_row on this state */
-    int32_t band;          /* the band's bytes (rows and parking room); 0: A's rows in B's ring (pair_in_slots) */
+    /* B's input: pair_row on this state for B's window while the pair runs E (image NULL), an
+     * image while block_run makes B's output rows (none read: every E row they read made) */
+    tte_block_rows_t src;
+    int32_t where;         /* where A makes its rows (PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT) */
+    int32_t band;          /* the band's bytes: rows and the room to park A's D outputs */
     int32_t made;          /* the rows of A's output made so far */
     int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
     int32_t row_bytes;
     block_range_t rg[2];   /* A's and B's ranges (E's next row and D's rows kept in each) */
-    /* block_run's arguments for A (0) and B (1): y[0] A's rows made last, y[1] image b's output */
-    const tte_block_s8_params_t *bp[2];
-    const tte_block_s8_weights_t *w[2];
+    const tte_block_s8_pair_t *p;
+    /* block_run's arguments for A (0) and B (1): y[0] A's last rows made, y[1] image b's output */
     const int8_t *x[2];
     int8_t *y[2];
     int8_t *s[2];
@@ -915,33 +919,47 @@ static int32_t pair_park_bytes(const tte_block_s8_pair_t *p)
     return gd->out_w * gd->out_c;
 }
 
-/* B's D's ring rows: row bytes (each holds one of A's rows and room to park D's outputs) */
+/* B's D's ring rows' bytes */
 static int32_t pair_slot_bytes(const tte_block_s8_pair_t *p)
 {
     const tte_conv2d_geom_t *gd = &p->second->dw->g;
     return gd->in_w * gd->in_c;
 }
 
-/* Whether A makes each row of its output in the ring slot of B's E row that reads it: B's E a 1x1
- * at stride 1 (its row r reads A's row r alone), one new row for each E row (the band's one), a
- * slot that holds the row. The slot of E's next row holds a row D reads no more (the ring's
- * invariant) until E writes it, after pair_row has copied A's row out. */
-static int32_t pair_in_slots(const tte_block_s8_pair_t *p)
+/* B's output row bytes */
+static int32_t pair_out_row_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gp = &p->second->project->g;
+    return gp->out_w * gp->out_c;
+}
+
+/* Where A makes its rows. Where each E row r of B reads A's row r alone (a 1x1 E at stride 1,
+ * one new row each: the band's one): in B's output from the row block_run makes next on, where
+ * its last row holds one of A's (E reads it there, as an image of one row; B then has no window),
+ * else in the slot of B's ring E's row r is written to, where a slot holds one (it holds a row D
+ * reads no more, the ring's invariant, until E writes it, after pair_row has copied A's row into
+ * B's window); else in the band. */
+static int32_t pair_where(const tte_block_s8_pair_t *p)
 {
     const tte_conv2d_geom_t *ge = &p->second->expand->g;
-    return ge->k_h == 1 && ge->stride_h == 1 && ge->pad_top == 0 && pair_band_rows(p) == 1
-           && pair_slot_bytes(p) >= pair_row_bytes(p);
+    if (ge->k_h != 1 || ge->stride_h != 1 || ge->pad_top != 0 || pair_band_rows(p) != 1) {
+        return PAIR_BAND;
+    }
+    if (pair_out_row_bytes(p) >= pair_row_bytes(p)) {
+        return PAIR_OUTPUT;
+    }
+    return pair_slot_bytes(p) >= pair_row_bytes(p) ? PAIR_SLOTS : PAIR_BAND;
 }
 
 int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p)
 {
-    const int32_t band = pair_in_slots(p) ? 0 : pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
+    const int32_t band = pair_where(p) == PAIR_BAND ? pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p) : 0;
     return align8(tte_block_s8_scratch_bytes(p->second)) + align8(tte_block_s8_scratch_bytes(p->first))
            + PAIR_STATE_BYTES + band;
 }
 
 /* B's window's reader: row (of image base / in_h) of A's output from y[0], which holds A's last
- * range, from row rg[0].y_row to made (none: y_row == made) */
+ * range, rows rg[0].y_row to made */
 static void pair_row(void *ctx, int32_t row, int8_t *dst)
 {
     const pair_state_t *st = (const pair_state_t *)ctx;
@@ -955,7 +973,8 @@ static void pair_row(void *ctx, int32_t row, int8_t *dst)
  * on the deepest stack path, keeps few values (inlined there: one frame) */
 static TTE_ALWAYS_INLINE void pair_block(pair_state_t *st, int32_t k)
 {
-    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
+    block_run(k == 0 ? st->p->first : st->p->second, st->x[k], k == 0 ? st->p->first_w : st->p->second_w, NULL,
+              st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
 }
 
 /* st set up for a call (the part that block_run's frame need not sit on); 0: no input */
@@ -963,10 +982,7 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
                                        const int8_t *x, int8_t *scratch)
 {
     int8_t *const sa = scratch + align8(tte_block_s8_scratch_bytes(p->second));
-    st->bp[0] = p->first;
-    st->bp[1] = p->second;
-    st->w[0] = p->first_w;
-    st->w[1] = p->second_w;
+    st->p = p;
     st->s[0] = sa;
     st->s[1] = scratch;
     st->a_src = src;
@@ -974,10 +990,12 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
     st->src.image = NULL;
     st->src.read_row = pair_row;
     st->src.ctx = st;
-    st->x[1] = rows_input(p->second, &st->src, scratch);
+    st->where = pair_where(p);
+    /* B's input: its window (none where A's rows are in its output: then any byte, never read) */
+    st->x[1] = st->where == PAIR_OUTPUT ? scratch : rows_input(p->second, &st->src, scratch);
     st->row_bytes = pair_row_bytes(p);
-    st->band = pair_in_slots(p) ? 0 : pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
-    return st->x[0] != NULL;
+    st->band = pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
+    return st->x[0] != NULL && st->x[1] != NULL;
 }
 
 /* A's rows [made, last] to be made next, into dst (room up to end) */
@@ -991,13 +1009,42 @@ static void pair_a_rows(pair_state_t *st, int32_t last, int8_t *dst, int8_t *end
     st->made = last + 1;
 }
 
-/* B's E row r (every row of A's output it reads made) into its slot of D's ring */
+/* B's E row r (every row of A's output it reads made) into its slot of D's ring: from A's row
+ * where A made it (PAIR_OUTPUT), else through B's window */
 static TTE_NOINLINE void pair_expand(const tte_block_s8_params_t *b, pair_state_t *st, int32_t r)
 {
-    const int8_t *const x = st->x[1];
     int8_t *const scratch = st->s[1];
-    expand_rows_window(b, &st->src, x, expand_fast_rq(b), st->w[1]->w_e, NULL, st->w[1]->b_e, r, r,
-                       scratch + ring_offset(b), expand_bytes(b) > 0 ? scratch : NULL);
+    int8_t *const slot = scratch + ring_offset(b) + (size_t)(r % ring_span(&b->dw->g)) * pair_slot_bytes(st->p);
+    void *const e_scratch = expand_bytes(b) > 0 ? scratch : NULL;
+    if (st->where == PAIR_OUTPUT) {
+        expand_row(b, expand_fast_rq(b), st->y[0], st->p->second_w->w_e, NULL, st->p->second_w->b_e, 0, slot,
+                   e_scratch);
+    } else {
+        expand_rows_window(b, &st->src, st->x[1], expand_fast_rq(b), st->p->second_w->w_e, NULL,
+                           st->p->second_w->b_e, r, r, scratch + ring_offset(b), e_scratch);
+    }
+}
+
+/* Where A makes its next rows, for B's E row r (B's output row oy next; r < 0: rows no E row
+ * reads), into dst up to *end */
+static int8_t *pair_a_dst(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t r, int32_t oy, int8_t **end)
+{
+    int8_t *dst;
+    if (st->where == PAIR_OUTPUT) {
+        *end = st->rg[1].y_end;
+        return st->y[1] + (size_t)oy * pair_out_row_bytes(p);
+    }
+    if (r < 0) { /* B's window: E has read it for the last time */
+        dst = (int8_t *)(uintptr_t)st->x[1];
+        *end = dst + (size_t)window_rows(&p->second->expand->g) * st->row_bytes;
+    } else if (st->where == PAIR_SLOTS) {
+        dst = st->s[1] + ring_offset(p->second) + (size_t)(r % ring_span(&p->second->dw->g)) * pair_slot_bytes(p);
+        *end = dst + pair_slot_bytes(p);
+    } else {
+        dst = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+        *end = dst + st->band;
+    }
+    return dst;
 }
 
 /* Before B's output row oy: B's E rows D reads, each once A has made the rows it reads. Returns 1
@@ -1009,31 +1056,25 @@ static TTE_NOINLINE int32_t pair_feed(const tte_block_s8_pair_t *p, pair_state_t
     const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
     int32_t lo, next = st->rg[1].next;
     const int32_t hi = pair_d_rows(gd, oy, &lo);
+    int8_t *dst, *end;
+    st->src.image = NULL;
     for (next = next < lo ? lo : next; next <= hi; ++next) {
         const int32_t last = pair_e_last(ge, next);
         if (last >= st->made) {
             st->rg[1].next = next;
-            if (st->band == 0) {
-                int8_t *const slot = st->s[1] + ring_offset(b) + (size_t)(next % ring_span(gd)) * pair_slot_bytes(p);
-                pair_a_rows(st, last, slot, slot + pair_slot_bytes(p));
-            } else {
-                int8_t *const band = (int8_t *)(void *)st + PAIR_STATE_BYTES;
-                pair_a_rows(st, last, band, band + st->band);
-            }
+            dst = pair_a_dst(p, st, next, oy, &end);
+            pair_a_rows(st, last, dst, end);
             return 1;
         }
         pair_expand(b, st, next);
     }
     st->rg[1].next = next;
-    if (oy == gd->out_h - 1) {
-        if (st->made < ge->in_h) {
-            /* a row of A's output no E row reads, into B's window (E has read it for the last time) */
-            int8_t *const win = (int8_t *)(uintptr_t)st->x[1];
-            pair_a_rows(st, st->made, win, win + (size_t)window_rows(ge) * st->row_bytes);
-            return 1;
-        }
-        st->rg[0].y_row = st->made; /* B's window drains A's last rows: pair_row copies none */
+    if (oy == gd->out_h - 1 && st->made < ge->in_h) {
+        dst = pair_a_dst(p, st, -1, oy, &end);
+        pair_a_rows(st, st->made, dst, end);
+        return 1;
     }
+    st->src.image = st->x[1];
     return 0;
 }
 
@@ -1049,8 +1090,6 @@ void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src
         return; /* A's input given by neither an image nor a reader */
     }
     for (b = 0; b < gd->batch; ++b) {
-        in_window_t *const win = window_of(st->x[1]);
-        st->rg[0].y_row = 0;
         st->made = 0;
         st->base = b * p->first->project->g.out_h;
         st->rg[0].b = st->rg[1].b = b;
@@ -1058,9 +1097,12 @@ void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src
         st->rg[1].y_row = 0;
         st->y[1] = y + (size_t)b * y_image;
         st->rg[1].y_end = st->y[1] + y_image;
-        win->n = 0;
-        win->ask = 0;
-        win->base = st->base;
+        if (st->where != PAIR_OUTPUT) {
+            in_window_t *const win = window_of(st->x[1]);
+            win->n = 0;
+            win->ask = 0;
+            win->base = st->base;
+        }
         for (oy = 0; oy < gd->out_h; ++oy) {
             while (pair_feed(p, st, oy)) {
                 pair_block(st, 0);

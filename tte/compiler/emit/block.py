@@ -1054,33 +1054,46 @@ def pair_band_rows(node: Node, g: Graph) -> int:
     return most
 
 
-def pair_in_slots(node: Node, g: Graph) -> bool:
-    """pair_in_slots (block_s8.c): whether the first block makes each row of its output in the slot
-    of the second's ring that the expand row reading it then writes (no band): a 1x1 expand at
-    stride 1, one new row for each expand row, a ring row at least as long as the first's."""
+PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT = range(3)   # pair_where's answers (block_s8.c)
+
+
+def pair_where(node: Node, g: Graph) -> int:
+    """pair_where (block_s8.c): where the first block of streamed_pair ``node`` makes its rows. Where
+    each expand row r of the second reads the first's row r alone (a 1x1 expand at stride 1, one
+    new row each): PAIR_OUTPUT, in the second's output from the row it makes next on, where its
+    last row holds one of the first's (the second then has no window of input rows), else
+    PAIR_SLOTS, in the slot of the second's ring that expand row then writes, where a slot holds
+    one; else PAIR_BAND, in the band."""
     a, b, view = pair_parts(node, g)
-    _, dw, _, _, chain = _block_parts(b)
-    d_in, a_out = _t(_chain_graph(view, chain), dw.inputs[0]), _t(view, a.outputs[0])
+    _, dw, project, _, chain = _block_parts(b)
+    v = _chain_graph(view, chain)
+    d_in, y, a_out = _t(v, dw.inputs[0]), _t(v, project.outputs[0]), _t(view, a.outputs[0])
     _, (_, _, es, epad, ek, _) = _pair_geoms(node, g)
-    return ((ek, es, epad) == (1, 1, 0) and pair_band_rows(node, g) == 1
-            and d_in.shape[2] * d_in.shape[3] >= a_out.shape[2] * a_out.shape[3])
+    row = a_out.shape[2] * a_out.shape[3]
+    if (ek, es, epad) != (1, 1, 0) or pair_band_rows(node, g) != 1:
+        return PAIR_BAND
+    if y.shape[2] * y.shape[3] >= row:
+        return PAIR_OUTPUT
+    return PAIR_SLOTS if d_in.shape[2] * d_in.shape[3] >= row else PAIR_BAND
 
 
 def pair_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows,
-    from an 8-byte boundary the first's, from another the state (PAIR_STATE_BYTES), then the band
-    (none where pair_in_slots): pair_band_rows rows of the first's output and one row of its
-    depthwise's outputs (where its chunks park them)."""
+    """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows
+    (none where pair_where is PAIR_OUTPUT), from an 8-byte boundary the first's, from another the
+    state (PAIR_STATE_BYTES), then, where pair_where is PAIR_BAND, the band: pair_band_rows rows of
+    the first's output and one row of its depthwise's outputs (where its chunks park them)."""
     a, b, view = pair_parts(node, g)
     _, dw, _, _, chain = _block_parts(a)
     a_out, d = _t(view, a.outputs[0]), _t(_chain_graph(view, chain), dw.outputs[0])
+    where = pair_where(node, g)
 
     def al(n: int) -> int:
         return (n + 7) // 8 * 8
 
-    band = 0 if pair_in_slots(node, g) else (
+    band = 0 if where != PAIR_BAND else (
         pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3])
-    return al(block_scratch_bytes(b, view, rows=True)) + al(block_scratch_bytes(a, view)) + PAIR_STATE_BYTES + band
+    return (al(block_scratch_bytes(b, view, rows=where != PAIR_OUTPUT)) + al(block_scratch_bytes(a, view))
+            + PAIR_STATE_BYTES + band)
 
 
 @_emitter("streamed_pair")
@@ -1092,7 +1105,7 @@ def emit_streamed_pair(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     # expressions are address constants (else in a block of the call)
     static = constant_refs(ref)
     local: list[str] = []
-    for key, blk, in_rows in (("a", a, rows), ("b", b, True)):
+    for key, blk, in_rows in (("a", a, rows), ("b", b, pair_where(node, g) != PAIR_OUTPUT)):
         em, args, _ = _block_decls(blk, view, ref, f"{prefix}{key}", in_rows, hidden=a.outputs)
         out.decls += em.decls
         (out.decls if static else local).append(
