@@ -850,8 +850,10 @@ typedef struct {
     int32_t made;          /* the rows of A's output made so far */
     int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
     int32_t row_bytes;
+    int32_t fast_e;        /* B's E's expand_fast_rq, found once a call */
     block_range_t rg[2];   /* A's and B's ranges (E's next row and D's rows kept in each) */
     const tte_block_s8_pair_t *p;
+    int8_t *ring;          /* B's ring of E's rows */
     /* block_run's arguments for A (0) and B (1): y[0] A's last rows made, y[1] image b's output */
     const int8_t *x[2];
     int8_t *y[2];
@@ -994,7 +996,9 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
     /* B's input: its window (none where A's rows are in its output: then any byte, never read) */
     st->x[1] = st->where == PAIR_OUTPUT ? scratch : rows_input(p->second, &st->src, scratch);
     st->row_bytes = pair_row_bytes(p);
-    st->band = pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
+    st->band = st->where == PAIR_BAND ? pair_band_rows(p) * st->row_bytes + pair_park_bytes(p) : 0;
+    st->fast_e = expand_fast_rq(p->second);
+    st->ring = scratch + ring_offset(p->second);
     return st->x[0] != NULL && st->x[1] != NULL;
 }
 
@@ -1013,38 +1017,41 @@ static void pair_a_rows(pair_state_t *st, int32_t last, int8_t *dst, int8_t *end
  * where A made it (PAIR_OUTPUT), else through B's window */
 static TTE_NOINLINE void pair_expand(const tte_block_s8_params_t *b, pair_state_t *st, int32_t r)
 {
-    int8_t *const scratch = st->s[1];
-    int8_t *const slot = scratch + ring_offset(b) + (size_t)(r % ring_span(&b->dw->g)) * pair_slot_bytes(st->p);
-    void *const e_scratch = expand_bytes(b) > 0 ? scratch : NULL;
+    void *const e_scratch = expand_bytes(b) > 0 ? st->s[1] : NULL;
     if (st->where == PAIR_OUTPUT) {
-        expand_row(b, expand_fast_rq(b), st->y[0], st->p->second_w->w_e, NULL, st->p->second_w->b_e, 0, slot,
-                   e_scratch);
+        const int8_t *const row = st->y[0] + (size_t)(r - st->rg[0].y_row) * st->row_bytes;
+        int8_t *const slot = st->ring + (size_t)(r % ring_span(&b->dw->g)) * pair_slot_bytes(st->p);
+        expand_row(b, st->fast_e, row, st->p->second_w->w_e, NULL, st->p->second_w->b_e, 0, slot, e_scratch);
     } else {
-        expand_rows_window(b, &st->src, st->x[1], expand_fast_rq(b), st->p->second_w->w_e, NULL,
-                           st->p->second_w->b_e, r, r, scratch + ring_offset(b), e_scratch);
+        expand_rows_window(b, &st->src, st->x[1], st->fast_e, st->p->second_w->w_e, NULL, st->p->second_w->b_e, r, r,
+                           st->ring, e_scratch);
     }
 }
 
-/* Where A makes its next rows, for B's E row r (B's output row oy next; r < 0: rows no E row
- * reads), into dst up to *end */
-static int8_t *pair_a_dst(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t r, int32_t oy, int8_t **end)
+/* A's next rows, up to row last, for B's E row r (B's output row oy next; r < 0: rows no E row
+ * reads): where they are made (pair_where), in B's output as many as it holds (at least one) */
+static void pair_a_next(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t r, int32_t oy, int32_t last)
 {
-    int8_t *dst;
+    int8_t *dst, *end;
     if (st->where == PAIR_OUTPUT) {
-        *end = st->rg[1].y_end;
-        return st->y[1] + (size_t)oy * pair_out_row_bytes(p);
+        int32_t fit;
+        dst = st->y[1] + (size_t)oy * pair_out_row_bytes(p);
+        fit = (int32_t)((st->rg[1].y_end - dst - pair_park_bytes(p)) / st->row_bytes);
+        fit = fit > 1 ? fit : 1;
+        pair_a_rows(st, last - st->made + 1 > fit ? st->made + fit - 1 : last, dst, st->rg[1].y_end);
+        return;
     }
     if (r < 0) { /* B's window: E has read it for the last time */
         dst = (int8_t *)(uintptr_t)st->x[1];
-        *end = dst + (size_t)window_rows(&p->second->expand->g) * st->row_bytes;
+        end = dst + (size_t)window_rows(&p->second->expand->g) * st->row_bytes;
     } else if (st->where == PAIR_SLOTS) {
-        dst = st->s[1] + ring_offset(p->second) + (size_t)(r % ring_span(&p->second->dw->g)) * pair_slot_bytes(p);
-        *end = dst + pair_slot_bytes(p);
+        dst = st->ring + (size_t)(r % ring_span(&p->second->dw->g)) * pair_slot_bytes(p);
+        end = dst + pair_slot_bytes(p);
     } else {
         dst = (int8_t *)(void *)st + PAIR_STATE_BYTES;
-        *end = dst + st->band;
+        end = dst + st->band;
     }
-    return dst;
+    pair_a_rows(st, r < 0 ? st->made : last, dst, end);
 }
 
 /* Before B's output row oy: B's E rows D reads, each once A has made the rows it reads. Returns 1
@@ -1056,22 +1063,19 @@ static TTE_NOINLINE int32_t pair_feed(const tte_block_s8_pair_t *p, pair_state_t
     const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
     int32_t lo, next = st->rg[1].next;
     const int32_t hi = pair_d_rows(gd, oy, &lo);
-    int8_t *dst, *end;
     st->src.image = NULL;
     for (next = next < lo ? lo : next; next <= hi; ++next) {
-        const int32_t last = pair_e_last(ge, next);
-        if (last >= st->made) {
+        if (pair_e_last(ge, next) >= st->made) {
+            /* (in B's output: every row this output row's E rows read that it holds) */
             st->rg[1].next = next;
-            dst = pair_a_dst(p, st, next, oy, &end);
-            pair_a_rows(st, last, dst, end);
+            pair_a_next(p, st, next, oy, pair_e_last(ge, st->where == PAIR_OUTPUT ? hi : next));
             return 1;
         }
         pair_expand(b, st, next);
     }
     st->rg[1].next = next;
     if (oy == gd->out_h - 1 && st->made < ge->in_h) {
-        dst = pair_a_dst(p, st, -1, oy, &end);
-        pair_a_rows(st, st->made, dst, end);
+        pair_a_next(p, st, -1, oy, ge->in_h - 1);
         return 1;
     }
     st->src.image = st->x[1];
