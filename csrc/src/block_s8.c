@@ -831,13 +831,13 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
  * and none made before; then block_run of B makes the output row from its ring, every E row it
  * reads there (its input given as an image: it reads none). Where every E row of B reads one new
  * row of A's output alone (a 1x1 E at stride 1), A makes it where nothing else lives until E has
- * read it: in B's output from the row to be made next on (pair_in_output; E reads it there), else
- * in the ring slot of B's D that the E row then writes (pair_in_slots; E reads it through B's
- * window of its input rows, from pair_row's copy); else into the band, from its first byte,
- * which B's window reads from the same way. A's rows that no E row reads are made last, one at a
- * time, where nothing reads them (A's own input is read to its end). Both keep their ring, window
- * and E's next row in their scratch across the calls; neither runs inside the other, so the
- * deepest stack path is one block's. */
+ * read it (pair_where): in B's output from the row to be made next on (PAIR_OUTPUT; E reads it
+ * there), else in the ring slot of B's D that the E row then writes (PAIR_SLOTS; E reads it
+ * through B's window of its input rows, from pair_row's copy); else into the band, from its first
+ * byte, which B's window reads from the same way. A's rows that no E row reads are made last,
+ * where nothing reads them (A's own input is read to its end). Both keep their ring, window and
+ * E's next row in their scratch across the calls; neither runs inside the other, so the deepest
+ * stack path is one block's. */
 
 enum { PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT };
 
