@@ -26,17 +26,20 @@ def rows_net(side: int = 15, stem_k: int = 3, stem_stride: int = 2, classes: int
     return net.quantized(x, 8, side, classes, name)
 
 
-def pair_net(side: int = 32, stem_stride: int = 2, classes: int = 4, name: str = "pairnet") -> tte.Graph:
-    """rows_net's two blocks, then a third (1x1 expand 8 -> 16, 3x3 depthwise, 1x1 16 -> 8) for a
-    last-k scheme to train: the first two stay frozen, so they stream and can run as a pair."""
+def pair_net(side: int = 32, stem_stride: int = 2, classes: int = 4, name: str = "pairnet",
+             second_out: int = 8) -> tte.Graph:
+    """rows_net's two blocks, then a third (1x1 expand -> 16, 3x3 depthwise, 1x1 16 -> 8) for a
+    last-k scheme to train: the first two stay frozen, so they stream and can run as a pair.
+    ``second_out``: the second block's output channels (8: a row of its output holds half a row of
+    the first's, which the pair makes in the second's ring; 16: a whole one, made in its output)."""
     net = OnnxNet(np.random.default_rng(6))
     x = net.conv("x", "stem", 3, 8, 3, stem_stride, 1, True)
     x = net.conv(x, "b0d", 8, 8, 3, 1, 8, True)
     x = net.conv(x, "b0p", 8, 8, 1, 1, 1, False)
     x = net.conv(x, "b1e", 8, 16, 1, 1, 1, True)
     x = net.conv(x, "b1d", 16, 16, 3, 2, 16, True)
-    x = net.conv(x, "b1p", 16, 8, 1, 1, 1, False)
-    x = net.conv(x, "b2e", 8, 16, 1, 1, 1, True)
+    x = net.conv(x, "b1p", 16, second_out, 1, 1, 1, False)
+    x = net.conv(x, "b2e", second_out, 16, 1, 1, 1, True)
     x = net.conv(x, "b2d", 16, 16, 3, 1, 16, True)
     x = net.conv(x, "b2p", 16, 8, 1, 1, 1, False)
     return net.quantized(x, 8, side, classes, name)

@@ -15,7 +15,15 @@ from rowsnet import check_rows_like_normal, pair_net, rows_sim
 
 from tte.compiler.analysis import analyze
 from tte.compiler.emit import SCRATCH
-from tte.compiler.emit.block import DW_PAD_META, block_scratch_bytes, pair_parts
+from tte.compiler.emit.block import (
+    DW_PAD_META,
+    PAIR_OUTPUT,
+    PAIR_SLOTS,
+    PAIR_STATE_BYTES,
+    block_scratch_bytes,
+    pair_parts,
+    pair_where,
+)
 from tte.reference import execute
 from tte.targets.sim import Simulator
 
@@ -24,12 +32,15 @@ def _sim(g: Any, rows: bool, scheme: str, tag: str) -> Simulator:
     return rows_sim(g, rows, scheme, f"pair{int(rows)}_{tag}")
 
 
-def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
+@pytest.mark.parametrize("second_out, where", [(8, PAIR_SLOTS), (16, PAIR_OUTPUT)])
+def test_the_rows_build_pairs_the_first_blocks_and_counts_their_scratch(second_out: int, where: int) -> None:
     """With the input given row by row the first two blocks run as one streamed_pair in both plans:
-    the first block's output is no buffer, the pair's scratch (both blocks' scratch, the state and
-    the band) is, and the first step needs fewer bytes than the two blocks' steps did. With the
-    input in the arena the pair's scratch would cost more than the output it saves: two blocks."""
-    g = pair_net(32, name="pairnet_plan")
+    the first block's output is no buffer, the pair's scratch (both blocks' scratch and the state;
+    no band: after the second's 1x1 expand conv the first makes each row in the second's ring, or
+    where a row of the second's output holds one, there, without the second's window of input
+    rows) is, and the first step needs fewer bytes than the two blocks' steps did. With the input
+    in the arena the pair's scratch would cost more than the output it saves: two blocks."""
+    g = pair_net(32, name=f"pairnet_plan{second_out}", second_out=second_out)
     a = analyze(g, scheme="last-k:2", budget_bytes=1 << 40, input_rows=True)
     normal = analyze(g, scheme="last-k:2", budget_bytes=1 << 40)
     for sg, plan in ((a.scheduled, a.plan), (a.inference, a.inference_plan)):
@@ -38,10 +49,12 @@ def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
         first, second, view = pair_parts(pair, sg.graph)
         assert first.outputs[0] not in plan.offsets and first.outputs[0] not in sg.graph.tensors
         scratch = next(b for b in plan.buffers if b.name == f"{pair.name}@scratch")
-        own = block_scratch_bytes(first, view) + block_scratch_bytes(second, view, rows=True)
+        own = block_scratch_bytes(first, view) + block_scratch_bytes(second, view, rows=where != PAIR_OUTPUT)
         band_row = view.tensors[first.outputs[0]].nbytes // view.tensors[first.outputs[0]].shape[1]
         assert scratch.size == (SCRATCH["streamed_pair"](pair, sg.graph) + 7) // 8 * 8
-        assert own + 2 * band_row < scratch.size < own + view.tensors[first.outputs[0]].nbytes
+        assert pair_where(pair, sg.graph) == where
+        # the state and up to three 8-byte alignments more, no row of the first block's output
+        assert 0 <= scratch.size - own - PAIR_STATE_BYTES <= 21 < band_row
         pair_step = plan.floor_bytes()[0]
         out, out_whole = sg.graph.tensors[pair.outputs[0]].nbytes, view.tensors[first.outputs[0]].nbytes
         assert pair_step == scratch.size + out
@@ -56,12 +69,12 @@ def test_the_rows_build_pairs_the_first_blocks_and_counts_the_band() -> None:
     assert [n.op for n in normal.inference.graph.nodes[:2]] == ["streamed_block", "streamed_block"]
 
 
-@pytest.mark.parametrize("side", [32, 31])
-def test_the_pair_gives_the_normal_compiles_bits_by_pointer_and_by_reader(side: int) -> None:
-    """Inference and training steps of the paired rows build: the reference's outputs, the normal
-    compile's losses and trained weights; through the reader every input row asked for once, in
-    order."""
-    g = pair_net(side, name=f"pairnet{side}")
+@pytest.mark.parametrize("side, second_out", [(32, 8), (31, 8), (31, 16)])
+def test_the_pair_gives_the_normal_compiles_bits_by_pointer_and_by_reader(side: int, second_out: int) -> None:
+    """Inference and training steps of the paired rows build (the first block's rows made in the
+    second's ring, or in its output): the reference's outputs, the normal compile's losses and
+    trained weights; through the reader every input row asked for once, in order."""
+    g = pair_net(side, name=f"pairnet{side}_{second_out}", second_out=second_out)
     x_name = g.inputs[0]
     rng = np.random.default_rng(side)
     xs = [rng.integers(-128, 128, g.tensors[x_name].shape).astype(np.int8) for _ in range(3)]
@@ -82,14 +95,16 @@ def test_an_inference_only_pair_gives_the_reference_bits() -> None:
 
 @needs_arm_gcc
 @needs_qemu
-def test_the_pair_on_the_emulated_m7_gives_the_host_bits(tmp_path: Path) -> None:
-    """The M7 build of the paired rows compile (its DSP kernels and assembly in both blocks): the
-    losses, outputs and trained weights of the normal compile on the host."""
+@pytest.mark.parametrize("second_out", [8, 16])
+def test_the_pair_on_the_emulated_m7_gives_the_host_bits(tmp_path: Path, second_out: int) -> None:
+    """The M7 build of the paired rows compile (its DSP kernels and assembly in both blocks; the
+    first block's rows made in the second's ring, or in its output): the losses, outputs and
+    trained weights of the normal compile on the host."""
     from tte.compiler.compile import compile_model
     from tte.targets.firmware import build_firmware
     from tte.targets.qemu import Stream, run_firmware
 
-    g = pair_net(31, name="pairnet_m7")
+    g = pair_net(31, name="pairnet_m7", second_out=second_out)
     rng = np.random.default_rng(9)
     xs = [rng.integers(-128, 128, g.tensors[g.inputs[0]].shape).astype(np.int8) for _ in range(3)]
     out = tmp_path / "m"
@@ -112,7 +127,9 @@ import sys
 sys.path.insert(0, "tests")
 from rowsnet import pair_net, run_rows_sanitized
 
-print("pair ok", run_rows_sanitized(pair_net(31, name="pair_asan"), "pair_asan", sys.argv[1], first_op="streamed_pair"))
+for second_out in (8, 16):
+    g = pair_net(31, name=f"pair_asan{second_out}", second_out=second_out)
+    print("pair ok", run_rows_sanitized(g, f"pair_asan{second_out}", sys.argv[1], first_op="streamed_pair"))
 """
 
 

@@ -597,6 +597,23 @@ static int32_t block_wide_init(const tte_block_s8_params_t *p, int32_t fast_d, c
     return wide;
 }
 
+/* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
+static TTE_ALWAYS_INLINE int32_t expand_fast_rq(const tte_block_s8_params_t *p)
+{
+    const tte_conv2d_geom_t *ge = p->expand != NULL ? &p->expand->g : NULL;
+    return ge != NULL && ge->groups == 1 && ge->k_h == 1 && ge->k_w == 1 && ge->stride_h == 1 && ge->stride_w == 1
+                   && ge->pad_top == 0 && ge->pad_left == 0 && ge->out_h == ge->in_h && ge->out_w == ge->in_w
+               ? block_fast_rq(p, p->expand, TTE_BLOCK_RQ_E)
+               : -1;
+}
+
+/* Where D's ring of E's rows starts in scratch: after E's kernel scratch, the add's table, D's
+ * widened rows and P's pair buffer (block_run's layout) */
+static int32_t ring_offset(const tte_block_s8_params_t *p)
+{
+    return expand_bytes(p) + add_bytes(p) + wide_bytes(p) + pair_region_bytes(p);
+}
+
 /* src (in_rows; else NULL): x is the model's input given by src; with its reader, x is the window
  * of its rows in scratch, and no input byte is in y's way; rg: a part of the output rows (else NULL:
  * every row of every image) */
@@ -638,13 +655,7 @@ static void block_run(const tte_block_s8_params_t *p, const int8_t *x, const tte
     const int8_t *rows[TTE_BLOCK_MAX_KH];
     const int32_t fast_d = block_fast_rq(p, p->dw, TTE_BLOCK_RQ_D);
     const int32_t fast_p = block_fast_rq(p, p->project, TTE_BLOCK_RQ_P);
-    /* E as a plain 1x1 conv (tte_conv2d_s8's pointwise case): its fast_rq, else -1 */
-    const tte_conv2d_geom_t *ge = p->expand != NULL ? &p->expand->g : NULL;
-    const int32_t fast_e = ge != NULL && ge->groups == 1 && ge->k_h == 1 && ge->k_w == 1 && ge->stride_h == 1
-                                   && ge->stride_w == 1 && ge->pad_top == 0 && ge->pad_left == 0
-                                   && ge->out_h == ge->in_h && ge->out_w == ge->in_w
-                               ? block_fast_rq(p, p->expand, TTE_BLOCK_RQ_E)
-                               : -1;
+    const int32_t fast_e = expand_fast_rq(p);
     int32_t b, oy, ox, ky;
     if (gd->k_h > TTE_BLOCK_MAX_KH) {
         return; /* never emitted: tte.compiler.emit refuses such a kernel height */
@@ -835,23 +846,35 @@ void tte_block_s8_split_rows(const tte_block_s8_params_t *p, const tte_block_row
 
 /* ---- two blocks run together (tte_block_s8_pair) ----
  *
- * B's output rows are made in passes of p->rows; before each pass A makes the rows of its output
- * that B's E reads for it (every row left before the last pass: B's window drains them, and A's
- * own input is read to its end) into the band, from its first byte: B has read every row before
- * them. B reads them through its window of E's input rows (in_rows), from pair_row, which copies
- * one row of the band. Both keep their ring, window and E's next row in their scratch across the
- * passes; neither runs inside the other, so the deepest stack path is one block's. */
+ * B's output rows are made one at a time. Before each, the pair runs B's E on the rows of E's
+ * output that D's window needs, each after A has made the rows of its output that E row reads
+ * and none made before; then block_run of B makes the output row from its ring, every E row it
+ * reads there (its input given as an image: it reads none). Where every E row of B reads one new
+ * row of A's output alone (a 1x1 E at stride 1), A makes it where nothing else lives until E has
+ * read it (pair_where): in B's output from the row to be made next on (PAIR_OUTPUT; E reads it
+ * there), else in the ring slot of B's D that the E row then writes (PAIR_SLOTS; E reads it
+ * through B's window of its input rows, from pair_row's copy); else into the band, from its first
+ * byte, which B's window reads from the same way. A's rows that no E row reads are made last,
+ * where nothing reads them (A's own input is read to its end). Both keep their ring, window and
+ * E's next row in their scratch across the calls; neither runs inside the other, so the deepest
+ * stack path is one block's. */
+
+enum { PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT };
 
 typedef struct {
-    tte_block_rows_t src;  /* B's input: pair_row on this state */
-    int32_t first;         /* the first row of A's output (of image base / in_h) the band holds */
+    /* B's input: pair_row on this state for B's window while the pair runs E (image NULL), an
+     * image while block_run makes B's output rows (none read: every E row they read made) */
+    tte_block_rows_t src;
+    int32_t where;         /* where A makes its rows (PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT) */
+    int32_t band;          /* the band's bytes: rows and the room to park A's D outputs */
     int32_t made;          /* the rows of A's output made so far */
     int32_t base;          /* b * A's out_h: image b's rows as B's window asks for them */
     int32_t row_bytes;
+    int32_t fast_e;        /* B's E's expand_fast_rq, found once a call */
     block_range_t rg[2];   /* A's and B's ranges (E's next row and D's rows kept in each) */
-    /* block_run's arguments for A (0) and B (1): y[0] is the band, y[1] image b's output */
-    const tte_block_s8_params_t *bp[2];
-    const tte_block_s8_weights_t *w[2];
+    const tte_block_s8_pair_t *p;
+    int8_t *ring;          /* B's ring of E's rows */
+    /* block_run's arguments for A (0) and B (1): y[0] A's last rows made, y[1] image b's output */
     const int8_t *x[2];
     int8_t *y[2];
     int8_t *s[2];
@@ -867,35 +890,38 @@ static int32_t align8(int32_t n)
     return (n + 7) & ~7;
 }
 
-/* The last row of A's output B's E reads for B's output rows up to oy (the last of B's rows:
- * every row of A's) */
-static int32_t pair_last_row(const tte_block_s8_params_t *b, int32_t oy)
+/* The rows of B's D input (E's output) that D's output row oy reads: *lo to the one returned */
+static int32_t pair_d_rows(const tte_conv2d_geom_t *gd, int32_t oy, int32_t *lo)
 {
-    const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
-    int32_t d_hi = oy * gd->stride_h - gd->pad_top + (gd->k_h - 1) * gd->dil_h;
-    int32_t e_hi;
-    if (oy >= gd->out_h - 1) {
-        return ge->in_h - 1;
-    }
-    if (d_hi > gd->in_h - 1) {
-        d_hi = gd->in_h - 1;
-    }
-    e_hi = d_hi * ge->stride_h - ge->pad_top + (ge->k_h - 1) * ge->dil_h;
-    return e_hi < ge->in_h - 1 ? e_hi : ge->in_h - 1;
+    const int32_t top = oy * gd->stride_h - gd->pad_top;
+    const int32_t hi = top + (gd->k_h - 1) * gd->dil_h;
+    *lo = top < 0 ? 0 : top;
+    return hi < gd->in_h - 1 ? hi : gd->in_h - 1;
 }
 
-/* The rows of A's output the band holds: the most one pass makes */
+/* The last row of A's output B's E row r reads (the last one its window asks for) */
+static int32_t pair_e_last(const tte_conv2d_geom_t *ge, int32_t r)
+{
+    const int32_t last = r * ge->stride_h - ge->pad_top + (ge->k_h - 1) * ge->dil_h;
+    return last < ge->in_h - 1 ? last : ge->in_h - 1;
+}
+
+/* The rows of A's output the band holds: the most that one E row of B needs made (E's rows in
+ * block_run's order: for each output row, from the first D reads not yet made to its last) */
 static int32_t pair_band_rows(const tte_block_s8_pair_t *p)
 {
-    const int32_t out_h = p->second->dw->g.out_h;
-    int32_t made = 0, most = 0, oy;
-    for (oy = 0; oy < out_h; oy += p->rows) {
-        const int32_t last = pair_last_row(p->second, oy + p->rows - 1);
-        if (last + 1 - made > most) {
-            most = last + 1 - made;
-        }
-        if (last + 1 > made) {
-            made = last + 1;
+    const tte_conv2d_geom_t *gd = &p->second->dw->g, *ge = &p->second->expand->g;
+    int32_t made = 0, most = 0, next = 0, oy, lo, hi;
+    for (oy = 0; oy < gd->out_h; ++oy) {
+        hi = pair_d_rows(gd, oy, &lo);
+        for (next = next < lo ? lo : next; next <= hi; ++next) {
+            const int32_t last = pair_e_last(ge, next);
+            if (last + 1 - made > most) {
+                most = last + 1 - made;
+            }
+            if (last + 1 > made) {
+                made = last + 1;
+            }
         }
     }
     return most;
@@ -915,28 +941,62 @@ static int32_t pair_park_bytes(const tte_block_s8_pair_t *p)
     return gd->out_w * gd->out_c;
 }
 
-int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p)
+/* B's D's ring rows' bytes */
+static int32_t pair_slot_bytes(const tte_block_s8_pair_t *p)
 {
-    return align8(tte_block_s8_scratch_bytes(p->second)) + align8(tte_block_s8_scratch_bytes(p->first))
-           + PAIR_STATE_BYTES + pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p);
+    const tte_conv2d_geom_t *gd = &p->second->dw->g;
+    return gd->in_w * gd->in_c;
 }
 
-/* B's window's reader: row (of image base / in_h) of A's output from the band */
+/* B's output row bytes */
+static int32_t pair_out_row_bytes(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *gp = &p->second->project->g;
+    return gp->out_w * gp->out_c;
+}
+
+/* Where A makes its rows. Where each E row r of B reads A's row r alone (a 1x1 E at stride 1,
+ * one new row each: the band's one): in B's output from the row block_run makes next on, where
+ * its last row holds one of A's (E reads it there, as an image of one row; B then has no window),
+ * else in the slot of B's ring E's row r is written to, where a slot holds one (it holds a row D
+ * reads no more, the ring's invariant, until E writes it, after pair_row has copied A's row into
+ * B's window); else in the band. */
+static int32_t pair_where(const tte_block_s8_pair_t *p)
+{
+    const tte_conv2d_geom_t *ge = &p->second->expand->g;
+    if (ge->k_h != 1 || ge->stride_h != 1 || ge->pad_top != 0 || pair_band_rows(p) != 1) {
+        return PAIR_BAND;
+    }
+    if (pair_out_row_bytes(p) >= pair_row_bytes(p)) {
+        return PAIR_OUTPUT;
+    }
+    return pair_slot_bytes(p) >= pair_row_bytes(p) ? PAIR_SLOTS : PAIR_BAND;
+}
+
+int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p)
+{
+    const int32_t band = pair_where(p) == PAIR_BAND ? pair_band_rows(p) * pair_row_bytes(p) + pair_park_bytes(p) : 0;
+    return align8(tte_block_s8_scratch_bytes(p->second)) + align8(tte_block_s8_scratch_bytes(p->first))
+           + PAIR_STATE_BYTES + band;
+}
+
+/* B's window's reader: row (of image base / in_h) of A's output from y[0], which holds A's last
+ * range, rows rg[0].y_row to made */
 static void pair_row(void *ctx, int32_t row, int8_t *dst)
 {
     const pair_state_t *st = (const pair_state_t *)ctx;
     const int32_t r = row - st->base;
-    if (r >= st->first && r < st->made) {
-        memcpy(dst, st->y[0] + (size_t)(r - st->first) * st->row_bytes, (size_t)st->row_bytes);
+    if (r >= st->rg[0].y_row && r < st->made) {
+        memcpy(dst, st->y[0] + (size_t)(r - st->rg[0].y_row) * st->row_bytes, (size_t)st->row_bytes);
     }
 }
 
 /* block_run of A (k 0) or B (k 1) on its range st->rg[k], every argument from st: the pair's frame,
- * on the deepest stack path, keeps few values (inlined there with pair_pass: one frame, 80 bytes on
- * the M7, where two took 96) */
+ * on the deepest stack path, keeps few values (inlined there: one frame) */
 static TTE_ALWAYS_INLINE void pair_block(pair_state_t *st, int32_t k)
 {
-    block_run(st->bp[k], st->x[k], st->w[k], NULL, st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
+    block_run(k == 0 ? st->p->first : st->p->second, st->x[k], k == 0 ? st->p->first_w : st->p->second_w, NULL,
+              st->y[k], st->s[k], k == 0 ? st->a_src : &st->src, &st->rg[k]);
 }
 
 /* st set up for a call (the part that block_run's frame need not sit on); 0: no input */
@@ -944,10 +1004,7 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
                                        const int8_t *x, int8_t *scratch)
 {
     int8_t *const sa = scratch + align8(tte_block_s8_scratch_bytes(p->second));
-    st->bp[0] = p->first;
-    st->bp[1] = p->second;
-    st->w[0] = p->first_w;
-    st->w[1] = p->second_w;
+    st->p = p;
     st->s[0] = sa;
     st->s[1] = scratch;
     st->a_src = src;
@@ -955,29 +1012,94 @@ static TTE_NOINLINE int32_t pair_begin(const tte_block_s8_pair_t *p, pair_state_
     st->src.image = NULL;
     st->src.read_row = pair_row;
     st->src.ctx = st;
-    st->x[1] = rows_input(p->second, &st->src, scratch);
-    st->y[0] = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+    st->where = pair_where(p);
+    /* B's input: its window (none where A's rows are in its output: then any byte, never read) */
+    st->x[1] = st->where == PAIR_OUTPUT ? scratch : rows_input(p->second, &st->src, scratch);
     st->row_bytes = pair_row_bytes(p);
-    st->rg[0].y_end = st->y[0] + pair_band_rows(p) * st->row_bytes + pair_park_bytes(p);
-    return st->x[0] != NULL;
+    st->band = st->where == PAIR_BAND ? pair_band_rows(p) * st->row_bytes + pair_park_bytes(p) : 0;
+    st->fast_e = expand_fast_rq(p->second);
+    st->ring = scratch + ring_offset(p->second);
+    return st->x[0] != NULL && st->x[1] != NULL;
 }
 
-/* One pass: A's rows that B's output rows [oy, oy + rows) read (made into the band from its start),
- * then those rows of B */
-static TTE_ALWAYS_INLINE void pair_pass(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t oy)
+/* A's rows [made, last] to be made next, into dst (room up to end) */
+static void pair_a_rows(pair_state_t *st, int32_t last, int8_t *dst, int8_t *end)
 {
-    const int32_t last = pair_last_row(p->second, oy + p->rows - 1), out_h = p->second->dw->g.out_h;
-    if (last >= st->made) {
-        st->rg[0].oy0 = st->made;
-        st->rg[0].oy1 = last + 1;
-        st->rg[0].y_row = st->made;
-        pair_block(st, 0);
-        st->first = st->made;
-        st->made = last + 1;
+    st->rg[0].oy0 = st->made;
+    st->rg[0].oy1 = last + 1;
+    st->rg[0].y_row = st->made;
+    st->rg[0].y_end = end;
+    st->y[0] = dst;
+    st->made = last + 1;
+}
+
+/* B's E row r (every row of A's output it reads made) into its slot of D's ring: from A's row
+ * where A made it (PAIR_OUTPUT), else through B's window */
+static TTE_NOINLINE void pair_expand(const tte_block_s8_params_t *b, pair_state_t *st, int32_t r)
+{
+    void *const e_scratch = expand_bytes(b) > 0 ? st->s[1] : NULL;
+    if (st->where == PAIR_OUTPUT) {
+        const int8_t *const row = st->y[0] + (size_t)(r - st->rg[0].y_row) * st->row_bytes;
+        int8_t *const slot = st->ring + (size_t)(r % ring_span(&b->dw->g)) * pair_slot_bytes(st->p);
+        expand_row(b, st->fast_e, row, st->p->second_w->w_e, NULL, st->p->second_w->b_e, 0, slot, e_scratch);
+    } else {
+        expand_rows_window(b, &st->src, st->x[1], st->fast_e, st->p->second_w->w_e, NULL, st->p->second_w->b_e, r, r,
+                           st->ring, e_scratch);
     }
-    st->rg[1].oy0 = oy;
-    st->rg[1].oy1 = oy + p->rows < out_h ? oy + p->rows : out_h;
-    pair_block(st, 1);
+}
+
+/* A's next rows, up to row last, for B's E row r (B's output row oy next; r < 0: rows no E row
+ * reads): where they are made (pair_where), in B's output as many as it holds (at least one) */
+static void pair_a_next(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t r, int32_t oy, int32_t last)
+{
+    int8_t *dst, *end;
+    if (st->where == PAIR_OUTPUT) {
+        int32_t fit;
+        dst = st->y[1] + (size_t)oy * pair_out_row_bytes(p);
+        fit = (int32_t)((st->rg[1].y_end - dst - pair_park_bytes(p)) / st->row_bytes);
+        fit = fit > 1 ? fit : 1;
+        pair_a_rows(st, last - st->made + 1 > fit ? st->made + fit - 1 : last, dst, st->rg[1].y_end);
+        return;
+    }
+    if (r < 0) { /* B's window: E has read it for the last time */
+        dst = (int8_t *)(uintptr_t)st->x[1];
+        end = dst + (size_t)window_rows(&p->second->expand->g) * st->row_bytes;
+    } else if (st->where == PAIR_SLOTS) {
+        dst = st->ring + (size_t)(r % ring_span(&p->second->dw->g)) * pair_slot_bytes(p);
+        end = dst + pair_slot_bytes(p);
+    } else {
+        dst = (int8_t *)(void *)st + PAIR_STATE_BYTES;
+        end = dst + st->band;
+    }
+    pair_a_rows(st, r < 0 ? st->made : last, dst, end);
+}
+
+/* Before B's output row oy: B's E rows D reads, each once A has made the rows it reads. Returns 1
+ * where A must first make rows (its range and y[0] set; called again after), else 0: B's E rows
+ * are there (and, before the last row, A's rows no E row reads have been made). */
+static TTE_NOINLINE int32_t pair_feed(const tte_block_s8_pair_t *p, pair_state_t *st, int32_t oy)
+{
+    const tte_block_s8_params_t *const b = p->second;
+    const tte_conv2d_geom_t *gd = &b->dw->g, *ge = &b->expand->g;
+    int32_t lo, next = st->rg[1].next;
+    const int32_t hi = pair_d_rows(gd, oy, &lo);
+    st->src.image = NULL;
+    for (next = next < lo ? lo : next; next <= hi; ++next) {
+        if (pair_e_last(ge, next) >= st->made) {
+            /* (in B's output: every row this output row's E rows read that it holds) */
+            st->rg[1].next = next;
+            pair_a_next(p, st, next, oy, pair_e_last(ge, st->where == PAIR_OUTPUT ? hi : next));
+            return 1;
+        }
+        pair_expand(b, st, next);
+    }
+    st->rg[1].next = next;
+    if (oy == gd->out_h - 1 && st->made < ge->in_h) {
+        pair_a_next(p, st, -1, oy, ge->in_h - 1);
+        return 1;
+    }
+    st->src.image = st->x[1];
+    return 0;
 }
 
 void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src, const int8_t *x, int8_t *y,
@@ -992,7 +1114,6 @@ void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src
         return; /* A's input given by neither an image nor a reader */
     }
     for (b = 0; b < gd->batch; ++b) {
-        st->first = 0;
         st->made = 0;
         st->base = b * p->first->project->g.out_h;
         st->rg[0].b = st->rg[1].b = b;
@@ -1000,8 +1121,19 @@ void tte_block_s8_pair(const tte_block_s8_pair_t *p, const tte_block_rows_t *src
         st->rg[1].y_row = 0;
         st->y[1] = y + (size_t)b * y_image;
         st->rg[1].y_end = st->y[1] + y_image;
-        for (oy = 0; oy < gd->out_h; oy += p->rows) {
-            pair_pass(p, st, oy);
+        if (st->where != PAIR_OUTPUT) {
+            in_window_t *const win = window_of(st->x[1]);
+            win->n = 0;
+            win->ask = 0;
+            win->base = st->base;
+        }
+        for (oy = 0; oy < gd->out_h; ++oy) {
+            while (pair_feed(p, st, oy)) {
+                pair_block(st, 0);
+            }
+            st->rg[1].oy0 = oy;
+            st->rg[1].oy1 = oy + 1;
+            pair_block(st, 1);
         }
     }
 }

@@ -121,20 +121,23 @@ typedef struct {
 
 /* Two streamed blocks run together (tte.compiler.fuse.pair_blocks): the second (with E, without
  * the add, in_rows) reads the first's output, whose only reader it is, row by row, so that the
- * first's output never exists whole: only a band of its rows does. rows: the second's output rows
- * a pass (before each pass the first makes the rows of its output that pass reads). */
+ * first's output never exists whole: the second's output rows are made one at a time, each E row
+ * of the second once the first has made the rows of its output that E row reads. */
 typedef struct {
     const tte_block_s8_params_t *first;
     const tte_block_s8_weights_t *first_w;
     const tte_block_s8_params_t *second;
     const tte_block_s8_weights_t *second_w;
-    int32_t rows;
 } tte_block_s8_pair_t;
 
-/* Bytes of scratch tte_block_s8_pair needs: the second block's (with its window of input rows),
- * from an 8-byte boundary the first's, from another a 192-byte state, then the band: the most rows
- * of the first's output one pass makes, and one row of its depthwise's outputs more (where its
- * chunks park them). scratch must be 8-byte aligned. */
+/* Bytes of scratch tte_block_s8_pair needs: the second block's, from an 8-byte boundary the
+ * first's, from another a 192-byte state, then the band: the most rows of the first's output one E
+ * row of the second reads that none before it read, and one row of the first's depthwise's outputs
+ * more (where its chunks park them). Where the second's E is a 1x1 at stride 1 (its row r reads
+ * the first's row r), no band: the first makes its rows in the second's output, from the row it
+ * makes next on, where an output row holds one (the second, its in_rows 0, then has no window of
+ * input rows), else in the second's ring slots, where a slot holds one (the second's in_rows 1:
+ * its window copies each out). scratch must be 8-byte aligned. */
 int32_t tte_block_s8_pair_scratch_bytes(const tte_block_s8_pair_t *p);
 
 /* y = second(first(x)), the bytes of tte_block_s8 run on each in turn. The first block reads x, or

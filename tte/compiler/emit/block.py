@@ -1101,59 +1101,76 @@ def streamed_blocks(g: Graph) -> list[tuple[Node, Graph]]:
     return out
 
 
-def _last_row(node: Node, g: Graph, oy: int) -> int:
-    """pair_last_row (block_s8.c): the last row of its input that streamed block ``node``'s expand
-    conv reads for its output rows up to oy (every row at the last output row)."""
-    expand, dw, _, _, chain = _block_parts(node)
+def _pair_geoms(node: Node, g: Graph) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(out_h, in_h, stride, pad_top, k_h, dil_h) of the second block's depthwise, then of its
+    expand conv, of streamed_pair ``node``."""
+    _, b, view = pair_parts(node, g)
+    expand, dw, _, _, chain = _block_parts(b)
     assert expand is not None
-    view = _chain_graph(g, chain)
-    x, d_in, d_out = _t(view, expand.inputs[0]), _t(view, dw.inputs[0]), _t(view, dw.outputs[0])
-    if oy >= d_out.shape[1] - 1:
-        return x.shape[1] - 1
+    v = _chain_graph(view, chain)
 
-    def hi(n: Node, row: int, height: int) -> int:
-        kh = _t(view, n.inputs[1]).shape[1]
-        last = row * int(n.attrs["strides"][0]) - int(n.attrs["pads"][0]) + (kh - 1) * int(n.attrs["dilations"][0])
-        return min(last, height - 1)
+    def geom(n: Node) -> tuple[int, ...]:
+        return (_t(v, n.outputs[0]).shape[1], _t(v, n.inputs[0]).shape[1], int(n.attrs["strides"][0]),
+                int(n.attrs["pads"][0]), _t(v, n.inputs[1]).shape[1], int(n.attrs["dilations"][0]))
 
-    return hi(expand, hi(dw, oy, d_in.shape[1]), x.shape[1])
-
-
-PAIR_ROWS_META = "pair_rows"   # Graph.meta key: per streamed_pair, the second block's output rows a pass (else 1)
-
-
-def pair_rows(node: Node, g: Graph) -> int:
-    """The second block's output rows a pass of streamed_pair ``node`` (tte_block_s8_pair_t.rows)."""
-    return int(g.meta.get(PAIR_ROWS_META, {}).get(node.name, 1))
+    return geom(dw), geom(expand)
 
 
 def pair_band_rows(node: Node, g: Graph) -> int:
-    """pair_band_rows (block_s8.c): the most rows of the first block's output one pass makes."""
-    _, b, view = pair_parts(node, g)
-    rows = pair_rows(node, g)
-    out_h = _t(view, b.outputs[0]).shape[1]
-    made = most = 0
-    for oy in range(0, out_h, rows):
-        last = _last_row(b, view, oy + rows - 1)
-        most = max(most, last + 1 - made)
-        made = max(made, last + 1)
+    """pair_band_rows (block_s8.c): the most rows of the first block's output that one expand row of
+    the second reads and none before it (the rows of the expand conv's output its depthwise reads,
+    in order)."""
+    (out_h, in_h, s, pad, k, dil), (_, e_in_h, es, epad, ek, edil) = _pair_geoms(node, g)
+    made = most = nxt = 0
+    for oy in range(out_h):
+        top = oy * s - pad
+        for r in range(max(nxt, top, 0), min(top + (k - 1) * dil, in_h - 1) + 1):
+            last = min(r * es - epad + (ek - 1) * edil, e_in_h - 1)
+            most, made = max(most, last + 1 - made), max(made, last + 1)
+            nxt = r + 1
     return most
 
 
+PAIR_BAND, PAIR_SLOTS, PAIR_OUTPUT = range(3)   # pair_where's answers (block_s8.c)
+
+
+def pair_where(node: Node, g: Graph) -> int:
+    """pair_where (block_s8.c): where the first block of streamed_pair ``node`` makes its rows. Where
+    each expand row r of the second reads the first's row r alone (a 1x1 expand at stride 1, one
+    new row each): PAIR_OUTPUT, in the second's output from the row it makes next on, where its
+    last row holds one of the first's (the second then has no window of input rows), else
+    PAIR_SLOTS, in the slot of the second's ring that expand row then writes, where a slot holds
+    one; else PAIR_BAND, in the band."""
+    a, b, view = pair_parts(node, g)
+    _, dw, project, _, chain = _block_parts(b)
+    v = _chain_graph(view, chain)
+    d_in, y, a_out = _t(v, dw.inputs[0]), _t(v, project.outputs[0]), _t(view, a.outputs[0])
+    _, (_, _, es, epad, ek, _) = _pair_geoms(node, g)
+    row = a_out.shape[2] * a_out.shape[3]
+    if (ek, es, epad) != (1, 1, 0) or pair_band_rows(node, g) != 1:
+        return PAIR_BAND
+    if y.shape[2] * y.shape[3] >= row:
+        return PAIR_OUTPUT
+    return PAIR_SLOTS if d_in.shape[2] * d_in.shape[3] >= row else PAIR_BAND
+
+
 def pair_scratch_bytes(node: Node, g: Graph) -> int:
-    """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows,
-    from an 8-byte boundary the first's, from another the state (PAIR_STATE_BYTES), then the band:
-    pair_band_rows rows of the first's output and one row of its depthwise's outputs (where its
-    chunks park them)."""
+    """tte_block_s8_pair_scratch_bytes: the second block's scratch with its window of input rows
+    (none where pair_where is PAIR_OUTPUT), from an 8-byte boundary the first's, from another the
+    state (PAIR_STATE_BYTES), then, where pair_where is PAIR_BAND, the band: pair_band_rows rows of
+    the first's output and one row of its depthwise's outputs (where its chunks park them)."""
     a, b, view = pair_parts(node, g)
     _, dw, _, _, chain = _block_parts(a)
     a_out, d = _t(view, a.outputs[0]), _t(_chain_graph(view, chain), dw.outputs[0])
+    where = pair_where(node, g)
 
     def al(n: int) -> int:
         return (n + 7) // 8 * 8
 
-    band = pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3]
-    return al(block_scratch_bytes(b, view, rows=True)) + al(block_scratch_bytes(a, view)) + PAIR_STATE_BYTES + band
+    band = 0 if where != PAIR_BAND else (
+        pair_band_rows(node, g) * a_out.shape[2] * a_out.shape[3] + d.shape[2] * d.shape[3])
+    return (al(block_scratch_bytes(b, view, rows=where != PAIR_OUTPUT)) + al(block_scratch_bytes(a, view))
+            + PAIR_STATE_BYTES + band)
 
 
 @_emitter("streamed_pair")
@@ -1165,7 +1182,7 @@ def emit_streamed_pair(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
     # expressions are address constants (else in a block of the call)
     static = constant_refs(ref)
     local: list[str] = []
-    for key, blk, in_rows in (("a", a, rows), ("b", b, True)):
+    for key, blk, in_rows in (("a", a, rows), ("b", b, pair_where(node, g) != PAIR_OUTPUT)):
         em, args, _ = _block_decls(blk, view, ref, f"{prefix}{key}", in_rows, hidden=a.outputs)
         out.decls += em.decls
         (out.decls if static else local).append(
@@ -1174,7 +1191,7 @@ def emit_streamed_pair(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
             f"(const int8_t *){args[4]}, (const int32_t *){args[5]}}};")
     (out.decls if static else local).append(
         f"{'static ' if static else ''}const tte_block_s8_pair_t {prefix}pair = {{&{prefix}a_params, &{prefix}a_w, "
-        f"&{prefix}b_params, &{prefix}b_w, {pair_rows(node, g)}}};")
+        f"&{prefix}b_params, &{prefix}b_w}};")
     src, x = (f"&{INPUT_SOURCE}", "NULL") if rows else ("NULL", ref(node.inputs[0]))
     call = (f"tte_block_s8_pair(&{prefix}pair, {src}, {x}, {ref(node.outputs[0])}, "
             f"(int8_t *){ref(node.name + '@scratch')});")
