@@ -232,7 +232,7 @@ def test_placements_equal_placing_one_by_one_and_repeat_from_the_cache() -> None
             arena_only = plan_arena_bytes(s, **kw)
             assert arena_only <= min(end for end, _ in want.values())
             plan = plan_memory(s, **kw)
-            assert plan.arena_bytes == arena_only   # the search starts from the same placements
+            assert plan.arena_bytes <= arena_only   # the search's, from the same placements
             greedy = {k: v for k, v in plan.candidates.items() if not k.endswith(SEARCHED)}
             assert greedy == {k: v[0] for k, v in want.items()}
             if not plan.planner.endswith(SEARCHED):

@@ -414,11 +414,13 @@ def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = Non
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                      overlap: OverlapOffer | None = None,
                      input_offset: int | None = None, chain_from: str | None = None) -> int:
-    """``plan_memory(...).arena_bytes`` without the plan (what the compiler's choices compare):
-    the same placements, each given up once its arena reaches the smallest one so far."""
+    """The planners' smallest arena without the plan (what the compiler's choices compare): the
+    same placements as plan_memory's, each given up once its arena reaches the smallest one so
+    far, without plan_memory's local search (which may lower the plan chosen, by the choices'
+    own measure, further; fast enough for the one plan, not for every choice's)."""
     job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
     if job.key in _PLACEMENTS:
-        return min(arena for arena, _ in _PLACEMENTS[job.key].values())
+        return min(arena for k, (arena, _) in _PLACEMENTS[job.key].items() if not k.endswith(SEARCHED))
     if job.key not in _ARENAS:
         _remember(_ARENAS, job.key, min(arena for arena, _ in job.place(smallest_only=True).values()))
     return _ARENAS[job.key]
@@ -496,11 +498,10 @@ class _Planning:
                     smallest, best = end, start
                 if n_chain == 1 and lift:
                     lifted[name] = start
-        if smallest is None or smallest <= (bound := self.floor_bound()):
+        if smallest_only or smallest is None or smallest <= (bound := self.floor_bound()):
             return results
         # the search from the best placement, then from the best planner's with its chain's head
-        # above its first step's scratch (that step may then reach its floor); chosen so whether
-        # or not placements were given up early (smallest_only), so that both give one arena
+        # above its first step's scratch (that step may then reach its floor)
         for start in (best, lifted.get(best[0].split("/")[0])):
             if start is None or start[0] + SEARCHED in results:
                 continue
