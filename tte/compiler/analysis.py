@@ -664,15 +664,15 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), **_inputs_kw(sg, x))
-        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph),
+        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
+        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
                                            **_inputs_kw(inf, x))
         if not input_rows and mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(sg.graph), input_offset=base)
+                             overlap=_overlap_fn(sg.graph), input_offset=base, search=True)
             ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(inf.graph), input_offset=base)
+                             overlap=_overlap_fn(inf.graph), input_offset=base, search=True)
         a = Analysis(graph, sch, tg, sg, mp, inf, ip, b, {}, None, budget_bytes, input_rows, first_plans=a is None)
         a.report = _plans_report(a, flash_reserve_bytes, slack, updated_bytes)
         if a.report["fits"]:

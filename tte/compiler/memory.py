@@ -376,8 +376,10 @@ def _lowest(spans: list[tuple[int, int]], size: int, off: int) -> int:
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: OverlapOffer | None = None,
-                input_offset: int | None = None, chain_from: str | None = None) -> MemoryPlan:
-    """Place every arena buffer with each planner; keep the smallest arena.
+                input_offset: int | None = None, chain_from: str | None = None, search: bool = False) -> MemoryPlan:
+    """Place every arena buffer with each planner; keep the smallest arena (``search``: then
+    the local search's, _search, where smaller: for the plans a compile emits; the others, as
+    the choices' arenas, are the planners').
 
     ``arena_inputs`` are pinned first, one after the other from ``input_offset``. With one
     arena input that the first streamed blocks may overwrite (``overlap``), the plans also
@@ -389,9 +391,9 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     starts such a chain instead, pinned where the input would be, or above the scratch of
     the step where it is born (_Planning.pinnings)."""
     job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
-    results = _PLACEMENTS.get(job.key)
+    results = _PLACEMENTS.get((*job.key, search))
     if results is None:
-        results = _remember(_PLACEMENTS, job.key, job.place())
+        results = _remember(_PLACEMENTS, (*job.key, search), job.place(search=search))
     bufs = job.bufs
     keys = list(results)
     best = min(keys, key=lambda k: (results[k][0], keys.index(k)))
@@ -419,8 +421,9 @@ def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = Non
     far, without plan_memory's local search (which may lower the plan chosen, by the choices'
     own measure, further; fast enough for the one plan, not for every choice's)."""
     job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
-    if job.key in _PLACEMENTS:
-        return min(arena for k, (arena, _) in _PLACEMENTS[job.key].items() if not k.endswith(SEARCHED))
+    for placed in (_PLACEMENTS.get((*job.key, s)) for s in (False, True)):
+        if placed is not None:
+            return min(arena for k, (arena, _) in placed.items() if not k.endswith(SEARCHED))
     if job.key not in _ARENAS:
         _remember(_ARENAS, job.key, min(arena for arena, _ in job.place(smallest_only=True).values()))
     return _ARENAS[job.key]
@@ -454,7 +457,7 @@ class _Planning:
                tuple(sorted(steps.items())), tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
         return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, steps, key)
 
-    def place(self, smallest_only: bool = False) -> dict[str, tuple[int, list[int]]]:
+    def place(self, smallest_only: bool = False, search: bool = False) -> dict[str, tuple[int, list[int]]]:
         """Per planner (and number of pinned chain outputs): the arena's end and every buffer's
         offset. ``smallest_only``: a placement stops once it reaches the smallest arena so far
         (its end is then no smaller, its offsets incomplete)."""
@@ -498,7 +501,7 @@ class _Planning:
                     smallest, best = end, start
                 if n_chain == 1 and lift:
                     lifted[name] = start
-        if smallest_only or smallest is None or smallest <= (bound := self.floor_bound()):
+        if not search or smallest_only or smallest is None or smallest <= (bound := self.floor_bound()):
             return results
         # the search from the best placement, then from the best planner's with its chain's head
         # above its first step's scratch (that step may then reach its floor)
@@ -513,15 +516,15 @@ class _Planning:
 
     def pinnings(self) -> list[tuple[int, int]]:
         """(chain outputs pinned, the least offset of the chain's head) of each placement: 0..len(chain)
-        pinned from offset 0 up; with a chain from an arena buffer (chain_from), also each chain
-        with its head above the buffers that live only at the step where it is born (its
-        kernel's scratch: that step may then reach its floor, the scratch below the head)."""
+        pinned from offset 0 up; with a chain from an arena buffer (chain_from), also the chain's
+        head with its first output pinned above the buffers that live only at the step where it is
+        born (its kernel's scratch: that step may then reach its floor, the scratch below it)."""
         out = [(n, 0) for n in (range(len(self.chain) + 1) if self.chain else range(1))]
         if self.chain and not self.arena_inputs and self.input_offset is None:
             head = next(b for b in self.bufs if b.name == self.start)
             lift = align(sum(b.size for b in self.bufs if b is not head and b.first == b.last == head.first))
             if lift:
-                out += [(n, lift) for n in range(1, len(self.chain) + 1)]
+                out.append((1, lift))
         return out
 
     def floor_bound(self) -> int:
