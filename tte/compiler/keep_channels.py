@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tte.compiler.schedule import ScheduledGraph, choose_inplace
+from tte.compiler.schedule import ScheduledGraph
 from tte.ir import FusedChain, Node, Tensor
 from tte.training.autodiff import TrainingGraph
 
@@ -92,5 +92,6 @@ def with_kept_channels(sg: ScheduledGraph, names: Iterable[str]) -> ScheduledGra
     g.nodes = nodes
     g.validate()
     out = TrainingGraph(g, forward, tg.logits, tg.label, tg.loss, dict(tg.updates), list(tg.saved), dict(tg.state))
-    external = set(g.inputs) | set(g.constants())
-    return ScheduledGraph(out, choose_inplace(g, external), sg.fused, sg.reordered)
+    # the storage sharing chosen so far stays (the choices before this one made it); the new
+    # tensors share none
+    return ScheduledGraph(out, dict(sg.inplace), sg.fused, sg.reordered)
