@@ -419,6 +419,32 @@ def _pw_by_pixel_case(seed: int) -> Case:
     return Case(f"pointwise_by_pixel_{seed}_{h}x{w}x{cin}_to{cout}", g, random_feeds(g, rng))
 
 
+CHANNELS_SHAPES = ((1, 4, 4, 32, 16), (1, 4, 4, 64, 16), (1, 3, 5, 64, 32), (1, 1, 1, 8, 1), (1, 2, 3, 12, 11),
+                   (2, 2, 2, 24, 5))
+
+
+def _channels_case(seed: int) -> Case:
+    """A split weight's trained input channels of x packed for the backward (channels_gather,
+    tte.compiler.keep_channels), its output at x's start or 8 bytes below it in one buffer (the
+    plan lets it write over x), or given back their shape (channels_scatter, the other channels
+    x's zero point); ascending channels, contiguous or not; the reference's bytes."""
+    rng = np.random.default_rng(9700 + seed)
+    n, h, w, c, k = CHANNELS_SHAPES[(seed // 3) % len(CHANNELS_SHAPES)]
+    sel = tuple(range(k)) if seed % 2 else tuple(sorted(int(v) for v in rng.choice(c, k, replace=False)))
+    xq = rand_q(rng)
+    if seed % 3 < 2:
+        g = new_graph({"x": ((n, h, w, c), "int8", xq)})
+        g.add_node("channels_gather", ["x"], "y", {"channels": sel}, quant=xq)
+        g.meta[BELOW] = {"y": ("x", 8 * (seed % 3))}
+        kind = "gather"
+    else:
+        g = new_graph({"x": ((n, h, w, k), "int8", xq)})
+        g.add_node("channels_scatter", ["x"], "y", {"channels": sel, "in_c": c}, quant=xq)
+        kind = "scatter"
+    g.outputs = ["y"]
+    return Case(f"channels_{kind}_{seed}_{n}x{h}x{w}x{c}_{k}", g, random_feeds(g, rng))
+
+
 def _wide_conv_case(seed: int, kind: str) -> Case:
     """Layer shapes of the paper models (the stem, wide 1x1, depthwise 3/5/7 with interior
     pixels), which take the kernels' specialized paths that the small cases above miss."""
@@ -2560,6 +2586,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw_overlap_case(s) for s in range(2 * len(DW_OVERLAP_SHAPES))]
     cases += [_dw_in_place_case(s) for s in range(2 * len(DW_IN_PLACE_SHAPES))]
     cases += [_pw_by_pixel_case(s) for s in range(2 * len(PW_BY_PIXEL_SHAPES))]
+    cases += [_channels_case(s) for s in range(3 * len(CHANNELS_SHAPES))]
     cases += [_small_pointwise_case(s) for s in range(24)]
     cases += [_small_pointwise_run_case(s) for s in range(14)]
     cases += [_window_conv_case(s) for s in range(14)]

@@ -228,3 +228,14 @@ def test_convs_over_their_input_give_host_bytes_on_the_m7(tmp_path: Path) -> Non
             part = tmp_path / f"{prefix}{k}"
             part.mkdir()
             _check_on_the_m7([cases[i] for i in run], first + run.start, part)
+
+
+def test_channel_packing_gives_host_bytes_on_the_m7(tmp_path: Path) -> None:
+    """A split weight's trained input channels packed for the backward (over x's start or below it)
+    and given back their shape (tests/c_cases.py _channels_case; host == reference in
+    tests/test_c_kernels.py): the emulated M7 gives the host's bytes."""
+    every = all_cases()
+    cases = [c for c in every if c.name.startswith("channels_")]
+    assert len(cases) >= 18
+    first = next(i for i, c in enumerate(every) if c.name == cases[0].name)
+    _check_on_the_m7(cases, first, tmp_path)

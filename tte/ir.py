@@ -205,6 +205,16 @@ def _same_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, 
     return [ins[0].shape]
 
 
+def _gather_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[0] is not None
+    return [(*ins[0].shape[:-1], len(a["channels"]))]
+
+
+def _scatter_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
+    assert ins[0] is not None
+    return [(*ins[0].shape[:-1], int(a["in_c"]))]
+
+
 def _pool_shape(ins: list[Tensor | None], a: dict[str, Any]) -> list[tuple[int, ...]]:
     x = ins[0]
     assert x is not None
@@ -414,6 +424,10 @@ TRAINING_OPS: dict[str, OpSpec] = {
                           "sgd_update(b, bias_grad(dy)) in one pass, in place"),
     # built by tte.compiler.snapshot: the weight before its in-place update, for an input gradient run after it
     "weight_snapshot": OpSpec(("w",), 0, {}, _same_shape, "a copy of w"),
+    # built by tte.compiler.keep_channels: only a split weight's trained input channels of x kept for the backward
+    "channels_gather": OpSpec(("x",), 0, {"channels": ()}, _gather_shape, "x[..., channels], packed"),
+    "channels_scatter": OpSpec(("x",), 0, {"channels": (), "in_c": 0}, _scatter_shape,
+                               "x back in channels of in_c (the others x's zero point)"),
 }
 OPS.update(TRAINING_OPS)
 

@@ -76,3 +76,25 @@ void tte_copy(void *dst, const void *src, uint32_t nbytes)
         memmove(dst, src, nbytes);
     }
 }
+
+void tte_channels_gather_s8(const int8_t *x, int8_t *y, int32_t pixels, int32_t in_c, const int32_t *sel, int32_t n)
+{
+    int32_t p, j;
+    for (p = 0; p < pixels; ++p, x += in_c, y += n) {
+        for (j = 0; j < n; ++j) {
+            y[j] = x[sel[j]];
+        }
+    }
+}
+
+void tte_channels_scatter_s8(const int8_t *x, int8_t *y, int32_t pixels, int32_t in_c, const int32_t *sel, int32_t n,
+                             int8_t fill)
+{
+    int32_t p, j;
+    memset(y, (unsigned char)fill, (size_t)pixels * (size_t)in_c);
+    for (p = 0; p < pixels; ++p, x += n, y += in_c) {
+        for (j = 0; j < n; ++j) {
+            y[sel[j]] = x[j];
+        }
+    }
+}

@@ -69,6 +69,7 @@ from tte.compiler.fuse import (
     stream_blocks,
     unfusable_groups,
 )
+from tte.compiler.keep_channels import GATHER_OP, kept_channels_candidates, with_kept_channels
 from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
@@ -194,7 +195,7 @@ def _overlap_fn(g: Graph) -> Callable[[Node], list[tuple[str, str, int] | tuple[
     input (tte.compiler.memory, "Overlap by design"); streamed blocks (tte.compiler.fuse.block_overlap),
     whole-image depthwise convs (tte.compiler.fuse.depthwise_overlap)."""
     def fn(n: Node) -> list[tuple[str, str, int] | tuple[str, str, int, int]]:
-        if _quantizes_in_place(n, g):
+        if _quantizes_in_place(n, g) or n.op == GATHER_OP:   # (tte_channels_gather_s8: at x or below)
             return [(n.outputs[0], n.inputs[0], 0)]
         d = block_overlap(n, g)
         if d is not None:
@@ -260,6 +261,23 @@ def _choose_backward_fusion(sg: ScheduledGraph, x: str, pool: bool = True) -> Sc
             snaps_off, best = snaps_off | {name}, cost
     chosen = _choose_pointwise_in_place(build(skip, snaps_off), x)
     return chosen if _train_arena(chosen, x) < _train_arena(fused, x) else fused
+
+
+def _choose_kept_channels(sg: ScheduledGraph, x: str) -> ScheduledGraph:
+    """``sg`` with the fused backwards' inputs held as their trained channels between the passes
+    (tte.compiler.keep_channels) where the training plan's arena shrinks (all of them, then each
+    left out again where the arena does not grow without it: two small copies less)."""
+    names = kept_channels_candidates(sg)
+    if not names:
+        return sg
+    best = _train_arena(with_kept_channels(sg, names), x)
+    if best >= _train_arena(sg, x):
+        return sg
+    for name in list(names):
+        rest = [k for k in names if k != name]
+        if _train_arena(with_kept_channels(sg, rest), x) <= best:
+            names = rest
+    return with_kept_channels(sg, names)
 
 
 def _choose_optional_scratch(sg: ScheduledGraph, inf: ScheduledGraph, x: str,
@@ -635,6 +653,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         raise TteError(f"the SRAM for speed must be 0 or more bytes, got {speed_sram_bytes}")
     from tte.compiler.emit.block import mark_live_depthwise
 
+    if not frozen:
+        sg = _choose_kept_channels(sg, x)
     # the trained depthwise biases of the streamed blocks: their scratch (dw_live) in the plans
     mark_live_depthwise((sg.graph, inf.graph), () if frozen else tg.updates)
     _choose_over_input(sg, inf, x)
@@ -644,15 +664,15 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), **_inputs_kw(sg, x))
-        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph),
+        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
+        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
                                            **_inputs_kw(inf, x))
         if not input_rows and mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(sg.graph), input_offset=base)
+                             overlap=_overlap_fn(sg.graph), input_offset=base, search=True)
             ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(inf.graph), input_offset=base)
+                             overlap=_overlap_fn(inf.graph), input_offset=base, search=True)
         a = Analysis(graph, sch, tg, sg, mp, inf, ip, b, {}, None, budget_bytes, input_rows, first_plans=a is None)
         a.report = _plans_report(a, flash_reserve_bytes, slack, updated_bytes)
         if a.report["fits"]:

@@ -11,7 +11,11 @@ A buffer lives from the step that writes it to the last step that reads it (grap
 to the end). Planners place buffers at the lowest offset that does not collide with an
 already placed buffer whose lifetime overlaps; they differ in the order they place them
 (largest first, as TFLite Micro's greedy planner; first use first; largest size x lifetime
-first). ``plan_memory`` runs them all and keeps the smallest arena.
+first; a training step's saved activations first, the last to die first, under the
+temporaries). ``plan_memory`` runs them all and keeps the smallest arena; where that is
+above the most bytes a step needs, a bounded local search over the order of the best
+placement (and of the best whose first streamed output may sit at its step's floor) tries
+to lower it (``_search``: deterministic, kept only where smaller).
 
 Masks count one bit per element; weight gradients are float32; offsets are 8-byte aligned.
 
@@ -30,6 +34,7 @@ land on their own bytes: ``tte.compiler.fuse.depthwise_overlap``).
 from __future__ import annotations
 
 import math
+import random
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -191,10 +196,38 @@ def _place(order: Sequence[Buffer], allow: Overlaps | None = None, pinned: Seque
     return end
 
 
+TINY = 64   # bytes: a buffer this small that lives to the end goes first, at the bottom
+
+
+def _saved_first(bs: list[Buffer]) -> list[Buffer]:
+    """Training steps' order: the tiny buffers that live to the end (the loss) first, then the
+    buffers alive at the step where the most are (the activations the backward reads, from the
+    forward/backward turn), the last to die first, then the rest by size. Placed so, the saved
+    activations stack up from the bottom in the order the backward frees them, and the
+    temporaries of both passes use the one region above them instead of the gaps between them."""
+    if not bs:
+        return []
+    end = max(b.last for b in bs)
+    count = np.zeros(end + 2, dtype=np.int64)
+    for b in bs:
+        count[max(b.first, 0)] += 1
+        count[b.last + 1] -= 1
+    pivot = int(np.argmax(np.cumsum(count)))
+
+    def key(b: Buffer) -> tuple[int, int, int, str]:
+        if b.last >= end and b.size <= TINY:
+            return 0, b.first, -b.size, b.name
+        if b.first <= pivot <= b.last:
+            return 1, -b.last, -b.size, b.name
+        return 2, -b.size, b.first, b.name
+    return sorted(bs, key=key)
+
+
 PLANNERS: dict[str, Callable[[list[Buffer]], list[Buffer]]] = {
     "greedy-by-size": lambda bs: sorted(bs, key=lambda b: (-b.size, b.first, b.name)),
     "greedy-by-first-use": lambda bs: sorted(bs, key=lambda b: (b.first, -b.size, b.name)),
     "greedy-by-area": lambda bs: sorted(bs, key=lambda b: (-b.size * (b.last - b.first + 1), b.first, b.name)),
+    "saved-first": _saved_first,
 }
 
 
@@ -343,8 +376,10 @@ def _lowest(spans: list[tuple[int, int]], size: int, off: int) -> int:
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: OverlapOffer | None = None,
-                input_offset: int | None = None, chain_from: str | None = None) -> MemoryPlan:
-    """Place every arena buffer with each planner; keep the smallest arena.
+                input_offset: int | None = None, chain_from: str | None = None, search: bool = False) -> MemoryPlan:
+    """Place every arena buffer with each planner; keep the smallest arena (``search``: then
+    the local search's, _search, where smaller: for the plans a compile emits; the others, as
+    the choices' arenas, are the planners').
 
     ``arena_inputs`` are pinned first, one after the other from ``input_offset``. With one
     arena input that the first streamed blocks may overwrite (``overlap``), the plans also
@@ -353,11 +388,12 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     are tried), and by default the input sits at the sum of those distances, so that the
     last pinned output starts at offset 0. Without arena inputs, ``chain_from`` (an arena
     buffer, e.g. the first block's output when the input image lives outside the arena)
-    starts such a chain instead, pinned where the input would be."""
+    starts such a chain instead, pinned where the input would be, or above the scratch of
+    the step where it is born (_Planning.pinnings)."""
     job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
-    results = _PLACEMENTS.get(job.key)
+    results = _PLACEMENTS.get((*job.key, search))
     if results is None:
-        results = _remember(_PLACEMENTS, job.key, job.place())
+        results = _remember(_PLACEMENTS, (*job.key, search), job.place(search=search))
     bufs = job.bufs
     keys = list(results)
     best = min(keys, key=lambda k: (results[k][0], keys.index(k)))
@@ -380,11 +416,14 @@ def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = Non
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                      overlap: OverlapOffer | None = None,
                      input_offset: int | None = None, chain_from: str | None = None) -> int:
-    """``plan_memory(...).arena_bytes`` without the plan (what the compiler's choices compare):
-    the same placements, each given up once its arena reaches the smallest one so far."""
+    """The planners' smallest arena without the plan (what the compiler's choices compare): the
+    same placements as plan_memory's, each given up once its arena reaches the smallest one so
+    far, without plan_memory's local search (which may lower the plan chosen, by the choices'
+    own measure, further; fast enough for the one plan, not for every choice's)."""
     job = _Planning.of(sg, planners, scratch, arena_inputs, overlap, input_offset, chain_from)
-    if job.key in _PLACEMENTS:
-        return min(arena for arena, _ in _PLACEMENTS[job.key].values())
+    for placed in (_PLACEMENTS.get((*job.key, s)) for s in (False, True)):
+        if placed is not None:
+            return min(arena for k, (arena, _) in placed.items() if not k.endswith(SEARCHED))
     if job.key not in _ARENAS:
         _remember(_ARENAS, job.key, min(arena for arena, _ in job.place(smallest_only=True).values()))
     return _ARENAS[job.key]
@@ -418,7 +457,7 @@ class _Planning:
                tuple(sorted(steps.items())), tuple(arena_inputs), input_offset, start, tuple(chain), tuple(names))
         return cls(bufs, external, allow, names, arena_inputs, start, chain, input_offset, steps, key)
 
-    def place(self, smallest_only: bool = False) -> dict[str, tuple[int, list[int]]]:
+    def place(self, smallest_only: bool = False, search: bool = False) -> dict[str, tuple[int, list[int]]]:
         """Per planner (and number of pinned chain outputs): the arena's end and every buffer's
         offset. ``smallest_only``: a placement stops once it reaches the smallest arena so far
         (its end is then no smaller, its offsets incomplete)."""
@@ -429,15 +468,17 @@ class _Planning:
         orders = {name: [index[b.name] for b in PLANNERS[name](bufs)] for name in self.names}
         results: dict[str, tuple[int, list[int]]] = {}
         smallest: int | None = None
+        best: tuple[str, list[int], list[int]] = ("", [], [])   # (key, order, pinned offsets)
+        lifted: dict[str, tuple[str, list[int], list[int]]] = {}   # per planner: with its chain's head lifted
         for name in self.names:
-            for n_chain in range(len(chain) + 1) if chain else range(1):
+            for n_chain, lift in self.pinnings():
                 offsets = [-1] * len(bufs)
                 # arena inputs go first, at the same offset in every plan: the application writes
                 # the input there (tte_input_buffer()) before the step, whichever plan runs
                 pinned = [i for i, b in enumerate(bufs)
                           if b.name in self.arena_inputs or (n_chain and b.name == start)]
                 dists = [align(d) for _, d in chain[:max(n_chain, 1)]]
-                base = self.input_offset if self.input_offset is not None else sum(dists)
+                base = self.input_offset if self.input_offset is not None else max(sum(dists), lift)
                 pos = base
                 outs: list[int] = []
                 for (o, _), d in zip(chain[:n_chain], dists):
@@ -452,9 +493,98 @@ class _Planning:
                 fixed = set(pinned) | set(outs)
                 end = layout.place([i for i in orders[name] if i not in fixed], offsets,
                                    smallest if smallest_only else None)
-                results[name if n_chain == 0 else f"{name}/pin{n_chain}"] = (end, offsets)
-                smallest = end if smallest is None else min(smallest, end)
+                key = name if n_chain == 0 else f"{name}/pin{n_chain}" + ("/above" if lift else "")
+                results[key] = (end, offsets)
+                start = (key, [i for i in orders[name] if i not in fixed],
+                         [o if i in fixed else -1 for i, o in enumerate(offsets)])
+                if smallest is None or end < smallest:
+                    smallest, best = end, start
+                if n_chain == 1 and lift:
+                    lifted[name] = start
+        if not search or smallest_only or smallest is None or smallest <= (bound := self.floor_bound()):
+            return results
+        # the search from the best placement, then from the best planner's with its chain's head
+        # above its first step's scratch (that step may then reach its floor)
+        for start in (best, lifted.get(best[0].split("/")[0])):
+            if start is None or start[0] + SEARCHED in results:
+                continue
+            key, order, pinned_at = start
+            got = list(pinned_at)
+            begin = results[key] if key == best[0] else (layout.place(order, got), got)
+            results[key + SEARCHED] = _search(layout, order, pinned_at, begin, bound)
         return results
+
+    def pinnings(self) -> list[tuple[int, int]]:
+        """(chain outputs pinned, the least offset of the chain's head) of each placement: 0..len(chain)
+        pinned from offset 0 up; with a chain from an arena buffer (chain_from), also the chain's
+        head with its first output pinned above the buffers that live only at the step where it is
+        born (its kernel's scratch: that step may then reach its floor, the scratch below it)."""
+        out = [(n, 0) for n in (range(len(self.chain) + 1) if self.chain else range(1))]
+        if self.chain and not self.arena_inputs and self.input_offset is None:
+            head = next(b for b in self.bufs if b.name == self.start)
+            lift = align(sum(b.size for b in self.bufs if b is not head and b.first == b.last == head.first))
+            if lift:
+                out.append((1, lift))
+        return out
+
+    def floor_bound(self) -> int:
+        """The most bytes any step needs (MemoryPlan.floor_bytes): no placement goes under it."""
+        if not self.bufs:
+            return 0
+        end = max(b.last for b in self.bufs) + 2
+        live = np.zeros(end, dtype=np.int64)
+        for b in self.bufs:
+            live[max(b.first, 0)] += b.size
+            live[b.last + 1] -= b.size
+        floor = np.cumsum(live)
+        by_name = {b.name: b for b in self.bufs}
+        for (o, i), d in self.allow.items():
+            out, inp = by_name[o], by_name[i]
+            if out.first == inp.last and out.first >= 0:
+                floor[out.first] -= inp.size + out.size - max(inp.size + d, out.size)
+        return int(floor.max())
+
+
+SEARCHED = "+search"   # the suffix of a candidate plan that _search improved
+SEARCH_ROUNDS = 48   # placements the search below may try per plan (about 0.25 ms each on a paper model)
+SEARCH_PATIENCE = 16   # rounds it goes on without a smaller arena
+
+
+def _search(layout: _Layout, order: list[int], pinned_at: list[int], start: tuple[int, list[int]],
+            bound: int) -> tuple[int, list[int]]:
+    """From the best planner's placement (``order`` of the buffers not pinned, ``pinned_at``: the
+    pinned ones' offsets, -1 elsewhere; ``start``: its end and offsets), a bounded local search:
+    each round moves one of the buffers that reach the arena's end to a random earlier place in
+    the order, or swaps two random buffers, and keeps the order where the arena does not grow;
+    it stops at ``bound`` (no placement goes lower) or after SEARCH_ROUNDS. Deterministic (a
+    fixed seed), so a plan repeats."""
+    rng = random.Random(0)
+    sizes = [b.size for b in layout.bufs]
+    end, offsets = start
+    n = len(order)
+    last_gain = 0
+    for r in range(SEARCH_ROUNDS):
+        if end <= bound or n < 2 or r - last_gain > SEARCH_PATIENCE:
+            break
+        trial = list(order)
+        tops = [i for i in trial if offsets[i] + sizes[i] == end]
+        if r % 2 == 0 and tops:
+            k = trial.index(tops[rng.randrange(len(tops))])
+            first = rng.randrange(k + 1)
+            trial.insert(first, trial.pop(k))
+        else:
+            a, b = rng.randrange(n), rng.randrange(n)
+            trial[a], trial[b] = trial[b], trial[a]
+            first = min(a, b)
+        # the buffers before the first moved one land where they did
+        got = list(pinned_at)
+        for i in trial[:first]:
+            got[i] = offsets[i]
+        got_end = layout.place(trial[first:], got, end + 1)
+        if got_end <= end:
+            last_gain = r if got_end < end else last_gain
+            order, offsets, end = trial, got, got_end
+    return end, offsets
 
 
 # Placements by everything they depend on: the planners' choices (tte.compiler.analysis) plan

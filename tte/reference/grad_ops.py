@@ -163,6 +163,15 @@ def _reg(op: str, fn: Any, dtypes: tuple[str, ...] = ("float32",)) -> None:
         register(op, dtype)(fn)
 
 
+def _scatter(c: KernelCtx, x: np.ndarray) -> np.ndarray:
+    """channels_scatter: x's channels at c.attrs["channels"] of in_c, the others x's zero point."""
+    q = c.inputs[0].quant
+    zp = int(np.asarray(q.zero_point).reshape(-1)[0]) if q is not None else 0
+    y = np.full((*x.shape[:-1], int(c.attrs["in_c"])), zp, dtype=x.dtype)
+    y[..., list(c.attrs["channels"])] = x
+    return y
+
+
 def _batch_shape(c: KernelCtx, v: list[Any]) -> tuple[int, ...]:
     return (v[0].shape[0],) + c.outputs[0].shape[1:]
 
@@ -179,6 +188,8 @@ _reg("bias_grad", lambda c, v: [_select(v[0].reshape(-1, v[0].shape[-1]).sum(axi
                                         c.attrs["out_channels"])])
 _reg("mask_grad", lambda c, v: [np.where(v[1], v[0], np.zeros((), v[0].dtype))])
 _reg("weight_snapshot", lambda c, v: [np.array(v[0], copy=True)], ("float32", "int8"))
+_reg("channels_gather", lambda c, v: [np.ascontiguousarray(v[0][..., list(c.attrs["channels"])])], ("int8",))
+_reg("channels_scatter", lambda c, v: [_scatter(c, v[0])], ("int8",))
 _reg("avgpool2d_grad", lambda c, v: [avgpool2d_grad(v[0], c.attrs, _batch_shape(c, v))])
 _reg("mean_grad", lambda c, v: [mean_grad(v[0], c.attrs, c.outputs[0].shape)])
 _reg("softmax_grad", lambda c, v: [c.attrs["beta"] * _real(c.inputs[0], v[0]) * (

@@ -21,4 +21,14 @@ void tte_transpose(const void *x, void *y, const int32_t in_shape[4], const int3
 /* memmove: a reshape that the memory plan did not alias, or an out-of-place update. */
 void tte_copy(void *dst, const void *src, uint32_t nbytes);
 
+/* Channels sel[0..n) (ascending) of each of the pixels of x [pixels, in_c], packed:
+ * y[p * n + j] = x[p * in_c + sel[j]]. y may start at x or below it (each byte is written
+ * after every byte of x it could land on was read). */
+void tte_channels_gather_s8(const int8_t *x, int8_t *y, int32_t pixels, int32_t in_c, const int32_t *sel, int32_t n);
+
+/* The inverse into a separate y [pixels, in_c]: channel sel[j] of pixel p from x[p * n + j],
+ * the other channels fill. */
+void tte_channels_scatter_s8(const int8_t *x, int8_t *y, int32_t pixels, int32_t in_c, const int32_t *sel, int32_t n,
+                             int8_t fill);
+
 #endif

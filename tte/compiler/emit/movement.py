@@ -42,6 +42,31 @@ def emit_weight_snapshot(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted
     return Emitted([], [f"tte_copy({ref(node.outputs[0])}, {ref(w.name)}, {c_nbytes(w)});"])
 
 
+def _channels(node: Node, g: Graph, prefix: str) -> tuple[list[str], str, int, int]:
+    """A channels_gather / _scatter's index array, its pixels and its whole tensor's channels."""
+    _need_dtype(node, g, ("int8",))
+    whole = _t(g, node.outputs[0] if node.op == "channels_scatter" else node.inputs[0])
+    sel = [int(c) for c in node.attrs["channels"]]
+    return [_array("int32_t", f"{prefix}_sel", sel)], f"{prefix}_sel", whole.size // whole.shape[-1], whole.shape[-1]
+
+
+@_emitter("channels_gather")
+def emit_channels_gather(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    """A split weight's trained input channels of x, kept for the backward (tte.compiler.keep_channels)."""
+    decls, sel, pixels, in_c = _channels(node, g, prefix)
+    return Emitted(decls, [f"tte_channels_gather_s8({ref(node.inputs[0])}, {ref(node.outputs[0])}, {pixels}, "
+                           f"{in_c}, {sel}, {len(node.attrs['channels'])});"])
+
+
+@_emitter("channels_scatter")
+def emit_channels_scatter(node: Node, g: Graph, ref: Ref, prefix: str) -> Emitted:
+    decls, sel, pixels, in_c = _channels(node, g, prefix)
+    q = _t(g, node.inputs[0]).quant
+    zp = int(q.zero_point.reshape(-1)[0]) if q is not None else 0
+    return Emitted(decls, [f"tte_channels_scatter_s8({ref(node.inputs[0])}, {ref(node.outputs[0])}, {pixels}, "
+                           f"{in_c}, {sel}, {len(node.attrs['channels'])}, {zp});"])
+
+
 def _rank4(node: Node, shape: Sequence[int]) -> list[int]:
     if len(shape) > 4:
         raise _unsupported(node, f"rank {len(shape)} (the C kernels handle rank <= 4)")
