@@ -70,7 +70,7 @@ from tte.compiler.fuse import (
     unfusable_groups,
 )
 from tte.compiler.keep_channels import GATHER_OP, kept_channels_candidates, with_kept_channels
-from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
+from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory, with_scratch
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -491,6 +491,75 @@ def _choose_over_input(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
     arenas(keep)
 
 
+def _searched_plans(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool) -> tuple[MemoryPlan, MemoryPlan]:
+    """The training and inference plans a compile emits (plan_memory's local search on)."""
+    mp = plan_memory(sg, scratch=_scratch_fn(sg), overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
+    ip = mp if frozen else plan_memory(inf, scratch=_scratch_fn(inf), overlap=_overlap_fn(inf.graph), search=True,
+                                       **_inputs_kw(inf, x))
+    return mp, ip
+
+
+def _optional_scratch_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The meta keys of the optional scratch: sets of node names, and node name -> amount."""
+    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
+    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
+
+    return (PW_BUFFER_META, PW_BUFFER8_META, PADDED_META, DW_PAD_META, DW_ALL_META), (X_FLOAT_META, Q_COLS_META)
+
+
+def _drop_scratch(graphs: Collection[Graph], names: Collection[str]) -> None:
+    """No optional scratch for the nodes ``names`` (all of it where ``names`` is every node's)."""
+    sets, amounts = _optional_scratch_keys()
+    for g in graphs:
+        for key in sets:
+            g.meta[key] = frozenset(k for k in g.meta.get(key, ()) if k not in names)
+        for key in amounts:
+            g.meta[key] = {k: v for k, v in g.meta.get(key, {}).items() if k not in names}
+
+
+def _without_scratch_over(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool, slack: int,
+                          plans: tuple[MemoryPlan, MemoryPlan]) -> tuple[MemoryPlan, MemoryPlan]:
+    """The choices judge the optional scratch by the planners' arenas, but the plans emitted are
+    searched (plan_memory's local search), which may place the required buffers lower than any
+    planner did. Where the searched plans without any optional scratch share an arena lower (by
+    more than ``slack``) than ``plans``, those plans are kept instead, each node's optional scratch
+    (all of it, as chosen) where its step's scratch then fits in what its step leaves free below
+    that arena plus ``slack`` in both plans (tte.compiler.memory.with_scratch), recorded in both
+    graphs' meta; else ``plans``, as chosen."""
+    scheduled = (sg, inf)
+    graphs = (sg.graph, inf.graph)
+    sets, amounts = _optional_scratch_keys()
+    chosen = [{k: g.meta.get(k) for k in (*sets, *amounts)} for g in graphs]
+    every = {n.name for g in graphs for n in g.nodes}
+
+    def scratch_now() -> list[list[int]]:
+        return [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
+
+    def restore(names: Collection[str]) -> None:
+        for g, meta in zip(graphs, chosen):
+            g.meta.update({k: v for k, v in meta.items() if v is not None})
+        _drop_scratch(graphs, every - set(names))
+
+    with_all = scratch_now()
+    restore(())
+    lean = _searched_plans(sg, inf, x, frozen)
+    limit = max(p.arena_bytes for p in lean) + slack
+    if limit >= max(p.arena_bytes for p in plans):
+        restore(every)
+        return plans
+    without = scratch_now()
+    steps = [{i: a for i, (a, b) in enumerate(zip(all_, none)) if a > b} for all_, none in zip(with_all, without)]
+    fits = {s.graph.nodes[i].name for s, st in zip(scheduled, steps) for i in st}
+    for s, p, st in zip(scheduled, lean, steps):
+        _, grown = with_scratch(p, st, limit)
+        fits -= {s.graph.nodes[i].name for i in st if i not in grown}
+    restore(fits)
+    out = [with_scratch(p, {i: a for i, a in st.items() if s.graph.nodes[i].name in fits}, limit)[0]
+           for s, p, st in zip(scheduled, lean, steps)]
+    return out[0], (out[0] if frozen else out[1])
+
+
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
     """No streamed block given its depthwise's padded copy nor D's whole image, no fused backward
     head its padded plane (before the other optional scratch is chosen)."""
@@ -664,9 +733,10 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
-        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
-                                           **_inputs_kw(inf, x))
+        mp, ip = _searched_plans(sg, inf, x, frozen)
+        if input_rows:
+            mp, ip = _without_scratch_over(sg, inf, x, frozen, slack, (mp, ip))
+        scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
         if not input_rows and mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],

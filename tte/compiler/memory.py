@@ -15,7 +15,9 @@ first; a training step's saved activations first, the last to die first, under t
 temporaries). ``plan_memory`` runs them all and keeps the smallest arena; where that is
 above the most bytes a step needs, a bounded local search over the order of the best
 placement (and of the best whose first streamed output may sit at its step's floor) tries
-to lower it (``_search``: deterministic, kept only where smaller).
+to lower it (``_search``: deterministic, kept only where smaller). ``with_scratch`` grows the
+one-step scratch of chosen steps in a finished plan where their step leaves room, moving
+nothing else (what an input-rows build's optional scratch gets beside a searched plan).
 
 Masks count one bit per element; weight gradients are float32; offsets are 8-byte aligned.
 
@@ -412,6 +414,47 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                       live, high, {k: v[0] for k, v in results.items()}, job.allow, job.steps)
 
 
+def with_scratch(plan: MemoryPlan, sizes: dict[int, int], limit: int) -> tuple[MemoryPlan, set[int]]:
+    """``plan`` with the scratch of the steps in ``sizes`` grown to those bytes (a step's scratch
+    lives at that step alone), each at the lowest offset where it collides with nothing else
+    live at its step, where it then ends within ``limit``; every other buffer stays where it is.
+    Returns the plan and the steps whose scratch grew."""
+    bufs = [Buffer(b.name, list(b.tensors), b.size, b.first, b.last, b.offset) for b in plan.buffers]
+    by_name = {b.name: b for b in bufs}
+    grown: set[int] = set()
+    for step, size in sorted(sizes.items()):
+        name = f"{plan.steps[step]}@scratch"
+        own = by_name.get(name)
+        size = align(size)
+        if own is not None and own.size >= size:
+            continue
+        spans = sorted((b.offset, b.offset + b.size) for b in bufs
+                       if b is not own and b.first <= step <= b.last)
+        off = _lowest(spans, size, 0)
+        if off + size > limit:
+            continue
+        if own is None:
+            own = by_name[name] = Buffer(name, [name], size, step, step)
+            bufs.append(own)
+        own.size, own.offset = size, off
+        grown.add(step)
+    steps = plan.steps
+    live = [0] * len(steps)
+    high = [0] * len(steps)
+    for b in bufs:
+        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
+            live[s] += b.size
+            high[s] = max(high[s], b.offset + b.size)
+    arena = max((b.offset + b.size for b in bufs), default=0)
+    offsets = {t: b.offset for b in bufs for t in b.tensors}
+    return MemoryPlan(plan.planner + SCRATCH_GROWN, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets,
+                      dict(plan.external), steps, live, high, {**plan.candidates, plan.planner + SCRATCH_GROWN: arena},
+                      dict(plan.overlaps), dict(plan.overlap_steps)), grown
+
+
+SCRATCH_GROWN = "+scratch"   # the suffix of a plan that with_scratch made
+
+
 def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                      overlap: OverlapOffer | None = None,
@@ -546,18 +589,19 @@ class _Planning:
 
 
 SEARCHED = "+search"   # the suffix of a candidate plan that _search improved
-SEARCH_ROUNDS = 48   # placements the search below may try per plan (about 0.25 ms each on a paper model)
-SEARCH_PATIENCE = 16   # rounds it goes on without a smaller arena
+SEARCH_ROUNDS = 128   # placements the search below may try per plan (about 0.25 ms each on a paper model)
+SEARCH_PATIENCE = 64   # rounds it goes on without a smaller arena
 
 
 def _search(layout: _Layout, order: list[int], pinned_at: list[int], start: tuple[int, list[int]],
             bound: int) -> tuple[int, list[int]]:
     """From the best planner's placement (``order`` of the buffers not pinned, ``pinned_at``: the
     pinned ones' offsets, -1 elsewhere; ``start``: its end and offsets), a bounded local search:
-    each round moves one of the buffers that reach the arena's end to a random earlier place in
-    the order, or swaps two random buffers, and keeps the order where the arena does not grow;
-    it stops at ``bound`` (no placement goes lower) or after SEARCH_ROUNDS. Deterministic (a
-    fixed seed), so a plan repeats."""
+    each round moves one of the buffers that reach the arena's end to just before a random one of
+    the buffers placed before it that live with it, or swaps two random buffers, and keeps the
+    order where the arena does not grow; it stops at ``bound`` (no placement goes lower), after
+    SEARCH_ROUNDS or SEARCH_PATIENCE rounds without a smaller arena. Deterministic (a fixed
+    seed), so a plan repeats."""
     rng = random.Random(0)
     sizes = [b.size for b in layout.bufs]
     end, offsets = start
@@ -569,8 +613,13 @@ def _search(layout: _Layout, order: list[int], pinned_at: list[int], start: tupl
         trial = list(order)
         tops = [i for i in trial if offsets[i] + sizes[i] == end]
         if r % 2 == 0 and tops:
-            k = trial.index(tops[rng.randrange(len(tops))])
-            first = rng.randrange(k + 1)
+            top = tops[rng.randrange(len(tops))]
+            k = trial.index(top)
+            # to just before one of the buffers placed before it and alive with it (the only
+            # places in the order where moving it changes what it collides with)
+            at = {i: p for p, i in enumerate(trial[:k])}
+            earlier = [at[j] for j in layout.conflicts[top] if j in at]
+            first = earlier[rng.randrange(len(earlier))] if earlier else rng.randrange(k + 1)
             trial.insert(first, trial.pop(k))
         else:
             a, b = rng.randrange(n), rng.randrange(n)
