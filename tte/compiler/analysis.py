@@ -46,7 +46,7 @@ tte.targets.code_size.measure_code_size).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ from tte.compiler.fuse import (
     unfusable_groups,
 )
 from tte.compiler.keep_channels import GATHER_OP, kept_channels_candidates, with_kept_channels
-from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory, with_scratch
+from tte.compiler.memory import ALIGN, MemoryPlan, align, plan_arena_bytes, plan_memory, scratch_room, with_scratch
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -508,55 +508,73 @@ def _optional_scratch_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (PW_BUFFER_META, PW_BUFFER8_META, PADDED_META, DW_PAD_META, DW_ALL_META), (X_FLOAT_META, Q_COLS_META)
 
 
-def _drop_scratch(graphs: Collection[Graph], names: Collection[str]) -> None:
-    """No optional scratch for the nodes ``names`` (all of it where ``names`` is every node's)."""
+def _keep_scratch(graphs: Sequence[Graph], chosen: Sequence[dict[str, Any]], kinds: dict[str, Collection[str]]) -> None:
+    """Each node's optional scratch as ``chosen`` (per graph: meta key -> its value), of the kinds
+    (meta keys) ``kinds`` gives the node's name; none for the nodes it does not name."""
     sets, amounts = _optional_scratch_keys()
-    for g in graphs:
+    for g, meta in zip(graphs, chosen):
         for key in sets:
-            g.meta[key] = frozenset(k for k in g.meta.get(key, ()) if k not in names)
+            g.meta[key] = frozenset(k for k in meta.get(key) or () if key in kinds.get(k, ()))
         for key in amounts:
-            g.meta[key] = {k: v for k, v in g.meta.get(key, {}).items() if k not in names}
+            g.meta[key] = {k: v for k, v in (meta.get(key) or {}).items() if key in kinds.get(k, ())}
 
 
 def _without_scratch_over(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool, slack: int,
                           plans: tuple[MemoryPlan, MemoryPlan]) -> tuple[MemoryPlan, MemoryPlan]:
     """The choices judge the optional scratch by the planners' arenas, but the plans emitted are
     searched (plan_memory's local search), which may place the required buffers lower than any
-    planner did. Where the searched plans without any optional scratch share an arena lower (by
-    more than ``slack``) than ``plans``, those plans are kept instead, each node's optional scratch
-    (all of it, as chosen) where its step's scratch then fits in what its step leaves free below
-    that arena plus ``slack`` in both plans (tte.compiler.memory.with_scratch), recorded in both
-    graphs' meta; else ``plans``, as chosen."""
+    planner did. Where the searched plans with the forward's optional scratch alone (the 1x1
+    convs' pixel buffers, the streamed blocks' D scratch: most of a step's work) share an arena
+    lower (by more than ``slack``) than ``plans``, those plans are kept instead, with each fused
+    backward's optional scratch (all its kinds as chosen, else those that fit, one by one) where
+    its step's scratch then fits in what the step leaves free below that arena plus ``slack`` in
+    both plans (tte.compiler.memory.with_scratch), recorded in both graphs' meta; else ``plans``."""
+    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
+
     scheduled = (sg, inf)
     graphs = (sg.graph, inf.graph)
     sets, amounts = _optional_scratch_keys()
-    chosen = [{k: g.meta.get(k) for k in (*sets, *amounts)} for g in graphs]
+    keys = (*sets, *amounts)
+    trimmed = (PADDED_META, Q_COLS_META, X_FLOAT_META)
+    fixed = tuple(k for k in keys if k not in trimmed)
+    chosen = [{k: g.meta.get(k) for k in keys} for g in graphs]
     every = {n.name for g in graphs for n in g.nodes}
-
-    def scratch_now() -> list[list[int]]:
-        return [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
-
-    def restore(names: Collection[str]) -> None:
-        for g, meta in zip(graphs, chosen):
-            g.meta.update({k: v for k, v in meta.items() if v is not None})
-        _drop_scratch(graphs, every - set(names))
-
-    with_all = scratch_now()
-    restore(())
+    base = dict.fromkeys(every, fixed)
+    _keep_scratch(graphs, chosen, base)
     lean = _searched_plans(sg, inf, x, frozen)
     limit = max(p.arena_bytes for p in lean) + slack
     if limit >= max(p.arena_bytes for p in plans):
-        restore(every)
+        _keep_scratch(graphs, chosen, dict.fromkeys(every, keys))
         return plans
-    without = scratch_now()
-    steps = [{i: a for i, (a, b) in enumerate(zip(all_, none)) if a > b} for all_, none in zip(with_all, without)]
-    fits = {s.graph.nodes[i].name for s, st in zip(scheduled, steps) for i in st}
-    for s, p, st in zip(scheduled, lean, steps):
-        _, grown = with_scratch(p, st, limit)
-        fits -= {s.graph.nodes[i].name for i in st if i not in grown}
-    restore(fits)
-    out = [with_scratch(p, {i: a for i, a in st.items() if s.graph.nodes[i].name in fits}, limit)[0]
-           for s, p, st in zip(scheduled, lean, steps)]
+    without = [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
+
+    def fits(name: str, kinds: tuple[str, ...]) -> bool:
+        """Whether the node's scratch with these kinds fits its step in both plans (alone: a
+        node's scratch depends on its own meta only)."""
+        _keep_scratch(graphs, chosen, {**base, name: (*fixed, *kinds)})
+        for k, s in enumerate(scheduled):
+            i = next((i for i, n in enumerate(s.graph.nodes) if n.name == name), None)
+            if i is not None and (size := _scratch_fn(s)(s.graph.nodes[i])) > without[k][i] \
+                    and align(size) > scratch_room(lean[k], i, limit):
+                return False
+        return True
+
+    kept = dict(base)
+    _keep_scratch(graphs, chosen, dict.fromkeys(every, keys))
+    wanted = sorted({n.name for k, s in enumerate(scheduled) for i, n in enumerate(s.graph.nodes)
+                     if _scratch_fn(s)(n) > without[k][i]})
+    for name in wanted:
+        kinds: tuple[str, ...] = trimmed
+        if not fits(name, kinds):
+            kinds = ()
+            for key in trimmed:
+                if fits(name, (*kinds, key)):
+                    kinds = (*kinds, key)
+        kept[name] = (*fixed, *kinds)
+    _keep_scratch(graphs, chosen, kept)
+    out = [with_scratch(p, {i: size for i, n in enumerate(s.graph.nodes)
+                            if (size := _scratch_fn(s)(n)) > without[k][i]}, limit)[0]
+           for k, (s, p) in enumerate(zip(scheduled, lean))]
     return out[0], (out[0] if frozen else out[1])
 
 

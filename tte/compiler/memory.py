@@ -455,6 +455,19 @@ def with_scratch(plan: MemoryPlan, sizes: dict[int, int], limit: int) -> tuple[M
 SCRATCH_GROWN = "+scratch"   # the suffix of a plan that with_scratch made
 
 
+def scratch_room(plan: MemoryPlan, step: int, limit: int) -> int:
+    """The most bytes with_scratch can give the scratch of ``step`` within ``limit``: the largest
+    run of bytes below it that no other buffer live at the step uses."""
+    own = f"{plan.steps[step]}@scratch"
+    spans = sorted((b.offset, b.offset + b.size) for b in plan.buffers
+                   if b.name != own and b.first <= step <= b.last)
+    room, off = 0, 0
+    for start, stop in [*spans, (limit, limit)]:
+        room = max(room, min(start, limit) - off)
+        off = max(off, stop)
+    return room
+
+
 def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                      overlap: OverlapOffer | None = None,
