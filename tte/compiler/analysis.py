@@ -46,7 +46,7 @@ tte.targets.code_size.measure_code_size).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ from tte.compiler.fuse import (
     unfusable_groups,
 )
 from tte.compiler.keep_channels import GATHER_OP, kept_channels_candidates, with_kept_channels
-from tte.compiler.memory import ALIGN, MemoryPlan, align, plan_arena_bytes, plan_memory, scratch_room, with_scratch
+from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -491,93 +491,6 @@ def _choose_over_input(sg: ScheduledGraph, inf: ScheduledGraph, x: str) -> None:
     arenas(keep)
 
 
-def _searched_plans(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool) -> tuple[MemoryPlan, MemoryPlan]:
-    """The training and inference plans a compile emits (plan_memory's local search on)."""
-    mp = plan_memory(sg, scratch=_scratch_fn(sg), overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
-    ip = mp if frozen else plan_memory(inf, scratch=_scratch_fn(inf), overlap=_overlap_fn(inf.graph), search=True,
-                                       **_inputs_kw(inf, x))
-    return mp, ip
-
-
-def _optional_scratch_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The meta keys of the optional scratch: sets of node names, and node name -> amount."""
-    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
-    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
-    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
-
-    return (PW_BUFFER_META, PW_BUFFER8_META, PADDED_META, DW_PAD_META, DW_ALL_META), (X_FLOAT_META, Q_COLS_META)
-
-
-def _keep_scratch(graphs: Sequence[Graph], chosen: Sequence[dict[str, Any]], kinds: dict[str, Collection[str]]) -> None:
-    """Each node's optional scratch as ``chosen`` (per graph: meta key -> its value), of the kinds
-    (meta keys) ``kinds`` gives the node's name; none for the nodes it does not name."""
-    sets, amounts = _optional_scratch_keys()
-    for g, meta in zip(graphs, chosen):
-        for key in sets:
-            g.meta[key] = frozenset(k for k in meta.get(key) or () if key in kinds.get(k, ()))
-        for key in amounts:
-            g.meta[key] = {k: v for k, v in (meta.get(key) or {}).items() if key in kinds.get(k, ())}
-
-
-def _without_scratch_over(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool, slack: int,
-                          plans: tuple[MemoryPlan, MemoryPlan]) -> tuple[MemoryPlan, MemoryPlan]:
-    """The choices judge the optional scratch by the planners' arenas, but the plans emitted are
-    searched (plan_memory's local search), which may place the required buffers lower than any
-    planner did. Where the searched plans with the forward's optional scratch alone (the 1x1
-    convs' pixel buffers, the streamed blocks' D scratch: most of a step's work) share an arena
-    lower (by more than ``slack``) than ``plans``, those plans are kept instead, with each fused
-    backward's optional scratch (all its kinds as chosen, else those that fit, one by one) where
-    its step's scratch then fits in what the step leaves free below that arena plus ``slack`` in
-    both plans (tte.compiler.memory.with_scratch), recorded in both graphs' meta; else ``plans``."""
-    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
-
-    scheduled = (sg, inf)
-    graphs = (sg.graph, inf.graph)
-    sets, amounts = _optional_scratch_keys()
-    keys = (*sets, *amounts)
-    trimmed = (PADDED_META, Q_COLS_META, X_FLOAT_META)
-    fixed = tuple(k for k in keys if k not in trimmed)
-    chosen = [{k: g.meta.get(k) for k in keys} for g in graphs]
-    every = {n.name for g in graphs for n in g.nodes}
-    base = dict.fromkeys(every, fixed)
-    _keep_scratch(graphs, chosen, base)
-    lean = _searched_plans(sg, inf, x, frozen)
-    limit = max(p.arena_bytes for p in lean) + slack
-    if limit >= max(p.arena_bytes for p in plans):
-        _keep_scratch(graphs, chosen, dict.fromkeys(every, keys))
-        return plans
-    without = [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
-
-    def fits(name: str, kinds: tuple[str, ...]) -> bool:
-        """Whether the node's scratch with these kinds fits its step in both plans (alone: a
-        node's scratch depends on its own meta only)."""
-        _keep_scratch(graphs, chosen, {**base, name: (*fixed, *kinds)})
-        for k, s in enumerate(scheduled):
-            i = next((i for i, n in enumerate(s.graph.nodes) if n.name == name), None)
-            if i is not None and (size := _scratch_fn(s)(s.graph.nodes[i])) > without[k][i] \
-                    and align(size) > scratch_room(lean[k], i, limit):
-                return False
-        return True
-
-    kept = dict(base)
-    _keep_scratch(graphs, chosen, dict.fromkeys(every, keys))
-    wanted = sorted({n.name for k, s in enumerate(scheduled) for i, n in enumerate(s.graph.nodes)
-                     if _scratch_fn(s)(n) > without[k][i]})
-    for name in wanted:
-        kinds: tuple[str, ...] = trimmed
-        if not fits(name, kinds):
-            kinds = ()
-            for key in trimmed:
-                if fits(name, (*kinds, key)):
-                    kinds = (*kinds, key)
-        kept[name] = (*fixed, *kinds)
-    _keep_scratch(graphs, chosen, kept)
-    out = [with_scratch(p, {i: size for i, n in enumerate(s.graph.nodes)
-                            if (size := _scratch_fn(s)(n)) > without[k][i]}, limit)[0]
-           for k, (s, p) in enumerate(zip(scheduled, lean))]
-    return out[0], (out[0] if frozen else out[1])
-
-
 def _clear_dw_pad(sg: ScheduledGraph, inf: ScheduledGraph) -> None:
     """No streamed block given its depthwise's padded copy nor D's whole image, no fused backward
     head its padded plane (before the other optional scratch is chosen)."""
@@ -751,10 +664,9 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
         scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp, ip = _searched_plans(sg, inf, x, frozen)
-        if input_rows:
-            mp, ip = _without_scratch_over(sg, inf, x, frozen, slack, (mp, ip))
-        scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
+        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
+        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
+                                           **_inputs_kw(inf, x))
         if not input_rows and mp.offsets[x] != ip.offsets[x]:
             base = max(mp.offsets[x], ip.offsets[x])
             mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],

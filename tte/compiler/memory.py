@@ -15,9 +15,7 @@ first; a training step's saved activations first, the last to die first, under t
 temporaries). ``plan_memory`` runs them all and keeps the smallest arena; where that is
 above the most bytes a step needs, a bounded local search over the order of the best
 placement (and of the best whose first streamed output may sit at its step's floor) tries
-to lower it (``_search``: deterministic, kept only where smaller). ``with_scratch`` grows the
-one-step scratch of chosen steps in a finished plan where their step leaves room, moving
-nothing else (what an input-rows build's optional scratch gets beside a searched plan).
+to lower it (``_search``: deterministic, kept only where smaller).
 
 Masks count one bit per element; weight gradients are float32; offsets are 8-byte aligned.
 
@@ -412,60 +410,6 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     offsets_of = {t: b.offset for b in bufs for t in b.tensors}
     return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, job.external, steps,
                       live, high, {k: v[0] for k, v in results.items()}, job.allow, job.steps)
-
-
-def with_scratch(plan: MemoryPlan, sizes: dict[int, int], limit: int) -> tuple[MemoryPlan, set[int]]:
-    """``plan`` with the scratch of the steps in ``sizes`` grown to those bytes (a step's scratch
-    lives at that step alone), each at the lowest offset where it collides with nothing else
-    live at its step, where it then ends within ``limit``; every other buffer stays where it is.
-    Returns the plan and the steps whose scratch grew."""
-    bufs = [Buffer(b.name, list(b.tensors), b.size, b.first, b.last, b.offset) for b in plan.buffers]
-    by_name = {b.name: b for b in bufs}
-    grown: set[int] = set()
-    for step, size in sorted(sizes.items()):
-        name = f"{plan.steps[step]}@scratch"
-        own = by_name.get(name)
-        size = align(size)
-        if own is not None and own.size >= size:
-            continue
-        spans = sorted((b.offset, b.offset + b.size) for b in bufs
-                       if b is not own and b.first <= step <= b.last)
-        off = _lowest(spans, size, 0)
-        if off + size > limit:
-            continue
-        if own is None:
-            own = by_name[name] = Buffer(name, [name], size, step, step)
-            bufs.append(own)
-        own.size, own.offset = size, off
-        grown.add(step)
-    steps = plan.steps
-    live = [0] * len(steps)
-    high = [0] * len(steps)
-    for b in bufs:
-        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
-            live[s] += b.size
-            high[s] = max(high[s], b.offset + b.size)
-    arena = max((b.offset + b.size for b in bufs), default=0)
-    offsets = {t: b.offset for b in bufs for t in b.tensors}
-    return MemoryPlan(plan.planner + SCRATCH_GROWN, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets,
-                      dict(plan.external), steps, live, high, {**plan.candidates, plan.planner + SCRATCH_GROWN: arena},
-                      dict(plan.overlaps), dict(plan.overlap_steps)), grown
-
-
-SCRATCH_GROWN = "+scratch"   # the suffix of a plan that with_scratch made
-
-
-def scratch_room(plan: MemoryPlan, step: int, limit: int) -> int:
-    """The most bytes with_scratch can give the scratch of ``step`` within ``limit``: the largest
-    run of bytes below it that no other buffer live at the step uses."""
-    own = f"{plan.steps[step]}@scratch"
-    spans = sorted((b.offset, b.offset + b.size) for b in plan.buffers
-                   if b.name != own and b.first <= step <= b.last)
-    room, off = 0, 0
-    for start, stop in [*spans, (limit, limit)]:
-        room = max(room, min(start, limit) - off)
-        off = max(off, stop)
-    return room
 
 
 def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
