@@ -546,18 +546,19 @@ class _Planning:
 
 
 SEARCHED = "+search"   # the suffix of a candidate plan that _search improved
-SEARCH_ROUNDS = 48   # placements the search below may try per plan (about 0.25 ms each on a paper model)
-SEARCH_PATIENCE = 16   # rounds it goes on without a smaller arena
+SEARCH_ROUNDS = 128   # placements the search below may try per plan (about 0.25 ms each on a paper model)
+SEARCH_PATIENCE = 64   # rounds it goes on without a smaller arena
 
 
 def _search(layout: _Layout, order: list[int], pinned_at: list[int], start: tuple[int, list[int]],
             bound: int) -> tuple[int, list[int]]:
     """From the best planner's placement (``order`` of the buffers not pinned, ``pinned_at``: the
     pinned ones' offsets, -1 elsewhere; ``start``: its end and offsets), a bounded local search:
-    each round moves one of the buffers that reach the arena's end to a random earlier place in
-    the order, or swaps two random buffers, and keeps the order where the arena does not grow;
-    it stops at ``bound`` (no placement goes lower) or after SEARCH_ROUNDS. Deterministic (a
-    fixed seed), so a plan repeats."""
+    each round moves one of the buffers that reach the arena's end to just before a random one of
+    the buffers placed before it that live with it, or swaps two random buffers, and keeps the
+    order where the arena does not grow; it stops at ``bound`` (no placement goes lower), after
+    SEARCH_ROUNDS or SEARCH_PATIENCE rounds without a smaller arena. Deterministic (a fixed
+    seed), so a plan repeats."""
     rng = random.Random(0)
     sizes = [b.size for b in layout.bufs]
     end, offsets = start
@@ -569,8 +570,13 @@ def _search(layout: _Layout, order: list[int], pinned_at: list[int], start: tupl
         trial = list(order)
         tops = [i for i in trial if offsets[i] + sizes[i] == end]
         if r % 2 == 0 and tops:
-            k = trial.index(tops[rng.randrange(len(tops))])
-            first = rng.randrange(k + 1)
+            top = tops[rng.randrange(len(tops))]
+            k = trial.index(top)
+            # to just before one of the buffers placed before it and alive with it (the only
+            # places in the order where moving it changes what it collides with)
+            at = {i: p for p, i in enumerate(trial[:k])}
+            earlier = [at[j] for j in layout.conflicts[top] if j in at]
+            first = earlier[rng.randrange(len(earlier))] if earlier else rng.randrange(k + 1)
             trial.insert(first, trial.pop(k))
         else:
             a, b = rng.randrange(n), rng.randrange(n)
