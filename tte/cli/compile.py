@@ -127,8 +127,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         click.echo(f"  input given row by row (not in SRAM): {report['input_bytes'] / kb:.1f} KB image read "
                    "from `in` or tte_set_input_reader's reader")
     if report.get("sram_budget_bytes") is not None:
-        click.echo(f"  SRAM budget {report['sram_budget_bytes'] / kb:.1f} KB (--sram-kb): optional speed scratch "
-                   "trimmed where the peak exceeded it")
+        click.echo(f"  SRAM budget {report['sram_budget_bytes'] / kb:.1f} KB (--sram-kb): the peak fits it, the "
+                   "optional speed scratch trimmed where it did not")
     if speed_kb > 0 and report["speed_sram_bytes"] == 0:
         click.echo(f"  note: --speed-kb {speed_kb:g} unused: only the smallest arena fits the budget")
     for spec, why in report.get("auto_skipped", {}).items():
