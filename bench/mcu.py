@@ -1,6 +1,7 @@
 """Instructions per training step on an emulated Cortex-M7, beside the paper's latencies.
 
-    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3] [--speed-kb 8] [--input-rows]
+    python bench/mcu.py [--steps 16] [--infer 16] [--models mbv2-w0.35,...] [--jobs 3] [--speed-kb 8]
+        [--input-rows [--goal-budget]]
     # writes bench/results/mcu.json
 
 For MCUNet-5FPS, MobileNetV2-w0.35 and ProxylessNAS-w0.3 (int8, 128x128, 10 classes) under
@@ -22,6 +23,9 @@ built with its arena allowed to grow by N KB for the kernels' optional scratch (
 `--input-rows`, each model is also built with `tte compile --input-rows` (the input image not in
 SRAM: the first block reads its rows from the firmware's copy of the input, in place) and measured
 the same way (`with_input_rows`); its trained weights' CRC must be the normal build's (asserted).
+With `--goal-budget` too, that build is made under an SRAM budget of the goal (80 % of the paper's
+sparse + reorder peak, bench/memory.py; `tte compile --sram-kb`): the optional speed scratch is
+trimmed until its peak fits (`sram_budget_bytes` in with_input_rows).
 
 The paper's latencies (tte/data/arch/tte-results.json, training_latency_ms: MobileNetV2,
 ProxylessNAS, MCUNet on the STM32F746) times the board's clock (boards/stm32f746g-disco.toml)
@@ -52,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from machine import machine_info  # noqa: E402
-from memory import SPEED_KB  # noqa: E402
+from memory import SPEED_KB, goal_budget_bytes  # noqa: E402
 from paper_pretrain import Pretraining, images, pretrained_onnx  # noqa: E402
 
 import tte  # noqa: E402
@@ -120,14 +124,14 @@ def same_build(q: tte.Graph, scheme: str, speed_sram_bytes: int) -> bool:
 
 
 def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_sram_bytes: int = 0,
-            input_rows: bool = False) -> dict[str, Any]:
+            input_rows: bool = False, sram_budget_bytes: int | None = None) -> dict[str, Any]:
     q, pretraining = quantized(model)
     scheme = f"paper:{model}:{budget}"
     entry: dict[str, Any] = {"scheme": scheme, "pretraining": pretraining, "speed_sram_bytes": speed_sram_bytes,
-                             "input_rows": input_rows}
+                             "input_rows": input_rows, "sram_budget_bytes": sram_budget_bytes}
     if speed_sram_bytes and same_build(q, scheme, speed_sram_bytes):
         return {**entry, "same_build_as_smallest_arena": True}
-    work = work / f"speed-{speed_sram_bytes}{'-rows' if input_rows else ''}"
+    work = work / f"speed-{speed_sram_bytes}{'-rows' if input_rows else ''}{'-budget' if sram_budget_bytes else ''}"
     work.mkdir(parents=True, exist_ok=True)
     xt, yt = fashion_mnist("test")
     train_x, train_y = images(xt[:steps]), yt[:steps]
@@ -139,7 +143,8 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_s
         b = get_board(board)
         try:
             report = compile_model(q, board=b, scheme=scheme, out_dir=out, name=model.replace("-", "_"), lr=LR,
-                                   speed_sram_bytes=speed_sram_bytes, input_rows=input_rows)
+                                   speed_sram_bytes=speed_sram_bytes, input_rows=input_rows,
+                                   sram_budget_bytes=sram_budget_bytes)
             fits = True
         except BudgetError as e:
             if board != "qemu-mps2-an500":
@@ -148,7 +153,7 @@ def measure(model: str, budget: str, steps: int, infer: int, work: Path, speed_s
                 continue
             # Count the instructions anyway: the emulated machine has 4 MB of RAM, so lift the budget.
             a = analyze(q, board=b, scheme=scheme, budget_bytes=1 << 40, lr=LR, speed_sram_bytes=speed_sram_bytes,
-                        input_rows=input_rows)
+                        input_rows=input_rows, sram_budget_bytes=sram_budget_bytes)
             report, fits = a.report, False
             out.mkdir(parents=True)
             for fname, text in generate(a, model.replace("-", "_")).items():
@@ -220,7 +225,14 @@ def main() -> None:
     ap.add_argument("--input-rows", action="store_true",
                     help="also measure each model built with `tte compile --input-rows` (the input image not in "
                          "SRAM, read row by row by the first block): with_input_rows in the JSON")
+    ap.add_argument("--goal-budget", action="store_true",
+                    help="with --input-rows: build that one under the goal's SRAM budget (80 %% of the paper's "
+                         "sparse + reorder peak, `tte compile --sram-kb`)")
     args = ap.parse_args()
+    if args.goal_budget and not args.input_rows:
+        ap.error("--goal-budget needs --input-rows")
+    peaks = paper_results()["peak_memory_kb"]
+    goal = {m: goal_budget_bytes(peaks[m]) for m, _ in MODELS} if args.goal_budget else {}
     speed = int(args.speed_kb * 1024)
     wanted = set(args.models.split(","))
     paper = paper_results()["training_latency_ms"]
@@ -245,7 +257,8 @@ def main() -> None:
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="tte-bench-mcu-") as tmp, ProcessPoolExecutor(args.jobs) as pool:
         builds = [(sp, False) for sp in dict.fromkeys((0, speed))] + ([(0, True)] if args.input_rows else [])
-        futures = {(model, sp, rows): pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp), sp, rows)
+        futures = {(model, sp, rows): pool.submit(measure, model, budget, args.steps, args.infer, Path(tmp), sp, rows,
+                                                            goal.get(model) if rows else None)
                    for model, budget in MODELS if model in wanted for sp, rows in builds}
         for (model, sp, rows), future in futures.items():
             e = future.result()
@@ -272,7 +285,8 @@ def main() -> None:
             e["median_cycles_estimate_vs_paper_cycles"] = est / cycles
             if not sp and not rows:
                 results["models"][model] = e
-            label = model if not sp and not rows else "  input rows" if rows else f"  +{args.speed_kb:g} KB"
+            label = (model if not sp and not rows else f"  +{args.speed_kb:g} KB" if not rows
+                     else "  rows, goal" if goal else "  input rows")
             print(f"{label:<16} {st['min'] / 1e6:>8.2f}/{st['median'] / 1e6:.2f}/{st['max'] / 1e6:.2f}M "
                   f"{est / 1e6:>10.2f}M {cycles / 1e6:>11.1f}M {e['median_instructions_vs_paper_cycles']:>6.2f} "
                   f"{e['median_cycles_estimate_vs_paper_cycles']:>9.2f} "

@@ -1,4 +1,5 @@
-"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--input-rows] [--calibration D] -o DIR`."""
+"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--input-rows] [--sram-kb N]
+[--calibration D] -o DIR`."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ from tte.errors import TteError
                    "the input) reads it row by row, from the image passed to tte_infer / tte_train_step or, with "
                    "NULL, from the reader set by tte_set_input_reader (rows 0..H-1, each once, in order; no "
                    "tte_input_buffer()).")
+@click.option("--sram-kb", type=click.FloatRange(min=0), default=None,
+              help="Peak SRAM in KB to fit by trimming the kernels' optional speed scratch (keeping what fits); "
+                   "an error, nothing written, where even the required buffers need more. Default: as chosen.")
 @click.option("--data", "data_name", default=None,
               help="Labelled training data: with --scheme auto, search the scheme that gains most on it within "
                    "the budget (as `tte scheme search` does).")
@@ -50,7 +54,7 @@ from tte.errors import TteError
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, speed_kb: float,
-                    input_rows: bool, data_name: str | None,
+                    input_rows: bool, sram_kb: float | None, data_name: str | None,
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
@@ -95,7 +99,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         report = compile_model(g, board=board, scheme=chosen, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
                                rounding=rounding, force=force, speed_sram_bytes=int(speed_kb * 1024),
-                               input_rows=input_rows)
+                               input_rows=input_rows,
+                               sram_budget_bytes=None if sram_kb is None else int(sram_kb * 1024))
     except BudgetError as e:
         if as_json:
             click.echo(json.dumps(e.report, indent=2, default=str))
@@ -121,6 +126,9 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     if report.get("input_rows"):
         click.echo(f"  input given row by row (not in SRAM): {report['input_bytes'] / kb:.1f} KB image read "
                    "from `in` or tte_set_input_reader's reader")
+    if report.get("sram_budget_bytes") is not None:
+        click.echo(f"  SRAM budget {report['sram_budget_bytes'] / kb:.1f} KB (--sram-kb): the peak fits it, the "
+                   "optional speed scratch trimmed where it did not")
     if speed_kb > 0 and report["speed_sram_bytes"] == 0:
         click.echo(f"  note: --speed-kb {speed_kb:g} unused: only the smallest arena fits the budget")
     for spec, why in report.get("auto_skipped", {}).items():

@@ -46,7 +46,7 @@ tte.targets.code_size.measure_code_size).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,7 @@ from tte.compiler.fuse import (
     unfusable_groups,
 )
 from tte.compiler.keep_channels import GATHER_OP, kept_channels_candidates, with_kept_channels
-from tte.compiler.memory import ALIGN, MemoryPlan, plan_arena_bytes, plan_memory
+from tte.compiler.memory import ALIGN, MemoryPlan, align, plan_arena_bytes, plan_memory, scratch_room, with_scratch
 from tte.compiler.pooled import pooled_updates
 from tte.compiler.schedule import (
     ScheduledGraph,
@@ -581,7 +581,8 @@ def _quantizes_in_place(n: Node, g: Graph) -> bool:
 def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: str | UpdateScheme = "last-k:2",
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
             rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None,
-            flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0, input_rows: bool = False) -> Analysis:
+            flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0, input_rows: bool = False,
+            sram_budget_bytes: int | None = None) -> Analysis:
     """Training graph, schedule, memory plans and the report; no C.
 
     ``flash_reserve_bytes``: flash the compile-time layouts must leave free beside the weight
@@ -597,6 +598,11 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     depthwise -> 1x1 backward channel by channel (tte.compiler.fuse.stream_backward), and
     the updates under a global average pool from its masked gradient read lazily
     (tte.compiler.pooled).
+
+    ``sram_budget_bytes``: where the peak SRAM exceeds it, the optional speed scratch is trimmed
+    on the searched plans of the required buffers until it fits, keeping what fits beside them
+    (_within_sram_budget; report ``sram_budget_bytes``); a TteError where even those exceed it.
+    None (the default): the plans as chosen.
 
     ``input_rows``: the int8 input image is not in the arena; the first streamed block, whose
     expand conv alone reads it, takes it row by row (tte_block_s8_rows) through a window of
@@ -663,22 +669,137 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     for slack in dict.fromkeys((speed_sram_bytes, 0)):
         _clear_dw_pad(sg, inf)
         _choose_dw_pad(sg, inf, x, slack, _choose_optional_scratch(sg, inf, x, slack))
-        scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
-        mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
-        ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
-                                           **_inputs_kw(inf, x))
-        if not input_rows and mp.offsets[x] != ip.offsets[x]:
-            base = max(mp.offsets[x], ip.offsets[x])
-            mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(sg.graph), input_offset=base, search=True)
-            ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
-                             overlap=_overlap_fn(inf.graph), input_offset=base, search=True)
+        mp, ip = _emitted_plans(sg, inf, x, frozen, input_rows)
         a = Analysis(graph, sch, tg, sg, mp, inf, ip, b, {}, None, budget_bytes, input_rows, first_plans=a is None)
         a.report = _plans_report(a, flash_reserve_bytes, slack, updated_bytes)
         if a.report["fits"]:
             break   # else the smallest arena, which may fit where the faster one did not
     assert a is not None
+    if sram_budget_bytes is not None:
+        a = _within_sram_budget(a, sram_budget_bytes, flash_reserve_bytes, updated_bytes)
     return _with_outside_plans(a)
+
+
+def _emitted_plans(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool,
+                   input_rows: bool) -> tuple[MemoryPlan, MemoryPlan]:
+    """The training and inference plans a compile emits (plan_memory's local search on), the
+    input image at one offset in both where it is in the arena."""
+    scratch, inf_scratch = _scratch_fn(sg), _scratch_fn(inf)
+    mp = plan_memory(sg, scratch=scratch, overlap=_overlap_fn(sg.graph), search=True, **_inputs_kw(sg, x))
+    ip = mp if frozen else plan_memory(inf, scratch=inf_scratch, overlap=_overlap_fn(inf.graph), search=True,
+                                       **_inputs_kw(inf, x))
+    if not input_rows and mp.offsets[x] != ip.offsets[x]:
+        base = max(mp.offsets[x], ip.offsets[x])
+        mp = plan_memory(sg, scratch=scratch, arena_inputs=[x],
+                         overlap=_overlap_fn(sg.graph), input_offset=base, search=True)
+        ip = plan_memory(inf, scratch=inf_scratch, arena_inputs=[x],
+                         overlap=_overlap_fn(inf.graph), input_offset=base, search=True)
+    return mp, ip
+
+
+def _within_sram_budget(a: Analysis, sram_budget_bytes: int, flash_reserve_bytes: int,
+                        updated_bytes: int) -> Analysis:
+    """``a`` with its peak SRAM within ``sram_budget_bytes`` (analyze's): unchanged where it is;
+    else the emitted plans of the required buffers alone, each node's optional speed scratch kept
+    where its step has room for it below the budget's arena (tte.compiler.memory.with_scratch),
+    trimmed where it has not (_trim_levels: x as floats in sixteenths first, the depthwise's
+    padded copy last), recorded in both graphs' meta. A TteError where even the required
+    buffers' plans peak over the budget."""
+    peak = a.report["peak_sram_bytes"]
+    if peak <= sram_budget_bytes:
+        a.report["sram_budget_bytes"] = sram_budget_bytes
+        return a
+    sg, inf, x, frozen = a.scheduled, a.inference, a.forward.inputs[0], a.inference_only
+    scheduled, graphs = (sg, inf), (sg.graph, inf.graph)
+    sets, amounts = _optional_scratch_keys()
+    chosen = [{k: g.meta.get(k) for k in (*sets, *amounts)} for g in graphs]
+    full = [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
+    every = {n.name for g in graphs for n in g.nodes}
+    _set_scratch(graphs, chosen, {name: {k: 0 for k in (*sets, *amounts)} for name in every})
+    lean = _emitted_plans(sg, inf, x, frozen, a.input_rows)
+    without = [[_scratch_fn(s)(n) for n in s.graph.nodes] for s in scheduled]
+    overhead = peak - a.report["arena_bytes"]   # the trained weights, the stack: no scratch changes them
+    limit = sram_budget_bytes - overhead
+    need = max(p.arena_bytes for p in lean) + overhead
+    if need > sram_budget_bytes:
+        raise TteError(f"the SRAM budget of {sram_budget_bytes:,} B is below what '{a.forward.name}' needs: its "
+                       f"peak is {peak:,} B with the optional speed scratch and {need:,} B without any "
+                       f"(arena {max(p.arena_bytes for p in lean):,} B)")
+    kept: dict[str, dict[str, int]] = {}
+    for name in sorted({s.graph.nodes[i].name for k, s in enumerate(scheduled)
+                        for i in range(len(s.graph.nodes)) if full[k][i] > without[k][i]}):
+        for level in _trim_levels(name, graphs, chosen):
+            _set_scratch(graphs, chosen, {**kept, name: level})
+            if _scratch_fits(scheduled, lean, without, name, limit):
+                kept[name] = level
+                break
+    _set_scratch(graphs, chosen, kept)
+    mp, ip = (with_scratch(p, {i: size for i, n in enumerate(s.graph.nodes)
+                               if (size := _scratch_fn(s)(n)) > without[k][i]}, limit)[0]
+              for k, (s, p) in enumerate(zip(scheduled, lean)))
+    b = Analysis(a.forward, a.scheme, a.training, sg, mp, inf, mp if frozen else ip, a.board, {}, None,
+                 a.budget_bytes, a.input_rows)
+    b.report = _plans_report(b, flash_reserve_bytes, a.report["speed_sram_bytes"], updated_bytes)
+    assert b.report["peak_sram_bytes"] <= sram_budget_bytes, (b.report["peak_sram_bytes"], sram_budget_bytes)
+    b.report["sram_budget_bytes"] = sram_budget_bytes
+    return b
+
+
+def _set_scratch(graphs: Sequence[Graph], chosen: Sequence[dict[str, Any]],
+                 less: dict[str, dict[str, int]]) -> None:
+    """Each graph's optional scratch meta as ``chosen`` (per graph: meta key -> its value), less
+    what ``less`` gives a node: meta key -> 0 (none of that kind) or the amount it keeps."""
+    sets, amounts = _optional_scratch_keys()
+    for g, meta in zip(graphs, chosen):
+        for key in sets:
+            g.meta[key] = frozenset(n for n in meta.get(key) or () if less.get(n, {}).get(key, 1))
+        for key in amounts:
+            got = {n: min(v, less.get(n, {}).get(key, v)) for n, v in (meta.get(key) or {}).items()}
+            g.meta[key] = {n: v for n, v in got.items() if v}
+
+
+def _trim_levels(name: str, graphs: Sequence[Graph], chosen: Sequence[dict[str, Any]]) -> list[dict[str, int]]:
+    """The node's optional scratch from the most to the least (each a ``less`` of _set_scratch):
+    as chosen, then a fused backward's x as floats a sixteenth of its pixels less at a time, then
+    without Q's columns, its padded plane, the 1x1 conv's eight and one pixels' buffers, D's whole
+    image, and last the depthwise's padded copy of its window rows."""
+    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
+    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META, dwpw_x_float_pixels
+
+    levels: list[dict[str, int]] = [{}]
+    xf = max((int((meta.get(X_FLOAT_META) or {}).get(name, 0)) for meta in chosen), default=0)
+    if xf:
+        node, g = next((n, g) for g in graphs for n in g.nodes if n.name == name)
+        q = max(1, dwpw_x_float_pixels(node, g) // 16)
+        levels += [{X_FLOAT_META: k * q} for k in range((xf - 1) // q, -1, -1)]
+    less = dict(levels[-1])
+    for key in (Q_COLS_META, PADDED_META, PW_BUFFER8_META, PW_BUFFER_META, DW_ALL_META, DW_PAD_META):
+        if any(name in (meta.get(key) or ()) for meta in chosen):
+            less = {**less, key: 0}
+            levels.append(less)
+    return levels
+
+
+def _scratch_fits(scheduled: Sequence[ScheduledGraph], lean: Sequence[MemoryPlan], without: Sequence[list[int]],
+                  name: str, limit: int) -> bool:
+    """Whether the node's scratch, as the meta now gives it, fits its step beside the plans
+    ``lean`` below ``limit`` in both (a step's scratch depends on its own node's meta alone)."""
+    for k, s in enumerate(scheduled):
+        i = next((i for i, n in enumerate(s.graph.nodes) if n.name == name), None)
+        if i is not None and (size := _scratch_fn(s)(s.graph.nodes[i])) > without[k][i] \
+                and align(size) > scratch_room(lean[k], i, limit):
+            return False
+    return True
+
+
+def _optional_scratch_keys() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The meta keys of the optional scratch: sets of node names, and node name -> amount."""
+    from tte.compiler.emit.block import DW_ALL_META, DW_PAD_META
+    from tte.compiler.emit.conv import PW_BUFFER8_META, PW_BUFFER_META
+    from tte.compiler.emit.dwpw import PADDED_META, Q_COLS_META, X_FLOAT_META
+
+    return (PW_BUFFER_META, PW_BUFFER8_META, PADDED_META, DW_PAD_META, DW_ALL_META), (X_FLOAT_META, Q_COLS_META)
 
 
 def with_flash_reserve(a: Analysis, flash_reserve_bytes: int) -> Analysis | None:
@@ -693,6 +814,7 @@ def with_flash_reserve(a: Analysis, flash_reserve_bytes: int) -> Analysis | None
     b = Analysis(a.forward, a.scheme, a.training, a.scheduled, a.plan, a.inference, a.inference_plan, a.board,
                  {}, None, a.budget_bytes, a.input_rows)
     b.report = _plans_report(b, flash_reserve_bytes, a.report["speed_sram_bytes"], a.report["trainable_updated_bytes"])
+    b.report.update({k: a.report[k] for k in ("sram_budget_bytes",) if k in a.report})
     return _with_outside_plans(b)
 
 

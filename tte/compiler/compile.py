@@ -34,13 +34,17 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                   reorder: bool = True, name: str | None = None, lr: float = 0.05, loss: str = "softmax_ce",
                   rounding: str = "stochastic", qas: bool = True, seed: int = 0,
                   emit_c: bool = True, force: bool = False, speed_sram_bytes: int = 0,
-                  input_rows: bool = False) -> dict[str, Any]:
+                  input_rows: bool = False, sram_budget_bytes: int | None = None) -> dict[str, Any]:
     """Compile; write ``<name>.c/.h``, ``report.json`` and ``memory.png`` into ``out_dir``.
 
     ``speed_sram_bytes``: SRAM the arena may grow by for faster kernels (tte.compiler.analysis.analyze).
 
     ``input_rows``: the input image is not in the arena; the first block reads it row by row from
     the caller's image or reader (tte.compiler.analysis.analyze, tte.compiler.codegen).
+
+    ``sram_budget_bytes``: the peak SRAM the optional speed scratch is trimmed to fit, where it
+    exceeds it (tte.compiler.analysis.analyze); a TteError, nothing written, where even the
+    required buffers exceed it.
 
     ``scheme="none"`` compiles inference alone (tte_infer; no training step, every weight frozen in
     flash); ``lr``, ``loss``, ``rounding``, ``qas`` and ``seed`` then shape nothing and are ignored.
@@ -56,7 +60,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
     if emit_c:  # the kernels' code sizes build while the compiler plans
         prefetch_code_size(b, cname)
     kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed,
-          "speed_sram_bytes": speed_sram_bytes, "input_rows": input_rows}
+          "speed_sram_bytes": speed_sram_bytes, "input_rows": input_rows,
+          "sram_budget_bytes": sram_budget_bytes}
     if isinstance(scheme, str) and scheme == "auto":
         a = auto_scheme(graph, b, budget_bytes, **kw)
     else:

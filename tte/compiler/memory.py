@@ -412,6 +412,60 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                       live, high, {k: v[0] for k, v in results.items()}, job.allow, job.steps)
 
 
+def with_scratch(plan: MemoryPlan, sizes: dict[int, int], limit: int) -> tuple[MemoryPlan, set[int]]:
+    """``plan`` with the scratch of the steps in ``sizes`` grown to those bytes (a step's scratch
+    lives at that step alone), each at the lowest offset where it collides with nothing else
+    live at its step, where it then ends within ``limit``; every other buffer stays where it is.
+    Returns the plan and the steps whose scratch grew."""
+    bufs = [Buffer(b.name, list(b.tensors), b.size, b.first, b.last, b.offset) for b in plan.buffers]
+    by_name = {b.name: b for b in bufs}
+    grown: set[int] = set()
+    for step, size in sorted(sizes.items()):
+        name = f"{plan.steps[step]}@scratch"
+        own = by_name.get(name)
+        size = align(size)
+        if own is not None and own.size >= size:
+            continue
+        spans = sorted((b.offset, b.offset + b.size) for b in bufs
+                       if b is not own and b.first <= step <= b.last)
+        off = _lowest(spans, size, 0)
+        if off + size > limit:
+            continue
+        if own is None:
+            own = by_name[name] = Buffer(name, [name], size, step, step)
+            bufs.append(own)
+        own.size, own.offset = size, off
+        grown.add(step)
+    steps = plan.steps
+    live = [0] * len(steps)
+    high = [0] * len(steps)
+    for b in bufs:
+        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
+            live[s] += b.size
+            high[s] = max(high[s], b.offset + b.size)
+    arena = max((b.offset + b.size for b in bufs), default=0)
+    offsets = {t: b.offset for b in bufs for t in b.tensors}
+    return MemoryPlan(plan.planner + SCRATCH_GROWN, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets,
+                      dict(plan.external), steps, live, high, {**plan.candidates, plan.planner + SCRATCH_GROWN: arena},
+                      dict(plan.overlaps), dict(plan.overlap_steps)), grown
+
+
+SCRATCH_GROWN = "+scratch"   # the suffix of a plan that with_scratch made
+
+
+def scratch_room(plan: MemoryPlan, step: int, limit: int) -> int:
+    """The most bytes with_scratch can give the scratch of ``step`` within ``limit``: the largest
+    run of bytes below it that no other buffer live at the step uses."""
+    own = f"{plan.steps[step]}@scratch"
+    spans = sorted((b.offset, b.offset + b.size) for b in plan.buffers
+                   if b.name != own and b.first <= step <= b.last)
+    room, off = 0, 0
+    for start, stop in [*spans, (limit, limit)]:
+        room = max(room, min(start, limit) - off)
+        off = max(off, stop)
+    return room
+
+
 def plan_arena_bytes(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                      scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                      overlap: OverlapOffer | None = None,
