@@ -373,6 +373,17 @@ def _lowest(spans: list[tuple[int, int]], size: int, off: int) -> int:
     return off
 
 
+def _live_and_high(bufs: Sequence[Buffer], n_steps: int) -> tuple[list[int], list[int]]:
+    """Per step, the bytes live and the highest byte any live buffer reaches."""
+    live = [0] * n_steps
+    high = [0] * n_steps
+    for b in bufs:
+        for s in range(max(b.first, 0), min(b.last, n_steps - 1) + 1):
+            live[s] += b.size
+            high[s] = max(high[s], b.offset + b.size)
+    return live, high
+
+
 def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
                 scratch: Callable[[Node], int] | None = None, arena_inputs: Sequence[str] = (),
                 overlap: OverlapOffer | None = None,
@@ -401,12 +412,7 @@ def plan_memory(sg: ScheduledGraph, *, planners: Sequence[str] | None = None,
     for b, off in zip(bufs, offsets):
         b.offset = off
     steps = [n.name for n in sg.graph.nodes]
-    live = [0] * len(steps)
-    high = [0] * len(steps)
-    for b in bufs:
-        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
-            live[s] += b.size
-            high[s] = max(high[s], b.offset + b.size)
+    live, high = _live_and_high(bufs, len(steps))
     offsets_of = {t: b.offset for b in bufs for t in b.tensors}
     return MemoryPlan(best, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets_of, job.external, steps,
                       live, high, {k: v[0] for k, v in results.items()}, job.allow, job.steps)
@@ -437,12 +443,7 @@ def with_scratch(plan: MemoryPlan, sizes: dict[int, int], limit: int) -> tuple[M
         own.size, own.offset = size, off
         grown.add(step)
     steps = plan.steps
-    live = [0] * len(steps)
-    high = [0] * len(steps)
-    for b in bufs:
-        for s in range(max(b.first, 0), min(b.last, len(steps) - 1) + 1):
-            live[s] += b.size
-            high[s] = max(high[s], b.offset + b.size)
+    live, high = _live_and_high(bufs, len(steps))
     arena = max((b.offset + b.size for b in bufs), default=0)
     offsets = {t: b.offset for b in bufs for t in b.tensors}
     return MemoryPlan(plan.planner + SCRATCH_GROWN, arena, sorted(bufs, key=lambda b: (b.first, b.name)), offsets,
