@@ -13,8 +13,8 @@ each labelled by ``scheme_compiled`` and ``io``:
   untimed. Its figures fill the model's top-level fields and are compared with the published
   ones. It may grow its arena by SPEED_KB for the kernels' optional scratch
   (``speed_sram_bytes``), which the float image gets for free inside its float input's bytes;
-* the same with the files' float input and output (``float_io_image``);
-* the training-capable image (scheme ``classifier-only``, float I/O, ``classifier_only_image``).
+* the same with the file's input and output (``file_io_image``: float on KWS, VWW and FC-AE);
+* the training-capable image (scheme ``classifier-only``, the file's I/O, ``classifier_only_image``).
 
 Per image:
 
@@ -72,7 +72,7 @@ RESULTS = ROOT / "bench" / "results" / "mlperf_tiny.json"
 
 
 def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
-            scheme: str = SCHEME, io: str = "float") -> dict[str, Any]:
+            scheme: str = SCHEME, io: str = "file") -> dict[str, Any]:
     data = path.read_bytes()
     g0 = tte.load(path)
     g = tte.int8_io(g0) if io == "int8" else g0
@@ -152,7 +152,7 @@ def table_row(model: str, e: dict[str, Any]) -> str:
     est = e["qemu"]["cycles_estimate_per_inference"]["median"]
     f7, h7 = e["published_cycles"]["f746-plumerai"], e["published_cycles"]["h7a3-xcubeai"]
     b = e[BOARD]
-    image = f"{e['scheme_compiled']}, {e['io']}"
+    image = f"{e['scheme_compiled']}, {e['io']} I/O"
     return (f"{model:<11} {image:<22} {e['qemu']['instructions_per_inference']['median'] / 1e6:>9.3f}M "
             f"{est / 1e6:>10.3f}M {f7['cycles'] / 1e6:>9.2f}M {f7['cycles_estimate_over_published']:>8.3f} "
             f"{h7['cycles'] / 1e6:>9.2f}M {h7['cycles_estimate_over_published']:>8.3f} "
@@ -180,13 +180,14 @@ def main() -> None:
                                           "input and output (tte.int8_io), the published protocol: each model's "
                                           f"top-level figures, compared with the published ones; arena allowed "
                                           f"to grow by {SPEED_KB} KB for optional kernel scratch",
-                   f"{SCHEME}, float I/O": "the same with the files' float input and output: "
-                                           "models.<model>.float_io_image",
-                   TRAIN_SCHEME: "the training-capable image (the classifier trained on the board, float I/O): "
+                   f"{SCHEME}, file's I/O": "the same with the file's input and output (float on KWS, VWW and "
+                                            "FC-AE, whose QUANTIZE and DEQUANTIZE it runs): "
+                                            "models.<model>.file_io_image",
+                   TRAIN_SCHEME: "the training-capable image (the classifier trained on the board, the file's I/O): "
                                  "models.<model>.classifier_only_image"},
         "protocol": "MLPerf Tiny's reference models take int8 input and give int8 output; the harness times "
                     "th_infer (the inference) alone, th_load_tensor's copy of the input untimed. The int8 image "
-                    "runs that; the float images also quantize the float input and dequantize the output.",
+                    "runs that; the others also run the files' float QUANTIZE and DEQUANTIZE (KWS, VWW, FC-AE).",
         "cycle_model": cost.describe(), "machine": machine_info(), "models": {}}
     header = (f"{'model':<11} {'image (scheme, io)':<22} {'instr/inf':>10} {'cycles est.':>11} {'F746 best':>10} "
               f"{'est/F746':>8} {'H7A3 best':>10} {'est/H7A3':>8} {'SRAM':>8} {'flash':>9}  = tflite-micro")
@@ -196,17 +197,18 @@ def main() -> None:
         for model in args.models.split(","):
             # the int8 inference-only image is the model's figure; the others sit beside it
             e, f, t = (measure(model, paths[model], args.inferences, cost, Path(tmp), scheme, io)
-                       for scheme, io in ((SCHEME, "int8"), (SCHEME, "float"), (TRAIN_SCHEME, "float")))
+                       for scheme, io in ((SCHEME, "int8"), (SCHEME, "file"), (TRAIN_SCHEME, "file")))
             for image in (e, f, t):
                 image["published_cycles"] = versus_published(
                     image["qemu"]["cycles_estimate_per_inference"]["median"], published, model)
-            e["float_io_image"], e["classifier_only_image"] = f, t
+            e["file_io_image"], e["classifier_only_image"] = f, t
             results["models"][model] = e
             print(table_row(model, e), flush=True)
             print(table_row("", f), flush=True)
             print(table_row("", t), flush=True)
     print(f"image: scheme {SCHEME} = inference only, int8 I/O its published protocol (compared with the published "
-          f"figures), float I/O as the files are; {TRAIN_SCHEME} = the training-capable image (its step's code and "
+          f"figures), file: the file's I/O (float on KWS, VWW, FC-AE); {TRAIN_SCHEME} = the training-capable "
+          "image (its step's code and "
           "trained weights in SRAM)")
     print("cycles est.: median per inference, priced for the F746 at 216 MHz (see cycle_model in the JSON); "
           "published: median latency x the board's clock")
