@@ -61,10 +61,15 @@ def test_same_ops_less_the_boundary_and_bit_exact_vs_tflite_micro(paths: dict, m
         np.testing.assert_array_equal(got.reshape(want.shape), want)
 
 
-def test_int8_model_is_unchanged(paths: dict) -> None:
+def test_int8_model_is_unchanged_and_inspect_says_which_have_the_boundary(paths: dict) -> None:
+    from tte.inspect import format_summary, summarize
+
     g = tte.load(paths["micro-speech"])
     g8 = tte.int8_io(g)
     assert g8.dump() == g.dump()
+    note = "float I/O around an int8 body: `tte compile --int8-io`"
+    assert note not in format_summary(summarize(g))
+    assert note in format_summary(summarize(tte.load(paths["kws-dscnn"])))
 
 
 def test_header_and_arena_of_the_int8_image(paths: dict) -> None:
