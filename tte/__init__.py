@@ -3,6 +3,7 @@
     import tte
     g = tte.load("model.onnx")             # ONNX or int8 .tflite -> tte.ir.Graph
     q = tte.quantize(g, calibration=xs)    # int8 Graph (post-training quantization)
+    d = tte.int8_io(q)                     # without the float QUANTIZE/DEQUANTIZE at its ends
     ys = tte.run(q, xs)                    # reference inference in the model's layout
     tr = tte.Trainer(q, scheme="last-k:2", engine="c")   # on-device style training
     tte.export(q, "model_int8.tflite")
@@ -14,8 +15,9 @@
 import tte.export  # noqa: F401
 from tte.api import compile, export, load, quantize, run
 from tte.errors import TteError
+from tte.int8_io import int8_io
 from tte.ir import Graph
 from tte.training.trainer import Trainer
 
 __version__ = "0.1.0"
-__all__ = ["Graph", "Trainer", "TteError", "compile", "export", "load", "quantize", "run"]
+__all__ = ["Graph", "Trainer", "TteError", "compile", "export", "int8_io", "load", "quantize", "run"]

@@ -55,7 +55,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "source": graph.meta.get("source_file"),
         "quantized": graph.is_quantized,
-        "notes": list(graph.meta.get("notes", [])),
+        "notes": list(graph.meta.get("notes", [])) + _boundary_note(graph),
         "inputs": [io(i) for i in graph.inputs],
         "outputs": [io(o) for o in graph.outputs],
         "op_counts": dict(sorted(Counter(n.op for n in graph.nodes).items())),
@@ -68,6 +68,21 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "largest_activation_bytes": max((x.nbytes for x in acts), default=0),
         "peak_op_activation_bytes": peak,
     }
+
+
+def _boundary_note(graph: Graph) -> list[str]:
+    """A note where the float input and output are only a QUANTIZE and a DEQUANTIZE away from int8."""
+    from tte.errors import TteError
+    from tte.int8_io import int8_io
+
+    try:
+        g8 = int8_io(graph)
+    except TteError:
+        return []
+    if (g8.inputs, g8.outputs) == (graph.inputs, graph.outputs):
+        return []
+    return ["float I/O around an int8 body: `tte compile --int8-io` (tte.int8_io) takes the QUANTIZE / "
+            "DEQUANTIZE off, so the device reads and writes int8"]
 
 
 def format_summary(s: dict[str, Any]) -> str:

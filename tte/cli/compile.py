@@ -1,4 +1,4 @@
-"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--input-rows] [--sram-kb N]
+"""`tte compile MODEL --board B --scheme S [--budget-kb N] [--speed-kb N] [--input-rows] [--int8-io] [--sram-kb N]
 [--calibration D] -o DIR`."""
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ from tte.errors import TteError
                    "the input) reads it row by row, from the image passed to tte_infer / tte_train_step or, with "
                    "NULL, from the reader set by tte_set_input_reader (rows 0..H-1, each once, in order; no "
                    "tte_input_buffer()).")
+@click.option("--int8-io", is_flag=True,
+              help="Take the float input's QUANTIZE and the float output's DEQUANTIZE off (tte.int8_io): "
+                   "tte_infer and the step read the int8 input (TTE_INPUT_SCALE, TTE_INPUT_ZERO_POINT) and "
+                   "write the int8 output, no float conversion on the device.")
 @click.option("--sram-kb", type=click.FloatRange(min=0), default=None,
               help="Peak SRAM in KB to fit by trimming the kernels' optional speed scratch (keeping what fits); "
                    "an error, nothing written, where even the required buffers need more. Default: as chosen.")
@@ -54,7 +58,7 @@ from tte.errors import TteError
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, speed_kb: float,
-                    input_rows: bool, sram_kb: float | None, data_name: str | None,
+                    input_rows: bool, int8_io: bool, sram_kb: float | None, data_name: str | None,
                     calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
@@ -85,6 +89,8 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
                            "or an .npy of inputs) to quantize it, or give an int8 TFLite / QDQ ONNX model",
                            file=model)
         g = tte.quantize(g, calibration=load_calibration(calibration, samples, g, input_scale))
+    if int8_io:
+        g = tte.int8_io(g)
     budget = None if budget_kb is None else int(budget_kb * 1024)
     chosen, search_table = scheme, None
     if data_name is not None:

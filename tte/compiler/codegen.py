@@ -33,7 +33,9 @@
   otherwise it is copied there first. The step overwrites the arena, input included (a
   float input is quantized in place). ``out`` receives TTE_OUTPUT_BYTES.
   TTE_INPUT_SCALE / TTE_INPUT_ZERO_POINT are the int8 input's parameters (for a float input:
-  those of the QUANTIZE that reads it).
+  those of the QUANTIZE that reads it), TTE_OUTPUT_SCALE / TTE_OUTPUT_ZERO_POINT the int8
+  output's (for a float output: those of the int8 tensor its DEQUANTIZE reads). A graph
+  through tte.int8_io has int8 input and output: no float conversion on the device.
 
   Row-streamed input (compiled with ``input_rows``; ``#define TTE_INPUT_ROWS 1``): the input image
   is not in the arena and there is no ``tte_input_buffer()``. The first block reads the image's
@@ -68,7 +70,7 @@ from tte.compiler.runtime_api import add_runtime_api, model_lr
 from tte.compiler.schedule import FLOAT_GRAD_OPS, ScheduledGraph
 from tte.compiler.split import SplitWeight, split_weights
 from tte.errors import TteError, UnsupportedOpError
-from tte.ir import Graph
+from tte.ir import Graph, QuantParams
 from tte.targets.cbuild import kernel_sources
 from tte.targets.paths import resource_dir
 
@@ -156,6 +158,16 @@ def _missing_emitters(*graphs: Graph) -> list[str]:
     return sorted({n.op for g in graphs for n in g.nodes if n.op not in EMITTERS})
 
 
+def _output_quant(fwd: Graph) -> QuantParams | None:
+    """The int8 output's quantization: the output's, or for a float output that of the int8
+    tensor its DEQUANTIZE reads (None where no DEQUANTIZE makes it)."""
+    out = fwd.tensors[fwd.outputs[0]]
+    if out.dtype == "int8":
+        return out.quant
+    d = fwd.producer(out.name)
+    return fwd.tensors[d.inputs[0]].quant if d is not None and d.op == "dequantize" else None
+
+
 def generate(a: Analysis, name: str) -> dict[str, str]:
     """The C source and header of a compiled model."""
     from tte.compiler.emit import EMITTERS
@@ -172,6 +184,7 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
     out_t = fwd.tensors[fwd.outputs[0]]
     logits_t = fwd.tensors[tg.logits]
     x_q = x_t.quant if x_t.dtype == "int8" else fwd.tensors[fwd.consumers(x_name)[0].outputs[0]].quant
+    y_q = _output_quant(fwd)
     assert x_q is not None
     in_c, out_c = C_TYPES[x_t.dtype], C_TYPES[out_t.dtype]
     names = _Names()
@@ -211,6 +224,8 @@ def generate(a: Analysis, name: str) -> dict[str, str]:
          f"#define TTE_TRAINABLE_SRAM_BYTES {sram_bytes}",
          f"#define TTE_INPUT_SCALE {float(np.float32(x_q.scale[0])).hex()}f",
          f"#define TTE_INPUT_ZERO_POINT {int(x_q.zero_point[0])}",
+         *([f"#define TTE_OUTPUT_SCALE {float(np.float32(y_q.scale[0])).hex()}f",
+            f"#define TTE_OUTPUT_ZERO_POINT {int(y_q.zero_point[0])}"] if y_q is not None else []),
          f"#define TTE_REGRESSION {1 if regression else 0}",
          f"#define TTE_TARGET_BYTES {tg.graph.tensors[tg.label].nbytes if regression else 0}", "",
          "void tte_init(void);",
