@@ -1953,7 +1953,7 @@ def _dw3_pair_case(seed: int) -> Case:
                            "flat", c)
 
 
-def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
+def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False) -> Case:
     """dw3_ring's output stage on doubled words (depthwise_s8.c's dwp_row8k, dwp_row4k and
     dwp_lone's, where tte/compiler/emit/block.py's _dw3_pairs_doubled lets the words laid out at
     compile time be doubled) and where it may not be: variant 0, a channel's
@@ -1964,7 +1964,9 @@ def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
     shift -22 (doubled) or -30 ((2 out_zp + 1) << 29 mostly past int32: the plain words), both
     mode 2 only by dw3_fast_exact. Streamed into a 1x1 (compile-time words; widths 13 to 17 and 6
     to 7) or a whole image (``image``: words made per pass, never doubled: the plain stage on the
-    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four)."""
+    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four). ``zfloor``: the
+    depthwise's output zero point -128, so that its doubled words take dwp_row8z / dwp_row4z's
+    output stage (no [sum < 0]), about half its sums below 0."""
     rng = np.random.default_rng((27600 if image else 27500) + seed)
     variant = seed % 4
     c = (8, 12, 16, 20)[seed // 4 % 4]
@@ -1999,7 +2001,10 @@ def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
     g.tensors["d.w"].quant = q(ws.astype(np.float32), np.zeros(c, int), 0)
     g.tensors["d.b"].data = bias.astype(np.int32)
     g.tensors["d.b"].quant = q((xs * ws.astype(np.float32)).astype(np.float32), np.zeros(c, int), 0)
-    name = f"dw3_pair_rq{variant}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if zfloor:
+        g.tensors["d"].quant = q(float(g.tensors["d"].quant.scale[0]), -128)
+    name = (f"dw3_pair_rq{variant}{'z' if zfloor else ''}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_"
+            f"p{''.join(map(str, pads))}_{seed}")
     if image:
         g.outputs = ["d"]
         return Case(name, g, random_feeds(g, rng))
@@ -2659,6 +2664,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_pair_case(s) for s in range(27)]
     cases += [_dw3_pair_rq_case(s) for s in range(16)]
     cases += [_dw3_pair_rq_case(s, image=True) for s in range(16)]
+    cases += [_dw3_pair_rq_case(s, zfloor=True) for s in range(16)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]
