@@ -1638,6 +1638,20 @@ def _doubled(case: Case) -> Case:
     return case
 
 
+def _zfloor(case: Case) -> Case:
+    """The case with its streamed block's 1x1 output zero point -128, so that its doubled layout
+    takes tte_conv2d_s8_pointwise_prepz_px / _prepz_all_px (the output stage without [sum < 0]);
+    about half its sums below 0."""
+    node = case.graph.nodes[0]
+    chain = node.attrs["chain"]
+    out = [n for n in chain.nodes if n.op == "conv2d"][-1].outputs[0]
+    for t in {id(t): t for t in (chain.tensor(out), case.graph.tensors.get(out)) if t is not None}.values():
+        assert t.quant is not None
+        t.quant = QuantParams(t.quant.scale, np.array([-128]))
+    case.name += "_zfloor"
+    return case
+
+
 def _add_project(g: Graph, rng: np.random.Generator, wq: np.ndarray, dead: bool, relu: bool) -> None:
     """The 1x1 d -> p of a streamed block's case: int8 weights wq (cout, 1, 1, c), per-channel
     scales, int32 biases (dead: an eighth of the channels with a bias that dwarfs their weights,
@@ -2655,6 +2669,11 @@ def forward_cases() -> list[Case]:
     # widened per pass, rows of 4, 5 and 7 pixels (whole groups of four in one call, pwd_groups,
     # then a last one or three)
     cases += [_doubled(_prep_block_case(s, 256)) for s in (111, 114, 124)]
+    # the same with the 1x1's output zero point -128 (prepz: no [sum < 0] in the output stage)
+    cases += [_doubled(_zfloor(_prep_block_case(s))) for s in range(0, 18, 2)]
+    cases += [_doubled(_zfloor(_prep_block_case(s, 256))) for s in (111, 114)]
+    cases += [_doubled(_zfloor(_dw_all_case(s))) for s in range(0, 36, 4)
+              if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]

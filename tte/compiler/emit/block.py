@@ -1005,6 +1005,14 @@ def _block_rq_fast(expand: Node | None, dw: Node, project: Node, view: Graph) ->
     return bits | (int(rq_fast_ok(expand, view)) << 2 if expand is not None else 0)
 
 
+def _doubled_fns(project: Node, view: Graph) -> str:
+    """The kernels of a doubled 1x1 layout (pwd_layout): prepz's, one instruction less an output,
+    for an output zero point of -128 (a sum below 0 clamps to it either way), else prepd's."""
+    z = _sz(project, _t(view, project.outputs[0]))[1] == -128
+    kind = "prepz" if z else "prepd"
+    return f"tte_conv2d_s8_pointwise_{kind}_px, tte_conv2d_s8_pointwise_{kind}_all_px"
+
+
 def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                  hidden: Collection[str] = ()) -> tuple[Emitted, list[str], set[str]]:
     """The declarations of streamed block ``node`` (its ops' parameters, its layouts and
@@ -1044,8 +1052,8 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
-    doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
-                   if pw is not None and pw[0].startswith("tte_pwd_") else "NULL, NULL")
+    doubled_fns = (_doubled_fns(project, view) if pw is not None and pw[0].startswith("tte_pwd_")
+                   else "NULL, NULL")
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
