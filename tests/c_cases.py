@@ -1638,6 +1638,20 @@ def _doubled(case: Case) -> Case:
     return case
 
 
+def _zfloor(case: Case) -> Case:
+    """The case with its streamed block's 1x1 output zero point -128, so that its doubled layout
+    takes tte_conv2d_s8_pointwise_prepz_px / _prepz_all_px (the output stage without [sum < 0]);
+    about half its sums below 0."""
+    node = case.graph.nodes[0]
+    chain = node.attrs["chain"]
+    out = [n for n in chain.nodes if n.op == "conv2d"][-1].outputs[0]
+    for t in {id(t): t for t in (chain.tensor(out), case.graph.tensors.get(out)) if t is not None}.values():
+        assert t.quant is not None
+        t.quant = QuantParams(t.quant.scale, np.array([-128]))
+    case.name += "_zfloor"
+    return case
+
+
 def _add_project(g: Graph, rng: np.random.Generator, wq: np.ndarray, dead: bool, relu: bool) -> None:
     """The 1x1 d -> p of a streamed block's case: int8 weights wq (cout, 1, 1, c), per-channel
     scales, int32 biases (dead: an eighth of the channels with a bias that dwarfs their weights,
@@ -1953,7 +1967,7 @@ def _dw3_pair_case(seed: int) -> Case:
                            "flat", c)
 
 
-def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
+def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False) -> Case:
     """dw3_ring's output stage on doubled words (depthwise_s8.c's dwp_row8k, dwp_row4k and
     dwp_lone's, where tte/compiler/emit/block.py's _dw3_pairs_doubled lets the words laid out at
     compile time be doubled) and where it may not be: variant 0, a channel's
@@ -1964,7 +1978,9 @@ def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
     shift -22 (doubled) or -30 ((2 out_zp + 1) << 29 mostly past int32: the plain words), both
     mode 2 only by dw3_fast_exact. Streamed into a 1x1 (compile-time words; widths 13 to 17 and 6
     to 7) or a whole image (``image``: words made per pass, never doubled: the plain stage on the
-    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four)."""
+    same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four). ``zfloor``: the
+    depthwise's output zero point -128, so that its doubled words take dwp_row8z / dwp_row4z's
+    output stage (no [sum < 0]), about half its sums below 0."""
     rng = np.random.default_rng((27600 if image else 27500) + seed)
     variant = seed % 4
     c = (8, 12, 16, 20)[seed // 4 % 4]
@@ -1999,7 +2015,10 @@ def _dw3_pair_rq_case(seed: int, image: bool = False) -> Case:
     g.tensors["d.w"].quant = q(ws.astype(np.float32), np.zeros(c, int), 0)
     g.tensors["d.b"].data = bias.astype(np.int32)
     g.tensors["d.b"].quant = q((xs * ws.astype(np.float32)).astype(np.float32), np.zeros(c, int), 0)
-    name = f"dw3_pair_rq{variant}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_{seed}"
+    if zfloor:
+        g.tensors["d"].quant = q(float(g.tensors["d"].quant.scale[0]), -128)
+    name = (f"dw3_pair_rq{variant}{'z' if zfloor else ''}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_"
+            f"p{''.join(map(str, pads))}_{seed}")
     if image:
         g.outputs = ["d"]
         return Case(name, g, random_feeds(g, rng))
@@ -2650,6 +2669,11 @@ def forward_cases() -> list[Case]:
     # widened per pass, rows of 4, 5 and 7 pixels (whole groups of four in one call, pwd_groups,
     # then a last one or three)
     cases += [_doubled(_prep_block_case(s, 256)) for s in (111, 114, 124)]
+    # the same with the 1x1's output zero point -128 (prepz: no [sum < 0] in the output stage)
+    cases += [_doubled(_zfloor(_prep_block_case(s))) for s in range(0, 18, 2)]
+    cases += [_doubled(_zfloor(_prep_block_case(s, 256))) for s in (111, 114)]
+    cases += [_doubled(_zfloor(_dw_all_case(s))) for s in range(0, 36, 4)
+              if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
     cases += [_wide_rq_block_case(s) for s in range(4)]
     cases += [_dw3_case(s) for s in range(24)]
     cases += [_dw3_fast_case(s) for s in range(24)]
@@ -2659,6 +2683,7 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_pair_case(s) for s in range(27)]
     cases += [_dw3_pair_rq_case(s) for s in range(16)]
     cases += [_dw3_pair_rq_case(s, image=True) for s in range(16)]
+    cases += [_dw3_pair_rq_case(s, zfloor=True) for s in range(16)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]

@@ -1602,6 +1602,14 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "smmlar " A ", " A ", r7, r5\n\t"                                                  \
     "smmlar " B ", " B ", r7, r6\n\t"
 
+/* TTE_DWPK_Q for an output zero point of -128 (dwp_k_words' flag 2): SMMLAR adds K itself. A
+ * sum below 0 gives at most what a sum of 0 gives, out_zp, both with and without the [sum < 0]
+ * (every step after the product is monotone), so the clamp at -128 = out_zp makes them equal. */
+#define TTE_DWPZ_Q(A, B, J)                                                             \
+    "ldrd r7, r8, [r0, #" J "]\n\t"                                                    \
+    "smmlar " A ", " A ", r7, r8\n\t"                                                  \
+    "smmlar " B ", " B ", r7, r8\n\t"
+
 /* The halving, the clamp and the byte of A at ADDR */
 #define TTE_DWPK_PUT(A, ADDR)                                                           \
     "ssat " A ", #8, " A ", asr #1\n\t"                                                \
@@ -1609,11 +1617,15 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
 
 /* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block); the
  * outputs' step and the pass's end into r8 and r7 (TTE_DWP_LOOP's tail after the last pair) */
-#define TTE_DWPK_SUB(A0, A1, W, J)                                                      \
+#define TTE_DWPK_SUB(A0, A1, W, J) TTE_DWPK_SUB_Q(TTE_DWPK_Q, A0, A1, W, J)
+/* the same for an output zero point of -128 (TTE_DWPZ_Q) */
+#define TTE_DWPZ_SUB(A0, A1, W, J) TTE_DWPK_SUB_Q(TTE_DWPZ_Q, A0, A1, W, J)
+/* TTE_DWPK_SUB with the output stage's first steps Q (TTE_DWPK_Q or TTE_DWPZ_Q) */
+#define TTE_DWPK_SUB_Q(Q, A0, A1, W, J)                                                 \
     "ldrd r1, r2, [lr, #" W "]\n\t"                                                    \
     TTE_DWP_ROWS(A0, A1, W)                                                             \
-    TTE_DWPK_Q("r1", "r3", J)                                                           \
-    TTE_DWPK_Q("r2", "r4", J "+8")                                                      \
+    Q("r1", "r3", J)                                                                    \
+    Q("r2", "r4", J "+8")                                                               \
     "ldrd r7, r8, [r0, #" J "+16]\n\t"                                                 \
     "asr r1, r1, r7\n\t"                                                                \
     "asr r3, r3, r7\n\t"                                                                \
@@ -1678,6 +1690,18 @@ static TTE_NOINLINE void dwp_row8k(const uint32_t *blk)
 static TTE_NOINLINE void dwp_row4k(const uint32_t *blk)
 {
     TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPK_SUB, "24"), "4", "");
+}
+
+/* dwp_row8k for an output zero point of -128 (TTE_DWPZ_Q) */
+static TTE_NOINLINE void dwp_row8z(const uint32_t *blk)
+{
+    TTE_DWP_RUN(blk, TTE_DWP_ROW8(TTE_DWPZ_SUB, "24", "48", "72"), "8", "");
+}
+
+/* dwp_row4k for an output zero point of -128 */
+static TTE_NOINLINE void dwp_row4z(const uint32_t *blk)
+{
+    TTE_DWP_RUN(blk, TTE_DWP_ROW4(TTE_DWPZ_SUB, "24"), "4", "");
 }
 
 /* The output stage's words of a channel pair on doubled words at q, from the channels'
@@ -1772,6 +1796,16 @@ static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const
 /* A pass's kernel over its pairs of output pixels (dwp_row8, dwp_row4, dwp_row8k, dwp_row4k),
  * chosen once a pass */
 typedef void (*dwp_run_fn)(const uint32_t *blk);
+
+/* The kernel of a pass of G channels whose words carry _dw3_pair_words' flag: 0 plain, 1 doubled,
+ * 2 doubled with an output zero point of -128 */
+static dwp_run_fn dwp_kernel(int32_t G, uint32_t flag)
+{
+    if (flag == 2) {
+        return G == 8 ? dwp_row8z : dwp_row4z;
+    }
+    return flag != 0 ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
+}
 
 /* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
  * channels over rows s0..s2 into out on (blk as dwp_span's) by the pass's kernel run */
@@ -2207,6 +2241,7 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
     const uint32_t *const pairs = prep != NULL ? prep + (size_t)(C >> 2) * 22 : NULL;
     uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
     int32_t c = 0, G, oy, s, dbl;
+    uint32_t flag;
     dwp_run_fn run;
     blk[DWP_ZP2] = (uint32_t)r->zp2;
     blk[DWP_OS] = (uint32_t)ostride;
@@ -2225,15 +2260,16 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
             const size_t xo = xo0 + (size_t)c;
             if (pairs != NULL) {
                 blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
-                dbl = pairs[(size_t)7 * (C & ~3)] != 0; /* _dw3_pair_words' flag */
+                flag = pairs[(size_t)7 * (C & ~3)]; /* _dw3_pair_words' flag */
             } else {
                 /* made per pass: plain (doubling them and testing whether it may costs more
                  * than it saves on the few pixels of a pass of these images) */
                 dwp_words(w, bias, p->in_zp, c, G, own);
                 blk[DWP_W] = (uint32_t)(uintptr_t)own;
-                dbl = 0;
+                flag = 0;
             }
-            run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
+            dbl = flag != 0;
+            run = dwp_kernel(G, flag);
             if (dbl) {
                 dwp_k_words(blk, r->mult + c, r->shift + c, r->zp2, G);
             } else {
@@ -2345,7 +2381,7 @@ enum { DW3W_NEXT = DWP_Q, DW3W_NEXT_TOP = DWP_Q + 2, DW3W_NEXT_PX = DWP_O };
 static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1, const uint32_t *q2, int32_t G,
                           int32_t ncol, int32_t top, int32_t j, int32_t n, int8_t *o, size_t ostride, int32_t dbl)
 {
-    const dwp_run_fn run = dbl ? (G == 8 ? dwp_row8k : dwp_row4k) : (G == 8 ? dwp_row8 : dwp_row4);
+    const dwp_run_fn run = dwp_kernel(G, (uint32_t)dbl);
     const int32_t np = ((j & 1) != 0 ? n - 1 : n) >> 1;
     if ((j & 1) != 0) {
         if ((int32_t)blk[DW3W_NEXT_TOP] == top && (int32_t)blk[DW3W_NEXT_PX] == j) {
@@ -2380,10 +2416,11 @@ static void dw3_wide_pass(uint32_t *blk, const uint32_t *q0, const uint32_t *q1,
 }
 
 /* Whether the pair words of a 3x3 depthwise of C channels laid out at compile time are doubled:
- * _dw3_pair_words' flag after them, given the words of its first pass (pairs) */
+ * _dw3_pair_words' flag after them (0 no, 1 yes, 2 with an output zero point of -128: dwp_kernel),
+ * given the words of its first pass (pairs) */
 static TTE_ALWAYS_INLINE int32_t dw3_wide_doubled(const uint32_t *pairs, int32_t C)
 {
-    return pairs[(size_t)7 * (size_t)(C & ~3)] != 0;
+    return (int32_t)pairs[(size_t)7 * (size_t)(C & ~3)];
 }
 
 /* The three window rows' slots s0-s2 (SLOT: dw3_wide_slot, dw3_wide_slot_b) of the output row

@@ -2480,6 +2480,44 @@ static TTE_ALWAYS_INLINE void pwd_channels(const uint32_t *xw, int32_t n, int32_
 
 /* pwp_run_group over the doubled layout */
 TTE_PW_RUN_GROUP_FN(pwd)
+
+/* The doubled layout's kernels for an output zero point of -128 (pwz, prepz_px and
+ * prepz_all_px): the output stage without [sum < 0], SMMLAR adding K itself. A sum below 0
+ * gives at most what a sum of 0 gives, out_zp, with and without it (every step after the
+ * product is monotone), and the clamp at -128 = out_zp makes both -128. */
+#define TTE_PW_RQ_Z(K, A, ADDR)                                                         \
+    "smmlar %[" A "], %[" A "], %[w0], %[" K "]\n\t"                                    \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"                                           \
+    "strb %[" A "], " ADDR "\n\t"
+#define TTE_PWZ_RQ(A, ADDR) TTE_PW_RQ_Z("xp", A, ADDR)
+#define TTE_PWZ1_RQ(W, A, ADDR) TTE_PW1_PARAMS(W) TTE_PW_RQ_Z("xa", A, ADDR)
+#define TTE_PWZ_PAIR_WORDS TTE_PWD_PAIR_WORDS
+#define TTE_PWZ_GROUP_BYTES TTE_PWD_GROUP_BYTES
+#define TTE_PWZ_DOTN TTE_PWD_DOTN
+#define TTE_PWZ_DOT32 TTE_PWD_DOT32
+#define TTE_PWZ_DOT64 TTE_PWD_DOT64
+#define TTE_PWZ_DOT128 TTE_PWD_DOT128
+#define TTE_PWZ2_DOT8 TTE_PWD2_DOT8
+#define TTE_PWZ2_DOT16 TTE_PWD2_DOT16
+#define TTE_PWZ2_DOT32 TTE_PWD2_DOT32
+#define TTE_PWZ2_DOT64 TTE_PWD2_DOT64
+#define TTE_PWZ2_DOT128 TTE_PWD2_DOT128
+#define TTE_PWZ1_GROUP TTE_PWD1_GROUP
+/* the doubled layout's widening (the families differ in their output stage alone) */
+#define pwz_widen2 pwd_widen2
+#define pwz_widen_group pwd_widen_group
+TTE_PW_CHANNELS2_FN(pwz, PWZ)
+TTE_PW_CHANNELS1_FN(pwz, PWZ)
+TTE_PW_GROUPS_FN(pwz, PWZ)
+
+static TTE_ALWAYS_INLINE void pwz_channels(const uint32_t *xw, int32_t n, int32_t m, const uint32_t *wp, int8_t *y0,
+                                           int32_t s)
+{
+    pwz_groups(NULL, NULL, xw, n, s, m / 2, wp, y0, 1);
+}
+
+TTE_PW_RUN_GROUP_FN(pwz)
 #else
 /* the portable sums of channel pair wq's channel j over the widened pixels xw (pass pixel q) */
 static int32_t pwd_sum(const uint32_t *wq, const uint32_t *xw, int32_t n, int32_t j, int32_t q)
@@ -2493,8 +2531,9 @@ static int32_t pwd_sum(const uint32_t *wq, const uint32_t *xw, int32_t n, int32_
 }
 #endif
 
-void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                      const uint32_t *prep, int8_t *y, int16_t *buf)
+/* prepd_px, its output stage pwz's where z (an output zero point of -128) */
+static TTE_ALWAYS_INLINE void prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                       const uint32_t *prep, int8_t *y, int16_t *buf, int32_t z)
 {
     const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
     uint32_t *const xw = (uint32_t *)(void *)buf;
@@ -2507,14 +2546,23 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
         /* the whole groups of four pixels in one call, then the last one to three */
         const int32_t whole = npx / 4;
         if (whole > 0) {
-            pwd_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
+            if (z) {
+                pwz_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
+            } else {
+                pwd_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
+            }
         }
         if (4 * whole < npx) {
             pwd_widen_group(xw, x, 4 * whole, npx, n);
-            pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            if (z) {
+                pwz_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            } else {
+                pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            }
         }
 #else
         int32_t i;
+        (void)z;
         for (i = 0; i < npx; i += 4) {
             const int32_t left = npx - i < 4 ? npx - i : 4;
             int32_t oc, j, q;
@@ -2536,11 +2584,23 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
     }
 }
 
+void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    prepd_px(p, x, npx, prep, y, buf, 0);
+}
+
+void tte_conv2d_s8_pointwise_prepz_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    prepd_px(p, x, npx, prep, y, buf, 1);
+}
+
 /* prepd_px where pw_layout's form takes several passes (its buffer, prep_all_bytes, holds every
  * pixel): every pixel widened into buf once, then each pass over all of them, the whole groups
- * of four in one call (pwd_groups) */
-void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                          const uint32_t *prep, int8_t *y, int16_t *buf)
+ * of four in one call (pwd_groups; pwz's where z) */
+static TTE_ALWAYS_INLINE void prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                           const uint32_t *prep, int8_t *y, int16_t *buf, int32_t z)
 {
 #if defined(__ARM_FEATURE_DSP)
     const int32_t n = p->g.in_c, m = p->g.out_c, pairs = m / 2, pw = TTE_PWD_PAIR_WORDS(n);
@@ -2548,7 +2608,7 @@ void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const
     uint32_t *const xw = (uint32_t *)(void *)buf;
     int32_t i, c0;
     if (per >= pairs || pwp_passes(n, m, npx) == 1) {
-        tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+        prepd_px(p, x, npx, prep, y, buf, z);
         return;
     }
     for (i = 0; i < npx; i += 4) {
@@ -2558,15 +2618,35 @@ void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const
         const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
         const uint32_t *const wp = prep + (size_t)c0 * pw;
         if (whole > 0) {
-            pwd_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
+            if (z) {
+                pwz_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
+            } else {
+                pwd_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
+            }
         }
         if (4 * whole < npx) {
-            pwd_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            if (z) {
+                pwz_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            } else {
+                pwd_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
+            }
         }
     }
 #else
-    tte_conv2d_s8_pointwise_prepd_px(p, x, npx, prep, y, buf);
+    prepd_px(p, x, npx, prep, y, buf, z);
 #endif
+}
+
+void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    prepd_all_px(p, x, npx, prep, y, buf, 0);
+}
+
+void tte_conv2d_s8_pointwise_prepz_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf)
+{
+    prepd_all_px(p, x, npx, prep, y, buf, 1);
 }
 
 #if defined(__ARM_FEATURE_DSP)

@@ -201,6 +201,13 @@ void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int
                                       const uint32_t *prep, int8_t *y, int16_t *buf);
 void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                           const uint32_t *prep, int8_t *y, int16_t *buf);
+/* The same for a 1x1 whose output zero point is -128 (an output stage one instruction shorter an
+ * output: a sum below 0 clamps to out_zp with or without the rounding's [sum < 0]). The same
+ * bytes. */
+void tte_conv2d_s8_pointwise_prepz_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                      const uint32_t *prep, int8_t *y, int16_t *buf);
+void tte_conv2d_s8_pointwise_prepz_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                          const uint32_t *prep, int8_t *y, int16_t *buf);
 /* pointwise_px with the weights and biases laid out at compile time (tte.compiler.emit.block.pe_layout,
  * pointwise_s8.c; in_c 4 to 24, a multiple of 4; the doubled sums within int32 as pws_fits, the
  * output stage exact as tte_rq_fast_s8 on them: clamp range [-128, 127], shifts in [-21, -1]),

@@ -594,11 +594,14 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
     # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows
-    # whole), then whether they are doubled (the output stage of both on doubled sums)
+    # whole), then whether they are doubled (the output stage of both on doubled sums): 0 no, 1
+    # yes, 2 yes with an output zero point of -128, where the output stage needs no [sum < 0]
+    # (depthwise_s8.c's dwp_kernel: a sum below 0 clamps to out_zp either way)
     if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
         doubled = _dw3_pairs_doubled(dw, view, folded.reshape(-1))
+        flag = 2 if doubled and _sz(dw, _t(view, dw.outputs[0]))[1] == -128 else int(doubled)
         prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1), doubled),
-                               np.array([int(doubled)], np.uint32)])
+                               np.array([flag], np.uint32)])
     digest = hashlib.sha256(dw.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_dwq_{digest}", prep
 
@@ -631,7 +634,8 @@ def _dw3_pair_words(taps: np.ndarray, folded: np.ndarray, doubled: bool = False)
     per window row the words w0 + 65536 w1 of c and of c + 1, then w1 + 65536 w2 of c and of
     c + 1 (int16 lanes), so that one SMLAD multiplies a word of two neighbouring pixels of a
     channel by two of its taps. ``doubled`` (_dw3_pairs_doubled): biases and taps twice theirs,
-    so that the sums come out doubled. dw_layout puts one word after them: 1 if doubled, else 0."""
+    so that the sums come out doubled. dw_layout puts one word after them: 0 plain, 1 doubled, 2 doubled
+    with an output zero point of -128 (the kernel's output stage without [sum < 0])."""
     if doubled:
         taps, folded = 2 * taps, 2 * folded
     lo = taps.reshape(-1, 3, 3) & 0xFFFF
@@ -1001,6 +1005,14 @@ def _block_rq_fast(expand: Node | None, dw: Node, project: Node, view: Graph) ->
     return bits | (int(rq_fast_ok(expand, view)) << 2 if expand is not None else 0)
 
 
+def _doubled_fns(project: Node, view: Graph) -> str:
+    """The kernels of a doubled 1x1 layout (pwd_layout): prepz's, one instruction less an output,
+    for an output zero point of -128 (a sum below 0 clamps to it either way), else prepd's."""
+    z = _sz(project, _t(view, project.outputs[0]))[1] == -128
+    kind = "prepz" if z else "prepd"
+    return f"tte_conv2d_s8_pointwise_{kind}_px, tte_conv2d_s8_pointwise_{kind}_all_px"
+
+
 def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                  hidden: Collection[str] = ()) -> tuple[Emitted, list[str], set[str]]:
     """The declarations of streamed block ``node`` (its ops' parameters, its layouts and
@@ -1040,8 +1052,8 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
-    doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
-                   if pw is not None and pw[0].startswith("tte_pwd_") else "NULL, NULL")
+    doubled_fns = (_doubled_fns(project, view) if pw is not None and pw[0].startswith("tte_pwd_")
+                   else "NULL, NULL")
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
