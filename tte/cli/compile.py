@@ -32,6 +32,9 @@ from tte.errors import TteError
               help="Take the float input's QUANTIZE and the float output's DEQUANTIZE off (tte.int8_io): "
                    "tte_infer and the step read the int8 input (TTE_INPUT_SCALE, TTE_INPUT_ZERO_POINT) and "
                    "write the int8 output, no float conversion on the device.")
+@click.option("--keep-constant-channels", is_flag=True,
+              help="With --scheme none, compute the channels whose byte is the same for every input too "
+                   "(by default the compiler proves them from the weights and skips them; the same bytes).")
 @click.option("--sram-kb", type=click.FloatRange(min=0), default=None,
               help="Peak SRAM in KB to fit by trimming the kernels' optional speed scratch (keeping what fits); "
                    "an error, nothing written, where even the required buffers need more. Default: as chosen.")
@@ -58,8 +61,8 @@ from tte.errors import TteError
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def compile_command(model: str, board: str, scheme: str, budget_kb: float | None, speed_kb: float,
-                    input_rows: bool, int8_io: bool, sram_kb: float | None, data_name: str | None,
-                    calibration: str | None,
+                    input_rows: bool, int8_io: bool, keep_constant_channels: bool, sram_kb: float | None,
+                    data_name: str | None, calibration: str | None,
                     samples: int, input_scale: float, no_reorder: bool, lr: float, loss: str, rounding: str,
                     name: str | None, out_dir: str, force: bool, package_dir: str | None, as_json: bool) -> None:
     """Compile one on-device training step (and inference) of an int8 MODEL into C for a board;
@@ -105,7 +108,7 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
         report = compile_model(g, board=board, scheme=chosen, out_dir=out_dir, budget_bytes=budget,
                                reorder=not no_reorder, name=name or Path(model).stem, lr=lr, loss=loss,
                                rounding=rounding, force=force, speed_sram_bytes=int(speed_kb * 1024),
-                               input_rows=input_rows,
+                               input_rows=input_rows, constant_channels=not keep_constant_channels,
                                sram_budget_bytes=None if sram_kb is None else int(sram_kb * 1024))
     except BudgetError as e:
         if as_json:
@@ -126,6 +129,10 @@ def compile_command(model: str, board: str, scheme: str, budget_kb: float | None
     click.echo(f"{report['name']}: scheme {report['scheme']} on {report['board']}: {report['verdict']}")
     if report.get("inference_only"):
         click.echo("  inference only: tte_infer, no training step (every weight frozen in flash)")
+    cc = report.get("constant_channels") or {}
+    if cc.get("channels"):
+        click.echo(f"  {cc['channels']} channels constant for every input skipped: {cc['macs']:,} multiply-"
+                   f"accumulates of {cc['macs'] + report['macs_forward']:,} (--keep-constant-channels computes them)")
     click.echo(f"  peak SRAM {report['peak_sram_bytes'] / kb:.1f} KB (arena {report['arena_bytes'] / kb:.1f}, "
                f"trainable {report['trainable_bytes'] / kb:.1f}, stack est. {report['stack_bytes'] / kb:.1f}) "
                f"of {report['budget_bytes'] / kb:.0f} KB; flash {report['flash_bytes'] / kb:.1f} KB")

@@ -126,6 +126,8 @@ class Analysis:
         return self.scheme.inference_only
 
 
+CONSTANT_CHANNELS_META = "constant_channels"   # Graph.meta key: drop_constant_channels' report
+
 def _check_int8(graph: Graph) -> None:
     if not graph.is_quantized:
         raise TteError(f"model '{graph.name}' is float: tte compiles int8 models; quantize it first "
@@ -582,8 +584,11 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
             budget_bytes: int | None = None, reorder: bool = True, lr: float = 0.05, loss: str = "softmax_ce",
             rounding: str = "stochastic", qas: bool = True, seed: int = 0, stream: bool | None = None,
             flash_reserve_bytes: int = 0, speed_sram_bytes: int = 0, input_rows: bool = False,
-            sram_budget_bytes: int | None = None) -> Analysis:
+            sram_budget_bytes: int | None = None, constant_channels: bool = True) -> Analysis:
     """Training graph, schedule, memory plans and the report; no C.
+
+    ``constant_channels``: an inference-only scheme drops the channels whose byte is the same for
+    every input (tte.compiler.constant_channels; report ``constant_channels``); False keeps them.
 
     ``flash_reserve_bytes``: flash the compile-time layouts must leave free beside the weight
     data (the code, once measured: tte.compiler.compile).
@@ -617,6 +622,8 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     b = board if isinstance(board, Board) else get_board(board)
     sch = resolve_scheme(scheme)
     frozen = sch.inference_only
+    if frozen and constant_channels:   # no weight changes: channels constant for every input need no work
+        graph = _without_constant_channels(graph)
     plan_sel = {} if frozen else sch.to_plan(graph)
     inf = schedule_inference(graph)
     tg = inf.training if frozen else derive_training_graph(graph, plan_sel, loss=loss, lr=lr, qas=qas,
@@ -678,6 +685,17 @@ def analyze(graph: Graph, *, board: str | Board = "stm32f746g-disco", scheme: st
     if sram_budget_bytes is not None:
         a = _within_sram_budget(a, sram_budget_bytes, flash_reserve_bytes, updated_bytes)
     return _with_outside_plans(a)
+
+
+def _without_constant_channels(graph: Graph) -> Graph:
+    """The inference-only graph without its constant channels (tte.compiler.constant_channels),
+    what it dropped in its meta (the report's constant_channels: chains, channels and the
+    multiply-accumulates of an inference; macs_forward is what is left)."""
+    from tte.compiler.constant_channels import drop_constant_channels
+
+    g, dropped = drop_constant_channels(graph)
+    g.meta[CONSTANT_CHANNELS_META] = dropped.report()
+    return g
 
 
 def _emitted_plans(sg: ScheduledGraph, inf: ScheduledGraph, x: str, frozen: bool,
@@ -826,6 +844,7 @@ def _plans_report(a: Analysis, flash_reserve_bytes: int, slack: int, updated_byt
     report = _report(a.forward, a.scheme, a.training, sg, a.plan, inf, a.inference_plan, a.board, a.budget_bytes,
                      updated_bytes, split_weights(a.training, (sg.graph, inf.graph)), flash_reserve_bytes)
     report["speed_sram_bytes"] = slack
+    report["constant_channels"] = a.forward.meta.get(CONSTANT_CHANNELS_META)
     report["input_rows"] = input_rows
     report["input_in_arena"] = not input_rows
     if input_rows:

@@ -34,7 +34,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
                   reorder: bool = True, name: str | None = None, lr: float = 0.05, loss: str = "softmax_ce",
                   rounding: str = "stochastic", qas: bool = True, seed: int = 0,
                   emit_c: bool = True, force: bool = False, speed_sram_bytes: int = 0,
-                  input_rows: bool = False, sram_budget_bytes: int | None = None) -> dict[str, Any]:
+                  input_rows: bool = False, sram_budget_bytes: int | None = None,
+                  constant_channels: bool = True) -> dict[str, Any]:
     """Compile; write ``<name>.c/.h``, ``report.json`` and ``memory.png`` into ``out_dir``.
 
     ``speed_sram_bytes``: SRAM the arena may grow by for faster kernels (tte.compiler.analysis.analyze).
@@ -48,6 +49,8 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
 
     ``scheme="none"`` compiles inference alone (tte_infer; no training step, every weight frozen in
     flash); ``lr``, ``loss``, ``rounding``, ``qas`` and ``seed`` then shape nothing and are ignored.
+    It skips the channels whose byte is the same for every input (tte.compiler.constant_channels)
+    unless ``constant_channels`` is False.
 
     ``out_dir`` must be new, empty, or (with ``force``) an earlier tte output folder, whose
     files of tte's are replaced; other files in it are never touched. Raises BudgetError (a
@@ -61,7 +64,7 @@ def compile_model(graph: Graph, *, board: str | Board = "stm32f746g-disco", sche
         prefetch_code_size(b, cname)
     kw = {"reorder": reorder, "lr": lr, "loss": loss, "rounding": rounding, "qas": qas, "seed": seed,
           "speed_sram_bytes": speed_sram_bytes, "input_rows": input_rows,
-          "sram_budget_bytes": sram_budget_bytes}
+          "sram_budget_bytes": sram_budget_bytes, "constant_channels": constant_channels}
     if isinstance(scheme, str) and scheme == "auto":
         a = auto_scheme(graph, b, budget_bytes, **kw)
     else:
