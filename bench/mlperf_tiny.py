@@ -14,7 +14,10 @@ each labelled by ``scheme_compiled`` and ``io``:
   ones. It may grow its arena by SPEED_KB for the kernels' optional scratch
   (``speed_sram_bytes``), which the float image gets for free inside its float input's bytes;
 * the same with the file's input and output (``file_io_image``: float on KWS, VWW and FC-AE);
-* the training-capable image (scheme ``classifier-only``, the file's I/O, ``classifier_only_image``).
+* the training-capable image (scheme ``classifier-only``, the file's I/O, ``classifier_only_image``);
+* where the inference-only compile skipped channels constant for every input
+  (tte.compiler.constant_channels), the int8 image computing every channel
+  (``every_channel_image``, ``--keep-constant-channels``): what that skip is worth.
 
 Per image:
 
@@ -72,7 +75,7 @@ RESULTS = ROOT / "bench" / "results" / "mlperf_tiny.json"
 
 
 def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
-            scheme: str = SCHEME, io: str = "file") -> dict[str, Any]:
+            scheme: str = SCHEME, io: str = "file", every_channel: bool = False) -> dict[str, Any]:
     data = path.read_bytes()
     g0 = tte.load(path)
     g = tte.int8_io(g0) if io == "int8" else g0
@@ -80,9 +83,11 @@ def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
     kw: dict[str, Any] = {} if scheme == SCHEME else {"lr": LR[(model, scheme)], "loss": MODELS[model].loss}
     if io == "int8":
         kw["speed_sram_bytes"] = SPEED_KB * 1024
+    if every_channel:
+        kw["constant_channels"] = False
     entry: dict[str, Any] = {"scheme_compiled": scheme, "io": io,
-                             "speed_sram_bytes": kw.get("speed_sram_bytes", 0)}
-    work = work / f"{scheme}-{io}"
+                             "speed_sram_bytes": kw.get("speed_sram_bytes", 0), "every_channel": every_channel}
+    work = work / f"{scheme}-{io}{'-every' if every_channel else ''}"
     work.mkdir(exist_ok=True)
     try:
         rep = compile_model(g, board=BOARD, scheme=scheme, out_dir=work / f"{model}-f746", **kw)
@@ -90,7 +95,8 @@ def measure(model: str, path: Path, n: int, cost: CortexM7CostModel, work: Path,
     except BudgetError as e:
         rep, fits = e.report, False
     entry[BOARD] = {k: rep[k] for k in ("inference_peak_sram_bytes", "peak_sram_bytes", "flash_bytes",
-                                        "prepared_weight_bytes", "fits", "verdict", "macs_forward")}
+                                        "prepared_weight_bytes", "fits", "verdict", "macs_forward",
+                                        "constant_channels")}
     if fits:
         fw7 = build_firmware(work / f"{model}-f746", BOARD, in_mode="embedded", stream=b"Q" + bytes(7))
         entry[BOARD]["firmware_flash_bytes"] = fw7.sizes.flash_bytes
@@ -152,8 +158,8 @@ def table_row(model: str, e: dict[str, Any]) -> str:
     est = e["qemu"]["cycles_estimate_per_inference"]["median"]
     f7, h7 = e["published_cycles"]["f746-plumerai"], e["published_cycles"]["h7a3-xcubeai"]
     b = e[BOARD]
-    image = f"{e['scheme_compiled']}, {e['io']} I/O"
-    return (f"{model:<11} {image:<22} {e['qemu']['instructions_per_inference']['median'] / 1e6:>9.3f}M "
+    image = f"{e['scheme_compiled']}, {e['io']} I/O{', every ch.' if e.get('every_channel') else ''}"
+    return (f"{model:<11} {image:<34} {e['qemu']['instructions_per_inference']['median'] / 1e6:>9.3f}M "
             f"{est / 1e6:>10.3f}M {f7['cycles'] / 1e6:>9.2f}M {f7['cycles_estimate_over_published']:>8.3f} "
             f"{h7['cycles'] / 1e6:>9.2f}M {h7['cycles_estimate_over_published']:>8.3f} "
             f"{b['inference_peak_sram_bytes'] / 1024:>6.1f}KB "
@@ -185,11 +191,15 @@ def main() -> None:
                                             "models.<model>.file_io_image",
                    TRAIN_SCHEME: "the training-capable image (the classifier trained on the board, the file's I/O): "
                                  "models.<model>.classifier_only_image"},
+        "constant_channels": "an inference-only compile skips the channels whose byte is the same for every "
+                             "input (tte.compiler.constant_channels, proven from the weights and biases; the same "
+                             "bytes); where it skipped any, models.<model>.every_channel_image is the int8 image "
+                             "computing them all (--keep-constant-channels)",
         "protocol": "MLPerf Tiny's reference models take int8 input and give int8 output; the harness times "
                     "th_infer (the inference) alone, th_load_tensor's copy of the input untimed. The int8 image "
                     "runs that; the others also run the files' float QUANTIZE and DEQUANTIZE (KWS, VWW, FC-AE).",
         "cycle_model": cost.describe(), "machine": machine_info(), "models": {}}
-    header = (f"{'model':<11} {'image (scheme, io)':<22} {'instr/inf':>10} {'cycles est.':>11} {'F746 best':>10} "
+    header = (f"{'model':<11} {'image (scheme, io)':<34} {'instr/inf':>10} {'cycles est.':>11} {'F746 best':>10} "
               f"{'est/F746':>8} {'H7A3 best':>10} {'est/H7A3':>8} {'SRAM':>8} {'flash':>9}  = tflite-micro")
     print(header)
     print("-" * len(header))
@@ -202,8 +212,16 @@ def main() -> None:
                 image["published_cycles"] = versus_published(
                     image["qemu"]["cycles_estimate_per_inference"]["median"], published, model)
             e["file_io_image"], e["classifier_only_image"] = f, t
+            if (e[BOARD]["constant_channels"] or {}).get("channels"):
+                # what the constant channels' skip is worth: the same image computing every channel
+                a = measure(model, paths[model], args.inferences, cost, Path(tmp), SCHEME, "int8", every_channel=True)
+                a["published_cycles"] = versus_published(a["qemu"]["cycles_estimate_per_inference"]["median"],
+                                                         published, model)
+                e["every_channel_image"] = a
             results["models"][model] = e
             print(table_row(model, e), flush=True)
+            if "every_channel_image" in e:
+                print(table_row("", e["every_channel_image"]), flush=True)
             print(table_row("", f), flush=True)
             print(table_row("", t), flush=True)
     print(f"image: scheme {SCHEME} = inference only, int8 I/O its published protocol (compared with the published "
