@@ -122,6 +122,13 @@ def test_training_images_and_the_opt_out_keep_every_channel(paths: dict) -> None
     assert analyze(g, scheme="classifier-only").report["constant_channels"] is None
 
 
+def test_inspect_notes_them(paths: dict) -> None:
+    from tte.inspect import format_summary, summarize
+
+    assert "conv channels give one byte for every input" in format_summary(summarize(tte.load(paths["vww-mbv1"])))
+    assert "conv channels give one byte" not in format_summary(summarize(tte.load(paths["kws-dscnn"])))
+
+
 def test_cli_says_what_it_skipped(paths: dict, tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["compile", str(paths["vww-mbv1"]), "--scheme", "none", "--int8-io",
                                   "-o", str(tmp_path / "out")])

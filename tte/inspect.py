@@ -55,7 +55,7 @@ def summarize(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "source": graph.meta.get("source_file"),
         "quantized": graph.is_quantized,
-        "notes": list(graph.meta.get("notes", [])) + _boundary_note(graph),
+        "notes": list(graph.meta.get("notes", [])) + _boundary_note(graph) + _constant_note(graph),
         "inputs": [io(i) for i in graph.inputs],
         "outputs": [io(o) for o in graph.outputs],
         "op_counts": dict(sorted(Counter(n.op for n in graph.nodes).items())),
@@ -83,6 +83,23 @@ def _boundary_note(graph: Graph) -> list[str]:
         return []
     return ["float I/O around an int8 body: `tte compile --int8-io` (tte.int8_io) takes the QUANTIZE / "
             "DEQUANTIZE off, so the device reads and writes int8"]
+
+
+def _constant_note(graph: Graph) -> list[str]:
+    """A note where convs have channels constant for every input (tte.compiler.constant_channels)."""
+    from tte.compiler.constant_channels import drop_constant_channels
+    from tte.errors import TteError
+
+    if not graph.is_quantized:
+        return []
+    try:
+        dropped = drop_constant_channels(graph)[1].report()
+    except TteError:   # a graph the pass cannot read changes nothing in the summary
+        return []
+    if not dropped["channels"]:
+        return []
+    return [f"{dropped['channels']} conv channels give one byte for every input; an inference-only compile "
+            f"(--scheme none) skips them: {dropped['macs']:,} multiply-accumulates of an inference"]
 
 
 def format_summary(s: dict[str, Any]) -> str:
