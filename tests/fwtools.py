@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +62,21 @@ def assert_infers_like_reference(g: Graph, a: Analysis, m7: bool, board: str = "
         finally:
             q.close()
     return sources
+
+
+def qemu_inference_outputs(g: Graph, xs: np.ndarray, out_dir: Path, scheme: str = "none") -> list[np.ndarray]:
+    """g compiled (``scheme``) into firmware for the emulated M7, one inference per input of xs:
+    the outputs the firmware gives."""
+    from tte.compiler.compile import compile_model
+    from tte.targets.firmware import build_firmware
+    from tte.targets.qemu import Stream, run_firmware
+
+    compile_model(g, board="qemu-mps2-an500", scheme=scheme, out_dir=out_dir)
+    fw = build_firmware(out_dir, "qemu-mps2-an500", in_mode="semihost")
+    s = Stream()
+    for x in xs:
+        s.infer(np.ascontiguousarray(x))
+    return list(run_firmware(fw, s).outputs)
 
 
 def with_params(g: Graph, params: dict[str, np.ndarray]) -> Graph:

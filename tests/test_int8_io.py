@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fwtools import needs_arm_gcc, needs_qemu
+from fwtools import needs_arm_gcc, needs_qemu, qemu_inference_outputs
 from mltk_models import LR, fetch_or_skip, samples
 from tflite_oracles import run_tflm
 
@@ -156,18 +156,8 @@ def test_cli_int8_io(paths: dict, tmp_path: Path) -> None:
 @needs_arm_gcc
 @needs_qemu
 def test_qemu_int8_image_is_bit_exact(paths: dict, tmp_path: Path) -> None:
-    from tte.compiler.compile import compile_model
-    from tte.targets.firmware import build_firmware
-    from tte.targets.qemu import Stream, run_firmware
-
     g8 = tte.int8_io(tte.load(paths["kws-dscnn"]))
-    compile_model(g8, board="qemu-mps2-an500", scheme="none", out_dir=tmp_path / "m")
-    fw = build_firmware(tmp_path / "m", "qemu-mps2-an500", in_mode="semihost")
     xs = samples(g8, 2, seed=5)
-    s = Stream()
-    for x in xs:
-        s.infer(np.ascontiguousarray(x))
-    res = run_firmware(fw, s)
     data = paths["kws-dscnn"].read_bytes()
-    for x, got in zip(xs, res.outputs, strict=True):
+    for x, got in zip(xs, qemu_inference_outputs(g8, xs, tmp_path / "m"), strict=True):
         assert got.tobytes() == _tflm_int8(data, g8, x).tobytes()

@@ -2546,19 +2546,11 @@ static TTE_ALWAYS_INLINE void prepd_px(const tte_conv2d_s8_params_t *p, const in
         /* the whole groups of four pixels in one call, then the last one to three */
         const int32_t whole = npx / 4;
         if (whole > 0) {
-            if (z) {
-                pwz_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
-            } else {
-                pwd_groups(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
-            }
+            (z ? pwz_groups : pwd_groups)(x, xw, NULL, n, m, nc, wp, y + 2 * c0, whole);
         }
         if (4 * whole < npx) {
             pwd_widen_group(xw, x, 4 * whole, npx, n);
-            if (z) {
-                pwz_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
-            } else {
-                pwd_run_group(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
-            }
+            (z ? pwz_run_group : pwd_run_group)(xw, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
         }
 #else
         int32_t i;
@@ -2584,17 +2576,15 @@ static TTE_ALWAYS_INLINE void prepd_px(const tte_conv2d_s8_params_t *p, const in
     }
 }
 
-void tte_conv2d_s8_pointwise_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                      const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-    prepd_px(p, x, npx, prep, y, buf, 0);
-}
-
-void tte_conv2d_s8_pointwise_prepz_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                      const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-    prepd_px(p, x, npx, prep, y, buf, 1);
-}
+/* NAME: BODY (prepd_px or prepd_all_px) with z = Z, a kernel a block's params can name */
+#define TTE_PW_DOUBLED_ENTRY(NAME, BODY, Z)                                             \
+    void NAME(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx, const uint32_t *prep, int8_t *y, \
+              int16_t *buf)                                                             \
+    {                                                                                   \
+        BODY(p, x, npx, prep, y, buf, Z);                                               \
+    }
+TTE_PW_DOUBLED_ENTRY(tte_conv2d_s8_pointwise_prepd_px, prepd_px, 0)
+TTE_PW_DOUBLED_ENTRY(tte_conv2d_s8_pointwise_prepz_px, prepd_px, 1)
 
 /* prepd_px where pw_layout's form takes several passes (its buffer, prep_all_bytes, holds every
  * pixel): every pixel widened into buf once, then each pass over all of them, the whole groups
@@ -2618,18 +2608,11 @@ static TTE_ALWAYS_INLINE void prepd_all_px(const tte_conv2d_s8_params_t *p, cons
         const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
         const uint32_t *const wp = prep + (size_t)c0 * pw;
         if (whole > 0) {
-            if (z) {
-                pwz_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
-            } else {
-                pwd_groups(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
-            }
+            (z ? pwz_groups : pwd_groups)(NULL, NULL, xw, n, m, nc, wp, y + 2 * c0, whole);
         }
         if (4 * whole < npx) {
-            if (z) {
-                pwz_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
-            } else {
-                pwd_run_group(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole, npx);
-            }
+            (z ? pwz_run_group : pwd_run_group)(xw + (size_t)whole * 2 * n, n, m, nc, wp, y + 2 * c0, 4 * whole,
+                                                npx);
         }
     }
 #else
@@ -2637,17 +2620,8 @@ static TTE_ALWAYS_INLINE void prepd_all_px(const tte_conv2d_s8_params_t *p, cons
 #endif
 }
 
-void tte_conv2d_s8_pointwise_prepd_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                          const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-    prepd_all_px(p, x, npx, prep, y, buf, 0);
-}
-
-void tte_conv2d_s8_pointwise_prepz_all_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
-                                          const uint32_t *prep, int8_t *y, int16_t *buf)
-{
-    prepd_all_px(p, x, npx, prep, y, buf, 1);
-}
+TTE_PW_DOUBLED_ENTRY(tte_conv2d_s8_pointwise_prepd_all_px, prepd_all_px, 0)
+TTE_PW_DOUBLED_ENTRY(tte_conv2d_s8_pointwise_prepz_all_px, prepd_all_px, 1)
 
 #if defined(__ARM_FEATURE_DSP)
 /* a0..a3 += the sums over c < n of (x[c] - zp) * w{0..3}[c], rows w0..w3 wstride apart */
