@@ -2649,11 +2649,12 @@ def forward_cases() -> list[Case]:
     cases += [_doubled(_prep_block_case(s)) for s in range(18)]
     cases += [_doubled(_prep_block_case(100 + s, c)) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
     cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
-    # below 32 inputs (tte_conv2d_s8_pointwise_small_prepd_px): 4 to 24 inputs, odd and even
-    # counts of channel pairs, 4 to 42 pixels a call (every remainder of four: the last pixels one
-    # at a time), several passes of channels (24 inputs, 56 outputs or more), whole images (dw_all)
-    # (no channels whose bias dwarfs their weights: pe_layout takes none)
-    cases += [_doubled(_prep_block_case(200 + s, (4, 8, 12, 16, 20, 24)[s // 3], dead=False)) for s in range(18)]
+    # below 32 inputs (tte_conv2d_s8_pointwise_small_prepd_px): 8, 16 and 24 inputs, flat, with
+    # E and with the add, ReLU outputs (out_zp -128: no sign term) and others, odd and even counts
+    # of channel pairs, 4 to 42 pixels a call (every remainder of four: a run's last one to three
+    # pixels as one group), several passes of channels (24 inputs, 58 outputs or more), whole
+    # images (dw_all); no channels whose bias dwarfs their weights (pe_layout takes none)
+    cases += [_doubled(_prep_block_case(200 + s, (8, 16, 24)[s // 3 % 3], dead=False)) for s in range(18)]
     cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] < 32]
     # 256 inputs and 10 to 35 channel pairs: two pairs a pass (what the D-cache holds, pwd_per_pass),
     # widened per pass, rows of 4, 5 and 7 pixels (whole groups of four in one call, pwd_groups,

@@ -1,4 +1,4 @@
-/* int8 1x1 conv over 4 to 24 input channels with its weights in the doubled pair layout
+/* int8 1x1 conv over 8, 16 or 24 input channels with its weights in the doubled pair layout
  * (tte_conv2d_s8_pointwise_small_prepd_px; tte.compiler.emit.block.pwd_layout below 32 inputs):
  * a streamed block's P in an inference-only image, where pe_layout's per-channel form took four
  * pixels by one channel a step (pwe_groups, pointwise_s8.c), loading each pixel's x once per
@@ -20,8 +20,9 @@
  * has four registers (multiplier, e, K and a temporary), and each pixel's two outputs of a pair go
  * out as one halfword (BFI + STRH), the four pixels' addresses from m and 3 m in the frame. About
  * 11.4 instructions an output over 8 inputs (pwe_groups: 12), 16.9 over 16 (pw3_channels: 17.7),
- * plus the widening (four instructions a word of a pixel): measured in VWW's blocks, 12.2 over 8
- * inputs and 16 outputs, 17.5 over 16 and 32, all included (pe_layout's kernels: 12.8, 18.5). */
+ * plus the widening (four instructions a word of a pixel); one less where out_zp is -128
+ * (TTE_PSD_RQ_RELU): measured in VWW's blocks (ReLU outputs), 11.2 over 8 inputs and 16 outputs,
+ * 16.5 over 16 and 32, all included (pe_layout's kernels: 12.8, 18.5). */
 #include "tte/internal/optimized.h"
 
 #include <string.h>
@@ -74,12 +75,9 @@
     "smlad %[a00], %[xa], %[w0], %[a00]\n\t"                                            \
     "smlad %[a01], %[xa], %[w1], %[a01]\n\t"                                            \
     TTE_PSD_W TTE_PSD_PX01("16") TTE_PSD_PX23("24")
-#define TTE_PSD_DOT1 TTE_PSD_FIRST
-#define TTE_PSD_DOT2 TTE_PSD_DOT1 TTE_PSD_GROUP(1)
-#define TTE_PSD_DOT3 TTE_PSD_DOT2 TTE_PSD_GROUP(2)
-#define TTE_PSD_DOT4 TTE_PSD_DOT3 TTE_PSD_GROUP(3)
-#define TTE_PSD_DOT5 TTE_PSD_DOT4 TTE_PSD_GROUP(4)
-#define TTE_PSD_DOT6 TTE_PSD_DOT5 TTE_PSD_GROUP(5)
+#define TTE_PSD_DOT8 TTE_PSD_FIRST TTE_PSD_GROUP(1)
+#define TTE_PSD_DOT16 TTE_PSD_DOT8 TTE_PSD_GROUP(2) TTE_PSD_GROUP(3)
+#define TTE_PSD_DOT24 TTE_PSD_DOT16 TTE_PSD_GROUP(4) TTE_PSD_GROUP(5)
 /* tte_rq_fast_s8 on the doubled sum in A (pointwise_s8.c's TTE_PWS_RQ): multiplier w0, e w1, K xa,
  * xb free; the byte left sign-extended in A */
 #define TTE_PSD_RQ(A)                                                                   \
@@ -87,15 +85,23 @@
     "smmlar %[" A "], %[" A "], %[w0], %[xb]\n\t"                                       \
     "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"
+/* the same where out_zp is -128 (a ReLU's outputs), without the sign term: a sum d < 0 has q =
+ * SMMULR(d, mult) <= 0, so (q + K) >> e is at most K >> e = zp2 = -255 with the term or without,
+ * and the halving SSAT gives -128 either way (a multiplier 0: K >> 0 = -255 too); d >= 0 has no
+ * term. One instruction less an output. */
+#define TTE_PSD_RQ_RELU(A)                                                              \
+    "smmlar %[" A "], %[" A "], %[w0], %[xa]\n\t"                                       \
+    "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
+    "ssat %[" A "], #8, %[" A "], asr #1\n\t"
 /* a channel's multiplier, e and K */
 #define TTE_PSD_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
     "ldr %[xa], [%[wp]], #4\n\t"
-/* both channels' output stages, each pixel's two bytes as one halfword (pixel q at yp + q m; m
+/* both channels' output stages (RQ: TTE_PSD_RQ or TTE_PSD_RQ_RELU), each pixel's two bytes as one halfword (pixel q at yp + q m; m
  * and 3 m from the frame's state at byte M), yp on to the next pair's */
-#define TTE_PSD_OUT(M)                                                                  \
-    TTE_PSD_PARAMS TTE_PSD_RQ("a00") TTE_PSD_RQ("a10") TTE_PSD_RQ("a20") TTE_PSD_RQ("a30") \
-    TTE_PSD_PARAMS TTE_PSD_RQ("a01") TTE_PSD_RQ("a11") TTE_PSD_RQ("a21") TTE_PSD_RQ("a31") \
+#define TTE_PSD_OUT(M, RQ)                                                              \
+    TTE_PSD_PARAMS RQ("a00") RQ("a10") RQ("a20") RQ("a30")                              \
+    TTE_PSD_PARAMS RQ("a01") RQ("a11") RQ("a21") RQ("a31")                              \
     "bfi %[a00], %[a01], #8, #8\n\t"                                                    \
     "bfi %[a10], %[a11], #8, #8\n\t"                                                    \
     "bfi %[a20], %[a21], #8, #8\n\t"                                                    \
@@ -118,21 +124,16 @@
     "strd %[w0], %[w1], [sp, #(32*" #J "+16+" OFF ")]\n\t"
 /* word J of the four pixels */
 #define TTE_PSD_WIDEN(J, N) TTE_PSD_WIDEN2(0, 1, J, N, "0") TTE_PSD_WIDEN2(2, 3, J, N, "8")
-#define TTE_PSD_WIDEN1 TTE_PSD_WIDEN(0, "4")
-#define TTE_PSD_WIDEN2W TTE_PSD_WIDEN(0, "8") TTE_PSD_WIDEN(1, "8")
-#define TTE_PSD_WIDEN3 TTE_PSD_WIDEN(0, "12") TTE_PSD_WIDEN(1, "12") TTE_PSD_WIDEN(2, "12")
-#define TTE_PSD_WIDEN4 TTE_PSD_WIDEN(0, "16") TTE_PSD_WIDEN(1, "16") TTE_PSD_WIDEN(2, "16") TTE_PSD_WIDEN(3, "16")
-#define TTE_PSD_WIDEN5                                                                  \
-    TTE_PSD_WIDEN(0, "20") TTE_PSD_WIDEN(1, "20") TTE_PSD_WIDEN(2, "20") TTE_PSD_WIDEN(3, "20") \
-    TTE_PSD_WIDEN(4, "20")
-#define TTE_PSD_WIDEN6                                                                  \
+#define TTE_PSD_WIDEN8 TTE_PSD_WIDEN(0, "8") TTE_PSD_WIDEN(1, "8")
+#define TTE_PSD_WIDEN16 TTE_PSD_WIDEN(0, "16") TTE_PSD_WIDEN(1, "16") TTE_PSD_WIDEN(2, "16") TTE_PSD_WIDEN(3, "16")
+#define TTE_PSD_WIDEN24                                                                  \
     TTE_PSD_WIDEN(0, "24") TTE_PSD_WIDEN(1, "24") TTE_PSD_WIDEN(2, "24") TTE_PSD_WIDEN(3, "24") \
     TTE_PSD_WIDEN(4, "24") TTE_PSD_WIDEN(5, "24")
 
 /* Every group of four pixels (each widened into the frame, then every pair of the pass over it,
  * two a loop pass: an odd count enters at the second), the state as TTE_PSD_STATE_BYTES tells, S
  * its byte in the frame and F the frame's bytes (strings) */
-#define TTE_PSD_GROUPS(WIDEN, DOT, N4, S, F)                                            \
+#define TTE_PSD_GROUPS(WIDEN, DOT, RQ, N4, S, F)                                        \
     __asm__ volatile("sub sp, sp, #" F "\n\t"                                           \
                      "strd %[a00], %[a01], [sp, #(" S ")]\n\t"                          \
                      "strd %[a10], %[a11], [sp, #(" S "+8)]\n\t"                        \
@@ -145,8 +146,8 @@
                      "ldrd %[wp], %[w0], [sp, #(" S "+24)]\n\t"                         \
                      "cmp %[w0], #0\n\t"                                                \
                      "bne 3f\n"                                                         \
-                     "2:\n\t" DOT TTE_PSD_OUT(S "+16")                                  \
-                     "3:\n\t" DOT TTE_PSD_OUT(S "+16")                                  \
+                     "2:\n\t" DOT TTE_PSD_OUT(S "+16", RQ)                              \
+                     "3:\n\t" DOT TTE_PSD_OUT(S "+16", RQ)                              \
                      "ldr %[w0], [sp, #(" S "+12)]\n\t"                                 \
                      "cmp %[wp], %[w0]\n\t"                                             \
                      "bne 2b\n\t"                                                       \
@@ -167,30 +168,30 @@
  * layout (pw words each): the first group's outputs of pixel 0 at y, pixels 1, 2 and 3's at y + m,
  * y + 2 m and y + m3 (m3 = 3 m but in psd_tail's one group), a group's 4 m after the last's */
 static TTE_NOINLINE void psd_groups(const int8_t *x, const int8_t *xend, int8_t *y, int32_t m, int32_t m3,
-                                    const uint32_t *wp0, int32_t nc, int32_t pw, int32_t nw)
+                                    const uint32_t *wp0, int32_t nc, int32_t pw, int32_t nw, int32_t relu)
 {
     uint32_t a00 = (uint32_t)(uintptr_t)x, a01 = (uint32_t)(uintptr_t)xend, a10 = (uint32_t)(4 * m - 2 * nc);
     uint32_t a11 = (uint32_t)(uintptr_t)(wp0 + (size_t)nc * pw), a20 = (uint32_t)m, a21 = (uint32_t)m3;
     uint32_t a30 = (uint32_t)(uintptr_t)wp0, a31 = (uint32_t)(nc & 1);
     uint32_t w0 = 0, w1 = 0, xa = 0, xb = 0, wp = 0, yp = (uint32_t)(uintptr_t)y;
-    switch (nw) {
-    case 1:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN1, TTE_PSD_DOT1, "16", "32", "72");
-        break;
-    case 2:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN2W, TTE_PSD_DOT2, "32", "64", "104");
-        break;
-    case 3:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN3, TTE_PSD_DOT3, "48", "96", "136");
-        break;
+    switch (2 * nw + relu) {
     case 4:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN4, TTE_PSD_DOT4, "64", "128", "168");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQ, "32", "64", "104");
         break;
     case 5:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN5, TTE_PSD_DOT5, "80", "160", "200");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQ_RELU, "32", "64", "104");
+        break;
+    case 8:
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQ, "64", "128", "168");
+        break;
+    case 9:
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQ_RELU, "64", "128", "168");
+        break;
+    case 12:
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQ, "96", "192", "232");
         break;
     default:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN6, TTE_PSD_DOT6, "96", "192", "232");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQ_RELU, "96", "192", "232");
         break;
     }
 }
@@ -199,7 +200,7 @@ static TTE_NOINLINE void psd_groups(const int8_t *x, const int8_t *xend, int8_t 
  * (0, 0, 0, 0), (0, 0, 0, 1) or (0, 1, 2, 2), copied together, each lane's outputs where its
  * pixel's go (the same bytes written again) */
 static TTE_NOINLINE void psd_tail(const int8_t *x, int32_t r, int32_t n, int8_t *y, int32_t m, const uint32_t *wp0,
-                                  int32_t nc, int32_t pw)
+                                  int32_t nc, int32_t pw, int32_t relu)
 {
     int8_t four[4 * 24];
     const int32_t last = r - 1;
@@ -207,7 +208,7 @@ static TTE_NOINLINE void psd_tail(const int8_t *x, int32_t r, int32_t n, int8_t 
     memcpy(four + n, x + (size_t)(r == 3) * n, (size_t)n);
     memcpy(four + 2 * n, x + (size_t)(r == 3 ? 2 : 0) * n, (size_t)n);
     memcpy(four + 3 * n, x + (size_t)last * n, (size_t)n);
-    psd_groups(four, four + 4 * n, y, r == 3 ? m : 0, last * m, wp0, nc, pw, n / 4);
+    psd_groups(four, four + 4 * n, y, r == 3 ? m : 0, last * m, wp0, nc, pw, n / 4, relu);
 }
 #endif
 
@@ -218,7 +219,7 @@ void tte_conv2d_s8_pointwise_small_prepd_px(const tte_conv2d_s8_params_t *p, con
     (void)buf;
 #if defined(__ARM_FEATURE_DSP)
     {
-        const int32_t pairs = m / 2, groups = npx / 4;
+        const int32_t pairs = m / 2, groups = npx / 4, relu = p->out_zp == -128;
         /* passes of channel pairs whose layout stays in the D-cache while more pixels follow */
         const int32_t fit = TTE_PSD_PASS_BYTES / (4 * pw);
         const int32_t per = npx > 4 && pairs > fit ? (fit > 0 ? fit : 1) : pairs;
@@ -227,11 +228,11 @@ void tte_conv2d_s8_pointwise_small_prepd_px(const tte_conv2d_s8_params_t *p, con
             const int32_t nc = pairs - c0 < per ? pairs - c0 : per;
             const uint32_t *const wp0 = prep + (size_t)c0 * pw;
             if (groups > 0) {
-                psd_groups(x, x + (size_t)groups * 4 * n, y + 2 * c0, m, 3 * m, wp0, nc, pw, n / 4);
+                psd_groups(x, x + (size_t)groups * 4 * n, y + 2 * c0, m, 3 * m, wp0, nc, pw, n / 4, relu);
             }
             if (npx > 4 * groups) {
                 psd_tail(x + (size_t)groups * 4 * n, npx - 4 * groups, n, y + (size_t)groups * 4 * m + 2 * c0, m,
-                         wp0, nc, pw);
+                         wp0, nc, pw, relu);
             }
         }
     }

@@ -752,7 +752,7 @@ def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     (up to 24 input channels) or the kernel could not be exact (pw_layout's conditions but the
     lanes', which doubled int8 weights always meet). Up to 24 input channels, pe_layout's words
     in the same arrangement instead (_small_pairs: the same bytes as pe_layout, for
-    tte_conv2d_s8_pointwise_small_prepd_px), where the output channels are even."""
+    tte_conv2d_s8_pointwise_small_prepd_px), over 8, 16 or 24 inputs and an even number of outputs."""
     _, _, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, project.inputs[1])
@@ -778,14 +778,13 @@ def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
 def _small_pairs(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
     """pe_layout's words of the 1x1 conv `project` arranged as pwd_layout's, pair by pair of output
     channels: both doubled biases, per four inputs (2 w0, 2 w2) of both channels, then (2 w1, 2 w3)
-    of both, then each channel's multiplier, e and K; None where pe_layout has none or the output
-    channels are odd."""
+    of both, then each channel's multiplier, e and K; None where pe_layout has none, the output
+    channels are odd or the inputs not 8, 16 or 24 (the kernel's)."""
     pr = _small_layout(project, view)
-    m = _t(view, project.inputs[1]).shape[0]
-    if pr is None or m % 2:
+    m, n = _t(view, project.inputs[1]).shape[0], _t(view, project.inputs[1]).shape[3]
+    if pr is None or m % 2 or n % 8:
         return None
     per = pr[1].reshape(m, -1)
-    n = 2 * (per.shape[1] - 4)
     words = per[:, 1:1 + n // 2].reshape(m // 2, 2, n // 4, 2).transpose(0, 2, 3, 1).reshape(m // 2, n)
     prep = np.concatenate([per[:, 0].reshape(m // 2, 2), words, per[:, 1 + n // 2:].reshape(m // 2, 6)], axis=1)
     prep = np.ascontiguousarray(prep, np.uint32).reshape(-1)
