@@ -21,8 +21,8 @@
  * out as one halfword (BFI + STRH), the four pixels' addresses from m and 3 m in the frame. About
  * 11.4 instructions an output over 8 inputs (pwe_groups: 12), 16.9 over 16 (pw3_channels: 17.7),
  * plus the widening (four instructions a word of a pixel); one less where out_zp is -128
- * (TTE_PSD_RQ_RELU): measured in VWW's blocks (ReLU outputs), 11.2 over 8 inputs and 16 outputs,
- * 16.5 over 16 and 32, all included (pe_layout's kernels: 12.8, 18.5). */
+ * (TTE_PSD_RQS_RELU): measured in VWW's blocks (ReLU outputs), 11.0 over 8 inputs and 16 outputs,
+ * 16.4 over 16 and 32, all included (pe_layout's kernels: 12.8, 18.5). */
 #include "tte/internal/optimized.h"
 
 #include <string.h>
@@ -88,20 +88,34 @@
 /* the same where out_zp is -128 (a ReLU's outputs), without the sign term: a sum d < 0 has q =
  * SMMULR(d, mult) <= 0, so (q + K) >> e is at most K >> e = zp2 = -255 with the term or without,
  * and the halving SSAT gives -128 either way (a multiplier 0: K >> 0 = -255 too); d >= 0 has no
- * term. One instruction less an output. */
-#define TTE_PSD_RQ_RELU(A)                                                              \
-    "smmlar %[" A "], %[" A "], %[w0], %[xa]\n\t"                                       \
+ * term. One instruction less an output; the multiplier in register MULT */
+#define TTE_PSD_RQ_RELU(A, MULT)                                                        \
+    "smmlar %[" A "], %[" A "], %[" MULT "], %[xa]\n\t"                                 \
     "asr %[" A "], %[" A "], %[w1]\n\t"                                                 \
     "ssat %[" A "], #8, %[" A "], asr #1\n\t"
 /* a channel's multiplier, e and K */
 #define TTE_PSD_PARAMS                                                                  \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
     "ldr %[xa], [%[wp]], #4\n\t"
-/* both channels' output stages (RQ: TTE_PSD_RQ or TTE_PSD_RQ_RELU), each pixel's two bytes as one halfword (pixel q at yp + q m; m
- * and 3 m from the frame's state at byte M), yp on to the next pair's */
-#define TTE_PSD_OUT(M, RQ)                                                              \
-    TTE_PSD_PARAMS RQ("a00") RQ("a10") RQ("a20") RQ("a30")                              \
-    TTE_PSD_PARAMS RQ("a01") RQ("a11") RQ("a21") RQ("a31")                              \
+/* both channels' output stages */
+#define TTE_PSD_RQS                                                                     \
+    TTE_PSD_PARAMS TTE_PSD_RQ("a00") TTE_PSD_RQ("a10") TTE_PSD_RQ("a20") TTE_PSD_RQ("a30") \
+    TTE_PSD_PARAMS TTE_PSD_RQ("a01") TTE_PSD_RQ("a11") TTE_PSD_RQ("a21") TTE_PSD_RQ("a31")
+/* the same without the sign term, which frees xb: the six words in three LDRD, (mult0, e0),
+ * (K0, mult1), (e1, K1) */
+#define TTE_PSD_RQS_RELU                                                                \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                                                \
+    "ldrd %[xa], %[xb], [%[wp]], #8\n\t"                                                \
+    TTE_PSD_RQ_RELU("a00", "w0") TTE_PSD_RQ_RELU("a10", "w0") TTE_PSD_RQ_RELU("a20", "w0") \
+    TTE_PSD_RQ_RELU("a30", "w0")                                                        \
+    "ldrd %[w1], %[xa], [%[wp]], #8\n\t"                                                \
+    TTE_PSD_RQ_RELU("a01", "xb") TTE_PSD_RQ_RELU("a11", "xb") TTE_PSD_RQ_RELU("a21", "xb") \
+    TTE_PSD_RQ_RELU("a31", "xb")
+/* both channels' output stages (RQS: TTE_PSD_RQS or TTE_PSD_RQS_RELU), each pixel's two bytes as
+ * one halfword (pixel q at yp + q m; m and 3 m from the frame's state at byte M), yp on to the
+ * next pair's */
+#define TTE_PSD_OUT(M, RQS)                                                             \
+    RQS                                                                                 \
     "bfi %[a00], %[a01], #8, #8\n\t"                                                    \
     "bfi %[a10], %[a11], #8, #8\n\t"                                                    \
     "bfi %[a20], %[a21], #8, #8\n\t"                                                    \
@@ -133,7 +147,7 @@
 /* Every group of four pixels (each widened into the frame, then every pair of the pass over it,
  * two a loop pass: an odd count enters at the second), the state as TTE_PSD_STATE_BYTES tells, S
  * its byte in the frame and F the frame's bytes (strings) */
-#define TTE_PSD_GROUPS(WIDEN, DOT, RQ, N4, S, F)                                        \
+#define TTE_PSD_GROUPS(WIDEN, DOT, RQS, N4, S, F)                                        \
     __asm__ volatile("sub sp, sp, #" F "\n\t"                                           \
                      "strd %[a00], %[a01], [sp, #(" S ")]\n\t"                          \
                      "strd %[a10], %[a11], [sp, #(" S "+8)]\n\t"                        \
@@ -146,8 +160,8 @@
                      "ldrd %[wp], %[w0], [sp, #(" S "+24)]\n\t"                         \
                      "cmp %[w0], #0\n\t"                                                \
                      "bne 3f\n"                                                         \
-                     "2:\n\t" DOT TTE_PSD_OUT(S "+16", RQ)                              \
-                     "3:\n\t" DOT TTE_PSD_OUT(S "+16", RQ)                              \
+                     "2:\n\t" DOT TTE_PSD_OUT(S "+16", RQS)                              \
+                     "3:\n\t" DOT TTE_PSD_OUT(S "+16", RQS)                              \
                      "ldr %[w0], [sp, #(" S "+12)]\n\t"                                 \
                      "cmp %[wp], %[w0]\n\t"                                             \
                      "bne 2b\n\t"                                                       \
@@ -176,22 +190,22 @@ static TTE_NOINLINE void psd_groups(const int8_t *x, const int8_t *xend, int8_t 
     uint32_t w0 = 0, w1 = 0, xa = 0, xb = 0, wp = 0, yp = (uint32_t)(uintptr_t)y;
     switch (2 * nw + relu) {
     case 4:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQ, "32", "64", "104");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQS, "32", "64", "104");
         break;
     case 5:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQ_RELU, "32", "64", "104");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN8, TTE_PSD_DOT8, TTE_PSD_RQS_RELU, "32", "64", "104");
         break;
     case 8:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQ, "64", "128", "168");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQS, "64", "128", "168");
         break;
     case 9:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQ_RELU, "64", "128", "168");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN16, TTE_PSD_DOT16, TTE_PSD_RQS_RELU, "64", "128", "168");
         break;
     case 12:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQ, "96", "192", "232");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQS, "96", "192", "232");
         break;
     default:
-        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQ_RELU, "96", "192", "232");
+        TTE_PSD_GROUPS(TTE_PSD_WIDEN24, TTE_PSD_DOT24, TTE_PSD_RQS_RELU, "96", "192", "232");
         break;
     }
 }
