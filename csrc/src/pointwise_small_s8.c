@@ -37,12 +37,12 @@
 
 #if defined(__ARM_FEATURE_DSP)
 /* The frame below sp: per four inputs g the widened words of the four pixels at byte 32 g,
- * (x0, x2) of pixels 0..3, then (x1, x3) of pixels 0..3; past them (byte S = 32 NW) the state:
+ * (x0, x2) of pixels 0..3, then (x1, x3) of pixels 0..3; past them (byte S = 8 n) the state:
  * S: the next group's pixels (n bytes apart), S + 4: the end of the pixels, S + 8: from a
  * group's last output pointer to the next group's first, S + 12: the end of the pass's pairs,
- * S + 16: m (0: one pixel in all four lanes, its outputs written four times over), S + 20: 3 m,
- * S + 24: the pass's first pair, S + 28: nonzero where the pass has an odd number of pairs. 40
- * bytes of state keep the frame a multiple of 8. */
+ * S + 16 and S + 20: where pixels 1 and 3's outputs are from pixel 0's, m and 3 m (psd_tail's
+ * group of copies: its lanes' own pixels'), S + 24: the pass's first pair, S + 28: nonzero where
+ * the pass has an odd number of pairs. 40 bytes of state keep the frame a multiple of 8. */
 #define TTE_PSD_STATE_BYTES 40
 
 /* x pair at frame byte OFF into sums A, B (w0: channel 0's word, w1: channel 1's) and C, D */
