@@ -1589,7 +1589,7 @@ def _dsconv_block_case(seed: int) -> Case:
     return _streamed_case(f"streamed_block_dsconv_{kind}_{c}ch_{seed}", g, rng)
 
 
-def _prep_block_case(seed: int, channels: int | None = None) -> Case:
+def _prep_block_case(seed: int, channels: int | None = None, dead: bool | None = None) -> Case:
     """A 3x3 depthwise -> 1x1 streamed block whose 1x1 reads its compile-time layout
     (tte.compiler.emit.block.pw_layout, pointwise_s8.c's tte_conv2d_s8_pointwise_prep_px): 32-128
     input channels (multiples of 16 and of 8 only), 2-80 output channels, the output stage
@@ -1597,7 +1597,8 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     [-127, 127] with some -128 beside a non-negative weight (a lane at the edge of int16), on
     every third seed channels with a bias of 2**29 or more (one output for any input: the
     layout's stand-in); flat, with an expand conv or with an add, pixel counts with every
-    remainder of four. `channels`: that many input channels instead."""
+    remainder of four. `channels`: that many input channels instead; `dead`: whether some channels'
+    bias dwarfs their weights (default: every third seed)."""
     rng = np.random.default_rng(7900 + seed)
     c = channels if channels is not None else (64, 40, 32, 96, 128, 56)[seed % 6]
     kind = ("flat", "expand", "residual")[seed % 3]
@@ -1614,12 +1615,14 @@ def _prep_block_case(seed: int, channels: int | None = None) -> Case:
     edge = rng.random(wq.shape) < 0.05
     wq[..., 1::2][edge[..., 1::2]] = -128
     wq[..., 0::2] = np.where(wq[..., 1::2] == -128, np.abs(wq[..., 0::2]), wq[..., 0::2])
-    _add_project(g, rng, wq, dead=seed % 3 == 0, relu=seed % 2 == 1)
+    _add_project(g, rng, wq, dead=seed % 3 == 0 if dead is None else dead, relu=seed % 2 == 1)
     _block_output(g, rng, kind == "residual")
     case = _streamed_case(f"streamed_block_prep_{kind}_{c}ch_{seed}", g, rng)
     from tte.compiler.emit.block import pw_layout
     assert pw_layout(case.graph.nodes[0], case.graph) is not None, case.name
     return case
+
+
 
 
 def _doubled(case: Case) -> Case:
@@ -2665,6 +2668,13 @@ def forward_cases() -> list[Case]:
     cases += [_doubled(_prep_block_case(s)) for s in range(18)]
     cases += [_doubled(_prep_block_case(100 + s, c)) for s, c in enumerate((48, 72, 80, 112, 144, 200))]
     cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] >= 32]
+    # below 32 inputs (tte_conv2d_s8_pointwise_small_prepd_px): 8, 16 and 24 inputs, flat, with
+    # E and with the add, ReLU outputs (out_zp -128: no sign term) and others, odd and even counts
+    # of channel pairs, 4 to 42 pixels a call (every remainder of four: a run's last one to three
+    # pixels as one group), several passes of channels (24 inputs, 58 outputs or more), whole
+    # images (dw_all); no channels whose bias dwarfs their weights (pe_layout takes none)
+    cases += [_doubled(_prep_block_case(200 + s, (8, 16, 24)[s // 3 % 3], dead=False)) for s in range(18)]
+    cases += [_doubled(_dw_all_case(s)) for s in range(36) if (32, 64, 128, 40, 256, 96, 16, 24, 8)[s % 9] < 32]
     # 256 inputs and 10 to 35 channel pairs: two pairs a pass (what the D-cache holds, pwd_per_pass),
     # widened per pass, rows of 4, 5 and 7 pixels (whole groups of four in one call, pwd_groups,
     # then a last one or three)

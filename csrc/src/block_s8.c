@@ -347,10 +347,10 @@ static void input_rows(const tte_conv2d_geom_t *gd, const int8_t *xb, int32_t oy
 static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int8_t *d, int32_t n,
                        const int8_t *w_p, const int32_t *b_p, int8_t *y, int16_t *pairs)
 {
-    if (p->pw_prep != NULL && p->project->g.in_c <= 24) {
-        tte_conv2d_s8_pointwise_small_prep_px(p->project, d, n, p->pw_prep, y);
-    } else if (p->pw_prep != NULL && p->pw_doubled_px != NULL) {
+    if (p->pw_prep != NULL && p->pw_doubled_px != NULL) {
         p->pw_doubled_px(p->project, d, n, p->pw_prep, y, pairs);
+    } else if (p->pw_prep != NULL && p->project->g.in_c <= 24) {
+        tte_conv2d_s8_pointwise_small_prep_px(p->project, d, n, p->pw_prep, y);
     } else if (p->pw_prep != NULL) {
         tte_conv2d_s8_pointwise_prep_px(p->project, d, n, p->pw_prep, y, pairs);
     } else {

@@ -35,7 +35,8 @@ typedef struct {
      * per image, not once per chunk of pixels (tte.compiler.emit.block.DW_ALL_META) */
     int32_t dw_all;
     /* pw_prep in the doubled layout (tte.compiler.emit.block.pwd_layout): its kernels,
-     * tte_conv2d_s8_pointwise_prepd_px and _prepd_all_px, named here so that only an image that
+     * tte_conv2d_s8_pointwise_prepd_px and _prepd_all_px (below 32 inputs
+     * tte_conv2d_s8_pointwise_small_prepd_px and NULL), named here so that only an image that
      * reads the layout links them; NULL: pw_prep in pw_layout's form */
     tte_pw_prep_fn pw_doubled_px;
     tte_pw_prep_fn pw_doubled_all_px;

@@ -214,6 +214,12 @@ void tte_conv2d_s8_pointwise_prepz_all_px(const tte_conv2d_s8_params_t *p, const
  * any npx >= 1. The same bytes as pointwise_px. */
 void tte_conv2d_s8_pointwise_small_prep_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
                                            const uint32_t *prep, int8_t *y);
+/* small_prep_px over pe_layout's words rearranged by pairs of output channels
+ * (tte.compiler.emit.block.pwd_layout below 32 inputs, pointwise_small_s8.c: in_c 8, 16 or 24,
+ * out_c even, pe_layout's conditions), four pixels by two channels a step; buf unused
+ * (tte_pw_prep_fn's). The same bytes as pointwise_px. */
+void tte_conv2d_s8_pointwise_small_prepd_px(const tte_conv2d_s8_params_t *p, const int8_t *x, int32_t npx,
+                                            const uint32_t *prep, int8_t *y, int16_t *buf);
 /* small_prep_px on rows consecutive runs of npx pixels of x (run r from x + r npx in_c on), run r's
  * outputs into slot (slot + r) mod slots of ring (slots of npx out_c bytes; slot < slots): a
  * streamed block's rows of E into its ring, each pass of the layout's channels over all of them,

@@ -754,12 +754,16 @@ def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     2 w3) of both, then pw_layout's output stage words. Twice pw_layout's weight bytes for no
     SXTB16 per weight word and no shift per output; None where pw_layout's form is pe_layout's
     (up to 24 input channels) or the kernel could not be exact (pw_layout's conditions but the
-    lanes', which doubled int8 weights always meet)."""
+    lanes', which doubled int8 weights always meet). Up to 24 input channels, pe_layout's words
+    in the same arrangement instead (_small_pairs: the same bytes as pe_layout, for
+    tte_conv2d_s8_pointwise_small_prepd_px), over 8, 16 or 24 inputs and an even number of outputs."""
     _, _, project, _, chain = _block_parts(node)
     view = _chain_graph(g, chain)
     w = _t(view, project.inputs[1])
-    if len(w.shape) != 4 or w.shape[3] <= PE_MAX_IN:
+    if len(w.shape) != 4:
         return None
+    if w.shape[3] <= PE_MAX_IN:
+        return _small_pairs(project, view) if _pw_checks(project, view) else None
     parts = _pw_parts(project, view)
     if parts is None:
         return None
@@ -771,6 +775,23 @@ def pwd_layout(node: Node, g: Graph) -> tuple[str, np.ndarray] | None:
     odd = (u[:, 1::4] | u[:, 3::4] << 16).reshape(m // 2, 2, n // 4)
     words = np.stack([even[:, 0], even[:, 1], odd[:, 0], odd[:, 1]], axis=2).reshape(m // 2, n)
     prep = np.concatenate([pbias.reshape(m // 2, 2), words, words_out], axis=1).astype(np.uint32).reshape(-1)
+    digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
+    return f"tte_pwd_{digest}", prep
+
+
+def _small_pairs(project: Node, view: Graph) -> tuple[str, np.ndarray] | None:
+    """pe_layout's words of the 1x1 conv `project` arranged as pwd_layout's, pair by pair of output
+    channels: both doubled biases, per four inputs (2 w0, 2 w2) of both channels, then (2 w1, 2 w3)
+    of both, then each channel's multiplier, e and K; None where pe_layout has none, the output
+    channels are odd or the inputs not 8, 16 or 24 (the kernel's)."""
+    pr = _small_layout(project, view)
+    m, n = _t(view, project.inputs[1]).shape[0], _t(view, project.inputs[1]).shape[3]
+    if pr is None or m % 2 or n % 8:
+        return None
+    per = pr[1].reshape(m, -1)
+    words = per[:, 1:1 + n // 2].reshape(m // 2, 2, n // 4, 2).transpose(0, 2, 3, 1).reshape(m // 2, n)
+    prep = np.concatenate([per[:, 0].reshape(m // 2, 2), words, per[:, 1 + n // 2:].reshape(m // 2, 6)], axis=1)
+    prep = np.ascontiguousarray(prep, np.uint32).reshape(-1)
     digest = hashlib.sha256(project.inputs[1].encode() + b"\0" + prep.tobytes()).hexdigest()[:16]
     return f"tte_pwd_{digest}", prep
 
@@ -1052,8 +1073,10 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
-    doubled_fns = (_doubled_fns(project, view) if pw is not None and pw[0].startswith("tte_pwd_")
-                   else "NULL, NULL")
+    doubled_fns = "NULL, NULL"
+    if pw is not None and pw[0].startswith("tte_pwd_"):
+        doubled_fns = ("tte_conv2d_s8_pointwise_small_prepd_px, NULL"
+                       if _t(view, project.inputs[1]).shape[3] <= PE_MAX_IN else _doubled_fns(project, view))
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
                      f"{names['d']}, {names['p']}, {names.get('a', 'NULL')}, {residual_first}, "
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
