@@ -52,7 +52,8 @@ static int32_t wide_bytes(const tte_block_s8_params_t *p)
  * dw57_pad's for a 5x5 or 7x7 */
 static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
 {
-    const size_t ring = tte_conv2d_s8_dw_ws_bytes(gd);
+    /* stride 1 only: the compiler gives no stride-2 D the copy (tte/compiler/emit/block.py) */
+    const size_t ring = gd->stride_w == 1 ? tte_conv2d_s8_dw_ws_bytes(gd) : 0;
     return (int32_t)(ring > 0 ? ring : tte_conv2d_s8_dw57_pad_bytes(gd));
 }
 
@@ -358,6 +359,20 @@ static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int
     }
 }
 
+/* Without E and the add: D over whole output rows [oy0, oy0 + nrows) of image xb into out, a 3x3
+ * stride-2 D through p->dw3s2 (tte_conv2d_s8_dw3s2_ws, given where its layout holds the pair
+ * words) where it takes them */
+static TTE_ALWAYS_INLINE void flat_dw_rows(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *xb,
+                                           int32_t oy0, int32_t nrows, const int8_t *w_d, const int32_t *b_d,
+                                           int8_t *out, void *dw_ws, size_t dw_bytes)
+{
+    if (p->dw3s2 == NULL
+        || !p->dw3s2(p->dw, fast_d, NULL, xb, nrows, oy0, 0, p->dw->g.out_w, b_d, p->dw_prep, out,
+                                (size_t)p->dw->g.out_c, dw_ws, dw_bytes)) {
+        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, xb, oy0, nrows, w_d, b_d, p->dw_prep, out, dw_ws, dw_bytes);
+    }
+}
+
 /* Without E and the add, D's outputs of a whole image in scratch (dw_all): D over every output
  * row in one call, then P once over every pixel (x is not read after D, so y may overlap it
  * anywhere) */
@@ -380,8 +395,7 @@ static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const
     int32_t b;
     for (b = 0; b < gd->batch; ++b) {
         int8_t *const yb = y + (size_t)b * y_image;
-        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, p->dw_prep, d,
-                                      dw_ws, dw_bytes);
+        flat_dw_rows(p, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, d, dw_ws, dw_bytes);
         if (all_wide_bytes(p) > 0) {
             if (p->pw_doubled_all_px != NULL) {
                 p->pw_doubled_all_px(p->project, d, npix, p->pw_prep, yb, wide);
@@ -405,6 +419,19 @@ static TTE_ALWAYS_INLINE void dw_row_call(const tte_block_s8_params_t *p, int32_
         p->dw3_row_blk(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes, p->dw3_blocks);
     } else {
         tte_conv2d_s8_dw_row_prep_ws(p->dw, fast_d, rows, ox, k, w_d, b_d, p->dw_prep, out, os, dw_ws, dw_bytes);
+    }
+}
+
+/* Without E and the add: dw_row_call, a 3x3 stride-2 D through p->dw3s2 where it takes the
+ * segment (flat_dw_rows') */
+static TTE_ALWAYS_INLINE void flat_dw_row(const tte_block_s8_params_t *p, int32_t fast_d,
+                                          const int8_t *const *rows, int32_t ox, int32_t k, const int8_t *w_d,
+                                          const int32_t *b_d, int8_t *out, size_t os, void *dw_ws, size_t dw_bytes)
+{
+    if (p->dw3s2 == NULL
+        || !p->dw3s2(p->dw, fast_d, rows, NULL, 1, 0, ox, k, b_d, p->dw_prep, out, os, dw_ws,
+                                dw_bytes)) {
+        dw_row_call(p, fast_d, rows, ox, k, w_d, b_d, out, os, dw_ws, dw_bytes);
     }
 }
 
@@ -477,14 +504,14 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
                     if (full >= 2) {
                         /* whole rows in one call */
-                        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
-                                                      p->dw_prep, dk + (size_t)q * dc, dw_ws, dw_bytes);
+                        flat_dw_rows(p, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d, dk + (size_t)q * dc,
+                                     dw_ws, dw_bytes);
                         q += full * gd->out_w;
                         continue;
                     }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                    dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                    flat_dw_row(p, fast_d, rows, qx, seg, w_d, b_d, dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                     q += seg;
                 }
                 np = k;
@@ -514,7 +541,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 const int32_t qx = (pix + q) % gd->out_w;
                 const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                flat_dw_row(p, fast_d, rows, qx, seg, w_d, b_d, dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                 q += seg;
             }
             project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);

@@ -28,6 +28,7 @@
 enum { DW3W_BLOCK_WORDS = 32 };
 
 #include "tte/internal/conv_s8.h"
+#include "tte/internal/dwp.h"
 
 #if defined(__ARM_FEATURE_DSP)
 /* acc + lo(a) * lo(b), acc + hi(a) * lo(b) */
@@ -1510,8 +1511,9 @@ static TTE_ALWAYS_INLINE void dw3_ring_fill(uint32_t *dst, const int8_t *src, in
  * or on doubled words dwp_k_words'), zp2, the outputs' step, the end (q0 past the last pair),
  * the three row pointers, the output pointer, the pass's words of _dw3_pair_words
  * (tte/compiler/emit/block.py: per channel pair two folded biases, then per window row
- * w0 + 65536 w1 and w1 + 65536 w2 of each channel; doubled: all twice theirs) */
-enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 31, DWP_WORDS = 32 };
+ * w0 + 65536 w1 and w1 + 65536 w2 of each channel; doubled: all twice theirs): DWP_* and the
+ * output stage's and the loop's macros in tte/internal/dwp.h, which depthwise_s2_s8.c's stride-2
+ * kernel shares */
 
 /* The second half of TTE_DWP_ROW and TTE_DWP_ROW_FIRST: the pair (j + 2, j + 3) at address A1
  * of row register R (its offset and bracket: "#32]!" moves R on to the next pair of pixels) on
@@ -1548,32 +1550,6 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "smlad r2, r6, r8, r2\n\t"                                                          \
     TTE_DWP_ROW_P1(R, A1, WB)
 
-/* TTE_DW4_RQ's steps up to the zero point of sums A and B (one channel, two pixels) with the
- * block's (r0) words at byte J */
-#define TTE_DWP_RQ2(A, B, J)                                                            \
-    "ldrd r7, r5, [r0, #" J "]\n\t"                                                    \
-    "smmlar " A ", " A ", r7, " A "\n\t"                                                \
-    "smmlar " B ", " B ", r7, " B "\n\t"                                                \
-    "add " A ", " A ", " A ", asr #31\n\t"                                             \
-    "add " B ", " B ", " B ", asr #31\n\t"                                             \
-    "asr " A ", " A ", r5\n\t"                                                         \
-    "asr " B ", " B ", r5\n\t"
-
-/* The zero point (r7) and the byte of sum A at ADDR */
-#define TTE_DWP_PUT(A, ADDR)                                                            \
-    "qadd " A ", " A ", r7\n\t"                                                         \
-    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
-    "strb " A ", " ADDR "\n\t"
-
-/* The four bytes of a channel pair through PUT (TTE_DWP_PUT or TTE_DWPK_PUT), the outputs' step
- * in r8: pixel j + 1's at r12 + r8, pixel j's at r12, which each moves on by one (no address
- * formed per pair, and r12 past the pass's channels at the end) */
-#define TTE_DWP_PUT4(PUT)                                                               \
-    PUT("r3", "[r12, r8]")                                                              \
-    PUT("r1", "[r12], #1")                                                              \
-    PUT("r4", "[r12, r8]")                                                              \
-    PUT("r2", "[r12], #1")
-
 /* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: A0 the address of the pair in a
  * row, A1 that of the next pair (TTE_DWP_ROW's), W the pair's words (byte 56 h of lr), J its
  * output stage's words (byte 16 h of the block) */
@@ -1592,21 +1568,6 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ldrd r7, r8, [r0, #96]\n\t"                                                       \
     TTE_DWP_PUT4(TTE_DWP_PUT)
 
-/* The output stage on doubled sums A and B (one channel, two pixels; dwp_k_words' words mult
- * and K at byte J of the block): SMMLAR adds the rounded high product to K - [sum < 0], which
- * leaves q - [q < 0] + (zp2 << ~shift) for the shift (dwp_k_words) */
-#define TTE_DWPK_Q(A, B, J)                                                             \
-    "ldrd r7, r8, [r0, #" J "]\n\t"                                                    \
-    "add r5, r8, " A ", asr #31\n\t"                                                   \
-    "add r6, r8, " B ", asr #31\n\t"                                                   \
-    "smmlar " A ", " A ", r7, r5\n\t"                                                  \
-    "smmlar " B ", " B ", r7, r6\n\t"
-
-/* The halving, the clamp and the byte of A at ADDR */
-#define TTE_DWPK_PUT(A, ADDR)                                                           \
-    "ssat " A ", #8, " A ", asr #1\n\t"                                                \
-    "strb " A ", " ADDR "\n\t"
-
 /* TTE_DWP_SUB on doubled words: J the pair's output-stage words (byte 24 h of the block); the
  * outputs' step and the pass's end into r8 and r7 (TTE_DWP_LOOP's tail after the last pair) */
 #define TTE_DWPK_SUB(A0, A1, W, J)                                                      \
@@ -1622,39 +1583,14 @@ enum { DWP_ZP2 = 24, DWP_OS = 25, DWP_END = 26, DWP_Q = 27, DWP_O = 30, DWP_W = 
     "ldrd r8, r7, [r0, #100]\n\t"                                                      \
     TTE_DWP_PUT4(TTE_DWPK_PUT)
 
-/* The loop over the pairs of output pixels of a pass (block at r0; the body's first channel
- * pair moves the row registers on to the next pairs, its channel pairs' stores r12 on by G,
- * the pass's channels; TAIL: the outputs' step and the end into r8 and r7 where the body has not
- * left them there); the registers saved and restored in the assembly (as dw57_run) */
-#define TTE_DWP_LOOP(BODY, G, TAIL)                                                     \
-    "push {r1-r12, lr}\n\t"                                                            \
-    "ldr lr, [r0, #124]\n\t"                                                           \
-    "ldrd r9, r10, [r0, #108]\n\t"                                                     \
-    "ldrd r11, r12, [r0, #116]\n\t"                                                    \
-    "1:\n\t" BODY TAIL                                                                  \
-    "add r12, r12, r8, lsl #1\n\t"                                                     \
-    "sub r12, r12, #" G "\n\t"                                                         \
-    "cmp r9, r7\n\t"                                                                    \
-    "bne 1b\n\t"                                                                        \
-    "pop {r1-r12, lr}"
-
-/* TTE_DWP_RUN: a pass's loop (TTE_DWP_LOOP) of BODY on the block blk. TTE_DWP_ROW8, TTE_DWP_ROW4:
- * the body of an eight- or four-channel pass, its channel pairs' sub-blocks SUB (TTE_DWP_SUB, or
- * TTE_DWPK_SUB on doubled words), the second to fourth pairs' output-stage words at J1, J2, J3;
- * the first pair's second loads move the rows on by a pair of pixels (32 or 16 bytes), the
- * other pairs' addresses from there */
-#define TTE_DWP_RUN(blk, BODY, G, TAIL)                                                 \
-    do {                                                                                \
-        register const uint32_t *b __asm__("r0") = (blk);                               \
-        __asm__ volatile(TTE_DWP_LOOP(BODY, G, TAIL) : : "r"(b) : "cc", "memory");     \
-    } while (0)
+/* TTE_DWP_ROW8, TTE_DWP_ROW4: the body of an eight- or four-channel pass (TTE_DWP_RUN's), its
+ * channel pairs' sub-blocks SUB (TTE_DWP_SUB, or TTE_DWPK_SUB on doubled words), the second to
+ * fourth pairs' output-stage words at J1, J2, J3; the first pair's second loads move the rows on
+ * by a pair of pixels (32 or 16 bytes), the other pairs' addresses from there */
 #define TTE_DWP_ROW8(SUB, J1, J2, J3)                                                   \
     SUB("#0]", "#32]!", "0", "0") SUB("#-24]", "#8]", "56", J1) SUB("#-16]", "#16]", "112", J2) \
         SUB("#-8]", "#24]", "168", J3)
 #define TTE_DWP_ROW4(SUB, J1) SUB("#0]", "#16]!", "0", "0") SUB("#-8]", "#8]", "56", J1)
-
-/* the outputs' step and the end (TTE_DWP_LOOP's TAIL after TTE_DWP_SUB) */
-#define TTE_DWP_TAIL "ldrd r8, r7, [r0, #100]\n\t"
 
 /* The pairs of output pixels of an eight-channel pass */
 static TTE_NOINLINE void dwp_row8(const uint32_t *blk)
@@ -1769,9 +1705,7 @@ static TTE_NOINLINE void dwp_lone(const uint32_t *blk, const uint32_t *s0, const
     }
 }
 
-/* A pass's kernel over its pairs of output pixels (dwp_row8, dwp_row4, dwp_row8k, dwp_row4k),
- * chosen once a pass */
-typedef void (*dwp_run_fn)(const uint32_t *blk);
+/* dwp_run_fn (tte/internal/dwp.h): dwp_row8, dwp_row4, dwp_row8k, dwp_row4k, chosen once a pass */
 
 /* The pairs of output pixels (j, j + 1) .. (j + 2 np - 2, j + 2 np - 1), j even, of a pass of G
  * channels over rows s0..s2 into out on (blk as dwp_span's) by the pass's kernel run */
@@ -2271,6 +2205,40 @@ static TTE_NOINLINE void dw3_ring(const tte_conv2d_s8_params_t *p, const rq_t *r
                     qc = t;
                 }
             }
+        }
+    }
+}
+
+
+/* The helpers tte/internal/dwp.h declares for depthwise_s2_s8.c */
+void tte_dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C, int32_t G,
+                  uint32_t zz)
+{
+    dwp_fill(d, src, lo, hi, ncol, C, G, zz);
+}
+
+void tte_dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
+{
+    dwp_pad(d, lo, hi, ncol, G, zz);
+}
+
+int32_t tte_dw3_mode2(const tte_conv2d_s8_params_t *p, int32_t fast, const int32_t *bias, int32_t n, rq_t *r)
+{
+    *r = rq_init(p, fast);
+    if (r->mode == 0 && dw3_fast_exact(r, bias, n, 9)) {
+        r->mode = 2;
+    }
+    return r->mode == 2;
+}
+
+void tte_dwp_stage_words(uint32_t *blk, const rq_t *r, int32_t c, int32_t G, int32_t dbl)
+{
+    if (dbl) {
+        dwp_k_words(blk, r->mult + c, r->shift + c, r->zp2, G);
+    } else {
+        dw3_rq_words(blk, r->mult + c, r->shift + c);
+        if (G == 8) {
+            dw3_rq_words(blk + 8, r->mult + c + 4, r->shift + c + 4);
         }
     }
 }
@@ -4340,6 +4308,10 @@ size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g)
 {
     const int32_t ring = g->k_h == 3 && g->k_w == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1
                          && g->dil_w == 1 && g->out_c == g->in_c && g->in_c >= 4;
+    if (dws2_fits(g, g->out_w)) {
+        /* dws2_ring's three slots of out_w + 2 pixel pairs (every call's k, odd or not) */
+        return (size_t)3 * (g->in_c >= 8 ? 32 : 16) * ((size_t)g->out_w + 2);
+    }
     return ring ? (size_t)3 * (g->in_c >= 8 ? 16 : 8) * ((size_t)g->out_w + 2) : 0;
 }
 

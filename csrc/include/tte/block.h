@@ -64,6 +64,10 @@ typedef struct {
      * reads such a layout links it; NULL, NULL: none */
     tte_stem3_prep_fn stem3;
     const uint32_t *stem_prep;
+    /* without E and the add, a 3x3 stride-2 D whose dw_prep holds the pixel-pair words
+     * (tte.compiler.emit.block.dw_layout): tte_conv2d_s8_dw3s2_ws, named here so that only an
+     * image that reads such a layout links it; NULL: none */
+    tte_dw3s2_fn dw3s2;
 } tte_block_s8_params_t;
 enum { TTE_BLOCK_RQ_D = 1, TTE_BLOCK_RQ_P = 2, TTE_BLOCK_RQ_E = 4, TTE_BLOCK_RQ_KNOWN = 8 };
 
