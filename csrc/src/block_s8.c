@@ -52,8 +52,7 @@ static int32_t wide_bytes(const tte_block_s8_params_t *p)
  * dw57_pad's for a 5x5 or 7x7 */
 static int32_t dw_pad_bytes(const tte_conv2d_geom_t *gd)
 {
-    /* stride 1 only: the compiler gives no stride-2 D the copy (tte/compiler/emit/block.py) */
-    const size_t ring = gd->stride_w == 1 ? tte_conv2d_s8_dw_ws_bytes(gd) : 0;
+    const size_t ring = tte_conv2d_s8_dw_ws_bytes(gd);
     return (int32_t)(ring > 0 ? ring : tte_conv2d_s8_dw57_pad_bytes(gd));
 }
 
@@ -422,19 +421,6 @@ static TTE_ALWAYS_INLINE void dw_row_call(const tte_block_s8_params_t *p, int32_
     }
 }
 
-/* Without E and the add: dw_row_call, a 3x3 stride-2 D through p->dw3s2 where it takes the
- * segment (flat_dw_rows') */
-static TTE_ALWAYS_INLINE void flat_dw_row(const tte_block_s8_params_t *p, int32_t fast_d,
-                                          const int8_t *const *rows, int32_t ox, int32_t k, const int8_t *w_d,
-                                          const int32_t *b_d, int8_t *out, size_t os, void *dw_ws, size_t dw_bytes)
-{
-    if (p->dw3s2 == NULL
-        || !p->dw3s2(p->dw, fast_d, rows, NULL, 1, 0, ox, k, b_d, p->dw_prep, out, os, dw_ws,
-                                dw_bytes)) {
-        dw_row_call(p, fast_d, rows, ox, k, w_d, b_d, out, os, dw_ws, dw_bytes);
-    }
-}
-
 /* Without E and the add: D reads x itself, so a chunk of pixels runs on across output rows
  * (D row segment by row segment) and P sees longer runs than one row. The same parking of
  * D's outputs in y as block_run, below the first input row the chunk's first pixel reads
@@ -511,7 +497,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     }
                     const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                     input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                    flat_dw_row(p, fast_d, rows, qx, seg, w_d, b_d, dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                    dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dk + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                     q += seg;
                 }
                 np = k;
@@ -541,7 +527,7 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                 const int32_t qx = (pix + q) % gd->out_w;
                 const int32_t seg = gd->out_w - qx < k - q ? gd->out_w - qx : k - q;
                 input_rows(gd, xb, (pix + q) / gd->out_w, rows);
-                flat_dw_row(p, fast_d, rows, qx, seg, w_d, b_d, dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
+                dw_row_call(p, fast_d, rows, qx, seg, w_d, b_d, dbuf + (size_t)q * dc, (size_t)dc, dw_ws, dw_bytes);
                 q += seg;
             }
             project_px(p, fast_p, dbuf, k, w_p, b_p, yp, pairs);

@@ -8,9 +8,13 @@
  * caller's path runs. */
 /* the build's own level, before optimized.h's pragma raises it (depthwise_s8.c's test): the
  * assembly's 14 registers only where depthwise_s8.c's pair kernels are built too */
-#if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__) && !defined(__OPTIMIZE_SIZE__)
+#if !defined(__OPTIMIZE__) || defined(__OPTIMIZE_SIZE__)
+#define TTE_DW_FEW_REGISTERS 1
+#endif
+#if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
 #define TTE_DWS2_ASM 1
 #endif
+#define TTE_DWS2_FILE 1
 #include "tte/internal/optimized.h"
 #include <stddef.h>
 
@@ -51,14 +55,8 @@
     TTE_DWS2_ROW("r10", A0, A1, A2, W "+24", W "+32")                                   \
     TTE_DWS2_ROW("r11", A0, A1, A2, W "+40", W "+48")
 
-/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: their rows, then the output
- * stage of TTE_DWP_SUB_ANY (plain words; J its words) or of TTE_DWPK_SUB (doubled words) */
-#define TTE_DWS2_SUB(A0, A1, A2, W, J)                                                  \
-    TTE_DWS2_ROWS(A0, A1, A2, W)                                                        \
-    TTE_DWP_RQ2("r1", "r3", J)                                                          \
-    TTE_DWP_RQ2("r2", "r4", J "+8")                                                     \
-    "ldrd r7, r8, [r0, #96]\n\t"                                                       \
-    TTE_DWP_PUT4(TTE_DWP_PUT)
+/* Channels c, c + 1 (the pass's pair h) of pixels j and j + 1: their rows, then the output stage
+ * of TTE_DWPK_SUB on doubled words (J its words) */
 #define TTE_DWS2K_SUB(A0, A1, A2, W, J)                                                 \
     TTE_DWS2_ROWS(A0, A1, A2, W)                                                        \
     TTE_DWPK_Q("r1", "r3", J)                                                           \
@@ -77,16 +75,6 @@
     SUB("#0]", "#32]", "#64]!", "0", "0") SUB("#-56]", "#-24]", "#8]", "56", J1)         \
         SUB("#-48]", "#-16]", "#16]", "112", J2) SUB("#-40]", "#-8]", "#24]", "168", J3)
 #define TTE_DWS2_ROW4(SUB, J1) SUB("#0]", "#16]", "#32]!", "0", "0") SUB("#-24]", "#-8]", "#8]", "56", J1)
-
-static TTE_NOINLINE void dws2_row8(const uint32_t *blk)
-{
-    TTE_DWP_RUN(blk, TTE_DWS2_ROW8(TTE_DWS2_SUB, "16", "32", "48"), "8", TTE_DWP_TAIL);
-}
-
-static TTE_NOINLINE void dws2_row4(const uint32_t *blk)
-{
-    TTE_DWP_RUN(blk, TTE_DWS2_ROW4(TTE_DWS2_SUB, "16"), "4", TTE_DWP_TAIL);
-}
 
 static TTE_NOINLINE void dws2_row8k(const uint32_t *blk)
 {
@@ -156,7 +144,7 @@ static TTE_ALWAYS_INLINE const int8_t *dws2_src(const int8_t *const *rows_arg, c
  * copy in scratch (ring, dws2_ring_bytes): per pass of eight channels (wide) or four, each input
  * row the windows read once in dwp's layout, its pairs from the first window's column on, the
  * padding the zero point's, in a ring of three slots (each output row two new rows); mode 2, the
- * pair words pairs (_dw3_pair_words's) */
+ * doubled pair words pairs (_dw3_pair_words's) and dwp_k_words' output stage */
 static TTE_NOINLINE void dws2_ring(const tte_conv2d_s8_params_t *p, const rq_t *r, const int8_t *const *rows_arg,
                                    const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                    const uint32_t *pairs, int8_t *out, size_t ostride, uint32_t *ring, int32_t wide)
@@ -169,7 +157,6 @@ static TTE_NOINLINE void dws2_ring(const tte_conv2d_s8_params_t *p, const rq_t *
     const size_t xo0 = (size_t)(ix0 + lo) * C, row_bytes = (size_t)g->in_w * C;
     const int32_t top0 = 2 * oy0 - g->pad_top; /* the input row of window row 0 of the first output row */
     const uint32_t zz = pack16(p->in_zp, p->in_zp);
-    const int32_t dbl = pairs[(size_t)7 * C] != 0; /* _dw3_pair_words' flag */
     uint32_t blk[DWP_WORDS] __attribute__((aligned(8)));
     int32_t c = 0, G, oy, s;
     if (xb == NULL) {
@@ -180,24 +167,24 @@ static TTE_NOINLINE void dws2_ring(const tte_conv2d_s8_params_t *p, const rq_t *
     /* eight channels a pass, then four */
     for (G = wide ? 8 : 4; G >= 4; G -= 4) {
         const size_t slot = (size_t)(G >> 1) * ncol;
-        const dwp_run_fn run = dbl ? (G == 8 ? dws2_row8k : dws2_row4k) : (G == 8 ? dws2_row8 : dws2_row4);
+        const dwp_run_fn run = G == 8 ? dws2_row8k : dws2_row4k;
         if (c + G > C) {
             continue;
         }
         for (s = 0; s < 3; ++s) {
-            tte_dwp_pad(ring + (size_t)s * slot, lo, hi, ncol, G, zz);
+            dwp_pad(ring + (size_t)s * slot, lo, hi, ncol, G, zz);
         }
         for (; c + G <= C; c += G) {
             uint32_t *qa = ring, *qb = ring + slot, *qc = ring + 2 * slot;
             int8_t *o = out + c;
             const size_t xo = xo0 + (size_t)c;
             blk[DWP_W] = (uint32_t)(uintptr_t)(pairs + (size_t)7 * c);
-            tte_dwp_stage_words(blk, r, c, G, dbl);
-            tte_dwp_fill(qa, dws2_src(rows_arg, xb, top0, 0, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
+            dwp_k_words(blk, r->mult + c, r->shift + c, r->zp2, G);
+            dwp_fill(qa, dws2_src(rows_arg, xb, top0, 0, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
             for (oy = 0; oy < nrows; ++oy) {
                 const int32_t iy = top0 + 2 * oy;
-                tte_dwp_fill(qb, dws2_src(rows_arg, xb, iy + 1, 1, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
-                tte_dwp_fill(qc, dws2_src(rows_arg, xb, iy + 2, 2, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
+                dwp_fill(qb, dws2_src(rows_arg, xb, iy + 1, 1, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
+                dwp_fill(qc, dws2_src(rows_arg, xb, iy + 2, 2, in_h, row_bytes, xo), lo, hi, ncol, C, G, zz);
                 dws2_span(blk, qa, qb, qc, G, k, o, ostride, run);
                 o += (size_t)k * ostride;
                 {
@@ -219,15 +206,26 @@ int32_t tte_conv2d_s8_dw3s2_ws(const tte_conv2d_s8_params_t *p, int32_t fast, co
 {
 #if defined(TTE_DWS2_ASM)
     const tte_conv2d_geom_t *g = &p->g;
+    const uint32_t *pairs;
     rq_t r;
     if (ws == NULL || prep == NULL || ((uintptr_t)ws & 3) != 0 || !dws2_fits(g, k)
         || ws_bytes < dws2_ring_bytes(k, 4)) {
         return 0;
     }
-    if (!tte_dw3_mode2(p, fast, bias, g->in_c, &r)) {
+    /* the pair words after dw_layout's groups; doubled only (_dw3_pair_words' flag after them):
+     * the kernels on plain words are not built, their code would take VWW's flash for nothing */
+    pairs = prep + (size_t)(g->in_c >> 2) * 22;
+    if (pairs[(size_t)7 * g->in_c] == 0) {
         return 0;
     }
-    dws2_ring(p, &r, rows, xb, nrows, oy0, ox0, k, prep + (size_t)(g->in_c >> 2) * 22, out, ostride,
+    r = rq_init(p, fast);
+    if (r.mode == 0 && dw3_fast_exact(&r, bias, g->in_c, 9)) {
+        r.mode = 2;
+    }
+    if (r.mode != 2) {
+        return 0;
+    }
+    dws2_ring(p, &r, rows, xb, nrows, oy0, ox0, k, pairs, out, ostride,
               (uint32_t *)ws, ws_bytes >= dws2_ring_bytes(k, g->in_c));
     return 1;
 #else
@@ -235,4 +233,13 @@ int32_t tte_conv2d_s8_dw3s2_ws(const tte_conv2d_s8_params_t *p, int32_t fast, co
     (void)prep, (void)out, (void)ostride, (void)ws, (void)ws_bytes;
     return 0;
 #endif
+}
+
+void tte_conv2d_s8_dw3s2_row_blk(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                 int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks)
+{
+    if (!tte_conv2d_s8_dw3s2_ws(p, fast, rows, NULL, 1, 0, ox0, k, bias, prep, out, ostride, ws, ws_bytes)) {
+        tte_conv2d_s8_dw_row_blk_ws(p, fast, rows, ox0, k, w, bias, prep, out, ostride, ws, ws_bytes, blocks);
+    }
 }

@@ -110,6 +110,11 @@ int32_t tte_conv2d_s8_dw3s2_ws(const tte_conv2d_s8_params_t *p, int32_t fast, co
                                const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride, void *ws,
                                size_t ws_bytes);
+/* tte_conv2d_s8_dw_row_blk_ws's call (tte_dw_row_blk_fn, below) of such a block's row segments:
+ * tte_conv2d_s8_dw3s2_ws on one output row where it takes it, else tte_conv2d_s8_dw_row_blk_ws */
+void tte_conv2d_s8_dw3s2_row_blk(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                 int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks);
 typedef int32_t (*tte_dw3s2_fn)(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
                                 const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
                                 const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride, void *ws,

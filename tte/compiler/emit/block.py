@@ -1070,6 +1070,11 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
+    # D's row segments: through the stride-2 pixel-pair kernel where its words are laid out, else
+    # through dw3_blocks_layout's kernel where that is
+    s2 = prep is not None and dw3s2_paired(node, g)
+    row_blk = ("tte_conv2d_s8_dw3s2_row_blk" if s2 else "tte_conv2d_s8_dw_row_blk_ws" if dwb is not None
+               else "NULL")
     doubled_fns = ("tte_conv2d_s8_pointwise_prepd_px, tte_conv2d_s8_pointwise_prepd_all_px"
                    if pw is not None and pw[0].startswith("tte_pwd_") else "NULL, NULL")
     out.decls.append(f"static const tte_block_s8_params_t {prefix}_params = {{{names.get('e', 'NULL')}, "
@@ -1077,11 +1082,11 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
-                     f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
+                     f"{row_blk}, {dwb[0] if dwb is not None else 'NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
                      f", {int(rows)}, {_block_rq_fast(expand, dw, project, view)}, "
                      f"{f'tte_conv2d_s8_stem3_prep, {st[0]}' if st is not None else 'NULL, NULL'}, "
-                     f"{'tte_conv2d_s8_dw3s2_ws' if prep is not None and dw3s2_paired(node, g) else 'NULL'}}};")
+                     f"{'tte_conv2d_s8_dw3s2_ws' if s2 else 'NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
     return out, args, unread
 
