@@ -14,7 +14,6 @@
 #if defined(__ARM_FEATURE_DSP) && !defined(TTE_DW_FEW_REGISTERS)
 #define TTE_DWS2_ASM 1
 #endif
-#define TTE_DWS2_FILE 1
 #include "tte/internal/optimized.h"
 #include <stddef.h>
 

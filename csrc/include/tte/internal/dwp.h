@@ -1,12 +1,20 @@
 /* The pixel-pair layout's block, assembly pieces and helpers shared by the 3x3 depthwise kernels
  * over it: depthwise_s8.c's dw3_ring and dw3_wide (stride 1) and depthwise_s2_s8.c's dws2_ring
  * (stride 2; a file of its own, linked only by an image whose streamed block names it,
- * tte_block_s8_params_t.dw3s2, which defines TTE_DWS2_FILE). Each file compiles its own copy of
- * the static ones. Internal, not a public header. */
+ * tte_block_s8_params_t.dw3s2). Each file compiles its own copy of the static ones. Internal, not
+ * a public header. */
 #ifndef TTE_INTERNAL_DWP_H
 #define TTE_INTERNAL_DWP_H
 
 #include "tte/internal/conv_s8.h"
+
+/* the static functions below are each file's own copy; a file (or the header compiled alone) that
+ * calls none of them is no error */
+#if defined(__GNUC__)
+#define TTE_DWP_UNUSED __attribute__((unused))
+#else
+#define TTE_DWP_UNUSED
+#endif
 
 /* The fewest output pixels a call for which dws2_ring beats dw3_groups: on VWW's rows of three
  * (128 channels) the copy of eight columns a row and the spare pixel of an odd row cost more than
@@ -127,13 +135,12 @@ static TTE_ALWAYS_INLINE void dwp_k_words(uint32_t *q, const int32_t *mu, const 
     }
 }
 
-#if !defined(TTE_DWS2_FILE) || !defined(TTE_DW_FEW_REGISTERS)
 /* Whether the output stage of mode 2 (tte_rq_fast_s8) is exact for a depthwise of at most
  * taps taps outside tte_rq_fast_ok's shifts: with every sum below 2**30 in magnitude (the
  * bias within 2**30 - 1 - taps 255 128 of 0) QADD never saturates, and tte_rq_fast_ok's
  * derivation holds for any shift in [-31, -1] (a model's layer whose multiplier is below
  * 2**-21) */
-static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int32_t taps)
+static TTE_DWP_UNUSED int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int32_t taps)
 {
     const int32_t room = (1 << 30) - 1 - taps * 255 * 128;
     int32_t i;
@@ -149,7 +156,6 @@ static int32_t dw3_fast_exact(const rq_t *r, const int32_t *bias, int32_t n, int
     }
     return 1;
 }
-#endif
 
 /* The fill of a pass's rows in the layout (dwp_fill) and its padding (dwp_pad), where both
  * files build the pair kernels (TTE_DW_FEW_REGISTERS: each file's test of its own level) */
@@ -312,7 +318,7 @@ static TTE_ALWAYS_INLINE void dwp_fill_g(uint32_t *d, const int8_t *src, int32_t
 
 /* dwp_fill_g with G (8 or 4) a constant in each copy: no test of G per column pair and fewer
  * values on the stack */
-static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
+static TTE_NOINLINE TTE_DWP_UNUSED void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, int32_t hi, int32_t ncol, int32_t C,
                                   int32_t G, uint32_t zz)
 {
     if (G == 8) {
@@ -324,7 +330,7 @@ static TTE_NOINLINE void dwp_fill(uint32_t *d, const int8_t *src, int32_t lo, in
 
 /* The zero point's words (zz) in the pairs of a pass's row d (ncol columns) not wholly inside
  * [lo, hi): once per layout, the fills leave them */
-static void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
+static TTE_DWP_UNUSED void dwp_pad(uint32_t *d, int32_t lo, int32_t hi, int32_t ncol, int32_t G, uint32_t zz)
 {
     const int32_t cw = G >> 1;
     int32_t col, i;
