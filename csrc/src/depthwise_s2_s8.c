@@ -1,11 +1,11 @@
-/* The 3x3 stride-2 depthwise over the pixel-pair layout (tte_conv2d_s8_dw3s2_ws): a streamed block
- * without E and the add names it in its parameters (tte_block_s8_params_t.dw3s2) where its
- * depthwise's layout holds the pair words (tte/compiler/emit/block.py dw_layout), so only such an
- * image links this file. Each input row widened once into dwp's layout (depthwise_s8.c's dwp_fill)
- * in a ring of three slots; then two output pixels of a channel pair a step, about 17
- * instructions an output where dw3_groups' dw3_fast takes 24 (VWW). The same bytes as
- * tte_conv2d_s8_generic (tests/test_qemu_kernels.py); off the DSP path it returns 0 and the
- * caller's path runs. */
+/* The 3x3 stride-2 depthwise over the pixel-pair layout (tte_conv2d_s8_dw3s2_ws, and
+ * tte_conv2d_s8_dw3s2_row_blk for row segments): a streamed block without E and the add names them
+ * in its parameters (tte_block_s8_params_t.dw3s2, dw3_row_blk) where its depthwise's layout holds
+ * the pair words (tte/compiler/emit/block.py dw_layout), so only such an image links this file.
+ * Each input row widened once into dwp's layout (dwp_fill, tte/internal/dwp.h) in a ring of three
+ * slots; then two output pixels of a channel pair a step: on VWW about 16.5 instructions an output
+ * and 6.3 of fill where dw3_groups takes 28. The same bytes as tte_conv2d_s8_generic
+ * (tests/test_qemu_kernels.py); off the DSP path it returns 0 and the caller's path runs. */
 /* the build's own level, before optimized.h's pragma raises it (depthwise_s8.c's test): the
  * assembly's 14 registers only where depthwise_s8.c's pair kernels are built too */
 #if !defined(__OPTIMIZE__) || defined(__OPTIMIZE_SIZE__)
