@@ -1970,7 +1970,7 @@ def _dw3_pair_case(seed: int) -> Case:
                            "flat", c)
 
 
-def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False) -> Case:
+def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False, stride: int = 1) -> Case:
     """dw3_ring's output stage on doubled words (depthwise_s8.c's dwp_row8k, dwp_row4k and
     dwp_lone's, where tte/compiler/emit/block.py's _dw3_pairs_doubled lets the words laid out at
     compile time be doubled) and where it may not be: variant 0, a channel's
@@ -1983,15 +1983,19 @@ def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False) -> C
     to 7) or a whole image (``image``: words made per pass, never doubled: the plain stage on the
     same layers; widths 7 to 13), 8 to 20 channels (passes of eight and four). ``zfloor``: the
     depthwise's output zero point -128, so that its doubled words take dwp_row8z / dwp_row4z's
-    output stage (no [sum < 0]), about half its sums below 0."""
-    rng = np.random.default_rng((27600 if image else 27500) + seed)
+    output stage (no [sum < 0]), about half its sums below 0. ``stride`` 2: the streamed stride-2
+    kernel on the same words (depthwise_s8.c's dws2_row8k, dws2_row4k, dws2_row8, dws2_row4), inputs
+    twice as wide and high."""
+    rng = np.random.default_rng((27600 if image else 27500) + seed + (1000 if stride == 2 else 0))
     variant = seed % 4
     c = (8, 12, 16, 20)[seed // 4 % 4]
     w = (7, 8, 9, 13)[seed % 4] if image else (13, 14, 15, 17, 6, 7)[seed % 6]
     h = 3 + seed % 3
     pads = ((1, 1, 1, 1), (0, 0, 0, 0), (1, 2, 0, 1))[seed % 3]
     out_factor = 6.0
-    g = _depthwise_graph(rng, "flat", c, (3, 3), 1, pads, h, w, 1, out_factor)
+    if stride == 2:
+        w, h = 2 * w - seed % 2, 2 * h
+    g = _depthwise_graph(rng, "flat", c, (3, 3), stride, pads, h, w, 1, out_factor)
     xzp = int(np.asarray(g.tensors["x"].quant.zero_point).reshape(-1)[0])
     taps = np.asarray(g.tensors["d.w"].data, np.int64).reshape(c, 9)
     bias = np.asarray(g.tensors["d.b"].data, np.int64).copy()
@@ -2022,10 +2026,45 @@ def _dw3_pair_rq_case(seed: int, image: bool = False, zfloor: bool = False) -> C
         g.tensors["d"].quant = q(float(g.tensors["d"].quant.scale[0]), -128)
     name = (f"dw3_pair_rq{variant}{'z' if zfloor else ''}_{'image' if image else 'streamed'}_{c}ch_w{w}_h{h}_"
             f"p{''.join(map(str, pads))}_{seed}")
+    if stride == 2:
+        name = name.replace("dw3_pair_rq", "dws2_pair_rq", 1)
     if image:
         g.outputs = ["d"]
         return Case(name, g, random_feeds(g, rng))
     return _projected_case(name, g, rng, "flat", c)
+
+
+def _dws2_pair_case(seed: int) -> Case:
+    """A 3x3 stride-2 depthwise conv streamed into a 1x1 without E and the add (depthwise_s8.c's
+    dws2_ring: its window rows in dwp's pixel-pair layout, output pixel j over pair j and the first
+    column of pair j + 1, two new rows an output row): input widths 3 to 30, odd and even (an odd
+    output count: its last pixel as a pair's first, the second dropped), heights 2 to 13, paddings
+    TF's one-sided 'same' (VWW's), symmetric, none, on the left and top only and two wide, 4 to 68
+    channels (passes of eight and four; 9 and 22 not a multiple of four: the other path), one or
+    two images; whole rows and row segments a call (block_run_flat), every fourth seed D's outputs
+    of a whole image in scratch (dw_all, block_run_all, where P reads a layout)."""
+    rng = np.random.default_rng(27900 + seed)
+    c = (8, 16, 4, 32, 12, 64, 20, 9, 24, 28, 68, 22)[seed % 12]
+    w, h = 3 + (seed * 7) % 28, 2 + (seed * 5) % 12
+    pads = ((0, 0, 1, 1), (1, 1, 1, 1), (0, 0, 0, 0), (1, 1, 0, 0), (2, 2, 2, 2))[seed % 5]
+    if h + pads[0] + pads[2] < 3 or w + pads[1] + pads[3] < 3:
+        pads = (1, 1, 1, 1)
+    batch = 2 if seed % 6 == 5 else 1
+    while batch * h * w * c > 12000 and h > 2:
+        h -= 1   # the M7 harness's buffers stay small
+    g = _depthwise_graph(rng, "flat", c, (3, 3), 2, pads, h, w, batch, 6)
+    cout = int(rng.choice([8, 16, 64])) if seed % 4 != 3 else int(rng.choice([32, 48]))
+    add_random_conv(g, rng, "d", "p", cout, 1, 1, (0, 0, 0, 0), 1)
+    _block_output(g, rng, False)
+    name = f"streamed_block_dws2_pair_{c}ch_w{w}_h{h}_p{''.join(map(str, pads))}_b{batch}_{seed}"
+    case = _streamed_case(name, g, rng)
+    if seed % 4 == 3:
+        from tte.compiler.emit.block import dw_all_bytes
+
+        if dw_all_bytes(case.graph.nodes[0], case.graph):
+            case = _given_dw_all(case, rng)
+            case.name += "_all"
+    return case
 
 
 def _dw_copy_case(seed: int) -> Case:
@@ -2694,6 +2733,8 @@ def forward_cases() -> list[Case]:
     cases += [_dw3_pair_rq_case(s) for s in range(16)]
     cases += [_dw3_pair_rq_case(s, image=True) for s in range(16)]
     cases += [_dw3_pair_rq_case(s, zfloor=True) for s in range(16)]
+    cases += [_dws2_pair_case(s) for s in range(48)]
+    cases += [_dw3_pair_rq_case(s, stride=2) for s in range(16)]
     cases += [_dw_copy_case(s) for s in range(24)]
     cases += [_dw57_run_case(s) for s in range(32)]
     cases += [_dw57_side_case(s) for s in range(28)]

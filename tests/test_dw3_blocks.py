@@ -39,9 +39,9 @@ def _blocks_arrays(c: str) -> list[str]:
 
 
 def _block_params_blocks(c: str) -> list[str]:
-    """The dw3_blocks field (before dw_prep_live, dw3_live, in_rows, rq_fast, stem3 and stem_prep,
-    the last) of every emitted tte_block_s8_params_t."""
-    return re.findall(r"tte_block_s8_params_t \w+ = \{[^;]*, (\w+), [&\w]+, [&\w]+, \d, \d+, \w+, \w+\};", c)
+    """The dw3_blocks field (before dw_prep_live, dw3_live, in_rows, rq_fast, stem3, stem_prep and
+    dw3s2, the last) of every emitted tte_block_s8_params_t."""
+    return re.findall(r"tte_block_s8_params_t \w+ = \{[^;]*, (\w+), [&\w]+, [&\w]+, \d, \d+, \w+, \w+, \w+\};", c)
 
 
 def test_blocks_hold_the_words_the_kernel_packed() -> None:

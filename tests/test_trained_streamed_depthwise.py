@@ -105,8 +105,9 @@ def test_a_trained_bias_with_widened_rows_reads_a_layout_of_biases_0() -> None:
     assert live is not None and plain is not None and live[0] != plain[0]
     c = generate(a, "m")["m.c"]
     params = next(ln for ln in c.splitlines() if "tte_block_s8_params_t" in ln and live[0] in ln)
-    # then in_rows 0, rq_fast (every output stage fast: TTE_BLOCK_RQ_KNOWN | D | P | E), no stem layout
-    assert params.endswith(f"NULL, NULL, {live[0]}, &tte_conv2d_s8_dw3_wide_live, 0, 15, NULL, NULL}};")
+    # then in_rows 0, rq_fast (every output stage fast: TTE_BLOCK_RQ_KNOWN | D | P | E), no stem layout,
+    # no stride-2 pixel-pair kernel
+    assert params.endswith(f"NULL, NULL, {live[0]}, &tte_conv2d_s8_dw3_wide_live, 0, 15, NULL, NULL, NULL}};")
     assert ", 0, NULL, tte_pwq_" in params   # residual_first, then no dw_prep
     assert ", 1, 0, NULL, NULL," in params   # dw_pad given, no dw_all, no doubled 1x1
     assert plain[0] not in c

@@ -358,6 +358,20 @@ static void project_px(const tte_block_s8_params_t *p, int32_t fast_p, const int
     }
 }
 
+/* Without E and the add: D over whole output rows [oy0, oy0 + nrows) of image xb into out, a 3x3
+ * stride-2 D through p->dw3s2 (tte_conv2d_s8_dw3s2_ws, given where its layout holds the pair
+ * words) where it takes them */
+static TTE_ALWAYS_INLINE void flat_dw_rows(const tte_block_s8_params_t *p, int32_t fast_d, const int8_t *xb,
+                                           int32_t oy0, int32_t nrows, const int8_t *w_d, const int32_t *b_d,
+                                           int8_t *out, void *dw_ws, size_t dw_bytes)
+{
+    if (p->dw3s2 == NULL
+        || !p->dw3s2(p->dw, fast_d, NULL, xb, nrows, oy0, 0, p->dw->g.out_w, b_d, p->dw_prep, out,
+                                (size_t)p->dw->g.out_c, dw_ws, dw_bytes)) {
+        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, xb, oy0, nrows, w_d, b_d, p->dw_prep, out, dw_ws, dw_bytes);
+    }
+}
+
 /* Without E and the add, D's outputs of a whole image in scratch (dw_all): D over every output
  * row in one call, then P once over every pixel (x is not read after D, so y may overlap it
  * anywhere) */
@@ -380,8 +394,7 @@ static void block_run_all(const tte_block_s8_params_t *p, const int8_t *x, const
     int32_t b;
     for (b = 0; b < gd->batch; ++b) {
         int8_t *const yb = y + (size_t)b * y_image;
-        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, p->dw_prep, d,
-                                      dw_ws, dw_bytes);
+        flat_dw_rows(p, fast_d, x + (size_t)b * x_image, 0, gd->out_h, w_d, b_d, d, dw_ws, dw_bytes);
         if (all_wide_bytes(p) > 0) {
             if (p->pw_doubled_all_px != NULL) {
                 p->pw_doubled_all_px(p->project, d, npix, p->pw_prep, yb, wide);
@@ -477,8 +490,8 @@ static void block_run_flat(const tte_block_s8_params_t *p, const int8_t *x, cons
                     const int32_t full = qx == 0 ? (k - q) / gd->out_w : 0;
                     if (full >= 2) {
                         /* whole rows in one call */
-                        tte_conv2d_s8_dw_rows_prep_ws(p->dw, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d,
-                                                      p->dw_prep, dk + (size_t)q * dc, dw_ws, dw_bytes);
+                        flat_dw_rows(p, fast_d, xb, (pix + q) / gd->out_w, full, w_d, b_d, dk + (size_t)q * dc,
+                                     dw_ws, dw_bytes);
                         q += full * gd->out_w;
                         continue;
                     }

@@ -42,7 +42,8 @@ typedef struct {
     tte_pw_prep_fn pw_doubled_all_px;
     /* D's output rows of a 3x3 window, stride 1 or 2, laid out at compile time for
      * tte_conv2d_s8_dw_row_blk_ws (tte.compiler.emit.block.dw3_blocks_layout; frozen weights), and
-     * that kernel, named here so that only an image that reads the blocks links it; NULL, NULL: none */
+     * that kernel, named here so that only an image that reads the blocks links it; NULL, NULL: none.
+     * With dw3s2, tte_conv2d_s8_dw3s2_row_blk (the blocks, if any, for the segments it leaves) */
     tte_dw_row_blk_fn dw3_row_blk;
     const uint32_t *dw3_blocks;
     /* D's weights laid out with biases 0 (tte.compiler.emit.block.dw_layout of a D whose bias a
@@ -65,6 +66,11 @@ typedef struct {
      * reads such a layout links it; NULL, NULL: none */
     tte_stem3_prep_fn stem3;
     const uint32_t *stem_prep;
+    /* without E and the add, a 3x3 stride-2 D whose dw_prep holds the pixel-pair words
+     * (tte.compiler.emit.block.dw_layout): tte_conv2d_s8_dw3s2_ws for whole output rows, named
+     * here so that only an image that reads such a layout links it (its row segments go through
+     * dw3_row_blk = tte_conv2d_s8_dw3s2_row_blk); NULL: none */
+    tte_dw3s2_fn dw3s2;
 } tte_block_s8_params_t;
 enum { TTE_BLOCK_RQ_D = 1, TTE_BLOCK_RQ_P = 2, TTE_BLOCK_RQ_E = 4, TTE_BLOCK_RQ_KNOWN = 8 };
 

@@ -96,9 +96,29 @@ void tte_conv2d_s8_dw_rows_prep(const tte_conv2d_s8_params_t *p, int32_t fast, c
                                 int32_t nrows, const int8_t *w, const int32_t *bias, const uint32_t *prep, int8_t *out);
 /* dw_row_prep and dw_rows_prep with ws_bytes of scratch at ws (4-byte aligned; NULL: none):
  * with 24 * (pixels a row + 2) bytes (48 for two channel groups a pass, from eight channels
- * on) a 3x3 stride-1 window over a sign-extended copy of its rows there, the same bytes.
+ * on) a 3x3 stride-1 window over a sign-extended copy of its rows there, the same bytes (at
+ * stride 2, tte_conv2d_s8_dw3s2_ws's: 48 or 96 bytes a pixel + 2).
  * tte_conv2d_s8_dw_ws_bytes: the scratch that suits any call of geometry g (0: none is read). */
 size_t tte_conv2d_s8_dw_ws_bytes(const tte_conv2d_geom_t *g);
+/* A 3x3 stride-2 depthwise (multiplier 1, dilation 1, a multiple of four channels) over output
+ * pixels [ox0, ox0 + k) of nrows output rows of image xb from row oy0 on (xb NULL: one row of
+ * window rows `rows`), outputs ostride apart, through a sign-extended copy of its window rows in
+ * ws (tte_conv2d_s8_dw_ws_bytes for any call), reading the pixel-pair words that
+ * tte/compiler/emit/block.py's dw_layout puts after prep's for a streamed block without E and
+ * the add: returns whether it ran (the DSP path, the output stage of mode 2); 0, nothing written */
+int32_t tte_conv2d_s8_dw3s2_ws(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                               const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                               const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride, void *ws,
+                               size_t ws_bytes);
+/* tte_conv2d_s8_dw_row_blk_ws's call (tte_dw_row_blk_fn, below) of such a block's row segments:
+ * tte_conv2d_s8_dw3s2_ws on one output row where it takes it, else tte_conv2d_s8_dw_row_blk_ws */
+void tte_conv2d_s8_dw3s2_row_blk(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                 int32_t ox0, int32_t k, const int8_t *w, const int32_t *bias, const uint32_t *prep,
+                                 int8_t *out, size_t ostride, void *ws, size_t ws_bytes, const uint32_t *blocks);
+typedef int32_t (*tte_dw3s2_fn)(const tte_conv2d_s8_params_t *p, int32_t fast, const int8_t *const *rows,
+                                const int8_t *xb, int32_t nrows, int32_t oy0, int32_t ox0, int32_t k,
+                                const int32_t *bias, const uint32_t *prep, int8_t *out, size_t ostride, void *ws,
+                                size_t ws_bytes);
 /* dw_row_prep_ws's scratch for a square 5x5 or 7x7 window (stride 1) over a padded,
  * sign-extended copy of its rows: 8 * k_h * ((k - 1) * stride_w + k_w) bytes for k pixels;
  * this for a whole output row (0: not such a window) */

@@ -119,11 +119,37 @@ def dw_ws_bytes(dw: Node, g: Graph) -> int:
     """tte_conv2d_s8_dw_ws_bytes: the scratch of a 3x3 stride-1 depthwise (multiplier 1, dilation 1,
     at least four channels), three rows of its output width + 2 columns of 8 bytes (16 from eight
     channels on: two channel groups a pass), which
-    tte_block_s8 gives it in P's pixel-pair buffer (D runs before P on each chunk)."""
+    tte_block_s8 gives it in P's pixel-pair buffer (D runs before P on each chunk); a stride-2
+    one's (dw3s2_fits) twice the columns."""
     w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    if dw3s2_fits(dw, g):
+        return (96 if d.shape[-1] >= 8 else 48) * (d.shape[2] + 2)
     ring = (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1)
             and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4)
     return (48 if d.shape[-1] >= 8 else 24) * (d.shape[2] + 2) if ring else 0
+
+
+def dw3s2_paired(node: Node, g: Graph) -> bool:
+    """Whether streamed block ``node``'s dw_layout holds the stride-2 pair words: no E, no add and a
+    depthwise of dw3s2_fits (the block then names tte_conv2d_s8_dw3s2_ws, depthwise_s2_s8.c)."""
+    expand, dw, _, add, chain = _block_parts(node)
+    return expand is None and add is None and dw3s2_fits(dw, _chain_graph(g, chain))
+
+
+DWS2_MIN_K = 4   # tte/internal/dwp.h's DWS2_MIN_K: the fewest output pixels a row dws2_ring takes
+
+
+def dw3s2_fits(dw: Node, g: Graph) -> bool:
+    """Whether depthwise ``dw`` has tte_conv2d_s8_dw3s2_ws's geometry (csrc/src/depthwise_s8.c
+    dws2_fits): a 3x3 stride-2 window, multiplier 1, dilation 1, a multiple of four channels, at
+    least DWS2_MIN_K output pixels a row (VWW's rows of three: the old path costs less). Then
+    dw_ws_bytes is dws2_ring's three rows of output width + 2 pixel pairs (32 bytes a pair from
+    eight channels on, else 16), in the pixel-pair layout: output pixel j's window columns are
+    pair j and the first column of pair j + 1."""
+    w, x, d = _t(g, dw.inputs[1]), _t(g, dw.inputs[0]), _t(g, dw.outputs[0])
+    return (tuple(w.shape[1:3]) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (2, 2)
+            and tuple(int(s) for s in dw.attrs["dilations"]) == (1, 1) and d.shape[-1] == x.shape[-1] >= 4
+            and d.shape[-1] % 4 == 0 and d.shape[2] >= DWS2_MIN_K)
 
 
 def dw3_wide_bytes(dw: Node, g: Graph, live: bool = False) -> int:
@@ -172,7 +198,8 @@ def dw_pad_bytes(dw: Node, g: Graph) -> int:
     instructions a step; at stride 2, twice the columns copied a pixel, a loss; where a block with
     E has a multiple of four channels, dw_pad_candidate gives it dw3_wide_bytes instead), dw57_pad's
     for a 5x5 or 7x7 (dw57_pad_bytes); else 0."""
-    if _t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and (ring := dw_ws_bytes(dw, g)):
+    if (_t(g, dw.outputs[0]).shape[2] <= DW3_PAD_MAX_WIDTH and not dw3s2_fits(dw, g)
+            and (ring := dw_ws_bytes(dw, g))):
         return ring
     return dw57_pad_bytes(dw, g)
 
@@ -563,7 +590,8 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     with the C array's name (from the weight's name and bytes, so the inference and training
     graphs share one array): per four channels the int32 biases with the input zero point's
     share folded in, then per tap the int16 weights of channels (c, c + 2) and (c + 1, c + 3),
-    one word each; for a 3x3 stride-1 window (dw3_ring's or dw3_wide's), then _dw3_pair_words. None
+    one word each; for a 3x3 stride-1 window (dw3_ring's or dw3_wide's) or a 3x3 stride-2 one in a
+    block without E and the add (dws2_ring's, dw3s2_fits), then _dw3_pair_words. None
     where the kernel reads none (a channel multiplier, a dilation, more than 49 taps, fewer than four channels). The
     training graph streams only frozen blocks (tte.compiler.fuse), but the inference graph every
     block: choose_prepared offers the layout only for a depthwise no step changes, or, ``live``,
@@ -594,10 +622,12 @@ def dw_layout(node: Node, g: Graph, live: bool = False) -> tuple[str, np.ndarray
     words = np.stack([even, odd], axis=2).reshape(c4 // 4, -1)
     prep = np.concatenate([folded & 0xFFFFFFFF, words], axis=1).astype(np.uint32).reshape(-1)
     # the pixel-pair kernel's words (dw3_ring's, and dw3_wide's where the block keeps D's rows
-    # whole), then whether they are doubled (the output stage of both on doubled sums): 0 no, 1
-    # yes, 2 yes with an output zero point of -128, where the output stage needs no [sum < 0]
+    # whole; at stride 2 dws2_ring's, in a block without E and the add, block_s8.c's flat_dw_rows),
+    # then whether they are doubled (the output stage of both on doubled sums): 0 no, 1 yes, 2 yes
+    # with an output zero point of -128, where the output stage needs no [sum < 0]
     # (depthwise_s8.c's dwp_kernel: a sum below 0 clamps to out_zp either way)
-    if (kh, kw) == (3, 3) and tuple(int(s) for s in dw.attrs["strides"]) == (1, 1):
+    pairs_s2 = dw3s2_paired(node, g)
+    if (kh, kw) == (3, 3) and (tuple(int(s) for s in dw.attrs["strides"]) == (1, 1) or pairs_s2):
         doubled = _dw3_pairs_doubled(dw, view, folded.reshape(-1))
         flag = 2 if doubled and _sz(dw, _t(view, dw.outputs[0]))[1] == -128 else int(doubled)
         prep = np.concatenate([prep, _dw3_pair_words(taps.reshape(c4, 9), folded.reshape(-1), doubled),
@@ -1073,6 +1103,11 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
     for pr in (prep, pw, pe, dwb, live, st):
         if pr is not None:
             out.decls.append(_array("uint32_t", *pr))
+    # D's row segments: through the stride-2 pixel-pair kernel where its words are laid out, else
+    # through dw3_blocks_layout's kernel where that is
+    s2 = prep is not None and dw3s2_paired(node, g)
+    row_blk = ("tte_conv2d_s8_dw3s2_row_blk" if s2 else "tte_conv2d_s8_dw_row_blk_ws" if dwb is not None
+               else "NULL")
     doubled_fns = "NULL, NULL"
     if pw is not None and pw[0].startswith("tte_pwd_"):
         doubled_fns = ("tte_conv2d_s8_pointwise_small_prepd_px, NULL"
@@ -1082,10 +1117,11 @@ def _block_decls(node: Node, g: Graph, ref: Ref, prefix: str, rows: bool,
                      f"{prep[0] if prep is not None else 'NULL'}, {pw[0] if pw is not None else 'NULL'}, "
                      f"{pe[0] if pe is not None else 'NULL'}, {int(dw_pad_given(node, g))}, "
                      f"{int(dw_all_given(node, g))}, {doubled_fns}, "
-                     f"{f'tte_conv2d_s8_dw_row_blk_ws, {dwb[0]}' if dwb is not None else 'NULL, NULL'}, "
+                     f"{row_blk}, {dwb[0] if dwb is not None else 'NULL'}, "
                      f"{f'{live[0]}, &tte_conv2d_s8_dw3_wide_live' if live is not None else 'NULL, NULL'}"
                      f", {int(rows)}, {_block_rq_fast(expand, dw, project, view)}, "
-                     f"{f'tte_conv2d_s8_stem3_prep, {st[0]}' if st is not None else 'NULL, NULL'}}};")
+                     f"{f'tte_conv2d_s8_stem3_prep, {st[0]}' if st is not None else 'NULL, NULL'}, "
+                     f"{'tte_conv2d_s8_dw3s2_ws' if s2 else 'NULL'}}};")
     args = [ref(i) if i and i not in unread else "NULL" for i in node.inputs[1:]]
     return out, args, unread
 
