@@ -90,6 +90,58 @@ def test_only_the_channel_constant_for_every_input_goes() -> None:
     assert drop_constant_channels(g)[1].report()["channels"] == 0
 
 
+def _random_chain(seed: int) -> Graph:
+    """x -> 3x3 conv (stride 1 or 2) -> 3x3 depthwise (padded or not, stride 1 or 2) -> 1x1 -> depthwise
+    -> 1x1, ReLU, ReLU6 or none, biases drawn low enough that some channels sit on their floor."""
+    rng = np.random.default_rng(100 + seed)
+    c0, c1, c2 = 3, int(rng.choice([8, 12, 16])), int(rng.choice([8, 16]))
+    g = Graph(f"chain{seed}")
+    g.add_tensor(Tensor("x", (1, 9, 9, c0), "int8", quant=_q(0.05, int(rng.integers(-128, 10)))))
+    g.inputs = ["x"]
+
+    def act() -> str:
+        return str(rng.choice(["relu", "relu6", "none"], p=[0.6, 0.2, 0.2]))
+
+    def out_q(a: str) -> QuantParams:
+        return _q(float(rng.uniform(0.02, 0.2)), -128 if a != "none" else int(rng.integers(-20, 20)))
+
+    def bias(n: int, k: int) -> np.ndarray:
+        return rng.integers(-600 * k, 40 * k, n)
+
+    a = act()
+    _conv(g, "x", "s", rng.integers(-60, 61, (c1, 3, 3, c0)), bias(c1, 27), out_q(a), pads=(1, 1, 1, 1), act=a)
+    g.nodes[-1].attrs["strides"] = (int(rng.integers(1, 3)),) * 2
+    g.tensors["s"].shape = tuple(g.infer_shapes(g.nodes[-1])[0])
+    last, c = "s", c1
+    for i, cout in enumerate((c2, c1)):
+        a = act()
+        pads = (1, 1, 1, 1) if rng.random() < 0.7 else (0, 0, 0, 0)
+        _conv(g, last, f"d{i}", rng.integers(-60, 61, (c, 3, 3, 1)), bias(c, 9), out_q(a), groups=c, pads=pads, act=a)
+        a = act()
+        _conv(g, f"d{i}", f"p{i}", rng.integers(-60, 61, (cout, 1, 1, c)), bias(cout, c), out_q(a), act=a)
+        last, c = f"p{i}", cout
+    g.outputs = [last]
+    g.validate()
+    return g
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_chains_keep_every_byte(seed: int) -> None:
+    g = _random_chain(seed)
+    rng = np.random.default_rng(seed)
+    xs = _ends((1, 9, 9, 3), rng)
+    for multiple in (1, 8):
+        pruned, _ = drop_constant_channels(g, multiple=multiple)
+        for x in xs:
+            np.testing.assert_array_equal(execute(pruned, {"x": x})[g.outputs[0]], execute(g, {"x": x})[g.outputs[0]])
+
+
+def test_random_chains_drop_some_channels() -> None:
+    """The draws above do reach the pass: most of the chains lose channels (else they test nothing)."""
+    assert sum(drop_constant_channels(_random_chain(s), multiple=1)[1].report()["channels"] > 0
+               for s in range(24)) >= 12
+
+
 def test_vww_drops_two_fifths_of_its_macs_and_gives_the_same_bytes(paths: dict) -> None:
     g = tte.int8_io(tte.load(paths["vww-mbv1"]))
     pruned, dropped = drop_constant_channels(g)
